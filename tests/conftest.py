@@ -1,0 +1,24 @@
+"""Shared test settings: hypothesis profiles and the device parameter."""
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import tinygrad_rnn as tg
+
+# "ci": deterministic and quick (the default under CI=true); "dev": more examples, for local runs.
+settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("dev", max_examples=150, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """Each test using it runs on 'cpu' and on 'cuda' (skipped without CuPy or a GPU)."""
+    if request.param == "cuda" and not tg.cuda_available():
+        pytest.skip("CuPy or a CUDA GPU is not available")
+    return request.param

@@ -1,0 +1,19 @@
+"""tinygrad_rnn: a from-scratch autograd engine for recurrent networks (numpy / CuPy)."""
+from .autograd import backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import cuda_available, manual_seed
+from .creation import (arange, eye, full, full_like, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, tensor, zeros, zeros_like)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .ops import cat, chunk, clamp, gather, index_select, logsumexp, maximum, minimum, split, stack, where
+from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, int64
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "Function", "tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
+    "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "manual_seed", "cuda_available",
+    "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
+    "gradcheck", "gradgradcheck", "GradcheckError",
+    "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
+    "logsumexp", "float16", "float32", "float64", "int32", "int64", "bool_",
+]

@@ -1,0 +1,225 @@
+"""Reverse-mode differentiation: the backward engine, grad(), grad modes, anomaly detection.
+
+The engine walks the graph in an iterative topological order (an explicit
+stack, no recursion), so a 10,000-step unrolled RNN backpropagates like a
+3-op expression. Gradients meeting at a node are summed: a weight used at
+every time step receives the sum of every step's gradient.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+from .backend import xp_of
+from .tensor import Function, Tensor, _check_finite, _mode
+
+Node = Union[Function, Tensor]
+
+
+class _GradMode:
+    """Context manager and decorator that sets whether ops record the graph."""
+
+    enabled = False
+
+    def __enter__(self) -> None:
+        self._prev = _mode.grad_enabled
+        _mode.grad_enabled = self.enabled
+
+    def __exit__(self, *exc: Any) -> None:
+        _mode.grad_enabled = self._prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Ops inside record nothing: for inference, optimizer updates and evaluation."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    enabled = True
+
+
+class set_grad_enabled(_GradMode):
+    def __init__(self, mode: bool) -> None:
+        self.enabled = bool(mode)
+        self._prev = _mode.grad_enabled
+        _mode.grad_enabled = self.enabled  # takes effect at once, like torch
+
+    def __enter__(self) -> None:
+        pass
+
+
+def is_grad_enabled() -> bool:
+    return _mode.grad_enabled
+
+
+class detect_anomaly(_GradMode):
+    """Raise at the first op whose forward or backward produces nan or inf, naming the op."""
+
+    def __enter__(self) -> None:
+        self._prev = _mode.anomaly
+        _mode.anomaly = True
+
+    def __exit__(self, *exc: Any) -> None:
+        _mode.anomaly = self._prev
+
+
+# --------------------------------------------------------------------------- the engine
+def _topological_order(roots: Sequence[Node]) -> List[Node]:
+    """Every node reachable from roots, each after all of its parents (iterative DFS)."""
+    order: List[Node] = []
+    seen = set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        if isinstance(node, Function) and not node.released:
+            stack.extend((p, False) for p in node.parents if p is not None and p not in seen)
+    return order
+
+
+def _accumulate(pending: Dict[Node, list], node: Node, g: Tensor, create_graph: bool) -> None:
+    """pending[node] += g; sums in place into an array this engine allocated itself."""
+    entry = pending.get(node)
+    if entry is None:
+        pending[node] = [g, False]
+    elif create_graph:
+        entry[0] = entry[0] + g
+    elif entry[1]:
+        entry[0].data += g.data
+    else:
+        entry[0], entry[1] = Tensor._make(entry[0].data + g.data), True
+
+
+def _as_grad(root: Tensor, g: Any, op: str) -> Tensor:
+    if g is None:
+        if root.size != 1:
+            raise RuntimeError(f"{op}: a gradient can be implied only for a scalar output; this output has shape "
+                               f"{root.shape}, so pass gradient= (or grad_outputs=) of that shape")
+        return Tensor._make(xp_of(root.data).ones_like(root.data))
+    g = g if isinstance(g, Tensor) else Tensor(g, dtype=root.dtype, device=root.device)
+    if g.shape != root.shape:
+        raise ValueError(f"{op}: gradient has shape {g.shape} but the output has shape {root.shape}")
+    if g.device != root.device:
+        raise ValueError(f"{op}: gradient is on {g.device} but the output is on {root.device}")
+    return g
+
+
+def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph: bool,
+                 create_graph: bool, capture: Optional[Dict[Node, Optional[Tensor]]] = None) -> None:
+    """Propagate grads from roots to every node. With ``capture`` (a dict keyed by node),
+    store the total gradient reaching each captured node there instead of touching ``.grad``."""
+    pending: Dict[Node, list] = {}
+    for r, g in zip(roots, grads):
+        _accumulate(pending, r._node(), g, create_graph)
+    order = _topological_order([r._node() for r in roots])
+    prev_mode = _mode.grad_enabled
+    _mode.grad_enabled = create_graph
+    try:
+        for node in reversed(order):
+            entry = pending.pop(node, None)
+            if entry is None:
+                continue
+            g = entry[0]
+            for hook in node._hooks or ():
+                new = hook(g)
+                if new is not None:
+                    if not isinstance(new, Tensor) or new.shape != g.shape:
+                        raise ValueError(f"register_hook: a hook must return None or a Tensor of shape {g.shape}, "
+                                         f"got {getattr(new, 'shape', type(new).__name__)}")
+                    g, entry[1] = new, False
+            if capture is not None and node in capture:
+                capture[node] = g
+            if isinstance(node, Tensor):
+                if capture is None:
+                    _into_leaf(node, g, entry[1], create_graph)
+                continue
+            if node.released:
+                raise RuntimeError(
+                    f"backward: trying to go through the graph a second time ({node.name}'s saved values were "
+                    "freed by the first backward). Pass retain_graph=True to the first backward, or detach() "
+                    "the hidden state between truncated-BPTT chunks")
+            in_grads = node.backward(g)
+            if _mode.anomaly:
+                for ig in in_grads:
+                    if ig is not None:
+                        _check_finite(ig.data, f"backward of {node.name}")
+            for parent, ig in zip(node.parents, in_grads):
+                if parent is not None and ig is not None:
+                    _accumulate(pending, parent, ig, create_graph)
+            if not retain_graph:
+                node.release()
+    finally:
+        _mode.grad_enabled = prev_mode
+
+
+def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None:
+    if g.dtype != leaf.dtype:
+        g, owned = g.astype(leaf.dtype), True
+    if leaf.grad is None:
+        leaf.grad = g if (owned or create_graph) else Tensor._make(g.data.copy())
+    elif create_graph or leaf.grad.grad_fn is not None:
+        leaf.grad = leaf.grad + g
+    else:
+        leaf.grad.data += g.data
+
+
+def backward(tensors: Sequence[Tensor], grad_tensors: Optional[Sequence[Any]] = None,
+             retain_graph: Optional[bool] = None, create_graph: bool = False) -> None:
+    """Sum d(tensors)/d(leaf) (weighted by grad_tensors) into each leaf's ``.grad``.
+
+    retain_graph defaults to create_graph; without it the saved arrays are freed
+    and a second backward through the same graph raises.
+    """
+    tensors = list(tensors)
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; "
+                               "did you compute it under no_grad() or from tensors without requires_grad=True?")
+    grads = [_as_grad(t, None if grad_tensors is None else grad_tensors[i], "backward")
+             for i, t in enumerate(tensors)]
+    run_backward(tensors, grads, create_graph if retain_graph is None else retain_graph, create_graph)
+
+
+def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequence[Tensor]],
+         grad_outputs: Optional[Sequence[Any]] = None, retain_graph: Optional[bool] = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """d(outputs)/d(inputs) as a tuple, like torch.autograd.grad; ``.grad`` fields are not touched.
+
+    With create_graph=True the returned gradients are themselves differentiable
+    (Hessian-vector products: grad(grad(f, x, create_graph=True)[0] @ v, x)).
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
+    for t in outputs:
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: an output (shape {t.shape}) does not require grad")
+    gs = [_as_grad(t, None if grad_outputs is None else grad_outputs[i], "grad") for i, t in enumerate(outputs)]
+    capture: Dict[Node, Optional[Tensor]] = {t._node(): None for t in inputs}
+    run_backward(outputs, gs, create_graph if retain_graph is None else retain_graph, create_graph, capture)
+    result = []
+    for i, t in enumerate(inputs):
+        g = capture[t._node()]
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                               "pass allow_unused=True to get None for it")
+        result.append(g)
+    return tuple(result)

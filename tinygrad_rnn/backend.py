@@ -1,0 +1,113 @@
+"""numpy or CuPy: the one module that imports CuPy (lazily, guarded).
+
+The device belongs to the array: a numpy array lives on 'cpu', a CuPy array on
+'cuda'. Ops ask `xp_of(array)` for the module that owns an array only when they
+need a module-level function (``xp.exp``, ``xp.zeros``).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+_cupy: Any = None
+_cupy_checked = False
+_cupy_error: Optional[str] = None
+
+
+def cupy() -> Any:
+    """The cupy module if it imports and sees a GPU, else None (checked once)."""
+    global _cupy, _cupy_checked, _cupy_error
+    if not _cupy_checked:
+        _cupy_checked = True
+        try:
+            import cupy as cp  # noqa: PLC0415  (the only cupy import in the package)
+
+            if cp.cuda.runtime.getDeviceCount() < 1:
+                raise RuntimeError("no CUDA device visible")
+            _cupy = cp
+        except Exception as e:  # ImportError, CUDA driver errors, ...
+            _cupy, _cupy_error = None, f"{type(e).__name__}: {e}"
+    return _cupy
+
+
+def cuda_available() -> bool:
+    return cupy() is not None
+
+
+def _require_cupy() -> Any:
+    cp = cupy()
+    if cp is None:
+        raise RuntimeError(
+            f"device 'cuda' is not available ({_cupy_error}); install cupy-cuda12x "
+            "(pip install -e '.[gpu]') on a machine with an NVIDIA GPU")
+    return cp
+
+
+def is_cupy_array(a: Any) -> bool:
+    return _cupy is not None and isinstance(a, _cupy.ndarray)
+
+
+def xp_of(*arrays: Any) -> Any:
+    """The array module (numpy or cupy) that owns these arrays."""
+    for a in arrays:
+        if is_cupy_array(a):
+            return _cupy
+    return np
+
+
+def device_of(a: Any) -> str:
+    return "cuda" if is_cupy_array(a) else "cpu"
+
+
+def check_device(device: str) -> str:
+    device = str(device)
+    if device.startswith("cuda"):
+        device = "cuda"
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    return device
+
+
+def module_for(device: str) -> Any:
+    return _require_cupy() if check_device(device) == "cuda" else np
+
+
+def to_device(a: Any, device: str) -> Any:
+    """Copy an array to 'cpu' (numpy) or 'cuda' (cupy); no copy when already there."""
+    device = check_device(device)
+    if device == "cuda":
+        return _require_cupy().asarray(a)
+    return a.get() if is_cupy_array(a) else np.asarray(a)
+
+
+# ----------------------------------------------------------------------------- random numbers
+_rngs: dict = {}
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every generator the package uses (numpy's and, when present, CuPy's)."""
+    _rngs.clear()
+    _rngs["cpu"] = np.random.default_rng(seed)
+    if _cupy is not None:
+        _rngs["cuda"] = _cupy.random.default_rng(seed)
+    _rngs["seed"] = seed
+
+
+def rng(device: str = "cpu") -> Any:
+    """The package's random generator for a device (numpy or cupy Generator)."""
+    device = check_device(device)
+    if device not in _rngs:
+        seed = _rngs.get("seed")
+        _rngs[device] = (np.random.default_rng(seed) if device == "cpu"
+                         else _require_cupy().random.default_rng(seed))
+    return _rngs[device]
+
+
+def scatter_add(out: Any, index: tuple, values: Any) -> None:
+    """out[index] += values, summing where index repeats (numpy add.at / cupyx scatter_add)."""
+    if is_cupy_array(out):
+        import cupyx  # noqa: PLC0415
+        cupyx.scatter_add(out, index, values)
+    else:
+        np.add.at(out, index, values)

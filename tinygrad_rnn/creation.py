@@ -1,0 +1,101 @@
+"""Making tensors: from data, filled, ranges and random (seeded by manual_seed)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+
+def _shape(size: tuple) -> tuple:
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+
+
+def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool) -> Tensor:
+    dtype = np.float32 if dtype is None else dtype
+    return Tensor(backend.module_for(device).asarray(a, dtype=dtype), requires_grad=requires_grad)
+
+
+def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """A new leaf tensor (a copy): floats become float32, ints int64, numpy arrays keep their dtype."""
+    t = Tensor(data, dtype=dtype, device=device)
+    if t.data is getattr(data, "data", data):
+        t.data = t.data.copy()
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
+         requires_grad: bool = False) -> Tensor:
+    xp = backend.module_for(device)
+    return Tensor(xp.full((size,) if isinstance(size, int) else tuple(size), fill_value,
+                          dtype=np.float32 if dtype is None else dtype), requires_grad=requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    return full(_shape(size), 0, dtype, device, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    return full(_shape(size), 1, dtype, device, requires_grad)
+
+
+def eye(n: int, m: Optional[int] = None, dtype: Any = None, device: str = "cpu",
+        requires_grad: bool = False) -> Tensor:
+    return Tensor(backend.module_for(device).eye(n, m, dtype=np.float32 if dtype is None else dtype),
+                  requires_grad=requires_grad)
+
+
+def arange(start: float, end: Optional[float] = None, step: float = 1, dtype: Any = None,
+           device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """Like torch.arange: int64 when all of start/end/step are ints, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else np.float32
+    return Tensor(backend.module_for(device).arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the package generator (see manual_seed)."""
+    return _new(backend.rng(device).standard_normal(_shape(size)), dtype, device, requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    return _new(backend.rng(device).random(_shape(size)), dtype, device, requires_grad)
+
+
+def randint(low: int, high: Optional[int] = None, size: Any = (), dtype: Any = np.int64,
+            device: str = "cpu") -> Tensor:
+    """Integers in [low, high) (or [0, low) when high is omitted), int64 by default."""
+    if high is None:
+        low, high = 0, low
+    return Tensor(backend.module_for(device).asarray(
+        backend.rng(device).integers(low, high, size=tuple(size) if not isinstance(size, int) else (size,)),
+        dtype=dtype))
+
+
+def _like(fn: Any, t: Tensor, dtype: Any, **kw: Any) -> Tensor:
+    return fn(t.shape, dtype=t.dtype if dtype is None else dtype, device=t.device, **kw)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(zeros, t, dtype, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(ones, t, dtype, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, t.dtype if dtype is None else dtype, t.device, requires_grad)
+
+
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(randn, t, dtype, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(rand, t, dtype, requires_grad=requires_grad)

@@ -1,0 +1,769 @@
+"""Every differentiable op: forward on arrays, backward in Tensor ops, side by side.
+
+Grouped: elementwise binary, elementwise unary, reductions, movement, indexing,
+matmul, device/dtype. Composite ops (mean, var, logsumexp, minimum, stack,
+split, ...) are plain functions of these primitives at the end of the file.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import backend
+from .backend import xp_of
+from .tensor import Function, Tensor, _mode, describe
+
+
+def _const(a: Any) -> Tensor:
+    return Tensor._make(a)
+
+
+def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
+    """Sum a gradient of broadcast shape back down to an input's ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = g.sum(axes, keepdim=True)
+    return g.reshape(shape)
+
+
+def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
+    """Both operands as Tensors of a common float dtype.
+
+    Python numbers take the tensor's dtype (x * 0.5 stays float32); numpy
+    arrays keep theirs; an integer tensor meeting a float one is cast to it.
+    """
+    like = a if isinstance(a, Tensor) else b
+    a, b = _as_tensor(op, a, like), _as_tensor(op, b, like)
+    ka, kb = a.dtype.kind, b.dtype.kind
+    if ka != kb:
+        if ka == "f" and kb in "biu":
+            b = _const(b.data.astype(a.dtype))
+        elif kb == "f" and ka in "biu":
+            a = _const(a.data.astype(b.dtype))
+    return a, b
+
+
+def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (bool, numbers.Number)) and not isinstance(x, np.ndarray):
+        if isinstance(x, complex):
+            raise TypeError(f"{op}: complex numbers are not supported")
+        dtype = like.dtype if (like.dtype.kind == "f" or not isinstance(x, float)) else np.float32
+        return _const(backend.to_device(np.asarray(x, dtype=dtype), like.device))
+    if isinstance(x, np.ndarray) or backend.is_cupy_array(x):
+        return _const(x)
+    raise TypeError(f"{op}: expected a Tensor, number or array as operand, got {type(x).__name__}")
+
+
+# ============================================================================ elementwise binary
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, g):
+        return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, g):
+        return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
+
+
+class Mul(Function):
+    saved_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.saved
+        return unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)
+
+
+class Div(Function):
+    """a / b; d/da = 1/b, d/db = -a/b^2."""
+
+    saved_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g):
+        a, b = self.saved
+        ga = g / b
+        return unbroadcast(ga, a.shape), unbroadcast(-ga * a / b, b.shape)
+
+
+class Pow(Function):
+    """a ** b for two tensors; d/da = b a^(b-1), d/db = a^b log a."""
+
+    saved_inputs = (0, 1)
+    save_output = True
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, g):
+        a, b = self.saved
+        ga = g * b * a ** (b - 1)
+        gb = g * self.output * a.log()
+        return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
+
+
+class PowScalar(Function):
+    """x ** p for a Python number p; d/dx = p x^(p-1)."""
+
+    saved_inputs = (0,)
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def forward(self, x):
+        return x ** x.dtype.type(self.p) if x.dtype.kind == "f" else x ** self.p
+
+    def backward(self, g):
+        (x,) = self.saved
+        return (g * self.p * x ** (self.p - 1),)
+
+
+class Maximum(Function):
+    """max(a, b) elementwise; where a == b each side gets half the gradient."""
+
+    saved_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return xp_of(a, b).maximum(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        wa = (a.data > b.data) + 0.5 * (a.data == b.data)
+        wa = _const(wa.astype(g.dtype))
+        return unbroadcast(g * wa, a.shape), unbroadcast(g * (1 - wa), b.shape)
+
+
+class Where(Function):
+    """condition ? a : b, with a constant boolean condition."""
+
+    def __init__(self, condition: Any) -> None:
+        self.condition = condition
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return xp_of(a, b).where(self.condition, a, b)
+
+    def backward(self, g):
+        zero = _const(xp_of(g.data).zeros((), dtype=g.dtype))
+        return (unbroadcast(Where(self.condition)(g, zero), self.shapes[0]),
+                unbroadcast(Where(self.condition)(zero, g), self.shapes[1]))
+
+
+# ============================================================================ elementwise unary
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Exp(Function):
+    save_output = True
+
+    def forward(self, x):
+        return xp_of(x).exp(x)
+
+    def backward(self, g):
+        return (g * self.output,)
+
+
+class Log(Function):
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return xp_of(x).log(x)
+
+    def backward(self, g):
+        return (g / self.saved[0],)
+
+
+class Sqrt(Function):
+    save_output = True
+
+    def forward(self, x):
+        return xp_of(x).sqrt(x)
+
+    def backward(self, g):
+        return (g / (2 * self.output),)
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.sign = xp_of(x).sign(x)
+        return abs(x)
+
+    def backward(self, g):
+        return (g * _const(self.sign),)
+
+
+class Tanh(Function):
+    """y = tanh(x); dy/dx = 1 - y^2."""
+
+    save_output = True
+
+    def forward(self, x):
+        return xp_of(x).tanh(x)
+
+    def backward(self, g):
+        y = self.output
+        return (g * (1 - y * y),)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 so it never overflows; dy/dx = y (1 - y)."""
+
+    save_output = True
+
+    def forward(self, x):
+        half = x.dtype.type(0.5) if x.dtype.kind == "f" else 0.5
+        return half + half * xp_of(x).tanh(half * x)
+
+    def backward(self, g):
+        y = self.output
+        return (g * y * (1 - y),)
+
+
+class Relu(Function):
+    def forward(self, x):
+        out = xp_of(x).maximum(x, 0)
+        self.mask = (x > 0).astype(x.dtype)
+        return out
+
+    def backward(self, g):
+        return (g * _const(self.mask),)
+
+
+class Clamp(Function):
+    """clip(x, lo, hi) for scalar bounds; the gradient passes where lo <= x <= hi."""
+
+    def __init__(self, lo: Optional[float], hi: Optional[float]) -> None:
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        xp = xp_of(x)
+        inside = xp.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= x >= self.lo
+        if self.hi is not None:
+            inside &= x <= self.hi
+        self.mask = inside.astype(x.dtype)
+        return xp.clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return (g * _const(self.mask),)
+
+
+# ============================================================================ reductions
+def norm_dims(dim: Any, ndim: int, op: str) -> Tuple[int, ...]:
+    """dim (None, int or sequence) as a sorted tuple of non-negative axes; checks the range."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
+        out.append(int(d) % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {dim} repeats an axis")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _kept_shape(shape: Tuple[int, ...], axes: Tuple[int, ...]) -> Tuple[int, ...]:
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+class Sum(Function):
+    def __init__(self, dim: Any = None, keepdim: bool = False) -> None:
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, x):
+        self.axes = norm_dims(self.dim, x.ndim, "sum")
+        self.in_shape = x.shape
+        return x.sum(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, g):
+        return (g.reshape(_kept_shape(self.in_shape, self.axes)).broadcast_to(self.in_shape),)
+
+
+class Max(Function):
+    """Largest value over dims; tied maxima share the gradient equally (like torch.amax)."""
+
+    def __init__(self, dim: Any = None, keepdim: bool = False) -> None:
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, x):
+        self.axes = norm_dims(self.dim, x.ndim, "max")
+        if x.size == 0:
+            raise ValueError(f"max: reducing an empty tensor of shape {x.shape} has no identity")
+        out = x.max(axis=self.axes, keepdims=True)
+        hit = (x == out).astype(x.dtype)
+        self.share = hit / hit.sum(axis=self.axes, keepdims=True)
+        return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
+
+    def backward(self, g):
+        return (g.reshape(_kept_shape(self.share.shape, self.axes)) * _const(self.share),)
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x); dy: g - softmax * sum(g). Stable for any |x| (max subtracted)."""
+
+    save_output = True
+
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def forward(self, x):
+        (d,) = norm_dims(self.dim, x.ndim, "log_softmax")
+        xp = xp_of(x)
+        m = x.max(axis=d, keepdims=True) if x.size else x.sum(axis=d, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        shifted = x - m
+        return shifted - xp.log(xp.exp(shifted).sum(axis=d, keepdims=True))
+
+    def backward(self, g):
+        y = self.output
+        return (g - y.exp() * g.sum(self.dim, keepdim=True),)
+
+
+class Softmax(Function):
+    """y = exp(x - max) / sum; dy: y * (g - sum(g * y))."""
+
+    save_output = True
+
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def forward(self, x):
+        (d,) = norm_dims(self.dim, x.ndim, "softmax")
+        xp = xp_of(x)
+        m = x.max(axis=d, keepdims=True) if x.size else x.sum(axis=d, keepdims=True)
+        e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
+        return e / e.sum(axis=d, keepdims=True)
+
+    def backward(self, g):
+        y = self.output
+        return (y * (g - (g * y).sum(self.dim, keepdim=True)),)
+
+
+# ============================================================================ movement
+class Reshape(Function):
+    def __init__(self, shape: Tuple[int, ...]) -> None:
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                             f"into {self.shape}") from None
+
+    def backward(self, g):
+        return (g.reshape(self.in_shape),)
+
+
+class Permute(Function):
+    def __init__(self, dims: Tuple[int, ...]) -> None:
+        self.dims = dims
+
+    def forward(self, x):
+        if sorted(d % max(x.ndim, 1) for d in self.dims) != list(range(x.ndim)) or len(self.dims) != x.ndim:
+            raise ValueError(f"permute: dims {self.dims} are not a permutation of the {x.ndim} dims of shape {x.shape}")
+        return x.transpose(self.dims)
+
+    def backward(self, g):
+        inv = tuple(np.argsort([d % g.ndim for d in self.dims]))
+        return (g.permute(*inv),)
+
+
+class BroadcastTo(Function):
+    def __init__(self, shape: Tuple[int, ...]) -> None:
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return xp_of(x).broadcast_to(x, self.shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {self.shape} "
+                             "(each dim must match or be 1, leading dims may be added)") from None
+
+    def backward(self, g):
+        return (unbroadcast(g, self.in_shape),)
+
+
+class Cat(Function):
+    def __init__(self, dim: int = 0) -> None:
+        self.dim = dim
+
+    def forward(self, *xs):
+        ndim = xs[0].ndim
+        if ndim == 0:
+            raise ValueError("cat: 0-d tensors cannot be concatenated; use stack")
+        (d,) = norm_dims(self.dim, ndim, "cat")
+        for i, x in enumerate(xs):
+            if x.ndim != ndim or x.shape[:d] + x.shape[d + 1:] != xs[0].shape[:d] + xs[0].shape[d + 1:]:
+                raise ValueError(f"cat: tensor {i} has shape {x.shape}, tensor 0 has {xs[0].shape}; "
+                                 f"all dims except dim {d} must match")
+        self.d, self.sizes = d, [x.shape[d] for x in xs]
+        return xp_of(*xs).concatenate(xs, axis=d)
+
+    def backward(self, g):
+        out, start = [], 0
+        for n in self.sizes:
+            out.append(g[(slice(None),) * self.d + (slice(start, start + n),)])
+            start += n
+        return tuple(out)
+
+
+# ============================================================================ indexing
+def _is_basic(index: tuple) -> bool:
+    return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in index)
+
+
+class GetItem(Function):
+    """x[index]; the gradient scatters back, summing at repeated indices."""
+
+    def __init__(self, index: tuple) -> None:
+        self.index = index
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return x[self.index]
+        except IndexError as e:
+            raise IndexError(f"getitem: index {_show(self.index)} is out of range for a tensor of shape "
+                             f"{x.shape}: {e}") from None
+
+    def backward(self, g):
+        return (IndexAdd(self.in_shape, self.index)(g),)
+
+
+class IndexAdd(Function):
+    """zeros(shape) with values added at index (np.add.at); the backward of GetItem."""
+
+    def __init__(self, shape: Tuple[int, ...], index: tuple) -> None:
+        self.shape, self.index = shape, index
+
+    def forward(self, v):
+        xp = xp_of(v)
+        out = xp.zeros(self.shape, dtype=v.dtype)
+        if _is_basic(self.index):
+            out[self.index] = v
+        else:
+            backend.scatter_add(out, self.index, v)
+        return out
+
+    def backward(self, g):
+        return (GetItem(self.index)(g),)
+
+
+def _show(index: tuple) -> str:
+    return "(" + ", ".join(f"array{getattr(i, 'shape', '')}" if hasattr(i, "shape") else repr(i) for i in index) + ")"
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    """Tensor indexing: ints, slices, None, Ellipsis, integer arrays/tensors, boolean masks."""
+    index = index if isinstance(index, tuple) else (index,)
+    norm = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i.data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        if hasattr(i, "dtype") and getattr(i, "ndim", 0) >= 0 and not isinstance(i, np.integer):
+            if i.dtype.kind == "b":
+                norm.extend(i.nonzero())  # a mask is the tuple of its True positions
+                continue
+            if i.dtype.kind not in "iu":
+                raise IndexError(f"getitem: index arrays must be integer or boolean, got dtype {i.dtype}")
+            if backend.device_of(i) != x.device:
+                i = backend.to_device(i, x.device)
+        elif not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))):
+            raise IndexError(f"getitem: unsupported index {i!r} of type {type(i).__name__}")
+        norm.append(i)
+    return GetItem(tuple(norm))(x)
+
+
+# ============================================================================ matmul
+class MatMul(Function):
+    """a @ b with numpy's rules: 1-D operands are promoted and squeezed, batch dims broadcast."""
+
+    saved_inputs = (0, 1)
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: {a.shape} @ {b.shape}: both operands need at least 1 dim (use * for scalars)")
+        k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if k_a != k_b:
+            raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ")
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.saved
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        if a.ndim == 1 and b.ndim == 1:
+            g = g.reshape((1, 1))
+        elif a.ndim == 1:
+            g = g.unsqueeze(-2)
+        elif b.ndim == 1:
+            g = g.unsqueeze(-1)
+        ga = unbroadcast(g @ b2.transpose(-1, -2), a2.shape).reshape(a.shape)
+        gb = unbroadcast(a2.transpose(-1, -2) @ g, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+# ============================================================================ device and dtype
+class ToDevice(Function):
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+    def forward(self, x):
+        self.src = backend.device_of(x)
+        return backend.to_device(x, self.device)
+
+    def backward(self, g):
+        return (ToDevice(self.src)(g),)
+
+
+class Cast(Function):
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.src = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, g):
+        return (g.astype(self.src) if self.src.kind == "f" else None,)
+
+
+# ============================================================================ composites
+def pow(base: Any, exponent: Any) -> Tensor:
+    if isinstance(base, Tensor) and isinstance(exponent, numbers.Number) and not isinstance(exponent, bool):
+        return PowScalar(exponent)(base)
+    if isinstance(exponent, Tensor) and isinstance(base, numbers.Number):
+        if base <= 0:
+            raise ValueError(f"pow: a number base must be positive for a tensor exponent, got {base}")
+        return (exponent * math.log(base)).exp()
+    return Pow()(*operands("pow", base, exponent))
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    return Maximum()(*operands("maximum", a, b))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    a, b = operands("minimum", a, b)
+    return -Maximum()(-a, -b)
+
+
+def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x if min is None else maximum(x, min)
+        return out if max is None else minimum(out, max)
+    if min is not None and max is not None and min > max:
+        raise ValueError(f"clamp: min {min} is greater than max {max}")
+    return Clamp(min, max)(x)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise ``condition ? a : b`` (condition is not differentiated)."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype.kind != "b":
+        raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
+    a, b = operands("where", a, b)
+    try:
+        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"where: condition {cond.shape}, inputs {a.shape} and {b.shape} do not broadcast") from None
+    return Where(cond)(a, b)
+
+
+def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    n = int(np.prod([x.shape[d] for d in norm_dims(dim, x.ndim, "mean")], dtype=np.int64))
+    return x.sum(dim, keepdim) * (1.0 / n if n else float("nan"))
+
+
+def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) -> Tensor:
+    """sum((x - mean)^2) / (N - correction); correction=1 is the unbiased estimate (torch's default)."""
+    n = int(np.prod([x.shape[d] for d in norm_dims(dim, x.ndim, "var")], dtype=np.int64))
+    centered = x - x.mean(dim, keepdim=True)
+    return (centered * centered).sum(dim, keepdim) * (1.0 / max(n - correction, 0) if n > correction else float("nan"))
+
+
+def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) over dim, shifted by the (constant) max so it never overflows."""
+    axes = norm_dims(dim, x.ndim, "logsumexp")
+    xp = xp_of(x.data)
+    m = x.data.max(axis=axes, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, axes), x.dtype)
+    m = _const(xp.where(xp.isfinite(m), m, 0))
+    out = (x - m).exp().sum(axes, keepdim=True).log() + m
+    return out if keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in axes])
+
+
+def dims_arg(dims: tuple) -> Tuple[int, ...]:
+    """Accept both f(2, 3) and f((2, 3))."""
+    return tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else tuple(dims)
+
+
+def reshape(x: Tensor, shape: tuple) -> Tensor:
+    shape = dims_arg(shape)
+    return x if shape == x.shape else Reshape(shape)(x)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return x.reshape(1)
+    s, e = norm_dims(start_dim, x.ndim, "flatten")[0], norm_dims(end_dim, x.ndim, "flatten")[0]
+    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:]) if x.size else x.reshape(
+        x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    d0, d1 = (norm_dims(d, x.ndim, "transpose")[0] for d in (dim0, dim1))
+    dims = list(range(x.ndim))
+    dims[d0], dims[d1] = d1, d0
+    return Permute(tuple(dims))(x)
+
+
+def expand(x: Tensor, sizes: Tuple[int, ...]) -> Tensor:
+    """Broadcast size-1 dims to ``sizes``; -1 keeps a dim (torch's Tensor.expand)."""
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims (shape {x.shape})")
+    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def broadcast_to(x: Tensor, shape: Tuple[int, ...]) -> Tensor:
+    return x if tuple(shape) == x.shape else BroadcastTo(tuple(shape))(x)
+
+
+def squeeze(x: Tensor, dim: Any = None) -> Tensor:
+    axes = norm_dims(dim, x.ndim, "squeeze")
+    return x.reshape(tuple(s for i, s in enumerate(x.shape) if not (i in axes and s == 1)))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} dims (shape {x.shape})")
+    d = dim % (x.ndim + 1)
+    return x.reshape(x.shape[:d] + (1,) + x.shape[d:])
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    return Cat(dim)(*_common(tensors, "cat"))
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    return Cat(dim)(*(t.unsqueeze(dim) for t in _common(tensors, "stack")))
+
+
+def _common(tensors: Sequence[Any], op: str) -> list:
+    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    kinds = {t.dtype for t in ts}
+    if len(kinds) > 1:
+        target = np.result_type(*kinds)
+        ts = [t.astype(target) for t in ts]
+    return ts
+
+
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:
+    """Pieces of ``split_size`` along dim (the last may be smaller), or of the listed sizes."""
+    (d,) = norm_dims(dim, x.ndim, "split")
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
+        sizes = [min(split_size_or_sections, n - s) for s in range(0, n, split_size_or_sections)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sections {sizes} sum to {sum(sizes)}, but dim {d} has size {n}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(x[(slice(None),) * d + (slice(start, start + s),)])
+        start += s
+    return tuple(out)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    (d,) = norm_dims(dim, x.ndim, "chunk")
+    return split(x, max(1, -(-x.shape[d] // chunks)), d)
+
+
+def gather(x: Tensor, dim: int, index: Any) -> Tensor:
+    """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1 (torch.gather); index has x's rank."""
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    (d,) = norm_dims(dim, x.ndim, "gather")
+    if idx.ndim != x.ndim or idx.dtype.kind not in "iu":
+        raise ValueError(f"gather: index must be an integer tensor with x's {x.ndim} dims, "
+                         f"got shape {idx.shape} dtype {idx.dtype}")
+    for i, (a, b) in enumerate(zip(idx.shape, x.shape)):
+        if i != d and a > b:
+            raise ValueError(f"gather: index shape {idx.shape} exceeds x shape {x.shape} at dim {i}")
+    xp = xp_of(x.data)
+    grids = tuple(idx if i == d else xp.arange(n).reshape([-1 if j == i else 1 for j in range(idx.ndim)])
+                  for i, n in enumerate(idx.shape))
+    return getitem(x, grids)
+
+
+def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+    """Rows (or slices along dim) picked by a 1-D integer index: an embedding lookup for dim=0."""
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim != 1:
+        raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
+    (d,) = norm_dims(dim, x.ndim, "index_select")
+    return getitem(x, (slice(None),) * d + (idx,))
+
+
+def compare(op: str, a: Any, b: Any) -> Tensor:
+    a, b = operands(op, a, b)
+    fn = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+          "eq": np.equal, "ne": np.not_equal}[op]
+    try:
+        return _const(getattr(xp_of(a.data), fn.__name__)(a.data, b.data))
+    except ValueError as e:
+        raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
+
+
+def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
+    if dim is None:
+        return _const(getattr(x.data.reshape(-1), op)())
+    (d,) = norm_dims(dim, x.ndim, op)
+    return _const(getattr(x.data, op)(axis=d, keepdims=keepdim))

@@ -1,0 +1,511 @@
+"""Tensor and Function: the recorded computation graph.
+
+A Tensor holds a numpy or CuPy array. Each differentiable op is a `Function`
+subclass (see ops.py) with `forward` on raw arrays and `backward` written in
+Tensor ops, so the backward pass can itself be recorded (create_graph=True).
+
+Graph edges point from a Function to its parents' *nodes* (the parent's own
+Function, or the parent Tensor itself when it is a leaf), never to the parents'
+arrays: an intermediate array stays alive only if some op saved it for backward.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import backend
+from .backend import device_of, xp_of
+
+float16, float32, float64 = np.float16, np.float32, np.float64
+int32, int64, bool_ = np.int32, np.int64, np.bool_
+
+
+class _Mode:
+    grad_enabled = True
+    anomaly = False
+
+
+_mode = _Mode()
+
+
+def _dt(dtype: Any) -> Optional[np.dtype]:
+    return None if dtype is None else np.dtype(dtype)
+
+
+def describe(tensors: Sequence["Tensor"]) -> str:
+    """'(3, 4) float32 cpu, (5,) float64 cpu' for error messages."""
+    return ", ".join(f"{t.shape} {t.dtype} {t.device}" for t in tensors)
+
+
+class Function:
+    """One differentiable op with a single output.
+
+    Subclasses define ``forward(*arrays) -> array`` and ``backward(grad) ->
+    tuple of Tensor|None`` (one per input). What backward needs is declared,
+    not kept by default: ``saved_inputs`` lists the input indices to keep as
+    Tensors (``self.saved``); ``save_output = True`` keeps the output array
+    (``self.output`` rebuilds it as a Tensor). Non-tensor arguments go to
+    ``__init__``. After a backward without retain_graph the node is released.
+    """
+
+    saved_inputs: Tuple[int, ...] = ()
+    save_output = False
+    _hooks: Optional[list] = None
+    released = False
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__.lower()
+
+    def forward(self, *arrays: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad: "Tensor") -> Tuple[Optional["Tensor"], ...]:
+        raise NotImplementedError
+
+    def __call__(self, *inputs: "Tensor") -> "Tensor":
+        if len(inputs) > 1:
+            dev = inputs[0].device
+            if any(t.device != dev for t in inputs):
+                raise ValueError(f"{self.name}: tensors on different devices ({describe(inputs)}); "
+                                 "move them to one device with .to(device)")
+        try:
+            out = self.forward(*[t.data for t in inputs])
+        except (ValueError, TypeError, IndexError) as e:
+            if str(e).startswith(self.name + ":"):
+                raise
+            raise type(e)(f"{self.name}: inputs {describe(inputs)}: {e}") from None
+        if _mode.anomaly:
+            _check_finite(out, f"forward of {self.name}", inputs)
+        if not (_mode.grad_enabled and any(t._requires_grad for t in inputs)):
+            return Tensor._make(out)
+        self.parents = tuple(t._node() if t._requires_grad else None for t in inputs)
+        self.saved = tuple(inputs[i] for i in self.saved_inputs)
+        if self.save_output:
+            self._out = out
+        return Tensor._make(out, self, True)
+
+    @property
+    def output(self) -> "Tensor":
+        """The saved output as a Tensor; recorded (grad_fn = this node) under create_graph."""
+        rec = _mode.grad_enabled
+        return Tensor._make(self._out, self if rec else None, rec)
+
+    def release(self) -> None:
+        """Drop everything saved for backward (called after a backward without retain_graph)."""
+        hooks = self._hooks
+        self.__dict__.clear()
+        self.released, self._hooks = True, hooks
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+def _check_finite(a: Any, where: str, inputs: Sequence["Tensor"] = ()) -> None:
+    if a.dtype.kind in "fc" and not bool(xp_of(a).isfinite(a).all()):
+        shapes = f" (inputs {describe(inputs)})" if inputs else ""
+        raise FloatingPointError(f"detect_anomaly: {where} produced nan or inf{shapes}")
+
+
+class _Handle:
+    """Returned by register_hook; ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, fn: Callable) -> None:
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str]) -> Any:
+    """Turn data into an array: Python floats -> float32, ints -> int64, arrays keep their dtype."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if backend.is_cupy_array(data) or isinstance(data, np.ndarray):
+        arr = data.astype(dtype, copy=False) if dtype is not None else data
+    else:
+        arr = np.asarray(data, dtype=dtype)
+        if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
+            arr = arr.astype(np.float32)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
+    if device is not None:
+        arr = backend.to_device(arr, device)
+    return arr
+
+
+class Tensor:
+    """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
+
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_hooks", "__weakref__")
+    __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
+
+    def __init__(self, data: Any, dtype: Any = None, device: Optional[str] = None,
+                 requires_grad: bool = False) -> None:
+        self.data = _to_array(data, _dt(dtype), device)
+        self._requires_grad = False
+        self.grad: Optional[Tensor] = None
+        self.grad_fn: Optional[Function] = None
+        self._hooks: Optional[list] = None
+        if requires_grad:
+            self.requires_grad = True
+
+    @staticmethod
+    def _make(data: Any, grad_fn: Optional[Function] = None, requires_grad: bool = False) -> "Tensor":
+        t = object.__new__(Tensor)
+        t.data, t._requires_grad, t.grad, t.grad_fn, t._hooks = data, requires_grad, None, grad_fn, None
+        return t
+
+    def _node(self) -> Union[Function, "Tensor"]:
+        return self.grad_fn if self.grad_fn is not None else self
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        return device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None:
+            raise RuntimeError("requires_grad: can only be changed on a leaf tensor; "
+                               "use .detach() to make a new leaf from a computed tensor")
+        if value and self.dtype.kind != "f":
+            raise TypeError(f"requires_grad: only floating point tensors can require gradients, "
+                            f"got dtype {self.dtype} (shape {self.shape})")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(*reversed(range(self.ndim)))
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array (a copy to the host for a cuda tensor)."""
+        return backend.to_device(self.data, "cpu")
+
+    def item(self) -> Union[float, int, bool]:
+        if self.size != 1:
+            raise ValueError(f"item: only a tensor with one element converts to a Python number, got shape {self.shape}")
+        return self.numpy().reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
+        a = self.numpy()
+        return a.astype(dtype) if dtype is not None else a
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor with {self.size} elements is ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
+        extra = f", dtype={self.dtype}, device='{self.device}'"
+        if self.grad_fn is not None:
+            extra += f", grad_fn={self.grad_fn!r}"
+        elif self._requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see autograd.backward)."""
+        from .autograd import backward
+        backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this data, cut off from the graph (truncated BPTT uses this)."""
+        return Tensor._make(self.data)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            return
+        ref = weakref.ref(self)
+
+        def keep(g: Tensor) -> None:
+            t = ref()
+            if t is not None:
+                t.grad = g if _mode.grad_enabled else g.detach()
+
+        keep.retains = ref  # type: ignore[attr-defined]
+        if not any(getattr(h, "retains", None) is ref for h in self.grad_fn._hooks or ()):
+            self.register_hook(keep)
+
+    def register_hook(self, fn: Callable[["Tensor"], Optional["Tensor"]]) -> _Handle:
+        """Call ``fn(grad)`` with the gradient flowing into this tensor; a returned Tensor replaces it."""
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no gradient will flow into it")
+        owner = self._node()
+        if owner._hooks is None:
+            owner._hooks = []
+        owner._hooks.append(fn)
+        return _Handle(owner._hooks, fn)
+
+    # ------------------------------------------------------------------ device and dtype
+    def to(self, device_or_dtype: Any) -> "Tensor":
+        """Move to 'cpu'/'cuda' or cast to a dtype; differentiable, no copy when nothing changes."""
+        if isinstance(device_or_dtype, str) and device_or_dtype.split(":")[0] in ("cpu", "cuda"):
+            device = backend.check_device(device_or_dtype)
+            return self if device == self.device else _ops.ToDevice(device)(self)
+        return self.astype(device_or_dtype)
+
+    def cuda(self) -> "Tensor":
+        return self.to("cuda")
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def astype(self, dtype: Any) -> "Tensor":
+        dtype = np.dtype(dtype)
+        return self if dtype == self.dtype else _ops.Cast(dtype)(self)
+
+    def float(self) -> "Tensor":
+        return self.astype(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.astype(np.float64)
+
+    def long(self) -> "Tensor":
+        return self.astype(np.int64)
+
+    # ------------------------------------------------------------------ arithmetic
+    def __add__(self, other: Any) -> "Tensor":
+        return _ops.Add()(*_ops.operands("add", self, other))
+
+    def __radd__(self, other: Any) -> "Tensor":
+        return _ops.Add()(*_ops.operands("add", other, self))
+
+    def __sub__(self, other: Any) -> "Tensor":
+        return _ops.Sub()(*_ops.operands("sub", self, other))
+
+    def __rsub__(self, other: Any) -> "Tensor":
+        return _ops.Sub()(*_ops.operands("sub", other, self))
+
+    def __mul__(self, other: Any) -> "Tensor":
+        return _ops.Mul()(*_ops.operands("mul", self, other))
+
+    def __rmul__(self, other: Any) -> "Tensor":
+        return _ops.Mul()(*_ops.operands("mul", other, self))
+
+    def __truediv__(self, other: Any) -> "Tensor":
+        return _ops.Div()(*_ops.operands("div", self, other))
+
+    def __rtruediv__(self, other: Any) -> "Tensor":
+        return _ops.Div()(*_ops.operands("div", other, self))
+
+    def __neg__(self) -> "Tensor":
+        return _ops.Neg()(self)
+
+    def __pos__(self) -> "Tensor":
+        return self
+
+    def __pow__(self, exponent: Any) -> "Tensor":
+        return _ops.pow(self, exponent)
+
+    def __rpow__(self, base: Any) -> "Tensor":
+        return _ops.pow(base, self)
+
+    def __matmul__(self, other: Any) -> "Tensor":
+        return _ops.MatMul()(*_ops.operands("matmul", self, other))
+
+    def __rmatmul__(self, other: Any) -> "Tensor":
+        return _ops.MatMul()(*_ops.operands("matmul", other, self))
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        return _ops.getitem(self, index)
+
+    # comparisons: no gradient, a bool tensor
+    def __lt__(self, other: Any) -> "Tensor":
+        return _ops.compare("lt", self, other)
+
+    def __le__(self, other: Any) -> "Tensor":
+        return _ops.compare("le", self, other)
+
+    def __gt__(self, other: Any) -> "Tensor":
+        return _ops.compare("gt", self, other)
+
+    def __ge__(self, other: Any) -> "Tensor":
+        return _ops.compare("ge", self, other)
+
+    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return _ops.compare("eq", self, other)
+
+    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return _ops.compare("ne", self, other)
+
+    # ------------------------------------------------------------------ elementwise
+    def exp(self) -> "Tensor":
+        return _ops.Exp()(self)
+
+    def log(self) -> "Tensor":
+        return _ops.Log()(self)
+
+    def sqrt(self) -> "Tensor":
+        return _ops.Sqrt()(self)
+
+    def abs(self) -> "Tensor":
+        return _ops.Abs()(self)
+
+    def tanh(self) -> "Tensor":
+        return _ops.Tanh()(self)
+
+    def sigmoid(self) -> "Tensor":
+        return _ops.Sigmoid()(self)
+
+    def relu(self) -> "Tensor":
+        return _ops.Relu()(self)
+
+    def pow(self, exponent: Any) -> "Tensor":
+        return _ops.pow(self, exponent)
+
+    def maximum(self, other: Any) -> "Tensor":
+        return _ops.maximum(self, other)
+
+    def minimum(self, other: Any) -> "Tensor":
+        return _ops.minimum(self, other)
+
+    def clamp(self, min: Any = None, max: Any = None) -> "Tensor":
+        return _ops.clamp(self, min, max)
+
+    clip = clamp
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return _ops.Sum(dim, keepdim)(self)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return _ops.mean(self, dim, keepdim)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """Largest value over ``dim`` (values only, like torch.amax); ties share the gradient."""
+        return _ops.Max(dim, keepdim)(self)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return -_ops.Max(dim, keepdim)(-self)
+
+    amax, amin = max, min
+
+    def var(self, dim: Any = None, keepdim: bool = False, correction: int = 1) -> "Tensor":
+        return _ops.var(self, dim, keepdim, correction)
+
+    def std(self, dim: Any = None, keepdim: bool = False, correction: int = 1) -> "Tensor":
+        return _ops.var(self, dim, keepdim, correction).sqrt()
+
+    def logsumexp(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return _ops.logsumexp(self, dim, keepdim)
+
+    def softmax(self, dim: int = -1) -> "Tensor":
+        return _ops.Softmax(dim)(self)
+
+    def log_softmax(self, dim: int = -1) -> "Tensor":
+        return _ops.LogSoftmax(dim)(self)
+
+    def argmax(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
+        return _ops.argreduce("argmax", self, dim, keepdim)
+
+    def argmin(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
+        return _ops.argreduce("argmin", self, dim, keepdim)
+
+    # ------------------------------------------------------------------ movement
+    def reshape(self, *shape: Any) -> "Tensor":
+        return _ops.reshape(self, shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def permute(self, *dims: Any) -> "Tensor":
+        return _ops.Permute(_ops.dims_arg(dims))(self)
+
+    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+        return _ops.transpose(self, dim0, dim1)
+
+    swapaxes = transpose
+
+    def expand(self, *sizes: Any) -> "Tensor":
+        return _ops.expand(self, _ops.dims_arg(sizes))
+
+    def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
+        return _ops.broadcast_to(self, tuple(shape))
+
+    def squeeze(self, dim: Any = None) -> "Tensor":
+        return _ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        return _ops.unsqueeze(self, dim)
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> Tuple["Tensor", ...]:
+        return _ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> Tuple["Tensor", ...]:
+        return _ops.chunk(self, chunks, dim)
+
+    def gather(self, dim: int, index: Any) -> "Tensor":
+        return _ops.gather(self, dim, index)
+
+    def index_select(self, dim: int, index: Any) -> "Tensor":
+        return _ops.index_select(self, dim, index)
+
+    def where(self, condition: Any, other: Any) -> "Tensor":
+        return _ops.where(condition, self, other)
+
+
+from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensors)
