@@ -1,0 +1,229 @@
+"""Stateless functions: activations, dropout, one_hot, embedding lookup and losses.
+
+Every loss goes through log_softmax (or a log-sum-exp softplus), so it is stable
+for any logits. ``reduction='none'`` returns one loss per element (per time step
+for sequences): a sequence loss is then any weighted sum of per-step losses,
+e.g. ``(loss * step_weights).sum() / step_weights.sum()``; a many-to-one model
+weights only the last step.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from .. import backend, ops
+from ..backend import xp_of
+from ..tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _index_array(t: Any, op: str) -> Any:
+    a = t.data if isinstance(t, Tensor) else np.asarray(t)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{op}: indices must be integers, got dtype {a.dtype}")
+    return a
+
+
+# --------------------------------------------------------------------------- activations and layers
+def relu(x: Tensor) -> Tensor:
+    return x.relu()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return x.sigmoid()
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return x.softmax(dim)
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return x.log_softmax(dim)
+
+
+def softplus(x: Tensor) -> Tensor:
+    """log(1 + e^x), as logsumexp([0, x]): smooth and finite for any x."""
+    return ops.logsumexp(ops.stack([x * 0, x]), 0)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+    """y = x W^T + b with W of shape (out_features, in_features)."""
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
+                         f"weight {weight.shape} expects {weight.shape[1]}")
+    y = x @ weight.T
+    return y if bias is None else y + bias
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0
+    keep = backend.rng(x.device).random(x.shape) >= p
+    mask = xp_of(x.data).asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    return x * Tensor._make(mask)
+
+
+def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
+    """(..., ) int -> (..., num_classes) int64 with a 1 at each index (no gradient)."""
+    a = _index_array(indices, "one_hot")
+    if num_classes < 0:
+        num_classes = int(a.max()) + 1 if a.size else 0
+    if a.size and (a.min() < 0 or a.max() >= num_classes):
+        raise ValueError(f"one_hot: indices must lie in [0, {num_classes}), got min {int(a.min())} "
+                         f"max {int(a.max())}")
+    xp = xp_of(a)
+    return Tensor._make((a[..., None] == xp.arange(num_classes)).astype(np.int64))
+
+
+def embedding(indices: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
+    """weight[indices]: (...,) int -> (..., D); rows at padding_idx get no gradient."""
+    a = _index_array(indices, "embedding")
+    n = weight.shape[0]
+    if a.size and (a.min() < -n or a.max() >= n):
+        raise IndexError(f"embedding: indices must lie in [0, {n}) for num_embeddings={n}, "
+                         f"got min {int(a.min())} max {int(a.max())}")
+    rows = weight[a]
+    if padding_idx is None:
+        return rows
+    keep = (a != padding_idx % n)[..., None]
+    return ops.where(keep, rows, rows.detach())
+
+
+def sequence_mask(lengths: Any, max_len: Optional[int] = None, batch_first: bool = False) -> Tensor:
+    """Boolean (T, B) mask (or (B, T)) that is True at each sequence's real steps t < lengths[b]."""
+    a = _index_array(lengths, "sequence_mask")
+    T = int(a.max()) if max_len is None else max_len
+    m = xp_of(a).arange(T)[:, None] < a[None, :]
+    return Tensor._make(m.T.copy() if batch_first else m)
+
+
+# --------------------------------------------------------------------------- losses
+def _reduce(loss: Tensor, reduction: str, op: str, denom: Optional[Tensor] = None) -> Tensor:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / denom if denom is not None else loss.mean()
+
+
+def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
+    if input.shape != target.shape:
+        raise ValueError(f"{op}: input shape {input.shape} and target shape {target.shape} differ; "
+                         "they must match (no implicit broadcasting in losses)")
+
+
+def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, op: str):
+    """Validate (N, C, d...) input (or (C,)) against (N, d...) class indices.
+
+    Returns the input as (N, C, ...), targets with ignored entries set to 0, the
+    class weights as an array (or None), a float keep-mask, and the loss shape.
+    """
+    t = _index_array(target, op)
+    out_shape = t.shape
+    if input.ndim == 1:
+        input, t = input.unsqueeze(0), t.reshape(1)
+    if input.ndim < 2:
+        raise ValueError(f"{op}: input must be (C,), (N, C) or (N, C, d1, ...), got shape {input.shape}")
+    C = input.shape[1]
+    if t.shape != input.shape[:1] + input.shape[2:]:
+        raise ValueError(f"{op}: target shape {out_shape} does not match input {input.shape}; expected "
+                         f"{input.shape[:1] + input.shape[2:]} (the input without its class dim 1)")
+    keep = t != ignore_index
+    bad = t[keep & ((t < 0) | (t >= C))]
+    if bad.size:
+        raise IndexError(f"{op}: target value {int(bad.ravel()[0])} is out of range for {C} classes "
+                         f"(and is not ignore_index={ignore_index})")
+    w = None
+    if weight is not None:
+        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+        if w.shape != (C,):
+            raise ValueError(f"{op}: weight must have shape ({C},) (one per class), got {w.shape}")
+        w = w.astype(input.dtype)
+    return input, xp_of(t).where(keep, t, 0), w, keep.astype(input.dtype), out_shape
+
+
+def _nll(logp: Tensor, t: Any, w: Any, keep: Any):
+    """Per-element -w[t] logp[n, t] (0 where ignored) and the sum of the weights used (mean's divisor)."""
+    picked = logp.gather(1, Tensor._make(t[:, None])).squeeze(1)
+    wt = (w[t] if w is not None else xp_of(t).ones(t.shape, logp.dtype)) * keep
+    return -picked * Tensor._make(wt), Tensor._make(wt.sum())
+
+
+def nll_loss(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """-input[n, target[n]] * weight[target[n]] for log-probabilities input (N, C, d1, ...).
+
+    'mean' divides by the summed weights of the targets that are not ignore_index.
+    """
+    logp, t, w, keep, shape = _class_targets(input, target, weight, ignore_index, "nll_loss")
+    loss, denom = _nll(logp, t, w, keep)
+    return _reduce(loss.reshape(shape), reduction, "nll_loss", denom)
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross entropy of logits (C,), (N, C) or (N, C, d1, ...) against class indices
+    (N, d1, ...) or class probabilities (the input's shape). Computed through log_softmax, so it
+    is stable for any logits. With label_smoothing eps the target is (1 - eps) one-hot + eps / C.
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if input.ndim == 0:
+        raise ValueError("cross_entropy: input must have a class dim, got a 0-d tensor")
+    dim = 0 if input.ndim == 1 else 1
+    C = input.shape[dim]
+    if isinstance(target, Tensor) and target.dtype.kind == "f":  # class probabilities
+        _check_same_shape(input, target, "cross_entropy")
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / C
+        logp = input.log_softmax(dim)
+        if weight is not None:
+            w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight))
+            logp = logp * w.astype(input.dtype).reshape((-1,) + (1,) * (input.ndim - dim - 1))
+        return _reduce(-(logp * target).sum(dim), reduction, "cross_entropy")
+    logp, t, w, keep, shape = _class_targets(input, target, weight, ignore_index, "cross_entropy")
+    logp = logp.log_softmax(1)
+    loss, denom = _nll(logp, t, w, keep)
+    if label_smoothing:
+        wl = logp if w is None else logp * Tensor._make(w.reshape((-1,) + (1,) * (logp.ndim - 2)))
+        smooth = -wl.sum(1) * Tensor._make(keep) * (1.0 / C)
+        loss = loss * (1 - label_smoothing) + smooth * label_smoothing
+    return _reduce(loss.reshape(shape), reduction, "cross_entropy", denom)
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """(input - target)^2, same shapes."""
+    _check_same_shape(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction, "mse_loss")
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """|input - target|, same shapes."""
+    _check_same_shape(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                                     reduction: str = "mean", pos_weight: Optional[Tensor] = None) -> Tensor:
+    """-[p y log s(x) + (1 - y) log(1 - s(x))] with s the sigmoid and p = pos_weight,
+    written (1 - y) x + (1 + (p - 1) y) softplus(-x) so it is stable for any logit."""
+    _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    coef = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+    loss = (1 - target) * input + coef * softplus(-input)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")

@@ -1,0 +1,141 @@
+"""In-place parameter initialisers (PyTorch's nn.init names and formulas).
+
+Each fills ``tensor.data`` from the package generator (see manual_seed) and
+returns the tensor. Fans follow PyTorch: fan_in = shape[1] * receptive field,
+fan_out = shape[0] * receptive field.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Tuple
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+
+def _fill(t: Tensor, values: Any) -> Tensor:
+    t.data[...] = backend.to_device(np.asarray(values), t.device).astype(t.dtype)
+    return t
+
+
+def calculate_gain(nonlinearity: str, param: Any = None) -> float:
+    """Recommended std gain: tanh 5/3, relu sqrt(2), leaky_relu sqrt(2 / (1 + a^2)), linear/sigmoid 1."""
+    if nonlinearity in ("linear", "identity", "sigmoid", "conv1d", "conv2d"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        a = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + a * a))
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def _fans(t: Tensor) -> Tuple[int, int]:
+    if t.ndim < 2:
+        raise ValueError(f"init: fan in and fan out need a tensor with at least 2 dims, got shape {t.shape}")
+    receptive = int(np.prod(t.shape[2:])) if t.ndim > 2 else 1
+    return t.shape[1] * receptive, t.shape[0] * receptive
+
+
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    return _fill(t, backend.rng("cpu").uniform(a, b, t.shape))
+
+
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    return _fill(t, backend.rng("cpu").normal(mean, std, t.shape))
+
+
+def constant_(t: Tensor, val: float) -> Tensor:
+    t.data[...] = val
+    return t
+
+
+def zeros_(t: Tensor) -> Tensor:
+    return constant_(t, 0.0)
+
+
+def ones_(t: Tensor) -> Tensor:
+    return constant_(t, 1.0)
+
+
+def eye_(t: Tensor) -> Tensor:
+    if t.ndim != 2:
+        raise ValueError(f"eye_: expected a 2-d tensor, got shape {t.shape}")
+    return _fill(t, np.eye(*t.shape))
+
+
+def identity_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """gain * I for a hidden-to-hidden weight (IRNN: Le, Jaitly & Hinton 2015).
+
+    A (G*H, H) gate-stacked weight gets gain * I in each of its G blocks.
+    """
+    if t.ndim != 2 or t.shape[0] % t.shape[1]:
+        raise ValueError(f"identity_: expected a (G*H, H) weight, got shape {t.shape}")
+    return _fill(t, gain * np.tile(np.eye(t.shape[1]), (t.shape[0] // t.shape[1], 1)))
+
+
+def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
+    fan_in, fan_out = _fans(t)
+    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(t, -a, a)
+
+
+def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
+    fan_in, fan_out = _fans(t)
+    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"kaiming: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan = _fans(t)[0 if mode == "fan_in" else 1]
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+    """U(-b, b) with b = gain * sqrt(3 / fan) (He et al. 2015)."""
+    bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
+    return uniform_(t, -bound, bound)
+
+
+def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+    return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity))
+
+
+def orthogonal_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """A (semi-)orthogonal matrix from the QR of a Gaussian one, signs fixed (Saxe et al. 2013)."""
+    if t.ndim < 2:
+        raise ValueError(f"orthogonal_: expected at least 2 dims, got shape {t.shape}")
+    rows, cols = t.shape[0], int(np.prod(t.shape[1:]))
+    flat = backend.rng("cpu").standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(t, gain * q.reshape(t.shape))
+
+
+def lstm_forget_bias_(module: Any, value: float = 1.0) -> Any:
+    """Set every LSTM forget-gate bias so that b_if + b_hf = value (Jozefowicz et al. 2015).
+
+    Works on an LSTM layer or LSTMCell: gates are stacked i, f, g, o, so the forget
+    gate is rows H:2H of each bias_ih*; the matching bias_hh* rows are zeroed.
+    """
+    H = module.hidden_size
+    found = False
+    for name, p in module.named_parameters():
+        if name.split(".")[-1].startswith("bias_ih"):
+            p.data[H:2 * H] = value
+            found = True
+        elif name.split(".")[-1].startswith("bias_hh"):
+            p.data[H:2 * H] = 0.0
+    if not found:
+        raise ValueError(f"lstm_forget_bias_: {type(module).__name__} has no bias_ih parameters (bias=False?)")
+    return module

@@ -1,0 +1,407 @@
+"""Recurrent cells and multi-layer sequence layers (PyTorch's names, shapes and gate order).
+
+One set of weights serves every time step: the layers loop over t calling the
+same cell function with the same Parameters, so the unrolled graph reuses each
+weight T times and backward sums the T per-step gradients into its ``.grad``.
+
+Cell equations (x: (B, I), h, c: (B, H); weights stacked by gate, PyTorch's layout):
+
+    RNN:   h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)            (or relu)
+    LSTM:  i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh)   gate order i|f|g|o
+           c' = sigmoid(f) * c + sigmoid(i) * tanh(g);   h' = sigmoid(o) * tanh(c')
+    GRU:   r, z, n_x = split(x W_ih^T + b_ih);  _, _, n_h = split(h W_hh^T + b_hh)
+           r = sigmoid(r_x + r_h), z = sigmoid(z_x + z_h), n = tanh(n_x + r * n_h)
+           h' = (1 - z) * n + z * h                                 gate order r|z|n
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .. import ops
+from ..backend import xp_of
+from ..creation import zeros
+from ..tensor import Tensor
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+State = Union[Tensor, Tuple[Tensor, Tensor]]
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+# --------------------------------------------------------------------------- the cell equations
+def _affine(x: Tensor, w: Tensor, b: Optional[Tensor]) -> Tensor:
+    y = x @ w.T
+    return y if b is None else y + b
+
+
+def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor], b_hh: Optional[Tensor],
+             nonlinearity: str = "tanh") -> Tensor:
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
+    pre = _affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)
+    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
+
+
+def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor],
+              b_hh: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+    """(h', c') with gates i|f|g|o: c' = f * c + i * g, h' = o * tanh(c')."""
+    i, f, g, o = (_affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)).chunk(4, 1)
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    c = f * c + i * g
+    return o * c.tanh(), c
+
+
+def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor],
+             b_hh: Optional[Tensor]) -> Tensor:
+    """h' = (1 - z) * n + z * h with n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), gates r|z|n."""
+    r_x, z_x, n_x = _affine(x, w_ih, b_ih).chunk(3, 1)
+    r_h, z_h, n_h = _affine(h, w_hh, b_hh).chunk(3, 1)
+    r = (r_x + r_h).sigmoid()
+    z = (z_x + z_h).sigmoid()
+    n = (n_x + r * n_h).tanh()
+    return (1 - z) * n + z * h
+
+
+# --------------------------------------------------------------------------- cells
+class _CellBase(Module):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, device: Optional[str],
+                 dtype: Any) -> None:
+        super().__init__()
+        if input_size <= 0 or hidden_size <= 0:
+            raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be positive, "
+                             f"got {input_size} and {hidden_size}")
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        _make_weights(self, "", gates * hidden_size, input_size, hidden_size, bias, device, dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)), as in PyTorch."""
+        k = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -k, k)
+
+    def _weights(self) -> tuple:
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+
+    def _prepare(self, x: Tensor, hx: Optional[Tensor], what: str = "hx") -> Tuple[Tensor, Tensor, bool]:
+        """(B, I) input and (B, H) state; an unbatched (I,) input gets a batch dim of 1."""
+        name = type(self).__name__
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input must be (batch, {self.input_size}) or ({self.input_size},), "
+                             f"got shape {x.shape}")
+        unbatched = x.ndim == 1
+        if unbatched:
+            x = x.unsqueeze(0)
+        want = (x.shape[0], self.hidden_size)
+        if hx is None:
+            return x, zeros(*want, dtype=x.dtype, device=x.device), unbatched
+        h = hx.unsqueeze(0) if unbatched and hx.ndim == 1 else hx
+        if h.shape != want:
+            raise ValueError(f"{name}: {what} has shape {hx.shape}, expected {want if not unbatched else want[1:]} "
+                             "(batch, hidden_size)")
+        return x, h, unbatched
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+
+class RNNCell(_CellBase):
+    """Elman cell: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh); input (B, I) or (I,), hx (B, H)."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device: Optional[str] = None, dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+
+    def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
+        x, h, unbatched = self._prepare(input, hx)
+        h = rnn_cell(x, h, *self._weights(), self.nonlinearity)
+        return h.squeeze(0) if unbatched else h
+
+
+class LSTMCell(_CellBase):
+    """LSTM cell, gates i|f|g|o; forward(input, (h, c)) -> (h', c'). ``forget_bias`` sets b_if + b_hf."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Optional[str] = None,
+                 dtype: Any = None, *, forget_bias: Optional[float] = None) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+        if forget_bias is not None:
+            init.lstm_forget_bias_(self, forget_bias)
+
+    def forward(self, input: Tensor, hx: Optional[Tuple[Tensor, Tensor]] = None) -> Tuple[Tensor, Tensor]:
+        x, h, unbatched = self._prepare(input, None if hx is None else hx[0], "h")
+        _, c, _ = self._prepare(input, None if hx is None else hx[1], "c")
+        h, c = lstm_cell(x, h, c, *self._weights())
+        return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
+
+
+class GRUCell(_CellBase):
+    """GRU cell, gates r|z|n; h' = (1 - z) * n + z * h."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Optional[str] = None,
+                 dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
+        x, h, unbatched = self._prepare(input, hx)
+        h = gru_cell(x, h, *self._weights())
+        return h.squeeze(0) if unbatched else h
+
+
+def _make_weights(m: Module, suffix: str, rows: int, input_size: int, hidden_size: int, bias: bool,
+                  device: Optional[str], dtype: Any) -> None:
+    def p(*shape: int) -> Parameter:
+        return Parameter(zeros(*shape, dtype=np.float32 if dtype is None else dtype, device=device or "cpu"))
+
+    setattr(m, "weight_ih" + suffix, p(rows, input_size))
+    setattr(m, "weight_hh" + suffix, p(rows, hidden_size))
+    m.register_parameter("bias_ih" + suffix, p(rows) if bias else None)
+    m.register_parameter("bias_hh" + suffix, p(rows) if bias else None)
+
+
+# --------------------------------------------------------------------------- sequence layers
+class RNNBase(Module):
+    """Stacked (optionally bidirectional) recurrence over a sequence; see RNN, LSTM, GRU.
+
+    Input (T, B, I), or (B, T, I) with batch_first, or unbatched (T, I).
+    ``lengths`` (B ints in 1..T) marks padded batches: steps t >= lengths[b] change
+    neither state nor h_n/c_n and their outputs are 0. ``fused=True`` runs each
+    layer and direction as one primitive with a hand-derived backward (fast);
+    ``fused=False`` unrolls the cell equations step by step with ordinary ops (the
+    readable reference, which also supports create_graph and per-step hooks).
+    """
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 nonlinearity: str = "tanh", device: Optional[str] = None, dtype: Any = None,
+                 fused: bool = True) -> None:
+        super().__init__()
+        name = mode.split("_")[0]
+        if input_size <= 0 or hidden_size <= 0 or num_layers <= 0:
+            raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive, got "
+                             f"{input_size}, {hidden_size}, {num_layers}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
+        self.nonlinearity = nonlinearity
+        self.fused = fused
+        rows = GATES[mode] * hidden_size
+        for layer in range(num_layers):
+            for direction in range(2 if bidirectional else 1):
+                layer_in = input_size if layer == 0 else hidden_size * (2 if bidirectional else 1)
+                _make_weights(self, self._suffix(layer, direction), rows, layer_in, hidden_size, bias, device, dtype)
+        self.reset_parameters()
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @staticmethod
+    def _suffix(layer: int, direction: int) -> str:
+        return f"_l{layer}" + ("_reverse" if direction else "")
+
+    def reset_parameters(self) -> None:
+        """Every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)), as in PyTorch."""
+        k = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -k, k)
+
+    def _layer_weights(self, layer: int, direction: int) -> tuple:
+        s = self._suffix(layer, direction)
+        return tuple(getattr(self, n + s) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    @property
+    def _name(self) -> str:
+        return type(self).__name__
+
+    # ------------------------------------------------------------------ checks
+    def _check_input(self, input: Tensor) -> Tuple[Tensor, bool]:
+        """The input as time-major (T, B, I) and whether it was unbatched."""
+        layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{self._name}: input must be a Tensor, got {type(input).__name__}")
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{self._name}: input must be {layout} or unbatched (T, I), got shape {input.shape}")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"{self._name}: input has {input.shape[-1]} features (shape {input.shape}), "
+                             f"expected input_size={self.input_size}")
+        if input.shape[0 if input.ndim == 2 or not self.batch_first else 1] == 0:
+            raise ValueError(f"{self._name}: input has no time steps (shape {input.shape})")
+        if input.ndim == 2:
+            return input.unsqueeze(1), True
+        return (input.transpose(0, 1) if self.batch_first else input), False
+
+    def _check_state(self, h: Optional[Tensor], B: int, unbatched: bool, like: Tensor, what: str) -> Tensor:
+        want = (self.num_layers * self.num_directions, B, self.hidden_size)
+        if h is None:
+            return zeros(*want, dtype=like.dtype, device=like.device)
+        if not isinstance(h, Tensor):
+            raise TypeError(f"{self._name}: {what} must be a Tensor, got {type(h).__name__}")
+        shown = want[:1] + want[2:] if unbatched else want
+        if h.shape != shown:
+            raise ValueError(f"{self._name}: {what} has shape {h.shape}, expected {shown} "
+                             "(num_layers * num_directions, batch, hidden_size)" + (" for unbatched input"
+                                                                                  if unbatched else ""))
+        if h.device != like.device:
+            raise ValueError(f"{self._name}: {what} is on {h.device} but the input is on {like.device}")
+        return h.unsqueeze(1) if unbatched else h
+
+    def _check_lengths(self, lengths: Any, T: int, B: int) -> Optional[np.ndarray]:
+        if lengths is None:
+            return None
+        a = lengths.numpy() if isinstance(lengths, Tensor) else np.asarray(lengths)
+        if a.dtype.kind not in "iu" or a.shape != (B,):
+            raise ValueError(f"{self._name}: lengths must be {B} integers (one per sequence), "
+                             f"got shape {a.shape} dtype {a.dtype}")
+        if a.size and (a.min() < 1 or a.max() > T):
+            raise ValueError(f"{self._name}: lengths must lie in [1, {T}] (the padded length T), "
+                             f"got min {int(a.min())} max {int(a.max())}")
+        return a.astype(np.int64)
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, input: Tensor, hx: Optional[State] = None, lengths: Any = None) -> Tuple[Tensor, State]:
+        x, unbatched = self._check_input(input)
+        T, B = x.shape[0], x.shape[1]
+        lens = self._check_lengths(lengths, T, B)
+        if self.mode == "LSTM":
+            if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+                raise TypeError(f"LSTM: hx must be a tuple (h0, c0), got {type(hx).__name__}")
+            h0 = self._check_state(None if hx is None else hx[0], B, unbatched, x, "h0")
+            c0 = self._check_state(None if hx is None else hx[1], B, unbatched, x, "c0")
+        else:
+            if hx is not None and not isinstance(hx, Tensor):
+                raise TypeError(f"{self._name}: hx must be a Tensor h0, got {type(hx).__name__}")
+            h0 = self._check_state(hx, B, unbatched, x, "h0")
+            c0 = None
+        h_n: List[Tensor] = []
+        c_n: List[Tensor] = []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(self.num_directions):
+                k = layer * self.num_directions + d
+                out, h, c = self._run(x, h0[k], None if c0 is None else c0[k], self._layer_weights(layer, d),
+                                      lens, reverse=d == 1)
+                outs.append(out)
+                h_n.append(h)
+                c_n.append(c)
+            x = outs[0] if len(outs) == 1 else ops.cat(outs, 2)
+            if self.dropout and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, self.training)
+        output, h_out = x, ops.stack(h_n)
+        if unbatched:
+            output, h_out = output.squeeze(1), h_out.squeeze(1)
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        if self.mode != "LSTM":
+            return output, h_out
+        c_out = ops.stack(c_n)
+        return output, (h_out, c_out.squeeze(1) if unbatched else c_out)
+
+    def _run(self, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple, lengths: Optional[np.ndarray],
+             reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T)."""
+        if self.fused:
+            from . import fused  # noqa: PLC0415
+            if self.mode == "LSTM":
+                return fused.lstm_sequence(x, h, c, *weights, lengths=lengths, reverse=reverse)
+            if self.mode == "GRU":
+                return (*fused.gru_sequence(x, h, *weights, lengths=lengths, reverse=reverse), None)
+            return (*fused.rnn_sequence(x, h, *weights, nonlinearity=self.nonlinearity, lengths=lengths,
+                                        reverse=reverse), None)
+        return unrolled(self.mode, x, h, c, weights, lengths, reverse, self.nonlinearity)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.mode == "RNN_RELU":
+            s += ", nonlinearity='relu'"
+        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False),
+                              ("fused", True)):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        return s
+
+
+def unrolled(mode: str, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple,
+             lengths: Optional[np.ndarray] = None, reverse: bool = False,
+             nonlinearity: str = "tanh") -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+    """The reference recurrence: the same cell and the same weights at every step t.
+
+    Padded steps (t >= lengths[b]) keep the previous state and output 0.
+    """
+    T = x.shape[0]
+    mask = None
+    if lengths is not None:
+        xp = xp_of(x.data)
+        mask = xp.asarray(np.arange(T)[:, None, None] < lengths[None, :, None])  # (T, B, 1)
+    outputs: List[Optional[Tensor]] = [None] * T
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        if mode == "LSTM":
+            h_new, c_new = lstm_cell(x[t], h, c, *weights)
+        elif mode == "GRU":
+            h_new, c_new = gru_cell(x[t], h, *weights), None
+        else:
+            h_new, c_new = rnn_cell(x[t], h, *weights, nonlinearity), None
+        if mask is None:
+            h, c, outputs[t] = h_new, c_new, h_new
+        else:
+            m = Tensor._make(mask[t])
+            h = ops.where(m, h_new, h)
+            c = ops.where(m, c_new, c) if c_new is not None else None
+            outputs[t] = ops.where(m, h_new, 0.0)
+    return ops.stack(outputs), h, c
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu), stacked num_layers deep.
+
+    Arguments and returns as torch.nn.RNN: ``output, h_n = rnn(input, h0=None, lengths=None)``,
+    output (T, B, D*H) (batch_first: (B, T, D*H)), h_n (num_layers*D, B, H), D = 2 if bidirectional.
+    Parameters weight_ih_l{k} (H, I), weight_hh_l{k} (H, H), bias_ih_l{k}, bias_hh_l{k}; *_reverse for D=2.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Optional[str] = None, dtype: Any = None, fused: bool = True) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, nonlinearity, device, dtype, fused)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory, gates i|f|g|o (see the module docstring), stacked num_layers deep.
+
+    ``output, (h_n, c_n) = lstm(input, (h0, c0)=None, lengths=None)`` as torch.nn.LSTM:
+    output (T, B, D*H), h_n and c_n (num_layers*D, B, H). Parameters weight_ih_l{k} (4H, I),
+    weight_hh_l{k} (4H, H), bias_ih_l{k} (4H,), bias_hh_l{k} (4H,). ``forget_bias`` (keyword)
+    sets b_if + b_hf for every layer (Jozefowicz et al. 2015 recommend 1.0).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Optional[str] = None, dtype: Any = None, fused: bool = True, *,
+                 forget_bias: Optional[float] = None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         "tanh", device, dtype, fused)
+        if forget_bias is not None:
+            init.lstm_forget_bias_(self, forget_bias)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit, gates r|z|n: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
+    h' = (1 - z) * n + z * h. ``output, h_n = gru(input, h0=None, lengths=None)`` as torch.nn.GRU;
+    weight_ih_l{k} (3H, I), weight_hh_l{k} (3H, H)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Optional[str] = None, dtype: Any = None, fused: bool = True) -> None:
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         "tanh", device, dtype, fused)
