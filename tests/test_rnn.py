@@ -1,0 +1,353 @@
+"""Recurrent cells and layers: against a plain-numpy implementation of the equations, gradcheck,
+weight sharing across time steps, variable lengths, PyTorch layout, and bad inputs."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+from tinygrad_rnn.nn.rnn import rnn_cell
+
+MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
+
+
+# ----------------------------------------------------------------------------- numpy reference
+def _sig(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def np_cell(mode, x, h, c, w_ih, w_hh, b_ih, b_hh):
+    """One step of the published equations, PyTorch gate order, in plain numpy."""
+    H = h.shape[1]
+    gi = x @ w_ih.T + (0 if b_ih is None else b_ih)
+    gh = h @ w_hh.T + (0 if b_hh is None else b_hh)
+    if mode == "LSTM":
+        g = gi + gh
+        i, f, gg, o = _sig(g[:, :H]), _sig(g[:, H:2 * H]), np.tanh(g[:, 2 * H:3 * H]), _sig(g[:, 3 * H:])
+        c = f * c + i * gg
+        return o * np.tanh(c), c
+    if mode == "GRU":
+        r = _sig(gi[:, :H] + gh[:, :H])
+        z = _sig(gi[:, H:2 * H] + gh[:, H:2 * H])
+        n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+        return (1 - z) * n + z * h, None
+    pre = gi + gh
+    return (np.tanh(pre) if mode == "RNN_TANH" else np.maximum(pre, 0)), None
+
+
+def np_layer(mode, params, x, h0, c0, num_layers, bidirectional, lengths=None):
+    """Multi-layer (bi)directional recurrence over time-major x (T, B, I); padded steps keep the state."""
+    T, B, _ = x.shape
+    D = 2 if bidirectional else 1
+    lens = np.full(B, T) if lengths is None else np.asarray(lengths)
+    hs, cs = [], []
+    for layer in range(num_layers):
+        outs = []
+        for d in range(D):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            w = [params.get(n + sfx) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            k = layer * D + d
+            h, c = h0[k].copy(), None if c0 is None else c0[k].copy()
+            out = np.zeros((T, B, h.shape[1]))
+            for t in (range(T - 1, -1, -1) if d else range(T)):
+                h_new, c_new = np_cell(mode, x[t], h, c, *w)
+                real = (t < lens)[:, None]
+                h = np.where(real, h_new, h)
+                c = np.where(real, c_new, c) if c is not None else None
+                out[t] = np.where(real, h_new, 0)
+            outs.append(out)
+            hs.append(h)
+            cs.append(c)
+        x = np.concatenate(outs, axis=2)
+    return x, np.stack(hs), (np.stack(cs) if c0 is not None else None)
+
+
+def make_layer(mode, I, H, L, bidirectional, batch_first=False, bias=True, fused=True):
+    kw = dict(num_layers=L, bidirectional=bidirectional, batch_first=batch_first, bias=bias, fused=fused,
+              dtype=tg.float64)
+    if mode.startswith("RNN"):
+        return nn.RNN(I, H, nonlinearity="tanh" if mode == "RNN_TANH" else "relu", **kw)
+    return (nn.LSTM if mode == "LSTM" else nn.GRU)(I, H, **kw)
+
+
+def numpy_params(m):
+    return {k: v.numpy() for k, v in m.state_dict().items()}
+
+
+layer_cases = st.fixed_dictionaries(dict(
+    mode=st.sampled_from(MODES), T=st.integers(1, 5), B=st.integers(1, 3), I=st.integers(1, 4),
+    H=st.integers(1, 4), L=st.integers(1, 2), bidirectional=st.booleans(), batch_first=st.booleans(),
+    with_h0=st.booleans(), with_lengths=st.booleans(), bias=st.booleans(), fused=st.booleans(),
+    seed=st.integers(0, 2 ** 16)))
+
+
+def _inputs(case):
+    rng = np.random.default_rng(case["seed"])
+    T, B, I, H, L = (case[k] for k in "TBIHL")
+    D = 2 if case["bidirectional"] else 1
+    x = rng.standard_normal((T, B, I))
+    h0 = rng.standard_normal((L * D, B, H)) * 0.5 if case["with_h0"] else np.zeros((L * D, B, H))
+    c0 = rng.standard_normal((L * D, B, H)) * 0.5 if case["with_h0"] else np.zeros((L * D, B, H))
+    lengths = rng.integers(1, T + 1, size=B) if case["with_lengths"] else None
+    return x, h0, c0, lengths
+
+
+def _call(m, case, x, h0, c0, lengths):
+    xin = x.swapaxes(0, 1) if case["batch_first"] else x
+    xt = tg.tensor(xin, requires_grad=True)
+    hx = None
+    if case["with_h0"]:
+        hx = (tg.tensor(h0, requires_grad=True), tg.tensor(c0, requires_grad=True)) if case["mode"] == "LSTM" \
+            else tg.tensor(h0, requires_grad=True)
+    return xt, hx, m(xt, hx, lengths=lengths)
+
+
+# ----------------------------------------------------------------------------- layers vs numpy
+@given(layer_cases)
+def test_layer_matches_numpy_equations(case):
+    tg.manual_seed(case["seed"])
+    m = make_layer(case["mode"], case["I"], case["H"], case["L"], case["bidirectional"], case["batch_first"],
+                   case["bias"], case["fused"])
+    x, h0, c0, lengths = _inputs(case)
+    _, _, (out, state) = _call(m, case, x, h0, c0, lengths)
+    ref_out, ref_h, ref_c = np_layer(case["mode"], numpy_params(m), x, h0, c0 if case["mode"] == "LSTM" else None,
+                                     case["L"], case["bidirectional"], lengths)
+    if case["batch_first"]:
+        ref_out = ref_out.swapaxes(0, 1)
+    np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
+    h_n = state[0] if case["mode"] == "LSTM" else state
+    np.testing.assert_allclose(h_n.numpy(), ref_h, rtol=1e-10, atol=1e-12)
+    if case["mode"] == "LSTM":
+        np.testing.assert_allclose(state[1].numpy(), ref_c, rtol=1e-10, atol=1e-12)
+    assert out.shape == ref_out.shape and h_n.shape == ref_h.shape
+
+
+@settings(max_examples=10)
+@given(layer_cases)
+def test_layer_gradcheck(case):
+    """Every input, initial state and parameter, on both the fused and the reference path."""
+    tg.manual_seed(case["seed"])
+    m = make_layer(case["mode"], case["I"], case["H"], case["L"], case["bidirectional"], case["batch_first"],
+                   case["bias"], case["fused"])
+    x, h0, c0, lengths = _inputs(case)
+    if case["mode"] == "RNN_RELU":  # stay away from relu's kink
+        for p in m.parameters():
+            p.data[...] = np.abs(p.data) + 0.1
+        x = np.abs(x) + 0.1
+    xt, hx, _ = _call(m, case, x, h0, c0, lengths)
+    states = [] if hx is None else (list(hx) if isinstance(hx, tuple) else [hx])
+    params = list(m.parameters())
+
+    def f(*args):
+        if not states:
+            h = None
+        elif case["mode"] == "LSTM":
+            h = (args[1], args[2])
+        else:
+            h = args[1]
+        out, st_ = m(args[0], h, lengths=lengths)
+        return (out, *(st_ if isinstance(st_, tuple) else (st_,)))
+
+    assert tg.gradcheck(f, [xt, *states, *params], atol=1e-6, rtol=1e-4)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fused_and_reference_paths_agree(mode):
+    """Same outputs and the same gradient for every parameter, input and initial state."""
+    results = []
+    for fused in (True, False):
+        tg.manual_seed(3)
+        m = make_layer(mode, 3, 5, 2, True, fused=fused)
+        rng = np.random.default_rng(1)
+        x = tg.tensor(rng.standard_normal((6, 4, 3)), requires_grad=True)
+        h0 = tg.tensor(rng.standard_normal((4, 4, 5)), requires_grad=True)
+        hx = (h0, tg.tensor(rng.standard_normal((4, 4, 5)), requires_grad=True)) if mode == "LSTM" else h0
+        out, st_ = m(x, hx, lengths=[6, 2, 5, 1])
+        w = tg.tensor(rng.standard_normal(out.shape))
+        loss = (out * w).sum() + (st_[1] if mode == "LSTM" else st_).sum() * 0.3
+        loss.backward()
+        grads = [p.grad.numpy() for p in m.parameters()] + [x.grad.numpy(), h0.grad.numpy()]
+        results.append((out.numpy(), grads))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-10, atol=1e-12)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+# ----------------------------------------------------------------------------- cells
+@pytest.mark.parametrize("cls,mode", [(nn.RNNCell, "RNN_TANH"), (nn.LSTMCell, "LSTM"), (nn.GRUCell, "GRU")])
+def test_cells_match_numpy_and_gradcheck(cls, mode):
+    tg.manual_seed(0)
+    cell = cls(3, 4, dtype=tg.float64)
+    rng = np.random.default_rng(0)
+    x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    p = {k: v.numpy() for k, v in cell.state_dict().items()}
+    ref_h, ref_c = np_cell(mode, x, h, c, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
+    hx = (tg.tensor(h), tg.tensor(c)) if mode == "LSTM" else tg.tensor(h)
+    out = cell(tg.tensor(x), hx)
+    np.testing.assert_allclose((out[0] if mode == "LSTM" else out).numpy(), ref_h, rtol=1e-12)
+    if mode == "LSTM":
+        np.testing.assert_allclose(out[1].numpy(), ref_c, rtol=1e-12)
+    # unbatched input gives the same values without the batch dim
+    single = cell(tg.tensor(x[0]), (tg.tensor(h[0]), tg.tensor(c[0])) if mode == "LSTM" else tg.tensor(h[0]))
+    np.testing.assert_allclose((single[0] if mode == "LSTM" else single).numpy(), ref_h[0], rtol=1e-12)
+    xt = tg.tensor(x, requires_grad=True)
+    assert tg.gradcheck(lambda x_, *ps: cell(x_, hx), [xt, *cell.parameters()])
+
+
+def test_cell_and_layer_parameter_layout_match_pytorch():
+    lstm = nn.LSTM(10, 20, num_layers=2, bidirectional=True)
+    shapes = {k: v.shape for k, v in lstm.state_dict().items()}
+    assert shapes["weight_ih_l0"] == (80, 10) and shapes["weight_hh_l0"] == (80, 20)
+    assert shapes["weight_ih_l1"] == (80, 40) and shapes["bias_hh_l1_reverse"] == (80,)
+    assert len(shapes) == 16
+    gru = nn.GRU(10, 20)
+    assert gru.weight_ih_l0.shape == (60, 10)
+    assert set(nn.RNNCell(3, 4, bias=False).state_dict()) == {"weight_ih", "weight_hh"}
+    k = 1 / np.sqrt(20)
+    assert all(np.abs(p.numpy()).max() <= k for p in lstm.parameters())
+
+
+# ----------------------------------------------------------------------------- weight sharing over time
+@pytest.mark.parametrize("fused", [True, False])
+def test_shared_weight_gradient_is_sum_of_per_step_contributions(fused):
+    """The layer uses one W_hh at every step; its gradient equals the sum of the gradients of
+    T untied copies W_hh^(1..T) holding the same values in an explicitly unrolled loop."""
+    T, B, I, H = 7, 3, 2, 4
+    tg.manual_seed(1)
+    rnn = nn.RNN(I, H, dtype=tg.float64, fused=fused)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((T, B, I))
+    w = rng.standard_normal((T, B, H))
+    out, _ = rnn(tg.tensor(x))
+    (out * tg.tensor(w)).sum().backward()
+
+    copies = {n: [tg.tensor(getattr(rnn, n + "_l0").numpy(), requires_grad=True) for _ in range(T)]
+              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    h = tg.zeros(B, H, dtype=tg.float64)
+    loss = 0
+    for t in range(T):
+        h = rnn_cell(tg.tensor(x[t]), h, *(copies[n][t] for n in copies))
+        loss = loss + (h * tg.tensor(w[t])).sum()
+    loss.backward()
+    for n, ts in copies.items():
+        per_step = [c.grad.numpy() for c in ts]
+        assert not np.allclose(per_step[0], per_step[-1])  # the steps really contribute differently
+        np.testing.assert_allclose(getattr(rnn, n + "_l0").grad.numpy(), np.sum(per_step, axis=0), rtol=1e-10)
+
+
+def test_parameter_count_does_not_depend_on_sequence_length():
+    m = nn.LSTM(5, 7, num_layers=2)
+    counts = set()
+    for T in (1, 10, 100):
+        out, _ = m(tg.randn(T, 2, 5))
+        assert out.shape == (T, 2, 7)
+        counts.add(m.num_parameters())
+    assert counts == {2 * (4 * 7 * (5 + 7) + 8 * 7) + 4 * 7 * 7}
+
+
+# ----------------------------------------------------------------------------- variable lengths
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fused", [True, False])
+def test_padding_changes_nothing(mode, fused):
+    """A padded sequence gives the same outputs and final state as the same sequence run alone."""
+    tg.manual_seed(0)
+    m = make_layer(mode, 3, 4, 2, True, fused=fused)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 2, 3))
+    out, st_ = m(tg.tensor(x), lengths=[6, 3])
+    alone, st_alone = m(tg.tensor(x[:3, 1:2]))
+    np.testing.assert_allclose(out.numpy()[:3, 1:2], alone.numpy(), rtol=1e-10, atol=1e-12)
+    assert np.all(out.numpy()[3:, 1] == 0)
+    h, h_alone = (st_[0], st_alone[0]) if mode == "LSTM" else (st_, st_alone)
+    np.testing.assert_allclose(h.numpy()[:, 1:2], h_alone.numpy(), rtol=1e-10, atol=1e-12)
+    if mode == "LSTM":
+        np.testing.assert_allclose(st_[1].numpy()[:, 1:2], st_alone[1].numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_padded_steps_get_no_gradient_and_loss_can_ignore_them():
+    m = nn.GRU(2, 3, dtype=tg.float64)
+    x = tg.randn(5, 2, 2, dtype=tg.float64, requires_grad=True)
+    out, h = m(x, lengths=[5, 2])
+    h.sum().backward()
+    assert np.all(x.grad.numpy()[2:, 1] == 0) and np.any(x.grad.numpy()[:2, 1] != 0)
+
+
+# ----------------------------------------------------------------------------- layout options
+def test_batch_first_and_unbatched_agree_with_time_major():
+    tg.manual_seed(0)
+    m = nn.LSTM(3, 4, num_layers=2, dtype=tg.float64)
+    x = tg.randn(5, 2, 3, dtype=tg.float64)
+    out, (h, c) = m(x)
+    m.batch_first = True
+    out_bf, (h_bf, _) = m(x.transpose(0, 1))
+    np.testing.assert_allclose(out_bf.numpy(), out.numpy().swapaxes(0, 1), rtol=1e-12)
+    np.testing.assert_allclose(h_bf.numpy(), h.numpy(), rtol=1e-12)
+    m.batch_first = False
+    out_1, (h_1, c_1) = m(x[:, 0])
+    assert out_1.shape == (5, 4) and h_1.shape == (2, 4) and c_1.shape == (2, 4)
+    np.testing.assert_allclose(out_1.numpy(), out.numpy()[:, 0], rtol=1e-12)
+
+
+def test_dropout_between_layers_only_in_training():
+    tg.manual_seed(0)
+    m = nn.GRU(3, 4, num_layers=2, dropout=0.5)
+    x = tg.randn(4, 2, 3)
+    m.eval()
+    a, _ = m(x)
+    b, _ = m(x)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    m.train()
+    c, _ = m(x)
+    assert not np.allclose(a.numpy(), c.numpy())
+
+
+def test_forget_bias_option():
+    m = nn.LSTM(3, 4, num_layers=2, forget_bias=1.0)
+    for k in range(2):
+        assert np.all(getattr(m, f"bias_ih_l{k}").numpy()[4:8] == 1.0)
+        assert np.all(getattr(m, f"bias_hh_l{k}").numpy()[4:8] == 0.0)
+
+
+def test_float32_stays_float32():
+    m = nn.LSTM(3, 4)
+    out, (h, c) = m(tg.randn(5, 2, 3))
+    assert out.dtype == np.float32 and h.dtype == np.float32 and c.dtype == np.float32
+    out.sum().backward()
+    assert all(p.grad.dtype == np.float32 for p in m.parameters())
+
+
+# ----------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("call,match", [
+    (lambda m: m(tg.randn(5, 2, 3, 1)), r"LSTM: input must be \(T, B, I\)"),
+    (lambda m: m(tg.randn(5, 2, 7)), "input has 7 features"),
+    (lambda m: m(tg.randn(5, 2, 3), (tg.zeros(1, 2, 4), tg.zeros(2, 2, 4))), r"h0 has shape \(1, 2, 4\)"),
+    (lambda m: m(tg.randn(5, 2, 3), (tg.zeros(2, 2, 4), tg.zeros(2, 3, 4))), "c0 has shape"),
+    (lambda m: m(tg.randn(5, 2, 3), lengths=[6, 2]), r"lengths must lie in \[1, 5\]"),
+    (lambda m: m(tg.randn(5, 2, 3), lengths=[5]), "lengths must be 2 integers"),
+    (lambda m: m(tg.randn(5, 2, 3), lengths=[0, 2]), "lengths must lie"),
+])
+def test_layer_bad_inputs(call, match):
+    m = nn.LSTM(3, 4, num_layers=2)
+    with pytest.raises((ValueError, TypeError), match=match):
+        call(m)
+
+
+def test_lstm_hx_must_be_a_pair():
+    with pytest.raises(TypeError, match=r"LSTM: hx must be a tuple \(h0, c0\)"):
+        nn.LSTM(3, 4)(tg.randn(5, 2, 3), tg.zeros(1, 2, 4))
+
+
+def test_cell_bad_inputs():
+    with pytest.raises(ValueError, match="LSTMCell: input must be"):
+        nn.LSTMCell(3, 4)(tg.randn(2, 5))
+    with pytest.raises(ValueError, match=r"GRUCell: hx has shape \(3, 4\)"):
+        nn.GRUCell(3, 4)(tg.randn(2, 3), tg.zeros(3, 4))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        nn.RNN(3, 4, nonlinearity="sigmoid")
+
+
+def test_state_dict_mismatch_is_reported_by_name():
+    src, dst = nn.LSTM(3, 4, num_layers=2), nn.LSTM(3, 5)
+    with pytest.raises(ValueError, match="weight_ih_l0.*unexpected keys: weight_ih_l1"):
+        dst.load_state_dict(src.state_dict())
