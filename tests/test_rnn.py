@@ -333,6 +333,11 @@ def test_layer_bad_inputs(call, match):
         call(m)
 
 
+def test_input_dtype_must_match_parameters():
+    with pytest.raises(TypeError, match="GRU: input is float64 on cpu but the parameters are float32"):
+        nn.GRU(3, 4)(tg.randn(5, 2, 3, dtype=tg.float64))
+
+
 def test_lstm_hx_must_be_a_pair():
     with pytest.raises(TypeError, match=r"LSTM: hx must be a tuple \(h0, c0\)"):
         nn.LSTM(3, 4)(tg.randn(5, 2, 3), tg.zeros(1, 2, 4))

@@ -5,6 +5,8 @@ from .creation import (arange, eye, full, full_like, ones, ones_like, rand, rand
                        randn_like, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import cat, chunk, clamp, gather, index_select, logsumexp, maximum, minimum, split, stack, where
+from . import nn, optim
+from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, int64
 
 __version__ = "0.1.0"
@@ -15,5 +17,5 @@ __all__ = [
     "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
-    "logsumexp", "float16", "float32", "float64", "int32", "int64", "bool_",
+    "logsumexp", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "float16", "float32", "float64", "int32", "int64", "bool_",
 ]

@@ -231,6 +231,11 @@ class RNNBase(Module):
         if input.shape[-1] != self.input_size:
             raise ValueError(f"{self._name}: input has {input.shape[-1]} features (shape {input.shape}), "
                              f"expected input_size={self.input_size}")
+        w = self.weight_ih_l0
+        if input.dtype != w.dtype or input.device != w.device:
+            raise TypeError(f"{self._name}: input is {input.dtype} on {input.device} but the parameters are "
+                            f"{w.dtype} on {w.device}; convert one side (e.g. module.double() or x.float(), "
+                            ".to(device))")
         if input.shape[0 if input.ndim == 2 or not self.batch_first else 1] == 0:
             raise ValueError(f"{self._name}: input has no time steps (shape {input.shape})")
         if input.ndim == 2:

@@ -1,0 +1,164 @@
+"""Gradient clipping and flat parameter vectors (tinygrad_rnn.nn.utils) against numpy."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tg
+from tinygrad_rnn.nn.utils import clip_grad_norm_, clip_grad_value_, parameters_to_vector, vector_to_parameters
+
+
+def with_grads(grads, device="cpu"):
+    """Leaf parameters whose .grad are copies of the given arrays."""
+    params = []
+    for g in grads:
+        p = tg.tensor(np.zeros(g.shape, g.dtype), device=device, requires_grad=True)
+        p.grad = tg.tensor(np.array(g), device=device)
+        params.append(p)
+    return params
+
+
+def np_norm(grads, p):
+    flat = np.concatenate([np.ravel(g) for g in grads]).astype(np.float64)
+    return np.linalg.norm(flat, ord=p)
+
+
+grad_lists = st.lists(
+    hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=5),
+               elements=st.floats(-100, 100, allow_nan=False, allow_subnormal=False)),
+    min_size=1, max_size=4)
+
+
+@given(grads=grad_lists, max_norm=st.floats(0.01, 50), norm_type=st.sampled_from([1.0, 2.0, 3.0, 0.5, math.inf]))
+def test_clip_grad_norm_matches_numpy(grads, max_norm, norm_type):
+    params = with_grads(grads)
+    arrays = [p.grad.data for p in params]
+    total = clip_grad_norm_(params, max_norm, norm_type=norm_type)
+    want = np_norm(grads, norm_type)
+    assert isinstance(total, tg.Tensor) and total.shape == () and not total.requires_grad
+    np.testing.assert_allclose(total.item(), want, rtol=1e-9, atol=1e-12)
+    coef = min(1.0, max_norm / (want + 1e-6))
+    for p, g, a in zip(params, grads, arrays):
+        assert p.grad.data is a, "gradients are scaled in place"
+        np.testing.assert_allclose(p.grad.numpy(), g * coef, rtol=1e-9, atol=1e-12)
+    assert np_norm([p.grad.numpy() for p in params], norm_type) <= max_norm * (1 + 1e-9) or coef == 1.0
+
+
+def test_clip_grad_norm_by_hand(device):
+    a, b = with_grads([np.array([3.0, 0.0], np.float32), np.array([[4.0]], np.float32)], device)
+    total = clip_grad_norm_([a, b], max_norm=1.0)
+    assert total.dtype == np.float32 and total.device == device
+    assert total.item() == pytest.approx(5.0)
+    np.testing.assert_allclose(a.grad.numpy(), [0.6, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(b.grad.numpy(), [[0.8]], rtol=1e-5)
+    assert a.grad.dtype == np.float32
+    assert clip_grad_norm_([a, b], max_norm=10.0).item() == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(a.grad.numpy(), [0.6, 0.0], rtol=1e-5)
+
+
+def test_clip_grad_norm_inf_norm():
+    a, b = with_grads([np.array([1.0, -7.0]), np.array([2.0])])
+    assert clip_grad_norm_([a, b], 3.5, norm_type="inf").item() == 7.0
+    np.testing.assert_allclose(a.grad.numpy(), [0.5, -3.5], rtol=1e-6)
+
+
+def test_clip_grad_norm_single_tensor_skips_missing_and_empty():
+    (a,) = with_grads([np.array([6.0, 8.0])])
+    b = tg.ones(3, requires_grad=True)
+    assert clip_grad_norm_(a, 5.0).item() == pytest.approx(10.0)
+    np.testing.assert_allclose(a.grad.numpy(), [3.0, 4.0], rtol=1e-6)
+    assert clip_grad_norm_([b], 1.0).item() == 0.0
+    assert b.grad is None
+    assert clip_grad_norm_([], 1.0).item() == 0.0
+
+
+def test_clip_grad_norm_nonfinite():
+    a, b = with_grads([np.array([1.0, np.inf]), np.array([1.0])])
+    with pytest.raises(RuntimeError, match="clip_grad_norm_: the total norm of order 2.0 .* is inf"):
+        clip_grad_norm_([a, b], 1.0, error_if_nonfinite=True)
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0])
+    (c,) = with_grads([np.array([np.nan])])
+    with pytest.raises(RuntimeError, match="nan"):
+        clip_grad_norm_(c, 1.0, error_if_nonfinite=True)
+    assert math.isinf(clip_grad_norm_([a, b], 1.0).item())
+
+
+def test_clip_grad_norm_with_backward():
+    w = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    (w * w).sum().backward()
+    total = clip_grad_norm_([w], 1.0)
+    assert total.item() == pytest.approx(2 * math.sqrt(30), rel=1e-6)
+    assert np.linalg.norm(w.grad.numpy()) == pytest.approx(1.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(max_norm=-1.0), "max_norm must be >= 0"),
+    (dict(max_norm=1.0, norm_type=-2), "norm_type must be >= 0"),
+])
+def test_clip_grad_norm_bad_arguments(kw, match):
+    with pytest.raises(ValueError, match=match):
+        clip_grad_norm_(with_grads([np.ones(2)]), **kw)
+    with pytest.raises(TypeError, match="item 1 is a ndarray"):
+        clip_grad_norm_([tg.ones(1), np.ones(1)], 1.0)
+
+
+@given(grads=grad_lists, clip=st.floats(0, 50))
+def test_clip_grad_value(grads, clip):
+    params = with_grads(grads)
+    arrays = [p.grad.data for p in params]
+    assert clip_grad_value_(params, clip) is None
+    for p, g, a in zip(params, grads, arrays):
+        assert p.grad.data is a
+        np.testing.assert_array_equal(p.grad.numpy(), np.clip(g, -clip, clip))
+
+
+def test_clip_grad_value_single_tensor_and_errors(device):
+    (a,) = with_grads([np.array([-3.0, 0.5, 2.0], np.float32)], device)
+    clip_grad_value_(a, 1)
+    np.testing.assert_array_equal(a.grad.numpy(), np.array([-1.0, 0.5, 1.0], np.float32))
+    assert a.grad.dtype == np.float32
+    clip_grad_value_([tg.ones(2, requires_grad=True)], 1.0)
+    with pytest.raises(ValueError, match="clip_grad_value_: clip_value must be >= 0, got -1.0"):
+        clip_grad_value_(a, -1)
+
+
+@given(shapes=st.lists(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), min_size=1, max_size=4))
+def test_vector_round_trip(shapes):
+    rng = np.random.default_rng(len(shapes))
+    values = [rng.standard_normal(s) for s in shapes]
+    params = [tg.tensor(np.array(v), requires_grad=True) for v in values]
+    vec = parameters_to_vector(params)
+    want = np.concatenate([v.ravel() for v in values])
+    assert vec.shape == (want.size,) and vec.dtype == np.float64
+    np.testing.assert_array_equal(vec.numpy(), want)
+    new = [tg.zeros(*s, dtype=np.float64, requires_grad=True) for s in shapes]
+    data = [p.data for p in new]
+    vector_to_parameters(vec * 2, new)
+    for p, v, d in zip(new, values, data):
+        assert p.data is d and p.shape == v.shape
+        np.testing.assert_array_equal(p.numpy(), 2 * v)
+
+
+def test_parameters_to_vector_is_differentiable(device):
+    a = tg.tensor(np.arange(6.0).reshape(2, 3), device=device, requires_grad=True)
+    b = tg.tensor([10.0, 20.0], device=device, requires_grad=True)
+    w = tg.tensor(np.arange(8.0), device=device)
+    (parameters_to_vector([a, b]) * w).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(b.grad.numpy(), [6.0, 7.0])
+
+
+def test_vector_to_parameters_keeps_dtype_and_checks_size():
+    p = tg.zeros(2, 2, dtype=np.float32, requires_grad=True)
+    vector_to_parameters(tg.tensor(np.arange(4.0)), p)
+    assert p.dtype == np.float32
+    np.testing.assert_array_equal(p.numpy(), [[0, 1], [2, 3]])
+    with pytest.raises(ValueError, match=r"vec has shape \(5,\), expected \(4,\)"):
+        vector_to_parameters(tg.zeros(5), [p])
+    with pytest.raises(TypeError, match="vec must be a Tensor"):
+        vector_to_parameters(np.zeros(4), [p])
+    with pytest.raises(ValueError, match="got no parameters"):
+        parameters_to_vector([])

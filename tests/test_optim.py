@@ -1,0 +1,449 @@
+"""Optimizers and lr schedulers against the published update rules, written out in numpy."""
+import copy
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import optim
+from tinygrad_rnn.optim import lr_scheduler
+
+
+# --------------------------------------------------------------------------- reference rules (numpy, float64)
+def ref_sgd(p, grads, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False):
+    p, buf, out = p.copy(), None, []
+    for g in grads:
+        g = (-g if maximize else g) + weight_decay * p
+        if momentum:
+            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
+            g = g + momentum * buf if nesterov else buf
+        p = p - lr * g
+        out.append(p)
+    return out
+
+
+def ref_adam(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
+             decoupled=False, maximize=False):
+    """Kingma & Ba, Algorithm 1 (bias-corrected m_hat, v_hat); AMSGrad keeps the running max of v."""
+    b1, b2 = betas
+    p, m, v, vmax, out = p.copy(), np.zeros_like(p), np.zeros_like(p), np.zeros_like(p), []
+    for t, g in enumerate(grads, 1):
+        g = -g if maximize else g
+        if decoupled:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        vmax = np.maximum(vmax, v)
+        m_hat = m / (1 - b1 ** t)
+        v_hat = (vmax if amsgrad else v) / (1 - b2 ** t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        out.append(p)
+    return out
+
+
+def ref_adagrad(p, grads, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                maximize=False):
+    p, s, out = p.copy(), np.full_like(p, initial_accumulator_value), []
+    for t, g in enumerate(grads, 1):
+        g = (-g if maximize else g) + weight_decay * p
+        s = s + g ** 2
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+        out.append(p)
+    return out
+
+
+def ref_rmsprop(p, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                maximize=False):
+    p, v, a, b, out = p.copy(), np.zeros_like(p), np.zeros_like(p), np.zeros_like(p), []
+    for g in grads:
+        g = (-g if maximize else g) + weight_decay * p
+        v = alpha * v + (1 - alpha) * g ** 2
+        if centered:
+            a = alpha * a + (1 - alpha) * g
+            denom = np.sqrt(v - a ** 2) + eps
+        else:
+            denom = np.sqrt(v) + eps
+        if momentum > 0:
+            b = momentum * b + g / denom
+            p = p - lr * b
+        else:
+            p = p - lr * g / denom
+        out.append(p)
+    return out
+
+
+CASES = [
+    (optim.SGD, ref_sgd, dict(lr=0.1)),
+    (optim.SGD, ref_sgd, dict(lr=0.1, momentum=0.9)),
+    (optim.SGD, ref_sgd, dict(lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01)),
+    (optim.SGD, ref_sgd, dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.1)),
+    (optim.SGD, ref_sgd, dict(lr=0.1, momentum=0.5, maximize=True)),
+    (optim.Adam, ref_adam, dict(lr=0.01)),
+    (optim.Adam, ref_adam, dict(lr=0.01, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1)),
+    (optim.Adam, ref_adam, dict(lr=0.01, amsgrad=True)),
+    (optim.Adam, ref_adam, dict(lr=0.01, maximize=True)),
+    (optim.AdamW, lambda p, g, **kw: ref_adam(p, g, decoupled=True, weight_decay=1e-2, **kw), dict(lr=0.01)),
+    (optim.AdamW, lambda p, g, **kw: ref_adam(p, g, decoupled=True, **kw),
+     dict(lr=0.1, weight_decay=0.5, amsgrad=True)),
+    (optim.Adagrad, ref_adagrad, dict(lr=0.1)),
+    (optim.Adagrad, ref_adagrad, dict(lr=0.1, lr_decay=0.5, weight_decay=0.1, initial_accumulator_value=0.3)),
+    (optim.RMSprop, ref_rmsprop, dict(lr=0.01)),
+    (optim.RMSprop, ref_rmsprop, dict(lr=0.01, alpha=0.9, weight_decay=0.1, momentum=0.9)),
+    (optim.RMSprop, ref_rmsprop, dict(lr=0.01, centered=True)),
+    (optim.RMSprop, ref_rmsprop, dict(lr=0.01, centered=True, momentum=0.5, maximize=True)),
+]
+IDS = [f"{cls.__name__}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for cls, _, kw in CASES]
+
+
+def param(a, device="cpu"):
+    """A fresh leaf parameter holding its own copy of a."""
+    return tg.tensor(np.array(a), device=device, requires_grad=True)
+
+
+def run(cls, kw, p0, grads, device="cpu"):
+    """Parameter values after each step, feeding the given gradients."""
+    p = param(p0, device)
+    opt = cls([p], **kw)
+    data, out = p.data, []
+    for g in grads:
+        p.grad = tg.tensor(g, device=device)
+        opt.step()
+        out.append(p.numpy().copy())
+    assert p.data is data, "the update must be in place on p.data"
+    return out
+
+
+finite = st.floats(-5, 5, allow_nan=False, allow_subnormal=False)
+
+
+@pytest.mark.parametrize("cls, ref, kw", CASES, ids=IDS)
+@given(data=st.data())
+def test_update_matches_rule(cls, ref, kw, data):
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
+    p0 = data.draw(hnp.arrays(np.float64, shape, elements=finite))
+    grads = [data.draw(hnp.arrays(np.float64, shape, elements=finite)) for _ in range(3)]
+    for got, want in zip(run(cls, kw, p0, grads), ref(p0, grads, **kw)):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls, ref, kw", CASES, ids=IDS)
+def test_update_on_device_and_float32(cls, ref, kw, device):
+    rng = np.random.default_rng(0)
+    p0 = rng.standard_normal((3, 4)).astype(np.float32)
+    grads = [rng.standard_normal((3, 4)).astype(np.float32) for _ in range(3)]
+    got = run(cls, kw, p0, grads, device)
+    assert all(g.dtype == np.float32 for g in got)
+    want = ref(p0.astype(np.float64), [g.astype(np.float64) for g in grads], **kw)
+    np.testing.assert_allclose(got[-1], want[-1], rtol=1e-4, atol=1e-5)
+
+
+def test_sgd_momentum_by_hand():
+    # p = 1, lr = 0.1, momentum 0.9, grads 1, 2, 3: b = 1, 2.9, 5.61; p = 0.9, 0.61, 0.049
+    assert np.allclose(np.ravel(run(optim.SGD, dict(lr=0.1, momentum=0.9), np.array([1.0]),
+                                    [np.array([1.0]), np.array([2.0]), np.array([3.0])])), [0.9, 0.61, 0.049])
+    # nesterov: b = 1, 2.9; step direction g + 0.9 b = 1.9, 4.61; p = 0.81, 0.349
+    assert np.allclose(np.ravel(run(optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True), np.array([1.0]),
+                                    [np.array([1.0]), np.array([2.0])])), [0.81, 0.349])
+
+
+def test_adam_first_step_is_lr_times_sign():
+    # after bias correction m_hat = g and v_hat = g^2, so the first step is lr * g / (|g| + eps)
+    got = run(optim.Adam, dict(lr=0.1), np.array([1.0, 1.0, 1.0]), [np.array([3.0, -0.5, 1e-3])])[0]
+    g = np.array([3.0, -0.5, 1e-3])
+    np.testing.assert_allclose(got, 1.0 - 0.1 * g / (np.abs(g) + 1e-8), rtol=1e-12)
+    np.testing.assert_allclose(got, [0.9, 1.1, 0.9], atol=1e-5)
+
+
+def test_adagrad_by_hand():
+    # sum = 4 then 4 + 1 = 5; p = 1 - 0.1 * 2 / 2 = 0.9; then 0.9 - 0.1 / (1 + 0.5) * 1 / sqrt(5)
+    got = run(optim.Adagrad, dict(lr=0.1, lr_decay=0.5), np.array([1.0]), [np.array([2.0]), np.array([1.0])])
+    np.testing.assert_allclose(np.ravel(got), [0.9, 0.9 - 0.1 / 1.5 / math.sqrt(5)], rtol=1e-8)
+
+
+def test_rmsprop_by_hand():
+    # alpha 0.5: v = 0.5 * 4 = 2; p = 1 - 0.1 * 2 / sqrt(2) ; centered: a = 1, denom sqrt(2 - 1) = 1
+    got = run(optim.RMSprop, dict(lr=0.1, alpha=0.5, eps=0), np.array([1.0]), [np.array([2.0])])
+    np.testing.assert_allclose(np.ravel(got), [1 - 0.2 / math.sqrt(2)])
+    got = run(optim.RMSprop, dict(lr=0.1, alpha=0.5, eps=0, centered=True), np.array([1.0]), [np.array([2.0])])
+    np.testing.assert_allclose(np.ravel(got), [0.8])
+
+
+def test_trains_a_toy_problem_with_backward():
+    rng = np.random.default_rng(1)
+    x = tg.tensor(rng.standard_normal((32, 3)))
+    w_true = np.array([[1.5], [-2.0], [0.5]], np.float32)
+    y = tg.tensor(x.numpy() @ w_true)
+    w = tg.zeros(3, 1, requires_grad=True)
+    opt = optim.Adam([w], lr=0.1)
+    for _ in range(200):
+        opt.zero_grad()
+        loss = ((x @ w - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+    np.testing.assert_allclose(w.numpy(), w_true, atol=1e-2)
+
+
+def test_param_groups_with_different_options():
+    a, b = tg.ones(2, requires_grad=True), tg.ones(3, requires_grad=True)
+    opt = optim.SGD([{"params": [a]}, {"params": b, "lr": 0.5, "momentum": 0.9}], lr=0.1)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+    assert opt.param_groups[0]["momentum"] == 0 and opt.param_groups[1]["momentum"] == 0.9
+    for _ in range(2):
+        a.grad, b.grad = tg.ones(2), tg.ones(3)
+        opt.step()
+    np.testing.assert_allclose(a.numpy(), [0.8, 0.8])
+    np.testing.assert_allclose(b.numpy(), [1 - 0.5 - 0.5 * 1.9] * 3, rtol=1e-6)
+    c = tg.ones(1, requires_grad=True)
+    opt.add_param_group({"params": [c], "lr": 1.0})
+    assert opt.param_groups[2]["momentum"] == 0 and opt.param_groups[2]["dampening"] == 0
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [a]})
+
+
+def test_params_without_grad_are_skipped():
+    a, b = tg.ones(2, requires_grad=True), tg.ones(2, requires_grad=True)
+    opt = optim.Adam([a, b], lr=0.1)
+    a.grad = tg.ones(2)
+    opt.step()
+    assert np.all(b.numpy() == 1) and np.all(a.numpy() < 1)
+    assert b not in opt.state and opt.state[a]["step"] == 1
+
+
+def test_zero_grad():
+    a = tg.ones(2, 3, requires_grad=True)
+    opt = optim.SGD([a], lr=0.1)
+    (a * a).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    assert a.grad is not None and a.grad.shape == (2, 3) and a.grad.dtype == np.float32
+    assert not np.any(a.grad.numpy())
+    (a * a).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), 2 * np.ones((2, 3)))
+    opt.zero_grad()
+    assert a.grad is None
+    opt.zero_grad()
+
+
+def test_step_with_closure_returns_loss():
+    w = tg.tensor([2.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    with tg.no_grad():
+        loss = opt.step(closure)
+    assert loss.item() == 4.0 and w.item() == 1.0
+
+
+@pytest.mark.parametrize("cls, ref, kw", CASES[1::2], ids=IDS[1::2])
+def test_state_dict_round_trip_resumes_exactly(cls, ref, kw):
+    rng = np.random.default_rng(2)
+    p0 = [rng.standard_normal((2, 3)), rng.standard_normal(4)]
+    grads = [[rng.standard_normal(p.shape) for p in p0] for _ in range(6)]
+
+    def feed(params, opt, steps):
+        for gs in steps:
+            for p, g in zip(params, gs):
+                p.grad = tg.tensor(g)
+            opt.step()
+
+    a = [param(p) for p in p0]
+    opt_a = cls([{"params": a[:1]}, {"params": a[1:], "lr": 0.02}], **kw)
+    feed(a, opt_a, grads[:3])
+    sd = copy.deepcopy(opt_a.state_dict())
+    assert set(sd) == {"state", "param_groups"}
+    assert [g["params"] for g in sd["param_groups"]] == [[0], [1]]
+    assert set(sd["state"]) <= {0, 1}
+    b = [param(p.numpy()) for p in a]
+    opt_b = cls([{"params": b[:1]}, {"params": b[1:]}], **kw)
+    opt_b.load_state_dict(sd)
+    assert opt_b.param_groups[1]["lr"] == 0.02 and opt_b.param_groups[1]["params"][0] is b[1]
+    feed(a, opt_a, grads[3:])
+    feed(b, opt_b, grads[3:])
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def test_load_state_dict_rejects_mismatched_groups():
+    a, b = tg.ones(2, requires_grad=True), tg.ones(2, requires_grad=True)
+    sd = optim.SGD([a, b], lr=0.1).state_dict()
+    with pytest.raises(ValueError, match="parameter groups"):
+        optim.SGD([{"params": [a]}, {"params": [b]}]).load_state_dict(sd)
+    with pytest.raises(ValueError, match="group 0 has 2 parameters"):
+        optim.SGD([a]).load_state_dict(sd)
+    with pytest.raises(ValueError, match="'state' and 'param_groups'"):
+        optim.SGD([a]).load_state_dict({"state": {}})
+
+
+def test_load_state_dict_casts_onto_param_dtype():
+    a = tg.ones(3, dtype=np.float32, requires_grad=True)
+    opt = optim.Adam([a])
+    a.grad = tg.ones(3)
+    opt.step()
+    sd = opt.state_dict()
+    sd["state"][0]["exp_avg"] = sd["state"][0]["exp_avg"].astype(np.float64)
+    opt.load_state_dict(sd)
+    assert opt.state[a]["exp_avg"].dtype == np.float32
+    assert opt.state[a]["exp_avg_sq"] is not sd["state"][0]["exp_avg_sq"]
+
+
+def test_repr_lists_options():
+    text = repr(optim.Adam([tg.ones(1, requires_grad=True)], lr=0.5))
+    assert text.startswith("Adam (") and "lr: 0.5" in text and "betas: (0.9, 0.999)" in text
+
+
+P = [tg.ones(1, requires_grad=True)]
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: optim.SGD(P, lr=-0.1), r"SGD: invalid lr -0.1"),
+    (lambda: optim.SGD(P, lr=float("nan")), r"SGD: invalid lr nan"),
+    (lambda: optim.SGD(P, lr="0.1"), r"SGD: lr must be a real number"),
+    (lambda: optim.SGD(P, momentum=-1), r"SGD: invalid momentum"),
+    (lambda: optim.SGD(P, weight_decay=-1), r"SGD: invalid weight_decay"),
+    (lambda: optim.SGD(P, lr=0.1, nesterov=True), r"SGD: nesterov=True requires momentum > 0"),
+    (lambda: optim.SGD(P, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), r"dampening = 0"),
+    (lambda: optim.SGD([{"params": P, "lr": -1}], lr=0.1), r"SGD: invalid lr -1"),
+    (lambda: optim.Adam(P, betas=(1.0, 0.999)), r"Adam: invalid betas\[0\] 1.0"),
+    (lambda: optim.Adam(P, betas=(0.9, -0.1)), r"Adam: invalid betas\[1\]"),
+    (lambda: optim.Adam(P, betas=0.9), r"Adam: betas must be a pair"),
+    (lambda: optim.Adam(P, eps=-1e-8), r"Adam: invalid eps"),
+    (lambda: optim.AdamW(P, weight_decay=-1), r"AdamW: invalid weight_decay"),
+    (lambda: optim.Adagrad(P, lr_decay=-1), r"Adagrad: invalid lr_decay"),
+    (lambda: optim.Adagrad(P, initial_accumulator_value=-1), r"Adagrad: invalid initial_accumulator_value"),
+    (lambda: optim.RMSprop(P, alpha=-0.5), r"RMSprop: invalid alpha"),
+    (lambda: optim.RMSprop(P, momentum=-0.5), r"RMSprop: invalid momentum"),
+    (lambda: optim.SGD([], lr=0.1), r"SGD: optimizer got an empty parameter list"),
+    (lambda: optim.SGD(P + P, lr=0.1), r"same parameter more than once"),
+    (lambda: optim.SGD([tg.ones(1, requires_grad=True) * 2], lr=0.1), r"non-leaf"),
+])
+def test_bad_arguments_raise_value_error(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("params", [tg.ones(1, requires_grad=True), {tg.ones(1, requires_grad=True)}, [1.0]])
+def test_bad_params_raise_type_error(params):
+    with pytest.raises(TypeError, match="SGD"):
+        optim.SGD(params, lr=0.1)
+
+
+def test_grad_shape_mismatch_raises():
+    a = tg.ones(3, requires_grad=True)
+    opt = optim.SGD([a], lr=0.1)
+    a.grad = tg.ones(2)
+    with pytest.raises(ValueError, match=r"SGD.step: gradient shape \(2,\)"):
+        opt.step()
+
+
+# --------------------------------------------------------------------------- schedulers
+def lr_sequence(make_sched, epochs, lr=0.1, groups=1):
+    params = [tg.ones(1, requires_grad=True) for _ in range(groups)]
+    opt = optim.SGD([{"params": [p], "lr": lr * (i + 1)} for i, p in enumerate(params)], lr=lr)
+    sched = make_sched(opt)
+    seq = []
+    for _ in range(epochs):
+        seq.append(sched.get_last_lr())
+        assert sched.get_last_lr() == [g["lr"] for g in opt.param_groups]
+        opt.step()
+        sched.step()
+    return np.array(seq)
+
+
+def test_step_lr_sequence():
+    seq = lr_sequence(lambda o: lr_scheduler.StepLR(o, step_size=3, gamma=0.5), 10, groups=2)
+    want = [[0.1 * 0.5 ** (e // 3), 0.2 * 0.5 ** (e // 3)] for e in range(10)]
+    np.testing.assert_allclose(seq, want, rtol=1e-12)
+
+
+def test_exponential_lr_sequence():
+    seq = lr_sequence(lambda o: optim.ExponentialLR(o, gamma=0.9), 12)
+    np.testing.assert_allclose(seq[:, 0], [0.1 * 0.9 ** e for e in range(12)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("T_max, eta_min", [(5, 0.0), (4, 0.01), (1, 0.0)])
+def test_cosine_annealing_sequence(T_max, eta_min):
+    seq = lr_sequence(lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=T_max, eta_min=eta_min), 3 * T_max + 2)
+    want = [eta_min + (0.1 - eta_min) * (1 + math.cos(math.pi * e / T_max)) / 2 for e in range(3 * T_max + 2)]
+    np.testing.assert_allclose(seq[:, 0], want, rtol=1e-9, atol=1e-12)
+
+
+def test_scheduler_step_with_epoch_uses_closed_form():
+    opt = optim.SGD(P, lr=0.1)
+    sched = lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+    opt.step()
+    with pytest.warns(UserWarning, match="deprecated"):
+        sched.step(5)
+    assert sched.get_last_lr() == pytest.approx([0.1 * 0.1 ** 2])
+
+
+def test_scheduler_state_dict_round_trip():
+    def make():
+        p = tg.ones(1, requires_grad=True)
+        opt = optim.SGD([p], lr=0.1)
+        return opt, lr_scheduler.CosineAnnealingLR(opt, T_max=7, eta_min=0.001)
+
+    opt, sched = make()
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    sd, osd = sched.state_dict(), opt.state_dict()
+    assert "optimizer" not in sd and sd["last_epoch"] == 3
+    opt2, sched2 = make()
+    opt2.load_state_dict(osd)
+    sched2.load_state_dict(sd)
+    for _ in range(5):
+        opt.step(), sched.step(), opt2.step(), sched2.step()
+        assert sched.get_last_lr() == sched2.get_last_lr() == [opt2.param_groups[0]["lr"]]
+
+
+def test_scheduler_before_optimizer_step_warns():
+    opt = optim.SGD(P, lr=0.1)
+    sched = optim.StepLR(opt, step_size=1)
+    with pytest.warns(UserWarning, match="before `optimizer.step"):
+        sched.step()
+    opt2 = optim.SGD(P, lr=0.1)
+    sched2 = optim.StepLR(opt2, step_size=1)
+    opt2.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched2.step()
+
+
+def test_scheduler_resume_needs_initial_lr():
+    with pytest.raises(KeyError, match="initial_lr"):
+        optim.StepLR(optim.SGD(P, lr=0.1), step_size=2, last_epoch=3)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda o: optim.StepLR(o, step_size=0), "StepLR: step_size must be an int >= 1"),
+    (lambda o: optim.StepLR(o, step_size=2, gamma=-1), "StepLR: invalid gamma"),
+    (lambda o: optim.ExponentialLR(o, gamma=0), "ExponentialLR: invalid gamma"),
+    (lambda o: optim.CosineAnnealingLR(o, T_max=0), "CosineAnnealingLR: invalid T_max"),
+    (lambda o: optim.CosineAnnealingLR(o, T_max=3, eta_min=-1), "CosineAnnealingLR: invalid eta_min"),
+])
+def test_scheduler_bad_arguments(make, match):
+    with pytest.raises(ValueError, match=match):
+        make(optim.SGD(P, lr=0.1))
+    with pytest.raises(TypeError, match="must be an Optimizer"):
+        optim.StepLR(object(), step_size=1)
+
+
+def test_public_names():
+    import tinygrad_rnn.optim.lr_scheduler as sub
+    assert sub is optim.lr_scheduler
+    for name in ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop"]:
+        assert issubclass(getattr(optim, name), optim.Optimizer) or name == "Optimizer"
+    assert isinstance(optim.SGD(P), optim.Optimizer) and optim.SGD(P).defaults["lr"] == 1e-3
+    assert optim.AdamW(P).defaults["weight_decay"] == 1e-2
+    assert issubclass(lr_scheduler.StepLR, lr_scheduler.LRScheduler)

@@ -1,0 +1,404 @@
+"""save / load: round trips, dtypes, atomic writes, bad files, no pickle, exact training resume."""
+import builtins
+import io
+import json
+import math
+import os
+import pickle
+import stat
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import optim, serialization
+from tinygrad_rnn.serialization import CheckpointNotFoundError, SerializationError, load, save
+from tinygrad_rnn.tensor import Tensor
+
+
+# --------------------------------------------------------------------------- strict equality
+def assert_same(a, b, where="obj"):
+    """Equal values and equal types all the way down (tuple is not list, 1 is not True or 1.0)."""
+    if isinstance(a, Tensor):
+        assert isinstance(b, Tensor) and not b.requires_grad and b.grad_fn is None, where
+        assert b.device == a.device, where
+        assert_same(a.numpy(), b.numpy(), where)
+        return
+    assert type(a) is type(b), f"{where}: {type(a).__name__} vs {type(b).__name__}"
+    if isinstance(a, (np.ndarray, np.generic)):
+        assert a.dtype == b.dtype and np.shape(a) == np.shape(b), \
+            f"{where}: {a.dtype}{np.shape(a)} vs {b.dtype}{np.shape(b)}"
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    elif isinstance(a, dict):
+        assert len(a) == len(b), where
+        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
+            assert_same(ka, kb, f"{where} key")
+            assert_same(va, vb, f"{where}[{ka!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float):
+        assert (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b)), where
+    else:
+        assert a == b, where
+
+
+# --------------------------------------------------------------------------- strategies
+DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int32, np.int64, np.uint8, np.uint64, np.bool_,
+          np.complex64]
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)
+arrays = st.sampled_from(DTYPES).flatmap(lambda dt: hnp.arrays(dt, shapes))
+scalars = st.sampled_from(DTYPES).flatmap(
+    lambda dt: hnp.from_dtype(np.dtype(dt)).map(lambda v, dt=dt: np.asarray(v, dtype=dt)[()]))
+tensors = st.tuples(hnp.arrays(st.sampled_from([np.float32, np.float64]), shapes), st.booleans()).map(
+    lambda ar: Tensor(ar[0], requires_grad=ar[1]))
+leaves = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+          | arrays | scalars | tensors)
+keys = st.text(max_size=6) | st.integers(-3, 3)
+trees = st.recursive(leaves, lambda children: (st.lists(children, max_size=4)
+                                               | st.lists(children, max_size=4).map(tuple)
+                                               | st.dictionaries(keys, children, max_size=4)), max_leaves=12)
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    return tmp_path_factory.mktemp("ckpt")
+
+
+@given(obj=trees)
+def test_round_trip_random_structures(obj, scratch):
+    path = scratch / "random.ckpt"
+    save(obj, path)
+    assert_same(obj, load(path))
+    assert os.listdir(scratch) == ["random.ckpt"]
+
+
+def test_round_trip_state_dict_like(tmp_path):
+    obj = {
+        "model": {"rnn.weight_ih": Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True),
+                  "rnn.bias": Tensor(np.zeros(3, np.float64))},
+        "optim": {"state": {0: {"step": 3, "exp_avg": np.ones((2, 3), np.float32)}},
+                  "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "amsgrad": False, "params": [0, 1]}]},
+        "epoch": 7, "best": float("inf"), "note": "héllo ✓", "none": None,
+        "masks": [np.array([True, False]), np.array([], dtype=np.int64)], "count": np.int64(2 ** 40),
+    }
+    save(obj, tmp_path / "ck.pt")
+    out = load(str(tmp_path / "ck.pt"))
+    assert_same(obj, out)
+    assert out["model"]["rnn.weight_ih"].dtype == np.float32 and out["model"]["rnn.bias"].dtype == np.float64
+    assert out["optim"]["state"][0]["exp_avg"].dtype == np.float32
+    assert isinstance(out["masks"][0], np.ndarray) and out["masks"][0].dtype == np.bool_
+    assert out["masks"][1].dtype == np.int64
+    assert os.listdir(tmp_path) == ["ck.pt"], "written exactly at path, no '.npz' suffix, no leftovers"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.bool_, np.float16, np.uint8])
+def test_dtypes_preserved(tmp_path, dtype):
+    a = (np.arange(12) % 3).astype(dtype).reshape(3, 4)
+    save({"t": Tensor(a), "a": a}, tmp_path / "d")
+    out = load(tmp_path / "d")
+    assert out["t"].dtype == dtype and out["a"].dtype == dtype
+    np.testing.assert_array_equal(out["t"].numpy(), a)
+
+
+def test_file_objects_and_overwrite(tmp_path):
+    buf = io.BytesIO()
+    save({"x": [1, 2.5]}, buf)
+    buf.seek(0)
+    assert load(buf) == {"x": [1, 2.5]}
+    path = tmp_path / "c"
+    save(1, path)
+    os.chmod(path, 0o640)
+    save(2, path)
+    assert load(path) == 2 and stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
+def test_map_location(tmp_path, device):
+    t = Tensor(np.arange(3.0))
+    save({"t": t, "a": np.ones(2)}, tmp_path / "m")
+    out = load(tmp_path / "m", map_location=device)
+    assert out["t"].device == device and not out["t"].requires_grad
+    np.testing.assert_array_equal(out["t"].numpy(), t.numpy())
+    assert load(tmp_path / "m", map_location="cpu")["t"].device == "cpu"
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        load(tmp_path / "m", map_location="tpu")
+
+
+# --------------------------------------------------------------------------- what cannot be saved
+class Opaque:
+    pass
+
+
+def test_unsupported_objects_raise(tmp_path):
+    with pytest.raises(TypeError, match=r"save: cannot save a Opaque at obj\['a'\]\[1\]"):
+        save({"a": [1, Opaque()]}, tmp_path / "x")
+    with pytest.raises(TypeError, match="dtype object"):
+        save({"a": np.array([None, 1], dtype=object)}, tmp_path / "x")
+    with pytest.raises(TypeError, match="dict key"):
+        save({("a", 1): 1}, tmp_path / "x")
+    loop = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="reference cycle"):
+        save(loop, tmp_path / "x")
+    shared = [1]
+    save([shared, shared], tmp_path / "x")
+    assert load(tmp_path / "x") == [[1], [1]]
+    assert os.listdir(tmp_path) == ["x"]
+
+
+# --------------------------------------------------------------------------- atomic writes
+def test_crash_mid_write_keeps_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    old = {"w": Tensor(np.arange(4.0))}
+    save(old, path)
+    before = path.read_bytes()
+
+    def dies_halfway(f, **entries):
+        f.write(b"PK\x03\x04 partial garbage")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(serialization.np, "savez", dies_halfway)
+    with pytest.raises(OSError, match="disk full"):
+        save({"w": Tensor(np.zeros(4))}, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert_same(old, load(path))
+    assert os.listdir(tmp_path) == ["ckpt.npz"], "the temporary file is removed"
+
+
+def test_crash_at_fsync_or_interrupt_keeps_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt"
+    save([1, 2], path)
+
+    def no_fsync(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serialization.os, "fsync", no_fsync)
+    with pytest.raises(KeyboardInterrupt):
+        save([3, 4], path)
+    monkeypatch.undo()
+    assert load(path) == [1, 2] and os.listdir(tmp_path) == ["ckpt"]
+
+
+def test_writes_temp_file_then_replaces(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt"
+    calls = []
+    real_replace, real_fsync = os.replace, os.fsync
+
+    def fsync(fd):
+        calls.append("fsync")
+        real_fsync(fd)
+
+    def replace(src, dst):
+        calls.append(("replace", os.path.dirname(src), dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(serialization.os, "fsync", fsync)
+    monkeypatch.setattr(serialization.os, "replace", replace)
+    save({"a": 1}, path)
+    assert calls[0] == "fsync" and calls[1] == ("replace", str(tmp_path), str(path))
+    assert load(path) == {"a": 1}
+
+
+# --------------------------------------------------------------------------- bad files
+@pytest.fixture
+def good_file(tmp_path):
+    path = tmp_path / "good.ckpt"
+    obj = {"w": Tensor(np.arange(20, dtype=np.float32)), "opt": {"state": {0: {"step": 2}}}, "name": "run"}
+    save(obj, path)
+    return path, obj
+
+
+@pytest.mark.parametrize("keep", [0.0, 0.1, 0.5, 0.9, 0.99])
+def test_truncated_file(good_file, keep):
+    path, _ = good_file
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+    with pytest.raises(SerializationError, match="good.ckpt"):
+        load(path)
+
+
+@given(pos=st.floats(0, 1, exclude_max=True), flip=st.integers(1, 255))
+def test_any_corruption_is_caught_or_harmless(pos, flip, tmp_path_factory):
+    path = tmp_path_factory.getbasetemp() / "flip.ckpt"
+    obj = {"w": Tensor(np.arange(20, dtype=np.float32)), "opt": {"state": {0: {"step": 2}}}, "name": "run"}
+    save(obj, path)
+    data = bytearray(path.read_bytes())
+    i = int(pos * len(data))
+    data[i] ^= flip
+    path.write_bytes(bytes(data))
+    try:
+        out = load(path)
+    except SerializationError as e:
+        assert "flip.ckpt" in str(e)
+    else:
+        assert_same(obj, out)  # a byte zip does not check (a timestamp, say)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(CheckpointNotFoundError, match="no such file: .*nope"):
+        load(tmp_path / "nope")
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nope")
+    with pytest.raises(ValueError):
+        load(tmp_path / "nope")
+    with pytest.raises(SerializationError, match="is a directory"):
+        load(tmp_path)
+
+
+def header(text):
+    return np.frombuffer(text, np.uint8)
+
+
+@pytest.mark.parametrize("write, match", [
+    (lambda f: f.write(b"hello, I am a text file\n"), r"not an \.npz \(zip\) archive"),
+    (lambda f: None, "the file is empty"),
+    (lambda f: np.save(f, np.arange(3)), r"single \.npy array"),
+    (lambda f: np.savez(f, x=np.arange(3)), r"without a '__tinygrad_rnn__' entry"),
+    (lambda f: np.savez(f, __tinygrad_rnn__=np.arange(3.0)), "unreadable header"),
+    (lambda f: np.savez(f, __tinygrad_rnn__=header(b"{not json")), "unreadable header"),
+    (lambda f: np.savez(f, __tinygrad_rnn__=header(b"[1, 2]")), "unreadable header"),
+    (lambda f: np.savez(f, __tinygrad_rnn__=header(b'{"format": "other"}')), "header format is 'other'"),
+])
+def test_foreign_files(tmp_path, write, match):
+    path = tmp_path / "foreign.bin"
+    with open(path, "wb") as f:
+        write(f)
+    with pytest.raises(SerializationError, match=match) as info:
+        load(path)
+    assert "foreign.bin" in str(info.value)
+
+
+def write_with_header(path, obj, mutate, extra=None):
+    """A file as save() writes it, after mutate(header) and with extra/replaced entries."""
+    entries = serialization._entries(obj)
+    header = json.loads(entries[serialization.HEADER_KEY].tobytes())
+    mutate(header)
+    entries[serialization.HEADER_KEY] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    entries.update(extra or {})
+    with open(path, "wb") as f:
+        np.savez(f, **entries)
+
+
+@pytest.mark.parametrize("mutate, extra, match", [
+    (lambda h: h.update(version=99), None, "format version 99, newer than"),
+    (lambda h: h.update(version="1"), None, "format version '1' is not a positive int"),
+    (lambda h: h.pop("tree"), None, "lacks 'tree'"),
+    (lambda h: h["arrays"].append(["<f4", [1]]), None, "array entry 'a1' is missing"),
+    (lambda h: h["arrays"].__setitem__(0, ["<f8", [3]]), None, "the header says"),
+    (lambda h: h["tree"]["v"].__setitem__(0, {"$": "array", "i": 5}), None, r"array index 5 out of range"),
+    (lambda h: h["tree"]["v"].__setitem__(0, {"$": "module"}), None, r"unknown node type 'module' at obj\['t'\]"),
+    (lambda h: h["tree"].update(k=["t"]), None, "do not pair up"),
+    (lambda h: h["tree"]["v"][0].update(device="tpu"), None, "unknown device 'tpu'"),
+])
+def test_corrupt_headers(tmp_path, mutate, extra, match):
+    path = tmp_path / "bad"
+    write_with_header(path, {"t": Tensor(np.zeros(3, np.float32)), "n": 1}, mutate, extra)
+    with pytest.raises(SerializationError, match=match):
+        load(path)
+
+
+def test_cuda_file_needs_map_location_without_gpu(tmp_path):
+    if tg.cuda_available():
+        pytest.skip("a GPU is present")
+    path = tmp_path / "gpu.ckpt"
+    write_with_header(path, {"t": Tensor(np.ones(2, np.float32))}, lambda h: h["tree"]["v"][0].update(device="cuda"))
+    with pytest.raises(RuntimeError, match="map_location='cpu'"):
+        load(path)
+    assert load(path, map_location="cpu")["t"].device == "cpu"
+
+
+# --------------------------------------------------------------------------- no pickle
+class Payload:
+    def __reduce__(self):
+        return exec, ("import builtins; builtins._tinygrad_rnn_pwned = True",)
+
+
+def test_load_never_unpickles(tmp_path, monkeypatch):
+    seen = []
+    real_load = np.load
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("allow_pickle"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(np, "load", spy)
+    save({"a": np.ones(2)}, tmp_path / "ok")
+    load(tmp_path / "ok")
+    assert seen == [False]
+
+    with open(tmp_path / "pickle.pt", "wb") as f:
+        pickle.dump({"x": Payload()}, f)
+    with pytest.raises(SerializationError):
+        load(tmp_path / "pickle.pt")
+
+    obj_array = np.empty(1, dtype=object)
+    obj_array[0] = Payload()
+    write_with_header(tmp_path / "objarr", {"a": np.zeros(1)}, lambda h: h["arrays"].__setitem__(0, ["|O", [1]]),
+                      extra={"a0": obj_array})
+    with pytest.raises(SerializationError, match="cannot read array entry 'a0'.*allow_pickle"):
+        load(tmp_path / "objarr")
+    assert not hasattr(builtins, "_tinygrad_rnn_pwned")
+
+
+# --------------------------------------------------------------------------- exact resume
+def make_model(seed):
+    rng = np.random.default_rng(seed)
+    return {"W": tg.tensor(rng.standard_normal((3, 5)).astype(np.float32), requires_grad=True),
+            "U": tg.tensor(0.5 * rng.standard_normal((5, 5)).astype(np.float32), requires_grad=True),
+            "b": tg.zeros(5, requires_grad=True)}
+
+
+def rnn_loss(model, xs, y):
+    h = tg.zeros(4, 5)
+    for x in xs:
+        h = (x @ model["W"] + h @ model["U"] + model["b"]).tanh()
+    return ((h - y) ** 2).mean()
+
+
+def train(model, opt, sched, batches):
+    for xs, y in batches:
+        opt.zero_grad()
+        rnn_loss(model, xs, y).backward()
+        opt.step()
+        sched.step()
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    lambda ps: optim.Adam(ps, lr=0.01, amsgrad=True),
+    lambda ps: optim.AdamW(ps, lr=0.01),
+    lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01),
+    lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
+], ids=["SGD", "Adam", "AdamW", "Adagrad", "RMSprop"])
+def test_training_resumes_exactly(tmp_path, make_opt):
+    rng = np.random.default_rng(3)
+    batches = [([tg.tensor(rng.standard_normal((4, 3)).astype(np.float32)) for _ in range(3)],
+                tg.tensor(rng.standard_normal((4, 5)).astype(np.float32))) for _ in range(8)]
+
+    def setup(seed):
+        model = make_model(seed)
+        params = [{"params": [model["W"]]}, {"params": [model["U"], model["b"]], "lr": 0.005}]
+        opt = make_opt(params)
+        return model, opt, optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+    model, opt, sched = setup(0)
+    train(model, opt, sched, batches[:3])
+    save({"model": model, "optim": opt.state_dict(), "sched": sched.state_dict(), "epoch": 3}, tmp_path / "ck")
+    train(model, opt, sched, batches[3:])
+
+    model2, opt2, sched2 = setup(1)
+    ck = load(tmp_path / "ck")
+    for k, p in model2.items():
+        p.data[...] = ck["model"][k].data
+    opt2.load_state_dict(ck["optim"])
+    sched2.load_state_dict(ck["sched"])
+    assert ck["epoch"] == 3
+    train(model2, opt2, sched2, batches[3:])
+    for k in model:
+        np.testing.assert_array_equal(model[k].numpy(), model2[k].numpy(), err_msg=k)
+    assert sched.get_last_lr() == sched2.get_last_lr()

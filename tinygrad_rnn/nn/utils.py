@@ -1,0 +1,115 @@
+"""Gradient clipping and flat parameter vectors, like torch.nn.utils."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, List, Union
+
+import numpy as np
+
+from .. import backend
+from ..ops import cat
+from ..tensor import Tensor
+
+Params = Union[Tensor, Iterable[Tensor]]
+
+
+def _as_list(parameters: Params, fn: str) -> List[Tensor]:
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{fn}: parameters must be Tensors, but item {i} is a {type(p).__name__}")
+    return params
+
+
+def _vector_norm(a: Any, p: float) -> Any:
+    """torch.linalg.vector_norm of a flat view of array a, as a 0-d array on a's device."""
+    xp = backend.xp_of(a)
+    x = xp.abs(a.astype(np.result_type(a.dtype, np.float32), copy=False)).ravel()
+    if p == math.inf:
+        return x.max() if x.size else xp.zeros((), x.dtype)
+    if p == -math.inf:
+        return x.min() if x.size else xp.asarray(math.inf, x.dtype)
+    if p == 0:
+        return xp.count_nonzero(x).astype(x.dtype)
+    if p == 1:
+        return x.sum()
+    if p == 2:
+        return xp.sqrt(xp.sum(x * x))
+    return xp.sum(x ** p) ** (1.0 / p)
+
+
+def _write(t: Tensor, value: Any) -> None:
+    """Store value into t.data in place (so other references see it); rebind if the array is read-only."""
+    if isinstance(t.data, np.ndarray) and not t.data.flags.writeable:
+        t.data = value.astype(t.dtype)
+    else:
+        t.data[...] = value
+
+
+def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
+    """Scale all gradients in place by min(1, max_norm / (total + 1e-6)), where total is the
+    norm_type-norm of the per-gradient norms (the norm of all gradients joined into one vector).
+    Returns total as a 0-d Tensor (0.0 when no parameter has a gradient)."""
+    grads = [p.grad for p in _as_list(parameters, "clip_grad_norm_") if p.grad is not None]
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if math.isnan(max_norm) or max_norm < 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+    if math.isnan(norm_type) or norm_type < 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be >= 0 or inf, got {norm_type}")
+    if not grads:
+        return Tensor(np.zeros((), np.float32))
+    first = grads[0].data
+    xp = backend.xp_of(first)
+    with np.errstate(over="ignore", invalid="ignore"):  # an inf/nan total is reported or applied, as in torch
+        norms = [backend.to_device(_vector_norm(g.data, norm_type), backend.device_of(first)) for g in grads]
+        total = _vector_norm(xp.stack(norms), norm_type)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {float(total)}, "
+                           "so it cannot be clipped. To scale the gradients by the non-finite norm anyway, "
+                           "set error_if_nonfinite=False")
+    coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
+    for g in grads:
+        c = backend.to_device(coef, g.device).astype(g.dtype)
+        with np.errstate(invalid="ignore"):
+            _write(g, g.data * c)
+    return Tensor._make(total)
+
+
+def clip_grad_value_(parameters: Params, clip_value: float) -> None:
+    """Clamp every gradient in place to [-clip_value, clip_value]."""
+    clip_value = float(clip_value)
+    if math.isnan(clip_value) or clip_value < 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
+    for p in _as_list(parameters, "clip_grad_value_"):
+        if p.grad is not None:
+            xp = backend.xp_of(p.grad.data)
+            _write(p.grad, xp.clip(p.grad.data, -clip_value, clip_value))
+
+
+def parameters_to_vector(parameters: Params) -> Tensor:
+    """All parameters flattened and joined into one 1-d Tensor (differentiable: cat of reshapes)."""
+    params = _as_list(parameters, "parameters_to_vector")
+    if not params:
+        raise ValueError("parameters_to_vector: got no parameters")
+    devices = {p.device for p in params}
+    if len(devices) > 1:
+        raise ValueError(f"parameters_to_vector: parameters are on different devices ({sorted(devices)})")
+    return cat([p.reshape(-1) for p in params])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Params) -> None:
+    """Copy consecutive slices of the 1-d vec into each parameter's data (in place, keeping its dtype)."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vector_to_parameters: vec must be a Tensor, got {type(vec).__name__}")
+    params = _as_list(parameters, "vector_to_parameters")
+    total = sum(p.numel() for p in params)
+    if vec.ndim != 1 or vec.numel() != total:
+        raise ValueError(f"vector_to_parameters: vec has shape {vec.shape}, expected ({total},) "
+                         f"(the parameters have {total} elements in all)")
+    start = 0
+    for p in params:
+        n = p.numel()
+        chunk = backend.to_device(vec.data[start:start + n], p.device).reshape(p.shape)
+        _write(p, chunk)
+        start += n

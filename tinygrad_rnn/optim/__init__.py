@@ -1,0 +1,11 @@
+"""Optimizers and learning-rate schedules with torch.optim's names and semantics."""
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler, StepLR
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "lr_scheduler",
+           "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]

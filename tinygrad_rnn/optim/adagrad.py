@@ -1,0 +1,43 @@
+"""Adagrad, like torch.optim.Adagrad."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from .. import backend
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, nonneg
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al.), step t = 1, 2, ...: g = grad (+ weight_decay * p);
+    clr = lr / (1 + (t - 1) * lr_decay); sum += g^2; p -= clr * g / (sqrt(sum) + eps).
+    ``sum`` starts at initial_accumulator_value. maximize=True ascends (uses -grad)."""
+
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps,
+                                      maximize=maximize))
+        for group in self.param_groups:  # torch creates the accumulators up front
+            for p in group["params"]:
+                self._init_state(p, self.state[p], group)
+
+    def _check_group(self, group: Dict[str, Any]) -> None:
+        nonneg("Adagrad", group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
+    def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        state["step"] = 0
+        state["sum"] = backend.xp_of(p.data).full_like(p.data, group["initial_accumulator_value"])
+
+    def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        xp = backend.xp_of(p.data)
+        g = -grad if group["maximize"] else grad
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            g = g + group["weight_decay"] * p.data
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        s = state["sum"]
+        s += g * g
+        std = xp.sqrt(s)
+        std += group["eps"]
+        p.data -= clr * g / std

@@ -1,0 +1,79 @@
+"""Adam and AdamW (decoupled weight decay), like torch.optim.Adam / torch.optim.AdamW."""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Tuple
+
+from .. import backend
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, check_number, nonneg
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), step t = 1, 2, ...:
+    g = grad (+ weight_decay * p, L2 penalty); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+    v_max = max(v_max, v) with amsgrad (used in place of v);
+    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    maximize=True ascends (uses -grad)."""
+
+    _decoupled = False
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize))
+
+    def _check_group(self, group: Dict[str, Any]) -> None:
+        name = type(self).__name__
+        nonneg(name, group, "lr", "eps", "weight_decay")
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        for i, b in enumerate(betas):
+            check_number(name, f"betas[{i}]", b, lambda v: 0 <= v < 1, "in [0, 1)")
+
+    def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        xp = backend.xp_of(p.data)
+        state["step"] = 0
+        state["exp_avg"] = xp.zeros_like(p.data)
+        state["exp_avg_sq"] = xp.zeros_like(p.data)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+
+    def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        xp = backend.xp_of(p.data)
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        g = -grad if group["maximize"] else grad
+        state["step"] += 1
+        t = state["step"]
+        if wd != 0:
+            if self._decoupled:
+                p.data *= 1 - lr * wd
+            else:
+                g = g + wd * p.data
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        if group["amsgrad"]:
+            if "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+            xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t)
+        denom += eps
+        p.data -= (lr / (1 - beta1 ** t)) * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p *= 1 - lr * weight_decay
+    before the Adam step, and the gradient carries no L2 term."""
+
+    _decoupled = True
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

@@ -1,0 +1,220 @@
+"""Optimizer base class: parameter groups, per-parameter state, state_dict in PyTorch's format.
+
+Subclasses implement ``_update(p, grad, state, group)``, an in-place array update
+of ``p.data`` (numpy or cupy, chosen by ``backend.xp_of``); ``step()`` calls it for
+every parameter that has a gradient, without recording a graph.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections import defaultdict
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+
+import numpy as np
+
+from .. import backend
+from ..autograd import enable_grad, no_grad
+from ..tensor import Tensor
+
+ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
+
+
+def check_number(opt: str, name: str, value: Any, ok: Callable[[float], bool], want: str) -> None:
+    """Raise ValueError '<opt>: invalid <name> <value> (must be <want>)' unless ok(value)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{opt}: {name} must be a real number, got {value!r} ({type(value).__name__})")
+    if math.isnan(value) or not ok(value):
+        raise ValueError(f"{opt}: invalid {name} {value!r} (must be {want})")
+
+
+def nonneg(opt: str, group: Dict[str, Any], *names: str) -> None:
+    for name in names:
+        check_number(opt, name, group[name], lambda v: v >= 0, ">= 0")
+
+
+class Optimizer:
+    """Base class, like torch.optim.Optimizer.
+
+    params: an iterable of Tensors, or of dicts {'params': [...], <option>: value}
+    whose options override ``defaults`` for that group. ``state[p]`` holds each
+    parameter's buffers (arrays on p's device, or numbers).
+    """
+
+    def __init__(self, params: ParamsT, defaults: Dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self._check_group(self.defaults)
+        self.state: Dict[Tensor, Dict[str, Any]] = defaultdict(dict)
+        self.param_groups: List[Dict[str, Any]] = []
+        self._step_count = 0
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts, got a single Tensor "
+                            f"(shape {params.shape}); wrap it in a list")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(f"{name}: params must be an ordered collection (a list), not a set: the order of a "
+                            "set changes between runs, which breaks state_dict")
+        if isinstance(params, dict):
+            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts, got a dict; "
+                            "pass a list of param groups ([{'params': ...}])")
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{name}: optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------------ subclasses fill these in
+    def _check_group(self, group: Dict[str, Any]) -> None:
+        """Raise ValueError for an invalid hyperparameter in a group (or in the defaults)."""
+
+    def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        """Create the per-parameter buffers the first time p is updated."""
+
+    # ------------------------------------------------------------------ public API
+    def add_param_group(self, param_group: Dict[str, Any]) -> None:
+        """Add a group {'params': ..., options}; missing options come from ``defaults``."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}.add_param_group: param_group must be a dict, got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"{name}.add_param_group: param_group has no 'params' key (keys: {sorted(param_group)})")
+        group = dict(param_group)
+        params = group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(f"{name}: parameters must be in an ordered collection (a list), not a set: "
+                            "the order of a set changes between runs, which breaks state_dict")
+        group["params"] = params = list(params)
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: can only optimize Tensors, but parameter {i} is a {type(p).__name__}")
+            if p.grad_fn is not None:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i}, shape {p.shape}, "
+                                 f"computed by {p.grad_fn.name}); optimize the leaf it came from")
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{name}: a parameter group contains the same parameter more than once")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if seen.intersection(ids):
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient: ``grad = None`` (default) or a fresh zero array."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad = Tensor._make(backend.xp_of(p.grad.data).zeros_like(p.grad.data))
+
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
+        """Update every parameter that has a gradient; returns closure() (evaluated with grad on) if given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad.data
+                    if grad.shape != p.shape:
+                        raise ValueError(f"{type(self).__name__}.step: gradient shape {grad.shape} does not match "
+                                         f"parameter shape {p.shape}")
+                    state = self.state[p]
+                    if not state:
+                        self._init_state(p, state, group)
+                    self._update(p, grad, state, group)
+        self._step_count += 1
+        return loss
+
+    def state_dict(self) -> Dict[str, Any]:
+        """{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]} like torch.
+
+        Parameters are numbered in group order; state arrays are references, not
+        copies (as in torch), so deepcopy the result to keep a snapshot in memory.
+        """
+        index: Dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {(index[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Restore state and group options from ``state_dict()`` output (possibly from ``load``).
+
+        Floating-point buffers are copied onto each parameter's device and dtype;
+        'step' counters stay numbers. The current parameters are kept.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups', got "
+                             f"{sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__}")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved_groups)} parameter groups, "
+                             f"this optimizer has {len(self.param_groups)}")
+        for i, (g, s) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(g["params"]) != len(s["params"]):
+                raise ValueError(f"{name}.load_state_dict: parameter group {i} has {len(s['params'])} parameters "
+                                 f"in the state dict but {len(g['params'])} in this optimizer")
+        id_map = {saved: p for g, s in zip(self.param_groups, saved_groups)
+                  for saved, p in zip(s["params"], g["params"])}
+        state: Dict[Any, Dict[str, Any]] = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            if key in id_map:
+                p = id_map[key]
+                state[p] = {k: _cast(p, v, k) for k, v in value.items()}
+            else:
+                state[key] = value
+        groups = []
+        for g, s in zip(self.param_groups, saved_groups):
+            new = {k: (tuple(v) if isinstance(v, list) and isinstance(g.get(k), tuple) else v)
+                   for k, v in s.items() if k != "params"}
+            for key, value in self.defaults.items():
+                new.setdefault(key, value)
+            new["params"] = g["params"]
+            self._check_group(new)
+            groups.append(new)
+        self.state, self.param_groups = state, groups
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
+        return "\n".join(lines + [")"])
+
+
+def _cast(p: Tensor, value: Any, key: Any) -> Any:
+    """A state value from a state dict, copied onto p's device (floats also to p's dtype, except 'step')."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray) or backend.is_cupy_array(value):
+        value = backend.to_device(value, p.device)
+        if key != "step" and value.dtype.kind == "f":
+            return value.astype(p.dtype, copy=True)
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _cast(p, v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast(p, v, key) for v in value)
+    return value

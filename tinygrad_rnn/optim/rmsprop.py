@@ -1,0 +1,63 @@
+"""RMSprop, like torch.optim.RMSprop."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from .. import backend
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, nonneg
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton): g = grad (+ weight_decay * p); v = alpha v + (1 - alpha) g^2;
+    centered: a = alpha a + (1 - alpha) g and d = sqrt(v - a^2) + eps, else d = sqrt(v) + eps;
+    with momentum: b = momentum b + g / d, p -= lr b; else p -= lr g / d.
+    maximize=True ascends (uses -grad)."""
+
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
+
+    def _check_group(self, group: Dict[str, Any]) -> None:
+        nonneg("RMSprop", group, "lr", "alpha", "eps", "weight_decay", "momentum")
+
+    def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        xp = backend.xp_of(p.data)
+        state["step"] = 0
+        state["square_avg"] = xp.zeros_like(p.data)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = xp.zeros_like(p.data)
+        if group["centered"]:
+            state["grad_avg"] = xp.zeros_like(p.data)
+
+    def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        xp = backend.xp_of(p.data)
+        alpha, lr = group["alpha"], group["lr"]
+        g = -grad if group["maximize"] else grad
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            g = g + group["weight_decay"] * p.data
+        v = state["square_avg"]
+        v *= alpha
+        v += (1 - alpha) * (g * g)
+        if group["centered"]:
+            if "grad_avg" not in state:
+                state["grad_avg"] = xp.zeros_like(p.data)
+            a = state["grad_avg"]
+            a *= alpha
+            a += (1 - alpha) * g
+            avg = xp.sqrt(v - a * a)
+        else:
+            avg = xp.sqrt(v)
+        avg += group["eps"]
+        if group["momentum"] > 0:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = xp.zeros_like(p.data)
+            buf = state["momentum_buffer"]
+            buf *= group["momentum"]
+            buf += g / avg
+            p.data -= lr * buf
+        else:
+            p.data -= lr * g / avg

@@ -1,0 +1,40 @@
+"""Stochastic gradient descent with optional (Nesterov) momentum, like torch.optim.SGD."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from .. import backend
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, nonneg
+
+
+class SGD(Optimizer):
+    """g = grad (+ weight_decay * p); with momentum: b = momentum * b + (1 - dampening) * g
+    (b = g on the first step) and g = g + momentum * b (nesterov) or g = b; then p -= lr * g.
+    maximize=True ascends (uses -grad)."""
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize))
+
+    def _check_group(self, group: Dict[str, Any]) -> None:
+        nonneg("SGD", group, "lr", "momentum", "dampening", "weight_decay")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"SGD: nesterov=True requires momentum > 0 and dampening = 0, got "
+                             f"momentum={group['momentum']!r}, dampening={group['dampening']!r}")
+
+    def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        g = -grad if group["maximize"] else grad
+        if group["weight_decay"] != 0:
+            g = g + group["weight_decay"] * p.data
+        momentum = group["momentum"]
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = backend.xp_of(g).array(g)  # an array even for 0-d p
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        p.data -= group["lr"] * g

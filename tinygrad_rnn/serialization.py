@@ -1,0 +1,290 @@
+"""save / load for state dicts: one .npz file, no pickle, written atomically.
+
+Layout: every array (a Tensor's data, a numpy/cupy array, a numpy scalar) is an
+entry 'a0', 'a1', ...; the structure around them (dicts, lists, tuples, numbers,
+strings, None) is a JSON document stored as a uint8 entry '__tinygrad_rnn__',
+together with a format name and version and each array's dtype and shape. Files
+are read with ``np.load(..., allow_pickle=False)``, so loading a file from an
+untrusted source cannot run code. ``save`` writes a temporary file in the target
+directory, fsyncs it and renames it over the target, so a crash mid-save leaves
+the previous checkpoint whole.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import stat
+from typing import IO, Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+FORMAT_NAME = "tinygrad_rnn"
+FORMAT_VERSION = 1
+HEADER_KEY = "__tinygrad_rnn__"
+ARRAY_KINDS = "biufc"  # bool, signed/unsigned int, float, complex: all stored without pickle
+
+PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
+
+
+class SerializationError(ValueError):
+    """load() cannot read this file: missing, truncated, corrupt, or not written by save()."""
+
+
+class CheckpointNotFoundError(SerializationError, FileNotFoundError):
+    """load() was given a path with no file (also a FileNotFoundError, as torch.load raises)."""
+
+
+# --------------------------------------------------------------------------- encoding
+_PRIMITIVES = (type(None), bool, int, float, str)
+
+
+def _encode(obj: Any, arrays: List[Any], where: str, active: set) -> Any:
+    """JSON-able description of obj; arrays found are appended to ``arrays`` and referenced by index."""
+    if isinstance(obj, np.generic):  # before the primitives: np.float64 subclasses float
+        return {"$": "scalar", "i": _add_array(np.asarray(obj), arrays, where)}
+    if isinstance(obj, _PRIMITIVES):
+        return obj
+    if isinstance(obj, Tensor):
+        return {"$": "tensor", "i": _add_array(obj.data, arrays, where), "device": obj.device}
+    if isinstance(obj, np.ndarray) or backend.is_cupy_array(obj):
+        return {"$": "array", "i": _add_array(obj, arrays, where), "device": backend.device_of(obj)}
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in active:
+            raise ValueError(f"save: {where} contains itself (a reference cycle); cannot save it")
+        active.add(id(obj))
+        try:
+            if isinstance(obj, dict):
+                for k in obj:
+                    if not isinstance(k, _PRIMITIVES):
+                        raise TypeError(f"save: dict key {k!r} at {where} is a {type(k).__name__}; keys must be "
+                                        "str, int, float, bool or None")
+                return {"$": "dict", "k": list(obj),
+                        "v": [_encode(v, arrays, f"{where}[{k!r}]", active) for k, v in obj.items()]}
+            return {"$": "tuple" if isinstance(obj, tuple) else "list",
+                    "v": [_encode(v, arrays, f"{where}[{i}]", active) for i, v in enumerate(obj)]}
+        finally:
+            active.discard(id(obj))
+    raise TypeError(f"save: cannot save a {type(obj).__name__} at {where}; supported: dict, list, tuple, Tensor, "
+                    "numpy/cupy array or scalar, int, float, bool, str, None")
+
+
+def _add_array(a: Any, arrays: List[Any], where: str) -> int:
+    if a.dtype.kind not in ARRAY_KINDS:
+        raise TypeError(f"save: the array at {where} has dtype {a.dtype}; only bool, integer, float and complex "
+                        "arrays can be saved (other dtypes would need pickle)")
+    arrays.append(backend.to_device(a, "cpu"))
+    return len(arrays) - 1
+
+
+def _entries(obj: Any) -> Dict[str, np.ndarray]:
+    arrays: List[np.ndarray] = []
+    tree = _encode(obj, arrays, "obj", set())
+    header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "tree": tree,
+              "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}
+    text = json.dumps(header, ensure_ascii=True, separators=(",", ":"))
+    entries = {HEADER_KEY: np.frombuffer(text.encode("ascii"), dtype=np.uint8)}
+    entries.update((f"a{i}", a) for i, a in enumerate(arrays))
+    return entries
+
+
+def save(obj: Any, path: PathOrFile) -> None:
+    """Write obj (nested dicts / lists / tuples of Tensors, arrays, numbers, strings) to path.
+
+    The file is written exactly at path (no '.npz' is appended). A path is replaced
+    atomically: temp file in the same directory, flush + fsync, os.replace. A binary
+    file object is written to directly (no atomicity).
+    """
+    entries = _entries(obj)
+    if hasattr(path, "write"):
+        np.savez(path, **entries)
+        return
+    target = os.path.realpath(os.fspath(path))
+    directory, base = os.path.split(target)
+    tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if os.path.exists(target):
+                os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+            np.savez(f, **entries)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- decoding
+def _read(path: PathOrFile, name: str) -> Tuple[Any, List[np.ndarray]]:
+    """The header's tree and the arrays, checked against the header; SerializationError otherwise."""
+    if hasattr(path, "read"):
+        return _read_file(path, name)
+    if not os.path.exists(path):
+        raise CheckpointNotFoundError(f"load: no such file: {name}")
+    if os.path.isdir(path):
+        raise SerializationError(f"load: {name} is a directory, not a checkpoint file")
+    with open(path, "rb") as f:  # ours to close, even when np.load fails half way
+        return _read_file(f, name)
+
+
+def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray]]:
+    not_ours = f"load: {name} is not a checkpoint written by tinygrad_rnn.save"
+    head = _peek(f)
+    if not head:
+        raise SerializationError(f"{not_ours}: the file is empty")
+    if head.startswith(b"\x93NUMPY"):
+        raise SerializationError(f"{not_ours}: it holds a single .npy array, not an .npz archive")
+    if not head.startswith(b"PK"):
+        raise SerializationError(f"{not_ours}: it is not an .npz (zip) archive (it starts with {head!r})")
+    try:
+        npz = np.load(f, allow_pickle=False)
+    except PermissionError:
+        raise
+    except Exception as e:
+        raise SerializationError(f"{not_ours}: it is not a readable .npz archive (truncated or corrupt?): "
+                                 f"{type(e).__name__}: {e}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise SerializationError(f"{not_ours}: np.load did not read it as an .npz archive")
+    with npz:
+        if HEADER_KEY not in npz.files:
+            raise SerializationError(f"{not_ours}: it is an .npz archive without a '{HEADER_KEY}' entry "
+                                     f"(entries: {sorted(npz.files)[:10]})")
+        try:
+            raw = npz[HEADER_KEY]
+            if raw.dtype != np.uint8 or raw.ndim != 1:
+                raise ValueError(f"header entry has dtype {raw.dtype} and shape {raw.shape}, expected 1-d uint8")
+            header = json.loads(raw.tobytes().decode("ascii"))
+            if not isinstance(header, dict):
+                raise ValueError(f"header is a JSON {type(header).__name__}, expected an object")
+        except PermissionError:
+            raise
+        except Exception as e:
+            raise SerializationError(f"load: {name} is corrupt: unreadable header ({type(e).__name__}: {e})") from None
+        if header.get("format") != FORMAT_NAME:
+            raise SerializationError(f"{not_ours}: header format is {header.get('format')!r}")
+        version = header.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise SerializationError(f"load: {name} is corrupt: format version {version!r} is not a positive int")
+        if version > FORMAT_VERSION:
+            raise SerializationError(f"load: {name} has format version {version}, newer than this tinygrad_rnn "
+                                     f"reads (up to {FORMAT_VERSION}); upgrade tinygrad_rnn")
+        specs = header.get("arrays")
+        if not isinstance(specs, list) or "tree" not in header:
+            raise SerializationError(f"load: {name} is corrupt: header lacks 'tree' or 'arrays'")
+        arrays = []
+        for i, spec in enumerate(specs):
+            key = f"a{i}"
+            if key not in npz.files:
+                raise SerializationError(f"load: {name} is corrupt: array entry {key!r} is missing "
+                                         f"(header lists {len(specs)} arrays)")
+            try:
+                a = npz[key]
+            except PermissionError:
+                raise
+            except Exception as e:
+                raise SerializationError(f"load: {name} is corrupt: cannot read array entry {key!r} "
+                                         f"({type(e).__name__}: {e})") from None
+            if not (isinstance(spec, list) and len(spec) == 2 and spec[0] == a.dtype.str
+                    and spec[1] == list(a.shape)):
+                raise SerializationError(f"load: {name} is corrupt: array {key!r} has dtype {a.dtype.str} and "
+                                         f"shape {list(a.shape)}, the header says {spec!r}")
+            arrays.append(a)
+    return header["tree"], arrays
+
+
+def _peek(f: IO[bytes], n: int = 8) -> bytes:
+    """The first n bytes from the current position, which is left where it was."""
+    pos = f.tell()
+    head = f.read(n)
+    f.seek(pos)
+    return head
+
+
+class _Decoder:
+    def __init__(self, arrays: List[np.ndarray], device: Optional[str], name: str) -> None:
+        self.arrays, self.device, self.name = arrays, device, name
+
+    def corrupt(self, where: str, what: str) -> SerializationError:
+        return SerializationError(f"load: {self.name} is corrupt: {what} at {where}")
+
+    def array(self, node: dict, where: str) -> np.ndarray:
+        i = node.get("i")
+        if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(self.arrays):
+            raise self.corrupt(where, f"array index {i!r} out of range (file has {len(self.arrays)} arrays)")
+        return self.arrays[i]
+
+    def place(self, a: np.ndarray, node: dict, where: str) -> Any:
+        device = self.device or node.get("device", "cpu")
+        if device not in ("cpu", "cuda"):
+            raise self.corrupt(where, f"unknown device {device!r}")
+        if device == "cuda" and not backend.cuda_available():
+            raise RuntimeError(f"load: {self.name} holds data saved on 'cuda' (at {where}) but CUDA is not "
+                               "available here; pass map_location='cpu'")
+        return backend.to_device(a, device)
+
+    def decode(self, node: Any, where: str) -> Any:
+        if isinstance(node, _PRIMITIVES):
+            return node
+        if not isinstance(node, dict):
+            raise self.corrupt(where, f"unexpected JSON {type(node).__name__}")
+        kind = node.get("$")
+        if kind == "tensor":
+            return Tensor(self.place(self.array(node, where), node, where))
+        if kind == "array":
+            return self.place(self.array(node, where), node, where)
+        if kind == "scalar":
+            a = self.array(node, where)
+            if a.ndim != 0:
+                raise self.corrupt(where, f"a scalar entry with shape {a.shape}")
+            return a[()]
+        if kind in ("list", "tuple"):
+            values = node.get("v")
+            if not isinstance(values, list):
+                raise self.corrupt(where, f"a {kind} without a value list")
+            items = [self.decode(v, f"{where}[{i}]") for i, v in enumerate(values)]
+            return tuple(items) if kind == "tuple" else items
+        if kind == "dict":
+            keys, values = node.get("k"), node.get("v")
+            if not (isinstance(keys, list) and isinstance(values, list) and len(keys) == len(values)
+                    and all(isinstance(k, _PRIMITIVES) for k in keys)):
+                raise self.corrupt(where, "a dict whose keys and values do not pair up")
+            return {k: self.decode(v, f"{where}[{k!r}]") for k, v in zip(keys, values)}
+        raise self.corrupt(where, f"unknown node type {kind!r}")
+
+
+def load(path: PathOrFile, map_location: Optional[str] = None) -> Any:
+    """Read what ``save`` wrote. Tensors come back as Tensors (requires_grad=False), arrays as
+    arrays, on the device they were saved from, or all on ``map_location`` ('cpu' / 'cuda').
+
+    Raises SerializationError (a ValueError naming the file and the problem) for a missing,
+    truncated, corrupt or foreign file; never unpickles anything.
+    """
+    device = None if map_location is None else backend.check_device(map_location)
+    name = repr(getattr(path, "name", path)) if hasattr(path, "read") else repr(os.fspath(path))
+    tree, arrays = _read(path, name)
+    return _Decoder(arrays, device, name).decode(tree, "obj")
