@@ -49,7 +49,7 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 def softplus(x: Tensor) -> Tensor:
     """log(1 + e^x), as logsumexp([0, x]): smooth and finite for any x."""
-    return ops.logsumexp(ops.stack([x * 0, x]), 0)
+    return ops.logsumexp(ops.stack([Tensor._make(xp_of(x.data).zeros_like(x.data)), x]), 0)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
@@ -90,7 +90,7 @@ def embedding(indices: Any, weight: Tensor, padding_idx: Optional[int] = None) -
     """weight[indices]: (...,) int -> (..., D); rows at padding_idx get no gradient."""
     a = _index_array(indices, "embedding")
     n = weight.shape[0]
-    if a.size and (a.min() < -n or a.max() >= n):
+    if a.size and (a.min() < 0 or a.max() >= n):
         raise IndexError(f"embedding: indices must lie in [0, {n}) for num_embeddings={n}, "
                          f"got min {int(a.min())} max {int(a.max())}")
     rows = weight[a]
@@ -103,7 +103,9 @@ def embedding(indices: Any, weight: Tensor, padding_idx: Optional[int] = None) -
 def sequence_mask(lengths: Any, max_len: Optional[int] = None, batch_first: bool = False) -> Tensor:
     """Boolean (T, B) mask (or (B, T)) that is True at each sequence's real steps t < lengths[b]."""
     a = _index_array(lengths, "sequence_mask")
-    T = int(a.max()) if max_len is None else max_len
+    if a.ndim != 1:
+        raise ValueError(f"sequence_mask: lengths must be 1-D (one per sequence), got shape {a.shape}")
+    T = (int(a.max()) if a.size else 0) if max_len is None else max_len
     m = xp_of(a).arange(T)[:, None] < a[None, :]
     return Tensor._make(m.T.copy() if batch_first else m)
 
@@ -125,6 +127,16 @@ def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
                          "they must match (no implicit broadcasting in losses)")
 
 
+def _check_broadcasts_to(w: Any, shape: tuple, name: str, op: str) -> None:
+    w_shape = tuple(np.shape(w.data if isinstance(w, Tensor) else w))
+    try:
+        ok = np.broadcast_shapes(w_shape, shape) == shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{op}: {name} of shape {w_shape} does not broadcast to the input shape {shape}")
+
+
 def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, op: str):
     """Validate (N, C, d...) input (or (C,)) against (N, d...) class indices.
 
@@ -134,6 +146,9 @@ def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, o
     t = _index_array(target, op)
     out_shape = t.shape
     if input.ndim == 1:
+        if t.ndim != 0:
+            raise ValueError(f"{op}: an unbatched input of shape {input.shape} needs a 0-d class index target, "
+                             f"got shape {out_shape}")
         input, t = input.unsqueeze(0), t.reshape(1)
     if input.ndim < 2:
         raise ValueError(f"{op}: input must be (C,), (N, C) or (N, C, d1, ...), got shape {input.shape}")
@@ -192,6 +207,8 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
         logp = input.log_softmax(dim)
         if weight is not None:
             w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight))
+            if w.shape != (C,):
+                raise ValueError(f"cross_entropy: weight must have shape ({C},) (one per class), got {w.shape}")
             logp = logp * w.astype(input.dtype).reshape((-1,) + (1,) * (input.ndim - dim - 1))
         return _reduce(-(logp * target).sum(dim), reduction, "cross_entropy")
     logp, t, w, keep, shape = _class_targets(input, target, weight, ignore_index, "cross_entropy")
@@ -222,6 +239,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Opti
     """-[p y log s(x) + (1 - y) log(1 - s(x))] with s the sigmoid and p = pos_weight,
     written (1 - y) x + (1 + (p - 1) y) softplus(-x) so it is stable for any logit."""
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    for name, w in (("weight", weight), ("pos_weight", pos_weight)):
+        if w is not None:
+            _check_broadcasts_to(w, input.shape, name, "binary_cross_entropy_with_logits")
     coef = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     loss = (1 - target) * input + coef * softplus(-input)
     if weight is not None:

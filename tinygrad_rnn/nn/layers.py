@@ -96,8 +96,9 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
+    def __getitem__(self, i: Any) -> Any:
+        mods = list(self._modules.values())
+        return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -117,8 +118,9 @@ class ModuleList(Module):
         setattr(self, str(len(self._modules)), module)
         return self
 
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
+    def __getitem__(self, i: Any) -> Any:
+        mods = list(self._modules.values())
+        return ModuleList(mods[i]) if isinstance(i, slice) else mods[i]
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -49,11 +49,19 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name: str) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         """Register a Parameter, or None for an absent one (e.g. bias=False keeps the name)."""
         if param is None:
             object.__setattr__(self, name, None)
             self._parameters[name] = None
+        elif not isinstance(param, Parameter):
+            raise TypeError(f"{type(self).__name__}.register_parameter: {name!r} must be a Parameter or None, "
+                            f"got {type(param).__name__}")
         else:
             setattr(self, name, param)
 
@@ -182,12 +190,15 @@ class Module:
                 p.data[...] = backend.to_device(backend.to_device(arr, "cpu").astype(p.dtype), p.device)
         return IncompatibleKeys(missing, unexpected)
 
-    def _all_named_parameters(self) -> Iterator[Tuple[str, Parameter]]:
-        """Every (name, Parameter), shared ones under each of their names (as state_dict lists them)."""
-        for mname, m in self.named_modules():
-            for k, p in m._parameters.items():
-                if p is not None:
-                    yield (f"{mname}.{k}" if mname else k), p
+    def _all_named_parameters(self, prefix: str = "") -> Iterator[Tuple[str, Parameter]]:
+        """Every (name, Parameter) under every path that reaches it, as PyTorch's state_dict lists them:
+        a shared Parameter, or any Parameter of a shared submodule, appears once per name."""
+        for k, p in self._parameters.items():
+            if p is not None:
+                yield prefix + k, p
+        for k, m in self._modules.items():
+            if m is not None:
+                yield from m._all_named_parameters(f"{prefix}{k}.")
 
     # ------------------------------------------------------------------ repr
     def extra_repr(self) -> str:

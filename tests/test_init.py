@@ -1,0 +1,267 @@
+"""nn.init: in-place fills with PyTorch's formulas, checked on large seeded tensors.
+
+Expected bounds and standard deviations are computed here from the published
+formulas (Glorot & Bengio 2010, He et al. 2015, PyTorch's fan_in = shape[1] *
+receptive field, fan_out = shape[0] * receptive field), never read back from
+the package. Sample statistics use tensors with 10^5+ elements, so the
+tolerances (a few percent) are many standard errors wide yet catch a wrong
+formula (a missing sqrt(3), a swapped fan, a wrong gain).
+"""
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+from tinygrad_rnn.nn import init
+
+BIG = (400, 300)  # 120,000 elements: fan_in 300, fan_out 400
+
+
+def big(shape=BIG, dtype=np.float32, device="cpu"):
+    return tg.zeros(*shape, dtype=dtype, device=device)
+
+
+def filled_in_place(fn, t, *args, **kwargs):
+    """Run an initialiser and check it worked in place (same Tensor, same array, shape, dtype)."""
+    arr, shape, dtype = t.data, t.shape, t.dtype
+    out = fn(t, *args, **kwargs)
+    assert out is t
+    assert t.data is arr and t.shape == shape and t.dtype == dtype
+    return t.numpy().astype(np.float64)
+
+
+# ============================================================================ simple fills
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_uniform_bounds_and_moments(dtype):
+    tg.manual_seed(0)
+    v = filled_in_place(init.uniform_, big(dtype=dtype), -0.5, 1.5)
+    assert v.min() >= -0.5 and v.max() < 1.5
+    assert v.min() < -0.49 and v.max() > 1.49  # the whole range is used
+    assert abs(v.mean() - 0.5) < 0.01
+    assert abs(v.std() - 2.0 / math.sqrt(12)) < 0.01
+
+
+def test_uniform_default_range_is_unit_interval():
+    tg.manual_seed(1)
+    v = filled_in_place(init.uniform_, big())
+    assert v.min() >= 0.0 and v.max() < 1.0 and abs(v.mean() - 0.5) < 0.01
+
+
+def test_normal_moments():
+    tg.manual_seed(0)
+    v = filled_in_place(init.normal_, big(), 2.0, 0.5)
+    assert abs(v.mean() - 2.0) < 0.01
+    assert abs(v.std() - 0.5) / 0.5 < 0.02
+    tg.manual_seed(0)
+    v = filled_in_place(init.normal_, big())
+    assert abs(v.mean()) < 0.01 and abs(v.std() - 1.0) < 0.02
+
+
+def test_constant_zeros_ones_eye():
+    t = tg.randn(3, 4)
+    np.testing.assert_array_equal(filled_in_place(init.constant_, t, 0.25), np.full((3, 4), 0.25))
+    np.testing.assert_array_equal(filled_in_place(init.zeros_, t), np.zeros((3, 4)))
+    np.testing.assert_array_equal(filled_in_place(init.ones_, t), np.ones((3, 4)))
+    np.testing.assert_array_equal(filled_in_place(init.eye_, t), [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]])
+    with pytest.raises(ValueError, match="eye_"):
+        init.eye_(tg.zeros(2, 2, 2))
+
+
+def test_initialisers_fill_parameters_in_place_and_keep_dtype():
+    p = nn.Parameter(np.zeros((30, 20)))  # float64
+    for fn in (init.uniform_, init.normal_, init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_,
+               init.kaiming_normal_, init.orthogonal_):
+        before = p.numpy().copy()
+        filled_in_place(fn, p)
+        assert p.dtype == np.float64 and p.requires_grad and p.is_leaf
+        assert not np.array_equal(p.numpy(), before), fn.__name__
+
+
+# ============================================================================ fan-based initialisers
+def test_calculate_gain():
+    assert init.calculate_gain("linear") == 1.0
+    assert init.calculate_gain("sigmoid") == 1.0
+    assert init.calculate_gain("tanh") == pytest.approx(5 / 3)
+    assert init.calculate_gain("relu") == pytest.approx(math.sqrt(2))
+    assert init.calculate_gain("leaky_relu") == pytest.approx(math.sqrt(2 / (1 + 0.01 ** 2)))
+    assert init.calculate_gain("leaky_relu", 0.2) == pytest.approx(math.sqrt(2 / 1.04))
+    with pytest.raises(ValueError, match="calculate_gain"):
+        init.calculate_gain("swish")
+
+
+@pytest.mark.parametrize("gain", [1.0, 5 / 3])
+def test_xavier_uniform_bound(gain):
+    tg.manual_seed(0)
+    v = filled_in_place(init.xavier_uniform_, big(), gain=gain)
+    a = gain * math.sqrt(6.0 / (300 + 400))
+    assert np.abs(v).max() <= a * (1 + 1e-6)
+    assert np.abs(v).max() > 0.99 * a
+    assert abs(v.std() - a / math.sqrt(3)) / (a / math.sqrt(3)) < 0.02
+
+
+def test_xavier_normal_std():
+    tg.manual_seed(0)
+    v = filled_in_place(init.xavier_normal_, big(), gain=2.0)
+    std = 2.0 * math.sqrt(2.0 / (300 + 400))
+    assert abs(v.std() - std) / std < 0.02 and abs(v.mean()) < 0.05 * std
+
+
+@pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
+@pytest.mark.parametrize("nonlinearity,a,gain", [("relu", 0.0, math.sqrt(2.0)),
+                                                  ("leaky_relu", 0.0, math.sqrt(2.0)),
+                                                  ("leaky_relu", math.sqrt(5), math.sqrt(2.0 / 6.0)),
+                                                  ("tanh", 0.0, 5.0 / 3.0)])
+def test_kaiming_uniform_and_normal(mode, nonlinearity, a, gain):
+    fan = 300 if mode == "fan_in" else 400
+    std = gain / math.sqrt(fan)
+    tg.manual_seed(0)
+    v = filled_in_place(init.kaiming_uniform_, big(), a=a, mode=mode, nonlinearity=nonlinearity)
+    bound = math.sqrt(3.0) * std
+    assert np.abs(v).max() <= bound * (1 + 1e-6) and np.abs(v).max() > 0.99 * bound
+    tg.manual_seed(0)
+    v = filled_in_place(init.kaiming_normal_, big(), a=a, mode=mode, nonlinearity=nonlinearity)
+    assert abs(v.std() - std) / std < 0.02
+
+
+def test_fans_include_the_receptive_field():
+    # shape (8, 6, 5, 5): fan_in = 6 * 25 = 150, fan_out = 8 * 25 = 200
+    t = big((8, 6, 5, 5))
+    tg.manual_seed(0)
+    init.xavier_uniform_(t)
+    a = math.sqrt(6.0 / (150 + 200))
+    assert np.abs(t.numpy()).max() <= a * (1 + 1e-6) and np.abs(t.numpy()).max() > 0.95 * a
+    tg.manual_seed(0)
+    init.kaiming_normal_(big((8, 6, 5, 5)))  # runs on 4-d
+    t = big((200, 150, 4))  # fan_in 600, fan_out 800
+    init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu")
+    assert abs(t.numpy().std() - math.sqrt(2.0 / 800)) / math.sqrt(2.0 / 800) < 0.02
+
+
+def test_linear_default_init_bound():
+    # PyTorch's Linear: U(-1/sqrt(in_features), 1/sqrt(in_features)) for weight and bias
+    tg.manual_seed(0)
+    lin = nn.Linear(400, 300)
+    k = 1 / math.sqrt(400)
+    w = lin.weight.numpy()
+    assert np.abs(w).max() <= k and np.abs(w).max() > 0.99 * k
+    assert np.abs(lin.bias.numpy()).max() <= k
+
+
+# ============================================================================ structured initialisers
+@pytest.mark.parametrize("shape", [(6, 6), (8, 3), (3, 8), (4, 2, 3)])
+@pytest.mark.parametrize("gain", [1.0, 2.5])
+def test_orthogonal(shape, gain):
+    tg.manual_seed(0)
+    q = filled_in_place(init.orthogonal_, tg.zeros(*shape, dtype=np.float64), gain=gain)
+    q = q.reshape(shape[0], -1) / gain
+    rows, cols = q.shape
+    if rows >= cols:
+        np.testing.assert_allclose(q.T @ q, np.eye(cols), atol=1e-12)  # orthonormal columns
+    if rows <= cols:
+        np.testing.assert_allclose(q @ q.T, np.eye(rows), atol=1e-12)  # orthonormal rows
+
+
+def test_orthogonal_float32_and_different_draws():
+    tg.manual_seed(0)
+    a = init.orthogonal_(tg.zeros(16, 16)).numpy().astype(np.float64)
+    b = init.orthogonal_(tg.zeros(16, 16)).numpy().astype(np.float64)
+    np.testing.assert_allclose(a.T @ a, np.eye(16), atol=1e-5)
+    assert not np.allclose(a, b)
+
+
+@pytest.mark.parametrize("gates", [1, 3, 4])
+def test_identity_stacked_blocks(gates):
+    H = 5
+    w = filled_in_place(init.identity_, tg.randn(gates * H, H), gain=0.5)
+    for g in range(gates):
+        np.testing.assert_array_equal(w[g * H:(g + 1) * H], 0.5 * np.eye(H))
+    with pytest.raises(ValueError, match="identity_"):
+        init.identity_(tg.zeros(7, 5))
+    with pytest.raises(ValueError, match="identity_"):
+        init.identity_(tg.zeros(5))
+
+
+def test_identity_for_irnn():
+    # IRNN: hidden-to-hidden identity, so h_t = relu(h_{t-1} + W_ih x + b) with zero input keeps h
+    cell = nn.RNNCell(2, 3, nonlinearity="relu", dtype=np.float64)
+    init.identity_(cell.weight_hh)
+    init.zeros_(cell.bias_ih)
+    init.zeros_(cell.bias_hh)
+    h = tg.tensor(np.array([[0.5, 1.0, 2.0]]))
+    np.testing.assert_allclose(cell(tg.zeros(1, 2, dtype=np.float64), h).numpy(), h.numpy())
+
+
+def test_lstm_forget_bias_cell():
+    H = 4
+    cell = nn.LSTMCell(3, H)
+    bih, bhh = cell.bias_ih.numpy().copy(), cell.bias_hh.numpy().copy()
+    assert init.lstm_forget_bias_(cell, 1.5) is cell
+    new_ih, new_hh = cell.bias_ih.numpy(), cell.bias_hh.numpy()
+    np.testing.assert_array_equal(new_ih[H:2 * H], np.full(H, 1.5))
+    np.testing.assert_array_equal(new_hh[H:2 * H], np.zeros(H))
+    rest = np.r_[0:H, 2 * H:4 * H]  # the input, cell and output gates are untouched
+    np.testing.assert_array_equal(new_ih[rest], bih[rest])
+    np.testing.assert_array_equal(new_hh[rest], bhh[rest])
+
+
+def test_lstm_forget_bias_every_layer_and_direction():
+    H = 3
+    lstm = nn.LSTM(2, H, num_layers=2, bidirectional=True)
+    init.lstm_forget_bias_(lstm)
+    biases = {k: p.numpy() for k, p in lstm.named_parameters() if "bias" in k}
+    assert len(biases) == 8  # 2 layers x 2 directions x (ih, hh)
+    for k, b in biases.items():
+        np.testing.assert_array_equal(b[H:2 * H], np.ones(H) if "bias_ih" in k else np.zeros(H), err_msg=k)
+    with pytest.raises(ValueError, match="lstm_forget_bias_"):
+        init.lstm_forget_bias_(nn.LSTMCell(2, 3, bias=False))
+
+
+# ============================================================================ seeding and errors
+def test_manual_seed_reproducible():
+    fills = [(init.uniform_, ()), (init.normal_, ()), (init.xavier_uniform_, ()), (init.kaiming_normal_, ()),
+             (init.orthogonal_, ())]
+    for fn, args in fills:
+        tg.manual_seed(123)
+        a = fn(tg.zeros(20, 10), *args).numpy().copy()
+        b = fn(tg.zeros(20, 10), *args).numpy().copy()
+        tg.manual_seed(123)
+        c = fn(tg.zeros(20, 10), *args).numpy()
+        tg.manual_seed(124)
+        d = fn(tg.zeros(20, 10), *args).numpy()
+        np.testing.assert_array_equal(a, c)
+        assert not np.array_equal(a, b) and not np.array_equal(a, d), fn.__name__
+    tg.manual_seed(7)
+    w1 = nn.Linear(5, 4).weight.numpy().copy()
+    tg.manual_seed(7)
+    np.testing.assert_array_equal(nn.Linear(5, 4).weight.numpy(), w1)
+
+
+@pytest.mark.parametrize("fn", [init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_,
+                                init.kaiming_normal_, init.orthogonal_])
+@pytest.mark.parametrize("shape", [(5,), ()])
+def test_fans_need_two_dims(fn, shape):
+    t = tg.zeros(*shape)
+    with pytest.raises(ValueError, match="2 dims"):
+        fn(t)
+    assert (t.numpy() == 0).all()  # nothing written
+
+
+def test_kaiming_bad_mode():
+    with pytest.raises(ValueError, match="mode"):
+        init.kaiming_uniform_(tg.zeros(3, 3), mode="fan_avg")
+
+
+def test_init_on_device(device):
+    tg.manual_seed(0)
+    t = big(device=device)
+    init.xavier_uniform_(t)
+    assert t.device == device
+    a = math.sqrt(6.0 / 700)
+    v = t.numpy()
+    assert np.abs(v).max() <= a * (1 + 1e-6) and np.abs(v).max() > 0.99 * a
+    q = init.orthogonal_(tg.zeros(6, 4, dtype=np.float64, device=device)).numpy()
+    np.testing.assert_allclose(q.T @ q, np.eye(4), atol=1e-12)
+    init.constant_(t, 3.0)
+    assert t.device == device and (t.numpy() == 3.0).all()

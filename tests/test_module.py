@@ -1,0 +1,496 @@
+"""Module / Parameter bookkeeping, the feed-forward layers and the small functional helpers.
+
+Names, orders and counts are PyTorch's documented behaviour (named_parameters:
+each module's own parameters, then its children depth-first in assignment order;
+a shared Parameter once; state_dict lists every name). Layer outputs are checked
+against numpy (x @ W.T + b, W[idx]) and gradients against central differences.
+"""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+import tinygrad_rnn.nn.functional as F
+from tinygrad_rnn import nn
+
+CLOSE64 = dict(rtol=1e-12, atol=1e-12)
+
+
+class Toy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(np.ones(1))
+        self.embed = nn.Embedding(5, 3)
+        self.layers = nn.ModuleList([nn.Linear(3, 4), nn.Linear(4, 4, bias=False)])
+        self.head = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.1))
+        self.plain = tg.zeros(7)  # a plain Tensor attribute is not a parameter
+        self.width = 3
+
+    def forward(self, idx):
+        h = self.embed(idx) * self.scale
+        for layer in self.layers:
+            h = layer(h).tanh()
+        return self.head(h)
+
+
+TOY_NAMES = ["scale", "embed.weight", "layers.0.weight", "layers.0.bias", "layers.1.weight",
+             "head.0.weight", "head.0.bias"]
+TOY_SHAPES = [(1,), (5, 3), (4, 3), (4,), (4, 4), (2, 4), (2,)]
+
+
+class Tied(nn.Module):
+    """Weight tying: the decoder reuses the embedding matrix."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Embedding(5, 3)
+        self.dec = nn.Linear(3, 5)
+        self.dec.weight = self.enc.weight
+
+
+class SharedChild(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(2, 3)
+        self.b = self.a
+
+
+def t64(a, requires_grad=False, device="cpu"):
+    return tg.tensor(np.asarray(a, dtype=np.float64), dtype=np.float64, device=device, requires_grad=requires_grad)
+
+
+# ============================================================================ registration and traversal
+def test_parameter_is_a_leaf_tensor_requiring_grad():
+    p = nn.Parameter(np.zeros((2, 3)))
+    assert isinstance(p, tg.Tensor) and p.requires_grad and p.is_leaf and p.shape == (2, 3)
+    assert not nn.Parameter(np.zeros(2), requires_grad=False).requires_grad
+    assert nn.Parameter(tg.zeros(2, dtype=np.float64)).dtype == np.float64
+    assert repr(p).startswith("Parameter containing:")
+
+
+def test_dotted_names_in_pytorch_order():
+    m = Toy()
+    assert [k for k, _ in m.named_parameters()] == TOY_NAMES
+    assert [p.shape for p in m.parameters()] == TOY_SHAPES
+    assert [k for k, _ in m.named_modules()] == ["", "embed", "layers", "layers.0", "layers.1", "head", "head.0",
+                                                 "head.1"]
+    assert [type(c).__name__ for c in m.children()] == ["Embedding", "ModuleList", "Sequential"]
+    assert [k for k, _ in m.named_children()] == ["embed", "layers", "head"]
+    assert len(list(m.modules())) == 8
+    assert [k for k, _ in m.named_parameters(recurse=False)] == ["scale"]
+    assert [k for k, _ in m.layers.named_parameters(prefix="layers")] == TOY_NAMES[2:5]
+    assert list(m.state_dict()) == TOY_NAMES
+    # every name resolves to the very object by attribute access
+    for name, p in m.named_parameters():
+        obj = m
+        for part in name.split("."):
+            obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
+        assert obj is p
+
+
+def test_num_parameters():
+    assert Toy().num_parameters() == sum(int(np.prod(s)) for s in TOY_SHAPES)  # 1+15+16+16+10
+    assert nn.Linear(7, 3).num_parameters() == 7 * 3 + 3
+    assert nn.Linear(7, 3, bias=False).num_parameters() == 21
+
+
+def test_reassignment_and_bias_none():
+    m = nn.Linear(3, 2, bias=False)
+    assert m.bias is None and [k for k, _ in m.named_parameters()] == ["weight"]
+    m.bias = nn.Parameter(np.zeros(2))
+    assert [k for k, _ in m.named_parameters()] == ["weight", "bias"]
+    m.bias = None  # no longer a parameter
+    assert [k for k, _ in m.named_parameters()] == ["weight"]
+    seq = nn.Sequential(nn.Linear(1, 1))
+    seq.extra = nn.Linear(1, 2)
+    assert "extra.weight" in dict(seq.named_parameters())
+    seq.extra = 5
+    assert "extra.weight" not in dict(seq.named_parameters()) and len(list(seq.children())) == 1
+
+
+def test_delattr_unregisters():
+    m = Toy()
+    del m.scale, m.head
+    assert [k for k, _ in m.named_parameters()] == TOY_NAMES[1:5]
+    assert list(m.state_dict()) == TOY_NAMES[1:5] and len(list(m.children())) == 2
+    assert not hasattr(m, "scale")
+    lin = nn.Linear(2, 2)
+    del lin.bias
+    assert [k for k, _ in lin.named_parameters()] == ["weight"]
+
+
+def test_register_parameter_checks_type():
+    m = nn.Module()
+    m.register_parameter("w", nn.Parameter(np.ones(2)))
+    m.register_parameter("b", None)
+    assert [k for k, _ in m.named_parameters()] == ["w"] and m.b is None
+    with pytest.raises(TypeError, match="register_parameter"):
+        m.register_parameter("v", tg.ones(2))
+
+
+def test_setattr_before_init_is_an_error():
+    class Bad(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(np.ones(1))
+
+    with pytest.raises(AttributeError, match="super"):
+        Bad()
+
+
+def test_shared_parameter_once_in_parameters_but_every_name_in_state_dict():
+    m = Tied()
+    assert m.dec.weight is m.enc.weight
+    assert [k for k, _ in m.named_parameters()] == ["enc.weight", "dec.bias"]
+    assert m.num_parameters() == 15 + 5
+    sd = m.state_dict()
+    assert list(sd) == ["enc.weight", "dec.weight", "dec.bias"]
+    # loading writes the shared tensor once per name, and the tie survives
+    new = {k: np.full(v.shape, float(i)) for i, (k, v) in enumerate(sd.items())}
+    new["dec.weight"] = new["enc.weight"]
+    m.load_state_dict(new)
+    assert m.dec.weight is m.enc.weight and (m.enc.weight.numpy() == 0).all()
+
+
+def test_shared_submodule_listed_under_every_path_in_state_dict():
+    m = SharedChild()
+    assert [k for k, _ in m.named_parameters()] == ["a.weight", "a.bias"]
+    assert list(m.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias"]
+    assert m.num_parameters() == 9
+    m.load_state_dict({k: v.numpy() for k, v in SharedChild().state_dict().items()})  # strict: keys match
+
+
+# ============================================================================ modes and grads
+def test_train_eval_propagate():
+    m = Toy()
+    assert all(x.training for x in m.modules())
+    assert m.eval() is m
+    assert not any(x.training for x in m.modules())
+    m.train()
+    assert all(x.training for x in m.modules())
+    m.head.eval()
+    assert m.training and not m.head.training and not m.head[1].training and m.layers.training
+    m.train(False)
+    assert not any(x.training for x in m.modules())
+
+
+def test_zero_grad():
+    m = Toy()
+    m.eval()
+    m(np.array([[0, 1], [2, 4]])).sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    m.zero_grad(set_to_none=False)
+    for p in m.parameters():
+        assert p.grad.shape == p.shape and (p.grad.numpy() == 0).all()
+    m(np.array([1])).sum().backward()  # accumulates into the zeroed grads
+    assert any((p.grad.numpy() != 0).any() for p in m.parameters())
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+
+
+def test_to_double_float_keep_parameter_identity():
+    m = Toy()
+    m.eval()
+    before = {k: (p, p.numpy().copy()) for k, p in m.named_parameters()}
+    m(np.array([1, 2])).sum().backward()
+    assert m.to("float64") is m
+    for k, p in m.named_parameters():
+        assert p is before[k][0] and p.dtype == np.float64 and p.requires_grad
+        assert p.grad.dtype == np.float64
+        np.testing.assert_array_equal(p.numpy(), before[k][1])
+    assert m(np.array([1])).dtype == np.float64
+    m.float()
+    assert all(p.dtype == np.float32 and p is before[k][0] for k, p in m.named_parameters())
+    m.double()
+    assert all(p.dtype == np.float64 for p in m.parameters())
+    m.to(np.float32)
+    assert all(p.dtype == np.float32 for p in m.parameters())
+    assert m.to("cpu") is m and all(p.device == "cpu" for p in m.parameters())
+    with pytest.raises(TypeError, match="floating point"):
+        m.to("int64")
+
+
+def test_to_keeps_weight_tying():
+    m = Tied().double()
+    assert m.dec.weight is m.enc.weight and m.enc.weight.dtype == np.float64
+
+
+# ============================================================================ state dicts
+def test_state_dict_round_trip_with_tensors_and_numpy():
+    a, b = Toy(), Toy()
+    sd = a.state_dict()
+    assert all(not v.requires_grad for v in sd.values())
+    assert [v.shape for v in sd.values()] == TOY_SHAPES
+    saved = {k: v.numpy().copy() for k, v in sd.items()}
+
+    params, arrays = list(b.parameters()), [p.data for p in b.parameters()]
+    result = b.load_state_dict(sd)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    assert all(p is q and p.data is a for p, q, a in zip(b.parameters(), params, arrays))  # copied in place
+    for k, p in b.named_parameters():
+        np.testing.assert_array_equal(p.numpy(), saved[k])
+    b.layers[0].weight.data[...] = 7.0  # a copy, not an alias of a's parameters
+    np.testing.assert_array_equal(a.layers[0].weight.numpy(), saved["layers.0.weight"])
+
+    c = Toy().double()  # numpy arrays load too, cast to each parameter's dtype
+    c.load_state_dict(OrderedDict((k, v.astype(np.float32)) for k, v in saved.items()))
+    for k, p in c.named_parameters():
+        assert p.dtype == np.float64
+        np.testing.assert_array_equal(p.numpy(), saved[k].astype(np.float32))
+    c.eval()
+    a.eval()
+    idx = np.array([[0, 4], [3, 3]])
+    np.testing.assert_allclose(c(idx).numpy(), a(idx).numpy(), rtol=1e-6)
+
+
+def test_load_state_dict_reports_problems_by_name():
+    m = Toy()
+    orig = {k: v.numpy().copy() for k, v in m.state_dict().items()}
+    sd = dict(orig)
+    del sd["layers.0.bias"], sd["scale"]
+    sd["layers.2.weight"] = np.zeros((4, 4))
+    sd["head.0.weight"] = np.zeros((4, 2))
+    with pytest.raises(ValueError) as info:
+        m.load_state_dict(sd)
+    msg = str(info.value)
+    assert "load_state_dict" in msg
+    for name in ("layers.0.bias", "scale", "layers.2.weight", "head.0.weight"):
+        assert name in msg, name
+    assert "missing" in msg and "unexpected" in msg and "(4, 2)" in msg and "(2, 4)" in msg
+    for k, p in m.named_parameters():  # nothing was loaded
+        np.testing.assert_array_equal(p.numpy(), orig[k])
+
+
+def test_load_state_dict_non_strict_returns_keys():
+    m = Toy()
+    sd = {k: np.full(v.shape, 0.5) for k, v in m.state_dict().items()}
+    del sd["embed.weight"]
+    sd["bogus"] = np.zeros(3)
+    missing, unexpected = m.load_state_dict(sd, strict=False)
+    assert missing == ["embed.weight"] and unexpected == ["bogus"]
+    assert (m.layers[1].weight.numpy() == 0.5).all() and (m.embed.weight.numpy() != 0.5).any()
+    with pytest.raises(ValueError, match="missing keys: embed.weight"):
+        m.load_state_dict(sd)
+    # a wrong shape is an error even when not strict (PyTorch behaviour)
+    sd2 = {k: v.numpy() for k, v in m.state_dict().items()}
+    sd2["scale"] = np.zeros(2)
+    with pytest.raises(ValueError, match=r"scale.*\(2,\).*\(1,\)"):
+        m.load_state_dict(sd2, strict=False)
+
+
+def test_repr_is_readable():
+    text = repr(Toy())
+    assert text.startswith("Toy(\n")
+    assert "  (embed): Embedding(5, 3)\n" in text
+    assert "  (layers): ModuleList(\n    (0): Linear(in_features=3, out_features=4, bias=True)\n" in text
+    assert "    (1): Linear(in_features=4, out_features=4, bias=False)\n  )\n" in text
+    assert "    (1): Dropout(p=0.1)\n" in text
+    assert text.endswith("\n)")
+    assert repr(nn.Embedding(10, 4, padding_idx=-1)) == "Embedding(10, 4, padding_idx=9)"
+    assert repr(nn.Module()) == "Module()"
+
+
+# ============================================================================ Linear
+@given(st.integers(1, 4), st.integers(1, 4), st.lists(st.integers(1, 3), max_size=2), st.booleans(),
+       st.integers(0, 2 ** 32 - 1))
+def test_linear_matches_numpy_and_gradcheck(fin, fout, lead, bias, seed):
+    lin = nn.Linear(fin, fout, bias=bias, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=tuple(lead) + (fin,))
+    W = lin.weight.numpy()
+    expected = x @ W.T + (lin.bias.numpy() if bias else 0.0)
+    xt = t64(x, requires_grad=True)
+    out = lin(xt)
+    assert out.shape == tuple(lead) + (fout,)
+    np.testing.assert_allclose(out.numpy(), expected, **CLOSE64)
+    params = [lin.weight] + ([lin.bias] if bias else [])
+    assert tg.gradcheck(lambda a, *ps: lin(a), [xt] + params)
+
+
+def test_linear_gradients_closed_form():
+    lin = nn.Linear(3, 2, dtype=np.float64)
+    x = np.arange(6.0).reshape(2, 3)
+    g = np.array([[1.0, -1.0], [0.5, 2.0]])
+    (lin(t64(x)) * t64(g)).sum().backward()
+    np.testing.assert_allclose(lin.weight.grad.numpy(), g.T @ x, **CLOSE64)
+    np.testing.assert_allclose(lin.bias.grad.numpy(), g.sum(0), **CLOSE64)
+
+
+def test_linear_shape_error():
+    with pytest.raises(ValueError, match="linear"):
+        nn.Linear(3, 2)(tg.zeros(4, 5))
+
+
+def test_linear_on_device(device):
+    lin = nn.Linear(3, 2, device=device, dtype=np.float64)
+    assert lin.weight.device == device
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    out = lin(t64(x, device=device))
+    assert out.device == device
+    np.testing.assert_allclose(out.numpy(), x @ lin.weight.numpy().T + lin.bias.numpy(), **CLOSE64)
+    out.sum().backward()
+    assert lin.weight.grad.device == device
+
+
+# ============================================================================ Embedding
+def test_embedding_lookup_matches_numpy_indexing():
+    emb = nn.Embedding(6, 4)
+    W = emb.weight.numpy()
+    for idx in (np.array(3), np.array([0, 5, 2]), np.array([[1, 1], [4, 0], [5, 2]])):
+        out = emb(idx)
+        assert out.shape == idx.shape + (4,)
+        np.testing.assert_array_equal(out.numpy(), W[idx])
+    np.testing.assert_array_equal(emb(tg.tensor([2, 0])).numpy(), W[[2, 0]])  # an int64 Tensor works too
+
+
+def test_embedding_repeated_indices_accumulate():
+    emb = nn.Embedding(5, 3, dtype=np.float64)
+    idx = np.array([[1, 3, 1], [1, 0, 3]])
+    G = np.random.default_rng(0).normal(size=(2, 3, 3))
+    (emb(idx) * t64(G)).sum().backward()
+    expected = np.zeros((5, 3))
+    for pos in np.ndindex(*idx.shape):
+        expected[idx[pos]] += G[pos]
+    np.testing.assert_allclose(emb.weight.grad.numpy(), expected, **CLOSE64)
+    assert (emb.weight.grad.numpy()[[2, 4]] == 0).all()
+    np.testing.assert_allclose(emb.weight.grad.numpy()[1], G[0, 0] + G[0, 2] + G[1, 0], **CLOSE64)
+
+
+@pytest.mark.parametrize("padding_idx", [0, 2, -1])
+def test_embedding_padding_idx(padding_idx):
+    emb = nn.Embedding(4, 3, padding_idx=padding_idx, dtype=np.float64)
+    pad = padding_idx % 4
+    assert (emb.weight.numpy()[pad] == 0).all()  # initialised to zero
+    emb.weight.data[pad] = 1.5  # even a non-zero padding row gets no gradient
+    a, b = [r for r in range(4) if r != pad][:2]
+    idx = np.array([pad, a, pad, a, b])
+    out = emb(idx)
+    np.testing.assert_array_equal(out.numpy()[0], np.full(3, 1.5))
+    (out * t64(np.arange(15.0).reshape(5, 3))).sum().backward()
+    grad = emb.weight.grad.numpy()
+    assert (grad[pad] == 0).all()
+    np.testing.assert_allclose(grad[a], np.arange(3.0, 6.0) + np.arange(9.0, 12.0), **CLOSE64)
+    np.testing.assert_allclose(grad[b], np.arange(12.0, 15.0), **CLOSE64)
+
+
+def test_embedding_gradcheck():
+    # without padding_idx (whose zero gradient is by design not the true derivative)
+    emb = nn.Embedding(4, 2, dtype=np.float64)
+    idx = np.array([[0, 1], [3, 0]])
+    assert tg.gradcheck(lambda w: emb(idx) * 2.0, [emb.weight])
+
+
+def test_embedding_out_of_range():
+    emb = nn.Embedding(4, 2)
+    for bad in (np.array([0, 4]), np.array([-1, 2]), np.array([[0], [-5]])):
+        with pytest.raises(IndexError, match="embedding"):
+            emb(bad)
+    with pytest.raises(TypeError, match="embedding"):
+        emb(np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="padding_idx"):
+        nn.Embedding(4, 2, padding_idx=4)
+
+
+# ============================================================================ Dropout
+def test_dropout_eval_is_identity():
+    d = nn.Dropout(0.5).eval()
+    x = tg.randn(50, 40)
+    out = d(x)
+    np.testing.assert_array_equal(out.numpy(), x.numpy())
+    np.testing.assert_array_equal(F.dropout(x, 0.9, training=False).numpy(), x.numpy())
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_train_zeroes_p_and_scales(p):
+    x = tg.tensor(np.random.default_rng(99).uniform(1.0, 2.0, (300, 400)), requires_grad=True)
+    tg.manual_seed(0)  # a different stream from x's, so the mask is independent of the values
+    out = nn.Dropout(p)(x)
+    v, xv = out.numpy(), x.numpy()
+    dropped = v == 0
+    assert abs(dropped.mean() - p) < 0.01  # 120,000 draws: std of the fraction < 0.0015
+    np.testing.assert_allclose(v[~dropped], xv[~dropped] / (1 - p), rtol=1e-6)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.where(dropped, 0.0, 1 / (1 - p)), rtol=1e-6)
+    assert abs(v.mean() - xv.mean()) / xv.mean() < 0.02  # the expectation is kept
+
+
+def test_dropout_edge_probabilities_and_validation():
+    x = tg.randn(10, 10)
+    np.testing.assert_array_equal(nn.Dropout(0.0)(x).numpy(), x.numpy())
+    assert (nn.Dropout(1.0)(x).numpy() == 0).all()
+    for p in (-0.1, 1.1):
+        with pytest.raises(ValueError, match="Dropout"):
+            nn.Dropout(p)
+        with pytest.raises(ValueError, match="dropout"):
+            F.dropout(x, p)
+
+
+def test_dropout_on_device(device):
+    tg.manual_seed(0)
+    x = tg.ones(200, 100, device=device)
+    out = nn.Dropout(0.25)(x)
+    assert out.device == device
+    v = out.numpy()
+    assert abs((v == 0).mean() - 0.25) < 0.02
+    np.testing.assert_allclose(v[v != 0], 1 / 0.75, rtol=1e-6)
+
+
+# ============================================================================ containers
+def test_sequential_indexing_len_and_forward():
+    l1, l2 = nn.Linear(3, 4, dtype=np.float64), nn.Linear(4, 2, dtype=np.float64)
+    seq = nn.Sequential(l1, l2)
+    assert len(seq) == 2 and seq[0] is l1 and seq[1] is l2 and seq[-1] is l2
+    sub = seq[1:]
+    assert isinstance(sub, nn.Sequential) and len(sub) == 1 and sub[0] is l2
+    with pytest.raises(IndexError):
+        seq[2]
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    h = x @ l1.weight.numpy().T + l1.bias.numpy()
+    np.testing.assert_allclose(seq(t64(x)).numpy(), h @ l2.weight.numpy().T + l2.bias.numpy(), **CLOSE64)
+    assert [k for k, _ in seq.named_parameters()] == ["0.weight", "0.bias", "1.weight", "1.bias"]
+
+
+def test_module_list_indexing_len_iter_append():
+    ml = nn.ModuleList([nn.Linear(1, 1), nn.Linear(1, 2)])
+    assert len(ml) == 2 and ml[-1].out_features == 2
+    extra = nn.Linear(2, 3)
+    assert ml.append(extra) is ml and len(ml) == 3 and ml[2] is extra
+    assert list(ml) == [ml[0], ml[1], extra]
+    part = ml[:2]
+    assert isinstance(part, nn.ModuleList) and list(part) == [ml[0], ml[1]]
+    assert [k for k, _ in ml.named_parameters()][-2:] == ["2.weight", "2.bias"]
+    with pytest.raises(TypeError, match="ModuleList"):
+        ml.append(tg.zeros(1))
+    assert len(nn.ModuleList()) == 0
+
+
+# ============================================================================ one_hot, sequence_mask
+def test_one_hot_values_and_errors():
+    idx = np.array([[0, 3], [2, 2]])
+    out = F.one_hot(idx, 5)
+    assert out.dtype == np.int64 and out.shape == (2, 2, 5)
+    np.testing.assert_array_equal(out.numpy(), np.eye(5, dtype=np.int64)[idx])
+    np.testing.assert_array_equal(F.one_hot(tg.tensor([1, 0])).numpy(), [[0, 1], [1, 0]])  # inferred C = 2
+    for bad in (np.array([0, 5]), np.array([-1, 0])):
+        with pytest.raises(ValueError, match="one_hot"):
+            F.one_hot(bad, 5)
+    with pytest.raises(TypeError, match="one_hot"):
+        F.one_hot(np.array([0.0]), 2)
+
+
+def test_sequence_mask():
+    lengths = np.array([3, 1, 4, 0])
+    expected = np.array([[t < n for n in lengths] for t in range(4)])  # (T, B)
+    m = F.sequence_mask(lengths)
+    assert m.dtype == np.bool_ and m.shape == (4, 4)
+    np.testing.assert_array_equal(m.numpy(), expected)
+    np.testing.assert_array_equal(F.sequence_mask(lengths, batch_first=True).numpy(), expected.T)
+    np.testing.assert_array_equal(F.sequence_mask(tg.tensor([2, 1]), max_len=5).numpy(),
+                                  np.array([[t < n for n in (2, 1)] for t in range(5)]))
+    assert F.sequence_mask(np.array([], dtype=np.int64)).shape == (0, 0)
+    with pytest.raises(ValueError, match="sequence_mask"):
+        F.sequence_mask(np.array([[1, 2]]))
+    with pytest.raises(TypeError, match="sequence_mask"):
+        F.sequence_mask(np.array([1.0, 2.0]))
