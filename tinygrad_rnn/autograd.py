@@ -141,6 +141,8 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
                         raise ValueError(f"register_hook: a hook must return None or a Tensor of shape {g.shape}, "
                                          f"got {getattr(new, 'shape', type(new).__name__)}")
                     g, entry[1] = new, False
+            if node._hooks:
+                entry[1] = False  # a hook may keep g: never adopt it as a leaf's in-place .grad buffer
             if capture is not None and node in capture:
                 capture[node] = g
             if isinstance(node, Tensor):
@@ -152,7 +154,13 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
                     f"backward: trying to go through the graph a second time ({node.name}'s saved values were "
                     "freed by the first backward). Pass retain_graph=True to the first backward, or detach() "
                     "the hidden state between truncated-BPTT chunks")
-            in_grads = node.backward(g)
+            try:
+                in_grads = node.backward(g)
+            except FloatingPointError as e:
+                if not _mode.anomaly:
+                    raise
+                # an op inside this backward (e.g. sqrt's g / (2 y) at y = 0) produced the nan/inf
+                raise FloatingPointError(f"detect_anomaly: backward of {node.name} produced nan or inf ({e})") from None
             if _mode.anomaly:
                 for ig in in_grads:
                     if ig is not None:
@@ -170,7 +178,10 @@ def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None
     if g.dtype != leaf.dtype:
         g, owned = g.astype(leaf.dtype), True
     if leaf.grad is None:
-        leaf.grad = g if (owned or create_graph) else Tensor._make(g.data.copy())
+        # keep g itself only if this engine allocated it, or it is a recorded result (create_graph);
+        # a constant g may be a read-only broadcast view or shared, and a later backward adds in place
+        keep = owned or (create_graph and g.grad_fn is not None)
+        leaf.grad = g if keep else Tensor._make(g.data.copy())
     elif create_graph or leaf.grad.grad_fn is not None:
         leaf.grad = leaf.grad + g
     else:

@@ -21,7 +21,7 @@ def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool) -> Tensor:
 def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """A new leaf tensor (a copy): floats become float32, ints int64, numpy arrays keep their dtype."""
     t = Tensor(data, dtype=dtype, device=device)
-    if t.data is getattr(data, "data", data):
+    if t.data is (data.data if isinstance(data, Tensor) else data):  # (an ndarray's .data is its buffer)
         t.data = t.data.copy()
     return t.requires_grad_(requires_grad) if requires_grad else t
 

@@ -75,11 +75,11 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
             x.data[at] = orig
             numeric.reshape(-1)[k] = 0.0 if plus is None else (plus.item() - minus.item()) / (2 * eps)
         err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
-        if err.size and (err.max() > 0 or not np.isfinite(a).all()):
+        if err.size and (err.max() > 0 or not np.isfinite(a).all() or not np.isfinite(numeric).all()):
             k = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(err), err, np.inf))), x.shape)
             raise GradcheckError(
                 f"gradcheck: input {i} (shape {x.shape}) at index {tuple(int(j) for j in k)}: "
-                f"analytic {a[k]!r} vs numeric {numeric[k]!r} (atol={atol}, rtol={rtol})")
+                f"analytic {float(a[k])!r} vs numeric {float(numeric[k])!r} (atol={atol}, rtol={rtol})")
     return True
 
 

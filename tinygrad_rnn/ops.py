@@ -231,13 +231,16 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 so it never overflows; dy/dx = y (1 - y)."""
+    """y = 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) for x < 0: e^-|x| never overflows, and tiny
+    results (x << 0) keep their relative precision instead of rounding to 0; dy/dx = y (1 - y)."""
 
     save_output = True
 
     def forward(self, x):
-        half = x.dtype.type(0.5) if x.dtype.kind == "f" else 0.5
-        return half + half * xp_of(x).tanh(half * x)
+        xp = xp_of(x)
+        e = xp.exp(-abs(x))
+        one = e.dtype.type(1)
+        return xp.where(x >= 0, one / (one + e), e / (one + e))
 
     def backward(self, g):
         y = self.output
@@ -335,7 +338,7 @@ class LogSoftmax(Function):
         self.dim = dim
 
     def forward(self, x):
-        (d,) = norm_dims(self.dim, x.ndim, "log_softmax")
+        d = (norm_dims(self.dim, x.ndim, "log_softmax") or (None,))[0]  # a 0-d tensor is one row
         xp = xp_of(x)
         m = x.max(axis=d, keepdims=True) if x.size else x.sum(axis=d, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
@@ -356,7 +359,7 @@ class Softmax(Function):
         self.dim = dim
 
     def forward(self, x):
-        (d,) = norm_dims(self.dim, x.ndim, "softmax")
+        d = (norm_dims(self.dim, x.ndim, "softmax") or (None,))[0]  # a 0-d tensor is one row
         xp = xp_of(x)
         m = x.max(axis=d, keepdims=True) if x.size else x.sum(axis=d, keepdims=True)
         e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
@@ -494,13 +497,13 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         elif isinstance(i, list):
             i = np.asarray(i)
         if hasattr(i, "dtype") and getattr(i, "ndim", 0) >= 0 and not isinstance(i, np.integer):
+            if i.dtype.kind not in "iub":
+                raise IndexError(f"getitem: index arrays must be integer or boolean, got dtype {i.dtype}")
+            if backend.device_of(i) != x.device:  # (a host mask or index array for a cuda tensor)
+                i = backend.to_device(i, x.device)
             if i.dtype.kind == "b":
                 norm.extend(i.nonzero())  # a mask is the tuple of its True positions
                 continue
-            if i.dtype.kind not in "iu":
-                raise IndexError(f"getitem: index arrays must be integer or boolean, got dtype {i.dtype}")
-            if backend.device_of(i) != x.device:
-                i = backend.to_device(i, x.device)
         elif not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))):
             raise IndexError(f"getitem: unsupported index {i!r} of type {type(i).__name__}")
         norm.append(i)

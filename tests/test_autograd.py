@@ -1,0 +1,430 @@
+"""The backward engine: deep graphs, accumulation, graph release, grad modes, hooks,
+higher-order derivatives and tg.grad(). Expected gradients come from closed forms,
+independent numpy code, or central differences, never from the engine itself."""
+import gc
+import math
+import sys
+import weakref
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from strategies import tensor
+
+
+def const(a, device="cpu"):
+    return tensor(a, device, requires_grad=False)
+
+
+# ============================================================================ deep graphs
+def test_10000_op_chain(device):
+    """y = a*y + b repeated 10,000 times: dy/dx = a^n. A recursive engine would overflow the stack."""
+    n, a, b = 10_000, 0.9999, 0.001
+    x = tensor([1.0, -2.0], device)
+    y = x
+    for _ in range(n // 2):
+        y = y * a
+        y = y + b
+    assert sys.getrecursionlimit() < n  # the chain is deeper than Python's recursion limit
+    y.sum().backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad.numpy(), [a ** (n // 2)] * 2, rtol=1e-10)
+    del y  # tearing down a 10,000-deep retained graph must not overflow either
+    gc.collect()
+
+
+def test_exponentially_many_paths_visited_once():
+    """y <- y + y twenty times: 2**20 paths from y to x, yet each node is processed once."""
+    x = tensor(1.5)
+    y = x
+    for _ in range(20):
+        y = y + y
+    y.backward()
+    assert x.grad.item() == 2.0 ** 20
+
+
+def lstm_step(x_t, h, c, W_ih, W_hh, b):
+    gates = x_t @ W_ih.T + h @ W_hh.T + b
+    i, f, g, o = gates.chunk(4, dim=-1)
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    c = f * c + i * g
+    h = o * c.tanh()
+    return h, c
+
+
+def lstm_loss(params, xs, device):
+    W_ih, W_hh, b = params
+    H = W_hh.shape[1]
+    h = tg.zeros(1, H, dtype=np.float64, device=device)
+    c = tg.zeros(1, H, dtype=np.float64, device=device)
+    for t in range(xs.shape[0]):
+        h, c = lstm_step(xs[t], h, c, W_ih, W_hh, b)
+    return (h * h).sum() + c.sum()
+
+
+def test_10000_step_unrolled_lstm(device):
+    """BPTT through 10,000 LSTM steps: no RecursionError, and the gradient matches a central
+    difference along a random direction in parameter space (all three parameters at once)."""
+    T, I, H = 10_000, 2, 2
+    rng = np.random.default_rng(0)
+    raw = [rng.normal(0, 0.5, (4 * H, I)), rng.normal(0, 0.5, (4 * H, H)), rng.normal(0, 0.1, (4 * H,))]
+    params = [tensor(p, device) for p in raw]
+    xs = const(rng.normal(0, 1, (T, 1, I)), device)
+    loss = lstm_loss(params, xs, device)
+    loss.backward()
+    grads = [p.grad.numpy() for p in params]
+    for g, p in zip(grads, params):
+        assert g.shape == p.shape and np.isfinite(g).all()
+
+    v = [rng.standard_normal(p.shape) for p in raw]
+    eps = 1e-6
+    with tg.no_grad():
+        plus = lstm_loss([const(p + eps * d, device) for p, d in zip(raw, v)], xs, device).item()
+        minus = lstm_loss([const(p - eps * d, device) for p, d in zip(raw, v)], xs, device).item()
+    numeric = (plus - minus) / (2 * eps)
+    analytic = sum(float((g * d).sum()) for g, d in zip(grads, v))
+    assert abs(analytic) > 1e-3  # the check is not vacuous
+    assert math.isclose(analytic, numeric, rel_tol=1e-5, abs_tol=1e-7)
+
+
+def test_short_lstm_gradcheck(device):
+    rng = np.random.default_rng(1)
+    I, H, T = 3, 2, 4
+    params = [tensor(rng.normal(0, 0.5, s), device) for s in [(4 * H, I), (4 * H, H), (4 * H,)]]
+    xs = tensor(rng.normal(0, 1, (T, 1, I)), device)
+    assert tg.gradcheck(lambda a, b, c, x: lstm_loss([a, b, c], x, device), params + [xs])
+
+
+# ============================================================================ accumulation
+def rnn_loss(Ws, U, xs, r):
+    h = tg.zeros(1, U.shape[0], dtype=np.float64)
+    loss = None
+    for t, W in enumerate(Ws):
+        h = (xs[t] @ U.T + h @ W.T).tanh()
+        term = (h * r[t]).sum()
+        loss = term if loss is None else loss + term
+    return loss
+
+
+def test_shared_weight_gets_sum_of_per_step_gradients():
+    T, I, H = 6, 3, 4
+    rng = np.random.default_rng(2)
+    w0, u0 = rng.normal(0, 0.6, (H, H)), rng.normal(0, 0.6, (H, I))
+    xs, r = const(rng.normal(0, 1, (T, 1, I))), const(rng.normal(0, 1, (T, 1, H)))
+
+    W, U = tensor(w0), tensor(u0)
+    rnn_loss([W] * T, U, xs, r).backward()
+
+    copies, U2 = [tensor(w0) for _ in range(T)], tensor(u0)
+    rnn_loss(copies, U2, xs, r).backward()
+
+    per_step = [c.grad.numpy() for c in copies]
+    assert not np.allclose(per_step[0], per_step[-1])  # the steps really contribute differently
+    np.testing.assert_allclose(W.grad.numpy(), np.sum(per_step, axis=0), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(U.grad.numpy(), U2.grad.numpy(), rtol=1e-12)
+
+
+def test_grad_accumulates_across_backward_calls():
+    x = tensor([1.0, 2.0])
+    (x * x).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0 + 3.0, 4.0 + 3.0])
+
+
+# ============================================================================ graph release
+def test_saved_arrays_released_after_backward():
+    x = tensor(np.linspace(-1, 1, 5))
+    loss = (x.exp() * 2.0).sum()
+    mul = loss.grad_fn.parents[0]
+    exp_out = weakref.ref(mul.saved[0].data)  # exp's output: saved by mul (and exp) for backward
+    gc.collect()
+    assert exp_out() is not None
+    loss.backward()
+    gc.collect()
+    assert exp_out() is None, "an array saved for backward outlived the backward pass"
+    assert mul.released and loss.grad_fn.released
+
+
+def test_second_backward_through_released_graph_raises():
+    x = tensor([1.0, 2.0])
+    loss = (x.exp() * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match=r"second time.*retain_graph=True"):
+        loss.backward()
+
+
+def test_retain_graph_allows_two_backwards():
+    x = tensor(np.linspace(-1, 1, 5))
+    loss = (x.exp() * 2.0).sum()
+    mul = loss.grad_fn.parents[0]
+    exp_out = weakref.ref(mul.saved[0].data)
+    loss.backward(retain_graph=True)
+    gc.collect()
+    assert exp_out() is not None
+    first = x.grad.numpy().copy()
+    loss.backward()
+    np.testing.assert_allclose(first, 2 * np.exp(np.linspace(-1, 1, 5)), rtol=1e-14)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first, rtol=1e-14)
+    gc.collect()
+    assert exp_out() is None
+
+
+# ============================================================================ grad modes, detach, leaves
+def test_no_grad_context_manager():
+    x = tensor([1.0, 2.0])
+    assert tg.is_grad_enabled()
+    with tg.no_grad():
+        assert not tg.is_grad_enabled()
+        y = x * 2
+        with tg.enable_grad():
+            z = x * 2
+        assert not tg.is_grad_enabled()
+    assert tg.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None and y.is_leaf
+    assert z.requires_grad and z.grad_fn is not None
+    with pytest.raises(ZeroDivisionError):
+        with tg.no_grad():
+            1 / 0
+    assert tg.is_grad_enabled()  # restored after an exception
+    with tg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert tg.is_grad_enabled()
+
+
+def test_no_grad_decorator():
+    @tg.no_grad()
+    def step(t):
+        assert not tg.is_grad_enabled()
+        return t * 3
+
+    x = tensor([1.0])
+    y = step(x)
+    assert not y.requires_grad and y.grad_fn is None
+    assert tg.is_grad_enabled()
+    assert step.__name__ == "step"
+
+
+def test_detach():
+    x = tensor([1.5, -2.0])
+    y = x * x
+    d = y.detach()
+    assert d.is_leaf and not d.requires_grad and d.grad_fn is None
+    assert np.shares_memory(d.numpy(), y.numpy())
+    (d * y).sum().backward()  # d/dx of (x^2)_const * x^2 = x^2 * 2x (not 4x^3)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.array([1.5, -2.0]) ** 3, rtol=1e-14)
+
+
+def test_requires_grad_and_is_leaf():
+    x = tg.tensor([1.0, 2.0])
+    assert not x.requires_grad and x.is_leaf
+    assert x.requires_grad_() is x and x.requires_grad
+    y = x * 2
+    assert y.requires_grad and not y.is_leaf and y.grad_fn is not None
+    with pytest.raises(RuntimeError, match="leaf"):
+        y.requires_grad_(False)
+    x.requires_grad_(False)
+    assert not x.requires_grad and not (x * 2).requires_grad
+    assert (x * tg.tensor([1.0, 1.0], requires_grad=True)).requires_grad
+
+
+def test_retain_grad_on_non_leaf():
+    x = tensor([1.0, -2.0, 0.5])
+    y = x * 3
+    y.retain_grad()
+    y.retain_grad()  # twice is the same as once
+    w = y * 4
+    (y * y + w).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), 2 * 3 * np.array([1.0, -2.0, 0.5]) + 4, rtol=1e-14)
+    assert w.grad is None  # not retained
+    np.testing.assert_allclose(x.grad.numpy(), 3 * y.grad.numpy(), rtol=1e-14)
+
+
+# ============================================================================ hooks
+def test_hook_on_leaf_sees_and_replaces_gradient():
+    x = tensor([1.0, 2.0])
+    seen = []
+    handle = x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(seen[0], [2.0, 4.0])
+    handle.remove()
+    (x * 5).sum().backward()
+    assert len(seen) == 1  # removed
+    x.grad = None
+    x.register_hook(lambda g: g * 10)
+    (x * 5).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [50.0, 50.0])
+
+
+def test_hook_on_non_leaf_replaces_upstream_gradient():
+    x = tensor([1.0, 2.0])
+    y = x * 2
+    calls = []
+
+    def hook(g):
+        calls.append(g.numpy().copy())
+        return g * 10
+
+    h = y.register_hook(hook)
+    (y * y).sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(calls[0], [4.0, 8.0])  # dL/dy = 2y
+    np.testing.assert_array_equal(x.grad.numpy(), [80.0, 160.0])  # 10 * 2y * 2
+    h.remove()
+    x.grad = None
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [8.0, 16.0])
+    assert len(calls) == 1
+
+
+def test_hook_records_are_not_mutated_by_later_backwards():
+    """A gradient handed to a leaf hook (and kept by it) must not change when a later
+    backward accumulates into the leaf's .grad."""
+    W = tensor([1.0, 2.0])
+    seen = []
+    W.register_hook(lambda g: seen.append(g))
+    for _ in range(2):
+        ((W * 2).sum() + (W * 3).sum()).backward()
+    np.testing.assert_array_equal(seen[0].numpy(), [5.0, 5.0])
+    np.testing.assert_array_equal(seen[1].numpy(), [5.0, 5.0])
+    np.testing.assert_array_equal(W.grad.numpy(), [10.0, 10.0])
+
+
+def test_hooks_read_dL_dh_at_every_step_of_an_unrolled_rnn():
+    """h_t = tanh(W h_{t-1} + U x_t), L = sum_t r_t . h_t. Hooks on each h_t must see
+    dL/dh_t = r_t + W^T (dL/dh_{t+1} * (1 - h_{t+1}^2)), computed here in plain numpy."""
+    T, I, H = 7, 2, 3
+    rng = np.random.default_rng(3)
+    w, u = rng.normal(0, 0.7, (H, H)), rng.normal(0, 0.7, (H, I))
+    x, r = rng.normal(0, 1, (T, I)), rng.normal(0, 1, (T, H))
+    W, U = tensor(w), tensor(u)
+    h = tg.zeros(H, dtype=np.float64)
+    seen = {}
+    loss = None
+    for t in range(T):
+        h = (W @ h + U @ const(x[t])).tanh()
+        h.register_hook(lambda g, t=t: seen.__setitem__(t, g.numpy().copy()))
+        term = (h * const(r[t])).sum()
+        loss = term if loss is None else loss + term
+    loss.backward()
+
+    hs, hp = [], np.zeros(H)
+    for t in range(T):
+        hp = np.tanh(w @ hp + u @ x[t])
+        hs.append(hp)
+    dh = [None] * T
+    dh[T - 1] = r[T - 1]
+    for t in range(T - 2, -1, -1):
+        dh[t] = r[t] + w.T @ (dh[t + 1] * (1 - hs[t + 1] ** 2))
+    assert sorted(seen) == list(range(T))
+    for t in range(T):
+        np.testing.assert_allclose(seen[t], dh[t], rtol=1e-12, atol=1e-14)
+
+
+# ============================================================================ higher order
+def test_second_derivative_of_cube():
+    xv = np.array([1.0, -2.0, 0.5])
+    x = tensor(xv)
+    (g,) = tg.grad((x ** 3).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.numpy(), 3 * xv ** 2, rtol=1e-14)
+    assert g.requires_grad and g.grad_fn is not None
+    v = np.array([0.3, -1.0, 2.0])
+    (hv,) = tg.grad((g * const(v)).sum(), x)
+    np.testing.assert_allclose(hv.numpy(), 6 * xv * v, rtol=1e-14)
+    # the same through Tensor.backward(create_graph=True) and .grad
+    x2 = tensor(xv)
+    (x2 ** 3).sum().backward(create_graph=True)
+    g2 = x2.grad
+    assert g2.grad_fn is not None
+    x2.grad = None
+    (g2 * const(v)).sum().backward()
+    np.testing.assert_allclose(x2.grad.numpy(), 6 * xv * v, rtol=1e-14)
+
+
+def test_hessian_vector_product_of_quadratic_form(device):
+    """f(x) = x^T A x: grad (A + A^T) x, Hessian A + A^T (A not symmetric)."""
+    rng = np.random.default_rng(4)
+    n = 4
+    a, xv, vv = rng.normal(size=(n, n)), rng.normal(size=n), rng.normal(size=n)
+    A, x = const(a, device), tensor(xv, device)
+    f = x @ (A @ x)
+    (g,) = tg.grad(f, x, create_graph=True)
+    np.testing.assert_allclose(g.numpy(), (a + a.T) @ xv, rtol=1e-12)
+    (hv,) = tg.grad(g @ const(vv, device), x, retain_graph=True)
+    np.testing.assert_allclose(hv.numpy(), (a + a.T) @ vv, rtol=1e-12)
+    hessian = np.stack([tg.grad(g[i], x, retain_graph=True)[0].numpy() for i in range(n)])
+    np.testing.assert_allclose(hessian, a + a.T, rtol=1e-12)
+
+
+def test_third_derivative():
+    x = tensor([0.7])
+    (g1,) = tg.grad((x ** 4).sum(), x, create_graph=True)  # 4x^3, 12x^2, 24x
+    (g2,) = tg.grad(g1.sum(), x, create_graph=True)
+    (g3,) = tg.grad(g2.sum(), x)
+    np.testing.assert_allclose(g3.numpy(), [24 * 0.7], rtol=1e-13)
+
+
+def test_backward_after_create_graph_backward():
+    """After a create_graph backward, a plain backward accumulates into the same .grad."""
+    x = tensor([1.0, 2.0])
+    (x + 1).sum().backward(create_graph=True)
+    (x + 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+    y = tensor([1.0, 2.0])
+    (y * y).sum().backward(create_graph=True)
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [4.0, 8.0])
+
+
+# ============================================================================ tg.grad
+def test_grad_returns_tuple_and_leaves_dot_grad_alone():
+    x, y = tensor([1.0, 2.0]), tensor([3.0])
+    y.grad = tg.tensor([100.0], dtype=np.float64)
+    out = (x * x).sum() * y.sum()
+    gx, gy = tg.grad(out, [x, y])
+    np.testing.assert_allclose(gx.numpy(), [6.0, 12.0])
+    np.testing.assert_allclose(gy.numpy(), [5.0])
+    assert x.grad is None
+    np.testing.assert_array_equal(y.grad.numpy(), [100.0])
+    assert not gx.requires_grad and gx.grad_fn is None  # create_graph=False
+
+
+def test_grad_with_grad_outputs_and_several_outputs():
+    x = tensor([1.0, 2.0, 3.0])
+    a, b = x * 2, x * x
+    ga, gb = np.array([1.0, 0.0, -1.0]), np.array([0.5, 0.5, 0.5])
+    (g,) = tg.grad([a, b], x, grad_outputs=[const(ga), const(gb)])
+    np.testing.assert_allclose(g.numpy(), 2 * ga + 2 * np.array([1.0, 2.0, 3.0]) * gb)
+    (g2,) = tg.grad(x * 3, [x], grad_outputs=[np.ones(3)])
+    np.testing.assert_allclose(g2.numpy(), [3.0, 3.0, 3.0])
+
+
+def test_grad_wrt_intermediate_tensor():
+    x = tensor([1.0, 2.0])
+    y = x * 3
+    (gy,) = tg.grad((y * y).sum(), y)
+    np.testing.assert_allclose(gy.numpy(), [6.0, 12.0])
+    assert x.grad is None
+
+
+def test_grad_applies_hooks_of_the_inputs():
+    x = tensor([1.0, 2.0])
+    y = x * 3
+    y.register_hook(lambda g: g * 10)
+    (gy, gx) = tg.grad((y * y).sum(), [y, x])
+    np.testing.assert_allclose(gy.numpy(), [60.0, 120.0])  # 10 * 2y
+    np.testing.assert_allclose(gx.numpy(), [180.0, 360.0])  # 3 * 10 * 2y
+
+
+def test_grad_allow_unused():
+    x, unused = tensor([1.0]), tensor([2.0])
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        tg.grad((x * 2).sum(), [x, unused], retain_graph=True)
+    gx, gu = tg.grad((x * 2).sum(), [x, unused], allow_unused=True)
+    assert gu is None
+    np.testing.assert_allclose(gx.numpy(), [2.0])
+
+
+def test_backward_several_roots():
+    x = tensor([1.0, 2.0])
+    a, b = x * 2, x * x
+    tg.backward([a, b], [np.ones(2), np.array([1.0, 0.5])])
+    np.testing.assert_allclose(x.grad.numpy(), [2.0 + 2.0, 2.0 + 2.0])

@@ -1,0 +1,206 @@
+"""Every misuse raises ValueError/TypeError/IndexError/RuntimeError naming the op and the
+shapes involved; detect_anomaly names the op whose forward or backward made a nan or inf."""
+import re
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from strategies import tensor
+
+
+def raises(exc, *parts):
+    """pytest.raises whose message must contain every one of ``parts`` (literally)."""
+    return pytest.raises(exc, match="(?s)" + "".join(f"(?=.*{re.escape(p)})" for p in parts))
+
+
+def test_matmul_inner_dimension_mismatch(device):
+    a, b = tg.zeros(3, 4, device=device), tg.zeros(5, 2, device=device)
+    with pytest.raises(ValueError, match=re.escape("matmul: (3, 4) @ (5, 2): inner dimensions 4 and 5 differ")):
+        a @ b
+    with raises(ValueError, "matmul", "(2, 3, 4)", "(5,)", "4 and 5"):
+        tg.zeros(2, 3, 4, device=device) @ tg.zeros(5, device=device)
+    with raises(ValueError, "matmul", "(3,)", "(4,)"):
+        tg.zeros(3, device=device) @ tg.zeros(4, device=device)
+    with raises(ValueError, "matmul", "()"):
+        tg.zeros((), device=device) @ tg.zeros(3, device=device)
+
+
+@pytest.mark.parametrize("op,fn", [("add", lambda a, b: a + b), ("sub", lambda a, b: a - b),
+                                   ("mul", lambda a, b: a * b), ("div", lambda a, b: a / b),
+                                   ("maximum", tg.maximum), ("pow", lambda a, b: a ** b)])
+def test_non_broadcastable_binary_ops(device, op, fn):
+    a, b = tg.ones(2, 3, device=device), tg.ones(4, device=device)
+    with raises(ValueError, op, "(2, 3)", "(4,)"):
+        fn(a, b)
+
+
+def test_reshape_to_wrong_size():
+    with raises(ValueError, "reshape", "(2, 3)", "(4,)"):
+        tg.zeros(2, 3).reshape(4)
+    with raises(ValueError, "reshape", "(2, 3)", "(4, -1)"):
+        tg.zeros(2, 3).reshape(4, -1)
+
+
+def test_cat_and_stack_mismatched_shapes():
+    with raises(ValueError, "cat", "(2, 3)", "(2, 4)"):
+        tg.cat([tg.zeros(2, 3), tg.zeros(2, 4)], dim=0)
+    with raises(ValueError, "cat", "(2, 3)", "(2, 3, 1)"):
+        tg.cat([tg.zeros(2, 3), tg.zeros(2, 3, 1)])
+    with raises(ValueError, "stack", "(2,)", "(3,)"):
+        tg.stack([tg.zeros(2), tg.zeros(3)])
+    with raises(ValueError, "cat", "empty"):
+        tg.cat([])
+
+
+def test_backward_on_non_scalar_without_gradient():
+    x = tg.ones(2, 3, requires_grad=True)
+    with raises(RuntimeError, "backward", "scalar", "(2, 3)"):
+        (x * 2).backward()
+
+
+def test_backward_gradient_of_wrong_shape():
+    x = tg.ones(3, requires_grad=True)
+    with raises(ValueError, "backward", "(2,)", "(3,)"):
+        (x * 2).backward(np.ones(2, np.float32))
+    with raises(ValueError, "grad", "(1, 3)", "(3,)"):
+        tg.grad(x * 2, x, grad_outputs=[tg.ones(1, 3)])
+
+
+def test_backward_without_requires_grad():
+    with raises(RuntimeError, "backward", "does not require grad"):
+        tg.ones(2).sum().backward()
+    with tg.no_grad():
+        y = tg.ones(2, requires_grad=True).sum()
+    with raises(RuntimeError, "does not require grad"):
+        y.backward()
+
+
+def test_requires_grad_on_integer_tensor():
+    with raises(TypeError, "requires_grad", "int64", "(2,)"):
+        tg.tensor([1, 2], requires_grad=True)
+    with raises(TypeError, "requires_grad", "int32", "(3,)"):
+        tg.Tensor(np.zeros(3, np.int32), requires_grad=True)
+    with raises(TypeError, "requires_grad", "bool"):
+        tg.tensor([True]).requires_grad_()
+
+
+def test_indexing_out_of_range(device):
+    x = tg.zeros(3, 4, device=device)
+    with raises(IndexError, "getitem", "(3, 4)", "5"):
+        x[5]
+    with raises(IndexError, "getitem", "(3, 4)"):
+        x[:, -5]
+    with raises(IndexError, "getitem", "(3, 4)"):
+        x[0, 0, 0]
+    with raises(IndexError, "getitem", "float"):
+        x[np.array([0.5])]
+    with raises(IndexError, "gather"):
+        x.gather(2, np.zeros((3, 4), np.int64))
+    with raises(IndexError, "sum", "dim 2"):
+        x.sum(2)
+
+
+def test_integer_array_index_out_of_range():
+    """(cpu only: CuPy wraps out-of-range integer-array indices instead of raising)"""
+    x = tg.zeros(3, 4)
+    with raises(IndexError, "getitem", "(3, 4)"):
+        x[np.array([0, 3])]
+    with raises(IndexError, "getitem", "(3, 4)"):
+        x.gather(1, np.full((3, 4), 9))
+    with raises(IndexError, "getitem", "(3, 4)"):
+        x.index_select(0, tg.tensor([1, 7]))
+
+
+def test_hook_returning_wrong_shape():
+    x = tg.ones(3, requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: tg.ones(2))
+    with raises(ValueError, "hook", "(3,)", "(2,)"):
+        y.sum().backward()
+    z = tg.ones(3, requires_grad=True)
+    z.register_hook(lambda g: "not a tensor")
+    with raises(ValueError, "hook", "(3,)", "str"):
+        (z * 2).sum().backward()
+
+
+def test_register_hook_needs_requires_grad():
+    with raises(RuntimeError, "register_hook", "does not require grad"):
+        tg.ones(2).register_hook(lambda g: g)
+
+
+def test_other_argument_errors():
+    x = tg.zeros(2, 3)
+    with raises(ValueError, "split", "[1, 1]", "3"):
+        x.split([1, 1], dim=1)
+    with raises(ValueError, "chunk", "0"):
+        x.chunk(0)
+    with raises(ValueError, "permute", "(0, 0)", "(2, 3)"):
+        x.permute(0, 0)
+    with raises(ValueError, "broadcast_to", "(2, 3)", "(4, 3)"):
+        x.broadcast_to((4, 3))
+    with raises(TypeError, "where", "condition"):
+        tg.where(np.array([1, 0, 1]), tg.zeros(3), tg.ones(3))
+    with raises(ValueError, "where", "(2,)", "(3,)"):
+        tg.where(np.array([True, False]), tg.zeros(3), tg.ones(3))
+    with raises(ValueError, "clamp", "min"):
+        x.clamp(1.0, 0.0)
+    with raises(ValueError, "index_select", "1-D"):
+        x.index_select(0, np.zeros((1, 1), np.int64))
+    with raises(TypeError, "mul", "str"):
+        x * "a"
+    with raises(TypeError, "tensor", "str"):
+        tg.tensor("abc")
+
+
+# ============================================================================ detect_anomaly
+def test_anomaly_names_forward_op():
+    x = tensor([1.0, -1.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        with raises(FloatingPointError, "forward of log", "(2,)"):
+            with tg.detect_anomaly():
+                x.log()
+        with raises(FloatingPointError, "forward of div"):
+            with tg.detect_anomaly():
+                x / tensor([0.0, 1.0], requires_grad=False)
+        y = x.log()  # no anomaly mode: nan passes silently
+    assert np.isnan(y.numpy()[1])
+
+
+def test_anomaly_names_backward_op():
+    x = tensor([0.0, 4.0])
+    with np.errstate(divide="ignore"):
+        with tg.detect_anomaly():
+            y = x.sqrt()  # forward is finite (0 and 2)
+            with raises(FloatingPointError, "backward of sqrt"):
+                y.sum().backward()
+        # without anomaly mode the inf reaches .grad silently
+        x.sqrt().sum().backward()
+    assert np.isinf(x.grad.numpy()[0])
+
+
+def test_anomaly_names_the_first_bad_backward_in_a_chain():
+    x = tensor([0.0, 1.0])
+    with np.errstate(all="ignore"), tg.detect_anomaly():
+        loss = (x.sqrt() * 3).exp().sum()
+        with raises(FloatingPointError, "backward of sqrt"):
+            loss.backward()
+
+
+def test_anomaly_as_decorator_and_restored():
+    @tg.detect_anomaly()
+    def f(t):
+        return t.log()
+
+    with np.errstate(invalid="ignore"):
+        with raises(FloatingPointError, "log"):
+            f(tensor([-1.0]))
+        tensor([-1.0]).log()  # mode restored afterwards: no error
+
+
+def test_second_backward_message():
+    x = tensor([1.0])
+    y = (x * x).sum()
+    y.backward()
+    with raises(RuntimeError, "second time", "retain_graph=True"):
+        y.backward()

@@ -1,0 +1,133 @@
+"""gradcheck / gradgradcheck themselves: they pass correct ops and catch wrong ones."""
+import re
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import Function, Tensor
+from strategies import tensor
+
+
+class WrongSquare(Function):
+    """x^2 with a wrong backward (x instead of 2x)."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, g):
+        return (g * self.saved[0],)
+
+
+class WrongSecondInput(Function):
+    """a * b, correct for a, but the gradient for b is off by +1 at flat index 2 only."""
+
+    saved_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.saved
+        bump = np.zeros(b.shape)
+        bump.reshape(-1)[2] = 1.0
+        return g * b, g * a + Tensor._make(bump)
+
+
+class FirstOrderOnlyCube(Function):
+    """x^3 whose backward treats x as a constant: right first derivative, zero second derivative."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return x ** 3
+
+    def backward(self, g):
+        x = Tensor._make(self.saved[0].data)  # cut from the graph: create_graph cannot see it
+        return (g * 3 * x * x,)
+
+
+class NaNAwayFromInput(Function):
+    """2x at exactly x = 1, nan anywhere else: the numeric derivative is nan."""
+
+    def forward(self, x):
+        return np.where(x == 1.0, 2 * x, np.nan)
+
+    def backward(self, g):
+        return (g * 2,)
+
+
+def test_gradcheck_passes_correct_ops(device):
+    rng = np.random.default_rng(0)
+    a, b = tensor(rng.normal(size=(3, 4)), device), tensor(rng.normal(size=(4, 2)), device)
+    assert tg.gradcheck(lambda x, y: (x @ y).tanh() * x.sum(), [a, b]) is True
+    assert tg.gradcheck(lambda x: x.softmax(-1), [a]) is True
+    assert tg.gradgradcheck(lambda x, y: (x @ y).sigmoid(), [a, b]) is True
+
+
+def test_gradcheck_passes_non_tensor_and_constant_arguments():
+    x = tensor([0.5, 1.5])
+    c = tensor([2.0, 3.0], requires_grad=False)
+    assert tg.gradcheck(lambda t, k, s: t * k * s, [x, c, 4.0])
+
+
+def test_gradcheck_names_input_index_and_values():
+    x = tensor([0.5, -1.5, 2.0])
+    with pytest.raises(tg.GradcheckError) as info:
+        tg.gradcheck(lambda t: WrongSquare()(t), [x])
+    msg = str(info.value)
+    assert "input 0" in msg and "index" in msg and "analytic" in msg and "numeric" in msg
+    # the worst element is x = 2.0 (index 2): analytic r*2.0 vs numeric r*4.0
+    m = re.search(r"index \((\d+),\).*analytic (\S+) vs numeric (\S+?) ", msg)
+    assert m, msg
+    k, analytic, numeric = int(m.group(1)), float(m.group(2)), float(m.group(3))
+    assert k == 2
+    assert numeric == pytest.approx(2 * analytic, rel=1e-6)
+
+
+def test_gradcheck_names_the_wrong_input_and_element():
+    a = tensor(np.linspace(0.5, 1.0, 6).reshape(2, 3))
+    b = tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3))
+    with pytest.raises(tg.GradcheckError, match=r"input 1 \(shape \(2, 3\)\) at index \(0, 2\)"):
+        tg.gradcheck(lambda x, y: WrongSecondInput()(x, y), [a, b])
+
+
+def test_gradcheck_fails_on_nan_numeric_gradient():
+    with pytest.raises(tg.GradcheckError, match="input 0"):
+        with np.errstate(invalid="ignore"):
+            tg.gradcheck(lambda t: NaNAwayFromInput()(t), [tensor([1.0])])
+
+
+def test_gradcheck_fails_on_infinite_analytic_gradient():
+    with np.errstate(divide="ignore", invalid="ignore"):  # sqrt(0 - eps) is nan
+        with pytest.raises(tg.GradcheckError):
+            tg.gradcheck(lambda t: t.sqrt(), [tensor([0.0, 1.0])])
+
+
+def test_gradgradcheck_catches_wrong_second_derivative():
+    x = tensor([0.5, -1.0, 1.5])
+    assert tg.gradcheck(lambda t: FirstOrderOnlyCube()(t), [x])  # first order is right
+    with pytest.raises(tg.GradcheckError, match="input 0"):
+        tg.gradgradcheck(lambda t: FirstOrderOnlyCube()(t), [x])
+    assert tg.gradgradcheck(lambda t: t ** 3, [x])
+
+
+def test_gradcheck_rejects_float32():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="float64"):
+        tg.gradcheck(lambda t: t * 2, [x])
+
+
+def test_gradcheck_needs_a_differentiable_input():
+    with pytest.raises(ValueError, match="requires_grad"):
+        tg.gradcheck(lambda t: t * 2, [tensor([1.0], requires_grad=False)])
+
+
+def test_gradcheck_leaves_inputs_unchanged():
+    v = np.array([0.25, -0.75])
+    x = tensor(v)
+    tg.gradcheck(lambda t: t.exp(), [x])
+    np.testing.assert_array_equal(x.numpy(), v)
+    assert x.grad is None

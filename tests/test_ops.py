@@ -1,0 +1,683 @@
+"""Property tests for every differentiable op.
+
+Each test draws small random shapes (size-1 dims, 0-d and empty tensors where the op
+allows them) and values, checks the forward result against a numpy reference, checks
+that every input's gradient has the input's shape, and compares autograd with central
+differences in float64 (tg.gradcheck); elementwise, matmul and reduction ops are also
+checked to second order (tg.gradgradcheck). Values that would sit on a kink, a tie or
+outside an op's domain are excluded by the strategies in strategies.py.
+"""
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tg
+from strategies import (arrays, broadcast_pair, check_op, distinct, exact_logsumexp, floats, nonzero, np_axis,
+                        positive, reduce_dims, reduced_count, shapes, tensor, with_fixtures)
+
+
+# ============================================================================ elementwise binary
+BINARY = {
+    "add": (lambda a, b: a + b, np.add),
+    "sub": (lambda a, b: a - b, np.subtract),
+    "mul": (lambda a, b: a * b, np.multiply),
+    "div": (lambda a, b: a / b, np.divide),
+}
+
+
+@pytest.mark.parametrize("op", list(BINARY))
+@with_fixtures
+@given(pair=broadcast_pair(), data=st.data())
+def test_binary_broadcasting(device, op, pair, data):
+    sa, sb = pair
+    a = data.draw(arrays(sa), label="a")
+    b = data.draw(nonzero(sb) if op == "div" else arrays(sb), label="b")
+    fn, ref = BINARY[op]
+    check_op(fn, ref, [a, b], device, gradgrad=True)
+
+
+SCALAR_FORMS = {
+    "x + c": (lambda x, c: x + c, lambda x, c: x + c),
+    "c + x": (lambda x, c: c + x, lambda x, c: c + x),
+    "x - c": (lambda x, c: x - c, lambda x, c: x - c),
+    "c - x": (lambda x, c: c - x, lambda x, c: c - x),
+    "x * c": (lambda x, c: x * c, lambda x, c: x * c),
+    "c * x": (lambda x, c: c * x, lambda x, c: c * x),
+    "x / c": (lambda x, c: x / c, lambda x, c: x / c),
+    "c / x": (lambda x, c: c / x, lambda x, c: c / x),
+}
+
+
+@pytest.mark.parametrize("form", list(SCALAR_FORMS))
+@with_fixtures
+@given(shape=shapes(min_side=0), c=st.one_of(floats(0.25, 3.0), floats(-3.0, -0.25), st.sampled_from([-3, -1, 1, 2])),
+       data=st.data())
+def test_python_scalar_constants(device, form, shape, c, data):
+    """Reflected and plain forms with a Python int/float constant; the constant gets no gradient."""
+    x = data.draw(nonzero(shape) if form == "c / x" else arrays(shape), label="x")
+    fn, ref = SCALAR_FORMS[form]
+    check_op(lambda t: fn(t, c), lambda a: ref(a, c), [x], device, gradgrad=True)
+    assert fn(tensor(x, device), c).dtype == np.float64
+
+
+@pytest.mark.parametrize("form", list(SCALAR_FORMS))
+@given(pair=broadcast_pair(), data=st.data())
+def test_numpy_array_constants(form, pair, data):
+    """A numpy array on either side (numpy defers `ndarray op Tensor` to the Tensor's reflected op)."""
+    sx, sc = pair
+    x = data.draw(nonzero(sx) if form == "c / x" else arrays(sx), label="x")
+    c = data.draw(nonzero(sc) if form == "x / c" else arrays(sc), label="c")
+    fn, ref = SCALAR_FORMS[form]
+    out = fn(tensor(x), c)
+    assert isinstance(out, tg.Tensor)
+    check_op(lambda t: fn(t, c), lambda a: ref(a, c), [x], "cpu", gradgrad=True)
+
+
+def test_neg():
+    x = tensor([1.5, -2.0])
+    y = -x
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), [-1.5, 2.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [-1.0, -1.0])
+
+
+# ============================================================================ pow
+INT_POWERS = [-2, -1, 0, 1, 2, 3]
+REAL_POWERS = [0.5, -0.5, 1.5, 2.5, -1.25]
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), p=st.sampled_from(INT_POWERS + [float(p) for p in INT_POWERS]), data=st.data())
+def test_pow_integer_scalar_exponent(device, shape, p, data):
+    x = data.draw(nonzero(shape, 0.5, 2.0), label="x")  # any sign; 0 excluded for negative powers
+    check_op(lambda t: t ** p, lambda a: np.power(a, float(p)), [x], device, gradgrad=True)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), p=st.sampled_from(REAL_POWERS), data=st.data())
+def test_pow_real_scalar_exponent(device, shape, p, data):
+    x = data.draw(positive(shape), label="x")
+    check_op(lambda t: t.pow(p), lambda a: np.power(a, p), [x], device, gradgrad=True)
+
+
+@with_fixtures
+@given(pair=broadcast_pair(), data=st.data())
+def test_pow_tensor_exponent(device, pair, data):
+    sa, sb = pair
+    base = data.draw(positive(sa, 0.25, 2.5), label="base")
+    ex = data.draw(arrays(sb, -2.0, 2.0), label="exponent")
+    check_op(lambda a, b: a ** b, np.power, [base, ex], device, gradgrad=True)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), base=st.one_of(floats(0.2, 3.0), st.integers(1, 3)), data=st.data())
+def test_number_to_tensor_power(device, shape, base, data):
+    x = data.draw(arrays(shape, -2.0, 2.0), label="x")
+    check_op(lambda t: base ** t, lambda a: np.power(float(base), a), [x], device, gradgrad=True)
+
+
+@given(pair=broadcast_pair(), data=st.data())
+def test_pow_with_numpy_array_operands(pair, data):
+    sa, sb = pair
+    base = data.draw(positive(sa), label="base")
+    ex = data.draw(arrays(sb, -2.0, 2.0), label="exponent")
+    check_op(lambda e: base ** e, lambda e: np.power(base, e), [ex], "cpu", gradgrad=True)
+    check_op(lambda b: b ** ex, lambda b: np.power(b, ex), [base], "cpu", gradgrad=True)
+
+
+# ============================================================================ matmul
+@st.composite
+def matmul_shapes(draw, max_nkm=4, batch_side=3):
+    n, k, m = (draw(st.integers(1, max_nkm)) for _ in range(3))
+    k = draw(st.sampled_from([k, k, k, 0]))  # an empty inner dim now and then
+    a1d, b1d = draw(st.booleans()), draw(st.booleans())
+    ba, bb = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, min_side=1,
+                                                     max_side=batch_side)).input_shapes
+    return ((k,) if a1d else ba + (n, k)), ((k,) if b1d else bb + (k, m))
+
+
+@with_fixtures
+@given(ab=matmul_shapes(), data=st.data())
+def test_matmul(device, ab, data):
+    """1-D, 2-D and batched N-D operands with numpy's promotion and batch broadcasting."""
+    sa, sb = ab
+    a, b = data.draw(arrays(sa), label="a"), data.draw(arrays(sb), label="b")
+    check_op(lambda x, y: x @ y, np.matmul, [a, b], device)
+
+
+@with_fixtures
+@given(ab=matmul_shapes(max_nkm=3, batch_side=2), data=st.data())
+def test_matmul_second_order(device, ab, data):
+    sa, sb = ab
+    a, b = data.draw(arrays(sa), label="a"), data.draw(arrays(sb), label="b")
+    check_op(lambda x, y: x @ y, np.matmul, [a, b], device, gradgrad=True)
+
+
+@given(ab=matmul_shapes(max_nkm=3, batch_side=2), data=st.data())
+def test_matmul_with_numpy_constant(ab, data):
+    sa, sb = ab
+    a, b = data.draw(arrays(sa), label="a"), data.draw(arrays(sb), label="b")
+    check_op(lambda x: x @ b, lambda x: np.matmul(x, b), [a], "cpu")
+    check_op(lambda y: a @ y, lambda y: np.matmul(a, y), [b], "cpu")
+
+
+# ============================================================================ elementwise unary
+def _sigmoid(a):
+    return np.where(a >= 0, 1 / (1 + np.exp(-np.abs(a))), np.exp(-np.abs(a)) / (1 + np.exp(-np.abs(a))))
+
+
+UNARY = {
+    "neg": (lambda t: -t, np.negative, arrays),
+    "exp": (lambda t: t.exp(), np.exp, arrays),
+    "log": (lambda t: t.log(), np.log, positive),
+    "sqrt": (lambda t: t.sqrt(), np.sqrt, positive),
+    "abs": (lambda t: t.abs(), np.abs, nonzero),
+    "tanh": (lambda t: t.tanh(), np.tanh, lambda s: arrays(s, -3.0, 3.0)),
+    "sigmoid": (lambda t: t.sigmoid(), _sigmoid, lambda s: arrays(s, -4.0, 4.0)),
+    "relu": (lambda t: t.relu(), lambda a: np.maximum(a, 0.0), nonzero),
+}
+
+
+@pytest.mark.parametrize("op", list(UNARY))
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_unary(device, op, shape, data):
+    fn, ref, values = UNARY[op]
+    x = data.draw(values(shape), label="x")
+    check_op(fn, ref, [x], device, gradgrad=True)
+
+
+# ============================================================================ maximum / minimum / clamp / where
+@pytest.mark.parametrize("op", ["maximum", "minimum"])
+@with_fixtures
+@given(pair=broadcast_pair(), data=st.data())
+def test_maximum_minimum(device, op, pair, data):
+    a, b = data.draw(distinct(list(pair)), label="ab")  # no ties between any two values
+    fn = {"maximum": tg.maximum, "minimum": tg.minimum}[op]
+    check_op(fn, getattr(np, op), [a, b], device, gradgrad=True)
+    method = getattr(tensor(a, device), op)(tensor(b, device))
+    np.testing.assert_array_equal(method.numpy(), getattr(np, op)(a, b))
+
+
+def _grid(lo, hi, offset=0.0):
+    """Multiples of 0.25 (plus offset) in [lo, hi]: values on the offset grid never touch a bound."""
+    return st.integers(int(lo * 4), int(hi * 4)).map(lambda k: k * 0.25 + offset)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), bounds=st.tuples(st.one_of(st.none(), _grid(-2, 0)), st.one_of(
+    st.none(), _grid(0.25, 2))).filter(lambda b: b != (None, None)), data=st.data())
+def test_clamp_scalar_bounds(device, shape, bounds, data):
+    lo, hi = bounds
+    x = data.draw(hnp.arrays(np.float64, shape, elements=_grid(-3, 3, 0.125)), label="x")
+
+    def ref(a):
+        a = a if lo is None else np.maximum(a, lo)
+        return a if hi is None else np.minimum(a, hi)
+
+    check_op(lambda t: t.clamp(lo, hi), ref, [x], device, gradgrad=True)
+    check_op(lambda t: tg.clamp(t, min=lo, max=hi), ref, [x], device)
+
+
+@with_fixtures
+@given(sh=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3), data=st.data())
+def test_clamp_tensor_bounds(device, sh, data):
+    sx, slo, shi = sh.input_shapes
+    x = data.draw(hnp.arrays(np.float64, sx, elements=_grid(-3, 3, 0.125)), label="x")
+    lo = data.draw(hnp.arrays(np.float64, slo, elements=_grid(-2, 0)), label="lo")
+    hi = data.draw(hnp.arrays(np.float64, shi, elements=_grid(0.25, 2)), label="hi")
+    check_op(lambda t, a, b: t.clamp(a, b), lambda t, a, b: np.minimum(np.maximum(t, a), b), [x, lo, hi], device,
+             gradgrad=True)
+    # a tensor bound with a scalar on the other side, and one-sided
+    check_op(lambda t, a: t.clamp(min=a, max=1.0), lambda t, a: np.minimum(np.maximum(t, a), 1.0), [x, lo], device)
+    check_op(lambda t, b: t.clamp(max=b), np.minimum, [x, hi], device)
+
+
+@with_fixtures
+@given(sh=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=4, max_side=3), data=st.data())
+def test_where(device, sh, data):
+    sc, sa, sb = sh.input_shapes
+    cond = data.draw(hnp.arrays(np.bool_, sc), label="cond")
+    a, b = data.draw(arrays(sa), label="a"), data.draw(arrays(sb), label="b")
+    c = tg.tensor(cond, device=device)
+    check_op(lambda x, y: tg.where(c, x, y), lambda x, y: np.where(cond, x, y), [a, b], device, gradgrad=True)
+    check_op(lambda x, y: x.where(c, y), lambda x, y: np.where(cond, x, y), [a, b], device)
+    if device == "cpu":  # a numpy condition
+        check_op(lambda x, y: tg.where(cond, x, y), lambda x, y: np.where(cond, x, y), [a, b], device)
+
+
+# ============================================================================ reductions
+@pytest.mark.parametrize("op", ["sum", "mean"])
+@with_fixtures
+@given(keepdim=st.booleans(), data=st.data())
+def test_sum_mean(device, op, keepdim, data):
+    shape = data.draw(shapes(min_side=0 if op == "sum" else 1), label="shape")  # the mean of nothing is nan
+    dim = data.draw(reduce_dims(len(shape)), label="dim")
+    x = data.draw(arrays(shape), label="x")
+    ref = lambda a: getattr(np, op)(a, axis=np_axis(dim, a.ndim), keepdims=keepdim)  # noqa: E731
+    check_op(lambda t: getattr(t, op)(dim, keepdim=keepdim), ref, [x], device, gradgrad=True)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@with_fixtures
+@given(shape=shapes(), keepdim=st.booleans(), data=st.data())
+def test_max_min(device, op, shape, keepdim, data):
+    dim = data.draw(reduce_dims(len(shape)), label="dim")
+    (x,) = data.draw(distinct([shape]), label="x")  # distinct values: a unique arg-max in every group
+    ref = lambda a: getattr(np, op)(a, axis=np_axis(dim, a.ndim), keepdims=keepdim)  # noqa: E731
+    check_op(lambda t: getattr(t, op)(dim, keepdim=keepdim), ref, [x], device, gradgrad=True)
+
+
+@with_fixtures
+@given(shape=shapes(), keepdim=st.booleans(), data=st.data())
+def test_var(device, shape, keepdim, data):
+    dim = data.draw(reduce_dims(len(shape)), label="dim")
+    correction = data.draw(st.sampled_from([0, 1]) if reduced_count(shape, dim) > 1 else st.just(0))
+    x = data.draw(arrays(shape), label="x")
+    ref = lambda a: np.var(a, axis=np_axis(dim, a.ndim), ddof=correction, keepdims=keepdim)  # noqa: E731
+    check_op(lambda t: t.var(dim, keepdim=keepdim, correction=correction), ref, [x], device, gradgrad=True)
+
+
+@with_fixtures
+@given(shape=shapes(), keepdim=st.booleans(), data=st.data())
+def test_logsumexp(device, shape, keepdim, data):
+    dim = data.draw(reduce_dims(len(shape)), label="dim")
+    x = data.draw(arrays(shape, -5.0, 5.0), label="x")
+
+    def ref(a):
+        ax = np_axis(dim, a.ndim)
+        m = np.max(a, axis=ax, keepdims=True)
+        out = m + np.log(np.sum(np.exp(a - m), axis=ax, keepdims=True))
+        return out if keepdim else np.sum(out, axis=ax)  # summing size-1 dims drops them
+
+    check_op(lambda t: t.logsumexp(dim, keepdim=keepdim), ref, [x], device, gradgrad=True)
+    check_op(lambda t: tg.logsumexp(t, dim, keepdim), ref, [x], device)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@with_fixtures
+@given(shape=shapes(min_dims=0), data=st.data())
+def test_softmax_log_softmax(device, op, shape, data):
+    nd = len(shape)
+    dim = data.draw(st.integers(-max(nd, 1), max(nd, 1) - 1), label="dim")
+    x = data.draw(arrays(shape, -5.0, 5.0), label="x")
+
+    def ref(a):
+        ax = None if a.ndim == 0 else dim
+        z = a - np.max(a, axis=ax, keepdims=True)
+        lse = np.log(np.sum(np.exp(z), axis=ax, keepdims=True))
+        return np.exp(z - lse) if op == "softmax" else z - lse
+
+    check_op(lambda t: getattr(t, op)(dim), ref, [x], device, gradgrad=True)
+
+
+# ============================================================================ movement
+@st.composite
+def reshape_target(draw, shape):
+    """A shape with the same element count: a permutation of the dims, maybe with 1s and one -1."""
+    dims = list(draw(st.permutations(list(shape))))
+    for _ in range(draw(st.integers(0, 2))):
+        dims.insert(draw(st.integers(0, len(dims))), 1)
+    if dims and int(np.prod(shape)) > 0 and draw(st.booleans()):
+        dims[draw(st.integers(0, len(dims) - 1))] = -1
+    return tuple(dims)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_reshape_view_flatten_all(device, shape, data):
+    target = data.draw(reshape_target(shape), label="target")
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: t.reshape(target), lambda a: a.reshape(target), [x], device)
+    check_op(lambda t: t.reshape(*target), lambda a: a.reshape(target), [x], device)
+    check_op(lambda t: t.view(target), lambda a: a.reshape(target), [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_permute_and_T(device, shape, data):
+    perm = tuple(data.draw(st.permutations(range(len(shape))), label="perm"))
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: t.permute(*perm), lambda a: np.transpose(a, perm), [x], device)
+    check_op(lambda t: t.permute(perm), lambda a: np.transpose(a, perm), [x], device)
+    check_op(lambda t: t.T, lambda a: a.T, [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, min_side=0), data=st.data())
+def test_transpose_swapaxes(device, shape, data):
+    nd = len(shape)
+    d0, d1 = (data.draw(st.integers(-nd, nd - 1)) for _ in range(2))
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: t.transpose(d0, d1), lambda a: np.swapaxes(a, d0, d1), [x], device)
+    check_op(lambda t: t.swapaxes(d0, d1), lambda a: np.swapaxes(a, d0, d1), [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=1, max_side=2), data=st.data())
+def test_expand_broadcast_to(device, shape, data):
+    lead = tuple(data.draw(st.lists(st.integers(1, 3), max_size=2), label="lead"))
+    grown = tuple(data.draw(st.integers(1, 3)) if s == 1 else s for s in shape)
+    target = lead + grown
+    x = data.draw(arrays(shape), label="x")
+    ref = lambda a: np.broadcast_to(a, target)  # noqa: E731
+    check_op(lambda t: t.broadcast_to(target), ref, [x], device, gradgrad=True)
+    keep = lead + tuple(-1 if s == g and data.draw(st.booleans()) else g for s, g in zip(shape, grown))
+    check_op(lambda t: t.expand(*keep), ref, [x], device)
+    check_op(lambda t: t.expand(keep), ref, [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=1, max_side=2), data=st.data())
+def test_squeeze_unsqueeze(device, shape, data):
+    nd = len(shape)
+    dim = data.draw(reduce_dims(nd), label="dim")
+    x = data.draw(arrays(shape), label="x")
+    axes = set(range(nd)) if dim is None or nd == 0 else {d % nd for d in ((dim,) if isinstance(dim, int) else dim)}
+    squeezed = tuple(s for i, s in enumerate(shape) if not (i in axes and s == 1))
+    check_op(lambda t: t.squeeze(dim), lambda a: a.reshape(squeezed), [x], device)
+    u = data.draw(st.integers(-nd - 1, nd), label="unsqueeze dim")
+    check_op(lambda t: t.unsqueeze(u), lambda a: np.expand_dims(a, u), [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=0, min_side=0), data=st.data())
+def test_flatten(device, shape, data):
+    nd = len(shape)
+    if nd == 0:
+        check_op(lambda t: t.flatten(), lambda a: a.reshape(1), [data.draw(arrays(shape))], device)
+        return
+    s = data.draw(st.integers(0, nd - 1), label="start")
+    e = data.draw(st.integers(s, nd - 1), label="end")
+    start = s - nd if data.draw(st.booleans()) else s
+    end = e - nd if data.draw(st.booleans()) else e
+    target = shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:]
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: t.flatten(start, end), lambda a: a.reshape(target), [x], device)
+
+
+# ============================================================================ indexing
+@with_fixtures
+@given(shape=shapes(min_dims=2, min_side=1), data=st.data())
+def test_getitem_basic(device, shape, data):
+    """ints, slices (negative steps too), None and Ellipsis."""
+    index = data.draw(hnp.basic_indices(shape, min_dims=0, allow_newaxis=True, allow_ellipsis=True), label="index")
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: t[index], lambda a: a[index], [x], device)
+
+
+@with_fixtures
+@given(n=st.integers(1, 5), index=st.one_of(st.integers(-5, 4), st.slices(5)), data=st.data())
+def test_getitem_1d(device, n, index, data):
+    if isinstance(index, int):
+        index = index % n
+    x = data.draw(arrays((n,)), label="x")
+    check_op(lambda t: t[index], lambda a: a[index], [x], device)
+
+
+@st.composite
+def advanced_index(draw, shape):
+    """Integer arrays (with repeats and negative values) mixed with slices, ints and None."""
+    nd = len(shape)
+    k = draw(st.integers(1, nd))
+    ishape = draw(shapes(min_dims=0, max_dims=2, max_side=3))
+    kinds = [draw(st.sampled_from(["array", "array", "slice", "int"])) for _ in range(k)]
+    if "array" not in kinds:
+        kinds[draw(st.integers(0, k - 1))] = "array"
+    parts = []
+    for d, kind in enumerate(kinds):
+        if kind == "array":
+            parts.append(draw(hnp.arrays(np.int64, ishape, elements=st.integers(-shape[d], shape[d] - 1))))
+        elif kind == "slice":
+            parts.append(draw(st.slices(shape[d])))
+        else:
+            parts.append(draw(st.integers(-shape[d], shape[d] - 1)))
+    if draw(st.booleans()):
+        parts.insert(draw(st.integers(0, len(parts))), None)
+    return tuple(parts)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, min_side=1), data=st.data())
+def test_getitem_integer_arrays(device, shape, data):
+    """Advanced indexing: repeated indices must accumulate in the gradient (checked numerically)."""
+    index = data.draw(advanced_index(shape), label="index")
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: t[index], lambda a: a[index], [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, min_side=1), data=st.data())
+def test_getitem_boolean_mask(device, shape, data):
+    k = data.draw(st.integers(1, len(shape)), label="mask dims")
+    mask = data.draw(hnp.arrays(np.bool_, shape[:k]), label="mask")
+    tail = data.draw(st.sampled_from([(), (slice(None),), (Ellipsis,)]) if k < len(shape) else st.just(()))
+    index = (mask,) + tail
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: t[index], lambda a: a[index], [x], device)
+    check_op(lambda t: t[tg.tensor(mask, device=device)], lambda a: a[mask], [x], device)
+
+
+def test_getitem_repeated_indices_accumulate(device):
+    x = tensor([10.0, 20.0, 30.0, 40.0], device)
+    idx = [0, 2, 0, 0, 3, 2]
+    y = x[idx]
+    np.testing.assert_array_equal(y.numpy(), [10.0, 30.0, 10.0, 10.0, 40.0, 30.0])
+    (y * tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], device, requires_grad=False)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0 + 3.0 + 4.0, 0.0, 2.0 + 6.0, 5.0])
+    # the same with a Tensor index on a 2-D tensor, rows picked twice
+    w = tensor(np.arange(6.0).reshape(3, 2), device)
+    w[tg.tensor([2, 2, 0], device=device)].sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]])
+
+
+# ============================================================================ cat / stack / split / chunk
+@with_fixtures
+@given(base=shapes(min_dims=1, max_dims=3, max_side=3), n=st.integers(1, 3), data=st.data())
+def test_cat(device, base, n, data):
+    nd = len(base)
+    dim = data.draw(st.integers(-nd, nd - 1), label="dim")
+    d = dim % nd
+    sizes = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n), label="sizes")
+    xs = [data.draw(arrays(base[:d] + (s,) + base[d + 1:])) for s in sizes]
+    check_op(lambda *ts: tg.cat(ts, dim), lambda *a: np.concatenate(a, axis=dim), xs, device)
+    check_op(lambda *ts: tg.cat(list(ts), dim=dim), lambda *a: np.concatenate(a, axis=dim), xs, device)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=0, max_dims=3, max_side=3, min_side=0), n=st.integers(1, 3), data=st.data())
+def test_stack(device, shape, n, data):
+    nd = len(shape)
+    dim = data.draw(st.integers(-nd - 1, nd), label="dim")
+    xs = [data.draw(arrays(shape)) for _ in range(n)]
+    check_op(lambda *ts: tg.stack(ts, dim), lambda *a: np.stack(a, axis=dim), xs, device)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=0), data=st.data())
+def test_split(device, shape, data):
+    nd = len(shape)
+    dim = data.draw(st.integers(-nd, nd - 1), label="dim")
+    n = shape[dim]
+    if data.draw(st.booleans(), label="by size"):
+        arg = data.draw(st.integers(1, 5), label="split_size")
+        sizes = [min(arg, n - s) for s in range(0, n, arg)] or [0]
+    else:
+        cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=3), label="cuts"))
+        bounds = [0] + cuts + [n]
+        arg = sizes = [b - a for a, b in zip(bounds, bounds[1:])]
+    x = data.draw(arrays(shape), label="x")
+    starts = np.cumsum([0] + sizes)
+
+    def ref(a):
+        return tuple(np.take(a, np.arange(s, s + k), axis=dim) for s, k in zip(starts, sizes))
+
+    check_op(lambda t: t.split(arg, dim), ref, [x], device)
+    check_op(lambda t: tg.split(t, arg, dim=dim), ref, [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), chunks=st.integers(1, 5), data=st.data())
+def test_chunk(device, shape, chunks, data):
+    nd = len(shape)
+    dim = data.draw(st.integers(-nd, nd - 1), label="dim")
+    n = shape[dim]
+    size = -(-n // chunks)  # torch.chunk: pieces of ceil(n / chunks), the last may be smaller
+    x = data.draw(arrays(shape), label="x")
+
+    def ref(a):
+        return tuple(np.take(a, np.arange(s, min(s + size, n)), axis=dim) for s in range(0, n, size))
+
+    check_op(lambda t: t.chunk(chunks, dim), ref, [x], device)
+    check_op(lambda t: tg.chunk(t, chunks, dim), ref, [x], device)
+    assert len(tg.chunk(tensor(x, device), chunks, dim)) <= chunks
+
+
+# ============================================================================ gather / index_select
+@with_fixtures
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), data=st.data())
+def test_gather(device, shape, data):
+    nd = len(shape)
+    dim = data.draw(st.integers(-nd, nd - 1), label="dim")
+    d = dim % nd
+    ishape = tuple(data.draw(st.integers(0, 4)) if i == d else data.draw(st.integers(1, s))
+                   for i, s in enumerate(shape))
+    idx = data.draw(hnp.arrays(np.int64, ishape, elements=st.integers(0, shape[d] - 1)), label="index")
+    x = data.draw(arrays(shape), label="x")
+    sub = tuple(slice(None) if i == d else slice(0, s) for i, s in enumerate(ishape))
+    ref = lambda a: np.take_along_axis(a[sub], idx, axis=d)  # noqa: E731
+    check_op(lambda t: t.gather(dim, idx), ref, [x], device)
+    check_op(lambda t: tg.gather(t, dim, tg.tensor(idx, device=device)), ref, [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), data=st.data())
+def test_index_select(device, shape, data):
+    nd = len(shape)
+    dim = data.draw(st.integers(-nd, nd - 1), label="dim")
+    idx = data.draw(hnp.arrays(np.int64, st.integers(0, 5).map(lambda k: (k,)),
+                               elements=st.integers(0, shape[dim] - 1)), label="index")
+    x = data.draw(arrays(shape), label="x")
+    ref = lambda a: np.take(a, idx, axis=dim)  # noqa: E731
+    check_op(lambda t: t.index_select(dim, idx), ref, [x], device)
+    check_op(lambda t: tg.index_select(t, dim, tg.tensor(idx, device=device)), ref, [x], device)
+
+
+# ============================================================================ astype / to
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_astype_roundtrip(device, shape, data):
+    """float64 -> float32 -> float64: the gradient passes through each cast unchanged (looser
+    tolerances: the float32 step rounds the perturbed inputs)."""
+    x = data.draw(arrays(shape), label="x")
+    ref = lambda a: a.astype(np.float32).astype(np.float64) * 3.0  # noqa: E731
+    for fn in (lambda t: t.astype(np.float32).astype(np.float64) * 3.0,
+               lambda t: t.float().double() * 3.0,
+               lambda t: t.to(np.float32).to("float64") * 3.0):
+        check_op(fn, ref, [x], device, gradcheck_kw=dict(eps=1e-3, atol=1e-3, rtol=1e-2))
+
+
+def test_cast_gradient_dtype_and_device(device):
+    x = tg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)  # float32 leaf
+    seen = []
+    x.register_hook(lambda g: seen.append(g.dtype))  # the gradient flowing out of the cast
+    y = x.double()
+    assert y.dtype == np.float64 and y.grad_fn is not None
+    (y * y).sum().backward()
+    assert seen == [np.float32]
+    assert x.grad.dtype == np.float32 and x.grad.device == device
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0, 6.0])
+    assert x.to(device) is x and x.astype(np.float32) is x
+    z = x.to(device).to("cpu")
+    assert z.device == "cpu"
+
+
+# ============================================================================ numerical stability
+def _strict():
+    """numpy warnings become errors and over/divide/invalid floating-point events raise. Underflow
+    stays ignored (numpy's default, never a warning): exp(-2000) -> 0.0 is the correctly
+    rounded result, and Python's math.exp gives the same 0.0 for the reference values."""
+    ctx = warnings.catch_warnings()
+    return ctx, np.errstate(all="raise", under="ignore")
+
+
+def _exact_sigmoid(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_family_at_1000(device, dtype):
+    vals = [1000.0, -1000.0, 0.0, 999.0, -999.5]
+    ctx, err = _strict()
+    with ctx, err:
+        warnings.simplefilter("error")
+        x = tg.tensor(np.array(vals, dtype=dtype), dtype=dtype, device=device, requires_grad=True)
+        sm, lsm, lse, sig = x.softmax(-1), x.log_softmax(0), x.logsumexp(), x.sigmoid()
+        w = tg.tensor(np.array([0.5, -1.0, 2.0, 1.5, -0.25], dtype=dtype), device=device)
+        (sm * w).sum().backward()
+        g_sm = x.grad.numpy().copy()
+        x.grad = None
+        (lsm * w).sum().backward()
+        g_lsm = x.grad.numpy().copy()
+        x.grad = None
+        lse.backward()
+        g_lse = x.grad.numpy().copy()
+        x.grad = None
+        (sig * w).sum().backward()
+        g_sig = x.grad.numpy().copy()
+
+    L = exact_logsumexp(vals)
+    p = [math.exp(v - L) for v in vals]
+    wl = [0.5, -1.0, 2.0, 1.5, -0.25]
+    s_dot = math.fsum(pi * wi for pi, wi in zip(p, wl))
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    for got in (sm, lsm, lse, sig):
+        assert np.isfinite(got.numpy()).all()
+    np.testing.assert_allclose(sm.numpy(), p, rtol=rtol, atol=0)
+    np.testing.assert_allclose(lsm.numpy(), [v - L for v in vals], rtol=rtol, atol=0)
+    np.testing.assert_allclose(lse.item(), L, rtol=rtol)
+    np.testing.assert_allclose(sig.numpy(), [_exact_sigmoid(v) for v in vals], rtol=rtol, atol=0)
+    np.testing.assert_allclose(g_sm, [pi * (wi - s_dot) for pi, wi in zip(p, wl)], rtol=rtol, atol=1e-30)
+    np.testing.assert_allclose(g_lsm, [wi - pi * math.fsum(wl) for pi, wi in zip(p, wl)], rtol=rtol, atol=1e-30)
+    np.testing.assert_allclose(g_lse, p, rtol=rtol, atol=0)
+    np.testing.assert_allclose(g_sig, [wi * _exact_sigmoid(v) * (1 - _exact_sigmoid(v)) for v, wi in zip(vals, wl)],
+                               rtol=rtol, atol=1e-30)
+
+
+@pytest.mark.parametrize("dtype,v", [(np.float32, -20.0), (np.float32, -80.0), (np.float64, -30.0),
+                                     (np.float64, -700.0), (np.float32, 20.0), (np.float64, 40.0)])
+def test_sigmoid_keeps_relative_precision(device, dtype, v):
+    """sigmoid(v) for large negative v is tiny but representable: it must not round to 0."""
+    ctx, err = _strict()
+    with ctx, err:
+        warnings.simplefilter("error")
+        x = tg.tensor(np.array([v], dtype=dtype), dtype=dtype, device=device, requires_grad=True)
+        y = x.sigmoid()
+        y.sum().backward()
+    expected = _exact_sigmoid(v)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y.item(), expected, rtol=rtol)
+    # y (1 - y): exact to relative precision where y is tiny; where y rounds to 1 (v >> 0) the
+    # gradient may round to 0, an absolute error below the dtype's epsilon
+    np.testing.assert_allclose(x.grad.item(), expected * (1 - expected), rtol=rtol,
+                               atol=0 if v < 0 else float(np.finfo(dtype).eps))
+
+
+@pytest.mark.parametrize("shape,dim", [((2, 3), 1), ((2, 3), 0), ((3, 2, 2), (0, 2))])
+def test_logsumexp_large_rows(device, shape, dim):
+    rng = np.random.default_rng(1)
+    a = rng.choice([1000.0, -1000.0, 998.0, 0.5], size=shape)
+    ctx, err = _strict()
+    with ctx, err:
+        warnings.simplefilter("error")
+        out = tg.tensor(a, dtype=np.float64, device=device).logsumexp(dim, keepdim=False).numpy()
+    axes = (dim,) if isinstance(dim, int) else dim
+    keep = [i for i in range(a.ndim) if i not in axes]
+    moved = np.transpose(a, keep + list(axes)).reshape([a.shape[i] for i in keep] + [-1])
+    expected = np.array([exact_logsumexp(row) for row in moved.reshape(-1, moved.shape[-1])]).reshape(out.shape)
+    np.testing.assert_allclose(out, expected, rtol=1e-13)

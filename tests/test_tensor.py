@@ -1,0 +1,258 @@
+"""The Tensor API: dtype rules, attributes, conversions, repr, creation functions, seeding,
+casts, and the numpy/CuPy backend."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+needs_cuda = pytest.mark.skipif(not tg.cuda_available(), reason="CuPy or a CUDA GPU is not available")
+no_cuda = pytest.mark.skipif(tg.cuda_available(), reason="checks the error raised on a machine without a GPU")
+
+
+# ============================================================================ dtype rules
+@pytest.mark.parametrize("data,dtype", [
+    (1.5, np.float32), ([1.0, 2.0], np.float32), ([[1, 2.5]], np.float32), ([1, 2.0], np.float32),
+    (3, np.int64), ([1, 2, 3], np.int64), ([[1], [2]], np.int64), (True, np.bool_),
+    (np.zeros(2, np.float64), np.float64), (np.zeros(2, np.int32), np.int32), (np.zeros(2, np.float16), np.float16),
+    (np.zeros(2, np.bool_), np.bool_), (np.float64(2.0), np.float64),
+])
+def test_dtype_of_new_tensors(data, dtype):
+    assert tg.tensor(data).dtype == dtype
+    assert tg.Tensor(data).dtype == dtype
+
+
+def test_explicit_dtype():
+    assert tg.tensor([1, 2], dtype=tg.float64).dtype == np.float64
+    assert tg.tensor(np.zeros(2), dtype=np.float32).dtype == np.float32
+    assert tg.Tensor([1.5], dtype="float64").dtype == np.float64
+
+
+def test_arithmetic_dtype_rules():
+    f32 = tg.tensor([1.0, 2.0])
+    f64 = tg.tensor([1.0, 2.0], dtype=np.float64)
+    i64 = tg.tensor([1, 2])
+    for out in (f32 * 0.5, 0.5 * f32, f32 + 1, 1 - f32, f32 / 3, 2.0 / f32, f32 ** 2, f32 * np.float64(2.0)):
+        assert out.dtype == np.float32
+    assert (f64 * 0.5).dtype == np.float64
+    assert (i64 * 2).dtype == np.int64 and (i64 + 1).tolist() == [2, 3]
+    assert (i64 * f32).dtype == np.float32 and (f32 * i64).dtype == np.float32
+    assert (i64 * f64).dtype == np.float64 and (i64 + f64).tolist() == [2.0, 4.0]
+    assert (i64 * 0.5).dtype.kind == "f"
+    np.testing.assert_array_equal((i64 * 0.5).numpy(), [0.5, 1.0])
+    assert (f32 * f64).dtype == np.float64
+    assert (f32 < 1.5).dtype == np.bool_ and (f32 < 1.5).tolist() == [True, False]
+
+
+# ============================================================================ attributes and conversion
+def test_attributes():
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert x.shape == (2, 3, 4) and isinstance(x.shape, tuple)
+    assert x.ndim == 3 and x.dim() == 3 and x.size == 24 and x.numel() == 24
+    assert x.T.shape == (4, 3, 2)
+    np.testing.assert_array_equal(x.T.numpy(), np.arange(24.0).reshape(2, 3, 4).T)
+    assert x.device == "cpu" and x.is_leaf and not x.requires_grad and x.grad is None and x.grad_fn is None
+    m = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = m.T
+    assert y.tolist() == [[1.0, 3.0], [2.0, 4.0]] and not y.is_leaf and y.requires_grad
+    y.sum().backward()
+    assert m.grad.shape == (2, 2)
+
+
+def test_conversions():
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    x = tg.tensor(a)
+    assert isinstance(x.numpy(), np.ndarray)
+    np.testing.assert_array_equal(x.numpy(), a)
+    np.testing.assert_array_equal(np.asarray(x), a)
+    assert np.array(x, dtype=np.float32).dtype == np.float32
+    assert x.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert len(x) == 2 and [r.tolist() for r in x] == [[1.0, 2.0], [3.0, 4.0]]
+    s = tg.tensor([[2.5]])
+    assert s.item() == 2.5 and isinstance(s.item(), float)
+    assert float(s) == 2.5 and int(tg.tensor(7)) == 7 and isinstance(tg.tensor(7).item(), int)
+    assert bool(tg.tensor(1.0)) and not bool(tg.tensor(0.0))
+    with pytest.raises(ValueError, match="one element"):
+        x.item()
+    with pytest.raises(TypeError, match="0-d"):
+        len(tg.tensor(1.0))
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(x)
+
+
+def test_repr_shows_data_dtype_device_grad_fn():
+    x = tg.tensor([1.25, -2.5], requires_grad=True)
+    r = repr(x)
+    assert "1.25" in r and "-2.5" in r and "float32" in r and "cpu" in r and "requires_grad=True" in r
+    y = x * 2
+    r = repr(y)
+    assert "2.5" in r and "-5." in r and "float32" in r and "cpu" in r and "grad_fn" in r and "Mul" in r
+    assert "int64" in repr(tg.tensor([1, 2]))
+
+
+def test_tensor_copies_its_input():
+    a = np.ones(3)
+    t = tg.tensor(a)
+    a[0] = 5.0
+    assert t.tolist() == [1.0, 1.0, 1.0]
+    u = tg.tensor(t)
+    t.data[1] = 7.0
+    assert u.tolist() == [1.0, 1.0, 1.0]
+    src = tg.tensor([1.0, 2.0], requires_grad=True)
+    c = tg.tensor(src)
+    assert c.is_leaf and not c.requires_grad
+
+
+# ============================================================================ creation
+def test_filled_creation_functions():
+    z, o = tg.zeros(2, 3), tg.ones((2, 3))
+    assert z.shape == o.shape == (2, 3) and z.dtype == o.dtype == np.float32
+    assert z.tolist() == [[0.0] * 3] * 2 and o.tolist() == [[1.0] * 3] * 2
+    assert tg.zeros(()).shape == () and tg.zeros(0, 2).shape == (0, 2)
+    f = tg.full((2,), 3.5, dtype=np.float64)
+    assert f.tolist() == [3.5, 3.5] and f.dtype == np.float64
+    e = tg.eye(3)
+    np.testing.assert_array_equal(e.numpy(), np.eye(3))
+    assert tg.eye(2, 3).shape == (2, 3) and e.dtype == np.float32
+    w = tg.zeros(2, 2, requires_grad=True)
+    assert w.requires_grad and w.is_leaf
+
+
+def test_arange():
+    a = tg.arange(5)
+    assert a.dtype == np.int64 and a.tolist() == [0, 1, 2, 3, 4]
+    assert tg.arange(2, 8, 3).tolist() == [2, 5]
+    b = tg.arange(0, 1, 0.25)
+    assert b.dtype == np.float32 and b.tolist() == [0.0, 0.25, 0.5, 0.75]
+    assert tg.arange(3, dtype=np.float64).dtype == np.float64
+
+
+def test_random_creation_functions():
+    tg.manual_seed(0)
+    n, u, k = tg.randn(100, 100), tg.rand(2000), tg.randint(3, 7, (1000,))
+    assert n.shape == (100, 100) and n.dtype == np.float32
+    assert abs(float(n.numpy().mean())) < 0.05 and abs(float(n.numpy().std()) - 1) < 0.05
+    assert u.dtype == np.float32 and 0 <= u.numpy().min() and u.numpy().max() < 1
+    assert abs(float(u.numpy().mean()) - 0.5) < 0.05
+    assert k.dtype == np.int64 and set(k.tolist()) == {3, 4, 5, 6}
+    assert set(tg.randint(2, size=50).tolist()) <= {0, 1}
+    assert tg.randn(2, 3, dtype=np.float64, requires_grad=True).requires_grad
+    assert tg.rand((3,)).shape == (3,)
+
+
+def test_like_functions():
+    x = tg.tensor(np.zeros((2, 3), np.float64))
+    for fn in (tg.zeros_like, tg.ones_like, tg.randn_like, tg.rand_like):
+        y = fn(x)
+        assert y.shape == (2, 3) and y.dtype == np.float64 and y.device == x.device
+    assert tg.ones_like(x).tolist() == [[1.0] * 3] * 2
+    assert tg.full_like(x, 7.0).tolist() == [[7.0] * 3] * 2
+    assert tg.zeros_like(x, dtype=np.float32).dtype == np.float32
+    assert tg.zeros_like(x, requires_grad=True).requires_grad
+
+
+def test_manual_seed_reproducibility():
+    tg.manual_seed(123)
+    a = (tg.randn(4, 3).numpy(), tg.rand(5).numpy(), tg.randint(0, 100, (6,)).numpy())
+    tg.manual_seed(123)
+    b = (tg.randn(4, 3).numpy(), tg.rand(5).numpy(), tg.randint(0, 100, (6,)).numpy())
+    tg.manual_seed(124)
+    c = tg.randn(4, 3).numpy()
+    for p, q in zip(a, b):
+        np.testing.assert_array_equal(p, q)
+    assert not np.array_equal(a[0], c)
+    assert not np.array_equal(tg.randn(4, 3).numpy(), c)  # the stream advances
+
+
+def test_casts():
+    x = tg.tensor([1.7, -2.2])
+    assert x.float() is x
+    d = x.double()
+    assert d.dtype == np.float64 and d.float().dtype == np.float32
+    assert x.astype(np.float16).dtype == np.float16 and x.to(np.float64).dtype == np.float64
+    assert x.long().dtype == np.int64 and x.long().tolist() == [1, -2]
+    assert x.astype("int32").dtype == np.int32
+    assert x.to("cpu") is x and x.cpu() is x
+
+
+# ============================================================================ backend
+def test_import_and_cpu_work_without_cupy():
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["cupy"] = None  # `import cupy` now raises ImportError
+        import numpy as np
+        import tinygrad_rnn as tg
+        assert not tg.cuda_available()
+        x = tg.tensor([1.0, 2.0], requires_grad=True)
+        (x * x).sum().backward()
+        assert x.grad.tolist() == [2.0, 4.0] and x.device == "cpu"
+        for make in (lambda: x.to("cuda"), lambda: x.cuda(), lambda: tg.zeros(2, device="cuda")):
+            try:
+                make()
+            except RuntimeError as e:
+                assert "cuda" in str(e) and "not available" in str(e), e
+            else:
+                raise AssertionError("no error for a cuda tensor without CuPy")
+        print("ok")
+    """)
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"
+
+
+@no_cuda
+def test_to_cuda_raises_clear_error_without_gpu():
+    x = tg.tensor([1.0])
+    with pytest.raises(RuntimeError, match=r"device 'cuda' is not available.*cupy"):
+        x.to("cuda")
+    with pytest.raises(RuntimeError, match="not available"):
+        tg.randn(2, device="cuda")
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        tg.zeros(2, device="tpu")
+
+
+def test_ops_run_on_each_device(device):
+    """One RNN step forward and backward on the device, compared with numpy on the host."""
+    rng = np.random.default_rng(5)
+    w, u, xv, hv = rng.normal(size=(3, 3)), rng.normal(size=(3, 2)), rng.normal(size=(4, 2)), rng.normal(size=(4, 3))
+    W = tg.tensor(w, device=device, requires_grad=True)
+    U = tg.tensor(u, device=device, requires_grad=True)
+    h = (tg.tensor(xv, device=device) @ U.T + tg.tensor(hv, device=device) @ W.T).tanh()
+    loss = (h.softmax(-1).log() * 0.5).mean() + h.sum(0).max()
+    assert h.device == device and loss.device == device and W.data.__class__.__module__.split(".")[0] in (
+        "numpy" if device == "cpu" else "cupy",)
+    loss.backward()
+    assert W.grad.device == device and U.grad.device == device
+
+    hn = np.tanh(xv @ u.T + hv @ w.T)
+    np.testing.assert_allclose(h.numpy(), hn, rtol=1e-12)
+    assert tg.gradcheck(lambda a, b: (((tg.tensor(xv, device=device) @ b.T + tg.tensor(hv, device=device) @ a.T)
+                                       .tanh()) ** 2).sum(), [tg.tensor(w, device=device, requires_grad=True),
+                                                              tg.tensor(u, device=device, requires_grad=True)])
+    moved = W.to("cpu")
+    assert moved.device == "cpu"
+    moved.sum().backward()
+
+
+@needs_cuda
+def test_mixing_devices_names_both():
+    a = tg.tensor([1.0, 2.0], device="cuda")
+    b = tg.tensor([1.0, 2.0])
+    for op in (lambda: a + b, lambda: b * a, lambda: tg.cat([a, b]), lambda: a @ b):
+        with pytest.raises(ValueError, match=r"(?s)(cuda.*cpu|cpu.*cuda)"):
+            op()
+
+
+@needs_cuda
+def test_to_device_roundtrip_gradient():
+    x = tg.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    y = x.to("cuda")
+    assert y.device == "cuda"
+    (y * y).sum().backward()
+    assert x.grad.device == "cpu" and x.grad.tolist() == [2.0, 4.0]
