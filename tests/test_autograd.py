@@ -428,3 +428,25 @@ def test_backward_several_roots():
     a, b = x * 2, x * x
     tg.backward([a, b], [np.ones(2), np.array([1.0, 0.5])])
     np.testing.assert_allclose(x.grad.numpy(), [2.0 + 2.0, 2.0 + 2.0])
+
+
+def test_retain_grad_accumulates_over_backwards_like_leaves():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.retain_grad()
+    (y * y).sum().backward(retain_graph=True)
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), 2 * 2 * np.array([3.0, 6.0]))
+
+
+def test_slices_of_one_tensor_accumulate_in_place():
+    """x[t] for every t (the RNN input loop): each slice's gradient lands in its own rows."""
+    x = tg.randn(50, 3, dtype=tg.float64, requires_grad=True)
+    w = np.arange(50 * 3, dtype=np.float64).reshape(50, 3)
+    total = sum((x[t] * tg.tensor(w[t])).sum() for t in range(50))
+    total = total + (x[[0, 0, 49]] * 1.0).sum()
+    total.backward()
+    expected = w.copy()
+    expected[0] += 2
+    expected[49] += 1
+    np.testing.assert_allclose(x.grad.numpy(), expected)

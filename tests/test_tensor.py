@@ -256,3 +256,16 @@ def test_to_device_roundtrip_gradient():
     assert y.device == "cuda"
     (y * y).sum().backward()
     assert x.grad.device == "cpu" and x.grad.tolist() == [2.0, 4.0]
+
+
+def test_where_with_two_numbers_and_integer_casts_drop_grad():
+    out = tg.where(tg.tensor([True, False]), 1.0, 2.0)
+    np.testing.assert_array_equal(out.numpy(), [1.0, 2.0])
+    x = tg.randn(3, requires_grad=True)
+    assert x.long().dtype == np.int64 and not x.long().requires_grad
+    assert x.double().requires_grad and x.double().grad_fn is not None
+
+
+def test_to_unknown_device_names_it():
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda', got 'tpu'"):
+        tg.randn(2).to("tpu")

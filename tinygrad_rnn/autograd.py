@@ -104,6 +104,16 @@ def _accumulate(pending: Dict[Node, list], node: Node, g: Tensor, create_graph: 
         entry[0], entry[1] = Tensor._make(entry[0].data + g.data), True
 
 
+def _owned_buffer(pending: Dict[Node, list], node: Node, shape: tuple, like: Any) -> Any:
+    """The gradient array pending for node, allocated (zeros) or copied so the engine may add into it."""
+    entry = pending.get(node)
+    if entry is None:
+        entry = pending[node] = [Tensor._make(xp_of(like).zeros(shape, like.dtype)), True]
+    elif not entry[1]:
+        entry[0], entry[1] = Tensor._make(entry[0].data.copy()), True
+    return entry[0].data
+
+
 def _as_grad(root: Tensor, g: Any, op: str) -> Tensor:
     if g is None:
         if root.size != 1:
@@ -154,6 +164,13 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
                     f"backward: trying to go through the graph a second time ({node.name}'s saved values were "
                     "freed by the first backward). Pass retain_graph=True to the first backward, or detach() "
                     "the hidden state between truncated-BPTT chunks")
+            into = getattr(node, "backward_into", None)
+            if into is not None and not create_graph:  # add straight into the parent's gradient buffer
+                if node.parents[0] is not None:
+                    into(g.data, _owned_buffer(pending, node.parents[0], node.in_shape, g.data))
+                if not retain_graph:
+                    node.release()
+                continue
             try:
                 in_grads = node.backward(g)
             except FloatingPointError as e:

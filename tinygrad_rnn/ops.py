@@ -463,6 +463,13 @@ class GetItem(Function):
     def backward(self, g):
         return (IndexAdd(self.in_shape, self.index)(g),)
 
+    def backward_into(self, g: Any, buffer: Any) -> None:
+        """buffer[index] += g in place: T slices x[t] of one sequence cost O(T) in backward, not O(T^2)."""
+        if _is_basic(self.index):
+            buffer[self.index] += g
+        else:
+            backend.scatter_add(buffer, self.index, g)
+
 
 class IndexAdd(Function):
     """zeros(shape) with values added at index (np.add.at); the backward of GetItem."""
@@ -595,9 +602,12 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``condition ? a : b`` (condition is not differentiated)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    cond = cond if hasattr(cond, "dtype") else np.asarray(cond)
     if cond.dtype.kind != "b":
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(np.asarray(a, dtype=np.result_type(a, b) if isinstance(a, np.ndarray) else None))
     a, b = operands("where", a, b)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
@@ -647,6 +657,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    if x.ndim == 0:
+        return x
     d0, d1 = (norm_dims(d, x.ndim, "transpose")[0] for d in (dim0, dim1))
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = d1, d0

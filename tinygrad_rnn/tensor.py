@@ -282,7 +282,8 @@ class Tensor:
         def keep(g: Tensor) -> None:
             t = ref()
             if t is not None:
-                t.grad = g if _mode.grad_enabled else g.detach()
+                g = g if _mode.grad_enabled else g.detach()
+                t.grad = g if t.grad is None else t.grad + g
 
         keep.retains = ref  # type: ignore[attr-defined]
         if not any(getattr(h, "retains", None) is ref for h in self.grad_fn._hooks or ()):
@@ -301,10 +302,12 @@ class Tensor:
     # ------------------------------------------------------------------ device and dtype
     def to(self, device_or_dtype: Any) -> "Tensor":
         """Move to 'cpu'/'cuda' or cast to a dtype; differentiable, no copy when nothing changes."""
-        if isinstance(device_or_dtype, str) and device_or_dtype.split(":")[0] in ("cpu", "cuda"):
+        try:
+            dtype = np.dtype(device_or_dtype)
+        except TypeError:
             device = backend.check_device(device_or_dtype)
             return self if device == self.device else _ops.ToDevice(device)(self)
-        return self.astype(device_or_dtype)
+        return self.astype(dtype)
 
     def cuda(self) -> "Tensor":
         return self.to("cuda")
@@ -314,7 +317,9 @@ class Tensor:
 
     def astype(self, dtype: Any) -> "Tensor":
         dtype = np.dtype(dtype)
-        return self if dtype == self.dtype else _ops.Cast(dtype)(self)
+        if dtype == self.dtype:
+            return self
+        return _ops.Cast(dtype)(self) if dtype.kind == "f" else Tensor._make(self.data.astype(dtype))
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
