@@ -329,6 +329,14 @@ class Max(Function):
         return (g.reshape(_kept_shape(self.share.shape, self.axes)) * _const(self.share),)
 
 
+def _shift_by_max(x: Any, dim: int, op: str) -> Tuple[Any, Optional[int]]:
+    """x - max(x) along dim (a finite max only), so exp() of the result is at most 1."""
+    d = (norm_dims(dim, x.ndim, op) or (None,))[0]  # a 0-d tensor is one row
+    xp = xp_of(x)
+    m = x.max(axis=d, keepdims=True) if x.size else x.sum(axis=d, keepdims=True)
+    return x - xp.where(xp.isfinite(m), m, 0), d
+
+
 class LogSoftmax(Function):
     """y = x - logsumexp(x); dy: g - softmax * sum(g). Stable for any |x| (max subtracted)."""
 
@@ -338,12 +346,8 @@ class LogSoftmax(Function):
         self.dim = dim
 
     def forward(self, x):
-        d = (norm_dims(self.dim, x.ndim, "log_softmax") or (None,))[0]  # a 0-d tensor is one row
-        xp = xp_of(x)
-        m = x.max(axis=d, keepdims=True) if x.size else x.sum(axis=d, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)
-        shifted = x - m
-        return shifted - xp.log(xp.exp(shifted).sum(axis=d, keepdims=True))
+        shifted, d = _shift_by_max(x, self.dim, "log_softmax")
+        return shifted - xp_of(x).log(xp_of(x).exp(shifted).sum(axis=d, keepdims=True))
 
     def backward(self, g):
         y = self.output
@@ -359,10 +363,8 @@ class Softmax(Function):
         self.dim = dim
 
     def forward(self, x):
-        d = (norm_dims(self.dim, x.ndim, "softmax") or (None,))[0]  # a 0-d tensor is one row
-        xp = xp_of(x)
-        m = x.max(axis=d, keepdims=True) if x.size else x.sum(axis=d, keepdims=True)
-        e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
+        shifted, d = _shift_by_max(x, self.dim, "softmax")
+        e = xp_of(x).exp(shifted)
         return e / e.sum(axis=d, keepdims=True)
 
     def backward(self, g):
