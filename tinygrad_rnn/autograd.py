@@ -141,54 +141,57 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
     try:
         for node in reversed(order):
             entry = pending.pop(node, None)
-            if entry is None:
-                continue
-            g = entry[0]
-            for hook in node._hooks or ():
-                new = hook(g)
-                if new is not None:
-                    if not isinstance(new, Tensor) or new.shape != g.shape:
-                        raise ValueError(f"register_hook: a hook must return None or a Tensor of shape {g.shape}, "
-                                         f"got {getattr(new, 'shape', type(new).__name__)}")
-                    g, entry[1] = new, False
-            if node._hooks:
-                entry[1] = False  # a hook may keep g: never adopt it as a leaf's in-place .grad buffer
-            if capture is not None and node in capture:
-                capture[node] = g
-            if isinstance(node, Tensor):
-                if capture is None:
-                    _into_leaf(node, g, entry[1], create_graph)
-                continue
-            if node.released:
-                raise RuntimeError(
-                    f"backward: trying to go through the graph a second time ({node.name}'s saved values were "
-                    "freed by the first backward). Pass retain_graph=True to the first backward, or detach() "
-                    "the hidden state between truncated-BPTT chunks")
-            into = getattr(node, "backward_into", None)
-            if into is not None and not create_graph:  # add straight into the parent's gradient buffer
-                if node.parents[0] is not None:
-                    into(g.data, _owned_buffer(pending, node.parents[0], node.in_shape, g.data))
-                if not retain_graph:
-                    node.release()
-                continue
-            try:
-                in_grads = node.backward(g)
-            except FloatingPointError as e:
-                if not _mode.anomaly:
-                    raise
-                # an op inside this backward (e.g. sqrt's g / (2 y) at y = 0) produced the nan/inf
-                raise FloatingPointError(f"detect_anomaly: backward of {node.name} produced nan or inf ({e})") from None
-            if _mode.anomaly:
-                for ig in in_grads:
-                    if ig is not None:
-                        _check_finite(ig.data, f"backward of {node.name}")
-            for parent, ig in zip(node.parents, in_grads):
-                if parent is not None and ig is not None:
-                    _accumulate(pending, parent, ig, create_graph)
-            if not retain_graph:
-                node.release()
+            if entry is not None:
+                _visit(node, entry, pending, retain_graph, create_graph, capture)
+            del entry  # a gradient lives only until its node has passed it on
     finally:
         _mode.grad_enabled = prev_mode
+
+
+def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: bool, create_graph: bool,
+           capture: Optional[Dict[Node, Optional[Tensor]]]) -> None:
+    """Run hooks on the gradient reaching node, then store it (leaf) or pass it to node's parents."""
+    g = entry[0]
+    for hook in node._hooks or ():
+        new = hook(g)
+        if new is not None:
+            if not isinstance(new, Tensor) or new.shape != g.shape:
+                raise ValueError(f"register_hook: a hook must return None or a Tensor of shape {g.shape}, "
+                                 f"got {getattr(new, 'shape', type(new).__name__)}")
+            g = new
+    if node._hooks:
+        entry[1] = False  # a hook may keep g: never adopt it as a leaf's in-place .grad buffer
+    if capture is not None and node in capture:
+        capture[node] = g
+    if isinstance(node, Tensor):
+        if capture is None:
+            _into_leaf(node, g, entry[1], create_graph)
+        return
+    if node.released:
+        raise RuntimeError(
+            f"backward: trying to go through the graph a second time ({node.name}'s saved values were "
+            "freed by the first backward). Pass retain_graph=True to the first backward, or detach() "
+            "the hidden state between truncated-BPTT chunks")
+    into = getattr(node, "backward_into", None)
+    if into is not None and not create_graph:  # add straight into the parent's gradient buffer
+        if node.parents[0] is not None:
+            into(g.data, _owned_buffer(pending, node.parents[0], node.in_shape, g.data))
+    else:
+        try:
+            in_grads = node.backward(g)
+        except FloatingPointError as e:
+            if not _mode.anomaly:
+                raise
+            # an op inside this backward (e.g. sqrt's g / (2 y) at y = 0) produced the nan/inf
+            raise FloatingPointError(f"detect_anomaly: backward of {node.name} produced nan or inf ({e})") from None
+        for parent, ig in zip(node.parents, in_grads):
+            if ig is not None:
+                if _mode.anomaly:
+                    _check_finite(ig.data, f"backward of {node.name}")
+                if parent is not None:
+                    _accumulate(pending, parent, ig, create_graph)
+    if not retain_graph:
+        node.release()
 
 
 def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None:

@@ -89,7 +89,9 @@ class Mul(Function):
 
     def backward(self, g):
         a, b = self.saved
-        return unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)
+        need_a, need_b = self.needs_input_grad
+        return (unbroadcast(g * b, a.shape) if need_a else None,
+                unbroadcast(g * a, b.shape) if need_b else None)
 
 
 class Div(Function):
@@ -103,7 +105,7 @@ class Div(Function):
     def backward(self, g):
         a, b = self.saved
         ga = g / b
-        return unbroadcast(ga, a.shape), unbroadcast(-ga * a / b, b.shape)
+        return unbroadcast(ga, a.shape), (unbroadcast(-ga * a / b, b.shape) if self.needs_input_grad[1] else None)
 
 
 class Pow(Function):
@@ -543,8 +545,9 @@ class MatMul(Function):
             g = g.unsqueeze(-2)
         elif b.ndim == 1:
             g = g.unsqueeze(-1)
-        ga = unbroadcast(g @ b2.transpose(-1, -2), a2.shape).reshape(a.shape)
-        gb = unbroadcast(a2.transpose(-1, -2) @ g, b2.shape).reshape(b.shape)
+        need_a, need_b = self.needs_input_grad
+        ga = unbroadcast(g @ b2.transpose(-1, -2), a2.shape).reshape(a.shape) if need_a else None
+        gb = unbroadcast(a2.transpose(-1, -2) @ g, b2.shape).reshape(b.shape) if need_b else None
         return ga, gb
 
 

@@ -88,6 +88,11 @@ class Function:
         return Tensor._make(out, self, True)
 
     @property
+    def needs_input_grad(self) -> Tuple[bool, ...]:
+        """Which inputs a gradient must be computed for (backward may return None for the others)."""
+        return tuple(p is not None for p in self.parents)
+
+    @property
     def output(self) -> "Tensor":
         """The saved output as a Tensor; recorded (grad_fn = this node) under create_graph."""
         rec = _mode.grad_enabled

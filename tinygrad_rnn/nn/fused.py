@@ -1,0 +1,755 @@
+"""Fused whole-sequence recurrences: LSTM, GRU and Elman RNN as one Function each.
+
+Each Function runs all T steps in ``forward`` on raw arrays and back-propagates
+through time in ``backward`` with hand-derived array code (first-order only:
+under create_graph the backward raises). The input projection of every step is
+one matmul, each step does one matmul for all gates, and the weight gradients
+are one matmul each over all steps at the end of backward.
+
+Shapes are time-major: x (T, B, I); weights in PyTorch layout w_ih (G*H, I),
+w_hh (G*H, H), b_ih/b_hh (G*H,); gate order LSTM (i, f, g, o), GRU (r, z, n).
+
+A Function has one output, so the output and final states are packed along
+the first axis of one array and sliced with getitem. Without ``lengths`` the
+packed array doubles as the hidden-state history that backward needs: rows
+[h0, out_0 .. out_{T-1}] forwards, [out_0 .. out_{T-1}, h0] in reverse, then
+c_n for the LSTM. With ``lengths`` it is [out_0 .. out_{T-1}, h_n (, c_n)] and
+the batch is sorted by decreasing length inside the op, so the sequences still
+running at step t are the rows [:n_t] (as in PyTorch packed sequences).
+
+On numpy the gate math is numpy ufuncs on preallocated buffers; backward first
+turns the saved activations of a block of steps into the per-element
+coefficients of dh and dc (one vectorized pass), so each step costs a few
+ufunc calls and one matmul. On CuPy each step's gate math is one
+``cupy.ElementwiseKernel`` launch forwards and one backwards.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Function, Tensor, _mode
+
+ArrayLike = Union[Tensor, np.ndarray]
+
+__all__ = ["lstm_sequence", "gru_sequence", "rnn_sequence", "LSTMSequence", "GRUSequence", "RNNSequence"]
+
+_CHUNK_ELEMS = 1 << 16  # elements of one (B, H) slice times steps per vectorized backward block
+
+
+# ============================================================================ elementwise kernels
+_SIGMOID = "template <typename U> __device__ __forceinline__ U tg_sigmoid(U x) " \
+           "{ return U(0.5) * tanh(U(0.5) * x) + U(0.5); }"
+
+_KERNEL_SOURCES = {
+    # a: (n, 4, H) gate pre-activations without h @ w_hh.T, internal order (i, f, o, g); overwritten
+    # with the activations. gh: (n, 4, H) = h_prev @ w_hh.T in the same order.
+    "lstm_fwd": ("raw T gh, T c_prev, int32 H", "raw T a, T c, T h", """
+        const ptrdiff_t b = i / H, k = b * 4 * H + (i - b * H);
+        const T gi = tg_sigmoid(a[k] + gh[k]);
+        const T gf = tg_sigmoid(a[k + H] + gh[k + H]);
+        const T go = tg_sigmoid(a[k + 2 * H] + gh[k + 2 * H]);
+        const T gg = tanh(a[k + 3 * H] + gh[k + 3 * H]);
+        a[k] = gi; a[k + H] = gf; a[k + 2 * H] = go; a[k + 3 * H] = gg;
+        c = gf * c_prev + gi * gg;
+        h = go * tanh(c);
+        """),
+    # d: (n, 4, H) gate gradients in PyTorch order (i, f, g, o); dh (in: from step t+1, out: total
+    # at t before the matmul with w_hh), dc (in: from t+1, out: to t-1).
+    "lstm_bwd": ("raw T a, T c_prev, T c, T dout, int32 H", "raw T d, T dh, T dc", """
+        const ptrdiff_t b = i / H, k = b * 4 * H + (i - b * H);
+        const T gi = a[k], gf = a[k + H], go = a[k + 2 * H], gg = a[k + 3 * H];
+        const T tc = tanh(c);
+        const T dht = dh + dout;
+        const T dct = dc + dht * go * (T(1) - tc * tc);
+        d[k] = dct * gg * gi * (T(1) - gi);
+        d[k + H] = dct * c_prev * gf * (T(1) - gf);
+        d[k + 2 * H] = dct * gi * (T(1) - gg * gg);
+        d[k + 3 * H] = dht * tc * go * (T(1) - go);
+        dc = dct * gf;
+        dh = dht;
+        """),
+    # a: (n, 4, H) slots [n, r, z, hn]: input parts (with b_in, b_ir + b_hr, b_iz + b_hz) and b_hn;
+    # gh: (n, 3, H) = h_prev @ w_hh.T in order (r, z, n).
+    "gru_fwd": ("raw T gh, T h_prev, int32 H", "raw T a, T h", """
+        const ptrdiff_t b = i / H, j = i - b * H, k = b * 4 * H + j, m = b * 3 * H + j;
+        const T r = tg_sigmoid(a[k + H] + gh[m]);
+        const T z = tg_sigmoid(a[k + 2 * H] + gh[m + H]);
+        const T hn = a[k + 3 * H] + gh[m + 2 * H];
+        const T nn = tanh(a[k] + r * hn);
+        a[k] = nn; a[k + H] = r; a[k + 2 * H] = z; a[k + 3 * H] = hn;
+        h = nn + z * (h_prev - nn);
+        """),
+    # d: (n, 4, H) slots [d n_pre, d r_pre, d z_pre, d hn]; dh out: the direct part dh * z.
+    "gru_bwd": ("raw T a, T h_prev, T dout, int32 H", "raw T d, T dh", """
+        const ptrdiff_t b = i / H, k = b * 4 * H + (i - b * H);
+        const T nn = a[k], r = a[k + H], z = a[k + 2 * H], hn = a[k + 3 * H];
+        const T dht = dh + dout;
+        const T dnp = dht * (T(1) - z) * (T(1) - nn * nn);
+        d[k] = dnp;
+        d[k + H] = dnp * hn * r * (T(1) - r);
+        d[k + 2 * H] = dht * (h_prev - nn) * z * (T(1) - z);
+        d[k + 3 * H] = dnp * r;
+        dh = dht * z;
+        """),
+    "rnn_bwd_tanh": ("T h, T dout", "T d, T dh", """
+        const T dht = dh + dout;
+        d = dht * (T(1) - h * h);
+        dh = dht;
+        """),
+    "rnn_bwd_relu": ("T h, T dout", "T d, T dh", """
+        const T dht = dh + dout;
+        d = h > T(0) ? dht : T(0);
+        dh = dht;
+        """),
+}
+
+_cuda_kernels: dict = {}
+
+
+def _cuda_kernel(name: str) -> Any:
+    """The cupy.ElementwiseKernel called ``name``, compiled on first use."""
+    if name not in _cuda_kernels:
+        cp = backend.cupy()
+        ins, outs, body = _KERNEL_SOURCES[name]
+        _cuda_kernels[name] = cp.ElementwiseKernel(ins, outs, body, "tinygrad_rnn_" + name, preamble=_SIGMOID)
+    return _cuda_kernels[name]
+
+
+def _sig(x: np.ndarray) -> np.ndarray:
+    return 0.5 + 0.5 * np.tanh(0.5 * x)
+
+
+class _NumpyKernels:
+    """numpy stand-ins with the CUDA kernels' signatures and math (tests run the kernel path on CPU)."""
+
+    @staticmethod
+    def lstm_fwd(gh, c_prev, H, a, c, h):
+        s = a + gh
+        a[:, :3] = _sig(s[:, :3])
+        a[:, 3] = np.tanh(s[:, 3])
+        c[...] = a[:, 1] * c_prev + a[:, 0] * a[:, 3]
+        h[...] = a[:, 2] * np.tanh(c)
+
+    @staticmethod
+    def lstm_bwd(a, c_prev, c, dout, H, d, dh, dc):
+        gi, gf, go, gg = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
+        tc = np.tanh(c)
+        dht = dh + dout
+        dct = dc + dht * go * (1 - tc * tc)
+        d[:, 0] = dct * gg * gi * (1 - gi)
+        d[:, 1] = dct * c_prev * gf * (1 - gf)
+        d[:, 2] = dct * gi * (1 - gg * gg)
+        d[:, 3] = dht * tc * go * (1 - go)
+        dc[...] = dct * gf
+        dh[...] = dht
+
+    @staticmethod
+    def gru_fwd(gh, h_prev, H, a, h):
+        r = _sig(a[:, 1] + gh[:, 0])
+        z = _sig(a[:, 2] + gh[:, 1])
+        hn = a[:, 3] + gh[:, 2]
+        nn = np.tanh(a[:, 0] + r * hn)
+        a[:, 0], a[:, 1], a[:, 2], a[:, 3] = nn, r, z, hn
+        h[...] = nn + z * (h_prev - nn)
+
+    @staticmethod
+    def gru_bwd(a, h_prev, dout, H, d, dh):
+        nn, r, z, hn = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
+        dht = dh + dout
+        dnp = dht * (1 - z) * (1 - nn * nn)
+        d[:, 0] = dnp
+        d[:, 1] = dnp * hn * r * (1 - r)
+        d[:, 2] = dht * (h_prev - nn) * z * (1 - z)
+        d[:, 3] = dnp * r
+        dh[...] = dht * z
+
+    @staticmethod
+    def rnn_bwd_tanh(h, dout, d, dh):
+        dh += dout
+        d[...] = dh * (1 - h * h)
+
+    @staticmethod
+    def rnn_bwd_relu(h, dout, d, dh):
+        dh += dout
+        d[...] = np.where(h > 0, dh, 0)
+
+
+def _kernel(name: str, xp: Any) -> Any:
+    return getattr(_NumpyKernels, name) if xp is np else _cuda_kernel(name)
+
+
+# ============================================================================ shared machinery
+def _blocks(a: Any, order: Sequence[int], scale: Optional[Sequence[float]] = None) -> Any:
+    """Reorder the G gate blocks of a (G*H, ...) weight or (G*H,) bias, optionally scaling each block."""
+    G = len(order)
+    blocks = a.reshape((G, a.shape[0] // G) + a.shape[1:])[list(order)]
+    if scale is not None:
+        blocks = blocks * backend.xp_of(a).asarray(scale, dtype=a.dtype).reshape((G,) + (1,) * (a.ndim))
+    return blocks.reshape(a.shape)
+
+
+class _Batch:
+    """Rows sorted by decreasing length, so the sequences running at step t are rows [:active[t]]."""
+
+    def __init__(self, lengths: Optional[np.ndarray], T: int, B: int, xp: Any) -> None:
+        self.perm = self.inv = None
+        if lengths is None:
+            self.active = [B] * T
+            return
+        order = np.argsort(-lengths, kind="stable")
+        if (order != np.arange(B)).any():
+            self.perm, self.inv = xp.asarray(order), xp.asarray(np.argsort(order))
+        self.active = (lengths[order][None, :] > np.arange(T)[:, None]).sum(1).tolist()
+
+    def sort(self, a: Any, axis: int) -> Any:
+        return a if self.perm is None else a.take(self.perm, axis=axis)
+
+    def unsort(self, a: Any, axis: int) -> Any:
+        return a if self.inv is None else a.take(self.inv, axis=axis)
+
+
+def _layout(T: int, reverse: bool, has_lengths: bool) -> Tuple[slice, int]:
+    """Where the output rows and h_n sit in the packed array (see the module docstring)."""
+    if has_lengths:
+        return slice(0, T), T
+    return (slice(0, T), 0) if reverse else (slice(1, T + 1), T)
+
+
+def _chunks(T: int, per_step: int, reverse: bool) -> list:
+    """Blocks [t0, t1) of steps in the order backward visits them (the reverse of processing)."""
+    ch = max(1, _CHUNK_ELEMS // max(per_step, 1))
+    blocks = [(t0, min(T, t0 + ch)) for t0 in range(0, T, ch)]
+    return blocks if reverse else blocks[::-1]
+
+
+def _steps(t0: int, t1: int, reverse: bool) -> range:
+    return range(t0, t1) if reverse else range(t1 - 1, t0 - 1, -1)
+
+
+class _Recurrence(Function):
+    """Shared argument handling of the fused recurrences; ``states`` is 2 for the LSTM (h, c), else 1."""
+
+    states = 1
+    use_kernels_on_cpu = False  # tests flip this to run the CUDA kernel path with numpy stand-ins
+
+    def __init__(self, reverse: bool, lengths: Optional[np.ndarray], has_b_ih: bool, has_b_hh: bool,
+                 keep: bool = True) -> None:
+        self.reverse, self.lengths = bool(reverse), lengths
+        self.has_b_ih, self.has_b_hh, self.keep = has_b_ih, has_b_hh, keep
+
+    def _unpack(self, arrays: Sequence[Any]) -> tuple:
+        arrays = list(arrays)
+        head = [arrays.pop(0) for _ in range(1 + self.states + 2)]
+        b_ih = arrays.pop(0) if self.has_b_ih else None
+        b_hh = arrays.pop(0) if self.has_b_hh else None
+        dt = np.result_type(*[a.dtype for a in head + [b for b in (b_ih, b_hh) if b is not None]])
+        cast = [None if a is None else a.astype(dt, copy=False) for a in head + [b_ih, b_hh]]
+        self.in_dtypes = [a.dtype for a in head] + [b.dtype for b in (b_ih, b_hh) if b is not None]
+        return tuple(cast)
+
+    def _pack_grads(self, grads: Sequence[Any]) -> tuple:
+        """Grads for (x, states..., w_ih, w_hh, b_ih, b_hh) -> Tensors for the inputs actually given."""
+        head, (gb_ih, gb_hh) = list(grads[:-2]), grads[-2:]
+        out = head + ([gb_ih] if self.has_b_ih else []) + ([gb_hh] if self.has_b_hh else [])
+        return tuple(None if g is None else Tensor._make(g.astype(dt, copy=False))
+                     for g, dt in zip(out, self.in_dtypes))
+
+    def _wants(self, k: int) -> bool:
+        """Whether input k (in the full order x, states..., w_ih, w_hh, b_ih, b_hh) needs a gradient."""
+        present = list(range(1 + self.states + 2)) + ([1 + self.states + 2] if self.has_b_ih else []) \
+            + ([1 + self.states + 3] if self.has_b_hh else [])
+        return k in present and self.parents[present.index(k)] is not None
+
+    def _check_backward(self) -> None:
+        if _mode.grad_enabled:
+            raise RuntimeError(f"{self.name}: double backward (create_graph=True) through the fused recurrence "
+                               "is not supported; use the reference path fused=False")
+
+    def _kernel_path(self, xp: Any) -> bool:
+        return xp is not np or self.use_kernels_on_cpu
+
+    def _setup(self, x: Any, w_hh: Any) -> Any:
+        xp = backend.xp_of(x)
+        self.T, self.B, self.I = x.shape
+        self.H = w_hh.shape[1]
+        self.batch = _Batch(self.lengths, self.T, self.B, xp)
+        self.o = 0 if self.reverse else 1
+        self.out_rows, self.hn_row = _layout(self.T, self.reverse, self.lengths is not None)
+        return xp
+
+    def _times(self) -> range:
+        return range(self.T - 1, -1, -1) if self.reverse else range(self.T)
+
+    def _history(self, xp: Any, y: Any, h0: Any) -> Any:
+        """The (T+1, B, H) hidden-state history: a view of y without lengths, else its own buffer."""
+        T = self.T
+        hs = y[:T + 1] if self.lengths is None else xp.empty((T + 1,) + h0.shape, dtype=h0.dtype)
+        hs[T if self.reverse else 0] = h0
+        return hs
+
+    def _finish_forward(self, y: Any, hs: Any) -> Any:
+        if self.lengths is not None:
+            y[self.T] = hs[0 if self.reverse else self.T]
+        return self.batch.unsort(y, 1)
+
+    def _grad_input(self, d2: Any, x2: Any, w_ih: Any, hprev2: Any, wants_x: bool) -> tuple:
+        """(dx, dW_ih, dW_hh) from the stacked gate gradients d2 (T*B, G*H): one matmul each over all steps."""
+        dx = (d2 @ w_ih).reshape(self.T, self.B, self.I) if wants_x else None
+        dw_ih = d2.T @ x2 if self._wants(1 + self.states) else None
+        dw_hh = d2.T @ hprev2 if self._wants(2 + self.states) else None
+        return dx, dw_ih, dw_hh
+
+    def _hprev(self, hs: Any) -> Any:
+        T, o = self.T, self.o
+        return hs[1 - o:T + 1 - o].reshape(T * self.B, self.H)
+
+
+def _rows(n: int, B: int, *arrays: Any) -> tuple:
+    """The first n rows of each array (the arrays themselves when n == B, sparing the views)."""
+    return arrays if n == B else tuple(a[:n] for a in arrays)
+
+
+# ============================================================================ LSTM
+class LSTMSequence(_Recurrence):
+    """Whole-sequence LSTM (gates i, f, g, o): c' = f c + i g, h' = o tanh(c'). Output (T+2, B, H) packed."""
+
+    states = 2
+
+    def forward(self, *arrays):
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh = self._unpack(arrays)
+        xp = self._setup(x, w_hh)
+        T, B, I, H, o = self.T, self.B, self.I, self.H, self.o
+        kern = self._kernel_path(xp)
+        bt = self.batch
+        xs, h0, c0 = bt.sort(x, 1), bt.sort(h0, 0), bt.sort(c0, 0)
+        scale = None if kern else (0.5, 0.5, 0.5, 1.0)  # numpy: sigmoid(x) = 0.5 + 0.5 tanh(x / 2)
+        order = (0, 1, 3, 2)
+        wih = _blocks(w_ih, order, scale)
+        whh_t = _blocks(w_hh, order, scale).T
+        a = xs.reshape(T * B, I) @ wih.T
+        bias = (b_ih if b_ih is not None else 0) + (b_hh if b_hh is not None else 0)
+        if b_ih is not None or b_hh is not None:
+            a += _blocks(bias, order, scale)
+        a = a.reshape(T, B, 4, H)
+        y = (xp.empty if self.lengths is None else xp.zeros)((T + 2, B, H), dtype=x.dtype)
+        hs = self._history(xp, y, h0)
+        cs = xp.empty((T + 1 if self.keep else 2, B, H), dtype=x.dtype)
+        cs[T if self.reverse and self.keep else 0] = c0
+        gh = xp.empty((B, 4, H), dtype=x.dtype)
+        tmp = xp.empty((B, H), dtype=x.dtype)
+        fwd = _kernel("lstm_fwd", xp) if kern else None
+        for s, t in enumerate(self._times()):
+            n = bt.active[t]
+            hp, hn = hs[t + 1 - o], hs[t + o]
+            cp, cn = (cs[t + 1 - o], cs[t + o]) if self.keep else (cs[s % 2], cs[(s + 1) % 2])
+            at, g, hpn, hnn, cpn, cnn, tm = _rows(n, B, a[t], gh, hp, hn, cp, cn, tmp)
+            xp.matmul(hpn, whh_t, out=g.reshape(n, 4 * H))
+            if kern:
+                fwd(g, cpn, H, at, cnn, hnn)
+            else:
+                a2 = at.reshape(n, 4 * H)
+                a2 += g.reshape(n, 4 * H)
+                np.tanh(a2, out=a2)
+                sg = a2[:, :3 * H]
+                sg *= 0.5
+                sg += 0.5
+                np.multiply(at[:, 1], cpn, out=cnn)
+                np.multiply(at[:, 0], at[:, 3], out=tm)
+                cnn += tm
+                np.tanh(cnn, out=tm)
+                np.multiply(at[:, 2], tm, out=hnn)
+            if n < B:
+                hn[n:], cn[n:] = hp[n:], cp[n:]
+            if self.lengths is not None:
+                y[t, :n] = hnn
+        y[T + 1] = cs[(0 if self.reverse else T) if self.keep else T % 2]
+        if self.keep:
+            self.a, self.cs, self.hs, self.xs, self.w_ih, self.w_hh = a, cs, hs, xs, w_ih, w_hh
+        return self._finish_forward(y, hs)
+
+    def backward(self, grad):
+        self._check_backward()
+        xp = backend.xp_of(grad.data)
+        T, B, H, o = self.T, self.B, self.H, self.o
+        bt, a, cs = self.batch, self.a, self.cs
+        gy = bt.sort(grad.data.astype(a.dtype, copy=False), 1)
+        dout = gy[self.out_rows]
+        dh = gy[self.hn_row].copy() if self.lengths is not None else xp.zeros((B, H), dtype=a.dtype)
+        dc = gy[T + 1].copy()
+        kern = self._kernel_path(xp)
+        d = (xp.zeros if (kern and self.lengths is not None) else xp.empty)((T, B, 4, H), dtype=a.dtype)
+        if kern:
+            bwd = _kernel("lstm_bwd", xp)
+            for t in _steps(0, T, self.reverse):
+                n = bt.active[t]
+                at, cp, cn, do, dt_, dhn, dcn = _rows(n, B, a[t], cs[t + 1 - o], cs[t + o], dout[t], d[t], dh, dc)
+                bwd(at, cp, cn, do, H, dt_, dhn, dcn)
+                xp.matmul(dt_.reshape(n, 4 * H), self.w_hh, out=dhn)
+        else:
+            self._numpy_bptt(d, dout, dh, dc)
+        d2 = d.reshape(T * B, 4 * H)
+        wants_x = self._wants(0)
+        dx, dw_ih, dw_hh = self._grad_input(d2, self.xs.reshape(T * B, self.I), self.w_ih,
+                                            self._hprev(self.hs), wants_x)
+        db = d2.sum(0) if (self._wants(5) or self._wants(6)) else None
+        return self._pack_grads([bt.unsort(dx, 1) if dx is not None else None, bt.unsort(dh, 0),
+                                 bt.unsort(dc, 0), dw_ih, dw_hh, db, db])
+
+    def _numpy_bptt(self, d, dout, dh, dc):
+        """Per block: gate-gradient coefficients in one vectorized pass, then a few ufuncs per step."""
+        T, B, H, o = self.T, self.B, self.H, self.o
+        a, cs, w_hh, bt = self.a, self.cs, self.w_hh, self.batch
+        ch = max(1, _CHUNK_ELEMS // (B * H))
+        q = np.empty((min(ch, T), B, H), dtype=a.dtype)
+        tmp = np.empty((B, H), dtype=a.dtype)
+        for t0, t1 in _chunks(T, B * H, self.reverse):
+            ai, af, ao, ag = (a[t0:t1, :, k] for k in range(4))
+            di, df, dg, do = (d[t0:t1, :, k] for k in range(4))
+            qc = q[:t1 - t0]
+            tc = np.tanh(cs[t0 + o:t1 + o], out=qc)
+            np.subtract(1, ao, out=do)
+            do *= ao
+            do *= tc
+            np.multiply(tc, tc, out=qc)
+            np.subtract(1, qc, out=qc)
+            qc *= ao  # q = o (1 - tanh(c)^2): dc += dh q
+            np.subtract(1, ai, out=di)
+            di *= ai
+            di *= ag
+            np.multiply(ag, ag, out=dg)
+            np.subtract(1, dg, out=dg)
+            dg *= ai
+            np.subtract(1, af, out=df)
+            df *= af
+            df *= cs[t0 + 1 - o:t1 + 1 - o]
+            for t in _steps(t0, t1, self.reverse):
+                n = bt.active[t]
+                dhn, dcn, dt_, do, q_, tm, at = _rows(n, B, dh, dc, d[t], dout[t], qc[t - t0], tmp, a[t])
+                dhn += do
+                np.multiply(dhn, q_, out=tm)
+                dcn += tm
+                dt_[:, :3] *= dcn[:, None, :]
+                dt_[:, 3] *= dhn
+                dcn *= at[:, 1]
+                if n < B:
+                    d[t, n:] = 0
+                np.matmul(dt_.reshape(n, 4 * H), w_hh, out=dhn)
+
+
+# ============================================================================ GRU
+class GRUSequence(_Recurrence):
+    """Whole-sequence GRU (gates r, z, n): n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
+
+    def forward(self, *arrays):
+        x, h0, w_ih, w_hh, b_ih, b_hh = self._unpack(arrays)
+        xp = self._setup(x, w_hh)
+        T, B, I, H, o = self.T, self.B, self.I, self.H, self.o
+        kern = self._kernel_path(xp)
+        bt = self.batch
+        xs, h0 = bt.sort(x, 1), bt.sort(h0, 0)
+        sc_i, sc_h = (None, None) if kern else ((1.0, 0.5, 0.5), (0.5, 0.5, 1.0))
+        wih = _blocks(w_ih, (2, 0, 1), sc_i)  # slots [n, r, z]
+        whh_t = (w_hh if sc_h is None else _blocks(w_hh, (0, 1, 2), sc_h)).T  # (r, z, n)
+        a = xp.empty((T, B, 4, H), dtype=x.dtype)
+        ain = a[:, :, :3]
+        if xp is np:
+            np.matmul(xs.reshape(T * B, I), wih.T, out=ain.reshape(T * B, 3 * H))
+        else:
+            ain[...] = (xs.reshape(T * B, I) @ wih.T).reshape(T, B, 3, H)
+        bias = xp.zeros((3, H), dtype=x.dtype)
+        if b_ih is not None:
+            bias += b_ih.reshape(3, H)[[2, 0, 1]]
+        if b_hh is not None:
+            bias[1:] += b_hh.reshape(3, H)[:2]
+            a[:, :, 3] = b_hh.reshape(3, H)[2]
+        else:
+            a[:, :, 3] = 0
+        if sc_i is not None:
+            bias[1:] *= 0.5
+        if b_ih is not None or b_hh is not None:
+            ain += bias
+        y = (xp.empty if self.lengths is None else xp.zeros)((T + 1, B, H), dtype=x.dtype)
+        hs = self._history(xp, y, h0)
+        gh = xp.empty((B, 3, H), dtype=x.dtype)
+        tmp = xp.empty((B, H), dtype=x.dtype)
+        fwd = _kernel("gru_fwd", xp) if kern else None
+        for t in self._times():
+            n = bt.active[t]
+            hp, hn = hs[t + 1 - o], hs[t + o]
+            at, g, hpn, hnn, tm = _rows(n, B, a[t], gh, hp, hn, tmp)
+            xp.matmul(hpn, whh_t, out=g.reshape(n, 3 * H))
+            if kern:
+                fwd(g, hpn, H, at, hnn)
+            else:
+                at[:, 1:] += g
+                rz = at[:, 1:3]
+                np.tanh(rz, out=rz)
+                rz *= 0.5
+                rz += 0.5
+                np.multiply(at[:, 1], at[:, 3], out=tm)
+                an = at[:, 0]
+                an += tm
+                np.tanh(an, out=an)
+                np.subtract(hpn, an, out=hnn)
+                hnn *= at[:, 2]
+                hnn += an
+            if n < B:
+                hn[n:] = hp[n:]
+            if self.lengths is not None:
+                y[t, :n] = hnn
+        if self.keep:
+            self.a, self.hs, self.xs, self.w_ih, self.w_hh = a, hs, xs, w_ih, w_hh
+        return self._finish_forward(y, hs)
+
+    def backward(self, grad):
+        self._check_backward()
+        xp = backend.xp_of(grad.data)
+        T, B, I, H, o = self.T, self.B, self.I, self.H, self.o
+        bt, a, hs, w_hh = self.batch, self.a, self.hs, self.w_hh
+        gy = bt.sort(grad.data.astype(a.dtype, copy=False), 1)
+        dout = gy[self.out_rows]
+        dh = gy[self.hn_row].copy() if self.lengths is not None else xp.zeros((B, H), dtype=a.dtype)
+        kern = self._kernel_path(xp)
+        d = (xp.zeros if (kern and self.lengths is not None) else xp.empty)((T, B, 4, H), dtype=a.dtype)
+        tmp = xp.empty((B, H), dtype=a.dtype)
+        if kern:
+            bwd = _kernel("gru_bwd", xp)
+            for t in _steps(0, T, self.reverse):
+                n = bt.active[t]
+                at, hp, do, dt_, dhn, tm = _rows(n, B, a[t], hs[t + 1 - o], dout[t], d[t], dh, tmp)
+                bwd(at, hp, do, H, dt_, dhn)
+                xp.matmul(dt_[:, 1:].reshape(n, 3 * H), w_hh, out=tm)
+                dhn += tm
+        else:
+            self._numpy_bptt(d, dout, dh, tmp)
+        d_in = d[:, :, :3].reshape(T * B, 3 * H)  # rows (n, r, z)
+        d_hh = d[:, :, 1:].reshape(T * B, 3 * H)  # rows (r, z, n)
+        dx = None
+        if self._wants(0):
+            dx = bt.unsort((d_in @ _blocks(self.w_ih, (2, 0, 1))).reshape(T, B, I), 1)
+        dw_ih = _blocks(d_in.T @ self.xs.reshape(T * B, I), (1, 2, 0)) if self._wants(2) else None
+        dw_hh = d_hh.T @ self._hprev(hs) if self._wants(3) else None
+        db_ih = _blocks(d_in.sum(0), (1, 2, 0)) if self._wants(4) else None
+        db_hh = d_hh.sum(0) if self._wants(5) else None
+        return self._pack_grads([dx, bt.unsort(dh, 0), dw_ih, dw_hh, db_ih, db_hh])
+
+    def _numpy_bptt(self, d, dout, dh, tmp):
+        """Per block: every gate gradient as dh times a coefficient (one vectorized pass), then per step
+        d[t] *= dh, one matmul and dh = dh z + that."""
+        T, B, H, o = self.T, self.B, self.H, self.o
+        a, hs, w_hh, bt = self.a, self.hs, self.w_hh, self.batch
+        ch = max(1, _CHUNK_ELEMS // (B * H))
+        omz = np.empty((min(ch, T), B, H), dtype=a.dtype)
+        for t0, t1 in _chunks(T, B * H, self.reverse):
+            an, ar, az, ahn = (a[t0:t1, :, k] for k in range(4))
+            dn, dr, dz, dhn_ = (d[t0:t1, :, k] for k in range(4))
+            u = omz[:t1 - t0]
+            np.subtract(1, az, out=u)
+            np.multiply(an, an, out=dn)
+            np.subtract(1, dn, out=dn)
+            dn *= u  # (1 - z)(1 - n^2)
+            np.multiply(dn, ar, out=dhn_)
+            np.subtract(1, ar, out=dr)
+            dr *= dhn_
+            dr *= ahn
+            np.subtract(hs[t0 + 1 - o:t1 + 1 - o], an, out=dz)
+            dz *= az
+            dz *= u
+            for t in _steps(t0, t1, self.reverse):
+                n = bt.active[t]
+                dhn, dt_, do, tm, at = _rows(n, B, dh, d[t], dout[t], tmp, a[t])
+                dhn += do
+                dt_ *= dhn[:, None, :]
+                if n < B:
+                    d[t, n:] = 0
+                np.matmul(dt_[:, 1:].reshape(n, 3 * H), w_hh, out=tm)
+                dhn *= at[:, 2]
+                dhn += tm
+
+
+# ============================================================================ Elman RNN
+class RNNSequence(_Recurrence):
+    """Whole-sequence Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu."""
+
+    def __init__(self, nonlinearity: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, *arrays):
+        x, h0, w_ih, w_hh, b_ih, b_hh = self._unpack(arrays)
+        xp = self._setup(x, w_hh)
+        T, B, I, H, o = self.T, self.B, self.I, self.H, self.o
+        bt = self.batch
+        xs, h0 = bt.sort(x, 1), bt.sort(h0, 0)
+        y = (xp.empty if self.lengths is None else xp.zeros)((T + 1, B, H), dtype=x.dtype)
+        hs = self._history(xp, y, h0)
+        new = hs[o:T + o]
+        xp.matmul(xs.reshape(T * B, I), w_ih.T, out=new.reshape(T * B, H))
+        if b_ih is not None:
+            new += b_ih
+        if b_hh is not None:
+            new += b_hh
+        tmp = xp.empty((B, H), dtype=x.dtype)
+        act = xp.tanh if self.nonlinearity == "tanh" else (lambda v, out: xp.maximum(v, 0, out=out))
+        whh_t = w_hh.T
+        for t in self._times():
+            n = bt.active[t]
+            hp, hn = hs[t + 1 - o], hs[t + o]
+            hpn, hnn, tm = _rows(n, B, hp, hn, tmp)
+            xp.matmul(hpn, whh_t, out=tm)
+            hnn += tm
+            act(hnn, out=hnn)
+            if n < B:
+                hn[n:] = hp[n:]
+            if self.lengths is not None:
+                y[t, :n] = hnn
+        if self.keep:
+            self.hs, self.xs, self.w_ih, self.w_hh = hs, xs, w_ih, w_hh
+        return self._finish_forward(y, hs)
+
+    def backward(self, grad):
+        self._check_backward()
+        xp = backend.xp_of(grad.data)
+        T, B, H, o = self.T, self.B, self.H, self.o
+        bt, hs, w_hh = self.batch, self.hs, self.w_hh
+        gy = bt.sort(grad.data.astype(hs.dtype, copy=False), 1)
+        dout = gy[self.out_rows]
+        dh = gy[self.hn_row].copy() if self.lengths is not None else xp.zeros((B, H), dtype=hs.dtype)
+        new = hs[o:T + o]
+        if self._kernel_path(xp):
+            d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, H), dtype=hs.dtype)
+            bwd = _kernel("rnn_bwd_" + self.nonlinearity, xp)
+            for t in _steps(0, T, self.reverse):
+                n = bt.active[t]
+                hn, do, dt_, dhn = _rows(n, B, new[t], dout[t], d[t], dh)
+                bwd(hn, do, dt_, dhn)
+                xp.matmul(dt_, w_hh, out=dhn)
+        else:
+            if self.nonlinearity == "tanh":
+                d = np.multiply(new, new)
+                np.subtract(1, d, out=d)
+            else:
+                d = (new > 0).astype(hs.dtype)
+            for t in _steps(0, T, self.reverse):
+                n = bt.active[t]
+                dhn, dt_, do = _rows(n, B, dh, d[t], dout[t])
+                dhn += do
+                dt_ *= dhn
+                if n < B:
+                    d[t, n:] = 0
+                np.matmul(dt_, w_hh, out=dhn)
+        d2 = d.reshape(T * B, H)
+        dx, dw_ih, dw_hh = self._grad_input(d2, self.xs.reshape(T * B, self.I), self.w_ih,
+                                            self._hprev(hs), self._wants(0))
+        db = d2.sum(0) if (self._wants(4) or self._wants(5)) else None
+        return self._pack_grads([bt.unsort(dx, 1) if dx is not None else None, bt.unsort(dh, 0),
+                                 dw_ih, dw_hh, db, db])
+
+
+# ============================================================================ public functions
+def _as_tensor(a: Any, name: str, op: str) -> Tensor:
+    if isinstance(a, Tensor):
+        t = a
+    elif isinstance(a, np.ndarray) or backend.is_cupy_array(a):
+        t = Tensor._make(a)
+    else:
+        raise TypeError(f"{op}: {name} must be a Tensor or an array, got {type(a).__name__}")
+    if t.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be floating point, got dtype {t.dtype}")
+    return t
+
+
+def _check_lengths(lengths: Any, T: int, B: int, op: str) -> Optional[np.ndarray]:
+    if lengths is None:
+        return None
+    if isinstance(lengths, Tensor):
+        lengths = lengths.numpy()
+    lens = backend.to_device(lengths, "cpu") if backend.is_cupy_array(lengths) else np.asarray(lengths)
+    if lens.shape != (B,) or lens.dtype.kind not in "iu":
+        raise ValueError(f"{op}: lengths must be {B} integers (one per sequence), got shape {lens.shape} "
+                         f"dtype {lens.dtype}")
+    if lens.min() < 1 or lens.max() > T:
+        raise ValueError(f"{op}: lengths must lie in 1..{T} (the sequence length), got {lens.min()}..{lens.max()}")
+    return lens.astype(np.int64)
+
+
+def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: Any, w_hh: Any,
+             b_ih: Any, b_hh: Any, lengths: Any) -> Tuple[list, Optional[np.ndarray], bool]:
+    """Validated input Tensors (x, states..., w_ih, w_hh, given biases), lengths, and whether grad is needed."""
+    x = _as_tensor(x, "x", op)
+    if x.ndim != 3 or x.shape[0] < 1:
+        raise ValueError(f"{op}: x must be (T, B, I) with T >= 1 (time-major), got shape {x.shape}")
+    T, B, I = x.shape
+    w_ih, w_hh = _as_tensor(w_ih, "w_ih", op), _as_tensor(w_hh, "w_hh", op)
+    if w_hh.ndim != 2 or w_hh.shape[0] != G * w_hh.shape[1]:
+        raise ValueError(f"{op}: w_hh must be ({G}*H, H), got shape {w_hh.shape}")
+    H = w_hh.shape[1]
+    if w_ih.shape != (G * H, I):
+        raise ValueError(f"{op}: w_ih must be ({G}*H, I) = {(G * H, I)} for x {x.shape} and w_hh {w_hh.shape}, "
+                         f"got {w_ih.shape}")
+    tensors = [x]
+    for name, s in states:
+        s = Tensor._make(backend.xp_of(x.data).zeros((B, H), dtype=x.dtype)) if s is None else _as_tensor(s, name, op)
+        if s.shape != (B, H):
+            raise ValueError(f"{op}: {name} must be (B, H) = {(B, H)}, got {s.shape}")
+        tensors.append(s)
+    tensors += [w_ih, w_hh]
+    for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
+        if b is not None:
+            b = _as_tensor(b, name, op)
+            if b.shape != (G * H,):
+                raise ValueError(f"{op}: {name} must be ({G}*H,) = {(G * H,)}, got {b.shape}")
+            tensors.append(b)
+    need_grad = _mode.grad_enabled and any(t.requires_grad for t in tensors)
+    return tensors, _check_lengths(lengths, T, B, op), need_grad
+
+
+def lstm_sequence(x: ArrayLike, h0: Optional[ArrayLike], c0: Optional[ArrayLike], w_ih: ArrayLike,
+                  w_hh: ArrayLike, b_ih: Optional[ArrayLike], b_hh: Optional[ArrayLike],
+                  lengths: Any = None, reverse: bool = False) -> Tuple[Tensor, Tensor, Tensor]:
+    """LSTM over a whole sequence: (output (T, B, H), h_n (B, H), c_n (B, H)).
+
+    gates = W_ih x_t + b_ih + W_hh h + b_hh split (i, f, g, o); c' = sigmoid(f) c + sigmoid(i) tanh(g),
+    h' = sigmoid(o) tanh(c'). x (T, B, I) time-major; h0/c0 None means zeros. With lengths (B,),
+    steps t >= lengths[b] carry the state unchanged and output 0; reverse runs t = T-1 .. 0.
+    """
+    tensors, lens, need = _prepare("lstm_sequence", 4, x, [("h0", h0), ("c0", c0)], w_ih, w_hh, b_ih, b_hh,
+                                   lengths)
+    T = tensors[0].shape[0]
+    y = LSTMSequence(reverse, lens, b_ih is not None, b_hh is not None, keep=need)(*tensors)
+    out_rows, hn_row = _layout(T, reverse, lens is not None)
+    return y[out_rows], y[hn_row], y[T + 1]
+
+
+def gru_sequence(x: ArrayLike, h0: Optional[ArrayLike], w_ih: ArrayLike, w_hh: ArrayLike,
+                 b_ih: Optional[ArrayLike], b_hh: Optional[ArrayLike], lengths: Any = None,
+                 reverse: bool = False) -> Tuple[Tensor, Tensor]:
+    """GRU over a whole sequence: (output (T, B, H), h_n (B, H)).
+
+    r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z likewise, n = tanh(W_in x + b_in + r (W_hn h + b_hn)),
+    h' = (1 - z) n + z h. lengths and reverse as in lstm_sequence.
+    """
+    tensors, lens, need = _prepare("gru_sequence", 3, x, [("h0", h0)], w_ih, w_hh, b_ih, b_hh, lengths)
+    T = tensors[0].shape[0]
+    y = GRUSequence(reverse, lens, b_ih is not None, b_hh is not None, keep=need)(*tensors)
+    out_rows, hn_row = _layout(T, reverse, lens is not None)
+    return y[out_rows], y[hn_row]
+
+
+def rnn_sequence(x: ArrayLike, h0: Optional[ArrayLike], w_ih: ArrayLike, w_hh: ArrayLike,
+                 b_ih: Optional[ArrayLike], b_hh: Optional[ArrayLike], nonlinearity: str = "tanh",
+                 lengths: Any = None, reverse: bool = False) -> Tuple[Tensor, Tensor]:
+    """Elman RNN over a whole sequence: (output (T, B, H), h_n (B, H)); h' = act(W_ih x + b_ih + W_hh h + b_hh).
+
+    act is 'tanh' or 'relu'. lengths and reverse as in lstm_sequence.
+    """
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+    tensors, lens, need = _prepare("rnn_sequence", 1, x, [("h0", h0)], w_ih, w_hh, b_ih, b_hh, lengths)
+    T = tensors[0].shape[0]
+    y = RNNSequence(nonlinearity, reverse, lens, b_ih is not None, b_hh is not None, keep=need)(*tensors)
+    out_rows, hn_row = _layout(T, reverse, lens is not None)
+    return y[out_rows], y[hn_row]
