@@ -450,3 +450,30 @@ def test_slices_of_one_tensor_accumulate_in_place():
     expected[0] += 2
     expected[49] += 1
     np.testing.assert_allclose(x.grad.numpy(), expected)
+
+
+def test_set_grad_enabled_as_decorator_and_context():
+    x = tg.randn(2, requires_grad=True)
+
+    @tg.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+
+    assert tg.is_grad_enabled()  # decorating changes nothing
+    assert not f(x).requires_grad and tg.is_grad_enabled()
+    with tg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+
+def test_pow_gradients_at_zero_match_the_limits():
+    x = tg.tensor([0.0, 2.0], dtype=tg.float64, requires_grad=True)
+    (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])  # x^0 is constant
+    p = tg.tensor([2.0, 3.0], dtype=tg.float64, requires_grad=True)
+    (tg.tensor([0.0, 2.0], dtype=tg.float64) ** p).sum().backward()
+    np.testing.assert_allclose(p.grad.numpy(), [0.0, 8.0 * np.log(2.0)])  # d/dp 0^p = 0 for p > 0
+    a = tg.tensor([-2.0, 3.0], requires_grad=True)
+    with tg.detect_anomaly():  # the exponent needs no gradient, so log(-2) is never taken
+        (a ** tg.tensor([2.0, 2.0])).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [-4.0, 6.0])

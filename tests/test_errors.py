@@ -143,14 +143,16 @@ def test_other_argument_errors():
         tg.where(np.array([1, 0, 1]), tg.zeros(3), tg.ones(3))
     with raises(ValueError, "where", "(2,)", "(3,)"):
         tg.where(np.array([True, False]), tg.zeros(3), tg.ones(3))
-    with raises(ValueError, "clamp", "min"):
-        x.clamp(1.0, 0.0)
     with raises(ValueError, "index_select", "1-D"):
         x.index_select(0, np.zeros((1, 1), np.int64))
     with raises(TypeError, "mul", "str"):
         x * "a"
     with raises(TypeError, "tensor", "str"):
         tg.tensor("abc")
+    with raises(IndexError, "getitem", "boolean mask of shape (2,)", "(3,)"):
+        x[:, tg.tensor([True, False])]  # never a silent wrong selection
+    with raises(ValueError, "chunk", "0-d"):
+        tg.ones(()).chunk(2)
 
 
 # ============================================================================ detect_anomaly

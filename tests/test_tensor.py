@@ -53,7 +53,8 @@ def test_arithmetic_dtype_rules():
 def test_attributes():
     x = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
     assert x.shape == (2, 3, 4) and isinstance(x.shape, tuple)
-    assert x.ndim == 3 and x.dim() == 3 and x.size == 24 and x.numel() == 24
+    assert x.ndim == 3 and x.dim() == 3 and x.numel() == 24
+    assert x.size() == (2, 3, 4) and x.size(1) == 3 and x.size(-1) == 4
     assert x.T.shape == (4, 3, 2)
     np.testing.assert_array_equal(x.T.numpy(), np.arange(24.0).reshape(2, 3, 4).T)
     assert x.device == "cpu" and x.is_leaf and not x.requires_grad and x.grad is None and x.grad_fn is None
@@ -269,3 +270,42 @@ def test_where_with_two_numbers_and_integer_casts_drop_grad():
 def test_to_unknown_device_names_it():
     with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda', got 'tpu'"):
         tg.randn(2).to("tpu")
+
+
+def test_torch_idioms():
+    """size(), f-strings, abs(), boolean & | ~, integer tensors as indices, clamp with min > max."""
+    x = tg.tensor([[-1.5, 0.5, 2.0], [3.0, -0.25, 1.0]])
+    assert x.size() == (2, 3) and x.size(0) == 2 and x.size(-1) == 3
+    with pytest.raises(IndexError, match="size: dim 2"):
+        x.size(2)
+    assert f"{x.sum():.2f}" == "4.75"
+    np.testing.assert_array_equal(abs(x).numpy(), np.abs(x.numpy()))
+    a = x.numpy()
+    np.testing.assert_array_equal(((x > 0) & (x < 1)).numpy(), (a > 0) & (a < 1))
+    np.testing.assert_array_equal(((x < 0) | (x > 2)).numpy(), (a < 0) | (a > 2))
+    np.testing.assert_array_equal((~(x > 0)).numpy(), ~(a > 0))
+    assert list(range(tg.tensor(3))) == [0, 1, 2]
+    np.testing.assert_array_equal(x.clamp(1.0, 0.0).numpy(), np.zeros((2, 3)))  # torch: max wins
+    assert x.var(1, False).shape == (2,)  # torch's positional (dim, unbiased)
+    np.testing.assert_allclose(x.std(unbiased=False).numpy(), a.std(), rtol=1e-6)
+    np.testing.assert_allclose(x.var(correction=0).numpy(), a.var(), rtol=1e-6)
+
+
+def test_integer_inputs_to_float_ops_give_float32():
+    i = tg.tensor([1, 2])
+    for out in (i / 2, i.exp(), i.sigmoid(), i.log_softmax(0), tg.where(i > 1, 1.0, 0.0)):
+        assert out.dtype == np.float32
+    np.testing.assert_allclose((i / 2).numpy(), [0.5, 1.0])
+
+
+def test_creation_follows_torch_and_names_bad_sizes():
+    assert tg.randint(10, (3,)).shape == (3,)  # torch's randint(high, size)
+    assert tg.full((2,), 3).dtype == np.int64 and tg.full((2,), 3.0).dtype == np.float32
+    assert tg.full((2,), True).dtype == np.bool_
+    for make, op in ((lambda: tg.zeros(-1), "zeros"), (lambda: tg.randn(2, -3), "randn"),
+                     (lambda: tg.eye(-1), "eye"), (lambda: tg.randint(5, 2, (1,)), "randint"),
+                     (lambda: tg.tensor([[1, 2], [3]]), "tensor")):
+        with pytest.raises(ValueError, match=op):
+            make()
+    with pytest.raises(TypeError, match="randn: samples a floating point distribution"):
+        tg.randn_like(tg.tensor([1, 2]))

@@ -47,13 +47,25 @@ class enable_grad(_GradMode):
 
 
 class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(False)`` switches recording off at once (like torch); as a context
+    manager it restores the previous mode on exit, as a decorator it applies per call."""
+
     def __init__(self, mode: bool) -> None:
         self.enabled = bool(mode)
         self._prev = _mode.grad_enabled
-        _mode.grad_enabled = self.enabled  # takes effect at once, like torch
+        _mode.grad_enabled = self.enabled
 
     def __enter__(self) -> None:
         pass
+
+    def __call__(self, fn: Callable) -> Callable:
+        _mode.grad_enabled = self._prev  # decorating must not change the mode now
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(self.enabled):
+                return fn(*args, **kwargs)
+        return wrapper
 
 
 def is_grad_enabled() -> bool:
@@ -116,7 +128,7 @@ def _owned_buffer(pending: Dict[Node, list], node: Node, shape: tuple, like: Any
 
 def _as_grad(root: Tensor, g: Any, op: str) -> Tensor:
     if g is None:
-        if root.size != 1:
+        if root.numel() != 1:
             raise RuntimeError(f"{op}: a gradient can be implied only for a scalar output; this output has shape "
                                f"{root.shape}, so pass gradient= (or grad_outputs=) of that shape")
         return Tensor._make(xp_of(root.data).ones_like(root.data))

@@ -9,12 +9,18 @@ from . import backend
 from .tensor import Tensor
 
 
-def _shape(size: tuple) -> tuple:
-    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+def _shape(size: tuple, op: str = "zeros") -> tuple:
+    """f(2, 3), f((2, 3)) and f([2, 3]) all mean shape (2, 3); sizes must be non-negative ints."""
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape):
+        raise ValueError(f"{op}: sizes must be non-negative integers, got {shape}")
+    return shape
 
 
-def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool) -> Tensor:
-    dtype = np.float32 if dtype is None else dtype
+def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool, op: str) -> Tensor:
+    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: samples a floating point distribution, got dtype {dtype}")
     return Tensor(backend.module_for(device).asarray(a, dtype=dtype), requires_grad=requires_grad)
 
 
@@ -28,21 +34,24 @@ def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: boo
 
 def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
          requires_grad: bool = False) -> Tensor:
-    xp = backend.module_for(device)
-    return Tensor(xp.full((size,) if isinstance(size, int) else tuple(size), fill_value,
-                          dtype=np.float32 if dtype is None else dtype), requires_grad=requires_grad)
+    """A tensor of fill_value; the dtype follows the value like torch (bool, int64, else float32)."""
+    if dtype is None:
+        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else np.float32
+    shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "full")
+    return Tensor(backend.module_for(device).full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
 def zeros(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    return full(_shape(size), 0, dtype, device, requires_grad)
+    return full(_shape(size, "zeros"), 0.0, dtype, device, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    return full(_shape(size), 1, dtype, device, requires_grad)
+    return full(_shape(size, "ones"), 1.0, dtype, device, requires_grad)
 
 
 def eye(n: int, m: Optional[int] = None, dtype: Any = None, device: str = "cpu",
         requires_grad: bool = False) -> Tensor:
+    _shape((n,) if m is None else (n, m), "eye")
     return Tensor(backend.module_for(device).eye(n, m, dtype=np.float32 if dtype is None else dtype),
                   requires_grad=requires_grad)
 
@@ -59,22 +68,26 @@ def arange(start: float, end: Optional[float] = None, step: float = 1, dtype: An
 
 def randn(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the package generator (see manual_seed)."""
-    return _new(backend.rng(device).standard_normal(_shape(size)), dtype, device, requires_grad)
+    return _new(backend.rng(device).standard_normal(_shape(size, "randn")), dtype, device, requires_grad, "randn")
 
 
 def rand(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _new(backend.rng(device).random(_shape(size)), dtype, device, requires_grad)
+    return _new(backend.rng(device).random(_shape(size, "rand")), dtype, device, requires_grad, "rand")
 
 
 def randint(low: int, high: Optional[int] = None, size: Any = (), dtype: Any = np.int64,
             device: str = "cpu") -> Tensor:
-    """Integers in [low, high) (or [0, low) when high is omitted), int64 by default."""
-    if high is None:
+    """Integers in [low, high), int64 by default; randint(high, size) as in torch means low = 0."""
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
-    return Tensor(backend.module_for(device).asarray(
-        backend.rng(device).integers(low, high, size=tuple(size) if not isinstance(size, int) else (size,)),
-        dtype=dtype))
+    if low >= high:
+        raise ValueError(f"randint: low ({low}) must be less than high ({high})")
+    shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "randint")
+    return Tensor(backend.module_for(device).asarray(backend.rng(device).integers(low, high, size=shape),
+                                                     dtype=dtype))
 
 
 def _like(fn: Any, t: Tensor, dtype: Any, **kw: Any) -> Tensor:

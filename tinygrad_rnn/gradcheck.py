@@ -42,6 +42,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
     arguments are passed through. Raises GradcheckError naming the input, the
     element index, and the analytic and numerical values of the worst mismatch.
     """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input is a Tensor with requires_grad=True")
@@ -65,7 +66,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
         if a.shape != x.shape:
             raise GradcheckError(f"gradcheck: gradient of input {i} has shape {a.shape}, input has {x.shape}")
         numeric = np.zeros(x.shape)
-        for k in range(x.size):  # grad mode stays on: fn may itself differentiate (gradgradcheck)
+        for k in range(x.numel()):  # grad mode stays on: fn may itself differentiate (gradgradcheck)
             at = np.unravel_index(k, x.shape)
             orig = x.data[at].item()
             x.data[at] = orig + eps
@@ -86,7 +87,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
 def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: Optional[Sequence[Tensor]] = None,
                   eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
     """Check second derivatives: gradcheck of x, v -> grad(fn(x), x, grad_outputs=v, create_graph=True)."""
-    inputs = list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     outs = _outputs(fn, inputs)
     if grad_outputs is None:

@@ -100,7 +100,8 @@ class Div(Function):
     saved_inputs = (0, 1)
 
     def forward(self, a, b):
-        return a / b
+        out = a / b
+        return out.astype(np.float32) if a.dtype.kind in "biu" and b.dtype.kind in "biu" else out
 
     def backward(self, g):
         a, b = self.saved
@@ -119,14 +120,20 @@ class Pow(Function):
 
     def backward(self, g):
         a, b = self.saved
-        ga = g * b * a ** (b - 1)
-        gb = g * self.output * a.log()
-        return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
+        need_a, need_b = self.needs_input_grad
+        ga = gb = None
+        if need_a:  # b a^(b-1), taken as 0 at a = b = 0 (a^0 is constant there too, not 0 * inf)
+            ga = unbroadcast(where((a.data != 0) | (b.data != 0), g * b * a ** (b - 1), 0.0), a.shape)
+        if need_b:  # a^b log a, taken as 0 where a == 0 (the limit for b > 0)
+            safe_a = where(a.data != 0, a, 1.0)
+            gb = unbroadcast(where(a.data != 0, g * self.output * safe_a.log(), 0.0), b.shape)
+        return ga, gb
 
 
 class PowScalar(Function):
-    """x ** p for a Python number p; d/dx = p x^(p-1)."""
+    """x ** p for a Python number p; d/dx = p x^(p-1) (0 for p = 0)."""
 
+    name = "pow"
     saved_inputs = (0,)
 
     def __init__(self, p: float) -> None:
@@ -137,7 +144,7 @@ class PowScalar(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        return (g * self.p * x ** (self.p - 1),)
+        return (g * 0 if self.p == 0 else g * self.p * x ** (self.p - 1),)
 
 
 class Maximum(Function):
@@ -342,6 +349,7 @@ def _shift_by_max(x: Any, dim: int, op: str) -> Tuple[Any, Optional[int]]:
 class LogSoftmax(Function):
     """y = x - logsumexp(x); dy: g - softmax * sum(g). Stable for any |x| (max subtracted)."""
 
+    name = "log_softmax"
     save_output = True
 
     def __init__(self, dim: int = -1) -> None:
@@ -406,6 +414,7 @@ class Permute(Function):
 
 
 class BroadcastTo(Function):
+    name = "broadcast_to"
     def __init__(self, shape: Tuple[int, ...]) -> None:
         self.shape = shape
 
@@ -478,6 +487,7 @@ class GetItem(Function):
 class IndexAdd(Function):
     """zeros(shape) with values added at index (np.add.at); the backward of GetItem."""
 
+    name = "index_add"
     def __init__(self, shape: Tuple[int, ...], index: tuple) -> None:
         self.shape, self.index = shape, index
 
@@ -498,25 +508,44 @@ def _show(index: tuple) -> str:
     return "(" + ", ".join(f"array{getattr(i, 'shape', '')}" if hasattr(i, "shape") else repr(i) for i in index) + ")"
 
 
+def _dims_used(i: Any) -> int:
+    """How many tensor dims one index entry consumes (None adds a dim, a k-d mask consumes k)."""
+    if i is None:
+        return 0
+    return i.ndim if getattr(i, "dtype", None) is not None and i.dtype.kind == "b" else 1
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
     """Tensor indexing: ints, slices, None, Ellipsis, integer arrays/tensors, boolean masks."""
     index = index if isinstance(index, tuple) else (index,)
-    norm = []
+    entries = []
     for i in index:
         if isinstance(i, Tensor):
             i = i.data
         elif isinstance(i, list):
             i = np.asarray(i)
-        if hasattr(i, "dtype") and getattr(i, "ndim", 0) >= 0 and not isinstance(i, np.integer):
+        if hasattr(i, "dtype") and not isinstance(i, np.integer):
             if i.dtype.kind not in "iub":
                 raise IndexError(f"getitem: index arrays must be integer or boolean, got dtype {i.dtype}")
             if backend.device_of(i) != x.device:  # (a host mask or index array for a cuda tensor)
                 i = backend.to_device(i, x.device)
-            if i.dtype.kind == "b":
-                norm.extend(i.nonzero())  # a mask is the tuple of its True positions
-                continue
         elif not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))):
             raise IndexError(f"getitem: unsupported index {i!r} of type {type(i).__name__}")
+        entries.append(i)
+    ellipsis_dims = x.ndim - sum(_dims_used(i) for i in entries if i is not Ellipsis)
+    norm, dim = [], 0
+    for i in entries:
+        if i is Ellipsis:
+            dim += ellipsis_dims
+        elif getattr(i, "dtype", None) is not None and i.dtype.kind == "b":
+            if i.shape != x.shape[dim:dim + i.ndim]:
+                raise IndexError(f"getitem: boolean mask of shape {i.shape} does not match the tensor's dims "
+                                 f"{x.shape[dim:dim + i.ndim]} at dim {dim} (tensor shape {x.shape})")
+            norm.extend(i.nonzero())  # a mask is the tuple of its True positions
+            dim += i.ndim
+            continue
+        else:
+            dim += _dims_used(i)
         norm.append(i)
     return GetItem(tuple(norm))(x)
 
@@ -553,6 +582,7 @@ class MatMul(Function):
 
 # ============================================================================ device and dtype
 class ToDevice(Function):
+    name = "to"
     def __init__(self, device: str) -> None:
         self.device = device
 
@@ -580,10 +610,8 @@ class Cast(Function):
 def pow(base: Any, exponent: Any) -> Tensor:
     if isinstance(base, Tensor) and isinstance(exponent, numbers.Number) and not isinstance(exponent, bool):
         return PowScalar(exponent)(base)
-    if isinstance(exponent, Tensor) and isinstance(base, numbers.Number):
-        if base <= 0:
-            raise ValueError(f"pow: a number base must be positive for a tensor exponent, got {base}")
-        return (exponent * math.log(base)).exp()
+    if isinstance(exponent, Tensor) and isinstance(base, numbers.Number) and base > 0:
+        return (exponent._floating() * math.log(base)).exp()
     return Pow()(*operands("pow", base, exponent))
 
 
@@ -600,9 +628,7 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x if min is None else maximum(x, min)
         return out if max is None else minimum(out, max)
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clamp: min {min} is greater than max {max}")
-    return Clamp(min, max)(x)
+    return Clamp(min, max)(x)  # min > max gives max everywhere, as in torch
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -612,7 +638,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if cond.dtype.kind != "b":
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(np.asarray(a, dtype=np.result_type(a, b) if isinstance(a, np.ndarray) else None))
+        a = Tensor(a)  # Python floats become float32, ints int64
     a, b = operands("where", a, b)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
@@ -637,7 +663,7 @@ def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over dim, shifted by the (constant) max so it never overflows."""
     axes = norm_dims(dim, x.ndim, "logsumexp")
     xp = xp_of(x.data)
-    m = x.data.max(axis=axes, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, axes), x.dtype)
+    m = x.data.max(axis=axes, keepdims=True) if x.numel() else xp.zeros(_kept_shape(x.shape, axes), x.dtype)
     m = _const(xp.where(xp.isfinite(m), m, 0))
     out = (x - m).exp().sum(axes, keepdim=True).log() + m
     return out if keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in axes])
@@ -657,7 +683,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return x.reshape(1)
     s, e = norm_dims(start_dim, x.ndim, "flatten")[0], norm_dims(end_dim, x.ndim, "flatten")[0]
-    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:]) if x.size else x.reshape(
+    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:]) if x.numel() else x.reshape(
         x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
 
 
@@ -723,6 +749,8 @@ def _common(tensors: Sequence[Any], op: str) -> list:
 
 def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:
     """Pieces of ``split_size`` along dim (the last may be smaller), or of the listed sizes."""
+    if x.ndim == 0:
+        raise ValueError("split: a 0-d tensor cannot be split")
     (d,) = norm_dims(dim, x.ndim, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)):
@@ -743,6 +771,8 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor,
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    if x.ndim == 0:
+        raise ValueError("chunk: a 0-d tensor cannot be chunked")
     (d,) = norm_dims(dim, x.ndim, "chunk")
     return split(x, max(1, -(-x.shape[d] // chunks)), d)
 
@@ -780,6 +810,29 @@ def compare(op: str, a: Any, b: Any) -> Tensor:
         return _const(getattr(xp_of(a.data), fn.__name__)(a.data, b.data))
     except ValueError as e:
         raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
+
+
+def logical(op: str, a: Tensor, b: Any) -> Tensor:
+    """Elementwise and/or/xor/not of boolean tensors (no gradient)."""
+    xp = xp_of(a.data)
+    if op == "not":
+        if a.dtype.kind != "b":
+            raise TypeError(f"not: ~ needs a boolean tensor, got {a.dtype}")
+        return _const(~a.data)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    if a.dtype.kind != "b" or b.dtype.kind != "b":
+        raise TypeError(f"{op}: needs boolean tensors, got {a.dtype} and {b.dtype}")
+    try:
+        return _const(getattr(xp, f"logical_{op}")(a.data, b.data))
+    except ValueError as e:
+        raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
+
+
+def correction_arg(unbiased: Optional[bool], correction: Optional[int]) -> int:
+    """torch's var/std: correction wins; unbiased=False means 0; the default is 1."""
+    if correction is not None:
+        return correction
+    return 0 if unbiased is False else 1
 
 
 def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:

@@ -132,7 +132,11 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str]) -> An
     if backend.is_cupy_array(data) or isinstance(data, np.ndarray):
         arr = data.astype(dtype, copy=False) if dtype is not None else data
     else:
-        arr = np.asarray(data, dtype=dtype)
+        try:
+            arr = np.asarray(data, dtype=dtype)
+        except ValueError as e:
+            raise ValueError(f"tensor: cannot make a tensor from this {type(data).__name__} "
+                             f"(nested lists must be rectangular): {e}") from None
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
             arr = arr.astype(np.float32)
         if arr.dtype.kind not in "biuf":
@@ -180,9 +184,13 @@ class Tensor:
     def ndim(self) -> int:
         return self.data.ndim
 
-    @property
-    def size(self) -> int:
-        return int(self.data.size)
+    def size(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
+        """The shape, or the length of one dim (torch's Tensor.size); numel() counts elements."""
+        if dim is None:
+            return self.data.shape
+        if not -max(self.ndim, 1) <= dim < max(self.ndim, 1) or self.ndim == 0:
+            raise IndexError(f"size: dim {dim} is out of range for a tensor of shape {self.shape}")
+        return self.data.shape[dim]
 
     def numel(self) -> int:
         return int(self.data.size)
@@ -226,7 +234,7 @@ class Tensor:
         return backend.to_device(self.data, "cpu")
 
     def item(self) -> Union[float, int, bool]:
-        if self.size != 1:
+        if self.numel() != 1:
             raise ValueError(f"item: only a tensor with one element converts to a Python number, got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
@@ -246,9 +254,23 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
-        if self.size != 1:
-            raise ValueError(f"bool: the truth value of a tensor with {self.size} elements is ambiguous")
+        if self.numel() != 1:
+            raise ValueError(f"bool: the truth value of a tensor with {self.numel()} elements is ambiguous")
         return bool(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.3f}" formats a one-element tensor as its number."""
+        if not spec:
+            return repr(self)
+        if self.numel() != 1:
+            raise TypeError(f"format: spec {spec!r} needs a one-element tensor, got shape {self.shape}")
+        return format(self.item(), spec)
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iu" or self.numel() != 1:
+            raise TypeError(f"index: only a one-element integer tensor can be used as an index, got {self.dtype} "
+                            f"shape {self.shape}")
+        return int(self.item())
 
     def __float__(self) -> float:
         return float(self.item())
@@ -326,6 +348,10 @@ class Tensor:
             return self
         return _ops.Cast(dtype)(self) if dtype.kind == "f" else Tensor._make(self.data.astype(dtype))
 
+    def _floating(self) -> "Tensor":
+        """Integer and bool tensors as float32 (what torch's float-valued ops return for them)."""
+        return self if self.dtype.kind == "f" else Tensor._make(self.data.astype(np.float32))
+
     def float(self) -> "Tensor":
         return self.astype(np.float32)
 
@@ -366,6 +392,28 @@ class Tensor:
     def __pos__(self) -> "Tensor":
         return self
 
+    def __abs__(self) -> "Tensor":
+        return _ops.Abs()(self)
+
+    # logical ops on boolean tensors: no gradient
+    def __and__(self, other: Any) -> "Tensor":
+        return _ops.logical("and", self, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other: Any) -> "Tensor":
+        return _ops.logical("or", self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other: Any) -> "Tensor":
+        return _ops.logical("xor", self, other)
+
+    __rxor__ = __xor__
+
+    def __invert__(self) -> "Tensor":
+        return _ops.logical("not", self, None)
+
     def __pow__(self, exponent: Any) -> "Tensor":
         return _ops.pow(self, exponent)
 
@@ -402,22 +450,22 @@ class Tensor:
 
     # ------------------------------------------------------------------ elementwise
     def exp(self) -> "Tensor":
-        return _ops.Exp()(self)
+        return _ops.Exp()(self._floating())
 
     def log(self) -> "Tensor":
-        return _ops.Log()(self)
+        return _ops.Log()(self._floating())
 
     def sqrt(self) -> "Tensor":
-        return _ops.Sqrt()(self)
+        return _ops.Sqrt()(self._floating())
 
     def abs(self) -> "Tensor":
         return _ops.Abs()(self)
 
     def tanh(self) -> "Tensor":
-        return _ops.Tanh()(self)
+        return _ops.Tanh()(self._floating())
 
     def sigmoid(self) -> "Tensor":
-        return _ops.Sigmoid()(self)
+        return _ops.Sigmoid()(self._floating())
 
     def relu(self) -> "Tensor":
         return _ops.Relu()(self)
@@ -452,20 +500,23 @@ class Tensor:
 
     amax, amin = max, min
 
-    def var(self, dim: Any = None, keepdim: bool = False, correction: int = 1) -> "Tensor":
-        return _ops.var(self, dim, keepdim, correction)
+    def var(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
+            correction: Optional[int] = None) -> "Tensor":
+        """sum((x - mean)^2) / (N - correction); correction=1 (or unbiased=True) is torch's default."""
+        return _ops.var(self, dim, keepdim, _ops.correction_arg(unbiased, correction))
 
-    def std(self, dim: Any = None, keepdim: bool = False, correction: int = 1) -> "Tensor":
-        return _ops.var(self, dim, keepdim, correction).sqrt()
+    def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
+            correction: Optional[int] = None) -> "Tensor":
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _ops.logsumexp(self, dim, keepdim)
 
     def softmax(self, dim: int = -1) -> "Tensor":
-        return _ops.Softmax(dim)(self)
+        return _ops.Softmax(dim)(self._floating())
 
     def log_softmax(self, dim: int = -1) -> "Tensor":
-        return _ops.LogSoftmax(dim)(self)
+        return _ops.LogSoftmax(dim)(self._floating())
 
     def argmax(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
         return _ops.argreduce("argmax", self, dim, keepdim)
