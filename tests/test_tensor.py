@@ -309,3 +309,60 @@ def test_creation_follows_torch_and_names_bad_sizes():
             make()
     with pytest.raises(TypeError, match="randn: samples a floating point distribution"):
         tg.randn_like(tg.tensor([1, 2]))
+
+
+# ============================================================================ in-place ops and torch conveniences
+def test_in_place_ops_on_data_and_their_guard():
+    x = tg.arange(6).reshape(2, 3).float()
+    x[0] = 7.0
+    x[x > 6] = -1.0
+    x[:, tg.tensor([0, 2])] = tg.tensor([[10.0, 20.0]])
+    np.testing.assert_array_equal(x.numpy(), [[10, -1, 20], [10, 4, 20]])
+    np.testing.assert_array_equal(tg.ones(2).fill_(3).numpy(), [3, 3])
+    np.testing.assert_array_equal(tg.ones(2, 2).copy_(tg.tensor([1.0, 2.0])).numpy(), [[1, 2], [1, 2]])
+    w = tg.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="setitem: a tensor that requires grad cannot be changed in place"):
+        w[0] = 1.0
+    with pytest.raises(RuntimeError, match="zero_"):
+        w.zero_()
+    with tg.no_grad():
+        w.zero_()
+    assert np.all(w.numpy() == 0) and w.requires_grad
+    with pytest.raises(ValueError, match=r"copy_: source of shape \(3,\) does not broadcast to \(2,\)"):
+        tg.ones(2).copy_(tg.ones(3))
+
+
+def test_changing_a_saved_tensor_in_place_is_caught_at_backward():
+    a = tg.randn(3, requires_grad=True)
+    b = tg.randn(3)
+    y = (a * b).sum()
+    b.fill_(1.0)
+    with pytest.raises(RuntimeError, match="mul saved for backward was changed in place"):
+        y.backward()
+
+
+def test_clone_t_unbind_flip_norm_gradients():
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((3, 4)) + 0.1, requires_grad=True)
+    c = x.clone()
+    assert c.data is not x.data and np.shares_memory(c.data, x.data) is False
+    for f in (lambda a: a.clone() * 2, lambda a: a.t(), lambda a: a.unbind(1)[2] * a.unbind(0)[1][:3],
+              lambda a: a.flip(0, 1), lambda a: a.norm(), lambda a: a.norm(1, dim=1),
+              lambda a: a.norm(float("inf"), dim=0), lambda a: a.norm(3, dim=1, keepdim=True),
+              lambda a: a.masked_fill(a.data > 0.5, 0.0)):
+        assert tg.gradcheck(f, [x])
+    np.testing.assert_allclose(x.norm().item(), np.linalg.norm(x.numpy()))
+    np.testing.assert_array_equal(x.flip(1).numpy(), x.numpy()[:, ::-1])
+    assert len(x.unbind(1)) == 4 and x.unbind(1)[0].shape == (3,)
+    np.testing.assert_array_equal((x > 0).any(1).numpy(), (x.numpy() > 0).any(1))
+    np.testing.assert_array_equal((x > 0).all().numpy(), (x.numpy() > 0).all())
+
+
+def test_top_level_functions_and_from_numpy():
+    a = np.array([0.5, -1.0])
+    for name in ("exp", "tanh", "sigmoid", "relu", "abs"):
+        np.testing.assert_allclose(getattr(tg, name)(tg.tensor(a)).numpy(), getattr(tg.tensor(a), name)().numpy())
+    np.testing.assert_allclose(tg.matmul(tg.ones(2, 2), tg.ones(2)).numpy(), [2.0, 2.0])
+    shared = tg.from_numpy(a)
+    a[0] = 9.0
+    assert shared.numpy()[0] == 9.0 and shared.dtype == np.float64

@@ -11,11 +11,22 @@ from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, i
 
 __version__ = "0.1.0"
 
+# the common elementwise functions, as in torch (tg.tanh(x) is x.tanh())
+exp, log, sqrt, abs, tanh, sigmoid, relu = (Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.tanh,
+                                             Tensor.sigmoid, Tensor.relu)
+matmul, softmax, log_softmax = Tensor.__matmul__, Tensor.softmax, Tensor.log_softmax
+
+
+def from_numpy(a) -> Tensor:
+    """A tensor sharing memory with a numpy array (changes to one show in the other)."""
+    return Tensor(a)
+
 __all__ = [
     "Tensor", "Function", "tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "manual_seed", "cuda_available",
     "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
-    "logsumexp", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "float16", "float32", "float64", "int32", "int64", "bool_",
+    "logsumexp", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
+    "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "float16", "float32", "float64", "int32", "int64", "bool_",
 ]

@@ -184,6 +184,10 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             f"backward: trying to go through the graph a second time ({node.name}'s saved values were "
             "freed by the first backward). Pass retain_graph=True to the first backward, or detach() "
             "the hidden state between truncated-BPTT chunks")
+    for t, v in zip(node.saved, node.saved_versions):
+        if t._version != v:
+            raise RuntimeError(f"backward: a tensor of shape {t.shape} that {node.name} saved for backward was "
+                               "changed in place after the forward pass; the gradient would be wrong")
     into = getattr(node, "backward_into", None)
     if into is not None and not create_graph:  # add straight into the parent's gradient buffer
         if node.parents[0] is not None:

@@ -470,7 +470,7 @@ class GetItem(Function):
         try:
             return x[self.index]
         except IndexError as e:
-            raise IndexError(f"getitem: index {_show(self.index)} is out of range for a tensor of shape "
+            raise IndexError(f"getitem: index {show_index(self.index)} is out of range for a tensor of shape "
                              f"{x.shape}: {e}") from None
 
     def backward(self, g):
@@ -504,7 +504,7 @@ class IndexAdd(Function):
         return (GetItem(self.index)(g),)
 
 
-def _show(index: tuple) -> str:
+def show_index(index: tuple) -> str:
     return "(" + ", ".join(f"array{getattr(i, 'shape', '')}" if hasattr(i, "shape") else repr(i) for i in index) + ")"
 
 
@@ -517,6 +517,11 @@ def _dims_used(i: Any) -> int:
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     """Tensor indexing: ints, slices, None, Ellipsis, integer arrays/tensors, boolean masks."""
+    return GetItem(normalize_index(x, index))(x)
+
+
+def normalize_index(x: Tensor, index: Any) -> tuple:
+    """An index as a tuple numpy/cupy understands: arrays on x's device, masks as their True positions."""
     index = index if isinstance(index, tuple) else (index,)
     entries = []
     for i in index:
@@ -547,7 +552,7 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         else:
             dim += _dims_used(i)
         norm.append(i)
-    return GetItem(tuple(norm))(x)
+    return tuple(norm)
 
 
 # ============================================================================ matmul
@@ -578,6 +583,14 @@ class MatMul(Function):
         ga = unbroadcast(g @ b2.transpose(-1, -2), a2.shape).reshape(a.shape) if need_a else None
         gb = unbroadcast(a2.transpose(-1, -2) @ g, b2.shape).reshape(b.shape) if need_b else None
         return ga, gb
+
+
+class Clone(Function):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return (g,)
 
 
 # ============================================================================ device and dtype

@@ -83,6 +83,7 @@ class Function:
             return Tensor._make(out)
         self.parents = tuple(t._node() if t._requires_grad else None for t in inputs)
         self.saved = tuple(inputs[i] for i in self.saved_inputs)
+        self.saved_versions = tuple(t._version for t in self.saved)
         if self.save_output:
             self._out = out
         return Tensor._make(out, self, True)
@@ -149,7 +150,7 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str]) -> An
 class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_hooks", "__weakref__")
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_hooks", "_version", "__weakref__")
     __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data: Any, dtype: Any = None, device: Optional[str] = None,
@@ -159,13 +160,14 @@ class Tensor:
         self.grad: Optional[Tensor] = None
         self.grad_fn: Optional[Function] = None
         self._hooks: Optional[list] = None
+        self._version = 0  # bumped by in-place ops, so backward can tell a saved tensor was changed
         if requires_grad:
             self.requires_grad = True
 
     @staticmethod
     def _make(data: Any, grad_fn: Optional[Function] = None, requires_grad: bool = False) -> "Tensor":
         t = object.__new__(Tensor)
-        t.data, t._requires_grad, t.grad, t.grad_fn, t._hooks = data, requires_grad, None, grad_fn, None
+        t.data, t._requires_grad, t.grad, t.grad_fn, t._hooks, t._version = data, requires_grad, None, grad_fn, None, 0
         return t
 
     def _node(self) -> Union[Function, "Tensor"]:
@@ -295,6 +297,43 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see autograd.backward)."""
         from .autograd import backward
         backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+
+    # ------------------------------------------------------------------ in place (no graph is recorded)
+    def _modify(self, op: str) -> None:
+        if self._requires_grad and _mode.grad_enabled:
+            raise RuntimeError(f"{op}: a tensor that requires grad cannot be changed in place while the graph is "
+                               "recorded; do it under no_grad() (as optimizers and init do) or use an out-of-place op")
+        self._version += 1
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._modify("setitem")
+        v = value.data if isinstance(value, Tensor) else value
+        idx = _ops.normalize_index(self, index)
+        try:
+            self.data[idx] = backend.to_device(v, self.device) if hasattr(v, "shape") else v
+        except (ValueError, IndexError) as e:
+            raise type(e)(f"setitem: cannot assign {getattr(v, 'shape', type(v).__name__)} into a tensor of "
+                          f"shape {self.shape} at {_ops.show_index(idx)}: {e}") from None
+
+    def zero_(self) -> "Tensor":
+        self._modify("zero_")
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value: float) -> "Tensor":
+        self._modify("fill_")
+        self.data[...] = value
+        return self
+
+    def copy_(self, src: Any) -> "Tensor":
+        """Copy src's values into this tensor (src broadcasts to this shape; dtype and device are kept)."""
+        self._modify("copy_")
+        a = src.data if isinstance(src, Tensor) else np.asarray(src)
+        try:
+            self.data[...] = backend.to_device(a, self.device)
+        except ValueError:
+            raise ValueError(f"copy_: source of shape {a.shape} does not broadcast to {self.shape}") from None
+        return self
 
     def detach(self) -> "Tensor":
         """A new leaf sharing this data, cut off from the graph (truncated BPTT uses this)."""
@@ -567,6 +606,44 @@ class Tensor:
 
     def where(self, condition: Any, other: Any) -> "Tensor":
         return _ops.where(condition, self, other)
+
+    def masked_fill(self, mask: Any, value: float) -> "Tensor":
+        """value where mask is True, self elsewhere (no gradient reaches the filled places)."""
+        return _ops.where(mask, value, self)
+
+    def clone(self) -> "Tensor":
+        """A copy with its own memory; gradients flow through it."""
+        return _ops.Clone()(self)
+
+    def t(self) -> "Tensor":
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with at most 2 dims, got shape {self.shape}; use transpose")
+        return self.T
+
+    def unbind(self, dim: int = 0) -> Tuple["Tensor", ...]:
+        """The slices along dim, each without that dim: a sequence (T, B, I) -> T tensors (B, I)."""
+        (d,) = _ops.norm_dims(dim, self.ndim, "unbind")
+        return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
+
+    def flip(self, *dims: Any) -> "Tensor":
+        axes = _ops.norm_dims(_ops.dims_arg(dims), self.ndim, "flip")
+        return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))]
+
+    def norm(self, p: float = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """The p-norm over dim (all elements by default); p may be float('inf')."""
+        if p == float("inf"):
+            return self.abs().max(dim, keepdim)
+        if p == 2:
+            return (self * self).sum(dim, keepdim).sqrt()
+        if p <= 0:
+            raise ValueError(f"norm: p must be positive, got {p}")
+        return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return Tensor._make(self.data.astype(bool).any(axis=_ops.norm_dims(dim, self.ndim, "any"), keepdims=keepdim))
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return Tensor._make(self.data.astype(bool).all(axis=_ops.norm_dims(dim, self.ndim, "all"), keepdims=keepdim))
 
 
 from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensors)
