@@ -2,7 +2,7 @@
 
 The corpus is the source of a few standard-library modules (real text that ships with
 every Python, so nothing is downloaded). The loss falls from log(V) ~ 4.6 nats/char to
-about 1.0 in the default 600 steps (about half a minute on 2 CPU cores), then the model
+about 1.0 in the default 600 steps (under a minute on 2 CPU cores), then the model
 samples some Python.
 
     python examples/demo.py --steps 300 --hidden 128 --layers 2

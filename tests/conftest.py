@@ -1,17 +1,24 @@
 """Shared test settings: hypothesis profiles and the device parameter."""
 import os
+from typing import Optional
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 import tinygrad_rnn as tg
 
+
+def is_ci(value: Optional[str]) -> bool:
+    """True for a CI environment variable that means yes (1/true/yes, any case): CI=false is not CI."""
+    return (value or "").strip().lower() in ("1", "true", "yes")
+
+
 # "ci": deterministic and quick (the default under CI=true); "dev": more examples, for local runs.
 settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("dev", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if is_ci(os.environ.get("CI")) else "dev"))
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
 

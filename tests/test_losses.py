@@ -478,6 +478,29 @@ def test_loss_modules_match_references():
     assert "reduction='sum'" in repr(ce)
 
 
+def test_loss_weights_are_buffers_like_torch():
+    """weight / pos_weight are registered buffers (as in torch): in state_dict, cast by double(), loaded."""
+    w = tg.tensor([1.0, 2.0, 0.5])
+    ce, nll = nn.CrossEntropyLoss(weight=w), nn.NLLLoss(weight=[1.0, 2.0, 0.5])
+    bce = nn.BCEWithLogitsLoss(pos_weight=tg.tensor([2.0, 3.0]))
+    assert ce.weight is w and [k for k, _ in ce.named_buffers()] == ["weight"]
+    assert list(ce.state_dict()) == list(nll.state_dict()) == ["weight"]
+    assert list(bce.state_dict()) == ["pos_weight"] and bce.weight is None
+    assert list(nn.CrossEntropyLoss().state_dict()) == [] and nn.CrossEntropyLoss().weight is None
+    ce.double()
+    assert ce.weight.dtype == np.float64 and w.dtype == np.float32  # the caller's tensor is not converted
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(4, 3)), rng.integers(0, 3, 4)
+    np.testing.assert_allclose(ce(t64(x), y).item(), ref_cross_entropy(x, y, np.array([1.0, 2.0, 0.5])),
+                               **CLOSE64)
+    ce.load_state_dict({"weight": np.array([3.0, 1.0, 1.0])})
+    np.testing.assert_allclose(ce(t64(x), y).item(), ref_cross_entropy(x, y, np.array([3.0, 1.0, 1.0])),
+                               **CLOSE64)
+    bce.load_state_dict({"pos_weight": np.array([1.0, 1.0])})
+    a, t = rng.normal(size=(3, 2)), rng.uniform(size=(3, 2))
+    np.testing.assert_allclose(bce.double()(t64(a), t64(t)).item(), ref_bce_with_logits(a, t), **CLOSE64)
+
+
 @allow_fixture
 @given(class_problem(max_n=3, max_c=4, max_extra=1))
 def test_cross_entropy_on_device(device, prob):

@@ -5,6 +5,7 @@ each module's own parameters, then its children depth-first in assignment order;
 a shared Parameter once; state_dict lists every name). Layer outputs are checked
 against numpy (x @ W.T + b, W[idx]) and gradients against central differences.
 """
+import os
 from collections import OrderedDict
 
 import numpy as np
@@ -190,6 +191,39 @@ def test_zero_grad():
     assert all(p.grad is None for p in m.parameters())
 
 
+def test_zero_grad_set_to_none_false_zeroes_in_place():
+    """As torch: the existing gradient arrays are zeroed, not replaced (code holding them sees the zeros)."""
+    m = nn.Linear(3, 2)
+    m(tg.randn(4, 3)).sum().backward()
+    arrays = [p.grad.data for p in m.parameters()]
+    m.zero_grad(set_to_none=False)
+    assert all(p.grad.data is a and not a.any() for p, a in zip(m.parameters(), arrays))
+
+
+def test_apply_visits_children_first_then_self_and_returns_self():
+    m, seen = Toy(), []
+    assert m.apply(lambda mod: seen.append(type(mod).__name__)) is m
+    assert seen == ["Embedding", "Linear", "Linear", "ModuleList", "Linear", "Dropout", "Sequential", "Toy"]
+
+    def init_linear(mod):
+        if isinstance(mod, nn.Linear):
+            mod.weight.data[...] = 0.5
+    m.apply(init_linear)
+    assert all((lin.weight.numpy() == 0.5).all() for lin in (m.layers[0], m.layers[1], m.head[0]))
+    assert not (m.embed.weight.numpy() == 0.5).all()
+
+
+def test_requires_grad_freezes_and_unfreezes():
+    m = Toy()
+    m.eval()
+    assert m.requires_grad_(False) is m
+    assert not any(p.requires_grad for p in m.parameters())
+    m.layers.requires_grad_()
+    m(np.array([1, 2])).sum().backward()
+    assert [k for k, p in m.named_parameters() if p.grad is not None] == ["layers.0.weight", "layers.0.bias",
+                                                                          "layers.1.weight"]
+
+
 def test_to_double_float_keep_parameter_identity():
     m = Toy()
     m.eval()
@@ -243,6 +277,95 @@ def test_state_dict_round_trip_with_tensors_and_numpy():
     a.eval()
     idx = np.array([[0, 4], [3, 3]])
     np.testing.assert_allclose(c(idx).numpy(), a(idx).numpy(), rtol=1e-6)
+
+
+# ============================================================================ buffers
+class WithBuffers(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 3)
+        self.register_buffer("running", tg.ones(3))
+        self.register_buffer("count", tg.tensor(np.array([4], dtype=np.int64)))
+        self.register_buffer("scratch", tg.zeros(2), persistent=False)
+        self.register_buffer("absent", None)
+        self.scale = nn.Parameter(np.ones(1, dtype=np.float32))
+
+
+def test_buffers_are_listed_and_persistent_ones_are_in_state_dict_in_torch_order():
+    m = WithBuffers()
+    assert [k for k, _ in m.named_buffers()] == ["running", "count", "scratch"]
+    assert [b.shape for b in m.buffers()] == [(3,), (1,), (2,)]
+    assert list(m.state_dict()) == ["scale", "running", "count", "lin.weight", "lin.bias"]  # torch's order
+    assert [k for k, _ in m.named_parameters()] == ["scale", "lin.weight", "lin.bias"]  # buffers are not trained
+    outer = nn.Sequential(m)
+    assert [k for k, _ in outer.named_buffers()] == ["0.running", "0.count", "0.scratch"]
+    assert [k for k, _ in outer.named_buffers(recurse=False)] == []
+    assert "0.running" in outer.state_dict() and "0.scratch" not in outer.state_dict()
+
+
+def test_buffers_move_with_to_float_double_and_load():
+    m = WithBuffers()
+    m.double()
+    assert m.running.dtype == np.float64 and m.scratch.dtype == np.float64
+    assert m.count.dtype == np.int64  # only floating-point buffers are cast
+    assert m._buffers["running"] is m.running and m.state_dict()["running"].dtype == np.float64
+    m.float()
+    assert m.running.dtype == np.float32 and m.count.dtype == np.int64
+    m.to("cpu")
+    assert all(b.device == "cpu" for b in m.buffers())
+    sd = {k: v.numpy() + 1 for k, v in m.state_dict().items()}
+    running = m.running
+    m.load_state_dict(sd)
+    assert m.running is running  # copied in place, like parameters
+    np.testing.assert_array_equal(m.running.numpy(), 2 * np.ones(3))
+    np.testing.assert_array_equal(m.count.numpy(), [5])
+    np.testing.assert_array_equal(m.scratch.numpy(), np.zeros(2))  # not persistent: not loaded
+    del sd["count"]
+    with pytest.raises(ValueError, match="missing keys: count"):
+        m.load_state_dict(sd)
+
+
+def test_buffer_assignment_deletion_and_errors():
+    m = WithBuffers()
+    m.running = tg.zeros(3)
+    assert list(m.buffers())[0] is m.running and m.state_dict()["running"].numpy().sum() == 0
+    m.absent = tg.ones(1)
+    assert "absent" in m.state_dict()
+    with pytest.raises(TypeError, match="cannot assign a list to buffer 'running'"):
+        m.running = [1.0, 2.0]
+    del m.running
+    assert "running" not in m.state_dict() and not hasattr(m, "running")
+    with pytest.raises(TypeError, match="register_buffer: 'b' must be a Tensor"):
+        m.register_buffer("b", np.ones(3))
+    with pytest.raises(TypeError, match="not a Parameter"):
+        m.register_buffer("b", nn.Parameter(np.ones(3)))
+    with pytest.raises(KeyError, match="already exists"):
+        m.register_buffer("lin", tg.ones(1))
+    with pytest.raises(KeyError, match="without '.'"):
+        m.register_buffer("a.b", tg.ones(1))
+
+
+README_TO_TORCH = "{k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()}"
+
+
+def test_state_dict_to_and_from_torch_as_the_readme_says():
+    """torch -> ours loads unchanged (tensors or numpy); ours -> torch needs the README's conversion."""
+    torch = pytest.importorskip("torch")
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    assert README_TO_TORCH in readme
+    torch_lstm, ours = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True), nn.LSTM(3, 4, num_layers=2,
+                                                                                      bidirectional=True)
+    sd = torch_lstm.state_dict()
+    for source in (sd, {k: v.numpy() for k, v in sd.items()}):
+        ours.load_state_dict(source)
+        for k, p in ours.named_parameters():
+            np.testing.assert_array_equal(p.numpy(), sd[k].numpy())
+    back = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    with pytest.raises(RuntimeError):  # our Tensors are not torch tensors
+        back.load_state_dict(ours.state_dict())
+    back.load_state_dict(eval(README_TO_TORCH, {"torch": torch, "ours": ours}))
+    for k, v in back.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), sd[k].numpy())
 
 
 def test_load_state_dict_reports_problems_by_name():
@@ -321,6 +444,8 @@ def test_linear_gradients_closed_form():
 def test_linear_shape_error():
     with pytest.raises(ValueError, match="linear"):
         nn.Linear(3, 2)(tg.zeros(4, 5))
+    with pytest.raises(ValueError, match=r"linear: weight must be 2-D \(out_features, in_features\), got shape \(3,\)"):
+        F.linear(tg.ones(2, 3), tg.ones(3))
 
 
 def test_linear_on_device(device):
@@ -391,6 +516,8 @@ def test_embedding_out_of_range():
         emb(np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="padding_idx"):
         nn.Embedding(4, 2, padding_idx=4)
+    with pytest.raises(ValueError, match=r"embedding: weight must be 2-D \(num_embeddings, embedding_dim\)"):
+        F.embedding(np.array([0, 1]), tg.ones(4))
 
 
 # ============================================================================ Dropout
@@ -438,6 +565,32 @@ def test_dropout_on_device(device):
 
 
 # ============================================================================ containers
+# ============================================================================ activations
+@pytest.mark.parametrize("module, ref", [
+    (nn.ReLU(), lambda x: np.maximum(x, 0)),
+    (nn.Tanh(), np.tanh),
+    (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
+    (nn.Identity(54, unused="ignored"), lambda x: x),
+    (nn.Softmax(dim=0), lambda x: np.exp(x) / np.exp(x).sum(0, keepdims=True)),
+    (nn.LogSoftmax(1), lambda x: x - np.log(np.exp(x).sum(1, keepdims=True))),
+])
+def test_activation_modules_match_numpy(module, ref):
+    x = np.random.default_rng(3).normal(size=(4, 3))
+    np.testing.assert_allclose(module(t64(x)).numpy(), ref(x), **CLOSE64)
+    assert list(module.parameters()) == [] and list(module.state_dict()) == []
+
+
+def test_activation_in_sequential_and_repr():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2), nn.LogSoftmax(dim=-1))
+    x = tg.randn(5, 3)
+    lin0, lin2 = net[0], net[2]
+    h = np.maximum(x.numpy() @ lin0.weight.numpy().T + lin0.bias.numpy(), 0)
+    z = h @ lin2.weight.numpy().T + lin2.bias.numpy()
+    np.testing.assert_allclose(net(x).numpy(), z - np.log(np.exp(z).sum(-1, keepdims=True)), rtol=1e-5, atol=1e-6)
+    assert "(1): ReLU()" in repr(net) and "(3): LogSoftmax(dim=-1)" in repr(net)
+    assert repr(nn.Softmax(1)) == "Softmax(dim=1)"
+
+
 def test_sequential_indexing_len_and_forward():
     l1, l2 = nn.Linear(3, 4, dtype=np.float64), nn.Linear(4, 2, dtype=np.float64)
     seq = nn.Sequential(l1, l2)

@@ -230,6 +230,28 @@ def test_zero_grad():
     opt.zero_grad()
 
 
+def test_zero_grad_set_to_none_false_zeroes_in_place():
+    """As torch: the existing gradient array is zeroed, not replaced by a new one."""
+    a = tg.ones(2, 3, requires_grad=True)
+    opt = optim.Adam([a])
+    (a * a).sum().backward()
+    g = a.grad
+    arr = g.data
+    opt.zero_grad(set_to_none=False)
+    assert a.grad is g and a.grad.data is arr and not arr.any()
+
+
+def test_zero_grad_of_a_create_graph_gradient_leaves_its_graph_intact():
+    """A gradient built with create_graph=True is part of a graph: it gets a fresh zero array instead."""
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    (a * a * a).sum().backward(create_graph=True)
+    g = a.grad  # 3 a^2, differentiable
+    optim.SGD([a]).zero_grad(set_to_none=False)
+    assert not a.grad.numpy().any()
+    np.testing.assert_allclose(g.numpy(), [3.0, 12.0])
+    np.testing.assert_allclose(tg.grad(g.sum(), [a])[0].numpy(), [6.0, 12.0])  # d(3a^2)/da = 6a
+
+
 def test_step_with_closure_returns_loss():
     w = tg.tensor([2.0], requires_grad=True)
     opt = optim.SGD([w], lr=0.25)

@@ -339,6 +339,29 @@ def test_input_dtype_must_match_parameters():
         nn.GRU(3, 4)(tg.randn(5, 2, 3, dtype=tg.float64))
 
 
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("make, hx, match", [
+    (lambda f: nn.GRU(3, 4, fused=f), lambda: tg.zeros(1, 2, 4, dtype=tg.float64),
+     "GRU: h0 is float64 but the input and parameters are float32"),
+    (lambda f: nn.RNN(3, 4, fused=f), lambda: tg.zeros(1, 2, 4, dtype=tg.float64), "RNN: h0 is float64"),
+    (lambda f: nn.LSTM(3, 4, fused=f), lambda: (tg.zeros(1, 2, 4), tg.zeros(1, 2, 4, dtype=tg.float64)),
+     "LSTM: c0 is float64 but the input and parameters are float32"),
+])
+def test_state_dtype_must_match_parameters(fused, make, hx, match):
+    """A float64 h0/c0 with float32 parameters is an error (torch raises too), not a silent float64 run."""
+    with pytest.raises(TypeError, match=match):
+        make(fused)(tg.randn(5, 2, 3), hx())
+
+
+def test_cell_dtypes_must_match_parameters():
+    with pytest.raises(TypeError, match="GRUCell: hx is float64 but the input and parameters are float32"):
+        nn.GRUCell(3, 4)(tg.randn(2, 3), tg.zeros(2, 4, dtype=tg.float64))
+    with pytest.raises(TypeError, match="LSTMCell: c is float64"):
+        nn.LSTMCell(3, 4)(tg.randn(2, 3), (tg.zeros(2, 4), tg.zeros(2, 4, dtype=tg.float64)))
+    with pytest.raises(TypeError, match="RNNCell: input is float64 but the parameters are float32"):
+        nn.RNNCell(3, 4)(tg.randn(2, 3, dtype=tg.float64))
+
+
 def test_lstm_hx_must_be_a_pair():
     with pytest.raises(TypeError, match=r"LSTM: hx must be a tuple \(h0, c0\)"):
         nn.LSTM(3, 4)(tg.randn(5, 2, 3), tg.zeros(1, 2, 4))

@@ -250,6 +250,15 @@ def test_missing_file_and_directory(tmp_path):
         load(tmp_path)
 
 
+def test_save_into_missing_directory_names_the_target(tmp_path):
+    target = tmp_path / "no" / "such" / "x.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        save({"a": 1}, target)
+    msg = str(info.value)
+    assert str(target) in msg and "does not exist" in msg and ".tmp" not in msg
+    assert not (tmp_path / "no").exists()
+
+
 def header(text):
     return np.frombuffer(text, np.uint8)
 

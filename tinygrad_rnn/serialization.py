@@ -96,7 +96,8 @@ def save(obj: Any, path: PathOrFile) -> None:
 
     The file is written exactly at path (no '.npz' is appended). A path is replaced
     atomically: temp file in the same directory, flush + fsync, os.replace. A binary
-    file object is written to directly (no atomicity).
+    file object is written to directly (no atomicity). A path whose directory does not
+    exist raises FileNotFoundError naming the path (directories are not created).
     """
     entries = _entries(obj)
     if hasattr(path, "write"):
@@ -105,7 +106,11 @@ def save(obj: Any, path: PathOrFile) -> None:
     target = os.path.realpath(os.fspath(path))
     directory, base = os.path.split(target)
     tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except FileNotFoundError:  # name the target, not our temp file
+        raise FileNotFoundError(f"save: cannot write {os.fspath(path)!r}: directory {directory!r} does not "
+                                "exist") from None
     try:
         with os.fdopen(fd, "wb") as f:
             if os.path.exists(target):

@@ -54,6 +54,8 @@ def softplus(x: Tensor) -> Tensor:
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """y = x W^T + b with W of shape (out_features, in_features)."""
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
                          f"weight {weight.shape} expects {weight.shape[1]}")
@@ -89,6 +91,8 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
 def embedding(indices: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
     """weight[indices]: (...,) int -> (..., D); rows at padding_idx get no gradient."""
     a = _index_array(indices, "embedding")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
     n = weight.shape[0]
     if a.size and (a.min() < 0 or a.max() >= n):
         raise IndexError(f"embedding: indices must lie in [0, {n}) for num_embeddings={n}, "

@@ -1,4 +1,4 @@
-"""Feed-forward layers, containers and loss modules."""
+"""Feed-forward layers, activations, containers and loss modules."""
 from __future__ import annotations
 
 import math
@@ -83,6 +83,58 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
+class ReLU(Module):
+    """max(x, 0) elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(x)
+
+
+class Tanh(Module):
+    """tanh(x) elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + e^-x) elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Identity(Module):
+    """Returns its input; any constructor arguments are ignored (a placeholder, as in torch)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class Softmax(Module):
+    """Softmax over ``dim``. dim is required: torch's implicit-dim default is deprecated."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """log(softmax(x)) over ``dim``, computed stably (the input NLLLoss expects)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.log_softmax(x, self.dim)
+
+
 class Sequential(Module):
     """Modules applied in order; children are named '0', '1', ..."""
 
@@ -134,6 +186,11 @@ class _Loss(Module):
         super().__init__()
         self.reduction = reduction
 
+    def _buffer(self, name: str, value: Any) -> None:
+        """Register an optional weight tensor as a buffer, as torch does, so it follows to()/double()
+        and state_dict; arrays and lists become Tensors."""
+        self.register_buffer(name, value if value is None or isinstance(value, Tensor) else Tensor(value))
+
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
 
@@ -142,7 +199,8 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight: Optional[Tensor] = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
-        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+        self._buffer("weight", weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
@@ -151,7 +209,8 @@ class CrossEntropyLoss(_Loss):
 class NLLLoss(_Loss):
     def __init__(self, weight: Optional[Tensor] = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        self._buffer("weight", weight)
+        self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
@@ -171,7 +230,8 @@ class BCEWithLogitsLoss(_Loss):
     def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean",
                  pos_weight: Optional[Tensor] = None) -> None:
         super().__init__(reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+        self._buffer("weight", weight)
+        self._buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)

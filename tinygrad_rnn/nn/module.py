@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -27,18 +27,29 @@ class IncompatibleKeys(NamedTuple):
 
 
 class Module:
-    """Base class: Parameters and Modules assigned as attributes are registered by name."""
+    """Base class: Parameters and Modules assigned as attributes are registered by name;
+    buffers (non-trainable state such as a loss's class weights) via ``register_buffer``."""
 
     training: bool
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer "
+                                f"{name!r} (a Tensor or None expected)")
+            self._buffers[name] = value
+            object.__setattr__(self, name, value)
+            return
+        self._del_buffer(name)
         if not isinstance(value, Parameter):
             self._parameters.pop(name, None)
         if not isinstance(value, Module):
@@ -52,7 +63,12 @@ class Module:
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._del_buffer(name)
         object.__delattr__(self, name)
+
+    def _del_buffer(self, name: str) -> None:
+        self._buffers.pop(name, None)
+        self._non_persistent_buffers.discard(name)
 
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         """Register a Parameter, or None for an absent one (e.g. bias=False keeps the name)."""
@@ -64,6 +80,28 @@ class Module:
                             f"got {type(param).__name__}")
         else:
             setattr(self, name, param)
+
+    def register_buffer(self, name: str, tensor: Optional[Tensor], persistent: bool = True) -> None:
+        """Register non-trainable state (a Tensor, or None for an absent one) under ``name``.
+
+        Buffers move with to()/cuda()/cpu() (float ones are also cast by to(dtype)/float()/double()),
+        are listed by buffers(), and, if persistent, are saved by state_dict and loaded by
+        load_state_dict, as in PyTorch.
+        """
+        where = f"{type(self).__name__}.register_buffer"
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{where}: buffer name must be a non-empty string without '.', got {name!r}")
+        if (tensor is not None and not isinstance(tensor, Tensor)) or isinstance(tensor, Parameter):
+            raise TypeError(f"{where}: {name!r} must be a Tensor (not a Parameter) or None, "
+                            f"got {type(tensor).__name__}")
+        if name in self._parameters or name in self._modules or (hasattr(self, name) and name not in self._buffers):
+            raise KeyError(f"{where}: attribute {name!r} already exists")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
+        object.__setattr__(self, name, tensor)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
@@ -105,9 +143,23 @@ class Module:
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         return (p for _, p in self.named_parameters(recurse=recurse))
 
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[Tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs, persistent or not; a shared buffer appears once."""
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
+            for k, b in m._buffers.items():
+                if b is None or id(b) in seen:
+                    continue
+                seen.add(id(b))
+                yield (f"{mname}.{k}" if mname else k), b
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
     def num_parameters(self) -> int:
         """Total number of trainable scalars (independent of sequence length for RNNs)."""
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     # ------------------------------------------------------------------ modes and state
     def train(self, mode: bool = True) -> "Module":
@@ -118,18 +170,44 @@ class Module:
     def eval(self) -> "Module":
         return self.train(False)
 
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call fn on every submodule (children first, recursively) and then on self, as
+        torch's Module.apply (e.g. a custom initialisation); returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Set requires_grad on every parameter (False freezes the module); returns self."""
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient: ``grad = None`` (default), or zero it in place as torch does."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                zero_grad_(p)
 
-    def _apply(self, fn: Any) -> "Module":
+    def _apply(self, fn: Any, buffer_fn: Any = None) -> "Module":
+        """Parameters (and their grads) are converted in place, keeping their identity; each buffer
+        is replaced by buffer_fn(buffer data) (fn if None), shared buffers staying shared."""
         for p in self.parameters():
             p.data = fn(p.data)
             if p.grad is not None:
                 p.grad = Tensor(fn(p.grad.data))
+        buffer_fn = fn if buffer_fn is None else buffer_fn
+        done: Dict[int, Tensor] = {}
+        for m in self.modules():
+            for k, b in m._buffers.items():
+                if b is not None:
+                    if id(b) not in done:
+                        a = buffer_fn(b.data)
+                        done[id(b)] = b if a is b.data else Tensor._make(a)  # unchanged: keep the object
+                    setattr(m, k, done[id(b)])
         return self
 
     def to(self, device_or_dtype: Any) -> "Module":
@@ -140,7 +218,8 @@ class Module:
         dtype = np.dtype(device_or_dtype)
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: parameters must stay floating point, got {dtype}")
-        return self._apply(lambda a: a.astype(dtype))
+        return self._apply(lambda a: a.astype(dtype),
+                           lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)  # float buffers only
 
     def cuda(self) -> "Module":
         return self.to("cuda")
@@ -155,11 +234,12 @@ class Module:
         return self.to(np.float64)
 
     def state_dict(self) -> "OrderedDict[str, Tensor]":
-        """Dotted name -> Tensor (sharing the parameter's data, detached from the graph)."""
-        return OrderedDict((k, p.detach()) for k, p in self._all_named_parameters())
+        """Dotted name -> Tensor (sharing the parameter's or persistent buffer's data, detached from
+        the graph), each module's parameters, then its buffers, then its children's, as in torch."""
+        return OrderedDict((k, p.detach()) for k, p in self._named_state())
 
     def load_state_dict(self, state_dict: Dict[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy values (Tensors or numpy arrays) into the parameters of the same names.
+        """Copy values (Tensors or numpy arrays) into the parameters and persistent buffers of the same names.
 
         Shapes must match; with strict=True missing and unexpected keys are errors too.
         All problems are reported together, by name.
@@ -181,7 +261,7 @@ class Module:
             problems.append(f"unexpected keys: {', '.join(unexpected)}")
         if problems:
             raise ValueError(f"{type(self).__name__}.load_state_dict: " + " | ".join(problems))
-        params = dict(self._all_named_parameters())
+        params = dict(self._named_state())
         for k in own:
             if k in state_dict:
                 v = state_dict[k]
@@ -190,15 +270,18 @@ class Module:
                 p.data[...] = backend.to_device(backend.to_device(arr, "cpu").astype(p.dtype), p.device)
         return IncompatibleKeys(missing, unexpected)
 
-    def _all_named_parameters(self, prefix: str = "") -> Iterator[Tuple[str, Parameter]]:
-        """Every (name, Parameter) under every path that reaches it, as PyTorch's state_dict lists them:
-        a shared Parameter, or any Parameter of a shared submodule, appears once per name."""
+    def _named_state(self, prefix: str = "") -> Iterator[Tuple[str, Tensor]]:
+        """Every (name, Parameter or persistent buffer) under every path that reaches it, as PyTorch's
+        state_dict lists them: a shared tensor, or any tensor of a shared submodule, appears once per name."""
         for k, p in self._parameters.items():
             if p is not None:
                 yield prefix + k, p
+        for k, b in self._buffers.items():
+            if b is not None and k not in self._non_persistent_buffers:
+                yield prefix + k, b
         for k, m in self._modules.items():
             if m is not None:
-                yield from m._all_named_parameters(f"{prefix}{k}.")
+                yield from m._named_state(f"{prefix}{k}.")
 
     # ------------------------------------------------------------------ repr
     def extra_repr(self) -> str:
@@ -208,3 +291,14 @@ class Module:
         lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self.named_children()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ")" if not lines else head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def zero_grad_(p: Tensor) -> None:
+    """Zero p.grad in place (as torch), so code holding the gradient array sees the zeros. A gradient
+    that is part of a graph (backward with create_graph=True) or read-only gets a fresh zero array
+    instead, so the graph that produced it is not corrupted."""
+    g = p.grad
+    if g.grad_fn is None and getattr(g.data.flags, "writeable", True):
+        g.data[...] = 0
+    else:
+        p.grad = Tensor._make(backend.xp_of(g.data).zeros_like(g.data))

@@ -92,6 +92,10 @@ class _CellBase(Module):
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"{name}: input must be (batch, {self.input_size}) or ({self.input_size},), "
                              f"got shape {x.shape}")
+        w = self.weight_ih
+        if x.dtype != w.dtype:  # numpy would silently promote (torch raises)
+            raise TypeError(f"{name}: input is {x.dtype} but the parameters are {w.dtype}; convert one side "
+                            "(e.g. module.double() or x.float())")
         unbatched = x.ndim == 1
         if unbatched:
             x = x.unsqueeze(0)
@@ -102,6 +106,9 @@ class _CellBase(Module):
         if h.shape != want:
             raise ValueError(f"{name}: {what} has shape {hx.shape}, expected {want if not unbatched else want[1:]} "
                              "(batch, hidden_size)")
+        if h.dtype != w.dtype:
+            raise TypeError(f"{name}: {what} is {h.dtype} but the input and parameters are {w.dtype}; "
+                            f"convert one side (e.g. {what}.astype('{w.dtype}') or module.to({what}.dtype))")
         return x, h, unbatched
 
     def extra_repr(self) -> str:
@@ -255,6 +262,9 @@ class RNNBase(Module):
                                                                                   if unbatched else ""))
         if h.device != like.device:
             raise ValueError(f"{self._name}: {what} is on {h.device} but the input is on {like.device}")
+        if h.dtype != like.dtype:  # numpy would silently promote the whole recurrence (torch raises)
+            raise TypeError(f"{self._name}: {what} is {h.dtype} but the input and parameters are {like.dtype}; "
+                            f"convert one side (e.g. {what}.astype('{like.dtype}') or module.to({what}.dtype))")
         return h.unsqueeze(1) if unbatched else h
 
     def _check_lengths(self, lengths: Any, T: int, B: int) -> Optional[np.ndarray]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import enable_grad, no_grad
+from ..nn.module import zero_grad_
 from ..tensor import Tensor
 
 ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
@@ -109,7 +110,7 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear every parameter's gradient: ``grad = None`` (default) or a fresh zero array."""
+        """Clear every parameter's gradient: ``grad = None`` (default), or zero it in place as torch does."""
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -117,7 +118,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = Tensor._make(backend.xp_of(p.grad.data).zeros_like(p.grad.data))
+                    zero_grad_(p)
 
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Update every parameter that has a gradient; returns closure() (evaluated with grad on) if given."""
