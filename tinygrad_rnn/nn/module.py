@@ -129,30 +129,27 @@ class Module:
     def children(self) -> Iterator["Module"]:
         return (m for _, m in self.named_children())
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[Tuple[str, Parameter]]:
-        """(dotted name, Parameter) pairs; a Parameter shared by two modules appears once."""
+    def _named_members(self, registry: str, prefix: str, recurse: bool) -> Iterator[Tuple[str, Any]]:
+        """(dotted name, tensor) from each module's ``registry`` dict; a shared tensor appears once."""
         seen = set()
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mname, m in mods:
-            for k, p in m._parameters.items():
-                if p is None or id(p) in seen:
+            for k, t in getattr(m, registry).items():
+                if t is None or id(t) in seen:
                     continue
-                seen.add(id(p))
-                yield (f"{mname}.{k}" if mname else k), p
+                seen.add(id(t))
+                yield (f"{mname}.{k}" if mname else k), t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[Tuple[str, Parameter]]:
+        """(dotted name, Parameter) pairs; a Parameter shared by two modules appears once."""
+        return self._named_members("_parameters", prefix, recurse)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         return (p for _, p in self.named_parameters(recurse=recurse))
 
     def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[Tuple[str, Tensor]]:
         """(dotted name, buffer) pairs, persistent or not; a shared buffer appears once."""
-        seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
-        for mname, m in mods:
-            for k, b in m._buffers.items():
-                if b is None or id(b) in seen:
-                    continue
-                seen.add(id(b))
-                yield (f"{mname}.{k}" if mname else k), b
+        return self._named_members("_buffers", prefix, recurse)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         return (b for _, b in self.named_buffers(recurse=recurse))
