@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import stat
-from typing import IO, Any, Dict, List, Optional, Tuple, Union
+from typing import IO, Any, BinaryIO, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -103,19 +103,29 @@ def save(obj: Any, path: PathOrFile) -> None:
     if hasattr(path, "write"):
         np.savez(path, **entries)
         return
+    atomic_write(path, lambda f: np.savez(f, **entries), "save")
+
+
+def atomic_write(path: Any, write: Callable[[BinaryIO], None], op: str) -> None:
+    """Call write(f) on a temporary file beside path, fsync it, then os.replace it over path.
+
+    A crash or an error midway leaves the previous file whole and no temporary file behind;
+    the file keeps the old file's permissions. A missing directory raises FileNotFoundError
+    naming path (directories are not created).
+    """
     target = os.path.realpath(os.fspath(path))
     directory, base = os.path.split(target)
     tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except FileNotFoundError:  # name the target, not our temp file
-        raise FileNotFoundError(f"save: cannot write {os.fspath(path)!r}: directory {directory!r} does not "
+        raise FileNotFoundError(f"{op}: cannot write {os.fspath(path)!r}: directory {directory!r} does not "
                                 "exist") from None
     try:
         with os.fdopen(fd, "wb") as f:
             if os.path.exists(target):
                 os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
-            np.savez(f, **entries)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
