@@ -63,10 +63,10 @@ CHECKPOINT = "checkpoint.npz"
 class CharLM(nn.Module):
     """Embedding -> LSTM -> Linear: the same weights at every step of every chunk."""
 
-    def __init__(self, vocab: int, hidden: int, layers: int) -> None:
+    def __init__(self, vocab: int, hidden: int, layers: int, fused: bool = True) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab, hidden)
-        self.lstm = nn.LSTM(hidden, hidden, num_layers=layers)
+        self.lstm = nn.LSTM(hidden, hidden, num_layers=layers, fused=fused)
         self.head = nn.Linear(hidden, vocab)
 
     def forward(self, ids, state=None):

@@ -14,44 +14,18 @@ import string
 import textwrap
 import time
 
-import numpy as np
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn, optim
 from tinygrad_rnn.data import CharVocab, batchify, bptt_batches
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 
+from char_lm import CharLM, sample  # the full example beside this file (run as python examples/demo.py)
+
 try:
     from tqdm import tqdm
 except ImportError:  # the demo runs with numpy alone
     tqdm = None
-
-
-class CharLM(nn.Module):
-    """Embedding -> LSTM -> Linear: the same weights at every step of every chunk."""
-
-    def __init__(self, vocab: int, hidden: int, layers: int, fused: bool = True) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(vocab, hidden)
-        self.lstm = nn.LSTM(hidden, hidden, num_layers=layers, fused=fused)
-        self.head = nn.Linear(hidden, vocab)
-
-    def forward(self, ids, state=None):
-        out, state = self.lstm(self.embed(ids), state)
-        return self.head(out), state
-
-
-def sample(model, vocab, prompt: str, n: int, temperature: float = 0.8) -> str:
-    rng = np.random.default_rng(0)
-    ids = list(vocab.encode(prompt))
-    with tg.no_grad():
-        logits, state = model(tg.tensor(np.array(ids)[:, None]))
-        for _ in range(n):
-            p = (logits[-1, 0] * (1.0 / temperature)).softmax(-1).numpy().astype(np.float64)
-            nxt = int(rng.choice(len(p), p=p / p.sum()))
-            ids.append(nxt)
-            logits, state = model(tg.tensor([[nxt]]), state)
-    return vocab.decode(ids)
 
 
 def main() -> None:
@@ -101,7 +75,7 @@ def main() -> None:
         state = None
     if bar:
         bar.close()
-    print("\nsample:\n" + sample(model, vocab, "def ", 300))
+    print("\nsample:\n" + sample(model, vocab, "def ", 300, temperature=0.8, seed=0))
 
 
 if __name__ == "__main__":
