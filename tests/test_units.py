@@ -18,8 +18,9 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.viz import hidden_states, plot_unit_text, string_literal_mask, top_units, unit_label_correlation
 
+from helpers import break_savefig, png_ok
+
 ROOT = Path(__file__).resolve().parent.parent
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def marked(source):
@@ -166,38 +167,22 @@ def test_hidden_states_errors():
 
 
 # ----------------------------------------------------------------------------- the picture
-def _png_ok(path, min_size=100):
-    from matplotlib import image
-    with open(path, "rb") as f:
-        assert f.read(8) == PNG_SIGNATURE
-    img = image.imread(path)
-    assert img.ndim == 3 and img.shape[0] > min_size and img.shape[1] > min_size
-    return img
-
-
 def test_plot_unit_text_writes_a_png_atomically(tmp_path):
     text = "def f(x):\n    return 'a' + x  # \"c\"\n" * 3
     values = np.tanh(np.linspace(-3, 3, len(text)))
     out = tmp_path / "unit.png"
     assert plot_unit_text(text, values, str(out), width=20, underline=string_literal_mask(text)) == str(out)
-    tall = _png_ok(out)
+    tall = png_ok(out)
     assert os.listdir(tmp_path) == ["unit.png"]
     plot_unit_text(text, values, out, max_chars=10)  # replaces the file; one row of 10 characters
-    assert _png_ok(out, min_size=50).shape[0] < tall.shape[0]
+    assert png_ok(out, min_size=50).shape[0] < tall.shape[0]
     assert os.listdir(tmp_path) == ["unit.png"]
 
 
 def test_plot_unit_text_failing_midway_keeps_the_old_file(tmp_path, monkeypatch):
-    from matplotlib.figure import Figure
     out = tmp_path / "unit.png"
     out.write_bytes(b"old contents")
-
-    def broken_savefig(self, f, **kwargs):
-        f.write(PNG_SIGNATURE + b"half a picture")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(Figure, "savefig", broken_savefig)
-    with pytest.raises(OSError, match="disk full"):
+    with break_savefig(monkeypatch):
         plot_unit_text("x = 1", np.zeros(5), str(out))
     assert out.read_bytes() == b"old contents" and os.listdir(tmp_path) == ["unit.png"]
 
@@ -235,7 +220,7 @@ def test_example_runs_end_to_end_and_resumes_exactly(tmp_path):
     assert "val" in r.stdout and "sample (temperature 0.8)" in r.stdout and "strongest unit" in r.stdout
     assert "corr with inside-a-string" in r.stdout
     for name in ("loss.png", "string_unit.png"):
-        _png_ok(a / name)
+        png_ok(a / name)
     assert tg.load(str(a / "checkpoint.npz"))["step"] == 3
 
     r = _run("--steps", "5", "--out-dir", str(a), "--resume")

@@ -12,8 +12,9 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.viz import hidden_gradient_norms, plot_gradient_norms
 
+from helpers import break_savefig, png_ok
+
 ROOT = Path(__file__).resolve().parent.parent
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 T, B, I, H = 6, 2, 3, 4
 
 
@@ -161,36 +162,21 @@ def test_bad_arguments_name_the_function():
 
 
 # ----------------------------------------------------------------------------- (d) the PNG
-def _png_ok(path):
-    from matplotlib import image
-    with open(path, "rb") as f:
-        assert f.read(8) == PNG_SIGNATURE
-    img = image.imread(path)
-    assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
-
-
 def test_plot_writes_a_png_atomically(tmp_path):
     curves = {"vanishing": 0.5 ** np.arange(20)[::-1], "with a zero": np.r_[0.0, np.ones(19)]}
     out = tmp_path / "g.png"
     assert plot_gradient_norms(curves, str(out)) == str(out)
-    _png_ok(out)
+    png_ok(out)
     assert os.listdir(tmp_path) == ["g.png"]  # no temporary file left behind
     plot_gradient_norms(curves, str(out), steps_back=True)  # replacing an existing file
-    _png_ok(out)
+    png_ok(out)
     assert os.listdir(tmp_path) == ["g.png"]
 
 
 def test_plot_failing_midway_keeps_the_old_file(tmp_path, monkeypatch):
-    from matplotlib.figure import Figure
     out = tmp_path / "g.png"
     out.write_bytes(b"old contents")
-
-    def broken_savefig(self, f, **kwargs):
-        f.write(PNG_SIGNATURE + b"half a picture")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(Figure, "savefig", broken_savefig)
-    with pytest.raises(OSError, match="disk full"):
+    with break_savefig(monkeypatch):
         plot_gradient_norms({"a": [1.0, 0.1]}, str(out))
     assert out.read_bytes() == b"old contents"
     assert os.listdir(tmp_path) == ["g.png"]
@@ -220,4 +206,4 @@ def test_example_runs_end_to_end(tmp_path):
     assert "first/last" in r.stdout and "t=19" in r.stdout and f"saved {out}" in r.stdout
     for name in ("tanh RNN (default init)", "ReLU IRNN", "LSTM", "GRU"):
         assert name in r.stdout
-    _png_ok(out)
+    png_ok(out)

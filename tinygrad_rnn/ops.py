@@ -14,7 +14,7 @@ import numpy as np
 
 from . import backend
 from .backend import xp_of
-from .tensor import Function, Tensor, _mode, describe
+from .tensor import Function, Tensor, describe
 
 
 def _const(a: Any) -> Tensor:

@@ -11,7 +11,7 @@ arrays: an intermediate array stays alive only if some op saved it for backward.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -82,8 +82,8 @@ class Function:
         if not (_mode.grad_enabled and any(t._requires_grad for t in inputs)):
             return Tensor._make(out)
         self.parents = tuple(t._node() if t._requires_grad else None for t in inputs)
-        self.saved = tuple(inputs[i] for i in self.saved_inputs)
-        self.saved_versions = tuple(t._version for t in self.saved)
+        self.saved = tuple(inputs[i] for i in self.saved_inputs) if self.saved_inputs else ()
+        self.saved_versions = tuple(t._version for t in self.saved) if self.saved else ()
         if self.save_output:
             self._out = out
         return Tensor._make(out, self, True)

@@ -268,6 +268,14 @@ class _Recurrence(Function):
             raise RuntimeError(f"{self.name}: double backward (create_graph=True) through the fused recurrence "
                                "is not supported; use the reference path fused=False")
 
+    def _start_backward(self, grad: Tensor, dtype: Any) -> tuple:
+        """(xp, the packed gradient in sorted batch order, dL/d output (T, B, H), dL/dh_n (B, H))."""
+        self._check_backward()
+        xp = backend.xp_of(grad.data)
+        gy = self.batch.sort(grad.data.astype(dtype, copy=False), 1)
+        dh = gy[self.hn_row].copy() if self.lengths is not None else xp.zeros((self.B, self.H), dtype=dtype)
+        return xp, gy, gy[self.out_rows], dh
+
     def _kernel_path(self, xp: Any) -> bool:
         return xp is not np or self.use_kernels_on_cpu
 
@@ -371,13 +379,9 @@ class LSTMSequence(_Recurrence):
         return self._finish_forward(y, hs)
 
     def backward(self, grad):
-        self._check_backward()
-        xp = backend.xp_of(grad.data)
         T, B, H, o = self.T, self.B, self.H, self.o
         bt, a, cs = self.batch, self.a, self.cs
-        gy = bt.sort(grad.data.astype(a.dtype, copy=False), 1)
-        dout = gy[self.out_rows]
-        dh = gy[self.hn_row].copy() if self.lengths is not None else xp.zeros((B, H), dtype=a.dtype)
+        xp, gy, dout, dh = self._start_backward(grad, a.dtype)
         dc = gy[T + 1].copy()
         kern = self._kernel_path(xp)
         d = (xp.zeros if (kern and self.lengths is not None) else xp.empty)((T, B, 4, H), dtype=a.dtype)
@@ -505,13 +509,9 @@ class GRUSequence(_Recurrence):
         return self._finish_forward(y, hs)
 
     def backward(self, grad):
-        self._check_backward()
-        xp = backend.xp_of(grad.data)
         T, B, I, H, o = self.T, self.B, self.I, self.H, self.o
         bt, a, hs, w_hh = self.batch, self.a, self.hs, self.w_hh
-        gy = bt.sort(grad.data.astype(a.dtype, copy=False), 1)
-        dout = gy[self.out_rows]
-        dh = gy[self.hn_row].copy() if self.lengths is not None else xp.zeros((B, H), dtype=a.dtype)
+        xp, _, dout, dh = self._start_backward(grad, a.dtype)
         kern = self._kernel_path(xp)
         d = (xp.zeros if (kern and self.lengths is not None) else xp.empty)((T, B, 4, H), dtype=a.dtype)
         tmp = xp.empty((B, H), dtype=a.dtype)
@@ -611,13 +611,9 @@ class RNNSequence(_Recurrence):
         return self._finish_forward(y, hs)
 
     def backward(self, grad):
-        self._check_backward()
-        xp = backend.xp_of(grad.data)
         T, B, H, o = self.T, self.B, self.H, self.o
         bt, hs, w_hh = self.batch, self.hs, self.w_hh
-        gy = bt.sort(grad.data.astype(hs.dtype, copy=False), 1)
-        dout = gy[self.out_rows]
-        dh = gy[self.hn_row].copy() if self.lengths is not None else xp.zeros((B, H), dtype=hs.dtype)
+        xp, _, dout, dh = self._start_backward(grad, hs.dtype)
         new = hs[o:T + o]
         if self._kernel_path(xp):
             d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, H), dtype=hs.dtype)

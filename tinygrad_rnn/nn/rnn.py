@@ -16,7 +16,7 @@ Cell equations (x: (B, I), h, c: (B, H); weights stacked by gate, PyTorch's layo
 from __future__ import annotations
 
 import math
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 
