@@ -222,6 +222,25 @@ class Torch:
                                                                   "bias_hh_l0")]
 
 
+class TorchGeneric(Torch):
+    """PyTorch with oneDNN switched off: its generic per-step ATen recurrence (a matmul per step, like ours)."""
+
+    name = "torch-generic"
+
+    def _plain(self, fn: Callable[[], None]) -> None:
+        with self.torch.backends.mkldnn.flags(enabled=False):
+            fn()
+
+    def train_step(self) -> None:
+        self._plain(super().train_step)
+
+    def infer(self) -> None:
+        self._plain(super().infer)
+
+    def tbptt_step(self, k: int) -> None:
+        self._plain(lambda: super(TorchGeneric, self).tbptt_step(k))
+
+
 class Floor:
     """benchmarks/numpy_floor.py: hand-written numpy forward and BPTT, no autograd."""
 
@@ -262,7 +281,7 @@ class Floor:
         return [self.g[k] for k in ("w_ih", "w_hh", "b_ih", "b_hh")]
 
 
-IMPLS = {"ours": Ours, "torch": Torch, "floor": Floor, "reference": Reference}
+IMPLS = {"ours": Ours, "torch": Torch, "torch-generic": TorchGeneric, "floor": Floor, "reference": Reference}
 
 
 def _time(fn: Callable[[], None], repeats: int, budget: float) -> List[float]:
@@ -290,7 +309,7 @@ def _time_interleaved(fns: List[Callable[[], None]], repeats: int, budget: float
 
 def worker_time(args: argparse.Namespace) -> None:
     names = args.worker.split(",")
-    if "torch" in names:
+    if any(n.startswith("torch") for n in names):
         import torch
         if args.threads_setting == "single":
             torch.set_num_threads(1)
@@ -485,8 +504,9 @@ def print_times(rows: List[dict], impls: List[str]) -> None:
     for threads in sorted({r["threads"] for r in rows}, key=lambda s: s != "single"):
         print(f"\n## {threads}-threaded, float32, milliseconds: median [min-max]\n")
         head = f"{'cell':5} {'config':7} {'step':5} " + "".join(f"{n:>27}" for n in impls)
-        ratios = [n for n in ("torch", "floor", "reference") if n in impls and "ours" in impls]
-        head += "".join(f"{'ours/' + n:>16}" for n in ratios)
+        ratios = [n for n in ("torch", "torch-generic", "floor", "reference") if n in impls and "ours" in impls]
+        widths = {n: max(16, len(n) + 8) for n in ratios}
+        head += "".join(f"{'ours/' + n:>{widths[n]}}" for n in ratios)
         print(head)
         print("-" * len(head))
         for cell in CELLS:
@@ -499,9 +519,9 @@ def print_times(rows: List[dict], impls: List[str]) -> None:
                     line += "".join(f"{_fmt(got[n]):>27}" if got[n] else f"{'-':>27}" for n in impls)
                     for n in ratios:
                         if got["ours"] and got[n]:
-                            line += f"{statistics.median(got['ours']) / statistics.median(got[n]):>15.2f}x"
+                            line += f"{statistics.median(got['ours']) / statistics.median(got[n]):>{widths[n] - 1}.2f}x"
                         else:
-                            line += f"{'-':>16}"
+                            line += f"{'-':>{widths[n]}}"
                     print(line)
 
 
@@ -554,7 +574,7 @@ def main() -> None:
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--configs", help="comma list of " + ", ".join(CONFIGS) + " (default: all)")
     ap.add_argument("--cells", default=",".join(CELLS))
-    ap.add_argument("--impls", default="ours,torch,floor", help="comma list of ours, torch, floor, reference")
+    ap.add_argument("--impls", default="ours,torch,floor", help="comma list of ours, torch, torch-generic (oneDNN off), floor, reference")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--budget", type=float, default=6.0, help="seconds per measurement before stopping early "
                                                              "(at least 3 repeats)")
@@ -583,8 +603,8 @@ def main() -> None:
         return
     if args.quick:
         args.repeats, args.threads = 3, "single"
-    impls = [n for n in args.impls.split(",") if n != "torch" or _torch_available()]
-    if "torch" in args.impls and "torch" not in impls:
+    impls = [n for n in args.impls.split(",") if not n.startswith("torch") or _torch_available()]
+    if "torch" in args.impls and not any(n.startswith("torch") for n in impls):
         print("torch is not importable: PyTorch columns left out (pip install torch)")
     if args.device == "cuda":
         import tinygrad_rnn
@@ -609,7 +629,8 @@ def main() -> None:
         if args.isolate:
             groups = [[n] for n in impls]
         elif threads == "default":  # OpenBLAS's and PyTorch's thread pools in one process would fight
-            groups = [g for g in ([n for n in impls if n != "torch"], [n for n in impls if n == "torch"]) if g]
+            groups = [g for g in ([n for n in impls if not n.startswith("torch")],
+                                 [n for n in impls if n.startswith("torch")]) if g]
         else:
             groups = [impls]
         for group in groups:
