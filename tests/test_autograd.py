@@ -214,6 +214,83 @@ def test_detach():
     np.testing.assert_allclose(x.grad.numpy(), 2 * np.array([1.5, -2.0]) ** 3, rtol=1e-14)
 
 
+# In-place changes made through an alias: (name, change b through an alias, does torch raise at backward?)
+ALIAS_CHANGES = [
+    ("detach", lambda b: b.detach().zero_(), True),
+    ("detach of a detach", lambda b: b.detach().detach().fill_(2.0), True),
+    ("slice", lambda b: b[1:].zero_(), True),
+    ("row", lambda b: b[0].fill_(1.0), True),
+    ("element (0-d view)", lambda b: b[0, 1].fill_(1.0), True),
+    ("setitem into a slice", lambda b: b[1:].__setitem__(0, 5.0), True),
+    ("reshape (a view)", lambda b: b.reshape(12).zero_(), True),
+    ("transpose", lambda b: b.T.zero_(), True),
+    ("unbind", lambda b: b.unbind(1)[2].zero_(), True),
+    ("view of a detached view", lambda b: b[0].detach().reshape(2, 2)[1].zero_(), True),
+    ("Tensor(b) (an alias)", lambda b: type(b)(b).zero_(), True),
+    ("advanced index (a copy)", lambda b: b[[0, 2]].zero_(), False),
+    ("reshape of a transpose (a copy)", lambda b: b.T.reshape(12).zero_(), False),
+    ("clone", lambda b: b.clone().zero_(), False),
+]
+
+
+@pytest.mark.parametrize("name,change,caught", ALIAS_CHANGES, ids=[c[0] for c in ALIAS_CHANGES])
+def test_in_place_change_through_an_alias_is_caught(name, change, caught):
+    """detach() and views share the version counter of the tensor they alias (as torch), so backward
+    notices a saved tensor changed through any of them; copies have counters of their own."""
+    a = tg.randn(3, 4, requires_grad=True)
+    b = tg.randn(3, 4)
+    y = (a * b).sum()  # mul saves b
+    change(b)
+    if caught:
+        with pytest.raises(RuntimeError, match=r"backward: a tensor of shape \(3, 4\) that mul saved for backward "
+                                               "was changed in place"):
+            y.backward()
+    else:
+        y.backward()
+        np.testing.assert_array_equal(a.grad.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("name,change,caught", ALIAS_CHANGES, ids=[c[0] for c in ALIAS_CHANGES])
+def test_alias_rules_match_torch(name, change, caught):
+    torch = pytest.importorskip("torch")
+    a, b = torch.randn(3, 4, requires_grad=True), torch.randn(3, 4)
+    y = (a * b).sum()
+    change(b)
+    if caught:
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.backward()
+    else:
+        y.backward()
+
+
+def test_saved_alias_sees_changes_to_its_base():
+    """The other direction: the detached tensor or the view is what was saved, the base is changed."""
+    a = tg.randn(3, requires_grad=True)
+    for alias in (lambda h: h.detach(), lambda h: h[0], lambda h: h.reshape(3, 1)[1:]):
+        h = tg.randn(3)
+        y = (alias(h) * a).sum()
+        h.fill_(2.0)
+        with pytest.raises(RuntimeError, match="changed in place"):
+            y.backward()
+    # truncated BPTT: the state is detached and carried on; changing nothing raises nothing
+    w = tg.randn(3, requires_grad=True)
+    state = tg.zeros(3)
+    for _ in range(3):
+        state = (state * w + 1).tanh()
+        state.sum().backward()
+        state = state.detach()
+    assert w.grad is not None
+
+
+def test_writes_through_views_reach_the_base_like_torch():
+    x = tg.ones(3)
+    x[0].zero_()  # a 0-d view (numpy alone would hand back a copied scalar)
+    x[1:][1].fill_(5.0)
+    assert x.tolist() == [0.0, 1.0, 5.0] and x._version == 2
+    s = tg.ones(3).sum()  # a full reduction (a numpy scalar inside) can be changed in place too
+    assert s.zero_().item() == 0.0
+
+
 def test_requires_grad_and_is_leaf():
     x = tg.tensor([1.0, 2.0])
     assert not x.requires_grad and x.is_leaf

@@ -101,15 +101,27 @@ def test_indexing_out_of_range(device):
         x.sum(2)
 
 
-def test_integer_array_index_out_of_range():
-    """(cpu only: CuPy wraps out-of-range integer-array indices instead of raising)"""
-    x = tg.zeros(3, 4)
-    with raises(IndexError, "getitem", "(3, 4)"):
+def test_integer_array_index_out_of_range(device):
+    """Checked before numpy/CuPy sees the index: CuPy would wrap an out-of-range index around silently."""
+    x = tg.zeros(3, 4, device=device)
+    with raises(IndexError, "getitem", "index 3", "dim 0 of size 3", "(3, 4)"):
         x[np.array([0, 3])]
-    with raises(IndexError, "getitem", "(3, 4)"):
+    with raises(IndexError, "getitem", "index -5", "dim 1 of size 4", "(3, 4)"):
+        x[:, tg.tensor([0, -5])]
+    with raises(IndexError, "getitem", "index 4", "dim 1 of size 4"):
+        x[..., [[1], [4]]]
+    with raises(IndexError, "getitem", "index 3", "dim 0 of size 3"):
+        x[tg.tensor(3)]  # a 0-d index tensor is an integer array too
+    with raises(IndexError, "gather", "index 9", "dim 1 of size 4", "(3, 4)"):
         x.gather(1, np.full((3, 4), 9))
-    with raises(IndexError, "getitem", "(3, 4)"):
+    with raises(IndexError, "index_select", "index 7", "dim 0 of size 3", "(3, 4)"):
         x.index_select(0, tg.tensor([1, 7]))
+    with raises(IndexError, "setitem", "index 3", "dim 0 of size 3"):
+        x[np.array([3])] = 1.0
+    assert x._version == 0  # a rejected assignment changes nothing
+    y = tg.arange(12, device=device).reshape(3, 4)
+    assert y[np.array([-3, 2]), np.array([-1, 0])].tolist() == [3, 8]  # in range, negative included
+    assert y[np.zeros(0, np.int64)].shape == (0, 4)
 
 
 def test_hook_returning_wrong_shape():

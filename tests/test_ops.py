@@ -263,14 +263,125 @@ def test_sum_mean(device, op, keepdim, data):
     check_op(lambda t: getattr(t, op)(dim, keepdim=keepdim), ref, [x], device, gradgrad=True)
 
 
-@pytest.mark.parametrize("op", ["max", "min"])
+@pytest.mark.parametrize("op", ["amax", "amin"])
 @with_fixtures
 @given(shape=shapes(), keepdim=st.booleans(), data=st.data())
-def test_max_min(device, op, shape, keepdim, data):
+def test_amax_amin(device, op, shape, keepdim, data):
+    """Values only, over None, an int or a tuple of dims (0-d and size-1 dims included)."""
     dim = data.draw(reduce_dims(len(shape)), label="dim")
     (x,) = data.draw(distinct([shape]), label="x")  # distinct values: a unique arg-max in every group
     ref = lambda a: getattr(np, op)(a, axis=np_axis(dim, a.ndim), keepdims=keepdim)  # noqa: E731
     check_op(lambda t: getattr(t, op)(dim, keepdim=keepdim), ref, [x], device, gradgrad=True)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@with_fixtures
+@given(shape=shapes(), keepdim=st.booleans(), data=st.data())
+def test_max_min_along_a_dim(device, op, shape, keepdim, data):
+    """x.max(dim) is the named tuple (values, indices), as in torch; the values are differentiable."""
+    nd = len(shape)
+    dim = data.draw(st.integers(-max(nd, 1), max(nd, 1) - 1), label="dim")
+    (x,) = data.draw(distinct([shape]), label="x")
+    ax = np_axis(dim, nd)
+    ref = lambda a: getattr(np, op)(a, axis=ax, keepdims=keepdim)  # noqa: E731
+    check_op(lambda t: getattr(t, op)(dim, keepdim=keepdim).values, ref, [x], device, gradgrad=True)
+    out = getattr(tensor(x, device), op)(dim, keepdim)
+    values, indices = out  # unpacks like torch's torch.return_types.max
+    assert out.values is values and out.indices is indices and type(out).__name__ == op
+    assert indices.dtype == np.int64 and not indices.requires_grad and indices.device == device
+    assert indices.shape == values.shape == np.shape(ref(x))
+    np.testing.assert_array_equal(indices.numpy(), getattr(np, "arg" + op)(x, axis=ax, keepdims=keepdim))
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@with_fixtures
+@given(shape=shapes(), data=st.data())
+def test_max_min_of_all_elements(device, op, shape, data):
+    (x,) = data.draw(distinct([shape]), label="x")
+    check_op(lambda t: getattr(t, op)(), getattr(np, op), [x], device, gradgrad=True)
+    assert getattr(tensor(x, device), op)().shape == ()
+
+
+def _tie_grads(x, op, dim, keepdim):
+    """The gradient of sum(op(x) * w) under torch's tie rules, built in numpy: max()/amax split a
+    row's gradient evenly among its tied extremes, max(dim) gives it all to the first one."""
+    pick = np.max if op in ("max", "amax") else np.min
+    w = np.random.default_rng(1).standard_normal(np.shape(pick(x, axis=dim, keepdims=keepdim)))
+    ext = pick(x, axis=dim, keepdims=True)
+    wk = w if keepdim or dim is None else np.expand_dims(w, dim)
+    if op in ("max", "min") and dim is not None:  # one winner: the first extreme along dim
+        first = (np.arange(x.shape[dim]).reshape([-1 if i == dim else 1 for i in range(x.ndim)])
+                 == (np.argmax if op == "max" else np.argmin)(x, axis=dim, keepdims=True))
+        return w, first * wk
+    hit = (x == ext).astype(np.float64)
+    return w, hit / hit.sum(axis=dim, keepdims=True) * wk
+
+
+@pytest.mark.parametrize("op", ["max", "min", "amax", "amin"])
+@with_fixtures
+@given(shape=shapes(min_dims=1, max_side=3), keepdim=st.booleans(), data=st.data())
+def test_tie_rules(device, op, shape, keepdim, data):
+    """Values on a coarse grid, so ties are common: each function keeps torch's rule for them."""
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 0.0, 1.0])), label="x")
+    dim = data.draw(st.one_of(st.none(), st.integers(0, len(shape) - 1)), label="dim")
+    w, expected = _tie_grads(x, op, dim, keepdim)
+    t = tensor(x, device)
+    out = getattr(t, op)() if dim is None else getattr(t, op)(dim, keepdim)
+    out = out.values if op in ("max", "min") and dim is not None else out
+    (out * tg.tensor(w, dtype=np.float64, device=device)).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("op", ["max", "min", "amax", "amin"])
+@given(shape=shapes(min_dims=1, max_side=3), keepdim=st.booleans(), data=st.data())
+def test_max_min_amax_amin_match_torch(op, shape, keepdim, data):
+    """Values, indices and gradients (ties included) against PyTorch, where it is installed."""
+    torch = pytest.importorskip("torch")
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 0.0, 0.5, 1.0])), label="x")
+    nd = len(shape)
+    dims = st.integers(-nd, nd - 1)
+    if op in ("amax", "amin"):
+        dims = st.one_of(dims, st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True).map(tuple))
+    dim = data.draw(st.one_of(st.none(), dims), label="dim")
+    ours, theirs = tensor(x), torch.tensor(x, requires_grad=True)
+    if dim is None:
+        a, b = getattr(ours, op)(), getattr(theirs, op)()
+    else:
+        a, b = getattr(ours, op)(dim, keepdim), getattr(theirs, op)(dim, keepdim)
+    if op in ("max", "min") and dim is not None:
+        np.testing.assert_array_equal(a.indices.numpy(), b.indices.numpy())
+        assert a.indices.dtype == np.int64
+        a, b = a.values, b.values
+    np.testing.assert_array_equal(a.numpy(), b.detach().numpy())
+    w = np.random.default_rng(2).standard_normal(a.shape)
+    (a * tg.tensor(w, dtype=np.float64)).sum().backward()
+    (b * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=0)
+
+
+def test_max_min_forms_and_errors():
+    x = tg.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]])
+    v, i = x.max(1)  # the bug this API change fixes: with values only, this unpacked the two rows
+    assert v.tolist() == [5.0, 7.0] and i.tolist() == [1, 0]
+    assert x.min(0, keepdim=True).indices.tolist() == [[0, 1, 0]]
+    assert x.max(dim=-1, keepdim=True).values.shape == (2, 1)
+    np.testing.assert_array_equal(x.max(tg.full((3,), 4.0)).numpy(), [[4, 5, 4], [7, 4, 7]])  # tg.maximum
+    np.testing.assert_array_equal(x.min(tg.full((3,), 4.0)).numpy(), [[1, 4, 2], [4, 0, 4]])
+    assert x.amax().item() == 7.0 and x.amax(()).item() == 7.0 and x.amin((0, 1)).item() == 0.0
+    s = tg.tensor(3.0)
+    assert s.max(0).values.item() == 3.0 and s.max(-1).indices.item() == 0 and s.max(0).indices.shape == ()
+    assert tg.zeros(0, 3).max(1).values.shape == (0,) and tg.zeros(0, 3).amax(1).shape == (0,)
+    assert tg.tensor([3, 1]).max(0).values.dtype == np.int64
+    with pytest.raises(TypeError, match=r"max: dim must be an int, got \(0, 1\); .* amax"):
+        x.max((0, 1))
+    with pytest.raises(IndexError, match="min: dim 2 is out of range"):
+        x.min(2)
+    with pytest.raises(ValueError, match=r"max: dim 1 of the input \(shape \(2, 0\)\) has size 0"):
+        tg.zeros(2, 0).max(1)
+    with pytest.raises(ValueError, match=r"amin: dim 0 of the input \(shape \(0, 2\)\) has size 0"):
+        tg.zeros(0, 2).amin(0)
+    with pytest.raises(ValueError, match=r"min: the input \(shape \(0,\)\) is empty"):
+        tg.zeros(0).min()
 
 
 @with_fixtures

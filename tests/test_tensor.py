@@ -18,13 +18,48 @@ no_cuda = pytest.mark.skipif(tg.cuda_available(), reason="checks the error raise
 # ============================================================================ dtype rules
 @pytest.mark.parametrize("data,dtype", [
     (1.5, np.float32), ([1.0, 2.0], np.float32), ([[1, 2.5]], np.float32), ([1, 2.0], np.float32),
-    (3, np.int64), ([1, 2, 3], np.int64), ([[1], [2]], np.int64), (True, np.bool_),
+    (3, np.int64), ([1, 2, 3], np.int64), ([[1], [2]], np.int64), (True, np.bool_), ([True, False], np.bool_),
     (np.zeros(2, np.float64), np.float64), (np.zeros(2, np.int32), np.int32), (np.zeros(2, np.float16), np.float16),
-    (np.zeros(2, np.bool_), np.bool_), (np.float64(2.0), np.float64),
+    (np.zeros(2, np.bool_), np.bool_), (np.float64(2.0), np.float64), (np.int32(2), np.int32),
 ])
 def test_dtype_of_new_tensors(data, dtype):
+    """tg.tensor and tg.as_tensor infer the dtype like torch.tensor; tg.Tensor makes Python data float32
+    like torch.Tensor, and keeps the dtype of numpy data (arrays and numpy scalars)."""
     assert tg.tensor(data).dtype == dtype
-    assert tg.Tensor(data).dtype == dtype
+    assert tg.as_tensor(data).dtype == dtype
+    from_numpy = isinstance(data, (np.ndarray, np.generic))
+    assert tg.Tensor(data).dtype == (dtype if from_numpy else np.float32)
+
+
+def test_tensor_constructor_follows_torch_Tensor():
+    """torch.Tensor([1, 2]) is float32 where torch.tensor([1, 2]) is int64: code ported from torch that
+    builds float data with Tensor(...) must not silently get integer tensors (and integer division)."""
+    t = tg.Tensor([1, 2])
+    assert t.dtype == np.float32 and t.tolist() == [1.0, 2.0]
+    assert (t / 2).tolist() == [0.5, 1.0] and tg.Tensor([[1, 2], [3, 4]]).shape == (2, 2)
+    assert tg.Tensor([True, False]).tolist() == [1.0, 0.0] and tg.Tensor(3).shape == ()
+    assert tg.Tensor([1, 2], requires_grad=True).requires_grad  # float32, so it may require grad
+    assert tg.Tensor([1, 2], dtype=np.int64).dtype == np.int64
+    a = np.arange(3)
+    assert tg.Tensor(a).data is a  # numpy arrays are shared and keep their dtype (tg.from_numpy relies on it)
+    with pytest.raises(TypeError, match="tensor: cannot make a tensor from str"):
+        tg.Tensor("abc")
+    torch = pytest.importorskip("torch")
+    for data in ([1, 2], [[1.5, 2]], [True], 1.5, 7, [[1], [2]], []):
+        assert str(tg.tensor(data).dtype) == str(torch.tensor(data).dtype).replace("torch.", "")
+        if isinstance(data, list):
+            assert str(tg.Tensor(data).dtype) == str(torch.Tensor(data).dtype).replace("torch.", "")
+
+
+def test_as_tensor_shares_where_it_can():
+    a = np.arange(4.0)
+    t = tg.as_tensor(a)
+    assert t.data is a and t.dtype == np.float64
+    x = tg.randn(3, requires_grad=True)
+    assert tg.as_tensor(x) is x and tg.as_tensor(x, dtype=np.float32, device="cpu") is x
+    d = tg.as_tensor(x, dtype=np.float64)
+    assert d.dtype == np.float64 and d.grad_fn is not None  # converted differentiably, as torch
+    assert tg.as_tensor([1, 2]).dtype == np.int64 and tg.as_tensor([1, 2], dtype=np.float64).dtype == np.float64
 
 
 def test_explicit_dtype():
@@ -328,8 +363,19 @@ def test_in_place_ops_on_data_and_their_guard():
     with tg.no_grad():
         w.zero_()
     assert np.all(w.numpy() == 0) and w.requires_grad
-    with pytest.raises(ValueError, match=r"copy_: source of shape \(3,\) does not broadcast to \(2,\)"):
+    with pytest.raises(ValueError, match=r"copy_: cannot write source of shape \(3,\) into a tensor of shape \(2,\)"):
         tg.ones(2).copy_(tg.ones(3))
+
+
+@pytest.mark.parametrize("write", [lambda t: t.copy_(tg.ones(3)), lambda t: t.__setitem__(0, tg.ones(3)),
+                                   lambda t: t.__setitem__(5, 1.0)])
+def test_failed_write_leaves_data_and_version(write):
+    x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    before = x._version
+    with pytest.raises((ValueError, IndexError)):
+        write(x)
+    assert x._version == before
+    np.testing.assert_array_equal(x.numpy(), [[1, 2], [3, 4]])
 
 
 def test_changing_a_saved_tensor_in_place_is_caught_at_backward():
@@ -353,6 +399,7 @@ def test_clone_t_unbind_flip_norm_gradients():
         assert tg.gradcheck(f, [x])
     np.testing.assert_allclose(x.norm().item(), np.linalg.norm(x.numpy()))
     np.testing.assert_array_equal(x.flip(1).numpy(), x.numpy()[:, ::-1])
+
     assert len(x.unbind(1)) == 4 and x.unbind(1)[0].shape == (3,)
     np.testing.assert_array_equal((x > 0).any(1).numpy(), (x.numpy() > 0).any(1))
     np.testing.assert_array_equal((x > 0).all().numpy(), (x.numpy() > 0).all())
@@ -366,3 +413,10 @@ def test_top_level_functions_and_from_numpy():
     shared = tg.from_numpy(a)
     a[0] = 9.0
     assert shared.numpy()[0] == 9.0 and shared.dtype == np.float64
+
+
+def test_flip_is_a_copy_like_torch():
+    x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    y = x.flip(0)
+    y.zero_()
+    np.testing.assert_array_equal(x.numpy(), [[1, 2], [3, 4]])

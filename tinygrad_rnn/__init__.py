@@ -1,7 +1,7 @@
 """tinygrad_rnn: a from-scratch autograd engine for recurrent networks (numpy / CuPy)."""
 from .autograd import backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import cuda_available, manual_seed
-from .creation import (arange, eye, full, full_like, ones, ones_like, rand, rand_like, randint, randn,
+from .creation import (arange, as_tensor, eye, full, full_like, ones, ones_like, rand, rand_like, randint, randn,
                        randn_like, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import cat, chunk, clamp, gather, index_select, logsumexp, maximum, minimum, split, stack, where
@@ -22,7 +22,7 @@ def from_numpy(a) -> Tensor:
     return Tensor(a)
 
 __all__ = [
-    "Tensor", "Function", "tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
+    "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "manual_seed", "cuda_available",
     "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
     "gradcheck", "gradgradcheck", "GradcheckError",

@@ -6,7 +6,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import backend
-from .tensor import Tensor
+from .tensor import Tensor, _dt, _to_array
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
@@ -25,11 +25,23 @@ def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool, op: str) -
 
 
 def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    """A new leaf tensor (a copy): floats become float32, ints int64, numpy arrays keep their dtype."""
-    t = Tensor(data, dtype=dtype, device=device)
-    if t.data is (data.data if isinstance(data, Tensor) else data):  # (an ndarray's .data is its buffer)
-        t.data = t.data.copy()
+    """A new leaf tensor (a copy), the dtype inferred like torch.tensor: Python floats become float32,
+    ints int64, bools bool; numpy arrays keep their dtype. (tg.Tensor(data) makes Python data float32.)"""
+    arr = _to_array(data, _dt(dtype), device, infer=True)
+    if arr is (data.data if isinstance(data, Tensor) else data):  # (an ndarray's .data is its buffer)
+        arr = arr.copy()
+    t = Tensor._make(arr)
     return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Optional[str] = None) -> Tensor:
+    """data as a tensor without a copy where possible (torch.as_tensor): a Tensor already of this dtype
+    and device is returned itself (else converted, differentiably), an array is shared, and Python
+    data infers its dtype as in tg.tensor."""
+    if isinstance(data, Tensor):
+        out = data if dtype is None else data.astype(dtype)
+        return out if device is None else out.to(device)
+    return Tensor._make(_to_array(data, _dt(dtype), device, infer=True))
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import namedtuple
 from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import backend
 from .backend import xp_of
+from .creation import as_tensor
 from .tensor import Function, Tensor, describe
 
 
@@ -319,23 +321,74 @@ class Sum(Function):
         return (g.reshape(_kept_shape(self.in_shape, self.axes)).broadcast_to(self.in_shape),)
 
 
-class Max(Function):
-    """Largest value over dims; tied maxima share the gradient equally (like torch.amax)."""
+class Amax(Function):
+    """Largest value over ``axes`` (normalised, non-empty); tied maxima share the gradient equally,
+    as in torch.amax and torch's x.max() without a dim."""
 
-    def __init__(self, dim: Any = None, keepdim: bool = False) -> None:
-        self.dim, self.keepdim = dim, keepdim
+    reduce = "max"
+
+    def __init__(self, axes: Tuple[int, ...], keepdim: bool = False) -> None:
+        self.axes, self.keepdim = axes, keepdim
 
     def forward(self, x):
-        self.axes = norm_dims(self.dim, x.ndim, "max")
-        if x.size == 0:
-            raise ValueError(f"max: reducing an empty tensor of shape {x.shape} has no identity")
-        out = x.max(axis=self.axes, keepdims=True)
+        out = getattr(x, self.reduce)(axis=self.axes, keepdims=True)
         hit = (x == out).astype(x.dtype)
         self.share = hit / hit.sum(axis=self.axes, keepdims=True)
         return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, g):
         return (g.reshape(_kept_shape(self.share.shape, self.axes)) * _const(self.share),)
+
+
+class Amin(Amax):
+    """Least value over ``axes``; tied minima share the gradient equally (torch.amin)."""
+
+    reduce = "min"
+
+
+def amax(x: Tensor, dim: Any = None, keepdim: bool = False, op: str = "amax") -> Tensor:
+    """torch.amax/amin (op "amax"/"amin"): values only, over an int or a tuple of dims (None or ()
+    means all); ties share the gradient. x.max()/x.min() without a dim come here too."""
+    axes = norm_dims(None if dim == () else dim, x.ndim, op)
+    empty = [d for d in axes if x.shape[d] == 0]
+    if empty:
+        raise ValueError(f"{op}: dim {empty[0]} of the input (shape {x.shape}) has size 0, and the "
+                         f"{'maximum' if op.endswith('max') else 'minimum'} of nothing is undefined")
+    return (Amax if op.endswith("max") else Amin)(axes, keepdim)(x)
+
+
+def max_min(op: str, x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """torch's x.max/x.min (op "max"/"min"), by the type of ``dim``:
+
+    - None: the extreme over all elements, a 0-d tensor; tied extremes share the gradient;
+    - an int: the named tuple ``(values, indices)`` along dim; indices (int64, no gradient) point at
+      the first extreme in each row, and the whole gradient of a row goes to that element;
+    - a Tensor: the elementwise maximum/minimum with it (tg.maximum/tg.minimum).
+    """
+    if isinstance(dim, Tensor):
+        return (maximum if op == "max" else minimum)(x, dim)
+    if dim is None:
+        if x.numel() == 0:
+            raise ValueError(f"{op}: the input (shape {x.shape}) is empty; reduce a non-empty dim with "
+                             f"{op}(dim) or a{op}(dim)")
+        return amax(x, None, False, "a" + op)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}; for the values over several dims "
+                        f"use a{op}(dim) (input shape {x.shape})")
+    axes, result = norm_dims(dim, x.ndim, op), return_types[op]
+    if x.ndim == 0:
+        return result(x.clone(), _const(xp_of(x.data).zeros((), np.int64)))
+    (d,) = axes
+    if x.shape[d] == 0:
+        raise ValueError(f"{op}: dim {d} of the input (shape {x.shape}) has size 0, so it has no {op}imum")
+    idx = getattr(x.data, "arg" + op)(axis=d, keepdims=True).astype(np.int64, copy=False)
+    values = gather(x, d, idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return result(values, _const(idx))
+
+
+return_types = {op: namedtuple(op, ("values", "indices")) for op in ("max", "min")}  # torch.return_types
 
 
 def _shift_by_max(x: Any, dim: int, op: str) -> Tuple[Any, Optional[int]]:
@@ -468,7 +521,10 @@ class GetItem(Function):
     def forward(self, x):
         self.in_shape = x.shape
         try:
-            return x[self.index]
+            out = x[self.index]
+            if isinstance(out, np.generic):  # numpy gives a scalar (a copy) for x[i, j]; x[i, j, ...] is a 0-d view
+                out = x[self.index + (Ellipsis,)]
+            return out
         except IndexError as e:
             raise IndexError(f"getitem: index {show_index(self.index)} is out of range for a tensor of shape "
                              f"{x.shape}: {e}") from None
@@ -515,13 +571,29 @@ def _dims_used(i: Any) -> int:
     return i.ndim if getattr(i, "dtype", None) is not None and i.dtype.kind == "b" else 1
 
 
-def getitem(x: Tensor, index: Any) -> Tensor:
+def _alias(x: Tensor, out: Tensor) -> Tensor:
+    """If out's array is a view of x's memory (basic indexing, reshape, permute), out shares x's version
+    counter, as torch's views do: an in-place change through either is caught where the other was saved."""
+    base = out.data.base
+    if base is not None and (base is x.data or base is x.data.base):  # (views of views keep the owner)
+        vc = x._vc  # (x._share_version(out), inlined: this runs for every slice and transpose)
+        if vc is None:
+            vc = x._vc = [0]
+        out._vc = vc
+    return out
+
+
+def getitem(x: Tensor, index: Any, op: str = "getitem") -> Tensor:
     """Tensor indexing: ints, slices, None, Ellipsis, integer arrays/tensors, boolean masks."""
-    return GetItem(normalize_index(x, index))(x)
+    return _alias(x, GetItem(normalize_index(x, index, op))(x))
 
 
-def normalize_index(x: Tensor, index: Any) -> tuple:
-    """An index as a tuple numpy/cupy understands: arrays on x's device, masks as their True positions."""
+def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
+    """An index as a tuple numpy/cupy understands: arrays on x's device, masks as their True positions.
+
+    Integer arrays are bounds-checked here on every device (CuPy would wrap an out-of-range index
+    around silently); ``op`` names the caller in the errors.
+    """
     index = index if isinstance(index, tuple) else (index,)
     entries = []
     for i in index:
@@ -531,28 +603,43 @@ def normalize_index(x: Tensor, index: Any) -> tuple:
             i = np.asarray(i)
         if hasattr(i, "dtype") and not isinstance(i, np.integer):
             if i.dtype.kind not in "iub":
-                raise IndexError(f"getitem: index arrays must be integer or boolean, got dtype {i.dtype}")
+                raise IndexError(f"{op}: index arrays must be integer or boolean, got dtype {i.dtype}")
             if backend.device_of(i) != x.device:  # (a host mask or index array for a cuda tensor)
                 i = backend.to_device(i, x.device)
         elif not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))):
-            raise IndexError(f"getitem: unsupported index {i!r} of type {type(i).__name__}")
+            raise IndexError(f"{op}: unsupported index {i!r} of type {type(i).__name__}")
         entries.append(i)
     ellipsis_dims = x.ndim - sum(_dims_used(i) for i in entries if i is not Ellipsis)
     norm, dim = [], 0
     for i in entries:
+        dtype = getattr(i, "dtype", None)
         if i is Ellipsis:
             dim += ellipsis_dims
-        elif getattr(i, "dtype", None) is not None and i.dtype.kind == "b":
+        elif dtype is None or isinstance(i, np.integer):
+            dim += _dims_used(i)
+        elif dtype.kind == "b":
             if i.shape != x.shape[dim:dim + i.ndim]:
-                raise IndexError(f"getitem: boolean mask of shape {i.shape} does not match the tensor's dims "
+                raise IndexError(f"{op}: boolean mask of shape {i.shape} does not match the tensor's dims "
                                  f"{x.shape[dim:dim + i.ndim]} at dim {dim} (tensor shape {x.shape})")
             norm.extend(i.nonzero())  # a mask is the tuple of its True positions
             dim += i.ndim
             continue
-        else:
-            dim += _dims_used(i)
+        else:  # an integer array
+            if i.size and dim < x.ndim:
+                _check_bounds(i, x.shape[dim], dim, x.shape, op)
+            dim += 1
         norm.append(i)
     return tuple(norm)
+
+
+def _check_bounds(i: Any, n: int, dim: int, shape: Tuple[int, ...], op: str) -> None:
+    """Every entry of the integer index array i lies in [-n, n) (one device sync on CuPy)."""
+    i = i.astype(np.int64, copy=False)  # (no copy for int64; other widths compare safely as int64)
+    lo, hi = i.min(), i.max()
+    if bool((lo < -n) | (hi >= n)):
+        bad = int(lo) if int(lo) < -n else int(hi)
+        raise IndexError(f"{op}: index {bad} is out of range for dim {dim} of size {n} "
+                         f"(tensor shape {shape}; valid indices are -{n}..{n - 1})")
 
 
 # ============================================================================ matmul
@@ -651,7 +738,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if cond.dtype.kind != "b":
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(a)  # Python floats become float32, ints int64
+        a = as_tensor(a)  # Python floats become float32, ints int64
     a, b = operands("where", a, b)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
@@ -689,7 +776,11 @@ def dims_arg(dims: tuple) -> Tuple[int, ...]:
 
 def reshape(x: Tensor, shape: tuple) -> Tensor:
     shape = dims_arg(shape)
-    return x if shape == x.shape else Reshape(shape)(x)
+    return x if shape == x.shape else _alias(x, Reshape(shape)(x))
+
+
+def permute(x: Tensor, dims: Tuple[int, ...]) -> Tensor:
+    return _alias(x, Permute(dims)(x))
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -706,7 +797,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = (norm_dims(d, x.ndim, "transpose")[0] for d in (dim0, dim1))
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = d1, d0
-    return Permute(tuple(dims))(x)
+    return permute(x, tuple(dims))
 
 
 def expand(x: Tensor, sizes: Tuple[int, ...]) -> Tensor:
@@ -752,7 +843,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def _common(tensors: Sequence[Any], op: str) -> list:
-    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    ts = [as_tensor(t) for t in tensors]
     kinds = {t.dtype for t in ts}
     if len(kinds) > 1:
         target = np.result_type(*kinds)
@@ -803,7 +894,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     xp = xp_of(x.data)
     grids = tuple(idx if i == d else xp.arange(n).reshape([-1 if j == i else 1 for j in range(idx.ndim)])
                   for i, n in enumerate(idx.shape))
-    return getitem(x, grids)
+    return getitem(x, grids, "gather")
 
 
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
@@ -812,7 +903,7 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     if idx.ndim != 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
     (d,) = norm_dims(dim, x.ndim, "index_select")
-    return getitem(x, (slice(None),) * d + (idx,))
+    return getitem(x, (slice(None),) * d + (idx,), "index_select")
 
 
 def compare(op: str, a: Any, b: Any) -> Tensor:
@@ -832,7 +923,7 @@ def logical(op: str, a: Tensor, b: Any) -> Tensor:
         if a.dtype.kind != "b":
             raise TypeError(f"not: ~ needs a boolean tensor, got {a.dtype}")
         return _const(~a.data)
-    b = b if isinstance(b, Tensor) else Tensor(b)
+    b = as_tensor(b)
     if a.dtype.kind != "b" or b.dtype.kind != "b":
         raise TypeError(f"{op}: needs boolean tensors, got {a.dtype} and {b.dtype}")
     try:

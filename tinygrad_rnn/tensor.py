@@ -82,8 +82,11 @@ class Function:
         if not (_mode.grad_enabled and any(t._requires_grad for t in inputs)):
             return Tensor._make(out)
         self.parents = tuple(t._node() if t._requires_grad else None for t in inputs)
-        self.saved = tuple(inputs[i] for i in self.saved_inputs) if self.saved_inputs else ()
-        self.saved_versions = tuple(t._version for t in self.saved) if self.saved else ()
+        if self.saved_inputs:  # (list comprehensions: cheaper than generators here, on every op)
+            self.saved = tuple([inputs[i] for i in self.saved_inputs])
+            self.saved_versions = tuple([0 if t._vc is None else t._vc[0] for t in self.saved])
+        else:
+            self.saved = self.saved_versions = ()
         if self.save_output:
             self._out = out
         return Tensor._make(out, self, True)
@@ -126,8 +129,10 @@ class _Handle:
             self._hooks.remove(self._fn)
 
 
-def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str]) -> Any:
-    """Turn data into an array: Python floats -> float32, ints -> int64, arrays keep their dtype."""
+def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer: bool = True) -> Any:
+    """Turn data into an array. Arrays (and Tensors, numpy scalars) keep their dtype, without a copy.
+    Python data (numbers, nested lists) infers it when ``infer`` (floats -> float32, ints -> int64,
+    bools -> bool, like torch.tensor), else becomes float32 (like torch.Tensor)."""
     if isinstance(data, Tensor):
         data = data.data
     if backend.is_cupy_array(data) or isinstance(data, np.ndarray):
@@ -138,10 +143,10 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str]) -> An
         except ValueError as e:
             raise ValueError(f"tensor: cannot make a tensor from this {type(data).__name__} "
                              f"(nested lists must be rectangular): {e}") from None
-        if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
-            arr = arr.astype(np.float32)
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
+        if dtype is None and not isinstance(data, np.generic) and (arr.dtype == np.float64 or not infer):
+            arr = arr.astype(np.float32)
     if device is not None:
         arr = backend.to_device(arr, device)
     return arr
@@ -150,25 +155,48 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str]) -> An
 class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_hooks", "_version", "__weakref__")
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_hooks", "_vc", "__weakref__")
     __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data: Any, dtype: Any = None, device: Optional[str] = None,
                  requires_grad: bool = False) -> None:
-        self.data = _to_array(data, _dt(dtype), device)
+        """Like torch.Tensor, Python data (numbers, nested lists; bools and ints too) becomes float32
+        unless dtype is given; tg.tensor infers the dtype instead ([1, 2] -> int64). Unlike torch.Tensor,
+        a numpy/CuPy array or a Tensor keeps its dtype and is not copied (torch.from_numpy's
+        behaviour; tg.from_numpy and the creation functions rely on it), and a number makes a 0-d
+        tensor (torch.Tensor(3) would be an uninitialised tensor of shape (3,))."""
+        self.data = _to_array(data, _dt(dtype), device, infer=False)
         self._requires_grad = False
         self.grad: Optional[Tensor] = None
         self.grad_fn: Optional[Function] = None
         self._hooks: Optional[list] = None
-        self._version = 0  # bumped by in-place ops, so backward can tell a saved tensor was changed
+        self._vc: Optional[list] = None  # the version counter (see _version)
+        if isinstance(data, Tensor) and self.data is data.data:  # an alias of data
+            data._share_version(self)
         if requires_grad:
             self.requires_grad = True
 
     @staticmethod
     def _make(data: Any, grad_fn: Optional[Function] = None, requires_grad: bool = False) -> "Tensor":
         t = object.__new__(Tensor)
-        t.data, t._requires_grad, t.grad, t.grad_fn, t._hooks, t._version = data, requires_grad, None, grad_fn, None, 0
+        t.data, t._requires_grad, t.grad, t.grad_fn, t._hooks, t._vc = data, requires_grad, None, grad_fn, None, None
         return t
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen, so backward can tell a saved tensor
+        was changed. The counter (``_vc``, a one-element list made on first need) is shared by every
+        tensor that aliases the same memory: detach(), Tensor(t), and the views that basic indexing,
+        reshape and permute return (as in torch; see ops._alias). None means version 0, no alias yet."""
+        return 0 if self._vc is None else self._vc[0]
+
+    def _share_version(self, view: "Tensor") -> "Tensor":
+        """Make ``view`` (a tensor aliasing this one's memory) share this tensor's version counter."""
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0]
+        view._vc = vc
+        return view
 
     def _node(self) -> Union[Function, "Tensor"]:
         return self.grad_fn if self.grad_fn is not None else self
@@ -299,45 +327,50 @@ class Tensor:
         backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
 
     # ------------------------------------------------------------------ in place (no graph is recorded)
-    def _modify(self, op: str) -> None:
+    def _write(self, op: str, index: tuple, value: Any) -> None:
+        """data[index] = value in place, then bump the version counter (shared with every alias), so
+        backward can tell a saved tensor changed; refused on a tensor that requires grad while recording.
+        A write that fails leaves data and version as they were."""
         if self._requires_grad and _mode.grad_enabled:
             raise RuntimeError(f"{op}: a tensor that requires grad cannot be changed in place while the graph is "
                                "recorded; do it under no_grad() (as optimizers and init do) or use an out-of-place op")
-        self._version += 1
+        v = value.data if isinstance(value, Tensor) else value
+        if hasattr(v, "shape"):
+            v = backend.to_device(v, self.device)
+        if isinstance(self.data, np.generic):  # a full reduction's numpy scalar: make it writable
+            self.data = np.array(self.data)
+        try:
+            self.data[index] = v
+        except (ValueError, IndexError) as e:
+            what = f"source of shape {v.shape}" if hasattr(v, "shape") else type(v).__name__
+            raise type(e)(f"{op}: cannot write {what} into a tensor of shape {self.shape} at "
+                          f"{_ops.show_index(index)}: {e}") from None
+        if self._vc is None:
+            self._vc = [1]
+        else:
+            self._vc[0] += 1
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._modify("setitem")
-        v = value.data if isinstance(value, Tensor) else value
-        idx = _ops.normalize_index(self, index)
-        try:
-            self.data[idx] = backend.to_device(v, self.device) if hasattr(v, "shape") else v
-        except (ValueError, IndexError) as e:
-            raise type(e)(f"setitem: cannot assign {getattr(v, 'shape', type(v).__name__)} into a tensor of "
-                          f"shape {self.shape} at {_ops.show_index(idx)}: {e}") from None
+        self._write("setitem", _ops.normalize_index(self, index, "setitem"), value)
 
     def zero_(self) -> "Tensor":
-        self._modify("zero_")
-        self.data[...] = 0
+        self._write("zero_", (Ellipsis,), 0)
         return self
 
     def fill_(self, value: float) -> "Tensor":
-        self._modify("fill_")
-        self.data[...] = value
+        self._write("fill_", (Ellipsis,), value)
         return self
 
     def copy_(self, src: Any) -> "Tensor":
         """Copy src's values into this tensor (src broadcasts to this shape; dtype and device are kept)."""
-        self._modify("copy_")
-        a = src.data if isinstance(src, Tensor) else np.asarray(src)
-        try:
-            self.data[...] = backend.to_device(a, self.device)
-        except ValueError:
-            raise ValueError(f"copy_: source of shape {a.shape} does not broadcast to {self.shape}") from None
+        self._write("copy_", (Ellipsis,), src if isinstance(src, Tensor) else np.asarray(src))
         return self
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing this data, cut off from the graph (truncated BPTT uses this)."""
-        return Tensor._make(self.data)
+        """A new leaf sharing this data, cut off from the graph (truncated BPTT uses this). As in
+        torch it also shares the version counter: an in-place change through either is seen by
+        backward wherever the other was saved."""
+        return self._share_version(Tensor._make(self.data))
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
@@ -530,14 +563,25 @@ class Tensor:
     def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _ops.mean(self, dim, keepdim)
 
-    def max(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        """Largest value over ``dim`` (values only, like torch.amax); ties share the gradient."""
-        return _ops.Max(dim, keepdim)(self)
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """As torch: ``x.max()`` is the largest element (0-d; tied maxima share the gradient equally);
+        ``x.max(dim)`` is the named tuple ``(values, indices)`` along one int dim (indices int64, the
+        first maximum of each row, which gets the row's whole gradient); ``x.max(other)`` with a Tensor
+        is tg.maximum. For the values over one or several dims use amax."""
+        return _ops.max_min("max", self, dim, keepdim)
 
-    def min(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return -_ops.Max(dim, keepdim)(-self)
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """As max, for the least values: ``x.min()``, ``(values, indices) = x.min(dim)``, ``x.min(other)``."""
+        return _ops.max_min("min", self, dim, keepdim)
 
-    amax, amin = max, min
+    def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """Largest values over dim (an int, a tuple of ints, or None/() for all), values only (torch.amax);
+        tied maxima share the gradient equally."""
+        return _ops.amax(self, dim, keepdim, "amax")
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """Least values over dim, values only (torch.amin); tied minima share the gradient equally."""
+        return _ops.amax(self, dim, keepdim, "amin")
 
     def var(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[int] = None) -> "Tensor":
@@ -573,7 +617,7 @@ class Tensor:
         return _ops.flatten(self, start_dim, end_dim)
 
     def permute(self, *dims: Any) -> "Tensor":
-        return _ops.Permute(_ops.dims_arg(dims))(self)
+        return _ops.permute(self, _ops.dims_arg(dims))
 
     def transpose(self, dim0: int, dim1: int) -> "Tensor":
         return _ops.transpose(self, dim0, dim1)
@@ -626,13 +670,14 @@ class Tensor:
         return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
 
     def flip(self, *dims: Any) -> "Tensor":
+        """A copy with the order of elements along dims reversed (a copy, as torch.flip: not a view)."""
         axes = _ops.norm_dims(_ops.dims_arg(dims), self.ndim, "flip")
-        return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))]
+        return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))].clone()
 
     def norm(self, p: float = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """The p-norm over dim (all elements by default); p may be float('inf')."""
         if p == float("inf"):
-            return self.abs().max(dim, keepdim)
+            return self.abs().amax(dim, keepdim)
         if p == 2:
             return (self * self).sum(dim, keepdim).sqrt()
         if p <= 0:
