@@ -1,4 +1,5 @@
-"""Character vocabulary, batch streams and truncated-BPTT chunks."""
+"""Character vocabulary, batch streams and truncated-BPTT chunks; ASCII ids, padded batches of
+variable-length sequences, length-sorted batches and stratified (grouped) splits."""
 import numpy as np
 import pytest
 from hypothesis import given
@@ -6,7 +7,8 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.data import CharVocab, batchify, bptt_batches
+from tinygrad_rnn.data import (CharVocab, ascii_ids, batchify, bptt_batches, length_batches, pad_sequences,
+                               stratified_split)
 
 
 @given(st.text(min_size=1, max_size=200))
@@ -74,3 +76,120 @@ def test_forgetting_to_detach_between_chunks_is_a_clear_error():
     out2, _ = lstm(x[5:], h)  # h still belongs to chunk 1's (freed) graph
     with pytest.raises(RuntimeError, match="detach"):
         out2.sum().backward()
+
+
+# ----------------------------------------------------------------------------- variable-length sequences
+@given(st.text(max_size=100))
+def test_ascii_ids_are_code_points_below_127_and_127_for_the_rest(text):
+    ids = ascii_ids(text)
+    assert ids.dtype == np.int64 and ids.shape == (len(text),)
+    assert ids.tolist() == [min(ord(ch), 127) for ch in text]
+
+
+def test_ascii_ids_of_a_known_string():
+    assert ascii_ids("a\n\u00e9\U0001F600\x7f").tolist() == [97, 10, 127, 127, 127]
+
+
+@given(st.lists(st.lists(st.integers(0, 50), max_size=12), min_size=1, max_size=6), st.integers(-5, 5))
+def test_pad_sequences_keeps_each_sequence_and_pads_after_it(seqs, pad):
+    padded, lengths = pad_sequences(seqs, pad=pad)
+    assert lengths.tolist() == [len(q) for q in seqs]
+    assert padded.shape == (len(seqs), max(map(len, seqs))) and padded.dtype == np.int64
+    for row, q in zip(padded, seqs):
+        assert row[:len(q)].tolist() == q
+        assert (row[len(q):] == pad).all()
+
+
+def test_pad_sequences_errors():
+    with pytest.raises(ValueError, match="no sequences"):
+        pad_sequences([])
+    with pytest.raises(ValueError, match=r"1-d, got shape \(2, 2\)"):
+        pad_sequences([[1, 2], np.zeros((2, 2))])
+
+
+def test_padded_batch_gives_each_sequence_its_own_final_state():
+    """pad_sequences + lengths=: h_n of every row equals h_n of that sequence run alone, and the
+    padding value does not matter."""
+    tg.manual_seed(0)
+    embed, gru = nn.Embedding(10, 3, dtype=tg.float64), nn.GRU(3, 4, batch_first=True, dtype=tg.float64)
+    seqs = [[1, 2, 3, 4, 5], [6], [7, 8, 9]]
+    finals = []
+    for pad in (0, 9):
+        x, lengths = pad_sequences(seqs, pad=pad)
+        _, h = gru(embed(tg.tensor(x)), lengths=lengths)
+        finals.append(h.numpy()[0])
+    np.testing.assert_array_equal(finals[0], finals[1])
+    for b, q in enumerate(seqs):
+        _, h = gru(embed(tg.tensor([q])))
+        np.testing.assert_allclose(finals[0][b], h.numpy()[0, 0], rtol=1e-12)
+
+
+@given(st.lists(st.integers(1, 100), min_size=1, max_size=200), st.integers(1, 16), st.integers(1, 4),
+       st.integers(0, 2 ** 16))
+def test_length_batches_cover_every_index_once(lengths, batch_size, pool, seed):
+    batches = length_batches(lengths, batch_size, np.random.default_rng(seed), pool=pool)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
+    assert all(1 <= len(b) <= batch_size for b in batches)
+    again = length_batches(lengths, batch_size, np.random.default_rng(seed), pool=pool)
+    assert all((a == b).all() for a, b in zip(batches, again))  # the generator alone decides
+
+
+def test_length_batches_group_similar_lengths():
+    """Sorting within pools pads far less than random batches of the same sizes."""
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 300, size=2000)
+    batches = length_batches(lengths, 32, np.random.default_rng(1))
+    waste = sum(lengths[b].max() * len(b) - lengths[b].sum() for b in batches)
+    order = rng.permutation(len(lengths))
+    random_waste = sum(lengths[b].max() * len(b) - lengths[b].sum()
+                       for b in (order[i:i + 32] for i in range(0, len(order), 32)))
+    assert waste < 0.1 * random_waste
+    with pytest.raises(ValueError, match="batch_size and pool must be positive"):
+        length_batches(lengths, 0, rng)
+
+
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=120), st.floats(0.05, 0.95), st.integers(0, 100))
+def test_stratified_split_takes_the_same_share_of_every_class(labels, fraction, seed):
+    train, test = stratified_split(labels, fraction, seed)
+    y = np.asarray(labels)
+    assert np.intersect1d(train, test).size == 0 and sorted(np.r_[train, test].tolist()) == list(range(len(y)))
+    for c in np.unique(y):
+        n = int((y == c).sum())
+        want = 0 if n == 1 else min(max(round(fraction * n), 1), n - 1)
+        assert int((y[test] == c).sum()) == want
+    again = stratified_split(labels, fraction, seed)
+    assert (again[0] == train).all() and (again[1] == test).all()
+
+
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=150), st.floats(0.1, 0.9), st.integers(0, 100))
+def test_stratified_split_with_groups_never_splits_a_group(group_of, fraction, seed):
+    groups = [f"file{g}" for g in group_of]
+    labels = [g % 3 for g in group_of]  # every group holds one class
+    train, test = stratified_split(labels, fraction, seed, groups=groups)
+    assert sorted(np.r_[train, test].tolist()) == list(range(len(labels)))
+    assert not {groups[i] for i in train} & {groups[i] for i in test}
+    for c in set(labels):
+        class_groups = {g for g, y in zip(groups, labels) if y == c}
+        test_groups = {groups[i] for i in test if labels[i] == c}
+        if len(class_groups) == 1:
+            assert not test_groups  # a class in a single group trains only
+        else:
+            assert 1 <= len(test_groups) < len(class_groups)  # never a whole class held out
+
+
+def test_stratified_split_with_groups_comes_close_to_the_fraction():
+    labels = np.repeat([0, 1], 500)
+    groups = [f"{y}-{i // 10}" for i, y in enumerate(labels)]  # 50 groups of 10 per class
+    _, test = stratified_split(labels, 0.2, 0, groups=groups)
+    assert [int((labels[test] == c).sum()) for c in (0, 1)] == [100, 100]
+
+
+def test_stratified_split_errors():
+    with pytest.raises(ValueError, match=r"test_fraction must be in \(0, 1\)"):
+        stratified_split([0, 1], 1.0)
+    with pytest.raises(ValueError, match="non-empty 1-d"):
+        stratified_split([], 0.5)
+    with pytest.raises(ValueError, match="3 groups for 2 labels"):
+        stratified_split([0, 1], 0.5, groups=["a", "b", "c"])
+    with pytest.raises(ValueError, match="group 'a' holds more than one class"):
+        stratified_split([0, 1, 1], 0.5, groups=["a", "a", "b"])

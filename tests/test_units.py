@@ -4,6 +4,7 @@ and examples/char_lm.py end to end, including an exact --resume."""
 import ast
 import inspect
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.viz import hidden_states, plot_unit_text, string_literal_mask, top_units, unit_label_correlation
+from tinygrad_rnn.viz.units import TOKEN_CLASSES, token_class_labels
 
 from helpers import break_savefig, png_ok
 
@@ -103,6 +105,43 @@ def test_string_literal_mask_never_fails_on_code_like_text(source):
 def test_string_literal_mask_wants_str():
     with pytest.raises(TypeError, match="string_literal_mask: source must be a str, got bytes"):
         string_literal_mask(b"x = 'a'")
+
+
+# ----------------------------------------------------------------------------- token_class_labels
+@given(st.text(alphabet="'\"\\\n\t #()[]=+fbrux:.,1ifnotdel", max_size=80))
+def test_token_class_string_is_exactly_the_string_mask(source):
+    labels = token_class_labels(source)
+    assert labels.shape == (len(source),) and labels.min(initial=0) >= 0 and labels.max(initial=0) < len(TOKEN_CLASSES)
+    np.testing.assert_array_equal(labels == TOKEN_CLASSES.index("string"), string_literal_mask(source))
+
+
+def test_token_class_labels_agree_with_the_parser_on_real_source():
+    """In textwrap's source every ast.Name is a name, every number constant a number, every string
+    a string, and every character of a keyword (as a whole word outside strings and comments) a keyword."""
+    source = inspect.getsource(textwrap)
+    labels = token_class_labels(source)
+    lines = source.splitlines(keepends=True)
+    starts = np.cumsum([0] + [len(line) for line in lines])
+    seen = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) or (isinstance(node, ast.Constant) and type(node.value) in (int, float)):
+            a = starts[node.lineno - 1] + node.col_offset
+            b = starts[node.end_lineno - 1] + node.end_col_offset
+            want = "name" if isinstance(node, ast.Name) else "number"
+            assert (labels[a:b] == TOKEN_CLASSES.index(want)).all(), source[a:b]
+            seen.add(want)
+    assert seen == {"name", "number"}
+    string = labels == TOKEN_CLASSES.index("string")
+    np.testing.assert_array_equal(string, string_literal_mask(source))
+    for word in ("def", "return", "if", "not", "None"):
+        for i in (m.start() for m in re.finditer(rf"\b{word}\b", source)):
+            if labels[i] not in (TOKEN_CLASSES.index("string"), TOKEN_CLASSES.index("comment")):
+                assert (labels[i:i + len(word)] == TOKEN_CLASSES.index("keyword")).all()
+
+
+def test_token_class_labels_wants_str():
+    with pytest.raises(TypeError, match="token_class_labels: source must be a str, got bytes"):
+        token_class_labels(b"x = 1")
 
 
 # ----------------------------------------------------------------------------- correlation

@@ -1,12 +1,18 @@
-"""Token streams for language modelling: a character vocabulary and truncated-BPTT batches.
+"""Token streams for language modelling, and batches of variable-length sequences.
 
 A corpus of N tokens is cut into B parallel streams (an (N // B, B) array, time-major);
 ``bptt_batches`` walks them in chunks of k steps, so the hidden state at the end of one
 chunk is the right initial state for the next (carry it over, detached).
+
+Separate sequences of different lengths (snippets to classify, lines to tag) are padded
+into one (B, T) array with their lengths (``pad_sequences``), for an RNN called with
+``lengths=``; ``length_batches`` groups sequences of similar length so that little of a
+batch is padding, and ``stratified_split`` holds out the same share of every class.
 """
 from __future__ import annotations
 
-from typing import Iterator, List, Sequence, Tuple
+from collections import Counter
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -51,3 +57,100 @@ def bptt_batches(streams: np.ndarray, seq_len: int) -> Iterator[Tuple[Tensor, Te
     for start in range(0, len(streams) - 1, seq_len):
         k = min(seq_len, len(streams) - 1 - start)
         yield Tensor(streams[start:start + k]), Tensor(streams[start + 1:start + 1 + k])
+
+
+def ascii_ids(text: str) -> np.ndarray:
+    """(len(text),) int64 ids in 0..127: a character's code point if it is below 127, else 127.
+
+    A fixed vocabulary that needs no fitting, so held-out text has no unknown characters:
+    everything outside ASCII (and DEL) shares the one id 127.
+    """
+    return np.minimum(np.fromiter(map(ord, text), dtype=np.int64, count=len(text)), 127)
+
+
+def pad_sequences(seqs: Sequence[Any], pad: int = 0, dtype: Any = np.int64) -> Tuple[np.ndarray, np.ndarray]:
+    """B sequences of lengths L_b -> (padded (B, T), lengths (B,)), T = max L_b.
+
+    Row b holds seqs[b] in padded[b, :L_b] and ``pad`` after it: batch-first, for an RNN with
+    batch_first=True and ``lengths=lengths`` (pad targets with a loss's ignore_index).
+    """
+    arrays = [np.asarray(s, dtype=dtype) for s in seqs]
+    if not arrays:
+        raise ValueError("pad_sequences: no sequences")
+    bad = [a.shape for a in arrays if a.ndim != 1]
+    if bad:
+        raise ValueError(f"pad_sequences: each sequence must be 1-d, got shape {bad[0]}")
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    padded = np.full((len(arrays), int(lengths.max())), pad, dtype=dtype)
+    for row, a in zip(padded, arrays):
+        row[:len(a)] = a
+    return padded, lengths
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator,
+                   pool: int = 50) -> List[np.ndarray]:
+    """Index batches covering every sequence once, in random order, each batch of similar lengths.
+
+    The indices are shuffled, cut into pools of ``pool`` batches, each pool sorted by length and cut
+    into batches of ``batch_size`` (the last may be smaller), and the batches shuffled: batches
+    padded to their longest member waste little, yet every epoch differs.
+    """
+    if batch_size < 1 or pool < 1:
+        raise ValueError(f"length_batches: batch_size and pool must be positive, got {batch_size} and {pool}")
+    lengths = np.asarray(lengths)
+    order = rng.permutation(len(lengths))
+    batches = []
+    for start in range(0, len(order), batch_size * pool):
+        piece = order[start:start + batch_size * pool]
+        piece = piece[np.argsort(lengths[piece], kind="stable")]
+        batches += [piece[i:i + batch_size] for i in range(0, len(piece), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def stratified_split(labels: Sequence[int], test_fraction: float, seed: int = 0,
+                     groups: Optional[Sequence[Any]] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """(train, test) sorted index arrays: about ``test_fraction`` of each class goes to test.
+
+    Without groups, round(test_fraction * n_c) random items of each class c (n_c the class's
+    count; at least one, and one is kept for training, when n_c >= 2). With ``groups`` (one key per
+    item, e.g. the file it came from; every group must hold one class) whole groups move: each
+    class's groups are taken in random order into test while that brings its test count closer
+    to test_fraction * n_c, at least one group, never all (a class in a single group trains only).
+    So no group straddles the split: nothing near-duplicated within a file is both learned and tested.
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"stratified_split: test_fraction must be in (0, 1), got {test_fraction}")
+    y = np.asarray(labels)
+    if y.ndim != 1 or len(y) == 0:
+        raise ValueError(f"stratified_split: labels must be a non-empty 1-d sequence, got shape {y.shape}")
+    if groups is not None:
+        if len(groups) != len(y):
+            raise ValueError(f"stratified_split: {len(groups)} groups for {len(y)} labels")
+        classes_of: dict = {}
+        for g, c in zip(groups, y):
+            classes_of.setdefault(g, set()).add(c)
+        mixed = [g for g, cs in classes_of.items() if len(cs) > 1]
+        if mixed:
+            raise ValueError(f"stratified_split: group {mixed[0]!r} holds more than one class")
+    rng = np.random.default_rng(seed)
+    test = []
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        target = test_fraction * len(members)
+        if groups is None:
+            k = min(max(int(round(target)), 1), len(members) - 1)
+            test.append(rng.permutation(members)[:k])
+            continue
+        keys = [groups[i] for i in members]
+        sizes = Counter(keys)
+        names = list(sizes)  # in order of first appearance, so the seed alone decides
+        chosen: set = set()
+        count = 0
+        for i in rng.permutation(len(names))[:-1]:  # never all of a class's groups
+            g = names[i]
+            if not chosen or abs(count + sizes[g] - target) < abs(count - target):
+                chosen.add(g)
+                count += sizes[g]
+        test.append(np.array([m for m, k in zip(members, keys) if k in chosen], dtype=np.int64))
+    test_idx = np.sort(np.concatenate(test)).astype(np.int64)
+    return np.setdiff1d(np.arange(len(y)), test_idx), test_idx

@@ -6,10 +6,12 @@ character-level LSTM trained on code grows units that track structure nobody lab
 "inside a string literal". The recipe here: run the model over source code
 (``hidden_states``), label every character (``string_literal_mask``), correlate
 (``unit_label_correlation``), pick the strongest units (``top_units``) and look at one of them
-(``plot_unit_text``).
+(``plot_unit_text``). ``token_class_labels`` labels every character with its token class from the
+same tokenizing (targets for a tagger: examples/tag_tokens.py).
 """
 from __future__ import annotations
 
+import keyword
 import os
 import tokenize
 from typing import Any, Callable, List, Optional, Sequence, Tuple
@@ -27,6 +29,11 @@ _BLANK = " \t\f\n"
 _OPEN = tuple(getattr(tokenize, n) for n in ("FSTRING_START", "TSTRING_START") if hasattr(tokenize, n))
 _CLOSE = tuple(getattr(tokenize, n) for n in ("FSTRING_END", "TSTRING_END") if hasattr(tokenize, n))
 _SKIPPED = (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+_CLASS_OF = {tokenize.NAME: "name", tokenize.OP: "op", tokenize.NUMBER: "number", tokenize.COMMENT: "comment"}
+
+TOKEN_CLASSES = ("other", "name", "keyword", "op", "number", "string", "comment")
+"""The classes of ``token_class_labels``, in index order: "other" is everything outside a token
+(blanks, newlines, indentation, a line-continuation backslash, a stray character)."""
 
 
 # --------------------------------------------------------------------------- labels
@@ -55,15 +62,40 @@ def string_literal_mask(source: str) -> np.ndarray:
     if not isinstance(source, str):
         raise TypeError(f"string_literal_mask: source must be a str, got {type(source).__name__}")
     mask = np.zeros(len(source), dtype=bool)
-    for start, end in _string_spans(source):
-        mask[start:end] = True
+    for start, end, kind in _token_spans(source):
+        if kind == tokenize.STRING:
+            mask[start:end] = True
     return mask
 
 
-def _string_spans(source: str) -> List[Tuple[int, int]]:
-    """[(start, end), ...] character offsets of the string literals in source (may overlap)."""
+def token_class_labels(source: str) -> np.ndarray:
+    """(len(source),) int64: each character's token class, an index into TOKEN_CLASSES:
+    other | name | keyword | op | number | string | comment.
+
+    The same tokenizing as ``string_literal_mask`` (so ``labels == TOKEN_CLASSES.index("string")`` is
+    exactly that mask, on any text, f-strings whole on every Python version): a NAME token is a keyword
+    when ``keyword.iskeyword`` says so (soft keywords such as ``match`` stay names), OP, NUMBER and
+    COMMENT tokens are themselves, and every character outside a token is "other".
+    """
+    if not isinstance(source, str):
+        raise TypeError(f"token_class_labels: source must be a str, got {type(source).__name__}")
+    labels = np.zeros(len(source), dtype=np.int64)
+    spans = _token_spans(source)
+    for start, end, kind in spans:  # strings last: an f-string's names and operators are string
+        if kind != tokenize.STRING:
+            name = "keyword" if kind == tokenize.NAME and keyword.iskeyword(source[start:end]) else _CLASS_OF[kind]
+            labels[start:end] = TOKEN_CLASSES.index(name)
+    for start, end, kind in spans:
+        if kind == tokenize.STRING:
+            labels[start:end] = TOKEN_CLASSES.index("string")
+    return labels
+
+
+def _token_spans(source: str) -> List[Tuple[int, int, int]]:
+    """[(start, end, token type), ...] character offsets of the string literals (type STRING, an
+    f-string as one span) and of the NAME, OP, NUMBER and COMMENT tokens in source (may overlap)."""
     text = source.replace("\r", " ").replace("\0", " ")  # same length, so offsets carry over
-    spans: List[Tuple[int, int]] = []
+    spans: List[Tuple[int, int, int]] = []
     pos: Optional[int] = 0
     while pos is not None and pos < len(text):
         pos = _scan(text, pos, spans)
@@ -75,8 +107,8 @@ def _line_end(text: str, i: int) -> int:
     return len(text) if j < 0 else j + 1
 
 
-def _scan(text: str, pos: int, spans: List[Tuple[int, int]]) -> Optional[int]:
-    """Tokenize text[pos:], appending string spans; the offset to start again from, or None when done."""
+def _scan(text: str, pos: int, spans: List[Tuple[int, int, int]]) -> Optional[int]:
+    """Tokenize text[pos:], appending token spans; the offset to start again from, or None when done."""
     n = len(text)
     offsets: List[int] = []  # offset in text of column 0 of each line fed to the tokenizer
     cursor = pos
@@ -105,13 +137,15 @@ def _scan(text: str, pos: int, spans: List[Tuple[int, int]]) -> Optional[int]:
     try:
         for tok in tokenize.generate_tokens(readline):
             if tok.type == tokenize.STRING:
-                spans.append((at(tok.start), at(tok.end)))
+                spans.append((at(tok.start), at(tok.end), tokenize.STRING))
+            elif tok.type in _CLASS_OF:
+                spans.append((at(tok.start), at(tok.end), tok.type))
             elif tok.type in _OPEN:
                 open_fstrings.append((at(tok.start), tok.string[-3:] in ('"""', "'''")))
             elif tok.type in _CLOSE and open_fstrings:
                 start, _ = open_fstrings.pop()
                 if not open_fstrings:
-                    spans.append((start, at(tok.end)))
+                    spans.append((start, at(tok.end), tokenize.STRING))
             elif tok.type == tokenize.ERRORTOKEN and tok.string in _QUOTES:  # Python < 3.12: a quote that never closes
                 start = at(tok.start)
                 return _to_line_end(text, _with_prefix(text, start, pos), spans)
@@ -130,7 +164,7 @@ def _scan(text: str, pos: int, spans: List[Tuple[int, int]]) -> Optional[int]:
             start = _with_prefix(text, start, pos)
     if "string" in message and start >= 0:
         if triple or "multi-line" in message or "triple" in message:
-            spans.append((start, n))
+            spans.append((start, n, tokenize.STRING))
             return None
         return _to_line_end(text, start, spans)
     k = last_end
@@ -139,10 +173,10 @@ def _scan(text: str, pos: int, spans: List[Tuple[int, int]]) -> Optional[int]:
     return k + 1 if k < n else None
 
 
-def _to_line_end(text: str, start: int, spans: List[Tuple[int, int]]) -> int:
+def _to_line_end(text: str, start: int, spans: List[Tuple[int, int, int]]) -> int:
     """Mark an unterminated single-quoted string up to its line's end (not the newline); where to go on."""
     end = _line_end(text, start)
-    spans.append((start, end - 1 if text[end - 1:end] == "\n" else end))
+    spans.append((start, end - 1 if text[end - 1:end] == "\n" else end, tokenize.STRING))
     return end
 
 
