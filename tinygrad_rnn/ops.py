@@ -594,6 +594,8 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
     Integer arrays are bounds-checked here on every device (CuPy would wrap an out-of-range index
     around silently); ``op`` names the caller in the errors.
     """
+    if type(index) is slice or type(index) is int:  # the common x[t] and x[a:b] (bool is not int here)
+        return (index,)
     index = index if isinstance(index, tuple) else (index,)
     entries = []
     for i in index:
@@ -833,6 +835,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """A new tensor (a copy, as torch.stack: never a view of an input, even of a single one)."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")

@@ -249,10 +249,11 @@ class RNNBase(Module):
             return input.unsqueeze(1), True
         return (input.transpose(0, 1) if self.batch_first else input), False
 
-    def _check_state(self, h: Optional[Tensor], B: int, unbatched: bool, like: Tensor, what: str) -> Tensor:
+    def _check_state(self, h: Optional[Tensor], B: int, unbatched: bool, like: Tensor,
+                     what: str) -> Optional[Tensor]:
         want = (self.num_layers * self.num_directions, B, self.hidden_size)
         if h is None:
-            return zeros(*want, dtype=like.dtype, device=like.device)
+            return None  # zeros, made per layer by _run (no (L*D, B, H) tensor to slice)
         if not isinstance(h, Tensor):
             raise TypeError(f"{self._name}: {what} must be a Tensor, got {type(h).__name__}")
         shown = want[:1] + want[2:] if unbatched else want
@@ -300,8 +301,8 @@ class RNNBase(Module):
             outs = []
             for d in range(self.num_directions):
                 k = layer * self.num_directions + d
-                out, h, c = self._run(x, h0[k], None if c0 is None else c0[k], self._layer_weights(layer, d),
-                                      lens, reverse=d == 1)
+                out, h, c = self._run(x, None if h0 is None else h0[k], None if c0 is None else c0[k],
+                                      self._layer_weights(layer, d), lens, reverse=d == 1)
                 outs.append(out)
                 h_n.append(h)
                 c_n.append(c)
@@ -329,6 +330,10 @@ class RNNBase(Module):
                 return (*fused.gru_sequence(x, h, *weights, lengths=lengths, reverse=reverse), None)
             return (*fused.rnn_sequence(x, h, *weights, nonlinearity=self.nonlinearity, lengths=lengths,
                                         reverse=reverse), None)
+        if h is None:
+            h = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
+        if c is None and self.mode == "LSTM":
+            c = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
         return unrolled(self.mode, x, h, c, weights, lengths, reverse, self.nonlinearity)
 
     def extra_repr(self) -> str:
