@@ -185,7 +185,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             "freed by the first backward). Pass retain_graph=True to the first backward, or detach() "
             "the hidden state between truncated-BPTT chunks")
     for t, v in zip(node.saved, node.saved_versions):
-        if (0 if t._vc is None else t._vc[0]) != v:  # (t._version, inlined)
+        if t._version != v:
             raise RuntimeError(f"backward: a tensor of shape {t.shape} that {node.name} saved for backward was "
                                "changed in place after the forward pass; the gradient would be wrong")
     into = getattr(node, "backward_into", None)

@@ -576,10 +576,7 @@ def _alias(x: Tensor, out: Tensor) -> Tensor:
     counter, as torch's views do: an in-place change through either is caught where the other was saved."""
     base = out.data.base
     if base is not None and (base is x.data or base is x.data.base):  # (views of views keep the owner)
-        vc = x._vc  # (x._share_version(out), inlined: this runs for every slice and transpose)
-        if vc is None:
-            vc = x._vc = [0]
-        out._vc = vc
+        x._share_version(out)
     return out
 
 

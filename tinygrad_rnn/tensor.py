@@ -84,7 +84,7 @@ class Function:
         self.parents = tuple(t._node() if t._requires_grad else None for t in inputs)
         if self.saved_inputs:  # (list comprehensions: cheaper than generators here, on every op)
             self.saved = tuple([inputs[i] for i in self.saved_inputs])
-            self.saved_versions = tuple([0 if t._vc is None else t._vc[0] for t in self.saved])
+            self.saved_versions = tuple([t._version for t in self.saved])
         else:
             self.saved = self.saved_versions = ()
         if self.save_output:
