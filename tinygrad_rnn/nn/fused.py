@@ -320,6 +320,29 @@ def _rows(n: int, B: int, *arrays: Any) -> tuple:
     return arrays if n == B else tuple(a[:n] for a in arrays)
 
 
+class _HiddenProduct:
+    """acc += h @ w.T for each step's rows h (n, H), w (G, H), computed as (w @ h.T).T in a reused buffer.
+
+    Same product, other layout: with the batch as the short side of the result, OpenBLAS's AVX-512
+    kernels run it up to twice as fast (32x256 @ 256x1024: ~100 -> ~200 GFLOP/s); its AVX2 kernels
+    run both layouts alike. The transposed add costs a few microseconds. ``acc`` has shape (n,) + tail.
+    """
+
+    def __init__(self, w: np.ndarray, B: int, tail: Tuple[int, ...]) -> None:
+        self.w, self.B, self.tail = w, B, tail
+        self.buf = np.empty(w.shape[0] * B, dtype=w.dtype)
+        self.full = self._views(B)
+
+    def _views(self, n: int) -> Tuple[np.ndarray, np.ndarray]:
+        g = self.buf[:self.w.shape[0] * n].reshape(self.w.shape[0], n)
+        return g, g.T.reshape((n,) + self.tail)
+
+    def add_to(self, acc: np.ndarray, h: np.ndarray) -> None:
+        g, gt = self.full if h.shape[0] == self.B else self._views(h.shape[0])
+        np.matmul(self.w, h.T, out=g)
+        acc += gt
+
+
 # ============================================================================ LSTM
 class LSTMSequence(_Recurrence):
     """Whole-sequence LSTM (gates i, f, g, o): c' = f c + i g, h' = o tanh(c'). Output (T+2, B, H) packed."""
@@ -336,7 +359,7 @@ class LSTMSequence(_Recurrence):
         scale = None if kern else (0.5, 0.5, 0.5, 1.0)  # numpy: sigmoid(x) = 0.5 + 0.5 tanh(x / 2)
         order = (0, 1, 3, 2)
         wih = _blocks(w_ih, order, scale)
-        whh_t = _blocks(w_hh, order, scale).T
+        whh = _blocks(w_hh, order, scale)
         a = xs.reshape(T * B, I) @ wih.T
         bias = (b_ih if b_ih is not None else 0) + (b_hh if b_hh is not None else 0)
         if b_ih is not None or b_hh is not None:
@@ -346,20 +369,23 @@ class LSTMSequence(_Recurrence):
         hs = self._history(xp, y, h0)
         cs = xp.empty((T + 1 if self.keep else 2, B, H), dtype=x.dtype)
         cs[T if self.reverse and self.keep else 0] = c0
-        gh = xp.empty((B, 4, H), dtype=x.dtype)
         tmp = xp.empty((B, H), dtype=x.dtype)
-        fwd = _kernel("lstm_fwd", xp) if kern else None
+        if kern:
+            fwd, gh = _kernel("lstm_fwd", xp), xp.empty((B, 4, H), dtype=x.dtype)
+        else:
+            hid = _HiddenProduct(whh, B, (4 * H,))
         for s, t in enumerate(self._times()):
             n = bt.active[t]
             hp, hn = hs[t + 1 - o], hs[t + o]
             cp, cn = (cs[t + 1 - o], cs[t + o]) if self.keep else (cs[s % 2], cs[(s + 1) % 2])
-            at, g, hpn, hnn, cpn, cnn, tm = _rows(n, B, a[t], gh, hp, hn, cp, cn, tmp)
-            xp.matmul(hpn, whh_t, out=g.reshape(n, 4 * H))
+            at, hpn, hnn, cpn, cnn, tm = _rows(n, B, a[t], hp, hn, cp, cn, tmp)
             if kern:
+                g = gh[:n]
+                xp.matmul(hpn, whh.T, out=g.reshape(n, 4 * H))
                 fwd(g, cpn, H, at, cnn, hnn)
             else:
                 a2 = at.reshape(n, 4 * H)
-                a2 += g.reshape(n, 4 * H)
+                hid.add_to(a2, hpn)
                 np.tanh(a2, out=a2)
                 sg = a2[:, :3 * H]
                 sg *= 0.5
@@ -456,7 +482,7 @@ class GRUSequence(_Recurrence):
         xs, h0 = bt.sort(x, 1), bt.sort(h0, 0)
         sc_i, sc_h = (None, None) if kern else ((1.0, 0.5, 0.5), (0.5, 0.5, 1.0))
         wih = _blocks(w_ih, (2, 0, 1), sc_i)  # slots [n, r, z]
-        whh_t = (w_hh if sc_h is None else _blocks(w_hh, (0, 1, 2), sc_h)).T  # (r, z, n)
+        whh = w_hh if sc_h is None else _blocks(w_hh, (0, 1, 2), sc_h)  # (r, z, n)
         a = xp.empty((T, B, 4, H), dtype=x.dtype)
         ain = a[:, :, :3]
         if xp is np:
@@ -477,18 +503,21 @@ class GRUSequence(_Recurrence):
             ain += bias
         y = (xp.empty if self.lengths is None else xp.zeros)((T + 1, B, H), dtype=x.dtype)
         hs = self._history(xp, y, h0)
-        gh = xp.empty((B, 3, H), dtype=x.dtype)
         tmp = xp.empty((B, H), dtype=x.dtype)
-        fwd = _kernel("gru_fwd", xp) if kern else None
+        if kern:
+            fwd, gh = _kernel("gru_fwd", xp), xp.empty((B, 3, H), dtype=x.dtype)
+        else:
+            hid = _HiddenProduct(whh, B, (3, H))
         for t in self._times():
             n = bt.active[t]
             hp, hn = hs[t + 1 - o], hs[t + o]
-            at, g, hpn, hnn, tm = _rows(n, B, a[t], gh, hp, hn, tmp)
-            xp.matmul(hpn, whh_t, out=g.reshape(n, 3 * H))
+            at, hpn, hnn, tm = _rows(n, B, a[t], hp, hn, tmp)
             if kern:
+                g = gh[:n]
+                xp.matmul(hpn, whh.T, out=g.reshape(n, 3 * H))
                 fwd(g, hpn, H, at, hnn)
             else:
-                at[:, 1:] += g
+                hid.add_to(at[:, 1:], hpn)
                 rz = at[:, 1:3]
                 np.tanh(rz, out=rz)
                 rz *= 0.5
@@ -594,13 +623,16 @@ class RNNSequence(_Recurrence):
             new += b_hh
         tmp = xp.empty((B, H), dtype=x.dtype)
         act = xp.tanh if self.nonlinearity == "tanh" else (lambda v, out: xp.maximum(v, 0, out=out))
-        whh_t = w_hh.T
+        hid = _HiddenProduct(w_hh, B, (H,)) if xp is np else None
         for t in self._times():
             n = bt.active[t]
             hp, hn = hs[t + 1 - o], hs[t + o]
             hpn, hnn, tm = _rows(n, B, hp, hn, tmp)
-            xp.matmul(hpn, whh_t, out=tm)
-            hnn += tm
+            if hid is not None:
+                hid.add_to(hnn, hpn)
+            else:
+                xp.matmul(hpn, w_hh.T, out=tm)
+                hnn += tm
             act(hnn, out=hnn)
             if n < B:
                 hn[n:] = hp[n:]
