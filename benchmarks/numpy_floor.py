@@ -4,8 +4,10 @@ No autograd at all: the textbook fused-gate recurrence as a careful numpy
 programmer writes it. The input projection of all steps is one matmul, each
 step does one matmul for all gates with in-place gate math on preallocated
 buffers, backward walks the steps once and the weight gradients are one matmul
-each over all steps. Used only by bench_rnn.py, as what any numpy-based engine
-could at best reach.
+each over all steps. Each step's hidden product h @ W_hh.T is computed as
+(W_hh @ h.T).T, the layout OpenBLAS's AVX-512 kernels run fastest (the engine
+does the same). Used only by bench_rnn.py, as what any numpy-based engine could
+at best reach.
 
 Shapes: x (T, B, I) time-major, weights in PyTorch layout (G*H, I), (G*H, H),
 biases (G*H,). ``forward`` returns (output (T, B, H), final state(s), cache);
@@ -40,11 +42,12 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray
     cs = np.empty((T + 1, B, H), x.dtype)
     tcs = np.empty((T, B, H), x.dtype)
     hs[0], cs[0] = h0, c0
-    w_hh_t = w_hh.T
+    gh = np.empty((4 * H, B), x.dtype)
     tmp = np.empty((B, H), x.dtype)
     for t in range(T):
         g = gates[t]
-        g += hs[t] @ w_hh_t
+        np.matmul(w_hh, hs[t].T, out=gh)
+        g += gh.T
         _sigmoid_(g[:, :2 * H])
         _sigmoid_(g[:, 3 * H:])
         np.tanh(g[:, 2 * H:3 * H], out=g[:, 2 * H:3 * H])
@@ -114,12 +117,12 @@ def gru_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     hn = np.empty((T, B, H), x.dtype)
     hs = np.empty((T + 1, B, H), x.dtype)
     hs[0] = h0
-    w_hh_t = w_hh.T
-    gh = np.empty((B, 3 * H), x.dtype)
+    ghT = np.empty((3 * H, B), x.dtype)
+    gh = ghT.T
     tmp = np.empty((B, H), x.dtype)
     for t in range(T):
         a = gi[t]
-        np.matmul(hs[t], w_hh_t, out=gh)
+        np.matmul(w_hh, hs[t].T, out=ghT)
         a[:, :2 * H] += gh[:, :2 * H]
         _sigmoid_(a[:, :2 * H])
         r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
@@ -180,9 +183,10 @@ def rnn_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     hs[0] = h0
     np.matmul(x.reshape(T * B, I), w_ih.T, out=hs[1:].reshape(T * B, H))
     hs[1:] += b_ih + b_hh
-    w_hh_t = w_hh.T
+    gh = np.empty((H, B), x.dtype)
     for t in range(T):
-        hs[t + 1] += hs[t] @ w_hh_t
+        np.matmul(w_hh, hs[t].T, out=gh)
+        hs[t + 1] += gh.T
         np.tanh(hs[t + 1], out=hs[t + 1])
     cache = dict(x=x, w_ih=w_ih, w_hh=w_hh, hs=hs) if keep else None
     return hs[1:], (hs[T],), cache
