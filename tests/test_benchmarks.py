@@ -1,0 +1,64 @@
+"""The benchmark's own code: the numpy floor computes what the engine computes, and bench_rnn.py runs.
+
+A floor with a wrong gradient would time the wrong work, so its outputs and every
+gradient are checked against the fused layers (float64, with biases, random state).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn.nn import fused
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "benchmarks")
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(BENCH, name + ".py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("T,B,I,H", [(1, 1, 1, 1), (5, 3, 4, 6), (7, 1, 3, 2)])
+def test_floor_matches_engine(cell, T, B, I, H):
+    floor = _load("numpy_floor")
+    G = floor.GATES[cell]
+    rng = np.random.default_rng(T * 100 + B * 10 + H)
+    arr = {k: rng.standard_normal(s) for k, s in dict(x=(T, B, I), h0=(B, H), c0=(B, H), w_ih=(G * H, I),
+                                                        w_hh=(G * H, H), b_ih=(G * H,), b_hh=(G * H,),
+                                                        dout=(T, B, H)).items()}
+    ten = {k: tg.Tensor(v, requires_grad=True) for k, v in arr.items() if k != "dout"}
+    names = ["x", "h0"] + (["c0"] if cell == "lstm" else []) + ["w_ih", "w_hh", "b_ih", "b_hh"]
+    args = [arr[k] for k in names]
+    out, _, cache = floor.FORWARD[cell](*args)
+    grads = floor.BACKWARD[cell](cache, arr["dout"])
+    if cell == "lstm":
+        ours = fused.lstm_sequence(*[ten[k] for k in names])[0]
+    elif cell == "gru":
+        ours = fused.gru_sequence(*[ten[k] for k in names])[0]
+    else:
+        ours = fused.rnn_sequence(*[ten[k] for k in names])[0]
+    np.testing.assert_allclose(out, ours.numpy(), rtol=1e-10, atol=1e-12)
+    (ours * tg.Tensor(arr["dout"])).sum().backward()
+    for k in names:
+        np.testing.assert_allclose(grads[k], ten[k].grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=f"{cell} d{k}")
+
+
+def test_bench_script_runs_and_prints_ratios():
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    res = subprocess.run([sys.executable, os.path.join(BENCH, "bench_rnn.py"), "--configs", "small", "--cells",
+                          "rnn", "--impls", "ours,floor", "--threads", "single", "--repeats", "3", "--budget",
+                          "0.5"], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = [ln for ln in res.stdout.splitlines() if ln.startswith("rnn ")]
+    assert {ln.split()[2] for ln in rows} == {"train", "infer"}
+    assert all(ln.rstrip().endswith("x") for ln in rows)  # the ours/floor ratio column
