@@ -25,7 +25,7 @@ ufunc calls and one matmul. On CuPy each step's gate math is one
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -36,7 +36,7 @@ ArrayLike = Union[Tensor, np.ndarray]
 
 __all__ = ["lstm_sequence", "gru_sequence", "rnn_sequence", "LSTMSequence", "GRUSequence", "RNNSequence"]
 
-_CHUNK_ELEMS = 1 << 16  # elements of one (B, H) slice times steps per vectorized backward block
+_CHUNK_ELEMS = 1 << 18  # elements of one (B, H) slice times steps per backward block (numpy path)
 
 
 # ============================================================================ elementwise kernels
@@ -303,16 +303,57 @@ class _Recurrence(Function):
             y[self.T] = hs[0 if self.reverse else self.T]
         return self.batch.unsort(y, 1)
 
-    def _grad_input(self, d2: Any, x2: Any, w_ih: Any, hprev2: Any, wants_x: bool) -> tuple:
-        """(dx, dW_ih, dW_hh) from the stacked gate gradients d2 (T*B, G*H): one matmul each over all steps."""
-        dx = (d2 @ w_ih).reshape(self.T, self.B, self.I) if wants_x else None
-        dw_ih = d2.T @ x2 if self._wants(1 + self.states) else None
-        dw_hh = d2.T @ hprev2 if self._wants(2 + self.states) else None
-        return dx, dw_ih, dw_hh
+    def _grad_sums(self, xp: Any, w_in: Any, in_slots: slice = slice(None),
+                   hh_slots: Optional[slice] = None) -> "_GradSums":
+        return _GradSums(self, xp, w_in, in_slots, in_slots if hh_slots is None else hh_slots)
 
-    def _hprev(self, hs: Any) -> Any:
-        T, o = self.T, self.o
-        return hs[1 - o:T + 1 - o].reshape(T * self.B, self.H)
+
+class _GradSums:
+    """dx, and dW_ih, dW_hh and the bias gradients summed over steps, fed one block of steps at a time.
+
+    A block's gate gradients d (t1 - t0, B, S, H) give dx[t0:t1] = d_in @ W_in and add d_in.T @ x[t0:t1],
+    d_hh.T @ h_prev[t0:t1] and the column sums of d_in and d_hh: one matmul each per block of hundreds of
+    rows (as fast per flop as one matmul over all steps), so backward never holds all T steps' gate
+    gradients. d_in / d_hh are the gate slots that multiply W_ih / W_hh (all of them for LSTM and RNN).
+    """
+
+    def __init__(self, fn: "_Recurrence", xp: Any, w_in: Any, in_slots: slice, hh_slots: slice) -> None:
+        k = 1 + fn.states  # index of w_ih among the inputs (x, states..., w_ih, w_hh, b_ih, b_hh)
+        self.want_x, self.want = fn._wants(0), [fn._wants(k + j) for j in range(4)]
+        self.fn, self.w_in, self.in_slots, self.hh_slots = fn, w_in, in_slots, hh_slots
+        self.hprev = fn.hs[1 - fn.o:fn.T + 1 - fn.o]
+        self.dx = xp.empty((fn.T, fn.B, fn.I), dtype=fn.hs.dtype) if self.want_x else None
+        self.sums: List[Any] = [None] * 4  # dW_ih, dW_hh, db_ih, db_hh
+
+    def _add(self, j: int, v: Any) -> None:
+        if self.sums[j] is None:
+            self.sums[j] = v
+        else:
+            self.sums[j] += v
+
+    def add(self, t0: int, t1: int, d: Any) -> None:
+        rows = (t1 - t0) * self.fn.B
+        d_in = d[:, :, self.in_slots].reshape(rows, -1)
+        same = self.hh_slots == self.in_slots
+        d_hh = d_in if same else d[:, :, self.hh_slots].reshape(rows, -1)
+        if self.want_x:
+            backend.xp_of(d).matmul(d_in, self.w_in, out=self.dx[t0:t1].reshape(rows, -1))
+        if self.want[0]:
+            self._add(0, d_in.T @ self.fn.xs[t0:t1].reshape(rows, -1))
+        if self.want[1]:
+            self._add(1, d_hh.T @ self.hprev[t0:t1].reshape(rows, -1))
+        if self.want[2] or (same and self.want[3]):
+            self._add(2, d_in.sum(0))
+        if self.want[3] and not same:
+            self._add(3, d_hh.sum(0))
+
+    def result(self) -> tuple:
+        """(dx in the caller's batch order, dW_ih, dW_hh, db_ih, db_hh); None where no gradient is wanted."""
+        dw_ih, dw_hh, db_ih, db_hh = self.sums
+        if self.hh_slots == self.in_slots:
+            db_hh = db_ih
+        dx = None if self.dx is None else self.fn.batch.unsort(self.dx, 1)
+        return (dx, dw_ih, dw_hh, db_ih if self.want[2] else None, db_hh if self.want[3] else None)
 
 
 def _rows(n: int, B: int, *arrays: Any) -> tuple:
@@ -409,35 +450,34 @@ class LSTMSequence(_Recurrence):
         bt, a, cs = self.batch, self.a, self.cs
         xp, gy, dout, dh = self._start_backward(grad, a.dtype)
         dc = gy[T + 1].copy()
-        kern = self._kernel_path(xp)
-        d = (xp.zeros if (kern and self.lengths is not None) else xp.empty)((T, B, 4, H), dtype=a.dtype)
-        if kern:
+        sums = self._grad_sums(xp, self.w_ih)
+        if self._kernel_path(xp):
+            d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, 4, H), dtype=a.dtype)
             bwd = _kernel("lstm_bwd", xp)
             for t in _steps(0, T, self.reverse):
                 n = bt.active[t]
                 at, cp, cn, do, dt_, dhn, dcn = _rows(n, B, a[t], cs[t + 1 - o], cs[t + o], dout[t], d[t], dh, dc)
                 bwd(at, cp, cn, do, H, dt_, dhn, dcn)
                 xp.matmul(dt_.reshape(n, 4 * H), self.w_hh, out=dhn)
+            sums.add(0, T, d)
         else:
-            self._numpy_bptt(d, dout, dh, dc)
-        d2 = d.reshape(T * B, 4 * H)
-        wants_x = self._wants(0)
-        dx, dw_ih, dw_hh = self._grad_input(d2, self.xs.reshape(T * B, self.I), self.w_ih,
-                                            self._hprev(self.hs), wants_x)
-        db = d2.sum(0) if (self._wants(5) or self._wants(6)) else None
-        return self._pack_grads([bt.unsort(dx, 1) if dx is not None else None, bt.unsort(dh, 0),
-                                 bt.unsort(dc, 0), dw_ih, dw_hh, db, db])
+            self._numpy_bptt(sums, dout, dh, dc)
+        dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
+        return self._pack_grads([dx, bt.unsort(dh, 0), bt.unsort(dc, 0), dw_ih, dw_hh, db_ih, db_hh])
 
-    def _numpy_bptt(self, d, dout, dh, dc):
-        """Per block: gate-gradient coefficients in one vectorized pass, then a few ufuncs per step."""
+    def _numpy_bptt(self, sums, dout, dh, dc):
+        """Per block of steps: gate-gradient coefficients in one vectorized pass, then a few ufuncs and one
+        matmul per step; the finished block goes to ``sums``."""
         T, B, H, o = self.T, self.B, self.H, self.o
         a, cs, w_hh, bt = self.a, self.cs, self.w_hh, self.batch
-        ch = max(1, _CHUNK_ELEMS // (B * H))
-        q = np.empty((min(ch, T), B, H), dtype=a.dtype)
+        ch = min(T, max(1, _CHUNK_ELEMS // (B * H)))
+        q = np.empty((ch, B, H), dtype=a.dtype)
+        dbuf = np.empty((ch, B, 4, H), dtype=a.dtype)
         tmp = np.empty((B, H), dtype=a.dtype)
         for t0, t1 in _chunks(T, B * H, self.reverse):
+            d = dbuf[:t1 - t0]
             ai, af, ao, ag = (a[t0:t1, :, k] for k in range(4))
-            di, df, dg, do = (d[t0:t1, :, k] for k in range(4))
+            di, df, dg, do = (d[:, :, k] for k in range(4))
             qc = q[:t1 - t0]
             tc = np.tanh(cs[t0 + o:t1 + o], out=qc)
             np.subtract(1, ao, out=do)
@@ -457,7 +497,7 @@ class LSTMSequence(_Recurrence):
             df *= cs[t0 + 1 - o:t1 + 1 - o]
             for t in _steps(t0, t1, self.reverse):
                 n = bt.active[t]
-                dhn, dcn, dt_, do, q_, tm, at = _rows(n, B, dh, dc, d[t], dout[t], qc[t - t0], tmp, a[t])
+                dhn, dcn, dt_, do, q_, tm, at = _rows(n, B, dh, dc, d[t - t0], dout[t], qc[t - t0], tmp, a[t])
                 dhn += do
                 np.multiply(dhn, q_, out=tm)
                 dcn += tm
@@ -465,8 +505,9 @@ class LSTMSequence(_Recurrence):
                 dt_[:, 3] *= dhn
                 dcn *= at[:, 1]
                 if n < B:
-                    d[t, n:] = 0
+                    d[t - t0, n:] = 0
                 np.matmul(dt_.reshape(n, 4 * H), w_hh, out=dhn)
+            sums.add(t0, t1, d)
 
 
 # ============================================================================ GRU
@@ -541,10 +582,11 @@ class GRUSequence(_Recurrence):
         T, B, I, H, o = self.T, self.B, self.I, self.H, self.o
         bt, a, hs, w_hh = self.batch, self.a, self.hs, self.w_hh
         xp, _, dout, dh = self._start_backward(grad, a.dtype)
-        kern = self._kernel_path(xp)
-        d = (xp.zeros if (kern and self.lengths is not None) else xp.empty)((T, B, 4, H), dtype=a.dtype)
         tmp = xp.empty((B, H), dtype=a.dtype)
-        if kern:
+        # slots [n, r, z, hn]: (n, r, z) multiply W_ih's rows reordered to (n, r, z); (r, z, hn) multiply W_hh
+        sums = self._grad_sums(xp, _blocks(self.w_ih, (2, 0, 1)), slice(0, 3), slice(1, 4))
+        if self._kernel_path(xp):
+            d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, 4, H), dtype=a.dtype)
             bwd = _kernel("gru_bwd", xp)
             for t in _steps(0, T, self.reverse):
                 n = bt.active[t]
@@ -552,29 +594,25 @@ class GRUSequence(_Recurrence):
                 bwd(at, hp, do, H, dt_, dhn)
                 xp.matmul(dt_[:, 1:].reshape(n, 3 * H), w_hh, out=tm)
                 dhn += tm
+            sums.add(0, T, d)
         else:
-            self._numpy_bptt(d, dout, dh, tmp)
-        d_in = d[:, :, :3].reshape(T * B, 3 * H)  # rows (n, r, z)
-        d_hh = d[:, :, 1:].reshape(T * B, 3 * H)  # rows (r, z, n)
-        dx = None
-        if self._wants(0):
-            dx = bt.unsort((d_in @ _blocks(self.w_ih, (2, 0, 1))).reshape(T, B, I), 1)
-        dw_ih = _blocks(d_in.T @ self.xs.reshape(T * B, I), (1, 2, 0)) if self._wants(2) else None
-        dw_hh = d_hh.T @ self._hprev(hs) if self._wants(3) else None
-        db_ih = _blocks(d_in.sum(0), (1, 2, 0)) if self._wants(4) else None
-        db_hh = d_hh.sum(0) if self._wants(5) else None
+            self._numpy_bptt(sums, dout, dh, tmp)
+        dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
+        dw_ih, db_ih = (None if g is None else _blocks(g, (1, 2, 0)) for g in (dw_ih, db_ih))  # back to (r, z, n)
         return self._pack_grads([dx, bt.unsort(dh, 0), dw_ih, dw_hh, db_ih, db_hh])
 
-    def _numpy_bptt(self, d, dout, dh, tmp):
-        """Per block: every gate gradient as dh times a coefficient (one vectorized pass), then per step
-        d[t] *= dh, one matmul and dh = dh z + that."""
+    def _numpy_bptt(self, sums, dout, dh, tmp):
+        """Per block of steps: every gate gradient as dh times a coefficient (one vectorized pass), then per
+        step d[t] *= dh, one matmul and dh = dh z + that; the finished block goes to ``sums``."""
         T, B, H, o = self.T, self.B, self.H, self.o
         a, hs, w_hh, bt = self.a, self.hs, self.w_hh, self.batch
-        ch = max(1, _CHUNK_ELEMS // (B * H))
-        omz = np.empty((min(ch, T), B, H), dtype=a.dtype)
+        ch = min(T, max(1, _CHUNK_ELEMS // (B * H)))
+        omz = np.empty((ch, B, H), dtype=a.dtype)
+        dbuf = np.empty((ch, B, 4, H), dtype=a.dtype)
         for t0, t1 in _chunks(T, B * H, self.reverse):
+            d = dbuf[:t1 - t0]
             an, ar, az, ahn = (a[t0:t1, :, k] for k in range(4))
-            dn, dr, dz, dhn_ = (d[t0:t1, :, k] for k in range(4))
+            dn, dr, dz, dhn_ = (d[:, :, k] for k in range(4))
             u = omz[:t1 - t0]
             np.subtract(1, az, out=u)
             np.multiply(an, an, out=dn)
@@ -589,14 +627,15 @@ class GRUSequence(_Recurrence):
             dz *= u
             for t in _steps(t0, t1, self.reverse):
                 n = bt.active[t]
-                dhn, dt_, do, tm, at = _rows(n, B, dh, d[t], dout[t], tmp, a[t])
+                dhn, dt_, do, tm, at = _rows(n, B, dh, d[t - t0], dout[t], tmp, a[t])
                 dhn += do
                 dt_ *= dhn[:, None, :]
                 if n < B:
-                    d[t, n:] = 0
+                    d[t - t0, n:] = 0
                 np.matmul(dt_[:, 1:].reshape(n, 3 * H), w_hh, out=tm)
                 dhn *= at[:, 2]
                 dhn += tm
+            sums.add(t0, t1, d)
 
 
 # ============================================================================ Elman RNN
@@ -647,6 +686,7 @@ class RNNSequence(_Recurrence):
         bt, hs, w_hh = self.batch, self.hs, self.w_hh
         xp, _, dout, dh = self._start_backward(grad, hs.dtype)
         new = hs[o:T + o]
+        sums = self._grad_sums(xp, self.w_ih)
         if self._kernel_path(xp):
             d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, H), dtype=hs.dtype)
             bwd = _kernel("rnn_bwd_" + self.nonlinearity, xp)
@@ -655,26 +695,27 @@ class RNNSequence(_Recurrence):
                 hn, do, dt_, dhn = _rows(n, B, new[t], dout[t], d[t], dh)
                 bwd(hn, do, dt_, dhn)
                 xp.matmul(dt_, w_hh, out=dhn)
+            sums.add(0, T, d[:, :, None])
         else:
-            if self.nonlinearity == "tanh":
-                d = np.multiply(new, new)
-                np.subtract(1, d, out=d)
-            else:
-                d = (new > 0).astype(hs.dtype)
-            for t in _steps(0, T, self.reverse):
-                n = bt.active[t]
-                dhn, dt_, do = _rows(n, B, dh, d[t], dout[t])
-                dhn += do
-                dt_ *= dhn
-                if n < B:
-                    d[t, n:] = 0
-                np.matmul(dt_, w_hh, out=dhn)
-        d2 = d.reshape(T * B, H)
-        dx, dw_ih, dw_hh = self._grad_input(d2, self.xs.reshape(T * B, self.I), self.w_ih,
-                                            self._hprev(hs), self._wants(0))
-        db = d2.sum(0) if (self._wants(4) or self._wants(5)) else None
-        return self._pack_grads([bt.unsort(dx, 1) if dx is not None else None, bt.unsort(dh, 0),
-                                 dw_ih, dw_hh, db, db])
+            dbuf = np.empty((min(T, max(1, _CHUNK_ELEMS // (B * H))), B, H), dtype=hs.dtype)
+            for t0, t1 in _chunks(T, B * H, self.reverse):
+                d = dbuf[:t1 - t0]
+                if self.nonlinearity == "tanh":  # d = act'(pre) = 1 - h^2, then times dh per step
+                    np.multiply(new[t0:t1], new[t0:t1], out=d)
+                    np.subtract(1, d, out=d)
+                else:
+                    np.greater(new[t0:t1], 0, out=d)
+                for t in _steps(t0, t1, self.reverse):
+                    n = bt.active[t]
+                    dhn, dt_, do = _rows(n, B, dh, d[t - t0], dout[t])
+                    dhn += do
+                    dt_ *= dhn
+                    if n < B:
+                        d[t - t0, n:] = 0
+                    np.matmul(dt_, w_hh, out=dhn)
+                sums.add(t0, t1, d[:, :, None])
+        dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
+        return self._pack_grads([dx, bt.unsort(dh, 0), dw_ih, dw_hh, db_ih, db_hh])
 
 
 # ============================================================================ public functions
