@@ -308,6 +308,23 @@ def test_only_some_inputs_need_grad(cell):
     assert ts["x"].grad is None
 
 
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("lengths", [None, [4, 5, 2]])
+def test_final_states_do_not_alias_the_output(cell, reverse, lengths):
+    """h_n (and c_n) are rows of their own, as in torch: writing into one leaves the output unchanged."""
+    p, arrs = _problem(cell, lengths=lengths)
+    p["reverse"] = reverse
+    with tg.no_grad():
+        out, h_n, c_n = call(run_fused, cell, tensors_for(arrs, "cpu"), p)
+    before = out.numpy().copy()
+    for s in (h_n, c_n):
+        if s is not None:
+            assert not np.shares_memory(s.data, out.data)
+            s.fill_(7.0)
+    np.testing.assert_array_equal(out.numpy(), before)
+
+
 def test_full_lengths_match_no_lengths():
     p, arrs = _problem("lstm")
     a = call(run_fused, "lstm", tensors_for(arrs, "cpu"), p)

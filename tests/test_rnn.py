@@ -174,6 +174,21 @@ def test_fused_and_reference_paths_agree(mode):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("layers,bidirectional", [(1, False), (2, True)])
+def test_final_states_are_separate_from_the_output(mode, fused, layers, bidirectional):
+    """As in torch, h_n (and c_n) never share memory with the output: filling them changes nothing else."""
+    m = make_layer(mode, 3, 4, layers, bidirectional, fused=fused)
+    with tg.no_grad():
+        out, st_ = m(tg.tensor(np.random.default_rng(0).standard_normal((5, 2, 3))))
+    before = out.numpy().copy()
+    for s in (st_ if isinstance(st_, tuple) else (st_,)):
+        assert not np.shares_memory(s.data, out.data)
+        s.fill_(3.0)
+    np.testing.assert_array_equal(out.numpy(), before)
+
+
 # ----------------------------------------------------------------------------- cells
 @pytest.mark.parametrize("cls,mode", [(nn.RNNCell, "RNN_TANH"), (nn.LSTMCell, "LSTM"), (nn.GRUCell, "GRU")])
 def test_cells_match_numpy_and_gradcheck(cls, mode):

@@ -11,12 +11,13 @@ Shapes are time-major: x (T, B, I); weights in PyTorch layout w_ih (G*H, I),
 w_hh (G*H, H), b_ih/b_hh (G*H,); gate order LSTM (i, f, g, o), GRU (r, z, n).
 
 A Function has one output, so the output and final states are packed along
-the first axis of one array and sliced with getitem. Without ``lengths`` the
-packed array doubles as the hidden-state history that backward needs: rows
-[h0, out_0 .. out_{T-1}] forwards, [out_0 .. out_{T-1}, h0] in reverse, then
-c_n for the LSTM. With ``lengths`` it is [out_0 .. out_{T-1}, h_n (, c_n)] and
-the batch is sorted by decreasing length inside the op, so the sequences still
-running at step t are the rows [:n_t] (as in PyTorch packed sequences).
+the first axis of one array and sliced with getitem: T+1 rows, then h_n (row
+T+1) and for the LSTM c_n (row T+2), each in rows of its own. Without
+``lengths`` the first T+1 rows double as the hidden-state history that backward
+needs: [h0, out_0 .. out_{T-1}] forwards, [out_0 .. out_{T-1}, h0] in reverse.
+With ``lengths`` they are [out_0 .. out_{T-1}, unused] and the batch is sorted
+by decreasing length inside the op, so the sequences still running at step t
+are the rows [:n_t] (as in PyTorch packed sequences).
 
 On numpy the gate math is numpy ufuncs on preallocated buffers; backward first
 turns the saved activations of a block of steps into the per-element
@@ -215,9 +216,7 @@ class _Batch:
 
 def _layout(T: int, reverse: bool, has_lengths: bool) -> Tuple[slice, int]:
     """Where the output rows and h_n sit in the packed array (see the module docstring)."""
-    if has_lengths:
-        return slice(0, T), T
-    return (slice(0, T), 0) if reverse else (slice(1, T + 1), T)
+    return (slice(0, T) if reverse or has_lengths else slice(1, T + 1)), T + 1
 
 
 def _chunks(T: int, per_step: int, reverse: bool) -> list:
@@ -275,7 +274,7 @@ class _Recurrence(Function):
         self._check_backward()
         xp = backend.xp_of(grad.data)
         gy = self.batch.sort(grad.data.astype(dtype, copy=False), 1)
-        dh = gy[self.hn_row].copy() if self.lengths is not None else xp.zeros((self.B, self.H), dtype=dtype)
+        dh = gy[self.hn_row].copy()
         return xp, gy, gy[self.out_rows], dh
 
     def _kernel_path(self, xp: Any) -> bool:
@@ -301,8 +300,7 @@ class _Recurrence(Function):
         return hs
 
     def _finish_forward(self, y: Any, hs: Any) -> Any:
-        if self.lengths is not None:
-            y[self.T] = hs[0 if self.reverse else self.T]
+        y[self.hn_row] = hs[0 if self.reverse else self.T]
         return self.batch.unsort(y, 1)
 
     def _grad_sums(self, xp: Any, w_in: Any, in_slots: slice = slice(None),
@@ -388,7 +386,7 @@ class _HiddenProduct:
 
 # ============================================================================ LSTM
 class LSTMSequence(_Recurrence):
-    """Whole-sequence LSTM (gates i, f, g, o): c' = f c + i g, h' = o tanh(c'). Output (T+2, B, H) packed."""
+    """Whole-sequence LSTM (gates i, f, g, o): c' = f c + i g, h' = o tanh(c'). Output (T+3, B, H) packed."""
 
     states = 2
 
@@ -408,7 +406,7 @@ class LSTMSequence(_Recurrence):
         if b_ih is not None or b_hh is not None:
             a += _blocks(bias, order, scale)
         a = a.reshape(T, B, 4, H)
-        y = (xp.empty if self.lengths is None else xp.zeros)((T + 2, B, H), dtype=x.dtype)
+        y = (xp.empty if self.lengths is None else xp.zeros)((T + 3, B, H), dtype=x.dtype)
         hs = self._history(xp, y, h0)
         cs = xp.empty((T + 1 if self.keep else 2, B, H), dtype=x.dtype)
         cs[T if self.reverse and self.keep else 0] = c0
@@ -442,7 +440,7 @@ class LSTMSequence(_Recurrence):
                 hn[n:], cn[n:] = hp[n:], cp[n:]
             if self.lengths is not None:
                 y[t, :n] = hnn
-        y[T + 1] = cs[(0 if self.reverse else T) if self.keep else T % 2]
+        y[T + 2] = cs[(0 if self.reverse else T) if self.keep else T % 2]
         if self.keep:
             self.a, self.cs, self.hs, self.xs, self.w_ih, self.w_hh = a, cs, hs, xs, w_ih, w_hh
         return self._finish_forward(y, hs)
@@ -451,7 +449,7 @@ class LSTMSequence(_Recurrence):
         T, B, H, o = self.T, self.B, self.H, self.o
         bt, a, cs = self.batch, self.a, self.cs
         xp, gy, dout, dh = self._start_backward(grad, a.dtype)
-        dc = gy[T + 1].copy()
+        dc = gy[T + 2].copy()
         sums = self._grad_sums(xp, self.w_ih)
         if self._kernel_path(xp):
             d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, 4, H), dtype=a.dtype)
@@ -544,7 +542,7 @@ class GRUSequence(_Recurrence):
             bias[1:] *= 0.5
         if b_ih is not None or b_hh is not None:
             ain += bias
-        y = (xp.empty if self.lengths is None else xp.zeros)((T + 1, B, H), dtype=x.dtype)
+        y = (xp.empty if self.lengths is None else xp.zeros)((T + 2, B, H), dtype=x.dtype)
         hs = self._history(xp, y, h0)
         tmp = xp.empty((B, H), dtype=x.dtype)
         if kern:
@@ -654,7 +652,7 @@ class RNNSequence(_Recurrence):
         T, B, I, H, o = self.T, self.B, self.I, self.H, self.o
         bt = self.batch
         xs, h0 = bt.sort(x, 1), bt.sort(h0, 0)
-        y = (xp.empty if self.lengths is None else xp.zeros)((T + 1, B, H), dtype=x.dtype)
+        y = (xp.empty if self.lengths is None else xp.zeros)((T + 2, B, H), dtype=x.dtype)
         hs = self._history(xp, y, h0)
         new = hs[o:T + o]
         xp.matmul(xs.reshape(T * B, I), w_ih.T, out=new.reshape(T * B, H))
@@ -792,7 +790,7 @@ def lstm_sequence(x: ArrayLike, h0: Optional[ArrayLike], c0: Optional[ArrayLike]
     T = tensors[0].shape[0]
     y = LSTMSequence(reverse, lens, b_ih is not None, b_hh is not None, keep=need)(*tensors)
     out_rows, hn_row = _layout(T, reverse, lens is not None)
-    return y[out_rows], y[hn_row], y[T + 1]
+    return y[out_rows], y[hn_row], y[T + 2]
 
 
 def gru_sequence(x: ArrayLike, h0: Optional[ArrayLike], w_ih: ArrayLike, w_hh: ArrayLike,

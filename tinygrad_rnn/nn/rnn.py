@@ -309,14 +309,14 @@ class RNNBase(Module):
             x = outs[0] if len(outs) == 1 else ops.cat(outs, 2)
             if self.dropout and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, self.training)
-        output, h_out = x, ops.stack(h_n)
+        output, h_out = x, _stack_states(h_n)
         if unbatched:
             output, h_out = output.squeeze(1), h_out.squeeze(1)
         elif self.batch_first:
             output = output.transpose(0, 1)
         if self.mode != "LSTM":
             return output, h_out
-        c_out = ops.stack(c_n)
+        c_out = _stack_states(c_n)
         return output, (h_out, c_out.squeeze(1) if unbatched else c_out)
 
     def _run(self, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple, lengths: Optional[np.ndarray],
@@ -347,6 +347,12 @@ class RNNBase(Module):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s
+
+
+def _stack_states(states: List[Tensor]) -> Tensor:
+    """(L*D, B, H) from each layer's and direction's final state; those never share memory with the
+    output, so a single one (the common case) is a view instead of a copy."""
+    return states[0].unsqueeze(0) if len(states) == 1 else ops.stack(states)
 
 
 def unrolled(mode: str, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple,
