@@ -218,3 +218,22 @@ def test_second_backward_message():
     y.backward()
     with raises(RuntimeError, "second time", "retain_graph=True"):
         y.backward()
+
+
+def test_tensors_on_different_devices_are_named(monkeypatch):
+    """Checked before any op runs; simulated on the CPU with a stand-in 'cupy' whose arrays are an ndarray subclass."""
+    from tinygrad_rnn import backend
+
+    class FakeGPUArray(np.ndarray):
+        pass
+
+    class FakeCupy:
+        ndarray = FakeGPUArray
+
+    monkeypatch.setattr(backend, "_cupy", FakeCupy)
+    a, b = tg.Tensor(np.ones((2, 3))), tg.Tensor(np.ones((2, 3)).view(FakeGPUArray))
+    assert (a.device, b.device) == ("cpu", "cuda")
+    for op in (lambda: a + b, lambda: b * a, lambda: tg.stack([a, b])):
+        with raises(ValueError, "different devices", "cpu", "cuda"):
+            op()
+    assert (a + a).device == "cpu"

@@ -6,7 +6,7 @@ need a module-level function (``xp.exp``, ``xp.zeros``).
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 import numpy as np
 
@@ -54,6 +54,11 @@ def xp_of(*arrays: Any) -> Any:
         if is_cupy_array(a):
             return _cupy
     return np
+
+
+def mixed_devices(arrays: Iterable[Any]) -> bool:
+    """Whether the arrays live on more than one device (never while CuPy is not in use)."""
+    return _cupy is not None and len({is_cupy_array(a) for a in arrays}) > 1
 
 
 def device_of(a: Any) -> str:

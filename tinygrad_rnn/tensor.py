@@ -66,11 +66,9 @@ class Function:
         raise NotImplementedError
 
     def __call__(self, *inputs: "Tensor") -> "Tensor":
-        if len(inputs) > 1:
-            dev = inputs[0].device
-            if any(t.device != dev for t in inputs):
-                raise ValueError(f"{self.name}: tensors on different devices ({describe(inputs)}); "
-                                 "move them to one device with .to(device)")
+        if len(inputs) > 1 and backend.mixed_devices(t.data for t in inputs):
+            raise ValueError(f"{self.name}: tensors on different devices ({describe(inputs)}); "
+                             "move them to one device with .to(device)")
         try:
             out = self.forward(*[t.data for t in inputs])
         except (ValueError, TypeError, IndexError) as e:
