@@ -23,8 +23,9 @@ On numpy the gate math is numpy ufuncs on preallocated buffers; backward first
 turns the saved activations of a block of steps into the per-element
 coefficients of dh and dc (one vectorized pass), so each step costs a few
 ufunc calls and one matmul. The step's hidden product h @ W_hh.T is computed
-as (W_hh @ h.T).T, the layout OpenBLAS's AVX-512 kernels run fastest. On CuPy each step's gate math is one
-``cupy.ElementwiseKernel`` launch forwards and one backwards.
+as (W_hh @ h.T).T, the layout OpenBLAS's AVX-512 kernels run fastest. On CuPy
+each step's gate math is one ``cupy.ElementwiseKernel`` launch forwards and one
+backwards.
 """
 from __future__ import annotations
 
@@ -219,9 +220,14 @@ def _layout(T: int, reverse: bool, has_lengths: bool) -> Tuple[slice, int]:
     return (slice(0, T) if reverse or has_lengths else slice(1, T + 1)), T + 1
 
 
+def _chunk_len(T: int, per_step: int) -> int:
+    """Steps per backward block: about _CHUNK_ELEMS elements of per_step each, at most T."""
+    return min(T, max(1, _CHUNK_ELEMS // max(per_step, 1)))
+
+
 def _chunks(T: int, per_step: int, reverse: bool) -> list:
     """Blocks [t0, t1) of steps in the order backward visits them (the reverse of processing)."""
-    ch = max(1, _CHUNK_ELEMS // max(per_step, 1))
+    ch = _chunk_len(T, per_step)
     blocks = [(t0, min(T, t0 + ch)) for t0 in range(0, T, ch)]
     return blocks if reverse else blocks[::-1]
 
@@ -303,10 +309,6 @@ class _Recurrence(Function):
         y[self.hn_row] = hs[0 if self.reverse else self.T]
         return self.batch.unsort(y, 1)
 
-    def _grad_sums(self, xp: Any, w_in: Any, in_slots: slice = slice(None),
-                   hh_slots: Optional[slice] = None) -> "_GradSums":
-        return _GradSums(self, xp, w_in, in_slots, in_slots if hh_slots is None else hh_slots)
-
 
 class _GradSums:
     """dx, and dW_ih, dW_hh and the bias gradients summed over steps, fed one block of steps at a time.
@@ -317,7 +319,8 @@ class _GradSums:
     gradients. d_in / d_hh are the gate slots that multiply W_ih / W_hh (all of them for LSTM and RNN).
     """
 
-    def __init__(self, fn: "_Recurrence", xp: Any, w_in: Any, in_slots: slice, hh_slots: slice) -> None:
+    def __init__(self, fn: "_Recurrence", xp: Any, w_in: Any, in_slots: slice = slice(None),
+                 hh_slots: slice = slice(None)) -> None:
         k = 1 + fn.states  # index of w_ih among the inputs (x, states..., w_ih, w_hh, b_ih, b_hh)
         self.want_x, self.want = fn._wants(0), [fn._wants(k + j) for j in range(4)]
         self.fn, self.w_in, self.in_slots, self.hh_slots = fn, w_in, in_slots, hh_slots
@@ -354,6 +357,26 @@ class _GradSums:
             db_hh = db_ih
         dx = None if self.dx is None else self.fn.batch.unsort(self.dx, 1)
         return (dx, dw_ih, dw_hh, db_ih if self.want[2] else None, db_hh if self.want[3] else None)
+
+
+def _bias_sum(b_ih: Optional[Any], b_hh: Optional[Any]) -> Optional[Any]:
+    """b_ih + b_hh, either of which may be absent; None when both are."""
+    if b_ih is None or b_hh is None:
+        return b_hh if b_ih is None else b_ih
+    return b_ih + b_hh
+
+
+def _project(x2: Any, w: Any, bias: Optional[Any], out: Any = None) -> Any:
+    """x2 @ w.T + bias for all T*B rows in one matmul: the bias rides along as a column of ones appended
+    to x2, which costs less than a separate pass over the (T*B, G*H) result."""
+    xp = backend.xp_of(x2)
+    if bias is not None:
+        n, I = x2.shape
+        xa = xp.empty((n, I + 1), dtype=x2.dtype)
+        xa[:, :I] = x2
+        xa[:, I] = 1
+        x2, w = xa, xp.concatenate([w, bias.reshape(-1, 1)], axis=1)
+    return x2 @ w.T if out is None else xp.matmul(x2, w.T, out=out)
 
 
 def _rows(n: int, B: int, *arrays: Any) -> tuple:
@@ -401,10 +424,8 @@ class LSTMSequence(_Recurrence):
         order = (0, 1, 3, 2)
         wih = _blocks(w_ih, order, scale)
         whh = _blocks(w_hh, order, scale)
-        a = xs.reshape(T * B, I) @ wih.T
-        bias = (b_ih if b_ih is not None else 0) + (b_hh if b_hh is not None else 0)
-        if b_ih is not None or b_hh is not None:
-            a += _blocks(bias, order, scale)
+        bias = _bias_sum(b_ih, b_hh)
+        a = _project(xs.reshape(T * B, I), wih, None if bias is None else _blocks(bias, order, scale))
         a = a.reshape(T, B, 4, H)
         y = (xp.empty if self.lengths is None else xp.zeros)((T + 3, B, H), dtype=x.dtype)
         hs = self._history(xp, y, h0)
@@ -450,7 +471,7 @@ class LSTMSequence(_Recurrence):
         bt, a, cs = self.batch, self.a, self.cs
         xp, gy, dout, dh = self._start_backward(grad, a.dtype)
         dc = gy[T + 2].copy()
-        sums = self._grad_sums(xp, self.w_ih)
+        sums = _GradSums(self, xp, self.w_ih)
         if self._kernel_path(xp):
             d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, 4, H), dtype=a.dtype)
             bwd = _kernel("lstm_bwd", xp)
@@ -470,7 +491,7 @@ class LSTMSequence(_Recurrence):
         matmul per step; the finished block goes to ``sums``."""
         T, B, H, o = self.T, self.B, self.H, self.o
         a, cs, w_hh, bt = self.a, self.cs, self.w_hh, self.batch
-        ch = min(T, max(1, _CHUNK_ELEMS // (B * H)))
+        ch = _chunk_len(T, B * H)
         q = np.empty((ch, B, H), dtype=a.dtype)
         dbuf = np.empty((ch, B, 4, H), dtype=a.dtype)
         tmp = np.empty((B, H), dtype=a.dtype)
@@ -524,24 +545,22 @@ class GRUSequence(_Recurrence):
         sc_i, sc_h = (None, None) if kern else ((1.0, 0.5, 0.5), (0.5, 0.5, 1.0))
         wih = _blocks(w_ih, (2, 0, 1), sc_i)  # slots [n, r, z]
         whh = w_hh if sc_h is None else _blocks(w_hh, (0, 1, 2), sc_h)  # (r, z, n)
+        bias = None  # slots [n, r, z]: b_in, b_ir + b_hr, b_iz + b_hz (the r, z halves scaled like the weights)
+        if b_ih is not None or b_hh is not None:
+            bias = xp.zeros((3, H), dtype=x.dtype)
+            if b_ih is not None:
+                bias += b_ih.reshape(3, H)[[2, 0, 1]]
+            if b_hh is not None:
+                bias[1:] += b_hh.reshape(3, H)[:2]
+            if sc_i is not None:
+                bias[1:] *= 0.5
         a = xp.empty((T, B, 4, H), dtype=x.dtype)
         ain = a[:, :, :3]
         if xp is np:
-            np.matmul(xs.reshape(T * B, I), wih.T, out=ain.reshape(T * B, 3 * H))
+            _project(xs.reshape(T * B, I), wih, bias, out=ain.reshape(T * B, 3 * H))
         else:
-            ain[...] = (xs.reshape(T * B, I) @ wih.T).reshape(T, B, 3, H)
-        bias = xp.zeros((3, H), dtype=x.dtype)
-        if b_ih is not None:
-            bias += b_ih.reshape(3, H)[[2, 0, 1]]
-        if b_hh is not None:
-            bias[1:] += b_hh.reshape(3, H)[:2]
-            a[:, :, 3] = b_hh.reshape(3, H)[2]
-        else:
-            a[:, :, 3] = 0
-        if sc_i is not None:
-            bias[1:] *= 0.5
-        if b_ih is not None or b_hh is not None:
-            ain += bias
+            ain[...] = _project(xs.reshape(T * B, I), wih, bias).reshape(T, B, 3, H)
+        a[:, :, 3] = 0 if b_hh is None else b_hh.reshape(3, H)[2]
         y = (xp.empty if self.lengths is None else xp.zeros)((T + 2, B, H), dtype=x.dtype)
         hs = self._history(xp, y, h0)
         tmp = xp.empty((B, H), dtype=x.dtype)
@@ -579,12 +598,12 @@ class GRUSequence(_Recurrence):
         return self._finish_forward(y, hs)
 
     def backward(self, grad):
-        T, B, I, H, o = self.T, self.B, self.I, self.H, self.o
+        T, B, H, o = self.T, self.B, self.H, self.o
         bt, a, hs, w_hh = self.batch, self.a, self.hs, self.w_hh
         xp, _, dout, dh = self._start_backward(grad, a.dtype)
         tmp = xp.empty((B, H), dtype=a.dtype)
         # slots [n, r, z, hn]: (n, r, z) multiply W_ih's rows reordered to (n, r, z); (r, z, hn) multiply W_hh
-        sums = self._grad_sums(xp, _blocks(self.w_ih, (2, 0, 1)), slice(0, 3), slice(1, 4))
+        sums = _GradSums(self, xp, _blocks(self.w_ih, (2, 0, 1)), slice(0, 3), slice(1, 4))
         if self._kernel_path(xp):
             d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, 4, H), dtype=a.dtype)
             bwd = _kernel("gru_bwd", xp)
@@ -606,7 +625,7 @@ class GRUSequence(_Recurrence):
         step d[t] *= dh, one matmul and dh = dh z + that; the finished block goes to ``sums``."""
         T, B, H, o = self.T, self.B, self.H, self.o
         a, hs, w_hh, bt = self.a, self.hs, self.w_hh, self.batch
-        ch = min(T, max(1, _CHUNK_ELEMS // (B * H)))
+        ch = _chunk_len(T, B * H)
         omz = np.empty((ch, B, H), dtype=a.dtype)
         dbuf = np.empty((ch, B, 4, H), dtype=a.dtype)
         for t0, t1 in _chunks(T, B * H, self.reverse):
@@ -655,11 +674,7 @@ class RNNSequence(_Recurrence):
         y = (xp.empty if self.lengths is None else xp.zeros)((T + 2, B, H), dtype=x.dtype)
         hs = self._history(xp, y, h0)
         new = hs[o:T + o]
-        xp.matmul(xs.reshape(T * B, I), w_ih.T, out=new.reshape(T * B, H))
-        if b_ih is not None:
-            new += b_ih
-        if b_hh is not None:
-            new += b_hh
+        _project(xs.reshape(T * B, I), w_ih, _bias_sum(b_ih, b_hh), out=new.reshape(T * B, H))
         tmp = xp.empty((B, H), dtype=x.dtype)
         act = xp.tanh if self.nonlinearity == "tanh" else (lambda v, out: xp.maximum(v, 0, out=out))
         hid = _HiddenProduct(w_hh, B, (H,)) if xp is np else None
@@ -686,7 +701,7 @@ class RNNSequence(_Recurrence):
         bt, hs, w_hh = self.batch, self.hs, self.w_hh
         xp, _, dout, dh = self._start_backward(grad, hs.dtype)
         new = hs[o:T + o]
-        sums = self._grad_sums(xp, self.w_ih)
+        sums = _GradSums(self, xp, self.w_ih)
         if self._kernel_path(xp):
             d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, H), dtype=hs.dtype)
             bwd = _kernel("rnn_bwd_" + self.nonlinearity, xp)
@@ -697,7 +712,7 @@ class RNNSequence(_Recurrence):
                 xp.matmul(dt_, w_hh, out=dhn)
             sums.add(0, T, d[:, :, None])
         else:
-            dbuf = np.empty((min(T, max(1, _CHUNK_ELEMS // (B * H))), B, H), dtype=hs.dtype)
+            dbuf = np.empty((_chunk_len(T, B * H), B, H), dtype=hs.dtype)
             for t0, t1 in _chunks(T, B * H, self.reverse):
                 d = dbuf[:t1 - t0]
                 if self.nonlinearity == "tanh":  # d = act'(pre) = 1 - h^2, then times dh per step
