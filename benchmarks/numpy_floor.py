@@ -4,7 +4,8 @@ No autograd at all: the textbook fused-gate recurrence as a careful numpy
 programmer writes it. The input projection of all steps is one matmul, each
 step does one matmul for all gates with in-place gate math on preallocated
 buffers, backward walks the steps once and the weight gradients are one matmul
-each over all steps. Each step's hidden product h @ W_hh.T is computed as
+each over all steps; the bias rides in the input projection as a column of
+ones. Each step's hidden product h @ W_hh.T is computed as
 (W_hh @ h.T).T, the layout OpenBLAS's AVX-512 kernels run fastest (the engine
 does the same). Used only by bench_rnn.py, as what any numpy-based engine could
 at best reach.
@@ -22,6 +23,14 @@ import numpy as np
 Grads = Dict[str, np.ndarray]
 
 
+def _project(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """x (T, B, I) -> x @ w.T + b over all T*B rows in one matmul, the bias as an appended column of ones."""
+    T, B, I = x.shape
+    xa = np.ones((T * B, I + 1), x.dtype)
+    xa[:, :I] = x.reshape(T * B, I)
+    return np.matmul(xa, np.concatenate([w, b[:, None]], axis=1).T, out=out)
+
+
 def _sigmoid_(a: np.ndarray) -> None:
     """a <- 1 / (1 + exp(-a)), in place, without overflow (0.5 + 0.5 tanh(a / 2))."""
     a *= 0.5
@@ -36,8 +45,7 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray
     """gates (i, f, g, o) = W_ih x + b_ih + W_hh h + b_hh; c' = f c + i g, h' = o tanh(c')."""
     T, B, I = x.shape
     H = w_hh.shape[1]
-    gates = (x.reshape(T * B, I) @ w_ih.T).reshape(T, B, 4 * H)
-    gates += b_ih + b_hh
+    gates = _project(x, w_ih, b_ih + b_hh).reshape(T, B, 4 * H)
     hs = np.empty((T + 1, B, H), x.dtype)
     cs = np.empty((T + 1, B, H), x.dtype)
     tcs = np.empty((T, B, H), x.dtype)
@@ -111,9 +119,7 @@ def gru_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     """r, z = sigmoid(W_i x + b_i + W_h h + b_h); n = tanh(W_in x + b_in + r (W_hn h + b_hn)); h' = n + z (h - n)."""
     T, B, I = x.shape
     H = w_hh.shape[1]
-    gi = (x.reshape(T * B, I) @ w_ih.T).reshape(T, B, 3 * H)
-    gi += b_ih
-    gi[:, :, :2 * H] += b_hh[:2 * H]
+    gi = _project(x, w_ih, b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H, b_hh.dtype)])).reshape(T, B, 3 * H)
     hn = np.empty((T, B, H), x.dtype)
     hs = np.empty((T + 1, B, H), x.dtype)
     hs[0] = h0
@@ -181,8 +187,7 @@ def rnn_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     H = w_hh.shape[1]
     hs = np.empty((T + 1, B, H), x.dtype)
     hs[0] = h0
-    np.matmul(x.reshape(T * B, I), w_ih.T, out=hs[1:].reshape(T * B, H))
-    hs[1:] += b_ih + b_hh
+    _project(x, w_ih, b_ih + b_hh, out=hs[1:].reshape(T * B, H))
     gh = np.empty((H, B), x.dtype)
     for t in range(T):
         np.matmul(w_hh, hs[t].T, out=gh)
