@@ -189,6 +189,19 @@ def test_final_states_are_separate_from_the_output(mode, fused, layers, bidirect
     np.testing.assert_array_equal(out.numpy(), before)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fused", [True, False])
+def test_changing_final_state_in_place_leaves_the_output_graph_intact(mode, fused):
+    """Resetting h_n (or c_n) in place between batches must not trip the saved-tensor check on the output."""
+    m, lin = make_layer(mode, 3, 4, 1, False, fused=fused), nn.Linear(4, 2, dtype=tg.float64)
+    out, st_ = m(tg.tensor(np.random.default_rng(0).standard_normal((5, 2, 3))))
+    loss = lin(out).sum()
+    for s in (st_ if isinstance(st_, tuple) else (st_,)):
+        s.detach().zero_()
+    loss.backward()
+    assert all(p.grad is not None for p in m.parameters())
+
+
 # ----------------------------------------------------------------------------- cells
 @pytest.mark.parametrize("cls,mode", [(nn.RNNCell, "RNN_TANH"), (nn.LSTMCell, "LSTM"), (nn.GRUCell, "GRU")])
 def test_cells_match_numpy_and_gradcheck(cls, mode):
