@@ -110,14 +110,17 @@ def run_fused(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
 
 
 @contextlib.contextmanager
-def path(kernels: bool, block: int = 1 << 16):
-    """Run the kernel path (numpy stand-ins on CPU) or the numpy path, with backward blocks of ``block`` elements."""
-    old = fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS
+def path(kernels: bool, block: int = 1 << 16, transposed: bool = False):
+    """Run the kernel path (numpy stand-ins on CPU) or the numpy path, with backward blocks of ``block``
+    elements; ``transposed`` runs the per-step product as (W_hh @ h.T).T in float64 too (float32's layout)."""
+    old = fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._TRANSPOSED_PRODUCT
     fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS = kernels, block
+    if transposed:
+        fused._TRANSPOSED_PRODUCT = old[2] | {np.dtype(np.float64)}
     try:
         yield
     finally:
-        fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS = old
+        fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._TRANSPOSED_PRODUCT = old
 
 
 # ----------------------------------------------------------------------------- problems
@@ -133,7 +136,7 @@ def problems(draw, max_t=4):
     seed = draw(st.integers(0, 2 ** 16))
     block = draw(st.sampled_from([1, 2 * H, 1 << 16]))
     return dict(T=T, B=B, I=I, H=H, bias=bias, h0_given=h0_given, reverse=reverse, lengths=lengths, seed=seed,
-                block=block)
+                block=block, transposed=draw(st.booleans()))
 
 
 def arrays_for(cell, p):
@@ -192,7 +195,7 @@ def test_gradcheck(device, cell, kernels, p):
     def fn(*args):
         return run_fused(cell, *args, p["lengths"], p["reverse"])
 
-    with path(kernels, p["block"]):
+    with path(kernels, p["block"], p["transposed"]):
         assert tg.gradcheck(fn, inputs, seed=p["seed"])
 
 
@@ -206,7 +209,7 @@ def test_matches_references(device, cell, kernels, p):
     arrs = arrays_for(cell, p)
     ref_ts, fused_ts = tensors_for(arrs, device), tensors_for(arrs, device)
     ref = call(engine_reference, cell, ref_ts, p)
-    with path(kernels, p["block"]):
+    with path(kernels, p["block"], p["transposed"]):
         got = call(run_fused, cell, fused_ts, p)
         loss_of(got, p["seed"]).backward()
     loss_of(ref, p["seed"]).backward()
@@ -228,7 +231,7 @@ def test_matches_references(device, cell, kernels, p):
 # ----------------------------------------------------------------------------- examples
 def _problem(cell, T=5, B=3, I=4, H=6, lengths=None, reverse=False, seed=0):
     p = dict(T=T, B=B, I=I, H=H, bias=(True, True), h0_given=True, reverse=reverse, lengths=lengths, seed=seed,
-             block=1 << 16)
+             block=1 << 16, transposed=False)
     return p, arrays_for(cell, p)
 
 
