@@ -315,9 +315,9 @@ class _GradSums:
     """dx, and dW_ih, dW_hh and the bias gradients summed over steps, fed one block of steps at a time.
 
     A block's gate gradients d (t1 - t0, B, S, H) give dx[t0:t1] = d_in @ W_in and add d_in.T @ x[t0:t1],
-    d_hh.T @ h_prev[t0:t1] and the column sums of d_in and d_hh: one matmul each per block of hundreds of
-    rows (as fast per flop as one matmul over all steps), so backward never holds all T steps' gate
-    gradients. d_in / d_hh are the gate slots that multiply W_ih / W_hh (all of them for LSTM and RNN).
+    d_hh.T @ h_prev[t0:t1] and the column sums of d_in and d_hh: one matmul each per block of about
+    _CHUNK_ELEMS / H rows (as fast per flop as one matmul over all steps), so backward never holds all
+    T steps' gate gradients. d_in / d_hh are the gate slots that multiply W_ih / W_hh (all of them for LSTM and RNN).
     """
 
     def __init__(self, fn: "_Recurrence", xp: Any, w_in: Any, in_slots: slice = slice(None),
