@@ -328,6 +328,20 @@ def test_final_states_do_not_alias_the_output(cell, reverse, lengths):
     np.testing.assert_array_equal(out.numpy(), before)
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_resetting_final_states_in_place_keeps_the_output_graph(cell):
+    """h_n / c_n carry their own version counter: zeroing them does not trip the check on a saved output."""
+    p, arrs = _problem(cell)
+    ts = tensors_for(arrs, "cpu")
+    out, h_n, c_n = call(run_fused, cell, ts, p)
+    loss = (out * out).sum()  # mul saves out
+    for s in (h_n, c_n):
+        if s is not None:
+            s.detach().zero_()
+    loss.backward()
+    assert ts["w_hh"].grad is not None
+
+
 def test_full_lengths_match_no_lengths():
     p, arrs = _problem("lstm")
     a = call(run_fused, "lstm", tensors_for(arrs, "cpu"), p)

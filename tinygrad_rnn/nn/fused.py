@@ -12,7 +12,8 @@ w_hh (G*H, H), b_ih/b_hh (G*H,); gate order LSTM (i, f, g, o), GRU (r, z, n).
 
 A Function has one output, so the output and final states are packed along
 the first axis of one array and sliced with getitem: T+1 rows, then h_n (row
-T+1) and for the LSTM c_n (row T+2), each in rows of its own. Without
+T+1) and for the LSTM c_n (row T+2). The public functions return h_n and c_n
+as clones, with memory and a version counter of their own (as torch does). Without
 ``lengths`` the first T+1 rows double as the hidden-state history that backward
 needs: [h0, out_0 .. out_{T-1}] forwards, [out_0 .. out_{T-1}, h0] in reverse.
 With ``lengths`` they are [out_0 .. out_{T-1}, unused] and the batch is sorted
@@ -819,7 +820,7 @@ def lstm_sequence(x: ArrayLike, h0: Optional[ArrayLike], c0: Optional[ArrayLike]
     T = tensors[0].shape[0]
     y = LSTMSequence(reverse, lens, b_ih is not None, b_hh is not None, keep=need)(*tensors)
     out_rows, hn_row = _layout(T, reverse, lens is not None)
-    return y[out_rows], y[hn_row], y[T + 2]
+    return y[out_rows], y[hn_row].clone(), y[T + 2].clone()
 
 
 def gru_sequence(x: ArrayLike, h0: Optional[ArrayLike], w_ih: ArrayLike, w_hh: ArrayLike,
@@ -834,7 +835,7 @@ def gru_sequence(x: ArrayLike, h0: Optional[ArrayLike], w_ih: ArrayLike, w_hh: A
     T = tensors[0].shape[0]
     y = GRUSequence(reverse, lens, b_ih is not None, b_hh is not None, keep=need)(*tensors)
     out_rows, hn_row = _layout(T, reverse, lens is not None)
-    return y[out_rows], y[hn_row]
+    return y[out_rows], y[hn_row].clone()
 
 
 def rnn_sequence(x: ArrayLike, h0: Optional[ArrayLike], w_ih: ArrayLike, w_hh: ArrayLike,
@@ -850,4 +851,4 @@ def rnn_sequence(x: ArrayLike, h0: Optional[ArrayLike], w_ih: ArrayLike, w_hh: A
     T = tensors[0].shape[0]
     y = RNNSequence(nonlinearity, reverse, lens, b_ih is not None, b_hh is not None, keep=need)(*tensors)
     out_rows, hn_row = _layout(T, reverse, lens is not None)
-    return y[out_rows], y[hn_row]
+    return y[out_rows], y[hn_row].clone()

@@ -350,9 +350,9 @@ class RNNBase(Module):
 
 
 def _stack_states(states: List[Tensor]) -> Tensor:
-    """(L*D, B, H) from each layer's and direction's final state, in memory (and with a version counter)
-    of its own, as torch returns them: an in-place change to h_n never touches what the output saved."""
-    return states[0].clone().unsqueeze(0) if len(states) == 1 else ops.stack(states)
+    """(L*D, B, H) from each layer's and direction's final state. Both paths return states with memory
+    and a version counter of their own (not views of the output), so one state needs no copy."""
+    return states[0].unsqueeze(0) if len(states) == 1 else ops.stack(states)
 
 
 def unrolled(mode: str, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple,
