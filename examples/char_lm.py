@@ -93,6 +93,21 @@ def evaluate(model: CharLM, streams: np.ndarray, bptt: int) -> float:
     return total / count
 
 
+def train_step(model: CharLM, opt: optim.Optimizer, x: tg.Tensor, y: tg.Tensor, state) -> Tuple[float, tuple]:
+    """One truncated-BPTT step on a chunk of k characters: carry the state over but cut the graph
+    (detach), predict every next character, backpropagate through this chunk's k steps only, clip the
+    gradient norm to 1, update. Returns (loss in nats/char, the state for the next chunk)."""
+    if state is not None:
+        state = tuple(s.detach() for s in state)
+    logits, state = model(x, state)
+    loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+    opt.zero_grad()
+    loss.backward()
+    clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return loss.item(), state
+
+
 def sample(model: CharLM, vocab: CharVocab, prompt: str, n: int, temperature: float, seed: int) -> str:
     """prompt + n characters drawn one at a time from softmax(logits / temperature)."""
     rng = np.random.default_rng(seed)
@@ -274,16 +289,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     t0 = time.time()
     while step < args.steps:
         for x, y in itertools.islice(bptt_batches(streams, args.bptt), step % chunks_per_pass, None):
-            if state is not None:  # truncated BPTT: carry the state over, cut the graph
-                state = tuple(s.detach() for s in state)
-            logits, state = model(x, state)
-            loss = nn.functional.cross_entropy(logits.reshape(-1, len(vocab)), y.reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            loss, state = train_step(model, opt, x, y, state)
             step += 1
-            history["train"].append(loss.item())
+            history["train"].append(loss)
             if bar:
                 bar.update(1)
                 bar.set_postfix(loss=f"{np.mean(history['train'][-50:]):.3f}")

@@ -16,11 +16,10 @@ import time
 
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import nn, optim
+from tinygrad_rnn import optim
 from tinygrad_rnn.data import CharVocab, batchify, bptt_batches
-from tinygrad_rnn.nn.utils import clip_grad_norm_
 
-from char_lm import CharLM, sample  # the full example beside this file (run as python examples/demo.py)
+from char_lm import CharLM, sample, train_step  # the full example beside this file (run as python examples/demo.py)
 
 try:
     from tqdm import tqdm
@@ -54,16 +53,9 @@ def main() -> None:
     bar = tqdm(total=args.steps, unit="step") if tqdm else None
     while step < args.steps:
         for x, y in bptt_batches(streams, args.bptt):
-            if state is not None:  # truncated BPTT: carry the state over, cut the graph
-                state = tuple(s.detach() for s in state)
-            logits, state = model(x, state)
-            loss = nn.functional.cross_entropy(logits.reshape(-1, len(vocab)), y.reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            loss, state = train_step(model, opt, x, y, state)  # truncated BPTT: detach, forward, backward, clip, step
             step += 1
-            avg = loss.item() if avg is None else 0.95 * avg + 0.05 * loss.item()
+            avg = loss if avg is None else 0.95 * avg + 0.05 * loss
             if bar:
                 bar.update(1)
                 bar.set_postfix(loss=f"{avg:.3f}")

@@ -326,6 +326,7 @@ class _GradSums:
         k = 1 + fn.states  # index of w_ih among the inputs (x, states..., w_ih, w_hh, b_ih, b_hh)
         self.want_x, self.want = fn._wants(0), [fn._wants(k + j) for j in range(4)]
         self.fn, self.w_in, self.in_slots, self.hh_slots = fn, w_in, in_slots, hh_slots
+        self.same = hh_slots == in_slots  # LSTM, RNN: one gradient block serves W_ih, W_hh and both biases
         self.hprev = fn.hs[1 - fn.o:fn.T + 1 - fn.o]
         self.dx = xp.empty((fn.T, fn.B, fn.I), dtype=fn.hs.dtype) if self.want_x else None
         self.sums: List[Any] = [None] * 4  # dW_ih, dW_hh, db_ih, db_hh
@@ -338,8 +339,8 @@ class _GradSums:
 
     def add(self, t0: int, t1: int, d: Any) -> None:
         rows = (t1 - t0) * self.fn.B
+        same = self.same
         d_in = d[:, :, self.in_slots].reshape(rows, -1)
-        same = self.hh_slots == self.in_slots
         d_hh = d_in if same else d[:, :, self.hh_slots].reshape(rows, -1)
         if self.want_x:
             backend.xp_of(d).matmul(d_in, self.w_in, out=self.dx[t0:t1].reshape(rows, -1))
@@ -355,7 +356,7 @@ class _GradSums:
     def result(self) -> tuple:
         """(dx in the caller's batch order, dW_ih, dW_hh, db_ih, db_hh); None where no gradient is wanted."""
         dw_ih, dw_hh, db_ih, db_hh = self.sums
-        if self.hh_slots == self.in_slots:
+        if self.same:
             db_hh = db_ih
         dx = None if self.dx is None else self.fn.batch.unsort(self.dx, 1)
         return (dx, dw_ih, dw_hh, db_ih if self.want[2] else None, db_hh if self.want[3] else None)
