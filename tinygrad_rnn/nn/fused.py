@@ -339,11 +339,14 @@ class _GradSums:
 
     def add(self, t0: int, t1: int, d: Any) -> None:
         rows = (t1 - t0) * self.fn.B
-        same = self.same
         d_in = d[:, :, self.in_slots].reshape(rows, -1)
-        d_hh = d_in if same else d[:, :, self.hh_slots].reshape(rows, -1)
+        self.add_rows(t0, t1, d_in, d_in if self.same else d[:, :, self.hh_slots].reshape(rows, -1))
+
+    def add_rows(self, t0: int, t1: int, d_in: Any, d_hh: Any) -> None:
+        """add() for the gate gradients as (m*B, S*H) matrices d_in and d_hh, rows ordered (step, batch)."""
+        rows, same = (t1 - t0) * self.fn.B, self.same
         if self.want_x:
-            backend.xp_of(d).matmul(d_in, self.w_in, out=self.dx[t0:t1].reshape(rows, -1))
+            backend.xp_of(d_in).matmul(d_in, self.w_in, out=self.dx[t0:t1].reshape(rows, -1))
         if self.want[0]:
             self._add(0, d_in.T @ self.fn.xs[t0:t1].reshape(rows, -1))
         if self.want[1]:
@@ -435,81 +438,50 @@ def _cols(n: int, B: int, *arrays: Any) -> tuple:
 
 
 class _Columns:
-    """The numpy LSTM's layout: each step's vectors are columns, with the batch along the fast axis.
+    """The numpy LSTM's forward layout: each step's vectors are columns, with the batch along the fast axis.
 
-    z (I + H + 1, T + 1, B) stacks [x; h; 1]. Column j holds the hidden state hs[j] (h0 included) and, for
-    the step t that reads hs[j] (j = t + 1 - o), x_t, so one matmul W_cat @ z[:, j] gives the step's
-    W_ih x_t + W_hh h + b. Step t writes its h into column t + o. Every per-step operand is a contiguous
+    z (T + 1, I + H + 1, B) stacks [x; h; 1] per step. Block j holds the hidden state hs[j] (h0 included)
+    and, for the step t that reads hs[j] (j = t + 1 - o), x_t, so one matmul W_cat @ z[j] gives the step's
+    W_ih x_t + W_hh h + b, and step t writes its h into z[t + o]. Every per-step operand is a contiguous
     (G*H, B) or (H, B) block: numpy's ufuncs on strided (B, H) gate slices cost 2-3x more at these sizes,
     and there is no separate input projection to add. The product W_cat @ z is also the layout OpenBLAS's
-    AVX-512 kernels run fastest (see _HiddenProduct). In backward a block of steps' gate gradients D
-    (G*H, m*B) gives dW_ih, dW_hh and the bias gradient as one matmul, D @ z[:, block].T.
+    AVX-512 kernels run fastest (see _HiddenProduct).
     """
 
-    def __init__(self, fn: "_Recurrence", xs: np.ndarray, h0: np.ndarray, w: np.ndarray) -> None:
+    def __init__(self, fn: "_Recurrence", xs: np.ndarray, h0: np.ndarray) -> None:
         T, B, I, H, o = fn.T, fn.B, fn.I, fn.H, fn.o
-        self.fn, self.w = fn, w
-        z = np.empty((I + H + 1, T + 1, B), dtype=xs.dtype)
-        z[:I, 1 - o:T + 1 - o] = xs.transpose(2, 0, 1)
-        z[:I, T if o else 0] = 0  # the column no step reads x from
-        z[I:I + H, T if fn.reverse else 0] = h0.T
-        z[I + H] = 1
-        self.z, self.hs = z, z[I:I + H]
+        self.fn = fn
+        z = np.empty((T + 1, I + H + 1, B), dtype=xs.dtype)
+        z[1 - o:T + 1 - o, :I] = xs.transpose(0, 2, 1)
+        z[T if o else 0, :I] = 0  # the block no step reads x from
+        z[T if fn.reverse else 0, I:I + H] = h0.T
+        z[:, I + H] = 1
+        self.z, self.hs = z, z[:, I:I + H]
 
-    def step(self, t: int, n: int, out: np.ndarray) -> np.ndarray:
-        """out = W_cat @ [x_t; h; 1] for the n running columns. Returns the columns that step t's h goes
-        into; the finished columns past n carry their state over."""
-        o, B = self.fn.o, self.fn.B
-        zt, hn = self.z[:, t + 1 - o], self.hs[:, t + o]
-        if n < B:
-            hn[:, n:] = self.hs[:, t + 1 - o, n:]
+    def at(self, t: int, n: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(z_t = [x_t; h; 1] (K, n), the (H, n) block step t's h goes into) for the n running columns;
+        the finished columns past n carry their state over."""
+        o = self.fn.o
+        zt, hn = self.z[t + 1 - o], self.hs[t + o]
+        if n < self.fn.B:
+            hn[:, n:] = self.hs[t + 1 - o, :, n:]
             zt, hn = zt[:, :n], hn[:, :n]
-        np.matmul(self.w, zt, out=out)
-        return hn
+        return zt, hn
 
-    def finish(self, y: np.ndarray) -> np.ndarray:
-        """The packed output y (T+3, B, H) with its history rows filled in (see the module docstring)."""
+    def finish(self, y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Fill the packed output y (T+3, B, H) (see the module docstring); returns it in the caller's batch
+        order and the (T+1, B, H) hidden-state history in rows, for backward's weight gradients."""
         fn = self.fn
         T, o = fn.T, fn.o
-        hist = self.hs.transpose(1, 2, 0)  # (T + 1, B, H)
         if fn.lengths is None:
-            y[:T + 1] = hist
+            rows = y[:T + 1]
+            rows[...] = self.hs.transpose(0, 2, 1)
         else:
-            y[:T] = hist[o:T + o]
+            rows = np.ascontiguousarray(self.hs.transpose(0, 2, 1))
+            y[:T] = rows[o:T + o]
             for t, n in enumerate(fn.batch.active):
                 y[t, n:] = 0
-        return fn._finish_forward(y, hist)
-
-
-class _ColumnSums:
-    """dx and the summed weight gradients of the column layout, fed one block of steps at a time."""
-
-    def __init__(self, cols: _Columns, w_in: np.ndarray) -> None:
-        fn = cols.fn
-        self.fn, self.z, self.w_in = fn, cols.z, w_in
-        self.wants = [fn._wants(1 + fn.states + j) for j in range(4)]  # w_ih, w_hh, b_ih, b_hh
-        self.dx = np.empty((fn.T, fn.B, fn.I), dtype=cols.z.dtype) if fn._wants(0) else None
-        self.dw: Optional[np.ndarray] = None
-
-    def add(self, t0: int, t1: int, d: np.ndarray) -> None:
-        """Add the gate gradients d (G*H, m*B) of steps [t0, t1), columns ordered (step, batch), to dx
-        (d.T @ W_ih) and to the summed weight gradient [dW_ih | dW_hh | db] (d @ z.T)."""
-        fn, rows = self.fn, (t1 - t0) * self.fn.B
-        if self.dx is not None:
-            np.matmul(d.T, self.w_in, out=self.dx[t0:t1].reshape(rows, fn.I))
-        if any(self.wants):
-            g = d @ self.z[:, t0 + 1 - fn.o:t1 + 1 - fn.o].reshape(-1, rows).T
-            if self.dw is None:
-                self.dw = g
-            else:
-                self.dw += g
-
-    def result(self) -> tuple:
-        """(dx in the caller's batch order, dW_ih, dW_hh, db_ih, db_hh); None where no gradient is wanted."""
-        fn, I, H, dw = self.fn, self.fn.I, self.fn.H, self.dw
-        parts = (None,) * 4 if dw is None else (dw[:, :I], dw[:, I:I + H], dw[:, I + H], dw[:, I + H])
-        grads = [np.ascontiguousarray(g) if want else None for want, g in zip(self.wants, parts)]
-        return (None if self.dx is None else fn.batch.unsort(self.dx, 1), *grads)
+        return fn._finish_forward(y, rows), rows
 
 
 # ============================================================================ LSTM
@@ -526,9 +498,10 @@ class LSTMSequence(_Recurrence):
         bias = _bias_sum(b_ih, b_hh)
         if self._kernel_path(xp):
             return self._kernel_forward(xp, xs, h0, c0, w_ih, w_hh, bias)
-        cols = _Columns(self, xs, h0, _blocks(_cat_weights(w_ih, w_hh, bias), (0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0)))
+        # gates in slots (i, f, o, g): the sigmoid gates first, so one affine pass turns tanh into sigmoid
+        w = _blocks(_cat_weights(w_ih, w_hh, bias), (0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0))
+        cols = _Columns(self, xs, h0)
         T, B, H, o, keep = self.T, self.B, self.H, self.o, self.keep
-        # activations in slots (i, f, o, g): the sigmoid gates first, so one affine pass turns tanh into sigmoid
         A = (np.zeros if self.lengths is not None else np.empty)((T if keep else 1, 4 * H, B), dtype=x.dtype)
         cs = np.empty((T + 1 if keep else 2, H, B), dtype=x.dtype)
         cs[T if self.reverse and keep else 0] = c0.T
@@ -537,7 +510,8 @@ class LSTMSequence(_Recurrence):
             n = bt.active[t]
             cp, cn = (cs[t + 1 - o], cs[t + o]) if keep else (cs[s % 2], cs[(s + 1) % 2])
             at, cpn, cnn, tm = _cols(n, B, A[t if keep else 0], cp, cn, tmp)
-            hn = cols.step(t, n, at)  # at = W_cat @ [x_t; h; 1]; hn: this step's h columns, to fill
+            zt, hn = cols.at(t, n)
+            np.matmul(w, zt, out=at)  # W_ih x_t + W_hh h + b
             np.tanh(at, out=at)
             sg = at[:3 * H]
             sg *= 0.5
@@ -551,9 +525,10 @@ class LSTMSequence(_Recurrence):
                 cn[:, n:] = cp[:, n:]
         y = (np.empty if self.lengths is None else np.zeros)((T + 3, B, H), dtype=x.dtype)
         y[T + 2] = cs[(0 if self.reverse else T) if keep else T % 2].T
+        y, hs = cols.finish(y)
         if keep:
-            self.cols, self.A, self.cs, self.w_ih, self.w_hh = cols, A, cs, w_ih, w_hh
-        return cols.finish(y)
+            self.A, self.cs, self.hs, self.xs, self.w_ih, self.w_hh = A, cs, hs, xs, w_ih, w_hh
+        return y
 
     def _kernel_forward(self, xp, xs, h0, c0, w_ih, w_hh, bias):
         """The CuPy path (and its numpy stand-ins): rows (B, 4, H) per step, one kernel launch for the gates."""
@@ -607,12 +582,12 @@ class LSTMSequence(_Recurrence):
     def _numpy_backward(self, grad):
         """Per block of steps: the gate-gradient coefficients of dh and dc in one vectorized pass, then per
         step a few ufuncs and one matmul, all on (H, B) columns; the block's gate gradients D (4H, m*B), in
-        PyTorch order (i, f, g, o), go to ``_ColumnSums`` for dx and the weight gradients."""
+        PyTorch order (i, f, g, o), go to ``_GradSums`` as rows, a transposed view of D (4H, m*B)."""
         T, B, H, o = self.T, self.B, self.H, self.o
-        A, cs, cols, bt = self.A, self.cs, self.cols, self.batch
+        A, cs, bt = self.A, self.cs, self.batch
         _, gy, dout, dh = self._start_backward(grad, A.dtype)
         dh, dc = dh.T.copy(), gy[T + 2].T.copy()
-        sums = _ColumnSums(cols, self.w_ih)
+        sums = _GradSums(self, np, self.w_ih)
         w_hh_t = np.ascontiguousarray(self.w_hh.T)  # (H, 4H): its product with D runs ~10 % faster than the view
         ch = _chunk_len(T, B * H)
         pre = np.empty((ch, 4, H, B), dtype=A.dtype)  # coefficients: d_i, d_f, d_g = pre * dc, d_o = pre * dh
@@ -654,7 +629,7 @@ class LSTMSequence(_Recurrence):
                 if n < B:
                     dbuf[:, :, s * B + n:(s + 1) * B] = 0
                 np.matmul(w_hh_t, d2[:, s * B:s * B + n], out=dhn)
-            sums.add(t0, t1, d2[:, :m * B])
+            sums.add_rows(t0, t1, d2[:, :m * B].T, d2[:, :m * B].T)
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
         return self._pack_grads([dx, bt.unsort(dh.T, 0), bt.unsort(dc.T, 0), dw_ih, dw_hh, db_ih, db_hh])
 
@@ -799,30 +774,36 @@ class RNNSequence(_Recurrence):
         T, B, I, H, o = self.T, self.B, self.I, self.H, self.o
         bt = self.batch
         xs, h0 = bt.sort(x, 1), bt.sort(h0, 0)
+        bias = _bias_sum(b_ih, b_hh)
         y = (xp.empty if self.lengths is None else xp.zeros)((T + 2, B, H), dtype=x.dtype)
-        hs = self._history(xp, y, h0)
-        new = hs[o:T + o]
-        _project(xs.reshape(T * B, I), w_ih, _bias_sum(b_ih, b_hh), out=new.reshape(T * B, H))
-        tmp = xp.empty((B, H), dtype=x.dtype)
         act = xp.tanh if self.nonlinearity == "tanh" else (lambda v, out: xp.maximum(v, 0, out=out))
-        hid = _HiddenProduct(w_hh, B, (H,)) if xp is np else None
-        for t in self._times():
-            n = bt.active[t]
-            hp, hn = hs[t + 1 - o], hs[t + o]
-            hpn, hnn, tm = _rows(n, B, hp, hn, tmp)
-            if hid is not None:
-                hid.add_to(hnn, hpn)
-            else:
+        if not self._kernel_path(xp):  # columns (see _Columns): one matmul and one ufunc per step
+            w = _cat_weights(w_ih, w_hh, bias)
+            cols = _Columns(self, xs, h0)
+            for t in self._times():
+                zt, hn = cols.at(t, bt.active[t])
+                np.matmul(w, zt, out=hn)
+                act(hn, out=hn)
+            y, hs = cols.finish(y)
+        else:
+            hs = self._history(xp, y, h0)
+            _project(xs.reshape(T * B, I), w_ih, bias, out=hs[o:T + o].reshape(T * B, H))
+            tmp = xp.empty((B, H), dtype=x.dtype)
+            for t in self._times():
+                n = bt.active[t]
+                hp, hn = hs[t + 1 - o], hs[t + o]
+                hpn, hnn, tm = _rows(n, B, hp, hn, tmp)
                 xp.matmul(hpn, w_hh.T, out=tm)
                 hnn += tm
-            act(hnn, out=hnn)
-            if n < B:
-                hn[n:] = hp[n:]
-            if self.lengths is not None:
-                y[t, :n] = hnn
+                act(hnn, out=hnn)
+                if n < B:
+                    hn[n:] = hp[n:]
+                if self.lengths is not None:
+                    y[t, :n] = hnn
+            y = self._finish_forward(y, hs)
         if self.keep:
             self.hs, self.xs, self.w_ih, self.w_hh = hs, xs, w_ih, w_hh
-        return self._finish_forward(y, hs)
+        return y
 
     def backward(self, grad):
         T, B, H, o = self.T, self.B, self.H, self.o
