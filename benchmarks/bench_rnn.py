@@ -344,12 +344,22 @@ def worker_memory(args: argparse.Namespace) -> None:
                     peak = _rss_growth(fn)
                 else:
                     import tracemalloc
+                    _empty_cache()
                     tracemalloc.start()
                     base = tracemalloc.get_traced_memory()[0]
                     fn()
                     peak = tracemalloc.get_traced_memory()[1] - base
                     tracemalloc.stop()
                 print(json.dumps(dict(impl=args.worker, cell=cell, T=T, kind=kind, peak=peak)), flush=True)
+
+
+def _empty_cache() -> None:
+    """Free the fused layers' reusable work arrays, so that tracemalloc sees every buffer the step needs."""
+    try:
+        from tinygrad_rnn.nn.fused import empty_cache
+    except ImportError:
+        return
+    empty_cache()
 
 
 def _proc_kib(key: str) -> int:
@@ -406,6 +416,7 @@ def worker_profile(args: argparse.Namespace) -> None:
     for impl in (Reference, Ours, Floor):
         obj = impl(cell, d)
         ts = _time(obj.train_step, 7, 5.0)
+        _empty_cache()
         tracemalloc.start()
         obj.train_step()
         peak = tracemalloc.get_traced_memory()[1]

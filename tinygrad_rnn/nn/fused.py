@@ -2,10 +2,11 @@
 
 Each Function runs all T steps in ``forward`` on raw arrays and back-propagates
 through time in ``backward`` with hand-derived array code (first-order only:
-under create_graph the backward raises). The input projection of every step is
-one matmul, each step does one matmul for all gates, and the weight gradients
-are one matmul each per block of steps (hundreds of rows: as fast per flop as
-one matmul over all T, without holding every step's gate gradients).
+under create_graph the backward raises). Each step does one matmul for all
+gates (plus, where the input part is not folded into it, one matmul up front
+for the input projection of all steps), and the weight gradients are one
+matmul each per block of steps (hundreds of rows: as fast per flop as one
+matmul over all T, without holding every step's gate gradients).
 
 Shapes are time-major: x (T, B, I); weights in PyTorch layout w_ih (G*H, I),
 w_hh (G*H, H), b_ih/b_hh (G*H,); gate order LSTM (i, f, g, o), GRU (r, z, n).
@@ -20,14 +21,17 @@ With ``lengths`` they are [out_0 .. out_{T-1}, unused] and the batch is sorted
 by decreasing length inside the op, so the sequences still running at step t
 are the rows [:n_t] (as in PyTorch packed sequences).
 
-On numpy the gate math is numpy ufuncs on preallocated buffers; backward first
-turns the saved activations of a block of steps into the per-element
+On numpy the gate math is numpy ufuncs on preallocated buffers. The LSTM and
+the RNN forward keep each step's vectors as columns (see _Columns): one matmul
+W_cat @ [x_t; h; 1] per step gives the whole pre-activation, and every ufunc
+runs on a contiguous (H, B) block. The LSTM's backward stays in columns; GRU
+and RNN backward, and the GRU forward (whose n gate needs W_hn h apart), work
+on rows (B, H) with the input projection of all steps as one matmul. Backward
+first turns the saved activations of a block of steps into the per-element
 coefficients of dh and dc (one vectorized pass), so each step costs a few
-ufunc calls and one matmul. In float32 the step's hidden product h @ W_hh.T is
-computed as (W_hh @ h.T).T, the layout OpenBLAS's AVX-512 kernels run fastest
-(see _HiddenProduct). On CuPy
-each step's gate math is one ``cupy.ElementwiseKernel`` launch forwards and one
-backwards.
+ufunc calls and one matmul. Big work arrays are reused from call to call
+(_Workspace; ``empty_cache()`` frees them). On CuPy each step's gate math is
+one ``cupy.ElementwiseKernel`` launch forwards and one backwards.
 """
 from __future__ import annotations
 
@@ -40,7 +44,8 @@ from ..tensor import Function, Tensor, _mode
 
 ArrayLike = Union[Tensor, np.ndarray]
 
-__all__ = ["lstm_sequence", "gru_sequence", "rnn_sequence", "LSTMSequence", "GRUSequence", "RNNSequence"]
+__all__ = ["lstm_sequence", "gru_sequence", "rnn_sequence", "LSTMSequence", "GRUSequence", "RNNSequence",
+           "empty_cache"]
 
 _CHUNK_ELEMS = 1 << 18  # elements of one (B, H) slice times steps per backward block (numpy path)
 
@@ -188,6 +193,49 @@ def _kernel(name: str, xp: Any) -> Any:
 
 
 # ============================================================================ shared machinery
+class _Workspace:
+    """The numpy loops' big work arrays, kept from one call to the next.
+
+    Memory fresh from the kernel costs a page fault per page when first touched, and glibc hands large
+    freed blocks straight back to the kernel, so without reuse every training step faults all of its
+    buffers in again (about a quarter of an LSTM training step at B=32, H=256). An array comes back here
+    only when nothing else can see it: z at the end of forward, backward's scratch at the end of
+    backward, the saved activations when the Function is released after backward. At most ``limit``
+    bytes are held; ``empty_cache()`` frees them.
+    """
+
+    def __init__(self, limit: int = 256 << 20, smallest: int = 64 << 10) -> None:
+        self.limit, self.smallest, self.held = limit, smallest, 0
+        self.free: dict = {}  # (shape, dtype) -> list of arrays
+
+    def empty(self, shape: Tuple[int, ...], dtype: Any, zero: bool = False) -> np.ndarray:
+        try:
+            a = self.free.get((tuple(shape), np.dtype(dtype)), []).pop()
+        except IndexError:
+            return (np.zeros if zero else np.empty)(shape, dtype)
+        self.held -= a.nbytes
+        if zero:
+            a.fill(0)
+        return a
+
+    def give(self, *arrays: Optional[np.ndarray]) -> None:
+        for a in arrays:
+            if isinstance(a, np.ndarray) and a.base is None and self.smallest <= a.nbytes <= self.limit - self.held:
+                self.free.setdefault((a.shape, a.dtype), []).append(a)
+                self.held += a.nbytes
+
+    def clear(self) -> None:
+        self.free, self.held = {}, 0
+
+
+_workspace = _Workspace()
+
+
+def empty_cache() -> None:
+    """Free the work arrays the fused layers keep for reuse between calls (see _Workspace)."""
+    _workspace.clear()
+
+
 def _blocks(a: Any, order: Sequence[int], scale: Optional[Sequence[float]] = None) -> Any:
     """Reorder the G gate blocks of a (G*H, ...) weight or (G*H,) bias, optionally scaling each block."""
     G = len(order)
@@ -376,13 +424,15 @@ def _project(x2: Any, w: Any, bias: Optional[Any], out: Any = None) -> Any:
     """x2 @ w.T + bias for all T*B rows in one matmul: the bias rides along as a column of ones appended
     to x2, which costs less than a separate pass over the (T*B, G*H) result."""
     xp = backend.xp_of(x2)
-    if bias is not None:
-        n, I = x2.shape
-        xa = xp.empty((n, I + 1), dtype=x2.dtype)
-        xa[:, :I] = x2
-        xa[:, I] = 1
-        x2, w = xa, xp.concatenate([w, bias.reshape(-1, 1)], axis=1)
-    return x2 @ w.T if out is None else xp.matmul(x2, w.T, out=out)
+    if bias is None:
+        return x2 @ w.T if out is None else xp.matmul(x2, w.T, out=out)
+    n, I = x2.shape
+    xa = (_workspace.empty if xp is np else xp.empty)((n, I + 1), x2.dtype)
+    xa[:, :I] = x2
+    xa[:, I] = 1
+    out = _project(xa, xp.concatenate([w, bias.reshape(-1, 1)], axis=1), None, out)
+    _workspace.give(xa)
+    return out
 
 
 def _rows(n: int, B: int, *arrays: Any) -> tuple:
@@ -451,7 +501,7 @@ class _Columns:
     def __init__(self, fn: "_Recurrence", xs: np.ndarray, h0: np.ndarray) -> None:
         T, B, I, H, o = fn.T, fn.B, fn.I, fn.H, fn.o
         self.fn = fn
-        z = np.empty((T + 1, I + H + 1, B), dtype=xs.dtype)
+        z = _workspace.empty((T + 1, I + H + 1, B), xs.dtype)
         z[1 - o:T + 1 - o, :I] = xs.transpose(0, 2, 1)
         z[T if o else 0, :I] = 0  # the block no step reads x from
         z[T if fn.reverse else 0, I:I + H] = h0.T
@@ -481,6 +531,8 @@ class _Columns:
             y[:T] = rows[o:T + o]
             for t, n in enumerate(fn.batch.active):
                 y[t, n:] = 0
+        _workspace.give(self.z)
+        self.z = self.hs = None
         return fn._finish_forward(y, rows), rows
 
 
@@ -502,8 +554,8 @@ class LSTMSequence(_Recurrence):
         w = _blocks(_cat_weights(w_ih, w_hh, bias), (0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0))
         cols = _Columns(self, xs, h0)
         T, B, H, o, keep = self.T, self.B, self.H, self.o, self.keep
-        A = (np.zeros if self.lengths is not None else np.empty)((T if keep else 1, 4 * H, B), dtype=x.dtype)
-        cs = np.empty((T + 1 if keep else 2, H, B), dtype=x.dtype)
+        A = _workspace.empty((T if keep else 1, 4 * H, B), x.dtype, zero=self.lengths is not None)
+        cs = _workspace.empty((T + 1 if keep else 2, H, B), x.dtype)
         cs[T if self.reverse and keep else 0] = c0.T
         tmp = np.empty((H, B), dtype=x.dtype)
         for s, t in enumerate(self._times()):
@@ -528,7 +580,13 @@ class LSTMSequence(_Recurrence):
         y, hs = cols.finish(y)
         if keep:
             self.A, self.cs, self.hs, self.xs, self.w_ih, self.w_hh = A, cs, hs, xs, w_ih, w_hh
+        else:
+            _workspace.give(A, cs)
         return y
+
+    def release(self) -> None:
+        _workspace.give(self.__dict__.pop("A", None), self.__dict__.pop("cs", None))
+        super().release()
 
     def _kernel_forward(self, xp, xs, h0, c0, w_ih, w_hh, bias):
         """The CuPy path (and its numpy stand-ins): rows (B, 4, H) per step, one kernel launch for the gates."""
@@ -590,9 +648,9 @@ class LSTMSequence(_Recurrence):
         sums = _GradSums(self, np, self.w_ih)
         w_hh_t = np.ascontiguousarray(self.w_hh.T)  # (H, 4H): its product with D runs ~10 % faster than the view
         ch = _chunk_len(T, B * H)
-        pre = np.empty((ch, 4, H, B), dtype=A.dtype)  # coefficients: d_i, d_f, d_g = pre * dc, d_o = pre * dh
-        q = np.empty((ch, H, B), dtype=A.dtype)  # o (1 - tanh(c)^2): dc += dh q
-        dbuf = np.empty((4, H, ch * B), dtype=A.dtype)
+        pre = _workspace.empty((ch, 4, H, B), A.dtype)  # coefficients: d_i, d_f, d_g = pre * dc, d_o = pre * dh
+        q = _workspace.empty((ch, H, B), A.dtype)  # o (1 - tanh(c)^2): dc += dh q
+        dbuf = _workspace.empty((4, H, ch * B), A.dtype)
         d2 = dbuf.reshape(4 * H, ch * B)
         tmp = np.empty((H, B), dtype=A.dtype)
         for t0, t1 in _chunks(T, B * H, self.reverse):
@@ -630,6 +688,7 @@ class LSTMSequence(_Recurrence):
                     dbuf[:, :, s * B + n:(s + 1) * B] = 0
                 np.matmul(w_hh_t, d2[:, s * B:s * B + n], out=dhn)
             sums.add_rows(t0, t1, d2[:, :m * B].T, d2[:, :m * B].T)
+        _workspace.give(pre, q, dbuf)
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
         return self._pack_grads([dx, bt.unsort(dh.T, 0), bt.unsort(dc.T, 0), dw_ih, dw_hh, db_ih, db_hh])
 
@@ -657,7 +716,7 @@ class GRUSequence(_Recurrence):
                 bias[1:] += b_hh.reshape(3, H)[:2]
             if sc_i is not None:
                 bias[1:] *= 0.5
-        a = xp.empty((T, B, 4, H), dtype=x.dtype)
+        a = (_workspace.empty if xp is np else xp.empty)((T, B, 4, H), x.dtype)
         ain = a[:, :, :3]
         if xp is np:
             _project(xs.reshape(T * B, I), wih, bias, out=ain.reshape(T * B, 3 * H))
@@ -698,7 +757,13 @@ class GRUSequence(_Recurrence):
                 y[t, :n] = hnn
         if self.keep:
             self.a, self.hs, self.xs, self.w_ih, self.w_hh = a, hs, xs, w_ih, w_hh
+        else:
+            _workspace.give(a)
         return self._finish_forward(y, hs)
+
+    def release(self) -> None:
+        _workspace.give(self.__dict__.pop("a", None))
+        super().release()
 
     def backward(self, grad):
         T, B, H, o = self.T, self.B, self.H, self.o
@@ -729,8 +794,8 @@ class GRUSequence(_Recurrence):
         T, B, H, o = self.T, self.B, self.H, self.o
         a, hs, w_hh, bt = self.a, self.hs, self.w_hh, self.batch
         ch = _chunk_len(T, B * H)
-        omz = np.empty((ch, B, H), dtype=a.dtype)
-        dbuf = np.empty((ch, B, 4, H), dtype=a.dtype)
+        omz = _workspace.empty((ch, B, H), a.dtype)
+        dbuf = _workspace.empty((ch, B, 4, H), a.dtype)
         for t0, t1 in _chunks(T, B * H, self.reverse):
             d = dbuf[:t1 - t0]
             an, ar, az, ahn = (a[t0:t1, :, k] for k in range(4))
@@ -758,6 +823,7 @@ class GRUSequence(_Recurrence):
                 dhn *= at[:, 2]
                 dhn += tm
             sums.add(t0, t1, d)
+        _workspace.give(omz, dbuf)
 
 
 # ============================================================================ Elman RNN
@@ -821,7 +887,7 @@ class RNNSequence(_Recurrence):
                 xp.matmul(dt_, w_hh, out=dhn)
             sums.add(0, T, d[:, :, None])
         else:
-            dbuf = np.empty((_chunk_len(T, B * H), B, H), dtype=hs.dtype)
+            dbuf = _workspace.empty((_chunk_len(T, B * H), B, H), hs.dtype)
             for t0, t1 in _chunks(T, B * H, self.reverse):
                 d = dbuf[:t1 - t0]
                 if self.nonlinearity == "tanh":  # d = act'(pre) = 1 - h^2, then times dh per step
@@ -838,6 +904,7 @@ class RNNSequence(_Recurrence):
                         d[t - t0, n:] = 0
                     np.matmul(dt_, w_hh, out=dhn)
                 sums.add(t0, t1, d[:, :, None])
+            _workspace.give(dbuf)
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
         return self._pack_grads([dx, bt.unsort(dh, 0), dw_ih, dw_hh, db_ih, db_hh])
 
