@@ -488,51 +488,49 @@ def _cols(n: int, B: int, *arrays: Any) -> tuple:
 
 
 class _Columns:
-    """The numpy LSTM's forward layout: each step's vectors are columns, with the batch along the fast axis.
+    """The numpy forward layout of the LSTM and RNN: each step's vectors are columns, the batch along the
+    fast axis.
 
-    z (T + 1, I + H + 1, B) stacks [x; h; 1] per step. Block j holds the hidden state hs[j] (h0 included)
-    and, for the step t that reads hs[j] (j = t + 1 - o), x_t, so one matmul W_cat @ z[j] gives the step's
-    W_ih x_t + W_hh h + b, and step t writes its h into z[t + o]. Every per-step operand is a contiguous
-    (G*H, B) or (H, B) block: numpy's ufuncs on strided (B, H) gate slices cost 2-3x more at these sizes,
-    and there is no separate input projection to add. The product W_cat @ z is also the layout OpenBLAS's
-    AVX-512 kernels run fastest (see _HiddenProduct).
+    z (I + H + 1, B) stacks [x_t; h; 1], so one matmul W_cat @ z gives the step's W_ih x_t + W_hh h + b,
+    and every per-step operand is a contiguous (G*H, B) or (H, B) block: numpy's ufuncs on strided
+    (B, H) gate slices cost 2-3x more at these sizes, and there is no separate input projection to add.
+    The product W_cat @ z is also the layout OpenBLAS's AVX-512 kernels run fastest (see _HiddenProduct).
+    Two z buffers take turns: step s reads z[s % 2] and writes its h into z[(s + 1) % 2]. ``out`` then
+    copies h into the (T+1, B, H) history in rows, which is the output and what backward reads.
     """
 
-    def __init__(self, fn: "_Recurrence", xs: np.ndarray, h0: np.ndarray) -> None:
-        T, B, I, H, o = fn.T, fn.B, fn.I, fn.H, fn.o
-        self.fn = fn
-        z = _workspace.empty((T + 1, I + H + 1, B), xs.dtype)
-        z[1 - o:T + 1 - o, :I] = xs.transpose(0, 2, 1)
-        z[T if o else 0, :I] = 0  # the block no step reads x from
-        z[T if fn.reverse else 0, I:I + H] = h0.T
-        z[:, I + H] = 1
-        self.z, self.hs = z, z[:, I:I + H]
+    def __init__(self, fn: "_Recurrence", xs: np.ndarray, h0: np.ndarray, y: np.ndarray) -> None:
+        T, B, I, H = fn.T, fn.B, fn.I, fn.H
+        self.fn, self.xs, self.I, self.H = fn, xs, I, H
+        self.z = np.empty((2, I + H + 1, B), dtype=xs.dtype)
+        self.z[:, I + H] = 1
+        self.z[0, I:I + H] = h0.T
+        self.rows = fn._history(np, y, h0)
 
-    def at(self, t: int, n: int) -> Tuple[np.ndarray, np.ndarray]:
-        """(z_t = [x_t; h; 1] (K, n), the (H, n) block step t's h goes into) for the n running columns;
-        the finished columns past n carry their state over."""
-        o = self.fn.o
-        zt, hn = self.z[t + 1 - o], self.hs[t + o]
+    def at(self, s: int, t: int, n: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(z = [x_t; h; 1] (K, n), the (H, n) block that step t's h goes into) for step s = step t's place
+        in processing order, over the n running columns; the finished columns past n carry their state."""
+        I, H = self.I, self.H
+        z, zn = self.z[s % 2], self.z[(s + 1) % 2]
+        np.copyto(z[:I], self.xs[t].T)
+        hp, hn = z[I:I + H], zn[I:I + H]
         if n < self.fn.B:
-            hn[:, n:] = self.hs[t + 1 - o, :, n:]
-            zt, hn = zt[:, :n], hn[:, :n]
-        return zt, hn
+            hn[:, n:] = hp[:, n:]
+            z, hn = z[:, :n], hn[:, :n]
+        return z, hn
+
+    def out(self, s: int, t: int) -> None:
+        """Step t's h (all B columns) into its row of the history."""
+        self.rows[t + self.fn.o] = self.z[(s + 1) % 2, self.I:self.I + self.H].T
 
     def finish(self, y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Fill the packed output y (T+3, B, H) (see the module docstring); returns it in the caller's batch
-        order and the (T+1, B, H) hidden-state history in rows, for backward's weight gradients."""
-        fn = self.fn
-        T, o = fn.T, fn.o
-        if fn.lengths is None:
-            rows = y[:T + 1]
-            rows[...] = self.hs.transpose(0, 2, 1)
-        else:
-            rows = np.ascontiguousarray(self.hs.transpose(0, 2, 1))
-            y[:T] = rows[o:T + o]
+        """The packed output y (T+3, B, H) (see the module docstring) in the caller's batch order, and the
+        (T+1, B, H) hidden-state history in rows, for backward's weight gradients."""
+        fn, rows = self.fn, self.rows
+        if fn.lengths is not None:
+            y[:fn.T] = rows[fn.o:fn.T + fn.o]
             for t, n in enumerate(fn.batch.active):
                 y[t, n:] = 0
-        _workspace.give(self.z)
-        self.z = self.hs = None
         return fn._finish_forward(y, rows), rows
 
 
@@ -552,8 +550,9 @@ class LSTMSequence(_Recurrence):
             return self._kernel_forward(xp, xs, h0, c0, w_ih, w_hh, bias)
         # gates in slots (i, f, o, g): the sigmoid gates first, so one affine pass turns tanh into sigmoid
         w = _blocks(_cat_weights(w_ih, w_hh, bias), (0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0))
-        cols = _Columns(self, xs, h0)
         T, B, H, o, keep = self.T, self.B, self.H, self.o, self.keep
+        y = (np.empty if self.lengths is None else np.zeros)((T + 3, B, H), dtype=x.dtype)
+        cols = _Columns(self, xs, h0, y)
         A = _workspace.empty((T if keep else 1, 4 * H, B), x.dtype, zero=self.lengths is not None)
         cs = _workspace.empty((T + 1 if keep else 2, H, B), x.dtype)
         cs[T if self.reverse and keep else 0] = c0.T
@@ -562,7 +561,7 @@ class LSTMSequence(_Recurrence):
             n = bt.active[t]
             cp, cn = (cs[t + 1 - o], cs[t + o]) if keep else (cs[s % 2], cs[(s + 1) % 2])
             at, cpn, cnn, tm = _cols(n, B, A[t if keep else 0], cp, cn, tmp)
-            zt, hn = cols.at(t, n)
+            zt, hn = cols.at(s, t, n)
             np.matmul(w, zt, out=at)  # W_ih x_t + W_hh h + b
             np.tanh(at, out=at)
             sg = at[:3 * H]
@@ -573,9 +572,9 @@ class LSTMSequence(_Recurrence):
             cnn += tm
             np.tanh(cnn, out=tm)
             np.multiply(at[2 * H:3 * H], tm, out=hn)
+            cols.out(s, t)
             if n < B:
                 cn[:, n:] = cp[:, n:]
-        y = (np.empty if self.lengths is None else np.zeros)((T + 3, B, H), dtype=x.dtype)
         y[T + 2] = cs[(0 if self.reverse else T) if keep else T % 2].T
         y, hs = cols.finish(y)
         if keep:
@@ -845,11 +844,12 @@ class RNNSequence(_Recurrence):
         act = xp.tanh if self.nonlinearity == "tanh" else (lambda v, out: xp.maximum(v, 0, out=out))
         if not self._kernel_path(xp):  # columns (see _Columns): one matmul and one ufunc per step
             w = _cat_weights(w_ih, w_hh, bias)
-            cols = _Columns(self, xs, h0)
-            for t in self._times():
-                zt, hn = cols.at(t, bt.active[t])
+            cols = _Columns(self, xs, h0, y)
+            for s, t in enumerate(self._times()):
+                zt, hn = cols.at(s, t, bt.active[t])
                 np.matmul(w, zt, out=hn)
                 act(hn, out=hn)
+                cols.out(s, t)
             y, hs = cols.finish(y)
         else:
             hs = self._history(xp, y, h0)
