@@ -199,9 +199,9 @@ class _Workspace:
     Memory fresh from the kernel costs a page fault per page when first touched, and glibc hands large
     freed blocks straight back to the kernel, so without reuse every training step faults all of its
     buffers in again (about a quarter of an LSTM training step at B=32, H=256). An array comes back here
-    only when nothing else can see it: z at the end of forward, backward's scratch at the end of
+    only when nothing else can see it: a temporary once it is used, backward's scratch at the end of
     backward, the saved activations when the Function is released after backward. At most ``limit``
-    bytes are held; ``empty_cache()`` frees them.
+    bytes are held (arrays under ``smallest`` are left to malloc); ``empty_cache()`` frees them.
     """
 
     def __init__(self, limit: int = 256 << 20, smallest: int = 64 << 10) -> None:
@@ -617,10 +617,9 @@ class LSTMSequence(_Recurrence):
         return self._finish_forward(y, hs)
 
     def backward(self, grad):
-        T, B, H, o = self.T, self.B, self.H, self.o
-        xp = backend.xp_of(grad.data)
-        if not self._kernel_path(xp):
+        if not self._kernel_path(backend.xp_of(grad.data)):
             return self._numpy_backward(grad)
+        T, B, H, o = self.T, self.B, self.H, self.o
         bt, a, cs = self.batch, self.a, self.cs
         xp, gy, dout, dh = self._start_backward(grad, a.dtype)
         dc = gy[T + 2].copy()
@@ -638,8 +637,8 @@ class LSTMSequence(_Recurrence):
 
     def _numpy_backward(self, grad):
         """Per block of steps: the gate-gradient coefficients of dh and dc in one vectorized pass, then per
-        step a few ufuncs and one matmul, all on (H, B) columns; the block's gate gradients D (4H, m*B), in
-        PyTorch order (i, f, g, o), go to ``_GradSums`` as rows, a transposed view of D (4H, m*B)."""
+        step a few ufuncs and one matmul, all on (H, B) columns. The block's gate gradients D (4H, m*B),
+        one column per (step, batch) in PyTorch gate order (i, f, g, o), go to ``_GradSums`` as D.T."""
         T, B, H, o = self.T, self.B, self.H, self.o
         A, cs, bt = self.A, self.cs, self.batch
         _, gy, dout, dh = self._start_backward(grad, A.dtype)
