@@ -620,7 +620,8 @@ def main() -> None:
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--configs", help="comma list of " + ", ".join(CONFIGS) + " (default: all)")
     ap.add_argument("--cells", default=",".join(CELLS))
-    ap.add_argument("--impls", default="ours,torch,floor", help="comma list of ours, torch, torch-generic (oneDNN off), floor, reference")
+    ap.add_argument("--impls", default="ours,torch,floor",
+                    help="comma list of ours, torch, torch-generic (oneDNN off), floor, reference")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--budget", type=float, default=6.0, help="seconds per measurement before stopping early "
                                                              "(at least 3 repeats)")

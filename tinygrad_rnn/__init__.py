@@ -28,5 +28,6 @@ __all__ = [
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
     "logsumexp", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
-    "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "float16", "float32", "float64", "int32", "int64", "bool_",
+    "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim",
+    "float16", "float32", "float64", "int32", "int64", "bool_",
 ]

@@ -263,7 +263,8 @@ class Tensor:
 
     def item(self) -> Union[float, int, bool]:
         if self.numel() != 1:
-            raise ValueError(f"item: only a tensor with one element converts to a Python number, got shape {self.shape}")
+            raise ValueError("item: only a tensor with one element converts to a Python number, "
+                             f"got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
     def tolist(self) -> Any:
