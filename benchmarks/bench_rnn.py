@@ -450,12 +450,22 @@ def worker_profile(args: argparse.Namespace) -> None:
         st.sort_stats("tottime").print_stats(8)
     h, w = np.ones((B, H), np.float32), d["w_hh"]
     dg, x = np.ones((T * B, G * H), np.float32), d["x"].reshape(T * B, I)
+    cols = cell != "gru"  # the LSTM and RNN forward run in columns: per step W_cat @ [x_t; h; 1]
+    w_cat, z = np.ones((G * H, I + H + 1), np.float32), np.ones((I + H + 1, B), np.float32)
+    w_t, d_t = np.ones((H, G * H), np.float32), np.ones((G * H, B), np.float32)
 
     def blas() -> None:  # in the layouts the fused ops use
-        x @ d["w_ih"].T
+        if not cols:
+            x @ d["w_ih"].T
         for _ in range(T):
-            w @ h.T
-            dg[:B] @ w
+            if cols:
+                w_cat @ z
+            else:
+                w @ h.T
+            if cell == "lstm":  # the LSTM's backward runs in columns too
+                w_t @ d_t
+            else:
+                dg[:B] @ w
         dg.T @ x
         dg.T @ dg[:, :H]
 
