@@ -134,3 +134,18 @@ def test_limit_and_empty_cache(monkeypatch):
     assert 0 < w.held == sum(a.nbytes for a in cached_arrays(w)) <= w.limit
     fused.empty_cache()
     assert w.held == 0 and not cached_arrays(w)
+
+
+def test_the_oldest_arrays_make_room():
+    w = fused._Workspace(limit=3 * 8000, smallest=0)
+    arrays = [np.empty(1000) for _ in range(4)]  # 8000 bytes each
+    w.give(*arrays[:3])
+    assert w.held == 3 * 8000
+    w.give(arrays[3])
+    kept = cached_arrays(w)
+    assert w.held == 3 * 8000 == sum(a.nbytes for a in kept)
+    assert not any(a is arrays[0] for a in kept) and any(a is arrays[3] for a in kept)
+    assert w.empty((1000,), np.float64) is arrays[3]  # the most recent first
+    w.give(np.empty(4000))  # larger than the whole limit: never kept
+    w.give(np.empty(2000)[::2])  # a view: its memory belongs to another array
+    assert w.held == 2 * 8000

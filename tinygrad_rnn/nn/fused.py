@@ -35,6 +35,7 @@ one ``cupy.ElementwiseKernel`` launch forwards and one backwards.
 """
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -201,12 +202,14 @@ class _Workspace:
     buffers in again (about a quarter of an LSTM training step at B=32, H=256). An array comes back here
     only when nothing else can see it: a temporary once it is used, backward's scratch at the end of
     backward, the saved activations when the Function is released after backward. At most ``limit``
-    bytes are held (arrays under ``smallest`` are left to malloc); ``empty_cache()`` frees them.
+    bytes are held, the oldest arrays dropped first (so a loop whose shapes change keeps the recent
+    ones); arrays under ``smallest`` are left to malloc. ``empty_cache()`` frees them all.
     """
 
     def __init__(self, limit: int = 256 << 20, smallest: int = 64 << 10) -> None:
         self.limit, self.smallest, self.held = limit, smallest, 0
-        self.free: dict = {}  # (shape, dtype) -> list of arrays
+        self.free: dict = {}  # (shape, dtype) -> arrays of that shape, oldest first
+        self.order: deque = deque()  # the keys of the arrays given, oldest first (some since taken)
 
     def empty(self, shape: Tuple[int, ...], dtype: Any, zero: bool = False) -> np.ndarray:
         stack = self.free.get((tuple(shape), np.dtype(dtype)))
@@ -223,12 +226,19 @@ class _Workspace:
 
     def give(self, *arrays: Optional[np.ndarray]) -> None:
         for a in arrays:
-            if isinstance(a, np.ndarray) and a.base is None and self.smallest <= a.nbytes <= self.limit - self.held:
-                self.free.setdefault((a.shape, a.dtype), []).append(a)
-                self.held += a.nbytes
+            if not (isinstance(a, np.ndarray) and a.base is None and self.smallest <= a.nbytes <= self.limit):
+                continue
+            while self.held + a.nbytes > self.limit:
+                stack = self.free.get(self.order.popleft())
+                if stack:
+                    self.held -= stack.pop(0).nbytes
+            key = (a.shape, a.dtype)
+            self.free.setdefault(key, []).append(a)
+            self.order.append(key)
+            self.held += a.nbytes
 
     def clear(self) -> None:
-        self.free, self.held = {}, 0
+        self.free, self.order, self.held = {}, deque(), 0
 
 
 _workspace = _Workspace()
