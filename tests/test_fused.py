@@ -112,7 +112,7 @@ def run_fused(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
 @contextlib.contextmanager
 def path(kernels: bool, block: int = 1 << 16, transposed: bool = False):
     """Run the kernel path (numpy stand-ins on CPU) or the numpy path, with backward blocks of ``block``
-    elements; ``transposed`` runs the per-step product as (W_hh @ h.T).T in float64 too (float32's layout)."""
+    elements; ``transposed`` runs the GRU's per-step product as (W_hh @ h.T).T in float64 too (float32's layout)."""
     old = fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._TRANSPOSED_PRODUCT
     fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS = kernels, block
     if transposed:
