@@ -327,11 +327,11 @@ class _Recurrence(Function):
         return tuple(None if g is None else Tensor._make(g.astype(dt, copy=False))
                      for g, dt in zip(out, self.in_dtypes))
 
-    def _wants(self, k: int) -> bool:
-        """Whether input k (in the full order x, states..., w_ih, w_hh, b_ih, b_hh) needs a gradient."""
-        present = list(range(1 + self.states + 2)) + ([1 + self.states + 2] if self.has_b_ih else []) \
-            + ([1 + self.states + 3] if self.has_b_hh else [])
-        return k in present and self.parents[present.index(k)] is not None
+    def _wanted(self) -> List[bool]:
+        """Which of (x, states..., w_ih, w_hh, b_ih, b_hh) need a gradient (an absent bias: False)."""
+        parents = iter(self.parents)
+        head = [next(parents) is not None for _ in range(1 + self.states + 2)]
+        return head + [self.has_b_ih and next(parents) is not None, self.has_b_hh and next(parents) is not None]
 
     def _check_backward(self) -> None:
         if _mode.grad_enabled:
@@ -384,8 +384,8 @@ class _GradSums:
 
     def __init__(self, fn: "_Recurrence", xp: Any, w_in: Any, in_slots: slice = slice(None),
                  hh_slots: slice = slice(None)) -> None:
-        k = 1 + fn.states  # index of w_ih among the inputs (x, states..., w_ih, w_hh, b_ih, b_hh)
-        self.want_x, self.want = fn._wants(0), [fn._wants(k + j) for j in range(4)]
+        wanted = fn._wanted()
+        self.want_x, self.want = wanted[0], wanted[1 + fn.states:]  # x; w_ih, w_hh, b_ih, b_hh
         self.fn, self.w_in, self.in_slots, self.hh_slots = fn, w_in, in_slots, hh_slots
         self.same = hh_slots == in_slots  # LSTM, RNN: one gradient block serves W_ih, W_hh and both biases
         self.hprev = fn.hs[1 - fn.o:fn.T + 1 - fn.o]
@@ -513,28 +513,28 @@ class _Columns:
     """
 
     def __init__(self, fn: "_Recurrence", xs: np.ndarray, h0: np.ndarray, y: np.ndarray) -> None:
-        T, B, I, H = fn.T, fn.B, fn.I, fn.H
-        self.fn, self.xs, self.I, self.H = fn, xs, I, H
-        self.z = np.empty((2, I + H + 1, B), dtype=xs.dtype)
-        self.z[:, I + H] = 1
-        self.z[0, I:I + H] = h0.T
+        B, I, H = fn.B, fn.I, fn.H
+        z = np.empty((2, I + H + 1, B), dtype=xs.dtype)
+        z[:, I + H] = 1
+        z[0, I:I + H] = h0.T
+        self.fn, self.B, self.o, self.xt = fn, B, fn.o, xs.transpose(0, 2, 1)  # xt[t] = x_t as columns
+        self.z, self.x, self.h = list(z), [z[k, :I] for k in (0, 1)], [z[k, I:I + H] for k in (0, 1)]
         self.rows = fn._history(np, y, h0)
 
     def at(self, s: int, t: int, n: int) -> Tuple[np.ndarray, np.ndarray]:
         """(z = [x_t; h; 1] (K, n), the (H, n) block that step t's h goes into) for step s = step t's place
         in processing order, over the n running columns; the finished columns past n carry their state."""
-        I, H = self.I, self.H
-        z, zn = self.z[s % 2], self.z[(s + 1) % 2]
-        np.copyto(z[:I], self.xs[t].T)
-        hp, hn = z[I:I + H], zn[I:I + H]
-        if n < self.fn.B:
-            hn[:, n:] = hp[:, n:]
+        k = s & 1
+        np.copyto(self.x[k], self.xt[t])
+        z, hn = self.z[k], self.h[1 - k]
+        if n < self.B:
+            hn[:, n:] = self.h[k][:, n:]
             z, hn = z[:, :n], hn[:, :n]
         return z, hn
 
     def out(self, s: int, t: int) -> None:
         """Step t's h (all B columns) into its row of the history."""
-        self.rows[t + self.fn.o] = self.z[(s + 1) % 2, self.I:self.I + self.H].T
+        self.rows[t + self.o] = self.h[1 - (s & 1)].T
 
     def finish(self, y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """The packed output y (T+3, B, H) (see the module docstring) in the caller's batch order, and the
