@@ -228,7 +228,7 @@ class _Workspace:
         for a in arrays:
             if not (isinstance(a, np.ndarray) and a.base is None and self.smallest <= a.nbytes <= self.limit):
                 continue
-            while self.held + a.nbytes > self.limit:
+            while self.held + a.nbytes > self.limit and self.order:
                 stack = self.free.get(self.order.popleft())
                 if stack:
                     self.held -= stack.pop(0).nbytes
