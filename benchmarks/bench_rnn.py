@@ -355,10 +355,7 @@ def worker_memory(args: argparse.Namespace) -> None:
 
 def _empty_cache() -> None:
     """Free the fused layers' reusable work arrays, so that tracemalloc sees every buffer the step needs."""
-    try:
-        from tinygrad_rnn.nn.fused import empty_cache
-    except ImportError:
-        return
+    from tinygrad_rnn.nn.fused import empty_cache
     empty_cache()
 
 

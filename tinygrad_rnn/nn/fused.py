@@ -303,6 +303,7 @@ class _Recurrence(Function):
     """Shared argument handling of the fused recurrences; ``states`` is 2 for the LSTM (h, c), else 1."""
 
     states = 1
+    recycled: Tuple[str, ...] = ()  # saved numpy work arrays that go to the workspace when the node is released
     use_kernels_on_cpu = False  # tests flip this to run the CUDA kernel path with numpy stand-ins
 
     def __init__(self, reverse: bool, lengths: Optional[np.ndarray], has_b_ih: bool, has_b_hh: bool,
@@ -326,6 +327,10 @@ class _Recurrence(Function):
         out = head + ([gb_ih] if self.has_b_ih else []) + ([gb_hh] if self.has_b_hh else [])
         return tuple(None if g is None else Tensor._make(g.astype(dt, copy=False))
                      for g, dt in zip(out, self.in_dtypes))
+
+    def release(self) -> None:
+        _workspace.give(*(self.__dict__.pop(k, None) for k in self.recycled))
+        super().release()
 
     def _wanted(self) -> List[bool]:
         """Which of (x, states..., w_ih, w_hh, b_ih, b_hh) need a gradient (an absent bias: False)."""
@@ -540,10 +545,10 @@ class _Columns:
         """The packed output y (T+3, B, H) (see the module docstring) in the caller's batch order, and the
         (T+1, B, H) hidden-state history in rows, for backward's weight gradients."""
         fn, rows = self.fn, self.rows
-        if fn.lengths is not None:
+        if fn.lengths is not None:  # finished sequences output 0 (the batch is sorted by length)
+            done = np.arange(fn.B) >= np.asarray(fn.batch.active)[:, None]
             y[:fn.T] = rows[fn.o:fn.T + fn.o]
-            for t, n in enumerate(fn.batch.active):
-                y[t, n:] = 0
+            y[:fn.T][done] = 0
         return fn._finish_forward(y, rows), rows
 
 
@@ -552,6 +557,7 @@ class LSTMSequence(_Recurrence):
     """Whole-sequence LSTM (gates i, f, g, o): c' = f c + i g, h' = o tanh(c'). Output (T+3, B, H) packed."""
 
     states = 2
+    recycled = ("A", "cs")
 
     def forward(self, *arrays):
         x, h0, c0, w_ih, w_hh, b_ih, b_hh = self._unpack(arrays)
@@ -595,10 +601,6 @@ class LSTMSequence(_Recurrence):
         else:
             _workspace.give(A, cs)
         return y
-
-    def release(self) -> None:
-        _workspace.give(self.__dict__.pop("A", None), self.__dict__.pop("cs", None))
-        super().release()
 
     def _kernel_forward(self, xp, xs, h0, c0, w_ih, w_hh, bias):
         """The CuPy path (and its numpy stand-ins): rows (B, 4, H) per step, one kernel launch for the gates."""
@@ -708,6 +710,8 @@ class LSTMSequence(_Recurrence):
 class GRUSequence(_Recurrence):
     """Whole-sequence GRU (gates r, z, n): n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
 
+    recycled = ("a",)
+
     def forward(self, *arrays):
         x, h0, w_ih, w_hh, b_ih, b_hh = self._unpack(arrays)
         xp = self._setup(x, w_hh)
@@ -771,10 +775,6 @@ class GRUSequence(_Recurrence):
         else:
             _workspace.give(a)
         return self._finish_forward(y, hs)
-
-    def release(self) -> None:
-        _workspace.give(self.__dict__.pop("a", None))
-        super().release()
 
     def backward(self, grad):
         T, B, H, o = self.T, self.B, self.H, self.o

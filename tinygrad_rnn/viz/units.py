@@ -34,6 +34,7 @@ _CLASS_OF = {tokenize.NAME: "name", tokenize.OP: "op", tokenize.NUMBER: "number"
 TOKEN_CLASSES = ("other", "name", "keyword", "op", "number", "string", "comment")
 """The classes of ``token_class_labels``, in index order: "other" is everything outside a token
 (blanks, newlines, indentation, a line-continuation backslash, a stray character)."""
+_CLASS_INDEX = {name: i for i, name in enumerate(TOKEN_CLASSES)}
 
 
 # --------------------------------------------------------------------------- labels
@@ -84,10 +85,10 @@ def token_class_labels(source: str) -> np.ndarray:
     for start, end, kind in spans:  # strings last: an f-string's names and operators are string
         if kind != tokenize.STRING:
             name = "keyword" if kind == tokenize.NAME and keyword.iskeyword(source[start:end]) else _CLASS_OF[kind]
-            labels[start:end] = TOKEN_CLASSES.index(name)
+            labels[start:end] = _CLASS_INDEX[name]
     for start, end, kind in spans:
         if kind == tokenize.STRING:
-            labels[start:end] = TOKEN_CLASSES.index("string")
+            labels[start:end] = _CLASS_INDEX["string"]
     return labels
 
 
