@@ -40,8 +40,9 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
     Python numbers take the tensor's dtype (x * 0.5 stays float32); numpy
     arrays keep theirs; an integer tensor meeting a float one is cast to it.
     """
-    like = a if isinstance(a, Tensor) else b
-    a, b = _as_tensor(op, a, like), _as_tensor(op, b, like)
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        like = a if isinstance(a, Tensor) else b
+        a, b = _as_tensor(op, a, like), _as_tensor(op, b, like)
     ka, kb = a.dtype.kind, b.dtype.kind
     if ka != kb:
         if ka == "f" and kb in "biu":
@@ -293,6 +294,8 @@ def norm_dims(dim: Any, ndim: int, op: str) -> Tuple[int, ...]:
     """dim (None, int or sequence) as a sorted tuple of non-negative axes; checks the range."""
     if dim is None:
         return tuple(range(ndim))
+    if type(dim) is int and -max(ndim, 1) <= dim < max(ndim, 1):  # the common case, checked cheaply
+        return (dim % ndim,) if ndim else ()
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
     for d in dims:
@@ -318,7 +321,9 @@ class Sum(Function):
         return x.sum(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, g):
-        return (g.reshape(_kept_shape(self.in_shape, self.axes)).broadcast_to(self.in_shape),)
+        if g.ndim:  # (a 0-d g, from a sum over every axis, broadcasts as it is)
+            g = g.reshape(_kept_shape(self.in_shape, self.axes))
+        return (g.broadcast_to(self.in_shape),)
 
 
 class Amax(Function):

@@ -66,23 +66,25 @@ class Function:
         raise NotImplementedError
 
     def __call__(self, *inputs: "Tensor") -> "Tensor":
-        if len(inputs) > 1 and backend.mixed_devices(t.data for t in inputs):
+        arrays = [t.data for t in inputs]
+        if len(arrays) > 1 and backend.mixed_devices(arrays):
             raise ValueError(f"{self.name}: tensors on different devices ({describe(inputs)}); "
                              "move them to one device with .to(device)")
         try:
-            out = self.forward(*[t.data for t in inputs])
+            out = self.forward(*arrays)
         except (ValueError, TypeError, IndexError) as e:
             if str(e).startswith(self.name + ":"):
                 raise
             raise type(e)(f"{self.name}: inputs {describe(inputs)}: {e}") from None
         if _mode.anomaly:
             _check_finite(out, f"forward of {self.name}", inputs)
-        if not (_mode.grad_enabled and any(t._requires_grad for t in inputs)):
+        # (list comprehensions and loops rather than generators and any(): cheaper here, on every op)
+        if not (_mode.grad_enabled and True in [t._requires_grad for t in inputs]):
             return Tensor._make(out)
-        self.parents = tuple(t._node() if t._requires_grad else None for t in inputs)
-        if self.saved_inputs:  # (list comprehensions: cheaper than generators here, on every op)
-            self.saved = tuple([inputs[i] for i in self.saved_inputs])
-            self.saved_versions = tuple([t._version for t in self.saved])
+        self.parents = tuple([t._node() if t._requires_grad else None for t in inputs])
+        if self.saved_inputs:
+            self.saved = saved = tuple([inputs[i] for i in self.saved_inputs])
+            self.saved_versions = tuple([t._version for t in saved])
         else:
             self.saved = self.saved_versions = ()
         if self.save_output:
