@@ -603,3 +603,21 @@ def test_label_smoothing_out_of_range():
     for eps in (-0.1, 1.5):
         with pytest.raises(ValueError, match="cross_entropy.*label_smoothing"):
             F.cross_entropy(t64(np.zeros((2, 3))), np.array([0, 1]), label_smoothing=eps)
+
+
+@pytest.mark.parametrize("loss", [
+    lambda x, t: F.cross_entropy(x, t),
+    lambda x, t: F.cross_entropy(x, t, label_smoothing=0.2),
+    lambda x, t: F.nll_loss(x.log_softmax(1), t),
+    lambda x, t: F.cross_entropy(x, tg.tensor([1, 1, 1]), weight=tg.tensor([1.0, 0.0, 2.0, 1.0])),
+])
+def test_mean_over_no_counted_target_is_nan_with_zero_gradient(loss):
+    """Every target ignored (or weighted 0): 'mean' divides 0 by 0, so the loss is nan (as in torch), but the
+    gradient is 0, not nan, so one such batch cannot poison the weights through an optimizer step."""
+    x = tg.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no division-by-zero warning on the way
+        out = loss(x, tg.tensor([-100, -100, -100]))
+        out.backward()
+    assert np.isnan(out.item())
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4)))

@@ -442,6 +442,24 @@ def test_scheduler_before_optimizer_step_warns():
         sched2.step()
 
 
+@pytest.mark.parametrize("make", [lambda o, e: optim.ExponentialLR(o, gamma=0.5, last_epoch=e),
+                                  lambda o, e: lr_scheduler.CosineAnnealingLR(o, T_max=3, eta_min=0.01, last_epoch=e)])
+def test_scheduler_resumed_with_last_epoch_continues_the_run(make):
+    """Built with last_epoch=k-1 over an optimizer whose lr is the run's lr at epoch k, the constructor's own
+    step keeps that lr (torch 2.x; it used to move one step ahead) and later steps give the uninterrupted run's."""
+    full = lr_sequence(lambda o: make(o, -1), 9)[:, 0]
+    k = 4
+    opt = optim.SGD(P, lr=full[k])
+    opt.param_groups[0]["initial_lr"] = 0.1
+    sched = make(opt, k - 1)
+    resumed = [sched.get_last_lr()[0]]
+    for _ in range(9 - k - 1):
+        opt.step()
+        sched.step()
+        resumed.append(sched.get_last_lr()[0])
+    np.testing.assert_allclose(resumed, full[k:], rtol=1e-12)
+
+
 def test_scheduler_resume_needs_initial_lr():
     with pytest.raises(KeyError, match="initial_lr"):
         optim.StepLR(optim.SGD(P, lr=0.1), step_size=2, last_epoch=3)

@@ -122,7 +122,11 @@ def _reduce(loss: Tensor, reduction: str, op: str, denom: Optional[Tensor] = Non
         return loss
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / denom if denom is not None else loss.mean()
+    if denom is None:
+        return loss.mean()
+    if not bool(denom.data):  # every target ignored (or weighted 0): nan, as in torch, with zero gradients
+        return loss.sum() * 0.0 + float("nan")
+    return loss.sum() / denom
 
 
 def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:

@@ -55,13 +55,15 @@ def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,
     max_norm, norm_type = float(max_norm), float(norm_type)
     if math.isnan(max_norm) or max_norm < 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
-    if math.isnan(norm_type) or norm_type < 0:
-        raise ValueError(f"clip_grad_norm_: norm_type must be >= 0 or inf, got {norm_type}")
+    if math.isnan(norm_type):
+        raise ValueError("clip_grad_norm_: norm_type must be a number (the p of the p-norm, or inf or -inf), "
+                         "got nan")
     if not grads:
         return Tensor(np.zeros((), np.float32))
     first = grads[0].data
     xp = backend.xp_of(first)
-    with np.errstate(over="ignore", invalid="ignore"):  # an inf/nan total is reported or applied, as in torch
+    # an inf/nan total is reported or applied, as in torch; a negative p takes 0 ** p = inf
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         norms = [backend.to_device(_vector_norm(g.data, norm_type), backend.device_of(first)) for g in grads]
         total = _vector_norm(xp.stack(norms), norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):

@@ -13,7 +13,13 @@ from .optimizer import Optimizer, check_number
 class LRScheduler:
     """Base class: ``last_epoch`` counts scheduler steps (-1 before the first); ``base_lrs`` are the
     groups' 'initial_lr'. Subclasses give ``get_lr()`` (recursive form, from the current lrs) and
-    ``_get_closed_form_lr()`` (lr as a function of last_epoch, used by ``step(epoch)``)."""
+    ``_get_closed_form_lr()`` (lr as a function of last_epoch, used by ``step(epoch)``).
+
+    The constructor takes one step, during which ``_initial`` is True: the recursive forms then keep
+    the lrs the optimizer has, so resuming with last_epoch >= 0 does not move the lr one step ahead
+    of itself (torch 2.x's behaviour)."""
+
+    _initial = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         name = type(self).__name__
@@ -35,7 +41,11 @@ class LRScheduler:
         self.last_epoch = last_epoch
         self._step_count = 0
         self._opt_steps_at_start = optimizer._step_count
-        self.step()
+        self._initial = True
+        try:
+            self.step()
+        finally:
+            self._initial = False
 
     def get_lr(self) -> List[float]:
         raise NotImplementedError
@@ -102,7 +112,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> List[float]:
-        if self.last_epoch == 0:
+        if self._initial:
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
@@ -122,11 +132,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def get_lr(self) -> List[float]:
         groups, e, T = self.optimizer.param_groups, self.last_epoch, self.T_max
-        if e == 0:
+        if self._initial:
             return [group["lr"] for group in groups]
-        if self._step_count == 1 and e > 0:
-            return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(e * math.pi / T)) / 2
-                    for base_lr in self.base_lrs]
         if (e - 1 - T) % (2 * T) == 0:
             return [group["lr"] + (base_lr - self.eta_min) * (1 - math.cos(math.pi / T)) / 2
                     for base_lr, group in zip(self.base_lrs, groups)]
