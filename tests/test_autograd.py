@@ -282,6 +282,114 @@ def test_saved_alias_sees_changes_to_its_base():
     assert w.grad is not None
 
 
+SAVED_OUTPUTS = [("exp", lambda x: x.exp()), ("tanh", lambda x: x.tanh()), ("sigmoid", lambda x: x.sigmoid()),
+                 ("sqrt", lambda x: x.sqrt()), ("softmax", lambda x: x.softmax(-1)),
+                 ("log_softmax", lambda x: x.log_softmax(-1))]
+
+
+@pytest.mark.parametrize("name,op", SAVED_OUTPUTS, ids=[n for n, _ in SAVED_OUTPUTS])
+@pytest.mark.parametrize("how", ["detach().zero_()", "setitem under no_grad"])
+def test_changing_a_saved_output_in_place_raises(name, op, how):
+    """Ops whose backward reads their own output (exp: dy/dx = y) must notice that output was changed
+    in place, or the gradient comes out silently wrong (torch raises too)."""
+    x = tg.tensor([0.5, 1.0, 2.0], requires_grad=True)
+    y = op(x)
+    if how == "setitem under no_grad":
+        with tg.no_grad():
+            y[0] = 5.0
+    else:
+        y.detach().zero_()
+    with pytest.raises(RuntimeError, match=f"the output of {name} .*changed in place"):
+        y.backward(tg.tensor([1.0, 2.0, 3.0]))
+
+
+def test_changing_an_unchanged_saved_output_is_fine_and_views_count():
+    x = tg.tensor([0.5, 1.0], requires_grad=True)
+    y = x.exp()
+    y.sum().backward()  # nothing changed: the gradient is exp(x)
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([0.5, 1.0]), rtol=1e-6)
+    y = x.exp()
+    z = y.sum()
+    y[1:].detach().fill_(0.0)  # through a view of the output
+    with pytest.raises(RuntimeError, match="output of exp"):
+        z.backward()
+
+
+def test_expand_is_a_view_that_shares_the_version_counter():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    a = tg.tensor([3.0])
+    z = (a.expand(2) * w).sum()  # mul saves the expanded view of a
+    a[0] = 10.0
+    with pytest.raises(RuntimeError, match="mul saved for backward was changed in place"):
+        z.backward()
+
+
+def test_index_and_condition_arrays_changed_after_use_leave_the_gradient_alone():
+    """An integer index or a where() condition is part of the graph: changing the tensor that held it
+    later must not change the gradient (it is copied when the op is recorded)."""
+    x = tg.zeros(4, requires_grad=True)
+    idx = tg.tensor([0, 1])
+    y = x[idx]
+    idx[0] = 3
+    y.backward(tg.tensor([1.0, 2.0]))
+    assert x.grad.tolist() == [1.0, 2.0, 0.0, 0.0]
+    x = tg.ones(3, requires_grad=True)
+    m = tg.tensor([True, False, False])
+    y = tg.where(m, x, 0.0).sum()
+    m[1] = True
+    y.backward()
+    assert x.grad.tolist() == [1.0, 0.0, 0.0]
+    x = tg.ones(3, 2, requires_grad=True)
+    i = tg.tensor([[0], [1], [0]])
+    y = x.gather(1, i)
+    i.zero_()
+    y.sum().backward()
+    assert x.grad.tolist() == [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]
+
+
+def test_0d_results_are_arrays_that_backward_and_gradcheck_can_write():
+    """numpy returns 0-d results as immutable scalars; the engine adds gradients in place and gradcheck
+    perturbs inputs in place, so ops keep 0-d arrays."""
+    x = tg.tensor(1.5, requires_grad=True)
+    y = x * 2.0
+    (y * 3 + y[None].sum()).backward()  # two gradients meet at y: summed in place
+    assert x.grad.item() == 8.0
+    leaf = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64).sum().detach().requires_grad_()
+    assert tg.gradcheck(lambda t: t * t, [leaf])
+    v = tg.tensor([1.0, 2.0]).sum()
+    v.detach().fill_(7.0)  # detach shares memory, 0-d included
+    assert v.item() == 7.0
+
+
+class _Twice(tg.Function):
+    def __init__(self, returns):
+        self.returns = returns
+
+    def forward(self, a, b):
+        return a * 2 + b
+
+    def backward(self, g):
+        return self.returns(g)
+
+
+@pytest.mark.parametrize("returns, error, match", [
+    (lambda g: g * 2, TypeError, r"backward of _twice must return a tuple of 2 gradients .* got a Tensor"),
+    (lambda g: (g * 2,), TypeError, r"must return a tuple of 2 gradients .* got a tuple of 1"),
+    (lambda g: [g * 2, g], TypeError, r"must return a tuple of 2 gradients .* got a list of 2"),
+    (lambda g: (g.sum(0, keepdim=True), g), ValueError,
+     r"backward of _twice returned a Tensor of shape \(1, 2\) as the gradient of input 0, which is a Tensor "
+     r"of shape \(3, 2\)"),
+    (lambda g: (g.data, g), ValueError, r"returned a ndarray as the gradient of input 0"),
+])
+def test_a_custom_function_backward_is_checked(returns, error, match):
+    a, b = tg.ones(3, 2, requires_grad=True), tg.ones(3, 2, requires_grad=True)
+    with pytest.raises(error, match=match):
+        _Twice(returns)(a, b).sum().backward()
+    y = _Twice(lambda g: (g * 2, None))(a, b)  # None for an input is allowed
+    (y * tg.ones(3, 2)).sum().backward()
+    assert a.grad.tolist() == [[2.0, 2.0]] * 3 and b.grad is None
+
+
 def test_writes_through_views_reach_the_base_like_torch():
     x = tg.ones(3)
     x[0].zero_()  # a 0-d view (numpy alone would hand back a copied scalar)

@@ -194,12 +194,30 @@ def test_final_states_are_separate_from_the_output(mode, fused, layers, bidirect
 def test_changing_final_state_in_place_leaves_the_output_graph_intact(mode, fused):
     """Resetting h_n (or c_n) in place between batches must not trip the saved-tensor check on the output."""
     m, lin = make_layer(mode, 3, 4, 1, False, fused=fused), nn.Linear(4, 2, dtype=tg.float64)
-    out, st_ = m(tg.tensor(np.random.default_rng(0).standard_normal((5, 2, 3))))
-    loss = lin(out).sum()
-    for s in (st_ if isinstance(st_, tuple) else (st_,)):
-        s.detach().zero_()
-    loss.backward()
-    assert all(p.grad is not None for p in m.parameters())
+    x = tg.tensor(np.random.default_rng(0).standard_normal((5, 2, 3)))
+    grads = []
+    for reset in (False, True):
+        m.zero_grad()
+        out, st_ = m(x)
+        loss = lin(out).sum()
+        if reset:
+            for s in (st_ if isinstance(st_, tuple) else (st_,)):
+                s.detach().zero_()
+        loss.backward()
+        grads.append([p.grad.numpy() for p in m.parameters()])
+    for g0, g1 in zip(*grads):  # h_n is a copy: zeroing it changes no gradient
+        np.testing.assert_array_equal(g0, g1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_changing_the_fused_output_in_place_raises(mode):
+    """The fused op reads its output rows back as the hidden-state history, so a change to the output
+    before backward must be caught, not turned into wrong gradients."""
+    m = make_layer(mode, 3, 4, 1, False, fused=True)
+    out, _ = m(tg.tensor(np.random.default_rng(0).standard_normal((5, 2, 3))))
+    out.detach()[2].zero_()
+    with pytest.raises(RuntimeError, match="the output of .*sequence .*changed in place"):
+        out.sum().backward()
 
 
 # ----------------------------------------------------------------------------- cells

@@ -188,6 +188,9 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
         if t._version != v:
             raise RuntimeError(f"backward: a tensor of shape {t.shape} that {node.name} saved for backward was "
                                "changed in place after the forward pass; the gradient would be wrong")
+    if node.save_output and node._out_vc[0]:
+        raise RuntimeError(f"backward: the output of {node.name} (shape {node._out.shape}), which it saved for "
+                           "backward, was changed in place after the forward pass; the gradient would be wrong")
     into = getattr(node, "backward_into", None)
     if into is not None and not create_graph:  # add straight into the parent's gradient buffer
         if node.parents[0] is not None:
@@ -200,14 +203,29 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
                 raise
             # an op inside this backward (e.g. sqrt's g / (2 y) at y = 0) produced the nan/inf
             raise FloatingPointError(f"detect_anomaly: backward of {node.name} produced nan or inf ({e})") from None
-        for parent, ig in zip(node.parents, in_grads):
+        if not isinstance(in_grads, tuple) or len(in_grads) != len(node.parents):
+            raise TypeError(f"backward of {node.name} must return a tuple of {len(node.parents)} gradients (a "
+                            f"Tensor or None per input), got {_describe_grads(in_grads)}")
+        for k, (parent, ig) in enumerate(zip(node.parents, in_grads)):
             if ig is not None:
                 if _mode.anomaly:
                     _check_finite(ig.data, f"backward of {node.name}")
                 if parent is not None:
+                    want = parent.shape if isinstance(parent, Tensor) else parent.out_shape
+                    if not isinstance(ig, Tensor) or ig.shape != want:
+                        raise ValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
+                                         f"of input {k}, which is a Tensor of shape {want}")
                     _accumulate(pending, parent, ig, create_graph)
     if not retain_graph:
         node.release()
+
+
+def _describe_grads(v: Any) -> str:
+    if isinstance(v, Tensor):
+        return f"a Tensor of shape {v.shape}"
+    if isinstance(v, (tuple, list)):
+        return f"a {type(v).__name__} of {len(v)}"
+    return f"a {type(v).__name__}"
 
 
 def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None:

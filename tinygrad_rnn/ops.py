@@ -628,9 +628,10 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
             norm.extend(i.nonzero())  # a mask is the tuple of its True positions
             dim += i.ndim
             continue
-        else:  # an integer array
+        else:  # an integer array, copied: a later change to it cannot alter the gradient
             if i.size and dim < x.ndim:
                 _check_bounds(i, x.shape[dim], dim, x.shape, op)
+            i = i.copy()
             dim += 1
         norm.append(i)
     return tuple(norm)
@@ -748,7 +749,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
         raise ValueError(f"where: condition {cond.shape}, inputs {a.shape} and {b.shape} do not broadcast") from None
-    return Where(cond)(a, b)
+    return Where(cond.copy())(a, b)  # (a copy: a later change to the condition cannot alter the gradient)
 
 
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -814,7 +815,8 @@ def expand(x: Tensor, sizes: Tuple[int, ...]) -> Tensor:
 
 
 def broadcast_to(x: Tensor, shape: Tuple[int, ...]) -> Tensor:
-    return x if tuple(shape) == x.shape else BroadcastTo(tuple(shape))(x)
+    """A read-only view of x at ``shape``; it shares x's version counter (a change to x shows through it)."""
+    return x if tuple(shape) == x.shape else x._share_version(BroadcastTo(tuple(shape))(x))
 
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:

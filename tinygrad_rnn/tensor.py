@@ -76,9 +76,11 @@ class Function:
             if str(e).startswith(self.name + ":"):
                 raise
             raise type(e)(f"{self.name}: inputs {describe(inputs)}: {e}") from None
+        if isinstance(out, np.generic):  # numpy gives 0-d results as scalars: keep an array, writable in place
+            out = np.asarray(out)
         if _mode.anomaly:
             _check_finite(out, f"forward of {self.name}", inputs)
-        # (list comprehensions and loops rather than generators and any(): cheaper here, on every op)
+        # (list comprehensions rather than generators and any(): cheaper here, on every op)
         if not (_mode.grad_enabled and True in [t._requires_grad for t in inputs]):
             return Tensor._make(out)
         self.parents = tuple([t._node() if t._requires_grad else None for t in inputs])
@@ -87,9 +89,12 @@ class Function:
             self.saved_versions = tuple([t._version for t in saved])
         else:
             self.saved = self.saved_versions = ()
-        if self.save_output:
-            self._out = out
-        return Tensor._make(out, self, True)
+        result = Tensor._make(out, self, True)
+        self.out_shape = out.shape  # (backward checks the gradient that reaches this node against it)
+        if self.save_output:  # its version counter is watched too: backward reads it
+            self._out, self._out_vc = out, [0]
+            result._vc = self._out_vc
+        return result
 
     @property
     def needs_input_grad(self) -> Tuple[bool, ...]:

@@ -303,6 +303,7 @@ class _Recurrence(Function):
     """Shared argument handling of the fused recurrences; ``states`` is 2 for the LSTM (h, c), else 1."""
 
     states = 1
+    save_output = True  # (without lengths backward reads the output's rows as the hidden-state history)
     recycled: Tuple[str, ...] = ()  # saved numpy work arrays that go to the workspace when the node is released
     use_kernels_on_cpu = False  # tests flip this to run the CUDA kernel path with numpy stand-ins
 

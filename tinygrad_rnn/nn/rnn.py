@@ -382,7 +382,8 @@ def unrolled(mode: str, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tupl
             h = ops.where(m, h_new, h)
             c = ops.where(m, c_new, c) if c_new is not None else None
             outputs[t] = ops.where(m, h_new, 0.0)
-    return ops.stack(outputs), h, c
+    # the final states as copies: h may be an op's saved output (tanh's), which h_n must not alias
+    return ops.stack(outputs), h.clone(), None if c is None else c.clone()
 
 
 class RNN(RNNBase):
