@@ -340,6 +340,10 @@ class Tensor:
         if self._requires_grad and _mode.grad_enabled:
             raise RuntimeError(f"{op}: a tensor that requires grad cannot be changed in place while the graph is "
                                "recorded; do it under no_grad() (as optimizers and init do) or use an out-of-place op")
+        if isinstance(value, Tensor) and value._requires_grad and _mode.grad_enabled:
+            raise RuntimeError(f"{op}: the value requires grad, but an in-place write is not recorded in the graph, "
+                               "so its gradient would be lost; collect the pieces in a list and join them with "
+                               "tg.stack or tg.cat, or write under no_grad() if no gradient should flow")
         v = value.data if isinstance(value, Tensor) else value
         if hasattr(v, "shape"):
             v = backend.to_device(v, self.device)
