@@ -395,6 +395,32 @@ def test_var(device, shape, keepdim, data):
 
 
 @with_fixtures
+@given(shape=shapes(), keepdim=st.booleans(), p=st.sampled_from([1, 2, 3, 1.5]), data=st.data())
+def test_norm_and_std(device, shape, keepdim, p, data):
+    """norm and std end in Root (s ** (1/p)): checked against numpy and central differences away from 0."""
+    dim = data.draw(reduce_dims(len(shape)), label="dim")
+    x = data.draw(nonzero(shape), label="x")
+    ax = np_axis(dim, len(shape))
+    ref = lambda a: (np.abs(a) ** p).sum(axis=ax, keepdims=keepdim) ** (1 / p)  # noqa: E731
+    check_op(lambda t: t.norm(p, dim, keepdim), ref, [x], device, gradgrad=True)
+    correction = data.draw(st.sampled_from([0, 1]) if reduced_count(shape, dim) > 1 else st.just(0))
+    ref = lambda a: np.std(a, axis=ax, ddof=correction, keepdims=keepdim)  # noqa: E731
+    (x,) = data.draw(distinct([shape]), label="x with distinct values")  # std > 0: differentiable
+    if reduced_count(shape, dim) > 1:  # (a single value has std 0 for every x: no point to differentiate at)
+        check_op(lambda t: t.std(dim, keepdim=keepdim, correction=correction), ref, [x], device, gradgrad=True)
+
+
+def test_norm_of_zeros_and_std_of_a_constant_have_zero_gradient(device):
+    """sqrt(s) has an infinite slope at s = 0; like torch, the norm of a zero vector and the std of a
+    constant take the subgradient 0 there instead of inf * 0 = nan."""
+    for f in (lambda t: t.norm(), lambda t: t.norm(3), lambda t: t.norm(2, 0).sum(), lambda t: t.std()):
+        for x in (tg.zeros(3, device=device, requires_grad=True), tg.ones(3, device=device, requires_grad=True)):
+            if f(x).item() == 0:
+                f(x).backward()
+                assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+@with_fixtures
 @given(shape=shapes(), keepdim=st.booleans(), data=st.data())
 def test_logsumexp(device, shape, keepdim, data):
     dim = data.draw(reduce_dims(len(shape)), label="dim")

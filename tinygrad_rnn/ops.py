@@ -220,6 +220,25 @@ class Sqrt(Function):
         return (g / (2 * self.output),)
 
 
+class Root(Function):
+    """s ** (1/p) for s >= 0 (a norm's or std's last step), with gradient y / (p s) taken as 0 at s = 0:
+    torch's subgradient for the norm of a zero vector and the std of a constant, where sqrt's would be inf."""
+
+    saved_inputs = (0,)
+    save_output = True
+
+    def __init__(self, p: float) -> None:
+        self.p = float(p)
+
+    def forward(self, s):
+        return xp_of(s).sqrt(s) if self.p == 2 else s ** (1.0 / self.p)
+
+    def backward(self, g):
+        (s,) = self.saved
+        pos = s.data > 0
+        return (where(pos, g * self.output / (where(pos, s, 1.0) * self.p), 0.0),)
+
+
 class Abs(Function):
     def forward(self, x):
         self.sign = xp_of(x).sign(x)

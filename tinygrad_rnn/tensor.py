@@ -600,7 +600,7 @@ class Tensor:
 
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[int] = None) -> "Tensor":
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        return _ops.Root(2)(self.var(dim, unbiased, keepdim, correction=correction))
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _ops.logsumexp(self, dim, keepdim)
@@ -689,10 +689,10 @@ class Tensor:
         if p == float("inf"):
             return self.abs().amax(dim, keepdim)
         if p == 2:
-            return (self * self).sum(dim, keepdim).sqrt()
+            return _ops.Root(2)((self * self).sum(dim, keepdim))
         if p <= 0:
             raise ValueError(f"norm: p must be positive, got {p}")
-        return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+        return _ops.Root(p)((self.abs() ** p).sum(dim, keepdim))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return Tensor._make(self.data.astype(bool).any(axis=_ops.norm_dims(dim, self.ndim, "any"), keepdims=keepdim))
