@@ -613,6 +613,22 @@ def test_grad_applies_hooks_of_the_inputs():
     np.testing.assert_allclose(gx.numpy(), [180.0, 360.0])  # 3 * 10 * 2y
 
 
+def test_grad_and_retain_grad_return_writable_gradients_in_the_input_dtype():
+    """As torch: tg.grad gives each gradient in its input's dtype (as .backward() stores it), and neither
+    tg.grad nor retain_grad hands out a read-only broadcast view (sum's gradient is one)."""
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (g,) = tg.grad((x * tg.tensor(np.full(3, 2.0))).sum(), x)  # meets float64: promoted inside
+    assert g.dtype == np.float32 and g.tolist() == [2.0, 2.0, 2.0]
+    (g,) = tg.grad(x.sum(), x)
+    g.zero_()
+    assert g.tolist() == [0.0] * 3
+    h = x * 1.0
+    h.retain_grad()
+    h.sum().backward()
+    h.grad.zero_()
+    assert h.grad.tolist() == [0.0] * 3 and x.grad.tolist() == [1.0] * 3
+
+
 def test_grad_allow_unused():
     x, unused = tensor([1.0]), tensor([2.0])
     with pytest.raises(RuntimeError, match="allow_unused"):

@@ -7,6 +7,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from strategies import tensor
+from tinygrad_rnn.data import batchify
 
 
 def raises(exc, *parts):
@@ -168,6 +169,33 @@ def test_other_argument_errors():
 
 
 # ============================================================================ detect_anomaly
+def test_edge_inputs_get_errors_that_name_the_op():
+    with raises(TypeError, "abs", "(1,) bool"):  # numpy's own TypeError subclass, re-raised naming the op
+        tg.tensor([True]).abs()
+    with raises(ValueError, "argmax", "(0,)", "empty"):
+        tg.zeros(0).argmax()
+    with raises(ValueError, "argmin", "(2, 0)", "empty"):
+        tg.zeros(2, 0).argmin(1)
+    with raises(ValueError, "arange", "step must be nonzero"):
+        tg.arange(0, 5, 0)
+    with raises(OverflowError, "add", "300", "uint8"):
+        tg.tensor(np.array([1], np.uint8)) + 300
+    with raises(IndexError, "stack", "dim 3", "(2,)"):
+        tg.stack([tg.ones(2), tg.ones(2)], 3)
+    with raises(IndexError, "getitem", "0-d boolean mask"):
+        tg.tensor(1.0)[tg.tensor(True)]
+    with raises(ValueError, "batchify", "batch_size must be positive"):
+        batchify(np.arange(10), 0)
+
+
+def test_argmax_of_a_0d_tensor_is_0_as_in_torch():
+    for dim in (None, 0, -1):
+        out = tg.tensor(3.0).argmax(dim)
+        assert out.shape == () and out.item() == 0 and out.dtype == np.int64
+    with raises(IndexError, "argmin", "dim 1"):
+        tg.tensor(3.0).argmin(1)
+
+
 def test_anomaly_names_forward_op():
     x = tensor([1.0, -1.0])
     with np.errstate(invalid="ignore", divide="ignore"):

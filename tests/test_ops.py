@@ -818,3 +818,24 @@ def test_logsumexp_large_rows(device, shape, dim):
     moved = np.transpose(a, keep + list(axes)).reshape([a.shape[i] for i in keep] + [-1])
     expected = np.array([exact_logsumexp(row) for row in moved.reshape(-1, moved.shape[-1])]).reshape(out.shape)
     np.testing.assert_allclose(out, expected, rtol=1e-13)
+
+
+def test_dtype_promotion_follows_torch():
+    """Python numbers and mixed-dtype lists promote as in torch: a bool tensor plus an int counts, an int
+    tensor clamped to float bounds is float, int ** int stays exact, and cat's floats keep their dtype."""
+    b = tg.tensor([True, False])
+    assert (b + 1).dtype == np.int64 and (b + 1).tolist() == [2, 1]
+    assert (b * 2.5).dtype == np.float32 and (b * 2.5).tolist() == [2.5, 0.0]
+    assert (b + True).dtype == np.bool_
+    i = tg.tensor([0, 1, 2])
+    assert (i + 1).dtype == np.int64 and (i * 0.5).dtype == np.float32
+    c = i.clamp(0.5, 1.5)
+    assert c.dtype == np.float32 and c.tolist() == [0.5, 1.0, 1.5]
+    assert i.clamp(0, 1).dtype == np.int64
+    p = 2 ** tg.tensor([30, 0])
+    assert p.dtype == np.int64 and p.tolist() == [2 ** 30, 1]
+    assert (2 ** tg.tensor([-1])).tolist() == [0.5]
+    assert (2.0 ** tg.tensor([3])).dtype == np.float32
+    assert tg.cat([tg.tensor([1]), tg.tensor([1.0])]).dtype == np.float32
+    assert tg.stack([tg.tensor([1]), tg.tensor([1.0], dtype=tg.float64)]).dtype == np.float64
+    assert tg.cat([tg.tensor([1]), tg.tensor([True])]).dtype == np.int64

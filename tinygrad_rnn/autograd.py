@@ -286,5 +286,9 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
         if g is None and not allow_unused:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
                                "pass allow_unused=True to get None for it")
+        if g is not None and g.dtype != t.dtype:  # in the input's dtype, as .backward() stores it
+            g = g.astype(t.dtype)
+        elif g is not None and not create_graph and not getattr(g.data.flags, "writeable", True):
+            g = Tensor._make(g.data.copy())  # a read-only broadcast view: give memory of its own
         result.append(g)
     return tuple(result)

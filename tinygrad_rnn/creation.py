@@ -73,6 +73,8 @@ def arange(start: float, end: Optional[float] = None, step: float = 1, dtype: An
     """Like torch.arange: int64 when all of start/end/step are ints, else float32."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ValueError(f"arange: step must be nonzero, got {step}")
     if dtype is None:
         dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else np.float32
     return Tensor(backend.module_for(device).arange(start, end, step, dtype=dtype), requires_grad=requires_grad)

@@ -44,6 +44,8 @@ class CharVocab:
 def batchify(tokens: np.ndarray, batch_size: int) -> np.ndarray:
     """(N,) ids -> (N // B, B): B contiguous streams side by side, the tail dropped."""
     tokens = np.asarray(tokens)
+    if batch_size < 1:
+        raise ValueError(f"batchify: batch_size must be positive, got {batch_size}")
     n = len(tokens) // batch_size
     if n < 2:
         raise ValueError(f"batchify: {len(tokens)} tokens are too few for batch_size={batch_size}")

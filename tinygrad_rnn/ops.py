@@ -58,8 +58,14 @@ def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
     if isinstance(x, (bool, numbers.Number)) and not isinstance(x, np.ndarray):
         if isinstance(x, complex):
             raise TypeError(f"{op}: complex numbers are not supported")
-        dtype = like.dtype if (like.dtype.kind == "f" or not isinstance(x, float)) else np.float32
-        return _const(backend.to_device(np.asarray(x, dtype=dtype), like.device))
+        if like.dtype.kind == "f" or isinstance(x, bool) or (like.dtype.kind in "iu" and isinstance(x, int)):
+            dtype = like.dtype  # the tensor's dtype: x * 0.5 stays float32, n + 1 stays int
+        else:  # a float meeting an int/bool tensor, or an int meeting a bool one: torch's promotion
+            dtype = np.float32 if isinstance(x, float) else np.int64
+        try:
+            return _const(backend.to_device(np.asarray(x, dtype=dtype), like.device))
+        except OverflowError:
+            raise OverflowError(f"{op}: {x} does not fit in the tensor's dtype {like.dtype}") from None
     if isinstance(x, np.ndarray) or backend.is_cupy_array(x):
         return _const(x)
     raise TypeError(f"{op}: expected a Tensor, number or array as operand, got {type(x).__name__}")
@@ -641,6 +647,9 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
         elif dtype is None or isinstance(i, np.integer):
             dim += _dims_used(i)
         elif dtype.kind == "b":
+            if i.ndim == 0:
+                raise IndexError(f"{op}: a 0-d boolean mask is not supported (tensor shape {x.shape}); use "
+                                 "x[None] if mask else x[None][:0]")
             if i.shape != x.shape[dim:dim + i.ndim]:
                 raise IndexError(f"{op}: boolean mask of shape {i.shape} does not match the tensor's dims "
                                  f"{x.shape[dim:dim + i.ndim]} at dim {dim} (tensor shape {x.shape})")
@@ -735,6 +744,9 @@ def pow(base: Any, exponent: Any) -> Tensor:
     if isinstance(base, Tensor) and isinstance(exponent, numbers.Number) and not isinstance(exponent, bool):
         return PowScalar(exponent)(base)
     if isinstance(exponent, Tensor) and isinstance(base, numbers.Number) and base > 0:
+        if (exponent.dtype.kind in "iu" and isinstance(base, int) and not isinstance(base, bool)
+                and not (exponent.data < 0).any()):
+            return Tensor._make(base ** exponent.data)  # exact integers, as in torch (no gradient)
         return (exponent._floating() * math.log(base)).exp()
     return Pow()(*operands("pow", base, exponent))
 
@@ -752,6 +764,8 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x if min is None else maximum(x, min)
         return out if max is None else minimum(out, max)
+    if x.dtype.kind in "biu" and any(isinstance(b, float) for b in (min, max)):
+        x = x.astype(np.float32)  # an int tensor clamped to float bounds is float, as in torch
     return Clamp(min, max)(x)  # min > max gives max everywhere, as in torch
 
 
@@ -865,14 +879,19 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    nd = tensors[0].ndim + 1
+    if not -nd <= dim < nd:
+        raise IndexError(f"stack: dim {dim} is out of range for stacking tensors of shape {tensors[0].shape} "
+                         f"(valid: -{nd}..{nd - 1})")
     return Cat(dim)(*(t.unsqueeze(dim) for t in _common(tensors, "stack")))
 
 
 def _common(tensors: Sequence[Any], op: str) -> list:
     ts = [as_tensor(t) for t in tensors]
     kinds = {t.dtype for t in ts}
-    if len(kinds) > 1:
-        target = np.result_type(*kinds)
+    if len(kinds) > 1:  # floats win over ints and bools with their own dtype (int64 + float32: float32, as torch)
+        floats = [k for k in kinds if k.kind == "f"]
+        target = np.result_type(*(floats or kinds))
         ts = [t.astype(target) for t in ts]
     return ts
 
@@ -966,7 +985,11 @@ def correction_arg(unbiased: Optional[bool], correction: Optional[int]) -> int:
 
 
 def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
-    if dim is None:
-        return _const(getattr(x.data.reshape(-1), op)())
+    """argmax/argmin: the flat index (dim None), or the index along dim; a 0-d tensor's is 0, as in torch."""
+    if x.numel() == 0:
+        raise ValueError(f"{op}: the input (shape {x.shape}) is empty, so it has no {op[3:]}imum")
+    if dim is None or x.ndim == 0:
+        norm_dims(dim, x.ndim, op)  # (range check)
+        return _const(xp_of(x.data).asarray(getattr(x.data.reshape(-1), op)()))
     (d,) = norm_dims(dim, x.ndim, op)
     return _const(getattr(x.data, op)(axis=d, keepdims=keepdim))

@@ -75,7 +75,8 @@ class Function:
         except (ValueError, TypeError, IndexError) as e:
             if str(e).startswith(self.name + ":"):
                 raise
-            raise type(e)(f"{self.name}: inputs {describe(inputs)}: {e}") from None
+            kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(e, k))  # (numpy's own
+            raise kind(f"{self.name}: inputs {describe(inputs)}: {e}") from None  # subclasses take other args)
         if isinstance(out, np.generic):  # numpy gives 0-d results as scalars: keep an array, writable in place
             out = np.asarray(out)
         if _mode.anomaly:
@@ -391,7 +392,7 @@ class Tensor:
         def keep(g: Tensor) -> None:
             t = ref()
             if t is not None:
-                g = g if _mode.grad_enabled else g.detach()
+                g = g if _mode.grad_enabled else Tensor._make(g.data.copy())  # its own, writable memory
                 t.grad = g if t.grad is None else t.grad + g
 
         keep.retains = ref  # type: ignore[attr-defined]
