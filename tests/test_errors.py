@@ -184,6 +184,12 @@ def test_edge_inputs_get_errors_that_name_the_op():
         tg.stack([tg.ones(2), tg.ones(2)], 3)
     with raises(IndexError, "getitem", "0-d boolean mask"):
         tg.tensor(1.0)[tg.tensor(True)]
+    with raises(IndexError, "gather", "0..2", "-1"):
+        tg.ones(2, 3).gather(1, tg.tensor([[0], [-1]]))
+    with raises(ValueError, "split", ">= 0", "[4, -1]"):
+        tg.ones(3).split([4, -1])
+    with raises(ValueError, "flatten", "start_dim 1", "end_dim 0"):
+        tg.ones(2, 3).flatten(1, 0)
     with raises(ValueError, "batchify", "batch_size must be positive"):
         batchify(np.arange(10), 0)
 

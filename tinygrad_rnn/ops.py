@@ -825,6 +825,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return x.reshape(1)
     s, e = norm_dims(start_dim, x.ndim, "flatten")[0], norm_dims(end_dim, x.ndim, "flatten")[0]
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (tensor shape {x.shape})")
     return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:]) if x.numel() else x.reshape(
         x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
 
@@ -908,6 +910,8 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor,
         sizes = [min(split_size_or_sections, n - s) for s in range(0, n, split_size_or_sections)] or [0]
     else:
         sizes = list(split_size_or_sections)
+        if any(s < 0 for s in sizes):
+            raise ValueError(f"split: section sizes must be >= 0, got {sizes}")
         if sum(sizes) != n:
             raise ValueError(f"split: sections {sizes} sum to {sum(sizes)}, but dim {d} has size {n}")
     out, start = [], 0
@@ -936,6 +940,9 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     for i, (a, b) in enumerate(zip(idx.shape, x.shape)):
         if i != d and a > b:
             raise ValueError(f"gather: index shape {idx.shape} exceeds x shape {x.shape} at dim {i}")
+    if idx.size and bool(idx.min() < 0):
+        raise IndexError(f"gather: index values must lie in 0..{x.shape[d] - 1} (dim {d} of shape {x.shape}), "
+                         f"got {int(idx.min())}")
     xp = xp_of(x.data)
     grids = tuple(idx if i == d else xp.arange(n).reshape([-1 if j == i else 1 for j in range(idx.ndim)])
                   for i, n in enumerate(idx.shape))
