@@ -224,6 +224,19 @@ def test_clamp_scalar_bounds(device, shape, bounds, data):
     check_op(lambda t: tg.clamp(t, min=lo, max=hi), ref, [x], device)
 
 
+def test_clamp_tensor_bounds_at_ties_and_crossed_bounds(device):
+    """torch's rules: at x == a bound the gradient goes to x; where min > max the result is max (and so is the
+    gradient's destination)."""
+    x = tensor(np.array([1.0, 2.0, 3.0, 0.0]), device)
+    lo = tensor(np.array([1.0, 0.0, 0.0, 2.5]), device)
+    hi = tensor(np.array([3.0, 2.0, 5.0, 1.5]), device)
+    out = x.clamp(lo, hi)
+    out.backward(tensor(np.array([1.0, 2.0, 3.0, 4.0]), device, requires_grad=False))
+    assert out.tolist() == [1.0, 2.0, 3.0, 1.5]
+    assert x.grad.tolist() == [1.0, 2.0, 3.0, 0.0]
+    assert lo.grad.tolist() == [0.0, 0.0, 0.0, 0.0] and hi.grad.tolist() == [0.0, 0.0, 0.0, 4.0]
+
+
 @with_fixtures
 @given(sh=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3), data=st.data())
 def test_clamp_tensor_bounds(device, sh, data):

@@ -761,12 +761,16 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x if min is None else maximum(x, min)
-        return out if max is None else minimum(out, max)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):  # x keeps the gradient at ties with a bound (torch)
+        out = x if min is None else where(_data(x) < _data(min), min, x)
+        return out if max is None else where(_data(out) > _data(max), max, out)
     if x.dtype.kind in "biu" and any(isinstance(b, float) for b in (min, max)):
         x = x.astype(np.float32)  # an int tensor clamped to float bounds is float, as in torch
     return Clamp(min, max)(x)  # min > max gives max everywhere, as in torch
+
+
+def _data(v: Any) -> Any:
+    return v.data if isinstance(v, Tensor) else v
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
