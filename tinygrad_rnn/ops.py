@@ -23,6 +23,11 @@ def _const(a: Any) -> Tensor:
     return Tensor._make(a)
 
 
+def _data(v: Any) -> Any:
+    """A Tensor's array; anything else as it is."""
+    return v.data if isinstance(v, Tensor) else v
+
+
 def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
     """Sum a gradient of broadcast shape back down to an input's ``shape``."""
     if g.shape == shape:
@@ -769,13 +774,9 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return Clamp(min, max)(x)  # min > max gives max everywhere, as in torch
 
 
-def _data(v: Any) -> Any:
-    return v.data if isinstance(v, Tensor) else v
-
-
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``condition ? a : b`` (condition is not differentiated)."""
-    cond = condition.data if isinstance(condition, Tensor) else condition
+    cond = _data(condition)
     cond = cond if hasattr(cond, "dtype") else np.asarray(cond)
     if cond.dtype.kind != "b":
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
