@@ -852,3 +852,14 @@ def test_dtype_promotion_follows_torch():
     assert tg.cat([tg.tensor([1]), tg.tensor([1.0])]).dtype == np.float32
     assert tg.stack([tg.tensor([1]), tg.tensor([1.0], dtype=tg.float64)]).dtype == np.float64
     assert tg.cat([tg.tensor([1]), tg.tensor([True])]).dtype == np.int64
+
+
+def test_an_empty_dim_means_every_dim_in_reductions():
+    """torch reads dim=() (or []) in a reduction as all dims, not as none (numpy's reading)."""
+    x = tg.tensor(np.arange(6.0).reshape(2, 1, 3))
+    for f in (lambda t, d: t.sum(d), lambda t, d: t.mean(d), lambda t, d: t.amax(d), lambda t, d: t.var(d),
+              lambda t, d: t.std(d), lambda t, d: t.logsumexp(d), lambda t, d: t.norm(2, d)):
+        for empty in ((), []):
+            np.testing.assert_allclose(f(x, empty).numpy(), f(x, None).numpy(), rtol=1e-12)
+            assert f(x, empty).shape == ()
+    assert x.squeeze(()).shape == (2, 1, 3)  # not a reduction: () squeezes nothing, as in torch

@@ -337,6 +337,11 @@ def norm_dims(dim: Any, ndim: int, op: str) -> Tuple[int, ...]:
     return tuple(sorted(out)) if ndim else ()
 
 
+def reduce_dims(dim: Any, ndim: int, op: str) -> Tuple[int, ...]:
+    """norm_dims for a reduction, where torch reads an empty dim, () or [], as every dim."""
+    return norm_dims(None if isinstance(dim, (tuple, list)) and not dim else dim, ndim, op)
+
+
 def _kept_shape(shape: Tuple[int, ...], axes: Tuple[int, ...]) -> Tuple[int, ...]:
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
@@ -346,7 +351,7 @@ class Sum(Function):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x):
-        self.axes = norm_dims(self.dim, x.ndim, "sum")
+        self.axes = reduce_dims(self.dim, x.ndim, "sum")
         self.in_shape = x.shape
         return x.sum(axis=self.axes, keepdims=self.keepdim)
 
@@ -384,7 +389,7 @@ class Amin(Amax):
 def amax(x: Tensor, dim: Any = None, keepdim: bool = False, op: str = "amax") -> Tensor:
     """torch.amax/amin (op "amax"/"amin"): values only, over an int or a tuple of dims (None or ()
     means all); ties share the gradient. x.max()/x.min() without a dim come here too."""
-    axes = norm_dims(None if dim == () else dim, x.ndim, op)
+    axes = reduce_dims(dim, x.ndim, op)
     empty = [d for d in axes if x.shape[d] == 0]
     if empty:
         raise ValueError(f"{op}: dim {empty[0]} of the input (shape {x.shape}) has size 0, and the "
@@ -791,20 +796,20 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    n = int(np.prod([x.shape[d] for d in norm_dims(dim, x.ndim, "mean")], dtype=np.int64))
+    n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "mean")], dtype=np.int64))
     return x.sum(dim, keepdim) * (1.0 / n if n else float("nan"))
 
 
 def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) -> Tensor:
     """sum((x - mean)^2) / (N - correction); correction=1 is the unbiased estimate (torch's default)."""
-    n = int(np.prod([x.shape[d] for d in norm_dims(dim, x.ndim, "var")], dtype=np.int64))
+    n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "var")], dtype=np.int64))
     centered = x - x.mean(dim, keepdim=True)
     return (centered * centered).sum(dim, keepdim) * (1.0 / max(n - correction, 0) if n > correction else float("nan"))
 
 
 def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over dim, shifted by the (constant) max so it never overflows."""
-    axes = norm_dims(dim, x.ndim, "logsumexp")
+    axes = reduce_dims(dim, x.ndim, "logsumexp")
     xp = xp_of(x.data)
     m = x.data.max(axis=axes, keepdims=True) if x.numel() else xp.zeros(_kept_shape(x.shape, axes), x.dtype)
     m = _const(xp.where(xp.isfinite(m), m, 0))
