@@ -606,7 +606,7 @@ def show_index(index: tuple) -> str:
 
 def _dims_used(i: Any) -> int:
     """How many tensor dims one index entry consumes (None adds a dim, a k-d mask consumes k)."""
-    if i is None:
+    if i is None or isinstance(i, (bool, np.bool_)):  # a scalar True/False adds a dim, like None
         return 0
     return i.ndim if getattr(i, "dtype", None) is not None and i.dtype.kind == "b" else 1
 
