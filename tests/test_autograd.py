@@ -404,6 +404,25 @@ def test_a_custom_function_backward_is_checked(returns, error, match):
     assert a.grad.tolist() == [[2.0, 2.0]] * 3 and b.grad is None
 
 
+def test_optimizer_steps_load_state_dict_and_init_count_as_in_place_changes():
+    """They write .data directly; a graph that saved the old weights must refuse to backpropagate
+    afterwards (torch raises too) instead of mixing old and new values."""
+    from tinygrad_rnn import nn, optim
+    w = nn.Parameter(tg.ones(3))
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    optim.SGD([w], lr=0.1).step()
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+    lin = nn.Linear(3, 2)
+    for change in (lambda: lin.load_state_dict({k: v.numpy() + 1 for k, v in lin.state_dict().items()}),
+                   lambda: nn.init.constant_(lin.weight, 0.5), lambda: lin.double()):
+        y = lin(tg.ones(1, 3)).sum()
+        change()
+        with pytest.raises(RuntimeError, match="changed in place"):
+            y.backward()
+
+
 def test_writes_through_views_reach_the_base_like_torch():
     x = tg.ones(3)
     x[0].zero_()  # a 0-d view (numpy alone would hand back a copied scalar)

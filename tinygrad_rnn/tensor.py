@@ -356,6 +356,11 @@ class Tensor:
             what = f"source of shape {v.shape}" if hasattr(v, "shape") else type(v).__name__
             raise type(e)(f"{op}: cannot write {what} into a tensor of shape {self.shape} at "
                           f"{_ops.show_index(index)}: {e}") from None
+        self._bump_version()
+
+    def _bump_version(self) -> None:
+        """Count one in-place change of this memory (optimizers, init and load_state_dict write .data
+        directly and call this), so a graph that saved the old values refuses to backpropagate."""
         if self._vc is None:
             self._vc = [1]
         else:

@@ -17,6 +17,7 @@ from ..tensor import Tensor
 
 def _fill(t: Tensor, values: Any) -> Tensor:
     t.data[...] = backend.to_device(np.asarray(values), t.device).astype(t.dtype)
+    t._bump_version()
     return t
 
 
@@ -50,8 +51,7 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 
 def constant_(t: Tensor, val: float) -> Tensor:
-    t.data[...] = val
-    return t
+    return _fill(t, val)
 
 
 def zeros_(t: Tensor) -> Tensor:
@@ -133,9 +133,11 @@ def lstm_forget_bias_(module: Any, value: float = 1.0) -> Any:
     for name, p in module.named_parameters():
         if name.split(".")[-1].startswith("bias_ih"):
             p.data[H:2 * H] = value
+            p._bump_version()
             found = True
         elif name.split(".")[-1].startswith("bias_hh"):
             p.data[H:2 * H] = 0.0
+            p._bump_version()
     if not found:
         raise ValueError(f"lstm_forget_bias_: {type(module).__name__} has no bias_ih parameters (bias=False?)")
     return module

@@ -194,6 +194,7 @@ class Module:
         is replaced by buffer_fn(buffer data) (fn if None), shared buffers staying shared."""
         for p in self.parameters():
             p.data = fn(p.data)
+            p._bump_version()
             if p.grad is not None:
                 p.grad = Tensor(fn(p.grad.data))
         buffer_fn = fn if buffer_fn is None else buffer_fn
@@ -265,6 +266,7 @@ class Module:
                 arr = v.data if isinstance(v, Tensor) else v
                 p = params[k]
                 p.data[...] = backend.to_device(backend.to_device(arr, "cpu").astype(p.dtype), p.device)
+                p._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     def _named_state(self, prefix: str = "") -> Iterator[Tuple[str, Tensor]]:

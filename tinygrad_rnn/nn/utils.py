@@ -44,6 +44,7 @@ def _write(t: Tensor, value: Any) -> None:
         t.data = value.astype(t.dtype)
     else:
         t.data[...] = value
+    t._bump_version()
 
 
 def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,

@@ -139,6 +139,7 @@ class Optimizer:
                     if not state:
                         self._init_state(p, state, group)
                     self._update(p, grad, state, group)
+                    p._bump_version()  # a graph that saved p's old values must not backpropagate with these
         self._step_count += 1
         return loss
 
