@@ -647,3 +647,64 @@ def test_sequence_mask():
         F.sequence_mask(np.array([[1, 2]]))
     with pytest.raises(TypeError, match="sequence_mask"):
         F.sequence_mask(np.array([1.0, 2.0]))
+
+
+def test_module_registration_errors_and_torch_rules():
+    """Mistakes that would silently drop parameters or layers raise, as in torch."""
+    lin = nn.Linear(3, 2)
+    with pytest.raises(TypeError, match="cannot assign a Tensor to parameter 'weight'"):
+        lin.weight = tg.zeros(2, 3)  # would unregister the weight: never trained, never saved
+    assert [k for k, _ in lin.named_parameters()] == ["weight", "bias"]
+    lin.bias = None  # None is allowed (an absent parameter)
+    assert [k for k, _ in lin.named_parameters()] == ["weight"]
+    with pytest.raises(TypeError, match="Sequential: item 1 is a function"):
+        nn.Sequential(nn.Linear(2, 2), tg.tanh, nn.Linear(2, 2))
+    seq = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 3), nn.Linear(3, 1))
+    assert list(seq[1:].state_dict()) == ["1.weight", "1.bias", "2.weight", "2.bias"]  # names kept
+    assert seq[1:](tg.ones(1, 2)).shape == (1, 1) and seq[-1] is list(seq.children())[-1]
+    with pytest.raises(KeyError, match="'0' already exists"):
+        seq.register_parameter("0", nn.Parameter(tg.ones(1)))
+    with pytest.raises(ValueError, match="mode must be a bool"):
+        seq.train("no")
+    with pytest.raises(ValueError, match="expected 'cpu', 'cuda' or a float dtype, got 'tpu'"):
+        seq.to("tpu")
+
+
+def test_a_submodule_under_two_names_is_visited_once():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(2, 2)
+            self.b = self.a
+
+    m = Tied()
+    calls = []
+    m.apply(lambda mod: calls.append(type(mod).__name__))  # an in-place init would otherwise run twice
+    assert calls == ["Linear", "Tied"] and [k for k, _ in m.named_children()] == ["a"]
+
+
+def test_train_calls_each_childs_own_train():
+    class Child(nn.Module):
+        seen = []
+
+        def train(self, mode=True):
+            Child.seen.append(mode)
+            return super().train(mode)
+
+    root = nn.Sequential(Child(), nn.Sequential(Child()))
+    root.eval()
+    assert Child.seen == [False, False] and not any(m.training for m in root.modules())
+    root.train()
+    assert Child.seen[2:] == [True, True] and all(m.training for m in root.modules())
+
+
+def test_repr_puts_extra_repr_on_its_own_line_when_there_are_children():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(2, 3)
+
+        def extra_repr(self):
+            return "hello"
+
+    assert repr(M()) == "M(\n  hello\n  (a): Linear(in_features=2, out_features=3, bias=True)\n)"

@@ -142,6 +142,9 @@ class Sequential(Module):
     def __init__(self, *modules: Module) -> None:
         super().__init__()
         for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module (wrap a function "
+                                "in a Module subclass)")
             setattr(self, str(i), m)
 
     def forward(self, x: Any) -> Any:
@@ -150,8 +153,12 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, i: Any) -> Any:
-        mods = list(self._modules.values())
-        return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
+        if not isinstance(i, slice):
+            return list(self._modules.values())[i]
+        part = Sequential()  # the same children under their own names, as torch (state_dict keys stay put)
+        for k, m in list(self._modules.items())[i]:
+            setattr(part, k, m)
+        return part
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -49,6 +49,10 @@ class Module:
             self._buffers[name] = value
             object.__setattr__(self, name, value)
             return
+        if name in self._parameters and value is not None and not isinstance(value, Parameter):
+            raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter {name!r} "
+                            "(a Parameter or None expected); to change its values, write into it under "
+                            "no_grad() or wrap the tensor in nn.Parameter")
         self._del_buffer(name)
         if not isinstance(value, Parameter):
             self._parameters.pop(name, None)
@@ -72,6 +76,8 @@ class Module:
 
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         """Register a Parameter, or None for an absent one (e.g. bias=False keeps the name)."""
+        if name in self._modules or name in self._buffers:
+            raise KeyError(f"{type(self).__name__}.register_parameter: attribute {name!r} already exists")
         if param is None:
             object.__setattr__(self, name, None)
             self._parameters[name] = None
@@ -124,7 +130,12 @@ class Module:
         return (m for _, m in self.named_modules())
 
     def named_children(self) -> Iterator[Tuple[str, "Module"]]:
-        return ((k, m) for k, m in self._modules.items() if m is not None)
+        """Direct submodules; one held under two names is listed once (the first), as in torch."""
+        seen = set()
+        for k, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield k, m
 
     def children(self) -> Iterator["Module"]:
         return (m for _, m in self.named_children())
@@ -160,8 +171,12 @@ class Module:
 
     # ------------------------------------------------------------------ modes and state
     def train(self, mode: bool = True) -> "Module":
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        """Set training mode here and, through each child's own train(), below it."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"{type(self).__name__}.train: mode must be a bool, got {mode!r}")
+        object.__setattr__(self, "training", mode)
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self) -> "Module":
@@ -213,7 +228,11 @@ class Module:
         if isinstance(device_or_dtype, str) and device_or_dtype.split(":")[0] in ("cpu", "cuda"):
             device = backend.check_device(device_or_dtype)
             return self._apply(lambda a: backend.to_device(a, device))
-        dtype = np.dtype(device_or_dtype)
+        try:
+            dtype = np.dtype(device_or_dtype)
+        except TypeError:
+            raise ValueError(f"{type(self).__name__}.to: expected 'cpu', 'cuda' or a float dtype, "
+                             f"got {device_or_dtype!r}") from None
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: parameters must stay floating point, got {dtype}")
         return self._apply(lambda a: a.astype(dtype),
@@ -288,8 +307,10 @@ class Module:
 
     def __repr__(self) -> str:
         lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self.named_children()]
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        return head + ")" if not lines else head + "\n  " + "\n  ".join(lines) + "\n)"
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(([extra] if extra else []) + lines) + "\n)"
 
 
 def zero_grad_(p: Tensor) -> None:
