@@ -873,3 +873,36 @@ def test_a_python_bool_in_an_index_adds_a_dim_like_none():
     y.sum().backward()
     assert x.grad.numpy()[4].tolist() == [1.0, 1.0] and x.grad.numpy().sum() == 2.0
     assert x[False].shape == (0, 5, 2) and x[1, True].shape == (1, 2)
+
+
+def test_host_masks_indices_targets_and_arrays_meet_tensors_on_any_device(device):
+    """Index-like host data (a numpy mask, class targets, raw arrays of the tensor's own module) work with
+    tensors on any device, as integer indices do; on cuda this is where np.asarray(cupy array) would fail."""
+    from tinygrad_rnn import backend, nn
+    import tinygrad_rnn.nn.functional as F
+    from tinygrad_rnn.viz import hidden_states
+    xp = backend.module_for(device)
+    x = tg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    mask = np.array([True, False, True])
+    y = tg.where(mask, x, 0.0)
+    assert y.device == device and y.tolist() == [1.0, 0.0, 3.0]
+    assert tg.where(tg.tensor(mask, device=device), 1.0, 2.0).device == device
+    assert x.masked_fill(mask, 9.0).tolist() == [9.0, 2.0, 9.0]
+    assert (tg.tensor(mask, device=device) & True).device == device
+    emb = nn.Embedding(4, 2, padding_idx=0).to(device)
+    assert emb(np.array([0, 3])).device == device and F.embedding(xp.asarray([1, 0]), emb.weight).shape == (2, 2)
+    logits = tg.tensor(np.eye(3), device=device, requires_grad=True)
+    loss = F.cross_entropy(logits, [0, 1, -100], weight=np.array([1.0, 2.0, 1.0]))
+    loss.backward()
+    assert loss.device == device and logits.grad.device == device
+    z = tg.zeros(3, device=device)
+    z.copy_(xp.asarray([4.0, 5.0, 6.0]))
+    assert z.tolist() == [4.0, 5.0, 6.0]
+    assert x.reshape(3, 1).gather(0, xp.asarray([[2], [0]])).tolist() == [[3.0], [1.0]]
+    assert x.index_select(0, xp.asarray([1])).tolist() == [2.0]
+    (g,) = tg.grad(x.sum(), x)  # sum's gradient is a broadcast view inside: handed out as memory of its own
+    g.zero_()
+    assert g.tolist() == [0.0, 0.0, 0.0]
+    rnn = nn.LSTM(2, 3).to(device)
+    h = hidden_states(rnn, [[0.0, 1.0], [1.0, 0.0]])  # a list (float64 to numpy) on a float32 model
+    assert h.shape == (2, 3) and h.dtype == np.float32

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
+from . import backend
 from .backend import xp_of
 from .tensor import Function, Tensor, _check_finite, _mode
 
@@ -288,7 +289,7 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
                                "pass allow_unused=True to get None for it")
         if g is not None and g.dtype != t.dtype:  # in the input's dtype, as .backward() stores it
             g = g.astype(t.dtype)
-        elif g is not None and not create_graph and not getattr(g.data.flags, "writeable", True):
+        elif g is not None and not create_graph and not backend.is_writable(g.data):
             g = Tensor._make(g.data.copy())  # a read-only broadcast view: give memory of its own
         result.append(g)
     return tuple(result)

@@ -45,7 +45,24 @@ def _require_cupy() -> Any:
 
 
 def is_cupy_array(a: Any) -> bool:
-    return _cupy is not None and isinstance(a, _cupy.ndarray)
+    if _cupy is not None:
+        return isinstance(a, _cupy.ndarray)
+    if not _cupy_checked and type(a).__module__.split(".")[0] == "cupy":  # a user's CuPy array arrived
+        return cupy() is not None and isinstance(a, _cupy.ndarray)  # before the package looked for CuPy
+    return False
+
+
+def as_array(a: Any) -> Any:
+    """A numpy or CuPy array as it is (np.asarray would refuse a CuPy one); anything else via np.asarray."""
+    return a if isinstance(a, np.ndarray) or is_cupy_array(a) else np.asarray(a)
+
+
+def is_writable(a: Any) -> bool:
+    """Whether writing into a is safe: numpy says so in its flags; a CuPy array has no such flag, so a
+    broadcast view (stride 0 along a dim of size > 1, where one element would stand for many) is not."""
+    if isinstance(a, np.ndarray):
+        return bool(a.flags.writeable)
+    return not any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
 
 
 def xp_of(*arrays: Any) -> Any:

@@ -785,8 +785,11 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     cond = cond if hasattr(cond, "dtype") else np.asarray(cond)
     if cond.dtype.kind != "b":
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = as_tensor(a)  # Python floats become float32, ints int64
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    device = backend.device_of(cond) if like is None else like.device
+    cond = backend.to_device(cond, device)  # (a host mask for cuda tensors moves, as index arrays do)
+    if like is None:
+        a = as_tensor(a, device=device)  # Python floats become float32, ints int64
     a, b = operands("where", a, b)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
@@ -942,7 +945,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1 (torch.gather); index has x's rank."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
     (d,) = norm_dims(dim, x.ndim, "gather")
     if idx.ndim != x.ndim or idx.dtype.kind not in "iu":
         raise ValueError(f"gather: index must be an integer tensor with x's {x.ndim} dims, "
@@ -961,7 +964,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     """Rows (or slices along dim) picked by a 1-D integer index: an embedding lookup for dim=0."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
     if idx.ndim != 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
     (d,) = norm_dims(dim, x.ndim, "index_select")
@@ -985,9 +988,12 @@ def logical(op: str, a: Tensor, b: Any) -> Tensor:
         if a.dtype.kind != "b":
             raise TypeError(f"not: ~ needs a boolean tensor, got {a.dtype}")
         return _const(~a.data)
-    b = as_tensor(b)
+    b = b if isinstance(b, Tensor) else as_tensor(b, device=a.device)
     if a.dtype.kind != "b" or b.dtype.kind != "b":
         raise TypeError(f"{op}: needs boolean tensors, got {a.dtype} and {b.dtype}")
+    if backend.mixed_devices([a.data, b.data]):
+        raise ValueError(f"{op}: tensors on different devices ({describe([a, b])}); move them to one device with "
+                         ".to(device)")
     try:
         return _const(getattr(xp, f"logical_{op}")(a.data, b.data))
     except ValueError as e:

@@ -379,7 +379,7 @@ class Tensor:
 
     def copy_(self, src: Any) -> "Tensor":
         """Copy src's values into this tensor (src broadcasts to this shape; dtype and device are kept)."""
-        self._write("copy_", (Ellipsis,), src if isinstance(src, Tensor) else np.asarray(src))
+        self._write("copy_", (Ellipsis,), src if isinstance(src, Tensor) else backend.as_array(src))
         return self
 
     def detach(self) -> "Tensor":

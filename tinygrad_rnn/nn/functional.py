@@ -20,7 +20,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _index_array(t: Any, op: str) -> Any:
-    a = t.data if isinstance(t, Tensor) else np.asarray(t)
+    a = t.data if isinstance(t, Tensor) else backend.as_array(t)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be integers, got dtype {a.dtype}")
     return a
@@ -151,7 +151,7 @@ def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, o
     Returns the input as (N, C, ...), targets with ignored entries set to 0, the
     class weights as an array (or None), a float keep-mask, and the loss shape.
     """
-    t = _index_array(target, op)
+    t = backend.to_device(_index_array(target, op), input.device)  # (host targets for cuda logits, as weights)
     out_shape = t.shape
     if input.ndim == 1:
         if t.ndim != 0:
@@ -171,7 +171,7 @@ def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, o
                          f"(and is not ignore_index={ignore_index})")
     w = None
     if weight is not None:
-        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+        w = backend.to_device(weight.data if isinstance(weight, Tensor) else backend.as_array(weight), input.device)
         if w.shape != (C,):
             raise ValueError(f"{op}: weight must have shape ({C},) (one per class), got {w.shape}")
         w = w.astype(input.dtype)
@@ -214,7 +214,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
             target = target * (1 - label_smoothing) + label_smoothing / C
         logp = input.log_softmax(dim)
         if weight is not None:
-            w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight))
+            w = weight if isinstance(weight, Tensor) else Tensor(backend.as_array(weight), device=input.device)
             if w.shape != (C,):
                 raise ValueError(f"cross_entropy: weight must have shape ({C},) (one per class), got {w.shape}")
             logp = logp * w.astype(input.dtype).reshape((-1,) + (1,) * (input.ndim - dim - 1))

@@ -318,7 +318,7 @@ def zero_grad_(p: Tensor) -> None:
     that is part of a graph (backward with create_graph=True) or read-only gets a fresh zero array
     instead, so the graph that produced it is not corrupted."""
     g = p.grad
-    if g.grad_fn is None and getattr(g.data.flags, "writeable", True):
+    if g.grad_fn is None and backend.is_writable(g.data):
         g.data[...] = 0
     else:
         p.grad = Tensor._make(backend.xp_of(g.data).zeros_like(g.data))

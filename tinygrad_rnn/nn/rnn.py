@@ -20,7 +20,7 @@ from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..backend import xp_of
 from ..creation import zeros
 from ..tensor import Tensor
@@ -271,7 +271,7 @@ class RNNBase(Module):
     def _check_lengths(self, lengths: Any, T: int, B: int) -> Optional[np.ndarray]:
         if lengths is None:
             return None
-        a = lengths.numpy() if isinstance(lengths, Tensor) else np.asarray(lengths)
+        a = backend.to_device(lengths.data if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
         if a.dtype.kind not in "iu" or a.shape != (B,):
             raise ValueError(f"{self._name}: lengths must be {B} integers (one per sequence), "
                              f"got shape {a.shape} dtype {a.dtype}")

@@ -40,7 +40,7 @@ def _vector_norm(a: Any, p: float) -> Any:
 
 def _write(t: Tensor, value: Any) -> None:
     """Store value into t.data in place (so other references see it); rebind if the array is read-only."""
-    if isinstance(t.data, np.ndarray) and not t.data.flags.writeable:
+    if not backend.is_writable(t.data):
         t.data = value.astype(t.dtype)
     else:
         t.data[...] = value

@@ -18,6 +18,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .. import backend
 from ..autograd import no_grad
 from ..nn.rnn import RNNBase
 from ..serialization import atomic_write
@@ -212,7 +213,9 @@ def hidden_states(rnn: RNNBase, inputs: Any, *, embed: Optional[Callable[[Tensor
         raise ValueError("hidden_states: rnn has batch_first=True; use a time-major (default) rnn")
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"hidden_states: chunk must be a positive int, got {chunk!r}")
-    x = inputs if isinstance(inputs, Tensor) else Tensor(np.asarray(inputs))
+    w = rnn.weight_ih_l0  # numpy or list inputs take the model's device, and its dtype unless they are ids
+    x = inputs if isinstance(inputs, Tensor) else Tensor(backend.as_array(inputs), device=w.device,
+                                                          dtype=None if embed is not None else w.dtype)
     want = "(T,) token ids" if embed is not None else f"(T, {rnn.input_size}) features"
     if x.ndim != (1 if embed is not None else 2) or x.shape[0] == 0:
         raise ValueError(f"hidden_states: inputs must be {want} with T >= 1, got shape {x.shape}")
