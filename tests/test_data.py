@@ -193,3 +193,15 @@ def test_stratified_split_errors():
         stratified_split([0, 1], 0.5, groups=["a", "b", "c"])
     with pytest.raises(ValueError, match="group 'a' holds more than one class"):
         stratified_split([0, 1, 1], 0.5, groups=["a", "a", "b"])
+
+
+def test_decode_and_pad_refuse_what_they_would_silently_change():
+    v = CharVocab("abc")
+    assert v.decode(v.encode("cab")) == "cab"
+    with pytest.raises(IndexError, match="id -1 is out of range for 3 characters"):
+        v.decode([-1])  # (Python's negative indexing would have given 'c')
+    with pytest.raises(ValueError, match="float64 do not fit dtype int64"):
+        pad_sequences([[1.5], [2.0]])
+    padded, lengths = pad_sequences([[1.5], [2.0, 3.0]], dtype=np.float32)
+    assert padded.tolist() == [[1.5, 0.0], [2.0, 3.0]] and lengths.tolist() == [1, 2]
+    assert pad_sequences([[1.0, 2.0]])[0].tolist() == [[1, 2]]  # whole numbers as floats are fine

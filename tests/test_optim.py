@@ -487,3 +487,16 @@ def test_public_names():
     assert isinstance(optim.SGD(P), optim.Optimizer) and optim.SGD(P).defaults["lr"] == 1e-3
     assert optim.AdamW(P).defaults["weight_decay"] == 1e-2
     assert issubclass(lr_scheduler.StepLR, lr_scheduler.LRScheduler)
+
+
+def test_load_state_dict_refuses_state_of_another_shape():
+    """Parameters passed in another order than when the state was saved map each saved state onto the wrong
+    parameter; the shapes tell, so the load fails there and not with a numpy broadcast error at step()."""
+    a, b = tg.ones(2, requires_grad=True), tg.ones(3, requires_grad=True)
+    opt = optim.Adam([{"params": [a]}, {"params": [b]}], lr=0.1)
+    a.grad, b.grad = tg.ones(2), tg.ones(3)
+    opt.step()
+    fresh = optim.Adam([{"params": [b]}, {"params": [a]}], lr=0.1)
+    with pytest.raises(ValueError, match=r"state 'exp_avg' of saved parameter 0 has shape \(2,\), but the "
+                                         r"parameter it maps to has shape \(3,\)"):
+        fresh.load_state_dict(opt.state_dict())

@@ -38,7 +38,11 @@ class CharVocab:
         return np.fromiter((self.index[ch] for ch in text), dtype=np.int64, count=len(text))
 
     def decode(self, ids: Sequence[int]) -> str:
-        return "".join(self.chars[int(i)] for i in ids)
+        ids = [int(i) for i in ids]
+        bad = [i for i in ids if not 0 <= i < len(self.chars)]
+        if bad:
+            raise IndexError(f"CharVocab.decode: id {bad[0]} is out of range for {len(self.chars)} characters")
+        return "".join(self.chars[i] for i in ids)
 
 
 def batchify(tokens: np.ndarray, batch_size: int) -> np.ndarray:
@@ -76,9 +80,15 @@ def pad_sequences(seqs: Sequence[Any], pad: int = 0, dtype: Any = np.int64) -> T
     Row b holds seqs[b] in padded[b, :L_b] and ``pad`` after it: batch-first, for an RNN with
     batch_first=True and ``lengths=lengths`` (pad targets with a loss's ignore_index).
     """
-    arrays = [np.asarray(s, dtype=dtype) for s in seqs]
-    if not arrays:
+    raw = [np.asarray(s) for s in seqs]
+    if not raw:
         raise ValueError("pad_sequences: no sequences")
+    dtype = np.dtype(dtype)
+    for a in raw:  # (fractions that an integer dtype would silently drop, 1.5 -> 1, are refused)
+        if a.dtype.kind == "f" and dtype.kind in "iub" and a.size and not np.array_equal(a.astype(dtype), a):
+            raise ValueError(f"pad_sequences: values of dtype {a.dtype} do not fit dtype {dtype} unchanged "
+                             "(pass dtype=)")
+    arrays = [a.astype(dtype) for a in raw]
     bad = [a.shape for a in arrays if a.ndim != 1]
     if bad:
         raise ValueError(f"pad_sequences: each sequence must be 1-d, got shape {bad[0]}")

@@ -22,7 +22,15 @@ class GradcheckError(AssertionError):
 
 def _outputs(fn: Callable, inputs: Sequence[Any]) -> List[Tensor]:
     out = fn(*inputs)
-    return [out] if isinstance(out, Tensor) else [o for o in out if isinstance(o, Tensor)]
+    outs = [out] if isinstance(out, Tensor) else [o for o in out] if isinstance(out, (tuple, list)) else []
+    outs = [o for o in outs if isinstance(o, Tensor)]
+    if not outs:
+        raise TypeError(f"gradcheck: fn must return a Tensor or a tuple/list of Tensors, got {type(out).__name__}")
+    low = [o.dtype for o in outs if o.dtype.kind == "f" and o.dtype != np.float64]
+    if low:
+        raise TypeError(f"gradcheck: fn returned a {low[0]} output; central differences need float64 outputs "
+                        "too (is a float32 constant or parameter inside fn?)")
+    return outs
 
 
 def _projection(outs: List[Tensor], directions: List[Any]) -> Tensor:

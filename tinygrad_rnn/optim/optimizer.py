@@ -185,6 +185,11 @@ class Optimizer:
             if key in id_map:
                 p = id_map[key]
                 state[p] = {k: _cast(p, v, k) for k, v in value.items()}
+                for k, v in state[p].items():  # (a parameter list in another order gives other shapes)
+                    if hasattr(v, "shape") and v.ndim and v.shape != p.shape:
+                        raise ValueError(f"{name}.load_state_dict: state {k!r} of saved parameter {key} has shape "
+                                         f"{v.shape}, but the parameter it maps to has shape {p.shape}; are the "
+                                         "parameters passed in the same order as when the state was saved?")
             else:
                 state[key] = value
         groups = []
