@@ -356,7 +356,7 @@ def test_state_dict_to_and_from_torch_as_the_readme_says():
     torch_lstm, ours = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True), nn.LSTM(3, 4, num_layers=2,
                                                                                       bidirectional=True)
     sd = torch_lstm.state_dict()
-    for source in (sd, {k: v.numpy() for k, v in sd.items()}):
+    for source in (sd, {k: v.numpy() for k, v in sd.items()}, dict(torch_lstm.named_parameters())):
         ours.load_state_dict(source)
         for k, p in ours.named_parameters():
             np.testing.assert_array_equal(p.numpy(), sd[k].numpy())

@@ -283,6 +283,8 @@ class Module:
             if k in state_dict:
                 v = state_dict[k]
                 arr = v.data if isinstance(v, Tensor) else v
+                if hasattr(arr, "detach") and hasattr(arr, "cpu"):  # a torch tensor, maybe a Parameter
+                    arr = arr.detach().cpu().numpy()
                 p = params[k]
                 p.data[...] = backend.to_device(backend.to_device(arr, "cpu").astype(p.dtype), p.device)
                 p._bump_version()
