@@ -182,8 +182,6 @@ def test_edge_inputs_get_errors_that_name_the_op():
         tg.tensor(np.array([1], np.uint8)) + 300
     with raises(IndexError, "stack", "dim 3", "(2,)"):
         tg.stack([tg.ones(2), tg.ones(2)], 3)
-    with raises(IndexError, "getitem", "0-d boolean mask"):
-        tg.tensor(1.0)[tg.tensor(True)]
     with raises(IndexError, "gather", "0..2", "-1"):
         tg.ones(2, 3).gather(1, tg.tensor([[0], [-1]]))
     with raises(ValueError, "split", ">= 0", "[4, -1]"):

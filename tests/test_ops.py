@@ -873,6 +873,9 @@ def test_a_python_bool_in_an_index_adds_a_dim_like_none():
     y.sum().backward()
     assert x.grad.numpy()[4].tolist() == [1.0, 1.0] and x.grad.numpy().sum() == 2.0
     assert x[False].shape == (0, 5, 2) and x[1, True].shape == (1, 2)
+    for mask in (np.True_, tg.tensor(True)):  # a 0-d mask acts the same (numpy alone would refuse it)
+        assert x[mask].shape == (1, 5, 2) and x[mask, [4]].tolist() == [[8.0, 9.0]]
+    assert x[tg.tensor(False)].shape == (0, 5, 2) and tg.tensor(1.0)[tg.tensor(True)].shape == (1,)
 
 
 def test_host_masks_indices_targets_and_arrays_meet_tensors_on_any_device(device):

@@ -640,6 +640,8 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
             i = i.data
         elif isinstance(i, list):
             i = np.asarray(i)
+        if getattr(i, "dtype", None) is not None and i.dtype.kind == "b" and i.ndim == 0:
+            i = bool(i)  # a 0-d mask (np.True_, tensor(True)) acts as Python's True: a new dim, kept or empty
         if hasattr(i, "dtype") and not isinstance(i, np.integer):
             if i.dtype.kind not in "iub":
                 raise IndexError(f"{op}: index arrays must be integer or boolean, got dtype {i.dtype}")
@@ -657,9 +659,6 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
         elif dtype is None or isinstance(i, np.integer):
             dim += _dims_used(i)
         elif dtype.kind == "b":
-            if i.ndim == 0:
-                raise IndexError(f"{op}: a 0-d boolean mask is not supported (tensor shape {x.shape}); use "
-                                 "x[None] if mask else x[None][:0]")
             if i.shape != x.shape[dim:dim + i.ndim]:
                 raise IndexError(f"{op}: boolean mask of shape {i.shape} does not match the tensor's dims "
                                  f"{x.shape[dim:dim + i.ndim]} at dim {dim} (tensor shape {x.shape})")
