@@ -711,3 +711,49 @@ def test_pow_gradients_at_zero_match_the_limits():
     with tg.detect_anomaly():  # the exponent needs no gradient, so log(-2) is never taken
         (a ** tg.tensor([2.0, 2.0])).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), [-4.0, 6.0])
+
+
+def test_regressions_found_in_review():
+    """A second backward into a graph freed by the first names the problem (not an AttributeError); a
+    dtype/device conversion that changes nothing leaves a pending graph usable; zeroing or accumulating
+    into a .grad that a graph saved is caught like any in-place change."""
+    from tinygrad_rnn import nn
+    from tinygrad_rnn.nn.module import zero_grad_
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    h = x.exp()
+    (h * 2).sum().backward()
+    with pytest.raises(RuntimeError, match="through the graph a second time"):
+        (h * 3).sum().backward()
+    cell = nn.RNNCell(2, 3)
+    s = cell(tg.ones(1, 2))
+    s.sum().backward()
+    with pytest.raises(RuntimeError, match="detach"):  # truncated BPTT without detach()
+        cell(tg.ones(1, 2), s).sum().backward()
+    lin = nn.Linear(2, 2)
+    y = lin(tg.ones(1, 2))
+    lin.to("cpu")
+    lin.float()
+    y.sum().backward()
+    assert lin.weight.grad is not None
+    p = tg.ones(2, requires_grad=True)
+    (p * p).sum().backward()
+    w = tg.ones(2, requires_grad=True)
+    q = (p.grad * w).sum()  # saves p.grad
+    zero_grad_(p)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        q.backward()
+
+
+def test_a_custom_backward_may_return_a_bare_tensor_for_one_input_and_is_checked_under_anomaly():
+    class Double(tg.Function):
+        def forward(self, a):
+            return a * 2
+
+        def backward(self, g):
+            return g * 2  # not a tuple: accepted for one input, as torch does
+
+    a = tg.ones(3, requires_grad=True)
+    Double()(a).sum().backward()
+    assert a.grad.tolist() == [2.0] * 3
+    with tg.detect_anomaly(), pytest.raises(ValueError, match="returned a ndarray as the gradient of input 0"):
+        _Twice(lambda g: (g.data, g))(tg.ones(2, requires_grad=True), tg.ones(2)).sum().backward()

@@ -847,7 +847,7 @@ def test_dtype_promotion_follows_torch():
     assert i.clamp(0, 1).dtype == np.int64
     p = 2 ** tg.tensor([30, 0])
     assert p.dtype == np.int64 and p.tolist() == [2 ** 30, 1]
-    assert (2 ** tg.tensor([-1])).tolist() == [0.5]
+    assert (2 ** tg.tensor([-1])).tolist() == [0]  # torch: an integer power, truncated
     assert (2.0 ** tg.tensor([3])).dtype == np.float32
     assert tg.cat([tg.tensor([1]), tg.tensor([1.0])]).dtype == np.float32
     assert tg.stack([tg.tensor([1]), tg.tensor([1.0], dtype=tg.float64)]).dtype == np.float64
@@ -909,3 +909,22 @@ def test_host_masks_indices_targets_and_arrays_meet_tensors_on_any_device(device
     rnn = nn.LSTM(2, 3).to(device)
     h = hidden_states(rnn, [[0.0, 1.0], [1.0, 0.0]])  # a list (float64 to numpy) on a float32 model
     assert h.shape == (2, 3) and h.dtype == np.float32
+
+
+def test_review_regressions_in_ops():
+    """argmax of an empty tensor along a non-empty dim is empty (as torch); a nan tensor bound wins in clamp;
+    numpy scalars promote like Python numbers; int ** negative int truncates like torch; norm of ints is
+    float32."""
+    assert tg.zeros(0, 3).argmax(1).shape == (0,) and tg.zeros(3, 0).argmax(0).shape == (0,)
+    with pytest.raises(ValueError, match="empty along the reduced dim"):
+        tg.zeros(3, 0).argmax(1)
+    out = tg.tensor([1.0, 5.0]).clamp(tg.tensor([np.nan]))
+    assert np.isnan(out.numpy()).all()
+    assert np.isnan(tg.tensor([np.nan]).clamp(tg.tensor([0.0]), tg.tensor([1.0])).item())
+    assert (tg.tensor([1, 2]) * np.float32(0.5)).tolist() == [0.5, 1.0]
+    assert tg.tensor([1, 3]).clamp(np.float32(1.5)).tolist() == [1.5, 3.0]
+    assert (tg.tensor([True]) + np.int64(1)).tolist() == [2]
+    p = 2 ** tg.tensor([3, -1])
+    assert p.dtype == np.int64 and p.tolist() == [8, 0] and (1 ** tg.tensor([-2])).tolist() == [1]
+    n = tg.tensor([3, 4]).norm()
+    assert n.dtype == np.float32 and n.item() == 5.0

@@ -204,19 +204,21 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
                 raise
             # an op inside this backward (e.g. sqrt's g / (2 y) at y = 0) produced the nan/inf
             raise FloatingPointError(f"detect_anomaly: backward of {node.name} produced nan or inf ({e})") from None
+        if isinstance(in_grads, Tensor) and len(node.parents) == 1:  # (torch accepts a bare one, too)
+            in_grads = (in_grads,)
         if not isinstance(in_grads, tuple) or len(in_grads) != len(node.parents):
             raise TypeError(f"backward of {node.name} must return a tuple of {len(node.parents)} gradients (a "
                             f"Tensor or None per input), got {_describe_grads(in_grads)}")
         for k, (parent, ig) in enumerate(zip(node.parents, in_grads)):
-            if ig is not None:
+            if ig is not None and parent is not None:
+                # (a parent released by an earlier backward has no out_shape: visiting it raises the clear error)
+                want = parent.shape if isinstance(parent, Tensor) else getattr(parent, "out_shape", None)
+                if not isinstance(ig, Tensor) or (want is not None and ig.shape != want):
+                    raise ValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
+                                     f"of input {k}, which is a Tensor of shape {want}")
                 if _mode.anomaly:
                     _check_finite(ig.data, f"backward of {node.name}")
-                if parent is not None:
-                    want = parent.shape if isinstance(parent, Tensor) else parent.out_shape
-                    if not isinstance(ig, Tensor) or ig.shape != want:
-                        raise ValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
-                                         f"of input {k}, which is a Tensor of shape {want}")
-                    _accumulate(pending, parent, ig, create_graph)
+                _accumulate(pending, parent, ig, create_graph)
     if not retain_graph:
         node.release()
 
@@ -241,6 +243,7 @@ def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None
         leaf.grad = leaf.grad + g
     else:
         leaf.grad.data += g.data
+        leaf.grad._bump_version()  # (a graph that saved the old .grad must not see the sum)
 
 
 def backward(tensors: Sequence[Tensor], grad_tensors: Optional[Sequence[Any]] = None,

@@ -45,6 +45,8 @@ def _require_cupy() -> Any:
 
 
 def is_cupy_array(a: Any) -> bool:
+    if type(a) is np.ndarray:  # (the common case, answered at once)
+        return False
     if _cupy is not None:
         return isinstance(a, _cupy.ndarray)
     if not _cupy_checked and type(a).__module__.split(".")[0] == "cupy":  # a user's CuPy array arrived

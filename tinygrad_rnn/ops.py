@@ -40,10 +40,11 @@ def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
 
 
 def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
-    """Both operands as Tensors of a common float dtype.
+    """Both operands as Tensors of a common dtype, by torch's rules.
 
-    Python numbers take the tensor's dtype (x * 0.5 stays float32); numpy
-    arrays keep theirs; an integer tensor meeting a float one is cast to it.
+    A number (Python or numpy scalar) takes the tensor's dtype unless its kind is higher: x * 0.5
+    stays float32, an int tensor times 0.5 is float32, a bool tensor plus 1 is int64. numpy arrays
+    keep their dtype; an integer tensor meeting a float one is cast to it.
     """
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         like = a if isinstance(a, Tensor) else b
@@ -60,13 +61,14 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
 def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (bool, numbers.Number)) and not isinstance(x, np.ndarray):
-        if isinstance(x, complex):
+    if isinstance(x, (bool, numbers.Number, np.generic)) and not isinstance(x, np.ndarray):
+        if isinstance(x, (complex, np.complexfloating)):
             raise TypeError(f"{op}: complex numbers are not supported")
-        if like.dtype.kind == "f" or isinstance(x, bool) or (like.dtype.kind in "iu" and isinstance(x, int)):
+        is_float = isinstance(x, (float, np.floating))
+        if like.dtype.kind == "f" or isinstance(x, (bool, np.bool_)) or (like.dtype.kind in "iu" and not is_float):
             dtype = like.dtype  # the tensor's dtype: x * 0.5 stays float32, n + 1 stays int
         else:  # a float meeting an int/bool tensor, or an int meeting a bool one: torch's promotion
-            dtype = np.float32 if isinstance(x, float) else np.int64
+            dtype = np.float32 if is_float else np.int64
         try:
             return _const(backend.to_device(np.asarray(x, dtype=dtype), like.device))
         except OverflowError:
@@ -753,9 +755,9 @@ def pow(base: Any, exponent: Any) -> Tensor:
     if isinstance(base, Tensor) and isinstance(exponent, numbers.Number) and not isinstance(exponent, bool):
         return PowScalar(exponent)(base)
     if isinstance(exponent, Tensor) and isinstance(base, numbers.Number) and base > 0:
-        if (exponent.dtype.kind in "iu" and isinstance(base, int) and not isinstance(base, bool)
-                and not (exponent.data < 0).any()):
-            return Tensor._make(base ** exponent.data)  # exact integers, as in torch (no gradient)
+        if exponent.dtype.kind in "iu" and isinstance(base, int) and not isinstance(base, bool):
+            e = exponent.data  # exact integers, as in torch (no gradient); a negative power truncates to 0
+            return Tensor._make(xp_of(e).where(e < 0, int(base == 1), base ** xp_of(e).maximum(e, 0)))
         return (exponent._floating() * math.log(base)).exp()
     return Pow()(*operands("pow", base, exponent))
 
@@ -771,9 +773,18 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if isinstance(min, Tensor) or isinstance(max, Tensor):  # x keeps the gradient at ties with a bound (torch)
-        out = x if min is None else where(_data(x) < _data(min), min, x)
-        return out if max is None else where(_data(out) > _data(max), max, out)
-    if x.dtype.kind in "biu" and any(isinstance(b, float) for b in (min, max)):
+        bounds = [b for b in (min, max) if isinstance(b, Tensor)]
+        if backend.mixed_devices([x.data] + [b.data for b in bounds]):
+            raise ValueError(f"clamp: tensors on different devices ({describe([x] + bounds)}); move them to one "
+                             "device with .to(device)")
+        xp = xp_of(x.data)
+        out = x
+        if min is not None:  # (a nan bound wins, as in torch; a nan x stays)
+            out = where((_data(out) < _data(min)) | xp.isnan(_data(min)), min, out)
+        if max is not None:
+            out = where((_data(out) > _data(max)) | xp.isnan(_data(max)), max, out)
+        return out
+    if x.dtype.kind in "biu" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
         x = x.astype(np.float32)  # an int tensor clamped to float bounds is float, as in torch
     return Clamp(min, max)(x)  # min > max gives max everywhere, as in torch
 
@@ -1008,8 +1019,9 @@ def correction_arg(unbiased: Optional[bool], correction: Optional[int]) -> int:
 
 def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
     """argmax/argmin: the flat index (dim None), or the index along dim; a 0-d tensor's is 0, as in torch."""
-    if x.numel() == 0:
-        raise ValueError(f"{op}: the input (shape {x.shape}) is empty, so it has no {op[3:]}imum")
+    if x.numel() == 0 and (dim is None or x.shape[norm_dims(dim, x.ndim, op)[0]] == 0):
+        raise ValueError(f"{op}: the input (shape {x.shape}) is empty along the reduced dim, so it has no "
+                         f"{op[3:]}imum")
     if dim is None or x.ndim == 0:
         norm_dims(dim, x.ndim, op)  # (range check)
         return _const(xp_of(x.data).asarray(getattr(x.data.reshape(-1), op)()))

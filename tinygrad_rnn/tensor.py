@@ -691,14 +691,15 @@ class Tensor:
         return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))].clone()
 
     def norm(self, p: float = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        """The p-norm over dim (all elements by default); p may be float('inf')."""
+        """The p-norm over dim (all elements by default); p may be float('inf'). Ints give float32."""
+        x = self._floating()
         if p == float("inf"):
-            return self.abs().amax(dim, keepdim)
+            return x.abs().amax(dim, keepdim)
         if p == 2:
-            return _ops.Root(2)((self * self).sum(dim, keepdim))
+            return _ops.Root(2)((x * x).sum(dim, keepdim))
         if p <= 0:
             raise ValueError(f"norm: p must be positive, got {p}")
-        return _ops.Root(p)((self.abs() ** p).sum(dim, keepdim))
+        return _ops.Root(p)((x.abs() ** p).sum(dim, keepdim))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return Tensor._make(self.data.astype(bool).any(axis=_ops.norm_dims(dim, self.ndim, "any"), keepdims=keepdim))

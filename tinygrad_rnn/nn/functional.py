@@ -124,7 +124,9 @@ def _reduce(loss: Tensor, reduction: str, op: str, denom: Optional[Tensor] = Non
         return loss.sum()
     if denom is None:
         return loss.mean()
-    if not bool(denom.data):  # every target ignored (or weighted 0): nan, as in torch, with zero gradients
+    # every target ignored, or weighted 0: a nan loss, as in torch, but zero gradients (torch's are 0 for the
+    # first case and nan for the second): one such batch must not poison the weights
+    if not bool(denom.data):
         return loss.sum() * 0.0 + float("nan")
     return loss.sum() / denom
 

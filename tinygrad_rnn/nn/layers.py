@@ -137,7 +137,7 @@ class LogSoftmax(Softmax):
 
 
 class Sequential(Module):
-    """Modules applied in order; children are named '0', '1', ..."""
+    """Modules applied in order; children are named '0', '1', ... (a slice keeps its children's names)."""
 
     def __init__(self, *modules: Module) -> None:
         super().__init__()

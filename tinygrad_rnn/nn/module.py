@@ -208,9 +208,11 @@ class Module:
         """Parameters (and their grads) are converted in place, keeping their identity; each buffer
         is replaced by buffer_fn(buffer data) (fn if None), shared buffers staying shared."""
         for p in self.parameters():
-            p.data = fn(p.data)
-            p._bump_version()
-            if p.grad is not None:
+            new = fn(p.data)
+            if new is not p.data:  # (a conversion that changes nothing leaves pending graphs alone)
+                p.data = new
+                p._bump_version()
+            if p.grad is not None and fn(p.grad.data) is not p.grad.data:
                 p.grad = Tensor(fn(p.grad.data))
         buffer_fn = fn if buffer_fn is None else buffer_fn
         done: Dict[int, Tensor] = {}
@@ -235,7 +237,7 @@ class Module:
                              f"got {device_or_dtype!r}") from None
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: parameters must stay floating point, got {dtype}")
-        return self._apply(lambda a: a.astype(dtype),
+        return self._apply(lambda a: a.astype(dtype, copy=False),
                            lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)  # float buffers only
 
     def cuda(self) -> "Module":
@@ -322,5 +324,6 @@ def zero_grad_(p: Tensor) -> None:
     g = p.grad
     if g.grad_fn is None and backend.is_writable(g.data):
         g.data[...] = 0
+        g._bump_version()
     else:
         p.grad = Tensor._make(backend.xp_of(g.data).zeros_like(g.data))

@@ -15,9 +15,10 @@ class LRScheduler:
     groups' 'initial_lr'. Subclasses give ``get_lr()`` (recursive form, from the current lrs) and
     ``_get_closed_form_lr()`` (lr as a function of last_epoch, used by ``step(epoch)``).
 
-    The constructor takes one step, during which ``_initial`` is True: the recursive forms then keep
-    the lrs the optimizer has, so resuming with last_epoch >= 0 does not move the lr one step ahead
-    of itself (torch 2.x's behaviour)."""
+    The constructor takes one step, during which ``_initial`` is True: ExponentialLR's and
+    CosineAnnealingLR's recursive forms then keep the lrs the optimizer has, so resuming with
+    last_epoch >= 0 does not move the lr one step ahead of itself (torch 2.x's behaviour; StepLR
+    applies its rule at that step, as torch's does)."""
 
     _initial = False
 
