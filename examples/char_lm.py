@@ -47,6 +47,8 @@ from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.serialization import atomic_write
 from tinygrad_rnn.viz import hidden_states, plot_unit_text, string_literal_mask, top_units, unit_label_correlation
 
+from _cli import HelpFormatter, check_output  # beside this file (run as python examples/char_lm.py)
+
 try:
     from tqdm import tqdm
 except ImportError:  # runs with numpy alone
@@ -135,7 +137,12 @@ def save_checkpoint(path: str, model: CharLM, opt: optim.Adam, step: int, state,
 
 def load_checkpoint(path: str, model: CharLM, opt: optim.Adam, cfg: dict):
     """Restore model and optimizer in place; returns (step, carried state, history)."""
-    ck = tg.load(path)
+    try:
+        ck = tg.load(path)
+    except tg.SerializationError as e:
+        raise SystemExit(f"char_lm.py: cannot resume: {e}") from None
+    if not isinstance(ck, dict) or not {"config", "model", "optimizer", "step", "state", "history"} <= set(ck):
+        raise SystemExit(f"char_lm.py: cannot resume {path}: not a char_lm checkpoint")
     diff = [f"{k}={ck['config'].get(k)!r} in the checkpoint, {v!r} now" for k, v in cfg.items()
             if ck["config"].get(k) != v]
     if ck["config"].get("corpus") != cfg["corpus"]:
@@ -241,25 +248,30 @@ def _matplotlib() -> bool:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     ap.add_argument("--steps", type=int, default=4000, help="train until this optimizer step (also with --resume)")
-    ap.add_argument("--hidden", type=int, default=128)
-    ap.add_argument("--layers", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--hidden", type=int, default=128, help="LSTM hidden units")
+    ap.add_argument("--layers", type=int, default=1, help="stacked LSTM layers")
+    ap.add_argument("--batch", type=int, default=16, help="parallel streams of the training text")
     ap.add_argument("--bptt", type=int, default=128, help="truncated-BPTT chunk length k")
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
+    ap.add_argument("--seed", type=int, default=0, help="seeds the weights and the sampling")
     ap.add_argument("--temperature", type=float, default=0.8, help="sampling temperature")
     ap.add_argument("--sample-chars", type=int, default=400, help="characters to sample at the end")
     ap.add_argument("--eval-every", type=int, default=250, help="validation loss every N steps")
     ap.add_argument("--save-every", type=int, default=500, help="checkpoint every N steps (and at the end)")
     ap.add_argument("--analysis-chars", type=int, default=1500, help="held-out characters drawn in string_unit.png")
-    ap.add_argument("--out-dir", default=os.path.join("runs", "char_lm"))
+    ap.add_argument("--out-dir", default=os.path.join("runs", "char_lm"),
+                    help="checkpoint.npz, loss.png and string_unit.png go here")
     ap.add_argument("--resume", action="store_true", help="continue from --out-dir/checkpoint.npz")
     args = ap.parse_args(argv)
     if min(args.steps, args.hidden, args.layers, args.batch, args.bptt, args.eval_every, args.save_every,
-           args.analysis_chars) < 1 or args.sample_chars < 0 or args.temperature <= 0:
-        ap.error("sizes and counts must be positive, --temperature > 0, --sample-chars >= 0")
+           args.analysis_chars) < 1 or args.sample_chars < 0 or not args.temperature > 0 or not args.lr > 0:
+        ap.error("sizes and counts must be positive, --temperature > 0, --lr > 0, --sample-chars >= 0")
+    check_output(ap, "--out-dir", args.out_dir, directory=True)
+    ckpt = os.path.join(args.out_dir, CHECKPOINT)
+    if args.resume and not os.path.exists(ckpt):
+        ap.error(f"--resume: no checkpoint at {ckpt}")
 
     t_start = time.time()
     tg.manual_seed(args.seed)
@@ -270,14 +282,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     model = CharLM(len(vocab), args.hidden, args.layers)
     opt = optim.Adam(model.parameters(), lr=args.lr)
     os.makedirs(args.out_dir, exist_ok=True)
-    ckpt = os.path.join(args.out_dir, CHECKPOINT)
     print(f"corpus {len(text):,} chars ({', '.join(m.__name__ for m in MODULES)}), {split:,} for training, "
           f"{len(text) - split:,} held out; vocab {len(vocab)}; model {model.num_parameters():,} parameters")
 
     step, state, history = 0, None, {"train": [], "val": []}
     if args.resume:
-        if not os.path.exists(ckpt):
-            raise SystemExit(f"char_lm.py: --resume: no checkpoint at {ckpt}")
         step, state, history = load_checkpoint(ckpt, model, opt, config(args, text))
         print(f"resumed from {ckpt} at step {step}")
 

@@ -39,7 +39,8 @@ from tinygrad_rnn import nn, optim
 from tinygrad_rnn.data import ascii_ids, length_batches, pad_sequences, stratified_split
 from tinygrad_rnn.serialization import atomic_write
 
-from char_lm import _matplotlib  # the examples beside this file (run as python examples/classify_snippets.py)
+from _cli import HelpFormatter, check_output  # the examples beside this file (python examples/classify_snippets.py)
+from char_lm import _matplotlib
 from tag_tokens import VOCAB, confusion_matrix, format_confusion, loss_curve, optimize, per_class_accuracy
 
 try:
@@ -155,7 +156,7 @@ def plot_results(history: dict, cm: np.ndarray, names: Sequence[str], baselines:
     if history["epochs"]:
         epoch, train_acc, test_acc = zip(*history["epochs"])
         ax2.plot(epoch, 100 * np.asarray(train_acc), "o-", color="tab:blue", markersize=4, label="training snippets")
-        ax2.plot(epoch, 100 * np.asarray(test_acc), "o-", color="tab:red", markersize=4, label="held-out files")
+        ax2.plot(epoch, 100 * np.asarray(test_acc), "o-", color="tab:red", markersize=4, label="held-out snippets")
     for (name, value), style in zip(baselines.items(), ("--", ":", "-.")):
         ax2.axhline(100 * value, color="0.4", linestyle=style, label=name)
     ax2.set(xlabel="epoch", ylabel="accuracy (%)", ylim=(0, 100))
@@ -177,31 +178,33 @@ def plot_results(history: dict, cm: np.ndarray, names: Sequence[str], baselines:
 
 # --------------------------------------------------------------------------- main
 def main(argv: Optional[List[str]] = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--cell", choices=("gru", "lstm"), default="gru")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    ap.add_argument("--epochs", type=int, default=20, help="passes over the training functions")
+    ap.add_argument("--cell", choices=("gru", "lstm"), default="gru", help="the recurrent layer")
     ap.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=True,
                     help="also read each snippet right to left (h_n of both directions)")
     ap.add_argument("--hidden", type=int, default=64, help="hidden units per direction")
     ap.add_argument("--embed", type=int, default=32, help="character embedding size")
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=32, help="functions per step")
     ap.add_argument("--dropout", type=float, default=0.3, help="dropout on the embedded characters and on h_n")
     ap.add_argument("--max-len", type=int, default=300, help="characters of each function read at most")
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
     ap.add_argument("--test-fraction", type=float, default=0.2, help="share of each package held out")
     ap.add_argument("--split", choices=("files", "functions"), default="files",
-                    help="hold out whole files (default), or functions at random")
+                    help="hold out whole files, or functions at random")
     ap.add_argument("--limit", type=int, default=0, help="use at most N snippets per package (0: all)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    ap.add_argument("--out-dir", default=os.path.join("runs", "classify_snippets"))
+    ap.add_argument("--seed", type=int, default=0, help="seeds the split, the weights and the batches")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the model runs")
+    ap.add_argument("--out-dir", default=os.path.join("runs", "classify_snippets"),
+                    help="model.npz and the PNG go here")
     args = ap.parse_args(argv)
     if min(args.epochs, args.hidden, args.embed, args.batch, args.max_len) < 1 or args.limit < 0 \
-            or not 0 < args.test_fraction < 1 or args.lr <= 0 or not 0 <= args.dropout < 1:
+            or not 0 < args.test_fraction < 1 or not args.lr > 0 or not 0 <= args.dropout < 1:
         ap.error("sizes and counts must be positive, --limit >= 0, 0 < --test-fraction < 1, --lr > 0, "
                  "0 <= --dropout < 1")
     if args.device == "cuda" and not tg.cuda_available():
         ap.error("--device cuda: CuPy or a CUDA GPU is not available")
+    check_output(ap, "--out-dir", args.out_dir, directory=True)
 
     t_start = time.time()
     tg.manual_seed(args.seed)
@@ -213,6 +216,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     ids = [ascii_ids(t[:args.max_len]) for t in texts]
     train, test = stratified_split(labels, args.test_fraction, args.seed,
                                    groups=files if args.split == "files" else None)
+    if not len(test) or not len(train):
+        ap.error(f"--limit {args.limit}: {len(train)} functions to train on and {len(test)} to test on; "
+                 "a larger --limit (or 0, all) is needed")
     C = len(PACKAGES)
     model = SnippetClassifier(args.hidden, args.embed, C, args.cell, args.bidirectional, args.dropout).to(args.device)
     opt = optim.Adam(model.parameters(), lr=args.lr)

@@ -19,7 +19,8 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import optim
 from tinygrad_rnn.data import CharVocab, batchify, bptt_batches
 
-from char_lm import CharLM, sample, train_step  # the full example beside this file (run as python examples/demo.py)
+from _cli import HelpFormatter  # the examples' shared helpers beside this file (run as python examples/demo.py)
+from char_lm import CharLM, sample, train_step
 
 try:
     from tqdm import tqdm
@@ -28,21 +29,25 @@ except ImportError:  # the demo runs with numpy alone
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     ap.add_argument("--steps", type=int, default=600, help="optimizer steps")
-    ap.add_argument("--hidden", type=int, default=256)
-    ap.add_argument("--layers", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--hidden", type=int, default=256, help="LSTM hidden units")
+    ap.add_argument("--layers", type=int, default=1, help="stacked LSTM layers")
+    ap.add_argument("--batch", type=int, default=32, help="parallel streams of the corpus")
     ap.add_argument("--bptt", type=int, default=64, help="truncated-BPTT chunk length k")
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
+    ap.add_argument("--seed", type=int, default=0, help="seeds the weights")
     ap.add_argument("--reference", action="store_true",
                     help="use the step-by-step reference LSTM (fused=False): slower, same results")
     args = ap.parse_args()
+    if min(args.steps, args.hidden, args.layers, args.batch, args.bptt) < 1 or not args.lr > 0:
+        ap.error("--steps, --hidden, --layers, --batch and --bptt must be positive, and --lr > 0")
 
     tg.manual_seed(args.seed)
     text = "".join(inspect.getsource(m) for m in (textwrap, string, difflib, argparse))
     vocab = CharVocab(text)
+    if len(text) // args.batch < 2:
+        ap.error(f"--batch {args.batch}: the corpus has {len(text):,} characters, too few for that many streams")
     streams = batchify(vocab.encode(text), args.batch)
     model = CharLM(len(vocab), args.hidden, args.layers, fused=not args.reference)
     opt = optim.Adam(model.parameters(), lr=args.lr)

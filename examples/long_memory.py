@@ -50,6 +50,8 @@ from tinygrad_rnn import nn, optim
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.serialization import atomic_write
 
+from _cli import HelpFormatter, check_output  # beside this file (run as python examples/long_memory.py)
+
 try:
     from tqdm import tqdm
 except ImportError:  # runs with numpy alone
@@ -253,10 +255,11 @@ def print_table(results: List[dict]) -> None:
     for r in results:
         if r["kind"] == "lstm" and verdict(r["relative"]) == "baseline":
             keep, gap = 1 / (1 + math.exp(-r["forget_bias"])), r["task"].gap
+            hint = ("A larger forget bias keeps more: try --forget-bias 3 --lr lstm=0.003 --steps 6000 (0.95 per "
+                    "step)." if r["forget_bias"] < 3 else "With this forget bias, more --steps may be what it needs.")
             print(f"note: the LSTM stays at the baseline on {r['task'].label}. At the start its cell keeps "
                   f"sigmoid(forget bias) = {keep:.2f} of itself per step, so {keep:.2f}^{gap} = {keep ** gap:.0e} of "
-                  f"what it stores survives the {gap} steps to the answer. A larger forget bias keeps more: "
-                  "try --forget-bias 3 --lr lstm=0.003 --steps 6000 (0.95 per step).")
+                  f"what it stores survives the {gap} steps to the answer. " + hint)
             break
 
 
@@ -300,7 +303,10 @@ def parse_lr(values: Sequence[str]) -> Dict[str, float]:
         kind, _, rate = v.rpartition("=")
         if kind and kind not in MODELS:
             raise ValueError(f"--lr: unknown model {kind!r} in {v!r} (models: {', '.join(MODELS)})")
-        rate_f = float(rate)
+        try:
+            rate_f = float(rate)
+        except ValueError:
+            raise ValueError(f"--lr: {v!r} is not a number or MODEL=number") from None
         if not rate_f > 0:
             raise ValueError(f"--lr: a learning rate must be > 0, got {v!r}")
         for k in ([kind] if kind else MODELS):
@@ -309,18 +315,18 @@ def parse_lr(values: Sequence[str]) -> Dict[str, float]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--task", choices=("adding", "copy", "both"), default="both")
-    ap.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    ap.add_argument("--task", choices=("adding", "copy", "both"), default="both", help="which memory task(s)")
+    ap.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS), help="which recurrences")
     ap.add_argument("--T", type=int, nargs="+", default=[20, 100], help="adding: sequence length(s)")
     ap.add_argument("--delay", type=int, nargs="+", default=[10, 60],
                     help="copy: steps from the last symbol to the first recall step (GO is the last of them)")
     ap.add_argument("--length", type=int, default=3, help="copy: how many symbols to remember")
     ap.add_argument("--symbols", type=int, default=8, help="copy: alphabet size n")
     ap.add_argument("--steps", type=int, default=2000, help="optimizer steps per model and task")
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--lr", nargs="+", default=[], metavar="[MODEL=]LR",
+    ap.add_argument("--batch", type=int, default=32, help="sequences per step")
+    ap.add_argument("--hidden", type=int, default=64, help="hidden units of every model")
+    ap.add_argument("--lr", nargs="+", default=argparse.SUPPRESS, metavar="[MODEL=]LR",
                     help="Adam learning rate for every model, or MODEL=LR for one (default: "
                          + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
     ap.add_argument("--forget-bias", type=float, default=1.0, help="the LSTM's forget-gate bias")
@@ -329,15 +335,17 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
                     help="the last this fraction of the steps runs at lr / 10, so that the final weights (which "
                          "the table evaluates) settle")
     ap.add_argument("--eval-size", type=int, default=1024, help="held-out sequences per task for the table")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="seeds the data and the weights")
     ap.add_argument("--out", default="long_memory.png", help="where to save the learning curves (PNG)")
     args = ap.parse_args(argv)
-    if min(args.steps, args.batch, args.hidden, args.eval_size, args.symbols, args.length) < 1 or args.clip <= 0 \
-            or min(args.T) < 2 or min(args.delay) < 1 or not 0 <= args.cooldown < 1:
-        ap.error("sizes and counts must be positive, --T at least 2, --delay at least 1, --clip > 0, "
-                 "0 <= --cooldown < 1")
+    if min(args.steps, args.batch, args.hidden, args.eval_size, args.length) < 1 or args.symbols < 2 \
+            or not args.clip > 0 or min(args.T) < 2 or min(args.delay) < 1 or not 0 <= args.cooldown < 1 \
+            or not math.isfinite(args.forget_bias):
+        ap.error("sizes and counts must be positive, --symbols at least 2, --T at least 2, --delay at least 1, "
+                 "--clip > 0, 0 <= --cooldown < 1, a finite --forget-bias")
+    check_output(ap, "--out", args.out)
     try:
-        args.lr = parse_lr(args.lr)
+        args.lr = parse_lr(getattr(args, "lr", []))
     except ValueError as e:
         ap.error(str(e))
 

@@ -39,7 +39,8 @@ from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.serialization import atomic_write
 from tinygrad_rnn.viz.units import TOKEN_CLASSES, token_class_labels
 
-from char_lm import _matplotlib  # the example beside this file (run as python examples/tag_tokens.py)
+from _cli import HelpFormatter, check_output  # the examples beside this file (run as python examples/tag_tokens.py)
+from char_lm import _matplotlib
 
 try:
     from tqdm import tqdm
@@ -244,30 +245,31 @@ def plot_results(history: dict, text: str, tags: np.ndarray, pred: np.ndarray, b
 
 # --------------------------------------------------------------------------- main
 def main(argv: Optional[List[str]] = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     ap.add_argument("--steps", type=int, default=800, help="optimizer steps")
-    ap.add_argument("--cell", choices=("gru", "lstm"), default="gru")
+    ap.add_argument("--cell", choices=("gru", "lstm"), default="gru", help="the recurrent layer")
     ap.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=True,
                     help="read each piece both ways (--no-bidirectional: left to right only)")
     ap.add_argument("--hidden", type=int, default=64, help="hidden units per direction")
     ap.add_argument("--embed", type=int, default=32, help="character embedding size")
     ap.add_argument("--batch", type=int, default=32, help="pieces per step")
     ap.add_argument("--max-len", type=int, default=256, help="characters per piece at most (pieces end at line ends)")
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
     ap.add_argument("--modules", type=int, default=len(MODULES), help=f"use the first N of the {len(MODULES)} modules")
     ap.add_argument("--test-files", type=int, default=5, help="modules held out for testing")
     ap.add_argument("--eval-every", type=int, default=100, help="held-out accuracy every N steps")
     ap.add_argument("--sample-lines", type=int, default=24, help="lines of held-out code drawn in the PNG")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    ap.add_argument("--out-dir", default=os.path.join("runs", "tag_tokens"))
+    ap.add_argument("--seed", type=int, default=0, help="seeds the weights and the batches")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the model runs")
+    ap.add_argument("--out-dir", default=os.path.join("runs", "tag_tokens"), help="model.npz and the PNG go here")
     args = ap.parse_args(argv)
     if min(args.steps, args.hidden, args.embed, args.batch, args.max_len, args.test_files, args.eval_every,
-           args.sample_lines) < 1 or not args.test_files < args.modules <= len(MODULES) or args.lr <= 0:
+           args.sample_lines) < 1 or not args.test_files < args.modules <= len(MODULES) or not args.lr > 0:
         ap.error("sizes and counts must be positive, --lr > 0, and 1 <= --test-files < --modules <= "
                  f"{len(MODULES)}")
     if args.device == "cuda" and not tg.cuda_available():
         ap.error("--device cuda: CuPy or a CUDA GPU is not available")
+    check_output(ap, "--out-dir", args.out_dir, directory=True)
 
     t_start = time.time()
     tg.manual_seed(args.seed)

@@ -28,6 +28,8 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.viz import hidden_gradient_norms, plot_gradient_norms
 
+from _cli import HelpFormatter, check_output  # beside this file (run as python examples/vanishing_gradients.py)
+
 
 def make_cells(inputs: int, hidden: int, gain: float) -> dict:
     """{label: cell}, all float64 (so a vanishing gradient at 1e-60 does not underflow to 0)."""
@@ -50,17 +52,18 @@ def make_cells(inputs: int, hidden: int, gain: float) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     ap.add_argument("--steps", type=int, default=100, help="sequence length T")
     ap.add_argument("--hidden", type=int, default=64, help="hidden size H (the same for every cell)")
     ap.add_argument("--input", type=int, default=8, help="input size I")
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--batch", type=int, default=16, help="sequences per batch (the norms are over all of them)")
     ap.add_argument("--gain", type=float, default=2.0, help="gain of the orthogonal W_hh of the exploding RNN")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="seeds the inputs and the weights")
     ap.add_argument("--out", default="vanishing_gradients.png", help="where to save the plot (PNG)")
     args = ap.parse_args()
-    if args.steps < 2 or args.hidden < 1 or args.input < 1 or args.batch < 1:
-        ap.error("--steps must be at least 2 and --hidden, --input, --batch at least 1")
+    if args.steps < 2 or args.hidden < 1 or args.input < 1 or args.batch < 1 or not 0 < args.gain < float("inf"):
+        ap.error("--steps must be at least 2, --hidden, --input, --batch at least 1, and --gain > 0")
+    check_output(ap, "--out", args.out)
 
     tg.manual_seed(args.seed)
     T = args.steps

@@ -16,6 +16,7 @@ from helpers import png_ok
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "examples" / "long_memory.py"
+sys.path.insert(0, str(SCRIPT.parent))  # its sibling _cli.py, as when it runs as a script
 
 
 def _load_example():
@@ -236,7 +237,11 @@ def test_the_script_runs_and_rejects_bad_options(tmp_path):
 
 @pytest.mark.parametrize("bad, message", [(["--T", "1"], "--T at least 2"), (["--delay", "0"], "--delay at least 1"),
                                           (["--cooldown", "1"], "0 <= --cooldown < 1"),
-                                          (["--lr", "gru=-1"], "must be > 0"), (["--models", "tcn"], "invalid choice")])
+                                          (["--lr", "gru=-1"], "must be > 0"), (["--models", "tcn"], "invalid choice"),
+                                          (["--task", "copy", "--symbols", "1"], "--symbols at least 2"),
+                                          (["--clip", "nan"], "--clip > 0"), (["--forget-bias", "nan"], "finite"),
+                                          (["--lr", "abc"], "'abc' is not a number"),
+                                          (["--out", "."], "is a directory")])
 def test_bad_options_are_refused(bad, message, capsys):
     with pytest.raises(SystemExit) as e:
         lm.main(TINY + bad)
