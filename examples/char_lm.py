@@ -288,7 +288,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     step, state, history = 0, None, {"train": [], "val": []}
     if args.resume:
         step, state, history = load_checkpoint(ckpt, model, opt, config(args, text))
-        print(f"resumed from {ckpt} at step {step}")
+        print(f"resumed from {ckpt} at step {step}"
+              + (f"; --steps {args.steps} is reached already, so nothing is trained" if step >= args.steps else ""))
 
     chunks_per_pass = len(range(0, len(streams) - 1, args.bptt))
     if step % chunks_per_pass == 0:
