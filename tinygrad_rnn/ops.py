@@ -1,4 +1,5 @@
-"""Every differentiable op: forward on arrays, backward in Tensor ops, side by side.
+"""Every tensor op: forward on arrays, backward in Tensor ops, side by side (the fused whole-sequence
+recurrences, with their hand-derived backward on arrays, live in nn/fused.py).
 
 Grouped: elementwise binary, elementwise unary, reductions, movement, indexing,
 matmul, device/dtype. Composite ops (mean, var, logsumexp, minimum, stack,

@@ -1,7 +1,7 @@
 """Stateless functions: activations, dropout, one_hot, embedding lookup and losses.
 
-Every loss goes through log_softmax (or a log-sum-exp softplus), so it is stable
-for any logits. ``reduction='none'`` returns one loss per element (per time step
+Every loss on logits goes through log_softmax (or a log-sum-exp softplus), so it is
+stable for any logits. ``reduction='none'`` returns one loss per element (per time step
 for sequences): a sequence loss is then any weighted sum of per-step losses,
 e.g. ``(loss * step_weights).sum() / step_weights.sum()``; a many-to-one model
 weights only the last step.

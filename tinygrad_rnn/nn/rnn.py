@@ -1,8 +1,10 @@
 """Recurrent cells and multi-layer sequence layers (PyTorch's names, shapes and gate order).
 
-One set of weights serves every time step: the layers loop over t calling the
-same cell function with the same Parameters, so the unrolled graph reuses each
-weight T times and backward sums the T per-step gradients into its ``.grad``.
+One set of weights serves every time step. With ``fused=False`` the layers loop over t
+calling the same cell function with the same Parameters, so the unrolled graph reuses each
+weight T times and backward sums the T per-step gradients into its ``.grad``; the default
+``fused=True`` runs that loop inside one Function per layer and direction (nn/fused.py),
+whose hand-derived backward sums the same per-step gradients.
 
 Cell equations (x: (B, I), h, c: (B, H); weights stacked by gate, PyTorch's layout):
 
