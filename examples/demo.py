@@ -46,9 +46,10 @@ def main() -> None:
     tg.manual_seed(args.seed)
     text = "".join(inspect.getsource(m) for m in (textwrap, string, difflib, argparse))
     vocab = CharVocab(text)
-    if len(text) // args.batch < 2:
-        ap.error(f"--batch {args.batch}: the corpus has {len(text):,} characters, too few for that many streams")
-    streams = batchify(vocab.encode(text), args.batch)
+    try:
+        streams = batchify(vocab.encode(text), args.batch)
+    except ValueError as e:  # too many streams for the corpus
+        ap.error(f"--batch {args.batch}: {e} (the corpus has too few for that many streams)")
     model = CharLM(len(vocab), args.hidden, args.layers, fused=not args.reference)
     opt = optim.Adam(model.parameters(), lr=args.lr)
     print(f"corpus {len(text):,} chars, vocab {len(vocab)}, model {model.num_parameters():,} parameters "

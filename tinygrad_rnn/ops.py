@@ -17,7 +17,7 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .creation import as_tensor
-from .tensor import Function, Tensor, describe
+from .tensor import Function, Tensor, check_devices, describe
 
 
 def _const(a: Any) -> Tensor:
@@ -609,7 +609,7 @@ def show_index(index: tuple) -> str:
 
 def _dims_used(i: Any) -> int:
     """How many tensor dims one index entry consumes (None adds a dim, a k-d mask consumes k)."""
-    if i is None or isinstance(i, (bool, np.bool_)):  # a scalar True/False adds a dim, like None
+    if i is None or isinstance(i, bool):  # a scalar True/False (0-d masks become one) adds a dim, like None
         return 0
     return i.ndim if getattr(i, "dtype", None) is not None and i.dtype.kind == "b" else 1
 
@@ -757,8 +757,9 @@ def pow(base: Any, exponent: Any) -> Tensor:
         return PowScalar(exponent)(base)
     if isinstance(exponent, Tensor) and isinstance(base, numbers.Number) and base > 0:
         if exponent.dtype.kind in "iu" and isinstance(base, int) and not isinstance(base, bool):
-            e = exponent.data  # exact integers, as in torch (no gradient); a negative power truncates to 0
-            return Tensor._make(xp_of(e).where(e < 0, int(base == 1), base ** xp_of(e).maximum(e, 0)))
+            # exact integers, as in torch (no gradient); a negative power truncates to 0 (1 for base 1)
+            e, xp = exponent.data, xp_of(exponent.data)
+            return Tensor._make(xp.where(e < 0, int(base == 1), base ** xp.maximum(e, 0)))
         return (exponent._floating() * math.log(base)).exp()
     return Pow()(*operands("pow", base, exponent))
 
@@ -774,10 +775,7 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if isinstance(min, Tensor) or isinstance(max, Tensor):  # x keeps the gradient at ties with a bound (torch)
-        bounds = [b for b in (min, max) if isinstance(b, Tensor)]
-        if backend.mixed_devices([x.data] + [b.data for b in bounds]):
-            raise ValueError(f"clamp: tensors on different devices ({describe([x] + bounds)}); move them to one "
-                             "device with .to(device)")
+        check_devices("clamp", [x] + [b for b in (min, max) if isinstance(b, Tensor)])
         xp = xp_of(x.data)
         out = x
         if min is not None:  # (a nan bound wins, as in torch; a nan x stays)
@@ -1002,9 +1000,7 @@ def logical(op: str, a: Tensor, b: Any) -> Tensor:
     b = b if isinstance(b, Tensor) else as_tensor(b, device=a.device)
     if a.dtype.kind != "b" or b.dtype.kind != "b":
         raise TypeError(f"{op}: needs boolean tensors, got {a.dtype} and {b.dtype}")
-    if backend.mixed_devices([a.data, b.data]):
-        raise ValueError(f"{op}: tensors on different devices ({describe([a, b])}); move them to one device with "
-                         ".to(device)")
+    check_devices(op, [a, b])
     try:
         return _const(getattr(xp, f"logical_{op}")(a.data, b.data))
     except ValueError as e:
@@ -1020,11 +1016,10 @@ def correction_arg(unbiased: Optional[bool], correction: Optional[int]) -> int:
 
 def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
     """argmax/argmin: the flat index (dim None), or the index along dim; a 0-d tensor's is 0, as in torch."""
-    if x.numel() == 0 and (dim is None or x.shape[norm_dims(dim, x.ndim, op)[0]] == 0):
+    axes = norm_dims(dim, x.ndim, op)  # (checks dim's range; () for a 0-d tensor)
+    if x.numel() == 0 and (dim is None or x.shape[axes[0]] == 0):
         raise ValueError(f"{op}: the input (shape {x.shape}) is empty along the reduced dim, so it has no "
                          f"{op[3:]}imum")
-    if dim is None or x.ndim == 0:
-        norm_dims(dim, x.ndim, op)  # (range check)
+    if dim is None or not axes:
         return _const(xp_of(x.data).asarray(getattr(x.data.reshape(-1), op)()))
-    (d,) = norm_dims(dim, x.ndim, op)
-    return _const(getattr(x.data, op)(axis=d, keepdims=keepdim))
+    return _const(getattr(x.data, op)(axis=axes[0], keepdims=keepdim))

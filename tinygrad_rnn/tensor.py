@@ -39,6 +39,13 @@ def describe(tensors: Sequence["Tensor"]) -> str:
     return ", ".join(f"{t.shape} {t.dtype} {t.device}" for t in tensors)
 
 
+def check_devices(op: str, tensors: Sequence["Tensor"], arrays: Optional[Sequence[Any]] = None) -> None:
+    """Raise, naming op and every tensor, unless the tensors (whose arrays may be passed along) share a device."""
+    if len(tensors) > 1 and backend.mixed_devices([t.data for t in tensors] if arrays is None else arrays):
+        raise ValueError(f"{op}: tensors on different devices ({describe(tensors)}); "
+                         "move them to one device with .to(device)")
+
+
 class Function:
     """One differentiable op with a single output.
 
@@ -67,9 +74,7 @@ class Function:
 
     def __call__(self, *inputs: "Tensor") -> "Tensor":
         arrays = [t.data for t in inputs]
-        if len(arrays) > 1 and backend.mixed_devices(arrays):
-            raise ValueError(f"{self.name}: tensors on different devices ({describe(inputs)}); "
-                             "move them to one device with .to(device)")
+        check_devices(self.name, inputs, arrays)
         try:
             out = self.forward(*arrays)
         except (ValueError, TypeError, IndexError) as e:
@@ -342,7 +347,8 @@ class Tensor:
             raise RuntimeError(f"{op}: a tensor that requires grad cannot be changed in place while the graph is "
                                "recorded; do it under no_grad() (as optimizers and init do) or use an out-of-place op")
         if isinstance(value, Tensor) and value._requires_grad and _mode.grad_enabled:
-            raise RuntimeError(f"{op}: the value requires grad, but an in-place write is not recorded in the graph, "
+            raise RuntimeError(f"{op}: the value requires grad (shape {value.shape}, written into a tensor of shape "
+                               f"{self.shape}), but an in-place write is not recorded in the graph, "
                                "so its gradient would be lost; collect the pieces in a list and join them with "
                                "tg.stack or tg.cat, or write under no_grad() if no gradient should flow")
         v = value.data if isinstance(value, Tensor) else value

@@ -303,14 +303,13 @@ class _Recurrence(Function):
     """Shared argument handling of the fused recurrences; ``states`` is 2 for the LSTM (h, c), else 1."""
 
     states = 1
-    save_output = True  # backward reads the output's rows as the hidden-state history (not with lengths)
     recycled: Tuple[str, ...] = ()  # saved numpy work arrays that go to the workspace when the node is released
     use_kernels_on_cpu = False  # tests flip this to run the CUDA kernel path with numpy stand-ins
 
     def __init__(self, reverse: bool, lengths: Optional[np.ndarray], has_b_ih: bool, has_b_hh: bool,
                  keep: bool = True) -> None:
         self.reverse, self.lengths = bool(reverse), lengths
-        self.save_output = lengths is None
+        self.save_output = lengths is None  # backward reads the output's rows as the history (not with lengths)
         self.has_b_ih, self.has_b_hh, self.keep = has_b_ih, has_b_hh, keep
 
     def _unpack(self, arrays: Sequence[Any]) -> tuple:

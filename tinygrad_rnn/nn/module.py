@@ -212,8 +212,10 @@ class Module:
             if new is not p.data:  # (a conversion that changes nothing leaves pending graphs alone)
                 p.data = new
                 p._bump_version()
-            if p.grad is not None and fn(p.grad.data) is not p.grad.data:
-                p.grad = Tensor(fn(p.grad.data))
+            if p.grad is not None:
+                g = fn(p.grad.data)
+                if g is not p.grad.data:
+                    p.grad = Tensor(g)
         buffer_fn = fn if buffer_fn is None else buffer_fn
         done: Dict[int, Tensor] = {}
         for m in self.modules():
