@@ -286,6 +286,25 @@ def test_retain_graph_backward_twice(cell, kernels):
         np.testing.assert_allclose(ts[k].grad.numpy(), 2 * g, rtol=1e-12, atol=1e-12, err_msg=k)
 
 
+@pytest.mark.parametrize("kernels", [False, True], ids=["numpy", "kernels"])
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("lengths", [None, [3, 5, 1]])
+def test_gradients_have_memory_of_their_own(cell, kernels, lengths):
+    """The engine keeps a fused backward's arrays as .grad without a copy (fresh_grads), so no two may share
+    memory: b_ih and b_hh get the same values from one sum, in two arrays."""
+    p, arrs = _problem(cell, lengths=lengths)
+    ts = tensors_for(arrs, "cpu")
+    with path(kernels, 8):
+        loss_of(call(run_fused, cell, ts, p), 0).backward()
+    grads = [ts[k].grad.data for k in ORDER if ts[k] is not None]
+    assert len(grads) == len([k for k in ORDER if ts[k] is not None])
+    for i, a in enumerate(grads):
+        for b in grads[i + 1:]:
+            assert not np.shares_memory(a, b)
+    if cell != "gru":  # (the GRU's two bias gradients differ)
+        np.testing.assert_array_equal(ts["b_ih"].grad.numpy(), ts["b_hh"].grad.numpy())
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cell", CELLS)
 def test_no_grad_matches_grad_mode(device, cell, reverse):

@@ -104,11 +104,11 @@ def _topological_order(roots: Sequence[Node]) -> List[Node]:
     return order
 
 
-def _accumulate(pending: Dict[Node, list], node: Node, g: Tensor, create_graph: bool) -> None:
-    """pending[node] += g; sums in place into an array this engine allocated itself."""
+def _accumulate(pending: Dict[Node, list], node: Node, g: Tensor, create_graph: bool, fresh: bool = False) -> None:
+    """pending[node] += g; sums in place into an array this engine allocated itself (or a ``fresh`` one)."""
     entry = pending.get(node)
     if entry is None:
-        pending[node] = [g, False]
+        pending[node] = [g, fresh]
     elif create_graph:
         entry[0] = entry[0] + g
     elif entry[1]:
@@ -218,7 +218,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
                                      f"of input {k}, which is a Tensor of shape {want}")
                 if _mode.anomaly:
                     _check_finite(ig.data, f"backward of {node.name}")
-                _accumulate(pending, parent, ig, create_graph)
+                _accumulate(pending, parent, ig, create_graph, node.fresh_grads)
     if not retain_graph:
         node.release()
 

@@ -59,12 +59,16 @@ class Function:
 
     saved_inputs: Tuple[int, ...] = ()
     save_output = False
+    fresh_grads = False  # True: backward's gradients are new arrays, none shared, which the engine may keep
     _hooks: Optional[list] = None
     released = False
 
-    @property
-    def name(self) -> str:
-        return type(self).__name__.lower()
+    name = "function"  # for messages; each subclass gets its class name, lowercased, unless it sets one
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__.lower()
 
     def forward(self, *arrays: Any) -> Any:
         raise NotImplementedError

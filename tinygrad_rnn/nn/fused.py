@@ -303,6 +303,7 @@ class _Recurrence(Function):
     """Shared argument handling of the fused recurrences; ``states`` is 2 for the LSTM (h, c), else 1."""
 
     states = 1
+    fresh_grads = True  # every gradient is an array of its own (the two bias gradients too: see _GradSums)
     recycled: Tuple[str, ...] = ()  # saved numpy work arrays that go to the workspace when the node is released
     use_kernels_on_cpu = False  # tests flip this to run the CUDA kernel path with numpy stand-ins
 
@@ -326,8 +327,8 @@ class _Recurrence(Function):
         """Grads for (x, states..., w_ih, w_hh, b_ih, b_hh) -> Tensors for the inputs actually given."""
         head, (gb_ih, gb_hh) = list(grads[:-2]), grads[-2:]
         out = head + ([gb_ih] if self.has_b_ih else []) + ([gb_hh] if self.has_b_hh else [])
-        return tuple(None if g is None else Tensor._make(g.astype(dt, copy=False))
-                     for g, dt in zip(out, self.in_dtypes))
+        return tuple([None if g is None else Tensor._make(g.astype(dt, copy=False))
+                      for g, dt in zip(out, self.in_dtypes)])
 
     def release(self) -> None:
         _workspace.give(*(self.__dict__.pop(k, None) for k in self.recycled))
@@ -426,8 +427,8 @@ class _GradSums:
     def result(self) -> tuple:
         """(dx in the caller's batch order, dW_ih, dW_hh, db_ih, db_hh); None where no gradient is wanted."""
         dw_ih, dw_hh, db_ih, db_hh = self.sums
-        if self.same:
-            db_hh = db_ih
+        if self.same:  # one sum serves both biases; each gets memory of its own (fresh_grads)
+            db_hh = db_ih.copy() if self.want[2] and self.want[3] else db_ih
         dx = None if self.dx is None else self.fn.batch.unsort(self.dx, 1)
         return (dx, dw_ih, dw_hh, db_ih if self.want[2] else None, db_hh if self.want[3] else None)
 

@@ -27,7 +27,7 @@ from ..backend import xp_of
 from ..creation import zeros
 from ..tensor import Tensor
 from . import functional as F
-from . import init
+from . import fused, init
 from .module import Module, Parameter
 
 State = Union[Tensor, Tuple[Tensor, Tensor]]
@@ -325,7 +325,6 @@ class RNNBase(Module):
              reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
         """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T)."""
         if self.fused:
-            from . import fused  # noqa: PLC0415
             if self.mode == "LSTM":
                 return fused.lstm_sequence(x, h, c, *weights, lengths=lengths, reverse=reverse)
             if self.mode == "GRU":
