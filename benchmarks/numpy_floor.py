@@ -7,8 +7,9 @@ buffers, backward walks the steps once and the weight gradients are one matmul
 each over all steps; the bias rides in the input projection as a column of
 ones. Each step's hidden product h @ W_hh.T is computed as
 (W_hh @ h.T).T, the layout OpenBLAS's AVX-512 kernels run fastest (the engine
-does the same). Used only by bench_rnn.py, as what any numpy-based engine could
-at best reach.
+does the same), and the per-step products call np.dot, which skips np.matmul's
+ufunc machinery (~0.35 us a call; the engine does that too). Used only by
+bench_rnn.py, as what any numpy-based engine could at best reach.
 
 Shapes: x (T, B, I) time-major, weights in PyTorch layout (G*H, I), (G*H, H),
 biases (G*H,). ``forward`` returns (output (T, B, H), final state(s), cache);
@@ -54,7 +55,7 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray
     tmp = np.empty((B, H), x.dtype)
     for t in range(T):
         g = gates[t]
-        np.matmul(w_hh, hs[t].T, out=gh)
+        np.dot(w_hh, hs[t].T, out=gh)
         g += gh.T
         _sigmoid_(g[:, :2 * H])
         _sigmoid_(g[:, 3 * H:])
@@ -106,7 +107,7 @@ def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = No
         dgg *= i
         dgg *= dc
         dc *= f
-        np.matmul(d, w_hh, out=dh)
+        np.dot(d, w_hh, out=dh)
     d2 = dg.reshape(T * B, 4 * H)
     db = d2.sum(0)
     return dict(x=(d2 @ w_ih).reshape(T, B, I), h0=dh, c0=dc, w_ih=d2.T @ x.reshape(T * B, I),
@@ -128,7 +129,7 @@ def gru_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     tmp = np.empty((B, H), x.dtype)
     for t in range(T):
         a = gi[t]
-        np.matmul(w_hh, hs[t].T, out=ghT)
+        np.dot(w_hh, hs[t].T, out=ghT)
         a[:, :2 * H] += gh[:, :2 * H]
         _sigmoid_(a[:, :2 * H])
         r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
@@ -173,7 +174,7 @@ def gru_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
         dr *= dn
         e[:, :2 * H] = d[:, :2 * H]
         dh *= z
-        dh += e @ w_hh
+        dh += np.dot(e, w_hh)
     d2, e2 = dgi.reshape(T * B, 3 * H), dgh.reshape(T * B, 3 * H)
     return dict(x=(d2 @ w_ih).reshape(T, B, I), h0=dh, w_ih=d2.T @ x.reshape(T * B, I),
                 w_hh=e2.T @ hs[:T].reshape(T * B, H), b_ih=d2.sum(0), b_hh=e2.sum(0))
@@ -190,7 +191,7 @@ def rnn_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     _project(x, w_ih, b_ih + b_hh, out=hs[1:].reshape(T * B, H))
     gh = np.empty((H, B), x.dtype)
     for t in range(T):
-        np.matmul(w_hh, hs[t].T, out=gh)
+        np.dot(w_hh, hs[t].T, out=gh)
         hs[t + 1] += gh.T
         np.tanh(hs[t + 1], out=hs[t + 1])
     cache = dict(x=x, w_ih=w_ih, w_hh=w_hh, hs=hs) if keep else None
@@ -209,7 +210,7 @@ def rnn_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
         np.multiply(hs[t + 1], hs[t + 1], out=d)
         np.subtract(1, d, out=d)
         d *= dh
-        np.matmul(d, w_hh, out=dh)
+        np.dot(d, w_hh, out=dh)
     d2 = dpre.reshape(T * B, H)
     db = d2.sum(0)
     return dict(x=(d2 @ w_ih).reshape(T, B, I), h0=dh, w_ih=d2.T @ x.reshape(T * B, I),

@@ -192,7 +192,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
     if node.save_output and node._out_vc[0]:
         raise RuntimeError(f"backward: the output of {node.name} (shape {node._out.shape}), which it saved for "
                            "backward, was changed in place after the forward pass; the gradient would be wrong")
-    into = getattr(node, "backward_into", None)
+    into = node.backward_into
     if into is not None and not create_graph:  # add straight into the parent's gradient buffer
         if node.parents[0] is not None:
             into(g.data, _owned_buffer(pending, node.parents[0], node.in_shape, g.data))

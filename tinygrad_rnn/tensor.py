@@ -60,6 +60,7 @@ class Function:
     saved_inputs: Tuple[int, ...] = ()
     save_output = False
     fresh_grads = False  # True: backward's gradients are new arrays, none shared, which the engine may keep
+    backward_into: Optional[Callable[[Any, Any], None]] = None  # (g, buffer): add input 0's gradient in place
     _hooks: Optional[list] = None
     released = False
 
