@@ -552,7 +552,7 @@ class Cat(Function):
 
 # ============================================================================ indexing
 def _is_basic(index: tuple) -> bool:
-    return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in index)
+    return all([i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in index])
 
 
 class GetItem(Function):

@@ -110,7 +110,7 @@ class Function:
     @property
     def needs_input_grad(self) -> Tuple[bool, ...]:
         """Which inputs a gradient must be computed for (backward may return None for the others)."""
-        return tuple(p is not None for p in self.parents)
+        return tuple([p is not None for p in self.parents])
 
     @property
     def output(self) -> "Tensor":
