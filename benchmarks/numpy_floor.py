@@ -7,8 +7,9 @@ buffers, backward walks the steps once and the weight gradients are one matmul
 each over all steps; the bias rides in the input projection as a column of
 ones. Each step's hidden product h @ W_hh.T is computed as
 (W_hh @ h.T).T, the layout OpenBLAS's AVX-512 kernels run fastest (the engine
-does the same), and the per-step products call np.dot, which skips np.matmul's
-ufunc machinery (~0.35 us a call; the engine does that too). Used only by
+does the same), and the products call np.dot, which skips np.matmul's ufunc
+machinery (~0.35 us a call, ~7 us for a 1-step block's outer product; the
+engine does the same). Used only by
 bench_rnn.py, as what any numpy-based engine could at best reach.
 
 Shapes: x (T, B, I) time-major, weights in PyTorch layout (G*H, I), (G*H, H),
@@ -110,8 +111,8 @@ def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = No
         np.dot(d, w_hh, out=dh)
     d2 = dg.reshape(T * B, 4 * H)
     db = d2.sum(0)
-    return dict(x=(d2 @ w_ih).reshape(T, B, I), h0=dh, c0=dc, w_ih=d2.T @ x.reshape(T * B, I),
-                w_hh=d2.T @ hs[:T].reshape(T * B, H), b_ih=db, b_hh=db.copy())
+    return dict(x=np.dot(d2, w_ih).reshape(T, B, I), h0=dh, c0=dc, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
+                w_hh=np.dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy())
 
 
 # ============================================================================ GRU
@@ -176,8 +177,8 @@ def gru_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
         dh *= z
         dh += np.dot(e, w_hh)
     d2, e2 = dgi.reshape(T * B, 3 * H), dgh.reshape(T * B, 3 * H)
-    return dict(x=(d2 @ w_ih).reshape(T, B, I), h0=dh, w_ih=d2.T @ x.reshape(T * B, I),
-                w_hh=e2.T @ hs[:T].reshape(T * B, H), b_ih=d2.sum(0), b_hh=e2.sum(0))
+    return dict(x=np.dot(d2, w_ih).reshape(T, B, I), h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
+                w_hh=np.dot(e2.T, hs[:T].reshape(T * B, H)), b_ih=d2.sum(0), b_hh=e2.sum(0))
 
 
 # ============================================================================ Elman RNN
@@ -213,8 +214,8 @@ def rnn_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
         np.dot(d, w_hh, out=dh)
     d2 = dpre.reshape(T * B, H)
     db = d2.sum(0)
-    return dict(x=(d2 @ w_ih).reshape(T, B, I), h0=dh, w_ih=d2.T @ x.reshape(T * B, I),
-                w_hh=d2.T @ hs[:T].reshape(T * B, H), b_ih=db, b_hh=db.copy())
+    return dict(x=np.dot(d2, w_ih).reshape(T, B, I), h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
+                w_hh=np.dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy())
 
 
 FORWARD: Dict[str, Any] = {"lstm": lstm_forward, "gru": gru_forward, "rnn": rnn_forward}

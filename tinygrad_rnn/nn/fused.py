@@ -413,13 +413,13 @@ class _GradSums:
 
     def add_rows(self, t0: int, t1: int, d_in: Any, d_hh: Any) -> None:
         """add() for the gate gradients as (m*B, S*H) matrices d_in and d_hh, rows ordered (step, batch)."""
-        rows, same = (t1 - t0) * self.fn.B, self.same
+        rows, same, xp = (t1 - t0) * self.fn.B, self.same, backend.xp_of(d_in)
         if self.want_x:
-            backend.xp_of(d_in).matmul(d_in, self.w_in, out=self.dx[t0:t1].reshape(rows, -1))
-        if self.want[0]:
-            self._add(0, d_in.T @ self.fn.xs[t0:t1].reshape(rows, -1))
+            _dot(xp)(d_in, self.w_in, out=self.dx[t0:t1].reshape(rows, -1))
+        if self.want[0]:  # (dot, not @: numpy's matmul takes ~7 us for the outer product of a 1-step block)
+            self._add(0, xp.dot(d_in.T, self.fn.xs[t0:t1].reshape(rows, -1)))
         if self.want[1]:
-            self._add(1, d_hh.T @ self.hprev[t0:t1].reshape(rows, -1))
+            self._add(1, xp.dot(d_hh.T, self.hprev[t0:t1].reshape(rows, -1)))
         if self.want[2] or (same and self.want[3]):
             self._add(2, d_in.sum(0))
         if self.want[3] and not same:
@@ -446,7 +446,7 @@ def _project(x2: Any, w: Any, bias: Optional[Any], out: Any = None) -> Any:
     to x2, which costs less than a separate pass over the (T*B, G*H) result."""
     xp = backend.xp_of(x2)
     if bias is None:
-        return x2 @ w.T if out is None else xp.matmul(x2, w.T, out=out)
+        return xp.dot(x2, w.T) if out is None else _dot(xp, out)(x2, w.T, out=out)
     n, I = x2.shape
     xa = (_workspace.empty if xp is np else xp.empty)((n, I + 1), x2.dtype)
     xa[:, :I] = x2
@@ -456,12 +456,12 @@ def _project(x2: Any, w: Any, bias: Optional[Any], out: Any = None) -> Any:
     return out
 
 
-def _dot(xp: Any) -> Any:
-    """The per-step product of 2-d arrays into a C-contiguous out: np.dot on numpy, which does what np.matmul
-    does there in ~0.35 us less a call (no ufunc machinery), a difference that adds up over the steps of a
-    small problem (B = 1, H = 100: 0.7 against 1.1 us a step). The numpy loops call np.dot wherever their
-    out is C-contiguous (np.dot refuses any other out) and np.matmul where it is not."""
-    return np.dot if xp is np else xp.matmul
+def _dot(xp: Any, out: Any = None) -> Any:
+    """The product of 2-d arrays into ``out``: np.dot on numpy when out is C-contiguous (np.dot refuses any
+    other out), which does what np.matmul does there in ~0.35 us less a call (no ufunc machinery), a
+    difference that adds up over the steps of a small problem (B = 1, H = 100: 0.7 against 1.1 us a step);
+    else matmul. The numpy loops call np.dot directly wherever their out is C-contiguous."""
+    return np.dot if xp is np and (out is None or out.flags.c_contiguous) else xp.matmul
 
 
 def _rows(n: int, B: int, *arrays: Any) -> tuple:
