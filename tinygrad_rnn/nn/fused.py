@@ -966,17 +966,18 @@ def _as_tensor(a: Any, name: str, op: str) -> Tensor:
 
 
 def _check_lengths(lengths: Any, T: int, B: int, op: str) -> Optional[np.ndarray]:
+    """lengths (B,) as host int64 values in [1, T] (None stays None); op names the caller in the errors.
+    The layers call it too, for the fused and the unrolled path alike."""
     if lengths is None:
         return None
-    if isinstance(lengths, Tensor):
-        lengths = lengths.numpy()
-    lens = backend.to_device(lengths, "cpu") if backend.is_cupy_array(lengths) else np.asarray(lengths)
-    if lens.shape != (B,) or lens.dtype.kind not in "iu":
-        raise ValueError(f"{op}: lengths must be {B} integers (one per sequence), got shape {lens.shape} "
-                         f"dtype {lens.dtype}")
-    if lens.min() < 1 or lens.max() > T:
-        raise ValueError(f"{op}: lengths must lie in 1..{T} (the sequence length), got {lens.min()}..{lens.max()}")
-    return lens.astype(np.int64)
+    a = backend.to_device(lengths.data if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
+    if a.dtype.kind not in "iu" or a.shape != (B,):
+        raise ValueError(f"{op}: lengths must be {B} integers (one per sequence), got shape {a.shape} "
+                         f"dtype {a.dtype}")
+    if a.size and (a.min() < 1 or a.max() > T):
+        raise ValueError(f"{op}: lengths must lie in [1, {T}] (the padded length T), "
+                         f"got min {int(a.min())} max {int(a.max())}")
+    return a.astype(np.int64)
 
 
 def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: Any, w_hh: Any,

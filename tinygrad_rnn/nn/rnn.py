@@ -22,7 +22,7 @@ from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .. import backend, ops
+from .. import ops
 from ..backend import xp_of
 from ..creation import zeros
 from ..tensor import Tensor
@@ -270,23 +270,11 @@ class RNNBase(Module):
                             f"convert one side (e.g. {what}.astype('{like.dtype}') or module.to({what}.dtype))")
         return h.unsqueeze(1) if unbatched else h
 
-    def _check_lengths(self, lengths: Any, T: int, B: int) -> Optional[np.ndarray]:
-        if lengths is None:
-            return None
-        a = backend.to_device(lengths.data if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
-        if a.dtype.kind not in "iu" or a.shape != (B,):
-            raise ValueError(f"{self._name}: lengths must be {B} integers (one per sequence), "
-                             f"got shape {a.shape} dtype {a.dtype}")
-        if a.size and (a.min() < 1 or a.max() > T):
-            raise ValueError(f"{self._name}: lengths must lie in [1, {T}] (the padded length T), "
-                             f"got min {int(a.min())} max {int(a.max())}")
-        return a.astype(np.int64)
-
     # ------------------------------------------------------------------ forward
     def forward(self, input: Tensor, hx: Optional[State] = None, lengths: Any = None) -> Tuple[Tensor, State]:
         x, unbatched = self._check_input(input)
         T, B = x.shape[0], x.shape[1]
-        lens = self._check_lengths(lengths, T, B)
+        lens = fused._check_lengths(lengths, T, B, self._name)
         if self.mode == "LSTM":
             if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
                 raise TypeError(f"LSTM: hx must be a tuple (h0, c0), got {type(hx).__name__}")
