@@ -47,6 +47,17 @@ def test_batches_cover_each_stream_in_order(n, B, k):
     np.testing.assert_array_equal(targets, streams[1:])  # each target is the next token of its stream
 
 
+def test_bptt_batches_are_copies():
+    """Writing into a chunk (masking inputs in place, say) changes neither its targets nor the streams."""
+    streams = batchify(np.arange(40), 2)
+    before = streams.copy()
+    for x, y in bptt_batches(streams, 5):
+        y_before = y.numpy().copy()
+        x.data[...] = -1
+        np.testing.assert_array_equal(y.numpy(), y_before)
+    np.testing.assert_array_equal(streams, before)
+
+
 def test_truncated_bptt_carries_state_but_not_gradient():
     """Chunk 2 starts from chunk 1's final state (detached): its gradients equal those of chunk 2
     run alone from that state, and no gradient reaches chunk 1's graph."""

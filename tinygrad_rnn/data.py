@@ -57,12 +57,16 @@ def batchify(tokens: np.ndarray, batch_size: int) -> np.ndarray:
 
 
 def bptt_batches(streams: np.ndarray, seq_len: int) -> Iterator[Tuple[Tensor, Tensor]]:
-    """(inputs, targets) chunks of shape (k, B), k <= seq_len, targets shifted one step ahead."""
+    """(inputs, targets) chunks of shape (k, B), k <= seq_len, targets shifted one step ahead.
+
+    Each chunk is a copy: inputs and targets overlap in the streams, so writing into views would
+    change the targets and the corpus.
+    """
     if seq_len <= 0:
         raise ValueError(f"bptt_batches: seq_len must be positive, got {seq_len}")
     for start in range(0, len(streams) - 1, seq_len):
         k = min(seq_len, len(streams) - 1 - start)
-        yield Tensor(streams[start:start + k]), Tensor(streams[start + 1:start + 1 + k])
+        yield Tensor(streams[start:start + k].copy()), Tensor(streams[start + 1:start + 1 + k].copy())
 
 
 def ascii_ids(text: str) -> np.ndarray:
