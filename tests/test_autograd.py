@@ -375,6 +375,34 @@ def test_writing_a_value_that_requires_grad_in_place_raises():
     assert buf.tolist() == [[2.0] * 3, [3.0] * 3]
 
 
+def test_function_names_follow_the_class_unless_set():
+    """Messages name an op by its class, lowercased; a name set on a class (a string or a property) holds
+    for its subclasses too."""
+    class Outer(tg.Function):
+        pass
+
+    class Inner(Outer):
+        pass
+
+    class Named(tg.Function):
+        name = "named_op"
+
+    class SubNamed(Named):
+        pass
+
+    class Described(tg.Function):
+        @property
+        def name(self):
+            return "described[" + self.kind + "]"
+
+    class SubDescribed(Described):
+        kind = "k"
+
+    assert (Outer().name, Inner().name, Named().name, SubNamed().name) == ("outer", "inner", "named_op", "named_op")
+    assert SubDescribed().name == "described[k]"
+    assert tg.ops.Mul().name == "mul"
+
+
 class _Twice(tg.Function):
     def __init__(self, returns):
         self.returns = returns

@@ -299,6 +299,7 @@ def test_gradients_have_memory_of_their_own(cell, kernels, lengths):
     grads = [ts[k].grad.data for k in ORDER if ts[k] is not None]
     assert len(grads) == len([k for k in ORDER if ts[k] is not None])
     for i, a in enumerate(grads):
+        assert a.flags.c_contiguous
         for b in grads[i + 1:]:
             assert not np.shares_memory(a, b)
     if cell != "gru":  # (the GRU's two bias gradients differ)

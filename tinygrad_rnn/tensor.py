@@ -64,11 +64,14 @@ class Function:
     _hooks: Optional[list] = None
     released = False
 
-    name = "function"  # for messages; each subclass gets its class name, lowercased, unless it sets one
+    name = "function"  # for messages: a class's own name, lowercased, unless it or an ancestor sets one
+    _named = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "name" not in cls.__dict__:
+        if "name" in cls.__dict__:
+            cls._named = True
+        elif not cls._named:
             cls.name = cls.__name__.lower()
 
     def forward(self, *arrays: Any) -> Any:

@@ -714,7 +714,8 @@ class LSTMSequence(_Recurrence):
             sums.add_rows(t0, t1, d2[:, :m * B].T, d2[:, :m * B].T)
         _workspace.give(pre, q, dbuf)
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
-        return self._pack_grads([dx, bt.unsort(dh.T, 0), bt.unsort(dc.T, 0), dw_ih, dw_hh, db_ih, db_hh])
+        dh, dc = np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T)  # (rows, as every other gradient)
+        return self._pack_grads([dx, bt.unsort(dh, 0), bt.unsort(dc, 0), dw_ih, dw_hh, db_ih, db_hh])
 
 
 # ============================================================================ GRU
