@@ -9,6 +9,7 @@ are both exercised, with backward blocks small enough to cross block edges.
 from __future__ import annotations
 
 import contextlib
+import types
 
 import numpy as np
 import pytest
@@ -371,6 +372,18 @@ def test_full_lengths_match_no_lengths():
     b = call(run_fused, "lstm", tensors_for(arrs, "cpu"), p)
     for u, v in zip(a, b):
         np.testing.assert_allclose(u.numpy(), v.numpy(), rtol=1e-14, atol=1e-14)
+
+
+def test_dot_only_for_contiguous_arrays():
+    """np.dot refuses an out that is not C-contiguous and runs strided operands several times slower than
+    matmul, so _dot picks it only when every array is contiguous (and never for CuPy)."""
+    a, w = np.ones((4, 3)), np.ones((3, 5))
+    out = np.empty((4, 5))
+    assert fused._dot(np, out, a, w) is np.dot and fused._dot(np, None, a.T.copy().T, w) is np.dot
+    wide = np.ones((4, 2, 3))[:, 0]  # rows of a wider buffer
+    assert fused._dot(np, out, wide, w) is np.matmul
+    assert fused._dot(np, np.empty((5, 4)).T, a, w) is np.matmul
+    assert fused._dot(types.SimpleNamespace(matmul="xp.matmul"), None, a, w) == "xp.matmul"
 
 
 def test_bad_arguments_are_named():

@@ -415,11 +415,14 @@ class _GradSums:
         """add() for the gate gradients as (m*B, S*H) matrices d_in and d_hh, rows ordered (step, batch)."""
         rows, same, xp = (t1 - t0) * self.fn.B, self.same, backend.xp_of(d_in)
         if self.want_x:
-            _dot(xp)(d_in, self.w_in, out=self.dx[t0:t1].reshape(rows, -1))
-        if self.want[0]:  # (dot, not @: numpy's matmul takes ~7 us for the outer product of a 1-step block)
-            self._add(0, xp.dot(d_in.T, self.fn.xs[t0:t1].reshape(rows, -1)))
+            dx = self.dx[t0:t1].reshape(rows, -1)
+            _dot(xp, dx, d_in, self.w_in)(d_in, self.w_in, out=dx)
+        if self.want[0]:
+            x = self.fn.xs[t0:t1].reshape(rows, -1)
+            self._add(0, _dot(xp, None, d_in, x)(d_in.T, x))
         if self.want[1]:
-            self._add(1, xp.dot(d_hh.T, self.hprev[t0:t1].reshape(rows, -1)))
+            h = self.hprev[t0:t1].reshape(rows, -1)
+            self._add(1, _dot(xp, None, d_hh, h)(d_hh.T, h))
         if self.want[2] or (same and self.want[3]):
             self._add(2, d_in.sum(0))
         if self.want[3] and not same:
@@ -446,7 +449,7 @@ def _project(x2: Any, w: Any, bias: Optional[Any], out: Any = None) -> Any:
     to x2, which costs less than a separate pass over the (T*B, G*H) result."""
     xp = backend.xp_of(x2)
     if bias is None:
-        return xp.dot(x2, w.T) if out is None else _dot(xp, out)(x2, w.T, out=out)
+        return _dot(xp, out, x2, w)(x2, w.T, out=out)
     n, I = x2.shape
     xa = (_workspace.empty if xp is np else xp.empty)((n, I + 1), x2.dtype)
     xa[:, :I] = x2
@@ -456,12 +459,19 @@ def _project(x2: Any, w: Any, bias: Optional[Any], out: Any = None) -> Any:
     return out
 
 
-def _dot(xp: Any, out: Any = None) -> Any:
-    """The product of 2-d arrays into ``out``: np.dot on numpy when out is C-contiguous (np.dot refuses any
-    other out), which does what np.matmul does there in ~0.35 us less a call (no ufunc machinery), a
-    difference that adds up over the steps of a small problem (B = 1, H = 100: 0.7 against 1.1 us a step);
-    else matmul. The numpy loops call np.dot directly wherever their out is C-contiguous."""
-    return np.dot if xp is np and (out is None or out.flags.c_contiguous) else xp.matmul
+def _dot(xp: Any, out: Any, *operands: Any) -> Any:
+    """The function for a product of 2-d arrays: np.dot on numpy when out (None: a new array) is C-contiguous
+    and every operand is C- or F-contiguous (its transpose then is too), else matmul.
+
+    np.dot does what np.matmul does there in ~0.35 us less a call (no ufunc machinery; ~7 us less for the
+    outer product of a 1-step block), which adds up over the steps of a small problem (B = 1, H = 100: 0.7
+    against 1.1 us a step). But it refuses any other out, and runs strided operands (a slice of a wider
+    buffer) 1.1x-6x slower than matmul. The per-step loops pick once, before their first step.
+    """
+    if xp is np and (out is None or out.flags.c_contiguous) and \
+            all([a.flags.c_contiguous or a.flags.f_contiguous for a in operands]):
+        return np.dot
+    return xp.matmul
 
 
 def _rows(n: int, B: int, *arrays: Any) -> tuple:
@@ -485,6 +495,7 @@ class _HiddenProduct:
     def __init__(self, w: np.ndarray, B: int, tail: Tuple[int, ...]) -> None:
         self.w, self.B, self.tail = w, B, tail
         self.transposed = w.dtype in _TRANSPOSED_PRODUCT
+        self.mm = _dot(np, None, w)  # (h, a row block of the history, and the buffer are contiguous)
         self.buf = np.empty(w.shape[0] * B, dtype=w.dtype)
         self.full = self._views(B)
 
@@ -499,9 +510,9 @@ class _HiddenProduct:
     def add_to(self, acc: np.ndarray, h: np.ndarray) -> None:
         g, gt = self.full if h.shape[0] == self.B else self._views(h.shape[0])
         if self.transposed:
-            np.dot(self.w, h.T, out=g)
+            self.mm(self.w, h.T, out=g)
         else:
-            np.dot(h, self.w.T, out=g)
+            self.mm(h, self.w.T, out=g)
         acc += gt
 
 
@@ -710,7 +721,7 @@ class LSTMSequence(_Recurrence):
                 dcn *= f_
                 if n < B:
                     dbuf[:, :, s * B + n:(s + 1) * B] = 0
-                (np.dot if n == B else np.matmul)(w_hh_t, d2[:, s * B:s * B + n], out=dhn)
+                np.matmul(w_hh_t, d2[:, s * B:s * B + n], out=dhn)  # (a strided block: not np.dot, see _dot)
             sums.add_rows(t0, t1, d2[:, :m * B].T, d2[:, :m * B].T)
         _workspace.give(pre, q, dbuf)
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
@@ -842,7 +853,7 @@ class GRUSequence(_Recurrence):
                 dt_ *= dhn[:, None, :]
                 if n < B:
                     d[t - t0, n:] = 0
-                np.dot(dt_[:, 1:].reshape(n, 3 * H), w_hh, out=tm)
+                np.matmul(dt_[:, 1:].reshape(n, 3 * H), w_hh, out=tm)  # (strided: not np.dot, see _dot)
                 dhn *= at[:, 2]
                 dhn += tm
             sums.add(t0, t1, d)
@@ -880,7 +891,8 @@ class RNNSequence(_Recurrence):
             # is a matrix-vector one and rows spare the columns' two copies per step (0.83x-0.95x the time)
             hs = self._history(xp, y, h0)
             _project(xs.reshape(T * B, I), w_ih, bias, out=hs[o:T + o].reshape(T * B, H))
-            tmp, w_t, mm = xp.empty((B, H), dtype=x.dtype), w_hh.T, _dot(xp)
+            tmp, w_t = xp.empty((B, H), dtype=x.dtype), w_hh.T
+            mm = _dot(xp, tmp, hs, w_hh)
             for t in self._times():
                 hp, hn = hs[t + 1 - o], hs[t + o]
                 if self.lengths is None:  # (the common case without the per-step row bookkeeping below)
@@ -917,6 +929,7 @@ class RNNSequence(_Recurrence):
             sums.add(0, T, d[:, :, None])
         else:
             dbuf = _workspace.empty((_chunk_len(T, B * H), B, H), hs.dtype)
+            mm = _dot(np, dh, dbuf, w_hh)
             for t0, t1 in _chunks(T, B * H, self.reverse):
                 d = dbuf[:t1 - t0]
                 if self.nonlinearity == "tanh":  # d = act'(pre) = 1 - h^2, then times dh per step
@@ -929,14 +942,14 @@ class RNNSequence(_Recurrence):
                         dt_ = d[t - t0]
                         dh += dout[t]
                         dt_ *= dh
-                        np.dot(dt_, w_hh, out=dh)
+                        mm(dt_, w_hh, out=dh)
                         continue
                     n = bt.active[t]
                     dhn, dt_, do = _rows(n, B, dh, d[t - t0], dout[t])
                     dhn += do
                     dt_ *= dhn
                     d[t - t0, n:] = 0
-                    np.dot(dt_, w_hh, out=dhn)
+                    mm(dt_, w_hh, out=dhn)
                 sums.add(t0, t1, d[:, :, None])
             _workspace.give(dbuf)
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
