@@ -269,3 +269,18 @@ def test_tensors_on_different_devices_are_named(monkeypatch):
         with raises(ValueError, "different devices", "cpu", "cuda"):
             op()
     assert (a + a).device == "cpu"
+
+
+def test_softmax_needs_a_dim_and_mean_a_float_input():
+    """As torch: softmax's implicit dim is deprecated (a 3-d input's would be dim 0), and an integer mean
+    has no agreed result dtype."""
+    x = tg.ones(2, 3, 4)
+    for f in (lambda: tg.nn.functional.softmax(x), lambda: tg.nn.functional.log_softmax(x), lambda: x.softmax(),
+              lambda: x.log_softmax()):
+        with pytest.raises(TypeError, match="dim"):
+            f()
+    with pytest.raises(TypeError, match=r"mean: the input is int64; .* use x.float\(\).mean\(\)"):
+        tg.arange(4).mean()
+    with pytest.raises(TypeError, match="mean: the input is bool"):
+        (tg.arange(4) > 1).mean(0)
+    assert (tg.arange(4) > 1).float().mean().item() == 0.5

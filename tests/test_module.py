@@ -23,7 +23,7 @@ CLOSE64 = dict(rtol=1e-12, atol=1e-12)
 class Toy(nn.Module):
     def __init__(self):
         super().__init__()
-        self.scale = nn.Parameter(np.ones(1))
+        self.scale = nn.Parameter(np.ones(1, np.float32))
         self.embed = nn.Embedding(5, 3)
         self.layers = nn.ModuleList([nn.Linear(3, 4), nn.Linear(4, 4, bias=False)])
         self.head = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.1))

@@ -177,7 +177,7 @@ def test_rmsprop_by_hand():
 
 def test_trains_a_toy_problem_with_backward():
     rng = np.random.default_rng(1)
-    x = tg.tensor(rng.standard_normal((32, 3)))
+    x = tg.tensor(rng.standard_normal((32, 3)), dtype=tg.float32)
     w_true = np.array([[1.5], [-2.0], [0.5]], np.float32)
     y = tg.tensor(x.numpy() @ w_true)
     w = tg.zeros(3, 1, requires_grad=True)

@@ -84,6 +84,41 @@ def test_arithmetic_dtype_rules():
     assert (f32 < 1.5).dtype == np.bool_ and (f32 < 1.5).tolist() == [True, False]
 
 
+@pytest.mark.parametrize("a, b, want", [  # torch 2.13's result dtypes for these pairs
+    (("float32", (2,)), ("float64", ()), "float32"),
+    (("float64", ()), ("float32", (2,)), "float32"),
+    (("int32", (2,)), ("int64", ()), "int32"),
+    (("int8", (2,)), ("int64", ()), "int8"),
+    (("uint8", (2,)), ("int64", ()), "uint8"),
+    (("float16", (2,)), ("float64", ()), "float16"),
+    (("int32", (2,)), ("float64", ()), "float64"),
+    (("int64", (2,)), ("float32", ()), "float32"),
+    (("bool", (2,)), ("int64", ()), "int64"),
+    (("float32", ()), ("float64", ()), "float64"),
+    (("int32", ()), ("float64", ()), "float64"),
+    (("float32", (2,)), ("float64", (2,)), "float64"),
+])
+def test_a_0d_tensor_takes_the_dtype_of_a_tensor_with_dims_of_its_kind(a, b, want):
+    x, y = (tg.tensor(np.ones(shape, dtype)) for dtype, shape in (a, b))
+    for out in (x + y, x * y, y - x):
+        assert out.dtype == np.dtype(want)
+
+
+def test_int_tensor_to_a_float_power_is_float32():
+    assert (tg.arange(5) ** 0.5).dtype == np.float32 and (tg.arange(5) ** 2).dtype == np.int64
+    np.testing.assert_allclose((tg.arange(5) ** 0.5).numpy(), np.arange(5) ** 0.5, rtol=1e-6)
+
+
+def test_matmul_needs_one_dtype():
+    a, b = tg.ones(2, 3), tg.ones(3, 4, dtype=tg.float64)
+    with pytest.raises(TypeError, match=r"matmul: \(2, 3\) float32 @ \(3, 4\) float64: the operands must have the "
+                                        "same dtype"):
+        a @ b
+    with pytest.raises(TypeError, match="float64 @ .* float32"):
+        tg.nn.Linear(3, 2)(tg.ones(5, 3, dtype=tg.float64))
+    assert (a @ b.float()).dtype == np.float32 and (a.double() @ b).dtype == np.float64
+
+
 # ============================================================================ attributes and conversion
 def test_attributes():
     x = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
@@ -420,3 +455,95 @@ def test_flip_is_a_copy_like_torch():
     y = x.flip(0)
     y.zero_()
     np.testing.assert_array_equal(x.numpy(), [[1, 2], [3, 4]])
+
+
+# ============================================================================ in-place arithmetic
+IN_PLACE = {  # name: (in-place call, the out-of-place equivalent)
+    "+=": (lambda t, o: t.__iadd__(o), lambda a, o: a + o),
+    "-=": (lambda t, o: t.__isub__(o), lambda a, o: a - o),
+    "*=": (lambda t, o: t.__imul__(o), lambda a, o: a * o),
+    "/=": (lambda t, o: t.__itruediv__(o), lambda a, o: a / o),
+    "add_": (lambda t, o: t.add_(o, alpha=-0.5), lambda a, o: a - 0.5 * o),
+    "sub_": (lambda t, o: t.sub_(o, alpha=2), lambda a, o: a - 2 * o),
+    "mul_": (lambda t, o: t.mul_(o), lambda a, o: a * o),
+    "div_": (lambda t, o: t.div_(o), lambda a, o: a / o),
+}
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+@pytest.mark.parametrize("other_shape", [(), (3,), (2, 1), (2, 3)])
+def test_in_place_arithmetic_writes_into_the_same_memory(name, other_shape):
+    """The result lands in the tensor's own memory (a view of it sees the change; the object and its
+    array stay the same) and bumps its version, whatever broadcasts into its shape."""
+    call, expect = IN_PLACE[name]
+    rng = np.random.default_rng(0)
+    base = tg.tensor(rng.uniform(1, 2, (2, 3)))
+    other = rng.uniform(1, 2, other_shape)
+    want = expect(base.numpy(), other)
+    view, array, version = base[1], base.data, base._version
+    for operand in (tg.tensor(other), float(other) if other.ndim == 0 else other):
+        t = tg.tensor(base.numpy())
+        assert call(t, operand) is t
+        np.testing.assert_allclose(t.numpy(), want)
+    assert call(base, tg.tensor(other)) is base and base.data is array and base._version > version
+    np.testing.assert_allclose(view.numpy(), want[1])
+
+
+def test_parameter_update_with_minus_equals_like_torch():
+    """The PyTorch idiom `with no_grad(): p -= lr * p.grad` updates the parameter itself."""
+    tg.manual_seed(0)
+    m = tg.nn.Linear(3, 1)
+    x, y = tg.randn(8, 3), tg.randn(8, 1)
+    losses = []
+    for _ in range(3):
+        loss = ((m(x) - y) ** 2).mean()
+        m.zero_grad()
+        loss.backward()
+        params = list(m.parameters())
+        before = [p.numpy().copy() for p in params]
+        with tg.no_grad():
+            for p in params:
+                p -= 0.1 * p.grad
+        for p, b in zip(params, before):
+            np.testing.assert_allclose(p.numpy(), b - 0.1 * p.grad.numpy(), rtol=1e-6)
+            assert p.requires_grad and isinstance(p, tg.nn.Parameter)
+        losses.append(loss.item())
+    assert losses[2] < losses[1] < losses[0]
+
+
+def test_in_place_arithmetic_errors():
+    w = tg.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"-=: this tensor requires grad, but in-place arithmetic is not recorded"):
+        w -= 1
+    h = tg.zeros(3)
+    with pytest.raises(RuntimeError, match=r"\+=: the operand requires grad"):
+        h += w * 2
+    assert h.tolist() == [0.0, 0.0, 0.0]
+    with tg.no_grad():
+        h += w * 2  # no gradient wanted: allowed
+    np.testing.assert_allclose(h.numpy(), 2 * w.numpy())
+    n = tg.ones(3, dtype=tg.int64)
+    with pytest.raises(TypeError, match=r"\+=: the result is float32, which this int64 tensor cannot hold"):
+        n += 1.5
+    with pytest.raises(TypeError, match="/=: the result is float32"):
+        n /= 2
+    n += 2
+    assert n.tolist() == [3, 3, 3] and n.dtype == np.int64
+    f = tg.ones(3)
+    with pytest.raises(ValueError, match=r"\+=: the result has the broadcast shape \(2, 3\), but this tensor has "
+                                         r"shape \(3,\)"):
+        f += tg.ones(2, 3)
+    f += tg.ones(3, dtype=tg.float64)  # float64 into float32: same kind, kept float32 (torch too)
+    assert f.dtype == np.float32 and f.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_in_place_arithmetic_invalidates_a_saved_graph():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    x = tg.tensor([3.0, 4.0])
+    y = (w * x).sum()  # mul saves x
+    x += 1
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+    c = tg.tensor([5.0, -5.0])
+    c.clamp_(-1, 2)
+    assert c.tolist() == [2.0, -1.0]

@@ -45,18 +45,28 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
 
     A number (Python or numpy scalar) takes the tensor's dtype unless its kind is higher: x * 0.5
     stays float32, an int tensor times 0.5 is float32, a bool tensor plus 1 is int64. numpy arrays
-    keep their dtype; an integer tensor meeting a float one is cast to it.
+    keep their dtype; an integer tensor meeting a float one is cast to it. A 0-d tensor meeting a
+    tensor with dims and of the same kind (bool, integer, float) takes the other's dtype: float32
+    times a float64 scalar tensor stays float32, int32 plus tensor(1) stays int32.
     """
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         like = a if isinstance(a, Tensor) else b
         a, b = _as_tensor(op, a, like), _as_tensor(op, b, like)
-    ka, kb = a.dtype.kind, b.dtype.kind
-    if ka != kb:
-        if ka == "f" and kb in "biu":
+    if a.dtype != b.dtype:
+        ca, cb = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
+        if ca == cb and (a.ndim == 0) != (b.ndim == 0):
+            if a.ndim == 0:
+                a = _const(a.data.astype(b.dtype))
+            else:
+                b = _const(b.data.astype(a.dtype))
+        elif ca == 2 and cb < 2:
             b = _const(b.data.astype(a.dtype))
-        elif kb == "f" and ka in "biu":
+        elif cb == 2 and ca < 2:
             a = _const(a.data.astype(b.dtype))
     return a, b
+
+
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}  # torch's promotion categories: bool < integer < float
 
 
 def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
@@ -157,6 +167,8 @@ class PowScalar(Function):
         self.p = p
 
     def forward(self, x):
+        if x.dtype.kind != "f" and isinstance(self.p, float):  # an int tensor to a float power: float32, as torch
+            x = x.astype(np.float32)
         return x ** x.dtype.type(self.p) if x.dtype.kind == "f" else x ** self.p
 
     def backward(self, g):
@@ -717,6 +729,16 @@ class MatMul(Function):
         return ga, gb
 
 
+def matmul(a: Any, b: Any) -> Tensor:
+    """a @ b for Tensors (or arrays) of one dtype: like torch, matmul does not promote (a float64 input
+    to float32 weights is refused, not silently computed in float64)."""
+    a, b = (x if isinstance(x, Tensor) else Tensor._make(backend.as_array(x)) for x in (a, b))
+    if a.dtype != b.dtype:
+        raise TypeError(f"matmul: {a.shape} {a.dtype} @ {b.shape} {b.dtype}: the operands must have the same dtype "
+                        "(as in torch); convert one, e.g. x.float() or x.double()")
+    return MatMul()(a, b)
+
+
 class Clone(Function):
     def forward(self, x):
         return x.copy()
@@ -808,6 +830,9 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    if x.dtype.kind != "f":
+        raise TypeError(f"mean: the input is {x.dtype}; as in torch, mean needs a floating-point input (which "
+                        "result dtype an integer mean should have is a guess): use x.float().mean()")
     n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "mean")], dtype=np.int64))
     return x.sum(dim, keepdim) * (1.0 / n if n else float("nan"))
 

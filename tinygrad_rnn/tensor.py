@@ -488,6 +488,51 @@ class Tensor:
     def __rtruediv__(self, other: Any) -> "Tensor":
         return _ops.Div()(*_ops.operands("div", other, self))
 
+    # in-place arithmetic: the result written back into this tensor's memory (views see it), as in torch;
+    # not recorded in the graph, so refused while recording on a tensor or operand that requires grad (_write)
+    def _in_place(self, op: str, result: "Tensor") -> "Tensor":
+        if result._requires_grad and _mode.grad_enabled:
+            raise RuntimeError(f"{op}: {'this tensor' if self._requires_grad else 'the operand'} requires grad, but "
+                               "in-place arithmetic is not recorded in the graph; write it out of place "
+                               "(x = x + y), or under no_grad() where no gradient should flow (a parameter update)")
+        if result.dtype != self.dtype and not np.can_cast(result.dtype, self.dtype, "same_kind"):
+            raise TypeError(f"{op}: the result is {result.dtype}, which this {self.dtype} tensor cannot hold "
+                            "(as in torch); use the out-of-place op, or convert first")
+        if result.shape != self.shape:
+            raise ValueError(f"{op}: the result has the broadcast shape {result.shape}, but this tensor has shape "
+                             f"{self.shape}; an in-place op cannot change a tensor's shape")
+        self._write(op, (Ellipsis,), result)
+        return self
+
+    def add_(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self += alpha * other, in place."""
+        return self._in_place("add_", self + (other if alpha == 1 else other * alpha))
+
+    def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self -= alpha * other, in place."""
+        return self._in_place("sub_", self - (other if alpha == 1 else other * alpha))
+
+    def mul_(self, other: Any) -> "Tensor":
+        return self._in_place("mul_", self * other)
+
+    def div_(self, other: Any) -> "Tensor":
+        return self._in_place("div_", self / other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
+        return self._in_place("clamp_", self.clamp(min, max))
+
+    def __iadd__(self, other: Any) -> "Tensor":
+        return self._in_place("+=", self + other)
+
+    def __isub__(self, other: Any) -> "Tensor":
+        return self._in_place("-=", self - other)
+
+    def __imul__(self, other: Any) -> "Tensor":
+        return self._in_place("*=", self * other)
+
+    def __itruediv__(self, other: Any) -> "Tensor":
+        return self._in_place("/=", self / other)
+
     def __neg__(self) -> "Tensor":
         return _ops.Neg()(self)
 
@@ -523,10 +568,10 @@ class Tensor:
         return _ops.pow(base, self)
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return _ops.MatMul()(*_ops.operands("matmul", self, other))
+        return _ops.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> "Tensor":
-        return _ops.MatMul()(*_ops.operands("matmul", other, self))
+        return _ops.matmul(other, self)
 
     def __getitem__(self, index: Any) -> "Tensor":
         return _ops.getitem(self, index)
@@ -625,10 +670,10 @@ class Tensor:
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _ops.logsumexp(self, dim, keepdim)
 
-    def softmax(self, dim: int = -1) -> "Tensor":
+    def softmax(self, dim: int) -> "Tensor":
         return _ops.Softmax(dim)(self._floating())
 
-    def log_softmax(self, dim: int = -1) -> "Tensor":
+    def log_softmax(self, dim: int) -> "Tensor":
         return _ops.LogSoftmax(dim)(self._floating())
 
     def argmax(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":

@@ -39,11 +39,14 @@ def sigmoid(x: Tensor) -> Tensor:
     return x.sigmoid()
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
+def softmax(x: Tensor, dim: int) -> Tensor:
+    """exp(x) / sum(exp(x)) over dim. dim is required: torch's implicit choice (dim 0 for a 3-d input) is
+    deprecated, and a silent default would differ from it."""
     return x.softmax(dim)
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+def log_softmax(x: Tensor, dim: int) -> Tensor:
+    """log(softmax(x, dim)), computed stably; dim is required, as for softmax."""
     return x.log_softmax(dim)
 
 
