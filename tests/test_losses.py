@@ -558,6 +558,16 @@ def test_wrong_target_shape_names_the_function():
         F.cross_entropy(t64(np.array(1.0)), np.array(0))
 
 
+def test_float_class_indices_are_named_as_such():
+    """A float target shaped like class indices is almost always indices of the wrong dtype."""
+    with pytest.raises(TypeError, match=r"cross_entropy: target has shape \(3,\) like class indices, but dtype "
+                                        r"float32: class indices must be integers \(target.long\(\)\)"):
+        F.cross_entropy(tg.zeros(3, 10), tg.tensor([1.0, 2.0, 3.0]))
+    with pytest.raises(TypeError, match=r"target has shape \(2, 5\) like class indices"):
+        F.cross_entropy(tg.zeros(2, 4, 5), tg.zeros(2, 5))
+    assert F.cross_entropy(tg.zeros(3, 10), tg.tensor([1.0, 2.0, 3.0]).long()).item() == pytest.approx(np.log(10))
+
+
 def test_bad_reduction_names_the_function():
     x2, y = t64(np.zeros((2, 3))), np.array([0, 1])
     calls = {

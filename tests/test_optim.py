@@ -500,3 +500,61 @@ def test_load_state_dict_refuses_state_of_another_shape():
     with pytest.raises(ValueError, match=r"state 'exp_avg' of saved parameter 0 has shape \(2,\), but the "
                                          r"parameter it maps to has shape \(3,\)"):
         fresh.load_state_dict(opt.state_dict())
+
+
+class _Foreign:
+    """Stands for another library's CPU tensor (torch's): only __array__."""
+
+    def __init__(self, a):
+        self.a = np.asarray(a)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.a if dtype is None else self.a.astype(dtype)
+
+
+def test_load_state_dict_takes_foreign_tensors_through_array():
+    """A torch optimizer's state (its buffers are torch tensors, its step a float tensor) loads and resumes."""
+    w = tg.tensor([1.0, -2.0], requires_grad=True)
+    opt = optim.Adam([w], lr=0.1)
+    sd = {"state": {0: {"step": _Foreign(np.float32(3.0)), "exp_avg": _Foreign(np.array([0.1, 0.2])),
+                        "exp_avg_sq": _Foreign(np.array([0.01, 0.04]))}},
+          "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False,
+                            "params": [0]}]}
+    opt.load_state_dict(sd)
+    st = opt.state[w]
+    assert st["step"] == 3 and isinstance(st["step"], int)
+    assert isinstance(st["exp_avg"], np.ndarray) and st["exp_avg"].dtype == np.float32
+    w.grad = tg.tensor([0.5, 0.5])
+    opt.step()
+    m = 0.9 * np.array([0.1, 0.2]) + 0.1 * 0.5
+    v = 0.999 * np.array([0.01, 0.04]) + 0.001 * 0.25
+    want = np.array([1.0, -2.0]) - 0.1 * (m / (1 - 0.9 ** 4)) / (np.sqrt(v / (1 - 0.999 ** 4)) + 1e-8)
+    np.testing.assert_allclose(w.numpy(), want, rtol=1e-5)
+
+
+def test_a_torch_optimizer_state_resumes_here():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    for t_cls, g_cls, kw in ((torch.optim.Adam, optim.Adam, dict(lr=0.01)),
+                             (torch.optim.SGD, optim.SGD, dict(lr=0.1, momentum=0.9)),
+                             (torch.optim.RMSprop, optim.RMSprop, dict(lr=0.01)),
+                             (torch.optim.Adagrad, optim.Adagrad, dict(lr=0.1))):
+        t_lin = torch.nn.Linear(3, 2)
+        t_opt = t_cls(t_lin.parameters(), **kw)
+        x = torch.randn(5, 3)
+        for _ in range(3):
+            t_opt.zero_grad()
+            t_lin(x).pow(2).sum().backward()
+            t_opt.step()
+        g_lin = tg.nn.Linear(3, 2)
+        g_lin.load_state_dict(t_lin.state_dict())
+        g_opt = g_cls(g_lin.parameters(), **kw)
+        g_opt.load_state_dict(t_opt.state_dict())
+        t_opt.zero_grad()
+        t_lin(x).pow(2).sum().backward()
+        t_opt.step()
+        g_opt.zero_grad()
+        (g_lin(tg.tensor(x.numpy())) ** 2).sum().backward()
+        g_opt.step()
+        for a, b in zip(t_lin.parameters(), g_lin.parameters()):
+            np.testing.assert_allclose(b.numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -377,6 +377,8 @@ def test_float32_stays_float32():
     (lambda m: m(tg.randn(5, 2, 3), lengths=[6, 2]), r"lengths must lie in \[1, 5\]"),
     (lambda m: m(tg.randn(5, 2, 3), lengths=[5]), "lengths must be 2 integers"),
     (lambda m: m(tg.randn(5, 2, 3), lengths=[0, 2]), "lengths must lie"),
+    (lambda m: m(tg.tensor([[[1, 2, 3]]])), "LSTM: input is int64, but the layer reads float features; integer "
+                                            "token ids go through nn.Embedding"),
 ])
 def test_layer_bad_inputs(call, match):
     m = nn.LSTM(3, 4, num_layers=2)
@@ -424,6 +426,10 @@ def test_cell_bad_inputs():
         nn.GRUCell(3, 4)(tg.randn(2, 3), tg.zeros(3, 4))
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
+    with pytest.raises(TypeError, match="RNNCell: input is int64, but the layer reads float features"):
+        nn.RNNCell(3, 4)(tg.tensor([[1, 2, 3]]))
+    with pytest.raises(TypeError, match=r"GRUCell: hx is float64 .* convert one side \(e.g. hx.to\('float32'\)"):
+        nn.GRUCell(3, 4)(tg.randn(2, 3), tg.zeros(2, 4, dtype=tg.float64))
 
 
 def test_state_dict_mismatch_is_reported_by_name():

@@ -6,6 +6,7 @@ import math
 import os
 import pickle
 import stat
+import zipfile
 
 import numpy as np
 import pytest
@@ -263,11 +264,21 @@ def header(text):
     return np.frombuffer(text, np.uint8)
 
 
+def _torch_like_zip(f):
+    """The layout torch.save writes: a zip holding <name>/data.pkl beside the raw storages."""
+    with zipfile.ZipFile(f, "w") as z:
+        z.writestr("model/data.pkl", b"\x80\x02}q\x00.")
+        z.writestr("model/data/0", b"\x00" * 16)
+        z.writestr("model/version", b"3\n")
+
+
 @pytest.mark.parametrize("write, match", [
     (lambda f: f.write(b"hello, I am a text file\n"), r"not an \.npz \(zip\) archive"),
     (lambda f: None, "the file is empty"),
     (lambda f: np.save(f, np.arange(3)), r"single \.npy array"),
     (lambda f: np.savez(f, x=np.arange(3)), r"without a '__tinygrad_rnn__' entry"),
+    (lambda f: _torch_like_zip(f), r"looks like a torch.save file \(a pickle in a zip\), which this package never "
+                                   "unpickles"),
     (lambda f: np.savez(f, __tinygrad_rnn__=np.arange(3.0)), "unreadable header"),
     (lambda f: np.savez(f, __tinygrad_rnn__=header(b"{not json")), "unreadable header"),
     (lambda f: np.savez(f, __tinygrad_rnn__=header(b"[1, 2]")), "unreadable header"),

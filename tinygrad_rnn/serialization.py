@@ -187,6 +187,10 @@ def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray]]:
         raise SerializationError(f"{not_ours}: np.load did not read it as an .npz archive")
     with npz:
         if HEADER_KEY not in npz.files:
+            if any(n == "data.pkl" or n.endswith("/data.pkl") for n in npz.files):
+                raise SerializationError(f"{not_ours}: it looks like a torch.save file (a pickle in a zip), which "
+                                         "this package never unpickles; load it with torch and pass the state dict "
+                                         "to load_state_dict, which takes torch tensors")
             raise SerializationError(f"{not_ours}: it is an .npz archive without a '{HEADER_KEY}' entry "
                                      f"(entries: {sorted(npz.files)[:10]})")
         try:

@@ -214,6 +214,10 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
     dim = 0 if input.ndim == 1 else 1
     C = input.shape[dim]
     if isinstance(target, Tensor) and target.dtype.kind == "f":  # class probabilities
+        if target.shape != input.shape and target.shape == input.shape[:dim] + input.shape[dim + 1:]:
+            raise TypeError(f"cross_entropy: target has shape {target.shape} like class indices, but dtype "
+                            f"{target.dtype}: class indices must be integers (target.long()); a float target is "
+                            f"read as class probabilities, of the input's shape {input.shape}")
         _check_same_shape(input, target, "cross_entropy")
         if label_smoothing:
             target = target * (1 - label_smoothing) + label_smoothing / C

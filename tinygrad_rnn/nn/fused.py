@@ -578,6 +578,7 @@ class _Columns:
 class LSTMSequence(_Recurrence):
     """Whole-sequence LSTM (gates i, f, g, o): c' = f c + i g, h' = o tanh(c'). Output (T+3, B, H) packed."""
 
+    name = "lstm_sequence"
     states = 2
     recycled = ("A", "cs")
 
@@ -733,6 +734,7 @@ class LSTMSequence(_Recurrence):
 class GRUSequence(_Recurrence):
     """Whole-sequence GRU (gates r, z, n): n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
 
+    name = "gru_sequence"
     recycled = ("a",)
 
     def forward(self, *arrays):
@@ -863,6 +865,8 @@ class GRUSequence(_Recurrence):
 # ============================================================================ Elman RNN
 class RNNSequence(_Recurrence):
     """Whole-sequence Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu."""
+
+    name = "rnn_sequence"
 
     def __init__(self, nonlinearity: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -95,6 +95,7 @@ class _CellBase(Module):
             raise ValueError(f"{name}: input must be (batch, {self.input_size}) or ({self.input_size},), "
                              f"got shape {x.shape}")
         w = self.weight_ih
+        _check_features(name, x)
         if x.dtype != w.dtype:  # numpy would silently promote (torch raises)
             raise TypeError(f"{name}: input is {x.dtype} but the parameters are {w.dtype}; convert one side "
                             "(e.g. module.double() or x.float())")
@@ -110,7 +111,7 @@ class _CellBase(Module):
                              "(batch, hidden_size)")
         if h.dtype != w.dtype:
             raise TypeError(f"{name}: {what} is {h.dtype} but the input and parameters are {w.dtype}; "
-                            f"convert one side (e.g. {what}.astype('{w.dtype}') or module.to({what}.dtype))")
+                            f"convert one side (e.g. {what}.to('{w.dtype}') or module.to({what}.dtype))")
         return x, h, unbatched
 
     def extra_repr(self) -> str:
@@ -241,6 +242,7 @@ class RNNBase(Module):
             raise ValueError(f"{self._name}: input has {input.shape[-1]} features (shape {input.shape}), "
                              f"expected input_size={self.input_size}")
         w = self.weight_ih_l0
+        _check_features(self._name, input)
         if input.dtype != w.dtype or input.device != w.device:
             raise TypeError(f"{self._name}: input is {input.dtype} on {input.device} but the parameters are "
                             f"{w.dtype} on {w.device}; convert one side (e.g. module.double() or x.float(), "
@@ -267,7 +269,7 @@ class RNNBase(Module):
             raise ValueError(f"{self._name}: {what} is on {h.device} but the input is on {like.device}")
         if h.dtype != like.dtype:  # numpy would silently promote the whole recurrence (torch raises)
             raise TypeError(f"{self._name}: {what} is {h.dtype} but the input and parameters are {like.dtype}; "
-                            f"convert one side (e.g. {what}.astype('{like.dtype}') or module.to({what}.dtype))")
+                            f"convert one side (e.g. {what}.to('{like.dtype}') or module.to({what}.dtype))")
         return h.unsqueeze(1) if unbatched else h
 
     # ------------------------------------------------------------------ forward
@@ -336,6 +338,12 @@ class RNNBase(Module):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s
+
+
+def _check_features(name: str, x: Tensor) -> None:
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: input is {x.dtype}, but the layer reads float features; integer token ids "
+                        "go through nn.Embedding (or a one-hot encoding) first")
 
 
 def _stack_states(states: List[Tensor]) -> Tensor:

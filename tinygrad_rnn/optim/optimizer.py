@@ -212,9 +212,15 @@ class Optimizer:
 
 
 def _cast(p: Tensor, value: Any, key: Any) -> Any:
-    """A state value from a state dict, copied onto p's device (floats also to p's dtype, except 'step')."""
+    """A state value from a state dict, copied onto p's device (floats also to p's dtype, except 'step').
+    Another library's tensors (a torch optimizer's state dict) come in through their __array__."""
     if isinstance(value, Tensor):
         value = value.data
+    elif hasattr(value, "__array__") and not (isinstance(value, np.ndarray) or backend.is_cupy_array(value)):
+        value = np.asarray(value)
+        if key == "step" and value.ndim == 0:  # (torch keeps its step count as a float tensor)
+            step = value.item()
+            return int(step) if float(step).is_integer() else step
     if isinstance(value, np.ndarray) or backend.is_cupy_array(value):
         value = backend.to_device(value, p.device)
         if key != "step" and value.dtype.kind == "f":
