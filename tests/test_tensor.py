@@ -547,3 +547,68 @@ def test_in_place_arithmetic_invalidates_a_saved_graph():
     c = tg.tensor([5.0, -5.0])
     c.clamp_(-1, 2)
     assert c.tolist() == [2.0, -1.0]
+
+
+# ============================================================================ torch names
+def test_torch_dtype_names_and_conversions():
+    assert (tg.long, tg.int, tg.float, tg.double, tg.half, tg.bool) == (np.int64, np.int32, np.float32, np.float64,
+                                                                      np.float16, np.bool_)
+    x = tg.tensor([0.0, 1.5, -2.0])
+    assert x.int().tolist() == [0, 1, -2] and x.int().dtype == np.int32
+    assert x.bool().tolist() == [False, True, True] and x.half().dtype == np.float16
+    assert x.type_as(tg.zeros(1, dtype=tg.float64)).dtype == np.float64
+    assert tg.zeros(2, dtype=tg.long).dtype == np.int64 and tg.cuda.is_available() == tg.cuda_available()
+
+
+def test_contiguous_expand_as_and_matmul_method():
+    x = tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert x.contiguous() is x
+    t = x.T
+    c = t.contiguous()
+    assert c is not t and c.data.flags.c_contiguous and not np.shares_memory(c.data, x.data)
+    np.testing.assert_array_equal(c.numpy(), x.numpy().T)
+    assert tg.gradcheck(lambda a: a.T.contiguous() * 2, [x])
+    assert tg.gradcheck(lambda a: a[:1].expand_as(a) * a, [x])
+    w = tg.tensor(np.ones((3, 2)))
+    np.testing.assert_array_equal(x.matmul(w).numpy(), (x @ w).numpy())
+
+
+def test_equal_and_allclose():
+    a = tg.tensor([1.0, 2.0])
+    assert tg.equal(a, tg.tensor([1.0, 2.0])) and not tg.equal(a, tg.tensor([1.0, 2.5]))
+    assert not tg.equal(a, tg.tensor([[1.0, 2.0]]))  # other shape
+    assert tg.allclose(a, a + 1e-9) and not tg.allclose(a, a + 1e-3)
+    assert tg.allclose(a, a + 1e-3, atol=1e-2)
+    nan = tg.tensor([float("nan")])
+    assert not tg.allclose(nan, nan) and tg.allclose(nan, nan, equal_nan=True)
+
+
+def test_randperm_is_a_seeded_permutation():
+    tg.manual_seed(3)
+    p = tg.randperm(10)
+    assert sorted(p.tolist()) == list(range(10)) and p.dtype == np.int64
+    tg.manual_seed(3)
+    assert tg.randperm(10).tolist() == p.tolist()
+    with pytest.raises(ValueError, match="randperm: n must be a non-negative integer"):
+        tg.randperm(-1)
+
+
+def test_multinomial_draws_by_weight():
+    tg.manual_seed(0)
+    draws = tg.multinomial(tg.tensor([0.2, 0.0, 0.8]), 4000, replacement=True)
+    assert draws.shape == (4000,) and draws.dtype == np.int64
+    counts = np.bincount(draws.numpy(), minlength=3) / 4000
+    assert counts[1] == 0 and abs(counts[0] - 0.2) < 0.03 and abs(counts[2] - 0.8) < 0.03
+    rows = tg.multinomial(tg.tensor([[1.0, 1.0, 1.0, 0.0], [0.0, 5.0, 5.0, 5.0]]), 3)
+    assert rows.shape == (2, 3)
+    assert sorted(rows.tolist()[0]) == [0, 1, 2] and sorted(rows.tolist()[1]) == [1, 2, 3]  # without replacement
+    tg.manual_seed(1)
+    first = tg.multinomial(tg.ones(5), 2).tolist()
+    tg.manual_seed(1)
+    assert tg.multinomial(tg.ones(5), 2).tolist() == first
+    for bad, match in ((tg.tensor([0.5, -0.1]), "non-negative"), (tg.zeros(3), "positive sum"),
+                       (tg.tensor([float("nan"), 1.0]), "finite"), (tg.ones(2, 2, 2), r"\(C,\) or \(B, C\)")):
+        with pytest.raises(ValueError, match=match):
+            tg.multinomial(bad, 1)
+    with pytest.raises(ValueError, match="only 1 non-zero weights"):
+        tg.multinomial(tg.tensor([0.0, 1.0]), 2)

@@ -1,10 +1,13 @@
 """tinygrad_rnn: a from-scratch autograd engine for recurrent networks (numpy / CuPy)."""
+import types as _types
+
 from .autograd import backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import cuda_available, manual_seed
-from .creation import (arange, as_tensor, eye, full, full_like, ones, ones_like, rand, rand_like, randint, randn,
-                       randn_like, tensor, zeros, zeros_like)
+from .creation import (arange, as_tensor, eye, full, full_like, multinomial, ones, ones_like, rand, rand_like,
+                       randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops import cat, chunk, clamp, gather, index_select, logsumexp, maximum, minimum, split, stack, where
+from .ops import (allclose, cat, chunk, clamp, equal, gather, index_select, logsumexp, maximum, minimum, split, stack,
+                  where)
 from . import nn, optim
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, int64
@@ -21,13 +24,19 @@ def from_numpy(a) -> Tensor:
     """A tensor sharing memory with a numpy array (changes to one show in the other)."""
     return Tensor(a)
 
+
+cuda = _types.SimpleNamespace(is_available=cuda_available)  # torch.cuda.is_available() -> tg.cuda.is_available()
+# torch's dtype names (they shadow Python's float, int and bool in this namespace only, as torch's do)
+float, double, half, long, int, bool = float32, float64, float16, int64, int32, bool_  # noqa: A001
+
 __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
-    "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "manual_seed", "cuda_available",
+    "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
+    "cuda_available", "cuda", "equal", "allclose",
     "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
     "logsumexp", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim",
-    "float16", "float32", "float64", "int32", "int64", "bool_",
+    "float16", "float32", "float64", "int32", "int64", "bool_", "float", "double", "half", "long", "int", "bool",
 ]

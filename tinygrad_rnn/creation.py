@@ -104,6 +104,34 @@ def randint(low: int, high: Optional[int] = None, size: Any = (), dtype: Any = n
                                                      dtype=dtype))
 
 
+def randperm(n: int, dtype: Any = np.int64, device: str = "cpu") -> Tensor:
+    """A random permutation of 0..n-1 (for shuffling a dataset's order)."""
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
+    return Tensor(backend.module_for(device).asarray(backend.rng("cpu").permutation(int(n)), dtype=dtype))
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+    """Class indices drawn with probabilities proportional to the rows of ``input`` (C,) or (B, C), as
+    torch.multinomial: (num_samples,) or (B, num_samples) int64, on input's device. The weights need
+    not sum to 1 but must be finite, non-negative and not all zero; without replacement, a row gives
+    at most as many samples as it has non-zero weights. For sampling text: ``multinomial(softmax(
+    logits / temperature, -1), 1)``."""
+    w = backend.to_device(input.data if isinstance(input, Tensor) else backend.as_array(input), "cpu")
+    if w.ndim not in (1, 2) or w.shape[-1] == 0:
+        raise ValueError(f"multinomial: input must be (C,) or (B, C) weights with C >= 1, got shape {w.shape}")
+    rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
+    if not np.isfinite(rows).all() or (rows < 0).any() or not (rows.sum(1) > 0).all():
+        raise ValueError("multinomial: weights must be finite and non-negative, with a positive sum in every row")
+    if not replacement and num_samples > (rows > 0).sum(1).min():
+        raise ValueError(f"multinomial: {num_samples} samples without replacement, but a row has only "
+                         f"{int((rows > 0).sum(1).min())} non-zero weights (pass replacement=True)")
+    gen = backend.rng("cpu")
+    out = np.stack([gen.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum()) for r in rows])
+    out = out.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64)
+    return Tensor(backend.to_device(out, input.device if isinstance(input, Tensor) else "cpu"))
+
+
 def _like(fn: Any, t: Tensor, dtype: Any, **kw: Any) -> Tensor:
     return fn(t.shape, dtype=t.dtype if dtype is None else dtype, device=t.device, **kw)
 

@@ -810,6 +810,18 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return Clamp(min, max)(x)  # min > max gives max everywhere, as in torch
 
 
+def equal(a: Tensor, b: Tensor) -> bool:
+    """True if a and b have the same shape and the same values (as torch.equal)."""
+    check_devices("equal", [a, b])
+    return a.shape == b.shape and bool(xp_of(a.data).array_equal(a.data, b.data))
+
+
+def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """True if |a - b| <= atol + rtol |b| everywhere (a and b broadcast), as torch.allclose."""
+    check_devices("allclose", [a, b])
+    return bool(xp_of(a.data).allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``condition ? a : b`` (condition is not differentiated)."""
     cond = _data(condition)

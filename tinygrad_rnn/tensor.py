@@ -463,6 +463,18 @@ class Tensor:
     def long(self) -> "Tensor":
         return self.astype(np.int64)
 
+    def int(self) -> "Tensor":
+        return self.astype(np.int32)
+
+    def half(self) -> "Tensor":
+        return self.astype(np.float16)
+
+    def bool(self) -> "Tensor":
+        return self.astype(np.bool_)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.astype(other.dtype)
+
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> "Tensor":
         return _ops.Add()(*_ops.operands("add", self, other))
@@ -705,6 +717,9 @@ class Tensor:
     def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
         return _ops.broadcast_to(self, tuple(shape))
 
+    def expand_as(self, other: "Tensor") -> "Tensor":
+        return _ops.expand(self, other.shape)
+
     def squeeze(self, dim: Any = None) -> "Tensor":
         return _ops.squeeze(self, dim)
 
@@ -733,6 +748,13 @@ class Tensor:
     def clone(self) -> "Tensor":
         """A copy with its own memory; gradients flow through it."""
         return _ops.Clone()(self)
+
+    def contiguous(self) -> "Tensor":
+        """self if its memory is in row-major order, else a row-major copy (clone), as in torch."""
+        return self if self.data.flags.c_contiguous else self.clone()
+
+    def matmul(self, other: Any) -> "Tensor":
+        return _ops.matmul(self, other)
 
     def t(self) -> "Tensor":
         if self.ndim > 2:
