@@ -279,6 +279,13 @@ def test_softmax_needs_a_dim_and_mean_a_float_input():
               lambda: x.log_softmax()):
         with pytest.raises(TypeError, match="dim"):
             f()
+    for bad in (None, (0, 1), 1.0):
+        with pytest.raises(TypeError, match="softmax: dim must be one int"):
+            tg.nn.functional.softmax(x, bad)
+        with pytest.raises(TypeError, match="log_softmax: dim must be one int"):
+            x.log_softmax(bad)
+    with pytest.raises(TypeError, match="softmax: dim must be one int"):
+        tg.nn.Softmax(None)(x)
     with pytest.raises(TypeError, match=r"mean: the input is int64; .* use x.float\(\).mean\(\)"):
         tg.arange(4).mean()
     with pytest.raises(TypeError, match="mean: the input is bool"):

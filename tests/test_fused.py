@@ -307,6 +307,40 @@ def test_gradients_have_memory_of_their_own(cell, kernels, lengths):
         np.testing.assert_array_equal(ts["b_ih"].grad.numpy(), ts["b_hh"].grad.numpy())
 
 
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("changed", ["x", "w_ih", "w_hh"])
+def test_changing_an_input_backward_reads_raises(cell, changed):
+    """backward reads x, w_ih and w_hh: changed in place after the forward (an optimizer step between
+    forward and backward, say), the gradient would be wrong, so backward refuses, as torch does."""
+    p, arrs = _problem(cell)
+    ts = tensors_for(arrs, "cpu")
+    loss = loss_of(call(run_fused, cell, ts, p), 0)
+    with tg.no_grad():
+        ts[changed].mul_(0.5)
+    with pytest.raises(RuntimeError, match=f"that {fused_name(cell)} saved for backward was changed in place"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_changing_the_biases_or_initial_state_after_forward_is_harmless(cell):
+    """backward reads neither the biases nor h0/c0 (it keeps its own copy of the history)."""
+    p, arrs = _problem(cell)
+    ts, ref = tensors_for(arrs, "cpu"), tensors_for(arrs, "cpu")
+    loss = loss_of(call(run_fused, cell, ts, p), 0)
+    loss_of(call(run_fused, cell, ref, p), 0).backward()
+    with tg.no_grad():
+        for k in ("b_ih", "b_hh", "h0", "c0"):
+            if ts[k] is not None:
+                ts[k].mul_(0.5)
+    loss.backward()
+    for k in ("x", "w_ih", "w_hh", "b_hh"):
+        np.testing.assert_array_equal(ts[k].grad.numpy(), ref[k].grad.numpy())
+
+
+def fused_name(cell):
+    return {"lstm": "lstm_sequence", "gru": "gru_sequence"}.get(cell, "rnn_sequence")
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cell", CELLS)
 def test_no_grad_matches_grad_mode(device, cell, reverse):

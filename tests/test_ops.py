@@ -204,6 +204,18 @@ def test_maximum_minimum(device, op, pair, data):
     np.testing.assert_array_equal(method.numpy(), getattr(np, op)(a, b))
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "int64", "bool"])
+def test_integer_maximum_minimum_do_not_wrap(device, dtype):
+    """Integer and bool minimum is numpy's own (negating to reuse maximum would wrap 0 in uint8, -128 in int8)."""
+    info = np.iinfo(dtype) if dtype != "bool" else None
+    lo, hi = (False, True) if info is None else (info.min, info.max)
+    a, b = np.array([lo, hi, lo], dtype), np.array([hi, lo, lo], dtype)
+    for name in ("minimum", "maximum"):
+        out = getattr(tg, name)(tg.tensor(a, device=device), tg.tensor(b, device=device))
+        assert out.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(out.numpy(), getattr(np, name)(a, b))
+
+
 def _grid(lo, hi, offset=0.0):
     """Multiples of 0.25 (plus offset) in [lo, hi]: values on the offset grid never touch a bound."""
     return st.integers(int(lo * 4), int(hi * 4)).map(lambda k: k * 0.25 + offset)

@@ -104,8 +104,23 @@ def test_a_0d_tensor_takes_the_dtype_of_a_tensor_with_dims_of_its_kind(a, b, wan
         assert out.dtype == np.dtype(want)
 
 
+def test_a_0d_operand_cast_to_the_others_dtype_keeps_its_gradient():
+    x = tg.tensor(np.arange(1.0, 4.0), requires_grad=True)  # float64
+    s = tg.tensor(2.0, requires_grad=True)  # float32, 0-d: cast to float64 for the product
+    (x * s).sum().backward()
+    assert s.grad is not None and s.grad.dtype == np.float32 and s.grad.item() == 6.0
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+    t = tg.tensor(3.0, dtype=tg.float64, requires_grad=True)
+    out = tg.ones(2) * t  # float32, the 0-d float64 cast down
+    assert out.dtype == np.float32 and out.requires_grad
+    out.sum().backward()
+    assert t.grad.item() == 2.0 and t.grad.dtype == np.float64
+
+
 def test_int_tensor_to_a_float_power_is_float32():
     assert (tg.arange(5) ** 0.5).dtype == np.float32 and (tg.arange(5) ** 2).dtype == np.int64
+    assert (tg.arange(5) ** np.float32(0.5)).dtype == np.float32
+    assert (tg.tensor([1, 2], dtype=tg.int32) ** np.int64(2)).dtype == np.int32  # a numpy scalar acts as a number
     np.testing.assert_allclose((tg.arange(5) ** 0.5).numpy(), np.arange(5) ** 0.5, rtol=1e-6)
 
 
@@ -529,6 +544,12 @@ def test_in_place_arithmetic_errors():
         n /= 2
     n += 2
     assert n.tolist() == [3, 3, 3] and n.dtype == np.int64
+    u = tg.tensor([1, 2], dtype=np.uint8)
+    u += tg.tensor([1, 1], dtype=np.int8)  # integer into integer: allowed, as in torch (numpy's same_kind is not)
+    assert u.dtype == np.uint8 and u.tolist() == [2, 3]
+    flags = tg.tensor([True, False])
+    with pytest.raises(TypeError, match="the result is int64, which this bool tensor cannot hold"):
+        flags += 1
     f = tg.ones(3)
     with pytest.raises(ValueError, match=r"\+=: the result has the broadcast shape \(2, 3\), but this tensor has "
                                          r"shape \(3,\)"):
@@ -591,6 +612,9 @@ def test_randperm_is_a_seeded_permutation():
     assert tg.randperm(10).tolist() == p.tolist()
     with pytest.raises(ValueError, match="randperm: n must be a non-negative integer"):
         tg.randperm(-1)
+    with pytest.raises(ValueError, match="randperm: uint8 cannot hold the values 0..299"):
+        tg.randperm(300, dtype=np.uint8)
+    assert sorted(tg.randperm(256, dtype=np.uint8).tolist()) == list(range(256))
 
 
 def test_multinomial_draws_by_weight():
@@ -612,3 +636,29 @@ def test_multinomial_draws_by_weight():
             tg.multinomial(bad, 1)
     with pytest.raises(ValueError, match="only 1 non-zero weights"):
         tg.multinomial(tg.tensor([0.0, 1.0]), 2)
+    with pytest.raises(TypeError, match="weights must be floating point, got int64"):
+        tg.multinomial(tg.tensor([1, 2]), 1)
+    with pytest.raises(ValueError, match="num_samples must be a positive integer"):
+        tg.multinomial(tg.ones(3), 0)
+    assert tg.multinomial(tg.zeros(0, 3), 2).shape == (0, 2)
+
+
+def test_a_star_import_leaves_python_builtins_alone():
+    ns = {}
+    exec("from tinygrad_rnn import *", ns)
+    assert not {"float", "int", "bool"} & set(ns) and ns["long"] is np.int64 and ns["Tensor"] is tg.Tensor
+
+
+def test_a_broadcast_view_cannot_be_written(device):
+    """One element of an expand/broadcast_to view stands for many: every in-place write is refused (CuPy
+    would otherwise write through the stride-0 dims), the same way on every device."""
+    base = tg.tensor([1.0, 2.0], device=device)
+    for write in (lambda v: v.fill_(0.0), lambda v: v.__iadd__(1.0), lambda v: v.__setitem__(0, 5.0),
+                  lambda v: v.copy_(tg.zeros(3, 2, device=device)), lambda v: v.clamp_(max=0.0)):
+        view = base.expand(3, 2)
+        with pytest.raises(ValueError, match=r"this tensor of shape \(3, 2\) is read-only"):
+            write(view)
+    assert base.tolist() == [1.0, 2.0]
+    c = base.expand(3, 2).clone()
+    c += 1
+    assert c.tolist() == [[2.0, 3.0]] * 3 and base.tolist() == [1.0, 2.0]

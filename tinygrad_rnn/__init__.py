@@ -38,5 +38,5 @@ __all__ = [
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
     "logsumexp", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim",
-    "float16", "float32", "float64", "int32", "int64", "bool_", "float", "double", "half", "long", "int", "bool",
-]
+    "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long",
+]  # (tg.float, tg.int and tg.bool are left out: a star import would shadow Python's own with numpy types)

@@ -108,6 +108,9 @@ def randperm(n: int, dtype: Any = np.int64, device: str = "cpu") -> Tensor:
     """A random permutation of 0..n-1 (for shuffling a dataset's order)."""
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" and n > np.iinfo(dtype).max + 1:
+        raise ValueError(f"randperm: {dtype} cannot hold the values 0..{n - 1}")
     return Tensor(backend.module_for(device).asarray(backend.rng("cpu").permutation(int(n)), dtype=dtype))
 
 
@@ -120,6 +123,13 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     w = backend.to_device(input.data if isinstance(input, Tensor) else backend.as_array(input), "cpu")
     if w.ndim not in (1, 2) or w.shape[-1] == 0:
         raise ValueError(f"multinomial: input must be (C,) or (B, C) weights with C >= 1, got shape {w.shape}")
+    if w.dtype.kind != "f":
+        raise TypeError(f"multinomial: the weights must be floating point, got {w.dtype}")
+    if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+        raise ValueError(f"multinomial: num_samples must be a positive integer, got {num_samples!r}")
+    if w.size == 0:  # no rows
+        return Tensor(backend.to_device(np.zeros((0, num_samples), np.int64), input.device
+                                        if isinstance(input, Tensor) else "cpu"))
     rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
     if not np.isfinite(rows).all() or (rows < 0).any() or not (rows.sum(1) > 0).all():
         raise ValueError("multinomial: weights must be finite and non-negative, with a positive sum in every row")

@@ -54,11 +54,11 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
         a, b = _as_tensor(op, a, like), _as_tensor(op, b, like)
     if a.dtype != b.dtype:
         ca, cb = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
-        if ca == cb and (a.ndim == 0) != (b.ndim == 0):
+        if ca == cb and (a.ndim == 0) != (b.ndim == 0):  # (astype: a float cast keeps the gradient)
             if a.ndim == 0:
-                a = _const(a.data.astype(b.dtype))
+                a = a.astype(b.dtype)
             else:
-                b = _const(b.data.astype(a.dtype))
+                b = b.astype(a.dtype)
         elif ca == 2 and cb < 2:
             b = _const(b.data.astype(a.dtype))
         elif cb == 2 and ca < 2:
@@ -164,7 +164,7 @@ class PowScalar(Function):
     saved_inputs = (0,)
 
     def __init__(self, p: float) -> None:
-        self.p = p
+        self.p = p.item() if isinstance(p, np.generic) else p  # (a Python number: numpy keeps x's dtype then)
 
     def forward(self, x):
         if x.dtype.kind != "f" and isinstance(self.p, float):  # an int tensor to a float power: float32, as torch
@@ -448,6 +448,8 @@ return_types = {op: namedtuple(op, ("values", "indices")) for op in ("max", "min
 
 def _shift_by_max(x: Any, dim: int, op: str) -> Tuple[Any, Optional[int]]:
     """x - max(x) along dim (a finite max only), so exp() of the result is at most 1."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be one int (torch's implicit choice of dim is deprecated), got {dim!r}")
     d = (norm_dims(dim, x.ndim, op) or (None,))[0]  # a 0-d tensor is one row
     xp = xp_of(x)
     m = x.max(axis=d, keepdims=True) if x.size else x.sum(axis=d, keepdims=True)
@@ -460,7 +462,7 @@ class LogSoftmax(Function):
     name = "log_softmax"
     save_output = True
 
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: int) -> None:
         self.dim = dim
 
     def forward(self, x):
@@ -477,7 +479,7 @@ class Softmax(Function):
 
     save_output = True
 
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: int) -> None:
         self.dim = dim
 
     def forward(self, x):
@@ -792,6 +794,9 @@ def maximum(a: Any, b: Any) -> Tensor:
 
 def minimum(a: Any, b: Any) -> Tensor:
     a, b = operands("minimum", a, b)
+    if a.dtype.kind != "f":  # no gradient here, and negating would wrap unsigned and the most negative ints
+        check_devices("minimum", [a, b])
+        return Tensor._make(xp_of(a.data, b.data).minimum(a.data, b.data))
     return -Maximum()(-a, -b)
 
 

@@ -364,6 +364,9 @@ class Tensor:
             v = backend.to_device(v, self.device)
         if isinstance(self.data, np.generic):  # a full reduction's numpy scalar: make it writable
             self.data = np.array(self.data)
+        if not backend.is_writable(self.data):  # (numpy would refuse; CuPy would write through stride-0 dims)
+            raise ValueError(f"{op}: this tensor of shape {self.shape} is read-only, e.g. an expand/broadcast_to view "
+                             "where one element stands for many; clone() it to get memory of its own")
         try:
             self.data[index] = v
         except (ValueError, IndexError) as e:
@@ -507,7 +510,7 @@ class Tensor:
             raise RuntimeError(f"{op}: {'this tensor' if self._requires_grad else 'the operand'} requires grad, but "
                                "in-place arithmetic is not recorded in the graph; write it out of place "
                                "(x = x + y), or under no_grad() where no gradient should flow (a parameter update)")
-        if result.dtype != self.dtype and not np.can_cast(result.dtype, self.dtype, "same_kind"):
+        if _ops._CATEGORY[result.dtype.kind] > _ops._CATEGORY[self.dtype.kind]:  # (float into int, int into bool)
             raise TypeError(f"{op}: the result is {result.dtype}, which this {self.dtype} tensor cannot hold "
                             "(as in torch); use the out-of-place op, or convert first")
         if result.shape != self.shape:

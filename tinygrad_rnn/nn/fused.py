@@ -312,6 +312,8 @@ class _Recurrence(Function):
                  keep: bool = True) -> None:
         self.reverse, self.lengths = bool(reverse), lengths
         self.save_output = lengths is None  # backward reads the output's rows as the history (not with lengths)
+        self.saved_inputs = (0, 1 + self.states, 2 + self.states)  # x, w_ih, w_hh: backward reads their arrays,
+        # so the engine refuses a backward after any of them changed in place (an optimizer step, x *= 2)
         self.has_b_ih, self.has_b_hh, self.keep = has_b_ih, has_b_hh, keep
 
     def _unpack(self, arrays: Sequence[Any]) -> tuple:
