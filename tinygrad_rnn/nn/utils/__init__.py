@@ -1,4 +1,5 @@
-"""Gradient clipping and flat parameter vectors, like torch.nn.utils."""
+"""Gradient clipping and flat parameter vectors, like torch.nn.utils; padding variable-length
+sequences in ``rnn``, like torch.nn.utils.rnn."""
 from __future__ import annotations
 
 import math
@@ -6,9 +7,10 @@ from typing import Any, Iterable, List, Union
 
 import numpy as np
 
-from .. import backend
-from ..ops import cat
-from ..tensor import Tensor
+from ... import backend
+from ...ops import cat
+from ...tensor import Tensor
+from . import rnn
 
 Params = Union[Tensor, Iterable[Tensor]]
 
