@@ -1,5 +1,6 @@
 """Optimizers and lr schedulers against the published update rules, written out in numpy."""
 import copy
+import io
 import math
 import warnings
 
@@ -558,3 +559,84 @@ def test_a_torch_optimizer_state_resumes_here():
         g_opt.step()
         for a, b in zip(t_lin.parameters(), g_lin.parameters()):
             np.testing.assert_allclose(b.numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_multistep_and_lambda_lr_sequences():
+    seq = lr_sequence(lambda o: optim.MultiStepLR(o, milestones=[2, 5, 5], gamma=0.1), 7)
+    np.testing.assert_allclose(seq[:, 0], [0.1, 0.1, 0.01, 0.01, 0.01, 1e-4, 1e-4], rtol=1e-12)
+    seq = lr_sequence(lambda o: optim.LambdaLR(o, [lambda e: 0.5 ** e, lambda e: 1.0 / (e + 1)]), 5, groups=2)
+    np.testing.assert_allclose(seq, [[0.1 * 0.5 ** e, 0.2 / (e + 1)] for e in range(5)], rtol=1e-12)
+    opt = optim.SGD(P, lr=0.1)
+    sched = optim.LambdaLR(opt, lambda e: 0.5)
+    assert "lr_lambdas" not in sched.state_dict()  # functions are not saved (no pickle)
+    tg.save(sched.state_dict(), io.BytesIO())
+    with pytest.raises(ValueError, match="LambdaLR: expected 1 lr_lambdas"):
+        optim.LambdaLR(optim.SGD(P, lr=0.1), [lambda e: 1, lambda e: 1])
+    with pytest.raises(ValueError, match="MultiStepLR: milestones must be non-negative ints"):
+        optim.MultiStepLR(optim.SGD(P, lr=0.1), milestones=[2, -1])
+    opt = optim.SGD(P, lr=1.0)
+    sched = optim.MultiStepLR(opt, milestones=[2, 5, 5], gamma=0.1)
+    buf = io.BytesIO()
+    tg.save(sched.state_dict(), buf)
+    buf.seek(0)
+    assert tg.load(buf)["milestones"] == {2: 1, 5: 2}
+    opt.step()
+    with pytest.warns(UserWarning, match="deprecated"):
+        sched.step(6)
+    assert sched.get_last_lr() == pytest.approx([1e-3])
+
+
+@pytest.mark.parametrize("min_lr, want_last", [(0.0, 0.25), (0.3, 0.3)])
+def test_reduce_lr_on_plateau(min_lr, want_last):
+    """min mode, relative threshold 1e-4, patience 2, cooldown 1: the lr halves after the third epoch
+    without improvement, the epoch after a cut counts for nothing, and min_lr is a floor."""
+    opt = optim.SGD(P, lr=1.0)
+    sched = optim.ReduceLROnPlateau(opt, factor=0.5, patience=2, cooldown=1, min_lr=min_lr)
+    lrs = []
+    for metric in [10, 9, 9, 9, 9, 9, 9, 8, 8, 8, 8]:
+        opt.step()
+        sched.step(tg.tensor(float(metric)))
+        lrs.append(sched.get_last_lr()[0])
+    assert lrs == [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, want_last]
+    up = optim.ReduceLROnPlateau(optim.SGD(P, lr=1.0), mode="max", threshold=0.5, threshold_mode="abs", patience=0)
+    for acc in (1.0, 1.4, 2.0):  # 1.4 is not 0.5 better than 1.0: cut; 2.0 is better than 1.0
+        up.step(acc)
+    assert up.get_last_lr() == [0.1] and up.best == 2.0
+    fresh = optim.ReduceLROnPlateau(optim.SGD(P, lr=1.0))
+    buf = io.BytesIO()
+    tg.save(fresh.state_dict(), buf)  # best is inf before the first step
+    buf.seek(0)
+    fresh.load_state_dict(tg.load(buf))
+    assert fresh.best == math.inf
+    for bad, match in (({"factor": 1.0}, "factor"), ({"mode": "mean"}, "mode must be"),
+                       ({"patience": -1}, "patience must be an int >= 0"), ({"min_lr": [0.1, 0.2]}, "min_lrs")):
+        with pytest.raises(ValueError, match=match):
+            optim.ReduceLROnPlateau(optim.SGD(P, lr=1.0), **bad)
+
+
+def test_new_schedulers_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    metrics = list(rng.uniform(0.5, 1.0, 40) + np.linspace(1, 0, 40))
+    makers = [
+        (lambda o, m: m.MultiStepLR(o, milestones=[3, 7, 7, 20], gamma=0.3), None),
+        (lambda o, m: m.LambdaLR(o, lambda e: 0.9 ** e + 0.01 * e), None),
+        (lambda o, m: m.ReduceLROnPlateau(o, factor=0.5, patience=2, cooldown=2, threshold=0.01, min_lr=1e-3),
+         "metric"),
+        (lambda o, m: m.ReduceLROnPlateau(o, mode="max", factor=0.7, patience=1, threshold=0.05,
+                                          threshold_mode="abs"), "metric"),
+    ]
+    for make, kind in makers:
+        t_opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.5)
+        g_opt = optim.SGD([tg.ones(1, requires_grad=True)], lr=0.5)
+        t_s, g_s = make(t_opt, torch.optim.lr_scheduler), make(g_opt, optim)
+        for m in metrics:
+            t_opt.step()
+            g_opt.step()
+            if kind:
+                t_s.step(m)
+                g_s.step(m)
+            else:
+                t_s.step()
+                g_s.step()
+            assert g_s.get_last_lr() == pytest.approx(t_s.get_last_lr(), rel=1e-12)

@@ -144,3 +144,107 @@ class CosineAnnealingLR(LRScheduler):
     def _get_closed_form_lr(self) -> List[float]:
         return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base_lr in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """lr = base_lr * lr_lambda(epoch), one function for every param group or a list of one per group.
+    The functions are not part of state_dict() (nor is anything else that cannot be saved without pickle)."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
+        n = len(optimizer.param_groups)
+        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+        if len(lambdas) != n:
+            raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per param group), got {len(lambdas)}")
+        if not all(callable(f) for f in lambdas):
+            raise TypeError("LambdaLR: lr_lambda must be a function of the epoch (or a list of them)")
+        self.lr_lambdas = lambdas
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        return [base_lr * f(self.last_epoch) for f, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+
+
+class MultiStepLR(LRScheduler):
+    """lr = base_lr * gamma ** (the number of milestones <= epoch); a milestone given twice counts twice."""
+
+    def __init__(self, optimizer: Optimizer, milestones: Any, gamma: float = 0.1, last_epoch: int = -1) -> None:
+        marks = list(milestones)
+        if not all(isinstance(m, numbers.Integral) and not isinstance(m, bool) and m >= 0 for m in marks):
+            raise ValueError(f"MultiStepLR: milestones must be non-negative ints, got {marks!r}")
+        check_number("MultiStepLR", "gamma", gamma, lambda v: v > 0, "> 0")
+        self.milestones: Dict[int, int] = {}
+        for m in marks:
+            self.milestones[int(m)] = self.milestones.get(int(m), 0) + 1
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        k = self.milestones.get(self.last_epoch, 0)
+        return [group["lr"] * self.gamma ** k for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> List[float]:
+        passed = sum(c for m, c in self.milestones.items() if m <= self.last_epoch)
+        return [base_lr * self.gamma ** passed for base_lr in self.base_lrs]
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply every group's lr by ``factor`` once a metric has stopped improving for more than
+    ``patience`` epochs: ``scheduler.step(val_loss)`` after each epoch. An improvement beats the best so
+    far by ``threshold`` (relative: best * (1 -+ threshold); absolute: best -+ threshold, for mode 'min'
+    / 'max'); after a reduction, ``cooldown`` epochs pass before bad epochs count again; no lr goes below
+    its ``min_lr``, and a change smaller than ``eps`` is skipped. As torch's."""
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: Any = 0.0,
+                 eps: float = 1e-8) -> None:
+        name = "ReduceLROnPlateau"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name}: optimizer must be an Optimizer, got {type(optimizer).__name__}")
+        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"{name}: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', got "
+                             f"{mode!r} and {threshold_mode!r}")
+        check_number(name, "factor", factor, lambda v: 0 <= v < 1, "in [0, 1)")
+        for what, v in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+                raise ValueError(f"{name}: {what} must be an int >= 0, got {v!r}")
+        check_number(name, "threshold", threshold, lambda v: v >= 0, ">= 0")
+        check_number(name, "eps", eps, lambda v: v >= 0, ">= 0")
+        n = len(optimizer.param_groups)
+        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
+        if len(min_lrs) != n:
+            raise ValueError(f"{name}: expected {n} min_lrs (one per param group), got {len(min_lrs)}")
+        for v in min_lrs:
+            check_number(name, "min_lr", v, lambda x: x >= 0, ">= 0")
+        self.optimizer, self.min_lrs, self.factor, self.patience = optimizer, min_lrs, factor, int(patience)
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
+        self.cooldown, self.eps = int(cooldown), eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def _is_better(self, value: float) -> bool:
+        sign = 1 if self.mode == "min" else -1  # 'max' is 'min' of the negated metric
+        a, best = sign * value, sign * self.best
+        return a < (best * (1 - sign * self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
+
+    def step(self, metrics: Any) -> None:  # type: ignore[override]
+        """One epoch's metric (a number or a one-element Tensor)."""
+        value = float(metrics.item() if hasattr(metrics, "item") else metrics)
+        self.last_epoch += 1
+        if self._is_better(value):
+            self.best, self.num_bad_epochs = value, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, floor in zip(self.optimizer.param_groups, self.min_lrs):
+                new = max(group["lr"] * self.factor, floor)
+                if group["lr"] - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
