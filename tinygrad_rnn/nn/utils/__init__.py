@@ -10,7 +10,7 @@ import numpy as np
 from ... import backend
 from ...ops import cat
 from ...tensor import Tensor
-from . import rnn
+from . import rnn  # noqa: F401  (nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
 
 Params = Union[Tensor, Iterable[Tensor]]
 
