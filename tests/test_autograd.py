@@ -785,3 +785,20 @@ def test_a_custom_backward_may_return_a_bare_tensor_for_one_input_and_is_checked
     assert a.grad.tolist() == [2.0] * 3
     with tg.detect_anomaly(), pytest.raises(ValueError, match="returned a ndarray as the gradient of input 0"):
         _Twice(lambda g: (g.data, g))(tg.ones(2, requires_grad=True), tg.ones(2)).sum().backward()
+
+
+def test_inference_mode_records_nothing_like_no_grad():
+    w = tg.ones(2, requires_grad=True)
+    with tg.inference_mode():
+        assert not (w * 2).requires_grad and not tg.is_grad_enabled()
+    assert tg.is_grad_enabled() and (w * 2).requires_grad
+
+    @tg.inference_mode()
+    def double(x):
+        return x * 2
+
+    assert not double(w).requires_grad and tg.is_grad_enabled()
+    with tg.inference_mode(False):
+        assert (w * 2).requires_grad
+    with tg.no_grad(), tg.inference_mode(False):  # False leaves the mode as it is
+        assert not (w * 2).requires_grad

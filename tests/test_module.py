@@ -708,3 +708,35 @@ def test_repr_puts_extra_repr_on_its_own_line_when_there_are_children():
             return "hello"
 
     assert repr(M()) == "M(\n  hello\n  (a): Linear(in_features=2, out_features=3, bias=True)\n)"
+
+
+def test_module_dict_registers_by_key_like_torch():
+    md = nn.ModuleDict({"enc": nn.Linear(2, 3), "dec": nn.Linear(3, 1)})
+    assert list(md) == ["enc", "dec"] and len(md) == 2 and "enc" in md and isinstance(md["dec"], nn.Linear)
+    assert [n for n, _ in md.named_parameters()] == ["enc.weight", "enc.bias", "dec.weight", "dec.bias"]
+    md["extra"] = nn.Tanh()
+    md.update([("head", nn.Linear(1, 1))])
+    assert list(md.keys()) == ["enc", "dec", "extra", "head"] and len(list(md.values())) == 4
+    assert md.pop("extra").__class__ is nn.Tanh and "extra" not in md
+    del md["head"]
+    assert [k for k, _ in md.items()] == ["enc", "dec"]
+
+    class Heads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.heads = nn.ModuleDict({"a": nn.Linear(2, 2), "b": nn.Linear(2, 2)})
+
+        def forward(self, x):
+            return self.heads["a"](x) + self.heads["b"](x)
+
+    m = Heads().double()
+    assert list(m.state_dict()) == ["heads.a.weight", "heads.a.bias", "heads.b.weight", "heads.b.bias"]
+    assert all(p.dtype == np.float64 for p in m.parameters())
+    m(tg.ones(1, 2, dtype=tg.float64)).sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    with pytest.raises(KeyError, match="'forward' is already an attribute of ModuleDict"):
+        nn.ModuleDict({"forward": nn.Tanh()})
+    with pytest.raises(KeyError, match="a key must be a non-empty string without '.'"):
+        md["a.b"] = nn.Tanh()
+    with pytest.raises(TypeError, match="the value for 'x' must be a Module, got int"):
+        md["x"] = 3

@@ -1,7 +1,8 @@
 """tinygrad_rnn: a from-scratch autograd engine for recurrent networks (numpy / CuPy)."""
 import types as _types
 
-from .autograd import backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
+                       set_grad_enabled)
 from .backend import cuda_available, manual_seed
 from .creation import (arange, as_tensor, eye, full, full_like, multinomial, ones, ones_like, rand, rand_like,
                        randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
@@ -34,6 +35,7 @@ __all__ = [
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
     "cuda_available", "cuda", "equal", "allclose",
     "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
+    "inference_mode",
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
     "logsumexp", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",

@@ -69,6 +69,26 @@ class set_grad_enabled(_GradMode):
         return wrapper
 
 
+class inference_mode(_GradMode):
+    """``torch.inference_mode()``: ops record nothing, as under no_grad (there is no separate
+    inference-tensor state here); ``inference_mode(False)`` leaves the mode as it is."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = bool(mode)
+
+    def __enter__(self) -> None:
+        self._prev = _mode.grad_enabled
+        if self.mode:
+            _mode.grad_enabled = False
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(self.mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
 def is_grad_enabled() -> bool:
     return _mode.grad_enabled
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -187,6 +187,58 @@ class ModuleList(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+
+class ModuleDict(Module):
+    """Modules by name (a dict's order), registered like attributes: their parameters are the
+    ModuleDict's, under '<key>.<name>'. Reached as md[key]."""
+
+    def __init__(self, modules: Any = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(f"ModuleDict: a key must be a non-empty string without '.', got {key!r}")
+        if key not in self._modules and hasattr(self, key):
+            raise KeyError(f"ModuleDict: {key!r} is already an attribute of ModuleDict (as in torch, a key may not "
+                           "hide one)")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: the value for {key!r} must be a Module, got {type(module).__name__}")
+        self._modules[key] = module
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._modules
+
+    def keys(self) -> Iterable[str]:
+        return self._modules.keys()
+
+    def values(self) -> Iterable[Module]:
+        return self._modules.values()
+
+    def items(self) -> Iterable[Tuple[str, Module]]:
+        return self._modules.items()
+
+    def update(self, modules: Any) -> None:
+        """Add (key, module) pairs from a mapping or an iterable of pairs."""
+        for key, module in (modules.items() if hasattr(modules, "items") else modules):
+            self[key] = module
+
+    def pop(self, key: str) -> Module:
+        return self._modules.pop(key)
 
 
 class _Loss(Module):
