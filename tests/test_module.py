@@ -740,3 +740,19 @@ def test_module_dict_registers_by_key_like_torch():
         md["a.b"] = nn.Tanh()
     with pytest.raises(TypeError, match="the value for 'x' must be a Module, got int"):
         md["x"] = 3
+
+
+def test_embedding_from_pretrained_copies_and_freezes():
+    table = np.arange(6.0).reshape(3, 2)
+    emb = nn.Embedding.from_pretrained(table)
+    assert not emb.weight.requires_grad and emb.weight.dtype == np.float64
+    assert emb(tg.tensor([2, 0])).tolist() == [[4.0, 5.0], [0.0, 1.0]]
+    table[0, 0] = 99.0
+    assert emb.weight.numpy()[0, 0] == 0.0  # a copy
+    trainable = nn.Embedding.from_pretrained(tg.tensor(np.ones((4, 3), np.float32)), freeze=False, padding_idx=1)
+    assert trainable.weight.requires_grad and trainable.padding_idx == 1
+    assert trainable.weight.numpy()[1].tolist() == [1.0, 1.0, 1.0]  # the given padding row is kept
+    trainable(tg.tensor([1, 2])).sum().backward()
+    assert trainable.weight.grad.numpy()[1].tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="from_pretrained: embeddings must be 2-D"):
+        nn.Embedding.from_pretrained(np.ones(3))

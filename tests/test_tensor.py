@@ -662,3 +662,20 @@ def test_a_broadcast_view_cannot_be_written(device):
     c = base.expand(3, 2).clone()
     c += 1
     assert c.tolist() == [[2.0, 3.0]] * 3 and base.tolist() == [1.0, 2.0]
+
+
+def test_to_takes_device_and_dtype_like_torch():
+    x = tg.ones(2)
+    assert x.to("cpu") is x and x.to(tg.float32) is x
+    for y in (x.to(tg.float64), x.to("cpu", tg.float64), x.to(dtype="float64"), x.to(device="cpu", dtype=tg.float64),
+              x.to(tg.zeros(1, dtype=tg.float64))):
+        assert y.dtype == np.float64 and y.device == "cpu"
+    with pytest.raises(TypeError, match="to: expected at most a device and a dtype"):
+        x.to("cpu", tg.float64, tg.float32)
+
+
+def test_bmm_is_batched_matmul_without_broadcasting():
+    a, b = tg.tensor(np.arange(24.0).reshape(2, 3, 4)), tg.tensor(np.ones((2, 4, 5)))
+    np.testing.assert_array_equal(tg.bmm(a, b).numpy(), np.matmul(a.numpy(), b.numpy()))
+    with pytest.raises(ValueError, match=r"bmm: expected \(B, n, m\) and \(B, m, p\) with the same B"):
+        tg.bmm(a, tg.ones(1, 4, 5, dtype=tg.float64))

@@ -7,8 +7,8 @@ from .backend import cuda_available, manual_seed
 from .creation import (arange, as_tensor, eye, full, full_like, multinomial, ones, ones_like, rand, rand_like,
                        randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops import (allclose, cat, chunk, clamp, equal, gather, index_select, logsumexp, maximum, minimum, split, stack,
-                  where)
+from .ops import (allclose, bmm, cat, chunk, clamp, equal, gather, index_select, logsumexp, maximum, minimum, split,
+                  stack, where)
 from . import nn, optim
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, int64
@@ -33,7 +33,7 @@ float, double, half, long, int, bool = float32, float64, float16, int64, int32, 
 __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
-    "cuda_available", "cuda", "equal", "allclose",
+    "cuda_available", "cuda", "equal", "allclose", "bmm",
     "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
     "inference_mode",
     "gradcheck", "gradgradcheck", "GradcheckError",

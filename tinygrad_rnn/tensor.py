@@ -432,14 +432,25 @@ class Tensor:
         return _Handle(owner._hooks, fn)
 
     # ------------------------------------------------------------------ device and dtype
-    def to(self, device_or_dtype: Any) -> "Tensor":
-        """Move to 'cpu'/'cuda' or cast to a dtype; differentiable, no copy when nothing changes."""
-        try:
-            dtype = np.dtype(device_or_dtype)
-        except TypeError:
-            device = backend.check_device(device_or_dtype)
-            return self if device == self.device else _ops.ToDevice(device)(self)
-        return self.astype(dtype)
+    def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None) -> "Tensor":
+        """Move to 'cpu'/'cuda' and/or cast to a dtype, as torch's: to('cuda'), to(tg.float64),
+        to('cuda', tg.float64), to(other) (other's device and dtype), or by keyword. Differentiable;
+        no copy when nothing changes."""
+        if len(args) > 2:
+            raise TypeError(f"to: expected at most a device and a dtype, got {len(args)} arguments")
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+                continue
+            try:
+                dtype = np.dtype(a)
+            except TypeError:
+                device = a
+        out = self if dtype is None else self.astype(dtype)
+        if device is None:
+            return out
+        device = backend.check_device(device)
+        return out if device == out.device else _ops.ToDevice(device)(out)
 
     def cuda(self) -> "Tensor":
         return self.to("cuda")

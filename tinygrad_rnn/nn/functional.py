@@ -66,6 +66,22 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     return y if bias is None else y + bias
 
 
+def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+               eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the trailing dims ``normalized_shape`` (biased
+    variance, as torch's); each sample is normalized on its own."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not shape or x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"layer_norm: normalized_shape {shape} must be the input's trailing dims, got input "
+                         f"shape {x.shape}")
+    dims = tuple(range(x.ndim - len(shape), x.ndim))
+    centered = x - x.mean(dims, keepdim=True)
+    y = centered / (ops.var(x, dims, keepdim=True, correction=0) + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias
+
+
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
     if not 0.0 <= p <= 1.0:

@@ -6,6 +6,8 @@ from typing import Any, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 
+from .. import backend
+from ..autograd import no_grad
 from ..creation import zeros
 from ..tensor import Tensor
 from . import functional as F
@@ -60,12 +62,52 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
             self.weight._bump_version()
 
+    @classmethod
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True, padding_idx: Optional[int] = None) -> "Embedding":
+        """An Embedding whose weight is a copy of ``embeddings`` (num_embeddings, embedding_dim), trained only
+        if ``freeze`` is False (as torch's; the padding row is left as given)."""
+        w = embeddings if isinstance(embeddings, Tensor) else Tensor(backend.as_array(embeddings))
+        if w.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape {w.shape}")
+        emb = cls(w.shape[0], w.shape[1], padding_idx, device=w.device, dtype=w.dtype)
+        with no_grad():
+            emb.weight.copy_(w)
+        emb.weight.requires_grad = not freeze
+        return emb
+
     def forward(self, indices: Any) -> Tensor:
         return F.embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
         pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+
+
+class LayerNorm(Module):
+    """Normalize each sample over its trailing dims ``normalized_shape``, then scale and shift per element
+    (weight 1, bias 0 at init; elementwise_affine=False: neither)."""
+
+    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 device: Optional[str] = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        affine = elementwise_affine
+        self.register_parameter("weight", _param(self.normalized_shape, dtype, device) if affine else None)
+        self.register_parameter("bias", _param(self.normalized_shape, dtype, device) if affine and bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class Dropout(Module):

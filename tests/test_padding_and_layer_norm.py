@@ -1,4 +1,4 @@
-"""nn.utils.rnn.pad_sequence: the padded batch the recurrent layers read with lengths=."""
+"""nn.utils.rnn.pad_sequence (the padded batch the recurrent layers read with lengths=) and layer norm."""
 import numpy as np
 import pytest
 from hypothesis import given
@@ -54,3 +54,47 @@ def test_pad_sequence_keeps_integer_ids_and_names_bad_input():
         pad_sequence([[1, 2]])
     with pytest.raises(ValueError, match="padding_side must be 'right' or 'left'"):
         pad_sequence([tg.ones(2)], padding_side="middle")
+
+
+# ----------------------------------------------------------------------------- layer norm (used in recurrent nets too)
+@with_fixtures
+@given(shape=st.lists(st.integers(1, 3), min_size=1, max_size=3), k=st.integers(1, 2), affine=st.booleans(),
+       seed=st.integers(0, 1000))
+def test_layer_norm_matches_its_formula_and_gradcheck(device, shape, k, affine, seed):
+    k = min(k, len(shape))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * 3 + 1
+    tail = tuple(shape[len(shape) - k:])
+    w, b = rng.uniform(0.5, 1.5, tail), rng.standard_normal(tail)
+    dims = tuple(range(len(shape) - k, len(shape)))
+    want = (x - x.mean(dims, keepdims=True)) / np.sqrt(x.var(dims, keepdims=True) + 1e-5)
+    if affine:
+        want = want * w + b
+    args = [tg.tensor(a, device=device, requires_grad=True) for a in ((x, w, b) if affine else (x,))]
+    fn = (lambda a, ww, bb: nn.functional.layer_norm(a, tail, ww, bb)) if affine else \
+        (lambda a: nn.functional.layer_norm(a, tail))
+    np.testing.assert_allclose(fn(*args).numpy(), want, rtol=1e-10, atol=1e-12)
+    assert tg.gradcheck(fn, args)
+
+
+def test_layer_norm_module():
+    ln = nn.LayerNorm(4, dtype=tg.float64)
+    assert ln.weight.tolist() == [1.0] * 4 and ln.bias.tolist() == [0.0] * 4
+    assert [n for n, _ in nn.LayerNorm((2, 3)).named_parameters()] == ["weight", "bias"]
+    assert list(nn.LayerNorm(3, elementwise_affine=False).parameters()) == []
+    assert nn.LayerNorm(3, bias=False).bias is None
+    y = ln(tg.randn(5, 4, dtype=tg.float64))
+    np.testing.assert_allclose(y.numpy().mean(-1), 0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"layer_norm: normalized_shape \(4,\) must be the input's trailing dims"):
+        ln(tg.randn(4, 5, dtype=tg.float64))
+
+
+def test_layer_norm_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    ours, theirs = nn.LayerNorm((3, 4), dtype=tg.float64), torch.nn.LayerNorm((3, 4), dtype=torch.float64)
+    with tg.no_grad():
+        ours.weight.copy_(np.linspace(0.5, 1.5, 12).reshape(3, 4))
+        ours.bias.copy_(np.linspace(-1, 1, 12).reshape(3, 4))
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
+    np.testing.assert_allclose(ours(tg.tensor(x)).numpy(), theirs(torch.from_numpy(x)).detach().numpy(), atol=1e-12)
