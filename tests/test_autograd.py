@@ -800,5 +800,17 @@ def test_inference_mode_records_nothing_like_no_grad():
     assert not double(w).requires_grad and tg.is_grad_enabled()
     with tg.inference_mode(False):
         assert (w * 2).requires_grad
-    with tg.no_grad(), tg.inference_mode(False):  # False leaves the mode as it is
-        assert not (w * 2).requires_grad
+    with tg.no_grad(), tg.inference_mode(False):  # False turns recording on, as torch's
+        assert (w * 2).requires_grad
+    with tg.inference_mode():  # inside it, enable_grad cannot switch recording back on (torch)
+        with tg.enable_grad():
+            assert not (w * 2).requires_grad
+        with tg.set_grad_enabled(True):
+            assert not (w * 2).requires_grad
+    assert tg.is_grad_enabled()
+
+    @tg.inference_mode
+    def bare(x):
+        return x * 2
+
+    assert not bare(w).requires_grad and tg.is_grad_enabled()

@@ -740,6 +740,26 @@ def test_module_dict_registers_by_key_like_torch():
         md["a.b"] = nn.Tanh()
     with pytest.raises(TypeError, match="the value for 'x' must be a Module, got int"):
         md["x"] = 3
+    assert md.enc is md["enc"]  # keys read as attributes too
+    md.extra = nn.Linear(1, 1)
+    md["extra"] = nn.Tanh()
+    assert md.extra is md["extra"] and isinstance(md.extra, nn.Tanh)
+    del md["extra"]
+    assert not hasattr(md, "extra")
+    md["extra"] = nn.Linear(2, 2)  # a deleted key can come back
+    md.clear()
+    assert len(md) == 0 and list(md.parameters()) == []
+    with pytest.raises(AttributeError, match="no attribute or key 'nothing'"):
+        md.nothing
+
+
+def test_module_to_takes_device_and_dtype_like_torch():
+    m = nn.Linear(2, 2)
+    assert m.to(None) is m and m.weight.dtype == np.float32
+    assert m.to("cpu", tg.float64).weight.dtype == np.float64
+    assert m.to(dtype=tg.float32, device="cpu").weight.dtype == np.float32
+    with pytest.raises(TypeError, match="parameters must stay floating point"):
+        m.to(tg.int64)
 
 
 def test_embedding_from_pretrained_copies_and_freezes():

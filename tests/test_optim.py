@@ -602,6 +602,20 @@ def test_reduce_lr_on_plateau(min_lr, want_last):
     for acc in (1.0, 1.4, 2.0):  # 1.4 is not 0.5 better than 1.0: cut; 2.0 is better than 1.0
         up.step(acc)
     assert up.get_last_lr() == [0.1] and up.best == 2.0
+    opt = optim.SGD([tg.ones(1, requires_grad=True)], lr=0.5)
+    later = optim.ReduceLROnPlateau(opt, patience=0, min_lr=0.01)
+    opt.add_param_group({"params": [tg.ones(1, requires_grad=True)], "lr": 0.5})  # added after the scheduler
+    for metric in (1, 2, 3, 4):
+        later.step(metric)
+    assert later.get_last_lr() == [0.01, 0.01]
+    with pytest.warns(UserWarning, match="deprecated"):
+        later.step(5, epoch=9)
+    assert later.last_epoch == 9
+    opt = optim.SGD([tg.ones(1, requires_grad=True)], lr=0.5)
+    listed = optim.ReduceLROnPlateau(opt, min_lr=[0.1])
+    opt.add_param_group({"params": [tg.ones(1, requires_grad=True)], "lr": 0.5})
+    with pytest.raises(RuntimeError, match="min_lr was a list of 1"):
+        listed.step(1.0)
     fresh = optim.ReduceLROnPlateau(optim.SGD(P, lr=1.0))
     buf = io.BytesIO()
     tg.save(fresh.state_dict(), buf)  # best is inf before the first step

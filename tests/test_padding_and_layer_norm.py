@@ -45,6 +45,7 @@ def test_pad_sequence_keeps_integer_ids_and_names_bad_input():
     ids = pad_sequence([tg.tensor([1, 2, 3]), tg.tensor([4])], batch_first=True, padding_value=-1)
     assert ids.dtype == np.int64 and ids.tolist() == [[1, 2, 3], [4, -1, -1]]
     assert tg.nn.utils.rnn.pad_sequence is pad_sequence
+    assert pad_sequence([tg.ones(2), tg.ones(1, dtype=tg.float64)]).dtype == np.float32  # the first's, as torch
     with pytest.raises(ValueError, match="pad_sequence: no sequences"):
         pad_sequence([])
     with pytest.raises(ValueError, match=r"sequence 1 has shape \(2, 3\), but every sequence must be \(L, \*\) "
@@ -82,7 +83,8 @@ def test_layer_norm_module():
     assert ln.weight.tolist() == [1.0] * 4 and ln.bias.tolist() == [0.0] * 4
     assert [n for n, _ in nn.LayerNorm((2, 3)).named_parameters()] == ["weight", "bias"]
     assert list(nn.LayerNorm(3, elementwise_affine=False).parameters()) == []
-    assert nn.LayerNorm(3, bias=False).bias is None
+    assert nn.LayerNorm(3, bias=False).bias is None and "bias=False" in repr(nn.LayerNorm(3, bias=False))
+    assert nn.LayerNorm(np.int64(5)).normalized_shape == (5,)
     y = ln(tg.randn(5, 4, dtype=tg.float64))
     np.testing.assert_allclose(y.numpy().mean(-1), 0, atol=1e-12)
     with pytest.raises(ValueError, match=r"layer_norm: normalized_shape \(4,\) must be the input's trailing dims"):

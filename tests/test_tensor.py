@@ -615,6 +615,12 @@ def test_randperm_is_a_seeded_permutation():
     with pytest.raises(ValueError, match="randperm: uint8 cannot hold the values 0..299"):
         tg.randperm(300, dtype=np.uint8)
     assert sorted(tg.randperm(256, dtype=np.uint8).tolist()) == list(range(256))
+    with pytest.raises(ValueError, match="float16 cannot hold the values 0..2999 exactly"):
+        tg.randperm(3000, dtype=np.float16)
+    assert len(set(tg.randperm(2049, dtype=np.float16).tolist())) == 2049
+    for bad in (lambda: tg.randperm(True), lambda: tg.randperm(2, dtype=bool)):
+        with pytest.raises(ValueError, match="randperm"):
+            bad()
 
 
 def test_multinomial_draws_by_weight():
@@ -672,6 +678,7 @@ def test_to_takes_device_and_dtype_like_torch():
         assert y.dtype == np.float64 and y.device == "cpu"
     with pytest.raises(TypeError, match="to: expected at most a device and a dtype"):
         x.to("cpu", tg.float64, tg.float32)
+    assert x.to(None) is x and x.to(None, None) is x  # (np.dtype(None) would be float64)
 
 
 def test_bmm_is_batched_matmul_without_broadcasting():

@@ -24,7 +24,7 @@ class _GradMode:
 
     def __enter__(self) -> None:
         self._prev = _mode.grad_enabled
-        _mode.grad_enabled = self.enabled
+        _mode.grad_enabled = self.enabled and not _mode.inference
 
     def __exit__(self, *exc: Any) -> None:
         _mode.grad_enabled = self._prev
@@ -54,7 +54,7 @@ class set_grad_enabled(_GradMode):
     def __init__(self, mode: bool) -> None:
         self.enabled = bool(mode)
         self._prev = _mode.grad_enabled
-        _mode.grad_enabled = self.enabled
+        _mode.grad_enabled = self.enabled and not _mode.inference
 
     def __enter__(self) -> None:
         pass
@@ -70,16 +70,24 @@ class set_grad_enabled(_GradMode):
 
 
 class inference_mode(_GradMode):
-    """``torch.inference_mode()``: ops record nothing, as under no_grad (there is no separate
-    inference-tensor state here); ``inference_mode(False)`` leaves the mode as it is."""
+    """``torch.inference_mode()``: ops record nothing, and inside it enable_grad cannot switch recording
+    back on (there is no separate inference-tensor state here); ``inference_mode(False)`` turns
+    recording on. A context manager or a decorator, bare or called."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):  # @inference_mode without parentheses
+            return cls()(mode)
+        return super().__new__(cls)
 
     def __init__(self, mode: bool = True) -> None:
         self.mode = bool(mode)
 
     def __enter__(self) -> None:
-        self._prev = _mode.grad_enabled
-        if self.mode:
-            _mode.grad_enabled = False
+        self._prev = (_mode.grad_enabled, _mode.inference)
+        _mode.grad_enabled, _mode.inference = not self.mode, self.mode
+
+    def __exit__(self, *exc: Any) -> None:
+        _mode.grad_enabled, _mode.inference = self._prev
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)

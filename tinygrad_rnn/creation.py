@@ -106,11 +106,13 @@ def randint(low: int, high: Optional[int] = None, size: Any = (), dtype: Any = n
 
 def randperm(n: int, dtype: Any = np.int64, device: str = "cpu") -> Tensor:
     """A random permutation of 0..n-1 (for shuffling a dataset's order)."""
-    if not isinstance(n, (int, np.integer)) or n < 0:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
     dtype = np.dtype(dtype)
-    if dtype.kind in "iu" and n > np.iinfo(dtype).max + 1:
-        raise ValueError(f"randperm: {dtype} cannot hold the values 0..{n - 1}")
+    exact = np.iinfo(dtype).max if dtype.kind in "iu" else 2 ** (np.finfo(dtype).nmant + 1) if dtype.kind == "f" \
+        else -1  # the largest value the dtype holds exactly (none for bool)
+    if n - 1 > exact:
+        raise ValueError(f"randperm: {dtype} cannot hold the values 0..{n - 1} exactly")
     return Tensor(backend.module_for(device).asarray(backend.rng("cpu").permutation(int(n)), dtype=dtype))
 
 

@@ -25,6 +25,7 @@ int32, int64, bool_ = np.int32, np.int64, np.bool_
 class _Mode:
     grad_enabled = True
     anomaly = False
+    inference = False  # inside inference_mode(): enable_grad cannot switch recording back on
 
 
 _mode = _Mode()
@@ -439,6 +440,8 @@ class Tensor:
         if len(args) > 2:
             raise TypeError(f"to: expected at most a device and a dtype, got {len(args)} arguments")
         for a in args:
+            if a is None:  # (x.to(device) with device None changes nothing, as in torch)
+                continue
             if isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
                 continue

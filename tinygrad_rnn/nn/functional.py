@@ -8,6 +8,7 @@ weights only the last step.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any, Optional
 
 import numpy as np
@@ -70,7 +71,7 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None
                eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing dims ``normalized_shape`` (biased
     variance, as torch's); each sample is normalized on its own."""
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
     if not shape or x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"layer_norm: normalized_shape {shape} must be the input's trailing dims, got input "
                          f"shape {x.shape}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
@@ -90,8 +91,9 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  device: Optional[str] = None, dtype: Any = None) -> None:
         super().__init__()
-        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.normalized_shape = ((int(normalized_shape),) if isinstance(normalized_shape, numbers.Integral)
+                                 else tuple(int(n) for n in normalized_shape))
+        self.eps, self.elementwise_affine, self._bias = eps, elementwise_affine, bias
         affine = elementwise_affine
         self.register_parameter("weight", _param(self.normalized_shape, dtype, device) if affine else None)
         self.register_parameter("bias", _param(self.normalized_shape, dtype, device) if affine and bias else None)
@@ -107,7 +109,8 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+                + ("" if self._bias else ", bias=False"))
 
 
 class Dropout(Module):
@@ -233,7 +236,7 @@ class ModuleList(Module):
 
 class ModuleDict(Module):
     """Modules by name (a dict's order), registered like attributes: their parameters are the
-    ModuleDict's, under '<key>.<name>'. Reached as md[key]."""
+    ModuleDict's, under '<key>.<name>'. Reached as md[key] or md.key."""
 
     def __init__(self, modules: Any = None) -> None:
         super().__init__()
@@ -248,13 +251,21 @@ class ModuleDict(Module):
                            "hide one)")
         if not isinstance(module, Module):
             raise TypeError(f"ModuleDict: the value for {key!r} must be a Module, got {type(module).__name__}")
+        self.__dict__.pop(key, None)  # (an entry set as md.key = m: md.key now reads _modules, via __getattr__)
         self._modules[key] = module
+
+    def __getattr__(self, name: str) -> Module:  # (only for names that are not ordinary attributes)
+        modules = self.__dict__.get("_modules", {})
+        if name in modules:
+            return modules[name]
+        raise AttributeError(f"ModuleDict has no attribute or key {name!r}")
 
     def __getitem__(self, key: str) -> Module:
         return self._modules[key]
 
     def __delitem__(self, key: str) -> None:
         del self._modules[key]
+        self.__dict__.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -280,7 +291,13 @@ class ModuleDict(Module):
             self[key] = module
 
     def pop(self, key: str) -> Module:
-        return self._modules.pop(key)
+        module = self._modules[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in list(self._modules):
+            del self[key]
 
 
 class _Loss(Module):

@@ -227,20 +227,32 @@ class Module:
                     setattr(m, k, done[id(b)])
         return self
 
-    def to(self, device_or_dtype: Any) -> "Module":
-        """Move (in place) every parameter to 'cpu'/'cuda', or cast it to a float dtype."""
-        if isinstance(device_or_dtype, str) and device_or_dtype.split(":")[0] in ("cpu", "cuda"):
-            device = backend.check_device(device_or_dtype)
-            return self._apply(lambda a: backend.to_device(a, device))
-        try:
-            dtype = np.dtype(device_or_dtype)
-        except TypeError:
-            raise ValueError(f"{type(self).__name__}.to: expected 'cpu', 'cuda' or a float dtype, "
-                             f"got {device_or_dtype!r}") from None
-        if dtype.kind != "f":
-            raise TypeError(f"{type(self).__name__}.to: parameters must stay floating point, got {dtype}")
-        return self._apply(lambda a: a.astype(dtype, copy=False),
-                           lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)  # float buffers only
+    def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None) -> "Module":
+        """Move (in place) every parameter to 'cpu'/'cuda' and/or cast it to a float dtype, as torch's:
+        to('cuda'), to(tg.float64), to('cuda', tg.float64) or by keyword; None changes nothing."""
+        name = type(self).__name__
+        if len(args) > 2:
+            raise TypeError(f"{name}.to: expected at most a device and a dtype, got {len(args)} arguments")
+        for a in args:
+            if a is None:
+                continue
+            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+                device = a
+                continue
+            try:
+                dtype = np.dtype(a)
+            except TypeError:
+                raise ValueError(f"{name}.to: expected 'cpu', 'cuda' or a float dtype, got {a!r}") from None
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype.kind != "f":
+                raise TypeError(f"{name}.to: parameters must stay floating point, got {dtype}")
+            self._apply(lambda a: a.astype(dtype, copy=False),
+                        lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)  # float buffers only
+        if device is not None:
+            dev = backend.check_device(device)
+            self._apply(lambda a: backend.to_device(a, dev))
+        return self
 
     def cuda(self) -> "Module":
         return self.to("cuda")

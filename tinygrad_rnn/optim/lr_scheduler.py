@@ -218,6 +218,7 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(f"{name}: expected {n} min_lrs (one per param group), got {len(min_lrs)}")
         for v in min_lrs:
             check_number(name, "min_lr", v, lambda x: x >= 0, ">= 0")
+        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else min_lr  # (for groups added later)
         self.optimizer, self.min_lrs, self.factor, self.patience = optimizer, min_lrs, factor, int(patience)
         self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
         self.cooldown, self.eps = int(cooldown), eps
@@ -230,10 +231,21 @@ class ReduceLROnPlateau(LRScheduler):
         a, best = sign * value, sign * self.best
         return a < (best * (1 - sign * self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
 
-    def step(self, metrics: Any) -> None:  # type: ignore[override]
+    def step(self, metrics: Any, epoch: Optional[int] = None) -> None:  # type: ignore[override]
         """One epoch's metric (a number or a one-element Tensor)."""
         value = float(metrics.item() if hasattr(metrics, "item") else metrics)
-        self.last_epoch += 1
+        if epoch is None:
+            self.last_epoch += 1
+        else:
+            warnings.warn("The epoch parameter in `scheduler.step()` is deprecated (as in torch); call "
+                          "`scheduler.step(metrics)`.", UserWarning, stacklevel=2)
+            self.last_epoch = epoch
+        groups = self.optimizer.param_groups
+        if len(self.min_lrs) != len(groups):  # a group was added since: torch's rule
+            if self.default_min_lr is None:
+                raise RuntimeError(f"ReduceLROnPlateau: the optimizer has {len(groups)} param groups but min_lr was "
+                                   f"a list of {len(self.min_lrs)}; give one per group")
+            self.min_lrs = [self.default_min_lr] * len(groups)
         if self._is_better(value):
             self.best, self.num_bad_epochs = value, 0
         else:

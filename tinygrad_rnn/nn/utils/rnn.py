@@ -31,6 +31,7 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
         if s.ndim == 0 or s.shape[1:] != first.shape[1:]:
             raise ValueError(f"pad_sequence: sequence {i} has shape {s.shape}, but every sequence must be (L, *) "
                              f"with the trailing dims of sequence 0, {first.shape[1:]}")
+    seqs = [s if s.dtype == first.dtype else s.astype(first.dtype) for s in seqs]  # (the first's dtype, as torch)
     T = max(s.shape[0] for s in seqs)
     rows = []
     for s in seqs:
