@@ -29,10 +29,14 @@ class _GradMode:
     def __exit__(self, *exc: Any) -> None:
         _mode.grad_enabled = self._prev
 
+    def _again(self) -> "_GradMode":
+        """A fresh context with this one's settings, entered on each call of a decorated function."""
+        return type(self)()
+
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)():
+            with self._again():
                 return fn(*args, **kwargs)
         return wrapper
 
@@ -59,14 +63,12 @@ class set_grad_enabled(_GradMode):
     def __enter__(self) -> None:
         pass
 
+    def _again(self) -> "_GradMode":
+        return set_grad_enabled(self.enabled)
+
     def __call__(self, fn: Callable) -> Callable:
         _mode.grad_enabled = self._prev  # decorating must not change the mode now
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(self.enabled):
-                return fn(*args, **kwargs)
-        return wrapper
+        return super().__call__(fn)
 
 
 class inference_mode(_GradMode):
@@ -89,12 +91,8 @@ class inference_mode(_GradMode):
     def __exit__(self, *exc: Any) -> None:
         _mode.grad_enabled, _mode.inference = self._prev
 
-    def __call__(self, fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with inference_mode(self.mode):
-                return fn(*args, **kwargs)
-        return wrapper
+    def _again(self) -> "_GradMode":
+        return inference_mode(self.mode)
 
 
 def is_grad_enabled() -> bool:

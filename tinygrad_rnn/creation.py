@@ -122,6 +122,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     not sum to 1 but must be finite, non-negative and not all zero; without replacement, a row gives
     at most as many samples as it has non-zero weights. For sampling text: ``multinomial(softmax(
     logits / temperature, -1), 1)``."""
+    device = input.device if isinstance(input, Tensor) else "cpu"
     w = backend.to_device(input.data if isinstance(input, Tensor) else backend.as_array(input), "cpu")
     if w.ndim not in (1, 2) or w.shape[-1] == 0:
         raise ValueError(f"multinomial: input must be (C,) or (B, C) weights with C >= 1, got shape {w.shape}")
@@ -130,8 +131,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
         raise ValueError(f"multinomial: num_samples must be a positive integer, got {num_samples!r}")
     if w.size == 0:  # no rows
-        return Tensor(backend.to_device(np.zeros((0, num_samples), np.int64), input.device
-                                        if isinstance(input, Tensor) else "cpu"))
+        return Tensor(backend.to_device(np.zeros((0, num_samples), np.int64), device))
     rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
     if not np.isfinite(rows).all() or (rows < 0).any() or not (rows.sum(1) > 0).all():
         raise ValueError("multinomial: weights must be finite and non-negative, with a positive sum in every row")
@@ -141,7 +141,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     gen = backend.rng("cpu")
     out = np.stack([gen.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum()) for r in rows])
     out = out.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64)
-    return Tensor(backend.to_device(out, input.device if isinstance(input, Tensor) else "cpu"))
+    return Tensor(backend.to_device(out, device))
 
 
 def _like(fn: Any, t: Tensor, dtype: Any, **kw: Any) -> Tensor:

@@ -47,6 +47,25 @@ def check_devices(op: str, tensors: Sequence["Tensor"], arrays: Optional[Sequenc
                          "move them to one device with .to(device)")
 
 
+def to_args(op: str, args: Sequence[Any], device: Any, dtype: Any) -> Tuple[Any, Optional[np.dtype]]:
+    """(device, dtype) from the arguments of a to() call, as torch reads them: a dtype, a device (anything
+    that is not a dtype, checked by the caller), a Tensor (its device and dtype), None (nothing), and
+    the device=/dtype= keywords."""
+    if len(args) > 2:
+        raise TypeError(f"{op}: expected at most a device and a dtype, got {len(args)} arguments")
+    for a in args:
+        if a is None:  # (x.to(device) with device None changes nothing, as in torch)
+            continue
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+            continue
+        try:
+            dtype = np.dtype(a)
+        except TypeError:
+            device = a
+    return device, _dt(dtype)
+
+
 class Function:
     """One differentiable op with a single output.
 
@@ -437,18 +456,7 @@ class Tensor:
         """Move to 'cpu'/'cuda' and/or cast to a dtype, as torch's: to('cuda'), to(tg.float64),
         to('cuda', tg.float64), to(other) (other's device and dtype), or by keyword. Differentiable;
         no copy when nothing changes."""
-        if len(args) > 2:
-            raise TypeError(f"to: expected at most a device and a dtype, got {len(args)} arguments")
-        for a in args:
-            if a is None:  # (x.to(device) with device None changes nothing, as in torch)
-                continue
-            if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-                continue
-            try:
-                dtype = np.dtype(a)
-            except TypeError:
-                device = a
+        device, dtype = to_args("to", args, device, dtype)
         out = self if dtype is None else self.astype(dtype)
         if device is None:
             return out

@@ -24,9 +24,10 @@ are the rows [:n_t] (as in PyTorch packed sequences).
 On numpy the gate math is numpy ufuncs on preallocated buffers. The LSTM and
 the RNN forward keep each step's vectors as columns (see _Columns): one matmul
 W_cat @ [x_t; h; 1] per step gives the whole pre-activation, and every ufunc
-runs on a contiguous (H, B) block (the RNN at B = 1 stays in rows: see its forward). The LSTM's backward stays in columns; GRU
-and RNN backward, and the GRU forward (whose n gate needs W_hn h apart), work
-on rows (B, H) with the input projection of all steps as one matmul. Backward
+runs on a contiguous (H, B) block (the RNN at B = 1 stays in rows: see its
+forward). The LSTM's backward stays in columns; GRU and RNN backward, and the
+GRU forward (whose n gate needs W_hn h apart), work on rows (B, H) with the
+input projection of all steps as one matmul. Backward
 first turns the saved activations of a block of steps into the per-element
 coefficients of dh and dc (one vectorized pass), so each step costs a few
 ufunc calls and one matmul. Big work arrays are reused from call to call
@@ -908,7 +909,7 @@ class RNNSequence(_Recurrence):
                     continue
                 n = bt.active[t]
                 hpn, hnn, tm = _rows(n, B, hp, hn, tmp)
-                xp.matmul(hpn, w_t, out=tm)
+                mm(hpn, w_t, out=tm)
                 hnn += tm
                 act(hnn, out=hnn)
                 hn[n:] = hp[n:]

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tu
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, to_args
 
 
 class Parameter(Tensor):
@@ -231,20 +231,10 @@ class Module:
         """Move (in place) every parameter to 'cpu'/'cuda' and/or cast it to a float dtype, as torch's:
         to('cuda'), to(tg.float64), to('cuda', tg.float64) or by keyword; None changes nothing."""
         name = type(self).__name__
-        if len(args) > 2:
-            raise TypeError(f"{name}.to: expected at most a device and a dtype, got {len(args)} arguments")
-        for a in args:
-            if a is None:
-                continue
-            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
-                device = a
-                continue
-            try:
-                dtype = np.dtype(a)
-            except TypeError:
-                raise ValueError(f"{name}.to: expected 'cpu', 'cuda' or a float dtype, got {a!r}") from None
+        device, dtype = to_args(f"{name}.to", args, device, dtype)
+        if device is not None and not (isinstance(device, str) and device.split(":")[0] in ("cpu", "cuda")):
+            raise ValueError(f"{name}.to: expected 'cpu', 'cuda' or a float dtype, got {device!r}")
         if dtype is not None:
-            dtype = np.dtype(dtype)
             if dtype.kind != "f":
                 raise TypeError(f"{name}.to: parameters must stay floating point, got {dtype}")
             self._apply(lambda a: a.astype(dtype, copy=False),
