@@ -420,6 +420,23 @@ def test_dot_only_for_contiguous_arrays():
     assert fused._dot(types.SimpleNamespace(matmul="xp.matmul"), None, a, w) == "xp.matmul"
 
 
+@pytest.mark.parametrize("augment_from", [0, 1 << 40], ids=["ones-column", "separate-add"])
+def test_project_adds_the_bias_either_way(monkeypatch, augment_from):
+    """_project folds the bias into the matmul as a ones column for big results and adds it afterwards for
+    small ones; both give x @ w.T + b, for a flat bias, a bias in gate blocks, and into a strided out."""
+    monkeypatch.setattr(fused, "_AUGMENT_FROM", augment_from)
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((6, 5)), rng.standard_normal((8, 5)), rng.standard_normal(8)
+    want = x @ w.T + b
+    np.testing.assert_allclose(fused._project(x, w, b), want, rtol=1e-12)
+    np.testing.assert_allclose(fused._project(x, w, b.reshape(2, 4)), want, rtol=1e-12)
+    np.testing.assert_allclose(fused._project(x, w, None), x @ w.T, rtol=1e-12)
+    wide = np.zeros((6, 2, 8))
+    assert fused._project(x, w, b, out=wide[:, 1]) is not None
+    np.testing.assert_allclose(wide[:, 1], want, rtol=1e-12)
+    assert not wide[:, 0].any()
+
+
 def test_bad_arguments_are_named():
     p, arrs = _problem("lstm")
     ts = tensors_for(arrs, "cpu")

@@ -126,7 +126,9 @@ def _topological_order(roots: Sequence[Node]) -> List[Node]:
         seen.add(node)
         stack.append((node, True))
         if isinstance(node, Function) and not node.released:
-            stack.extend((p, False) for p in node.parents if p is not None and p not in seen)
+            for p in node.parents:  # (a plain loop: a generator here costs more than the walk itself)
+                if p is not None and p not in seen:
+                    stack.append((p, False))
     return order
 
 
@@ -158,7 +160,7 @@ def _as_grad(root: Tensor, g: Any, op: str) -> Tensor:
         if root.numel() != 1:
             raise RuntimeError(f"{op}: a gradient can be implied only for a scalar output; this output has shape "
                                f"{root.shape}, so pass gradient= (or grad_outputs=) of that shape")
-        return Tensor._make(xp_of(root.data).ones_like(root.data))
+        return Tensor._make(xp_of(root.data).ones(root.shape, root.dtype))
     g = g if isinstance(g, Tensor) else Tensor(g, dtype=root.dtype, device=root.device)
     if g.shape != root.shape:
         raise ValueError(f"{op}: gradient has shape {g.shape} but the output has shape {root.shape}")

@@ -363,8 +363,7 @@ class Tensor:
     def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see autograd.backward)."""
-        from .autograd import backward
-        backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+        _autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
 
     # ------------------------------------------------------------------ in place (no graph is recorded)
     def _write(self, op: str, index: tuple, value: Any) -> None:
@@ -814,4 +813,5 @@ class Tensor:
         return Tensor._make(self.data.astype(bool).all(axis=_ops.norm_dims(dim, self.ndim, "all"), keepdims=keepdim))
 
 
+from . import autograd as _autograd  # noqa: E402  (the engine walks Tensors and Functions)
 from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensors)

@@ -318,14 +318,15 @@ class _Recurrence(Function):
         self.has_b_ih, self.has_b_hh, self.keep = has_b_ih, has_b_hh, keep
 
     def _unpack(self, arrays: Sequence[Any]) -> tuple:
-        arrays = list(arrays)
-        head = [arrays.pop(0) for _ in range(1 + self.states + 2)]
-        b_ih = arrays.pop(0) if self.has_b_ih else None
-        b_hh = arrays.pop(0) if self.has_b_hh else None
-        dt = np.result_type(*[a.dtype for a in head + [b for b in (b_ih, b_hh) if b is not None]])
-        cast = [None if a is None else a.astype(dt, copy=False) for a in head + [b_ih, b_hh]]
-        self.in_dtypes = [a.dtype for a in head] + [b.dtype for b in (b_ih, b_hh) if b is not None]
-        return tuple(cast)
+        """(x, states..., w_ih, w_hh, b_ih, b_hh) in the inputs' promoted dtype; an absent bias is None."""
+        n = 1 + self.states + 2
+        rest = list(arrays[n:])
+        b_ih = rest.pop(0) if self.has_b_ih else None
+        b_hh = rest.pop(0) if self.has_b_hh else None
+        self.in_dtypes = [a.dtype for a in arrays]
+        dts = set(self.in_dtypes)
+        dt = dts.pop() if len(dts) == 1 else np.result_type(*dts)
+        return tuple([None if a is None else a.astype(dt, copy=False) for a in list(arrays[:n]) + [b_ih, b_hh]])
 
     def _pack_grads(self, grads: Sequence[Any]) -> tuple:
         """Grads for (x, states..., w_ih, w_hh, b_ih, b_hh) -> Tensors for the inputs actually given."""
@@ -340,9 +341,10 @@ class _Recurrence(Function):
 
     def _wanted(self) -> List[bool]:
         """Which of (x, states..., w_ih, w_hh, b_ih, b_hh) need a gradient (an absent bias: False)."""
-        parents = iter(self.parents)
-        head = [next(parents) is not None for _ in range(1 + self.states + 2)]
-        return head + [self.has_b_ih and next(parents) is not None, self.has_b_hh and next(parents) is not None]
+        given = [p is not None for p in self.parents]
+        n = 1 + self.states + 2
+        biases = given[n:]
+        return given[:n] + [self.has_b_ih and biases.pop(0), self.has_b_hh and biases.pop(0)]
 
     def _check_backward(self) -> None:
         if _mode.grad_enabled:
@@ -447,13 +449,20 @@ def _bias_sum(b_ih: Optional[Any], b_hh: Optional[Any]) -> Optional[Any]:
     return b_ih + b_hh
 
 
+_AUGMENT_FROM = 1 << 16  # result elements (~256 x 256) from which _project appends a ones column for the bias
+
+
 def _project(x2: Any, w: Any, bias: Optional[Any], out: Any = None) -> Any:
-    """x2 @ w.T + bias for all T*B rows in one matmul: the bias rides along as a column of ones appended
-    to x2, which costs less than a separate pass over the (T*B, G*H) result."""
+    """x2 @ w.T + bias for all T*B rows in one matmul. From _AUGMENT_FROM result elements up the bias rides
+    along as a column of ones appended to x2: 0.75x-0.95x the time of a separate pass over the (T*B, G*H)
+    result. Below, that pass costs less than building the augmented operands (25 x 100: 5.4 against 8.5 us)."""
     xp = backend.xp_of(x2)
-    if bias is None:
-        return _dot(xp, out, x2, w)(x2, w.T, out=out)
     n, I = x2.shape
+    if bias is None or n * w.shape[0] < _AUGMENT_FROM:
+        out = _dot(xp, out, x2, w)(x2, w.T, out=out)
+        if bias is not None:
+            out += bias.reshape(-1)
+        return out
     xa = (_workspace.empty if xp is np else xp.empty)((n, I + 1), x2.dtype)
     xa[:, :I] = x2
     xa[:, I] = 1
