@@ -399,6 +399,27 @@ def test_resetting_final_states_in_place_keeps_the_output_graph(cell):
     assert ts["w_hh"].grad is not None
 
 
+@pytest.mark.parametrize("kernels", [False, True], ids=["numpy", "kernels"])
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("lengths", [None, [4, 5, 2]])
+@pytest.mark.parametrize("loss", ["out.sum", "h_n only", "both"])
+def test_gradient_reaching_the_output_in_any_form(cell, kernels, reverse, lengths, loss):
+    """The GRU and RNN without lengths return the output itself, with h_n a copy of its last row: the
+    gradient then arrives as a read-only broadcast view (out.sum()), only through h_n's row, or both."""
+    p, arrs = _problem(cell, lengths=lengths, reverse=reverse)
+    grads = []
+    for fn in (engine_reference, run_fused):
+        ts = tensors_for(arrs, "cpu")
+        with path(kernels):
+            out, h_n, _ = call(fn, cell, ts, p)
+            total = {"out.sum": out.sum(), "h_n only": (h_n * 3).sum(), "both": out.sum() + (h_n * 3).sum()}[loss]
+            total.backward()
+        grads.append({k: ts[k].grad.numpy() for k in ORDER if ts[k] is not None})
+    for k in grads[0]:
+        np.testing.assert_allclose(grads[1][k], grads[0][k], rtol=1e-10, atol=1e-12, err_msg=k)
+
+
 def test_full_lengths_match_no_lengths():
     p, arrs = _problem("lstm")
     a = call(run_fused, "lstm", tensors_for(arrs, "cpu"), p)

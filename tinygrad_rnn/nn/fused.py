@@ -11,15 +11,18 @@ matmul over all T, without holding every step's gate gradients).
 Shapes are time-major: x (T, B, I); weights in PyTorch layout w_ih (G*H, I),
 w_hh (G*H, H), b_ih/b_hh (G*H,); gate order LSTM (i, f, g, o), GRU (r, z, n).
 
-A Function has one output, so the output and final states are packed along
-the first axis of one array and sliced with getitem: T+1 rows, then h_n (row
-T+1) and for the LSTM c_n (row T+2). The public functions return h_n and c_n
-as copies (_FinalState), with memory and a version counter of their own (as torch does). Without
-``lengths`` the first T+1 rows double as the hidden-state history that backward
-needs: [h0, out_0 .. out_{T-1}] forwards, [out_0 .. out_{T-1}, h0] in reverse.
-With ``lengths`` they are [out_0 .. out_{T-1}, unused] and the batch is sorted
-by decreasing length inside the op, so the sequences still running at step t
-are the rows [:n_t] (as in PyTorch packed sequences).
+A Function has one output. The GRU and the RNN without ``lengths`` return the
+output (T, B, H) itself, and h_n is its last row (the first in reverse). Otherwise
+(the LSTM's c_n; with lengths, each sequence's h_n is at its own length) the
+output and final states are packed along the first axis of one array and sliced
+with getitem: T+1 rows, then h_n (row T+1) and for the LSTM c_n (row T+2). The
+public functions return h_n and c_n as copies (_FinalState), with memory and a
+version counter of their own (as torch does). Without ``lengths`` the output
+sits in a (T+1, B, H) hidden-state history that backward reads: [h0, out_0 ..
+out_{T-1}] forwards, [out_0 .. out_{T-1}, h0] in reverse. With ``lengths`` the
+packed rows are [out_0 .. out_{T-1}, unused] and the batch is sorted by
+decreasing length inside the op, so the sequences still running at step t are
+the rows [:n_t] (as in PyTorch packed sequences).
 
 On numpy the gate math is numpy ufuncs on preallocated buffers. The LSTM and
 the RNN forward keep each step's vectors as columns (see _Columns): one matmul
@@ -304,6 +307,7 @@ def _steps(t0: int, t1: int, reverse: bool) -> range:
 class _Recurrence(Function):
     """Shared argument handling of the fused recurrences; ``states`` is 2 for the LSTM (h, c), else 1."""
 
+    gates = 1  # G: w_ih is (G*H, I)
     states = 1
     fresh_grads = True  # every gradient is an array of its own (the two bias gradients too: see _GradSums)
     recycled: Tuple[str, ...] = ()  # saved numpy work arrays that go to the workspace when the node is released
@@ -313,6 +317,7 @@ class _Recurrence(Function):
                  keep: bool = True) -> None:
         self.reverse, self.lengths = bool(reverse), lengths
         self.save_output = lengths is None  # backward reads the output's rows as the history (not with lengths)
+        self.packed = self.states == 2 or lengths is not None  # (see the module docstring)
         self.saved_inputs = (0, 1 + self.states, 2 + self.states)  # x, w_ih, w_hh: backward reads their arrays,
         # so the engine refuses a backward after any of them changed in place (an optimizer step, x *= 2)
         self.has_b_ih, self.has_b_hh, self.keep = has_b_ih, has_b_hh, keep
@@ -336,7 +341,8 @@ class _Recurrence(Function):
                       for g, dt in zip(out, self.in_dtypes)])
 
     def release(self) -> None:
-        _workspace.give(*(self.__dict__.pop(k, None) for k in self.recycled))
+        if self.recycled:
+            _workspace.give(*[self.__dict__.pop(k, None) for k in self.recycled])
         super().release()
 
     def _wanted(self) -> List[bool]:
@@ -352,12 +358,15 @@ class _Recurrence(Function):
                                "is not supported; use the reference path fused=False")
 
     def _start_backward(self, grad: Tensor, dtype: Any) -> tuple:
-        """(xp, the packed gradient in sorted batch order, dL/d output (T, B, H), dL/dh_n (B, H))."""
+        """(xp, the packed gradient in sorted batch order, dL/d output (T, B, H), dL/dh_n (B, H)). Unpacked,
+        dL/dh_n has arrived through the output's last row, and the initial dh is zeros."""
         self._check_backward()
         xp = backend.xp_of(grad.data)
-        gy = self.batch.sort(grad.data.astype(dtype, copy=False), 1)
-        dh = gy[self.hn_row].copy()
-        return xp, gy, gy[self.out_rows], dh
+        g = grad.data.astype(dtype, copy=False)
+        if not self.packed:
+            return xp, g, g, xp.zeros((self.B, self.H), dtype)
+        gy = self.batch.sort(g, 1)
+        return xp, gy, gy[self.out_rows], gy[self.hn_row].copy()
 
     def _kernel_path(self, xp: Any) -> bool:
         return xp is not np or self.use_kernels_on_cpu
@@ -382,8 +391,20 @@ class _Recurrence(Function):
         return hs
 
     def _finish_forward(self, y: Any, hs: Any) -> Any:
+        """The Function's output from the (T+2 or T+3, B, H) buffer y: packed, or the output rows alone."""
+        if not self.packed:
+            return y[self.out_rows]
         y[self.hn_row] = hs[0 if self.reverse else self.T]
         return self.batch.unsort(y, 1)
+
+    def results(self, y: Tensor, stacked: bool = False) -> tuple:
+        """(output, h_n[, c_n]) from this Function's result y: h_n and c_n (B, H), or (1, B, H) when
+        ``stacked`` (a layer's (num_layers * num_directions, B, H) for one layer and direction)."""
+        def final(row: int) -> Tensor:
+            return _FinalState((slice(row, row + 1),) if stacked else (row,))(y)
+        if not self.packed:
+            return y, final(0 if self.reverse else self.T - 1)
+        return (y[self.out_rows], final(self.hn_row)) + ((final(self.T + 2),) if self.states == 2 else ())
 
 
 class _GradSums:
@@ -591,7 +612,7 @@ class LSTMSequence(_Recurrence):
     """Whole-sequence LSTM (gates i, f, g, o): c' = f c + i g, h' = o tanh(c'). Output (T+3, B, H) packed."""
 
     name = "lstm_sequence"
-    states = 2
+    gates, states = 4, 2
     recycled = ("A", "cs")
 
     def forward(self, *arrays):
@@ -747,6 +768,7 @@ class GRUSequence(_Recurrence):
     """Whole-sequence GRU (gates r, z, n): n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
 
     name = "gru_sequence"
+    gates = 3
     recycled = ("a",)
 
     def forward(self, *arrays):
@@ -880,7 +902,9 @@ class RNNSequence(_Recurrence):
 
     name = "rnn_sequence"
 
-    def __init__(self, nonlinearity: str, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, nonlinearity: str = "tanh", **kwargs: Any) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(*args, **kwargs)
         self.nonlinearity = nonlinearity
 
@@ -1041,6 +1065,16 @@ def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: A
     return tensors, _check_lengths(lengths, T, B, op), need_grad
 
 
+def _sequence(cls: type, x: ArrayLike, states: Sequence[Tuple[str, Any]], w_ih: ArrayLike, w_hh: ArrayLike,
+              b_ih: Optional[ArrayLike], b_hh: Optional[ArrayLike], lengths: Any, reverse: bool,
+              stacked: bool = False, **options: Any) -> tuple:
+    """Run the fused recurrence ``cls``: (output, h_n[, c_n]), final states stacked as in _Recurrence.results.
+    The public functions below and the nn layers (stacked) call it."""
+    tensors, lens, need = _prepare(cls.name, cls.gates, x, states, w_ih, w_hh, b_ih, b_hh, lengths)
+    fn = cls(reverse, lens, b_ih is not None, b_hh is not None, keep=need, **options)
+    return fn.results(fn(*tensors), stacked)
+
+
 def lstm_sequence(x: ArrayLike, h0: Optional[ArrayLike], c0: Optional[ArrayLike], w_ih: ArrayLike,
                   w_hh: ArrayLike, b_ih: Optional[ArrayLike], b_hh: Optional[ArrayLike],
                   lengths: Any = None, reverse: bool = False) -> Tuple[Tensor, Tensor, Tensor]:
@@ -1050,12 +1084,7 @@ def lstm_sequence(x: ArrayLike, h0: Optional[ArrayLike], c0: Optional[ArrayLike]
     h' = sigmoid(o) tanh(c'). x (T, B, I) time-major; h0/c0 None means zeros. With lengths (B,),
     steps t >= lengths[b] carry the state unchanged and output 0; reverse runs t = T-1 .. 0.
     """
-    tensors, lens, need = _prepare("lstm_sequence", 4, x, [("h0", h0), ("c0", c0)], w_ih, w_hh, b_ih, b_hh,
-                                   lengths)
-    T = tensors[0].shape[0]
-    y = LSTMSequence(reverse, lens, b_ih is not None, b_hh is not None, keep=need)(*tensors)
-    out_rows, hn_row = _layout(T, reverse, lens is not None)
-    return y[out_rows], _FinalState((hn_row,))(y), _FinalState((T + 2,))(y)
+    return _sequence(LSTMSequence, x, [("h0", h0), ("c0", c0)], w_ih, w_hh, b_ih, b_hh, lengths, reverse)
 
 
 def gru_sequence(x: ArrayLike, h0: Optional[ArrayLike], w_ih: ArrayLike, w_hh: ArrayLike,
@@ -1066,11 +1095,7 @@ def gru_sequence(x: ArrayLike, h0: Optional[ArrayLike], w_ih: ArrayLike, w_hh: A
     r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z likewise, n = tanh(W_in x + b_in + r (W_hn h + b_hn)),
     h' = (1 - z) n + z h. lengths and reverse as in lstm_sequence.
     """
-    tensors, lens, need = _prepare("gru_sequence", 3, x, [("h0", h0)], w_ih, w_hh, b_ih, b_hh, lengths)
-    T = tensors[0].shape[0]
-    y = GRUSequence(reverse, lens, b_ih is not None, b_hh is not None, keep=need)(*tensors)
-    out_rows, hn_row = _layout(T, reverse, lens is not None)
-    return y[out_rows], _FinalState((hn_row,))(y)
+    return _sequence(GRUSequence, x, [("h0", h0)], w_ih, w_hh, b_ih, b_hh, lengths, reverse)
 
 
 def rnn_sequence(x: ArrayLike, h0: Optional[ArrayLike], w_ih: ArrayLike, w_hh: ArrayLike,
@@ -1080,10 +1105,5 @@ def rnn_sequence(x: ArrayLike, h0: Optional[ArrayLike], w_ih: ArrayLike, w_hh: A
 
     act is 'tanh' or 'relu'. lengths and reverse as in lstm_sequence.
     """
-    if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-    tensors, lens, need = _prepare("rnn_sequence", 1, x, [("h0", h0)], w_ih, w_hh, b_ih, b_hh, lengths)
-    T = tensors[0].shape[0]
-    y = RNNSequence(nonlinearity, reverse, lens, b_ih is not None, b_hh is not None, keep=need)(*tensors)
-    out_rows, hn_row = _layout(T, reverse, lens is not None)
-    return y[out_rows], _FinalState((hn_row,))(y)
+    return _sequence(RNNSequence, x, [("h0", h0)], w_ih, w_hh, b_ih, b_hh, lengths, reverse,
+                     nonlinearity=nonlinearity)

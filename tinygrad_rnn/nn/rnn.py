@@ -313,19 +313,22 @@ class RNNBase(Module):
 
     def _run(self, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple, lengths: Optional[np.ndarray],
              reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
-        """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T)."""
-        if self.fused:
+        """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)."""
+        if self.fused:  # (the function behind fused.lstm_sequence & co., with the final states stacked)
             if self.mode == "LSTM":
-                return fused.lstm_sequence(x, h, c, *weights, lengths=lengths, reverse=reverse)
+                return fused._sequence(fused.LSTMSequence, x, [("h0", h), ("c0", c)], *weights, lengths, reverse,
+                                       stacked=True)
             if self.mode == "GRU":
-                return (*fused.gru_sequence(x, h, *weights, lengths=lengths, reverse=reverse), None)
-            return (*fused.rnn_sequence(x, h, *weights, nonlinearity=self.nonlinearity, lengths=lengths,
-                                        reverse=reverse), None)
+                return (*fused._sequence(fused.GRUSequence, x, [("h0", h)], *weights, lengths, reverse,
+                                         stacked=True), None)
+            return (*fused._sequence(fused.RNNSequence, x, [("h0", h)], *weights, lengths, reverse, stacked=True,
+                                     nonlinearity=self.nonlinearity), None)
         if h is None:
             h = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
         if c is None and self.mode == "LSTM":
             c = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
-        return unrolled(self.mode, x, h, c, weights, lengths, reverse, self.nonlinearity)
+        out, h, c = unrolled(self.mode, x, h, c, weights, lengths, reverse, self.nonlinearity)
+        return out, h.unsqueeze(0), None if c is None else c.unsqueeze(0)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -347,9 +350,9 @@ def _check_features(name: str, x: Tensor) -> None:
 
 
 def _stack_states(states: List[Tensor]) -> Tensor:
-    """(L*D, B, H) from each layer's and direction's final state. Both paths return states with memory
-    and a version counter of their own (not views of the output), so one state needs no copy."""
-    return states[0].unsqueeze(0) if len(states) == 1 else ops.stack(states)
+    """(L*D, B, H) from each layer's and direction's final state (1, B, H). Both paths return states with
+    memory and a version counter of their own (not views of the output), so one state needs no copy."""
+    return states[0] if len(states) == 1 else ops.cat(states, 0)
 
 
 def unrolled(mode: str, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple,
