@@ -193,14 +193,8 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
            capture: Optional[Dict[Node, Optional[Tensor]]]) -> None:
     """Run hooks on the gradient reaching node, then store it (leaf) or pass it to node's parents."""
     g = entry[0]
-    for hook in node._hooks or ():
-        new = hook(g)
-        if new is not None:
-            if not isinstance(new, Tensor) or new.shape != g.shape:
-                raise ValueError(f"register_hook: a hook must return None or a Tensor of shape {g.shape}, "
-                                 f"got {getattr(new, 'shape', type(new).__name__)}")
-            g = new
     if node._hooks:
+        g = _run_hooks(node._hooks, g)
         entry[1] = False  # a hook may keep g: never adopt it as a leaf's in-place .grad buffer
     if capture is not None and node in capture:
         capture[node] = g
@@ -237,18 +231,34 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
         if not isinstance(in_grads, tuple) or len(in_grads) != len(node.parents):
             raise TypeError(f"backward of {node.name} must return a tuple of {len(node.parents)} gradients (a "
                             f"Tensor or None per input), got {_describe_grads(in_grads)}")
+        fresh = node.fresh_grads
         for k, (parent, ig) in enumerate(zip(node.parents, in_grads)):
-            if ig is not None and parent is not None:
-                # (a parent released by an earlier backward has no out_shape: visiting it raises the clear error)
-                want = parent.shape if isinstance(parent, Tensor) else getattr(parent, "out_shape", None)
-                if not isinstance(ig, Tensor) or (want is not None and ig.shape != want):
-                    raise ValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
-                                     f"of input {k}, which is a Tensor of shape {want}")
-                if _mode.anomaly:
-                    _check_finite(ig.data, f"backward of {node.name}")
-                _accumulate(pending, parent, ig, create_graph, node.fresh_grads)
+            if ig is None or parent is None:
+                continue
+            # (a parent released by an earlier backward has no out_shape: visiting it raises the clear error)
+            want = parent.data.shape if isinstance(parent, Tensor) else getattr(parent, "out_shape", None)
+            if not isinstance(ig, Tensor) or (want is not None and ig.data.shape != want):
+                raise ValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
+                                 f"of input {k}, which is a Tensor of shape {want}")
+            if _mode.anomaly:
+                _check_finite(ig.data, f"backward of {node.name}")
+            if parent in pending:
+                _accumulate(pending, parent, ig, create_graph, fresh)
+            else:  # (the common case, without the call)
+                pending[parent] = [ig, fresh]
     if not retain_graph:
         node.release()
+
+
+def _run_hooks(hooks: list, g: Tensor) -> Tensor:
+    for hook in hooks:
+        new = hook(g)
+        if new is not None:
+            if not isinstance(new, Tensor) or new.shape != g.shape:
+                raise ValueError(f"register_hook: a hook must return None or a Tensor of shape {g.shape}, "
+                                 f"got {getattr(new, 'shape', type(new).__name__)}")
+            g = new
+    return g
 
 
 def _describe_grads(v: Any) -> str:
