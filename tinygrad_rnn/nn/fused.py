@@ -933,8 +933,9 @@ class RNNSequence(_Recurrence):
             _project(xs.reshape(T * B, I), w_ih, bias, out=hs[o:T + o].reshape(T * B, H))
             tmp, w_t = xp.empty((B, H), dtype=x.dtype), w_hh.T
             mm = _dot(xp, tmp, hs, w_hh)
+            rows = list(hs)  # (views of the T+1 rows, made in one call)
             for t in self._times():
-                hp, hn = hs[t + 1 - o], hs[t + o]
+                hp, hn = rows[t + 1 - o], rows[t + o]
                 if self.lengths is None:  # (the common case without the per-step row bookkeeping below)
                     mm(hp, w_t, out=tmp)
                     hn += tmp
@@ -977,15 +978,16 @@ class RNNSequence(_Recurrence):
                     np.subtract(1, d, out=d)
                 else:
                     np.greater(new[t0:t1], 0, out=d)
+                drows, orows = list(d), list(dout[t0:t1])  # (views of the block's rows, made in one call each)
                 for t in _steps(t0, t1, self.reverse):
+                    dt_, do = drows[t - t0], orows[t - t0]
                     if self.lengths is None:  # (the common case without the per-step row bookkeeping below)
-                        dt_ = d[t - t0]
-                        dh += dout[t]
+                        dh += do
                         dt_ *= dh
                         mm(dt_, w_hh, out=dh)
                         continue
                     n = bt.active[t]
-                    dhn, dt_, do = _rows(n, B, dh, d[t - t0], dout[t])
+                    dhn, dt_, do = _rows(n, B, dh, dt_, do)
                     dhn += do
                     dt_ *= dhn
                     d[t - t0, n:] = 0
@@ -1061,7 +1063,7 @@ def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: A
             if b.shape != (G * H,):
                 raise ValueError(f"{op}: {name} must be ({G}*H,) = {(G * H,)}, got {b.shape}")
             tensors.append(b)
-    need_grad = _mode.grad_enabled and any(t.requires_grad for t in tensors)
+    need_grad = _mode.grad_enabled and True in [t.requires_grad for t in tensors]
     return tensors, _check_lengths(lengths, T, B, op), need_grad
 
 

@@ -224,7 +224,7 @@ class RNNBase(Module):
 
     def _layer_weights(self, layer: int, direction: int) -> tuple:
         s = self._suffix(layer, direction)
-        return tuple(getattr(self, n + s) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        return tuple([getattr(self, n + s) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")])
 
     @property
     def _name(self) -> str:
