@@ -597,8 +597,8 @@ class _Columns:
         self.rows[t + self.o] = self.h[1 - (s & 1)].T
 
     def finish(self, y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """The packed output y (T+3, B, H) (see the module docstring) in the caller's batch order, and the
-        (T+1, B, H) hidden-state history in rows, for backward's weight gradients."""
+        """The Function's output from y (packed or not: see the module docstring) in the caller's batch order,
+        and the (T+1, B, H) hidden-state history in rows, for backward's weight gradients."""
         fn, rows = self.fn, self.rows
         if fn.lengths is not None:  # finished sequences output 0 (the batch is sorted by length)
             done = np.arange(fn.B) >= np.asarray(fn.batch.active)[:, None]
@@ -1000,7 +1000,7 @@ class RNNSequence(_Recurrence):
 
 # ============================================================================ public functions
 class _FinalState(GetItem):
-    """Row ``index`` of the packed output in memory of its own (h_n, c_n: as torch returns them, a later
+    """Row ``index`` of the (packed) output in memory of its own (h_n, c_n: as torch returns them, a later
     in-place change to one cannot reach the output's saved history): getitem and clone in one node."""
 
     name = "final_state"
