@@ -420,6 +420,37 @@ def test_gradient_reaching_the_output_in_any_form(cell, kernels, reverse, length
         np.testing.assert_allclose(grads[1][k], grads[0][k], rtol=1e-10, atol=1e-12, err_msg=k)
 
 
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("lengths", [None, [4, 5, 2]])
+def test_the_output_sees_only_its_own_gradient(cell, reverse, lengths):
+    """retain_grad, autograd.grad and a hook on the output see its own gradient, not h_n's as well, as in
+    torch (unpacked, h_n reaches the recurrence through the output's array); a hook zeroing it leaves
+    only the gradient through h_n, as in the engine reference."""
+    p, arrs = _problem(cell, lengths=lengths, reverse=reverse)
+    w = np.random.default_rng(1).standard_normal((p["T"], p["B"], p["H"]))
+
+    def run(fn, how):
+        ts = tensors_for(arrs, "cpu")
+        out, h_n, _ = call(fn, cell, ts, p)
+        loss = (out * tg.tensor(w)).sum() + (h_n * 3).sum()
+        if how == "grad":
+            return tg.grad(loss, [out])[0].numpy()
+        if how == "retain_grad":
+            out.retain_grad()
+            loss.backward()
+            return out.grad.numpy()
+        out.register_hook(lambda g: g * 0)
+        loss.backward()
+        return {k: ts[k].grad.numpy() for k in ORDER if ts[k] is not None}
+
+    np.testing.assert_array_equal(run(run_fused, "grad"), w)
+    np.testing.assert_array_equal(run(run_fused, "retain_grad"), w)
+    got, want = run(run_fused, "zeroing hook"), run(engine_reference, "zeroing hook")
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-10, atol=1e-12, err_msg=k)
+
+
 def test_full_lengths_match_no_lengths():
     p, arrs = _problem("lstm")
     a = call(run_fused, "lstm", tensors_for(arrs, "cpu"), p)

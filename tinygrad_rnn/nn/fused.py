@@ -12,12 +12,14 @@ Shapes are time-major: x (T, B, I); weights in PyTorch layout w_ih (G*H, I),
 w_hh (G*H, H), b_ih/b_hh (G*H,); gate order LSTM (i, f, g, o), GRU (r, z, n).
 
 A Function has one output. The GRU and the RNN without ``lengths`` return the
-output (T, B, H) itself, and h_n is its last row (the first in reverse). Otherwise
-(the LSTM's c_n; with lengths, each sequence's h_n is at its own length) the
-output and final states are packed along the first axis of one array and sliced
-with getitem: T+1 rows, then h_n (row T+1) and for the LSTM c_n (row T+2). The
-public functions return h_n and c_n as copies (_FinalState), with memory and a
-version counter of their own (as torch does). Without ``lengths`` the output
+output (T, B, H) itself, and h_n is its last row (the first in reverse); the
+output then gets a pass-through node of its own (_Output), so that a hook on it
+sees its own gradient and not h_n's. The LSTM (for c_n) and any run with lengths
+(each sequence's h_n is at its own length) pack the output and final states
+along the first axis of one array, sliced with getitem: T+1 rows, then h_n (row
+T+1) and for the LSTM c_n (row T+2). The public functions return h_n and c_n as
+copies (_FinalState), with memory and a version counter of their own (as torch
+does). Without ``lengths`` the output
 sits in a (T+1, B, H) hidden-state history that backward reads: [h0, out_0 ..
 out_{T-1}] forwards, [out_0 .. out_{T-1}, h0] in reverse. With ``lengths`` the
 packed rows are [out_0 .. out_{T-1}, unused] and the batch is sorted by
@@ -358,8 +360,8 @@ class _Recurrence(Function):
                                "is not supported; use the reference path fused=False")
 
     def _start_backward(self, grad: Tensor, dtype: Any) -> tuple:
-        """(xp, the packed gradient in sorted batch order, dL/d output (T, B, H), dL/dh_n (B, H)). Unpacked,
-        dL/dh_n has arrived through the output's last row, and the initial dh is zeros."""
+        """(xp, the gradient reaching this Function in sorted batch order, dL/d output (T, B, H), dL/dh_n (B, H)).
+        Unpacked, dL/dh_n has arrived in the output's row that h_n copies, and the initial dh is zeros."""
         self._check_backward()
         xp = backend.xp_of(grad.data)
         g = grad.data.astype(dtype, copy=False)
@@ -391,7 +393,7 @@ class _Recurrence(Function):
         return hs
 
     def _finish_forward(self, y: Any, hs: Any) -> Any:
-        """The Function's output from the (T+2 or T+3, B, H) buffer y: packed, or the output rows alone."""
+        """The Function's output from the buffer y: packed (T+2 or T+3 rows), or the output rows alone."""
         if not self.packed:
             return y[self.out_rows]
         y[self.hn_row] = hs[0 if self.reverse else self.T]
@@ -403,7 +405,8 @@ class _Recurrence(Function):
         def final(row: int) -> Tensor:
             return _FinalState((slice(row, row + 1),) if stacked else (row,))(y)
         if not self.packed:
-            return y, final(0 if self.reverse else self.T - 1)
+            h_n = final(0 if self.reverse else self.T - 1)
+            return (y._share_version(_Output()(y)) if y.requires_grad else y), h_n
         return (y[self.out_rows], final(self.hn_row)) + ((final(self.T + 2),) if self.states == 2 else ())
 
 
@@ -797,7 +800,8 @@ class GRUSequence(_Recurrence):
         else:
             ain[...] = _project(xs.reshape(T * B, I), wih, bias).reshape(T, B, 3, H)
         a[:, :, 3] = 0 if b_hh is None else b_hh.reshape(3, H)[2]
-        y = (xp.empty if self.lengths is None else xp.zeros)((T + 2, B, H), dtype=x.dtype)
+        n_rows = T + 2 if self.packed else T + 1  # (the output's T+1 rows of history, then h_n's when packed)
+        y = (xp.empty if self.lengths is None else xp.zeros)((n_rows, B, H), dtype=x.dtype)
         hs = self._history(xp, y, h0)
         tmp = xp.empty((B, H), dtype=x.dtype)
         if kern:
@@ -902,7 +906,7 @@ class RNNSequence(_Recurrence):
 
     name = "rnn_sequence"
 
-    def __init__(self, *args: Any, nonlinearity: str = "tanh", **kwargs: Any) -> None:
+    def __init__(self, nonlinearity: str, *args: Any, **kwargs: Any) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(*args, **kwargs)
@@ -915,7 +919,8 @@ class RNNSequence(_Recurrence):
         bt = self.batch
         xs, h0 = bt.sort(x, 1), bt.sort(h0, 0)
         bias = _bias_sum(b_ih, b_hh)
-        y = (xp.empty if self.lengths is None else xp.zeros)((T + 2, B, H), dtype=x.dtype)
+        n_rows = T + 2 if self.packed else T + 1  # (the output's T+1 rows of history, then h_n's when packed)
+        y = (xp.empty if self.lengths is None else xp.zeros)((n_rows, B, H), dtype=x.dtype)
         act = xp.tanh if self.nonlinearity == "tanh" else (lambda v, out: xp.maximum(v, 0, out=out))
         if not self._kernel_path(xp) and B > 1:  # columns (see _Columns): one matmul and one ufunc per step
             w = _cat_weights(w_ih, w_hh, bias)
@@ -999,9 +1004,24 @@ class RNNSequence(_Recurrence):
 
 
 # ============================================================================ public functions
+class _Output(Function):
+    """An unpacked output as a node of its own. h_n's gradient reaches the recurrence through the same
+    array, so without this node a hook, retain_grad or autograd.grad on the output would see h_n's
+    gradient too (torch's output sees only its own). Forward returns the array; the gradient passes."""
+
+    name = "output"
+
+    def forward(self, y):
+        return y
+
+    def backward(self, g):
+        return (g,)
+
+
 class _FinalState(GetItem):
-    """Row ``index`` of the (packed) output in memory of its own (h_n, c_n: as torch returns them, a later
-    in-place change to one cannot reach the output's saved history): getitem and clone in one node."""
+    """Row ``index`` of a recurrence's result (an int, or a one-row slice for a layer's stacked state) in
+    memory of its own (h_n, c_n: as torch returns them, a later in-place change to one cannot reach the
+    output's saved history): getitem and clone in one node."""
 
     name = "final_state"
 
@@ -1063,7 +1083,7 @@ def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: A
             if b.shape != (G * H,):
                 raise ValueError(f"{op}: {name} must be ({G}*H,) = {(G * H,)}, got {b.shape}")
             tensors.append(b)
-    need_grad = _mode.grad_enabled and True in [t.requires_grad for t in tensors]
+    need_grad = _mode.grad_enabled and True in [t.requires_grad for t in tensors]  # (a list: cheaper than any())
     return tensors, _check_lengths(lengths, T, B, op), need_grad
 
 
@@ -1073,7 +1093,8 @@ def _sequence(cls: type, x: ArrayLike, states: Sequence[Tuple[str, Any]], w_ih: 
     """Run the fused recurrence ``cls``: (output, h_n[, c_n]), final states stacked as in _Recurrence.results.
     The public functions below and the nn layers (stacked) call it."""
     tensors, lens, need = _prepare(cls.name, cls.gates, x, states, w_ih, w_hh, b_ih, b_hh, lengths)
-    fn = cls(reverse, lens, b_ih is not None, b_hh is not None, keep=need, **options)
+    fn = cls(reverse=reverse, lengths=lens, has_b_ih=b_ih is not None, has_b_hh=b_hh is not None, keep=need,
+             **options)
     return fn.results(fn(*tensors), stacked)
 
 

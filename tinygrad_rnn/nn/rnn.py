@@ -223,7 +223,7 @@ class RNNBase(Module):
             init.uniform_(p, -k, k)
 
     def _layer_weights(self, layer: int, direction: int) -> tuple:
-        s = self._suffix(layer, direction)
+        s = self._suffix(layer, direction)  # (a list below, not a generator: cheaper, on every forward)
         return tuple([getattr(self, n + s) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")])
 
     @property
