@@ -251,6 +251,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
 
 
 def _run_hooks(hooks: list, g: Tensor) -> Tensor:
+    """Call each hook on the gradient in turn; a Tensor one returns replaces the gradient."""
     for hook in hooks:
         new = hook(g)
         if new is not None:

@@ -19,12 +19,11 @@ sees its own gradient and not h_n's. The LSTM (for c_n) and any run with lengths
 along the first axis of one array, sliced with getitem: T+1 rows, then h_n (row
 T+1) and for the LSTM c_n (row T+2). The public functions return h_n and c_n as
 copies (_FinalState), with memory and a version counter of their own (as torch
-does). Without ``lengths`` the output
-sits in a (T+1, B, H) hidden-state history that backward reads: [h0, out_0 ..
-out_{T-1}] forwards, [out_0 .. out_{T-1}, h0] in reverse. With ``lengths`` the
-packed rows are [out_0 .. out_{T-1}, unused] and the batch is sorted by
-decreasing length inside the op, so the sequences still running at step t are
-the rows [:n_t] (as in PyTorch packed sequences).
+does). Without ``lengths`` the output sits in a (T+1, B, H) hidden-state history
+that backward reads: [h0, out_0 .. out_{T-1}] forwards, [out_0 .. out_{T-1}, h0]
+in reverse. With ``lengths`` the packed rows are [out_0 .. out_{T-1}, unused] and
+the batch is sorted by decreasing length inside the op, so the sequences still
+running at step t are the rows [:n_t] (as in PyTorch packed sequences).
 
 On numpy the gate math is numpy ufuncs on preallocated buffers. The LSTM and
 the RNN forward keep each step's vectors as columns (see _Columns): one matmul
