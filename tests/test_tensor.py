@@ -602,6 +602,10 @@ def test_equal_and_allclose():
     assert tg.allclose(a, a + 1e-3, atol=1e-2)
     nan = tg.tensor([float("nan")])
     assert not tg.allclose(nan, nan) and tg.allclose(nan, nan, equal_nan=True)
+    with pytest.raises(TypeError, match="equal: other must be a Tensor, got list"):
+        tg.equal(a, [1.0, 2.0])
+    with pytest.raises(TypeError, match="allclose: input must be a Tensor, got ndarray"):
+        tg.allclose(np.array([1.0, 2.0]), a)
 
 
 def test_randperm_is_a_seeded_permutation():

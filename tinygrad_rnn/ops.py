@@ -822,15 +822,23 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return Clamp(min, max)(x)  # min > max gives max everywhere, as in torch
 
 
+def _two_tensors(op: str, a: Any, b: Any) -> None:
+    """torch's comparisons of whole tensors take Tensors only; anything else is a TypeError naming op."""
+    for name, v in (("input", a), ("other", b)):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(v).__name__} (wrap it with tg.tensor)")
+    check_devices(op, [a, b])
+
+
 def equal(a: Tensor, b: Tensor) -> bool:
     """True if a and b have the same shape and the same values (as torch.equal)."""
-    check_devices("equal", [a, b])
+    _two_tensors("equal", a, b)
     return a.shape == b.shape and bool(xp_of(a.data).array_equal(a.data, b.data))
 
 
 def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
     """True if |a - b| <= atol + rtol |b| everywhere (a and b broadcast), as torch.allclose."""
-    check_devices("allclose", [a, b])
+    _two_tensors("allclose", a, b)
     return bool(xp_of(a.data).allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
