@@ -84,7 +84,8 @@ def main() -> None:
         print(f"{name:<{width}}" + "".join(f"{n[t]:>11.3g}" for t in cols) + f"{ratio:>12.3g}{rho:>10.3f}")
     print("\nrho/step = (first/last)^(1/(T-1)): below 1 the gradient vanishes, above 1 it explodes")
     if any((n == 0).any() for n in curves.values()):
-        print("a 0 is a gradient below float64's smallest number (underflow); rho/step skips those steps")
+        print("a 0 is a gradient that is exactly 0 (no path from that step to the loss, or dead ReLUs) or below "
+              "float64's smallest number (underflow); rho/step skips those steps")
 
     out_dir = os.path.dirname(os.path.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
