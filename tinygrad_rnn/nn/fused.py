@@ -971,7 +971,7 @@ class RNNSequence(_Recurrence):
                 hn, do, dt_, dhn = _rows(n, B, new[t], dout[t], d[t], dh)
                 bwd(hn, do, dt_, dhn)
                 xp.matmul(dt_, w_hh, out=dhn)
-            sums.add(0, T, d[:, :, None])
+            sums.add_rows(0, T, d.reshape(T * B, H), d.reshape(T * B, H))
         else:
             dbuf = _workspace.empty((_chunk_len(T, B * H), B, H), hs.dtype)
             mm = _dot(np, dh, dbuf, w_hh)
@@ -996,7 +996,7 @@ class RNNSequence(_Recurrence):
                     dt_ *= dhn
                     d[t - t0, n:] = 0
                     mm(dt_, w_hh, out=dhn)
-                sums.add(t0, t1, d[:, :, None])
+                sums.add_rows(t0, t1, d.reshape(-1, H), d.reshape(-1, H))  # (one gate: d is d_in and d_hh)
             _workspace.give(dbuf)
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
         return self._pack_grads([dx, bt.unsort(dh, 0), dw_ih, dw_hh, db_ih, db_hh])
