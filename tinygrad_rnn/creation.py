@@ -109,8 +109,10 @@ def randperm(n: int, dtype: Any = np.int64, device: str = "cpu") -> Tensor:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
     dtype = np.dtype(dtype)
-    exact = np.iinfo(dtype).max if dtype.kind in "iu" else 2 ** (np.finfo(dtype).nmant + 1) if dtype.kind == "f" \
-        else -1  # the largest value the dtype holds exactly (none for bool)
+    if dtype.kind in "iu":  # the largest value the dtype holds exactly (none for bool)
+        exact = np.iinfo(dtype).max
+    else:
+        exact = 2 ** (np.finfo(dtype).nmant + 1) if dtype.kind == "f" else -1
     if n - 1 > exact:
         raise ValueError(f"randperm: {dtype} cannot hold the values 0..{n - 1} exactly")
     return Tensor(backend.module_for(device).asarray(backend.rng("cpu").permutation(int(n)), dtype=dtype))

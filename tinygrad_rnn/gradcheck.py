@@ -22,8 +22,10 @@ class GradcheckError(AssertionError):
 
 def _outputs(fn: Callable, inputs: Sequence[Any]) -> List[Tensor]:
     out = fn(*inputs)
-    outs = [out] if isinstance(out, Tensor) else [o for o in out if isinstance(o, Tensor)] \
-        if isinstance(out, (tuple, list)) else []
+    if isinstance(out, Tensor):
+        outs = [out]
+    else:
+        outs = [o for o in out if isinstance(o, Tensor)] if isinstance(out, (tuple, list)) else []
     if not outs:
         raise TypeError(f"gradcheck: fn must return a Tensor or a tuple/list of Tensors, got {type(out).__name__}")
     low = [o.dtype for o in outs if o.dtype.kind == "f" and o.dtype != np.float64]

@@ -323,9 +323,14 @@ class _Recurrence(Function):
         # so the engine refuses a backward after any of them changed in place (an optimizer step, x *= 2)
         self.has_b_ih, self.has_b_hh, self.keep = has_b_ih, has_b_hh, keep
 
+    @property
+    def n_head(self) -> int:
+        """How many inputs come before the optional biases: x, the states, w_ih and w_hh."""
+        return self.states + 3
+
     def _unpack(self, arrays: Sequence[Any]) -> tuple:
         """(x, states..., w_ih, w_hh, b_ih, b_hh) in the inputs' promoted dtype; an absent bias is None."""
-        n = 1 + self.states + 2
+        n = self.n_head
         rest = list(arrays[n:])
         b_ih = rest.pop(0) if self.has_b_ih else None
         b_hh = rest.pop(0) if self.has_b_hh else None
@@ -349,7 +354,7 @@ class _Recurrence(Function):
     def _wanted(self) -> List[bool]:
         """Which of (x, states..., w_ih, w_hh, b_ih, b_hh) need a gradient (an absent bias: False)."""
         given = [p is not None for p in self.parents]
-        n = 1 + self.states + 2
+        n = self.n_head
         biases = given[n:]
         return given[:n] + [self.has_b_ih and biases.pop(0), self.has_b_hh and biases.pop(0)]
 
