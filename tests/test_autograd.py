@@ -8,9 +8,11 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
-from strategies import tensor
+from strategies import arrays, broadcast_pair, tensor, with_fixtures
 
 
 def const(a, device="cpu"):
@@ -430,6 +432,82 @@ def test_a_custom_function_backward_is_checked(returns, error, match):
     y = _Twice(lambda g: (g * 2, None))(a, b)  # None for an input is allowed
     (y * tg.ones(3, 2)).sum().backward()
     assert a.grad.tolist() == [[2.0, 2.0]] * 3 and b.grad is None
+
+
+class _ProductAndSum(tg.Function):
+    """A two-output op for the engine tests: (a * b, a + b), broadcasting; backward in Tensor ops."""
+
+    saved_inputs = (0, 1)
+    save_output = True  # (the product: watched for in-place changes, the sum is not)
+
+    def __init__(self, seen=None):
+        self.seen = seen
+
+    def forward(self, a, b):
+        return a * b, a + b
+
+    def backward(self, g_prod, g_sum):
+        if self.seen is not None:
+            self.seen.append((g_prod, g_sum))
+        a, b = self.saved
+        ga = gb = None
+        if g_prod is not None:
+            ga, gb = g_prod * b, g_prod * a
+        if g_sum is not None:
+            ga, gb = (g_sum if ga is None else ga + g_sum), (g_sum if gb is None else gb + g_sum)
+        return tg.ops.unbroadcast(ga, a.shape), tg.ops.unbroadcast(gb, b.shape)
+
+
+@given(st.data())
+@with_fixtures
+def test_a_function_with_several_outputs_passes_gradcheck(device, data):
+    """Both outputs used, either one alone, and a second derivative, over broadcast shapes (0-d, size 1)."""
+    sa, sb = data.draw(broadcast_pair(max_dims=3))
+    a, b = tensor(data.draw(arrays(sa)), device), tensor(data.draw(arrays(sb)), device)
+    tg.gradcheck(lambda a, b: _ProductAndSum()(a, b), [a, b])
+    tg.gradcheck(lambda a, b: _ProductAndSum()(a, b)[0], [a, b])
+    tg.gradcheck(lambda a, b: _ProductAndSum()(a, b)[1] * 3, [a, b])
+    tg.gradgradcheck(lambda a, b: _ProductAndSum()(a, b)[0], [a, b])
+
+
+def test_each_output_of_a_function_is_a_node_of_its_own():
+    """Hooks, retain_grad and grad() on one output see that output's gradient alone, and backward gets
+    None for an output that no gradient reached (as torch's outputs of one node behave)."""
+    a, b = tensor([1.0, 2.0]), tensor([3.0, -1.0])
+    seen = []
+    p, s = _ProductAndSum(seen)(a, b)
+    assert repr(p.grad_fn) == "<_ProductAndSum output 0>" and repr(s.grad_fn) == "<_ProductAndSum output 1>"
+    hooked = []
+    p.register_hook(lambda g: hooked.append(g.numpy().copy()))
+    s.retain_grad()
+    (p * 2 + s * tg.tensor([5.0, 7.0], dtype=tg.float64)).sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(hooked[0], [2.0, 2.0])
+    np.testing.assert_array_equal(s.grad.numpy(), [5.0, 7.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [2 * 3.0 + 5, 2 * -1.0 + 7])
+    g_p, g_s = tg.grad((p * 3).sum(), [p, s], retain_graph=True, allow_unused=True)
+    np.testing.assert_array_equal(g_p.numpy(), [3.0, 3.0])
+    assert g_s is None and seen[-1][1] is None  # nothing reached the sum
+    a.grad = None
+    s.sum().backward()
+    assert seen[-1][0] is None
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 1.0])
+    with pytest.raises(RuntimeError, match="through the graph a second time .*_productandsum"):
+        p.sum().backward()  # the other output's backward released the node
+
+
+def test_a_function_with_several_outputs_records_nothing_without_grad_and_watches_its_saved_output():
+    a, b = tensor([1.0, 2.0]), tensor([3.0, -1.0])
+    with tg.no_grad():
+        p, s = _ProductAndSum()(a, b)
+    assert p.grad_fn is None and s.grad_fn is None and not p.requires_grad
+    p, s = _ProductAndSum()(a, b)
+    with tg.no_grad():
+        s.mul_(2)  # not saved: backward does not read it
+    (p + s).sum().backward(retain_graph=True)
+    with tg.no_grad():
+        p.mul_(2)
+    with pytest.raises(RuntimeError, match="output of _productandsum .* changed in place"):
+        (p + s).sum().backward()
 
 
 def test_optimizer_steps_load_state_dict_and_init_count_as_in_place_changes():

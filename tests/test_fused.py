@@ -400,20 +400,22 @@ def test_resetting_final_states_in_place_keeps_the_output_graph(cell):
 
 
 @pytest.mark.parametrize("kernels", [False, True], ids=["numpy", "kernels"])
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell,loss", [(c, loss) for c in CELLS for loss in ("out.sum", "h_n only", "both")]
+                         + [("lstm", "c_n only"), ("lstm", "all three")])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("lengths", [None, [4, 5, 2]])
-@pytest.mark.parametrize("loss", ["out.sum", "h_n only", "both"])
-def test_gradient_reaching_the_output_in_any_form(cell, kernels, reverse, lengths, loss):
-    """The GRU and RNN without lengths return the output itself, with h_n a copy of its last row: the
-    gradient then arrives as a read-only broadcast view (out.sum()), only through h_n's row, or both."""
+def test_gradient_reaching_the_outputs_in_any_form(cell, kernels, reverse, lengths, loss):
+    """Backward gets a gradient for each output that one reached and None for the others: the output's
+    may be a read-only broadcast view (out.sum()), or absent when only h_n (or c_n) is used."""
     p, arrs = _problem(cell, lengths=lengths, reverse=reverse)
     grads = []
     for fn in (engine_reference, run_fused):
         ts = tensors_for(arrs, "cpu")
         with path(kernels):
-            out, h_n, _ = call(fn, cell, ts, p)
-            total = {"out.sum": out.sum(), "h_n only": (h_n * 3).sum(), "both": out.sum() + (h_n * 3).sum()}[loss]
+            out, h_n, c_n = call(fn, cell, ts, p)
+            total = {"out.sum": lambda: out.sum(), "h_n only": lambda: (h_n * 3).sum(),
+                     "both": lambda: out.sum() + (h_n * 3).sum(), "c_n only": lambda: (c_n * 2).sum(),
+                     "all three": lambda: out.sum() + (h_n * 3).sum() + (c_n * 2).sum()}[loss]()
             total.backward()
         grads.append({k: ts[k].grad.numpy() for k in ORDER if ts[k] is not None})
     for k in grads[0]:
@@ -425,8 +427,8 @@ def test_gradient_reaching_the_output_in_any_form(cell, kernels, reverse, length
 @pytest.mark.parametrize("lengths", [None, [4, 5, 2]])
 def test_the_output_sees_only_its_own_gradient(cell, reverse, lengths):
     """retain_grad, autograd.grad and a hook on the output see its own gradient, not h_n's as well, as in
-    torch (unpacked, h_n reaches the recurrence through the output's array); a hook zeroing it leaves
-    only the gradient through h_n, as in the engine reference."""
+    torch (each output of the fused op is a node of its own); a hook zeroing it leaves only the gradient
+    through h_n, as in the engine reference."""
     p, arrs = _problem(cell, lengths=lengths, reverse=reverse)
     w = np.random.default_rng(1).standard_normal((p["T"], p["B"], p["H"]))
 

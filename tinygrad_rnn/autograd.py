@@ -12,9 +12,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from . import backend
 from .backend import xp_of
-from .tensor import Function, Tensor, _check_finite, _mode
+from .tensor import Function, Tensor, _OutputNode, _check_finite, _mode
 
-Node = Union[Function, Tensor]
+Node = Union[Function, _OutputNode, Tensor]
 
 
 class _GradMode:
@@ -125,7 +125,7 @@ def _topological_order(roots: Sequence[Node]) -> List[Node]:
             continue
         seen.add(node)
         stack.append((node, True))
-        if isinstance(node, Function) and not node.released:
+        if not isinstance(node, Tensor) and not node.released:
             for p in node.parents:  # (a plain loop: a generator here costs more than the walk itself)
                 if p is not None and p not in seen:
                     stack.append((p, False))
@@ -207,6 +207,13 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             f"backward: trying to go through the graph a second time ({node.name}'s saved values were "
             "freed by the first backward). Pass retain_graph=True to the first backward, or detach() "
             "the hidden state between truncated-BPTT chunks")
+    if type(node) is _OutputNode:  # one output of several: its gradient waits in its Function's list
+        fn, k = node.fn, node.index
+        if fn not in pending:
+            pending[fn] = [[None] * fn.n_outputs, True]
+        grads = pending[fn][0]
+        grads[k] = g if grads[k] is None else grads[k] + g  # (a sum: Function.output makes a second node)
+        return
     for t, v in zip(node.saved, node.saved_versions):
         if t._version != v:
             raise RuntimeError(f"backward: a tensor of shape {t.shape} that {node.name} saved for backward was "
@@ -220,7 +227,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             into(g.data, _owned_buffer(pending, node.parents[0], node.in_shape, g.data))
     else:
         try:
-            in_grads = node.backward(g)
+            in_grads = node.backward(*g) if type(g) is list else node.backward(g)
         except FloatingPointError as e:
             if not _mode.anomaly:
                 raise

@@ -67,7 +67,7 @@ def to_args(op: str, args: Sequence[Any], device: Any, dtype: Any) -> Tuple[Any,
 
 
 class Function:
-    """One differentiable op with a single output.
+    """One differentiable op.
 
     Subclasses define ``forward(*arrays) -> array`` and ``backward(grad) ->
     tuple of Tensor|None`` (one per input). What backward needs is declared,
@@ -75,6 +75,12 @@ class Function:
     Tensors (``self.saved``); ``save_output = True`` keeps the output array
     (``self.output`` rebuilds it as a Tensor). Non-tensor arguments go to
     ``__init__``. After a backward without retain_graph the node is released.
+
+    An op with several outputs returns a tuple of arrays from forward; calling it
+    gives a tuple of Tensors, and ``backward(*grads)`` gets one gradient per
+    output, None for an output that no gradient reached. Each output is a graph
+    node of its own (_OutputNode), so a hook or autograd.grad on one output sees
+    that output's gradient alone. ``save_output`` keeps the first output.
     """
 
     saved_inputs: Tuple[int, ...] = ()
@@ -100,7 +106,7 @@ class Function:
     def backward(self, grad: "Tensor") -> Tuple[Optional["Tensor"], ...]:
         raise NotImplementedError
 
-    def __call__(self, *inputs: "Tensor") -> "Tensor":
+    def __call__(self, *inputs: "Tensor") -> Union["Tensor", Tuple["Tensor", ...]]:
         arrays = [t.data for t in inputs]
         if len(arrays) > 1:
             check_devices(self.name, inputs, arrays)
@@ -111,6 +117,8 @@ class Function:
                 raise
             kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(e, k))  # (numpy's own
             raise kind(f"{self.name}: inputs {describe(inputs)}: {e}") from None  # subclasses take other args)
+        if type(out) is tuple:
+            return self._outputs(out, inputs)
         if isinstance(out, np.generic):  # numpy gives 0-d results as scalars: keep an array, writable in place
             out = np.asarray(out)
         if _mode.anomaly:
@@ -118,18 +126,38 @@ class Function:
         # (list comprehensions rather than generators and any(): cheaper here, on every op)
         if not (_mode.grad_enabled and True in [t._requires_grad for t in inputs]):
             return Tensor._make(out)
-        self.parents = tuple([t._node() if t._requires_grad else None for t in inputs])
-        if self.saved_inputs:
-            self.saved = saved = tuple([inputs[i] for i in self.saved_inputs])
-            self.saved_versions = tuple([t._version for t in saved])
-        else:
-            self.saved = self.saved_versions = ()
+        self._link(inputs)
         result = Tensor._make(out, self, True)
         self.out_shape = out.shape  # (backward checks the gradient that reaches this node against it)
         if self.save_output:  # its version counter is watched too: backward reads it
             self._out, self._out_vc = out, [0]
             result._vc = self._out_vc
         return result
+
+    def _link(self, inputs: Sequence["Tensor"]) -> None:
+        """Join the graph: point to the inputs' nodes and keep the inputs backward reads."""
+        self.parents = tuple([t._node() if t._requires_grad else None for t in inputs])
+        if self.saved_inputs:
+            self.saved = saved = tuple([inputs[i] for i in self.saved_inputs])
+            self.saved_versions = tuple([t._version for t in saved])
+        else:
+            self.saved = self.saved_versions = ()
+
+    def _outputs(self, outs: tuple, inputs: Sequence["Tensor"]) -> Tuple["Tensor", ...]:
+        """__call__ for a forward that returned several arrays: a Tensor each, each with a node of its own."""
+        outs = tuple([np.asarray(o) if isinstance(o, np.generic) else o for o in outs])
+        if _mode.anomaly:
+            for o in outs:
+                _check_finite(o, f"forward of {self.name}", inputs)
+        if not (_mode.grad_enabled and True in [t._requires_grad for t in inputs]):
+            return tuple([Tensor._make(o) for o in outs])
+        self._link(inputs)
+        self.n_outputs = len(outs)  # (the nodes point to this Function, not back: no reference cycle)
+        results = tuple([Tensor._make(o, _OutputNode(self, k, o.shape), True) for k, o in enumerate(outs)])
+        if self.save_output:
+            self._out, self._out_vc = outs[0], [0]
+            results[0]._vc = self._out_vc
+        return results
 
     @property
     def needs_input_grad(self) -> Tuple[bool, ...]:
@@ -140,7 +168,8 @@ class Function:
     def output(self) -> "Tensor":
         """The saved output as a Tensor; recorded (grad_fn = this node) under create_graph."""
         rec = _mode.grad_enabled
-        return Tensor._make(self._out, self if rec else None, rec)
+        node = _OutputNode(self, 0, self._out.shape) if "n_outputs" in self.__dict__ else self
+        return Tensor._make(self._out, node if rec else None, rec)
 
     def release(self) -> None:
         """Drop everything saved for backward (called after a backward without retain_graph)."""
@@ -150,6 +179,31 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+class _OutputNode:
+    """Output ``index`` of a Function with several outputs, as a node of the graph: consumers of that
+    output link to it, hooks on it see its gradient alone, and backward hands the gradient on to the
+    Function as argument ``index`` of its backward."""
+
+    __slots__ = ("fn", "index", "parents", "out_shape", "_hooks")
+
+    def __init__(self, fn: Function, index: int, shape: Tuple[int, ...]) -> None:
+        self.fn, self.index, self.parents, self.out_shape, self._hooks = fn, index, (fn,), shape, None
+
+    @property
+    def released(self) -> bool:
+        return self.fn.released
+
+    @property
+    def name(self) -> str:
+        return self.fn.name
+
+    def __repr__(self) -> str:
+        return f"<{type(self.fn).__name__} output {self.index}>"
+
+
+GradFn = Union[Function, _OutputNode]  # what a computed Tensor's grad_fn holds
 
 
 def _check_finite(a: Any, where: str, inputs: Sequence["Tensor"] = ()) -> None:
@@ -208,7 +262,7 @@ class Tensor:
         self.data = _to_array(data, _dt(dtype), device, infer=False)
         self._requires_grad = False
         self.grad: Optional[Tensor] = None
-        self.grad_fn: Optional[Function] = None
+        self.grad_fn: Optional[GradFn] = None
         self._hooks: Optional[list] = None
         self._vc: Optional[list] = None  # the version counter (see _version)
         if isinstance(data, Tensor) and self.data is data.data:  # an alias of data
@@ -217,7 +271,7 @@ class Tensor:
             self.requires_grad = True
 
     @staticmethod
-    def _make(data: Any, grad_fn: Optional[Function] = None, requires_grad: bool = False) -> "Tensor":
+    def _make(data: Any, grad_fn: Optional[GradFn] = None, requires_grad: bool = False) -> "Tensor":
         t = object.__new__(Tensor)
         t.data, t._requires_grad, t.grad, t.grad_fn, t._hooks, t._vc = data, requires_grad, None, grad_fn, None, None
         return t
@@ -238,7 +292,7 @@ class Tensor:
         view._vc = vc
         return view
 
-    def _node(self) -> Union[Function, "Tensor"]:
+    def _node(self) -> Union[GradFn, "Tensor"]:
         return self.grad_fn if self.grad_fn is not None else self
 
     # ------------------------------------------------------------------ attributes

@@ -11,19 +11,16 @@ matmul over all T, without holding every step's gate gradients).
 Shapes are time-major: x (T, B, I); weights in PyTorch layout w_ih (G*H, I),
 w_hh (G*H, H), b_ih/b_hh (G*H,); gate order LSTM (i, f, g, o), GRU (r, z, n).
 
-A Function has one output. The GRU and the RNN without ``lengths`` return the
-output (T, B, H) itself, and h_n is its last row (the first in reverse); the
-output then gets a pass-through node of its own (_Output), so that a hook on it
-sees its own gradient and not h_n's. The LSTM (for c_n) and any run with lengths
-(each sequence's h_n is at its own length) pack the output and final states
-along the first axis of one array, sliced with getitem: T+1 rows, then h_n (row
-T+1) and for the LSTM c_n (row T+2). The public functions return h_n and c_n as
-copies (_FinalState), with memory and a version counter of their own (as torch
-does). Without ``lengths`` the output sits in a (T+1, B, H) hidden-state history
-that backward reads: [h0, out_0 .. out_{T-1}] forwards, [out_0 .. out_{T-1}, h0]
-in reverse. With ``lengths`` the packed rows are [out_0 .. out_{T-1}, unused] and
-the batch is sorted by decreasing length inside the op, so the sequences still
-running at step t are the rows [:n_t] (as in PyTorch packed sequences).
+Each Function has several outputs (see tensor.Function): the output (T, B, H),
+h_n and for the LSTM c_n, the final states in memory of their own (as torch
+returns them), (B, H), or (1, B, H) for a layer (``stacked``). Backward gets a
+gradient for each output that one reached. Without ``lengths`` the output is a
+view of the (T+1, B, H) hidden-state history that backward reads: [h0, out_0 ..
+out_{T-1}] forwards, [out_0 .. out_{T-1}, h0] in reverse. With ``lengths`` the
+history is a buffer of its own (finished sequences carry their state, while
+their output is 0), and the batch is sorted by decreasing length inside the op,
+so the sequences still running at step t are the rows [:n_t] (as in PyTorch
+packed sequences).
 
 On numpy the gate math is numpy ufuncs on preallocated buffers. The LSTM and
 the RNN forward keep each step's vectors as columns (see _Columns): one matmul
@@ -46,7 +43,6 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import backend
-from ..ops import GetItem
 from ..tensor import Function, Tensor, _mode
 
 ArrayLike = Union[Tensor, np.ndarray]
@@ -284,11 +280,6 @@ class _Batch:
         return a if self.inv is None else a.take(self.inv, axis=axis)
 
 
-def _layout(T: int, reverse: bool, has_lengths: bool) -> Tuple[slice, int]:
-    """Where the output rows and h_n sit in the packed array (see the module docstring)."""
-    return (slice(0, T) if reverse or has_lengths else slice(1, T + 1)), T + 1
-
-
 def _chunk_len(T: int, per_step: int) -> int:
     """Steps per backward block: about _CHUNK_ELEMS elements of per_step each, at most T."""
     return min(T, max(1, _CHUNK_ELEMS // max(per_step, 1)))
@@ -315,10 +306,9 @@ class _Recurrence(Function):
     use_kernels_on_cpu = False  # tests flip this to run the CUDA kernel path with numpy stand-ins
 
     def __init__(self, reverse: bool, lengths: Optional[np.ndarray], has_b_ih: bool, has_b_hh: bool,
-                 keep: bool = True) -> None:
-        self.reverse, self.lengths = bool(reverse), lengths
+                 keep: bool = True, stacked: bool = False) -> None:
+        self.reverse, self.lengths, self.stacked = bool(reverse), lengths, stacked
         self.save_output = lengths is None  # backward reads the output's rows as the history (not with lengths)
-        self.packed = self.states == 2 or lengths is not None  # (see the module docstring)
         self.saved_inputs = (0, 1 + self.states, 2 + self.states)  # x, w_ih, w_hh: backward reads their arrays,
         # so the engine refuses a backward after any of them changed in place (an optimizer step, x *= 2)
         self.has_b_ih, self.has_b_hh, self.keep = has_b_ih, has_b_hh, keep
@@ -343,8 +333,8 @@ class _Recurrence(Function):
         """Grads for (x, states..., w_ih, w_hh, b_ih, b_hh) -> Tensors for the inputs actually given."""
         head, (gb_ih, gb_hh) = list(grads[:-2]), grads[-2:]
         out = head + ([gb_ih] if self.has_b_ih else []) + ([gb_hh] if self.has_b_hh else [])
-        return tuple([None if g is None else Tensor._make(g.astype(dt, copy=False))
-                      for g, dt in zip(out, self.in_dtypes)])
+        return tuple([None if g is None or p is None else Tensor._make(g.astype(dt, copy=False))
+                      for g, p, dt in zip(out, self.parents, self.in_dtypes)])
 
     def release(self) -> None:
         if self.recycled:
@@ -363,16 +353,16 @@ class _Recurrence(Function):
             raise RuntimeError(f"{self.name}: double backward (create_graph=True) through the fused recurrence "
                                "is not supported; use the reference path fused=False")
 
-    def _start_backward(self, grad: Tensor, dtype: Any) -> tuple:
-        """(xp, the gradient reaching this Function in sorted batch order, dL/d output (T, B, H), dL/dh_n (B, H)).
-        Unpacked, dL/dh_n has arrived in the output's row that h_n copies, and the initial dh is zeros."""
+    def _start_backward(self, dtype: Any, g_out: Optional[Tensor], *g_finals: Optional[Tensor]) -> tuple:
+        """(xp, dL/d output (T, B, H), then dL/dh_n (and dL/dc_n) (B, H) in arrays of their own, to carry back
+        through the steps), in sorted batch order; zeros for an output that no gradient reached."""
         self._check_backward()
-        xp = backend.xp_of(grad.data)
-        g = grad.data.astype(dtype, copy=False)
-        if not self.packed:
-            return xp, g, g, xp.zeros((self.B, self.H), dtype)
-        gy = self.batch.sort(g, 1)
-        return xp, gy, gy[self.out_rows], gy[self.hn_row].copy()
+        xp = backend.xp_of(self.xs)
+        T, B, H, bt = self.T, self.B, self.H, self.batch
+        dout = xp.zeros((T, B, H), dtype) if g_out is None else bt.sort(g_out.data.astype(dtype, copy=False), 1)
+        finals = [xp.zeros((B, H), dtype) if g is None else bt.sort(g.data.reshape(B, H).astype(dtype), 0)
+                  for g in g_finals]  # (astype copies: these are added into)
+        return (xp, dout, *finals)
 
     def _kernel_path(self, xp: Any) -> bool:
         return xp is not np or self.use_kernels_on_cpu
@@ -383,35 +373,33 @@ class _Recurrence(Function):
         self.H = w_hh.shape[1]
         self.batch = _Batch(self.lengths, self.T, self.B, xp)
         self.o = 0 if self.reverse else 1
-        self.out_rows, self.hn_row = _layout(self.T, self.reverse, self.lengths is not None)
         return xp
+
+    def _output_buffer(self, xp: Any, dtype: Any) -> Any:
+        """Where the steps write the output: the (T+1, B, H) history without lengths (see _history), else a
+        zero-filled (T, B, H) array (the output past a sequence's length is 0)."""
+        T, B, H = self.T, self.B, self.H
+        return xp.empty((T + 1, B, H), dtype) if self.lengths is None else xp.zeros((T, B, H), dtype)
 
     def _times(self) -> range:
         return range(self.T - 1, -1, -1) if self.reverse else range(self.T)
 
     def _history(self, xp: Any, y: Any, h0: Any) -> Any:
-        """The (T+1, B, H) hidden-state history: a view of y without lengths, else its own buffer."""
+        """The (T+1, B, H) hidden-state history: y itself without lengths, else a buffer of its own."""
         T = self.T
-        hs = y[:T + 1] if self.lengths is None else xp.empty((T + 1,) + h0.shape, dtype=h0.dtype)
+        hs = y if self.lengths is None else xp.empty((T + 1,) + h0.shape, dtype=h0.dtype)
         hs[T if self.reverse else 0] = h0
         return hs
 
-    def _finish_forward(self, y: Any, hs: Any) -> Any:
-        """The Function's output from the buffer y: packed (T+2 or T+3 rows), or the output rows alone."""
-        if not self.packed:
-            return y[self.out_rows]
-        y[self.hn_row] = hs[0 if self.reverse else self.T]
-        return self.batch.unsort(y, 1)
-
-    def results(self, y: Tensor, stacked: bool = False) -> tuple:
-        """(output, h_n[, c_n]) from this Function's result y: h_n and c_n (B, H), or (1, B, H) when
-        ``stacked`` (a layer's (num_layers * num_directions, B, H) for one layer and direction)."""
-        def final(row: int) -> Tensor:
-            return _FinalState((slice(row, row + 1),) if stacked else (row,))(y)
-        if not self.packed:
-            h_n = final(0 if self.reverse else self.T - 1)
-            return (y._share_version(_Output()(y)) if y.requires_grad else y), h_n
-        return (y[self.out_rows], final(self.hn_row)) + ((final(self.T + 2),) if self.states == 2 else ())
+    def _finish_forward(self, y: Any, hs: Any, *more_finals: Any) -> tuple:
+        """The outputs in the caller's batch order: (output (T, B, H) from y, h_n (the history's last state),
+        *more_finals (the LSTM's c_n)); the final states as copies, (1, B, H) when ``stacked`` (a layer's
+        (num_layers * num_directions, B, H) for one layer and direction)."""
+        T, bt = self.T, self.batch
+        shape = (1, self.B, self.H) if self.stacked else (self.B, self.H)
+        out = y[self.o:T + self.o] if self.lengths is None else bt.unsort(y, 1)
+        finals = [bt.unsort(f, 0).reshape(shape).copy() for f in (hs[0 if self.reverse else T],) + more_finals]
+        return (out, *finals)
 
 
 class _GradSums:
@@ -603,20 +591,20 @@ class _Columns:
         """Step t's h (all B columns) into its row of the history."""
         self.rows[t + self.o] = self.h[1 - (s & 1)].T
 
-    def finish(self, y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """The Function's output from y (packed or not: see the module docstring) in the caller's batch order,
-        and the (T+1, B, H) hidden-state history in rows, for backward's weight gradients."""
+    def finish(self, y: np.ndarray) -> np.ndarray:
+        """The (T+1, B, H) hidden-state history in rows (for backward's weight gradients), after writing the
+        output into y where it is not the history itself (with lengths)."""
         fn, rows = self.fn, self.rows
         if fn.lengths is not None:  # finished sequences output 0 (the batch is sorted by length)
             done = np.arange(fn.B) >= np.asarray(fn.batch.active)[:, None]
-            y[:fn.T] = rows[fn.o:fn.T + fn.o]
-            y[:fn.T][done] = 0
-        return fn._finish_forward(y, rows), rows
+            y[...] = rows[fn.o:fn.T + fn.o]
+            y[done] = 0
+        return rows
 
 
 # ============================================================================ LSTM
 class LSTMSequence(_Recurrence):
-    """Whole-sequence LSTM (gates i, f, g, o): c' = f c + i g, h' = o tanh(c'). Output (T+3, B, H) packed."""
+    """Whole-sequence LSTM (gates i, f, g, o): c' = f c + i g, h' = o tanh(c'). Outputs (output, h_n, c_n)."""
 
     name = "lstm_sequence"
     gates, states = 4, 2
@@ -633,7 +621,7 @@ class LSTMSequence(_Recurrence):
         # gates in slots (i, f, o, g): the sigmoid gates first, so one affine pass turns tanh into sigmoid
         w = _blocks(_cat_weights(w_ih, w_hh, bias), (0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0))
         T, B, H, o, keep = self.T, self.B, self.H, self.o, self.keep
-        y = (np.empty if self.lengths is None else np.zeros)((T + 3, B, H), dtype=x.dtype)
+        y = self._output_buffer(np, x.dtype)
         cols = _Columns(self, xs, h0, y)
         A = _workspace.empty((T if keep else 1, 4 * H, B), x.dtype, zero=self.lengths is not None)
         cs = _workspace.empty((T + 1 if keep else 2, H, B), x.dtype)
@@ -657,13 +645,14 @@ class LSTMSequence(_Recurrence):
             cols.out(s, t)
             if n < B:
                 cn[:, n:] = cp[:, n:]
-        y[T + 2] = cs[(0 if self.reverse else T) if keep else T % 2].T
-        y, hs = cols.finish(y)
+        c_n = cs[(0 if self.reverse else T) if keep else T % 2].T
+        hs = cols.finish(y)
+        outputs = self._finish_forward(y, hs, c_n)
         if keep:
             self.A, self.cs, self.hs, self.xs, self.w_ih, self.w_hh = A, cs, hs, xs, w_ih, w_hh
         else:
             _workspace.give(A, cs)
-        return y
+        return outputs
 
     def _kernel_forward(self, xp, xs, h0, c0, w_ih, w_hh, bias):
         """The CuPy path (and its numpy stand-ins): rows (B, 4, H) per step, one kernel launch for the gates."""
@@ -672,7 +661,7 @@ class LSTMSequence(_Recurrence):
         whh = _blocks(w_hh, order)
         a = _project(xs.reshape(T * B, I), _blocks(w_ih, order), None if bias is None else _blocks(bias, order))
         a = a.reshape(T, B, 4, H)
-        y = (xp.empty if self.lengths is None else xp.zeros)((T + 3, B, H), dtype=xs.dtype)
+        y = self._output_buffer(xp, xs.dtype)
         hs = self._history(xp, y, h0)
         cs = xp.empty((T + 1 if self.keep else 2, B, H), dtype=xs.dtype)
         cs[T if self.reverse and self.keep else 0] = c0
@@ -689,18 +678,17 @@ class LSTMSequence(_Recurrence):
                 hn[n:], cn[n:] = hp[n:], cp[n:]
             if self.lengths is not None:
                 y[t, :n] = hnn
-        y[T + 2] = cs[(0 if self.reverse else T) if self.keep else T % 2]
+        c_n = cs[(0 if self.reverse else T) if self.keep else T % 2]
         if self.keep:
             self.a, self.cs, self.hs, self.xs, self.w_ih, self.w_hh = a, cs, hs, xs, w_ih, w_hh
-        return self._finish_forward(y, hs)
+        return self._finish_forward(y, hs, c_n)
 
-    def backward(self, grad):
-        if not self._kernel_path(backend.xp_of(grad.data)):
-            return self._numpy_backward(grad)
+    def backward(self, g_out, g_hn, g_cn):
+        if not self._kernel_path(backend.xp_of(self.xs)):
+            return self._numpy_backward(g_out, g_hn, g_cn)
         T, B, H, o = self.T, self.B, self.H, self.o
         bt, a, cs = self.batch, self.a, self.cs
-        xp, gy, dout, dh = self._start_backward(grad, a.dtype)
-        dc = gy[T + 2].copy()
+        xp, dout, dh, dc = self._start_backward(a.dtype, g_out, g_hn, g_cn)
         sums = _GradSums(self, xp, self.w_ih)
         d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, 4, H), dtype=a.dtype)
         bwd = _kernel("lstm_bwd", xp)
@@ -713,14 +701,14 @@ class LSTMSequence(_Recurrence):
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
         return self._pack_grads([dx, bt.unsort(dh, 0), bt.unsort(dc, 0), dw_ih, dw_hh, db_ih, db_hh])
 
-    def _numpy_backward(self, grad):
+    def _numpy_backward(self, g_out, g_hn, g_cn):
         """Per block of steps: the gate-gradient coefficients of dh and dc in one vectorized pass, then per
         step a few ufuncs and one matmul, all on (H, B) columns. The block's gate gradients D (4H, m*B),
         one column per (step, batch) in PyTorch gate order (i, f, g, o), go to ``_GradSums`` as D.T."""
         T, B, H, o = self.T, self.B, self.H, self.o
         A, cs, bt = self.A, self.cs, self.batch
-        _, gy, dout, dh = self._start_backward(grad, A.dtype)
-        dh, dc = dh.T.copy(), gy[T + 2].T.copy()
+        _, dout, dh, dc = self._start_backward(A.dtype, g_out, g_hn, g_cn)
+        dh, dc = dh.T.copy(), dc.T.copy()
         sums = _GradSums(self, np, self.w_ih)
         w_hh_t = np.ascontiguousarray(self.w_hh.T)  # (H, 4H): its product with D runs ~10 % faster than the view
         ch = _chunk_len(T, 4 * B * H)
@@ -804,8 +792,7 @@ class GRUSequence(_Recurrence):
         else:
             ain[...] = _project(xs.reshape(T * B, I), wih, bias).reshape(T, B, 3, H)
         a[:, :, 3] = 0 if b_hh is None else b_hh.reshape(3, H)[2]
-        n_rows = T + 2 if self.packed else T + 1  # (the output's T+1 rows of history, then h_n's when packed)
-        y = (xp.empty if self.lengths is None else xp.zeros)((n_rows, B, H), dtype=x.dtype)
+        y = self._output_buffer(xp, x.dtype)
         hs = self._history(xp, y, h0)
         tmp = xp.empty((B, H), dtype=x.dtype)
         if kern:
@@ -843,10 +830,10 @@ class GRUSequence(_Recurrence):
             _workspace.give(a)
         return self._finish_forward(y, hs)
 
-    def backward(self, grad):
+    def backward(self, g_out, g_hn):
         T, B, H, o = self.T, self.B, self.H, self.o
         bt, a, hs, w_hh = self.batch, self.a, self.hs, self.w_hh
-        xp, _, dout, dh = self._start_backward(grad, a.dtype)
+        xp, dout, dh = self._start_backward(a.dtype, g_out, g_hn)
         tmp = xp.empty((B, H), dtype=a.dtype)
         # slots [n, r, z, hn]: (n, r, z) multiply W_ih's rows reordered to (n, r, z); (r, z, hn) multiply W_hh
         sums = _GradSums(self, xp, _blocks(self.w_ih, (2, 0, 1)), slice(0, 3), slice(1, 4))
@@ -923,8 +910,7 @@ class RNNSequence(_Recurrence):
         bt = self.batch
         xs, h0 = bt.sort(x, 1), bt.sort(h0, 0)
         bias = _bias_sum(b_ih, b_hh)
-        n_rows = T + 2 if self.packed else T + 1  # (the output's T+1 rows of history, then h_n's when packed)
-        y = (xp.empty if self.lengths is None else xp.zeros)((n_rows, B, H), dtype=x.dtype)
+        y = self._output_buffer(xp, x.dtype)
         act = xp.tanh if self.nonlinearity == "tanh" else (lambda v, out: xp.maximum(v, 0, out=out))
         if not self._kernel_path(xp) and B > 1:  # columns (see _Columns): one matmul and one ufunc per step
             w = _cat_weights(w_ih, w_hh, bias)
@@ -935,7 +921,7 @@ class RNNSequence(_Recurrence):
                 (np.dot if n == B else np.matmul)(w, zt, out=hn)  # (see _dot)
                 act(hn, out=hn)
                 cols.out(s, t)
-            y, hs = cols.finish(y)
+            hs = cols.finish(y)
         else:  # rows, the input projection of all steps up front; on numpy at B = 1, where the step's product
             # is a matrix-vector one and rows spare the columns' two copies per step (0.83x-0.95x the time)
             hs = self._history(xp, y, h0)
@@ -957,15 +943,14 @@ class RNNSequence(_Recurrence):
                 act(hnn, out=hnn)
                 hn[n:] = hp[n:]
                 y[t, :n] = hnn
-            y = self._finish_forward(y, hs)
         if self.keep:
             self.hs, self.xs, self.w_ih, self.w_hh = hs, xs, w_ih, w_hh
-        return y
+        return self._finish_forward(y, hs)
 
-    def backward(self, grad):
+    def backward(self, g_out, g_hn):
         T, B, H, o = self.T, self.B, self.H, self.o
         bt, hs, w_hh = self.batch, self.hs, self.w_hh
-        xp, _, dout, dh = self._start_backward(grad, hs.dtype)
+        xp, dout, dh = self._start_backward(hs.dtype, g_out, g_hn)
         new = hs[o:T + o]
         sums = _GradSums(self, xp, self.w_ih)
         if self._kernel_path(xp):
@@ -1008,31 +993,6 @@ class RNNSequence(_Recurrence):
 
 
 # ============================================================================ public functions
-class _Output(Function):
-    """An unpacked output as a node of its own. h_n's gradient reaches the recurrence through the same
-    array, so without this node a hook, retain_grad or autograd.grad on the output would see h_n's
-    gradient too (torch's output sees only its own). Forward returns the array; the gradient passes."""
-
-    name = "output"
-
-    def forward(self, y):
-        return y
-
-    def backward(self, g):
-        return (g,)
-
-
-class _FinalState(GetItem):
-    """Row ``index`` of a recurrence's result (an int, or a one-row slice for a layer's stacked state) in
-    memory of its own (h_n, c_n: as torch returns them, a later in-place change to one cannot reach the
-    output's saved history): getitem and clone in one node."""
-
-    name = "final_state"
-
-    def forward(self, y):
-        return super().forward(y).copy()
-
-
 def _as_tensor(a: Any, name: str, op: str) -> Tensor:
     if isinstance(a, Tensor):
         t = a
@@ -1094,12 +1054,12 @@ def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: A
 def _sequence(cls: type, x: ArrayLike, states: Sequence[Tuple[str, Any]], w_ih: ArrayLike, w_hh: ArrayLike,
               b_ih: Optional[ArrayLike], b_hh: Optional[ArrayLike], lengths: Any, reverse: bool,
               stacked: bool = False, **options: Any) -> tuple:
-    """Run the fused recurrence ``cls``: (output, h_n[, c_n]), final states stacked as in _Recurrence.results.
+    """Run the fused recurrence ``cls``: (output, h_n[, c_n]), the final states (1, B, H) when ``stacked``.
     The public functions below and the nn layers (stacked) call it."""
     tensors, lens, need = _prepare(cls.name, cls.gates, x, states, w_ih, w_hh, b_ih, b_hh, lengths)
     fn = cls(reverse=reverse, lengths=lens, has_b_ih=b_ih is not None, has_b_hh=b_hh is not None, keep=need,
-             **options)
-    return fn.results(fn(*tensors), stacked)
+             stacked=stacked, **options)
+    return fn(*tensors)
 
 
 def lstm_sequence(x: ArrayLike, h0: Optional[ArrayLike], c0: Optional[ArrayLike], w_ih: ArrayLike,
