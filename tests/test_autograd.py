@@ -510,6 +510,35 @@ def test_a_function_with_several_outputs_records_nothing_without_grad_and_watche
         (p + s).sum().backward()
 
 
+class _ExpAndArgmax(tg.Function):
+    """(exp(a), argmax of a): a float output whose backward reads it (save_output) and an integer one."""
+
+    save_output = True
+
+    def forward(self, a):
+        return np.exp(a), np.asarray(a.argmax())
+
+    def backward(self, g, g_index):
+        assert g_index is None  # an integer output gets no gradient
+        return (g * self.output,)
+
+
+def test_an_integer_output_is_not_differentiable_and_hooks_see_double_backward():
+    """As in torch: the index output has no grad_fn; a hook on exp's output sees the gradient of the first
+    backward and of the second one, which flows through the saved output (d2/da2 exp(a) = exp(a))."""
+    a = tensor([0.5, -1.0, 2.0])
+    e, i = _ExpAndArgmax()(a)
+    assert i.grad_fn is None and not i.requires_grad and int(i.item()) == 2 and e.grad_fn is not None
+    calls = []
+    e.register_hook(lambda g: calls.append(g.numpy().copy()))
+    (g,) = tg.grad((e * 2).sum(), [a], create_graph=True)
+    np.testing.assert_allclose(g.numpy(), 2 * np.exp(a.numpy()), rtol=1e-14)
+    g.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), 2 * np.exp(a.numpy()), rtol=1e-14)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(calls[0], [2.0, 2.0, 2.0])
+
+
 def test_optimizer_steps_load_state_dict_and_init_count_as_in_place_changes():
     """They write .data directly; a graph that saved the old weights must refuse to backpropagate
     afterwards (torch raises too) instead of mixing old and new values."""

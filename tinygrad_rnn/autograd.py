@@ -212,7 +212,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
         if fn not in pending:
             pending[fn] = [[None] * fn.n_outputs, True]
         grads = pending[fn][0]
-        grads[k] = g if grads[k] is None else grads[k] + g  # (a sum: Function.output makes a second node)
+        grads[k] = g if grads[k] is None else grads[k] + g  # (a sum: Function.output may make a second node)
         return
     for t, v in zip(node.saved, node.saved_versions):
         if t._version != v:

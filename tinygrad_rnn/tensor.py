@@ -78,9 +78,11 @@ class Function:
 
     An op with several outputs returns a tuple of arrays from forward; calling it
     gives a tuple of Tensors, and ``backward(*grads)`` gets one gradient per
-    output, None for an output that no gradient reached. Each output is a graph
-    node of its own (_OutputNode), so a hook or autograd.grad on one output sees
-    that output's gradient alone. ``save_output`` keeps the first output.
+    output, None for an output that no gradient reached (torch would pass zeros)
+    and for an integer or bool output, which is not differentiable. Each output
+    is a graph node of its own (_OutputNode), so a hook or autograd.grad on one
+    output sees that output's gradient alone. ``save_output`` keeps the first
+    output.
     """
 
     saved_inputs: Tuple[int, ...] = ()
@@ -117,7 +119,7 @@ class Function:
                 raise
             kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(e, k))  # (numpy's own
             raise kind(f"{self.name}: inputs {describe(inputs)}: {e}") from None  # subclasses take other args)
-        if type(out) is tuple:
+        if isinstance(out, tuple):
             return self._outputs(out, inputs)
         if isinstance(out, np.generic):  # numpy gives 0-d results as scalars: keep an array, writable in place
             out = np.asarray(out)
@@ -152,11 +154,15 @@ class Function:
         if not (_mode.grad_enabled and True in [t._requires_grad for t in inputs]):
             return tuple([Tensor._make(o) for o in outs])
         self._link(inputs)
-        self.n_outputs = len(outs)  # (the nodes point to this Function, not back: no reference cycle)
-        results = tuple([Tensor._make(o, _OutputNode(self, k, o.shape), True) for k, o in enumerate(outs)])
+        self.n_outputs = len(outs)
+        # (the nodes point to this Function, not back: no reference cycle)
+        results = tuple([Tensor._make(o, _OutputNode(self, k, o.shape), True) if o.dtype.kind == "f"
+                         else Tensor._make(o) for k, o in enumerate(outs)])
         if self.save_output:
             self._out, self._out_vc = outs[0], [0]
             results[0]._vc = self._out_vc
+            first = results[0].grad_fn  # (for self.output: the same node, with its hooks, while it lives)
+            self._out_node = (lambda: None) if first is None else weakref.ref(first)
         return results
 
     @property
@@ -166,9 +172,12 @@ class Function:
 
     @property
     def output(self) -> "Tensor":
-        """The saved output as a Tensor; recorded (grad_fn = this node) under create_graph."""
+        """The saved output as a Tensor; recorded under create_graph, with grad_fn this node (or, with several
+        outputs, the first output's node)."""
         rec = _mode.grad_enabled
-        node = _OutputNode(self, 0, self._out.shape) if "n_outputs" in self.__dict__ else self
+        node = self
+        if "n_outputs" in self.__dict__:
+            node = self._out_node() or _OutputNode(self, 0, self._out.shape)
         return Tensor._make(self._out, node if rec else None, rec)
 
     def release(self) -> None:
@@ -186,7 +195,7 @@ class _OutputNode:
     output link to it, hooks on it see its gradient alone, and backward hands the gradient on to the
     Function as argument ``index`` of its backward."""
 
-    __slots__ = ("fn", "index", "parents", "out_shape", "_hooks")
+    __slots__ = ("fn", "index", "parents", "out_shape", "_hooks", "__weakref__")
 
     def __init__(self, fn: Function, index: int, shape: Tuple[int, ...]) -> None:
         self.fn, self.index, self.parents, self.out_shape, self._hooks = fn, index, (fn,), shape, None

@@ -361,7 +361,7 @@ class _Recurrence(Function):
         T, B, H, bt = self.T, self.B, self.H, self.batch
         dout = xp.zeros((T, B, H), dtype) if g_out is None else bt.sort(g_out.data.astype(dtype, copy=False), 1)
         finals = [xp.zeros((B, H), dtype) if g is None else bt.sort(g.data.reshape(B, H).astype(dtype), 0)
-                  for g in g_finals]  # (astype copies: these are added into)
+                  for g in g_finals]  # (astype copies: backward adds into these, not into the caller's arrays)
         return (xp, dout, *finals)
 
     def _kernel_path(self, xp: Any) -> bool:
