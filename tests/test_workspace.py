@@ -83,6 +83,28 @@ def test_second_call_reuses_buffers_and_matches(ws, cell):
         np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
 
 
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_the_stacked_weights_come_from_the_cache_in_every_forward(ws, cell):
+    """[W_ih | W_hh | b], rebuilt in each numpy forward of the LSTM and the batched RNN, goes back to the
+    cache and is taken again: no whole-matrix temporaries, whose memory malloc may have returned to the
+    kernel (fresh pages fault in on every call)."""
+    G = {"lstm": 4, "rnn": 1}[cell]
+    shape = (G * H, I + H + 1)
+    served = []
+    empty = ws.empty
+
+    def watching(want, dtype, zero=False):
+        if tuple(want) == shape:
+            served.append(bool(ws.free.get((shape, np.dtype(dtype)))))
+        return empty(want, dtype, zero)
+
+    ws.empty = watching
+    with tg.no_grad():
+        for _ in range(3):
+            run(cell, inputs(0), params(cell))
+    assert served == [False, True, True]
+
+
 @pytest.mark.parametrize("lengths", [None, [6, 2, 4]])
 @pytest.mark.parametrize("cell", CELLS)
 def test_interleaved_graphs_keep_their_buffers(ws, cell, lengths):

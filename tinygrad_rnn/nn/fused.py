@@ -544,10 +544,20 @@ class _HiddenProduct:
         acc += gt
 
 
-def _cat_weights(w_ih: np.ndarray, w_hh: np.ndarray, bias: Optional[np.ndarray]) -> np.ndarray:
-    """[W_ih | W_hh | b] (G*H, I + H + 1): the weights of the stacked input [x; h; 1] (b = 0 when absent)."""
-    b = np.zeros((w_ih.shape[0], 1), dtype=w_ih.dtype) if bias is None else bias.reshape(-1, 1)
-    return np.concatenate([w_ih, w_hh, b], axis=1)
+def _cat_weights(w_ih: np.ndarray, w_hh: np.ndarray, bias: Optional[np.ndarray], order: Sequence[int] = (0,),
+                 scale: Sequence[float] = (1.0,)) -> np.ndarray:
+    """[W_ih | W_hh | b] (G*H, I + H + 1): the weights of the stacked input [x; h; 1] (b = 0 when absent), gate
+    block j taken from block order[j] and times scale[j]. Written block by block into a workspace array (give
+    it back after the forward): three whole-matrix temporaries made this a page-faulting ~100 us at
+    small sizes whenever malloc had handed their memory back to the kernel (see _Workspace)."""
+    I, H = w_ih.shape[1], w_hh.shape[1]
+    w = _workspace.empty((w_ih.shape[0], I + H + 1), w_ih.dtype)
+    for dst, k, sc in zip(w.reshape(len(order), H, I + H + 1), order, scale):
+        rows = slice(k * H, (k + 1) * H)
+        np.multiply(w_ih[rows], sc, out=dst[:, :I])
+        np.multiply(w_hh[rows], sc, out=dst[:, I:I + H])
+        np.multiply(0 if bias is None else bias[rows], sc, out=dst[:, I + H])
+    return w
 
 
 def _cols(n: int, B: int, *arrays: Any) -> tuple:
@@ -619,7 +629,7 @@ class LSTMSequence(_Recurrence):
         if self._kernel_path(xp):
             return self._kernel_forward(xp, xs, h0, c0, w_ih, w_hh, bias)
         # gates in slots (i, f, o, g): the sigmoid gates first, so one affine pass turns tanh into sigmoid
-        w = _blocks(_cat_weights(w_ih, w_hh, bias), (0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0))
+        w = _cat_weights(w_ih, w_hh, bias, (0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0))
         T, B, H, o, keep = self.T, self.B, self.H, self.o, self.keep
         y = self._output_buffer(np, x.dtype)
         cols = _Columns(self, xs, h0, y)
@@ -648,6 +658,7 @@ class LSTMSequence(_Recurrence):
         c_n = cs[(0 if self.reverse else T) if keep else T % 2].T
         hs = cols.finish(y)
         outputs = self._finish_forward(y, hs, c_n)
+        _workspace.give(w)
         if keep:
             self.A, self.cs, self.hs, self.xs, self.w_ih, self.w_hh = A, cs, hs, xs, w_ih, w_hh
         else:
@@ -710,7 +721,8 @@ class LSTMSequence(_Recurrence):
         _, dout, dh, dc = self._start_backward(A.dtype, g_out, g_hn, g_cn)
         dh, dc = dh.T.copy(), dc.T.copy()
         sums = _GradSums(self, np, self.w_ih)
-        w_hh_t = np.ascontiguousarray(self.w_hh.T)  # (H, 4H): its product with D runs ~10 % faster than the view
+        w_hh_t = _workspace.empty((H, 4 * H), A.dtype)  # its product with D runs ~10 % faster than the view's
+        np.copyto(w_hh_t, self.w_hh.T)
         ch = _chunk_len(T, 4 * B * H)
         pre = _workspace.empty((ch, 4, H, B), A.dtype)  # coefficients: d_i, d_f, d_g = pre * dc, d_o = pre * dh
         q = _workspace.empty((ch, H, B), A.dtype)  # o (1 - tanh(c)^2): dc += dh q
@@ -752,7 +764,7 @@ class LSTMSequence(_Recurrence):
                     dbuf[:, :, s * B + n:(s + 1) * B] = 0
                 np.matmul(w_hh_t, d2[:, s * B:s * B + n], out=dhn)  # (a strided block: not np.dot, see _dot)
             sums.add_rows(t0, t1, d2[:, :m * B].T, d2[:, :m * B].T)
-        _workspace.give(pre, q, dbuf)
+        _workspace.give(pre, q, dbuf, w_hh_t)
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
         dh, dc = np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T)  # (rows, as every other gradient)
         return self._pack_grads([dx, bt.unsort(dh, 0), bt.unsort(dc, 0), dw_ih, dw_hh, db_ih, db_hh])
@@ -922,6 +934,7 @@ class RNNSequence(_Recurrence):
                 act(hn, out=hn)
                 cols.out(s, t)
             hs = cols.finish(y)
+            _workspace.give(w)
         else:  # rows, the input projection of all steps up front; on numpy at B = 1, where the step's product
             # is a matrix-vector one and rows spare the columns' two copies per step (0.83x-0.95x the time)
             hs = self._history(xp, y, h0)
