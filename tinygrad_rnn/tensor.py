@@ -119,16 +119,25 @@ class Function:
                 raise
             kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(e, k))  # (numpy's own
             raise kind(f"{self.name}: inputs {describe(inputs)}: {e}") from None  # subclasses take other args)
-        if isinstance(out, tuple):
-            return self._outputs(out, inputs)
-        if isinstance(out, np.generic):  # numpy gives 0-d results as scalars: keep an array, writable in place
+        several = isinstance(out, tuple)  # (see the class docstring)
+        if several:
+            out = tuple([np.asarray(o) if isinstance(o, np.generic) else o for o in out])
+        elif isinstance(out, np.generic):  # numpy gives 0-d results as scalars: keep an array, writable in place
             out = np.asarray(out)
         if _mode.anomaly:
-            _check_finite(out, f"forward of {self.name}", inputs)
+            for o in out if several else (out,):
+                _check_finite(o, f"forward of {self.name}", inputs)
         # (list comprehensions rather than generators and any(): cheaper here, on every op)
         if not (_mode.grad_enabled and True in [t._requires_grad for t in inputs]):
-            return Tensor._make(out)
-        self._link(inputs)
+            return tuple([Tensor._make(o) for o in out]) if several else Tensor._make(out)
+        self.parents = tuple([t._node() if t._requires_grad else None for t in inputs])
+        if self.saved_inputs:
+            self.saved = saved = tuple([inputs[i] for i in self.saved_inputs])
+            self.saved_versions = tuple([t._version for t in saved])
+        else:
+            self.saved = self.saved_versions = ()
+        if several:
+            return self._outputs(out)
         result = Tensor._make(out, self, True)
         self.out_shape = out.shape  # (backward checks the gradient that reaches this node against it)
         if self.save_output:  # its version counter is watched too: backward reads it
@@ -136,24 +145,9 @@ class Function:
             result._vc = self._out_vc
         return result
 
-    def _link(self, inputs: Sequence["Tensor"]) -> None:
-        """Join the graph: point to the inputs' nodes and keep the inputs backward reads."""
-        self.parents = tuple([t._node() if t._requires_grad else None for t in inputs])
-        if self.saved_inputs:
-            self.saved = saved = tuple([inputs[i] for i in self.saved_inputs])
-            self.saved_versions = tuple([t._version for t in saved])
-        else:
-            self.saved = self.saved_versions = ()
-
-    def _outputs(self, outs: tuple, inputs: Sequence["Tensor"]) -> Tuple["Tensor", ...]:
-        """__call__ for a forward that returned several arrays: a Tensor each, each with a node of its own."""
-        outs = tuple([np.asarray(o) if isinstance(o, np.generic) else o for o in outs])
-        if _mode.anomaly:
-            for o in outs:
-                _check_finite(o, f"forward of {self.name}", inputs)
-        if not (_mode.grad_enabled and True in [t._requires_grad for t in inputs]):
-            return tuple([Tensor._make(o) for o in outs])
-        self._link(inputs)
+    def _outputs(self, outs: tuple) -> Tuple["Tensor", ...]:
+        """The recorded results of a forward that returned several arrays: a Tensor each, each float one with
+        a node of its own."""
         self.n_outputs = len(outs)
         # (the nodes point to this Function, not back: no reference cycle)
         results = tuple([Tensor._make(o, _OutputNode(self, k, o.shape), True) if o.dtype.kind == "f"
