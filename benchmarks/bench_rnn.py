@@ -6,7 +6,10 @@
 
 A training step is forward over the whole sequence, loss = sum(output * R) for a
 fixed random R, and backward to every parameter (the input needs no gradient);
-inference is the forward alone with gradients off. Everything is float32.
+every implementation computes the loss (the floor in plain numpy, its gradient
+R by hand) and no gradient for the input. Inference is the forward alone with
+gradients off.
+Everything is float32.
 
 Thread counts must be fixed before numpy or torch is imported, so the parent
 process only spawns workers, one per thread setting with OMP/OPENBLAS/
@@ -263,8 +266,9 @@ class Floor:
         return (self.zero, self.zero) if self.cell == "lstm" else (self.zero,)
 
     def train_step(self) -> None:
-        _, _, cache = self.f.FORWARD[self.cell](self.d["x"], *self._state0(), *self.w)
-        self.g = self.f.BACKWARD[self.cell](cache, self.d["r"])
+        out, _, cache = self.f.FORWARD[self.cell](self.d["x"], *self._state0(), *self.w)
+        self.loss = (out * self.d["r"]).sum()  # (its gradient with respect to out is R)
+        self.g = self.f.BACKWARD[self.cell](cache, self.d["r"], input_grad=False)
 
     def infer(self) -> None:
         self.f.FORWARD[self.cell](self.d["x"], *self._state0(), *self.w, keep=False)
@@ -274,8 +278,9 @@ class Floor:
         x, r = self.d["x"], self.d["r"]
         total = None
         for t0 in range(0, x.shape[0], k):
-            _, state, cache = self.f.FORWARD[self.cell](x[t0:t0 + k], *state, *self.w)
-            g = self.f.BACKWARD[self.cell](cache, r[t0:t0 + k])
+            out, state, cache = self.f.FORWARD[self.cell](x[t0:t0 + k], *state, *self.w)
+            self.loss = (out * r[t0:t0 + k]).sum()
+            g = self.f.BACKWARD[self.cell](cache, r[t0:t0 + k], input_grad=False)
             total = g if total is None else {n: total[n] + g[n] for n in ("w_ih", "w_hh", "b_ih", "b_hh")}
             state = tuple(s.copy() for s in state)
         self.g = total

@@ -14,7 +14,9 @@ bench_rnn.py, as what any numpy-based engine could at best reach.
 
 Shapes: x (T, B, I) time-major, weights in PyTorch layout (G*H, I), (G*H, H),
 biases (G*H,). ``forward`` returns (output (T, B, H), final state(s), cache);
-``backward(cache, dout, dh_n[, dc_n])`` returns a dict of gradients.
+``backward(cache, dout, dh_n[, dc_n])`` returns a dict of gradients; with
+``input_grad=False`` it skips dx (the benchmark's input needs no gradient, and
+the engine skips it too).
 """
 from __future__ import annotations
 
@@ -31,6 +33,11 @@ def _project(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: Optional[np.ndarr
     xa = np.ones((T * B, I + 1), x.dtype)
     xa[:, :I] = x.reshape(T * B, I)
     return np.matmul(xa, np.concatenate([w, b[:, None]], axis=1).T, out=out)
+
+
+def _dx(d2: np.ndarray, w_ih: np.ndarray, x: np.ndarray, wanted: bool) -> Grads:
+    """{'x': dL/dx} from the gate gradients d2 (T*B, G*H) when wanted, else nothing."""
+    return {"x": np.dot(d2, w_ih).reshape(x.shape)} if wanted else {}
 
 
 def _sigmoid_(a: np.ndarray) -> None:
@@ -72,7 +79,7 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray
 
 
 def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = None,
-                  dc_n: Optional[np.ndarray] = None) -> Grads:
+                  dc_n: Optional[np.ndarray] = None, input_grad: bool = True) -> Grads:
     x, w_ih, w_hh, gates, hs, cs, tcs = (cache[k] for k in ("x", "w_ih", "w_hh", "gates", "hs", "cs", "tcs"))
     T, B, I = x.shape
     H = w_hh.shape[1]
@@ -111,7 +118,7 @@ def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = No
         np.dot(d, w_hh, out=dh)
     d2 = dg.reshape(T * B, 4 * H)
     db = d2.sum(0)
-    return dict(x=np.dot(d2, w_ih).reshape(T, B, I), h0=dh, c0=dc, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
+    return dict(_dx(d2, w_ih, x, input_grad), h0=dh, c0=dc, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
                 w_hh=np.dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy())
 
 
@@ -145,7 +152,8 @@ def gru_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     return hs[1:], (hs[T],), cache
 
 
-def gru_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = None) -> Grads:
+def gru_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = None,
+                 input_grad: bool = True) -> Grads:
     x, w_ih, w_hh, gi, hn, hs = (cache[k] for k in ("x", "w_ih", "w_hh", "gi", "hn", "hs"))
     T, B, I = x.shape
     H = w_hh.shape[1]
@@ -177,7 +185,7 @@ def gru_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
         dh *= z
         dh += np.dot(e, w_hh)
     d2, e2 = dgi.reshape(T * B, 3 * H), dgh.reshape(T * B, 3 * H)
-    return dict(x=np.dot(d2, w_ih).reshape(T, B, I), h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
+    return dict(_dx(d2, w_ih, x, input_grad), h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
                 w_hh=np.dot(e2.T, hs[:T].reshape(T * B, H)), b_ih=d2.sum(0), b_hh=e2.sum(0))
 
 
@@ -199,7 +207,8 @@ def rnn_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     return hs[1:], (hs[T],), cache
 
 
-def rnn_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = None) -> Grads:
+def rnn_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = None,
+                 input_grad: bool = True) -> Grads:
     x, w_ih, w_hh, hs = (cache[k] for k in ("x", "w_ih", "w_hh", "hs"))
     T, B, I = x.shape
     H = w_hh.shape[1]
@@ -214,7 +223,7 @@ def rnn_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
         np.dot(d, w_hh, out=dh)
     d2 = dpre.reshape(T * B, H)
     db = d2.sum(0)
-    return dict(x=np.dot(d2, w_ih).reshape(T, B, I), h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
+    return dict(_dx(d2, w_ih, x, input_grad), h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
                 w_hh=np.dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy())
 
 
