@@ -276,10 +276,10 @@ class Floor:
     def tbptt_step(self, k: int) -> None:
         state = self._state0()
         x, r = self.d["x"], self.d["r"]
-        total = None
+        total, self.loss = None, 0.0
         for t0 in range(0, x.shape[0], k):
             out, state, cache = self.f.FORWARD[self.cell](x[t0:t0 + k], *state, *self.w)
-            self.loss = (out * r[t0:t0 + k]).sum()
+            self.loss += (out * r[t0:t0 + k]).sum()
             g = self.f.BACKWARD[self.cell](cache, r[t0:t0 + k], input_grad=False)
             total = g if total is None else {n: total[n] + g[n] for n in ("w_ih", "w_hh", "b_ih", "b_hh")}
             state = tuple(s.copy() for s in state)

@@ -35,9 +35,11 @@ def _project(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: Optional[np.ndarr
     return np.matmul(xa, np.concatenate([w, b[:, None]], axis=1).T, out=out)
 
 
-def _dx(d2: np.ndarray, w_ih: np.ndarray, x: np.ndarray, wanted: bool) -> Grads:
-    """{'x': dL/dx} from the gate gradients d2 (T*B, G*H) when wanted, else nothing."""
-    return {"x": np.dot(d2, w_ih).reshape(x.shape)} if wanted else {}
+def _with_dx(grads: Grads, wanted: bool, d2: np.ndarray, w_ih: np.ndarray, x: np.ndarray) -> Grads:
+    """grads, plus dL/dx from the gate gradients d2 (T*B, G*H) when wanted."""
+    if wanted:
+        grads["x"] = np.dot(d2, w_ih).reshape(x.shape)
+    return grads
 
 
 def _sigmoid_(a: np.ndarray) -> None:
@@ -118,8 +120,8 @@ def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = No
         np.dot(d, w_hh, out=dh)
     d2 = dg.reshape(T * B, 4 * H)
     db = d2.sum(0)
-    return dict(_dx(d2, w_ih, x, input_grad), h0=dh, c0=dc, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
-                w_hh=np.dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy())
+    return _with_dx(dict(h0=dh, c0=dc, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
+                         w_hh=np.dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy()), input_grad, d2, w_ih, x)
 
 
 # ============================================================================ GRU
@@ -185,8 +187,9 @@ def gru_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
         dh *= z
         dh += np.dot(e, w_hh)
     d2, e2 = dgi.reshape(T * B, 3 * H), dgh.reshape(T * B, 3 * H)
-    return dict(_dx(d2, w_ih, x, input_grad), h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
-                w_hh=np.dot(e2.T, hs[:T].reshape(T * B, H)), b_ih=d2.sum(0), b_hh=e2.sum(0))
+    return _with_dx(dict(h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
+                         w_hh=np.dot(e2.T, hs[:T].reshape(T * B, H)), b_ih=d2.sum(0), b_hh=e2.sum(0)), input_grad,
+                    d2, w_ih, x)
 
 
 # ============================================================================ Elman RNN
@@ -223,8 +226,8 @@ def rnn_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
         np.dot(d, w_hh, out=dh)
     d2 = dpre.reshape(T * B, H)
     db = d2.sum(0)
-    return dict(_dx(d2, w_ih, x, input_grad), h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
-                w_hh=np.dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy())
+    return _with_dx(dict(h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
+                         w_hh=np.dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy()), input_grad, d2, w_ih, x)
 
 
 FORWARD: Dict[str, Any] = {"lstm": lstm_forward, "gru": gru_forward, "rnn": rnn_forward}

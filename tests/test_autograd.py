@@ -539,6 +539,30 @@ def test_an_integer_output_is_not_differentiable_and_hooks_see_double_backward()
     np.testing.assert_array_equal(calls[0], [2.0, 2.0, 2.0])
 
 
+class _ExpAndTwice(tg.Function):
+    """(exp(a), 2 exp(a)), both gradients read through the saved first output."""
+
+    save_output = True
+
+    def forward(self, a):
+        e = np.exp(a)
+        return e, 2 * e
+
+    def backward(self, g_e, g_twice):
+        g = (0 if g_e is None else g_e) + (0 if g_twice is None else 2 * g_twice)
+        return (g * self.output,)
+
+
+def test_the_saved_first_output_is_recorded_even_when_dropped():
+    """Only the second output is kept, so the first one's node is gone when backward reads self.output:
+    the second derivative must still flow through it (d2/da2 of 2 exp(a) is 2 exp(a))."""
+    a = tensor([0.5, -1.0, 2.0])
+    tg.gradgradcheck(lambda a: _ExpAndTwice()(a)[1], [a])
+    (g,) = tg.grad(_ExpAndTwice()(a)[1].sum(), [a], create_graph=True)
+    g.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), 2 * np.exp(a.numpy()), rtol=1e-14)
+
+
 def test_optimizer_steps_load_state_dict_and_init_count_as_in_place_changes():
     """They write .data directly; a graph that saved the old weights must refuse to backpropagate
     afterwards (torch raises too) instead of mixing old and new values."""

@@ -372,7 +372,7 @@ def test_only_some_inputs_need_grad(cell):
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("lengths", [None, [4, 5, 2]])
 def test_final_states_do_not_alias_the_output(cell, reverse, lengths):
-    """h_n (and c_n) are rows of their own, as in torch: writing into one leaves the output unchanged."""
+    """h_n (and c_n) are arrays of their own, as in torch: writing into one leaves the output unchanged."""
     p, arrs = _problem(cell, lengths=lengths)
     p["reverse"] = reverse
     with tg.no_grad():

@@ -210,7 +210,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
     if type(node) is _OutputNode:  # one output of several: its gradient waits in its Function's list
         fn, k = node.fn, node.index
         if fn not in pending:
-            pending[fn] = [[None] * fn.n_outputs, True]
+            pending[fn] = [[None] * fn.n_outputs, False]
         grads = pending[fn][0]
         grads[k] = g if grads[k] is None else grads[k] + g  # (a sum: Function.output may make a second node)
         return
@@ -227,7 +227,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             into(g.data, _owned_buffer(pending, node.parents[0], node.in_shape, g.data))
     else:
         try:
-            in_grads = node.backward(*g) if type(g) is list else node.backward(g)
+            in_grads = node.backward(*g) if type(g) is list else node.backward(g)  # (a list: several outputs)
         except FloatingPointError as e:
             if not _mode.anomaly:
                 raise

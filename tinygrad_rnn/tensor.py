@@ -79,7 +79,8 @@ class Function:
     An op with several outputs returns a tuple of arrays from forward; calling it
     gives a tuple of Tensors, and ``backward(*grads)`` gets one gradient per
     output, None for an output that no gradient reached (torch would pass zeros)
-    and for an integer or bool output, which is not differentiable. Each output
+    and for an output that is not float (integer, bool), which is not
+    differentiable. Each output
     is a graph node of its own (_OutputNode), so a hook or autograd.grad on one
     output sees that output's gradient alone. ``save_output`` keeps the first
     output.
@@ -91,6 +92,8 @@ class Function:
     backward_into: Optional[Callable[[Any, Any], None]] = None  # (g, buffer): add input 0's gradient in place
     _hooks: Optional[list] = None
     released = False
+    n_outputs = 1  # how many arrays forward returned (set when it returned a tuple)
+    _first_node: Optional[Callable[[], Optional["_OutputNode"]]] = None  # (several outputs, save_output: see output)
 
     name = "function"  # for messages: a class's own name, lowercased, unless it or an ancestor sets one
     _named = False
@@ -105,7 +108,7 @@ class Function:
     def forward(self, *arrays: Any) -> Any:
         raise NotImplementedError
 
-    def backward(self, grad: "Tensor") -> Tuple[Optional["Tensor"], ...]:
+    def backward(self, *grads: Optional["Tensor"]) -> Tuple[Optional["Tensor"], ...]:
         raise NotImplementedError
 
     def __call__(self, *inputs: "Tensor") -> Union["Tensor", Tuple["Tensor", ...]]:
@@ -155,8 +158,8 @@ class Function:
         if self.save_output:
             self._out, self._out_vc = outs[0], [0]
             results[0]._vc = self._out_vc
-            first = results[0].grad_fn  # (for self.output: the same node, with its hooks, while it lives)
-            self._out_node = (lambda: None) if first is None else weakref.ref(first)
+            if results[0].grad_fn is not None:
+                self._first_node = weakref.ref(results[0].grad_fn)
         return results
 
     @property
@@ -166,13 +169,13 @@ class Function:
 
     @property
     def output(self) -> "Tensor":
-        """The saved output as a Tensor; recorded under create_graph, with grad_fn this node (or, with several
-        outputs, the first output's node)."""
-        rec = _mode.grad_enabled
-        node = self
-        if "n_outputs" in self.__dict__:
-            node = self._out_node() or _OutputNode(self, 0, self._out.shape)
-        return Tensor._make(self._out, node if rec else None, rec)
+        """The saved output as a Tensor; recorded under create_graph with grad_fn this node or, with several
+        outputs, the first output's node (the same one while it lives, so its hooks see the gradient)."""
+        if not _mode.grad_enabled or self._out.dtype.kind != "f":
+            return Tensor._make(self._out)
+        if self._first_node is None:
+            return Tensor._make(self._out, self, True)
+        return Tensor._make(self._out, self._first_node() or _OutputNode(self, 0, self._out.shape), True)
 
     def release(self) -> None:
         """Drop everything saved for backward (called after a backward without retain_graph)."""

@@ -354,14 +354,15 @@ class _Recurrence(Function):
                                "is not supported; use the reference path fused=False")
 
     def _start_backward(self, dtype: Any, g_out: Optional[Tensor], *g_finals: Optional[Tensor]) -> tuple:
-        """(xp, dL/d output (T, B, H), then dL/dh_n (and dL/dc_n) (B, H) in arrays of their own, to carry back
-        through the steps), in sorted batch order; zeros for an output that no gradient reached."""
+        """(xp, dL/d output (T, B, H), then dL/dh_n (and dL/dc_n) (B, H)), in sorted batch order; zeros for an
+        output that no gradient reached. dL/d output may be the caller's array, even a read-only broadcast
+        view: backward only reads it. The final states' gradients are copies, which backward adds into."""
         self._check_backward()
         xp = backend.xp_of(self.xs)
         T, B, H, bt = self.T, self.B, self.H, self.batch
         dout = xp.zeros((T, B, H), dtype) if g_out is None else bt.sort(g_out.data.astype(dtype, copy=False), 1)
         finals = [xp.zeros((B, H), dtype) if g is None else bt.sort(g.data.reshape(B, H).astype(dtype), 0)
-                  for g in g_finals]  # (astype copies: backward adds into these, not into the caller's arrays)
+                  for g in g_finals]  # (astype copies)
         return (xp, dout, *finals)
 
     def _kernel_path(self, xp: Any) -> bool:
@@ -392,9 +393,10 @@ class _Recurrence(Function):
         return hs
 
     def _finish_forward(self, y: Any, hs: Any, *more_finals: Any) -> tuple:
-        """The outputs in the caller's batch order: (output (T, B, H) from y, h_n (the history's last state),
-        *more_finals (the LSTM's c_n)); the final states as copies, (1, B, H) when ``stacked`` (a layer's
-        (num_layers * num_directions, B, H) for one layer and direction)."""
+        """The outputs in the caller's batch order: (output (T, B, H) from y, h_n (the state after the last step
+        processed: the history's row T, or row 0 in reverse), *more_finals (the LSTM's c_n)); the final states as
+        copies, (1, B, H) when ``stacked`` (a layer's (num_layers * num_directions, B, H) for one layer and
+        direction)."""
         T, bt = self.T, self.batch
         shape = (1, self.B, self.H) if self.stacked else (self.B, self.H)
         out = y[self.o:T + self.o] if self.lengths is None else bt.unsort(y, 1)
@@ -544,19 +546,24 @@ class _HiddenProduct:
         acc += gt
 
 
-def _cat_weights(w_ih: np.ndarray, w_hh: np.ndarray, bias: Optional[np.ndarray], order: Sequence[int] = (0,),
-                 scale: Sequence[float] = (1.0,)) -> np.ndarray:
+def _cat_weights(w_ih: np.ndarray, w_hh: np.ndarray, bias: Optional[np.ndarray],
+                 order: Optional[Sequence[int]] = None, scale: Optional[Sequence[float]] = None) -> np.ndarray:
     """[W_ih | W_hh | b] (G*H, I + H + 1): the weights of the stacked input [x; h; 1] (b = 0 when absent), gate
-    block j taken from block order[j] and times scale[j]. Written block by block into a workspace array (give
-    it back after the forward): three whole-matrix temporaries made this a page-faulting ~100 us at
-    small sizes whenever malloc had handed their memory back to the kernel (see _Workspace)."""
+    block j taken from block ``order[j]`` times ``scale[j]`` (as _blocks does). Written block by block into a
+    workspace array, which the caller gives back after the forward: no whole-matrix temporaries, whose
+    memory would fault in afresh whenever malloc had handed it back to the kernel (see _Workspace)."""
     I, H = w_ih.shape[1], w_hh.shape[1]
-    w = _workspace.empty((w_ih.shape[0], I + H + 1), w_ih.dtype)
-    for dst, k, sc in zip(w.reshape(len(order), H, I + H + 1), order, scale):
+    G = w_ih.shape[0] // H
+    order, scale = range(G) if order is None else order, [1.0] * G if scale is None else scale
+    w = _workspace.empty((G * H, I + H + 1), w_ih.dtype)
+    for dst, k, sc in zip(w.reshape(G, H, I + H + 1), order, scale):
         rows = slice(k * H, (k + 1) * H)
         np.multiply(w_ih[rows], sc, out=dst[:, :I])
         np.multiply(w_hh[rows], sc, out=dst[:, I:I + H])
-        np.multiply(0 if bias is None else bias[rows], sc, out=dst[:, I + H])
+        if bias is None:
+            dst[:, I + H] = 0
+        else:
+            np.multiply(bias[rows], sc, out=dst[:, I + H])
     return w
 
 
