@@ -78,12 +78,11 @@ class Function:
 
     An op with several outputs returns a tuple of arrays from forward; calling it
     gives a tuple of Tensors, and ``backward(*grads)`` gets one gradient per
-    output, None for an output that no gradient reached (torch would pass zeros)
-    and for an output that is not float (integer, bool), which is not
-    differentiable. Each output
-    is a graph node of its own (_OutputNode), so a hook or autograd.grad on one
-    output sees that output's gradient alone. ``save_output`` keeps the first
-    output.
+    output: None for an output that no gradient reached (torch would pass zeros)
+    and for one that is not float (integer, bool: not differentiable). Each
+    output is a graph node of its own (_OutputNode), so a hook or autograd.grad
+    on one output sees that output's gradient alone. ``save_output`` keeps the
+    first output.
     """
 
     saved_inputs: Tuple[int, ...] = ()
