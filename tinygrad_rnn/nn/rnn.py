@@ -32,6 +32,8 @@ from .module import Module, Parameter
 
 State = Union[Tensor, Tuple[Tensor, Tensor]]
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+_FUSED = {"RNN_TANH": fused.RNNSequence, "RNN_RELU": fused.RNNSequence, "LSTM": fused.LSTMSequence,
+          "GRU": fused.GRUSequence}  # the Function that runs a layer of each mode when fused
 
 
 # --------------------------------------------------------------------------- the cell equations
@@ -315,14 +317,11 @@ class RNNBase(Module):
              reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
         """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)."""
         if self.fused:  # (the function behind fused.lstm_sequence & co., with the final states stacked)
-            if self.mode == "LSTM":
-                return fused._sequence(fused.LSTMSequence, x, [("h0", h), ("c0", c)], *weights, lengths, reverse,
-                                       stacked=True)
-            if self.mode == "GRU":
-                return (*fused._sequence(fused.GRUSequence, x, [("h0", h)], *weights, lengths, reverse,
-                                         stacked=True), None)
-            return (*fused._sequence(fused.RNNSequence, x, [("h0", h)], *weights, lengths, reverse, stacked=True,
-                                     nonlinearity=self.nonlinearity), None)
+            lstm = self.mode == "LSTM"
+            states = [("h0", h), ("c0", c)] if lstm else [("h0", h)]
+            options = {} if self.mode in ("LSTM", "GRU") else {"nonlinearity": self.nonlinearity}
+            outs = fused._sequence(_FUSED[self.mode], x, states, *weights, lengths, reverse, stacked=True, **options)
+            return outs if lstm else (*outs, None)
         if h is None:
             h = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
         if c is None and self.mode == "LSTM":
