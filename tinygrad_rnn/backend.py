@@ -129,9 +129,10 @@ def rng(device: str = "cpu") -> Any:
 
 
 def scatter_add(out: Any, index: tuple, values: Any) -> None:
-    """out[index] += values, summing where index repeats (numpy add.at / cupyx scatter_add)."""
-    if is_cupy_array(out):
+    """out[index] += values, summing where index repeats (``add.at``; cupyx.scatter_add before CuPy 13)."""
+    xp = xp_of(out)
+    if hasattr(xp.add, "at"):
+        xp.add.at(out, index, values)
+    else:
         import cupyx  # noqa: PLC0415
         cupyx.scatter_add(out, index, values)
-    else:
-        np.add.at(out, index, values)
