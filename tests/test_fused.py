@@ -135,7 +135,7 @@ def problems(draw, max_t=4):
     reverse, with_lengths = draw(st.booleans()), draw(st.booleans())
     lengths = draw(st.lists(st.integers(1, T), min_size=B, max_size=B)) if with_lengths else None
     seed = draw(st.integers(0, 2 ** 16))
-    block = draw(st.sampled_from([1, 2 * H, 1 << 16]))
+    block = draw(st.sampled_from([1, 2 * B * H, 1 << 16]))  # blocks of 1 step, 2 steps, all steps
     return dict(T=T, B=B, I=I, H=H, bias=bias, h0_given=h0_given, reverse=reverse, lengths=lengths, seed=seed,
                 block=block, transposed=draw(st.booleans()))
 

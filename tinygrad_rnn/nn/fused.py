@@ -50,7 +50,7 @@ ArrayLike = Union[Tensor, np.ndarray]
 __all__ = ["lstm_sequence", "gru_sequence", "rnn_sequence", "LSTMSequence", "GRUSequence", "RNNSequence",
            "empty_cache"]
 
-_CHUNK_ELEMS = 1 << 18  # elements of one (B, H) slice times steps per backward block (numpy path)
+_CHUNK_ELEMS = 1 << 16  # elements of one (B, H) slice times steps per backward block (numpy path)
 
 
 # ============================================================================ elementwise kernels
@@ -281,7 +281,8 @@ class _Batch:
 
 
 def _chunk_len(T: int, per_step: int) -> int:
-    """Steps per backward block: about _CHUNK_ELEMS elements of per_step each, at most T."""
+    """Steps per backward block: about _CHUNK_ELEMS elements of per_step (B * H) each, at most T. A block's
+    gate gradients take at most 256 KiB of float32 per gate slot, whatever T."""
     return min(T, max(1, _CHUNK_ELEMS // max(per_step, 1)))
 
 
@@ -409,7 +410,7 @@ class _GradSums:
 
     A block's gate gradients d (t1 - t0, B, S, H) give dx[t0:t1] = d_in @ W_in and add d_in.T @ x[t0:t1],
     d_hh.T @ h_prev[t0:t1] and the column sums of d_in and d_hh: one matmul each per block of about
-    _CHUNK_ELEMS / H rows (as fast per flop as one matmul over all steps), so backward never holds all
+    _CHUNK_ELEMS / H rows (about as fast per flop as one matmul over all steps), so backward never holds all
     T steps' gate gradients. d_in / d_hh are the gate slots that multiply W_ih / W_hh (all of them for LSTM and RNN).
     """
 
@@ -730,13 +731,13 @@ class LSTMSequence(_Recurrence):
         sums = _GradSums(self, np, self.w_ih)
         w_hh_t = _workspace.empty((H, 4 * H), A.dtype)  # its product with D runs ~10 % faster than the view's
         np.copyto(w_hh_t, self.w_hh.T)
-        ch = _chunk_len(T, 4 * B * H)
+        ch = _chunk_len(T, B * H)
         pre = _workspace.empty((ch, 4, H, B), A.dtype)  # coefficients: d_i, d_f, d_g = pre * dc, d_o = pre * dh
         q = _workspace.empty((ch, H, B), A.dtype)  # o (1 - tanh(c)^2): dc += dh q
         dbuf = _workspace.empty((4, H, ch * B), A.dtype)
         d2 = dbuf.reshape(4 * H, ch * B)
         tmp = np.empty((H, B), dtype=A.dtype)
-        for t0, t1 in _chunks(T, 4 * B * H, self.reverse):
+        for t0, t1 in _chunks(T, B * H, self.reverse):
             m = t1 - t0
             ai, af, ao, ag = (A[t0:t1].reshape(m, 4, H, B)[:, k] for k in range(4))
             di, df, dg, do = (pre[:m, k] for k in range(4))
