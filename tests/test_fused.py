@@ -111,17 +111,22 @@ def run_fused(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
 
 
 @contextlib.contextmanager
-def path(kernels: bool, block: int = 1 << 16, transposed: bool = False):
-    """Run the kernel path (numpy stand-ins on CPU) or the numpy path, with backward blocks of ``block``
-    elements; ``transposed`` runs the GRU's per-step product as (W_hh @ h.T).T in float64 too (float32's layout)."""
-    old = fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._TRANSPOSED_PRODUCT
+def path(kernels: bool, block: int = 1 << 16, transposed: bool = False, pointers=None):
+    """Run the kernel path (numpy stand-ins on CPU; with ``pointers``, a kernel library, through addresses as
+    on CuPy) or the numpy path, with backward blocks of ``block`` elements; ``transposed`` runs the GRU's
+    per-step product as (W_hh @ h.T).T in float64 too (float32's layout)."""
+    old = (fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._TRANSPOSED_PRODUCT,
+           fused._StepCalls.pointers_on_cpu)
     fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS = kernels, block
     if transposed:
         fused._TRANSPOSED_PRODUCT = old[2] | {np.dtype(np.float64)}
+    if pointers is not None:
+        fused._StepCalls.pointers_on_cpu = lambda dtype: _CpuPointerCalls(pointers) if dtype == np.float64 else None
     try:
         yield
     finally:
-        fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._TRANSPOSED_PRODUCT = old
+        (fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._TRANSPOSED_PRODUCT,
+         fused._StepCalls.pointers_on_cpu) = old
 
 
 # ----------------------------------------------------------------------------- problems
@@ -182,13 +187,23 @@ def _cpu(t):
 
 
 # ----------------------------------------------------------------------------- properties
-@pytest.mark.parametrize("kernels", [False, True], ids=["numpy", "kernels"])
+def _path_for(mode, device, kernel_library, p):
+    """The path context for a test mode: 'numpy', 'kernels' (stand-ins) or 'pointers' (the kernel library)."""
+    if mode != "numpy" and device != "cpu":
+        pytest.skip("the kernel path is the only path on cuda")
+    if mode == "pointers" and kernel_library is None:
+        pytest.skip("no C++ compiler to build the kernels for the CPU")
+    return path(mode != "numpy", p["block"], p["transposed"], kernel_library if mode == "pointers" else None)
+
+
+MODES = ["numpy", "kernels", "pointers"]
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("cell", CELLS)
 @given(p=problems())
 @with_fixtures
-def test_gradcheck(device, cell, kernels, p):
-    if kernels and device != "cpu":
-        pytest.skip("the kernel path is the only path on cuda")
+def test_gradcheck(device, cell, mode, kernel_library, p):
     arrs = arrays_for(cell, p)
     ts = tensors_for(arrs, device)
     inputs = [ts[k] for k in ORDER]
@@ -196,21 +211,19 @@ def test_gradcheck(device, cell, kernels, p):
     def fn(*args):
         return run_fused(cell, *args, p["lengths"], p["reverse"])
 
-    with path(kernels, p["block"], p["transposed"]):
+    with _path_for(mode, device, kernel_library, p):
         assert tg.gradcheck(fn, inputs, seed=p["seed"])
 
 
-@pytest.mark.parametrize("kernels", [False, True], ids=["numpy", "kernels"])
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("cell", CELLS)
 @given(p=problems(max_t=6))
 @with_fixtures
-def test_matches_references(device, cell, kernels, p):
-    if kernels and device != "cpu":
-        pytest.skip("the kernel path is the only path on cuda")
+def test_matches_references(device, cell, mode, kernel_library, p):
     arrs = arrays_for(cell, p)
     ref_ts, fused_ts = tensors_for(arrs, device), tensors_for(arrs, device)
     ref = call(engine_reference, cell, ref_ts, p)
-    with path(kernels, p["block"], p["transposed"]):
+    with _path_for(mode, device, kernel_library, p):
         got = call(run_fused, cell, fused_ts, p)
         loss_of(got, p["seed"]).backward()
     loss_of(ref, p["seed"]).backward()
@@ -508,7 +521,8 @@ def test_bad_arguments_are_named():
 
 
 def test_kernel_sources_cover_every_kernel():
-    names = {"lstm_fwd", "lstm_bwd", "gru_fwd", "gru_bwd", "rnn_bwd_tanh", "rnn_bwd_relu"}
+    names = {"lstm_fwd", "lstm_bwd", "gru_fwd", "gru_bwd", "rnn_fwd_tanh", "rnn_fwd_relu", "rnn_bwd_tanh",
+             "rnn_bwd_relu"}
     assert set(fused._KERNEL_SOURCES) == names
     assert all(hasattr(fused._NumpyKernels, n) for n in names)
     if not backend.cuda_available():
@@ -516,41 +530,68 @@ def test_kernel_sources_cover_every_kernel():
 
 
 # ----------------------------------------------------------------------------- CUDA kernel sources on the CPU
-def _cxx_library(tmp_path):
-    """The CUDA kernel bodies compiled as plain C++ loops over i (T = double), or None without a compiler."""
+_CPU_LOOP = "for (long long i = 0; i < size; ++i)"
+
+
+def _cxx_library(folder):
+    """The RawKernel sources that CuPy runs (fused._raw_source), compiled as plain C++ loops over i with
+    T = double, or None without a compiler."""
     import ctypes
     import shutil
     import subprocess
     cxx = shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
     if cxx is None:
         return None
-    parts = ["#include <cmath>", "#include <cstddef>", "using std::tanh;", "#define __device__",
+    parts = ["#include <cmath>", "#include <cstddef>", "using std::tanh;", "#define __device__", "#define __global__",
              "#define __forceinline__ inline", "typedef double T;", fused._SIGMOID]
-    for name, (ins, outs, body) in fused._KERNEL_SOURCES.items():
-        out_names = {p.split()[-1] for p in outs.split(",")}
-        args, binds = [], []
-        for p in (ins + ", " + outs).split(","):
-            words = p.split()
-            if words[0] == "raw":
-                args.append(f"T* {words[-1]}")
-            elif words[0] == "int32":
-                args.append(f"int {words[-1]}")
-            else:  # CuPy binds an input element by value and an output element by reference
-                args.append(f"T* {words[-1]}_p")
-                binds.append(f"T& {words[-1]} = {words[-1]}_p[i];" if words[-1] in out_names
-                             else f"const T {words[-1]} = {words[-1]}_p[i];")
-        parts.append(f'extern "C" void {name}({", ".join(args)}, ptrdiff_t size) '
-                     f'{{ for (ptrdiff_t i = 0; i < size; ++i) {{ {" ".join(binds)} {body} }} }}')
-    src, lib = tmp_path / "kernels.cpp", tmp_path / "kernels.so"
+    parts += [fused._raw_source(name, _CPU_LOOP) for name in fused._KERNEL_SOURCES]
+    src, lib = folder / "kernels.cpp", folder / "kernels.so"
     src.write_text("\n".join(parts))
     subprocess.run([cxx, "-O1", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True, capture_output=True)
     return ctypes.CDLL(str(lib))
 
 
-def test_cuda_kernel_sources_match_numpy_stand_ins(tmp_path):
-    """The CUDA C bodies (compiled for the CPU) compute what the numpy stand-ins tested above compute."""
+@pytest.fixture(scope="module")
+def kernel_library(tmp_path_factory):
+    return _cxx_library(tmp_path_factory.mktemp("kernels"))
+
+
+class _CpuPointerCalls:
+    """fused._CudaCalls on the CPU: the kernels' generated sources compiled as C++, and cuBLAS's gemm in numpy
+    over raw addresses (column-major), so the kernel path's pointer arithmetic runs in the tests (float64)."""
+
+    def __init__(self, lib):
+        self.lib = lib
+
+    def kernel(self, name, size, args):
+        import ctypes
+        ints = [p.split()[0] == "int32" for p in ",".join(fused._KERNEL_SOURCES[name][:2]).split(",")]
+        getattr(self.lib, "tinygrad_rnn_" + name)(
+            *[ctypes.c_int(a) if i else ctypes.c_void_p(a) for a, i in zip(args, ints)], ctypes.c_longlong(size))
+
+    @staticmethod
+    def _matrix(address, rows, cols, ld):
+        """The column-major (rows x cols) matrix with leading dimension ld at address, as a numpy view."""
+        import ctypes
+        assert rows <= ld
+        span = ld * (cols - 1) + rows
+        flat = np.ctypeslib.as_array((ctypes.c_double * span).from_address(address))
+        return np.lib.stride_tricks.as_strided(flat, (rows, cols), (8, 8 * ld))
+
+    def gemm(self, trans_a, m, n, k, a, lda, b, ldb, accumulate, c, ldc):
+        op_a = self._matrix(a, k, m, lda).T if trans_a else self._matrix(a, m, k, lda)
+        product = op_a @ self._matrix(b, k, n, ldb)
+        out = self._matrix(c, m, n, ldc)
+        if accumulate:
+            out += product
+        else:
+            out[...] = product
+
+
+def test_cuda_kernel_sources_match_numpy_stand_ins(kernel_library):
+    """The CUDA C kernels (compiled for the CPU) compute what the numpy stand-ins tested above compute."""
     import ctypes
-    lib = _cxx_library(tmp_path)
+    lib = kernel_library
     if lib is None:
         pytest.skip("no C++ compiler to build the kernel bodies for the CPU")
     rng = np.random.default_rng(0)
@@ -559,7 +600,9 @@ def test_cuda_kernel_sources_match_numpy_stand_ins(tmp_path):
               "lstm_bwd": [(n, 4, H), (n, H), (n, H), (n, H), None, (n, 4, H), (n, H), (n, H)],
               "gru_fwd": [(n, 3, H), (n, H), None, (n, 4, H), (n, H)],
               "gru_bwd": [(n, 4, H), (n, H), (n, H), None, (n, 4, H), (n, H)],
+              "rnn_fwd_tanh": [(n, H)] * 2, "rnn_fwd_relu": [(n, H)] * 2,
               "rnn_bwd_tanh": [(n, H)] * 4, "rnn_bwd_relu": [(n, H)] * 4}
+    assert set(shapes) == set(fused._KERNEL_SOURCES)
     for name, spec in shapes.items():
         args = [H if s is None else rng.uniform(0.05, 0.95, s) * rng.choice([-1, 1], s) for s in spec]
         if name.endswith("bwd"):  # saved activations of sigmoid gates lie in (0, 1)
@@ -568,7 +611,7 @@ def test_cuda_kernel_sources_match_numpy_stand_ins(tmp_path):
         getattr(fused._NumpyKernels, name)(*mine)
         theirs = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         cargs = [a.ctypes.data_as(ctypes.c_void_p) if isinstance(a, np.ndarray) else ctypes.c_int(a) for a in theirs]
-        getattr(lib, name)(*cargs, ctypes.c_ssize_t(n * H))
+        getattr(lib, "tinygrad_rnn_" + name)(*cargs, ctypes.c_longlong(n * H))
         for k, (u, v) in enumerate(zip(mine, theirs)):
             if isinstance(u, np.ndarray):
                 np.testing.assert_allclose(v, u, rtol=1e-12, atol=1e-12, err_msg=f"{name} argument {k}")

@@ -108,6 +108,12 @@ _KERNEL_SOURCES = {
         d[k + 3 * H] = dnp * r;
         dh = dht * z;
         """),
+    # g: (n, H) = h_prev @ w_hh.T; h: (n, H) holds the step's input part W_ih x_t + b, overwritten with h'.
+    "rnn_fwd_tanh": ("T g", "T h", "h = tanh(h + g);"),
+    "rnn_fwd_relu": ("T g", "T h", """
+        const T v = h + g;
+        h = v > T(0) ? v : T(0);
+        """),
     "rnn_bwd_tanh": ("T h, T dout", "T d, T dh", """
         const T dht = dh + dout;
         d = dht * (T(1) - h * h);
@@ -181,6 +187,16 @@ class _NumpyKernels:
         dh[...] = dht * z
 
     @staticmethod
+    def rnn_fwd_tanh(g, h):
+        h += g
+        np.tanh(h, out=h)
+
+    @staticmethod
+    def rnn_fwd_relu(g, h):
+        h += g
+        np.maximum(h, 0, out=h)
+
+    @staticmethod
     def rnn_bwd_tanh(h, dout, d, dh):
         dh += dout
         d[...] = dh * (1 - h * h)
@@ -193,6 +209,151 @@ class _NumpyKernels:
 
 def _kernel(name: str, xp: Any) -> Any:
     return getattr(_NumpyKernels, name) if xp is np else _cuda_kernel(name)
+
+
+_CUDA_LOOP = "for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < size; " \
+             "i += (long long)blockDim.x * gridDim.x)"
+
+
+def _raw_source(name: str, loop: str = _CUDA_LOOP) -> str:
+    """Kernel ``name`` as a plain function over pointers (a cupy.RawKernel; T, tg_sigmoid and ptrdiff_t come
+    before it): element i of each non-raw argument is bound as cupy.ElementwiseKernel binds it (an input by
+    value, an output by reference) for i below ``size``, the last argument."""
+    ins, outs, body = _KERNEL_SOURCES[name]
+    out_names = {p.split()[-1] for p in outs.split(",")}
+    args, binds = [], []
+    for param in (ins + "," + outs).split(","):
+        *kind, pname = param.split()
+        const = "" if pname in out_names else "const "
+        if kind == ["int32"]:
+            args.append(f"const int {pname}")
+        elif kind[0] == "raw":
+            args.append(f"{const}T* {pname}")
+        else:
+            args.append(f"{const}T* {pname}_p")
+            binds.append(f"T& {pname} = {pname}_p[i];" if pname in out_names else f"const T {pname} = {pname}_p[i];")
+    return (f'extern "C" __global__ void tinygrad_rnn_{name}({", ".join(args)}, const long long size) '
+            f'{{ {loop} {{ {" ".join(binds)} {body} }} }}')
+
+
+_CUBLAS_GEMM = {np.dtype(np.float32): ("sgemm", "float"), np.dtype(np.float64): ("dgemm", "double")}
+_raw_kernels: dict = {}
+
+
+class _CudaCalls:
+    """A gate kernel and a matrix product through device pointers: the kernel's RawKernel (_raw_source) and
+    cuBLAS's gemm called directly (column-major, as cuBLAS sees the row-major arrays)."""
+
+    def __init__(self, dtype: np.dtype) -> None:
+        cp = backend.cupy()
+        from cupy_backends.cuda.libs import cublas  # noqa: PLC0415
+        gemm, self.ctype = _CUBLAS_GEMM[dtype]
+        self.handle, self._gemm = cp.cuda.device.get_cublas_handle(), getattr(cublas, gemm)
+        cublas.setStream(self.handle, cp.cuda.get_current_stream().ptr)
+        cublas.setPointerMode(self.handle, 0)  # CUBLAS_POINTER_MODE_HOST: alpha and beta below are host scalars
+        self.scalars = np.array([1, 0], dtype)  # alpha = 1, then beta = 0 (overwrite) or 1 (accumulate)
+        self.alpha = self.scalars.ctypes.data
+        self.beta = (self.alpha + dtype.itemsize, self.alpha)
+
+    def kernel(self, name: str, size: int, args: Sequence[int]) -> None:
+        key = (name, self.ctype)
+        if key not in _raw_kernels:
+            src = f"#define ptrdiff_t long long\ntypedef {self.ctype} T;\n{_SIGMOID}\n{_raw_source(name)}"
+            ints = [p.split()[0] == "int32" for p in ",".join(_KERNEL_SOURCES[name][:2]).split(",")]
+            _raw_kernels[key] = backend.cupy().RawKernel(src, "tinygrad_rnn_" + name), ints
+        kern, ints = _raw_kernels[key]
+        kern((min(-(-size // 256), 4096),), (256,),
+             tuple([np.int32(a) if i else np.uint64(a) for a, i in zip(args, ints)]) + (np.int64(size),))
+
+    def gemm(self, trans_a: bool, m: int, n: int, k: int, a: int, lda: int, b: int, ldb: int, accumulate: bool,
+             c: int, ldc: int) -> None:
+        """C (m x n, ldc) = op(A) @ B (+ C): op(A) (m x k) is A (k x m, lda) transposed or A (m x k, lda)."""
+        self._gemm(self.handle, int(trans_a), 0, m, n, k, self.alpha, a, lda, b, ldb, self.beta[accumulate], c, ldc)
+
+
+class _StepRows:
+    """Step t's rows of a C-contiguous (T, B, ...) array, as an address: base + t * (bytes per step)."""
+
+    __slots__ = ("array", "base", "stride")
+
+    def __init__(self, array: Any, address: int) -> None:
+        self.array, self.base, self.stride = array, address, array.strides[0]
+
+    def __getitem__(self, t: int) -> int:
+        return self.base + t * self.stride
+
+
+class _StepCalls:
+    """The kernel path's two calls per step, on the first n rows (the sequences still running) of step t:
+    a gate kernel, and a product with the recurrent weights w (S*H, H).
+
+    The loops index ``rows(a)`` by step and pass ``buf(b)`` for a buffer without a step axis. On CuPy in
+    float32 and float64 those are device addresses, so a step makes no view objects: the kernel runs as a
+    RawKernel made from its source and the product as cuBLAS called directly (_CudaCalls). On an H200 with
+    CuPy 14 that is ~7 us of host time for the kernel against ~17 for the ElementwiseKernel, ~9 for the
+    product against ~17-25 for cupy.matmul, and no view at ~1.6 us each. Otherwise (other dtypes; numpy,
+    where tests run the kernel path with the stand-ins) they are views, and the calls are the
+    ElementwiseKernel (or its stand-in) and xp.matmul.
+    """
+
+    pointers_on_cpu: Optional[Any] = None  # tests: dtype -> an object like _CudaCalls for numpy arrays, or None
+
+    def __init__(self, xp: Any, dtype: Any, B: int, H: int, w: Any, slots: int = 1) -> None:
+        dtype = np.dtype(dtype)
+        self.xp, self.B, self.H, self.slots = xp, B, H, slots  # slots: S*H gate gradients per row in backward
+        on_cpu = _StepCalls.pointers_on_cpu
+        self.calls = (_CudaCalls(dtype) if dtype in _CUBLAS_GEMM else None) if xp is not np else \
+            (None if on_cpu is None else on_cpu(dtype))
+        self.w = xp.ascontiguousarray(w)
+        self.w_address = None if self.calls is None else self._address(self.w)
+        self.size = dtype.itemsize
+
+    def _address(self, a: Any) -> int:
+        return a.ctypes.data if self.xp is np else a.data.ptr
+
+    def rows(self, a: Any) -> Any:
+        """a (T, B, ...), indexed by step in the loops (an input that is not C-contiguous is copied first)."""
+        if self.calls is None:
+            return a
+        a = self.xp.ascontiguousarray(a)
+        return _StepRows(a, self._address(a))
+
+    def buf(self, a: Any) -> Any:
+        """A C-contiguous (B, ...) buffer."""
+        return a if self.calls is None else self._address(a)
+
+    def kernel(self, name: str, n: int, *args: Any) -> None:
+        if self.calls is not None:
+            if n:  # (a launch of no blocks is an error)
+                self.calls.kernel(name, n * self.H, args)
+        elif n < self.B:
+            _kernel(name, self.xp)(*[a[:n] if hasattr(a, "shape") else a for a in args])
+        else:
+            _kernel(name, self.xp)(*args)
+
+    def product(self, out: Any, h: Any, n: int) -> None:
+        """out[:n] = h[:n] @ w.T: (n, S*H) into out (B, S, H) from h (B, H)."""
+        SH, H = self.w.shape[0], self.H
+        if self.calls is not None:
+            if n:
+                self.calls.gemm(True, SH, n, H, self.w_address, H, h, H, False, out, SH)
+        else:
+            self.xp.matmul(h[:n], self.w.T, out=out[:n].reshape(n, SH))
+
+    def product_back(self, out: Any, d: Any, n: int, first: int = 0, accumulate: bool = False) -> None:
+        """out[:n] = d[:n, first:] @ w, or += with ``accumulate``: (n, H) into out (B, H) from the gate
+        gradients d (B, slots, H), whose slots from ``first`` on multiply w."""
+        SH, H = self.w.shape[0], self.H
+        if self.calls is not None:
+            if n:
+                self.calls.gemm(False, H, n, SH, self.w_address, H, d + first * H * self.size,
+                                self.slots * H, accumulate, out, H)
+            return
+        dn = d[:n, first:].reshape(n, SH)
+        if accumulate:
+            out[:n] += self.xp.matmul(dn, self.w)
+        else:
+            self.xp.matmul(dn, self.w, out=out[:n])
 
 
 # ============================================================================ shared machinery
@@ -382,6 +543,15 @@ class _Recurrence(Function):
         zero-filled (T, B, H) array (the output past a sequence's length is 0)."""
         T, B, H = self.T, self.B, self.H
         return xp.empty((T + 1, B, H), dtype) if self.lengths is None else xp.zeros((T, B, H), dtype)
+
+    def _carry(self, y: Any, t: int, n: int, hs: Any, c: Optional[tuple] = None) -> None:
+        """After step t of a run with lengths, where only rows :n ran: the other rows keep their state (in hs,
+        and in c = (c_prev, c) for the LSTM), and rows :n are step t's output."""
+        if n < self.B:
+            hs[t + self.o][n:] = hs[t + 1 - self.o][n:]
+            if c is not None:
+                c[1][n:] = c[0][n:]
+        y[t, :n] = hs[t + self.o][:n]
 
     def _times(self) -> range:
         return range(self.T - 1, -1, -1) if self.reverse else range(self.T)
@@ -684,19 +854,16 @@ class LSTMSequence(_Recurrence):
         hs = self._history(xp, y, h0)
         cs = xp.empty((T + 1 if self.keep else 2, B, H), dtype=xs.dtype)
         cs[T if self.reverse and self.keep else 0] = c0
-        fwd, gh = _kernel("lstm_fwd", xp), xp.empty((B, 4, H), dtype=xs.dtype)
+        gh = xp.empty((B, 4, H), dtype=xs.dtype)
+        st = _StepCalls(xp, xs.dtype, B, H, whh)
+        A, HS, CS, GH = st.rows(a), st.rows(hs), st.rows(cs), st.buf(gh)
         for s, t in enumerate(self._times()):
             n = bt.active[t]
-            hp, hn = hs[t + 1 - o], hs[t + o]
-            cp, cn = (cs[t + 1 - o], cs[t + o]) if self.keep else (cs[s % 2], cs[(s + 1) % 2])
-            at, hpn, hnn, cpn, cnn = _rows(n, B, a[t], hp, hn, cp, cn)
-            g = gh[:n]
-            xp.matmul(hpn, whh.T, out=g.reshape(n, 4 * H))
-            fwd(g, cpn, H, at, cnn, hnn)
-            if n < B:
-                hn[n:], cn[n:] = hp[n:], cp[n:]
+            p, q = (t + 1 - o, t + o) if self.keep else (s % 2, (s + 1) % 2)  # c_prev, c in cs
+            st.product(GH, HS[t + 1 - o], n)
+            st.kernel("lstm_fwd", n, GH, CS[p], H, A[t], CS[q], HS[t + o])
             if self.lengths is not None:
-                y[t, :n] = hnn
+                self._carry(y, t, n, hs, (cs[p], cs[q]))
         c_n = cs[(0 if self.reverse else T) if self.keep else T % 2]
         if self.keep:
             self.a, self.cs, self.hs, self.xs, self.w_ih, self.w_hh = a, cs, hs, xs, w_ih, w_hh
@@ -710,12 +877,12 @@ class LSTMSequence(_Recurrence):
         xp, dout, dh, dc = self._start_backward(a.dtype, g_out, g_hn, g_cn)
         sums = _GradSums(self, xp, self.w_ih)
         d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, 4, H), dtype=a.dtype)
-        bwd = _kernel("lstm_bwd", xp)
+        st = _StepCalls(xp, a.dtype, B, H, self.w_hh, slots=4)
+        A, CS, DO, D, DH, DC = st.rows(a), st.rows(cs), st.rows(dout), st.rows(d), st.buf(dh), st.buf(dc)
         for t in _steps(0, T, self.reverse):
             n = bt.active[t]
-            at, cp, cn, do, dt_, dhn, dcn = _rows(n, B, a[t], cs[t + 1 - o], cs[t + o], dout[t], d[t], dh, dc)
-            bwd(at, cp, cn, do, H, dt_, dhn, dcn)
-            xp.matmul(dt_.reshape(n, 4 * H), self.w_hh, out=dhn)
+            st.kernel("lstm_bwd", n, A[t], CS[t + 1 - o], CS[t + o], DO[t], H, D[t], DH, DC)
+            st.product_back(DH, D[t], n)
         sums.add(0, T, d)
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
         return self._pack_grads([dx, bt.unsort(dh, 0), bt.unsort(dc, 0), dw_ih, dw_hh, db_ih, db_hh])
@@ -814,20 +981,21 @@ class GRUSequence(_Recurrence):
         a[:, :, 3] = 0 if b_hh is None else b_hh.reshape(3, H)[2]
         y = self._output_buffer(xp, x.dtype)
         hs = self._history(xp, y, h0)
-        tmp = xp.empty((B, H), dtype=x.dtype)
         if kern:
-            fwd, gh = _kernel("gru_fwd", xp), xp.empty((B, 3, H), dtype=x.dtype)
+            gh = xp.empty((B, 3, H), dtype=x.dtype)
+            st = _StepCalls(xp, x.dtype, B, H, whh)
+            A, HS, GH = st.rows(a), st.rows(hs), st.buf(gh)
+            for t in self._times():
+                n = bt.active[t]
+                st.product(GH, HS[t + 1 - o], n)
+                st.kernel("gru_fwd", n, GH, HS[t + 1 - o], H, A[t], HS[t + o])
+                if self.lengths is not None:
+                    self._carry(y, t, n, hs)
         else:
-            hid = _HiddenProduct(whh, B, (3, H))
-        for t in self._times():
-            n = bt.active[t]
-            hp, hn = hs[t + 1 - o], hs[t + o]
-            at, hpn, hnn, tm = _rows(n, B, a[t], hp, hn, tmp)
-            if kern:
-                g = gh[:n]
-                xp.matmul(hpn, whh.T, out=g.reshape(n, 3 * H))
-                fwd(g, hpn, H, at, hnn)
-            else:
+            hid, tmp = _HiddenProduct(whh, B, (3, H)), np.empty((B, H), dtype=x.dtype)
+            for t in self._times():
+                n = bt.active[t]
+                at, hpn, hnn, tm = _rows(n, B, a[t], hs[t + 1 - o], hs[t + o], tmp)
                 hid.add_to(at[:, 1:], hpn)
                 rz = at[:, 1:3]
                 np.tanh(rz, out=rz)
@@ -840,10 +1008,8 @@ class GRUSequence(_Recurrence):
                 np.subtract(hpn, an, out=hnn)
                 hnn *= at[:, 2]
                 hnn += an
-            if n < B:
-                hn[n:] = hp[n:]
-            if self.lengths is not None:
-                y[t, :n] = hnn
+                if self.lengths is not None:
+                    self._carry(y, t, n, hs)
         if self.keep:
             self.a, self.hs, self.xs, self.w_ih, self.w_hh = a, hs, xs, w_ih, w_hh
         else:
@@ -854,21 +1020,19 @@ class GRUSequence(_Recurrence):
         T, B, H, o = self.T, self.B, self.H, self.o
         bt, a, hs, w_hh = self.batch, self.a, self.hs, self.w_hh
         xp, dout, dh = self._start_backward(a.dtype, g_out, g_hn)
-        tmp = xp.empty((B, H), dtype=a.dtype)
         # slots [n, r, z, hn]: (n, r, z) multiply W_ih's rows reordered to (n, r, z); (r, z, hn) multiply W_hh
         sums = _GradSums(self, xp, _blocks(self.w_ih, (2, 0, 1)), slice(0, 3), slice(1, 4))
         if self._kernel_path(xp):
             d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, 4, H), dtype=a.dtype)
-            bwd = _kernel("gru_bwd", xp)
+            st = _StepCalls(xp, a.dtype, B, H, w_hh, slots=4)
+            A, HS, DO, D, DH = st.rows(a), st.rows(hs), st.rows(dout), st.rows(d), st.buf(dh)
             for t in _steps(0, T, self.reverse):
                 n = bt.active[t]
-                at, hp, do, dt_, dhn, tm = _rows(n, B, a[t], hs[t + 1 - o], dout[t], d[t], dh, tmp)
-                bwd(at, hp, do, H, dt_, dhn)
-                xp.matmul(dt_[:, 1:].reshape(n, 3 * H), w_hh, out=tm)
-                dhn += tm
+                st.kernel("gru_bwd", n, A[t], HS[t + 1 - o], DO[t], H, D[t], DH)
+                st.product_back(DH, D[t], n, first=1, accumulate=True)  # dh = dh z + d[r, z, hn] @ W_hh
             sums.add(0, T, d)
         else:
-            self._numpy_bptt(sums, dout, dh, tmp)
+            self._numpy_bptt(sums, dout, dh, np.empty((B, H), dtype=a.dtype))
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
         dw_ih, db_ih = (None if g is None else _blocks(g, (1, 2, 0)) for g in (dw_ih, db_ih))  # back to (r, z, n)
         return self._pack_grads([dx, bt.unsort(dh, 0), dw_ih, dw_hh, db_ih, db_hh])
@@ -931,8 +1095,19 @@ class RNNSequence(_Recurrence):
         xs, h0 = bt.sort(x, 1), bt.sort(h0, 0)
         bias = _bias_sum(b_ih, b_hh)
         y = self._output_buffer(xp, x.dtype)
-        act = xp.tanh if self.nonlinearity == "tanh" else (lambda v, out: xp.maximum(v, 0, out=out))
-        if not self._kernel_path(xp) and B > 1:  # columns (see _Columns): one matmul and one ufunc per step
+        act = np.tanh if self.nonlinearity == "tanh" else (lambda v, out: np.maximum(v, 0, out=out))
+        if self._kernel_path(xp):  # the input projection of all steps up front, then a product and a kernel a step
+            hs = self._history(xp, y, h0)
+            _project(xs.reshape(T * B, I), w_ih, bias, out=hs[o:T + o].reshape(T * B, H))
+            st = _StepCalls(xp, x.dtype, B, H, w_hh)
+            HS, GH, fwd = st.rows(hs), st.buf(xp.empty((B, H), dtype=x.dtype)), "rnn_fwd_" + self.nonlinearity
+            for t in self._times():
+                n = bt.active[t]
+                st.product(GH, HS[t + 1 - o], n)
+                st.kernel(fwd, n, GH, HS[t + o])
+                if self.lengths is not None:
+                    self._carry(y, t, n, hs)
+        elif B > 1:  # columns (see _Columns): one matmul and one ufunc per step
             w = _cat_weights(w_ih, w_hh, bias)
             cols = _Columns(self, xs, h0, y)
             for s, t in enumerate(self._times()):
@@ -943,12 +1118,12 @@ class RNNSequence(_Recurrence):
                 cols.out(s, t)
             hs = cols.finish(y)
             _workspace.give(w)
-        else:  # rows, the input projection of all steps up front; on numpy at B = 1, where the step's product
-            # is a matrix-vector one and rows spare the columns' two copies per step (0.83x-0.95x the time)
-            hs = self._history(xp, y, h0)
+        else:  # rows, the input projection of all steps up front: at B = 1, where the step's product is a
+            # matrix-vector one and rows spare the columns' two copies per step (0.83x-0.95x the time)
+            hs = self._history(np, y, h0)
             _project(xs.reshape(T * B, I), w_ih, bias, out=hs[o:T + o].reshape(T * B, H))
-            tmp, w_t = xp.empty((B, H), dtype=x.dtype), w_hh.T
-            mm = _dot(xp, tmp, hs, w_hh)
+            tmp, w_t = np.empty((B, H), dtype=x.dtype), w_hh.T
+            mm = _dot(np, tmp, hs, w_hh)
             rows = list(hs)  # (views of the T+1 rows, made in one call)
             for t in self._times():
                 hp, hn = rows[t + 1 - o], rows[t + o]
@@ -962,8 +1137,7 @@ class RNNSequence(_Recurrence):
                 mm(hpn, w_t, out=tm)
                 hnn += tm
                 act(hnn, out=hnn)
-                hn[n:] = hp[n:]
-                y[t, :n] = hnn
+                self._carry(y, t, n, hs)
         if self.keep:
             self.hs, self.xs, self.w_ih, self.w_hh = hs, xs, w_ih, w_hh
         return self._finish_forward(y, hs)
@@ -976,12 +1150,12 @@ class RNNSequence(_Recurrence):
         sums = _GradSums(self, xp, self.w_ih)
         if self._kernel_path(xp):
             d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, H), dtype=hs.dtype)
-            bwd = _kernel("rnn_bwd_" + self.nonlinearity, xp)
+            st = _StepCalls(xp, hs.dtype, B, H, w_hh)
+            NEW, DO, D, DH, bwd = st.rows(new), st.rows(dout), st.rows(d), st.buf(dh), "rnn_bwd_" + self.nonlinearity
             for t in _steps(0, T, self.reverse):
                 n = bt.active[t]
-                hn, do, dt_, dhn = _rows(n, B, new[t], dout[t], d[t], dh)
-                bwd(hn, do, dt_, dhn)
-                xp.matmul(dt_, w_hh, out=dhn)
+                st.kernel(bwd, n, NEW[t], DO[t], D[t], DH)
+                st.product_back(DH, D[t], n)
             sums.add_rows(0, T, d.reshape(T * B, H), d.reshape(T * B, H))
         else:
             dbuf = _workspace.empty((_chunk_len(T, B * H), B, H), hs.dtype)
