@@ -565,9 +565,9 @@ class _CpuPointerCalls:
 
     def kernel(self, name, size, args):
         import ctypes
-        ints = [p.split()[0] == "int32" for p in ",".join(fused._KERNEL_SOURCES[name][:2]).split(",")]
-        getattr(self.lib, "tinygrad_rnn_" + name)(
-            *[ctypes.c_int(a) if i else ctypes.c_void_p(a) for a, i in zip(args, ints)], ctypes.c_longlong(size))
+        getattr(self.lib, "tinygrad_rnn_" + name)(*[ctypes.c_int(a) if i else ctypes.c_void_p(a)
+                                                     for a, i in zip(args, fused._int_params(name))],
+                                                   ctypes.c_longlong(size))
 
     @staticmethod
     def _matrix(address, rows, cols, ld):
