@@ -578,9 +578,8 @@ class _CpuPointerCalls:
         flat = np.ctypeslib.as_array((ctypes.c_double * span).from_address(address))
         return np.lib.stride_tricks.as_strided(flat, (rows, cols), (8, 8 * ld))
 
-    def gemm(self, trans_a, m, n, k, a, lda, b, ldb, accumulate, c, ldc):
-        op_a = self._matrix(a, k, m, lda).T if trans_a else self._matrix(a, m, k, lda)
-        product = op_a @ self._matrix(b, k, n, ldb)
+    def gemm(self, m, n, k, a, lda, b, ldb, accumulate, c, ldc):
+        product = self._matrix(a, m, k, lda) @ self._matrix(b, k, n, ldb)
         out = self._matrix(c, m, n, ldc)
         if accumulate:
             out += product
@@ -615,3 +614,19 @@ def test_cuda_kernel_sources_match_numpy_stand_ins(kernel_library):
         for k, (u, v) in enumerate(zip(mine, theirs)):
             if isinstance(u, np.ndarray):
                 np.testing.assert_allclose(v, u, rtol=1e-12, atol=1e-12, err_msg=f"{name} argument {k}")
+
+
+def test_pointer_path_holds_its_buffers(kernel_library):
+    """A buffer passed by address stays alive as long as the step calls do (a temporary's address would
+    otherwise point at memory the next allocation takes)."""
+    import ctypes
+    import gc
+    if kernel_library is None:
+        pytest.skip("no C++ compiler to build the kernels for the CPU")
+    with path(True, pointers=kernel_library):
+        st = fused._StepCalls(np, np.float64, 2, 3, np.zeros((3, 3)))
+        address = st.buf(np.full((2, 3), 7.0))
+        gc.collect()
+        others = [np.zeros((2, 3)) for _ in range(8)]
+        assert list((ctypes.c_double * 6).from_address(address)) == [7.0] * 6
+        del others
