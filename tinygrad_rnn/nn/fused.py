@@ -32,8 +32,9 @@ input projection of all steps as one matmul. Backward
 first turns the saved activations of a block of steps into the per-element
 coefficients of dh and dc (one vectorized pass), so each step costs a few
 ufunc calls and one matmul. Big work arrays are reused from call to call
-(_Workspace; ``empty_cache()`` frees them). On CuPy each step's gate math is
-one ``cupy.ElementwiseKernel`` launch forwards and one backwards.
+(_Workspace; ``empty_cache()`` frees them). On CuPy a step is one cuBLAS
+product and one kernel for the gate math, launched through device addresses
+(_StepCalls).
 """
 from __future__ import annotations
 
@@ -266,8 +267,8 @@ class _CudaCalls:
             src = f"#define ptrdiff_t long long\ntypedef {self.ctype} T;\n{_SIGMOID}\n{_raw_source(name)}"
             _raw_kernels[key] = backend.cupy().RawKernel(src, "tinygrad_rnn_" + name), _int_params(name)
         kern, ints = _raw_kernels[key]
-        # (a Python int goes to the kernel as a 64-bit integer, so addresses pass as they are: ~6 us less a
-        # launch than as numpy scalars; the int32 arguments must be numpy's)
+        # (CuPy passes a Python int as a 64-bit integer, so addresses go as they are: as numpy scalars a launch
+        # took ~13 us of host time, as ints ~7; the int32 arguments must be numpy's)
         kern((min(-(-size // 256), 4096),), (256,), tuple([np.int32(a) if i else a for a, i in zip(args, ints)])
              + (size,))
 
@@ -295,11 +296,12 @@ class _StepCalls:
 
     The loops index ``rows(a)`` by step and pass ``buf(b)`` for a buffer without a step axis. On CuPy in
     float32 and float64 those are device addresses, so a step makes no view objects: the kernel runs as a
-    RawKernel made from its source and the product as cuBLAS called directly (_CudaCalls). Timed as loops
-    of calls on an H200 with CuPy 14: the kernel ~7 us against ~17 for the ElementwiseKernel on views, the
-    product ~9 us against ~17 for cupy.matmul (B = 1), and each view ~1.6 us; a step of the charlm LSTM's
-    inference went from 56 to 29 us. Otherwise (other dtypes; numpy, where the tests run the kernel path
-    with the stand-ins) they are views, and the calls are the ElementwiseKernel (or stand-in) and xp.matmul.
+    RawKernel made from its source and the product as cuBLAS called directly (_CudaCalls). Host time per
+    call, timed as loops of calls on an H200 with CuPy 14: the RawKernel ~7 us, the ElementwiseKernel ~9-12
+    us plus ~1.6 us for each view made for it, cuBLAS ~9 us against ~15 for cupy.matmul (B = 1); a step of
+    the charlm LSTM's inference went from 56 to 29 us. Otherwise (other dtypes; numpy, where the tests run
+    the kernel path with the stand-ins) they are views, and the calls are the ElementwiseKernel (or its
+    stand-in) and xp.matmul.
     """
 
     pointers_on_cpu: Optional[Any] = None  # tests: dtype -> an object like _CudaCalls for numpy arrays, or None
