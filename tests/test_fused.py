@@ -242,6 +242,32 @@ def test_matches_references(device, cell, mode, kernel_library, p):
                                        err_msg=f"grad of {k}")
 
 
+@pytest.mark.parametrize("lengths", [None, [2, 4, 3]])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("cell", CELLS)
+def test_final_state_gradients_in_any_layout(device, cell, mode, kernel_library, lengths):
+    """Gradients that reach h_n and c_n transposed or broadcast (from h_n.T, h_n.mean(0)), in memory that is
+    not in rows (the CuPy loops address the final states' gradients as rows), with and without lengths."""
+    p, arrs = _problem(cell, T=4, B=3, H=5, lengths=lengths)
+    ref_ts, fused_ts = tensors_for(arrs, device), tensors_for(arrs, device)
+    m = tg.tensor(np.arange(15.0).reshape(5, 3) / 10, device=device)
+
+    def loss(outs):
+        total = outs[0].sum()
+        for state in outs[1:]:
+            if state is not None:
+                total = total + (state.T * m).sum() + (state.mean(0) * m[:, 0]).sum()
+        return total
+
+    loss(call(engine_reference, cell, ref_ts, p)).backward()
+    with _path_for(mode, device, kernel_library, p):
+        loss(call(run_fused, cell, fused_ts, p)).backward()
+    for k in ORDER:
+        if ref_ts[k] is not None:
+            np.testing.assert_allclose(_cpu(fused_ts[k].grad), _cpu(ref_ts[k].grad), rtol=1e-10, atol=1e-10,
+                                       err_msg=f"grad of {k}")
+
+
 # ----------------------------------------------------------------------------- examples
 def _problem(cell, T=5, B=3, I=4, H=6, lengths=None, reverse=False, seed=0):
     p = dict(T=T, B=B, I=I, H=H, bias=(True, True), h0_given=True, reverse=reverse, lengths=lengths, seed=seed,

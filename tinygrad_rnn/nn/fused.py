@@ -5,7 +5,7 @@ through time in ``backward`` with hand-derived array code (first-order only:
 under create_graph the backward raises). Each step does one matmul for all
 gates (plus, where the input part is not folded into it, one matmul up front
 for the input projection of all steps), and the weight gradients are one
-matmul each per block of steps (hundreds of rows: as fast per flop as one
+matmul each per block of steps (65536 / H rows or more: as fast per flop as one
 matmul over all T, without holding every step's gate gradients).
 
 Shapes are time-major: x (T, B, I); weights in PyTorch layout w_ih (G*H, I),
@@ -295,13 +295,13 @@ class _StepCalls:
     a gate kernel, and a product with the recurrent weights w (S*H, H).
 
     The loops index ``rows(a)`` by step and pass ``buf(b)`` for a buffer without a step axis. On CuPy in
-    float32 and float64 those are device addresses, so a step makes no view objects: the kernel runs as a
-    RawKernel made from its source and the product as cuBLAS called directly (_CudaCalls). Host time per
-    call, timed as loops of calls on an H200 with CuPy 14: the RawKernel ~7 us, the ElementwiseKernel ~9-12
-    us plus ~1.6 us for each view made for it, cuBLAS ~9 us against ~15 for cupy.matmul (B = 1); a step of
-    the charlm LSTM's inference went from 56 to 29 us. Otherwise (other dtypes; numpy, where the tests run
-    the kernel path with the stand-ins) they are views, and the calls are the ElementwiseKernel (or its
-    stand-in) and xp.matmul.
+    float32 and float64 those are device addresses, so a step makes no view objects (a run with lengths
+    makes a few for its finished rows): the kernel runs as a RawKernel made from its source and the
+    product as cuBLAS called directly (_CudaCalls). Host time per call, timed as loops of calls on an H200
+    with CuPy 14: the RawKernel ~7 us, the ElementwiseKernel ~9-12 us plus ~1.6 us for each view made for
+    it, cuBLAS ~9 us against ~15 for cupy.matmul (B = 1); a step of the charlm LSTM's inference went from
+    56 to 29 us. Otherwise (other dtypes; numpy, where the tests run the kernel path with the stand-ins)
+    they are views, and the calls are the ElementwiseKernel (or its stand-in) and xp.matmul.
     """
 
     pointers_on_cpu: Optional[Any] = None  # tests: dtype -> an object like _CudaCalls for numpy arrays, or None
@@ -320,19 +320,27 @@ class _StepCalls:
     def _address(self, a: Any) -> int:
         return a.ctypes.data if self.xp is np else a.data.ptr
 
-    def rows(self, a: Any) -> Any:
-        """a (T, B, ...), indexed by step in the loops (an input that is not C-contiguous is copied first)."""
+    def rows(self, a: Any, copy: bool = False) -> Any:
+        """a (T, B, ...), C-contiguous, indexed by step in the loops; with ``copy`` (an input only: writes to
+        a copy would be lost) one that is not is copied first, such as a broadcast output gradient."""
         if self.calls is None:
             return a
-        a = self.xp.ascontiguousarray(a)
-        return _StepRows(a, self._address(a))
+        if copy:
+            a = self.xp.ascontiguousarray(a)
+        return _StepRows(self._rows_only(a), self._address(a))
 
     def buf(self, a: Any) -> Any:
         """A C-contiguous (B, ...) buffer (held here, so that its address stays valid)."""
         if self.calls is None:
             return a
-        self.held.append(a)
+        self.held.append(self._rows_only(a))
         return self._address(a)
+
+    @staticmethod
+    def _rows_only(a: Any) -> Any:
+        if not a.flags.c_contiguous:
+            raise AssertionError(f"fused: an array of shape {a.shape} passed by address is not C-contiguous")
+        return a
 
     def kernel(self, name: str, n: int, *args: Any) -> None:
         if self.calls is not None:
@@ -460,7 +468,8 @@ class _Batch:
 
 def _chunk_len(T: int, per_step: int) -> int:
     """Steps per backward block: about _CHUNK_ELEMS elements of per_step (B * H) each, at most T. A block's
-    gate gradients take at most 256 KiB of float32 per gate slot, whatever T."""
+    gate gradients take at most 256 KiB of float32 per gate slot, whatever T (one step when B * H alone is
+    more)."""
     return min(T, max(1, _CHUNK_ELEMS // max(per_step, 1)))
 
 
@@ -540,8 +549,8 @@ class _Recurrence(Function):
         xp = backend.xp_of(self.xs)
         T, B, H, bt = self.T, self.B, self.H, self.batch
         dout = xp.zeros((T, B, H), dtype) if g_out is None else bt.sort(g_out.data.astype(dtype, copy=False), 1)
-        finals = [xp.zeros((B, H), dtype) if g is None else bt.sort(g.data.reshape(B, H).astype(dtype), 0)
-                  for g in g_finals]  # (astype copies)
+        finals = [xp.zeros((B, H), dtype) if g is None else bt.sort(g.data.reshape(B, H).astype(dtype, order="C"), 0)
+                  for g in g_finals]  # (astype copies, in rows: the CuPy loops address them as such)
         return (xp, dout, *finals)
 
     def _kernel_path(self, xp: Any) -> bool:
@@ -597,7 +606,7 @@ class _GradSums:
 
     A block's gate gradients d (t1 - t0, B, S, H) give dx[t0:t1] = d_in @ W_in and add d_in.T @ x[t0:t1],
     d_hh.T @ h_prev[t0:t1] and the column sums of d_in and d_hh: one matmul each per block of about
-    _CHUNK_ELEMS / H rows (about as fast per flop as one matmul over all steps), so backward never holds all
+    _CHUNK_ELEMS / H rows (about as fast per flop as one matmul over all steps), so the numpy backward never holds all
     T steps' gate gradients. d_in / d_hh are the gate slots that multiply W_ih / W_hh (all of them for LSTM and RNN).
     """
 
@@ -895,7 +904,8 @@ class LSTMSequence(_Recurrence):
         sums = _GradSums(self, xp, self.w_ih)
         d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, 4, H), dtype=a.dtype)
         st = _StepCalls(xp, a.dtype, B, H, self.w_hh, slots=4)
-        A, CS, DO, D, DH, DC = st.rows(a), st.rows(cs), st.rows(dout), st.rows(d), st.buf(dh), st.buf(dc)
+        A, CS, DO, D = st.rows(a), st.rows(cs), st.rows(dout, copy=True), st.rows(d)
+        DH, DC = st.buf(dh), st.buf(dc)
         for t in _steps(0, T, self.reverse):
             n = bt.active[t]
             st.kernel("lstm_bwd", n, A[t], CS[t + 1 - o], CS[t + o], DO[t], H, D[t], DH, DC)
@@ -1042,7 +1052,7 @@ class GRUSequence(_Recurrence):
         if self._kernel_path(xp):
             d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, 4, H), dtype=a.dtype)
             st = _StepCalls(xp, a.dtype, B, H, w_hh, slots=4)
-            A, HS, DO, D, DH = st.rows(a), st.rows(hs), st.rows(dout), st.rows(d), st.buf(dh)
+            A, HS, DO, D, DH = st.rows(a), st.rows(hs), st.rows(dout, copy=True), st.rows(d), st.buf(dh)
             for t in _steps(0, T, self.reverse):
                 n = bt.active[t]
                 st.kernel("gru_bwd", n, A[t], HS[t + 1 - o], DO[t], H, D[t], DH)
@@ -1168,7 +1178,8 @@ class RNNSequence(_Recurrence):
         if self._kernel_path(xp):
             d = (xp.zeros if self.lengths is not None else xp.empty)((T, B, H), dtype=hs.dtype)
             st = _StepCalls(xp, hs.dtype, B, H, w_hh)
-            NEW, DO, D, DH, bwd = st.rows(new), st.rows(dout), st.rows(d), st.buf(dh), "rnn_bwd_" + self.nonlinearity
+            NEW, DO, D, DH = st.rows(new), st.rows(dout, copy=True), st.rows(d), st.buf(dh)
+            bwd = "rnn_bwd_" + self.nonlinearity
             for t in _steps(0, T, self.reverse):
                 n = bt.active[t]
                 st.kernel(bwd, n, NEW[t], DO[t], D[t], DH)
