@@ -153,22 +153,25 @@ def test_layer_gradcheck(case):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_fused_and_reference_paths_agree(mode):
-    """Same outputs and the same gradient for every parameter, input and initial state."""
+def test_fused_and_reference_paths_agree(device, mode):
+    """Same outputs and the same gradient for every parameter, input and initial state (two bidirectional
+    layers, lengths; on the GPU the fused path is the CUDA kernels)."""
     results = []
     for fused in (True, False):
         tg.manual_seed(3)
-        m = make_layer(mode, 3, 5, 2, True, fused=fused)
+        m = make_layer(mode, 3, 5, 2, True, fused=fused).to(device)
         rng = np.random.default_rng(1)
-        x = tg.tensor(rng.standard_normal((6, 4, 3)), requires_grad=True)
-        h0 = tg.tensor(rng.standard_normal((4, 4, 5)), requires_grad=True)
-        hx = (h0, tg.tensor(rng.standard_normal((4, 4, 5)), requires_grad=True)) if mode == "LSTM" else h0
+        x = tg.tensor(rng.standard_normal((6, 4, 3)), requires_grad=True, device=device)
+        h0 = tg.tensor(rng.standard_normal((4, 4, 5)), requires_grad=True, device=device)
+        c0 = tg.tensor(rng.standard_normal((4, 4, 5)), requires_grad=True, device=device)
+        hx = (h0, c0) if mode == "LSTM" else h0
         out, st_ = m(x, hx, lengths=[6, 2, 5, 1])
-        w = tg.tensor(rng.standard_normal(out.shape))
-        loss = (out * w).sum() + (st_[1] if mode == "LSTM" else st_).sum() * 0.3
+        w = tg.tensor(rng.standard_normal(out.shape), device=device)
+        h_n = st_[0] if mode == "LSTM" else st_
+        loss = (out * w).sum() + (st_[1] if mode == "LSTM" else st_).sum() * 0.3 + (h_n.mean(1) ** 2).sum()
         loss.backward()
         grads = [p.grad.numpy() for p in m.parameters()] + [x.grad.numpy(), h0.grad.numpy()]
-        results.append((out.numpy(), grads))
+        results.append((out.numpy(), grads + ([c0.grad.numpy()] if mode == "LSTM" else [])))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-10, atol=1e-12)
     for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
@@ -300,14 +303,14 @@ def test_parameter_count_does_not_depend_on_sequence_length():
 # ----------------------------------------------------------------------------- variable lengths
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("fused", [True, False])
-def test_padding_changes_nothing(mode, fused):
+def test_padding_changes_nothing(device, mode, fused):
     """A padded sequence gives the same outputs and final state as the same sequence run alone."""
     tg.manual_seed(0)
-    m = make_layer(mode, 3, 4, 2, True, fused=fused)
+    m = make_layer(mode, 3, 4, 2, True, fused=fused).to(device)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((6, 2, 3))
-    out, st_ = m(tg.tensor(x), lengths=[6, 3])
-    alone, st_alone = m(tg.tensor(x[:3, 1:2]))
+    out, st_ = m(tg.tensor(x, device=device), lengths=[6, 3])
+    alone, st_alone = m(tg.tensor(x[:3, 1:2], device=device))
     np.testing.assert_allclose(out.numpy()[:3, 1:2], alone.numpy(), rtol=1e-10, atol=1e-12)
     assert np.all(out.numpy()[3:, 1] == 0)
     h, h_alone = (st_[0], st_alone[0]) if mode == "LSTM" else (st_, st_alone)
