@@ -309,9 +309,11 @@ class _StepCalls:
     def __init__(self, xp: Any, dtype: Any, B: int, H: int, w: Any, slots: int = 1) -> None:
         dtype = np.dtype(dtype)
         self.xp, self.B, self.H, self.slots = xp, B, H, slots  # slots: S*H gate gradients per row in backward
-        on_cpu = _StepCalls.pointers_on_cpu
-        self.calls = (_CudaCalls(dtype) if dtype in _CUBLAS_GEMM else None) if xp is not np else \
-            (None if on_cpu is None else on_cpu(dtype))
+        self.calls: Optional[Any] = None  # None: views
+        if xp is not np and dtype in _CUBLAS_GEMM:
+            self.calls = _CudaCalls(dtype)
+        elif xp is np and _StepCalls.pointers_on_cpu is not None:
+            self.calls = _StepCalls.pointers_on_cpu(dtype)
         self.w = xp.ascontiguousarray(w)
         self.w_address = None if self.calls is None else self._address(self.w)
         self.wt_address = None  # (of a copy of w.T, made by the first forward product)
