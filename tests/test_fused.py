@@ -506,7 +506,7 @@ def test_dot_only_for_contiguous_arrays():
     matmul, so _dot picks it only when every array is contiguous (and never for CuPy)."""
     a, w = np.ones((4, 3)), np.ones((3, 5))
     out = np.empty((4, 5))
-    assert fused._dot(np, out, a, w) is np.dot and fused._dot(np, None, a.T.copy().T, w) is np.dot
+    assert fused._dot(np, out, a, w) is fused._np_dot and fused._dot(np, None, a.T.copy().T, w) is fused._np_dot
     wide = np.ones((4, 2, 3))[:, 0]  # rows of a wider buffer
     assert fused._dot(np, out, wide, w) is np.matmul
     assert fused._dot(np, np.empty((5, 4)).T, a, w) is np.matmul
