@@ -674,6 +674,21 @@ def test_a_broadcast_view_cannot_be_written(device):
     assert c.tolist() == [[2.0, 3.0]] * 3 and base.tolist() == [1.0, 2.0]
 
 
+def test_a_0d_tensor_broadcasts_as_a_view(device):
+    """A 0-d tensor (the gradient of every full sum) broadcasts through numpy's ndarray constructor on the CPU:
+    still a read-only view of its memory, and negative sizes are still refused."""
+    base = tg.tensor(2.0, device=device)
+    view = base.broadcast_to((2, 0, 3)), base.broadcast_to((3, 2)), base.expand(1, 4)
+    assert [v.shape for v in view] == [(2, 0, 3), (3, 2), (1, 4)] and view[1].tolist() == [[2.0] * 2] * 3
+    base.fill_(5.0)
+    assert view[1].tolist() == [[5.0] * 2] * 3 and view[2].tolist() == [[5.0] * 4]
+    with pytest.raises(ValueError, match=r"this tensor of shape \(3, 2\) is read-only"):
+        view[1].fill_(0.0)
+    for shape in ((-1,), (2, -1)):
+        with pytest.raises(ValueError, match=r"broadcast_to: cannot broadcast shape \(\) to"):
+            base.broadcast_to(shape)
+
+
 def test_to_takes_device_and_dtype_like_torch():
     x = tg.ones(2)
     assert x.to("cpu") is x and x.to(tg.float32) is x

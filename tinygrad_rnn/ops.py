@@ -531,7 +531,7 @@ class BroadcastTo(Function):
     def forward(self, x):
         self.in_shape = x.shape
         try:
-            return xp_of(x).broadcast_to(x, self.shape)
+            return backend.broadcast_to(x, self.shape)
         except ValueError:
             raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {self.shape} "
                              "(each dim must match or be 1, leading dims may be added)") from None
