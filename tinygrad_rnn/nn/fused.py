@@ -487,6 +487,17 @@ def _steps(t0: int, t1: int, reverse: bool) -> range:
     return range(t0, t1) if reverse else range(t1 - 1, t0 - 1, -1)
 
 
+def _pairs(rows: list, reverse: bool) -> Any:
+    """(h_prev, h) per step in processing order, from the history's T+1 rows (t's new state is row t+1; in
+    reverse, row t)."""
+    return zip(rows[:0:-1], rows[-2::-1]) if reverse else zip(rows[:-1], rows[1:])
+
+
+def _backwards(reverse: bool, *rows: list) -> Any:
+    """The rows of a block's arrays zipped, step by step in backward's order (as _steps)."""
+    return zip(*rows) if reverse else zip(*[r[::-1] for r in rows])
+
+
 class _Recurrence(Function):
     """Shared argument handling of the fused recurrences; ``states`` is 2 for the LSTM (h, c), else 1."""
 
@@ -516,15 +527,18 @@ class _Recurrence(Function):
         b_ih = rest.pop(0) if self.has_b_ih else None
         b_hh = rest.pop(0) if self.has_b_hh else None
         self.in_dtypes = [a.dtype for a in arrays]
+        head = list(arrays[:n]) + [b_ih, b_hh]
         dts = set(self.in_dtypes)
-        dt = dts.pop() if len(dts) == 1 else np.result_type(*dts)
-        return tuple([None if a is None else a.astype(dt, copy=False) for a in list(arrays[:n]) + [b_ih, b_hh]])
+        if len(dts) == 1:  # (the common case, without the casts)
+            return tuple(head)
+        dt = np.result_type(*dts)
+        return tuple([None if a is None else a.astype(dt, copy=False) for a in head])
 
     def _pack_grads(self, grads: Sequence[Any]) -> tuple:
         """Grads for (x, states..., w_ih, w_hh, b_ih, b_hh) -> Tensors for the inputs actually given."""
         head, (gb_ih, gb_hh) = list(grads[:-2]), grads[-2:]
         out = head + ([gb_ih] if self.has_b_ih else []) + ([gb_hh] if self.has_b_hh else [])
-        return tuple([None if g is None or p is None else Tensor._make(g.astype(dt, copy=False))
+        return tuple([None if g is None or p is None else Tensor._make(g if g.dtype == dt else g.astype(dt))
                       for g, p, dt in zip(out, self.parents, self.in_dtypes)])
 
     def release(self) -> None:
@@ -1160,19 +1174,19 @@ class RNNSequence(_Recurrence):
             tmp, w_t = np.empty((B, H), dtype=x.dtype), w_hh.T
             mm = _dot(np, tmp, hs, w_hh)
             rows = list(hs)  # (views of the T+1 rows, made in one call)
-            for t in self._times():
-                hp, hn = rows[t + 1 - o], rows[t + o]
-                if self.lengths is None:  # (the common case without the per-step row bookkeeping below)
-                    mm(hp, w_t, out=tmp)
+            if self.lengths is None:  # (the common case, without the per-step row bookkeeping below)
+                for hp, hn in _pairs(rows, self.reverse):
+                    mm(hp, w_t, tmp)
                     hn += tmp
-                    act(hn, out=hn)
-                    continue
-                n = bt.active[t]
-                hpn, hnn, tm = _rows(n, B, hp, hn, tmp)
-                mm(hpn, w_t, out=tm)
-                hnn += tm
-                act(hnn, out=hnn)
-                self._carry(y, t, n, hs)
+                    act(hn, hn)
+            else:
+                for t in self._times():
+                    n = bt.active[t]
+                    hpn, hnn, tm = _rows(n, B, rows[t + 1 - o], rows[t + o], tmp)
+                    mm(hpn, w_t, out=tm)
+                    hnn += tm
+                    act(hnn, out=hnn)
+                    self._carry(y, t, n, hs)
         if self.keep:
             self.hs, self.xs, self.w_ih, self.w_hh = hs, xs, w_ih, w_hh
         return self._finish_forward(y, hs)
@@ -1204,19 +1218,19 @@ class RNNSequence(_Recurrence):
                 else:
                     np.greater(new[t0:t1], 0, out=d)
                 drows, orows = list(d), list(dout[t0:t1])  # (views of the block's rows, made in one call each)
-                for t in _steps(t0, t1, self.reverse):
-                    dt_, do = drows[t - t0], orows[t - t0]
-                    if self.lengths is None:  # (the common case without the per-step row bookkeeping below)
+                if self.lengths is None:  # (the common case, without the per-step row bookkeeping below)
+                    for dt_, do in _backwards(self.reverse, drows, orows):
                         dh += do
                         dt_ *= dh
-                        mm(dt_, w_hh, out=dh)
-                        continue
-                    n = bt.active[t]
-                    dhn, dt_, do = _rows(n, B, dh, dt_, do)
-                    dhn += do
-                    dt_ *= dhn
-                    d[t - t0, n:] = 0
-                    mm(dt_, w_hh, out=dhn)
+                        mm(dt_, w_hh, dh)
+                else:
+                    for t in _steps(t0, t1, self.reverse):
+                        n = bt.active[t]
+                        dhn, dt_, do = _rows(n, B, dh, drows[t - t0], orows[t - t0])
+                        dhn += do
+                        dt_ *= dhn
+                        d[t - t0, n:] = 0
+                        mm(dt_, w_hh, out=dhn)
                 sums.add_rows(t0, t1, d.reshape(-1, H), d.reshape(-1, H))  # (one gate: d is d_in and d_hh)
             _workspace.give(dbuf)
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
@@ -1278,7 +1292,7 @@ def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: A
             if b.shape != (G * H,):
                 raise ValueError(f"{op}: {name} must be ({G}*H,) = {(G * H,)}, got {b.shape}")
             tensors.append(b)
-    need_grad = _mode.grad_enabled and True in [t.requires_grad for t in tensors]  # (a list: cheaper than any())
+    need_grad = _mode.grad_enabled and True in [t._requires_grad for t in tensors]  # (a list: cheaper than any())
     return tensors, _check_lengths(lengths, T, B, op), need_grad
 
 
