@@ -8,9 +8,10 @@ each over all steps; the bias rides in the input projection as a column of
 ones. Each step's hidden product h @ W_hh.T is computed as
 (W_hh @ h.T).T, the layout OpenBLAS's AVX-512 kernels run fastest (the engine
 does the same), and the products call np.dot, which skips np.matmul's ufunc
-machinery (~0.35 us a call, ~7 us for a 1-step block's outer product; the
-engine does the same). Used only by
-bench_rnn.py, as what any numpy-based engine could at best reach.
+machinery (~0.35 us a call, ~7 us for a 1-step block's outer product), through
+its C function (``dot``: np.dot itself is numpy's Python-level
+__array_function__ dispatcher, ~0.16 us a call); the engine does the same.
+Used only by bench_rnn.py, as what any numpy-based engine could at best reach.
 
 Shapes: x (T, B, I) time-major, weights in PyTorch layout (G*H, I), (G*H, H),
 biases (G*H,). ``forward`` returns (output (T, B, H), final state(s), cache);
@@ -25,6 +26,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 Grads = Dict[str, np.ndarray]
+dot = getattr(np.dot, "_implementation", np.dot)
 
 
 def _project(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
@@ -38,7 +40,7 @@ def _project(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: Optional[np.ndarr
 def _with_dx(grads: Grads, wanted: bool, d2: np.ndarray, w_ih: np.ndarray, x: np.ndarray) -> Grads:
     """grads, plus dL/dx from the gate gradients d2 (T*B, G*H) when wanted."""
     if wanted:
-        grads["x"] = np.dot(d2, w_ih).reshape(x.shape)
+        grads["x"] = dot(d2, w_ih).reshape(x.shape)
     return grads
 
 
@@ -65,7 +67,7 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray
     tmp = np.empty((B, H), x.dtype)
     for t in range(T):
         g = gates[t]
-        np.dot(w_hh, hs[t].T, out=gh)
+        dot(w_hh, hs[t].T, out=gh)
         g += gh.T
         _sigmoid_(g[:, :2 * H])
         _sigmoid_(g[:, 3 * H:])
@@ -117,11 +119,11 @@ def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = No
         dgg *= i
         dgg *= dc
         dc *= f
-        np.dot(d, w_hh, out=dh)
+        dot(d, w_hh, out=dh)
     d2 = dg.reshape(T * B, 4 * H)
     db = d2.sum(0)
-    return _with_dx(dict(h0=dh, c0=dc, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
-                         w_hh=np.dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy()), input_grad, d2, w_ih, x)
+    return _with_dx(dict(h0=dh, c0=dc, w_ih=dot(d2.T, x.reshape(T * B, I)),
+                         w_hh=dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy()), input_grad, d2, w_ih, x)
 
 
 # ============================================================================ GRU
@@ -139,7 +141,7 @@ def gru_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     tmp = np.empty((B, H), x.dtype)
     for t in range(T):
         a = gi[t]
-        np.dot(w_hh, hs[t].T, out=ghT)
+        dot(w_hh, hs[t].T, out=ghT)
         a[:, :2 * H] += gh[:, :2 * H]
         _sigmoid_(a[:, :2 * H])
         r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
@@ -185,10 +187,10 @@ def gru_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
         dr *= dn
         e[:, :2 * H] = d[:, :2 * H]
         dh *= z
-        dh += np.dot(e, w_hh)
+        dh += dot(e, w_hh)
     d2, e2 = dgi.reshape(T * B, 3 * H), dgh.reshape(T * B, 3 * H)
-    return _with_dx(dict(h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
-                         w_hh=np.dot(e2.T, hs[:T].reshape(T * B, H)), b_ih=d2.sum(0), b_hh=e2.sum(0)), input_grad,
+    return _with_dx(dict(h0=dh, w_ih=dot(d2.T, x.reshape(T * B, I)),
+                         w_hh=dot(e2.T, hs[:T].reshape(T * B, H)), b_ih=d2.sum(0), b_hh=e2.sum(0)), input_grad,
                     d2, w_ih, x)
 
 
@@ -203,7 +205,7 @@ def rnn_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     _project(x, w_ih, b_ih + b_hh, out=hs[1:].reshape(T * B, H))
     gh = np.empty((H, B), x.dtype)
     for t in range(T):
-        np.dot(w_hh, hs[t].T, out=gh)
+        dot(w_hh, hs[t].T, out=gh)
         hs[t + 1] += gh.T
         np.tanh(hs[t + 1], out=hs[t + 1])
     cache = dict(x=x, w_ih=w_ih, w_hh=w_hh, hs=hs) if keep else None
@@ -223,11 +225,11 @@ def rnn_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
         np.multiply(hs[t + 1], hs[t + 1], out=d)
         np.subtract(1, d, out=d)
         d *= dh
-        np.dot(d, w_hh, out=dh)
+        dot(d, w_hh, out=dh)
     d2 = dpre.reshape(T * B, H)
     db = d2.sum(0)
-    return _with_dx(dict(h0=dh, w_ih=np.dot(d2.T, x.reshape(T * B, I)),
-                         w_hh=np.dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy()), input_grad, d2, w_ih, x)
+    return _with_dx(dict(h0=dh, w_ih=dot(d2.T, x.reshape(T * B, I)),
+                         w_hh=dot(d2.T, hs[:T].reshape(T * B, H)), b_ih=db, b_hh=db.copy()), input_grad, d2, w_ih, x)
 
 
 FORWARD: Dict[str, Any] = {"lstm": lstm_forward, "gru": gru_forward, "rnn": rnn_forward}
