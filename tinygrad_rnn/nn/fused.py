@@ -714,8 +714,8 @@ def _dot(xp: Any, out: Any, *operands: Any) -> Any:
 
     np.dot does what np.matmul does there in ~0.35 us less a call (no ufunc machinery; ~7 us less for the
     outer product of a 1-step block), which adds up over the steps of a small problem (B = 1, H = 100: 0.57
-    against 1.1 us a step, through _np_dot). But it refuses any other out, and runs strided operands (a slice of a wider
-    buffer) 1.1x-6x slower than matmul. The per-step loops pick once, before their first step.
+    against 1.1 us a step, through _np_dot). But it refuses any other out, and runs strided operands (a slice
+    of a wider buffer) 1.1x-6x slower than matmul. The per-step loops pick once, before their first step.
     """
     if xp is np and (out is None or out.flags.c_contiguous) and \
             all([a.flags.c_contiguous or a.flags.f_contiguous for a in operands]):
