@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
-from strategies import arrays, broadcast_pair, tensor, with_fixtures
+from strategies import arrays, broadcast_pair, shapes, tensor, with_fixtures
 
 
 def const(a, device="cpu"):
@@ -551,6 +551,18 @@ class _ExpAndTwice(tg.Function):
     def backward(self, g_e, g_twice):
         g = (0 if g_e is None else g_e) + (0 if g_twice is None else 2 * g_twice)
         return (g * self.output,)
+
+
+@given(st.data())
+@with_fixtures
+def test_a_backward_reading_its_saved_output_passes_gradcheck(device, data):
+    """A several-output op whose backward reads self.output, to the second order, with both outputs used or
+    either one alone (the first output's node kept, or gone), over random shapes (0-d, size 1)."""
+    a = tensor(data.draw(arrays(data.draw(shapes(max_dims=3)))), device)
+    tg.gradcheck(lambda a: _ExpAndTwice()(a), [a])
+    for k in (0, 1):
+        tg.gradcheck(lambda a: _ExpAndTwice()(a)[k], [a])
+        tg.gradgradcheck(lambda a: _ExpAndTwice()(a)[k], [a])
 
 
 def test_the_saved_first_output_is_recorded_even_when_dropped():

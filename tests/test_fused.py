@@ -615,7 +615,6 @@ class _CpuPointerCalls:
 
 def test_cuda_kernel_sources_match_numpy_stand_ins(kernel_library):
     """The CUDA C kernels (compiled for the CPU) compute what the numpy stand-ins tested above compute."""
-    import ctypes
     lib = kernel_library
     if lib is None:
         pytest.skip("no C++ compiler to build the kernel bodies for the CPU")
@@ -635,8 +634,7 @@ def test_cuda_kernel_sources_match_numpy_stand_ins(kernel_library):
         mine = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         getattr(fused._NumpyKernels, name)(*mine)
         theirs = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-        cargs = [a.ctypes.data_as(ctypes.c_void_p) if isinstance(a, np.ndarray) else ctypes.c_int(a) for a in theirs]
-        getattr(lib, "tinygrad_rnn_" + name)(*cargs, ctypes.c_longlong(n * H))
+        _CpuPointerCalls(lib).kernel(name, n * H, [a.ctypes.data if isinstance(a, np.ndarray) else a for a in theirs])
         for k, (u, v) in enumerate(zip(mine, theirs)):
             if isinstance(u, np.ndarray):
                 np.testing.assert_allclose(v, u, rtol=1e-12, atol=1e-12, err_msg=f"{name} argument {k}")

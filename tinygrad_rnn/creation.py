@@ -137,9 +137,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
     if not np.isfinite(rows).all() or (rows < 0).any() or not (rows.sum(1) > 0).all():
         raise ValueError("multinomial: weights must be finite and non-negative, with a positive sum in every row")
-    if not replacement and num_samples > (rows > 0).sum(1).min():
+    fewest = int((rows > 0).sum(1).min())  # non-zero weights in a row
+    if not replacement and num_samples > fewest:
         raise ValueError(f"multinomial: {num_samples} samples without replacement, but a row has only "
-                         f"{int((rows > 0).sum(1).min())} non-zero weights (pass replacement=True)")
+                         f"{fewest} non-zero weights (pass replacement=True)")
     gen = backend.rng("cpu")
     out = np.stack([gen.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum()) for r in rows])
     out = out.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64)

@@ -180,15 +180,22 @@ class Maximum(Function):
     """max(a, b) elementwise; where a == b each side gets half the gradient."""
 
     saved_inputs = (0, 1)
+    pick = "maximum"  # (the array function; Minimum's is "minimum")
 
     def forward(self, a, b):
-        return xp_of(a, b).maximum(a, b)
+        return getattr(xp_of(a, b), self.pick)(a, b)
 
     def backward(self, g):
         a, b = self.saved
-        wa = (a.data > b.data) + 0.5 * (a.data == b.data)
+        wa = ((a.data > b.data) if self.pick == "maximum" else (a.data < b.data)) + 0.5 * (a.data == b.data)
         wa = _const(wa.astype(g.dtype))
         return unbroadcast(g * wa, a.shape), unbroadcast(g * (1 - wa), b.shape)
+
+
+class Minimum(Maximum):
+    """min(a, b) elementwise; where a == b each side gets half the gradient."""
+
+    pick = "minimum"
 
 
 class Where(Function):
@@ -800,11 +807,7 @@ def maximum(a: Any, b: Any) -> Tensor:
 
 
 def minimum(a: Any, b: Any) -> Tensor:
-    a, b = operands("minimum", a, b)
-    if a.dtype.kind != "f":  # no gradient here, and negating would wrap unsigned and the most negative ints
-        check_devices("minimum", [a, b])
-        return Tensor._make(xp_of(a.data, b.data).minimum(a.data, b.data))
-    return -Maximum()(-a, -b)
+    return Minimum()(*operands("minimum", a, b))
 
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:

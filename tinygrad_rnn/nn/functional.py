@@ -77,7 +77,7 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None
                          f"shape {x.shape}")
     dims = tuple(range(x.ndim - len(shape), x.ndim))
     centered = x - x.mean(dims, keepdim=True)
-    y = centered / (ops.var(x, dims, keepdim=True, correction=0) + eps).sqrt()
+    y = centered / ((centered * centered).mean(dims, keepdim=True) + eps).sqrt()  # (the biased variance)
     if weight is not None:
         y = y * weight
     return y if bias is None else y + bias
@@ -231,7 +231,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
     dim = 0 if input.ndim == 1 else 1
     C = input.shape[dim]
     if isinstance(target, Tensor) and target.dtype.kind == "f":  # class probabilities
-        if target.shape != input.shape and target.shape == input.shape[:dim] + input.shape[dim + 1:]:
+        if target.shape == input.shape[:dim] + input.shape[dim + 1:]:
             raise TypeError(f"cross_entropy: target has shape {target.shape} like class indices, but dtype "
                             f"{target.dtype}: class indices must be integers (target.long()); a float target is "
                             f"read as class probabilities, of the input's shape {input.shape}")

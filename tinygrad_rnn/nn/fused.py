@@ -515,24 +515,20 @@ class _Recurrence(Function):
         # so the engine refuses a backward after any of them changed in place (an optimizer step, x *= 2)
         self.has_b_ih, self.has_b_hh, self.keep = has_b_ih, has_b_hh, keep
 
-    @property
-    def n_head(self) -> int:
-        """How many inputs come before the optional biases: x, the states, w_ih and w_hh."""
-        return self.states + 3
+    def _split(self, items: Sequence[Any]) -> tuple:
+        """Per-input items (arrays, parents) as (x, states..., w_ih, w_hh, b_ih, b_hh); None for an absent bias."""
+        n = self.states + 3
+        rest = iter(items[n:])
+        return (*items[:n], next(rest) if self.has_b_ih else None, next(rest) if self.has_b_hh else None)
 
     def _unpack(self, arrays: Sequence[Any]) -> tuple:
         """(x, states..., w_ih, w_hh, b_ih, b_hh) in the inputs' promoted dtype; an absent bias is None."""
-        n = self.n_head
-        rest = list(arrays[n:])
-        b_ih = rest.pop(0) if self.has_b_ih else None
-        b_hh = rest.pop(0) if self.has_b_hh else None
         self.in_dtypes = [a.dtype for a in arrays]
-        head = list(arrays[:n]) + [b_ih, b_hh]
-        dts = set(self.in_dtypes)
-        if len(dts) == 1:  # (the common case, without the casts)
-            return tuple(head)
-        dt = np.result_type(*dts)
-        return tuple([None if a is None else a.astype(dt, copy=False) for a in head])
+        full = self._split(arrays)
+        if len(set(self.in_dtypes)) == 1:  # (the common case, without the casts)
+            return full
+        dt = np.result_type(*self.in_dtypes)
+        return tuple([None if a is None else a.astype(dt, copy=False) for a in full])
 
     def _pack_grads(self, grads: Sequence[Any]) -> tuple:
         """Grads for (x, states..., w_ih, w_hh, b_ih, b_hh) -> Tensors for the inputs actually given."""
@@ -548,10 +544,7 @@ class _Recurrence(Function):
 
     def _wanted(self) -> List[bool]:
         """Which of (x, states..., w_ih, w_hh, b_ih, b_hh) need a gradient (an absent bias: False)."""
-        given = [p is not None for p in self.parents]
-        n = self.n_head
-        biases = given[n:]
-        return given[:n] + [self.has_b_ih and biases.pop(0), self.has_b_hh and biases.pop(0)]
+        return [p is not None for p in self._split(self.parents)]
 
     def _check_backward(self) -> None:
         if _mode.grad_enabled:

@@ -7,7 +7,7 @@ import numbers
 import warnings
 from typing import Any, Dict, List, Optional
 
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, check_int, check_number
 
 
 class LRScheduler:
@@ -26,8 +26,7 @@ class LRScheduler:
         name = type(self).__name__
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{name}: optimizer must be an Optimizer, got {type(optimizer).__name__}")
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, numbers.Integral) or last_epoch < -1:
-            raise ValueError(f"{name}: last_epoch must be an int >= -1, got {last_epoch!r}")
+        check_int(name, "last_epoch", last_epoch, -1)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -89,8 +88,7 @@ class StepLR(LRScheduler):
     """lr = base_lr * gamma ** (epoch // step_size)."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        if isinstance(step_size, bool) or not isinstance(step_size, numbers.Integral) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be an int >= 1, got {step_size!r}")
+        check_int("StepLR", "step_size", step_size, 1)
         check_number("StepLR", "gamma", gamma, lambda v: v > 0, "> 0")
         self.step_size, self.gamma = int(step_size), gamma
         super().__init__(optimizer, last_epoch)
@@ -207,9 +205,8 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(f"{name}: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', got "
                              f"{mode!r} and {threshold_mode!r}")
         check_number(name, "factor", factor, lambda v: 0 <= v < 1, "in [0, 1)")
-        for what, v in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
-                raise ValueError(f"{name}: {what} must be an int >= 0, got {v!r}")
+        check_int(name, "patience", patience, 0)
+        check_int(name, "cooldown", cooldown, 0)
         check_number(name, "threshold", threshold, lambda v: v >= 0, ">= 0")
         check_number(name, "eps", eps, lambda v: v >= 0, ">= 0")
         n = len(optimizer.param_groups)

@@ -29,6 +29,12 @@ def check_number(opt: str, name: str, value: Any, ok: Callable[[float], bool], w
         raise ValueError(f"{opt}: invalid {name} {value!r} (must be {want})")
 
 
+def check_int(opt: str, name: str, value: Any, lo: int) -> None:
+    """Raise ValueError '<opt>: <name> must be an int >= <lo>' unless value is one (a bool is not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
+        raise ValueError(f"{opt}: {name} must be an int >= {lo}, got {value!r}")
+
+
 def nonneg(opt: str, group: Dict[str, Any], *names: str) -> None:
     for name in names:
         check_number(opt, name, group[name], lambda v: v >= 0, ">= 0")
