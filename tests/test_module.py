@@ -776,3 +776,8 @@ def test_embedding_from_pretrained_copies_and_freezes():
     assert trainable.weight.grad.numpy()[1].tolist() == [0.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="from_pretrained: embeddings must be 2-D"):
         nn.Embedding.from_pretrained(np.ones(3))
+    tg.manual_seed(0)
+    nn.Embedding.from_pretrained(np.ones((50, 4)))  # draws no random init, as torch's (the seed's stream goes on)
+    after = tg.randn(3).tolist()
+    tg.manual_seed(0)
+    assert tg.randn(3).tolist() == after

@@ -89,6 +89,10 @@ def test_layer_norm_module():
     np.testing.assert_allclose(y.numpy().mean(-1), 0, atol=1e-12)
     with pytest.raises(ValueError, match=r"layer_norm: normalized_shape \(4,\) must be the input's trailing dims"):
         ln(tg.randn(4, 5, dtype=tg.float64))
+    x = tg.randn(2, 4)
+    for kw in ({"weight": tg.ones(1)}, {"bias": tg.zeros(2, 4)}):  # torch refuses these too (no silent broadcast)
+        with pytest.raises(ValueError, match=r"layer_norm: (weight|bias) must have the shape normalized_shape \(4,\)"):
+            nn.functional.layer_norm(x, 4, **kw)
 
 
 def test_layer_norm_matches_torch():

@@ -75,6 +75,9 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None
     if not shape or x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"layer_norm: normalized_shape {shape} must be the input's trailing dims, got input "
                          f"shape {x.shape}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and p.shape != shape:
+            raise ValueError(f"layer_norm: {name} must have the shape normalized_shape {shape}, got {p.shape}")
     dims = tuple(range(x.ndim - len(shape), x.ndim))
     centered = x - x.mean(dims, keepdim=True)
     y = centered / ((centered * centered).mean(dims, keepdim=True) + eps).sqrt()  # (the biased variance)

@@ -8,7 +8,6 @@ from typing import Any, Iterable, Iterator, Optional, Tuple
 import numpy as np
 
 from .. import backend
-from ..autograd import no_grad
 from ..creation import zeros
 from ..tensor import Tensor
 from . import functional as F
@@ -48,14 +47,17 @@ class Embedding(Module):
     """A lookup table: indices (...) -> rows (..., embedding_dim); init N(0, 1), padding row zero."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None,
-                 device: Optional[str] = None, dtype: Any = None) -> None:
+                 device: Optional[str] = None, dtype: Any = None, _weight: Optional[Tensor] = None) -> None:
         super().__init__()
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
-        self.weight = _param((num_embeddings, embedding_dim), dtype, device)
-        self.reset_parameters()
+        if _weight is None:
+            self.weight = _param((num_embeddings, embedding_dim), dtype, device)
+            self.reset_parameters()
+        else:  # (from_pretrained: a copy of the given table, no random init drawn, as in torch)
+            self.weight = Parameter(_weight.detach().clone())
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
@@ -70,9 +72,7 @@ class Embedding(Module):
         w = embeddings if isinstance(embeddings, Tensor) else Tensor(backend.as_array(embeddings))
         if w.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape {w.shape}")
-        emb = cls(w.shape[0], w.shape[1], padding_idx, device=w.device, dtype=w.dtype)
-        with no_grad():
-            emb.weight.copy_(w)
+        emb = cls(w.shape[0], w.shape[1], padding_idx, _weight=w)
         emb.weight.requires_grad = not freeze
         return emb
 
