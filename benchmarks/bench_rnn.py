@@ -1,6 +1,6 @@
 """Time tinygrad_rnn's LSTM/GRU/RNN against PyTorch and a plain-numpy floor; measure BPTT memory.
 
-    python benchmarks/bench_rnn.py                 # full run (single- and default-threaded, memory)
+    python benchmarks/bench_rnn.py                 # full run (single- and default-threaded; --memory adds peak memory)
     python benchmarks/bench_rnn.py --quick         # small, charlm, long; single-threaded; 3 repeats
     python benchmarks/bench_rnn.py --profile       # cProfile of a charlm LSTM training step
 
@@ -400,18 +400,25 @@ def _rss_growth(fn: Callable[[], None]) -> int:
     return (_proc_kib("VmHWM") - before) * 1024
 
 
+def _category(path: str, line: int, func: str) -> str:
+    if path.endswith(os.path.join("nn", "fused.py")):
+        return "fused recurrence loops (ufuncs + per-step matmuls)"
+    if path.endswith("ops.py") and func == "forward":
+        return "BLAS (MatMul.forward)" if line == _MATMUL_LINE[0] else "elementwise ops (other Function.forward)"
+    return "engine + Python glue"
+
+
 def _categories(stats: Any) -> Dict[str, float]:
-    """cProfile's own time (tottime) grouped: BLAS, elementwise array math, fused loops, engine/Python."""
+    """cProfile's own time (tottime) grouped: BLAS, elementwise array math, fused loops, engine/Python. A
+    built-in's time (np.dot's C function, array methods) counts where its callers belong."""
     out = {"BLAS (MatMul.forward)": 0.0, "elementwise ops (other Function.forward)": 0.0,
            "fused recurrence loops (ufuncs + per-step matmuls)": 0.0, "engine + Python glue": 0.0}
-    for (path, _line, func), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():
-        if path.endswith(os.path.join("nn", "fused.py")):
-            out["fused recurrence loops (ufuncs + per-step matmuls)"] += tt
-        elif path.endswith("ops.py") and func == "forward":
-            key = "BLAS (MatMul.forward)" if _line == _MATMUL_LINE[0] else "elementwise ops (other Function.forward)"
-            out[key] += tt
+    for key, (_cc, _nc, tt, _ct, callers) in stats.stats.items():
+        if key[0] == "~" and callers:
+            for caller, (_c, _n, caller_tt, _t) in callers.items():
+                out[_category(*caller)] += caller_tt
         else:
-            out["engine + Python glue"] += tt
+            out[_category(*key)] += tt
     return out
 
 
