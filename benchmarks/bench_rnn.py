@@ -695,6 +695,10 @@ def main() -> None:
         if not tinygrad_rnn.cuda_available():
             sys.exit("bench_rnn: --device cuda needs CuPy and a CUDA GPU")
         impls = [n for n in impls if n != "floor"]  # the floor is numpy only
+        if any(n.startswith("torch") for n in impls) and subprocess.run(
+                [sys.executable, "-c", "import sys, torch; sys.exit(not torch.cuda.is_available())"]).returncode:
+            print("torch cannot use the GPU (a CPU build?): PyTorch columns left out")
+            impls = [n for n in impls if not n.startswith("torch")]
         args.threads = "single" if args.threads == "both" else args.threads
         if args.memory:
             print("--memory measures host memory (tracemalloc); skipped with --device cuda")
