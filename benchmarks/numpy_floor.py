@@ -1,27 +1,36 @@
 """Plain-numpy LSTM, GRU and Elman RNN with hand-derived BPTT: the benchmark's floor.
 
 No autograd at all: the textbook fused-gate recurrence as a careful numpy
-programmer writes it. The input projection of all steps is one matmul, each
-step does one matmul for all gates with in-place gate math on preallocated
-buffers, backward walks the steps once and the weight gradients are one matmul
-each over all steps; the bias rides in the input projection as a column of
-ones. Each step's hidden product h @ W_hh.T is computed as
+programmer writes it, with the engine's numpy tricks (so that ours/floor measures
+the engine, not a trick one of them lacks) but one: the engine's LSTM runs on
+(H, B) columns with W_ih, W_hh and the bias in one matrix (nn/fused.py's
+_Columns), which at B = 16-64 makes the floor's LSTM take 1.05x-1.4x the
+engine's time (medium, long, charlm). The input projection of all
+steps is one matmul, each step does one matmul for all gates with in-place gate
+math on preallocated buffers, and the weight gradients are one matmul each over
+all steps. Backward first computes, for all steps at once, what each gate's
+gradient is to be multiplied by (the local derivatives: 1 - h^2 for the RNN, and
+so on), so that a step is a few ufuncs and one matmul. The sigmoid gates' weights
+are halved, so one tanh over all gates serves them too (sigmoid(v) = 0.5 + 0.5
+tanh(v / 2)). Each step's hidden product h @ W_hh.T is computed as
 (W_hh @ h.T).T, the layout OpenBLAS's AVX-512 kernels run fastest (the engine
 does the same), and the products call np.dot, which skips np.matmul's ufunc
 machinery (~0.35 us a call, ~7 us for a 1-step block's outer product), through
 its C function (``dot``: np.dot itself is numpy's Python-level
-__array_function__ dispatcher, ~0.16 us a call); the engine does the same.
+__array_function__ dispatcher, ~0.16 us a call). A small bias is added after the
+projection, a large one rides in it as a column of ones (see _project).
 Used only by bench_rnn.py, as what any numpy-based engine could at best reach.
 
 Shapes: x (T, B, I) time-major, weights in PyTorch layout (G*H, I), (G*H, H),
 biases (G*H,). ``forward`` returns (output (T, B, H), final state(s), cache);
 ``backward(cache, dout, dh_n[, dc_n])`` returns a dict of gradients; with
 ``input_grad=False`` it skips dx (the benchmark's input needs no gradient, and
-the engine skips it too).
+the engine skips it too). A backward uses up its cache (the LSTM's overwrites
+tanh(c)): one backward per forward.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -57,13 +66,26 @@ def _sigmoid_(a: np.ndarray) -> None:
     a += 0.5
 
 
+def _slots(a: np.ndarray, order: Sequence[int], scale: Optional[Sequence[float]] = None) -> np.ndarray:
+    """The G gate blocks of a (G*H, ...) weight or (G*H,) bias in the order ``order``, each times its scale."""
+    G = len(order)
+    blocks = a.reshape((G, a.shape[0] // G) + a.shape[1:])[list(order)]
+    if scale is not None:
+        blocks = blocks * np.asarray(scale, a.dtype).reshape((G,) + (1,) * a.ndim)
+    return blocks.reshape(a.shape)
+
+
 # ============================================================================ LSTM
+_LSTM_SLOTS, _LSTM_SCALE = (0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0)  # slots (i, f, o, g), the sigmoid pre-activations halved
+
+
 def lstm_forward(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray,
                  b_ih: np.ndarray, b_hh: np.ndarray, keep: bool = True) -> Tuple[np.ndarray, Tuple, Optional[dict]]:
     """gates (i, f, g, o) = W_ih x + b_ih + W_hh h + b_hh; c' = f c + i g, h' = o tanh(c')."""
     T, B, I = x.shape
     H = w_hh.shape[1]
-    gates = _project(x, w_ih, b_ih + b_hh).reshape(T, B, 4 * H)
+    wi, wh, b = (_slots(a, _LSTM_SLOTS, _LSTM_SCALE) for a in (w_ih, w_hh, b_ih + b_hh))
+    gates = _project(x, wi, b).reshape(T, B, 4 * H)
     hs = np.empty((T + 1, B, H), x.dtype)
     cs = np.empty((T + 1, B, H), x.dtype)
     tcs = np.empty((T, B, H), x.dtype)
@@ -72,12 +94,13 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray
     tmp = np.empty((B, H), x.dtype)
     for t in range(T):
         g = gates[t]
-        dot(w_hh, hs[t].T, out=gh)
+        dot(wh, hs[t].T, out=gh)
         g += gh.T
-        _sigmoid_(g[:, :2 * H])
-        _sigmoid_(g[:, 3 * H:])
-        np.tanh(g[:, 2 * H:3 * H], out=g[:, 2 * H:3 * H])
-        i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
+        np.tanh(g, out=g)
+        sg = g[:, :3 * H]
+        sg *= 0.5
+        sg += 0.5
+        i, f, o, gg = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
         np.multiply(f, cs[t], out=cs[t + 1])
         np.multiply(i, gg, out=tmp)
         cs[t + 1] += tmp
@@ -92,38 +115,37 @@ def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = No
     x, w_ih, w_hh, gates, hs, cs, tcs = (cache[k] for k in ("x", "w_ih", "w_hh", "gates", "hs", "cs", "tcs"))
     T, B, I = x.shape
     H = w_hh.shape[1]
-    dg = np.empty_like(gates)
+    i, f, o, gg = (gates.reshape(T, B, 4, H)[:, :, k] for k in range(4))
+    dg = np.empty((T, B, 4, H), x.dtype)  # gate order (i, f, g, o): coefficients first, then times dc or dh
+    di, df, dgg, do = (dg[:, :, k] for k in range(4))
+    np.subtract(1, o, out=do)                             # do = dh o (1 - o) tanh(c)
+    do *= o
+    do *= tcs
+    q = tcs                                               # dc += dh q, q = o (1 - tanh(c)^2) (over tanh(c))
+    np.multiply(tcs, tcs, out=q)
+    np.subtract(1, q, out=q)
+    q *= o
+    np.subtract(1, i, out=di)                             # di = dc i (1 - i) g
+    di *= i
+    di *= gg
+    np.subtract(1, f, out=df)                             # df = dc f (1 - f) c_prev
+    df *= f
+    df *= cs[:T]
+    np.multiply(gg, gg, out=dgg)                          # dg = dc i (1 - g^2)
+    np.subtract(1, dgg, out=dgg)
+    dgg *= i
     dh = np.zeros((B, H), x.dtype) if dh_n is None else dh_n.copy()
     dc = np.zeros((B, H), x.dtype) if dc_n is None else dc_n.copy()
+    dc3 = dc[:, None, :]
     tmp = np.empty((B, H), x.dtype)
-    for t in range(T - 1, -1, -1):
-        g, d = gates[t], dg[t]
-        i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
-        di, df, dgg, do = d[:, :H], d[:, H:2 * H], d[:, 2 * H:3 * H], d[:, 3 * H:]
-        dh += dout[t]
-        tc = tcs[t]
-        np.multiply(tc, tc, out=tmp)                      # dc += dh o (1 - tanh(c)^2)
-        np.subtract(1, tmp, out=tmp)
-        tmp *= o
-        tmp *= dh
+    d2 = dg.reshape(T, B, 4 * H)
+    for d, dt3, dto, qt, ft, dy in zip(d2[::-1], dg[::-1, :, :3], do[::-1], q[::-1], f[::-1], dout[::-1]):
+        dh += dy
+        np.multiply(dh, qt, out=tmp)
         dc += tmp
-        np.subtract(1, o, out=do)                         # do = dh tanh(c) o (1 - o)
-        do *= o
-        do *= tc
-        do *= dh
-        np.subtract(1, i, out=di)                         # di = dc g i (1 - i)
-        di *= i
-        di *= gg
-        di *= dc
-        np.subtract(1, f, out=df)                         # df = dc c_prev f (1 - f)
-        df *= f
-        df *= cs[t]
-        df *= dc
-        np.multiply(gg, gg, out=dgg)                      # dg = dc i (1 - g^2)
-        np.subtract(1, dgg, out=dgg)
-        dgg *= i
-        dgg *= dc
-        dc *= f
+        dt3 *= dc3
+        dto *= dh
+        dc *= ft
         dot(d, w_hh, out=dh)
     d2 = dg.reshape(T * B, 4 * H)
     db = d2.sum(0)
@@ -132,12 +154,17 @@ def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = No
 
 
 # ============================================================================ GRU
+_GRU_SCALE = (0.5, 0.5, 1.0)  # (r, z, n): the sigmoid pre-activations halved
+
+
 def gru_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray,
                 b_hh: np.ndarray, keep: bool = True) -> Tuple[np.ndarray, Tuple, Optional[dict]]:
     """r, z = sigmoid(W_i x + b_i + W_h h + b_h); n = tanh(W_in x + b_in + r (W_hn h + b_hn)); h' = n + z (h - n)."""
     T, B, I = x.shape
     H = w_hh.shape[1]
-    gi = _project(x, w_ih, b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H, b_hh.dtype)])).reshape(T, B, 3 * H)
+    b = _slots(b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H, b_hh.dtype)]), (0, 1, 2), _GRU_SCALE)
+    gi = _project(x, _slots(w_ih, (0, 1, 2), _GRU_SCALE), b).reshape(T, B, 3 * H)
+    wh = _slots(w_hh, (0, 1, 2), _GRU_SCALE)
     hn = np.empty((T, B, H), x.dtype)
     hs = np.empty((T + 1, B, H), x.dtype)
     hs[0] = h0
@@ -146,9 +173,12 @@ def gru_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     tmp = np.empty((B, H), x.dtype)
     for t in range(T):
         a = gi[t]
-        dot(w_hh, hs[t].T, out=ghT)
-        a[:, :2 * H] += gh[:, :2 * H]
-        _sigmoid_(a[:, :2 * H])
+        dot(wh, hs[t].T, out=ghT)
+        rz = a[:, :2 * H]
+        rz += gh[:, :2 * H]
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5
         r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
         np.add(gh[:, 2 * H:], b_hh[2 * H:], out=hn[t])
         np.multiply(r, hn[t], out=tmp)
@@ -166,37 +196,36 @@ def gru_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
     x, w_ih, w_hh, gi, hn, hs = (cache[k] for k in ("x", "w_ih", "w_hh", "gi", "hn", "hs"))
     T, B, I = x.shape
     H = w_hh.shape[1]
-    dgi = np.empty_like(gi)
-    dgh = np.empty_like(gi)
+    r, z, n = (gi.reshape(T, B, 3, H)[:, :, k] for k in range(3))
+    D = np.empty((T, B, 4, H), x.dtype)  # slots (n, r, z, hn): (n, r, z) meet W_ih's rows, (r, z, hn) W_hh's
+    dn, dr, dz, dhn = (D[:, :, k] for k in range(4))
+    u = dr                                                # (1 - z), held in dr's slot until dr is computed
+    np.subtract(1, z, out=u)
+    np.multiply(n, n, out=dn)                             # dn = dh (1 - z)(1 - n^2)
+    np.subtract(1, dn, out=dn)
+    dn *= u
+    np.subtract(hs[:T], n, out=dz)                        # dz = dh (h - n) z (1 - z)
+    dz *= z
+    dz *= u
+    np.multiply(dn, r, out=dhn)                           # d(W_hn h + b_hn) = dn r
+    np.subtract(1, r, out=dr)                             # dr = dn (W_hn h + b_hn) r (1 - r)
+    dr *= dhn
+    dr *= hn
     dh = np.zeros((B, H), x.dtype) if dh_n is None else dh_n.copy()
+    dh3 = dh[:, None, :]
     tmp = np.empty((B, H), x.dtype)
-    for t in range(T - 1, -1, -1):
-        a, d, e = gi[t], dgi[t], dgh[t]
-        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-        dr, dz, dn = d[:, :H], d[:, H:2 * H], d[:, 2 * H:]
-        dh += dout[t]
-        np.subtract(1, z, out=dn)                         # dn_pre = dh (1 - z)(1 - n^2)
-        dn *= dh
-        np.multiply(n, n, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        dn *= tmp
-        np.subtract(hs[t], n, out=dz)                     # dz_pre = dh (h - n) z (1 - z)
-        dz *= dh
-        dz *= z
-        np.subtract(1, z, out=tmp)
-        dz *= tmp
-        np.multiply(dn, r, out=e[:, 2 * H:])              # d(W_hn h + b_hn) = dn_pre r
-        np.subtract(1, r, out=dr)                         # dr_pre = dn_pre hn r (1 - r)
-        dr *= r
-        dr *= hn[t]
-        dr *= dn
-        e[:, :2 * H] = d[:, :2 * H]
-        dh *= z
-        dh += dot(e, w_hh)
-    d2, e2 = dgi.reshape(T * B, 3 * H), dgh.reshape(T * B, 3 * H)
-    return _with_dx(dict(h0=dh, w_ih=dot(d2.T, x.reshape(T * B, I)),
-                         w_hh=dot(e2.T, hs[:T].reshape(T * B, H)), b_ih=d2.sum(0), b_hh=e2.sum(0)), input_grad,
-                    d2, w_ih, x)
+    for d, dhid, zt, dy in zip(D[::-1], D.reshape(T, B, 4 * H)[::-1, :, H:], z[::-1], dout[::-1]):
+        dh += dy
+        d *= dh3
+        np.matmul(dhid, w_hh, out=tmp)                    # (rows strided by 4H: matmul, not dot)
+        dh *= zt
+        dh += tmp
+    d2 = D.reshape(T * B, 4 * H)
+    din, dhid = d2[:, :3 * H], d2[:, H:]
+    x2 = x.reshape(T * B, I)
+    grads = dict(h0=dh, w_ih=_slots(np.matmul(din.T, x2), (1, 2, 0)), w_hh=np.matmul(dhid.T, hs[:T].reshape(T * B, H)),
+                 b_ih=_slots(din.sum(0), (1, 2, 0)), b_hh=dhid.sum(0))
+    return _with_dx(grads, input_grad, din, _slots(w_ih, (2, 0, 1)), x)
 
 
 # ============================================================================ Elman RNN
@@ -209,10 +238,11 @@ def rnn_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     hs[0] = h0
     _project(x, w_ih, b_ih + b_hh, out=hs[1:].reshape(T * B, H))
     gh = np.empty((H, B), x.dtype)
-    for t in range(T):
-        dot(w_hh, hs[t].T, out=gh)
-        hs[t + 1] += gh.T
-        np.tanh(hs[t + 1], out=hs[t + 1])
+    ghT = gh.T
+    for hp, h in zip(hs.transpose(0, 2, 1)[:T], hs[1:]):  # (h_prev.T, h) per step
+        dot(w_hh, hp, out=gh)
+        h += ghT
+        np.tanh(h, out=h)
     cache = dict(x=x, w_ih=w_ih, w_hh=w_hh, hs=hs) if keep else None
     return hs[1:], (hs[T],), cache
 
@@ -222,13 +252,11 @@ def rnn_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
     x, w_ih, w_hh, hs = (cache[k] for k in ("x", "w_ih", "w_hh", "hs"))
     T, B, I = x.shape
     H = w_hh.shape[1]
-    dpre = np.empty((T, B, H), x.dtype)
+    dpre = np.multiply(hs[1:], hs[1:])                    # 1 - h^2, then times dh per step
+    np.subtract(1, dpre, out=dpre)
     dh = np.zeros((B, H), x.dtype) if dh_n is None else dh_n.copy()
-    for t in range(T - 1, -1, -1):
-        dh += dout[t]
-        d = dpre[t]
-        np.multiply(hs[t + 1], hs[t + 1], out=d)
-        np.subtract(1, d, out=d)
+    for d, dy in zip(dpre[::-1], dout[::-1]):
+        dh += dy
         d *= dh
         dot(d, w_hh, out=dh)
     d2 = dpre.reshape(T * B, H)
