@@ -380,11 +380,12 @@ def fused_name(cell):
     return {"lstm": "lstm_sequence", "gru": "gru_sequence"}.get(cell, "rnn_sequence")
 
 
+@pytest.mark.parametrize("B,lengths", [(3, [4, 5, 2]), (1, None)])  # (B = 1: the LSTM's row path)
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cell", CELLS)
-def test_no_grad_matches_grad_mode(device, cell, reverse):
+def test_no_grad_matches_grad_mode(device, cell, reverse, B, lengths):
     """Without grad the LSTM keeps two cell-state rows instead of T+1: the same outputs either way."""
-    p, arrs = _problem(cell, lengths=[4, 5, 2], reverse=reverse)
+    p, arrs = _problem(cell, B=B, lengths=lengths, reverse=reverse)
     ts = tensors_for(arrs, device)
     with tg.no_grad():
         quiet = call(run_fused, cell, ts, p)
