@@ -92,20 +92,19 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_ih: np.ndarray
     hs[0], cs[0] = h0, c0
     gh = np.empty((4 * H, B), x.dtype)
     tmp = np.empty((B, H), x.dtype)
-    for t in range(T):
-        g = gates[t]
-        dot(wh, hs[t].T, out=gh)
-        g += gh.T
+    g4, ghT = gates.reshape(T, B, 4, H), gh.T
+    for g, sg, i, f, o, gg, hp, h, cp, c, tc in zip(gates, gates[:, :, :3 * H], *(g4[:, :, k] for k in range(4)),
+                                                    hs.transpose(0, 2, 1), hs[1:], cs, cs[1:], tcs):
+        dot(wh, hp, out=gh)
+        g += ghT
         np.tanh(g, out=g)
-        sg = g[:, :3 * H]
         sg *= 0.5
         sg += 0.5
-        i, f, o, gg = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
-        np.multiply(f, cs[t], out=cs[t + 1])
+        np.multiply(f, cp, out=c)
         np.multiply(i, gg, out=tmp)
-        cs[t + 1] += tmp
-        np.tanh(cs[t + 1], out=tcs[t])
-        np.multiply(o, tcs[t], out=hs[t + 1])
+        c += tmp
+        np.tanh(c, out=tc)
+        np.multiply(o, tc, out=h)
     cache = dict(x=x, w_ih=w_ih, w_hh=w_hh, gates=gates, hs=hs, cs=cs, tcs=tcs) if keep else None
     return hs[1:], (hs[T], cs[T]), cache
 
@@ -171,22 +170,21 @@ def gru_forward(x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarra
     ghT = np.empty((3 * H, B), x.dtype)
     gh = ghT.T
     tmp = np.empty((B, H), x.dtype)
-    for t in range(T):
-        a = gi[t]
-        dot(wh, hs[t].T, out=ghT)
-        rz = a[:, :2 * H]
-        rz += gh[:, :2 * H]
+    g3, gh_rz, gh_n, b_hn = gi.reshape(T, B, 3, H), gh[:, :2 * H], gh[:, 2 * H:], b_hh[2 * H:]
+    for rz, r, z, n, hn_t, hpT, hp, h in zip(gi[:, :, :2 * H], *(g3[:, :, k] for k in range(3)), hn,
+                                            hs.transpose(0, 2, 1), hs, hs[1:]):
+        dot(wh, hpT, out=ghT)
+        rz += gh_rz
         np.tanh(rz, out=rz)
         rz *= 0.5
         rz += 0.5
-        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-        np.add(gh[:, 2 * H:], b_hh[2 * H:], out=hn[t])
-        np.multiply(r, hn[t], out=tmp)
+        np.add(gh_n, b_hn, out=hn_t)
+        np.multiply(r, hn_t, out=tmp)
         n += tmp
         np.tanh(n, out=n)
-        np.subtract(hs[t], n, out=hs[t + 1])
-        hs[t + 1] *= z
-        hs[t + 1] += n
+        np.subtract(hp, n, out=h)
+        h *= z
+        h += n
     cache = dict(x=x, w_ih=w_ih, w_hh=w_hh, gi=gi, hn=hn, hs=hs) if keep else None
     return hs[1:], (hs[T],), cache
 

@@ -493,6 +493,11 @@ def _pairs(rows: list, reverse: bool) -> Any:
     return zip(rows[:0:-1], rows[-2::-1]) if reverse else zip(rows[:-1], rows[1:])
 
 
+def _forwards(reverse: bool, *rows: list) -> Any:
+    """The rows of per-step arrays zipped, step by step in processing order (as _times)."""
+    return zip(*[r[::-1] for r in rows]) if reverse else zip(*rows)
+
+
 def _backwards(reverse: bool, *rows: list) -> Any:
     """The rows of a block's arrays zipped, step by step in backward's order (as _steps)."""
     return zip(*rows) if reverse else zip(*[r[::-1] for r in rows])
@@ -908,11 +913,9 @@ class LSTMSequence(_Recurrence):
         gh, tmp = np.empty(4 * H, xs.dtype), np.empty(H, xs.dtype)
         mm = _dot(np, gh, hs, w_t)
         g4 = a.reshape(T, 4, H)
-        per_step = [list(a), list(a[:, :3 * H])] + [list(g4[:, k]) for k in range(4)]
-        if self.reverse:
-            per_step = [r[::-1] for r in per_step]
+        slots = _forwards(self.reverse, list(a), list(a[:, :3 * H]), *(list(g4[:, k]) for k in range(4)))
         hrows, crows = list(hs.reshape(T + 1, H)), list(cs.reshape(T + 1, H))
-        for (at, sg, i, f, og, g), (hp, hn), (cp, cn) in zip(zip(*per_step), _pairs(hrows, self.reverse),
+        for (at, sg, i, f, og, g), (hp, hn), (cp, cn) in zip(slots, _pairs(hrows, self.reverse),
                                                              _pairs(crows, self.reverse)):
             mm(hp, w_t, gh)
             at += gh
@@ -1100,21 +1103,23 @@ class GRUSequence(_Recurrence):
                     self._carry(y, t, n, hs)
         else:
             hid, tmp = _HiddenProduct(whh, B, (3, H)), np.empty((B, H), dtype=x.dtype)
-            for t in self._times():
-                n = bt.active[t]
-                at, hpn, hnn, tm = _rows(n, B, a[t], hs[t + 1 - o], hs[t + o], tmp)
-                hid.add_to(at[:, 1:], hpn)
-                rz = at[:, 1:3]
+            slots = _forwards(self.reverse, list(a[:, :, 1:]), list(a[:, :, 1:3]),
+                              *(list(a[:, :, k]) for k in range(4)))
+            for t, views, (hp, hn) in zip(self._times(), slots, _pairs(list(hs), self.reverse)):
+                ahh, rz, an, ar, az, ahn = views  # slots (r, z, hn) (the hidden product's), (r, z), then each slot
+                n, tm = bt.active[t], tmp
+                if n < B:
+                    ahh, rz, an, ar, az, ahn, hp, hn, tm = (v[:n] for v in (*views, hp, hn, tmp))
+                hid.add_to(ahh, hp)
                 np.tanh(rz, out=rz)
                 rz *= 0.5
                 rz += 0.5
-                np.multiply(at[:, 1], at[:, 3], out=tm)
-                an = at[:, 0]
+                np.multiply(ar, ahn, out=tm)
                 an += tm
                 np.tanh(an, out=an)
-                np.subtract(hpn, an, out=hnn)
-                hnn *= at[:, 2]
-                hnn += an
+                np.subtract(hp, an, out=hn)
+                hn *= az
+                hn += an
                 if self.lengths is not None:
                     self._carry(y, t, n, hs)
         if self.keep:
