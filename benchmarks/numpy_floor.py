@@ -2,23 +2,24 @@
 
 No autograd at all: the textbook fused-gate recurrence as a careful numpy
 programmer writes it, with the engine's numpy tricks (so that ours/floor measures
-the engine, not a trick one of them lacks) but one: the engine's LSTM runs on
-(H, B) columns with W_ih, W_hh and the bias in one matrix (nn/fused.py's
-_Columns), which at B = 16-64 makes the floor's LSTM take 1.05x-1.4x the
-engine's time (medium, long, charlm). The input projection of all
-steps is one matmul, each step does one matmul for all gates with in-place gate
-math on preallocated buffers, and the weight gradients are one matmul each over
-all steps. Backward first computes, for all steps at once, what each gate's
-gradient is to be multiplied by (the local derivatives: 1 - h^2 for the RNN, and
-so on), so that a step is a few ufuncs and one matmul. The sigmoid gates' weights
-are halved, so one tanh over all gates serves them too (sigmoid(v) = 0.5 + 0.5
-tanh(v / 2)). Each step's hidden product h @ W_hh.T is computed as
-(W_hh @ h.T).T, the layout OpenBLAS's AVX-512 kernels run fastest (the engine
-does the same), and the products call np.dot, which skips np.matmul's ufunc
-machinery (~0.35 us a call, ~7 us for a 1-step block's outer product), through
-its C function (``dot``: np.dot itself is numpy's Python-level
-__array_function__ dispatcher, ~0.16 us a call). A small bias is added after the
-projection, a large one rides in it as a column of ones (see _project).
+the engine, not a trick one of them lacks) but one: at B > 1 the engine's LSTM
+runs on (H, B) columns with W_ih, W_hh and the bias in one matrix (nn/fused.py's
+_Columns), which makes the floor's LSTM take 1.1x-1.5x the engine's time at
+charlm, medium and long. The input projection of all steps is one matmul, each
+step does one matmul for all gates with in-place gate math on preallocated
+buffers and views made up front, and the weight gradients are one matmul each
+over all steps. Backward first computes, for a block of steps at once (blocks
+that fit in cache, as the engine's), what each gate's gradient is to be
+multiplied by (the local derivatives: 1 - h^2 for the RNN, and so on), so that
+a step is a few ufuncs and one matmul. The sigmoid gates' weights are halved, so
+one tanh over all gates serves them too (sigmoid(v) = 0.5 + 0.5 tanh(v / 2)).
+Each step's hidden product h @ W_hh.T is computed as (W_hh @ h.T).T, the layout
+OpenBLAS's AVX-512 kernels run fastest (the engine does the same), and the
+products call np.dot, which skips np.matmul's ufunc machinery (~0.35 us a call,
+~7 us for a 1-step block's outer product), through its C function (``dot``:
+np.dot itself is numpy's Python-level __array_function__ dispatcher, ~0.16 us a
+call). A small bias is added after the projection, a large one rides in it as a
+column of ones (see _project).
 Used only by bench_rnn.py, as what any numpy-based engine could at best reach.
 
 Shapes: x (T, B, I) time-major, weights in PyTorch layout (G*H, I), (G*H, H),
@@ -75,6 +76,16 @@ def _slots(a: np.ndarray, order: Sequence[int], scale: Optional[Sequence[float]]
     return blocks.reshape(a.shape)
 
 
+BLOCK = 1 << 16  # elements: backward's blocks of steps, as the engine's (_CHUNK_ELEMS in nn/fused.py)
+
+
+def _blocks(T: int, per_step: int) -> list:
+    """Backward's blocks [t0, t1) of steps, last first: about BLOCK elements of per_step (B * H) each, so that a
+    block's coefficient pass runs in cache (unblocked, the floor's LSTM took 1.05x the time at medium)."""
+    n = max(1, BLOCK // per_step)
+    return [(t0, min(T, t0 + n)) for t0 in range(0, T, n)][::-1]
+
+
 # ============================================================================ LSTM
 _LSTM_SLOTS, _LSTM_SCALE = (0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0)  # slots (i, f, o, g), the sigmoid pre-activations halved
 
@@ -114,38 +125,42 @@ def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = No
     x, w_ih, w_hh, gates, hs, cs, tcs = (cache[k] for k in ("x", "w_ih", "w_hh", "gates", "hs", "cs", "tcs"))
     T, B, I = x.shape
     H = w_hh.shape[1]
-    i, f, o, gg = (gates.reshape(T, B, 4, H)[:, :, k] for k in range(4))
+    g4 = gates.reshape(T, B, 4, H)
     dg = np.empty((T, B, 4, H), x.dtype)  # gate order (i, f, g, o): coefficients first, then times dc or dh
-    di, df, dgg, do = (dg[:, :, k] for k in range(4))
-    np.subtract(1, o, out=do)                             # do = dh o (1 - o) tanh(c)
-    do *= o
-    do *= tcs
-    q = tcs                                               # dc += dh q, q = o (1 - tanh(c)^2) (over tanh(c))
-    np.multiply(tcs, tcs, out=q)
-    np.subtract(1, q, out=q)
-    q *= o
-    np.subtract(1, i, out=di)                             # di = dc i (1 - i) g
-    di *= i
-    di *= gg
-    np.subtract(1, f, out=df)                             # df = dc f (1 - f) c_prev
-    df *= f
-    df *= cs[:T]
-    np.multiply(gg, gg, out=dgg)                          # dg = dc i (1 - g^2)
-    np.subtract(1, dgg, out=dgg)
-    dgg *= i
     dh = np.zeros((B, H), x.dtype) if dh_n is None else dh_n.copy()
     dc = np.zeros((B, H), x.dtype) if dc_n is None else dc_n.copy()
     dc3 = dc[:, None, :]
     tmp = np.empty((B, H), x.dtype)
     d2 = dg.reshape(T, B, 4 * H)
-    for d, dt3, dto, qt, ft, dy in zip(d2[::-1], dg[::-1, :, :3], do[::-1], q[::-1], f[::-1], dout[::-1]):
-        dh += dy
-        np.multiply(dh, qt, out=tmp)
-        dc += tmp
-        dt3 *= dc3
-        dto *= dh
-        dc *= ft
-        dot(d, w_hh, out=dh)
+    for t0, t1 in _blocks(T, B * H):
+        i, f, o, gg = (g4[t0:t1, :, k] for k in range(4))
+        di, df, dgg, do = (dg[t0:t1, :, k] for k in range(4))
+        tc = tcs[t0:t1]
+        np.subtract(1, o, out=do)                         # do = dh o (1 - o) tanh(c)
+        do *= o
+        do *= tc
+        q = tc                                            # dc += dh q, q = o (1 - tanh(c)^2) (over tanh(c))
+        np.multiply(tc, tc, out=q)
+        np.subtract(1, q, out=q)
+        q *= o
+        np.subtract(1, i, out=di)                         # di = dc i (1 - i) g
+        di *= i
+        di *= gg
+        np.subtract(1, f, out=df)                         # df = dc f (1 - f) c_prev
+        df *= f
+        df *= cs[t0:t1]
+        np.multiply(gg, gg, out=dgg)                      # dg = dc i (1 - g^2)
+        np.subtract(1, dgg, out=dgg)
+        dgg *= i
+        for d, dt3, dto, qt, ft, dy in zip(d2[t0:t1][::-1], dg[t0:t1, :, :3][::-1], do[::-1], q[::-1], f[::-1],
+                                           dout[t0:t1][::-1]):
+            dh += dy
+            np.multiply(dh, qt, out=tmp)
+            dc += tmp
+            dt3 *= dc3
+            dto *= dh
+            dc *= ft
+            dot(d, w_hh, out=dh)
     d2 = dg.reshape(T * B, 4 * H)
     db = d2.sum(0)
     return _with_dx(dict(h0=dh, c0=dc, w_ih=dot(d2.T, x.reshape(T * B, I)),
@@ -194,30 +209,33 @@ def gru_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
     x, w_ih, w_hh, gi, hn, hs = (cache[k] for k in ("x", "w_ih", "w_hh", "gi", "hn", "hs"))
     T, B, I = x.shape
     H = w_hh.shape[1]
-    r, z, n = (gi.reshape(T, B, 3, H)[:, :, k] for k in range(3))
+    g3 = gi.reshape(T, B, 3, H)
     D = np.empty((T, B, 4, H), x.dtype)  # slots (n, r, z, hn): (n, r, z) meet W_ih's rows, (r, z, hn) W_hh's
-    dn, dr, dz, dhn = (D[:, :, k] for k in range(4))
-    u = dr                                                # (1 - z), held in dr's slot until dr is computed
-    np.subtract(1, z, out=u)
-    np.multiply(n, n, out=dn)                             # dn = dh (1 - z)(1 - n^2)
-    np.subtract(1, dn, out=dn)
-    dn *= u
-    np.subtract(hs[:T], n, out=dz)                        # dz = dh (h - n) z (1 - z)
-    dz *= z
-    dz *= u
-    np.multiply(dn, r, out=dhn)                           # d(W_hn h + b_hn) = dn r
-    np.subtract(1, r, out=dr)                             # dr = dn (W_hn h + b_hn) r (1 - r)
-    dr *= dhn
-    dr *= hn
+    Dhid = D.reshape(T, B, 4 * H)[:, :, H:]
     dh = np.zeros((B, H), x.dtype) if dh_n is None else dh_n.copy()
     dh3 = dh[:, None, :]
     tmp = np.empty((B, H), x.dtype)
-    for d, dhid, zt, dy in zip(D[::-1], D.reshape(T, B, 4 * H)[::-1, :, H:], z[::-1], dout[::-1]):
-        dh += dy
-        d *= dh3
-        np.matmul(dhid, w_hh, out=tmp)                    # (rows strided by 4H: matmul, not dot)
-        dh *= zt
-        dh += tmp
+    for t0, t1 in _blocks(T, B * H):
+        r, z, n = (g3[t0:t1, :, k] for k in range(3))
+        dn, dr, dz, dhn = (D[t0:t1, :, k] for k in range(4))
+        u = dr                                            # (1 - z), held in dr's slot until dr is computed
+        np.subtract(1, z, out=u)
+        np.multiply(n, n, out=dn)                         # dn = dh (1 - z)(1 - n^2)
+        np.subtract(1, dn, out=dn)
+        dn *= u
+        np.subtract(hs[t0:t1], n, out=dz)                 # dz = dh (h - n) z (1 - z)
+        dz *= z
+        dz *= u
+        np.multiply(dn, r, out=dhn)                       # d(W_hn h + b_hn) = dn r
+        np.subtract(1, r, out=dr)                         # dr = dn (W_hn h + b_hn) r (1 - r)
+        dr *= dhn
+        dr *= hn[t0:t1]
+        for d, dhid, zt, dy in zip(D[t0:t1][::-1], Dhid[t0:t1][::-1], z[::-1], dout[t0:t1][::-1]):
+            dh += dy
+            d *= dh3
+            np.matmul(dhid, w_hh, out=tmp)                # (rows strided by 4H: matmul, not dot)
+            dh *= zt
+            dh += tmp
     d2 = D.reshape(T * B, 4 * H)
     din, dhid = d2[:, :3 * H], d2[:, H:]
     x2 = x.reshape(T * B, I)
@@ -250,13 +268,16 @@ def rnn_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
     x, w_ih, w_hh, hs = (cache[k] for k in ("x", "w_ih", "w_hh", "hs"))
     T, B, I = x.shape
     H = w_hh.shape[1]
-    dpre = np.multiply(hs[1:], hs[1:])                    # 1 - h^2, then times dh per step
-    np.subtract(1, dpre, out=dpre)
+    dpre = np.empty((T, B, H), x.dtype)
     dh = np.zeros((B, H), x.dtype) if dh_n is None else dh_n.copy()
-    for d, dy in zip(dpre[::-1], dout[::-1]):
-        dh += dy
-        d *= dh
-        dot(d, w_hh, out=dh)
+    for t0, t1 in _blocks(T, B * H):
+        d = dpre[t0:t1]
+        np.multiply(hs[t0 + 1:t1 + 1], hs[t0 + 1:t1 + 1], out=d)  # 1 - h^2, then times dh per step
+        np.subtract(1, d, out=d)
+        for dt, dy in zip(d[::-1], dout[t0:t1][::-1]):
+            dh += dy
+            dt *= dh
+            dot(dt, w_hh, out=dh)
     d2 = dpre.reshape(T * B, H)
     db = d2.sum(0)
     return _with_dx(dict(h0=dh, w_ih=dot(d2.T, x.reshape(T * B, I)),

@@ -28,9 +28,13 @@ def _load(name: str):
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-@pytest.mark.parametrize("T,B,I,H", [(1, 1, 1, 1), (5, 3, 4, 6), (7, 1, 3, 2)])
-def test_floor_matches_engine(cell, T, B, I, H):
+@pytest.mark.parametrize("T,B,I,H,steps", [(1, 1, 1, 1, None), (5, 3, 4, 6, None), (7, 1, 3, 2, None),
+                                           (7, 2, 3, 2, 1), (7, 2, 3, 2, 3)])
+def test_floor_matches_engine(cell, T, B, I, H, steps):
+    """steps: backward's blocks of that many steps (None: the default, all steps in one)."""
     floor = _load("numpy_floor")
+    if steps is not None:
+        floor.BLOCK = steps * B * H
     G = floor.GATES[cell]
     rng = np.random.default_rng(T * 100 + B * 10 + H)
     arr = {k: rng.standard_normal(s) for k, s in dict(x=(T, B, I), h0=(B, H), c0=(B, H), w_ih=(G * H, I),
