@@ -59,16 +59,9 @@ def _with_dx(grads: Grads, wanted: bool, d2: np.ndarray, w_ih: np.ndarray, x: np
     return grads
 
 
-def _sigmoid_(a: np.ndarray) -> None:
-    """a <- 1 / (1 + exp(-a)), in place, without overflow (0.5 + 0.5 tanh(a / 2))."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-
-
 def _slots(a: np.ndarray, order: Sequence[int], scale: Optional[Sequence[float]] = None) -> np.ndarray:
-    """The G gate blocks of a (G*H, ...) weight or (G*H,) bias in the order ``order``, each times its scale."""
+    """The G gate blocks of a (G*H, ...) weight or (G*H,) bias in the order ``order``, each times its scale (as
+    nn/fused.py's _blocks: the floor imports nothing from the engine)."""
     G = len(order)
     blocks = a.reshape((G, a.shape[0] // G) + a.shape[1:])[list(order)]
     if scale is not None:
@@ -79,7 +72,7 @@ def _slots(a: np.ndarray, order: Sequence[int], scale: Optional[Sequence[float]]
 BLOCK = 1 << 16  # elements: backward's blocks of steps, as the engine's (_CHUNK_ELEMS in nn/fused.py)
 
 
-def _blocks(T: int, per_step: int) -> list:
+def _step_blocks(T: int, per_step: int) -> list:
     """Backward's blocks [t0, t1) of steps, last first: about BLOCK elements of per_step (B * H) each, so that a
     block's coefficient pass runs in cache (unblocked, the floor's LSTM took 1.05x the time at medium)."""
     n = max(1, BLOCK // per_step)
@@ -132,7 +125,7 @@ def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = No
     dc3 = dc[:, None, :]
     tmp = np.empty((B, H), x.dtype)
     d2 = dg.reshape(T, B, 4 * H)
-    for t0, t1 in _blocks(T, B * H):
+    for t0, t1 in _step_blocks(T, B * H):
         i, f, o, gg = (g4[t0:t1, :, k] for k in range(4))
         di, df, dgg, do = (dg[t0:t1, :, k] for k in range(4))
         tc = tcs[t0:t1]
@@ -215,7 +208,8 @@ def gru_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
     dh = np.zeros((B, H), x.dtype) if dh_n is None else dh_n.copy()
     dh3 = dh[:, None, :]
     tmp = np.empty((B, H), x.dtype)
-    for t0, t1 in _blocks(T, B * H):
+    mm = dot if B == 1 else np.matmul  # (at B > 1 the (B, 3H) rows are strided by 4H, where dot is slower)
+    for t0, t1 in _step_blocks(T, B * H):
         r, z, n = (g3[t0:t1, :, k] for k in range(3))
         dn, dr, dz, dhn = (D[t0:t1, :, k] for k in range(4))
         u = dr                                            # (1 - z), held in dr's slot until dr is computed
@@ -233,7 +227,7 @@ def gru_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
         for d, dhid, zt, dy in zip(D[t0:t1][::-1], Dhid[t0:t1][::-1], z[::-1], dout[t0:t1][::-1]):
             dh += dy
             d *= dh3
-            np.matmul(dhid, w_hh, out=tmp)                # (rows strided by 4H: matmul, not dot)
+            mm(dhid, w_hh, out=tmp)
             dh *= zt
             dh += tmp
     d2 = D.reshape(T * B, 4 * H)
@@ -270,7 +264,7 @@ def rnn_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = Non
     H = w_hh.shape[1]
     dpre = np.empty((T, B, H), x.dtype)
     dh = np.zeros((B, H), x.dtype) if dh_n is None else dh_n.copy()
-    for t0, t1 in _blocks(T, B * H):
+    for t0, t1 in _step_blocks(T, B * H):
         d = dpre[t0:t1]
         np.multiply(hs[t0 + 1:t1 + 1], hs[t0 + 1:t1 + 1], out=d)  # 1 - h^2, then times dh per step
         np.subtract(1, d, out=d)

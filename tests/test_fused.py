@@ -235,11 +235,32 @@ def test_matches_references(device, cell, mode, kernel_library, p):
         assert g.shape == r.shape and g.dtype == np.float64 and g.device == device
         np.testing.assert_allclose(_cpu(g), _cpu(r), rtol=1e-10, atol=1e-10, err_msg=name)
         np.testing.assert_allclose(_cpu(g), n, rtol=1e-10, atol=1e-10, err_msg=name + " (numpy)")
+    _assert_grads_match(fused_ts, ref_ts)
+
+
+def _assert_grads_match(got_ts, ref_ts):
     for k in ORDER:
         if ref_ts[k] is not None:
-            assert fused_ts[k].grad is not None, k
-            np.testing.assert_allclose(_cpu(fused_ts[k].grad), _cpu(ref_ts[k].grad), rtol=1e-10, atol=1e-10,
+            assert got_ts[k].grad is not None, k
+            np.testing.assert_allclose(_cpu(got_ts[k].grad), _cpu(ref_ts[k].grad), rtol=1e-10, atol=1e-10,
                                        err_msg=f"grad of {k}")
+
+
+@pytest.mark.parametrize("T,lengths", [(1, None), (6, None), (6, [4])])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("cell", CELLS)
+def test_one_sequence_matches_reference(device, cell, reverse, T, lengths):
+    """B = 1, where the numpy paths have layouts of their own (the LSTM's forward on rows without lengths, its
+    backward's gate gradients transposed): fixed cases beside the generated ones."""
+    p, arrs = _problem(cell, T=T, B=1, lengths=lengths, reverse=reverse)
+    ref_ts, fused_ts = tensors_for(arrs, device), tensors_for(arrs, device)
+    ref, got = call(engine_reference, cell, ref_ts, p), call(run_fused, cell, fused_ts, p)
+    for name, g, r in zip(("output", "h_n", "c_n"), got, ref):
+        if r is not None:
+            np.testing.assert_allclose(_cpu(g), _cpu(r), rtol=1e-10, atol=1e-10, err_msg=name)
+    loss_of(got, 0).backward()
+    loss_of(ref, 0).backward()
+    _assert_grads_match(fused_ts, ref_ts)
 
 
 @pytest.mark.parametrize("lengths", [None, [2, 4, 3]])
@@ -262,10 +283,7 @@ def test_final_state_gradients_in_any_layout(device, cell, mode, kernel_library,
     loss(call(engine_reference, cell, ref_ts, p)).backward()
     with _path_for(mode, device, kernel_library, p):
         loss(call(run_fused, cell, fused_ts, p)).backward()
-    for k in ORDER:
-        if ref_ts[k] is not None:
-            np.testing.assert_allclose(_cpu(fused_ts[k].grad), _cpu(ref_ts[k].grad), rtol=1e-10, atol=1e-10,
-                                       err_msg=f"grad of {k}")
+    _assert_grads_match(fused_ts, ref_ts)
 
 
 # ----------------------------------------------------------------------------- examples
@@ -384,7 +402,8 @@ def fused_name(cell):
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cell", CELLS)
 def test_no_grad_matches_grad_mode(device, cell, reverse, B, lengths):
-    """Without grad the LSTM keeps two cell-state rows instead of T+1: the same outputs either way."""
+    """Without grad the LSTM keeps two cell-state rows instead of T+1 (at B > 1, or with lengths): the same
+    outputs either way."""
     p, arrs = _problem(cell, B=B, lengths=lengths, reverse=reverse)
     ts = tensors_for(arrs, device)
     with tg.no_grad():

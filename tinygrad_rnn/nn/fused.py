@@ -25,8 +25,9 @@ packed sequences).
 On numpy the gate math is numpy ufuncs on preallocated buffers. The LSTM and
 the RNN forward keep each step's vectors as columns (see _Columns): one matmul
 W_cat @ [x_t; h; 1] per step gives the whole pre-activation, and every ufunc
-runs on a contiguous (H, B) block (the RNN at B = 1 stays in rows: see its
-forward). The LSTM's backward stays in columns; GRU and RNN backward, and the
+runs on a contiguous (H, B) block (at B = 1 the RNN, and the LSTM without
+lengths, stay in rows: see RNNSequence.forward, LSTMSequence._row_forward).
+The LSTM's backward stays in columns; GRU and RNN backward, and the
 GRU forward (whose n gate needs W_hn h apart), work on rows (B, H) with the
 input projection of all steps as one matmul. Backward
 first turns the saved activations of a block of steps into the per-element
@@ -790,9 +791,9 @@ def _cols(n: int, B: int, *arrays: Any) -> tuple:
 
 
 class _Columns:
-    """The numpy forward layout of the LSTM and RNN at B > 1: each step's vectors are columns, the batch along
-    the fast axis (at B = 1 the RNN, and the LSTM without lengths, run on rows, with the input projection of all
-    steps up front).
+    """The numpy forward layout of the LSTM and RNN: each step's vectors are columns, the batch along the fast
+    axis (except at B = 1, where the RNN, and the LSTM without lengths, run on rows, with the input projection of
+    all steps up front).
 
     z (I + H + 1, B) stacks [x_t; h; 1], so one matmul W_cat @ z gives the step's W_ih x_t + W_hh h + b,
     and every per-step operand is a contiguous (G*H, B) or (H, B) block: numpy's ufuncs on strided
@@ -838,8 +839,9 @@ class _Columns:
 
 
 # ============================================================================ LSTM
-_LSTM_SLOTS, _LSTM_HALVED = (0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0)  # the numpy path's gate slots (i, f, o, g): the
-# sigmoid gates first, their weights halved, so one tanh and one affine pass give sigmoid = 0.5 + 0.5 tanh(v / 2)
+# The gate slots (i, f, o, g): the sigmoid gates first. On numpy their weights are halved, so one tanh over all
+# gates and one affine pass over the first three give sigmoid(v) = 0.5 + 0.5 tanh(v / 2).
+_LSTM_SLOTS, _LSTM_HALVED = (0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0)
 
 
 class LSTMSequence(_Recurrence):
@@ -897,9 +899,11 @@ class LSTMSequence(_Recurrence):
 
     def _row_forward(self, xs, h0, c0, w_ih, w_hh, bias):
         """The numpy path at B = 1 without lengths: the input projection of all steps up front, then per step
-        a matrix-vector product with W_hh and the gate math on vectors, every step's views made up front
-        (0.8x the columns' time at T = 25, H = 100, where a step's work is a few microseconds). A and cs are
-        those of the columns: at B = 1, (T, 4H, 1) columns and (T, 4H) rows are the same memory."""
+        a matrix-vector product with W_hh and the columns loop's gate math on vectors, every step's views made
+        up front (0.8x the columns' time at T = 25, H = 100, where a step's work is a few microseconds). A and
+        cs are those of the columns: at B = 1, (T, 4H, 1) columns and (T, 4H) rows are the same memory. Without
+        grad it still holds every step's gates and cell state (the columns hold one step's): 2 KB a step at
+        H = 100."""
         T, I, H = self.T, self.I, self.H
         A = _workspace.empty((T, 4 * H, 1), xs.dtype)
         a = A.reshape(T, 4 * H)
@@ -937,7 +941,7 @@ class LSTMSequence(_Recurrence):
     def _kernel_forward(self, xp, xs, h0, c0, w_ih, w_hh, bias):
         """The CuPy path (and its numpy stand-ins): rows (B, 4, H) per step, one kernel launch for the gates."""
         T, B, I, H, o = self.T, self.B, self.I, self.H, self.o
-        bt, order = self.batch, (0, 1, 3, 2)
+        bt, order = self.batch, _LSTM_SLOTS
         whh = _blocks(w_hh, order)
         a = _project(xs.reshape(T * B, I), _blocks(w_ih, order), None if bias is None else _blocks(bias, order))
         a = a.reshape(T, B, 4, H)
@@ -988,8 +992,10 @@ class LSTMSequence(_Recurrence):
         _, dout, dh, dc = self._start_backward(A.dtype, g_out, g_hn, g_cn)
         dh, dc = dh.T.copy(), dc.T.copy()
         sums = _GradSums(self, np, self.w_ih)
-        w_hh_t = self.w_hh.T  # at B > 1 a copy: its product with D runs ~10 % faster than the view's (at B = 1
-        if B > 1:  # the products gain less than the transposing copy costs: 2 against 10 us at H = 100, T = 25)
+        # At B > 1 a copy of W_hh.T: its product with D runs ~10 % faster than the view's. At B = 1 the products
+        # gain less than the transposing copy costs (2 against 10 us at H = 100, T = 25).
+        w_hh_t = self.w_hh.T
+        if B > 1:
             w_hh_t = _workspace.empty((H, 4 * H), A.dtype)
             np.copyto(w_hh_t, self.w_hh.T)
         ch = _chunk_len(T, B * H)
