@@ -4,7 +4,7 @@ No autograd at all: the textbook fused-gate recurrence as a careful numpy
 programmer writes it, with the engine's numpy tricks (so that ours/floor measures
 the engine, not a trick one of them lacks) but one: at B > 1 the engine's LSTM
 runs on (H, B) columns with W_ih, W_hh and the bias in one matrix (nn/fused.py's
-_Columns), which makes the floor's LSTM take 1.04x-1.25x the engine's time at
+_Columns), which makes the floor's LSTM take 1.0x-1.2x the engine's time at
 charlm, medium and long. The input projection of all steps is one matmul, each
 step does one matmul for all gates with in-place gate math on preallocated
 buffers and views made up front, and the weight gradients are one matmul each
