@@ -415,8 +415,8 @@ def _categories(stats: Any) -> Dict[str, float]:
            "fused recurrence loops (ufuncs + per-step matmuls)": 0.0, "engine + Python glue": 0.0}
     for key, (_cc, _nc, tt, _ct, callers) in stats.stats.items():
         if key[0] == "~" and callers:
-            for caller, (_c, _n, caller_tt, _t) in callers.items():
-                out[_category(*caller)] += caller_tt
+            for caller, (_c, _n, tt_from_caller, _t) in callers.items():
+                out[_category(*caller)] += tt_from_caller
         else:
             out[_category(*key)] += tt
     return out

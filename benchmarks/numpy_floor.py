@@ -124,7 +124,7 @@ def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = No
     dc = np.zeros((B, H), x.dtype) if dc_n is None else dc_n.copy()
     dc3 = dc[:, None, :]
     tmp = np.empty((B, H), x.dtype)
-    d2 = dg.reshape(T, B, 4 * H)
+    dsteps = dg.reshape(T, B, 4 * H)  # (a step's gate gradients as one (B, 4H) matrix)
     for t0, t1 in _step_blocks(T, B * H):
         i, f, o, gg = (g4[t0:t1, :, k] for k in range(4))
         di, df, dgg, do = (dg[t0:t1, :, k] for k in range(4))
@@ -145,7 +145,7 @@ def lstm_backward(cache: dict, dout: np.ndarray, dh_n: Optional[np.ndarray] = No
         np.multiply(gg, gg, out=dgg)                      # dg = dc i (1 - g^2)
         np.subtract(1, dgg, out=dgg)
         dgg *= i
-        for d, dt3, dto, qt, ft, dy in zip(d2[t0:t1][::-1], dg[t0:t1, :, :3][::-1], do[::-1], q[::-1], f[::-1],
+        for d, dt3, dto, qt, ft, dy in zip(dsteps[t0:t1][::-1], dg[t0:t1, :, :3][::-1], do[::-1], q[::-1], f[::-1],
                                            dout[t0:t1][::-1]):
             dh += dy
             np.multiply(dh, qt, out=tmp)

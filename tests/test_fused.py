@@ -9,6 +9,10 @@ are both exercised, with backward blocks small enough to cross block edges.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
+import shutil
+import subprocess
 import types
 
 import numpy as np
@@ -582,9 +586,6 @@ _CPU_LOOP = "for (long long i = 0; i < size; ++i)"
 def _cxx_library(folder):
     """The RawKernel sources that CuPy runs (fused._raw_source), compiled as plain C++ loops over i with
     T = double, or None without a compiler."""
-    import ctypes
-    import shutil
-    import subprocess
     cxx = shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
     if cxx is None:
         return None
@@ -610,7 +611,6 @@ class _CpuPointerCalls:
         self.lib = lib
 
     def kernel(self, name, size, args):
-        import ctypes
         getattr(self.lib, "tinygrad_rnn_" + name)(*[ctypes.c_int(a) if i else ctypes.c_void_p(a)
                                                      for a, i in zip(args, fused._int_params(name))],
                                                    ctypes.c_longlong(size))
@@ -618,7 +618,6 @@ class _CpuPointerCalls:
     @staticmethod
     def _matrix(address, rows, cols, ld):
         """The column-major (rows x cols) matrix with leading dimension ld at address, as a numpy view."""
-        import ctypes
         assert rows <= ld
         span = ld * (cols - 1) + rows
         flat = np.ctypeslib.as_array((ctypes.c_double * span).from_address(address))
@@ -663,14 +662,11 @@ def test_cuda_kernel_sources_match_numpy_stand_ins(kernel_library):
 def test_pointer_path_holds_its_buffers(kernel_library):
     """A buffer passed by address stays alive as long as the step calls do (a temporary's address would
     otherwise point at memory the next allocation takes)."""
-    import ctypes
-    import gc
     if kernel_library is None:
         pytest.skip("no C++ compiler to build the kernels for the CPU")
     with path(True, pointers=kernel_library):
-        st = fused._StepCalls(np, np.float64, 2, 3, np.zeros((3, 3)))
-        address = st.buf(np.full((2, 3), 7.0))
+        calls = fused._StepCalls(np, np.float64, 2, 3, np.zeros((3, 3)))
+        address = calls.buf(np.full((2, 3), 7.0))
         gc.collect()
-        others = [np.zeros((2, 3)) for _ in range(8)]
+        others = [np.zeros((2, 3)) for _ in range(8)]  # (allocations that would reuse freed memory)
         assert list((ctypes.c_double * 6).from_address(address)) == [7.0] * 6
-        del others

@@ -204,6 +204,21 @@ def test_maximum_minimum(device, op, pair, data):
     np.testing.assert_array_equal(method.numpy(), getattr(np, op)(a, b))
 
 
+@pytest.mark.parametrize("op", ["maximum", "minimum"])
+@with_fixtures
+@given(shape=shapes(max_side=3), data=st.data())
+def test_maximum_minimum_ties(device, op, shape, data):
+    """Values on a coarse grid, so ties are common: the winner takes the gradient, a tie splits it in half."""
+    grid = hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 0.0, 1.0]))
+    a, b, w = data.draw(grid, label="a"), data.draw(grid, label="b"), data.draw(arrays(shape), label="w")
+    ta, tb = tensor(a, device), tensor(b, device)
+    (getattr(tg, op)(ta, tb) * tg.tensor(w, device=device)).sum().backward()
+    wins = (a > b) if op == "maximum" else (a < b)
+    share = wins + 0.5 * (a == b)
+    np.testing.assert_allclose(ta.grad.numpy(), w * share, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(tb.grad.numpy(), w * (1 - share), rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "int64", "bool"])
 def test_integer_maximum_minimum_do_not_wrap(device, dtype):
     """Integer and bool minimum is numpy's own (negating to reuse maximum would wrap 0 in uint8, -128 in int8)."""

@@ -164,14 +164,14 @@ def test_fused_and_reference_paths_agree(device, mode):
         x = tg.tensor(rng.standard_normal((6, 4, 3)), requires_grad=True, device=device)
         h0 = tg.tensor(rng.standard_normal((4, 4, 5)), requires_grad=True, device=device)
         c0 = tg.tensor(rng.standard_normal((4, 4, 5)), requires_grad=True, device=device)
-        hx = (h0, c0) if mode == "LSTM" else h0
-        out, st_ = m(x, hx, lengths=[6, 2, 5, 1])
+        lstm = mode == "LSTM"
+        out, st_ = m(x, (h0, c0) if lstm else h0, lengths=[6, 2, 5, 1])
         w = tg.tensor(rng.standard_normal(out.shape), device=device)
-        h_n = st_[0] if mode == "LSTM" else st_
-        loss = (out * w).sum() + (st_[1] if mode == "LSTM" else st_).sum() * 0.3 + (h_n.mean(1) ** 2).sum()
+        h_n, last = st_ if lstm else (st_, st_)  # (last: c_n for the LSTM)
+        loss = (out * w).sum() + last.sum() * 0.3 + (h_n.mean(1) ** 2).sum()
         loss.backward()
-        grads = [p.grad.numpy() for p in m.parameters()] + [x.grad.numpy(), h0.grad.numpy()]
-        results.append((out.numpy(), grads + ([c0.grad.numpy()] if mode == "LSTM" else [])))
+        inputs = [x, h0, c0] if lstm else [x, h0]
+        results.append((out.numpy(), [p.grad.numpy() for p in list(m.parameters()) + inputs]))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-10, atol=1e-12)
     for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)

@@ -20,8 +20,11 @@ def ws(monkeypatch):
     return w
 
 
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
 def params(cell, seed=0):
-    G = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    G = GATES[cell]
     rng = np.random.default_rng(seed)
     shapes = [(G * H, I), (G * H, H), (G * H,), (G * H,)]
     return [tg.tensor(rng.standard_normal(s) * 0.5, requires_grad=True) for s in shapes]
@@ -88,7 +91,7 @@ def test_the_stacked_weights_come_from_the_cache_in_every_forward(ws, cell):
     """[W_ih | W_hh | b], rebuilt in each numpy forward of the LSTM and the batched RNN, goes back to the
     cache and is taken again: no whole-matrix temporaries, whose memory malloc may have returned to the
     kernel (fresh pages fault in on every call)."""
-    G = {"lstm": 4, "rnn": 1}[cell]
+    G = GATES[cell]
     shape = (G * H, I + H + 1)
     served = []
     empty = ws.empty

@@ -109,10 +109,12 @@ def randperm(n: int, dtype: Any = np.int64, device: str = "cpu") -> Tensor:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
     dtype = np.dtype(dtype)
-    if dtype.kind in "iu":  # the largest value the dtype holds exactly (none for bool)
+    if dtype.kind in "iu":  # the largest value the dtype holds exactly
         exact = np.iinfo(dtype).max
-    else:
-        exact = 2 ** (np.finfo(dtype).nmant + 1) if dtype.kind == "f" else -1
+    elif dtype.kind == "f":
+        exact = 2 ** (np.finfo(dtype).nmant + 1)
+    else:  # bool
+        exact = -1
     if n - 1 > exact:
         raise ValueError(f"randperm: {dtype} cannot hold the values 0..{n - 1} exactly")
     return Tensor(backend.module_for(device).asarray(backend.rng("cpu").permutation(int(n)), dtype=dtype))
@@ -137,10 +139,11 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
     if not np.isfinite(rows).all() or (rows < 0).any() or not (rows.sum(1) > 0).all():
         raise ValueError("multinomial: weights must be finite and non-negative, with a positive sum in every row")
-    fewest = int((rows > 0).sum(1).min())  # non-zero weights in a row
-    if not replacement and num_samples > fewest:
-        raise ValueError(f"multinomial: {num_samples} samples without replacement, but a row has only "
-                         f"{fewest} non-zero weights (pass replacement=True)")
+    if not replacement:
+        fewest = int((rows > 0).sum(1).min())  # non-zero weights in a row
+        if num_samples > fewest:
+            raise ValueError(f"multinomial: {num_samples} samples without replacement, but a row has only "
+                             f"{fewest} non-zero weights (pass replacement=True)")
     gen = backend.rng("cpu")
     out = np.stack([gen.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum()) for r in rows])
     out = out.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64)

@@ -180,14 +180,14 @@ class Maximum(Function):
     """max(a, b) elementwise; where a == b each side gets half the gradient."""
 
     saved_inputs = (0, 1)
-    pick = "maximum"  # (the array function; Minimum's is "minimum")
+    pick, wins = "maximum", "greater"  # (array functions: the result, and where a is it)
 
     def forward(self, a, b):
         return getattr(xp_of(a, b), self.pick)(a, b)
 
     def backward(self, g):
         a, b = self.saved
-        wa = ((a.data > b.data) if self.pick == "maximum" else (a.data < b.data)) + 0.5 * (a.data == b.data)
+        wa = getattr(xp_of(a.data), self.wins)(a.data, b.data) + 0.5 * (a.data == b.data)
         wa = _const(wa.astype(g.dtype))
         return unbroadcast(g * wa, a.shape), unbroadcast(g * (1 - wa), b.shape)
 
@@ -195,7 +195,7 @@ class Maximum(Function):
 class Minimum(Maximum):
     """min(a, b) elementwise; where a == b each side gets half the gradient."""
 
-    pick = "minimum"
+    pick, wins = "minimum", "less"
 
 
 class Where(Function):

@@ -142,10 +142,15 @@ class Function:
             return self._outputs(out)
         result = Tensor._make(out, self, True)
         self.out_shape = out.shape  # (backward checks the gradient that reaches this node against it)
-        if self.save_output:  # its version counter is watched too: backward reads it
-            self._out, self._out_vc = out, [0]
-            result._vc = self._out_vc
+        if self.save_output:
+            self._keep_output(out, result)
         return result
+
+    def _keep_output(self, out: Any, result: "Tensor") -> None:
+        """Save the output array for backward, its version counter shared with its Tensor: backward reads it,
+        so it refuses to run after an in-place change."""
+        self._out, self._out_vc = out, [0]
+        result._vc = self._out_vc
 
     def _outputs(self, outs: tuple) -> Tuple["Tensor", ...]:
         """The recorded results of a forward that returned several arrays: a Tensor each, each float one with
@@ -155,8 +160,7 @@ class Function:
         results = tuple([Tensor._make(o, _OutputNode(self, k, o.shape), True) if o.dtype.kind == "f"
                          else Tensor._make(o) for k, o in enumerate(outs)])
         if self.save_output:
-            self._out, self._out_vc = outs[0], [0]
-            results[0]._vc = self._out_vc
+            self._keep_output(outs[0], results[0])
             if results[0].grad_fn is not None:
                 self._first_node = weakref.ref(results[0].grad_fn)
         return results

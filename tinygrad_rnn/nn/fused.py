@@ -26,7 +26,7 @@ On numpy the gate math is numpy ufuncs on preallocated buffers. The LSTM and
 the RNN forward keep each step's vectors as columns (see _Columns): one matmul
 W_cat @ [x_t; h; 1] per step gives the whole pre-activation, and every ufunc
 runs on a contiguous (H, B) block (at B = 1 the RNN, and the LSTM without
-lengths, stay in rows: see RNNSequence.forward, LSTMSequence._row_forward).
+lengths, stay in rows: see RNNSequence.forward, LSTMSequence._row_steps).
 The LSTM's backward stays in columns; GRU and RNN backward, and the
 GRU forward (whose n gate needs W_hn h apart), work on rows (B, H) with the
 input projection of all steps as one matmul. Backward
@@ -501,7 +501,7 @@ def _forwards(reverse: bool, *rows: list) -> Any:
 
 def _backwards(reverse: bool, *rows: list) -> Any:
     """The rows of a block's arrays zipped, step by step in backward's order (as _steps)."""
-    return zip(*rows) if reverse else zip(*[r[::-1] for r in rows])
+    return _forwards(not reverse, *rows)
 
 
 class _Recurrence(Function):
@@ -859,16 +859,26 @@ class LSTMSequence(_Recurrence):
         bias = _bias_sum(b_ih, b_hh)
         if self._kernel_path(xp):
             return self._kernel_forward(xp, xs, h0, c0, w_ih, w_hh, bias)
-        if self.B == 1 and self.lengths is None:
-            return self._row_forward(xs, h0, c0, w_ih, w_hh, bias)
+        steps = self._row_steps if self.B == 1 and self.lengths is None else self._column_steps
+        y, hs, A, cs, c_n = steps(xs, h0, c0, w_ih, w_hh, bias)
+        outputs = self._finish_forward(y, hs, c_n)
+        if self.keep:
+            self.A, self.cs, self.hs, self.xs, self.w_ih, self.w_hh = A, cs, hs, xs, w_ih, w_hh
+        else:
+            _workspace.give(A, cs)
+        return outputs
+
+    def _column_steps(self, xs, h0, c0, w_ih, w_hh, bias):
+        """The numpy steps on (H, B) columns (see _Columns): (y, the history hs, the gates A, the cell states cs,
+        c_n). Without grad, A holds one step and cs two."""
         w = _cat_weights(w_ih, w_hh, bias, _LSTM_SLOTS, _LSTM_HALVED)
-        T, B, H, o, keep = self.T, self.B, self.H, self.o, self.keep
-        y = self._output_buffer(np, x.dtype)
+        T, B, H, o, keep, bt = self.T, self.B, self.H, self.o, self.keep, self.batch
+        y = self._output_buffer(np, xs.dtype)
         cols = _Columns(self, xs, h0, y)
-        A = _workspace.empty((T if keep else 1, 4 * H, B), x.dtype, zero=self.lengths is not None)
-        cs = _workspace.empty((T + 1 if keep else 2, H, B), x.dtype)
+        A = _workspace.empty((T if keep else 1, 4 * H, B), xs.dtype, zero=self.lengths is not None)
+        cs = _workspace.empty((T + 1 if keep else 2, H, B), xs.dtype)
         cs[T if self.reverse and keep else 0] = c0.T
-        tmp = np.empty((H, B), dtype=x.dtype)
+        tmp = np.empty((H, B), dtype=xs.dtype)
         for s, t in enumerate(self._times()):
             n = bt.active[t]
             cp, cn = (cs[t + 1 - o], cs[t + o]) if keep else (cs[s % 2], cs[(s + 1) % 2])
@@ -887,23 +897,15 @@ class LSTMSequence(_Recurrence):
             cols.out(s, t)
             if n < B:
                 cn[:, n:] = cp[:, n:]
-        c_n = cs[(0 if self.reverse else T) if keep else T % 2].T
-        hs = cols.finish(y)
-        outputs = self._finish_forward(y, hs, c_n)
         _workspace.give(w)
-        if keep:
-            self.A, self.cs, self.hs, self.xs, self.w_ih, self.w_hh = A, cs, hs, xs, w_ih, w_hh
-        else:
-            _workspace.give(A, cs)
-        return outputs
+        return y, cols.finish(y), A, cs, cs[(0 if self.reverse else T) if keep else T % 2].T
 
-    def _row_forward(self, xs, h0, c0, w_ih, w_hh, bias):
-        """The numpy path at B = 1 without lengths: the input projection of all steps up front, then per step
-        a matrix-vector product with W_hh and the columns loop's gate math on vectors, every step's views made
-        up front (0.8x the columns' time at T = 25, H = 100, where a step's work is a few microseconds). A and
-        cs are those of the columns: at B = 1, (T, 4H, 1) columns and (T, 4H) rows are the same memory. Without
-        grad it still holds every step's gates and cell state (the columns hold one step's): 2 KB a step at
-        H = 100."""
+    def _row_steps(self, xs, h0, c0, w_ih, w_hh, bias):
+        """The numpy steps at B = 1 without lengths, as _column_steps: the input projection of all steps up
+        front, then per step a matrix-vector product with W_hh and the columns' gate math on vectors, every
+        step's views made up front (0.8x the columns' time at T = 25, H = 100, where a step's work is a few
+        microseconds). A and cs are those of the columns: at B = 1, (T, 4H, 1) columns and (T, 4H) rows are the
+        same memory. Without grad they still hold every step (2 KB a step at H = 100)."""
         T, I, H = self.T, self.I, self.H
         A = _workspace.empty((T, 4 * H, 1), xs.dtype)
         a = A.reshape(T, 4 * H)
@@ -931,12 +933,7 @@ class LSTMSequence(_Recurrence):
             cn += tmp
             np.tanh(cn, out=tmp)
             np.multiply(og, tmp, out=hn)
-        outputs = self._finish_forward(y, hs, cs[0 if self.reverse else T].T)
-        if self.keep:
-            self.A, self.cs, self.hs, self.xs, self.w_ih, self.w_hh = A, cs, hs, xs, w_ih, w_hh
-        else:
-            _workspace.give(A, cs)
-        return outputs
+        return y, hs, A, cs, cs[0 if self.reverse else T].T
 
     def _kernel_forward(self, xp, xs, h0, c0, w_ih, w_hh, bias):
         """The CuPy path (and its numpy stand-ins): rows (B, 4, H) per step, one kernel launch for the gates."""

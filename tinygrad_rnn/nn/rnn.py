@@ -317,11 +317,11 @@ class RNNBase(Module):
              reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
         """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)."""
         if self.fused:  # (the function behind fused.lstm_sequence & co., with the final states stacked)
-            lstm = self.mode == "LSTM"
-            states = [("h0", h), ("c0", c)] if lstm else [("h0", h)]
-            options = {} if self.mode in ("LSTM", "GRU") else {"nonlinearity": self.nonlinearity}
-            outs = fused._sequence(_FUSED[self.mode], x, states, *weights, lengths, reverse, stacked=True, **options)
-            return outs if lstm else (*outs, None)
+            cls = _FUSED[self.mode]
+            states = [("h0", h), ("c0", c)] if cls.states == 2 else [("h0", h)]
+            options = {"nonlinearity": self.nonlinearity} if cls is fused.RNNSequence else {}
+            outs = fused._sequence(cls, x, states, *weights, lengths, reverse, stacked=True, **options)
+            return outs if cls.states == 2 else (*outs, None)
         if h is None:
             h = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
         if c is None and self.mode == "LSTM":
