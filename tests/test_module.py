@@ -776,6 +776,8 @@ def test_embedding_from_pretrained_copies_and_freezes():
     assert trainable.weight.grad.numpy()[1].tolist() == [0.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="from_pretrained: embeddings must be 2-D"):
         nn.Embedding.from_pretrained(np.ones(3))
+    with pytest.raises(ValueError, match=r"_weight has shape \(5, 3\), expected .* \(10, 4\)"):
+        nn.Embedding(10, 4, _weight=tg.ones(5, 3))
     tg.manual_seed(0)
     nn.Embedding.from_pretrained(np.ones((50, 4)))  # draws no random init, as torch's (the seed's stream goes on)
     after = tg.randn(3).tolist()

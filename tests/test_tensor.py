@@ -703,5 +703,6 @@ def test_to_takes_device_and_dtype_like_torch():
 def test_bmm_is_batched_matmul_without_broadcasting():
     a, b = tg.tensor(np.arange(24.0).reshape(2, 3, 4)), tg.tensor(np.ones((2, 4, 5)))
     np.testing.assert_array_equal(tg.bmm(a, b).numpy(), np.matmul(a.numpy(), b.numpy()))
-    with pytest.raises(ValueError, match=r"bmm: expected \(B, n, m\) and \(B, m, p\) with the same B"):
-        tg.bmm(a, tg.ones(1, 4, 5, dtype=tg.float64))
+    for bad in (tg.ones(1, 4, 5, dtype=tg.float64), tg.ones(2, 3, 5, dtype=tg.float64)):  # B, then m differs
+        with pytest.raises(ValueError, match=r"bmm: expected \(B, n, m\) and \(B, m, p\) with the same B and m"):
+            tg.bmm(a, bad)

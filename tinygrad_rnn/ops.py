@@ -750,8 +750,8 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     """Batched a @ b for (B, n, m) and (B, m, p), as torch.bmm (matmul without its broadcasting)."""
-    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
-        raise ValueError(f"bmm: expected (B, n, m) and (B, m, p) with the same B, got {a.shape} and {b.shape}")
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise ValueError(f"bmm: expected (B, n, m) and (B, m, p) with the same B and m, got {a.shape} and {b.shape}")
     return matmul(a, b)
 
 

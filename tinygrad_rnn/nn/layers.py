@@ -57,6 +57,9 @@ class Embedding(Module):
             self.weight = _param((num_embeddings, embedding_dim), dtype, device)
             self.reset_parameters()
         else:  # (from_pretrained: a copy of the given table, no random init drawn, as in torch)
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight has shape {tuple(_weight.shape)}, expected (num_embeddings, "
+                                 f"embedding_dim) = {(num_embeddings, embedding_dim)}")
             self.weight = Parameter(_weight.detach().clone())
 
     def reset_parameters(self) -> None:
