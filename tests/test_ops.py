@@ -598,14 +598,17 @@ def test_getitem_1d(device, n, index, data):
 
 
 @st.composite
-def advanced_index(draw, shape):
-    """Integer arrays (with repeats and negative values) mixed with slices, ints and None."""
+def advanced_index(draw, shape, with_int=False):
+    """Integer arrays (with repeats and negative values) mixed with slices, ints and None; ``with_int``: at
+    least one int (the shape needs 2 dims)."""
     nd = len(shape)
-    k = draw(st.integers(1, nd))
+    k = draw(st.integers(2 if with_int else 1, nd))
     ishape = draw(shapes(min_dims=0, max_dims=2, max_side=3))
     kinds = [draw(st.sampled_from(["array", "array", "slice", "int"])) for _ in range(k)]
     if "array" not in kinds:
         kinds[draw(st.integers(0, k - 1))] = "array"
+    if with_int and "int" not in kinds:
+        kinds[draw(st.sampled_from([j for j in range(k) if kinds[j] != "array" or kinds.count("array") > 1]))] = "int"
     parts = []
     for d, kind in enumerate(kinds):
         if kind == "array":
@@ -619,13 +622,53 @@ def advanced_index(draw, shape):
     return tuple(parts)
 
 
+def ints_then_rest(a, index):
+    """a[index] by torch's rule: each integer picks along its dim first (np.take, last dim first so the others
+    keep their place), then the index without the integers applies; numpy would broadcast the integers with
+    the index arrays instead."""
+    dims, d = [], 0
+    for i in index:
+        if isinstance(i, (int, np.integer)):
+            dims.append((d, i))
+        d += i is not None
+    for d, i in reversed(dims):
+        a = np.take(a, i, axis=d)
+    return a[tuple(i for i in index if not isinstance(i, (int, np.integer)))]
+
+
 @with_fixtures
 @given(shape=shapes(min_dims=1, min_side=1), data=st.data())
 def test_getitem_integer_arrays(device, shape, data):
-    """Advanced indexing: repeated indices must accumulate in the gradient (checked numerically)."""
+    """Advanced indexing: repeated indices must accumulate in the gradient (checked numerically); integers
+    mixed with index arrays apply first, as in torch."""
     index = data.draw(advanced_index(shape), label="index")
     x = data.draw(arrays(shape), label="x")
-    check_op(lambda t: t[index], lambda a: a[index], [x], device)
+    check_op(lambda t: t[index], lambda a: ints_then_rest(a, index), [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=3, min_side=1), data=st.data())
+def test_getitem_integers_with_index_arrays(device, shape, data):
+    """An int and an index array together (often apart, where numpy's and torch's layouts differ)."""
+    index = data.draw(advanced_index(shape, with_int=True), label="index")
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: t[index], lambda a: ints_then_rest(a, index), [x], device)
+
+
+def test_integers_apply_before_index_arrays_as_in_torch():
+    """x[0, :, [0, 2, 1]] is x[0][:, [0, 2, 1]]: numpy would broadcast the 0 with the list and put the list's
+    dim first (a transposed result); a 0-d integer tensor counts as an integer, and setitem follows the same rule."""
+    x = tg.tensor(np.arange(18.0).reshape(2, 3, 3), requires_grad=True)
+    y = x[0, :, [0, 2, 1]]
+    assert y.tolist() == [[0.0, 2.0, 1.0], [3.0, 5.0, 4.0], [6.0, 8.0, 7.0]]  # row r of x[0] is 3r, 3r+1, 3r+2
+    assert x[tg.tensor(1), :, [2]].tolist() == [[11.0], [14.0], [17.0]]
+    (y * tg.tensor([[1.0, 10.0, 100.0]] * 3)).sum().backward()
+    assert x.grad.numpy()[0, 0].tolist() == [1.0, 100.0, 10.0] and x.grad.numpy()[1].sum() == 0
+    assert tg.zeros(4, 5, 6, 7)[:, 0, :, [0, 1]].shape == (4, 6, 2)
+    z = tg.zeros(2, 3, 4)
+    z[0, :, [1, 3]] = tg.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert z.numpy()[0].tolist() == [[0.0, 1.0, 0.0, 2.0], [0.0, 3.0, 0.0, 4.0], [0.0, 5.0, 0.0, 6.0]]
+    assert tg.zeros(2, 3)[[]].shape == (0, 3)  # (an empty list is an empty integer index, not float64)
 
 
 @with_fixtures

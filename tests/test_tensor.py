@@ -1,5 +1,6 @@
 """The Tensor API: dtype rules, attributes, conversions, repr, creation functions, seeding,
 casts, and the numpy/CuPy backend."""
+import math
 import os
 import subprocess
 import sys
@@ -706,3 +707,110 @@ def test_bmm_is_batched_matmul_without_broadcasting():
     for bad in (tg.ones(1, 4, 5, dtype=tg.float64), tg.ones(2, 3, 5, dtype=tg.float64)):  # B, then m differs
         with pytest.raises(ValueError, match=r"bmm: expected \(B, n, m\) and \(B, m, p\) with the same B and m"):
             tg.bmm(a, bad)
+
+
+# ============================================================================ torch's rules where numpy's differ
+def test_a_bool_is_not_a_dim_but_var_and_std_take_one_as_unbiased():
+    """numpy reads True as axis 1; torch refuses a bool dim, except var(unbiased)/std(unbiased) over everything."""
+    x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 9.0]], dtype=tg.float64)  # mean 4, squares sum to 40
+    for f in (lambda: x.sum(True), lambda: x.mean(False), lambda: x.amax(False), lambda: x.argmax(True),
+              lambda: x.unsqueeze(True), lambda: x.transpose(True, False), lambda: x.flatten(True),
+              lambda: x.squeeze(False), lambda: x.sum((0, True))):
+        with pytest.raises(TypeError, match="dim must be an int"):
+            f()
+    assert x.var(True).item() == pytest.approx(40 / 5) and x.var(False).item() == pytest.approx(40 / 6)
+    assert x.std(False).item() == pytest.approx(math.sqrt(40 / 6))
+
+
+def test_reductions_accumulate_like_torch():
+    """float16 sums accumulate in float32, var/std/norm run in float32 (x^2 overflows float16 past 256);
+    bool and unsigned sums are int64; logsumexp of small ints runs in float (the shift by the max would wrap)."""
+    h = np.full(4096, 0.1, np.float16)
+    assert tg.tensor(h).sum().item() == np.float16(h.astype(np.float32).sum())  # f16 pairwise sums drift
+    assert tg.tensor(np.array([300.0, 400.0], np.float16)).norm().item() == 500.0
+    assert tg.tensor(np.array([0.0, 600.0], np.float16)).std().item() == np.float16(math.sqrt(2 * 300.0 ** 2))
+    s = tg.tensor(np.array([200, 100], np.uint8)).sum()
+    assert s.dtype == np.int64 and s.item() == 300 and (s + tg.tensor(1)).dtype == np.int64
+    assert tg.tensor([True, True, False]).sum().dtype == np.int64
+    assert tg.tensor(np.array([200, 100], np.uint8)).logsumexp(0).item() == pytest.approx(200.0)
+    assert tg.tensor(np.array([100, -100], np.int8)).logsumexp(0).item() == pytest.approx(100.0)
+
+
+def test_var_without_degrees_of_freedom_divides_by_zero_as_torch():
+    with pytest.warns(RuntimeWarning, match="no degrees of freedom"):
+        assert tg.tensor([1.0, 2.0]).var(correction=2).item() == math.inf
+    with pytest.warns(RuntimeWarning, match="no degrees of freedom"):
+        assert math.isnan(tg.tensor([1.0]).var().item())
+
+
+def test_norm_orders_like_torch():
+    a = tg.tensor([[0.0, -2.0, 3.0], [1.0, 0.0, -4.0]], dtype=tg.float64)
+    assert a.norm("fro").item() == pytest.approx(math.sqrt(30)) and a.norm(None).item() == pytest.approx(math.sqrt(30))
+    assert a.norm(0).item() == 4 and a.norm(0, 1).tolist() == [2.0, 2.0]
+    assert a.norm(float("inf")).item() == 4 and a.norm(-float("inf"), 1).tolist() == [0.0, 0.0]
+    for p in (-1, "nuc"):
+        with pytest.raises(ValueError, match="norm: p must be"):
+            a.norm(p)
+
+
+def test_number_to_tensor_power_is_exact_and_keeps_integers():
+    """b ** x is a power, not exp(x log b) (which gave 1000.0001 for 10 ** 3.0 in float32); an integer base to
+    an integer or bool exponent stays an integer, numpy's integers too."""
+    assert (10 ** tg.tensor([1.0, 3.0])).tolist() == [10.0, 1000.0]
+    assert (2 ** tg.tensor(np.array([3.0], np.float16))).item() == 8.0
+    assert (0.5 ** tg.tensor(np.array([2.0, 3.0], np.float16))).tolist() == [0.25, 0.125]
+    for base, e, want in ((2, tg.tensor([True, False]), [2, 1]), (np.int64(2), tg.tensor([1, 2]), [2, 4])):
+        out = base ** e
+        assert out.dtype == np.int64 and out.tolist() == want
+    with pytest.raises(ValueError, match=r"pow: integers to negative integer powers are not allowed \(uint8 \*\* -1\)"):
+        tg.tensor(np.array([1, 2], np.uint8)) ** -1
+
+
+def test_grad_modes_decorate_generators_and_bare():
+    """As torch: the mode holds inside a decorated generator's body on each resume, not in its caller between
+    items; no_grad and enable_grad also decorate without parentheses."""
+    x = tg.tensor([1.0], requires_grad=True)
+
+    @tg.no_grad()
+    def gen():
+        sent = yield (x * 2).requires_grad
+        yield (x * 3).requires_grad, sent, tg.is_grad_enabled()
+        return "done"
+
+    g = gen()
+    assert next(g) is False and tg.is_grad_enabled()
+    assert g.send("hi") == (False, "hi", False) and tg.is_grad_enabled()
+    with pytest.raises(StopIteration, match="done"):
+        next(g)
+
+    @tg.no_grad
+    def doubled(t):
+        return t * 2
+
+    @tg.enable_grad
+    def tripled(t):
+        return t * 3
+
+    assert not doubled(x).requires_grad and doubled.__name__ == "doubled"
+    with tg.no_grad():
+        assert tripled(x).requires_grad
+
+
+def test_zero_d_inputs_equality_with_none_and_containment():
+    x = tg.tensor(5.0, requires_grad=True)
+    y = x.gather(0, tg.tensor(0)) + x.index_select(0, tg.tensor([0]))  # (torch takes a 0-d x as one element)
+    assert y.shape == () and y.item() == 10.0
+    y.backward()
+    assert x.grad.item() == 2.0
+    with pytest.raises(IndexError, match="unbind: a 0-d tensor"):
+        x.unbind(0)
+    assert tg.tensor([[1, 5], [7, 2]]).argmax(keepdim=True).tolist() == [[2]]
+    t = tg.tensor([[1, 2], [3, 4]])
+    assert (t == None) is False and (t != None) is True and t in [None, t]  # noqa: E711
+    assert 3 in t and 5 not in t and tg.tensor([3, 4]) in t
+    with pytest.raises(TypeError, match="in: a Tensor can be searched for a number or a Tensor"):
+        "a" in t
+    assert tg.tensor([1, 2, 3]).masked_fill(tg.tensor([True, False, True]), 1.5).tolist() == [1, 2, 1]  # int64 kept
+    assert tg.full((2,), np.int64(3)).dtype == np.int64 and tg.full((2,), np.True_).dtype == np.bool_
+    with pytest.raises(ValueError, match=r"clamp: the input \(2, 3\) and the bounds \[\(4,\)\] do not broadcast"):
+        tg.randn(2, 3).clamp(tg.randn(4))

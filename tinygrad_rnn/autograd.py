@@ -8,6 +8,7 @@ every time step receives the sum of every step's gradient.
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from . import backend
@@ -34,20 +35,57 @@ class _GradMode:
         return type(self)()
 
     def __call__(self, fn: Callable) -> Callable:
+        if inspect.isgeneratorfunction(fn):
+            return self._generator(fn)
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self._again():
                 return fn(*args, **kwargs)
         return wrapper
 
+    def _generator(self, fn: Callable) -> Callable:
+        """A decorated generator function: the mode holds while the generator's body runs (each resume),
+        not while its caller runs between items, as in torch."""
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            gen = fn(*args, **kwargs)
+            step: Callable[[], Any] = lambda: gen.send(None)  # noqa: E731
+            while True:
+                try:
+                    with self._again():
+                        item = step()
+                except StopIteration as stop:
+                    return stop.value
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    with self._again():
+                        gen.close()
+                    raise
+                except BaseException as e:
+                    step = functools.partial(gen.throw, e)
+                else:
+                    step = functools.partial(gen.send, sent)
+        return wrapper
 
-class no_grad(_GradMode):
+
+class _Bare(_GradMode):
+    """A mode that takes no argument, so it may also decorate bare: @no_grad as well as @no_grad()."""
+
+    def __new__(cls, fn: Optional[Callable] = None) -> Any:
+        if fn is not None:
+            return cls()(fn)
+        return super().__new__(cls)
+
+
+class no_grad(_Bare):
     """Ops inside record nothing: for inference, optimizer updates and evaluation."""
 
     enabled = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_Bare):
     enabled = True
 
 

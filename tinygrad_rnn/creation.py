@@ -48,7 +48,8 @@ def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
          requires_grad: bool = False) -> Tensor:
     """A tensor of fill_value; the dtype follows the value like torch (bool, int64, else float32)."""
     if dtype is None:
-        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else np.float32
+        dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else \
+            np.int64 if isinstance(fill_value, (int, np.integer)) else np.float32
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "full")
     return Tensor(backend.module_for(device).full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 

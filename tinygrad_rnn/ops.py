@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections import namedtuple
 from typing import Any, Optional, Sequence, Tuple
 
@@ -169,11 +170,30 @@ class PowScalar(Function):
     def forward(self, x):
         if x.dtype.kind != "f" and isinstance(self.p, float):  # an int tensor to a float power: float32, as torch
             x = x.astype(np.float32)
+        if x.dtype.kind != "f" and self.p < 0:
+            raise ValueError(f"pow: integers to negative integer powers are not allowed ({x.dtype} ** {self.p})")
         return x ** x.dtype.type(self.p) if x.dtype.kind == "f" else x ** self.p
 
     def backward(self, g):
         (x,) = self.saved
         return (g * 0 if self.p == 0 else g * self.p * x ** (self.p - 1),)
+
+
+class ScalarPow(Function):
+    """b ** x for a positive Python number b, computed as a power (exp(x log b) is off in the last digits:
+    10 ** 3.0 gave 1000.0001 in float32); d/dx = b^x log b."""
+
+    name = "pow"
+    save_output = True
+
+    def __init__(self, base: float) -> None:
+        self.base = base
+
+    def forward(self, x):
+        return x.dtype.type(self.base) ** x
+
+    def backward(self, g):
+        return (g * self.output * math.log(self.base),)
 
 
 class Maximum(Function):
@@ -348,7 +368,10 @@ def norm_dims(dim: Any, ndim: int, op: str) -> Tuple[int, ...]:
         return tuple(range(ndim))
     if type(dim) is int and -max(ndim, 1) <= dim < max(ndim, 1):  # the common case, checked cheaply
         return (dim % ndim,) if ndim else ()
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim) if isinstance(dim, (tuple, list)) else None
+    if dims is None or not all([isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_))
+                                for d in dims]):  # (True would pass for dim 1, as numpy's axis does)
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
     out = []
     for d in dims:
         if not -max(ndim, 1) <= d < max(ndim, 1):
@@ -375,7 +398,13 @@ class Sum(Function):
     def forward(self, x):
         self.axes = reduce_dims(self.dim, x.ndim, "sum")
         self.in_shape = x.shape
-        return x.sum(axis=self.axes, keepdims=self.keepdim)
+        if x.dtype.kind not in "bu" and x.dtype != np.float16:
+            return x.sum(axis=self.axes, keepdims=self.keepdim)
+        # as torch: float16 sums in float32 (past 65504 numpy's float16 sum overflows to inf), and bool and
+        # unsigned ints sum to int64 (numpy: uint64, which the other integers would promote to float64)
+        half = x.dtype == np.float16
+        out = x.sum(axis=self.axes, keepdims=self.keepdim, dtype=np.float32 if half else np.int64)
+        return out.astype(np.float16) if half else out
 
     def backward(self, g):
         if g.ndim:  # (a 0-d g, from a sum over every axis, broadcasts as it is)
@@ -590,7 +619,7 @@ class GetItem(Function):
                 out = x[self.index + (Ellipsis,)]
             return out
         except IndexError as e:
-            raise IndexError(f"getitem: index {show_index(self.index)} is out of range for a tensor of shape "
+            raise IndexError(f"getitem: index {show_index(self.index)} does not fit a tensor of shape "
                              f"{x.shape}: {e}") from None
 
     def backward(self, g):
@@ -646,7 +675,34 @@ def _alias(x: Tensor, out: Tensor) -> Tensor:
 
 def getitem(x: Tensor, index: Any, op: str = "getitem") -> Tensor:
     """Tensor indexing: ints, slices, None, Ellipsis, integer arrays/tensors, boolean masks."""
-    return _alias(x, GetItem(normalize_index(x, index, op))(x))
+    index = normalize_index(x, index, op)
+    split = ints_first(index, x.ndim)
+    if split is not None:
+        first, index = split
+        x = _alias(x, GetItem(first)(x))
+    return _alias(x, GetItem(index)(x))
+
+
+def ints_first(index: tuple, ndim: int) -> Optional[Tuple[tuple, tuple]]:
+    """(the integers of a normalized index as basic indexing, what it leaves) when it has both integers and
+    index arrays; else None. torch applies integers first, while numpy broadcasts them with the arrays,
+    which can move the arrays' dims to the front: for x (2, 3, 4), x[0, :, [1, 3]] is (3, 2) in torch, (2, 3)
+    in numpy."""
+    ints = [type(i) is int or isinstance(i, np.integer) for i in index]
+    if True not in ints or not any([hasattr(i, "dtype") and not k for i, k in zip(index, ints)]):
+        return None
+    ellipsis_dims = ndim - sum(_dims_used(i) for i in index if i is not Ellipsis)
+    first, rest = [], []
+    for i, is_int in zip(index, ints):
+        if is_int:
+            first.append(i)
+            continue
+        if i is Ellipsis:
+            first += [slice(None)] * ellipsis_dims
+        else:
+            first += [slice(None)] * _dims_used(i)
+        rest.append(i)
+    return tuple(first), tuple(rest)
 
 
 def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
@@ -663,7 +719,7 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
         if isinstance(i, Tensor):
             i = i.data
         elif isinstance(i, list):
-            i = np.asarray(i)
+            i = np.asarray(i) if i else np.zeros(0, np.int64)  # ([] alone would be float64)
         if getattr(i, "dtype", None) is not None and i.dtype.kind == "b" and i.ndim == 0:
             i = bool(i)  # a 0-d mask (np.True_, tensor(True)) acts as Python's True: a new dim, kept or empty
         if hasattr(i, "dtype") and not isinstance(i, np.integer):
@@ -689,10 +745,10 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
             norm.extend(i.nonzero())  # a mask is the tuple of its True positions
             dim += i.ndim
             continue
-        else:  # an integer array, copied: a later change to it cannot alter the gradient
-            if i.size and dim < x.ndim:
+        else:  # an integer array, copied: a later change to it cannot alter the gradient; a 0-d one is an int
+            if i.size and dim < x.ndim:  # (torch's rule; numpy would take it as an index array, see ints_first)
                 _check_bounds(i, x.shape[dim], dim, x.shape, op)
-            i = i.copy()
+            i = int(i) if i.ndim == 0 else i.copy()
             dim += 1
         norm.append(i)
     return tuple(norm)
@@ -793,12 +849,12 @@ class Cast(Function):
 def pow(base: Any, exponent: Any) -> Tensor:
     if isinstance(base, Tensor) and isinstance(exponent, numbers.Number) and not isinstance(exponent, bool):
         return PowScalar(exponent)(base)
-    if isinstance(exponent, Tensor) and isinstance(base, numbers.Number) and base > 0:
-        if exponent.dtype.kind in "iu" and isinstance(base, int) and not isinstance(base, bool):
+    if isinstance(exponent, Tensor) and isinstance(base, numbers.Real) and base > 0:
+        if exponent.dtype.kind in "biu" and isinstance(base, numbers.Integral) and not isinstance(base, bool):
             # exact integers, as in torch (no gradient); a negative power truncates to 0 (1 for base 1)
-            e, xp = exponent.data, xp_of(exponent.data)
-            return Tensor._make(xp.where(e < 0, int(base == 1), base ** xp.maximum(e, 0)))
-        return (exponent._floating() * math.log(base)).exp()
+            e, xp = exponent.data.astype(np.int64), xp_of(exponent.data)
+            return Tensor._make(xp.where(e < 0, int(base == 1), int(base) ** xp.maximum(e, 0)))
+        return ScalarPow(float(base))(exponent._floating())
     return Pow()(*operands("pow", base, exponent))
 
 
@@ -812,7 +868,13 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if isinstance(min, Tensor) or isinstance(max, Tensor):  # x keeps the gradient at ties with a bound (torch)
-        check_devices("clamp", [x] + [b for b in (min, max) if isinstance(b, Tensor)])
+        bounds = [b for b in (min, max) if isinstance(b, Tensor)]
+        check_devices("clamp", [x] + bounds)
+        try:
+            np.broadcast_shapes(x.shape, *[b.shape for b in bounds])
+        except ValueError:
+            raise ValueError(f"clamp: the input {x.shape} and the bounds {[b.shape for b in bounds]} do not "
+                             "broadcast") from None
         xp = xp_of(x.data)
         out = x
         if min is not None:  # (a nan bound wins, as in torch; a nan x stays)
@@ -873,15 +935,26 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 
 
 def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) -> Tensor:
-    """sum((x - mean)^2) / (N - correction); correction=1 is the unbiased estimate (torch's default)."""
+    """sum((x - mean)^2) / (N - correction); correction=1 is the unbiased estimate (torch's default). With
+    N <= correction the division is by 0, as in torch (inf, or nan where the sum is 0). float16 is computed
+    in float32, as torch does (its squares overflow past 256)."""
+    if x.dtype == np.float16:
+        return var(x.astype(np.float32), dim, keepdim, correction).astype(np.float16)
     n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "var")], dtype=np.int64))
     centered = x - x.mean(dim, keepdim=True)
-    return (centered * centered).sum(dim, keepdim) * (1.0 / max(n - correction, 0) if n > correction else float("nan"))
+    squares = (centered * centered).sum(dim, keepdim)
+    if n > correction:
+        return squares * (1.0 / (n - correction))
+    warnings.warn(f"var: {n} values with correction={correction} leave no degrees of freedom (the result is "
+                  "inf, or nan where they are all equal)", RuntimeWarning, stacklevel=3)
+    with np.errstate(invalid="ignore"):  # (0 * inf: nan, said above)
+        return squares * float("inf")
 
 
 def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over dim, shifted by the (constant) max so it never overflows."""
     axes = reduce_dims(dim, x.ndim, "logsumexp")
+    x = x._floating()  # (an integer x - max would wrap around)
     xp = xp_of(x.data)
     m = x.data.max(axis=axes, keepdims=True) if x.numel() else xp.zeros(_kept_shape(x.shape, axes), x.dtype)
     m = _const(xp.where(xp.isfinite(m), m, 0))
@@ -942,6 +1015,8 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)):
+        raise TypeError(f"unsqueeze: dim must be an int, got {dim!r}")
     if not -x.ndim - 1 <= dim <= x.ndim:
         raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} dims (shape {x.shape})")
     d = dim % (x.ndim + 1)
@@ -1015,6 +1090,9 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1 (torch.gather); index has x's rank."""
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
+    if x.ndim == 0 and idx.ndim == 0:  # (torch takes a 0-d x as one element)
+        norm_dims(dim, 0, "gather")
+        return gather(x.reshape(1), 0, idx.reshape(1)).reshape(())
     (d,) = norm_dims(dim, x.ndim, "gather")
     if idx.ndim != x.ndim or idx.dtype.kind not in "iu":
         raise ValueError(f"gather: index must be an integer tensor with x's {x.ndim} dims, "
@@ -1036,6 +1114,9 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
     if idx.ndim != 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
+    if x.ndim == 0 and idx.shape == (1,):  # (torch takes a 0-d x as one element)
+        norm_dims(dim, 0, "index_select")
+        return index_select(x.reshape(1), 0, idx).reshape(())
     (d,) = norm_dims(dim, x.ndim, "index_select")
     return getitem(x, (slice(None),) * d + (idx,), "index_select")
 
@@ -1080,6 +1161,7 @@ def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
     if x.numel() == 0 and (dim is None or x.shape[axes[0]] == 0):
         raise ValueError(f"{op}: the input (shape {x.shape}) is empty along the reduced dim, so it has no "
                          f"{op[3:]}imum")
-    if dim is None or not axes:
-        return _const(xp_of(x.data).asarray(getattr(x.data.reshape(-1), op)()))
+    if dim is None or not axes:  # (keepdim keeps every dim, as size 1, as torch)
+        flat = xp_of(x.data).asarray(getattr(x.data.reshape(-1), op)())
+        return _const(flat.reshape((1,) * x.ndim) if keepdim else flat)
     return _const(getattr(x.data, op)(axis=axes[0], keepdims=keepdim))

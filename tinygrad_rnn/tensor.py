@@ -10,6 +10,8 @@ arrays: an intermediate array stays alive only if some op saved it for backward.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import weakref
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
@@ -430,10 +432,11 @@ class Tensor:
         _autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
 
     # ------------------------------------------------------------------ in place (no graph is recorded)
-    def _write(self, op: str, index: tuple, value: Any) -> None:
-        """data[index] = value in place, then bump the version counter (shared with every alias), so
-        backward can tell a saved tensor changed; refused on a tensor that requires grad while recording.
-        A write that fails leaves data and version as they were."""
+    def _write(self, op: str, index: tuple, value: Any, first: tuple = ()) -> None:
+        """data[first][index] = value in place (``first``: integers applied before index arrays, see
+        ops.ints_first), then bump the version counter (shared with every alias), so backward can tell a
+        saved tensor changed; refused on a tensor that requires grad while recording. A write that fails
+        leaves data and version as they were."""
         if self._requires_grad and _mode.grad_enabled:
             raise RuntimeError(f"{op}: a tensor that requires grad cannot be changed in place while the graph is "
                                "recorded; do it under no_grad() (as optimizers and init do) or use an out-of-place op")
@@ -451,11 +454,11 @@ class Tensor:
             raise ValueError(f"{op}: this tensor of shape {self.shape} is read-only, e.g. an expand/broadcast_to view "
                              "where one element stands for many; clone() it to get memory of its own")
         try:
-            self.data[index] = v
+            (self.data[first] if first else self.data)[index] = v  # (data[first] is a view: basic indexing)
         except (ValueError, IndexError) as e:
             what = f"source of shape {v.shape}" if hasattr(v, "shape") else type(v).__name__
             raise type(e)(f"{op}: cannot write {what} into a tensor of shape {self.shape} at "
-                          f"{_ops.show_index(index)}: {e}") from None
+                          f"{_ops.show_index(first + index)}: {e}") from None
         self._bump_version()
 
     def _bump_version(self) -> None:
@@ -467,7 +470,9 @@ class Tensor:
             self._vc[0] += 1
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._write("setitem", _ops.normalize_index(self, index, "setitem"), value)
+        index = _ops.normalize_index(self, index, "setitem")
+        first, index = _ops.ints_first(index, self.ndim) or ((), index)
+        self._write("setitem", index, value, first)
 
     def zero_(self) -> "Tensor":
         self._write("zero_", (Ellipsis,), 0)
@@ -690,10 +695,20 @@ class Tensor:
         return _ops.compare("ge", self, other)
 
     def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        if other is None:  # (as torch: so that `t in [None, ...]` and `t == None` work)
+            return False  # type: ignore[return-value]
         return _ops.compare("eq", self, other)
 
     def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        if other is None:
+            return True  # type: ignore[return-value]
         return _ops.compare("ne", self, other)
+
+    def __contains__(self, element: Any) -> bool:
+        """Whether any element equals ``element`` (a number or a Tensor that broadcasts), as torch's."""
+        if not isinstance(element, (Tensor, numbers.Number)):
+            raise TypeError(f"in: a Tensor can be searched for a number or a Tensor, got {type(element).__name__}")
+        return bool((self == element).data.any())
 
     # ------------------------------------------------------------------ elementwise
     def exp(self) -> "Tensor":
@@ -760,11 +775,16 @@ class Tensor:
 
     def var(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[int] = None) -> "Tensor":
-        """sum((x - mean)^2) / (N - correction); correction=1 (or unbiased=True) is torch's default."""
+        """sum((x - mean)^2) / (N - correction); correction=1 (or unbiased=True) is torch's default. A bool
+        alone, x.var(False), is torch's var(unbiased) over all elements."""
+        if isinstance(dim, bool) and unbiased is None:
+            dim, unbiased = None, dim
         return _ops.var(self, dim, keepdim, _ops.correction_arg(unbiased, correction))
 
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[int] = None) -> "Tensor":
+        if self.dtype == np.float16:  # (in float32, as var: the variance may overflow where the std does not)
+            return self.astype(np.float32).std(dim, unbiased, keepdim, correction=correction).astype(np.float16)
         return _ops.Root(2)(self.var(dim, unbiased, keepdim, correction=correction))
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
@@ -830,8 +850,9 @@ class Tensor:
         return _ops.where(condition, self, other)
 
     def masked_fill(self, mask: Any, value: float) -> "Tensor":
-        """value where mask is True, self elsewhere (no gradient reaches the filled places)."""
-        return _ops.where(mask, value, self)
+        """value where mask is True, self elsewhere (no gradient reaches the filled places); self's dtype."""
+        out = _ops.where(mask, value, self)
+        return out if out.dtype == self.dtype else out.astype(self.dtype)
 
     def clone(self) -> "Tensor":
         """A copy with its own memory; gradients flow through it."""
@@ -851,6 +872,8 @@ class Tensor:
 
     def unbind(self, dim: int = 0) -> Tuple["Tensor", ...]:
         """The slices along dim, each without that dim: a sequence (T, B, I) -> T tensors (B, I)."""
+        if self.ndim == 0:
+            raise IndexError("unbind: a 0-d tensor has no dim to unbind")
         (d,) = _ops.norm_dims(dim, self.ndim, "unbind")
         return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
 
@@ -859,15 +882,24 @@ class Tensor:
         axes = _ops.norm_dims(_ops.dims_arg(dims), self.ndim, "flip")
         return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))].clone()
 
-    def norm(self, p: float = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        """The p-norm over dim (all elements by default); p may be float('inf'). Ints give float32."""
+    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """The p-norm over dim (all elements by default): p > 0, 'fro' (2), inf (max |x|), -inf (min |x|) or
+        0 (the count of non-zeros, whose gradient is 0); None and 'fro' mean 2. Ints give float32; float16 is
+        computed in float32, as torch does (its squares overflow past 256)."""
+        if self.dtype == np.float16:
+            return self.astype(np.float32).norm(p, dim, keepdim).astype(np.float16)
         x = self._floating()
-        if p == float("inf"):
-            return x.abs().amax(dim, keepdim)
+        if p is None or p == "fro":
+            p = 2
+        if isinstance(p, str) or not isinstance(p, numbers.Real) or p < 0 and p != -math.inf:
+            raise ValueError(f"norm: p must be a positive number, 0, inf, -inf or 'fro', got {p!r}")
+        if p == math.inf or p == -math.inf:
+            return x.abs().amax(dim, keepdim) if p > 0 else x.abs().amin(dim, keepdim)
+        if p == 0:
+            axes = _ops.reduce_dims(dim, x.ndim, "norm")
+            return Tensor._make((x.data != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype))
         if p == 2:
             return _ops.Root(2)((x * x).sum(dim, keepdim))
-        if p <= 0:
-            raise ValueError(f"norm: p must be positive, got {p}")
         return _ops.Root(p)((x.abs() ** p).sum(dim, keepdim))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
