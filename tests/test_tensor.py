@@ -814,3 +814,20 @@ def test_zero_d_inputs_equality_with_none_and_containment():
     assert tg.full((2,), np.int64(3)).dtype == np.int64 and tg.full((2,), np.True_).dtype == np.bool_
     with pytest.raises(ValueError, match=r"clamp: the input \(2, 3\) and the bounds \[\(4,\)\] do not broadcast"):
         tg.randn(2, 3).clamp(tg.randn(4))
+
+
+def test_more_torch_rules_requires_grad_clamp_index_select_and_grad_memory():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    assert y.requires_grad_() is y and y.requires_grad  # a non-leaf that requires grad: a no-op, as torch
+    with pytest.raises(RuntimeError, match="only be changed on a leaf"):
+        y.requires_grad_(False)
+    assert tg.tensor([True, False]).clamp(2, 5).tolist() == [2, 2]  # int64: bool would have read [True, True]
+    with pytest.raises(IndexError, match=r"index_select: index values must lie in 0\.\.2 .* got -1"):
+        x.index_select(0, tg.tensor([0, -1]))
+    with pytest.raises(ValueError, match="index_select: index must be a 1-D integer tensor, .* dtype bool"):
+        x.index_select(0, tg.tensor([True, False, True]))
+    x.sum().backward(create_graph=True)  # sum's gradient is a broadcast view; .grad gets memory of its own
+    with tg.no_grad():
+        x.grad.zero_()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]

@@ -688,6 +688,8 @@ def ints_first(index: tuple, ndim: int) -> Optional[Tuple[tuple, tuple]]:
     index arrays; else None. torch applies integers first, while numpy broadcasts them with the arrays,
     which can move the arrays' dims to the front: for x (2, 3, 4), x[0, :, [1, 3]] is (3, 2) in torch, (2, 3)
     in numpy."""
+    if len(index) < 2:  # (x[t], x[a:b]: the common case, spared the scan)
+        return None
     ints = [type(i) is int or isinstance(i, np.integer) for i in index]
     if True not in ints or not any([hasattr(i, "dtype") and not k for i, k in zip(index, ints)]):
         return None
@@ -884,6 +886,8 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
         return out
     if x.dtype.kind in "biu" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
         x = x.astype(np.float32)  # an int tensor clamped to float bounds is float, as in torch
+    elif x.dtype.kind == "b" and any(isinstance(b, (int, np.integer)) for b in (min, max)):
+        x = x.astype(np.int64)  # a bool one to int bounds is int64 (a bool result would be 0/1 whatever the bounds)
     return Clamp(min, max)(x)  # min > max gives max everywhere, as in torch
 
 
@@ -1112,8 +1116,11 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     """Rows (or slices along dim) picked by a 1-D integer index: an embedding lookup for dim=0."""
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
-    if idx.ndim != 1:
-        raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
+    if idx.ndim != 1 or idx.dtype.kind not in "iu":
+        raise ValueError(f"index_select: index must be a 1-D integer tensor, got shape {idx.shape} dtype {idx.dtype}")
+    if idx.size and bool(idx.min() < 0):  # (torch refuses negative indices here, as gather does)
+        raise IndexError(f"index_select: index values must lie in 0..{x.shape[dim] - 1 if x.ndim else 0} "
+                         f"(dim {dim} of shape {x.shape}), got {int(idx.min())}")
     if x.ndim == 0 and idx.shape == (1,):  # (torch takes a 0-d x as one element)
         norm_dims(dim, 0, "index_select")
         return index_select(x.reshape(1), 0, idx).reshape(())

@@ -348,6 +348,8 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if self.grad_fn is not None:
+            if value:  # (it already does: a no-op, as in torch)
+                return
             raise RuntimeError("requires_grad: can only be changed on a leaf tensor; "
                                "use .detach() to make a new leaf from a computed tensor")
         if value and self.dtype.kind != "f":
