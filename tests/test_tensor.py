@@ -831,3 +831,25 @@ def test_more_torch_rules_requires_grad_clamp_index_select_and_grad_memory():
     with tg.no_grad():
         x.grad.zero_()
     assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_torch_method_names_for_operators_and_new_tensors():
+    a = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64, requires_grad=True)
+    b = tg.tensor([3.0, 2.0, 1.0], dtype=tg.float64)
+    for got, want in ((a.add(b), [4, 4, 4]), (a.add(b, alpha=2), [7, 6, 5]), (a.sub(b), [-2, 0, 2]),
+                      (a.sub(b, alpha=0.5), [-0.5, 1, 2.5]), (a.mul(b), [3, 4, 3]), (a.div(b), [1 / 3, 1, 3]),
+                      (a.neg(), [-1, -2, -3])):
+        np.testing.assert_allclose(got.numpy(), want)
+    a.add(b, alpha=2).mul(b).sum().backward()  # d/da sum((a + 2b) b) = b
+    assert a.grad.tolist() == [3.0, 2.0, 1.0]
+    assert [f(b).tolist() for f in (a.eq, a.ne, a.lt, a.le, a.gt, a.ge)] == [
+        [False, True, False], [True, False, True], [True, False, False], [True, True, False],
+        [False, False, True], [False, True, True]]
+    c = tg.tensor([1.0, float("nan"), float("inf"), -float("inf")])
+    assert c.isnan().tolist() == [False, True, False, False] and c.isinf().tolist() == [False, False, True, True]
+    assert c.isfinite().tolist() == [True, False, False, False] and tg.tensor([1, 2]).isfinite().tolist() == [True] * 2
+    z = a.new_zeros(2, 3)
+    assert z.dtype == np.float64 and z.shape == (2, 3) and not z.requires_grad and z.numpy().sum() == 0
+    assert a.new_ones((4,), dtype=tg.int64).tolist() == [1, 1, 1, 1]
+    assert tg.arange(6).view_as(tg.ones(2, 3)).tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert tg.arange(6).reshape_as(tg.ones(3, 2)).shape == (3, 2)

@@ -570,6 +570,22 @@ class Tensor:
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.astype(other.dtype)
 
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Optional[str] = None,
+                  requires_grad: bool = False) -> "Tensor":
+        """zeros of ``size`` with this tensor's dtype and device unless given (torch's new_zeros)."""
+        return _creation.zeros(*size, dtype=self.dtype if dtype is None else dtype,
+                                 device=self.device if device is None else device, requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Optional[str] = None,
+                 requires_grad: bool = False) -> "Tensor":
+        return _creation.ones(*size, dtype=self.dtype if dtype is None else dtype,
+                                device=self.device if device is None else device, requires_grad=requires_grad)
+
+    def view_as(self, other: "Tensor") -> "Tensor":
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
+
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> "Tensor":
         return _ops.Add()(*_ops.operands("add", self, other))
@@ -594,6 +610,51 @@ class Tensor:
 
     def __rtruediv__(self, other: Any) -> "Tensor":
         return _ops.Div()(*_ops.operands("div", other, self))
+
+    # torch's method names for the operators
+    def add(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self + alpha * other."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self - alpha * other."""
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other: Any) -> "Tensor":
+        return self * other
+
+    def div(self, other: Any) -> "Tensor":
+        return self / other
+
+    def neg(self) -> "Tensor":
+        return -self
+
+    def eq(self, other: Any) -> "Tensor":
+        return _ops.compare("eq", self, other)
+
+    def ne(self, other: Any) -> "Tensor":
+        return _ops.compare("ne", self, other)
+
+    def lt(self, other: Any) -> "Tensor":
+        return _ops.compare("lt", self, other)
+
+    def le(self, other: Any) -> "Tensor":
+        return _ops.compare("le", self, other)
+
+    def gt(self, other: Any) -> "Tensor":
+        return _ops.compare("gt", self, other)
+
+    def ge(self, other: Any) -> "Tensor":
+        return _ops.compare("ge", self, other)
+
+    def isnan(self) -> "Tensor":
+        return Tensor._make(xp_of(self.data).isnan(self.data))
+
+    def isinf(self) -> "Tensor":
+        return Tensor._make(xp_of(self.data).isinf(self.data))
+
+    def isfinite(self) -> "Tensor":
+        return Tensor._make(xp_of(self.data).isfinite(self.data))
 
     # in-place arithmetic: the result written back into this tensor's memory (views see it), as in torch;
     # not recorded in the graph, so refused while recording on a tensor or operand that requires grad (_write)
@@ -913,3 +974,4 @@ class Tensor:
 
 from . import autograd as _autograd  # noqa: E402  (the engine walks Tensors and Functions)
 from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensors)
+from . import creation as _creation  # noqa: E402  (new_zeros, new_ones)
