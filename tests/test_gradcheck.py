@@ -94,6 +94,14 @@ def test_gradcheck_names_the_wrong_input_and_element():
         tg.gradcheck(lambda x, y: WrongSecondInput()(x, y), [a, b])
 
 
+def test_gradcheck_refuses_an_input_whose_elements_share_memory():
+    """Perturbing one element of an expand() view would move all three at once: a wrong numeric gradient."""
+    x = tg.tensor([1.0], dtype=tg.float64).expand(3).detach().requires_grad_()
+    with pytest.raises(ValueError, match=r"gradcheck: input 0 \(shape \(3,\)\) is a read-only view"):
+        tg.gradcheck(lambda t: (t * t).sum(), [x])
+    assert tg.gradcheck(lambda t: (t * t).sum(), [x.clone().detach().requires_grad_()])
+
+
 def test_gradcheck_fails_on_nan_numeric_gradient():
     with pytest.raises(tg.GradcheckError, match="input 0"):
         with np.errstate(invalid="ignore"):

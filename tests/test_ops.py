@@ -758,6 +758,12 @@ def test_chunk(device, shape, chunks, data):
     assert len(tg.chunk(tensor(x, device), chunks, dim)) <= chunks
 
 
+def test_chunk_of_an_empty_dim_gives_chunks_empty_pieces(device):
+    """As torch (numpy's split would give one piece)."""
+    x = tg.zeros(2, 0, device=device)
+    assert [c.shape for c in x.chunk(3, 1)] == [(2, 0)] * 3 and [c.shape for c in x.chunk(1, -1)] == [(2, 0)]
+
+
 # ============================================================================ gather / index_select
 @with_fixtures
 @given(shape=shapes(min_dims=1, max_dims=3, min_side=1), data=st.data())

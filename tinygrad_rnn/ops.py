@@ -1088,6 +1088,8 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
     if x.ndim == 0:
         raise ValueError("chunk: a 0-d tensor cannot be chunked")
     (d,) = norm_dims(dim, x.ndim, "chunk")
+    if x.shape[d] == 0:  # chunks empty pieces, as torch
+        return tuple(getitem(x, (slice(None),) * d + (slice(0, 0),)) for _ in range(chunks))
     return split(x, max(1, -(-x.shape[d] // chunks)), d)
 
 
