@@ -1,5 +1,6 @@
 """Optimizers and lr schedulers against the published update rules, written out in numpy."""
 import copy
+import inspect
 import io
 import math
 import warnings
@@ -654,3 +655,73 @@ def test_new_schedulers_match_torch():
                 t_s.step()
                 g_s.step()
             assert g_s.get_last_lr() == pytest.approx(t_s.get_last_lr(), rel=1e-12)
+
+
+def test_adam_decoupled_weight_decay_is_a_group_option():
+    """As torch 2.x: Adam(decoupled_weight_decay=True) is AdamW, and the flag is read per group."""
+    rng = np.random.default_rng(3)
+    p0, grads = rng.standard_normal((2, 3)), [rng.standard_normal((2, 3)) for _ in range(3)]
+    kw = dict(lr=0.1, weight_decay=0.5)
+    got = run(optim.Adam, dict(kw, decoupled_weight_decay=True), p0, grads)
+    for g, want in zip(got, ref_adam(p0, grads, decoupled=True, **kw)):
+        np.testing.assert_allclose(g, want, rtol=1e-9, atol=1e-12)
+    assert optim.Adam([param(p0)]).param_groups[0]["decoupled_weight_decay"] is False
+    a, b = param(p0), param(p0)
+    opt = optim.Adam([{"params": [a], "decoupled_weight_decay": True}, {"params": [b]}], **kw)
+    for g in grads:
+        a.grad, b.grad = tg.tensor(g), tg.tensor(g)
+        opt.step()
+    np.testing.assert_allclose(a.numpy(), ref_adam(p0, grads, decoupled=True, **kw)[-1], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b.numpy(), ref_adam(p0, grads, **kw)[-1], rtol=1e-9, atol=1e-12)
+
+
+def test_loaded_decoupled_weight_decay_is_read_and_old_state_dicts_load():
+    rng = np.random.default_rng(4)
+    p0, grads = rng.standard_normal(3), [rng.standard_normal(3) for _ in range(2)]
+    kw = dict(lr=0.1, weight_decay=0.5)
+    src = optim.Adam([param(p0)], decoupled_weight_decay=True, **kw)
+    p = param(p0)
+    opt = optim.Adam([p], **kw)  # constructed without the flag: the loaded group's True must be used
+    opt.load_state_dict(src.state_dict())
+    for g in grads:
+        p.grad = tg.tensor(g)
+        opt.step()
+    np.testing.assert_allclose(p.numpy(), ref_adam(p0, grads, decoupled=True, **kw)[-1], rtol=1e-9, atol=1e-12)
+    for cls, want in ((optim.Adam, False), (optim.AdamW, True)):  # a state dict saved before the option existed
+        sd = cls([param(p0)]).state_dict()
+        del sd["param_groups"][0]["decoupled_weight_decay"]
+        fresh = cls([param(p0)])
+        fresh.load_state_dict(sd)
+        assert fresh.param_groups[0]["decoupled_weight_decay"] is want
+    sd = optim.Adam([param(p0)]).state_dict()  # as torch's AdamW, which always decays decoupled
+    fresh = optim.AdamW([param(p0)])
+    fresh.load_state_dict(sd)
+    assert fresh.param_groups[0]["decoupled_weight_decay"] is True
+    assert "decoupled_weight_decay" not in inspect.signature(optim.AdamW).parameters  # (as torch's AdamW)
+
+
+def test_a_torch_adam_with_decoupled_weight_decay_resumes_here():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    t_lin = torch.nn.Linear(3, 2)
+    t_opt = torch.optim.Adam(t_lin.parameters(), lr=0.01, weight_decay=0.5, decoupled_weight_decay=True)
+    x = torch.randn(5, 3)
+
+    def t_step():
+        t_opt.zero_grad()
+        t_lin(x).pow(2).sum().backward()
+        t_opt.step()
+
+    t_step(), t_step()
+    g_lin = tg.nn.Linear(3, 2)
+    g_lin.load_state_dict(t_lin.state_dict())
+    g_opt = optim.Adam(g_lin.parameters(), lr=0.01, weight_decay=0.5)  # the flag comes from the state dict
+    g_opt.load_state_dict(t_opt.state_dict())
+    assert g_opt.param_groups[0]["decoupled_weight_decay"] is True
+    for _ in range(2):
+        t_step()
+        g_opt.zero_grad()
+        (g_lin(tg.tensor(x.numpy())) ** 2).sum().backward()
+        g_opt.step()
+    for a, b in zip(t_lin.parameters(), g_lin.parameters()):
+        np.testing.assert_allclose(b.numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)

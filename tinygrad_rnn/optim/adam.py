@@ -14,15 +14,15 @@ class Adam(Optimizer):
     g = grad (+ weight_decay * p, L2 penalty); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
     v_max = max(v_max, v) with amsgrad (used in place of v);
     p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
-    maximize=True ascends (uses -grad)."""
-
-    _decoupled = False
+    maximize=True ascends (uses -grad). decoupled_weight_decay=True (a group option, as torch's) decays
+    p *= 1 - lr * weight_decay instead of the L2 term: AdamW."""
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize))
+                                      amsgrad=amsgrad, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     def _check_group(self, group: Dict[str, Any]) -> None:
         name = type(self).__name__
@@ -48,7 +48,7 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         if wd != 0:
-            if self._decoupled:
+            if group["decoupled_weight_decay"]:
                 p.data *= 1 - lr * wd
             else:
                 g = g + wd * p.data
@@ -69,11 +69,16 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): p *= 1 - lr * weight_decay
-    before the Adam step, and the gradient carries no L2 term."""
-
-    _decoupled = True
+    before the Adam step, and the gradient carries no L2 term: Adam with decoupled_weight_decay=True."""
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
                  maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """As torch's AdamW: every loaded group decays decoupled, whatever the state dict says."""
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True
