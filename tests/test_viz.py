@@ -207,3 +207,23 @@ def test_example_runs_end_to_end(tmp_path):
     for name in ("tanh RNN (default init)", "ReLU IRNN", "LSTM", "GRU"):
         assert name in r.stdout
     png_ok(out)
+
+
+def test_unit_text_layout_puts_a_full_lines_newline_after_it():
+    """A newline ends its row: after a line of exactly ``width`` characters its arrow follows the last
+    character (in a margin column) instead of taking a row of its own; only overflowing characters wrap."""
+    from tinygrad_rnn.viz.units import _layout
+    arrow = "\u21b5"
+    assert _layout("abc\nd", 3) == [(0, 0, "a"), (0, 1, "b"), (0, 2, "c"), (0, 3, arrow), (1, 0, "d")]
+    assert _layout("abcd", 3) == [(0, 0, "a"), (0, 1, "b"), (0, 2, "c"), (1, 0, "d")]  # overflow wraps
+    assert _layout("abcdef\ng", 3)[-2:] == [(1, 3, arrow), (2, 0, "g")]
+    assert _layout("ab\n\nc", 3) == [(0, 0, "a"), (0, 1, "b"), (0, 2, arrow), (1, 0, arrow), (2, 0, "c")]
+
+
+def test_plot_unit_text_draws_a_full_lines_newline(tmp_path):
+    """The margin column the arrow lands in is part of the picture (no IndexError on the grid)."""
+    pytest.importorskip("matplotlib")
+    from tinygrad_rnn.viz import plot_unit_text
+    out = tmp_path / "unit.png"
+    plot_unit_text("abcde\nf", np.linspace(-1, 1, 7), out, width=5)
+    png_ok(out)

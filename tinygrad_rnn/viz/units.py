@@ -270,10 +270,12 @@ def top_units(corr: Any, k: int = 5) -> np.ndarray:
 
 # --------------------------------------------------------------------------- the picture
 def _layout(text: str, width: int) -> List[Tuple[int, int, str]]:
-    """(row, col, glyph) per character: a newline ends its row (drawn as a return arrow), long lines wrap."""
+    """(row, col, glyph) per character: a newline ends its row (drawn as a return arrow right after the line's
+    last character), long lines wrap. Only a character that overflows the row wraps: the arrow of a line of
+    exactly ``width`` characters goes in column ``width`` (a margin column), not on a row of its own."""
     cells, row, col = [], 0, 0
     for ch in text:
-        if col == width:
+        if col == width and ch != "\n":
             row, col = row + 1, 0
         glyph = "\u21b5" if ch == "\n" else "\u2192" if ch == "\t" else ch if ch.isprintable() else "\u00b7"
         cells.append((row, col, glyph))
@@ -290,12 +292,13 @@ def plot_unit_text(text: str, values: Any, path: Any, title: str = "One hidden u
     """Save the text as a grid of characters, each on a background colored by values[i] (the unit's
     activation after reading character i), as a PNG at path; returns path.
 
-    Newlines end a row (shown as a faint return arrow, colored like any character) and rows wrap
-    at ``width`` characters; only the first ``max_chars`` characters are drawn if given. The
-    diverging colormap spans [vmin, vmax] (-1..1 fits tanh-bounded units such as an LSTM's h_t):
-    blue low, white near 0, red high. ``underline`` ((T,) bools, e.g. string_literal_mask(text))
-    draws a line under the marked characters, to compare the unit with the label by eye. The PNG is
-    written atomically (temporary file, fsync, rename). Needs matplotlib (Agg; pyplot untouched).
+    Newlines end a row (shown as a faint return arrow, colored like any character, in a margin column
+    after a line of exactly ``width`` characters) and rows wrap at ``width`` characters; only the first
+    ``max_chars`` characters are drawn if given. The diverging colormap spans [vmin, vmax] (-1..1 fits
+    tanh-bounded units such as an LSTM's h_t): blue low, white near 0, red high. ``underline`` ((T,)
+    bools, e.g. string_literal_mask(text)) draws a line under the marked characters, to compare the unit
+    with the label by eye. The PNG is written atomically (temporary file, fsync, rename). Needs
+    matplotlib (Agg; pyplot untouched).
     """
     try:
         import matplotlib
@@ -328,6 +331,7 @@ def plot_unit_text(text: str, values: Any, path: Any, title: str = "One hidden u
 
     cells = _layout(text, width)
     rows = cells[-1][0] + 1
+    width = max(width, max(c for _, c, _ in cells) + 1)  # (the newline arrows' margin column, if one is used)
     grid = np.full((rows, width), np.nan)
     for (r, c, _), value in zip(cells, v):
         grid[r, c] = value
