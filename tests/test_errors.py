@@ -112,7 +112,7 @@ def test_integer_array_index_out_of_range(device):
     with raises(IndexError, "getitem", "index 4", "dim 1 of size 4"):
         x[..., [[1], [4]]]
     with raises(IndexError, "getitem", "index 3", "dim 0 of size 3"):
-        x[tg.tensor(3)]  # a 0-d index tensor is an integer array too
+        x[tg.tensor(3)]  # a 0-d index tensor is checked too (then taken as an int, torch's rule)
     with raises(IndexError, "gather", "index 9", "dim 1 of size 4", "(3, 4)"):
         x.gather(1, np.full((3, 4), 9))
     with raises(IndexError, "index_select", "index 7", "dim 0 of size 3", "(3, 4)"):
@@ -291,3 +291,46 @@ def test_softmax_needs_a_dim_and_mean_a_float_input():
     with pytest.raises(TypeError, match="mean: the input is bool"):
         (tg.arange(4) > 1).mean(0)
     assert (tg.arange(4) > 1).float().mean().item() == 0.5
+
+
+@pytest.mark.parametrize("call, parts", [
+    (lambda: tg.nn.LayerNorm(3)(np.ones((2, 3), np.float32)), ("LayerNorm", "input must be a Tensor", "ndarray")),
+    (lambda: tg.nn.CrossEntropyLoss()(np.ones((2, 3), np.float32), np.array([0, 1])),
+     ("CrossEntropyLoss", "input must be a Tensor", "ndarray")),
+    (lambda: tg.nn.Linear(3, 2)([[1.0, 2.0, 3.0]]), ("Linear", "input must be a Tensor", "list")),
+    (lambda: tg.nn.MSELoss()(tg.ones(2), 1.0), ("MSELoss", "target must be a Tensor", "float")),
+    (lambda: tg.nn.GRUCell(3, 4)(tg.ones(2, 3), [[0.0] * 4] * 2), ("GRUCell", "hx must be a Tensor", "list")),
+    (lambda: tg.nn.RNNCell(3, 4)(np.ones((2, 3))), ("RNNCell", "input must be a Tensor", "ndarray")),
+    (lambda: tg.nn.Tanh()([0.5]), ("Tanh", "input must be a Tensor", "list")),
+    (lambda: tg.nn.functional.mse_loss(np.ones(2), tg.ones(2)), ("mse_loss", "input must be a Tensor", "ndarray")),
+    (lambda: tg.nn.functional.cross_entropy([[1.0, 2.0]], np.array([0])), ("cross_entropy", "input", "list")),
+    (lambda: tg.nn.functional.linear(np.ones(3), tg.ones(2, 3)), ("linear", "input must be a Tensor", "ndarray")),
+])
+def test_layers_and_losses_take_tensors(call, parts):
+    """As torch's: a TypeError naming the layer or loss and the type it got, not an AttributeError from inside."""
+    with raises(TypeError, *parts):
+        call()
+
+
+def test_layer_norm_refuses_mixed_dtypes():
+    """torch raises 'mixed dtype'; numpy would silently compute in float64 with float32 parameters."""
+    with raises(TypeError, "LayerNorm", "input is float64", "parameters are float32", "convert one side"):
+        tg.nn.LayerNorm(4)(tg.ones(2, 4, dtype=tg.float64))
+    with raises(TypeError, "layer_norm", "input is float32", "weight is float64"):
+        tg.nn.functional.layer_norm(tg.ones(2, 4), 4, tg.ones(4, dtype=tg.float64))
+    assert tg.nn.LayerNorm(4).double()(tg.ones(2, 4, dtype=tg.float64)).dtype == tg.float64
+
+
+def test_fused_sequences_refuse_mixed_dtypes():
+    from tinygrad_rnn.nn import fused
+    T, B, I, H = 3, 2, 4, 5
+    f32 = lambda *s: tg.zeros(*s)  # noqa: E731
+    f64 = lambda *s: tg.zeros(*s, dtype=tg.float64)  # noqa: E731
+    with raises(TypeError, "lstm_sequence", "mixed float dtypes", "x float32", "w_ih float64"):
+        fused.lstm_sequence(f32(T, B, I), None, None, f64(4 * H, I), f64(4 * H, H), None, None)
+    with raises(TypeError, "gru_sequence", "mixed float dtypes", "h0 float64"):
+        fused.gru_sequence(f32(T, B, I), f64(B, H), f32(3 * H, I), f32(3 * H, H), None, None)
+    with raises(TypeError, "rnn_sequence", "mixed float dtypes", "b_hh float64"):
+        fused.rnn_sequence(f32(T, B, I), None, f32(H, I), f32(H, H), f32(H), f64(H))
+    out, h = fused.gru_sequence(f64(T, B, I), None, f64(3 * H, I), f64(3 * H, H), None, None)
+    assert out.dtype == h.dtype == tg.float64

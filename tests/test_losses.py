@@ -631,3 +631,44 @@ def test_mean_over_no_counted_target_is_nan_with_zero_gradient(loss):
         out.backward()
     assert np.isnan(out.item())
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4)))
+
+
+def test_ignore_index_must_be_an_int():
+    """torch's 2nd positional argument is the legacy size_average: CrossEntropyLoss(None, True) must not
+    quietly ignore class 1. A bool or float ignore_index is refused; a numpy int works."""
+    x, t = t64([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), tg.tensor([1, 2])
+    with pytest.raises(TypeError, match=r"CrossEntropyLoss: ignore_index must be an int, got True \(bool\).*"
+                                        r"size_average"):
+        nn.CrossEntropyLoss(None, True)
+    with pytest.raises(TypeError, match=r"NLLLoss: ignore_index must be an int, got 1.0 \(float\)"):
+        nn.NLLLoss(ignore_index=1.0)
+    with pytest.raises(TypeError, match=r"cross_entropy: ignore_index must be an int, got None \(NoneType\)"):
+        F.cross_entropy(x, t, None, None)
+    with pytest.raises(TypeError, match=r"nll_loss: ignore_index must be an int, got True \(bool\)"):
+        F.nll_loss(x, t, ignore_index=True)
+    # class 1 ignored: the mean is the second row's loss alone, -log(1/3)
+    got = nn.CrossEntropyLoss(ignore_index=np.int64(1))(x, t)
+    np.testing.assert_allclose(got.item(), np.log(3.0), **CLOSE64)
+
+
+def test_probability_targets_refuse_ignore_index():
+    """torch: 'ignore_index is not supported for floating point target'; a silent no-op would mislead."""
+    x, p = t64([[1.0, 2.0, 3.0]]), t64([[0.2, 0.3, 0.5]])
+    with pytest.raises(ValueError, match="cross_entropy: ignore_index is not supported for floating point"):
+        F.cross_entropy(x, p, ignore_index=0)
+    with pytest.raises(ValueError, match="cross_entropy: ignore_index is not supported for floating point"):
+        nn.CrossEntropyLoss(ignore_index=-1)(x, p)
+    want = -(np.array([0.2, 0.3, 0.5]) * ref_log_softmax(np.array([1.0, 2.0, 3.0]), 0)).sum()
+    np.testing.assert_allclose(F.cross_entropy(x, p, ignore_index=-100).item(), want, **CLOSE64)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_])
+def test_bce_with_logits_needs_a_float_target(dtype):
+    """torch refuses an integer or bool target (a float one is probabilities in [0, 1])."""
+    x, y = tg.zeros(4, 3), tg.tensor(np.ones((4, 3), dtype))
+    with pytest.raises(TypeError, match=f"binary_cross_entropy_with_logits: target must be floating point.*"
+                                        f"{np.dtype(dtype)}"):
+        F.binary_cross_entropy_with_logits(x, y)
+    with pytest.raises(TypeError, match="binary_cross_entropy_with_logits: target must be floating point"):
+        nn.BCEWithLogitsLoss()(x, y)
+    np.testing.assert_allclose(nn.BCEWithLogitsLoss()(x, y.float()).item(), np.log(2.0), rtol=1e-6)

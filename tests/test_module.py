@@ -783,3 +783,25 @@ def test_embedding_from_pretrained_copies_and_freezes():
     after = tg.randn(3).tolist()
     tg.manual_seed(0)
     assert tg.randn(3).tolist() == after
+
+
+def test_embedding_device_dtype_and_weight_are_keyword_only():
+    """torch's 4th positional parameter is max_norm: a value meant for it must not become the device."""
+    with pytest.raises(TypeError, match="positional"):
+        nn.Embedding(4, 3, None, "cpu")
+    emb = nn.Embedding(4, 3, 0, device="cpu", dtype=np.float64)
+    assert emb.weight.dtype == np.float64 and emb.weight.numpy()[0].tolist() == [0.0] * 3
+    w = tg.tensor(np.arange(6.0).reshape(3, 2))
+    np.testing.assert_array_equal(nn.Embedding(3, 2, _weight=w).weight.numpy(), w.numpy())
+
+
+def test_load_state_dict_needs_a_mapping_of_tensors_or_arrays():
+    m = nn.Linear(1, 1)
+    with pytest.raises(TypeError, match=r"Linear.load_state_dict: expected a mapping of parameter/buffer names "
+                                        r"to Tensors or arrays .*got list"):
+        m.load_state_dict([1, 2])
+    with pytest.raises(TypeError, match=r"Linear.load_state_dict: .*value of key 'weight' is a NoneType; "
+                                        r"value of key 'bias' is a str"):
+        m.load_state_dict({"weight": None, "bias": "0.5"})
+    m.load_state_dict(OrderedDict(weight=np.array([[2.0]]), bias=tg.tensor([0.5])))  # arrays and Tensors load
+    assert m.weight.item() == 2.0 and m.bias.item() == 0.5

@@ -1,5 +1,7 @@
 """Recurrent cells and layers: against a plain-numpy implementation of the equations, gradcheck,
 weight sharing across time steps, variable lengths, PyTorch layout, and bad inputs."""
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -439,3 +441,51 @@ def test_state_dict_mismatch_is_reported_by_name():
     src, dst = nn.LSTM(3, 4, num_layers=2), nn.LSTM(3, 5)
     with pytest.raises(ValueError, match="weight_ih_l0.*unexpected keys: weight_ih_l1"):
         dst.load_state_dict(src.state_dict())
+
+
+def test_lstm_state_must_be_exactly_two_tensors():
+    """torch refuses a half-given state; a third item or one tensor split into h and c must not pass either."""
+    x, h, c = tg.randn(5, 2, 3), tg.zeros(1, 2, 4), tg.zeros(1, 2, 4)
+    for hx, got in (((h, None), r"a tuple of 2 items \(Tensor, NoneType\)"),
+                    ((None, c), r"a tuple of 2 items \(NoneType, Tensor\)"),
+                    ((h, c, h), r"a tuple of 3 items"), (tg.zeros(2, 1, 2, 4), r"a single Tensor of shape")):
+        with pytest.raises(TypeError, match=r"LSTM: hx must be a tuple \(h0, c0\) of two Tensors.*" + got):
+            nn.LSTM(3, 4)(x, hx)
+    cell, xc, hc = nn.LSTMCell(3, 4), tg.ones(2, 3), tg.zeros(2, 4)
+    for hx, got in (((hc, hc, tg.ones(1)), r"a tuple of 3 items"),
+                    (tg.zeros(2, 2, 4), r"a single Tensor of shape \(2, 2, 4\)"),
+                    (hc, r"a single Tensor of shape \(2, 4\)"), ((hc, None), r"\(Tensor, NoneType\)"),
+                    ([hc.numpy(), hc], r"a list of 2 items \(ndarray, Tensor\)")):
+        with pytest.raises(TypeError, match=r"LSTMCell: hx must be a tuple \(h, c\) of two Tensors.*" + got):
+            cell(xc, hx)
+    h1, c1 = cell(xc, [hc, hc])  # a list of two is fine, as a tuple is
+    assert h1.shape == c1.shape == (2, 4)
+
+
+def test_cell_state_must_be_batched_like_the_input():
+    """torch: an unbatched (I,) input takes an (H,) state and a batched one a (B, H) state, not a mix."""
+    with pytest.raises(ValueError, match=r"GRUCell: hx has shape \(1, 4\), expected \(4,\).*unbatched"):
+        nn.GRUCell(3, 4)(tg.ones(3), tg.zeros(1, 4))
+    with pytest.raises(ValueError, match=r"RNNCell: hx has shape \(4,\), expected \(1, 4\) \(batch, hidden_size\)"):
+        nn.RNNCell(3, 4)(tg.ones(1, 3), tg.zeros(4))
+    with pytest.raises(ValueError, match=r"LSTMCell: c has shape \(1, 4\), expected \(4,\)"):
+        nn.LSTMCell(3, 4)(tg.ones(3), (tg.zeros(4), tg.zeros(1, 4)))
+    cell = nn.GRUCell(3, 4, dtype=tg.float64)
+    x, h = tg.randn(3, dtype=tg.float64), tg.randn(4, dtype=tg.float64)
+    out = cell(x, h)
+    assert out.shape == (4,)
+    np.testing.assert_allclose(out.numpy(), cell(x.unsqueeze(0), h.unsqueeze(0)).numpy()[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda **kw: nn.GRU(3, 4, **kw), lambda **kw: nn.LSTM(3, 4, **kw),
+                                  lambda **kw: nn.RNN(3, 4, **kw)])
+def test_dropout_with_one_layer_warns_as_torch(make):
+    """Dropout acts between layers only, so with num_layers=1 it does nothing: torch warns, word for word."""
+    with pytest.warns(UserWarning, match=r"^dropout option adds dropout after all but last recurrent layer, so "
+                                         r"non-zero dropout expects num_layers greater than 1, but got "
+                                         r"dropout=0\.5 and num_layers=1$"):
+        make(dropout=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make(dropout=0.5, num_layers=2)
+        make(dropout=0.0)

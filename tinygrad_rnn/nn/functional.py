@@ -20,6 +20,24 @@ from ..tensor import Tensor
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+def _check_tensor(op: str, name: str, x: Any) -> None:
+    """Layers and losses take Tensors, as torch's: a TypeError naming the op, not an AttributeError from inside.
+    (One isinstance check: layers run once per step.)"""
+    if not isinstance(x, Tensor):
+        hint = "; wrap it with tg.tensor(...)" if isinstance(x, (np.ndarray, list, tuple, numbers.Number)) else ""
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}{hint}")
+
+
+def _check_ignore_index(op: str, ignore_index: Any) -> None:
+    """ignore_index must be an int (a bool or float is refused): torch's positional argument in its place is
+    the legacy size_average, so CrossEntropyLoss(None, True) would otherwise ignore class 1."""
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        legacy = ignore_index is None or isinstance(ignore_index, bool)
+        raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r} ({type(ignore_index).__name__})"
+                        + ("; torch's argument in this position is the legacy size_average: pass ignore_index and "
+                           "reduction by keyword" if legacy else ""))
+
+
 def _index_array(t: Any, op: str) -> Any:
     a = t.data if isinstance(t, Tensor) else backend.as_array(t)
     if a.dtype.kind not in "iu":
@@ -58,6 +76,7 @@ def softplus(x: Tensor) -> Tensor:
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """y = x W^T + b with W of shape (out_features, in_features)."""
+    _check_tensor("linear", "input", x)
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
@@ -71,6 +90,9 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None
                eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing dims ``normalized_shape`` (biased
     variance, as torch's); each sample is normalized on its own."""
+    _check_tensor("layer_norm", "input", x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"layer_norm: input must be floating point, got dtype {x.dtype}")
     shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
     if not shape or x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"layer_norm: normalized_shape {shape} must be the input's trailing dims, got input "
@@ -78,6 +100,9 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != shape:
             raise ValueError(f"layer_norm: {name} must have the shape normalized_shape {shape}, got {p.shape}")
+        if p is not None and p.dtype != x.dtype:  # numpy would silently promote (torch raises "mixed dtype")
+            raise TypeError(f"layer_norm: input is {x.dtype} but {name} is {p.dtype}; convert one side "
+                            f"(e.g. x.float() or {name}.double())")
     dims = tuple(range(x.ndim - len(shape), x.ndim))
     centered = x - x.mean(dims, keepdim=True)
     y = centered / ((centered * centered).mean(dims, keepdim=True) + eps).sqrt()  # (the biased variance)
@@ -155,6 +180,8 @@ def _reduce(loss: Tensor, reduction: str, op: str, denom: Optional[Tensor] = Non
 
 
 def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "target", target)
     if input.shape != target.shape:
         raise ValueError(f"{op}: input shape {input.shape} and target shape {target.shape} differ; "
                          "they must match (no implicit broadcasting in losses)")
@@ -216,6 +243,8 @@ def nll_loss(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore
 
     'mean' divides by the summed weights of the targets that are not ignore_index.
     """
+    _check_tensor("nll_loss", "input", input)
+    _check_ignore_index("nll_loss", ignore_index)
     logp, t, w, keep, shape = _class_targets(input, target, weight, ignore_index, "nll_loss")
     loss, denom = _nll(logp, t, w, keep)
     return _reduce(loss.reshape(shape), reduction, "nll_loss", denom)
@@ -227,6 +256,8 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
     (N, d1, ...) or class probabilities (the input's shape). Computed through log_softmax, so it
     is stable for any logits. With label_smoothing eps the target is (1 - eps) one-hot + eps / C.
     """
+    _check_tensor("cross_entropy", "input", input)
+    _check_ignore_index("cross_entropy", ignore_index)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.ndim == 0:
@@ -239,6 +270,10 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
                             f"{target.dtype}: class indices must be integers (target.long()); a float target is "
                             f"read as class probabilities, of the input's shape {input.shape}")
         _check_same_shape(input, target, "cross_entropy")
+        if ignore_index != -100:  # (torch raises too: no class index to compare with)
+            raise ValueError(f"cross_entropy: ignore_index is not supported for floating point (class probability) "
+                             f"targets, got ignore_index={ignore_index} with a {target.dtype} target of shape "
+                             f"{target.shape}; use class index targets, or reduction='none' and mask the rows")
         if label_smoothing:
             target = target * (1 - label_smoothing) + label_smoothing / C
         logp = input.log_softmax(dim)
@@ -276,6 +311,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Opti
     """-[p y log s(x) + (1 - y) log(1 - s(x))] with s the sigmoid and p = pos_weight,
     written (1 - y) x + (1 + (p - 1) y) softplus(-x) so it is stable for any logit."""
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    if target.dtype.kind != "f":  # (torch raises too; an int target would be read as 0/1 labels silently)
+        raise TypeError(f"binary_cross_entropy_with_logits: target must be floating point (probabilities in "
+                        f"[0, 1]), got dtype {target.dtype}; convert it, e.g. target.float()")
     for name, w in (("weight", weight), ("pos_weight", pos_weight)):
         if w is not None:
             _check_broadcasts_to(w, input.shape, name, "binary_cross_entropy_with_logits")

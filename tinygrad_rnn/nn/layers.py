@@ -15,6 +15,12 @@ from . import init
 from .module import Module, Parameter
 
 
+def _check_input(m: Module, x: Any, name: str = "input") -> None:
+    """Layers and losses take Tensors (as torch's): a TypeError naming the module and the type received."""
+    if not isinstance(x, Tensor):
+        F._check_tensor(type(m).__name__, name, x)
+
+
 def _param(shape: tuple, dtype: Any, device: Optional[str]) -> Parameter:
     return Parameter(zeros(*shape, dtype=np.float32 if dtype is None else dtype, device=device or "cpu"))
 
@@ -37,6 +43,7 @@ class Linear(Module):
             init.uniform_(self.bias, -k, k)
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -44,9 +51,10 @@ class Linear(Module):
 
 
 class Embedding(Module):
-    """A lookup table: indices (...) -> rows (..., embedding_dim); init N(0, 1), padding row zero."""
+    """A lookup table: indices (...) -> rows (..., embedding_dim); init N(0, 1), padding row zero.
+    device, dtype and _weight are keyword-only: torch's 4th positional argument is max_norm (not supported)."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None,
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None, *,
                  device: Optional[str] = None, dtype: Any = None, _weight: Optional[Tensor] = None) -> None:
         super().__init__()
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
@@ -109,6 +117,11 @@ class LayerNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
+        w = self.weight if self.weight is not None else self.bias
+        if w is not None and x.dtype != w.dtype:  # numpy would silently promote (torch raises "mixed dtype")
+            raise TypeError(f"LayerNorm: input is {x.dtype} but the parameters are {w.dtype}; convert one side "
+                            "(e.g. module.double() or x.float())")
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -126,6 +139,7 @@ class Dropout(Module):
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
@@ -136,6 +150,7 @@ class ReLU(Module):
     """max(x, 0) elementwise."""
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return F.relu(x)
 
 
@@ -143,6 +158,7 @@ class Tanh(Module):
     """tanh(x) elementwise."""
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return F.tanh(x)
 
 
@@ -150,6 +166,7 @@ class Sigmoid(Module):
     """1 / (1 + e^-x) elementwise."""
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return F.sigmoid(x)
 
 
@@ -171,6 +188,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return F.softmax(x, self.dim)
 
     def extra_repr(self) -> str:
@@ -181,6 +199,7 @@ class LogSoftmax(Softmax):
     """log(softmax(x)) over ``dim``, computed stably (the input NLLLoss expects)."""
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
         return F.log_softmax(x, self.dim)
 
 
@@ -321,30 +340,38 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight: Optional[Tensor] = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
+        F._check_ignore_index("CrossEntropyLoss", ignore_index)
         self._buffer("weight", weight)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _check_input(self, input)
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
 
 
 class NLLLoss(_Loss):
     def __init__(self, weight: Optional[Tensor] = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
+        F._check_ignore_index("NLLLoss", ignore_index)
         self._buffer("weight", weight)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _check_input(self, input)
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
 class MSELoss(_Loss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        _check_input(self, input)
+        _check_input(self, target, "target")
         return F.mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        _check_input(self, input)
+        _check_input(self, target, "target")
         return F.l1_loss(input, target, self.reduction)
 
 
@@ -356,4 +383,6 @@ class BCEWithLogitsLoss(_Loss):
         self._buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        _check_input(self, input)
+        _check_input(self, target, "target")
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -267,7 +268,15 @@ class Module:
         Shapes must match; with strict=True missing and unexpected keys are errors too.
         All problems are reported together, by name.
         """
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{where}: expected a mapping of parameter/buffer names to Tensors or arrays "
+                            f"(e.g. another module's state_dict()), got {type(state_dict).__name__}")
         own = self.state_dict()
+        bad_type = [f"value of key {k!r} is a {type(v).__name__}" for k, v in state_dict.items()
+                    if k in own and not _is_array_like(v)]
+        if bad_type:
+            raise TypeError(f"{where}: expected Tensors or arrays as values: {'; '.join(bad_type)}")
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         bad_shape = []
@@ -283,7 +292,7 @@ class Module:
         if strict and unexpected:
             problems.append(f"unexpected keys: {', '.join(unexpected)}")
         if problems:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: " + " | ".join(problems))
+            raise ValueError(f"{where}: " + " | ".join(problems))
         params = dict(self._named_state())
         for k in own:
             if k in state_dict:
@@ -319,6 +328,15 @@ class Module:
         if not lines:
             return f"{type(self).__name__}({extra})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(([extra] if extra else []) + lines) + "\n)"
+
+
+def _is_array_like(v: Any) -> bool:
+    """A state dict value load_state_dict can copy: a Tensor, or an array (numpy, CuPy, torch) of numbers."""
+    if isinstance(v, Tensor):
+        return True
+    if isinstance(v, np.ndarray):
+        return v.dtype.kind in "biuf"
+    return hasattr(v, "shape") and hasattr(v, "dtype")
 
 
 def zero_grad_(p: Tensor) -> None:

@@ -18,6 +18,7 @@ Cell equations (x: (B, I), h, c: (B, H); weights stacked by gate, PyTorch's layo
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
@@ -91,8 +92,11 @@ class _CellBase(Module):
         return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
 
     def _prepare(self, x: Tensor, hx: Optional[Tensor], what: str = "hx") -> Tuple[Tensor, Tensor, bool]:
-        """(B, I) input and (B, H) state; an unbatched (I,) input gets a batch dim of 1."""
+        """(B, I) input and (B, H) state; an unbatched (I,) input (which needs an (H,) state) gets a batch
+        dim of 1."""
         name = type(self).__name__
+        if not isinstance(x, Tensor):
+            F._check_tensor(name, "input", x)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"{name}: input must be (batch, {self.input_size}) or ({self.input_size},), "
                              f"got shape {x.shape}")
@@ -107,10 +111,13 @@ class _CellBase(Module):
         want = (x.shape[0], self.hidden_size)
         if hx is None:
             return x, zeros(*want, dtype=x.dtype, device=x.device), unbatched
-        h = hx.unsqueeze(0) if unbatched and hx.ndim == 1 else hx
-        if h.shape != want:
-            raise ValueError(f"{name}: {what} has shape {hx.shape}, expected {want if not unbatched else want[1:]} "
-                             "(batch, hidden_size)")
+        if not isinstance(hx, Tensor):
+            F._check_tensor(name, what, hx)
+        if hx.shape != (want[1:] if unbatched else want):  # (torch too: no batch dim on one side only)
+            raise ValueError(f"{name}: {what} has shape {hx.shape}, expected "
+                             + (f"{want[1:]} (hidden_size,) for the unbatched input of shape {x.shape[1:]}"
+                                if unbatched else f"{want} (batch, hidden_size)"))
+        h = hx.unsqueeze(0) if unbatched else hx
         if h.dtype != w.dtype:
             raise TypeError(f"{name}: {what} is {h.dtype} but the input and parameters are {w.dtype}; "
                             f"convert one side (e.g. {what}.to('{w.dtype}') or module.to({what}.dtype))")
@@ -146,6 +153,7 @@ class LSTMCell(_CellBase):
             init.lstm_forget_bias_(self, forget_bias)
 
     def forward(self, input: Tensor, hx: Optional[Tuple[Tensor, Tensor]] = None) -> Tuple[Tensor, Tensor]:
+        _check_pair("LSTMCell", hx, "(h, c)")
         x, h, unbatched = self._prepare(input, None if hx is None else hx[0], "h")
         _, c, _ = self._prepare(input, None if hx is None else hx[1], "c")
         h, c = lstm_cell(x, h, c, *self._weights())
@@ -199,6 +207,10 @@ class RNNBase(Module):
                              f"{input_size}, {hidden_size}, {num_layers}")
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        if dropout > 0 and num_layers == 1:  # (torch's warning, word for word)
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                          UserWarning, stacklevel=3)
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         self.nonlinearity = nonlinearity
@@ -280,8 +292,7 @@ class RNNBase(Module):
         T, B = x.shape[0], x.shape[1]
         lens = fused._check_lengths(lengths, T, B, self._name)
         if self.mode == "LSTM":
-            if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-                raise TypeError(f"LSTM: hx must be a tuple (h0, c0), got {type(hx).__name__}")
+            _check_pair(self._name, hx, "(h0, c0)")
             h0 = self._check_state(None if hx is None else hx[0], B, unbatched, x, "h0")
             c0 = self._check_state(None if hx is None else hx[1], B, unbatched, x, "c0")
         else:
@@ -340,6 +351,21 @@ class RNNBase(Module):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s
+
+
+def _check_pair(name: str, hx: Any, pair: str) -> None:
+    """An LSTM state is None (zeros) or exactly two Tensors (h, c): torch refuses a half-given state too,
+    and one Tensor must not be split into h and c."""
+    if hx is None or (isinstance(hx, (tuple, list)) and len(hx) == 2 and isinstance(hx[0], Tensor)
+                      and isinstance(hx[1], Tensor)):
+        return
+    if isinstance(hx, Tensor):
+        got = f"a single Tensor of shape {hx.shape}"
+    elif isinstance(hx, (tuple, list)):
+        got = f"a {type(hx).__name__} of {len(hx)} items ({', '.join(type(v).__name__ for v in hx)})"
+    else:
+        got = type(hx).__name__
+    raise TypeError(f"{name}: hx must be a tuple {pair} of two Tensors (or None for zero states), got {got}")
 
 
 def _check_features(name: str, x: Tensor) -> None:
