@@ -391,6 +391,12 @@ def _kept_shape(shape: Tuple[int, ...], axes: Tuple[int, ...]) -> Tuple[int, ...
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
+# As torch: float16 sums accumulate in float32 (numpy's float16 sums drift, and overflow past 65504 where the
+# result would not), and bool and unsigned ints sum to int64 (numpy: uint64, which promotes with int64 to float64).
+_SUM_IN = {np.dtype(t): np.dtype(np.float32 if t is np.float16 else np.int64)
+           for t in (np.float16, np.bool_, np.uint8, np.uint16, np.uint32, np.uint64)}
+
+
 class Sum(Function):
     def __init__(self, dim: Any = None, keepdim: bool = False) -> None:
         self.dim, self.keepdim = dim, keepdim
@@ -398,13 +404,11 @@ class Sum(Function):
     def forward(self, x):
         self.axes = reduce_dims(self.dim, x.ndim, "sum")
         self.in_shape = x.shape
-        if x.dtype.kind not in "bu" and x.dtype != np.float16:
+        acc = _SUM_IN.get(x.dtype)
+        if acc is None:
             return x.sum(axis=self.axes, keepdims=self.keepdim)
-        # as torch: float16 sums in float32 (past 65504 numpy's float16 sum overflows to inf), and bool and
-        # unsigned ints sum to int64 (numpy: uint64, which the other integers would promote to float64)
-        half = x.dtype == np.float16
-        out = x.sum(axis=self.axes, keepdims=self.keepdim, dtype=np.float32 if half else np.int64)
-        return out.astype(np.float16) if half else out
+        out = x.sum(axis=self.axes, keepdims=self.keepdim, dtype=acc)
+        return out.astype(x.dtype) if x.dtype.kind == "f" else out
 
     def backward(self, g):
         if g.ndim:  # (a 0-d g, from a sum over every axis, broadcasts as it is)

@@ -1368,13 +1368,13 @@ def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: A
             if b.shape != (G * H,):
                 raise ValueError(f"{op}: {name} must be ({G}*H,) = {(G * H,)}, got {b.shape}")
             tensors.append(b)
-    for t in tensors:
-        if t.dtype != x.dtype:  # numpy would silently promote the whole recurrence (torch raises)
-            names = ["x"] + [n for n, _ in states] + ["w_ih", "w_hh"] + [n for n, b in (("b_ih", b_ih),
-                                                                                    ("b_hh", b_hh)) if b is not None]
-            mixed = ", ".join(f"{n} {u.dtype}" for n, u in zip(names, tensors))
-            raise TypeError(f"{op}: mixed float dtypes ({mixed}); x, the states, weights and biases must share "
-                            "one dtype: convert them, e.g. .float() or .double()")
+    dt = x.data.dtype
+    if [t for t in tensors if t.data.dtype != dt]:  # numpy would silently promote the whole recurrence (torch raises)
+        names = ["x"] + [n for n, _ in states] + ["w_ih", "w_hh"] + [n for n, b in (("b_ih", b_ih), ("b_hh", b_hh))
+                                                                    if b is not None]
+        mixed = ", ".join(f"{n} {u.dtype}" for n, u in zip(names, tensors))
+        raise TypeError(f"{op}: mixed float dtypes ({mixed}); x, the states, weights and biases must share "
+                        "one dtype: convert them, e.g. .float() or .double()")
     need_grad = _mode.grad_enabled and True in [t._requires_grad for t in tensors]  # (a list: cheaper than any())
     return tensors, _check_lengths(lengths, T, B, op), need_grad
 
