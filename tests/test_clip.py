@@ -33,7 +33,8 @@ grad_lists = st.lists(
     min_size=1, max_size=4)
 
 
-@given(grads=grad_lists, max_norm=st.floats(0.01, 50), norm_type=st.sampled_from([1.0, 2.0, 3.0, 0.5, math.inf, -1.0, -math.inf]))
+@given(grads=grad_lists, max_norm=st.floats(0.01, 50),
+       norm_type=st.sampled_from([1.0, 2.0, 3.0, 0.5, math.inf, -1.0, -math.inf]))
 def test_clip_grad_norm_matches_numpy(grads, max_norm, norm_type):
     params = with_grads(grads)
     arrays = [p.grad.data for p in params]
