@@ -650,6 +650,15 @@ def machine_info() -> str:
     return "\n".join(lines)
 
 
+def _names(ap: argparse.ArgumentParser, option: str, value: str, known: Any) -> List[str]:
+    """A comma list of names, each one of ``known`` (a typo would silently drop a column): else ap.error."""
+    names = value.split(",")
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        ap.error(f"{option}: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(known)}")
+    return names
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -671,8 +680,12 @@ def main() -> None:
     ap.add_argument("--memory-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--memory-t", default=",".join(map(str, MEMORY_T)), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    args.cells = args.cells.split(",")
-    args.configs = (args.configs or ("small,charlm,long" if args.quick else ",".join(CONFIGS))).split(",")
+    args.cells = _names(ap, "--cells", args.cells, CELLS)
+    args.configs = _names(ap, "--configs", args.configs or ("small,charlm,long" if args.quick else ",".join(CONFIGS)),
+                          CONFIGS)
+    _names(ap, "--impls", args.impls, IMPLS)
+    if args.repeats < 1 or not args.budget > 0:
+        ap.error(f"--repeats must be at least 1 and --budget positive, got {args.repeats} and {args.budget}")
     args.memory_t = [int(t) for t in str(args.memory_t).split(",")]
 
     if args.worker:

@@ -71,3 +71,13 @@ def test_bench_script_runs_and_prints_ratios():
     rows = [ln for ln in res.stdout.splitlines() if ln.startswith("rnn ")]
     assert {ln.split()[2] for ln in rows} == {"train", "infer"}
     assert all(ln.rstrip().endswith("x") for ln in rows)  # the ours/floor ratio column
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--impls", "ours,troch"], "--impls: unknown 'troch'"), (["--configs", "smal"], "--configs: unknown 'smal'"),
+    (["--cells", "lstm,foo"], "--cells: unknown 'foo'"), (["--repeats", "0"], "--repeats must be at least 1")])
+def test_bench_script_refuses_unknown_names_and_counts(args, message):
+    """A typo must not silently drop a column (the workers' KeyError used to end in an empty table, exit 0)."""
+    res = subprocess.run([sys.executable, os.path.join(BENCH, "bench_rnn.py")] + args, capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 2 and message in res.stderr, res.stderr[-2000:]
