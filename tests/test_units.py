@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.viz import hidden_states, plot_unit_text, string_literal_mask, top_units, unit_label_correlation
-from tinygrad_rnn.viz.units import TOKEN_CLASSES, token_class_labels
+from tinygrad_rnn.viz import (TOKEN_CLASSES, hidden_states, plot_unit_text, string_literal_mask, token_class_labels,
+                              top_units, unit_label_correlation)
 
 from helpers import break_savefig, png_ok
 
