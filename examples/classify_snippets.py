@@ -32,6 +32,8 @@ import textwrap
 import time
 from typing import List, Optional, Sequence, Tuple
 
+from _cli import HelpFormatter, check_output, have_matplotlib  # beside this file; before numpy: one BLAS thread
+
 import numpy as np
 
 import tinygrad_rnn as tg
@@ -39,9 +41,7 @@ from tinygrad_rnn import nn, optim
 from tinygrad_rnn.data import ascii_ids, length_batches, pad_sequences, stratified_split
 from tinygrad_rnn.serialization import atomic_write
 
-from _cli import HelpFormatter, check_output  # the examples beside this file (python examples/classify_snippets.py)
-from char_lm import _matplotlib
-from tag_tokens import VOCAB, confusion_matrix, format_confusion, loss_curve, optimize, per_class_accuracy
+from tag_tokens import VOCAB, confusion_matrix, format_confusion, loss_curve, optimize, per_class_accuracy, percent
 
 try:
     from tqdm import tqdm
@@ -264,7 +264,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     acc = per_class_accuracy(cm)
     print(f"\nheld-out accuracy {100 * test_acc:.1f}% on {len(test):,} functions; "
           + ", ".join(f"{k} {100 * v:.1f}%" for k, v in baselines.items()))
-    print("per package: " + ", ".join(f"{p} {100 * a:.1f}%" for p, a in zip(PACKAGES, acc)))
+    print("per package: " + ", ".join(f"{p} {percent(a)}" if np.isfinite(a) else f"{p} - (no held-out functions)"
+                                      for p, a in zip(PACKAGES, acc)))
     print("\nconfusion matrix (rows: the true package, % of its held-out functions):\n"
           + format_confusion(cm, PACKAGES))
 
@@ -272,7 +273,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
              "config": {k: v for k, v in vars(args).items() if k != "out_dir"}},
             os.path.join(args.out_dir, "model.npz"))
     path = os.path.join(args.out_dir, "classify_snippets.png")
-    if _matplotlib():
+    if have_matplotlib():
         plot_results(history, cm, PACKAGES, baselines, path,
                      f"Which package is a function from? {'bi' if args.bidirectional else ''}{args.cell.upper()} "
                      f"on the first {args.max_len} characters: "

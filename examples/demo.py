@@ -14,12 +14,12 @@ import string
 import textwrap
 import time
 
+from _cli import HelpFormatter  # the examples' shared helpers beside this file; before numpy: one BLAS thread
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import optim
 from tinygrad_rnn.data import CharVocab, batchify, bptt_batches
 
-from _cli import HelpFormatter  # the examples' shared helpers beside this file (run as python examples/demo.py)
 from char_lm import CharLM, sample, train_step
 
 try:

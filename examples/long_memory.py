@@ -28,7 +28,7 @@ The table reports each model's loss on 1024 held-out sequences (a second generat
 the memoryless baseline: 1.0 means it remembers nothing useful; below 0.1 counts as solved. The
 learning curves (training loss / baseline, one subplot per task) go to --out.
 
-    python examples/long_memory.py                        # the default run: ~2 minutes on 2 CPU cores
+    python examples/long_memory.py                        # the default run: about 75 s on an idle 2-core machine
     python examples/long_memory.py --task adding --T 50 200 --models lstm gru --steps 4000
     python examples/long_memory.py --task copy --delay 60 --models lstm --forget-bias 3 --lr 3e-3 --steps 6000
 """
@@ -38,10 +38,7 @@ import os
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
-if __name__ == "__main__":  # before numpy loads. BLAS threads gain nothing on these small matrices, and on a
-    # busy machine their spin-waiting made an LSTM step 20-250x slower; set the variable yourself to override
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+from _cli import HelpFormatter, check_output, have_matplotlib  # beside this file; before numpy: one BLAS thread
 
 import numpy as np
 
@@ -49,8 +46,6 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn, optim
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.serialization import atomic_write
-
-from _cli import HelpFormatter, check_output  # beside this file (run as python examples/long_memory.py)
 
 try:
     from tqdm import tqdm
@@ -369,11 +364,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
             print(f"{r['model']:>8}  {task.label}: loss/baseline {r['relative']:.3f}, accuracy {r['accuracy']:.2f}"
                   f"{by_position}, {verdict(r['relative'])}, {r['seconds']:.0f}s", flush=True)
     print_table(results)
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("matplotlib is not installed: no PNG (pip install -e \".[examples]\")")
-    else:
+    if have_matplotlib("PNG"):
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         plot_curves(results, args.out)
         print(f"saved {args.out}")

@@ -22,13 +22,13 @@ import argparse
 import os
 import time
 
+from _cli import HelpFormatter, check_output, have_matplotlib  # beside this file; before numpy: one BLAS thread
+
 import numpy as np
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.viz import hidden_gradient_norms, plot_gradient_norms
-
-from _cli import HelpFormatter, check_output  # beside this file (run as python examples/vanishing_gradients.py)
 
 
 def make_cells(inputs: int, hidden: int, gain: float) -> dict:
@@ -87,11 +87,11 @@ def main() -> None:
         print("a 0 is a gradient that is exactly 0 (no path from that step to the loss, or dead ReLUs) or below "
               "float64's smallest number (underflow); rho/step skips those steps")
 
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
-    path = plot_gradient_norms(curves, args.out, title=f"Gradient reaching step t from a loss on step T-1={T - 1} "
-                                                       f"(H={args.hidden})")
-    print(f"saved {path}")
+    if have_matplotlib("PNG"):
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        path = plot_gradient_norms(curves, args.out, title=f"Gradient reaching step t from a loss on step "
+                                                           f"T-1={T - 1} (H={args.hidden})")
+        print(f"saved {path}")
 
 
 if __name__ == "__main__":

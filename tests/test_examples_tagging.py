@@ -77,6 +77,15 @@ def test_char_majority_baseline_and_confusion_matrix():
     assert table_text.splitlines()[1].split() == ["a", "50.0", "50.0", "0.0", "2"]
 
 
+def test_a_class_absent_from_the_held_out_labels_shows_a_dash_not_nan():
+    cm = tag_tokens.confusion_matrix(np.array([0, 0, 2]), np.array([0, 1, 1]), 3)  # no true class 1
+    acc = tag_tokens.per_class_accuracy(cm)
+    assert np.isnan(acc[1])
+    assert [tag_tokens.percent(a) for a in acc] == ["50.0%", "-", "0.0%"]
+    assert tag_tokens.percent(acc[0], 7) == "  50.0%" and tag_tokens.percent(acc[1], 7) == "      -"
+    assert tag_tokens.format_confusion(cm, ["a", "b", "c"]).splitlines()[2].split() == ["b", "-", "-", "-", "0"]
+
+
 def test_busiest_window_is_whole_lines_with_the_most_marks():
     text = "ab\ncd\nef\ngh"
     marks = np.array([c in "de" for c in text])
@@ -133,6 +142,9 @@ def test_classify_snippets_end_to_end(tmp_path, capsys):
                                 "--max-len", "60", "--batch", "16", "--out-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert "held-out accuracy" in out and "confusion matrix" in out
+    assert "nan" not in out  # a package with no held-out functions (multiprocessing here) says so
+    for package, held_out in zip(classify_snippets.PACKAGES, r["confusion"].sum(axis=1)):
+        assert (f"{package} - (no held-out functions)" in out) == (held_out == 0)
     train_idx, test_idx = r["split"]
     assert len(train_idx) + len(test_idx) == 200 and len(test_idx) > 0
     cm = r["confusion"]
