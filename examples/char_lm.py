@@ -5,9 +5,10 @@ is one long character stream; the last 5% (the end of optparse) is held out for 
 Truncated BPTT over B parallel streams in chunks of --bptt characters, the LSTM state carried
 from chunk to chunk and detached, gradient norm clipped to 1, Adam. Every --eval-every steps it
 reports the validation loss; every --save-every steps (and at the end) it writes a checkpoint
-(model and optimizer state, step, the carried state) to --out-dir/checkpoint.npz, from which
---resume continues exactly as if the run had not stopped. Then it saves loss.png and prints a
-sample.
+(model and optimizer state, step, the carried state, the options) to --out-dir/checkpoint.npz, from
+which --resume continues exactly as if the run had not stopped (with the same options; a run
+without --resume will not replace a checkpoint unless given --overwrite). Then it saves loss.png
+and prints a sample.
 
 Analysis (after Karpathy, "The Unreasonable Effectiveness of Recurrent Neural Networks"):
 the trained model reads the held-out text; every character is labelled inside / outside a
@@ -15,7 +16,7 @@ Python string literal (tokenize); each hidden unit's activation h_t is correlate
 label; it prints the five strongest units and saves string_unit.png, the strongest unit's
 activation behind ~1500 characters of held-out code (strings underlined).
 
-    python examples/char_lm.py                        # the default run: 75-90 s on 2 CPU cores
+    python examples/char_lm.py                        # the default run: about 100 s on 2 CPU cores
     python examples/char_lm.py --steps 8000 --resume  # continue it to step 8000
 """
 import argparse
@@ -24,7 +25,6 @@ import configparser
 import csv
 import dataclasses
 import difflib
-import functools
 import inspect
 import itertools
 import optparse
@@ -36,7 +36,9 @@ import textwrap
 import time
 import tokenize
 import zlib
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
+
+from _cli import HelpFormatter, check_output, have_matplotlib  # beside this file; before numpy: one BLAS thread
 
 import numpy as np
 
@@ -46,8 +48,6 @@ from tinygrad_rnn.data import CharVocab, batchify, bptt_batches
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.serialization import atomic_write
 from tinygrad_rnn.viz import hidden_states, plot_unit_text, string_literal_mask, top_units, unit_label_correlation
-
-from _cli import HelpFormatter, check_output  # beside this file (run as python examples/char_lm.py)
 
 try:
     from tqdm import tqdm
@@ -125,9 +125,10 @@ def sample(model: CharLM, vocab: CharVocab, prompt: str, n: int, temperature: fl
 
 
 def config(args: argparse.Namespace, text: str) -> dict:
-    """What a checkpoint must agree on with this run to be resumed exactly."""
+    """What a checkpoint must agree on with this run to be resumed exactly (the seed: the sample and the
+    untrained baseline of the analysis are drawn from it)."""
     return {"hidden": args.hidden, "layers": args.layers, "batch": args.batch, "bptt": args.bptt,
-            "lr": args.lr, "corpus": f"{len(text)} chars, crc32 {zlib.crc32(text.encode()):08x}"}
+            "lr": args.lr, "seed": args.seed, "corpus": f"{len(text)} chars, crc32 {zlib.crc32(text.encode()):08x}"}
 
 
 def save_checkpoint(path: str, model: CharLM, opt: optim.Adam, step: int, state, history: dict, cfg: dict) -> None:
@@ -135,20 +136,26 @@ def save_checkpoint(path: str, model: CharLM, opt: optim.Adam, step: int, state,
              "state": None if state is None else list(state), "history": history, "config": cfg}, path)
 
 
-def load_checkpoint(path: str, model: CharLM, opt: optim.Adam, cfg: dict):
-    """Restore model and optimizer in place; returns (step, carried state, history)."""
+def load_checkpoint(path: str, model: CharLM, opt: optim.Adam, cfg: dict, error: Optional[Callable] = None):
+    """Restore model and optimizer in place; returns (step, carried state, history). A checkpoint whose
+    config differs from cfg is refused through error(message) (main passes ap.error) or SystemExit."""
     try:
         ck = tg.load(path)
     except tg.SerializationError as e:
         raise SystemExit(f"char_lm.py: cannot resume: {e}") from None
     if not isinstance(ck, dict) or not {"config", "model", "optimizer", "step", "state", "history"} <= set(ck):
         raise SystemExit(f"char_lm.py: cannot resume {path}: not a char_lm checkpoint")
-    diff = [f"{k}={ck['config'].get(k)!r} in the checkpoint, {v!r} now" for k, v in cfg.items()
-            if ck["config"].get(k) != v]
-    if ck["config"].get("corpus") != cfg["corpus"]:
+    saved = dict(ck["config"])
+    saved.setdefault("seed", cfg["seed"])  # written before the seed was stored: unknown, so not refused
+    diff = [f"{'--' + k if k != 'corpus' else k}={saved.get(k)!r} in the checkpoint, {v!r} now"
+            for k, v in cfg.items() if saved.get(k) != v]
+    if saved.get("corpus") != cfg["corpus"]:
         diff.append("(a different corpus: another Python version's standard library?)")
     if diff:
-        raise SystemExit(f"char_lm.py: cannot resume {path}: " + "; ".join(diff))
+        message = f"cannot resume {path}: " + "; ".join(diff)
+        if error is not None:
+            error(message)
+        raise SystemExit(f"char_lm.py: {message}")
     model.load_state_dict(ck["model"])
     opt.load_state_dict(ck["optimizer"])
     state = None if ck["state"] is None else tuple(ck["state"])
@@ -226,7 +233,7 @@ def analyse(model: CharLM, vocab: CharVocab, held_out: str, mask: np.ndarray, ar
     print(f"unit {best[0]} against other labels: " + ", ".join(
         f"{name} r = {unit_label_correlation(acts[:, best[:1]], label)[0]:+.3f}" for name, label in others.items()))
 
-    if _matplotlib():
+    if have_matplotlib():
         u = int(best[0])
         start = string_window(mask, held_out, args.analysis_chars, skip=min(200, len(held_out) // 4))
         end = min(start + args.analysis_chars, len(held_out))
@@ -235,16 +242,6 @@ def analyse(model: CharLM, vocab: CharVocab, held_out: str, mask: np.ndarray, ar
                                     f"'inside a string literal' (underlined)",
                               underline=mask[start:end])
         print(f"saved {path} (held-out characters {start}..{end})")
-
-
-@functools.lru_cache(maxsize=None)
-def _matplotlib() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-        return True
-    except ImportError:
-        print("matplotlib is not installed: no PNGs (pip install -e \".[examples]\")")
-        return False
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -263,7 +260,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     ap.add_argument("--analysis-chars", type=int, default=1500, help="held-out characters drawn in string_unit.png")
     ap.add_argument("--out-dir", default=os.path.join("runs", "char_lm"),
                     help="checkpoint.npz, loss.png and string_unit.png go here")
-    ap.add_argument("--resume", action="store_true", help="continue from --out-dir/checkpoint.npz")
+    start = ap.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true",
+                       help="continue from --out-dir/checkpoint.npz (with the options it was written with)")
+    start.add_argument("--overwrite", action="store_true",
+                       help="start afresh even where --out-dir has a checkpoint already (it is replaced); "
+                            "without --resume or --overwrite an existing checkpoint stops the run")
     args = ap.parse_args(argv)
     if min(args.steps, args.hidden, args.layers, args.batch, args.bptt, args.eval_every, args.save_every,
            args.analysis_chars) < 1 or args.sample_chars < 0 or not args.temperature > 0 or not args.lr > 0:
@@ -272,12 +274,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     ckpt = os.path.join(args.out_dir, CHECKPOINT)
     if args.resume and not os.path.exists(ckpt):
         ap.error(f"--resume: no checkpoint at {ckpt}")
+    if not args.resume and not args.overwrite and os.path.exists(ckpt):
+        ap.error(f"{ckpt} exists: pass --resume to continue it, --overwrite to replace it, or another --out-dir")
 
     t_start = time.time()
     tg.manual_seed(args.seed)
     text, split = corpus()
     vocab = CharVocab(text)
-    streams = batchify(vocab.encode(text[:split]), args.batch)
+    try:
+        streams = batchify(vocab.encode(text[:split]), args.batch)
+    except ValueError as e:  # more streams than the corpus has characters for
+        ap.error(f"--batch {args.batch}: {e} (the corpus has too few for that many streams)")
     val_streams = batchify(vocab.encode(text[split:]), VAL_STREAMS)
     model = CharLM(len(vocab), args.hidden, args.layers)
     opt = optim.Adam(model.parameters(), lr=args.lr)
@@ -287,7 +294,7 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     step, state, history = 0, None, {"train": [], "val": []}
     if args.resume:
-        step, state, history = load_checkpoint(ckpt, model, opt, config(args, text))
+        step, state, history = load_checkpoint(ckpt, model, opt, config(args, text), error=ap.error)
         print(f"resumed from {ckpt} at step {step}"
               + (f"; --steps {args.steps} is reached already, so nothing is trained" if step >= args.steps else ""))
 
@@ -320,7 +327,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         bar.close()
     print(f"step {step}: checkpoint {ckpt}")
 
-    if _matplotlib() and history["train"]:
+    if have_matplotlib() and history["train"]:
         path = os.path.join(args.out_dir, "loss.png")
         plot_losses(history, path)
         print(f"saved {path}")
