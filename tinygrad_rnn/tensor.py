@@ -620,32 +620,7 @@ class Tensor:
         """self - alpha * other."""
         return self - (other if alpha == 1 else other * alpha)
 
-    def mul(self, other: Any) -> "Tensor":
-        return self * other
-
-    def div(self, other: Any) -> "Tensor":
-        return self / other
-
-    def neg(self) -> "Tensor":
-        return -self
-
-    def eq(self, other: Any) -> "Tensor":
-        return _ops.compare("eq", self, other)
-
-    def ne(self, other: Any) -> "Tensor":
-        return _ops.compare("ne", self, other)
-
-    def lt(self, other: Any) -> "Tensor":
-        return _ops.compare("lt", self, other)
-
-    def le(self, other: Any) -> "Tensor":
-        return _ops.compare("le", self, other)
-
-    def gt(self, other: Any) -> "Tensor":
-        return _ops.compare("gt", self, other)
-
-    def ge(self, other: Any) -> "Tensor":
-        return _ops.compare("ge", self, other)
+    mul, div = __mul__, __truediv__
 
     def isnan(self) -> "Tensor":
         return Tensor._make(xp_of(self.data).isnan(self.data))
@@ -703,6 +678,8 @@ class Tensor:
 
     def __neg__(self) -> "Tensor":
         return _ops.Neg()(self)
+
+    neg = __neg__
 
     def __pos__(self) -> "Tensor":
         return self
@@ -765,6 +742,14 @@ class Tensor:
     def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
         if other is None:
             return True  # type: ignore[return-value]
+        return _ops.compare("ne", self, other)
+
+    lt, le, gt, ge = __lt__, __le__, __gt__, __ge__
+
+    def eq(self, other: Any) -> "Tensor":  # (not __eq__: t.eq(None) is an error, as in torch)
+        return _ops.compare("eq", self, other)
+
+    def ne(self, other: Any) -> "Tensor":
         return _ops.compare("ne", self, other)
 
     def __contains__(self, element: Any) -> bool:
