@@ -666,9 +666,9 @@ def main() -> None:
     ap.add_argument("--cells", default=",".join(CELLS))
     ap.add_argument("--impls", default="ours,torch,floor",
                     help="comma list of ours, torch, torch-generic (oneDNN off), floor, reference")
-    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--repeats", type=int, default=7, help="timed repeats per measurement (at least 1)")
     ap.add_argument("--budget", type=float, default=6.0, help="seconds per measurement before stopping early "
-                                                             "(at least 3 repeats)")
+                                                             "(positive; at least 3 repeats)")
     ap.add_argument("--threads", choices=("single", "default", "both"), default="both")
     ap.add_argument("--memory", action="store_true", help="also measure peak memory as T grows")
     ap.add_argument("--quick", action="store_true", help="small, charlm and long; single-threaded; 3 repeats")

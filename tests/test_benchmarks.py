@@ -75,7 +75,8 @@ def test_bench_script_runs_and_prints_ratios():
 
 @pytest.mark.parametrize("args, message", [
     (["--impls", "ours,troch"], "--impls: unknown 'troch'"), (["--configs", "smal"], "--configs: unknown 'smal'"),
-    (["--cells", "lstm,foo"], "--cells: unknown 'foo'"), (["--repeats", "0"], "--repeats must be at least 1")])
+    (["--cells", "lstm,foo"], "--cells: unknown 'foo'"), (["--repeats", "0"], "--repeats must be at least 1"),
+    (["--budget", "0"], "--budget positive")])
 def test_bench_script_refuses_unknown_names_and_counts(args, message):
     """A typo must not silently drop a column (the workers' KeyError used to end in an empty table, exit 0)."""
     res = subprocess.run([sys.executable, os.path.join(BENCH, "bench_rnn.py")] + args, capture_output=True,

@@ -651,15 +651,17 @@ def test_ignore_index_must_be_an_int():
     np.testing.assert_allclose(got.item(), np.log(3.0), **CLOSE64)
 
 
-def test_probability_targets_refuse_ignore_index():
-    """torch: 'ignore_index is not supported for floating point target'; a silent no-op would mislead."""
+def test_probability_targets_refuse_a_class_to_ignore():
+    """torch: 'ignore_index is not supported for floating point target' for a class (>= 0); a negative one
+    names no class, so it is accepted, as in torch (code that sets ignore_index=-1 may switch to soft labels)."""
     x, p = t64([[1.0, 2.0, 3.0]]), t64([[0.2, 0.3, 0.5]])
     with pytest.raises(ValueError, match="cross_entropy: ignore_index is not supported for floating point"):
         F.cross_entropy(x, p, ignore_index=0)
     with pytest.raises(ValueError, match="cross_entropy: ignore_index is not supported for floating point"):
-        nn.CrossEntropyLoss(ignore_index=-1)(x, p)
+        nn.CrossEntropyLoss(ignore_index=2)(x, p)
     want = -(np.array([0.2, 0.3, 0.5]) * ref_log_softmax(np.array([1.0, 2.0, 3.0]), 0)).sum()
-    np.testing.assert_allclose(F.cross_entropy(x, p, ignore_index=-100).item(), want, **CLOSE64)
+    for ignore in (-100, -1):
+        np.testing.assert_allclose(F.cross_entropy(x, p, ignore_index=ignore).item(), want, **CLOSE64)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.bool_])

@@ -74,8 +74,10 @@ class _Bare(_GradMode):
     """A mode that takes no argument, so it may also decorate bare: @no_grad as well as @no_grad()."""
 
     def __new__(cls, fn: Optional[Callable] = None) -> Any:
-        if fn is not None:
+        if callable(fn):
             return cls()(fn)
+        if fn is not None:
+            raise TypeError(f"{cls.__name__}: takes no argument (or decorates a function bare), got {fn!r}")
         return super().__new__(cls)
 
 

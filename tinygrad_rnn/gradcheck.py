@@ -60,10 +60,10 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
         if inputs[i].dtype != np.float64:
             raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; central differences need float64 "
                             "(use .double())")
-        if not backend.is_writable(inputs[i].data):  # (perturbing one element would move all that share it)
-            raise ValueError(f"gradcheck: input {i} (shape {inputs[i].shape}) is a read-only view whose elements "
-                             "share memory, e.g. from expand(); pass a copy with memory of its own "
-                             "(x.clone().detach().requires_grad_())")
+        if not backend.is_writable(inputs[i].data):  # (an expand() view: one perturbation would move many)
+            raise ValueError(f"gradcheck: input {i} (shape {inputs[i].shape}) is read-only (e.g. an expand() view, "
+                             "whose elements share memory), and gradcheck perturbs its elements in place; pass a "
+                             "copy with memory of its own (x.clone().detach().requires_grad_())")
     rng = np.random.default_rng(seed)
     outs = _outputs(fn, inputs)
     directions = [backend.to_device(rng.standard_normal(o.shape).astype(o.dtype), o.device) for o in outs]

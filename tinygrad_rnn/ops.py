@@ -11,7 +11,7 @@ import math
 import numbers
 import warnings
 from collections import namedtuple
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -179,7 +179,7 @@ class PowScalar(Function):
         return (g * 0 if self.p == 0 else g * self.p * x ** (self.p - 1),)
 
 
-class ScalarPow(Function):
+class RPowScalar(Function):
     """b ** x for a positive Python number b, computed as a power (exp(x log b) is off in the last digits:
     10 ** 3.0 gave 1000.0001 in float32); d/dx = b^x log b."""
 
@@ -679,46 +679,35 @@ def _alias(x: Tensor, out: Tensor) -> Tensor:
 
 def getitem(x: Tensor, index: Any, op: str = "getitem") -> Tensor:
     """Tensor indexing: ints, slices, None, Ellipsis, integer arrays/tensors, boolean masks."""
-    index = normalize_index(x, index, op)
-    split = ints_first(index, x.ndim)
-    if split is not None:
-        first, index = split
+    first, index = normalize_index(x, index, op)
+    if first:
         x = _alias(x, GetItem(first)(x))
     return _alias(x, GetItem(index)(x))
 
 
-def ints_first(index: tuple, ndim: int) -> Optional[Tuple[tuple, tuple]]:
-    """(the integers of a normalized index as basic indexing, what it leaves) when it has both integers and
-    index arrays; else None. torch applies integers first, while numpy broadcasts them with the arrays,
-    which can move the arrays' dims to the front: for x (2, 3, 4), x[0, :, [1, 3]] is (3, 2) in torch, (2, 3)
-    in numpy."""
-    if len(index) < 2:  # (x[t], x[a:b]: the common case, spared the scan)
-        return None
-    ints = [type(i) is int or isinstance(i, np.integer) for i in index]
-    if True not in ints or not any([hasattr(i, "dtype") and not k for i, k in zip(index, ints)]):
-        return None
-    ellipsis_dims = ndim - sum(_dims_used(i) for i in index if i is not Ellipsis)
+def _ints_first(index: list, ellipsis_dims: int) -> Tuple[tuple, tuple]:
+    """A normalized index with integers and index arrays as (its integers, as basic indexing; the rest).
+    torch applies integers first, while numpy broadcasts them with the arrays, which can move the arrays'
+    dims to the front: for x (2, 3, 4), x[0, :, [1, 3]] is (3, 2) in torch, (2, 3) in numpy."""
     first, rest = [], []
-    for i, is_int in zip(index, ints):
-        if is_int:
+    for i in index:
+        if type(i) is int:
             first.append(i)
             continue
-        if i is Ellipsis:
-            first += [slice(None)] * ellipsis_dims
-        else:
-            first += [slice(None)] * _dims_used(i)
+        first += [slice(None)] * (ellipsis_dims if i is Ellipsis else _dims_used(i))
         rest.append(i)
     return tuple(first), tuple(rest)
 
 
-def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
-    """An index as a tuple numpy/cupy understands: arrays on x's device, masks as their True positions.
+def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, tuple]:
+    """An index as (first, then): tuples numpy/cupy understand, x[first][then] (first is empty unless the index
+    mixes integers with index arrays, see _ints_first); arrays on x's device, masks as their True positions.
 
     Integer arrays are bounds-checked here on every device (CuPy would wrap an out-of-range index
     around silently); ``op`` names the caller in the errors.
     """
     if type(index) is slice or type(index) is int:  # the common x[t] and x[a:b] (bool is not int here)
-        return (index,)
+        return (), (index,)
     index = index if isinstance(index, tuple) else (index,)
     entries = []
     for i in index:
@@ -737,12 +726,14 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
             raise IndexError(f"{op}: unsupported index {i!r} of type {type(i).__name__}")
         entries.append(i)
     ellipsis_dims = x.ndim - sum(_dims_used(i) for i in entries if i is not Ellipsis)
-    norm, dim = [], 0
+    norm, dim, ints, arrays = [], 0, False, False
     for i in entries:
         dtype = getattr(i, "dtype", None)
         if i is Ellipsis:
             dim += ellipsis_dims
         elif dtype is None or isinstance(i, np.integer):
+            if type(i) is int or isinstance(i, np.integer):  # (bool is not int here)
+                i, ints = int(i), True
             dim += _dims_used(i)
         elif dtype.kind == "b":
             if i.shape != x.shape[dim:dim + i.ndim]:
@@ -750,14 +741,18 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> tuple:
                                  f"{x.shape[dim:dim + i.ndim]} at dim {dim} (tensor shape {x.shape})")
             norm.extend(i.nonzero())  # a mask is the tuple of its True positions
             dim += i.ndim
+            arrays = True
             continue
         else:  # an integer array, copied: a later change to it cannot alter the gradient; a 0-d one is an int
-            if i.size and dim < x.ndim:  # (torch's rule; numpy would take it as an index array, see ints_first)
+            if i.size and dim < x.ndim:  # (torch's rule; numpy would take it as an index array)
                 _check_bounds(i, x.shape[dim], dim, x.shape, op)
-            i = int(i) if i.ndim == 0 else i.copy()
+            if i.ndim == 0:
+                i, ints = int(i), True
+            else:
+                i, arrays = i.copy(), True
             dim += 1
         norm.append(i)
-    return tuple(norm)
+    return _ints_first(norm, ellipsis_dims) if ints and arrays else ((), tuple(norm))
 
 
 def _check_bounds(i: Any, n: int, dim: int, shape: Tuple[int, ...], op: str) -> None:
@@ -858,9 +853,10 @@ def pow(base: Any, exponent: Any) -> Tensor:
     if isinstance(exponent, Tensor) and isinstance(base, numbers.Real) and base > 0:
         if exponent.dtype.kind in "biu" and isinstance(base, numbers.Integral) and not isinstance(base, bool):
             # exact integers, as in torch (no gradient); a negative power truncates to 0 (1 for base 1)
-            e, xp = exponent.data.astype(np.int64), xp_of(exponent.data)
+            e, xp = exponent.data, xp_of(exponent.data)
+            e = e.astype(np.int64) if e.dtype.kind == "b" else e  # (the exponent's int dtype is the result's)
             return Tensor._make(xp.where(e < 0, int(base == 1), int(base) ** xp.maximum(e, 0)))
-        return ScalarPow(float(base))(exponent._floating())
+        return RPowScalar(float(base))(exponent._floating())
     return Pow()(*operands("pow", base, exponent))
 
 
@@ -934,7 +930,15 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return Where(cond.copy())(a, b)  # (a copy: a later change to the condition cannot alter the gradient)
 
 
+def half_in_float32(x: Tensor, f: Callable[[Tensor], Tensor]) -> Tensor:
+    """f(x) computed in float32 and cast back, for a float16 x: as torch, whose half-precision reductions
+    accumulate in float32 (float16 sums overflow past 65504 and squares past 256, where the result need not)."""
+    return f(x.astype(np.float32)).astype(np.float16)
+
+
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    if x.dtype == np.float16:
+        return half_in_float32(x, lambda y: mean(y, dim, keepdim))
     if x.dtype.kind != "f":
         raise TypeError(f"mean: the input is {x.dtype}; as in torch, mean needs a floating-point input (which "
                         "result dtype an integer mean should have is a guess): use x.float().mean()")
@@ -945,9 +949,9 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) -> Tensor:
     """sum((x - mean)^2) / (N - correction); correction=1 is the unbiased estimate (torch's default). With
     N <= correction the division is by 0, as in torch (inf, or nan where the sum is 0). float16 is computed
-    in float32, as torch does (its squares overflow past 256)."""
+    in float32 (half_in_float32)."""
     if x.dtype == np.float16:
-        return var(x.astype(np.float32), dim, keepdim, correction).astype(np.float16)
+        return half_in_float32(x, lambda y: var(y, dim, keepdim, correction))
     n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "var")], dtype=np.int64))
     centered = x - x.mean(dim, keepdim=True)
     squares = (centered * centered).sum(dim, keepdim)
@@ -1124,13 +1128,15 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
     if idx.ndim != 1 or idx.dtype.kind not in "iu":
         raise ValueError(f"index_select: index must be a 1-D integer tensor, got shape {idx.shape} dtype {idx.dtype}")
-    if idx.size and bool(idx.min() < 0):  # (torch refuses negative indices here, as gather does)
-        raise IndexError(f"index_select: index values must lie in 0..{x.shape[dim] - 1 if x.ndim else 0} "
-                         f"(dim {dim} of shape {x.shape}), got {int(idx.min())}")
-    if x.ndim == 0 and idx.shape == (1,):  # (torch takes a 0-d x as one element)
+    if x.ndim == 0:  # (torch takes a 0-d x as one element)
         norm_dims(dim, 0, "index_select")
+        if idx.shape != (1,):
+            raise IndexError(f"index_select: a 0-d tensor takes an index of one value, got shape {idx.shape}")
         return index_select(x.reshape(1), 0, idx).reshape(())
     (d,) = norm_dims(dim, x.ndim, "index_select")
+    if idx.size and bool(idx.min() < 0):  # (torch refuses negative indices here, as gather does)
+        raise IndexError(f"index_select: index values must lie in 0..{x.shape[d] - 1} (dim {d} of shape "
+                         f"{x.shape}), got {int(idx.min())}")
     return getitem(x, (slice(None),) * d + (idx,), "index_select")
 
 

@@ -436,7 +436,7 @@ class Tensor:
     # ------------------------------------------------------------------ in place (no graph is recorded)
     def _write(self, op: str, index: tuple, value: Any, first: tuple = ()) -> None:
         """data[first][index] = value in place (``first``: integers applied before index arrays, see
-        ops.ints_first), then bump the version counter (shared with every alias), so backward can tell a
+        ops._ints_first), then bump the version counter (shared with every alias), so backward can tell a
         saved tensor changed; refused on a tensor that requires grad while recording. A write that fails
         leaves data and version as they were."""
         if self._requires_grad and _mode.grad_enabled:
@@ -472,8 +472,7 @@ class Tensor:
             self._vc[0] += 1
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        index = _ops.normalize_index(self, index, "setitem")
-        first, index = _ops.ints_first(index, self.ndim) or ((), index)
+        first, index = _ops.normalize_index(self, index, "setitem")
         self._write("setitem", index, value, first)
 
     def zero_(self) -> "Tensor":
@@ -831,8 +830,8 @@ class Tensor:
 
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[int] = None) -> "Tensor":
-        if self.dtype == np.float16:  # (in float32, as var: the variance may overflow where the std does not)
-            return self.astype(np.float32).std(dim, unbiased, keepdim, correction=correction).astype(np.float16)
+        if self.dtype == np.float16:  # (the float16 variance may overflow where the std does not)
+            return _ops.half_in_float32(self, lambda y: y.std(dim, unbiased, keepdim, correction=correction))
         return _ops.Root(2)(self.var(dim, unbiased, keepdim, correction=correction))
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
@@ -932,15 +931,15 @@ class Tensor:
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """The p-norm over dim (all elements by default): p > 0, 'fro' (2), inf (max |x|), -inf (min |x|) or
-        0 (the count of non-zeros, whose gradient is 0); None and 'fro' mean 2. Ints give float32; float16 is
-        computed in float32, as torch does (its squares overflow past 256)."""
-        if self.dtype == np.float16:
-            return self.astype(np.float32).norm(p, dim, keepdim).astype(np.float16)
-        x = self._floating()
-        if p is None or p == "fro":
+        0 (the count of non-zeros: a constant, without a gradient, where torch records a zero one); None and
+        'fro' mean 2. Ints give float32; float16 is computed in float32 (ops.half_in_float32)."""
+        if p is None or isinstance(p, str) and p == "fro":
             p = 2
-        if isinstance(p, str) or not isinstance(p, numbers.Real) or p < 0 and p != -math.inf:
+        if not isinstance(p, numbers.Real) or p < 0 and p != -math.inf:
             raise ValueError(f"norm: p must be a positive number, 0, inf, -inf or 'fro', got {p!r}")
+        if self.dtype == np.float16:
+            return _ops.half_in_float32(self, lambda y: y.norm(p, dim, keepdim))
+        x = self._floating()
         if p == math.inf or p == -math.inf:
             return x.abs().amax(dim, keepdim) if p > 0 else x.abs().amin(dim, keepdim)
         if p == 0:

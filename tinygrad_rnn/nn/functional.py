@@ -34,8 +34,8 @@ def _check_ignore_index(op: str, ignore_index: Any) -> None:
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
         legacy = ignore_index is None or isinstance(ignore_index, bool)
         raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r} ({type(ignore_index).__name__})"
-                        + ("; torch's argument in this position is the legacy size_average: pass ignore_index and "
-                           "reduction by keyword" if legacy else ""))
+                        + ("; if passed by position: torch's argument in that position is the legacy size_average, "
+                           "so pass ignore_index and reduction by keyword" if legacy else ""))
 
 
 def _index_array(t: Any, op: str) -> Any:
@@ -270,7 +270,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
                             f"{target.dtype}: class indices must be integers (target.long()); a float target is "
                             f"read as class probabilities, of the input's shape {input.shape}")
         _check_same_shape(input, target, "cross_entropy")
-        if ignore_index != -100:  # (torch raises too: no class index to compare with)
+        if ignore_index >= 0:  # (torch raises too: a class to ignore, but no class index to compare with)
             raise ValueError(f"cross_entropy: ignore_index is not supported for floating point (class probability) "
                              f"targets, got ignore_index={ignore_index} with a {target.dtype} target of shape "
                              f"{target.shape}; use class index targets, or reduction='none' and mask the rows")

@@ -27,11 +27,22 @@ class Adam(Optimizer):
     def _check_group(self, group: Dict[str, Any]) -> None:
         name = type(self).__name__
         nonneg(name, group, "lr", "eps", "weight_decay")
+        if not isinstance(group["decoupled_weight_decay"], bool):
+            raise TypeError(f"{name}: decoupled_weight_decay must be True or False, "
+                            f"got {group['decoupled_weight_decay']!r}")
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
         for i, b in enumerate(betas):
             check_number(name, f"betas[{i}]", b, lambda v: 0 <= v < 1, "in [0, 1)")
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """As Optimizer's; a group saved before decoupled_weight_decay existed decays coupled (torch's rule),
+        whatever this optimizer was built with."""
+        if isinstance(state_dict, dict) and isinstance(state_dict.get("param_groups"), list):
+            state_dict = dict(state_dict, param_groups=[{"decoupled_weight_decay": False, **g}
+                                                        for g in state_dict["param_groups"]])
+        super().load_state_dict(state_dict)
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.data)
