@@ -708,6 +708,12 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
     """
     if type(index) is slice or type(index) is int:  # the common x[t] and x[a:b] (bool is not int here)
         return (), (index,)
+    if type(index) is tuple:  # basic indexing alone (x[:, t], split's pieces) passes as it is
+        for i in index:
+            if type(i) is not slice and type(i) is not int and i is not None and i is not Ellipsis:
+                break
+        else:
+            return (), index
     index = index if isinstance(index, tuple) else (index,)
     entries = []
     for i in index:
