@@ -190,7 +190,7 @@ class RPowScalar(Function):
         self.base = base
 
     def forward(self, x):
-        return x.dtype.type(self.base) ** x
+        return xp_of(x).power(x.dtype.type(self.base), x)  # (xp: a CuPy x must not meet a numpy scalar's pow)
 
     def backward(self, g):
         return (g * self.output * math.log(self.base),)
