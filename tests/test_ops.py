@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -653,6 +653,30 @@ def test_getitem_integers_with_index_arrays(device, shape, data):
     index = data.draw(advanced_index(shape, with_int=True), label="index")
     x = data.draw(arrays(shape), label="x")
     check_op(lambda t: t[index], lambda a: ints_then_rest(a, index), [x], device)
+
+
+@settings(max_examples=60)
+@given(shape=shapes(min_dims=2, min_side=1), data=st.data())
+def test_mixed_indices_match_torch(shape, data):
+    """The spec itself, where torch is installed: values, the gradient and setitem for an int mixed with index
+    arrays, slices and None (the reference above restates torch's rule; this asks torch)."""
+    torch = pytest.importorskip("torch")
+    index = data.draw(advanced_index(shape, with_int=True), label="index")
+    a = data.draw(arrays(shape), label="x")
+    t_index = tuple(torch.tensor(i) if isinstance(i, np.ndarray) else i for i in index)
+    ta = torch.tensor(a, requires_grad=True)
+    want = ta[t_index]
+    x = tg.tensor(a, requires_grad=True)
+    got = x[index]
+    np.testing.assert_array_equal(got.numpy(), want.detach().numpy())
+    w = np.arange(1.0, 1.0 + want.numel()).reshape(tuple(want.shape))
+    (got * tg.tensor(w)).sum().backward()
+    (want * torch.tensor(w)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), ta.grad.numpy())
+    y, ty = tg.tensor(a), torch.tensor(a)
+    y[index] = 7.0  # (one value: where an index repeats a position, which write wins is not specified)
+    ty[t_index] = 7.0
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
 
 
 def test_integers_apply_before_index_arrays_as_in_torch():
