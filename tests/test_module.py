@@ -805,3 +805,28 @@ def test_load_state_dict_needs_a_mapping_of_tensors_or_arrays():
         m.load_state_dict({"weight": None, "bias": "0.5"})
     m.load_state_dict(OrderedDict(weight=np.array([[2.0]]), bias=tg.tensor([0.5])))  # arrays and Tensors load
     assert m.weight.item() == 2.0 and m.bias.item() == 0.5
+
+
+def test_add_module_get_submodule_append_extend_and_flatten_parameters_as_torch():
+    m = nn.Module()
+    m.add_module("enc", nn.Linear(2, 3))
+    m.register_module("head", nn.Sequential(nn.Linear(3, 1)))
+    m.add_module("unused", None)  # (a named slot for a module, as torch allows)
+    assert list(dict(m.named_parameters())) == ["enc.weight", "enc.bias", "head.0.weight", "head.0.bias"]
+    assert m.get_submodule("head.0") is m.head[0] and m.get_submodule("") is m and m.unused is None
+    with pytest.raises(AttributeError, match="Linear at 'head.0' has no submodule 'x'"):
+        m.get_submodule("head.0.x")
+    for bad, err in (("a.b", KeyError), ("", KeyError), ("enc2", TypeError)):
+        with pytest.raises(err):
+            m.add_module(bad, nn.Tanh() if err is KeyError else "not a module")
+    m.w = nn.Parameter(tg.zeros(1))
+    with pytest.raises(KeyError, match="attribute 'w' already exists"):
+        m.add_module("w", nn.Tanh())
+    s = nn.Sequential(nn.Linear(2, 2)).append(nn.Tanh())
+    assert len(s) == 2 and isinstance(s[1], nn.Tanh) and list(s.state_dict()) == ["0.weight", "0.bias"]
+    ml = nn.ModuleList().extend([nn.Linear(1, 1), nn.Tanh()])
+    assert len(ml) == 2 and list(ml.state_dict()) == ["0.weight", "0.bias"]
+    lstm = nn.LSTM(2, 3)
+    before = {k: v.numpy().copy() for k, v in lstm.state_dict().items()}
+    assert lstm.flatten_parameters() is None  # torch's cuDNN packing: nothing to do, nothing changes
+    assert all(np.array_equal(before[k], v.numpy()) for k, v in lstm.state_dict().items())

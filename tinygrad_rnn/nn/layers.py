@@ -230,6 +230,13 @@ class Sequential(Module):
     def __len__(self) -> int:
         return len(self._modules)
 
+    def append(self, module: Module) -> "Sequential":
+        """Add a module at the end (named by its position), as torch's Sequential.append."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
 
 class ModuleList(Module):
     """A list of modules whose parameters are registered (names '0', '1', ...)."""
@@ -243,6 +250,11 @@ class ModuleList(Module):
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
         setattr(self, str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> "ModuleList":
+        for m in modules:
+            self.append(m)
         return self
 
     def __getitem__(self, i: Any) -> Any:

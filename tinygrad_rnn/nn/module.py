@@ -110,6 +110,35 @@ class Module:
             self._non_persistent_buffers.add(name)
         object.__setattr__(self, name, tensor)
 
+    def add_module(self, name: str, module: Optional["Module"]) -> None:
+        """Register a submodule (or None) under ``name``, as an attribute assignment would: for names chosen at
+        run time, as torch's add_module."""
+        where = f"{type(self).__name__}.add_module"
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{where}: module name must be a non-empty string without '.', got {name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{where}: {name!r} must be a Module or None, got {type(module).__name__}")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"{where}: attribute {name!r} already exists")
+        if module is None:
+            self._modules[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, module)
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> "Module":
+        """The submodule at the dotted path ``target`` ('' is this module), as torch's get_submodule."""
+        m = self
+        for i, part in enumerate(target.split(".") if target else []):
+            child = m._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(self).__name__}.get_submodule: {type(m).__name__} at "
+                                     f"{'.'.join(target.split('.')[:i]) or 'the root'!r} has no submodule {part!r}")
+            m = child
+        return m
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 

@@ -340,6 +340,10 @@ class RNNBase(Module):
         out, h, c = unrolled(self.mode, x, h, c, weights, lengths, reverse, self.nonlinearity)
         return out, h.unsqueeze(0), None if c is None else c.unsqueeze(0)
 
+    def flatten_parameters(self) -> None:
+        """Nothing to do: torch packs the weights into one buffer for cuDNN here; these layers use them as
+        they are (kept so that torch code calling it runs unchanged)."""
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
