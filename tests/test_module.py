@@ -276,7 +276,8 @@ def test_state_dict_round_trip_with_tensors_and_numpy():
     c.eval()
     a.eval()
     idx = np.array([[0, 4], [3, 3]])
-    np.testing.assert_allclose(c(idx).numpy(), a(idx).numpy(), rtol=1e-6)
+    # (float64 against float32, from an unseeded init: outputs near 0 differ by float32's rounding, ~1e-8 absolute)
+    np.testing.assert_allclose(c(idx).numpy(), a(idx).numpy(), rtol=1e-5, atol=1e-6)
 
 
 # ============================================================================ buffers
