@@ -1,7 +1,9 @@
-"""Shared test settings: hypothesis profiles and the device parameter."""
+"""Shared test settings: hypothesis profiles, the device parameter, and per-test seeds."""
 import os
+import zlib
 from typing import Optional
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -29,3 +31,13 @@ def device(request):
     if request.param == "cuda" and not tg.cuda_available():
         pytest.skip("CuPy or a CUDA GPU is not available")
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _seeded(request):
+    """Each test starts tg's generator and numpy's global one from a seed derived from its name: a test that
+    draws weights or data without seeding sees the same values on every run, so a failure repeats (one such
+    test failed about 1 run in 8 before)."""
+    seed = zlib.crc32(request.node.nodeid.encode())
+    tg.manual_seed(seed)
+    np.random.seed(seed)
