@@ -670,3 +670,21 @@ def test_pointer_path_holds_its_buffers(kernel_library):
         gc.collect()
         others = [np.zeros((2, 3)) for _ in range(8)]  # (allocations that would reuse freed memory)
         assert list((ctypes.c_double * 6).from_address(address)) == [7.0] * 6
+
+
+@pytest.mark.parametrize("order, scale", [((0, 1, 3, 2), (0.5, 0.5, 0.5, 1.0)), ((0, 1, 3, 2), None),
+                                          ((2, 0, 1), (1.0, 0.5, 0.5)), ((1, 2, 0), None)])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_blocks_reorders_and_scales_gate_blocks_in_c_order(order, scale, dtype):
+    """Block j of the result is block order[j] of the input times scale[j], in C order whatever the input's layout
+    (callers hand its transpose to np.dot), for weights and biases."""
+    G, H = len(order), 3
+    rng = np.random.default_rng(0)
+    for a in (rng.standard_normal((G * H, 5)).astype(dtype), np.asfortranarray(rng.standard_normal((G * H, 5))
+                                                                                .astype(dtype)),
+              rng.standard_normal((5, G * H)).astype(dtype).T, rng.standard_normal(G * H).astype(dtype)):
+        got = fused._blocks(a, order, scale)
+        want = np.concatenate([a[k * H:(k + 1) * H] * dtype(1.0 if scale is None else scale[j])
+                               for j, k in enumerate(order)])
+        assert got.dtype == a.dtype and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, want)

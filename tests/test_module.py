@@ -820,6 +820,10 @@ def test_add_module_get_submodule_append_extend_and_flatten_parameters_as_torch(
     for bad, err in (("a.b", KeyError), ("", KeyError), ("enc2", TypeError)):
         with pytest.raises(err):
             m.add_module(bad, nn.Tanh() if err is KeyError else "not a module")
+    with pytest.raises(TypeError, match="module name must be a str"):
+        m.add_module(3, nn.Tanh())
+    with pytest.raises(TypeError, match="target must be a dotted str"):
+        m.get_submodule(None)
     m.w = nn.Parameter(tg.zeros(1))
     with pytest.raises(KeyError, match="attribute 'w' already exists"):
         m.add_module("w", nn.Tanh())

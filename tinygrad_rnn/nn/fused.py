@@ -447,7 +447,8 @@ def _blocks(a: Any, order: Sequence[int], scale: Optional[Sequence[float]] = Non
     gather then a scaling took two, over fresh memory each: 8x the time for a 4096 x 1024 weight)."""
     xp, G = backend.xp_of(a), len(order)
     n = a.shape[0] // G
-    out = xp.empty_like(a)
+    assert n * G == a.shape[0], (a.shape, G)  # (_prepare checks the shapes before any call)
+    out = xp.empty(a.shape, dtype=a.dtype)  # (C order, as the gather gave, whatever the layout of a)
     for j, k in enumerate(order):
         src, dst = a[k * n:(k + 1) * n], out[j * n:(j + 1) * n]
         if scale is None or scale[j] == 1:

@@ -114,7 +114,9 @@ class Module:
         """Register a submodule (or None) under ``name``, as an attribute assignment would: for names chosen at
         run time, as torch's add_module."""
         where = f"{type(self).__name__}.add_module"
-        if not isinstance(name, str) or not name or "." in name:
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: module name must be a str, got {type(name).__name__}")
+        if not name or "." in name:
             raise KeyError(f"{where}: module name must be a non-empty string without '.', got {name!r}")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{where}: {name!r} must be a Module or None, got {type(module).__name__}")
@@ -130,6 +132,8 @@ class Module:
 
     def get_submodule(self, target: str) -> "Module":
         """The submodule at the dotted path ``target`` ('' is this module), as torch's get_submodule."""
+        if not isinstance(target, str):
+            raise TypeError(f"{type(self).__name__}.get_submodule: target must be a dotted str, got {target!r}")
         m = self
         for i, part in enumerate(target.split(".") if target else []):
             child = m._modules.get(part)
