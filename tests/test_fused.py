@@ -668,7 +668,7 @@ def test_pointer_path_holds_its_buffers(kernel_library):
         calls = fused._StepCalls(np, np.float64, 2, 3, np.zeros((3, 3)))
         address = calls.buf(np.full((2, 3), 7.0))
         gc.collect()
-        others = [np.zeros((2, 3)) for _ in range(8)]  # (allocations that would reuse freed memory)
+        _reusers = [np.zeros((2, 3)) for _ in range(8)]  # (allocations that would reuse freed memory)
         assert list((ctypes.c_double * 6).from_address(address)) == [7.0] * 6
 
 
@@ -679,10 +679,8 @@ def test_blocks_reorders_and_scales_gate_blocks_in_c_order(order, scale, dtype):
     """Block j of the result is block order[j] of the input times scale[j], in C order whatever the input's layout
     (callers hand its transpose to np.dot), for weights and biases."""
     G, H = len(order), 3
-    rng = np.random.default_rng(0)
-    for a in (rng.standard_normal((G * H, 5)).astype(dtype), np.asfortranarray(rng.standard_normal((G * H, 5))
-                                                                                .astype(dtype)),
-              rng.standard_normal((5, G * H)).astype(dtype).T, rng.standard_normal(G * H).astype(dtype)):
+    w = np.random.default_rng(0).standard_normal((G * H, 5)).astype(dtype)
+    for a in (w, np.asfortranarray(w), np.ascontiguousarray(w.T).T, w[:, 0].copy()):  # C, F, a transposed view, 1-D
         got = fused._blocks(a, order, scale)
         want = np.concatenate([a[k * H:(k + 1) * H] * dtype(1.0 if scale is None else scale[j])
                                for j, k in enumerate(order)])

@@ -737,6 +737,18 @@ def test_reductions_accumulate_like_torch():
     assert tg.tensor(np.array([100, -100], np.int8)).logsumexp(0).item() == pytest.approx(100.0)
 
 
+@pytest.mark.parametrize("f", [lambda t: t.mean(), lambda t: t.var(0).sum(), lambda t: t.std(), lambda t: t.norm(),
+                               lambda t: t.norm(3, 1).sum()])
+def test_float16_reductions_in_float32_have_float32_gradients_cast_back(f):
+    """half_in_float32's casts are recorded: the float16 input gets the float32 computation's gradient, rounded."""
+    a = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float16)
+    x16, x32 = tg.tensor(a, requires_grad=True), tg.tensor(a.astype(np.float32), requires_grad=True)
+    f(x16).backward()
+    f(x32).backward()
+    assert x16.grad.dtype == np.float16
+    np.testing.assert_array_equal(x16.grad.numpy(), x32.grad.numpy().astype(np.float16))
+
+
 def test_var_without_degrees_of_freedom_divides_by_zero_as_torch():
     with pytest.warns(RuntimeWarning, match="no degrees of freedom"):
         assert tg.tensor([1.0, 2.0]).var(correction=2).item() == math.inf
