@@ -19,16 +19,17 @@ def _sig(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def np_cell(mode, x, h, c, w_ih, w_hh, b_ih, b_hh):
-    """One step of the published equations, PyTorch gate order, in plain numpy."""
-    H = h.shape[1]
+def np_cell(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr=None):
+    """One step of the published equations, PyTorch gate order, in plain numpy (w_hr: the LSTM's projection)."""
+    H = w_hh.shape[0] // {"LSTM": 4, "GRU": 3}.get(mode, 1)
     gi = x @ w_ih.T + (0 if b_ih is None else b_ih)
     gh = h @ w_hh.T + (0 if b_hh is None else b_hh)
     if mode == "LSTM":
         g = gi + gh
         i, f, gg, o = _sig(g[:, :H]), _sig(g[:, H:2 * H]), np.tanh(g[:, 2 * H:3 * H]), _sig(g[:, 3 * H:])
         c = f * c + i * gg
-        return o * np.tanh(c), c
+        h = o * np.tanh(c)
+        return (h if w_hr is None else h @ w_hr.T), c
     if mode == "GRU":
         r = _sig(gi[:, :H] + gh[:, :H])
         z = _sig(gi[:, H:2 * H] + gh[:, H:2 * H])
@@ -48,7 +49,7 @@ def np_layer(mode, params, x, h0, c0, num_layers, bidirectional, lengths=None):
         outs = []
         for d in range(D):
             sfx = f"_l{layer}" + ("_reverse" if d else "")
-            w = [params.get(n + sfx) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            w = [params.get(n + sfx) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")]
             k = layer * D + d
             h, c = h0[k].copy(), None if c0 is None else c0[k].copy()
             out = np.zeros((T, B, h.shape[1]))
@@ -65,12 +66,12 @@ def np_layer(mode, params, x, h0, c0, num_layers, bidirectional, lengths=None):
     return x, np.stack(hs), (np.stack(cs) if c0 is not None else None)
 
 
-def make_layer(mode, I, H, L, bidirectional, batch_first=False, bias=True, fused=True):
+def make_layer(mode, I, H, L, bidirectional, batch_first=False, bias=True, fused=True, proj_size=0):
     kw = dict(num_layers=L, bidirectional=bidirectional, batch_first=batch_first, bias=bias, fused=fused,
               dtype=tg.float64)
     if mode.startswith("RNN"):
         return nn.RNN(I, H, nonlinearity="tanh" if mode == "RNN_TANH" else "relu", **kw)
-    return (nn.LSTM if mode == "LSTM" else nn.GRU)(I, H, **kw)
+    return nn.LSTM(I, H, proj_size=proj_size, **kw) if mode == "LSTM" else nn.GRU(I, H, **kw)
 
 
 def numpy_params(m):
@@ -81,7 +82,17 @@ layer_cases = st.fixed_dictionaries(dict(
     mode=st.sampled_from(MODES), T=st.integers(1, 5), B=st.integers(1, 3), I=st.integers(1, 4),
     H=st.integers(1, 4), L=st.integers(1, 2), bidirectional=st.booleans(), batch_first=st.booleans(),
     with_h0=st.booleans(), with_lengths=st.booleans(), bias=st.booleans(), fused=st.booleans(),
-    seed=st.integers(0, 2 ** 16)))
+    proj=st.integers(0, 3), seed=st.integers(0, 2 ** 16)))
+
+
+def _proj_size(case):
+    """The LSTM's proj_size for a case: 0 (none) or in 1..H-1, as torch allows."""
+    return min(case["proj"], case["H"] - 1) if case["mode"] == "LSTM" else 0
+
+
+def _make(case):
+    return make_layer(case["mode"], case["I"], case["H"], case["L"], case["bidirectional"], case["batch_first"],
+                      case["bias"], case["fused"], _proj_size(case))
 
 
 def _inputs(case):
@@ -89,7 +100,8 @@ def _inputs(case):
     T, B, I, H, L = (case[k] for k in "TBIHL")
     D = 2 if case["bidirectional"] else 1
     x = rng.standard_normal((T, B, I))
-    h0 = rng.standard_normal((L * D, B, H)) * 0.5 if case["with_h0"] else np.zeros((L * D, B, H))
+    P = _proj_size(case) or H  # (h's size)
+    h0 = rng.standard_normal((L * D, B, P)) * 0.5 if case["with_h0"] else np.zeros((L * D, B, P))
     c0 = rng.standard_normal((L * D, B, H)) * 0.5 if case["with_h0"] else np.zeros((L * D, B, H))
     lengths = rng.integers(1, T + 1, size=B) if case["with_lengths"] else None
     return x, h0, c0, lengths
@@ -109,8 +121,7 @@ def _call(m, case, x, h0, c0, lengths):
 @given(layer_cases)
 def test_layer_matches_numpy_equations(case):
     tg.manual_seed(case["seed"])
-    m = make_layer(case["mode"], case["I"], case["H"], case["L"], case["bidirectional"], case["batch_first"],
-                   case["bias"], case["fused"])
+    m = _make(case)
     x, h0, c0, lengths = _inputs(case)
     _, _, (out, state) = _call(m, case, x, h0, c0, lengths)
     ref_out, ref_h, ref_c = np_layer(case["mode"], numpy_params(m), x, h0, c0 if case["mode"] == "LSTM" else None,
@@ -130,8 +141,7 @@ def test_layer_matches_numpy_equations(case):
 def test_layer_gradcheck(case):
     """Every input, initial state and parameter, on both the fused and the reference path."""
     tg.manual_seed(case["seed"])
-    m = make_layer(case["mode"], case["I"], case["H"], case["L"], case["bidirectional"], case["batch_first"],
-                   case["bias"], case["fused"])
+    m = _make(case)
     x, h0, c0, lengths = _inputs(case)
     if case["mode"] == "RNN_RELU":  # stay away from relu's kink
         for p in m.parameters():
@@ -363,6 +373,50 @@ def test_forget_bias_option():
     for k in range(2):
         assert np.all(getattr(m, f"bias_ih_l{k}").numpy()[4:8] == 1.0)
         assert np.all(getattr(m, f"bias_hh_l{k}").numpy()[4:8] == 0.0)
+
+
+def test_lstm_projection_shapes_parameters_and_repr(device):
+    """torch's proj_size: h (and the output) has P features, c keeps H; weight_hh is (4H, P), weight_hr (P, H),
+    registered after the biases; positional order as torch's (proj_size after bidirectional)."""
+    m = nn.LSTM(3, 5, 2, True, False, 0.0, True, 2).to(device)
+    assert [(k, p.shape) for k, p in m.named_parameters()][:5] == [
+        ("weight_ih_l0", (20, 3)), ("weight_hh_l0", (20, 2)), ("bias_ih_l0", (20,)), ("bias_hh_l0", (20,)),
+        ("weight_hr_l0", (2, 5))]
+    assert m.weight_ih_l1.shape == (20, 4) and m.weight_hr_l1_reverse.shape == (2, 5)
+    assert repr(m) == "LSTM(3, 5, proj_size=2, num_layers=2, bidirectional=True)"
+    x = tg.randn(6, 4, 3, device=device)
+    out, (h, c) = m(x)
+    assert out.shape == (6, 4, 4) and h.shape == (4, 4, 2) and c.shape == (4, 4, 5)
+    out2, (h2, c2) = m(x, (h, c))  # a returned state goes back in
+    assert h2.shape == h.shape and c2.shape == c.shape
+    out_1, (h_1, c_1) = m(x[:, 0])  # unbatched
+    assert out_1.shape == (6, 4) and h_1.shape == (4, 2) and c_1.shape == (4, 5)
+    (out2.sum() + c2.sum()).backward()
+    assert all(p.grad is not None and p.grad.shape == p.shape for p in m.parameters())
+
+
+@pytest.mark.parametrize("kw, err, match", [
+    (dict(proj_size=4), ValueError, r"LSTM: proj_size must be 0 \(no projection\) or in 1..hidden_size-1 "
+                                    r"\(hidden_size=4\), got 4"),
+    (dict(proj_size=-1), ValueError, "got -1"),
+    (dict(proj_size=True), TypeError, "proj_size must be an int, got bool"),
+    (dict(proj_size=1.5), TypeError, "proj_size must be an int, got float"),
+])
+def test_lstm_projection_bad_sizes(kw, err, match):
+    with pytest.raises(err, match=match):
+        nn.LSTM(3, 4, **kw)
+
+
+def test_projection_is_lstm_only_and_its_state_sizes_are_checked():
+    with pytest.raises(ValueError, match="GRU: proj_size is only supported for LSTM"):
+        nn.RNNBase("GRU", 3, 4, proj_size=2)
+    m = nn.LSTM(3, 4, proj_size=2)
+    with pytest.raises(ValueError, match=r"h0 has shape \(1, 2, 4\), expected \(1, 2, 2\) "
+                                         r"\(num_layers \* num_directions, batch, proj_size\)"):
+        m(tg.randn(5, 2, 3), (tg.zeros(1, 2, 4), tg.zeros(1, 2, 4)))
+    with pytest.raises(ValueError, match=r"c0 has shape \(1, 2, 2\), expected \(1, 2, 4\) "
+                                         r"\(num_layers \* num_directions, batch, hidden_size\)"):
+        m(tg.randn(5, 2, 3), (tg.zeros(1, 2, 2), tg.zeros(1, 2, 2)))
 
 
 def test_float32_stays_float32():

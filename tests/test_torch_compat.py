@@ -19,6 +19,8 @@ LAYERS = {
                                 dtype=tg.float64),
     "rnn_tanh": lambda fused: nn.RNN(3, 4, num_layers=2, fused=fused, dtype=tg.float64),
     "rnn_relu": lambda fused: nn.RNN(3, 4, nonlinearity="relu", bidirectional=True, fused=fused, dtype=tg.float64),
+    "lstm_proj": lambda fused: nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, fused=fused,
+                                       dtype=tg.float64),
 }
 
 
@@ -28,19 +30,21 @@ def test_matches_pytorch(name, fused):
     m = LAYERS[name](fused)
     prefix = f"{name}/param/"
     state = {k[len(prefix):]: REF[k] for k in REF.files if k.startswith(prefix)}
+    assert [k for k, _ in m.named_parameters()] == list(state)  # torch's order, which optimizer states follow
     m.load_state_dict(state)  # strict: same names, same shapes
     x = tg.tensor(REF[f"{name}/x"], requires_grad=True)
     h0 = tg.tensor(REF[f"{name}/h0"], requires_grad=True)
-    hx = (h0, tg.tensor(REF[f"{name}/c0"], requires_grad=True)) if name == "lstm" else h0
+    lstm = name.startswith("lstm")
+    hx = (h0, tg.tensor(REF[f"{name}/c0"], requires_grad=True)) if lstm else h0
     y, st = m(x, hx)
-    h_n = st[0] if name == "lstm" else st
+    h_n = st[0] if lstm else st
     ((y * tg.tensor(REF[f"{name}/w"])).sum() + (h_n * h_n).sum()).backward()
     close = dict(rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(y.numpy(), REF[f"{name}/output"], **close)
     np.testing.assert_allclose(h_n.numpy(), REF[f"{name}/h_n"], **close)
     np.testing.assert_allclose(x.grad.numpy(), REF[f"{name}/grad_x"], **close)
     np.testing.assert_allclose(h0.grad.numpy(), REF[f"{name}/grad_h0"], **close)
-    if name == "lstm":
+    if lstm:
         np.testing.assert_allclose(st[1].numpy(), REF[f"{name}/c_n"], **close)
         np.testing.assert_allclose(hx[1].grad.numpy(), REF[f"{name}/grad_c0"], **close)
     for k, p in m.named_parameters():

@@ -11,6 +11,7 @@ Cell equations (x: (B, I), h, c: (B, H); weights stacked by gate, PyTorch's layo
     RNN:   h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)            (or relu)
     LSTM:  i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh)   gate order i|f|g|o
            c' = sigmoid(f) * c + sigmoid(i) * tanh(g);   h' = sigmoid(o) * tanh(c')
+           (with proj_size P: h' = W_hr (sigmoid(o) * tanh(c')), P features; LSTM layers only)
     GRU:   r, z, n_x = split(x W_ih^T + b_ih);  _, _, n_h = split(h W_hh^T + b_hh)
            r = sigmoid(r_x + r_h), z = sigmoid(z_x + z_h), n = tanh(n_x + r * n_h)
            h' = (1 - z) * n + z * h                                 gate order r|z|n
@@ -51,12 +52,14 @@ def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Te
 
 
 def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor],
-              b_hh: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
-    """(h', c') with gates i|f|g|o: c' = f * c + i * g, h' = o * tanh(c')."""
+              b_hh: Optional[Tensor], w_hr: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    """(h', c') with gates i|f|g|o: c' = f * c + i * g, h' = o * tanh(c'); with a projection w_hr
+    (P, H), h' = (o * tanh(c')) W_hr^T has P features (torch's proj_size)."""
     i, f, g, o = (_affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)).chunk(4, 1)
     i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
     c = f * c + i * g
-    return o * c.tanh(), c
+    h = o * c.tanh()
+    return (h if w_hr is None else h @ w_hr.T), c
 
 
 def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor],
@@ -174,14 +177,17 @@ class GRUCell(_CellBase):
 
 
 def _make_weights(m: Module, suffix: str, rows: int, input_size: int, hidden_size: int, bias: bool,
-                  device: Optional[str], dtype: Any) -> None:
+                  device: Optional[str], dtype: Any, proj_size: int = 0) -> None:
+    """Registered in torch's order (which parameters() and state_dict follow): w_ih, w_hh, b_ih, b_hh, w_hr."""
     def p(*shape: int) -> Parameter:
         return Parameter(zeros(*shape, dtype=np.float32 if dtype is None else dtype, device=device or "cpu"))
 
     setattr(m, "weight_ih" + suffix, p(rows, input_size))
-    setattr(m, "weight_hh" + suffix, p(rows, hidden_size))
+    setattr(m, "weight_hh" + suffix, p(rows, proj_size or hidden_size))
     m.register_parameter("bias_ih" + suffix, p(rows) if bias else None)
     m.register_parameter("bias_hh" + suffix, p(rows) if bias else None)
+    if proj_size:
+        setattr(m, "weight_hr" + suffix, p(proj_size, hidden_size))
 
 
 # --------------------------------------------------------------------------- sequence layers
@@ -199,12 +205,19 @@ class RNNBase(Module):
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  nonlinearity: str = "tanh", device: Optional[str] = None, dtype: Any = None,
-                 fused: bool = True) -> None:
+                 fused: bool = True, *, proj_size: int = 0) -> None:
         super().__init__()
         name = mode.split("_")[0]
         if input_size <= 0 or hidden_size <= 0 or num_layers <= 0:
             raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive, got "
                              f"{input_size}, {hidden_size}, {num_layers}")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)):
+            raise TypeError(f"{name}: proj_size must be an int, got {type(proj_size).__name__}")
+        if proj_size and mode != "LSTM":
+            raise ValueError(f"{name}: proj_size is only supported for LSTM, not RNN or GRU")
+        if not 0 <= proj_size < hidden_size:
+            raise ValueError(f"{name}: proj_size must be 0 (no projection) or in 1..hidden_size-1 "
+                             f"(hidden_size={hidden_size}), got {proj_size}")
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
         if dropout > 0 and num_layers == 1:  # (torch's warning, word for word)
@@ -213,13 +226,14 @@ class RNNBase(Module):
                           UserWarning, stacklevel=3)
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
-        self.nonlinearity = nonlinearity
+        self.nonlinearity, self.proj_size = nonlinearity, int(proj_size)
         self.fused = fused
-        rows = GATES[mode] * hidden_size
+        rows, out_size = GATES[mode] * hidden_size, proj_size or hidden_size  # (h's size: P with projections)
         for layer in range(num_layers):
             for direction in range(2 if bidirectional else 1):
-                layer_in = input_size if layer == 0 else hidden_size * (2 if bidirectional else 1)
-                _make_weights(self, self._suffix(layer, direction), rows, layer_in, hidden_size, bias, device, dtype)
+                layer_in = input_size if layer == 0 else out_size * (2 if bidirectional else 1)
+                _make_weights(self, self._suffix(layer, direction), rows, layer_in, hidden_size, bias, device, dtype,
+                              proj_size)
         self.reset_parameters()
 
     @property
@@ -237,8 +251,11 @@ class RNNBase(Module):
             init.uniform_(p, -k, k)
 
     def _layer_weights(self, layer: int, direction: int) -> tuple:
+        """(w_ih, w_hh, b_ih, b_hh), and w_hr with projections: one layer's and direction's weights, used at
+        every step."""
         s = self._suffix(layer, direction)  # (a list below, not a generator: cheaper, on every forward)
-        return tuple([getattr(self, n + s) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")])
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (("weight_hr",) if self.proj_size else ())
+        return tuple([getattr(self, n + s) for n in names])
 
     @property
     def _name(self) -> str:
@@ -269,7 +286,8 @@ class RNNBase(Module):
 
     def _check_state(self, h: Optional[Tensor], B: int, unbatched: bool, like: Tensor,
                      what: str) -> Optional[Tensor]:
-        want = (self.num_layers * self.num_directions, B, self.hidden_size)
+        size = "proj_size" if self.proj_size and what == "h0" else "hidden_size"  # (c0 keeps hidden_size)
+        want = (self.num_layers * self.num_directions, B, getattr(self, size))
         if h is None:
             return None  # zeros, made per layer by _run (no (L*D, B, H) tensor to slice)
         if not isinstance(h, Tensor):
@@ -277,8 +295,8 @@ class RNNBase(Module):
         shown = want[:1] + want[2:] if unbatched else want
         if h.shape != shown:
             raise ValueError(f"{self._name}: {what} has shape {h.shape}, expected {shown} "
-                             "(num_layers * num_directions, batch, hidden_size)" + (" for unbatched input"
-                                                                                  if unbatched else ""))
+                             f"(num_layers * num_directions, batch, {size})" + (" for unbatched input"
+                                                                               if unbatched else ""))
         if h.device != like.device:
             raise ValueError(f"{self._name}: {what} is on {h.device} but the input is on {like.device}")
         if h.dtype != like.dtype:  # numpy would silently promote the whole recurrence (torch raises)
@@ -327,14 +345,14 @@ class RNNBase(Module):
     def _run(self, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple, lengths: Optional[np.ndarray],
              reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
         """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)."""
-        if self.fused:  # (the function behind fused.lstm_sequence & co., with the final states stacked)
+        if self.fused and not self.proj_size:  # (the function behind fused.lstm_sequence & co., states stacked)
             cls = _FUSED[self.mode]
             states = [("h0", h), ("c0", c)] if cls.states == 2 else [("h0", h)]
             options = {"nonlinearity": self.nonlinearity} if cls is fused.RNNSequence else {}
             outs = fused._sequence(cls, x, states, *weights, lengths, reverse, stacked=True, **options)
             return outs if cls.states == 2 else (*outs, None)
         if h is None:
-            h = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
+            h = zeros(x.shape[1], self.proj_size or self.hidden_size, dtype=x.dtype, device=x.device)
         if c is None and self.mode == "LSTM":
             c = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
         out, h, c = unrolled(self.mode, x, h, c, weights, lengths, reverse, self.nonlinearity)
@@ -346,6 +364,8 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.mode == "RNN_RELU":
@@ -439,14 +459,19 @@ class LSTM(RNNBase):
     output (T, B, D*H), h_n and c_n (num_layers*D, B, H). Parameters weight_ih_l{k} (4H, I),
     weight_hh_l{k} (4H, H), bias_ih_l{k} (4H,), bias_hh_l{k} (4H,). ``forget_bias`` (keyword)
     sets b_if + b_hf for every layer (Jozefowicz et al. 2015 recommend 1.0).
+
+    ``proj_size`` P > 0 projects h (torch's LSTMP, Sak et al. 2014): h_t = W_hr (o_t * tanh(c_t)),
+    so h_0, h_n and the output have P features (c keeps H); weight_hh_l{k} is (4H, P) and each layer
+    and direction adds weight_hr_l{k} (P, H). These layers run the unrolled recurrence (the fused
+    primitive has no projection), whatever ``fused`` says.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: Optional[str] = None, dtype: Any = None, fused: bool = True, *,
+                 proj_size: int = 0, device: Optional[str] = None, dtype: Any = None, fused: bool = True, *,
                  forget_bias: Optional[float] = None) -> None:
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         "tanh", device, dtype, fused)
+                         "tanh", device, dtype, fused, proj_size=proj_size)
         if forget_bias is not None:
             init.lstm_forget_bias_(self, forget_bias)
 
