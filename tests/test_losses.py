@@ -204,6 +204,40 @@ def test_cross_entropy_class_indices_matches_reference(prob):
         np.testing.assert_allclose(out.numpy(), expected, **CLOSE64, err_msg=reduction)
 
 
+@pytest.mark.parametrize("poison", [-np.inf, np.nan])
+@pytest.mark.parametrize("kw", [{}, dict(label_smoothing=0.2), dict(weight=[1.0, 2.0, 0.5], reduction="sum"),
+                                dict(reduction="none", label_smoothing=1.0)])
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_ignored_rows_cannot_poison_the_loss(loss, kw, poison):
+    """What an ignored row holds (-inf for a masked pad class, or nan) changes nothing: the loss is that of the
+    same batch with the row's values made finite (as torch; multiplying by a 0 mask gave nan)."""
+    if loss == "nll_loss" and "label_smoothing" in kw:
+        kw = {k: v for k, v in kw.items() if k != "label_smoothing"}
+    if "weight" in kw:
+        kw = dict(kw, weight=t64(kw["weight"]))
+    rng = np.random.default_rng(0)
+    clean = rng.standard_normal((3, 3))
+    target = tg.tensor([-100, 2, 1])
+    poisoned = clean.copy()
+    poisoned[0, 0] = poison
+    if np.isnan(poison):
+        poisoned[0, 2] = -np.inf
+    fn = getattr(F, loss)
+    x_clean, x_poisoned = t64(clean).requires_grad_(), t64(poisoned).requires_grad_()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (and no numpy 'invalid value' warning on the way)
+        out = fn(x_poisoned, target, **kw)
+        out.sum().backward()
+    expected = fn(x_clean, target, **kw)
+    expected.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())
+    if out.ndim:
+        assert out.numpy()[0] == 0 and not np.signbit(out.numpy()[0])  # (an ignored element is 0, not -0)
+    np.testing.assert_allclose(x_poisoned.grad.numpy()[1:], x_clean.grad.numpy()[1:], rtol=1e-12)
+    if loss == "nll_loss" or not np.isnan(poison):  # (through log_softmax a nan row's gradient is nan, as in torch)
+        np.testing.assert_array_equal(x_poisoned.grad.numpy()[0], 0.0)
+
+
 @given(class_problem(max_n=3, max_c=4, max_extra=1))
 def test_cross_entropy_class_indices_float32(prob):
     x, target, weight, ignore_index, eps = prob

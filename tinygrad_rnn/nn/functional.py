@@ -201,7 +201,7 @@ def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, o
     """Validate (N, C, d...) input (or (C,)) against (N, d...) class indices.
 
     Returns the input as (N, C, ...), targets with ignored entries set to 0, the
-    class weights as an array (or None), a float keep-mask, and the loss shape.
+    class weights as an array (or None), a boolean keep-mask (False where ignored), and the loss shape.
     """
     t = backend.to_device(_index_array(target, op), input.device)  # (host targets for cuda logits, as weights)
     out_shape = t.shape
@@ -227,14 +227,15 @@ def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, o
         if w.shape != (C,):
             raise ValueError(f"{op}: weight must have shape ({C},) (one per class), got {w.shape}")
         w = w.astype(input.dtype)
-    return input, xp_of(t).where(keep, t, 0), w, keep.astype(input.dtype), out_shape
+    return input, xp_of(t).where(keep, t, 0), w, keep, out_shape
 
 
 def _nll(logp: Tensor, t: Any, w: Any, keep: Any):
-    """Per-element -w[t] logp[n, t] (0 where ignored) and the sum of the weights used (mean's divisor)."""
+    """Per-element -w[t] logp[n, t] and the sum of the weights used (mean's divisor). An ignored element is
+    selected out as 0, not multiplied by 0: its row may hold -inf (a masked pad class) or nan."""
     picked = logp.gather(1, Tensor._make(t[:, None])).squeeze(1)
     wt = (w[t] if w is not None else xp_of(t).ones(t.shape, logp.dtype)) * keep
-    return -picked * Tensor._make(wt), Tensor._make(wt.sum())
+    return ops.where(keep, -picked, 0.0) * Tensor._make(wt), Tensor._make(wt.sum())
 
 
 def nll_loss(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore_index: int = -100,
@@ -288,7 +289,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
     loss, denom = _nll(logp, t, w, keep)
     if label_smoothing:
         wl = logp if w is None else logp * Tensor._make(w.reshape((-1,) + (1,) * (logp.ndim - 2)))
-        smooth = -wl.sum(1) * Tensor._make(keep) * (1.0 / C)
+        smooth = ops.where(keep, -wl.sum(1), 0.0) * (1.0 / C)
         loss = loss * (1 - label_smoothing) + smooth * label_smoothing
     return _reduce(loss.reshape(shape), reduction, "cross_entropy", denom)
 
