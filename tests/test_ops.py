@@ -435,7 +435,7 @@ def test_var(device, shape, keepdim, data):
 
 
 @with_fixtures
-@given(shape=shapes(), keepdim=st.booleans(), p=st.sampled_from([1, 2, 3, 1.5]), data=st.data())
+@given(shape=shapes(), keepdim=st.booleans(), p=st.sampled_from([1, 2, 3, 1.5, 0.5]), data=st.data())
 def test_norm_and_std(device, shape, keepdim, p, data):
     """norm and std end in Root (s ** (1/p)): checked against numpy and central differences away from 0."""
     dim = data.draw(reduce_dims(len(shape)), label="dim")
@@ -458,6 +458,19 @@ def test_norm_of_zeros_and_std_of_a_constant_have_zero_gradient(device):
             if f(x).item() == 0:
                 f(x).backward()
                 assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("p", [0.5, 0.3])
+def test_norm_below_one_has_zero_gradient_at_zero_entries(device, p):
+    """|x|^p (p < 1) has an infinite slope at 0, which times sign(0) = 0 gave nan; torch takes 0 there, and the
+    other entries keep d/dx_i = s^(1/p - 1) |x_i|^(p - 1) sign(x_i), s = sum |x|^p."""
+    x = np.array([[0.0, -2.0, 0.5], [0.0, 0.0, 0.0]])
+    t = tg.tensor(x, device=device, requires_grad=True)
+    t.norm(p, 1).sum().backward()
+    s = (np.abs(x[0]) ** p).sum()
+    a = np.where(x[0] != 0, np.abs(x[0]), 1.0)  # (the formula at the non-zero entries only)
+    row = np.where(x[0] != 0, s ** (1 / p - 1) * a ** (p - 1) * np.sign(x[0]), 0.0)
+    np.testing.assert_allclose(t.grad.numpy(), [row, [0.0, 0.0, 0.0]], rtol=1e-12)
 
 
 @with_fixtures

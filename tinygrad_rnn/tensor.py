@@ -947,7 +947,11 @@ class Tensor:
             return Tensor._make((x.data != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype))
         if p == 2:
             return _ops.Root(2)((x * x).sum(dim, keepdim))
-        return _ops.Root(p)((x.abs() ** p).sum(dim, keepdim))
+        a = x.abs()
+        if p < 1:  # |x|^p's slope is infinite at 0, times sign(0) = 0 a nan: torch's gradient there is 0
+            nonzero = a.data != 0
+            return _ops.Root(p)(_ops.where(nonzero, _ops.where(nonzero, a, 1.0) ** p, 0.0).sum(dim, keepdim))
+        return _ops.Root(p)((a ** p).sum(dim, keepdim))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return Tensor._make(self.data.astype(bool).any(axis=_ops.norm_dims(dim, self.ndim, "any"), keepdims=keepdim))
