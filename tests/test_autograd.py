@@ -763,6 +763,18 @@ def test_backward_after_create_graph_backward():
     np.testing.assert_array_equal(y.grad.numpy(), [4.0, 8.0])
 
 
+def test_create_graph_grads_of_size_one_leaves_have_memory_of_their_own(device):
+    """Both sums pass on the same 0-d gradient, broadcast to (1,): kept as .grad under create_graph, that view
+    would be one element shared by b1.grad and b2.grad (numpy marks it read-only; a CuPy view looks writable),
+    and an in-place change of one (clipping, zero_) would change the other."""
+    w = tg.tensor(2.0, device=device, requires_grad=True)
+    b1, b2 = (tg.zeros(1, device=device, requires_grad=True) for _ in range(2))
+    (w * (b1.sum() + b2.sum())).backward(create_graph=True)
+    b1.grad.data[...] *= 3
+    assert b1.grad.tolist() == [6.0] and b2.grad.tolist() == [2.0]
+    assert b1.grad.grad_fn is not None  # (still recorded: a graph through the gradient stays)
+
+
 # ============================================================================ tg.grad
 def test_grad_returns_tuple_and_leaves_dot_grad_alone():
     x, y = tensor([1.0, 2.0]), tensor([3.0])

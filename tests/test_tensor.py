@@ -766,15 +766,21 @@ def test_norm_orders_like_torch():
             a.norm(p)
 
 
-def test_number_to_tensor_power_is_exact_and_keeps_integers():
+def test_number_to_tensor_power_is_exact_and_keeps_integers(device):
     """b ** x is a power, not exp(x log b) (which gave 1000.0001 for 10 ** 3.0 in float32); an integer base to
-    an integer or bool exponent stays an integer, numpy's integers too."""
-    assert (10 ** tg.tensor([1.0, 3.0])).tolist() == [10.0, 1000.0]
-    assert (2 ** tg.tensor(np.array([3.0], np.float16))).item() == 8.0
-    assert (0.5 ** tg.tensor(np.array([2.0, 3.0], np.float16))).tolist() == [0.25, 0.125]
-    for base, e, want in ((2, tg.tensor([True, False]), [2, 1]), (np.int64(2), tg.tensor([1, 2]), [2, 4]),
-                          (2, tg.tensor(np.array([3, 1], np.int32)), [8, 2]),
-                          (3, tg.tensor(np.array([2], np.uint8)), [9])):
+    an integer or bool exponent stays an integer, numpy's integers too, and a base the exponent's dtype cannot
+    hold wraps into it first, as in torch: 200 is -56 in int8, (-56)^2 = 3136 = 64 (mod 256); 300 is 44 in
+    uint8, 44^2 = 1936 = 144 (mod 256)."""
+    def t(a):
+        return tg.tensor(a, device=device)
+
+    assert (10 ** t([1.0, 3.0])).tolist() == [10.0, 1000.0]
+    assert (2 ** t(np.array([3.0], np.float16))).item() == 8.0
+    assert (0.5 ** t(np.array([2.0, 3.0], np.float16))).tolist() == [0.25, 0.125]
+    for base, e, want in ((2, t([True, False]), [2, 1]), (np.int64(2), t([1, 2]), [2, 4]),
+                          (2, t(np.array([3, 1], np.int32)), [8, 2]), (3, t(np.array([2], np.uint8)), [9]),
+                          (200, t(np.array([2], np.int8)), [64]), (300, t(np.array([2], np.uint8)), [144]),
+                          (3, t([-1, 0, 2]), [0, 1, 9])):
         out = base ** e
         assert out.dtype == (np.int64 if e.dtype.kind == "b" else e.dtype) and out.tolist() == want
     with pytest.raises(ValueError, match=r"pow: integers to negative integer powers are not allowed \(uint8 \*\* -1\)"):

@@ -324,8 +324,11 @@ def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None
         # keep g itself only if this engine allocated it, or it is a recorded result (create_graph);
         # a constant g may be a read-only broadcast view or shared, and a later backward adds in place
         keep = owned or (create_graph and g.grad_fn is not None)
-        if keep and create_graph and not backend.is_writable(g.data):  # a broadcast view: .grad gets memory of
-            g = g.clone()  # its own (recorded, so the graph stays), which zero_() or an optimizer may write
+        # a broadcast view (read-only in numpy; for CuPy, any zero stride: its (1,) view of a 0-d gradient
+        # looks writable but is shared) gets memory of its own, recorded so the graph stays, for zero_() or
+        # an optimizer to write
+        if keep and create_graph and (not backend.is_writable(g.data) or 0 in g.data.strides):
+            g = g.clone()
         leaf.grad = g if keep else Tensor._make(g.data.copy())
     elif create_graph or leaf.grad.grad_fn is not None:
         leaf.grad = leaf.grad + g

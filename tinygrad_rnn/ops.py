@@ -571,6 +571,8 @@ class BroadcastTo(Function):
     def forward(self, x):
         self.in_shape = x.shape
         try:
+            if min(self.shape, default=0) < 0:  # (CuPy would make a view of negative size)
+                raise ValueError
             return backend.broadcast_to(x, self.shape)
         except ValueError:
             raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {self.shape} "
@@ -721,8 +723,10 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
             i = i.data
         elif isinstance(i, list):
             i = np.asarray(i) if i else np.zeros(0, np.int64)  # ([] alone would be float64)
-        if getattr(i, "dtype", None) is not None and i.dtype.kind == "b" and i.ndim == 0:
-            i = bool(i)  # a 0-d mask (np.True_, tensor(True)) acts as Python's True: a new dim, kept or empty
+        if getattr(i, "dtype", None) is not None and i.ndim == 0 and i.dtype.kind in "biu":
+            # a 0-d mask (np.True_, tensor(True)) acts as Python's True: a new dim, kept or empty; a 0-d integer
+            # as an int (read here: a host one is not sent to the device, a device one is read once)
+            i = bool(i) if i.dtype.kind == "b" else int(i)
         if hasattr(i, "dtype") and not isinstance(i, np.integer):
             if i.dtype.kind not in "iub":
                 raise IndexError(f"{op}: index arrays must be integer or boolean, got dtype {i.dtype}")
@@ -740,6 +744,8 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
         elif dtype is None or isinstance(i, np.integer):
             if type(i) is int or isinstance(i, np.integer):  # (bool is not int here)
                 i, ints = int(i), True
+                if dim < x.ndim and not -x.shape[dim] <= i < x.shape[dim]:
+                    _out_of_range(i, x.shape[dim], dim, x.shape, op)
             dim += _dims_used(i)
         elif dtype.kind == "b":
             if i.shape != x.shape[dim:dim + i.ndim]:
@@ -749,13 +755,10 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
             dim += i.ndim
             arrays = True
             continue
-        else:  # an integer array, copied: a later change to it cannot alter the gradient; a 0-d one is an int
-            if i.size and dim < x.ndim:  # (torch's rule; numpy would take it as an index array)
+        else:  # an integer array, copied: a later change to it cannot alter the gradient
+            if i.size and dim < x.ndim:
                 _check_bounds(i, x.shape[dim], dim, x.shape, op)
-            if i.ndim == 0:
-                i, ints = int(i), True
-            else:
-                i, arrays = i.copy(), True
+            i, arrays = i.copy(), True
             dim += 1
         norm.append(i)
     return _ints_first(norm, ellipsis_dims) if ints and arrays else ((), tuple(norm))
@@ -766,9 +769,12 @@ def _check_bounds(i: Any, n: int, dim: int, shape: Tuple[int, ...], op: str) -> 
     i = i.astype(np.int64, copy=False)  # (no copy for int64; other widths compare safely as int64)
     lo, hi = i.min(), i.max()
     if bool((lo < -n) | (hi >= n)):
-        bad = int(lo) if int(lo) < -n else int(hi)
-        raise IndexError(f"{op}: index {bad} is out of range for dim {dim} of size {n} "
-                         f"(tensor shape {shape}; valid indices are -{n}..{n - 1})")
+        _out_of_range(int(lo) if int(lo) < -n else int(hi), n, dim, shape, op)
+
+
+def _out_of_range(bad: int, n: int, dim: int, shape: Tuple[int, ...], op: str) -> None:
+    raise IndexError(f"{op}: index {bad} is out of range for dim {dim} of size {n} "
+                     f"(tensor shape {shape}; valid indices are -{n}..{n - 1})")
 
 
 # ============================================================================ matmul
@@ -861,7 +867,8 @@ def pow(base: Any, exponent: Any) -> Tensor:
             # exact integers, as in torch (no gradient); a negative power truncates to 0 (1 for base 1)
             e, xp = exponent.data, xp_of(exponent.data)
             e = e.astype(np.int64) if e.dtype.kind == "b" else e  # (the exponent's int dtype is the result's)
-            return Tensor._make(xp.where(e < 0, int(base == 1), int(base) ** xp.maximum(e, 0)))
+            b = np.array(int(base) % 2 ** 64, np.uint64).astype(e.dtype)  # wrapped into it, as torch does
+            return Tensor._make(xp.where(e < 0, int(base == 1), xp.power(b, xp.maximum(e, 0))))
         return RPowScalar(float(base))(exponent._floating())
     return Pow()(*operands("pow", base, exponent))
 
