@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
+import tinygrad_rnn.nn.functional as F
 from strategies import (arrays, broadcast_pair, check_op, distinct, exact_logsumexp, floats, nonzero, np_axis,
                         positive, reduce_dims, reduced_count, shapes, tensor, with_fixtures)
 
@@ -180,6 +181,7 @@ UNARY = {
     "tanh": (lambda t: t.tanh(), np.tanh, lambda s: arrays(s, -3.0, 3.0)),
     "sigmoid": (lambda t: t.sigmoid(), _sigmoid, lambda s: arrays(s, -4.0, 4.0)),
     "relu": (lambda t: t.relu(), lambda a: np.maximum(a, 0.0), nonzero),
+    "softplus": (lambda t: F.softplus(t), lambda a: np.logaddexp(0.0, a), lambda s: arrays(s, -6.0, 6.0)),
 }
 
 
@@ -913,6 +915,21 @@ def test_softmax_family_at_1000(device, dtype):
                                rtol=rtol, atol=1e-30)
 
 
+def test_softplus_at_the_extremes(device):
+    """log(1 + e^x) is exactly x for large x and inf at inf, with the gradient sigmoid(x): 1 at x = inf (where
+    the log-sum-exp form gave nan, and so did BCE with logits at x = -inf), 0 at -inf."""
+    x = tensor([-np.inf, -1000.0, 0.0, 1000.0, np.inf], device)
+    y = F.softplus(x)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), [0.0, 0.0, np.log(2.0), 1000.0, np.inf])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.5, 1.0, 1.0])
+    z = tensor([-np.inf], device)
+    with np.errstate(invalid="ignore"):  # (the loss itself is -inf + inf = nan there, as in torch)
+        F.binary_cross_entropy_with_logits(z, tg.tensor([0.5], device=device)).backward()
+    assert z.grad.tolist() == [-0.5]  # sigmoid(z) - y
+    assert F.softplus(tg.tensor([0, 1])).dtype == np.float32
+
+
 @pytest.mark.parametrize("dtype,v", [(np.float32, -20.0), (np.float32, -80.0), (np.float64, -30.0),
                                      (np.float64, -700.0), (np.float32, 20.0), (np.float64, 40.0)])
 def test_sigmoid_keeps_relative_precision(device, dtype, v):
@@ -996,7 +1013,6 @@ def test_host_masks_indices_targets_and_arrays_meet_tensors_on_any_device(device
     """Index-like host data (a numpy mask, class targets, raw arrays of the tensor's own module) work with
     tensors on any device, as integer indices do; on cuda this is where np.asarray(cupy array) would fail."""
     from tinygrad_rnn import backend, nn
-    import tinygrad_rnn.nn.functional as F
     from tinygrad_rnn.viz import hidden_states
     xp = backend.module_for(device)
     x = tg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)

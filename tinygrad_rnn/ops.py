@@ -331,6 +331,21 @@ class Sigmoid(Function):
         return (g * y * (1 - y),)
 
 
+class Softplus(Function):
+    """y = log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, exact for large |x|, and inf at x = inf;
+    dy/dx = sigmoid(x)."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        xp = xp_of(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-abs(x)))
+
+    def backward(self, g):
+        (x,) = self.saved
+        return (g * x.sigmoid(),)
+
+
 class Relu(Function):
     def forward(self, x):
         out = xp_of(x).maximum(x, 0)

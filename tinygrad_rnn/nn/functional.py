@@ -1,6 +1,6 @@
 """Stateless functions: activations, dropout, one_hot, embedding lookup and losses.
 
-Every loss on logits goes through log_softmax (or a log-sum-exp softplus), so it is
+Every loss on logits goes through log_softmax (or softplus, max(x, 0) + log1p(e^-|x|)), so it is
 stable for any logits. ``reduction='none'`` returns one loss per element (per time step
 for sequences): a sequence loss is then any weighted sum of per-step losses,
 e.g. ``(loss * step_weights).sum() / step_weights.sum()``; a many-to-one model
@@ -70,8 +70,9 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
 
 
 def softplus(x: Tensor) -> Tensor:
-    """log(1 + e^x), as logsumexp([0, x]): smooth and finite for any x."""
-    return ops.logsumexp(ops.stack([Tensor._make(xp_of(x.data).zeros_like(x.data)), x]), 0)
+    """log(1 + e^x), finite for any finite x, with the gradient sigmoid(x) (1 at x = inf, as in torch)."""
+    _check_tensor("softplus", "input", x)
+    return ops.Softplus()(x._floating())
 
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
