@@ -99,6 +99,13 @@ def test_pow_integer_scalar_exponent(device, shape, p, data):
     check_op(lambda t: t ** p, lambda a: np.power(a, float(p)), [x], device, gradgrad=True)
 
 
+def test_power_zero_passes_on_a_zero_gradient_whatever_reaches_it(device):
+    """d(x ** 0)/dx = 0 even where the gradient arriving is inf or nan (g * 0 would be nan), as in torch."""
+    x = tensor([1.0, 2.0], device)
+    ((x ** 0) * tg.tensor([np.inf, 1.0], device=device)).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+
+
 @with_fixtures
 @given(shape=shapes(min_side=0), p=st.sampled_from(REAL_POWERS), data=st.data())
 def test_pow_real_scalar_exponent(device, shape, p, data):

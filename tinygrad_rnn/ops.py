@@ -176,7 +176,9 @@ class PowScalar(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        return (g * 0 if self.p == 0 else g * self.p * x ** (self.p - 1),)
+        if self.p == 0:  # (zeros, not g * 0: an inf or nan reaching x ** 0 passes on 0, as in torch)
+            return (Tensor._make(xp_of(g.data).zeros_like(g.data)),)
+        return (g * self.p * x ** (self.p - 1),)
 
 
 class RPowScalar(Function):
