@@ -620,6 +620,44 @@ def test_module_list_indexing_len_iter_append():
     assert len(nn.ModuleList()) == 0
 
 
+@pytest.mark.parametrize("cls", [lambda *m: nn.Sequential(*m), lambda *m: nn.ModuleList(m)])
+def test_positional_containers_set_delete_insert_pop_like_torch(cls):
+    """m[i] = module keeps the name at i; del (an index or a slice), insert and pop renumber the rest '0', '1', ...,
+    and the parameters follow the modules."""
+    a, b, c, d, e = (nn.Linear(1, k) for k in range(1, 6))
+    m = cls(a, b, c, d)
+    del m[1]
+    assert list(m) == [a, c, d] and list(m._modules) == ["0", "1", "2"] and m[1] is c
+    m.insert(-1, e)
+    assert list(m) == [a, c, e, d]
+    assert m.pop(0) is a and list(m) == [c, e, d] and m.pop() is d and list(m) == [c, e]
+    m[-1] = b
+    assert list(m) == [c, b] and list(m._modules) == ["0", "1"]
+    assert [k for k, _ in m.named_parameters()] == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    assert m[1].out_features == 2 and not hasattr(m, "2")
+    m.insert(10, a)  # (list.insert's rule: past the end appends)
+    del m[0:2]
+    assert list(m) == [a] and list(m._modules) == ["0"]
+    with pytest.raises(IndexError, match=r"__setitem__: index 3 is out of range for 1 modules"):
+        m[3] = b
+    with pytest.raises(TypeError, match=r"__setitem__: expected a Module, got function"):
+        m[0] = tg.tanh
+    with pytest.raises(TypeError, match=r"insert: expected a Module"):
+        m.insert(0, tg.zeros(1))
+    with pytest.raises(TypeError, match=r"__delitem__: an index must be an int, got str"):
+        del m["0"]
+    with pytest.raises(IndexError, match="pop: index 1 is out of range"):
+        m.pop(1)
+
+
+def test_sequential_runs_its_modules_in_their_new_order():
+    seq = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    x = tg.randn(4, 2)
+    expected = seq[2](seq[0](x))
+    del seq[1]
+    np.testing.assert_allclose(seq(x).numpy(), expected.numpy(), rtol=1e-6)
+
+
 # ============================================================================ one_hot, sequence_mask
 def test_one_hot_values_and_errors():
     idx = np.array([[0, 3], [2, 2]])

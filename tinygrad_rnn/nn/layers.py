@@ -203,7 +203,70 @@ class LogSoftmax(Softmax):
         return F.log_softmax(x, self.dim)
 
 
-class Sequential(Module):
+class _Positional(Module):
+    """Children named by position ('0', '1', ...) with a list's habits, as torch's Sequential and ModuleList:
+    ``m[i] = module`` keeps the name at i, ``del m[i]``, ``insert`` and ``pop`` renumber the rest."""
+
+    def _check(self, module: Any, op: str) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.{op}: expected a Module, got {type(module).__name__}")
+
+    def _key(self, i: Any, op: str) -> str:
+        """The name of the child at position i (negative from the end)."""
+        n = len(self._modules)
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"{type(self).__name__}.{op}: an index must be an int, got {type(i).__name__}")
+        if not -n <= i < n:
+            raise IndexError(f"{type(self).__name__}.{op}: index {i} is out of range for {n} modules")
+        return list(self._modules)[i]
+
+    def _renumber(self, modules: Iterable[Module]) -> None:
+        for k in list(self._modules):
+            delattr(self, k)
+        for k, m in enumerate(modules):
+            setattr(self, str(k), m)
+
+    def append(self, module: Module) -> "_Positional":
+        """Add a module at the end (named by its position)."""
+        self._check(module, "append")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> "_Positional":
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Put module before position index (list.insert's rule), renumbering the modules after it."""
+        self._check(module, "insert")
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"{type(self).__name__}.insert: an index must be an int, got {type(index).__name__}")
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+
+    def pop(self, index: int = -1) -> Module:
+        module = self._modules[self._key(index, "pop")]
+        del self[index]
+        return module
+
+    def __setitem__(self, i: int, module: Module) -> None:
+        self._check(module, "__setitem__")
+        setattr(self, self._key(i, "__setitem__"), module)
+
+    def __delitem__(self, i: Any) -> None:
+        drop = set(list(self._modules)[i]) if isinstance(i, slice) else {self._key(i, "__delitem__")}
+        self._renumber([m for k, m in self._modules.items() if k not in drop])
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class Sequential(_Positional):
     """Modules applied in order; children are named '0', '1', ... (a slice keeps its children's names)."""
 
     def __init__(self, *modules: Module) -> None:
@@ -227,18 +290,8 @@ class Sequential(Module):
             setattr(part, k, m)
         return part
 
-    def __len__(self) -> int:
-        return len(self._modules)
 
-    def append(self, module: Module) -> "Sequential":
-        """Add a module at the end (named by its position), as torch's Sequential.append."""
-        if not isinstance(module, Module):
-            raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
-        setattr(self, str(len(self._modules)), module)
-        return self
-
-
-class ModuleList(Module):
+class ModuleList(_Positional):
     """A list of modules whose parameters are registered (names '0', '1', ...)."""
 
     def __init__(self, modules: Optional[Iterable[Module]] = None) -> None:
@@ -246,26 +299,9 @@ class ModuleList(Module):
         for m in modules or ():
             self.append(m)
 
-    def append(self, module: Module) -> "ModuleList":
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
-        setattr(self, str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
-        for m in modules:
-            self.append(m)
-        return self
-
     def __getitem__(self, i: Any) -> Any:
         mods = list(self._modules.values())
         return ModuleList(mods[i]) if isinstance(i, slice) else mods[i]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
 
 class ModuleDict(Module):
