@@ -841,6 +841,135 @@ def test_index_select(device, shape, data):
     check_op(lambda t: tg.index_select(t, dim, tg.tensor(idx, device=device)), ref, [x], device)
 
 
+# ============================================================================ cumsum / repeat / sort / topk
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_cumsum(device, shape, data):
+    """Each x_i reaches every later running sum: the gradient is g summed from the end."""
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1) if shape else st.sampled_from([0, -1]), label="dim")
+    x = data.draw(arrays(shape), label="x")
+    ref = lambda a: np.cumsum(a, axis=dim) if a.ndim else a  # noqa: E731
+    check_op(lambda t: t.cumsum(dim), ref, [x], device, gradgrad=True)
+
+
+def test_cumsum_dtypes_and_errors():
+    assert tg.tensor([True, True, False]).cumsum(0).tolist() == [1, 2, 2]
+    assert tg.tensor(np.array([200, 100], np.uint8)).cumsum(0).tolist() == [200, 300]  # (int64, as torch)
+    assert tg.tensor(np.array([1, 2], np.int32)).cumsum(0).dtype == np.int64
+    half = tg.tensor(np.full(4000, 0.1, np.float16)).cumsum(0)  # (summed in float32, as torch: a float16
+    assert half.dtype == np.float16 and half[-1].item() == 400.0  # running sum stalls at 256, where 0.1 < ulp / 2)
+    with pytest.raises(TypeError, match="cumsum: dim must be an int, got NoneType"):
+        tg.ones(3).cumsum(None)
+    with pytest.raises(IndexError, match="cumsum: dim 1 is out of range"):
+        tg.ones(3).cumsum(1)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0, max_dims=3), data=st.data())
+def test_repeat(device, shape, data):
+    """torch's repeat is numpy's tile (extra leading repeats add dims); the copies' gradients add up."""
+    reps = tuple(data.draw(st.lists(st.integers(0, 3), min_size=len(shape), max_size=len(shape) + 2), label="reps"))
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: t.repeat(*reps), lambda a: np.tile(a, reps), [x], device, gradgrad=True)
+
+
+def test_repeat_errors():
+    with pytest.raises(ValueError, match=r"repeat: 1 repeats given for a tensor with 2 dims \(shape \(1, 2\)\)"):
+        tg.ones(1, 2).repeat(2)
+    with pytest.raises(ValueError, match=r"repeat: repeats must be non-negative ints, got \(2, -1\)"):
+        tg.ones(1, 2).repeat(2, -1)
+    assert tg.ones(2).repeat((2, 1)).shape == (2, 2)  # (a tuple, as torch takes too)
+
+
+@with_fixtures
+@given(shape=shapes(), descending=st.booleans(), data=st.data())
+def test_sort_values(device, shape, descending, data):
+    """Sorting moves each value, with its gradient, to its place; checked where values are distinct
+    (a tie is where the order, so the function, switches)."""
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1) if shape else st.sampled_from([0, -1]), label="dim")
+    (x,) = data.draw(distinct([shape]), label="x")
+    ax = dim if shape else None
+
+    def ref(a):
+        out = np.sort(a, axis=ax) if a.ndim else a
+        return np.flip(out, ax) if descending and a.ndim else out
+
+    check_op(lambda t: t.sort(dim, descending).values, ref, [x], device, gradgrad=True)
+    k = data.draw(st.integers(0, shape[dim] if shape else 1), label="k")
+    largest = data.draw(st.booleans(), label="largest")
+
+    def ref_top(a):
+        if not a.ndim:  # (torch gives a 0-d input back, for k = 0 too)
+            return a
+        out = np.sort(a, axis=ax)
+        out = np.flip(out, ax) if largest else out
+        return np.take(out, np.arange(k), axis=ax)
+
+    check_op(lambda t: t.topk(k, dim, largest).values, ref_top, [x], device, gradgrad=True)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_is_stable_and_puts_nan_last_or_first(device, descending):
+    """Equal values keep their order in x, both ways (as torch's stable sort; the plain flip of an ascending
+    argsort would reverse them); NaN sorts as the largest value."""
+    x = tg.tensor([[2.0, 1.0, 2.0, np.nan, 1.0, 3.0]], device=device)
+    values, idx = x.sort(1, descending)
+    want = [5, 0, 2, 1, 4] if descending else [1, 4, 0, 2, 5]
+    want = [3] + want if descending else want + [3]
+    assert idx.tolist() == [want] and idx.dtype == np.int64
+    np.testing.assert_array_equal(values.numpy(), x.numpy()[:, want])
+    assert x.argsort(1, descending).tolist() == [want] and tg.argsort(x, -1, descending).tolist() == [want]
+    top = x.topk(3, largest=descending)
+    assert top.indices.tolist() == [want[:3]]
+
+
+def test_topk_errors_and_tuple_names():
+    x = tg.tensor([[1.0, 5.0, 3.0]])
+    v, i = tg.topk(x, 2)
+    assert v.tolist() == [[5.0, 3.0]] and i.tolist() == [[1, 2]]
+    assert tg.sort(x).values.tolist() == [[1.0, 3.0, 5.0]] and type(tg.sort(x)).__name__ == "sort"
+    with pytest.raises(ValueError, match=r"topk: k must be an int in 0..3 \(the size of dim -1 of shape \(1, 3\)\), "
+                                         "got 4"):
+        x.topk(4)
+    with pytest.raises(IndexError, match="sort: dim 2 is out of range"):
+        x.sort(2)
+
+
+# ============================================================================ floor division / remainder
+@with_fixtures
+@given(pair=broadcast_pair(), data=st.data())
+def test_remainder(device, pair, data):
+    """a % b = a - b floor(a / b), with the divisor's sign; d/da = 1, d/db = -floor(a / b), away from the
+    jumps (where a / b is an integer)."""
+    a = data.draw(arrays(pair[0], -4.0, 4.0), label="a")
+    b = data.draw(nonzero(pair[1], 0.5, 2.0), label="b")
+    q = np.broadcast_to(a / b, np.broadcast_shapes(a.shape, b.shape))
+    assume(np.all(np.abs(q - np.round(q)) > 0.05))
+    check_op(lambda x, y: x % y, np.remainder, [a, b], device, gradgrad=True)
+
+
+@with_fixtures
+@given(pair=broadcast_pair(), data=st.data())
+def test_floor_divide_matches_numpy_and_is_a_constant(device, pair, data):
+    a = data.draw(arrays(pair[0], -4.0, 4.0), label="a")
+    b = data.draw(nonzero(pair[1], 0.5, 2.0), label="b")
+    out = tensor(a, device) // tensor(b, device)
+    np.testing.assert_array_equal(out.numpy(), np.floor_divide(a, b))
+    assert not out.requires_grad  # (a step function: torch records no usable derivative either)
+
+
+def test_floor_divide_and_remainder_on_integers_and_numbers():
+    n = tg.tensor([7, -7, 6])
+    assert (n // 2).tolist() == [3, -4, 3] and (n % 3).tolist() == [1, 2, 0] and (n % -3).tolist() == [-2, -1, 0]
+    assert (20 // n).tolist() == [2, -3, 3] and (20 % n).tolist() == [6, -1, 2] and (n // 2).dtype == np.int64
+    assert (n // 2.0).dtype == np.float32 and (tg.tensor([7.5]) % 2).tolist() == [1.5]
+    assert tg.floor_divide(n, 2).tolist() == [3, -4, 3] and tg.remainder(n, 4).tolist() == [3, 1, 2]
+    assert n.floor_divide(4).tolist() == [1, -2, 1] and n.remainder(4).tolist() == [3, 1, 2]
+    for f in (lambda: n // tg.tensor([1, 0, 1]), lambda: n % 0):
+        with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+            f()
+
+
 # ============================================================================ astype / to
 @with_fixtures
 @given(shape=shapes(min_side=0), data=st.data())

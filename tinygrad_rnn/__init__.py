@@ -7,8 +7,8 @@ from .backend import cuda_available, manual_seed
 from .creation import (arange, as_tensor, eye, full, full_like, multinomial, ones, ones_like, rand, rand_like,
                        randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops import (allclose, bmm, cat, chunk, clamp, equal, gather, index_select, logsumexp, maximum, minimum, split,
-                  stack, where)
+from .ops import (allclose, argsort, bmm, cat, chunk, clamp, cumsum, equal, floor_divide, gather, index_select,
+                  logsumexp, maximum, minimum, sort, split, stack, topk, where)
 from . import nn, optim
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, int64
@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 # the common elementwise functions, as in torch (tg.tanh(x) is x.tanh())
 exp, log, sqrt, abs, tanh, sigmoid, relu = (Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.tanh,
                                              Tensor.sigmoid, Tensor.relu)
-matmul, softmax, log_softmax = Tensor.__matmul__, Tensor.softmax, Tensor.log_softmax
+matmul, softmax, log_softmax, remainder = Tensor.__matmul__, Tensor.softmax, Tensor.log_softmax, Tensor.__mod__
 
 
 def from_numpy(a) -> Tensor:
@@ -38,7 +38,7 @@ __all__ = [
     "inference_mode",
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
-    "logsumexp", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
+    "logsumexp", "cumsum", "sort", "argsort", "topk", "floor_divide", "remainder", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim",
     "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long",
 ]  # (tg.float, tg.int and tg.bool are left out: a star import would shadow Python's own with numpy types)

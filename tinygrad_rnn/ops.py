@@ -137,6 +137,37 @@ class Div(Function):
         return unbroadcast(ga, a.shape), (unbroadcast(-ga * a / b, b.shape) if self.needs_input_grad[1] else None)
 
 
+class Remainder(Function):
+    """a % b with the divisor's sign (Python's and torch.remainder's rule): a - b floor(a / b);
+    d/da = 1, d/db = -floor(a / b)."""
+
+    saved_inputs = (0, 1)
+
+    def forward(self, a, b):
+        _refuse_integer_zero("remainder", a, b)
+        return xp_of(a, b).remainder(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        gb = None
+        if self.needs_input_grad[1]:
+            gb = unbroadcast(g * _const(-xp_of(a.data).floor(a.data / b.data)), b.shape)
+        return unbroadcast(g, a.shape), gb
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    """a // b = floor(a / b) (Python's and torch's rounding). A step function, so without a gradient."""
+    a, b = operands("floor_divide", a, b)
+    _refuse_integer_zero("floor_divide", a.data, b.data)
+    return _const(xp_of(a.data).floor_divide(a.data, b.data))
+
+
+def _refuse_integer_zero(op: str, a: Any, b: Any) -> None:
+    """torch raises for an integer division by zero (numpy would give 0 with a warning)."""
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu" and bool((b == 0).any()):
+        raise ZeroDivisionError(f"{op}: integer division by zero (divisor of shape {b.shape}, dtype {b.dtype})")
+
+
 class Pow(Function):
     """a ** b for two tensors; d/da = b a^(b-1), d/db = a^b log a."""
 
@@ -433,6 +464,33 @@ class Sum(Function):
         return (g.broadcast_to(self.in_shape),)
 
 
+class Cumsum(Function):
+    """y_i = x_0 + ... + x_i along dim (accumulated as sum does); each x_i reaches every y_j with j >= i, so
+    the gradient is g summed from the end: flip, cumsum, flip."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
+    def forward(self, x):
+        acc = _SUM_IN.get(x.dtype)
+        out = xp_of(x).cumsum(x, axis=self.dim, dtype=acc)
+        return out.astype(x.dtype) if x.dtype.kind == "f" else out
+
+    def backward(self, g):
+        return (g.flip(self.dim).cumsum(self.dim).flip(self.dim),)
+
+
+def cumsum(x: Tensor, dim: int) -> Tensor:
+    """torch.cumsum: running sums along dim (ints and bools give int64, float16 sums in float32)."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"cumsum: dim must be an int, got {type(dim).__name__}")
+    if x.ndim == 0:
+        norm_dims(dim, 0, "cumsum")
+        return Cumsum(0)(x.reshape(1)).reshape(())
+    (d,) = norm_dims(dim, x.ndim, "cumsum")
+    return Cumsum(d)(x)
+
+
 class Amax(Function):
     """Largest value over ``axes`` (normalised, non-empty); tied maxima share the gradient equally,
     as in torch.amax and torch's x.max() without a dim."""
@@ -500,7 +558,43 @@ def max_min(op: str, x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return result(values, _const(idx))
 
 
-return_types = {op: namedtuple(op, ("values", "indices")) for op in ("max", "min")}  # torch.return_types
+return_types = {op: namedtuple(op, ("values", "indices")) for op in ("max", "min", "sort", "topk")}  # (torch's)
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+    """Indices (int64) that sort x along dim, stable: equal values keep their order, descending too (the
+    ascending sort of the reversed row, reversed). NaN sorts as the largest value, as in torch."""
+    if x.ndim == 0:
+        norm_dims(dim, 0, "argsort")
+        return _const(xp_of(x.data).zeros((), np.int64))
+    (d,) = norm_dims(dim, x.ndim, "argsort")
+    xp = xp_of(x.data)
+    if not descending:
+        return _const(xp.argsort(x.data, axis=d, kind="stable").astype(np.int64, copy=False))
+    reversed_order = xp.argsort(xp.flip(x.data, d), axis=d, kind="stable")
+    return _const((x.shape[d] - 1 - xp.flip(reversed_order, d)).astype(np.int64, copy=False))
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False) -> Any:
+    """torch.sort: the named tuple (values, indices), stable. values = x.gather(dim, indices), so each value's
+    gradient goes back to the element it came from."""
+    idx = argsort(x, dim, descending)
+    d = norm_dims(dim, x.ndim, "sort")[0] if x.ndim else 0
+    return return_types["sort"](x.clone() if x.ndim == 0 else gather(x, d, idx), idx)
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+    """torch.topk: the k largest (or smallest) values along dim and their indices, largest first; equal
+    values in their order in x. (sorted=False gives them sorted too, which torch allows.)"""
+    n = x.shape[norm_dims(dim, x.ndim, "topk")[0]] if x.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
+        raise ValueError(f"topk: k must be an int in 0..{n} (the size of dim {dim} of shape {x.shape}), got {k!r}")
+    values, idx = sort(x, dim, descending=largest)
+    if x.ndim == 0:  # (torch gives the element back for k = 0 too)
+        return return_types["topk"](values, idx)
+    d = norm_dims(dim, x.ndim, "topk")[0]
+    part = (slice(None),) * d + (slice(0, k),)
+    return return_types["topk"](values[part], idx[part])
 
 
 def _shift_by_max(x: Any, dim: int, op: str) -> Tuple[Any, Optional[int]]:
@@ -1044,6 +1138,32 @@ def expand(x: Tensor, sizes: Tuple[int, ...]) -> Tensor:
         raise ValueError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims (shape {x.shape})")
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
+
+
+class Repeat(Function):
+    """torch's Tensor.repeat: x tiled reps[i] times along dim i (extra leading reps add dims); every copy
+    passes its gradient back, so x's is the sum over the copies."""
+
+    def __init__(self, reps: Tuple[int, ...]) -> None:
+        self.reps = reps
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return xp_of(x).tile(x, self.reps)
+
+    def backward(self, g):
+        shape = (1,) * (len(self.reps) - len(self.in_shape)) + self.in_shape
+        copies = g.reshape(tuple(v for r, n in zip(self.reps, shape) for v in (r, n)))  # (r0, n0, r1, n1, ...)
+        return (copies.sum(tuple(range(0, 2 * len(shape), 2))).reshape(self.in_shape),)
+
+
+def repeat(x: Tensor, reps: Tuple[int, ...]) -> Tensor:
+    if any(isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0 for r in reps):
+        raise ValueError(f"repeat: repeats must be non-negative ints, got {reps}")
+    if len(reps) < x.ndim:
+        raise ValueError(f"repeat: {len(reps)} repeats given for a tensor with {x.ndim} dims (shape {x.shape}); "
+                         "give one per dim at least (extra leading ones add dims)")
+    return Repeat(tuple(int(r) for r in reps))(x)
 
 
 def broadcast_to(x: Tensor, shape: Tuple[int, ...]) -> Tensor:

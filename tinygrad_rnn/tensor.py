@@ -621,6 +621,20 @@ class Tensor:
 
     mul, div = __mul__, __truediv__
 
+    def __floordiv__(self, other: Any) -> "Tensor":
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> "Tensor":
+        return _ops.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> "Tensor":
+        return _ops.Remainder()(*_ops.operands("remainder", self, other))
+
+    def __rmod__(self, other: Any) -> "Tensor":
+        return _ops.Remainder()(*_ops.operands("remainder", other, self))
+
+    floor_divide, remainder = __floordiv__, __mod__
+
     def isnan(self) -> "Tensor":
         return Tensor._make(xp_of(self.data).isnan(self.data))
 
@@ -874,6 +888,23 @@ class Tensor:
 
     def expand_as(self, other: "Tensor") -> "Tensor":
         return _ops.expand(self, other.shape)
+
+    def repeat(self, *repeats: Any) -> "Tensor":
+        """Tiled: x.repeat(2, 3) is x's copies 2 down and 3 across (torch's repeat; numpy's tile). A copy,
+        where expand is a view of size-1 dims."""
+        return _ops.repeat(self, _ops.dims_arg(repeats))
+
+    def cumsum(self, dim: int) -> "Tensor":
+        return _ops.cumsum(self, dim)
+
+    def sort(self, dim: int = -1, descending: bool = False) -> Any:
+        return _ops.sort(self, dim, descending)
+
+    def argsort(self, dim: int = -1, descending: bool = False) -> "Tensor":
+        return _ops.argsort(self, dim, descending)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        return _ops.topk(self, k, dim, largest, sorted)
 
     def squeeze(self, dim: Any = None) -> "Tensor":
         return _ops.squeeze(self, dim)
