@@ -408,8 +408,10 @@ def test_lstm_projection_bad_sizes(kw, err, match):
 
 
 def test_projection_is_lstm_only_and_its_state_sizes_are_checked():
-    with pytest.raises(ValueError, match="GRU: proj_size is only supported for LSTM"):
-        nn.RNNBase("GRU", 3, 4, proj_size=2)
+    for make in (lambda: nn.GRU(3, 4, proj_size=2), lambda: nn.RNN(3, 4, proj_size=2)):
+        with pytest.raises(ValueError, match="proj_size argument is only supported for LSTM, not RNN or GRU"):
+            make()  # (torch's words)
+    assert nn.GRU(3, 4, proj_size=0).proj_size == 0
     m = nn.LSTM(3, 4, proj_size=2)
     with pytest.raises(ValueError, match=r"h0 has shape \(1, 2, 4\), expected \(1, 2, 2\) "
                                          r"\(num_layers \* num_directions, batch, proj_size\)"):

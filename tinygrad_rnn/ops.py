@@ -978,7 +978,8 @@ def pow(base: Any, exponent: Any) -> Tensor:
             # exact integers, as in torch (no gradient); a negative power truncates to 0 (1 for base 1)
             e, xp = exponent.data, xp_of(exponent.data)
             e = e.astype(np.int64) if e.dtype.kind == "b" else e  # (the exponent's int dtype is the result's)
-            b = np.array(int(base) % 2 ** 64, np.uint64).astype(e.dtype)  # wrapped into it, as torch does
+            b = np.uint64(int(base) % 2 ** 64).astype(e.dtype)  # wrapped into it, as torch does (a numpy scalar:
+            # CuPy's ufuncs take those, not a 0-d numpy array)
             return Tensor._make(xp.where(e < 0, int(base == 1), xp.power(b, xp.maximum(e, 0))))
         return RPowScalar(float(base))(exponent._floating())
     return Pow()(*operands("pow", base, exponent))

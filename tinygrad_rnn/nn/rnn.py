@@ -214,7 +214,7 @@ class RNNBase(Module):
         if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)):
             raise TypeError(f"{name}: proj_size must be an int, got {type(proj_size).__name__}")
         if proj_size and mode != "LSTM":
-            raise ValueError(f"{name}: proj_size is only supported for LSTM, not RNN or GRU")
+            raise ValueError(f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU")
         if not 0 <= proj_size < hidden_size:
             raise ValueError(f"{name}: proj_size must be 0 (no projection) or in 1..hidden_size-1 "
                              f"(hidden_size={hidden_size}), got {proj_size}")
@@ -344,7 +344,8 @@ class RNNBase(Module):
 
     def _run(self, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple, lengths: Optional[np.ndarray],
              reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
-        """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)."""
+        """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)
+        (h and the output P wide with proj_size)."""
         if self.fused and not self.proj_size:  # (the function behind fused.lstm_sequence & co., states stacked)
             cls = _FUSED[self.mode]
             states = [("h0", h), ("c0", c)] if cls.states == 2 else [("h0", h)]
@@ -445,11 +446,11 @@ class RNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: Optional[str] = None, dtype: Any = None, fused: bool = True) -> None:
+                 device: Optional[str] = None, dtype: Any = None, fused: bool = True, *, proj_size: int = 0) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, nonlinearity, device, dtype, fused)
+                         dropout, bidirectional, nonlinearity, device, dtype, fused, proj_size=proj_size)
 
 
 class LSTM(RNNBase):
@@ -463,7 +464,8 @@ class LSTM(RNNBase):
     ``proj_size`` P > 0 projects h (torch's LSTMP, Sak et al. 2014): h_t = W_hr (o_t * tanh(c_t)),
     so h_0, h_n and the output have P features (c keeps H); weight_hh_l{k} is (4H, P) and each layer
     and direction adds weight_hr_l{k} (P, H). These layers run the unrolled recurrence (the fused
-    primitive has no projection), whatever ``fused`` says.
+    primitive has no projection), whatever ``fused`` says. proj_size comes after bidirectional, as in
+    torch, so device, dtype and fused follow it when given by position.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -483,6 +485,6 @@ class GRU(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: Optional[str] = None, dtype: Any = None, fused: bool = True) -> None:
+                 device: Optional[str] = None, dtype: Any = None, fused: bool = True, *, proj_size: int = 0) -> None:
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         "tanh", device, dtype, fused)
+                         "tanh", device, dtype, fused, proj_size=proj_size)

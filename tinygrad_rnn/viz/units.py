@@ -196,7 +196,7 @@ def _with_prefix(text: str, quote: int, floor: int) -> int:
 # --------------------------------------------------------------------------- activations
 def hidden_states(rnn: RNNBase, inputs: Any, *, embed: Optional[Callable[[Tensor], Tensor]] = None,
                   chunk: int = 512) -> np.ndarray:
-    """(T, H) numpy array: the top layer's h_t at every step of one sequence.
+    """(T, H) numpy array (T, P for an LSTM with proj_size): the top layer's h_t at every step of one sequence.
 
     rnn: an nn.RNN / LSTM / GRU (unidirectional); its per-step output *is* the top layer's h_t.
     inputs: (T, I) features, or (T,) token ids when ``embed`` (e.g. an nn.Embedding) maps ids to
