@@ -570,9 +570,14 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
     (d,) = norm_dims(dim, x.ndim, "argsort")
     xp = xp_of(x.data)
     if not descending:
-        return _const(xp.argsort(x.data, axis=d, kind="stable").astype(np.int64, copy=False))
-    reversed_order = xp.argsort(xp.flip(x.data, d), axis=d, kind="stable")
+        return _const(_stable_argsort(x.data, d).astype(np.int64, copy=False))
+    reversed_order = _stable_argsort(xp.flip(x.data, d), d)
     return _const((x.shape[d] - 1 - xp.flip(reversed_order, d)).astype(np.int64, copy=False))
+
+
+def _stable_argsort(a: Any, axis: int) -> Any:
+    """numpy's stable argsort; CuPy's argsort is always stable, and some versions take no ``kind``."""
+    return np.argsort(a, axis=axis, kind="stable") if isinstance(a, np.ndarray) else a.argsort(axis=axis)
 
 
 def sort(x: Tensor, dim: int = -1, descending: bool = False) -> Any:
