@@ -108,8 +108,15 @@ def test_reassignment_and_bias_none():
     seq = nn.Sequential(nn.Linear(1, 1))
     seq.extra = nn.Linear(1, 2)
     assert "extra.weight" in dict(seq.named_parameters())
-    seq.extra = 5
+    with pytest.raises(TypeError, match="Sequential: cannot assign a int to submodule 'extra' "
+                                        r"\(a Module or None expected"):
+        seq.extra = 5  # (as torch: a submodule's name takes a Module or None)
+    seq.extra = None  # the slot stays, empty, as in torch
     assert "extra.weight" not in dict(seq.named_parameters()) and len(list(seq.children())) == 1
+    assert seq.extra is None and "extra" in seq._modules and "(extra): None" in repr(seq)
+    del seq.extra
+    seq.extra = 5  # a plain attribute once the slot is gone
+    assert seq.extra == 5 and "extra" not in seq._modules
 
 
 def test_delattr_unregisters():

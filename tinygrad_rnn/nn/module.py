@@ -54,6 +54,13 @@ class Module:
             raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter {name!r} "
                             "(a Parameter or None expected); to change its values, write into it under "
                             "no_grad() or wrap the tensor in nn.Parameter")
+        if name in self._modules and not isinstance(value, (Module, Parameter)):  # (torch: the slot stays)
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to submodule "
+                                f"{name!r} (a Module or None expected; del it first to reuse the name)")
+            self._modules[name] = None
+            object.__setattr__(self, name, None)
+            return
         self._del_buffer(name)
         if not isinstance(value, Parameter):
             self._parameters.pop(name, None)
@@ -356,7 +363,7 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self.named_children()]
+        lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._modules.items()]  # (None too)
         extra = self.extra_repr()
         if not lines:
             return f"{type(self).__name__}({extra})"
