@@ -642,9 +642,14 @@ def test_positional_containers_set_delete_insert_pop_like_torch(cls):
     assert list(m) == [c, b] and list(m._modules) == ["0", "1"]
     assert [k for k, _ in m.named_parameters()] == ["0.weight", "0.bias", "1.weight", "1.bias"]
     assert m[1].out_features == 2 and not hasattr(m, "2")
-    m.insert(10, a)  # (list.insert's rule: past the end appends)
+    assert m.insert(2, a) is m  # (n: the end; torch's Sequential.insert returns it too, for chaining)
     del m[0:2]
     assert list(m) == [a] and list(m._modules) == ["0"]
+    m.extend([b, c])
+    part = m.pop(slice(1, 3))
+    assert list(part) == [b, c] and type(part) is type(m) and list(m) == [a]
+    with pytest.raises(IndexError, match="insert: index 3 is out of range for 1 modules"):
+        m.insert(3, b)
     with pytest.raises(IndexError, match=r"__setitem__: index 3 is out of range for 1 modules"):
         m[3] = b
     with pytest.raises(TypeError, match=r"__setitem__: expected a Module, got function"):

@@ -858,6 +858,11 @@ def test_cumsum_dtypes_and_errors():
     assert tg.tensor(np.array([1, 2], np.int32)).cumsum(0).dtype == np.int64
     half = tg.tensor(np.full(4000, 0.1, np.float16)).cumsum(0)  # (summed in float32, as torch: a float16
     assert half.dtype == np.float16 and half[-1].item() == 400.0  # running sum stalls at 256, where 0.1 < ulp / 2)
+    x = np.random.default_rng(0).random(100000).astype(np.float32)  # (running float32 sums accumulate in
+    np.testing.assert_array_equal(tg.tensor(x).cumsum(0).numpy(),  # float64 on the CPU, as torch's do)
+                                  np.cumsum(x.astype(np.float64)).astype(np.float32))
+    assert tg.tensor([1, 2]).cumsum(0, dtype=tg.float64).tolist() == [1.0, 3.0]
+    assert tg.cumsum(tg.tensor([1, 2]), 0, tg.float32).dtype == np.float32
     with pytest.raises(TypeError, match="cumsum: dim must be an int, got NoneType"):
         tg.ones(3).cumsum(None)
     with pytest.raises(IndexError, match="cumsum: dim 1 is out of range"):
@@ -928,11 +933,18 @@ def test_topk_errors_and_tuple_names():
     v, i = tg.topk(x, 2)
     assert v.tolist() == [[5.0, 3.0]] and i.tolist() == [[1, 2]]
     assert tg.sort(x).values.tolist() == [[1.0, 3.0, 5.0]] and type(tg.sort(x)).__name__ == "sort"
-    with pytest.raises(ValueError, match=r"topk: k must be an int in 0..3 \(the size of dim -1 of shape \(1, 3\)\), "
+    with pytest.raises(ValueError, match=r"topk: k must be in 0..3 \(the size of dim -1 of shape \(1, 3\)\), "
                                          "got 4"):
         x.topk(4)
     with pytest.raises(IndexError, match="sort: dim 2 is out of range"):
         x.sort(2)
+    for f in (lambda: x.sort((0,)), lambda: x.argsort(None), lambda: x.topk(1, (1,))):
+        with pytest.raises(TypeError, match="dim must be an int"):
+            f()
+    with pytest.raises(TypeError, match="topk: k must be an int, got float"):
+        x.topk(2.0)
+    assert x.sort(stable=True).indices.tolist() == [[0, 2, 1]] and tg.sort(x, 1, True, stable=True).values.tolist() \
+        == [[5.0, 3.0, 1.0]] and x.argsort(stable=True).tolist() == [[0, 2, 1]]  # (torch's keyword; always stable)
 
 
 # ============================================================================ floor division / remainder
@@ -968,6 +980,38 @@ def test_floor_divide_and_remainder_on_integers_and_numbers():
     for f in (lambda: n // tg.tensor([1, 0, 1]), lambda: n % 0):
         with pytest.raises(ZeroDivisionError, match="integer division by zero"):
             f()
+    b = tg.tensor([True, False])
+    for f in (lambda: b // b, lambda: b % True):
+        with pytest.raises(TypeError, match="both operands are bool"):
+            f()
+
+
+def test_floor_divide_and_remainder_in_place_and_0d(device):
+    """//= and %= write into the tensor (its views see it), as torch's; a 0-d quotient is an array of its own,
+    so an in-place change reaches its aliases."""
+    x = tg.tensor([7.0, -3.0, 5.0], device=device)
+    y, view = x, x[0:2]
+    y %= 2
+    assert y is x and x.tolist() == [1.0, 1.0, 1.0] and view.tolist() == [1.0, 1.0]
+    x //= 0.5
+    assert x.tolist() == [2.0, 2.0, 2.0] and x.remainder_(3).floor_divide_(2) is x and x.tolist() == [1.0] * 3
+    n = tg.tensor([7, 8], device=device)
+    with pytest.raises(TypeError, match=r"//=: the result is float32, which this int64 tensor cannot hold"):
+        n //= 2.5
+    q = tg.tensor(7.0, device=device) // 2
+    alias = q.detach()
+    q.zero_()
+    assert alias.item() == 0.0
+
+
+def test_remainder_gradient_uses_the_forward_quotient():
+    """d(a % b)/db = -(a // b), the quotient the forward used: floor(a / b) rounds 1.0 / 0.1 up to 10, where
+    1.0 // 0.1 (numpy's, Python's and torch's) is 9, as 1.0 % 0.1 = 0.0999... says."""
+    a = tg.tensor([1.0, 0.3], dtype=tg.float64, requires_grad=True)
+    b = tg.tensor([0.1, 0.1], dtype=tg.float64, requires_grad=True)
+    (a % b).sum().backward()
+    np.testing.assert_array_equal(b.grad.numpy(), -np.floor_divide([1.0, 0.3], [0.1, 0.1]))
+    assert b.grad.tolist()[0] == -9.0
 
 
 # ============================================================================ astype / to

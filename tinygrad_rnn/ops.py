@@ -144,26 +144,29 @@ class Remainder(Function):
     saved_inputs = (0, 1)
 
     def forward(self, a, b):
-        _refuse_integer_zero("remainder", a, b)
+        _check_division("remainder", a, b)
         return xp_of(a, b).remainder(a, b)
 
     def backward(self, g):
         a, b = self.saved
         gb = None
-        if self.needs_input_grad[1]:
-            gb = unbroadcast(g * _const(-xp_of(a.data).floor(a.data / b.data)), b.shape)
+        if self.needs_input_grad[1]:  # (the quotient the forward used: floor(a / b) may round the other way)
+            gb = unbroadcast(g * _const(-xp_of(a.data).floor_divide(a.data, b.data)), b.shape)
         return unbroadcast(g, a.shape), gb
 
 
 def floor_divide(a: Any, b: Any) -> Tensor:
     """a // b = floor(a / b) (Python's and torch's rounding). A step function, so without a gradient."""
     a, b = operands("floor_divide", a, b)
-    _refuse_integer_zero("floor_divide", a.data, b.data)
-    return _const(xp_of(a.data).floor_divide(a.data, b.data))
+    _check_division("floor_divide", a.data, b.data)
+    out = xp_of(a.data).floor_divide(a.data, b.data)
+    return _const(np.asarray(out) if isinstance(out, np.generic) else out)  # (0-d: an array, writable in place)
 
 
-def _refuse_integer_zero(op: str, a: Any, b: Any) -> None:
-    """torch raises for an integer division by zero (numpy would give 0 with a warning)."""
+def _check_division(op: str, a: Any, b: Any) -> None:
+    """As torch: no floor division of bools, and an integer division by zero raises (numpy: 0, a warning)."""
+    if a.dtype.kind == "b" and b.dtype.kind == "b":
+        raise TypeError(f"{op}: both operands are bool; convert one (e.g. x.long())")
     if a.dtype.kind in "biu" and b.dtype.kind in "biu" and bool((b == 0).any()):
         raise ZeroDivisionError(f"{op}: integer division by zero (divisor of shape {b.shape}, dtype {b.dtype})")
 
@@ -472,23 +475,29 @@ class Cumsum(Function):
         self.dim = dim
 
     def forward(self, x):
-        acc = _SUM_IN.get(x.dtype)
-        out = xp_of(x).cumsum(x, axis=self.dim, dtype=acc)
-        return out.astype(x.dtype) if x.dtype.kind == "f" else out
+        acc = np.float64 if x.dtype == np.float32 and isinstance(x, np.ndarray) else _SUM_IN.get(x.dtype)
+        out = xp_of(x).cumsum(x, axis=self.dim, dtype=acc)  # (float32 running sums in float64 on the CPU, as
+        return out.astype(x.dtype) if x.dtype.kind == "f" else out  # torch's: one rounding a step adds up)
 
     def backward(self, g):
         return (g.flip(self.dim).cumsum(self.dim).flip(self.dim),)
 
 
-def cumsum(x: Tensor, dim: int) -> Tensor:
-    """torch.cumsum: running sums along dim (ints and bools give int64, float16 sums in float32)."""
+def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """torch.cumsum: running sums along dim (ints and bools give int64, float16 sums in float32); with
+    ``dtype``, x is cast to it first."""
+    d = _one_dim(dim, x.ndim, "cumsum")
+    if dtype is not None:
+        x = x.astype(dtype)
+    return Cumsum(0)(x.reshape(1)).reshape(()) if x.ndim == 0 else Cumsum(d)(x)
+
+
+def _one_dim(dim: Any, ndim: int, op: str) -> int:
+    """A single int dim, normalised (0 for a 0-d tensor, where dim may be 0 or -1)."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"cumsum: dim must be an int, got {type(dim).__name__}")
-    if x.ndim == 0:
-        norm_dims(dim, 0, "cumsum")
-        return Cumsum(0)(x.reshape(1)).reshape(())
-    (d,) = norm_dims(dim, x.ndim, "cumsum")
-    return Cumsum(d)(x)
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    axes = norm_dims(dim, ndim, op)
+    return axes[0] if ndim else 0
 
 
 class Amax(Function):
@@ -561,13 +570,13 @@ def max_min(op: str, x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 return_types = {op: namedtuple(op, ("values", "indices")) for op in ("max", "min", "sort", "topk")}  # (torch's)
 
 
-def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
-    """Indices (int64) that sort x along dim, stable: equal values keep their order, descending too (the
-    ascending sort of the reversed row, reversed). NaN sorts as the largest value, as in torch."""
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+    """Indices (int64) that sort x along dim, always stable (so ``stable`` changes nothing): equal values keep
+    their order, descending too (the ascending sort of the reversed row, reversed). NaN sorts as the largest
+    value, as in torch."""
+    d = _one_dim(dim, x.ndim, "argsort")
     if x.ndim == 0:
-        norm_dims(dim, 0, "argsort")
         return _const(xp_of(x.data).zeros((), np.int64))
-    (d,) = norm_dims(dim, x.ndim, "argsort")
     xp = xp_of(x.data)
     if not descending:
         return _const(_stable_argsort(x.data, d).astype(np.int64, copy=False))
@@ -580,24 +589,26 @@ def _stable_argsort(a: Any, axis: int) -> Any:
     return np.argsort(a, axis=axis, kind="stable") if isinstance(a, np.ndarray) else a.argsort(axis=axis)
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False) -> Any:
-    """torch.sort: the named tuple (values, indices), stable. values = x.gather(dim, indices), so each value's
-    gradient goes back to the element it came from."""
-    idx = argsort(x, dim, descending)
-    d = norm_dims(dim, x.ndim, "sort")[0] if x.ndim else 0
+def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+    """torch.sort: the named tuple (values, indices), always stable. values = x.gather(dim, indices), so each
+    value's gradient goes back to the element it came from."""
+    d = _one_dim(dim, x.ndim, "sort")
+    idx = argsort(x, d, descending)
     return return_types["sort"](x.clone() if x.ndim == 0 else gather(x, d, idx), idx)
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """torch.topk: the k largest (or smallest) values along dim and their indices, largest first; equal
     values in their order in x. (sorted=False gives them sorted too, which torch allows.)"""
-    n = x.shape[norm_dims(dim, x.ndim, "topk")[0]] if x.ndim else 1
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
-        raise ValueError(f"topk: k must be an int in 0..{n} (the size of dim {dim} of shape {x.shape}), got {k!r}")
-    values, idx = sort(x, dim, descending=largest)
+    d = _one_dim(dim, x.ndim, "topk")
+    n = x.shape[d] if x.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"topk: k must be an int, got {type(k).__name__}")
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k must be in 0..{n} (the size of dim {dim} of shape {x.shape}), got {k}")
+    values, idx = sort(x, d, descending=largest)
     if x.ndim == 0:  # (torch gives the element back for k = 0 too)
         return return_types["topk"](values, idx)
-    d = norm_dims(dim, x.ndim, "topk")[0]
     part = (slice(None),) * d + (slice(0, k),)
     return return_types["topk"](values[part], idx[part])
 

@@ -689,6 +689,18 @@ class Tensor:
     def __itruediv__(self, other: Any) -> "Tensor":
         return self._in_place("/=", self / other)
 
+    def __ifloordiv__(self, other: Any) -> "Tensor":
+        return self._in_place("//=", self // other)
+
+    def __imod__(self, other: Any) -> "Tensor":
+        return self._in_place("%=", self % other)
+
+    def floor_divide_(self, other: Any) -> "Tensor":
+        return self._in_place("floor_divide_", self // other)
+
+    def remainder_(self, other: Any) -> "Tensor":
+        return self._in_place("remainder_", self % other)
+
     def __neg__(self) -> "Tensor":
         return _ops.Neg()(self)
 
@@ -894,14 +906,14 @@ class Tensor:
         where expand is a view of size-1 dims."""
         return _ops.repeat(self, _ops.dims_arg(repeats))
 
-    def cumsum(self, dim: int) -> "Tensor":
-        return _ops.cumsum(self, dim)
+    def cumsum(self, dim: int, dtype: Any = None) -> "Tensor":
+        return _ops.cumsum(self, dim, dtype)
 
-    def sort(self, dim: int = -1, descending: bool = False) -> Any:
-        return _ops.sort(self, dim, descending)
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+        return _ops.sort(self, dim, descending, stable=stable)
 
-    def argsort(self, dim: int = -1, descending: bool = False) -> "Tensor":
-        return _ops.argsort(self, dim, descending)
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> "Tensor":
+        return _ops.argsort(self, dim, descending, stable=stable)
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
         return _ops.topk(self, k, dim, largest, sorted)

@@ -237,19 +237,24 @@ class _Positional(Module):
             self.append(m)
         return self
 
-    def insert(self, index: int, module: Module) -> None:
-        """Put module before position index (list.insert's rule), renumbering the modules after it."""
+    def insert(self, index: int, module: Module) -> "_Positional":
+        """Put module before position index (-n..n, n meaning the end), renumbering the modules after it."""
         self._check(module, "insert")
+        n = len(self._modules)
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
             raise TypeError(f"{type(self).__name__}.insert: an index must be an int, got {type(index).__name__}")
+        if not -n <= index <= n:
+            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range for {n} modules")
         modules = list(self._modules.values())
         modules.insert(index, module)
         self._renumber(modules)
+        return self
 
-    def pop(self, index: int = -1) -> Module:
-        module = self._modules[self._key(index, "pop")]
+    def pop(self, index: Any = -1) -> Any:
+        """The module at index (or a container of those in a slice), removed; the rest renumbered."""
+        taken = self[index] if isinstance(index, slice) else self._modules[self._key(index, "pop")]
         del self[index]
-        return module
+        return taken
 
     def __setitem__(self, i: int, module: Module) -> None:
         self._check(module, "__setitem__")
