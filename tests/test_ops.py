@@ -947,6 +947,25 @@ def test_topk_errors_and_tuple_names():
         == [[5.0, 3.0, 1.0]] and x.argsort(stable=True).tolist() == [[0, 2, 1]]  # (torch's keyword; always stable)
 
 
+@with_fixtures
+@given(shape=shapes(min_dims=2, min_side=0), diagonal=st.integers(-3, 3), upper=st.booleans(), data=st.data())
+def test_tril_triu(device, shape, diagonal, upper, data):
+    """The last two dims' lower (upper) triangle from the diagonal-th diagonal; the gradient passes only there."""
+    x = data.draw(arrays(shape), label="x")
+    op = "triu" if upper else "tril"
+    check_op(lambda t: getattr(t, op)(diagonal), lambda a: getattr(np, op)(a, diagonal), [x], device, gradgrad=True)
+
+
+def test_tril_triu_keep_dtypes_and_refuse_vectors():
+    b = tg.tensor([[True, True], [True, True]])
+    assert tg.triu(b).tolist() == [[True, True], [False, True]] and tg.tril(b, -1).dtype == np.bool_
+    assert tg.tensor([[1, 2], [3, 4]]).tril().tolist() == [[1, 0], [3, 4]]
+    with pytest.raises(ValueError, match=r"tril: the input must have at least 2 dims .*got shape \(3,\)"):
+        tg.ones(3).tril()
+    with pytest.raises(TypeError, match="triu: diagonal must be an int, got float"):
+        tg.ones(2, 2).triu(0.5)
+
+
 # ============================================================================ floor division / remainder
 @with_fixtures
 @given(pair=broadcast_pair(), data=st.data())

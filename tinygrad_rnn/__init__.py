@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 exp, log, sqrt, abs, tanh, sigmoid, relu = (Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.tanh,
                                              Tensor.sigmoid, Tensor.relu)
 matmul, softmax, log_softmax, remainder = Tensor.__matmul__, Tensor.softmax, Tensor.log_softmax, Tensor.__mod__
+tril, triu = Tensor.tril, Tensor.triu
 
 
 def from_numpy(a) -> Tensor:
@@ -38,7 +39,7 @@ __all__ = [
     "inference_mode",
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
-    "logsumexp", "cumsum", "sort", "argsort", "topk", "floor_divide", "remainder", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
+    "logsumexp", "cumsum", "sort", "argsort", "topk", "floor_divide", "remainder", "tril", "triu", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim",
     "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long",
 ]  # (tg.float, tg.int and tg.bool are left out: a star import would shadow Python's own with numpy types)

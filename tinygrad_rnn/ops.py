@@ -1071,6 +1071,21 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return Where(cond.copy())(a, b)  # (a copy: a later change to the condition cannot alter the gradient)
 
 
+def tril(x: Tensor, diagonal: int = 0, upper: bool = False) -> Tensor:
+    """torch.tril (triu with upper=True): the elements on and below (above) the diagonal-th diagonal of the
+    last two dims, the rest 0; a where, so the gradient passes where the elements are kept."""
+    op = "triu" if upper else "tril"
+    if x.ndim < 2:
+        raise ValueError(f"{op}: the input must have at least 2 dims (a matrix, or a batch of them), got shape "
+                         f"{x.shape}")
+    if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer)):
+        raise TypeError(f"{op}: diagonal must be an int, got {type(diagonal).__name__}")
+    xp = xp_of(x.data)
+    n, m = x.shape[-2:]
+    below = xp.tri(n, m, int(diagonal) - (1 if upper else 0), dtype=bool)  # (k <= j - i + diagonal)
+    return where(~below if upper else below, x, Tensor._make(xp.zeros((), x.dtype)))
+
+
 def half_in_float32(x: Tensor, f: Callable[[Tensor], Tensor]) -> Tensor:
     """f(x) computed in float32 and cast back, for a float16 x: as torch, whose half-precision reductions
     accumulate in float32 (float16 sums overflow past 65504 and squares past 256, where the result need not)."""

@@ -906,6 +906,12 @@ class Tensor:
         where expand is a view of size-1 dims."""
         return _ops.repeat(self, _ops.dims_arg(repeats))
 
+    def tril(self, diagonal: int = 0) -> "Tensor":
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> "Tensor":
+        return _ops.tril(self, diagonal, upper=True)
+
     def cumsum(self, dim: int, dtype: Any = None) -> "Tensor":
         return _ops.cumsum(self, dim, dtype)
 
