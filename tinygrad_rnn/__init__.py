@@ -39,7 +39,8 @@ __all__ = [
     "inference_mode",
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
-    "logsumexp", "cumsum", "sort", "argsort", "topk", "floor_divide", "remainder", "tril", "triu", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
+    "logsumexp", "cumsum", "sort", "argsort", "topk", "floor_divide", "remainder", "tril", "triu",
+    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim",
     "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long",
 ]  # (tg.float, tg.int and tg.bool are left out: a star import would shadow Python's own with numpy types)

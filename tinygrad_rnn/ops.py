@@ -138,8 +138,8 @@ class Div(Function):
 
 
 class Remainder(Function):
-    """a % b with the divisor's sign (Python's and torch.remainder's rule): a - b floor(a / b);
-    d/da = 1, d/db = -floor(a / b)."""
+    """a % b with the divisor's sign (Python's and torch.remainder's rule): a - b (a // b);
+    d/da = 1, d/db = -(a // b)."""
 
     saved_inputs = (0, 1)
 
@@ -1082,7 +1082,7 @@ def tril(x: Tensor, diagonal: int = 0, upper: bool = False) -> Tensor:
         raise TypeError(f"{op}: diagonal must be an int, got {type(diagonal).__name__}")
     xp = xp_of(x.data)
     n, m = x.shape[-2:]
-    below = xp.tri(n, m, int(diagonal) - (1 if upper else 0), dtype=bool)  # (k <= j - i + diagonal)
+    below = xp.tri(n, m, int(diagonal) - (1 if upper else 0), dtype=bool)  # (True where column - row <= k)
     return where(~below if upper else below, x, Tensor._make(xp.zeros((), x.dtype)))
 
 
