@@ -18,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
+from tinygrad_rnn import ops
 from strategies import (arrays, broadcast_pair, check_op, distinct, exact_logsumexp, floats, nonzero, np_axis,
                         positive, reduce_dims, reduced_count, shapes, tensor, with_fixtures)
 
@@ -987,6 +988,30 @@ def test_floor_divide_matches_numpy_and_is_a_constant(device, pair, data):
     out = tensor(a, device) // tensor(b, device)
     np.testing.assert_array_equal(out.numpy(), np.floor_divide(a, b))
     assert not out.requires_grad  # (a step function: torch records no usable derivative either)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@given(data=st.data())
+def test_float_divmod_is_numpys_rule(dtype, data):
+    """The CuPy path's // and % of floats (ops.float_divmod, run here with numpy as xp) agree bit for bit with
+    numpy's, signed zeros, inf and nan included (CuPy's own floor(a / b) gives 1.0 // 0.1 = 10)."""
+    edge = st.sampled_from([0.0, -0.0, 0.1, -0.1, 0.3, 1.0, -1.0, 2.5, -7.5, 3.0, 1e-30, 1e30, np.inf, -np.inf, np.nan])
+    values = st.one_of(edge, st.floats(-1e4, 1e4, width=64 if dtype == np.float64 else 32))
+    a = data.draw(st.lists(values, min_size=1, max_size=12), label="a")
+    b = data.draw(st.lists(values, min_size=len(a), max_size=len(a)), label="b")
+    with np.errstate(all="ignore"):  # (1e30 is inf in float16; x / 0 and inf % x warn)
+        a, b = np.array(a, dtype=dtype), np.array(b, dtype=dtype)
+        got = ops.float_divmod(np, a, b)
+        want = np.floor_divide(a, b), np.remainder(a, b)
+    for g, w in zip(got, want):
+        assert g.dtype == dtype
+        np.testing.assert_array_equal(g, w)
+        assert np.array_equal(np.signbit(g), np.signbit(w))
+    assert ops.float_divmod(np, np.array([1.0]), np.array([0.1]))[0].tolist() == [9.0]
+    # pairs whose (a - a % b) / b lands just below an integer, which the quotient must round up
+    a, b = np.array([-5.442589828573099, 6.564749350763358, -3.139228]), np.array([-0.971364804793446,
+                                                                                    -0.49740553682445876, 0.053437967])
+    np.testing.assert_array_equal(ops.float_divmod(np, a, b)[0], np.floor_divide(a, b))
 
 
 def test_floor_divide_and_remainder_on_integers_and_numbers():

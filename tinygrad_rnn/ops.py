@@ -145,13 +145,14 @@ class Remainder(Function):
 
     def forward(self, a, b):
         _check_division("remainder", a, b)
-        return xp_of(a, b).remainder(a, b)
+        xp = xp_of(a, b)
+        return xp.remainder(a, b) if xp is np or a.dtype.kind != "f" else float_divmod(xp, a, b)[1]
 
     def backward(self, g):
         a, b = self.saved
         gb = None
         if self.needs_input_grad[1]:  # (the quotient the forward used: floor(a / b) may round the other way)
-            gb = unbroadcast(g * _const(-xp_of(a.data).floor_divide(a.data, b.data)), b.shape)
+            gb = unbroadcast(g * _const(-_floor_divide(a.data, b.data)), b.shape)
         return unbroadcast(g, a.shape), gb
 
 
@@ -159,8 +160,32 @@ def floor_divide(a: Any, b: Any) -> Tensor:
     """a // b = floor(a / b) (Python's and torch's rounding). A step function, so without a gradient."""
     a, b = operands("floor_divide", a, b)
     _check_division("floor_divide", a.data, b.data)
-    out = xp_of(a.data).floor_divide(a.data, b.data)
+    out = _floor_divide(a.data, b.data)
     return _const(np.asarray(out) if isinstance(out, np.generic) else out)  # (0-d: an array, writable in place)
+
+
+def _floor_divide(a: Any, b: Any) -> Any:
+    xp = xp_of(a, b)
+    return xp.floor_divide(a, b) if xp is np or a.dtype.kind != "f" else float_divmod(xp, a, b)[0]
+
+
+def float_divmod(xp: Any, a: Any, b: Any) -> Tuple[Any, Any]:
+    """(a // b, a % b) of float arrays by numpy's rule, which torch follows on every device: from fmod, the
+    quotient (a - a % b) / b rounded to the nearest integer. CuPy's own floor_divide is floor(a / b), whose
+    rounded a / b can land on the next integer (1.0 // 0.1: 10, where numpy and torch give 9 and 1.0 % 0.1
+    is 0.0999...); the CuPy path takes this one. Signed zeros and inf/nan as numpy's; float16 in float32,
+    as numpy's."""
+    if a.dtype == np.float16:
+        return tuple(r.astype(np.float16) for r in float_divmod(xp, a.astype(np.float32), b.astype(np.float32)))
+    mod = xp.fmod(a, b)
+    div = (a - mod) / b
+    flip = (mod != 0) & ((b < 0) != (mod < 0))  # a remainder takes the divisor's sign
+    mod = xp.where(flip, mod + b, xp.where(mod == 0, xp.copysign(xp.zeros_like(mod), b), mod))
+    div = xp.where(flip, div - 1, div)
+    quotient = xp.floor(div)
+    quotient = xp.where(div - quotient > 0.5, quotient + 1, quotient)
+    quotient = xp.where(div == 0, xp.copysign(xp.zeros_like(div), a / b), quotient)
+    return xp.where(b == 0, a / b, quotient), mod
 
 
 def _check_division(op: str, a: Any, b: Any) -> None:
