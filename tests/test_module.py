@@ -103,8 +103,10 @@ def test_reassignment_and_bias_none():
     assert m.bias is None and [k for k, _ in m.named_parameters()] == ["weight"]
     m.bias = nn.Parameter(np.zeros(2))
     assert [k for k, _ in m.named_parameters()] == ["weight", "bias"]
-    m.bias = None  # no longer a parameter
-    assert [k for k, _ in m.named_parameters()] == ["weight"]
+    m.bias = None  # no longer a parameter, but the slot stays (as torch's, and as bias=False's)
+    assert [k for k, _ in m.named_parameters()] == ["weight"] and "bias" in m._parameters and m.bias is None
+    with pytest.raises(TypeError, match="cannot assign a Tensor to parameter 'bias'"):
+        m.bias = tg.zeros(2)
     seq = nn.Sequential(nn.Linear(1, 1))
     seq.extra = nn.Linear(1, 2)
     assert "extra.weight" in dict(seq.named_parameters())
@@ -660,6 +662,17 @@ def test_positional_containers_set_delete_insert_pop_like_torch(cls):
         del m["0"]
     with pytest.raises(IndexError, match="pop: index 1 is out of range"):
         m.pop(1)
+
+
+def test_renumbering_keeps_empty_slots():
+    """An empty slot (None) is a slot: del, insert and pop renumber it with the others, as torch does."""
+    a, b = nn.Linear(1, 1), nn.Linear(1, 2)
+    s = nn.Sequential(a, b)
+    s.add_module("2", None)
+    del s[0]
+    assert list(s._modules.items()) == [("0", b), ("1", None)] and s[1] is None and len(s) == 2
+    s.insert(0, a)
+    assert list(s._modules.items()) == [("0", a), ("1", b), ("2", None)] and s.pop() is None and len(s) == 2
 
 
 def test_sequential_runs_its_modules_in_their_new_order():

@@ -1008,6 +1008,10 @@ def test_float_divmod_is_numpys_rule(dtype, data):
         np.testing.assert_array_equal(g, w)
         assert np.array_equal(np.signbit(g), np.signbit(w))
     assert ops.float_divmod(np, np.array([1.0]), np.array([0.1]))[0].tolist() == [9.0]
+    a16, b32 = np.array([60000.0, 1.0], np.float16), np.array([0.01, 0.1], np.float32)  # (mixed: float32, as
+    for g, w in zip(ops.float_divmod(np, a16, b32), (np.floor_divide(a16, b32), np.remainder(a16, b32))):  # numpy)
+        assert g.dtype == np.float32
+        np.testing.assert_array_equal(g, w)
     # pairs whose (a - a % b) / b lands just below an integer, which the quotient must round up
     a, b = np.array([-5.442589828573099, 6.564749350763358, -3.139228]), np.array([-0.971364804793446,
                                                                                     -0.49740553682445876, 0.053437967])

@@ -12,8 +12,13 @@ import pytest
 import tinygrad_rnn as tg
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-needs_cuda = pytest.mark.skipif(not tg.cuda_available(), reason="CuPy or a CUDA GPU is not available")
 no_cuda = pytest.mark.skipif(tg.cuda_available(), reason="checks the error raised on a machine without a GPU")
+
+
+def needs_cuda(test):
+    """A test for a GPU: marked cuda (so `pytest -m cuda` selects it) and skipped without CuPy and a GPU."""
+    skip = pytest.mark.skipif(not tg.cuda_available(), reason="CuPy or a CUDA GPU is not available")
+    return pytest.mark.cuda(skip(test))
 
 
 # ============================================================================ dtype rules

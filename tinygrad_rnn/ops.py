@@ -175,7 +175,7 @@ def float_divmod(xp: Any, a: Any, b: Any) -> Tuple[Any, Any]:
     rounded a / b can land on the next integer (1.0 // 0.1: 10, where numpy and torch give 9 and 1.0 % 0.1
     is 0.0999...); the CuPy path takes this one. Signed zeros and inf/nan as numpy's; float16 in float32,
     as numpy's."""
-    if a.dtype == np.float16:
+    if a.dtype == b.dtype == np.float16:  # (a float16 result only from two float16 operands)
         return tuple(r.astype(np.float16) for r in float_divmod(xp, a.astype(np.float32), b.astype(np.float32)))
     mod = xp.fmod(a, b)
     div = (a - mod) / b

@@ -220,11 +220,13 @@ class _Positional(Module):
             raise IndexError(f"{type(self).__name__}.{op}: index {i} is out of range for {n} modules")
         return list(self._modules)[i]
 
-    def _renumber(self, modules: Iterable[Module]) -> None:
+    def _renumber(self, modules: Iterable[Optional[Module]]) -> None:
+        """Every slot named by its new position, as torch renumbers (an empty slot, None, stays one)."""
         for k in list(self._modules):
             delattr(self, k)
         for k, m in enumerate(modules):
-            setattr(self, str(k), m)
+            self._modules[str(k)] = m
+            object.__setattr__(self, str(k), m)
 
     def append(self, module: Module) -> "_Positional":
         """Add a module at the end (named by its position)."""

@@ -54,6 +54,10 @@ class Module:
             raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter {name!r} "
                             "(a Parameter or None expected); to change its values, write into it under "
                             "no_grad() or wrap the tensor in nn.Parameter")
+        if name in self._parameters and value is None:  # (torch: the slot stays, empty, as bias=False's does)
+            self._parameters[name] = None
+            object.__setattr__(self, name, None)
+            return
         if name in self._modules and not isinstance(value, (Module, Parameter)):  # (torch: the slot stays)
             if value is not None:
                 raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to submodule "
