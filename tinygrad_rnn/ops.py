@@ -145,14 +145,13 @@ class Remainder(Function):
 
     def forward(self, a, b):
         _check_division("remainder", a, b)
-        xp = xp_of(a, b)
-        return xp.remainder(a, b) if xp is np or a.dtype.kind != "f" else float_divmod(xp, a, b)[1]
+        return _divmod_part(a, b, 1)
 
     def backward(self, g):
         a, b = self.saved
         gb = None
         if self.needs_input_grad[1]:  # (the quotient the forward used: floor(a / b) may round the other way)
-            gb = unbroadcast(g * _const(-_floor_divide(a.data, b.data)), b.shape)
+            gb = unbroadcast(g * _const(-_divmod_part(a.data, b.data, 0)), b.shape)
         return unbroadcast(g, a.shape), gb
 
 
@@ -160,13 +159,16 @@ def floor_divide(a: Any, b: Any) -> Tensor:
     """a // b = floor(a / b) (Python's and torch's rounding). A step function, so without a gradient."""
     a, b = operands("floor_divide", a, b)
     _check_division("floor_divide", a.data, b.data)
-    out = _floor_divide(a.data, b.data)
+    out = _divmod_part(a.data, b.data, 0)
     return _const(np.asarray(out) if isinstance(out, np.generic) else out)  # (0-d: an array, writable in place)
 
 
-def _floor_divide(a: Any, b: Any) -> Any:
+def _divmod_part(a: Any, b: Any, part: int) -> Any:
+    """a // b (part 0) or a % b (part 1) of arrays: numpy's ufuncs, or float_divmod for CuPy floats."""
     xp = xp_of(a, b)
-    return xp.floor_divide(a, b) if xp is np or a.dtype.kind != "f" else float_divmod(xp, a, b)[0]
+    if xp is np or a.dtype.kind != "f":
+        return (xp.floor_divide, xp.remainder)[part](a, b)
+    return float_divmod(xp, a, b)[part]
 
 
 def float_divmod(xp: Any, a: Any, b: Any) -> Tuple[Any, Any]:
@@ -517,11 +519,16 @@ def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return Cumsum(0)(x.reshape(1)).reshape(()) if x.ndim == 0 else Cumsum(d)(x)
 
 
+def int_arg(v: Any, op: str, what: str) -> int:
+    """v as an int (a Python or numpy integer, not a bool), or a TypeError naming op and the argument."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{op}: {what} must be an int, got {type(v).__name__}")
+    return int(v)
+
+
 def _one_dim(dim: Any, ndim: int, op: str) -> int:
     """A single int dim, normalised (0 for a 0-d tensor, where dim may be 0 or -1)."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
-    axes = norm_dims(dim, ndim, op)
+    axes = norm_dims(int_arg(dim, op, "dim"), ndim, op)
     return axes[0] if ndim else 0
 
 
@@ -597,28 +604,28 @@ return_types = {op: namedtuple(op, ("values", "indices")) for op in ("max", "min
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     """Indices (int64) that sort x along dim, always stable (so ``stable`` changes nothing): equal values keep
-    their order, descending too (the ascending sort of the reversed row, reversed). NaN sorts as the largest
-    value, as in torch."""
-    d = _one_dim(dim, x.ndim, "argsort")
-    if x.ndim == 0:
-        return _const(xp_of(x.data).zeros((), np.int64))
-    xp = xp_of(x.data)
+    their order, descending too. NaN sorts as the largest value, as in torch."""
+    return _const(_sort_indices(x.data, _one_dim(dim, x.ndim, "argsort"), descending))
+
+
+def _sort_indices(a: Any, d: int, descending: bool) -> Any:
+    """The stable sorting permutation of array a along d (int64); descending is the ascending sort of the
+    reversed row, reversed, so equal values keep their order. (numpy's stable kind; CuPy's argsort is always
+    stable, and some versions take no ``kind``.)"""
+    if a.ndim == 0:
+        return xp_of(a).zeros((), np.int64)
+    xp = xp_of(a)
+    argsort_ = (lambda v: np.argsort(v, axis=d, kind="stable")) if xp is np else (lambda v: v.argsort(axis=d))
     if not descending:
-        return _const(_stable_argsort(x.data, d).astype(np.int64, copy=False))
-    reversed_order = _stable_argsort(xp.flip(x.data, d), d)
-    return _const((x.shape[d] - 1 - xp.flip(reversed_order, d)).astype(np.int64, copy=False))
-
-
-def _stable_argsort(a: Any, axis: int) -> Any:
-    """numpy's stable argsort; CuPy's argsort is always stable, and some versions take no ``kind``."""
-    return np.argsort(a, axis=axis, kind="stable") if isinstance(a, np.ndarray) else a.argsort(axis=axis)
+        return argsort_(a).astype(np.int64, copy=False)
+    return (a.shape[d] - 1 - xp.flip(argsort_(xp.flip(a, d)), d)).astype(np.int64, copy=False)
 
 
 def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
     """torch.sort: the named tuple (values, indices), always stable. values = x.gather(dim, indices), so each
     value's gradient goes back to the element it came from."""
     d = _one_dim(dim, x.ndim, "sort")
-    idx = argsort(x, d, descending)
+    idx = _const(_sort_indices(x.data, d, descending))
     return return_types["sort"](x.clone() if x.ndim == 0 else gather(x, d, idx), idx)
 
 
@@ -627,8 +634,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     values in their order in x. (sorted=False gives them sorted too, which torch allows.)"""
     d = _one_dim(dim, x.ndim, "topk")
     n = x.shape[d] if x.ndim else 1
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"topk: k must be an int, got {type(k).__name__}")
+    k = int_arg(k, "topk", "k")
     if not 0 <= k <= n:
         raise ValueError(f"topk: k must be in 0..{n} (the size of dim {dim} of shape {x.shape}), got {k}")
     values, idx = sort(x, d, descending=largest)
@@ -1103,11 +1109,10 @@ def tril(x: Tensor, diagonal: int = 0, upper: bool = False) -> Tensor:
     if x.ndim < 2:
         raise ValueError(f"{op}: the input must have at least 2 dims (a matrix, or a batch of them), got shape "
                          f"{x.shape}")
-    if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer)):
-        raise TypeError(f"{op}: diagonal must be an int, got {type(diagonal).__name__}")
+    diagonal = int_arg(diagonal, op, "diagonal")
     xp = xp_of(x.data)
     n, m = x.shape[-2:]
-    below = xp.tri(n, m, int(diagonal) - (1 if upper else 0), dtype=bool)  # (True where column - row <= k)
+    below = xp.tri(n, m, diagonal - (1 if upper else 0), dtype=bool)  # (True where column - row <= k)
     return where(~below if upper else below, x, Tensor._make(xp.zeros((), x.dtype)))
 
 

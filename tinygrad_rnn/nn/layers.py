@@ -7,7 +7,7 @@ from typing import Any, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 
-from .. import backend
+from .. import backend, ops
 from ..creation import zeros
 from ..tensor import Tensor
 from . import functional as F
@@ -213,9 +213,7 @@ class _Positional(Module):
 
     def _key(self, i: Any, op: str) -> str:
         """The name of the child at position i (negative from the end)."""
-        n = len(self._modules)
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"{type(self).__name__}.{op}: an index must be an int, got {type(i).__name__}")
+        n, i = len(self._modules), ops.int_arg(i, f"{type(self).__name__}.{op}", "an index")
         if not -n <= i < n:
             raise IndexError(f"{type(self).__name__}.{op}: index {i} is out of range for {n} modules")
         return list(self._modules)[i]
@@ -225,8 +223,7 @@ class _Positional(Module):
         for k in list(self._modules):
             delattr(self, k)
         for k, m in enumerate(modules):
-            self._modules[str(k)] = m
-            object.__setattr__(self, str(k), m)
+            self._slot(self._modules, str(k), m)
 
     def append(self, module: Module) -> "_Positional":
         """Add a module at the end (named by its position)."""
@@ -242,9 +239,7 @@ class _Positional(Module):
     def insert(self, index: int, module: Module) -> "_Positional":
         """Put module before position index (-n..n, n meaning the end), renumbering the modules after it."""
         self._check(module, "insert")
-        n = len(self._modules)
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"{type(self).__name__}.insert: an index must be an int, got {type(index).__name__}")
+        n, index = len(self._modules), ops.int_arg(index, f"{type(self).__name__}.insert", "an index")
         if not -n <= index <= n:
             raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range for {n} modules")
         modules = list(self._modules.values())

@@ -47,23 +47,20 @@ class Module:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer "
                                 f"{name!r} (a Tensor or None expected)")
-            self._buffers[name] = value
-            object.__setattr__(self, name, value)
+            self._slot(self._buffers, name, value)
             return
         if name in self._parameters and value is not None and not isinstance(value, Parameter):
             raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter {name!r} "
                             "(a Parameter or None expected); to change its values, write into it under "
                             "no_grad() or wrap the tensor in nn.Parameter")
         if name in self._parameters and value is None:  # (torch: the slot stays, empty, as bias=False's does)
-            self._parameters[name] = None
-            object.__setattr__(self, name, None)
+            self._slot(self._parameters, name, None)
             return
         if name in self._modules and not isinstance(value, (Module, Parameter)):  # (torch: the slot stays)
             if value is not None:
                 raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to submodule "
                                 f"{name!r} (a Module or None expected; del it first to reuse the name)")
-            self._modules[name] = None
-            object.__setattr__(self, name, None)
+            self._slot(self._modules, name, None)
             return
         self._del_buffer(name)
         if not isinstance(value, Parameter):
@@ -74,6 +71,11 @@ class Module:
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def _slot(self, registry: Dict[str, Any], name: str, value: Any) -> None:
+        """registry[name] = value, readable as the attribute too (a None slot: registered, but empty)."""
+        registry[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -91,8 +93,7 @@ class Module:
         if name in self._modules or name in self._buffers:
             raise KeyError(f"{type(self).__name__}.register_parameter: attribute {name!r} already exists")
         if param is None:
-            object.__setattr__(self, name, None)
-            self._parameters[name] = None
+            self._slot(self._parameters, name, None)
         elif not isinstance(param, Parameter):
             raise TypeError(f"{type(self).__name__}.register_parameter: {name!r} must be a Parameter or None, "
                             f"got {type(param).__name__}")
@@ -114,12 +115,11 @@ class Module:
                             f"got {type(tensor).__name__}")
         if name in self._parameters or name in self._modules or (hasattr(self, name) and name not in self._buffers):
             raise KeyError(f"{where}: attribute {name!r} already exists")
-        self._buffers[name] = tensor
+        self._slot(self._buffers, name, tensor)
         if persistent:
             self._non_persistent_buffers.discard(name)
         else:
             self._non_persistent_buffers.add(name)
-        object.__setattr__(self, name, tensor)
 
     def add_module(self, name: str, module: Optional["Module"]) -> None:
         """Register a submodule (or None) under ``name``, as an attribute assignment would: for names chosen at
@@ -134,8 +134,7 @@ class Module:
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"{where}: attribute {name!r} already exists")
         if module is None:
-            self._modules[name] = None
-            object.__setattr__(self, name, None)
+            self._slot(self._modules, name, None)
         else:
             setattr(self, name, module)
 

@@ -211,8 +211,7 @@ class RNNBase(Module):
         if input_size <= 0 or hidden_size <= 0 or num_layers <= 0:
             raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive, got "
                              f"{input_size}, {hidden_size}, {num_layers}")
-        if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)):
-            raise TypeError(f"{name}: proj_size must be an int, got {type(proj_size).__name__}")
+        proj_size = ops.int_arg(proj_size, name, "proj_size")
         if proj_size and mode != "LSTM":
             raise ValueError(f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU")
         if not 0 <= proj_size < hidden_size:
@@ -226,7 +225,7 @@ class RNNBase(Module):
                           UserWarning, stacklevel=3)
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
-        self.nonlinearity, self.proj_size = nonlinearity, int(proj_size)
+        self.nonlinearity, self.proj_size = nonlinearity, proj_size
         self.fused = fused
         rows, out_size = GATES[mode] * hidden_size, proj_size or hidden_size  # (h's size: P with projections)
         for layer in range(num_layers):
