@@ -1008,10 +1008,14 @@ def test_float_divmod_is_numpys_rule(dtype, data):
         np.testing.assert_array_equal(g, w)
         assert np.array_equal(np.signbit(g), np.signbit(w))
     assert ops.float_divmod(np, np.array([1.0]), np.array([0.1]))[0].tolist() == [9.0]
-    a16, b32 = np.array([60000.0, 1.0], np.float16), np.array([0.01, 0.1], np.float32)  # (mixed: float32, as
-    for g, w in zip(ops.float_divmod(np, a16, b32), (np.floor_divide(a16, b32), np.remainder(a16, b32))):  # numpy)
-        assert g.dtype == np.float32
-        np.testing.assert_array_equal(g, w)
+    mixed = [(np.array([60000.0, 1.0], np.float16), np.array([0.01, 0.1], np.float32)),  # (float32, as numpy)
+             (np.array([7, -7, 1], np.int64), np.array([0.1, 2.5, 0.1], np.float32)),  # (an int and a float)
+             (np.array([-44, -62, -99], np.int8), np.array([-0.0223, -0.02457, -0.1053], np.float16))]  # (float16,
+    # through float32 as numpy: in float16 itself these quotients come out 1972, 2522, 939)
+    for a, b in mixed:
+        for g, w in zip(ops.float_divmod(np, a, b), (np.floor_divide(a, b), np.remainder(a, b))):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
     # pairs whose (a - a % b) / b lands just below an integer, which the quotient must round up
     a, b = np.array([-5.442589828573099, 6.564749350763358, -3.139228]), np.array([-0.971364804793446,
                                                                                     -0.49740553682445876, 0.053437967])

@@ -166,7 +166,7 @@ def floor_divide(a: Any, b: Any) -> Tensor:
 def _divmod_part(a: Any, b: Any, part: int) -> Any:
     """a // b (part 0) or a % b (part 1) of arrays: numpy's ufuncs, or float_divmod for CuPy floats."""
     xp = xp_of(a, b)
-    if xp is np or a.dtype.kind != "f":
+    if xp is np or xp.result_type(a, b).kind != "f":  # (an int and a float operand divide as floats)
         return (xp.floor_divide, xp.remainder)[part](a, b)
     return float_divmod(xp, a, b)[part]
 
@@ -177,7 +177,7 @@ def float_divmod(xp: Any, a: Any, b: Any) -> Tuple[Any, Any]:
     rounded a / b can land on the next integer (1.0 // 0.1: 10, where numpy and torch give 9 and 1.0 % 0.1
     is 0.0999...); the CuPy path takes this one. Signed zeros and inf/nan as numpy's; float16 in float32,
     as numpy's."""
-    if a.dtype == b.dtype == np.float16:  # (a float16 result only from two float16 operands)
+    if xp.result_type(a, b) == np.float16:  # (a float16 result, from float16 or int8/uint8 with float16)
         return tuple(r.astype(np.float16) for r in float_divmod(xp, a.astype(np.float32), b.astype(np.float32)))
     mod = xp.fmod(a, b)
     div = (a - mod) / b
