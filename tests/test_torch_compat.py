@@ -49,3 +49,34 @@ def test_matches_pytorch(name, fused):
         np.testing.assert_allclose(hx[1].grad.numpy(), REF[f"{name}/grad_c0"], **close)
     for k, p in m.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), REF[f"{name}/grad/{k}"], err_msg=k, **close)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("name", ["packed_lstm", "packed_gru"])
+def test_packed_sequence_matches_pytorch(name, fused):
+    """pack_padded_sequence(enforce_sorted=False) into a layer, hx in the input's order: the packed output
+    (data, batch_sizes, sorted_indices), h_n/c_n and every gradient as PyTorch's."""
+    lstm = name == "packed_lstm"
+    m = (nn.LSTM(3, 4, num_layers=2, bidirectional=True, fused=fused, dtype=tg.float64) if lstm else
+         nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True, fused=fused, dtype=tg.float64))
+    prefix = f"{name}/param/"
+    m.load_state_dict({k[len(prefix):]: REF[k] for k in REF.files if k.startswith(prefix)})
+    x = tg.tensor(REF[f"{name}/x"], requires_grad=True)
+    hx = [tg.tensor(REF[f"{name}/{k}"], requires_grad=True) for k in (("h0", "c0") if lstm else ("h0",))]
+    packed = nn.utils.rnn.pack_padded_sequence(x, REF[f"{name}/lengths"], batch_first=m.batch_first,
+                                               enforce_sorted=False)
+    y, st = m(packed, tuple(hx) if lstm else hx[0])
+    h_n = st[0] if lstm else st
+    ((y.data * tg.tensor(REF[f"{name}/w"])).sum() + (h_n * h_n).sum()).backward()
+    close = dict(rtol=1e-10, atol=1e-12)
+    assert y.batch_sizes.tolist() == REF[f"{name}/batch_sizes"].tolist()
+    assert y.sorted_indices.tolist() == REF[f"{name}/sorted_indices"].tolist()
+    np.testing.assert_allclose(y.data.numpy(), REF[f"{name}/data"], **close)
+    np.testing.assert_allclose(h_n.numpy(), REF[f"{name}/h_n"], **close)
+    if lstm:
+        np.testing.assert_allclose(st[1].numpy(), REF[f"{name}/c_n"], **close)
+    np.testing.assert_allclose(x.grad.numpy(), REF[f"{name}/grad_x"], **close)
+    for k, h in zip(("h0", "c0"), hx):
+        np.testing.assert_allclose(h.grad.numpy(), REF[f"{name}/grad_{k}"], err_msg=k, **close)
+    for k, p in m.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), REF[f"{name}/grad/{k}"], err_msg=k, **close)

@@ -31,6 +31,7 @@ from ..tensor import Tensor
 from . import functional as F
 from . import fused, init
 from .module import Module, Parameter
+from .utils.rnn import PackedSequence, _pack
 
 State = Union[Tensor, Tuple[Tensor, Tensor]]
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -194,9 +195,9 @@ def _make_weights(m: Module, suffix: str, rows: int, input_size: int, hidden_siz
 class RNNBase(Module):
     """Stacked (optionally bidirectional) recurrence over a sequence; see RNN, LSTM, GRU.
 
-    Input (T, B, I), or (B, T, I) with batch_first, or unbatched (T, I).
-    ``lengths`` (B ints in 1..T) marks padded batches: steps t >= lengths[b] change
-    neither state nor h_n/c_n and their outputs are 0. ``fused=True`` runs each
+    Input (T, B, I), or (B, T, I) with batch_first, or unbatched (T, I), or a PackedSequence
+    (then the output is one too). ``lengths`` (B ints in 1..T) marks padded batches: steps
+    t >= lengths[b] change neither state nor h_n/c_n and their outputs are 0. ``fused=True`` runs each
     layer and direction as one primitive with a hand-derived backward (fast);
     ``fused=False`` unrolls the cell equations step by step with ordinary ops (the
     readable reference, which also supports create_graph and per-step hooks).
@@ -304,7 +305,10 @@ class RNNBase(Module):
         return h.unsqueeze(1) if unbatched else h
 
     # ------------------------------------------------------------------ forward
-    def forward(self, input: Tensor, hx: Optional[State] = None, lengths: Any = None) -> Tuple[Tensor, State]:
+    def forward(self, input: Union[Tensor, PackedSequence], hx: Optional[State] = None,
+                lengths: Any = None) -> Tuple[Union[Tensor, PackedSequence], State]:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, lengths)
         x, unbatched = self._check_input(input)
         T, B = x.shape[0], x.shape[1]
         lens = fused._check_lengths(lengths, T, B, self._name)
@@ -341,6 +345,21 @@ class RNNBase(Module):
         c_out = _stack_states(c_n)
         return output, (h_out, c_out.squeeze(1) if unbatched else c_out)
 
+    def _forward_packed(self, input: PackedSequence, hx: Optional[State], lengths: Any) -> Tuple[PackedSequence, State]:
+        """A PackedSequence in and out, as torch: the sequences run as a padded batch with lengths=, sorted
+        longest first; hx and h_n (c_n) are in the order the sequences were packed in."""
+        if lengths is not None:
+            raise ValueError(f"{self._name}: lengths= goes with a padded input; a PackedSequence carries its own "
+                             "lengths (batch_sizes)")
+        x = input._padded(original_order=False)
+        out, h = self.forward(x.transpose(0, 1) if self.batch_first else x, _permute_states(hx, input.sorted_indices),
+                              input._lengths())
+        if self.batch_first:
+            out = out.transpose(0, 1)
+        data = _pack(out, input.batch_sizes.data)
+        return (PackedSequence(data, input.batch_sizes, input.sorted_indices, input.unsorted_indices),
+                _permute_states(h, input.unsorted_indices))
+
     def _run(self, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple, lengths: Optional[np.ndarray],
              reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
         """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)
@@ -375,6 +394,16 @@ class RNNBase(Module):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s
+
+
+def _permute_states(hx: Optional[State], index: Optional[Tensor]) -> Optional[State]:
+    """States (L*D, B, H), or an LSTM's pair, with their batch columns picked by index (None: as they are).
+    Anything else passes unchanged, for forward's checks to name."""
+    if isinstance(hx, tuple):
+        return tuple([_permute_states(h, index) for h in hx])
+    if index is None or not isinstance(hx, Tensor) or hx.ndim != 3 or hx.shape[1] != index.shape[0]:
+        return hx
+    return ops.index_select(hx, 1, index)
 
 
 def _check_pair(name: str, hx: Any, pair: str) -> None:
