@@ -190,6 +190,13 @@ UNARY = {
     "sigmoid": (lambda t: t.sigmoid(), _sigmoid, lambda s: arrays(s, -4.0, 4.0)),
     "relu": (lambda t: t.relu(), lambda a: np.maximum(a, 0.0), nonzero),
     "softplus": (lambda t: F.softplus(t), lambda a: np.logaddexp(0.0, a), lambda s: arrays(s, -6.0, 6.0)),
+    "log1p": (lambda t: t.log1p(), np.log1p, lambda s: arrays(s, -0.75, 3.0)),
+    "expm1": (lambda t: t.expm1(), np.expm1, arrays),
+    "sin": (lambda t: t.sin(), np.sin, lambda s: arrays(s, -4.0, 4.0)),
+    "cos": (lambda t: t.cos(), np.cos, lambda s: arrays(s, -4.0, 4.0)),
+    "square": (lambda t: t.square(), np.square, arrays),
+    "reciprocal": (lambda t: t.reciprocal(), np.reciprocal, nonzero),
+    "rsqrt": (lambda t: t.rsqrt(), lambda a: 1 / np.sqrt(a), positive),
 }
 
 
@@ -200,6 +207,41 @@ def test_unary(device, op, shape, data):
     fn, ref, values = UNARY[op]
     x = data.draw(values(shape), label="x")
     check_op(fn, ref, [x], device, gradgrad=True)
+
+
+def test_log1p_and_expm1_keep_tiny_values_exact():
+    tiny = tg.tensor([1e-10, -3e-9], dtype=tg.float32)
+    np.testing.assert_array_equal(tiny.log1p().numpy(), np.log1p(tiny.numpy()))  # log(1 + x) would give 0
+    np.testing.assert_array_equal(tiny.expm1().numpy(), np.expm1(tiny.numpy()))
+    assert tg.tensor([1, 2]).log1p().dtype == np.float32 and tg.tensor([4]).rsqrt().tolist() == [0.5]
+
+
+@pytest.mark.parametrize("op", ["floor", "ceil", "trunc", "round", "sign"])
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_rounding_ops_match_numpy_and_pass_zero_gradient(device, op, shape, data):
+    """Piecewise constant: numpy's values (round: half to even, on a grid of halves to hit the ties) and a zero
+    gradient, as torch gives, even for an inf upstream gradient."""
+    x = data.draw(hnp.arrays(np.float64, shape, elements=_grid(-3, 3) | floats(-3, 3)), label="x")
+    t = tensor(x, device)
+    y = getattr(t, op)()
+    np.testing.assert_array_equal(y.numpy(), getattr(np, op)(x))
+    assert y.dtype == np.float64 and y.device == device
+    (g,) = tg.grad(y, t, grad_outputs=[tg.tensor(np.full(shape, np.inf), device=device)])
+    np.testing.assert_array_equal(g.numpy(), np.zeros(shape))
+
+
+def test_rounding_ops_on_integers_and_decimals():
+    ints = tg.tensor([-3, 0, 7], dtype=tg.int32)
+    for op in ("floor", "ceil", "trunc", "round"):
+        y = getattr(ints, op)()
+        assert y.dtype == np.int32 and y.tolist() == [-3, 0, 7]
+    assert ints.sign().tolist() == [-1, 0, 1] and ints.sign().dtype == np.int32
+    assert tg.tensor([True, False]).sign().tolist() == [True, False]
+    assert tg.tensor([1.2345, -0.125], dtype=tg.float64).round(decimals=2).tolist() == [1.23, -0.12]
+    assert tg.sign is tg.Tensor.sign and tg.round(tg.tensor([2.5])).tolist() == [2.0]
+    with pytest.raises(TypeError, match="round: decimals must be an int, got float"):
+        tg.tensor([1.0]).round(1.5)
 
 
 # ============================================================================ maximum / minimum / clamp / where
@@ -311,6 +353,42 @@ def test_sum_mean(device, op, keepdim, data):
     x = data.draw(arrays(shape), label="x")
     ref = lambda a: getattr(np, op)(a, axis=np_axis(dim, a.ndim), keepdims=keepdim)  # noqa: E731
     check_op(lambda t: getattr(t, op)(dim, keepdim=keepdim), ref, [x], device, gradgrad=True)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), keepdim=st.booleans(), data=st.data())
+def test_prod(device, shape, keepdim, data):
+    """Values from a small grid with 0 in it, so slices with one zero and with several come up: a product is a
+    polynomial, so central differences are exact enough there, to second order. (Nonzero values keep |x| >= 0.25:
+    the second derivative through y / x cancels two terms of size y / x^2, as torch's does.)"""
+    dim = data.draw(st.none() | st.integers(-max(len(shape), 1), max(len(shape), 1) - 1), label="dim")
+    values = st.sampled_from([0.0, 0.5, -1.5, 2.0]) | floats(0.25, 2) | floats(-2, -0.25)
+    x = data.draw(hnp.arrays(np.float64, shape, elements=values), label="x")
+    if dim is None:
+        check_op(lambda t: t.prod(), np.prod, [x], device, gradgrad=True)
+    else:
+        ref = lambda a: np.prod(a, axis=dim if a.ndim else None, keepdims=keepdim and a.ndim > 0)  # noqa: E731
+        check_op(lambda t: t.prod(dim, keepdim=keepdim), ref, [x], device, gradgrad=True)
+
+
+def test_prod_gradient_is_the_product_of_the_others():
+    """At zeros, where y / x is nan: one zero gets the others' product, the rest 0; two zeros give 0 throughout."""
+    x = np.array([[2.0, 0.0, 3.0, -1.0], [0.0, 5.0, 0.0, 2.0], [1.5, 2.0, -2.0, 0.5]])
+    want = np.array([[np.prod(np.delete(row, i)) for i in range(4)] for row in x])
+    t = tg.tensor(x, requires_grad=True)
+    t.prod(1).sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), want)
+    t.grad = None
+    t.prod().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), np.zeros_like(x))  # (three zeros in all)
+    assert tg.tensor([2, 3, 4]).prod().dtype == np.int64 and tg.tensor([True, True]).prod().tolist() == 1
+    assert tg.tensor([2, 3]).prod(dtype=tg.float64).dtype == np.float64 and tg.prod is tg.Tensor.prod
+    half = tg.tensor([300.0, 300.0, 1 / 300], dtype=tg.float16).prod()
+    assert half.dtype == np.float16 and np.isclose(float(half), 300.0, rtol=1e-3)  # (in float32, as torch)
+    with pytest.raises(TypeError, match="prod: dim must be an int, got tuple"):
+        t.prod((0, 1))
+    with pytest.raises(IndexError, match="prod"):
+        t.prod(2)
 
 
 @pytest.mark.parametrize("op", ["amax", "amin"])

@@ -19,6 +19,10 @@ __version__ = "0.1.0"
 exp, log, sqrt, abs, tanh, sigmoid, relu = (Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.tanh,
                                              Tensor.sigmoid, Tensor.relu)
 matmul, softmax, log_softmax, remainder = Tensor.__matmul__, Tensor.softmax, Tensor.log_softmax, Tensor.__mod__
+log1p, expm1, sin, cos, square, reciprocal, rsqrt = (Tensor.log1p, Tensor.expm1, Tensor.sin, Tensor.cos, Tensor.square,
+                                                   Tensor.reciprocal, Tensor.rsqrt)
+floor, ceil, trunc, sign, prod = Tensor.floor, Tensor.ceil, Tensor.trunc, Tensor.sign, Tensor.prod
+round = Tensor.round  # noqa: A001
 tril, triu = Tensor.tril, Tensor.triu
 
 
@@ -41,6 +45,7 @@ __all__ = [
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
     "logsumexp", "cumsum", "sort", "argsort", "topk", "floor_divide", "remainder", "tril", "triu",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
+    "log1p", "expm1", "sin", "cos", "square", "reciprocal", "rsqrt", "floor", "ceil", "trunc", "sign", "prod",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim",
     "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long",
-]  # (tg.float, tg.int and tg.bool are left out: a star import would shadow Python's own with numpy types)
+]  # (tg.float, tg.int, tg.bool and tg.round are left out: a star import would shadow Python's own)

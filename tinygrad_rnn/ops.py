@@ -355,6 +355,67 @@ class Root(Function):
         return (where(pos, g * self.output / (where(pos, s, 1.0) * self.p), 0.0),)
 
 
+class Log1p(Function):
+    """y = log(1 + x), exact where x is tiny (log(1 + x) rounds 1 + x first); dy/dx = 1 / (1 + x)."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return xp_of(x).log1p(x)
+
+    def backward(self, g):
+        return (g / (1 + self.saved[0]),)
+
+
+class Expm1(Function):
+    """y = e^x - 1, exact where x is tiny; dy/dx = y + 1."""
+
+    save_output = True
+
+    def forward(self, x):
+        return xp_of(x).expm1(x)
+
+    def backward(self, g):
+        return (g * (self.output + 1),)
+
+
+class Sin(Function):
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return xp_of(x).sin(x)
+
+    def backward(self, g):
+        return (g * self.saved[0].cos(),)
+
+
+class Cos(Function):
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return xp_of(x).cos(x)
+
+    def backward(self, g):
+        return (-g * self.saved[0].sin(),)
+
+
+class Rounding(Function):
+    """floor, ceil, trunc, round (half to even) and sign: piecewise constant, so the gradient is 0, as in
+    torch (a loss through them still backpropagates, to zeros). Integer input comes back unchanged."""
+
+    def __init__(self, name: str, decimals: int = 0) -> None:
+        self.name, self.decimals = name, decimals
+
+    def forward(self, x):
+        if x.dtype.kind == "b" or (x.dtype.kind != "f" and self.name != "sign"):
+            return x.copy()
+        xp = xp_of(x)
+        return xp.round(x, self.decimals) if self.name == "round" else getattr(xp, self.name)(x)
+
+    def backward(self, g):
+        return (_const(xp_of(g.data).zeros_like(g.data)),)
+
+
 class Abs(Function):
     def forward(self, x):
         self.sign = xp_of(x).sign(x)
@@ -492,6 +553,55 @@ class Sum(Function):
         if g.ndim:  # (a 0-d g, from a sum over every axis, broadcasts as it is)
             g = g.reshape(_kept_shape(self.in_shape, self.axes))
         return (g.broadcast_to(self.in_shape),)
+
+
+class Prod(Function):
+    """y = x_0 x_1 ... x_{n-1} along one dim (over all of x for dim None). dy/dx_i is the product of the
+    others: y / x_i where the slice has no zero (torch's formula, with its limits: 0 where y underflows);
+    with zeros, the others' products are taken directly (an (n, n) product per slice, so n times x's
+    memory), which stays exact at zeros to every order."""
+
+    saved_inputs = (0,)
+    save_output = True
+
+    def __init__(self, dim: Optional[int], keepdim: bool) -> None:
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, x):
+        out = x.prod(axis=self.dim, keepdims=self.keepdim, dtype=np.float32 if x.dtype == np.float16 else None)
+        return out.astype(x.dtype, copy=False)  # (float16 multiplies in float32, as torch)
+
+    def backward(self, g):
+        (x,) = self.saved
+        y = self.output
+        if self.dim is None:
+            return ((g * _others_product(x.reshape(-1), 0, y.reshape(1))).reshape(x.shape),)
+        if not self.keepdim:
+            g, y = g.unsqueeze(self.dim), y.unsqueeze(self.dim)
+        return (g * _others_product(x, self.dim, y),)
+
+
+def _others_product(x: Tensor, d: int, y: Tensor) -> Tensor:
+    """prod_{j != i} x_j along dim d for every i, given y, the product along d (kept as a size-1 dim)."""
+    if not bool((x.data == 0).any()):
+        return y / x
+    n = x.shape[d]
+    eye = xp_of(x.data).eye(n, dtype=bool).reshape((n, n) + (1,) * (x.ndim - d - 1))
+    # dim d picks the factor left out, dim d + 1 runs over the factors
+    return where(eye, 1, x.unsqueeze(d).expand(x.shape[:d] + (n,) + x.shape[d:])).prod(d + 1)
+
+
+def prod(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """torch.prod: the product of all elements (dim None, 0-d) or along one int dim; ints and bools give
+    int64, and with ``dtype`` x is cast to it first."""
+    if dtype is not None:
+        x = x.astype(dtype)
+    elif x.dtype.kind in "biu":
+        x = x.astype(np.int64)
+    if dim is None:
+        return Prod(None, False)(x)
+    d = _one_dim(dim, x.ndim, "prod")
+    return Prod(d, keepdim)(x) if x.ndim else x.clone()
 
 
 class Cumsum(Function):

@@ -796,6 +796,43 @@ class Tensor:
     def abs(self) -> "Tensor":
         return _ops.Abs()(self)
 
+    def log1p(self) -> "Tensor":
+        return _ops.Log1p()(self._floating())
+
+    def expm1(self) -> "Tensor":
+        return _ops.Expm1()(self._floating())
+
+    def sin(self) -> "Tensor":
+        return _ops.Sin()(self._floating())
+
+    def cos(self) -> "Tensor":
+        return _ops.Cos()(self._floating())
+
+    def square(self) -> "Tensor":
+        return self * self
+
+    def reciprocal(self) -> "Tensor":
+        return 1 / self._floating()
+
+    def rsqrt(self) -> "Tensor":
+        return 1 / self.sqrt()
+
+    def floor(self) -> "Tensor":
+        return _ops.Rounding("floor")(self)
+
+    def ceil(self) -> "Tensor":
+        return _ops.Rounding("ceil")(self)
+
+    def trunc(self) -> "Tensor":
+        return _ops.Rounding("trunc")(self)
+
+    def round(self, decimals: int = 0) -> "Tensor":
+        """Half to even, as torch and numpy (0.5 -> 0, 1.5 -> 2); ``decimals`` places after the point."""
+        return _ops.Rounding("round", _ops.int_arg(decimals, "round", "decimals"))(self)
+
+    def sign(self) -> "Tensor":
+        return _ops.Rounding("sign")(self)
+
     def tanh(self) -> "Tensor":
         return _ops.Tanh()(self._floating())
 
@@ -825,6 +862,9 @@ class Tensor:
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _ops.mean(self, dim, keepdim)
+
+    def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
+        return _ops.prod(self, dim, keepdim, dtype)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """As torch: ``x.max()`` is the largest element (0-d; tied maxima share the gradient equally);
