@@ -68,6 +68,8 @@ def test_pack_sequence_and_unpack_sequence_round_trip(device, lengths, enforce_s
     assert [s.tolist() for s in back] == [s.tolist() for s in seqs]
     assert [s.tolist() for s in unpad_sequence(pad_sequence(seqs, batch_first=True), lengths, batch_first=True)] == \
         [s.tolist() for s in seqs]
+    empty_too = unpad_sequence(pad_sequence(seqs), [0] + lengths[1:])  # (a length may be 0 here, as torch)
+    assert empty_too[0].shape == (0, 2) and [s.tolist() for s in empty_too[1:]] == [s.tolist() for s in seqs[1:]]
     sum(((s * (k + 1)).sum() for k, s in enumerate(unpack_sequence(p))), tg.zeros((), dtype=tg.float64)).backward()
     for k, s in enumerate(seqs):  # each element's gradient reaches it through pack and unpack alone
         np.testing.assert_array_equal(s.grad.numpy(), np.full(s.shape, k + 1.0))
@@ -144,6 +146,7 @@ def test_packed_sequence_moves_and_casts_like_a_tensor(device):
     q = pack_sequence([tg.ones(1), tg.ones(3)], enforce_sorted=False).to(device, tg.float64)
     assert q.data.dtype == np.float64 and q.sorted_indices.device == device and q.unsorted_indices.device == device
     assert q.to(device) is q and q.double() is q and q.float().data.dtype == np.float32
+    assert q.half().data.dtype == np.float16 and q.long().data.dtype == np.int64 and q.int().data.dtype == np.int32
     assert q.cpu().data.device == "cpu" and q.cpu().sorted_indices.tolist() == [1, 0]
     data, batch_sizes, sorted_indices, unsorted_indices = q  # a named tuple, as torch's
     assert batch_sizes.tolist() == [2, 1, 1] and unsorted_indices.tolist() == [1, 0]
@@ -166,8 +169,10 @@ def test_bad_input_is_named():
         pack_padded_sequence(x, None)
     with pytest.raises(ValueError, match=r"pack_padded_sequence: input must be \(B, T, \*\), got shape \(4,\)"):
         pack_padded_sequence(tg.ones(4), [1], batch_first=True)
-    with pytest.raises(ValueError, match="the batch holds no sequences"):
+    with pytest.raises(ValueError, match=r"cannot pack an empty batch \(input shape \(4, 0, 2\): no sequences\)"):
         pack_padded_sequence(tg.ones(4, 0, 2), [])
+    with pytest.raises(ValueError, match=r"cannot pack an empty batch \(input shape \(0, 2\): no time steps\)"):
+        pack_padded_sequence(tg.ones(0, 2), [1, 1])
     p = pack_padded_sequence(x, [4, 2, 1])
     with pytest.raises(ValueError, match="total_length must be at least the longest sequence's length, 4, got 3"):
         pad_packed_sequence(p, total_length=3)
@@ -177,6 +182,9 @@ def test_bad_input_is_named():
         nn.LSTM(2, 3)(p, lengths=[4, 2, 1])
     with pytest.raises(ValueError, match=r"LSTM: h0 has shape \(1, 2, 3\), expected \(1, 3, 3\)"):
         nn.LSTM(2, 3)(p, (tg.zeros(1, 2, 3), tg.zeros(1, 3, 3)))
+    for one_d in (pack_padded_sequence(tg.ones(3, 1), [3]), PackedSequence(tg.arange(6.0), [3, 2, 1])):
+        with pytest.raises(ValueError, match=r"GRU: a PackedSequence's data must be \(N, input_size\), got shape"):
+            nn.GRU(one_d.batch_sizes[0].item(), 4)(one_d)  # (not read as an unbatched (T, I) input)
     with pytest.raises(ValueError, match=r"batch_sizes must be a non-increasing .* summing to data's 7 rows, "
                                          r"got \[1, 3, 3\]"):
         PackedSequence(p.data, [1, 3, 3])

@@ -1334,17 +1334,17 @@ def _as_tensor(a: Any, name: str, op: str) -> Tensor:
     return t
 
 
-def _check_lengths(lengths: Any, T: int, B: int, op: str) -> Optional[np.ndarray]:
-    """lengths (B,) as host int64 values in [1, T] (None stays None); op names the caller in the errors.
-    The layers call it too, for the fused and the unrolled path alike."""
+def _check_lengths(lengths: Any, T: int, B: int, op: str, shortest: int = 1) -> Optional[np.ndarray]:
+    """lengths (B,) as host int64 values in [shortest, T] (None stays None); op names the caller in the
+    errors. The layers call it too, for the fused and the unrolled path alike."""
     if lengths is None:
         return None
     a = backend.to_device(lengths.data if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
     if a.dtype.kind not in "iu" or a.shape != (B,):
         raise ValueError(f"{op}: lengths must be {B} integers (one per sequence), got shape {a.shape} "
                          f"dtype {a.dtype}")
-    if a.size and (a.min() < 1 or a.max() > T):
-        raise ValueError(f"{op}: lengths must lie in [1, {T}] (the padded length T), "
+    if a.size and (a.min() < shortest or a.max() > T):
+        raise ValueError(f"{op}: lengths must lie in [{shortest}, {T}] (the padded length T), "
                          f"got min {int(a.min())} max {int(a.max())}")
     return a.astype(np.int64)
 

@@ -351,6 +351,9 @@ class RNNBase(Module):
         if lengths is not None:
             raise ValueError(f"{self._name}: lengths= goes with a padded input; a PackedSequence carries its own "
                              "lengths (batch_sizes)")
+        if input.data.ndim != 2:
+            raise ValueError(f"{self._name}: a PackedSequence's data must be (N, input_size), got shape "
+                             f"{input.data.shape}")
         x = input._padded(original_order=False)
         out, h = self.forward(x.transpose(0, 1) if self.batch_first else x, _permute_states(hx, input.sorted_indices),
                               input._lengths())

@@ -53,7 +53,7 @@ def unpad_sequence(padded_sequences: Tensor, lengths: Any, batch_first: bool = F
     """The inverse of pad_sequence: a (T, B, *) batch ((B, T, *) with batch_first) -> B tensors (L_b, *),
     each sequence's first lengths[b] steps."""
     x = _time_major(padded_sequences, batch_first, "unpad_sequence")
-    lens = _check_lengths(lengths, x.shape[0], x.shape[1], "unpad_sequence")
+    lens = _check_lengths(lengths, x.shape[0], x.shape[1], "unpad_sequence", shortest=0)
     if lens is None:
         raise TypeError("unpad_sequence: lengths is required (one int per sequence)")
     return [x[:int(n), b] for b, n in enumerate(lens)]
@@ -121,6 +121,15 @@ class PackedSequence(_PackedFields):
     def double(self) -> "PackedSequence":
         return self.to(np.float64)
 
+    def half(self) -> "PackedSequence":
+        return self.to(np.float16)
+
+    def long(self) -> "PackedSequence":
+        return self.to(np.int64)
+
+    def int(self) -> "PackedSequence":
+        return self.to(np.int32)
+
     @property
     def is_cuda(self) -> bool:
         return self.data.device == "cuda"
@@ -179,8 +188,9 @@ def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
     x = _time_major(input, batch_first, "pack_padded_sequence")
     if lengths is None:
         raise TypeError("pack_padded_sequence: lengths is required (one int per sequence)")
-    if x.shape[1] == 0:
-        raise ValueError(f"pack_padded_sequence: the batch holds no sequences (input shape {input.shape})")
+    if 0 in x.shape[:2]:
+        raise ValueError(f"pack_padded_sequence: cannot pack an empty batch (input shape {input.shape}: no "
+                         f"{'sequences' if x.shape[1] == 0 else 'time steps'})")
     lens = _check_lengths(lengths, x.shape[0], x.shape[1], "pack_padded_sequence")
     order = None
     if enforce_sorted:
