@@ -482,6 +482,68 @@ def test_bce_with_logits_gradcheck_input_and_target(prob):
         assert tg.gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, w, reduction, pw), [xt, yt])
 
 
+@given(pair_problem(), st.sampled_from([0.0, 0.5, 1.0, 2.0]))
+def test_smooth_l1_and_huber_match_reference_and_gradcheck(pair, beta):
+    x, y = pair
+    d = np.abs(x - y)
+    smooth = d if beta == 0 else np.where(d < beta, 0.5 * d ** 2 / beta, d - 0.5 * beta)
+    delta = beta or 1.5
+    huber = np.where(d < delta, 0.5 * d ** 2, delta * (d - 0.5 * delta))
+    for reduction in REDUCTIONS:
+        for fn, want in ((lambda a, b: F.smooth_l1_loss(a, b, reduction, beta), smooth),
+                         (lambda a, b: F.huber_loss(a, b, reduction, delta), huber)):
+            np.testing.assert_allclose(fn(t64(x), t64(y)).numpy(), _ref_reduce(want, reduction, x.size), **CLOSE64)
+            assert tg.gradcheck(fn, [t64(x, requires_grad=True), t64(y, requires_grad=True)])
+
+
+@given(bce_problem())
+def test_binary_cross_entropy_matches_reference_and_gradcheck(prob):
+    x, y, weight, _ = prob
+    p = 0.05 + 0.9 / (1 + np.exp(-x))  # probabilities away from 0 and 1
+    w = None if weight is None else t64(weight)
+    for reduction in REDUCTIONS:
+        loss = -(y * np.log(p) + (1 - y) * np.log(1 - p)) * (1.0 if weight is None else weight)
+        out = F.binary_cross_entropy(t64(p), t64(y), w, reduction)
+        np.testing.assert_allclose(out.numpy(), _ref_reduce(loss, reduction, p.size), **CLOSE64)
+        assert tg.gradcheck(lambda a, b: F.binary_cross_entropy(a, b, w, reduction),
+                            [t64(p, requires_grad=True), t64(y, requires_grad=True)])
+
+
+def test_binary_cross_entropy_at_certain_predictions_and_bad_input():
+    """p = 0 or 1 exactly: each log clamped at -100, as torch, so the loss is finite and no warning is raised."""
+    p, y = t64([0.0, 1.0, 0.5], requires_grad=True), t64([1.0, 0.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.binary_cross_entropy(p, y, reduction="none")
+        loss.sum().backward()
+    np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, np.log(2)], rtol=1e-12)
+    assert np.isfinite(p.grad.numpy()).all()
+    for bad in ([1.5, 0.5, 0.5], [-0.1, 0.5, 0.5], [np.nan, 0.5, 0.5]):
+        with pytest.raises(ValueError, match=r"binary_cross_entropy: input must hold probabilities in \[0, 1\]"):
+            F.binary_cross_entropy(t64(bad), y)
+
+
+@given(class_problem(), st.booleans())
+def test_kl_div_matches_reference_and_gradcheck(prob, log_target):
+    """Against sum target (log target - input), 0 where target is 0; 'batchmean' divides by the batch size."""
+    x = prob[0]
+    axis = 1 if x.ndim > 1 else 0
+    logq = ref_log_softmax(x, axis)
+    rng = np.random.default_rng(x.size)
+    t = np.where(rng.random(x.shape) < 0.2, 0.0, rng.uniform(0.1, 1.0, x.shape))  # some zero targets: terms 0
+    t = t / np.maximum(t.sum(axis, keepdims=True), 1e-3)
+    safe = np.where(t > 0, t, 1.0)
+    target = np.log(safe) if log_target else t
+    pointwise = np.exp(target) * (target - logq) if log_target else t * (np.log(safe) - logq)
+    for reduction in REDUCTIONS + ("batchmean",):
+        out = F.kl_div(t64(logq), t64(target), reduction, log_target)
+        want = pointwise.sum() / (x.shape[0] if x.ndim else 1) if reduction == "batchmean" else \
+            _ref_reduce(pointwise, reduction, x.size)
+        np.testing.assert_allclose(out.numpy(), want, **CLOSE64)
+        diff = [t64(logq, requires_grad=True), t64(target, requires_grad=log_target)]  # (t = 0 is a kink in t)
+        assert tg.gradcheck(lambda a, b: F.kl_div(a, b, reduction, log_target), diff)
+
+
 def test_bce_with_logits_hand_computed():
     # x = 0: s = 1/2, so -log s = ln 2 for either label; pos_weight 3 triples the positive term
     x, y = t64([0.0, 0.0]), t64([1.0, 0.0])
@@ -510,6 +572,15 @@ def test_loss_modules_match_references():
     np.testing.assert_allclose(nn.BCEWithLogitsLoss(pos_weight=t64(pw))(t64(a), t64(yb)).item(),
                                ref_bce_with_logits(a, yb, pos_weight=pw), **CLOSE64)
     assert "reduction='sum'" in repr(ce)
+    np.testing.assert_allclose(nn.SmoothL1Loss(beta=0.5)(t64(a), t64(b)).item(),
+                               F.smooth_l1_loss(t64(a), t64(b), beta=0.5).item(), **CLOSE64)
+    np.testing.assert_allclose(nn.HuberLoss(reduction="sum", delta=2.0)(t64(a), t64(b)).item(),
+                               F.huber_loss(t64(a), t64(b), "sum", 2.0).item(), **CLOSE64)
+    np.testing.assert_allclose(nn.KLDivLoss(reduction="batchmean", log_target=True)(t64(a), t64(b)).item(),
+                               F.kl_div(t64(a), t64(b), "batchmean", True).item(), **CLOSE64)
+    np.testing.assert_allclose(nn.BCELoss(weight=t64(pw))(t64(yb), t64(yb)).item(),
+                               F.binary_cross_entropy(t64(yb), t64(yb), t64(pw)).item(), **CLOSE64)
+    assert "weight" in dict(nn.BCELoss(weight=t64(pw)).named_buffers())
 
 
 def test_loss_weights_are_buffers_like_torch():

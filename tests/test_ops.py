@@ -197,6 +197,12 @@ UNARY = {
     "square": (lambda t: t.square(), np.square, arrays),
     "reciprocal": (lambda t: t.reciprocal(), np.reciprocal, nonzero),
     "rsqrt": (lambda t: t.rsqrt(), lambda a: 1 / np.sqrt(a), positive),
+    "silu": (lambda t: F.silu(t), lambda a: a * _sigmoid(a), lambda s: arrays(s, -6.0, 6.0)),
+    "logsigmoid": (lambda t: F.logsigmoid(t), lambda a: -np.logaddexp(0.0, -a), lambda s: arrays(s, -6.0, 6.0)),
+    "leaky_relu": (lambda t: F.leaky_relu(t, 0.2), lambda a: np.where(a > 0, a, 0.2 * a), nonzero),
+    "elu": (lambda t: F.elu(t, 1.5), lambda a: np.where(a > 0, a, 1.5 * np.expm1(np.minimum(a, 0))), nonzero),
+    "hardtanh": (lambda t: F.hardtanh(t, -1.0, 0.5), lambda a: np.clip(a, -1.0, 0.5),
+                 lambda s: hnp.arrays(np.float64, s, elements=_grid(-2, 2, 0.125))),
 }
 
 
@@ -207,6 +213,33 @@ def test_unary(device, op, shape, data):
     fn, ref, values = UNARY[op]
     x = data.draw(values(shape), label="x")
     check_op(fn, ref, [x], device, gradgrad=True)
+
+
+def test_activations_at_their_edges_and_as_modules():
+    """Gradients at the kinks as torch's (leaky_relu: the slope at 0; elu: alpha at 0), no nan from a large x
+    in elu's unused branch, a finite logsigmoid far out, and the modules equal to their functions."""
+    x = tg.tensor([0.0, 800.0, -800.0], dtype=tg.float64, requires_grad=True)
+    for fn, want_y, want_g in ((lambda t: F.leaky_relu(t, 0.1), [0.0, 800.0, -80.0], [0.1, 1.0, 0.1]),
+                               (lambda t: F.elu(t, 2.0), [0.0, 800.0, -2.0], [2.0, 1.0, 0.0]),
+                               (F.logsigmoid, [-np.log(2), 0.0, -800.0], [0.5, 0.0, 1.0])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # (no overflow inside)
+            y = fn(x)
+            (g,) = tg.grad(y.sum(), x)
+        np.testing.assert_allclose(y.numpy(), want_y, rtol=1e-12)
+        np.testing.assert_allclose(g.numpy(), want_g, rtol=1e-12)
+    v = tg.randn(3, 4)
+    for module, fn in ((tg.nn.SiLU(), F.silu), (tg.nn.LogSigmoid(), F.logsigmoid),
+                       (tg.nn.LeakyReLU(0.3), lambda t: F.leaky_relu(t, 0.3)),
+                       (tg.nn.ELU(0.5), lambda t: F.elu(t, 0.5)),
+                       (tg.nn.Hardtanh(-0.5, 2.0), lambda t: F.hardtanh(t, -0.5, 2.0))):
+        np.testing.assert_array_equal(module(v).numpy(), fn(v).numpy())
+    assert repr(tg.nn.LeakyReLU(0.3)) == "LeakyReLU(negative_slope=0.3)" and repr(tg.nn.ELU()) == "ELU(alpha=1.0)"
+    assert repr(tg.nn.Hardtanh()) == "Hardtanh(min_val=-1.0, max_val=1.0)"
+    with pytest.raises(ValueError, match=r"hardtanh: min_val \(1\) must not exceed max_val \(0\)"):
+        F.hardtanh(v, 1, 0)
+    with pytest.raises(TypeError, match="silu"):
+        F.silu(np.ones(3))
 
 
 def test_log1p_and_expm1_keep_tiny_values_exact():
@@ -239,6 +272,13 @@ def test_rounding_ops_on_integers_and_decimals():
     assert ints.sign().tolist() == [-1, 0, 1] and ints.sign().dtype == np.int32
     assert tg.tensor([True, False]).sign().tolist() == [True, False]
     assert tg.tensor([1.2345, -0.125], dtype=tg.float64).round(decimals=2).tolist() == [1.23, -0.12]
+    half = tg.tensor([1234.5678, 125.0, 0.5, 65504.0], dtype=tg.float16)  # (scaled in float32: no overflow)
+    assert half.round(decimals=2).tolist() == [1235.0, 125.0, 0.5, 65504.0]
+    assert half.round(decimals=2).dtype == np.float16
+    assert half.round(decimals=-1).tolist() == [1240.0, 120.0, 0.0, 65504.0]  # (1234.5678 is 1235 in float16)
+    with pytest.raises(TypeError, match="round: decimals= needs a floating-point tensor, got int64"):
+        tg.tensor([127, 15]).round(decimals=-1)
+    assert tg.tensor([np.nan, -0.0, -2.0, np.inf]).sign().tolist()[::2] == [0.0, -1.0]  # (nan -> 0, as torch)
     assert tg.sign is tg.Tensor.sign and tg.round(tg.tensor([2.5])).tolist() == [2.0]
     with pytest.raises(TypeError, match="round: decimals must be an int, got float"):
         tg.tensor([1.0]).round(1.5)
@@ -378,9 +418,14 @@ def test_prod_gradient_is_the_product_of_the_others():
     t = tg.tensor(x, requires_grad=True)
     t.prod(1).sum().backward()
     np.testing.assert_array_equal(t.grad.numpy(), want)
+    (g,) = tg.grad(t.prod(1).sum(), t, create_graph=True)  # (written with ops, for higher derivatives)
+    np.testing.assert_array_equal(g.numpy(), want)
     t.grad = None
     t.prod().backward()
     np.testing.assert_array_equal(t.grad.numpy(), np.zeros_like(x))  # (three zeros in all)
+    wide = tg.tensor(np.r_[0.0, np.full(5000, 1.0001)], requires_grad=True)  # (one zero: first order is O(n))
+    wide.prod().backward()
+    np.testing.assert_allclose(wide.grad.numpy()[:2], [1.0001 ** 5000, 0.0], rtol=1e-9)
     assert tg.tensor([2, 3, 4]).prod().dtype == np.int64 and tg.tensor([True, True]).prod().tolist() == 1
     assert tg.tensor([2, 3]).prod(dtype=tg.float64).dtype == np.float64 and tg.prod is tg.Tensor.prod
     half = tg.tensor([300.0, 300.0, 1 / 300], dtype=tg.float16).prod()

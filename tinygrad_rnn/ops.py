@@ -18,7 +18,7 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .creation import as_tensor
-from .tensor import Function, Tensor, check_devices, describe
+from .tensor import Function, Tensor, _mode, check_devices, describe
 
 
 def _const(a: Any) -> Tensor:
@@ -407,10 +407,17 @@ class Rounding(Function):
         self.name, self.decimals = name, decimals
 
     def forward(self, x):
+        xp = xp_of(x)
+        if self.name == "round" and self.decimals:
+            if x.dtype.kind != "f":
+                raise TypeError(f"round: decimals= needs a floating-point tensor, got {x.dtype} (as torch)")
+            # (float16 scales by 10^decimals in float32: in float16 that overflows, as numpy's round does)
+            return xp.round(x.astype(np.float32) if x.dtype == np.float16 else x, self.decimals).astype(x.dtype)
         if x.dtype.kind == "b" or (x.dtype.kind != "f" and self.name != "sign"):
             return x.copy()
-        xp = xp_of(x)
-        return xp.round(x, self.decimals) if self.name == "round" else getattr(xp, self.name)(x)
+        if self.name == "sign":  # (numpy passes nan through; torch, and CuPy, give 0)
+            return xp.where(x != x, 0, xp.sign(x)).astype(x.dtype, copy=False) if x.dtype.kind == "f" else xp.sign(x)
+        return getattr(xp, self.name)(x)
 
     def backward(self, g):
         return (_const(xp_of(g.data).zeros_like(g.data)),)
@@ -557,9 +564,9 @@ class Sum(Function):
 
 class Prod(Function):
     """y = x_0 x_1 ... x_{n-1} along one dim (over all of x for dim None). dy/dx_i is the product of the
-    others: y / x_i where the slice has no zero (torch's formula, with its limits: 0 where y underflows);
-    with zeros, the others' products are taken directly (an (n, n) product per slice, so n times x's
-    memory), which stays exact at zeros to every order."""
+    others, left_i * right_i (the running products before and after i: exact at zeros, n multiplies).
+    Under create_graph it is written with ops instead: y / x_i (torch's formula) where no factor is 0;
+    with zeros, each slice's n products of the others, an (n, n) product (n times x's memory)."""
 
     saved_inputs = (0,)
     save_output = True
@@ -569,7 +576,7 @@ class Prod(Function):
 
     def forward(self, x):
         out = x.prod(axis=self.dim, keepdims=self.keepdim, dtype=np.float32 if x.dtype == np.float16 else None)
-        return out.astype(x.dtype, copy=False)  # (float16 multiplies in float32, as torch)
+        return out.astype(x.dtype, copy=False)  # (float16 multiplies in float32)
 
     def backward(self, g):
         (x,) = self.saved
@@ -583,6 +590,12 @@ class Prod(Function):
 
 def _others_product(x: Tensor, d: int, y: Tensor) -> Tensor:
     """prod_{j != i} x_j along dim d for every i, given y, the product along d (kept as a size-1 dim)."""
+    if not _mode.grad_enabled:  # (a first-order backward: arrays)
+        a = xp_of(x.data).moveaxis(x.data, d, -1)
+        out = xp_of(a).ones_like(a)
+        out[..., 1:] = a[..., :-1].cumprod(-1)
+        out[..., :-1] *= a[..., :0:-1].cumprod(-1)[..., ::-1]
+        return _const(xp_of(a).moveaxis(out, -1, d))
     if not bool((x.data == 0).any()):
         return y / x
     n = x.shape[d]

@@ -75,6 +75,40 @@ def softplus(x: Tensor) -> Tensor:
     return ops.Softplus()(x._floating())
 
 
+def logsigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x): finite for any finite x, where log of a sigmoid that rounded to 0
+    would be -inf."""
+    _check_tensor("logsigmoid", "input", x)
+    return -ops.Softplus()(-x._floating())
+
+
+def silu(x: Tensor) -> Tensor:
+    """x * sigmoid(x) (swish)."""
+    _check_tensor("silu", "input", x)
+    return x * x.sigmoid()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x for x > 0, negative_slope * x elsewhere (the slope is the gradient at 0, as in torch)."""
+    _check_tensor("leaky_relu", "input", x)
+    return ops.where(x.data > 0, x, x * negative_slope)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, alpha (e^x - 1) elsewhere. The exponential sees min(x, 0), so a large x cannot put an
+    inf into the branch it does not take (whose zero gradient would turn it into nan)."""
+    _check_tensor("elu", "input", x)
+    return ops.where(x.data > 0, x, x.clamp(max=0).expm1() * alpha)
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clipped to [min_val, max_val]."""
+    _check_tensor("hardtanh", "input", x)
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    return x.clamp(min_val, max_val)
+
+
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """y = x W^T + b with W of shape (out_features, in_features)."""
     _check_tensor("linear", "input", x)
@@ -306,6 +340,67 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """|input - target|, same shapes."""
     _check_same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target): quadratic near 0, L1 beyond
+    beta; beta = 0 is the L1 loss."""
+    _check_same_shape(input, target, "smooth_l1_loss")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    d = (input - target).abs()
+    if beta == 0:
+        return _reduce(d, reduction, "smooth_l1_loss")
+    return _reduce(ops.where(d.data < beta, d * d * (0.5 / beta), d - 0.5 * beta), reduction, "smooth_l1_loss")
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): smooth_l1_loss with beta = delta, times delta."""
+    _check_same_shape(input, target, "huber_loss")
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    d = (input - target).abs()
+    return _reduce(ops.where(d.data < delta, d * d * 0.5, (d - 0.5 * delta) * delta), reduction, "huber_loss")
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                         reduction: str = "mean") -> Tensor:
+    """-[y log p + (1 - y) log(1 - p)] for probabilities p = input in [0, 1], each log clamped at -100 as in
+    torch, so p = 0 or 1 gives a finite loss (a clamped log passes no gradient there; torch's is ~1e12).
+    On logits, binary_cross_entropy_with_logits is stabler."""
+    _check_same_shape(input, target, "binary_cross_entropy")
+    if weight is not None:
+        _check_broadcasts_to(weight, input.shape, "weight", "binary_cross_entropy")
+    p = input.data
+    if p.size and bool(((p < 0) | (p > 1) | (p != p)).any()):
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] (apply sigmoid first, or "
+                         "use binary_cross_entropy_with_logits on the logits)")
+    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def _clamped_log(p: Tensor) -> Tensor:
+    """max(log p, -100) for p >= 0, without evaluating log 0."""
+    pos = p.data > 0
+    return ops.where(pos, ops.where(pos, p, 1.0).log().clamp(min=-100), -100.0)
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL(target || q) pointwise, with input = log q: target (log target - input), 0 where target = 0
+    (``log_target``: target holds log probabilities, exp(t) (t - input)). 'batchmean' divides the sum by
+    the batch size (input.shape[0]), the true KL divergence per sample; 'mean' averages over every element,
+    as torch."""
+    _check_same_shape(input, target, "kl_div")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        t = ops.where(target.data > 0, target, 1.0)  # (log 1 = 0 where target is 0: the term is 0, as 0 log 0)
+        loss = target * (t.log() - input)
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction, "kl_div")
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
