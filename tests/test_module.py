@@ -898,3 +898,63 @@ def test_add_module_get_submodule_append_extend_and_flatten_parameters_as_torch(
     before = {k: v.numpy().copy() for k, v in lstm.state_dict().items()}
     assert lstm.flatten_parameters() is None  # torch's cuDNN packing: nothing to do, nothing changes
     assert all(np.array_equal(before[k], v.numpy()) for k, v in lstm.state_dict().items())
+
+
+# ----------------------------------------------------------------------------- forward hooks
+def test_forward_hooks_see_and_may_replace_inputs_and_outputs():
+    lin = nn.Linear(3, 2, dtype=tg.float64)
+    x = tg.randn(4, 3, dtype=tg.float64)
+    calls = []
+    pre = lin.register_forward_pre_hook(lambda m, args: calls.append(("pre", m, args[0].shape)))
+    post = lin.register_forward_hook(lambda m, args, out: calls.append(("post", args[0] is x, out.shape)))
+    y = lin(x)
+    assert calls == [("pre", lin, (4, 3)), ("post", True, (4, 2))]
+    np.testing.assert_array_equal(y.numpy(), (x @ lin.weight.T + lin.bias).numpy())
+    pre.remove()
+    post.remove()
+    pre.remove()  # (a second remove does nothing)
+    calls.clear()
+    lin(x)
+    assert calls == []
+
+    with lin.register_forward_pre_hook(lambda m, args: args[0] * 2):  # a bare value: the one argument
+        with lin.register_forward_hook(lambda m, args, out: out + 1):
+            np.testing.assert_allclose(lin(x).numpy(), lin.forward(x * 2).numpy() + 1)
+    np.testing.assert_array_equal(lin(x).numpy(), lin.forward(x).numpy())  # (removed on leaving the blocks)
+
+
+def test_forward_hook_order_kwargs_and_gradients():
+    order = []
+    m = nn.Tanh()
+    m.register_forward_hook(lambda mod, a, out: order.append("second"))
+    m.register_forward_hook(lambda mod, a, out: order.append("first"), prepend=True)
+    m(tg.ones(2))
+    assert order == ["first", "second"]
+
+    gru = nn.GRU(2, 3, dtype=tg.float64)
+    seen = {}
+
+    def pre(mod, args, kwargs):
+        seen["kwargs"] = dict(kwargs)
+        return args, {**kwargs, "lengths": [1, 2]}
+    gru.register_forward_pre_hook(pre, with_kwargs=True)
+    gru.register_forward_hook(lambda mod, args, kwargs, out: seen.setdefault("out", out), with_kwargs=True)
+    x = tg.randn(2, 2, 2, dtype=tg.float64, requires_grad=True)
+    out, h = gru(x)
+    assert seen["kwargs"] == {} and seen["out"][0] is out
+    assert np.all(out.numpy()[1, 0] == 0)  # (the hook's lengths reached forward: step 1 of sequence 0 is padding)
+    (seen["out"][0] ** 2).sum().backward()  # what a hook keeps is part of the graph
+    assert x.grad is not None and gru.weight_ih_l0.grad is not None
+
+    bad = nn.ReLU()
+    bad.register_forward_pre_hook(lambda mod, args, kwargs: args, with_kwargs=True)
+    with pytest.raises(RuntimeError, match="ReLU: a forward pre-hook registered with_kwargs must return None or "
+                                           r"\(args, kwargs\), got tuple"):
+        bad(tg.ones(2))
+    with pytest.raises(TypeError, match="register_forward_hook: hook must be callable, got int"):
+        bad.register_forward_hook(3)
+
+
+def test_module_half():
+    lin = nn.Linear(2, 2).half()
+    assert lin.weight.dtype == np.float16 and lin.bias.dtype == np.float16

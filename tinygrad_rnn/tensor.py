@@ -224,14 +224,21 @@ def _check_finite(a: Any, where: str, inputs: Sequence["Tensor"] = ()) -> None:
 
 
 class _Handle:
-    """Returned by register_hook; ``remove()`` unregisters the hook."""
+    """Returned by register_hook (and Module's hook registrations); ``remove()`` unregisters the hook, as
+    does leaving a ``with`` block over the handle."""
 
-    def __init__(self, hooks: list, fn: Callable) -> None:
+    def __init__(self, hooks: list, fn: Any) -> None:
         self._hooks, self._fn = hooks, fn
 
     def remove(self) -> None:
         if self._fn in self._hooks:
             self._hooks.remove(self._fn)
+
+    def __enter__(self) -> "_Handle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
 
 
 def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer: bool = True) -> Any:

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tu
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor, to_args
+from ..tensor import Tensor, _Handle, to_args
 
 
 class Parameter(Tensor):
@@ -32,6 +32,8 @@ class Module:
     buffers (non-trainable state such as a loss's class weights) via ``register_buffer``."""
 
     training: bool
+    _forward_pre_hooks: Optional[list] = None  # [(hook, with_kwargs)], made on the first registration
+    _forward_hooks: Optional[list] = None
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -157,7 +159,49 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if not self._forward_pre_hooks and not self._forward_hooks:
+            return self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(self._forward_pre_hooks or ()):
+            new = hook(self, args, kwargs) if with_kwargs else hook(self, args)
+            if new is None:
+                continue
+            if with_kwargs:
+                if not (isinstance(new, tuple) and len(new) == 2 and isinstance(new[1], dict)):
+                    raise RuntimeError(f"{type(self).__name__}: a forward pre-hook registered with_kwargs must return "
+                                       f"None or (args, kwargs), got {type(new).__name__}")
+                args, kwargs = new
+            else:
+                args = new if isinstance(new, tuple) else (new,)
+        out = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(self._forward_hooks or ()):
+            new = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if new is not None:
+                out = new
+        return out
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> _Handle:
+        """Call ``hook(module, args)`` (``hook(module, args, kwargs)`` with_kwargs) before each forward; a
+        value it returns replaces the positional arguments (with_kwargs: an (args, kwargs) pair). Hooks run
+        in registration order (prepend: this one first). ``handle.remove()`` unregisters it."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False) -> _Handle:
+        """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with_kwargs) after each
+        forward; a value it returns replaces the output. For looking at what a layer computes (e.g. keeping
+        an LSTM's outputs to see what its hidden units track) without changing its code."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    def _add_hook(self, kind: str, hook: Callable[..., Any], prepend: bool, with_kwargs: bool) -> _Handle:
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}.register{kind[:-1]}: hook must be callable, got "
+                            f"{type(hook).__name__}")
+        if kind not in self.__dict__:
+            object.__setattr__(self, kind, [])
+        hooks, entry = getattr(self, kind), (hook, bool(with_kwargs))
+        hooks.insert(0 if prepend else len(hooks), entry)
+        return _Handle(hooks, entry)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
@@ -299,6 +343,9 @@ class Module:
 
     def double(self) -> "Module":
         return self.to(np.float64)
+
+    def half(self) -> "Module":
+        return self.to(np.float16)
 
     def state_dict(self) -> "OrderedDict[str, Tensor]":
         """Dotted name -> Tensor (sharing the parameter's or persistent buffer's data, detached from
