@@ -505,22 +505,60 @@ def test_binary_cross_entropy_matches_reference_and_gradcheck(prob):
         loss = -(y * np.log(p) + (1 - y) * np.log(1 - p)) * (1.0 if weight is None else weight)
         out = F.binary_cross_entropy(t64(p), t64(y), w, reduction)
         np.testing.assert_allclose(out.numpy(), _ref_reduce(loss, reduction, p.size), **CLOSE64)
+        soft = np.clip(y, 0.05, 0.95)  # (central differences must not step a hard label out of [0, 1])
         assert tg.gradcheck(lambda a, b: F.binary_cross_entropy(a, b, w, reduction),
-                            [t64(p, requires_grad=True), t64(y, requires_grad=True)])
+                            [t64(p, requires_grad=True), t64(soft, requires_grad=True)])
+        assert tg.gradgradcheck(lambda a: F.binary_cross_entropy(a, t64(y), w, reduction), [t64(p, requires_grad=True)])
 
 
 def test_binary_cross_entropy_at_certain_predictions_and_bad_input():
-    """p = 0 or 1 exactly: each log clamped at -100, as torch, so the loss is finite and no warning is raised."""
-    p, y = t64([0.0, 1.0, 0.5], requires_grad=True), t64([1.0, 0.0, 1.0])
+    """p = 0 or 1 exactly: each log clamped at -100, as torch, so the loss is finite, no warning is raised, and
+    the gradient in p is torch's (p - y) / max(p (1 - p), 1e-12); a float32 sigmoid far out (a denormal p,
+    where 1/p overflows) backpropagates to a finite gradient."""
+    p, y = t64([0.0, 1.0, 0.5, 0.0], requires_grad=True), t64([1.0, 0.0, 1.0, 0.5], requires_grad=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         loss = F.binary_cross_entropy(p, y, reduction="none")
         loss.sum().backward()
-    np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, np.log(2)], rtol=1e-12)
-    assert np.isfinite(p.grad.numpy()).all()
-    for bad in ([1.5, 0.5, 0.5], [-0.1, 0.5, 0.5], [np.nan, 0.5, 0.5]):
+    np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, np.log(2), 50.0], rtol=1e-12)
+    np.testing.assert_allclose(p.grad.numpy(), [-1e12, 1e12, -2.0, -0.5e12], rtol=1e-12)
+    np.testing.assert_allclose(y.grad.numpy(), [100.0, -100.0, 0.0, 100.0], rtol=1e-12, atol=1e-12)
+    x = tg.tensor(np.array([-95.0, -60.0, 3.0], np.float32), requires_grad=True)
+    F.binary_cross_entropy(x.sigmoid(), tg.ones(3), reduction="sum").backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    for bad in ([1.5, 0.5, 0.5, 0.5], [-0.1, 0.5, 0.5, 0.5], [np.nan, 0.5, 0.5, 0.5]):
         with pytest.raises(ValueError, match=r"binary_cross_entropy: input must hold probabilities in \[0, 1\]"):
             F.binary_cross_entropy(t64(bad), y)
+        with pytest.raises(ValueError, match=r"binary_cross_entropy: target must hold probabilities in \[0, 1\]$"):
+            F.binary_cross_entropy(y, t64(bad))
+    w64 = F.binary_cross_entropy(tg.tensor([0.5]), tg.tensor([0.5]), weight=t64([2.0]))  # float32 stays float32
+    assert w64.dtype == np.float32 and F.binary_cross_entropy(tg.tensor([0.5]), tg.tensor([1.0]), weight=[2.0]).item() \
+        == pytest.approx(2 * np.log(2))
+
+
+def test_smooth_l1_and_huber_at_zero_and_at_infinity():
+    """Second derivative 1/beta (1 for huber) at d = 0, where the square is of the signed difference; at
+    d = +-inf the loss is inf and the gradient +-1 (+-delta), with no nan from the quadratic branch."""
+    for fn, curvature, slope in ((lambda a, b: F.smooth_l1_loss(a, b, "sum", 0.5), 2.0, 1.0),
+                                 (lambda a, b: F.huber_loss(a, b, "sum", 0.5), 1.0, 0.5)):
+        x = t64([0.0, np.inf, -np.inf], requires_grad=True)
+        (g,) = tg.grad(fn(x, t64([0.0, 0.0, 0.0])), x, create_graph=True)
+        np.testing.assert_array_equal(g.numpy(), [0.0, slope, -slope])
+        (h,) = tg.grad(g[0], x)
+        np.testing.assert_array_equal(h.numpy(), [curvature, 0.0, 0.0])
+    for bad in (-1.0, np.nan):
+        with pytest.raises(ValueError, match="smooth_l1_loss: beta must be >= 0"):
+            F.smooth_l1_loss(t64([1.0]), t64([0.0]), beta=bad)
+        with pytest.raises(ValueError, match="huber_loss: delta must be > 0"):
+            F.huber_loss(t64([1.0]), t64([0.0]), delta=bad)
+    with pytest.raises(ValueError, match="huber_loss: delta must be > 0, got 0"):
+        F.huber_loss(t64([1.0]), t64([0.0]), delta=0)
+
+
+def test_kl_div_of_a_negative_target_is_nan_as_torch():
+    with np.errstate(invalid="ignore"):
+        out = F.kl_div(t64([-1.0, -2.0]), t64([-0.5, 0.0]), reduction="none")
+    assert np.isnan(out.numpy()[0]) and out.numpy()[1] == 0.0
 
 
 @given(class_problem(), st.booleans())

@@ -236,6 +236,9 @@ def test_activations_at_their_edges_and_as_modules():
         np.testing.assert_array_equal(module(v).numpy(), fn(v).numpy())
     assert repr(tg.nn.LeakyReLU(0.3)) == "LeakyReLU(negative_slope=0.3)" and repr(tg.nn.ELU()) == "ELU(alpha=1.0)"
     assert repr(tg.nn.Hardtanh()) == "Hardtanh(min_val=-1.0, max_val=1.0)"
+    edges = tg.tensor([-1.0, 0.5, 0.0, 2.0, np.nan], dtype=tg.float64, requires_grad=True)
+    (g,) = tg.grad(F.hardtanh(edges, -1.0, 0.5).sum(), edges)  # 0 at the bounds (clamp's is 1), 1 at nan
+    np.testing.assert_array_equal(g.numpy(), [0.0, 0.0, 1.0, 0.0, 1.0])
     with pytest.raises(ValueError, match=r"hardtanh: min_val \(1\) must not exceed max_val \(0\)"):
         F.hardtanh(v, 1, 0)
     with pytest.raises(TypeError, match="silu"):

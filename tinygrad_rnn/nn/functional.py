@@ -102,11 +102,13 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    """x clipped to [min_val, max_val]."""
+    """x clipped to [min_val, max_val]. Unlike clamp, the gradient is 0 at the bounds themselves (as torch's
+    hardtanh: it passes only strictly inside)."""
     _check_tensor("hardtanh", "input", x)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
-    return x.clamp(min_val, max_val)
+    out = x.clamp(min_val, max_val)
+    return ops.where(~((x.data <= min_val) | (x.data >= max_val)), x, out.detach())
 
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
@@ -346,39 +348,71 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target): quadratic near 0, L1 beyond
     beta; beta = 0 is the L1 loss."""
     _check_same_shape(input, target, "smooth_l1_loss")
-    if beta < 0:
+    if not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
-    d = (input - target).abs()
-    if beta == 0:
-        return _reduce(d, reduction, "smooth_l1_loss")
-    return _reduce(ops.where(d.data < beta, d * d * (0.5 / beta), d - 0.5 * beta), reduction, "smooth_l1_loss")
+    return _reduce(_piecewise_quadratic(input - target, beta, 0.5 / beta if beta else 0.0, 1.0), reduction,
+                   "smooth_l1_loss")
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): smooth_l1_loss with beta = delta, times delta."""
     _check_same_shape(input, target, "huber_loss")
-    if delta <= 0:
+    if not delta > 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
-    d = (input - target).abs()
-    return _reduce(ops.where(d.data < delta, d * d * 0.5, (d - 0.5 * delta) * delta), reduction, "huber_loss")
+    return _reduce(_piecewise_quadratic(input - target, delta, 0.5, delta), reduction, "huber_loss")
+
+
+def _piecewise_quadratic(d: Tensor, edge: float, a: float, b: float) -> Tensor:
+    """a d^2 where |d| < edge, else b (|d| - edge / 2) (edge 0: the L1 loss). The square is of the signed d
+    (so its second derivative at 0 is 2a, not 0), and each branch sees only its own elements: the one not
+    taken passes a zero gradient, which an inf in it (|d| = inf, edge = inf) would turn into nan."""
+    inside = abs(d.data) < edge
+    near, far = ops.where(inside, d, 0.0), ops.where(inside, 0.0, d.abs())
+    return ops.where(inside, near * near * a, (far - edge / 2) * b)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
                          reduction: str = "mean") -> Tensor:
-    """-[y log p + (1 - y) log(1 - p)] for probabilities p = input in [0, 1], each log clamped at -100 as in
-    torch, so p = 0 or 1 gives a finite loss (a clamped log passes no gradient there; torch's is ~1e12).
-    On logits, binary_cross_entropy_with_logits is stabler."""
+    """-w [y log p + (1 - y) log(1 - p)] for probabilities p = input and targets y in [0, 1], each log clamped
+    at -100 as in torch, so p = 0 or 1 gives a finite loss; the gradient in p is torch's,
+    (p - y) / max(p (1 - p), 1e-12), finite there too. On logits, binary_cross_entropy_with_logits is
+    stabler."""
     _check_same_shape(input, target, "binary_cross_entropy")
-    if weight is not None:
-        _check_broadcasts_to(weight, input.shape, "weight", "binary_cross_entropy")
-    p = input.data
-    if p.size and bool(((p < 0) | (p > 1) | (p != p)).any()):
-        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] (apply sigmoid first, or "
-                         "use binary_cross_entropy_with_logits on the logits)")
-    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction, "binary_cross_entropy")
+    w = _loss_weight(weight, input, "weight", "binary_cross_entropy")
+    p, y = input.data, target.data
+    if p.size and not bool(((p >= 0) & (p <= 1)).all() & ((y >= 0) & (y <= 1)).all()):  # (nan fails too)
+        which = "input" if not bool(((p >= 0) & (p <= 1)).all()) else "target"
+        raise ValueError(f"binary_cross_entropy: {which} must hold probabilities in [0, 1]" + (
+            " (apply sigmoid first, or use binary_cross_entropy_with_logits on the logits)" if which == "input" else ""))
+    loss = _BinaryCrossEntropy()(input, target)
+    return _reduce(loss if w is None else loss * w, reduction, "binary_cross_entropy")
+
+
+class _BinaryCrossEntropy(ops.Function):
+    """-[y log p + (1 - y) log(1 - p)], each log at least -100. d/dp = (p - y) / max(p (1 - p), 1e-12)
+    (torch's: not the -inf that 1/p reaches for a denormal p); d/dy = log(1 - p) - log p (clamped logs)."""
+
+    saved_inputs = (0, 1)
+    name = "binary_cross_entropy"
+
+    def forward(self, p, y):
+        xp = xp_of(p)
+        with np.errstate(divide="ignore"):
+            return -(y * xp.maximum(xp.log(p), -100) + (1 - y) * xp.maximum(xp.log1p(-p), -100))
+
+    def backward(self, g):
+        p, y = self.saved
+        return g * (p - y) / (p * (1 - p)).clamp(min=1e-12), g * (_clamped_log(1 - p) - _clamped_log(p))
+
+
+def _loss_weight(w: Any, input: Tensor, name: str, op: str) -> Optional[Tensor]:
+    """A loss's elementwise weight (a Tensor, array or list broadcasting to the input) as a Tensor on the
+    input's device, in its dtype (a float64 weight must not turn a float32 loss into float64, as in torch)."""
+    if w is None:
+        return None
+    _check_broadcasts_to(w, input.shape, name, op)
+    w = w if isinstance(w, Tensor) else Tensor(backend.as_array(w))
+    return w.to(input.device, input.dtype if input.dtype.kind == "f" else None)
 
 
 def _clamped_log(p: Tensor) -> Tensor:
@@ -396,7 +430,7 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        t = ops.where(target.data > 0, target, 1.0)  # (log 1 = 0 where target is 0: the term is 0, as 0 log 0)
+        t = ops.where(target.data == 0, 1.0, target)  # (log 1 = 0 where target is 0: the term is 0, as 0 log 0)
         loss = target * (t.log() - input)
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
@@ -411,9 +445,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Opti
     if target.dtype.kind != "f":  # (torch raises too; an int target would be read as 0/1 labels silently)
         raise TypeError(f"binary_cross_entropy_with_logits: target must be floating point (probabilities in "
                         f"[0, 1]), got dtype {target.dtype}; convert it, e.g. target.float()")
-    for name, w in (("weight", weight), ("pos_weight", pos_weight)):
-        if w is not None:
-            _check_broadcasts_to(w, input.shape, name, "binary_cross_entropy_with_logits")
+    weight, pos_weight = [_loss_weight(w, input, name, "binary_cross_entropy_with_logits")
+                          for name, w in (("weight", weight), ("pos_weight", pos_weight))]
     coef = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     loss = (1 - target) * input + coef * softplus(-input)
     if weight is not None:
