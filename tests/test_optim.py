@@ -473,6 +473,16 @@ def test_scheduler_resume_needs_initial_lr():
     (lambda o: optim.ExponentialLR(o, gamma=0), "ExponentialLR: invalid gamma"),
     (lambda o: optim.CosineAnnealingLR(o, T_max=0), "CosineAnnealingLR: invalid T_max"),
     (lambda o: optim.CosineAnnealingLR(o, T_max=3, eta_min=-1), "CosineAnnealingLR: invalid eta_min"),
+    (lambda o: optim.LinearLR(o, start_factor=0), r"LinearLR: invalid start_factor 0 \(must be in \(0, 1\]\)"),
+    (lambda o: optim.LinearLR(o, total_iters=0), "LinearLR: total_iters must be an int >= 1"),
+    (lambda o: optim.ConstantLR(o, factor=1.5), "ConstantLR: invalid factor"),
+    (lambda o: optim.PolynomialLR(o, power=0), "PolynomialLR: invalid power"),
+    (lambda o: optim.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0), "T_mult must be an int >= 1"),
+    (lambda o: optim.OneCycleLR(o, max_lr=1.0), "OneCycleLR: give total_steps, or epochs and steps_per_epoch"),
+    (lambda o: optim.OneCycleLR(o, max_lr=1.0, total_steps=5, anneal_strategy="exp"), "anneal_strategy must be"),
+    (lambda o: optim.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=5), "OneCycleLR: expected 1 max_lrs"),
+    (lambda o: optim.SequentialLR(o, [optim.StepLR(o, 2)], milestones=[3]), "SequentialLR: expected 0 milestones"),
+    (lambda o: optim.SequentialLR(o, [optim.StepLR(optim.SGD(P, lr=0.1), 2)], []), "belongs to another optimizer"),
 ])
 def test_scheduler_bad_arguments(make, match):
     with pytest.raises(ValueError, match=match):
@@ -727,3 +737,125 @@ def test_a_torch_adam_with_decoupled_weight_decay_resumes_here():
         g_opt.step()
     for a, b in zip(t_lin.parameters(), g_lin.parameters()):
         np.testing.assert_allclose(b.numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- warm-up, restarts, one-cycle, sequences
+def test_warm_up_and_decay_schedules_follow_their_formulas():
+    lin = lr_sequence(lambda o: optim.LinearLR(o, start_factor=0.25, end_factor=1.0, total_iters=4), 8, groups=2)
+    f = [0.25 + 0.75 * min(e, 4) / 4 for e in range(8)]
+    np.testing.assert_allclose(lin, [[0.1 * v, 0.2 * v] for v in f], rtol=1e-12)
+    const = lr_sequence(lambda o: optim.ConstantLR(o, factor=0.5, total_iters=3), 6)
+    np.testing.assert_allclose(const[:, 0], [0.05, 0.05, 0.05, 0.1, 0.1, 0.1], rtol=1e-12)
+    mult = lr_sequence(lambda o: optim.MultiplicativeLR(o, lambda e: 0.5 if e % 2 else 1.0), 6)
+    np.testing.assert_allclose(mult[:, 0], [0.1, 0.05, 0.05, 0.025, 0.025, 0.0125], rtol=1e-12)
+    poly = lr_sequence(lambda o: optim.PolynomialLR(o, total_iters=4, power=2.0), 7)
+    np.testing.assert_allclose(poly[:, 0], [0.1 * (1 - min(e, 4) / 4) ** 2 for e in range(7)], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("T_0, T_mult", [(3, 1), (2, 2), (1, 3)])
+def test_cosine_annealing_warm_restarts(T_0, T_mult):
+    """Restarts after T_0, T_0 * T_mult, T_0 * T_mult^2, ... epochs; a fractional epoch lands inside a period."""
+    seq = lr_sequence(lambda o: optim.CosineAnnealingWarmRestarts(o, T_0=T_0, T_mult=T_mult, eta_min=0.01), 30)
+    want, start, period = [], 0, T_0
+    for e in range(30):
+        if e - start >= period:
+            start, period = start + period, period * T_mult
+        want.append(0.01 + 0.09 * (1 + math.cos(math.pi * (e - start) / period)) / 2)
+    np.testing.assert_allclose(seq[:, 0], want, rtol=1e-12)
+    opt = optim.SGD(P, lr=0.1)
+    sched = optim.CosineAnnealingWarmRestarts(opt, T_0=T_0, T_mult=T_mult)
+    opt.step()
+    sched.step(T_0 + 0.5)  # (no deprecation warning for this one, as torch)
+    period = T_0 * T_mult
+    assert sched.get_last_lr()[0] == pytest.approx(0.05 * (1 + math.cos(math.pi * 0.5 / period)), rel=1e-12)
+    with pytest.raises(ValueError, match="epoch must be >= 0"):
+        sched.step(-1)
+
+
+@pytest.mark.parametrize("three_phase", [False, True])
+def test_one_cycle_lr_climbs_then_anneals_with_momentum_opposite(three_phase):
+    total, top = 20, 1.0
+    opt = optim.SGD(P, lr=0.1, momentum=0.9)
+    sched = optim.OneCycleLR(opt, max_lr=top, total_steps=total, pct_start=0.25, three_phase=three_phase)
+    lrs, moms = [], []
+    for _ in range(total):
+        lrs.append(sched.get_last_lr()[0])
+        moms.append(opt.param_groups[0]["momentum"])
+        opt.step()
+        if len(lrs) < total:
+            sched.step()
+    peak = 4  # pct_start * total - 1
+    assert lrs[0] == pytest.approx(top / 25) and lrs[peak] == pytest.approx(top) and max(lrs) == pytest.approx(top)
+    assert moms[0] == pytest.approx(0.95) and moms[peak] == pytest.approx(0.85)
+    assert all(a < b for a, b in zip(lrs[:peak], lrs[1:peak + 1]))  # up, then down
+    assert all(a > b for a, b in zip(lrs[peak:-1], lrs[peak + 1:]))
+    assert lrs[-1] == pytest.approx(top / 25 / 1e4)
+    if three_phase:
+        assert lrs[2 * peak] == pytest.approx(top / 25)  # back at the start before the final anneal
+    sched.step()
+    with pytest.raises(ValueError, match="OneCycleLR: tried to step 21 times; total_steps is 20"):
+        sched.step()
+    adam = optim.Adam(P, lr=0.1, betas=(0.9, 0.99))
+    optim.OneCycleLR(adam, max_lr=0.5, total_steps=10, base_momentum=0.8, max_momentum=0.9)
+    assert adam.param_groups[0]["betas"] == (0.9, 0.99)  # beta1 is the momentum that cycles
+    with pytest.raises(ValueError, match="cycle_momentum needs an optimizer with momentum or betas"):
+        optim.OneCycleLR(optim.Adagrad(P), max_lr=0.5, total_steps=10)
+
+
+def test_sequential_lr_runs_each_scheduler_from_its_milestone():
+    """A linear warm-up for 3 epochs, then a cosine from the top: each piece as it runs alone."""
+    seq = lr_sequence(lambda o: optim.SequentialLR(o, [optim.LinearLR(o, start_factor=0.1, total_iters=3),
+                                                      optim.CosineAnnealingLR(o, T_max=5)], milestones=[3]), 9)
+    warm = lr_sequence(lambda o: optim.LinearLR(o, start_factor=0.1, total_iters=3), 3)
+    cos = lr_sequence(lambda o: optim.CosineAnnealingLR(o, T_max=5), 6)
+    np.testing.assert_allclose(seq[:, 0], np.r_[warm[:, 0], cos[:, 0]], rtol=1e-12)
+    opt = optim.SGD(P, lr=0.1)
+    sched = optim.SequentialLR(opt, [optim.ConstantLR(opt, 0.5, 2), optim.ExponentialLR(opt, 0.9)], [2])
+    for _ in range(4):
+        opt.step()
+        sched.step()
+    buf = io.BytesIO()
+    tg.save(sched.state_dict(), buf)
+    buf.seek(0)
+    opt2 = optim.SGD(P, lr=0.1)
+    again = optim.SequentialLR(opt2, [optim.ConstantLR(opt2, 0.5, 2), optim.ExponentialLR(opt2, 0.9)], [2])
+    again.load_state_dict(tg.load(buf))
+    opt2.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
+    opt.step(), sched.step(), opt2.step(), again.step()
+    assert again.get_last_lr() == pytest.approx(sched.get_last_lr(), rel=1e-12)
+    with pytest.raises(TypeError, match="SequentialLR: scheduler 0 is a ReduceLROnPlateau"):
+        optim.SequentialLR(opt, [optim.ReduceLROnPlateau(opt)], [])
+
+
+@pytest.mark.filterwarnings("ignore:Detected call of")  # (a nested SequentialLR's first step warns, in both)
+def test_warm_up_restart_and_one_cycle_schedules_match_torch():
+    torch = pytest.importorskip("torch")
+    makers = [
+        lambda o, m: m.LinearLR(o, start_factor=0.25, end_factor=1.0, total_iters=4),
+        lambda o, m: m.LinearLR(o, start_factor=1.0, end_factor=0.1, total_iters=6),
+        lambda o, m: m.ConstantLR(o, factor=0.5, total_iters=3),
+        lambda o, m: m.MultiplicativeLR(o, lambda e: 0.95),
+        lambda o, m: m.PolynomialLR(o, total_iters=5, power=2.0),
+        lambda o, m: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001),
+        lambda o, m: m.OneCycleLR(o, max_lr=[1.0, 2.0], epochs=4, steps_per_epoch=5, anneal_strategy="linear",
+                                  three_phase=True),
+        lambda o, m: m.OneCycleLR(o, max_lr=1.0, total_steps=20),
+        lambda o, m: m.SequentialLR(o, [m.ConstantLR(o, factor=0.2, total_iters=2), m.ExponentialLR(o, gamma=0.9),
+                                        m.StepLR(o, 2, 0.5)], milestones=[2, 5]),
+        lambda o, m: m.SequentialLR(o, [m.SequentialLR(o, [m.LinearLR(o, 0.5, total_iters=2), m.ExponentialLR(o, 0.8)],
+                                                       [2]), m.PolynomialLR(o, 4)], [5]),
+    ]
+    for make in makers:
+        t_opt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.ones(1))], "lr": 0.1 * (i + 1)}
+                                 for i in range(2)], lr=0.1, momentum=0.9)
+        g_opt = optim.SGD([{"params": [tg.ones(1, requires_grad=True)], "lr": 0.1 * (i + 1)} for i in range(2)],
+                          lr=0.1, momentum=0.9)
+        t_s, g_s = make(t_opt, torch.optim.lr_scheduler), make(g_opt, optim)
+        for _ in range(20):
+            assert g_s.get_last_lr() == pytest.approx(t_s.get_last_lr(), rel=1e-12)
+            assert [g["momentum"] for g in g_opt.param_groups] == \
+                pytest.approx([g["momentum"] for g in t_opt.param_groups], rel=1e-12)
+            t_opt.step()
+            g_opt.step()
+            t_s.step()
+            g_s.step()

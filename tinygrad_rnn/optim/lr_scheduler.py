@@ -2,10 +2,11 @@
 epoch *after* ``optimizer.step()``; each step writes the new lr into every param group."""
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
 import warnings
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from .optimizer import Optimizer, check_int, check_number
 
@@ -39,8 +40,12 @@ class LRScheduler:
                                    "load the optimizer's state_dict first")
         self.base_lrs: List[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The step a scheduler takes when made (SequentialLR takes it again for the scheduler it starts)."""
         self._step_count = 0
-        self._opt_steps_at_start = optimizer._step_count
+        self._opt_steps_at_start = self.optimizer._step_count
         self._initial = True
         try:
             self.step()
@@ -61,12 +66,17 @@ class LRScheduler:
             warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. Call "
                           "`optimizer.step()` first, then `lr_scheduler.step()`; otherwise the first value "
                           "of the learning rate schedule is skipped.", UserWarning, stacklevel=2)
+        if epoch is not None:
+            warnings.warn("The epoch parameter in `scheduler.step()` is deprecated (as in torch); call "
+                          "`scheduler.step()` with no argument.", UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: Optional[int] = None) -> None:
+        """Set each group's lr for the next epoch (the recursive form), or for ``epoch`` (the closed form)."""
         if epoch is None:
             self.last_epoch += 1
             values = self.get_lr()
         else:
-            warnings.warn("The epoch parameter in `scheduler.step()` is deprecated (as in torch); call "
-                          "`scheduler.step()` with no argument.", UserWarning, stacklevel=2)
             self.last_epoch = epoch
             values = self._get_closed_form_lr() if hasattr(self, "_get_closed_form_lr") else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
@@ -149,13 +159,7 @@ class LambdaLR(LRScheduler):
     The functions are not part of state_dict() (nor is anything else that cannot be saved without pickle)."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
-        n = len(optimizer.param_groups)
-        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
-        if len(lambdas) != n:
-            raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per param group), got {len(lambdas)}")
-        if not all(callable(f) for f in lambdas):
-            raise TypeError("LambdaLR: lr_lambda must be a function of the epoch (or a list of them)")
-        self.lr_lambdas = lambdas
+        self.lr_lambdas = _lambdas("LambdaLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> List[float]:
@@ -186,6 +190,294 @@ class MultiStepLR(LRScheduler):
     def _get_closed_form_lr(self) -> List[float]:
         passed = sum(c for m, c in self.milestones.items() if m <= self.last_epoch)
         return [base_lr * self.gamma ** passed for base_lr in self.base_lrs]
+
+
+class MultiplicativeLR(LRScheduler):
+    """lr = previous lr * lr_lambda(epoch) from epoch 1 on: one function for every param group or a list of
+    one per group (not saved by state_dict())."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
+        self.lr_lambdas = _lambdas("MultiplicativeLR", optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        groups = self.optimizer.param_groups
+        if self._initial:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * f(self.last_epoch) for f, group in zip(self.lr_lambdas, groups)]
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+
+
+def _per_group(name: str, what: str, optimizer: Optimizer, value: Any) -> List[Any]:
+    """One value per param group, from one for all or a list of them."""
+    n = len(optimizer.param_groups)
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * n
+    if len(values) != n:
+        raise ValueError(f"{name}: expected {n} {what}s (one per param group), got {len(values)}")
+    return values
+
+
+def _lambdas(name: str, optimizer: Optimizer, fns: Any) -> List[Any]:
+    fns = _per_group(name, "lr_lambda", optimizer, fns)
+    if not all(callable(f) for f in fns):
+        raise TypeError(f"{name}: lr_lambda must be a function of the epoch (or a list of them)")
+    return fns
+
+
+class ConstantLR(LRScheduler):
+    """lr = base_lr * factor for the first total_iters epochs, then base_lr (a constant warm-up)."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        check_number("ConstantLR", "factor", factor, lambda v: 0 < v <= 1, "in (0, 1]")
+        check_int("ConstantLR", "total_iters", total_iters, 0)
+        self.factor, self.total_iters = factor, int(total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] * self.factor for group in groups]
+        if self.last_epoch != self.total_iters:
+            return [group["lr"] for group in groups]
+        return [group["lr"] / self.factor for group in groups]
+
+    def _get_closed_form_lr(self) -> List[float]:
+        f = 1.0 if self.last_epoch >= self.total_iters else self.factor
+        return [base_lr * f for base_lr in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """lr = base_lr * f, f going linearly from start_factor at epoch 0 to end_factor at total_iters (a
+    linear warm-up, or decay), then staying there."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
+        check_number("LinearLR", "start_factor", start_factor, lambda v: 0 < v <= 1, "in (0, 1]")
+        check_number("LinearLR", "end_factor", end_factor, lambda v: 0 <= v <= 1, "in [0, 1]")
+        check_int("LinearLR", "total_iters", total_iters, 1)
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, int(total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        groups, e, a, b = self.optimizer.param_groups, self.last_epoch, self.start_factor, self.end_factor
+        if e == 0:
+            return [group["lr"] * a for group in groups]
+        if self._initial or e > self.total_iters:
+            return [group["lr"] for group in groups]
+        ratio = 1.0 + (b - a) / (self.total_iters * a + (e - 1) * (b - a))  # f(e) / f(e - 1)
+        return [group["lr"] * ratio for group in groups]
+
+    def _get_closed_form_lr(self) -> List[float]:
+        f = self.start_factor + (self.end_factor - self.start_factor) * min(self.total_iters, self.last_epoch) \
+            / self.total_iters
+        return [base_lr * f for base_lr in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """lr = base_lr * (1 - min(epoch, total_iters) / total_iters) ** power: to 0 at total_iters."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
+        check_int("PolynomialLR", "total_iters", total_iters, 1)
+        check_number("PolynomialLR", "power", power, lambda v: v > 0, "> 0")
+        self.total_iters, self.power = int(total_iters), power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        groups, e, T = self.optimizer.param_groups, self.last_epoch, self.total_iters
+        if self._initial or e > T:
+            return [group["lr"] for group in groups]
+        ratio = ((1.0 - e / T) / (1.0 - (e - 1) / T)) ** self.power
+        return [group["lr"] * ratio for group in groups]
+
+    def _get_closed_form_lr(self) -> List[float]:
+        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+                for base_lr in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR: lr = eta_min + (base_lr - eta_min) (1 + cos(pi T_cur / T_i)) / 2, where T_cur counts epochs
+    since the last restart and the i-th period lasts T_i = T_0 * T_mult ** i epochs. ``step(epoch)`` may
+    take a fractional epoch (step(e + batch / batches) within an epoch), as torch's."""
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        check_int("CosineAnnealingWarmRestarts", "T_0", T_0, 1)
+        check_int("CosineAnnealingWarmRestarts", "T_mult", T_mult, 1)
+        check_number("CosineAnnealingWarmRestarts", "eta_min", eta_min, lambda v: v >= 0, ">= 0")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = int(T_0), int(T_0), int(T_mult), eta_min
+        self.T_cur: float = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[float]:
+        c = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+        return [self.eta_min + (base_lr - self.eta_min) * c for base_lr in self.base_lrs]
+
+    def step(self, epoch: Optional[float] = None) -> None:
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur, self.T_i = self.T_cur % self.T_i, self.T_i * self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: epoch must be >= 0, got {epoch}")
+        elif epoch < self.T_0:
+            self.T_i, self.T_cur = self.T_0, epoch
+        elif self.T_mult == 1:
+            self.T_cur = epoch % self.T_0
+        else:  # the restart before epoch: T_0 (T_mult^n - 1) / (T_mult - 1) <= epoch
+            n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+            self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+            self.T_i = self.T_0 * self.T_mult ** n
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy, stepped once per batch: the lr climbs from max_lr / div_factor to max_lr over the
+    first pct_start of total_steps, then anneals ('cos' or 'linear') to max_lr / (div_factor *
+    final_div_factor); with cycle_momentum, SGD's momentum (Adam's beta1) moves the opposite way, between
+    max_momentum and base_momentum. three_phase: up, back down to the start, then to the minimum. Stepping
+    past total_steps raises, as torch's."""
+
+    def __init__(self, optimizer: Optimizer, max_lr: Any, total_steps: Optional[int] = None,
+                 epochs: Optional[int] = None, steps_per_epoch: Optional[int] = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True, base_momentum: Any = 0.85,
+                 max_momentum: Any = 0.95, div_factor: float = 25.0, final_div_factor: float = 1e4,
+                 three_phase: bool = False, last_epoch: int = -1) -> None:
+        name = "OneCycleLR"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name}: optimizer must be an Optimizer, got {type(optimizer).__name__}")
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError(f"{name}: give total_steps, or epochs and steps_per_epoch")
+            check_int(name, "epochs", epochs, 1)
+            check_int(name, "steps_per_epoch", steps_per_epoch, 1)
+            total_steps = epochs * steps_per_epoch
+        check_int(name, "total_steps", total_steps, 1)
+        check_number(name, "pct_start", pct_start, lambda v: 0 <= v <= 1, "in [0, 1]")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"{name}: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.total_steps, self.anneal_strategy, self.cycle_momentum = int(total_steps), anneal_strategy, cycle_momentum
+        up = float(pct_start * total_steps) - 1
+        if three_phase:  # (end step, lr from, lr to, momentum from, momentum to) per phase
+            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (2 * up, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                            (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        groups = optimizer.param_groups
+        if last_epoch == -1:
+            for group, top in zip(groups, _per_group(name, "max_lr", optimizer, max_lr)):
+                group["initial_lr"], group["max_lr"] = top / div_factor, top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"{name}: cycle_momentum needs an optimizer with momentum or betas "
+                                 f"({type(optimizer).__name__} has neither); pass cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            if last_epoch == -1:
+                for group, hi, lo in zip(groups, _per_group(name, "max_momentum", optimizer, max_momentum),
+                                         _per_group(name, "base_momentum", optimizer, base_momentum)):
+                    self._set_momentum(group, hi)
+                    group["max_momentum"], group["base_momentum"] = hi, lo
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group: Dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self) -> List[float]:
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"OneCycleLR: tried to step {step} times; total_steps is {self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr0, lr1, m0, m1) in enumerate(self._phases):
+                if step <= end or i == len(self._phases) - 1:
+                    pct = (step - start) / (end - start)
+                    lrs.append(self._anneal(group[lr0], group[lr1], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[m0], group[m1], pct))
+                    break
+                start = end
+        return lrs
+
+
+class SequentialLR(LRScheduler):
+    """Run schedulers one after another: schedulers[i] from epoch milestones[i - 1] on, started afresh
+    at its milestone (e.g. LinearLR warm-up for 5 epochs, then CosineAnnealingLR: milestones=[5])."""
+
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int],
+                 last_epoch: int = -1) -> None:
+        name = "SequentialLR"
+        schedulers, milestones = list(schedulers), list(milestones)
+        if not schedulers:
+            raise ValueError(f"{name}: expected at least one scheduler")
+        for i, sched in enumerate(schedulers):
+            if isinstance(sched, ReduceLROnPlateau) or not isinstance(sched, LRScheduler):
+                raise TypeError(f"{name}: scheduler {i} is a {type(sched).__name__}; expected an LRScheduler "
+                                "stepped without a metric (not ReduceLROnPlateau)")
+            if sched.optimizer is not optimizer:
+                raise ValueError(f"{name}: scheduler {i} ({type(sched).__name__}) belongs to another optimizer")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"{name}: expected {len(schedulers) - 1} milestones (one fewer than the schedulers), "
+                             f"got {len(milestones)}")
+        self._schedulers, self._milestones = schedulers, milestones
+        self.optimizer, self.last_epoch = optimizer, last_epoch + 1
+        for group in optimizer.param_groups:  # undo the steps the schedulers took when made
+            group["lr"] = group["initial_lr"]
+        _undo_initial_steps(schedulers)
+        first = schedulers[bisect.bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self) -> None:  # type: ignore[override]
+        self.last_epoch += 1
+        i = bisect.bisect_right(self._milestones, self.last_epoch)
+        sched = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            sched._update_lr(0)
+        else:
+            sched.step()
+        self._last_lr = sched.get_last_lr()
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Its own state and each scheduler's (their state_dicts, in order)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        state = dict(state_dict)
+        for sched, s in zip(self._schedulers, state.pop("_schedulers")):
+            sched.load_state_dict(s)
+        self.__dict__.update(state)
+
+
+def _undo_initial_steps(schedulers: Sequence[LRScheduler]) -> None:
+    """Take back the epoch each scheduler counted when it was made (a nested SequentialLR's own schedulers')."""
+    for sched in schedulers:
+        if isinstance(sched, SequentialLR):
+            _undo_initial_steps(sched._schedulers)
+        else:
+            sched.last_epoch -= 1
 
 
 class ReduceLROnPlateau(LRScheduler):
