@@ -175,6 +175,51 @@ def test_matmul_with_numpy_constant(ab, data):
     check_op(lambda y: a @ y, lambda y: np.matmul(a, y), [b], "cpu")
 
 
+@with_fixtures
+@given(nkm=st.tuples(*[st.sampled_from([0, 1, 2, 3, 3]) for _ in range(3)]), data=st.data())
+def test_mm_dot_outer(device, nkm, data):
+    """mm of two matrices, dot of two vectors of one length, outer of any two vectors (empty ones too)."""
+    n, k, m = nkm
+    a, b = data.draw(arrays((n, k)), label="a"), data.draw(arrays((k, m)), label="b")
+    check_op(lambda x, y: x.mm(y), np.matmul, [a, b], device, gradgrad=True)
+    check_op(tg.mm, np.matmul, [a, b], device)
+    u, v, w = data.draw(arrays((k,)), label="u"), data.draw(arrays((k,)), label="v"), data.draw(arrays((m,)), label="w")
+    check_op(lambda x, y: x.dot(y), np.dot, [u, v], device, gradgrad=True)
+    check_op(tg.dot, np.dot, [u, v], device)
+    check_op(lambda x, y: x.outer(y), np.outer, [u, w], device, gradgrad=True)
+    check_op(tg.outer, np.outer, [u, w], device)
+
+
+def test_mm_dot_outer_shapes_and_dtypes():
+    with pytest.raises(ValueError, match=r"mm: expected \(n, m\) and \(m, p\) matrices, got shapes \(2, 3\) and "
+                                         r"\(3,\)"):
+        tg.ones(2, 3).mm(tg.ones(3))
+    for a, b in (((2, 3), (2, 2)), ((1, 2, 3), (3, 2)), ((3,), (3, 2))):
+        with pytest.raises(ValueError, match="mm: expected"):
+            tg.mm(tg.ones(*a), tg.ones(*b))
+    with pytest.raises(ValueError, match=r"dot: expected two 1-D tensors of the same length, got shapes \(3,\) and "
+                                         r"\(4,\)"):
+        tg.ones(3).dot(tg.ones(4))
+    for a, b in (((3,), (3, 1)), ((), ()), ((1, 3), (3,))):
+        with pytest.raises(ValueError, match="dot: expected two 1-D tensors"):
+            tg.dot(tg.ones(*a), tg.ones(*b))
+    with pytest.raises(ValueError, match=r"outer: expected two 1-D tensors, got shapes \(3,\) and \(1, 2\)"):
+        tg.ones(3).outer(tg.ones(1, 2))
+    with pytest.raises(ValueError, match=r"outer: .*got shapes \(\) and \(2,\)"):
+        tg.outer(tg.ones(()), tg.ones(2))
+    for f in (lambda: tg.ones(2, 2).mm(tg.ones(2, 2, dtype=tg.float64)), lambda: tg.ones(2).dot(tg.ones(2).double())):
+        with pytest.raises(TypeError, match=r"(mm|dot): .* the operands must have the same dtype"):  # (as torch)
+            f()
+    with pytest.raises(TypeError, match="outer: other must be a Tensor, got ndarray"):
+        tg.ones(2).outer(np.ones(2))
+    ints = tg.tensor([1, 2, 3])
+    assert ints.dot(ints).dtype == np.int64 and ints.dot(ints).item() == 14 and ints.dot(ints).shape == ()
+    assert ints.reshape(3, 1).mm(ints.reshape(1, 3)).dtype == np.int64
+    assert ints.outer(tg.ones(2)).dtype == np.float32  # (outer promotes, as a product: torch's dtypes)
+    assert tg.ones(2).outer(tg.ones(3, dtype=tg.float64)).dtype == np.float64
+    assert tg.ones(0).dot(tg.ones(0)).tolist() == 0.0 and tg.ones(2, 0).mm(tg.ones(0, 3)).tolist() == [[0.0] * 3] * 2
+
+
 # ============================================================================ elementwise unary
 def _sigmoid(a):
     return np.where(a >= 0, 1 / (1 + np.exp(-np.abs(a))), np.exp(-np.abs(a)) / (1 + np.exp(-np.abs(a))))
@@ -287,7 +332,7 @@ def test_rounding_ops_on_integers_and_decimals():
         tg.tensor([1.0]).round(1.5)
 
 
-# ============================================================================ maximum / minimum / clamp / where
+# ============================================================================ maximum / minimum / clamp / where / lerp
 @pytest.mark.parametrize("op", ["maximum", "minimum"])
 @with_fixtures
 @given(pair=broadcast_pair(), data=st.data())
@@ -384,6 +429,82 @@ def test_where(device, sh, data):
     check_op(lambda x, y: x.where(c, y), lambda x, y: np.where(cond, x, y), [a, b], device)
     if device == "cpu":  # a numpy condition
         check_op(lambda x, y: tg.where(cond, x, y), lambda x, y: np.where(cond, x, y), [a, b], device)
+
+
+WEIGHTS = st.one_of(floats(-1.5, 1.5), st.sampled_from([-0.5, 0.5, 0.0, 1.0]))  # (torch switches formula at 0.5)
+
+
+@with_fixtures
+@given(sh=st.sampled_from([0, 1, 1, 1]).flatmap(lambda lo: hnp.mutually_broadcastable_shapes(
+    num_shapes=3, max_dims=3, min_side=lo, max_side=3)), data=st.data())
+def test_lerp(device, sh, data):
+    """start + weight (end - start), with a number or a tensor weight; start, end and weight broadcast, and each
+    gets its gradient (1 - weight, weight, end - start)."""
+    ss, se, sw = sh.input_shapes
+    a, b = data.draw(arrays(ss), label="start"), data.draw(arrays(se), label="end")
+    w = data.draw(hnp.arrays(np.float64, sw, elements=WEIGHTS), label="weight")
+    ref = lambda x, y, z: x + z * (y - x)  # noqa: E731
+    check_op(lambda x, y, z: x.lerp(y, z), ref, [a, b, w], device, gradgrad=True)
+    c = data.draw(WEIGHTS, label="number weight")
+    check_op(lambda x, y: tg.lerp(x, y, c), lambda x, y: ref(x, y, c), [a, b], device, gradgrad=True)
+
+
+def test_lerp_dtypes_exact_ends_and_errors():
+    big, one = tg.tensor([1e16], dtype=tg.float64), tg.tensor([1.0], dtype=tg.float64)
+    assert big.lerp(one, 1.0).item() == 1.0 and big.lerp(one, tg.tensor([1.0], dtype=tg.float64)).item() == 1.0
+    assert big.lerp(one, 0.0).item() == 1e16  # (start + 1 (end - start) would give 0 here: torch's ends are exact)
+    half = tg.tensor([1.0, 2.0], dtype=tg.float16)
+    assert half.lerp(tg.tensor([3.0, 5.0], dtype=tg.float16), 0.5).dtype == np.float16
+    x = tg.tensor([1.0, 2.0])
+    assert x.lerp(tg.tensor([3.0, 5.0]), tg.tensor(0.5, dtype=tg.float64)).dtype == np.float32  # (0-d: a number)
+    with pytest.raises(TypeError, match="lerp: start and end must have one floating-point dtype, got int64 and int64"):
+        tg.tensor([1, 2]).lerp(tg.tensor([3, 5]), 0.5)
+    with pytest.raises(TypeError, match="lerp: start and end .* got float32 and float64"):
+        x.lerp(tg.tensor(3.0, dtype=tg.float64), 0.5)
+    with pytest.raises(TypeError, match=r"lerp: a weight tensor with dims must have the input's dtype float32, got "
+                                        r"float64 of shape \(2,\)"):
+        x.lerp(x, tg.tensor([0.5, 2.0], dtype=tg.float64))
+    with pytest.raises(TypeError, match="lerp: weight must be a number or a Tensor, got str"):
+        x.lerp(x, "0.5")
+    with pytest.raises(TypeError, match="lerp: other must be a Tensor, got float"):
+        x.lerp(3.0, 0.5)
+    with pytest.raises(ValueError, match=r"lerp: the input \(2,\), end \(3,\) and weight \(\) do not broadcast"):
+        x.lerp(tg.ones(3), 0.5)
+    with pytest.raises(ValueError, match=r"lerp: the input \(2,\), end \(2,\) and weight \(3,\) do not broadcast"):
+        x.lerp(x, tg.ones(3))
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_nan_to_num(device, shape, data):
+    """nan, inf and -inf replaced; the gradient passes where x is finite and is 0 at the replaced elements (torch's).
+    The replacements for inf are drawn finite here: gradcheck sums the outputs."""
+    x = data.draw(arrays(shape), label="x")
+    kind = data.draw(hnp.arrays(np.int8, shape, elements=st.sampled_from([0, 0, 1, 2, 3])), label="kind")
+    x = np.where(kind == 1, np.nan, np.where(kind == 2, np.inf, np.where(kind == 3, -np.inf, x)))
+    nan, posinf, neginf = (data.draw(st.one_of(floats(-3, 3), st.none()) if i == 0 else floats(-3, 3), label=name)
+                           for i, name in enumerate(("nan", "posinf", "neginf")))
+    ref = lambda a: np.nan_to_num(a, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)  # noqa: E731
+    check_op(lambda t: t.nan_to_num(nan, posinf, neginf), ref, [x], device, gradgrad=True)
+    check_op(lambda t: tg.nan_to_num(t, posinf=posinf, neginf=neginf), lambda a: np.nan_to_num(
+        a, posinf=posinf, neginf=neginf), [x], device)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_nan_to_num_defaults_gradient_and_integers(device, dtype):
+    x = tg.tensor(np.array([1.0, np.nan, np.inf, -np.inf], dtype), device=device, requires_grad=True)
+    big = float(np.finfo(dtype).max)
+    y = x.nan_to_num()
+    assert y.dtype == dtype and y.tolist() == [1.0, 0.0, big, -big]
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0, 0.0, 0.0]  # (torch's gradient)
+    assert x.nan_to_num(nan=1e40).tolist()[1] == (math.inf if dtype != np.float64 else 1e40)  # (as torch: inf)
+    n = tg.tensor([1, 2], device=device)
+    out = n.nan_to_num(nan=1.5)
+    assert out.dtype == np.int64 and out.tolist() == [1, 2] and out.data is not n.data
+    assert tg.tensor([True], device=device).nan_to_num().dtype == np.bool_
+    with pytest.raises(TypeError, match="nan_to_num: posinf must be a number or None, got str"):
+        x.nan_to_num(posinf="big")
 
 
 # ============================================================================ reductions
@@ -725,6 +846,189 @@ def test_flatten(device, shape, data):
     target = shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:]
     x = data.draw(arrays(shape), label="x")
     check_op(lambda t: t.flatten(start, end), lambda a: a.reshape(target), [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, min_side=0), data=st.data())
+def test_narrow_select(device, shape, data):
+    """narrow keeps ``length`` elements from ``start`` (negative: counted from the end) along dim; select takes the
+    slice at ``index`` without the dim. Both are slices: the gradient reaches those elements only."""
+    nd = len(shape)
+    dim = data.draw(st.integers(-nd, nd - 1), label="dim")
+    n = shape[dim]
+    start = data.draw(st.integers(-n, n), label="start")
+    first = start + n if start < 0 else start
+    length = data.draw(st.integers(0, n - first), label="length")
+    x = data.draw(arrays(shape), label="x")
+    ref = lambda a: np.take(a, np.arange(first, first + length, dtype=np.int64), axis=dim)  # noqa: E731
+    check_op(lambda t: t.narrow(dim, start, length), ref, [x], device, gradgrad=True)
+    check_op(lambda t: tg.narrow(t, dim, start, length), ref, [x], device)
+    if n:
+        index = data.draw(st.integers(-n, n - 1), label="index")
+        check_op(lambda t: t.select(dim, index), lambda a: np.take(a, index, axis=dim), [x], device, gradgrad=True)
+        check_op(lambda t: tg.select(t, dim, index), lambda a: np.take(a, index, axis=dim), [x], device)
+
+
+def test_narrow_select_are_views_and_check_their_arguments(device):
+    x = tg.arange(12.0, device=device).reshape(3, 4)
+    x.narrow(1, -2, 2).fill_(0.0)  # (views, as torch's: the write shows in x, and x's version counts it)
+    x.select(0, 0).fill_(-1.0)
+    assert x.tolist() == [[-1.0] * 4, [4.0, 5.0, 0.0, 0.0], [8.0, 9.0, 0.0, 0.0]] and x._version == 2
+    assert x.narrow(0, 3, 0).shape == (0, 4) and x.narrow(0, -3, 3).shape == (3, 4)
+    with pytest.raises(IndexError, match=r"narrow: start 4 is out of range for dim 0 of size 3 \(tensor shape "
+                                         r"\(3, 4\); valid starts are -3..3\)"):
+        x.narrow(0, 4, 0)
+    with pytest.raises(IndexError, match="narrow: start -4 is out of range"):
+        x.narrow(0, -4, 1)
+    with pytest.raises(ValueError, match=r"narrow: start 2 \+ length 2 exceeds the size 3 of dim 0"):
+        x.narrow(-2, 2, 2)
+    with pytest.raises(ValueError, match=r"narrow: start 0 \+ length 4 exceeds"):  # (start -3 counted from the end)
+        x.narrow(0, -3, 4)
+    with pytest.raises(ValueError, match="narrow: length must be non-negative, got -1"):
+        x.narrow(0, 0, -1)
+    with pytest.raises(ValueError, match="narrow: a 0-d tensor has no dim to narrow"):
+        tg.tensor(3.0).narrow(0, 0, 1)
+    with pytest.raises(TypeError, match="narrow: start must be an int, got float"):
+        x.narrow(0, 1.0, 1)
+    with pytest.raises(IndexError, match="narrow: dim 2 is out of range"):
+        x.narrow(2, 0, 1)
+    with pytest.raises(IndexError, match=r"select: index -4 is out of range for dim 0 of size 3 \(tensor shape "
+                                         r"\(3, 4\); valid indices are -3..2\)"):
+        x.select(0, -4)
+    with pytest.raises(IndexError, match="select: index 0 is out of range for dim 0 of size 0"):
+        tg.ones(0, 2).select(0, 0)
+    with pytest.raises(IndexError, match="select: a 0-d tensor has no dim to select from"):
+        tg.tensor(3.0).select(0, 0)
+    with pytest.raises(TypeError, match="select: index must be an int, got bool"):
+        x.select(0, True)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_movedim(device, shape, data):
+    """The dims in source go to the places in destination (ints or tuples, negative ones too), the rest keep
+    their order: numpy's moveaxis."""
+    nd = len(shape)
+    k = data.draw(st.integers(0, nd), label="k")
+    src, dst = (data.draw(st.permutations(range(nd)), label=name)[:k] for name in ("source", "destination"))
+    src, dst = ([d - nd if data.draw(st.booleans()) else d for d in dims] for dims in (src, dst))
+    if k == 1 and data.draw(st.booleans(), label="as ints"):
+        src, dst = src[0], dst[0]
+    else:
+        src, dst = tuple(src), list(dst)
+    x = data.draw(arrays(shape), label="x")
+    ref = lambda a: np.moveaxis(a, src, dst)  # noqa: E731
+    check_op(lambda t: t.movedim(src, dst), ref, [x], device, gradgrad=True)
+    check_op(lambda t: tg.movedim(t, src, dst), ref, [x], device)
+
+
+def test_movedim_forms_and_errors():
+    x = tg.ones(2, 3, 4)
+    assert x.movedim(0, -1).shape == (3, 4, 2) and x.movedim((), ()).shape == (2, 3, 4)
+    assert tg.tensor(3.0).movedim(0, -1).shape == ()
+    with pytest.raises(ValueError, match=r"movedim: source \(0, 1\) and destination \(2,\) name different numbers"):
+        x.movedim((0, 1), (2,))
+    with pytest.raises(ValueError, match=r"movedim: source \(0, -3\) repeats a dim \(tensor shape \(2, 3, 4\)\)"):
+        x.movedim((0, -3), (1, 2))
+    with pytest.raises(ValueError, match=r"movedim: destination \[1, 1\] repeats a dim"):
+        x.movedim([0, 1], [1, 1])
+    with pytest.raises(TypeError, match=r"movedim: source and destination must both be ints or both sequences of "
+                                        r"ints, got 0 and \(1,\)"):
+        x.movedim(0, (1,))
+    with pytest.raises(IndexError, match="movedim: dim 3 is out of range"):
+        x.movedim(3, 0)
+    with pytest.raises(IndexError, match="movedim: dim 1 is out of range for a tensor with 0 dims"):
+        tg.tensor(3.0).movedim(0, 1)
+
+
+@st.composite
+def unflatten_args(draw):
+    """(shape, dim, sizes): dim of shape is the product of sizes, where one size may be given as -1."""
+    base = draw(shapes(max_dims=2, max_side=3))
+    sizes = draw(st.lists(st.sampled_from([1, 2, 3, 3, 0]), min_size=1, max_size=3))
+    d = draw(st.integers(0, len(base)))
+    shape = base[:d] + (math.prod(sizes),) + base[d:]
+    if math.prod(sizes) and draw(st.booleans()):
+        sizes[draw(st.integers(0, len(sizes) - 1))] = -1
+    dim = d - len(shape) if draw(st.booleans()) else d
+    return shape, dim, tuple(sizes) if draw(st.booleans()) else sizes
+
+
+@with_fixtures
+@given(args=unflatten_args(), data=st.data())
+def test_unflatten(device, args, data):
+    shape, dim, sizes = args
+    x = data.draw(arrays(shape), label="x")
+    d = dim % len(shape)
+    ref = lambda a: a.reshape(shape[:d] + tuple(sizes) + shape[d + 1:])  # noqa: E731  (numpy infers the -1)
+    check_op(lambda t: t.unflatten(dim, sizes), ref, [x], device, gradgrad=True)
+    check_op(lambda t: tg.unflatten(t, dim, sizes), ref, [x], device)
+
+
+def test_unflatten_errors():
+    x = tg.ones(2, 3, 4)
+    assert x.unflatten(1, [1, 3, 1]).shape == (2, 1, 3, 1, 4) and tg.ones(2, 0).unflatten(1, (2, -1)).shape == (2, 2, 0)
+    with pytest.raises(ValueError, match=r"unflatten: sizes \(3, 2\) do not multiply up to the size 4 of dim 2 "
+                                         r"\(tensor shape \(2, 3, 4\)\)"):
+        x.unflatten(-1, (3, 2))
+    with pytest.raises(ValueError, match=r"unflatten: sizes \(3, -1\) do not multiply up"):
+        x.unflatten(-1, (3, -1))
+    with pytest.raises(ValueError, match=r"unflatten: sizes \(0, -1\) do not multiply up"):  # (-1 beside a 0: any size)
+        tg.ones(2, 0).unflatten(1, (0, -1))
+    with pytest.raises(ValueError, match=r"unflatten: sizes \(-1, -1\) must be non-negative, but for one -1"):
+        x.unflatten(-1, (-1, -1))
+    with pytest.raises(ValueError, match=r"unflatten: sizes \(-2, -2\) must be non-negative"):
+        x.unflatten(-1, (-2, -2))
+    with pytest.raises(ValueError, match="unflatten: sizes must be non-empty"):
+        x.unflatten(1, ())
+    with pytest.raises(TypeError, match="unflatten: sizes must be a tuple or list of ints, got int"):
+        x.unflatten(1, 3)
+    with pytest.raises(TypeError, match="unflatten: each size must be an int, got float"):
+        x.unflatten(1, (3.0,))
+    with pytest.raises(IndexError, match="unflatten: a 0-d tensor has no dim to unflatten"):
+        tg.tensor(3.0).unflatten(0, (1,))
+    with pytest.raises(IndexError, match="unflatten: dim 3 is out of range"):
+        x.unflatten(3, (4,))
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_roll(device, shape, data):
+    """Elements pushed off the end come back at the start: numpy's roll (dims may repeat, their shifts add up;
+    dims None rolls the flattened tensor)."""
+    nd = len(shape)
+    x = data.draw(arrays(shape), label="x")
+    if nd == 0 or data.draw(st.booleans(), label="dims None"):
+        shift = data.draw(st.integers(-7, 7), label="shift")
+        check_op(lambda t: t.roll(shift), lambda a: np.roll(a, shift), [x], device, gradgrad=True)
+        return
+    k = data.draw(st.integers(1, 3), label="k")
+    dims = data.draw(st.lists(st.integers(-nd, nd - 1), min_size=k, max_size=k), label="dims")
+    shifts = data.draw(st.lists(st.integers(-7, 7), min_size=k, max_size=k), label="shifts")
+    if k == 1 and data.draw(st.booleans(), label="as ints"):
+        dims, shifts = dims[0], shifts[0]
+    ref = lambda a: np.roll(a, shifts, axis=dims)  # noqa: E731
+    check_op(lambda t: t.roll(shifts, dims), ref, [x], device, gradgrad=True)
+    check_op(lambda t: tg.roll(t, shifts=shifts, dims=dims), ref, [x], device)
+
+
+def test_roll_is_a_copy_and_checks_its_arguments():
+    x = tg.arange(6.0).reshape(2, 3)
+    for y in (x.roll(0, 1), x.roll(3, 1), x.roll(1)):  # (a copy even where nothing moves, as torch's)
+        assert not np.shares_memory(y.data, x.data)
+    assert tg.tensor(3.0).roll(1).tolist() == 3.0 and tg.ones(0, 3).roll(1, 0).shape == (0, 3)
+    with pytest.raises(ValueError, match=r"roll: shifts \(1,\) and dims \(0, 1\) must have one \(non-zero\) length"):
+        x.roll((1,), (0, 1))
+    with pytest.raises(ValueError, match=r"roll: shifts \(\) and dims \(\) must have one"):
+        x.roll((), ())
+    with pytest.raises(ValueError, match="roll: 2 shifts need as many dims"):
+        x.roll((1, 2))
+    with pytest.raises(IndexError, match=r"roll: a 0-d tensor has no dims to roll \(got dims \(0,\)"):
+        tg.tensor(3.0).roll(1, 0)
+    with pytest.raises(IndexError, match="roll: dim 2 is out of range"):
+        x.roll(1, 2)
+    with pytest.raises(TypeError, match="roll: each shift must be an int, got float"):
+        x.roll(1.0)
 
 
 # ============================================================================ indexing
@@ -1091,6 +1395,40 @@ def test_tril_triu_keep_dtypes_and_refuse_vectors():
         tg.ones(3).tril()
     with pytest.raises(TypeError, match="triu: diagonal must be an int, got float"):
         tg.ones(2, 2).triu(0.5)
+
+
+# ============================================================================ logical functions
+LOGICAL_VALUES = {np.bool_: st.booleans(), np.int64: st.sampled_from([0, 1, -2]),
+                  np.float64: st.sampled_from([0.0, -0.0, 0.5, np.nan, np.inf])}
+
+
+@pytest.mark.parametrize("op", ["and", "or", "xor"])
+@with_fixtures
+@given(pair=broadcast_pair(), dtypes=st.tuples(*[st.sampled_from(list(LOGICAL_VALUES))] * 2), data=st.data())
+def test_logical_functions_take_any_dtype(device, op, pair, dtypes, data):
+    """torch.logical_*: nonzero (nan and inf too) is True, whatever the dtype; a bool result, broadcast."""
+    a, b = (data.draw(hnp.arrays(dt, s, elements=LOGICAL_VALUES[dt])) for dt, s in zip(dtypes, pair))
+    x, y = tg.tensor(a, device=device), tg.tensor(b, device=device)
+    want = getattr(np, f"logical_{op}")(a, b)
+    for out in (getattr(x, f"logical_{op}")(y), getattr(tg, f"logical_{op}")(x, y)):
+        assert out.dtype == np.bool_ and out.device == device
+        np.testing.assert_array_equal(out.numpy(), want)
+    for out in (x.logical_not(), tg.logical_not(x)):
+        assert out.dtype == np.bool_
+        np.testing.assert_array_equal(out.numpy(), np.logical_not(a))
+
+
+def test_logical_functions_take_tensors_only():
+    x = tg.tensor([0.0, 2.0], requires_grad=True)
+    assert not x.logical_and(x).requires_grad and x.logical_not().tolist() == [True, False]
+    with pytest.raises(TypeError, match="logical_or: other must be a Tensor, got int"):  # (as torch)
+        x.logical_or(1)
+    with pytest.raises(TypeError, match="logical_xor: input must be a Tensor, got list"):
+        tg.logical_xor([1, 0], x)
+    with pytest.raises(ValueError, match=r"logical_and: inputs \(2,\) bool cpu, \(3,\) bool cpu: .*broadcast"):
+        x.logical_and(tg.ones(3))
+    with pytest.raises(TypeError, match="and: needs boolean tensors"):  # (the operators keep to bool tensors)
+        tg.tensor([1, 0]) & tg.tensor([1, 1])
 
 
 # ============================================================================ floor division / remainder

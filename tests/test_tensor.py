@@ -471,6 +471,93 @@ def test_top_level_functions_and_from_numpy():
     assert shared.numpy()[0] == 9.0 and shared.dtype == np.float64
 
 
+@pytest.mark.parametrize("mask_shape", [(), (3,), (2, 1), (2, 3)])
+def test_masked_fill_in_place_writes_where_the_mask_broadcasts(mask_shape):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((2, 3))
+    mask = rng.random(mask_shape) < 0.5
+    x = tg.tensor(a)
+    view, array, version = x[1], x.data, x._version
+    assert x.masked_fill_(tg.tensor(mask), 7.0) is x and x.data is array and x._version == version + 1
+    want = np.where(mask, 7.0, a)
+    np.testing.assert_array_equal(x.numpy(), want)
+    np.testing.assert_array_equal(view.numpy(), want[1])
+    value = tg.tensor(-2.0, dtype=tg.float64)  # (a 0-d tensor value)
+    np.testing.assert_array_equal(tg.tensor(a).masked_fill_(mask, value).numpy(), np.where(mask, -2.0, a))
+
+
+def test_masked_fill_in_place_rules_and_errors():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    mask = tg.tensor([True, False])
+    with pytest.raises(RuntimeError, match="masked_fill_: this tensor requires grad"):
+        w.masked_fill_(mask, 0.0)
+    with tg.no_grad():
+        w.masked_fill_(mask, 0.0)
+    assert w.tolist() == [0.0, 2.0] and w.requires_grad and w._version == 1
+    n = tg.tensor([1, 2])
+    assert n.masked_fill_(mask, 2.7).tolist() == [2, 2] and n.dtype == np.int64  # (torch's: converted to int64)
+    assert tg.tensor([True, False]).masked_fill_(tg.tensor([False, True]), 2).tolist() == [True, True]
+    with pytest.raises(ValueError, match=r"masked_fill_: the result has the broadcast shape \(2, 2\), but this "
+                                         r"tensor has shape \(2,\)"):
+        tg.ones(2).masked_fill_(tg.tensor([[True], [False]]), 0.0)
+    with pytest.raises(TypeError, match=r"masked_fill_: mask must be boolean, got dtype int64 \(shape \(2,\)\)"):
+        tg.ones(2).masked_fill_(tg.tensor([1, 0]), 0.0)
+    with pytest.raises(TypeError, match="masked_fill: mask must be boolean, got dtype float32"):
+        tg.ones(2).masked_fill(tg.ones(2), 0.0)
+    with pytest.raises(ValueError, match=r"masked_fill_: a value tensor must be 0-d, got shape \(2,\)"):
+        tg.ones(2).masked_fill_(mask, tg.ones(2))
+    with pytest.raises(TypeError, match="masked_fill_: value must be a number or a 0-d tensor, got str"):
+        tg.ones(2).masked_fill_(mask, "a")
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_uniform_and_normal_in_place(dtype):
+    x = tg.zeros(400, 50, dtype=dtype)
+    array, view = x.data, x[0]
+    assert x.uniform_(-2.0, 3.0) is x and x.data is array and x.dtype == dtype and x._version == 1
+    v = x.numpy().astype(np.float64)
+    assert v.min() >= -2.0 and v.max() <= 3.0 and abs(v.mean() - 0.5) < 0.05 and abs(v.std() - 5 / math.sqrt(12)) < 0.05
+    np.testing.assert_array_equal(view.numpy(), x.numpy()[0])
+    assert x.normal_(1.0, 2.0) is x and x._version == 2
+    v = x.numpy().astype(np.float64)
+    assert abs(v.mean() - 1.0) < 0.05 and abs(v.std() - 2.0) < 0.05
+    assert tg.ones(3, dtype=dtype).uniform_(1.5, 1.5).tolist() == [1.5] * 3
+    assert tg.ones(3, dtype=dtype).normal_(0.5, 0.0).tolist() == [0.5] * 3
+    assert tg.ones(2, 3).uniform_().numpy().max() < 1.0  # (defaults U(0, 1) and N(0, 1))
+    tg.manual_seed(5)
+    a = tg.zeros(8).normal_().numpy()
+    tg.manual_seed(5)
+    np.testing.assert_array_equal(a, tg.nn.init.normal_(tg.zeros(8)).numpy())  # (init draws the same samples)
+
+
+def test_uniform_and_normal_in_place_rules_and_errors():
+    w = tg.zeros(3, requires_grad=True)
+    for k, fill in enumerate((lambda t: t.uniform_(), lambda t: t.normal_())):
+        before = w.tolist()
+        with pytest.raises(RuntimeError, match="(uniform_|normal_): a tensor that requires grad cannot be changed in "
+                                               "place while the graph is recorded"):
+            fill(w)
+        assert w.tolist() == before and w._version == k
+        with tg.no_grad():
+            fill(w)
+        assert w.tolist() != before and w._version == k + 1 and w.requires_grad and w.is_leaf
+    tg.nn.init.uniform_(w, -1.0, 1.0)  # (nn.init works under no_grad, as torch's)
+    assert w._version == 3
+    with pytest.raises(ValueError, match="uniform_: expects finite bounds a <= b, got a=2.0, b=1.0"):
+        tg.zeros(3).uniform_(2.0, 1.0)
+    with pytest.raises(ValueError, match="uniform_: expects finite bounds"):
+        tg.zeros(3).uniform_(0.0, math.inf)
+    for std in (-1.0, math.nan):
+        with pytest.raises(ValueError, match=f"normal_: std must be >= 0, got {std}"):
+            tg.zeros(3).normal_(0.0, std)
+    for fill in (lambda t: t.uniform_(), lambda t: t.normal_()):
+        with pytest.raises(TypeError, match="(uniform_|normal_): samples a floating point distribution, but this "
+                                            "tensor is int64"):
+            fill(tg.tensor([1, 2]))
+    with pytest.raises(ValueError, match="uniform_: this tensor of shape .* is read-only"):
+        tg.zeros(1).expand(3).uniform_()
+
+
 def test_flip_is_a_copy_like_torch():
     x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
     y = x.flip(0)
@@ -907,5 +994,22 @@ def test_torch_method_names_for_operators_and_new_tensors():
     z = a.new_zeros(2, 3)
     assert z.dtype == np.float64 and z.shape == (2, 3) and not z.requires_grad and z.numpy().sum() == 0
     assert a.new_ones((4,), dtype=tg.int64).tolist() == [1, 1, 1, 1]
+    full = a.new_full((2,), 5)
+    assert full.dtype == np.float64 and full.tolist() == [5.0, 5.0] and not full.requires_grad
+    assert tg.tensor([1, 2]).new_full([3], 5.5).tolist() == [5, 5, 5]  # (the int64 of self, as torch)
+    assert a.new_full((), 2, dtype=tg.int32).dtype == np.int32 and a.new_full((), 2).shape == ()
+    assert a.new_full((2,), 1.0, requires_grad=True).requires_grad
+    with pytest.raises(TypeError, match="new_full: size must be a tuple or list of ints, got int"):
+        a.new_full(2, 1.0)
+    data = np.array([1, 2], dtype=np.int32)
+    new = a.new_tensor(data)
+    assert new.dtype == np.float64 and new.tolist() == [1.0, 2.0] and not new.requires_grad
+    new = tg.tensor([7], dtype=tg.int32).new_tensor(data)
+    data[0] = 9  # (a copy, as torch's)
+    assert new.dtype == np.int32 and new.tolist() == [1, 2]
+    assert tg.tensor([1, 2]).new_tensor([1.5, 2]).tolist() == [1, 2]  # (self's int64, as torch)
+    assert a.new_tensor([1, 2], dtype=tg.int64).dtype == np.int64 and a.new_tensor(3).shape == ()
+    new = a.new_tensor(a, requires_grad=True)
+    assert new.requires_grad and new.is_leaf and new.data is not a.data
     assert tg.arange(6).view_as(tg.ones(2, 3)).tolist() == [[0, 1, 2], [3, 4, 5]]
     assert tg.arange(6).reshape_as(tg.ones(3, 2)).shape == (3, 2)

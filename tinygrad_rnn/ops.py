@@ -1088,12 +1088,12 @@ class MatMul(Function):
         return ga, gb
 
 
-def matmul(a: Any, b: Any) -> Tensor:
+def matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
     """a @ b for Tensors (or arrays) of one dtype: like torch, matmul does not promote (a float64 input
-    to float32 weights is refused, not silently computed in float64)."""
+    to float32 weights is refused, not silently computed in float64). ``op`` names the caller in the error."""
     a, b = (x if isinstance(x, Tensor) else Tensor._make(backend.as_array(x)) for x in (a, b))
     if a.dtype != b.dtype:
-        raise TypeError(f"matmul: {a.shape} {a.dtype} @ {b.shape} {b.dtype}: the operands must have the same dtype "
+        raise TypeError(f"{op}: {a.shape} {a.dtype} @ {b.shape} {b.dtype}: the operands must have the same dtype "
                         "(as in torch); convert one, e.g. x.float() or x.double()")
     return MatMul()(a, b)
 
@@ -1102,7 +1102,31 @@ def bmm(a: Tensor, b: Tensor) -> Tensor:
     """Batched a @ b for (B, n, m) and (B, m, p), as torch.bmm (matmul without its broadcasting)."""
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise ValueError(f"bmm: expected (B, n, m) and (B, m, p) with the same B and m, got {a.shape} and {b.shape}")
-    return matmul(a, b)
+    return matmul(a, b, "bmm")
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """(n, m) @ (m, p) of two matrices of one dtype, as torch.mm (matmul without its broadcasting and 1-D forms)."""
+    _two_tensors("mm", a, b)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"mm: expected (n, m) and (m, p) matrices, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b, "mm")
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    """sum(a * b) of two 1-D tensors of one length and dtype, 0-d, as torch.dot."""
+    _two_tensors("dot", a, b)
+    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"dot: expected two 1-D tensors of the same length, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b, "dot")
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    """out[i, j] = a[i] * b[j] for 1-D a and b, as torch.outer (a product: the dtypes promote as in a * b)."""
+    _two_tensors("outer", a, b)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"outer: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return a.unsqueeze(1) * b
 
 
 class Clone(Function):
@@ -1186,6 +1210,48 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return Clamp(min, max)(x)  # min > max gives max everywhere, as in torch
 
 
+def lerp(start: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """torch.lerp: start + weight (end - start), computed as torch does, as end - (end - start)(1 - weight) where
+    |weight| >= 0.5 (weight 1 gives end exactly). start and end have one floating dtype; weight is a number or a
+    tensor (of that dtype unless 0-d); the three broadcast, and each gets its gradient."""
+    _two_tensors("lerp", start, end)
+    if start.dtype.kind != "f" or end.dtype != start.dtype:
+        raise TypeError(f"lerp: start and end must have one floating-point dtype, got {start.dtype} and {end.dtype}")
+    if isinstance(weight, Tensor):
+        if weight.ndim and weight.dtype != start.dtype:  # (a 0-d one is taken as a number, as in torch)
+            raise TypeError(f"lerp: a weight tensor with dims must have the input's dtype {start.dtype}, got "
+                            f"{weight.dtype} of shape {weight.shape}")
+        check_devices("lerp", [start, weight])
+        weight = weight.astype(start.dtype)
+    elif not isinstance(weight, numbers.Real):
+        raise TypeError(f"lerp: weight must be a number or a Tensor, got {type(weight).__name__}")
+    try:
+        np.broadcast_shapes(start.shape, end.shape, getattr(weight, "shape", ()))
+    except ValueError:
+        raise ValueError(f"lerp: the input {start.shape}, end {end.shape} and weight {getattr(weight, 'shape', ())} "
+                         "do not broadcast") from None
+    diff = end - start
+    if not isinstance(weight, Tensor):
+        return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+    return where(abs(weight.data) < 0.5, start + weight * diff, end - diff * (1 - weight))
+
+
+def nan_to_num(x: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float] = None,
+               neginf: Optional[float] = None) -> Tensor:
+    """torch.nan_to_num: nan, inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (None: 0, and the
+    dtype's largest and least finite values; beyond the dtype's range, inf); the gradient passes where x is
+    finite, 0 elsewhere, as torch's. Integer and bool tensors come back as they are (a copy)."""
+    for name, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
+        if v is not None and not isinstance(v, numbers.Real):
+            raise TypeError(f"nan_to_num: {name} must be a number or None, got {type(v).__name__}")
+    if x.dtype.kind != "f":
+        return x.clone()
+    xp = xp_of(x.data)
+    with np.errstate(over="ignore"):  # (a replacement past the dtype's range becomes inf, as in torch)
+        filled = xp.nan_to_num(x.data, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
+    return where(xp.isfinite(x.data), x, _const(filled))
+
+
 def _two_tensors(op: str, a: Any, b: Any) -> None:
     """torch's comparisons of whole tensors take Tensors only; anything else is a TypeError naming op."""
     for name, v in (("input", a), ("other", b)):
@@ -1223,6 +1289,21 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     except ValueError:
         raise ValueError(f"where: condition {cond.shape}, inputs {a.shape} and {b.shape} do not broadcast") from None
     return Where(cond.copy())(a, b)  # (a copy: a later change to the condition cannot alter the gradient)
+
+
+def masked_fill(x: Tensor, mask: Any, value: Any, op: str = "masked_fill") -> Tensor:
+    """value where the boolean mask is True, x elsewhere, in x's dtype (torch.masked_fill); value is a number or
+    a 0-d tensor, which gets the gradient of the filled places (none reaches x there)."""
+    m = _data(mask)
+    m = m if hasattr(m, "dtype") else np.asarray(m)
+    if m.dtype.kind != "b":
+        raise TypeError(f"{op}: mask must be boolean, got dtype {m.dtype} (shape {m.shape})")
+    if not isinstance(value, (numbers.Number, Tensor)):
+        raise TypeError(f"{op}: value must be a number or a 0-d tensor, got {type(value).__name__}")
+    if isinstance(value, Tensor) and value.ndim:
+        raise ValueError(f"{op}: a value tensor must be 0-d, got shape {value.shape}")
+    out = where(m, value, x)
+    return out if out.dtype == x.dtype else out.astype(x.dtype)
 
 
 def tril(x: Tensor, diagonal: int = 0, upper: bool = False) -> Tensor:
@@ -1370,6 +1451,106 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     return x.reshape(x.shape[:d] + (1,) + x.shape[d:])
 
 
+def _along(d: int, index: Any) -> tuple:
+    """The index that applies ``index`` (an int or a slice) to dim d and keeps the dims before it whole."""
+    return (slice(None),) * d + (index,)
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """torch.narrow: the ``length`` elements from ``start`` along dim (a negative start counts from the end), as a
+    slice: a view, sharing x's memory and version counter, and the gradient passes to those elements."""
+    if x.ndim == 0:
+        raise ValueError("narrow: a 0-d tensor has no dim to narrow")
+    d = _one_dim(dim, x.ndim, "narrow")
+    start, length, n = int_arg(start, "narrow", "start"), int_arg(length, "narrow", "length"), x.shape[d]
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n} (tensor shape {x.shape}; "
+                         f"valid starts are -{n}..{n})")
+    start = start + n if start < 0 else start
+    if length < 0:
+        raise ValueError(f"narrow: length must be non-negative, got {length}")
+    if start + length > n:
+        raise ValueError(f"narrow: start {start} + length {length} exceeds the size {n} of dim {d} "
+                         f"(tensor shape {x.shape})")
+    return x[_along(d, slice(start, start + length))]
+
+
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """torch.select: the slice at ``index`` along dim, without that dim (x[:, i] for dim 1); a view."""
+    if x.ndim == 0:
+        raise IndexError("select: a 0-d tensor has no dim to select from")
+    d = _one_dim(dim, x.ndim, "select")
+    index = int_arg(index, "select", "index")
+    if not -x.shape[d] <= index < x.shape[d]:
+        _out_of_range(index, x.shape[d], d, x.shape, "select")
+    return x[_along(d, index)]
+
+
+def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
+    """torch.movedim: the dims ``source`` (an int, or a tuple or list) moved to the places ``destination`` (the
+    same form and length), the other dims keeping their order; a permute, so a view."""
+    if isinstance(source, (tuple, list)) != isinstance(destination, (tuple, list)):
+        raise TypeError(f"movedim: source and destination must both be ints or both sequences of ints, got "
+                        f"{source!r} and {destination!r}")
+    src, dst = ([_one_dim(d, x.ndim, "movedim") for d in (v if isinstance(v, (tuple, list)) else (v,))]
+                for v in (source, destination))
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {source} and destination {destination} name different numbers of dims")
+    for name, dims, given in (("source", src, source), ("destination", dst, destination)):
+        if len(set(dims)) != len(dims):
+            raise ValueError(f"movedim: {name} {given} repeats a dim (tensor shape {x.shape})")
+    order = [i for i in range(x.ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(x, tuple(order)) if x.ndim else x
+
+
+def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """torch.unflatten: dim split into dims of ``sizes`` (a tuple or list; one of them may be -1, inferred from
+    the others); a reshape, so a view where reshape gives one."""
+    if not isinstance(sizes, (tuple, list)):
+        raise TypeError(f"unflatten: sizes must be a tuple or list of ints, got {type(sizes).__name__}")
+    sizes = [int_arg(s, "unflatten", "each size") for s in sizes]
+    if x.ndim == 0:
+        raise IndexError("unflatten: a 0-d tensor has no dim to unflatten")
+    d = _one_dim(dim, x.ndim, "unflatten")
+    if not sizes:
+        raise ValueError("unflatten: sizes must be non-empty")
+    if sizes.count(-1) > 1 or min(sizes) < -1:
+        raise ValueError(f"unflatten: sizes {tuple(sizes)} must be non-negative, but for one -1 (inferred)")
+    n, known = x.shape[d], math.prod(s for s in sizes if s != -1)
+    if -1 in sizes and known and n % known == 0:
+        sizes[sizes.index(-1)] = n // known
+    if -1 in sizes or math.prod(sizes) != n:  # (a -1 left: nothing fits it, or beside a 0 any size would)
+        raise ValueError(f"unflatten: sizes {tuple(sizes)} do not multiply up to the size {n} of dim {d} "
+                         f"(tensor shape {x.shape})")
+    return x.reshape(x.shape[:d] + tuple(sizes) + x.shape[d + 1:])
+
+
+def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """torch.roll: the elements moved ``shifts`` places along ``dims`` (ints, or tuples of one length), those
+    pushed off the end coming back at the start; with dims None, x is rolled as if flattened. A copy (two
+    slices joined by cat per dim), so the gradient rolls back."""
+    shifts = [int_arg(s, "roll", "each shift") for s in (shifts if isinstance(shifts, (tuple, list)) else (shifts,))]
+    if dims is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: {len(shifts)} shifts need as many dims (dims=None takes one shift)")
+        return roll(x.flatten(), shifts, 0).reshape(x.shape)
+    dims = list(dims) if isinstance(dims, (tuple, list)) else [dims]
+    if not shifts or len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {tuple(shifts)} and dims {tuple(dims)} must have one (non-zero) length")
+    if x.ndim == 0:
+        raise IndexError(f"roll: a 0-d tensor has no dims to roll (got dims {tuple(dims)}; dims=None rolls it)")
+    out = x
+    for shift, dim in zip(shifts, dims):
+        d = _one_dim(dim, x.ndim, "roll")
+        n = x.shape[d]
+        k = shift % n if n else 0
+        if k:
+            out = cat([out[_along(d, slice(n - k, None))], out[_along(d, slice(0, n - k))]], d)
+    return x.clone() if out is x else out
+
+
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -1486,9 +1667,16 @@ def compare(op: str, a: Any, b: Any) -> Tensor:
 
 
 def logical(op: str, a: Tensor, b: Any) -> Tensor:
-    """Elementwise and/or/xor/not of boolean tensors (no gradient)."""
+    """Elementwise and/or/xor/not (no gradient), a bool tensor. For &, |, ^ and ~ (op "and", "or", "xor", "not"):
+    of boolean tensors (b may be a Python bool). For torch.logical_and, _or, _xor, _not (op "logical_and", ...): of
+    Tensors of any dtype, nonzero (nan too) counting as True."""
+    name = op[len("logical_"):] if op.startswith("logical_") else op
+    if name != op:
+        if b is not None:
+            _two_tensors(op, a, b)
+        a, b = a.astype(np.bool_), None if b is None else b.astype(np.bool_)
     xp = xp_of(a.data)
-    if op == "not":
+    if name == "not":
         if a.dtype.kind != "b":
             raise TypeError(f"not: ~ needs a boolean tensor, got {a.dtype}")
         return _const(~a.data)
@@ -1497,7 +1685,7 @@ def logical(op: str, a: Tensor, b: Any) -> Tensor:
         raise TypeError(f"{op}: needs boolean tensors, got {a.dtype} and {b.dtype}")
     check_devices(op, [a, b])
     try:
-        return _const(getattr(xp, f"logical_{op}")(a.data, b.data))
+        return _const(getattr(xp, f"logical_{name}")(a.data, b.data))
     except ValueError as e:
         raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
 

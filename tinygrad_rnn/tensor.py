@@ -495,6 +495,26 @@ class Tensor:
         self._write("copy_", (Ellipsis,), src if isinstance(src, Tensor) else backend.as_array(src))
         return self
 
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
+        """Samples of U(a, b) from the package generator (see manual_seed), in place (torch's uniform_(from, to);
+        nn.init.uniform_ is this under no_grad)."""
+        if not (math.isfinite(a) and math.isfinite(b) and a <= b):
+            raise ValueError(f"uniform_: expects finite bounds a <= b, got a={a}, b={b}")
+        return self._sample_("uniform_", lambda gen: gen.uniform(a, b, self.shape))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
+        """Samples of N(mean, std^2) from the package generator, in place (nn.init.normal_ is this under no_grad)."""
+        if not std >= 0:  # (nan too)
+            raise ValueError(f"normal_: std must be >= 0, got {std}")
+        return self._sample_("normal_", lambda gen: gen.normal(mean, std, self.shape))
+
+    def _sample_(self, op: str, sample: Callable[[Any], Any]) -> "Tensor":
+        """Write sample(generator), an array of this shape drawn on the host, into this floating tensor in place."""
+        if self.dtype.kind != "f":
+            raise TypeError(f"{op}: samples a floating point distribution, but this tensor is {self.dtype}")
+        self._write(op, (Ellipsis,), sample(backend.rng("cpu")))
+        return self
+
     def detach(self) -> "Tensor":
         """A new leaf sharing this data, cut off from the graph (truncated BPTT uses this). As in
         torch it also shares the version counter: an in-place change through either is seen by
@@ -586,6 +606,20 @@ class Tensor:
                  requires_grad: bool = False) -> "Tensor":
         return _creation.ones(*size, dtype=self.dtype if dtype is None else dtype,
                                 device=self.device if device is None else device, requires_grad=requires_grad)
+
+    def new_full(self, size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Optional[str] = None,
+                 requires_grad: bool = False) -> "Tensor":
+        """fill_value at ``size`` (a tuple or list) with this tensor's dtype and device unless given (torch's)."""
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(f"new_full: size must be a tuple or list of ints, got {type(size).__name__}")
+        return _creation.full(size, fill_value, self.dtype if dtype is None else dtype,
+                              self.device if device is None else device, requires_grad)
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Optional[str] = None,
+                   requires_grad: bool = False) -> "Tensor":
+        """A new leaf tensor (a copy) of data with this tensor's dtype and device unless given (torch's)."""
+        return _creation.tensor(data, self.dtype if dtype is None else dtype, self.device if device is None else device,
+                                requires_grad)
 
     def view_as(self, other: "Tensor") -> "Tensor":
         return self.reshape(other.shape)
@@ -684,6 +718,10 @@ class Tensor:
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
         return self._in_place("clamp_", self.clamp(min, max))
 
+    def masked_fill_(self, mask: Any, value: Any) -> "Tensor":
+        """masked_fill in place; the mask broadcasts to this tensor's shape."""
+        return self._in_place("masked_fill_", _ops.masked_fill(self, mask, value, "masked_fill_"))
+
     def __iadd__(self, other: Any) -> "Tensor":
         return self._in_place("+=", self + other)
 
@@ -737,6 +775,19 @@ class Tensor:
 
     def __invert__(self) -> "Tensor":
         return _ops.logical("not", self, None)
+
+    # torch's logical functions: any dtypes, nonzero (nan too) as True; a bool tensor, no gradient
+    def logical_and(self, other: "Tensor") -> "Tensor":
+        return _ops.logical("logical_and", self, other)
+
+    def logical_or(self, other: "Tensor") -> "Tensor":
+        return _ops.logical("logical_or", self, other)
+
+    def logical_xor(self, other: "Tensor") -> "Tensor":
+        return _ops.logical("logical_xor", self, other)
+
+    def logical_not(self) -> "Tensor":
+        return _ops.logical("logical_not", self, None)
 
     def __pow__(self, exponent: Any) -> "Tensor":
         return _ops.pow(self, exponent)
@@ -863,6 +914,13 @@ class Tensor:
 
     clip = clamp
 
+    def lerp(self, end: "Tensor", weight: Any) -> "Tensor":
+        return _ops.lerp(self, end, weight)
+
+    def nan_to_num(self, nan: Optional[float] = 0.0, posinf: Optional[float] = None,
+                   neginf: Optional[float] = None) -> "Tensor":
+        return _ops.nan_to_num(self, nan, posinf, neginf)
+
     # ------------------------------------------------------------------ reductions
     def sum(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _ops.Sum(dim, keepdim)(self)
@@ -931,6 +989,21 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         return _ops.flatten(self, start_dim, end_dim)
 
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> "Tensor":
+        return _ops.unflatten(self, dim, sizes)
+
+    def narrow(self, dim: int, start: int, length: int) -> "Tensor":
+        return _ops.narrow(self, dim, start, length)
+
+    def select(self, dim: int, index: int) -> "Tensor":
+        return _ops.select(self, dim, index)
+
+    def movedim(self, source: Any, destination: Any) -> "Tensor":
+        return _ops.movedim(self, source, destination)
+
+    def roll(self, shifts: Any, dims: Any = None) -> "Tensor":
+        return _ops.roll(self, shifts, dims)
+
     def permute(self, *dims: Any) -> "Tensor":
         return _ops.permute(self, _ops.dims_arg(dims))
 
@@ -992,10 +1065,9 @@ class Tensor:
     def where(self, condition: Any, other: Any) -> "Tensor":
         return _ops.where(condition, self, other)
 
-    def masked_fill(self, mask: Any, value: float) -> "Tensor":
+    def masked_fill(self, mask: Any, value: Any) -> "Tensor":
         """value where mask is True, self elsewhere (no gradient reaches the filled places); self's dtype."""
-        out = _ops.where(mask, value, self)
-        return out if out.dtype == self.dtype else out.astype(self.dtype)
+        return _ops.masked_fill(self, mask, value)
 
     def clone(self) -> "Tensor":
         """A copy with its own memory; gradients flow through it."""
@@ -1007,6 +1079,15 @@ class Tensor:
 
     def matmul(self, other: Any) -> "Tensor":
         return _ops.matmul(self, other)
+
+    def mm(self, mat2: "Tensor") -> "Tensor":
+        return _ops.mm(self, mat2)
+
+    def dot(self, other: "Tensor") -> "Tensor":
+        return _ops.dot(self, other)
+
+    def outer(self, vec2: "Tensor") -> "Tensor":
+        return _ops.outer(self, vec2)
 
     def t(self) -> "Tensor":
         if self.ndim > 2:

@@ -12,6 +12,7 @@ from typing import Any, Tuple
 import numpy as np
 
 from .. import backend
+from ..autograd import no_grad
 from ..tensor import Tensor
 
 
@@ -43,11 +44,15 @@ def _fans(t: Tensor) -> Tuple[int, int]:
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    return _fill(t, backend.rng("cpu").uniform(a, b, t.shape))
+    """t.uniform_(a, b) under no_grad, so a parameter that requires grad is filled too (as torch's)."""
+    with no_grad():
+        return t.uniform_(a, b)
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    return _fill(t, backend.rng("cpu").normal(mean, std, t.shape))
+    """t.normal_(mean, std) under no_grad (as torch's)."""
+    with no_grad():
+        return t.normal_(mean, std)
 
 
 def constant_(t: Tensor, val: float) -> Tensor:
