@@ -1032,6 +1032,19 @@ def test_roll_is_a_copy_and_checks_its_arguments():
 
 
 # ============================================================================ indexing
+def test_getitem_of_unique_indices_writes_its_gradient(device):
+    """unique=True (the caller vouches no element is picked twice, as packing does) gives the same values,
+    gradients and second derivatives as the summing backward, without add.at."""
+    x = np.random.default_rng(0).standard_normal((3, 4, 2))
+    idx = (np.array([2, 0, 1, 2]), np.array([3, 1, 0, 0]))
+    check_op(lambda t: ops.getitem(t, idx, unique=True), lambda a: a[idx], [x], device, gradgrad=True)
+    t = tensor(x, device)
+    (ops.getitem(t, idx, unique=True) * 2).sum().backward()
+    want = np.zeros_like(x)
+    want[idx] = 2
+    np.testing.assert_array_equal(t.grad.numpy(), want)
+
+
 @with_fixtures
 @given(shape=shapes(min_dims=2, min_side=1), data=st.data())
 def test_getitem_basic(device, shape, data):

@@ -893,10 +893,11 @@ def _is_basic(index: tuple) -> bool:
 
 
 class GetItem(Function):
-    """x[index]; the gradient scatters back, summing at repeated indices."""
+    """x[index]; the gradient scatters back, summing at repeated indices (``unique``: the caller knows no
+    element is picked twice, so the gradient is written, not summed with add.at, which is slow)."""
 
-    def __init__(self, index: tuple) -> None:
-        self.index = index
+    def __init__(self, index: tuple, unique: bool = False) -> None:
+        self.index, self.unique = index, unique
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -910,34 +911,36 @@ class GetItem(Function):
                              f"{x.shape}: {e}") from None
 
     def backward(self, g):
-        return (IndexAdd(self.in_shape, self.index)(g),)
+        return (IndexAdd(self.in_shape, self.index, self.unique)(g),)
 
     def backward_into(self, g: Any, buffer: Any) -> None:
         """buffer[index] += g in place: T slices x[t] of one sequence cost O(T) in backward, not O(T^2)."""
-        if _is_basic(self.index):
+        if self.unique or _is_basic(self.index):
             buffer[self.index] += g
         else:
             backend.scatter_add(buffer, self.index, g)
 
 
 class IndexAdd(Function):
-    """zeros(shape) with values added at index (np.add.at); the backward of GetItem."""
+    """zeros(shape) with values added at index (np.add.at; written, with ``unique`` indices); the backward
+    of GetItem, and a differentiable scatter."""
 
     name = "index_add"
-    def __init__(self, shape: Tuple[int, ...], index: tuple) -> None:
-        self.shape, self.index = shape, index
+
+    def __init__(self, shape: Tuple[int, ...], index: tuple, unique: bool = False) -> None:
+        self.shape, self.index, self.unique = shape, index, unique
 
     def forward(self, v):
         xp = xp_of(v)
         out = xp.zeros(self.shape, dtype=v.dtype)
-        if _is_basic(self.index):
+        if self.unique or _is_basic(self.index):
             out[self.index] = v
         else:
             backend.scatter_add(out, self.index, v)
         return out
 
     def backward(self, g):
-        return (GetItem(self.index)(g),)
+        return (GetItem(self.index, self.unique)(g),)
 
 
 def show_index(index: tuple) -> str:
@@ -960,12 +963,13 @@ def _alias(x: Tensor, out: Tensor) -> Tensor:
     return out
 
 
-def getitem(x: Tensor, index: Any, op: str = "getitem") -> Tensor:
-    """Tensor indexing: ints, slices, None, Ellipsis, integer arrays/tensors, boolean masks."""
+def getitem(x: Tensor, index: Any, op: str = "getitem", unique: bool = False) -> Tensor:
+    """Tensor indexing: ints, slices, None, Ellipsis, integer arrays/tensors, boolean masks. ``unique``: the
+    caller vouches that no element is picked twice (a faster backward)."""
     first, index = normalize_index(x, index, op)
     if first:
         x = _alias(x, GetItem(first)(x))
-    return _alias(x, GetItem(index)(x))
+    return _alias(x, GetItem(index, unique)(x))
 
 
 def _ints_first(index: list, ellipsis_dims: int) -> Tuple[tuple, tuple]:

@@ -141,16 +141,20 @@ class PackedSequence(_PackedFields):
 
     def _padded(self, padding_value: float = 0.0, total_length: Optional[int] = None,
                 original_order: bool = True) -> Tensor:
-        """data as a padded (T, B, *) batch, its columns in the input's order (or sorted, longest first)."""
-        bs = self.batch_sizes.data
-        T = len(bs) if total_length is None else total_length
-        N = self.data.shape[0]
-        where = np.full((T, bs[0]), N)  # the row of data each (t, b) reads; N: a padding row
-        where[_steps(bs)] = np.arange(N)
-        if original_order and self.unsorted_indices is not None:
-            where = where[:, backend.to_device(self.unsorted_indices.data, "cpu")]
-        pad = full((1,) + self.data.shape[1:], padding_value, dtype=self.data.dtype, device=self.data.device)
-        return ops.index_select(cat([self.data, pad], 0), 0, where.ravel()).reshape(where.shape + self.data.shape[1:])
+        """data as a padded (T, B, *) batch, its columns in the input's order (or sorted, longest first):
+        each row of data written to its own (t, b), so the gradient is a gather."""
+        bs, data = self.batch_sizes.data, self.data
+        t, b = _steps(bs)
+        if original_order and self.sorted_indices is not None:
+            b = backend.to_device(self.sorted_indices.data, "cpu")[b]
+        shape = (len(bs) if total_length is None else total_length, int(bs[0]))
+        index = tuple(backend.to_device(i, data.device) for i in (t, b))
+        out = ops.IndexAdd(shape + data.shape[1:], index, unique=True)(data)
+        if padding_value == 0:
+            return out
+        empty = np.ones(shape, bool)
+        empty[t, b] = False
+        return ops.masked_fill(out, empty.reshape(shape + (1,) * (data.ndim - 1)), padding_value)
 
 
 def _steps(batch_sizes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -176,7 +180,7 @@ def _time_major(x: Any, batch_first: bool, op: str) -> Tensor:
 def _pack(x: Tensor, batch_sizes: np.ndarray, sorted_indices: Optional[np.ndarray] = None) -> Tensor:
     """The packed rows of a time-major padded batch whose column sorted_indices[k] is the k-th longest."""
     t, b = _steps(batch_sizes)
-    return x[t, b if sorted_indices is None else sorted_indices[b]]
+    return ops.getitem(x, (t, b if sorted_indices is None else sorted_indices[b]), unique=True)
 
 
 def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
