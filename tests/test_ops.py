@@ -328,6 +328,7 @@ def test_rounding_ops_on_integers_and_decimals():
         tg.tensor([127, 15]).round(decimals=-1)
     assert tg.tensor([np.nan, -0.0, -2.0, np.inf]).sign().tolist()[::2] == [0.0, -1.0]  # (nan -> 0, as torch)
     assert tg.sign is tg.Tensor.sign and tg.round(tg.tensor([2.5])).tolist() == [2.0]
+    assert tg.tensor([True, False]).square().dtype == np.int64  # (as torch)
     with pytest.raises(TypeError, match="round: decimals must be an int, got float"):
         tg.tensor([1.0]).round(1.5)
 
@@ -553,7 +554,10 @@ def test_prod_gradient_is_the_product_of_the_others():
     assert tg.tensor([2, 3, 4]).prod().dtype == np.int64 and tg.tensor([True, True]).prod().tolist() == 1
     assert tg.tensor([2, 3]).prod(dtype=tg.float64).dtype == np.float64 and tg.prod is tg.Tensor.prod
     half = tg.tensor([300.0, 300.0, 1 / 300], dtype=tg.float16).prod()
-    assert half.dtype == np.float16 and np.isclose(float(half), 300.0, rtol=1e-3)  # (in float32, as torch)
+    assert half.dtype == np.float16 and np.isclose(float(half), 300.0, rtol=1e-3)  # (in float32, as torch on CUDA)
+    h = tg.tensor([300.0, 300.0, 1 / 300, 0.0], dtype=tg.float16, requires_grad=True)
+    h.prod().backward()  # (the others' products in float32 too: 300 at the zero, not inf)
+    assert h.grad.dtype == np.float16 and np.isclose(float(h.grad.numpy()[3]), 300.0, rtol=1e-2)
     with pytest.raises(TypeError, match="prod: dim must be an int, got tuple"):
         t.prod((0, 1))
     with pytest.raises(IndexError, match="prod"):

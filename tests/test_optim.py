@@ -483,6 +483,8 @@ def test_scheduler_resume_needs_initial_lr():
     (lambda o: optim.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=5), "OneCycleLR: expected 1 max_lrs"),
     (lambda o: optim.SequentialLR(o, [optim.StepLR(o, 2)], milestones=[3]), "SequentialLR: expected 0 milestones"),
     (lambda o: optim.SequentialLR(o, [optim.StepLR(optim.SGD(P, lr=0.1), 2)], []), "belongs to another optimizer"),
+    (lambda o: optim.SequentialLR(o, [], []), "SequentialLR: expected at least one scheduler"),
+    (lambda o: optim.OneCycleLR(o, max_lr=1.0, total_steps=5, pct_start=1.0), r"pct_start 1.0 \(must be in \[0, 1\)"),
 ])
 def test_scheduler_bad_arguments(make, match):
     with pytest.raises(ValueError, match=match):
@@ -825,6 +827,9 @@ def test_sequential_lr_runs_each_scheduler_from_its_milestone():
     assert again.get_last_lr() == pytest.approx(sched.get_last_lr(), rel=1e-12)
     with pytest.raises(TypeError, match="SequentialLR: scheduler 0 is a ReduceLROnPlateau"):
         optim.SequentialLR(opt, [optim.ReduceLROnPlateau(opt)], [])
+    inner = optim.SequentialLR(opt, [optim.ConstantLR(opt, 0.5, 2), optim.ExponentialLR(opt, 0.9)], [2])
+    with pytest.raises(TypeError, match="SequentialLR: scheduler 1 is a SequentialLR; only the first may be one"):
+        optim.SequentialLR(opt, [optim.StepLR(opt, 2), inner], [3])
 
 
 @pytest.mark.filterwarnings("ignore:Detected call of")  # (a nested SequentialLR's first step warns, in both)

@@ -380,6 +380,8 @@ class Expm1(Function):
 
 
 class Sin(Function):
+    """y = sin x; dy/dx = cos x."""
+
     saved_inputs = (0,)
 
     def forward(self, x):
@@ -390,6 +392,8 @@ class Sin(Function):
 
 
 class Cos(Function):
+    """y = cos x; dy/dx = -sin x."""
+
     saved_inputs = (0,)
 
     def forward(self, x):
@@ -576,7 +580,8 @@ class Prod(Function):
 
     def forward(self, x):
         out = x.prod(axis=self.dim, keepdims=self.keepdim, dtype=np.float32 if x.dtype == np.float16 else None)
-        return out.astype(x.dtype, copy=False)  # (float16 multiplies in float32)
+        with np.errstate(over="ignore"):  # (a float16 product past 65504 is inf, as the cast gives)
+            return out.astype(x.dtype, copy=False)  # (float16 multiplies in float32, as torch on CUDA)
 
     def backward(self, g):
         (x,) = self.saved
@@ -590,12 +595,13 @@ class Prod(Function):
 
 def _others_product(x: Tensor, d: int, y: Tensor) -> Tensor:
     """prod_{j != i} x_j along dim d for every i, given y, the product along d (kept as a size-1 dim)."""
-    if not _mode.grad_enabled:  # (a first-order backward: arrays)
+    if not _mode.grad_enabled:  # (a first-order backward: arrays; float16 multiplies in float32, as forward)
         a = xp_of(x.data).moveaxis(x.data, d, -1)
+        a = a.astype(np.float32) if a.dtype == np.float16 else a
         out = xp_of(a).ones_like(a)
         out[..., 1:] = a[..., :-1].cumprod(-1)
         out[..., :-1] *= a[..., :0:-1].cumprod(-1)[..., ::-1]
-        return _const(xp_of(a).moveaxis(out, -1, d))
+        return _const(xp_of(a).moveaxis(out, -1, d).astype(x.dtype, copy=False))
     if not bool((x.data == 0).any()):
         return y / x
     n = x.shape[d]
@@ -763,7 +769,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     values, idx = sort(x, d, descending=largest)
     if x.ndim == 0:  # (torch gives the element back for k = 0 too)
         return return_types["topk"](values, idx)
-    part = (slice(None),) * d + (slice(0, k),)
+    part = _along(d, slice(0, k))
     return return_types["topk"](values[part], idx[part])
 
 
@@ -882,7 +888,7 @@ class Cat(Function):
     def backward(self, g):
         out, start = [], 0
         for n in self.sizes:
-            out.append(g[(slice(None),) * self.d + (slice(start, start + n),)])
+            out.append(g[_along(self.d, slice(start, start + n))])
             start += n
         return tuple(out)
 
@@ -1605,7 +1611,7 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor,
             raise ValueError(f"split: sections {sizes} sum to {sum(sizes)}, but dim {d} has size {n}")
     out, start = [], 0
     for s in sizes:
-        out.append(x[(slice(None),) * d + (slice(start, start + s),)])
+        out.append(x[_along(d, slice(start, start + s))])
         start += s
     return tuple(out)
 
@@ -1617,7 +1623,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
         raise ValueError("chunk: a 0-d tensor cannot be chunked")
     (d,) = norm_dims(dim, x.ndim, "chunk")
     if x.shape[d] == 0:  # chunks empty pieces, as torch
-        return tuple(getitem(x, (slice(None),) * d + (slice(0, 0),)) for _ in range(chunks))
+        return tuple(getitem(x, _along(d, slice(0, 0))) for _ in range(chunks))
     return split(x, max(1, -(-x.shape[d] // chunks)), d)
 
 
@@ -1657,7 +1663,7 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     if idx.size and bool(idx.min() < 0):  # (torch refuses negative indices here, as gather does)
         raise IndexError(f"index_select: index values must lie in 0..{x.shape[d] - 1} (dim {d} of shape "
                          f"{x.shape}), got {int(idx.min())}")
-    return getitem(x, (slice(None),) * d + (idx,), "index_select")
+    return getitem(x, _along(d, idx), "index_select")
 
 
 def compare(op: str, a: Any, b: Any) -> Tensor:

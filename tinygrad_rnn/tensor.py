@@ -512,7 +512,7 @@ class Tensor:
         """Write sample(generator), an array of this shape drawn on the host, into this floating tensor in place."""
         if self.dtype.kind != "f":
             raise TypeError(f"{op}: samples a floating point distribution, but this tensor is {self.dtype}")
-        self._write(op, (Ellipsis,), sample(backend.rng("cpu")))
+        self._write(op, (Ellipsis,), sample(backend.rng("cpu")).astype(self.dtype))  # (cast before a device copy)
         return self
 
     def detach(self) -> "Tensor":
@@ -867,7 +867,8 @@ class Tensor:
         return _ops.Cos()(self._floating())
 
     def square(self) -> "Tensor":
-        return self * self
+        x = self.astype(np.int64) if self.dtype == np.bool_ else self  # (torch: a bool squares to int64)
+        return x * x
 
     def reciprocal(self) -> "Tensor":
         return 1 / self._floating()
@@ -1099,7 +1100,7 @@ class Tensor:
         if self.ndim == 0:
             raise IndexError("unbind: a 0-d tensor has no dim to unbind")
         (d,) = _ops.norm_dims(dim, self.ndim, "unbind")
-        return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
+        return tuple(self[_ops._along(d, i)] for i in range(self.shape[d]))
 
     def flip(self, *dims: Any) -> "Tensor":
         """A copy with the order of elements along dims reversed (a copy, as torch.flip: not a view)."""

@@ -8,6 +8,7 @@ weights only the last step.
 """
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Optional
 
@@ -378,19 +379,22 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
     (p - y) / max(p (1 - p), 1e-12), finite there too. On logits, binary_cross_entropy_with_logits is
     stabler."""
     _check_same_shape(input, target, "binary_cross_entropy")
+    target = _float_target(target, input, "binary_cross_entropy")
     w = _loss_weight(weight, input, "weight", "binary_cross_entropy")
     p, y = input.data, target.data
     if p.size and not bool(((p >= 0) & (p <= 1)).all() & ((y >= 0) & (y <= 1)).all()):  # (nan fails too)
-        which = "input" if not bool(((p >= 0) & (p <= 1)).all()) else "target"
-        raise ValueError(f"binary_cross_entropy: {which} must hold probabilities in [0, 1]" + (
-            " (apply sigmoid first, or use binary_cross_entropy_with_logits on the logits)" if which == "input" else ""))
+        if bool(((p >= 0) & (p <= 1)).all()):
+            raise ValueError("binary_cross_entropy: target must hold probabilities in [0, 1]")
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] (apply sigmoid first, or use "
+                         "binary_cross_entropy_with_logits on the logits)")
     loss = _BinaryCrossEntropy()(input, target)
     return _reduce(loss if w is None else loss * w, reduction, "binary_cross_entropy")
 
 
 class _BinaryCrossEntropy(ops.Function):
     """-[y log p + (1 - y) log(1 - p)], each log at least -100. d/dp = (p - y) / max(p (1 - p), 1e-12)
-    (torch's: not the -inf that 1/p reaches for a denormal p); d/dy = log(1 - p) - log p (clamped logs)."""
+    (torch's: not the -inf that 1/p reaches for a denormal p); d/dy = log(1 - p) - log p, unclamped (+-inf at
+    p = 0 or 1, as torch's)."""
 
     saved_inputs = (0, 1)
     name = "binary_cross_entropy"
@@ -398,11 +402,26 @@ class _BinaryCrossEntropy(ops.Function):
     def forward(self, p, y):
         xp = xp_of(p)
         with np.errstate(divide="ignore"):
-            return -(y * xp.maximum(xp.log(p), -100) + (1 - y) * xp.maximum(xp.log1p(-p), -100))
+            return -(y * xp.maximum(xp.log(p), -100) + (1 - y) * xp.maximum(xp.log(1 - p), -100))
 
     def backward(self, g):
         p, y = self.saved
-        return g * (p - y) / (p * (1 - p)).clamp(min=1e-12), g * (_clamped_log(1 - p) - _clamped_log(p))
+        return g * (p - y) / (p * (1 - p)).clamp(min=1e-12), g * (_log(1 - p) - _log(p))
+
+
+def _log(p: Tensor) -> Tensor:
+    """log p for p >= 0, -inf at 0, without evaluating log 0 (no warning, no nan in the gradient)."""
+    pos = p.data > 0
+    return ops.where(pos, ops.where(pos, p, 1.0).log(), -math.inf)
+
+
+def _float_target(target: Tensor, input: Tensor, op: str) -> Tensor:
+    """A probability target in the input's dtype; an integer one is refused (torch raises too: it would be read
+    as 0/1 labels silently)."""
+    if target.dtype.kind != "f":
+        raise TypeError(f"{op}: target must be floating point (probabilities in [0, 1]), got dtype {target.dtype}; "
+                        "convert it, e.g. target.float()")
+    return target if input.dtype.kind != "f" else target.astype(input.dtype)
 
 
 def _loss_weight(w: Any, input: Tensor, name: str, op: str) -> Optional[Tensor]:
@@ -413,12 +432,6 @@ def _loss_weight(w: Any, input: Tensor, name: str, op: str) -> Optional[Tensor]:
     _check_broadcasts_to(w, input.shape, name, op)
     w = w if isinstance(w, Tensor) else Tensor(backend.as_array(w))
     return w.to(input.device, input.dtype if input.dtype.kind == "f" else None)
-
-
-def _clamped_log(p: Tensor) -> Tensor:
-    """max(log p, -100) for p >= 0, without evaluating log 0."""
-    pos = p.data > 0
-    return ops.where(pos, ops.where(pos, p, 1.0).log().clamp(min=-100), -100.0)
 
 
 def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
@@ -442,9 +455,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Opti
     """-[p y log s(x) + (1 - y) log(1 - s(x))] with s the sigmoid and p = pos_weight,
     written (1 - y) x + (1 + (p - 1) y) softplus(-x) so it is stable for any logit."""
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
-    if target.dtype.kind != "f":  # (torch raises too; an int target would be read as 0/1 labels silently)
-        raise TypeError(f"binary_cross_entropy_with_logits: target must be floating point (probabilities in "
-                        f"[0, 1]), got dtype {target.dtype}; convert it, e.g. target.float()")
+    target = _float_target(target, input, "binary_cross_entropy_with_logits")
     weight, pos_weight = [_loss_weight(w, input, name, "binary_cross_entropy_with_logits")
                           for name, w in (("weight", weight), ("pos_weight", pos_weight))]
     coef = 1 if pos_weight is None else 1 + (pos_weight - 1) * target

@@ -487,6 +487,8 @@ class L1Loss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
+    """F.smooth_l1_loss as a module: quadratic for |input - target| < beta, L1 beyond."""
+
     def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
         super().__init__(reduction)
         self.beta = beta
@@ -498,6 +500,8 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
+    """F.huber_loss as a module: quadratic for |input - target| < delta, delta-scaled L1 beyond."""
+
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
         self.delta = delta
@@ -509,6 +513,8 @@ class HuberLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
+    """F.kl_div as a module: KL(target || exp(input)) pointwise; reduction='batchmean' is the true KL."""
+
     def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
         super().__init__(reduction)
         self.log_target = log_target
@@ -520,6 +526,8 @@ class KLDivLoss(_Loss):
 
 
 class BCELoss(_Loss):
+    """F.binary_cross_entropy as a module, on probabilities (BCEWithLogitsLoss takes logits)."""
+
     def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self._buffer("weight", weight)

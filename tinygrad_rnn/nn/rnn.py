@@ -359,9 +359,7 @@ class RNNBase(Module):
                               input._lengths())
         if self.batch_first:
             out = out.transpose(0, 1)
-        data = _pack(out, input.batch_sizes.data)
-        return (PackedSequence(data, input.batch_sizes, input.sorted_indices, input.unsorted_indices),
-                _permute_states(h, input.unsorted_indices))
+        return input._with_data(_pack(out, input.batch_sizes.data)), _permute_states(h, input.unsorted_indices)
 
     def _run(self, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple, lengths: Optional[np.ndarray],
              reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:

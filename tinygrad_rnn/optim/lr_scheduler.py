@@ -362,7 +362,7 @@ class OneCycleLR(LRScheduler):
             check_int(name, "steps_per_epoch", steps_per_epoch, 1)
             total_steps = epochs * steps_per_epoch
         check_int(name, "total_steps", total_steps, 1)
-        check_number(name, "pct_start", pct_start, lambda v: 0 <= v <= 1, "in [0, 1]")
+        check_number(name, "pct_start", pct_start, lambda v: 0 <= v < 1, "in [0, 1): the lr must also come down")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"{name}: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps, self.anneal_strategy, self.cycle_momentum = int(total_steps), anneal_strategy, cycle_momentum
@@ -436,6 +436,8 @@ class SequentialLR(LRScheduler):
                                 "stepped without a metric (not ReduceLROnPlateau)")
             if sched.optimizer is not optimizer:
                 raise ValueError(f"{name}: scheduler {i} ({type(sched).__name__}) belongs to another optimizer")
+            if i and isinstance(sched, SequentialLR):  # (it could not restart at its milestone; torch fails there)
+                raise TypeError(f"{name}: scheduler {i} is a SequentialLR; only the first may be one")
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"{name}: expected {len(schedulers) - 1} milestones (one fewer than the schedulers), "
                              f"got {len(milestones)}")

@@ -109,6 +109,10 @@ class PackedSequence(_PackedFields):
             return self
         return type(self)(data, self.batch_sizes, self.sorted_indices)
 
+    def _with_data(self, data: Tensor) -> "PackedSequence":
+        """The same packing around other rows (a layer's output), without the checks and their host copies."""
+        return _PackedFields.__new__(type(self), data, *self[1:])
+
     def cpu(self) -> "PackedSequence":
         return self.to("cpu")
 
