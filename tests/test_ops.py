@@ -220,6 +220,48 @@ def test_mm_dot_outer_shapes_and_dtypes():
     assert tg.ones(0).dot(tg.ones(0)).tolist() == 0.0 and tg.ones(2, 0).mm(tg.ones(0, 3)).tolist() == [[0.0] * 3] * 2
 
 
+# ============================================================================ einsum
+EINSUM = [  # (equation, each operand's dims named by letter; '...' dims use x, y)
+    ("ij,jk->ik", ["ij", "jk"]), ("bij,bjk->bik", ["bij", "bjk"]), ("i,j->ij", ["i", "j"]), ("ij->", ["ij"]),
+    ("ij->ji", ["ij"]), ("ij,jk", ["ij", "jk"]), ("ij->i", ["ij"]), ("i,i", ["i", "i"]), ("ijk->kj", ["ijk"]),
+    ("bn,anm,bm->ba", ["bn", "anm", "bm"]), ("ab,c->abc", ["ab", "c"]), ("ij,kl->", ["ij", "kl"]),
+    ("...ij,...jk->...ik", ["xyij", "yjk"]), ("i...->...", ["ixy"]), ("...,...->...", ["xy", "y"]), (",i->i", ["", "i"]),
+    ("zA,AB", ["zA", "AB"]),
+]
+
+
+@pytest.mark.parametrize("equation, dims", EINSUM)
+@with_fixtures
+@given(data=st.data())
+def test_einsum(device, equation, dims, data):
+    """Against np.einsum, with gradients and second derivatives (each operand's gradient is an einsum too; a
+    letter only one operand has comes back by broadcasting)."""
+    size = {c: data.draw(st.sampled_from([1, 2, 3, 2, 3, 0]), label=c) for c in sorted(set("".join(dims)))}
+    xs = [data.draw(arrays(tuple(size[c] for c in d)), label=f"operand {i}") for i, d in enumerate(dims)]
+    check_op(lambda *ts: tg.einsum(equation, *ts), lambda *a: np.einsum(equation, *a), xs, device, gradgrad=True)
+
+
+def test_einsum_traces_and_names_bad_input():
+    x = np.random.default_rng(0).standard_normal((3, 3))
+    assert tg.einsum("ii->", tg.tensor(x)).item() == pytest.approx(np.trace(x))  # (a diagonal, without grad)
+    np.testing.assert_array_equal(tg.einsum("ii->i", [tg.tensor(x)]).numpy(), np.diag(x))  # (operands as a list)
+    a, b = tensor(np.ones((2, 3))), tensor(np.ones((4, 4)))
+    for call, err, match in (
+            (lambda: tg.einsum("ij,jk->ik", a, b), ValueError,
+             r"einsum: subscript 'j' has size 3 in one place and 4 in operand 1 \(shape \(4, 4\)\)"),
+            (lambda: tg.einsum("ii->", tensor(x)), NotImplementedError, "a subscript repeated within an operand"),
+            (lambda: tg.einsum("ij->ik", a), ValueError, "output subscripts 'ik' must be distinct letters"),
+            (lambda: tg.einsum("ij->ii", a), ValueError, "output subscripts 'ii' must be distinct letters"),
+            (lambda: tg.einsum("ij", tensor(np.ones((2, 3, 4)))), ValueError,
+             r"subscripts 'ij' name 2 dims, but operand 0 has shape \(2, 3, 4\)"),
+            (lambda: tg.einsum("ij,jk", a), ValueError, "has 2 operand subscripts for 1 operands"),
+            (lambda: tg.einsum("i1", a), ValueError, "must be letters and at most one '...'"),
+            (lambda: tg.einsum("ij,jk", a, tg.ones(3, 4)), TypeError, "operands must have one dtype"),
+            (lambda: tg.einsum("ij", np.ones((2, 3))), TypeError, "operand 0 is a ndarray, expected a Tensor")):
+        with pytest.raises(err, match=match):
+            call()
+
+
 # ============================================================================ elementwise unary
 def _sigmoid(a):
     return np.where(a >= 0, 1 / (1 + np.exp(-np.abs(a))), np.exp(-np.abs(a)) / (1 + np.exp(-np.abs(a))))

@@ -7,9 +7,9 @@ from .backend import cuda_available, manual_seed
 from .creation import (arange, as_tensor, eye, full, full_like, multinomial, ones, ones_like, rand, rand_like,
                        randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops import (allclose, argsort, bmm, cat, chunk, clamp, cumsum, dot, equal, floor_divide, gather, index_select,
-                  lerp, logsumexp, maximum, minimum, mm, movedim, nan_to_num, narrow, outer, roll, select, sort, split,
-                  stack, topk, unflatten, where)
+from .ops import (allclose, argsort, bmm, cat, chunk, clamp, cumsum, dot, einsum, equal, floor_divide, gather,
+                  index_select, lerp, logsumexp, maximum, minimum, mm, movedim, nan_to_num, narrow, outer, roll, select,
+                  sort, split, stack, topk, unflatten, where)
 from . import nn, optim
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, int64
@@ -49,7 +49,7 @@ __all__ = [
     "logsumexp", "cumsum", "sort", "argsort", "topk", "floor_divide", "remainder", "tril", "triu",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
     "log1p", "expm1", "sin", "cos", "square", "reciprocal", "rsqrt", "floor", "ceil", "trunc", "sign", "prod",
-    "mm", "dot", "outer", "narrow", "select", "movedim", "unflatten", "roll", "lerp", "nan_to_num",
+    "mm", "dot", "outer", "einsum", "narrow", "select", "movedim", "unflatten", "roll", "lerp", "nan_to_num",
     "logical_and", "logical_or", "logical_xor", "logical_not",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim",
     "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long",

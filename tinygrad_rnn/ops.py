@@ -11,7 +11,7 @@ import math
 import numbers
 import warnings
 from collections import namedtuple
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -1106,6 +1106,93 @@ def matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
         raise TypeError(f"{op}: {a.shape} {a.dtype} @ {b.shape} {b.dtype}: the operands must have the same dtype "
                         "(as in torch); convert one, e.g. x.float() or x.double()")
     return MatMul()(a, b)
+
+
+class Einsum(Function):
+    """np.einsum over explicit subscripts (one letter per dim, none repeated in the output). The gradient of
+    operand k is itself an einsum: the output's gradient with the other operands, onto k's subscripts;
+    a letter only k has (summed away in the forward) comes back by broadcasting."""
+
+    def __init__(self, inputs: List[str], output: str, sizes: Dict[str, int]) -> None:
+        self.subs_in, self.subs_out, self.sizes = inputs, output, sizes
+        self.saved_inputs = tuple(range(len(inputs)))
+
+    def forward(self, *arrays):
+        return xp_of(*arrays).einsum(",".join(self.subs_in) + "->" + self.subs_out, *arrays, optimize=len(arrays) > 1)
+
+    def backward(self, g):
+        grads = []
+        for k, (subs, need) in enumerate(zip(self.subs_in, self.needs_input_grad)):
+            if not need:
+                grads.append(None)
+                continue
+            others = [(s, t) for j, (s, t) in enumerate(zip(self.subs_in, self.saved)) if j != k]
+            present = set(self.subs_out).union(*[s for s, _ in others])
+            kept = "".join(c for c in subs if c in present)
+            gk = _einsum([self.subs_out] + [s for s, _ in others], kept, [g] + [t for _, t in others], self.sizes)
+            if kept != subs:  # (letters summed in k alone: every element got the same gradient)
+                gk = gk.reshape(tuple(self.sizes[c] if c in present else 1 for c in subs)).expand(
+                    tuple(self.sizes[c] for c in subs))
+            grads.append(gk)
+        return tuple(grads)
+
+
+def _einsum(inputs: List[str], output: str, operands: List[Tensor], sizes: Dict[str, int]) -> Tensor:
+    if any(len(set(s)) != len(s) and t.requires_grad and _mode.grad_enabled for s, t in zip(inputs, operands)):
+        raise NotImplementedError(f"einsum: {','.join(inputs)}->{output}: a subscript repeated within an operand "
+                                  "that needs a gradient (a diagonal) is not supported; take the diagonal first")
+    return Einsum(inputs, output, sizes)(*operands)
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """torch.einsum: 'ij,jk->ik' (matmul), 'bij,bjk->bik', 'i,j->ij', 'ii->' (trace, for inputs without
+    grad), '...ij,...jk->...ik'; without '->', the output is the letters used once, in alphabetical order
+    (after the '...' dims). Operands are Tensors of one dtype (or one list of them). Each letter has one
+    size: unlike torch, size-1 dims do not broadcast against larger ones (the '...' dims of an operand may
+    be fewer than another's, as numpy's)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str) or not operands:
+        raise TypeError("einsum: expected an equation string and at least one operand")
+    for i, t in enumerate(operands):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"einsum: operand {i} is a {type(t).__name__}, expected a Tensor")
+    check_devices("einsum", list(operands))
+    if len({t.dtype for t in operands}) > 1:
+        raise TypeError(f"einsum: operands must have one dtype (as torch), got {describe(list(operands))}")
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(operands):
+        raise ValueError(f"einsum: {equation!r} has {len(inputs)} operand subscripts for {len(operands)} operands")
+    letters = set(c for c in eq if c.isalpha())
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in letters]
+    n_dots = []
+    for i, (subs, t) in enumerate(zip(inputs, operands)):
+        named = subs.replace("...", "")
+        if not all(c.isalpha() for c in named) or subs.count("...") > 1:
+            raise ValueError(f"einsum: subscripts {subs!r} of operand {i} must be letters and at most one '...'")
+        if len(named) > t.ndim or ("..." not in subs and len(named) != t.ndim):
+            raise ValueError(f"einsum: subscripts {subs!r} name {len(named)} dims, but operand {i} has shape {t.shape}")
+        n_dots.append(t.ndim - len(named))
+    widest = max(n_dots)
+    dots = "".join(spare[:widest])  # (right-aligned: an operand with n '...' dims takes the last n letters)
+    explicit, sizes = [s.replace("...", dots[widest - n:]) for s, n in zip(inputs, n_dots)], {}
+    for i, (subs, t) in enumerate(zip(explicit, operands)):
+        for c, n in zip(subs, t.shape):
+            if sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum: subscript {c!r} has size {sizes[c]} in one place and {n} in operand {i} "
+                                 f"(shape {t.shape}); sizes must match (size-1 dims do not broadcast here)")
+    if arrow:
+        named = out.replace("...", "")
+        if out.count("...") > 1 or len(set(named)) != len(named) or not set(named) <= set(lhs) - {".", ","}:
+            raise ValueError(f"einsum: output subscripts {out!r} must be distinct letters that the operands use "
+                             "(and at most one '...')")
+        output = out.replace("...", dots)
+    else:
+        joined = "".join(inputs).replace("...", "")
+        output = dots + "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+    return _einsum(explicit, output, list(operands), sizes)
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
