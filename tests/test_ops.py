@@ -1342,6 +1342,38 @@ def test_cumsum(device, shape, data):
     check_op(lambda t: t.cumsum(dim), ref, [x], device, gradgrad=True)
 
 
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_cumprod(device, shape, data):
+    """Running products, with zeros drawn often (the gradient's exact path at zeros, to second order: a
+    product is a polynomial, so central differences hold there). Nonzero values keep |x| >= 0.25 (see
+    test_prod)."""
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1) if shape else st.sampled_from([0, -1]), label="dim")
+    values = st.sampled_from([0.0, 0.5, -1.5, 2.0]) | floats(0.25, 2) | floats(-2, -0.25)
+    x = data.draw(hnp.arrays(np.float64, shape, elements=values), label="x")
+    ref = lambda a: np.cumprod(a, axis=dim) if a.ndim else a  # noqa: E731
+    check_op(lambda t: t.cumprod(dim), ref, [x], device, gradgrad=True)
+
+
+def test_cumprod_dtypes_and_prod_second_order_memory():
+    assert tg.tensor([1, 2, 3], dtype=tg.int32).cumprod(0).dtype == np.int64 and tg.cumprod is ops.cumprod
+    assert tg.tensor([2.0, 3.0]).cumprod(0, dtype=tg.float64).dtype == np.float64
+    half = tg.tensor([300.0, 300.0, 1 / 300], dtype=tg.float16).cumprod(0)  # (multiplied in float32)
+    assert np.isinf(half.numpy()[1]) and np.isclose(float(half.numpy()[2]), 300.0, rtol=1e-2)
+    with pytest.raises(TypeError, match="cumprod: dim must be an int"):
+        tg.ones(3).cumprod((0,))
+    import tracemalloc
+    x = np.random.default_rng(0).random(3000)
+    x[7] = 0.0
+    t = tg.tensor(x, requires_grad=True)
+    tracemalloc.start()
+    (g,) = tg.grad(t.prod(), t, create_graph=True)  # (with a zero: running products, not a (n, n) table)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 100 * x.nbytes
+    np.testing.assert_allclose(g.numpy()[7], np.prod(np.delete(x, 7)), rtol=1e-10)
+
+
 def test_cumsum_dtypes_and_errors():
     assert tg.tensor([True, True, False]).cumsum(0).tolist() == [1, 2, 2]
     assert tg.tensor(np.array([200, 100], np.uint8)).cumsum(0).tolist() == [200, 300]  # (int64, as torch)

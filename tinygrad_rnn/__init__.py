@@ -7,7 +7,7 @@ from .backend import cuda_available, manual_seed
 from .creation import (arange, as_tensor, eye, full, full_like, multinomial, ones, ones_like, rand, rand_like,
                        randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops import (allclose, argsort, bmm, cat, chunk, clamp, cumsum, dot, einsum, equal, floor_divide, gather,
+from .ops import (allclose, argsort, bmm, cat, chunk, clamp, cumprod, cumsum, dot, einsum, equal, floor_divide, gather,
                   index_select, lerp, logsumexp, maximum, minimum, mm, movedim, nan_to_num, narrow, outer, roll, select,
                   sort, split, stack, topk, unflatten, where)
 from . import nn, optim
@@ -46,7 +46,7 @@ __all__ = [
     "inference_mode",
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
-    "logsumexp", "cumsum", "sort", "argsort", "topk", "floor_divide", "remainder", "tril", "triu",
+    "logsumexp", "cumsum", "cumprod", "sort", "argsort", "topk", "floor_divide", "remainder", "tril", "triu",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
     "log1p", "expm1", "sin", "cos", "square", "reciprocal", "rsqrt", "floor", "ceil", "trunc", "sign", "prod",
     "mm", "dot", "outer", "einsum", "narrow", "select", "movedim", "unflatten", "roll", "lerp", "nan_to_num",

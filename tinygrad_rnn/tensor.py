@@ -1036,6 +1036,9 @@ class Tensor:
     def cumsum(self, dim: int, dtype: Any = None) -> "Tensor":
         return _ops.cumsum(self, dim, dtype)
 
+    def cumprod(self, dim: int, dtype: Any = None) -> "Tensor":
+        return _ops.cumprod(self, dim, dtype)
+
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
         return _ops.sort(self, dim, descending, stable=stable)
 
