@@ -646,17 +646,20 @@ def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
 
 def _running(fn: Any, x: Tensor, dim: int, dtype: Any, op: str) -> Tensor:
+    """cumsum/cumprod: x (cast to dtype, which the result keeps, as torch) run along one dim."""
     d = _one_dim(dim, x.ndim, op)
     if dtype is not None:
         x = x.astype(dtype)
-    return fn(0)(x.reshape(1)).reshape(()) if x.ndim == 0 else fn(d)(x)
+    out = fn(0)(x.reshape(1)).reshape(()) if x.ndim == 0 else fn(d)(x)
+    return out if dtype is None else out.astype(dtype)
 
 
 class Cumprod(Function):
-    """y_i = x_0 x_1 ... x_i along dim (ints give int64, float16 multiplies in float32). dL/dx_i =
-    sum_{k >= i} g_k y_k / x_i: g y summed from the end, over x, where no factor is 0; with zeros, the
-    product before i times S_i, S_i = g_i + x_{i+1} S_{i+1} run from the end (exact, O(n), in ops, so
-    second derivatives come free)."""
+    """y_i = x_0 x_1 ... x_i along dim (ints give int64; float16 multiplies in float32, float32 in float64 on
+    the CPU, as cumsum). dL/dx_i = sum_{k >= i} g_k y_k / x_i: g y summed from the end, over x, where no
+    factor is 0. With a first zero at z: that for i < z, 0 for i > z, and at z the product before z times
+    sum_{k >= z} g_k prod_{z < j <= k} x_j (arrays, vectorized); under create_graph, in ops, the product
+    before i times S_i, S_i = g_i + x_{i+1} S_{i+1} run from the end (exact, O(n), a step per element)."""
 
     saved_inputs = (0,)
     save_output = True
@@ -665,7 +668,8 @@ class Cumprod(Function):
         self.dim = dim
 
     def forward(self, x):
-        acc = np.float32 if x.dtype == np.float16 else _SUM_IN.get(x.dtype)
+        acc = np.float64 if x.dtype == np.float32 and isinstance(x, np.ndarray) else \
+            np.float32 if x.dtype == np.float16 else _SUM_IN.get(x.dtype)
         out = xp_of(x).cumprod(x, axis=self.dim, dtype=acc)
         if x.dtype.kind != "f":
             return out
@@ -674,6 +678,8 @@ class Cumprod(Function):
 
     def backward(self, g):
         (x,), d = self.saved, self.dim
+        if not _mode.grad_enabled:
+            return (_const(_cumprod_grad(x.data, g.data, self._out, d)),)
         if not bool((x.data == 0).any()):
             return ((g * self.output).flip(d).cumsum(d).flip(d) / x,)
         n = x.shape[d]
@@ -684,6 +690,23 @@ class Cumprod(Function):
             s.append(g[_along(d, i)] + x[_along(d, i + 1)] * s[-1])
         before = cumprod(cat([ones_like_slice(x, d), x[_along(d, slice(0, n - 1))]], d), d)
         return (before * stack(s[::-1], d),)
+
+
+def _cumprod_grad(x: Any, g: Any, y: Any, d: int) -> Any:
+    """Cumprod's first-order gradient on arrays (see Cumprod), exact at zeros."""
+    xp = xp_of(x)
+    x, g, y = (xp.moveaxis(a, d, -1) for a in (x, g, y))
+    n, zero = x.shape[-1], x == 0
+    if n == 0:
+        return xp.moveaxis(xp.zeros_like(g), -1, d)
+    pos = xp.arange(n)
+    z = xp.where(zero.any(-1, keepdims=True), zero.argmax(-1)[..., None], n)  # the first zero (n: none)
+    with np.errstate(over="ignore", invalid="ignore"):
+        early = (g * y)[..., ::-1].cumsum(-1)[..., ::-1] / xp.where(zero, 1, x)
+        later = xp.where(pos <= z, 1, x).cumprod(-1)  # prod_{z < j <= k} x_j
+        before_z = xp.where(z > 0, xp.take_along_axis(y, xp.maximum(z - 1, 0), -1), 1)
+        at_z = before_z * xp.where(pos >= z, g * later, 0).sum(-1, keepdims=True)
+    return xp.moveaxis(xp.where(pos < z, early, xp.where(pos == z, at_z, 0)).astype(g.dtype, copy=False), -1, d)
 
 
 def ones_like_slice(x: Tensor, d: int) -> Tensor:
@@ -1192,6 +1215,9 @@ def _einsum(inputs: List[str], output: str, operands: List[Tensor], sizes: Dict[
     return Einsum(inputs, output, sizes)(*operands)
 
 
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
 def einsum(equation: str, *operands: Any) -> Tensor:
     """torch.einsum: 'ij,jk->ik' (matmul), 'bij,bjk->bik', 'i,j->ij', 'ii->' (trace, for inputs without
     grad), '...ij,...jk->...ik'; without '->', the output is the letters used once, in alphabetical order
@@ -1213,13 +1239,13 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     inputs = lhs.split(",")
     if len(inputs) != len(operands):
         raise ValueError(f"einsum: {equation!r} has {len(inputs)} operand subscripts for {len(operands)} operands")
-    letters = set(c for c in eq if c.isalpha())
-    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in letters]
+    spare = [c for c in _LETTERS if c not in eq]
     n_dots = []
     for i, (subs, t) in enumerate(zip(inputs, operands)):
         named = subs.replace("...", "")
-        if not all(c.isalpha() for c in named) or subs.count("...") > 1:
-            raise ValueError(f"einsum: subscripts {subs!r} of operand {i} must be letters and at most one '...'")
+        if not all(c in _LETTERS for c in named) or subs.count("...") > 1:
+            raise ValueError(f"einsum: subscripts {subs!r} of operand {i} must be letters a-z, A-Z and at most "
+                             "one '...'")
         if len(named) > t.ndim or ("..." not in subs and len(named) != t.ndim):
             raise ValueError(f"einsum: subscripts {subs!r} name {len(named)} dims, but operand {i} has shape {t.shape}")
         n_dots.append(t.ndim - len(named))
