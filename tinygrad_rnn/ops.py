@@ -601,7 +601,8 @@ def _others_product(x: Tensor, d: int, y: Tensor) -> Tensor:
         out = xp_of(a).ones_like(a)
         out[..., 1:] = a[..., :-1].cumprod(-1)
         out[..., :-1] *= a[..., :0:-1].cumprod(-1)[..., ::-1]
-        return _const(xp_of(a).moveaxis(out, -1, d).astype(x.dtype, copy=False))
+        with np.errstate(over="ignore"):  # (past float16's range: inf, as the forward gives)
+            return _const(xp_of(a).moveaxis(out, -1, d).astype(x.dtype, copy=False))
     if not bool((x.data == 0).any()):
         return y / x
     n, one = x.shape[d], ones_like_slice(x, d)  # (the products before i and after i, each a running product)
