@@ -225,7 +225,8 @@ EINSUM = [  # (equation, each operand's dims named by letter; '...' dims use x, 
     ("ij,jk->ik", ["ij", "jk"]), ("bij,bjk->bik", ["bij", "bjk"]), ("i,j->ij", ["i", "j"]), ("ij->", ["ij"]),
     ("ij->ji", ["ij"]), ("ij,jk", ["ij", "jk"]), ("ij->i", ["ij"]), ("i,i", ["i", "i"]), ("ijk->kj", ["ijk"]),
     ("bn,anm,bm->ba", ["bn", "anm", "bm"]), ("ab,c->abc", ["ab", "c"]), ("ij,kl->", ["ij", "kl"]),
-    ("...ij,...jk->...ik", ["xyij", "yjk"]), ("i...->...", ["ixy"]), ("...,...->...", ["xy", "y"]), (",i->i", ["", "i"]),
+    ("...ij,...jk->...ik", ["xyij", "yjk"]), ("i...->...", ["ixy"]), ("...,...->...", ["xy", "y"]),
+    (",i->i", ["", "i"]),
     ("zA,AB", ["zA", "AB"]),
 ]
 
@@ -331,6 +332,44 @@ def test_activations_at_their_edges_and_as_modules():
         F.hardtanh(v, 1, 0)
     with pytest.raises(TypeError, match="silu"):
         F.silu(np.ones(3))
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, max_dims=3), value=st.sampled_from([0.0, -1.5]), data=st.data())
+def test_pad_constant(device, shape, value, data):
+    """F.pad against np.pad (negative amounts crop first), with gradients and second derivatives."""
+    k = data.draw(st.integers(0, len(shape)), label="padded dims")
+    amounts = []
+    for d in range(len(shape) - 1, len(shape) - 1 - k, -1):  # (the last dim first, as torch orders them)
+        lo = data.draw(st.integers(-shape[d], 2), label=f"left {d}")
+        amounts += [lo, data.draw(st.integers(-(shape[d] + lo) if lo < 0 else -shape[d], 2), label=f"right {d}")]
+
+    def ref(a):
+        widths = [(0, 0)] * a.ndim
+        for j in range(k):
+            d, lo, hi = a.ndim - 1 - j, amounts[2 * j], amounts[2 * j + 1]
+            a = a[(slice(None),) * d + (slice(max(-lo, 0), a.shape[d] - max(-hi, 0)),)]
+            widths[d] = (max(lo, 0), max(hi, 0))
+        return np.pad(a, widths, constant_values=value)
+
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: F.pad(t, tuple(amounts), value=value), ref, [x], device, gradgrad=True)
+
+
+def test_pad_errors_and_flatten_modules():
+    x = tg.ones(2, 3)
+    with pytest.raises(ValueError, match=r"pad: expected an even number of padding amounts, at most 2 per dim \(4"):
+        F.pad(x, (1, 1, 1))
+    with pytest.raises(ValueError, match=r"pad: padding \(-2, -2\) leaves dim 1 of shape \(2, 3\) with size -1"):
+        F.pad(x, (-2, -2))
+    with pytest.raises(NotImplementedError, match="pad: mode 'reflect' is not supported here"):
+        F.pad(x, (1, 1), mode="reflect")
+    assert F.pad(tg.tensor([1, 2]), (1, 0), value=7).tolist() == [7, 1, 2]  # (the input's dtype)
+    y = tg.randn(2, 3, 4)
+    assert tg.nn.Flatten()(y).shape == (2, 12) and tg.nn.Flatten(0, 1)(y).shape == (6, 4)
+    assert tg.nn.Unflatten(1, (2, 6))(tg.nn.Flatten()(y)).shape == (2, 2, 6)
+    assert repr(tg.nn.Unflatten(1, [2, 6])) == "Unflatten(dim=1, unflattened_size=(2, 6))"
+    assert repr(tg.nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
 
 
 def test_log1p_and_expm1_keep_tiny_values_exact():

@@ -112,6 +112,35 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     return ops.where(~((x.data <= min_val) | (x.data >= max_val)), x, out.detach())
 
 
+def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] = None) -> Tensor:
+    """torch's F.pad, constant mode: ``pad`` = (left, right) for the last dim, then (left, right) for the one
+    before, ...; a negative amount crops. The input lands in a new tensor of ``value`` (0 by default), so its
+    gradient is the matching slice."""
+    _check_tensor("pad", "input", input)
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported here, only 'constant'")
+    amounts = [ops.int_arg(p, "pad", "each padding amount") for p in (pad if isinstance(pad, (tuple, list)) else [pad])]
+    if len(amounts) % 2 or len(amounts) > 2 * input.ndim:
+        raise ValueError(f"pad: expected an even number of padding amounts, at most 2 per dim ({2 * input.ndim} for "
+                         f"shape {input.shape}), got {len(amounts)}")
+    crop, place, shape = [slice(None)] * input.ndim, [slice(None)] * input.ndim, list(input.shape)
+    for k in range(len(amounts) // 2):
+        d, (lo, hi) = input.ndim - 1 - k, amounts[2 * k:2 * k + 2]
+        n = input.shape[d] + lo + hi
+        if n < 0:
+            raise ValueError(f"pad: padding ({lo}, {hi}) leaves dim {d} of shape {input.shape} with size {n}")
+        crop[d] = slice(max(-lo, 0), input.shape[d] - max(-hi, 0))
+        place[d] = slice(max(lo, 0), max(lo, 0) + max(input.shape[d] - max(-lo, 0) - max(-hi, 0), 0))
+        shape[d] = n
+    inside = input[tuple(crop)]
+    out = ops.IndexAdd(tuple(shape), tuple(place))(inside)
+    if not value:
+        return out
+    outside = np.ones(tuple(shape), bool)
+    outside[tuple(place)] = False
+    return ops.masked_fill(out, outside, value)
+
+
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """y = x W^T + b with W of shape (out_features, in_features)."""
     _check_tensor("linear", "input", x)
