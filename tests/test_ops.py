@@ -246,6 +246,9 @@ def test_einsum_traces_and_names_bad_input():
     x = np.random.default_rng(0).standard_normal((3, 3))
     assert tg.einsum("ii->", tg.tensor(x)).item() == pytest.approx(np.trace(x))  # (a diagonal, without grad)
     np.testing.assert_array_equal(tg.einsum("ii->i", [tg.tensor(x)]).numpy(), np.diag(x))  # (operands as a list)
+    counts = tg.einsum("ij->", tg.tensor(np.ones((3, 200), np.uint8)))  # (an integer sum is int64, as torch's)
+    assert counts.dtype == np.int64 and counts.item() == 600
+    assert tg.einsum("ij->ji", tg.tensor(np.ones((2, 3), np.int32))).dtype == np.int32
     a, b = tensor(np.ones((2, 3))), tensor(np.ones((4, 4)))
     for call, err, match in (
             (lambda: tg.einsum("ij,jk->ik", a, b), ValueError,
@@ -360,8 +363,10 @@ def test_pad_errors_and_flatten_modules():
     x = tg.ones(2, 3)
     with pytest.raises(ValueError, match=r"pad: expected an even number of padding amounts, at most 2 per dim \(4"):
         F.pad(x, (1, 1, 1))
-    with pytest.raises(ValueError, match=r"pad: padding \(-2, -2\) leaves dim 1 of shape \(2, 3\) with size -1"):
+    with pytest.raises(ValueError, match=r"pad: padding \(-2, -2\) crops more than dim 1 of shape \(2, 3\) holds"):
         F.pad(x, (-2, -2))
+    with pytest.raises(ValueError, match=r"pad: padding \(-4, 4\) crops more than dim 1"):
+        F.pad(x, (-4, 4))  # (the other side's padding does not make up for it)
     with pytest.raises(NotImplementedError, match="pad: mode 'reflect' is not supported here"):
         F.pad(x, (1, 1), mode="reflect")
     assert F.pad(tg.tensor([1, 2]), (1, 0), value=7).tolist() == [7, 1, 2]  # (the input's dtype)
@@ -1410,6 +1415,10 @@ def test_cumprod_dtypes_and_prod_second_order_memory():
     assert np.abs(tg.tensor(x32).cumprod(0).numpy() / exact - 1).max() < 2e-7
     half = tg.tensor([300.0, 300.0, 1 / 300], dtype=tg.float16).cumprod(0)  # (multiplied in float32)
     assert np.isinf(half.numpy()[1]) and np.isclose(float(half.numpy()[2]), 300.0, rtol=1e-2)
+    x = tg.tensor([[2.0, 0.0, 3.0]], dtype=tg.float64, requires_grad=True)
+    with np.errstate(divide="ignore"):  # (sqrt's gradient at 0 is inf)
+        x.cumprod(1).sqrt().sum().backward()  # (an inf gradient after the zero must not reach the factors before it)
+    assert np.isfinite(x.grad.numpy()[0, 0]) and x.grad.numpy()[0, 0] == pytest.approx(0.5 ** 1.5)
     with pytest.raises(TypeError, match="cumprod: dim must be an int"):
         tg.ones(3).cumprod((0,))
     import tracemalloc

@@ -703,7 +703,7 @@ def _cumprod_grad(x: Any, g: Any, y: Any, d: int) -> Any:
     pos = xp.arange(n)
     z = xp.where(zero.any(-1, keepdims=True), zero.argmax(-1)[..., None], n)  # the first zero (n: none)
     with np.errstate(over="ignore", invalid="ignore"):
-        early = (g * y)[..., ::-1].cumsum(-1)[..., ::-1] / xp.where(zero, 1, x)
+        early = xp.where(pos < z, g * y, 0)[..., ::-1].cumsum(-1)[..., ::-1] / xp.where(zero, 1, x)
         later = xp.where(pos <= z, 1, x).cumprod(-1)  # prod_{z < j <= k} x_j
         before_z = xp.where(z > 0, xp.take_along_axis(y, xp.maximum(z - 1, 0), -1), 1)
         at_z = before_z * xp.where(pos >= z, g * later, 0).sum(-1, keepdims=True)
@@ -1190,7 +1190,9 @@ class Einsum(Function):
         self.saved_inputs = tuple(range(len(inputs)))
 
     def forward(self, *arrays):
-        return xp_of(*arrays).einsum(",".join(self.subs_in) + "->" + self.subs_out, *arrays, optimize=len(arrays) > 1)
+        sums = len(arrays) == 1 and arrays[0].dtype.kind in "biu" and set(self.subs_out) != set(self.subs_in[0])
+        return xp_of(*arrays).einsum(",".join(self.subs_in) + "->" + self.subs_out, *arrays, optimize=len(arrays) > 1,
+                                     dtype=np.int64 if sums else None)  # (an integer sum is int64, as torch's)
 
     def backward(self, g):
         grads = []

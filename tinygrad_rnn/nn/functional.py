@@ -127,8 +127,9 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] 
     for k in range(len(amounts) // 2):
         d, (lo, hi) = input.ndim - 1 - k, amounts[2 * k:2 * k + 2]
         n = input.shape[d] + lo + hi
-        if n < 0:
-            raise ValueError(f"pad: padding ({lo}, {hi}) leaves dim {d} of shape {input.shape} with size {n}")
+        if n < 0 or -lo > input.shape[d] or -hi > input.shape[d]:
+            raise ValueError(f"pad: padding ({lo}, {hi}) crops more than dim {d} of shape {input.shape} holds "
+                             f"(size after padding: {n})")
         crop[d] = slice(max(-lo, 0), input.shape[d] - max(-hi, 0))
         place[d] = slice(max(lo, 0), max(lo, 0) + max(input.shape[d] - max(-lo, 0) - max(-hi, 0), 0))
         shape[d] = n
@@ -136,7 +137,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] 
     out = ops.IndexAdd(tuple(shape), tuple(place))(inside)
     if not value:
         return out
-    outside = np.ones(tuple(shape), bool)
+    outside = xp_of(out.data).ones(tuple(shape), bool)
     outside[tuple(place)] = False
     return ops.masked_fill(out, outside, value)
 
