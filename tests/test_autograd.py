@@ -969,3 +969,87 @@ def test_inference_mode_records_nothing_like_no_grad():
         return x * 2
 
     assert not bare(w).requires_grad and tg.is_grad_enabled()
+
+
+# ----------------------------------------------------------------------------- tg.autograd.functional
+AF = tg.autograd.functional
+
+
+def _numeric_jacobian(f, x, eps=1e-6):
+    """d f / d x by central differences on numpy arrays: shape f(x).shape + x.shape."""
+    cols = []
+    for k in range(x.size):
+        d = np.zeros(x.size)
+        d[k] = eps
+        cols.append((f(x + d.reshape(x.shape)) - f(x - d.reshape(x.shape))) / (2 * eps))
+    out = np.asarray(f(x))
+    return np.stack(cols, -1).reshape(out.shape + x.shape) if cols else np.zeros(out.shape + x.shape)
+
+
+@given(n=st.integers(1, 4), m=st.integers(1, 3), seed=st.integers(0, 1000))
+def test_jacobian_jvp_vjp_match_finite_differences(n, m, seed):
+    rng = np.random.default_rng(seed)
+    A, x0 = rng.standard_normal((m, n)), rng.standard_normal(n)
+    f = lambda x: (tg.tensor(A) @ x).tanh() * x.sum()  # noqa: E731
+    f_np = lambda x: np.tanh(A @ x) * x.sum()  # noqa: E731
+    J = _numeric_jacobian(f_np, x0)
+    x = tg.tensor(x0)
+    got = AF.jacobian(f, x)
+    assert got.shape == (m, n)
+    np.testing.assert_allclose(got.numpy(), J, rtol=1e-6, atol=1e-8)
+    v, u = rng.standard_normal(n), rng.standard_normal(m)
+    out, jv = AF.jvp(f, x, tg.tensor(v))
+    np.testing.assert_allclose(out.numpy(), f_np(x0), rtol=1e-12)
+    np.testing.assert_allclose(jv.numpy(), J @ v, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(AF.vjp(f, x, tg.tensor(u))[1].numpy(), u @ J, rtol=1e-6, atol=1e-8)
+    assert x.grad is None and not x.requires_grad  # (the inputs are copied as new leaves)
+
+
+@given(n=st.integers(1, 4), seed=st.integers(0, 1000))
+def test_hessian_and_hessian_vector_products(n, seed):
+    """x^T A x + sum(sin x): H = A + A^T - diag(sin x); hvp and vhp are H v (H is symmetric)."""
+    rng = np.random.default_rng(seed)
+    A, x0, v = rng.standard_normal((n, n)), rng.standard_normal(n), rng.standard_normal(n)
+    f = lambda x: x @ (tg.tensor(A) @ x) + x.sin().sum()  # noqa: E731
+    H = A + A.T - np.diag(np.sin(x0))
+    np.testing.assert_allclose(AF.hessian(f, tg.tensor(x0)).numpy(), H, rtol=1e-10, atol=1e-12)
+    for product in (AF.hvp, AF.vhp):
+        value, hv = product(f, tg.tensor(x0), tg.tensor(v))
+        np.testing.assert_allclose(hv.numpy(), H @ v, rtol=1e-10, atol=1e-12)
+        assert value.shape == ()
+
+
+def test_functional_derivatives_of_several_inputs_and_outputs():
+    rng = np.random.default_rng(1)
+    a, b = tg.tensor(rng.standard_normal(3)), tg.tensor(rng.standard_normal((2, 3)))
+    f = lambda x, y: (x * y, (x ** 2).sum())  # noqa: E731
+    J = AF.jacobian(f, (a, b))
+    assert [[j.shape for j in row] for row in J] == [[(2, 3, 3), (2, 3, 2, 3)], [(3,), (2, 3)]]
+    np.testing.assert_allclose(J[1][0].numpy(), 2 * a.numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(J[1][1].numpy(), np.zeros((2, 3)))  # (the sum does not use y: zeros)
+    H = AF.hessian(lambda x, y: (x * y).sum() * x.sum(), (a, b))
+    assert [[h.shape for h in row] for row in H] == [[(3, 3), (3, 2, 3)], [(2, 3, 3), (2, 3, 2, 3)]]
+    fn = lambda x, y: (x * y).sum() * x.sum()  # noqa: E731
+    x_np, y_np = a.numpy(), b.numpy()
+    num = _numeric_jacobian(lambda x: _numeric_jacobian(lambda z: np.asarray((z * y_np).sum() * z.sum()), x), x_np)
+    np.testing.assert_allclose(H[0][0].numpy(), num, rtol=1e-4, atol=1e-5)
+    assert fn(a, b).shape == ()
+    with pytest.raises(RuntimeError, match="jacobian: the output does not depend on input 1 \\(strict=True\\)"):
+        AF.jacobian(lambda x, y: x * 2, (a, b), strict=True)
+    with pytest.raises(ValueError, match="hessian: func must return one Tensor with one element"):
+        AF.hessian(lambda x: x * 2, a)
+    with pytest.raises(ValueError, match="vjp: v can be left out only when the outputs have one element each"):
+        AF.vjp(lambda x: x * 2, a)
+    with pytest.raises(ValueError, match=r"jvp: v must match the inputs' shapes \[\(3,\)\], got \[\(2,\)\]"):
+        AF.jvp(lambda x: x * 2, a, tg.ones(2, dtype=tg.float64))
+    with pytest.raises(TypeError, match="jacobian: input 0 is int64; derivatives need floating-point inputs"):
+        AF.jacobian(lambda x: x * 2, tg.tensor([1, 2]))
+
+
+def test_jacobian_with_create_graph_is_differentiable():
+    """d/dx sum(J(x)) for f(x) = x^3 (J = diag(3 x^2)): 6 x, through the Jacobian's own graph."""
+    x = tg.tensor([0.5, -1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    J = AF.jacobian(lambda t: t ** 3, x, create_graph=True)
+    np.testing.assert_allclose(J.numpy(), np.diag(3 * x.numpy() ** 2), rtol=1e-12)
+    (g,) = tg.grad(J.sum(), x)
+    np.testing.assert_allclose(g.numpy(), 6 * x.numpy(), rtol=1e-12)

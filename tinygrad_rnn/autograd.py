@@ -387,3 +387,6 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
             g = Tensor._make(g.data.copy())  # a read-only broadcast view: give memory of its own
         result.append(g)
     return tuple(result)
+
+
+from . import autograd_functional as functional  # noqa: E402, F401  (tg.autograd.functional, as torch's; it uses grad)
