@@ -1053,3 +1053,27 @@ def test_jacobian_with_create_graph_is_differentiable():
     np.testing.assert_allclose(J.numpy(), np.diag(3 * x.numpy() ** 2), rtol=1e-12)
     (g,) = tg.grad(J.sum(), x)
     np.testing.assert_allclose(g.numpy(), 6 * x.numpy(), rtol=1e-12)
+
+
+def test_functional_derivatives_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    A, x0, y0, v = rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal(3), rng.standard_normal(4)
+    ours = lambda x, y: ((tg.tensor(A) @ x).tanh() * y, (x ** 2).sum() * y.sum())  # noqa: E731
+    theirs = lambda x, y: (torch.tanh(torch.tensor(A) @ x) * y, (x ** 2).sum() * y.sum())  # noqa: E731
+    scalar_o = lambda x, y: (x.sin() * (tg.tensor(A) @ x).sum()).sum() * y.sum()  # noqa: E731
+    scalar_t = lambda x, y: (torch.sin(x) * (torch.tensor(A) @ x).sum()).sum() * y.sum()  # noqa: E731
+    xo, yo, xt, yt = tg.tensor(x0), tg.tensor(y0), torch.tensor(x0), torch.tensor(y0)
+    AT = torch.autograd.functional
+    for o, t in ((AF.jacobian(ours, (xo, yo)), AT.jacobian(theirs, (xt, yt))),
+                 (AF.hessian(scalar_o, (xo, yo)), AT.hessian(scalar_t, (xt, yt)))):
+        for row_o, row_t in zip(o, t):
+            for a, b in zip(row_o, row_t):
+                np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
+    one_o, one_t = (lambda x: scalar_o(x, yo)), (lambda x: scalar_t(x, yt))
+    for name in ("hvp", "vhp"):
+        got, want = getattr(AF, name)(one_o, xo, tg.tensor(v)), getattr(AT, name)(one_t, xt, torch.tensor(v))
+        np.testing.assert_allclose(got[1].numpy(), want[1].numpy(), rtol=1e-10, atol=1e-12)
+    f_o, f_t = (lambda x: (tg.tensor(A) @ x).tanh()), (lambda x: torch.tanh(torch.tensor(A) @ x))
+    np.testing.assert_allclose(AF.jvp(f_o, xo, tg.tensor(v))[1].numpy(), AT.jvp(f_t, xt, torch.tensor(v))[1].numpy(),
+                               rtol=1e-10)
