@@ -41,6 +41,14 @@ def _outputs(func: Callable[..., Any], xs: List[Tensor], op: str) -> Tuple[List[
     return outs, single
 
 
+def _scalar(func: Callable[..., Any], xs: List[Tensor], op: str) -> List[Tensor]:
+    """func's output, which must be one Tensor of one element (what a Hessian is taken of)."""
+    outs, _ = _outputs(func, xs, op)
+    if len(outs) != 1 or outs[0].numel() != 1:
+        raise ValueError(f"{op}: func must return one Tensor with one element, got shapes {[o.shape for o in outs]}")
+    return outs
+
+
 def _grads(outs: Sequence[Tensor], xs: List[Tensor], vs: Sequence[Any], create_graph: bool, strict: bool,
            op: str) -> List[Tensor]:
     """sum_k vs[k] . d outs[k] / d x for each x, zeros for an x the outputs do not depend on (an error with
@@ -117,11 +125,7 @@ def hessian(func: Callable[..., Any], inputs: Inputs, create_graph: bool = False
     xs, single_in = _leaves(inputs, "hessian", create_graph)
 
     def gradient(*ys: Tensor) -> Any:
-        outs, _ = _outputs(func, list(ys), "hessian")
-        if len(outs) != 1 or outs[0].numel() != 1:
-            raise ValueError(f"hessian: func must return one Tensor with one element, got shapes "
-                             f"{[o.shape for o in outs]}")
-        return _pack(_grads(outs, list(ys), [None], True, strict, "hessian"), single_in)
+        return _pack(_grads(_scalar(func, list(ys), "hessian"), list(ys), [None], True, strict, "hessian"), single_in)
     return jacobian(gradient, xs[0] if single_in else xs, create_graph, strict)
 
 
@@ -129,9 +133,7 @@ def vhp(func: Callable[..., Any], inputs: Inputs, v: Any = None, create_graph: b
         strict: bool = False) -> Tuple[Any, Any]:
     """(func(*inputs), v^T H) for a one-element func: the gradient of (grad . v)."""
     xs, single_in = _leaves(inputs, "vhp", create_graph)
-    outs, _ = _outputs(func, xs, "vhp")
-    if len(outs) != 1 or outs[0].numel() != 1:
-        raise ValueError(f"vhp: func must return one Tensor with one element, got shapes {[o.shape for o in outs]}")
+    outs = _scalar(func, xs, "vhp")
     with enable_grad():
         gs = _grads(outs, xs, [None], True, strict, "vhp")
         hv = _grads(gs, xs, _vectors(v, xs, "vhp", "inputs"), create_graph, False, "vhp")

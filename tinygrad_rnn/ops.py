@@ -605,10 +605,7 @@ def _others_product(x: Tensor, d: int, y: Tensor) -> Tensor:
             return _const(xp_of(a).moveaxis(out, -1, d).astype(x.dtype, copy=False))
     if not bool((x.data == 0).any()):
         return y / x
-    n, one = x.shape[d], ones_like_slice(x, d)  # (the products before i and after i, each a running product)
-    before = cumprod(cat([one, x[_along(d, slice(0, n - 1))]], d), d)
-    after = cumprod(cat([one, x[_along(d, slice(1, n))].flip(d)], d), d).flip(d)
-    return before * after
+    return _products_before(x, d) * _products_before(x.flip(d), d).flip(d)
 
 
 def prod(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -628,13 +625,18 @@ class Cumsum(Function):
     """y_i = x_0 + ... + x_i along dim (accumulated as sum does); each x_i reaches every y_j with j >= i, so
     the gradient is g summed from the end: flip, cumsum, flip."""
 
+    run = "cumsum"
+
     def __init__(self, dim: int) -> None:
         self.dim = dim
 
     def forward(self, x):
         acc = np.float64 if x.dtype == np.float32 and isinstance(x, np.ndarray) else _SUM_IN.get(x.dtype)
-        out = xp_of(x).cumsum(x, axis=self.dim, dtype=acc)  # (float32 running sums in float64 on the CPU, as
-        return out.astype(x.dtype) if x.dtype.kind == "f" else out  # torch's: one rounding a step adds up)
+        out = getattr(xp_of(x), self.run)(x, axis=self.dim, dtype=acc)  # (float32 runs in float64 on the CPU,
+        if x.dtype.kind != "f":  # as torch's: one rounding a step adds up)
+            return out
+        with np.errstate(over="ignore"):  # (a float16 product past 65504 is inf, as the cast gives)
+            return out.astype(x.dtype, copy=False)
 
     def backward(self, g):
         return (g.flip(self.dim).cumsum(self.dim).flip(self.dim),)
@@ -655,27 +657,14 @@ def _running(fn: Any, x: Tensor, dim: int, dtype: Any, op: str) -> Tensor:
     return out if dtype is None else out.astype(dtype)
 
 
-class Cumprod(Function):
+class Cumprod(Cumsum):
     """y_i = x_0 x_1 ... x_i along dim (ints give int64; float16 multiplies in float32, float32 in float64 on
     the CPU, as cumsum). dL/dx_i = sum_{k >= i} g_k y_k / x_i: g y summed from the end, over x, where no
     factor is 0. With a first zero at z: that for i < z, 0 for i > z, and at z the product before z times
     sum_{k >= z} g_k prod_{z < j <= k} x_j (arrays, vectorized); under create_graph, in ops, the product
     before i times S_i, S_i = g_i + x_{i+1} S_{i+1} run from the end (exact, O(n), a step per element)."""
 
-    saved_inputs = (0,)
-    save_output = True
-
-    def __init__(self, dim: int) -> None:
-        self.dim = dim
-
-    def forward(self, x):
-        acc = np.float64 if x.dtype == np.float32 and isinstance(x, np.ndarray) else \
-            np.float32 if x.dtype == np.float16 else _SUM_IN.get(x.dtype)
-        out = xp_of(x).cumprod(x, axis=self.dim, dtype=acc)
-        if x.dtype.kind != "f":
-            return out
-        with np.errstate(over="ignore"):
-            return out.astype(x.dtype, copy=False)
+    run, saved_inputs, save_output = "cumprod", (0,), True
 
     def backward(self, g):
         (x,), d = self.saved, self.dim
@@ -689,8 +678,7 @@ class Cumprod(Function):
         s = [g[_along(d, n - 1)]]
         for i in range(n - 2, -1, -1):
             s.append(g[_along(d, i)] + x[_along(d, i + 1)] * s[-1])
-        before = cumprod(cat([ones_like_slice(x, d), x[_along(d, slice(0, n - 1))]], d), d)
-        return (before * stack(s[::-1], d),)
+        return (_products_before(x, d) * stack(s[::-1], d),)
 
 
 def _cumprod_grad(x: Any, g: Any, y: Any, d: int) -> Any:
@@ -710,9 +698,10 @@ def _cumprod_grad(x: Any, g: Any, y: Any, d: int) -> Any:
     return xp.moveaxis(xp.where(pos < z, early, xp.where(pos == z, at_z, 0)).astype(g.dtype, copy=False), -1, d)
 
 
-def ones_like_slice(x: Tensor, d: int) -> Tensor:
-    """Ones of x's shape with dim d of size 1, x's dtype and device (a constant)."""
-    return _const(xp_of(x.data).ones(x.shape[:d] + (1,) + x.shape[d + 1:], x.dtype))
+def _products_before(x: Tensor, d: int) -> Tensor:
+    """prod_{j < i} x_j along dim d for every i (1 at i = 0), in ops: the running product of x shifted by one."""
+    one = _const(xp_of(x.data).ones(x.shape[:d] + (1,) + x.shape[d + 1:], x.dtype))
+    return cumprod(cat([one, x[_along(d, slice(0, x.shape[d] - 1))]], d), d)
 
 
 def cumprod(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
@@ -1446,12 +1435,18 @@ def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal
     return bool(xp_of(a.data).allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+def _bool_mask(mask: Any, op: str, what: str) -> Any:
+    """A boolean mask (a Tensor, array or nested list) as an array, or a TypeError naming op."""
+    m = _data(mask)
+    m = m if hasattr(m, "dtype") else np.asarray(m)
+    if m.dtype.kind != "b":
+        raise TypeError(f"{op}: {what} must be boolean, got dtype {m.dtype} (shape {m.shape})")
+    return m
+
+
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``condition ? a : b`` (condition is not differentiated)."""
-    cond = _data(condition)
-    cond = cond if hasattr(cond, "dtype") else np.asarray(cond)
-    if cond.dtype.kind != "b":
-        raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
+    cond = _bool_mask(condition, "where", "condition")
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     device = backend.device_of(cond) if like is None else like.device
     cond = backend.to_device(cond, device)  # (a host mask for cuda tensors moves, as index arrays do)
@@ -1468,10 +1463,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 def masked_fill(x: Tensor, mask: Any, value: Any, op: str = "masked_fill") -> Tensor:
     """value where the boolean mask is True, x elsewhere, in x's dtype (torch.masked_fill); value is a number or
     a 0-d tensor, which gets the gradient of the filled places (none reaches x there)."""
-    m = _data(mask)
-    m = m if hasattr(m, "dtype") else np.asarray(m)
-    if m.dtype.kind != "b":
-        raise TypeError(f"{op}: mask must be boolean, got dtype {m.dtype} (shape {m.shape})")
+    m = _bool_mask(mask, op, "mask")
     if not isinstance(value, (numbers.Number, Tensor)):
         raise TypeError(f"{op}: value must be a number or a 0-d tensor, got {type(value).__name__}")
     if isinstance(value, Tensor) and value.ndim:

@@ -80,7 +80,7 @@ def logsigmoid(x: Tensor) -> Tensor:
     """log(sigmoid(x)) = -softplus(-x): finite for any finite x, where log of a sigmoid that rounded to 0
     would be -inf."""
     _check_tensor("logsigmoid", "input", x)
-    return -ops.Softplus()(-x._floating())
+    return -softplus(-x._floating())
 
 
 def silu(x: Tensor) -> Tensor:
@@ -108,8 +108,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     _check_tensor("hardtanh", "input", x)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
-    out = x.clamp(min_val, max_val)
-    return ops.where(~((x.data <= min_val) | (x.data >= max_val)), x, out.detach())
+    return ops.where(~((x.data <= min_val) | (x.data >= max_val)), x, x.detach().clamp(min_val, max_val))
 
 
 def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] = None) -> Tensor:
@@ -130,8 +129,8 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] 
         if n < 0 or -lo > input.shape[d] or -hi > input.shape[d]:
             raise ValueError(f"pad: padding ({lo}, {hi}) crops more than dim {d} of shape {input.shape} holds "
                              f"(size after padding: {n})")
-        crop[d] = slice(max(-lo, 0), input.shape[d] - max(-hi, 0))
-        place[d] = slice(max(lo, 0), max(lo, 0) + max(input.shape[d] - max(-lo, 0) - max(-hi, 0), 0))
+        crop[d] = slice(max(-lo, 0), input.shape[d] - max(-hi, 0))  # (what is kept, placed after the left pad)
+        place[d] = slice(max(lo, 0), max(lo, 0) + input.shape[d] - max(-lo, 0) - max(-hi, 0))
         shape[d] = n
     inside = input[tuple(crop)]
     out = ops.IndexAdd(tuple(shape), tuple(place))(inside)

@@ -146,89 +146,79 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class ReLU(Module):
+class _Activation(Module):
+    """An elementwise function as a module: ``fn`` applied with the module's ``options`` (attributes, in
+    fn's argument order after the input), which its repr lists."""
+
+    fn: Any
+    options: Tuple[str, ...] = ()
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
+        return self.fn(x, *[getattr(self, k) for k in self.options])
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={getattr(self, k)}" for k in self.options)
+
+
+class ReLU(_Activation):
     """max(x, 0) elementwise."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.relu(x)
+    fn = staticmethod(F.relu)
 
 
-class Tanh(Module):
+class Tanh(_Activation):
     """tanh(x) elementwise."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.tanh(x)
+    fn = staticmethod(F.tanh)
 
 
-class Sigmoid(Module):
+class Sigmoid(_Activation):
     """1 / (1 + e^-x) elementwise."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.sigmoid(x)
+    fn = staticmethod(F.sigmoid)
 
 
-class SiLU(Module):
+class SiLU(_Activation):
     """x * sigmoid(x) elementwise."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.silu(x)
+    fn = staticmethod(F.silu)
 
 
-class LogSigmoid(Module):
+class LogSigmoid(_Activation):
     """log(sigmoid(x)) elementwise, computed stably."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.logsigmoid(x)
+    fn = staticmethod(F.logsigmoid)
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_Activation):
     """x for x > 0, negative_slope * x elsewhere."""
+
+    fn, options = staticmethod(F.leaky_relu), ("negative_slope",)
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         self.negative_slope = negative_slope
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.leaky_relu(x, self.negative_slope)
 
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-
-class ELU(Module):
+class ELU(_Activation):
     """x for x > 0, alpha (e^x - 1) elsewhere."""
+
+    fn, options = staticmethod(F.elu), ("alpha",)
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
         self.alpha = alpha
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.elu(x, self.alpha)
 
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
-
-
-class Hardtanh(Module):
+class Hardtanh(_Activation):
     """x clipped to [min_val, max_val]."""
+
+    fn, options = staticmethod(F.hardtanh), ("min_val", "max_val")
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
         super().__init__()
         self.min_val, self.max_val = min_val, max_val
-
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.hardtanh(x, self.min_val, self.max_val)
-
-    def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
 
 
 class Flatten(Module):
@@ -502,80 +492,72 @@ class NLLLoss(_Loss):
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
-class MSELoss(_Loss):
+class _PairLoss(_Loss):
+    """A loss of (input, target) Tensors as a module: ``fn`` with the module's reduction and ``options``
+    (attributes passed by name)."""
+
+    fn: Any
+    options: Tuple[str, ...] = ()
+
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         _check_input(self, input)
         _check_input(self, target, "target")
-        return F.mse_loss(input, target, self.reduction)
+        return self.fn(input, target, reduction=self.reduction, **{k: getattr(self, k) for k in self.options})
 
 
-class L1Loss(_Loss):
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        _check_input(self, input)
-        _check_input(self, target, "target")
-        return F.l1_loss(input, target, self.reduction)
+class MSELoss(_PairLoss):
+    fn = staticmethod(F.mse_loss)
 
 
-class SmoothL1Loss(_Loss):
+class L1Loss(_PairLoss):
+    fn = staticmethod(F.l1_loss)
+
+
+class SmoothL1Loss(_PairLoss):
     """F.smooth_l1_loss as a module: quadratic for |input - target| < beta, L1 beyond."""
+
+    fn, options = staticmethod(F.smooth_l1_loss), ("beta",)
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
         super().__init__(reduction)
         self.beta = beta
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        _check_input(self, input)
-        _check_input(self, target, "target")
-        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
 
-
-class HuberLoss(_Loss):
+class HuberLoss(_PairLoss):
     """F.huber_loss as a module: quadratic for |input - target| < delta, delta-scaled L1 beyond."""
+
+    fn, options = staticmethod(F.huber_loss), ("delta",)
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
         self.delta = delta
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        _check_input(self, input)
-        _check_input(self, target, "target")
-        return F.huber_loss(input, target, self.reduction, self.delta)
 
-
-class KLDivLoss(_Loss):
+class KLDivLoss(_PairLoss):
     """F.kl_div as a module: KL(target || exp(input)) pointwise; reduction='batchmean' is the true KL."""
+
+    fn, options = staticmethod(F.kl_div), ("log_target",)
 
     def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
         super().__init__(reduction)
         self.log_target = log_target
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        _check_input(self, input)
-        _check_input(self, target, "target")
-        return F.kl_div(input, target, self.reduction, self.log_target)
 
-
-class BCELoss(_Loss):
+class BCELoss(_PairLoss):
     """F.binary_cross_entropy as a module, on probabilities (BCEWithLogitsLoss takes logits)."""
+
+    fn, options = staticmethod(F.binary_cross_entropy), ("weight",)
 
     def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self._buffer("weight", weight)
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        _check_input(self, input)
-        _check_input(self, target, "target")
-        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
 
+class BCEWithLogitsLoss(_PairLoss):
+    fn, options = staticmethod(F.binary_cross_entropy_with_logits), ("weight", "pos_weight")
 
-class BCEWithLogitsLoss(_Loss):
     def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean",
                  pos_weight: Optional[Tensor] = None) -> None:
         super().__init__(reduction)
         self._buffer("weight", weight)
         self._buffer("pos_weight", pos_weight)
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        _check_input(self, input)
-        _check_input(self, target, "target")
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)

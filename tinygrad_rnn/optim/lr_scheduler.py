@@ -79,6 +79,9 @@ class LRScheduler:
         else:
             self.last_epoch = epoch
             values = self._get_closed_form_lr() if hasattr(self, "_get_closed_form_lr") else self.get_lr()
+        self._set_lrs(values)
+
+    def _set_lrs(self, values: Sequence[float]) -> None:
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
@@ -335,9 +338,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
             self.T_i = self.T_0 * self.T_mult ** n
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._set_lrs(self.get_lr())
 
 
 class OneCycleLR(LRScheduler):
@@ -503,10 +504,7 @@ class ReduceLROnPlateau(LRScheduler):
         check_int(name, "cooldown", cooldown, 0)
         check_number(name, "threshold", threshold, lambda v: v >= 0, ">= 0")
         check_number(name, "eps", eps, lambda v: v >= 0, ">= 0")
-        n = len(optimizer.param_groups)
-        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
-        if len(min_lrs) != n:
-            raise ValueError(f"{name}: expected {n} min_lrs (one per param group), got {len(min_lrs)}")
+        min_lrs = _per_group(name, "min_lr", optimizer, min_lr)
         for v in min_lrs:
             check_number(name, "min_lr", v, lambda x: x >= 0, ">= 0")
         self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else min_lr  # (for groups added later)
