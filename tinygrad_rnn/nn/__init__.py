@@ -1,9 +1,9 @@
 """Layers, cells, losses and initialisers (PyTorch's torch.nn names)."""
 from . import functional, fused, init, utils
-from .layers import (ELU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embedding, Flatten, Hardtanh,
-                     HuberLoss, Identity, KLDivLoss, L1Loss, LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax,
-                     ModuleDict, ModuleList, MSELoss, NLLLoss, ReLU, Sequential, Sigmoid, SiLU, SmoothL1Loss, Softmax,
-                     Tanh, Unflatten)
+from .layers import (ELU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, Dropout, Embedding, Flatten,
+                     Hardtanh, HuberLoss, Identity, KLDivLoss, L1Loss, LayerNorm, LeakyReLU, Linear, LogSigmoid,
+                     LogSoftmax, ModuleDict, ModuleList, MSELoss, NLLLoss, ReLU, Sequential, Sigmoid, SiLU,
+                     SmoothL1Loss, Softmax, Tanh, Unflatten)
 from .module import Module, Parameter
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 
@@ -11,5 +11,5 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Linea
            "Sequential", "ModuleList", "ModuleDict", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",
            "SiLU", "LogSigmoid", "LeakyReLU", "ELU", "Hardtanh", "Flatten", "Unflatten",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss",
-           "BCEWithLogitsLoss",
+           "BCEWithLogitsLoss", "CTCLoss",
            "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]

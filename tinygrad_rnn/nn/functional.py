@@ -492,3 +492,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Opti
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+from . import ctc as _ctc  # noqa: E402  (it uses the helpers above)
+
+ctc_loss = _ctc.ctc_loss  # (F.ctc_loss, as torch's; its Function lives with the recursion in nn/ctc.py)

@@ -492,6 +492,19 @@ class NLLLoss(_Loss):
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
+class CTCLoss(_Loss):
+    """Connectionist temporal classification (F.ctc_loss): labels of unknown alignment to the frames."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any) -> Tensor:
+        _check_input(self, log_probs, "log_probs")
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                          self.zero_infinity)
+
+
 class _PairLoss(_Loss):
     """A loss of (input, target) Tensors as a module: ``fn`` with the module's reduction and ``options``
     (attributes passed by name)."""

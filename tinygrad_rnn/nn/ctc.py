@@ -1,0 +1,217 @@
+"""Connectionist temporal classification (Graves et al., 2006): the loss of a label sequence given per-frame
+class log-probabilities, summed over every alignment of the labels to the frames.
+
+An alignment emits one class per frame; merging repeats and then dropping blanks gives the labels. With the
+extended labels l' = (blank, l_1, blank, l_2, ..., l_S, blank) (2S + 1 positions), the forward variable
+
+    alpha_t(s) = lp_t(l'_s) + logsumexp(alpha_{t-1}(s), alpha_{t-1}(s-1), alpha_{t-1}(s-2) if l'_s != l'_{s-2})
+
+sums the probabilities of every alignment prefix ending at position s after frame t (a step of two skips a
+blank between different labels), and the loss is -log p(l | x) = -logsumexp(alpha_{T-1}(2S), alpha_{T-1}(2S-1)).
+The backward variable beta runs the same recursion from the end. Their product counts the alignments through
+(t, s), so the gradient is one pass of beta:
+
+    d loss / d lp_t(c) = -sum_{s: l'_s = c} exp(alpha_t(s) + beta_t(s) - lp_t(c) + loss)
+
+(the posterior probability that frame t emits class c, negated). This is the derivative with respect to
+log_probs itself; torch's CTC backward adds exp(lp_t(c)), a term that vanishes once the gradient passes
+through the log_softmax that makes log_probs, so the two agree on the logits' gradient.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Tuple
+
+import numpy as np
+
+from .. import backend
+from ..backend import xp_of
+from ..tensor import Function, Tensor, _mode
+from .functional import _REDUCTIONS, _check_tensor, _reduce
+
+_OP = "ctc_loss"
+
+
+def _lse3(a: Any, b: Any, c: Any) -> Any:
+    """log(e^a + e^b + e^c) elementwise, -inf where all three are -inf (no warning, no nan)."""
+    xp = xp_of(a)
+    m = xp.maximum(xp.maximum(a, b), c)
+    m = xp.where(xp.isfinite(m), m, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return m + xp.log(xp.exp(a - m) + xp.exp(b - m) + xp.exp(c - m))
+
+
+class CTC(Function):
+    """Per-sample CTC negative log-likelihood of log_probs (T, N, C): an (N,) array.
+
+    ``ext`` (N, L) holds the extended labels (blank-padded past each sample's 2 S_n + 1 positions), ``skip``
+    (N, L) where position s may be reached from s - 2, ``input_lengths`` / ``target_lengths`` (N,) int arrays.
+    """
+
+    name = _OP
+    fresh_grads = True
+
+    def __init__(self, ext: Any, skip: Any, input_lengths: Any, target_lengths: Any, zero_infinity: bool) -> None:
+        self.ext, self.skip, self.zero_infinity = ext, skip, zero_infinity
+        self.input_lengths, self.target_lengths = input_lengths, target_lengths
+
+    def forward(self, lp):
+        xp = xp_of(lp)
+        T, N, C = lp.shape
+        L = self.ext.shape[1]
+        self.C = C
+        lpx = xp.take_along_axis(lp, xp.broadcast_to(self.ext[None], (T, N, L)), axis=2)  # lp_t(l'_s)
+        # pre[t] = alpha_t - lp_t(l'_s), the log-probability of reaching s at frame t before its emission (at
+        # t = 0: the start, at the first blank or the first label). Backward multiplies it by beta_t, which holds
+        # lp_t(l'_s) once: no -inf - -inf where a class has probability 0.
+        pre = xp.empty((T, N, L), dtype=lp.dtype)
+        pre[:1] = -math.inf
+        pre[0, :, 0] = 0
+        if L > 1:
+            pre[0, :, 1] = xp.where(self.target_lengths > 0, 0, -math.inf)
+        shifted = xp.full((N, L + 2), -math.inf, dtype=lp.dtype)  # alpha_t behind two -inf columns: s - 1, s - 2
+        no_skip = ~self.skip
+        for t in range(T - 1):
+            a = shifted[:, 2:]
+            xp.add(pre[t], lpx[t], out=a)
+            pre[t + 1] = _lse3(a, shifted[:, 1:-1], xp.where(no_skip, -math.inf, shifted[:, :-2]))
+        self.lpx, self.pre = lpx, pre
+        self.nll = nll = -self._at_end(xp, pre, lpx)
+        if self.zero_infinity:
+            nll = xp.where(xp.isinf(nll), 0, nll)
+        return nll
+
+    def _at_end(self, xp: Any, pre: Any, lpx: Any) -> Any:
+        """log p(labels) = logsumexp of alpha_{T_n - 1} at the last label and the final blank; an empty input
+        (T_n = 0) has probability 1 for empty labels and 0 for any other."""
+        N = lpx.shape[1]
+        ilen, tlen = self.input_lengths, self.target_lengths
+        empty = xp.where(tlen == 0, 0.0, -math.inf).astype(lpx.dtype)
+        n, t, last = xp.arange(N), xp.maximum(ilen - 1, 0), 2 * tlen
+        prev = xp.maximum(last - 1, 0)
+        out = xp.logaddexp(pre[t, n, last] + lpx[t, n, last],
+                           xp.where(last > 0, pre[t, n, prev] + lpx[t, n, prev], -math.inf))
+        return xp.where(ilen == 0, empty, out).astype(lpx.dtype, copy=False)
+
+    def backward(self, g):
+        if _mode.grad_enabled:
+            raise RuntimeError(f"{_OP}: double backward (create_graph=True) is not supported: the gradient is "
+                               "computed by the alpha-beta recursion on arrays, not by recorded ops")
+        lpx, pre, ext, nll = self.lpx, self.pre, self.ext, self.nll
+        xp = xp_of(lpx)
+        T, N, L = lpx.shape
+        C = self.C
+        ilen, tlen = self.input_lengths[:, None], self.target_lengths[:, None]
+        pos = xp.arange(L)[None]
+        final = (pos == 2 * tlen) | ((pos == 2 * tlen - 1) & (tlen > 0))  # where beta_{T_n - 1} starts
+        no_skip_next = xp.ones((N, L), dtype=bool)  # s -> s + 2 is allowed where s + 2 may be reached from s
+        no_skip_next[:, :-2] = ~self.skip[:, 2:]
+        shifted = xp.full((N, L + 2), -math.inf, dtype=lpx.dtype)  # beta_{t+1}, two -inf columns behind
+        post = xp.empty((T, N, L), dtype=lpx.dtype)
+        for t in range(T - 1, -1, -1):
+            b = _lse3(shifted[:, :-2], shifted[:, 1:-1], xp.where(no_skip_next, -math.inf, shifted[:, 2:]))
+            b += lpx[t]
+            b = xp.where(t == ilen - 1, xp.where(final, lpx[t], -math.inf), xp.where(t < ilen - 1, b, -math.inf))
+            shifted[:, :-2] = b
+            with np.errstate(invalid="ignore", over="ignore"):  # (nan where the loss is inf: replaced below)
+                post[t] = xp.where(t < ilen, xp.exp(pre[t] + b + nll[:, None]), 0)  # P(frame t at s | labels)
+        weights = post * -g.data.astype(lpx.dtype)[None, :, None]
+        index = (xp.arange(T)[:, None, None] * N + xp.arange(N)[None, :, None]) * C + ext[None]
+        grad = xp.bincount(index.ravel(), weights=weights.ravel(), minlength=T * N * C).reshape(T, N, C)
+        # labels no alignment reaches (an inf loss): a nan gradient on the sequence's frames, as torch's, or 0
+        impossible = xp.isinf(nll)[None, :] & (xp.arange(T)[:, None] < ilen[:, 0][None, :])
+        grad = xp.where(impossible[:, :, None], 0 if self.zero_infinity else math.nan, grad)
+        return (Tensor._make(grad.astype(lpx.dtype)),)
+
+
+def _host_ints(v: Any, name: str) -> np.ndarray:
+    a = backend.to_device(backend.as_array(v.data if isinstance(v, Tensor) else v), "cpu")
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{_OP}: {name} must be integers, got dtype {a.dtype}")
+    return a.astype(np.int64)
+
+
+def _lengths(v: Any, N: int, name: str) -> np.ndarray:
+    """input_lengths or target_lengths (a Tensor, array, list or tuple of ints; an int for one sequence) as (N,)."""
+    a = _host_ints(v, name)
+    if a.shape != (N,) and not (N == 1 and a.shape == ()):
+        raise ValueError(f"{_OP}: {name} must have shape ({N},), one length per sequence, got shape {a.shape}")
+    if a.size and a.min() < 0:
+        raise ValueError(f"{_OP}: {name} must be >= 0, got {int(a.min())}")
+    return a.reshape(N)
+
+
+def _padded(targets: Any, tlen: np.ndarray) -> np.ndarray:
+    """targets as (N, S) rows: given padded (N, S >= each target length), or 1-d, every sample's concatenated."""
+    t, N = _host_ints(targets, "targets"), tlen.shape[0]
+    if t.ndim == 1:
+        if t.shape[0] != tlen.sum():
+            raise ValueError(f"{_OP}: 1-d targets are every sample's targets concatenated, so their length "
+                             f"{t.shape[0]} must be sum(target_lengths) = {int(tlen.sum())}")
+        rows = np.zeros((N, int(tlen.max())), np.int64)
+        rows[np.arange(rows.shape[1])[None] < tlen[:, None]] = t
+        return rows
+    if t.ndim != 2 or t.shape[0] != N:
+        raise ValueError(f"{_OP}: targets must be ({N}, S) (padded) or (sum(target_lengths),) (concatenated), got "
+                         f"shape {t.shape}")
+    if tlen.max() > t.shape[1]:
+        raise ValueError(f"{_OP}: target length {int(tlen.max())} exceeds the {t.shape[1]} columns of the padded "
+                         "targets")
+    return t
+
+
+def _extended(t: np.ndarray, tlen: np.ndarray, C: int, blank: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The extended labels (N, 2 S + 1) of targets t (N, >= S), S the longest target: blank, l_1, blank, ..., l_S,
+    blank, blanks past a sample's own 2 S_n + 1; and where position s may be reached from s - 2 (a label
+    unlike the one before it)."""
+    S = int(tlen.max())
+    used, labels = np.arange(S)[None] < tlen[:, None], t[:, :S]
+    bad = used & ((labels < 0) | (labels >= C) | (labels == blank))
+    if bad.any():
+        n, s = (int(i) for i in np.argwhere(bad)[0])
+        v = int(labels[n, s])
+        why = "the blank" if v == blank else f"out of range for {C} classes"
+        raise ValueError(f"{_OP}: target {v} (sequence {n}, position {s}) is {why}; targets must be classes in "
+                         f"[0, {C}) other than blank={blank}")
+    ext = np.full((t.shape[0], 2 * S + 1), blank, np.int64)
+    ext[:, 1::2] = np.where(used, labels, blank)
+    skip = np.zeros(ext.shape, bool)
+    skip[:, 3::2] = ext[:, 3::2] != ext[:, 1:-2:2]
+    return ext, skip
+
+
+def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """-log p(targets | log_probs), summed over every alignment (see the module docstring).
+
+    log_probs (T, N, C), or (T, C) for one sequence: per-frame class log-probabilities (log_softmax over C).
+    targets (N, S) padded, or every sample's concatenated (sum(target_lengths),); never the blank class.
+    input_lengths, target_lengths (N,). 'mean' divides each loss by its target length (at least 1), then
+    averages over the batch. Labels that no alignment can produce (too few frames) give an inf loss and a nan
+    gradient, as in torch; zero_infinity=True makes both 0. float16 runs in float32.
+    """
+    _check_tensor(_OP, "log_probs", log_probs)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{_OP}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if log_probs.ndim not in (2, 3) or log_probs.dtype.kind != "f" or log_probs.numel() == 0:
+        raise ValueError(f"{_OP}: log_probs must be a non-empty floating point (T, N, C) or (T, C) tensor, got "
+                         f"shape {log_probs.shape} and dtype {log_probs.dtype}")
+    batched = log_probs.ndim == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    T, N, C = lp.shape
+    if isinstance(blank, bool) or not isinstance(blank, numbers.Integral) or not 0 <= blank < C:
+        raise ValueError(f"{_OP}: blank must be a class index in [0, {C}), got {blank!r}")
+    ilen = _lengths(input_lengths, N, "input_lengths")
+    if ilen.max() > T:
+        raise ValueError(f"{_OP}: input length {int(ilen.max())} exceeds the {T} frames of log_probs")
+    tlen = _lengths(target_lengths, N, "target_lengths")
+    ext, skip = _extended(_padded(targets, tlen), tlen, C, int(blank))
+    device = log_probs.device
+    fn = CTC(*(backend.to_device(a, device) for a in (ext, skip, ilen, tlen)), bool(zero_infinity))
+    nll = fn(lp.float()).astype(lp.dtype) if lp.dtype == np.float16 else fn(lp)
+    if not batched:
+        nll = nll.reshape(())
+    if reduction == "mean":
+        nll = nll / Tensor(np.maximum(tlen, 1).reshape(nll.shape).astype(nll.dtype), device=device)
+    return _reduce(nll, reduction, _OP)
