@@ -12,7 +12,8 @@ import tinygrad_rnn as tg
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-SCRIPTS = ["demo.py", "char_lm.py", "vanishing_gradients.py", "tag_tokens.py", "classify_snippets.py", "long_memory.py"]
+SCRIPTS = ["demo.py", "char_lm.py", "vanishing_gradients.py", "tag_tokens.py", "classify_snippets.py", "long_memory.py",
+           "read_morse.py"]
 
 
 def run(script, *args, cwd, python=(), path=()):
@@ -38,6 +39,9 @@ def run(script, *args, cwd, python=(), path=()):
     ("tag_tokens.py", ["--out-dir", os.path.join("afile", "sub")], "is a file, not a directory"),
     ("classify_snippets.py", ["--out-dir", ""], "the path is empty"),
     ("classify_snippets.py", ["--epochs", "1", "--limit", "1"], "a larger --limit"),
+    ("read_morse.py", ["--noise", "-1"], "--noise >= 0"),
+    ("read_morse.py", ["--test-files", "22"], "1 <= --test-files < 22"),
+    ("read_morse.py", ["--out-dir", "afile"], "exists and is not a directory"),
 ])
 def test_bad_values_stop_the_script_with_one_line(tmp_path, script, args, message):
     (tmp_path / "afile").write_text("x")
