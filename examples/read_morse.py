@@ -33,11 +33,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from _cli import HelpFormatter, check_output, have_matplotlib  # beside this file; before numpy: one BLAS thread
 
 import numpy as np
+from tag_tokens import loss_curve, optimize
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn, optim
 from tinygrad_rnn.data import pad_sequences
-from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.serialization import atomic_write
 
 try:
@@ -228,16 +228,7 @@ def plot_results(history: dict, baseline: float, sig: np.ndarray, clean: np.ndar
     fig = Figure(figsize=(11, 7))
     FigureCanvasAgg(fig)
     grid = fig.add_gridspec(3, 2, height_ratios=(3, 1.4, 1.8))
-    ax = fig.add_subplot(grid[0, 0])
-    steps = np.arange(1, len(history["train"]) + 1)
-    ax.plot(steps, history["train"], color="tab:blue", alpha=0.3, linewidth=0.8, label="training (per step)")
-    w = min(50, max(len(steps) // 4, 1))
-    if len(steps) >= 20:
-        ax.plot(steps[w - 1:], np.convolve(history["train"], np.ones(w) / w, mode="valid"), color="tab:blue",
-                label=f"training ({w}-step mean)")
-    ax.set(xlabel="optimizer step", ylabel="CTC loss (nats / character)", yscale="log")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    loss_curve(fig.add_subplot(grid[0, 0]), history["train"], "CTC loss (nats / character)", log=True)
     ax = fig.add_subplot(grid[0, 1])
     if history["test"]:
         s, cer = zip(*history["test"])
@@ -323,12 +314,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     for step in range(1, args.steps + 1):
         texts = [train_texts[i] for i in rng.integers(0, len(train_texts), args.batch)]
         loss = ctc_batch_loss(model, [signal(t, args, rng)[0] for t in texts], texts, args.device)
-        opt.zero_grad()
-        loss.backward()
-        clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        history["train"].append(optimize(opt, model, loss))  # (the gradient's norm clipped to 1)
         schedule.step()
-        history["train"].append(loss.item())
         if bar:
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(history['train'][-50:]):.3f}")
