@@ -273,6 +273,18 @@ def test_casts():
 
 
 # ============================================================================ backend
+def test_is_writable_of_device_arrays_reads_strides():
+    """A CuPy array has no writeable flag: a zero stride along a dim of size > 1 (a broadcast view) is
+    read-only; an empty array shares nothing, whatever its strides (CuPy 14 gives (0, 2) ones zero strides,
+    and gradcheck refused them on the GPU). Checked here with stand-ins carrying only shape and strides."""
+    from types import SimpleNamespace as Arr
+    from tinygrad_rnn import backend
+    assert backend.is_writable(Arr(shape=(0, 2), strides=(0, 0), size=0))
+    assert backend.is_writable(Arr(shape=(3, 2), strides=(16, 8), size=6))
+    assert backend.is_writable(Arr(shape=(1, 2), strides=(0, 8), size=2))
+    assert not backend.is_writable(Arr(shape=(3, 2), strides=(0, 8), size=6))
+
+
 def test_import_and_cpu_work_without_cupy():
     code = textwrap.dedent("""
         import sys

@@ -61,10 +61,11 @@ def as_array(a: Any) -> Any:
 
 def is_writable(a: Any) -> bool:
     """Whether writing into a is safe: numpy says so in its flags; a CuPy array has no such flag, so a
-    broadcast view (stride 0 along a dim of size > 1, where one element would stand for many) is not."""
+    broadcast view (stride 0 along a dim of size > 1, where one element would stand for many) is not, and
+    an empty array is (CuPy may give it zero strides, but it shares nothing)."""
     if isinstance(a, np.ndarray):
         return bool(a.flags.writeable)
-    return not any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
+    return a.size == 0 or not any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
 
 
 def broadcast_to(a: Any, shape: Tuple[int, ...]) -> Any:
