@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
@@ -34,26 +34,34 @@ _OP = "ctc_loss"
 
 
 def _lse3(a: Any, b: Any, c: Any) -> Any:
-    """log(e^a + e^b + e^c) elementwise, -inf where all three are -inf (no warning, no nan)."""
+    """log(e^a + e^b + e^c) elementwise; -inf where all three are -inf (the max is floored at the dtype's
+    lowest finite value, so no -inf - -inf)."""
     xp = xp_of(a)
     m = xp.maximum(xp.maximum(a, b), c)
-    m = xp.where(xp.isfinite(m), m, 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return m + xp.log(xp.exp(a - m) + xp.exp(b - m) + xp.exp(c - m))
+    xp.maximum(m, xp.finfo(m.dtype).min, out=m)
+    e = xp.exp(a - m)
+    e += xp.exp(b - m)
+    e += xp.exp(c - m)
+    with np.errstate(divide="ignore"):
+        xp.log(e, out=e)
+    e += m
+    return e
 
 
 class CTC(Function):
     """Per-sample CTC negative log-likelihood of log_probs (T, N, C): an (N,) array.
 
     ``ext`` (N, L) holds the extended labels (blank-padded past each sample's 2 S_n + 1 positions), ``skip``
-    (N, L) where position s may be reached from s - 2, ``input_lengths`` / ``target_lengths`` (N,) int arrays.
+    (N, L) where position s may be reached from s - 2, ``input_lengths`` / ``target_lengths`` (N,) int arrays
+    on log_probs' device; ``ends`` maps a frame t to the sequences whose last frame it is (on the host).
     """
 
     name = _OP
     fresh_grads = True
 
-    def __init__(self, ext: Any, skip: Any, input_lengths: Any, target_lengths: Any, zero_infinity: bool) -> None:
-        self.ext, self.skip, self.zero_infinity = ext, skip, zero_infinity
+    def __init__(self, ext: Any, skip: Any, input_lengths: Any, target_lengths: Any, ends: Dict[int, List[int]],
+                 zero_infinity: bool) -> None:
+        self.ext, self.skip, self.zero_infinity, self.ends = ext, skip, zero_infinity, ends
         self.input_lengths, self.target_lengths = input_lengths, target_lengths
 
     def forward(self, lp):
@@ -61,9 +69,10 @@ class CTC(Function):
         T, N, C = lp.shape
         L = self.ext.shape[1]
         self.C = C
-        lpx = xp.take_along_axis(lp, xp.broadcast_to(self.ext[None], (T, N, L)), axis=2)  # lp_t(l'_s)
+        columns = (xp.arange(N)[:, None] * C + self.ext).ravel()
+        lpx = lp.reshape(T, N * C)[:, columns].reshape(T, N, L)  # lp_t(l'_s)
         # pre[t] = alpha_t - lp_t(l'_s), the log-probability of reaching s at frame t before its emission (at
-        # t = 0: the start, at the first blank or the first label). Backward multiplies it by beta_t, which holds
+        # t = 0: the start, at the first blank or the first label). Backward adds beta_t, which holds
         # lp_t(l'_s) once: no -inf - -inf where a class has probability 0.
         pre = xp.empty((T, N, L), dtype=lp.dtype)
         pre[:1] = -math.inf
@@ -71,11 +80,11 @@ class CTC(Function):
         if L > 1:
             pre[0, :, 1] = xp.where(self.target_lengths > 0, 0, -math.inf)
         shifted = xp.full((N, L + 2), -math.inf, dtype=lp.dtype)  # alpha_t behind two -inf columns: s - 1, s - 2
-        no_skip = ~self.skip
+        skip = xp.where(self.skip, 0, -math.inf).astype(lp.dtype)  # added to alpha_t(s - 2): 0 or -inf
         for t in range(T - 1):
             a = shifted[:, 2:]
             xp.add(pre[t], lpx[t], out=a)
-            pre[t + 1] = _lse3(a, shifted[:, 1:-1], xp.where(no_skip, -math.inf, shifted[:, :-2]))
+            pre[t + 1] = _lse3(a, shifted[:, 1:-1], shifted[:, :-2] + skip)
         self.lpx, self.pre = lpx, pre
         self.nll = nll = -self._at_end(xp, pre, lpx)
         if self.zero_infinity:
@@ -102,25 +111,30 @@ class CTC(Function):
         xp = xp_of(lpx)
         T, N, L = lpx.shape
         C = self.C
-        ilen, tlen = self.input_lengths[:, None], self.target_lengths[:, None]
+        tlen = self.target_lengths[:, None]
         pos = xp.arange(L)[None]
         final = (pos == 2 * tlen) | ((pos == 2 * tlen - 1) & (tlen > 0))  # where beta_{T_n - 1} starts
-        no_skip_next = xp.ones((N, L), dtype=bool)  # s -> s + 2 is allowed where s + 2 may be reached from s
-        no_skip_next[:, :-2] = ~self.skip[:, 2:]
+        skip = xp.zeros((N, L), dtype=lpx.dtype)  # added to beta_{t+1}(s + 2): 0 where s + 2 may follow s
+        skip[:, :-2] = xp.where(self.skip[:, 2:], 0, -math.inf)
         shifted = xp.full((N, L + 2), -math.inf, dtype=lpx.dtype)  # beta_{t+1}, two -inf columns behind
-        post = xp.empty((T, N, L), dtype=lpx.dtype)
-        for t in range(T - 1, -1, -1):
-            b = _lse3(shifted[:, :-2], shifted[:, 1:-1], xp.where(no_skip_next, -math.inf, shifted[:, 2:]))
+        beta = xp.empty((T, N, L), dtype=lpx.dtype)
+        for t in range(T - 1, -1, -1):  # (-inf past a sequence's last frame by itself: it starts from -inf)
+            b = _lse3(shifted[:, :-2], shifted[:, 1:-1], shifted[:, 2:] + skip)
             b += lpx[t]
-            b = xp.where(t == ilen - 1, xp.where(final, lpx[t], -math.inf), xp.where(t < ilen - 1, b, -math.inf))
-            shifted[:, :-2] = b
-            with np.errstate(invalid="ignore", over="ignore"):  # (nan where the loss is inf: replaced below)
-                post[t] = xp.where(t < ilen, xp.exp(pre[t] + b + nll[:, None]), 0)  # P(frame t at s | labels)
-        weights = post * -g.data.astype(lpx.dtype)[None, :, None]
+            rows = self.ends.get(t)
+            if rows is not None:
+                b[rows] = xp.where(final[rows], lpx[t, rows], -math.inf)
+            shifted[:, :-2] = beta[t] = b
+        # P(frame t is at position s | the labels) = exp(alpha_t(s) + beta_t(s) - lp_t(l'_s) + loss): 0 past a
+        # sequence's frames (beta = -inf there); an inf loss (labels no alignment reaches) is handled below
+        beta += pre
+        beta += xp.where(xp.isinf(nll), 0, nll)[:, None]
+        post = xp.exp(beta, out=beta)
+        post *= -g.data.astype(lpx.dtype)[:, None]
         index = (xp.arange(T)[:, None, None] * N + xp.arange(N)[None, :, None]) * C + ext[None]
-        grad = xp.bincount(index.ravel(), weights=weights.ravel(), minlength=T * N * C).reshape(T, N, C)
+        grad = xp.bincount(index.ravel(), weights=post.ravel(), minlength=T * N * C).reshape(T, N, C)
         # labels no alignment reaches (an inf loss): a nan gradient on the sequence's frames, as torch's, or 0
-        impossible = xp.isinf(nll)[None, :] & (xp.arange(T)[:, None] < ilen[:, 0][None, :])
+        impossible = xp.isinf(nll)[None, :] & (xp.arange(T)[:, None] < self.input_lengths[None, :])
         grad = xp.where(impossible[:, :, None], 0 if self.zero_infinity else math.nan, grad)
         return (Tensor._make(grad.astype(lpx.dtype)),)
 
@@ -208,7 +222,11 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     tlen = _lengths(target_lengths, N, "target_lengths")
     ext, skip = _extended(_padded(targets, tlen), tlen, C, int(blank))
     device = log_probs.device
-    fn = CTC(*(backend.to_device(a, device) for a in (ext, skip, ilen, tlen)), bool(zero_infinity))
+    ends: Dict[int, List[int]] = {}
+    for n, k in enumerate(ilen.tolist()):
+        if k:
+            ends.setdefault(k - 1, []).append(n)
+    fn = CTC(*(backend.to_device(a, device) for a in (ext, skip, ilen, tlen)), ends, bool(zero_infinity))
     nll = fn(lp.float()).astype(lp.dtype) if lp.dtype == np.float16 else fn(lp)
     if not batched:
         nll = nll.reshape(())
