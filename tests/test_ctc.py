@@ -125,6 +125,28 @@ def test_empty_input_and_empty_target(device):
     np.testing.assert_array_equal(x.grad.numpy(), expected)
 
 
+def test_empty_targets_as_python_lists():
+    """No labels at all, given as empty lists (float64 to numpy when empty): every frame must be blank."""
+    lp = np.random.default_rng(4).normal(size=(3, 2, 3))
+    for targets in ([], [[], []]):
+        loss = F.ctc_loss(tg.tensor(lp), targets, [3, 2], [0, 0], reduction="none")
+        np.testing.assert_allclose(loss.numpy(), [-lp[:, 0, 0].sum(), -lp[:2, 1, 0].sum()], rtol=1e-12)
+
+
+def test_a_masked_class_gets_a_zero_gradient(device):
+    """A class at -inf (masked out of the logits) has probability 0: its gradient is 0 and the others' are
+    those of the same problem without that class (torch gives nan everywhere here)."""
+    logits = np.random.default_rng(6).normal(size=(5, 1, 4))
+    masked = logits.copy()
+    masked[:, :, 3] = -np.inf
+    x = tg.tensor(masked, device=device, requires_grad=True)
+    F.ctc_loss(x.log_softmax(2), [[1, 2]], [5], [2]).backward()
+    y = tg.tensor(logits[:, :, :3], device=device, requires_grad=True)
+    F.ctc_loss(y.log_softmax(2), [[1, 2]], [5], [2]).backward()
+    assert (x.grad.numpy()[:, :, 3] == 0).all()
+    np.testing.assert_allclose(x.grad.numpy()[:, :, :3], y.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
 def test_logits_gradient_matches_finite_differences_through_log_softmax(device):
     rng = np.random.default_rng(5)
     x = tg.tensor(rng.normal(size=(6, 3, 4)), device=device, requires_grad=True)

@@ -141,7 +141,7 @@ class CTC(Function):
 
 def _host_ints(v: Any, name: str) -> np.ndarray:
     a = backend.to_device(backend.as_array(v.data if isinstance(v, Tensor) else v), "cpu")
-    if a.dtype.kind not in "iu":
+    if a.dtype.kind not in "iu" and a.size:  # (an empty list is float to numpy: no targets at all)
         raise TypeError(f"{_OP}: {name} must be integers, got dtype {a.dtype}")
     return a.astype(np.int64)
 
@@ -203,7 +203,8 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     targets (N, S) padded, or every sample's concatenated (sum(target_lengths),); never the blank class.
     input_lengths, target_lengths (N,). 'mean' divides each loss by its target length (at least 1), then
     averages over the batch. Labels that no alignment can produce (too few frames) give an inf loss and a nan
-    gradient, as in torch; zero_infinity=True makes both 0. float16 runs in float32.
+    gradient, as in torch; zero_infinity=True makes both 0. A class at -inf (masked) gets a zero gradient (torch:
+    nan). float16 runs in float32.
     """
     _check_tensor(_OP, "log_probs", log_probs)
     if reduction not in _REDUCTIONS:
