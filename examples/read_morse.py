@@ -88,11 +88,11 @@ def key(text: str, unit: float, jitter: float, rng: np.random.Generator) -> np.n
     letters, 7 between words, 3 before and after; each stretch's length in frames is unit * its units times
     (1 + jitter * a standard normal), at least 1 frame."""
     parts: List[Tuple[int, float]] = [(0, 3)]
-    for i, ch in enumerate(text):
+    for ch in text:
         if ch == " ":
             parts[-1] = (0, 7)
             continue
-        for j, sym in enumerate(MORSE[ch]):
+        for sym in MORSE[ch]:
             parts += [(1, 1 if sym == "." else 3), (0, 1)]
         parts[-1] = (0, 3)
     units = np.array([u for _, u in parts])
@@ -109,6 +109,7 @@ def signal(text: str, args: argparse.Namespace, rng: np.random.Generator) -> Tup
 
 
 def labels(text: str) -> np.ndarray:
+    """text's CTC targets: the class of each character (space 1, a..z 2..27; 0 is the blank)."""
     return np.array([ALPHABET.index(ch) + 1 for ch in text], np.int64)
 
 

@@ -70,7 +70,8 @@ def test_pack_sequence_and_unpack_sequence_round_trip(device, lengths, enforce_s
         [s.tolist() for s in seqs]
     empty_too = unpad_sequence(pad_sequence(seqs), [0] + lengths[1:])  # (a length may be 0 here, as torch)
     assert empty_too[0].shape == (0, 2) and [s.tolist() for s in empty_too[1:]] == [s.tolist() for s in seqs[1:]]
-    sum(((s * (k + 1)).sum() for k, s in enumerate(unpack_sequence(p))), tg.zeros((), dtype=tg.float64, device=device)).backward()
+    zero = tg.zeros((), dtype=tg.float64, device=device)
+    sum(((s * (k + 1)).sum() for k, s in enumerate(unpack_sequence(p))), zero).backward()
     for k, s in enumerate(seqs):  # each element's gradient reaches it through pack and unpack alone
         np.testing.assert_array_equal(s.grad.numpy(), np.full(s.shape, k + 1.0))
 

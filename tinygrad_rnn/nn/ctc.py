@@ -71,6 +71,9 @@ class CTC(Function):
         self.C = C
         columns = (xp.arange(N)[:, None] * C + self.ext).ravel()
         lpx = lp.reshape(T, N * C)[:, columns].reshape(T, N, L)  # lp_t(l'_s)
+        # -inf past each sequence's frames: whatever they hold (padding, nan, inf) reaches neither the loss nor
+        # the gradient
+        lpx = xp.where((xp.arange(T)[:, None] < self.input_lengths[None, :])[:, :, None], lpx, -math.inf)
         # pre[t] = alpha_t - lp_t(l'_s), the log-probability of reaching s at frame t before its emission (at
         # t = 0: the start, at the first blank or the first label). Backward adds beta_t, which holds
         # lp_t(l'_s) once: no -inf - -inf where a class has probability 0.
@@ -140,9 +143,15 @@ class CTC(Function):
 
 
 def _host_ints(v: Any, name: str) -> np.ndarray:
-    a = backend.to_device(backend.as_array(v.data if isinstance(v, Tensor) else v), "cpu")
+    try:
+        a = backend.to_device(backend.as_array(v.data if isinstance(v, Tensor) else v), "cpu")
+    except ValueError:  # (numpy: an "inhomogeneous shape")
+        raise ValueError(f"{_OP}: {name} must be one array of integers; got rows of different lengths (pad the "
+                         "targets to (N, S), or concatenate them)") from None
     if a.dtype.kind not in "iu" and a.size:  # (an empty list is float to numpy: no targets at all)
         raise TypeError(f"{_OP}: {name} must be integers, got dtype {a.dtype}")
+    if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{_OP}: {name} holds {int(a.max())}, out of range")
     return a.astype(np.int64)
 
 
@@ -207,6 +216,8 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     nan). float16 runs in float32.
     """
     _check_tensor(_OP, "log_probs", log_probs)
+    if not isinstance(zero_infinity, (bool, np.bool_)):
+        raise TypeError(f"{_OP}: zero_infinity must be a bool, got {zero_infinity!r}")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{_OP}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if log_probs.ndim not in (2, 3) or log_probs.dtype.kind != "f" or log_probs.numel() == 0:
