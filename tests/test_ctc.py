@@ -4,7 +4,10 @@ The reference is the definition itself, not the recursion: p(l | x) sums, over e
 collapse (merge repeats, then drop blanks) is l, the product of the path's per-frame probabilities. With T <= 5
 frames and C <= 4 classes that is at most 1024 paths per sequence.
 """
+import ctypes
 import itertools
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -14,6 +17,7 @@ from hypothesis import strategies as st
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
 from tinygrad_rnn import nn
+from tinygrad_rnn.nn import ctc
 
 from strategies import exact_logsumexp, with_fixtures
 
@@ -265,3 +269,60 @@ def test_matches_torch_values_and_logit_gradients():
         loss.sum().backward()
         np.testing.assert_allclose(loss.numpy(), lt.detach().numpy(), rtol=1e-10)
         np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- the CUDA kernels on the CPU
+_CPU_PRELUDE = """#include <cmath>
+#include <cstring>
+#include <algorithm>
+using std::max; using std::log; using std::exp;
+static float __int_as_float(unsigned int i) { float f; std::memcpy(&f, &i, 4); return f; }
+struct Index { int x; };
+static Index blockIdx, threadIdx, blockDim;
+static void __syncthreads() {}
+#define __device__
+#define __global__
+"""
+_CPU_RUN = """
+extern "C" void run(int beta, const real* lpx, const bool* skip, const long long* ilen, const long long* tlen,
+                    real* out, int T, int N, int L) {
+    blockDim.x = 1;  /* one thread per block: it visits every position s in turn, as the threads do together */
+    threadIdx.x = 0;
+    for (int n = 0; n < N; ++n) {
+        blockIdx.x = n;
+        if (beta) ctc_beta(lpx, skip, ilen, tlen, out, T, N, L); else ctc_alpha(lpx, skip, ilen, tlen, out, T, N, L);
+    }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def kernels_on_cpu(tmp_path_factory):
+    """ctc._CUDA_SOURCE, the kernels CuPy runs, compiled as C++ for float64 (one block after another, one
+    thread each: within a frame the threads write only the next frame's row, so the order does not matter)."""
+    cxx = shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
+    if cxx is None:
+        pytest.skip("no C++ compiler to build the CTC kernels for the CPU")
+    folder = tmp_path_factory.mktemp("ctc_kernels")
+    src, lib = folder / "ctc.cpp", folder / "ctc.so"
+    src.write_text(_CPU_PRELUDE + "#define real double\n#define NEG __int_as_float(0xff800000)\n" + ctc._CUDA_SOURCE
+                   + _CPU_RUN)
+    subprocess.run([cxx, "-O1", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True, capture_output=True)
+    return ctypes.CDLL(str(lib))
+
+
+@given(ctc_case())
+def test_cuda_kernels_compute_the_numpy_recursions(kernels_on_cpu, case):
+    """alpha (as pre) and beta from the CUDA source equal the numpy loops': the same -inf pattern, the same values."""
+    lp, labels, ilen, tlen, blank = case
+    x = tg.tensor(lp, requires_grad=True)
+    fn = F.ctc_loss(x, padded(labels), ilen, tlen, blank, reduction="none").grad_fn
+    assert isinstance(fn, ctc.CTC)
+    for beta, want in ((0, fn.pre), (1, fn._beta_numpy(fn.lpx))):
+        lpx, skip = np.ascontiguousarray(fn.lpx), np.ascontiguousarray(fn.skip)
+        il, tl = (np.ascontiguousarray(a, np.int64) for a in (fn.input_lengths, fn.target_lengths))
+        out = np.full(lpx.shape, np.nan)
+        ptr = [a.ctypes.data_as(ctypes.c_void_p) for a in (lpx, skip, il, tl, out)]
+        kernels_on_cpu.run(ctypes.c_int(beta), *ptr, *(ctypes.c_int(n) for n in lpx.shape))
+        np.testing.assert_array_equal(np.isneginf(out), np.isneginf(want))
+        np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)

@@ -48,12 +48,72 @@ def _lse3(a: Any, b: Any, c: Any) -> Any:
     return e
 
 
+# On CuPy each recursion is one kernel: a block per sequence, its threads over the positions s, stepping through
+# the frames with a barrier between steps (the numpy loops below launch ~15 array ops per frame instead).
+_CUDA_SOURCE = r"""
+__device__ real lse3(real a, real b, real c) {
+    real m = max(max(a, b), c);
+    return m == (real)NEG ? m : m + log(exp(a - m) + exp(b - m) + exp(c - m));
+}
+extern "C" __global__ void ctc_alpha(const real* lpx, const bool* skip, const long long* ilen,
+                                     const long long* tlen, real* pre, int T, int N, int L) {
+    int n = blockIdx.x;
+    for (int s = threadIdx.x; s < L; s += blockDim.x)
+        pre[(long long)n * L + s] = (s == 0 || (s == 1 && tlen[n] > 0)) ? (real)0 : (real)NEG;
+    __syncthreads();
+    for (int t = 0; t + 1 < T; ++t) {
+        const real* p = pre + ((long long)t * N + n) * L;
+        const real* x = lpx + ((long long)t * N + n) * L;
+        real* q = pre + ((long long)(t + 1) * N + n) * L;
+        for (int s = threadIdx.x; s < L; s += blockDim.x)
+            q[s] = lse3(p[s] + x[s], s >= 1 ? p[s - 1] + x[s - 1] : (real)NEG,
+                        s >= 2 && skip[(long long)n * L + s] ? p[s - 2] + x[s - 2] : (real)NEG);
+        __syncthreads();
+    }
+}
+extern "C" __global__ void ctc_beta(const real* lpx, const bool* skip, const long long* ilen,
+                                    const long long* tlen, real* beta, int T, int N, int L) {
+    int n = blockIdx.x;
+    long long end = ilen[n] - 1, h = 2 * tlen[n];
+    for (int t = T - 1; t >= 0; --t) {
+        const real* x = lpx + ((long long)t * N + n) * L;
+        const real* p = beta + ((long long)(t + 1) * N + n) * L;  /* read only where t < end <= T - 1 */
+        real* q = beta + ((long long)t * N + n) * L;
+        for (int s = threadIdx.x; s < L; s += blockDim.x) {
+            if (t > end) q[s] = (real)NEG;
+            else if (t == end) q[s] = (s == h || (s == h - 1 && h > 0)) ? x[s] : (real)NEG;
+            else q[s] = lse3(p[s], s + 1 < L ? p[s + 1] : (real)NEG,
+                             s + 2 < L && skip[(long long)n * L + s + 2] ? p[s + 2] : (real)NEG) + x[s];
+        }
+        __syncthreads();
+    }
+}
+"""
+_cuda_kernels: Dict[Tuple[str, str], Any] = {}
+
+
+def _cuda_recursion(name: str, lpx: Any, fn: "CTC") -> Any:
+    """pre (``ctc_alpha``) or beta (``ctc_beta``) of fn's labels, (T, N, L) like lpx, by one kernel launch."""
+    cp = backend.cupy()
+    real = "float" if lpx.dtype == np.float32 else "double"
+    if (name, real) not in _cuda_kernels:
+        source = f"#define real {real}\n#define NEG __int_as_float(0xff800000)\n" + _CUDA_SOURCE
+        _cuda_kernels[name, real] = cp.RawKernel(source, name)
+    T, N, L = lpx.shape
+    out = cp.empty(lpx.shape, lpx.dtype)  # (C order: empty_like would copy lpx's layout, which may differ)
+    args = (cp.ascontiguousarray(lpx), cp.ascontiguousarray(fn.skip), fn.input_lengths, fn.target_lengths, out,
+            np.int32(T), np.int32(N), np.int32(L))
+    _cuda_kernels[name, real]((N,), (min(1024, -(-L // 32) * 32),), args)
+    return out
+
+
 class CTC(Function):
     """Per-sample CTC negative log-likelihood of log_probs (T, N, C): an (N,) array.
 
     ``ext`` (N, L) holds the extended labels (blank-padded past each sample's 2 S_n + 1 positions), ``skip``
     (N, L) where position s may be reached from s - 2, ``input_lengths`` / ``target_lengths`` (N,) int arrays
-    on log_probs' device; ``ends`` maps a frame t to the sequences whose last frame it is (on the host).
+    on log_probs' device; ``ends`` maps a frame t to the sequences whose last frame it is (on the host). On
+    numpy each recursion is a loop of array ops per frame; on CuPy, one kernel launch.
     """
 
     name = _OP
@@ -77,22 +137,27 @@ class CTC(Function):
         # pre[t] = alpha_t - lp_t(l'_s), the log-probability of reaching s at frame t before its emission (at
         # t = 0: the start, at the first blank or the first label). Backward adds beta_t, which holds
         # lp_t(l'_s) once: no -inf - -inf where a class has probability 0.
-        pre = xp.empty((T, N, L), dtype=lp.dtype)
-        pre[:1] = -math.inf
-        pre[0, :, 0] = 0
-        if L > 1:
-            pre[0, :, 1] = xp.where(self.target_lengths > 0, 0, -math.inf)
-        shifted = xp.full((N, L + 2), -math.inf, dtype=lp.dtype)  # alpha_t behind two -inf columns: s - 1, s - 2
-        skip = xp.where(self.skip, 0, -math.inf).astype(lp.dtype)  # added to alpha_t(s - 2): 0 or -inf
-        for t in range(T - 1):
-            a = shifted[:, 2:]
-            xp.add(pre[t], lpx[t], out=a)
-            pre[t + 1] = _lse3(a, shifted[:, 1:-1], shifted[:, :-2] + skip)
+        pre = self._alpha_numpy(lpx) if xp is np else _cuda_recursion("ctc_alpha", lpx, self)
         self.lpx, self.pre = lpx, pre
         self.nll = nll = -self._at_end(xp, pre, lpx)
         if self.zero_infinity:
             nll = xp.where(xp.isinf(nll), 0, nll)
         return nll
+
+    def _alpha_numpy(self, lpx: np.ndarray) -> np.ndarray:
+        T, N, L = lpx.shape
+        pre = np.empty((T, N, L), dtype=lpx.dtype)
+        pre[:1] = -math.inf
+        pre[0, :, 0] = 0
+        if L > 1:
+            pre[0, :, 1] = np.where(self.target_lengths > 0, 0, -math.inf)
+        shifted = np.full((N, L + 2), -math.inf, dtype=lpx.dtype)  # alpha_t behind two -inf columns: s - 1, s - 2
+        skip = np.where(self.skip, 0, -math.inf).astype(lpx.dtype)  # added to alpha_t(s - 2): 0 or -inf
+        for t in range(T - 1):
+            a = shifted[:, 2:]
+            np.add(pre[t], lpx[t], out=a)
+            pre[t + 1] = _lse3(a, shifted[:, 1:-1], shifted[:, :-2] + skip)
+        return pre
 
     def _at_end(self, xp: Any, pre: Any, lpx: Any) -> Any:
         """log p(labels) = logsumexp of alpha_{T_n - 1} at the last label and the final blank; an empty input
@@ -114,20 +179,7 @@ class CTC(Function):
         xp = xp_of(lpx)
         T, N, L = lpx.shape
         C = self.C
-        tlen = self.target_lengths[:, None]
-        pos = xp.arange(L)[None]
-        final = (pos == 2 * tlen) | ((pos == 2 * tlen - 1) & (tlen > 0))  # where beta_{T_n - 1} starts
-        skip = xp.zeros((N, L), dtype=lpx.dtype)  # added to beta_{t+1}(s + 2): 0 where s + 2 may follow s
-        skip[:, :-2] = xp.where(self.skip[:, 2:], 0, -math.inf)
-        shifted = xp.full((N, L + 2), -math.inf, dtype=lpx.dtype)  # beta_{t+1}, two -inf columns behind
-        beta = xp.empty((T, N, L), dtype=lpx.dtype)
-        for t in range(T - 1, -1, -1):  # (-inf past a sequence's last frame by itself: it starts from -inf)
-            b = _lse3(shifted[:, :-2], shifted[:, 1:-1], shifted[:, 2:] + skip)
-            b += lpx[t]
-            rows = self.ends.get(t)
-            if rows is not None:
-                b[rows] = xp.where(final[rows], lpx[t, rows], -math.inf)
-            shifted[:, :-2] = beta[t] = b
+        beta = self._beta_numpy(lpx) if xp is np else _cuda_recursion("ctc_beta", lpx, self)
         # P(frame t is at position s | the labels) = exp(alpha_t(s) + beta_t(s) - lp_t(l'_s) + loss): 0 past a
         # sequence's frames (beta = -inf there); an inf loss (labels no alignment reaches) is handled below
         beta += pre
@@ -140,6 +192,27 @@ class CTC(Function):
         impossible = xp.isinf(nll)[None, :] & (xp.arange(T)[:, None] < self.input_lengths[None, :])
         grad = xp.where(impossible[:, :, None], 0 if self.zero_infinity else math.nan, grad)
         return (Tensor._make(grad.astype(lpx.dtype)),)
+
+
+    def _beta_numpy(self, lpx: np.ndarray) -> np.ndarray:
+        """beta_t(s): the log-probability of finishing the labels from position s at frame t, lp_t(l'_s) included;
+        it starts at each sequence's last frame (the last label or the final blank) and is -inf after it."""
+        T, N, L = lpx.shape
+        tlen = self.target_lengths[:, None]
+        pos = np.arange(L)[None]
+        final = (pos == 2 * tlen) | ((pos == 2 * tlen - 1) & (tlen > 0))
+        skip = np.zeros((N, L), dtype=lpx.dtype)  # added to beta_{t+1}(s + 2): 0 where s + 2 may follow s
+        skip[:, :-2] = np.where(self.skip[:, 2:], 0, -math.inf)
+        shifted = np.full((N, L + 2), -math.inf, dtype=lpx.dtype)  # beta_{t+1}, two -inf columns behind
+        beta = np.empty((T, N, L), dtype=lpx.dtype)
+        for t in range(T - 1, -1, -1):  # (-inf after a sequence's last frame by itself: it starts from -inf)
+            b = _lse3(shifted[:, :-2], shifted[:, 1:-1], shifted[:, 2:] + skip)
+            b += lpx[t]
+            rows = self.ends.get(t)
+            if rows is not None:
+                b[rows] = np.where(final[rows], lpx[t, rows], -math.inf)
+            shifted[:, :-2] = beta[t] = b
+        return beta
 
 
 def _host_ints(v: Any, name: str) -> np.ndarray:
