@@ -193,7 +193,6 @@ class CTC(Function):
         grad = xp.where(impossible[:, :, None], 0 if self.zero_infinity else math.nan, grad)
         return (Tensor._make(grad.astype(lpx.dtype)),)
 
-
     def _beta_numpy(self, lpx: np.ndarray) -> np.ndarray:
         """beta_t(s): the log-probability of finishing the labels from position s at frame t, lp_t(l'_s) included;
         it starts at each sequence's last frame (the last label or the final blank) and is -inf after it."""
