@@ -82,3 +82,13 @@ def test_bench_script_refuses_unknown_names_and_counts(args, message):
     res = subprocess.run([sys.executable, os.path.join(BENCH, "bench_rnn.py")] + args, capture_output=True,
                          text=True, timeout=60)
     assert res.returncode == 2 and message in res.stderr, res.stderr[-2000:]
+
+
+def test_bench_ctc_runs_and_checks_against_torch(capsys):
+    """bench_ctc.py end to end on its small configuration (ours alone without torch)."""
+    rows = _load("bench_ctc").main(["--configs", "small", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert [r["config"] for r in rows] == ["small"] and all(m > 0 for m in rows[0]["medians"])
+    if len(rows[0]["medians"]) == 2:
+        diff = float(out.split("gradient max abs diff ")[1].split()[0])
+        assert diff < 1e-5, out
