@@ -22,6 +22,11 @@ exp, log, sqrt, abs, tanh, sigmoid, relu = (Tensor.exp, Tensor.log, Tensor.sqrt,
 matmul, softmax, log_softmax, remainder = Tensor.__matmul__, Tensor.softmax, Tensor.log_softmax, Tensor.__mod__
 log1p, expm1, sin, cos, square, reciprocal, rsqrt = (Tensor.log1p, Tensor.expm1, Tensor.sin, Tensor.cos, Tensor.square,
                                                    Tensor.reciprocal, Tensor.rsqrt)
+erf, tan, sinh, cosh, log2, log10, exp2 = (Tensor.erf, Tensor.tan, Tensor.sinh, Tensor.cosh, Tensor.log2,
+                                           Tensor.log10, Tensor.exp2)
+atan2, clamp_min, clamp_max = Tensor.atan2, Tensor.clamp_min, Tensor.clamp_max
+scatter, scatter_add, masked_select = Tensor.scatter, Tensor.scatter_add, Tensor.masked_select
+repeat_interleave, tile, diff = Tensor.repeat_interleave, Tensor.tile, Tensor.diff
 floor, ceil, trunc, sign, prod = Tensor.floor, Tensor.ceil, Tensor.trunc, Tensor.sign, Tensor.prod
 round = Tensor.round  # noqa: A001
 tril, triu = Tensor.tril, Tensor.triu
@@ -51,6 +56,8 @@ __all__ = [
     "log1p", "expm1", "sin", "cos", "square", "reciprocal", "rsqrt", "floor", "ceil", "trunc", "sign", "prod",
     "mm", "dot", "outer", "einsum", "narrow", "select", "movedim", "unflatten", "roll", "lerp", "nan_to_num",
     "logical_and", "logical_or", "logical_xor", "logical_not",
+    "erf", "tan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "clamp_min", "clamp_max",
+    "scatter", "scatter_add", "masked_select", "repeat_interleave", "tile", "diff",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim",
     "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long",
 ]  # (tg.float, tg.int, tg.bool and tg.round are left out: a star import would shadow Python's own)

@@ -281,6 +281,38 @@ class Minimum(Maximum):
     pick, wins = "minimum", "less"
 
 
+class Atan2(Function):
+    """atan2(a, b): the angle of the point (b, a), in [-pi, pi]; d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2),
+    both taken as 0 at a = b = 0 (as torch)."""
+
+    saved_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return xp_of(a, b).arctan2(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        r2 = a * a + b * b
+        nonzero = r2.data != 0
+        scaled = where(nonzero, g / where(nonzero, r2, 1.0), 0.0)
+        need_a, need_b = self.needs_input_grad
+        return (unbroadcast(scaled * b, a.shape) if need_a else None,
+                unbroadcast(-scaled * a, b.shape) if need_b else None)
+
+
+def atan2(a: Any, b: Any) -> Tensor:
+    """torch.atan2: the elementwise angle of (b, a) (a the y, b the x coordinate), a and b broadcast; integer
+    inputs give float32."""
+    a, b = operands("atan2", a, b)
+    if a.dtype.kind != "f":
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"atan2: the input {a.shape} and other {b.shape} do not broadcast") from None
+    return Atan2()(a, b)
+
+
 class Where(Function):
     """condition ? a : b, with a constant boolean condition."""
 
@@ -401,6 +433,107 @@ class Cos(Function):
 
     def backward(self, g):
         return (-g * self.saved[0].sin(),)
+
+
+class Tan(Function):
+    """y = tan x; dy/dx = 1 + y^2."""
+
+    save_output = True
+
+    def forward(self, x):
+        return xp_of(x).tan(x)
+
+    def backward(self, g):
+        y = self.output
+        return (g * (1 + y * y),)
+
+
+class Sinh(Function):
+    """y = sinh x; dy/dx = cosh x."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return xp_of(x).sinh(x)
+
+    def backward(self, g):
+        return (g * self.saved[0].cosh(),)
+
+
+class Cosh(Function):
+    """y = cosh x; dy/dx = sinh x."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return xp_of(x).cosh(x)
+
+    def backward(self, g):
+        return (g * self.saved[0].sinh(),)
+
+
+class LogBase(Function):
+    """y = log_b x for b = 2 or 10 (numpy's log2 / log10); dy/dx = 1 / (x ln b)."""
+
+    saved_inputs = (0,)
+
+    def __init__(self, base: int) -> None:
+        self.base, self.name = base, f"log{base}"
+
+    def forward(self, x):
+        return (xp_of(x).log2 if self.base == 2 else xp_of(x).log10)(x)
+
+    def backward(self, g):
+        return (g / (self.saved[0] * math.log(self.base)),)
+
+
+class Exp2(Function):
+    """y = 2^x (exact at integers); dy/dx = y ln 2."""
+
+    save_output = True
+
+    def forward(self, x):
+        return xp_of(x).exp2(x)
+
+    def backward(self, g):
+        return (g * self.output * math.log(2.0),)
+
+
+class Erf(Function):
+    """y = erf x = 2/sqrt(pi) * integral of e^(-t^2) from 0 to x (numpy has none: erf_array, float64 inside);
+    dy/dx = 2/sqrt(pi) e^(-x^2)."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return erf_array(x.astype(np.float64)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        (x,) = self.saved
+        return (g * (-(x * x)).exp() * (2 / math.sqrt(math.pi)),)
+
+
+def erf_array(x: Any) -> Any:
+    """erf of a float64 array (numpy or CuPy), within ~5 ulp of math.erf: for |x| < 2.5 the series
+    2/sqrt(pi) e^(-x^2) sum_n 2^n x^(2n+1) / (2n+1)!! (positive terms, no cancellation), above it 1 - erfc
+    from erfc's continued fraction e^(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))); odd; nan
+    stays nan, +-inf gives +-1."""
+    xp = xp_of(x)
+    a = abs(x)
+    small = xp.minimum(a, 2.5)
+    x2 = small * small
+    term, total = small, small
+    for n in range(1, 60):
+        term = term * (2 * x2 / (2 * n + 1))
+        total = total + term
+    series = (2 / math.sqrt(math.pi)) * xp.exp(-x2) * total
+    big = xp.maximum(a, 2.5)
+    frac = xp.zeros_like(big)
+    for k in range(60, 0, -1):
+        frac = (k / 2) / (big + frac)
+    erfc = xp.exp(-big * big) / math.sqrt(math.pi) / (big + frac)
+    out = xp.where(a < 2.5, series, 1 - erfc)
+    return xp.where(xp.isnan(x), x, xp.copysign(out, x))
 
 
 class Rounding(Function):
@@ -1373,6 +1506,16 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return Clamp(min, max)(x)  # min > max gives max everywhere, as in torch
 
 
+def clamp_min(x: Tensor, min: Any) -> Tensor:
+    """torch.clamp_min: clamp(x, min=min), the gradient passing where x >= min."""
+    return clamp(x, min=min)
+
+
+def clamp_max(x: Tensor, max: Any) -> Tensor:
+    """torch.clamp_max: clamp(x, max=max), the gradient passing where x <= max."""
+    return clamp(x, max=max)
+
+
 def lerp(start: Tensor, end: Tensor, weight: Any) -> Tensor:
     """torch.lerp: start + weight (end - start), computed as torch does, as end - (end - start)(1 - weight) where
     |weight| >= 0.5 (weight 1 gives end exactly). start and end have one floating dtype; weight is a number or a
@@ -1820,6 +1963,143 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
         raise IndexError(f"index_select: index values must lie in 0..{x.shape[d] - 1} (dim {d} of shape "
                          f"{x.shape}), got {int(idx.min())}")
     return getitem(x, _along(d, idx), "index_select")
+
+
+class Scatter(Function):
+    """torch's out-of-place scatter / scatter_add along dim: x with the values src[j] written to (or, ``add``,
+    added at) the places ``grids`` (index's entries along dim, the other dims by position) picks. Only src's
+    leading index.shape block is used. x's gradient is g, with 0 where scatter overwrote; src's is g gathered
+    at the same places (torch's rule, also at duplicate indices, where the written value is one of those given:
+    the last on numpy, any on CuPy), 0 outside the used block."""
+
+    def __init__(self, grids: tuple, index_shape: Tuple[int, ...], add: bool, op: str) -> None:
+        self.grids, self.index_shape, self.add, self.name = grids, index_shape, add, op
+
+    def forward(self, x, src):
+        self.src_shape = src.shape
+        used = src[tuple(slice(0, n) for n in self.index_shape)]
+        out = x.copy()
+        if self.add:
+            backend.scatter_add(out, self.grids, used)
+        else:
+            out[self.grids] = used
+            self.written = xp_of(x).zeros(x.shape, dtype=bool)
+            self.written[self.grids] = True
+        return out
+
+    def backward(self, g):
+        need_x, need_src = self.needs_input_grad
+        gx = gsrc = None
+        if need_x:
+            gx = g if self.add else where(self.written, Tensor._make(xp_of(g.data).zeros((), g.dtype)), g)
+        if need_src:
+            gsrc = GetItem(self.grids)(g)
+            if gsrc.shape != self.src_shape:
+                gsrc = IndexAdd(self.src_shape, tuple(slice(0, n) for n in self.index_shape), True)(gsrc)
+        return gx, gsrc
+
+
+def scatter(x: Tensor, dim: int, index: Any, src: Any, add: bool = False) -> Tensor:
+    """torch.scatter (out-of-place; ``add``: scatter_add): for dim 1, out[i][index[i][j]] = src[i][j] (+= for
+    scatter_add), the rest of out x. index is an integer tensor with x's dims, no larger than src anywhere and
+    no larger than x but along dim, its entries in 0..x.shape[dim]-1; src a tensor of x's dtype (scatter also
+    takes a number)."""
+    op = "scatter_add" if add else "scatter"
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise ValueError(f"{op}: index must have the input's {x.ndim} dims, got shape {idx.shape} (input shape "
+                         f"{x.shape})")
+    d = _one_dim(dim, x.ndim, op)
+    if isinstance(src, Tensor):
+        if src.ndim != x.ndim:
+            raise ValueError(f"{op}: src must have the input's {x.ndim} dims, got shape {src.shape}")
+        if src.dtype != x.dtype:
+            raise TypeError(f"{op}: src must have the input's dtype {x.dtype}, got {src.dtype}")
+        check_devices(op, [x, src])
+    elif add or isinstance(src, bool) or not isinstance(src, numbers.Real):
+        raise TypeError(f"{op}: src must be a Tensor{'' if add else ' or a number'}, got {type(src).__name__}")
+    else:
+        src = _as_tensor(op, src, x).astype(x.dtype).broadcast_to(idx.shape)
+    for i, n in enumerate(idx.shape):
+        if n > src.shape[i] or (i != d and n > x.shape[i]):
+            raise ValueError(f"{op}: index shape {idx.shape} must be no larger than src {src.shape} in every dim "
+                             f"and no larger than the input {x.shape} but in dim {d}")
+    idx = backend.to_device(idx, x.device) if backend.device_of(idx) != x.device else idx
+    n = x.shape[d] if x.ndim else 1
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= n:
+            raise IndexError(f"{op}: index {lo if lo < 0 else hi} is out of range for dim {d} of size {n} (input "
+                             f"shape {x.shape}; valid indices are 0..{n - 1})")
+    xp = xp_of(x.data)
+    grids = tuple(idx.astype(np.int64) if i == d else
+                  xp.arange(m).reshape([-1 if j == i else 1 for j in range(idx.ndim)]) for i, m in enumerate(idx.shape))
+    return Scatter(grids, idx.shape, add, op)(x, src)
+
+
+def masked_select(x: Tensor, mask: Any) -> Tensor:
+    """torch.masked_select: the elements of x where the boolean mask is True, as a 1-D tensor (x and mask
+    broadcast, row-major order); the gradient goes back to those elements (summed over broadcast copies)."""
+    m = _bool_mask(mask, "masked_select", "mask")
+    try:
+        shape = np.broadcast_shapes(x.shape, m.shape)
+    except ValueError:
+        raise ValueError(f"masked_select: the input {x.shape} and mask {m.shape} do not broadcast") from None
+    m = backend.to_device(m, x.device) if backend.device_of(m) != x.device else m
+    m = xp_of(m).broadcast_to(m, shape)
+    return getitem(x.broadcast_to(shape).reshape(-1), m.reshape(-1), "masked_select")
+
+
+def repeat_interleave(x: Tensor, repeats: int, dim: Optional[int] = None) -> Tensor:
+    """torch.repeat_interleave with an int repeats: each element (dim None: of the flattened x) or each slice
+    along dim repeated ``repeats`` times in place ([1, 2] -> [1, 1, 2, 2]); an expand and a reshape, so every
+    copy's gradient sums back."""
+    r = int_arg(repeats, "repeat_interleave", "repeats")
+    if r < 0:
+        raise ValueError(f"repeat_interleave: repeats must be non-negative, got {r}")
+    if dim is None or x.ndim == 0:
+        if dim is not None:
+            norm_dims(int_arg(dim, "repeat_interleave", "dim"), 0, "repeat_interleave")
+        x, d = x.reshape(-1), 0
+    else:
+        d = _one_dim(dim, x.ndim, "repeat_interleave")
+    shape = x.shape
+    out = x.unsqueeze(d + 1).expand(shape[:d + 1] + (r,) + shape[d + 1:])
+    return out.reshape(shape[:d] + (shape[d] * r,) + shape[d + 1:])
+
+
+def tile(x: Tensor, dims: Tuple[int, ...]) -> Tensor:
+    """torch.tile: x repeated dims[i] times along dim i, dims padded with leading 1s to x's rank (more dims
+    than x add leading dims); Tensor.repeat otherwise."""
+    dims = tuple(int_arg(v, "tile", "each repetition") for v in dims)
+    if any(v < 0 for v in dims):
+        raise ValueError(f"tile: repetitions must be non-negative, got {dims}")
+    dims = (1,) * (x.ndim - len(dims)) + dims
+    return Repeat(dims)(x) if dims else x.clone()
+
+
+def diff(x: Tensor, n: int = 1, dim: int = -1) -> Tensor:
+    """torch.diff: the n-th forward difference along dim, out[i] = x[i + 1] - x[i] applied n times (n >= the
+    size gives an empty result); bool input gives x[i + 1] != x[i], as torch. Slices and a subtraction, so the
+    gradient follows."""
+    n = int_arg(n, "diff", "n")
+    if n < 0:
+        raise ValueError(f"diff: n must be non-negative, got {n}")
+    if x.ndim == 0:
+        raise ValueError("diff: the input must have at least one dim, got a 0-d tensor")
+    d = _one_dim(dim, x.ndim, "diff")
+    out = x
+    for _ in range(n):
+        k = out.shape[d]
+        if k == 0:
+            break
+        hi, lo = out[_along(d, slice(1, k))], out[_along(d, slice(0, k - 1))]
+        out = Tensor._make(hi.data != lo.data) if x.dtype.kind == "b" else hi - lo
+    return x.clone() if out is x else out
 
 
 def compare(op: str, a: Any, b: Any) -> Tensor:

@@ -866,6 +866,32 @@ class Tensor:
     def cos(self) -> "Tensor":
         return _ops.Cos()(self._floating())
 
+    def tan(self) -> "Tensor":
+        return _ops.Tan()(self._floating())
+
+    def sinh(self) -> "Tensor":
+        return _ops.Sinh()(self._floating())
+
+    def cosh(self) -> "Tensor":
+        return _ops.Cosh()(self._floating())
+
+    def log2(self) -> "Tensor":
+        return _ops.LogBase(2)(self._floating())
+
+    def log10(self) -> "Tensor":
+        return _ops.LogBase(10)(self._floating())
+
+    def exp2(self) -> "Tensor":
+        return _ops.Exp2()(self._floating())
+
+    def erf(self) -> "Tensor":
+        """The error function, 2/sqrt(pi) * integral of e^(-t^2) from 0 to x."""
+        return _ops.Erf()(self._floating())
+
+    def atan2(self, other: Any) -> "Tensor":
+        """The angle of the point (other, self) elementwise, in [-pi, pi] (self and other broadcast)."""
+        return _ops.atan2(self, other)
+
     def square(self) -> "Tensor":
         x = self.astype(np.int64) if self.dtype == np.bool_ else self  # (torch: a bool squares to int64)
         return x * x
@@ -914,6 +940,12 @@ class Tensor:
         return _ops.clamp(self, min, max)
 
     clip = clamp
+
+    def clamp_min(self, min: Any) -> "Tensor":
+        return _ops.clamp_min(self, min)
+
+    def clamp_max(self, max: Any) -> "Tensor":
+        return _ops.clamp_max(self, max)
 
     def lerp(self, end: "Tensor", weight: Any) -> "Tensor":
         return _ops.lerp(self, end, weight)
@@ -1065,6 +1097,26 @@ class Tensor:
 
     def index_select(self, dim: int, index: Any) -> "Tensor":
         return _ops.index_select(self, dim, index)
+
+    def scatter(self, dim: int, index: Any, src: Any) -> "Tensor":
+        """A copy of self with src's values written at index along dim (torch.scatter, out of place)."""
+        return _ops.scatter(self, dim, index, src)
+
+    def scatter_add(self, dim: int, index: Any, src: "Tensor") -> "Tensor":
+        """A copy of self with src's values added at index along dim (torch.scatter_add, out of place)."""
+        return _ops.scatter(self, dim, index, src, add=True)
+
+    def masked_select(self, mask: Any) -> "Tensor":
+        return _ops.masked_select(self, mask)
+
+    def repeat_interleave(self, repeats: int, dim: Optional[int] = None) -> "Tensor":
+        return _ops.repeat_interleave(self, repeats, dim)
+
+    def tile(self, *dims: Any) -> "Tensor":
+        return _ops.tile(self, _ops.dims_arg(dims))
+
+    def diff(self, n: int = 1, dim: int = -1) -> "Tensor":
+        return _ops.diff(self, n, dim)
 
     def where(self, condition: Any, other: Any) -> "Tensor":
         return _ops.where(condition, self, other)
