@@ -111,6 +111,128 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     return ops.where(~((x.data <= min_val) | (x.data >= max_val)), x, x.detach().clamp(min_val, max_val))
 
 
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x Phi(x), Phi the standard normal's CDF: 'none' exact, x/2 (1 + erf(x / sqrt 2)), with derivative
+    Phi(x) + x phi(x); 'tanh' torch's approximation x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    _check_tensor("gelu", "input", x)
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    x = x._floating()
+    if approximate == "tanh":
+        return x * 0.5 * (1 + ((x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)).tanh())
+    return x * 0.5 * (1 + (x * (1 / math.sqrt(2))).erf())
+
+
+def relu6(x: Tensor) -> Tensor:
+    """min(max(x, 0), 6); the gradient is 1 strictly inside (0, 6) and 0 at 0 and 6, as torch's (hardtanh's)."""
+    _check_tensor("relu6", "input", x)
+    return hardtanh(x, 0.0, 6.0)
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(x: Tensor) -> Tensor:
+    """scale * elu(x, alpha) with torch's (Klambauer et al.'s) constants; the gradient at 0 is scale * alpha."""
+    _check_tensor("selu", "input", x)
+    return elu(x._floating(), _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, alpha (e^(x/alpha) - 1) elsewhere; the derivative there is e^(x/alpha) (1 at 0)."""
+    _check_tensor("celu", "input", x)
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides x)")
+    x = x._floating()
+    return ops.where(x.data > 0, x, (x.clamp(max=0) / alpha).expm1() * alpha)
+
+
+def mish(x: Tensor) -> Tensor:
+    """x tanh(softplus(x)); derivative tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2)."""
+    _check_tensor("mish", "input", x)
+    x = x._floating()
+    return x * softplus(x).tanh()
+
+
+def softsign(x: Tensor) -> Tensor:
+    """x / (1 + |x|); derivative 1 / (1 + |x|)^2."""
+    _check_tensor("softsign", "input", x)
+    x = x._floating()
+    return x / (1 + x.abs())
+
+
+def _outside(x: Tensor, lo_value: float, hi_value: Any, inside: Tensor) -> Tensor:
+    """inside where -3 < x < 3, lo_value at or below -3, hi_value (a number, or x itself) at or above 3."""
+    hi = ops.where(x.data >= 3, hi_value, inside) if isinstance(hi_value, Tensor) else ops.where(
+        x.data >= 3, Tensor._make(xp_of(x.data).asarray(hi_value, x.dtype)), inside)
+    return ops.where(x.data <= -3, Tensor._make(xp_of(x.data).asarray(lo_value, x.dtype)), hi)
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """relu6(x + 3) / 6: 0 at or below -3, x/6 + 1/2 between, 1 at or above 3; the gradient 1/6 strictly inside
+    (-3, 3) and 0 at +-3, as torch's."""
+    _check_tensor("hardsigmoid", "input", x)
+    x = x._floating()
+    return _outside(x, 0.0, 1.0, x / 6 + 0.5)
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """x relu6(x + 3) / 6: 0 at or below -3, x (x + 3) / 6 between, x at or above 3; the gradient x/3 + 1/2
+    strictly inside (-3, 3), 0 at -3 and 1 at 3, as torch's."""
+    _check_tensor("hardswish", "input", x)
+    x = x._floating()
+    return _outside(x, 0.0, x, x * (x + 3) / 6)
+
+
+def softmin(x: Tensor, dim: int) -> Tensor:
+    """softmax(-x, dim); dim is required, as for softmax."""
+    _check_tensor("softmin", "input", x)
+    return (-x._floating()).softmax(dim)
+
+
+def glu(x: Tensor, dim: int = -1) -> Tensor:
+    """The gated linear unit: a * sigmoid(b), a and b the first and second halves of x along dim (whose size
+    must be even)."""
+    _check_tensor("glu", "input", x)
+    if x.ndim == 0:
+        raise ValueError("glu: a 0-d tensor cannot be halved")
+    d = ops._one_dim(dim, x.ndim, "glu")
+    n = x.shape[d]
+    if n % 2:
+        raise ValueError(f"glu: halving dim {d} needs an even size, got {n} (input shape {x.shape})")
+    a, b = ops.split(x._floating(), n // 2, d) if n else (x._floating(), x._floating())
+    return a * b.sigmoid()
+
+
+def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """torch's F.normalize: x / max(||x||_p, eps), the norm over dim (kept), so a zero vector stays zero."""
+    _check_tensor("normalize", "input", x)
+    ops.norm_dims(dim, x.ndim, "normalize")
+    if x.ndim == 0:
+        raise ValueError("normalize: a 0-d tensor has no dim to normalize over")
+    x = x._floating()
+    return x / x.norm(p, dim, keepdim=True).clamp_min(eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """torch's F.cosine_similarity: sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) over dim, x1 and x2
+    broadcast (each normalized first, as torch does)."""
+    _check_tensor("cosine_similarity", "x1", x1)
+    _check_tensor("cosine_similarity", "x2", x2)
+    try:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(f"cosine_similarity: x1 {x1.shape} and x2 {x2.shape} do not broadcast") from None
+    if not shape:
+        raise ValueError("cosine_similarity: the inputs are 0-d; there is no dim to compare over")
+    d = ops._one_dim(dim, len(shape), "cosine_similarity")
+    x1, x2 = ops._common([x1._floating(), x2._floating()], "cosine_similarity")
+    x1, x2 = x1.broadcast_to(shape), x2.broadcast_to(shape)
+    n1 = x1.norm(2, d, keepdim=True).clamp_min(eps)
+    n2 = x2.norm(2, d, keepdim=True).clamp_min(eps)
+    return ((x1 / n1) * (x2 / n2)).sum(d)
+
+
 def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] = None) -> Tensor:
     """torch's F.pad, constant mode: ``pad`` = (left, right) for the last dim, then (left, right) for the one
     before, ...; a negative amount crops. The input lands in a new tensor of ``value`` (0 by default), so its

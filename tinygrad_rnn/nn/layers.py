@@ -221,6 +221,87 @@ class Hardtanh(_Activation):
         self.min_val, self.max_val = min_val, max_val
 
 
+class GELU(_Activation):
+    """x Phi(x) elementwise (approximate='tanh': torch's tanh approximation)."""
+
+    fn, options = staticmethod(F.gelu), ("approximate",)
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class ReLU6(_Activation):
+    """min(max(x, 0), 6) elementwise."""
+
+    fn = staticmethod(F.relu6)
+
+
+class SELU(_Activation):
+    """scale * elu(x, alpha) elementwise, with the self-normalizing constants."""
+
+    fn = staticmethod(F.selu)
+
+
+class CELU(_Activation):
+    """x for x > 0, alpha (e^(x/alpha) - 1) elsewhere."""
+
+    fn, options = staticmethod(F.celu), ("alpha",)
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = alpha
+
+
+class Mish(_Activation):
+    """x tanh(softplus(x)) elementwise."""
+
+    fn = staticmethod(F.mish)
+
+
+class Softsign(_Activation):
+    """x / (1 + |x|) elementwise."""
+
+    fn = staticmethod(F.softsign)
+
+
+class Hardsigmoid(_Activation):
+    """relu6(x + 3) / 6 elementwise."""
+
+    fn = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Activation):
+    """x relu6(x + 3) / 6 elementwise."""
+
+    fn = staticmethod(F.hardswish)
+
+
+class Softmin(_Activation):
+    """softmax(-x) over ``dim`` (required, as for Softmax)."""
+
+    fn, options = staticmethod(F.softmin), ("dim",)
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+
+class GLU(_Activation):
+    """a * sigmoid(b), a and b the halves of the input along ``dim``."""
+
+    fn, options = staticmethod(F.glu), ("dim",)
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+
 class Flatten(Module):
     """x.flatten(start_dim, end_dim); start_dim=1 keeps the batch dim, as torch's."""
 
