@@ -233,6 +233,53 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     return ((x1 / n1) * (x2 / n2)).sum(d)
 
 
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: Optional[float] = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """torch's F.scaled_dot_product_attention: softmax(q k^T * scale + mask) v for q (..., L, E), k (..., S, E),
+    v (..., S, Ev) -> (..., L, Ev), the leading dims broadcast; scale 1/sqrt(E) by default. attn_mask broadcasts to
+    (..., L, S): boolean (True: the key takes part) or added to the scores; is_causal keeps key s <= query l.
+    A query that no key may attend gives 0 (as torch), with no nan in the gradient. dropout_p drops attention
+    weights (always, as torch: pass 0 at evaluation)."""
+    op = "scaled_dot_product_attention"
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        _check_tensor(op, name, t)
+        if t.ndim < 2 or t.dtype.kind != "f":
+            raise ValueError(f"{op}: {name} must be a floating point tensor of at least 2 dims, got shape {t.shape} "
+                             f"and dtype {t.dtype}")
+    if not query.dtype == key.dtype == value.dtype:
+        raise TypeError(f"{op}: query, key and value must share a dtype, got {query.dtype}, {key.dtype}, {value.dtype}")
+    if enable_gqa:
+        raise NotImplementedError(f"{op}: enable_gqa=True (grouped-query attention) is not supported")
+    (L, E), (S, Ek), (Sv, _) = query.shape[-2:], key.shape[-2:], value.shape[-2:]
+    try:
+        np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+        ok = E == Ek and S == Sv
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{op}: query {query.shape}, key {key.shape} and value {value.shape} must be (..., L, E), "
+                         "(..., S, E) and (..., S, Ev) with broadcasting leading dims")
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
+    if is_causal and attn_mask is not None:
+        raise ValueError(f"{op}: pass attn_mask or is_causal=True, not both")
+    scores = query @ key.transpose(-2, -1) * (1.0 / math.sqrt(E) if scale is None else float(scale))
+    xp = xp_of(scores.data)
+    if is_causal:
+        attn_mask = Tensor._make(xp.tril(xp.ones((L, S), dtype=bool)))
+    if attn_mask is not None:
+        mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(backend.as_array(attn_mask))
+        _check_broadcasts_to(mask, scores.shape, "attn_mask", op)
+        if mask.dtype == np.bool_:
+            scores = scores.masked_fill(~mask.data, -math.inf)
+        else:
+            scores = scores + mask.to(scores.device, scores.dtype)
+    live = scores.data.max(axis=-1, keepdims=True) > -math.inf  # rows with a key to attend
+    weights = ops.where(live, ops.where(live, scores, 0.0).softmax(-1), 0.0)
+    return dropout(weights, dropout_p) @ value
+
+
 def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] = None) -> Tensor:
     """torch's F.pad, constant mode: ``pad`` = (left, right) for the last dim, then (left, right) for the one
     before, ...; a negative amount crops. The input lands in a new tensor of ``value`` (0 by default), so its
