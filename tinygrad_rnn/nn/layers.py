@@ -50,6 +50,118 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class MultiheadAttention(Module):
+    """torch.nn.MultiheadAttention: num_heads attentions, each over embed_dim / num_heads of the projections
+    Q = query W_q^T + b_q, K = key W_k^T + b_k, V = value W_v^T + b_v, head h giving
+    softmax(Q_h K_h^T / sqrt(head_dim) + masks) V_h; the heads are joined and projected by out_proj. W_q, W_k,
+    W_v are stacked in in_proj_weight (3E, E), or are q/k/v_proj_weight when kdim or vdim differs from E (torch's
+    names and layouts, so weights move between the two). Inputs are (L, N, E) ((N, L, E) with batch_first, or
+    (L, E) unbatched). key_padding_mask (N, S) and attn_mask (L, S) or (N * num_heads, L, S): True (or -inf)
+    where a key must not be attended, or floats added to the scores. Returns (output, weights): the attention
+    weights after dropout, averaged over the heads (N, L, S) unless average_attn_weights=False (N, H, L, S), or
+    None without need_weights. A query with every key masked gets nan, as in torch."""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: Optional[int] = None,
+                 vdim: Optional[int] = None, batch_first: bool = False, device: Optional[str] = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive multiple of num_heads "
+                             f"({num_heads})")
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout}")
+        E = embed_dim
+        self.embed_dim, self.num_heads, self.head_dim, self.dropout = E, num_heads, E // num_heads, dropout
+        self.kdim, self.vdim, self.batch_first = kdim or E, vdim or E, batch_first
+        self._qkv_same_embed_dim = self.kdim == E and self.vdim == E
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = _param((3 * E, E), dtype, device)
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.register_parameter("in_proj_weight", None)
+            self.q_proj_weight = _param((E, E), dtype, device)
+            self.k_proj_weight = _param((E, self.kdim), dtype, device)
+            self.v_proj_weight = _param((E, self.vdim), dtype, device)
+        self.register_parameter("in_proj_bias", _param((3 * E,), dtype, device) if bias else None)
+        self.out_proj = Linear(E, E, bias=bias, device=device, dtype=dtype)
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        """torch's: Xavier-uniform projections, zero biases (out_proj's weight keeps Linear's init)."""
+        for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+            if w is not None:
+                init.xavier_uniform_(w)
+        for b in (self.in_proj_bias, self.out_proj.bias):
+            if b is not None:
+                init.zeros_(b)
+
+    def _mask(self, mask: Any, shape: Tuple[int, ...], name: str, scores: Tensor) -> Tensor:
+        """scores with a mask applied (True -> -inf, floats added): attn_mask (L, S) broadcast, or (N * H, L, S) and
+        key_padding_mask (N, S) reshaped to ``shape``."""
+        m = mask if isinstance(mask, Tensor) else Tensor(backend.as_array(mask))
+        try:
+            m = m.reshape(shape) if m.ndim == 3 or name == "key_padding_mask" else m  # (N*H, L, S), (N, S)
+            np.broadcast_shapes(m.shape, scores.shape)
+        except ValueError:
+            raise ValueError(f"MultiheadAttention: {name} of shape {tuple(mask.shape)} does not fit the scores "
+                             f"(N, num_heads, L, S) = {scores.shape}") from None
+        if m.dtype == np.bool_:
+            return scores.masked_fill(m.to(scores.device).data, -math.inf)
+        return scores + m.to(scores.device, scores.dtype)
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any = None,
+                need_weights: bool = True, attn_mask: Any = None, average_attn_weights: bool = True,
+                is_causal: bool = False) -> Tuple[Tensor, Optional[Tensor]]:
+        for name, t in (("query", query), ("key", key), ("value", value)):
+            _check_input(self, t, name)
+        batched = query.ndim == 3
+        if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
+            raise ValueError(f"MultiheadAttention: query, key and value must all be 3-d (batched) or 2-d, got shapes "
+                             f"{query.shape}, {key.shape}, {value.shape}")
+        if is_causal and attn_mask is None:
+            raise ValueError("MultiheadAttention: is_causal is a hint that attn_mask is causal; pass the mask too")
+        if not batched:
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            if key_padding_mask is not None:
+                key_padding_mask = (key_padding_mask if isinstance(key_padding_mask, Tensor)
+                                    else Tensor(backend.as_array(key_padding_mask))).unsqueeze(0)
+        elif self.batch_first:
+            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        (L, N, E), (S, Nk, Ek), (Sv, Nv, Ev) = query.shape, key.shape, value.shape
+        if (E, Ek, Ev) != (self.embed_dim, self.kdim, self.vdim) or not N == Nk == Nv or S != Sv:
+            raise ValueError(f"MultiheadAttention: query, key and value of shapes (L, N, E) = {query.shape}, "
+                             f"{key.shape}, {value.shape} (sequence first) do not fit embed_dim={self.embed_dim}, "
+                             f"kdim={self.kdim}, vdim={self.vdim} (key and value need the same S and N as query)")
+        if self._qkv_same_embed_dim:
+            w_q, w_k, w_v = self.in_proj_weight.chunk(3, 0)
+        else:
+            w_q, w_k, w_v = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
+        b_q, b_k, b_v = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None, None, None)
+        H, d = self.num_heads, self.head_dim
+        q = F.linear(query, w_q, b_q).reshape(L, N, H, d).permute(1, 2, 0, 3)  # (N, H, L, d)
+        k = F.linear(key, w_k, b_k).reshape(S, N, H, d).permute(1, 2, 0, 3)
+        v = F.linear(value, w_v, b_v).reshape(S, N, H, d).permute(1, 2, 0, 3)
+        scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(d))  # (N, H, L, S)
+        if attn_mask is not None:
+            scores = self._mask(attn_mask, (N, H, L, S), "attn_mask", scores)
+        if key_padding_mask is not None:
+            scores = self._mask(key_padding_mask, (N, 1, 1, S), "key_padding_mask", scores)
+        weights = F.dropout(scores.softmax(-1), self.dropout, self.training)
+        out = self.out_proj((weights @ v).permute(2, 0, 1, 3).reshape(L, N, E))  # the heads joined: (L, N, E)
+        out = out.squeeze(1) if not batched else out.transpose(0, 1) if self.batch_first else out
+        if not need_weights:
+            return out, None
+        weights = weights.mean(1) if average_attn_weights else weights
+        return out, (weights if batched else weights.squeeze(0))
+
+    def extra_repr(self) -> str:
+        return ""
+
+
 class Embedding(Module):
     """A lookup table: indices (...) -> rows (..., embedding_dim); init N(0, 1), padding row zero.
     device, dtype and _weight are keyword-only: torch's 4th positional argument is max_norm (not supported)."""

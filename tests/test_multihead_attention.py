@@ -1,0 +1,152 @@
+"""nn.MultiheadAttention: its heads against a numpy reference written from the definition, its gradients against
+central differences, and (where torch is installed) outputs, weights and every gradient against torch's module
+with the same weights, over its options."""
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+
+
+def ref_mha(m, q, k, v, kpm=None, am=None):
+    """numpy, sequence first (L, N, E): per head softmax(q_h k_h^T / sqrt(d) + masks) v_h, joined, projected."""
+    P = {n: p.numpy() for n, p in m.named_parameters()}
+    E, H = m.embed_dim, m.num_heads
+    d = E // H
+    w = np.split(P["in_proj_weight"], 3) if "in_proj_weight" in P else [P[f"{c}_proj_weight"] for c in "qkv"]
+    b = np.split(P["in_proj_bias"], 3) if "in_proj_bias" in P else [0, 0, 0]
+    L, N, _ = q.shape
+    Q, K, V = ((x @ wi.T + bi).reshape(x.shape[0], N, H, d).transpose(1, 2, 0, 3) for x, wi, bi in zip((q, k, v), w, b))
+    s = Q @ K.transpose(0, 1, 3, 2) / math.sqrt(d)
+    if am is not None:
+        s = np.where(am, -np.inf, s) if am.dtype == bool else s + am
+    if kpm is not None:
+        s = np.where(kpm[:, None, None, :], -np.inf, s)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    out = (p @ V).transpose(2, 0, 1, 3).reshape(L, N, E) @ P["out_proj.weight"].T
+    return out + P.get("out_proj.bias", 0), p.mean(1)
+
+
+@pytest.mark.parametrize("kdim,vdim,bias", [(None, None, True), (5, 3, True), (None, None, False)])
+def test_matches_reference_and_central_differences(kdim, vdim, bias):
+    tg.manual_seed(0)
+    m = nn.MultiheadAttention(6, 3, bias=bias, kdim=kdim, vdim=vdim).double()
+    rng = np.random.default_rng(1)
+    q, k, v = rng.normal(size=(3, 2, 6)), rng.normal(size=(4, 2, kdim or 6)), rng.normal(size=(4, 2, vdim or 6))
+    kpm = np.array([[False, False, True, False], [True, False, False, False]])
+    am = np.triu(np.ones((3, 4), bool), 2)
+    out, w = m(tg.tensor(q), tg.tensor(k), tg.tensor(v), key_padding_mask=kpm, attn_mask=am)
+    ref_out, ref_w = ref_mha(m, q, k, v, kpm, am)
+    np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.numpy(), ref_w, rtol=1e-10, atol=1e-12)
+    ts = [tg.tensor(a, requires_grad=True) for a in (q, k, v)]
+    assert tg.gradcheck(lambda q, k, v: m(q, k, v, key_padding_mask=kpm, attn_mask=am)[0], ts)
+    params = list(m.parameters())
+    loss = m(*ts, key_padding_mask=kpm, attn_mask=am)[0].square().sum()
+    grads = tg.grad(loss, params)
+    for p, g in zip(params, grads):  # each parameter's gradient against a central difference along one direction
+        direction = np.random.default_rng(2).normal(size=p.shape)
+        with tg.no_grad():
+            base = p.data.copy()
+            p.data[...] = base + 1e-6 * direction
+            up = m(*ts, key_padding_mask=kpm, attn_mask=am)[0].square().sum().item()
+            p.data[...] = base - 1e-6 * direction
+            down = m(*ts, key_padding_mask=kpm, attn_mask=am)[0].square().sum().item()
+            p.data[...] = base
+        assert np.isclose((up - down) / 2e-6, (g.numpy() * direction).sum(), rtol=1e-5, atol=1e-7)
+
+
+def test_parameter_names_layouts_and_init():
+    m = nn.MultiheadAttention(8, 2)
+    assert [(n, p.shape) for n, p in m.named_parameters()] == [
+        ("in_proj_weight", (24, 8)), ("in_proj_bias", (24,)), ("out_proj.weight", (8, 8)), ("out_proj.bias", (8,))]
+    bound = math.sqrt(6 / (24 + 8))  # xavier_uniform_ over the stacked (3E, E) weight, as torch
+    assert np.abs(m.in_proj_weight.numpy()).max() <= bound and np.abs(m.in_proj_weight.numpy()).max() > bound / 2
+    assert not m.in_proj_bias.numpy().any() and not m.out_proj.bias.numpy().any()
+    m2 = nn.MultiheadAttention(8, 2, kdim=4, vdim=6, bias=False)
+    assert [(n, p.shape) for n, p in m2.named_parameters()] == [
+        ("q_proj_weight", (8, 8)), ("k_proj_weight", (8, 4)), ("v_proj_weight", (8, 6)), ("out_proj.weight", (8, 8))]
+
+
+def test_layouts_agree():
+    """batch_first and unbatched inputs give the sequence-first results, transposed or squeezed."""
+    m = nn.MultiheadAttention(4, 2).double()
+    m_bf = nn.MultiheadAttention(4, 2, batch_first=True).double()
+    m_bf.load_state_dict(m.state_dict())
+    x = np.random.default_rng(3).normal(size=(5, 2, 4))
+    out, w = m(tg.tensor(x), tg.tensor(x), tg.tensor(x))
+    out_bf, w_bf = m_bf(*[tg.tensor(x.transpose(1, 0, 2))] * 3)
+    np.testing.assert_allclose(out_bf.numpy(), out.numpy().transpose(1, 0, 2), rtol=1e-12)
+    np.testing.assert_allclose(w_bf.numpy(), w.numpy(), rtol=1e-12)
+    one, w_one = m(*[tg.tensor(x[:, 0])] * 3, average_attn_weights=False)
+    np.testing.assert_allclose(one.numpy(), out.numpy()[:, 0], rtol=1e-12)
+    assert w_one.shape == (2, 5, 5) and m(*[tg.tensor(x)] * 3, need_weights=False)[1] is None
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(embed_dim=6, num_heads=4), ValueError, "positive multiple of num_heads"),
+    (dict(embed_dim=4, num_heads=2, add_bias_kv=True), NotImplementedError, "add_bias_kv"),
+    (dict(embed_dim=4, num_heads=2, dropout=1.0), ValueError, r"dropout must be in \[0, 1\)"),
+])
+def test_construction_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        nn.MultiheadAttention(**kwargs)
+
+
+def test_call_errors():
+    m = nn.MultiheadAttention(4, 2)
+    x = tg.zeros(3, 2, 4)
+    with pytest.raises(ValueError, match="do not fit embed_dim=4"):
+        m(x, tg.zeros(3, 2, 5), x)
+    with pytest.raises(ValueError, match="all be 3-d"):
+        m(x, x[0], x)
+    with pytest.raises(ValueError, match="key_padding_mask of shape"):
+        m(x, x, x, key_padding_mask=np.zeros((3, 3), bool))
+    with pytest.raises(ValueError, match="is_causal is a hint"):
+        m(x, x, x, is_causal=True)
+    with pytest.raises(TypeError, match="query must be a Tensor"):
+        m(np.zeros((3, 2, 4)), x, x)
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"batch_first": True}, {"unbatched": True}, {"kdim": 5, "vdim": 6}, {"bias": False},
+    {"kpm": True}, {"attn": "bool"}, {"attn": "float3d"}, {"per_head": True}, {"no_weights": True}])
+def test_matches_torch(options):
+    torch = pytest.importorskip("torch")
+    E, H, L, S, N = 8, 2, 3, 4, 2
+    kdim, vdim = options.get("kdim"), options.get("vdim")
+    kw = dict(bias=options.get("bias", True), kdim=kdim, vdim=vdim, batch_first=options.get("batch_first", False))
+    theirs = torch.nn.MultiheadAttention(E, H, **kw).double()
+    ours = nn.MultiheadAttention(E, H, **kw).double()
+    ours.load_state_dict({n: tg.tensor(p.detach().numpy()) for n, p in theirs.state_dict().items()})
+    rng = np.random.default_rng(4)
+    shapes = [(L, E), (S, kdim or E), (S, vdim or E)]
+    if not options.get("unbatched"):
+        shapes = [(n, N, e) if not options.get("batch_first") else (N, n, e) for n, e in shapes]
+    arrays = [rng.normal(size=s) for s in shapes]
+    call = dict(need_weights=not options.get("no_weights"), average_attn_weights=not options.get("per_head"))
+    masks = {}
+    if options.get("kpm"):
+        masks["key_padding_mask"] = np.array([[False, False, True, False], [False, True, True, False]])
+    if options.get("attn") == "bool":
+        masks["attn_mask"] = np.triu(np.ones((L, S), bool), 1)
+    if options.get("attn") == "float3d":
+        masks["attn_mask"] = rng.normal(size=(N * H, L, S))
+    t_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+    o_in = [tg.tensor(a, requires_grad=True) for a in arrays]
+    a, aw = theirs(*t_in, **call, **{k: torch.tensor(v) for k, v in masks.items()})
+    b, bw = ours(*o_in, **call, **masks)
+    (a.sum() + (0 if aw is None else (aw * aw).sum())).backward()
+    (b.sum() + (0 if bw is None else (bw * bw).sum())).backward()
+    np.testing.assert_allclose(b.numpy(), a.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert (aw is None) == (bw is None)
+    if aw is not None:
+        np.testing.assert_allclose(bw.numpy(), aw.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for x, y in zip(o_in, t_in):
+        np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-9, atol=1e-12)
+    t_params = dict(theirs.named_parameters())
+    for n, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), t_params[n].grad.numpy(), rtol=1e-9, atol=1e-12)
