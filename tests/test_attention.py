@@ -70,6 +70,17 @@ def test_a_query_with_no_key_gives_zero_and_a_clean_gradient():
     assert all(np.isfinite(t.grad.numpy()).all() for t in (q, k, v)) and (q.grad.numpy()[1] == 0).all()
 
 
+def test_nan_propagates_and_no_keys_give_zeros():
+    """A nan score is not a masked one (torch: nan); S = 0 keys attend to nothing (torch: zeros)."""
+    q = np.ones((2, 3))
+    q[0, 0] = np.nan
+    out = F.scaled_dot_product_attention(tg.tensor(q), tg.tensor(np.ones((4, 3))), tg.tensor(np.ones((4, 3))))
+    assert np.isnan(out.numpy()[0]).all() and (out.numpy()[1] == 1).all()
+    empty = F.scaled_dot_product_attention(tg.tensor(np.ones((2, 3))), tg.tensor(np.ones((0, 3))),
+                                           tg.tensor(np.ones((0, 5))))
+    assert empty.shape == (2, 5) and not empty.numpy().any()
+
+
 def test_dropout_on_the_weights():
     rng = np.random.default_rng(1)
     q, k, v = (tg.tensor(rng.normal(size=s)) for s in ((4, 3), (6, 3), (6, 2)))
@@ -93,7 +104,9 @@ def test_dropout_on_the_weights():
      "attn_mask of shape"),
     (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((3, 5), bool), is_causal=True),
      ValueError, "not both"),
-    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, dropout_p=1.0), ValueError, r"dropout_p must be in"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, dropout_p=1.5), ValueError, r"dropout_p must be in"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((3, 5), np.int64)), TypeError,
+     "attn_mask must be boolean .* or floating"),
     (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True), NotImplementedError, "enable_gqa"),
 ])
 def test_errors_name_the_op(call, error, match):

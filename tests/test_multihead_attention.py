@@ -103,17 +103,41 @@ def test_call_errors():
         m(x, tg.zeros(3, 2, 5), x)
     with pytest.raises(ValueError, match="all be 3-d"):
         m(x, x[0], x)
-    with pytest.raises(ValueError, match="key_padding_mask of shape"):
+    with pytest.raises(ValueError, match=r"key_padding_mask has shape \(3, 3\), expected \(2, 3\)"):
         m(x, x, x, key_padding_mask=np.zeros((3, 3), bool))
+    y = tg.zeros(2, 5, 4)  # L = 2, S = 3, N = 5: a transposed mask has the right size but the wrong shape
+    with pytest.raises(ValueError, match="key_padding_mask has shape"):
+        m(y, tg.zeros(3, 5, 4), tg.zeros(3, 5, 4), key_padding_mask=np.zeros((3, 5), bool))
+    with pytest.raises(ValueError, match="attn_mask has shape"):
+        m(y, tg.zeros(3, 5, 4), tg.zeros(3, 5, 4), attn_mask=np.zeros((10, 3, 2), bool))
+    with pytest.raises(TypeError, match="must be boolean"):
+        m(x, x, x, attn_mask=np.zeros((3, 3), np.int64))
+    with pytest.raises(ValueError, match="1-d key_padding_mask"):
+        m(x[:, 0], x[:, 0], x[:, 0], key_padding_mask=np.zeros((1, 3), bool))
     with pytest.raises(ValueError, match="is_causal is a hint"):
         m(x, x, x, is_causal=True)
     with pytest.raises(TypeError, match="query must be a Tensor"):
         m(np.zeros((3, 2, 4)), x, x)
 
 
+def test_a_fully_masked_query_without_weights_attends_to_nothing():
+    """torch: with need_weights=False (its SDPA path) a query whose keys are all masked gets attention 0, so its
+    output is out_proj's bias, and no nan reaches any gradient; with the weights asked for it gets nan."""
+    m = nn.MultiheadAttention(2, 1).double()
+    m.out_proj.bias.data[...] = 0.5
+    x = tg.tensor(np.ones((2, 1, 2)), requires_grad=True)
+    out, w = m(x, x, x, key_padding_mask=np.array([[True, True]]), need_weights=False)
+    assert w is None and (out.numpy() == 0.5).all()
+    out.sum().backward()
+    assert np.isfinite(x.grad.numpy()).all() and all(np.isfinite(p.grad.numpy()).all() for p in m.parameters())
+    with np.errstate(invalid="ignore"):  # (the nan: a softmax of -inf only)
+        assert np.isnan(m(x, x, x, key_padding_mask=np.array([[True, True]]))[0].numpy()).all()
+
+
 @pytest.mark.parametrize("options", [
     {}, {"batch_first": True}, {"unbatched": True}, {"kdim": 5, "vdim": 6}, {"bias": False},
-    {"kpm": True}, {"attn": "bool"}, {"attn": "float3d"}, {"per_head": True}, {"no_weights": True}])
+    {"kpm": True}, {"attn": "bool"}, {"attn": "float3d"}, {"per_head": True}, {"no_weights": True},
+    {"no_weights": True, "kpm": "full"}])
 def test_matches_torch(options):
     torch = pytest.importorskip("torch")
     E, H, L, S, N = 8, 2, 3, 4, 2
@@ -131,6 +155,8 @@ def test_matches_torch(options):
     masks = {}
     if options.get("kpm"):
         masks["key_padding_mask"] = np.array([[False, False, True, False], [False, True, True, False]])
+    if options.get("kpm") == "full":  # every key of sequence 1 masked
+        masks["key_padding_mask"][1] = True
     if options.get("attn") == "bool":
         masks["attn_mask"] = np.triu(np.ones((L, S), bool), 1)
     if options.get("attn") == "float3d":

@@ -260,8 +260,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if not ok:
         raise ValueError(f"{op}: query {query.shape}, key {key.shape} and value {value.shape} must be (..., L, E), "
                          "(..., S, E) and (..., S, Ev) with broadcasting leading dims")
-    if not 0.0 <= dropout_p < 1.0:
-        raise ValueError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
     if is_causal and attn_mask is not None:
         raise ValueError(f"{op}: pass attn_mask or is_causal=True, not both")
     scores = query @ key.transpose(-2, -1) * (1.0 / math.sqrt(E) if scale is None else float(scale))
@@ -269,15 +269,31 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if is_causal:
         attn_mask = Tensor._make(xp.tril(xp.ones((L, S), dtype=bool)))
     if attn_mask is not None:
-        mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(backend.as_array(attn_mask))
+        mask = _attention_mask(attn_mask, "attn_mask", op)
         _check_broadcasts_to(mask, scores.shape, "attn_mask", op)
         if mask.dtype == np.bool_:
             scores = scores.masked_fill(~mask.data, -math.inf)
         else:
             scores = scores + mask.to(scores.device, scores.dtype)
-    live = scores.data.max(axis=-1, keepdims=True) > -math.inf  # rows with a key to attend
-    weights = ops.where(live, ops.where(live, scores, 0.0).softmax(-1), 0.0)
-    return dropout(weights, dropout_p) @ value
+    return dropout(attention_softmax(scores), dropout_p) @ value
+
+
+def _attention_mask(mask: Any, name: str, op: str) -> Tensor:
+    """A boolean or floating mask as a Tensor (an integer one is refused: read as numbers it would be added to the
+    scores, where a 0/1 mask was meant)."""
+    m = mask if isinstance(mask, Tensor) else Tensor(backend.as_array(mask))
+    if m.dtype != np.bool_ and m.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be boolean (True: masked for MultiheadAttention, attended for "
+                        f"scaled_dot_product_attention) or floating (added to the scores), got dtype {m.dtype}")
+    return m
+
+
+def attention_softmax(scores: Tensor) -> Tensor:
+    """softmax over the keys (the last dim), 0 for a query whose scores are all -inf (every key masked, or no key)
+    instead of nan, with no nan on the way (those rows' scores are replaced before the softmax); a nan score
+    still gives nan."""
+    live = ~(scores.data == -math.inf).all(axis=-1, keepdims=True)
+    return ops.where(live, ops.where(live, scores, 0.0).softmax(-1), 0.0)
 
 
 def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] = None) -> Tensor:

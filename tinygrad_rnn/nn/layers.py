@@ -59,7 +59,7 @@ class MultiheadAttention(Module):
     (L, E) unbatched). key_padding_mask (N, S) and attn_mask (L, S) or (N * num_heads, L, S): True (or -inf)
     where a key must not be attended, or floats added to the scores. Returns (output, weights): the attention
     weights after dropout, averaged over the heads (N, L, S) unless average_attn_weights=False (N, H, L, S), or
-    None without need_weights. A query with every key masked gets nan, as in torch."""
+    None without need_weights. A query with every key masked gets nan with need_weights, else 0 (as torch's)."""
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: Optional[int] = None,
@@ -99,16 +99,15 @@ class MultiheadAttention(Module):
             if b is not None:
                 init.zeros_(b)
 
-    def _mask(self, mask: Any, shape: Tuple[int, ...], name: str, scores: Tensor) -> Tensor:
-        """scores with a mask applied (True -> -inf, floats added): attn_mask (L, S) broadcast, or (N * H, L, S) and
-        key_padding_mask (N, S) reshaped to ``shape``."""
-        m = mask if isinstance(mask, Tensor) else Tensor(backend.as_array(mask))
-        try:
-            m = m.reshape(shape) if m.ndim == 3 or name == "key_padding_mask" else m  # (N*H, L, S), (N, S)
-            np.broadcast_shapes(m.shape, scores.shape)
-        except ValueError:
-            raise ValueError(f"MultiheadAttention: {name} of shape {tuple(mask.shape)} does not fit the scores "
-                             f"(N, num_heads, L, S) = {scores.shape}") from None
+    def _mask(self, mask: Any, shapes: Tuple[Tuple[int, ...], ...], name: str, scores: Tensor) -> Tensor:
+        """scores (N, H, L, S) with a mask of one of ``shapes`` applied (True -> -inf, floats added): attn_mask
+        (L, S) or (N * H, L, S), key_padding_mask (N, S)."""
+        m = F._attention_mask(mask, name, "MultiheadAttention")
+        if m.shape not in shapes:
+            raise ValueError(f"MultiheadAttention: {name} has shape {m.shape}, expected "
+                             f"{' or '.join(map(str, shapes))}")
+        m = m.reshape(scores.shape[:2] + scores.shape[2:]) if m.ndim == 3 else m
+        m = m.reshape(scores.shape[0], 1, 1, scores.shape[3]) if name == "key_padding_mask" else m
         if m.dtype == np.bool_:
             return scores.masked_fill(m.to(scores.device).data, -math.inf)
         return scores + m.to(scores.device, scores.dtype)
@@ -127,8 +126,11 @@ class MultiheadAttention(Module):
         if not batched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:
-                key_padding_mask = (key_padding_mask if isinstance(key_padding_mask, Tensor)
-                                    else Tensor(backend.as_array(key_padding_mask))).unsqueeze(0)
+                key_padding_mask = F._attention_mask(key_padding_mask, "key_padding_mask", "MultiheadAttention")
+                if key_padding_mask.ndim != 1:
+                    raise ValueError(f"MultiheadAttention: an unbatched input takes a 1-d key_padding_mask (S,), got "
+                                     f"shape {key_padding_mask.shape}")
+                key_padding_mask = key_padding_mask.unsqueeze(0)
         elif self.batch_first:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
         (L, N, E), (S, Nk, Ek), (Sv, Nv, Ev) = query.shape, key.shape, value.shape
@@ -147,10 +149,12 @@ class MultiheadAttention(Module):
         v = F.linear(value, w_v, b_v).reshape(S, N, H, d).permute(1, 2, 0, 3)
         scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(d))  # (N, H, L, S)
         if attn_mask is not None:
-            scores = self._mask(attn_mask, (N, H, L, S), "attn_mask", scores)
+            scores = self._mask(attn_mask, ((L, S), (N * H, L, S)), "attn_mask", scores)
         if key_padding_mask is not None:
-            scores = self._mask(key_padding_mask, (N, 1, 1, S), "key_padding_mask", scores)
-        weights = F.dropout(scores.softmax(-1), self.dropout, self.training)
+            scores = self._mask(key_padding_mask, ((N, S),), "key_padding_mask", scores)
+        # torch: with the weights asked for, a query with every key masked gets nan; without, its attention is 0
+        weights = scores.softmax(-1) if need_weights else F.attention_softmax(scores)
+        weights = F.dropout(weights, self.dropout, self.training)
         out = self.out_proj((weights @ v).permute(2, 0, 1, 3).reshape(L, N, E))  # the heads joined: (L, N, E)
         out = out.squeeze(1) if not batched else out.transpose(0, 1) if self.batch_first else out
         if not need_weights:
