@@ -275,7 +275,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             scores = scores.masked_fill(~mask.data, -math.inf)
         else:
             scores = scores + mask.to(scores.device, scores.dtype)
-    return dropout(attention_softmax(scores), dropout_p) @ value
+    return dropout(_attention_softmax(scores), dropout_p) @ value
 
 
 def _attention_mask(mask: Any, name: str, op: str) -> Tensor:
@@ -288,7 +288,7 @@ def _attention_mask(mask: Any, name: str, op: str) -> Tensor:
     return m
 
 
-def attention_softmax(scores: Tensor) -> Tensor:
+def _attention_softmax(scores: Tensor) -> Tensor:
     """softmax over the keys (the last dim), 0 for a query whose scores are all -inf (every key masked, or no key)
     instead of nan, with no nan on the way (those rows' scores are replaced before the softmax); a nan score
     still gives nan."""

@@ -153,7 +153,7 @@ class MultiheadAttention(Module):
         if key_padding_mask is not None:
             scores = self._mask(key_padding_mask, ((N, S),), "key_padding_mask", scores)
         # torch: with the weights asked for, a query with every key masked gets nan; without, its attention is 0
-        weights = scores.softmax(-1) if need_weights else F.attention_softmax(scores)
+        weights = scores.softmax(-1) if need_weights else F._attention_softmax(scores)
         weights = F.dropout(weights, self.dropout, self.training)
         out = self.out_proj((weights @ v).permute(2, 0, 1, 3).reshape(L, N, E))  # the heads joined: (L, N, E)
         out = out.squeeze(1) if not batched else out.transpose(0, 1) if self.batch_first else out
