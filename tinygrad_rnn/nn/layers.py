@@ -106,7 +106,7 @@ class MultiheadAttention(Module):
         if m.shape not in shapes:
             raise ValueError(f"MultiheadAttention: {name} has shape {m.shape}, expected "
                              f"{' or '.join(map(str, shapes))}")
-        m = m.reshape(scores.shape[:2] + scores.shape[2:]) if m.ndim == 3 else m
+        m = m.reshape(scores.shape) if m.ndim == 3 else m
         m = m.reshape(scores.shape[0], 1, 1, scores.shape[3]) if name == "key_padding_mask" else m
         if m.dtype == np.bool_:
             return scores.masked_fill(m.to(scores.device).data, -math.inf)
@@ -161,9 +161,6 @@ class MultiheadAttention(Module):
             return out, None
         weights = weights.mean(1) if average_attn_weights else weights
         return out, (weights if batched else weights.squeeze(0))
-
-    def extra_repr(self) -> str:
-        return ""
 
 
 class Embedding(Module):
