@@ -2028,7 +2028,7 @@ def scatter(x: Tensor, dim: int, index: Any, src: Any, add: bool = False) -> Ten
         if n > src.shape[i] or (i != d and n > x.shape[i]):
             raise ValueError(f"{op}: index shape {idx.shape} must be no larger than src {src.shape} in every dim "
                              f"and no larger than the input {x.shape} but in dim {d}")
-    idx = backend.to_device(idx, x.device) if backend.device_of(idx) != x.device else idx
+    idx = backend.to_device(idx, x.device)  # (no copy when it is there already)
     n = x.shape[d] if x.ndim else 1
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
@@ -2049,7 +2049,7 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
         shape = np.broadcast_shapes(x.shape, m.shape)
     except ValueError:
         raise ValueError(f"masked_select: the input {x.shape} and mask {m.shape} do not broadcast") from None
-    m = backend.to_device(m, x.device) if backend.device_of(m) != x.device else m
+    m = backend.to_device(m, x.device)
     m = xp_of(m).broadcast_to(m, shape)
     return getitem(x.broadcast_to(shape).reshape(-1), m.reshape(-1), "masked_select")
 

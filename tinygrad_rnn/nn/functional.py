@@ -163,9 +163,7 @@ def softsign(x: Tensor) -> Tensor:
 
 def _outside(x: Tensor, lo_value: float, hi_value: Any, inside: Tensor) -> Tensor:
     """inside where -3 < x < 3, lo_value at or below -3, hi_value (a number, or x itself) at or above 3."""
-    hi = ops.where(x.data >= 3, hi_value, inside) if isinstance(hi_value, Tensor) else ops.where(
-        x.data >= 3, Tensor._make(xp_of(x.data).asarray(hi_value, x.dtype)), inside)
-    return ops.where(x.data <= -3, Tensor._make(xp_of(x.data).asarray(lo_value, x.dtype)), hi)
+    return ops.where(x.data <= -3, lo_value, ops.where(x.data >= 3, hi_value, inside))
 
 
 def hardsigmoid(x: Tensor) -> Tensor:
@@ -271,10 +269,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if attn_mask is not None:
         mask = _attention_mask(attn_mask, "attn_mask", op)
         _check_broadcasts_to(mask, scores.shape, "attn_mask", op)
-        if mask.dtype == np.bool_:
-            scores = scores.masked_fill(~mask.data, -math.inf)
-        else:
-            scores = scores + mask.to(scores.device, scores.dtype)
+        scores = _apply_attention_mask(scores, mask, true_masks=False)
     return dropout(_attention_softmax(scores), dropout_p) @ value
 
 
@@ -286,6 +281,15 @@ def _attention_mask(mask: Any, name: str, op: str) -> Tensor:
         raise TypeError(f"{op}: {name} must be boolean (True: masked for MultiheadAttention, attended for "
                         f"scaled_dot_product_attention) or floating (added to the scores), got dtype {m.dtype}")
     return m
+
+
+def _apply_attention_mask(scores: Tensor, mask: Tensor, true_masks: bool) -> Tensor:
+    """scores with a boolean mask (-inf where it is True if true_masks, MultiheadAttention's sense; where it is
+    False otherwise, scaled_dot_product_attention's) or with a floating mask added."""
+    if mask.dtype == np.bool_:
+        m = mask.to(scores.device).data
+        return scores.masked_fill(m if true_masks else ~m, -math.inf)
+    return scores + mask.to(scores.device, scores.dtype)
 
 
 def _attention_softmax(scores: Tensor) -> Tensor:

@@ -101,16 +101,15 @@ class MultiheadAttention(Module):
 
     def _mask(self, mask: Any, shapes: Tuple[Tuple[int, ...], ...], name: str, scores: Tensor) -> Tensor:
         """scores (N, H, L, S) with a mask of one of ``shapes`` applied (True -> -inf, floats added): attn_mask
-        (L, S) or (N * H, L, S), key_padding_mask (N, S)."""
+        (L, S) or (N * H, L, S), key_padding_mask (N, S) ((S,) for an unbatched input)."""
         m = F._attention_mask(mask, name, "MultiheadAttention")
         if m.shape not in shapes:
+            unbatched = " (an unbatched input takes a 1-d key_padding_mask)" if len(shapes[0]) == 1 else ""
             raise ValueError(f"MultiheadAttention: {name} has shape {m.shape}, expected "
-                             f"{' or '.join(map(str, shapes))}")
+                             f"{' or '.join(map(str, shapes))}{unbatched}")
         m = m.reshape(scores.shape) if m.ndim == 3 else m
         m = m.reshape(scores.shape[0], 1, 1, scores.shape[3]) if name == "key_padding_mask" else m
-        if m.dtype == np.bool_:
-            return scores.masked_fill(m.to(scores.device).data, -math.inf)
-        return scores + m.to(scores.device, scores.dtype)
+        return F._apply_attention_mask(scores, m, true_masks=True)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any = None,
                 need_weights: bool = True, attn_mask: Any = None, average_attn_weights: bool = True,
@@ -125,12 +124,6 @@ class MultiheadAttention(Module):
             raise ValueError("MultiheadAttention: is_causal is a hint that attn_mask is causal; pass the mask too")
         if not batched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
-            if key_padding_mask is not None:
-                key_padding_mask = F._attention_mask(key_padding_mask, "key_padding_mask", "MultiheadAttention")
-                if key_padding_mask.ndim != 1:
-                    raise ValueError(f"MultiheadAttention: an unbatched input takes a 1-d key_padding_mask (S,), got "
-                                     f"shape {key_padding_mask.shape}")
-                key_padding_mask = key_padding_mask.unsqueeze(0)
         elif self.batch_first:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
         (L, N, E), (S, Nk, Ek), (Sv, Nv, Ev) = query.shape, key.shape, value.shape
@@ -151,7 +144,7 @@ class MultiheadAttention(Module):
         if attn_mask is not None:
             scores = self._mask(attn_mask, ((L, S), (N * H, L, S)), "attn_mask", scores)
         if key_padding_mask is not None:
-            scores = self._mask(key_padding_mask, ((N, S),), "key_padding_mask", scores)
+            scores = self._mask(key_padding_mask, ((N, S),) if batched else ((S,),), "key_padding_mask", scores)
         # torch: with the weights asked for, a query with every key masked gets nan; without, its attention is 0
         weights = scores.softmax(-1) if need_weights else F._attention_softmax(scores)
         weights = F.dropout(weights, self.dropout, self.training)
