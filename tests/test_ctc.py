@@ -210,6 +210,21 @@ def test_frames_past_an_input_length_reach_nothing(device):
     assert (grads[1][3:, 1] == 0).all()
 
 
+def test_frames_past_the_longest_input_are_not_computed(device):
+    """When every input is shorter than T, the recursions stop at the longest one's last frame: the loss is that
+    of the frames up to it, whatever the rest holds, and the rest's gradient is 0."""
+    lp = np.random.default_rng(3).normal(size=(7, 2, 3))
+    lp[4:] = np.nan
+    x = tg.tensor(lp, device=device, requires_grad=True)
+    with np.errstate(all="raise"):
+        loss = F.ctc_loss(x, [[1, 2], [2, 0]], [4, 2], [2, 1], reduction="none")
+        assert loss.grad_fn.lpx.shape[0] == 4
+        loss.sum().backward()
+    np.testing.assert_allclose(loss.numpy(), [ref_nll(lp[:4, 0], [1, 2], 0), ref_nll(lp[:2, 1], [2], 0)])
+    g = x.grad.numpy()
+    assert g.shape == lp.shape and (g[4:] == 0).all() and (g[2:, 1] == 0).all() and np.isfinite(g).all()
+
+
 def test_transposed_log_probs(device):
     """(N, T, C) log-probabilities transposed to (T, N, C), a view that is not contiguous (the example's)."""
     logits = np.random.default_rng(7).normal(size=(3, 6, 4))

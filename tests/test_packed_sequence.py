@@ -193,6 +193,11 @@ def test_bad_input_is_named():
         PackedSequence(p.data, p.batch_sizes, [0, 0, 1])
     with pytest.raises(TypeError, match="batch_sizes must be integers, got dtype float64"):
         PackedSequence(p.data, [3.0, 2.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="PackedSequence: sorted_indices must be one array of integers; got rows of "
+                                         "different lengths"):
+        PackedSequence(p.data, p.batch_sizes, [[0, 1], [2]])
+    with pytest.raises(ValueError, match="batch_sizes must be a non-increasing .* got \\[\\]"):
+        PackedSequence(p.data, [])
     with pytest.raises(ValueError, match="PackedSequence: unsorted_indices given without sorted_indices"):
         PackedSequence(p.data, p.batch_sizes, None, [2, 1, 0])
     with pytest.raises(TypeError, match=r"PackedSequence: data must be a Tensor \(N, \*\), got list"):

@@ -49,6 +49,20 @@ def check_devices(op: str, tensors: Sequence["Tensor"], arrays: Optional[Sequenc
                          "move them to one device with .to(device)")
 
 
+def host_ints(value: Any, op: str, what: str) -> np.ndarray:
+    """value (a Tensor, an array, a list or an int) as a host int64 array; op and what name it in the errors. An
+    empty list counts as integers (numpy makes it float64)."""
+    try:
+        a = backend.to_device(backend.as_array(value.data if isinstance(value, Tensor) else value), "cpu")
+    except ValueError:  # (numpy: an "inhomogeneous shape")
+        raise ValueError(f"{op}: {what} must be one array of integers; got rows of different lengths") from None
+    if a.dtype.kind not in "iu" and a.size:
+        raise TypeError(f"{op}: {what} must be integers, got dtype {a.dtype}")
+    if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{op}: {what} holds {int(a.max())}, out of range")
+    return a.astype(np.int64)
+
+
 def to_args(op: str, args: Sequence[Any], device: Any, dtype: Any) -> Tuple[Any, Optional[np.dtype]]:
     """(device, dtype) from the arguments of a to() call, as torch reads them: a dtype, a device (anything
     that is not a dtype, checked by the caller), a Tensor (its device and dtype), None (nothing), and

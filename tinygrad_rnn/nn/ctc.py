@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import xp_of
-from ..tensor import Function, Tensor, _mode
+from ..tensor import Function, Tensor, _mode, host_ints
 from .functional import _REDUCTIONS, _check_tensor, _reduce
 
 _OP = "ctc_loss"
@@ -221,22 +221,9 @@ class CTC(Function):
         return beta
 
 
-def _host_ints(v: Any, name: str) -> np.ndarray:
-    try:
-        a = backend.to_device(backend.as_array(v.data if isinstance(v, Tensor) else v), "cpu")
-    except ValueError:  # (numpy: an "inhomogeneous shape")
-        raise ValueError(f"{_OP}: {name} must be one array of integers; got rows of different lengths (pad the "
-                         "targets to (N, S), or concatenate them)") from None
-    if a.dtype.kind not in "iu" and a.size:  # (an empty list is float to numpy: no targets at all)
-        raise TypeError(f"{_OP}: {name} must be integers, got dtype {a.dtype}")
-    if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
-        raise ValueError(f"{_OP}: {name} holds {int(a.max())}, out of range")
-    return a.astype(np.int64)
-
-
 def _lengths(v: Any, N: int, name: str) -> np.ndarray:
     """input_lengths or target_lengths (a Tensor, array, list or tuple of ints; an int for one sequence) as (N,)."""
-    a = _host_ints(v, name)
+    a = host_ints(v, _OP, name)
     if a.shape != (N,) and not (N == 1 and a.shape == ()):
         raise ValueError(f"{_OP}: {name} must have shape ({N},), one length per sequence, got shape {a.shape}")
     if a.size and a.min() < 0:
@@ -246,7 +233,11 @@ def _lengths(v: Any, N: int, name: str) -> np.ndarray:
 
 def _padded(targets: Any, tlen: np.ndarray) -> np.ndarray:
     """targets as (N, S) rows: given padded (N, S >= each target length), or 1-d, every sample's concatenated."""
-    t, N = _host_ints(targets, "targets"), tlen.shape[0]
+    try:
+        t = host_ints(targets, _OP, "targets")
+    except ValueError as e:
+        raise ValueError(f"{e} (pad the targets to (N, S), or concatenate them)") from None
+    N = tlen.shape[0]
     if t.ndim == 1:
         if t.shape[0] != tlen.sum():
             raise ValueError(f"{_OP}: 1-d targets are every sample's targets concatenated, so their length "
@@ -310,6 +301,8 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     ilen = _lengths(input_lengths, N, "input_lengths")
     if ilen.max() > T:
         raise ValueError(f"{_OP}: input length {int(ilen.max())} exceeds the {T} frames of log_probs")
+    if ilen.max() < T:  # the recursions stop at the longest input's last frame
+        lp = lp[:max(int(ilen.max()), 1)]
     tlen = _lengths(target_lengths, N, "target_lengths")
     ext, skip = _extended(_padded(targets, tlen), tlen, C, int(blank))
     device = log_probs.device

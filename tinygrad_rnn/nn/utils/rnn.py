@@ -13,7 +13,7 @@ import numpy as np
 from ... import backend, ops
 from ...creation import full
 from ...ops import cat, stack
-from ...tensor import Tensor
+from ...tensor import Tensor, host_ints
 from ..fused import _check_lengths
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence", "unpack_sequence",
@@ -82,14 +82,14 @@ class PackedSequence(_PackedFields):
         if not isinstance(data, Tensor) or data.ndim == 0:
             raise TypeError(f"PackedSequence: data must be a Tensor (N, *), got "
                             f"{getattr(data, 'shape', type(data).__name__)}")
-        bs = _host_ints(batch_sizes, "batch_sizes")
+        bs = host_ints(batch_sizes, "PackedSequence", "batch_sizes")
         if bs.ndim != 1 or not bs.size or bs.min() < 1 or np.any(np.diff(bs) > 0) or bs.sum() != data.shape[0]:
             raise ValueError(f"PackedSequence: batch_sizes must be a non-increasing 1-D run of positive counts "
                              f"summing to data's {data.shape[0]} rows, got {bs.tolist()}")
         perms = []
         for name, p in (("sorted_indices", sorted_indices), ("unsorted_indices", unsorted_indices)):
             if p is not None:
-                p = _host_ints(p, name)
+                p = host_ints(p, "PackedSequence", name)
                 if p.shape != (bs[0],) or not np.array_equal(np.sort(p), np.arange(bs[0])):
                     raise ValueError(f"PackedSequence: {name} must be a permutation of 0..{bs[0] - 1}, "
                                      f"got {p.tolist()}")
@@ -164,13 +164,6 @@ class PackedSequence(_PackedFields):
 def _steps(batch_sizes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """(t, b) of every packed row in data's order: step by step, the sorted sequences in turn."""
     return np.nonzero(np.arange(batch_sizes[0]) < batch_sizes[:, None])
-
-
-def _host_ints(a: Any, what: str) -> np.ndarray:
-    a = backend.to_device(a.data if isinstance(a, Tensor) else backend.as_array(a), "cpu")
-    if a.dtype.kind not in "iu":
-        raise TypeError(f"PackedSequence: {what} must be integers, got dtype {a.dtype}")
-    return a.astype(np.int64)
 
 
 def _time_major(x: Any, batch_first: bool, op: str) -> Tensor:
