@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -200,6 +200,49 @@ def test_cosine_similarity(device, pair, data):
     check_op(lambda u, v: F.cosine_similarity(u, v, dim), ref, [a, b], device, gradgrad=True)
 
 
+@with_fixtures
+@given(pair=broadcast_pair(), p=st.sampled_from([1.0, 2.0, 3.0, math.inf]), keepdim=st.booleans(),
+       data=st.data())
+def test_pairwise_distance(device, pair, p, keepdim, data):
+    """||x1 - x2 + eps||_p over the last dim of the broadcast shape (0-d: |x1 - x2 + eps|); as modules too."""
+    a = data.draw(arrays(pair[0]), label="x1")
+    b = data.draw(arrays(pair[1]), label="x2")
+
+    def ref(u, v):
+        d = np.abs(u - v + 1e-6)
+        if d.ndim == 0:
+            return d
+        out = d.max(axis=-1, keepdims=keepdim) if p == math.inf else (d ** p).sum(axis=-1, keepdims=keepdim) ** (1 / p)
+        return out
+
+    assume(np.all(np.abs(a - b + 1e-6) > 1e-3))  # (|.| has a kink at 0)
+    if p == math.inf:  # (the max's gradient at ties is split: values only)
+        if np.broadcast_shapes(a.shape, b.shape)[-1:] == (0,):  # (the max of nothing: an error, as torch's)
+            with pytest.raises(ValueError, match="amax: dim .* has size 0"):
+                F.pairwise_distance(tg.tensor(a), tg.tensor(b), p)
+            return
+        out = F.pairwise_distance(tg.tensor(a, device=device), tg.tensor(b, device=device), p, keepdim=keepdim)
+        np.testing.assert_allclose(out.numpy(), ref(a, b), rtol=1e-12)
+        return
+    check_op(lambda u, v: F.pairwise_distance(u, v, p, keepdim=keepdim), ref, [a, b], device, gradgrad=p == 2.0)
+    check_op(lambda u, v: tg.nn.PairwiseDistance(p, keepdim=keepdim)(u, v), ref, [a, b], device)
+
+
+def test_cosine_similarity_and_pairwise_distance_modules():
+    """The modules call their functions with their options; torch's reprs (no options shown)."""
+    u, v = tg.randn(3, 4, dtype=tg.float64), tg.randn(1, 4, dtype=tg.float64)
+    np.testing.assert_array_equal(tg.nn.CosineSimilarity(dim=-1, eps=0.5)(u, v).numpy(),
+                                  F.cosine_similarity(u, v, -1, 0.5).numpy())
+    np.testing.assert_array_equal(tg.nn.PairwiseDistance(1.0, 0.25, True)(u, v).numpy(),
+                                  F.pairwise_distance(u, v, 1.0, 0.25, True).numpy())
+    assert repr(tg.nn.CosineSimilarity()) == "CosineSimilarity()" and repr(tg.nn.PairwiseDistance()) == \
+        "PairwiseDistance()"
+    with pytest.raises(ValueError, match=r"pairwise_distance: x1 \(3, 4\) and x2 \(2,\) do not broadcast"):
+        F.pairwise_distance(u, tg.ones(2))
+    with pytest.raises(TypeError, match="pairwise_distance: x2 must be a Tensor, got list"):
+        F.pairwise_distance(u, [1.0])
+
+
 def test_normalize_and_cosine_similarity_of_zero_vectors():
     """A zero vector stays 0 with gradient 1/eps (torch's); its cosine with anything is 0, its gradient
     x2 / (eps ||x2||) and the other side's 0, as torch's."""
@@ -307,8 +350,27 @@ def test_index_op_errors_name_the_op():
         x.masked_select(tg.ones(4).bool())
     with pytest.raises(ValueError, match="repeat_interleave: repeats must be non-negative, got -1"):
         x.repeat_interleave(-1)
-    with pytest.raises(TypeError, match="repeat_interleave: repeats must be an int, got Tensor"):
+    with pytest.raises(ValueError, match=r"repeat_interleave: repeats must hold one count per slice along dim 0 "
+                                         r"\(6 of them, input shape \(6,\)\), or one count for all, got shape \(2,\)"):
         x.repeat_interleave(tg.tensor([1, 2]))
+    with pytest.raises(ValueError, match=r"repeat_interleave: repeats must be 0-d or 1-d, got shape \(1, 2\)"):
+        x.repeat_interleave(tg.tensor([[1, 2]]), 0)
+    with pytest.raises(ValueError, match="repeat_interleave: repeats must be non-negative, got -1"):
+        x.repeat_interleave([1, -1], 0)
+    with pytest.raises(TypeError, match="repeat_interleave: repeats must be integers, got dtype float32"):
+        x.repeat_interleave(tg.tensor([1.0, 2.0]), 0)
+    with pytest.raises(TypeError, match="repeat_interleave: repeats must be an int or a 1-d integer tensor, got float"):
+        x.repeat_interleave(2.0)
+    with pytest.raises(ValueError, match="repeat_interleave: output_size=4, but the result has 3 along dim 0"):
+        x.repeat_interleave(tg.tensor([1, 2]), 0, output_size=4)
+    with pytest.raises(ValueError, match=r"diff: prepend must have the input's shape \(2, 3\) except along dim 1, "
+                                         r"got shape \(3, 1\)"):
+        x.diff(prepend=tg.zeros(3, 1))
+    with pytest.raises(ValueError, match=r"diff: append must have the input's shape \(2, 3\) except along dim 1, "
+                                         r"got shape \(\)"):
+        x.diff(append=tg.tensor(0.0))
+    with pytest.raises(TypeError, match="diff: prepend must be a Tensor, got list"):
+        x.diff(prepend=[[0.0], [0.0]])
     with pytest.raises(ValueError, match=r"tile: repetitions must be non-negative, got \(-1,\)"):
         x.tile(-1)
     with pytest.raises(ValueError, match="diff: n must be non-negative, got -1"):
@@ -350,6 +412,42 @@ def test_repeat_interleave(device, shape, repeats, data):
     x = data.draw(arrays(shape), label="x")
     check_op(lambda t: t.repeat_interleave(repeats, dim), lambda a: np.repeat(a, repeats, axis=dim), [x], device,
              gradgrad=True)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, min_side=0, max_dims=3), data=st.data())
+def test_repeat_interleave_with_counts_per_slice(device, shape, data):
+    """repeats[i] copies of slice i along dim (numpy's repeat with an array of counts); a one-element repeats is
+    one count for all; without repeats, the counts' own indices repeated."""
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1), label="dim")
+    counts = np.array(data.draw(st.lists(st.integers(0, 3), min_size=shape[dim], max_size=shape[dim]),
+                                label="counts"), np.int64)
+    x = data.draw(arrays(shape), label="x")
+    ref = lambda a: np.repeat(a, counts, axis=dim)  # noqa: E731
+    check_op(lambda t: t.repeat_interleave(tg.tensor(counts, device=device), dim), ref, [x], device, gradgrad=True)
+    check_op(lambda t: tg.repeat_interleave(t, counts.tolist(), dim, output_size=int(counts.sum())), ref, [x],
+             device)
+    check_op(lambda t: t.repeat_interleave(tg.tensor([2]), dim), lambda a: np.repeat(a, 2, axis=dim), [x], device)
+    index = tg.repeat_interleave(tg.tensor(counts, device=device))
+    assert index.dtype == tg.int64 and index.device == device
+    assert index.tolist() == np.repeat(np.arange(counts.size), counts).tolist()
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, min_side=0, max_dims=3), n=st.integers(0, 4), before=st.integers(0, 2),
+       after=st.integers(0, 2), data=st.data())
+def test_diff_with_prepend_and_append(device, shape, n, before, after, data):
+    """x with prepend and append joined along dim, then differenced (numpy's diff with the same); the gradient
+    reaches all three."""
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1), label="dim")
+    d = dim % len(shape)
+    x = data.draw(arrays(shape), label="x")
+    p = data.draw(arrays(shape[:d] + (before,) + shape[d + 1:]), label="prepend")
+    a = data.draw(arrays(shape[:d] + (after,) + shape[d + 1:]), label="append")
+    check_op(lambda t, u, v: t.diff(n, dim, u, v), lambda t, u, v: np.diff(t, n, axis=dim, prepend=u, append=v),
+             [x, p, a], device, gradgrad=True, grad_inputs=None if n else [0])  # (n = 0: x alone, as numpy)
+    check_op(lambda t, v: tg.diff(t, n, dim, append=v), lambda t, v: np.diff(t, n, axis=dim, append=v), [x, a],
+             device, grad_inputs=None if n else [0])
 
 
 @with_fixtures
@@ -404,6 +502,8 @@ def test_values_and_gradients_match_torch():
         "normalize": (lambda t: F.normalize(t, 3.0, 0), lambda t: tf.normalize(t, 3.0, 0), [a]),
         "cosine_similarity": (lambda u, v: F.cosine_similarity(u, v, -1),
                               lambda u, v: tf.cosine_similarity(u, v, -1), [a, b]),
+        "pairwise_distance": (lambda u, v: F.pairwise_distance(u, v, 3.0, 1e-3, True),
+                              lambda u, v: tf.pairwise_distance(u, v, 3.0, 1e-3, True), [a, b]),
         "scatter": (lambda u, v: u.scatter(0, tg.tensor(idx[:, :3]), v),
                     lambda u, v: u.scatter(0, torch.tensor(idx[:, :3]), v), [a, pos[:2, :3]]),
         "scatter_add": (lambda u, v: u.scatter_add(0, tg.tensor(idx), v),
@@ -413,6 +513,9 @@ def test_values_and_gradients_match_torch():
         "repeat_interleave": (lambda t: t.repeat_interleave(2, 1), lambda t: t.repeat_interleave(2, 1), [a]),
         "tile": (lambda t: t.tile((2, 1, 2)), lambda t: t.tile((2, 1, 2)), [a]),
         "diff": (lambda t: t.diff(2, 0), lambda t: t.diff(2, 0), [a]),
+        "diff_prepend_append": (lambda t, u: t.diff(1, 1, u, u), lambda t, u: t.diff(1, 1, u, u), [a, a[:, :2]]),
+        "repeat_interleave_counts": (lambda t: t.repeat_interleave(tg.tensor([1, 0, 3]), 1),
+                                     lambda t: t.repeat_interleave(torch.tensor([1, 0, 3]), 1), [a[:, :3]]),
     }
     for name, (ours, theirs, inputs) in cases.items():
         ts = [tensor(v) for v in inputs]

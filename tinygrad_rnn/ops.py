@@ -18,7 +18,7 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .creation import as_tensor
-from .tensor import Function, Tensor, _mode, check_devices, describe
+from .tensor import Function, Tensor, _mode, check_devices, describe, host_ints
 
 
 def _const(a: Any) -> Tensor:
@@ -2054,22 +2054,59 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
     return getitem(x.broadcast_to(shape).reshape(-1), m.reshape(-1), "masked_select")
 
 
-def repeat_interleave(x: Tensor, repeats: int, dim: Optional[int] = None) -> Tensor:
-    """torch.repeat_interleave with an int repeats: each element (dim None: of the flattened x) or each slice
-    along dim repeated ``repeats`` times in place ([1, 2] -> [1, 1, 2, 2]); an expand and a reshape, so every
-    copy's gradient sums back."""
-    r = int_arg(repeats, "repeat_interleave", "repeats")
-    if r < 0:
-        raise ValueError(f"repeat_interleave: repeats must be non-negative, got {r}")
+def repeat_interleave(x: Tensor, repeats: Any = None, dim: Optional[int] = None, *,
+                      output_size: Optional[int] = None) -> Tensor:
+    """torch.repeat_interleave: each element (dim None: of the flattened x) or each slice along dim repeated in
+    place, ``repeats`` times ([1, 2] -> [1, 1, 2, 2]), or repeats[i] times for slice i when repeats is a 1-d
+    tensor (or list) of counts; an expand and a reshape, or an index_select, so every copy's gradient sums back.
+    Without repeats, x holds the counts and the result is each index i repeated x[i] times ([2, 0, 1] ->
+    [0, 0, 2]). output_size, if given, must be the result's length along dim."""
+    op = "repeat_interleave"
+    if repeats is None:
+        counts = _repeat_counts(x, op, "the counts (repeats)")
+        return _sized(Tensor._make(backend.to_device(np.repeat(np.arange(counts.size), counts), x.device)),
+                      0, output_size)
     if dim is None or x.ndim == 0:
         if dim is not None:
-            norm_dims(int_arg(dim, "repeat_interleave", "dim"), 0, "repeat_interleave")
+            norm_dims(int_arg(dim, op, "dim"), 0, op)
         x, d = x.reshape(-1), 0
     else:
-        d = _one_dim(dim, x.ndim, "repeat_interleave")
+        d = _one_dim(dim, x.ndim, op)
     shape = x.shape
+    if isinstance(repeats, (int, np.integer)) and not isinstance(repeats, (bool, np.bool_)):
+        counts = np.array(int(repeats))
+        if counts < 0:
+            raise ValueError(f"{op}: repeats must be non-negative, got {int(counts)}")
+    else:
+        counts = _repeat_counts(repeats, op, "repeats")
+    if counts.size != 1:
+        if counts.shape != (shape[d],):
+            raise ValueError(f"{op}: repeats must hold one count per slice along dim {d} ({shape[d]} of them, "
+                             f"input shape {shape}), or one count for all, got shape {counts.shape}")
+        index = backend.to_device(np.repeat(np.arange(shape[d]), counts), x.device)
+        return _sized(index_select(x, d, index), d, output_size)
+    r = int(counts.reshape(()))
     out = x.unsqueeze(d + 1).expand(shape[:d + 1] + (r,) + shape[d + 1:])
-    return out.reshape(shape[:d] + (shape[d] * r,) + shape[d + 1:])
+    return _sized(out.reshape(shape[:d] + (shape[d] * r,) + shape[d + 1:]), d, output_size)
+
+
+def _repeat_counts(v: Any, op: str, what: str) -> np.ndarray:
+    """repeat_interleave's counts: host int64, 0-d or 1-d, none negative (an int is taken before this)."""
+    if not isinstance(v, (Tensor, list, tuple, np.ndarray)) and not backend.is_cupy_array(v):
+        raise TypeError(f"{op}: {what} must be an int or a 1-d integer tensor, got {type(v).__name__}")
+    counts = host_ints(v, op, what)
+    if counts.ndim > 1:
+        raise ValueError(f"{op}: {what} must be 0-d or 1-d, got shape {counts.shape}")
+    if counts.size and counts.min() < 0:
+        raise ValueError(f"{op}: {what} must be non-negative, got {int(counts.min())}")
+    return counts
+
+
+def _sized(out: Tensor, d: int, output_size: Optional[int]) -> Tensor:
+    if output_size is not None and int_arg(output_size, "repeat_interleave", "output_size") != out.shape[d]:
+        raise ValueError(f"repeat_interleave: output_size={output_size}, but the result has {out.shape[d]} "
+                         f"along dim {d}")
+    return out
 
 
 def tile(x: Tensor, dims: Tuple[int, ...]) -> Tensor:
@@ -2082,16 +2119,29 @@ def tile(x: Tensor, dims: Tuple[int, ...]) -> Tensor:
     return Repeat(dims)(x) if dims else x.clone()
 
 
-def diff(x: Tensor, n: int = 1, dim: int = -1) -> Tensor:
+def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Optional[Tensor] = None,
+         append: Optional[Tensor] = None) -> Tensor:
     """torch.diff: the n-th forward difference along dim, out[i] = x[i + 1] - x[i] applied n times (n >= the
-    size gives an empty result); bool input gives x[i + 1] != x[i], as torch. Slices and a subtraction, so the
-    gradient follows."""
+    size gives an empty result), of x with prepend and append (tensors shaped as x but along dim) joined before
+    and after it along dim when n > 0; bool input gives x[i + 1] != x[i], as torch. Slices and a subtraction, so the
+    gradient follows (into prepend and append too)."""
     n = int_arg(n, "diff", "n")
     if n < 0:
         raise ValueError(f"diff: n must be non-negative, got {n}")
     if x.ndim == 0:
         raise ValueError("diff: the input must have at least one dim, got a 0-d tensor")
     d = _one_dim(dim, x.ndim, "diff")
+    if prepend is not None or append is not None:
+        for name, e in (("prepend", prepend), ("append", append)):
+            if e is None:
+                continue
+            if not isinstance(e, Tensor):
+                raise TypeError(f"diff: {name} must be a Tensor, got {type(e).__name__}")
+            if e.ndim != x.ndim or e.shape[:d] + e.shape[d + 1:] != x.shape[:d] + x.shape[d + 1:]:
+                raise ValueError(f"diff: {name} must have the input's shape {x.shape} except along dim {d}, got "
+                                 f"shape {e.shape}")
+        if n:  # (n = 0 returns x alone, as torch and numpy)
+            x = cat([e for e in (prepend, x, append) if e is not None], d)
     out = x
     for _ in range(n):
         k = out.shape[d]

@@ -1123,14 +1123,16 @@ class Tensor:
     def masked_select(self, mask: Any) -> "Tensor":
         return _ops.masked_select(self, mask)
 
-    def repeat_interleave(self, repeats: int, dim: Optional[int] = None) -> "Tensor":
-        return _ops.repeat_interleave(self, repeats, dim)
+    def repeat_interleave(self, repeats: Any = None, dim: Optional[int] = None, *,
+                          output_size: Optional[int] = None) -> "Tensor":
+        return _ops.repeat_interleave(self, repeats, dim, output_size=output_size)
 
     def tile(self, *dims: Any) -> "Tensor":
         return _ops.tile(self, _ops.dims_arg(dims))
 
-    def diff(self, n: int = 1, dim: int = -1) -> "Tensor":
-        return _ops.diff(self, n, dim)
+    def diff(self, n: int = 1, dim: int = -1, prepend: Optional["Tensor"] = None,
+             append: Optional["Tensor"] = None) -> "Tensor":
+        return _ops.diff(self, n, dim, prepend, append)
 
     def where(self, condition: Any, other: Any) -> "Tensor":
         return _ops.where(condition, self, other)

@@ -1,10 +1,10 @@
 """Layers, cells, losses and initialisers (PyTorch's torch.nn names)."""
 from . import functional, fused, init, utils
-from .layers import (CELU, ELU, GELU, GLU, SELU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, Dropout,
-                     Embedding, Flatten, Hardsigmoid, Hardswish, Hardtanh, HuberLoss, Identity, KLDivLoss, L1Loss,
-                     LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax, Mish, ModuleDict, ModuleList, MSELoss,
-                     MultiheadAttention, NLLLoss, ReLU, ReLU6, Sequential, Sigmoid, SiLU, SmoothL1Loss, Softmax,
-                     Softmin, Softsign, Tanh, Unflatten)
+from .layers import (CELU, ELU, GELU, GLU, SELU, BCELoss, BCEWithLogitsLoss, CosineSimilarity, CrossEntropyLoss,
+                     CTCLoss, Dropout, Embedding, Flatten, Hardsigmoid, Hardswish, Hardtanh, HuberLoss, Identity,
+                     KLDivLoss, L1Loss, LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax, Mish, ModuleDict,
+                     ModuleList, MSELoss, MultiheadAttention, NLLLoss, PairwiseDistance, ReLU, ReLU6, Sequential,
+                     Sigmoid, SiLU, SmoothL1Loss, Softmax, Softmin, Softsign, Tanh, Unflatten)
 from .module import Module, Parameter
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 
@@ -12,6 +12,7 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Linea
            "Sequential", "ModuleList", "ModuleDict", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",
            "SiLU", "LogSigmoid", "LeakyReLU", "ELU", "Hardtanh", "Flatten", "Unflatten",
            "GELU", "ReLU6", "SELU", "CELU", "Mish", "Softsign", "Hardsigmoid", "Hardswish", "Softmin", "GLU",
+           "CosineSimilarity", "PairwiseDistance",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss",
            "BCEWithLogitsLoss", "CTCLoss",
            "MultiheadAttention", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]

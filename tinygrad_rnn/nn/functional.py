@@ -231,6 +231,20 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     return ((x1 / n1) * (x2 / n2)).sum(d)
 
 
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """torch's F.pairwise_distance: ||x1 - x2 + eps||_p over the last dim, x1 and x2 broadcast (eps keeps the
+    2-norm's gradient finite where x1 = x2)."""
+    _check_tensor("pairwise_distance", "x1", x1)
+    _check_tensor("pairwise_distance", "x2", x2)
+    try:
+        np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(f"pairwise_distance: x1 {x1.shape} and x2 {x2.shape} do not broadcast") from None
+    x1, x2 = ops._common([x1._floating(), x2._floating()], "pairwise_distance")
+    d = x1 - x2 + eps
+    return d.norm(p, -1 if d.ndim else None, keepdim)
+
+
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: Optional[float] = None,
                                  enable_gqa: bool = False) -> Tensor:
