@@ -1904,3 +1904,31 @@ def test_review_regressions_in_ops():
     assert p.dtype == np.int64 and p.tolist() == [8, 0] and (1 ** tg.tensor([-2])).tolist() == [1]
     n = tg.tensor([3, 4]).norm()
     assert n.dtype == np.float32 and n.item() == 5.0
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, k: x.narrow(1, k(1), k(2)), lambda x, k: x.select(k(0), k(1)), lambda x, k: x.split(k(2), k(1)),
+    lambda x, k: x.chunk(2, k(-1)), lambda x, k: x.roll(k(1), k(0)), lambda x, k: x.sum(k(1)),
+    lambda x, k: x.sum((k(0), k(1))), lambda x, k: x.amax(k(1)), lambda x, k: x.topk(k(2)),
+    lambda x, k: x.softmax(k(1)), lambda x, k: F.log_softmax(x, k(-1)), lambda x, k: x.unsqueeze(k(0)),
+    lambda x, k: x.repeat(k(2), 1), lambda x, k: x.tril(k(1)), lambda x, k: x.diff(k(1)),
+    lambda x, k: x.tile((k(2),)), lambda x, k: x.repeat_interleave(k(2), k(0)), lambda x, k: x.cumsum(k(0)),
+    lambda x, k: x.unflatten(1, (k(2), 2)), lambda x, k: x.round(decimals=k(1)), lambda x, k: x.transpose(k(0), 1),
+    lambda x, k: F.pad(x, (k(1), 0)),
+])
+def test_zero_d_integer_tensors_serve_as_ints(call):
+    """A 0-d integer tensor works wherever an int does, as in torch (it reads its value)."""
+    x = tg.arange(12.0).reshape(3, 4)
+    want, got = call(x, int), call(x, lambda v: tg.tensor(v))
+    want, got = (want, got) if isinstance(want, tuple) else ((want,), (got,))
+    assert [g.tolist() for g in got] == [w.tolist() for w in want]
+
+
+def test_only_zero_d_integer_tensors_serve_as_ints():
+    x = tg.arange(12.0).reshape(3, 4)
+    with pytest.raises(TypeError, match=r"narrow: start must be an int, got a float32 tensor of shape \(\)"):
+        x.narrow(0, tg.tensor(1.0), 1)
+    with pytest.raises(TypeError, match=r"narrow: length must be an int, got a int64 tensor of shape \(1,\)"):
+        x.narrow(0, 0, tg.tensor([1]))
+    with pytest.raises(TypeError, match="sum: dim must be an int or a tuple of ints, got tensor"):
+        x.sum(tg.tensor(True))

@@ -651,7 +651,9 @@ def norm_dims(dim: Any, ndim: int, op: str) -> Tuple[int, ...]:
         return tuple(range(ndim))
     if type(dim) is int and -max(ndim, 1) <= dim < max(ndim, 1):  # the common case, checked cheaply
         return (dim % ndim,) if ndim else ()
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim) if isinstance(dim, (tuple, list)) else None
+    dim = _tensor_int(dim)
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else \
+        tuple(map(_tensor_int, dim)) if isinstance(dim, (tuple, list)) else None
     if dims is None or not all([isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_))
                                 for d in dims]):  # (True would pass for dim 1, as numpy's axis does)
         raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
@@ -843,10 +845,18 @@ def cumprod(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
 
 def int_arg(v: Any, op: str, what: str) -> int:
-    """v as an int (a Python or numpy integer, not a bool), or a TypeError naming op and the argument."""
+    """v as an int (a Python or numpy integer, or a 0-d integer tensor as torch takes one; not a bool), or a
+    TypeError naming op and the argument."""
+    v = _tensor_int(v)
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{op}: {what} must be an int, got {type(v).__name__}")
+        got = f"a {v.dtype} tensor of shape {v.shape}" if isinstance(v, Tensor) else type(v).__name__
+        raise TypeError(f"{op}: {what} must be an int, got {got}")
     return int(v)
+
+
+def _tensor_int(v: Any) -> Any:
+    """A 0-d integer Tensor as its int, as torch takes one wherever an int goes (a sync, on CUDA); else v."""
+    return int(v.item()) if isinstance(v, Tensor) and v.ndim == 0 and v.dtype.kind in "iu" else v
 
 
 def _one_dim(dim: Any, ndim: int, op: str) -> int:
@@ -906,6 +916,7 @@ def max_min(op: str, x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
             raise ValueError(f"{op}: the input (shape {x.shape}) is empty; reduce a non-empty dim with "
                              f"{op}(dim) or a{op}(dim)")
         return amax(x, None, False, "a" + op)
+    dim = _tensor_int(dim)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}; for the values over several dims "
                         f"use a{op}(dim) (input shape {x.shape})")
@@ -969,6 +980,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 
 def _shift_by_max(x: Any, dim: int, op: str) -> Tuple[Any, Optional[int]]:
     """x - max(x) along dim (a finite max only), so exp() of the result is at most 1."""
+    dim = _tensor_int(dim)
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{op}: dim must be one int (torch's implicit choice of dim is deprecated), got {dim!r}")
     d = (norm_dims(dim, x.ndim, op) or (None,))[0]  # a 0-d tensor is one row
@@ -1733,6 +1745,7 @@ class Repeat(Function):
 
 
 def repeat(x: Tensor, reps: Tuple[int, ...]) -> Tensor:
+    reps = tuple(map(_tensor_int, reps))
     if any(isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0 for r in reps):
         raise ValueError(f"repeat: repeats must be non-negative ints, got {reps}")
     if len(reps) < x.ndim:
@@ -1752,6 +1765,7 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    dim = _tensor_int(dim)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)):
         raise TypeError(f"unsqueeze: dim must be an int, got {dim!r}")
     if not -x.ndim - 1 <= dim <= x.ndim:
@@ -1898,6 +1912,7 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor,
         raise ValueError("split: a 0-d tensor cannot be split")
     (d,) = norm_dims(dim, x.ndim, "split")
     n = x.shape[d]
+    split_size_or_sections = _tensor_int(split_size_or_sections)
     if isinstance(split_size_or_sections, (int, np.integer)):
         if split_size_or_sections <= 0:
             raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
