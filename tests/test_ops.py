@@ -228,6 +228,8 @@ EINSUM = [  # (equation, each operand's dims named by letter; '...' dims use x, 
     ("...ij,...jk->...ik", ["xyij", "yjk"]), ("i...->...", ["ixy"]), ("...,...->...", ["xy", "y"]),
     (",i->i", ["", "i"]),
     ("zA,AB", ["zA", "AB"]),
+    ("ii->i", ["ii"]), ("ii", ["ii"]), ("iij->j", ["iij"]), ("ij,jj->i", ["ij", "jj"]), ("bii->bi", ["bii"]),
+    ("iji->ji", ["iji"]), ("iiii->i", ["iiii"]),
 ]
 
 
@@ -242,9 +244,58 @@ def test_einsum(device, equation, dims, data):
     check_op(lambda *ts: tg.einsum(equation, *ts), lambda *a: np.einsum(equation, *a), xs, device, gradgrad=True)
 
 
+@pytest.mark.parametrize("equation, dims", [
+    ("ij,jk->ik", ["ij", "jk"]), ("bij,bjk->bik", ["bij", "bjk"]), ("ij,ij->ij", ["ij", "ij"]), ("i,i", ["i", "i"]),
+    ("...ij,...jk->...ik", ["xyij", "yjk"]), ("bi,bi,bi->b", ["bi", "bi", "bi"]), ("ij,kj->ikj", ["ij", "kj"]),
+])
+@with_fixtures
+@given(data=st.data())
+def test_einsum_broadcasts_size_one_dims(device, equation, dims, data):
+    """A letter of size 1 in some operands and n in others is n everywhere, as torch's einsum (the reference
+    broadcasts the arrays first); the size-1 operand's gradient sums over the copies."""
+    size = {c: data.draw(st.sampled_from([0, 2, 3]), label=c) for c in sorted(set("".join(dims)))}
+    ones = [data.draw(st.lists(st.booleans(), min_size=len(d), max_size=len(d)), label=f"ones {i}")
+            for i, d in enumerate(dims)]
+    shapes_ = [tuple(1 if one else size[c] for c, one in zip(d, o)) for d, o in zip(dims, ones)]
+    xs = [data.draw(arrays(sh), label=f"operand {i}") for i, sh in enumerate(shapes_)]
+
+    full = {c: max((n for sh, d in zip(shapes_, dims) for n, l in zip(sh, d) if l == c), key=lambda n: n != 1)
+            for c in size}  # (1 where every operand has it at 1)
+
+    def ref(*arrays_):
+        return np.einsum(equation, *[np.broadcast_to(a, tuple(full[c] for c in d)) for a, d in zip(arrays_, dims)])
+
+    check_op(lambda *ts: tg.einsum(equation, *ts), ref, xs, device, gradgrad=True)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=2, max_dims=4, min_side=0), offset=st.integers(-4, 4), data=st.data())
+def test_diagonal(device, shape, offset, data):
+    """x.diagonal(offset, dim1, dim2) as numpy's (the diagonal appended last); the gradient puts it back on a
+    diagonal of zeros (second derivatives too)."""
+    dim1 = data.draw(st.integers(-len(shape), len(shape) - 1), label="dim1")
+    dim2 = data.draw(st.integers(-len(shape), len(shape) - 1).filter(lambda d: d % len(shape) != dim1 % len(shape)),
+                     label="dim2")
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: t.diagonal(offset, dim1, dim2), lambda a: np.diagonal(a, offset, dim1, dim2), [x], device,
+             gradgrad=True)
+
+
+@with_fixtures
+@given(n=st.integers(0, 4), m=st.integers(0, 4), k=st.integers(-5, 5), data=st.data())
+def test_diag_and_trace(device, n, m, k, data):
+    """diag of a 1-d x: a matrix with x on diagonal k; of a 2-d x: its diagonal k (numpy's np.diag both ways);
+    trace: np.trace. With gradients and second derivatives."""
+    v, a = data.draw(arrays((n,)), label="v"), data.draw(arrays((n, m)), label="a")
+    check_op(lambda t: tg.diag(t, k), lambda x: np.diag(x, k), [v], device, gradgrad=True)
+    check_op(lambda t: t.diag(k), lambda x: np.diag(x, k), [a], device, gradgrad=True)
+    check_op(lambda t: tg.trace(t), np.trace, [a], device, gradgrad=True)
+    assert tg.tensor(np.ones((n, m), np.int32), device=device).trace().dtype == np.int64  # (as torch's)
+
+
 def test_einsum_traces_and_names_bad_input():
     x = np.random.default_rng(0).standard_normal((3, 3))
-    assert tg.einsum("ii->", tg.tensor(x)).item() == pytest.approx(np.trace(x))  # (a diagonal, without grad)
+    assert tg.einsum("ii->", tg.tensor(x)).item() == pytest.approx(np.trace(x))
     np.testing.assert_array_equal(tg.einsum("ii->i", [tg.tensor(x)]).numpy(), np.diag(x))  # (operands as a list)
     counts = tg.einsum("ij->", tg.tensor(np.ones((3, 200), np.uint8)))  # (an integer sum is int64, as torch's)
     assert counts.dtype == np.int64 and counts.item() == 600
@@ -252,8 +303,15 @@ def test_einsum_traces_and_names_bad_input():
     a, b = tensor(np.ones((2, 3))), tensor(np.ones((4, 4)))
     for call, err, match in (
             (lambda: tg.einsum("ij,jk->ik", a, b), ValueError,
-             r"einsum: subscript 'j' has size 3 in one place and 4 in operand 1 \(shape \(4, 4\)\)"),
-            (lambda: tg.einsum("ii->", tensor(x)), NotImplementedError, "a subscript repeated within an operand"),
+             r"einsum: subscript 'j' has size 3 in one place and 4 in operand 1 \(shape \(4, 4\)\); sizes must "
+             "match or be 1"),
+            (lambda: tg.einsum("ii->", a), ValueError, r"einsum: subscript 'i' is repeated in operand 0 \(shape "
+             r"\(2, 3\)\) over dims of sizes 2 and 3; a diagonal needs equal sizes"),
+            (lambda: a.diagonal(0, 1, -1), ValueError, "diagonal: dim1 and dim2 must be different dims, got 1 and -1"),
+            (lambda: tg.ones(3).diagonal(), ValueError,
+             r"diagonal: the input needs two dims at least, got shape \(3,\)"),
+            (lambda: tg.ones(2, 2, 2).diag(), ValueError, "diag: the input must be 1-d .* or 2-d"),
+            (lambda: tg.ones(3).trace(), ValueError, r"trace: the input must be a matrix \(2-d\), got shape \(3,\)"),
             (lambda: tg.einsum("ij->ik", a), ValueError, "output subscripts 'ik' must be distinct letters"),
             (lambda: tg.einsum("ij->ii", a), ValueError, "output subscripts 'ii' must be distinct letters"),
             (lambda: tg.einsum("ij", tensor(np.ones((2, 3, 4)))), ValueError,

@@ -29,7 +29,7 @@ scatter, scatter_add, masked_select = Tensor.scatter, Tensor.scatter_add, Tensor
 repeat_interleave, tile, diff = Tensor.repeat_interleave, Tensor.tile, Tensor.diff
 floor, ceil, trunc, sign, prod = Tensor.floor, Tensor.ceil, Tensor.trunc, Tensor.sign, Tensor.prod
 round = Tensor.round  # noqa: A001
-tril, triu = Tensor.tril, Tensor.triu
+tril, triu, diagonal, diag, trace = Tensor.tril, Tensor.triu, Tensor.diagonal, Tensor.diag, Tensor.trace
 logical_and, logical_or, logical_xor, logical_not = (Tensor.logical_and, Tensor.logical_or, Tensor.logical_xor,
                                                      Tensor.logical_not)
 
@@ -52,6 +52,7 @@ __all__ = [
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
     "logsumexp", "cumsum", "cumprod", "sort", "argsort", "topk", "floor_divide", "remainder", "tril", "triu",
+    "diagonal", "diag", "trace",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
     "log1p", "expm1", "sin", "cos", "square", "reciprocal", "rsqrt", "floor", "ceil", "trunc", "sign", "prod",
     "mm", "dot", "outer", "einsum", "narrow", "select", "movedim", "unflatten", "roll", "lerp", "nan_to_num",

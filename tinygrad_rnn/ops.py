@@ -1337,7 +1337,7 @@ class Einsum(Function):
             others = [(s, t) for j, (s, t) in enumerate(zip(self.subs_in, self.saved)) if j != k]
             present = set(self.subs_out).union(*[s for s, _ in others])
             kept = "".join(c for c in subs if c in present)
-            gk = _einsum([self.subs_out] + [s for s, _ in others], kept, [g] + [t for _, t in others], self.sizes)
+            gk = Einsum([self.subs_out] + [s for s, _ in others], kept, self.sizes)(g, *[t for _, t in others])
             if kept != subs:  # (letters summed in k alone: every element got the same gradient)
                 gk = gk.reshape(tuple(self.sizes[c] if c in present else 1 for c in subs)).expand(
                     tuple(self.sizes[c] for c in subs))
@@ -1345,22 +1345,15 @@ class Einsum(Function):
         return tuple(grads)
 
 
-def _einsum(inputs: List[str], output: str, operands: List[Tensor], sizes: Dict[str, int]) -> Tensor:
-    if any(len(set(s)) != len(s) and t.requires_grad and _mode.grad_enabled for s, t in zip(inputs, operands)):
-        raise NotImplementedError(f"einsum: {','.join(inputs)}->{output}: a subscript repeated within an operand "
-                                  "that needs a gradient (a diagonal) is not supported; take the diagonal first")
-    return Einsum(inputs, output, sizes)(*operands)
-
-
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def einsum(equation: str, *operands: Any) -> Tensor:
-    """torch.einsum: 'ij,jk->ik' (matmul), 'bij,bjk->bik', 'i,j->ij', 'ii->' (trace, for inputs without
-    grad), '...ij,...jk->...ik'; without '->', the output is the letters used once, in alphabetical order
-    (after the '...' dims). Operands are Tensors of one dtype (or one list of them). Each letter has one
-    size: unlike torch, size-1 dims do not broadcast against larger ones (the '...' dims of an operand may
-    be fewer than another's, as numpy's)."""
+    """torch.einsum: 'ij,jk->ik' (matmul), 'bij,bjk->bik', 'i,j->ij', 'ii->' (trace), 'ii->i' (diagonal),
+    '...ij,...jk->...ik'; without '->', the output is the letters used once, in alphabetical order (after the
+    '...' dims). Operands are Tensors of one dtype (or one list of them). A letter's dims of size 1 broadcast
+    against its larger ones in other operands, as in torch (the '...' dims of an operand may be fewer than
+    another's); a letter repeated within one operand takes that operand's diagonal first."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not isinstance(equation, str) or not operands:
@@ -1388,12 +1381,18 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         n_dots.append(t.ndim - len(named))
     widest = max(n_dots)
     dots = "".join(spare[:widest])  # (right-aligned: an operand with n '...' dims takes the last n letters)
-    explicit, sizes = [s.replace("...", dots[widest - n:]) for s, n in zip(inputs, n_dots)], {}
+    explicit = [s.replace("...", dots[widest - n:]) for s, n in zip(inputs, n_dots)]
+    operands = [_einsum_diagonals(subs, t, i) for i, (subs, t) in enumerate(zip(explicit, operands))]
+    explicit, operands = [s for s, _ in operands], [t for _, t in operands]
+    sizes: Dict[str, int] = {}
     for i, (subs, t) in enumerate(zip(explicit, operands)):
         for c, n in zip(subs, t.shape):
-            if sizes.setdefault(c, n) != n:
+            if sizes.setdefault(c, n) != n and 1 not in (sizes[c], n):
                 raise ValueError(f"einsum: subscript {c!r} has size {sizes[c]} in one place and {n} in operand {i} "
-                                 f"(shape {t.shape}); sizes must match (size-1 dims do not broadcast here)")
+                                 f"(shape {t.shape}); sizes must match or be 1")
+            if sizes[c] == 1:
+                sizes[c] = n
+    operands = [t.expand(tuple(sizes[c] for c in subs)) for subs, t in zip(explicit, operands)]  # (size 1: a view)
     if arrow:
         named = out.replace("...", "")
         if out.count("...") > 1 or len(set(named)) != len(named) or not set(named) <= set(lhs) - {".", ","}:
@@ -1403,7 +1402,86 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     else:
         joined = "".join(inputs).replace("...", "")
         output = dots + "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
-    return _einsum(explicit, output, list(operands), sizes)
+    return Einsum(explicit, output, sizes)(*operands)
+
+
+def _einsum_diagonals(subs: str, t: Tensor, i: int) -> Tuple[str, Tensor]:
+    """Operand i's subscripts without repeats: for each repeated letter, the diagonal over its two dims
+    (moved last, as torch.diagonal puts it)."""
+    while len(set(subs)) != len(subs):
+        c = next(c for c in subs if subs.count(c) > 1)
+        p = subs.index(c)
+        q = subs.index(c, p + 1)
+        if t.shape[p] != t.shape[q]:
+            raise ValueError(f"einsum: subscript {c!r} is repeated in operand {i} (shape {t.shape}) over dims of "
+                             f"sizes {t.shape[p]} and {t.shape[q]}; a diagonal needs equal sizes")
+        subs, t = subs[:p] + subs[p + 1:q] + subs[q + 1:] + c, diagonal(t, 0, p, q)
+    return subs, t
+
+
+class Diagonal(Function):
+    """y = the offset-th diagonal of x over dims d1, d2 (x[..., i, i + offset, ...]), as a last dim, as
+    torch.diagonal (a copy here, not a view); the gradient puts g back on that diagonal of zeros."""
+
+    def __init__(self, offset: int, d1: int, d2: int) -> None:
+        self.offset, self.d1, self.d2 = offset, d1, d2
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return xp_of(x).diagonal(x, self.offset, self.d1, self.d2).copy()
+
+    def backward(self, g):
+        return (DiagonalEmbed(self.in_shape, self.offset, self.d1, self.d2)(g),)
+
+
+class DiagonalEmbed(Function):
+    """Zeros of ``shape`` with x on the offset-th diagonal over dims d1, d2 (x's last dim runs along it): the
+    reverse of Diagonal, whose gradient is Diagonal of g."""
+
+    def __init__(self, shape: Tuple[int, ...], offset: int, d1: int, d2: int) -> None:
+        self.shape, self.offset, self.d1, self.d2 = shape, offset, d1, d2
+
+    def forward(self, x):
+        xp = xp_of(x)
+        out = xp.zeros(self.shape, x.dtype)
+        i = xp.arange(x.shape[-1])
+        xp.moveaxis(out, (self.d1, self.d2), (-2, -1))[..., i + max(-self.offset, 0), i + max(self.offset, 0)] = x
+        return out
+
+    def backward(self, g):
+        return (Diagonal(self.offset, self.d1, self.d2)(g),)
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """torch.diagonal: the elements x[..., i, ..., i + offset, ...] of dims dim1 and dim2 (offset > 0 above the
+    main diagonal, < 0 below), those two dims removed and the diagonal appended as the last."""
+    offset = int_arg(offset, "diagonal", "offset")
+    if x.ndim < 2:
+        raise ValueError(f"diagonal: the input needs two dims at least, got shape {x.shape}")
+    d1, d2 = _one_dim(dim1, x.ndim, "diagonal"), _one_dim(dim2, x.ndim, "diagonal")
+    if d1 == d2:
+        raise ValueError(f"diagonal: dim1 and dim2 must be different dims, got {dim1} and {dim2} (input shape "
+                         f"{x.shape})")
+    return Diagonal(offset, d1, d2)(x)
+
+
+def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+    """torch.diag: a 1-d x as the diagonal-th diagonal of a square matrix of zeros (n + |diagonal| wide); a 2-d
+    x's diagonal-th diagonal."""
+    k = int_arg(diagonal, "diag", "diagonal")
+    if x.ndim == 2:
+        return Diagonal(k, 0, 1)(x)
+    if x.ndim != 1:
+        raise ValueError(f"diag: the input must be 1-d (a diagonal) or 2-d (a matrix), got shape {x.shape}")
+    m = x.shape[0] + abs(k)
+    return DiagonalEmbed((m, m), k, 0, 1)(x)
+
+
+def trace(x: Tensor) -> Tensor:
+    """torch.trace: the sum of a matrix's main diagonal (0-d; integers sum to int64)."""
+    if x.ndim != 2:
+        raise ValueError(f"trace: the input must be a matrix (2-d), got shape {x.shape}")
+    return Diagonal(0, 0, 1)(x).sum()
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:

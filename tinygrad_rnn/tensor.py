@@ -1073,6 +1073,15 @@ class Tensor:
         where expand is a view of size-1 dims."""
         return _ops.repeat(self, _ops.dims_arg(repeats))
 
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> "Tensor":
+        return _ops.diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal: int = 0) -> "Tensor":
+        return _ops.diag(self, diagonal)
+
+    def trace(self) -> "Tensor":
+        return _ops.trace(self)
+
     def tril(self, diagonal: int = 0) -> "Tensor":
         return _ops.tril(self, diagonal)
 
