@@ -13,7 +13,7 @@ import tinygrad_rnn as tg
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SCRIPTS = ["demo.py", "char_lm.py", "vanishing_gradients.py", "tag_tokens.py", "classify_snippets.py", "long_memory.py",
-           "read_morse.py"]
+           "read_morse.py", "translate_dates.py"]
 
 
 def run(script, *args, cwd, python=(), path=()):
@@ -42,6 +42,10 @@ def run(script, *args, cwd, python=(), path=()):
     ("read_morse.py", ["--noise", "-1"], "--noise >= 0"),
     ("read_morse.py", ["--test-files", "22"], "1 <= --test-files < 22"),
     ("read_morse.py", ["--out-dir", "afile"], "exists and is not a directory"),
+    ("translate_dates.py", ["--lr", "nan"], "--lr > 0"),
+    ("translate_dates.py", ["--hidden", "0"], "must be positive"),
+    ("translate_dates.py", ["--test-size", "20000"], "--test-size must be in 1..18262"),
+    ("translate_dates.py", ["--out-dir", os.path.join("afile", "sub")], "is a file, not a directory"),
 ])
 def test_bad_values_stop_the_script_with_one_line(tmp_path, script, args, message):
     (tmp_path / "afile").write_text("x")
