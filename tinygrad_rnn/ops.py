@@ -11,6 +11,7 @@ import math
 import numbers
 import warnings
 from collections import namedtuple
+from fractions import Fraction
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -506,34 +507,102 @@ class Erf(Function):
     saved_inputs = (0,)
 
     def forward(self, x):
-        return erf_array(x.astype(np.float64)).astype(x.dtype, copy=False)
+        return erf_array(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
 
     def backward(self, g):
         (x,) = self.saved
         return (g * (-(x * x)).exp() * (2 / math.sqrt(math.pi)),)
 
 
+def _exact(coefficients: str) -> Tuple[Fraction, ...]:
+    """Decimal coefficients as exact fractions, so what is derived from them is exact too."""
+    return tuple(Fraction(c) for c in coefficients.split())
+
+
+# W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969) 631-638, with the
+# coefficients of his CALERF (netlib specfun/erf), highest power first; each denominator is monic. The first range
+# ends at the paper's 0.5, not CALERF's 0.46875 (which suits erfc): for erf, 1 - erfc there cost up to 5 ulp.
+_ERF_P = _exact("1.85777706184603153e-1 3.16112374387056560e00 1.13864154151050156e02 3.77485237685302021e02 "
+                "3.20937758913846947e03")
+_ERF_Q = _exact("1 2.36012909523441209e01 2.44024637934444173e02 1.28261652607737228e03 2.84423683343917062e03")
+_ERFC_MID_P = _exact("2.15311535474403846e-8 5.64188496988670089e-1 8.88314979438837594e00 6.61191906371416295e01 "
+                     "2.98635138197400131e02 8.81952221241769090e02 1.71204761263407058e03 2.05107837782607147e03 "
+                     "1.23033935479799725e03")
+_ERFC_MID_Q = _exact("1 1.57449261107098347e01 1.17693950891312499e02 5.37181101862009858e02 1.62138957456669019e03 "
+                     "3.29079923573345963e03 4.36261909014324716e03 3.43936767414372164e03 1.23033935480374942e03")
+_ERFC_TAIL_P = _exact("1.63153871373020978e-2 3.05326634961232344e-1 3.60344899949804439e-1 1.25781726111229246e-1 "
+                      "1.60837851487422766e-2 6.58749161529837803e-4")
+_ERFC_TAIL_Q = _exact("1 2.56852019228982242e00 1.87295284992346047e00 5.27905102951428412e-1 6.05183413124413191e-2 "
+                      "2.33520497626869185e-3")
+_TWO_OVER_SQRT_PI = Fraction("1.1283791670955125738961589031215451717")
+# P/Q = 2/sqrt(pi) + (P - 2/sqrt(pi) Q)/Q, the difference taken exactly from the decimals: the leading term is then
+# one rounding, not the ~1e-16 that rounding P's and Q's coefficients to float64 puts into their quotient.
+_ERF_SMALL = (tuple(float(p - _TWO_OVER_SQRT_PI * q) for p, q in zip(_ERF_P, _ERF_Q)), tuple(map(float, _ERF_Q)))
+_ERFC_MID = tuple(map(float, _ERFC_MID_P)), tuple(map(float, _ERFC_MID_Q))
+_ERFC_TAIL = tuple(map(float, _ERFC_TAIL_P)), tuple(map(float, _ERFC_TAIL_Q))
+
+
+def _rational(t: Any, p: Sequence[float], q: Sequence[float]) -> Any:
+    """p(t) / q(t) for a monic q, by Horner in place (two new arrays, not one per step)."""
+    num, den = p[0] * t, t + q[1]
+    for c in p[1:-1]:
+        num += c
+        num *= t
+    num += p[-1]
+    for c in q[2:]:
+        den *= t
+        den += c
+    num /= den
+    return num
+
+
+def _exp_minus_square(a: Any) -> Any:
+    """e^(-a^2) without the error of about a^2 ulp that rounding a^2 would put in it: with s = trunc(16 a)/16, s^2 is
+    exact and e^(-a^2) = e^(-s^2) e^(-(a - s)(a + s)) (Cody's split)."""
+    xp = xp_of(a)
+    s = a * 16
+    xp.trunc(s, out=s)
+    s /= 16
+    d = a - s
+    d *= a + s
+    s *= s
+    for y in (s, d):
+        xp.negative(y, out=y)
+        xp.exp(y, out=y)
+    s *= d
+    return s
+
+
 def erf_array(x: Any) -> Any:
-    """erf of a float64 array (numpy or CuPy), within ~5 ulp of math.erf: for |x| < 2.5 the series
-    2/sqrt(pi) e^(-x^2) sum_n 2^n x^(2n+1) / (2n+1)!! (positive terms, no cancellation), above it 1 - erfc
-    from erfc's continued fraction e^(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))); odd; nan
-    stays nan, +-inf gives +-1."""
+    """erf of a float64 array (numpy or CuPy) by W. J. Cody's rational approximations (Math. Comp. 23, 1969):
+    x (2/sqrt(pi) + R(x^2)) for |x| < 0.5; above, 1 - erfc with erfc = e^(-x^2) P(|x|)/Q(|x|) up to 4 and
+    e^(-x^2)/|x| (1/sqrt(pi) - R(1/x^2)/x^2) beyond (|x| clamped at 6, past where erf rounds to 1.0); odd.
+    Against mpmath on dense grids: at most 2 ulp (relative 2.5e-16 below 0.5, 4.3e-16 above), 3 at rare points
+    just above 0.5 where 1 - erfc doubles erfc's rounding error; 1 ulp for tiny and subnormal x, exact from 4 on.
+    Each range is computed on its own elements only, gathered by index (boolean-mask gathers, or where over all
+    three ranges, took 2-3 times as long). nan stays nan, +-inf gives +-1, -0.0 gives -0.0."""
     xp = xp_of(x)
-    a = abs(x)
-    small = xp.minimum(a, 2.5)
-    x2 = small * small
-    term, total = small, small
-    for n in range(1, 60):
-        term = term * (2 * x2 / (2 * n + 1))
-        total = total + term
-    series = (2 / math.sqrt(math.pi)) * xp.exp(-x2) * total
-    big = xp.maximum(a, 2.5)
-    frac = xp.zeros_like(big)
-    for k in range(60, 0, -1):
-        frac = (k / 2) / (big + frac)
-    erfc = xp.exp(-big * big) / math.sqrt(math.pi) / (big + frac)
-    out = xp.where(a < 2.5, series, 1 - erfc)
-    return xp.where(xp.isnan(x), x, xp.copysign(out, x))
+    flat = x.reshape(-1)
+    a = xp.abs(flat)
+    small, mid, tail = (xp.flatnonzero(m) for m in (a < 0.5, (a >= 0.5) & (a < 4), a >= 4))
+    s = a[small]
+    y = _rational(s * s, *_ERF_SMALL)
+    y += 2 / math.sqrt(math.pi)
+    y *= s
+    a[small] = y
+    m = a[mid]
+    erfc = _exp_minus_square(m)
+    erfc *= _rational(m, *_ERFC_MID)
+    a[mid] = xp.subtract(1.0, erfc, out=erfc)
+    b = xp.minimum(a[tail], 6.0)
+    t = 1 / (b * b)
+    r = _rational(t, *_ERFC_TAIL)
+    r *= t
+    erfc = xp.subtract(1 / math.sqrt(math.pi), r, out=r)
+    erfc /= b
+    erfc *= _exp_minus_square(b)
+    a[tail] = xp.subtract(1.0, erfc, out=erfc)
+    return xp.copysign(a, flat, out=a).reshape(x.shape)
 
 
 class Rounding(Function):
