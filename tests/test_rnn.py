@@ -590,3 +590,24 @@ def test_dropout_with_one_layer_warns_as_torch(make):
         warnings.simplefilter("error")
         make(dropout=0.5, num_layers=2)
         make(dropout=0.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fused", [True, False])
+def test_an_empty_batch_runs_forward_and_backward(device, mode, fused):
+    """B = 0 (torch allows it): empty outputs and states; backward gives empty input gradients and zero
+    parameter gradients, with or without (empty) lengths; the cells too."""
+    m = make_layer(mode, 3, 4, 2, True, fused=fused).to(device)
+    x = tg.zeros(5, 0, 3, dtype=tg.float64, requires_grad=True, device=device)
+    for lengths in (None, []):
+        out, st_ = m(x, lengths=lengths)
+        h_n = st_[0] if mode == "LSTM" else st_
+        assert out.shape == (5, 0, 8) and h_n.shape == (4, 0, 4)
+        (out.sum() + h_n.sum()).backward()
+        assert x.grad.shape == (5, 0, 3)
+        assert all(p.grad is not None and not p.grad.numpy().any() for p in m.parameters())
+    cls = {"LSTM": nn.LSTMCell, "GRU": nn.GRUCell}.get(mode, nn.RNNCell)
+    cell = cls(3, 4, fused=fused).to(device)
+    h = cell(tg.zeros(0, 3, device=device))  # (float32, as the cell)
+    (h[0] if mode == "LSTM" else h).sum().backward()
+    assert (h[0] if mode == "LSTM" else h).shape == (0, 4) and not cell.weight_hh.grad.numpy().any()

@@ -39,6 +39,7 @@ product and one kernel for the gate math, launched through device addresses
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
@@ -652,20 +653,20 @@ class _GradSums:
 
     def add(self, t0: int, t1: int, d: Any) -> None:
         rows = (t1 - t0) * self.fn.B
-        d_in = d[:, :, self.in_slots].reshape(rows, -1)
-        self.add_rows(t0, t1, d_in, d_in if self.same else d[:, :, self.hh_slots].reshape(rows, -1))
+        d_in = _flat(d[:, :, self.in_slots], rows)
+        self.add_rows(t0, t1, d_in, d_in if self.same else _flat(d[:, :, self.hh_slots], rows))
 
     def add_rows(self, t0: int, t1: int, d_in: Any, d_hh: Any) -> None:
         """add() for the gate gradients as (m*B, S*H) matrices d_in and d_hh, rows ordered (step, batch)."""
         rows, same, xp = (t1 - t0) * self.fn.B, self.same, backend.xp_of(d_in)
         if self.want_x:
-            dx = self.dx[t0:t1].reshape(rows, -1)
+            dx = _flat(self.dx[t0:t1], rows)
             _dot(xp, dx, d_in, self.w_in)(d_in, self.w_in, out=dx)
         if self.want[0]:
-            x = self.fn.xs[t0:t1].reshape(rows, -1)
+            x = _flat(self.fn.xs[t0:t1], rows)
             self._add(0, _dot(xp, None, d_in, x)(d_in.T, x))
         if self.want[1]:
-            h = self.hprev[t0:t1].reshape(rows, -1)
+            h = _flat(self.hprev[t0:t1], rows)
             self._add(1, _dot(xp, None, d_hh, h)(d_hh.T, h))
         if self.want[2] or (same and self.want[3]):
             self._add(2, d_in.sum(0))
@@ -679,6 +680,11 @@ class _GradSums:
             db_hh = db_ih.copy() if self.want[2] and self.want[3] else db_ih
         dx = None if self.dx is None else self.fn.batch.unsort(self.dx, 1)
         return (dx, dw_ih, dw_hh, db_ih if self.want[2] else None, db_hh if self.want[3] else None)
+
+
+def _flat(a: Any, rows: int) -> Any:
+    """a (steps, B, ...) as (rows = steps * B, the rest): reshape(rows, -1), which numpy refuses for B = 0."""
+    return a.reshape(rows, math.prod(a.shape[2:]))
 
 
 def _bias_sum(b_ih: Optional[Any], b_hh: Optional[Any]) -> Optional[Any]:
@@ -1340,7 +1346,7 @@ def _check_lengths(lengths: Any, T: int, B: int, op: str, shortest: int = 1) -> 
     if lengths is None:
         return None
     a = backend.to_device(lengths.data if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
-    if a.dtype.kind not in "iu" or a.shape != (B,):
+    if (a.dtype.kind not in "iu" and a.size) or a.shape != (B,):  # (an empty list is float64 to numpy)
         raise ValueError(f"{op}: lengths must be {B} integers (one per sequence), got shape {a.shape} "
                          f"dtype {a.dtype}")
     if a.size and (a.min() < shortest or a.max() > T):
