@@ -268,6 +268,8 @@ def test_cosine_similarity_and_pairwise_distance_modules():
         F.pairwise_distance(u, tg.ones(2))
     with pytest.raises(TypeError, match="pairwise_distance: x2 must be a Tensor, got list"):
         F.pairwise_distance(u, [1.0])
+    assert F.pairwise_distance(tg.randn(3), tg.tensor(1.0, dtype=tg.float64)).dtype == tg.float32  # (a 0-d operand
+    # takes the other's dtype, as in torch)
 
 
 def test_normalize_and_cosine_similarity_of_zero_vectors():
@@ -389,7 +391,14 @@ def test_index_op_errors_name_the_op():
     with pytest.raises(TypeError, match="repeat_interleave: repeats must be an int or a 1-d integer tensor, got float"):
         x.repeat_interleave(2.0)
     with pytest.raises(ValueError, match="repeat_interleave: output_size=4, but the result has 3 along dim 0"):
-        x.repeat_interleave(tg.tensor([1, 2]), 0, output_size=4)
+        x.repeat_interleave(tg.tensor([1, 2]), 0, output_size=tg.tensor(4))
+    with pytest.raises(TypeError, match="repeat_interleave: with the counts alone .* no dim, got dim=0"):
+        tg.repeat_interleave(tg.tensor([1, 2]), dim=0)
+    with pytest.raises(TypeError, match=r"the counts alone .* must be a 1-d integer tensor, got an int64 tensor of "
+                                        r"shape \(\)"):
+        tg.repeat_interleave(tg.tensor(2))
+    with pytest.raises(TypeError, match="the counts alone .* got a float32 tensor"):
+        tg.repeat_interleave(tg.zeros(0))
     with pytest.raises(ValueError, match=r"diff: prepend must have the input's shape \(2, 3\) except along dim 1, "
                                          r"got shape \(3, 1\)"):
         x.diff(prepend=tg.zeros(3, 1))
@@ -457,6 +466,7 @@ def test_repeat_interleave_with_counts_per_slice(device, shape, data):
     check_op(lambda t: t.repeat_interleave(tg.tensor([2]), dim), lambda a: np.repeat(a, 2, axis=dim), [x], device)
     index = tg.repeat_interleave(tg.tensor(counts, device=device))
     assert index.dtype == tg.int64 and index.device == device
+    assert tg.repeat_interleave(tg.tensor(counts, dtype=tg.int32)).dtype == tg.int32  # (the counts' dtype, as torch)
     assert index.tolist() == np.repeat(np.arange(counts.size), counts).tolist()
 
 

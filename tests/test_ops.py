@@ -307,6 +307,11 @@ def test_einsum_traces_and_names_bad_input():
              "match or be 1"),
             (lambda: tg.einsum("ii->", a), ValueError, r"einsum: subscript 'i' is repeated in operand 0 \(shape "
              r"\(2, 3\)\) over dims of sizes 2 and 3; a diagonal needs equal sizes"),
+            (lambda: tg.einsum("iii->i", tg.ones(2, 2, 3)), ValueError, r"repeated in operand 0 \(shape \(2, 2, 3\)\)"),
+            (lambda: tg.einsum("...i,...i->...", tg.ones(2, 3), tg.ones(4, 3)), ValueError,
+             r"einsum: the '...' dim -1 has size 2 in one place and 4 in operand 1 \(shape \(4, 3\)\)"),
+            (lambda: tg.einsum("i,i->", tg.ones(2).bool(), tg.ones(2).bool()), TypeError,
+             "einsum: boolean operands multiply only one at a time"),
             (lambda: a.diagonal(0, 1, -1), ValueError, "diagonal: dim1 and dim2 must be different dims, got 1 and -1"),
             (lambda: tg.ones(3).diagonal(), ValueError,
              r"diagonal: the input needs two dims at least, got shape \(3,\)"),
@@ -1972,7 +1977,11 @@ def test_review_regressions_in_ops():
     lambda x, k: x.repeat(k(2), 1), lambda x, k: x.tril(k(1)), lambda x, k: x.diff(k(1)),
     lambda x, k: x.tile((k(2),)), lambda x, k: x.repeat_interleave(k(2), k(0)), lambda x, k: x.cumsum(k(0)),
     lambda x, k: x.unflatten(1, (k(2), 2)), lambda x, k: x.round(decimals=k(1)), lambda x, k: x.transpose(k(0), 1),
-    lambda x, k: F.pad(x, (k(1), 0)),
+    lambda x, k: F.pad(x, (k(1), 0)), lambda x, k: x.max(dim=k(1)), lambda x, k: x.min(k(0), True),
+    lambda x, k: x.min(k(1), keepdim=True), lambda x, k: x.split([k(1), k(3)], 1), lambda x, k: x.chunk(k(3)),
+    lambda x, k: x.reshape(k(4), -1), lambda x, k: x[:1].expand(k(2), 4), lambda x, k: x.permute(k(1), 0),
+    lambda x, k: tg.zeros(k(2), 3) + x.sum(), lambda x, k: tg.full((k(2),), 1.0), lambda x, k: tg.ones((k(1), 2)),
+    lambda x, k: F.one_hot(tg.tensor([0, 2]), k(4)),
 ])
 def test_zero_d_integer_tensors_serve_as_ints(call):
     """A 0-d integer tensor works wherever an int does, as in torch (it reads its value)."""
@@ -1986,7 +1995,36 @@ def test_only_zero_d_integer_tensors_serve_as_ints():
     x = tg.arange(12.0).reshape(3, 4)
     with pytest.raises(TypeError, match=r"narrow: start must be an int, got a float32 tensor of shape \(\)"):
         x.narrow(0, tg.tensor(1.0), 1)
-    with pytest.raises(TypeError, match=r"narrow: length must be an int, got a int64 tensor of shape \(1,\)"):
+    with pytest.raises(TypeError, match=r"narrow: length must be an int, got an int64 tensor of shape \(1,\)"):
         x.narrow(0, 0, tg.tensor([1]))
+    with pytest.raises(TypeError, match=r"split: split_size \(or a list of section sizes\) must be an int, got a "
+                                        r"float32 tensor"):
+        x.split(tg.tensor(1.0))
+    with pytest.raises(TypeError, match="split: each section size must be an int, got float"):
+        x.split([1.5, 2.5], 1)
+    with pytest.raises(TypeError, match="chunk: chunks must be an int, got float"):
+        x.chunk(2.0)
+    for call, op in ((lambda: x.reshape(tg.tensor(2.0), -1), "reshape"),
+                     (lambda: x.expand(tg.tensor(3.0), 4), "expand"), (lambda: x.permute(tg.tensor(1.0), 0), "permute")):
+        with pytest.raises(TypeError, match=f"{op}: sizes and dims must be ints, got a float32 tensor of shape"):
+            call()
+    with pytest.raises(TypeError, match="one_hot: num_classes must be an int, got float"):
+        F.one_hot(tg.tensor([1]), 2.5)
+
+
+def test_max_and_min_tell_other_from_dim_as_torch():
+    """A Tensor alone by position (or other=) is the elementwise max/min; with keepdim, or as dim=, a 0-d integer
+    tensor is a dim; anything else is refused by name."""
+    x = tg.tensor([[1.0, 5.0], [3.0, 2.0]])
+    assert x.max(tg.tensor(2.0)).tolist() == [[2.0, 5.0], [3.0, 2.0]] == x.max(other=tg.tensor(2.0)).tolist()
+    assert x.max(dim=tg.tensor(1)).indices.tolist() == [1, 0]
+    assert x.min(tg.tensor(1), True).values.tolist() == [[1.0], [2.0]]
+    assert x.max(0, keepdim=True).values.tolist() == [[3.0, 5.0]] and x.min().item() == 1.0
+    for call, match in ((lambda: x.max(1, True, 3), r"max: expected \(dim=None, keepdim=False\) or \(other\)"),
+                        (lambda: x.min(1, dim=1), "min: expected"), (lambda: x.max(foo=1), "max: expected"),
+                        (lambda: x.max(x, keepdim=True), "max: dim must be an int"),
+                        (lambda: x.min(other=x, dim=1), "min: other .* takes no dim or keepdim")):
+        with pytest.raises(TypeError, match=match):
+            call()
     with pytest.raises(TypeError, match="sum: dim must be an int or a tuple of ints, got tensor"):
         x.sum(tg.tensor(True))

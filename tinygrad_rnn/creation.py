@@ -6,12 +6,12 @@ from typing import Any, Optional
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, _dt, _to_array
+from .tensor import Tensor, _dt, _to_array, int_value
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
     """f(2, 3), f((2, 3)) and f([2, 3]) all mean shape (2, 3); sizes must be non-negative ints."""
-    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    shape = tuple(map(int_value, size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size))
     if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape):
         raise ValueError(f"{op}: sizes must be non-negative integers, got {shape}")
     return shape

@@ -19,7 +19,7 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .creation import as_tensor
-from .tensor import Function, Tensor, _mode, check_devices, describe, host_ints
+from .tensor import Function, Tensor, _mode, check_devices, describe, host_ints, int_value
 
 
 def _const(a: Any) -> Tensor:
@@ -720,9 +720,9 @@ def norm_dims(dim: Any, ndim: int, op: str) -> Tuple[int, ...]:
         return tuple(range(ndim))
     if type(dim) is int and -max(ndim, 1) <= dim < max(ndim, 1):  # the common case, checked cheaply
         return (dim % ndim,) if ndim else ()
-    dim = _tensor_int(dim)
+    dim = int_value(dim)
     dims = (dim,) if isinstance(dim, (int, np.integer)) else \
-        tuple(map(_tensor_int, dim)) if isinstance(dim, (tuple, list)) else None
+        tuple(map(int_value, dim)) if isinstance(dim, (tuple, list)) else None
     if dims is None or not all([isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_))
                                 for d in dims]):  # (True would pass for dim 1, as numpy's axis does)
         raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
@@ -913,19 +913,22 @@ def cumprod(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return _running(Cumprod, x, dim, dtype, "cumprod")
 
 
+def _kind(v: Any) -> str:
+    """What v is, for an error message: 'an int64 tensor of shape (1,)', 'float'."""
+    if isinstance(v, Tensor):
+        return f"{'an' if v.dtype.name[0] in 'aeiou' else 'a'} {v.dtype} tensor of shape {v.shape}"
+    return type(v).__name__
+
+
 def int_arg(v: Any, op: str, what: str) -> int:
     """v as an int (a Python or numpy integer, or a 0-d integer tensor as torch takes one; not a bool), or a
     TypeError naming op and the argument."""
-    v = _tensor_int(v)
+    v = int_value(v)
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        got = f"a {v.dtype} tensor of shape {v.shape}" if isinstance(v, Tensor) else type(v).__name__
-        raise TypeError(f"{op}: {what} must be an int, got {got}")
+        raise TypeError(f"{op}: {what} must be an int, got {_kind(v)}")
     return int(v)
 
 
-def _tensor_int(v: Any) -> Any:
-    """A 0-d integer Tensor as its int, as torch takes one wherever an int goes (a sync, on CUDA); else v."""
-    return int(v.item()) if isinstance(v, Tensor) and v.ndim == 0 and v.dtype.kind in "iu" else v
 
 
 def _one_dim(dim: Any, ndim: int, op: str) -> int:
@@ -970,22 +973,34 @@ def amax(x: Tensor, dim: Any = None, keepdim: bool = False, op: str = "amax") ->
     return (Amax if op.endswith("max") else Amin)(axes, keepdim)(x)
 
 
-def max_min(op: str, x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-    """torch's x.max/x.min (op "max"/"min"), by the type of ``dim``:
+def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """torch's x.max/x.min (op "max"/"min"), by the arguments (dim=None, keepdim=False) or (other):
 
-    - None: the extreme over all elements, a 0-d tensor; tied extremes share the gradient;
-    - an int: the named tuple ``(values, indices)`` along dim; indices (int64, no gradient) point at
-      the first extreme in each row, and the whole gradient of a row goes to that element;
-    - a Tensor: the elementwise maximum/minimum with it (tg.maximum/tg.minimum).
+    - no dim: the extreme over all elements, a 0-d tensor; tied extremes share the gradient;
+    - a dim (an int, or a 0-d integer tensor given as dim= or with keepdim): the named tuple ``(values,
+      indices)`` along dim; indices (int64, no gradient) point at the first extreme in each row, and the whole
+      gradient of a row goes to that element;
+    - a Tensor alone by position, or other=: the elementwise maximum/minimum with it (tg.maximum/tg.minimum).
     """
-    if isinstance(dim, Tensor):
-        return (maximum if op == "max" else minimum)(x, dim)
+    other = kwargs.pop("other", None)
+    if other is not None and (args or kwargs):
+        raise TypeError(f"{op}: other (the elementwise {op}imum) takes no dim or keepdim")
+    if other is None and len(args) == 1 and not kwargs and isinstance(args[0], Tensor):
+        other = args[0]
+    if other is not None:
+        return (maximum if op == "max" else minimum)(x, other)
+    given = dict(zip(("dim", "keepdim"), args))
+    if len(args) > 2 or set(kwargs) - {"dim", "keepdim"} or set(given) & set(kwargs):
+        raise TypeError(f"{op}: expected (dim=None, keepdim=False) or (other), got {len(args)} positional "
+                        f"arguments and the keywords {sorted(kwargs)}")
+    given.update(kwargs)
+    dim, keepdim = given.get("dim"), given.get("keepdim", False)
     if dim is None:
         if x.numel() == 0:
             raise ValueError(f"{op}: the input (shape {x.shape}) is empty; reduce a non-empty dim with "
                              f"{op}(dim) or a{op}(dim)")
         return amax(x, None, False, "a" + op)
-    dim = _tensor_int(dim)
+    dim = int_value(dim)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}; for the values over several dims "
                         f"use a{op}(dim) (input shape {x.shape})")
@@ -1049,7 +1064,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 
 def _shift_by_max(x: Any, dim: int, op: str) -> Tuple[Any, Optional[int]]:
     """x - max(x) along dim (a finite max only), so exp() of the result is at most 1."""
-    dim = _tensor_int(dim)
+    dim = int_value(dim)
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{op}: dim must be one int (torch's implicit choice of dim is deprecated), got {dim!r}")
     d = (norm_dims(dim, x.ndim, op) or (None,))[0]  # a 0-d tensor is one row
@@ -1435,6 +1450,9 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     check_devices("einsum", list(operands))
     if len({t.dtype for t in operands}) > 1:
         raise TypeError(f"einsum: operands must have one dtype (as torch), got {describe(list(operands))}")
+    if len(operands) > 1 and operands[0].dtype == np.bool_:
+        raise TypeError("einsum: boolean operands multiply only one at a time (torch refuses them too); convert "
+                        "them, e.g. with .long()")
     eq = equation.replace(" ", "")
     lhs, arrow, out = eq.partition("->")
     inputs = lhs.split(",")
@@ -1453,14 +1471,15 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     widest = max(n_dots)
     dots = "".join(spare[:widest])  # (right-aligned: an operand with n '...' dims takes the last n letters)
     explicit = [s.replace("...", dots[widest - n:]) for s, n in zip(inputs, n_dots)]
-    operands = [_einsum_diagonals(subs, t, i) for i, (subs, t) in enumerate(zip(explicit, operands))]
+    shapes = [t.shape for t in operands]
+    operands = [_einsum_diagonals(subs, t, i, dots) for i, (subs, t) in enumerate(zip(explicit, operands))]
     explicit, operands = [s for s, _ in operands], [t for _, t in operands]
     sizes: Dict[str, int] = {}
     for i, (subs, t) in enumerate(zip(explicit, operands)):
         for c, n in zip(subs, t.shape):
             if sizes.setdefault(c, n) != n and 1 not in (sizes[c], n):
-                raise ValueError(f"einsum: subscript {c!r} has size {sizes[c]} in one place and {n} in operand {i} "
-                                 f"(shape {t.shape}); sizes must match or be 1")
+                raise ValueError(f"einsum: {_subscript(c, dots)} has size {sizes[c]} in one place and {n} in "
+                                 f"operand {i} (shape {shapes[i]}); sizes must match or be 1")
             if sizes[c] == 1:
                 sizes[c] = n
     operands = [t.expand(tuple(sizes[c] for c in subs)) for subs, t in zip(explicit, operands)]  # (size 1: a view)
@@ -1476,16 +1495,22 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     return Einsum(explicit, output, sizes)(*operands)
 
 
-def _einsum_diagonals(subs: str, t: Tensor, i: int) -> Tuple[str, Tensor]:
+def _subscript(c: str, dots: str) -> str:
+    """A letter for an error message: "subscript 'i'", or the place of a '...' dim (its letter is made up)."""
+    return f"subscript {c!r}" if c not in dots else f"the '...' dim {dots.index(c) - len(dots)}"
+
+
+def _einsum_diagonals(subs: str, t: Tensor, i: int, dots: str) -> Tuple[str, Tensor]:
     """Operand i's subscripts without repeats: for each repeated letter, the diagonal over its two dims
     (moved last, as torch.diagonal puts it)."""
+    shape = t.shape
     while len(set(subs)) != len(subs):
         c = next(c for c in subs if subs.count(c) > 1)
         p = subs.index(c)
         q = subs.index(c, p + 1)
         if t.shape[p] != t.shape[q]:
-            raise ValueError(f"einsum: subscript {c!r} is repeated in operand {i} (shape {t.shape}) over dims of "
-                             f"sizes {t.shape[p]} and {t.shape[q]}; a diagonal needs equal sizes")
+            raise ValueError(f"einsum: {_subscript(c, dots)} is repeated in operand {i} (shape {shape}) over dims "
+                             f"of sizes {t.shape[p]} and {t.shape[q]}; a diagonal needs equal sizes")
         subs, t = subs[:p] + subs[p + 1:q] + subs[q + 1:] + c, diagonal(t, 0, p, q)
     return subs, t
 
@@ -1834,13 +1859,17 @@ def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return out if keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in axes])
 
 
-def dims_arg(dims: tuple) -> Tuple[int, ...]:
-    """Accept both f(2, 3) and f((2, 3))."""
-    return tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else tuple(dims)
+def dims_arg(dims: tuple, op: str) -> Tuple[int, ...]:
+    """Accept both f(2, 3) and f((2, 3)); 0-d integer tensors as their ints, other tensors refused."""
+    dims = tuple(map(int_value, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims))
+    for d in dims:
+        if isinstance(d, Tensor):
+            raise TypeError(f"{op}: sizes and dims must be ints, got {_kind(d)}")
+    return dims
 
 
 def reshape(x: Tensor, shape: tuple) -> Tensor:
-    shape = dims_arg(shape)
+    shape = dims_arg(shape, "reshape")
     return x if shape == x.shape else _alias(x, Reshape(shape)(x))
 
 
@@ -1894,7 +1923,7 @@ class Repeat(Function):
 
 
 def repeat(x: Tensor, reps: Tuple[int, ...]) -> Tensor:
-    reps = tuple(map(_tensor_int, reps))
+    reps = tuple(map(int_value, reps))
     if any(isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0 for r in reps):
         raise ValueError(f"repeat: repeats must be non-negative ints, got {reps}")
     if len(reps) < x.ndim:
@@ -1914,7 +1943,7 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    dim = _tensor_int(dim)
+    dim = int_value(dim)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)):
         raise TypeError(f"unsqueeze: dim must be an int, got {dim!r}")
     if not -x.ndim - 1 <= dim <= x.ndim:
@@ -2061,17 +2090,17 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor,
         raise ValueError("split: a 0-d tensor cannot be split")
     (d,) = norm_dims(dim, x.ndim, "split")
     n = x.shape[d]
-    split_size_or_sections = _tensor_int(split_size_or_sections)
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        if split_size_or_sections <= 0:
-            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
-        sizes = [min(split_size_or_sections, n - s) for s in range(0, n, split_size_or_sections)] or [0]
-    else:
-        sizes = list(split_size_or_sections)
+    if isinstance(split_size_or_sections, (tuple, list)):
+        sizes = [int_arg(s, "split", "each section size") for s in split_size_or_sections]
         if any(s < 0 for s in sizes):
             raise ValueError(f"split: section sizes must be >= 0, got {sizes}")
         if sum(sizes) != n:
             raise ValueError(f"split: sections {sizes} sum to {sum(sizes)}, but dim {d} has size {n}")
+    else:
+        size = int_arg(split_size_or_sections, "split", "split_size (or a list of section sizes)")
+        if size <= 0:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
     out, start = [], 0
     for s in sizes:
         out.append(x[_along(d, slice(start, start + s))])
@@ -2080,6 +2109,7 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor,
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
+    chunks = int_arg(chunks, "chunk", "chunks")
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     if x.ndim == 0:
@@ -2227,9 +2257,13 @@ def repeat_interleave(x: Tensor, repeats: Any = None, dim: Optional[int] = None,
     [0, 0, 2]). output_size, if given, must be the result's length along dim."""
     op = "repeat_interleave"
     if repeats is None:
+        if dim is not None:
+            raise TypeError(f"{op}: with the counts alone (no repeats) there is no dim, got dim={dim!r}")
+        if x.ndim != 1 or x.dtype.kind not in "iu":
+            raise TypeError(f"{op}: the counts alone (no repeats) must be a 1-d integer tensor, got {_kind(x)}")
         counts = _repeat_counts(x, op, "the counts (repeats)")
-        return _sized(Tensor._make(backend.to_device(np.repeat(np.arange(counts.size), counts), x.device)),
-                      0, output_size)
+        index = np.repeat(np.arange(counts.size), counts).astype(x.dtype)  # (the counts' dtype, as torch)
+        return _sized(Tensor._make(backend.to_device(index, x.device)), 0, output_size)
     if dim is None or x.ndim == 0:
         if dim is not None:
             norm_dims(int_arg(dim, op, "dim"), 0, op)
@@ -2267,9 +2301,11 @@ def _repeat_counts(v: Any, op: str, what: str) -> np.ndarray:
 
 
 def _sized(out: Tensor, d: int, output_size: Optional[int]) -> Tensor:
-    if output_size is not None and int_arg(output_size, "repeat_interleave", "output_size") != out.shape[d]:
-        raise ValueError(f"repeat_interleave: output_size={output_size}, but the result has {out.shape[d]} "
-                         f"along dim {d}")
+    if output_size is not None:
+        size = int_arg(output_size, "repeat_interleave", "output_size")
+        if size != out.shape[d]:
+            raise ValueError(f"repeat_interleave: output_size={size}, but the result has {out.shape[d]} along "
+                             f"dim {d}")
     return out
 
 

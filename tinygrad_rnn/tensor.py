@@ -63,6 +63,11 @@ def host_ints(value: Any, op: str, what: str) -> np.ndarray:
     return a.astype(np.int64)
 
 
+def int_value(v: Any) -> Any:
+    """A 0-d integer Tensor as its int, as torch takes one wherever an int goes (a sync, on CUDA); else v."""
+    return int(v.item()) if isinstance(v, Tensor) and v.ndim == 0 and v.dtype.kind in "iu" else v
+
+
 def to_args(op: str, args: Sequence[Any], device: Any, dtype: Any) -> Tuple[Any, Optional[np.dtype]]:
     """(device, dtype) from the arguments of a to() call, as torch reads them: a dtype, a device (anything
     that is not a dtype, checked by the caller), a Tensor (its device and dtype), None (nothing), and
@@ -978,16 +983,16 @@ class Tensor:
     def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
         return _ops.prod(self, dim, keepdim, dtype)
 
-    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+    def max(self, *args: Any, **kwargs: Any) -> Any:
         """As torch: ``x.max()`` is the largest element (0-d; tied maxima share the gradient equally);
         ``x.max(dim)`` is the named tuple ``(values, indices)`` along one int dim (indices int64, the
         first maximum of each row, which gets the row's whole gradient); ``x.max(other)`` with a Tensor
         is tg.maximum. For the values over one or several dims use amax."""
-        return _ops.max_min("max", self, dim, keepdim)
+        return _ops.max_min("max", self, *args, **kwargs)
 
-    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+    def min(self, *args: Any, **kwargs: Any) -> Any:
         """As max, for the least values: ``x.min()``, ``(values, indices) = x.min(dim)``, ``x.min(other)``."""
-        return _ops.max_min("min", self, dim, keepdim)
+        return _ops.max_min("min", self, *args, **kwargs)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """Largest values over dim (an int, a tuple of ints, or None/() for all), values only (torch.amax);
@@ -1052,7 +1057,7 @@ class Tensor:
         return _ops.roll(self, shifts, dims)
 
     def permute(self, *dims: Any) -> "Tensor":
-        return _ops.permute(self, _ops.dims_arg(dims))
+        return _ops.permute(self, _ops.dims_arg(dims, "permute"))
 
     def transpose(self, dim0: int, dim1: int) -> "Tensor":
         return _ops.transpose(self, dim0, dim1)
@@ -1060,7 +1065,7 @@ class Tensor:
     swapaxes = transpose
 
     def expand(self, *sizes: Any) -> "Tensor":
-        return _ops.expand(self, _ops.dims_arg(sizes))
+        return _ops.expand(self, _ops.dims_arg(sizes, "expand"))
 
     def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
         return _ops.broadcast_to(self, tuple(shape))
@@ -1071,7 +1076,7 @@ class Tensor:
     def repeat(self, *repeats: Any) -> "Tensor":
         """Tiled: x.repeat(2, 3) is x's copies 2 down and 3 across (torch's repeat; numpy's tile). A copy,
         where expand is a view of size-1 dims."""
-        return _ops.repeat(self, _ops.dims_arg(repeats))
+        return _ops.repeat(self, _ops.dims_arg(repeats, "repeat"))
 
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> "Tensor":
         return _ops.diagonal(self, offset, dim1, dim2)
@@ -1137,7 +1142,7 @@ class Tensor:
         return _ops.repeat_interleave(self, repeats, dim, output_size=output_size)
 
     def tile(self, *dims: Any) -> "Tensor":
-        return _ops.tile(self, _ops.dims_arg(dims))
+        return _ops.tile(self, _ops.dims_arg(dims, "tile"))
 
     def diff(self, n: int = 1, dim: int = -1, prepend: Optional["Tensor"] = None,
              append: Optional["Tensor"] = None) -> "Tensor":
@@ -1184,7 +1189,7 @@ class Tensor:
 
     def flip(self, *dims: Any) -> "Tensor":
         """A copy with the order of elements along dims reversed (a copy, as torch.flip: not a view)."""
-        axes = _ops.norm_dims(_ops.dims_arg(dims), self.ndim, "flip")
+        axes = _ops.norm_dims(_ops.dims_arg(dims, "flip"), self.ndim, "flip")
         return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))].clone()
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":

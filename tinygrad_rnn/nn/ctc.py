@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import xp_of
-from ..tensor import Function, Tensor, _mode, host_ints
+from ..tensor import Function, Tensor, _mode, host_ints, int_value
 from .functional import _REDUCTIONS, _check_tensor, _reduce
 
 _OP = "ctc_loss"
@@ -236,6 +236,8 @@ def _padded(targets: Any, tlen: np.ndarray) -> np.ndarray:
     try:
         t = host_ints(targets, _OP, "targets")
     except ValueError as e:
+        if "rows of different lengths" not in str(e):
+            raise
         raise ValueError(f"{e} (pad the targets to (N, S), or concatenate them)") from None
     N = tlen.shape[0]
     if t.ndim == 1:
@@ -296,6 +298,7 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     batched = log_probs.ndim == 3
     lp = log_probs if batched else log_probs.unsqueeze(1)
     T, N, C = lp.shape
+    blank = int_value(blank)
     if isinstance(blank, bool) or not isinstance(blank, numbers.Integral) or not 0 <= blank < C:
         raise ValueError(f"{_OP}: blank must be a class index in [0, {C}), got {blank!r}")
     ilen = _lengths(input_lengths, N, "input_lengths")

@@ -240,8 +240,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
         np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
         raise ValueError(f"pairwise_distance: x1 {x1.shape} and x2 {x2.shape} do not broadcast") from None
-    x1, x2 = ops._common([x1._floating(), x2._floating()], "pairwise_distance")
-    d = x1 - x2 + eps
+    d = x1._floating() - x2._floating() + eps
     return d.norm(p, -1 if d.ndim else None, keepdim)
 
 
@@ -397,6 +396,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     """(..., ) int -> (..., num_classes) int64 with a 1 at each index (no gradient)."""
     a = _index_array(indices, "one_hot")
+    num_classes = ops.int_arg(num_classes, "one_hot", "num_classes")
     if num_classes < 0:
         num_classes = int(a.max()) + 1 if a.size else 0
     if a.size and (a.min() < 0 or a.max() >= num_classes):
