@@ -1,15 +1,17 @@
 """Reverse-mode differentiation: the backward engine, grad(), grad modes, anomaly detection.
 
 The engine walks the graph in an iterative topological order (an explicit
-stack, no recursion), so a 10,000-step unrolled RNN backpropagates like a
-3-op expression. Gradients meeting at a node are summed: a weight used at
+heap of the nodes whose consumers are all done, no recursion), so a 10,000-step
+unrolled RNN backpropagates like a 3-op expression. Gradients meeting at a node are summed: a weight used at
 every time step receives the sum of every step's gradient.
 """
 from __future__ import annotations
 
 import functools
+import heapq
 import inspect
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+import math
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 from . import backend
 from .backend import xp_of
@@ -151,25 +153,34 @@ class detect_anomaly(_GradMode):
 
 
 # --------------------------------------------------------------------------- the engine
-def _topological_order(roots: Sequence[Node]) -> List[Node]:
-    """Every node reachable from roots, each after all of its parents (iterative DFS)."""
-    order: List[Node] = []
-    seen = set()
-    stack = [(r, False) for r in roots]
+def _dependencies(roots: Sequence[Node]) -> Dict[Node, int]:
+    """How many consumers each node reachable from roots has in the graph (an edge per use; iterative)."""
+    deps: Dict[Node, int] = {}
+    stack = list(roots)
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
+        node = stack.pop()
+        if isinstance(node, Tensor) or node.released:
             continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        if not isinstance(node, Tensor) and not node.released:
-            for p in node.parents:  # (a plain loop: a generator here costs more than the walk itself)
-                if p is not None and p not in seen:
-                    stack.append((p, False))
-    return order
+        for p in node.parents:  # (a plain loop: a generator here costs more than the walk itself)
+            if p is None:
+                continue
+            if p in deps:
+                deps[p] += 1
+            else:
+                deps[p] = 1
+                stack.append(p)
+    return deps
+
+
+def _priority(node: Node) -> float:
+    """Ready nodes run newest first (torch's order): a leaf at once, an output just before its Function, a
+    Function by when it was recorded. So one time step's nodes run together, and a weight used at every step
+    gets each step's gradient as soon as that step is done, instead of T of them waiting."""
+    if isinstance(node, Tensor):
+        return -math.inf
+    if type(node) is _OutputNode:
+        return -node.fn.serial - 0.5
+    return -node.serial
 
 
 def _accumulate(pending: Dict[Node, list], node: Node, g: Tensor, create_graph: bool, fresh: bool = False) -> None:
@@ -216,15 +227,35 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
     pending: Dict[Node, list] = {}
     for r, g in zip(roots, grads):
         _accumulate(pending, r._node(), g, create_graph)
-    order = _topological_order([r._node() for r in roots])
+    starts = list(dict.fromkeys([r._node() for r in roots]))
+    deps = _dependencies(starts)
+    ready = [(_priority(n), k, n) for k, n in enumerate(starts) if n not in deps]  # (a root another uses waits)
+    heapq.heapify(ready)
+    count = len(ready)
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = create_graph
+    node: Optional[Node] = None
     try:
-        for node in reversed(order):
+        while node is not None or ready:
+            if node is None:
+                node = heapq.heappop(ready)[2]
+            parents = () if isinstance(node, Tensor) or node.released else node.parents  # (before a release)
             entry = pending.pop(node, None)
             if entry is not None:
                 _visit(node, entry, pending, retain_graph, create_graph, capture)
             del entry  # a gradient lives only until its node has passed it on
+            node = None
+            for p in parents:
+                if p is not None:
+                    left = deps[p] - 1
+                    deps[p] = left
+                    if not left:
+                        key = _priority(p)
+                        if node is None and (not ready or key < ready[0][0]):  # (next anyway: no heap trip)
+                            node = p
+                        else:
+                            count += 1
+                            heapq.heappush(ready, (key, count, p))
     finally:
         _mode.grad_enabled = prev_mode
 

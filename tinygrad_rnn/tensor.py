@@ -10,6 +10,7 @@ arrays: an intermediate array stays alive only if some op saved it for backward.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import weakref
@@ -31,6 +32,7 @@ class _Mode:
 
 
 _mode = _Mode()
+_serials = itertools.count().__next__  # the order in which recorded Functions were made
 
 
 def _dt(dtype: Any) -> Optional[np.dtype]:
@@ -113,6 +115,7 @@ class Function:
     _hooks: Optional[list] = None
     released = False
     n_outputs = 1  # how many arrays forward returned (set when it returned a tuple)
+    serial = 0  # when it was recorded (Function.__call__ numbers each recorded op in turn)
     _first_node: Optional[Callable[[], Optional["_OutputNode"]]] = None  # (several outputs, save_output: see output)
 
     name = "function"  # for messages: a class's own name, lowercased, unless it or an ancestor sets one
@@ -154,6 +157,7 @@ class Function:
         if not (_mode.grad_enabled and True in [t._requires_grad for t in inputs]):
             return tuple([Tensor._make(o) for o in out]) if several else Tensor._make(out)
         self.parents = tuple([t._node() if t._requires_grad else None for t in inputs])
+        self.serial = _serials()  # (utils.checkpoint tells the nodes a function made from older ones by it)
         if self.saved_inputs:
             self.saved = saved = tuple([inputs[i] for i in self.saved_inputs])
             self.saved_versions = tuple([t._version for t in saved])
