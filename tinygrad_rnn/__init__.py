@@ -10,7 +10,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (allclose, argsort, bmm, cat, chunk, clamp, cumprod, cumsum, dot, einsum, equal, floor_divide, gather,
                   index_select, lerp, logsumexp, maximum, minimum, mm, movedim, nan_to_num, narrow, outer, roll, select,
                   sort, split, stack, topk, unflatten, where)
-from . import nn, optim
+from . import nn, optim, utils
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, int64
 
@@ -59,6 +59,6 @@ __all__ = [
     "logical_and", "logical_or", "logical_xor", "logical_not",
     "erf", "tan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "clamp_min", "clamp_max",
     "scatter", "scatter_add", "masked_select", "repeat_interleave", "tile", "diff",
-    "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim",
+    "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "utils",
     "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long",
 ]  # (tg.float, tg.int, tg.bool and tg.round are left out: a star import would shadow Python's own)

@@ -6,6 +6,7 @@ need a module-level function (``xp.exp``, ``xp.zeros``).
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, Iterable, Optional, Tuple
 
 import numpy as np
@@ -139,6 +140,21 @@ def rng(device: str = "cpu") -> Any:
         _rngs[device] = (np.random.default_rng(seed) if device == "cpu"
                          else _require_cupy().random.default_rng(seed))
     return _rngs[device]
+
+
+def get_rng_state() -> dict:
+    """A copy of every generator the package uses (creating the CPU one, and CuPy's where a GPU is, if not made
+    yet), for set_rng_state: what torch.get_rng_state does for all devices at once."""
+    rng("cpu")
+    if cuda_available():
+        rng("cuda")
+    return copy.deepcopy(_rngs)
+
+
+def set_rng_state(state: dict) -> None:
+    """Put back the generators of a get_rng_state (a copy of them: the state can be set again)."""
+    _rngs.clear()
+    _rngs.update(copy.deepcopy(state))
 
 
 def scatter_add(out: Any, index: tuple, values: Any) -> None:
