@@ -2,8 +2,9 @@
 
 The engine walks the graph in an iterative topological order (an explicit
 heap of the nodes whose consumers are all done, no recursion), so a 10,000-step
-unrolled RNN backpropagates like a 3-op expression. Gradients meeting at a node are summed: a weight used at
-every time step receives the sum of every step's gradient.
+unrolled RNN backpropagates like a 3-op expression. Gradients meeting at a node
+are summed: a weight used at every time step receives the sum of every step's
+gradient.
 """
 from __future__ import annotations
 
