@@ -1077,3 +1077,23 @@ def test_functional_derivatives_match_torch():
     f_o, f_t = (lambda x: (tg.tensor(A) @ x).tanh()), (lambda x: torch.tanh(torch.tensor(A) @ x))
     np.testing.assert_allclose(AF.jvp(f_o, xo, tg.tensor(v))[1].numpy(), AT.jvp(f_t, xt, torch.tensor(v))[1].numpy(),
                                rtol=1e-10)
+
+
+def test_a_root_computed_from_another_root():
+    """backward/grad on several outputs where one is computed from another: each root's gradient and the
+    other's path both reach the leaves (the engine waits for a root's consumers among the roots)."""
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    y = x * 2
+    z = y * 3
+    tg.autograd.backward([y, z], [tg.ones(2, dtype=tg.float64), tg.ones(2, dtype=tg.float64)])
+    assert x.grad.tolist() == [8.0, 8.0]
+    x.grad = None
+    y = x * 2
+    tg.autograd.backward([y * 3, y], [tg.ones(2, dtype=tg.float64), tg.ones(2, dtype=tg.float64)])
+    assert x.grad.tolist() == [8.0, 8.0]
+    e = x.exp()
+    (g,) = tg.grad([e, e.sum()], x, [tg.ones(2, dtype=tg.float64), tg.tensor(2.0, dtype=tg.float64)])
+    np.testing.assert_allclose(g.numpy(), 3 * np.exp([1.0, 2.0]), rtol=1e-15)
+    _, vjp = tg.autograd.functional.vjp(lambda a: (a.tanh(), a.tanh() * 2), x,
+                                        (tg.ones(2, dtype=tg.float64), tg.ones(2, dtype=tg.float64)))
+    np.testing.assert_allclose(vjp.numpy(), 3 * (1 - np.tanh([1.0, 2.0]) ** 2), rtol=1e-14)

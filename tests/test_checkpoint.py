@@ -86,6 +86,26 @@ def test_several_outputs_kwargs_and_arguments_that_need_no_gradient(device):
     assert all(p.grad is None for p in cell.parameters()) and c0.grad is None
 
 
+def test_outputs_computed_from_one_another_and_parameter_hooks():
+    """A composed LSTM cell's (h, c), h computed from c, both in the loss: the gradients of the plain run. A hook
+    on a parameter runs once, on its whole gradient (not also inside the second run)."""
+    tg.manual_seed(5)
+    cell = nn.LSTMCell(3, 4, dtype=tg.float64, fused=False)
+    x = tg.randn(2, 3, dtype=tg.float64, requires_grad=True)
+    calls = []
+    cell.weight_hh.register_hook(lambda g: calls.append(1) or g * 2)
+    results = []
+    for use in (False, True):
+        h, c = checkpoint(cell, x) if use else cell(x)
+        ((h * c).sum() + (h @ cell.weight_hh[:4]).sum()).backward()  # (weight_hh also used outside)
+        results.append([p.grad.numpy().copy() for p in cell.parameters()] + [x.grad.numpy().copy()])
+        cell.zero_grad()
+        x.grad = None
+    assert len(calls) == 2  # (once per run)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
 def test_dropout_draws_the_same_masks_in_the_second_run():
     """With the generators put back for the second run, dropout's masks repeat (the gradient is that of the
     forward that ran), and the draws after backward are those without checkpointing."""
@@ -176,6 +196,11 @@ def test_without_grad_it_is_the_function_and_misuse_is_refused():
     out = checkpoint(lin, h)
     with tg.no_grad():
         h.mul_(2)
+    with pytest.raises(RuntimeError, match="checkpoint saved for backward was changed in place"):
+        out.sum().backward()
+    out = checkpoint(lin, tg.randn(2, 3))
+    with tg.no_grad():
+        lin.weight.mul_(2)  # (an optimizer step between forward and backward: the second run would differ)
     with pytest.raises(RuntimeError, match="checkpoint saved for backward was changed in place"):
         out.sum().backward()
     with pytest.raises(ValueError, match="checkpoint_sequential: segments must be a positive int, got 0"):

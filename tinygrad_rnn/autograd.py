@@ -155,8 +155,9 @@ class detect_anomaly(_GradMode):
 
 # --------------------------------------------------------------------------- the engine
 def _dependencies(roots: Sequence[Node]) -> Dict[Node, int]:
-    """How many consumers each node reachable from roots has in the graph (an edge per use; iterative)."""
-    deps: Dict[Node, int] = {}
+    """How many consumers each node reachable from roots has in the graph (an edge per use; iterative). A root
+    that another root's graph uses counts those uses too."""
+    deps: Dict[Node, int] = dict.fromkeys(roots, 0)
     stack = list(roots)
     while stack:
         node = stack.pop()
@@ -230,35 +231,30 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
         _accumulate(pending, r._node(), g, create_graph)
     starts = list(dict.fromkeys([r._node() for r in roots]))
     deps = _dependencies(starts)
-    ready = [(_priority(n), k, n) for k, n in enumerate(starts) if n not in deps]  # (a root another uses waits)
+    ready = [(_priority(n), k, n) for k, n in enumerate(starts) if not deps[n]]  # (a root another uses waits)
     heapq.heapify(ready)
     count = len(ready)
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = create_graph
-    node: Optional[Node] = None
     try:
-        while node is not None or ready:
-            if node is None:
-                node = heapq.heappop(ready)[2]
+        while ready:
+            node = heapq.heappop(ready)[2]
             parents = () if isinstance(node, Tensor) or node.released else node.parents  # (before a release)
             entry = pending.pop(node, None)
             if entry is not None:
                 _visit(node, entry, pending, retain_graph, create_graph, capture)
             del entry  # a gradient lives only until its node has passed it on
-            node = None
             for p in parents:
                 if p is not None:
                     left = deps[p] - 1
                     deps[p] = left
                     if not left:
-                        key = _priority(p)
-                        if node is None and (not ready or key < ready[0][0]):  # (next anyway: no heap trip)
-                            node = p
-                        else:
-                            count += 1
-                            heapq.heappush(ready, (key, count, p))
+                        count += 1
+                        heapq.heappush(ready, (_priority(p), count, p))
     finally:
         _mode.grad_enabled = prev_mode
+    if pending:  # (every node that got a gradient has been visited: anything left is an engine bug)
+        raise RuntimeError(f"backward: internal error, {len(pending)} gradients were never passed on")
 
 
 def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: bool, create_graph: bool,

@@ -162,7 +162,10 @@ class RNNCell(_CellBase):
 
 
 class LSTMCell(_CellBase):
-    """LSTM cell, gates i|f|g|o; forward(input, (h, c)) -> (h', c'). ``forget_bias`` sets b_if + b_hf."""
+    """LSTM cell, gates i|f|g|o; forward(input, (h, c)) -> (h', c'). ``forget_bias`` sets b_if + b_hf. Fused (the
+    default), h' = o tanh(c') is computed inside the step, so a hook on c' sees only the gradient from what
+    uses c' later (as with torch's fused cell); with fused=False c' is a node before h' and its hook sees the
+    total dL/dc'."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Optional[str] = None,
                  dtype: Any = None, *, forget_bias: Optional[float] = None, fused: bool = True) -> None:

@@ -29,11 +29,12 @@ class Checkpoint(Function):
 
     name = "checkpoint"
 
-    def __init__(self, function: Callable[..., Any], args: tuple, kwargs: dict, n_inputs: int,
+    def __init__(self, function: Callable[..., Any], args: tuple, kwargs: dict, n_inputs: int, n_params: int,
                  outputs: List[Any], rng_state: Any) -> None:
         self.function, self.args, self.kwargs, self.n_inputs = function, args, kwargs, n_inputs
         self.results, self.rng_state = outputs, rng_state
-        self.saved_inputs = tuple(range(n_inputs))  # (backward refuses inputs changed in place since)
+        # (backward refuses inputs and parameters changed in place since: an optimizer step in between, say)
+        self.saved_inputs = tuple(range(n_inputs + n_params))
 
     def forward(self, *arrays):
         results, self.results = self.results, None  # (computed by the first run; held by the outputs only)
@@ -43,7 +44,7 @@ class Checkpoint(Function):
         if _mode.grad_enabled:
             raise RuntimeError("checkpoint: double backward (create_graph=True) through a checkpointed segment "
                                "is not supported; call the function without checkpoint")
-        inputs, params = self.saved, self.parents[self.n_inputs:]
+        inputs, params = self.saved[:self.n_inputs], self.parents[self.n_inputs:]
         current = backend.get_rng_state() if self.rng_state is not None else None
         try:
             if current is not None:
@@ -56,8 +57,15 @@ class Checkpoint(Function):
                 backend.set_rng_state(current)
         pairs = [(o, g) for o, g in zip(outputs, grads) if g is not None and o.requires_grad]
         wrt = [t for t in leaves if t.requires_grad] + [p for p in params if p is not None]
-        found = grad([o for o, _ in pairs], wrt, [g for _, g in pairs], allow_unused=True) if pairs and wrt else ()
-        found = iter(found)
+        hooks = [(p, p._hooks) for p in params if p is not None and p._hooks]
+        try:  # (a parameter's hooks run once, in the outer backward, on its whole gradient)
+            for p, _ in hooks:
+                p._hooks = None
+            found = iter(grad([o for o, _ in pairs], wrt, [g for _, g in pairs], allow_unused=True)
+                         if pairs and wrt else ())
+        finally:
+            for p, h in hooks:
+                p._hooks = h
         return tuple([next(found, None) if t.requires_grad else None for t in leaves]
                      + [next(found, None) if p is not None else None for p in params])
 
@@ -87,7 +95,7 @@ def checkpoint(function: Callable[..., Any], *args: Any, preserve_rng_state: boo
         return result
     # (a view's base would keep the first run's array alive: copy it)
     kept = [o.data if o.data.base is None else o.data.copy() for o in outputs]
-    fn = Checkpoint(function, args, kwargs, len(inputs), kept, rng_state)
+    fn = Checkpoint(function, args, kwargs, len(inputs), len(params), kept, rng_state)
     del result, outputs  # (the first run's graph goes with them)
     return fn(*inputs, *params)
 
@@ -131,7 +139,8 @@ def _parameters(outputs: Sequence[Tensor], leaves: Sequence[Tensor], start: int)
         fn = node.fn if isinstance(node, _OutputNode) else node
         if fn.serial < start:
             raise ValueError(f"checkpoint: the function reads a tensor computed before it was called (by "
-                             f"{fn.name}) that requires grad; pass that tensor as an argument, or detach() it")
+                             f"{fn.name}) that requires grad; pass that tensor as an argument of its own (tensors "
+                             "inside tuples, lists or dicts are not unpacked), or detach() it")
         stack.extend([p for p in reversed(node.parents) if p is not None])
     return found
 
