@@ -8,7 +8,7 @@ import weakref
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
@@ -1097,3 +1097,72 @@ def test_a_root_computed_from_another_root():
     _, vjp = tg.autograd.functional.vjp(lambda a: (a.tanh(), a.tanh() * 2), x,
                                         (tg.ones(2, dtype=tg.float64), tg.ones(2, dtype=tg.float64)))
     np.testing.assert_allclose(vjp.numpy(), 3 * (1 - np.tanh([1.0, 2.0]) ** 2), rtol=1e-14)
+
+
+@st.composite
+def random_graph(draw):
+    """A random DAG of ops on three leaves: each node applies an op to one or two earlier nodes (so values are
+    reused and roots may be computed from one another). Returns (leaf arrays, program, root indices)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    leaves = [rng.uniform(0.5, 1.5, (2, 3)) for _ in range(3)]
+    program = []
+    for k in range(draw(st.integers(1, 12))):
+        n = 3 + k
+        op = draw(st.sampled_from(["add", "mul", "sub", "tanh", "exp", "sum1", "T", "matmul", "cat"]))
+        program.append((op, draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))))
+    roots = draw(st.lists(st.integers(0, 2 + len(program)), min_size=1, max_size=3, unique=True))
+    return leaves, program, roots
+
+
+def _run_graph(leaves, program):
+    nodes = list(leaves)
+    for op, a, b in program:
+        x, y = nodes[a], nodes[b]
+        if op in ("add", "mul", "sub"):
+            y = y if x.shape == y.shape else y.sum() * 0.5
+            nodes.append(x + y if op == "add" else x * y if op == "mul" else x - y)
+        elif op == "tanh":
+            nodes.append(x.tanh())
+        elif op == "exp":
+            nodes.append((x * 0.1).exp())
+        elif op == "sum1":
+            nodes.append(x.sum(-1, keepdim=True) * 0.3 + x)
+        elif op == "T":
+            nodes.append(x.T.T * 1.5 if x.ndim == 2 else x * 1.5)
+        elif op == "matmul":
+            nodes.append((x @ x.T @ x) * 0.1 if x.ndim == 2 else x * x)
+        else:
+            nodes.append(tg.cat([x, x * 0.5], 0)[: x.shape[0]] if x.ndim else x * 2)
+    return nodes
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph=random_graph())
+def test_several_roots_of_a_random_graph(graph):
+    """backward(roots, weights) on roots of a random graph (some computed from others, reused values) gives
+    every leaf the gradient of sum_i <w_i, root_i> taken as one scalar, which matches central differences."""
+    arrays, program, picks = graph
+    rng = np.random.default_rng(len(program))
+    nodes = _run_graph([tg.tensor(a, requires_grad=True) for a in arrays], program)
+    weights = [rng.standard_normal(nodes[i].shape) for i in picks]
+    leaves = nodes[:3]
+    tg.autograd.backward([nodes[i] for i in picks], [tg.tensor(w) for w in weights])
+    several = [None if t.grad is None else t.grad.numpy() for t in leaves]
+
+    def scalar(*ls):
+        ns = _run_graph(list(ls), program)
+        return sum([(ns[i] * tg.tensor(w)).sum() for i, w in zip(picks, weights)], tg.tensor(0.0, dtype=tg.float64))
+
+    ls = [tg.tensor(a, requires_grad=True) for a in arrays]
+    one = tg.grad(scalar(*ls), ls, allow_unused=True)
+    for s, o in zip(several, one):
+        assert (s is None) == (o is None)
+        if s is not None:
+            np.testing.assert_allclose(s, o.numpy(), rtol=1e-12, atol=1e-12)
+    used = [k for k, o in enumerate(one) if o is not None]
+    if used:
+        def on_used(*u):
+            given = dict(zip(used, u))
+            return scalar(*[given.get(k, ls[k].detach()) for k in range(3)])
+
+        assert tg.gradcheck(on_used, [ls[k] for k in used])
