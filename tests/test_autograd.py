@@ -1166,3 +1166,14 @@ def test_several_roots_of_a_random_graph(graph):
             return scalar(*[given.get(k, ls[k].detach()) for k in range(3)])
 
         assert tg.gradcheck(on_used, [ls[k] for k in used])
+
+
+def test_grad_leaves_leaves_it_was_not_asked_for_alone():
+    """tg.grad runs no hook of a leaf outside its inputs (as torch.autograd.grad), and sets no .grad."""
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    b = tg.tensor([3.0, 4.0], requires_grad=True)
+    calls = []
+    b.register_hook(calls.append)
+    a.register_hook(lambda g: calls.append("a") or g * 10)
+    (ga,) = tg.grad((a * b).sum(), a)
+    assert ga.tolist() == [30.0, 40.0] and calls == ["a"] and a.grad is None and b.grad is None

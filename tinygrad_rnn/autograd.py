@@ -261,6 +261,8 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
            capture: Optional[Dict[Node, Optional[Tensor]]]) -> None:
     """Run hooks on the gradient reaching node, then store it (leaf) or pass it to node's parents."""
     g = entry[0]
+    if capture is not None and isinstance(node, Tensor) and node not in capture:
+        return  # (grad(): a leaf not asked for takes nothing, its hooks included, as in torch)
     if node._hooks:
         g = _run_hooks(node._hooks, g)
         entry[1] = False  # a hook may keep g: never adopt it as a leaf's in-place .grad buffer
