@@ -142,18 +142,20 @@ def rng(device: str = "cpu") -> Any:
     return _rngs[device]
 
 
-def get_rng_state() -> dict:
-    """A copy of every generator the package uses (creating the CPU one, and CuPy's where a GPU is, if not made
-    yet), for set_rng_state: what torch.get_rng_state does for all devices at once."""
-    rng("cpu")
-    if cuda_available():
-        rng("cuda")
-    return copy.deepcopy(_rngs)
+def get_rng_state(devices: Iterable[str] = ("cpu",)) -> dict:
+    """A copy of the package's generator of each device (made now if it was not yet), for set_rng_state: what
+    torch.get_rng_state does."""
+    state = {}
+    for device in devices:
+        try:
+            state[device] = copy.deepcopy(rng(device))
+        except TypeError as e:  # (a generator that cannot be copied)
+            raise TypeError(f"get_rng_state: the {device} random generator cannot be copied ({e})") from None
+    return state
 
 
 def set_rng_state(state: dict) -> None:
-    """Put back the generators of a get_rng_state (a copy of them: the state can be set again)."""
-    _rngs.clear()
+    """Put back the generators of a get_rng_state (copies of them: the state can be set again)."""
     _rngs.update(copy.deepcopy(state))
 
 

@@ -45,7 +45,7 @@ class Checkpoint(Function):
             raise RuntimeError("checkpoint: double backward (create_graph=True) through a checkpointed segment "
                                "is not supported; call the function without checkpoint")
         inputs, params = self.saved[:self.n_inputs], self.parents[self.n_inputs:]
-        current = backend.get_rng_state() if self.rng_state is not None else None
+        current = backend.get_rng_state(self.rng_state) if self.rng_state is not None else None
         try:
             if current is not None:
                 backend.set_rng_state(self.rng_state)
@@ -73,8 +73,8 @@ class Checkpoint(Function):
 def checkpoint(function: Callable[..., Any], *args: Any, preserve_rng_state: bool = True,
                **kwargs: Any) -> Any:
     """function(*args, **kwargs), its intermediate values not kept for backward: backward runs the function
-    again (with the random generators as they were, unless ``preserve_rng_state=False``, so dropout draws the
-    same masks) and backpropagates through that run. The gradient reaches the Tensor arguments and every tensor
+    again (with the random generators of the CPU and of the arguments' devices as they were, unless
+    ``preserve_rng_state=False``, so dropout draws the same masks) and backpropagates through that run. The gradient reaches the Tensor arguments and every tensor
     requiring grad that the function reads (the parameters of a module it calls), by ``.backward()`` or
     ``tg.grad`` alike, and equals the gradient without checkpointing. function returns a Tensor or a tuple
     of Tensors; it must compute the same thing when called again (no in-place change to its inputs, no state
@@ -85,7 +85,7 @@ def checkpoint(function: Callable[..., Any], *args: Any, preserve_rng_state: boo
     if not _mode.grad_enabled:
         return function(*args, **kwargs)
     inputs = [a for a in args if isinstance(a, Tensor)]
-    rng_state = backend.get_rng_state() if preserve_rng_state else None
+    rng_state = backend.get_rng_state({"cpu", *[t.device for t in inputs]}) if preserve_rng_state else None
     leaves = _leaves(inputs)
     start = _serials()
     result = function(*_substitute(args, inputs, leaves), **kwargs)
