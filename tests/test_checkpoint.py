@@ -77,8 +77,8 @@ def test_several_outputs_kwargs_and_arguments_that_need_no_gradient(device):
         return h, c
 
     results = []
-    for use in (False, True):
-        out = checkpoint(step, x, 2.0, c0, bias=0.25) if use else step(x, 2.0, c0, bias=0.25)
+    for use in (False, True):  # (use_reentrant, torch's keyword, is taken and not passed on)
+        out = checkpoint(step, x, 2.0, c0, bias=0.25, use_reentrant=True) if use else step(x, 2.0, c0, bias=0.25)
         loss = (out[1] ** 2).sum()
         results.append(tg.grad(loss, [x, *cell.parameters()]))
     for a, b in zip(*results):
@@ -160,7 +160,7 @@ def test_checkpoint_sequential_matches_the_plain_run():
     x = tg.randn(3, 4, dtype=tg.float64, requires_grad=True)
     results = []
     for segments in (0, 1, 2, 5, 9):
-        out = checkpoint_sequential(model, segments, x) if segments else model(x)
+        out = checkpoint_sequential(model, segments, x, use_reentrant=False) if segments else model(x)
         (out ** 2).sum().backward()
         results.append([p.grad.numpy().copy() for p in model.parameters()] + [x.grad.numpy().copy()])
         model.zero_grad()
@@ -176,6 +176,8 @@ def test_without_grad_it_is_the_function_and_misuse_is_refused():
     with tg.no_grad():
         assert checkpoint(lin, x).grad_fn is None
     assert checkpoint(lambda v: v * 2, x).grad_fn is None  # (nothing requires grad)
+    with pytest.raises(TypeError, match="checkpoint: use_reentrant must be a bool or None, got 'no'"):
+        checkpoint(lin, x, use_reentrant="no")
     with pytest.raises(TypeError, match="checkpoint: function must be callable, got int"):
         checkpoint(3, x)
     with pytest.raises(TypeError, match=r"checkpoint: function must return a Tensor or a tuple of Tensors, got "

@@ -15,7 +15,7 @@ Unlike truncated BPTT, the gradient is exact: every step reaches every earlier o
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from .. import backend
 from ..autograd import enable_grad, grad
@@ -70,8 +70,8 @@ class Checkpoint(Function):
                      + [next(found, None) if p is not None else None for p in params])
 
 
-def checkpoint(function: Callable[..., Any], *args: Any, preserve_rng_state: bool = True,
-               **kwargs: Any) -> Any:
+def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: Optional[bool] = None,
+               preserve_rng_state: bool = True, **kwargs: Any) -> Any:
     """function(*args, **kwargs), its intermediate values not kept for backward: backward runs the function
     again (with the random generators of the CPU and of the arguments' devices as they were, unless
     ``preserve_rng_state=False``, so dropout draws the same masks) and backpropagates through that run. The gradient reaches the Tensor arguments and every tensor
@@ -79,7 +79,10 @@ def checkpoint(function: Callable[..., Any], *args: Any, preserve_rng_state: boo
     ``tg.grad`` alike, and equals the gradient without checkpointing. function returns a Tensor or a tuple
     of Tensors; it must compute the same thing when called again (no in-place change to its inputs, no state
     it updates). Without grad (``no_grad``, or nothing that requires grad) it is function(*args, **kwargs).
-    Double backward is not supported."""
+    Double backward is not supported. ``use_reentrant`` is taken for torch's signature and changes nothing: this
+    one finds the parameters itself and works with ``tg.grad``, as torch's non-reentrant variant."""
+    if use_reentrant is not None and not isinstance(use_reentrant, bool):
+        raise TypeError(f"checkpoint: use_reentrant must be a bool or None, got {use_reentrant!r}")
     if not callable(function):
         raise TypeError(f"checkpoint: function must be callable, got {type(function).__name__}")
     if not _mode.grad_enabled:
@@ -145,7 +148,8 @@ def _parameters(outputs: Sequence[Tensor], leaves: Sequence[Tensor], start: int)
     return found
 
 
-def checkpoint_sequential(functions: Any, segments: int, input: Tensor, preserve_rng_state: bool = True) -> Tensor:
+def checkpoint_sequential(functions: Any, segments: int, input: Tensor, use_reentrant: Optional[bool] = None,
+                          preserve_rng_state: bool = True) -> Tensor:
     """torch's checkpoint_sequential: functions (an nn.Sequential, or a list of modules / functions of one
     tensor) applied in turn to input, in ``segments`` runs of about equal length, each but the last
     checkpointed (the last one's graph is needed at once by backward anyway)."""
@@ -163,5 +167,6 @@ def checkpoint_sequential(functions: Any, segments: int, input: Tensor, preserve
 
     starts = list(range(0, len(functions), size))
     for start in starts[:-1]:
-        input = checkpoint(run(start, start + size), input, preserve_rng_state=preserve_rng_state)
+        input = checkpoint(run(start, start + size), input, use_reentrant=use_reentrant,
+                           preserve_rng_state=preserve_rng_state)
     return run(starts[-1], len(functions))(input) if starts else input
