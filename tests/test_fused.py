@@ -686,3 +686,20 @@ def test_blocks_reorders_and_scales_gate_blocks_in_c_order(order, scale, dtype):
                                for j, k in enumerate(order)])
         assert got.dtype == a.dtype and got.flags.c_contiguous
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh"])
+@pytest.mark.parametrize("kernels", [False, True])
+def test_an_empty_batch_on_both_paths(cell, kernels):
+    """B = 0 through the numpy loops and the kernel path (its launches skip no-row steps): empty outputs, empty
+    input gradients, zero weight gradients, with and without lengths."""
+    rng = np.random.default_rng(0)
+    G = {"lstm": 4, "gru": 3}.get(cell, 1)
+    w_ih, w_hh = (tg.tensor(rng.standard_normal((G * 4, n)), requires_grad=True) for n in (3, 4))
+    with path(kernels):
+        for lengths in (None, []):
+            x = tg.zeros(5, 0, 3, dtype=tg.float64, requires_grad=True)
+            out, h_n, _ = run_fused(cell, x, None, None, w_ih, w_hh, None, None, lengths, False)
+            assert out.shape == (5, 0, 4) and h_n.shape == (0, 4)
+            (out.sum() + h_n.sum()).backward()
+            assert x.grad.shape == (5, 0, 3) and not w_ih.grad.numpy().any() and not w_hh.grad.numpy().any()
