@@ -422,6 +422,76 @@ def test_pad_constant(device, shape, value, data):
     check_op(lambda t: F.pad(t, tuple(amounts), value=value), ref, [x], device, gradgrad=True)
 
 
+_NP_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+@with_fixtures
+@given(mode=st.sampled_from(sorted(_NP_PAD_MODE)), k=st.integers(1, 3), extra=st.integers(1, 2), data=st.data())
+def test_pad_reflect_replicate_circular(device, mode, k, extra, data):
+    """The other modes of F.pad against np.pad's reflect, edge and wrap, on the last k dims of a tensor with one
+    or two dims more, each padded up to its limit (reflect: size - 1, circular: size); negative amounts crop
+    first. With gradients (each element's copies summed) and second derivatives."""
+    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=k + extra, max_size=k + extra), label="shape"))
+    amounts = []
+    for d in range(len(shape) - 1, len(shape) - 1 - k, -1):
+        crop = data.draw(st.integers(0, shape[d] - 1), label=f"crop {d}")
+        n = shape[d] - crop
+        most = {"reflect": n - 1, "circular": n}.get(mode, 3)
+        lo, hi = (data.draw(st.integers(0, most), label=f"pad {d}") for _ in range(2))
+        amounts += [-crop, hi] if data.draw(st.booleans(), label=f"crop left {d}") else [lo, -crop]
+
+    def ref(a):
+        widths = [(0, 0)] * a.ndim
+        for j in range(k):
+            d, lo, hi = a.ndim - 1 - j, amounts[2 * j], amounts[2 * j + 1]
+            a = a[(slice(None),) * d + (slice(max(-lo, 0), a.shape[d] - max(-hi, 0)),)]
+            widths[d] = (max(lo, 0), max(hi, 0))
+        return np.pad(a, widths, mode=_NP_PAD_MODE[mode])
+
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda t: F.pad(t, tuple(amounts), mode=mode), ref, [x], device, gradgrad=True)
+
+
+def test_pad_modes_crop_first_and_name_bad_input():
+    x = tg.arange(4.0).reshape(1, 4)
+    assert F.pad(x, (-1, 2), mode="reflect").tolist() == [[1.0, 2.0, 3.0, 2.0, 1.0]]  # (torch's results)
+    assert F.pad(x, (-1, 2), mode="replicate").tolist() == [[1.0, 2.0, 3.0, 3.0, 3.0]]
+    assert F.pad(x, (-1, 2), mode="circular").tolist() == [[1.0, 2.0, 3.0, 1.0, 2.0]]
+    assert F.pad(x, (2, 3), mode="reflect").tolist() == [[2.0, 1.0, 0.0, 1.0, 2.0, 3.0, 2.0, 1.0, 0.0]]
+    for call, match in (
+            (lambda: F.pad(x, (4, 0), mode="reflect"), r"pad: mode 'reflect' pads dim 1 \(size 4 after any "
+                                                         r"cropping\) by at most 3 on a side, got \(4, 0\)"),
+            (lambda: F.pad(x, (5, 0), mode="circular"), "by at most 4 on a side"),
+            (lambda: F.pad(x, (1, 1), mode="reflect", value=0.0), "pad: mode 'reflect' takes no value"),
+            (lambda: F.pad(tg.ones(4), (1, 1), mode="replicate"),
+             r"pad: mode 'replicate' pads the last 1-3 dims of a tensor with one or two dims more .* shape \(4,\)"),
+            (lambda: F.pad(tg.ones(1, 2, 3, 4), (1, 1), mode="circular"), "got 1 \\(left, right\\) pairs"),
+            (lambda: F.pad(x, (-3, -2), mode="reflect"), r"crops more than dim 1"),
+            (lambda: F.pad(x, (1, 1), mode="mirror"), "pad: mode must be 'constant', 'reflect', 'replicate' or "
+                                                      "'circular', got 'mirror'")):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_pad_modes_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for trial in range(60):
+        mode = sorted(_NP_PAD_MODE)[trial % 3]
+        k = 1 + trial % 3
+        shape = tuple(int(v) for v in rng.integers(2, 5, size=k + 1 + trial % 2))
+        amounts = [int(v) for v in rng.integers(0, 2, size=2 * k)]
+        a, w = rng.standard_normal(shape), None
+        t = torch.tensor(a, requires_grad=True)
+        ours = tg.tensor(a, requires_grad=True)
+        ty, oy = torch.nn.functional.pad(t, tuple(amounts), mode=mode), F.pad(ours, amounts, mode=mode)
+        w = rng.standard_normal(tuple(ty.shape))
+        (ty * torch.tensor(w)).sum().backward()
+        (oy * tg.tensor(w)).sum().backward()
+        np.testing.assert_allclose(oy.numpy(), ty.detach().numpy(), rtol=1e-14, err_msg=f"{mode} {shape} {amounts}")
+        np.testing.assert_allclose(ours.grad.numpy(), t.grad.numpy(), rtol=1e-13, atol=1e-15, err_msg=f"{mode} {shape}")
+
+
 def test_pad_errors_and_flatten_modules():
     x = tg.ones(2, 3)
     with pytest.raises(ValueError, match=r"pad: expected an even number of padding amounts, at most 2 per dim \(4"):
@@ -430,8 +500,6 @@ def test_pad_errors_and_flatten_modules():
         F.pad(x, (-2, -2))
     with pytest.raises(ValueError, match=r"pad: padding \(-4, 4\) crops more than dim 1"):
         F.pad(x, (-4, 4))  # (the other side's padding does not make up for it)
-    with pytest.raises(NotImplementedError, match="pad: mode 'reflect' is not supported here"):
-        F.pad(x, (1, 1), mode="reflect")
     assert F.pad(tg.tensor([1, 2]), (1, 0), value=7).tolist() == [7, 1, 2]  # (the input's dtype)
     y = tg.randn(2, 3, 4)
     assert tg.nn.Flatten()(y).shape == (2, 12) and tg.nn.Flatten(0, 1)(y).shape == (6, 4)
@@ -2005,7 +2073,8 @@ def test_only_zero_d_integer_tensors_serve_as_ints():
     with pytest.raises(TypeError, match="chunk: chunks must be an int, got float"):
         x.chunk(2.0)
     for call, op in ((lambda: x.reshape(tg.tensor(2.0), -1), "reshape"),
-                     (lambda: x.expand(tg.tensor(3.0), 4), "expand"), (lambda: x.permute(tg.tensor(1.0), 0), "permute")):
+                     (lambda: x.expand(tg.tensor(3.0), 4), "expand"),
+                     (lambda: x.permute(tg.tensor(1.0), 0), "permute")):
         with pytest.raises(TypeError, match=f"{op}: sizes and dims must be ints, got a float32 tensor of shape"):
             call()
     with pytest.raises(TypeError, match="one_hot: num_classes must be an int, got float"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 
@@ -314,16 +314,21 @@ def _attention_softmax(scores: Tensor) -> Tensor:
 
 
 def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] = None) -> Tensor:
-    """torch's F.pad, constant mode: ``pad`` = (left, right) for the last dim, then (left, right) for the one
-    before, ...; a negative amount crops. The input lands in a new tensor of ``value`` (0 by default), so its
-    gradient is the matching slice."""
+    """torch's F.pad: ``pad`` = (left, right) for the last dim, then (left, right) for the one before, ...; a
+    negative amount crops. 'constant': the input lands in a new tensor of ``value`` (0 by default), so its
+    gradient is the matching slice. 'reflect' mirrors the input about its edge elements ([a, b, c] padded by 2
+    on the left: [c, b, a, b, c]), 'replicate' repeats the edge elements, 'circular' wraps around; those pad the
+    last 1-3 dims of a tensor with one or two dims more (a batch and a channel dim, as torch's), crop first,
+    and are gathers, so each element's gradient is the sum over its copies."""
     _check_tensor("pad", "input", input)
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported here, only 'constant'")
+    if mode not in ("constant", *_PAD_SOURCES):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     amounts = [ops.int_arg(p, "pad", "each padding amount") for p in (pad if isinstance(pad, (tuple, list)) else [pad])]
     if len(amounts) % 2 or len(amounts) > 2 * input.ndim:
         raise ValueError(f"pad: expected an even number of padding amounts, at most 2 per dim ({2 * input.ndim} for "
                          f"shape {input.shape}), got {len(amounts)}")
+    if mode != "constant":
+        return _pad_by_gathering(input, amounts, mode, value)
     crop, place, shape = [slice(None)] * input.ndim, [slice(None)] * input.ndim, list(input.shape)
     for k in range(len(amounts) // 2):
         d, (lo, hi) = input.ndim - 1 - k, amounts[2 * k:2 * k + 2]
@@ -341,6 +346,37 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] 
     outside = xp_of(out.data).ones(tuple(shape), bool)
     outside[tuple(place)] = False
     return ops.masked_fill(out, outside, value)
+
+
+# where output position j of a padded dim of size n reads from (j < 0 and j >= n: the padding)
+_PAD_SOURCES = {"reflect": lambda j, n: (n - 1) - np.abs((n - 1) - np.abs(j)),
+                "replicate": lambda j, n: np.clip(j, 0, n - 1),
+                "circular": lambda j, n: j % n}
+
+
+def _pad_by_gathering(x: Tensor, amounts: List[int], mode: str, value: Optional[float]) -> Tensor:
+    """F.pad's reflect, replicate and circular modes: crop where an amount is negative, then gather each padded
+    dim's elements from the positions _PAD_SOURCES gives."""
+    k = len(amounts) // 2
+    if value is not None:
+        raise ValueError(f"pad: mode {mode!r} takes no value, got value={value!r}")
+    if not 1 <= k <= 3 or x.ndim not in (k + 1, k + 2):
+        raise ValueError(f"pad: mode {mode!r} pads the last 1-3 dims of a tensor with one or two dims more (as "
+                         f"torch's), got {k} (left, right) pairs for shape {x.shape}")
+    for i in range(k):
+        d, (lo, hi) = x.ndim - 1 - i, amounts[2 * i:2 * i + 2]
+        if max(-lo, 0) + max(-hi, 0) > x.shape[d]:
+            raise ValueError(f"pad: padding ({lo}, {hi}) crops more than dim {d} of shape {x.shape} holds")
+        x = x[ops._along(d, slice(max(-lo, 0), x.shape[d] - max(-hi, 0)))] if min(lo, hi) < 0 else x
+        n, lo, hi = x.shape[d], max(lo, 0), max(hi, 0)
+        most = {"reflect": n - 1, "circular": n}.get(mode, math.inf if n else 0)  # (from an empty dim: nothing)
+        if max(lo, hi) > max(most, 0):
+            raise ValueError(f"pad: mode {mode!r} pads dim {d} (size {n} after any cropping) by at most "
+                             f"{max(most, 0)} on a side, got ({lo}, {hi})")
+        if lo or hi:
+            source = _PAD_SOURCES[mode](np.arange(-lo, n + hi), n)
+            x = ops.index_select(x, d, backend.to_device(source, x.device))
+    return x
 
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
