@@ -27,7 +27,7 @@ import numpy as np
 from .. import ops
 from ..backend import xp_of
 from ..creation import zeros
-from ..tensor import Tensor
+from ..tensor import Tensor, _mode
 from . import functional as F
 from . import fused, init
 from .module import Module, Parameter
@@ -77,10 +77,10 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Te
 # --------------------------------------------------------------------------- cells
 class _CellBase(Module):
     """One step of a recurrence. ``fused=True`` (the default) runs the step as one fused Function (the
-    layers' recurrence over one step: a node in the graph, a hand-derived backward; a training step 1.3x-2x
-    faster than the composed equations at B=1..64, H=64..256); ``fused=False`` composes the cell equations
-    above from ordinary ops (the readable reference; needed for double backward). The tests hold the two to
-    the same outputs and gradients."""
+    layers' recurrence over one step: a node in the graph, a hand-derived backward; a training loop 1.05x-1.9x
+    faster than the composed equations, benchmarks/bench_cells.py); ``fused=False`` composes the cell
+    equations above from ordinary ops (the readable reference; needed for double backward). The tests hold
+    the two to the same outputs and gradients."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, device: Optional[str],
                  dtype: Any, fused: bool) -> None:
@@ -154,7 +154,7 @@ class RNNCell(_CellBase):
 
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         x, h, unbatched = self._prepare(input, hx)
-        if self.fused:
+        if self.fused and _mode.grad_enabled:  # (without a graph the composed step is faster: 0.8x-0.95x)
             h = self._fused_step(fused.RNNSequence, x, [("h0", h)], nonlinearity=self.nonlinearity)[1]
         else:
             h = rnn_cell(x, h, *self._weights(), self.nonlinearity)
