@@ -1118,19 +1118,20 @@ def _run_graph(leaves, program):
     nodes = list(leaves)
     for op, a, b in program:
         x, y = nodes[a], nodes[b]
+        # (each op keeps values within a few units, so no chain of them overflows or loses precision)
         if op in ("add", "mul", "sub"):
-            y = y if x.shape == y.shape else y.sum() * 0.5
-            nodes.append(x + y if op == "add" else x * y if op == "mul" else x - y)
+            y = y if x.shape == y.shape else y.sum() * 0.2
+            nodes.append((x + y if op == "add" else x * y if op == "mul" else x - y) * 0.5)
         elif op == "tanh":
             nodes.append(x.tanh())
         elif op == "exp":
-            nodes.append((x * 0.1).exp())
+            nodes.append((x * 0.1).tanh().exp())
         elif op == "sum1":
-            nodes.append(x.sum(-1, keepdim=True) * 0.3 + x)
+            nodes.append((x.sum(-1, keepdim=True) * 0.3 + x) * 0.5)
         elif op == "T":
-            nodes.append(x.T.T * 1.5 if x.ndim == 2 else x * 1.5)
+            nodes.append(x.T.T * 0.9 if x.ndim == 2 else x * 0.9)
         elif op == "matmul":
-            nodes.append((x @ x.T @ x) * 0.1 if x.ndim == 2 else x * x)
+            nodes.append((x @ x.T @ x).tanh() if x.ndim == 2 else x * x * 0.5)
         else:
             nodes.append(tg.cat([x, x * 0.5], 0)[: x.shape[0]] if x.ndim else x * 2)
     return nodes
