@@ -307,10 +307,7 @@ def atan2(a: Any, b: Any) -> Tensor:
     a, b = operands("atan2", a, b)
     if a.dtype.kind != "f":
         a, b = a.astype(np.float32), b.astype(np.float32)
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ValueError(f"atan2: the input {a.shape} and other {b.shape} do not broadcast") from None
+    broadcast_shapes("atan2", ("the input", a.shape), ("other", b.shape))
     return Atan2()(a, b)
 
 
@@ -918,6 +915,15 @@ def _kind(v: Any) -> str:
     if isinstance(v, Tensor):
         return f"{'an' if v.dtype.name[0] in 'aeiou' else 'a'} {v.dtype} tensor of shape {v.shape}"
     return type(v).__name__
+
+
+def broadcast_shapes(op: str, *named: Tuple[str, Tuple[int, ...]]) -> Tuple[int, ...]:
+    """The shape that the (name, shape) pairs broadcast to, or a ValueError naming op and each of them."""
+    try:
+        return np.broadcast_shapes(*[shape for _, shape in named])
+    except ValueError:
+        parts = [f"{name} {shape}".strip() for name, shape in named]
+        raise ValueError(f"{op}: {', '.join(parts[:-1])} and {parts[-1]} do not broadcast") from None
 
 
 def int_arg(v: Any, op: str, what: str) -> int:
@@ -1717,11 +1723,7 @@ def lerp(start: Tensor, end: Tensor, weight: Any) -> Tensor:
         weight = weight.astype(start.dtype)
     elif not isinstance(weight, numbers.Real):
         raise TypeError(f"lerp: weight must be a number or a Tensor, got {type(weight).__name__}")
-    try:
-        np.broadcast_shapes(start.shape, end.shape, getattr(weight, "shape", ()))
-    except ValueError:
-        raise ValueError(f"lerp: the input {start.shape}, end {end.shape} and weight {getattr(weight, 'shape', ())} "
-                         "do not broadcast") from None
+    broadcast_shapes("lerp", ("the input", start.shape), ("end", end.shape), ("weight", getattr(weight, "shape", ())))
     diff = end - start
     if not isinstance(weight, Tensor):
         return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
@@ -1782,10 +1784,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if like is None:
         a = as_tensor(a, device=device)  # Python floats become float32, ints int64
     a, b = operands("where", a, b)
-    try:
-        np.broadcast_shapes(cond.shape, a.shape, b.shape)
-    except ValueError:
-        raise ValueError(f"where: condition {cond.shape}, inputs {a.shape} and {b.shape} do not broadcast") from None
+    broadcast_shapes("where", ("condition", cond.shape), ("inputs", a.shape), ("", b.shape))
     return Where(cond.copy())(a, b)  # (a copy: a later change to the condition cannot alter the gradient)
 
 
@@ -2239,10 +2238,7 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
     """torch.masked_select: the elements of x where the boolean mask is True, as a 1-D tensor (x and mask
     broadcast, row-major order); the gradient goes back to those elements (summed over broadcast copies)."""
     m = _bool_mask(mask, "masked_select", "mask")
-    try:
-        shape = np.broadcast_shapes(x.shape, m.shape)
-    except ValueError:
-        raise ValueError(f"masked_select: the input {x.shape} and mask {m.shape} do not broadcast") from None
+    shape = broadcast_shapes("masked_select", ("the input", x.shape), ("mask", m.shape))
     m = backend.to_device(m, x.device)
     m = xp_of(m).broadcast_to(m, shape)
     return getitem(x.broadcast_to(shape).reshape(-1), m.reshape(-1), "masked_select")

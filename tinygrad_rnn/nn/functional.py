@@ -217,10 +217,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     broadcast (each normalized first, as torch does)."""
     _check_tensor("cosine_similarity", "x1", x1)
     _check_tensor("cosine_similarity", "x2", x2)
-    try:
-        shape = np.broadcast_shapes(x1.shape, x2.shape)
-    except ValueError:
-        raise ValueError(f"cosine_similarity: x1 {x1.shape} and x2 {x2.shape} do not broadcast") from None
+    shape = ops.broadcast_shapes("cosine_similarity", ("x1", x1.shape), ("x2", x2.shape))
     if not shape:
         raise ValueError("cosine_similarity: the inputs are 0-d; there is no dim to compare over")
     d = ops._one_dim(dim, len(shape), "cosine_similarity")
@@ -236,10 +233,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     2-norm's gradient finite where x1 = x2)."""
     _check_tensor("pairwise_distance", "x1", x1)
     _check_tensor("pairwise_distance", "x2", x2)
-    try:
-        np.broadcast_shapes(x1.shape, x2.shape)
-    except ValueError:
-        raise ValueError(f"pairwise_distance: x1 {x1.shape} and x2 {x2.shape} do not broadcast") from None
+    ops.broadcast_shapes("pairwise_distance", ("x1", x1.shape), ("x2", x2.shape))
     d = x1._floating() - x2._floating() + eps
     return d.norm(p, -1 if d.ndim else None, keepdim)
 

@@ -51,7 +51,7 @@ class Checkpoint(Function):
                 backend.set_rng_state(self.rng_state)
             with enable_grad():
                 leaves = _leaves(inputs)
-                outputs = _as_outputs(self.function(*_substitute(self.args, inputs, leaves), **self.kwargs))
+                outputs = _as_outputs(self.function(*_substitute(self.args, leaves), **self.kwargs))
         finally:
             if current is not None:
                 backend.set_rng_state(current)
@@ -91,7 +91,7 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: Optional
     rng_state = backend.get_rng_state({"cpu", *[t.device for t in inputs]}) if preserve_rng_state else None
     leaves = _leaves(inputs)
     start = _serials()
-    result = function(*_substitute(args, inputs, leaves), **kwargs)
+    result = function(*_substitute(args, leaves), **kwargs)
     outputs = _as_outputs(result)
     params = _parameters(outputs, leaves, start)
     if not params and not any([t.requires_grad for t in leaves]):  # (nothing to differentiate: as it is)
@@ -108,7 +108,8 @@ def _leaves(inputs: Sequence[Tensor]) -> List[Tensor]:
     return [Tensor._make(t.data).requires_grad_(t.requires_grad) for t in inputs]
 
 
-def _substitute(args: tuple, inputs: Sequence[Tensor], leaves: Sequence[Tensor]) -> tuple:
+def _substitute(args: tuple, leaves: Sequence[Tensor]) -> tuple:
+    """args with each Tensor replaced by the next of leaves."""
     it = iter(leaves)
     return tuple([next(it) if isinstance(a, Tensor) else a for a in args])
 
