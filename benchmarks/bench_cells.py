@@ -16,14 +16,16 @@ import argparse
 import importlib.util
 import os
 import sys
-import time
 from typing import Any, Callable, Dict, List, Tuple
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy loads
     os.environ.setdefault(_var, "1")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 import numpy as np  # noqa: E402
+from bench_ctc import time_round_robin  # noqa: E402  (beside this file)
 
 import tinygrad_rnn as tg  # noqa: E402
 from tinygrad_rnn import nn  # noqa: E402
@@ -38,6 +40,34 @@ def _data(config: Tuple[int, int, int, int], dtype: Any) -> Dict[str, Any]:
     return {"x": rng.standard_normal((T, B, I)).astype(dtype), "r": rng.standard_normal((T, B, H)).astype(dtype)}
 
 
+def _loop(m: Any, x: Any, r: Any, cell: str, train: bool, no_grad: Callable[[], Any],
+          host: Callable[[Any], np.ndarray]) -> Tuple[Callable[[], None], Callable[[], Tuple]]:
+    """(a timed step, a function giving the final state and weight_hh's gradient on the host) for the cell m
+    (ours or torch's) over the T steps of x, with the loss sum_t <h_t, r_t>."""
+    def loop() -> Tuple[Any, Any]:
+        h, loss = None, 0
+        for t in range(x.shape[0]):
+            h = m(x[t], h)
+            loss = loss + (h[0] if cell == "lstm" else h) * r[t]
+        return h, loss
+
+    def step() -> None:
+        if train:
+            x.grad = None
+            m.zero_grad()
+            loop()[1].sum().backward()
+        else:
+            with no_grad():
+                loop()
+
+    def result() -> Tuple[np.ndarray, np.ndarray]:
+        m.zero_grad()
+        h, loss = loop()
+        loss.sum().backward()
+        return host(h[0] if cell == "lstm" else h), host(m.weight_hh.grad)
+    return step, result
+
+
 def ours(cell: str, fused: bool) -> Callable[..., Any]:
     def build(config: Tuple[int, int, int, int], dtype: Any, state: Dict[str, Any], train: bool) -> Tuple:
         B, T, I, H = config
@@ -46,28 +76,7 @@ def ours(cell: str, fused: bool) -> Callable[..., Any]:
             m.load_state_dict(state)
         d = _data(config, dtype)
         x, r = tg.tensor(d["x"], requires_grad=train), tg.tensor(d["r"])
-
-        def loop() -> Tuple[Any, Any]:
-            h, loss = None, 0
-            for t in range(T):
-                h = m(x[t], h)
-                loss = loss + (h[0] if cell == "lstm" else h) * r[t]
-            return h, loss
-
-        def step() -> None:
-            if train:
-                x.grad = None
-                m.zero_grad()
-                loop()[1].sum().backward()
-            else:
-                with tg.no_grad():
-                    loop()
-
-        def result() -> Tuple[np.ndarray, np.ndarray]:
-            m.zero_grad()
-            h, loss = loop()
-            loss.sum().backward()
-            return (h[0] if cell == "lstm" else h).numpy(), m.weight_hh.grad.numpy()
+        step, result = _loop(m, x, r, cell, train, tg.no_grad, lambda t: t.numpy())
         return step, result, {k: v.numpy() for k, v in m.state_dict().items()}
     build.__name__ = "fused" if fused else "composed"
     return build
@@ -82,44 +91,10 @@ def torch(cell: str) -> Callable[..., Any]:
         m.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         d = _data(config, dtype)
         x, r = torch.tensor(d["x"], requires_grad=train), torch.tensor(d["r"])
-
-        def loop() -> Tuple[Any, Any]:
-            h, loss = None, 0
-            for t in range(T):
-                h = m(x[t], h)
-                loss = loss + (h[0] if cell == "lstm" else h) * r[t]
-            return h, loss
-
-        def step() -> None:
-            if train:
-                x.grad = None
-                m.zero_grad()
-                loop()[1].sum().backward()
-            else:
-                with torch.no_grad():
-                    loop()
-
-        def result() -> Tuple[np.ndarray, np.ndarray]:
-            m.zero_grad()
-            h, loss = loop()
-            loss.sum().backward()
-            return (h[0] if cell == "lstm" else h).detach().numpy(), m.weight_hh.grad.numpy()
+        step, result = _loop(m, x, r, cell, train, torch.no_grad, lambda t: t.detach().numpy())
         return step, result, state
     build.__name__ = "torch"
     return build
-
-
-def time_round_robin(steps: List[Callable[[], None]], repeats: int) -> List[List[float]]:
-    """Milliseconds per call of each step, ``repeats`` times, taking turns (one warm-up call each first)."""
-    for step in steps:
-        step()
-    times: List[List[float]] = [[] for _ in steps]
-    for _ in range(repeats):
-        for k, step in enumerate(steps):
-            t0 = time.perf_counter()
-            step()
-            times[k].append(1e3 * (time.perf_counter() - t0))
-    return times
 
 
 def _agreement(builders: List[Callable[..., Any]], config: Tuple[int, int, int, int]) -> float:

@@ -51,13 +51,15 @@ def check_devices(op: str, tensors: Sequence["Tensor"], arrays: Optional[Sequenc
                          "move them to one device with .to(device)")
 
 
-def host_ints(value: Any, op: str, what: str) -> np.ndarray:
-    """value (a Tensor, an array, a list or an int) as a host int64 array; op and what name it in the errors. An
-    empty list counts as integers (numpy makes it float64)."""
+def host_ints(value: Any, op: str, what: str, ragged: str = "") -> np.ndarray:
+    """value (a Tensor, an array, a list or an int) as a host int64 array; op and what name it in the errors,
+    ``ragged`` is added to the one for rows of different lengths. An empty list counts as integers (numpy makes
+    it float64)."""
     try:
         a = backend.to_device(backend.as_array(value.data if isinstance(value, Tensor) else value), "cpu")
     except ValueError:  # (numpy: an "inhomogeneous shape")
-        raise ValueError(f"{op}: {what} must be one array of integers; got rows of different lengths") from None
+        raise ValueError(f"{op}: {what} must be one array of integers; got rows of different lengths{ragged}") \
+            from None
     if a.dtype.kind not in "iu" and a.size:
         raise TypeError(f"{op}: {what} must be integers, got dtype {a.dtype}")
     if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:

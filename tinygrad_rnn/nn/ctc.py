@@ -233,12 +233,7 @@ def _lengths(v: Any, N: int, name: str) -> np.ndarray:
 
 def _padded(targets: Any, tlen: np.ndarray) -> np.ndarray:
     """targets as (N, S) rows: given padded (N, S >= each target length), or 1-d, every sample's concatenated."""
-    try:
-        t = host_ints(targets, _OP, "targets")
-    except ValueError as e:
-        if "rows of different lengths" not in str(e):
-            raise
-        raise ValueError(f"{e} (pad the targets to (N, S), or concatenate them)") from None
+    t = host_ints(targets, _OP, "targets", " (pad the targets to (N, S), or concatenate them)")
     N = tlen.shape[0]
     if t.ndim == 1:
         if t.shape[0] != tlen.sum():
