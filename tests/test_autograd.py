@@ -326,6 +326,37 @@ def test_expand_is_a_view_that_shares_the_version_counter():
         z.backward()
 
 
+_SAME_SHAPE_VIEWS = {
+    "reshape": lambda x: x.reshape(x.shape), "view(-1)": lambda x: x.view(-1), "expand": lambda x: x.expand(3),
+    "broadcast_to": lambda x: x.broadcast_to((3,)), "squeeze": lambda x: x.squeeze(), "flatten": lambda x: x.flatten(),
+    "view_as": lambda x: x.view_as(x), "expand_as": lambda x: x.expand_as(x), "unflatten": lambda x: x.unflatten(0, (3,)),
+}
+
+
+@pytest.mark.parametrize("name", list(_SAME_SHAPE_VIEWS))
+def test_a_view_at_the_same_shape_is_a_tensor_of_its_own(name):
+    """As torch's views: a hook on the view sees only the gradient through the view (torch: x.grad = 2 + 100 * w),
+    retain_grad keeps the view's gradient after its hooks, and flags set on a view of a plain tensor stay off
+    it; writes go through to x."""
+    view = _SAME_SHAPE_VIEWS[name]
+    x = tg.ones(3, requires_grad=True)
+    y = view(x)
+    assert y is not x and y.grad_fn is not None
+    y.register_hook(lambda g: g * 100)
+    y.retain_grad()
+    (x * 2 + y * tg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert x.grad.tolist() == [102.0, 202.0, 302.0] and y.grad.tolist() == [100.0, 200.0, 300.0]
+    a = tg.zeros(3)
+    b = view(a)
+    b.requires_grad_()
+    assert not a.requires_grad and b.requires_grad
+    with tg.no_grad():
+        view(a)[1] = 4.0
+    assert a.tolist() == [0.0, 4.0, 0.0]
+    s = tg.tensor(2.0, requires_grad=True)
+    assert s.transpose(0, 0) is not s
+
+
 def test_index_and_condition_arrays_changed_after_use_leave_the_gradient_alone():
     """An integer index or a where() condition is part of the graph: changing the tensor that held it
     later must not change the gradient (it is copied when the op is recorded)."""

@@ -1868,8 +1868,9 @@ def dims_arg(dims: tuple, op: str) -> Tuple[int, ...]:
 
 
 def reshape(x: Tensor, shape: tuple) -> Tensor:
-    shape = dims_arg(shape, "reshape")
-    return x if shape == x.shape else _alias(x, Reshape(shape)(x))
+    """A view of x at ``shape``: a new tensor even at x's own shape (as torch's views), so a hook, retain_grad
+    or flag set on it stays off x."""
+    return _alias(x, Reshape(dims_arg(shape, "reshape"))(x))
 
 
 def permute(x: Tensor, dims: Tuple[int, ...]) -> Tensor:
@@ -1888,7 +1889,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     if x.ndim == 0:
-        return x
+        return reshape(x, ())
     d0, d1 = (norm_dims(d, x.ndim, "transpose")[0] for d in (dim0, dim1))
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = d1, d0
@@ -1932,8 +1933,10 @@ def repeat(x: Tensor, reps: Tuple[int, ...]) -> Tensor:
 
 
 def broadcast_to(x: Tensor, shape: Tuple[int, ...]) -> Tensor:
-    """A read-only view of x at ``shape``; it shares x's version counter (a change to x shows through it)."""
-    return x if tuple(shape) == x.shape else x._share_version(BroadcastTo(tuple(shape))(x))
+    """A read-only view of x at ``shape``; it shares x's version counter (a change to x shows through it). At x's
+    own shape, a plain (writable) view."""
+    shape = tuple(shape)
+    return reshape(x, shape) if shape == x.shape else x._share_version(BroadcastTo(shape)(x))
 
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
