@@ -123,17 +123,19 @@ def test_layer_matches_numpy_equations(case):
     tg.manual_seed(case["seed"])
     m = _make(case)
     x, h0, c0, lengths = _inputs(case)
-    _, _, (out, state) = _call(m, case, x, h0, c0, lengths)
     ref_out, ref_h, ref_c = np_layer(case["mode"], numpy_params(m), x, h0, c0 if case["mode"] == "LSTM" else None,
                                      case["L"], case["bidirectional"], lengths)
     if case["batch_first"]:
         ref_out = ref_out.swapaxes(0, 1)
-    np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
-    h_n = state[0] if case["mode"] == "LSTM" else state
-    np.testing.assert_allclose(h_n.numpy(), ref_h, rtol=1e-10, atol=1e-12)
-    if case["mode"] == "LSTM":
-        np.testing.assert_allclose(state[1].numpy(), ref_c, rtol=1e-10, atol=1e-12)
-    assert out.shape == ref_out.shape and h_n.shape == ref_h.shape
+    for graph in (True, False):  # (without a graph a one-step call runs fused.cell_step)
+        with tg.set_grad_enabled(graph):
+            _, _, (out, state) = _call(m, case, x, h0, c0, lengths)
+        np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
+        h_n = state[0] if case["mode"] == "LSTM" else state
+        np.testing.assert_allclose(h_n.numpy(), ref_h, rtol=1e-10, atol=1e-12)
+        if case["mode"] == "LSTM":
+            np.testing.assert_allclose(state[1].numpy(), ref_c, rtol=1e-10, atol=1e-12)
+        assert out.shape == ref_out.shape and h_n.shape == ref_h.shape and out.requires_grad == graph
 
 
 @settings(max_examples=10)
@@ -202,6 +204,43 @@ def test_final_states_are_separate_from_the_output(mode, fused, layers, bidirect
         assert not np.shares_memory(s.data, out.data)
         s.fill_(3.0)
     np.testing.assert_array_equal(out.numpy(), before)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("layers,bidirectional", [(1, False), (2, True)])
+@pytest.mark.parametrize("B", [0, 1, 3, None])
+def test_one_step_without_a_graph(device, mode, layers, bidirectional, B):
+    """A one-step call that records no graph (sampling with a layer: fused.cell_step on the arrays): the published
+    equations' values for a given and a zero initial state, in float32 (kept) and float64, unbatched (B None)
+    too; h_n and c_n have memory of their own."""
+    rng = np.random.default_rng(0)
+    m = make_layer(mode, 3, 4, layers, bidirectional).to(device)
+    n, b = layers * (2 if bidirectional else 1), 1 if B is None else B
+    x, h0, c0 = rng.standard_normal((1, b, 3)), rng.standard_normal((n, b, 4)), rng.standard_normal((n, b, 4))
+    lstm = mode == "LSTM"
+    for dtype, tol in ((tg.float64, 1e-12), (tg.float32, 2e-6)):
+        m.to(dtype)
+        for given in (True, False):
+            h, c = (h0, c0) if given else (np.zeros_like(h0), np.zeros_like(c0))
+            ref_out, ref_h, ref_c = np_layer(mode, {k: v.astype(np.float64) for k, v in numpy_params(m).items()},
+                                             x, h, c if lstm else None, layers, bidirectional)
+            ht, ct = tg.tensor(h, dtype=dtype, device=device), tg.tensor(c, dtype=dtype, device=device)
+            state = ((ht, ct) if lstm else ht) if given else None
+            xt = tg.tensor(x, dtype=dtype, device=device)
+            if B is None:
+                xt, ref_out = xt[:, 0], ref_out[:, 0]
+                state = None if state is None else ((ht[:, 0], ct[:, 0]) if lstm else ht[:, 0])
+                ref_h, ref_c = ref_h[:, 0], None if ref_c is None else ref_c[:, 0]
+            with tg.no_grad():
+                out, st_ = m(xt, state)
+            finals = st_ if lstm else (st_,)
+            for got, ref in zip((out,) + finals, (ref_out, ref_h, ref_c)):
+                assert got.dtype == dtype and got.device == device
+                np.testing.assert_allclose(got.numpy(), ref, rtol=tol, atol=tol)
+            before = out.numpy().copy()
+            for f in finals:
+                f.fill_(3.0)
+            np.testing.assert_array_equal(out.numpy(), before)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -292,6 +331,49 @@ def test_fused_and_composed_cells_agree(device, cls, options, B):
                        + [(unbatched[0] if lstm else unbatched).numpy()])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+_CELL_MODES = {nn.RNNCell: "RNN_TANH", nn.LSTMCell: "LSTM", nn.GRUCell: "GRU"}
+
+
+@pytest.mark.parametrize("cls,options", CELLS)
+@pytest.mark.parametrize("B", [0, 1, 3])
+@pytest.mark.parametrize("how", ["no_grad", "nothing requires grad"])
+def test_fused_cells_without_a_graph(device, cls, options, B, how):
+    """A fused cell that records no graph (under no_grad, or nothing requiring grad) runs the step's array math
+    (fused.cell_step): the published equations' values in float64 and float32 (the dtype kept), unbatched
+    too, results with no grad_fn and memory of their own, the input and state left as they were."""
+    mode = "RNN_RELU" if options.get("nonlinearity") == "relu" else _CELL_MODES[cls]
+    rng = np.random.default_rng(B)
+    x, h, c = rng.standard_normal((B, 3)), rng.standard_normal((B, 5)), rng.standard_normal((B, 5))
+    for dtype, tol in ((tg.float64, 1e-12), (tg.float32, 2e-6)):
+        cell = cls(3, 5, dtype=dtype, **options).to(device)
+        p = {k: v.numpy().astype(np.float64) for k, v in cell.state_dict().items()}
+        ref_h, ref_c = np_cell(mode, x, h, c, p["weight_ih"], p["weight_hh"], p.get("bias_ih"), p.get("bias_hh"))
+        xt, ht, ct = (tg.tensor(a, dtype=dtype, device=device) for a in (x, h, c))
+        state = (ht, ct) if cls is nn.LSTMCell else ht
+        if how == "no_grad":
+            xt.requires_grad_()
+            with tg.no_grad():
+                out = cell(xt, state)
+        else:
+            for q in cell.parameters():
+                q.requires_grad_(False)
+            out = cell(xt, state)
+        outs = out if cls is nn.LSTMCell else (out,)
+        for got, ref in zip(outs, (ref_h, ref_c)):
+            assert got.grad_fn is None and got.dtype == dtype and got.device == device
+            np.testing.assert_allclose(got.numpy(), ref, rtol=tol, atol=tol)
+        for got in outs:
+            got.data[...] = 7  # (memory of its own: the input and the state stay as they were)
+        np.testing.assert_array_equal(xt.numpy(), x.astype(dtype))
+        np.testing.assert_array_equal(ht.numpy(), h.astype(dtype))
+        np.testing.assert_array_equal(ct.numpy(), c.astype(dtype))
+        if B:
+            with tg.no_grad():
+                single = cell(xt[0], (ht[0], ct[0]) if cls is nn.LSTMCell else ht[0])
+            single = single[0] if cls is nn.LSTMCell else single
+            np.testing.assert_allclose(single.numpy(), ref_h[0], rtol=tol, atol=tol)
 
 
 def test_fused_cells_refuse_double_backward_and_show_the_flag():

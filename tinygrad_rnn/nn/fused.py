@@ -1337,6 +1337,55 @@ class RNNSequence(_Recurrence):
         return self._pack_grads([dx, bt.unsort(dh, 0), dw_ih, dw_hh, db_ih, db_hh])
 
 
+# ============================================================================ one step, no graph
+def _sigmoid_(v: Any) -> Any:
+    """sigmoid(v) = 0.5 + 0.5 tanh(v / 2), in place (no overflow where 1 / (1 + e^-v) would)."""
+    xp = backend.xp_of(v)
+    v *= 0.5
+    xp.tanh(v, out=v)
+    v *= 0.5
+    v += 0.5
+    return v
+
+
+def _gates(x: Any, w: Any, b: Optional[Any]) -> Any:
+    """x @ w.T + b: a new (B, G*H) array."""
+    g = _dot(backend.xp_of(x), None, x, w)(x, w.T)
+    if b is not None:
+        g += b
+    return g
+
+
+def cell_step(mode: str, x: Any, h: Any, c: Optional[Any], w_ih: Any, w_hh: Any, b_ih: Optional[Any],
+              b_hh: Optional[Any]) -> Tuple[Any, Optional[Any]]:
+    """One step of a cell on arrays, (h', c') (c' None but for the LSTM), for calls that record no graph:
+    sampling a character at a time, where the fused Function's argument handling is most of a call's cost (at
+    B = 1, H = 100 an LSTM step takes ~12 us this way, ~50 us as a Function). mode is 'LSTM', 'GRU',
+    'RNN_TANH' or 'RNN_RELU'; x (B, I), h and c (B, H); PyTorch's gate order and equations:
+        RNN:  h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)
+        LSTM: i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh); c' = s(f) c + s(i) tanh(g), h' = s(o) tanh(c')
+        GRU:  r, z = s(W_ir x + b_ir + W_hr h + b_hr), s(...z...); n = tanh(W_in x + b_in + r (W_hn h + b_hn));
+              h' = n + z (h - n)
+    """
+    xp, H = backend.xp_of(x), h.shape[1]
+    gi, gh = _gates(x, w_ih, b_ih), _gates(h, w_hh, b_hh)
+    if mode == "GRU":
+        rz = _sigmoid_(gi[:, :2 * H] + gh[:, :2 * H])
+        r, z = rz[:, :H], rz[:, H:]
+        n = gi[:, 2 * H:]
+        n += r * gh[:, 2 * H:]
+        xp.tanh(n, out=n)
+        return n + z * (h - n), None
+    gi += gh
+    if mode != "LSTM":
+        return (xp.tanh(gi, out=gi) if mode == "RNN_TANH" else xp.maximum(gi, 0, out=gi)), None
+    i_f, g, o = _sigmoid_(gi[:, :2 * H]), xp.tanh(gi[:, 2 * H:3 * H]), _sigmoid_(gi[:, 3 * H:])
+    i, f = i_f[:, :H], i_f[:, H:]
+    c_new = f * c
+    c_new += i * g
+    return o * xp.tanh(c_new), c_new
+
+
 # ============================================================================ public functions
 def _as_tensor(a: Any, name: str, op: str) -> Tensor:
     if isinstance(a, Tensor):

@@ -45,6 +45,11 @@ def _affine(x: Tensor, w: Tensor, b: Optional[Tensor]) -> Tensor:
     return y if b is None else y + b
 
 
+def _records_graph(*tensors: Optional[Tensor]) -> bool:
+    """Whether an op on these tensors (None: absent) records a node: grad mode is on and one requires grad."""
+    return _mode.grad_enabled and True in [t is not None and t._requires_grad for t in tensors]
+
+
 def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor], b_hh: Optional[Tensor],
              nonlinearity: str = "tanh") -> Tensor:
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
@@ -78,7 +83,8 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Te
 class _CellBase(Module):
     """One step of a recurrence. ``fused=True`` (the default) runs the step as one fused Function (the
     layers' recurrence over one step: a node in the graph, a hand-derived backward; a training loop 1.05x-1.9x
-    faster than the composed equations, benchmarks/bench_cells.py); ``fused=False`` composes the cell
+    faster than the composed equations, benchmarks/bench_cells.py), or without a graph the step's array math
+    alone (fused.cell_step); ``fused=False`` composes the cell
     equations above from ordinary ops (the readable reference; needed for double backward). The tests hold
     the two to the same outputs and gradients."""
 
@@ -133,9 +139,20 @@ class _CellBase(Module):
                             f"convert one side (e.g. {what}.to('{w.dtype}') or module.to({what}.dtype))")
         return x, h, unbatched
 
-    def _fused_step(self, cls: type, x: Tensor, states: List[Tuple[str, Tensor]], **options: Any) -> tuple:
-        """The fused recurrence over the one step x (B, I): (output, h'[, c'])."""
-        return fused._sequence(cls, x.unsqueeze(0), states, *self._weights(), None, False, **options)
+    def _step(self, x: Tensor, h: Tensor, c: Optional[Tensor] = None) -> Tuple[Tensor, Optional[Tensor]]:
+        """The fused step: (h', c') from x (B, I) and h (and c) (B, H); c' is None but for the LSTM. While a graph
+        is recorded, the layers' recurrence over one step (a node with a hand-derived backward); otherwise the
+        step's array math alone (fused.cell_step: at B = 1 a call takes ~0.3x the time, the Function's argument
+        handling being most of it)."""
+        weights = self._weights()
+        if _records_graph(x, h, c, *weights):
+            states = [("h0", h)] if c is None else [("h0", h), ("c0", c)]
+            options = {"nonlinearity": self.nonlinearity} if isinstance(self, RNNCell) else {}
+            outs = fused._sequence(_FUSED[self.mode], x.unsqueeze(0), states, *weights, None, False, **options)
+            return outs[1], None if c is None else outs[2]
+        h, c = fused.cell_step(self.mode, x.data, h.data, None if c is None else c.data,
+                               *[None if w is None else w.data for w in weights])
+        return Tensor._make(h), None if c is None else Tensor._make(c)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False") + (
@@ -152,12 +169,13 @@ class RNNCell(_CellBase):
         super().__init__(input_size, hidden_size, bias, 1, device, dtype, fused)
         self.nonlinearity = nonlinearity
 
+    @property
+    def mode(self) -> str:
+        return "RNN_" + self.nonlinearity.upper()
+
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         x, h, unbatched = self._prepare(input, hx)
-        if self.fused and _mode.grad_enabled:  # (without a graph the composed step is faster: 0.8x-0.95x)
-            h = self._fused_step(fused.RNNSequence, x, [("h0", h)], nonlinearity=self.nonlinearity)[1]
-        else:
-            h = rnn_cell(x, h, *self._weights(), self.nonlinearity)
+        h = self._step(x, h)[0] if self.fused else rnn_cell(x, h, *self._weights(), self.nonlinearity)
         return h.squeeze(0) if unbatched else h
 
 
@@ -166,6 +184,8 @@ class LSTMCell(_CellBase):
     default), h' = o tanh(c') is computed inside the step, so a hook on c' sees only the gradient from what
     uses c' later (as with torch's fused cell); with fused=False c' is a node before h' and its hook sees the
     total dL/dc'."""
+
+    mode = "LSTM"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Optional[str] = None,
                  dtype: Any = None, *, forget_bias: Optional[float] = None, fused: bool = True) -> None:
@@ -177,15 +197,14 @@ class LSTMCell(_CellBase):
         _check_pair("LSTMCell", hx, "(h, c)")
         x, h, unbatched = self._prepare(input, None if hx is None else hx[0], "h")
         _, c, _ = self._prepare(input, None if hx is None else hx[1], "c")
-        if self.fused:
-            _, h, c = self._fused_step(fused.LSTMSequence, x, [("h0", h), ("c0", c)])
-        else:
-            h, c = lstm_cell(x, h, c, *self._weights())
+        h, c = self._step(x, h, c) if self.fused else lstm_cell(x, h, c, *self._weights())
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
 
 class GRUCell(_CellBase):
     """GRU cell, gates r|z|n; h' = (1 - z) * n + z * h."""
+
+    mode = "GRU"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Optional[str] = None,
                  dtype: Any = None, *, fused: bool = True) -> None:
@@ -193,10 +212,7 @@ class GRUCell(_CellBase):
 
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         x, h, unbatched = self._prepare(input, hx)
-        if self.fused:
-            h = self._fused_step(fused.GRUSequence, x, [("h0", h)])[1]
-        else:
-            h = gru_cell(x, h, *self._weights())
+        h = self._step(x, h)[0] if self.fused else gru_cell(x, h, *self._weights())
         return h.squeeze(0) if unbatched else h
 
 
@@ -388,6 +404,13 @@ class RNNBase(Module):
              reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
         """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)
         (h and the output P wide with proj_size)."""
+        if self.fused and not self.proj_size and x.shape[0] == 1 and lengths is None and \
+                not _records_graph(x, h, c, *weights):  # (one step without a graph: sampling with a layer)
+            zeros_bh = xp_of(x.data).zeros((x.shape[1], self.hidden_size), x.dtype)
+            h1, c1 = fused.cell_step(self.mode, x.data[0], zeros_bh if h is None else h.data,
+                                     None if self.mode != "LSTM" else zeros_bh if c is None else c.data,
+                                     *[None if w is None else w.data for w in weights])
+            return Tensor._make(h1[None]), Tensor._make(h1[None].copy()), None if c1 is None else Tensor._make(c1[None])
         if self.fused and not self.proj_size:  # (the function behind fused.lstm_sequence & co., states stacked)
             cls = _FUSED[self.mode]
             states = [("h0", h), ("c0", c)] if cls.states == 2 else [("h0", h)]
