@@ -1337,7 +1337,11 @@ class RNNSequence(_Recurrence):
         return self._pack_grads([dx, bt.unsort(dh, 0), dw_ih, dw_hh, db_ih, db_hh])
 
 
-# ============================================================================ one step, no graph
+# ============================================================================ one step of a cell
+# The cells' numpy path: a step is the equations below on arrays, with nothing around them while no graph is
+# recorded (cell_step), or one CellStep node with the step's hand-derived backward. At B = 1 the sequence
+# Function over one step spent most of a call in argument handling, and it kept a copy of h (and c) beside
+# the history it saves; a step here keeps only what its backward reads.
 def _sigmoid_(v: Any) -> Any:
     """sigmoid(v) = 0.5 + 0.5 tanh(v / 2), in place (no overflow where 1 / (1 + e^-v) would)."""
     xp = backend.xp_of(v)
@@ -1356,34 +1360,160 @@ def _gates(x: Any, w: Any, b: Optional[Any]) -> Any:
     return g
 
 
-def cell_step(mode: str, x: Any, h: Any, c: Optional[Any], w_ih: Any, w_hh: Any, b_ih: Optional[Any],
-              b_hh: Optional[Any]) -> Tuple[Any, Optional[Any]]:
-    """One step of a cell on arrays, (h', c') (c' None but for the LSTM), for calls that record no graph:
-    sampling a character at a time, where the fused Function's argument handling is most of a call's cost (at
-    B = 1, H = 100 an LSTM step takes ~12 us this way, ~50 us as a Function). mode is 'LSTM', 'GRU',
-    'RNN_TANH' or 'RNN_RELU'; x (B, I), h and c (B, H); PyTorch's gate order and equations:
-        RNN:  h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)
-        LSTM: i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh); c' = s(f) c + s(i) tanh(g), h' = s(o) tanh(c')
-        GRU:  r, z = s(W_ir x + b_ir + W_hr h + b_hr), s(...z...); n = tanh(W_in x + b_in + r (W_hn h + b_hn));
-              h' = n + z (h - n)
-    """
+def _rnn_step(mode: str, x: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple:
+    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh): (h', None, nothing saved: backward reads h')."""
+    pre = _gates(x, w_ih, b_ih)
+    pre += _gates(h, w_hh, b_hh)
+    xp = backend.xp_of(pre)
+    return (xp.tanh(pre, out=pre) if mode == "RNN_TANH" else xp.maximum(pre, 0, out=pre)), None, ()
+
+
+def _lstm_step(x: Any, h: Any, c: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple:
+    """i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh), sigmoid but g tanh; c' = f c + i g, h' = o tanh(c'):
+    (h', c', saved (the gates a (B, 4H) after their activations, tanh(c')))."""
     xp, H = backend.xp_of(x), h.shape[1]
-    gi, gh = _gates(x, w_ih, b_ih), _gates(h, w_hh, b_hh)
-    if mode == "GRU":
-        rz = _sigmoid_(gi[:, :2 * H] + gh[:, :2 * H])
-        r, z = rz[:, :H], rz[:, H:]
-        n = gi[:, 2 * H:]
-        n += r * gh[:, 2 * H:]
-        xp.tanh(n, out=n)
-        return n + z * (h - n), None
-    gi += gh
-    if mode != "LSTM":
-        return (xp.tanh(gi, out=gi) if mode == "RNN_TANH" else xp.maximum(gi, 0, out=gi)), None
-    i_f, g, o = _sigmoid_(gi[:, :2 * H]), xp.tanh(gi[:, 2 * H:3 * H]), _sigmoid_(gi[:, 3 * H:])
-    i, f = i_f[:, :H], i_f[:, H:]
+    a = _gates(x, w_ih, b_ih)
+    a += _gates(h, w_hh, b_hh)
+    _sigmoid_(a[:, :2 * H])
+    xp.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
+    _sigmoid_(a[:, 3 * H:])
+    i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
     c_new = f * c
     c_new += i * g
-    return o * xp.tanh(c_new), c_new
+    tc = xp.tanh(c_new)
+    return o * tc, c_new, (a, tc)
+
+
+def _gru_step(x: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple:
+    """r, z = sigmoid(x W_i^T + b_i + h W_h^T + b_h) (their rows), hn = h W_hn^T + b_hn, n = tanh(x W_in^T + b_in
+    + r hn), h' = n + z (h - n): (h', None, saved ([r | z | n | hn] (B, 4H)))."""
+    xp, H = backend.xp_of(x), h.shape[1]
+    gi, gh = _gates(x, w_ih, b_ih), _gates(h, w_hh, b_hh)
+    s = xp.empty((h.shape[0], 4 * H), dtype=gi.dtype)
+    rz, n, hn = s[:, :2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:]
+    _sigmoid_(xp.add(gi[:, :2 * H], gh[:, :2 * H], out=rz))
+    hn[...] = gh[:, 2 * H:]
+    xp.multiply(rz[:, :H], hn, out=n)
+    n += gi[:, 2 * H:]
+    xp.tanh(n, out=n)
+    h_new = h - n
+    h_new *= rz[:, H:]
+    h_new += n
+    return h_new, None, (s,)
+
+
+def cell_step(mode: str, x: Any, h: Any, c: Optional[Any], w_ih: Any, w_hh: Any, b_ih: Optional[Any],
+              b_hh: Optional[Any]) -> Tuple[Any, Optional[Any]]:
+    """One step of a cell on arrays, (h', c') (c' None but for the LSTM), for calls that record no graph
+    (sampling a character at a time): PyTorch's gate order and equations (see _rnn_step, _lstm_step,
+    _gru_step). mode is 'LSTM', 'GRU', 'RNN_TANH' or 'RNN_RELU'; x (B, I), h and c (B, H)."""
+    if mode == "LSTM":
+        return _lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh)[:2]
+    if mode == "GRU":
+        return _gru_step(x, h, w_ih, w_hh, b_ih, b_hh)[:2]
+    return _rnn_step(mode, x, h, w_ih, w_hh, b_ih, b_hh)[:2]
+
+
+class CellStep(Function):
+    """One step of an RNN/LSTM/GRU cell as one node: inputs (x, h, [c,] w_ih, w_hh[, b_ih, b_hh]), outputs h'
+    (and c' for the LSTM). Forward is cell_step's equations, keeping what backward reads; backward is the step's
+    hand-derived gradient, the gate gradients D (B, G*H) giving dx = D W_ih, dh = D W_hh (+ the GRU's direct
+    z term), dW = D^T x and D^T h, db = sum of D's rows (as the sequence backward, for one step)."""
+
+    name = "cell_step"
+    fresh_grads = True
+
+    def __init__(self, mode: str, bias: bool) -> None:
+        self.mode, self.bias, self.lstm = mode, bias, mode == "LSTM"
+        self.saved_inputs = (0, 1, 2, 3, 4) if self.lstm else (0, 1, 2, 3)  # (backward reads them)
+        self.save_output = mode.startswith("RNN")  # (the RNN's backward reads h')
+
+    def forward(self, *arrays):
+        if len({a.dtype for a in arrays}) > 1:  # numpy would silently promote (torch raises)
+            raise TypeError(f"{self.name}: mixed dtypes {[str(a.dtype) for a in arrays]}; the input, the state "
+                            "and the parameters must share one dtype (e.g. module.double() or x.float())")
+        n = len(self.saved_inputs)
+        biases = arrays[n:] if self.bias else (None, None)
+        if self.lstm:
+            h, c, self.kept = _lstm_step(*arrays[:n], *biases)
+            return h, c
+        step = _gru_step if self.mode == "GRU" else lambda *a: _rnn_step(self.mode, *a)
+        h, _, self.kept = step(*arrays[:n], *biases)
+        return h
+
+    def backward(self, g_h, g_c=None):
+        if _mode.grad_enabled:
+            raise RuntimeError(f"{self.name}: double backward (create_graph=True) through a fused cell is not "
+                               "supported; use the reference path fused=False")
+        x, h = self.saved[0].data, self.saved[1].data
+        xp, H = backend.xp_of(x), h.shape[1]
+        g = xp.zeros_like(h) if g_h is None else g_h.data
+        direct = None  # the part of dL/dh that does not go through W_hh (the LSTM's through c, the GRU's z)
+        if self.mode == "GRU":
+            (s,) = self.kept
+            r, z, n, hn = s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:]
+            d_in = xp.empty((h.shape[0], 3 * H), dtype=h.dtype)  # gradients of x W_i^T + b_i: (r, z, n)
+            dr, dz, dn = d_in[:, :H], d_in[:, H:2 * H], d_in[:, 2 * H:]
+            xp.multiply(n, n, out=dn)               # dn = g (1 - z)(1 - n^2)
+            xp.subtract(1, dn, out=dn)
+            dn *= 1 - z
+            dn *= g
+            xp.subtract(h, n, out=dz)               # dz = g (h - n) z (1 - z)
+            dz *= z
+            dz *= 1 - z
+            dz *= g
+            d_hh = d_in.copy()                      # of h W_h^T + b_h: (r, z, hn), dhn = dn r
+            d_hh[:, 2 * H:] *= r
+            xp.multiply(d_hh[:, 2 * H:], hn, out=dr)  # dr = dn hn r (1 - r) = dhn hn (1 - r)
+            dr *= 1 - r
+            d_hh[:, :H] = dr
+            direct = g * z
+        elif self.lstm:
+            a, tc = self.kept
+            i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            c = self.saved[2].data
+            dc = 1 - tc * tc                        # dL/dc' = g_c + g_h o (1 - tanh(c')^2)
+            dc *= o
+            dc *= g
+            if g_c is not None:
+                dc += g_c.data
+            d_in = xp.empty_like(a)
+            xp.multiply(dc, gg, out=d_in[:, :H])     # di = dc g i (1 - i)
+            d_in[:, :H] *= i * (1 - i)
+            xp.multiply(dc, c, out=d_in[:, H:2 * H])  # df = dc c f (1 - f)
+            d_in[:, H:2 * H] *= f * (1 - f)
+            xp.multiply(dc, i, out=d_in[:, 2 * H:3 * H])  # dg = dc i (1 - g^2)
+            d_in[:, 2 * H:3 * H] *= 1 - gg * gg
+            xp.multiply(g, tc, out=d_in[:, 3 * H:])  # do = g_h tanh(c') o (1 - o)
+            d_in[:, 3 * H:] *= o * (1 - o)
+            d_hh, direct = d_in, dc * f              # (dL/dc = dL/dc' f)
+        else:
+            y = self._out
+            d_in = 1 - y * y if self.mode == "RNN_TANH" else (y > 0).astype(y.dtype)
+            d_in *= g
+            d_hh = d_in
+        return self._grads(d_in, d_hh, direct)
+
+    def _grads(self, d_in: Any, d_hh: Any, direct: Optional[Any]) -> tuple:
+        """Tensors for (x, h, [dL/dc,] w_ih, w_hh[, b_ih, b_hh]) from the gate gradients d_in (of x W_ih^T + b_ih)
+        and d_hh (of h W_hh^T + b_hh), and dL/dh's direct part (with the LSTM, dL/dc)."""
+        need = self.needs_input_grad
+        x, h, w_ih, w_hh = (self.saved[k].data for k in (0, 1, -2, -1))
+        xp = backend.xp_of(x)
+        dx = _dot(xp, None, d_in, w_ih)(d_in, w_ih) if need[0] else None
+        dh = None
+        if need[1]:
+            dh = _dot(xp, None, d_hh, w_hh)(d_hh, w_hh)
+            if direct is not None and not self.lstm:
+                dh += direct
+        grads = [dx, dh] + ([direct if need[2] else None] if self.lstm else [])
+        grads += [_dot(xp, None, d_in, x)(d_in.T, x) if need[len(grads)] else None,
+                  _dot(xp, None, d_hh, h)(d_hh.T, h) if need[len(grads) + 1] else None]
+        if self.bias:
+            db_ih = d_in.sum(0) if need[-2] else None
+            db_hh = (d_hh.sum(0) if d_hh is not d_in or db_ih is None else db_ih.copy()) if need[-1] else None
+            grads += [db_ih, db_hh]
+        return tuple([None if a is None else Tensor._make(a) for a in grads])
 
 
 # ============================================================================ public functions

@@ -81,12 +81,10 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Te
 
 # --------------------------------------------------------------------------- cells
 class _CellBase(Module):
-    """One step of a recurrence. ``fused=True`` (the default) runs the step as one fused Function (the
-    layers' recurrence over one step: a node in the graph, a hand-derived backward; a training loop 1.05x-1.9x
-    faster than the composed equations, benchmarks/bench_cells.py), or without a graph the step's array math
-    alone (fused.cell_step); ``fused=False`` composes the cell
-    equations above from ordinary ops (the readable reference; needed for double backward). The tests hold
-    the two to the same outputs and gradients."""
+    """One step of a recurrence. ``fused=True`` (the default) runs the step as one node with a hand-derived
+    backward (fused.CellStep; benchmarks/bench_cells.py), or, while no graph is recorded, as the step's array
+    math alone; ``fused=False`` composes the cell equations above from ordinary ops (the readable reference;
+    needed for double backward). The tests hold the two to the same outputs and gradients."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, device: Optional[str],
                  dtype: Any, fused: bool) -> None:
@@ -141,18 +139,20 @@ class _CellBase(Module):
 
     def _step(self, x: Tensor, h: Tensor, c: Optional[Tensor] = None) -> Tuple[Tensor, Optional[Tensor]]:
         """The fused step: (h', c') from x (B, I) and h (and c) (B, H); c' is None but for the LSTM. While a graph
-        is recorded, the layers' recurrence over one step (a node with a hand-derived backward); otherwise the
-        step's array math alone (fused.cell_step: at B = 1 a call takes ~0.3x the time, the Function's argument
-        handling being most of it)."""
+        is recorded, one node with the step's hand-derived backward (fused.CellStep; on a GPU, the layers'
+        kernels over one step); otherwise the step's array math alone (fused.cell_step)."""
         weights = self._weights()
-        if _records_graph(x, h, c, *weights):
-            states = [("h0", h)] if c is None else [("h0", h), ("c0", c)]
-            options = {"nonlinearity": self.nonlinearity} if isinstance(self, RNNCell) else {}
-            outs = fused._sequence(_FUSED[self.mode], x.unsqueeze(0), states, *weights, None, False, **options)
-            return outs[1], None if c is None else outs[2]
-        h, c = fused.cell_step(self.mode, x.data, h.data, None if c is None else c.data,
-                               *[None if w is None else w.data for w in weights])
-        return Tensor._make(h), None if c is None else Tensor._make(c)
+        if not _records_graph(x, h, c, *weights):
+            h, c = fused.cell_step(self.mode, x.data, h.data, None if c is None else c.data,
+                                   *[None if w is None else w.data for w in weights])
+            return Tensor._make(h), None if c is None else Tensor._make(c)
+        if x.device == "cpu":
+            outs = fused.CellStep(self.mode, self.bias)(*[t for t in (x, h, c, *weights) if t is not None])
+            return outs if c is not None else (outs, None)
+        states = [("h0", h)] if c is None else [("h0", h), ("c0", c)]
+        options = {"nonlinearity": self.nonlinearity} if isinstance(self, RNNCell) else {}
+        outs = fused._sequence(_FUSED[self.mode], x.unsqueeze(0), states, *weights, None, False, **options)
+        return outs[1], None if c is None else outs[2]
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False") + (
