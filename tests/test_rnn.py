@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
+from tinygrad_rnn.nn.fused import CellStep
 from tinygrad_rnn.nn.rnn import rnn_cell
 
 MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
@@ -220,12 +221,12 @@ def test_one_step_without_a_graph(device, mode, layers, bidirectional, B):
     lstm = mode == "LSTM"
     for dtype, tol in ((tg.float64, 1e-12), (tg.float32, 2e-6)):
         m.to(dtype)
-        for given in (True, False):
-            h, c = (h0, c0) if given else (np.zeros_like(h0), np.zeros_like(c0))
+        for with_state in (True, False):
+            h, c = (h0, c0) if with_state else (np.zeros_like(h0), np.zeros_like(c0))
             ref_out, ref_h, ref_c = np_layer(mode, {k: v.astype(np.float64) for k, v in numpy_params(m).items()},
                                              x, h, c if lstm else None, layers, bidirectional)
             ht, ct = tg.tensor(h, dtype=dtype, device=device), tg.tensor(c, dtype=dtype, device=device)
-            state = ((ht, ct) if lstm else ht) if given else None
+            state = ((ht, ct) if lstm else ht) if with_state else None
             xt = tg.tensor(x, dtype=dtype, device=device)
             if B is None:
                 xt, ref_out = xt[:, 0], ref_out[:, 0]
@@ -396,6 +397,28 @@ def test_a_loop_over_a_fused_cell_holds_no_more_than_the_composed_one(cls):
         tracemalloc.stop()
         del state, outs
     assert held[True] <= 1.02 * held[False], held
+
+
+@settings(max_examples=30)
+@given(mode=st.sampled_from(["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]), B=st.integers(1, 3), I=st.integers(1, 3),
+       H=st.integers(1, 3), bias=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_cell_step_gradcheck(mode, B, I, H, bias, seed):
+    """fused.CellStep against central differences in float64: every input (x, h, c) and parameter, both
+    outputs of the LSTM step weighted into one loss (relu: values kept off its kink)."""
+    rng = np.random.default_rng(seed)
+    G = {"LSTM": 4, "GRU": 3}.get(mode, 1)
+    shapes = [(B, I), (B, H)] + ([(B, H)] if mode == "LSTM" else []) + [(G * H, I), (G * H, H)] + (
+        [(G * H,), (G * H,)] if bias else [])
+    arrays = [rng.standard_normal(sh) for sh in shapes]
+    if mode == "RNN_RELU":
+        arrays = [np.abs(a) + 0.1 for a in arrays]
+    inputs = [tg.tensor(a, requires_grad=True) for a in arrays]
+    wc = tg.tensor(rng.standard_normal((B, H)))
+
+    def f(*ts):
+        out = CellStep(mode, bias)(*ts)
+        return (out[0] + out[1] * wc).sum() if mode == "LSTM" else out
+    assert tg.gradcheck(f, inputs)
 
 
 def test_fused_cell_step_edge_cases():
