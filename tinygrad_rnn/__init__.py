@@ -25,6 +25,9 @@ log1p, expm1, sin, cos, square, reciprocal, rsqrt = (Tensor.log1p, Tensor.expm1,
 erf, tan, sinh, cosh, log2, log10, exp2 = (Tensor.erf, Tensor.tan, Tensor.sinh, Tensor.cosh, Tensor.log2,
                                            Tensor.log10, Tensor.exp2)
 atan2, clamp_min, clamp_max = Tensor.atan2, Tensor.clamp_min, Tensor.clamp_max
+asin, acos, atan, asinh, acosh, atanh = Tensor.asin, Tensor.acos, Tensor.atan, Tensor.asinh, Tensor.acosh, Tensor.atanh
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+logaddexp, logaddexp2 = Tensor.logaddexp, Tensor.logaddexp2
 scatter, scatter_add, masked_select = Tensor.scatter, Tensor.scatter_add, Tensor.masked_select
 repeat_interleave, tile, diff = Tensor.repeat_interleave, Tensor.tile, Tensor.diff
 floor, ceil, trunc, sign, prod = Tensor.floor, Tensor.ceil, Tensor.trunc, Tensor.sign, Tensor.prod
@@ -58,6 +61,8 @@ __all__ = [
     "mm", "dot", "outer", "einsum", "narrow", "select", "movedim", "unflatten", "roll", "lerp", "nan_to_num",
     "logical_and", "logical_or", "logical_xor", "logical_not",
     "erf", "tan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "clamp_min", "clamp_max",
+    "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
+    "logaddexp", "logaddexp2",
     "scatter", "scatter_add", "masked_select", "repeat_interleave", "tile", "diff",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "utils",
     "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long",

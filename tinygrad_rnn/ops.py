@@ -301,14 +301,48 @@ class Atan2(Function):
                 unbroadcast(-scaled * a, b.shape) if need_b else None)
 
 
+def _float_operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
+    """operands() for a float-valued binary op: integer and bool ones as float32, checked to broadcast."""
+    a, b = operands(op, a, b)
+    if a.dtype.kind != "f":
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    broadcast_shapes(op, ("the input", a.shape), ("other", b.shape))
+    return a, b
+
+
 def atan2(a: Any, b: Any) -> Tensor:
     """torch.atan2: the elementwise angle of (b, a) (a the y, b the x coordinate), a and b broadcast; integer
     inputs give float32."""
-    a, b = operands("atan2", a, b)
-    if a.dtype.kind != "f":
-        a, b = a.astype(np.float32), b.astype(np.float32)
-    broadcast_shapes("atan2", ("the input", a.shape), ("other", b.shape))
-    return Atan2()(a, b)
+    return Atan2()(*_float_operands("atan2", a, b))
+
+
+class LogAddExp(Function):
+    """y = log(e^a + e^b) (base2: log2(2^a + 2^b)), numpy's stable logaddexp; the gradients are the softmax
+    weights of a and b: dy/da = sigmoid((a - b) c), dy/db = sigmoid((b - a) c), c = 1 (base2: ln 2)."""
+
+    saved_inputs = (0, 1)
+
+    def __init__(self, base2: bool = False) -> None:
+        self.base2, self.name = base2, "logaddexp2" if base2 else "logaddexp"
+
+    def forward(self, a, b):
+        xp = xp_of(a, b)
+        with np.errstate(over="ignore", invalid="ignore"):  # (inf and inf, 1e308 and -1e308: as torch's, quietly)
+            return (xp.logaddexp2 if self.base2 else xp.logaddexp)(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        with np.errstate(over="ignore", invalid="ignore"):  # (inf - inf: nan, as torch's gradient there)
+            d = (a - b) * math.log(2.0) if self.base2 else a - b
+        need_a, need_b = self.needs_input_grad
+        return (unbroadcast(g * d.sigmoid(), a.shape) if need_a else None,
+                unbroadcast(g * (-d).sigmoid(), b.shape) if need_b else None)
+
+
+def logaddexp(a: Any, b: Any, base2: bool = False) -> Tensor:
+    """torch.logaddexp (base2: torch.logaddexp2): log(e^a + e^b) elementwise without overflow, a and b broadcast;
+    integer inputs give float32."""
+    return LogAddExp(base2)(*_float_operands("logaddexp2" if base2 else "logaddexp", a, b))
 
 
 class Where(Function):
@@ -468,6 +502,90 @@ class Cosh(Function):
 
     def backward(self, g):
         return (g * self.saved[0].sinh(),)
+
+
+class Asin(Function):
+    """y = arcsin x (Acos: arccos x); dy/dx = 1 / sqrt((1 - x)(1 + x)) (arccos: its negative), inf at +-1; the
+    factored 1 - x^2 is exact near +-1. Outside [-1, 1] y and the gradient are nan, as torch's (without numpy's
+    warning)."""
+
+    saved_inputs = (0,)
+    fn, sign = "arcsin", 1.0
+
+    def forward(self, x):
+        with np.errstate(invalid="ignore"):
+            return getattr(xp_of(x), self.fn)(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        with np.errstate(all="ignore"):
+            return (g * self.sign / ((1 - x) * (1 + x)).sqrt(),)
+
+
+class Acos(Asin):
+    """y = arccos x; dy/dx = -1 / sqrt((1 - x)(1 + x))."""
+
+    fn, sign = "arccos", -1.0
+
+
+class Atan(Function):
+    """y = arctan x; dy/dx = 1 / (1 + x^2)."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return xp_of(x).arctan(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        with np.errstate(all="ignore"):  # (x^2 past the dtype's range: inf, so the gradient 0)
+            return (g / (1 + x * x),)
+
+
+class Asinh(Function):
+    """y = arcsinh x = log(x + sqrt(x^2 + 1)); dy/dx = 1 / sqrt(x^2 + 1)."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return xp_of(x).arcsinh(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        with np.errstate(all="ignore"):
+            return (g / (x * x + 1).sqrt(),)
+
+
+class Acosh(Function):
+    """y = arccosh x = log(x + sqrt(x^2 - 1)) for x >= 1 (nan below, as torch's); dy/dx = 1 / sqrt((x - 1)(x + 1)),
+    inf at 1 (the factored x^2 - 1 is exact near 1, where x^2 would round)."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        with np.errstate(invalid="ignore"):
+            return xp_of(x).arccosh(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        with np.errstate(all="ignore"):
+            return (g / ((x - 1) * (x + 1)).sqrt(),)
+
+
+class Atanh(Function):
+    """y = arctanh x = log((1 + x) / (1 - x)) / 2, +-inf at +-1 and nan outside [-1, 1] (as torch's);
+    dy/dx = 1 / ((1 - x)(1 + x))."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return xp_of(x).arctanh(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        with np.errstate(all="ignore"):
+            return (g / ((1 - x) * (1 + x)),)
 
 
 class LogBase(Function):
@@ -666,18 +784,28 @@ class Sigmoid(Function):
 
 
 class Softplus(Function):
-    """y = log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, exact for large |x|, and inf at x = inf;
-    dy/dx = sigmoid(x)."""
+    """y = log(1 + e^z) / beta = (max(z, 0) + log1p(e^-|z|)) / beta with z = beta x: no overflow, exact for large |z|,
+    and inf at x = inf; torch's linear part y = x where z > threshold (None: nowhere). dy/dx = sigmoid(z), 1 where
+    linear."""
 
     saved_inputs = (0,)
 
+    def __init__(self, beta: float = 1.0, threshold: Optional[float] = None) -> None:
+        self.beta, self.threshold = float(beta), None if threshold is None else float(threshold)
+
     def forward(self, x):
         xp = xp_of(x)
-        return xp.maximum(x, 0) + xp.log1p(xp.exp(-abs(x)))
+        z = x if self.beta == 1 else x * self.beta
+        y = xp.maximum(z, 0) + xp.log1p(xp.exp(-abs(z)))
+        if self.beta != 1:
+            y /= self.beta
+        return y if self.threshold is None else xp.where(z > self.threshold, x, y)
 
     def backward(self, g):
         (x,) = self.saved
-        return (g * x.sigmoid(),)
+        z = x if self.beta == 1 else x * self.beta
+        s = z.sigmoid()
+        return (g * (s if self.threshold is None else where(z.data > self.threshold, 1.0, s)),)
 
 
 class Relu(Function):

@@ -917,6 +917,34 @@ class Tensor:
         """The angle of the point (other, self) elementwise, in [-pi, pi] (self and other broadcast)."""
         return _ops.atan2(self, other)
 
+    def asin(self) -> "Tensor":
+        return _ops.Asin()(self._floating())
+
+    def acos(self) -> "Tensor":
+        return _ops.Acos()(self._floating())
+
+    def atan(self) -> "Tensor":
+        return _ops.Atan()(self._floating())
+
+    def asinh(self) -> "Tensor":
+        return _ops.Asinh()(self._floating())
+
+    def acosh(self) -> "Tensor":
+        return _ops.Acosh()(self._floating())
+
+    def atanh(self) -> "Tensor":
+        return _ops.Atanh()(self._floating())
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh  # (torch's aliases)
+
+    def logaddexp(self, other: Any) -> "Tensor":
+        """log(e^self + e^other) elementwise, without overflow (self and other broadcast)."""
+        return _ops.logaddexp(self, other)
+
+    def logaddexp2(self, other: Any) -> "Tensor":
+        """log2(2^self + 2^other) elementwise, without overflow (self and other broadcast)."""
+        return _ops.logaddexp(self, other, base2=True)
+
     def square(self) -> "Tensor":
         x = self.astype(np.int64) if self.dtype == np.bool_ else self  # (torch: a bool squares to int64)
         return x * x
