@@ -6,12 +6,14 @@ from .layers import (CELU, ELU, GELU, GLU, SELU, BCELoss, BCEWithLogitsLoss, Cos
                      ModuleList, MSELoss, MultiheadAttention, NLLLoss, PairwiseDistance, ReLU, ReLU6, Sequential,
                      Sigmoid, SiLU, SmoothL1Loss, Softmax, Softmin, Softsign, Tanh, Unflatten)
 from .module import Module, Parameter
+from .layers import Hardshrink, PReLU, Softplus, Softshrink, Tanhshrink, Threshold
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 
 __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Linear", "Embedding", "LayerNorm", "Dropout",
            "Sequential", "ModuleList", "ModuleDict", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",
            "SiLU", "LogSigmoid", "LeakyReLU", "ELU", "Hardtanh", "Flatten", "Unflatten",
            "GELU", "ReLU6", "SELU", "CELU", "Mish", "Softsign", "Hardsigmoid", "Hardswish", "Softmin", "GLU",
+           "Softplus", "Threshold", "Softshrink", "Hardshrink", "Tanhshrink", "PReLU",
            "CosineSimilarity", "PairwiseDistance",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss",
            "BCEWithLogitsLoss", "CTCLoss",

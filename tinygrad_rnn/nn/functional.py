@@ -70,17 +70,32 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     return x.log_softmax(dim)
 
 
-def softplus(x: Tensor) -> Tensor:
-    """log(1 + e^x), finite for any finite x, with the gradient sigmoid(x) (1 at x = inf, as in torch)."""
-    _check_tensor("softplus", "input", x)
+def _real(op: str, name: str, v: Any) -> Any:
+    """v if it is a real number (not a bool), else a TypeError naming op and the argument."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a real number, got {v!r} ({type(v).__name__})")
+    return v
+
+
+def _softplus(x: Tensor) -> Tensor:
+    """log(1 + e^x) with no linear part: what logsigmoid, mish and the BCE loss need (as torch's)."""
     return ops.Softplus()(x._floating())
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """torch's F.softplus: log(1 + e^(beta x)) / beta, finite for any finite x, and x itself where beta x > threshold;
+    the gradient sigmoid(beta x) (1 where linear, and at x = inf)."""
+    _check_tensor("softplus", "input", input)
+    if _real("softplus", "beta", beta) == 0:
+        raise ValueError("softplus: beta must not be 0 (it divides log(1 + e^(beta x)))")
+    return ops.Softplus(beta, _real("softplus", "threshold", threshold))(input._floating())
 
 
 def logsigmoid(x: Tensor) -> Tensor:
     """log(sigmoid(x)) = -softplus(-x): finite for any finite x, where log of a sigmoid that rounded to 0
     would be -inf."""
     _check_tensor("logsigmoid", "input", x)
-    return -softplus(-x._floating())
+    return -_softplus(-x._floating())
 
 
 def silu(x: Tensor) -> Tensor:
@@ -151,7 +166,7 @@ def mish(x: Tensor) -> Tensor:
     """x tanh(softplus(x)); derivative tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2)."""
     _check_tensor("mish", "input", x)
     x = x._floating()
-    return x * softplus(x).tanh()
+    return x * _softplus(x).tanh()
 
 
 def softsign(x: Tensor) -> Tensor:
@@ -200,6 +215,61 @@ def glu(x: Tensor, dim: int = -1) -> Tensor:
         raise ValueError(f"glu: halving dim {d} needs an even size, got {n} (input shape {x.shape})")
     a, b = ops.split(x._floating(), n // 2, d) if n else (x._floating(), x._floating())
     return a * b.sigmoid()
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """torch's F.threshold: x where x > threshold, value elsewhere (in x's dtype; nan stays nan); the gradient 1
+    where x > threshold, 0 elsewhere."""
+    _check_tensor("threshold", "input", input)
+    if inplace:
+        raise NotImplementedError("threshold: inplace=True is not supported; use the returned tensor")
+    below = input.data <= _real("threshold", "threshold", threshold)
+    return ops.masked_fill(input, below, _real("threshold", "value", value), "threshold")
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 between: x - clamp(x, -lambd, lambd), so the gradient is 1
+    outside [-lambd, lambd] and 0 on it (as torch's). lambd must be >= 0."""
+    _check_tensor("softshrink", "input", input)
+    if _real("softshrink", "lambd", lambd) < 0:
+        raise ValueError(f"softshrink: lambd must be non-negative, got {lambd}")
+    x = input._floating()
+    return x - x.clamp(-lambd, lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, 0 on [-lambd, lambd] (nan stays nan); the gradient 1 outside, 0 on it."""
+    _check_tensor("hardshrink", "input", input)
+    x = input._floating()
+    lambd = _real("hardshrink", "lambd", lambd)
+    return ops.masked_fill(x, (x.data >= -lambd) & (x.data <= lambd), 0.0, "hardshrink")
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x); derivative tanh(x)^2."""
+    _check_tensor("tanhshrink", "input", input)
+    x = input._floating()
+    return x - x.tanh()
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """torch's F.prelu: x where x > 0, w x elsewhere (the gradient w at 0), w the weight of x's channel, dim 1
+    (an input of fewer than 2 dims has one channel). weight is 0-d or 1-d: one parameter, or one per channel."""
+    _check_tensor("prelu", "input", input)
+    _check_tensor("prelu", "weight", weight)
+    if weight.ndim > 1:
+        raise ValueError(f"prelu: weight must be 0-d or 1-d, got shape {weight.shape}")
+    if input.dtype != weight.dtype or input.dtype.kind != "f":
+        raise TypeError(f"prelu: input and weight must be floating point of one dtype, got {input.dtype} and "
+                        f"{weight.dtype}")
+    channels, n = input.shape[1] if input.ndim >= 2 else 1, weight.numel()
+    if n not in (1, channels):
+        raise ValueError(f"prelu: weight has {n} parameters but the input of shape {input.shape} has {channels} "
+                         "channels (dim 1; one below 2 dims): expected 1 parameter or one per channel")
+    w = weight.reshape(()) if n == 1 else weight.reshape((n,) + (1,) * (input.ndim - 2))
+    positive = input.data > 0
+    negative = ops.where(positive, 0.0, input)  # (so an inf input adds 0 * inf = nan to no weight's gradient)
+    return ops.where(positive, input, negative * w)
 
 
 def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
@@ -725,7 +795,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Opti
     weight, pos_weight = [_loss_weight(w, input, name, "binary_cross_entropy_with_logits")
                           for name, w in (("weight", weight), ("pos_weight", pos_weight))]
     coef = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
-    loss = (1 - target) * input + coef * softplus(-input)
+    loss = (1 - target) * input + coef * _softplus(-input)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")

@@ -408,6 +408,78 @@ class GLU(_Activation):
         self.dim = dim
 
 
+class Softplus(_Activation):
+    """log(1 + e^(beta x)) / beta elementwise, x itself where beta x > threshold."""
+
+    fn, options = staticmethod(F.softplus), ("beta", "threshold")
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+
+class Threshold(_Activation):
+    """x where x > threshold, value elsewhere (inplace=True is not supported)."""
+
+    fn, options = staticmethod(F.threshold), ("threshold", "value")
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        if inplace:
+            raise NotImplementedError("Threshold: inplace=True is not supported")
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+
+class Softshrink(_Activation):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+
+    fn, options = staticmethod(F.softshrink), ("lambd",)
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    """x where |x| > lambd, 0 elsewhere."""
+
+    fn = staticmethod(F.hardshrink)
+
+
+class Tanhshrink(_Activation):
+    """x - tanh(x) elementwise."""
+
+    fn = staticmethod(F.tanhshrink)
+
+
+class PReLU(Module):
+    """x where x > 0, weight * x elsewhere: ``weight`` (num_parameters,), learnt, init ``init``; one parameter, or
+    one per channel (the input's dim 1), as torch's."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Optional[str] = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        num_parameters = ops.int_arg(num_parameters, "PReLU", "num_parameters")
+        if num_parameters < 0:
+            raise ValueError(f"PReLU: num_parameters must be non-negative, got {num_parameters}")
+        self.num_parameters, self.init = num_parameters, F._real("PReLU", "init", init)
+        self.weight = _param((num_parameters,), dtype, device)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.constant_(self.weight, self.init)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
 class CosineSimilarity(Module):
     """F.cosine_similarity(x1, x2, dim, eps): sum(x1 x2) / (||x1|| ||x2||) over dim."""
 
