@@ -801,6 +801,184 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Opti
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
+def _check_same_shapes(op: str, *named: Any) -> None:
+    """Each (name, value) a Tensor, all of one shape (no implicit broadcasting in losses)."""
+    for name, t in named:
+        _check_tensor(op, name, t)
+    if len({t.shape for _, t in named}) > 1:
+        shapes = ", ".join(f"{name} {t.shape}" for name, t in named)
+        raise ValueError(f"{op}: {shapes} differ; they must have the same shape (no implicit broadcasting in losses)")
+
+
+def _check_number(op: str, name: str, v: Any) -> None:
+    """A loss's float option: a real number, not None or a bool (torch's legacy size_average and reduce sat in
+    some of these positions, and are not accepted)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a number, got {v!r} ({type(v).__name__}); torch's deprecated "
+                        "size_average and reduce are not accepted, so pass the options by keyword")
+
+
+def _in_dtype_of(target: Tensor, input: Tensor) -> Tensor:
+    """An integer or bool target (counts, 0/1 labels) in the float input's dtype; a float one as it is."""
+    return target if target.dtype.kind == "f" else target.astype(input.dtype)
+
+
+class _ClampMinPassThrough(ops.Function):
+    """max(x, lo), with the gradient passed on whole (torch's gaussian_nll_loss clamps var in place under no_grad:
+    below lo, d/dvar is the loss's slope at var = lo, not 0)."""
+
+    def __init__(self, lo: float) -> None:
+        self.lo = lo
+
+    def forward(self, x):
+        return xp_of(x).maximum(x, x.dtype.type(self.lo))
+
+    def backward(self, g):
+        return (g,)
+
+
+def _gaussian_var(var: Any, input: Tensor) -> Tensor:
+    """var as torch takes it: a number >= 0, or a Tensor >= 0 of the input's shape, of its shape without the last
+    dim (one variance per row), or of its shape with one dim of size 1; it comes back broadcastable to the input."""
+    op = "gaussian_nll_loss"
+    if isinstance(var, numbers.Real) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError(f"{op}: var must be >= 0, got {var}")
+        return input._floating().new_full((), float(var))
+    _check_tensor(op, "var", var)
+    shape = input.shape
+    if var.shape != shape:
+        if var.shape == shape[:-1]:
+            var = var.unsqueeze(-1)
+        elif var.ndim != input.ndim or [v for s, v in zip(shape, var.shape) if s != v] != [1]:
+            raise ValueError(f"{op}: var of shape {var.shape} does not fit the input's {shape}; expected {shape}, "
+                             f"{shape[:-1]} (one variance per row) or {shape} with one dim of size 1")
+    if bool((var.data < 0).any()):
+        raise ValueError(f"{op}: var has negative entries")
+    return var._floating()
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """0.5 (log v + (input - target)^2 / v) with v = max(var, eps), plus 0.5 log(2 pi) if full; the clamp passes
+    var's gradient on whole, as torch's. target has the input's shape, or it with dims of size 1 (broadcast; torch
+    also broadcasts a target with fewer dims, or one that grows the input: refused here); var is a number or a
+    Tensor (see _gaussian_var). The loss has the input's shape."""
+    op = "gaussian_nll_loss"
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "target", target)
+    _check_number(op, "eps", eps)
+    if target.ndim != input.ndim or any(t not in (s, 1) for s, t in zip(input.shape, target.shape)):
+        raise ValueError(f"{op}: target of shape {target.shape} does not fit the input's {input.shape}; expected "
+                         "the input's shape, or it with dims of size 1 (broadcast)")
+    v = _ClampMinPassThrough(eps)(_gaussian_var(var, input))
+    d = input - target
+    loss = 0.5 * (v.log() + d * d / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, op)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, eps: float = 1e-8,
+                     reduction: str = "mean") -> Tensor:
+    """exp(input) - target input (log_input), or input - target log(input + eps); full adds Stirling's
+    target log target - target + 0.5 log(2 pi target) where target > 1. Same shapes; integer counts are taken."""
+    op = "poisson_nll_loss"
+    _check_same_shapes(op, ("input", input), ("target", target))
+    _check_number(op, "eps", eps)
+    input = input._floating()
+    target = _in_dtype_of(target, input)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        big = target.data > 1
+        t = ops.where(big, target, 1.0)
+        loss = loss + ops.where(big, t * t.log() - t + 0.5 * (t * (2 * math.pi)).log(), 0.0)
+    return _reduce(loss, reduction, op)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, -target (input1 - input2) + margin), target 1 where input1 should rank higher, -1 where input2;
+    all three of one shape."""
+    op = "margin_ranking_loss"
+    _check_same_shapes(op, ("input1", input1), ("input2", input2), ("target", target))
+    _check_number(op, "margin", margin)
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction, op)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: str = "mean") -> Tensor:
+    """input where target is 1, max(0, margin - input) where it is -1 (torch's formula: a target of any other
+    value gets both terms); same shapes."""
+    op = "hinge_embedding_loss"
+    _check_same_shapes(op, ("input", input), ("target", target))
+    _check_number(op, "margin", margin)
+    input = input._floating()
+    y = target.data
+    return _reduce(ops.where(y != 1, (margin - input).clamp_min(0), 0.0) + ops.where(y != -1, input, 0.0),
+                   reduction, op)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-target input)), as softplus: finite for any finite input (torch's overflows to inf, with a nan
+    gradient, once -target input passes 709.8 in float64, 88.7 in float32); same shapes."""
+    op = "soft_margin_loss"
+    _check_same_shapes(op, ("input", input), ("target", target))
+    return _reduce(softplus(-target * input._floating()), reduction, op)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          reduction: str = "mean") -> Tensor:
+    """1 - cos where target is 1, max(0, cos - margin) where it is -1, 0 for any other target (as torch), with
+    torch's cos = sum(x1 x2) / sqrt((sum(x1^2) + 1e-12) (sum(x2^2) + 1e-12)) over the last dim: 0 for a zero
+    vector, with a finite gradient. (F.cosine_similarity clamps each norm at eps instead.) Inputs (N, D) with
+    target (N,), or (D,) with a 0-d target."""
+    op = "cosine_embedding_loss"
+    _check_same_shapes(op, ("input1", input1), ("input2", input2))
+    _check_tensor(op, "target", target)
+    _check_number(op, "margin", margin)
+    if input1.ndim not in (1, 2) or target.shape != input1.shape[:-1]:
+        raise ValueError(f"{op}: inputs {input1.shape} and target {target.shape} do not fit; expected inputs (N, D) "
+                         "with target (N,), or inputs (D,) with a 0-d target")
+    x1, x2 = input1._floating(), input2._floating()
+    eps = float(np.float32(1e-12))  # (torch's EPSILON is a C float: 9.99999996e-13)
+    cos = (x1 * x2).sum(-1) / (((x1 * x1).sum(-1) + eps) * ((x2 * x2).sum(-1) + eps)).sqrt()
+    y = target.data
+    return _reduce(ops.where(y == 1, 1 - cos, 0.0) + ops.where(y == -1, (cos - margin).clamp_min(0), 0.0),
+                   reduction, op)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                                reduction: str = "mean") -> Tensor:
+    """-mean_c w_c [y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c)] over the classes, the last dim: input
+    and target (N, C) give N losses, (C,) one. weight broadcasts to the input; 0/1 integer targets are taken."""
+    op = "multilabel_soft_margin_loss"
+    _check_same_shapes(op, ("input", input), ("target", target))
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must be (C,) or (N, C), got a 0-d tensor")
+    input = input._floating()
+    weight = _loss_weight(weight, input, "weight", op)
+    loss = binary_cross_entropy_with_logits(input, _in_dtype_of(target, input), weight, "none")
+    return _reduce(loss.sum(-1) / input.shape[-1], reduction, op)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) with d = F.pairwise_distance(., ., p, eps) over
+    the last dim; swap uses min(d(a, n), d(positive, negative)) as the negative distance. All three of one shape,
+    (N, D) or (D,)."""
+    op = "triplet_margin_loss"
+    _check_same_shapes(op, ("anchor", anchor), ("positive", positive), ("negative", negative))
+    for name, v in (("margin", margin), ("p", p), ("eps", eps)):
+        _check_number(op, name, v)
+    if not margin > 0:
+        raise ValueError(f"{op}: margin must be > 0, got {margin}")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = ops.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + d_pos - d_neg).clamp_min(0), reduction, op)
+
+
 from . import ctc as _ctc  # noqa: E402  (it uses the helpers above)
 
 ctc_loss = _ctc.ctc_loss  # (F.ctc_loss, as torch's; its Function lives with the recursion in nn/ctc.py)
