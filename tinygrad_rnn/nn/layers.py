@@ -735,6 +735,8 @@ class ModuleDict(Module):
 
 
 class _Loss(Module):
+    shown: Tuple[str, ...] = ()  # constructor options that extra_repr names before the reduction
+
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = reduction
@@ -745,7 +747,7 @@ class _Loss(Module):
         self.register_buffer(name, value if value is None or isinstance(value, Tensor) else Tensor(value))
 
     def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+        return ", ".join([f"{k}={getattr(self, k)!r}" for k in self.shown] + [f"reduction={self.reduction!r}"])
 
 
 class CrossEntropyLoss(_Loss):
@@ -855,3 +857,101 @@ class BCEWithLogitsLoss(_PairLoss):
         super().__init__(reduction)
         self._buffer("weight", weight)
         self._buffer("pos_weight", pos_weight)
+
+
+class GaussianNLLLoss(_Loss):
+    """F.gaussian_nll_loss as a module: forward(input, target, var), var a Tensor or a number."""
+
+    shown = ("full", "eps")
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input: Tensor, target: Tensor, var: Any) -> Tensor:
+        _check_input(self, input)
+        _check_input(self, target, "target")
+        return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+class PoissonNLLLoss(_PairLoss):
+    """F.poisson_nll_loss as a module: input is the log of the Poisson rate (log_input) or the rate itself."""
+
+    fn, options = staticmethod(F.poisson_nll_loss), ("log_input", "full", "eps")
+    shown = options
+
+    def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+
+class HingeEmbeddingLoss(_PairLoss):
+    """F.hinge_embedding_loss as a module: input where target is 1, max(0, margin - input) where it is -1."""
+
+    fn, options = staticmethod(F.hinge_embedding_loss), ("margin",)
+    shown = options
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+
+class SoftMarginLoss(_PairLoss):
+    """F.soft_margin_loss as a module: log(1 + exp(-target input)) for targets +-1."""
+
+    fn = staticmethod(F.soft_margin_loss)
+
+
+class MultiLabelSoftMarginLoss(_PairLoss):
+    """F.multilabel_soft_margin_loss as a module: per-class logistic losses averaged over the classes."""
+
+    fn, options = staticmethod(F.multilabel_soft_margin_loss), ("weight",)
+
+    def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self._buffer("weight", weight)
+
+
+class _TripleLoss(_Loss):
+    """A loss of three Tensors (named ``names``) as a module: ``fn`` with the module's reduction and the
+    attributes named in ``shown``."""
+
+    fn: Any
+    names: Tuple[str, str, str]
+
+    def forward(self, a: Tensor, b: Tensor, c: Tensor) -> Tensor:
+        for name, x in zip(self.names, (a, b, c)):
+            _check_input(self, x, name)
+        return self.fn(a, b, c, reduction=self.reduction, **{k: getattr(self, k) for k in self.shown})
+
+
+class MarginRankingLoss(_TripleLoss):
+    """F.margin_ranking_loss as a module: forward(input1, input2, target)."""
+
+    fn, names, shown = staticmethod(F.margin_ranking_loss), ("input1", "input2", "target"), ("margin",)
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+
+class CosineEmbeddingLoss(_TripleLoss):
+    """F.cosine_embedding_loss as a module: forward(input1, input2, target)."""
+
+    fn, names, shown = staticmethod(F.cosine_embedding_loss), ("input1", "input2", "target"), ("margin",)
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+
+class TripletMarginLoss(_TripleLoss):
+    """F.triplet_margin_loss as a module: forward(anchor, positive, negative)."""
+
+    fn, names = staticmethod(F.triplet_margin_loss), ("anchor", "positive", "negative")
+    shown = ("margin", "p", "eps", "swap")
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
