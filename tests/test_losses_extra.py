@@ -1,0 +1,638 @@
+"""The losses added after the first set (Gaussian and Poisson NLL, margin ranking, hinge embedding, soft margin,
+cosine embedding, multilabel soft margin, triplet margin) against plain-numpy references in float64.
+
+Every reference is written from PyTorch's documented definition, not from this package's code:
+
+* gaussian_nll: 0.5 (log v + (x - y)^2 / v) with v = max(var, eps), plus 0.5 log(2 pi) when full; var of the
+  input's shape, of its shape without the last dim (one per row), with one dim of size 1, or a number.
+* poisson_nll: exp(x) - y x (log_input), else x - y log(x + eps); full adds y log y - y + 0.5 log(2 pi y)
+  where y > 1.
+* margin_ranking: max(0, -y (x1 - x2) + margin).
+* hinge_embedding: x where y = 1, max(0, margin - x) where y = -1.
+* soft_margin: log(1 + exp(-y x)).
+* cosine_embedding: 1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1, with
+  cos = x1.x2 / (|x1| |x2|) over the last dim.
+* multilabel_soft_margin: -1/C sum_c w_c [y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c)], one per sample.
+* triplet_margin: max(0, margin + d(a, p) - d(a, n)) with d(u, v) = ||u - v + eps||_p over the last dim;
+  swap replaces d(a, n) by min(d(a, n), d(p, n)).
+
+'mean' averages the per-element (per-sample) losses, 'sum' adds them. Kinks (hinge points, the swap's min, |.| at
+0, the Stirling term's jump at y = 1, the var clamp) are kept out of reach of gradcheck's steps by construction.
+"""
+import re
+import warnings
+from functools import partial
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import check_op, shapes, tensor, with_fixtures
+
+import tinygrad_rnn as tg
+import tinygrad_rnn.nn.functional as F
+from tinygrad_rnn import nn
+
+REDUCTIONS = ("mean", "sum", "none")
+CLOSE64 = dict(rtol=1e-10, atol=1e-12)
+
+
+def t64(a, requires_grad=False):
+    return tensor(a, requires_grad=requires_grad)
+
+
+def reduce(loss, reduction):
+    loss = np.asarray(loss, dtype=np.float64)
+    return {"mean": loss.mean, "sum": loss.sum, "none": lambda: loss}[reduction]()
+
+
+def check_reductions(loss, ref, arrays, device, **kw):
+    """strategies.check_op (values, gradient shapes, gradcheck) of loss(*tensors, reduction=r) against
+    ref(*arrays, reduction=r) for each reduction r."""
+    for r in REDUCTIONS:
+        check_op(lambda *ts, r=r: loss(*ts, reduction=r), lambda *a, r=r: ref(*a, reduction=r), arrays, device, **kw)
+
+
+def _rng(draw):
+    return np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+
+
+def signs(rng, shape):
+    return rng.choice([-1.0, 1.0], shape)
+
+
+def away(rng, shape, lo=0.25, hi=2.0):
+    """Values with |v| in [lo, hi] and a random sign."""
+    return rng.uniform(lo, hi, shape) * signs(rng, shape)
+
+
+def margin_between(values, lo, hi):
+    """The midpoint of the widest gap that ``values`` leave in [lo, hi]: a margin at least (hi - lo) / (2 (n + 1))
+    from every value, so no hinge point lies near the data."""
+    edges = np.sort(np.concatenate([[lo, hi], np.clip(np.ravel(values), lo, hi)]))
+    i = int(np.argmax(np.diff(edges)))
+    return float((edges[i] + edges[i + 1]) / 2)
+
+
+@st.composite
+def batch_shape(draw, max_d=4):
+    """(N, D) with N in 1..4 (1 most often), or unbatched (D,)."""
+    d = draw(st.integers(1, max_d))
+    return (d,) if draw(st.integers(0, 2)) == 0 else (draw(st.sampled_from([1, 1, 2, 3, 4])), d)
+
+
+# ============================================================================ numpy references
+def ref_gaussian_nll(x, y, var, full, eps, reduction):
+    v = np.maximum(var, eps)
+    loss = 0.5 * (np.log(v) + (x - y) ** 2 / v) + (0.5 * np.log(2 * np.pi) if full else 0.0)
+    return reduce(np.broadcast_to(loss, np.shape(x)), reduction)
+
+
+def ref_poisson_nll(x, y, log_input, full, eps, reduction):
+    loss = np.exp(x) - y * x if log_input else x - y * np.log(x + eps)
+    if full:
+        big = y > 1
+        s = np.where(big, y, 1.0)
+        loss = loss + np.where(big, s * np.log(s) - s + 0.5 * np.log(2 * np.pi * s), 0.0)
+    return reduce(loss, reduction)
+
+
+def ref_margin_ranking(x1, x2, y, margin, reduction):
+    return reduce(np.maximum(0.0, -y * (x1 - x2) + margin), reduction)
+
+
+def ref_hinge_embedding(x, y, margin, reduction):
+    return reduce(np.where(y == 1, x, np.maximum(0.0, margin - x)), reduction)
+
+
+def ref_soft_margin(x, y, reduction):
+    return reduce(np.logaddexp(0.0, -y * x), reduction)
+
+
+def ref_cosine_embedding(x1, x2, y, margin, reduction):
+    cos = (x1 * x2).sum(-1) / (np.linalg.norm(x1, axis=-1) * np.linalg.norm(x2, axis=-1))
+    return reduce(np.where(y == 1, 1 - cos, np.maximum(0.0, cos - margin)), reduction)
+
+
+def ref_multilabel_soft_margin(x, y, weight, reduction):
+    log_s, log_1ms = -np.logaddexp(0.0, -x), -np.logaddexp(0.0, x)
+    w = 1.0 if weight is None else weight
+    return reduce(-(w * (y * log_s + (1 - y) * log_1ms)).mean(-1), reduction)
+
+
+def ref_distance(u, v, p, eps):
+    return (np.abs(u - v + eps) ** p).sum(-1) ** (1.0 / p)
+
+
+def ref_triplet(a, pos, neg, margin, p, eps, swap, reduction):
+    d_neg = ref_distance(a, neg, p, eps)
+    if swap:
+        d_neg = np.minimum(d_neg, ref_distance(pos, neg, p, eps))
+    return reduce(np.maximum(0.0, margin + ref_distance(a, pos, p, eps) - d_neg), reduction)
+
+
+# ============================================================================ Gaussian NLL
+@st.composite
+def gaussian_problem(draw):
+    """x (0-d to 3-d), a target of its shape or with size-1 dims, var as a number or a Tensor of each allowed
+    shape, >= 0.3 (above every eps drawn: the clamp is tested on its own)."""
+    shape = draw(shapes(0, 3))
+    rng = _rng(draw)
+    x = rng.normal(0.0, 2.0, shape)
+    y = rng.normal(0.0, 2.0, tuple(1 if rng.random() < 0.3 else s for s in shape))
+    kind = draw(st.sampled_from(["same", "number"] + (["row", "one"] if shape else [])))
+    var_shape = {"same": shape, "row": shape[:-1], "number": ()}.get(kind)
+    if kind == "one":
+        i = int(rng.integers(len(shape)))
+        var_shape = shape[:i] + (1,) + shape[i + 1:]
+    var = rng.uniform(0.3, 2.0, var_shape)
+    return x, y, (float(var) if kind == "number" else var), kind, draw(st.booleans()), \
+        draw(st.sampled_from([1e-6, 0.1]))
+
+
+@with_fixtures
+@given(gaussian_problem())
+def test_gaussian_nll_matches_reference_and_gradcheck(device, prob):
+    x, y, var, kind, full, eps = prob
+    if kind == "number":
+        check_reductions(partial(F.gaussian_nll_loss, var=var, full=full, eps=eps),
+                         partial(ref_gaussian_nll, var=var, full=full, eps=eps), [x, y], device)
+    else:
+        expand = (lambda v: v[..., None]) if kind == "row" else (lambda v: v)
+        check_reductions(partial(F.gaussian_nll_loss, full=full, eps=eps),
+                         lambda a, b, v, reduction: ref_gaussian_nll(a, b, expand(v), full, eps, reduction),
+                         [x, y, var], device)
+
+
+def test_gaussian_nll_clamps_var_and_passes_its_gradient_on():
+    """var below eps (0 included) counts as eps in the loss, and its gradient is the loss's slope at eps, not 0:
+    torch clamps a clone of var in place under no_grad."""
+    eps = 1e-3
+    x, y = t64([1.0, 2.0, 0.5], requires_grad=True), t64([0.0, 0.0, 0.0])
+    var = t64([1e-5, 0.0, 0.5], requires_grad=True)
+    loss = F.gaussian_nll_loss(x, y, var, eps=eps, reduction="sum")
+    loss.backward()
+    v = np.array([eps, eps, 0.5])
+    d = np.array([1.0, 2.0, 0.5])
+    np.testing.assert_allclose(loss.item(), (0.5 * (np.log(v) + d ** 2 / v)).sum(), **CLOSE64)
+    np.testing.assert_allclose(var.grad.numpy(), 0.5 * (1 / v - d ** 2 / v ** 2), **CLOSE64)
+    np.testing.assert_allclose(x.grad.numpy(), d / v, **CLOSE64)
+    assert F.gaussian_nll_loss(t64([3.0]), t64([1.0]), 0.0, eps=0.5).item() == pytest.approx(0.5 * (np.log(0.5) + 8))
+
+
+def test_gaussian_nll_float32_and_full_constant():
+    x = tg.tensor(np.array([[0.5, -1.0], [2.0, 0.0]], np.float32))
+    out = F.gaussian_nll_loss(x, tg.zeros(2, 2), tg.ones(2, 2), full=True, reduction="none")
+    assert out.dtype == np.float32 and out.shape == (2, 2)
+    np.testing.assert_allclose(out.numpy(), 0.5 * x.numpy() ** 2 + 0.5 * np.log(2 * np.pi), rtol=1e-6)
+
+
+# ============================================================================ Poisson NLL
+@st.composite
+def poisson_problem(draw):
+    """Rates as logs (any value) or positive; targets in [0, 0.7] or [1.3, 6], away from the Stirling term's jump
+    at 1 (0 included, as counts)."""
+    shape = draw(shapes(0, 3))
+    rng = _rng(draw)
+    log_input = draw(st.booleans())
+    x = rng.normal(0.0, 1.5, shape) if log_input else rng.uniform(0.2, 3.0, shape)
+    y = np.where(rng.random(shape) < 0.5, rng.uniform(1.3, 6.0, shape), rng.uniform(0.0, 0.7, shape))
+    y = np.where(rng.random(shape) < 0.2, 0.0, y)
+    return x, y, log_input, draw(st.booleans()), draw(st.sampled_from([1e-8, 0.5]))
+
+
+@with_fixtures
+@given(poisson_problem())
+def test_poisson_nll_matches_reference_and_gradcheck(device, prob):
+    x, y, log_input, full, eps = prob
+    kw = dict(log_input=log_input, full=full, eps=eps)
+    check_reductions(partial(F.poisson_nll_loss, **kw), partial(ref_poisson_nll, **kw), [x, y], device)
+
+
+def test_poisson_nll_stirling_term_and_integer_counts():
+    """full adds y log y - y + 0.5 log(2 pi y) only where y > 1; integer counts are taken (as torch)."""
+    x = t64([0.0, 0.0, 0.0, 0.0])
+    y = tg.tensor([0, 1, 2, 5])
+    plain = F.poisson_nll_loss(x, y, reduction="none").numpy()
+    full = F.poisson_nll_loss(x, y, full=True, reduction="none").numpy()
+    np.testing.assert_allclose(plain, [1.0, 1.0, 1.0, 1.0], **CLOSE64)
+    stirling = [k * np.log(k) - k + 0.5 * np.log(2 * np.pi * k) for k in (2.0, 5.0)]
+    np.testing.assert_allclose(full - plain, [0.0, 0.0] + stirling, **CLOSE64)
+    rate = t64([0.0, 2.0])  # log_input=False: input - y log(input + eps); a rate of 0 costs y log(1/eps)
+    np.testing.assert_allclose(F.poisson_nll_loss(rate, t64([3.0, 3.0]), False, reduction="none").numpy(),
+                               [-3 * np.log(1e-8), 2 - 3 * np.log(2 + 1e-8)], **CLOSE64)
+
+
+# ============================================================================ margin ranking, hinge, soft margin
+@st.composite
+def ranking_problem(draw):
+    """x1, x2, y = +-1 of one shape, with the hinge's argument -y (x1 - x2) + margin at least 0.25 from 0."""
+    shape = draw(shapes(0, 3))
+    rng = _rng(draw)
+    margin = draw(st.sampled_from([0.0, 0.5, -0.3]))
+    y = signs(rng, shape)
+    x1 = rng.normal(0.0, 2.0, shape)
+    u = away(rng, shape)
+    return x1, x1 - y * (margin - u), y, margin
+
+
+@with_fixtures
+@given(ranking_problem())
+def test_margin_ranking_matches_reference_and_gradcheck(device, prob):
+    x1, x2, y, margin = prob
+    check_reductions(partial(F.margin_ranking_loss, margin=margin), partial(ref_margin_ranking, margin=margin),
+                     [x1, x2, y], device)
+
+
+@st.composite
+def hinge_problem(draw):
+    """x and y = +-1; where y = -1, x is at least 0.25 from the margin."""
+    shape = draw(shapes(0, 3))
+    rng = _rng(draw)
+    margin = draw(st.sampled_from([1.0, 0.5, 2.0]))
+    y = signs(rng, shape)
+    x = np.where(y == 1, rng.normal(0.0, 2.0, shape), margin + away(rng, shape))
+    return x, y, margin
+
+
+@with_fixtures
+@given(hinge_problem())
+def test_hinge_embedding_matches_reference_and_gradcheck(device, prob):
+    x, y, margin = prob
+    check_reductions(partial(F.hinge_embedding_loss, margin=margin), partial(ref_hinge_embedding, margin=margin),
+                     [x, y], device, grad_inputs=[0])
+
+
+def test_hinge_and_cosine_other_target_values_follow_torch():
+    """torch does not check that targets are +-1: hinge_embedding gives a target of any other value both terms,
+    x + max(0, margin - x); cosine_embedding gives it 0."""
+    x, y = t64([0.25, 3.0]), t64([0.0, 2.0])
+    np.testing.assert_allclose(F.hinge_embedding_loss(x, y, reduction="none").numpy(), [1.0, 3.0], **CLOSE64)
+    a = t64([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    b = t64([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    np.testing.assert_allclose(F.cosine_embedding_loss(a, b, tg.tensor([1, 0, -1]), -0.5, "none").numpy(),
+                               [1.0, 0.0, 0.5], **CLOSE64)
+
+
+@with_fixtures
+@given(shapes(0, 3), st.integers(0, 2 ** 32 - 1))
+def test_soft_margin_matches_reference_and_gradcheck(device, shape, seed):
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(0.0, 3.0, shape), signs(rng, shape)
+    check_reductions(F.soft_margin_loss, ref_soft_margin, [x, y], device)
+
+
+def test_soft_margin_is_finite_for_huge_margins():
+    """-y x = 1000 costs 1000 with slope -y (torch's log1p(exp(.)) overflows to inf, with a nan gradient), in
+    float64 and in float32, without a numpy warning."""
+    with np.errstate(over="raise", invalid="raise", divide="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for dtype in (np.float64, np.float32):
+            x = tg.tensor(np.array([1000.0, -1000.0, 1000.0], dtype), requires_grad=True)
+            y = tg.tensor(np.array([-1.0, 1.0, 1.0], dtype))
+            loss = F.soft_margin_loss(x, y, reduction="none")
+            loss.sum().backward()
+            np.testing.assert_allclose(loss.numpy(), [1000.0, 1000.0, 0.0], atol=1e-30)
+            np.testing.assert_allclose(x.grad.numpy(), [1.0, -1.0, 0.0], atol=1e-30)
+
+
+# ============================================================================ cosine embedding
+@st.composite
+def cosine_problem(draw):
+    """(N, D) inputs with (N,) targets, or (D,) with a 0-d one; margin in the widest gap between the cosines."""
+    shape = draw(batch_shape())
+    rng = _rng(draw)
+    x1, x2 = away(rng, shape, 0.3, 2.0), away(rng, shape, 0.3, 2.0)  # (norms >= 0.3: torch's 1e-12 is negligible)
+    y = signs(rng, shape[:-1])
+    cos = (x1 * x2).sum(-1) / (np.linalg.norm(x1, axis=-1) * np.linalg.norm(x2, axis=-1))
+    return x1, x2, y, margin_between(cos, -0.5, 0.5)
+
+
+@with_fixtures
+@given(cosine_problem())
+def test_cosine_embedding_matches_reference_and_gradcheck(device, prob):
+    x1, x2, y, margin = prob
+    check_reductions(partial(F.cosine_embedding_loss, margin=margin), partial(ref_cosine_embedding, margin=margin),
+                     [x1, x2, y], device, grad_inputs=[0, 1])
+
+
+def test_cosine_embedding_of_a_zero_vector():
+    """torch's cos adds 1e-12 (a C float, 9.99999996e-13) to each squared norm: a zero vector has cos 0, and the
+    gradient stays finite: x2 / sqrt(eps (|x2|^2 + eps)), about x2 / 5e-6 here."""
+    a = t64([[0.0, 0.0], [0.0, 0.0]], requires_grad=True)
+    b = t64([[3.0, 4.0], [3.0, 4.0]], requires_grad=True)
+    loss = F.cosine_embedding_loss(a, b, t64([1.0, -1.0]), -0.25, "none")
+    loss.sum().backward()
+    np.testing.assert_allclose(loss.numpy(), [1.0, 0.25], **CLOSE64)
+    eps = float(np.float32(1e-12))
+    np.testing.assert_allclose(a.grad.numpy(), np.array([[-3.0, -4.0], [3.0, 4.0]]) / np.sqrt(eps * (25 + eps)),
+                               **CLOSE64)
+    np.testing.assert_array_equal(b.grad.numpy(), 0.0)
+
+
+# ============================================================================ multilabel soft margin
+@st.composite
+def multilabel_problem(draw):
+    shape = draw(batch_shape(max_d=5))
+    rng = _rng(draw)
+    x = rng.normal(0.0, 3.0, shape)
+    y = rng.integers(0, 2, shape).astype(np.float64)
+    if draw(st.booleans()):
+        y = np.where(rng.random(shape) < 0.5, rng.uniform(0.0, 1.0, shape), y)  # soft labels too
+    wkind = draw(st.sampled_from(["none", "class", "full", "row"] if len(shape) == 2 else ["none", "class"]))
+    weight = {"none": None, "class": rng.uniform(0.2, 2.0, shape[-1:]), "full": rng.uniform(0.2, 2.0, shape),
+              "row": rng.uniform(0.2, 2.0, shape[:1] + (1,))}[wkind]
+    return x, y, weight
+
+
+@with_fixtures
+@given(multilabel_problem())
+def test_multilabel_soft_margin_matches_reference_and_gradcheck(device, prob):
+    x, y, weight = prob
+    w = None if weight is None else tg.tensor(weight, dtype=np.float64, device=device)
+    check_reductions(partial(F.multilabel_soft_margin_loss, weight=w), partial(ref_multilabel_soft_margin,
+                                                                               weight=weight), [x, y], device)
+
+
+def test_multilabel_soft_margin_huge_logits_and_integer_labels():
+    x = t64([[1000.0, -1000.0, 0.0]], requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss = F.multilabel_soft_margin_loss(x, tg.tensor([[0, 1, 1]]), reduction="sum")
+        loss.backward()
+    np.testing.assert_allclose(loss.item(), (1000.0 + 1000.0 + np.log(2)) / 3, **CLOSE64)
+    np.testing.assert_allclose(x.grad.numpy(), [[1 / 3, -1 / 3, -1 / 6]], **CLOSE64)
+
+
+# ============================================================================ triplet margin
+@st.composite
+def triplet_problem(draw):
+    """anchor, positive, negative (N, D) or (D,), with p, swap and a margin.
+
+    Kinks are out of reach by construction: positive - anchor has every component >= 0.3 in size, and negative
+    lies on the line through them, t |a - p| beyond the anchor or beyond the positive (t in [0.5, 2]); so every
+    difference's components are >= 0.15 in size, d(a, n) and d(p, n) differ by |a - p| (the swap's min has no
+    tie), and the margin sits in the widest gap between the values of d(a, n) - d(a, p)."""
+    shape = draw(batch_shape())
+    rng = _rng(draw)
+    a = rng.normal(0.0, 1.0, shape)
+    pos = a + away(rng, shape, 0.3, 1.5)
+    t = rng.uniform(0.5, 2.0, shape[:-1] + (1,))
+    beyond_anchor = rng.random(shape[:-1] + (1,)) < 0.5
+    neg = np.where(beyond_anchor, a + t * (a - pos), pos + t * (pos - a))
+    p = draw(st.sampled_from([2.0, 1.0, 3.0, 0.5]))
+    swap = draw(st.booleans())
+    eps = 1e-6
+    d_neg = ref_distance(a, neg, p, eps)
+    if swap:
+        d_neg = np.minimum(d_neg, ref_distance(pos, neg, p, eps))
+    margin = margin_between(d_neg - ref_distance(a, pos, p, eps), 0.05, 3.0)
+    return a, pos, neg, margin, p, swap
+
+
+@with_fixtures
+@given(triplet_problem())
+def test_triplet_margin_matches_reference_and_gradcheck(device, prob):
+    a, pos, neg, margin, p, swap = prob
+    kw = dict(margin=margin, p=p, eps=1e-6, swap=swap)
+    check_reductions(partial(F.triplet_margin_loss, **kw), partial(ref_triplet, **kw), [a, pos, neg], device)
+
+
+@given(batch_shape(), st.integers(0, 2 ** 32 - 1), st.booleans(), st.sampled_from([1.0, 2.0, 3.0]))
+def test_triplet_margin_on_random_triplets(shape, seed, swap, p):
+    """Values only (no gradcheck: nothing keeps these away from the kinks)."""
+    a, pos, neg = np.random.default_rng(seed).normal(0.0, 1.0, (3,) + shape)
+    for reduction in REDUCTIONS:
+        out = F.triplet_margin_loss(t64(a), t64(pos), t64(neg), 0.7, p, 1e-6, swap, reduction)
+        np.testing.assert_allclose(out.numpy(), ref_triplet(a, pos, neg, 0.7, p, 1e-6, swap, reduction), **CLOSE64)
+
+
+def test_triplet_swap_takes_the_nearer_negative():
+    """anchor 0, positive 1, negative 1.5 (1-d vectors, eps 0): d(a, n) = 1.5, d(p, n) = 0.5; the swap uses
+    0.5, so the loss is margin + 1 - 0.5, and the negative's gradient goes through d(p, n)."""
+    a, pos, neg = (t64([[v]], requires_grad=True) for v in (0.0, 1.0, 1.5))
+    for swap, want in ((False, 0.5), (True, 1.5)):
+        loss = F.triplet_margin_loss(a, pos, neg, margin=1.0, eps=0.0, swap=swap)
+        np.testing.assert_allclose(loss.item(), want, **CLOSE64)
+    loss.backward()
+    np.testing.assert_allclose([a.grad.item(), pos.grad.item(), neg.grad.item()], [-1.0, 2.0, -1.0], **CLOSE64)
+
+
+# ============================================================================ modules
+def test_loss_modules_match_functional():
+    rng = np.random.default_rng(7)
+    x, y, z = (t64(v) for v in rng.normal(size=(3, 4, 3)))
+    s, v = t64(signs(rng, (4, 3))), t64(rng.uniform(0.5, 2.0, (4, 3)))
+    labels, w = t64(rng.integers(0, 2, (4, 3))), t64([0.5, 1.0, 2.0])
+    pairs = [
+        (nn.GaussianNLLLoss(full=True, eps=0.1, reduction="sum")(x, y, v),
+         F.gaussian_nll_loss(x, y, v, True, 0.1, "sum")),
+        (nn.GaussianNLLLoss()(x, y, 2.0), F.gaussian_nll_loss(x, y, 2.0)),
+        (nn.PoissonNLLLoss(False, True, 0.1, "none")(v, s + 2), F.poisson_nll_loss(v, s + 2, False, True, 0.1, "none")),
+        (nn.MarginRankingLoss(0.5)(x, y, s), F.margin_ranking_loss(x, y, s, 0.5)),
+        (nn.HingeEmbeddingLoss(2.0, "sum")(x, s), F.hinge_embedding_loss(x, s, 2.0, "sum")),
+        (nn.SoftMarginLoss("none")(x, s), F.soft_margin_loss(x, s, "none")),
+        (nn.CosineEmbeddingLoss(0.25)(x, y, s[:, 0]), F.cosine_embedding_loss(x, y, s[:, 0], 0.25)),
+        (nn.MultiLabelSoftMarginLoss(w, "sum")(x, labels), F.multilabel_soft_margin_loss(x, labels, w, "sum")),
+        (nn.TripletMarginLoss(0.5, 1.0, 1e-3, True, "none")(x, y, z),
+         F.triplet_margin_loss(x, y, z, 0.5, 1.0, 1e-3, True, "none")),
+    ]
+    for got, want in pairs:
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_loss_modules_repr_and_weight_buffer():
+    assert repr(nn.TripletMarginLoss()) == "TripletMarginLoss(margin=1.0, p=2.0, eps=1e-06, swap=False, " \
+                                           "reduction='mean')"
+    assert repr(nn.GaussianNLLLoss(full=True)) == "GaussianNLLLoss(full=True, eps=1e-06, reduction='mean')"
+    assert repr(nn.PoissonNLLLoss(reduction="sum")) == "PoissonNLLLoss(log_input=True, full=False, eps=1e-08, " \
+                                                       "reduction='sum')"
+    assert repr(nn.SoftMarginLoss()) == "SoftMarginLoss(reduction='mean')"
+    assert "margin=0.0" in repr(nn.MarginRankingLoss()) and "margin=0.0" in repr(nn.CosineEmbeddingLoss())
+    assert "margin=1.0" in repr(nn.HingeEmbeddingLoss())
+    with pytest.raises(TypeError):
+        nn.GaussianNLLLoss(True)  # (keyword-only, as torch's)
+    m = nn.MultiLabelSoftMarginLoss(weight=[1.0, 2.0])
+    assert [k for k, _ in m.named_buffers()] == ["weight"] and m.weight.dtype == np.float32
+    m.double()
+    assert m.weight.dtype == np.float64
+    m.load_state_dict({"weight": np.array([3.0, 1.0])})
+    x, y = np.array([[0.5, -1.0]]), np.array([[1.0, 0.0]])
+    np.testing.assert_allclose(m(t64(x), t64(y)).item(), ref_multilabel_soft_margin(x, y, np.array([3.0, 1.0]),
+                                                                                     "mean"), **CLOSE64)
+    assert list(nn.MultiLabelSoftMarginLoss().state_dict()) == []
+
+
+# ============================================================================ against torch
+def _torch_cases():
+    rng = np.random.default_rng(11)
+    n = lambda *s: rng.normal(0.0, 1.0, s)  # noqa: E731
+    sg = lambda *s: signs(rng, s)  # noqa: E731
+    return [
+        ("gaussian var < eps, var 0", "gaussian_nll_loss", [n(3, 2), n(3, 2), np.array([[1e-9, 0.5], [0.0, 2.0],
+                                                                                          [1e-7, 1e-6]])], {}),
+        ("gaussian full, row var", "gaussian_nll_loss", [n(3, 2), n(3, 2), rng.uniform(0.1, 1, 3)], dict(full=True)),
+        ("gaussian var with a size-1 dim, target too", "gaussian_nll_loss",
+         [n(3, 4), n(1, 4), rng.uniform(0.1, 1, (3, 1))], dict(eps=0.2)),
+        ("gaussian unbatched, number var", "gaussian_nll_loss", [n(5), n(5), 0.3], {}),
+        ("poisson log_input, large", "poisson_nll_loss", [np.array([30.0, -30.0, 700.0, 2.0]),
+                                                          np.array([0.0, 3.0, 2.0, 1.0])], dict(full=True)),
+        ("poisson log_input False", "poisson_nll_loss", [np.array([1e-12, 0.5, 3.0, 40.0]),
+                                                         np.array([2.0, 0.5, 7.0, 40.0])],
+         dict(log_input=False, full=True)),
+        ("poisson eps", "poisson_nll_loss", [rng.uniform(0.1, 2, (2, 3)), rng.uniform(0, 4, (2, 3))],
+         dict(log_input=False, eps=0.3)),
+        ("margin ranking", "margin_ranking_loss", [n(6), n(6), sg(6)], dict(margin=0.4)),
+        ("margin ranking, large", "margin_ranking_loss", [1e6 * n(2, 3), n(2, 3), sg(2, 3)], {}),
+        ("hinge", "hinge_embedding_loss", [3 * n(4, 3), sg(4, 3)], dict(margin=0.7)),
+        ("hinge 0-d", "hinge_embedding_loss", [np.array(0.25), np.array(-1.0)], {}),
+        ("soft margin", "soft_margin_loss", [30 * n(3, 3), sg(3, 3)], {}),
+        ("cosine", "cosine_embedding_loss", [n(5, 3), n(5, 3), sg(5)], dict(margin=0.2)),
+        ("cosine zero vectors", "cosine_embedding_loss",
+         [np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 2.0], [0.0, 0.0]]),
+          np.array([[1.0, 2.0], [3.0, -1.0], [0.0, 0.0], [0.0, 0.0]]), np.array([1.0, -1.0, 1.0, -1.0])],
+         dict(margin=-0.5)),
+        ("cosine unbatched, tiny", "cosine_embedding_loss", [1e-7 * n(4), n(4), np.array(-1.0)], dict(margin=-0.1)),
+        ("multilabel, weight, large", "multilabel_soft_margin_loss",
+         [np.array([[1000.0, -1000.0, 2.0], [-3.0, 0.0, 800.0]]), np.array([[0.0, 1.0, 1.0], [0.0, 1.0, 0.3]])],
+         dict(weight=np.array([0.5, 1.0, 2.0]))),
+        ("multilabel unbatched", "multilabel_soft_margin_loss", [n(4), rng.integers(0, 2, 4) * 1.0], {}),
+        ("triplet", "triplet_margin_loss", [n(4, 3), n(4, 3), n(4, 3)], {}),
+        ("triplet swap p=1", "triplet_margin_loss", [n(4, 3), n(4, 3), n(4, 3)], dict(swap=True, p=1, margin=2.0)),
+        ("triplet swap p=3 eps", "triplet_margin_loss", [n(4, 3), n(4, 3), n(4, 3)], dict(swap=True, p=3, eps=0.1)),
+        ("triplet unbatched, large", "triplet_margin_loss", [1e3 * n(5), 1e3 * n(5), 1e3 * n(5)],
+         dict(margin=500.0)),
+    ]
+
+
+TORCH_CASES = _torch_cases()
+
+
+@pytest.mark.parametrize("case", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_matches_torch_values_and_gradients(case, reduction):
+    """Values and gradients of every input that torch differentiates, in float64, for each reduction."""
+    torch = pytest.importorskip("torch")
+    _, name, arrays, kw = case
+    targets = {"hinge_embedding_loss": 1, "soft_margin_loss": 1, "multilabel_soft_margin_loss": None,
+               "cosine_embedding_loss": 2}  # torch refuses (or does not reach) a gradient for these targets
+    no_grad = targets.get(name, -1)
+    ours_in = [a if isinstance(a, float) else t64(a, requires_grad=i != no_grad) for i, a in enumerate(arrays)]
+    theirs_in = [a if isinstance(a, float) else torch.tensor(a, dtype=torch.float64, requires_grad=i != no_grad)
+                 for i, a in enumerate(arrays)]
+    ours_kw, theirs_kw = dict(kw, reduction=reduction), dict(kw, reduction=reduction)
+    if "weight" in kw:
+        ours_kw["weight"], theirs_kw["weight"] = t64(kw["weight"]), torch.tensor(kw["weight"])
+    if name == "poisson_nll_loss" and (np.asarray(arrays[1]) == 0).any() and kw.get("full"):
+        ours_in[1].requires_grad_(False)  # (torch's target gradient at y = 0 is nan: 0 log 0 in the Stirling term)
+        theirs_in[1].requires_grad_(False)
+    ours = getattr(F, name)(*ours_in, **ours_kw)
+    theirs = getattr(torch.nn.functional, name)(*theirs_in, **theirs_kw)
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-300)
+    seed = np.random.default_rng(0).standard_normal(ours.shape)
+    (ours * t64(seed)).sum().backward()
+    (theirs * torch.tensor(seed)).sum().backward()
+    for o, t in zip(ours_in, theirs_in):
+        if isinstance(o, tg.Tensor) and o.requires_grad:
+            np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-300)
+
+
+def test_soft_margin_differs_from_torch_only_where_torch_overflows():
+    torch = pytest.importorskip("torch")
+    x, y = np.array([800.0, -800.0, 5.0]), np.array([-1.0, 1.0, 1.0])
+    theirs = torch.nn.functional.soft_margin_loss(torch.tensor(x), torch.tensor(y), reduction="none").numpy()
+    ours = F.soft_margin_loss(t64(x), t64(y), reduction="none").numpy()
+    assert np.isinf(theirs[:2]).all() and ours[2] == pytest.approx(theirs[2], rel=1e-14)
+    np.testing.assert_allclose(ours[:2], [800.0, 800.0], **CLOSE64)
+
+
+# ============================================================================ bad input
+def test_mismatched_shapes_name_the_loss_and_shapes():
+    a, b, c = t64(np.zeros((2, 3))), t64(np.zeros((3, 2))), t64(np.zeros((1, 3)))
+    calls = {
+        "poisson_nll_loss": lambda u, v: F.poisson_nll_loss(u, v),
+        "hinge_embedding_loss": lambda u, v: F.hinge_embedding_loss(u, v),
+        "soft_margin_loss": lambda u, v: F.soft_margin_loss(u, v),
+        "multilabel_soft_margin_loss": lambda u, v: F.multilabel_soft_margin_loss(u, v),
+        "margin_ranking_loss": lambda u, v: F.margin_ranking_loss(a, u, v),
+        "triplet_margin_loss": lambda u, v: F.triplet_margin_loss(a, u, v),
+    }
+    for name, call in calls.items():
+        for bad in (b, c):  # (a broadcastable shape is refused too)
+            with pytest.raises(ValueError, match=rf"{name}: .*\(2, 3\).*\({bad.shape[0]}, \d\).* same shape"):
+                call(a, bad)
+    with pytest.raises(ValueError, match=r"cosine_embedding_loss: input1 \(2, 3\), input2 \(1, 3\) differ"):
+        F.cosine_embedding_loss(a, c, t64([1.0, 1.0]))
+
+
+def test_cosine_embedding_target_shape():
+    x = t64(np.ones((4, 3)))
+    for target in (t64(np.ones((4, 1))), t64(np.ones(3)), t64(np.array(1.0))):
+        with pytest.raises(ValueError, match=re.escape(f"cosine_embedding_loss: inputs (4, 3) and target "
+                                                       f"{target.shape} do not fit; expected inputs (N, D) with target "
+                                                       "(N,), or inputs (D,) with a 0-d target")):
+            F.cosine_embedding_loss(x, x, target)
+    for bad in (t64(np.ones((2, 3, 4))), t64(np.array(1.0))):
+        with pytest.raises(ValueError, match=re.escape(f"cosine_embedding_loss: inputs {bad.shape} and target")):
+            F.cosine_embedding_loss(bad, bad, t64(np.ones(bad.shape[:-1])))
+    with pytest.raises(ValueError, match=re.escape("cosine_embedding_loss: inputs (3,) and target (1,)")):
+        F.cosine_embedding_loss(x[0], x[0], t64([1.0]))
+
+
+def test_gaussian_nll_bad_var_and_target():
+    x = t64(np.zeros((4, 3)))
+    for shape in ((1, 1), (3,), (1,), (4, 3, 1), (2, 3), (4, 2)):
+        with pytest.raises(ValueError, match=rf"gaussian_nll_loss: var of shape \({', '.join(map(str, shape))},?\) "
+                                             r"does not fit the input's \(4, 3\); expected \(4, 3\), \(4,\)"):
+            F.gaussian_nll_loss(x, x, t64(np.ones(shape)))
+    for shape in ((3,), (4, 3, 1), (2, 3), (4, 1, 1)):
+        with pytest.raises(ValueError, match=r"gaussian_nll_loss: target of shape .* does not fit the input's "
+                                             r"\(4, 3\)"):
+            F.gaussian_nll_loss(x, t64(np.zeros(shape)), 1.0)
+    with pytest.raises(ValueError, match="gaussian_nll_loss: var has negative entries"):
+        F.gaussian_nll_loss(x, x, t64(np.full((4, 3), 0.5) - np.eye(4, 3)))
+    with pytest.raises(ValueError, match="gaussian_nll_loss: var must be >= 0, got -1"):
+        F.gaussian_nll_loss(x, x, -1)
+    with pytest.raises(TypeError, match="gaussian_nll_loss: var must be a Tensor, got list"):
+        F.gaussian_nll_loss(x, x, [1.0, 2.0, 3.0])
+
+
+def test_bad_reduction_names_the_loss():
+    x, s = t64(np.ones((2, 3))), t64(np.ones((2, 3)))
+    calls = {
+        "gaussian_nll_loss": lambda r: F.gaussian_nll_loss(x, x, 1.0, reduction=r),
+        "poisson_nll_loss": lambda r: F.poisson_nll_loss(x, x, reduction=r),
+        "margin_ranking_loss": lambda r: F.margin_ranking_loss(x, x, s, reduction=r),
+        "hinge_embedding_loss": lambda r: F.hinge_embedding_loss(x, s, reduction=r),
+        "soft_margin_loss": lambda r: F.soft_margin_loss(x, s, reduction=r),
+        "cosine_embedding_loss": lambda r: F.cosine_embedding_loss(x, x, s[:, 0], reduction=r),
+        "multilabel_soft_margin_loss": lambda r: F.multilabel_soft_margin_loss(x, s, reduction=r),
+        "triplet_margin_loss": lambda r: F.triplet_margin_loss(x, x, x, reduction=r),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match=f"{name}: reduction must be one of"):
+            call("avg")
+    with pytest.raises(ValueError, match="TripletMarginLoss|triplet_margin_loss: reduction"):
+        nn.TripletMarginLoss(reduction="batchmean")(x, x, x)
+
+
+def test_bad_options_and_inputs():
+    x = t64(np.ones((2, 3)))
+    for margin in (0.0, -1.0):
+        with pytest.raises(ValueError, match=f"triplet_margin_loss: margin must be > 0, got {margin}"):
+            F.triplet_margin_loss(x, x, x, margin=margin)
+    with pytest.raises(TypeError, match="poisson_nll_loss: eps must be a number, got None .*size_average"):
+        F.poisson_nll_loss(x, x, True, False, None)  # (torch's 5th argument is size_average)
+    with pytest.raises(TypeError, match="margin_ranking_loss: margin must be a number, got True"):
+        F.margin_ranking_loss(x, x, x, True)
+    with pytest.raises(ValueError, match="multilabel_soft_margin_loss: input must be .* got a 0-d tensor"):
+        F.multilabel_soft_margin_loss(t64(1.0), t64(1.0))
+    with pytest.raises(ValueError, match=r"multilabel_soft_margin_loss: weight of shape \(2,\) does not broadcast"):
+        F.multilabel_soft_margin_loss(x, x, weight=t64([1.0, 2.0]))
+    with pytest.raises(TypeError, match="MarginRankingLoss: target must be a Tensor, got list"):
+        nn.MarginRankingLoss()(x, x, [1.0, 1.0])
+    with pytest.raises(TypeError, match="TripletMarginLoss: negative must be a Tensor, got ndarray"):
+        nn.TripletMarginLoss()(x, x, np.ones((2, 3)))
+    with pytest.raises(TypeError, match="soft_margin_loss: target must be a Tensor, got float"):
+        F.soft_margin_loss(x, 1.0)
