@@ -622,9 +622,9 @@ def test_bad_options_and_inputs():
     for margin in (0.0, -1.0):
         with pytest.raises(ValueError, match=f"triplet_margin_loss: margin must be > 0, got {margin}"):
             F.triplet_margin_loss(x, x, x, margin=margin)
-    with pytest.raises(TypeError, match="poisson_nll_loss: eps must be a number, got None .*size_average"):
+    with pytest.raises(TypeError, match="poisson_nll_loss: eps must be a real number, got None .*size_average"):
         F.poisson_nll_loss(x, x, True, False, None)  # (torch's 5th argument is size_average)
-    with pytest.raises(TypeError, match="margin_ranking_loss: margin must be a number, got True"):
+    with pytest.raises(TypeError, match="margin_ranking_loss: margin must be a real number, got True"):
         F.margin_ranking_loss(x, x, x, True)
     with pytest.raises(ValueError, match="multilabel_soft_margin_loss: input must be .* got a 0-d tensor"):
         F.multilabel_soft_margin_loss(t64(1.0), t64(1.0))

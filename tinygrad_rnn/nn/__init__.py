@@ -5,11 +5,11 @@ from .layers import (CELU, ELU, GELU, GLU, SELU, BCELoss, BCEWithLogitsLoss, Cos
                      KLDivLoss, L1Loss, LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax, Mish, ModuleDict,
                      ModuleList, MSELoss, MultiheadAttention, NLLLoss, PairwiseDistance, ReLU, ReLU6, Sequential,
                      Sigmoid, SiLU, SmoothL1Loss, Softmax, Softmin, Softsign, Tanh, Unflatten)
+from .layers import (CosineEmbeddingLoss, GaussianNLLLoss, Hardshrink, HingeEmbeddingLoss, MarginRankingLoss,
+                     MultiLabelSoftMarginLoss, PoissonNLLLoss, PReLU, SoftMarginLoss, Softplus, Softshrink, Tanhshrink,
+                     Threshold, TripletMarginLoss)
 from .module import Module, Parameter
-from .layers import Hardshrink, PReLU, Softplus, Softshrink, Tanhshrink, Threshold
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
-from .layers import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, MarginRankingLoss,
-                     MultiLabelSoftMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss)
 
 __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Linear", "Embedding", "LayerNorm", "Dropout",
            "Sequential", "ModuleList", "ModuleDict", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",

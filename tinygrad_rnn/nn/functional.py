@@ -70,11 +70,15 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     return x.log_softmax(dim)
 
 
-def _real(op: str, name: str, v: Any) -> Any:
-    """v if it is a real number (not a bool), else a TypeError naming op and the argument."""
+def _real(op: str, name: str, v: Any, hint: str = "") -> Any:
+    """v if it is a real number (not a bool), else a TypeError naming op and the argument (and ``hint``)."""
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{op}: {name} must be a real number, got {v!r} ({type(v).__name__})")
+        raise TypeError(f"{op}: {name} must be a real number, got {v!r} ({type(v).__name__}){hint}")
     return v
+
+
+_LEGACY = ("; torch's deprecated size_average and reduce (which sat in some of the losses' positions) are not "
+           "accepted, so pass the options by keyword")
 
 
 def _softplus(x: Tensor) -> Tensor:
@@ -810,14 +814,6 @@ def _check_same_shapes(op: str, *named: Any) -> None:
         raise ValueError(f"{op}: {shapes} differ; they must have the same shape (no implicit broadcasting in losses)")
 
 
-def _check_number(op: str, name: str, v: Any) -> None:
-    """A loss's float option: a real number, not None or a bool (torch's legacy size_average and reduce sat in
-    some of these positions, and are not accepted)."""
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{op}: {name} must be a number, got {v!r} ({type(v).__name__}); torch's deprecated "
-                        "size_average and reduce are not accepted, so pass the options by keyword")
-
-
 def _in_dtype_of(target: Tensor, input: Tensor) -> Tensor:
     """An integer or bool target (counts, 0/1 labels) in the float input's dtype; a float one as it is."""
     return target if target.dtype.kind == "f" else target.astype(input.dtype)
@@ -867,7 +863,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = Fals
     op = "gaussian_nll_loss"
     _check_tensor(op, "input", input)
     _check_tensor(op, "target", target)
-    _check_number(op, "eps", eps)
+    _real(op, "eps", eps, _LEGACY)
     if target.ndim != input.ndim or any(t not in (s, 1) for s, t in zip(input.shape, target.shape)):
         raise ValueError(f"{op}: target of shape {target.shape} does not fit the input's {input.shape}; expected "
                          "the input's shape, or it with dims of size 1 (broadcast)")
@@ -885,7 +881,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     target log target - target + 0.5 log(2 pi target) where target > 1. Same shapes; integer counts are taken."""
     op = "poisson_nll_loss"
     _check_same_shapes(op, ("input", input), ("target", target))
-    _check_number(op, "eps", eps)
+    _real(op, "eps", eps, _LEGACY)
     input = input._floating()
     target = _in_dtype_of(target, input)
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
@@ -902,7 +898,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     all three of one shape."""
     op = "margin_ranking_loss"
     _check_same_shapes(op, ("input1", input1), ("input2", input2), ("target", target))
-    _check_number(op, "margin", margin)
+    _real(op, "margin", margin, _LEGACY)
     return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction, op)
 
 
@@ -911,7 +907,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, red
     value gets both terms); same shapes."""
     op = "hinge_embedding_loss"
     _check_same_shapes(op, ("input", input), ("target", target))
-    _check_number(op, "margin", margin)
+    _real(op, "margin", margin, _LEGACY)
     input = input._floating()
     y = target.data
     return _reduce(ops.where(y != 1, (margin - input).clamp_min(0), 0.0) + ops.where(y != -1, input, 0.0),
@@ -923,7 +919,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
     gradient, once -target input passes 709.8 in float64, 88.7 in float32); same shapes."""
     op = "soft_margin_loss"
     _check_same_shapes(op, ("input", input), ("target", target))
-    return _reduce(softplus(-target * input._floating()), reduction, op)
+    return _reduce(_softplus(-target * input._floating()), reduction, op)
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
@@ -935,7 +931,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     op = "cosine_embedding_loss"
     _check_same_shapes(op, ("input1", input1), ("input2", input2))
     _check_tensor(op, "target", target)
-    _check_number(op, "margin", margin)
+    _real(op, "margin", margin, _LEGACY)
     if input1.ndim not in (1, 2) or target.shape != input1.shape[:-1]:
         raise ValueError(f"{op}: inputs {input1.shape} and target {target.shape} do not fit; expected inputs (N, D) "
                          "with target (N,), or inputs (D,) with a 0-d target")
@@ -969,7 +965,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     op = "triplet_margin_loss"
     _check_same_shapes(op, ("anchor", anchor), ("positive", positive), ("negative", negative))
     for name, v in (("margin", margin), ("p", p), ("eps", eps)):
-        _check_number(op, name, v)
+        _real(op, name, v, _LEGACY)
     if not margin > 0:
         raise ValueError(f"{op}: margin must be > 0, got {margin}")
     d_pos = pairwise_distance(anchor, positive, p, eps)
