@@ -557,12 +557,18 @@ def _reduce(loss: Tensor, reduction: str, op: str, denom: Optional[Tensor] = Non
     return loss.sum() / denom
 
 
+def _check_same_shapes(op: str, *named: Any) -> None:
+    """Each (name, value) a Tensor, all of one shape (no implicit broadcasting in losses)."""
+    for name, t in named:
+        _check_tensor(op, name, t)
+    if len({t.shape for _, t in named}) > 1:
+        shapes = ", ".join(f"{name} {t.shape}" for name, t in named)
+        raise ValueError(f"{op}: {shapes} differ; they must have the same shape (no implicit broadcasting in losses)")
+
+
 def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
-    _check_tensor(op, "input", input)
-    _check_tensor(op, "target", target)
-    if input.shape != target.shape:
-        raise ValueError(f"{op}: input shape {input.shape} and target shape {target.shape} differ; "
-                         "they must match (no implicit broadcasting in losses)")
+    """_check_same_shapes for the usual pair, input and target."""
+    _check_same_shapes(op, ("input", input), ("target", target))
 
 
 def _check_broadcasts_to(w: Any, shape: tuple, name: str, op: str) -> None:
@@ -803,15 +809,6 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Opti
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
-
-
-def _check_same_shapes(op: str, *named: Any) -> None:
-    """Each (name, value) a Tensor, all of one shape (no implicit broadcasting in losses)."""
-    for name, t in named:
-        _check_tensor(op, name, t)
-    if len({t.shape for _, t in named}) > 1:
-        shapes = ", ".join(f"{name} {t.shape}" for name, t in named)
-        raise ValueError(f"{op}: {shapes} differ; they must have the same shape (no implicit broadcasting in losses)")
 
 
 def _in_dtype_of(target: Tensor, input: Tensor) -> Tensor:
