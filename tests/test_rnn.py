@@ -245,6 +245,36 @@ def test_one_step_without_a_graph(device, mode, layers, bidirectional, B):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("layers,bidirectional", [(1, False), (2, True)])
+@pytest.mark.parametrize("B", [1, 3])
+def test_one_step_calls_record_the_cells_step(mode, layers, bidirectional, B):
+    """A one-step call that records a graph (a decoder calling the layer step by step) runs the cells' node,
+    fused.CellStep: its output, final states and every gradient (parameters, input, initial states) equal the
+    sequence Function's (which lengths= selects) over a few calls; h_n has memory of its own."""
+    rng = np.random.default_rng(B)
+    lstm = mode == "LSTM"
+    n = layers * (2 if bidirectional else 1)
+    xs, h0, c0 = rng.standard_normal((3, 1, B, 3)), rng.standard_normal((n, B, 4)), rng.standard_normal((n, B, 4))
+    results = []
+    for lengths in (None, [1] * B):
+        tg.manual_seed(0)
+        m = make_layer(mode, 3, 4, layers, bidirectional)
+        ht, ct = tg.tensor(h0, requires_grad=True), tg.tensor(c0, requires_grad=True)
+        x = tg.tensor(xs, requires_grad=True)
+        state, loss = ((ht, ct) if lstm else ht), 0
+        for t in range(3):
+            out, state = m(x[t], state, lengths=lengths)
+            loss = loss + (out * (t + 1)).sum() + sum(((s ** 2) * 0.5).sum() for s in (state if lstm else (state,)))
+        loss.backward()
+        finals = state if lstm else (state,)
+        assert not any(np.shares_memory(f.data, out.data) for f in finals)
+        results.append([out.numpy()] + [f.numpy() for f in finals] + [p.grad.numpy() for p in m.parameters()]
+                       + [x.grad.numpy(), ht.grad.numpy()] + ([ct.grad.numpy()] if lstm else []))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("fused", [True, False])
 def test_changing_final_state_in_place_leaves_the_output_graph_intact(mode, fused):
     """Resetting h_n (or c_n) in place between batches must not trip the saved-tensor check on the output."""

@@ -50,6 +50,25 @@ def _records_graph(*tensors: Optional[Tensor]) -> bool:
     return _mode.grad_enabled and True in [t is not None and t._requires_grad for t in tensors]
 
 
+def fused_step(mode: str, x: Tensor, h: Tensor, c: Optional[Tensor],
+               weights: tuple) -> Tuple[Tensor, Optional[Tensor]]:
+    """The fused cells' step (and the fused layers' on a one-step input): (h', c') from x (B, I), h (and c for the
+    LSTM) (B, H) and (w_ih, w_hh, b_ih, b_hh); c' None but for the LSTM. While a graph is recorded, one node with
+    the step's hand-derived backward (fused.CellStep; on a GPU, the layers' kernels over one step); otherwise the
+    step's array math alone (fused.cell_step). mode as RNNBase's: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'."""
+    if not _records_graph(x, h, c, *weights):
+        h, c = fused.cell_step(mode, x.data, h.data, None if c is None else c.data,
+                               *[None if w is None else w.data for w in weights])
+        return Tensor._make(h), None if c is None else Tensor._make(c)
+    if x.device == "cpu":
+        outs = fused.CellStep(mode, weights[2] is not None)(*[t for t in (x, h, c, *weights) if t is not None])
+        return outs if c is not None else (outs, None)
+    states = [("h0", h)] if c is None else [("h0", h), ("c0", c)]
+    options = {"nonlinearity": mode[4:].lower()} if mode.startswith("RNN") else {}
+    outs = fused._sequence(_FUSED[mode], x.unsqueeze(0), states, *weights, None, False, **options)
+    return outs[1], None if c is None else outs[2]
+
+
 def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor], b_hh: Optional[Tensor],
              nonlinearity: str = "tanh") -> Tensor:
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
@@ -137,23 +156,6 @@ class _CellBase(Module):
                             f"convert one side (e.g. {what}.to('{w.dtype}') or module.to({what}.dtype))")
         return x, h, unbatched
 
-    def _step(self, x: Tensor, h: Tensor, c: Optional[Tensor] = None) -> Tuple[Tensor, Optional[Tensor]]:
-        """The fused step: (h', c') from x (B, I) and h (and c) (B, H); c' is None but for the LSTM. While a graph
-        is recorded, one node with the step's hand-derived backward (fused.CellStep; on a GPU, the layers'
-        kernels over one step); otherwise the step's array math alone (fused.cell_step)."""
-        weights = self._weights()
-        if not _records_graph(x, h, c, *weights):
-            h, c = fused.cell_step(self.mode, x.data, h.data, None if c is None else c.data,
-                                   *[None if w is None else w.data for w in weights])
-            return Tensor._make(h), None if c is None else Tensor._make(c)
-        if x.device == "cpu":
-            outs = fused.CellStep(self.mode, self.bias)(*[t for t in (x, h, c, *weights) if t is not None])
-            return outs if c is not None else (outs, None)
-        states = [("h0", h)] if c is None else [("h0", h), ("c0", c)]
-        options = {"nonlinearity": self.nonlinearity} if isinstance(self, RNNCell) else {}
-        outs = fused._sequence(_FUSED[self.mode], x.unsqueeze(0), states, *weights, None, False, **options)
-        return outs[1], None if c is None else outs[2]
-
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False") + (
             "" if self.fused else ", fused=False")
@@ -175,7 +177,10 @@ class RNNCell(_CellBase):
 
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         x, h, unbatched = self._prepare(input, hx)
-        h = self._step(x, h)[0] if self.fused else rnn_cell(x, h, *self._weights(), self.nonlinearity)
+        if self.fused:
+            h = fused_step(self.mode, x, h, None, self._weights())[0]
+        else:
+            h = rnn_cell(x, h, *self._weights(), self.nonlinearity)
         return h.squeeze(0) if unbatched else h
 
 
@@ -197,7 +202,10 @@ class LSTMCell(_CellBase):
         _check_pair("LSTMCell", hx, "(h, c)")
         x, h, unbatched = self._prepare(input, None if hx is None else hx[0], "h")
         _, c, _ = self._prepare(input, None if hx is None else hx[1], "c")
-        h, c = self._step(x, h, c) if self.fused else lstm_cell(x, h, c, *self._weights())
+        if self.fused:
+            h, c = fused_step("LSTM", x, h, c, self._weights())
+        else:
+            h, c = lstm_cell(x, h, c, *self._weights())
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
 
@@ -212,7 +220,10 @@ class GRUCell(_CellBase):
 
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         x, h, unbatched = self._prepare(input, hx)
-        h = self._step(x, h)[0] if self.fused else gru_cell(x, h, *self._weights())
+        if self.fused:
+            h = fused_step("GRU", x, h, None, self._weights())[0]
+        else:
+            h = gru_cell(x, h, *self._weights())
         return h.squeeze(0) if unbatched else h
 
 
@@ -405,12 +416,13 @@ class RNNBase(Module):
         """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)
         (h and the output P wide with proj_size)."""
         if self.fused and not self.proj_size and x.shape[0] == 1 and lengths is None and \
-                not _records_graph(x, h, c, *weights):  # (one step without a graph: sampling with a layer)
-            zeros_bh = xp_of(x.data).zeros((x.shape[1], self.hidden_size), x.dtype)
-            h1, c1 = fused.cell_step(self.mode, x.data[0], zeros_bh if h is None else h.data,
-                                     None if self.mode != "LSTM" else zeros_bh if c is None else c.data,
-                                     *[None if w is None else w.data for w in weights])
-            return Tensor._make(h1[None]), Tensor._make(h1[None].copy()), None if c1 is None else Tensor._make(c1[None])
+                (x.device == "cpu" or not _records_graph(x, h, c, *weights)):  # (one step: a decoder, sampling)
+            h = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device) if h is None else h
+            if self.mode == "LSTM" and c is None:
+                c = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
+            h1, c1 = fused_step(self.mode, x.squeeze(0), h, c, weights)
+            out = h1.unsqueeze(0)
+            return out, out.clone(), None if c1 is None else c1.unsqueeze(0)
         if self.fused and not self.proj_size:  # (the function behind fused.lstm_sequence & co., states stacked)
             cls = _FUSED[self.mode]
             states = [("h0", h), ("c0", c)] if cls.states == 2 else [("h0", h)]
