@@ -6,7 +6,7 @@ from typing import Any, Dict, Tuple
 
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_number, nonneg
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_betas, check_flag, nonneg
 
 
 class Adam(Optimizer):
@@ -27,14 +27,8 @@ class Adam(Optimizer):
     def _check_group(self, group: Dict[str, Any]) -> None:
         name = type(self).__name__
         nonneg(name, group, "lr", "eps", "weight_decay")
-        if not isinstance(group["decoupled_weight_decay"], bool):
-            raise TypeError(f"{name}: decoupled_weight_decay must be True or False, "
-                            f"got {group['decoupled_weight_decay']!r}")
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        for i, b in enumerate(betas):
-            check_number(name, f"betas[{i}]", b, lambda v: 0 <= v < 1, "in [0, 1)")
+        check_flag(name, group, "decoupled_weight_decay")
+        check_betas(name, group["betas"])
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         """As Optimizer's; a group saved before decoupled_weight_decay existed decays coupled (torch's rule),
@@ -54,15 +48,11 @@ class Adam(Optimizer):
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.data)
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         g = -grad if group["maximize"] else grad
         state["step"] += 1
         t = state["step"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p.data *= 1 - lr * wd
-            else:
-                g = g + wd * p.data
+        g = apply_weight_decay(p, g, group)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= beta1
         m += (1 - beta1) * g

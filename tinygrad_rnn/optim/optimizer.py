@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections import defaultdict
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -40,6 +40,33 @@ def nonneg(opt: str, group: Dict[str, Any], *names: str) -> None:
         check_number(opt, name, group[name], lambda v: v >= 0, ">= 0")
 
 
+def check_betas(opt: str, betas: Any) -> None:
+    """Raise ValueError unless betas is a pair of numbers in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{opt}: betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, b in enumerate(betas):
+        check_number(opt, f"betas[{i}]", b, lambda v: 0 <= v < 1, "in [0, 1)")
+
+
+def check_flag(opt: str, group: Dict[str, Any], *names: str) -> None:
+    """Raise TypeError unless each named option is True or False."""
+    for name in names:
+        if not isinstance(group[name], bool):
+            raise TypeError(f"{opt}: {name} must be True or False, got {group[name]!r}")
+
+
+def apply_weight_decay(p: Tensor, g: Any, group: Dict[str, Any]) -> Any:
+    """The gradient after weight decay: g + weight_decay * p (L2), or g itself after p *= 1 - lr * weight_decay
+    where the group has decoupled_weight_decay=True."""
+    wd = group["weight_decay"]
+    if wd == 0:
+        return g
+    if group.get("decoupled_weight_decay", False):
+        p.data *= 1 - group["lr"] * wd
+        return g
+    return g + wd * p.data
+
+
 class Optimizer:
     """Base class, like torch.optim.Optimizer.
 
@@ -47,6 +74,8 @@ class Optimizer:
     whose options override ``defaults`` for that group. ``state[p]`` holds each
     parameter's buffers (arrays on p's device, or numbers).
     """
+
+    _scalar_state: Tuple[str, ...] = ("step",)  # state kept as Python numbers (torch keeps 0-d tensors)
 
     def __init__(self, params: ParamsT, defaults: Dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -81,6 +110,10 @@ class Optimizer:
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         """Create the per-parameter buffers the first time p is updated."""
+
+    def _state_shape(self, p: Tensor) -> Tuple[int, ...]:
+        """The shape of p's array state (checked when a state dict is loaded)."""
+        return p.shape
 
     # ------------------------------------------------------------------ public API
     def add_param_group(self, param_group: Dict[str, Any]) -> None:
@@ -190,11 +223,12 @@ class Optimizer:
         for key, value in state_dict["state"].items():
             if key in id_map:
                 p = id_map[key]
-                state[p] = {k: _cast(p, v, k) for k, v in value.items()}
+                state[p] = {k: _cast(p, v, k, self._scalar_state) for k, v in value.items()}
+                shape = self._state_shape(p)
                 for k, v in state[p].items():  # (a parameter list in another order gives other shapes)
-                    if hasattr(v, "shape") and v.ndim and v.shape != p.shape:
+                    if hasattr(v, "shape") and v.ndim and v.shape != shape:
                         raise ValueError(f"{name}.load_state_dict: state {k!r} of saved parameter {key} has shape "
-                                         f"{v.shape}, but the parameter it maps to has shape {p.shape}; are the "
+                                         f"{v.shape}, but the parameter it maps to has shape {shape}; are the "
                                          "parameters passed in the same order as when the state was saved?")
             else:
                 state[key] = value
@@ -217,23 +251,24 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
-def _cast(p: Tensor, value: Any, key: Any) -> Any:
+def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",)) -> Any:
     """A state value from a state dict, copied onto p's device (floats also to p's dtype, except 'step').
-    Another library's tensors (a torch optimizer's state dict) come in through their __array__."""
+    Another library's tensors (a torch optimizer's state dict) come in through their __array__; its 0-d
+    tensors under the ``scalars`` keys become Python numbers ('step' an int where it is whole)."""
     if isinstance(value, Tensor):
         value = value.data
     elif hasattr(value, "__array__") and not (isinstance(value, np.ndarray) or backend.is_cupy_array(value)):
         value = np.asarray(value)
-        if key == "step" and value.ndim == 0:  # (torch keeps its step count as a float tensor)
-            step = value.item()
-            return int(step) if float(step).is_integer() else step
+        if key in scalars and value.ndim == 0:  # (torch keeps its step count as a float tensor)
+            number = value.item()
+            return int(number) if key == "step" and float(number).is_integer() else number
     if isinstance(value, np.ndarray) or backend.is_cupy_array(value):
         value = backend.to_device(value, p.device)
         if key != "step" and value.dtype.kind == "f":
             return value.astype(p.dtype, copy=True)
         return value.copy()
     if isinstance(value, dict):
-        return {k: _cast(p, v, k) for k, v in value.items()}
+        return {k: _cast(p, v, k, scalars) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_cast(p, v, key) for v in value)
+        return type(value)(_cast(p, v, key, scalars) for v in value)
     return value

@@ -1,0 +1,389 @@
+"""Adamax, NAdam, RAdam, Adadelta, ASGD and LBFGS against their published update rules written out in numpy,
+and against torch.optim where torch is installed."""
+import copy
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import optim
+
+
+# --------------------------------------------------------------------------- reference rules (numpy, float64)
+# Each returns the parameters after every step; written from torch's documented algorithms and the papers.
+def ref_adamax(p, grads, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False):
+    """Kingma & Ba, Algorithm 2, with eps inside the max as torch documents."""
+    b1, b2 = betas
+    m, u, out = 0.0, 0.0, []
+    for t, g in enumerate(grads, 1):
+        g = (-g if maximize else g) + weight_decay * p
+        m = b1 * m + (1 - b1) * g
+        u = np.maximum(b2 * u, np.abs(g) + eps)
+        p = p - lr * m / ((1 - b1 ** t) * u)
+        out.append(p)
+    return out
+
+
+def decayed(p, g, lr, weight_decay, decoupled):
+    """(p, g) after weight decay: p - lr weight_decay p (decoupled, Loshchilov & Hutter) or g + weight_decay p."""
+    return (p - lr * weight_decay * p, g) if decoupled else (p, g + weight_decay * p)
+
+
+def ref_nadam(p, grads, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+              decoupled_weight_decay=False, maximize=False):
+    """Dozat's NAdam with the momentum schedule mu_t = b1 (1 - 0.96^(t psi) / 2), as torch documents."""
+    b1, b2 = betas
+    mus = [b1 * (1 - 0.5 * 0.96 ** (t * momentum_decay)) for t in range(1, len(grads) + 2)]
+    m, v, out = 0.0, 0.0, []
+    for t, g in enumerate(grads, 1):
+        p, g = decayed(p, -g if maximize else g, lr, weight_decay, decoupled_weight_decay)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        m_hat = mus[t] * m / (1 - np.prod(mus[:t + 1])) + (1 - mus[t - 1]) * g / (1 - np.prod(mus[:t]))
+        v_hat = v / (1 - b2 ** t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        out.append(p)
+    return out
+
+
+def ref_radam(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+              maximize=False):
+    """Liu et al., Algorithm 2, as torch documents it (eps added to sqrt(v), the rectified step once rho_t > 5)."""
+    b1, b2 = betas
+    rho_inf = 2 / (1 - b2) - 1
+    m, v, out = 0.0, 0.0, []
+    for t, g in enumerate(grads, 1):
+        p, g = decayed(p, -g if maximize else g, lr, weight_decay, decoupled_weight_decay)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        m_hat = m / (1 - b1 ** t)
+        rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+        if rho_t > 5:
+            l_t = np.sqrt(1 - b2 ** t) / (np.sqrt(v) + eps)
+            r_t = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            p = p - lr * m_hat * r_t * l_t
+        else:
+            p = p - lr * m_hat
+        out.append(p)
+    return out
+
+
+def ref_adadelta(p, grads, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False):
+    """Zeiler, Algorithm 1, with torch's lr scaling the step."""
+    v, u, out = 0.0, 0.0, []
+    for g in grads:
+        g = (-g if maximize else g) + weight_decay * p
+        v = rho * v + (1 - rho) * g ** 2
+        dx = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+        u = rho * u + (1 - rho) * dx ** 2
+        p = p - lr * dx
+        out.append(p)
+    return out
+
+
+def ref_asgd(p, grads, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, maximize=False):
+    """Bottou, 'Stochastic gradient descent tricks' (2012), section 5.3, k = 0, 1, ...:
+    eta_k = lr (1 + lambd lr k)^-alpha, mu_k = 1 / max(1, k - t0); p = (1 - lambd eta_k) p - eta_k g;
+    ax += mu_k (p - ax). Returns (p, ax) after every step."""
+    ax, out = np.zeros_like(p), []
+    for k, g in enumerate(grads):
+        g = (-g if maximize else g) + weight_decay * p
+        eta = lr / (1 + lambd * lr * k) ** alpha
+        mu = 1 / max(1, k - t0)
+        p = (1 - lambd * eta) * p - eta * g
+        ax = ax + mu * (p - ax)
+        out.append((p, ax))
+    return out
+
+
+# --------------------------------------------------------------------------- hyperparameters
+unit = st.floats(0, 1)
+flag = st.booleans()
+decay = st.sampled_from([0.0, 0.1]) | st.floats(0, 1)
+betas = st.tuples(st.floats(0, 0.99), st.floats(0, 0.999))
+small_eps = st.floats(1e-8, 1e-2)
+
+HYPER = {
+    optim.Adamax: (ref_adamax, dict(lr=unit, betas=betas, eps=small_eps, weight_decay=decay, maximize=flag)),
+    optim.NAdam: (ref_nadam, dict(lr=unit, betas=betas, eps=small_eps, weight_decay=decay,
+                                  momentum_decay=st.floats(0, 1), decoupled_weight_decay=flag, maximize=flag)),
+    optim.RAdam: (ref_radam, dict(lr=unit, betas=st.tuples(st.floats(0, 0.99), st.sampled_from([0.999, 0.9, 0.5])
+                                                           | st.floats(0, 0.999)),
+                                  eps=small_eps, weight_decay=decay, decoupled_weight_decay=flag, maximize=flag)),
+    optim.Adadelta: (ref_adadelta, dict(lr=unit, rho=unit, eps=small_eps, weight_decay=decay, maximize=flag)),
+    optim.ASGD: (ref_asgd, dict(lr=st.floats(0, 0.5), lambd=st.floats(0, 0.5), alpha=unit,
+                                t0=st.sampled_from([0.0, 2.0, 1e6]) | st.floats(0, 8), weight_decay=decay,
+                                maximize=flag)),
+}
+CLASSES = list(HYPER)
+NAMES = [cls.__name__ for cls in CLASSES]
+finite = st.floats(-5, 5, allow_nan=False, allow_subnormal=False)
+
+
+def param(a, device="cpu"):
+    """A fresh leaf parameter holding its own copy of a."""
+    return tg.tensor(np.array(a), device=device, requires_grad=True)
+
+
+def run(cls, kw, p0, grads, device="cpu"):
+    """(parameter, a copy of its state) after each step, feeding the given gradients; the update is in place."""
+    p = param(p0, device)
+    opt, data = cls([p], **kw), p.data
+
+    def step(g):
+        p.grad = tg.tensor(g, device=device)
+        opt.step()
+        assert p.data is data, "the update must be in place on p.data"
+        return p.numpy().copy(), copy.deepcopy(opt.state[p])
+
+    return [step(g) for g in grads]
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
+@given(data=st.data())
+def test_update_matches_rule(cls, data):
+    ref, strategies = HYPER[cls]
+    kw = data.draw(st.fixed_dictionaries(strategies), label="hyperparameters")
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
+    p0 = data.draw(hnp.arrays(np.float64, shape, elements=finite))
+    grads = [data.draw(hnp.arrays(np.float64, shape, elements=finite)) for _ in range(8)]
+    for (got, state), want in zip(run(cls, kw, p0, grads), ref(p0, grads, **kw)):
+        if cls is optim.ASGD:
+            want, ax = want
+            np.testing.assert_allclose(state["ax"], ax, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
+def test_update_on_device_and_float32(cls, device):
+    rng = np.random.default_rng(0)
+    ref = HYPER[cls][0]
+    kw = dict(lr=0.1, weight_decay=0.1)
+    p0 = rng.standard_normal((3, 4)).astype(np.float32)
+    grads = [rng.standard_normal((3, 4)).astype(np.float32) for _ in range(8)]
+    got = run(cls, kw, p0, grads, device)
+    assert all(p.dtype == np.float32 for p, _ in got)
+    assert all(getattr(v, "dtype", np.float32) == np.float32 and tg.backend.device_of(v) == device
+               for v in got[-1][1].values() if hasattr(v, "shape"))
+    want = ref(p0.astype(np.float64), [g.astype(np.float64) for g in grads], **kw)[-1]
+    np.testing.assert_allclose(got[-1][0], want[0] if cls is optim.ASGD else want, rtol=1e-4, atol=1e-5)
+
+
+def test_adamax_by_hand():
+    # g = 2, then 1: m = 0.2, u = 2 (+eps); p = 1 - 0.1 * 0.2 / (0.1 * 2) = 0.9;
+    # m = 0.28, u = max(0.999 * 2, 1) = 1.998; p = 0.9 - 0.1 * 0.28 / (0.19 * 1.998)
+    got = [p for p, _ in run(optim.Adamax, dict(lr=0.1, eps=0), np.array([1.0]), [np.array([2.0]), np.array([1.0])])]
+    np.testing.assert_allclose(np.ravel(got), [0.9, 0.9 - 0.1 * 0.28 / (0.19 * 1.998)], rtol=1e-12)
+
+
+def test_radam_switches_to_the_rectified_step_once_rho_t_exceeds_5():
+    # constant g = 1, eps = 0: m_hat = 1 and sqrt(1 - b2^t) / sqrt(v) = 1, so each step is lr while rho_t <= 5
+    # (momentum SGD) and lr * r_t after; with b2 = 0.999, rho_t = 1, 2, 3, 4, 5, 6, ... to within 1e-3: the switch
+    # comes at step 6, where r_6 ~ sqrt(4 * 2 * 1999 / (1995 * 1997 * 6)) ~ 0.0258
+    steps = [p for p, _ in run(optim.RAdam, dict(lr=0.1, eps=0), np.array([0.0]), [np.array([1.0])] * 8)]
+    moves = -np.diff(np.concatenate([[0.0], np.ravel(steps)]))
+    b2, rho_inf = 0.999, 1999.0
+    rho = [rho_inf - 2 * t * b2 ** t / (1 - b2 ** t) for t in range(1, 9)]
+    assert [r > 5 for r in rho] == [False] * 5 + [True] * 3
+    r = [math.sqrt((x - 4) * (x - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * x)) for x in rho[5:]]
+    np.testing.assert_allclose(moves, [0.1] * 5 + [0.1 * x for x in r], rtol=1e-10)
+    assert 0.02 < r[0] < 0.03
+
+
+def test_asgd_averages_from_t0_on():
+    # lambd = 0 and alpha = 0 keep eta = lr: plain SGD. Step t averages with mu = 1 / max(1, t - 1 - t0), so ax is
+    # the iterate itself up to step t0 + 2 and the mean of the iterates from there on (torch's ax: -2.1333)
+    grads = [np.array([float(k)]) for k in range(1, 8)]
+    out = run(optim.ASGD, dict(lr=0.1, lambd=0, alpha=0, t0=3), np.array([0.0]), grads)
+    ps = np.ravel([p for p, _ in out])
+    np.testing.assert_allclose(ps, -0.1 * np.cumsum(np.arange(1, 8)), rtol=1e-12)
+    np.testing.assert_allclose(np.ravel([s["ax"] for _, s in out[:5]]), ps[:5], rtol=1e-12)
+    np.testing.assert_allclose(np.ravel(out[-1][1]["ax"]), ps[4:].mean(), rtol=1e-12)  # steps 5, 6, 7
+    assert out[-1][1]["mu"] == 1 / 4 and out[-1][1]["eta"] == 0.1
+
+
+# --------------------------------------------------------------------------- against torch
+@pytest.fixture
+def torch64():
+    """torch with float64 as its default dtype (so NAdam's mu_product and ASGD's eta and mu, which torch keeps as
+    tensors of the default dtype, are float64 as ours), restored afterwards."""
+    torch = pytest.importorskip("torch")
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield torch
+    torch.set_default_dtype(old)
+
+
+GRID = {
+    optim.Adamax: dict(weight_decay=[0, 0.1], maximize=[False, True], betas=[(0.9, 0.999), (0.5, 0.8)]),
+    optim.NAdam: dict(weight_decay=[0, 0.1], decoupled_weight_decay=[False, True], maximize=[False, True],
+                      momentum_decay=[4e-3, 0.1]),
+    optim.RAdam: dict(weight_decay=[0, 0.1], decoupled_weight_decay=[False, True], maximize=[False, True],
+                      betas=[(0.9, 0.999), (0.8, 0.9), (0.9, 0.5)]),
+    optim.Adadelta: dict(weight_decay=[0, 0.1], maximize=[False, True], rho=[0.9, 0.5]),
+    optim.ASGD: dict(weight_decay=[0, 0.1], maximize=[False, True], t0=[1e6, 5], lambd=[1e-4, 0.1]),
+}
+
+
+def grid(cls):
+    names = list(GRID[cls])
+    return [dict(zip(names, values)) for values in itertools.product(*GRID[cls].values())]
+
+
+def run_both(torch, cls, kw, steps=40, seed=0):
+    """Run ours and torch's on the same two groups (a (3, 4) and a 0-d parameter; the second group with its own
+    lr) and the same gradients, under an ExponentialLR; returns the largest difference in parameters and state."""
+    rng = np.random.default_rng(seed)
+    p0 = [rng.standard_normal((3, 4)), rng.standard_normal(())]
+    ours = [param(p) for p in p0]
+    theirs = [torch.tensor(p, requires_grad=True) for p in p0]
+    opt = cls([{"params": ours[:1]}, {"params": ours[1:], "lr": 0.05}], lr=0.1, **kw)
+    t_opt = getattr(torch.optim, cls.__name__)([{"params": theirs[:1]}, {"params": theirs[1:], "lr": 0.05}],
+                                               lr=0.1, **kw)
+    sched, t_sched = optim.ExponentialLR(opt, gamma=0.97), torch.optim.lr_scheduler.ExponentialLR(t_opt, 0.97)
+    diff = 0.0
+    for _ in range(steps):
+        for p, tp in zip(ours, theirs):
+            g = rng.standard_normal(p.shape)
+            p.grad, tp.grad = tg.tensor(g), torch.tensor(g)
+        opt.step()
+        t_opt.step()
+        sched.step()
+        t_sched.step()
+        for p, tp in zip(ours, theirs):
+            state, t_state = opt.state[p], t_opt.state[tp]
+            assert set(state) == set(t_state)
+            diff = max(diff, np.abs(p.numpy() - tp.detach().numpy()).max(),
+                       *(np.abs(np.asarray(state[k]) - t_state[k].numpy()).max() for k in state))
+    return diff
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
+def test_matches_torch_for_every_option(cls, torch64):
+    for kw in grid(cls):
+        assert run_both(torch64, cls, kw) < 1e-12, kw
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
+def test_a_torch_state_dict_resumes_here(cls, torch64):
+    """torch's state (its step and scalars are 0-d tensors) loads; both continue alike, scalars as numbers."""
+    rng = np.random.default_rng(1)
+    p0 = rng.standard_normal((2, 3))
+    tp = torch64.tensor(p0, requires_grad=True)
+    t_opt = getattr(torch64.optim, cls.__name__)([tp], lr=0.1, weight_decay=0.1)
+    for _ in range(3):
+        tp.grad = torch64.tensor(rng.standard_normal((2, 3)))
+        t_opt.step()
+    p = param(tp.detach().numpy())
+    opt = cls([p], lr=0.5)
+    opt.load_state_dict(t_opt.state_dict())
+    assert opt.param_groups[0]["lr"] == 0.1 and opt.state[p]["step"] == 3
+    for k in opt._scalar_state:
+        assert type(opt.state[p][k]) in (int, float), k
+    for _ in range(5):
+        g = rng.standard_normal((2, 3))
+        p.grad, tp.grad = tg.tensor(g), torch64.tensor(g)
+        opt.step()
+        t_opt.step()
+    np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=0, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- state, schedulers, errors
+def feed(params, opt, grads):
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad = tg.tensor(g)
+        opt.step()
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
+def test_state_dict_round_trip_through_save_and_load(cls, tmp_path):
+    rng = np.random.default_rng(2)
+    p0 = [rng.standard_normal((2, 3)), rng.standard_normal(4)]
+    grads = [[rng.standard_normal(p.shape) for p in p0] for _ in range(7)]
+    kw = dict(lr=0.1, weight_decay=0.1, t0=1) if cls is optim.ASGD else dict(lr=0.1, weight_decay=0.1)
+    a = [param(p) for p in p0]
+    opt_a = cls([{"params": a[:1]}, {"params": a[1:], "lr": 0.02}], **kw)
+    feed(a, opt_a, grads[:3])
+    tg.save(opt_a.state_dict(), tmp_path / "opt.npz")
+    b = [param(p.numpy()) for p in a]
+    opt_b = cls([{"params": b[:1]}, {"params": b[1:]}], **kw)
+    opt_b.load_state_dict(tg.load(tmp_path / "opt.npz"))
+    assert opt_b.param_groups[1]["lr"] == 0.02 and opt_b.param_groups[1]["params"][0] is b[1]
+    assert {k: v for k, v in opt_b.param_groups[0].items() if k != "params"} == \
+        {k: v for k, v in opt_a.param_groups[0].items() if k != "params"}
+    assert set(opt_b.state[b[0]]) == set(opt_a.state[a[0]])
+    feed(a, opt_a, grads[3:])
+    feed(b, opt_b, grads[3:])
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
+def test_params_stop_once_a_scheduler_sets_lr_to_zero(cls):
+    """The lr is read from the group at every step: an lr of 0 from the second epoch on stops every optimizer (ASGD
+    one step later: its step size eta was set from the old lr at the end of the step before)."""
+    p = param(np.ones(3))
+    opt = cls([p], lr=0.1, weight_decay=0.1)
+    sched = optim.LambdaLR(opt, lambda epoch: 1.0 if epoch == 0 else 0.0)
+    seen = []
+    for _ in range(4):
+        p.grad = tg.ones(3)
+        opt.step()
+        sched.step()
+        seen.append(p.numpy().copy())
+    moved = [not np.array_equal(x, y) for x, y in zip([np.ones(3)] + seen, seen)]
+    assert moved == ([True, True, False, False] if cls is optim.ASGD else [True, False, False, False])
+
+
+P = [tg.ones(1, requires_grad=True)]
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: optim.Adamax(P, lr=-1), r"Adamax: invalid lr -1 \(must be >= 0\)"),
+    (lambda: optim.Adamax(P, betas=(0.9, 1.0)), r"Adamax: invalid betas\[1\] 1.0"),
+    (lambda: optim.Adamax(P, eps=-1e-8), r"Adamax: invalid eps"),
+    (lambda: optim.NAdam(P, betas=(-0.1, 0.9)), r"NAdam: invalid betas\[0\] -0.1"),
+    (lambda: optim.NAdam(P, momentum_decay=-1), r"NAdam: invalid momentum_decay -1"),
+    (lambda: optim.NAdam(P, weight_decay=float("nan")), r"NAdam: invalid weight_decay nan"),
+    (lambda: optim.RAdam(P, betas=0.9), r"RAdam: betas must be a pair"),
+    (lambda: optim.RAdam(P, lr="1e-3"), r"RAdam: lr must be a real number"),
+    (lambda: optim.Adadelta(P, rho=1.5), r"Adadelta: invalid rho 1.5 \(must be in \[0, 1\]\)"),
+    (lambda: optim.Adadelta(P, eps=-1), r"Adadelta: invalid eps"),
+    (lambda: optim.Adadelta([{"params": P, "lr": -0.5}]), r"Adadelta: invalid lr -0.5"),
+    (lambda: optim.ASGD(P, lambd=-1), r"ASGD: invalid lambd -1"),
+    (lambda: optim.ASGD(P, alpha=-0.5), r"ASGD: invalid alpha"),
+    (lambda: optim.ASGD(P, t0=-1), r"ASGD: invalid t0"),
+    (lambda: optim.ASGD(P, weight_decay=-1), r"ASGD: invalid weight_decay"),
+])
+def test_bad_hyperparameters_raise_value_error(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: optim.NAdam(P, decoupled_weight_decay=1), r"NAdam: decoupled_weight_decay must be True or False"),
+    (lambda: optim.RAdam(P, decoupled_weight_decay="yes"), r"RAdam: decoupled_weight_decay must be True or False"),
+    (lambda: optim.Adamax(P, maximize=None), r"Adamax: maximize must be True or False"),
+    (lambda: optim.ASGD(P, maximize=1), r"ASGD: maximize must be True or False"),
+])
+def test_bad_flags_raise_type_error(make, match):
+    with pytest.raises(TypeError, match=match):
+        make()
+
+
+def test_defaults_are_torchs():
+    assert optim.Adamax(P).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False)
+    assert optim.NAdam(P).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                                           momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False)
+    assert optim.RAdam(P).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                                           decoupled_weight_decay=False, maximize=False)
+    assert optim.Adadelta(P).defaults == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False)
+    assert optim.ASGD(P).defaults == dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, maximize=False)
+    for cls in CLASSES:
+        assert issubclass(cls, optim.Optimizer) and cls.__name__ in optim.__all__

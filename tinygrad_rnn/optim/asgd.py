@@ -1,0 +1,50 @@
+"""Averaged stochastic gradient descent, like torch.optim.ASGD."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from .. import backend
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_flag, nonneg
+
+
+class ASGD(Optimizer):
+    """ASGD (Polyak & Juditsky; Bottou's schedule), step t = 1, 2, ...: g = grad (+ weight_decay * p);
+    p = p (1 - lambd eta) - eta g; ax = p while mu = 1, else ax += mu (p - ax); then for the next step
+    eta = lr / (1 + lambd lr t)^alpha and mu = 1 / max(1, t - t0). eta starts at lr and mu at 1, so ax follows
+    p up to step t0 + 2 (for a whole t0) and is the average of the iterates from there on.
+    maximize=True ascends (uses -grad). State: 'eta', 'mu' (numbers), 'ax' (the averaged parameters: copy them
+    into p to evaluate the average)."""
+
+    _scalar_state = ("step", "eta", "mu")
+
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
+                 t0: float = 1e6, weight_decay: float = 0, *, maximize: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def _check_group(self, group: Dict[str, Any]) -> None:
+        nonneg("ASGD", group, "lr", "lambd", "alpha", "t0", "weight_decay")
+        check_flag("ASGD", group, "maximize")
+
+    def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        state["step"] = 0
+        state["eta"] = float(group["lr"])
+        state["mu"] = 1.0
+        state["ax"] = backend.xp_of(p.data).zeros_like(p.data)
+
+    def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        lr, lambd, eta = group["lr"], group["lambd"], state["eta"]
+        g = -grad if group["maximize"] else grad
+        state["step"] += 1
+        t = state["step"]
+        g = apply_weight_decay(p, g, group)
+        p.data *= 1 - lambd * eta
+        p.data -= eta * g
+        ax = state["ax"]
+        if state["mu"] != 1:
+            ax += state["mu"] * (p.data - ax)
+        else:
+            ax[...] = p.data
+        state["eta"] = lr / (1 + lambd * lr * t) ** group["alpha"]
+        state["mu"] = 1 / max(1, t - group["t0"])
