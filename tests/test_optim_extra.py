@@ -3,10 +3,11 @@ and against torch.optim where torch is installed."""
 import copy
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -387,3 +388,351 @@ def test_defaults_are_torchs():
     assert optim.ASGD(P).defaults == dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, maximize=False)
     for cls in CLASSES:
         assert issubclass(cls, optim.Optimizer) and cls.__name__ in optim.__all__
+
+
+# --------------------------------------------------------------------------- LBFGS
+def closure_for(opt, params, fn, seen=None):
+    """The usual closure: clear the gradients, loss = fn(*params), backward, return the loss (and append the point
+    it was evaluated at to ``seen``)."""
+    def closure():
+        opt.zero_grad()
+        loss = fn(*params)
+        loss.backward()
+        if seen is not None:
+            seen.append(np.concatenate([np.ravel(p.detach().numpy()) for p in params]))
+        return loss
+
+    return closure
+
+
+def ref_lbfgs(x, grad, steps, lr, history_size):
+    """L-BFGS with a fixed step (Nocedal & Wright, Algorithms 7.4 and 7.5): d = -H g by the two-loop recursion
+    over the newest history_size pairs (s, y) with y's > 1e-10, H_0 = s'y / y'y of the newest pair (1 without
+    one); step t = min(1, 1 / |g|_1) lr the first time, lr after (torch's documented choice). The iterates."""
+    pairs, out, g, x_prev, g_prev = [], [], grad(x), None, None
+    for k in range(steps):
+        if x_prev is not None:
+            s, y = x - x_prev, g - g_prev
+            if y @ s > 1e-10:
+                pairs = (pairs + [(s, y)])[-history_size:]
+        q, alphas = g.copy(), []
+        for s, y in reversed(pairs):
+            alphas.append(s @ q / (y @ s))
+            q = q - alphas[-1] * y
+        r = q * (pairs[-1][0] @ pairs[-1][1] / (pairs[-1][1] @ pairs[-1][1]) if pairs else 1.0)
+        for (s, y), a in zip(pairs, reversed(alphas)):
+            r = r + s * (a - y @ r / (y @ s))
+        t = min(1.0, 1.0 / np.abs(g).sum()) * lr if k == 0 else lr
+        x_prev, g_prev = x, g
+        x = x - t * r
+        g = grad(x)
+        out.append(x)
+    return out
+
+
+@given(data=st.data())
+def test_lbfgs_matches_the_two_loop_reference(data):
+    n = data.draw(st.integers(1, 6), label="n")
+    m = data.draw(hnp.arrays(np.float64, (n, n), elements=st.floats(-2, 2)), label="M")
+    a = m @ m.T + 0.5 * np.eye(n)  # a convex quadratic f = x'Ax / 2 - b'x
+    b = data.draw(hnp.arrays(np.float64, n, elements=st.floats(-2, 2)), label="b")
+    x0 = data.draw(hnp.arrays(np.float64, n, elements=st.floats(-2, 2)), label="x0")
+    assume(np.abs(a @ x0 - b).max() > 1e-6)
+    lr = data.draw(st.floats(0.05, 1), label="lr")
+    history_size, steps = data.draw(st.integers(1, 4), label="history_size"), data.draw(st.integers(1, 8), "steps")
+    per_call = data.draw(st.sampled_from([1, steps]), label="iterations per step()")
+    want = ref_lbfgs(x0, lambda x: a @ x - b, steps, lr, history_size)[per_call - 1::per_call]
+    x = param(x0)
+    opt = optim.LBFGS([x], lr=lr, max_iter=per_call, max_eval=10 * steps, tolerance_grad=0, tolerance_change=0,
+                      history_size=history_size)
+    A, B = tg.tensor(a), tg.tensor(b)
+    closure = closure_for(opt, [x], lambda x: (x @ (A @ x)) / 2 - B @ x)
+    for w in want:
+        if np.abs(a @ x.numpy() - b).max() < 1e-8:  # (converged: the optimizer stops, as it should)
+            break
+        opt.step(closure)
+        np.testing.assert_allclose(x.numpy(), w, rtol=1e-8, atol=1e-10)
+
+
+def rosenbrock(x):
+    return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+
+def least_squares_problem(lib):
+    """A (30, 4) design with columns scaled 0.3-10, two outputs summed, a 0-d bias: loss(W, c) in lib."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((30, 4)) @ np.diag([1, 3, 10, 0.3])
+    b = rng.standard_normal(30)
+    A, B = lib.tensor(a), lib.tensor(b)
+    return (lambda W, c: (((A @ W).sum(1) + c - B) ** 2).mean()), [rng.standard_normal((4, 2)), rng.standard_normal(())]
+
+
+def minimise(lib, opt_cls, loss_fn, x0, steps, **kw):
+    """Run opt_cls (ours or torch's LBFGS) for `steps` step() calls; (params, every point the closure saw, opt)."""
+    params = [lib.tensor(np.array(v), requires_grad=True) for v in x0]
+    opt, seen = opt_cls(params, **kw), []
+    closure = closure_for(opt, params, loss_fn, seen)
+    for _ in range(steps):
+        opt.step(closure)
+    return params, np.array(seen), opt
+
+
+def wavy(x):
+    """A nonconvex function whose line searches (from the start below, lr 0.85) move trial steps that land
+    near an end of the bracket twice in a row back inside it."""
+    return (x * 2).cos().sum() * (x * x).sum() * 0.1 + (x ** 4).sum() * 0.01
+
+
+def kinked(x):
+    """Piecewise quadratic with a kink at 0 in each coordinate: line searches across a kink zoom in until the
+    bracket is shorter than 1e-9 (at lr 10), and keep the new low point by the slope's sign."""
+    return (x.relu() * 3 - x).sum() + (x * x).sum() * 0.05
+
+
+PROBLEMS = {
+    "rosenbrock": lambda lib: (rosenbrock, [np.array([-1.5, 2.0])]),
+    "least_squares": least_squares_problem,
+    "wavy": lambda lib: (wavy, [np.array([1.3289300411644902, 0.15212593485435555])]),
+    "kinked": lambda lib: (kinked, [np.array([1.0, -2.0])]),
+}
+LR = {("rosenbrock", None): 0.1, ("least_squares", None): 1, ("wavy", None): 0.1, ("kinked", None): 0.1,
+      ("rosenbrock", "strong_wolfe"): 1, ("least_squares", "strong_wolfe"): 1, ("wavy", "strong_wolfe"): 0.85,
+      ("kinked", "strong_wolfe"): 10}
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+@pytest.mark.parametrize("problem", list(PROBLEMS))
+def test_lbfgs_iterates_agree_with_torch(problem, line_search_fn, torch64):
+    """Every point where the closure is evaluated in 4 step() calls (26 to 80 of them), and the evaluation
+    counts, as torch's. Rounding differs (torch's add with alpha is a fused multiply-add, and its dot products
+    sum in another order) and grows in long runs on ill-conditioned problems (to 1e-5 by 80 evaluations of the
+    least-squares problem at lr 0.1); test_lbfgs_follows_torch_step_by_step covers long runs."""
+    kw = dict(lr=LR[problem, line_search_fn], line_search_fn=line_search_fn)
+    (ours, seen, opt) = minimise(tg, optim.LBFGS, *PROBLEMS[problem](tg), 4, **kw)
+    (theirs, t_seen, t_opt) = minimise(torch64, torch64.optim.LBFGS, *PROBLEMS[problem](torch64), 4, **kw)
+    assert len(seen) == len(t_seen) > 20
+    np.testing.assert_allclose(seen, t_seen, rtol=0, atol=1e-9)
+    state, t_state = opt.state[ours[0]], t_opt.state[theirs[0]]
+    assert set(state) == set(t_state)
+    assert (state["func_evals"], state["n_iter"]) == (t_state["func_evals"], t_state["n_iter"])
+
+
+@pytest.mark.parametrize("max_eval", [None, 10])
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+@pytest.mark.parametrize("problem", list(PROBLEMS))
+def test_lbfgs_follows_torch_step_by_step(problem, line_search_fn, max_eval, torch64):
+    """40 step() calls of 3 iterations each, a history of 2 (so pairs are dropped), at most 3 or 10 evaluations
+    (line searches cut short); before each, our parameters and state are set from torch's (its state dict loads
+    here, its 0-d tensors as numbers): each step agrees to rounding, amplified by at most 3 iterations."""
+    loss_fn, x0 = PROBLEMS[problem](tg)
+    t_loss_fn, _ = PROBLEMS[problem](torch64)
+    kw = dict(lr=LR[problem, line_search_fn], line_search_fn=line_search_fn, history_size=2, max_iter=3,
+              max_eval=max_eval)
+    ours = [param(v) for v in x0]
+    theirs = [torch64.tensor(v, requires_grad=True) for v in x0]
+    opt, t_opt = optim.LBFGS(ours, **kw), torch64.optim.LBFGS(theirs, **kw)
+    worst = 0.0
+    for _ in range(40):
+        for p, tp in zip(ours, theirs):
+            p.data[...] = tp.detach().numpy()
+        opt.load_state_dict(t_opt.state_dict())
+        state = opt.state[ours[0]]
+        assert all(type(v) in (int, float) for v in [state.get("t", 0.0), state.get("H_diag", 1)] + state.get("ro", []))
+        opt.step(closure_for(opt, ours, loss_fn))
+        t_opt.step(closure_for(t_opt, theirs, t_loss_fn))
+        worst = max(worst, *(np.abs(p.numpy() - tp.detach().numpy()).max() for p, tp in zip(ours, theirs)))
+    assert worst < 1e-10  # (measured: 1e-11 at most, in a search on the nonconvex problem; 5e-13 elsewhere)
+    assert opt.state[ours[0]]["func_evals"] == t_opt.state[theirs[0]]["func_evals"]
+    assert opt.state[ours[0]]["n_iter"] == t_opt.state[theirs[0]]["n_iter"]
+
+
+def test_strong_wolfe_line_search_matches_torchs(torch64):
+    """The line search alone, ours and torch's (its private _strong_wolfe), on 2000 random wavy lines
+    f(x + t d) = sum(-z + a sin(k z) + q z^4) from random first steps t and limits max_ls: every branch of
+    the bracketing and zoom phases is taken (some in only a few of the 2000). Same t and evaluation count."""
+    from torch.optim.lbfgs import _strong_wolfe as torch_strong_wolfe
+    from tinygrad_rnn.optim.lbfgs import _strong_wolfe
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        a, k, q = rng.uniform(0, 1), rng.uniform(1, 20), 10 ** rng.uniform(-4, 0)
+        x = rng.uniform(-2, 2, 2)
+
+        def f_and_g(z):
+            return float(np.sum(-z + a * np.sin(k * z) + q * z ** 4)), -1 + a * k * np.cos(k * z) + 4 * q * z ** 3
+
+        def torch_f_and_g(x, t, d):
+            f, g = f_and_g(x + float(t) * d.numpy())
+            return f, torch64.tensor(g)
+
+        f, g = f_and_g(x)
+        t0, max_ls = 10 ** rng.uniform(-3, 1), int(rng.integers(1, 26))
+        if g @ g == 0:
+            continue
+        f_new, g_new, t, evals = _strong_wolfe(lambda t: f_and_g(x - t * g), t0, -g, f, g, -(g @ g), max_ls=max_ls)
+        t_f, t_g, t_t, t_evals = torch_strong_wolfe(torch_f_and_g, x, t0, torch64.tensor(-g), f, torch64.tensor(g),
+                                                     torch64.tensor(-(g @ g)), max_ls=max_ls)
+        assert evals == t_evals and abs(t - float(t_t)) <= 1e-12 * max(1.0, abs(t))
+        assert f_new == pytest.approx(t_f, rel=1e-12, abs=1e-12)
+        np.testing.assert_allclose(g_new, t_g.numpy(), rtol=1e-9)  # (k^2 amplifies t's rounding here)
+
+
+def test_cubic_interpolate():
+    from tinygrad_rnn.optim.lbfgs import _cubic_interpolate
+    # f = (x - 2)^2 through x = 0 (f 4, slope -4) and x = 3 (f 1, slope 2): the cubic is that parabola, min at 2
+    assert _cubic_interpolate(0.0, 4.0, -4.0, 3.0, 1.0, 2.0) == pytest.approx(2.0, rel=1e-14)
+    assert _cubic_interpolate(3.0, 1.0, 2.0, 0.0, 4.0, -4.0) == pytest.approx(2.0, rel=1e-14)
+    assert _cubic_interpolate(0.0, 4.0, -4.0, 3.0, 1.0, 2.0, bounds=(2.5, 30.0)) == 2.5
+    # no real minimum (d1^2 < g1 g2), or one point twice: the middle (torch's takes it for a 0-d tensor step,
+    # where 0/0 is nan, and raises ZeroDivisionError for a float one)
+    assert _cubic_interpolate(0.0, 0.0, 1.0, 1.0, 2 / 3, 1.0, bounds=(1.0, 10.0)) == 5.5
+    assert _cubic_interpolate(1.0, 0.0, -1.0, 1.0, 0.0, -1.0, bounds=(1.0, 3.0)) == 2.0
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_minimises_least_squares_and_rosenbrock(line_search_fn):
+    loss_fn, x0 = least_squares_problem(tg)
+    (W, c), _, _ = minimise(tg, optim.LBFGS, loss_fn, x0, 3, line_search_fn=line_search_fn)
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((30, 4)) @ np.diag([1, 3, 10, 0.3]), rng.standard_normal(30)
+    design = np.c_[a, np.ones(30)]  # the summed columns of W and the bias
+    best = np.mean((design @ np.linalg.lstsq(design, b, rcond=None)[0] - b) ** 2)
+    assert best <= loss_fn(W, c).item() < best + 1e-9  # (the loss stalls at tolerance_change, 1e-9)
+    if line_search_fn:
+        (x,), _, _ = minimise(tg, optim.LBFGS, rosenbrock, [np.array([-1.5, 2.0])], 5, line_search_fn="strong_wolfe")
+        np.testing.assert_allclose(x.numpy(), [1, 1], atol=1e-5)
+
+
+def test_lbfgs_line_search_steps_satisfy_the_strong_wolfe_conditions():
+    """One iteration per step(): each accepted t along d has f(x + t d) <= f(x) + 1e-4 t g'd and
+    |g(x + t d)'d| <= 0.9 |g'd|."""
+    def f_and_g(v):
+        x = param(v)
+        loss = rosenbrock(x)
+        loss.backward()
+        return loss.item(), x.grad.numpy()
+
+    x = param([-1.5, 2.0])
+    opt = optim.LBFGS([x], max_iter=1, max_eval=30, line_search_fn="strong_wolfe")
+    closure = closure_for(opt, [x], rosenbrock)
+
+    for _ in range(15):
+        before = x.numpy().copy()
+        f0, g0 = f_and_g(before)
+        opt.step(closure)
+        state = opt.state[x]
+        d, t = state["d"], state["t"]
+        np.testing.assert_allclose(x.numpy(), before + t * d, rtol=1e-12)
+        f1, g1 = f_and_g(x.numpy())
+        assert f1 <= f0 + 1e-4 * t * (g0 @ d) and abs(g1 @ d) <= 0.9 * abs(g0 @ d)
+
+
+def test_lbfgs_stops_at_a_zero_gradient_and_counts_evaluations():
+    x = param([1.0, 1.0])  # Rosenbrock's minimum
+    opt, calls = optim.LBFGS([x], max_iter=5), []
+    closure = closure_for(opt, [x], rosenbrock, calls)
+
+    assert opt.step(closure).item() == 0 and len(calls) == 1 and x.numpy().tolist() == [1.0, 1.0]
+    assert opt.state[x] == {"func_evals": 1, "n_iter": 0}
+    x.data[...] = [-1.5, 2.0]
+    opt.step(closure)
+    assert opt.state[x]["n_iter"] == 5 and opt.state[x]["func_evals"] == len(calls) == 1 + 5  # max_eval = 6
+    assert opt.defaults["max_eval"] == 6
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_state_dict_round_trip_through_save_and_load(line_search_fn, tmp_path):
+    loss_fn, x0 = least_squares_problem(tg)
+    kw = dict(lr=0.5, history_size=3, max_iter=4, line_search_fn=line_search_fn)
+    a = [param(v) for v in x0]
+    opt_a = optim.LBFGS(a, **kw)
+    for _ in range(2):
+        opt_a.step(closure_for(opt_a, a, loss_fn))
+    tg.save(opt_a.state_dict(), tmp_path / "lbfgs.npz")
+    b = [param(p.numpy()) for p in a]
+    opt_b = optim.LBFGS(b, lr=0.1)
+    opt_b.load_state_dict(tg.load(tmp_path / "lbfgs.npz"))
+    assert opt_b.param_groups[0]["history_size"] == 3 and len(opt_b.state[b[0]]["old_dirs"]) == 3
+    assert set(opt_b.state) == {b[0]} and opt_b.state[b[0]]["d"].shape == (9,)
+    for _ in range(3):
+        opt_a.step(closure_for(opt_a, a, loss_fn))
+        opt_b.step(closure_for(opt_b, b, loss_fn))
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def test_lbfgs_reads_the_lr_a_scheduler_sets():
+    x = param([-1.5, 2.0])
+    opt = optim.LBFGS([x], lr=0.1, max_iter=2)
+    sched = optim.LambdaLR(opt, lambda epoch: 1.0 if epoch == 0 else 0.0)
+    closure = closure_for(opt, [x], rosenbrock)
+
+    opt.step(closure)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (step() counts itself: no 'scheduler before optimizer' warning)
+        sched.step()
+    moved = x.numpy().copy()
+    assert not np.array_equal(moved, [-1.5, 2.0])
+    opt.step(closure)
+    np.testing.assert_array_equal(x.numpy(), moved)
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_on_device_and_float32(line_search_fn, device):
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((30, 4)), rng.standard_normal(30)
+    A, B = tg.tensor(a, dtype=tg.float32, device=device), tg.tensor(b, dtype=tg.float32, device=device)
+    w = tg.zeros(4, dtype=tg.float32, device=device, requires_grad=True)
+    opt = optim.LBFGS([w], line_search_fn=line_search_fn)
+    closure = closure_for(opt, [w], lambda w: ((A @ w - B) ** 2).mean())
+    for _ in range(3):
+        opt.step(closure)
+    state = opt.state[w]
+    assert w.dtype == np.float32 and state["d"].dtype == np.float32 and tg.backend.device_of(state["d"]) == device
+    np.testing.assert_allclose(w.numpy(), np.linalg.lstsq(a, b, rcond=None)[0], atol=1e-4)
+
+
+def test_lbfgs_refuses_parameters_on_two_devices(device):
+    if device == "cpu":
+        pytest.skip("needs a GPU beside the CPU")
+    with pytest.raises(ValueError, match=r"LBFGS: all parameters must be on one device, got parameters on "
+                                         r"\['cpu', 'cuda'\]"):
+        optim.LBFGS([tg.ones(2, requires_grad=True), tg.ones(2, device=device, requires_grad=True)])
+
+
+Q = [tg.ones(2, requires_grad=True)]
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: optim.LBFGS([{"params": Q}, {"params": [tg.ones(1, requires_grad=True)]}]), ValueError,
+     r"LBFGS doesn't support per-parameter options \(parameter groups\)"),
+    (lambda: optim.LBFGS(Q).add_param_group({"params": [tg.ones(1, requires_grad=True)]}), ValueError,
+     "LBFGS doesn't support per-parameter options"),
+    (lambda: optim.LBFGS(Q, lr=-1), ValueError, r"LBFGS: invalid lr -1 \(must be >= 0\)"),
+    (lambda: optim.LBFGS(Q, max_iter=0), ValueError, "LBFGS: max_iter must be an int >= 1, got 0"),
+    (lambda: optim.LBFGS(Q, max_iter=2.5), ValueError, "LBFGS: max_iter must be an int >= 1, got 2.5"),
+    (lambda: optim.LBFGS(Q, max_eval=0), ValueError, "LBFGS: max_eval must be an int >= 1"),
+    (lambda: optim.LBFGS(Q, history_size=0), ValueError, "LBFGS: history_size must be an int >= 1"),
+    (lambda: optim.LBFGS(Q, tolerance_grad=-1), ValueError, "LBFGS: invalid tolerance_grad -1"),
+    (lambda: optim.LBFGS(Q, tolerance_change=float("nan")), ValueError, "LBFGS: invalid tolerance_change nan"),
+    (lambda: optim.LBFGS(Q, line_search_fn="wolfe"), ValueError,
+     "LBFGS: line_search_fn must be None or 'strong_wolfe', got 'wolfe'"),
+    (lambda: optim.LBFGS(Q).step(), TypeError, r"LBFGS.step needs a closure"),
+])
+def test_lbfgs_bad_arguments(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_lbfgs_load_state_dict_refuses_another_size():
+    x = param([-1.5, 2.0])
+    opt = optim.LBFGS([x], max_iter=2)
+    opt.step(closure_for(opt, [x], rosenbrock))
+    with pytest.raises(ValueError, match=r"LBFGS.load_state_dict: state 'd' of saved parameter 0 has shape \(2,\), "
+                                         r"but the parameter it maps to has shape \(3,\)"):
+        optim.LBFGS([param([1.0, 2.0, 3.0])]).load_state_dict(opt.state_dict())
+
+
+def test_lbfgs_defaults_are_torchs():
+    assert optim.LBFGS(Q).defaults == dict(lr=1, max_iter=20, max_eval=25, tolerance_grad=1e-7,
+                                           tolerance_change=1e-9, history_size=100, line_search_fn=None)
+    assert "LBFGS" in optim.__all__
