@@ -700,9 +700,11 @@ def test_loaded_decoupled_weight_decay_is_read_and_old_state_dicts_load():
         opt.step()
     np.testing.assert_allclose(p.numpy(), ref_adam(p0, grads, decoupled=True, **kw)[-1], rtol=1e-9, atol=1e-12)
     for fresh, want in ((optim.Adam([param(p0)]), False), (optim.Adam([param(p0)], decoupled_weight_decay=True), False),
+                        (optim.NAdam([param(p0)], decoupled_weight_decay=True), False),
+                        (optim.RAdam([param(p0)], decoupled_weight_decay=True), False),
                         (optim.AdamW([param(p0)]), True)):  # a state dict saved before the option existed: coupled
-        sd = optim.Adam([param(p0)]).state_dict()  # (torch's rule), except in AdamW, which always decays decoupled
-        del sd["param_groups"][0]["decoupled_weight_decay"]
+        sd = type(fresh)([param(p0)]).state_dict()  # (torch's rule), except in AdamW, which always decays decoupled
+        sd["param_groups"][0].pop("decoupled_weight_decay", None)
         fresh.load_state_dict(sd)
         assert fresh.param_groups[0]["decoupled_weight_decay"] is want
     with pytest.raises(TypeError, match="Adam: decoupled_weight_decay must be True or False, got 'no'"):

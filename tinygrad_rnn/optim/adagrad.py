@@ -5,7 +5,7 @@ from typing import Any, Dict
 
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, nonneg
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg
 
 
 class Adagrad(Optimizer):
@@ -33,8 +33,7 @@ class Adagrad(Optimizer):
         xp = backend.xp_of(p.data)
         g = -grad if group["maximize"] else grad
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p.data
+        g = apply_weight_decay(p, g, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         s = state["sum"]
         s += g * g

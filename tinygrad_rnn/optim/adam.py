@@ -17,6 +17,8 @@ class Adam(Optimizer):
     maximize=True ascends (uses -grad). decoupled_weight_decay=True (a group option, as torch's) decays
     p *= 1 - lr * weight_decay instead of the L2 term: AdamW."""
 
+    _legacy_options = {"decoupled_weight_decay": False}  # (a group saved before the option existed decays coupled)
+
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
                  maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
@@ -29,14 +31,6 @@ class Adam(Optimizer):
         nonneg(name, group, "lr", "eps", "weight_decay")
         check_flag(name, group, "decoupled_weight_decay")
         check_betas(name, group["betas"])
-
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
-        """As Optimizer's; a group saved before decoupled_weight_decay existed decays coupled (torch's rule),
-        whatever this optimizer was built with."""
-        if isinstance(state_dict, dict) and isinstance(state_dict.get("param_groups"), list):
-            state_dict = dict(state_dict, param_groups=[{"decoupled_weight_decay": False, **g}
-                                                        for g in state_dict["param_groups"]])
-        super().load_state_dict(state_dict)
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.data)

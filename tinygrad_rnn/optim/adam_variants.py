@@ -14,6 +14,7 @@ class _AdamVariant(Optimizer):
     second buffer named by ``_second``."""
 
     _second = "exp_avg_sq"
+    _legacy_options = {"decoupled_weight_decay": False}  # (as Adam's, for NAdam and RAdam)
 
     def _check_group(self, group: Dict[str, Any]) -> None:
         name = type(self).__name__

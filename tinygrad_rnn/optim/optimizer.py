@@ -76,6 +76,9 @@ class Optimizer:
     """
 
     _scalar_state: Tuple[str, ...] = ("step",)  # state kept as Python numbers (torch keeps 0-d tensors)
+    # options a loaded group may lack, saved before they existed: it takes these values (torch's rule), not the
+    # constructor's
+    _legacy_options: Dict[str, Any] = {}
 
     def __init__(self, params: ParamsT, defaults: Dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -237,7 +240,7 @@ class Optimizer:
             new = {k: (tuple(v) if isinstance(v, list) and isinstance(g.get(k), tuple) else v)
                    for k, v in s.items() if k != "params"}
             for key, value in self.defaults.items():
-                new.setdefault(key, value)
+                new.setdefault(key, self._legacy_options.get(key, value))
             new["params"] = g["params"]
             self._check_group(new)
             groups.append(new)

@@ -5,7 +5,7 @@ from typing import Any, Dict
 
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, nonneg
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg
 
 
 class RMSprop(Optimizer):
@@ -37,8 +37,7 @@ class RMSprop(Optimizer):
         alpha, lr = group["alpha"], group["lr"]
         g = -grad if group["maximize"] else grad
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p.data
+        g = apply_weight_decay(p, g, group)
         v = state["square_avg"]
         v *= alpha
         v += (1 - alpha) * (g * g)

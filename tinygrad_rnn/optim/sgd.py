@@ -5,7 +5,7 @@ from typing import Any, Dict
 
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, nonneg
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg
 
 
 class SGD(Optimizer):
@@ -26,8 +26,7 @@ class SGD(Optimizer):
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         g = -grad if group["maximize"] else grad
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p.data
+        g = apply_weight_decay(p, g, group)
         momentum = group["momentum"]
         if momentum != 0:
             buf = state.get("momentum_buffer")
