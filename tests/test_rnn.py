@@ -700,8 +700,31 @@ def test_cell_dtypes_must_match_parameters():
         nn.GRUCell(3, 4)(tg.randn(2, 3), tg.zeros(2, 4, dtype=tg.float64))
     with pytest.raises(TypeError, match="LSTMCell: c is float64"):
         nn.LSTMCell(3, 4)(tg.randn(2, 3), (tg.zeros(2, 4), tg.zeros(2, 4, dtype=tg.float64)))
-    with pytest.raises(TypeError, match="RNNCell: input is float64 but the parameters are float32"):
+    with pytest.raises(TypeError, match="RNNCell: input is float64 on cpu but the parameters are float32 on cpu"):
         nn.RNNCell(3, 4)(tg.randn(2, 3, dtype=tg.float64))
+
+
+@pytest.mark.parametrize("graph", [True, False])
+def test_cell_devices_must_match(monkeypatch, graph):
+    """Simulated on the CPU with a stand-in 'cupy' whose arrays are an ndarray subclass (as test_errors does):
+    an input or a state on another device than the parameters is named, with or without a graph (where the
+    step's array math would otherwise meet two array libraries)."""
+    from tinygrad_rnn import backend
+
+    class FakeGPUArray(np.ndarray):
+        pass
+
+    class FakeCupy:
+        ndarray = FakeGPUArray
+
+    monkeypatch.setattr(backend, "_cupy", FakeCupy)
+    on_gpu = tg.Tensor(np.ones((2, 3), np.float32).view(FakeGPUArray))
+    with tg.set_grad_enabled(graph):
+        with pytest.raises(TypeError, match="GRUCell: input is float32 on cuda but the parameters are float32 on cpu"):
+            nn.GRUCell(3, 4)(on_gpu)
+        h = tg.Tensor(np.zeros((2, 4), np.float32).view(FakeGPUArray))
+        with pytest.raises(ValueError, match="LSTMCell: c is on cuda but the input is on cpu"):
+            nn.LSTMCell(3, 4)(tg.ones(2, 3), (tg.zeros(2, 4), h))
 
 
 def test_lstm_hx_must_be_a_pair():

@@ -135,9 +135,9 @@ class _CellBase(Module):
                              f"got shape {x.shape}")
         w = self.weight_ih
         _check_features(name, x)
-        if x.dtype != w.dtype:  # numpy would silently promote (torch raises)
-            raise TypeError(f"{name}: input is {x.dtype} but the parameters are {w.dtype}; convert one side "
-                            "(e.g. module.double() or x.float())")
+        if x.dtype != w.dtype or x.device != w.device:  # numpy would silently promote (torch raises)
+            raise TypeError(f"{name}: input is {x.dtype} on {x.device} but the parameters are {w.dtype} on "
+                            f"{w.device}; convert one side (e.g. module.double() or x.float(), .to(device))")
         unbatched = x.ndim == 1
         if unbatched:
             x = x.unsqueeze(0)
@@ -151,6 +151,8 @@ class _CellBase(Module):
                              + (f"{want[1:]} (hidden_size,) for the unbatched input of shape {x.shape[1:]}"
                                 if unbatched else f"{want} (batch, hidden_size)"))
         h = hx.unsqueeze(0) if unbatched else hx
+        if h.device != x.device:
+            raise ValueError(f"{name}: {what} is on {h.device} but the input is on {x.device}")
         if h.dtype != w.dtype:
             raise TypeError(f"{name}: {what} is {h.dtype} but the input and parameters are {w.dtype}; "
                             f"convert one side (e.g. {what}.to('{w.dtype}') or module.to({what}.dtype))")
