@@ -451,6 +451,16 @@ def test_linear_gradients_closed_form():
     np.testing.assert_allclose(lin.bias.grad.numpy(), g.sum(0), **CLOSE64)
 
 
+def test_linear_dtypes_must_match():
+    """As torch: no silent promotion of the input or the bias to the weight's dtype (or the other way); a 3-d
+    input's error shows its own shape's dtypes, not a flattened matmul's."""
+    lin = nn.Linear(4, 3)
+    with pytest.raises(TypeError, match="linear: input is float64, weight float32, bias float32; they must share"):
+        lin(tg.randn(2, 3, 4, dtype=tg.float64))
+    with pytest.raises(TypeError, match="linear: input is float32, weight float32, bias float64"):
+        F.linear(tg.randn(2, 4), lin.weight, lin.bias.double())
+
+
 def test_linear_shape_error():
     with pytest.raises(ValueError, match="linear"):
         nn.Linear(3, 2)(tg.zeros(4, 5))

@@ -476,6 +476,53 @@ def test_fused_cell_step_edge_cases():
     cell.weight_hh.data = cell.weight_hh.data.astype(np.float32)
     with pytest.raises(TypeError, match="cell_step: mixed dtypes"):
         cell(x, h)
+    with tg.no_grad(), pytest.raises(TypeError, match=r"cell_step: mixed dtypes or devices \(float64 on cpu, "):
+        cell(x, h)  # (the step's array math without a graph: numpy would have cast to float32)
+    gru = nn.GRU(3, 3, dtype=tg.float64)
+    gru.weight_hh_l0.data = gru.weight_hh_l0.data.astype(np.float32)
+    with tg.no_grad(), pytest.raises(TypeError, match="cell_step: mixed dtypes"):
+        gru(x[None])
+
+
+def test_a_hook_on_a_fused_lstm_cells_c_sees_the_total_gradient():
+    """As in the composed equations and torch's CPU cell, c' is a node before h' = o tanh(c') reads it: a hook,
+    retain_grad and tg.grad on c' see dL/dc' whole (through h' and through the later steps), fused or not."""
+    rng = np.random.default_rng(7)
+    x = tg.tensor(rng.standard_normal((3, 2, 3)))
+    seen = {}
+    for fused_ in (True, False):
+        tg.manual_seed(3)
+        cell = nn.LSTMCell(3, 4, dtype=tg.float64, fused=fused_)
+        state, cs, loss = None, [], 0
+        for t in range(3):
+            state = cell(x[t], state)
+            cs.append(state[1])
+            loss = loss + (state[0] * (t + 1)).sum()
+        hooked = []
+        cs[0].register_hook(lambda g: hooked.append(g.numpy()))
+        cs[1].retain_grad()
+        (g2,) = tg.grad(loss, cs[2], retain_graph=True)
+        loss.backward()
+        seen[fused_] = [hooked[0], cs[1].grad.numpy(), g2.numpy()]
+    for a, b in zip(seen[True], seen[False]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert np.abs(seen[True][2]).min() > 0  # (the last c' reaches the loss only through its own h')
+
+
+def test_one_step_layer_outputs_keep_their_own_gradients():
+    """The output of a one-step layer call and h_n are separate nodes: retain_grad or a hook on the output sees
+    only the gradient that reached the output (torch: 1 here, not 1 + 2); a relu set after construction holds
+    for one step as for many."""
+    m = nn.GRU(3, 4, dtype=tg.float64)
+    out, hn = m(tg.randn(1, 2, 3, dtype=tg.float64))
+    out.retain_grad()
+    (out.sum() + 2 * hn.sum()).backward()
+    np.testing.assert_array_equal(out.grad.numpy(), np.ones((1, 2, 4)))
+    r = nn.RNN(3, 4, dtype=tg.float64)
+    r.nonlinearity = "relu"
+    x = tg.randn(2, 2, 3, dtype=tg.float64)
+    np.testing.assert_allclose(r(x[:1])[0].numpy(), r(x)[0][:1].numpy(), rtol=1e-12, atol=1e-14)
+    assert (r(x[:1])[0].numpy() >= 0).all()
 
 
 def test_fused_cells_refuse_double_backward_and_show_the_flag():

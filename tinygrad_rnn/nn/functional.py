@@ -455,6 +455,10 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
                          f"weight {weight.shape} expects {weight.shape[1]}")
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):  # (as torch: no promotion)
+        raise TypeError(f"linear: input is {x.dtype}, weight {weight.dtype}" + (
+            "" if bias is None else f", bias {bias.dtype}") + "; they must share one dtype (e.g. module.double() or "
+            "x.float())")
     if x.ndim > 2:  # one product over all leading dims, its weight gradient too (at (64, 32, 256) -> 65: 0.7x
         # the time of the batched product, whose weight gradient is a product per batch and then a sum)
         y = (x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + weight.shape[:1])

@@ -1368,20 +1368,24 @@ def _rnn_step(mode: str, x: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: 
     return (xp.tanh(pre, out=pre) if mode == "RNN_TANH" else xp.maximum(pre, 0, out=pre)), None, ()
 
 
-def _lstm_step(x: Any, h: Any, c: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple:
-    """i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh), sigmoid but g tanh; c' = f c + i g, h' = o tanh(c'):
-    (h', c', saved (the gates a (B, 4H) after their activations, tanh(c')))."""
+def _lstm_gates(x: Any, h: Any, c: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple:
+    """i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh), sigmoid but g tanh; c' = f c + i g: (the gates a
+    (B, 4H) after their activations, c')."""
     xp, H = backend.xp_of(x), h.shape[1]
     a = _gates(x, w_ih, b_ih)
     a += _gates(h, w_hh, b_hh)
     _sigmoid_(a[:, :2 * H])
     xp.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
     _sigmoid_(a[:, 3 * H:])
-    i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-    c_new = f * c
-    c_new += i * g
-    tc = xp.tanh(c_new)
-    return o * tc, c_new, (a, tc)
+    c_new = a[:, H:2 * H] * c
+    c_new += a[:, :H] * a[:, 2 * H:3 * H]
+    return a, c_new
+
+
+def _lstm_step(x: Any, h: Any, c: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple:
+    """The gates and c' (_lstm_gates), then h' = o tanh(c'): (h', c')."""
+    a, c_new = _lstm_gates(x, h, c, w_ih, w_hh, b_ih, b_hh)
+    return a[:, 3 * h.shape[1]:] * backend.xp_of(c_new).tanh(c_new), c_new
 
 
 def _gru_step(x: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple:
@@ -1402,23 +1406,35 @@ def _gru_step(x: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tup
     return h_new, None, (s,)
 
 
+def _check_alike(arrays: Sequence[Any]) -> None:
+    """One dtype and one kind of array (numpy or CuPy) for a step's input, states and parameters: numpy would
+    silently promote mixed dtypes (torch raises)."""
+    if len({(a.dtype, type(a)) for a in arrays if a is not None}) > 1:
+        kinds = ", ".join(f"{a.dtype} on {backend.device_of(a)}" for a in arrays if a is not None)
+        raise TypeError(f"cell_step: mixed dtypes or devices ({kinds}); the input, the state and the parameters "
+                        "must share one dtype and device (e.g. module.double() or x.float(), .to(device))")
+
+
 def cell_step(mode: str, x: Any, h: Any, c: Optional[Any], w_ih: Any, w_hh: Any, b_ih: Optional[Any],
               b_hh: Optional[Any]) -> Tuple[Any, Optional[Any]]:
     """One step of a cell on arrays, (h', c') (c' None but for the LSTM), for calls that record no graph
     (sampling a character at a time): PyTorch's gate order and equations (see _rnn_step, _lstm_step,
     _gru_step). mode is 'LSTM', 'GRU', 'RNN_TANH' or 'RNN_RELU'; x (B, I), h and c (B, H)."""
+    _check_alike((x, h, c, w_ih, w_hh, b_ih, b_hh))
     if mode == "LSTM":
-        return _lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh)[:2]
+        return _lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh)
     if mode == "GRU":
         return _gru_step(x, h, w_ih, w_hh, b_ih, b_hh)[:2]
     return _rnn_step(mode, x, h, w_ih, w_hh, b_ih, b_hh)[:2]
 
 
 class CellStep(Function):
-    """One step of an RNN/LSTM/GRU cell as one node: inputs (x, h, [c,] w_ih, w_hh[, b_ih, b_hh]), outputs h'
-    (and c' for the LSTM). Forward is cell_step's equations, keeping what backward reads; backward is the step's
-    hand-derived gradient, the gate gradients D (B, G*H) giving dx = D W_ih, dh = D W_hh (+ the GRU's direct
-    z term), dW = D^T x and D^T h, db = sum of D's rows (as the sequence backward, for one step)."""
+    """One step of an RNN/LSTM/GRU cell as one node: inputs (x, h, [c,] w_ih, w_hh[, b_ih, b_hh]), output h', or
+    for the LSTM (c', o), the output gate o left for the caller's h' = o tanh(c') (so that c' is a node of its
+    own before h', as in the composed equations and in torch's CPU cell: a hook on c' sees dL/dc' whole).
+    Forward is cell_step's equations, keeping what backward reads; backward is the step's hand-derived gradient,
+    the gate gradients D (B, G*H) giving dx = D W_ih, dh = D W_hh (+ the GRU's direct z term), dW = D^T x and
+    D^T h, db = sum of D's rows (as the sequence backward, for one step)."""
 
     name = "cell_step"
     fresh_grads = True
@@ -1429,19 +1445,17 @@ class CellStep(Function):
         self.save_output = mode.startswith("RNN")  # (the RNN's backward reads h')
 
     def forward(self, *arrays):
-        if len({a.dtype for a in arrays}) > 1:  # numpy would silently promote (torch raises)
-            raise TypeError(f"{self.name}: mixed dtypes {[str(a.dtype) for a in arrays]}; the input, the state "
-                            "and the parameters must share one dtype (e.g. module.double() or x.float())")
+        _check_alike(arrays)
         n = len(self.saved_inputs)
         biases = arrays[n:] if self.bias else (None, None)
         if self.lstm:
-            h, c, self.kept = _lstm_step(*arrays[:n], *biases)
-            return h, c
+            self.a, c = _lstm_gates(*arrays[:n], *biases)
+            return c, self.a[:, 3 * c.shape[1]:]
         step = _gru_step if self.mode == "GRU" else lambda *a: _rnn_step(self.mode, *a)
         h, _, self.kept = step(*arrays[:n], *biases)
         return h
 
-    def backward(self, g_h, g_c=None):
+    def backward(self, g_h, g_o=None):  # (the LSTM's: g_h is dL/dc', g_o dL/do)
         if _mode.grad_enabled:
             raise RuntimeError(f"{self.name}: double backward (create_graph=True) through a fused cell is not "
                                "supported; use the reference path fused=False")
@@ -1469,14 +1483,9 @@ class CellStep(Function):
             d_hh[:, :H] = dr
             direct = g * z
         elif self.lstm:
-            a, tc = self.kept
+            a, dc = self.a, g                       # dc = dL/dc'
             i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             c = self.saved[2].data
-            dc = 1 - tc * tc                        # dL/dc' = g_c + g_h o (1 - tanh(c')^2)
-            dc *= o
-            dc *= g
-            if g_c is not None:
-                dc += g_c.data
             d_in = xp.empty_like(a)
             xp.multiply(dc, gg, out=d_in[:, :H])     # di = dc g i (1 - i)
             d_in[:, :H] *= i * (1 - i)
@@ -1484,8 +1493,10 @@ class CellStep(Function):
             d_in[:, H:2 * H] *= f * (1 - f)
             xp.multiply(dc, i, out=d_in[:, 2 * H:3 * H])  # dg = dc i (1 - g^2)
             d_in[:, 2 * H:3 * H] *= 1 - gg * gg
-            xp.multiply(g, tc, out=d_in[:, 3 * H:])  # do = g_h tanh(c') o (1 - o)
-            d_in[:, 3 * H:] *= o * (1 - o)
+            if g_o is None:                          # do = dL/do o (1 - o)
+                d_in[:, 3 * H:] = 0
+            else:
+                xp.multiply(g_o.data, o * (1 - o), out=d_in[:, 3 * H:])
             d_hh, direct = d_in, dc * f              # (dL/dc = dL/dc' f)
         else:
             y = self._out

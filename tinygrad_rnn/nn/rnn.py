@@ -54,19 +54,18 @@ def fused_step(mode: str, x: Tensor, h: Tensor, c: Optional[Tensor],
                weights: tuple) -> Tuple[Tensor, Optional[Tensor]]:
     """The fused cells' step (and the fused layers' on a one-step input): (h', c') from x (B, I), h (and c for the
     LSTM) (B, H) and (w_ih, w_hh, b_ih, b_hh); c' None but for the LSTM. While a graph is recorded, one node with
-    the step's hand-derived backward (fused.CellStep; on a GPU, the layers' kernels over one step); otherwise the
-    step's array math alone (fused.cell_step). mode as RNNBase's: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'."""
+    the step's hand-derived backward (fused.CellStep; the LSTM's h' = o tanh(c') after it, so that c' is a node
+    of its own, as in torch's CPU cell); otherwise the step's array math alone (fused.cell_step). mode as
+    RNNBase's: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'."""
     if not _records_graph(x, h, c, *weights):
         h, c = fused.cell_step(mode, x.data, h.data, None if c is None else c.data,
                                *[None if w is None else w.data for w in weights])
         return Tensor._make(h), None if c is None else Tensor._make(c)
-    if x.device == "cpu":
-        outs = fused.CellStep(mode, weights[2] is not None)(*[t for t in (x, h, c, *weights) if t is not None])
-        return outs if c is not None else (outs, None)
-    states = [("h0", h)] if c is None else [("h0", h), ("c0", c)]
-    options = {"nonlinearity": mode[4:].lower()} if mode.startswith("RNN") else {}
-    outs = fused._sequence(_FUSED[mode], x.unsqueeze(0), states, *weights, None, False, **options)
-    return outs[1], None if c is None else outs[2]
+    outs = fused.CellStep(mode, weights[2] is not None)(*[t for t in (x, h, c, *weights) if t is not None])
+    if c is None:
+        return outs, None
+    c, o = outs
+    return o * c.tanh(), c  # h' = o tanh(c'), after the node that gives c'
 
 
 def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor], b_hh: Optional[Tensor],
@@ -187,10 +186,9 @@ class RNNCell(_CellBase):
 
 
 class LSTMCell(_CellBase):
-    """LSTM cell, gates i|f|g|o; forward(input, (h, c)) -> (h', c'). ``forget_bias`` sets b_if + b_hf. Fused (the
-    default), h' = o tanh(c') is computed inside the step, so a hook on c' sees only the gradient from what
-    uses c' later (as with torch's fused cell); with fused=False c' is a node before h' and its hook sees the
-    total dL/dc'."""
+    """LSTM cell, gates i|f|g|o; forward(input, (h, c)) -> (h', c'). ``forget_bias`` sets b_if + b_hf. Fused or
+    not, c' is a node before h' = o tanh(c') reads it, so a hook on c' sees the total dL/dc' (as in torch's CPU
+    cell)."""
 
     mode = "LSTM"
 
@@ -417,14 +415,13 @@ class RNNBase(Module):
              reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
         """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)
         (h and the output P wide with proj_size)."""
-        if self.fused and not self.proj_size and x.shape[0] == 1 and lengths is None and \
-                (x.device == "cpu" or not _records_graph(x, h, c, *weights)):  # (one step: a decoder, sampling)
+        if self.fused and not self.proj_size and x.shape[0] == 1 and lengths is None:  # (a decoder, sampling)
             h = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device) if h is None else h
             if self.mode == "LSTM" and c is None:
                 c = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
-            h1, c1 = fused_step(self.mode, x.squeeze(0), h, c, weights)
-            out = h1.unsqueeze(0)
-            return out, out.clone(), None if c1 is None else c1.unsqueeze(0)
+            mode = "RNN_" + self.nonlinearity.upper() if self.mode.startswith("RNN") else self.mode
+            h1, c1 = fused_step(mode, x.squeeze(0), h, c, weights)
+            return h1.unsqueeze(0), h1.clone().unsqueeze(0), None if c1 is None else c1.unsqueeze(0)
         if self.fused and not self.proj_size:  # (the function behind fused.lstm_sequence & co., states stacked)
             cls = _FUSED[self.mode]
             states = [("h0", h), ("c0", c)] if cls.states == 2 else [("h0", h)]

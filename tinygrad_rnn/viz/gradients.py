@@ -20,7 +20,7 @@ import numpy as np
 
 from ..autograd import enable_grad, grad
 from ..creation import zeros
-from ..nn.rnn import GRUCell, LSTMCell, RNNCell, lstm_cell
+from ..nn.rnn import GRUCell, LSTMCell, RNNCell
 from ..serialization import atomic_write
 from ..tensor import Tensor
 
@@ -96,16 +96,12 @@ def hidden_gradient_norms(cell: Cell, x: Any, h0: Any = None,
         raise TypeError(f"{_NAME}: x is {x.dtype} but the cell's parameters are {w.dtype}; convert one side "
                         "(e.g. cell.double() or x.astype(...))")
     T, B = x.shape[0], x.shape[1]
-    step: Callable[[Tensor, Any], Any] = cell
-    if cell_state:  # (the composed equations: there c_t is a node before h_t = o tanh(c_t) reads it, so the
-        # gradient reaching it is the total dL/dc_t; a fused step's c_t output gets only the next step's part)
-        step = lambda x_t, s: lstm_cell(x_t, s[0], s[1], *cell._weights())  # noqa: E731
     with enable_grad():  # works inside no_grad() too: the unrolled graph is what we measure
         state = _initial_state(cell, h0, B, x)
         hs: List[Tensor] = []
         cs: List[Tensor] = []
         for t in range(T):
-            state = step(x[t], state)
+            state = cell(x[t], state)
             if is_lstm:
                 hs.append(state[0])
                 cs.append(state[1])
