@@ -357,6 +357,24 @@ def test_a_view_at_the_same_shape_is_a_tensor_of_its_own(name):
     assert s.transpose(0, 0) is not s
 
 
+def test_view_never_copies():
+    """As torch: view of a tensor whose memory is not in the new order (a transpose) raises, naming reshape, where a
+    silent copy would drop writes through the 'view'; reshape copies there; view and view_as of memory in order
+    are views (a write shows in the base)."""
+    x = tg.arange(6.0).reshape(2, 3)
+    with pytest.raises(RuntimeError, match=r"view: a tensor of shape \(3, 2\) .* cannot be viewed as \(6,\) "
+                                           r"without a copy.*\.reshape"):
+        x.T.view(6)
+    with pytest.raises(RuntimeError, match="without a copy"):
+        x.T.view_as(tg.zeros(6))
+    assert x.T.reshape(6).tolist() == [0.0, 3.0, 1.0, 4.0, 2.0, 5.0] and x.T.reshape_as(tg.zeros(6)).shape == (6,)
+    x.view(3, 2)[0, 1] = 10.0
+    x.view_as(tg.zeros(6))[5] = 50.0
+    x[:, 1:].view(2, 2)  # (a slice whose rows are strided: each row still reads in order)
+    assert x.tolist() == [[0.0, 10.0, 2.0], [3.0, 4.0, 50.0]]
+    assert x.T.view(3, 2).shape == (3, 2) and tg.zeros(0, 3).T.view(0).shape == (0,)
+
+
 def test_index_and_condition_arrays_changed_after_use_leave_the_gradient_alone():
     """An integer index or a where() condition is part of the graph: changing the tensor that held it
     later must not change the gradient (it is copied when the op is recorded)."""

@@ -647,9 +647,10 @@ class Tensor:
                                 requires_grad)
 
     def view_as(self, other: "Tensor") -> "Tensor":
-        return self.reshape(other.shape)
+        return self.view(other.shape)
 
-    reshape_as = view_as
+    def reshape_as(self, other: "Tensor") -> "Tensor":
+        return self.reshape(other.shape)
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> "Tensor":
@@ -1070,7 +1071,15 @@ class Tensor:
     def reshape(self, *shape: Any) -> "Tensor":
         return _ops.reshape(self, shape)
 
-    view = reshape
+    def view(self, *shape: Any) -> "Tensor":
+        """reshape that never copies, as torch's view: where this tensor's memory cannot be read in the new shape
+        (a transposed tensor, say), it raises instead of returning a copy that writes would not reach."""
+        out = _ops.reshape(self, shape)
+        if out.data.size and out._vc is not self._vc:  # (ops.reshape shares the counter only with a view)
+            raise RuntimeError(f"view: a tensor of shape {self.shape} and strides {self.data.strides} cannot be "
+                               f"viewed as {out.shape} without a copy (its memory is not in that order); use "
+                               ".reshape(...), which copies when it must, or .contiguous().view(...)")
+        return out
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         return _ops.flatten(self, start_dim, end_dim)
