@@ -328,7 +328,7 @@ def test_expand_is_a_view_that_shares_the_version_counter():
 
 _SAME_SHAPE_VIEWS = {
     "reshape": lambda x: x.reshape(x.shape), "view(-1)": lambda x: x.view(-1), "expand": lambda x: x.expand(3),
-    "broadcast_to": lambda x: x.broadcast_to((3,)), "squeeze": lambda x: x.squeeze(), "flatten": lambda x: x.flatten(),
+    "broadcast_to": lambda x: x.broadcast_to((3,)), "squeeze": lambda x: x.squeeze(),
     "view_as": lambda x: x.view_as(x), "expand_as": lambda x: x.expand_as(x), "unflatten": lambda x: x.unflatten(0, (3,)),
 }
 
@@ -354,7 +354,10 @@ def test_a_view_at_the_same_shape_is_a_tensor_of_its_own(name):
         view(a)[1] = 4.0
     assert a.tolist() == [0.0, 4.0, 0.0]
     s = tg.tensor(2.0, requires_grad=True)
-    assert s.transpose(0, 0) is not s
+    assert s.transpose(0, 0) is not s and s.transpose(-1, 0).shape == ()
+    with pytest.raises(IndexError, match="transpose: dim 1 is out of range for a 0-d tensor"):
+        s.transpose(0, 1)
+    assert x.flatten() is x and tg.ones(2, 3).flatten(1, 1).shape == (2, 3)  # (torch's flatten returns its input)
 
 
 def test_view_never_copies():

@@ -2011,12 +2011,17 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s, e = norm_dims(start_dim, x.ndim, "flatten")[0], norm_dims(end_dim, x.ndim, "flatten")[0]
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (tensor shape {x.shape})")
+    if s == e:  # (nothing to flatten: x itself, as torch's flatten returns its input)
+        return x
     return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:]) if x.numel() else x.reshape(
         x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    if x.ndim == 0:
+    if x.ndim == 0:  # (dims -1 and 0 name a 0-d tensor's place, as in torch)
+        for d in (dim0, dim1):
+            if int_value(d) not in (-1, 0):
+                raise IndexError(f"transpose: dim {d} is out of range for a 0-d tensor (expected -1 or 0)")
         return reshape(x, ())
     d0, d1 = (norm_dims(d, x.ndim, "transpose")[0] for d in (dim0, dim1))
     dims = list(range(x.ndim))
