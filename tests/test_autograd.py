@@ -360,6 +360,30 @@ def test_a_view_at_the_same_shape_is_a_tensor_of_its_own(name):
     assert x.flatten() is x and tg.ones(2, 3).flatten(1, 1).shape == (2, 3)  # (torch's flatten returns its input)
 
 
+def test_grad_runs_only_the_backward_that_leads_to_its_inputs():
+    """As torch's autograd.grad: a node from which no requested input can be reached is not run (its backward
+    could not add to the result), so a fused cell upstream of a head does not refuse create_graph for the head's
+    weight, and an op whose backward raises off the path is never called."""
+    class Boom(tg.Function):
+        def forward(self, a):
+            return a * 1
+
+        def backward(self, g):
+            raise AssertionError("ran a backward off the path")
+
+    a, w = tg.randn(3, requires_grad=True), tg.randn(3, requires_grad=True)
+    y = (Boom()(a) * w).sum()
+    (g,) = tg.grad(y, w, retain_graph=True)
+    np.testing.assert_array_equal(g.numpy(), a.numpy())
+    with pytest.raises(AssertionError, match="off the path"):
+        tg.grad(y, a)
+    cell, head = tg.nn.GRUCell(3, 4), tg.nn.Linear(4, 2)
+    loss = head(cell(tg.randn(2, 3))).pow(2).sum()
+    (gw,) = tg.grad(loss, head.weight, create_graph=True)
+    (hvp,) = tg.grad(gw.sum(), head.weight)
+    assert gw.requires_grad and hvp.shape == (2, 4)
+
+
 def test_view_never_copies():
     """As torch: view of a tensor whose memory is not in the new order (a transpose) raises, naming reshape, where a
     silent copy would drop writes through the 'view'; reshape copies there; view and view_as of memory in order
@@ -536,9 +560,13 @@ def test_each_output_of_a_function_is_a_node_of_its_own():
     np.testing.assert_array_equal(hooked[0], [2.0, 2.0])
     np.testing.assert_array_equal(s.grad.numpy(), [5.0, 7.0])
     np.testing.assert_array_equal(a.grad.numpy(), [2 * 3.0 + 5, 2 * -1.0 + 7])
+    calls = len(seen)
     g_p, g_s = tg.grad((p * 3).sum(), [p, s], retain_graph=True, allow_unused=True)
     np.testing.assert_array_equal(g_p.numpy(), [3.0, 3.0])
-    assert g_s is None and seen[-1][1] is None  # nothing reached the sum
+    assert g_s is None and len(seen) == calls  # nothing reached the sum; the node's own backward need not run
+    a.grad = None
+    (p * 3).sum().backward(retain_graph=True)
+    assert seen[-1][1] is None  # (backward gets None for the output no gradient reached)
     a.grad = None
     s.sum().backward()
     assert seen[-1][0] is None

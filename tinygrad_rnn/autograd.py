@@ -174,6 +174,26 @@ def _dependencies(roots: Sequence[Node]) -> Dict[Node, int]:
     return deps
 
 
+def _leading_to(roots: Sequence[Node], targets: Dict[Node, Any]) -> set:
+    """The nodes from which one of ``targets`` can be reached (targets included; an iterative post-order walk):
+    grad() runs only their backward, as torch's, so a node off those paths (a fused op that refuses
+    create_graph, say) never runs."""
+    needed: set = set()
+    seen: set = set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, children_done = stack.pop()
+        parents = () if isinstance(node, Tensor) or node.released else node.parents
+        if children_done:
+            if node in targets or True in [p in needed for p in parents]:
+                needed.add(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack += [(p, False) for p in parents if p is not None and p not in seen]
+    return needed
+
+
 def _priority(node: Node) -> float:
     """Ready nodes run newest first (torch's order): a leaf at once, an output just before its Function, a
     Function by when it was recorded. So one time step's nodes run together, and a weight used at every step
@@ -231,6 +251,7 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
         _accumulate(pending, r._node(), g, create_graph)
     starts = list(dict.fromkeys([r._node() for r in roots]))
     deps = _dependencies(starts)
+    needed = None if capture is None else _leading_to(starts, capture)
     ready = [(_priority(n), k, n) for k, n in enumerate(starts) if not deps[n]]  # (a root another uses waits)
     heapq.heapify(ready)
     count = len(ready)
@@ -241,7 +262,7 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
             node = heapq.heappop(ready)[2]
             parents = () if isinstance(node, Tensor) or node.released else node.parents  # (before a release)
             entry = pending.pop(node, None)
-            if entry is not None:
+            if entry is not None and (needed is None or node in needed):
                 _visit(node, entry, pending, retain_graph, create_graph, capture)
             del entry  # a gradient lives only until its node has passed it on
             for p in parents:
