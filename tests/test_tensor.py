@@ -135,7 +135,7 @@ def test_matmul_needs_one_dtype():
     with pytest.raises(TypeError, match=r"matmul: \(2, 3\) float32 @ \(3, 4\) float64: the operands must have the "
                                         "same dtype"):
         a @ b
-    with pytest.raises(TypeError, match="float64 @ .* float32"):
+    with pytest.raises(TypeError, match="linear: input is float64, weight float32"):
         tg.nn.Linear(3, 2)(tg.ones(5, 3, dtype=tg.float64))
     assert (a @ b.float()).dtype == np.float32 and (a.double() @ b).dtype == np.float64
 
