@@ -1338,10 +1338,11 @@ class RNNSequence(_Recurrence):
 
 
 # ============================================================================ one step of a cell
-# The cells' numpy path: a step is the equations below on arrays, with nothing around them while no graph is
-# recorded (cell_step), or one CellStep node with the step's hand-derived backward. At B = 1 the sequence
-# Function over one step spent most of a call in argument handling, and it kept a copy of h (and c) beside
-# the history it saves; a step here keeps only what its backward reads.
+# The fused cells' step (and a fused layer's on a one-step input), on any device: the equations below on arrays,
+# with nothing around them while no graph is recorded (cell_step), or one CellStep node with the step's
+# hand-derived backward. The sequence Function over one step, used before, spent most of a B = 1 call in
+# argument handling and kept a copy of h (and c) beside the history it saves; a step here keeps only what its
+# backward reads.
 def _sigmoid_(v: Any) -> Any:
     """sigmoid(v) = 0.5 + 0.5 tanh(v / 2), in place (no overflow where 1 / (1 + e^-v) would)."""
     xp = backend.xp_of(v)
