@@ -1753,6 +1753,92 @@ class Clone(Function):
         return (g,)
 
 
+# ============================================================================ sliding windows (1-d convolution)
+def windows_1d(a: Any, size: int, stride: int, dilation: int) -> Any:
+    """A strided view (..., size, L_out) of a's last dim (no copy): [..., k, j] = a[..., j stride + k dilation],
+    L_out = (L - dilation (size - 1) - 1) // stride + 1, which the caller has checked is at least 1."""
+    n_out = (a.shape[-1] - dilation * (size - 1) - 1) // stride + 1
+    step = a.strides[-1]
+    return xp_of(a).lib.stride_tricks.as_strided(a, a.shape[:-1] + (size, n_out),
+                                                 a.strides[:-1] + (dilation * step, stride * step))
+
+
+class Unfold1d(Function):
+    """The sliding windows of the last dim as a new array (im2col): (..., L) -> (..., size, L_out),
+    y[..., k, j] = x[..., j stride + k dilation]. Its gradient is Fold1d's sum over the windows, and Fold1d's is
+    this, so either can be differentiated again."""
+
+    name = "unfold1d"
+
+    def __init__(self, size: int, stride: int, dilation: int) -> None:
+        self.size, self.stride, self.dilation = size, stride, dilation
+
+    def forward(self, x):
+        self.length = x.shape[-1]
+        return xp_of(x).ascontiguousarray(windows_1d(x, self.size, self.stride, self.dilation))
+
+    def backward(self, g):
+        return (Fold1d(self.length, self.stride, self.dilation)(g),)
+
+
+class Fold1d(Function):
+    """Unfold1d's adjoint (col2im): (..., size, L_out) -> (..., length), y[..., i] = sum of x[..., k, j] over the
+    (k, j) with j stride + k dilation = i: one strided add per kernel position."""
+
+    name = "fold1d"
+
+    def __init__(self, length: int, stride: int, dilation: int) -> None:
+        self.length, self.stride, self.dilation = length, stride, dilation
+
+    def forward(self, cols):
+        self.size = cols.shape[-2]
+        out = xp_of(cols).zeros(cols.shape[:-2] + (self.length,), cols.dtype)
+        span = self.stride * (cols.shape[-1] - 1) + 1
+        for k in range(self.size):
+            out[..., k * self.dilation:k * self.dilation + span:self.stride] += cols[..., k, :]
+        return out
+
+    def backward(self, g):
+        return (Unfold1d(self.size, self.stride, self.dilation)(g),)
+
+
+class Conv1d(Function):
+    """y[n, o, j] = sum_{c, k} w[o, c, k] x[n, group(o) C_g + c, j stride + k dilation] for x (N, C, L), already
+    padded, and w (O, C_g, K), C_g = C / groups -> y (N, O, L_out). Forward: x's windows as columns
+    (N, groups, C_g K, L_out) and one batched matmul with w (groups, O / groups, C_g K). Backward in Tensor ops,
+    so gradients of gradients work: dx = Fold1d(w^T g), dw = sum_n g cols^T with the columns unfolded again.
+
+    One node keeping x and w, not the K times larger columns. Forward + backward of (32, 64, 200) -> 128, K = 5,
+    padding 2 (float32, one BLAS thread, in-process medians): 19 ms, against 21 ms for the same ops recorded as
+    separate nodes (Unfold1d, matmul), which keep the columns (11.5 MB held after forward against 4.9 MB), and 23 ms
+    for a backward hand-written on arrays (no gradients of gradients); the matmuls are three quarters of the time."""
+
+    saved_inputs = (0, 1)
+
+    def __init__(self, stride: int, dilation: int, groups: int) -> None:
+        self.stride, self.dilation, self.groups = stride, dilation, groups
+
+    def forward(self, x, w):
+        (n, _, _), (o, cg, k), g = x.shape, w.shape, self.groups
+        cols = windows_1d(x, k, self.stride, self.dilation)
+        cols = cols.reshape(n, g, cg * k, cols.shape[-1])  # (a copy: the windows overlap)
+        return (w.reshape(g, o // g, cg * k) @ cols).reshape(n, o, cols.shape[-1])
+
+    def backward(self, grad):
+        x, w = self.saved
+        (n, c, length), (o, cg, k), g, n_out = x.shape, w.shape, self.groups, grad.shape[-1]
+        grad = grad.reshape(n, g, o // g, n_out)
+        need_x, need_w = self.needs_input_grad
+        gx = gw = None
+        if need_x:
+            cols = w.reshape(g, o // g, cg * k).transpose(-1, -2) @ grad
+            gx = Fold1d(length, self.stride, self.dilation)(cols.reshape(n, c, k, n_out))
+        if need_w:
+            cols = Unfold1d(k, self.stride, self.dilation)(x).reshape(n, g, cg * k, n_out)
+            gw = (grad @ cols.transpose(-1, -2)).sum(0).reshape(w.shape)
+        return gx, gw
+
+
 # ============================================================================ device and dtype
 class ToDevice(Function):
     name = "to"

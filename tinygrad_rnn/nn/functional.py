@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
@@ -490,6 +490,91 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None
     if weight is not None:
         y = y * weight
     return y if bias is None else y + bias
+
+
+# --------------------------------------------------------------------------- 1-d convolution
+def _one_int(op: str, name: str, v: Any, least: int) -> int:
+    """An int argument, or a tuple or list of one int (as torch takes them), at least ``least``."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 1:
+            raise TypeError(f"{op}: {name} must be an int or a tuple of one int, got {v!r}")
+        v = v[0]
+    n = ops.int_arg(v, op, name)
+    if n < least:
+        raise ValueError(f"{op}: {name} must be at least {least}, got {n}")
+    return n
+
+
+def _batched(op: str, x: Any) -> Any:
+    """A (C, L) or (N, C, L) input as (N, C, L), and whether it came unbatched."""
+    _check_tensor(op, "input", x)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{op}: expected a 2-d (C, L: unbatched) or 3-d (N, C, L: batched) input, got shape {x.shape}")
+    return (x.unsqueeze(0), True) if x.ndim == 2 else (x, False)
+
+
+def _same_dtype(op: str, x: Tensor, **named: Optional[Tensor]) -> None:
+    """x floating point, and every named tensor given of its dtype (as torch: no silent promotion)."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {x.dtype} (convert it, e.g. x.float())")
+    given = {k: t for k, t in named.items() if t is not None}
+    if any(t.dtype != x.dtype for t in given.values()):
+        raise TypeError(f"{op}: input is {x.dtype}" + "".join(f", {k} {t.dtype}" for k, t in given.items())
+                        + "; they must share one dtype (e.g. module.double() or x.float())")
+
+
+def conv_padding(op: str, padding: Any, kernel_size: int, stride: int, dilation: int) -> Tuple[int, int]:
+    """(left, right) zeros for conv1d's padding: an int for both sides, 'valid' none, 'same' dilation (K - 1) in all,
+    the odd one on the right, as torch (stride 1 only)."""
+    if not isinstance(padding, str):
+        p = _one_int(op, "padding", padding, 0)
+        return p, p
+    if padding == "valid":
+        return 0, 0
+    if padding != "same":
+        raise ValueError(f"{op}: padding must be an int, 'valid' or 'same', got {padding!r}")
+    if stride != 1:
+        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions (stride={stride})")
+    total = dilation * (kernel_size - 1)
+    return total // 2, total - total // 2
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """torch's F.conv1d: y[n, o, j] = b[o] + sum_{c, k} w[o, c, k] x_p[n, g(o) C / groups + c, j stride + k dilation]
+    for input (N, C, L) or (C, L), weight (O, C / groups, K) and bias (O,): output (N, O, L_out) or (O, L_out),
+    L_out = (L + left + right - dilation (K - 1) - 1) // stride + 1, x_p the input with ``padding`` zeros on each
+    side (conv_padding: an int, 'valid' or 'same'), g(o) = o // (O / groups) the group of output channel o."""
+    op = "conv1d"
+    x, unbatched = _batched(op, input)
+    _check_tensor(op, "weight", weight)
+    if bias is not None:
+        _check_tensor(op, "bias", bias)
+    if weight.ndim != 3 or weight.shape[2] == 0:
+        raise ValueError(f"{op}: weight must be 3-d (out_channels, in_channels / groups, kernel_size) with "
+                         f"kernel_size >= 1, got shape {weight.shape}")
+    _same_dtype(op, x, weight=weight, bias=bias)
+    (o, cg, k), c, length = weight.shape, x.shape[1], x.shape[2]
+    stride, dilation = _one_int(op, "stride", stride, 1), _one_int(op, "dilation", dilation, 1)
+    groups = _one_int(op, "groups", groups, 1)
+    left, right = conv_padding(op, padding, k, stride, dilation)
+    if o % groups:
+        raise ValueError(f"{op}: weight {weight.shape} has {o} output channels (dim 0), not divisible by "
+                         f"groups={groups}")
+    if c != cg * groups:
+        raise ValueError(f"{op}: input {input.shape} has {c} channels, but weight {weight.shape} with groups={groups} "
+                         f"expects {cg * groups} (weight.shape[1] * groups)")
+    if bias is not None and bias.shape != (o,):
+        raise ValueError(f"{op}: bias must have shape ({o},), one value per output channel of weight {weight.shape}, "
+                         f"got {bias.shape}")
+    reach = dilation * (k - 1) + 1
+    if length + left + right < reach:
+        raise ValueError(f"{op}: input {input.shape} padded by ({left}, {right}) has length {length + left + right}, "
+                         f"shorter than the kernel's reach {reach} (kernel_size {k}, dilation {dilation})")
+    y = ops.Conv1d(stride, dilation, groups)(pad(x, (left, right)) if left or right else x, weight)
+    if bias is not None:
+        y = y + bias.reshape(o, 1)
+    return y.squeeze(0) if unbatched else y
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

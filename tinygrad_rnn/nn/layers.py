@@ -480,6 +480,66 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
+class Conv1d(Module):
+    """torch.nn.Conv1d: F.conv1d with weight (out_channels, in_channels / groups, kernel_size) and bias
+    (out_channels,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) at init, fan_in = in_channels / groups * kernel_size
+    (torch's kaiming_uniform_ with a = sqrt(5)). padding_mode 'reflect', 'replicate' or 'circular' pads the input
+    with F.pad instead of zeros."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device: Optional[str] = None, dtype: Any = None) -> None:
+        super().__init__()
+        op = "Conv1d"
+        self.in_channels = F._one_int(op, "in_channels", in_channels, 0)
+        self.out_channels = F._one_int(op, "out_channels", out_channels, 0)
+        self.kernel_size = (F._one_int(op, "kernel_size", kernel_size, 1),)
+        self.stride = (F._one_int(op, "stride", stride, 1),)
+        self.dilation = (F._one_int(op, "dilation", dilation, 1),)
+        self.groups = F._one_int(op, "groups", groups, 1)
+        for name, n in (("in_channels", self.in_channels), ("out_channels", self.out_channels)):
+            if n % self.groups:
+                raise ValueError(f"{op}: {name} ({n}) must be divisible by groups ({self.groups})")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"{op}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', got "
+                             f"{padding_mode!r}")
+        self.padding_mode = padding_mode
+        pads = F.conv_padding(op, padding, self.kernel_size[0], self.stride[0], self.dilation[0])
+        self.padding = padding if isinstance(padding, str) else (pads[0],)
+        self._reversed_padding_repeated_twice = list(pads)  # (torch's name: F.pad's (left, right))
+        self.weight = _param((self.out_channels, self.in_channels // self.groups) + self.kernel_size, dtype, device)
+        self.register_parameter("bias", _param((self.out_channels,), dtype, device) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight.numel():
+            init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * self.weight.shape[2]
+            bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
+        if self.padding_mode == "zeros":
+            return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        F._batched("conv1d", x)
+        x = F.pad(x, self._reversed_padding_repeated_twice, self.padding_mode)
+        return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,):
+            s += f", padding={self.padding}"
+        if self.dilation != (1,):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s + ("" if self.padding_mode == "zeros" else f", padding_mode={self.padding_mode}")
+
+
 class CosineSimilarity(Module):
     """F.cosine_similarity(x1, x2, dim, eps): sum(x1 x2) / (||x1|| ||x2||) over dim."""
 

@@ -1,0 +1,244 @@
+"""F.conv1d and nn.Conv1d.
+
+Forward against numpy references written from the definitions (loops over output positions and kernel taps),
+gradients against central differences in float64 and second derivatives, over hypothesis shapes, strides,
+paddings, dilations and groups (L = 1, kernel = L, 'same' with even kernels, groups = C among them). Torch-gated
+tests compare values and gradients with PyTorch over grids of configurations with their edge cases, state dicts
+both ways and reprs.
+"""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+import tinygrad_rnn.nn.functional as F
+from strategies import arrays, check_op, tensor, with_fixtures
+from tinygrad_rnn import nn
+
+
+# ----------------------------------------------------------------------------- references from the definitions
+def same_split(kernel_size, dilation):
+    total = dilation * (kernel_size - 1)
+    return total // 2, total - total // 2
+
+
+def conv1d_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """out[n, o, j] = b[o] + sum_{c, k} w[o, c, k] x_pad[n, g C_g + c, j stride + k dilation], g = o's group."""
+    unbatched = x.ndim == 2
+    x = x[None] if unbatched else x
+    (O, Cg, K), N = w.shape, x.shape[0]
+    left, right = {"same": same_split(K, dilation), "valid": (0, 0)}.get(padding, (padding, padding))
+    xp = np.pad(x, ((0, 0), (0, 0), (left, right)))
+    n_out = (xp.shape[2] - dilation * (K - 1) - 1) // stride + 1
+    out = np.zeros((N, O, n_out))
+    for o in range(O):
+        g = o // (O // groups)
+        for j in range(n_out):
+            for c in range(Cg):
+                for k in range(K):
+                    out[:, o, j] += w[o, c, k] * xp[:, g * Cg + c, j * stride + k * dilation]
+    if b is not None:
+        out += b[:, None]
+    return out[0] if unbatched else out
+
+
+# ----------------------------------------------------------------------------- conv1d: definition and gradients
+@st.composite
+def conv_configs(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cg, og, k = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 4))
+    stride, dilation = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    padding = draw(st.sampled_from([0, 1, 2, 3, "valid"] + (["same", "same"] if stride == 1 else [])))
+    left, right = {"same": same_split(k, dilation), "valid": (0, 0)}.get(padding, (padding, padding))
+    least = max(1, dilation * (k - 1) + 1 - left - right)
+    L = draw(st.integers(least, least + 4))
+    shape = (cg * groups, L) if draw(st.booleans()) else (draw(st.integers(1, 2)), cg * groups, L)
+    return dict(shape=shape, weight=(og * groups, cg, k), stride=stride, padding=padding, dilation=dilation,
+                groups=groups, bias=draw(st.booleans()))
+
+
+@with_fixtures
+@given(cfg=conv_configs(), data=st.data())
+def test_conv1d_matches_loops_and_central_differences(device, cfg, data):
+    x = data.draw(arrays(cfg["shape"]), label="x")
+    w = data.draw(arrays(cfg["weight"]), label="w")
+    opts = {k: cfg[k] for k in ("stride", "padding", "dilation", "groups")}
+    if cfg["bias"]:
+        b = data.draw(arrays(cfg["weight"][:1]), label="b")
+        check_op(lambda x, w, b: F.conv1d(x, w, b, **opts), lambda x, w, b: conv1d_ref(x, w, b, **opts), [x, w, b],
+                 device)
+    else:
+        check_op(lambda x, w: F.conv1d(x, w, **opts), lambda x, w: conv1d_ref(x, w, **opts), [x, w], device)
+
+
+@pytest.mark.parametrize("shape,weight,opts", [
+    ((2, 3, 1), (4, 3, 1), {}),                                         # L = 1
+    ((2, 3, 1), (4, 3, 3), {"padding": 1}),                             # L = 1, kernel past it, padded
+    ((2, 2, 5), (3, 2, 5), {}),                                         # kernel = L: one output
+    ((1, 2, 5), (3, 2, 2), {"padding": "same"}),                        # even kernels: the extra zero on the right
+    ((1, 2, 6), (2, 2, 4), {"padding": "same", "dilation": 2}),
+    ((2, 4, 7), (4, 1, 3), {"groups": 4, "padding": 1}),                # depthwise: groups = C
+    ((2, 4, 7), (8, 1, 3), {"groups": 4, "stride": 2, "dilation": 2}),  # two filters per channel
+    ((3, 5), (2, 3, 2), {"stride": 3}),                                 # unbatched (C, L)
+])
+def test_conv1d_edge_shapes(device, shape, weight, opts):
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal(shape), rng.standard_normal(weight), rng.standard_normal(weight[0])
+    check_op(lambda x, w, b: F.conv1d(x, w, b, **opts), lambda x, w, b: conv1d_ref(x, w, b, **opts), [x, w, b],
+             device, gradgrad=True)
+
+
+@pytest.mark.parametrize("mode,np_mode", [("reflect", "reflect"), ("replicate", "edge"), ("circular", "wrap")])
+def test_conv1d_padding_modes_pad_as_numpy(device, mode, np_mode):
+    rng = np.random.default_rng(1)
+    m = nn.Conv1d(2, 3, 4, padding="same", dilation=2, padding_mode=mode, dtype=tg.float64, device=device)
+    x = rng.standard_normal((2, 2, 6))
+    want = conv1d_ref(np.pad(x, ((0, 0), (0, 0), same_split(4, 2)), mode=np_mode), m.weight.numpy(), m.bias.numpy(),
+                      dilation=2)
+    np.testing.assert_allclose(m(tensor(x, device)).numpy(), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(m(tensor(x[0], device)).numpy(), want[0], rtol=1e-12, atol=1e-12)
+    assert tg.gradcheck(m, [tensor(x, device)])
+
+
+def test_conv1d_gradients_of_gradients_and_no_weight_gradient():
+    rng = np.random.default_rng(2)
+    x, w = tensor(rng.standard_normal((2, 4, 9))), tensor(rng.standard_normal((6, 2, 3)))
+    fn = lambda x, w: F.conv1d(x, w, stride=2, padding=2, dilation=2, groups=2)  # noqa: E731
+    assert tg.gradgradcheck(fn, [x, w])
+    frozen = tensor(w.numpy(), requires_grad=False)
+    F.conv1d(x, frozen, groups=2).sum().backward()
+    assert frozen.grad is None and x.grad.shape == x.shape
+
+
+# ----------------------------------------------------------------------------- nn.Conv1d
+def test_conv1d_module_parameters_init_and_repr():
+    m = nn.Conv1d(6, 8, 5, groups=2)
+    assert [(k, p.shape) for k, p in m.named_parameters()] == [("weight", (8, 3, 5)), ("bias", (8,))]
+    assert m.kernel_size == (5,) and m.stride == (1,) and m.padding == (0,) and m.dilation == (1,)
+    assert m.weight.dtype == np.float32 and nn.Conv1d(2, 3, 1, dtype=tg.float64).weight.dtype == np.float64
+    assert nn.Conv1d(2, 3, 1, bias=False).bias is None
+    wide = nn.Conv1d(60, 2000, 5, groups=2)  # torch's init: U(-b, b), b = 1 / sqrt(fan_in), fan_in = 30 * 5
+    bound = 1 / math.sqrt(150)  # (kaiming_uniform_ with a = sqrt(5) for the weight)
+    for a in (wide.weight.numpy(), wide.bias.numpy()):
+        assert 0.99 * bound < np.abs(a).max() <= bound and abs(a.std() - bound / math.sqrt(3)) < 0.05 * bound
+    assert repr(nn.Conv1d(16, 33, 3, stride=2)) == "Conv1d(16, 33, kernel_size=(3,), stride=(2,))"
+    assert repr(nn.Conv1d(4, 8, (4,), padding="same", dilation=2, groups=2, bias=False, padding_mode="circular")) == (
+        "Conv1d(4, 8, kernel_size=(4,), stride=(1,), padding=same, dilation=(2,), groups=2, bias=False, "
+        "padding_mode=circular)")
+    assert repr(nn.Conv1d(4, 8, 3, padding=(1,))) == "Conv1d(4, 8, kernel_size=(3,), stride=(1,), padding=(1,))"
+    assert repr(nn.Sequential(nn.Conv1d(1, 2, 3, padding="valid"))).endswith(
+        "(0): Conv1d(1, 2, kernel_size=(3,), stride=(1,), padding=valid)\n)")
+
+
+def test_conv1d_module_on_device(device):
+    m = nn.Conv1d(3, 4, 3, padding=1, device=device, dtype=tg.float64)
+    x = tg.randn(2, 3, 5, dtype=tg.float64, device=device, requires_grad=True)
+    y = m(x)
+    assert y.device == device and y.shape == (2, 4, 5)
+    y.sum().backward()
+    assert m.weight.grad.device == device and x.grad.shape == x.shape
+    want = conv1d_ref(x.numpy(), m.weight.numpy(), m.bias.numpy(), padding=1)
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- conv1d errors
+def test_conv1d_errors_name_the_op_and_shapes():
+    x, w = tg.zeros(2, 4, 10), tg.zeros(3, 4, 3)
+    cases = [
+        (lambda: F.conv1d(tg.zeros(2, 5, 10), w), ValueError,
+         r"conv1d: input \(2, 5, 10\) has 5 channels, but weight \(3, 4, 3\) with groups=1 expects 4"),
+        (lambda: F.conv1d(x, tg.zeros(6, 2, 3), groups=3), ValueError,
+         r"conv1d: input \(2, 4, 10\) has 4 channels, but weight \(6, 2, 3\) with groups=3 expects 6"),
+        (lambda: F.conv1d(x, tg.zeros(3, 2, 3), groups=2), ValueError,
+         r"conv1d: weight \(3, 2, 3\) has 3 output channels \(dim 0\), not divisible by groups=2"),
+        (lambda: F.conv1d(tg.zeros(2, 4, 2), tg.zeros(3, 4, 5), padding=1), ValueError,
+         r"conv1d: input \(2, 4, 2\) padded by \(1, 1\) has length 4, shorter than the kernel's reach 5 "
+         r"\(kernel_size 5, dilation 1\)"),
+        (lambda: F.conv1d(tg.zeros(4, 3), w, dilation=2), ValueError,
+         r"padded by \(0, 0\) has length 3, shorter than the kernel's reach 5 \(kernel_size 3, dilation 2"),
+        (lambda: F.conv1d(x, w, padding="full"), ValueError, "conv1d: padding must be an int, 'valid' or 'same', got "
+                                                             "'full'"),
+        (lambda: F.conv1d(x, w, padding="same", stride=2), ValueError,
+         r"conv1d: padding='same' is not supported for strided convolutions \(stride=2\)"),
+        (lambda: F.conv1d(x, w, padding=-1), ValueError, "conv1d: padding must be at least 0, got -1"),
+        (lambda: F.conv1d(x, w, stride=0), ValueError, "conv1d: stride must be at least 1, got 0"),
+        (lambda: F.conv1d(x, w, groups=0), ValueError, "conv1d: groups must be at least 1, got 0"),
+        (lambda: F.conv1d(x, w, stride=(1, 2)), TypeError, r"conv1d: stride must be an int or a tuple of one int"),
+        (lambda: F.conv1d(x, w, tg.zeros(4)), ValueError,
+         r"conv1d: bias must have shape \(3,\), one value per output channel of weight \(3, 4, 3\), got \(4,\)"),
+        (lambda: F.conv1d(tg.zeros(10), w), ValueError,
+         r"conv1d: expected a 2-d \(C, L: unbatched\) or 3-d \(N, C, L: batched\) input, got shape \(10,\)"),
+        (lambda: F.conv1d(x, tg.zeros(3, 4)), ValueError,
+         r"conv1d: weight must be 3-d \(out_channels, in_channels / groups, kernel_size\) with kernel_size >= 1, "
+         r"got shape \(3, 4\)"),
+        (lambda: F.conv1d(x, w.double()), TypeError, "conv1d: input is float32, weight float64; they must share one"),
+        (lambda: F.conv1d(x.long(), w), TypeError, "conv1d: input must be floating point, got int64"),
+        (lambda: F.conv1d(np.zeros((2, 4, 10)), w), TypeError, "conv1d: input must be a Tensor, got ndarray"),
+        (lambda: nn.Conv1d(4, 6, 3, groups=4), ValueError, r"Conv1d: out_channels \(6\) must be divisible by groups "
+                                                           r"\(4\)"),
+        (lambda: nn.Conv1d(5, 4, 3, groups=2), ValueError, r"Conv1d: in_channels \(5\) must be divisible by groups"),
+        (lambda: nn.Conv1d(4, 6, 3, padding_mode="zero"), ValueError,
+         "Conv1d: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', got 'zero'"),
+        (lambda: nn.Conv1d(4, 6, 3, stride=2, padding="same"), ValueError,
+         "Conv1d: padding='same' is not supported for strided convolutions"),
+        (lambda: nn.Conv1d(4, 6, 3)(tg.zeros(2, 3, 5)), ValueError, "conv1d: input \\(2, 3, 5\\) has 3 channels"),
+        (lambda: nn.Conv1d(4, 6, 3, padding_mode="reflect")(tg.zeros(5)), ValueError, "conv1d: expected a 2-d"),
+    ]
+    for fn, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            fn()
+
+
+# ----------------------------------------------------------------------------- conv1d against torch
+def _conv_grid():
+    for k in (1, 2, 3, 5):
+        for stride in (1, 2, 3):
+            for padding in (0, 1, 2, "valid") + (("same",) if stride == 1 else ()):
+                for dilation in (1, 2):
+                    for groups, c, o in ((1, 3, 4), (2, 4, 6), (4, 4, 4)):
+                        left, right = {"same": same_split(k, dilation), "valid": (0, 0)}.get(padding, (padding,) * 2)
+                        least = max(1, dilation * (k - 1) + 1 - left - right)
+                        for L in (least, least + 3):
+                            yield (2, c, L), (o, c // groups, k), dict(stride=stride, padding=padding,
+                                                                        dilation=dilation, groups=groups)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_conv1d_values_and_gradients_match_torch(dtype):
+    torch = pytest.importorskip("torch")
+    rng, tol = np.random.default_rng(3), {"float64": 1e-12, "float32": 2e-5}[dtype]
+    configs = list(_conv_grid()) + [((0, 3, 5), (2, 3, 2), {}), ((3, 6), (4, 3, 3), {"padding": 1})]
+    for shape, wshape, opts in configs:
+        x, w, b = (rng.standard_normal(s).astype(dtype) for s in (shape, wshape, wshape[:1]))
+        ours = [tg.tensor(a, requires_grad=True) for a in (x, w, b)]
+        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y, ty = F.conv1d(*ours, **opts), torch.nn.functional.conv1d(*theirs, **opts)
+        r = rng.standard_normal(ty.shape).astype(dtype)
+        (y * tg.tensor(r)).sum().backward()
+        (ty * torch.tensor(r)).sum().backward()
+        assert y.shape == tuple(ty.shape) and y.dtype == np.dtype(dtype), (shape, wshape, opts)
+        for a, t in zip([y] + [t.grad for t in ours], [ty] + [t.grad for t in theirs]):
+            scale = max(1.0, float(np.abs(t.detach().numpy()).max(initial=0)))
+            np.testing.assert_allclose(a.numpy(), t.detach().numpy(), rtol=0, atol=tol * scale, err_msg=str(opts))
+
+
+def test_conv1d_modules_match_torch_and_state_dicts_move_both_ways():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    for kw in (dict(padding="same", padding_mode="reflect"), dict(padding=2, padding_mode="circular"),
+               dict(padding=3, padding_mode="replicate", dilation=2), dict(stride=2, groups=2, bias=False)):
+        theirs = torch.nn.Conv1d(4, 6, 4, dtype=torch.float64, **kw)
+        ours = nn.Conv1d(4, 6, 4, dtype=tg.float64, **kw)
+        assert list(ours.state_dict()) == list(theirs.state_dict()) and repr(ours) == repr(theirs)
+        ours.load_state_dict(theirs.state_dict())
+        x = rng.standard_normal((2, 4, 9))
+        np.testing.assert_allclose(ours(tg.tensor(x)).numpy(), theirs(torch.from_numpy(x)).detach().numpy(),
+                                   rtol=1e-12, atol=1e-12)
+        back = torch.nn.Conv1d(4, 6, 4, dtype=torch.float64, **kw)
+        back.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in nn.Conv1d(4, 6, 4, dtype=tg.float64,
+                                                                                     **kw).state_dict().items()})
+        ours.load_state_dict(back.state_dict())
+        np.testing.assert_array_equal(ours.weight.numpy(), back.weight.detach().numpy())
