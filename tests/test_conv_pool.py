@@ -1,10 +1,10 @@
-"""F.conv1d and nn.Conv1d.
+"""F.conv1d / nn.Conv1d and the 1-d pools (max, avg, adaptive avg and max).
 
-Forward against numpy references written from the definitions (loops over output positions and kernel taps),
-gradients against central differences in float64 and second derivatives, over hypothesis shapes, strides,
-paddings, dilations and groups (L = 1, kernel = L, 'same' with even kernels, groups = C among them). Torch-gated
-tests compare values and gradients with PyTorch over grids of configurations with their edge cases, state dicts
-both ways and reprs.
+Forward against numpy references written from the definitions (loops over output positions and kernel taps,
+windows enumerated as torch's docs describe them), gradients against central differences in float64 and second
+derivatives, over hypothesis shapes, strides, paddings, dilations and groups (L = 1, kernel = L, 'same' with
+even kernels, groups = C among them). Torch-gated tests compare values, indices and gradients with PyTorch over
+grids of configurations with their edge cases, state dicts both ways and reprs.
 """
 import math
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
-from strategies import arrays, check_op, tensor, with_fixtures
+from strategies import arrays, check_op, distinct, tensor, with_fixtures
 from tinygrad_rnn import nn
 
 
@@ -43,6 +43,42 @@ def conv1d_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     if b is not None:
         out += b[:, None]
     return out[0] if unbatched else out
+
+
+def window_starts(L, k, s, p, d, ceil_mode):
+    """Start of each pooling window in the unpadded input (torch's docs: L_out = (L + 2p - d (k - 1) - 1) / s + 1,
+    rounded down, or up with ceil_mode, where windows that would start in the right padding are left out)."""
+    span = L + 2 * p - d * (k - 1) - 1
+    n = (math.ceil(span / s) if ceil_mode else math.floor(span / s)) + 1
+    return [j * s - p for j in range(n) if j * s - p < L]
+
+
+def pool_ref(x, k, s=None, p=0, d=1, ceil_mode=False, kind="max", count_include_pad=True):
+    """Each window's max (with the position of its maximum) or mean; -inf / 0 outside the input."""
+    s = k if s is None else s
+    L = x.shape[-1]
+    vals, idx = [], []
+    for start in window_starts(L, k, s, p, d, ceil_mode):
+        pos = [start + i * d for i in range(k)]
+        inside = [q for q in pos if 0 <= q < L]
+        if kind == "max":
+            window = np.stack([x[..., q] if 0 <= q < L else np.full(x.shape[:-1], -np.inf) for q in pos], -1)
+            vals.append(window.max(-1))
+            idx.append(np.asarray(pos)[window.argmax(-1)])
+        else:
+            size = min(start + k, L + p) - start if count_include_pad else len(inside)
+            vals.append(sum(x[..., q] for q in inside) / size)
+    return (np.stack(vals, -1), np.stack(idx, -1)) if kind == "max" else np.stack(vals, -1)
+
+
+def adaptive_ref(x, size, kind):
+    """Window j covers floor(j L / size) .. ceil((j + 1) L / size) - 1."""
+    L = x.shape[-1]
+    spans = [(j * L // size, -(-(j + 1) * L // size)) for j in range(size)]
+    if kind == "avg":
+        return np.stack([x[..., a:b].mean(-1) for a, b in spans], -1)
+    return np.stack([x[..., a:b].max(-1) for a, b in spans], -1), \
+        np.stack([a + x[..., a:b].argmax(-1) for a, b in spans], -1)
 
 
 # ----------------------------------------------------------------------------- conv1d: definition and gradients
@@ -242,3 +278,210 @@ def test_conv1d_modules_match_torch_and_state_dicts_move_both_ways():
                                                                                      **kw).state_dict().items()})
         ours.load_state_dict(back.state_dict())
         np.testing.assert_array_equal(ours.weight.numpy(), back.weight.detach().numpy())
+
+
+# ----------------------------------------------------------------------------- pools: definitions and gradients
+@st.composite
+def pool_configs(draw, dilation=True):
+    k = draw(st.integers(1, 4))
+    stride = draw(st.sampled_from([None, 1, 2, 3]))
+    p, d = draw(st.integers(0, k // 2)), draw(st.integers(1, 3)) if dilation else 1
+    ceil_mode = draw(st.booleans())
+    least = max(d, d * (k - 1) + 1 - 2 * p)  # (L >= d: every window holds an element of the input)
+    L = draw(st.integers(least, least + 5))
+    shape = (draw(st.integers(1, 2)), L) if draw(st.booleans()) else (draw(st.integers(1, 2)), 2, L)
+    opts = dict(kernel_size=k, stride=stride, padding=p, ceil_mode=ceil_mode)
+    if dilation:
+        opts["dilation"] = d
+    return shape, opts
+
+
+@with_fixtures
+@given(cfg=pool_configs(), data=st.data())
+def test_max_pool1d_matches_its_definition_and_central_differences(device, cfg, data):
+    shape, opts = cfg
+    (x,) = data.draw(distinct([shape]), label="x")  # (no ties: a tie is a kink)
+    k, s, p, d, c = (opts[n] for n in ("kernel_size", "stride", "padding", "dilation", "ceil_mode"))
+    values, index = pool_ref(x, k, s, p, d, c)
+    check_op(lambda t: F.max_pool1d(t, **opts), lambda a: values, [x], device, gradgrad=True)
+    got, where = F.max_pool1d(tensor(x, device), return_indices=True, **opts)
+    assert where.dtype == np.int64 and where.device == device
+    np.testing.assert_array_equal(where.numpy(), index)
+
+
+@with_fixtures
+@given(cfg=pool_configs(dilation=False), count_include_pad=st.booleans(), data=st.data())
+def test_avg_pool1d_matches_its_definition_and_central_differences(device, cfg, count_include_pad, data):
+    shape, opts = cfg
+    x = data.draw(arrays(shape), label="x")
+    k, s, p, c = (opts[n] for n in ("kernel_size", "stride", "padding", "ceil_mode"))
+    want = pool_ref(x, k, s, p, 1, c, "avg", count_include_pad)
+    check_op(lambda t: F.avg_pool1d(t, count_include_pad=count_include_pad, **opts), lambda a: want, [x], device,
+             gradgrad=True)
+
+
+@with_fixtures
+@given(L=st.integers(1, 7), size=st.integers(1, 9), unbatched=st.booleans(), data=st.data())
+def test_adaptive_pools_match_their_definition_and_central_differences(device, L, size, unbatched, data):
+    shape = (2, L) if unbatched else (2, 2, L)
+    (x,) = data.draw(distinct([shape]), label="x")
+    check_op(lambda t: F.adaptive_avg_pool1d(t, size), lambda a: adaptive_ref(a, size, "avg"), [x], device,
+             gradgrad=True)
+    values, index = adaptive_ref(x, size, "max")
+    check_op(lambda t: F.adaptive_max_pool1d(t, size), lambda a: values, [x], device)
+    _, where = nn.AdaptiveMaxPool1d(size, return_indices=True)(tensor(x, device))
+    np.testing.assert_array_equal(where.numpy(), index)
+
+
+def test_max_pool_gradient_goes_to_one_element_per_window():
+    """Ties: the first maximum takes the whole gradient, and overlapping windows add up there (torch's rule)."""
+    x = tensor([[[1.0, 3.0, 3.0, 0.0, 3.0]]])
+    y, index = F.max_pool1d(x, 3, stride=1, return_indices=True)
+    assert y.tolist() == [[[3.0, 3.0, 3.0]]] and index.tolist() == [[[1, 1, 2]]]
+    y.sum().backward()
+    assert x.grad.tolist() == [[[0.0, 2.0, 1.0, 0.0, 0.0]]]
+    x = tensor([[[-math.inf] * 3]])
+    y, index = F.max_pool1d(x, 3, stride=1, padding=1, return_indices=True)  # all -inf: the first input element
+    y.sum().backward()
+    assert index.tolist() == [[[0, 0, 1]]] and x.grad.tolist() == [[[2.0, 1.0, 0.0]]]
+    # a window with no input element (positions -1 and 2 of a length-2 input): -inf, torch's index (past the end)
+    # and no gradient; torch's CPU kernel adds that gradient to the next row's first element instead
+    x = tensor([[[1.0, 2.0], [3.0, 4.0]]])
+    y, index = F.max_pool1d(x, 2, stride=1, padding=1, dilation=3, return_indices=True)
+    y.sum().backward()
+    assert y.tolist() == [[[-math.inf], [-math.inf]]] and index.tolist() == [[[2], [2]]]
+    assert x.grad.tolist() == [[[0.0, 0.0], [0.0, 0.0]]]
+
+
+# ----------------------------------------------------------------------------- pools against torch
+def _pool_grid():
+    for k in (1, 2, 3, 4):
+        for stride in (None, 1, 2, 3):
+            for p in range(k // 2 + 1):
+                for d in (1, 2, 3):
+                    for ceil_mode in (False, True):
+                        least = max(d, d * (k - 1) + 1 - 2 * p)
+                        for L in (least, least + 1, least + 5):
+                            yield L, dict(kernel_size=k, stride=stride, padding=p, ceil_mode=ceil_mode), d
+
+
+def _close(ours, theirs, **kw):
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=0, atol=1e-12, **kw)
+
+
+@pytest.mark.parametrize("values", ["random", "ties"])
+def test_pools_match_torch_values_indices_and_gradients(values):
+    torch = pytest.importorskip("torch")
+    tF, rng = torch.nn.functional, np.random.default_rng(5)
+    for L, opts, d in _pool_grid():
+        x = rng.standard_normal((2, 3, L)) if values == "random" else rng.integers(0, 3, (2, 3, L)).astype(float)
+        r = None
+        for ours_fn, their_fn, kw in ((F.max_pool1d, tF.max_pool1d, dict(dilation=d, return_indices=True)),
+                                      (F.avg_pool1d, tF.avg_pool1d, dict(count_include_pad=True)),
+                                      (F.avg_pool1d, tF.avg_pool1d, dict(count_include_pad=False))):
+            if ours_fn is F.avg_pool1d and d > 1:
+                continue
+            xs, tx = tensor(x), torch.tensor(x, requires_grad=True)
+            y, ty = ours_fn(xs, **opts, **kw), their_fn(tx, **opts, **kw)
+            if isinstance(y, tuple):
+                np.testing.assert_array_equal(y[1].numpy(), ty[1].numpy(), err_msg=str(opts))
+                y, ty = y[0], ty[0]
+            r = rng.standard_normal(ty.shape)
+            (y * tg.tensor(r)).sum().backward()
+            (ty * torch.tensor(r)).sum().backward()
+            _close(y, ty, err_msg=str((opts, kw)))
+            _close(xs.grad, tx.grad, err_msg=str((opts, kw)))
+    for L in range(1, 8):
+        for size in range(1, 10):
+            x = rng.standard_normal((2, 3, L)) if values == "random" else rng.integers(0, 3, (2, 3, L)).astype(float)
+            for ours_fn, their_fn in ((F.adaptive_avg_pool1d, tF.adaptive_avg_pool1d),
+                                      (lambda a, n: F.adaptive_max_pool1d(a, n, True),
+                                       lambda a, n: tF.adaptive_max_pool1d(a, n, True))):
+                xs, tx = tensor(x), torch.tensor(x, requires_grad=True)
+                y, ty = ours_fn(xs, size), their_fn(tx, size)
+                if isinstance(y, tuple):
+                    np.testing.assert_array_equal(y[1].numpy(), ty[1].numpy())
+                    y, ty = y[0], ty[0]
+                y.sum().backward()
+                ty.sum().backward()
+                _close(y, ty)
+                _close(xs.grad, tx.grad)
+
+
+def test_max_pools_match_torch_on_nan_inf_and_unbatched_inputs():
+    torch = pytest.importorskip("torch")
+    tF, nan, inf = torch.nn.functional, math.nan, math.inf
+    rows = [[nan, 1.0, nan, 2.0, 0.5], [1.0, nan, 3.0, nan, nan], [-inf, -inf, -inf, -inf, -inf],
+            [inf, 2.0, inf, -inf, 1.0], [-inf, 1.0, -inf, -inf, -inf]]
+    for opts in (dict(kernel_size=5), dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=2, padding=1,
+                 dilation=3, stride=1), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)):
+        x = np.array(rows)
+        xs, tx = tensor(x), torch.tensor(x, requires_grad=True)
+        (y, i), (ty, ti) = F.max_pool1d(xs, return_indices=True, **opts), tF.max_pool1d(tx, return_indices=True,
+                                                                                          **opts)
+        np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+        np.testing.assert_array_equal(i.numpy(), ti.numpy())
+        y.backward(tg.ones(*y.shape, dtype=tg.float64))
+        ty.backward(torch.ones_like(ty))
+        np.testing.assert_array_equal(xs.grad.numpy(), tx.grad.numpy())
+    x = np.array(rows)
+    (y, i), (ty, ti) = F.adaptive_max_pool1d(tensor(x), 2, True), tF.adaptive_max_pool1d(torch.tensor(x), 2, True)
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+    np.testing.assert_array_equal(i.numpy(), ti.numpy())
+
+
+def test_pool_modules_and_reprs_match_torch():
+    torch = pytest.importorskip("torch")
+    pairs = [(nn.MaxPool1d(3), torch.nn.MaxPool1d(3)),
+             (nn.MaxPool1d(3, 2, 1, 2, True, True), torch.nn.MaxPool1d(3, 2, 1, 2, True, True)),
+             (nn.AvgPool1d(3), torch.nn.AvgPool1d(3)), (nn.AvgPool1d(4, 3, 2, True, False),
+                                                        torch.nn.AvgPool1d(4, 3, 2, True, False)),
+             (nn.AdaptiveAvgPool1d(4), torch.nn.AdaptiveAvgPool1d(4)),
+             (nn.AdaptiveMaxPool1d(4, True), torch.nn.AdaptiveMaxPool1d(4, True))]
+    x = np.random.default_rng(6).standard_normal((2, 3, 11))
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs) and list(ours.state_dict()) == []
+        y, ty = ours(tensor(x)), theirs(torch.from_numpy(x))
+        for a, t in zip(y if isinstance(y, tuple) else (y,), ty if isinstance(ty, tuple) else (ty,)):
+            np.testing.assert_allclose(a.numpy(), t.numpy(), atol=1e-12)
+    assert repr(nn.MaxPool1d(2)) == "MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    assert repr(nn.AvgPool1d(2, 1)) == "AvgPool1d(kernel_size=(2,), stride=(1,), padding=(0,))"
+    assert repr(nn.AdaptiveMaxPool1d(3)) == "AdaptiveMaxPool1d(output_size=3)"
+
+
+def test_pools_on_device_keep_dtype_and_device(device):
+    x = tg.randn(2, 3, 8, device=device, requires_grad=True)
+    for y in (F.max_pool1d(x, 2), F.avg_pool1d(x, 3, 1, 1), F.adaptive_avg_pool1d(x, 3), F.adaptive_max_pool1d(x, 5),
+              F.max_pool1d(x[0], 3, return_indices=True)[0]):
+        assert y.device == device and y.dtype == np.float32
+        y.sum().backward()
+    assert x.grad.device == device
+
+
+def test_pool_errors_name_the_op_and_shapes():
+    x = tg.zeros(2, 3, 5)
+    cases = [
+        (lambda: F.max_pool1d(x, 3, padding=2), ValueError,
+         "max_pool1d: padding should be at most half of kernel_size, got padding=2 and kernel_size=3"),
+        (lambda: F.avg_pool1d(x, 2, padding=2), ValueError,
+         "avg_pool1d: padding should be at most half of kernel_size"),
+        (lambda: F.max_pool1d(x, 3, stride=0), ValueError, "max_pool1d: stride must be at least 1, got 0"),
+        (lambda: F.max_pool1d(x, 0), ValueError, "max_pool1d: kernel_size must be at least 1, got 0"),
+        (lambda: F.max_pool1d(tg.zeros(2, 3, 2), 4), ValueError,
+         r"max_pool1d: input \(2, 3, 2\) padded by 0 on each side is shorter than a window \(kernel_size 4, "
+         r"dilation 1: 4 positions\); the output would have length 0"),
+        (lambda: F.max_pool1d(tg.zeros(2, 3, 3), 2, dilation=3), ValueError, "dilation 3: 4 positions"),
+        (lambda: F.avg_pool1d(tg.zeros(5), 2), ValueError, r"avg_pool1d: expected a 2-d \(C, L: unbatched\) or 3-d"),
+        (lambda: F.max_pool1d(tg.tensor([[1, 2, 3]]), 2), TypeError,
+         "max_pool1d: input must be floating point, got int64"),
+        (lambda: F.adaptive_avg_pool1d(tg.zeros(2, 3, 0), 2), ValueError,
+         r"adaptive_avg_pool1d: input \(2, 3, 0\) has length 0; adaptive pooling needs at least one element"),
+        (lambda: F.adaptive_max_pool1d(x, -1), ValueError,
+         "adaptive_max_pool1d: output_size must be at least 0, got -1"),
+        (lambda: nn.AdaptiveAvgPool1d((2, 3))(x), TypeError,
+         "adaptive_avg_pool1d: output_size must be an int or a tuple of one int"),
+        (lambda: nn.MaxPool1d(2)([1.0, 2.0]), TypeError, "MaxPool1d: input must be a Tensor, got list"),
+    ]
+    for fn, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            fn()

@@ -492,7 +492,7 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None
     return y if bias is None else y + bias
 
 
-# --------------------------------------------------------------------------- 1-d convolution
+# --------------------------------------------------------------------------- 1-d convolution and pooling
 def _one_int(op: str, name: str, v: Any, least: int) -> int:
     """An int argument, or a tuple or list of one int (as torch takes them), at least ``least``."""
     if isinstance(v, (tuple, list)):
@@ -575,6 +575,130 @@ def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     if bias is not None:
         y = y + bias.reshape(o, 1)
     return y.squeeze(0) if unbatched else y
+
+
+def _pool_args(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+               ceil_mode: bool) -> Tuple[Tensor, bool, int, int, int, int, int]:
+    """(x as (N, C, L), unbatched, kernel_size, stride, padding, dilation, L_out) for a pooling op, checked as torch:
+    stride defaults to kernel_size, padding at most half of it; L_out = (L + 2 padding - dilation (kernel_size - 1)
+    - 1) / stride + 1 rounded down, or up with ceil_mode, where the last window must start inside the input."""
+    x, unbatched = _batched(op, input)
+    _same_dtype(op, x)
+    k = _one_int(op, "kernel_size", kernel_size, 1)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _one_int(op, "stride", stride, 1)
+    p, d = _one_int(op, "padding", padding, 0), _one_int(op, "dilation", dilation, 1)
+    if p > k // 2:
+        raise ValueError(f"{op}: padding should be at most half of kernel_size, got padding={p} and kernel_size={k}")
+    length = x.shape[2]
+    n_out = (length + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (n_out - 1) * s >= length + p:
+        n_out -= 1
+    if n_out < 1:
+        raise ValueError(f"{op}: input {input.shape} padded by {p} on each side is shorter than a window (kernel_size "
+                         f"{k}, dilation {d}: {d * (k - 1) + 1} positions); the output would have length {n_out}")
+    return x, unbatched, k, s, p, d, n_out
+
+
+def _pool_windows(x: Tensor, k: int, s: int, p: int, d: int, n_out: int, fill: float) -> Tensor:
+    """(N, C, k, L_out): window j of x padded with ``fill``, p on the left and on the right as far as the last
+    window reaches (ceil_mode's windows may hang past the padding)."""
+    right = (n_out - 1) * s + d * (k - 1) + 1 - x.shape[2] - p
+    return ops.Unfold1d(k, s, d)(pad(x, (p, right), value=fill) if p or right else x)
+
+
+def _first_max(a: Any, axis: int) -> Any:
+    """Which element along ``axis`` each window's maximum is: the first maximum, or in a window holding nan its last
+    nan (torch's CPU kernels keep a new value if it is larger or nan)."""
+    xp = xp_of(a)
+    picks = a.argmax(axis)
+    nan = xp.isnan(a)
+    if nan.any():
+        picks = xp.where(nan.any(axis), a.shape[axis] - 1 - xp.flip(nan, axis).argmax(axis), picks)
+    return picks
+
+
+def _take(windows: Tensor, picks: Any, axis: int) -> Tensor:
+    """Element picks[...] along ``axis`` of each window, so each window's gradient goes to that element alone."""
+    xp = xp_of(windows.data)
+    positions = xp.arange(windows.shape[axis]).reshape((-1,) + (1,) * (windows.ndim - 1 - axis))
+    return ops.where(xp.expand_dims(picks, axis) == positions, windows, 0.0).sum(axis)
+
+
+def _unbatch(unbatched: bool, *outs: Any) -> Any:
+    outs = tuple(o.squeeze(0) if unbatched else o for o in outs)
+    return outs if len(outs) > 1 else outs[0]
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """torch's F.max_pool1d: y[..., j] = max_k x_p[..., j stride + k dilation], x_p padded with -inf, for (N, C, L) or
+    (C, L) input (L_out: _pool_args). Each window's value and gradient are one element's, torch's: its first
+    maximum or last nan (_first_max), or, where the input holds only -inf, its first element in the input.
+    return_indices: also (values, indices), indices int64 positions in the unpadded input."""
+    op = "max_pool1d"
+    x, unbatched, k, s, p, d, n_out = _pool_args(op, input, kernel_size, stride, padding, dilation, ceil_mode)
+    windows = _pool_windows(x, k, s, p, d, n_out, -math.inf)
+    xp = xp_of(windows.data)
+    start = xp.arange(n_out) * s - p
+    picks = _first_max(windows.data, 2)
+    index = start + picks * d
+    in_padding = (index < 0) | (index >= x.shape[2])  # (a window whose input elements are all -inf, or none)
+    picks = xp.where(in_padding, (xp.maximum(-start, 0) + d - 1) // d, picks)  # its first position >= 0, as torch
+    values = _take(windows, picks, 2)
+    if not return_indices:
+        return _unbatch(unbatched, values)
+    return _unbatch(unbatched, values, Tensor._make((start + picks * d).astype(np.int64)))
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """torch's F.avg_pool1d: y[..., j] = sum_k x_p[..., j stride + k] / m_j, x_p padded with zeros (L_out: _pool_args);
+    m_j is the window's size within the padded input (a ceil_mode window past the right padding counts what is
+    inside), or without count_include_pad the number of input elements in it."""
+    op = "avg_pool1d"
+    x, unbatched, k, s, p, _, n_out = _pool_args(op, input, kernel_size, stride, padding, 1, ceil_mode)
+    length, xp = x.shape[2], xp_of(x.data)
+    start = xp.arange(n_out) * s - p
+    end = xp.minimum(start + k, length + p)
+    count = end - start if count_include_pad else xp.minimum(end, length) - xp.maximum(start, 0)
+    return _unbatch(unbatched, _pool_windows(x, k, s, p, 1, n_out, 0.0).sum(2) / Tensor._make(count.astype(x.dtype)))
+
+
+def _adaptive_windows(op: str, input: Tensor, output_size: Any, fill: float) -> Tuple[Tensor, bool, Tensor, Any, Any]:
+    """(x as (N, C, L), unbatched, windows (N, C, L_out, width), starts, counts): window j covers input positions
+    floor(j L / L_out) to ceil((j + 1) L / L_out) - 1, as torch, its tail up to ``width`` filled with ``fill``."""
+    x, unbatched = _batched(op, input)
+    _same_dtype(op, x)
+    n_out, length = _one_int(op, "output_size", output_size, 0), x.shape[2]
+    if length == 0:
+        raise ValueError(f"{op}: input {input.shape} has length 0; adaptive pooling needs at least one element")
+    j = np.arange(n_out)
+    starts, ends = j * length // n_out, -(-(j + 1) * length // n_out)
+    width = int((ends - starts).max()) if n_out else 1
+    index = starts[:, None] + np.arange(width)
+    index = np.where(index < ends[:, None], index, length)  # (position L: the fill)
+    ext = pad(x, (0, 1), value=fill)
+    windows = ops.index_select(ext, 2, backend.to_device(index.reshape(-1), x.device))
+    windows = windows.reshape(x.shape[:2] + (n_out, width))
+    return x, unbatched, windows, backend.to_device(starts, x.device), backend.to_device(ends - starts, x.device)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """torch's F.adaptive_avg_pool1d: the mean of each of output_size windows spread over L (_adaptive_windows)."""
+    _, unbatched, windows, _, counts = _adaptive_windows("adaptive_avg_pool1d", input, output_size, 0.0)
+    return _unbatch(unbatched, windows.sum(3) / Tensor._make(counts.astype(windows.dtype)))
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """torch's F.adaptive_max_pool1d: the maximum of each of output_size windows spread over L (_adaptive_windows),
+    its gradient to the first maximum (or last nan, _first_max); return_indices: also the int64 positions in the
+    input."""
+    _, unbatched, windows, starts, _ = _adaptive_windows("adaptive_max_pool1d", input, output_size, -math.inf)
+    picks = _first_max(windows.data, 3)
+    values = _take(windows, picks, 3)
+    if not return_indices:
+        return _unbatch(unbatched, values)
+    return _unbatch(unbatched, values, Tensor._make((starts + picks).astype(np.int64)))
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

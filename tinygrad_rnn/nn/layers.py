@@ -540,6 +540,69 @@ class Conv1d(Module):
         return s + ("" if self.padding_mode == "zeros" else f", padding_mode={self.padding_mode}")
 
 
+class _Pool(_Activation):
+    """A pooling function as a module, called as _Activation calls its function (the options in fn's argument
+    order); the repr names the first ``shown`` options, as torch's."""
+
+    shown = 1
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={getattr(self, k)}" for k in self.options[:self.shown])
+
+
+class MaxPool1d(_Pool):
+    """F.max_pool1d as a module (options kept as given, stride defaulting to kernel_size, as torch's)."""
+
+    fn, shown = staticmethod(F.max_pool1d), 5
+    options = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+
+def _single(v: Any) -> tuple:
+    """torch's _single: a sequence as a tuple, anything else as a tuple of one."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
+class AvgPool1d(_Pool):
+    """F.avg_pool1d as a module (kernel_size, stride and padding kept as tuples of one, as torch's)."""
+
+    fn, shown = staticmethod(F.avg_pool1d), 3
+    options = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(kernel_size if stride is None else stride)
+        self.padding, self.ceil_mode, self.count_include_pad = _single(padding), ceil_mode, count_include_pad
+
+
+class AdaptiveAvgPool1d(_Pool):
+    """F.adaptive_avg_pool1d as a module: the mean of each of output_size windows spread over the input's length."""
+
+    fn, options = staticmethod(F.adaptive_avg_pool1d), ("output_size",)
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+
+class AdaptiveMaxPool1d(_Pool):
+    """F.adaptive_max_pool1d as a module: the maximum of each of output_size windows (return_indices: and where)."""
+
+    fn, options = staticmethod(F.adaptive_max_pool1d), ("output_size", "return_indices")
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+
 class CosineSimilarity(Module):
     """F.cosine_similarity(x1, x2, dim, eps): sum(x1 x2) / (||x1|| ||x2||) over dim."""
 
