@@ -1,4 +1,5 @@
-"""Stateless functions: activations, dropout, one_hot, embedding lookup and losses.
+"""Stateless functions: activations, dropout, one_hot, embedding lookup, 1-d convolution, pooling and
+normalization, and losses.
 
 Every loss on logits goes through log_softmax (or softplus, max(x, 0) + log1p(e^-|x|)), so it is
 stable for any logits. ``reduction='none'`` returns one loss per element (per time step
@@ -15,6 +16,7 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 
 from .. import backend, ops
+from ..autograd import no_grad
 from ..backend import xp_of
 from ..tensor import Tensor
 
@@ -492,7 +494,7 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None
     return y if bias is None else y + bias
 
 
-# --------------------------------------------------------------------------- 1-d convolution and pooling
+# --------------------------------------------------------------------------- 1-d convolution, pooling, batch norm
 def _one_int(op: str, name: str, v: Any, least: int) -> int:
     """An int argument, or a tuple or list of one int (as torch takes them), at least ``least``."""
     if isinstance(v, (tuple, list)):
@@ -699,6 +701,51 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
     if not return_indices:
         return _unbatch(unbatched, values)
     return _unbatch(unbatched, values, Tensor._make((starts + picks).astype(np.int64)))
+
+
+def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],
+               weight: Optional[Tensor] = None, bias: Optional[Tensor] = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """torch's F.batch_norm: y = (x - mean) / sqrt(var + eps) * weight + bias per channel, dim 1 of an (N, C, ...)
+    input. training: the batch's mean and biased var over every dim but 1, and the running statistics, where given,
+    move in place, r <- (1 - momentum) r + momentum s, with the unbiased var (times n / (n - 1)) for running_var.
+    Otherwise running_mean and running_var are the mean and var."""
+    op = "batch_norm"
+    _check_tensor(op, "input", input)
+    if input.ndim < 2:
+        raise ValueError(f"{op}: expected an input of at least 2 dims (N, C, ...), got shape {input.shape}")
+    _same_dtype(op, input, weight=weight, bias=bias)
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None:
+            _check_tensor(op, name, t)
+            if t.shape != (c,):
+                raise ValueError(f"{op}: {name} must have shape ({c},), one value per channel (dim 1) of the input "
+                                 f"{input.shape}, got {t.shape}")
+    dims, shape = (0,) + tuple(range(2, input.ndim)), (c,) + (1,) * (input.ndim - 2)
+    if training:
+        n = input.numel() // max(c, 1)
+        if n <= 1:
+            raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of shape "
+                             f"{input.shape}")
+        mean = input.mean(dims, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(dims, keepdim=True)
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(running_mean * (1 - momentum) + mean.reshape(c) * momentum)
+            if running_var is not None:
+                running_var.copy_(running_var * (1 - momentum) + var.reshape(c) * (momentum * n / (n - 1)))
+    elif running_mean is None or running_var is None:
+        raise ValueError(f"{op}: running_mean and running_var are needed when training=False (they are what eval "
+                         "mode normalizes with)")
+    else:
+        centered = input - running_mean.detach().astype(input.dtype).reshape(shape)
+        var = running_var.detach().astype(input.dtype).reshape(shape)
+    y = centered / (var + eps).sqrt()
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    return y if bias is None else y + bias.reshape(shape)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator, Optional, Tuple
 import numpy as np
 
 from .. import backend, ops
-from ..creation import zeros
+from ..creation import ones, zeros
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -233,6 +233,61 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
                 + ("" if self._bias else ", bias=False"))
+
+
+class BatchNorm1d(Module):
+    """torch.nn.BatchNorm1d over (N, C) or (N, C, L): F.batch_norm with weight 1 and bias 0 at init (affine), and
+    the buffers running_mean (0), running_var (1) and num_batches_tracked (int64, 0-d) when track_running_stats.
+    Training normalizes with the batch's statistics and moves the running ones by momentum (None: their cumulative
+    average, 1 / num_batches_tracked); eval mode normalizes with the running ones (with the batch's where there
+    are none)."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: Optional[str] = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
+        super().__init__()
+        self.num_features = F._one_int("BatchNorm1d", "num_features", num_features, 0)
+        self.eps, self.momentum, self.affine, self.track_running_stats = eps, momentum, affine, track_running_stats
+        n, track = self.num_features, track_running_stats
+        self.register_parameter("weight", _param((n,), dtype, device) if affine else None)
+        self.register_parameter("bias", _param((n,), dtype, device) if affine and bias else None)
+        device = device or "cpu"
+        floats = np.float32 if dtype is None else dtype
+        self.register_buffer("running_mean", zeros(n, dtype=floats, device=device) if track else None)
+        self.register_buffer("running_var", ones(n, dtype=floats, device=device) if track else None)
+        self.register_buffer("num_batches_tracked", zeros((), dtype=np.int64, device=device) if track else None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1.0)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
+        if x.ndim not in (2, 3):
+            raise ValueError(f"BatchNorm1d: expected a 2-d (N, C) or 3-d (N, C, L) input, got shape {x.shape}")
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:
+                factor = 1.0 / int(self.num_batches_tracked.item())
+        batch_stats = self.training or self.running_mean is None
+        tracked = not self.training or self.track_running_stats
+        return F.batch_norm(x, self.running_mean if tracked else None, self.running_var if tracked else None,
+                            self.weight, self.bias, batch_stats, factor, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class Dropout(Module):

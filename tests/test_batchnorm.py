@@ -1,0 +1,203 @@
+"""F.batch_norm and nn.BatchNorm1d.
+
+Training mode against numpy from the definition (the batch's mean and biased variance over every dim but the
+channel dim, running statistics moved by momentum with the unbiased variance, or averaged when momentum is None),
+eval mode against the running statistics, gradients and second derivatives against central differences in float64
+over hypothesis shapes ((N, C) and (N, C, L)). Torch-gated tests run our module and torch's side by side over
+several steps, both modes and every option, and move state dicts both ways.
+"""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+import tinygrad_rnn.nn.functional as F
+from strategies import arrays, check_op, tensor, with_fixtures
+from tinygrad_rnn import nn
+
+EPS = 1e-5
+
+
+def normalize_ref(x, mean, var, w=None, b=None, eps=EPS):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    y = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
+    y = y if w is None else y * w.reshape(shape)
+    return y if b is None else y + b.reshape(shape)
+
+
+def batch_stats(x):
+    """The batch's per-channel mean, biased and unbiased variance, over every dim but 1."""
+    dims = (0,) + tuple(range(2, x.ndim))
+    return x.mean(dims), x.var(dims), x.var(dims, ddof=1)
+
+
+batch_shapes = st.tuples(st.integers(1, 3), st.integers(1, 3), st.sampled_from([None, 1, 2, 3])).filter(
+    lambda s: s[0] * (s[2] or 1) > 1).map(lambda s: s[:2] if s[2] is None else s)
+
+
+@with_fixtures
+@given(shape=batch_shapes, affine=st.booleans(), momentum=st.sampled_from([0.1, 0.5, 1.0]), data=st.data())
+def test_training_mode_normalizes_by_the_batch_and_moves_the_running_stats(device, shape, affine, momentum, data):
+    x = data.draw(arrays(shape), label="x")
+    c = shape[1]
+    w, b = data.draw(arrays((c,), 0.5, 1.5), label="w"), data.draw(arrays((c,)), label="b")
+    mean, var, unbiased = batch_stats(x)
+    r_mean, r_var = tensor(np.linspace(-1, 1, c), device, False), tensor(np.linspace(1, 2, c), device, False)
+    y = F.batch_norm(tensor(x, device), r_mean, r_var, tensor(w, device), tensor(b, device), True, momentum)
+    np.testing.assert_allclose(y.numpy(), normalize_ref(x, mean, var, w, b), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(r_mean.numpy(), (1 - momentum) * np.linspace(-1, 1, c) + momentum * mean, rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(r_var.numpy(), (1 - momentum) * np.linspace(1, 2, c) + momentum * unbiased, rtol=1e-12,
+                               atol=1e-12)
+    if affine:
+        check_op(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                 lambda x, w, b: normalize_ref(x, mean, var, w, b), [x, w, b], device, gradgrad=True, rtol=1e-9,
+                 atol=1e-9)
+    else:
+        check_op(lambda x: F.batch_norm(x, None, None, training=True), lambda x: normalize_ref(x, mean, var), [x],
+                 device, gradgrad=True, rtol=1e-9, atol=1e-9)
+
+
+@with_fixtures
+@given(shape=batch_shapes, data=st.data())
+def test_eval_mode_normalizes_by_the_running_stats(device, shape, data):
+    x = data.draw(arrays(shape), label="x")
+    c = shape[1]
+    r_mean, r_var = data.draw(arrays((c,)), label="mean"), data.draw(arrays((c,), 0.5, 2.0), label="var")
+    w, b = data.draw(arrays((c,), 0.5, 1.5), label="w"), data.draw(arrays((c,)), label="b")
+    running = [tensor(r_mean, device, False), tensor(r_var, device, False)]
+    check_op(lambda x, w, b: F.batch_norm(x, *running, w, b, eps=0.01), lambda x, w, b: normalize_ref(
+        x, r_mean, r_var, w, b, 0.01), [x, w, b], device, gradgrad=True)
+    np.testing.assert_array_equal(running[0].numpy(), r_mean)  # (not moved)
+
+
+def test_module_buffers_state_dict_and_repr():
+    bn = nn.BatchNorm1d(3)
+    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    assert [k for k, _ in bn.named_parameters()] == ["weight", "bias"]
+    assert bn.weight.tolist() == [1.0] * 3 and bn.bias.tolist() == [0.0] * 3
+    assert bn.running_mean.tolist() == [0.0] * 3 and bn.running_var.tolist() == [1.0] * 3
+    assert bn.num_batches_tracked.shape == () and bn.num_batches_tracked.dtype == np.int64
+    assert not bn.running_mean.requires_grad
+    bn.double()
+    assert bn.running_var.dtype == np.float64 and bn.num_batches_tracked.dtype == np.int64
+    bare = nn.BatchNorm1d(3, affine=False, track_running_stats=False)
+    assert list(bare.state_dict()) == [] and bare.running_mean is None and bare.weight is None
+    assert list(nn.BatchNorm1d(2, bias=False).state_dict())[:2] == ["weight", "running_mean"]
+    assert repr(bn) == "BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
+    assert repr(nn.BatchNorm1d(4, momentum=None, affine=False, track_running_stats=False)) == (
+        "BatchNorm1d(4, eps=1e-05, momentum=None, affine=False, bias=False, track_running_stats=False)")
+
+
+def test_module_counts_batches_and_averages_them_when_momentum_is_none():
+    rng = np.random.default_rng(0)
+    bn = nn.BatchNorm1d(2, momentum=None, dtype=tg.float64)
+    batches = [rng.standard_normal((4, 2, 3)) * (i + 1) + i for i in range(3)]
+    for x in batches:
+        bn(tensor(x))
+    stats = [batch_stats(x) for x in batches]
+    np.testing.assert_allclose(bn.running_mean.numpy(), np.mean([m for m, _, _ in stats], 0), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var.numpy(), np.mean([u for _, _, u in stats], 0), rtol=1e-12)
+    assert bn.num_batches_tracked.item() == 3
+    bn.eval()
+    x = rng.standard_normal((2, 2))  # (N, C) in eval: the running stats, nothing moves
+    np.testing.assert_allclose(bn(tensor(x)).numpy(), normalize_ref(x, bn.running_mean.numpy(),
+                                                                     bn.running_var.numpy()), rtol=1e-12)
+    assert bn.num_batches_tracked.item() == 3
+    bn.reset_running_stats()
+    assert bn.num_batches_tracked.item() == 0 and bn.running_var.tolist() == [1.0, 1.0]
+
+
+def test_module_without_running_stats_uses_the_batch_in_both_modes():
+    bn = nn.BatchNorm1d(3, track_running_stats=False, dtype=tg.float64).eval()
+    x = np.random.default_rng(1).standard_normal((5, 3))
+    mean, var, _ = batch_stats(x)
+    np.testing.assert_allclose(bn(tensor(x)).numpy(), normalize_ref(x, mean, var), rtol=1e-10)
+    tracked = nn.BatchNorm1d(3, dtype=tg.float64)
+    tracked.train()(tensor(x))
+    tracked.eval()(tensor(x))
+    np.testing.assert_allclose(tracked.running_mean.numpy(), 0.1 * mean, rtol=1e-12)
+
+
+def test_module_on_device(device):
+    bn = nn.BatchNorm1d(3, device=device)
+    x = tg.randn(4, 3, 5, device=device, requires_grad=True)
+    y = bn(x)
+    y.sum().backward()
+    assert y.device == bn.running_mean.device == bn.num_batches_tracked.device == device
+    assert bn.weight.grad.device == device and x.grad.shape == x.shape and bn.num_batches_tracked.item() == 1
+
+
+def test_errors_name_the_op_and_shapes():
+    bn = nn.BatchNorm1d(3)
+    cases = [
+        (lambda: bn(tg.zeros(1, 3)), ValueError,
+         r"batch_norm: expected more than 1 value per channel when training, got input of shape \(1, 3\)"),
+        (lambda: bn(tg.zeros(1, 3, 1)), ValueError, r"more than 1 value per channel when training, got input of shape "
+                                                    r"\(1, 3, 1\)"),
+        (lambda: bn(tg.zeros(3)), ValueError, r"BatchNorm1d: expected a 2-d \(N, C\) or 3-d \(N, C, L\) input, got "
+                                              r"shape \(3,\)"),
+        (lambda: bn(tg.zeros(2, 3, 4, 5)), ValueError, r"BatchNorm1d: expected a 2-d"),
+        (lambda: bn(tg.zeros(2, 4)), ValueError, r"batch_norm: running_mean must have shape \(4,\), one value per "
+                                                 r"channel \(dim 1\) of the input \(2, 4\), got \(3,\)"),
+        (lambda: bn(tg.zeros(2, 3, dtype=tg.float64)), TypeError,
+         "batch_norm: input is float64, weight float32, bias float32; they must share one dtype"),
+        (lambda: F.batch_norm(tg.zeros(2, 3), None, None), ValueError,
+         "batch_norm: running_mean and running_var are needed when training=False"),
+        (lambda: F.batch_norm(tg.zeros(3), None, None, training=True), ValueError,
+         r"batch_norm: expected an input of at least 2 dims \(N, C, ...\), got shape \(3,\)"),
+        (lambda: bn([[1.0, 2.0, 3.0]]), TypeError, "BatchNorm1d: input must be a Tensor, got list"),
+    ]
+    for fn, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            fn()
+    assert bn.num_batches_tracked.item() == 4  # (as torch, counted before the statistics are checked)
+    bn.eval()(tg.zeros(1, 3))  # one sample is fine in eval mode
+
+
+# ----------------------------------------------------------------------------- against torch
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("options", [{}, {"momentum": None}, {"momentum": 0.5, "eps": 1e-3}, {"affine": False},
+                                     {"track_running_stats": False}, {"bias": False}])
+def test_module_matches_torch_over_training_steps_and_eval(dtype, options):
+    torch = pytest.importorskip("torch")
+    rng, tol = np.random.default_rng(2), {"float64": 1e-10, "float32": 2e-5}[dtype]
+    ours = nn.BatchNorm1d(4, dtype=getattr(tg, dtype), **options)
+    theirs = torch.nn.BatchNorm1d(4, dtype=getattr(torch, dtype), **options)
+    if ours.weight is not None:
+        with tg.no_grad():
+            ours.weight.copy_(rng.uniform(0.5, 1.5, 4))
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
+    for step, shape in enumerate([(8, 4, 5), (3, 4), (2, 4, 1), (6, 4, 3), (5, 4)] * 2):
+        if step == 5:
+            ours.eval(), theirs.eval()
+        x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
+        xs, tx = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        y, ty = ours(xs), theirs(tx)
+        r = rng.standard_normal(shape).astype(dtype)
+        (y * tg.tensor(r)).sum().backward()
+        (ty * torch.tensor(r)).sum().backward()
+        pairs = [(y, ty), (xs.grad, tx.grad)] + [(p.grad, q.grad) for p, q in zip(ours.parameters(),
+                                                                                 theirs.parameters())]
+        pairs += list(zip(ours.state_dict().values(), theirs.state_dict().values()))
+        for a, t in pairs:
+            np.testing.assert_allclose(a.numpy(), t.detach().numpy(), rtol=tol, atol=tol, err_msg=f"step {step}")
+        ours.zero_grad()
+        theirs.zero_grad()
+
+
+def test_state_dicts_move_both_ways_with_torch():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.BatchNorm1d(3)
+    theirs(torch.randn(4, 3) * 2 + 1)
+    ours = nn.BatchNorm1d(3)
+    ours.load_state_dict(theirs.state_dict())
+    for k, v in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[k].numpy(), v.numpy())
+    assert ours.num_batches_tracked.item() == 1 and ours.num_batches_tracked.dtype == np.int64
+    ours(tg.randn(5, 3))
+    back = torch.nn.BatchNorm1d(3)
+    back.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
+    assert back.num_batches_tracked.item() == 2 and back.num_batches_tracked.dtype == torch.int64
+    np.testing.assert_array_equal(back.running_var.numpy(), ours.running_var.numpy())
