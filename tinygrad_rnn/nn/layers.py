@@ -308,8 +308,8 @@ class Dropout(Module):
 
 
 class _Activation(Module):
-    """An elementwise function as a module: ``fn`` applied with the module's ``options`` (attributes, in
-    fn's argument order after the input), which its repr lists."""
+    """A function of the input alone as a module (an activation, a pool): ``fn`` applied with the module's
+    ``options`` (attributes, in fn's argument order after the input), which its repr lists."""
 
     fn: Any
     options: Tuple[str, ...] = ()
