@@ -242,6 +242,7 @@ def _conv_grid():
                                                                         dilation=dilation, groups=groups)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel:UserWarning")  # (torch's own note)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_conv1d_values_and_gradients_match_torch(dtype):
     torch = pytest.importorskip("torch")
