@@ -142,7 +142,16 @@ def test_errors_name_the_op_and_shapes():
         (lambda: bn(tg.zeros(2, 4)), ValueError, r"batch_norm: running_mean must have shape \(4,\), one value per "
                                                  r"channel \(dim 1\) of the input \(2, 4\), got \(3,\)"),
         (lambda: bn(tg.zeros(2, 3, dtype=tg.float64)), TypeError,
-         "batch_norm: input is float64, weight float32, bias float32; they must share one dtype"),
+         "batch_norm: input is float64, weight float32, bias float32, running_mean float32, running_var float32; they "
+         "must share one dtype"),
+        (lambda: F.batch_norm(tg.zeros(2, 3), tg.zeros(3, dtype=tg.float64), tg.ones(3, dtype=tg.float64)), TypeError,
+         "batch_norm: input is float32, running_mean float64, running_var float64; they must share"),
+        (lambda: F.batch_norm(tg.randn(2, 3), tg.zeros(3), tg.ones(3), training=True, momentum=None), TypeError,
+         r"batch_norm: momentum must be a real number, got None \(NoneType\)"),
+        (lambda: nn.BatchNorm1d(3, momentum="0.1"), TypeError, "BatchNorm1d: momentum must be a real number, got '0.1'"),
+        (lambda: F.batch_norm(tg.zeros(2, 3), tg.zeros(3), tg.ones(3), eps=-1), ValueError,
+         "batch_norm: eps must be >= 0, got -1"),
+        (lambda: nn.BatchNorm1d(3, eps="a"), TypeError, "BatchNorm1d: eps must be a real number"),
         (lambda: F.batch_norm(tg.zeros(2, 3), None, None), ValueError,
          "batch_norm: running_mean and running_var are needed when training=False"),
         (lambda: F.batch_norm(tg.zeros(3), None, None, training=True), ValueError,
@@ -154,6 +163,22 @@ def test_errors_name_the_op_and_shapes():
             fn()
     assert bn.num_batches_tracked.item() == 4  # (as torch, counted before the statistics are checked)
     bn.eval()(tg.zeros(1, 3))  # one sample is fine in eval mode
+
+
+def test_an_empty_batch_trains_to_an_empty_output():
+    """As torch: an empty batch in training gives an empty output and zero parameter gradients, counts a batch and
+    leaves the running statistics as they were (their mean over nothing would be nan)."""
+    bn = nn.BatchNorm1d(3, dtype=tg.float64)
+    with tg.no_grad():
+        bn.running_mean.fill_(2.0)
+    for shape in ((0, 3), (0, 3, 4), (2, 3, 0)):
+        x = tg.zeros(*shape, dtype=tg.float64, requires_grad=True)
+        y = bn(x)
+        (y.sum() + bn.weight.sum()).backward()
+        assert y.shape == shape and x.grad.shape == shape
+    np.testing.assert_array_equal(bn.weight.grad.numpy(), [3.0, 3.0, 3.0])  # (only the + weight.sum() term)
+    assert bn.running_mean.tolist() == [2.0] * 3 and bn.running_var.tolist() == [1.0] * 3
+    assert bn.num_batches_tracked.item() == 3
 
 
 # ----------------------------------------------------------------------------- against torch

@@ -619,6 +619,13 @@ def test_bad_reduction_names_the_loss():
 
 def test_bad_options_and_inputs():
     x = t64(np.ones((2, 3)))
+    with pytest.raises(TypeError, match="multilabel_soft_margin_loss: weight must be a Tensor, an array or numbers"):
+        F.multilabel_soft_margin_loss(x, x, "a")
+    with pytest.raises(ValueError, match="triplet_margin_loss: p must be > 0"):
+        F.triplet_margin_loss(x, x, x, p=-1)
+    ints = tg.tensor([1, 2]), tg.tensor([2, 1]), tg.tensor([1, -1])  # (integer inputs give a float loss, as torch)
+    assert F.margin_ranking_loss(*ints).item() == 1.0 and F.margin_ranking_loss(*ints).dtype == tg.float32
+    assert F.margin_ranking_loss(*ints, reduction="sum").item() == 2.0
     for margin in (0.0, -1.0):
         with pytest.raises(ValueError, match=f"triplet_margin_loss: margin must be > 0, got {margin}"):
             F.triplet_margin_loss(x, x, x, margin=margin)

@@ -457,10 +457,7 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
                          f"weight {weight.shape} expects {weight.shape[1]}")
-    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):  # (as torch: no promotion)
-        raise TypeError(f"linear: input is {x.dtype}, weight {weight.dtype}" + (
-            "" if bias is None else f", bias {bias.dtype}") + "; they must share one dtype (e.g. module.double() or "
-            "x.float())")
+    _same_dtype("linear", x, weight=weight, bias=bias)
     if x.ndim > 2:  # one product over all leading dims, its weight gradient too (at (64, 32, 256) -> 65: 0.7x
         # the time of the batched product, whose weight gradient is a product per batch and then a sum)
         y = (x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + weight.shape[:1])
@@ -714,7 +711,10 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
     _check_tensor(op, "input", input)
     if input.ndim < 2:
         raise ValueError(f"{op}: expected an input of at least 2 dims (N, C, ...), got shape {input.shape}")
-    _same_dtype(op, input, weight=weight, bias=bias)
+    _same_dtype(op, input, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    _real(op, "momentum", momentum)
+    if not _real(op, "eps", eps) >= 0:
+        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
     c = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if t is not None:
@@ -723,11 +723,13 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
                 raise ValueError(f"{op}: {name} must have shape ({c},), one value per channel (dim 1) of the input "
                                  f"{input.shape}, got {t.shape}")
     dims, shape = (0,) + tuple(range(2, input.ndim)), (c,) + (1,) * (input.ndim - 2)
-    if training:
-        n = input.numel() // max(c, 1)
-        if n <= 1:
-            raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of shape "
-                             f"{input.shape}")
+    n = input.numel() // max(c, 1)
+    if training and n == 1:
+        raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of shape "
+                         f"{input.shape}")
+    if training and n == 0:  # (an empty batch: an empty output, the running statistics as they were, as torch)
+        centered, var = input, input.new_ones(shape)
+    elif training:
         mean = input.mean(dims, keepdim=True)
         centered = input - mean
         var = (centered * centered).mean(dims, keepdim=True)
@@ -740,8 +742,8 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
         raise ValueError(f"{op}: running_mean and running_var are needed when training=False (they are what eval "
                          "mode normalizes with)")
     else:
-        centered = input - running_mean.detach().astype(input.dtype).reshape(shape)
-        var = running_var.detach().astype(input.dtype).reshape(shape)
+        centered = input - running_mean.detach().reshape(shape)
+        var = running_var.detach().reshape(shape)
     y = centered / (var + eps).sqrt()
     if weight is not None:
         y = y * weight.reshape(shape)
@@ -1035,6 +1037,8 @@ def _loss_weight(w: Any, input: Tensor, name: str, op: str) -> Optional[Tensor]:
     input's device, in its dtype (a float64 weight must not turn a float32 loss into float64, as in torch)."""
     if w is None:
         return None
+    if not isinstance(w, Tensor) and backend.as_array(w).dtype.kind not in "biuf":
+        raise TypeError(f"{op}: {name} must be a Tensor, an array or numbers, got {w!r}")
     _check_broadcasts_to(w, input.shape, name, op)
     w = w if isinstance(w, Tensor) else Tensor(backend.as_array(w))
     return w.to(input.device, input.dtype if input.dtype.kind == "f" else None)
@@ -1156,7 +1160,8 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     op = "margin_ranking_loss"
     _check_same_shapes(op, ("input1", input1), ("input2", input2), ("target", target))
     _real(op, "margin", margin, _LEGACY)
-    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction, op)
+    diff = input1._floating() - input2._floating()
+    return _reduce((-target * diff + margin).clamp_min(0), reduction, op)
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: str = "mean") -> Tensor:
@@ -1223,6 +1228,8 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     _check_same_shapes(op, ("anchor", anchor), ("positive", positive), ("negative", negative))
     for name, v in (("margin", margin), ("p", p), ("eps", eps)):
         _real(op, name, v, _LEGACY)
+    if not p > 0:
+        raise ValueError(f"{op}: p must be > 0 (the p-norm of the differences), got {p}")
     if not margin > 0:
         raise ValueError(f"{op}: margin must be > 0, got {margin}")
     d_pos = pairwise_distance(anchor, positive, p, eps)

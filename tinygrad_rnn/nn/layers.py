@@ -247,6 +247,10 @@ class BatchNorm1d(Module):
                  bias: bool = True) -> None:
         super().__init__()
         self.num_features = F._one_int("BatchNorm1d", "num_features", num_features, 0)
+        if momentum is not None:
+            F._real("BatchNorm1d", "momentum", momentum)
+        if not F._real("BatchNorm1d", "eps", eps) >= 0:
+            raise ValueError(f"BatchNorm1d: eps must be >= 0, got {eps}")
         self.eps, self.momentum, self.affine, self.track_running_stats = eps, momentum, affine, track_running_stats
         n, track = self.num_features, track_running_stats
         self.register_parameter("weight", _param((n,), dtype, device) if affine else None)
