@@ -287,6 +287,21 @@ def test_prelu_weight_is_a_learnt_parameter(device):
     assert tg.nn.PReLU()(tg.tensor(-4.0)).item() == -1.0  # (0-d and 1-d inputs have one channel)
 
 
+def test_float32_far_values_raise_no_numpy_warnings():
+    """beta x past float32's range in softplus, and a threshold past it, give the limits without numpy's overflow
+    warnings; a nan lambd is refused."""
+    import warnings
+    x = tg.tensor(np.array([3e38, -3e38, 1.0], np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = F.softplus(x, beta=2)
+        y.sum().backward()
+        assert F.threshold(x.detach(), 1e40, 0.0).tolist() == [0.0, 0.0, 0.0]
+    assert y.numpy()[0] == np.float32(3e38) and y.numpy()[1] == 0.0 and x.grad.tolist()[:2] == [1.0, 0.0]
+    with pytest.raises(ValueError, match="softshrink: lambd must be non-negative, got nan"):
+        F.softshrink(x, float("nan"))
+
+
 def test_errors_name_the_op_and_what_was_expected():
     x = tg.randn(2, 3)
     with pytest.raises(TypeError, match=r"softplus: beta must be a real number, got 'a' \(str\)"):

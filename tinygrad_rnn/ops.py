@@ -795,7 +795,8 @@ class Softplus(Function):
 
     def forward(self, x):
         xp = xp_of(x)
-        z = x if self.beta == 1 else x * self.beta
+        with np.errstate(over="ignore"):  # (beta x past the dtype's range: inf, and the result x or inf / beta)
+            z = x if self.beta == 1 else x * self.beta
         y = xp.maximum(z, 0) + xp.log1p(xp.exp(-abs(z)))
         if self.beta != 1:
             y /= self.beta
@@ -803,7 +804,8 @@ class Softplus(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        z = x if self.beta == 1 else x * self.beta
+        with np.errstate(over="ignore"):
+            z = x if self.beta == 1 else x * self.beta
         s = z.sigmoid()
         return (g * (s if self.threshold is None else where(z.data > self.threshold, 1.0, s)),)
 

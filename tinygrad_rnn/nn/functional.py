@@ -229,7 +229,8 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     _check_tensor("threshold", "input", input)
     if inplace:
         raise NotImplementedError("threshold: inplace=True is not supported; use the returned tensor")
-    below = input.data <= _real("threshold", "threshold", threshold)
+    below = input.data <= np.float64(_real("threshold", "threshold", threshold))  # (compared in float64: a bound
+    # past float32's range does not overflow)
     return ops.masked_fill(input, below, _real("threshold", "value", value), "threshold")
 
 
@@ -237,7 +238,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x - lambd above lambd, x + lambd below -lambd, 0 between: x - clamp(x, -lambd, lambd), so the gradient is 1
     outside [-lambd, lambd] and 0 on it (as torch's). lambd must be >= 0."""
     _check_tensor("softshrink", "input", input)
-    if _real("softshrink", "lambd", lambd) < 0:
+    if not _real("softshrink", "lambd", lambd) >= 0:  # (nan too)
         raise ValueError(f"softshrink: lambd must be non-negative, got {lambd}")
     x = input._floating()
     return x - x.clamp(-lambd, lambd)
