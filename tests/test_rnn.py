@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.nn.fused import CellStep
+from tinygrad_rnn.nn.fused import CellStep, LSTMOutput
 from tinygrad_rnn.nn.rnn import rnn_cell
 
 MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
@@ -433,8 +433,8 @@ def test_a_loop_over_a_fused_cell_holds_no_more_than_the_composed_one(cls):
 @given(mode=st.sampled_from(["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]), B=st.integers(1, 3), I=st.integers(1, 3),
        H=st.integers(1, 3), bias=st.booleans(), seed=st.integers(0, 2 ** 16))
 def test_cell_step_gradcheck(mode, B, I, H, bias, seed):
-    """fused.CellStep against central differences in float64: every input (x, h, c) and parameter, both
-    outputs of the LSTM step weighted into one loss (relu: values kept off its kink)."""
+    """fused.CellStep (with the LSTM's LSTMOutput after it) against central differences in float64: every input
+    (x, h, c) and parameter, the LSTM's h' and c' weighted into one loss (relu: values kept off its kink)."""
     rng = np.random.default_rng(seed)
     G = {"LSTM": 4, "GRU": 3}.get(mode, 1)
     shapes = [(B, I), (B, H)] + ([(B, H)] if mode == "LSTM" else []) + [(G * H, I), (G * H, H)] + (
@@ -447,7 +447,7 @@ def test_cell_step_gradcheck(mode, B, I, H, bias, seed):
 
     def f(*ts):
         out = CellStep(mode, bias)(*ts)
-        return (out[0] + out[1] * wc).sum() if mode == "LSTM" else out
+        return (LSTMOutput()(*out) + out[0] * wc).sum() if mode == "LSTM" else out  # (h' = o tanh(c') and c')
     assert tg.gradcheck(f, inputs)
 
 

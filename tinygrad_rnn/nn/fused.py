@@ -1528,6 +1528,27 @@ class CellStep(Function):
         return tuple([None if a is None else Tensor._make(a) for a in grads])
 
 
+
+class LSTMOutput(Function):
+    """h' = o tanh(c'), the LSTM step's last equation as one node after CellStep's (c', o), which keeps c' a node of
+    its own (two ordinary ops would record two): dL/dc' = g o (1 - tanh(c')^2), dL/do = g tanh(c')."""
+
+    name = "lstm_output"
+    fresh_grads = True
+
+    def forward(self, c, o):
+        self.o, self.tc = o, backend.xp_of(c).tanh(c)
+        return o * self.tc
+
+    def backward(self, g):
+        if _mode.grad_enabled:
+            raise RuntimeError(f"{self.name}: double backward (create_graph=True) through a fused cell is not "
+                               "supported; use the reference path fused=False")
+        need_c, need_o = self.needs_input_grad
+        dc = g.data * self.o * (1 - self.tc * self.tc) if need_c else None
+        do = g.data * self.tc if need_o else None
+        return tuple([None if d is None else Tensor._make(d) for d in (dc, do)])
+
 # ============================================================================ public functions
 def _as_tensor(a: Any, name: str, op: str) -> Tensor:
     if isinstance(a, Tensor):

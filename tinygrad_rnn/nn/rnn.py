@@ -54,8 +54,8 @@ def fused_step(mode: str, x: Tensor, h: Tensor, c: Optional[Tensor],
                weights: tuple) -> Tuple[Tensor, Optional[Tensor]]:
     """The fused cells' step (and the fused layers' on a one-step input): (h', c') from x (B, I), h (and c for the
     LSTM) (B, H) and (w_ih, w_hh, b_ih, b_hh); c' None but for the LSTM. While a graph is recorded, one node with
-    the step's hand-derived backward (fused.CellStep; the LSTM's h' = o tanh(c') after it, so that c' is a node
-    of its own, as in torch's CPU cell); otherwise the step's array math alone (fused.cell_step). mode as
+    the step's hand-derived backward (fused.CellStep; the LSTM's h' = o tanh(c') after it, fused.LSTMOutput, so that
+    c' is a node of its own, as in torch's CPU cell); otherwise the step's array math alone (fused.cell_step). mode as
     RNNBase's: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'."""
     if not _records_graph(x, h, c, *weights):
         h, c = fused.cell_step(mode, x.data, h.data, None if c is None else c.data,
@@ -65,7 +65,7 @@ def fused_step(mode: str, x: Tensor, h: Tensor, c: Optional[Tensor],
     if c is None:
         return outs, None
     c, o = outs
-    return o * c.tanh(), c  # h' = o tanh(c'), after the node that gives c'
+    return fused.LSTMOutput()(c, o), c  # h' = o tanh(c'), after the node that gives c'
 
 
 def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor], b_hh: Optional[Tensor],
