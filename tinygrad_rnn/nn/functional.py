@@ -459,11 +459,7 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
                          f"weight {weight.shape} expects {weight.shape[1]}")
     _same_dtype("linear", x, weight=weight, bias=bias)
-    if x.ndim > 2:  # one product over all leading dims, its weight gradient too (at (64, 32, 256) -> 65: 0.7x
-        # the time of the batched product, whose weight gradient is a product per batch and then a sum)
-        y = (x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + weight.shape[:1])
-    else:
-        y = x @ weight.T
+    y = x @ weight.T
     return y if bias is None else y + bias
 
 
@@ -617,13 +613,6 @@ def _first_max(a: Any, axis: int) -> Any:
     return picks
 
 
-def _take(windows: Tensor, picks: Any, axis: int) -> Tensor:
-    """Element picks[...] along ``axis`` of each window, so each window's gradient goes to that element alone."""
-    xp = xp_of(windows.data)
-    positions = xp.arange(windows.shape[axis]).reshape((-1,) + (1,) * (windows.ndim - 1 - axis))
-    return ops.where(xp.expand_dims(picks, axis) == positions, windows, 0.0).sum(axis)
-
-
 def _unbatch(unbatched: bool, *outs: Any) -> Any:
     outs = tuple(o.squeeze(0) if unbatched else o for o in outs)
     return outs if len(outs) > 1 else outs[0]
@@ -644,7 +633,7 @@ def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     index = start + picks * d
     in_padding = (index < 0) | (index >= x.shape[2])  # (a window whose input elements are all -inf, or none)
     picks = xp.where(in_padding, (xp.maximum(-start, 0) + d - 1) // d, picks)  # its first position >= 0, as torch
-    values = _take(windows, picks, 2)
+    values = ops.gather(windows, 2, xp.expand_dims(picks, 2)).squeeze(2)  # (one element's gradient a window)
     if not return_indices:
         return _unbatch(unbatched, values)
     return _unbatch(unbatched, values, Tensor._make((start + picks * d).astype(np.int64)))
@@ -695,7 +684,7 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
     input."""
     _, unbatched, windows, starts, _ = _adaptive_windows("adaptive_max_pool1d", input, output_size, -math.inf)
     picks = _first_max(windows.data, 3)
-    values = _take(windows, picks, 3)
+    values = ops.gather(windows, 3, xp_of(windows.data).expand_dims(picks, 3)).squeeze(3)
     if not return_indices:
         return _unbatch(unbatched, values)
     return _unbatch(unbatched, values, Tensor._make((starts + picks).astype(np.int64)))
