@@ -1,5 +1,5 @@
-"""Time a loop over a cell (RNNCell, LSTMCell, GRUCell): the fused step, the composed equations, and PyTorch's
-cells, in the same process.
+"""Time a loop over a cell (RNNCell, LSTMCell, GRUCell): the fused step, the composed equations, PyTorch's
+cells, and the same composed equations run by PyTorch's engine, in the same process.
 
     python benchmarks/bench_cells.py                    # one thread; medians [min-max] and the ratios
     python benchmarks/bench_cells.py --cells gru --configs decoder
@@ -8,7 +8,9 @@ A training step runs T steps of the cell from a zero state (the loop a decoder o
 one call per step) and backpropagates a loss on every state to the parameters and the inputs; an inference
 step runs the loop under no_grad. The implementations are timed round-robin (the same background load hits
 all) after a check that their final states and weight gradients agree (float64 there, with copied weights).
-Without torch, ours alone.
+``torch-composed`` calls the composed equations of tinygrad_rnn/nn/rnn.py (rnn_cell, lstm_cell, gru_cell) on torch
+tensors (they use only operators and methods the two libraries share), so composed/torch-composed compares the
+two engines on the same ops, node for node. Without torch, ours alone.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from bench_ctc import time_round_robin  # noqa: E402  (beside this file)
 
 import tinygrad_rnn as tg  # noqa: E402
 from tinygrad_rnn import nn  # noqa: E402
+from tinygrad_rnn.nn import rnn as equations  # noqa: E402
 
 CONFIGS = {"sampling": (1, 25, 65, 100), "decoder": (64, 10, 144, 64), "charlm": (32, 64, 65, 256)}  # B, T, I, H
 CELLS = {"rnn": "RNNCell", "lstm": "LSTMCell", "gru": "GRUCell"}
@@ -82,18 +85,34 @@ def ours(cell: str, fused: bool) -> Callable[..., Any]:
     return build
 
 
-def torch(cell: str) -> Callable[..., Any]:
+def _composed_torch_cell(torch: Any, cell: str, I: int, H: int) -> Any:
+    """torch's cell module whose forward is our composed equations, called on torch tensors."""
+    base = getattr(torch.nn, CELLS[cell])
+
+    class Composed(base):
+        def forward(self, x: Any, hx: Any = None) -> Any:
+            w = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+            if cell == "lstm":
+                h, c = hx if hx is not None else (x.new_zeros(x.shape[0], H),) * 2
+                return equations.lstm_cell(x, h, c, *w)
+            h = hx if hx is not None else x.new_zeros(x.shape[0], H)
+            return equations.rnn_cell(x, h, *w) if cell == "rnn" else equations.gru_cell(x, h, *w)
+    return Composed(I, H)
+
+
+def torch(cell: str, composed: bool = False) -> Callable[..., Any]:
     def build(config: Tuple[int, int, int, int], dtype: Any, state: Dict[str, Any], train: bool) -> Tuple:
         import torch
         torch.set_num_threads(1)
         B, T, I, H = config
-        m = getattr(torch.nn, CELLS[cell])(I, H).to(torch.float64 if dtype == np.float64 else torch.float32)
+        m = _composed_torch_cell(torch, cell, I, H) if composed else getattr(torch.nn, CELLS[cell])(I, H)
+        m = m.to(torch.float64 if dtype == np.float64 else torch.float32)
         m.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         d = _data(config, dtype)
         x, r = torch.tensor(d["x"], requires_grad=train), torch.tensor(d["r"])
         step, result = _loop(m, x, r, cell, train, torch.no_grad, lambda t: t.detach().numpy())
         return step, result, state
-    build.__name__ = "torch"
+    build.__name__ = "torch-composed" if composed else "torch"
     return build
 
 
@@ -124,7 +143,7 @@ def main(argv: List[str] = None) -> List[dict]:
     print("A loop over a cell, float32, one thread; milliseconds, median [min-max]; train: forward and backward")
     rows = []
     for cell in cells:
-        builders = [ours(cell, True), ours(cell, False)] + ([torch(cell)] if have_torch else [])
+        builders = [ours(cell, True), ours(cell, False)] + ([torch(cell), torch(cell, True)] if have_torch else [])
         for name in names:
             config = CONFIGS[name]
             check = _agreement(builders, config)
@@ -139,7 +158,8 @@ def main(argv: List[str] = None) -> List[dict]:
                 cols = "   ".join(f"{b.__name__} {m:7.2f} [{min(t):.2f}-{max(t):.2f}]"
                                   for b, m, t in zip(builders, med, times))
                 ratios = f"   fused/composed {med[0] / med[1]:.2f}x" + (
-                    f"   fused/torch {med[0] / med[2]:.2f}x" if have_torch else "")
+                    f"   fused/torch {med[0] / med[2]:.2f}x   composed/torch-composed {med[1] / med[3]:.2f}x"
+                    if have_torch else "")
                 print(f"{cell:4s} {name:8s} {'train' if train else 'infer'}   {cols}{ratios}"
                       + (f"   (agree to {check:.0e})" if train else ""))
                 rows.append({"cell": cell, "config": name, "train": train, "medians": med, "agree": check})
