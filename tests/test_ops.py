@@ -167,6 +167,19 @@ def test_matmul_second_order(device, ab, data):
     check_op(lambda x, y: x @ y, np.matmul, [a, b], device, gradgrad=True)
 
 
+@with_fixtures
+@given(ab=matmul_shapes(max_nkm=3, batch_side=2), ta=st.booleans(), tb=st.booleans(), data=st.data())
+def test_matmul_of_transposed_operands(device, ab, ta, tb, data):
+    """MatMul(ta, tb): op(a) @ op(b), op transposing the last two dims of an operand of 2+ dims (what the
+    matmul backward and F.linear record instead of a transpose), in the first and second order."""
+    sa, sb = ab
+    ta, tb = ta and len(sa) > 1, tb and len(sb) > 1
+    swap = lambda s, t: s[:-2] + (s[-1], s[-2]) if t else s  # noqa: E731
+    a, b = data.draw(arrays(swap(sa, ta)), label="a"), data.draw(arrays(swap(sb, tb)), label="b")
+    ref = lambda x, y: np.matmul(x.swapaxes(-1, -2) if ta else x, y.swapaxes(-1, -2) if tb else y)  # noqa: E731
+    check_op(lambda x, y: ops.MatMul(ta, tb)(x, y), ref, [a, b], device, gradgrad=True)
+
+
 @given(ab=matmul_shapes(max_nkm=3, batch_side=2), data=st.data())
 def test_matmul_with_numpy_constant(ab, data):
     sa, sb = ab
@@ -368,6 +381,17 @@ def test_unary(device, op, shape, data):
     fn, ref, values = UNARY[op]
     x = data.draw(values(shape), label="x")
     check_op(fn, ref, [x], device, gradgrad=True)
+
+
+@pytest.mark.parametrize("op, ref", [(ops.TanhGrad, lambda g, y: g * (1 - y * y)),
+                                     (ops.SigmoidGrad, lambda g, y: g * y * (1 - y))])
+@with_fixtures
+@given(pair=broadcast_pair(), data=st.data())
+def test_activation_backward_ops(device, op, ref, pair, data):
+    """tanh's and sigmoid's backward, each one node of (g, y), differentiable in both (the third derivative of
+    tanh or sigmoid goes through them again), with broadcasting."""
+    g, y = data.draw(arrays(pair[0]), label="g"), data.draw(arrays(pair[1], -0.99, 0.99), label="y")
+    check_op(lambda a, b: op()(a, b), ref, [g, y], device, gradgrad=True)
 
 
 def test_activations_at_their_edges_and_as_modules():

@@ -36,10 +36,10 @@ def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
-    if axes:
-        g = g.sum(axes, keepdim=True)
-    return g.reshape(shape)
+    kept = tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    if kept:  # (dims that broadcast from size 1: summed keeping the dim; the leading ones go in the same sum)
+        return g.sum(tuple(range(lead)) + kept, keepdim=True).reshape(shape)
+    return g.sum(tuple(range(lead))) if lead else g.reshape(shape)
 
 
 def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
@@ -74,21 +74,29 @@ _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}  # torch's promotion categories: bo
 def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (bool, numbers.Number, np.generic)) and not isinstance(x, np.ndarray):
-        if isinstance(x, (complex, np.complexfloating)):
-            raise TypeError(f"{op}: complex numbers are not supported")
-        is_float = isinstance(x, (float, np.floating))
-        if like.dtype.kind == "f" or isinstance(x, (bool, np.bool_)) or (like.dtype.kind in "iu" and not is_float):
-            dtype = like.dtype  # the tensor's dtype: x * 0.5 stays float32, n + 1 stays int
-        else:  # a float meeting an int/bool tensor, or an int meeting a bool one: torch's promotion
-            dtype = np.float32 if is_float else np.int64
-        try:
-            return _const(backend.to_device(np.asarray(x, dtype=dtype), like.device))
-        except OverflowError:
-            raise OverflowError(f"{op}: {x} does not fit in the tensor's dtype {like.dtype}") from None
+    if type(x) is float or type(x) is int or (isinstance(x, (bool, numbers.Number, np.generic))
+                                               and not isinstance(x, np.ndarray)):  # (plain numbers asked first)
+        return _number(op, x, like)
     if isinstance(x, np.ndarray) or backend.is_cupy_array(x):
         return _const(x)
     raise TypeError(f"{op}: expected a Tensor, number or array as operand, got {type(x).__name__}")
+
+
+def _number(op: str, x: Any, like: Tensor) -> Tensor:
+    """A Python or numpy number as a 0-d constant beside ``like``, in torch's dtype: the tensor's (x * 0.5 stays
+    float32, n + 1 stays int) unless the number's kind is higher."""
+    if isinstance(x, (complex, np.complexfloating)):
+        raise TypeError(f"{op}: complex numbers are not supported")
+    is_float = isinstance(x, (float, np.floating))
+    if like.dtype.kind == "f" or isinstance(x, (bool, np.bool_)) or (like.dtype.kind in "iu" and not is_float):
+        dtype = like.dtype
+    else:  # a float meeting an int/bool tensor, or an int meeting a bool one: torch's promotion
+        dtype = np.float32 if is_float else np.int64
+    try:
+        a = np.asarray(x, dtype=dtype)
+    except OverflowError:
+        raise OverflowError(f"{op}: {x} does not fit in the tensor's dtype {like.dtype}") from None
+    return _const(a if type(like.data) is np.ndarray else backend.to_device(a, like.device))
 
 
 # ============================================================================ elementwise binary
@@ -762,8 +770,24 @@ class Tanh(Function):
         return xp_of(x).tanh(x)
 
     def backward(self, g):
-        y = self.output
-        return (g * (1 - y * y),)
+        return (TanhGrad()(g, self.output),)
+
+
+class TanhGrad(Function):
+    """tanh's backward as one node, as torch's tanh_backward: g (1 - y^2) from g and y = tanh(x); its own
+    gradients are (1 - y^2) times the incoming one (this op again) and -2 g y times it."""
+
+    saved_inputs = (0, 1)
+    name = "tanh_backward"
+
+    def forward(self, g, y):
+        return g * (1 - y * y)
+
+    def backward(self, gg):
+        g, y = self.saved
+        need_g, need_y = self.needs_input_grad
+        return (unbroadcast(TanhGrad()(gg, y), g.shape) if need_g else None,
+                unbroadcast(gg * g * y * -2, y.shape) if need_y else None)
 
 
 class Sigmoid(Function):
@@ -776,11 +800,27 @@ class Sigmoid(Function):
         xp = xp_of(x)
         e = xp.exp(-abs(x))
         one = e.dtype.type(1)
-        return xp.where(x >= 0, one / (one + e), e / (one + e))
+        return xp.where(x >= 0, one, e) / (one + e)
 
     def backward(self, g):
-        y = self.output
-        return (g * y * (1 - y),)
+        return (SigmoidGrad()(g, self.output),)
+
+
+class SigmoidGrad(Function):
+    """sigmoid's backward as one node, as torch's sigmoid_backward: g y (1 - y) from g and y = sigmoid(x); its
+    own gradients are y (1 - y) times the incoming one (this op again) and g (1 - 2 y) times it."""
+
+    saved_inputs = (0, 1)
+    name = "sigmoid_backward"
+
+    def forward(self, g, y):
+        return g * y * (1 - y)
+
+    def backward(self, gg):
+        g, y = self.saved
+        need_g, need_y = self.needs_input_grad
+        return (unbroadcast(SigmoidGrad()(gg, y), g.shape) if need_g else None,
+                unbroadcast(gg * g * (1 - 2 * y), y.shape) if need_y else None)
 
 
 class Softplus(Function):
@@ -1267,7 +1307,7 @@ class Permute(Function):
         self.dims = dims
 
     def forward(self, x):
-        if sorted(d % max(x.ndim, 1) for d in self.dims) != list(range(x.ndim)) or len(self.dims) != x.ndim:
+        if len(self.dims) != x.ndim or sorted([d % x.ndim for d in self.dims]) != list(range(x.ndim)):
             raise ValueError(f"permute: dims {self.dims} are not a permutation of the {x.ndim} dims of shape {x.shape}")
         return x.transpose(self.dims)
 
@@ -1496,13 +1536,21 @@ def _out_of_range(bad: int, n: int, dim: int, shape: Tuple[int, ...], op: str) -
 
 # ============================================================================ matmul
 class MatMul(Function):
-    """a @ b with numpy's rules: 1-D operands are promoted and squeezed, batch dims broadcast."""
+    """op(a) @ op(b) with numpy's rules: 1-D operands are promoted and squeezed, batch dims broadcast. op
+    transposes the last two dims of an operand of 2+ dims where ``ta`` / ``tb`` says so (a view: BLAS reads it
+    as it is). The gradients are products of the same kind, dA = g op(B)^T and dB = op(A)^T g, one node each
+    and never a recorded transpose, so a backward (and a backward of it) stays a handful of products."""
 
     saved_inputs = (0, 1)
+
+    def __init__(self, ta: bool = False, tb: bool = False) -> None:
+        self.ta, self.tb = ta, tb
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul: {a.shape} @ {b.shape}: both operands need at least 1 dim (use * for scalars)")
+        a = a.swapaxes(-1, -2) if self.ta else a
+        b = b.swapaxes(-1, -2) if self.tb else b
         k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
         if k_a != k_b:
             raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ")
@@ -1515,6 +1563,7 @@ class MatMul(Function):
 
     def backward(self, g):
         a, b = self.saved
+        ta, tb = self.ta, self.tb
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.ndim == 1 else b
         if a.ndim == 1 and b.ndim == 1:
@@ -1524,24 +1573,30 @@ class MatMul(Function):
         elif b.ndim == 1:
             g = g.unsqueeze(-1)
         need_a, need_b = self.needs_input_grad
-        ga = unbroadcast(g @ b2.transpose(-1, -2), a2.shape).reshape(a.shape) if need_a else None
-        gb = None
-        if need_b and a.ndim > 2 and b.ndim == 2:  # (the sum over the batch as one product over all rows)
-            rows = math.prod(a.shape[:-1])
-            gb = a.reshape(rows, a.shape[-1]).transpose(-1, -2) @ g.reshape(rows, g.shape[-1])
-        elif need_b:
-            gb = unbroadcast(a2.transpose(-1, -2) @ g, b2.shape).reshape(b.shape)
+        ga = gb = None
+        if need_a:  # g op(B)^T, or its transpose op(B) g^T where a itself went in transposed
+            ga = unbroadcast(MatMul(False, not tb)(g, b2) if not ta else MatMul(tb, True)(b2, g), a2.shape)
+            ga = ga.reshape(a.shape) if a.ndim == 1 else ga
+        if need_b and a2.ndim > 2 and b2.ndim == 2 and not ta:  # (the sum over the batch as one product over all rows)
+            rows = math.prod(a2.shape[:-1])
+            a_rows, g_rows = a2.reshape(rows, a2.shape[-1]), g.reshape(rows, g.shape[-1])
+            gb = MatMul(True, False)(a_rows, g_rows) if not tb else MatMul(True, False)(g_rows, a_rows)
+        elif need_b:  # op(A)^T g, or its transpose g^T op(A) where b went in transposed
+            gb = unbroadcast(MatMul(not ta, False)(a2, g) if not tb else MatMul(True, ta)(g, a2), b2.shape)
+        if gb is not None and b.ndim == 1:
+            gb = gb.reshape(b.shape)
         return ga, gb
 
 
-def matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
+def matmul(a: Any, b: Any, op: str = "matmul", transpose_b: bool = False) -> Tensor:
     """a @ b for Tensors (or arrays) of one dtype: like torch, matmul does not promote (a float64 input
-    to float32 weights is refused, not silently computed in float64). ``op`` names the caller in the error."""
+    to float32 weights is refused, not silently computed in float64). ``op`` names the caller in the error.
+    ``transpose_b``: a @ b^T (b of 2+ dims) as one node, F.linear's product."""
     a, b = (x if isinstance(x, Tensor) else Tensor._make(backend.as_array(x)) for x in (a, b))
     if a.dtype != b.dtype:
         raise TypeError(f"{op}: {a.shape} {a.dtype} @ {b.shape} {b.dtype}: the operands must have the same dtype "
                         "(as in torch); convert one, e.g. x.float() or x.double()")
-    return MatMul()(a, b)
+    return MatMul(False, transpose_b)(a, b)
 
 
 class Einsum(Function):

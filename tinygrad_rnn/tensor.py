@@ -395,7 +395,7 @@ class Tensor:
 
     @property
     def T(self) -> "Tensor":
-        return self.permute(*reversed(range(self.ndim)))
+        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
     # ------------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:

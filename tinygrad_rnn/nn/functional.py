@@ -459,7 +459,7 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
                          f"weight {weight.shape} expects {weight.shape[1]}")
     _same_dtype("linear", x, weight=weight, bias=bias)
-    y = x @ weight.T
+    y = ops.matmul(x, weight, "linear", transpose_b=True)  # x @ weight.T as one node
     return y if bias is None else y + bias
 
 
