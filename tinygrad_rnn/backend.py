@@ -89,6 +89,11 @@ def xp_of(*arrays: Any) -> Any:
     return np
 
 
+def cupy_in_use() -> bool:
+    """Whether CuPy has been loaded, so that arrays may live on a GPU (else every array is numpy's)."""
+    return _cupy is not None
+
+
 def mixed_devices(arrays: Iterable[Any]) -> bool:
     """Whether the arrays live on more than one device (never while CuPy is not in use)."""
     return _cupy is not None and len({is_cupy_array(a) for a in arrays}) > 1

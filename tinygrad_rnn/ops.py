@@ -54,7 +54,7 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         like = a if isinstance(a, Tensor) else b
         a, b = _as_tensor(op, a, like), _as_tensor(op, b, like)
-    if a.dtype != b.dtype:
+    if a.data.dtype != b.data.dtype:
         ca, cb = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
         if ca == cb and (a.ndim == 0) != (b.ndim == 0):  # (astype: a float cast keeps the gradient)
             if a.ndim == 0:

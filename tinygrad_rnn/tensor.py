@@ -138,7 +138,7 @@ class Function:
 
     def __call__(self, *inputs: "Tensor") -> Union["Tensor", Tuple["Tensor", ...]]:
         arrays = [t.data for t in inputs]
-        if len(arrays) > 1:
+        if len(arrays) > 1 and backend.cupy_in_use():
             check_devices(self.name, inputs, arrays)
         try:
             out = self.forward(*arrays)
@@ -158,11 +158,11 @@ class Function:
         # (list comprehensions rather than generators and any(): cheaper here, on every op)
         if not (_mode.grad_enabled and True in [t._requires_grad for t in inputs]):
             return tuple([Tensor._make(o) for o in out]) if several else Tensor._make(out)
-        self.parents = tuple([t._node() if t._requires_grad else None for t in inputs])
+        self.parents = tuple([(t.grad_fn or t) if t._requires_grad else None for t in inputs])  # (t._node())
         self.serial = _serials()  # (utils.checkpoint tells the nodes a function made from older ones by it)
         if self.saved_inputs:
             self.saved = saved = tuple([inputs[i] for i in self.saved_inputs])
-            self.saved_versions = tuple([t._version for t in saved])
+            self.saved_versions = tuple([0 if t._vc is None else t._vc[0] for t in saved])  # (t._version)
         else:
             self.saved = self.saved_versions = ()
         if several:
