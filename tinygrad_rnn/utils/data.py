@@ -1,0 +1,336 @@
+"""Datasets, samplers and a DataLoader with torch.utils.data's names and rules, so a PyTorch training loop
+carries over::
+
+    loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
+    for epoch in range(10):
+        for xb, yb in loader:        # a fresh permutation each epoch, from tg.manual_seed's generator
+            ...
+
+A Dataset maps an index to a sample; a sampler yields indices (a batch sampler, lists of them); the loader
+fetches each batch's samples and joins them with ``collate_fn`` (default_collate stacks them field by field).
+Sequences of different lengths need a collate_fn that pads them, e.g. one built on nn.utils.rnn.pad_sequence;
+``tinygrad_rnn.data.length_batches`` gives batches of similar lengths to pass as ``batch_sampler``.
+Everything runs in this one process: there are no worker processes.
+"""
+from __future__ import annotations
+
+import bisect
+import copy
+import math
+import warnings
+from collections.abc import Mapping, MutableMapping, MutableSequence, Sequence
+from typing import Any, Callable, Iterable, Iterator, List, Optional
+
+import numpy as np
+
+from .. import backend
+from ..creation import as_tensor, tensor
+from ..ops import stack
+from ..tensor import Tensor, float64
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler", "SequentialSampler",
+           "RandomSampler", "BatchSampler", "default_collate", "default_convert", "DataLoader"]
+
+
+def _generator(generator: Optional[np.random.Generator], op: str) -> np.random.Generator:
+    """The generator to draw from now: the one given, else the package's (read at each draw, so tg.manual_seed
+    made after the sampler or loader still applies)."""
+    if generator is None:
+        return backend.rng("cpu")
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"{op}: generator must be a numpy Generator (np.random.default_rng(seed)), "
+                        f"got {type(generator).__name__}")
+    return generator
+
+
+# ----------------------------------------------------------------------------- datasets
+class Dataset:
+    """A map-style dataset: ``dataset[i]`` is sample i, ``len(dataset)`` the number of samples."""
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other: "Dataset") -> "ConcatDataset":
+        return ConcatDataset([self, other])
+
+
+class TensorDataset(Dataset):
+    """Sample i is ``tuple(t[i] for t in tensors)``: the tensors are rows of the same samples (inputs, targets)."""
+
+    def __init__(self, *tensors: Tensor) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset: expected at least one tensor")
+        for i, t in enumerate(tensors):
+            if not isinstance(t, Tensor) or t.ndim == 0:
+                raise TypeError(f"TensorDataset: argument {i} must be a Tensor with at least one dim, got "
+                                f"{getattr(t, 'shape', type(t).__name__)}")
+        if len({t.shape[0] for t in tensors}) > 1:
+            raise ValueError(f"TensorDataset: the tensors must have the same first dim (one row per sample), got "
+                             f"shapes {[t.shape for t in tensors]}")
+        self.tensors = tensors
+
+    def __getitem__(self, index: int) -> tuple:
+        return tuple(t[index] for t in self.tensors)
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order."""
+
+    def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
+        self.dataset, self.indices = dataset, indices
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[self.indices[index]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """The datasets one after another: index len(datasets[0]) is datasets[1][0]."""
+
+    def __init__(self, datasets: Iterable[Any]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: expected at least one dataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {len(self)} samples")
+        index %= len(self)
+        d = bisect.bisect_right(self.cumulative_sizes, index)
+        return self.datasets[d][index - (self.cumulative_sizes[d - 1] if d else 0)]
+
+
+def random_split(dataset: Any, lengths: Sequence[float],
+                 generator: Optional[np.random.Generator] = None) -> List[Subset]:
+    """Disjoint random Subsets of the given lengths, which sum to len(dataset); or of the given fractions, which
+    sum to 1: floor(fraction * len(dataset)) each, then the remainder dealt out one by one from the first
+    split on (torch's rule; a float sum a rounding error above 1 counts as 1 here, where torch refuses it).
+    Drawn from ``generator`` or the package's seeded one."""
+    n = len(dataset)
+    if math.isclose(sum(lengths), 1):
+        for i, frac in enumerate(lengths):
+            if not 0 <= frac <= 1:
+                raise ValueError(f"random_split: fraction {i} is {frac}, not between 0 and 1")
+        sizes = [math.floor(n * frac) for frac in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+        for i, size in enumerate(sizes):
+            if size == 0:
+                warnings.warn(f"random_split: split {i} is empty", stacklevel=2)
+        lengths = sizes
+    if sum(lengths) != n:
+        raise ValueError(f"random_split: the lengths {list(lengths)} sum to {sum(lengths)}, "
+                         f"not to the dataset's length {n} (nor to 1, as fractions)")
+    if not all(isinstance(k, (int, np.integer)) and k >= 0 for k in lengths):
+        raise ValueError(f"random_split: lengths must be non-negative ints or fractions summing to 1, got {lengths}")
+    order = _generator(generator, "random_split").permutation(n).tolist()
+    ends = np.cumsum(lengths).tolist()
+    return [Subset(dataset, order[end - k:end]) for end, k in zip(ends, lengths)]
+
+
+# ----------------------------------------------------------------------------- samplers
+class Sampler:
+    """Yields dataset indices (a batch sampler: lists of them); ``len`` is how many it yields."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+
+class SequentialSampler(Sampler):
+    """0, 1, ..., len(data_source) - 1."""
+
+    def __init__(self, data_source: Any) -> None:
+        self.data_source = data_source
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.data_source)))
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """A new random order of the indices at each iteration. Without replacement, num_samples (default: every
+    index once) is taken from successive permutations; with it, num_samples independent uniform draws."""
+
+    def __init__(self, data_source: Any, replacement: bool = False, num_samples: Optional[int] = None,
+                 generator: Optional[np.random.Generator] = None) -> None:
+        if not isinstance(replacement, bool):
+            raise TypeError(f"RandomSampler: replacement must be a bool, got {replacement!r}")
+        self.data_source, self.replacement, self._num_samples = data_source, replacement, num_samples
+        self.generator = generator
+        _generator(generator, "RandomSampler")  # (a wrong generator is refused here, not at the first epoch)
+        if not isinstance(self.num_samples, int) or isinstance(self.num_samples, bool) or self.num_samples <= 0:
+            raise ValueError(f"RandomSampler: num_samples must be a positive int, got {self.num_samples!r}")
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        n, k, gen = len(self.data_source), self.num_samples, _generator(self.generator, "RandomSampler")
+        if self.replacement:
+            return iter(gen.integers(0, n, size=k).tolist())
+        return iter(np.concatenate([gen.permutation(n) for _ in range(-(-k // n))])[:k].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """The sampler's indices in lists of batch_size; the last, shorter list is dropped with drop_last."""
+
+    def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+            raise ValueError(f"BatchSampler: batch_size must be a positive int, got {batch_size!r}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"BatchSampler: drop_last must be a bool, got {drop_last!r}")
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def __iter__(self) -> Iterator[List[int]]:
+        batch = []
+        for i in self.sampler:
+            batch.append(i)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+# ----------------------------------------------------------------------------- collation
+def _rebuild(elem: Any, parts: Any) -> Any:
+    """``parts`` (a dict for a mapping, a list for a sequence) in elem's container, as torch rebuilds it: a
+    namedtuple keeps its type, another tuple becomes a list, a dict or list (or subclass) is copied and filled."""
+    if isinstance(elem, Mapping):
+        if isinstance(elem, MutableMapping):
+            clone = copy.copy(elem)
+            clone.update(parts)
+            return clone
+        return dict(parts)
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):
+        return type(elem)(*parts)
+    if isinstance(elem, MutableSequence):
+        clone = copy.copy(elem)
+        clone[:] = parts
+        return clone
+    return list(parts)
+
+
+def _numeric_array(a: np.ndarray) -> bool:
+    return a.dtype.kind not in "SUO"
+
+
+def default_collate(batch: Sequence[Any]) -> Any:
+    """A list of samples -> one batch, by the type of the first sample (torch's rules): Tensors are stacked
+    along a new dim 0, numpy arrays too (as tensors), Python ints give an int64 tensor (bools a bool one),
+    floats a float64 one, numpy scalars a tensor of their dtype, strings stay a list; dicts are collated key by
+    key, tuples and lists field by field (a tuple comes back as a list, a namedtuple as itself)."""
+    if len(batch) == 0:
+        raise ValueError("default_collate: the batch is empty")
+    elem = batch[0]
+    if isinstance(elem, Tensor):
+        shapes = sorted({tuple(t.shape) for t in batch})
+        if len(shapes) > 1:
+            raise RuntimeError(f"default_collate: cannot stack tensors of different shapes {shapes} into one batch; "
+                               "pass a collate_fn that pads them (e.g. with nn.utils.rnn.pad_sequence)")
+        return stack(batch, 0)
+    if isinstance(elem, np.ndarray) and _numeric_array(elem):
+        return default_collate([as_tensor(a) for a in batch])
+    if isinstance(elem, (np.number, np.bool_)):
+        return tensor(np.array(batch))
+    if isinstance(elem, float):
+        return tensor(batch, dtype=float64)
+    if isinstance(elem, int):
+        return tensor(batch)
+    if isinstance(elem, (str, bytes)):
+        return batch
+    if isinstance(elem, Mapping):
+        return _rebuild(elem, {key: default_collate([d[key] for d in batch]) for key in elem})
+    if isinstance(elem, Sequence):
+        if len({len(e) for e in batch}) > 1:
+            raise RuntimeError(f"default_collate: the samples have different numbers of fields, "
+                               f"{sorted({len(e) for e in batch})}")
+        return _rebuild(elem, [default_collate(list(field)) for field in zip(*batch)])
+    raise TypeError(f"default_collate: a batch must hold tensors, numpy arrays, numbers, strings, dicts, tuples or "
+                    f"lists; found {type(elem).__name__}")
+
+
+def default_convert(data: Any) -> Any:
+    """One sample as it is, but numpy arrays and scalars made tensors (through tuples, lists and dicts, rebuilt
+    as default_collate does): what DataLoader(batch_size=None) applies to each sample, as torch."""
+    if (isinstance(data, np.ndarray) and _numeric_array(data)) or isinstance(data, (np.number, np.bool_)):
+        return as_tensor(data)
+    if isinstance(data, Mapping):
+        return _rebuild(data, {key: default_convert(data[key]) for key in data})
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
+        return _rebuild(data, [default_convert(d) for d in data])
+    return data
+
+
+# ----------------------------------------------------------------------------- the loader
+class DataLoader:
+    """Batches of a map-style dataset, one list of indices at a time, each joined by ``collate_fn``.
+
+    The indices come from ``batch_sampler`` (any iterable of index lists; data.length_batches's list is one,
+    the same batches every epoch until a new list is drawn), or
+    from ``sampler`` (default: SequentialSampler, or RandomSampler with ``shuffle``, drawing a new permutation
+    each epoch from ``generator`` or the package's seeded generator) cut into lists of ``batch_size``.
+    ``batch_size=None`` turns batching off: each sample goes through ``collate_fn`` (default: default_convert)
+    alone. Argument clashes raise ValueError as in torch. ``num_workers`` must be 0: this engine loads in the
+    one process it runs in, and anything else raises NotImplementedError rather than pretend to run workers.
+    """
+
+    def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: bool = False,
+                 sampler: Optional[Iterable[int]] = None, batch_sampler: Optional[Iterable[Sequence[int]]] = None,
+                 num_workers: int = 0, collate_fn: Optional[Callable[[Any], Any]] = None, drop_last: bool = False,
+                 generator: Optional[np.random.Generator] = None) -> None:
+        if num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be non-negative, got {num_workers}; "
+                             "use num_workers=0 to load in this process")
+        if num_workers > 0:
+            raise NotImplementedError(f"DataLoader: num_workers={num_workers}: this engine loads data in one "
+                                      "process; use num_workers=0")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, "
+                                 "sampler and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None disables batching and is mutually exclusive with drop_last")
+        if sampler is None:
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        if batch_size is not None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.dataset, self.batch_size, self.drop_last, self.num_workers = dataset, batch_size, drop_last, num_workers
+        self.sampler, self.batch_sampler, self.generator = sampler, batch_sampler, generator
+        self.collate_fn = collate_fn or (default_convert if batch_sampler is None else default_collate)
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.batch_sampler is None:
+            for i in self.sampler:
+                yield self.collate_fn(self.dataset[i])
+        else:
+            for indices in self.batch_sampler:
+                yield self.collate_fn([self.dataset[i] for i in indices])
+
+    def __len__(self) -> int:
+        return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
