@@ -968,3 +968,115 @@ def test_forward_hook_order_kwargs_and_gradients():
 def test_module_half():
     lin = nn.Linear(2, 2).half()
     assert lin.weight.dtype == np.float16 and lin.bias.dtype == np.float16
+
+
+def _with_parameter_containers(lib):
+    """One module built the same way with torch.nn (lib=torch) or ours (lib=None)."""
+    mod = tg if lib is None else lib
+    tnn = nn if lib is None else lib.nn
+
+    class Net(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = tnn.Linear(2, 3)
+            self.pl = tnn.ParameterList([tnn.Parameter(mod.zeros(2, 3)), mod.ones(3)])  # (a tensor becomes one)
+            self.pl.append(tnn.Parameter(mod.zeros(4)))
+            self.pd = tnn.ParameterDict({"w": tnn.Parameter(mod.ones(2)), "b": mod.zeros(1)})  # (sorted: b, w)
+            self.pd["a"] = tnn.Parameter(mod.ones(3, 1))
+            self.nested = tnn.ModuleList([tnn.ParameterDict(OrderedDict([("z", tnn.Parameter(mod.ones(1))),
+                                                                        ("y", tnn.Parameter(mod.ones(2)))]))])
+
+    return Net()
+
+
+def test_parameter_list_and_dict_keys_and_state_dict_round_trip_with_torch():
+    """Registered under torch's names and order: named_parameters and state_dict list the same keys, and a
+    state dict moves between the two both ways."""
+    torch = pytest.importorskip("torch")
+    theirs, ours = _with_parameter_containers(torch), _with_parameter_containers(None)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [k for k, _ in ours.named_parameters()] == [k for k, _ in theirs.named_parameters()]
+    assert "pd.b" in ours.state_dict() and list(ours.state_dict()).index("pd.b") < list(ours.state_dict()).index("pd.w")
+    with torch.no_grad():
+        for i, p in enumerate(theirs.parameters()):
+            p.copy_(torch.arange(p.numel(), dtype=p.dtype).reshape(p.shape) + i)
+    ours.load_state_dict(theirs.state_dict())
+    for k, v in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[k].numpy(), v.numpy(), err_msg=k)
+    back = _with_parameter_containers(torch)
+    back.load_state_dict(eval(README_TO_TORCH, {"torch": torch, "ours": ours}))
+    for k, v in back.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), theirs.state_dict()[k].numpy(), err_msg=k)
+
+
+def test_parameter_list_behaves_like_torchs():
+    m = _with_parameter_containers(None)
+    pl = m.pl
+    assert len(pl) == 3 and [p.shape for p in pl] == [(2, 3), (3,), (4,)]
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in pl)
+    first, second = pl[0], pl[-2]
+    part = pl[1:]
+    assert isinstance(part, nn.ParameterList) and list(part) == [pl[1], pl[2]] and part[0] is second
+    assert [k for k, _ in part.named_parameters()] == ["0", "1"]  # (renumbered, as torch's slice)
+    t = tg.ones(5)
+    pl[0] = t  # (a Tensor becomes a Parameter sharing its memory)
+    assert pl[0] is not first and pl[0].shape == (5,) and np.shares_memory(pl[0].data, t.data)
+    assert [k for k, _ in m.named_parameters()][2:5] == ["pl.0", "pl.1", "pl.2"]  # (the position keeps its name)
+    pl += [nn.Parameter(tg.ones(1))]
+    pl.extend((tg.zeros(2),))
+    assert len(pl) == 5 and list(m.state_dict())[4:7] == ["pl.2", "pl.3", "pl.4"]
+    m.double()  # (to() sees them: converted in place, the same Parameters)
+    assert pl[0].dtype == np.float64 and m.pl[1] is second and m.state_dict()["pl.1"].dtype == np.float64
+    sum(p.sum() for p in pl).backward()
+    assert all(p.grad is not None for p in pl)
+    with pytest.raises(IndexError, match="ParameterList.__getitem__: index 5 is out of range for 5 parameters"):
+        pl[5]
+    with pytest.raises(TypeError, match="ParameterList.append: expected a Parameter or a Tensor, got list"):
+        pl.append([1.0])
+    with pytest.raises(TypeError, match="ParameterList.extend: expected an iterable of Parameters, got Tensor"):
+        pl.extend(tg.ones(2))
+    with pytest.raises(TypeError, match="ParameterList.__getitem__: indices must be ints or slices, got str"):
+        pl["0"]
+    with pytest.raises(TypeError, match="only floating point tensors can require gradients"):
+        pl.append(tg.ones(2, dtype=tg.int64))
+    assert repr(nn.ParameterList([tg.zeros(2, 3)])) == "ParameterList(\n  (0): Parameter containing: [float32 of " \
+                                                         "size (2, 3)]\n)"
+    assert repr(nn.ParameterList()) == "ParameterList()" and len(nn.ParameterList()) == 0
+
+
+def test_parameter_dict_behaves_like_torchs():
+    pd = nn.ParameterDict({"w": tg.ones(2), "b": tg.zeros(1)})
+    assert list(pd) == ["b", "w"] and list(pd.keys()) == ["b", "w"]  # (a plain dict in sorted order, as torch)
+    assert list(nn.ParameterDict(OrderedDict([("w", tg.ones(1)), ("b", tg.ones(1))]))) == ["w", "b"]
+    assert list(nn.ParameterDict([("w", tg.ones(1)), ("b", tg.ones(1))])) == ["w", "b"]
+    assert isinstance(pd["w"], nn.Parameter) and pd.w is pd["w"] and "w" in pd and "x" not in pd and len(pd) == 2
+    pd["a"] = nn.Parameter(tg.ones(3))
+    assert [k for k, _ in pd.named_parameters()] == ["b", "w", "a"] and list(reversed(pd)) == ["a", "w", "b"]
+    old = pd["w"]
+    pd["w"] = tg.full((2,), 7.0)  # (replaced in its place)
+    assert list(pd) == ["b", "w", "a"] and pd.w is not old and pd.w.tolist() == [7.0, 7.0]
+    assert pd.get("nothing") is None and pd.get("a") is pd["a"] and [v for v in pd.values()][0] is pd["b"]
+    assert pd.setdefault("c", tg.ones(1)) is pd["c"] and pd.setdefault("c", tg.zeros(9)).shape == (1,)
+    assert pd.pop("c").shape == (1,) and "c" not in pd and not hasattr(pd, "c")
+    key, value = pd.popitem()
+    assert key == "a" and value.shape == (3,) and list(pd) == ["b", "w"]
+    copy = pd.copy()
+    assert list(copy) == ["b", "w"] and copy["w"] is pd["w"]
+    pd.update({"z": tg.ones(1), "y": tg.ones(1)})
+    assert list(pd) == ["b", "w", "y", "z"]
+    del pd["y"]
+    assert list(pd.items())[-1][0] == "z" and not hasattr(pd, "y")
+    with pytest.raises(KeyError, match="'update' is already an attribute of ParameterDict"):
+        pd["update"] = tg.ones(1)
+    with pytest.raises(KeyError, match="a key must be a non-empty string without '.'"):
+        pd["a.b"] = tg.ones(1)
+    with pytest.raises(TypeError, match="ParameterDict: a key must be a str, got int"):
+        pd[0] = tg.ones(1)
+    with pytest.raises(TypeError, match="ParameterDict.__setitem__: expected a Parameter or a Tensor, got float"):
+        pd["q"] = 1.0
+    with pytest.raises(KeyError):
+        del pd["nothing"]
+    with pytest.raises(ValueError, match="ParameterDict.update: element 0 must be a .key, parameter. pair"):
+        pd.update([("a", tg.ones(1), 3)])
+    pd.clear()
+    assert len(pd) == 0 and list(pd.parameters()) == [] and repr(pd) == "ParameterDict()"

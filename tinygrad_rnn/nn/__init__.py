@@ -9,10 +9,10 @@ from .layers import (AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, BatchNorm1
 from .layers import (CosineEmbeddingLoss, GaussianNLLLoss, Hardshrink, HingeEmbeddingLoss, MarginRankingLoss,
                      MultiLabelSoftMarginLoss, PoissonNLLLoss, PReLU, SoftMarginLoss, Softplus, Softshrink, Tanhshrink,
                      Threshold, TripletMarginLoss)
-from .module import Module, Parameter
+from .module import Module, Parameter, ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 
-__all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Linear", "Embedding", "LayerNorm", "Dropout",
+__all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "ParameterList", "ParameterDict", "Linear", "Embedding", "LayerNorm", "Dropout",
            "Sequential", "ModuleList", "ModuleDict", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",
            "SiLU", "LogSigmoid", "LeakyReLU", "ELU", "Hardtanh", "Flatten", "Unflatten",
            "GELU", "ReLU6", "SELU", "CELU", "Mish", "Softsign", "Hardsigmoid", "Hardswish", "Softmin", "GLU",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -418,6 +418,162 @@ class Module:
         if not lines:
             return f"{type(self).__name__}({extra})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(([extra] if extra else []) + lines) + "\n)"
+
+
+class _ParameterContainer(Module):
+    """What ParameterList and ParameterDict share: a Tensor that is not a Parameter becomes one (sharing its
+    memory, as torch's); a repr listing each parameter as torch's does."""
+
+    def _param(self, value: Any, op: str) -> Parameter:
+        if isinstance(value, Parameter):
+            return value
+        if isinstance(value, Tensor):
+            return Parameter(value)
+        raise TypeError(f"{type(self).__name__}.{op}: expected a Parameter or a Tensor, got {type(value).__name__}")
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __repr__(self) -> str:
+        lines = [f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}"
+                 f"{'' if p.device == 'cpu' else ' on ' + p.device}]" for k, p in self._parameters.items()]
+        return f"{type(self).__name__}(" + "".join(f"\n  {line}" for line in lines) + ("\n)" if lines else ")")
+
+
+class ParameterList(_ParameterContainer):
+    """A list of Parameters registered under their positions, as torch's: in a module's ``self.ps``, state_dict
+    keys 'ps.0', 'ps.1', ...; parameters(), to() and load_state_dict see them. Indexing, slicing (a new
+    ParameterList of the same Parameters), ``pl[i] = p``, append, extend and ``+=``."""
+
+    def __init__(self, values: Optional[Iterable[Any]] = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def _key(self, i: Any, op: str) -> str:
+        n = len(self)
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"ParameterList.{op}: indices must be ints or slices, got {type(i).__name__}")
+        if not -n <= i < n:
+            raise IndexError(f"ParameterList.{op}: index {i} is out of range for {n} parameters")
+        return str(int(i) % n)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return ParameterList(list(self._parameters.values())[i])
+        return self._parameters[self._key(i, "__getitem__")]
+
+    def __setitem__(self, i: Any, value: Any) -> None:
+        setattr(self, self._key(i, "__setitem__"), self._param(value, "__setitem__"))
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(list(self._parameters.values()))
+
+    def append(self, value: Any) -> "ParameterList":
+        setattr(self, str(len(self)), self._param(value, "append"))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> "ParameterList":
+        if isinstance(values, Tensor) or not isinstance(values, Iterable):
+            raise TypeError(f"ParameterList.extend: expected an iterable of Parameters, got {type(values).__name__}")
+        for v in values:
+            self.append(v)
+        return self
+
+    __iadd__ = extend
+
+
+class ParameterDict(_ParameterContainer):
+    """Parameters by string key, registered under their keys, as torch's: in a module's ``self.pd``, state_dict
+    keys 'pd.<key>'. A dict's methods; reached as pd[key] or pd.key. As in torch, a plain dict given to the
+    constructor or update() is taken in sorted key order (an OrderedDict, a ParameterDict or pairs in theirs)."""
+
+    def __init__(self, parameters: Any = None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict: a key must be a str, got {type(key).__name__}")
+        if not key or "." in key:
+            raise KeyError(f"ParameterDict: a key must be a non-empty string without '.', got {key!r}")
+        if key not in self._parameters and hasattr(self, key):
+            raise KeyError(f"ParameterDict: {key!r} is already an attribute of ParameterDict (as in torch, a key may "
+                           "not hide one)")
+        setattr(self, key, self._param(value, "__setitem__"))
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._parameters:
+            raise KeyError(key)
+        delattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._parameters))
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._parameters))
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._parameters
+
+    def keys(self) -> Iterable[str]:
+        return self._parameters.keys()
+
+    def values(self) -> Iterable[Parameter]:
+        return self._parameters.values()
+
+    def items(self) -> Iterable[Tuple[str, Parameter]]:
+        return self._parameters.items()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._parameters.get(key, default)
+
+    def pop(self, key: str) -> Parameter:
+        value = self[key]
+        del self[key]
+        return value
+
+    def popitem(self) -> Tuple[str, Parameter]:
+        """The last (key, parameter) added, removed."""
+        if not self._parameters:
+            raise KeyError("ParameterDict.popitem: the dict is empty")
+        key = next(reversed(self._parameters))
+        return key, self.pop(key)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """self[key], set to default first if the key is missing (default None: a missing key is left out)."""
+        if key not in self._parameters and default is not None:
+            self[key] = default
+        return self._parameters.get(key)
+
+    def clear(self) -> None:
+        for key in list(self._parameters):
+            del self[key]
+
+    def copy(self) -> "ParameterDict":
+        """A new ParameterDict holding the same Parameters (not copies of them), as torch's."""
+        return ParameterDict(OrderedDict(self._parameters))
+
+    def update(self, parameters: Any) -> None:
+        """Add or replace entries from a mapping or an iterable of (key, parameter) pairs."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = list(parameters.items())
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        elif isinstance(parameters, Iterable) and not isinstance(parameters, (str, Tensor)):
+            pairs = list(parameters)
+            for j, pair in enumerate(pairs):
+                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                    raise ValueError(f"ParameterDict.update: element {j} must be a (key, parameter) pair, got {pair!r}")
+        else:
+            raise TypeError(f"ParameterDict.update: expected a mapping or (key, parameter) pairs, got "
+                            f"{type(parameters).__name__}")
+        for key, value in pairs:
+            self[key] = value
 
 
 def _is_array_like(v: Any) -> bool:
