@@ -4,37 +4,32 @@ import types as _types
 from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .backend import cuda_available, manual_seed
-from .creation import (arange, as_tensor, eye, full, full_like, multinomial, ones, ones_like, rand, rand_like,
-                       randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .creation import (arange, as_tensor, empty, empty_like, eye, full, full_like, linspace, multinomial, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops import (allclose, argsort, bmm, cat, chunk, clamp, cumprod, cumsum, dot, einsum, equal, floor_divide, gather,
-                  index_select, lerp, logsumexp, maximum, minimum, mm, movedim, nan_to_num, narrow, outer, roll, select,
-                  sort, split, stack, topk, unflatten, where)
+from .ops import (addmm, allclose, argsort, baddbmm, bmm, broadcast_tensors, cat, cdist, chunk, clamp, count_nonzero,
+                  cumprod, cumsum, dot, einsum, equal, floor_divide, gather, index_select, kron, lerp, logsumexp,
+                  maximum, meshgrid, minimum, mm, movedim, nan_to_num, narrow, outer, roll, select, sort, split, stack,
+                  topk, unflatten, where)
 from . import nn, optim, utils
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, int64
+# torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
+from . import functions as _functions
+from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, argmax,
+                        argmin, asin, asinh, atan, atan2, atanh, broadcast_to, ceil, clamp_max, clamp_min, clip, clone,
+                        cos, cosh, detach, diag, diagonal, diff, div, eq, erf, exp, exp2, expm1, flatten, flip, floor,
+                        ge, gt, index_add, is_tensor, isfinite, isinf, isnan, le, log, log10, log1p, log2, log_softmax,
+                        logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor, lt, masked_fill,
+                        masked_select, matmul, mean, mul, ne, neg, nonzero, norm, numel, permute, prod, reciprocal,
+                        relu, remainder, repeat_interleave, reshape, rsqrt, scatter, scatter_add, sigmoid, sign, sin,
+                        sinh, softmax, sqrt, square, squeeze, std, std_mean, sub, swapaxes, t, tan, tanh, tile, trace,
+                        transpose, tril, triu, trunc, unbind, unsqueeze, var, var_mean)
+# (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
+sum, max, min, any, all, pow, round = (_functions.sum, _functions.max, _functions.min,  # noqa: A001
+                                       _functions.any, _functions.all, _functions.pow, _functions.round)
 
 __version__ = "0.1.0"
-
-# the common elementwise functions, as in torch (tg.tanh(x) is x.tanh())
-exp, log, sqrt, abs, tanh, sigmoid, relu = (Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.tanh,
-                                             Tensor.sigmoid, Tensor.relu)
-matmul, softmax, log_softmax, remainder = Tensor.__matmul__, Tensor.softmax, Tensor.log_softmax, Tensor.__mod__
-log1p, expm1, sin, cos, square, reciprocal, rsqrt = (Tensor.log1p, Tensor.expm1, Tensor.sin, Tensor.cos, Tensor.square,
-                                                   Tensor.reciprocal, Tensor.rsqrt)
-erf, tan, sinh, cosh, log2, log10, exp2 = (Tensor.erf, Tensor.tan, Tensor.sinh, Tensor.cosh, Tensor.log2,
-                                           Tensor.log10, Tensor.exp2)
-atan2, clamp_min, clamp_max = Tensor.atan2, Tensor.clamp_min, Tensor.clamp_max
-asin, acos, atan, asinh, acosh, atanh = Tensor.asin, Tensor.acos, Tensor.atan, Tensor.asinh, Tensor.acosh, Tensor.atanh
-arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
-logaddexp, logaddexp2 = Tensor.logaddexp, Tensor.logaddexp2
-scatter, scatter_add, masked_select = Tensor.scatter, Tensor.scatter_add, Tensor.masked_select
-repeat_interleave, tile, diff = Tensor.repeat_interleave, Tensor.tile, Tensor.diff
-floor, ceil, trunc, sign, prod = Tensor.floor, Tensor.ceil, Tensor.trunc, Tensor.sign, Tensor.prod
-round = Tensor.round  # noqa: A001
-tril, triu, diagonal, diag, trace = Tensor.tril, Tensor.triu, Tensor.diagonal, Tensor.diag, Tensor.trace
-logical_and, logical_or, logical_xor, logical_not = (Tensor.logical_and, Tensor.logical_or, Tensor.logical_xor,
-                                                     Tensor.logical_not)
 
 
 def from_numpy(a) -> Tensor:
@@ -64,6 +59,12 @@ __all__ = [
     "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
     "logaddexp", "logaddexp2",
     "scatter", "scatter_add", "masked_select", "repeat_interleave", "tile", "diff",
+    "argmax", "argmin", "mean", "std", "var", "std_mean", "var_mean", "amax", "amin", "norm", "count_nonzero",
+    "numel", "is_tensor", "isnan", "isinf", "isfinite", "nonzero", "index_add", "masked_fill", "flip", "unsqueeze",
+    "squeeze", "unbind", "transpose", "swapaxes", "permute", "reshape", "flatten", "broadcast_to", "t", "clip",
+    "clone", "detach", "neg", "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge",
+    "broadcast_tensors", "meshgrid", "kron", "cdist", "addmm", "baddbmm", "linspace", "empty", "empty_like",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "utils",
     "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long",
-]  # (tg.float, tg.int, tg.bool and tg.round are left out: a star import would shadow Python's own)
+]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
+#    import would shadow Python's own)

@@ -1,6 +1,7 @@
 """Making tensors: from data, filled, ranges and random (seeded by manual_seed)."""
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any, Optional
 
 import numpy as np
@@ -79,6 +80,78 @@ def arange(start: float, end: Optional[float] = None, step: float = 1, dtype: An
     if dtype is None:
         dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else np.float32
     return Tensor(backend.module_for(device).arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
+
+
+def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: str = "cpu",
+             requires_grad: bool = False) -> Tensor:
+    """torch.linspace: ``steps`` evenly spaced values from start to end, both included; float32 unless dtype is
+    given (an integer dtype truncates toward 0, from ends cast to it and a float64 step). Computed as torch's CPU
+    kernel does, from both ends toward the middle (start + i step in the first half, end - (steps - 1 - i) step
+    in the rest), so both ends are exact, and each value rounded as the kernel rounds it (_multiply_add): torch's
+    to the bit (for float64 and integer dtypes where numpy's longdouble is x86's 80-bit type; elsewhere to
+    rounding, so an integer may be 1 apart where a value falls near one)."""
+    start, end = (_linspace_end(v, what) for v, what in ((start, "start"), (end, "end")))
+    steps = int_value(steps)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"linspace: steps must be an int, got {type(steps).__name__}")
+    if steps < 0:
+        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
+    dt = np.dtype(np.float32 if dtype is None else dtype)
+    if dt.kind not in "iuf":
+        raise TypeError(f"linspace: dtype must be a floating or integer dtype, got {dt}")
+    work = dt if dt.kind == "f" else np.dtype(np.float64)  # (an integer dtype: ends cast to it, a float64 step)
+    with np.errstate(over="ignore", invalid="ignore"):  # (inf ends give inf and nan, as in torch)
+        a, b = (work.type(dt.type(np.float32(v) if dt == np.float16 else v)) for v in (start, end))  # (torch's
+        # half scalars come from float32)
+        step = (b - a) / work.type(max(steps - 1, 1))
+        i = np.arange(steps)
+        if steps <= 1:
+            values = np.full(steps, a)
+        else:
+            values = np.where(i < steps // 2, _multiply_add(a, step, i, work),
+                              _multiply_add(b, -step, steps - 1 - i, work))
+    return Tensor(backend.module_for(device).asarray(values.astype(dt)), requires_grad=requires_grad)
+
+
+def _multiply_add(a: Any, step: Any, k: np.ndarray, dt: np.dtype) -> np.ndarray:
+    """a + step * k in dtype dt, rounded once, as a fused multiply-add (torch's kernel compiles to those; float16's
+    arithmetic is rounded at each step, as torch's). Computed in a wider type, where the product is exact; a sum
+    that the wider type rounded onto a midpoint of dt (its terms far apart in magnitude) is redone exactly."""
+    if dt == np.float16:
+        return a + step * k.astype(dt)
+    wide = np.float64 if dt == np.float32 else np.longdouble  # (longdouble: x86's 80 bits; elsewhere float64 itself)
+    r = wide(a) + wide(step) * k.astype(wide)
+    out = r.astype(dt)
+    if np.finfo(wide).nmant > np.finfo(dt).nmant:
+        back = out.astype(wide)
+        other = np.nextafter(out, np.where(r > back, dt.type(np.inf), dt.type(-np.inf))).astype(wide)
+        for j in np.flatnonzero((r != back) & (r - back == other - r)):
+            out[j] = _nearest(Fraction(float(a)) + Fraction(float(step)) * int(k[j]), dt)
+    return out
+
+
+def _nearest(v: Fraction, dt: np.dtype) -> Any:
+    """v rounded to dt, to the nearest value, ties to the even one (going through float64 may round twice)."""
+    x = dt.type(float(v))
+    candidates = (np.nextafter(x, dt.type(-np.inf)), x, np.nextafter(x, dt.type(np.inf)))
+    return min(candidates, key=lambda c: (abs(Fraction(float(c)) - v), int(np.asarray(c).view(f"u{dt.itemsize}")) & 1))
+
+
+def _linspace_end(v: Any, what: str) -> Any:
+    """A number, or a 0-d tensor's number."""
+    if isinstance(v, Tensor):
+        if v.ndim:
+            raise ValueError(f"linspace: {what} must be a number or a 0-d tensor, got shape {v.shape}")
+        return v.item()
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"linspace: {what} must be a number, got {type(v).__name__}")
+    return v
+
+
+def empty(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """torch.empty's shape, dtype and device, filled with zeros rather than left uninitialised: what was in
+    memory would make results that read it by mistake change from run to run."""
+    return full(_shape(size, "empty"), 0.0, dtype, device, requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
@@ -165,6 +238,11 @@ def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
 
 def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return full(t.shape, fill_value, t.dtype if dtype is None else dtype, t.device, requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """empty of t's shape, dtype (unless given) and device: zeros, see empty."""
+    return _like(empty, t, dtype, requires_grad=requires_grad)
 
 
 def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -2686,3 +2686,180 @@ def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
         flat = xp_of(x.data).asarray(getattr(x.data.reshape(-1), op)())
         return _const(flat.reshape((1,) * x.ndim) if keepdim else flat)
     return _const(getattr(x.data, op)(axis=axes[0], keepdims=keepdim))
+
+
+# ============================================================================ torch's functions, composed
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    """torch.count_nonzero: how many elements are not 0 (nan counts) over dim (an int, a tuple, or None or ()
+    for all), int64; a count, without a gradient."""
+    axes = reduce_dims(dim, input.ndim, "count_nonzero")
+    return _const((input.data != 0).sum(axis=axes).astype(np.int64))
+
+
+def nonzero(x: Tensor, as_tuple: bool = False) -> Any:
+    """torch.nonzero: the indices of x's non-zero elements (nan counts), row-major; an (n, x.ndim) int64 tensor,
+    or with as_tuple one 1-d int64 tensor per dim (a 0-d x counts as 1-d there, as in torch). No gradient."""
+    xp = xp_of(x.data)
+    if as_tuple:
+        return tuple(_const(i.astype(np.int64)) for i in xp.nonzero(x.data.reshape(-1) if x.ndim == 0 else x.data))
+    return _const(xp.argwhere(x.data).astype(np.int64))
+
+
+def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: Any = 1) -> Tensor:
+    """torch.index_add, out of place: x with alpha * source[.., j, ..] added at x[.., index[j], ..] along dim,
+    repeated indices adding up. index is 0-d or 1-d of integers in 0..x.shape[dim]-1; source has x's dtype and
+    shape but index's length along dim. x's gradient is g, source's alpha g[.., index, ..] (IndexAdd's own)."""
+    op = "index_add"
+    if not isinstance(source, Tensor):
+        raise TypeError(f"{op}: source must be a Tensor, got {type(source).__name__}")
+    check_devices(op, [x, source])
+    if source.dtype != x.dtype:
+        raise TypeError(f"{op}: source must have the input's dtype {x.dtype}, got {source.dtype}")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or (
+            x.dtype.kind != "f" and not isinstance(alpha, numbers.Integral)):
+        raise TypeError(f"{op}: alpha must be a number (an integer for an integer input), got {alpha!r}")
+    idx = host_ints(index, op, "index")
+    if idx.ndim > 1:
+        raise ValueError(f"{op}: index must be 0-d or 1-d, got shape {idx.shape}")
+    idx = idx.reshape(-1)
+    if x.ndim == 0:  # (one element: as a 1-d tensor of one)
+        _one_dim(dim, 0, op)
+        if source.ndim > 1 or source.numel() != idx.size:
+            raise ValueError(f"{op}: a 0-d input takes a source of one element per index, got source shape "
+                             f"{source.shape} for index shape {idx.shape}")
+        return index_add(x.reshape(1), 0, idx, source.reshape(-1), alpha).reshape(())
+    d = _one_dim(dim, x.ndim, op)
+    if source.ndim != x.ndim or source.shape[:d] + source.shape[d + 1:] != x.shape[:d] + x.shape[d + 1:] \
+            or source.shape[d] != idx.size:
+        raise ValueError(f"{op}: source must have the input's shape {x.shape} but index's length {idx.size} along "
+                         f"dim {d}, got shape {source.shape}")
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):
+        bad = int(idx.min() if idx.min() < 0 else idx.max())
+        raise IndexError(f"{op}: index {bad} is out of range for dim {d} of size {x.shape[d]} (input shape "
+                         f"{x.shape})")
+    added = IndexAdd(x.shape, _along(d, backend.to_device(idx, x.device)))(source if alpha == 1 else source * alpha)
+    return x + added
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """torch.kron, the Kronecker product: for (m, n) and (p, q) matrices the (m p, n q) matrix of blocks
+    input[i, j] * other, for any dims alike (the shorter shape padded with leading 1s). A broadcast product and
+    a reshape, so both get gradients and the dtypes promote as in input * other."""
+    _two_tensors("kron", input, other)
+    nd = max(input.ndim, other.ndim)
+    a_shape, b_shape = ((1,) * (nd - t.ndim) + t.shape for t in (input, other))
+    a = input.reshape(tuple(v for n in a_shape for v in (n, 1)))
+    b = other.reshape(tuple(v for n in b_shape for v in (1, n)))
+    return (a * b).reshape(tuple(m * n for m, n in zip(a_shape, b_shape)))
+
+
+_CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = _CDIST_MODES[0]) -> Tensor:
+    """torch.cdist: the p-norm distance between each row of x1 (B.., P, M) and each row of x2 (B.., R, M), an
+    (B.., P, R) tensor, the batch dims broadcast; p >= 0 or inf, as Tensor.norm (p=0 counts differing
+    coordinates). Every difference is formed (memory B P R M), never torch's |x|^2 + |y|^2 - 2 x.y shortcut
+    for p=2, which loses digits to cancellation: compute_mode is checked but changes nothing. The gradient is
+    norm's, 0 where two rows coincide (as torch's)."""
+    _two_tensors("cdist", x1, x2)
+    if compute_mode not in _CDIST_MODES:
+        raise ValueError(f"cdist: compute_mode must be one of {', '.join(_CDIST_MODES)}; got {compute_mode!r}")
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not p >= 0:
+        raise ValueError(f"cdist: p must be a non-negative number or inf, got {p!r}")
+    if x1.dtype.kind != "f" or x2.dtype != x1.dtype:
+        raise TypeError(f"cdist: x1 and x2 must have one floating-point dtype, got {x1.dtype} and {x2.dtype}")
+    if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise ValueError(f"cdist: expected (.., P, M) and (.., R, M) with the same M, got shapes {x1.shape} and "
+                         f"{x2.shape}")
+    broadcast_shapes("cdist", ("x1's batch dims", x1.shape[:-2]), ("x2's", x2.shape[:-2]))
+    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
+
+
+def _scaled_sum(op: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+    """beta input + alpha product, input broadcasting to the product's shape; beta = 0 leaves input's values
+    out (a nan there does not spread) and gives it a zero gradient, as torch's addmm and baddbmm."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    check_devices(op, [input, product])
+    if input.dtype != product.dtype:
+        raise TypeError(f"{op}: input is {input.dtype}, the matrices {product.dtype}; all three must have one dtype "
+                        "(as in torch)")
+    for name, v in (("beta", beta), ("alpha", alpha)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or (
+                input.dtype.kind != "f" and not isinstance(v, numbers.Integral)):
+            raise TypeError(f"{op}: {name} must be a number (an integer for integer inputs), got {v!r}")
+    if broadcast_shapes(op, ("input", input.shape), ("the product", product.shape)) != product.shape:
+        raise ValueError(f"{op}: input of shape {input.shape} does not broadcast to the product's shape "
+                         f"{product.shape}")
+    if beta == 0:
+        input = where(np.zeros((), bool), input, 0)
+    elif beta != 1:
+        input = input * beta
+    return input + (product if alpha == 1 else product * alpha)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """torch.addmm: beta input + alpha (mat1 @ mat2) for (n, m) and (m, p) matrices, input broadcasting to (n, p);
+    one dtype for all three. With beta=0 input's values are left out (nan in it does not spread) and its
+    gradient is 0, as in torch."""
+    _two_tensors("addmm", mat1, mat2)
+    if mat1.ndim != 2 or mat2.ndim != 2 or mat1.shape[1] != mat2.shape[0]:
+        raise ValueError(f"addmm: expected (n, m) and (m, p) matrices, got shapes {mat1.shape} and {mat2.shape}")
+    return _scaled_sum("addmm", input, matmul(mat1, mat2, "addmm"), beta, alpha)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """torch.baddbmm: beta input + alpha (batch1 @ batch2) for (B, n, m) and (B, m, p) batches, input
+    broadcasting to (B, n, p); one dtype for all three; beta=0 as in addmm."""
+    _two_tensors("baddbmm", batch1, batch2)
+    if batch1.ndim != 3 or batch2.ndim != 3 or batch1.shape[0] != batch2.shape[0] \
+            or batch1.shape[2] != batch2.shape[1]:
+        raise ValueError(f"baddbmm: expected (B, n, m) and (B, m, p) with the same B and m, got shapes "
+                         f"{batch1.shape} and {batch2.shape}")
+    return _scaled_sum("baddbmm", input, matmul(batch1, batch2, "baddbmm"), beta, alpha)
+
+
+def _tensor_args(op: str, tensors: tuple) -> Tuple[Tensor, ...]:
+    """f(a, b, ...) or f([a, b, ...]): the Tensors, checked to be Tensors on one device."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: argument {i} must be a Tensor, got {type(t).__name__}")
+    check_devices(op, tensors)
+    return tensors
+
+
+def broadcast_tensors(*tensors: Tensor) -> Tuple[Tensor, ...]:
+    """torch.broadcast_tensors: each tensor broadcast to their common shape (read-only views whose gradients
+    sum back), each keeping its dtype."""
+    tensors = _tensor_args("broadcast_tensors", tensors)
+    shape = broadcast_shapes("broadcast_tensors", *[(f"tensor {i}", t.shape) for i, t in enumerate(tensors)])
+    return tuple(broadcast_to(t, shape) for t in tensors)
+
+
+def meshgrid(*tensors: Tensor, indexing: str = "ij") -> Tuple[Tensor, ...]:
+    """torch.meshgrid: for 1-d (or 0-d) tensors of lengths n0, n1, .., one grid (n0, n1, ..) each, tensor i
+    running along dim i ('ij', torch's default, which torch warns will be required; here it is simply the
+    default); 'xy' swaps the first two dims, (n1, n0, ..), numpy's default, x across and y down. Read-only views
+    (a reshape and broadcast_to): the gradients sum back. The tensors share one dtype."""
+    tensors = _tensor_args("meshgrid", tensors)
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise ValueError("meshgrid: expects at least one tensor")
+    for i, t in enumerate(tensors):
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: expects 0-d or 1-d tensors, got shape {t.shape} for tensor {i}")
+        if t.dtype != tensors[0].dtype:
+            raise TypeError(f"meshgrid: expects tensors of one dtype, got {tensors[0].dtype} and {t.dtype} "
+                            f"(tensor {i})")
+    dims = list(range(len(tensors)))
+    if indexing == "xy" and len(dims) > 1:
+        dims[0], dims[1] = 1, 0
+    shape = [0] * len(dims)
+    for t, d in zip(tensors, dims):
+        shape[d] = t.numel()
+    return tuple(broadcast_to(t.reshape([-1 if j == d else 1 for j in range(len(dims))]), tuple(shape))
+                 for t, d in zip(tensors, dims))

@@ -362,6 +362,16 @@ class Tensor:
     def numel(self) -> int:
         return int(self.data.size)
 
+    def element_size(self) -> int:
+        """Bytes per element (4 for float32), as torch's."""
+        return int(self.data.itemsize)
+
+    @property
+    def nbytes(self) -> int:
+        """numel() * element_size(): the bytes the elements take, counting each element of a broadcast view
+        (as torch's nbytes and numpy's), not the memory underneath."""
+        return int(self.data.nbytes)
+
     def dim(self) -> int:
         return self.data.ndim
 
@@ -396,6 +406,14 @@ class Tensor:
     @property
     def T(self) -> "Tensor":
         return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two dims swapped (a view): a batch of matrices, each transposed, as torch's mT."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: needs a matrix or a batch of matrices, got a {self.ndim}-d tensor of shape "
+                             f"{self.shape}")
+        return _ops.transpose(self, -2, -1)
 
     # ------------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:
@@ -1105,7 +1123,9 @@ class Tensor:
     def transpose(self, dim0: int, dim1: int) -> "Tensor":
         return _ops.transpose(self, dim0, dim1)
 
-    swapaxes = transpose
+    def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
+        """transpose, under numpy's and torch's other name (and argument names)."""
+        return _ops.transpose(self, axis0, axis1)
 
     def expand(self, *sizes: Any) -> "Tensor":
         return _ops.expand(self, _ops.dims_arg(sizes, "expand"))
@@ -1179,6 +1199,16 @@ class Tensor:
 
     def masked_select(self, mask: Any) -> "Tensor":
         return _ops.masked_select(self, mask)
+
+    def index_add(self, dim: int, index: Any, source: "Tensor", *, alpha: Any = 1) -> "Tensor":
+        """A copy of self with alpha * source's slices added at index along dim, repeated indices adding up
+        (torch.index_add, out of place); both get gradients."""
+        return _ops.index_add(self, dim, index, source, alpha)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """The indices of the non-zero elements (nan counts): an (n, ndim) int64 tensor, one row per element in
+        row-major order, or with as_tuple one 1-d tensor per dim (torch.nonzero)."""
+        return _ops.nonzero(self, as_tuple)
 
     def repeat_interleave(self, repeats: Any = None, dim: Optional[int] = None, *,
                           output_size: Optional[int] = None) -> "Tensor":

@@ -1,0 +1,747 @@
+"""torch's function forms (tg.sum(x, 1) as torch.sum(x, 1)) and the torch functions built from existing ops.
+
+The delegating forms (functions.py) are checked by one table: tg.X(t, ...) equals t.X(...) exactly and, where
+torch is importable, torch.X on the same values (values, dtype, and the gradients of every float argument). The
+functions with an implementation of their own (kron, cdist, addmm, baddbmm, meshgrid, broadcast_tensors,
+index_add, count_nonzero, nonzero, linspace, empty) are checked against a numpy reference and central differences
+in float64 over hypothesis shapes (0-d, size-1, empty, broadcasting), and against torch.
+"""
+import inspect
+import math
+import platform
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tg
+import tinygrad_rnn.functions as functions
+from strategies import arrays, broadcast_pair, check_op, shapes, tensor, with_fixtures
+
+try:
+    import torch
+except ImportError:  # (the torch comparisons skip; the rest runs)
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+X = np.array([[0.5, -1.25, 2.0], [0.0, 3.5, -0.75]])  # distinct values (no ties), one zero
+P = np.array([[0.5, 1.25, 2.0], [0.75, 3.5, 1.5]])  # positive
+U = np.array([[0.5, -0.25, 0.75], [0.125, -0.625, 0.3]])  # inside (-1, 1)
+G = P + 1.0  # above 1 (acosh)
+I = np.array([[1, 0, -3], [4, 0, 2]])  # integers with zeros
+J = np.array([[1, 5, -3], [4, -2, 2]])  # integers without
+B = np.array([[True, False, True], [False, False, True]])
+M3 = np.arange(24.0).reshape(2, 3, 4) / 7 - 1.5
+
+
+# ----------------------------------------------------------------------------- the delegating forms
+def _cases():
+    """(id, name, make): make(T) gives (args, kwargs) for tg.<name>, with T turning an array into a tensor."""
+    c = []
+
+    def add(name, make, tag=""):
+        c.append((f"{name}{'-' + tag if tag else ''}", name, make))
+
+    for name in ("exp", "abs", "tanh", "sigmoid", "relu", "expm1", "sin", "cos", "square", "erf", "tan", "sinh",
+                 "cosh", "exp2", "atan", "asinh", "floor", "ceil", "trunc", "sign", "round", "neg", "isnan", "isinf",
+                 "isfinite", "t", "clone", "detach", "numel", "logical_not"):
+        add(name, lambda T: ((T(X),), {}))
+    for name in ("log", "sqrt", "log1p", "reciprocal", "rsqrt", "log2", "log10"):
+        add(name, lambda T: ((T(P),), {}))
+    for name in ("asin", "acos", "atanh", "arcsin", "arccos", "arctanh"):
+        add(name, lambda T: ((T(U),), {}))
+    for name in ("acosh", "arccosh"):
+        add(name, lambda T: ((T(G),), {}))
+    add("arctan", lambda T: ((T(X),), {}))
+    add("arcsinh", lambda T: ((T(X),), {}))
+    add("round", lambda T: ((T(X * 3.3),), {"decimals": 1}), "decimals")
+    for name in ("atan2", "logaddexp", "logaddexp2", "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge"):
+        add(name, lambda T: ((T(X), T(P[1])), {}))
+    for name in ("logical_and", "logical_or", "logical_xor"):
+        add(name, lambda T: ((T(X), T(I)), {}))
+    add("add", lambda T: ((T(X), T(P)), {"alpha": 2.5}), "alpha")
+    add("sub", lambda T: ((T(X), 1.5), {"alpha": 2}), "number-alpha")
+    for name in ("add", "sub", "mul", "div", "pow", "remainder"):
+        add(name, lambda T: ((2.5, T(P)), {}), "number-input")
+        add(name, lambda T: ((2, T(J)), {}), "int-number-input")
+    add("pow", lambda T: ((T(P), 1.5), {}))
+    add("pow", lambda T: ((T(P), T(X)), {}), "tensor-exponent")
+    add("remainder", lambda T: ((T(X), 0.75), {}))
+    add("clamp_min", lambda T: ((T(X), 0.25), {}))
+    add("clamp_max", lambda T: ((T(X), 0.25), {}))
+    add("clip", lambda T: ((T(X), -0.6, 1.1), {}))
+    add("clip", lambda T: ((T(X),), {"max": 0.3}), "max")
+    # reductions
+    for name in ("sum", "mean", "prod", "amax", "amin"):
+        add(name, lambda T: ((T(X),), {}))
+    for name in ("sum", "mean", "amax", "amin", "logsumexp"):
+        add(name, lambda T: ((T(M3), (0, 2)), {"keepdim": True}), "dims-keepdim")
+    add("sum", lambda T: ((T(I), 1), {}), "int")
+    add("sum", lambda T: ((T(B),), {"dim": 0}), "bool")
+    add("prod", lambda T: ((T(X), 1), {}), "dim")
+    for name in ("std", "var", "std_mean", "var_mean"):
+        add(name, lambda T: ((T(X),), {}))
+        add(name, lambda T: ((T(M3), 1), {"keepdim": True}), "dim-keepdim")
+        add(name, lambda T: ((T(M3), (0, 2)), {"correction": 0}), "correction")
+        add(name, lambda T: ((T(M3), 1, False), {}), "unbiased")
+    for name in ("max", "min"):
+        add(name, lambda T: ((T(X),), {}))
+        add(name, lambda T: ((T(X), 1), {}), "dim")
+        add(name, lambda T: ((T(M3),), {"dim": -1, "keepdim": True}), "dim-keepdim")
+        add(name, lambda T: ((T(X), T(P)), {}), "other")
+    for name in ("argmax", "argmin"):
+        add(name, lambda T: ((T(X),), {}))
+        add(name, lambda T: ((T(M3), 1), {"keepdim": True}), "dim")
+    for name in ("any", "all"):
+        add(name, lambda T: ((T(I),), {}))
+        add(name, lambda T: ((T(B), 1), {}), "dim")
+        add(name, lambda T: ((T(X),), {"dim": 0, "keepdim": True}), "keepdim")
+    add("norm", lambda T: ((T(X),), {}))
+    for p in (1, 3, math.inf, -math.inf, 0, "fro", 0.5):
+        add("norm", lambda T, p=p: ((T(M3), p, (0, 2)), {}), f"p{p}")
+    add("norm", lambda T: ((T(M3),), {"p": 2, "dim": 1, "keepdim": True}), "keepdim")
+    add("count_nonzero", lambda T: ((T(I),), {}))
+    add("count_nonzero", lambda T: ((T(I), 0), {}), "dim")
+    add("cumsum", lambda T: ((T(X), 1), {}))
+    add("cumprod", lambda T: ((T(X), 0), {}))
+    add("softmax", lambda T: ((T(X), 1), {}))
+    add("log_softmax", lambda T: ((T(X), 0), {}))
+    add("matmul", lambda T: ((T(X), T(P.T)), {}))
+    add("sort", lambda T: ((T(X),), {"descending": True}))
+    add("argsort", lambda T: ((T(X), 0), {}))
+    add("topk", lambda T: ((T(X), 2), {}))
+    # movement and indexing
+    add("transpose", lambda T: ((T(M3), 0, 2), {}))
+    add("swapaxes", lambda T: ((T(M3), 0, -1), {}))
+    add("swapaxes", lambda T: ((T(M3),), {"axis0": 1, "axis1": 2}), "keywords")
+    add("permute", lambda T: ((T(M3), (2, 0, 1)), {}))
+    add("permute", lambda T: ((T(M3),), {"dims": (1, 0, 2)}), "keyword")
+    add("reshape", lambda T: ((T(M3), (4, -1)), {}))
+    add("reshape", lambda T: ((T(M3),), {"shape": [24]}), "keyword")
+    add("flatten", lambda T: ((T(M3), 1), {}))
+    add("flip", lambda T: ((T(M3), (0, 2)), {}))
+    add("flip", lambda T: ((T(M3),), {"dims": [-1]}), "keyword")
+    add("tile", lambda T: ((T(X), (2, 1, 2)), {}))
+    add("tile", lambda T: ((T(X),), {"dims": (2,)}), "keyword")
+    add("squeeze", lambda T: ((T(X[None, :, None]),), {}))
+    add("squeeze", lambda T: ((T(X[None]), 0), {}), "dim")
+    add("unsqueeze", lambda T: ((T(X), -1), {}))
+    add("unbind", lambda T: ((T(M3), 1), {}))
+    add("broadcast_to", lambda T: ((T(X[0]), (4, 3)), {}))
+    add("narrow", lambda T: ((T(M3), 2, 1, 2), {}))
+    add("select", lambda T: ((T(M3), 1, -1), {}))
+    add("split", lambda T: ((T(M3), 2, 2), {}))
+    add("chunk", lambda T: ((T(M3), 2, 1), {}))
+    add("roll", lambda T: ((T(X), 1, 1), {}))
+    add("movedim", lambda T: ((T(M3), 0, -1), {}))
+    add("diff", lambda T: ((T(M3),), {"dim": 1}))
+    add("tril", lambda T: ((T(M3),), {}))
+    add("triu", lambda T: ((T(M3), 1), {}))
+    add("diagonal", lambda T: ((T(M3), 0, 1, 2), {}))
+    add("diag", lambda T: ((T(X[0]),), {}))
+    add("trace", lambda T: ((T(X),), {}))
+    add("masked_fill", lambda T: ((T(X), T(B), -9.0), {}))
+    add("masked_select", lambda T: ((T(X), T(B)), {}))
+    add("repeat_interleave", lambda T: ((T(X), 2, 1), {}))
+    add("index_select", lambda T: ((T(M3), 2, T(np.array([3, 0, 3]))), {}))
+    add("gather", lambda T: ((T(X), 1, T(np.array([[2, 0], [1, 1]]))), {}))
+    add("scatter", lambda T: ((T(X), 1, T(np.array([[2, 0], [1, 0]])), T(P[:, :2])), {}))
+    add("scatter_add", lambda T: ((T(X), 1, T(np.array([[2, 2], [1, 0]])), T(P[:, :2])), {}))
+    add("index_add", lambda T: ((T(X), 1, T(np.array([2, 0, 2, 2])), T(np.ones((2, 4)))), {}))
+    add("index_add", lambda T: ((T(X), 0, T(np.array([1])), T(P[:1])), {"alpha": -2.0}), "alpha")
+    add("nonzero", lambda T: ((T(I),), {}))
+    add("nonzero", lambda T: ((T(X),), {"as_tuple": True}), "as_tuple")
+    add("where", lambda T: ((T(B), T(X), T(P)), {}))
+    add("clamp", lambda T: ((T(X), -0.5, 1.0), {}))
+    add("maximum", lambda T: ((T(X), T(P[0])), {}))
+    add("lerp", lambda T: ((T(X), T(P), 0.25), {}))
+    return c
+
+
+CASES = _cases()
+NOT_THE_METHOD = {"where"}  # (x.where(condition, y) takes its arguments in another order than where(condition, x, y))
+SEQUENCE_ARG = {"reshape": "shape", "permute": "dims", "flip": "dims", "tile": "dims"}  # (the method takes varargs)
+NO_TORCH_GRAD = {"remainder-number-input"}  # (torch: "derivative for aten::remainder is not implemented")
+
+
+def _T(lib):
+    def make(a):
+        a = np.asarray(a)
+        if lib == "tg":
+            return tg.tensor(a, requires_grad=a.dtype.kind == "f")
+        return torch.tensor(a, requires_grad=a.dtype.kind == "f")
+    return make
+
+
+def _flat(out):
+    """The output as a list of arrays (tuples and named tuples flattened, Python numbers kept)."""
+    if isinstance(out, (tuple, list)):
+        return [a for o in out for a in _flat(o)]
+    return [out]
+
+
+def _np(v):
+    if torch is not None and isinstance(v, torch.Tensor):
+        return v.detach().numpy()
+    return v.numpy() if isinstance(v, tg.Tensor) else np.asarray(v)
+
+
+def _dtype_name(v):
+    return str(v.dtype).replace("torch.", "") if hasattr(v, "dtype") else type(v).__name__
+
+
+def _grads(out, args):
+    """Backpropagate sum(out_k * w_k) over the float outputs with fixed weights; the float tensor args' grads."""
+    floats = [o for o in _flat(out) if getattr(o, "requires_grad", False)]
+    if not floats:
+        return None
+    total = sum((o * o.new_tensor(1.0 + 0.25 * np.arange(int(np.prod(o.shape))).reshape(o.shape))).sum()
+                for o in floats)
+    total.backward()
+    return [None if a.grad is None else _np(a.grad) for a in args if getattr(a, "requires_grad", False)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_function_form_equals_method_and_torch(case):
+    case_id, name, make = case
+    args, kwargs = make(_T("tg"))
+    out = getattr(tg, name)(*args, **kwargs)
+    if isinstance(args[0], tg.Tensor) and hasattr(tg.Tensor, name) and name not in NOT_THE_METHOD:
+        method_args, method_kwargs = make(_T("tg"))
+        if SEQUENCE_ARG.get(name) in method_kwargs:
+            method_args = method_args + (method_kwargs.pop(SEQUENCE_ARG[name]),)
+        expected = getattr(method_args[0], name)(*method_args[1:], **method_kwargs)
+        assert type(out) is type(expected) and len(_flat(out)) == len(_flat(expected))
+        for o, e in zip(_flat(out), _flat(expected)):
+            assert _dtype_name(o) == _dtype_name(e) and np.shape(_np(o)) == np.shape(_np(e))
+            np.testing.assert_array_equal(_np(o), _np(e))
+        mine, theirs = _grads(out, args), _grads(expected, method_args)
+        assert (mine is None) == (theirs is None)
+        for g, h in zip(mine or [], theirs or []):
+            np.testing.assert_array_equal(g, h)
+    if torch is None:
+        return
+    t_args, _ = make(_T("torch"))
+    t_out = getattr(torch, name)(*t_args, **kwargs)
+    assert len(_flat(out)) == len(_flat(t_out))
+    for o, e in zip(_flat(out), _flat(t_out)):
+        assert _dtype_name(o) == _dtype_name(e), (name, _dtype_name(o), _dtype_name(e))
+        np.testing.assert_allclose(_np(o), _np(e), rtol=1e-12, atol=1e-14, err_msg=name)
+    if case_id in NO_TORCH_GRAD:
+        return
+    args, _ = make(_T("tg"))  # (fresh leaves: the comparison above may have backpropagated into the first ones)
+    mine, theirs = _grads(getattr(tg, name)(*args, **kwargs), args), _grads(t_out, t_args)
+    if mine is None:  # (no float output: nothing to differentiate, or torch's gradient is 0 everywhere)
+        assert theirs is None or all(h is None or not h.any() for h in theirs), name
+        return
+    assert len(mine) == len(theirs)
+    for g, h in zip(mine, theirs):
+        g = np.zeros_like(h) if g is None and h is not None else g
+        h = np.zeros_like(g) if h is None and g is not None else h
+        if g is not None:
+            np.testing.assert_allclose(g, h, rtol=1e-12, atol=1e-14, err_msg=f"{name} gradient")
+
+
+def test_every_method_form_is_in_the_table():
+    """A form added to functions.py without a row above fails here."""
+    forms = {n for n, f in vars(functions).items() if callable(f) and getattr(f, "__module__", "") == functions.__name__
+             and not n.startswith("_") and n not in ("method_form", "is_tensor")}
+    assert forms - {c[1] for c in CASES} == set()
+
+
+def test_forms_read_like_torch_in_help():
+    """input first (torch's name, usable as a keyword), the method's docstring and type hints."""
+    for name in ("sum", "std", "masked_fill", "index_add", "nonzero", "add", "reshape", "std_mean"):
+        f = getattr(tg, name)
+        assert f.__name__ == name and list(inspect.signature(f).parameters)[0] == "input"
+        assert f.__doc__ and f"torch.{name}" in f.__doc__
+        assert "input" in f.__annotations__ and "return" in f.__annotations__
+    assert "correction" in str(inspect.signature(tg.var)) and "sum((x - mean)^2)" in tg.var.__doc__
+    x = tg.tensor(X)
+    assert tg.equal(tg.sum(input=x, dim=1), x.sum(1)) and tg.equal(tg.reshape(input=x, shape=(3, 2)), x.reshape(3, 2))
+
+
+@pytest.mark.parametrize("name", ["sum", "exp", "reshape", "std_mean", "max", "add", "pow", "flip", "numel"])
+def test_forms_refuse_what_is_not_a_tensor(name):
+    """Naming the op, as torch's TypeError does; a number is refused unless another argument is a Tensor."""
+    with pytest.raises(TypeError, match=f"{name}: input must be"):
+        getattr(tg, name)([1.0, 2.0], *([1] if name in ("add", "pow", "reshape", "flip") else []))
+    if name in ("add", "pow"):
+        with pytest.raises(TypeError, match=f"{name}: input must be a Tensor, or a number"):
+            getattr(tg, name)(2, 3)
+
+
+def test_is_tensor_and_numel():
+    assert tg.is_tensor(tg.ones(2)) and tg.is_tensor(tg.nn.Parameter(tg.ones(2)))
+    assert not tg.is_tensor(np.ones(2)) and not tg.is_tensor([1])
+    assert tg.numel(tg.ones(2, 0, 3)) == 0 and tg.numel(tg.tensor(1.0)) == 1 and type(tg.numel(tg.ones(2))) is int
+
+
+@with_fixtures
+# ----------------------------------------------------------------------------- kron
+@given(st.data(), st.integers(0, 3), st.integers(0, 3))
+def test_kron_property(device, data, nd_a, nd_b):
+    a = data.draw(arrays(data.draw(shapes(nd_a, nd_a, min_side=0, max_side=3))))
+    b = data.draw(arrays(data.draw(shapes(nd_b, nd_b, min_side=0, max_side=3))))
+    check_op(tg.kron, np.kron, [a, b], device, gradgrad=True)
+
+
+def test_kron_dtypes_and_errors_as_torch():
+    assert tg.kron(tg.ones(2, dtype=tg.int64), tg.ones(3)).dtype == np.float32  # (promoted as a product)
+    assert tg.kron(tg.ones(2, dtype=tg.int64), tg.ones(3, dtype=tg.int64)).dtype == np.int64
+    with pytest.raises(TypeError, match="kron: other must be a Tensor"):
+        tg.kron(tg.ones(2), [1.0])
+
+
+@needs_torch
+def test_kron_matches_torch():
+    a, b = np.random.default_rng(0).standard_normal((2, 3)), np.random.default_rng(1).standard_normal((4, 1, 2))
+    x, y = tensor(a), tensor(b)
+    tx, ty = (torch.tensor(v, requires_grad=True) for v in (a, b))
+    out, t_out = tg.kron(x, y), torch.kron(tx, ty)
+    np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-14)
+    w = np.random.default_rng(2).standard_normal(out.shape)
+    (out * tg.tensor(w)).sum().backward()
+    (t_out * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- cdist
+OFFSETS = np.array([0.11, 0.23, 0.37, 0.49])  # x2's coordinate k sits OFFSETS[k] off the integers: every
+# difference is nonzero and |differences| in different coordinates never tie (their fractional parts differ),
+# so each p-norm is differentiable with room to spare for gradcheck's steps
+
+
+def _cdist_np(a, b, p):
+    d = np.abs(a[..., :, None, :] - b[..., None, :, :])
+    if p == math.inf:
+        return d.max(-1, initial=0.0)
+    if p == 0:
+        return (d != 0).sum(-1).astype(d.dtype)
+    return (d ** p).sum(-1) ** (1 / p)
+
+
+@with_fixtures
+@given(st.data(), st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0, math.inf]))
+def test_cdist_property(device, data, p):
+    batch = data.draw(broadcast_pair(0, 2, min_side=1, max_side=2))
+    rows1, rows2, m = data.draw(st.integers(0, 3)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 4))
+    ints = lambda s: hnp.arrays(np.float64, s, elements=st.integers(-2, 2).map(float))  # noqa: E731
+    a = data.draw(ints(batch[0] + (rows1, m)))
+    b = data.draw(ints(batch[1] + (rows2, m))) + OFFSETS[:m]
+    check_op(lambda x, y: tg.cdist(x, y, p), lambda x, y: _cdist_np(x, y, p), [a, b], device)
+
+
+@needs_torch
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0, 2.0, 3.0, math.inf])
+def test_cdist_matches_torch(p):
+    """Values and gradients, with coinciding rows (zero distances), where torch's gradient is 0 (not nan)."""
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((2, 5, 3)), rng.standard_normal((1, 4, 3))
+    b[0, 1] = a[0, 2]
+    x, y = tensor(a), tensor(b)
+    tx, ty = (torch.tensor(v, requires_grad=True) for v in (a, b))
+    out, t_out = tg.cdist(x, y, p=p), torch.cdist(tx, ty, p=p, compute_mode="donot_use_mm_for_euclid_dist")
+    assert out.shape == tuple(t_out.shape) and out.dtype == np.float64
+    np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-12, atol=1e-14)
+    if p == 0:  # (a count: a constant, as Tensor.norm's p=0, where torch records a zero gradient)
+        assert not out.requires_grad
+        return
+    w = rng.standard_normal(out.shape)
+    (out * tg.tensor(w)).sum().backward()
+    (t_out * torch.tensor(w)).sum().backward()
+    for mine, theirs in ((x, tx), (y, ty)):
+        assert np.isfinite(mine.grad.numpy()).all()
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@needs_torch
+def test_cdist_float32_and_large_agree_with_torch_mm_path():
+    """Past 25 rows torch's p=2 takes the |x|^2 + |y|^2 - 2 x.y path; ours agrees to float32 rounding."""
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((40, 8)).astype(np.float32), rng.standard_normal((30, 8)).astype(np.float32)
+    out = tg.cdist(tg.tensor(a), tg.tensor(b))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), torch.cdist(torch.tensor(a), torch.tensor(b)).numpy(), rtol=1e-4)
+
+
+def test_cdist_errors():
+    with pytest.raises(TypeError, match=r"cdist: x1 and x2 must have one floating-point dtype, got int64 and int64"):
+        tg.cdist(tg.ones(3, 2, dtype=tg.int64), tg.ones(4, 2, dtype=tg.int64))
+    with pytest.raises(TypeError, match="cdist: .* float32 and float64"):
+        tg.cdist(tg.ones(3, 2), tg.ones(4, 2, dtype=tg.float64))
+    with pytest.raises(ValueError, match=r"cdist: expected .* got shapes \(3,\) and \(4, 3\)"):
+        tg.cdist(tg.ones(3), tg.ones(4, 3))
+    with pytest.raises(ValueError, match=r"cdist: .* got shapes \(3, 2\) and \(4, 3\)"):
+        tg.cdist(tg.ones(3, 2), tg.ones(4, 3))
+    with pytest.raises(ValueError, match="cdist: x1's batch dims .* do not broadcast"):
+        tg.cdist(tg.ones(2, 3, 2), tg.ones(3, 4, 2))
+    with pytest.raises(ValueError, match="cdist: p must be a non-negative"):
+        tg.cdist(tg.ones(3, 2), tg.ones(4, 2), p=-1)
+    with pytest.raises(ValueError, match="cdist: compute_mode must be one of"):
+        tg.cdist(tg.ones(3, 2), tg.ones(4, 2), compute_mode="fast")
+    assert tg.cdist(tg.ones(0, 2), tg.ones(4, 2)).shape == (0, 4)
+    np.testing.assert_array_equal(tg.cdist(tg.ones(3, 0), tg.ones(4, 0)).numpy(), np.zeros((3, 4)))
+
+
+# ----------------------------------------------------------------------------- addmm, baddbmm
+@st.composite
+def _addmm_case(draw, batched):
+    n, m, p = (draw(st.integers(0, 3)) for _ in range(3))
+    b = draw(st.integers(1, 2))
+    out_shape = (b, n, p) if batched else (n, p)
+    in_shape = draw(st.sampled_from([out_shape, out_shape[-1:], (), (n, 1), (1, p)]))
+    beta, alpha = draw(st.sampled_from([1, 0, 0.5, -2.0])), draw(st.sampled_from([1, 0.25, -1.5]))
+    lead = (b,) if batched else ()
+    return [draw(arrays(in_shape)), draw(arrays(lead + (n, m))), draw(arrays(lead + (m, p)))], beta, alpha
+
+
+@with_fixtures
+@given(_addmm_case(False))
+def test_addmm_property(device, case):
+    arrays_in, beta, alpha = case
+    check_op(lambda i, a, b: tg.addmm(i, a, b, beta=beta, alpha=alpha),
+             lambda i, a, b: beta * i + alpha * (a @ b) + 0 * (a @ b), arrays_in, device, gradgrad=True)
+
+
+@with_fixtures
+@given(_addmm_case(True))
+def test_baddbmm_property(device, case):
+    arrays_in, beta, alpha = case
+    check_op(lambda i, a, b: tg.baddbmm(i, a, b, beta=beta, alpha=alpha),
+             lambda i, a, b: beta * i + alpha * (a @ b) + 0 * (a @ b), arrays_in, device, gradgrad=True)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["addmm", "baddbmm"])
+@pytest.mark.parametrize("beta, alpha", [(1, 1), (0.5, -2.0), (0, 3.0)])
+def test_addmm_baddbmm_match_torch(name, beta, alpha):
+    """beta=0 leaves a nan in input out and gives input a zero gradient, as torch's."""
+    rng = np.random.default_rng(5)
+    lead = (2,) if name == "baddbmm" else ()
+    i, a, b = rng.standard_normal((4,)), rng.standard_normal(lead + (3, 5)), rng.standard_normal(lead + (5, 4))
+    i[1] = np.nan if beta == 0 else i[1]
+    ours = [tensor(v) for v in (i, a, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (i, a, b)]
+    out = getattr(tg, name)(*ours, beta=beta, alpha=alpha)
+    t_out = getattr(torch, name)(*theirs, beta=beta, alpha=alpha)
+    np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-12)
+    w = rng.standard_normal(out.shape)
+    (out * tg.tensor(w)).sum().backward()
+    (t_out * torch.tensor(w)).sum().backward()
+    for mine, t in zip(ours, theirs):
+        np.testing.assert_allclose(mine.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+def test_addmm_errors_name_the_op_and_shapes():
+    with pytest.raises(ValueError, match=r"addmm: expected \(n, m\) and \(m, p\) matrices, got shapes \(2, 4\) and "
+                                         r"\(3, 3\)"):
+        tg.addmm(tg.ones(3), tg.ones(2, 4), tg.ones(3, 3))
+    with pytest.raises(ValueError, match=r"addmm: input of shape \(2, 1, 3\) does not broadcast to the product's "
+                                         r"shape \(2, 3\)"):
+        tg.addmm(tg.ones(2, 1, 3), tg.ones(2, 4), tg.ones(4, 3))
+    with pytest.raises(ValueError, match=r"addmm: input \(5,\) and the product \(2, 3\) do not broadcast"):
+        tg.addmm(tg.ones(5), tg.ones(2, 4), tg.ones(4, 3))
+    with pytest.raises(TypeError, match="addmm: input is float64, the matrices float32"):
+        tg.addmm(tg.ones(3, dtype=tg.float64), tg.ones(2, 4), tg.ones(4, 3))
+    with pytest.raises(TypeError, match="addmm: .* same dtype"):
+        tg.addmm(tg.ones(3), tg.ones(2, 4), tg.ones(4, 3, dtype=tg.float64))
+    with pytest.raises(TypeError, match="addmm: alpha must be a number .* integer"):
+        tg.addmm(tg.ones(3, dtype=tg.int64), tg.ones(2, 4, dtype=tg.int64), tg.ones(4, 3, dtype=tg.int64), alpha=0.5)
+    with pytest.raises(ValueError, match=r"baddbmm: expected \(B, n, m\) and \(B, m, p\) .* \(2, 2, 4\) and "
+                                         r"\(1, 4, 3\)"):
+        tg.baddbmm(tg.ones(3), tg.ones(2, 2, 4), tg.ones(1, 4, 3))
+    out = tg.addmm(tg.ones(3, dtype=tg.int64), tg.ones(2, 4, dtype=tg.int64), tg.ones(4, 3, dtype=tg.int64), beta=2)
+    assert out.dtype == np.int64 and out.tolist() == [[6, 6, 6], [6, 6, 6]]
+
+
+@with_fixtures
+# ----------------------------------------------------------------------------- meshgrid, broadcast_tensors
+@given(st.data(), st.sampled_from(["ij", "xy"]), st.booleans())
+def test_meshgrid_property(device, data, indexing, as_list):
+    n = data.draw(st.integers(1, 3))
+    ins = [data.draw(arrays(data.draw(shapes(0, 1, min_side=0, max_side=3)))) for _ in range(n)]
+    fn = (lambda *ts: tg.meshgrid(list(ts), indexing=indexing)) if as_list else \
+        (lambda *ts: tg.meshgrid(*ts, indexing=indexing))
+    check_op(fn, lambda *a: np.meshgrid(*a, indexing=indexing), ins, device)
+
+
+@needs_torch
+@pytest.mark.parametrize("indexing", ["ij", "xy"])
+def test_meshgrid_matches_torch(indexing):
+    a, b, c = np.arange(3.0), np.array(7.0), np.arange(4.0) / 3
+    ours = tg.meshgrid(tg.tensor(a), tg.tensor(b), tg.tensor(c), indexing=indexing)
+    theirs = torch.meshgrid(torch.tensor(a), torch.tensor(b), torch.tensor(c), indexing=indexing)
+    for o, t in zip(ours, theirs):
+        assert o.shape == tuple(t.shape) and o.dtype == np.float64
+        np.testing.assert_array_equal(o.numpy(), t.numpy())
+    assert tg.meshgrid(tg.arange(3), tg.arange(2))[0].shape == (3, 2)  # (default 'ij', as torch's)
+
+
+def test_meshgrid_errors():
+    with pytest.raises(TypeError, match="meshgrid: expects tensors of one dtype, got int64 and float32"):
+        tg.meshgrid(tg.arange(3), tg.ones(2))
+    with pytest.raises(ValueError, match=r"meshgrid: expects 0-d or 1-d tensors, got shape \(2, 2\) for tensor 0"):
+        tg.meshgrid(tg.ones(2, 2), tg.ones(2))
+    with pytest.raises(ValueError, match="meshgrid: indexing must be 'ij' or 'xy'"):
+        tg.meshgrid(tg.ones(2), indexing="ji")
+    with pytest.raises(ValueError, match="meshgrid: expects at least one tensor"):
+        tg.meshgrid()
+    with pytest.raises(TypeError, match="meshgrid: argument 1 must be a Tensor, got list"):
+        tg.meshgrid(tg.ones(2), [1.0])
+
+
+@with_fixtures
+@given(broadcast_pair(), st.data())
+def test_broadcast_tensors_property(device, shape_pair, data):
+    a, b = (data.draw(arrays(s)) for s in shape_pair)
+    check_op(tg.broadcast_tensors, np.broadcast_arrays, [a, b], device)
+
+
+@needs_torch
+def test_broadcast_tensors_match_torch():
+    parts = [np.arange(3, dtype=np.int64), np.ones((2, 1), np.float32), np.array(True)]
+    ours = tg.broadcast_tensors(*[tg.tensor(p) for p in parts])
+    theirs = torch.broadcast_tensors(*[torch.tensor(p) for p in parts])
+    assert isinstance(ours, tuple) and tg.broadcast_tensors() == ()
+    for o, t in zip(ours, theirs):
+        assert o.shape == tuple(t.shape) and _dtype_name(o) == _dtype_name(t)
+        np.testing.assert_array_equal(o.numpy(), t.numpy())
+    with pytest.raises(ValueError, match=r"broadcast_tensors: tensor 0 \(2,\) and tensor 1 \(3,\) do not broadcast"):
+        tg.broadcast_tensors(tg.ones(2), tg.ones(3))
+
+
+# ----------------------------------------------------------------------------- index_add
+@st.composite
+def _index_add_case(draw):
+    shape = draw(shapes(0, 3, min_side=1, max_side=3))
+    nd = len(shape)
+    dim = draw(st.integers(-max(nd, 1), max(nd, 1) - 1))
+    size = shape[dim % nd] if nd else 1
+    index = np.array(draw(st.lists(st.integers(0, size - 1), min_size=0 if nd else 1, max_size=4 if nd else 1)),
+                     dtype=np.int64)  # (repeats are likely: they must add up)
+    src_shape = (shape[:dim % nd] + (index.size,) + shape[dim % nd + 1:]) if nd else draw(st.sampled_from([(), (1,)]))
+    return [draw(arrays(shape)), draw(arrays(src_shape))], dim, index, draw(st.sampled_from([1, -0.5, 2.0]))
+
+
+def _index_add_np(x, dim, index, src, alpha):
+    out = x.reshape(-1).copy() if x.ndim == 0 else x.copy()
+    d = dim % max(x.ndim, 1)
+    np.add.at(out, (slice(None),) * d + (index,), alpha * src.reshape(-1) if x.ndim == 0 else alpha * src)
+    return out.reshape(x.shape)
+
+
+@with_fixtures
+@given(_index_add_case())
+def test_index_add_property(device, case):
+    arrays_in, dim, index, alpha = case
+    check_op(lambda x, s: tg.index_add(x, dim, tg.tensor(index, device=device), s, alpha=alpha),
+             lambda x, s: _index_add_np(x, dim, index, s, alpha), arrays_in, device, gradgrad=True)
+
+
+@needs_torch
+def test_index_add_errors_as_torch():
+    """The cases torch refuses are refused, with the same error kinds where torch's is a TypeError or IndexError."""
+    x = tg.zeros(3, 2)
+    with pytest.raises(IndexError, match=r"index_add: index -1 is out of range for dim 0 of size 3 \(input shape "
+                                         r"\(3, 2\)\)"):
+        x.index_add(0, tg.tensor([0, -1]), tg.ones(2, 2))
+    with pytest.raises(IndexError, match="index_add: index 3 is out of range"):
+        x.index_add(0, tg.tensor([0, 3]), tg.ones(2, 2))
+    with pytest.raises(TypeError, match="index_add: source must have the input's dtype float32, got float64"):
+        x.index_add(0, tg.tensor([0, 1]), tg.ones(2, 2, dtype=tg.float64))
+    with pytest.raises(TypeError, match="index_add: index must be integers, got dtype float32"):
+        x.index_add(0, tg.tensor([0.0, 1.0]), tg.ones(2, 2))
+    with pytest.raises(ValueError, match=r"index_add: index must be 0-d or 1-d, got shape \(1, 1\)"):
+        x.index_add(0, tg.tensor([[1]]), tg.ones(1, 2))
+    with pytest.raises(ValueError, match=r"index_add: source must have the input's shape \(3, 2\) but index's length "
+                                         r"2 along dim 0, got shape \(1, 2\)"):
+        x.index_add(0, tg.tensor([1, 2]), tg.ones(1, 2))
+    with pytest.raises(IndexError, match="index_add: dim 2 is out of range"):
+        x.index_add(2, tg.tensor([1]), tg.ones(3, 1))
+    with pytest.raises(TypeError, match=r"index_add: alpha must be a number \(an integer for an integer input\)"):
+        tg.tensor([1, 2]).index_add(0, tg.tensor([0]), tg.tensor([2]), alpha=2.5)
+    # and what torch accepts, as torch computes it
+    t = torch.zeros(3, 2)
+    for args, kw in [((0, [0, 0, 2], np.ones((3, 2), np.float32)), {}), ((1, [1], np.ones((3, 1), np.float32)), {}),
+                     ((0, 1, np.ones((1, 2), np.float32)), {"alpha": 3.0}), ((-1, [1, 1], np.ones((3, 2), np.float32)),
+                                                                            {})]:
+        dim, index, src = args
+        ours = x.index_add(dim, tg.tensor(index), tg.tensor(src), **kw)
+        theirs = t.index_add(dim, torch.tensor(index), torch.tensor(src), **kw)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    ours = tg.tensor([1, 2]).index_add(0, tg.tensor([0]), tg.tensor([2]), alpha=2)
+    assert ours.dtype == np.int64 and ours.tolist() == torch.tensor([1, 2]).index_add(
+        0, torch.tensor([0]), torch.tensor([2]), alpha=2).tolist()
+    assert tg.tensor(1.0).index_add(0, tg.tensor([0]), tg.tensor(2.0)).item() == 3.0
+
+
+# ----------------------------------------------------------------------------- nonzero, count_nonzero
+@st.composite
+def _sparse(draw):
+    shape = draw(shapes(0, 3, min_side=0, max_side=3))
+    kind = draw(st.sampled_from(["float", "int", "bool"]))
+    elements = {"float": st.sampled_from([0.0, 0.0, -1.5, 2.0, np.nan]), "int": st.sampled_from([0, 0, 3, -2]),
+                "bool": st.booleans()}[kind]
+    return draw(hnp.arrays({"float": np.float64, "int": np.int32, "bool": np.bool_}[kind], shape, elements=elements))
+
+
+@needs_torch
+@given(_sparse(), st.data())
+def test_nonzero_and_count_nonzero_match_torch(a, data):
+    x, t = tg.tensor(a), torch.tensor(a)
+    out = tg.nonzero(x)
+    assert out.dtype == np.int64 and out.shape == tuple(torch.nonzero(t).shape)
+    np.testing.assert_array_equal(out.numpy(), torch.nonzero(t).numpy())
+    for o, e in zip(x.nonzero(as_tuple=True), torch.nonzero(t, as_tuple=True)):
+        assert o.dtype == np.int64
+        np.testing.assert_array_equal(o.numpy(), e.numpy())
+    dim = data.draw(st.sampled_from([None, ()] + list(range(-a.ndim, a.ndim)) + ([(0, -1)] if a.ndim > 1 else [])))
+    ours = tg.count_nonzero(x, dim)
+    theirs = torch.count_nonzero(t) if dim is None else torch.count_nonzero(t, dim)
+    assert ours.dtype == np.int64
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_count_nonzero_dims_and_errors():
+    x = tg.tensor([[0.0, 1.0, np.nan], [2.0, 0.0, 0.0]])
+    assert tg.count_nonzero(x, ()).tolist() == 3 and tg.count_nonzero(x, [0, 1]).tolist() == 3  # (() is every dim)
+    assert tg.count_nonzero(x, -1).tolist() == [2, 1] and tg.count_nonzero(x).dtype == np.int64
+    with pytest.raises(ValueError, match="count_nonzero: dim .* repeats an axis"):
+        tg.count_nonzero(tg.ones(2, 2), dim=(0, 0))
+    with pytest.raises(IndexError, match="count_nonzero: dim 2 is out of range"):
+        tg.count_nonzero(tg.ones(2, 2), dim=2)
+
+
+# ----------------------------------------------------------------------------- norm (the method's function form)
+@needs_torch
+@given(st.data(), st.sampled_from([1, 2, 3, 0.5, math.inf, -math.inf, "fro", None]), st.booleans())
+def test_norm_matches_torch(data, p, keepdim):
+    shape = data.draw(shapes(1, 3, min_side=1, max_side=3))
+    a = data.draw(hnp.arrays(np.float64, shape, elements=st.integers(-8, 8).map(lambda k: k / 4 + 0.125),
+                             unique=True))  # (no zeros, no ties: the gradients are unique)
+    dim = data.draw(st.sampled_from([None, -1, tuple(range(len(shape)))]))
+    if p in ("fro", None) and dim is not None:  # (torch's Frobenius norm takes one or two dims)
+        dim = (dim,) if isinstance(dim, int) else dim[-2:]
+    x, t = tensor(a), torch.tensor(a, requires_grad=True)
+    ours = tg.norm(x, p, dim, keepdim) if p is not None else tg.norm(x, dim=dim, keepdim=keepdim)
+    theirs = torch.norm(t, p, dim, keepdim) if p is not None else torch.norm(t, dim=dim, keepdim=keepdim)
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12)
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@with_fixtures
+# ----------------------------------------------------------------------------- std_mean, var_mean
+@given(st.data(), st.sampled_from(["std_mean", "var_mean"]))
+def test_std_var_mean_property(device, data, name):
+    shape = data.draw(shapes(1, 3, min_side=2, max_side=3))
+    a = data.draw(hnp.arrays(np.float64, shape, elements=st.integers(-8, 8).map(lambda k: k / 4), unique=True))
+    dim = data.draw(st.sampled_from([None, 0, -1]))
+    correction = data.draw(st.sampled_from([0, 1]))
+    spread = np.std if name == "std_mean" else np.var
+    check_op(lambda x: getattr(tg, name)(x, dim, correction=correction),
+             lambda x: (spread(x, axis=dim, ddof=correction), np.mean(x, axis=dim)), [a], device)
+
+
+# ----------------------------------------------------------------------------- linspace, empty
+EXTENDED_LONGDOUBLE = np.finfo(np.longdouble).nmant >= 63 and platform.machine().lower() in ("x86_64", "amd64")
+
+
+@needs_torch
+@given(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3), st.integers(0, 300),
+       st.sampled_from(["float32", "float64", "int64", "int32", "float16"]))
+@example(4671809.221474068, -6.243505148690633e-11, 369, "float32")  # (ends far apart in magnitude: a sum the
+@example(1.0, 2.4080875631676648e-110, 15, "float64")  # wider type rounds onto a midpoint, redone exactly)
+@example(2336.7187154788006, 6000.0, 9, "float16")  # (torch's half scalar comes from float32: 23.38, not 23.36)
+def test_linspace_matches_torch(start, end, steps, dtype):
+    """To the bit, as torch's kernel rounds each multiply-add once (float64 and integers through an 80-bit
+    longdouble; elsewhere to rounding: integers may then be 1 apart where a value falls near one)."""
+    if dtype == "float16":
+        start, end = start / 100, end / 100
+    ours = tg.linspace(start, end, steps, dtype=np.dtype(dtype))
+    theirs = torch.linspace(start, end, steps, dtype=getattr(torch, dtype)).numpy()
+    assert ours.shape == (steps,) and ours.dtype == np.dtype(dtype) and ours.device == "cpu"
+    if dtype in ("float32", "float16") or EXTENDED_LONGDOUBLE:
+        np.testing.assert_array_equal(ours.numpy(), theirs)
+    else:
+        scale = max(abs(start), abs(end), 1.0)
+        tol = 1.0 if dtype.startswith("int") else 4 * np.finfo(dtype).eps * scale
+        np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.astype(np.float64), rtol=0, atol=tol)
+
+
+def test_linspace_arguments():
+    assert tg.linspace(0, 1, 5).dtype == np.float32 and tg.linspace(0, 1, 5).tolist() == [0, 0.25, 0.5, 0.75, 1]
+    assert tg.linspace(tg.tensor(1.0), tg.tensor(2), 3).tolist() == [1.0, 1.5, 2.0]
+    assert tg.linspace(0.5, 10, 4, dtype=tg.int64).tolist() == [0, 3, 6, 10]  # (start cast first, as torch)
+    assert tg.linspace(3, 5, 1).tolist() == [3.0] and tg.linspace(3, 5, 0).shape == (0,)
+    x = tg.linspace(0, 1, 3, dtype=tg.float64, requires_grad=True)
+    assert x.requires_grad and x.is_leaf and x.dtype == np.float64
+    with pytest.raises(ValueError, match="linspace: steps must be non-negative, got -1"):
+        tg.linspace(0, 1, -1)
+    with pytest.raises(TypeError, match="linspace: steps must be an int, got float"):
+        tg.linspace(0, 1, 3.0)
+    with pytest.raises(ValueError, match=r"linspace: start must be a number or a 0-d tensor, got shape \(1,\)"):
+        tg.linspace(tg.ones(1), 2, 3)
+    with pytest.raises(TypeError, match="linspace: dtype must be a floating or integer dtype, got bool"):
+        tg.linspace(0, 1, 3, dtype=tg.bool_)
+
+
+@needs_torch
+@pytest.mark.parametrize("size", [(2, 3), ((2, 3),), ([4],), ((),)])
+def test_empty_as_torch(size):
+    """Shape, dtype, device and requires_grad as torch's; the values are zeros (torch leaves them unset)."""
+    ours, theirs = tg.empty(*size), torch.empty(*size)
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == np.float32 and not ours.numpy().any()
+    x = tg.empty(*size, dtype=tg.float64, requires_grad=True)
+    assert x.dtype == np.float64 and x.requires_grad
+    like = tg.empty_like(tg.ones(2, 5, dtype=tg.int32))
+    assert like.shape == (2, 5) and like.dtype == np.int32
+    with pytest.raises(ValueError, match="empty: sizes must be non-negative"):
+        tg.empty(-1)
+
+
+@with_fixtures
+# ----------------------------------------------------------------------------- Tensor: mT, element_size, nbytes
+@given(st.data())
+def test_mT_property(device, data):
+    a = data.draw(arrays(data.draw(shapes(2, 4, min_side=0))))
+    check_op(lambda x: x.mT, lambda x: np.swapaxes(x, -1, -2), [a], device)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "int64", "bool"])
+def test_element_size_nbytes_as_torch(dtype):
+    a = np.zeros((3, 2), dtype=dtype)
+    x, t = tg.tensor(a), torch.tensor(a)
+    assert x.element_size() == t.element_size() and x.nbytes == t.nbytes
+    assert x.expand(4, 3, 2).nbytes == t.expand(4, 3, 2).nbytes  # (every element of a broadcast view counts)
+    assert tg.tensor(a)[:, 0].nbytes == t[:, 0].nbytes
+
+
+@needs_torch
+def test_mT_matches_torch_and_refuses_vectors():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(tg.tensor(a).mT.numpy(), torch.tensor(a).mT.numpy())
+    x = tg.tensor(a)
+    assert x.mT._version == 0 and x.mT.data.base is not None  # (a view, as torch's)
+    with pytest.raises(ValueError, match=r"mT: needs a matrix or a batch of matrices, got a 1-d tensor of shape "
+                                         r"\(3,\)"):
+        tg.ones(3).mT
+
+
+def test_results_stay_on_the_inputs_device(device):
+    """What is made from a tensor lands on its device; what is made from nothing, on the one asked for."""
+    x = tg.tensor([[0.0, 1.5], [2.0, 0.0]], device=device)
+    outs = [tg.nonzero(x), *tg.nonzero(x, as_tuple=True), tg.count_nonzero(x, 0), x.index_add(0, [1], x[:1]), x.mT,
+            tg.kron(x, x), tg.cdist(x, x), tg.addmm(x[0], x, x), *tg.meshgrid(x[0], x[1]),
+            *tg.broadcast_tensors(x, x[0]), tg.linspace(0, 1, 3, device=device), tg.empty(2, device=device),
+            tg.empty_like(x), tg.sum(x, 0)]
+    assert all(o.device == device for o in outs)
+    assert tg.nonzero(x).tolist() == [[0, 1], [1, 0]] and tg.count_nonzero(x, 0).tolist() == [1, 1]
