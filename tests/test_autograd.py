@@ -708,6 +708,19 @@ def test_retain_grad_on_non_leaf():
     np.testing.assert_allclose(x.grad.numpy(), 3 * y.grad.numpy(), rtol=1e-14)
 
 
+def test_retain_grad_keeps_the_gradient_after_hooks_registered_later():
+    """As torch's (2.0 on): retain_grad's hook runs after every hook on the tensor, whichever came first, so
+    .grad is the gradient the hooks passed on, the one that flows upstream."""
+    x = tg.tensor([0.5, -1.0], requires_grad=True)
+    y = x.tanh()
+    y.retain_grad()
+    y.register_hook(lambda g: g * 3)
+    y.register_hook(lambda g: g + 1)
+    (y * 2).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [7.0, 7.0])
+    np.testing.assert_allclose(x.grad.numpy(), 7 * (1 - np.tanh([0.5, -1.0]) ** 2), rtol=1e-6)
+
+
 # ============================================================================ hooks
 def test_hook_on_leaf_sees_and_replaces_gradient():
     x = tensor([1.0, 2.0])

@@ -581,14 +581,16 @@ class Tensor:
             self.register_hook(keep)
 
     def register_hook(self, fn: Callable[["Tensor"], Optional["Tensor"]]) -> _Handle:
-        """Call ``fn(grad)`` with the gradient flowing into this tensor; a returned Tensor replaces it."""
+        """Call ``fn(grad)`` with the gradient flowing into this tensor; a returned Tensor replaces it. As in torch,
+        hooks run in the order registered, but before retain_grad's, which keeps the gradient after them all."""
         if not self._requires_grad:
             raise RuntimeError("register_hook: this tensor does not require grad, so no gradient will flow into it")
         owner = self._node()
         if owner._hooks is None:
             owner._hooks = []
-        owner._hooks.append(fn)
-        return _Handle(owner._hooks, fn)
+        hooks = owner._hooks
+        hooks.insert(next((i for i, h in enumerate(hooks) if hasattr(h, "retains")), len(hooks)), fn)
+        return _Handle(hooks, fn)
 
     # ------------------------------------------------------------------ device and dtype
     def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None) -> "Tensor":
