@@ -150,6 +150,11 @@ def test_other_argument_errors():
         x.chunk(0)
     with raises(ValueError, "permute", "(0, 0)", "(2, 3)"):
         x.permute(0, 0)
+    for dims in [(0, 2), (0, 3), (-3, 1), (1, -4)]:  # (out of range, also where d % 2 would name a dim: IndexError)
+        with raises(IndexError, "permute", f"dim {dims[0] if dims[0] < 0 else dims[1]}", "out of range", "2 dims"):
+            x.permute(*dims)
+        with raises(IndexError, "permute", "out of range"):
+            x.T.permute(*dims)
     with raises(ValueError, "broadcast_to", "(2, 3)", "(4, 3)"):
         x.broadcast_to((4, 3))
     with raises(TypeError, "where", "condition"):

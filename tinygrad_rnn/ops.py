@@ -1307,8 +1307,12 @@ class Permute(Function):
         self.dims = dims
 
     def forward(self, x):
-        if len(self.dims) != x.ndim or sorted([d % x.ndim for d in self.dims]) != list(range(x.ndim)):
-            raise ValueError(f"permute: dims {self.dims} are not a permutation of the {x.ndim} dims of shape {x.shape}")
+        n = x.ndim
+        if len(self.dims) != n or sorted([d + n if d < 0 else d for d in self.dims]) != list(range(n)):
+            for d in self.dims if len(self.dims) == n else ():  # (an out-of-range dim: IndexError, as torch's)
+                if not -n <= d < n:
+                    raise IndexError(f"permute: dim {d} is out of range for a tensor with {n} dims (shape {x.shape})")
+            raise ValueError(f"permute: dims {self.dims} are not a permutation of the {n} dims of shape {x.shape}")
         return x.transpose(self.dims)
 
     def backward(self, g):
