@@ -1983,6 +1983,23 @@ def test_dtype_promotion_follows_torch():
     assert tg.cat([tg.tensor([1]), tg.tensor([True])]).dtype == np.int64
 
 
+def test_integer_true_division_is_float32_division_of_the_values():
+    """int / int as torch's: both sides made float32 first, so a number (or 0-d tensor) outside an int tensor's
+    dtype is not wrapped into it (uint8 / np.int64(-4) divided by 252) nor refused (int8 / 300)."""
+    f32 = lambda *v: np.array(v, np.float32)  # noqa: E731
+    u = tg.tensor(np.array([1, 200, 7], np.uint8))
+    for d in (np.int64(-4), -4, tg.tensor(-4)):
+        assert (u / d).dtype == np.float32 and (d / u).dtype == np.float32
+        np.testing.assert_array_equal((u / d).numpy(), f32(1, 200, 7) / np.float32(-4))
+        np.testing.assert_array_equal((d / u).numpy(), np.float32(-4) / f32(1, 200, 7))
+    i = tg.tensor(np.array([3, -6], np.int8))
+    np.testing.assert_array_equal((i / 300).numpy(), f32(3, -6) / np.float32(300))
+    np.testing.assert_array_equal(i.div(np.int64(2 ** 40)).numpy(), f32(3, -6) / np.float32(2 ** 40))
+    assert (i / tg.tensor(np.array([2, 4], np.int64))).tolist() == [1.5, -1.5]
+    assert (tg.tensor([True, False]) / True).dtype == np.float32 and (tg.tensor(5) / 2).tolist() == 2.5
+    assert (i / tg.tensor(2.0, dtype=tg.float64)).dtype == np.float64  # (a float side: the usual promotion)
+
+
 def test_an_empty_dim_means_every_dim_in_reductions():
     """torch reads dim=() (or []) in a reduction as all dims, not as none (numpy's reading)."""
     x = tg.tensor(np.arange(6.0).reshape(2, 1, 3))

@@ -146,6 +146,22 @@ class Div(Function):
         return unbroadcast(ga, a.shape), (unbroadcast(-ga * a / b, b.shape) if self.needs_input_grad[1] else None)
 
 
+def div(a: Any, b: Any) -> Tensor:
+    """a / b. Two integer (or bool) operands, tensors, arrays or numbers, are each made float32 first, as in
+    torch's true division: a number is never wrapped into an int tensor's dtype on the way (a uint8 x /
+    np.int64(-4) divides by -4, not 252; x / 1000 is no OverflowError)."""
+    if _integral(a) and _integral(b):
+        a, b = (x._floating() if isinstance(x, Tensor) else x.astype(np.float32) if hasattr(x, "astype")
+                else float(x) for x in (a, b))
+    return Div()(*operands("div", a, b))
+
+
+def _integral(x: Any) -> bool:
+    if isinstance(x, Tensor) or isinstance(x, np.ndarray) or backend.is_cupy_array(x):
+        return x.dtype.kind in "biu"
+    return isinstance(x, (int, np.integer, np.bool_))  # (a Python bool is an int)
+
+
 class Remainder(Function):
     """a % b with the divisor's sign (Python's and torch.remainder's rule): a - b (a // b);
     d/da = 1, d/db = -(a // b)."""

@@ -692,10 +692,10 @@ class Tensor:
         return _ops.Mul()(*_ops.operands("mul", other, self))
 
     def __truediv__(self, other: Any) -> "Tensor":
-        return _ops.Div()(*_ops.operands("div", self, other))
+        return _ops.div(self, other)
 
     def __rtruediv__(self, other: Any) -> "Tensor":
-        return _ops.Div()(*_ops.operands("div", other, self))
+        return _ops.div(other, self)
 
     # torch's method names for the operators
     def add(self, other: Any, alpha: float = 1) -> "Tensor":
