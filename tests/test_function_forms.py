@@ -359,6 +359,29 @@ def test_cdist_matches_torch(p):
         np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+def test_cdist_inf_gives_each_tied_coordinate_the_whole_gradient_and_zeros_without_coordinates():
+    """p=inf as torch's cdist: every coordinate where |x1 - x2| reaches the max gets the whole gradient (amax and
+    norm(inf) share it among ties); with M = 0 every distance is 0, as for the other p (the max of nothing was an
+    error naming amax)."""
+    x = tg.tensor([[1.0, -1.0, 0.5], [2.0, 0.0, -2.0]], dtype=tg.float64, requires_grad=True)
+    y = tg.tensor([[0.0, 0.0, 0.0]], dtype=tg.float64, requires_grad=True)
+    d = tg.cdist(x, y, p=math.inf)
+    assert d.tolist() == [[1.0], [2.0]]
+    d.sum().backward()
+    assert x.grad.tolist() == [[1.0, -1.0, 0.0], [1.0, 0.0, -1.0]] and y.grad.tolist() == [[-2.0, 1.0, 1.0]]
+    if torch is not None:
+        tx, ty = (torch.tensor(v.numpy(), requires_grad=True) for v in (x, y))
+        torch.cdist(tx, ty, p=math.inf).sum().backward()
+        assert tx.grad.tolist() == x.grad.tolist() and ty.grad.tolist() == y.grad.tolist()
+    for p in (0.0, 0.5, 1.0, 2.0, math.inf):
+        a = tg.ones(2, 3, 0, dtype=tg.float64, requires_grad=True)
+        out = tg.cdist(a, tg.ones(1, 4, 0, dtype=tg.float64), p=p)
+        assert out.shape == (2, 3, 4) and not out.numpy().any()
+    b = tg.tensor(np.random.default_rng(5).standard_normal((3, 4)) + OFFSETS, requires_grad=True)
+    c = tg.tensor(np.zeros((2, 4)), requires_grad=True)
+    assert tg.gradgradcheck(lambda u, v: tg.cdist(u, v, p=math.inf), (b, c))
+
+
 @needs_torch
 def test_cdist_float32_and_large_agree_with_torch_mm_path():
     """Past 25 rows torch's p=2 takes the |x|^2 + |y|^2 - 2 x.y path; ours agrees to float32 rounding."""

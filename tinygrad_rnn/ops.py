@@ -2776,12 +2776,29 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
 _CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
 
 
+class CdistInf(Function):
+    """cdist's p=inf from the differences d (.., P, R, M): max |d| over M (0 where M is 0, as torch), with torch's
+    cdist gradient: each coordinate where |d| reaches the max gets the whole gradient, times sign(d) (amax and
+    norm(inf) share it among ties instead)."""
+
+    def forward(self, d):
+        xp = xp_of(d)
+        a = xp.abs(d)
+        out = a.max(axis=-1) if d.shape[-1] else xp.zeros(d.shape[:-1], d.dtype)
+        self.slope = xp.sign(d) * (a == out[..., None])
+        return out
+
+    def backward(self, g):
+        return (g.unsqueeze(-1) * _const(self.slope),)
+
+
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = _CDIST_MODES[0]) -> Tensor:
     """torch.cdist: the p-norm distance between each row of x1 (B.., P, M) and each row of x2 (B.., R, M), an
     (B.., P, R) tensor, the batch dims broadcast; p >= 0 or inf, as Tensor.norm (p=0 counts differing
     coordinates). Every difference is formed (memory B P R M), never torch's |x|^2 + |y|^2 - 2 x.y shortcut
     for p=2, which loses digits to cancellation: compute_mode is checked but changes nothing. The gradient is
-    norm's, 0 where two rows coincide (as torch's)."""
+    norm's, 0 where two rows coincide (as torch's); for p=inf torch's cdist's own (CdistInf: tied coordinates
+    each get the whole gradient)."""
     _two_tensors("cdist", x1, x2)
     if compute_mode not in _CDIST_MODES:
         raise ValueError(f"cdist: compute_mode must be one of {', '.join(_CDIST_MODES)}; got {compute_mode!r}")
@@ -2793,7 +2810,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = _CDIST_MOD
         raise ValueError(f"cdist: expected (.., P, M) and (.., R, M) with the same M, got shapes {x1.shape} and "
                          f"{x2.shape}")
     broadcast_shapes("cdist", ("x1's batch dims", x1.shape[:-2]), ("x2's", x2.shape[:-2]))
-    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return CdistInf()(diff) if p == math.inf else diff.norm(p, dim=-1)
 
 
 def _scaled_sum(op: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
