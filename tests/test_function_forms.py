@@ -638,6 +638,20 @@ def test_count_nonzero_dims_and_errors():
         tg.count_nonzero(tg.ones(2, 2), dim=(0, 0))
     with pytest.raises(IndexError, match="count_nonzero: dim 2 is out of range"):
         tg.count_nonzero(tg.ones(2, 2), dim=2)
+    for bad in ([1.0, 0.0], np.ones(2)):  # (was a bare AttributeError from inside)
+        with pytest.raises(TypeError, match=f"count_nonzero: input must be a Tensor, got {type(bad).__name__}"):
+            tg.count_nonzero(bad)
+
+
+def test_errors_name_the_argument_that_is_not_a_tensor():
+    """addmm's, baddbmm's and cdist's own argument names (mat1 was reported as "input", x2 as "other")."""
+    m = tg.ones(2, 2)
+    for call, name in ((lambda: tg.addmm(m, np.ones((2, 2)), m), "mat1"), (lambda: tg.addmm(m, m, [[1.0]]), "mat2"),
+                       (lambda: tg.baddbmm(m, m[None], np.ones((1, 2, 2))), "batch2"),
+                       (lambda: tg.cdist(np.ones((2, 2)), m), "x1"), (lambda: tg.cdist(m, np.ones((2, 2))), "x2"),
+                       (lambda: tg.kron(m, 2.0), "other")):
+        with pytest.raises(TypeError, match=rf"^\w+: {name} must be a Tensor"):
+            call()
 
 
 # ----------------------------------------------------------------------------- norm (the method's function form)

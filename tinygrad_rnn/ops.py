@@ -2045,9 +2045,10 @@ def nan_to_num(x: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float] = 
     return where(xp.isfinite(x.data), x, _const(filled))
 
 
-def _two_tensors(op: str, a: Any, b: Any) -> None:
-    """torch's comparisons of whole tensors take Tensors only; anything else is a TypeError naming op."""
-    for name, v in (("input", a), ("other", b)):
+def _two_tensors(op: str, a: Any, b: Any, names: Tuple[str, str] = ("input", "other")) -> None:
+    """torch's comparisons of whole tensors take Tensors only; anything else is a TypeError naming op and the
+    argument (``names``: a's and b's)."""
+    for name, v in zip(names, (a, b)):
         if not isinstance(v, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(v).__name__} (wrap it with tg.tensor)")
     check_devices(op, [a, b])
@@ -2712,6 +2713,8 @@ def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """torch.count_nonzero: how many elements are not 0 (nan counts) over dim (an int, a tuple, or None or ()
     for all), int64; a count, without a gradient."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"count_nonzero: input must be a Tensor, got {type(input).__name__}")
     axes = reduce_dims(dim, input.ndim, "count_nonzero")
     return _const((input.data != 0).sum(axis=axes).astype(np.int64))
 
@@ -2799,7 +2802,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = _CDIST_MOD
     for p=2, which loses digits to cancellation: compute_mode is checked but changes nothing. The gradient is
     norm's, 0 where two rows coincide (as torch's); for p=inf torch's cdist's own (CdistInf: tied coordinates
     each get the whole gradient)."""
-    _two_tensors("cdist", x1, x2)
+    _two_tensors("cdist", x1, x2, ("x1", "x2"))
     if compute_mode not in _CDIST_MODES:
         raise ValueError(f"cdist: compute_mode must be one of {', '.join(_CDIST_MODES)}; got {compute_mode!r}")
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not p >= 0:
@@ -2841,7 +2844,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     """torch.addmm: beta input + alpha (mat1 @ mat2) for (n, m) and (m, p) matrices, input broadcasting to (n, p);
     one dtype for all three. With beta=0 input's values are left out (nan in it does not spread) and its
     gradient is 0, as in torch."""
-    _two_tensors("addmm", mat1, mat2)
+    _two_tensors("addmm", mat1, mat2, ("mat1", "mat2"))
     if mat1.ndim != 2 or mat2.ndim != 2 or mat1.shape[1] != mat2.shape[0]:
         raise ValueError(f"addmm: expected (n, m) and (m, p) matrices, got shapes {mat1.shape} and {mat2.shape}")
     return _scaled_sum("addmm", input, matmul(mat1, mat2, "addmm"), beta, alpha)
@@ -2850,7 +2853,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """torch.baddbmm: beta input + alpha (batch1 @ batch2) for (B, n, m) and (B, m, p) batches, input
     broadcasting to (B, n, p); one dtype for all three; beta=0 as in addmm."""
-    _two_tensors("baddbmm", batch1, batch2)
+    _two_tensors("baddbmm", batch1, batch2, ("batch1", "batch2"))
     if batch1.ndim != 3 or batch2.ndim != 3 or batch1.shape[0] != batch2.shape[0] \
             or batch1.shape[2] != batch2.shape[1]:
         raise ValueError(f"baddbmm: expected (B, n, m) and (B, m, p) with the same B and m, got shapes "
