@@ -730,6 +730,19 @@ def test_linspace_arguments():
         tg.linspace(0, 1, 3, dtype=tg.bool_)
 
 
+@pytest.mark.parametrize("start, end, dtype", [(0, 1e40, None), (-7e4, 1.0, tg.float16), (0, 2.0 ** 31, tg.int32),
+                                               (np.int64(2 ** 40), 0, tg.int32), (0, 1e19, tg.int64),
+                                               (0, math.inf, tg.int64), (math.nan, 0, tg.int32), (-3, 5, np.uint8)])
+def test_linspace_refuses_ends_its_dtype_cannot_hold(start, end, dtype):
+    """As torch (a clear error, where numpy made nans or raised its own OverflowError); inf and nan ends pass for a
+    float dtype, and no end is converted for steps=0."""
+    with pytest.raises(ValueError, match="linspace: (start|end)=.* cannot be converted to .* without overflow"):
+        tg.linspace(start, end, 3, dtype=dtype)
+    assert tg.linspace(start, end, 0, dtype=dtype).shape == (0,)
+    assert tg.linspace(0, math.inf, 3, dtype=tg.float16).shape == (3,) and tg.linspace(math.nan, 0, 2).shape == (2,)
+    assert tg.linspace(0, 65504, 2, dtype=tg.float16).tolist() == [0.0, 65504.0]  # (float16's largest)
+
+
 @needs_torch
 @pytest.mark.parametrize("size", [(2, 3), ((2, 3),), ([4],), ((),)])
 def test_empty_as_torch(size):

@@ -1,6 +1,7 @@
 """Making tensors: from data, filled, ranges and random (seeded by manual_seed)."""
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any, Optional
 
@@ -99,6 +100,10 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: str
     dt = np.dtype(np.float32 if dtype is None else dtype)
     if dt.kind not in "iuf":
         raise TypeError(f"linspace: dtype must be a floating or integer dtype, got {dt}")
+    if steps == 0:  # (no values: the ends are not converted, nor checked, as in torch)
+        return Tensor(backend.module_for(device).zeros(0, dt), requires_grad=requires_grad)
+    for v, what in ((start, "start"), (end, "end")):
+        _linspace_fits(v, dt, what)
     work = dt if dt.kind == "f" else np.dtype(np.float64)  # (an integer dtype: ends cast to it, a float64 step)
     with np.errstate(over="ignore", invalid="ignore"):  # (inf ends give inf and nan, as in torch)
         a, b = (work.type(dt.type(np.float32(v) if dt == np.float16 else v)) for v in (start, end))  # (torch's
@@ -146,6 +151,20 @@ def _linspace_end(v: Any, what: str) -> Any:
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise TypeError(f"linspace: {what} must be a number, got {type(v).__name__}")
     return v
+
+
+def _linspace_fits(v: Any, dt: np.dtype, what: str) -> None:
+    """An end that dt cannot hold is an error, as torch's: finite beyond a float dtype's range (inf and nan pass),
+    or beyond an integer dtype's (nan and inf too); numpy would make nans, or raise an OverflowError of its own.
+    (torch lets a float16 end through when steps is 1, as inf: refused here too.)"""
+    v = v.item() if isinstance(v, np.generic) else v  # (Python's comparisons of ints with floats are exact)
+    if dt.kind == "f":
+        fits = abs(v) <= float(np.finfo(dt).max) or (isinstance(v, float) and not math.isfinite(v))
+    else:
+        info = np.iinfo(dt)
+        fits = (isinstance(v, int) or math.isfinite(v)) and info.min <= v <= info.max
+    if not fits:
+        raise ValueError(f"linspace: {what}={v!r} cannot be converted to {dt} without overflow")
 
 
 def empty(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
