@@ -3,7 +3,9 @@ structures and argument errors; and its own properties: shuffling covers every i
 tg.manual_seed and changes between epochs; length_batches works as a batch_sampler; an LSTM trains over a loader."""
 import math
 import warnings
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict, deque, namedtuple
+from collections.abc import Sequence
+from types import MappingProxyType
 
 import numpy as np
 import pytest
@@ -15,7 +17,8 @@ from tinygrad_rnn import nn
 from tinygrad_rnn.data import length_batches
 from tinygrad_rnn.nn.utils.rnn import pad_sequence
 from tinygrad_rnn.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSampler,
-                                     SequentialSampler, Subset, TensorDataset, default_collate, random_split)
+                                     SequentialSampler, Subset, TensorDataset, default_collate, default_convert,
+                                     random_split)
 
 Point = namedtuple("Point", "x y")
 sizes = st.integers(0, 40)
@@ -104,6 +107,37 @@ def test_collate_nested_structures_matches_torch(torch):
 def test_collate_tuple_samples_and_mixed_numbers_match_torch(torch):
     for batch in ([(1, 2.0), (3, 4.5)], [[True, 1], [False, 2]], [1, 2.5], [True, 2]):
         assert plain(default_collate(batch)) == plain(torch.utils.data.default_collate(batch))
+
+
+class Frozen(Sequence):
+    """An immutable sequence that can be made from a list (torch rebuilds it with its type)."""
+
+    def __init__(self, items):
+        self.items = list(items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+    def __len__(self):
+        return len(self.items)
+
+
+def test_collate_and_convert_keep_other_container_types_as_torch():
+    """A deque (mutable, but without slice assignment: was a TypeError from inside default_collate) is filled item
+    by item; an immutable sequence or mapping is made by its own type (were a list and a dict); a range, which
+    its type cannot remake, becomes a list, as in torch."""
+    cases = [([deque([1, 2]), deque([3, 4])], deque, [[1, 3], [2, 4]]),
+             ([Frozen([1, 2]), Frozen([3, 4])], Frozen, [[1, 3], [2, 4]]),
+             ([MappingProxyType({"a": 1}), MappingProxyType({"a": 2})], MappingProxyType, {"a": [1, 2]}),
+             ([range(2), range(2)], list, [[0, 0], [1, 1]])]
+    for batch, kind, values in cases:
+        out = default_collate(batch)
+        assert type(out) is kind
+        assert ({k: v.tolist() for k, v in out.items()} if kind is MappingProxyType else [v.tolist() for v in out]) \
+            == values
+        assert type(default_convert(batch[0])) is kind
+    converted = default_convert(deque([np.float32(1.5), np.arange(2)]))
+    assert type(converted) is deque and converted[0].dtype == np.float32 and converted[1].tolist() == [0, 1]
 
 
 def test_collate_errors_match_torch(torch):

@@ -217,20 +217,24 @@ class BatchSampler(Sampler):
 # ----------------------------------------------------------------------------- collation
 def _rebuild(elem: Any, parts: Any) -> Any:
     """``parts`` (a dict for a mapping, a list for a sequence) in elem's container, as torch rebuilds it: a
-    namedtuple keeps its type, another tuple becomes a list, a dict or list (or subclass) is copied and filled."""
-    if isinstance(elem, Mapping):
+    namedtuple keeps its type, another tuple becomes a list, a mutable mapping or sequence (dict, list, deque, a
+    subclass) is copied and filled item by item, another is made by its type from the dict or list; a container
+    that allows none of this (a range) gives a plain dict or list."""
+    if isinstance(elem, tuple):
+        return type(elem)(*parts) if hasattr(elem, "_fields") else list(parts)
+    try:
         if isinstance(elem, MutableMapping):
             clone = copy.copy(elem)
             clone.update(parts)
             return clone
-        return dict(parts)
-    if isinstance(elem, tuple) and hasattr(elem, "_fields"):
-        return type(elem)(*parts)
-    if isinstance(elem, MutableSequence):
-        clone = copy.copy(elem)
-        clone[:] = parts
-        return clone
-    return list(parts)
+        if isinstance(elem, MutableSequence):
+            clone = copy.copy(elem)
+            for i, part in enumerate(parts):
+                clone[i] = part
+            return clone
+        return type(elem)(parts)
+    except TypeError:
+        return dict(parts) if isinstance(elem, Mapping) else list(parts)
 
 
 def _numeric_array(a: np.ndarray) -> bool:
