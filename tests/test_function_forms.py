@@ -131,6 +131,7 @@ def _cases():
     add("unsqueeze", lambda T: ((T(X), -1), {}))
     add("unbind", lambda T: ((T(M3), 1), {}))
     add("broadcast_to", lambda T: ((T(X[0]), (4, 3)), {}))
+    add("broadcast_to", lambda T: ((T(X[0]),), {"size": (2, 3)}), "keyword")
     add("narrow", lambda T: ((T(M3), 2, 1, 2), {}))
     add("select", lambda T: ((T(M3), 1, -1), {}))
     add("split", lambda T: ((T(M3), 2, 2), {}))
@@ -149,6 +150,7 @@ def _cases():
     add("index_select", lambda T: ((T(M3), 2, T(np.array([3, 0, 3]))), {}))
     add("gather", lambda T: ((T(X), 1, T(np.array([[2, 0], [1, 1]]))), {}))
     add("scatter", lambda T: ((T(X), 1, T(np.array([[2, 0], [1, 0]])), T(P[:, :2])), {}))
+    add("scatter", lambda T: ((T(X), 1, T(np.array([[2, 0], [1, 0]]))), {"value": -1.5}), "value")
     add("scatter_add", lambda T: ((T(X), 1, T(np.array([[2, 2], [1, 0]])), T(P[:, :2])), {}))
     add("index_add", lambda T: ((T(X), 1, T(np.array([2, 0, 2, 2])), T(np.ones((2, 4)))), {}))
     add("index_add", lambda T: ((T(X), 0, T(np.array([1])), T(P[:1])), {"alpha": -2.0}), "alpha")
@@ -272,6 +274,14 @@ def test_forms_refuse_what_is_not_a_tensor(name):
     if name in ("add", "pow"):
         with pytest.raises(TypeError, match=f"{name}: input must be a Tensor, or a number"):
             getattr(tg, name)(2, 3)
+
+
+def test_scatter_takes_src_or_torchs_value_keyword():
+    x, index = tg.zeros(2, 3), tg.tensor([[0], [2]])
+    assert x.scatter(1, index, value=2.0).tolist() == tg.scatter(x, 1, index, 2.0).tolist() == [[2, 0, 0], [0, 0, 2]]
+    for args, kwargs, which in (((), {}, "neither"), ((1.0,), {"value": 2.0}, "both")):
+        with pytest.raises(TypeError, match=f"scatter: expected one of src .* and value .*, got {which}"):
+            x.scatter(1, index, *args, **kwargs)
 
 
 def test_is_tensor_and_numel():

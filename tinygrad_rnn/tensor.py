@@ -1132,8 +1132,9 @@ class Tensor:
     def expand(self, *sizes: Any) -> "Tensor":
         return _ops.expand(self, _ops.dims_arg(sizes, "expand"))
 
-    def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
-        return _ops.broadcast_to(self, tuple(shape))
+    def broadcast_to(self, size: Sequence[int]) -> "Tensor":
+        """A read-only view of this tensor broadcast to size (torch's name for the argument)."""
+        return _ops.broadcast_to(self, tuple(size))
 
     def expand_as(self, other: "Tensor") -> "Tensor":
         return _ops.expand(self, other.shape)
@@ -1191,9 +1192,13 @@ class Tensor:
     def index_select(self, dim: int, index: Any) -> "Tensor":
         return _ops.index_select(self, dim, index)
 
-    def scatter(self, dim: int, index: Any, src: Any) -> "Tensor":
-        """A copy of self with src's values written at index along dim (torch.scatter, out of place)."""
-        return _ops.scatter(self, dim, index, src)
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> "Tensor":
+        """A copy of self with src's values written at index along dim (torch.scatter, out of place); a number
+        as src, or as torch's keyword value=, is written everywhere index points."""
+        if (src is None) == (value is None):
+            raise TypeError("scatter: expected one of src (a Tensor or a number) and value (a number), got "
+                            f"{'neither' if src is None else 'both'}")
+        return _ops.scatter(self, dim, index, src if value is None else value)
 
     def scatter_add(self, dim: int, index: Any, src: "Tensor") -> "Tensor":
         """A copy of self with src's values added at index along dim (torch.scatter_add, out of place)."""
