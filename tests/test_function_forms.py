@@ -433,19 +433,12 @@ def _addmm_case(draw, batched):
     return [draw(arrays(in_shape)), draw(arrays(lead + (n, m))), draw(arrays(lead + (m, p)))], beta, alpha
 
 
+@pytest.mark.parametrize("name", ["addmm", "baddbmm"])
 @with_fixtures
-@given(_addmm_case(False))
-def test_addmm_property(device, case):
-    arrays_in, beta, alpha = case
-    check_op(lambda i, a, b: tg.addmm(i, a, b, beta=beta, alpha=alpha),
-             lambda i, a, b: beta * i + alpha * (a @ b) + 0 * (a @ b), arrays_in, device, gradgrad=True)
-
-
-@with_fixtures
-@given(_addmm_case(True))
-def test_baddbmm_property(device, case):
-    arrays_in, beta, alpha = case
-    check_op(lambda i, a, b: tg.baddbmm(i, a, b, beta=beta, alpha=alpha),
+@given(data=st.data())
+def test_addmm_baddbmm_property(device, name, data):
+    arrays_in, beta, alpha = data.draw(_addmm_case(name == "baddbmm"), label="case")
+    check_op(lambda i, a, b: getattr(tg, name)(i, a, b, beta=beta, alpha=alpha),
              lambda i, a, b: beta * i + alpha * (a @ b) + 0 * (a @ b), arrays_in, device, gradgrad=True)
 
 
