@@ -1804,6 +1804,30 @@ def test_floor_divide_and_remainder_on_integers_and_numbers():
             f()
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8, np.uint8, np.float32, np.float64])
+@given(data=st.data())
+def test_div_rounding_modes(dtype, data):
+    """div's rounding_mode: 'floor' is a // b, 'trunc' rounds toward zero (C's integer division), both in the
+    operands' dtype and without a gradient; a tensor or a number divisor, against Python's own arithmetic."""
+    lo = 0 if dtype == np.uint8 else -60
+    a = data.draw(st.lists(st.integers(lo, 60), min_size=1, max_size=8), label="a")
+    b = data.draw(st.lists(st.integers(lo, 9).filter(bool), min_size=len(a), max_size=len(a)), label="b")
+    if np.dtype(dtype).kind == "f":
+        a = [x + data.draw(st.sampled_from([0.0, 0.25, -0.5]), label="frac") for x in a]
+    x = tg.tensor(np.array(a, dtype), requires_grad=np.dtype(dtype).kind == "f")
+    y = tg.tensor(np.array(b, dtype))
+    trunc = [math.trunc(p / q) if np.dtype(dtype).kind == "f" else abs(p) // abs(q) * (1 if (p < 0) == (q < 0)
+                                                                                       else -1) for p, q in zip(a, b)]
+    for out, want in ((x.div(y, rounding_mode="floor"), [p // q for p, q in zip(a, b)]),
+                      (tg.div(x, y, rounding_mode="trunc"), trunc),
+                      (x.div(b[0], rounding_mode="trunc"), [t for t in (
+                          [math.trunc(p / b[0]) for p in a] if np.dtype(dtype).kind == "f" else
+                          [abs(p) // abs(b[0]) * (1 if (p < 0) == (b[0] < 0) else -1) for p in a])])):
+        assert out.dtype == dtype and out.tolist() == want and not out.requires_grad
+    with pytest.raises(ValueError, match="rounding_mode must be None, 'trunc' or 'floor', got 'round'"):
+        x.div(y, rounding_mode="round")
+
+
 def test_floor_divide_and_remainder_in_place_and_0d(device):
     """//= and %= write into the tensor (its views see it), as torch's; a 0-d quotient is an array of its own,
     so an in-place change reaches its aliases."""

@@ -146,10 +146,18 @@ class Div(Function):
         return unbroadcast(ga, a.shape), (unbroadcast(-ga * a / b, b.shape) if self.needs_input_grad[1] else None)
 
 
-def div(a: Any, b: Any) -> Tensor:
+def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
     """a / b. Two integer (or bool) operands, tensors, arrays or numbers, are each made float32 first, as in
     torch's true division: a number is never wrapped into an int tensor's dtype on the way (a uint8 x /
-    np.int64(-4) divides by -4, not 252; x / 1000 is no OverflowError)."""
+    np.int64(-4) divides by -4, not 252; x / 1000 is no OverflowError). rounding_mode 'floor' is a // b, 'trunc'
+    rounds the quotient toward zero (C's integer division): in the operands' promoted dtype and, step functions,
+    without a gradient, as floor_divide."""
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode == "trunc":
+        return _trunc_divide(a, b)
+    if rounding_mode is not None:
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
     if _integral(a) and _integral(b):
         a, b = (x._floating() if isinstance(x, Tensor) else x.astype(np.float32) if hasattr(x, "astype")
                 else float(x) for x in (a, b))
@@ -186,6 +194,20 @@ def floor_divide(a: Any, b: Any) -> Tensor:
     _check_division("floor_divide", a.data, b.data)
     out = _divmod_part(a.data, b.data, 0)
     return _const(np.asarray(out) if isinstance(out, np.generic) else out)  # (0-d: an array, writable in place)
+
+
+def _trunc_divide(a: Any, b: Any) -> Tensor:
+    """a / b rounded toward zero: the floor quotient, plus one where it was rounded down past a negative one."""
+    a, b = operands("div", a, b)
+    _check_division("div", a.data, b.data)
+    xp = xp_of(a.data, b.data)
+    if xp.result_type(a.data, b.data).kind == "f":
+        with np.errstate(divide="ignore", invalid="ignore"):  # (x / 0: inf or nan, as torch's)
+            out = xp.trunc(a.data / b.data)
+    else:
+        out = _divmod_part(a.data, b.data, 0)
+        out = out + ((_divmod_part(a.data, b.data, 1) != 0) & ((a.data < 0) != (b.data < 0)))
+    return _const(xp.asarray(out))
 
 
 def _divmod_part(a: Any, b: Any, part: int) -> Any:

@@ -706,7 +706,11 @@ class Tensor:
         """self - alpha * other."""
         return self - (other if alpha == 1 else other * alpha)
 
-    mul, div = __mul__, __truediv__
+    mul = __mul__
+
+    def div(self, other: Any, *, rounding_mode: Optional[str] = None) -> "Tensor":
+        """self / other; rounding_mode 'floor' (self // other) or 'trunc' (toward zero), as torch.div."""
+        return _ops.div(self, other, rounding_mode)
 
     def __floordiv__(self, other: Any) -> "Tensor":
         return _ops.floor_divide(self, other)
