@@ -29,7 +29,8 @@ from ..ops import stack
 from ..tensor import Tensor, float64
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler", "SequentialSampler",
-           "RandomSampler", "BatchSampler", "default_collate", "default_convert", "DataLoader"]
+           "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "default_collate",
+           "default_convert", "DataLoader"]
 
 
 def _generator(generator: Optional[np.random.Generator], op: str) -> np.random.Generator:
@@ -184,6 +185,50 @@ class RandomSampler(Sampler):
         if self.replacement:
             return iter(gen.integers(0, n, size=k).tolist())
         return iter(np.concatenate([gen.permutation(n) for _ in range(-(-k // n))])[:k].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices in a new random order at each iteration (a shuffled validation or training subset)."""
+
+    def __init__(self, indices: Sequence[int], generator: Optional[np.random.Generator] = None) -> None:
+        self.indices, self.generator = indices, generator
+        _generator(generator, "SubsetRandomSampler")
+
+    def __iter__(self) -> Iterator[int]:
+        order = _generator(self.generator, "SubsetRandomSampler").permutation(len(self.indices))
+        return iter([self.indices[i] for i in order])
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """num_samples indices in [0, len(weights)), index i drawn with probability weights[i] / sum(weights) (with
+    replacement, or each at most once): rebalancing classes, say with weights 1 / (count of the sample's class)."""
+
+    def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
+                 generator: Optional[np.random.Generator] = None) -> None:
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"WeightedRandomSampler: num_samples must be a positive int, got {num_samples!r}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"WeightedRandomSampler: replacement must be a bool, got {replacement!r}")
+        w = np.asarray(weights.numpy() if isinstance(weights, Tensor) else weights, dtype=np.float64)
+        if w.ndim != 1 or not w.size or not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+            raise ValueError(f"WeightedRandomSampler: weights must be one non-empty sequence of finite, non-negative "
+                             f"numbers, not all zero; got shape {w.shape}")
+        if not replacement and num_samples > np.count_nonzero(w):
+            raise ValueError(f"WeightedRandomSampler: {num_samples} samples without replacement, but only "
+                             f"{np.count_nonzero(w)} weights are non-zero")
+        self.weights, self.num_samples, self.replacement, self.generator = w, num_samples, replacement, generator
+        _generator(generator, "WeightedRandomSampler")
+
+    def __iter__(self) -> Iterator[int]:
+        gen = _generator(self.generator, "WeightedRandomSampler")
+        p = self.weights / self.weights.sum()
+        return iter(gen.choice(len(p), size=self.num_samples, replace=self.replacement, p=p).tolist())
 
     def __len__(self) -> int:
         return self.num_samples
