@@ -44,6 +44,17 @@ def _generator(generator: Optional[np.random.Generator], op: str) -> np.random.G
     return generator
 
 
+def _check_positive_int(op: str, name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
+
+
+def _check_bool(op: str, name: str, value: Any, error: type = ValueError) -> None:
+    """``error``: the exception torch raises for it (RandomSampler's replacement: a TypeError)."""
+    if not isinstance(value, bool):
+        raise error(f"{op}: {name} must be a bool, got {value!r}")
+
+
 # ----------------------------------------------------------------------------- datasets
 class Dataset:
     """A map-style dataset: ``dataset[i]`` is sample i, ``len(dataset)`` the number of samples."""
@@ -168,13 +179,11 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source: Any, replacement: bool = False, num_samples: Optional[int] = None,
                  generator: Optional[np.random.Generator] = None) -> None:
-        if not isinstance(replacement, bool):
-            raise TypeError(f"RandomSampler: replacement must be a bool, got {replacement!r}")
+        _check_bool("RandomSampler", "replacement", replacement, TypeError)
         self.data_source, self.replacement, self._num_samples = data_source, replacement, num_samples
         self.generator = generator
         _generator(generator, "RandomSampler")  # (a wrong generator is refused here, not at the first epoch)
-        if not isinstance(self.num_samples, int) or isinstance(self.num_samples, bool) or self.num_samples <= 0:
-            raise ValueError(f"RandomSampler: num_samples must be a positive int, got {self.num_samples!r}")
+        _check_positive_int("RandomSampler", "num_samples", self.num_samples)
 
     @property
     def num_samples(self) -> int:
@@ -211,10 +220,8 @@ class WeightedRandomSampler(Sampler):
 
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
                  generator: Optional[np.random.Generator] = None) -> None:
-        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
-            raise ValueError(f"WeightedRandomSampler: num_samples must be a positive int, got {num_samples!r}")
-        if not isinstance(replacement, bool):
-            raise ValueError(f"WeightedRandomSampler: replacement must be a bool, got {replacement!r}")
+        _check_positive_int("WeightedRandomSampler", "num_samples", num_samples)
+        _check_bool("WeightedRandomSampler", "replacement", replacement)
         w = np.asarray(weights.numpy() if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if w.ndim != 1 or not w.size or not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
             raise ValueError(f"WeightedRandomSampler: weights must be one non-empty sequence of finite, non-negative "
@@ -238,10 +245,8 @@ class BatchSampler(Sampler):
     """The sampler's indices in lists of batch_size; the last, shorter list is dropped with drop_last."""
 
     def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-            raise ValueError(f"BatchSampler: batch_size must be a positive int, got {batch_size!r}")
-        if not isinstance(drop_last, bool):
-            raise ValueError(f"BatchSampler: drop_last must be a bool, got {drop_last!r}")
+        _check_positive_int("BatchSampler", "batch_size", batch_size)
+        _check_bool("BatchSampler", "drop_last", drop_last)
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
 
     def __iter__(self) -> Iterator[List[int]]:
