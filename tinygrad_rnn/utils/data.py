@@ -288,6 +288,7 @@ def _rebuild(elem: Any, parts: Any) -> Any:
 
 
 def _numeric_array(a: np.ndarray) -> bool:
+    """Not an array of strings or objects, which torch neither collates (a TypeError) nor converts."""
     return a.dtype.kind not in "SUO"
 
 
@@ -342,10 +343,10 @@ def default_convert(data: Any) -> Any:
 class DataLoader:
     """Batches of a map-style dataset, one list of indices at a time, each joined by ``collate_fn``.
 
-    The indices come from ``batch_sampler`` (any iterable of index lists; data.length_batches's list is one,
-    the same batches every epoch until a new list is drawn), or
-    from ``sampler`` (default: SequentialSampler, or RandomSampler with ``shuffle``, drawing a new permutation
-    each epoch from ``generator`` or the package's seeded generator) cut into lists of ``batch_size``.
+    The indices come from ``batch_sampler`` (any iterable of index lists; data.length_batches's list is one, the
+    same batches every epoch until a new list is drawn), or from ``sampler`` (default: SequentialSampler, or
+    RandomSampler with ``shuffle``, drawing a new permutation each epoch from ``generator`` or the package's seeded
+    generator) cut into lists of ``batch_size``.
     ``batch_size=None`` turns batching off: each sample goes through ``collate_fn`` (default: default_convert)
     alone. Argument clashes raise ValueError as in torch. ``num_workers`` must be 0: this engine loads in the
     one process it runs in, and anything else raises NotImplementedError rather than pretend to run workers.
