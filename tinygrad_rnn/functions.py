@@ -124,19 +124,22 @@ def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
 def var_mean(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
              correction: Optional[int] = None) -> Tuple[Tensor, Tensor]:
     """torch.var_mean: (input.var(dim, unbiased, keepdim, correction=...), input.mean(dim, keepdim))."""
-    _check_input("var_mean", input)
-    if isinstance(dim, bool) and unbiased is None:  # (var_mean(x, False): unbiased, as var's own reading)
-        dim, unbiased = None, dim
-    return input.var(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)
+    return _spread_and_mean("var", input, dim, unbiased, keepdim, correction)
 
 
 def std_mean(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
              correction: Optional[int] = None) -> Tuple[Tensor, Tensor]:
     """torch.std_mean: (input.std(dim, unbiased, keepdim, correction=...), input.mean(dim, keepdim))."""
-    _check_input("std_mean", input)
-    if isinstance(dim, bool) and unbiased is None:
+    return _spread_and_mean("std", input, dim, unbiased, keepdim, correction)
+
+
+def _spread_and_mean(spread: str, input: Tensor, dim: Any, unbiased: Optional[bool], keepdim: bool,
+                     correction: Optional[int]) -> Tuple[Tensor, Tensor]:
+    """(input.<spread>(...), input.mean(dim, keepdim)) for var_mean and std_mean."""
+    _check_input(f"{spread}_mean", input)
+    if isinstance(dim, bool) and unbiased is None:  # (var_mean(x, False): unbiased, as var's own reading)
         dim, unbiased = None, dim
-    return input.std(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)
+    return getattr(input, spread)(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)
 
 
 def is_tensor(obj: Any) -> bool:
