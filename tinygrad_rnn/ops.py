@@ -2750,6 +2750,13 @@ def nonzero(x: Tensor, as_tuple: bool = False) -> Any:
     return _const(xp.argwhere(x.data).astype(np.int64))
 
 
+def _scale_factor(v: Any, dtype: np.dtype) -> bool:
+    """Whether v may scale a tensor of dtype, as torch's alpha and beta: a real number, not a bool, and an
+    integer for an integer or bool tensor."""
+    return not isinstance(v, bool) and isinstance(v, numbers.Real) and (
+        dtype.kind == "f" or isinstance(v, numbers.Integral))
+
+
 def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: Any = 1) -> Tensor:
     """torch.index_add, out of place: x with alpha * source[.., j, ..] added at x[.., index[j], ..] along dim,
     repeated indices adding up. index is 0-d or 1-d of integers in 0..x.shape[dim]-1; source has x's dtype and
@@ -2760,8 +2767,7 @@ def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: Any = 1) -
     check_devices(op, [x, source])
     if source.dtype != x.dtype:
         raise TypeError(f"{op}: source must have the input's dtype {x.dtype}, got {source.dtype}")
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or (
-            x.dtype.kind != "f" and not isinstance(alpha, numbers.Integral)):
+    if not _scale_factor(alpha, x.dtype):
         raise TypeError(f"{op}: alpha must be a number (an integer for an integer input), got {alpha!r}")
     idx = host_ints(index, op, "index")
     if idx.ndim > 1:
@@ -2849,8 +2855,7 @@ def _scaled_sum(op: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) 
         raise TypeError(f"{op}: input is {input.dtype}, the matrices {product.dtype}; all three must have one dtype "
                         "(as in torch)")
     for name, v in (("beta", beta), ("alpha", alpha)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or (
-                input.dtype.kind != "f" and not isinstance(v, numbers.Integral)):
+        if not _scale_factor(v, input.dtype):
             raise TypeError(f"{op}: {name} must be a number (an integer for integer inputs), got {v!r}")
     if broadcast_shapes(op, ("input", input.shape), ("the product", product.shape)) != product.shape:
         raise ValueError(f"{op}: input of shape {input.shape} does not broadcast to the product's shape "
