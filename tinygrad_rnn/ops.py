@@ -159,15 +159,23 @@ def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
     if rounding_mode is not None:
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
     if _integral(a) and _integral(b):
-        a, b = (x._floating() if isinstance(x, Tensor) else x.astype(np.float32) if hasattr(x, "astype")
-                else float(x) for x in (a, b))
+        a, b = _floating(a), _floating(b)
     return Div()(*operands("div", a, b))
 
 
 def _integral(x: Any) -> bool:
+    """An integer or bool operand: a tensor or array of such a dtype, or such a number."""
     if isinstance(x, Tensor) or isinstance(x, np.ndarray) or backend.is_cupy_array(x):
         return x.dtype.kind in "biu"
     return isinstance(x, (int, np.integer, np.bool_))  # (a Python bool is an int)
+
+
+def _floating(x: Any) -> Any:
+    """An integral operand of true division made floating: a tensor, array or numpy number float32, a Python
+    number a float."""
+    if isinstance(x, Tensor):
+        return x._floating()
+    return x.astype(np.float32) if hasattr(x, "astype") else float(x)
 
 
 class Remainder(Function):
