@@ -2076,8 +2076,9 @@ def nan_to_num(x: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float] = 
 
 
 def _two_tensors(op: str, a: Any, b: Any, names: Tuple[str, str] = ("input", "other")) -> None:
-    """torch's comparisons of whole tensors take Tensors only; anything else is a TypeError naming op and the
-    argument (``names``: a's and b's)."""
+    """Refuses what torch's functions of two whole tensors (mm, equal, lerp, kron, cdist, addmm's matrices, ...)
+    refuse: an argument that is not a Tensor, with a TypeError naming op and the argument (``names``: a's and b's,
+    torch's names for them), and two devices (check_devices)."""
     for name, v in zip(names, (a, b)):
         if not isinstance(v, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(v).__name__} (wrap it with tg.tensor)")
