@@ -290,8 +290,8 @@ def test_is_tensor_and_numel():
     assert tg.numel(tg.ones(2, 0, 3)) == 0 and tg.numel(tg.tensor(1.0)) == 1 and type(tg.numel(tg.ones(2))) is int
 
 
-@with_fixtures
 # ----------------------------------------------------------------------------- kron
+@with_fixtures
 @given(st.data(), st.integers(0, 3), st.integers(0, 3))
 def test_kron_property(device, data, nd_a, nd_b):
     a = data.draw(arrays(data.draw(shapes(nd_a, nd_a, min_side=0, max_side=3))))
@@ -485,8 +485,8 @@ def test_addmm_errors_name_the_op_and_shapes():
     assert out.dtype == np.int64 and out.tolist() == [[6, 6, 6], [6, 6, 6]]
 
 
-@with_fixtures
 # ----------------------------------------------------------------------------- meshgrid, broadcast_tensors
+@with_fixtures
 @given(st.data(), st.sampled_from(["ij", "xy"]), st.booleans())
 def test_meshgrid_property(device, data, indexing, as_list):
     n = data.draw(st.integers(1, 3))
@@ -677,8 +677,8 @@ def test_norm_matches_torch(data, p, keepdim):
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
-@with_fixtures
 # ----------------------------------------------------------------------------- std_mean, var_mean
+@with_fixtures
 @given(st.data(), st.sampled_from(["std_mean", "var_mean"]))
 def test_std_var_mean_property(device, data, name):
     shape = data.draw(shapes(1, 3, min_side=2, max_side=3))
@@ -760,8 +760,8 @@ def test_empty_as_torch(size):
         tg.empty(-1)
 
 
-@with_fixtures
 # ----------------------------------------------------------------------------- Tensor: mT, element_size, nbytes
+@with_fixtures
 @given(st.data())
 def test_mT_property(device, data):
     a = data.draw(arrays(data.draw(shapes(2, 4, min_side=0))))
