@@ -593,10 +593,9 @@ def test_index_add_errors_as_torch():
         tg.tensor([1, 2]).index_add(0, tg.tensor([0]), tg.tensor([2]), alpha=2.5)
     # and what torch accepts, as torch computes it
     t = torch.zeros(3, 2)
-    for args, kw in [((0, [0, 0, 2], np.ones((3, 2), np.float32)), {}), ((1, [1], np.ones((3, 1), np.float32)), {}),
-                     ((0, 1, np.ones((1, 2), np.float32)), {"alpha": 3.0}), ((-1, [1, 1], np.ones((3, 2), np.float32)),
-                                                                            {})]:
-        dim, index, src = args
+    for dim, index, src_shape, kw in [(0, [0, 0, 2], (3, 2), {}), (1, [1], (3, 1), {}), (0, 1, (1, 2), {"alpha": 3.0}),
+                                      (-1, [1, 1], (3, 2), {})]:
+        src = np.ones(src_shape, np.float32)
         ours = x.index_add(dim, tg.tensor(index), tg.tensor(src), **kw)
         theirs = t.index_add(dim, torch.tensor(index), torch.tensor(src), **kw)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
