@@ -290,6 +290,18 @@ def test_is_tensor_and_numel():
     assert tg.numel(tg.ones(2, 0, 3)) == 0 and tg.numel(tg.tensor(1.0)) == 1 and type(tg.numel(tg.ones(2))) is int
 
 
+# ----------------------------------------------------------------------------- the implemented functions
+def _leaves(*arrays):
+    """Each array as our float64 leaf and as torch's, both requiring grad: (ours, theirs)."""
+    return [tensor(a) for a in arrays], [torch.tensor(a, requires_grad=True) for a in arrays]
+
+
+def _backward_both(out, t_out, w):
+    """Backpropagate sum(out * w) through our graph and through torch's, w the same weights for both."""
+    (out * tg.tensor(w)).sum().backward()
+    (t_out * torch.tensor(w)).sum().backward()
+
+
 # ----------------------------------------------------------------------------- kron
 @with_fixtures
 @given(st.data(), st.integers(0, 3), st.integers(0, 3))
@@ -309,13 +321,10 @@ def test_kron_dtypes_and_errors_as_torch():
 @needs_torch
 def test_kron_matches_torch():
     a, b = np.random.default_rng(0).standard_normal((2, 3)), np.random.default_rng(1).standard_normal((4, 1, 2))
-    x, y = tensor(a), tensor(b)
-    tx, ty = (torch.tensor(v, requires_grad=True) for v in (a, b))
+    (x, y), (tx, ty) = _leaves(a, b)
     out, t_out = tg.kron(x, y), torch.kron(tx, ty)
     np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-14)
-    w = np.random.default_rng(2).standard_normal(out.shape)
-    (out * tg.tensor(w)).sum().backward()
-    (t_out * torch.tensor(w)).sum().backward()
+    _backward_both(out, t_out, np.random.default_rng(2).standard_normal(out.shape))
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-12)
 
@@ -353,17 +362,14 @@ def test_cdist_matches_torch(p):
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal((2, 5, 3)), rng.standard_normal((1, 4, 3))
     b[0, 1] = a[0, 2]
-    x, y = tensor(a), tensor(b)
-    tx, ty = (torch.tensor(v, requires_grad=True) for v in (a, b))
+    (x, y), (tx, ty) = _leaves(a, b)
     out, t_out = tg.cdist(x, y, p=p), torch.cdist(tx, ty, p=p, compute_mode="donot_use_mm_for_euclid_dist")
     assert out.shape == tuple(t_out.shape) and out.dtype == np.float64
     np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-12, atol=1e-14)
     if p == 0:  # (a count: a constant, as Tensor.norm's p=0, where torch records a zero gradient)
         assert not out.requires_grad
         return
-    w = rng.standard_normal(out.shape)
-    (out * tg.tensor(w)).sum().backward()
-    (t_out * torch.tensor(w)).sum().backward()
+    _backward_both(out, t_out, rng.standard_normal(out.shape))
     for mine, theirs in ((x, tx), (y, ty)):
         assert np.isfinite(mine.grad.numpy()).all()
         np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
@@ -451,14 +457,11 @@ def test_addmm_baddbmm_match_torch(name, beta, alpha):
     lead = (2,) if name == "baddbmm" else ()
     i, a, b = rng.standard_normal((4,)), rng.standard_normal(lead + (3, 5)), rng.standard_normal(lead + (5, 4))
     i[1] = np.nan if beta == 0 else i[1]
-    ours = [tensor(v) for v in (i, a, b)]
-    theirs = [torch.tensor(v, requires_grad=True) for v in (i, a, b)]
+    ours, theirs = _leaves(i, a, b)
     out = getattr(tg, name)(*ours, beta=beta, alpha=alpha)
     t_out = getattr(torch, name)(*theirs, beta=beta, alpha=alpha)
     np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-12)
-    w = rng.standard_normal(out.shape)
-    (out * tg.tensor(w)).sum().backward()
-    (t_out * torch.tensor(w)).sum().backward()
+    _backward_both(out, t_out, rng.standard_normal(out.shape))
     for mine, t in zip(ours, theirs):
         np.testing.assert_allclose(mine.grad.numpy(), t.grad.numpy(), rtol=1e-12)
 
