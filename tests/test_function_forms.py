@@ -212,20 +212,29 @@ def test_function_form_equals_method_and_torch(case):
     args, kwargs = make(_T("tg"))
     out = getattr(tg, name)(*args, **kwargs)
     if isinstance(args[0], tg.Tensor) and hasattr(tg.Tensor, name) and name not in NOT_THE_METHOD:
-        method_args, method_kwargs = make(_T("tg"))
-        if SEQUENCE_ARG.get(name) in method_kwargs:
-            method_args = method_args + (method_kwargs.pop(SEQUENCE_ARG[name]),)
-        expected = getattr(method_args[0], name)(*method_args[1:], **method_kwargs)
-        assert type(out) is type(expected) and len(_flat(out)) == len(_flat(expected))
-        for o, e in zip(_flat(out), _flat(expected)):
-            assert _dtype_name(o) == _dtype_name(e) and np.shape(_np(o)) == np.shape(_np(e))
-            np.testing.assert_array_equal(_np(o), _np(e))
-        mine, theirs = _grads(out, args), _grads(expected, method_args)
-        assert (mine is None) == (theirs is None)
-        for g, h in zip(mine or [], theirs or []):
-            np.testing.assert_array_equal(g, h)
-    if torch is None:
-        return
+        _assert_equals_method(name, make, out, args)
+    if torch is not None:
+        _assert_matches_torch(case_id, name, make, out, kwargs)
+
+
+def _assert_equals_method(name, make, out, args):
+    """out, tg.<name>(*args), is exactly what the method gives on fresh arguments: values, dtypes, gradients."""
+    method_args, method_kwargs = make(_T("tg"))
+    if SEQUENCE_ARG.get(name) in method_kwargs:
+        method_args = method_args + (method_kwargs.pop(SEQUENCE_ARG[name]),)
+    expected = getattr(method_args[0], name)(*method_args[1:], **method_kwargs)
+    assert type(out) is type(expected) and len(_flat(out)) == len(_flat(expected))
+    for o, e in zip(_flat(out), _flat(expected)):
+        assert _dtype_name(o) == _dtype_name(e) and np.shape(_np(o)) == np.shape(_np(e))
+        np.testing.assert_array_equal(_np(o), _np(e))
+    mine, theirs = _grads(out, args), _grads(expected, method_args)
+    assert (mine is None) == (theirs is None)
+    for g, h in zip(mine or [], theirs or []):
+        np.testing.assert_array_equal(g, h)
+
+
+def _assert_matches_torch(case_id, name, make, out, kwargs):
+    """out agrees with torch.<name> on the same values: dtypes, values and (but for NO_TORCH_GRAD) gradients."""
     t_args, _ = make(_T("torch"))
     t_out = getattr(torch, name)(*t_args, **kwargs)
     assert len(_flat(out)) == len(_flat(t_out))
@@ -234,7 +243,7 @@ def test_function_form_equals_method_and_torch(case):
         np.testing.assert_allclose(_np(o), _np(e), rtol=1e-12, atol=1e-14, err_msg=name)
     if case_id in NO_TORCH_GRAD:
         return
-    args, _ = make(_T("tg"))  # (fresh leaves: the comparison above may have backpropagated into the first ones)
+    args, _ = make(_T("tg"))  # (fresh leaves: the method comparison may have backpropagated into the first ones)
     mine, theirs = _grads(getattr(tg, name)(*args, **kwargs), args), _grads(t_out, t_args)
     if mine is None:  # (no float output: nothing to differentiate, or torch's gradient is 0 everywhere)
         assert theirs is None or all(h is None or not h.any() for h in theirs), name
