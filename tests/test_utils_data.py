@@ -16,10 +16,9 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import length_batches
 from tinygrad_rnn.nn.utils.rnn import pad_sequence
-from tinygrad_rnn.utils import data as tud
 from tinygrad_rnn.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSampler,
-                                     SequentialSampler, Subset, TensorDataset, default_collate, default_convert,
-                                     random_split)
+                                     SequentialSampler, Subset, SubsetRandomSampler, TensorDataset,
+                                     WeightedRandomSampler, default_collate, default_convert, random_split)
 
 Point = namedtuple("Point", "x y")
 sizes = st.integers(0, 40)
@@ -370,7 +369,7 @@ def test_lstm_trains_over_a_loader():
 def test_subset_random_sampler_shuffles_its_indices_each_epoch(torch):
     indices = [3, 8, 1, 9, 4, 6]
     tg.manual_seed(0)
-    sampler = tud.SubsetRandomSampler(indices)
+    sampler = SubsetRandomSampler(indices)
     epochs = [list(sampler) for _ in range(4)]
     assert all(sorted(e) == sorted(indices) for e in epochs) and len({tuple(e) for e in epochs}) > 1
     assert len(sampler) == len(torch.utils.data.SubsetRandomSampler(indices)) == 6
@@ -383,21 +382,20 @@ def test_weighted_random_sampler_draws_by_weight(torch):
     lengths and argument errors as torch's (where torch fails only when iterated, we refuse at construction)."""
     weights = [1.0, 0.0, 3.0, 6.0]
     tg.manual_seed(1)
-    draws = np.array(list(tud.WeightedRandomSampler(weights, 20000)))
+    draws = np.array(list(WeightedRandomSampler(weights, 20000)))
     freq = np.bincount(draws, minlength=4) / draws.size
     np.testing.assert_allclose(freq, np.array(weights) / 10, atol=0.015)
     for _ in range(20):
-        once = list(tud.WeightedRandomSampler(tg.tensor(weights), 3, replacement=False))
+        once = list(WeightedRandomSampler(tg.tensor(weights), 3, replacement=False))
         assert sorted(once) == [0, 2, 3]
-    assert len(tud.WeightedRandomSampler(weights, 7)) == len(torch.utils.data.WeightedRandomSampler(weights, 7))
+    assert len(WeightedRandomSampler(weights, 7)) == len(torch.utils.data.WeightedRandomSampler(weights, 7))
     for bad in ([], [1.0, -1.0], [0.0, 0.0], [[1.0, 2.0]], [1.0, float("nan")]):
         with pytest.raises(ValueError, match="weights must be"):
-            tud.WeightedRandomSampler(bad, 2)
+            WeightedRandomSampler(bad, 2)
     with pytest.raises(ValueError, match="4 samples without replacement, but only 3 weights are non-zero"):
-        tud.WeightedRandomSampler(weights, 4, replacement=False)
+        WeightedRandomSampler(weights, 4, replacement=False)
     for k in (0, 2.0, True):
         with pytest.raises(ValueError, match="num_samples must be a positive int"):
-            tud.WeightedRandomSampler(weights, k)
-    loader = tud.DataLoader(tud.TensorDataset(tg.arange(4)), batch_size=5, sampler=tud.WeightedRandomSampler(
-        weights, 10))
+            WeightedRandomSampler(weights, k)
+    loader = DataLoader(TensorDataset(tg.arange(4)), batch_size=5, sampler=WeightedRandomSampler(weights, 10))
     assert [b[0].shape for b in loader] == [(5,), (5,)] and 1 not in np.concatenate([b[0].numpy() for b in loader])
