@@ -320,6 +320,41 @@ def test_random_sampler_num_samples_and_replacement():
     assert len(drawn) == 200 and set(drawn) == {0, 1, 2}
 
 
+def test_subset_random_sampler_shuffles_its_indices_each_epoch(torch):
+    indices = [3, 8, 1, 9, 4, 6]
+    tg.manual_seed(0)
+    sampler = SubsetRandomSampler(indices)
+    epochs = [list(sampler) for _ in range(4)]
+    assert all(sorted(e) == sorted(indices) for e in epochs) and len({tuple(e) for e in epochs}) > 1
+    assert len(sampler) == len(torch.utils.data.SubsetRandomSampler(indices)) == 6
+    tg.manual_seed(0)
+    assert [list(sampler) for _ in range(4)] == epochs
+
+
+def test_weighted_random_sampler_draws_by_weight(torch):
+    """Indices drawn in proportion to the weights (a zero weight never), at most once each without replacement;
+    lengths and argument errors as torch's (where torch fails only when iterated, we refuse at construction)."""
+    weights = [1.0, 0.0, 3.0, 6.0]
+    tg.manual_seed(1)
+    draws = np.array(list(WeightedRandomSampler(weights, 20000)))
+    freq = np.bincount(draws, minlength=4) / draws.size
+    np.testing.assert_allclose(freq, np.array(weights) / 10, atol=0.015)
+    for _ in range(20):
+        once = list(WeightedRandomSampler(tg.tensor(weights), 3, replacement=False))
+        assert sorted(once) == [0, 2, 3]
+    assert len(WeightedRandomSampler(weights, 7)) == len(torch.utils.data.WeightedRandomSampler(weights, 7))
+    for bad in ([], [1.0, -1.0], [0.0, 0.0], [[1.0, 2.0]], [1.0, float("nan")]):
+        with pytest.raises(ValueError, match="weights must be"):
+            WeightedRandomSampler(bad, 2)
+    with pytest.raises(ValueError, match="4 samples without replacement, but only 3 weights are non-zero"):
+        WeightedRandomSampler(weights, 4, replacement=False)
+    for k in (0, 2.0, True):
+        with pytest.raises(ValueError, match="num_samples must be a positive int"):
+            WeightedRandomSampler(weights, k)
+    loader = DataLoader(TensorDataset(tg.arange(4)), batch_size=5, sampler=WeightedRandomSampler(weights, 10))
+    assert [b[0].shape for b in loader] == [(5,), (5,)] and 1 not in np.concatenate([b[0].numpy() for b in loader])
+
+
 def pad_batch(batch):
     """(sequence (L, I), label) samples -> padded (B, T, I), lengths, labels: a collate_fn for ragged data."""
     seqs, labels = zip(*batch)
@@ -364,38 +399,3 @@ def test_lstm_trains_over_a_loader():
             total += loss.item()
         losses.append(total / len(loader))
     assert np.isfinite(losses).all() and losses[-1] < 0.5 * losses[0]
-
-
-def test_subset_random_sampler_shuffles_its_indices_each_epoch(torch):
-    indices = [3, 8, 1, 9, 4, 6]
-    tg.manual_seed(0)
-    sampler = SubsetRandomSampler(indices)
-    epochs = [list(sampler) for _ in range(4)]
-    assert all(sorted(e) == sorted(indices) for e in epochs) and len({tuple(e) for e in epochs}) > 1
-    assert len(sampler) == len(torch.utils.data.SubsetRandomSampler(indices)) == 6
-    tg.manual_seed(0)
-    assert [list(sampler) for _ in range(4)] == epochs
-
-
-def test_weighted_random_sampler_draws_by_weight(torch):
-    """Indices drawn in proportion to the weights (a zero weight never), at most once each without replacement;
-    lengths and argument errors as torch's (where torch fails only when iterated, we refuse at construction)."""
-    weights = [1.0, 0.0, 3.0, 6.0]
-    tg.manual_seed(1)
-    draws = np.array(list(WeightedRandomSampler(weights, 20000)))
-    freq = np.bincount(draws, minlength=4) / draws.size
-    np.testing.assert_allclose(freq, np.array(weights) / 10, atol=0.015)
-    for _ in range(20):
-        once = list(WeightedRandomSampler(tg.tensor(weights), 3, replacement=False))
-        assert sorted(once) == [0, 2, 3]
-    assert len(WeightedRandomSampler(weights, 7)) == len(torch.utils.data.WeightedRandomSampler(weights, 7))
-    for bad in ([], [1.0, -1.0], [0.0, 0.0], [[1.0, 2.0]], [1.0, float("nan")]):
-        with pytest.raises(ValueError, match="weights must be"):
-            WeightedRandomSampler(bad, 2)
-    with pytest.raises(ValueError, match="4 samples without replacement, but only 3 weights are non-zero"):
-        WeightedRandomSampler(weights, 4, replacement=False)
-    for k in (0, 2.0, True):
-        with pytest.raises(ValueError, match="num_samples must be a positive int"):
-            WeightedRandomSampler(weights, k)
-    loader = DataLoader(TensorDataset(tg.arange(4)), batch_size=5, sampler=WeightedRandomSampler(weights, 10))
-    assert [b[0].shape for b in loader] == [(5,), (5,)] and 1 not in np.concatenate([b[0].numpy() for b in loader])
