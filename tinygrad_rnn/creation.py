@@ -106,8 +106,8 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: str
         _linspace_fits(v, dt, what)
     work = dt if dt.kind == "f" else np.dtype(np.float64)  # (an integer dtype: ends cast to it, a float64 step)
     with np.errstate(over="ignore", invalid="ignore"):  # (inf ends give inf and nan, as in torch)
-        a, b = (work.type(dt.type(np.float32(v) if dt == np.float16 else v)) for v in (start, end))  # (torch's
-        # half scalars come from float32)
+        # (a float16 end goes through float32, as torch's half scalars do)
+        a, b = (work.type(dt.type(np.float32(v) if dt == np.float16 else v)) for v in (start, end))
         step = (b - a) / work.type(max(steps - 1, 1))
         i = np.arange(steps)
         if steps <= 1:
