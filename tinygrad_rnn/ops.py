@@ -205,7 +205,8 @@ def floor_divide(a: Any, b: Any) -> Tensor:
 
 
 def _trunc_divide(a: Any, b: Any) -> Tensor:
-    """a / b rounded toward zero: the floor quotient, plus one where it was rounded down past a negative one."""
+    """a / b rounded toward zero: for floats trunc(a / b); for integers the floor quotient q, plus one where it was
+    rounded down past a negative one (q b != a, the signs differ)."""
     a, b = operands("div", a, b)
     _check_division("div", a.data, b.data)
     xp = xp_of(a.data, b.data)
@@ -213,8 +214,8 @@ def _trunc_divide(a: Any, b: Any) -> Tensor:
         with np.errstate(divide="ignore", invalid="ignore"):  # (x / 0: inf or nan, as torch's)
             out = xp.trunc(a.data / b.data)
     else:
-        out = _divmod_part(a.data, b.data, 0)
-        out = out + ((_divmod_part(a.data, b.data, 1) != 0) & ((a.data < 0) != (b.data < 0)))
+        q = xp.floor_divide(a.data, b.data)  # (one division: the remainder's sign test reads q b against a)
+        out = q + ((q * b.data != a.data) & ((a.data < 0) != (b.data < 0)))
     return _const(xp.asarray(out))
 
 
