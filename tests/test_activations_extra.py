@@ -316,10 +316,9 @@ def test_errors_name_the_op_and_what_was_expected():
         F.threshold(x, None, 1.0)
     with pytest.raises(TypeError, match=r"threshold: value must be a real number, got True \(bool\)"):
         F.threshold(x, 0.0, True)
-    with pytest.raises(NotImplementedError, match="threshold: inplace=True is not supported"):
-        F.threshold(x, 0.0, 1.0, True)
-    with pytest.raises(NotImplementedError, match="Threshold: inplace=True is not supported"):
-        tg.nn.Threshold(0.0, 1.0, inplace=True)
+    with pytest.raises(RuntimeError, match="threshold: in place on a leaf tensor that requires grad"):
+        F.threshold(x.requires_grad_(), 0.0, 1.0, True)  # (inplace=True itself: tests/test_inplace.py)
+    x.requires_grad_(False)
     with pytest.raises(ValueError, match="softshrink: lambd must be non-negative, got -0.5"):
         F.softshrink(x, -0.5)
     with pytest.raises(ValueError, match="softshrink: lambd must be non-negative, got -1"):

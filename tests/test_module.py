@@ -419,7 +419,7 @@ def test_repr_is_readable():
     assert "  (embed): Embedding(5, 3)\n" in text
     assert "  (layers): ModuleList(\n    (0): Linear(in_features=3, out_features=4, bias=True)\n" in text
     assert "    (1): Linear(in_features=4, out_features=4, bias=False)\n  )\n" in text
-    assert "    (1): Dropout(p=0.1)\n" in text
+    assert "    (1): Dropout(p=0.1, inplace=False)\n" in text
     assert text.endswith("\n)")
     assert repr(nn.Embedding(10, 4, padding_idx=-1)) == "Embedding(10, 4, padding_idx=9)"
     assert repr(nn.Module()) == "Module()"

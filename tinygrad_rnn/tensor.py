@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import sys
 import weakref
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
@@ -520,6 +521,39 @@ class Tensor:
             self._vc = [1]
         else:
             self._vc[0] += 1
+
+    def _apply_in_place(self, op: str, fn: Callable[["Tensor"], "Tensor"]) -> "Tensor":
+        """This tensor replaced by fn(self), as torch's in-place functions (``F.relu(x, inplace=True)``): fn's
+        result is written into this tensor's memory, and while the graph is recorded the tensor becomes fn's node,
+        applied to a copy of the old values (the values and gradients are torch's; the memory saving is not). A node
+        that saved the old values sees the version move on and refuses to backpropagate, as in torch. Refused while
+        recording for a leaf that requires grad (torch refuses it too) and for memory that anything else holds
+        (a view, detach(), an output an op saved), whose graph would not see the change."""
+        xp = xp_of(self.data)
+        recording = self._requires_grad and _mode.grad_enabled
+        if recording:
+            if self.grad_fn is None:
+                raise RuntimeError(f"{op}: in place on a leaf tensor that requires grad, which the graph cannot "
+                                   "record (torch refuses it too); use inplace=False")
+            # (held by this tensor and getrefcount's argument alone: no view, alias or saved output sees it)
+            if getattr(self.data, "base", None) is not None or sys.getrefcount(self.data) > 2:
+                raise RuntimeError(f"{op}: in place on a tensor of shape {self.shape} whose memory is shared (a view "
+                                   "or a base of views, detach(), or an output saved for backward); the graph would "
+                                   "not see the change; use inplace=False")
+            out = fn(Tensor._make(self.data.copy(), self.grad_fn, True))
+        else:
+            out = fn(self)
+        if out.dtype != self.dtype or out.shape != self.shape:
+            raise TypeError(f"{op}: in place, the result ({out.dtype}, shape {out.shape}) must keep the input's dtype "
+                            f"{self.dtype} and shape {self.shape}; use inplace=False")
+        if not backend.is_writable(self.data):
+            raise ValueError(f"{op}: in place on a read-only tensor of shape {self.shape} (e.g. an expand/broadcast_to "
+                             "view); clone() it first or use inplace=False")
+        xp.copyto(self.data, out.data)
+        self._bump_version()
+        if recording:
+            self.grad_fn = out.grad_fn
+        return self
 
     def __setitem__(self, index: Any, value: Any) -> None:
         first, index = _ops.normalize_index(self, index, "setitem")
@@ -1079,11 +1113,22 @@ class Tensor:
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _ops.logsumexp(self, dim, keepdim)
 
-    def softmax(self, dim: int) -> "Tensor":
-        return _ops.Softmax(dim)(self._floating())
+    def softmax(self, dim: int, dtype: Any = None) -> "Tensor":
+        """exp(x) / sum(exp(x)) over dim, after casting to ``dtype`` if given (a float dtype: e.g. float64 for a
+        float32 input, as torch's; the cast is differentiable)."""
+        return _ops.Softmax(dim)(self._cast_for("softmax", dtype))
 
-    def log_softmax(self, dim: int) -> "Tensor":
-        return _ops.LogSoftmax(dim)(self._floating())
+    def log_softmax(self, dim: int, dtype: Any = None) -> "Tensor":
+        return _ops.LogSoftmax(dim)(self._cast_for("log_softmax", dtype))
+
+    def _cast_for(self, op: str, dtype: Any) -> "Tensor":
+        """This tensor cast to the float ``dtype`` an op's dtype= argument asks for, or floating as it is (None)."""
+        if dtype is None:
+            return self._floating()
+        out = self.to(dtype=dtype)
+        if out.dtype.kind != "f":
+            raise TypeError(f"{op}: dtype must be a floating point type, got {out.dtype}")
+        return out
 
     def argmax(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
         return _ops.argreduce("argmax", self, dim, keepdim)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 
@@ -49,27 +49,41 @@ def _index_array(t: Any, op: str) -> Any:
 
 
 # --------------------------------------------------------------------------- activations and layers
-def relu(x: Tensor) -> Tensor:
-    return x.relu()
+def _activation(op: str, input: Tensor, inplace: bool, fn: Callable[[Tensor], Tensor]) -> Tensor:
+    """fn(input); with inplace, written into input, which becomes fn's result (torch's inplace=True; see
+    Tensor._apply_in_place: the values and gradients of torch's in-place op, without its memory saving)."""
+    _check_tensor(op, "input", input)
+    return input._apply_in_place(op, fn) if inplace else fn(input)
 
 
-def tanh(x: Tensor) -> Tensor:
-    return x.tanh()
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0)."""
+    return _activation("relu", input, inplace, Tensor.relu)
 
 
-def sigmoid(x: Tensor) -> Tensor:
-    return x.sigmoid()
+def relu_(input: Tensor) -> Tensor:
+    """relu in place (torch's F.relu_)."""
+    return relu(input, inplace=True)
 
 
-def softmax(x: Tensor, dim: int) -> Tensor:
-    """exp(x) / sum(exp(x)) over dim. dim is required: torch's implicit choice (dim 0 for a 3-d input) is
-    deprecated, and a silent default would differ from it."""
-    return x.softmax(dim)
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
 
 
-def log_softmax(x: Tensor, dim: int) -> Tensor:
-    """log(softmax(x, dim)), computed stably; dim is required, as for softmax."""
-    return x.log_softmax(dim)
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
+
+
+def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) over dim, with input first cast to ``dtype`` if given (as torch's). dim is required:
+    torch's implicit choice (dim 0 for a 3-d input) is deprecated, and a silent default would differ from it."""
+    return input.softmax(dim, dtype=dtype)
+
+
+def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """log(softmax(x, dim)), computed stably (input first cast to ``dtype`` if given); dim is required, as for
+    softmax."""
+    return input.log_softmax(dim, dtype=dtype)
 
 
 def _real(op: str, name: str, v: Any, hint: str = "") -> Any:
@@ -97,88 +111,99 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return ops.Softplus(beta, _real("softplus", "threshold", threshold))(input._floating())
 
 
-def logsigmoid(x: Tensor) -> Tensor:
+def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)) = -softplus(-x): finite for any finite x, where log of a sigmoid that rounded to 0
     would be -inf."""
-    _check_tensor("logsigmoid", "input", x)
-    return -_softplus(-x._floating())
+    _check_tensor("logsigmoid", "input", input)
+    return -_softplus(-input._floating())
 
 
-def silu(x: Tensor) -> Tensor:
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (swish)."""
-    _check_tensor("silu", "input", x)
-    return x * x.sigmoid()
+    return _activation("silu", input, inplace, lambda x: x * x.sigmoid())
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x elsewhere (the slope is the gradient at 0, as in torch)."""
-    _check_tensor("leaky_relu", "input", x)
-    return ops.where(x.data > 0, x, x * negative_slope)
+    return _activation("leaky_relu", input, inplace, lambda x: ops.where(x.data > 0, x, x * negative_slope))
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """leaky_relu in place (torch's F.leaky_relu_)."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (e^x - 1) elsewhere. The exponential sees min(x, 0), so a large x cannot put an
     inf into the branch it does not take (whose zero gradient would turn it into nan)."""
-    _check_tensor("elu", "input", x)
-    return ops.where(x.data > 0, x, x.clamp(max=0).expm1() * alpha)
+    return _activation("elu", input, inplace, lambda x: ops.where(x.data > 0, x, x.clamp(max=0).expm1() * alpha))
 
 
-def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """elu in place (torch's F.elu_)."""
+    return elu(input, alpha, inplace=True)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """x clipped to [min_val, max_val]. Unlike clamp, the gradient is 0 at the bounds themselves (as torch's
     hardtanh: it passes only strictly inside)."""
-    _check_tensor("hardtanh", "input", x)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
-    return ops.where(~((x.data <= min_val) | (x.data >= max_val)), x, x.detach().clamp(min_val, max_val))
+    return _activation("hardtanh", input, inplace, lambda x: ops.where(
+        ~((x.data <= min_val) | (x.data >= max_val)), x, x.detach().clamp(min_val, max_val)))
 
 
-def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """hardtanh in place (torch's F.hardtanh_)."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x Phi(x), Phi the standard normal's CDF: 'none' exact, x/2 (1 + erf(x / sqrt 2)), with derivative
     Phi(x) + x phi(x); 'tanh' torch's approximation x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    _check_tensor("gelu", "input", x)
+    _check_tensor("gelu", "input", input)
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    x = x._floating()
+    x = input._floating()
     if approximate == "tanh":
         return x * 0.5 * (1 + ((x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)).tanh())
     return x * 0.5 * (1 + (x * (1 / math.sqrt(2))).erf())
 
 
-def relu6(x: Tensor) -> Tensor:
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6); the gradient is 1 strictly inside (0, 6) and 0 at 0 and 6, as torch's (hardtanh's)."""
-    _check_tensor("relu6", "input", x)
-    return hardtanh(x, 0.0, 6.0)
+    _check_tensor("relu6", "input", input)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
-def selu(x: Tensor) -> Tensor:
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with torch's (Klambauer et al.'s) constants; the gradient at 0 is scale * alpha."""
-    _check_tensor("selu", "input", x)
-    return elu(x._floating(), _SELU_ALPHA) * _SELU_SCALE
+    return _activation("selu", input, inplace, lambda x: elu(x._floating(), _SELU_ALPHA) * _SELU_SCALE)
 
 
-def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (e^(x/alpha) - 1) elsewhere; the derivative there is e^(x/alpha) (1 at 0)."""
-    _check_tensor("celu", "input", x)
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides x)")
-    x = x._floating()
-    return ops.where(x.data > 0, x, (x.clamp(max=0) / alpha).expm1() * alpha)
+
+    def f(x: Tensor) -> Tensor:
+        x = x._floating()
+        return ops.where(x.data > 0, x, (x.clamp(max=0) / alpha).expm1() * alpha)
+    return _activation("celu", input, inplace, f)
 
 
-def mish(x: Tensor) -> Tensor:
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x)); derivative tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2)."""
-    _check_tensor("mish", "input", x)
-    x = x._floating()
-    return x * _softplus(x).tanh()
+    return _activation("mish", input, inplace, lambda x: x._floating() * _softplus(x).tanh())
 
 
-def softsign(x: Tensor) -> Tensor:
+def softsign(input: Tensor) -> Tensor:
     """x / (1 + |x|); derivative 1 / (1 + |x|)^2."""
-    _check_tensor("softsign", "input", x)
-    x = x._floating()
+    _check_tensor("softsign", "input", input)
+    x = input._floating()
     return x / (1 + x.abs())
 
 
@@ -187,32 +212,35 @@ def _outside(x: Tensor, lo_value: float, hi_value: Any, inside: Tensor) -> Tenso
     return ops.where(x.data <= -3, lo_value, ops.where(x.data >= 3, hi_value, inside))
 
 
-def hardsigmoid(x: Tensor) -> Tensor:
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6: 0 at or below -3, x/6 + 1/2 between, 1 at or above 3; the gradient 1/6 strictly inside
     (-3, 3) and 0 at +-3, as torch's."""
-    _check_tensor("hardsigmoid", "input", x)
-    x = x._floating()
-    return _outside(x, 0.0, 1.0, x / 6 + 0.5)
+    def f(x: Tensor) -> Tensor:
+        x = x._floating()
+        return _outside(x, 0.0, 1.0, x / 6 + 0.5)
+    return _activation("hardsigmoid", input, inplace, f)
 
 
-def hardswish(x: Tensor) -> Tensor:
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x relu6(x + 3) / 6: 0 at or below -3, x (x + 3) / 6 between, x at or above 3; the gradient x/3 + 1/2
     strictly inside (-3, 3), 0 at -3 and 1 at 3, as torch's."""
-    _check_tensor("hardswish", "input", x)
-    x = x._floating()
-    return _outside(x, 0.0, x, x * (x + 3) / 6)
+    def f(x: Tensor) -> Tensor:
+        x = x._floating()
+        return _outside(x, 0.0, x, x * (x + 3) / 6)
+    return _activation("hardswish", input, inplace, f)
 
 
-def softmin(x: Tensor, dim: int) -> Tensor:
-    """softmax(-x, dim); dim is required, as for softmax."""
-    _check_tensor("softmin", "input", x)
-    return (-x._floating()).softmax(dim)
+def softmin(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """softmax(-x, dim) (input first cast to ``dtype`` if given); dim is required, as for softmax."""
+    _check_tensor("softmin", "input", input)
+    return (-input._floating()).softmax(dim, dtype=dtype)
 
 
-def glu(x: Tensor, dim: int = -1) -> Tensor:
+def glu(input: Tensor, dim: int = -1) -> Tensor:
     """The gated linear unit: a * sigmoid(b), a and b the first and second halves of x along dim (whose size
     must be even)."""
-    _check_tensor("glu", "input", x)
+    _check_tensor("glu", "input", input)
+    x = input
     if x.ndim == 0:
         raise ValueError("glu: a 0-d tensor cannot be halved")
     d = ops._one_dim(dim, x.ndim, "glu")
@@ -226,12 +254,10 @@ def glu(x: Tensor, dim: int = -1) -> Tensor:
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """torch's F.threshold: x where x > threshold, value elsewhere (in x's dtype; nan stays nan); the gradient 1
     where x > threshold, 0 elsewhere."""
-    _check_tensor("threshold", "input", input)
-    if inplace:
-        raise NotImplementedError("threshold: inplace=True is not supported; use the returned tensor")
-    below = input.data <= np.float64(_real("threshold", "threshold", threshold))  # (compared in float64: a bound
-    # past float32's range does not overflow)
-    return ops.masked_fill(input, below, _real("threshold", "value", value), "threshold")
+    _real("threshold", "threshold", threshold), _real("threshold", "value", value)
+    # (compared in float64: a bound past float32's range does not overflow)
+    return _activation("threshold", input, inplace, lambda x: ops.masked_fill(
+        x, x.data <= np.float64(threshold), value, "threshold"))
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -279,13 +305,13 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return ops.where(positive, input, negative * w)
 
 
-def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """torch's F.normalize: x / max(||x||_p, eps), the norm over dim (kept), so a zero vector stays zero."""
-    _check_tensor("normalize", "input", x)
-    ops.norm_dims(dim, x.ndim, "normalize")
-    if x.ndim == 0:
+    _check_tensor("normalize", "input", input)
+    ops.norm_dims(dim, input.ndim, "normalize")
+    if input.ndim == 0:
         raise ValueError("normalize: a 0-d tensor has no dim to normalize over")
-    x = x._floating()
+    x = input._floating()
     return x / x.norm(p, dim, keepdim=True).clamp_min(eps)
 
 
@@ -463,11 +489,12 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     return y if bias is None else y + bias
 
 
-def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
-               eps: float = 1e-5) -> Tensor:
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None,
+               bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing dims ``normalized_shape`` (biased
     variance, as torch's); each sample is normalized on its own."""
-    _check_tensor("layer_norm", "input", x)
+    _check_tensor("layer_norm", "input", input)
+    x = input
     if x.dtype.kind != "f":
         raise TypeError(f"layer_norm: input must be floating point, got dtype {x.dtype}")
     shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
@@ -740,17 +767,20 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
     return y if bias is None else y + bias.reshape(shape)
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout); the input itself,
+    unchanged, when not training or p = 0."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x * 0
-    keep = backend.rng(x.device).random(x.shape) >= p
-    mask = xp_of(x.data).asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-    return x * Tensor._make(mask)
+        return input
+
+    def f(x: Tensor) -> Tensor:
+        if p == 1.0:
+            return x * 0
+        keep = backend.rng(x.device).random(x.shape) >= p
+        return x * Tensor._make(xp_of(x.data).asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - p)))
+    return _activation("dropout", input, inplace, f)
 
 
 def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
@@ -766,9 +796,9 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     return Tensor._make((a[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
-def embedding(indices: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
-    """weight[indices]: (...,) int -> (..., D); rows at padding_idx get no gradient."""
-    a = _index_array(indices, "embedding")
+def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
+    """weight[input]: (...,) int indices -> (..., D); rows at padding_idx get no gradient."""
+    a = _index_array(input, "embedding")
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
     n = weight.shape[0]

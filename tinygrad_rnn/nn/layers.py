@@ -295,20 +295,20 @@ class BatchNorm1d(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout in training mode, identity in eval mode."""
+    """Inverted dropout in training mode, identity in eval mode (inplace=True: see F.dropout)."""
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(self, x)
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class _Activation(Module):
@@ -326,7 +326,24 @@ class _Activation(Module):
         return ", ".join(f"{k}={getattr(self, k)}" for k in self.options)
 
 
-class ReLU(_Activation):
+class _InPlaceActivation(_Activation):
+    """An activation torch can run in place: with ``inplace=True`` the result is written into the input, which
+    becomes the result (F._activation: torch's values and gradients, not its memory saving). fn takes the flag
+    after the options; the repr shows it only when set, as torch's."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
+        return self.fn(x, *[getattr(self, k) for k in self.options], self.inplace)
+
+    def extra_repr(self) -> str:
+        return ", ".join([r for r in (super().extra_repr(), "inplace=True" if self.inplace else "") if r])
+
+
+class ReLU(_InPlaceActivation):
     """max(x, 0) elementwise."""
 
     fn = staticmethod(F.relu)
@@ -344,7 +361,7 @@ class Sigmoid(_Activation):
     fn = staticmethod(F.sigmoid)
 
 
-class SiLU(_Activation):
+class SiLU(_InPlaceActivation):
     """x * sigmoid(x) elementwise."""
 
     fn = staticmethod(F.silu)
@@ -356,33 +373,33 @@ class LogSigmoid(_Activation):
     fn = staticmethod(F.logsigmoid)
 
 
-class LeakyReLU(_Activation):
+class LeakyReLU(_InPlaceActivation):
     """x for x > 0, negative_slope * x elsewhere."""
 
     fn, options = staticmethod(F.leaky_relu), ("negative_slope",)
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.negative_slope = negative_slope
 
 
-class ELU(_Activation):
+class ELU(_InPlaceActivation):
     """x for x > 0, alpha (e^x - 1) elsewhere."""
 
     fn, options = staticmethod(F.elu), ("alpha",)
 
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.alpha = alpha
 
 
-class Hardtanh(_Activation):
+class Hardtanh(_InPlaceActivation):
     """x clipped to [min_val, max_val]."""
 
     fn, options = staticmethod(F.hardtanh), ("min_val", "max_val")
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.min_val, self.max_val = min_val, max_val
 
 
@@ -401,29 +418,29 @@ class GELU(_Activation):
         return f"approximate={self.approximate!r}"
 
 
-class ReLU6(_Activation):
+class ReLU6(_InPlaceActivation):
     """min(max(x, 0), 6) elementwise."""
 
     fn = staticmethod(F.relu6)
 
 
-class SELU(_Activation):
+class SELU(_InPlaceActivation):
     """scale * elu(x, alpha) elementwise, with the self-normalizing constants."""
 
     fn = staticmethod(F.selu)
 
 
-class CELU(_Activation):
+class CELU(_InPlaceActivation):
     """x for x > 0, alpha (e^(x/alpha) - 1) elsewhere."""
 
     fn, options = staticmethod(F.celu), ("alpha",)
 
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.alpha = alpha
 
 
-class Mish(_Activation):
+class Mish(_InPlaceActivation):
     """x tanh(softplus(x)) elementwise."""
 
     fn = staticmethod(F.mish)
@@ -435,13 +452,13 @@ class Softsign(_Activation):
     fn = staticmethod(F.softsign)
 
 
-class Hardsigmoid(_Activation):
+class Hardsigmoid(_InPlaceActivation):
     """relu6(x + 3) / 6 elementwise."""
 
     fn = staticmethod(F.hardsigmoid)
 
 
-class Hardswish(_Activation):
+class Hardswish(_InPlaceActivation):
     """x relu6(x + 3) / 6 elementwise."""
 
     fn = staticmethod(F.hardswish)
@@ -477,16 +494,14 @@ class Softplus(_Activation):
         self.beta, self.threshold = beta, threshold
 
 
-class Threshold(_Activation):
-    """x where x > threshold, value elsewhere (inplace=True is not supported)."""
+class Threshold(_InPlaceActivation):
+    """x where x > threshold, value elsewhere."""
 
     fn, options = staticmethod(F.threshold), ("threshold", "value")
 
     def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
-        super().__init__()
-        if inplace:
-            raise NotImplementedError("Threshold: inplace=True is not supported")
-        self.threshold, self.value, self.inplace = threshold, value, inplace
+        super().__init__(inplace)
+        self.threshold, self.value = threshold, value
 
 
 class Softshrink(_Activation):
