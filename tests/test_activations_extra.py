@@ -316,7 +316,7 @@ def test_errors_name_the_op_and_what_was_expected():
         F.threshold(x, None, 1.0)
     with pytest.raises(TypeError, match=r"threshold: value must be a real number, got True \(bool\)"):
         F.threshold(x, 0.0, True)
-    with pytest.raises(RuntimeError, match="threshold: in place on a leaf tensor that requires grad"):
+    with pytest.raises(RuntimeError, match="threshold: a leaf tensor that requires grad cannot be changed in place"):
         F.threshold(x.requires_grad_(), 0.0, 1.0, True)  # (inplace=True itself: tests/test_inplace.py)
     x.requires_grad_(False)
     with pytest.raises(ValueError, match="softshrink: lambd must be non-negative, got -0.5"):

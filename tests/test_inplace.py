@@ -1,5 +1,6 @@
-"""In-place activations (torch's ``inplace=True``, F.relu_ and kin, the modules' ``inplace``), the ``dtype=`` of
-softmax, log_softmax and softmin, and torch's argument names in nn.functional (``input`` first).
+"""In-place ops recorded as torch's (``x += y``, ``x.mul_(y)``, ``x.relu_()``; the activations' ``inplace=True``,
+F.relu_ and kin, the modules' ``inplace``), the ``dtype=`` of softmax, log_softmax and softmin, and torch's argument
+names in nn.functional (``input`` first).
 
 An in-place call is the out-of-place function written into its input, which then stands for the result in the
 graph. The tests hold its values and gradients to numpy references written from the math (central differences
@@ -121,7 +122,7 @@ def test_in_place_dropout_does_nothing_when_it_does_nothing():
 
 def test_in_place_refuses_a_leaf_that_requires_grad():
     a = tg.randn(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="relu: in place on a leaf tensor that requires grad"):
+    with pytest.raises(RuntimeError, match="relu: a leaf tensor that requires grad cannot be changed in place"):
         F.relu(a, inplace=True)
     assert a._version == 0
 
@@ -141,7 +142,7 @@ def test_in_place_refuses_memory_something_else_holds(case):
     else:
         x = a.exp()
     before = x.numpy().copy()
-    with pytest.raises(RuntimeError, match="elu: in place on a tensor of shape .* whose memory is shared"):
+    with pytest.raises(RuntimeError, match="elu: this tensor of shape .* shares its memory"):
         F.elu(x, inplace=True)
     np.testing.assert_array_equal(x.numpy(), before)
     assert keep is None or keep.shape
@@ -169,11 +170,106 @@ def test_without_a_graph_the_write_goes_through_views_as_in_torch():
 
 def test_in_place_refuses_a_result_of_another_dtype_or_read_only_memory():
     x = tg.tensor([1, -2])
-    with pytest.raises(TypeError, match="silu: in place, the result .float32.* must keep the input's dtype int64"):
+    with pytest.raises(TypeError, match="silu: the result is float32, which this int64 tensor cannot hold"):
         F.silu(x, inplace=True)
     assert x.tolist() == [1, -2]
-    with pytest.raises(ValueError, match="relu: in place on a read-only tensor"):
+    with pytest.raises(ValueError, match=r"relu: this tensor of shape \(3,\) is read-only"):
         F.relu(tg.tensor([-1.0]).expand(3), inplace=True)
+
+
+ARITHMETIC = {  # name: (the in-place call on (tensor, operand), numpy reference)
+    "+=": (lambda t, o: t.__iadd__(o), lambda a, b: a + b),
+    "-=": (lambda t, o: t.__isub__(o), lambda a, b: a - b),
+    "*=": (lambda t, o: t.__imul__(o), lambda a, b: a * b),
+    "/=": (lambda t, o: t.__itruediv__(o), lambda a, b: a / b),
+    "add_": (lambda t, o: t.add_(o, alpha=-0.5), lambda a, b: a - 0.5 * b),
+    "sub_": (lambda t, o: t.sub_(o, alpha=2), lambda a, b: a - 2 * b),
+    "mul_": (lambda t, o: t.mul_(o), lambda a, b: a * b),
+    "div_": (lambda t, o: t.div_(o), lambda a, b: a / b),
+    "pow_": (lambda t, o: t.abs().add_(0.5).pow_(o), lambda a, b: (np.abs(a) + 0.5) ** b),
+    "clamp_min_": (lambda t, o: t.clamp_min_(o), lambda a, b: np.maximum(a, b)),
+    "clamp_max_": (lambda t, o: t.clamp_max_(o), lambda a, b: np.minimum(a, b)),
+}
+UNARY_METHODS = {  # name: (x.name_(), numpy reference); x drawn in [0.5, 2]
+    "relu_": (lambda t: t.relu_(), lambda a: np.maximum(a, 0)),
+    "sigmoid_": (lambda t: t.sigmoid_(), lambda a: 1 / (1 + np.exp(-a))),
+    "tanh_": (lambda t: t.tanh_(), np.tanh),
+    "exp_": (lambda t: t.exp_(), np.exp),
+    "log_": (lambda t: t.log_(), np.log),
+    "sqrt_": (lambda t: t.sqrt_(), np.sqrt),
+    "abs_": (lambda t: t.neg_().abs_(), np.abs),
+    "neg_": (lambda t: t.neg_(), np.negative),
+}
+
+
+@st.composite
+def _into(draw):
+    """A shape and one that broadcasts into it (dims dropped from the left or set to 1)."""
+    shape = draw(shapes())
+    lead = draw(st.integers(0, len(shape)))
+    other = tuple(1 if draw(st.booleans()) else n for n in shape[lead:])
+    return shape, other
+
+
+@pytest.mark.parametrize("name", sorted(ARITHMETIC))
+@with_fixtures
+@given(data=st.data())
+def test_recorded_in_place_arithmetic_values_and_gradients(name, device, data):
+    """While the graph is recorded, x op= y makes x the result's node (as torch): gradients reach the old x and
+    y, checked against central differences. Values on a grid keep clamp off its kinks and / off zero."""
+    call, ref = ARITHMETIC[name]
+    shape, other = data.draw(_into())
+    grid = st.integers(-8, 7).map(lambda k: k * 0.25 + 0.125)  # (|v| >= 0.125, never a tie between a and b)
+    a = data.draw(hnp.arrays(np.float64, shape, elements=grid))
+    b = data.draw(hnp.arrays(np.float64, other, elements=grid.map(lambda v: v + 0.0625)))
+    check_op(lambda t, o: call(t * 1, o), ref, [a, b], device)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY_METHODS))
+@with_fixtures
+@given(data=st.data())
+def test_recorded_in_place_methods_values_and_gradients(name, device, data):
+    call, ref = UNARY_METHODS[name]
+    a = data.draw(shapes().flatmap(lambda s: hnp.arrays(np.float64, s, elements=st.floats(0.5, 2.0))))
+    check_op(lambda t: call(t * 1), ref, [a], device)
+
+
+def test_in_place_on_a_tensor_without_grad_joins_the_graph_through_its_operand():
+    """h += w * 2 with only w requiring grad: h becomes a non-leaf whose gradient reaches w (as in torch)."""
+    w = tg.tensor([1.0, -2.0], requires_grad=True)
+    h = tg.zeros(2)
+    h += w * 2
+    assert h.requires_grad and h.grad_fn is not None
+    (h * h).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), 8 * w.numpy())
+    acc = tg.zeros(2, dtype=tg.float32)  # a float64 operand into float32: the cast is recorded too
+    w64 = tg.tensor([0.5, 1.5], dtype=tg.float64, requires_grad=True)
+    acc += w64 * 3
+    assert acc.dtype == np.float32
+    acc.sum().backward()
+    assert w64.grad.dtype == np.float64 and w64.grad.tolist() == [3.0, 3.0]
+
+
+def test_a_residual_block_with_in_place_ops_matches_torch():
+    """out = relu(linear(x)) * 1; out += x; then mul_, clamp_max_, relu_: torch's idioms, gradients as torch's.
+    (The * 1: torch refuses to change relu's saved output in place, where this engine's relu saves a mask.)"""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((5, 4)), rng.standard_normal((4, 4))
+
+    def block(lib, x, w):
+        out = (x @ w.T).relu() * 1
+        out += x
+        out.mul_(0.5).clamp_max_(0.8)
+        out.relu_()
+        return (out ** 2).sum()
+
+    tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
+    ox, ow = (tg.tensor(a, requires_grad=True) for a in (x, w))
+    block(torch, tx, tw).backward()
+    block(tg, ox, ow).backward()
+    np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ow.grad.numpy(), tw.grad.numpy(), rtol=1e-12)
 
 
 MODULES = [  # (ours, the same module in torch by name and arguments)

@@ -484,7 +484,7 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see autograd.backward)."""
         _autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
 
-    # ------------------------------------------------------------------ in place (no graph is recorded)
+    # ------------------------------------------------------------------ in place
     def _write(self, op: str, index: tuple, value: Any, first: tuple = ()) -> None:
         """data[first][index] = value in place (``first``: integers applied before index arrays, see
         ops._ints_first), then bump the version counter (shared with every alias), so backward can tell a
@@ -501,11 +501,7 @@ class Tensor:
         v = value.data if isinstance(value, Tensor) else value
         if hasattr(v, "shape"):
             v = backend.to_device(v, self.device)
-        if isinstance(self.data, np.generic):  # a full reduction's numpy scalar: make it writable
-            self.data = np.array(self.data)
-        if not backend.is_writable(self.data):  # (numpy would refuse; CuPy would write through stride-0 dims)
-            raise ValueError(f"{op}: this tensor of shape {self.shape} is read-only, e.g. an expand/broadcast_to view "
-                             "where one element stands for many; clone() it to get memory of its own")
+        self._check_writable(op)
         try:
             (self.data[first] if first else self.data)[index] = v  # (data[first] is a view: basic indexing)
         except (ValueError, IndexError) as e:
@@ -522,37 +518,49 @@ class Tensor:
         else:
             self._vc[0] += 1
 
-    def _apply_in_place(self, op: str, fn: Callable[["Tensor"], "Tensor"]) -> "Tensor":
-        """This tensor replaced by fn(self), as torch's in-place functions (``F.relu(x, inplace=True)``): fn's
-        result is written into this tensor's memory, and while the graph is recorded the tensor becomes fn's node,
-        applied to a copy of the old values (the values and gradients are torch's; the memory saving is not). A node
-        that saved the old values sees the version move on and refuses to backpropagate, as in torch. Refused while
-        recording for a leaf that requires grad (torch refuses it too) and for memory that anything else holds
-        (a view, detach(), an output an op saved), whose graph would not see the change."""
-        xp = xp_of(self.data)
-        recording = self._requires_grad and _mode.grad_enabled
+    def _check_writable(self, op: str) -> None:
+        if isinstance(self.data, np.generic):  # a full reduction's numpy scalar: make it writable
+            self.data = np.array(self.data)
+        if not backend.is_writable(self.data):  # (numpy would refuse; CuPy would write through stride-0 dims)
+            raise ValueError(f"{op}: this tensor of shape {self.shape} is read-only, e.g. an expand/broadcast_to view "
+                             "where one element stands for many; clone() it to get memory of its own")
+
+    def _apply_in_place(self, op: str, fn: Callable[["Tensor"], "Tensor"], *operands: Any) -> "Tensor":
+        """This tensor replaced by fn(self), as torch's in-place ops (``x += y``, ``x.mul_(y)``, ``F.relu(x,
+        inplace=True)``; ``operands`` are fn's other inputs): fn's result is written into this tensor's memory (views
+        see it), and while the graph is recorded (this tensor or an operand requires grad) the tensor becomes fn's
+        node, applied to a copy of the old values: torch's values and gradients, not its memory saving. A node that
+        saved the old values sees the version move on and refuses to backpropagate, as in torch. Refused while
+        recording for a leaf that requires grad (torch refuses it too) and for memory that anything else holds (a
+        view, detach(), an output an op saved), whose graph would not see the change."""
+        recording = _mode.grad_enabled and (self._requires_grad or True in [
+            isinstance(o, Tensor) and o._requires_grad for o in operands])
         if recording:
-            if self.grad_fn is None:
-                raise RuntimeError(f"{op}: in place on a leaf tensor that requires grad, which the graph cannot "
-                                   "record (torch refuses it too); use inplace=False")
+            if self.grad_fn is None and self._requires_grad:
+                raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
+                                   "is recorded (torch refuses it too); write it out of place (y = x + 1, "
+                                   "inplace=False), or under no_grad() for a parameter update")
             # (held by this tensor and getrefcount's argument alone: no view, alias or saved output sees it)
             if getattr(self.data, "base", None) is not None or sys.getrefcount(self.data) > 2:
-                raise RuntimeError(f"{op}: in place on a tensor of shape {self.shape} whose memory is shared (a view "
-                                   "or a base of views, detach(), or an output saved for backward); the graph would "
-                                   "not see the change; use inplace=False")
-            out = fn(Tensor._make(self.data.copy(), self.grad_fn, True))
+                raise RuntimeError(f"{op}: this tensor of shape {self.shape} shares its memory (a view or a base of "
+                                   "views, detach(), or an output saved for backward), so a graph would not see an "
+                                   "in-place change; write it out of place (y = x + 1, inplace=False)")
+            out = fn(Tensor._make(self.data.copy(), self.grad_fn, self._requires_grad))
         else:
             out = fn(self)
-        if out.dtype != self.dtype or out.shape != self.shape:
-            raise TypeError(f"{op}: in place, the result ({out.dtype}, shape {out.shape}) must keep the input's dtype "
-                            f"{self.dtype} and shape {self.shape}; use inplace=False")
-        if not backend.is_writable(self.data):
-            raise ValueError(f"{op}: in place on a read-only tensor of shape {self.shape} (e.g. an expand/broadcast_to "
-                             "view); clone() it first or use inplace=False")
-        xp.copyto(self.data, out.data)
+        if _ops._CATEGORY[out.dtype.kind] > _ops._CATEGORY[self.dtype.kind]:  # (float into int, int into bool)
+            raise TypeError(f"{op}: the result is {out.dtype}, which this {self.dtype} tensor cannot hold "
+                            "(as in torch); use the out-of-place op, or convert first")
+        if out.shape != self.shape:
+            raise ValueError(f"{op}: the result has the broadcast shape {out.shape}, but this tensor has shape "
+                             f"{self.shape}; an in-place op cannot change a tensor's shape")
+        self._check_writable(op)
+        if recording and out.dtype != self.dtype:  # (float64 into float32: the cast is in the graph too)
+            out = out.astype(self.dtype)
+        self.data[...] = out.data
         self._bump_version()
         if recording:
-            self.grad_fn = out.grad_fn
+            self.grad_fn, self._requires_grad = out.grad_fn, True
         return self
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -769,66 +777,85 @@ class Tensor:
     def isfinite(self) -> "Tensor":
         return Tensor._make(xp_of(self.data).isfinite(self.data))
 
-    # in-place arithmetic: the result written back into this tensor's memory (views see it), as in torch;
-    # not recorded in the graph, so refused while recording on a tensor or operand that requires grad (_write)
-    def _in_place(self, op: str, result: "Tensor") -> "Tensor":
-        if result._requires_grad and _mode.grad_enabled:
-            raise RuntimeError(f"{op}: {'this tensor' if self._requires_grad else 'the operand'} requires grad, but "
-                               "in-place arithmetic is not recorded in the graph; write it out of place "
-                               "(x = x + y), or under no_grad() where no gradient should flow (a parameter update)")
-        if _ops._CATEGORY[result.dtype.kind] > _ops._CATEGORY[self.dtype.kind]:  # (float into int, int into bool)
-            raise TypeError(f"{op}: the result is {result.dtype}, which this {self.dtype} tensor cannot hold "
-                            "(as in torch); use the out-of-place op, or convert first")
-        if result.shape != self.shape:
-            raise ValueError(f"{op}: the result has the broadcast shape {result.shape}, but this tensor has shape "
-                             f"{self.shape}; an in-place op cannot change a tensor's shape")
-        self._write(op, (Ellipsis,), result)
-        return self
-
+    # in-place arithmetic: the result written into this tensor's memory, recorded as torch's (_apply_in_place)
     def add_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self += alpha * other, in place."""
-        return self._in_place("add_", self + (other if alpha == 1 else other * alpha))
+        return self._apply_in_place("add_", lambda t: t + (other if alpha == 1 else other * alpha), other)
 
     def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self -= alpha * other, in place."""
-        return self._in_place("sub_", self - (other if alpha == 1 else other * alpha))
+        return self._apply_in_place("sub_", lambda t: t - (other if alpha == 1 else other * alpha), other)
 
     def mul_(self, other: Any) -> "Tensor":
-        return self._in_place("mul_", self * other)
+        return self._apply_in_place("mul_", lambda t: t * other, other)
 
     def div_(self, other: Any) -> "Tensor":
-        return self._in_place("div_", self / other)
+        return self._apply_in_place("div_", lambda t: t / other, other)
 
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
-        return self._in_place("clamp_", self.clamp(min, max))
+        return self._apply_in_place("clamp_", lambda t: t.clamp(min, max), min, max)
 
     def masked_fill_(self, mask: Any, value: Any) -> "Tensor":
         """masked_fill in place; the mask broadcasts to this tensor's shape."""
-        return self._in_place("masked_fill_", _ops.masked_fill(self, mask, value, "masked_fill_"))
+        return self._apply_in_place("masked_fill_", lambda t: _ops.masked_fill(t, mask, value, "masked_fill_"), value)
 
     def __iadd__(self, other: Any) -> "Tensor":
-        return self._in_place("+=", self + other)
+        return self._apply_in_place("+=", lambda t: t + other, other)
 
     def __isub__(self, other: Any) -> "Tensor":
-        return self._in_place("-=", self - other)
+        return self._apply_in_place("-=", lambda t: t - other, other)
 
     def __imul__(self, other: Any) -> "Tensor":
-        return self._in_place("*=", self * other)
+        return self._apply_in_place("*=", lambda t: t * other, other)
 
     def __itruediv__(self, other: Any) -> "Tensor":
-        return self._in_place("/=", self / other)
+        return self._apply_in_place("/=", lambda t: t / other, other)
 
     def __ifloordiv__(self, other: Any) -> "Tensor":
-        return self._in_place("//=", self // other)
+        return self._apply_in_place("//=", lambda t: t // other, other)
 
     def __imod__(self, other: Any) -> "Tensor":
-        return self._in_place("%=", self % other)
+        return self._apply_in_place("%=", lambda t: t % other, other)
 
     def floor_divide_(self, other: Any) -> "Tensor":
-        return self._in_place("floor_divide_", self // other)
+        return self._apply_in_place("floor_divide_", lambda t: t // other, other)
 
     def remainder_(self, other: Any) -> "Tensor":
-        return self._in_place("remainder_", self % other)
+        return self._apply_in_place("remainder_", lambda t: t % other, other)
+
+    def pow_(self, exponent: Any) -> "Tensor":
+        return self._apply_in_place("pow_", lambda t: t ** exponent, exponent)
+
+    def clamp_min_(self, min: Any) -> "Tensor":
+        return self._apply_in_place("clamp_min_", lambda t: t.clamp_min(min), min)
+
+    def clamp_max_(self, max: Any) -> "Tensor":
+        return self._apply_in_place("clamp_max_", lambda t: t.clamp_max(max), max)
+
+    # in-place functions of the tensor alone, as torch's x.relu_() (see _apply_in_place)
+    def relu_(self) -> "Tensor":
+        return self._apply_in_place("relu_", Tensor.relu)
+
+    def sigmoid_(self) -> "Tensor":
+        return self._apply_in_place("sigmoid_", Tensor.sigmoid)
+
+    def tanh_(self) -> "Tensor":
+        return self._apply_in_place("tanh_", Tensor.tanh)
+
+    def exp_(self) -> "Tensor":
+        return self._apply_in_place("exp_", Tensor.exp)
+
+    def log_(self) -> "Tensor":
+        return self._apply_in_place("log_", Tensor.log)
+
+    def sqrt_(self) -> "Tensor":
+        return self._apply_in_place("sqrt_", Tensor.sqrt)
+
+    def abs_(self) -> "Tensor":
+        return self._apply_in_place("abs_", Tensor.abs)
+
+    def neg_(self) -> "Tensor":
+        return self._apply_in_place("neg_", Tensor.__neg__)
 
     def __neg__(self) -> "Tensor":
         return _ops.Neg()(self)
