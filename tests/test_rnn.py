@@ -1,5 +1,6 @@
 """Recurrent cells and layers: against a plain-numpy implementation of the equations, gradcheck,
 weight sharing across time steps, variable lengths, PyTorch layout, and bad inputs."""
+import contextlib
 import warnings
 
 import numpy as np
@@ -482,6 +483,37 @@ def test_fused_cell_step_edge_cases():
     gru.weight_hh_l0.data = gru.weight_hh_l0.data.astype(np.float32)
     with tg.no_grad(), pytest.raises(TypeError, match="cell_step: mixed dtypes"):
         gru(x[None])
+
+
+@pytest.mark.parametrize("cls", [nn.RNNCell, nn.LSTMCell, nn.GRUCell])
+@pytest.mark.parametrize("B,H", [(1, 3), (3, 1), (1, 1), (2, 3)])
+def test_fused_cell_outputs_own_their_memory(cls, B, H):
+    """The fused step's h' (and c') are arrays of their own, C-contiguous, at every B and H, with a graph or
+    without (the gates run as columns and are copied back to rows: at B = 1 or H = 1 the transposed columns are
+    already C-contiguous, and a view of them would make an in-place op on the GRU's h' or the LSTM's c' refused
+    as on shared memory). In place on them (as torch allows) gives the composed cell's values and gradients."""
+    rng = np.random.default_rng(B * 10 + H)
+    xs = rng.standard_normal((B, 4))
+    for graph in (True, False):
+        with (contextlib.nullcontext() if graph else tg.no_grad()):
+            cell = cls(4, H, dtype=tg.float64)
+            out = cell(tg.tensor(xs, requires_grad=True))
+        for t in out if cls is nn.LSTMCell else (out,):
+            assert t.data.base is None and t.data.flags.c_contiguous and t.shape == (B, H)
+    if cls is nn.RNNCell:  # (the RNN's h' is saved for backward: in place on it is refused, fused or not)
+        return
+    results = []
+    for fused in (True, False):
+        tg.manual_seed(2)
+        cell = cls(4, H, dtype=tg.float64, fused=fused)
+        x = tg.tensor(xs, requires_grad=True)
+        out = cell(x)
+        t = out[1] if cls is nn.LSTMCell else out  # the LSTM's c', the GRU's h'
+        nn.functional.relu(t, inplace=True)
+        (t * t).sum().backward()
+        results.append([t.numpy(), x.grad.numpy()] + [p.grad.numpy() for p in cell.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
 def test_a_hook_on_a_fused_lstm_cells_c_sees_the_total_gradient():

@@ -1364,8 +1364,11 @@ def _gates(x: Any, w: Any, b: Optional[Any]) -> Any:
 
 
 def _transposed(a: Any) -> Any:
-    """a.T as a C-contiguous array: columns (H, B) as the (B, H) rows every caller sees, or rows as columns."""
-    return backend.xp_of(a).ascontiguousarray(a.T)
+    """a.T as a new C-contiguous array: columns (H, B) as the (B, H) rows every caller sees, or rows as columns.
+    Always a copy (a.T.copy(), not ascontiguousarray, which at B = 1 or H = 1 returns a view of a): the step's
+    outputs must own their memory, as they did in rows, or an in-place op on h' or c' (F.relu(h, inplace=True))
+    is refused as on a view (Tensor._apply_in_place)."""
+    return a.T.copy()
 
 
 def _rnn_step(mode: str, x: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple:
