@@ -311,7 +311,7 @@ def test_softmax_family_casts_to_dtype_first(name):
     np.testing.assert_array_equal(out.numpy(), getattr(F, name)(x32.double(), 1).numpy())
     out.sum().backward()
     assert x32.grad.dtype == np.float32
-    with pytest.raises(TypeError, match=f"{name if name != 'softmin' else 'softmax'}: dtype must be a floating"):
+    with pytest.raises(TypeError, match=f"{name}: dtype must be a floating"):
         getattr(F, name)(x32, 1, dtype=tg.int64)
 
 
@@ -323,6 +323,12 @@ def test_softmax_dtype_matches_torch():
         theirs = getattr(torch.nn.functional, name)(torch.from_numpy(a), dim=-1, dtype=torch.float64)
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-13)
     assert tg.softmax(tg.tensor(a), 1, dtype=tg.float64).dtype == np.float64  # the function form too
+
+
+def test_softmin_casts_an_integer_input_straight_to_dtype():
+    """Not through float32, which cannot tell 2^24 + 1 from 2^24 (torch's softmin: 0.269, 0.731)."""
+    out = F.softmin(tg.tensor([[16777217, 16777216]]), 1, dtype=tg.float64)
+    np.testing.assert_allclose(out.numpy(), [[1 / (1 + np.e), np.e / (1 + np.e)]], rtol=1e-12)
 
 
 TORCH_NAMES = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "hardtanh", "silu", "mish", "hardsigmoid",

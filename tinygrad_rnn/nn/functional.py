@@ -233,7 +233,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 def softmin(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """softmax(-x, dim) (input first cast to ``dtype`` if given); dim is required, as for softmax."""
     _check_tensor("softmin", "input", input)
-    return (-input._floating()).softmax(dim, dtype=dtype)
+    return (-input._cast_for("softmin", dtype)).softmax(dim)  # (cast first: an int64 input not through float32)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
