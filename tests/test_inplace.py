@@ -109,6 +109,16 @@ def test_in_place_dropout_keeps_its_mask_and_scales_the_gradient():
     np.testing.assert_array_equal(F.dropout(a * 1, 0.25, True).numpy(), x.numpy())  # the out-of-place draw
 
 
+@pytest.mark.parametrize("inplace", [False, True])
+def test_dropout_refuses_an_integer_input_it_would_scale(inplace):
+    """As torch's: 1/(1-p) does not fit an integer dtype (it rounded, to 1 for p < 1/2: no scaling at all)."""
+    x = tg.arange(1, 9)
+    with pytest.raises(TypeError, match="dropout: the input must be floating point.*int64"):
+        F.dropout(x, 0.3, True, inplace)
+    assert x.tolist() == list(range(1, 9))
+    assert F.dropout(x, 1.0, True, inplace).tolist() == [0] * 8  # (p = 1 and p = 0 need no scale, as in torch)
+
+
 def test_in_place_dropout_does_nothing_when_it_does_nothing():
     """Not training, or p = 0: the input itself, untouched (no version bump that would break a saved graph)."""
     a = tg.randn(4, requires_grad=True)

@@ -778,6 +778,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     def f(x: Tensor) -> Tensor:
         if p == 1.0:
             return x * 0
+        if x.dtype.kind != "f":  # (1/(1-p) in an integer dtype would round, to 1 for p < 1/2)
+            raise TypeError(f"dropout: the input must be floating point to scale by 1/(1-p), got {x.dtype}")
         keep = backend.rng(x.device).random(x.shape) >= p
         return x * Tensor._make(xp_of(x.data).asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - p)))
     return _activation("dropout", input, inplace, f)
