@@ -185,6 +185,10 @@ def test_in_place_refuses_a_result_of_another_dtype_or_read_only_memory():
     assert x.tolist() == [1, -2]
     with pytest.raises(ValueError, match=r"relu: this tensor of shape \(3,\) is read-only"):
         F.relu(tg.tensor([-1.0]).expand(3), inplace=True)
+    with pytest.raises(TypeError, match="relu6: in place, the result .float32.* must keep the input's dtype int64"):
+        F.relu6(x, inplace=True)  # (named as called, not as hardtanh, which computes it)
+    with pytest.raises(RuntimeError, match="relu6: in place on a leaf tensor"):
+        nn.ReLU6(inplace=True)(tg.randn(2, requires_grad=True))
 
 
 ARITHMETIC = {  # name: (the in-place call on (tensor, operand), numpy reference)

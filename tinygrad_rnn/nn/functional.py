@@ -172,8 +172,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6); the gradient is 1 strictly inside (0, 6) and 0 at 0 and 6, as torch's (hardtanh's)."""
-    _check_tensor("relu6", "input", input)
-    return hardtanh(input, 0.0, 6.0, inplace)
+    return _activation("relu6", input, inplace, lambda x: hardtanh(x, 0.0, 6.0))
 
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
