@@ -290,6 +290,7 @@ MODULES = [  # (ours, the same module in torch by name and arguments)
     ("ReLU", (True,)), ("ReLU", ()), ("ReLU6", (True,)), ("LeakyReLU", (0.1, True)), ("ELU", (0.5, True)),
     ("SELU", (True,)), ("CELU", (2.0, True)), ("Hardtanh", (-2.0, 2.0, True)), ("SiLU", (True,)),
     ("Threshold", (0.1, 2.0, True)), ("Dropout", (0.3, True)), ("Dropout", ()), ("LeakyReLU", ()),
+    ("Mish", (True,)), ("Hardsigmoid", (True,)), ("Hardswish", (True,)),
 ]
 
 

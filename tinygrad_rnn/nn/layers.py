@@ -456,12 +456,14 @@ class Hardsigmoid(_InPlaceActivation):
     """relu6(x + 3) / 6 elementwise."""
 
     fn = staticmethod(F.hardsigmoid)
+    extra_repr = _Activation.extra_repr  # (torch's repr shows no inplace here)
 
 
 class Hardswish(_InPlaceActivation):
     """x relu6(x + 3) / 6 elementwise."""
 
     fn = staticmethod(F.hardswish)
+    extra_repr = _Activation.extra_repr  # (torch's repr shows no inplace here)
 
 
 class Softmin(_Activation):
