@@ -365,5 +365,6 @@ def test_input_keyword_works():
     x = tg.tensor([[-1.0, 2.0]])
     assert F.relu(input=x).tolist() == [[0.0, 2.0]]
     assert F.embedding(input=tg.tensor([1]), weight=tg.eye(2)).tolist() == [[0.0, 1.0]]
+    assert F.linear(input=x, weight=tg.eye(2)).tolist() == [[-1.0, 2.0]]  # (torch's is a builtin, named so)
     assert F.softmax(input=x, dim=1).shape == (1, 2)
     assert F.gelu(input=x).shape == F.logsigmoid(input=x).shape == (1, 2)  # (torch's are builtins: no signature)

@@ -475,9 +475,10 @@ def _pad_by_gathering(x: Tensor, amounts: List[int], mode: str, value: Optional[
     return x
 
 
-def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """y = x W^T + b with W of shape (out_features, in_features)."""
-    _check_tensor("linear", "input", x)
+    _check_tensor("linear", "input", input)
+    x = input
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
