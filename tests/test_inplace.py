@@ -185,9 +185,9 @@ def test_in_place_refuses_a_result_of_another_dtype_or_read_only_memory():
     assert x.tolist() == [1, -2]
     with pytest.raises(ValueError, match=r"relu: this tensor of shape \(3,\) is read-only"):
         F.relu(tg.tensor([-1.0]).expand(3), inplace=True)
-    with pytest.raises(TypeError, match="relu6: in place, the result .float32.* must keep the input's dtype int64"):
+    with pytest.raises(TypeError, match="relu6: the result is float32, which this int64 tensor cannot hold"):
         F.relu6(x, inplace=True)  # (named as called, not as hardtanh, which computes it)
-    with pytest.raises(RuntimeError, match="relu6: in place on a leaf tensor"):
+    with pytest.raises(RuntimeError, match="relu6: a leaf tensor that requires grad cannot be changed in place"):
         nn.ReLU6(inplace=True)(tg.randn(2, requires_grad=True))
 
 
@@ -368,3 +368,22 @@ def test_input_keyword_works():
     assert F.linear(input=x, weight=tg.eye(2)).tolist() == [[-1.0, 2.0]]  # (torch's is a builtin, named so)
     assert F.softmax(input=x, dim=1).shape == (1, 2)
     assert F.gelu(input=x).shape == F.logsigmoid(input=x).shape == (1, 2)  # (torch's are builtins: no signature)
+
+
+def test_retain_grad_before_an_in_place_call_keeps_the_new_values_gradient():
+    """As torch's: .grad is the gradient of the result (retain_grad follows the tensor), while a hook registered
+    before sees the old values' gradient."""
+    a = tg.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    x = a * 2
+    x.retain_grad()
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    F.silu(x, inplace=True)
+    F.elu(x, inplace=True)
+    (x * tg.tensor([1.0, 2.0, 3.0])).sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 3.0])
+    assert len(seen) == 1 and not np.array_equal(seen[0], [1.0, 2.0, 3.0])
+    x.retain_grad()  # (again after: still one)
+    x.grad = None
+    x.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 1.0])

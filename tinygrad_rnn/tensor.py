@@ -560,7 +560,13 @@ class Tensor:
         self.data[...] = out.data
         self._bump_version()
         if recording:
-            self.grad_fn, self._requires_grad = out.grad_fn, True
+            old, self.grad_fn, self._requires_grad = self.grad_fn, out.grad_fn, True
+            kept = [h for h in (old._hooks or ()) if getattr(h, "retains", None) is not None and h.retains() is self] \
+                if old is not None else []
+            for h in kept:  # retain_grad keeps the gradient of the new values, as torch's (other hooks stay)
+                old._hooks.remove(h)
+            if kept:
+                self.retain_grad()
         return self
 
     def __setitem__(self, index: Any, value: Any) -> None:
