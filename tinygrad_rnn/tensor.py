@@ -525,6 +525,16 @@ class Tensor:
             raise ValueError(f"{op}: this tensor of shape {self.shape} is read-only, e.g. an expand/broadcast_to view "
                              "where one element stands for many; clone() it to get memory of its own")
 
+    def _memory_shared(self) -> bool:
+        """Whether anything but this tensor holds its memory: another reference to its array (a view's base, an
+        alias, a saved output) or, for a view, to the array it views (numpy points every view at the owning array,
+        so any other view of the memory counts). CPython's reference counts: ``data`` is held by self.data, the
+        local and getrefcount's argument; ``base`` by data.base, the local and the argument."""
+        data = self.data
+        base = getattr(data, "base", None)
+        return sys.getrefcount(data) > 3 or (base is not None and (getattr(base, "base", None) is not None
+                                                                   or sys.getrefcount(base) > 3))
+
     def _apply_in_place(self, op: str, fn: Callable[["Tensor"], "Tensor"], *operands: Any) -> "Tensor":
         """This tensor replaced by fn(self), as torch's in-place ops (``x += y``, ``x.mul_(y)``, ``F.relu(x,
         inplace=True)``; ``operands`` are fn's other inputs): fn's result is written into this tensor's memory (views
@@ -540,8 +550,7 @@ class Tensor:
                 raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
                                    "is recorded (torch refuses it too); write it out of place (y = x + 1, "
                                    "inplace=False), or under no_grad() for a parameter update")
-            # (held by this tensor and getrefcount's argument alone: no view, alias or saved output sees it)
-            if getattr(self.data, "base", None) is not None or sys.getrefcount(self.data) > 2:
+            if self._memory_shared():
                 raise RuntimeError(f"{op}: this tensor of shape {self.shape} shares its memory (a view or a base of "
                                    "views, detach(), or an output saved for backward), so a graph would not see an "
                                    "in-place change; write it out of place (y = x + 1, inplace=False)")
