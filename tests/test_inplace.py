@@ -402,3 +402,31 @@ def test_retain_grad_before_an_in_place_call_keeps_the_new_values_gradient():
     x.grad = None
     x.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("shape,offset,d1,d2", [((3, 3), 0, 0, 1), ((3, 4), 1, 0, 1), ((4, 3), -2, 0, 1),
+                                                 ((2, 3, 4), 1, 2, 0), ((3, 3), 5, 0, 1), ((2, 3, 4), -1, 1, 2)])
+def test_diagonal_is_a_view_writes_reach_the_tensor(shape, offset, d1, d2):
+    """torch.diagonal's view semantics: x.diagonal().fill_(v) sets x's diagonal (torch's idiom for masking a
+    similarity matrix); the two share a version counter, so a graph that saved either sees a change to the other."""
+    a = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    x = tg.tensor(a.copy())
+    x.diagonal(offset, d1, d2).fill_(-1.0)
+    want = np.moveaxis(a.copy(), (d1, d2), (-2, -1))
+    n = want.shape[-1]
+    for i in range(max(-offset, 0), want.shape[-2]):
+        if 0 <= i + offset < n:
+            want[..., i, i + offset] = -1.0
+    np.testing.assert_array_equal(x.numpy(), np.moveaxis(want, (-2, -1), (d1, d2)))
+    v = x.diagonal(offset, d1, d2)
+    x += 1
+    assert v._version == x._version == 2
+
+
+def test_a_saved_diagonal_sees_its_base_change():
+    w = tg.randn(3, requires_grad=True)
+    x = tg.ones(3, 3)
+    y = (x.diagonal() * w).sum()  # mul saves the diagonal
+    x.fill_(2.0)
+    with pytest.raises(RuntimeError, match="mul saved for backward was changed in place"):
+        y.backward()

@@ -1766,15 +1766,22 @@ def _einsum_diagonals(subs: str, t: Tensor, i: int, dots: str) -> Tuple[str, Ten
 
 
 class Diagonal(Function):
-    """y = the offset-th diagonal of x over dims d1, d2 (x[..., i, i + offset, ...]), as a last dim, as
-    torch.diagonal (a copy here, not a view); the gradient puts g back on that diagonal of zeros."""
+    """y = the offset-th diagonal of x over dims d1, d2 (x[..., i, i + offset, ...]), as a last dim: a view, as
+    torch.diagonal (x.diagonal().fill_(0) zeroes x's diagonal); the gradient puts g back on that diagonal of
+    zeros."""
 
     def __init__(self, offset: int, d1: int, d2: int) -> None:
         self.offset, self.d1, self.d2 = offset, d1, d2
 
     def forward(self, x):
         self.in_shape = x.shape
-        return xp_of(x).diagonal(x, self.offset, self.d1, self.d2).copy()
+        xp = xp_of(x)
+        d = xp.diagonal(x, self.offset, self.d1, self.d2)
+        if xp is not np:  # (CuPy's is a writable view already)
+            return d
+        # numpy's is read-only: the same strides over a writable view that starts at the diagonal's first element
+        start = np.moveaxis(x, (self.d1, self.d2), (-2, -1))[..., max(-self.offset, 0):, max(self.offset, 0):]
+        return np.lib.stride_tricks.as_strided(start, d.shape, d.strides, writeable=x.flags.writeable)
 
     def backward(self, g):
         return (DiagonalEmbed(self.in_shape, self.offset, self.d1, self.d2)(g),)
@@ -1808,7 +1815,7 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
     if d1 == d2:
         raise ValueError(f"diagonal: dim1 and dim2 must be different dims, got {dim1} and {dim2} (input shape "
                          f"{x.shape})")
-    return Diagonal(offset, d1, d2)(x)
+    return x._share_version(Diagonal(offset, d1, d2)(x))  # (a view: see _alias; as_strided's base is not x's)
 
 
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:
