@@ -525,15 +525,20 @@ class Tensor:
             raise ValueError(f"{op}: this tensor of shape {self.shape} is read-only, e.g. an expand/broadcast_to view "
                              "where one element stands for many; clone() it to get memory of its own")
 
+    def _reference_counts(self) -> Tuple[int, int, bool]:
+        """(references to this tensor's array, to the array it views (0 if none), whether that one owns its
+        memory), as sys.getrefcount sees them from here; see _memory_shared."""
+        data = self.data
+        base = getattr(data, "base", None)
+        return sys.getrefcount(data), 0 if base is None else sys.getrefcount(base), getattr(base, "base", None) is None
+
     def _memory_shared(self) -> bool:
         """Whether anything but this tensor holds its memory: another reference to its array (a view's base, an
         alias, a saved output) or, for a view, to the array it views (numpy points every view at the owning array,
-        so any other view of the memory counts). CPython's reference counts: ``data`` is held by self.data, the
-        local and getrefcount's argument; ``base`` by data.base, the local and the argument."""
-        data = self.data
-        base = getattr(data, "base", None)
-        return sys.getrefcount(data) > 3 or (base is not None and (getattr(base, "base", None) is not None
-                                                                   or sys.getrefcount(base) > 3))
+        so any other view of the memory counts). By reference counts, against those measured at import for a view
+        alone with its memory (how many references the interpreter itself holds varies between versions)."""
+        data_refs, base_refs, base_owns = self._reference_counts()
+        return data_refs > _SOLE_REFERENCES[0] or base_refs > _SOLE_REFERENCES[1] or not base_owns
 
     def _apply_in_place(self, op: str, fn: Callable[["Tensor"], "Tensor"], *operands: Any) -> "Tensor":
         """This tensor replaced by fn(self), as torch's in-place ops (``x += y``, ``x.mul_(y)``, ``F.relu(x,
@@ -1393,6 +1398,8 @@ class Tensor:
     def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return Tensor._make(self.data.astype(bool).all(axis=_ops.norm_dims(dim, self.ndim, "all"), keepdims=keepdim))
 
+
+_SOLE_REFERENCES = Tensor._make(np.empty(2)[:1])._reference_counts()  # (see Tensor._memory_shared)
 
 from . import autograd as _autograd  # noqa: E402  (the engine walks Tensors and Functions)
 from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensors)
