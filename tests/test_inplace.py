@@ -215,9 +215,9 @@ ARITHMETIC = {  # name: (the in-place call on (tensor, operand), numpy reference
     "sub_": (lambda t, o: t.sub_(o, alpha=2), lambda a, b: a - 2 * b),
     "mul_": (lambda t, o: t.mul_(o), lambda a, b: a * b),
     "div_": (lambda t, o: t.div_(o), lambda a, b: a / b),
-    "pow_": (lambda t, o: t.abs().add_(0.5).pow_(o), lambda a, b: (np.abs(a) + 0.5) ** b),
     "clamp_min_": (lambda t, o: t.clamp_min_(o), lambda a, b: np.maximum(a, b)),
     "clamp_max_": (lambda t, o: t.clamp_max_(o), lambda a, b: np.minimum(a, b)),
+    "pow_": (lambda t, o: t.abs_().add_(0.5).pow_(o), lambda a, b: (np.abs(a) + 0.5) ** b),
 }
 UNARY_METHODS = {  # name: (x.name_(), numpy reference); x drawn in [0.5, 2]
     "relu_": (lambda t: t.relu_(), lambda a: np.maximum(a, 0)),
@@ -229,6 +229,25 @@ UNARY_METHODS = {  # name: (x.name_(), numpy reference); x drawn in [0.5, 2]
     "abs_": (lambda t: t.neg_().abs_(), np.abs),
     "neg_": (lambda t: t.neg_(), np.negative),
 }
+
+
+@pytest.mark.parametrize("name", sorted(ARITHMETIC))
+@pytest.mark.parametrize("other_shape", [(), (3,), (2, 1), (2, 3)])
+def test_in_place_arithmetic_writes_into_the_same_memory(name, other_shape):
+    """The result lands in the tensor's own memory (a view of it sees the change; the object and its
+    array stay the same) and bumps its version, whatever broadcasts into its shape."""
+    call, expect = ARITHMETIC[name]
+    rng = np.random.default_rng(0)
+    base = tg.tensor(rng.uniform(1, 2, (2, 3)))
+    other = rng.uniform(1, 2, other_shape)
+    want = expect(base.numpy(), other)
+    view, array, version = base[1], base.data, base._version
+    for operand in (tg.tensor(other), float(other) if other.ndim == 0 else other):
+        t = tg.tensor(base.numpy())
+        assert call(t, operand) is t
+        np.testing.assert_allclose(t.numpy(), want)
+    assert call(base, tg.tensor(other)) is base and base.data is array and base._version > version
+    np.testing.assert_allclose(view.numpy(), want[1])
 
 
 @st.composite

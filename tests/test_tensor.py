@@ -578,37 +578,7 @@ def test_flip_is_a_copy_like_torch():
 
 
 # ============================================================================ in-place arithmetic
-IN_PLACE = {  # name: (in-place call, the out-of-place equivalent)
-    "+=": (lambda t, o: t.__iadd__(o), lambda a, o: a + o),
-    "-=": (lambda t, o: t.__isub__(o), lambda a, o: a - o),
-    "*=": (lambda t, o: t.__imul__(o), lambda a, o: a * o),
-    "/=": (lambda t, o: t.__itruediv__(o), lambda a, o: a / o),
-    "add_": (lambda t, o: t.add_(o, alpha=-0.5), lambda a, o: a - 0.5 * o),
-    "sub_": (lambda t, o: t.sub_(o, alpha=2), lambda a, o: a - 2 * o),
-    "mul_": (lambda t, o: t.mul_(o), lambda a, o: a * o),
-    "div_": (lambda t, o: t.div_(o), lambda a, o: a / o),
-}
-
-
-@pytest.mark.parametrize("name", IN_PLACE)
-@pytest.mark.parametrize("other_shape", [(), (3,), (2, 1), (2, 3)])
-def test_in_place_arithmetic_writes_into_the_same_memory(name, other_shape):
-    """The result lands in the tensor's own memory (a view of it sees the change; the object and its
-    array stay the same) and bumps its version, whatever broadcasts into its shape."""
-    call, expect = IN_PLACE[name]
-    rng = np.random.default_rng(0)
-    base = tg.tensor(rng.uniform(1, 2, (2, 3)))
-    other = rng.uniform(1, 2, other_shape)
-    want = expect(base.numpy(), other)
-    view, array, version = base[1], base.data, base._version
-    for operand in (tg.tensor(other), float(other) if other.ndim == 0 else other):
-        t = tg.tensor(base.numpy())
-        assert call(t, operand) is t
-        np.testing.assert_allclose(t.numpy(), want)
-    assert call(base, tg.tensor(other)) is base and base.data is array and base._version > version
-    np.testing.assert_allclose(view.numpy(), want[1])
-
-
+# (values, gradients and the memory written: tests/test_inplace.py)
 def test_parameter_update_with_minus_equals_like_torch():
     """The PyTorch idiom `with no_grad(): p -= lr * p.grad` updates the parameter itself."""
     tg.manual_seed(0)
