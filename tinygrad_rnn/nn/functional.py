@@ -253,7 +253,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """torch's F.threshold: x where x > threshold, value elsewhere (in x's dtype; nan stays nan); the gradient 1
     where x > threshold, 0 elsewhere."""
-    _real("threshold", "threshold", threshold), _real("threshold", "value", value)
+    threshold, value = _real("threshold", "threshold", threshold), _real("threshold", "value", value)
     # (compared in float64: a bound past float32's range does not overflow)
     return _activation("threshold", input, inplace, lambda x: ops.masked_fill(
         x, x.data <= np.float64(threshold), value, "threshold"))
