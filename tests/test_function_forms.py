@@ -160,13 +160,90 @@ def _cases():
     add("clamp", lambda T: ((T(X), -0.5, 1.0), {}))
     add("maximum", lambda T: ((T(X), T(P[0])), {}))
     add("lerp", lambda T: ((T(X), T(P), 0.25), {}))
+    # torch's other names (the aliases: functions.py's forms, and concat, concatenate, row_stack in composed.py)
+    for name in ("multiply", "divide", "true_divide", "subtract", "greater", "less", "greater_equal", "less_equal",
+                 "not_equal"):
+        add(name, lambda T: ((T(X), T(P[1])), {}))
+        add(name, lambda T: ((T(J), 2), {}), "int-number")
+    for name in ("multiply", "divide", "true_divide", "subtract"):
+        add(name, lambda T: ((2, T(J)), {}), "int-number-input")
+    add("divide", lambda T: ((T(X), 0.75), {"rounding_mode": "floor"}), "floor")
+    add("divide", lambda T: ((T(J), T(I + 5)), {"rounding_mode": "trunc"}), "trunc")
+    add("true_divide", lambda T: ((T(J), T(I + 5)), {}), "int")
+    add("subtract", lambda T: ((T(X), T(P)), {"alpha": -1.5}), "alpha")
+    for name in ("negative", "absolute", "fix", "flipud", "fliplr"):
+        add(name, lambda T: ((T(M3 * 2.5),), {}))
+    add("fix", lambda T: ((T(I),), {}), "int")
+    add("swapdims", lambda T: ((T(M3), 0, -1), {}))
+    add("moveaxis", lambda T: ((T(M3), (0, 1), (2, 0)), {}))
+    add("concat", lambda T: (([T(X), T(P)],), {"dim": 1}))
+    add("concatenate", lambda T: (([T(X), T(P), T(U)],), {"axis": -2}))
+    add("row_stack", lambda T: (([T(X[0]), T(P)],), {}))
+    # composed.py's functions
+    for name in ("hstack", "vstack", "dstack", "column_stack"):
+        add(name, lambda T: (([T(X[0]), T(P[1])],), {}), "1d")
+        add(name, lambda T: (([T(X), T(P)],), {}), "2d")
+        add(name, lambda T: (([T(M3), T(M3 + 1)],), {}), "3d")
+    add("column_stack", lambda T: (([T(X[0, 0]), T(P[0, :1]), T(U[:1])],), {}), "0d")
+    add("mv", lambda T: ((T(X), T(P[0])), {}))
+    add("addmv", lambda T: ((T(U[1, :2]), T(X), T(P[0])), {"beta": 0.5, "alpha": -2.0}))
+    add("addmv", lambda T: ((T(U[1, :1]), T(X), T(P[0])), {}), "broadcast")
+    add("ger", lambda T: ((T(X[0]), T(P[1])), {}))
+    add("inner", lambda T: ((T(M3), T(X.T[:, :1] * np.ones(4))), {}))
+    add("inner", lambda T: ((T(X[0, 0]), T(P)), {}), "0d")
+    add("vdot", lambda T: ((T(X[0]), T(P[1])), {}))
+    add("tensordot", lambda T: ((T(M3), T(M3.transpose(1, 2, 0))), {"dims": ([1, 0], [0, 2])}))
+    add("tensordot", lambda T: ((T(M3), T(M3.reshape(3, 4, 2))), {}), "int")
+    add("tensordot", lambda T: ((T(X), T(P)), {"dims": 0}), "outer")
+    add("cross", lambda T: ((T(M3.transpose(1, 0, 2)), T(P.T[:, None, :1])), {"dim": 0}))
+    add("cross", lambda T: ((T(X), T(P)), {"dim": -1}), "dim-1")
+    for name in ("frac", "sgn", "sinc", "deg2rad", "rad2deg"):
+        add(name, lambda T: ((T(X * 2.7),), {}))
+    for name in ("sgn", "sinc", "deg2rad", "rad2deg"):
+        add(name, lambda T: ((T(I),), {}), "int")
+    add("logit", lambda T: ((T(U * 0.5 + 0.5),), {}))
+    add("logit", lambda T: ((T(U + 0.25),), {"eps": 0.1}), "eps")
+    add("hypot", lambda T: ((T(X), T(P[0])), {}))
+    add("xlogy", lambda T: ((T(I * 1.0), T(P)), {}))
+    add("xlogy", lambda T: ((T(np.array([0.0, 0.0, 2.0, 0.0])), T(np.array([0.0, np.inf, 3.0, np.nan]))), {}),
+        "zeros")
+    add("xlogy", lambda T: ((2.5, T(P)), {}), "number-input")
+    add("xlogy", lambda T: ((T(X), 3), {}), "number-other")
+    add("float_power", lambda T: ((T(P), T(X)), {}))
+    add("float_power", lambda T: ((T(J), 2), {}), "int")
+    add("float_power", lambda T: ((2, T(X)), {}), "number-input")
+    add("fmod", lambda T: ((T(X * 3.1), T(P[0])), {}))
+    add("fmod", lambda T: ((T(-X * 3.1), -0.75), {}), "number")
+    add("fmod", lambda T: ((T(I), T(J)), {}), "int")
+    add("heaviside", lambda T: ((T(X), T(np.array([0.5, 0.25, 9.0]))), {}))
+    add("nansum", lambda T: ((T(np.where(B, np.nan, X)),), {}))
+    add("nansum", lambda T: ((T(np.where(B, np.nan, X)), 1), {"keepdim": True}), "dim")
+    add("nanmean", lambda T: ((T(np.where(B, np.nan, X)),), {}))
+    add("nanmean", lambda T: ((T(np.where(B, np.nan, M3[:, :2, :3])), (0, 2)), {}), "dims")
+    for p in (2, 1, 3.5, 0, math.inf):
+        add("dist", lambda T, p=p: ((T(X), T(P[1])), {"p": p}), f"p{p}")
+    add("take", lambda T: ((T(M3), T(np.array([[0, -1], [23, 5]]))), {}))
+    add("take_along_dim", lambda T: ((T(M3), T(np.array([[[3, 0]], [[1, 1]]]))), {"dim": -1}))
+    add("take_along_dim", lambda T: ((T(X), T(np.array([5, 0, 2]))), {}), "flat")
+    for k in (1, 2, 3, -1, 0):
+        add("rot90", lambda T, k=k: ((T(M3), k, (2, 0)), {}), f"k{k}")
+    add("rot90", lambda T: ((T(X),), {}), "default")
+    add("tensor_split", lambda T: ((T(M3), 3), {"dim": 2}))
+    add("tensor_split", lambda T: ((T(M3), [1, -1, 9, 0]), {"dim": -1}), "indices")
+    add("tensor_split", lambda T: ((T(X), 5), {"dim": 1}), "more-sections")
+    add("cosine_similarity", lambda T: ((T(M3), T(M3[:1] + 0.5)), {"dim": -1}))
+    add("isclose", lambda T: ((T(X), T(X + np.array([1e-9, 1e-3, 0.0]))), {}))
+    add("isclose", lambda T: ((T(np.array([np.nan, np.inf, 1.0])), T(np.array([np.nan, np.inf, 1.05]))),
+                              {"rtol": 0.1, "equal_nan": True}), "nan-inf")
+    add("isclose", lambda T: ((T(I), T(J)), {"atol": 2}), "int")
     return c
 
 
 CASES = _cases()
 NOT_THE_METHOD = {"where"}  # (x.where(condition, y) takes its arguments in another order than where(condition, x, y))
 SEQUENCE_ARG = {"reshape": "shape", "permute": "dims", "flip": "dims", "tile": "dims"}  # (the method takes varargs)
-NO_TORCH_GRAD = {"remainder-number-input"}  # (torch: "derivative for aten::remainder is not implemented")
+NO_TORCH_GRAD = {"remainder-number-input",  # (torch: "derivative for aten::remainder is not implemented")
+                 "heaviside", "sgn", "dist-p0"}  # (none implemented, a ZeroTensor, None: ours are 0, 0, none)
 
 
 def _T(lib):

@@ -12,6 +12,11 @@ from .ops import (addmm, allclose, argsort, baddbmm, bmm, broadcast_tensors, cat
                   maximum, meshgrid, minimum, mm, movedim, nan_to_num, narrow, outer, roll, select, sort, split, stack,
                   topk, unflatten, where)
 from . import nn, optim, utils
+from .composed import (addmv, column_stack, concat, concatenate, cross, deg2rad, dist, dstack, float_power, fmod, frac,
+                       ger, heaviside, hstack, hypot, inner, is_floating_point, is_nonzero, isclose, logit, logspace,
+                       mv, nanmean, nansum, rad2deg, rot90, row_stack, sgn, sinc, take, take_along_dim, tensor_split,
+                       tensordot, vdot, vstack, xlogy)
+from .nn.functional import cosine_similarity
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, int64
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
@@ -25,6 +30,8 @@ from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcs
                         relu, remainder, repeat_interleave, reshape, rsqrt, scatter, scatter_add, sigmoid, sign, sin,
                         sinh, softmax, sqrt, square, squeeze, std, std_mean, sub, swapaxes, t, tan, tanh, tile, trace,
                         transpose, tril, triu, trunc, unbind, unsqueeze, var, var_mean)
+from .functions import (absolute, divide, fix, fliplr, flipud, greater, greater_equal, less, less_equal, moveaxis,
+                        multiply, negative, not_equal, subtract, swapdims, true_divide)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
 sum, max, min, any, all, pow, round = (_functions.sum, _functions.max, _functions.min,  # noqa: A001
                                        _functions.any, _functions.all, _functions.pow, _functions.round)
@@ -66,5 +73,11 @@ __all__ = [
     "broadcast_tensors", "meshgrid", "kron", "cdist", "addmm", "baddbmm", "linspace", "empty", "empty_like",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "utils",
     "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long",
+    "multiply", "divide", "true_divide", "subtract", "negative", "absolute", "concat", "concatenate", "greater",
+    "less", "greater_equal", "less_equal", "not_equal", "swapdims", "moveaxis", "fix", "flipud", "fliplr",
+    "row_stack", "hstack", "vstack", "dstack", "column_stack", "mv", "addmv", "ger", "inner", "vdot", "tensordot",
+    "cross", "frac", "sgn", "logspace", "nansum", "nanmean", "hypot", "logit", "xlogy", "sinc", "deg2rad",
+    "rad2deg", "take_along_dim", "take", "rot90", "tensor_split", "dist", "cosine_similarity", "heaviside",
+    "float_power", "fmod", "is_floating_point", "is_nonzero", "isclose",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

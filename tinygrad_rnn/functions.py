@@ -93,6 +93,13 @@ tril, triu, diagonal, diag, trace, diff, repeat_interleave = map(method_form, (
 masked_fill, masked_select, scatter, scatter_add, index_add, nonzero = map(method_form, (
     "masked_fill", "masked_select", "scatter", "scatter_add", "index_add", "nonzero"))
 clone, detach = map(method_form, ("clone", "detach"))
+# torch's other names (numpy's, mostly) for the forms above
+multiply, divide, true_divide, subtract = (method_form(n, numbers_too=True)
+                                           for n in ("multiply", "divide", "true_divide", "subtract"))
+negative, absolute, fix, swapdims, moveaxis, fliplr, flipud = map(method_form, (
+    "negative", "absolute", "fix", "swapdims", "moveaxis", "fliplr", "flipud"))
+greater, less, greater_equal, less_equal, not_equal = map(method_form, (
+    "greater", "less", "greater_equal", "less_equal", "not_equal"))
 
 
 # the methods that take varargs, whose torch functions take one sequence

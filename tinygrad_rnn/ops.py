@@ -196,6 +196,45 @@ class Remainder(Function):
         return unbroadcast(g, a.shape), gb
 
 
+class Fmod(Function):
+    """C's fmod, torch.fmod: a - b trunc(a / b), the dividend's sign; d/da = 1, d/db = -trunc(a / b)."""
+
+    saved_inputs = (0, 1)
+
+    def forward(self, a, b):
+        _check_division("fmod", a, b)
+        return xp_of(a, b).fmod(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        gb = None
+        if self.needs_input_grad[1]:  # (the quotient the forward used: (a - fmod(a, b)) / b, an integer)
+            xp = xp_of(a.data, b.data)
+            gb = unbroadcast(g * _const(-xp.round((a.data - xp.fmod(a.data, b.data)) / b.data)), b.shape)
+        return unbroadcast(g, a.shape), gb
+
+
+class XLogY(Function):
+    """torch.xlogy: x log(y), 0 where x == 0 unless y is nan. d/dx = log(y), but 0 where x == 0 and y <= 0 (torch's
+    choice: the one-sided slope where log(y) is not finite); d/dy = x / y."""
+
+    saved_inputs = (0, 1)
+
+    def forward(self, x, y):
+        xp = xp_of(x, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.where((x == 0) & ~xp.isnan(y), xp.zeros((), x.dtype), x * xp.log(y))
+
+    def backward(self, g):
+        x, y = self.saved
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            gx = unbroadcast(where((x.data == 0) & (y.data <= 0), 0.0, g * y.log()), x.shape)
+        if self.needs_input_grad[1]:
+            gy = unbroadcast(g * x / y, y.shape)
+        return gx, gy
+
+
 def floor_divide(a: Any, b: Any) -> Tensor:
     """a // b = floor(a / b) (Python's and torch's rounding). A step function, so without a gradient."""
     a, b = operands("floor_divide", a, b)

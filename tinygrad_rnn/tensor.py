@@ -1398,9 +1398,55 @@ class Tensor:
     def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return Tensor._make(self.data.astype(bool).all(axis=_ops.norm_dims(dim, self.ndim, "all"), keepdims=keepdim))
 
+    # torch's other names (numpy's, mostly) for the methods above: the same ops, no new math
+    multiply, subtract, negative, absolute, fix = mul, sub, neg, abs, trunc
+    greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
+
+    def divide(self, other: Any, *, rounding_mode: Optional[str] = None) -> "Tensor":
+        """div under numpy's name: self / other, rounding_mode None, 'trunc' or 'floor', as torch.divide."""
+        return _ops.div(self, other, rounding_mode)
+
+    def true_divide(self, other: Any) -> "Tensor":
+        """self / other, integers made float32 first: div without rounding, as torch.true_divide."""
+        return _ops.div(self, other)
+
+    def swapdims(self, dim0: int, dim1: int) -> "Tensor":
+        """transpose under torch's other name."""
+        return _ops.transpose(self, dim0, dim1)
+
+    def moveaxis(self, source: Any, destination: Any) -> "Tensor":
+        """movedim under numpy's name."""
+        return _ops.movedim(self, source, destination)
+
+    def fliplr(self) -> "Tensor":
+        """flip(1): each row reversed, left to right (a copy); at least 2 dims, as torch.fliplr."""
+        if self.ndim < 2:
+            raise ValueError(f"fliplr: expects a tensor with at least 2 dims, got shape {self.shape}")
+        return self.flip(1)
+
+    def flipud(self) -> "Tensor":
+        """flip(0): the rows in reverse order, up to down (a copy); at least 1 dim, as torch.flipud."""
+        if self.ndim < 1:
+            raise ValueError(f"flipud: expects a tensor with at least 1 dim, got shape {self.shape}")
+        return self.flip(0)
+
 
 _SOLE_REFERENCES = Tensor._make(np.empty(2)[:1])._reference_counts()  # (see Tensor._memory_shared)
 
 from . import autograd as _autograd  # noqa: E402  (the engine walks Tensors and Functions)
 from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensors)
 from . import creation as _creation  # noqa: E402  (new_zeros, new_ones)
+from . import composed as _composed  # noqa: E402  (the methods below)
+
+# torch's methods of the composed functions (composed.py): each function with ``input`` as self
+(Tensor.frac, Tensor.sgn, Tensor.hypot, Tensor.logit, Tensor.xlogy, Tensor.sinc, Tensor.deg2rad,
+ Tensor.rad2deg) = (_composed.frac, _composed.sgn, _composed.hypot, _composed.logit, _composed.xlogy,
+                    _composed.sinc, _composed.deg2rad, _composed.rad2deg)
+Tensor.heaviside, Tensor.float_power, Tensor.fmod, Tensor.nansum, Tensor.nanmean, Tensor.dist = (
+    _composed.heaviside, _composed.float_power, _composed.fmod, _composed.nansum, _composed.nanmean, _composed.dist)
+Tensor.take, Tensor.take_along_dim, Tensor.rot90, Tensor.tensor_split = (
+    _composed.take, _composed.take_along_dim, _composed.rot90, _composed.tensor_split)
+Tensor.mv, Tensor.addmv, Tensor.ger, Tensor.inner, Tensor.vdot, Tensor.cross = (
+    _composed.mv, _composed.addmv, _composed.ger, _composed.inner, _composed.vdot, _composed.cross)
+Tensor.is_floating_point, Tensor.is_nonzero, Tensor.isclose = (
+    _composed.is_floating_point, _composed.is_nonzero, _composed.isclose)

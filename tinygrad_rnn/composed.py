@@ -1,0 +1,466 @@
+"""torch's functions that are compositions of existing differentiable ops (no Function of their own, but for
+fmod's in ops.py): stacking (hstack, vstack, dstack, column_stack), products (mv, addmv, inner, vdot, tensordot,
+cross), elementwise (frac, sgn, hypot, logit, xlogy, sinc, deg2rad, rad2deg, heaviside, float_power, fmod), nan
+reductions (nansum, nanmean), indexing (take, take_along_dim, rot90, tensor_split), dist, isclose, logspace.
+
+Each takes torch's argument names, order and defaults, input first; the gradients are those of the composition
+(checked against central differences and torch in tests/test_composed.py).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import backend
+from .backend import xp_of
+from .ops import (Fmod, XLogY, _const, _one_dim, _scaled_sum, _two_tensors, broadcast_shapes, broadcast_tensors, cat,
+                  check_devices, dot, gather, int_arg, matmul, narrow, norm_dims, operands, outer, stack, where)
+from .tensor import Tensor
+
+
+def _input(op: str, input: Any, name: str = "input") -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(input).__name__}")
+    return input
+
+
+def _floating_input(op: str, input: Any) -> Tensor:
+    """input, which must be a floating-point Tensor (torch has no integer kernel for op)."""
+    if _input(op, input).dtype.kind != "f":
+        raise TypeError(f"{op}: expects a floating-point tensor, got dtype {input.dtype} (shape {input.shape})")
+    return input
+
+
+# ----------------------------------------------------------------------------- joining
+def _sequence(op: str, tensors: Any) -> List[Tensor]:
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expects a list or tuple of Tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: expects a non-empty sequence of tensors")
+    for i, t in enumerate(tensors):
+        _input(op, t, f"tensor {i}")
+    check_devices(op, tensors)
+    return list(tensors)
+
+
+def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """torch.concat: cat under another name."""
+    return cat(_sequence("concat", tensors), dim)
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """torch.concatenate: cat under numpy's name (its dim is called axis)."""
+    return cat(_sequence("concatenate", tensors), axis)
+
+
+def _at_least(t: Tensor, n: int) -> Tensor:
+    """t with dims of size 1 added as numpy's atleast_1d/2d/3d: (N,) -> (1, N) and (1, N, 1); (M, N) -> (M, N, 1)."""
+    if t.ndim >= n:
+        return t
+    if t.ndim == 0:
+        return t.reshape((1,) * n)
+    if t.ndim == 1:
+        return t.reshape((1, -1) if n == 2 else (1, -1, 1))
+    return t.unsqueeze(-1)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """torch.hstack: 1-D (0-d as 1-D) tensors joined along dim 0, others along dim 1."""
+    ts = [_at_least(t, 1) for t in _sequence("hstack", tensors)]
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """torch.vstack (row_stack): each made at least 2-D ((N,) as (1, N)), joined along dim 0."""
+    return cat([_at_least(t, 2) for t in _sequence("vstack", tensors)], 0)
+
+
+def row_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """torch.row_stack: vstack."""
+    return cat([_at_least(t, 2) for t in _sequence("row_stack", tensors)], 0)
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """torch.dstack: each made at least 3-D ((N,) as (1, N, 1), (M, N) as (M, N, 1)), joined along dim 2."""
+    return cat([_at_least(t, 3) for t in _sequence("dstack", tensors)], 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """torch.column_stack: 0-d and 1-D tensors as columns (N, 1), others as they are, joined along dim 1."""
+    return cat([t.reshape(t.numel(), 1) if t.ndim <= 1 else t for t in _sequence("column_stack", tensors)], 1)
+
+
+# ----------------------------------------------------------------------------- products
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """torch.mv: the (n, m) matrix input times the (m,) vector vec, (n,)."""
+    _two_tensors("mv", input, vec, ("input", "vec"))
+    if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
+        raise ValueError(f"mv: expected an (n, m) matrix and an (m,) vector, got shapes {input.shape} and "
+                         f"{vec.shape}")
+    return matmul(input, vec, "mv")
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """torch.addmv: beta input + alpha (mat @ vec), input broadcasting to (n,); beta=0 leaves input out (as addmm)."""
+    _two_tensors("addmv", mat, vec, ("mat", "vec"))
+    if mat.ndim != 2 or vec.ndim != 1 or mat.shape[1] != vec.shape[0]:
+        raise ValueError(f"addmv: expected an (n, m) matrix and an (m,) vector, got shapes {mat.shape} and "
+                         f"{vec.shape}")
+    return _scaled_sum("addmv", input, matmul(mat, vec, "addmv"), beta, alpha)
+
+
+def ger(input: Tensor, vec2: Tensor) -> Tensor:
+    """torch.ger: outer."""
+    return outer(input, vec2)
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """torch.inner: the sum over the last dims, out[i.., j..] = sum_k input[i.., k] other[j.., k], of shape
+    input.shape[:-1] + other.shape[:-1]; a 0-d operand multiplies."""
+    _two_tensors("inner", input, other)
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise ValueError(f"inner: the last dims must have one size, got shapes {input.shape} and {other.shape}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """torch.vdot: sum(input * other) of two 1-D tensors of one length (real tensors: dot)."""
+    _two_tensors("vdot", input, other)
+    if input.ndim != 1 or other.ndim != 1 or input.shape != other.shape:
+        raise ValueError(f"vdot: expected two 1-D tensors of the same length, got shapes {input.shape} and "
+                         f"{other.shape}")
+    return dot(input, other)
+
+
+def _dim_list(op: str, dims: Any, ndim: int, which: str) -> List[int]:
+    dims = [dims] if isinstance(dims, numbers.Integral) else list(dims)
+    out = []
+    for d in dims:
+        d = int_arg(d, op, "dims")
+        if not -ndim <= d < ndim:
+            raise IndexError(f"{op}: dim {d} is out of range for {which}, which has {ndim} dims")
+        out.append(d % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: {which}'s dims {dims} repeat a dim")
+    return out
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """torch.tensordot: a's dims contracted with b's, summed over; dims an int n (a's last n with b's first n)
+    or a pair of lists (or ints) ([a's dims], [b's dims]). The result has a's free dims, then b's. A permute and
+    reshape of each to a matrix, and one matmul."""
+    _two_tensors("tensordot", a, b, ("a", "b"))
+    if isinstance(dims, numbers.Integral) and not isinstance(dims, bool):
+        if not 0 <= dims <= min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: dims {dims} must lie in 0..{min(a.ndim, b.ndim)} for shapes {a.shape} "
+                             f"and {b.shape}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    elif isinstance(dims, (list, tuple)) and len(dims) == 2:
+        da, db = _dim_list("tensordot", dims[0], a.ndim, "a"), _dim_list("tensordot", dims[1], b.ndim, "b")
+        if len(da) != len(db):
+            raise ValueError(f"tensordot: dims {dims} name {len(da)} dims of a and {len(db)} of b")
+    else:
+        raise TypeError(f"tensordot: dims must be an int or a pair of lists of dims, got {dims!r}")
+    for i, j in zip(da, db):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(f"tensordot: contracted dims differ in size: a's dim {i} is {a.shape[i]}, b's dim {j} "
+                             f"is {b.shape[j]} (shapes {a.shape} and {b.shape})")
+    free_a = [i for i in range(a.ndim) if i not in da]
+    free_b = [j for j in range(b.ndim) if j not in db]
+    k = math.prod(a.shape[i] for i in da)
+    ma = a.permute(free_a + da).reshape(math.prod(a.shape[i] for i in free_a), k)
+    mb = b.permute(db + free_b).reshape(k, math.prod(b.shape[j] for j in free_b))
+    return matmul(ma, mb, "tensordot").reshape([a.shape[i] for i in free_a] + [b.shape[j] for j in free_b])
+
+
+def cross(input: Tensor, other: Tensor, dim: Optional[int] = None) -> Tensor:
+    """torch.cross: the cross product of 3-vectors along dim, the operands broadcast. dim None: the first dim of
+    size 3 (torch's default, which it warns will become -1; no warning here)."""
+    _two_tensors("cross", input, other)
+    shape = broadcast_shapes("cross", ("input", input.shape), ("other", other.shape))
+    if dim is None:
+        dim = next((i for i, n in enumerate(shape) if n == 3), None)
+        if dim is None:
+            raise ValueError(f"cross: no dim of size 3 in the broadcast shape {shape} (shapes {input.shape} and "
+                             f"{other.shape})")
+    d = _one_dim(dim, len(shape), "cross")
+    if not shape or shape[d] != 3:
+        raise ValueError(f"cross: dim {dim} must have size 3, got broadcast shape {shape} (shapes {input.shape} "
+                         f"and {other.shape})")
+    a, b = broadcast_tensors(input, other)
+    a0, a1, a2 = (a.select(d, i) for i in range(3))
+    b0, b1, b2 = (b.select(d, i) for i in range(3))
+    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+
+
+# ----------------------------------------------------------------------------- elementwise
+def frac(input: Tensor) -> Tensor:
+    """torch.frac: input - trunc(input), the sign of input; gradient 1. Floating-point only, as torch."""
+    x = _floating_input("frac", input)
+    return x - x.trunc()
+
+
+def sgn(input: Tensor) -> Tensor:
+    """torch.sgn: sign for real tensors (complex ones are not supported)."""
+    return _input("sgn", input).sign()
+
+
+def hypot(input: Tensor, other: Tensor) -> Tensor:
+    """torch.hypot: sqrt(input^2 + other^2), broadcast; floating-point only."""
+    _two_tensors("hypot", input, other)
+    a, b = operands("hypot", _floating_input("hypot", input), _floating_input("hypot", other))
+    return (a * a + b * b).sqrt()
+
+
+def logit(input: Tensor, eps: Optional[float] = None) -> Tensor:
+    """torch.logit: log(p / (1 - p)), p = input clamped to [eps, 1 - eps] when eps is given (its gradient then 0
+    outside); integers are made float32."""
+    p = _input("logit", input)._floating()
+    if eps is not None:
+        if not isinstance(eps, numbers.Real):
+            raise TypeError(f"logit: eps must be a number or None, got {eps!r}")
+        p = p.clamp(eps, 1 - eps)
+    return (p / (1 - p)).log()
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    """torch.xlogy: input * log(other), 0 where input is 0 (other's value, inf or 0 included, unread there) unless
+    other is nan; either may be a number; integers are made float32. Gradients as torch's (ops.XLogY)."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"xlogy: one of input and other must be a Tensor, got {type(input).__name__} and "
+                        f"{type(other).__name__}")
+    x, y = operands("xlogy", input, other)
+    if x.dtype.kind != "f":
+        x, y = x._floating(), y._floating()
+    return XLogY()(x, y)
+
+
+def sinc(input: Tensor) -> Tensor:
+    """torch.sinc: sin(pi x) / (pi x), 1 (and slope 0) at x = 0; integers are made float32."""
+    x = _input("sinc", input)._floating()
+    zero = x.data == 0
+    px = where(zero, 1.0, x * math.pi)
+    return where(zero, 1.0, px.sin() / px)
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    """torch.deg2rad: input * pi / 180 (integers made float32)."""
+    return _input("deg2rad", input)._floating() * 0.017453292519943295769236907684886127134428718885417
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    """torch.rad2deg: input * 180 / pi (integers made float32)."""
+    return _input("rad2deg", input)._floating() * 57.295779513082320876798154814105170332405472466564
+
+
+def heaviside(input: Tensor, values: Tensor) -> Tensor:
+    """torch.heaviside: 0 where input < 0, values where input == 0, 1 where input > 0 (nan: 0), broadcast; one
+    dtype for both, as torch. A step function: no gradient."""
+    _two_tensors("heaviside", input, values, ("input", "values"))
+    if input.dtype != values.dtype:
+        raise TypeError(f"heaviside: input and values must have one dtype, got {input.dtype} and {values.dtype}")
+    broadcast_shapes("heaviside", ("input", input.shape), ("values", values.shape))
+    xp = xp_of(input.data)
+    return _const(xp.asarray(xp.where(input.data == 0, values.data, input.data > 0).astype(input.dtype)))
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """torch.float_power: input ** exponent in float64 (both cast first, numbers as Python floats)."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError(f"float_power: one of input and exponent must be a Tensor, got {type(input).__name__} and "
+                        f"{type(exponent).__name__}")
+    base = input.astype(np.float64) if isinstance(input, Tensor) else float(input)
+    exp = exponent.astype(np.float64) if isinstance(exponent, Tensor) else float(exponent)
+    if not isinstance(base, Tensor):
+        base = _const(backend.to_device(np.asarray(base), exp.device))
+    return base ** exp
+
+
+def fmod(input: Tensor, other: Any) -> Tensor:
+    """torch.fmod: C's remainder, input - other trunc(input / other), with the dividend's sign (remainder takes
+    the divisor's); other a tensor or number; an integer division by zero raises."""
+    return Fmod()(*operands("fmod", _input("fmod", input), other))
+
+
+# ----------------------------------------------------------------------------- reductions
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """torch.nansum: sum treating nan as 0 (its gradient 0 there)."""
+    x = _input("nansum", input) if dtype is None else _input("nansum", input).astype(dtype)
+    if x.dtype.kind == "f":
+        x = where(xp_of(x.data).isnan(x.data), 0.0, x)
+    return x.sum(dim, keepdim)
+
+
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """torch.nanmean: the mean of the elements that are not nan (nan where all are); floating-point only."""
+    x = _floating_input("nanmean", input if dtype is None else _input("nanmean", input).astype(dtype))
+    kept = ~xp_of(x.data).isnan(x.data)
+    count = _const(kept.sum(axis=norm_dims(dim, x.ndim, "nanmean"), keepdims=keepdim).astype(x.dtype))
+    return nansum(x, dim, keepdim) / count
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """torch.dist: the p-norm of input - other (broadcast), over all elements; floating-point only."""
+    _two_tensors("dist", input, other)
+    _floating_input("dist", input), _floating_input("dist", other)
+    return (input - other).norm(p)
+
+
+# ----------------------------------------------------------------------------- indexing and movement
+def _index_tensor(op: str, index: Any) -> Tensor:
+    if not isinstance(index, Tensor) or index.dtype != np.int64:
+        raise TypeError(f"{op}: index must be an int64 Tensor, got "
+                        f"{index.dtype if isinstance(index, Tensor) else type(index).__name__}")
+    return index
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """torch.take: input read as 1-D at index (negative counts from the end), of index's shape."""
+    n = _input("take", input).numel()
+    idx = _index_tensor("take", index).data
+    if idx.size and (bool((idx < -n).any()) or bool((idx >= n).any())):
+        bad = int(idx.min()) if bool((idx < -n).any()) else int(idx.max())
+        raise IndexError(f"take: index {bad} is out of range for a tensor of {n} elements (shape {input.shape})")
+    flat = (idx % n if n else idx).reshape(-1)
+    return gather(input.reshape(-1), 0, flat).reshape(index.shape)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: Optional[int] = None) -> Tensor:
+    """torch.take_along_dim: gather along dim, input and indices broadcast in the other dims; dim None: both
+    read as 1-D."""
+    _input("take_along_dim", input)
+    idx = _index_tensor("take_along_dim", indices)
+    if dim is None:
+        return gather(input.reshape(-1), 0, idx.reshape(-1))
+    if input.ndim != idx.ndim:
+        raise ValueError(f"take_along_dim: input and indices must have one number of dims, got shapes "
+                         f"{input.shape} and {idx.shape}")
+    d = _one_dim(dim, input.ndim, "take_along_dim")
+    if input.ndim == 0:
+        return gather(input, 0, idx)
+    ones = [(s[:d] + (1,) + s[d + 1:]) for s in (input.shape, idx.shape)]
+    shape = broadcast_shapes("take_along_dim", ("input", ones[0]), ("indices", ones[1]))
+    x = input.broadcast_to(shape[:d] + (input.shape[d],) + shape[d + 1:])
+    i = idx.data if idx.shape == shape[:d] + (idx.shape[d],) + shape[d + 1:] else \
+        xp_of(idx.data).broadcast_to(idx.data, shape[:d] + (idx.shape[d],) + shape[d + 1:])
+    return gather(x, d, i)
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """torch.rot90: rotated k times by 90 degrees from dims[0] toward dims[1] (a copy); k may be negative."""
+    _input("rot90", input)
+    if len(dims) != 2:
+        raise ValueError(f"rot90: dims must name two dims, got {dims!r}")
+    if input.ndim < 2:
+        raise ValueError(f"rot90: expects a tensor with at least 2 dims, got shape {input.shape}")
+    d0, d1 = (_one_dim(d, input.ndim, "rot90") for d in dims)
+    if d0 == d1:
+        raise ValueError(f"rot90: dims {tuple(dims)} must be two different dims (tensor shape {input.shape})")
+    k = int_arg(k, "rot90", "k") % 4
+    if k == 1:
+        return input.flip(d1).transpose(d0, d1)
+    if k == 2:
+        return input.flip(d0, d1)
+    if k == 3:
+        return input.flip(d0).transpose(d0, d1)
+    return input.clone()
+
+
+def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:
+    """torch.tensor_split: views of input along dim; an int n gives n pieces, the first size % n one longer
+    (n may exceed the size: empty pieces); a list of indices splits before each (slices' rules: negative counts
+    from the end, out of range clamps). A 0-d int64 tensor is n, a 1-D one the indices."""
+    _input("tensor_split", input)
+    if input.ndim == 0:
+        raise ValueError("tensor_split: expects a tensor with at least 1 dim, got a 0-d tensor")
+    d = _one_dim(dim, input.ndim, "tensor_split")
+    size, v = input.shape[d], indices_or_sections
+    if isinstance(v, Tensor):
+        if v.dtype != np.int64 or v.ndim > 1:
+            raise TypeError(f"tensor_split: a tensor indices_or_sections must be int64, 0-d or 1-D, got dtype "
+                            f"{v.dtype} shape {v.shape}")
+        v = int(v.item()) if v.ndim == 0 else [int(i) for i in v.tolist()]
+    if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+        if v <= 0:
+            raise ValueError(f"tensor_split: the number of sections must be positive, got {v}")
+        q, r = divmod(size, int(v))
+        lengths = [q + 1] * r + [q] * (int(v) - r)
+        starts = [sum(lengths[:i]) for i in range(len(lengths))]
+        return tuple(narrow(input, d, s, n) for s, n in zip(starts, lengths))
+    if not isinstance(v, (list, tuple)):
+        raise TypeError(f"tensor_split: indices_or_sections must be an int, a list of ints or an int64 tensor, "
+                        f"got {type(v).__name__}")
+    bounds = [0] + [min(max(i + size if i < 0 else i, 0), size)
+                    for i in (int_arg(i, "tensor_split", "index") for i in v)] + [size]
+    return tuple(narrow(input, d, a, max(b - a, 0)) for a, b in zip(bounds, bounds[1:]))
+
+
+# ----------------------------------------------------------------------------- predicates
+def is_floating_point(input: Tensor) -> bool:
+    """torch.is_floating_point: whether input's dtype is a float one."""
+    return _input("is_floating_point", input).dtype.kind == "f"
+
+
+def is_nonzero(input: Tensor) -> bool:
+    """torch.is_nonzero: a one-element tensor's value is not 0 (nan counts as non-zero)."""
+    n = _input("is_nonzero", input).numel()
+    if n != 1:
+        raise ValueError(f"is_nonzero: expects a tensor with one element, got shape {input.shape} ({n} elements)")
+    return bool(input.item() != 0)
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """torch.isclose: |input - other| <= atol + rtol |other| elementwise (and equal values, infinities
+    included; nan with nan when equal_nan), broadcast, computed in the operands' dtype (integers in float32);
+    one dtype for both, as torch."""
+    _two_tensors("isclose", input, other)
+    if input.dtype != other.dtype:
+        raise TypeError(f"isclose: input and other must have one dtype, got {input.dtype} and {other.dtype}")
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if not isinstance(v, numbers.Real) or not v >= 0:
+            raise ValueError(f"isclose: {name} must be a number >= 0, got {v!r}")
+    broadcast_shapes("isclose", ("input", input.shape), ("other", other.shape))
+    a, b = input.data, other.data
+    xp = xp_of(a, b)
+    close = a == b
+    if equal_nan and a.dtype.kind == "f":
+        close = close | (xp.isnan(a) & xp.isnan(b))
+    if a.dtype.kind != "b" and not (rtol == 0 and atol == 0):
+        ft = a.dtype.type if a.dtype.kind == "f" else np.float32
+        fa, fb = a.astype(ft), b.astype(ft)
+        with np.errstate(invalid="ignore", over="ignore"):
+            err = xp.abs(fa - fb)
+            close = close | (xp.isfinite(err) & (err <= ft(atol) + xp.abs(ft(rtol) * fb)))
+    return _const(xp.asarray(close))
+
+
+# ----------------------------------------------------------------------------- creation
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: str = "cpu",
+             requires_grad: bool = False) -> Tensor:
+    """torch.logspace: base ** (steps exponents evenly from start to end), torch's values: the ends are cast to
+    dtype (float32 by default), the exponents are formed in float64 from the start for the first half and from
+    the end for the second, and the power is taken in float64 (base in float32 for integer dtypes), then cast."""
+    from .creation import tensor as _tensor
+    steps = int_arg(steps, "logspace", "steps")
+    if steps < 0:
+        raise ValueError(f"logspace: steps must be non-negative, got {steps}")
+    dt = np.dtype(np.float32 if dtype is None else dtype)
+    if dt.kind not in "fiu":
+        raise TypeError(f"logspace: dtype must be a float or integer one, got {dt}")
+    if steps == 1:
+        a = np.power(float(base), np.float64(start))[None]
+    else:
+        s, e = np.float64(np.asarray(start).astype(dt)), np.float64(np.asarray(end).astype(dt))
+        step = (e - s) / (steps - 1) if steps > 1 else 0.0
+        i = np.arange(steps, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            power = np.where(i < steps // 2, s + step * i, e - step * (steps - i - 1))
+            a = np.power(np.float64(np.float32(base)) if dt.kind in "iu" else float(base), power)
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = a.astype(np.float32).astype(dt) if dt == np.float16 else a.astype(dt)
+    return _tensor(a, dtype=dt, device=device, requires_grad=requires_grad)
