@@ -442,9 +442,10 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
 # ----------------------------------------------------------------------------- creation
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: str = "cpu",
              requires_grad: bool = False) -> Tensor:
-    """torch.logspace: base ** (steps exponents evenly from start to end), torch's values: the ends are cast to
-    dtype (float32 by default), the exponents are formed in float64 from the start for the first half and from
-    the end for the second, and the power is taken in float64 (base in float32 for integer dtypes), then cast."""
+    """torch.logspace: base ** (steps exponents evenly from start to end), torch's CPU values to the bit: the ends
+    are cast to dtype (float32 by default) and subtracted there, the exponents are formed in float64 from the
+    start for the first half and from the end for the second, and the power is C's pow in float64 (math.pow:
+    numpy's vectorised one may differ in the last bit), then cast to dtype (float16 through float32)."""
     from .creation import tensor as _tensor
     steps = int_arg(steps, "logspace", "steps")
     if steps < 0:
@@ -453,14 +454,24 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
     if dt.kind not in "fiu":
         raise TypeError(f"logspace: dtype must be a float or integer one, got {dt}")
     if steps == 1:
-        a = np.power(float(base), np.float64(start))[None]
+        powers = [float(start)]
     else:
-        s, e = np.float64(np.asarray(start).astype(dt)), np.float64(np.asarray(end).astype(dt))
-        step = (e - s) / (steps - 1) if steps > 1 else 0.0
-        i = np.arange(steps, dtype=np.float64)
-        with np.errstate(over="ignore"):
-            power = np.where(i < steps // 2, s + step * i, e - step * (steps - i - 1))
-            a = np.power(np.float64(np.float32(base)) if dt.kind in "iu" else float(base), power)
+        s, e = np.asarray(start).astype(dt), np.asarray(end).astype(dt)
+        with np.errstate(over="ignore", invalid="ignore"):
+            span = float((np.float32(e) - np.float32(s)).astype(dt) if dt == np.float16 else e - s)
+        step, s, e = span / (steps - 1) if steps > 1 else 0.0, float(s), float(e)
+        powers = [s + step * i if i < steps // 2 else e - step * (steps - i - 1) for i in range(steps)]
+    a = np.array([_c_pow(float(base), x) for x in powers], dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         a = a.astype(np.float32).astype(dt) if dt == np.float16 else a.astype(dt)
     return _tensor(a, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+def _c_pow(b: float, x: float) -> float:
+    """C's pow(b, x): inf where it overflows, nan where it is not real."""
+    try:
+        return math.pow(b, x)
+    except OverflowError:
+        return math.inf if b > 0 or x % 2 == 0 else math.copysign(math.inf, b)
+    except ValueError:
+        return math.nan

@@ -1,0 +1,346 @@
+"""Property tests for composed.py (torch's functions composed of existing ops) and the XLogY and Fmod ops.
+
+Forward against numpy's functions of the same name (np.hstack, np.tensordot, np.cross, np.rot90, np.array_split,
+...) or the math, gradients against central differences in float64, over hypothesis shapes (0-d, size-1, empty,
+broadcasting). Kinks and jumps (frac and fmod at integer quotients, |a - b| = 0 in dist) are kept out of reach by
+drawing values from grids offset from them. The table in test_function_forms.py compares each function with torch
+(values, dtypes, gradients) on fixed values; here logspace and isclose are also compared with torch over hypothesis
+draws, and bad input is checked to raise an error naming the function.
+"""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tg
+from strategies import arrays, broadcast_pair, check_op, distinct, nonzero, positive, shapes, with_fixtures
+
+try:
+    import torch
+except ImportError:  # (the torch comparisons skip; the rest runs)
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+
+def _grid(shape, lo=-3, hi=3):
+    """Odd multiples of 1/8 in [lo, hi]: never an integer, nor an integer multiple of 0.5, 0.75, 1 or 2."""
+    return hnp.arrays(np.float64, shape, elements=st.integers(lo * 4, hi * 4 - 1).map(lambda k: k * 0.25 + 0.125))
+
+
+def _int_tensor(a):
+    return tg.tensor(np.asarray(a, dtype=np.int64))
+
+
+# ----------------------------------------------------------------------------- joining
+@pytest.mark.parametrize("name", ["hstack", "vstack", "row_stack", "dstack", "column_stack"])
+@with_fixtures
+@given(data=st.data())
+def test_stacking_property(device, name, data):
+    shape = data.draw(shapes(0, 3, min_side=0, max_side=3))
+    a, b = data.draw(arrays(shape)), data.draw(arrays(shape))
+    ref = np.vstack if name == "row_stack" else getattr(np, name)
+    check_op(lambda x, y: getattr(tg, name)([x, y]), lambda x, y: ref([x, y]), [a, b], device)
+
+
+# ----------------------------------------------------------------------------- products
+@with_fixtures
+@given(st.integers(0, 3), st.integers(0, 3), st.data())
+def test_mv_addmv_property(device, n, m, data):
+    mat, vec = data.draw(arrays((n, m))), data.draw(arrays((m,)))
+    inp = data.draw(arrays(data.draw(st.sampled_from([(), (1,), (n,)]))))
+    check_op(tg.mv, lambda a, v: a @ v, [mat, vec], device, gradgrad=True)
+    check_op(lambda i, a, v: tg.addmv(i, a, v, beta=0.5, alpha=-2.0), lambda i, a, v: 0.5 * i - 2.0 * (a @ v),
+             [inp, mat, vec], device)
+
+
+@with_fixtures
+@given(st.data())
+def test_inner_vdot_property(device, data):
+    m = data.draw(st.integers(0, 3))
+    sa, sb = (data.draw(shapes(0, 2, max_side=3)) + (m,) if data.draw(st.booleans()) else () for _ in range(2))
+    a, b = data.draw(arrays(sa)), data.draw(arrays(sb))
+    check_op(tg.inner, np.inner, [a, b], device)
+    v, w = data.draw(arrays((m,))), data.draw(arrays((m,)))
+    check_op(tg.vdot, np.vdot, [v, w], device)
+
+
+@st.composite
+def _tensordot_case(draw):
+    """(a's shape, b's shape, dims): an int, or a pair of lists naming dims of one size in any order."""
+    contracted = draw(shapes(0, 2, max_side=3))
+    free_a, free_b = draw(shapes(0, 2, max_side=3)), draw(shapes(0, 2, max_side=3))
+    if draw(st.booleans()):
+        return free_a + contracted, contracted + free_b, len(contracted)
+    pa = draw(st.permutations(range(len(free_a) + len(contracted))))
+    pb = draw(st.permutations(range(len(free_b) + len(contracted))))
+    sa, sb = [0] * len(pa), [0] * len(pb)
+    for src, dst in enumerate(pa):
+        sa[dst] = (free_a + contracted)[src]
+    for src, dst in enumerate(pb):
+        sb[dst] = (contracted + free_b)[src]
+    da = [pa[len(free_a) + i] - (len(pa) if draw(st.booleans()) else 0) for i in range(len(contracted))]
+    db = [pb[i] for i in range(len(contracted))]
+    return tuple(sa), tuple(sb), (da, db)
+
+
+@with_fixtures
+@given(_tensordot_case(), st.data())
+def test_tensordot_property(device, case, data):
+    sa, sb, dims = case
+    a, b = data.draw(arrays(sa)), data.draw(arrays(sb))
+    np_dims = dims if isinstance(dims, int) else ([d % len(sa) for d in dims[0]], dims[1])
+    check_op(lambda x, y: tg.tensordot(x, y, dims), lambda x, y: np.tensordot(x, y, np_dims), [a, b], device)
+
+
+@with_fixtures
+@given(st.data())
+def test_cross_property(device, data):
+    shape = data.draw(shapes(1, 3, max_side=3))
+    d = data.draw(st.integers(0, len(shape) - 1))
+    sa, sb = ([3 if i == d else data.draw(st.sampled_from([1, n])) for i, n in enumerate(shape)] for _ in range(2))
+    sb = sb[data.draw(st.integers(0, d)):]  # (b may lack leading dims before d: broadcast)
+    a, b = data.draw(arrays(tuple(sa))), data.draw(arrays(tuple(sb)))
+    dim = d - len(shape) if data.draw(st.booleans()) else d
+    check_op(lambda x, y: tg.cross(x, y, dim), lambda x, y: np.cross(*np.broadcast_arrays(x, y), axis=d), [a, b],
+             device, gradgrad=True)
+
+
+# ----------------------------------------------------------------------------- elementwise
+UNARY = {
+    "frac": (tg.frac, lambda a: a - np.trunc(a), _grid),
+    "sinc": (tg.sinc, np.sinc, lambda s: arrays(s, -2.5, 2.5)),
+    "deg2rad": (tg.deg2rad, np.deg2rad, lambda s: arrays(s, -400, 400)),
+    "rad2deg": (lambda t: t.rad2deg(), np.rad2deg, arrays),
+    "logit": (tg.logit, lambda a: np.log(a / (1 - a)), lambda s: arrays(s, 0.05, 0.95)),
+    "logit_eps": (lambda t: t.logit(0.2), lambda a: np.log(np.clip(a, 0.2, 0.8) / (1 - np.clip(a, 0.2, 0.8))),
+                  lambda s: hnp.arrays(np.float64, s, elements=st.sampled_from([0.05, 0.1, 0.3, 0.45, 0.7, 0.9]))),
+    "sgn": (tg.sgn, np.sign, nonzero),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@with_fixtures
+@given(data=st.data())
+def test_unary_property(device, name, data):
+    fn, ref, values = UNARY[name]
+    a = data.draw(values(data.draw(shapes(min_side=0))))
+    check_op(fn, ref, [a], device, gradgrad=name not in ("frac", "sinc"))  # (sinc: its slope at 0 is a constant)
+
+
+BINARY = {
+    "hypot": (tg.hypot, np.hypot, nonzero, nonzero),
+    "xlogy": (tg.xlogy, lambda x, y: np.where(x == 0, 0.0, x * np.log(y)),
+              lambda s: hnp.arrays(np.float64, s, elements=st.sampled_from([0.0, 0.0, -1.5, 0.5, 2.0])), positive),
+    "float_power": (tg.float_power, np.power, positive, arrays),
+    "fmod": (tg.fmod, np.fmod, _grid,
+             lambda s: hnp.arrays(np.float64, s, elements=st.sampled_from([0.5, -0.5, 0.75, -0.75, 1.0, 2.0, -2.0]))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@with_fixtures
+@given(broadcast_pair(), st.data())
+def test_binary_property(device, name, pair, data):
+    fn, ref, va, vb = BINARY[name]
+    a, b = data.draw(va(pair[0])), data.draw(vb(pair[1]))
+    check_op(fn, ref, [a, b], device, gradgrad=name in ("hypot", "float_power"))
+
+
+def test_xlogy_values_where_input_is_zero_and_gradients_as_torch():
+    x, y = tg.tensor([0.0, 0.0, 0.0, 2.0], requires_grad=True), tg.tensor([0.0, np.inf, np.nan, 3.0],
+                                                                         requires_grad=True)
+    out = tg.xlogy(x, y)
+    np.testing.assert_array_equal(out.numpy(), [0.0, 0.0, np.nan, 2 * np.log(np.float32(3.0))])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, np.inf, np.nan, np.log(np.float32(3.0))])
+    assert tg.xlogy(_int_tensor([0, 2]), 3).dtype == np.float32
+
+
+def test_float_power_fmod_heaviside_dtypes():
+    assert tg.float_power(tg.ones(2), 2).dtype == np.float64 and tg.float_power(2, tg.ones(2)).dtype == np.float64
+    assert tg.float_power(_int_tensor([2, 3]), _int_tensor([2, 1])).tolist() == [4.0, 3.0]
+    assert tg.fmod(_int_tensor([-7, 7]), 3).tolist() == [-1, 1] and tg.fmod(tg.tensor([-7.5]), 2).tolist() == [-1.5]
+    out = tg.heaviside(tg.tensor([-1.0, 0.0, 2.0, np.nan]), tg.tensor([0.5]))
+    np.testing.assert_array_equal(out.numpy(), [0.0, 0.5, 1.0, 0.0])
+    assert not out.requires_grad
+
+
+# ----------------------------------------------------------------------------- reductions
+@pytest.mark.parametrize("name", ["nansum", "nanmean"])
+@with_fixtures
+@given(data=st.data())
+def test_nan_reductions_property(device, name, data):
+    shape = data.draw(shapes(1, 3, max_side=3))
+    a = data.draw(arrays(shape))
+    dim = data.draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)))
+    nan = data.draw(hnp.arrays(np.bool_, shape))
+    if dim is None:
+        nan.flat[0] = False
+    else:
+        nan[tuple(0 if i == dim % len(shape) else slice(None) for i in range(len(shape)))] = False
+    a = np.where(nan, np.nan, a)
+    keepdim = data.draw(st.booleans())
+    ref = getattr(np, name)
+    check_op(lambda x: getattr(tg, name)(x, dim, keepdim), lambda x: ref(x, axis=dim, keepdims=keepdim), [a], device)
+
+
+def test_nan_reductions_dtypes():
+    assert tg.nansum(_int_tensor([1, 2])).item() == 3
+    assert tg.nanmean(tg.tensor([np.nan, np.nan])).isnan().item()
+    assert tg.nansum(tg.tensor([1.0, np.nan]), dtype=tg.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("p", [1, 1.5, 2, 3])
+@with_fixtures
+@given(broadcast_pair(), st.data())
+def test_dist_property(device, p, pair, data):
+    a, b = data.draw(distinct([pair[0], pair[1]]))
+    check_op(lambda x, y: tg.dist(x, y, p), lambda x, y: np.sum(np.abs(x - y) ** p) ** (1 / p), [a, b], device)
+
+
+# ----------------------------------------------------------------------------- indexing and movement
+@with_fixtures
+@given(st.data())
+def test_take_property(device, data):
+    a = data.draw(arrays(data.draw(shapes(min_side=1))))
+    n = a.size
+    index = data.draw(hnp.arrays(np.int64, data.draw(shapes(0, 2)), elements=st.integers(-n, n - 1)))
+    check_op(lambda x: tg.take(x, _int_tensor(index)), lambda x: np.take(x, index), [a], device)
+
+
+@with_fixtures
+@given(st.data())
+def test_take_along_dim_property(device, data):
+    shape = data.draw(shapes(1, 3, max_side=3))
+    d = data.draw(st.integers(0, len(shape) - 1))
+    ishape = tuple(data.draw(st.integers(0, 3)) if i == d else data.draw(st.sampled_from([1, n]))
+                   for i, n in enumerate(shape))
+    ashape = tuple(1 if (i != d and ishape[i] == n and data.draw(st.booleans())) else n for i, n in enumerate(shape))
+    a = data.draw(arrays(ashape))
+    index = data.draw(hnp.arrays(np.int64, ishape, elements=st.integers(0, shape[d] - 1)))
+    dim = d - len(shape) if data.draw(st.booleans()) else d
+    check_op(lambda x: tg.take_along_dim(x, _int_tensor(index), dim),
+             lambda x: np.take_along_axis(x, index, d), [a], device)
+    flat = data.draw(hnp.arrays(np.int64, 3, elements=st.integers(0, a.size - 1)))
+    check_op(lambda x: x.take_along_dim(_int_tensor(flat)), lambda x: x.reshape(-1)[flat], [a], device)
+
+
+@with_fixtures
+@given(st.data(), st.integers(-5, 5))
+def test_rot90_property(device, data, k):
+    shape = data.draw(shapes(2, 4, min_side=0))
+    dims = data.draw(st.lists(st.integers(-len(shape), len(shape) - 1), min_size=2, max_size=2).filter(
+        lambda ds: ds[0] % len(shape) != ds[1] % len(shape)))
+    a = data.draw(arrays(shape))
+    check_op(lambda x: tg.rot90(x, k, dims), lambda x: np.rot90(x, k, dims), [a], device)
+
+
+@with_fixtures
+@given(st.data())
+def test_tensor_split_property(device, data):
+    shape = data.draw(shapes(1, 3, min_side=0))
+    d = data.draw(st.integers(0, len(shape) - 1))
+    a = data.draw(arrays(shape))
+    if data.draw(st.booleans()):
+        v = data.draw(st.integers(1, 6))
+    else:
+        v = data.draw(st.lists(st.integers(-6, 6), max_size=4))
+    ref = np.array_split(a, v, axis=d) if isinstance(v, int) else np.split(
+        a, [i if i >= 0 else max(i + shape[d], 0) for i in v], axis=d)
+    check_op(lambda x: tg.tensor_split(x, v, d), lambda x: tuple(ref), [a], device)
+    as_tensor = tg.tensor_split(tg.tensor(a), _int_tensor(v), d)
+    assert [t.shape for t in as_tensor] == [r.shape for r in ref]
+
+
+# ----------------------------------------------------------------------------- against torch
+@needs_torch
+@given(st.floats(-4, 4), st.floats(-4, 4), st.integers(0, 60), st.sampled_from([10.0, 2.0, 0.5, 3.7]),
+       st.sampled_from(["float32", "float64", "float16", "int64"]))
+def test_logspace_matches_torch(start, end, steps, base, dtype):
+    out = tg.logspace(start, end, steps, base, dtype=np.dtype(dtype))
+    ref = torch.logspace(start, end, steps, base, dtype=getattr(torch, dtype))
+    assert out.dtype == np.dtype(dtype) and out.shape == tuple(ref.shape)
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
+@needs_torch
+@given(st.sampled_from(["float32", "float64"]), st.data())
+def test_isclose_matches_torch(dtype, data):
+    a = data.draw(hnp.arrays(dtype, 6, elements=st.sampled_from([0.0, 1.0, 1.0 + 1e-6, 1e-9, np.nan, np.inf, -np.inf,
+                                                                  100.0, 100.001]))).astype(dtype)
+    b = data.draw(hnp.arrays(dtype, 6, elements=st.sampled_from([0.0, 1.0, 1.0 + 1e-6, 1e-9, np.nan, np.inf,
+                                                                  100.0]))).astype(dtype)
+    rtol, atol = data.draw(st.sampled_from([1e-5, 0.0, 1e-2])), data.draw(st.sampled_from([1e-8, 0.0, 1e-3]))
+    equal_nan = data.draw(st.booleans())
+    out = tg.isclose(tg.tensor(a), tg.tensor(b), rtol, atol, equal_nan)
+    ref = torch.isclose(torch.tensor(a), torch.tensor(b), rtol, atol, equal_nan)
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    assert tg.tensor(a).isclose(tg.tensor(b), rtol, atol, equal_nan).tolist() == out.tolist()
+
+
+def test_predicates():
+    assert tg.is_floating_point(tg.ones(2)) and not tg.is_floating_point(_int_tensor([1]))
+    assert tg.ones(1).is_floating_point() and tg.tensor([np.nan]).is_nonzero() and not tg.is_nonzero(tg.zeros(1, 1))
+    for shape in ((2,), (0,)):
+        with pytest.raises(ValueError, match=rf"is_nonzero: expects a tensor with one element, got shape"):
+            tg.is_nonzero(tg.ones(*shape))
+
+
+# ----------------------------------------------------------------------------- errors name the function
+ERRORS = [
+    (lambda: tg.hstack(tg.ones(2)), TypeError, r"hstack: expects a list or tuple of Tensors, got Tensor"),
+    (lambda: tg.vstack([]), ValueError, r"vstack: expects a non-empty sequence"),
+    (lambda: tg.concat([tg.ones(2), [1.0]]), TypeError, r"concat: tensor 1 must be a Tensor, got list"),
+    (lambda: tg.mv(tg.ones(2, 3), tg.ones(2)), ValueError, r"mv: expected an \(n, m\) matrix and an \(m,\) vector, "
+                                                           r"got shapes \(2, 3\) and \(2,\)"),
+    (lambda: tg.addmv(tg.ones(3), tg.ones(2, 3), tg.ones(3)), ValueError, r"addmv: input \(3,\) and the product \(2,\) do "
+                                                                          r"not broadcast"),
+    (lambda: tg.inner(tg.ones(2, 3), tg.ones(2)), ValueError, r"inner: the last dims must have one size"),
+    (lambda: tg.vdot(tg.ones(2), tg.ones(3)), ValueError, r"vdot: expected two 1-D tensors of the same length"),
+    (lambda: tg.tensordot(tg.ones(2, 3), tg.ones(2, 3), 1), ValueError, r"tensordot: contracted dims differ in "
+                                                                        r"size: a's dim 1 is 3, b's dim 0 is 2"),
+    (lambda: tg.tensordot(tg.ones(2), tg.ones(2), 2), ValueError, r"tensordot: dims 2 must lie in 0..1"),
+    (lambda: tg.tensordot(tg.ones(2), tg.ones(2), ([0], [0, 0])), ValueError, r"tensordot: b's dims \[0, 0\] repeat"),
+    (lambda: tg.tensordot(tg.ones(2), tg.ones(2), ([1], [0])), IndexError, r"tensordot: dim 1 is out of range for a"),
+    (lambda: tg.cross(tg.ones(2, 4), tg.ones(2, 4)), ValueError, r"cross: no dim of size 3 in the broadcast shape "
+                                                                 r"\(2, 4\)"),
+    (lambda: tg.cross(tg.ones(3, 4), tg.ones(3, 4), 1), ValueError, r"cross: dim 1 must have size 3"),
+    (lambda: tg.frac(_int_tensor([1])), TypeError, r"frac: expects a floating-point tensor, got dtype int64"),
+    (lambda: tg.hypot(tg.ones(2), 1.0), TypeError, r"hypot: other must be a Tensor, got float"),
+    (lambda: tg.xlogy(1.0, 2.0), TypeError, r"xlogy: one of input and other must be a Tensor"),
+    (lambda: tg.heaviside(tg.ones(2), _int_tensor([1])), TypeError, r"heaviside: input and values must have one "
+                                                                    r"dtype, got float32 and int64"),
+    (lambda: tg.fmod(_int_tensor([1]), _int_tensor([0])), ZeroDivisionError, r"fmod: integer division by zero"),
+    (lambda: tg.nanmean(_int_tensor([1])), TypeError, r"nanmean: expects a floating-point tensor"),
+    (lambda: tg.dist(tg.ones(2), tg.ones(3)), ValueError, r"\(2,\).*\(3,\)"),
+    (lambda: tg.take(tg.ones(2, 2), _int_tensor([4])), IndexError, r"take: index 4 is out of range for a tensor of "
+                                                                   r"4 elements \(shape \(2, 2\)\)"),
+    (lambda: tg.take(tg.ones(2), tg.tensor([0.0])), TypeError, r"take: index must be an int64 Tensor, got float32"),
+    (lambda: tg.take_along_dim(tg.ones(2, 2), _int_tensor([0]), 1), ValueError, r"take_along_dim: input and indices "
+                                                                                r"must have one number of dims"),
+    (lambda: tg.rot90(tg.ones(2, 2), 1, (0, -2)), ValueError, r"rot90: dims \(0, -2\) must be two different dims"),
+    (lambda: tg.rot90(tg.ones(2), 1), ValueError, r"rot90: expects a tensor with at least 2 dims, got shape \(2,\)"),
+    (lambda: tg.tensor_split(tg.ones(2), 0), ValueError, r"tensor_split: the number of sections must be positive"),
+    (lambda: tg.tensor_split(tg.tensor(1.0), 1), ValueError, r"tensor_split: expects a tensor with at least 1 dim"),
+    (lambda: tg.tensor_split(tg.ones(2), 1.5), TypeError, r"tensor_split: indices_or_sections must be an int"),
+    (lambda: tg.isclose(tg.ones(2), tg.ones(2, dtype=tg.float64)), TypeError, r"isclose: input and other must have "
+                                                                              r"one dtype, got float32 and float64"),
+    (lambda: tg.isclose(tg.ones(2), tg.ones(2), -1.0), ValueError, r"isclose: rtol must be a number >= 0, got -1.0"),
+    (lambda: tg.fliplr(tg.ones(3)), ValueError, r"fliplr: expects a tensor with at least 2 dims, got shape \(3,\)"),
+    (lambda: tg.flipud(tg.tensor(1.0)), ValueError, r"flipud: expects a tensor with at least 1 dim"),
+    (lambda: tg.logspace(0, 1, -1), ValueError, r"logspace: steps must be non-negative, got -1"),
+    (lambda: tg.logspace(0, 1, 3, dtype=tg.bool_), TypeError, r"logspace: dtype must be a float or integer one"),
+    (lambda: tg.multiply([1.0], 2), TypeError, r"multiply: input must be a Tensor, or a number"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ERRORS)))
+def test_errors_name_the_function(k):
+    fn, kind, message = ERRORS[k]
+    with pytest.raises(kind, match=message):
+        fn()
