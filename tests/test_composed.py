@@ -7,7 +7,6 @@ drawing values from grids offset from them. The table in test_function_forms.py 
 (values, dtypes, gradients) on fixed values; here logspace and isclose are also compared with torch over hypothesis
 draws, and bad input is checked to raise an error naming the function.
 """
-import math
 
 import numpy as np
 import pytest
@@ -287,7 +286,7 @@ def test_predicates():
     assert tg.is_floating_point(tg.ones(2)) and not tg.is_floating_point(_int_tensor([1]))
     assert tg.ones(1).is_floating_point() and tg.tensor([np.nan]).is_nonzero() and not tg.is_nonzero(tg.zeros(1, 1))
     for shape in ((2,), (0,)):
-        with pytest.raises(ValueError, match=rf"is_nonzero: expects a tensor with one element, got shape"):
+        with pytest.raises(ValueError, match=r"is_nonzero: expects a tensor with one element, got shape"):
             tg.is_nonzero(tg.ones(*shape))
 
 
