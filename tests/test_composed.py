@@ -256,6 +256,125 @@ def test_tensor_split_property(device, data):
     assert [t.shape for t in as_tensor] == [r.shape for r in ref]
 
 
+# ----------------------------------------------------------------------------- running and order statistics
+def _np_running(a, d, op):
+    """(values, indices) of the running max/min along axis d, the later index on ties (distinct values here)."""
+    if a.ndim == 0:
+        return a, np.zeros((), np.int64)
+    acc = (np.maximum if op == "cummax" else np.minimum).accumulate(a, axis=d)
+    moved, run = np.moveaxis(a, d, -1), np.moveaxis(acc, d, -1)
+    idx = np.argmax(moved[..., None, :] == run[..., :, None], axis=-1) if a.size else np.zeros(run.shape, np.int64)
+    return acc, np.moveaxis(idx, -1, d)
+
+
+@pytest.mark.parametrize("op", ["cummax", "cummin"])
+@with_fixtures
+@given(st.data())
+def test_cummax_cummin_property(device, op, data):
+    shape = data.draw(shapes(0, 3, min_side=0))
+    (a,) = data.draw(distinct([shape]))
+    d = data.draw(st.integers(-max(len(shape), 1), max(len(shape), 1) - 1))
+    values, indices = _np_running(a, d if shape else 0, op)
+    check_op(lambda x: getattr(tg, op)(x, d).values, lambda x: values, [a], device)
+    np.testing.assert_array_equal(getattr(tg, op)(tg.tensor(a), d).indices.numpy(), indices)
+
+
+@with_fixtures
+@given(st.data())
+def test_logcumsumexp_property(device, data):
+    shape = data.draw(shapes(0, 3, min_side=0))
+    a = data.draw(arrays(shape, -30.0, 30.0))
+    d = data.draw(st.integers(-max(len(shape), 1), max(len(shape), 1) - 1))
+    check_op(lambda x: tg.logcumsumexp(x, d), lambda x: np.logaddexp.accumulate(x, axis=d) if x.ndim else x, [a],
+             device, gradgrad=True)
+
+
+@with_fixtures
+@given(st.data())
+def test_median_kthvalue_property(device, data):
+    shape = data.draw(shapes(1, 3))
+    (a,) = data.draw(distinct([shape]))
+    d = data.draw(st.integers(-len(shape), len(shape) - 1))
+    keepdim = data.draw(st.booleans())
+    k = data.draw(st.integers(1, shape[d]))
+    srt = np.sort(a, axis=d)
+    pick = lambda j: np.take(srt, [j], axis=d) if keepdim else np.take(srt, j, axis=d)  # noqa: E731
+    check_op(lambda x: tg.median(x, d, keepdim).values, lambda x: pick((shape[d] - 1) // 2), [a], device)
+    check_op(lambda x: x.kthvalue(k, d, keepdim).values, lambda x: pick(k - 1), [a], device)
+    check_op(tg.median, lambda x: np.sort(x.reshape(-1))[(x.size - 1) // 2], [a], device)
+    out = tg.kthvalue(tg.tensor(a), k, d, keepdim)
+    np.testing.assert_array_equal(np.take_along_axis(a, out.indices.numpy() if keepdim else
+                                                     np.expand_dims(out.indices.numpy(), d), d), pick(k - 1)
+                                  if keepdim else np.expand_dims(pick(k - 1), d))
+
+
+def test_median_spreads_its_gradient_over_ties_and_takes_the_lower_middle():
+    x = tg.tensor([2.0, 1.0, 2.0, 5.0], requires_grad=True)
+    m = tg.median(x)
+    m.backward()
+    assert m.item() == 2.0 and x.grad.tolist() == [0.5, 0.0, 0.5, 0.0]
+    assert tg.median(tg.tensor([4.0, 1.0, 3.0, 2.0])).item() == 2.0
+    assert tg.median(tg.tensor([1.0, np.nan])).isnan().item() and tg.median(tg.ones(0)).isnan().item()
+    assert tg.median(_int_tensor([3, 1, 2, 4])).item() == 2
+
+
+# ----------------------------------------------------------------------------- building matrices
+def _np_diag_embed(a, offset, d1, d2):
+    nd, m = a.ndim + 1, a.shape[-1] + abs(offset)
+    d1, d2 = d1 % nd, d2 % nd
+    rest = iter(a.shape[:-1])
+    out = np.zeros(tuple(m if i in (d1, d2) else next(rest) for i in range(nd)))
+    view = np.moveaxis(out, (d1, d2), (-2, -1))
+    i = np.arange(a.shape[-1])
+    view[..., i + max(-offset, 0), i + max(offset, 0)] = a
+    return out
+
+
+@with_fixtures
+@given(st.data(), st.integers(-2, 2))
+def test_diag_embed_property(device, data, offset):
+    shape = data.draw(shapes(1, 3, min_side=0, max_side=3))
+    nd = len(shape) + 1
+    d1, d2 = data.draw(st.lists(st.integers(-nd, nd - 1), min_size=2, max_size=2).filter(
+        lambda ds: ds[0] % nd != ds[1] % nd))
+    a = data.draw(arrays(shape))
+    check_op(lambda x: tg.diag_embed(x, offset, d1, d2), lambda x: _np_diag_embed(x, offset, d1, d2), [a], device,
+             gradgrad=True)
+
+
+def _np_block_diag(*arrays_in):
+    blocks = [a.reshape(1, -1) if a.ndim < 2 else a for a in arrays_in]
+    out = np.zeros((sum(b.shape[0] for b in blocks), sum(b.shape[1] for b in blocks)))
+    r = c = 0
+    for b in blocks:
+        out[r:r + b.shape[0], c:c + b.shape[1]] = b
+        r, c = r + b.shape[0], c + b.shape[1]
+    return out
+
+
+@with_fixtures
+@given(st.data())
+def test_block_diag_and_cartesian_prod_property(device, data):
+    blocks = [data.draw(arrays(data.draw(shapes(0, 2, min_side=0, max_side=3)))) for _ in range(data.draw(
+        st.integers(1, 3)))]
+    check_op(tg.block_diag, _np_block_diag, blocks, device)
+    vectors = [data.draw(arrays(data.draw(shapes(1, 1, min_side=0, max_side=3)))) for _ in range(data.draw(
+        st.integers(1, 3)))]
+    ref = (lambda *v: v[0]) if len(vectors) == 1 else (
+        lambda *v: np.array(np.meshgrid(*v, indexing="ij")).reshape(len(v), -1).T)
+    check_op(tg.cartesian_prod, ref, vectors, device)
+
+
+@needs_torch
+@given(st.integers(0, 6), st.integers(0, 6), st.integers(-7, 7), st.sampled_from(["tril", "triu"]))
+def test_tril_triu_indices_match_torch(row, col, offset, name):
+    out = getattr(tg, f"{name}_indices")(row, col, offset)
+    ref = getattr(torch, f"{name}_indices")(row, col, offset)
+    assert out.dtype == np.int64 and out.shape == tuple(ref.shape)
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    assert getattr(tg, f"{name}_indices")(row, col, offset, dtype=tg.int32).dtype == np.int32
+
+
 # ----------------------------------------------------------------------------- against torch
 @needs_torch
 @given(st.floats(-4, 4), st.floats(-4, 4), st.integers(0, 60), st.sampled_from([10.0, 2.0, 0.5, 3.7]),
@@ -297,8 +416,8 @@ ERRORS = [
     (lambda: tg.concat([tg.ones(2), [1.0]]), TypeError, r"concat: tensor 1 must be a Tensor, got list"),
     (lambda: tg.mv(tg.ones(2, 3), tg.ones(2)), ValueError, r"mv: expected an \(n, m\) matrix and an \(m,\) vector, "
                                                            r"got shapes \(2, 3\) and \(2,\)"),
-    (lambda: tg.addmv(tg.ones(3), tg.ones(2, 3), tg.ones(3)), ValueError, r"addmv: input \(3,\) and the product \(2,\) do "
-                                                                          r"not broadcast"),
+    (lambda: tg.addmv(tg.ones(3), tg.ones(2, 3), tg.ones(3)), ValueError,
+     r"addmv: input \(3,\) and the product \(2,\) do not broadcast"),
     (lambda: tg.inner(tg.ones(2, 3), tg.ones(2)), ValueError, r"inner: the last dims must have one size"),
     (lambda: tg.vdot(tg.ones(2), tg.ones(3)), ValueError, r"vdot: expected two 1-D tensors of the same length"),
     (lambda: tg.tensordot(tg.ones(2, 3), tg.ones(2, 3), 1), ValueError, r"tensordot: contracted dims differ in "
@@ -335,6 +454,17 @@ ERRORS = [
     (lambda: tg.logspace(0, 1, -1), ValueError, r"logspace: steps must be non-negative, got -1"),
     (lambda: tg.logspace(0, 1, 3, dtype=tg.bool_), TypeError, r"logspace: dtype must be a float or integer one"),
     (lambda: tg.multiply([1.0], 2), TypeError, r"multiply: input must be a Tensor, or a number"),
+    (lambda: tg.cummax(tg.ones(2, 3), 2), IndexError, r"cummax"),
+    (lambda: tg.logcumsumexp(_int_tensor([1]), 0), TypeError, r"logcumsumexp: expects a floating-point tensor"),
+    (lambda: tg.median(tg.ones(2, 0), 1), ValueError, r"median: dim 1 of shape \(2, 0\) is empty"),
+    (lambda: tg.kthvalue(tg.ones(2, 3), 4), IndexError, r"kthvalue: k 4 is out of range for dim -1 of size 3"),
+    (lambda: tg.diag_embed(tg.tensor(1.0)), ValueError, r"diag_embed: expects a tensor with at least 1 dim"),
+    (lambda: tg.diag_embed(tg.ones(2), 0, 0, -2), ValueError, r"diag_embed: dim1 and dim2 must be different"),
+    (lambda: tg.block_diag(tg.ones(1, 1, 1)), ValueError, r"block_diag: expects tensors of at most 2 dims, got "
+                                                          r"shape \(1, 1, 1\) for tensor 0"),
+    (lambda: tg.cartesian_prod(tg.ones(2, 2)), ValueError, r"cartesian_prod: expects 1-D tensors, got shape"),
+    (lambda: tg.tril_indices(-1, 2), ValueError, r"tril_indices: row and col must be non-negative"),
+    (lambda: tg.triu_indices(2, 2, dtype=tg.float32), TypeError, r"triu_indices: dtype must be an integer one"),
 ]
 
 

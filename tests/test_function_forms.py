@@ -236,6 +236,27 @@ def _cases():
     add("isclose", lambda T: ((T(np.array([np.nan, np.inf, 1.0])), T(np.array([np.nan, np.inf, 1.05]))),
                               {"rtol": 0.1, "equal_nan": True}), "nan-inf")
     add("isclose", lambda T: ((T(I), T(J)), {"atol": 2}), "int")
+    # running and order statistics, building matrices
+    TIES = np.array([[1.0, 2.0, 2.0, -1.0], [3.0, 2.0, 0.0, 3.0]])
+    for name in ("cummax", "cummin"):
+        add(name, lambda T: ((T(TIES), 1), {}))
+        add(name, lambda T: ((T(M3), 0), {}), "dim0")
+        add(name, lambda T: ((T(I), -1), {}), "int")
+    add("logcumsumexp", lambda T: ((T(M3 * 20), 2), {}))
+    add("logcumsumexp", lambda T: ((T(X), 0), {}), "dim0")
+    add("median", lambda T: ((T(TIES),), {}))
+    add("median", lambda T: ((T(M3),), {}), "even")
+    add("median", lambda T: ((T(TIES), 1), {}), "dim")
+    add("median", lambda T: ((T(M3), 0), {"keepdim": True}), "keepdim")
+    add("median", lambda T: ((T(np.where(B, np.nan, X)), 1), {}), "nan")
+    add("median", lambda T: ((T(J),), {}), "int")
+    add("kthvalue", lambda T: ((T(M3), 3), {}))
+    add("kthvalue", lambda T: ((T(X), 1, 0, True), {}), "dim")
+    add("diag_embed", lambda T: ((T(M3),), {}))
+    add("diag_embed", lambda T: ((T(M3), -2, 0, 2), {}), "offset")
+    add("block_diag", lambda T: ((T(X), T(P[0]), T(U[1, 1]), T(M3[0])), {}))
+    add("cartesian_prod", lambda T: ((T(X[0]), T(P[1, :2]), T(U[0])), {}))
+    add("cartesian_prod", lambda T: ((T(X[1]),), {}), "one")
     return c
 
 

@@ -12,10 +12,11 @@ from .ops import (addmm, allclose, argsort, baddbmm, bmm, broadcast_tensors, cat
                   maximum, meshgrid, minimum, mm, movedim, nan_to_num, narrow, outer, roll, select, sort, split, stack,
                   topk, unflatten, where)
 from . import nn, optim, utils
-from .composed import (addmv, column_stack, concat, concatenate, cross, deg2rad, dist, dstack, float_power, fmod, frac,
-                       ger, heaviside, hstack, hypot, inner, is_floating_point, is_nonzero, isclose, logit, logspace,
-                       mv, nanmean, nansum, rad2deg, rot90, row_stack, sgn, sinc, take, take_along_dim, tensor_split,
-                       tensordot, vdot, vstack, xlogy)
+from .composed import (addmv, block_diag, cartesian_prod, column_stack, concat, concatenate, cross, cummax, cummin,
+                       deg2rad, diag_embed, dist, dstack, float_power, fmod, frac, ger, heaviside, hstack, hypot, inner,
+                       is_floating_point, is_nonzero, isclose, kthvalue, logcumsumexp, logit, logspace, median, mv,
+                       nanmean, nansum, rad2deg, rot90, row_stack, sgn, sinc, take, take_along_dim, tensor_split,
+                       tensordot, tril_indices, triu_indices, vdot, vstack, xlogy)
 from .nn.functional import cosine_similarity
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, int64
@@ -78,6 +79,7 @@ __all__ = [
     "row_stack", "hstack", "vstack", "dstack", "column_stack", "mv", "addmv", "ger", "inner", "vdot", "tensordot",
     "cross", "frac", "sgn", "logspace", "nansum", "nanmean", "hypot", "logit", "xlogy", "sinc", "deg2rad",
     "rad2deg", "take_along_dim", "take", "rot90", "tensor_split", "dist", "cosine_similarity", "heaviside",
-    "float_power", "fmod", "is_floating_point", "is_nonzero", "isclose",
+    "float_power", "fmod", "is_floating_point", "is_nonzero", "isclose", "cummax", "cummin", "logcumsumexp",
+    "median", "kthvalue", "diag_embed", "block_diag", "cartesian_prod", "tril_indices", "triu_indices",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

@@ -1,7 +1,10 @@
 """torch's functions that are compositions of existing differentiable ops (no Function of their own, but for
-fmod's in ops.py): stacking (hstack, vstack, dstack, column_stack), products (mv, addmv, inner, vdot, tensordot,
-cross), elementwise (frac, sgn, hypot, logit, xlogy, sinc, deg2rad, rad2deg, heaviside, float_power, fmod), nan
-reductions (nansum, nanmean), indexing (take, take_along_dim, rot90, tensor_split), dist, isclose, logspace.
+fmod's, xlogy's and median()'s in ops.py): stacking (hstack, vstack, dstack, column_stack), products (mv, addmv,
+inner, vdot, tensordot, cross), elementwise (frac, sgn, hypot, logit, xlogy, sinc, deg2rad, rad2deg, heaviside,
+float_power, fmod), nan reductions (nansum, nanmean), indexing (take, take_along_dim, rot90, tensor_split), dist,
+isclose, logspace; running and order statistics (cummax, cummin, logcumsumexp, median, kthvalue: the values gather
+input, so the gradient goes to the chosen elements; median() over all elements spreads it over ties, as torch) and
+matrices (diag_embed, block_diag, cartesian_prod, tril_indices, triu_indices).
 
 Each takes torch's argument names, order and defaults, input first; the gradients are those of the composition
 (checked against central differences and torch in tests/test_composed.py).
@@ -16,8 +19,9 @@ import numpy as np
 
 from . import backend
 from .backend import xp_of
-from .ops import (Fmod, XLogY, _const, _one_dim, _scaled_sum, _two_tensors, broadcast_shapes, broadcast_tensors, cat,
-                  check_devices, dot, gather, int_arg, matmul, narrow, norm_dims, operands, outer, stack, where)
+from .ops import (Chosen, DiagonalEmbed, Fmod, XLogY, _const, _one_dim, _scaled_sum, _two_tensors, broadcast_shapes,
+                  broadcast_tensors, cat, check_devices, dot, gather, int_arg, matmul, meshgrid, narrow, norm_dims,
+                  operands, outer, return_types, stack, where)
 from .tensor import Tensor
 
 
@@ -398,6 +402,190 @@ def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> Tuple
     bounds = [0] + [min(max(i + size if i < 0 else i, 0), size)
                     for i in (int_arg(i, "tensor_split", "index") for i in v)] + [size]
     return tuple(narrow(input, d, a, max(b - a, 0)) for a, b in zip(bounds, bounds[1:]))
+
+
+# ----------------------------------------------------------------------------- running and order statistics
+def _running_extreme(op: str, input: Tensor, dim: int) -> Any:
+    """(values, indices) of the running max (cummax) or min along dim: the index of the latest extreme (ties take
+    the later one, as torch), nan once met propagating with its index; values gather input, so the gradient goes
+    to the chosen elements."""
+    _input(op, input)
+    d = _one_dim(dim, input.ndim, op)
+    if input.ndim == 0:
+        return return_types[op](input.clone(), _const(np.zeros((), np.int64)))
+    a = np.moveaxis(backend.to_device(input.data, "cpu"), d, -1)
+    idx = np.zeros(a.shape, np.int64)
+    if a.shape[-1]:
+        cur, at = a[..., 0], np.zeros(a.shape[:-1], np.int64)
+        for j in range(a.shape[-1]):
+            x = a[..., j]
+            better = (x >= cur if op == "cummax" else x <= cur) | (np.isnan(x) if a.dtype.kind == "f" else False)
+            cur, at = np.where(better, x, cur), np.where(better, j, at)
+            idx[..., j] = at
+    idx = backend.to_device(np.ascontiguousarray(np.moveaxis(idx, -1, d)), input.device)
+    return return_types[op](gather(input, d, idx), _const(idx))
+
+
+def cummax(input: Tensor, dim: int) -> Any:
+    """torch.cummax: (values, indices), values[..., j] = max(input[..., :j + 1]) along dim and where it was."""
+    return _running_extreme("cummax", input, dim)
+
+
+def cummin(input: Tensor, dim: int) -> Any:
+    """torch.cummin: (values, indices), the running minimum along dim and where it was."""
+    return _running_extreme("cummin", input, dim)
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """torch.logcumsumexp: out[..., j] = log(sum(exp(input[..., :j + 1]))) along dim, as logsumexp over a
+    triangle of the (n, n) pairs (each stable; O(n^2) memory along dim); floating-point only."""
+    x = _floating_input("logcumsumexp", input)
+    d = _one_dim(dim, x.ndim, "logcumsumexp")
+    if x.ndim == 0:
+        return x.clone()
+    xt = x.movedim(d, -1)
+    n = xt.shape[-1]
+    upto = np.tril(np.ones((n, n), bool))  # [j, i]: i <= j
+    pairs = where(upto, xt.unsqueeze(-2), -math.inf)  # (..., j, i)
+    return pairs.logsumexp(-1).movedim(-1, d)
+
+
+def _order_statistic(op: str, input: Tensor, pos: Any, dim: int, keepdim: bool) -> Any:
+    """(values, indices) of the element at sorted position pos (an int, or one per slice) along dim: a stable
+    sort with nan last; values gather input (the gradient goes to that element)."""
+    d = _one_dim(dim, input.ndim, op)
+    if input.ndim == 0:
+        return return_types[op](input.clone(), _const(np.zeros((), np.int64)))
+    a = backend.to_device(input.data, "cpu")
+    order = np.argsort(a, axis=d, kind="stable")
+    idx = np.take_along_axis(order, np.broadcast_to(np.asarray(pos), a.shape[:d] + (1,) + a.shape[d + 1:])
+                             if np.ndim(pos) else np.full(a.shape[:d] + (1,) + a.shape[d + 1:], pos), axis=d)
+    idx_t = backend.to_device(idx, input.device)
+    values = gather(input, d, idx_t)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return return_types[op](values, _const(backend.to_device(idx.copy(), input.device)))  # (ascontiguousarray: 1-d)
+
+
+def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+    """torch.median: the lower of the two middle values ((n - 1) // 2 in sorted order), nan if any element is nan.
+    Without dim a 0-d tensor over all elements (nan if empty), whose gradient is spread evenly over the elements
+    equal to it, as torch's; with dim, (values, indices) along dim, the gradient to the chosen element."""
+    _input("median", input)
+    if dim is None:
+        a = backend.to_device(input.data, "cpu")
+        if a.size == 0:
+            value = np.asarray(np.nan, a.dtype if a.dtype.kind == "f" else np.float32)
+            return _const(value) if a.dtype.kind != "f" else Chosen(value, np.zeros(a.shape, a.dtype))(input)
+        flat = np.sort(a.reshape(-1), kind="stable")
+        has_nan = a.dtype.kind == "f" and bool(np.isnan(flat[-1]))
+        value = np.asarray(flat[-1] if has_nan else flat[(a.size - 1) // 2])
+        if a.dtype.kind != "f":
+            return _const(backend.to_device(value, input.device))
+        chosen = np.isnan(a) if has_nan else a == value
+        weights = backend.to_device(chosen / chosen.sum(), input.device).astype(a.dtype)
+        return Chosen(backend.to_device(value, input.device), weights)(input)
+    d = _one_dim(dim, input.ndim, "median")
+    if input.ndim == 0:
+        return _order_statistic("median", input, 0, d, keepdim)
+    a = backend.to_device(input.data, "cpu")
+    n = a.shape[d]
+    if n == 0:
+        raise ValueError(f"median: dim {dim} of shape {input.shape} is empty (no median)")
+    pos = (n - 1) // 2
+    if a.dtype.kind == "f":  # (a slice with nan: its first nan, which the stable sort puts at n - count)
+        nans = np.isnan(a).sum(axis=d, keepdims=True)
+        pos = np.where(nans > 0, n - nans, pos)
+    return _order_statistic("median", input, pos, d, keepdim)
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+    """torch.kthvalue: (values, indices) of the k-th smallest element (k from 1) along dim, nan sorting last."""
+    _input("kthvalue", input)
+    k = int_arg(k, "kthvalue", "k")
+    d = _one_dim(dim, input.ndim, "kthvalue")
+    n = input.shape[d] if input.ndim else 1
+    if not 1 <= k <= n:
+        raise IndexError(f"kthvalue: k {k} is out of range for dim {dim} of size {n} (shape {input.shape}; valid: "
+                         f"1..{n})")
+    return _order_statistic("kthvalue", input, k - 1, d, keepdim)
+
+
+# ----------------------------------------------------------------------------- building matrices
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """torch.diag_embed: input's last dim on the offset-th diagonal of dims dim1 and dim2 (of the result, one dim
+    more than input) of zeros, each n + |offset| long; the gradient reads that diagonal back."""
+    _input("diag_embed", input)
+    offset = int_arg(offset, "diag_embed", "offset")
+    if input.ndim == 0:
+        raise ValueError("diag_embed: expects a tensor with at least 1 dim, got a 0-d tensor")
+    nd = input.ndim + 1
+    d1, d2 = _one_dim(dim1, nd, "diag_embed"), _one_dim(dim2, nd, "diag_embed")
+    if d1 == d2:
+        raise ValueError(f"diag_embed: dim1 and dim2 must be different dims, got {dim1} and {dim2}")
+    m = input.shape[-1] + abs(offset)
+    rest = iter(input.shape[:-1])
+    shape = tuple(m if i in (d1, d2) else next(rest) for i in range(nd))
+    return DiagonalEmbed(shape, offset, d1, d2)(input)
+
+
+def block_diag(*tensors: Tensor) -> Tensor:
+    """torch.block_diag: the tensors (0-d as (1, 1), 1-D as one row) as blocks down the diagonal of zeros, dtypes
+    promoted as cat's; a cat of zero-padded rows, so each block's gradient is its slice."""
+    for i, t in enumerate(tensors):
+        _input("block_diag", t, f"tensor {i}")
+        if t.ndim > 2:
+            raise ValueError(f"block_diag: expects tensors of at most 2 dims, got shape {t.shape} for tensor {i}")
+    check_devices("block_diag", tensors)
+    blocks = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
+    if not blocks:
+        return _const(np.zeros((1, 0), np.float32))
+    dtype = np.result_type(*[b.dtype for b in blocks])
+    blocks = [b.astype(dtype) for b in blocks]
+    width = sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        r, c = b.shape
+        pad = lambda w: _const(backend.to_device(np.zeros((r, w), dtype), b.device))  # noqa: E731
+        rows.append(cat([pad(left), b, pad(width - left - c)], 1))
+        left += c
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """torch.cartesian_prod: every combination of the 1-D tensors' elements, (N, len(tensors)) in row-major
+    order (the last varying fastest); one tensor is returned as it is."""
+    for i, t in enumerate(tensors):
+        _input("cartesian_prod", t, f"tensor {i}")
+        if t.ndim != 1:
+            raise ValueError(f"cartesian_prod: expects 1-D tensors, got shape {t.shape} for tensor {i}")
+    if not tensors:
+        raise ValueError("cartesian_prod: expects at least one tensor")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.reshape(-1) for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def _triangle_indices(op: str, row: int, col: int, offset: int, dtype: Any, device: str) -> Tensor:
+    row, col, offset = (int_arg(v, op, name) for v, name in ((row, "row"), (col, "col"), (offset, "offset")))
+    if row < 0 or col < 0:
+        raise ValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
+    dt = np.dtype(np.int64 if dtype is None else dtype)
+    if dt.kind not in "iu":
+        raise TypeError(f"{op}: dtype must be an integer one, got {dt}")
+    rows, cols = (np.tril_indices if op == "tril_indices" else np.triu_indices)(row, offset, col)
+    return _const(backend.to_device(np.stack([rows, cols]).astype(dt).reshape(2, -1), device))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: str = "cpu") -> Tensor:
+    """torch.tril_indices: (2, N) row and column indices of the lower triangle (j <= i + offset) of a row x col
+    matrix, in row-major order; int64 by default."""
+    return _triangle_indices("tril_indices", row, col, offset, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: str = "cpu") -> Tensor:
+    """torch.triu_indices: (2, N) indices of the upper triangle (j >= i + offset), row-major; int64 by default."""
+    return _triangle_indices("triu_indices", row, col, offset, dtype, device)
 
 
 # ----------------------------------------------------------------------------- predicates

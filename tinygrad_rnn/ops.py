@@ -235,6 +235,20 @@ class XLogY(Function):
         return gx, gy
 
 
+class Chosen(Function):
+    """y = a value read from x (a median), given with the weights of its gradient: d/dx = weights (torch's median()
+    spreads it evenly over the elements equal to the result)."""
+
+    def __init__(self, value: Any, weights: Any) -> None:
+        self.value, self.weights = value, weights
+
+    def forward(self, x):
+        return self.value
+
+    def backward(self, g):
+        return (g * _const(self.weights),)
+
+
 def floor_divide(a: Any, b: Any) -> Tensor:
     """a // b = floor(a / b) (Python's and torch's rounding). A step function, so without a gradient."""
     a, b = operands("floor_divide", a, b)
@@ -1279,7 +1293,8 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
     return result(values, _const(idx))
 
 
-return_types = {op: namedtuple(op, ("values", "indices")) for op in ("max", "min", "sort", "topk")}  # (torch's)
+return_types = {op: namedtuple(op, ("values", "indices"))  # (torch's)
+                for op in ("max", "min", "sort", "topk", "cummax", "cummin", "median", "kthvalue")}
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:

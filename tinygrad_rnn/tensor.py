@@ -1450,3 +1450,6 @@ Tensor.mv, Tensor.addmv, Tensor.ger, Tensor.inner, Tensor.vdot, Tensor.cross = (
     _composed.mv, _composed.addmv, _composed.ger, _composed.inner, _composed.vdot, _composed.cross)
 Tensor.is_floating_point, Tensor.is_nonzero, Tensor.isclose = (
     _composed.is_floating_point, _composed.is_nonzero, _composed.isclose)
+Tensor.cummax, Tensor.cummin, Tensor.logcumsumexp, Tensor.median, Tensor.kthvalue, Tensor.diag_embed = (
+    _composed.cummax, _composed.cummin, _composed.logcumsumexp, _composed.median, _composed.kthvalue,
+    _composed.diag_embed)
