@@ -305,13 +305,15 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any
     x = _floating_input("nanmean", input if dtype is None else _input("nanmean", input).astype(dtype))
     kept = ~xp_of(x.data).isnan(x.data)
     count = _const(kept.sum(axis=norm_dims(dim, x.ndim, "nanmean"), keepdims=keepdim).astype(x.dtype))
-    return nansum(x, dim, keepdim) / count
+    with np.errstate(invalid="ignore"):  # (0 / 0 where every element is nan: nan, as torch's, quietly)
+        return nansum(x, dim, keepdim) / count
 
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """torch.dist: the p-norm of input - other (broadcast), over all elements; floating-point only."""
     _two_tensors("dist", input, other)
-    _floating_input("dist", input), _floating_input("dist", other)
+    _floating_input("dist", input)
+    _floating_input("dist", other)
     return (input - other).norm(p)
 
 

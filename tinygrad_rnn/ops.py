@@ -228,10 +228,11 @@ class XLogY(Function):
     def backward(self, g):
         x, y = self.saved
         gx = gy = None
-        if self.needs_input_grad[0]:
-            gx = unbroadcast(where((x.data == 0) & (y.data <= 0), 0.0, g * y.log()), x.shape)
-        if self.needs_input_grad[1]:
-            gy = unbroadcast(g * x / y, y.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):  # (log 0 and x / 0: inf or nan, as torch's, quietly)
+            if self.needs_input_grad[0]:
+                gx = unbroadcast(where((x.data == 0) & (y.data <= 0), 0.0, g * y.log()), x.shape)
+            if self.needs_input_grad[1]:
+                gy = unbroadcast(g * x / y, y.shape)
         return gx, gy
 
 
