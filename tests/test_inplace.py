@@ -200,8 +200,8 @@ def test_in_place_refuses_a_result_of_another_dtype_or_read_only_memory():
     assert x.tolist() == [1, -2]
     with pytest.raises(ValueError, match=r"relu: this tensor of shape \(3,\) is read-only"):
         F.relu(tg.tensor([-1.0]).expand(3), inplace=True)
-    with pytest.raises(TypeError, match="relu6: the result is float32, which this int64 tensor cannot hold"):
-        F.relu6(x, inplace=True)  # (named as called, not as hardtanh, which computes it)
+    with pytest.raises(TypeError, match="selu: the result is float32, which this int64 tensor cannot hold"):
+        F.selu(x, inplace=True)
     with pytest.raises(RuntimeError, match="relu6: a leaf tensor that requires grad cannot be changed in place"):
         nn.ReLU6(inplace=True)(tg.randn(2, requires_grad=True))
 
@@ -449,3 +449,15 @@ def test_a_saved_diagonal_sees_its_base_change():
     x.fill_(2.0)
     with pytest.raises(RuntimeError, match="mul saved for backward was changed in place"):
         y.backward()
+
+
+def test_hardtanh_and_relu6_keep_an_integer_dtype_as_torch():
+    """torch clips an integer tensor in its own dtype, the bounds truncated toward 0; in place too."""
+    torch = pytest.importorskip("torch")
+    a = np.array([-3, -1, 0, 2, 5, 9])
+    for args in ((), (-1.5, 2.5), (0.0, 6.0)):
+        ours, theirs = F.hardtanh(tg.tensor(a), *args), torch.nn.functional.hardtanh(torch.tensor(a), *args)
+        assert ours.dtype == np.int64 and ours.tolist() == theirs.tolist()
+    x = tg.tensor(a)
+    assert F.relu6(x, inplace=True) is x and x.dtype == np.int64
+    assert x.tolist() == torch.nn.functional.relu6(torch.tensor(a)).tolist()

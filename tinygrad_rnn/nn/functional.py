@@ -146,11 +146,15 @@ def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """x clipped to [min_val, max_val]. Unlike clamp, the gradient is 0 at the bounds themselves (as torch's
-    hardtanh: it passes only strictly inside)."""
+    hardtanh: it passes only strictly inside). An integer tensor keeps its dtype, the bounds truncated toward 0
+    (torch's: hardtanh(int64, -1.5, 2.5) clips to [-1, 2])."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
-    return _activation("hardtanh", input, inplace, lambda x: ops.where(
-        ~((x.data <= min_val) | (x.data >= max_val)), x, x.detach().clamp(min_val, max_val)))
+
+    def f(x: Tensor) -> Tensor:
+        lo, hi = (int(min_val), int(max_val)) if x.dtype.kind in "iu" else (min_val, max_val)
+        return ops.where(~((x.data <= lo) | (x.data >= hi)), x, x.detach().clamp(lo, hi))
+    return _activation("hardtanh", input, inplace, f)
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
