@@ -115,22 +115,17 @@ def run_fused(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
 
 
 @contextlib.contextmanager
-def path(kernels: bool, block: int = 1 << 16, transposed: bool = False, pointers=None):
+def path(kernels: bool, block: int = 1 << 16, pointers=None):
     """Run the kernel path (numpy stand-ins on CPU; with ``pointers``, a kernel library, through addresses as
-    on CuPy) or the numpy path, with backward blocks of ``block`` elements; ``transposed`` runs the GRU's
-    per-step product as (W_hh @ h.T).T in float64 too (float32's layout)."""
-    old = (fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._TRANSPOSED_PRODUCT,
-           fused._StepCalls.pointers_on_cpu)
+    on CuPy) or the numpy path, with backward blocks of ``block`` elements."""
+    old = (fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._StepCalls.pointers_on_cpu)
     fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS = kernels, block
-    if transposed:
-        fused._TRANSPOSED_PRODUCT = old[2] | {np.dtype(np.float64)}
     if pointers is not None:
         fused._StepCalls.pointers_on_cpu = lambda dtype: _CpuPointerCalls(pointers) if dtype == np.float64 else None
     try:
         yield
     finally:
-        (fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._TRANSPOSED_PRODUCT,
-         fused._StepCalls.pointers_on_cpu) = old
+        fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._StepCalls.pointers_on_cpu = old
 
 
 # ----------------------------------------------------------------------------- problems
@@ -146,7 +141,7 @@ def problems(draw, max_t=4):
     seed = draw(st.integers(0, 2 ** 16))
     block = draw(st.sampled_from([1, 2 * B * H, 1 << 16]))  # blocks of 1 step, 2 steps, all steps
     return dict(T=T, B=B, I=I, H=H, bias=bias, h0_given=h0_given, reverse=reverse, lengths=lengths, seed=seed,
-                block=block, transposed=draw(st.booleans()))
+                block=block)
 
 
 def arrays_for(cell, p):
@@ -197,7 +192,7 @@ def _path_for(mode, device, kernel_library, p):
         pytest.skip("the kernel path is the only path on cuda")
     if mode == "pointers" and kernel_library is None:
         pytest.skip("no C++ compiler to build the kernels for the CPU")
-    return path(mode != "numpy", p["block"], p["transposed"], kernel_library if mode == "pointers" else None)
+    return path(mode != "numpy", p["block"], kernel_library if mode == "pointers" else None)
 
 
 MODES = ["numpy", "kernels", "pointers"]
@@ -293,7 +288,7 @@ def test_final_state_gradients_in_any_layout(device, cell, mode, kernel_library,
 # ----------------------------------------------------------------------------- examples
 def _problem(cell, T=5, B=3, I=4, H=6, lengths=None, reverse=False, seed=0):
     p = dict(T=T, B=B, I=I, H=H, bias=(True, True), h0_given=True, reverse=reverse, lengths=lengths, seed=seed,
-             block=1 << 16, transposed=False)
+             block=1 << 16)
     return p, arrays_for(cell, p)
 
 

@@ -748,43 +748,6 @@ def _rows(n: int, B: int, *arrays: Any) -> tuple:
     return arrays if n == B else tuple(a[:n] for a in arrays)
 
 
-_TRANSPOSED_PRODUCT = {np.dtype(np.float32)}  # dtypes whose per-step product runs as (W_hh @ h.T).T
-
-
-class _HiddenProduct:
-    """acc += h @ w.T for each step's rows h (n, H), w (G, H), into a reused buffer; ``acc`` is (n,) + tail.
-
-    For float32 it runs as (w @ h.T).T: the same product with the batch as the short side of the result,
-    which OpenBLAS's AVX-512 kernels run up to twice as fast (32x256 @ 256x1024: ~100 -> ~200 GFLOP/s;
-    B=8..512, H=256..1024: 0.43x-0.92x the time) while its AVX2 kernels run both layouts within 7 %. The
-    transposed add costs a few microseconds. In float64 the AVX-512 kernels run that layout up to 1.4x
-    slower, so other dtypes keep h @ w.T.
-    """
-
-    def __init__(self, w: np.ndarray, B: int, tail: Tuple[int, ...]) -> None:
-        self.w, self.B, self.tail = w, B, tail
-        self.transposed = w.dtype in _TRANSPOSED_PRODUCT
-        self.mm = _dot(np, None, w)  # (h, a row block of the history, and the buffer are contiguous)
-        self.buf = np.empty(w.shape[0] * B, dtype=w.dtype)
-        self.full = self._views(B)
-
-    def _views(self, n: int) -> Tuple[np.ndarray, np.ndarray]:
-        G = self.w.shape[0]
-        if self.transposed:
-            g = self.buf[:G * n].reshape(G, n)
-            return g, g.T.reshape((n,) + self.tail)
-        g = self.buf[:G * n].reshape(n, G)
-        return g, g.reshape((n,) + self.tail)
-
-    def add_to(self, acc: np.ndarray, h: np.ndarray) -> None:
-        g, gt = self.full if h.shape[0] == self.B else self._views(h.shape[0])
-        if self.transposed:
-            self.mm(self.w, h.T, out=g)
-        else:
-            self.mm(h, self.w.T, out=g)
-        acc += gt
-
-
 def _cat_weights(w_ih: np.ndarray, w_hh: np.ndarray, bias: Optional[np.ndarray],
                  order: Optional[Sequence[int]] = None, scale: Optional[Sequence[float]] = None) -> np.ndarray:
     """[W_ih | W_hh | b] (G*H, I + H + 1): the weights of the stacked input [x; h; 1] (b = 0 when absent), gate
@@ -819,7 +782,9 @@ class _Columns:
     z (I + H + 1, B) stacks [x_t; h; 1], so one matmul W_cat @ z gives the step's W_ih x_t + W_hh h + b,
     and every per-step operand is a contiguous (G*H, B) or (H, B) block: numpy's ufuncs on strided
     (B, H) gate slices cost 2-3x more at these sizes, and there is no separate input projection to add.
-    The product W_cat @ z is also the layout OpenBLAS's AVX-512 kernels run fastest (see _HiddenProduct).
+    The product W_cat @ z is also the layout OpenBLAS's AVX-512 kernels run fastest: the batch as the short side
+    of the result, up to twice the speed of h @ W^T in float32 (32x256 @ 256x1024: ~100 -> ~200 GFLOP/s; B=8..512,
+    H=256..1024: 0.43x-0.92x the time; its AVX2 kernels run both within 7 %; in float64 up to 1.4x slower).
     Two z buffers take turns: step s reads z[s % 2] and writes its h into z[(s + 1) % 2]. ``out`` then
     copies h into the (T+1, B, H) history in rows, which is the output and what backward reads.
     """
@@ -1129,31 +1094,47 @@ class GRUSequence(_Recurrence):
                 if self.lengths is not None:
                     self._carry(y, t, n, hs)
         else:
-            hid, tmp = _HiddenProduct(whh, B, (3, H)), np.empty((B, H), dtype=x.dtype)
-            slots = _forwards(self.reverse, list(a[:, :, 1:]), list(a[:, :, 1:3]),
-                              *(list(a[:, :, k]) for k in range(4)))
-            for t, views, (hp, hn) in zip(self._times(), slots, _pairs(list(hs), self.reverse)):
-                ahh, rz, an, ar, az, ahn = views  # slots (r, z, hn) (the hidden product's), (r, z), then each slot
-                n, tm = bt.active[t], tmp
-                if n < B:
-                    ahh, rz, an, ar, az, ahn, hp, hn, tm = (v[:n] for v in (*views, hp, hn, tmp))
-                hid.add_to(ahh, hp)
-                np.tanh(rz, out=rz)
-                rz *= 0.5
-                rz += 0.5
-                np.multiply(ar, ahn, out=tm)
-                an += tm
-                np.tanh(an, out=an)
-                np.subtract(hp, an, out=hn)
-                hn *= az
-                hn += an
-                if self.lengths is not None:
-                    self._carry(y, t, n, hs)
+            self._column_steps(a, whh, y, hs)
         if self.keep:
             self.a, self.hs, self.xs, self.w_ih, self.w_hh = a, hs, xs, w_ih, w_hh
         else:
             _workspace.give(a)
         return self._finish_forward(y, hs)
+
+    def _column_steps(self, a, whh, y, hs):
+        """The numpy steps on (H, B) columns (as the LSTM's, see _Columns): a step's gates [n, r, z, hn] are a
+        (4H, B) block whose gate slices are contiguous (in the rows a[t] they are strided (B, H) slices, which
+        numpy's ufuncs run row by row), and the hidden product W_hh h adds in without a transpose. The input
+        projection comes in from a's rows, and with grad the step's gates go back into them for backward."""
+        T, B, H, o, bt = self.T, self.B, self.H, self.o, self.batch
+        g = np.empty((4 * H, B), dtype=a.dtype)  # [n, r, z, hn] of the step, as columns
+        rows = g.reshape(4, H, B).transpose(2, 0, 1)  # (its (B, 4, H) view, to and from a[t])
+        n_, rz, r, z, hn, hh = g[:H], g[H:3 * H], g[H:2 * H], g[2 * H:3 * H], g[3 * H:], g[H:]
+        h = np.empty((2, H, B), dtype=a.dtype)  # the state's columns, in turns
+        h[0] = hs[T if self.reverse else 0].T
+        gh, tmp = np.empty((3 * H, B), dtype=a.dtype), np.empty((H, B), dtype=a.dtype)
+        for s, t in enumerate(self._times()):
+            hp, hc = h[s & 1], h[1 - (s & 1)]
+            np.copyto(rows, a[t])
+            _np_dot(whh, hp, out=gh)  # (r, z, n) of W_hh h
+            hh += gh
+            np.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5  # sigmoid, the halving folded into the weights
+            np.multiply(r, hn, out=tmp)
+            n_ += tmp
+            np.tanh(n_, out=n_)
+            np.subtract(hp, n_, out=hc)
+            hc *= z
+            hc += n_
+            n = bt.active[t]
+            if n < B:  # (finished sequences keep their state; their gates go unused, backward zeroes them)
+                hc[:, n:] = hp[:, n:]
+            hs[t + o] = hc.T
+            if self.keep:
+                a[t] = rows
+            if self.lengths is not None:
+                y[t, :n] = hs[t + o][:n]
 
     def backward(self, g_out, g_hn):
         T, B, H, o = self.T, self.B, self.H, self.o
