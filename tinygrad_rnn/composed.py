@@ -77,19 +77,24 @@ def hstack(tensors: Sequence[Tensor]) -> Tensor:
     return cat(ts, 0 if ts[0].ndim == 1 else 1)
 
 
+def _joined(op: str, tensors: Any, n: int, dim: int) -> Tensor:
+    """The tensors each made at least n-D (_at_least), joined along dim; errors name op."""
+    return cat([_at_least(t, n) for t in _sequence(op, tensors)], dim)
+
+
 def vstack(tensors: Sequence[Tensor]) -> Tensor:
     """torch.vstack (row_stack): each made at least 2-D ((N,) as (1, N)), joined along dim 0."""
-    return cat([_at_least(t, 2) for t in _sequence("vstack", tensors)], 0)
+    return _joined("vstack", tensors, 2, 0)
 
 
 def row_stack(tensors: Sequence[Tensor]) -> Tensor:
     """torch.row_stack: vstack."""
-    return cat([_at_least(t, 2) for t in _sequence("row_stack", tensors)], 0)
+    return _joined("row_stack", tensors, 2, 0)
 
 
 def dstack(tensors: Sequence[Tensor]) -> Tensor:
     """torch.dstack: each made at least 3-D ((N,) as (1, N, 1), (M, N) as (M, N, 1)), joined along dim 2."""
-    return cat([_at_least(t, 3) for t in _sequence("dstack", tensors)], 2)
+    return _joined("dstack", tensors, 3, 2)
 
 
 def column_stack(tensors: Sequence[Tensor]) -> Tensor:
@@ -466,7 +471,8 @@ def _order_statistic(op: str, input: Tensor, pos: Any, dim: int, keepdim: bool) 
     values = gather(input, d, idx_t)
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
-    return return_types[op](values, _const(backend.to_device(idx.copy(), input.device)))  # (ascontiguousarray: 1-d)
+    # (idx.copy(): memory of its own, where squeeze gave a view)
+    return return_types[op](values, _const(backend.to_device(idx.copy(), input.device)))
 
 
 def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Any:

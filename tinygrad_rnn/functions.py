@@ -12,15 +12,11 @@ import inspect
 import numbers
 from typing import Any, Callable, Optional, Sequence, Tuple
 
+from .composed import _input
 from .tensor import Tensor
 
 # (this module binds sum, max, min, any, all, abs, round and pow to torch's functions: no builtin of those names
 # may be used below)
-
-
-def _check_input(op: str, input: Any) -> None:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
 
 
 def _number_with_tensor(input: Any, args: tuple, kwargs: dict) -> bool:
@@ -105,25 +101,25 @@ greater, less, greater_equal, less_equal, not_equal = map(method_form, (
 # the methods that take varargs, whose torch functions take one sequence
 def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
     """torch.reshape: input.reshape(shape), a view where the memory allows (-1 infers one size)."""
-    _check_input("reshape", input)
+    _input("reshape", input)
     return input.reshape(shape)
 
 
 def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
     """torch.permute: input.permute(dims), a view with the dims in that order."""
-    _check_input("permute", input)
+    _input("permute", input)
     return input.permute(dims)
 
 
 def flip(input: Tensor, dims: Sequence[int]) -> Tensor:
     """torch.flip: input.flip(dims), a copy with the order reversed along each of dims."""
-    _check_input("flip", input)
+    _input("flip", input)
     return input.flip(dims)
 
 
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
     """torch.tile: input.tile(dims), input repeated dims[i] times along dim i."""
-    _check_input("tile", input)
+    _input("tile", input)
     return input.tile(dims)
 
 
@@ -143,7 +139,7 @@ def std_mean(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, ke
 def _spread_and_mean(spread: str, input: Tensor, dim: Any, unbiased: Optional[bool], keepdim: bool,
                      correction: Optional[int]) -> Tuple[Tensor, Tensor]:
     """(input.<spread>(...), input.mean(dim, keepdim)) for var_mean and std_mean."""
-    _check_input(f"{spread}_mean", input)
+    _input(f"{spread}_mean", input)
     if isinstance(dim, bool) and unbiased is None:  # (var_mean(x, False): unbiased, as var's own reading)
         dim, unbiased = None, dim
     return getattr(input, spread)(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)

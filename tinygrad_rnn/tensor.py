@@ -575,11 +575,9 @@ class Tensor:
         self._bump_version()
         if recording:
             old, self.grad_fn, self._requires_grad = self.grad_fn, out.grad_fn, True
-            kept = [h for h in (old._hooks or ()) if getattr(h, "retains", None) is not None and h.retains() is self] \
-                if old is not None else []
-            for h in kept:  # retain_grad keeps the gradient of the new values, as torch's (other hooks stay)
-                old._hooks.remove(h)
-            if kept:
+            retains = [h for h in getattr(old, "_hooks", None) or () if getattr(h, "retains", lambda: None)() is self]
+            if retains:  # retain_grad keeps the gradient of the new values, as torch's (other hooks stay)
+                old._hooks.remove(retains[0])  # (retain_grad registers one hook a tensor)
                 self.retain_grad()
         return self
 
