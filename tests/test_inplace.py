@@ -19,7 +19,7 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn as nn
 import tinygrad_rnn.nn.functional as F
-from strategies import check_op, shapes, with_fixtures
+from strategies import arrays, check_op, shapes, with_fixtures
 
 _SELU = (1.6732632423543772848170429916717, 1.0507009873554804934193349852946)
 
@@ -461,3 +461,189 @@ def test_hardtanh_and_relu6_keep_an_integer_dtype_as_torch():
     x = tg.tensor(a)
     assert F.relu6(x, inplace=True) is x and x.dtype == np.int64
     assert x.tolist() == torch.nn.functional.relu6(torch.tensor(a)).tolist()
+
+
+# ============================================================================ writes recorded (setitem, fill_, copy_)
+@st.composite
+def _write_case(draw):
+    """(shape, index, value shape): a basic index, a boolean mask or an integer array without repeats (with a
+    repeat, which write wins is unspecified, so the value's derivative is not a function to check), and a value
+    shape that broadcasts to the target, leading 1s included."""
+    shape = draw(shapes(min_dims=1))
+    kind = draw(st.sampled_from(["basic", "mask", "array"]))
+    if kind == "basic":
+        index = draw(hnp.basic_indices(shape, min_dims=0, allow_newaxis=True, allow_ellipsis=True))
+        index = index if isinstance(index, tuple) else (index,)
+    elif kind == "mask":
+        k = draw(st.integers(1, len(shape)))
+        index = (draw(hnp.arrays(np.bool_, shape[:k])),)
+    else:
+        d = draw(st.integers(0, len(shape) - 1))
+        picks = draw(st.lists(st.integers(0, shape[d] - 1), unique=True, max_size=shape[d]))
+        index = (slice(None),) * d + (np.array(picks, dtype=np.int64),)
+    target = np.empty(shape)[index].shape
+    value = tuple([draw(st.sampled_from([1, n])) for n in target])[draw(st.integers(0, len(target))):]
+    return shape, index, (1,) * draw(st.integers(0, 1)) + value
+
+
+def _written(a, index, v):
+    """a with a[index] = v, in numpy: with an Ellipsis the target is a view even for one element, so v may carry
+    leading 1s (torch drops them)."""
+    out = np.array(a, dtype=np.float64)
+    out[index if [i for i in index if i is Ellipsis] else index + (Ellipsis,)] = v
+    return out
+
+
+@with_fixtures
+@given(case=_write_case(), data=st.data())
+def test_setitem_records_values_and_gradients(device, case, data):
+    """y[index] = v on a non-leaf y, recorded as torch's CopySlices: y's gradient skips the written positions,
+    v's is y's gradient there summed back to v's shape (central differences, second order too)."""
+    shape, index, vshape = case
+    a, v = data.draw(arrays(shape), label="x"), data.draw(arrays(vshape), label="v")
+
+    def write(x, value):
+        y = x * 1
+        y[index] = value
+        return y
+
+    check_op(write, lambda x, value: _written(x, index, value), [a, v], device, gradgrad=True)
+    check_op(lambda x: write(x, 2.5), lambda x: _written(x, index, 2.5), [a], device)
+
+
+@with_fixtures
+@given(case=_write_case(), data=st.data())
+def test_a_buffer_without_grad_joins_the_graph_through_the_value(device, case, data):
+    shape, index, vshape = case
+    v = data.draw(arrays(vshape), label="v")
+
+    def write(value):
+        y = tg.zeros(shape, dtype=tg.float64, device=device)
+        y[index] = value
+        return y
+
+    check_op(write, lambda value: _written(np.zeros(shape), index, value), [v], device)
+
+
+def test_outputs_written_into_a_buffer_step_by_step_match_the_stacked_ones():
+    """The loop people write in torch: outputs[t] = h, the shared cell weights' gradient summed over the steps."""
+    tg.manual_seed(0)
+    cell = nn.RNNCell(3, 4, fused=False)
+    x = tg.randn(5, 2, 3)
+
+    def run(collect):
+        cell.zero_grad()
+        h, hs = tg.zeros(2, 4), []
+        for t in range(5):
+            h = cell(x[t], h)
+            hs.append(h)
+        out = collect(hs)
+        (out * tg.arange(40.0).reshape(5, 2, 4)).sum().backward()
+        return out.numpy(), [p.grad.numpy().copy() for p in cell.parameters()]
+
+    def into_buffer(hs):
+        buf = tg.zeros(5, 2, 4)
+        for t, h in enumerate(hs):
+            buf[t] = h
+        return buf
+
+    out, grads = run(into_buffer)
+    want_out, want_grads = run(tg.stack)
+    np.testing.assert_allclose(out, want_out)
+    for g, w in zip(grads, want_grads):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_fill_zero_copy_and_sampling_are_recorded_writes():
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for write in (lambda z: z.zero_(), lambda z: z.fill_(4.0), lambda z: z.uniform_(), lambda z: z.normal_()):
+        z = w * 2
+        write(z)
+        (z * w).sum().backward()  # z no longer depends on w: only the direct factor's gradient, z itself
+        np.testing.assert_array_equal(w.grad.numpy(), z.detach().numpy())
+        w.grad = None
+    z = tg.zeros(2, 3)
+    z.copy_(w * 3)  # src broadcast over the rows: its gradient sums them
+    z.sum().backward()
+    assert w.grad.tolist() == [6.0, 6.0, 6.0]
+    s, z = tg.tensor(2.0, requires_grad=True), tg.zeros(4)
+    z.fill_(s * s)  # fill_ with a 0-d tensor: every element's gradient reaches it
+    z.sum().backward()
+    assert s.grad.item() == 16.0
+
+
+def test_a_value_of_another_dtype_gets_its_own_dtypes_gradient():
+    w = tg.tensor(1.5, dtype=tg.float64, requires_grad=True)
+    v = w * 1
+    v.retain_grad()  # (a non-leaf: no leaf's cast hides the dtype its gradient arrives in)
+    y = tg.zeros(3)
+    y[1] = v
+    assert y.dtype == tg.float32
+    (y * 2).sum().backward()
+    assert v.grad.dtype == tg.float64 and v.grad.item() == 2.0
+    assert w.grad.dtype == tg.float64 and w.grad.item() == 2.0
+
+
+def test_an_integer_tensor_takes_a_value_with_grad_unrecorded_as_torchs():
+    v = tg.tensor(2.7, requires_grad=True)
+    y = tg.zeros(3, dtype=tg.int64)
+    y[0] = v
+    assert y.tolist() == [2, 0, 0] and not y.requires_grad
+
+
+def test_recorded_writes_refuse_what_the_graph_could_not_follow():
+    w = tg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="setitem: a leaf tensor that requires grad cannot be changed in place"):
+        w[0] = 1.0
+    buf = tg.zeros(2, 3)
+    with pytest.raises(RuntimeError, match="copy_: this tensor of shape \\(3,\\) shares its memory"):
+        buf[1].copy_(w * 2)  # (a view of buf: the graph of buf would not see it)
+    with pytest.raises(ValueError, match=r"setitem: cannot write source of shape \(2,\) into a tensor of shape "
+                                         r"\(2, 3\) at \(0\): could not broadcast"):
+        buf[0] = w[:2] * 2
+    assert buf.tolist() == [[0.0] * 3] * 2 and buf._version == 0 and not buf.requires_grad  # nothing written
+
+
+def test_a_node_that_saved_the_written_tensor_refuses_to_backpropagate():
+    w = tg.ones(3, requires_grad=True)
+    y = w * 2
+    z = y * y  # saves y
+    y[0] = 5.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        z.sum().backward()
+
+
+def test_retain_grad_before_a_recorded_write_keeps_the_new_values_gradient():
+    w = tg.ones(3, requires_grad=True)
+    y = w * 2
+    y.retain_grad()
+    y[0] = w[0] * 10
+    (y * tg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert y.grad.tolist() == [1.0, 2.0, 3.0]
+    assert w.grad.tolist() == [10.0, 4.0, 6.0]
+
+
+@pytest.mark.parametrize("shape,index", [((3, 4), (1,)), ((3, 4), (slice(None), [2, 0])), ((3, 4), ([1, 1, 0],)),
+                                         ((2, 3, 4), (0, slice(None), [1, 3])), ((3, 4), (Ellipsis, 1)),
+                                         ((3, 4), (np.array([[True, False, True, False]] * 3),))])
+def test_recorded_setitem_matches_torch(shape, index):
+    """Values and both gradients against torch's, repeated indices included (every copy of the value gets its
+    gradient, as torch's index_put_)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(shape)
+    t_index = tuple(torch.tensor(i) if isinstance(i, (list, np.ndarray)) else i for i in index)
+    target = torch.zeros(shape)[t_index].shape
+    v = rng.standard_normal(tuple(target))
+    w = rng.standard_normal(shape)
+    x, xv = tg.tensor(a, requires_grad=True), tg.tensor(v, requires_grad=True)
+    tx, tv = torch.tensor(a, requires_grad=True), torch.tensor(v, requires_grad=True)
+    y, ty = x * 1, tx * 1
+    y[index] = xv * 1
+    ty[t_index] = tv * 1
+    if not any(isinstance(i, list) and len(set(i)) < len(i) for i in index):  # (a repeat: which write wins varies)
+        np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    (y * tg.tensor(w)).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_allclose(xv.grad.numpy(), tv.grad.numpy())

@@ -424,7 +424,7 @@ def test_in_place_ops_on_data_and_their_guard():
     np.testing.assert_array_equal(tg.ones(2).fill_(3).numpy(), [3, 3])
     np.testing.assert_array_equal(tg.ones(2, 2).copy_(tg.tensor([1.0, 2.0])).numpy(), [[1, 2], [1, 2]])
     w = tg.randn(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="setitem: a tensor that requires grad cannot be changed in place"):
+    with pytest.raises(RuntimeError, match="setitem: a leaf tensor that requires grad cannot be changed in place"):
         w[0] = 1.0
     with pytest.raises(RuntimeError, match="zero_"):
         w.zero_()
@@ -546,8 +546,8 @@ def test_uniform_and_normal_in_place_rules_and_errors():
     w = tg.zeros(3, requires_grad=True)
     for k, fill in enumerate((lambda t: t.uniform_(), lambda t: t.normal_())):
         before = w.tolist()
-        with pytest.raises(RuntimeError, match="(uniform_|normal_): a tensor that requires grad cannot be changed in "
-                                               "place while the graph is recorded"):
+        with pytest.raises(RuntimeError, match="(uniform_|normal_): a leaf tensor that requires grad cannot be "
+                                               "changed in place while the graph is recorded"):
             fill(w)
         assert w.tolist() == before and w._version == k
         with tg.no_grad():

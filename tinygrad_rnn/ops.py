@@ -1521,6 +1521,45 @@ class IndexAdd(Function):
         return (GetItem(self.index, self.unique)(g),)
 
 
+class SetItem(Function):
+    """x with x[first][index] = v (``first``: integers applied before index arrays, see _ints_first), v a Tensor
+    input or the constant ``value``, broadcast to the target and cast to x's dtype. dx is g with the written
+    positions zeroed; dv is g[first][index] summed back to v's shape (at a repeated index every copy of v gets
+    its gradient, as torch's). ``in_place``: the write goes into x's own array, which is returned (Tensor's
+    setitem, fill_, copy_ while recording, as torch's CopySlices: nothing copied, nothing saved)."""
+
+    name = "setitem"
+
+    def __init__(self, op: str, first: tuple, index: tuple, value: Any = None, in_place: bool = False) -> None:
+        self.op, self.first, self.index, self.value, self.in_place = op, first, index, value, in_place
+
+    def forward(self, x, v=None):
+        out = x if self.in_place else x.copy()
+        v = self.value if v is None else v
+        try:
+            index = self.index if [i for i in self.index if i is Ellipsis] else self.index + (Ellipsis,)
+            (out[self.first] if self.first else out)[index] = v  # (out[first] is a view: basic indexing; the
+            # Ellipsis makes even one element a 0-d view, so a value of shape (1,) or (1, 1) fits it, as in torch)
+        except (ValueError, IndexError) as e:
+            what = f"source of shape {v.shape}" if hasattr(v, "shape") else type(v).__name__
+            raise type(e)(f"{self.op}: cannot write {what} into a tensor of shape {x.shape} at "
+                          f"{show_index(self.first + self.index)}: {e}") from None
+        self.v_shape, self.v_dtype = getattr(v, "shape", ()), getattr(v, "dtype", None)
+        return out
+
+    def backward(self, g):
+        need_x = self.needs_input_grad[0]
+        gx = SetItem(self.op, self.first, self.index, 0)(g) if need_x else None
+        if len(self.parents) == 1:
+            return (gx,)
+        gv = GetItem(self.first)(g) if self.first else g
+        gv = GetItem(self.index)(gv)
+        if gv.ndim < len(self.v_shape):  # (v may carry leading 1s that the write drops, as numpy and torch)
+            gv = gv.reshape((1,) * (len(self.v_shape) - gv.ndim) + gv.shape)
+        gv = unbroadcast(gv, self.v_shape)
+        return gx, (gv if gv.dtype == self.v_dtype else gv.astype(self.v_dtype))
+
+
 def show_index(index: tuple) -> str:
     return "(" + ", ".join(f"array{getattr(i, 'shape', '')}" if hasattr(i, "shape") else repr(i) for i in index) + ")"
 

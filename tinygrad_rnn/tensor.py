@@ -488,27 +488,26 @@ class Tensor:
     def _write(self, op: str, index: tuple, value: Any, first: tuple = ()) -> None:
         """data[first][index] = value in place (``first``: integers applied before index arrays, see
         ops._ints_first), then bump the version counter (shared with every alias), so backward can tell a
-        saved tensor changed; refused on a tensor that requires grad while recording. A write that fails
-        leaves data and version as they were."""
-        if self._requires_grad and _mode.grad_enabled:
-            raise RuntimeError(f"{op}: a tensor that requires grad cannot be changed in place while the graph is "
-                               "recorded; do it under no_grad() (as optimizers and init do) or use an out-of-place op")
-        if isinstance(value, Tensor) and value._requires_grad and _mode.grad_enabled:
-            raise RuntimeError(f"{op}: the value requires grad (shape {value.shape}, written into a tensor of shape "
-                               f"{self.shape}), but an in-place write is not recorded in the graph, "
-                               "so its gradient would be lost; collect the pieces in a list and join them with "
-                               "tg.stack or tg.cat, or write under no_grad() if no gradient should flow")
-        v = value.data if isinstance(value, Tensor) else value
-        if hasattr(v, "shape"):
-            v = backend.to_device(v, self.device)
+        saved tensor changed. While the graph is recorded (this tensor or the value requires grad) the tensor
+        becomes an ops.SetItem node, as torch's CopySlices: the gradient skips the written positions and reaches
+        the value there. A write that fails leaves data and version as they were."""
+        recording = _mode.grad_enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
+        recording = recording and self.dtype.kind == "f"  # (an integer tensor takes the value unrecorded, as torch's)
+        if recording:
+            self._check_recordable(op)
+        if isinstance(value, Tensor) and value.device != self.device:
+            value = value.to(self.device)
+        elif hasattr(value, "shape") and not isinstance(value, Tensor):
+            value = backend.to_device(value, self.device)
         self._check_writable(op)
-        try:
-            (self.data[first] if first else self.data)[index] = v  # (data[first] is a view: basic indexing)
-        except (ValueError, IndexError) as e:
-            what = f"source of shape {v.shape}" if hasattr(v, "shape") else type(v).__name__
-            raise type(e)(f"{op}: cannot write {what} into a tensor of shape {self.shape} at "
-                          f"{_ops.show_index(first + index)}: {e}") from None
+        if recording:
+            write = _ops.SetItem(op, first, index, None if isinstance(value, Tensor) else value, in_place=True)
+            out = write(self, value) if isinstance(value, Tensor) else write(self)
+        else:
+            _ops.SetItem(op, first, index, in_place=True).forward(self.data, getattr(value, "data", value))
         self._bump_version()
+        if recording:
+            self._become(out)
 
     def _bump_version(self) -> None:
         """Count one in-place change of this memory (optimizers, init and load_state_dict write .data
@@ -540,25 +539,38 @@ class Tensor:
         data_refs, base_refs, base_owns = self._reference_counts()
         return data_refs > _SOLE_REFERENCES[0] or base_refs > _SOLE_REFERENCES[1] or not base_owns
 
+    def _check_recordable(self, op: str) -> None:
+        """Refuse an in-place change that a recorded graph could not follow: a leaf that requires grad (torch
+        refuses it too) and memory that anything else holds (a view, detach(), an output an op saved)."""
+        if self.grad_fn is None and self._requires_grad:
+            raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
+                               "is recorded (torch refuses it too); write it out of place (y = x + 1, "
+                               "inplace=False), or under no_grad() for a parameter update")
+        if self._memory_shared():
+            raise RuntimeError(f"{op}: this tensor of shape {self.shape} shares its memory (a view or a base of "
+                               "views, detach(), or an output saved for backward), so a graph would not see an "
+                               "in-place change; write it out of place (y = x + 1, inplace=False)")
+
+    def _become(self, out: "Tensor") -> None:
+        """Take out's place in the graph, once an in-place op has written out's values into this memory.
+        retain_grad called before keeps the gradient of the new values, as torch's (other hooks stay)."""
+        old, self.grad_fn, self._requires_grad = self.grad_fn, out.grad_fn, True
+        retains = [h for h in getattr(old, "_hooks", None) or () if getattr(h, "retains", lambda: None)() is self]
+        if retains:
+            old._hooks.remove(retains[0])  # (retain_grad registers one hook a tensor)
+            self.retain_grad()
+
     def _apply_in_place(self, op: str, fn: Callable[["Tensor"], "Tensor"], *operands: Any) -> "Tensor":
         """This tensor replaced by fn(self), as torch's in-place ops (``x += y``, ``x.mul_(y)``, ``F.relu(x,
         inplace=True)``; ``operands`` are fn's other inputs): fn's result is written into this tensor's memory (views
         see it), and while the graph is recorded (this tensor or an operand requires grad) the tensor becomes fn's
         node, applied to a copy of the old values: torch's values and gradients, not its memory saving. A node that
         saved the old values sees the version move on and refuses to backpropagate, as in torch. Refused while
-        recording for a leaf that requires grad (torch refuses it too) and for memory that anything else holds (a
-        view, detach(), an output an op saved), whose graph would not see the change."""
+        recording where _check_recordable says."""
         recording = _mode.grad_enabled and (self._requires_grad or True in [
             isinstance(o, Tensor) and o._requires_grad for o in operands])
         if recording:
-            if self.grad_fn is None and self._requires_grad:
-                raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
-                                   "is recorded (torch refuses it too); write it out of place (y = x + 1, "
-                                   "inplace=False), or under no_grad() for a parameter update")
-            if self._memory_shared():
-                raise RuntimeError(f"{op}: this tensor of shape {self.shape} shares its memory (a view or a base of "
-                                   "views, detach(), or an output saved for backward), so a graph would not see an "
-                                   "in-place change; write it out of place (y = x + 1, inplace=False)")
+            self._check_recordable(op)
             out = fn(Tensor._make(self.data.copy(), self.grad_fn, self._requires_grad))
         else:
             out = fn(self)
@@ -574,11 +586,7 @@ class Tensor:
         self.data[...] = out.data
         self._bump_version()
         if recording:
-            old, self.grad_fn, self._requires_grad = self.grad_fn, out.grad_fn, True
-            retains = [h for h in getattr(old, "_hooks", None) or () if getattr(h, "retains", lambda: None)() is self]
-            if retains:  # retain_grad keeps the gradient of the new values, as torch's (other hooks stay)
-                old._hooks.remove(retains[0])  # (retain_grad registers one hook a tensor)
-                self.retain_grad()
+            self._become(out)
         return self
 
     def __setitem__(self, index: Any, value: Any) -> None:
