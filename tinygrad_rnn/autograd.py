@@ -254,28 +254,34 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
     needed = None if capture is None else _leading_to(starts, capture)
     ready = [(_priority(n), k, n) for k, n in enumerate(starts) if not deps[n]]  # (a root another uses waits)
     heapq.heapify(ready)
-    count = len(ready)
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = create_graph
-    try:
-        while ready:
-            node = heapq.heappop(ready)[2]
-            parents = () if isinstance(node, Tensor) or node.released else node.parents  # (before a release)
-            entry = pending.pop(node, None)
-            if entry is not None and (needed is None or node in needed):
-                _visit(node, entry, pending, retain_graph, create_graph, capture)
-            del entry  # a gradient lives only until its node has passed it on
-            for p in parents:
-                if p is not None:
-                    left = deps[p] - 1
-                    deps[p] = left
-                    if not left:
-                        count += 1
-                        heapq.heappush(ready, (_priority(p), count, p))
+    try:  # (gradients at inf and 0: inf or nan, quietly, as torch's)
+        backend.quietly(_drain, ready, pending, deps, needed, retain_graph, create_graph, capture)
     finally:
         _mode.grad_enabled = prev_mode
     if pending:  # (every node that got a gradient has been visited: anything left is an engine bug)
         raise RuntimeError(f"backward: internal error, {len(pending)} gradients were never passed on")
+
+
+def _drain(ready: list, pending: Dict[Node, list], deps: Dict[Node, int], needed: Optional[set], retain_graph: bool,
+           create_graph: bool, capture: Optional[Dict[Node, Optional[Tensor]]]) -> None:
+    """Visit the ready nodes newest first; a parent whose consumers have all passed their gradient on is ready."""
+    count = len(ready)
+    while ready:
+        node = heapq.heappop(ready)[2]
+        parents = () if isinstance(node, Tensor) or node.released else node.parents  # (before a release)
+        entry = pending.pop(node, None)
+        if entry is not None and (needed is None or node in needed):
+            _visit(node, entry, pending, retain_graph, create_graph, capture)
+        del entry  # a gradient lives only until its node has passed it on
+        for p in parents:
+            if p is not None:
+                left = deps[p] - 1
+                deps[p] = left
+                if not left:
+                    count += 1
+                    heapq.heappush(ready, (_priority(p), count, p))
 
 
 def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: bool, create_graph: bool,

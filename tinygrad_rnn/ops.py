@@ -134,6 +134,7 @@ class Mul(Function):
 class Div(Function):
     """a / b; d/da = 1/b, d/db = -a/b^2."""
 
+    quiet = True
     saved_inputs = (0, 1)
 
     def forward(self, a, b):
@@ -182,6 +183,7 @@ class Remainder(Function):
     """a % b with the divisor's sign (Python's and torch.remainder's rule): a - b (a // b);
     d/da = 1, d/db = -(a // b)."""
 
+    quiet = True
     saved_inputs = (0, 1)
 
     def forward(self, a, b):
@@ -199,6 +201,7 @@ class Remainder(Function):
 class Fmod(Function):
     """C's fmod, torch.fmod: a - b trunc(a / b), the dividend's sign; d/da = 1, d/db = -trunc(a / b)."""
 
+    quiet = True
     saved_inputs = (0, 1)
 
     def forward(self, a, b):
@@ -218,21 +221,20 @@ class XLogY(Function):
     """torch.xlogy: x log(y), 0 where x == 0 unless y is nan. d/dx = log(y), but 0 where x == 0 and y <= 0 (torch's
     choice: the one-sided slope where log(y) is not finite); d/dy = x / y."""
 
+    quiet = True
     saved_inputs = (0, 1)
 
     def forward(self, x, y):
         xp = xp_of(x, y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return xp.where((x == 0) & ~xp.isnan(y), xp.zeros((), x.dtype), x * xp.log(y))
+        return xp.where((x == 0) & ~xp.isnan(y), xp.zeros((), x.dtype), x * xp.log(y))
 
     def backward(self, g):
         x, y = self.saved
         gx = gy = None
-        with np.errstate(divide="ignore", invalid="ignore"):  # (log 0 and x / 0: inf or nan, as torch's, quietly)
-            if self.needs_input_grad[0]:
-                gx = unbroadcast(where((x.data == 0) & (y.data <= 0), 0.0, g * y.log()), x.shape)
-            if self.needs_input_grad[1]:
-                gy = unbroadcast(g * x / y, y.shape)
+        if self.needs_input_grad[0]:
+            gx = unbroadcast(where((x.data == 0) & (y.data <= 0), 0.0, g * y.log()), x.shape)
+        if self.needs_input_grad[1]:
+            gy = unbroadcast(g * x / y, y.shape)
         return gx, gy
 
 
@@ -311,6 +313,7 @@ def _check_division(op: str, a: Any, b: Any) -> None:
 class Pow(Function):
     """a ** b for two tensors; d/da = b a^(b-1), d/db = a^b log a."""
 
+    quiet = True
     saved_inputs = (0, 1)
     save_output = True
 
@@ -332,6 +335,7 @@ class Pow(Function):
 class PowScalar(Function):
     """x ** p for a Python number p; d/dx = p x^(p-1) (0 for p = 0)."""
 
+    quiet = True
     name = "pow"
     saved_inputs = (0,)
 
@@ -356,6 +360,7 @@ class RPowScalar(Function):
     """b ** x for a positive Python number b, computed as a power (exp(x log b) is off in the last digits:
     10 ** 3.0 gave 1000.0001 in float32); d/dx = b^x log b."""
 
+    quiet = True
     name = "pow"
     save_output = True
 
@@ -429,6 +434,7 @@ class LogAddExp(Function):
     """y = log(e^a + e^b) (base2: log2(2^a + 2^b)), numpy's stable logaddexp; the gradients are the softmax
     weights of a and b: dy/da = sigmoid((a - b) c), dy/db = sigmoid((b - a) c), c = 1 (base2: ln 2)."""
 
+    quiet = True
     saved_inputs = (0, 1)
 
     def __init__(self, base2: bool = False) -> None:
@@ -436,13 +442,11 @@ class LogAddExp(Function):
 
     def forward(self, a, b):
         xp = xp_of(a, b)
-        with np.errstate(over="ignore", invalid="ignore"):  # (inf and inf, 1e308 and -1e308: as torch's, quietly)
-            return (xp.logaddexp2 if self.base2 else xp.logaddexp)(a, b)
+        return (xp.logaddexp2 if self.base2 else xp.logaddexp)(a, b)
 
     def backward(self, g):
         a, b = self.saved
-        with np.errstate(over="ignore", invalid="ignore"):  # (inf - inf: nan, as torch's gradient there)
-            d = (a - b) * math.log(2.0) if self.base2 else a - b
+        d = (a - b) * math.log(2.0) if self.base2 else a - b
         need_a, need_b = self.needs_input_grad
         return (unbroadcast(g * d.sigmoid(), a.shape) if need_a else None,
                 unbroadcast(g * (-d).sigmoid(), b.shape) if need_b else None)
@@ -480,6 +484,7 @@ class Neg(Function):
 
 
 class Exp(Function):
+    quiet = True
     save_output = True
 
     def forward(self, x):
@@ -490,6 +495,7 @@ class Exp(Function):
 
 
 class Log(Function):
+    quiet = True
     saved_inputs = (0,)
 
     def forward(self, x):
@@ -500,6 +506,7 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    quiet = True
     save_output = True
 
     def forward(self, x):
@@ -531,6 +538,7 @@ class Root(Function):
 class Log1p(Function):
     """y = log(1 + x), exact where x is tiny (log(1 + x) rounds 1 + x first); dy/dx = 1 / (1 + x)."""
 
+    quiet = True
     saved_inputs = (0,)
 
     def forward(self, x):
@@ -543,6 +551,7 @@ class Log1p(Function):
 class Expm1(Function):
     """y = e^x - 1, exact where x is tiny; dy/dx = y + 1."""
 
+    quiet = True
     save_output = True
 
     def forward(self, x):
@@ -579,6 +588,7 @@ class Cos(Function):
 class Tan(Function):
     """y = tan x; dy/dx = 1 + y^2."""
 
+    quiet = True
     save_output = True
 
     def forward(self, x):
@@ -592,6 +602,7 @@ class Tan(Function):
 class Sinh(Function):
     """y = sinh x; dy/dx = cosh x."""
 
+    quiet = True
     saved_inputs = (0,)
 
     def forward(self, x):
@@ -604,6 +615,7 @@ class Sinh(Function):
 class Cosh(Function):
     """y = cosh x; dy/dx = sinh x."""
 
+    quiet = True
     saved_inputs = (0,)
 
     def forward(self, x):
@@ -618,17 +630,16 @@ class Asin(Function):
     factored 1 - x^2 is exact near +-1. Outside [-1, 1] y and the gradient are nan, as torch's (without numpy's
     warning)."""
 
+    quiet = True
     saved_inputs = (0,)
     fn, sign = "arcsin", 1.0
 
     def forward(self, x):
-        with np.errstate(invalid="ignore"):
-            return getattr(xp_of(x), self.fn)(x)
+        return getattr(xp_of(x), self.fn)(x)
 
     def backward(self, g):
         (x,) = self.saved
-        with np.errstate(all="ignore"):
-            return (g * self.sign / ((1 - x) * (1 + x)).sqrt(),)
+        return (g * self.sign / ((1 - x) * (1 + x)).sqrt(),)
 
 
 class Acos(Asin):
@@ -647,8 +658,7 @@ class Atan(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        with np.errstate(all="ignore"):  # (x^2 past the dtype's range: inf, so the gradient 0)
-            return (g / (1 + x * x),)
+        return (g / (1 + x * x),)
 
 
 class Asinh(Function):
@@ -661,45 +671,43 @@ class Asinh(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        with np.errstate(all="ignore"):
-            return (g / (x * x + 1).sqrt(),)
+        return (g / (x * x + 1).sqrt(),)
 
 
 class Acosh(Function):
     """y = arccosh x = log(x + sqrt(x^2 - 1)) for x >= 1 (nan below, as torch's); dy/dx = 1 / sqrt((x - 1)(x + 1)),
     inf at 1 (the factored x^2 - 1 is exact near 1, where x^2 would round)."""
 
+    quiet = True
     saved_inputs = (0,)
 
     def forward(self, x):
-        with np.errstate(invalid="ignore"):
-            return xp_of(x).arccosh(x)
+        return xp_of(x).arccosh(x)
 
     def backward(self, g):
         (x,) = self.saved
-        with np.errstate(all="ignore"):
-            return (g / ((x - 1) * (x + 1)).sqrt(),)
+        return (g / ((x - 1) * (x + 1)).sqrt(),)
 
 
 class Atanh(Function):
     """y = arctanh x = log((1 + x) / (1 - x)) / 2, +-inf at +-1 and nan outside [-1, 1] (as torch's);
     dy/dx = 1 / ((1 - x)(1 + x))."""
 
+    quiet = True
     saved_inputs = (0,)
 
     def forward(self, x):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return xp_of(x).arctanh(x)
+        return xp_of(x).arctanh(x)
 
     def backward(self, g):
         (x,) = self.saved
-        with np.errstate(all="ignore"):
-            return (g / ((1 - x) * (1 + x)),)
+        return (g / ((1 - x) * (1 + x)),)
 
 
 class LogBase(Function):
     """y = log_b x for b = 2 or 10 (numpy's log2 / log10); dy/dx = 1 / (x ln b)."""
 
+    quiet = True
     saved_inputs = (0,)
 
     def __init__(self, base: int) -> None:
@@ -715,6 +723,7 @@ class LogBase(Function):
 class Exp2(Function):
     """y = 2^x (exact at integers); dy/dx = y ln 2."""
 
+    quiet = True
     save_output = True
 
     def forward(self, x):
@@ -929,6 +938,7 @@ class Softplus(Function):
     and inf at x = inf; torch's linear part y = x where z > threshold (None: nowhere). dy/dx = sigmoid(z), 1 where
     linear."""
 
+    quiet = True
     saved_inputs = (0,)
 
     def __init__(self, beta: float = 1.0, threshold: Optional[float] = None) -> None:
@@ -936,8 +946,7 @@ class Softplus(Function):
 
     def forward(self, x):
         xp = xp_of(x)
-        with np.errstate(over="ignore"):  # (beta x past the dtype's range: inf, and the result x or inf / beta)
-            z = x if self.beta == 1 else x * self.beta
+        z = x if self.beta == 1 else x * self.beta
         y = xp.maximum(z, 0) + xp.log1p(xp.exp(-abs(z)))
         if self.beta != 1:
             y /= self.beta
@@ -945,8 +954,7 @@ class Softplus(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        with np.errstate(over="ignore"):
-            z = x if self.beta == 1 else x * self.beta
+        z = x if self.beta == 1 else x * self.beta
         s = z.sigmoid()
         return (g * (s if self.threshold is None else where(z.data > self.threshold, 1.0, s)),)
 
@@ -1044,6 +1052,7 @@ class Prod(Function):
     Under create_graph it is written with ops instead: y / x_i (torch's formula) where no factor is 0;
     with zeros, left_i * right_i through cumprod, whose own gradient is exact at zeros too."""
 
+    quiet = True
     saved_inputs = (0,)
     save_output = True
 
@@ -1052,8 +1061,7 @@ class Prod(Function):
 
     def forward(self, x):
         out = x.prod(axis=self.dim, keepdims=self.keepdim, dtype=np.float32 if x.dtype == np.float16 else None)
-        with np.errstate(over="ignore"):  # (a float16 product past 65504 is inf, as the cast gives)
-            return out.astype(x.dtype, copy=False)  # (float16 multiplies in float32, as torch on CUDA)
+        return out.astype(x.dtype, copy=False)  # (float16 multiplies in float32, as torch on CUDA)
 
     def backward(self, g):
         (x,) = self.saved

@@ -115,6 +115,9 @@ class Function:
     save_output = False
     fresh_grads = False  # True: backward's gradients are new arrays, none shared, which the engine may keep
     backward_into: Optional[Callable[[Any, Any], None]] = None  # (g, buffer): add input 0's gradient in place
+    quiet = False  # True: forward may make inf or nan of finite inputs (x / 0, log 0, exp overflow), which it does
+    # without numpy's warnings, as torch's (backward runs quiet throughout, see autograd.run_backward). Arithmetic
+    # on an inf already there (inf - inf, a sum of +-inf) still warns: quieting costs ~0.5 us, on every op
     _hooks: Optional[list] = None
     released = False
     n_outputs = 1  # how many arrays forward returned (set when it returned a tuple)
@@ -142,7 +145,7 @@ class Function:
         if len(arrays) > 1 and backend.cupy_in_use():
             check_devices(self.name, inputs, arrays)
         try:
-            out = self.forward(*arrays)
+            out = backend.quietly(self.forward, *arrays) if self.quiet else self.forward(*arrays)
         except (ValueError, TypeError, IndexError) as e:
             if str(e).startswith(self.name + ":"):
                 raise
