@@ -647,3 +647,11 @@ def test_recorded_setitem_matches_torch(shape, index):
     (ty * torch.tensor(w)).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
     np.testing.assert_allclose(xv.grad.numpy(), tv.grad.numpy())
+
+
+def test_a_recorded_copy_or_fill_that_fails_names_its_op_once():
+    w = tg.ones(3, requires_grad=True)
+    for write, op in ((lambda y: y.copy_(tg.ones(4, requires_grad=True)), "copy_"),
+                      (lambda y: y.fill_(tg.ones(4, requires_grad=True)), "fill_")):
+        with pytest.raises(ValueError, match=rf"^{op}: cannot write source of shape \(4,\) into a tensor of shape"):
+            write(w * 2)

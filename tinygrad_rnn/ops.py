@@ -1540,6 +1540,7 @@ class SetItem(Function):
 
     def __init__(self, op: str, first: tuple, index: tuple, value: Any = None, in_place: bool = False) -> None:
         self.op, self.first, self.index, self.value, self.in_place = op, first, index, value, in_place
+        self.name = op  # (messages name the write: copy_, fill_; forward's errors already start with it)
 
     def forward(self, x, v=None):
         out = x if self.in_place else x.copy()
