@@ -655,3 +655,16 @@ def test_a_recorded_copy_or_fill_that_fails_names_its_op_once():
                       (lambda y: y.fill_(tg.ones(4, requires_grad=True)), "fill_")):
         with pytest.raises(ValueError, match=rf"^{op}: cannot write source of shape \(4,\) into a tensor of shape"):
             write(w * 2)
+
+
+def test_a_write_that_detect_anomaly_refuses_leaves_the_tensor_as_it_was():
+    w = tg.ones(3, requires_grad=True)
+    y = w * 2
+    node, v = y.grad_fn, w[0] * float("nan")
+    with tg.autograd.detect_anomaly(), pytest.raises(FloatingPointError, match="forward of setitem"):
+        y[0] = v
+    assert y.tolist() == [2.0, 2.0, 2.0] and y._version == 0 and y.grad_fn is node
+    with tg.autograd.detect_anomaly():
+        y[1] = w[1] * 5  # a finite write is recorded as without anomaly detection
+    y.sum().backward()
+    assert y.tolist() == [2.0, 5.0, 2.0] and w.grad.tolist() == [2.0, 5.0, 2.0]

@@ -503,9 +503,12 @@ class Tensor:
         elif hasattr(value, "shape") and not isinstance(value, Tensor):
             value = backend.to_device(value, self.device)
         self._check_writable(op)
-        if recording:
-            write = _ops.SetItem(op, first, index, None if isinstance(value, Tensor) else value, in_place=True)
+        if recording:  # (detect_anomaly checks the result before it is written: a refused write changes nothing)
+            in_place = not _mode.anomaly
+            write = _ops.SetItem(op, first, index, None if isinstance(value, Tensor) else value, in_place=in_place)
             out = write(self, value) if isinstance(value, Tensor) else write(self)
+            if not in_place:
+                self.data[...] = out.data
         else:
             _ops.SetItem(op, first, index, in_place=True).forward(self.data, getattr(value, "data", value))
         self._bump_version()
