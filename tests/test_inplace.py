@@ -668,3 +668,16 @@ def test_a_write_that_detect_anomaly_refuses_leaves_the_tensor_as_it_was():
         y[1] = w[1] * 5  # a finite write is recorded as without anomaly detection
     y.sum().backward()
     assert y.tolist() == [2.0, 5.0, 2.0] and w.grad.tolist() == [2.0, 5.0, 2.0]
+
+
+def test_a_value_viewing_the_written_tensor_is_refused_with_a_hint_to_clone_it():
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = w * 2
+    with pytest.raises(RuntimeError, match=r"setitem: the value \(shape \(\), a view of this tensor's memory\)"
+                                           r".*clone\(\)"):
+        y[0] = y[1]
+    with pytest.raises(RuntimeError, match=r"copy_: the value \(shape \(3,\), a view of this tensor's memory\)"):
+        y.copy_(y.detach())
+    y[0] = y[1].clone()  # what the message asks for
+    y.sum().backward()
+    assert y.tolist() == [4.0, 4.0, 6.0] and w.grad.tolist() == [0.0, 4.0, 2.0]

@@ -497,6 +497,10 @@ class Tensor:
         recording = _mode.grad_enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
         recording = recording and self.dtype.kind == "f"  # (an integer tensor takes the value unrecorded, as torch's)
         if recording:
+            if isinstance(value, Tensor) and _owner(value.data) is _owner(self.data):  # (x[0] = x[1])
+                raise RuntimeError(f"{op}: the value (shape {value.shape}, a view of this tensor's memory) shares "
+                                   "the memory written, which a graph cannot follow; write a clone() of it "
+                                   "(x[0] = x[1].clone())")
             self._check_recordable(op)
         if isinstance(value, Tensor) and value.device != self.device:
             value = value.to(self.device)
@@ -1441,6 +1445,12 @@ class Tensor:
         if self.ndim < 1:
             raise ValueError(f"flipud: expects a tensor with at least 1 dim, got shape {self.shape}")
         return self.flip(0)
+
+
+def _owner(a: Any) -> Any:
+    """The array that owns a's memory (numpy and CuPy point every view at it)."""
+    base = getattr(a, "base", None)
+    return a if base is None else base
 
 
 _SOLE_REFERENCES = Tensor._make(np.empty(2)[:1])._reference_counts()  # (see Tensor._memory_shared)
