@@ -681,3 +681,11 @@ def test_a_value_viewing_the_written_tensor_is_refused_with_a_hint_to_clone_it()
     y[0] = y[1].clone()  # what the message asks for
     y.sum().backward()
     assert y.tolist() == [4.0, 4.0, 6.0] and w.grad.tolist() == [0.0, 4.0, 2.0]
+
+
+def test_none_is_refused_as_a_value_as_in_torch():
+    y = tg.zeros(3)
+    for write in (lambda: y.__setitem__(0, None), lambda: y.fill_(None), lambda: y.copy_(None)):
+        with pytest.raises(TypeError, match="cannot write None"):
+            write()  # (numpy would write nan)
+    assert y.tolist() == [0.0, 0.0, 0.0]

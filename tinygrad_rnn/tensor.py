@@ -494,6 +494,8 @@ class Tensor:
         saved tensor changed. While the graph is recorded (this tensor or the value requires grad) the tensor
         becomes an ops.SetItem node, as torch's CopySlices: the gradient skips the written positions and reaches
         the value there. A write that fails leaves data and version as they were."""
+        if value is None:
+            raise TypeError(f"{op}: cannot write None into a tensor (as torch; numpy would write nan)")
         recording = _mode.grad_enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
         recording = recording and self.dtype.kind == "f"  # (an integer tensor takes the value unrecorded, as torch's)
         if recording:
@@ -613,7 +615,7 @@ class Tensor:
 
     def copy_(self, src: Any) -> "Tensor":
         """Copy src's values into this tensor (src broadcasts to this shape; dtype and device are kept)."""
-        self._write("copy_", (Ellipsis,), src if isinstance(src, Tensor) else backend.as_array(src))
+        self._write("copy_", (Ellipsis,), src if isinstance(src, Tensor) or src is None else backend.as_array(src))
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
