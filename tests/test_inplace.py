@@ -652,7 +652,7 @@ def test_recorded_setitem_matches_torch(shape, index):
 def test_a_recorded_copy_or_fill_that_fails_names_its_op_once():
     w = tg.ones(3, requires_grad=True)
     for write, op in ((lambda y: y.copy_(tg.ones(4, requires_grad=True)), "copy_"),
-                      (lambda y: y.fill_(tg.ones(4, requires_grad=True)), "fill_")):
+                      (lambda y: y.__setitem__(slice(None), tg.ones(4, requires_grad=True)), "setitem")):
         with pytest.raises(ValueError, match=rf"^{op}: cannot write source of shape \(4,\) into a tensor of shape"):
             write(w * 2)
 
@@ -689,3 +689,38 @@ def test_none_is_refused_as_a_value_as_in_torch():
         with pytest.raises(TypeError, match="cannot write None"):
             write()  # (numpy would write nan)
     assert y.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_list_of_tensors_with_grad_is_refused_as_a_value():
+    """buf[0:2] = [h1, h2] would write the numbers and drop their gradient (torch refuses a list outright)."""
+    h = tg.tensor(1.0, requires_grad=True)
+    buf = tg.zeros(3)
+    with pytest.raises(TypeError, match=r"setitem: the value is a list holding tensors that require grad.*tg.stack"):
+        buf[0:2] = [h, h * 2]
+    assert buf.tolist() == [0.0, 0.0, 0.0]
+    buf[0:2] = [1.0, 2.0]  # (numbers, or tensors under no_grad, are written as before)
+    with tg.no_grad():
+        buf[1:3] = (h, h * 3)
+    assert buf.tolist() == [1.0, 1.0, 3.0]
+    buf[0:2] = tg.stack([h, h * 2])
+    buf.sum().backward()
+    assert h.grad.item() == 3.0
+
+
+def test_fill_takes_a_number_or_a_0d_tensor_as_torchs():
+    with pytest.raises(ValueError, match=r"fill_: the value must be a number or a 0-d tensor, got a tensor of shape "
+                                         r"\(2,\)"):
+        tg.zeros(2).fill_(tg.ones(2))
+    assert tg.zeros(2).fill_(tg.tensor(3.0)).tolist() == [3.0, 3.0]
+
+
+def test_augmented_assignment_into_an_index_says_how_to_write_it():
+    """x[0] += v goes through a view of x (refused while recording); x[0] = x[0] + v is recorded."""
+    h = tg.ones(3, requires_grad=True)
+    x = tg.zeros(2, 3)
+    with pytest.raises(RuntimeError, match=r"for x\[i\] \+= v, x\[i\] = x\[i\] \+ v"):
+        x[0] += h * 2
+    x[0] = x[0] + h * 2
+    x[0] = x[0] + h * 3
+    x.sum().backward()
+    assert x[0].tolist() == [5.0] * 3 and h.grad.tolist() == [5.0] * 3

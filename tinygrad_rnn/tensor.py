@@ -496,6 +496,10 @@ class Tensor:
         the value there. A write that fails leaves data and version as they were."""
         if value is None:
             raise TypeError(f"{op}: cannot write None into a tensor (as torch; numpy would write nan)")
+        if isinstance(value, (list, tuple)) and _mode.grad_enabled and True in [
+                isinstance(v, Tensor) and v._requires_grad for v in value]:
+            raise TypeError(f"{op}: the value is a {type(value).__name__} holding tensors that require grad, whose "
+                            "gradient a list cannot carry; join them into one tensor first (tg.stack(values))")
         recording = _mode.grad_enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
         recording = recording and self.dtype.kind == "f"  # (an integer tensor takes the value unrecorded, as torch's)
         if recording:
@@ -561,7 +565,8 @@ class Tensor:
         if self._memory_shared():
             raise RuntimeError(f"{op}: this tensor of shape {self.shape} shares its memory (a view or a base of "
                                "views, detach(), or an output saved for backward), so a graph would not see an "
-                               "in-place change; write it out of place (y = x + 1, inplace=False)")
+                               "in-place change; write it out of place (y = x + 1, inplace=False; for x[i] += v, "
+                               "x[i] = x[i] + v)")
 
     def _become(self, out: "Tensor") -> None:
         """Take out's place in the graph, once an in-place op has written out's values into this memory.
@@ -609,7 +614,11 @@ class Tensor:
         self._write("zero_", (Ellipsis,), 0)
         return self
 
-    def fill_(self, value: float) -> "Tensor":
+    def fill_(self, value: Any) -> "Tensor":
+        """Every element set to value, a number or a 0-d tensor (torch's rule; copy_ writes a tensor's values)."""
+        if isinstance(value, Tensor) and value.ndim:
+            raise ValueError(f"fill_: the value must be a number or a 0-d tensor, got a tensor of shape {value.shape} "
+                             "(copy_ writes a tensor's values)")
         self._write("fill_", (Ellipsis,), value)
         return self
 
