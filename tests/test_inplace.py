@@ -724,3 +724,133 @@ def test_augmented_assignment_into_an_index_says_how_to_write_it():
     x[0] = x[0] + h * 3
     x.sum().backward()
     assert x[0].tolist() == [5.0] * 3 and h.grad.tolist() == [5.0] * 3
+
+
+# ============================================================================ scatter_, index_add_, index_fill_, index_copy_
+@st.composite
+def _along_case(draw, unique):
+    """(shape, dim, index): a 1-d integer index into dim (repeats unless ``unique``)."""
+    shape = draw(shapes(min_dims=1))
+    d = draw(st.integers(0, len(shape) - 1))
+    n = shape[d]
+    picks = st.lists(st.integers(0, n - 1), unique=unique, max_size=n if unique else 5)
+    return shape, d, np.array(draw(picks), dtype=np.int64)
+
+
+def _np_along(a, d, idx):
+    return (slice(None),) * d + (idx,)
+
+
+@with_fixtures
+@given(case=_along_case(unique=True), data=st.data())
+def test_index_copy_values_and_gradients(device, case, data):
+    shape, d, idx = case
+    src_shape = shape[:d] + (idx.size,) + shape[d + 1:]
+    a, s = data.draw(arrays(shape), label="x"), data.draw(arrays(src_shape), label="source")
+
+    def ref(x, src):
+        out = x.copy()
+        out[_np_along(out, d, idx)] = src
+        return out
+
+    check_op(lambda x, src: (x * 1).index_copy_(d, tg.tensor(idx), src), ref, [a, s], device)
+    check_op(lambda x, src: x.index_copy(d, tg.tensor(idx), src), ref, [a, s], device)
+
+
+@with_fixtures
+@given(case=_along_case(unique=False), data=st.data())
+def test_index_fill_and_index_add_values_and_gradients(device, case, data):
+    """Repeated indices included: index_fill_ writes a slice once (the value's gradient counts it once, as torch's),
+    index_add_ adds every repeat."""
+    shape, d, idx = case
+    a = data.draw(arrays(shape), label="x")
+    v = data.draw(arrays(()), label="value")
+
+    def fill(x, value):
+        out = x.copy()
+        out[_np_along(out, d, idx)] = value
+        return out
+
+    check_op(lambda x, value: (x * 1).index_fill_(d, tg.tensor(idx), value), fill, [a, v], device)
+    check_op(lambda x: x.index_fill(d, idx, 2.5), lambda x: fill(x, 2.5), [a], device)
+    src_shape = shape[:d] + (idx.size,) + shape[d + 1:]
+    s = data.draw(arrays(src_shape), label="source")
+
+    def add(x, src):
+        out = x.copy()
+        np.add.at(out, _np_along(out, d, idx), src * 0.5)
+        return out
+
+    check_op(lambda x, src: (x * 1).index_add_(d, tg.tensor(idx), src, alpha=0.5), add, [a, s], device)
+
+
+@with_fixtures
+@given(case=_along_case(unique=False), data=st.data())
+def test_scatter_and_scatter_add_in_place_values_and_gradients(device, case, data):
+    """index of x's shape but idx's length along dim, its entries drawn per position (no repeats for scatter_,
+    whose written value at a repeat is unspecified)."""
+    shape, d, _ = case
+    n = shape[d]
+    idx = np.stack([data.draw(st.permutations(range(n)), label="perm") for _ in range(int(np.prod(shape)) // n)])
+    idx = np.moveaxis(idx.reshape(shape[:d] + shape[d + 1:] + (n,)), -1, d)
+    a, s = data.draw(arrays(shape), label="x"), data.draw(arrays(shape), label="src")
+
+    def scatter(x, src, add):
+        out = x.copy()
+        grids = list(np.meshgrid(*[np.arange(m) for m in shape], indexing="ij"))
+        grids[d] = idx
+        (np.add.at(out, tuple(grids), src) if add else out.__setitem__(tuple(grids), src))
+        return out
+
+    check_op(lambda x, src: (x * 1).scatter_(d, tg.tensor(idx), src), lambda x, src: scatter(x, src, False),
+             [a, s], device)
+    check_op(lambda x, src: (x * 1).scatter_add_(d, tg.tensor(idx), src), lambda x, src: scatter(x, src, True),
+             [a, s], device)
+
+
+def test_index_and_scatter_in_place_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    a, s, v = rng.standard_normal((3, 4)), rng.standard_normal((3, 2)), 1.5
+    idx = np.array([3, 1])
+    for name, ours, theirs in (
+            ("index_copy_", lambda x, src, val: x.index_copy_(1, tg.tensor(idx), src),
+             lambda x, src, val: x.index_copy_(1, torch.tensor(idx), src)),
+            ("index_fill_", lambda x, src, val: x.index_fill_(1, tg.tensor([1, 1, 3]), val),
+             lambda x, src, val: x.index_fill_(1, torch.tensor([1, 1, 3]), val)),
+            ("index_add_", lambda x, src, val: x.index_add_(1, tg.tensor([3, 3]), src, alpha=2.0),
+             lambda x, src, val: x.index_add_(1, torch.tensor([3, 3]), src, alpha=2.0)),
+            ("scatter_", lambda x, src, val: x.scatter_(1, tg.tensor([[0, 2], [1, 3], [3, 0]]), src),
+             lambda x, src, val: x.scatter_(1, torch.tensor([[0, 2], [1, 3], [3, 0]]), src)),
+            ("scatter_add_", lambda x, src, val: x.scatter_add_(1, tg.tensor([[0, 0], [1, 3], [3, 3]]), src),
+             lambda x, src, val: x.scatter_add_(1, torch.tensor([[0, 0], [1, 3], [3, 3]]), src))):
+        xs = [tg.tensor(a, requires_grad=True), tg.tensor(s, requires_grad=True), tg.tensor(v, requires_grad=True)]
+        ts = [torch.tensor(a, requires_grad=True), torch.tensor(s, requires_grad=True),
+              torch.tensor(v, requires_grad=True)]
+        y, ty = ours(xs[0] * 1, xs[1] * 1, xs[2] * 1), theirs(ts[0] * 1, ts[1] * 1, ts[2] * 1)
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), err_msg=name)
+        w = rng.standard_normal(a.shape)
+        (y * tg.tensor(w)).sum().backward()
+        (ty * torch.tensor(w)).sum().backward()
+        for x, t in zip(xs, ts):
+            assert (x.grad is None) == (t.grad is None), name
+            if t.grad is not None:
+                np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), err_msg=name)
+    labels = np.array([2, 0, 1])  # torch's one-hot idiom
+    np.testing.assert_array_equal(tg.zeros(3, 4).scatter_(1, tg.tensor(labels)[:, None], 1.0).numpy(),
+                                  torch.zeros(3, 4).scatter_(1, torch.tensor(labels)[:, None], 1.0).numpy())
+
+
+def test_index_fill_and_copy_refuse_what_torch_refuses():
+    x = tg.zeros(2, 3)
+    with pytest.raises(ValueError, match=r"index_copy_: source must be a float32 tensor of shape \(2, 1\)"):
+        x.index_copy_(1, tg.tensor([0]), tg.ones(2, 2))
+    with pytest.raises(ValueError, match=r"index_copy_: source must be a float32 tensor of shape \(2, 1\).*float64"):
+        x.index_copy_(1, tg.tensor([0]), tg.ones(2, 1, dtype=tg.float64))
+    with pytest.raises(ValueError, match=r"index_fill_: the value must be a number or a 0-d tensor"):
+        x.index_fill_(1, tg.tensor([0]), tg.ones(2))
+    with pytest.raises(IndexError, match=r"index_fill_: index 3 is out of range for dim 1 of size 3"):
+        x.index_fill_(1, tg.tensor([3]), 1.0)
+    with pytest.raises(ValueError, match=r"index_fill_: a 0-d tensor has no dim"):
+        tg.tensor(1.0).index_fill_(0, tg.tensor([0]), 1.0)
+    assert x.tolist() == [[0.0] * 3] * 2

@@ -2912,6 +2912,24 @@ def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: Any = 1) -
     return x + added
 
 
+def index_along(x: Tensor, dim: int, index: Any, op: str, unique: bool = False) -> tuple:
+    """The index that picks the slices index[j] along dim (index 0-d or 1-d, integers in 0..x.shape[dim]-1, as
+    index_add's), for index_fill_ and index_copy_'s writes; ``unique``: each slice once (a filled value's gradient
+    counts a repeated index once, as torch's)."""
+    if x.ndim == 0:
+        raise ValueError(f"{op}: a 0-d tensor has no dim to index; reshape it to (1,) first")
+    d = _one_dim(dim, x.ndim, op)
+    idx = host_ints(index, op, "index")
+    if idx.ndim > 1:
+        raise ValueError(f"{op}: index must be 0-d or 1-d, got shape {idx.shape}")
+    idx = np.unique(idx) if unique else idx.reshape(-1)
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):
+        bad = int(idx.min() if idx.min() < 0 else idx.max())
+        raise IndexError(f"{op}: index {bad} is out of range for dim {d} of size {x.shape[d]} (input shape "
+                         f"{x.shape})")
+    return _along(d, backend.to_device(idx, x.device))
+
+
 def kron(input: Tensor, other: Tensor) -> Tensor:
     """torch.kron, the Kronecker product: for (m, n) and (p, q) matrices the (m p, n q) matrix of blocks
     input[i, j] * other, for any dims alike (the shorter shape padded with leading 1s). A broadcast product and

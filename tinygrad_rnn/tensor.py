@@ -846,6 +846,42 @@ class Tensor:
         """masked_fill in place; the mask broadcasts to this tensor's shape."""
         return self._apply_in_place("masked_fill_", lambda t: _ops.masked_fill(t, mask, value, "masked_fill_"), value)
 
+    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> "Tensor":
+        """scatter in place: torch's one-hot idiom, zeros(B, C).scatter_(1, labels[:, None], 1.0)."""
+        return self._apply_in_place("scatter_", lambda t: t.scatter(dim, index, src, value=value), src)
+
+    def scatter_add_(self, dim: int, index: Any, src: "Tensor") -> "Tensor":
+        return self._apply_in_place("scatter_add_", lambda t: t.scatter_add(dim, index, src), src)
+
+    def index_add_(self, dim: int, index: Any, source: "Tensor", *, alpha: Any = 1) -> "Tensor":
+        return self._apply_in_place("index_add_", lambda t: t.index_add(dim, index, source, alpha=alpha), source)
+
+    def index_fill_(self, dim: int, index: Any, value: Any) -> "Tensor":
+        """The slices index[j] along dim set to value, a number or a 0-d tensor, in place (a recorded write)."""
+        if isinstance(value, Tensor) and value.ndim:
+            raise ValueError(f"index_fill_: the value must be a number or a 0-d tensor, got a tensor of shape "
+                             f"{value.shape}")
+        self._write("index_fill_", _ops.index_along(self, dim, index, "index_fill_", unique=True), value)
+        return self
+
+    def index_copy_(self, dim: int, index: Any, source: "Tensor") -> "Tensor":
+        """self[.., index[j], ..] = source[.., j, ..] along dim, in place (a recorded write); source has this
+        tensor's dtype and shape but index's length along dim."""
+        where = _ops.index_along(self, dim, index, "index_copy_")
+        want = self.data[where].shape
+        if not isinstance(source, Tensor) or source.shape != want or source.dtype != self.dtype:
+            got = f"{source.dtype} {source.shape}" if isinstance(source, Tensor) else type(source).__name__
+            raise ValueError(f"index_copy_: source must be a {self.dtype} tensor of shape {want} (this tensor's "
+                             f"shape {self.shape} with index's length along dim), got {got}")
+        self._write("index_copy_", where, source)
+        return self
+
+    def index_fill(self, dim: int, index: Any, value: Any) -> "Tensor":
+        return self.clone().index_fill_(dim, index, value)
+
+    def index_copy(self, dim: int, index: Any, source: "Tensor") -> "Tensor":
+        return self.clone().index_copy_(dim, index, source)
+
     def __iadd__(self, other: Any) -> "Tensor":
         return self._apply_in_place("+=", lambda t: t + other, other)
 
