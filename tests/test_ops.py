@@ -2186,6 +2186,8 @@ QUIET = {  # ops whose forward makes inf or nan of finite inputs: (function, inp
     "atanh": (lambda x: x.atanh(), [1.0, -1.0, 2.0, 0.5]),
     "xlogy": (lambda x: tg.xlogy(x, tg.tensor([0.0, -1.0, 2.0], dtype=x.dtype)), [1.0, 1.0, 0.0]),
     "prod": (lambda x: x.prod(), [1e200, 1e200, 0.5]),
+    "softmax": (lambda x: x.softmax(0), [1e308, -1e308, 0.0]),  # (x - max past the dtype's range: -inf)
+    "log_softmax": (lambda x: x.log_softmax(0), [1e308, -1e308, 0.0]),
 }
 
 
@@ -2224,3 +2226,22 @@ def test_quiet_without_numpys_error_state_variable(monkeypatch):
         warnings.simplefilter("error")
         x.log().backward(tg.ones(2))
     assert x.grad.tolist() == [math.inf, 1.0]
+
+
+@pytest.mark.parametrize("dtype", [tg.float16, tg.float32, tg.float64])
+def test_softmax_of_a_fully_masked_row_is_nan_quietly_as_torchs(dtype):
+    """A row masked with -inf throughout (attention over padding): softmax and log_softmax give nan, as torch's,
+    without numpy's warnings (0 / 0 and log 0 - -inf), forward and backward; the other rows are untouched."""
+    torch = pytest.importorskip("torch")
+    mask = [[False, True], [True, True]]
+    for op in ("softmax", "log_softmax"):
+        x = tg.tensor([[0.0, 1.0], [2.0, 3.0]], dtype=dtype, requires_grad=True)
+        tx = torch.tensor([[0.0, 1.0], [2.0, 3.0]], dtype=getattr(torch, str(np.dtype(dtype))), requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = getattr(x.masked_fill(tg.tensor(mask), -math.inf), op)(-1)
+            y.backward(tg.ones_like(y))
+        ty = getattr(tx.masked_fill(torch.tensor(mask), -math.inf), op)(-1)
+        ty.backward(torch.ones_like(ty))
+        np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+        np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())

@@ -1363,6 +1363,7 @@ class LogSoftmax(Function):
     """y = x - logsumexp(x); dy: g - softmax * sum(g). Stable for any |x| (max subtracted)."""
 
     name = "log_softmax"
+    quiet = True  # (x - max past the dtype's range: -inf; a row all -inf, as a fully masked one: nan, as torch's)
     save_output = True
 
     def __init__(self, dim: int) -> None:
@@ -1380,6 +1381,7 @@ class LogSoftmax(Function):
 class Softmax(Function):
     """y = exp(x - max) / sum; dy: y * (g - sum(g * y))."""
 
+    quiet = True  # (as LogSoftmax: a row all -inf is 0 / 0, nan, as torch's)
     save_output = True
 
     def __init__(self, dim: int) -> None:
