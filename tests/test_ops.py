@@ -2245,3 +2245,16 @@ def test_softmax_of_a_fully_masked_row_is_nan_quietly_as_torchs(dtype):
         ty.backward(torch.ones_like(ty))
         np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
         np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_floor_division_by_zero_is_quiet_as_torchs():
+    """x // 0 and div(rounding_mode='floor') of floats: inf, nan and -inf without numpy's RuntimeWarnings, as
+    torch's (as x / 0 and 'trunc' are)."""
+    torch = pytest.importorskip("torch")
+    x, zero = tg.tensor([1.0, 0.0, -1.0]), tg.tensor([0.0, 0.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        results = [x // zero, x // 0, x.div(zero, rounding_mode="floor"), tg.floor_divide(x, 0.0)]
+    want = torch.tensor([1.0, 0.0, -1.0]) // 0
+    for y in results:
+        np.testing.assert_array_equal(y.numpy(), want.numpy())

@@ -256,7 +256,7 @@ def floor_divide(a: Any, b: Any) -> Tensor:
     """a // b = floor(a / b) (Python's and torch's rounding). A step function, so without a gradient."""
     a, b = operands("floor_divide", a, b)
     _check_division("floor_divide", a.data, b.data)
-    out = _divmod_part(a.data, b.data, 0)
+    out = backend.quietly(_divmod_part, a.data, b.data, 0)  # (x // 0 of floats: inf or nan, as torch's, quietly)
     return _const(np.asarray(out) if isinstance(out, np.generic) else out)  # (0-d: an array, writable in place)
 
 
