@@ -2186,6 +2186,7 @@ QUIET = {  # ops whose forward makes inf or nan of finite inputs: (function, inp
     "atanh": (lambda x: x.atanh(), [1.0, -1.0, 2.0, 0.5]),
     "xlogy": (lambda x: tg.xlogy(x, tg.tensor([0.0, -1.0, 2.0], dtype=x.dtype)), [1.0, 1.0, 0.0]),
     "prod": (lambda x: x.prod(), [1e200, 1e200, 0.5]),
+    "cumprod": (lambda x: x.cumprod(0), [1e200, 1e200, 0.5]),
     "softmax": (lambda x: x.softmax(0), [1e308, -1e308, 0.0]),  # (x - max past the dtype's range: -inf)
     "log_softmax": (lambda x: x.log_softmax(0), [1e308, -1e308, 0.0]),
 }

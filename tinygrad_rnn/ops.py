@@ -1145,6 +1145,7 @@ class Cumprod(Cumsum):
     before i times S_i, S_i = g_i + x_{i+1} S_{i+1} run from the end (exact, O(n), a step per element)."""
 
     run, saved_inputs, save_output = "cumprod", (0,), True
+    quiet = True  # (as Prod: a product past the dtype's range is inf, quietly)
 
     def backward(self, g):
         (x,), d = self.saved, self.dim
