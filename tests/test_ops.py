@@ -2187,6 +2187,9 @@ QUIET = {  # ops whose forward makes inf or nan of finite inputs: (function, inp
     "xlogy": (lambda x: tg.xlogy(x, tg.tensor([0.0, -1.0, 2.0], dtype=x.dtype)), [1.0, 1.0, 0.0]),
     "prod": (lambda x: x.prod(), [1e200, 1e200, 0.5]),
     "cumprod": (lambda x: x.cumprod(0), [1e200, 1e200, 0.5]),
+    "half": (lambda x: x.half(), [1e5, -1e5, 1.0]),  # (a cast past the narrower dtype's range: inf)
+    "float": (lambda x: x.float(), [1e300, 1.0]),
+    "sum_half": (lambda x: x.half().sum(), [6e4, 6e4]),  # (summed in float32, then past float16's range)
     "softmax": (lambda x: x.softmax(0), [1e308, -1e308, 0.0]),  # (x - max past the dtype's range: -inf)
     "log_softmax": (lambda x: x.log_softmax(0), [1e308, -1e308, 0.0]),
 }

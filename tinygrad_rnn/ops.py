@@ -1037,8 +1037,8 @@ class Sum(Function):
         acc = _SUM_IN.get(x.dtype)
         if acc is None:
             return x.sum(axis=self.axes, keepdims=self.keepdim)
-        out = x.sum(axis=self.axes, keepdims=self.keepdim, dtype=acc)
-        return out.astype(x.dtype) if x.dtype.kind == "f" else out
+        out = x.sum(axis=self.axes, keepdims=self.keepdim, dtype=acc)  # (float16: past 65504 is inf, quietly)
+        return backend.quietly(out.astype, x.dtype) if x.dtype.kind == "f" else out
 
     def backward(self, g):
         if g.ndim:  # (a 0-d g, from a sum over every axis, broadcasts as it is)
@@ -2083,6 +2083,8 @@ class ToDevice(Function):
 
 
 class Cast(Function):
+    quiet = True  # (a value past a narrower dtype's range, 1e5 made float16: inf, as torch's)
+
     def __init__(self, dtype: np.dtype) -> None:
         self.dtype = dtype
 
