@@ -854,3 +854,69 @@ def test_index_fill_and_copy_refuse_what_torch_refuses():
     with pytest.raises(ValueError, match=r"index_fill_: a 0-d tensor has no dim"):
         tg.tensor(1.0).index_fill_(0, tg.tensor([0]), 1.0)
     assert x.tolist() == [[0.0] * 3] * 2
+
+
+@with_fixtures
+@given(data=st.data())
+def test_index_put_values_and_gradients(device, data):
+    """Index tensors for the leading dims (an integer array per dim, or a mask); accumulate adds at repeats, a
+    plain put needs distinct positions (at a repeat the written value is unspecified)."""
+    shape = data.draw(shapes(min_dims=1), label="shape")
+    k = data.draw(st.integers(1, len(shape)), label="indexed dims")
+    accumulate = data.draw(st.booleans(), label="accumulate")
+    if data.draw(st.booleans(), label="mask"):
+        index = (data.draw(hnp.arrays(np.bool_, shape[:k]), label="mask"),)
+    else:
+        m = data.draw(st.integers(0, 4), label="positions")
+        cells = st.tuples(*[st.integers(0, n - 1) for n in shape[:k]])
+        picked = data.draw(st.lists(cells, min_size=m, max_size=m, unique=not accumulate), label="cells")
+        index = tuple(np.array([c[j] for c in picked], dtype=np.int64).reshape(len(picked)) for j in range(k))
+    target = np.empty(shape)[index].shape
+    vshape = target[data.draw(st.integers(0, len(target)), label="dropped leading dims"):]
+    a, v = data.draw(arrays(shape), label="x"), data.draw(arrays(vshape), label="values")
+
+    def ref(x, values):
+        out = x.copy()
+        if accumulate:
+            np.add.at(out, index, np.broadcast_to(values, target))
+        else:
+            out[index] = values
+        return out
+
+    idx = tuple(tg.tensor(i) for i in index)
+    check_op(lambda x, values: (x * 1).index_put_(idx, values, accumulate), ref, [a, v], device)
+    check_op(lambda x, values: x.index_put(idx, values, accumulate=accumulate), ref, [a, v], device)
+
+
+def test_index_put_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 4))
+    for index, vshape, accumulate in ((([0, 2, 0], [1, 3, 1]), (3,), True), (([1, 2],), (4,), False),
+                                      ((np.array([True, False, True]),), (2, 4), False), (([2, 2],), (), True)):
+        v = rng.standard_normal(vshape)
+        x, xv = tg.tensor(a, requires_grad=True), tg.tensor(v, requires_grad=True)
+        t, tv = torch.tensor(a, requires_grad=True), torch.tensor(v, requires_grad=True)
+        y = (x * 1).index_put_(tuple(tg.tensor(i) for i in index), xv * 1, accumulate)
+        ty = (t * 1).index_put_(tuple(torch.tensor(i) for i in index), tv * 1, accumulate)
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy())
+        w = rng.standard_normal(a.shape)
+        (y * tg.tensor(w)).sum().backward()
+        (ty * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+        np.testing.assert_allclose(xv.grad.numpy(), tv.grad.numpy())
+
+
+def test_index_put_refuses_what_torch_refuses():
+    x = tg.zeros(3, 4)
+    with pytest.raises(TypeError, match="index_put_: indices must be a tuple of Tensors"):
+        x.index_put_(tg.tensor([0]), tg.tensor(1.0))
+    with pytest.raises(TypeError, match="index_put_: values must be a float32 Tensor"):
+        x.index_put_((tg.tensor([0]),), 1.0)
+    with pytest.raises(IndexError, match="index_put_: index tensors must be integer or boolean"):
+        x.index_put_((tg.tensor([0.5]),), tg.tensor(1.0))
+    with pytest.raises(IndexError, match="index_put_: index 5 is out of range for dim 0 of size 3"):
+        x.index_put_((tg.tensor([5]),), tg.tensor(1.0))
+    with pytest.raises(ValueError, match="index_put_: the indices and values of shape"):
+        x.index_put_((tg.tensor([0, 1]), tg.tensor([0, 1, 2])), tg.tensor(1.0), accumulate=True)
+    assert x.tolist() == [[0.0] * 4] * 3

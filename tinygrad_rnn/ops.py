@@ -2935,6 +2935,33 @@ def index_along(x: Tensor, dim: int, index: Any, op: str, unique: bool = False) 
     return _along(d, backend.to_device(idx, x.device))
 
 
+def put_index(x: Tensor, indices: Any, op: str) -> tuple:
+    """torch's index_put_ indices, a tuple of integer or boolean tensors for x's leading dims, as one numpy index
+    (a mask as its True positions), bounds-checked, on x's device. All are index arrays, so numpy's broadcasting
+    of them is torch's."""
+    if not isinstance(indices, (tuple, list)) or not all(isinstance(i, Tensor) for i in indices):
+        raise TypeError(f"{op}: indices must be a tuple of Tensors, got {type(indices).__name__}")
+    parts, dim = [], 0
+    for i in indices:
+        a = i.data
+        if a.dtype.kind == "b":
+            if a.shape != x.shape[dim:dim + a.ndim]:
+                raise IndexError(f"{op}: boolean mask of shape {a.shape} does not match the tensor's dims "
+                                 f"{x.shape[dim:dim + a.ndim]} at dim {dim} (tensor shape {x.shape})")
+            parts.extend(a.nonzero())
+            dim += a.ndim
+            continue
+        if a.dtype.kind not in "iu":
+            raise IndexError(f"{op}: index tensors must be integer or boolean, got dtype {a.dtype}")
+        if dim >= x.ndim:
+            raise IndexError(f"{op}: {len(indices)} index tensors for a tensor of {x.ndim} dims (shape {x.shape})")
+        if a.size:
+            _check_bounds(a, x.shape[dim], dim, x.shape, op)
+        parts.append(a.astype(np.int64))
+        dim += 1
+    return tuple([backend.to_device(p, x.device) for p in parts])
+
+
 def kron(input: Tensor, other: Tensor) -> Tensor:
     """torch.kron, the Kronecker product: for (m, n) and (p, q) matrices the (m p, n q) matrix of blocks
     input[i, j] * other, for any dims alike (the shorter shape padded with leading 1s). A broadcast product and

@@ -876,6 +876,28 @@ class Tensor:
         self._write("index_copy_", where, source)
         return self
 
+    def index_put_(self, indices: Sequence["Tensor"], values: "Tensor", accumulate: bool = False) -> "Tensor":
+        """self[indices] = values in place, indices a tuple of integer or boolean tensors (torch.index_put_);
+        accumulate: values added instead, repeated indices adding up. Recorded as the other writes."""
+        index = _ops.put_index(self, indices, "index_put_")
+        if not isinstance(values, Tensor) or values.dtype != self.dtype:
+            got = values.dtype if isinstance(values, Tensor) else type(values).__name__
+            raise TypeError(f"index_put_: values must be a {self.dtype} Tensor (this tensor's dtype, as torch), got "
+                            f"{got}")
+        if not accumulate:
+            self._write("index_put_", index, values)
+            return self
+        try:
+            target = np.broadcast_shapes(*[i.shape for i in index]) + self.shape[len(index):]
+            spread = values.broadcast_to(target)
+        except ValueError as e:
+            raise ValueError(f"index_put_: the indices and values of shape {values.shape} do not broadcast together "
+                             f"({e})") from None
+        return self._apply_in_place("index_put_", lambda t: t + _ops.IndexAdd(t.shape, index)(spread), values)
+
+    def index_put(self, indices: Sequence["Tensor"], values: "Tensor", accumulate: bool = False) -> "Tensor":
+        return self.clone().index_put_(indices, values, accumulate)
+
     def index_fill(self, dim: int, index: Any, value: Any) -> "Tensor":
         return self.clone().index_fill_(dim, index, value)
 
