@@ -868,7 +868,8 @@ class Tensor:
         """self[.., index[j], ..] = source[.., j, ..] along dim, in place (a recorded write); source has this
         tensor's dtype and shape but index's length along dim."""
         where = _ops.index_along(self, dim, index, "index_copy_")
-        want = self.data[where].shape
+        d = len(where) - 1
+        want = self.shape[:d] + where[d].shape + self.shape[d + 1:]
         if not isinstance(source, Tensor) or source.shape != want or source.dtype != self.dtype:
             got = f"{source.dtype} {source.shape}" if isinstance(source, Tensor) else type(source).__name__
             raise ValueError(f"index_copy_: source must be a {self.dtype} tensor of shape {want} (this tensor's "
