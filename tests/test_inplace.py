@@ -9,6 +9,7 @@ memory something else holds) and that a node which saved the old values refuses 
 torch is installed, compare a network of in-place modules with torch's.
 """
 import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -920,3 +921,21 @@ def test_index_put_refuses_what_torch_refuses():
     with pytest.raises(ValueError, match="index_put_: the indices and values of shape"):
         x.index_put_((tg.tensor([0, 1]), tg.tensor([0, 1, 2])), tg.tensor(1.0), accumulate=True)
     assert x.tolist() == [[0.0] * 4] * 3
+
+
+def test_a_new_tensor_from_tensors_with_grad_warns_as_torchs():
+    """tg.tensor([h1, h2]) copies the values into a new leaf: the gradient stops there, so it warns (torch warns on
+    the same conversion); detached values, numbers and tg.stack do not."""
+    h = tg.tensor(1.0, requires_grad=True)
+    with pytest.warns(UserWarning, match=r"tensor: the values of tensors that require grad .*tg.stack"):
+        t = tg.tensor([h, h * 2])
+    assert t.tolist() == [1.0, 2.0] and not t.requires_grad
+    with pytest.warns(UserWarning, match="drops their gradient"):
+        tg.Tensor((h,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tg.tensor([h.detach(), 2.0])
+        tg.tensor([1.0, 2.0])
+        with tg.no_grad():
+            tg.tensor([h * 2])
+        tg.stack([h, h * 2])

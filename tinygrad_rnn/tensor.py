@@ -14,6 +14,7 @@ import itertools
 import math
 import numbers
 import sys
+import warnings
 import weakref
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
@@ -279,6 +280,10 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer
     if backend.is_cupy_array(data) or isinstance(data, np.ndarray):
         arr = data.astype(dtype, copy=False) if dtype is not None else data
     else:
+        if isinstance(data, (list, tuple)) and True in [isinstance(v, Tensor) and v._requires_grad for v in data]:
+            warnings.warn("tensor: the values of tensors that require grad are copied into a new leaf, which drops "
+                          "their gradient (as torch warns); tg.stack(values) keeps it, .detach() them to say it is "
+                          "meant", UserWarning, stacklevel=3)
         try:
             arr = np.asarray(data, dtype=dtype)
         except ValueError as e:
