@@ -1598,7 +1598,10 @@ def getitem(x: Tensor, index: Any, op: str = "getitem", unique: bool = False) ->
     first, index = normalize_index(x, index, op)
     if first:
         x = _alias(x, GetItem(first)(x))
-    return _alias(x, GetItem(index, unique)(x))
+    out = _alias(x, GetItem(index, unique)(x))
+    if not first and out._vc is not None and out._vc is x._vc:  # (a view of x: basic indexing)
+        out._base = (x, index)  # (an in-place op on it writes through x, see Tensor._apply_in_place)
+    return out
 
 
 def _ints_first(index: list, ellipsis_dims: int) -> Tuple[tuple, tuple]:

@@ -301,7 +301,7 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer
 class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_hooks", "_vc", "__weakref__")
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_hooks", "_vc", "_base", "__weakref__")
     __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data: Any, dtype: Any = None, device: Optional[str] = None,
@@ -317,6 +317,7 @@ class Tensor:
         self.grad_fn: Optional[GradFn] = None
         self._hooks: Optional[list] = None
         self._vc: Optional[list] = None  # the version counter (see _version)
+        self._base: Optional[tuple] = None  # (base, index) for a view x[index] of basic indexing (see _view_write)
         if isinstance(data, Tensor) and self.data is data.data:  # an alias of data
             data._share_version(self)
         if requires_grad:
@@ -326,6 +327,7 @@ class Tensor:
     def _make(data: Any, grad_fn: Optional[GradFn] = None, requires_grad: bool = False) -> "Tensor":
         t = object.__new__(Tensor)
         t.data, t._requires_grad, t.grad, t.grad_fn, t._hooks, t._vc = data, requires_grad, None, grad_fn, None, None
+        t._base = None
         return t
 
     @property
@@ -493,7 +495,7 @@ class Tensor:
         _autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
 
     # ------------------------------------------------------------------ in place
-    def _write(self, op: str, index: tuple, value: Any, first: tuple = ()) -> None:
+    def _write(self, op: str, index: tuple, value: Any, first: tuple = (), shared_ok: bool = False) -> None:
         """data[first][index] = value in place (``first``: integers applied before index arrays, see
         ops._ints_first), then bump the version counter (shared with every alias), so backward can tell a
         saved tensor changed. While the graph is recorded (this tensor or the value requires grad) the tensor
@@ -512,7 +514,12 @@ class Tensor:
                 raise RuntimeError(f"{op}: the value (shape {value.shape}, a view of this tensor's memory) shares "
                                    "the memory written, which a graph cannot follow; write a clone() of it "
                                    "(x[0] = x[1].clone())")
-            self._check_recordable(op)
+            if not shared_ok and self._base is not None and self._only_viewed_by(self._base[0]):
+                # a view x[i] alone with its base: the write as an in-place op on the view, which goes through x
+                const, args = (None, (value,)) if isinstance(value, Tensor) else (value, ())
+                self._apply_in_place(op, lambda t: _ops.SetItem(op, first, index, const)(t, *args), *args)
+                return
+            self._check_recordable(op, shared_ok)
         if isinstance(value, Tensor) and value.device != self.device:
             value = value.to(self.device)
         elif hasattr(value, "shape") and not isinstance(value, Tensor):
@@ -560,14 +567,15 @@ class Tensor:
         data_refs, base_refs, base_owns = self._reference_counts()
         return data_refs > _SOLE_REFERENCES[0] or base_refs > _SOLE_REFERENCES[1] or not base_owns
 
-    def _check_recordable(self, op: str) -> None:
+    def _check_recordable(self, op: str, shared_ok: bool = False) -> None:
         """Refuse an in-place change that a recorded graph could not follow: a leaf that requires grad (torch
-        refuses it too) and memory that anything else holds (a view, detach(), an output an op saved)."""
+        refuses it too) and memory that anything else holds (a view, detach(), an output an op saved), unless
+        ``shared_ok`` (a write through the one view that shares it, see _view_write)."""
         if self.grad_fn is None and self._requires_grad:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
                                "is recorded (torch refuses it too); write it out of place (y = x + 1, "
                                "inplace=False), or under no_grad() for a parameter update")
-        if self._memory_shared():
+        if not shared_ok and self._memory_shared():
             raise RuntimeError(f"{op}: this tensor of shape {self.shape} shares its memory (a view or a base of "
                                "views, detach(), or an output saved for backward), so a graph would not see an "
                                "in-place change; write it out of place (y = x + 1, inplace=False; for x[i] += v, "
@@ -587,12 +595,16 @@ class Tensor:
         inplace=True)``; ``operands`` are fn's other inputs): fn's result is written into this tensor's memory (views
         see it), and while the graph is recorded (this tensor or an operand requires grad) the tensor becomes fn's
         node, applied to a copy of the old values: torch's values and gradients, not its memory saving. A node that
-        saved the old values sees the version move on and refuses to backpropagate, as in torch. Refused while
-        recording where _check_recordable says."""
+        saved the old values sees the version move on and refuses to backpropagate, as in torch. A view x[i] (basic
+        indexing) alone with its base goes through the base: x records x[i] = fn(x[i]) (torch's CopySlices) and the
+        view reads the written x. Otherwise refused while recording where _check_recordable says."""
         recording = _mode.grad_enabled and (self._requires_grad or True in [
             isinstance(o, Tensor) and o._requires_grad for o in operands])
+        base = self._base[0] if recording and self._base is not None else None
         if recording:
-            self._check_recordable(op)
+            if base is None or not self._only_viewed_by(base):
+                base = None
+                self._check_recordable(op)
             out = fn(Tensor._make(self.data.copy(), self.grad_fn, self._requires_grad))
         else:
             out = fn(self)
@@ -605,14 +617,29 @@ class Tensor:
         self._check_writable(op)
         if recording and out.dtype != self.dtype:  # (float64 into float32: the cast is in the graph too)
             out = out.astype(self.dtype)
+        if base is not None:  # a view x[index] whose base is alive: written as x[index] = out (torch's CopySlices)
+            index = self._base[1]
+            base._write(op, index, out, shared_ok=True)
+            self._become(_ops.GetItem(index)(base))  # (the view's node reads the written base)
+            return self
         self.data[...] = out.data
         self._bump_version()
         if recording:
             self._become(out)
         return self
 
+    def _only_viewed_by(self, base: "Tensor") -> bool:
+        """Whether this view's memory is held by nothing but itself and its base Tensor (no other view, alias or
+        saved output): an in-place op on it may then go through the base, whose graph sees it."""
+        data_refs, base_refs, base_owns = self._reference_counts()
+        return (self.data.base is base.data and base_owns and data_refs <= _SOLE_REFERENCES[0]
+                and base_refs <= _SOLE_REFERENCES[1] + 1)
+
     def __setitem__(self, index: Any, value: Any) -> None:
         first, index = _ops.normalize_index(self, index, "setitem")
+        if isinstance(value, Tensor) and value._base is not None and value._base[0] is self and not first \
+                and _ops._is_basic(index) and value._base[1] == index and value.data.base is self.data:
+            return  # x[i] += v: the in-place op on the view x[i] has written x already (x[i] = x[i] too)
         self._write("setitem", index, value, first)
 
     def zero_(self) -> "Tensor":
