@@ -1008,3 +1008,20 @@ def test_writes_into_a_view_go_through_its_base():
         results.append((buf.detach().numpy(), v0.grad.numpy(), s0.grad.numpy()))
     for g, e in zip(*results):
         np.testing.assert_allclose(g, e, rtol=1e-12)
+
+
+def test_a_view_outside_its_bases_graph_is_refused_in_place():
+    """A view made under no_grad of a base that requires grad, and a view given requires_grad_(): writing through
+    the base would silently drop the base's gradient there (torch refuses both)."""
+    a, w = tg.tensor([1., 2., 3.], requires_grad=True), tg.tensor(10., requires_grad=True)
+    y = a * 2
+    with tg.no_grad():
+        v = y[1:]
+    with pytest.raises(RuntimeError):
+        v += w
+    buf = tg.zeros(3)
+    u = buf[1:].requires_grad_()
+    with pytest.raises(RuntimeError):
+        u.mul_(w)
+    with pytest.raises(RuntimeError):
+        u[0] = w

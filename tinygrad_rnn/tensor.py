@@ -630,7 +630,10 @@ class Tensor:
 
     def _only_viewed_by(self, base: "Tensor") -> bool:
         """Whether this view's memory is held by nothing but itself and its base Tensor (no other view, alias or
-        saved output): an in-place op on it may then go through the base, whose graph sees it."""
+        saved output): an in-place op on it may then go through the base, whose graph sees it. Not a view that left
+        the base's graph (made under no_grad, or a leaf given requires_grad_()): torch refuses those too."""
+        if self._requires_grad != base._requires_grad or (self._requires_grad and self.grad_fn is None):
+            return False
         data_refs, base_refs, base_owns = self._reference_counts()
         return (self.data.base is base.data and base_owns and data_refs <= _SOLE_REFERENCES[0]
                 and base_refs <= _SOLE_REFERENCES[1] + 1)
