@@ -1025,3 +1025,19 @@ def test_a_view_outside_its_bases_graph_is_refused_in_place():
         u.mul_(w)
     with pytest.raises(RuntimeError):
         u[0] = w
+
+
+@pytest.mark.parametrize("change", [lambda v: v.mul_(3.0), lambda v: v.__setitem__(0, 5.0), lambda v: v.fill_(1.0),
+                                    lambda v: v.__iadd__(tg.tensor(10.0, requires_grad=True))])
+def test_a_view_made_under_no_grad_is_not_changed_with_grad_on(change):
+    """Its base's graph would not see the change (a constant operand made it unrecorded, silently: a.grad lost the
+    factor); torch raises too. Under no_grad the change goes through, as torch's."""
+    a = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = a * 2
+    with tg.no_grad():
+        v = y[1:]
+    with pytest.raises(RuntimeError, match=r"this view \(shape \(2,\)\) was made under no_grad"):
+        change(v)
+    assert y.tolist() == [2.0, 4.0, 6.0]
+    with tg.no_grad():
+        change(v)

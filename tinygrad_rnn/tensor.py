@@ -509,6 +509,8 @@ class Tensor:
                             "gradient a list cannot carry; join them into one tensor first (tg.stack(values))")
         recording = _mode.grad_enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
         recording = recording and self.dtype.kind == "f"  # (an integer tensor takes the value unrecorded, as torch's)
+        if _mode.grad_enabled and self._base is not None:
+            self._check_view_in_graph(op)
         if recording:
             if isinstance(value, Tensor) and _owner(value.data) is _owner(self.data):  # (x[0] = x[1])
                 raise RuntimeError(f"{op}: the value (shape {value.shape}, a view of this tensor's memory) shares "
@@ -600,6 +602,8 @@ class Tensor:
         view reads the written x. Otherwise refused while recording where _check_recordable says."""
         recording = _mode.grad_enabled and (self._requires_grad or True in [
             isinstance(o, Tensor) and o._requires_grad for o in operands])
+        if _mode.grad_enabled and self._base is not None:
+            self._check_view_in_graph(op)
         base = self._base[0] if recording and self._base is not None else None
         if recording:
             if base is None or not self._only_viewed_by(base):
@@ -627,6 +631,15 @@ class Tensor:
         if recording:
             self._become(out)
         return self
+
+    def _check_view_in_graph(self, op: str) -> None:
+        """Refuse changing, with grad on, a view made under no_grad of a tensor that requires grad: the base's graph
+        would not see the change, whatever the operands (torch refuses it too)."""
+        if not self._requires_grad and self._base[0]._requires_grad:
+            raise RuntimeError(f"{op}: this view (shape {self.shape}) was made under no_grad from a tensor that "
+                               "requires grad, so the tensor's graph would not see an in-place change to it with "
+                               "grad on (torch refuses it too); change it under no_grad(), or make the view with "
+                               "grad on")
 
     def _only_viewed_by(self, base: "Tensor") -> bool:
         """Whether this view's memory is held by nothing but itself and its base Tensor (no other view, alias or
