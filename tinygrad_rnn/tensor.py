@@ -317,7 +317,7 @@ class Tensor:
         self.grad_fn: Optional[GradFn] = None
         self._hooks: Optional[list] = None
         self._vc: Optional[list] = None  # the version counter (see _version)
-        self._base: Optional[tuple] = None  # (base, index) for a view x[index] of basic indexing (see _view_write)
+        self._base: Optional[tuple] = None  # (base, index) for a view x[index] of basic indexing (see _apply_in_place)
         if isinstance(data, Tensor) and self.data is data.data:  # an alias of data
             data._share_version(self)
         if requires_grad:
@@ -572,7 +572,7 @@ class Tensor:
     def _check_recordable(self, op: str, shared_ok: bool = False) -> None:
         """Refuse an in-place change that a recorded graph could not follow: a leaf that requires grad (torch
         refuses it too) and memory that anything else holds (a view, detach(), an output an op saved), unless
-        ``shared_ok`` (a write through the one view that shares it, see _view_write)."""
+        ``shared_ok`` (a write through the one view that shares it, see _apply_in_place)."""
         if self.grad_fn is None and self._requires_grad:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
                                "is recorded (torch refuses it too); write it out of place (y = x + 1, "
