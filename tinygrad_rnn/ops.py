@@ -2912,18 +2912,14 @@ def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: Any = 1) -
             or source.shape[d] != idx.size:
         raise ValueError(f"{op}: source must have the input's shape {x.shape} but index's length {idx.size} along "
                          f"dim {d}, got shape {source.shape}")
-    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):
-        bad = int(idx.min() if idx.min() < 0 else idx.max())
-        raise IndexError(f"{op}: index {bad} is out of range for dim {d} of size {x.shape[d]} (input shape "
-                         f"{x.shape})")
-    added = IndexAdd(x.shape, _along(d, backend.to_device(idx, x.device)))(source if alpha == 1 else source * alpha)
+    added = IndexAdd(x.shape, index_along(x, d, idx, op))(source if alpha == 1 else source * alpha)
     return x + added
 
 
 def index_along(x: Tensor, dim: int, index: Any, op: str, unique: bool = False) -> tuple:
-    """The index that picks the slices index[j] along dim (index 0-d or 1-d, integers in 0..x.shape[dim]-1, as
-    index_add's), for index_fill_ and index_copy_'s writes; ``unique``: each slice once (a filled value's gradient
-    counts a repeated index once, as torch's)."""
+    """The index that picks the slices index[j] along dim (index 0-d or 1-d, integers in 0..x.shape[dim]-1),
+    bounds-checked and on x's device: for index_add, index_fill_ and index_copy_; ``unique``: each slice once (a
+    filled value's gradient counts a repeated index once, as torch's)."""
     if x.ndim == 0:
         raise ValueError(f"{op}: a 0-d tensor has no dim to index; reshape it to (1,) first")
     d = _one_dim(dim, x.ndim, op)

@@ -509,8 +509,7 @@ class Tensor:
                             "gradient a list cannot carry; join them into one tensor first (tg.stack(values))")
         recording = _mode.grad_enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
         recording = recording and self.dtype.kind == "f"  # (an integer tensor takes the value unrecorded, as torch's)
-        if _mode.grad_enabled and self._base is not None:
-            self._check_view_in_graph(op)
+        self._check_view_in_graph(op)
         if recording:
             if isinstance(value, Tensor) and _owner(value.data) is _owner(self.data):  # (x[0] = x[1])
                 raise RuntimeError(f"{op}: the value (shape {value.shape}, a view of this tensor's memory) shares "
@@ -561,13 +560,14 @@ class Tensor:
         base = getattr(data, "base", None)
         return sys.getrefcount(data), 0 if base is None else sys.getrefcount(base), getattr(base, "base", None) is None
 
-    def _memory_shared(self) -> bool:
-        """Whether anything but this tensor holds its memory: another reference to its array (a view's base, an
-        alias, a saved output) or, for a view, to the array it views (numpy points every view at the owning array,
-        so any other view of the memory counts). By reference counts, against those measured at import for a view
-        alone with its memory (how many references the interpreter itself holds varies between versions)."""
+    def _memory_shared(self, base_holders: int = 0) -> bool:
+        """Whether anything but this tensor (and ``base_holders`` more references to the array it views, its base
+        Tensor's, see _only_viewed_by) holds its memory: another reference to its array (a view's base, an alias, a
+        saved output) or, for a view, to the array it views (numpy points every view at the owning array, so any
+        other view of the memory counts). By reference counts, against those measured at import for a view alone
+        with its memory (how many references the interpreter itself holds varies between versions)."""
         data_refs, base_refs, base_owns = self._reference_counts()
-        return data_refs > _SOLE_REFERENCES[0] or base_refs > _SOLE_REFERENCES[1] or not base_owns
+        return data_refs > _SOLE_REFERENCES[0] or base_refs > _SOLE_REFERENCES[1] + base_holders or not base_owns
 
     def _check_recordable(self, op: str, shared_ok: bool = False) -> None:
         """Refuse an in-place change that a recorded graph could not follow: a leaf that requires grad (torch
@@ -602,8 +602,7 @@ class Tensor:
         view reads the written x. Otherwise refused while recording where _check_recordable says."""
         recording = _mode.grad_enabled and (self._requires_grad or True in [
             isinstance(o, Tensor) and o._requires_grad for o in operands])
-        if _mode.grad_enabled and self._base is not None:
-            self._check_view_in_graph(op)
+        self._check_view_in_graph(op)
         base = self._base[0] if recording and self._base is not None else None
         if recording:
             if base is None or not self._only_viewed_by(base):
@@ -635,7 +634,7 @@ class Tensor:
     def _check_view_in_graph(self, op: str) -> None:
         """Refuse changing, with grad on, a view made under no_grad of a tensor that requires grad: the base's graph
         would not see the change, whatever the operands (torch refuses it too)."""
-        if not self._requires_grad and self._base[0]._requires_grad:
+        if _mode.grad_enabled and self._base is not None and not self._requires_grad and self._base[0]._requires_grad:
             raise RuntimeError(f"{op}: this view (shape {self.shape}) was made under no_grad from a tensor that "
                                "requires grad, so the tensor's graph would not see an in-place change to it with "
                                "grad on (torch refuses it too); change it under no_grad(), or make the view with "
@@ -647,9 +646,7 @@ class Tensor:
         the base's graph (made under no_grad, or a leaf given requires_grad_()): torch refuses those too."""
         if self._requires_grad != base._requires_grad or (self._requires_grad and self.grad_fn is None):
             return False
-        data_refs, base_refs, base_owns = self._reference_counts()
-        return (self.data.base is base.data and base_owns and data_refs <= _SOLE_REFERENCES[0]
-                and base_refs <= _SOLE_REFERENCES[1] + 1)
+        return self.data.base is base.data and not self._memory_shared(base_holders=1)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         first, index = _ops.normalize_index(self, index, "setitem")
@@ -664,10 +661,7 @@ class Tensor:
 
     def fill_(self, value: Any) -> "Tensor":
         """Every element set to value, a number or a 0-d tensor (torch's rule; copy_ writes a tensor's values)."""
-        if isinstance(value, Tensor) and value.ndim:
-            raise ValueError(f"fill_: the value must be a number or a 0-d tensor, got a tensor of shape {value.shape} "
-                             "(copy_ writes a tensor's values)")
-        self._write("fill_", (Ellipsis,), value)
+        self._write("fill_", (Ellipsis,), _fill_value("fill_", value))
         return self
 
     def copy_(self, src: Any) -> "Tensor":
@@ -906,10 +900,8 @@ class Tensor:
 
     def index_fill_(self, dim: int, index: Any, value: Any) -> "Tensor":
         """The slices index[j] along dim set to value, a number or a 0-d tensor, in place (a recorded write)."""
-        if isinstance(value, Tensor) and value.ndim:
-            raise ValueError(f"index_fill_: the value must be a number or a 0-d tensor, got a tensor of shape "
-                             f"{value.shape}")
-        self._write("index_fill_", _ops.index_along(self, dim, index, "index_fill_", unique=True), value)
+        self._write("index_fill_", _ops.index_along(self, dim, index, "index_fill_", unique=True),
+                    _fill_value("index_fill_", value))
         return self
 
     def index_copy_(self, dim: int, index: Any, source: "Tensor") -> "Tensor":
@@ -1563,6 +1555,14 @@ class Tensor:
         if self.ndim < 1:
             raise ValueError(f"flipud: expects a tensor with at least 1 dim, got shape {self.shape}")
         return self.flip(0)
+
+
+def _fill_value(op: str, value: Any) -> Any:
+    """A fill value as torch takes one: a number or a 0-d tensor (copy_ writes a tensor's values)."""
+    if isinstance(value, Tensor) and value.ndim:
+        raise ValueError(f"{op}: the value must be a number or a 0-d tensor, got a tensor of shape {value.shape} "
+                         "(copy_ writes a tensor's values)")
+    return value
 
 
 def _owner(a: Any) -> Any:
