@@ -4,7 +4,8 @@
 # CUDA GPU (it stops at once, exit status 2, without them); torch with CUDA adds the cuDNN reference
 # to the benchmark. From the repository root:
 #   bash benchmarks/gpu_check.sh            (at most ~7 minutes: the limits below add up to 415 s)
-# Limits (seconds): T_TESTS, T_BENCH, T_LONG, T_EXAMPLE; TEST_ARGS adds pytest arguments.
+# Limits (seconds): T_TESTS, T_BENCH, T_LONG, T_EXAMPLE (0 skips that part); TEST_ARGS adds pytest arguments,
+# XDIST_N sets pytest-xdist's worker count (8).
 # Exit status: 0 when every part passed, 1 when one failed or ran out of time.
 cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-runs/gpu_check}
@@ -39,6 +40,7 @@ fi
 
 step() {  # step NAME LIMIT LOG COMMAND...: run with a time limit, log to $OUT/LOG, note a failure
     local name=$1 limit=$2 log=$3; shift 3
+    [ "$limit" = 0 ] && { echo "== $name: skipped"; return; }
     echo "== $name ($SECONDS s)"
     timeout "$limit" "$@" > "$OUT/$log" 2>&1
     local rc=$?
@@ -47,7 +49,7 @@ step() {  # step NAME LIMIT LOG COMMAND...: run with a time limit, log to $OUT/L
 }
 
 # pytest-xdist spreads the cases over the CPU cores when it is installed
-XDIST=$(python3 -c "import xdist" 2>/dev/null && echo "-n 8")
+XDIST=$(python3 -c "import xdist" 2>/dev/null && echo "-n ${XDIST_N:-8}")
 step "cuda tests" "${T_TESTS:-200}" cuda_tests.log python3 -m pytest -m cuda -rs -q -p no:cacheprovider $XDIST ${TEST_ARGS:-}
 tail -c 4000 "$OUT/cuda_tests.log"
 step "benchmark" "${T_BENCH:-100}" bench.log \

@@ -1,6 +1,7 @@
 """Gradient checkpointing (tg.utils.checkpoint): the gradients equal those without it, for every input and
 parameter, however the segments are cut; random draws repeat in the second run; memory during backward holds
 one segment's graph, not all of them; misuse is refused by name."""
+import threading
 import tracemalloc
 
 import numpy as np
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
-from tinygrad_rnn import nn
+from tinygrad_rnn import backend, nn
 from tinygrad_rnn.utils.checkpoint import checkpoint, checkpoint_sequential
 
 
@@ -106,11 +107,11 @@ def test_outputs_computed_from_one_another_and_parameter_hooks():
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
-def test_dropout_draws_the_same_masks_in_the_second_run():
+def test_dropout_draws_the_same_masks_in_the_second_run(device):
     """With the generators put back for the second run, dropout's masks repeat (the gradient is that of the
     forward that ran), and the draws after backward are those without checkpointing."""
-    lin = nn.Linear(6, 6, dtype=tg.float64)
-    x = tg.randn(5, 6, dtype=tg.float64, requires_grad=True)
+    lin = nn.Linear(6, 6, dtype=tg.float64, device=device)
+    x = tg.randn(5, 6, dtype=tg.float64, device=device, requires_grad=True)
 
     def block(v):
         return F.dropout(lin(v).tanh(), 0.5, training=True)
@@ -120,7 +121,7 @@ def test_dropout_draws_the_same_masks_in_the_second_run():
         tg.manual_seed(7)
         out = checkpoint(block, x) if use else block(x)
         out.sum().backward()
-        results.append((out.numpy(), lin.weight.grad.numpy(), x.grad.numpy(), tg.rand(3).numpy()))
+        results.append((out.numpy(), lin.weight.grad.numpy(), x.grad.numpy(), tg.rand(3, device=device).numpy()))
         lin.weight.grad = lin.bias.grad = x.grad = None
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
@@ -128,6 +129,31 @@ def test_dropout_draws_the_same_masks_in_the_second_run():
     out = checkpoint(block, x, preserve_rng_state=False)  # (new masks in the second run: a different gradient)
     out.sum().backward()
     assert not np.array_equal(x.grad.numpy(), results[0][2])
+
+
+def test_a_generator_holding_a_lock_is_copied_with_a_lock_of_its_own(monkeypatch):
+    """CuPy's generator keeps a threading.Lock beside its state (a device array); deepcopy refuses a lock, so
+    checkpoint could not save the GPU's generator. A stand-in of that shape on the CPU: the saved state and the
+    state put back are copies (the live generator's draws do not move them), each with a new lock."""
+    class Bits:
+        def __init__(self):
+            self.lock, self.state = threading.Lock(), np.arange(3.0)
+
+    class Generator:
+        def __init__(self):
+            self.bit_generator = Bits()
+
+    live = Generator()
+    monkeypatch.setitem(backend._rngs, "cpu", live)
+    saved = backend.get_rng_state(["cpu"])["cpu"]
+    live.bit_generator.state += 1
+    assert saved.bit_generator.lock is not live.bit_generator.lock
+    np.testing.assert_array_equal(saved.bit_generator.state, [0.0, 1.0, 2.0])
+    backend.set_rng_state({"cpu": saved})
+    put_back = backend.rng("cpu")
+    assert put_back is not saved and put_back.bit_generator.lock is not saved.bit_generator.lock
+    put_back.bit_generator.state += 5
+    np.testing.assert_array_equal(saved.bit_generator.state, [0.0, 1.0, 2.0])
 
 
 def test_memory_holds_one_segment_of_the_unrolled_graph():

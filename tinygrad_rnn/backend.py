@@ -7,6 +7,7 @@ need a module-level function (``xp.exp``, ``xp.zeros``).
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any, Iterable, Optional, Tuple
 
 import numpy as np
@@ -153,7 +154,7 @@ def get_rng_state(devices: Iterable[str] = ("cpu",)) -> dict:
     state = {}
     for device in devices:
         try:
-            state[device] = copy.deepcopy(rng(device))
+            state[device] = _copy_rng(rng(device))
         except TypeError as e:  # (a generator that cannot be copied)
             raise TypeError(f"get_rng_state: the {device} random generator cannot be copied ({e})") from None
     return state
@@ -161,7 +162,14 @@ def get_rng_state(devices: Iterable[str] = ("cpu",)) -> dict:
 
 def set_rng_state(state: dict) -> None:
     """Put back the generators of a get_rng_state (copies of them: the state can be set again)."""
-    _rngs.update(copy.deepcopy(state))
+    _rngs.update({device: _copy_rng(gen) for device, gen in state.items()})
+
+
+def _copy_rng(gen: Any) -> Any:
+    """A deep copy of a generator. CuPy's bit generator holds a threading.Lock, which cannot be copied (its state
+    is a device array, which can): the copy gets a lock of its own."""
+    lock = getattr(getattr(gen, "bit_generator", None), "lock", None)
+    return copy.deepcopy(gen, {} if lock is None else {id(lock): threading.Lock()})
 
 
 def scatter_add(out: Any, index: tuple, values: Any) -> None:

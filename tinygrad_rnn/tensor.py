@@ -533,7 +533,8 @@ class Tensor:
             if not in_place:
                 self.data[...] = out.data
         else:
-            _ops.SetItem(op, first, index, in_place=True).forward(self.data, getattr(value, "data", value))
+            data = value.data if isinstance(value, Tensor) else value  # (a CuPy array's .data is its pointer)
+            _ops.SetItem(op, first, index, in_place=True).forward(self.data, data)
         self._bump_version()
         if recording:
             self._become(out)
