@@ -6,6 +6,8 @@ eval mode against the running statistics, gradients and second derivatives again
 over hypothesis shapes ((N, C) and (N, C, L)). Torch-gated tests run our module and torch's side by side over
 several steps, both modes and every option, and move state dicts both ways.
 """
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -189,7 +191,11 @@ def test_module_matches_torch_over_training_steps_and_eval(dtype, options):
     torch = pytest.importorskip("torch")
     rng, tol = np.random.default_rng(2), {"float64": 1e-10, "float32": 2e-5}[dtype]
     ours = nn.BatchNorm1d(4, dtype=getattr(tg, dtype), **options)
-    theirs = torch.nn.BatchNorm1d(4, dtype=getattr(torch, dtype), **options)
+    if "bias" in options and "bias" not in inspect.signature(torch.nn.BatchNorm1d).parameters:  # (torch 2.11)
+        theirs = torch.nn.BatchNorm1d(4, dtype=getattr(torch, dtype))
+        theirs.register_parameter("bias", None)  # (what bias=False makes: a weight and no bias)
+    else:
+        theirs = torch.nn.BatchNorm1d(4, dtype=getattr(torch, dtype), **options)
     if ours.weight is not None:
         with tg.no_grad():
             ours.weight.copy_(rng.uniform(0.5, 1.5, 4))
