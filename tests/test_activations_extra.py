@@ -302,6 +302,25 @@ def test_float32_far_values_raise_no_numpy_warnings():
         F.softshrink(x, float("nan"))
 
 
+@pytest.mark.parametrize("name, kwargs", [("gelu", {}), ("gelu", {"approximate": "tanh"}), ("silu", {}),
+                                          ("mish", {})])
+def test_float16_composites_compute_in_float32_and_round_once(device, name, kwargs):
+    """Composed of several ops, these run in float32 on float16 input and round once, as torch's half kernels: in
+    float16, gelu's x^3 (|x| >= ~40) and silu's g x overflowed, and the gradient came out nan (inf * 0). Values and
+    gradients are float16 and equal the float32 computation rounded to float16 (torch's numbers)."""
+    v = np.array([-6e4, -1e4, -40.0, -1.0, -0.3, 0.0, 0.7, 1.0, 40.0, 1e4, 6e4], np.float16)
+    w = np.linspace(0.5, 1.5, v.size).astype(np.float16)  # (w x overflows float16 at 6e4)
+    fn = getattr(F, name)
+    x, x32 = (tg.tensor(v.astype(dt), device=device, requires_grad=True) for dt in (np.float16, np.float32))
+    y, y32 = fn(x, **kwargs), fn(x32, **kwargs)
+    with np.errstate(over="ignore"):  # (the loss's value overflows; its gradient does not)
+        (y * tg.tensor(w, device=device)).sum().backward()
+    (y32 * tg.tensor(w.astype(np.float32), device=device)).sum().backward()
+    assert y.dtype == x.grad.dtype == tg.float16
+    np.testing.assert_array_equal(y.numpy(), y32.numpy().astype(np.float16))
+    np.testing.assert_array_equal(x.grad.numpy(), x32.grad.numpy().astype(np.float16))
+
+
 def test_errors_name_the_op_and_what_was_expected():
     x = tg.randn(2, 3)
     with pytest.raises(TypeError, match=r"softplus: beta must be a real number, got 'a' \(str\)"):

@@ -56,6 +56,13 @@ def _activation(op: str, input: Tensor, inplace: bool, fn: Callable[[Tensor], Te
     return input._apply_in_place(op, fn) if inplace else fn(input)
 
 
+def _in_float32(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """fn composed of several ops, run in float32 on a float16 input and rounded back once, as torch's half
+    kernels compute (their intermediates are float32): in float16, gelu's x^3 or silu's g x overflow at |x| ~ 1e4
+    and the gradient became inf * 0 = nan."""
+    return lambda x: fn(x.float()).astype(np.float16) if x.dtype == np.float16 else fn(x)
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
     return _activation("relu", input, inplace, Tensor.relu)
@@ -120,7 +127,7 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (swish)."""
-    return _activation("silu", input, inplace, lambda x: x * x.sigmoid())
+    return _activation("silu", input, inplace, _in_float32(lambda x: x * x.sigmoid()))
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -168,10 +175,12 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     _check_tensor("gelu", "input", input)
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    x = input._floating()
-    if approximate == "tanh":
-        return x * 0.5 * (1 + ((x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)).tanh())
-    return x * 0.5 * (1 + (x * (1 / math.sqrt(2))).erf())
+
+    def fn(x: Tensor) -> Tensor:
+        if approximate == "tanh":
+            return x * 0.5 * (1 + ((x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)).tanh())
+        return x * 0.5 * (1 + (x * (1 / math.sqrt(2))).erf())
+    return _in_float32(fn)(input._floating())
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -200,7 +209,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x)); derivative tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2)."""
-    return _activation("mish", input, inplace, lambda x: x._floating() * _softplus(x).tanh())
+    return _activation("mish", input, inplace, _in_float32(lambda x: x._floating() * _softplus(x).tanh()))
 
 
 def softsign(input: Tensor) -> Tensor:
