@@ -969,6 +969,9 @@ def test_pow_gradients_at_zero_match_the_limits():
     p = tg.tensor([2.0, 3.0], dtype=tg.float64, requires_grad=True)
     (tg.tensor([0.0, 2.0], dtype=tg.float64) ** p).sum().backward()
     np.testing.assert_allclose(p.grad.numpy(), [0.0, 8.0 * np.log(2.0)])  # d/dp 0^p = 0 for p > 0
+    p = tg.tensor([-2.0, -0.5, 0.0, 0.5], dtype=tg.float64, requires_grad=True)  # as torch: 0^p log 0 = -inf for
+    (0.0 ** p).sum().backward()  # p < 0 (0^p = inf), and 0 for p >= 0
+    np.testing.assert_array_equal(p.grad.numpy(), [-np.inf, -np.inf, 0.0, 0.0])
     a = tg.tensor([-2.0, 3.0], requires_grad=True)
     with tg.detect_anomaly():  # the exponent needs no gradient, so log(-2) is never taken
         (a ** tg.tensor([2.0, 2.0])).sum().backward()

@@ -326,9 +326,9 @@ class Pow(Function):
         ga = gb = None
         if need_a:  # b a^(b-1), taken as 0 at a = b = 0 (a^0 is constant there too, not 0 * inf)
             ga = unbroadcast(where((a.data != 0) | (b.data != 0), g * b * a ** (b - 1), 0.0), a.shape)
-        if need_b:  # a^b log a, taken as 0 where a == 0 (the limit for b > 0)
-            safe_a = where(a.data != 0, a, 1.0)
-            gb = unbroadcast(where(a.data != 0, g * self.output * safe_a.log(), 0.0), b.shape)
+        if need_b:  # a^b log a, taken as 0 where a == 0 <= b (the limit for b > 0; torch's); -inf where a == 0 > b
+            zero = (a.data == 0) & (b.data >= 0)
+            gb = unbroadcast(where(zero, 0.0, g * self.output * where(zero, 1.0, a).log()), b.shape)
         return ga, gb
 
 
