@@ -56,6 +56,69 @@ def test_mv_addmv_property(device, n, m, data):
              [inp, mat, vec], device)
 
 
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv"])
+@with_fixtures
+@given(st.data())
+def test_addcmul_addcdiv_property(device, name, data):
+    """input + value tensor1 * tensor2 (or / tensor2), the three broadcasting; tensor2 kept off 0 for addcdiv."""
+    sa, sb = data.draw(broadcast_pair())
+    sc = data.draw(st.sampled_from([(), sa, sb]))
+    a, b = data.draw(arrays(sa)), data.draw(arrays(sb))
+    c = data.draw(nonzero(sc) if name == "addcdiv" else arrays(sc))
+    value = data.draw(st.sampled_from([1, -0.5, 2]))
+    ref = (lambda x, y, z: x + value * y * z) if name == "addcmul" else (lambda x, y, z: x + value * y / z)
+    check_op(lambda x, y, z: getattr(tg, name)(x, y, z, value=value), ref, [a, b, c], device)
+    check_op(lambda x, y, z: getattr(x, name)(y, z, value=value), ref, [a, b, c], device)
+
+
+@st.composite
+def _unfold_case(draw):
+    """(shape, dim, size, step) with a window that fits (size 0 included), on 0-d tensors too."""
+    shape = draw(shapes(0, 3, min_side=0, max_side=5))
+    dim = draw(st.integers(-max(len(shape), 1), max(len(shape), 1) - 1))
+    n = shape[dim] if shape else 1
+    return shape, dim, draw(st.integers(0, n)), draw(st.integers(1, 3))
+
+
+def _np_unfold(a, dim, size, step):
+    if a.ndim == 0:
+        return a.reshape(1)[:size]
+    d = dim % a.ndim
+    starts = range(0, a.shape[d] - size + 1, step)
+    windows = [np.moveaxis(np.take(a, range(s, s + size), axis=d), d, -1) for s in starts]
+    return np.stack(windows, axis=d) if windows else np.zeros(a.shape[:d] + (0,) + a.shape[d + 1:] + (size,))
+
+
+@with_fixtures
+@given(_unfold_case(), st.data())
+def test_unfold_property(device, case, data):
+    """x.unfold(dim, size, step): the windows along dim, each a new last dim; overlapping windows add up in the
+    gradient (step < size)."""
+    shape, dim, size, step = case
+    check_op(lambda x: x.unfold(dim, size, step), lambda a: _np_unfold(a, dim, size, step), [data.draw(arrays(shape))],
+             device)
+
+
+@needs_torch
+def test_unfold_addcmul_addcdiv_match_torch():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 7, 2))
+    for args in ((1, 3, 2), (1, 7, 1), (0, 1, 2), (-1, 2, 1), (1, 0, 3)):
+        ours, theirs = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        y, ty = ours.unfold(*args), theirs.unfold(*args)
+        assert y.shape == tuple(ty.shape)
+        w = rng.standard_normal(y.shape)
+        (y * tg.tensor(w)).sum().backward()
+        (ty * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(y.numpy(), ty.detach().numpy())
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy())
+    a, b, c = rng.standard_normal(3), rng.standard_normal((2, 3)), rng.uniform(1, 2, (2, 1))
+    for name in ("addcmul", "addcdiv"):
+        ours = getattr(tg, name)(tg.tensor(a), tg.tensor(b), tg.tensor(c), value=0.3)
+        theirs = getattr(torch, name)(torch.tensor(a), torch.tensor(b), torch.tensor(c), value=0.3)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-15, atol=1e-15)
+
+
 @with_fixtures
 @given(st.data())
 def test_inner_vdot_property(device, data):
@@ -465,6 +528,16 @@ ERRORS = [
     (lambda: tg.cartesian_prod(tg.ones(2, 2)), ValueError, r"cartesian_prod: expects 1-D tensors, got shape"),
     (lambda: tg.tril_indices(-1, 2), ValueError, r"tril_indices: row and col must be non-negative"),
     (lambda: tg.triu_indices(2, 2, dtype=tg.float32), TypeError, r"triu_indices: dtype must be an integer one"),
+    (lambda: tg.addcmul(tg.ones(2), tg.ones(3), tg.ones(2)), ValueError, r"addcmul: .*\(2,\).*\(3,\)"),
+    (lambda: tg.addcmul(tg.ones(2), [1.0, 2.0], tg.ones(2)), TypeError, r"addcmul: tensor1 must be a Tensor"),
+    (lambda: tg.addcmul(_int_tensor([1]), _int_tensor([1]), _int_tensor([1]), value=0.5), TypeError,
+     r"addcmul: value must be a number \(an integer for integer tensors\), got 0.5"),
+    (lambda: tg.addcdiv(tg.ones(2), _int_tensor([1]), _int_tensor([1])), TypeError,
+     r"addcdiv: tensor1 is int64; integer division is not supported"),
+    (lambda: tg.ones(2, 3).unfold(1, 4, 1), ValueError, r"unfold: windows of size 4 \(at most 3, the length of dim 1 "
+                                                         r"of shape \(2, 3\)\) and step 1"),
+    (lambda: tg.ones(3).unfold(0, 2, 0), ValueError, r"unfold: .* and step 0 \(at least 1\) expected"),
+    (lambda: tg.ones(3).unfold(1, 1, 1), IndexError, r"unfold"),
 ]
 
 

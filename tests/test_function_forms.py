@@ -171,7 +171,7 @@ def _cases():
     add("divide", lambda T: ((T(J), T(I + 5)), {"rounding_mode": "trunc"}), "trunc")
     add("true_divide", lambda T: ((T(J), T(I + 5)), {}), "int")
     add("subtract", lambda T: ((T(X), T(P)), {"alpha": -1.5}), "alpha")
-    for name in ("negative", "absolute", "fix", "flipud", "fliplr"):
+    for name in ("negative", "absolute", "fix", "flipud", "fliplr", "ravel"):
         add(name, lambda T: ((T(M3 * 2.5),), {}))
     add("fix", lambda T: ((T(I),), {}), "int")
     add("swapdims", lambda T: ((T(M3), 0, -1), {}))
@@ -189,6 +189,8 @@ def _cases():
     add("addmv", lambda T: ((T(U[1, :2]), T(X), T(P[0])), {"beta": 0.5, "alpha": -2.0}))
     add("addmv", lambda T: ((T(U[1, :1]), T(X), T(P[0])), {}), "broadcast")
     add("ger", lambda T: ((T(X[0]), T(P[1])), {}))
+    add("addcmul", lambda T: ((T(X[0]), T(P), T(U[:, :1])), {"value": -0.5}))
+    add("addcdiv", lambda T: ((T(X), T(U[0]), T(P)), {"value": 2}))
     add("inner", lambda T: ((T(M3), T(X.T[:, :1] * np.ones(4))), {}))
     add("inner", lambda T: ((T(X[0, 0]), T(P)), {}), "0d")
     add("vdot", lambda T: ((T(X[0]), T(P[1])), {}))

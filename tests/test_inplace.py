@@ -233,7 +233,20 @@ UNARY_METHODS = {  # name: (x.name_(), numpy reference); x drawn in [0.5, 2]
     "sqrt_": (lambda t: t.sqrt_(), np.sqrt),
     "abs_": (lambda t: t.neg_().abs_(), np.abs),
     "neg_": (lambda t: t.neg_(), np.negative),
+    "sin_": (lambda t: t.sin_(), np.sin),
+    "cos_": (lambda t: t.cos_(), np.cos),
+    "reciprocal_": (lambda t: t.reciprocal_(), np.reciprocal),
+    "rsqrt_": (lambda t: t.rsqrt_(), lambda a: 1 / np.sqrt(a)),
+    "square_": (lambda t: t.square_(), np.square),
+    "nan_to_num_": (lambda t: t.nan_to_num_(), np.nan_to_num),
 }
+TENSOR_OPERANDS = {  # in-place methods whose operands must be tensors: (the call on (tensor, operand), reference)
+    "lerp_": (lambda t, o: t.lerp_(o, 0.25), lambda a, b: a + 0.25 * (b - a)),
+    "addcmul_": (lambda t, o: t.addcmul_(o, o + 1, value=-0.5), lambda a, b: a - 0.5 * b * (b + 1)),
+    "addcdiv_": (lambda t, o: t.addcdiv_(o, o * o + 1, value=2), lambda a, b: a + 2 * b / (b * b + 1)),
+    "clip_": (lambda t, o: t.clip_(o), np.maximum),
+}
+STEPS = {"floor_": np.floor, "ceil_": np.ceil, "trunc_": np.trunc, "sign_": np.sign, "round_": np.round}
 
 
 @pytest.mark.parametrize("name", sorted(ARITHMETIC))
@@ -264,13 +277,13 @@ def _into(draw):
     return shape, other
 
 
-@pytest.mark.parametrize("name", sorted(ARITHMETIC))
+@pytest.mark.parametrize("name", sorted(ARITHMETIC) + sorted(TENSOR_OPERANDS))
 @with_fixtures
 @given(data=st.data())
 def test_recorded_in_place_arithmetic_values_and_gradients(name, device, data):
     """While the graph is recorded, x op= y makes x the result's node (as torch): gradients reach the old x and
     y, checked against central differences. Values on a grid keep clamp off its kinks and / off zero."""
-    call, ref = ARITHMETIC[name]
+    call, ref = {**ARITHMETIC, **TENSOR_OPERANDS}[name]
     shape, other = data.draw(_into())
     grid = st.integers(-8, 7).map(lambda k: k * 0.25 + 0.125)  # (|v| >= 0.125, never a tie between a and b)
     a = data.draw(hnp.arrays(np.float64, shape, elements=grid))
@@ -285,6 +298,20 @@ def test_recorded_in_place_methods_values_and_gradients(name, device, data):
     call, ref = UNARY_METHODS[name]
     a = data.draw(shapes().flatmap(lambda s: hnp.arrays(np.float64, s, elements=st.floats(0.5, 2.0))))
     check_op(lambda t: call(t * 1), ref, [a], device)
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_in_place_steps_write_their_values_and_pass_no_gradient(device, name):
+    """floor_, ceil_, trunc_, sign_ and round_ (half to even) write into the tensor's own memory; recorded, the old
+    values get a zero gradient (the steps are flat between their jumps), as torch's."""
+    v = np.array([-1.5, -0.5, 0.0, 0.4, 0.5, 1.5, 2.7])
+    x = tg.tensor(v, device=device, requires_grad=True)
+    y = x * 1
+    ptr = y.data_ptr()  # (holding y.data would count as a second holder of the memory, which is refused)
+    assert getattr(y, name)() is y and y.data_ptr() == ptr
+    np.testing.assert_array_equal(y.numpy(), STEPS[name](v))
+    (y * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros_like(v))
 
 
 def test_in_place_on_a_tensor_without_grad_joins_the_graph_through_its_operand():

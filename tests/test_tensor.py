@@ -728,6 +728,93 @@ def test_multinomial_draws_by_weight():
     assert tg.multinomial(tg.zeros(0, 3), 2).shape == (0, 2)
 
 
+def test_bernoulli_draws_by_probability(device):
+    """tg.bernoulli(p) and x.bernoulli_(p): 0/1 of the input's shape, dtype and device, 1 as often as p says
+    (exact at 0 and 1), seeded by manual_seed; probabilities outside [0, 1] are refused."""
+    tg.manual_seed(0)
+    p = tg.tensor(np.tile([0.0, 0.25, 1.0], (4000, 1)), device=device)
+    draws = tg.bernoulli(p)
+    assert draws.shape == p.shape and draws.dtype == p.dtype == tg.float64 and draws.device == device
+    freq = draws.numpy().mean(0)
+    assert freq[0] == 0 and freq[2] == 1 and abs(freq[1] - 0.25) < 0.03
+    assert set(np.unique(p.bernoulli().numpy())) <= {0.0, 1.0} and abs(tg.bernoulli(p, 0.5).numpy().mean() - 0.5) < 0.02
+    x = tg.zeros(3000, dtype=tg.float64, device=device)
+    assert x.bernoulli_(0.75) is x and abs(x.numpy().mean() - 0.75) < 0.03
+    x.bernoulli_(tg.tensor([0.0, 1.0, 0.0], dtype=tg.float64, device=device).repeat(1000))
+    assert x.numpy().reshape(1000, 3).mean(0).tolist() == [0.0, 1.0, 0.0]
+    tg.manual_seed(3)
+    first = tg.bernoulli(tg.full((50,), 0.5)).tolist()
+    tg.manual_seed(3)
+    assert tg.bernoulli(tg.full((50,), 0.5)).tolist() == first
+    for bad in (lambda: tg.bernoulli(tg.tensor([1.5])), lambda: tg.zeros(2).bernoulli_(-0.1),
+                lambda: tg.bernoulli(tg.tensor([float("nan")]))):
+        with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]"):
+            bad()
+    with pytest.raises(ValueError, match=r"bernoulli_: p must be a number or a tensor that broadcasts to \(2,\)"):
+        tg.zeros(2).bernoulli_(tg.ones(3) * 0.5)
+    with pytest.raises(TypeError, match="bernoulli: input must be a floating-point tensor of probabilities"):
+        tg.bernoulli(tg.tensor([1, 0]))
+    with pytest.raises(TypeError, match="bernoulli_: p must be a number or a tensor of probabilities, got str"):
+        tg.zeros(2).bernoulli_("0.5")
+
+
+def test_unique_and_bincount_match_torch_and_refuse_bad_input(device):
+    """unique's values (sorted; each nan apart), inverse and counts, over all elements or slices along dim; bincount
+    with and without weights and minlength: values and dtypes as torch's, on the input's device."""
+    a = np.array([[3, 1], [1, 2], [3, 1]])
+    values, inverse, counts = tg.unique(tg.tensor(a, device=device), return_inverse=True, return_counts=True)
+    assert values.tolist() == [1, 2, 3] and values.device == device
+    assert inverse.tolist() == [[2, 0], [0, 1], [2, 0]] and inverse.dtype == np.int64 and counts.tolist() == [3, 1, 2]
+    rows, inv, cnt = tg.tensor(a, device=device).unique(dim=0, return_inverse=True, return_counts=True)
+    assert rows.tolist() == [[1, 2], [3, 1]] and inv.tolist() == [1, 0, 1] and cnt.tolist() == [1, 2]
+    assert tg.unique(tg.tensor([2.0, np.nan, 1.0, np.nan])).numpy().tolist()[:2] == [1.0, 2.0]
+    assert tg.unique(tg.tensor([2.0, np.nan, 1.0, np.nan])).shape == (4,)  # (each nan is its own value)
+    x = tg.tensor([1, 1, 3], device=device)
+    assert x.bincount().tolist() == [0, 2, 0, 1] and tg.bincount(x, minlength=6).tolist() == [0, 2, 0, 1, 0, 0]
+    w = tg.bincount(x, tg.tensor([0.5, 1.0, 2.0], device=device))
+    assert w.tolist() == [0.0, 1.5, 0.0, 2.0] and w.dtype == tg.float32 and w.device == device
+    assert tg.bincount(x, tg.tensor([1, 2, 3], device=device)).dtype == tg.float64
+    assert tg.bincount(tg.tensor(np.zeros(0, np.int64), device=device)).tolist() == []
+    for bad in ([-1], [[1]], [1.0]):
+        with pytest.raises(ValueError, match="bincount: input must be a 1-d tensor of non-negative integers"):
+            tg.bincount(tg.tensor(bad))
+    with pytest.raises(ValueError, match=r"bincount: weights must be a tensor of input's shape \(3,\)"):
+        tg.bincount(x, tg.ones(2, device=device))
+    torch = pytest.importorskip("torch")
+    for kw in ({}, {"return_inverse": True, "return_counts": True}, {"dim": 1, "return_inverse": True}):
+        ours, theirs = tg.unique(tg.tensor(a), **kw), torch.unique(torch.tensor(a), **kw)
+        pairs = zip(ours, theirs) if isinstance(ours, tuple) else [(ours, theirs)]
+        for o, t in pairs:
+            np.testing.assert_array_equal(o.numpy(), t.numpy())
+
+
+def test_torch_tensor_attributes(device):
+    """is_cuda, is_cpu, get_device, ndimension, nelement, itemsize, is_signed, stride (in elements), is_contiguous,
+    data_ptr and retains_grad, as torch's on the same shapes and dtypes."""
+    x = tg.zeros(3, 4, device=device)
+    assert x.is_cuda == (device == "cuda") and x.is_cpu == (device == "cpu")
+    assert x.get_device() == (-1 if device == "cpu" else 0)
+    assert (x.ndimension(), x.nelement(), x.itemsize, x.is_signed()) == (2, 12, 4, True)
+    assert x.stride() == (4, 1) and x.stride(-2) == 4 and x.t().stride() == (1, 4)
+    assert x.is_contiguous() and not x.t().is_contiguous() and not x[:, ::2].is_contiguous()
+    assert tg.tensor(1.0, device=device).expand(3).stride() == (0,)
+    assert x[1].data_ptr() - x.data_ptr() == 16 and x.detach().data_ptr() == x.data_ptr()
+    assert not tg.tensor(np.array([1], np.uint8)).is_signed() and not tg.tensor([True]).is_signed()
+    with pytest.raises(IndexError, match="stride: a 0-d tensor has no dims"):
+        tg.tensor(1.0).stride(0)
+    with pytest.raises(IndexError, match="stride: dim 2 is out of range"):
+        x.stride(2)
+    w = tg.ones(2, requires_grad=True)
+    h = w * 2
+    assert not w.retains_grad and not h.retains_grad
+    h.retain_grad()
+    assert h.retains_grad
+    torch = pytest.importorskip("torch")
+    t = torch.zeros(3, 4)
+    assert (t.stride(), t.t().stride(), t.t().is_contiguous(), t.get_device(), t.itemsize) == (
+        x.stride(), x.t().stride(), x.t().is_contiguous(), -1, x.itemsize)
+
+
 def test_a_star_import_leaves_python_builtins_alone():
     ns = {}
     exec("from tinygrad_rnn import *", ns)

@@ -4,19 +4,20 @@ import types as _types
 from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .backend import cuda_available, manual_seed
-from .creation import (arange, as_tensor, empty, empty_like, eye, full, full_like, linspace, multinomial, ones,
-                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, full, full_like, linspace,
+                       multinomial, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
+                       zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops import (addmm, allclose, argsort, baddbmm, bmm, broadcast_tensors, cat, cdist, chunk, clamp, count_nonzero,
-                  cumprod, cumsum, dot, einsum, equal, floor_divide, gather, index_select, kron, lerp, logsumexp,
-                  maximum, meshgrid, minimum, mm, movedim, nan_to_num, narrow, outer, roll, select, sort, split, stack,
-                  topk, unflatten, where)
+from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_tensors, cat, cdist, chunk, clamp,
+                  count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, gather, index_select, kron, lerp,
+                  logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num, narrow, outer, roll, select, sort,
+                  split, stack, topk, unflatten, unique, where)
 from . import nn, optim, utils
-from .composed import (addmv, block_diag, cartesian_prod, column_stack, concat, concatenate, cross, cummax, cummin,
-                       deg2rad, diag_embed, dist, dstack, float_power, fmod, frac, ger, heaviside, hstack, hypot, inner,
-                       is_floating_point, is_nonzero, isclose, kthvalue, logcumsumexp, logit, logspace, median, mv,
-                       nanmean, nansum, rad2deg, rot90, row_stack, sgn, sinc, take, take_along_dim, tensor_split,
-                       tensordot, tril_indices, triu_indices, vdot, vstack, xlogy)
+from .composed import (addcdiv, addcmul, addmv, block_diag, cartesian_prod, column_stack, concat, concatenate, cross,
+                       cummax, cummin, deg2rad, diag_embed, dist, dstack, float_power, fmod, frac, ger, heaviside,
+                       hstack, hypot, inner, is_floating_point, is_nonzero, isclose, kthvalue, logcumsumexp, logit,
+                       logspace, median, mv, nanmean, nansum, rad2deg, rot90, row_stack, sgn, sinc, take,
+                       take_along_dim, tensor_split, tensordot, tril_indices, triu_indices, vdot, vstack, xlogy)
 from .nn.functional import cosine_similarity
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, int64
@@ -32,7 +33,7 @@ from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcs
                         sinh, softmax, sqrt, square, squeeze, std, std_mean, sub, swapaxes, t, tan, tanh, tile, trace,
                         transpose, tril, triu, trunc, unbind, unsqueeze, var, var_mean)
 from .functions import (absolute, divide, fix, fliplr, flipud, greater, greater_equal, less, less_equal, moveaxis,
-                        multiply, negative, not_equal, subtract, swapdims, true_divide)
+                        multiply, negative, not_equal, ravel, subtract, swapdims, true_divide)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
 sum, max, min, any, all, pow, round = (_functions.sum, _functions.max, _functions.min,  # noqa: A001
                                        _functions.any, _functions.all, _functions.pow, _functions.round)
@@ -81,5 +82,6 @@ __all__ = [
     "rad2deg", "take_along_dim", "take", "rot90", "tensor_split", "dist", "cosine_similarity", "heaviside",
     "float_power", "fmod", "is_floating_point", "is_nonzero", "isclose", "cummax", "cummin", "logcumsumexp",
     "median", "kthvalue", "diag_embed", "block_diag", "cartesian_prod", "tril_indices", "triu_indices",
+    "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

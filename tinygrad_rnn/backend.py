@@ -100,6 +100,11 @@ def mixed_devices(arrays: Iterable[Any]) -> bool:
     return _cupy is not None and len({is_cupy_array(a) for a in arrays}) > 1
 
 
+def data_ptr(a: Any) -> int:
+    """The address of a's first element (CuPy's device pointer on a GPU)."""
+    return int(a.data.ptr) if is_cupy_array(a) else int(a.__array_interface__["data"][0])
+
+
 def device_of(a: Any) -> str:
     return "cuda" if is_cupy_array(a) else "cpu"
 

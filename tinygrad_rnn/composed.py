@@ -121,6 +121,33 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any 
     return _scaled_sum("addmv", input, matmul(mat, vec, "addmv"), beta, alpha)
 
 
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """torch.addcmul: input + value tensor1 tensor2, the three broadcasting (Adam's moment updates)."""
+    return _addc("addcmul", input, tensor1, tensor2, value, lambda a, b: a * b)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """torch.addcdiv: input + value tensor1 / tensor2, the three broadcasting; floating point only (torch refuses
+    integer tensor1 and tensor2)."""
+    for name, t in (("tensor1", tensor1), ("tensor2", tensor2)):
+        if isinstance(t, Tensor) and t.dtype.kind != "f":
+            raise TypeError(f"addcdiv: {name} is {t.dtype}; integer division is not supported (as torch): convert "
+                            "tensor1 and tensor2 to floating point")
+    return _addc("addcdiv", input, tensor1, tensor2, value, lambda a, b: a / b)
+
+
+def _addc(op: str, input: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any, combine: Any) -> Tensor:
+    """input + combine(value tensor1, tensor2): value tensor1 first, as torch's addcdiv (bit for bit)."""
+    for name, t in (("input", input), ("tensor1", tensor1), ("tensor2", tensor2)):
+        _input(op, t, name)
+    check_devices(op, [input, tensor1, tensor2])
+    broadcast_shapes(op, ("input", input.shape), ("tensor1", tensor1.shape), ("tensor2", tensor2.shape))
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or (
+            not isinstance(value, numbers.Integral) and tensor1.dtype.kind != "f" and tensor2.dtype.kind != "f"):
+        raise TypeError(f"{op}: value must be a number (an integer for integer tensors), got {value!r}")
+    return input + combine(tensor1 if value == 1 else tensor1 * value, tensor2)
+
+
 def ger(input: Tensor, vec2: Tensor) -> Tensor:
     """torch.ger: outer."""
     return outer(input, vec2)
@@ -412,6 +439,25 @@ def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> Tuple
 
 
 # ----------------------------------------------------------------------------- running and order statistics
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """torch's Tensor.unfold: every window of ``size`` elements along ``dimension``, ``step`` apart, as a new last
+    dim; ``dimension`` holds the (n - size) // step + 1 windows. A copy (torch's is a view); each element's gradient
+    sums over the windows holding it."""
+    _input("unfold", input)
+    d = _one_dim(dimension, input.ndim, "unfold")
+    size, step = int_arg(size, "unfold", "size"), int_arg(step, "unfold", "step")
+    n = input.shape[d] if input.ndim else 1
+    if not 0 <= size <= n or step < 1:
+        raise ValueError(f"unfold: windows of size {size} (at most {n}, the length of dim {dimension} of shape "
+                         f"{input.shape}) and step {step} (at least 1) expected")
+    x = input.reshape(1) if input.ndim == 0 else input
+    starts = np.arange(0, n - size + 1, step)
+    index = (starts[:, None] + np.arange(size)).reshape(-1)
+    out = x.index_select(d, Tensor(backend.to_device(index, input.device)))
+    out = out.reshape(x.shape[:d] + (len(starts), size) + x.shape[d + 1:])
+    return out.movedim(d + 1, -1) if input.ndim else out.reshape(size)
+
+
 def _running_extreme(op: str, input: Tensor, dim: int) -> Any:
     """(values, indices) of the running max (cummax) or min along dim: the index of the latest extreme (ties take
     the later one, as torch), nan once met propagating with its index; values gather input, so the gradient goes

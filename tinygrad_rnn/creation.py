@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
+import numbers
 from fractions import Fraction
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -241,6 +242,34 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     out = np.stack([gen.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum()) for r in rows])
     out = out.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64)
     return Tensor(backend.to_device(out, device))
+
+
+def bernoulli(input: Tensor, p: Optional[float] = None) -> Tensor:
+    """0/1 draws, each 1 with the probability input holds there (or p, for every element), of input's shape, dtype
+    and device (torch.bernoulli: a dropout mask is such a draw). No gradient."""
+    if not isinstance(input, Tensor) or input.dtype.kind != "f":
+        got = input.dtype if isinstance(input, Tensor) else type(input).__name__
+        raise TypeError(f"bernoulli: input must be a floating-point tensor of probabilities, got {got}")
+    draws = bernoulli_draws("bernoulli", input if p is None else p, input.shape)
+    return Tensor(backend.to_device(draws.astype(input.dtype), input.device))
+
+
+def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...]) -> Any:
+    """A host bool array of shape, each True with probability p there (a number, or a tensor broadcasting to
+    shape), from the package generator; p must lie in [0, 1]."""
+    if not isinstance(p, (Tensor, numbers.Real)) or isinstance(p, bool):
+        raise TypeError(f"{op}: p must be a number or a tensor of probabilities, got {type(p).__name__}")
+    probs = backend.to_device(p.data, "cpu") if isinstance(p, Tensor) else np.asarray(p, dtype=np.float64)
+    try:
+        fits = probs.dtype.kind in "fiu" and np.broadcast_shapes(probs.shape, shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{op}: p must be a number or a tensor that broadcasts to {shape}, got {probs.dtype} of "
+                         f"shape {probs.shape}")
+    if not ((probs >= 0) & (probs <= 1)).all():
+        raise ValueError(f"{op}: probabilities must lie in [0, 1]")
+    return backend.rng("cpu").random(shape) < probs
 
 
 def _like(fn: Any, t: Tensor, dtype: Any, **kw: Any) -> Tensor:

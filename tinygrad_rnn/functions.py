@@ -92,8 +92,8 @@ clone, detach = map(method_form, ("clone", "detach"))
 # torch's other names (numpy's, mostly) for the forms above
 multiply, divide, true_divide, subtract = (method_form(n, numbers_too=True)
                                            for n in ("multiply", "divide", "true_divide", "subtract"))
-negative, absolute, fix, swapdims, moveaxis, fliplr, flipud = map(method_form, (
-    "negative", "absolute", "fix", "swapdims", "moveaxis", "fliplr", "flipud"))
+negative, absolute, fix, swapdims, moveaxis, fliplr, flipud, ravel = map(method_form, (
+    "negative", "absolute", "fix", "swapdims", "moveaxis", "fliplr", "flipud", "ravel"))
 greater, less, greater_equal, less_equal, not_equal = map(method_form, (
     "greater", "less", "greater_equal", "less_equal", "not_equal"))
 

@@ -2878,6 +2878,47 @@ def nonzero(x: Tensor, as_tuple: bool = False) -> Any:
     return _const(xp.argwhere(x.data).astype(np.int64))
 
 
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+           dim: Optional[int] = None) -> Any:
+    """torch.unique: the distinct values, sorted (also with sorted=False), or with dim the distinct slices along
+    dim; with return_inverse each element's (slice's) position among them, with input's shape (dim's length), and
+    with return_counts how often each occurs, both int64. Each nan is distinct, as in torch. No gradient."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"unique: input must be a Tensor, got {type(input).__name__}")
+    a = backend.to_device(input.data, "cpu")
+    axis = None if dim is None else _one_dim(dim, a.ndim, "unique")
+    if axis is not None and a.ndim == 0:
+        raise IndexError("unique: a 0-d tensor has no dim to take slices along")
+    values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True, axis=axis, equal_nan=False)
+    inverse = inverse.reshape(a.shape if axis is None else -1).astype(np.int64)
+    out = [values] + ([inverse] if return_inverse else []) + ([counts.astype(np.int64)] if return_counts else [])
+    out = [_const(backend.to_device(o, input.device)) for o in out]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0) -> Tensor:
+    """torch.bincount: how often each of 0..max(input) occurs in the 1-d non-negative integer input (at least
+    minlength counts), int64; with weights (input's length), each occurrence adds its weight instead (float
+    weights keep their dtype, integer ones give float64). No gradient."""
+    if not isinstance(input, Tensor) or input.ndim != 1 or input.dtype.kind not in "iu" or (
+            input.numel() and int(input.data.min()) < 0):
+        what = f"{input.dtype} of shape {input.shape}" if isinstance(input, Tensor) else type(input).__name__
+        raise ValueError(f"bincount: input must be a 1-d tensor of non-negative integers, got {what}")
+    minlength = int_arg(minlength, "bincount", "minlength")
+    if minlength < 0:
+        raise ValueError(f"bincount: minlength must be non-negative, got {minlength}")
+    if weights is None:
+        w = None
+    elif not isinstance(weights, Tensor) or weights.shape != input.shape:
+        raise ValueError(f"bincount: weights must be a tensor of input's shape {input.shape}, got "
+                         f"{getattr(weights, 'shape', type(weights).__name__)}")
+    else:
+        check_devices("bincount", [input, weights])
+        w = weights.data if weights.dtype.kind == "f" else weights.data.astype(np.float64)
+    counts = xp_of(input.data).bincount(input.data, w, minlength)
+    return _const(counts.astype(np.int64 if w is None else w.dtype))
+
+
 def _scale_factor(v: Any, dtype: np.dtype) -> bool:
     """Whether v may scale a tensor of dtype, as torch's alpha and beta: a real number, not a bool, and an
     integer for an integer or bool tensor."""

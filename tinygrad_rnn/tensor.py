@@ -395,6 +395,57 @@ class Tensor:
         return self.grad_fn is None
 
     @property
+    def is_cuda(self) -> bool:
+        return self.device == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device == "cpu"
+
+    def get_device(self) -> int:
+        """-1 on the CPU, the GPU's index on cuda (as torch's)."""
+        return self.data.device.id if self.is_cuda else -1
+
+    def ndimension(self) -> int:
+        return self.data.ndim
+
+    def nelement(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def itemsize(self) -> int:
+        return int(self.data.itemsize)
+
+    def is_signed(self) -> bool:
+        """Whether the dtype holds negative numbers: floats and signed integers (not bool or uint8), as torch."""
+        return self.dtype.kind in "fi"
+
+    def stride(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
+        """Steps in elements (not numpy's bytes) between neighbours along each dim, or one dim's; 0 along a
+        broadcast dim."""
+        strides = tuple(s // self.data.itemsize for s in self.data.strides)
+        if dim is None:
+            return strides
+        if self.ndim == 0:
+            raise IndexError(f"stride: a 0-d tensor has no dims (dim {dim})")
+        return strides[_ops._one_dim(dim, self.ndim, "stride")]
+
+    def is_contiguous(self) -> bool:
+        """Whether the elements lie in row-major order without gaps (a transpose or a strided slice does not)."""
+        return bool(self.data.flags.c_contiguous)
+
+    def data_ptr(self) -> int:
+        """The address of the first element (two tensors sharing memory there give the same number)."""
+        return backend.data_ptr(self.data)
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether retain_grad() was called on this non-leaf tensor (its .grad is kept after backward)."""
+        if self.grad_fn is None:
+            return False
+        return any(getattr(h, "retains", lambda: None)() is self for h in self._node()._hooks or ())
+
+    @property
     def requires_grad(self) -> bool:
         return self._requires_grad
 
@@ -682,6 +733,10 @@ class Tensor:
         if not std >= 0:  # (nan too)
             raise ValueError(f"normal_: std must be >= 0, got {std}")
         return self._sample_("normal_", lambda gen: gen.normal(mean, std, self.shape))
+
+    def bernoulli_(self, p: Any = 0.5) -> "Tensor":
+        """0/1 draws in place, each 1 with probability p (a number, or a tensor broadcasting to this shape)."""
+        return self._sample_("bernoulli_", lambda gen: _creation.bernoulli_draws("bernoulli_", p, self.shape))
 
     def _sample_(self, op: str, sample: Callable[[Any], Any]) -> "Tensor":
         """Write sample(generator), an array of this shape drawn on the host, into this floating tensor in place."""
@@ -1003,6 +1058,55 @@ class Tensor:
 
     def neg_(self) -> "Tensor":
         return self._apply_in_place("neg_", Tensor.__neg__)
+
+    def sin_(self) -> "Tensor":
+        return self._apply_in_place("sin_", Tensor.sin)
+
+    def cos_(self) -> "Tensor":
+        return self._apply_in_place("cos_", Tensor.cos)
+
+    def reciprocal_(self) -> "Tensor":
+        return self._apply_in_place("reciprocal_", Tensor.reciprocal)
+
+    def rsqrt_(self) -> "Tensor":
+        return self._apply_in_place("rsqrt_", Tensor.rsqrt)
+
+    def square_(self) -> "Tensor":
+        return self._apply_in_place("square_", Tensor.square)
+
+    def floor_(self) -> "Tensor":
+        return self._apply_in_place("floor_", Tensor.floor)
+
+    def ceil_(self) -> "Tensor":
+        return self._apply_in_place("ceil_", Tensor.ceil)
+
+    def trunc_(self) -> "Tensor":
+        return self._apply_in_place("trunc_", Tensor.trunc)
+
+    def sign_(self) -> "Tensor":
+        return self._apply_in_place("sign_", Tensor.sign)
+
+    def round_(self, decimals: int = 0) -> "Tensor":
+        return self._apply_in_place("round_", lambda t: t.round(decimals))
+
+    def clip_(self, min: Any = None, max: Any = None) -> "Tensor":
+        return self._apply_in_place("clip_", lambda t: t.clamp(min, max), min, max)
+
+    def nan_to_num_(self, nan: Optional[float] = 0.0, posinf: Optional[float] = None,
+                    neginf: Optional[float] = None) -> "Tensor":
+        return self._apply_in_place("nan_to_num_", lambda t: t.nan_to_num(nan, posinf, neginf))
+
+    def lerp_(self, end: "Tensor", weight: Any) -> "Tensor":
+        """self + weight (end - self) in place: an exponential moving average's ema.lerp_(value, 1 - decay)."""
+        return self._apply_in_place("lerp_", lambda t: t.lerp(end, weight), end, weight)
+
+    def addcmul_(self, tensor1: "Tensor", tensor2: "Tensor", *, value: Any = 1) -> "Tensor":
+        return self._apply_in_place("addcmul_", lambda t: _composed.addcmul(t, tensor1, tensor2, value=value),
+                                    tensor1, tensor2)
+
+    def addcdiv_(self, tensor1: "Tensor", tensor2: "Tensor", *, value: Any = 1) -> "Tensor":
+        return self._apply_in_place("addcdiv_", lambda t: _composed.addcdiv(t, tensor1, tensor2, value=value),
+                                    tensor1, tensor2)
 
     def __neg__(self) -> "Tensor":
         return _ops.Neg()(self)
@@ -1327,6 +1431,10 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         return _ops.flatten(self, start_dim, end_dim)
 
+    def ravel(self) -> "Tensor":
+        """The elements as one dim, in row-major order (a view where the memory allows), as torch.ravel."""
+        return self.reshape(-1)
+
     def unflatten(self, dim: int, sizes: Sequence[int]) -> "Tensor":
         return _ops.unflatten(self, dim, sizes)
 
@@ -1594,3 +1702,9 @@ Tensor.is_floating_point, Tensor.is_nonzero, Tensor.isclose = (
 Tensor.cummax, Tensor.cummin, Tensor.logcumsumexp, Tensor.median, Tensor.kthvalue, Tensor.diag_embed = (
     _composed.cummax, _composed.cummin, _composed.logcumsumexp, _composed.median, _composed.kthvalue,
     _composed.diag_embed)
+Tensor.addcmul, Tensor.addcdiv, Tensor.unfold = _composed.addcmul, _composed.addcdiv, _composed.unfold
+# torch's methods of functions in ops.py and creation.py
+Tensor.addmm, Tensor.bmm, Tensor.kron, Tensor.count_nonzero, Tensor.unique, Tensor.bincount = (
+    _ops.addmm, _ops.bmm, _ops.kron, _ops.count_nonzero, _ops.unique, _ops.bincount)
+Tensor.equal, Tensor.allclose = _ops.equal, _ops.allclose
+Tensor.multinomial, Tensor.bernoulli = _creation.multinomial, _creation.bernoulli
