@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.nn.utils import clip_grad_norm_, clip_grad_value_, parameters_to_vector, vector_to_parameters
+from tinygrad_rnn.nn.utils import (clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm,
+                                  parameters_to_vector, vector_to_parameters)
 
 
 def with_grads(grads, device="cpu"):
@@ -47,6 +48,40 @@ def test_clip_grad_norm_matches_numpy(grads, max_norm, norm_type):
         assert p.grad.data is a, "gradients are scaled in place"
         np.testing.assert_allclose(p.grad.numpy(), g * coef, rtol=1e-9, atol=1e-12)
     assert np_norm([p.grad.numpy() for p in params], norm_type) <= max_norm * (1 + 1e-9) or coef == 1.0
+
+
+@given(groups=st.lists(grad_lists, min_size=1, max_size=3), max_norm=st.floats(0.01, 50),
+       norm_type=st.sampled_from([1.0, 2.0, 3.0, math.inf, -math.inf]))
+def test_total_norm_over_groups_then_clip_with_it(groups, max_norm, norm_type):
+    """torch 2.6's split of clip_grad_norm_: get_total_norm of each group's gradients, the norm of those norms as
+    the total (the norm of everything joined), then clip_grads_with_norm_ scales each group by the one total."""
+    params = [with_grads(g) for g in groups]
+    per_group = [get_total_norm([p.grad for p in ps], norm_type) for ps in params]
+    total = get_total_norm(per_group, norm_type, foreach=True)
+    want = np_norm([g for gs in groups for g in gs], norm_type)
+    np.testing.assert_allclose(total.item(), want, rtol=1e-9, atol=1e-12)
+    for ps in params:
+        clip_grads_with_norm_(ps, max_norm, total)
+    coef = min(1.0, max_norm / (want + 1e-6))
+    for ps, gs in zip(params, groups):
+        for p, g in zip(ps, gs):
+            np.testing.assert_allclose(p.grad.numpy(), g * coef, rtol=1e-9, atol=1e-12)
+
+
+def test_total_norm_and_clip_with_norm_match_torch_and_refuse_bad_input():
+    (a,) = with_grads([np.array([3.0, 4.0])])
+    with pytest.raises(TypeError, match="clip_grads_with_norm_: total_norm must be a one-element Tensor"):
+        clip_grads_with_norm_([a], 1.0, 5.0)
+    with pytest.raises(ValueError, match="clip_grads_with_norm_: max_norm must be >= 0"):
+        clip_grads_with_norm_([a], -1.0, tg.tensor(5.0))
+    with pytest.raises(RuntimeError, match="get_total_norm: the total norm of order 2.0 of the gradients is inf"):
+        get_total_norm([tg.tensor([np.inf])], error_if_nonfinite=True)
+    assert get_total_norm([]).item() == 0.0 and clip_grad_norm_([a], 1.0, foreach=False).item() == 5.0
+    torch = pytest.importorskip("torch")
+    g = [np.array([1.0, -2.0]), np.array([[3.0]])]
+    for p in (2.0, 1.0, math.inf):
+        ours = get_total_norm([tg.tensor(x) for x in g], p)
+        np.testing.assert_allclose(ours.item(), torch.nn.utils.get_total_norm([torch.tensor(x) for x in g], p).item())
 
 
 def test_clip_grad_norm_by_hand(device):

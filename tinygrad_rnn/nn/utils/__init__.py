@@ -3,7 +3,7 @@ sequences in ``rnn``, like torch.nn.utils.rnn."""
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, List, Union
+from typing import Any, Iterable, List, Optional, Union
 
 import numpy as np
 
@@ -49,39 +49,70 @@ def _write(t: Tensor, value: Any) -> None:
     t._bump_version()
 
 
-def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
-    """Scale all gradients in place by min(1, max_norm / (total + 1e-6)), where total is the
-    norm_type-norm of the per-gradient norms (the norm of all gradients joined into one vector).
-    Returns total as a 0-d Tensor (0.0 when no parameter has a gradient)."""
-    grads = [p.grad for p in _as_list(parameters, "clip_grad_norm_") if p.grad is not None]
-    max_norm, norm_type = float(max_norm), float(norm_type)
-    if math.isnan(max_norm) or max_norm < 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+def get_total_norm(tensors: Params, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: Optional[bool] = None) -> Tensor:
+    """The norm_type-norm of the tensors' norms (the norm of them all joined into one vector), a 0-d Tensor on the
+    first one's device (0.0 for none), as torch.nn.utils.get_total_norm; foreach is accepted and ignored."""
+    return _total_norm("get_total_norm", _as_list(tensors, "get_total_norm"), norm_type, error_if_nonfinite)
+
+
+def _total_norm(op: str, tensors: List[Tensor], norm_type: float, error_if_nonfinite: bool) -> Tensor:
+    arrays = [t.data for t in tensors]
+    norm_type = float(norm_type)
     if math.isnan(norm_type):
-        raise ValueError("clip_grad_norm_: norm_type must be a number (the p of the p-norm, or inf or -inf), "
-                         "got nan")
-    if not grads:
+        raise ValueError(f"{op}: norm_type must be a number (the p of the p-norm, or inf or -inf), got nan")
+    if not arrays:
         return Tensor(np.zeros((), np.float32))
-    first = grads[0].data
-    xp = backend.xp_of(first)
+    xp, device = backend.xp_of(arrays[0]), backend.device_of(arrays[0])
     # an inf/nan total is reported or applied, as in torch; a negative p takes 0 ** p = inf
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        norms = [backend.to_device(_vector_norm(g.data, norm_type), backend.device_of(first)) for g in grads]
-        total = _vector_norm(xp.stack(norms), norm_type)
+        total = _vector_norm(xp.stack([backend.to_device(_vector_norm(a, norm_type), device) for a in arrays]),
+                             norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {float(total)}, "
-                           "so it cannot be clipped. To scale the gradients by the non-finite norm anyway, "
-                           "set error_if_nonfinite=False")
-    coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
+        raise RuntimeError(f"{op}: the total norm of order {norm_type} of the gradients is {float(total)}, so it "
+                           "cannot be clipped. To scale the gradients by the non-finite norm anyway, set "
+                           "error_if_nonfinite=False")
+    return Tensor._make(total)
+
+
+def clip_grads_with_norm_(parameters: Params, max_norm: float, total_norm: Tensor,
+                          foreach: Optional[bool] = None) -> None:
+    """Scale every gradient in place by min(1, max_norm / (total_norm + 1e-6)), total_norm as get_total_norm
+    gives it (computed apart, e.g. over several groups of parameters), as torch.nn.utils.clip_grads_with_norm_."""
+    grads = [p.grad for p in _as_list(parameters, "clip_grads_with_norm_") if p.grad is not None]
+    max_norm = _max_norm("clip_grads_with_norm_", max_norm)
+    if not isinstance(total_norm, Tensor) or total_norm.numel() != 1:
+        raise TypeError(f"clip_grads_with_norm_: total_norm must be a one-element Tensor (get_total_norm's), got "
+                        f"{getattr(total_norm, 'shape', type(total_norm).__name__)}")
+    total = total_norm.data.reshape(())
+    coef = backend.xp_of(total).minimum(max_norm / (total + 1e-6), 1.0)
     for g in grads:
         c = backend.to_device(coef, g.device).astype(g.dtype)
         with np.errstate(invalid="ignore"):
             _write(g, g.data * c)
-    return Tensor._make(total)
 
 
-def clip_grad_value_(parameters: Params, clip_value: float) -> None:
+def _max_norm(op: str, max_norm: Any) -> float:
+    max_norm = float(max_norm)
+    if math.isnan(max_norm) or max_norm < 0:
+        raise ValueError(f"{op}: max_norm must be >= 0, got {max_norm}")
+    return max_norm
+
+
+def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: Optional[bool] = None) -> Tensor:
+    """Scale all gradients in place by min(1, max_norm / (total + 1e-6)), where total is the norm_type-norm of the
+    per-gradient norms (the norm of all gradients joined into one vector): get_total_norm, then
+    clip_grads_with_norm_. Returns total as a 0-d Tensor (0.0 when no parameter has a gradient)."""
+    params = _as_list(parameters, "clip_grad_norm_")
+    max_norm = _max_norm("clip_grad_norm_", max_norm)
+    total = _total_norm("clip_grad_norm_", [p.grad for p in params if p.grad is not None], norm_type,
+                        error_if_nonfinite)
+    clip_grads_with_norm_(params, max_norm, total)
+    return total
+
+
+def clip_grad_value_(parameters: Params, clip_value: float, foreach: Optional[bool] = None) -> None:
     """Clamp every gradient in place to [-clip_value, clip_value]."""
     clip_value = float(clip_value)
     if math.isnan(clip_value) or clip_value < 0:
