@@ -485,6 +485,13 @@ def test_scheduler_resume_needs_initial_lr():
     (lambda o: optim.SequentialLR(o, [optim.StepLR(optim.SGD(P, lr=0.1), 2)], []), "belongs to another optimizer"),
     (lambda o: optim.SequentialLR(o, [], []), "SequentialLR: expected at least one scheduler"),
     (lambda o: optim.OneCycleLR(o, max_lr=1.0, total_steps=5, pct_start=1.0), r"pct_start 1.0 \(must be in \[0, 1\)"),
+    (lambda o: optim.CyclicLR(o, 0.1, 1.0, step_size_up=0), "CyclicLR: step_size_up must be an int >= 1"),
+    (lambda o: optim.CyclicLR(o, 0.1, 1.0, mode="sine"), "CyclicLR: mode must be 'triangular', 'triangular2'"),
+    (lambda o: optim.CyclicLR(o, 0.1, 1.0, scale_mode="epoch"), "CyclicLR: scale_mode must be 'cycle' or"),
+    (lambda o: optim.CyclicLR(o, 0.1, [1.0, 2.0]), "CyclicLR: expected 1 max_lrs"),
+    (lambda o: optim.ChainedScheduler([]), "ChainedScheduler: expected at least one scheduler"),
+    (lambda o: optim.ChainedScheduler([optim.StepLR(o, 2), optim.StepLR(optim.SGD(P, lr=0.1), 2)]),
+     "ChainedScheduler: scheduler 1 \\(StepLR\\) belongs to another optimizer"),
 ])
 def test_scheduler_bad_arguments(make, match):
     with pytest.raises(ValueError, match=match):
@@ -806,6 +813,42 @@ def test_one_cycle_lr_climbs_then_anneals_with_momentum_opposite(three_phase):
         optim.OneCycleLR(optim.Adagrad(P), max_lr=0.5, total_steps=10)
 
 
+def test_cyclic_lr_cycles_beta1_and_chained_scheduler_round_trips_its_state():
+    """CyclicLR moves Adam's beta1 opposite to the lr (as torch's; beta2 untouched); ChainedScheduler's state_dict
+    holds each scheduler's, and a fresh one loaded from it (through tg.save) continues the same lrs."""
+    adam = optim.Adam(P, lr=0.1, betas=(0.5, 0.99))
+    sched = optim.CyclicLR(adam, 0.01, 0.1, step_size_up=2, base_momentum=0.8, max_momentum=0.9)
+    seen = []
+    for _ in range(4):
+        seen.append((adam.param_groups[0]["lr"], adam.param_groups[0]["betas"]))
+        adam.step()
+        sched.step()
+    assert [lr for lr, _ in seen] == pytest.approx([0.01, 0.055, 0.1, 0.055])
+    assert [b for _, (b, _) in seen] == pytest.approx([0.9, 0.85, 0.8, 0.85]) and seen[-1][1][1] == 0.99
+
+    def chained(o):
+        return optim.ChainedScheduler([optim.ConstantLR(o, factor=0.5, total_iters=2), optim.ExponentialLR(o, 0.9)])
+    opt = optim.SGD(P, lr=0.1)
+    sched = chained(opt)
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    buf = io.BytesIO()
+    tg.save(sched.state_dict(), buf)
+    buf.seek(0)
+    opt2 = optim.SGD(P, lr=0.1)
+    again = chained(opt2)
+    again.load_state_dict(tg.load(buf))
+    opt2.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
+    for _ in range(3):
+        opt.step(), sched.step(), opt2.step(), again.step()
+        assert again.get_last_lr() == pytest.approx(sched.get_last_lr(), rel=1e-12)
+    with pytest.raises(TypeError, match="ChainedScheduler: scheduler 0 is a ReduceLROnPlateau"):
+        optim.ChainedScheduler([optim.ReduceLROnPlateau(opt)])
+    with pytest.raises(ValueError, match="CyclicLR: cycle_momentum needs an optimizer with momentum or betas"):
+        optim.CyclicLR(optim.Adagrad(P), 0.1, 1.0)
+
+
 def test_sequential_lr_runs_each_scheduler_from_its_milestone():
     """A linear warm-up for 3 epochs, then a cosine from the top: each piece as it runs alone."""
     seq = lr_sequence(lambda o: optim.SequentialLR(o, [optim.LinearLR(o, start_factor=0.1, total_iters=3),
@@ -851,6 +894,11 @@ def test_warm_up_restart_and_one_cycle_schedules_match_torch():
                                         m.StepLR(o, 2, 0.5)], milestones=[2, 5]),
         lambda o, m: m.SequentialLR(o, [m.SequentialLR(o, [m.LinearLR(o, 0.5, total_iters=2), m.ExponentialLR(o, 0.8)],
                                                        [2]), m.PolynomialLR(o, 4)], [5]),
+        lambda o, m: m.CyclicLR(o, base_lr=[0.01, 0.02], max_lr=0.5, step_size_up=3, step_size_down=5),
+        lambda o, m: m.CyclicLR(o, 0.01, 0.5, step_size_up=2, mode="triangular2", base_momentum=0.7),
+        lambda o, m: m.CyclicLR(o, 0.01, 0.5, step_size_up=4, mode="exp_range", gamma=0.9, cycle_momentum=False),
+        lambda o, m: m.CyclicLR(o, 0.01, 0.5, step_size_up=3, scale_fn=lambda x: 1 / (1 + x), scale_mode="iterations"),
+        lambda o, m: m.ChainedScheduler([m.ConstantLR(o, factor=0.1, total_iters=3), m.ExponentialLR(o, gamma=0.9)]),
     ]
     for make in makers:
         t_opt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.ones(1))], "lr": 0.1 * (i + 1)}

@@ -388,15 +388,9 @@ class OneCycleLR(LRScheduler):
             if last_epoch == -1:
                 for group, hi, lo in zip(groups, _per_group(name, "max_momentum", optimizer, max_momentum),
                                          _per_group(name, "base_momentum", optimizer, base_momentum)):
-                    self._set_momentum(group, hi)
+                    _set_momentum(group, self.use_beta1, hi)
                     group["max_momentum"], group["base_momentum"] = hi, lo
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group: Dict[str, Any], value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self.anneal_strategy == "cos":
@@ -415,10 +409,118 @@ class OneCycleLR(LRScheduler):
                     pct = (step - start) / (end - start)
                     lrs.append(self._anneal(group[lr0], group[lr1], pct))
                     if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[m0], group[m1], pct))
+                        _set_momentum(group, self.use_beta1, self._anneal(group[m0], group[m1], pct))
                     break
                 start = end
         return lrs
+
+
+class CyclicLR(LRScheduler):
+    """The cyclical learning rate policy, stepped once per batch: each group's lr climbs from base_lr to max_lr
+    over step_size_up steps and comes back over step_size_down (step_size_up unless given); the cycle's height
+    scales by mode's rule ('triangular': constant, 'triangular2': halved each cycle, 'exp_range': gamma **
+    iterations) or by scale_fn of the cycle (scale_mode 'cycle') or of the step ('iterations'). With
+    cycle_momentum, SGD's momentum (Adam's beta1) moves the opposite way, between max_momentum and base_momentum.
+    As torch's."""
+
+    def __init__(self, optimizer: Optimizer, base_lr: Any, max_lr: Any, step_size_up: int = 2000,
+                 step_size_down: Optional[int] = None, mode: str = "triangular", gamma: float = 1.0,
+                 scale_fn: Any = None, scale_mode: str = "cycle", cycle_momentum: bool = True,
+                 base_momentum: Any = 0.8, max_momentum: Any = 0.9, last_epoch: int = -1) -> None:
+        name = "CyclicLR"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name}: optimizer must be an Optimizer, got {type(optimizer).__name__}")
+        check_int(name, "step_size_up", step_size_up, 1)
+        step_size_down = step_size_up if step_size_down is None else step_size_down
+        check_int(name, "step_size_down", step_size_down, 0)
+        if scale_fn is None and mode not in ("triangular", "triangular2", "exp_range"):
+            raise ValueError(f"{name}: mode must be 'triangular', 'triangular2' or 'exp_range' (or give scale_fn), "
+                             f"got {mode!r}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"{name}: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        base_lrs = _per_group(name, "base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = lr
+        self.max_lrs = _per_group(name, "max_lr", optimizer, max_lr)
+        self.total_size = float(step_size_up + step_size_down)
+        self.step_ratio = step_size_up / self.total_size
+        self.mode, self.gamma, self.scale_mode = mode, gamma, scale_mode if scale_fn is not None else (
+            "iterations" if mode == "exp_range" else "cycle")
+        self._scale_fn = scale_fn
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"{name}: cycle_momentum needs an optimizer with momentum or betas "
+                                 f"({type(optimizer).__name__} has neither); pass cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group(name, "base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group(name, "max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for group, hi, lo in zip(optimizer.param_groups, self.max_momentums, self.base_momentums):
+                    _set_momentum(group, self.use_beta1, hi)
+                    group["max_momentum"], group["base_momentum"] = hi, lo
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x: float) -> float:
+        """The height's factor at cycle (or step) x: the user's scale_fn, or mode's."""
+        if self._scale_fn is not None:
+            return self._scale_fn(x)
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x if self.mode == "exp_range" else 1.0
+
+    def get_lr(self) -> List[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        rise = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [lo + (hi - lo) * rise * scale for lo, hi in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, lo, hi in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                _set_momentum(group, self.use_beta1, hi - (hi - lo) * rise * scale)
+        return lrs
+
+
+def _set_momentum(group: Dict[str, Any], use_beta1: bool, value: float) -> None:
+    """SGD's momentum, or Adam's beta1 (the momentum the cyclic schedules move)."""
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value
+
+
+class ChainedScheduler(LRScheduler):
+    """Several schedulers stepped together, each step() calling every one's step() in order, so their rules
+    compose (e.g. a ConstantLR warm-up factor on top of an ExponentialLR decay). As torch's."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optional[Optimizer] = None) -> None:
+        name = "ChainedScheduler"
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError(f"{name}: expected at least one scheduler")
+        optimizer = schedulers[0].optimizer if optimizer is None else optimizer
+        for i, sched in enumerate(schedulers):
+            if isinstance(sched, ReduceLROnPlateau) or not isinstance(sched, LRScheduler):
+                raise TypeError(f"{name}: scheduler {i} is a {type(sched).__name__}; expected an LRScheduler "
+                                "stepped without a metric (not ReduceLROnPlateau)")
+            if sched.optimizer is not optimizer:
+                raise ValueError(f"{name}: scheduler {i} ({type(sched).__name__}) belongs to another optimizer")
+        self._schedulers, self.optimizer = schedulers, optimizer
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self) -> None:  # type: ignore[override]
+        for sched in self._schedulers:
+            sched.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Its own state and each scheduler's (their state_dicts, in order)."""
+        return SequentialLR.state_dict(self)  # type: ignore[arg-type]
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        SequentialLR.load_state_dict(self, state_dict)  # type: ignore[arg-type]
 
 
 class SequentialLR(LRScheduler):
