@@ -232,3 +232,28 @@ def test_state_dicts_move_both_ways_with_torch():
     back.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     assert back.num_batches_tracked.item() == 2 and back.num_batches_tracked.dtype == torch.int64
     np.testing.assert_array_equal(back.running_var.numpy(), ours.running_var.numpy())
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_float16_computes_in_float32_and_rounds_once(device, training):
+    """As torch's half kernel: in float16 the squares of the centered values overflowed past 256, so channels of
+    magnitude ~1e3 normalized to wrong values (var inf, or rounded) and ~6e4 to nan. The output and gradients are
+    float16 and equal the float32 computation rounded to float16; the running statistics stay float16 and move
+    as the float32 ones rounded."""
+    rng = np.random.default_rng(0)
+    v = (rng.standard_normal((6, 4, 3)) * np.array([1.0, 300.0, 3e4, 1e-3])[:, None]).astype(np.float16)
+    w, b = rng.uniform(0.5, 1.5, 4).astype(np.float16), rng.standard_normal(4).astype(np.float16)
+    mean, var = np.array([0, 10, -100, 0], np.float16), np.array([1, 1e4, 1e8, 1e-6]).astype(np.float16)
+    var[2] = 6e4  # (float16's range)
+    up = rng.uniform(0.5, 1.5, v.shape).astype(np.float16)
+    results = []
+    for dt in (np.float16, np.float32):
+        args = [tg.tensor(a.astype(dt), device=device, requires_grad=True) for a in (v, w, b)]
+        stats = [tg.tensor(a.astype(dt), device=device) for a in (mean, var)]
+        y = F.batch_norm(args[0], *stats, args[1], args[2], training=training)
+        y.backward(tg.tensor(up.astype(dt), device=device))
+        results.append([y] + [a.grad for a in args] + stats)
+    for half, single in zip(*results):
+        assert half.dtype == tg.float16
+        np.testing.assert_array_equal(half.numpy(), single.numpy().astype(np.float16))
+    assert np.isfinite(results[0][0].numpy()).all()

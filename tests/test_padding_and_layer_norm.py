@@ -104,3 +104,23 @@ def test_layer_norm_matches_torch():
         ours.bias.copy_(np.linspace(-1, 1, 12).reshape(3, 4))
     theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     np.testing.assert_allclose(ours(tg.tensor(x)).numpy(), theirs(torch.from_numpy(x)).detach().numpy(), atol=1e-12)
+
+
+def test_layer_norm_float16_computes_in_float32_and_rounds_once(device):
+    """As torch's half kernel: in float16 the squares of the centered values overflowed past 256, so rows of
+    magnitude ~100 came out 0 (x / inf) and rows near 6e4 nan. Values and gradients (input, weight, bias) are
+    float16 and equal the float32 computation rounded to float16."""
+    rng = np.random.default_rng(0)
+    v = (rng.standard_normal((4, 8)) * np.array([[1.0], [300.0], [3e4], [1e-3]])).astype(np.float16)
+    w, b = rng.uniform(0.5, 1.5, 8).astype(np.float16), rng.standard_normal(8).astype(np.float16)
+    up = rng.uniform(0.5, 1.5, v.shape).astype(np.float16)
+    results = []
+    for dt in (np.float16, np.float32):
+        args = [tg.tensor(a.astype(dt), device=device, requires_grad=True) for a in (v, w, b)]
+        y = nn.functional.layer_norm(args[0], 8, args[1], args[2])
+        y.backward(tg.tensor(up.astype(dt), device=device))
+        results.append([y] + [a.grad for a in args])
+    for half, single in zip(*results):
+        assert half.dtype == tg.float16
+        np.testing.assert_array_equal(half.numpy(), single.numpy().astype(np.float16))
+    assert np.abs(results[0][0].numpy()).min(1).max() > 0.1  # (not the zeros it was)

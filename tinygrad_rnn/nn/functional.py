@@ -56,11 +56,17 @@ def _activation(op: str, input: Tensor, inplace: bool, fn: Callable[[Tensor], Te
     return input._apply_in_place(op, fn) if inplace else fn(input)
 
 
-def _in_float32(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+def _in_float32(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """fn composed of several ops, run in float32 on a float16 input and rounded back once, as torch's half
     kernels compute (their intermediates are float32): in float16, gelu's x^3 or silu's g x overflow at |x| ~ 1e4
-    and the gradient became inf * 0 = nan."""
-    return lambda x: fn(x.float()).astype(np.float16) if x.dtype == np.float16 else fn(x)
+    and the gradient became inf * 0 = nan. fn(x, *more): float16 tensors among ``more`` are made float32 too
+    (anything else passes as it is)."""
+    def run(x: Tensor, *more: Any) -> Tensor:
+        if x.dtype != np.float16:
+            return fn(x, *more)
+        more = tuple(t.float() if isinstance(t, Tensor) and t.dtype == np.float16 else t for t in more)
+        return fn(x.float(), *more).astype(np.float16)
+    return run
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -521,6 +527,10 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = 
             raise TypeError(f"layer_norm: input is {x.dtype} but {name} is {p.dtype}; convert one side "
                             f"(e.g. x.float() or {name}.double())")
     dims = tuple(range(x.ndim - len(shape), x.ndim))
+    return _in_float32(_layer_norm)(x, weight, bias, dims, eps)  # (float16: its squares overflow past 256)
+
+
+def _layer_norm(x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dims: tuple, eps: float) -> Tensor:
     centered = x - x.mean(dims, keepdim=True)
     y = centered / ((centered * centered).mean(dims, keepdim=True) + eps).sqrt()  # (the biased variance)
     if weight is not None:
@@ -754,6 +764,9 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
                                  f"{input.shape}, got {t.shape}")
     dims, shape = (0,) + tuple(range(2, input.ndim)), (c,) + (1,) * (input.ndim - 2)
     n = input.numel() // max(c, 1)
+    half = input.dtype == np.float16  # (computed in float32 and rounded once, as torch: float16 squares overflow)
+    if half:  # (the running statistics stay float16: they are written in place)
+        input, weight, bias = (t if t is None else t.float() for t in (input, weight, bias))
     if training and n == 1:
         raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of shape "
                          f"{input.shape}")
@@ -773,11 +786,13 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
                          "mode normalizes with)")
     else:
         centered = input - running_mean.detach().reshape(shape)
-        var = running_var.detach().reshape(shape)
+        var = running_var.detach().reshape(shape).astype(input.dtype)  # (float16 ones: float32 here, as the input)
     y = centered / (var + eps).sqrt()
     if weight is not None:
         y = y * weight.reshape(shape)
-    return y if bias is None else y + bias.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y.astype(np.float16) if half else y
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
