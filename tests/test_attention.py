@@ -131,3 +131,26 @@ def test_matches_torch():
         np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
         for x, y in zip(ours, theirs):
             np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"attn_mask": "float"}])
+def test_float16_computes_in_float32_and_rounds_once(device, kw):
+    """As torch's CPU kernel: in float16 q k^T overflowed at |q|, |k| ~ 100 and the softmax (inf - inf) gave nan in
+    the output and every gradient. Output and gradients are float16 and equal the float32 computation rounded to
+    float16 (a float16 mask is added in float32 too)."""
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal(s) * 200 for s in ((2, 3, 8), (2, 5, 8), (2, 5, 4)))
+    mask = rng.standard_normal((3, 5))
+    up = rng.uniform(0.5, 1.5, (2, 3, 4)).astype(np.float16)
+    results = []
+    for dt in (np.float16, np.float32):
+        args = [tg.tensor(a.astype(np.float16).astype(dt), device=device, requires_grad=True) for a in (q, k, v)]
+        options = kw if not kw.get("attn_mask") else {"attn_mask": tg.tensor(mask.astype(np.float16).astype(dt),
+                                                                          device=device)}
+        y = F.scaled_dot_product_attention(*args, **options)
+        y.backward(tg.tensor(up.astype(dt), device=device))
+        results.append([y] + [a.grad for a in args])
+    for half, single in zip(*results):
+        assert half.dtype == tg.float16
+        np.testing.assert_array_equal(half.numpy(), single.numpy().astype(np.float16))
+    assert np.isfinite(results[0][0].numpy()).all()

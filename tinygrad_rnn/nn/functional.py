@@ -377,7 +377,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise TypeError(f"{op}: query, key and value must share a dtype, got {query.dtype}, {key.dtype}, {value.dtype}")
     if enable_gqa:
         raise NotImplementedError(f"{op}: enable_gqa=True (grouped-query attention) is not supported")
-    (L, E), (S, Ek), (Sv, _) = query.shape[-2:], key.shape[-2:], value.shape[-2:]
+    (_, E), (S, Ek), (Sv, _) = query.shape[-2:], key.shape[-2:], value.shape[-2:]
     try:
         np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
         ok = E == Ek and S == Sv
@@ -390,13 +390,22 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
     if is_causal and attn_mask is not None:
         raise ValueError(f"{op}: pass attn_mask or is_causal=True, not both")
-    scores = query @ key.transpose(-2, -1) * (1.0 / math.sqrt(E) if scale is None else float(scale))
+    # (float16: in float32, rounded once, as torch's CPU kernel; in float16 q k^T overflowed at |q|, |k| ~ 100 and
+    # the softmax of inf - inf gave nan)
+    return _in_float32(_attention)(query, key, value, attn_mask, dropout_p, is_causal,
+                                   1.0 / math.sqrt(E) if scale is None else float(scale))
+
+
+def _attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any, dropout_p: float, is_causal: bool,
+               scale: float) -> Tensor:
+    """scaled_dot_product_attention's computation, its arguments checked."""
+    scores = query @ key.transpose(-2, -1) * scale
     xp = xp_of(scores.data)
     if is_causal:
-        attn_mask = Tensor._make(xp.tril(xp.ones((L, S), dtype=bool)))
+        attn_mask = Tensor._make(xp.tril(xp.ones(scores.shape[-2:], dtype=bool)))
     if attn_mask is not None:
-        mask = _attention_mask(attn_mask, "attn_mask", op)
-        _check_broadcasts_to(mask, scores.shape, "attn_mask", op)
+        mask = _attention_mask(attn_mask, "attn_mask", "scaled_dot_product_attention")
+        _check_broadcasts_to(mask, scores.shape, "attn_mask", "scaled_dot_product_attention")
         scores = _apply_attention_mask(scores, mask, true_masks=False)
     return dropout(_attention_softmax(scores), dropout_p) @ value
 
