@@ -159,6 +159,25 @@ def check_op(fn, np_fn, arrays_in, device: str, gradgrad: bool = False, rtol: fl
         assert tg.gradgradcheck(fn, ts, **check_kw)
 
 
+def check_half_rounds_float32_once(fn, arrays_in, device: str):
+    """fn on float16 tensors of the floating ``arrays_in`` (others, e.g. class targets, pass as they are) gives a
+    float16 output and gradients equal to fn on float32 tensors of the same float16 values, rounded to float16: as
+    torch's half kernels, which compute in float32 and round once. Returns the float16 output and gradients."""
+    up, results = None, []
+    for dt in (np.float16, np.float32):
+        ts = [tg.tensor(a.astype(np.float16).astype(dt), device=device, requires_grad=True) if a.dtype.kind == "f"
+              else tg.tensor(a, device=device) for a in map(np.asarray, arrays_in)]
+        y = fn(*ts)
+        if up is None:
+            up = np.random.default_rng(0).uniform(0.5, 1.5, y.shape).astype(np.float16)
+        y.backward(tg.tensor(up.astype(dt), device=device))
+        results.append([y] + [t.grad for t in ts if t.requires_grad])
+    for half, single in zip(*results):
+        assert half.dtype == tg.float16
+        np.testing.assert_array_equal(half.numpy(), single.numpy().astype(np.float16))
+    return results[0]
+
+
 def exact_logsumexp(xs) -> float:
     """log(sum(exp(x))) with Python floats, shifted by the max (independent of the engine)."""
     xs = [float(v) for v in xs]

@@ -19,7 +19,8 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
-from strategies import arrays, broadcast_pair, check_op, nonzero, shapes, tensor, with_fixtures
+from strategies import (arrays, broadcast_pair, check_half_rounds_float32_once, check_op, nonzero, shapes, tensor,
+                        with_fixtures)
 
 
 def _grid(lo, hi, offset=0.125):
@@ -319,6 +320,15 @@ def test_float16_composites_compute_in_float32_and_round_once(device, name, kwar
     assert y.dtype == x.grad.dtype == tg.float16
     np.testing.assert_array_equal(y.numpy(), y32.numpy().astype(np.float16))
     np.testing.assert_array_equal(x.grad.numpy(), x32.grad.numpy().astype(np.float16))
+
+
+def test_glu_float16_computes_in_float32_and_rounds_once(device):
+    """As torch's half kernel: in float16 the gradient a sigmoid(b) (1 - sigmoid(b)) was inf * 0 = nan at a ~ 6e4 with
+    a large |b|, where torch gives 0."""
+    a = np.array([[6e4, -6e4, 5e4, 1.0, -2.0, 3e4]])
+    b = np.array([[2e4, 30.0, -1e4, 0.5, -20.0, 6e4]])
+    y, grad = check_half_rounds_float32_once(lambda x: F.glu(x, -1), [np.concatenate([a, b], 1)], device)
+    assert np.isfinite(grad.numpy()).all()
 
 
 def test_errors_name_the_op_and_what_was_expected():

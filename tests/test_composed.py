@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
-from strategies import arrays, broadcast_pair, check_op, distinct, nonzero, positive, shapes, with_fixtures
+from strategies import (arrays, broadcast_pair, check_half_rounds_float32_once, check_op, distinct, nonzero, positive,
+                        shapes, with_fixtures)
 
 try:
     import torch
@@ -546,3 +547,16 @@ def test_errors_name_the_function(k):
     fn, kind, message = ERRORS[k]
     with pytest.raises(kind, match=message):
         fn()
+
+
+@pytest.mark.parametrize("name", ["hypot", "sinc"])
+def test_float16_computes_in_float32_and_rounds_once(device, name):
+    """As torch's half kernels: in float16 hypot's a^2 overflowed past 256 (inf from |a| = 256 on, a zero gradient
+    there, inf at |a| ~ 1e-4 where the squares underflow) and sinc's pi x past ~2e4 (nan where torch gives 0)."""
+    v = np.array([-6e4, -1e4, -300.0, -1.0, -1e-4, 0.0, 1e-4, 0.05, 1.0, 300.0, 2e4, 6e4])
+    if name == "hypot":
+        y, *_ = check_half_rounds_float32_once(tg.hypot, [v, v[::-1] / 8], device)
+        assert np.isfinite(y.numpy()[2:-2]).all()
+    else:
+        y, _ = check_half_rounds_float32_once(tg.sinc, [v], device)
+        assert np.isfinite(y.numpy()).all()

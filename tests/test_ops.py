@@ -19,8 +19,8 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
 from tinygrad_rnn import ops
-from strategies import (arrays, broadcast_pair, check_op, distinct, exact_logsumexp, floats, nonzero, np_axis,
-                        positive, reduce_dims, reduced_count, shapes, tensor, with_fixtures)
+from strategies import (arrays, broadcast_pair, check_half_rounds_float32_once, check_op, distinct, exact_logsumexp,
+                        floats, nonzero, np_axis, positive, reduce_dims, reduced_count, shapes, tensor, with_fixtures)
 
 
 # ============================================================================ elementwise binary
@@ -687,6 +687,19 @@ def test_lerp(device, sh, data):
     check_op(lambda x, y, z: x.lerp(y, z), ref, [a, b, w], device, gradgrad=True)
     c = data.draw(WEIGHTS, label="number weight")
     check_op(lambda x, y: tg.lerp(x, y, c), lambda x, y: ref(x, y, c), [a, b], device, gradgrad=True)
+
+
+@pytest.mark.parametrize("weight", [0.25, 0.75, "tensor"])
+def test_lerp_float16_computes_in_float32_and_rounds_once(device, weight):
+    """As torch's half kernel: in float16 end - start overflowed for ends of opposite signs past ~3.3e4, so a
+    finite lerp came out +-inf (and its gradient in the weight inf)."""
+    start = np.array([-4e4, 4e4, -3e4, 1.0, 100.0, -6e4])
+    end = np.array([4e4, -4e4, 5e4, 3.0, -250.0, 6e4])
+    if weight == "tensor":
+        y, *_ = check_half_rounds_float32_once(tg.lerp, [start, end, np.linspace(0, 1, 6)], device)
+    else:
+        y, *_ = check_half_rounds_float32_once(lambda a, b: tg.lerp(a, b, weight), [start, end], device)
+    assert np.isfinite(y.numpy()).all()
 
 
 def test_lerp_dtypes_exact_ends_and_errors():

@@ -20,8 +20,8 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .ops import (Chosen, DiagonalEmbed, Fmod, XLogY, _const, _one_dim, _scaled_sum, _two_tensors, broadcast_shapes,
-                  broadcast_tensors, cat, check_devices, dot, gather, int_arg, matmul, meshgrid, narrow, norm_dims,
-                  operands, outer, return_types, stack, where)
+                  broadcast_tensors, cat, check_devices, dot, gather, half_in_float32, int_arg, matmul, meshgrid,
+                  narrow, norm_dims, operands, outer, return_types, stack, where)
 from .tensor import Tensor
 
 
@@ -250,6 +250,8 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     """torch.hypot: sqrt(input^2 + other^2), broadcast; floating-point only."""
     _two_tensors("hypot", input, other)
     a, b = operands("hypot", _floating_input("hypot", input), _floating_input("hypot", other))
+    if a.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: a^2 overflows past 256)
+        return hypot(a.float(), b.float()).half()
     return (a * a + b * b).sqrt()
 
 
@@ -279,6 +281,8 @@ def xlogy(input: Any, other: Any) -> Tensor:
 def sinc(input: Tensor) -> Tensor:
     """torch.sinc: sin(pi x) / (pi x), 1 (and slope 0) at x = 0; integers are made float32."""
     x = _input("sinc", input)._floating()
+    if x.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: pi x overflows past ~2e4)
+        return half_in_float32(x, sinc)
     zero = x.data == 0
     px = where(zero, 1.0, x * math.pi)
     return where(zero, 1.0, px.sin() / px)

@@ -2172,6 +2172,8 @@ def lerp(start: Tensor, end: Tensor, weight: Any) -> Tensor:
     elif not isinstance(weight, numbers.Real):
         raise TypeError(f"lerp: weight must be a number or a Tensor, got {type(weight).__name__}")
     broadcast_shapes("lerp", ("the input", start.shape), ("end", end.shape), ("weight", getattr(weight, "shape", ())))
+    if start.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: end - start can overflow)
+        return lerp(start.float(), end.float(), weight.float() if isinstance(weight, Tensor) else weight).half()
     diff = end - start
     if not isinstance(weight, Tensor):
         return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)

@@ -266,7 +266,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     if n % 2:
         raise ValueError(f"glu: halving dim {d} needs an even size, got {n} (input shape {x.shape})")
     a, b = ops.split(x._floating(), n // 2, d) if n else (x._floating(), x._floating())
-    return a * b.sigmoid()
+    return _in_float32(lambda a, b: a * b.sigmoid())(a, b)  # (float16: a sigmoid'(b) was inf * 0 = nan)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
