@@ -174,7 +174,8 @@ def check_half_rounds_float32_once(fn, arrays_in, device: str):
         results.append([y] + [t.grad for t in ts if t.requires_grad])
     for half, single in zip(*results):
         assert half.dtype == tg.float16
-        np.testing.assert_array_equal(half.numpy(), single.numpy().astype(np.float16))
+        with np.errstate(over="ignore"):  # (a float32 value past 65504 rounds to inf, as the float16 one)
+            np.testing.assert_array_equal(half.numpy(), single.numpy().astype(np.float16))
     return results[0]
 
 

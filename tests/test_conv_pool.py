@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
-from strategies import arrays, check_op, distinct, tensor, with_fixtures
+from strategies import arrays, check_half_rounds_float32_once, check_op, distinct, tensor, with_fixtures
 from tinygrad_rnn import nn
 
 
@@ -486,3 +486,12 @@ def test_pool_errors_name_the_op_and_shapes():
     for fn, exc, pattern in cases:
         with pytest.raises(exc, match=pattern):
             fn()
+
+
+@pytest.mark.parametrize("pool", [lambda x: F.avg_pool1d(x, 3, 2, padding=1), lambda x: F.adaptive_avg_pool1d(x, 3)])
+def test_average_pools_in_float16_sum_in_float32_and_round_once(device, pool):
+    """As torch's half kernels: in float16 the window sums were rounded before the division, so a window averaging
+    3e4 (summing past 65504) came out inf."""
+    x = np.array([[[3e4, 4e4, 5e4, 3e4, 6e4, 2e4, -4e4], [1.0, 2.0, 3.0, -1e-3, 0.5, 0.25, 7.0]]])
+    y, _ = check_half_rounds_float32_once(pool, [x], device)
+    assert np.isfinite(y.numpy()).all()

@@ -17,7 +17,8 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
-from strategies import arrays, broadcast_pair, check_op, nonzero, positive, shapes, tensor, with_fixtures
+from strategies import (arrays, broadcast_pair, check_half_rounds_float32_once, check_op, nonzero, positive, shapes,
+                        tensor, with_fixtures)
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
@@ -253,6 +254,16 @@ def test_pairwise_distance(device, pair, p, keepdim, data):
         return
     check_op(lambda u, v: F.pairwise_distance(u, v, p, keepdim=keepdim), ref, [a, b], device, gradgrad=p == 2.0)
     check_op(lambda u, v: tg.nn.PairwiseDistance(p, keepdim=keepdim)(u, v), ref, [a, b], device)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0])
+def test_pairwise_distance_float16_computes_in_float32_and_rounds_once(device, p):
+    """As torch's half kernel: in float16 x1 - x2 overflowed for entries of opposite signs past ~3.3e4, and the
+    gradient (also triplet_margin_loss's) came out nan where torch's is finite (+-1 for p = 1)."""
+    x1 = np.array([[4e4, -3e4, 1.0, 2.0], [1e-3, 2e-3, -5.0, 0.5]])
+    x2 = np.array([[-4e4, 4e4, 2.0, -1.0], [0.0, 1e-3, 5.0, 0.25]])
+    _, g1, g2 = check_half_rounds_float32_once(lambda u, v: F.pairwise_distance(u, v, p), [x1, x2], device)
+    assert np.isfinite(g1.numpy()).all() and np.isfinite(g2.numpy()).all()
 
 
 def test_cosine_similarity_and_pairwise_distance_modules():

@@ -355,8 +355,10 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     _check_tensor("pairwise_distance", "x1", x1)
     _check_tensor("pairwise_distance", "x2", x2)
     ops.broadcast_shapes("pairwise_distance", ("x1", x1.shape), ("x2", x2.shape))
-    d = x1._floating() - x2._floating() + eps
-    return d.norm(p, -1 if d.ndim else None, keepdim)
+    def distance(a: Tensor, b: Tensor) -> Tensor:  # (float16: in float32, where a - b overflows past 65504)
+        d = a - b + eps
+        return d.norm(p, -1 if d.ndim else None, keepdim)
+    return _in_float32(distance)(x1._floating(), x2._floating())
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
@@ -709,7 +711,8 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     start = xp.arange(n_out) * s - p
     end = xp.minimum(start + k, length + p)
     count = end - start if count_include_pad else xp.minimum(end, length) - xp.maximum(start, 0)
-    return _unbatch(unbatched, _pool_windows(x, k, s, p, 1, n_out, 0.0).sum(2) / Tensor._make(count.astype(x.dtype)))
+    windows = _pool_windows(x, k, s, p, 1, n_out, 0.0)  # (float16: summed in float32, where sums pass 65504)
+    return _unbatch(unbatched, _in_float32(lambda w: w.sum(2) / Tensor._make(count.astype(w.dtype)))(windows))
 
 
 def _adaptive_windows(op: str, input: Tensor, output_size: Any, fill: float) -> Tuple[Tensor, bool, Tensor, Any, Any]:
@@ -734,7 +737,7 @@ def _adaptive_windows(op: str, input: Tensor, output_size: Any, fill: float) -> 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """torch's F.adaptive_avg_pool1d: the mean of each of output_size windows spread over L (_adaptive_windows)."""
     _, unbatched, windows, _, counts = _adaptive_windows("adaptive_avg_pool1d", input, output_size, 0.0)
-    return _unbatch(unbatched, windows.sum(3) / Tensor._make(counts.astype(windows.dtype)))
+    return _unbatch(unbatched, _in_float32(lambda w: w.sum(3) / Tensor._make(counts.astype(w.dtype)))(windows))
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
