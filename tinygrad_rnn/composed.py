@@ -251,7 +251,7 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     _two_tensors("hypot", input, other)
     a, b = operands("hypot", _floating_input("hypot", input), _floating_input("hypot", other))
     if a.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: a^2 overflows past 256)
-        return hypot(a.float(), b.float()).half()
+        return half_in_float32(a, hypot, b)
     return (a * a + b * b).sqrt()
 
 

@@ -2173,7 +2173,7 @@ def lerp(start: Tensor, end: Tensor, weight: Any) -> Tensor:
         raise TypeError(f"lerp: weight must be a number or a Tensor, got {type(weight).__name__}")
     broadcast_shapes("lerp", ("the input", start.shape), ("end", end.shape), ("weight", getattr(weight, "shape", ())))
     if start.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: end - start can overflow)
-        return lerp(start.float(), end.float(), weight.float() if isinstance(weight, Tensor) else weight).half()
+        return half_in_float32(start, lerp, end, weight)
     diff = end - start
     if not isinstance(weight, Tensor):
         return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
@@ -2266,10 +2266,14 @@ def tril(x: Tensor, diagonal: int = 0, upper: bool = False) -> Tensor:
     return where(~below if upper else below, x, Tensor._make(xp.zeros((), x.dtype)))
 
 
-def half_in_float32(x: Tensor, f: Callable[[Tensor], Tensor]) -> Tensor:
-    """f(x) computed in float32 and cast back, for a float16 x: as torch, whose half-precision reductions
-    accumulate in float32 (float16 sums overflow past 65504 and squares past 256, where the result need not)."""
-    return f(x.astype(np.float32)).astype(np.float16)
+def half_in_float32(x: Tensor, f: Callable[..., Tensor], *more: Any) -> Tensor:
+    """f(x, *more); for a float16 x computed in float32 (float16 tensors among ``more`` too) and rounded back once,
+    as torch's half kernels compute: float16 sums overflow past 65504 and squares past 256 where the result need
+    not, and a gradient of inf * 0 came out nan (gelu's x^3, silu's g x)."""
+    if x.dtype != np.float16:
+        return f(x, *more)
+    more = tuple(t.astype(np.float32) if isinstance(t, Tensor) and t.dtype == np.float16 else t for t in more)
+    return f(x.astype(np.float32), *more).astype(np.float16)
 
 
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:

@@ -56,19 +56,6 @@ def _activation(op: str, input: Tensor, inplace: bool, fn: Callable[[Tensor], Te
     return input._apply_in_place(op, fn) if inplace else fn(input)
 
 
-def _in_float32(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """fn composed of several ops, run in float32 on a float16 input and rounded back once, as torch's half
-    kernels compute (their intermediates are float32): in float16, gelu's x^3 or silu's g x overflow at |x| ~ 1e4
-    and the gradient became inf * 0 = nan. fn(x, *more): float16 tensors among ``more`` are made float32 too
-    (anything else passes as it is)."""
-    def run(x: Tensor, *more: Any) -> Tensor:
-        if x.dtype != np.float16:
-            return fn(x, *more)
-        more = tuple(t.float() if isinstance(t, Tensor) and t.dtype == np.float16 else t for t in more)
-        return fn(x.float(), *more).astype(np.float16)
-    return run
-
-
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
     return _activation("relu", input, inplace, Tensor.relu)
@@ -133,7 +120,7 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (swish)."""
-    return _activation("silu", input, inplace, _in_float32(lambda x: x * x.sigmoid()))
+    return _activation("silu", input, inplace, lambda x: ops.half_in_float32(x, lambda y: y * y.sigmoid()))
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -186,7 +173,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         if approximate == "tanh":
             return x * 0.5 * (1 + ((x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)).tanh())
         return x * 0.5 * (1 + (x * (1 / math.sqrt(2))).erf())
-    return _in_float32(fn)(input._floating())
+    return ops.half_in_float32(input._floating(), fn)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -215,7 +202,8 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x)); derivative tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2)."""
-    return _activation("mish", input, inplace, _in_float32(lambda x: x._floating() * _softplus(x).tanh()))
+    return _activation("mish", input, inplace,
+                       lambda x: ops.half_in_float32(x._floating(), lambda y: y * _softplus(y).tanh()))
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -266,7 +254,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     if n % 2:
         raise ValueError(f"glu: halving dim {d} needs an even size, got {n} (input shape {x.shape})")
     a, b = ops.split(x._floating(), n // 2, d) if n else (x._floating(), x._floating())
-    return _in_float32(lambda a, b: a * b.sigmoid())(a, b)  # (float16: a sigmoid'(b) was inf * 0 = nan)
+    return ops.half_in_float32(a, lambda u, v: u * v.sigmoid(), b)  # (float16: a sigmoid'(b) was inf * 0 = nan)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -358,7 +346,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     def distance(a: Tensor, b: Tensor) -> Tensor:  # (float16: in float32, where a - b overflows past 65504)
         d = a - b + eps
         return d.norm(p, -1 if d.ndim else None, keepdim)
-    return _in_float32(distance)(x1._floating(), x2._floating())
+    return ops.half_in_float32(x1._floating(), distance, x2._floating())
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
@@ -394,8 +382,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise ValueError(f"{op}: pass attn_mask or is_causal=True, not both")
     # (float16: in float32, rounded once, as torch's CPU kernel; in float16 q k^T overflowed at |q|, |k| ~ 100 and
     # the softmax of inf - inf gave nan)
-    return _in_float32(_attention)(query, key, value, attn_mask, dropout_p, is_causal,
-                                   1.0 / math.sqrt(E) if scale is None else float(scale))
+    return ops.half_in_float32(query, _attention, key, value, attn_mask, dropout_p, is_causal,
+                               1.0 / math.sqrt(E) if scale is None else float(scale))
 
 
 def _attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any, dropout_p: float, is_causal: bool,
@@ -538,7 +526,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = 
             raise TypeError(f"layer_norm: input is {x.dtype} but {name} is {p.dtype}; convert one side "
                             f"(e.g. x.float() or {name}.double())")
     dims = tuple(range(x.ndim - len(shape), x.ndim))
-    return _in_float32(_layer_norm)(x, weight, bias, dims, eps)  # (float16: its squares overflow past 256)
+    return ops.half_in_float32(x, _layer_norm, weight, bias, dims, eps)  # (float16: its squares overflow past 256)
 
 
 def _layer_norm(x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dims: tuple, eps: float) -> Tensor:
@@ -712,7 +700,7 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     end = xp.minimum(start + k, length + p)
     count = end - start if count_include_pad else xp.minimum(end, length) - xp.maximum(start, 0)
     windows = _pool_windows(x, k, s, p, 1, n_out, 0.0)  # (float16: summed in float32, where sums pass 65504)
-    return _unbatch(unbatched, _in_float32(lambda w: w.sum(2) / Tensor._make(count.astype(w.dtype)))(windows))
+    return _unbatch(unbatched, ops.half_in_float32(windows, lambda w: w.sum(2) / Tensor._make(count.astype(w.dtype))))
 
 
 def _adaptive_windows(op: str, input: Tensor, output_size: Any, fill: float) -> Tuple[Tensor, bool, Tensor, Any, Any]:
@@ -737,7 +725,7 @@ def _adaptive_windows(op: str, input: Tensor, output_size: Any, fill: float) -> 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """torch's F.adaptive_avg_pool1d: the mean of each of output_size windows spread over L (_adaptive_windows)."""
     _, unbatched, windows, _, counts = _adaptive_windows("adaptive_avg_pool1d", input, output_size, 0.0)
-    return _unbatch(unbatched, _in_float32(lambda w: w.sum(3) / Tensor._make(counts.astype(w.dtype)))(windows))
+    return _unbatch(unbatched, ops.half_in_float32(windows, lambda w: w.sum(3) / Tensor._make(counts.astype(w.dtype))))
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
