@@ -106,6 +106,54 @@ def test_layer_norm_matches_torch():
     np.testing.assert_allclose(ours(tg.tensor(x)).numpy(), theirs(torch.from_numpy(x)).detach().numpy(), atol=1e-12)
 
 
+@with_fixtures
+@given(shape=st.lists(st.integers(1, 3), min_size=1, max_size=3), k=st.integers(1, 2), affine=st.booleans(),
+       eps=st.sampled_from([None, 1e-3]), seed=st.integers(0, 1000))
+def test_rms_norm_matches_its_formula_and_gradcheck(device, shape, k, affine, eps, seed):
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing k dims; eps None is float64's machine epsilon here."""
+    k = min(k, len(shape))
+    rng = np.random.default_rng(seed)
+    x, tail = rng.standard_normal(shape) * 3 + 1, tuple(shape[len(shape) - k:])
+    w = rng.uniform(0.5, 1.5, tail)
+    dims = tuple(range(len(shape) - k, len(shape)))
+    want = x / np.sqrt((x * x).mean(dims, keepdims=True) + (np.finfo(np.float64).eps if eps is None else eps))
+    args = [tg.tensor(a, device=device, requires_grad=True) for a in ((x, w) if affine else (x,))]
+    fn = (lambda a, ww: nn.functional.rms_norm(a, tail, ww, eps)) if affine else \
+        (lambda a: nn.functional.rms_norm(a, tail, eps=eps))
+    np.testing.assert_allclose(fn(*args).numpy(), want * w if affine else want, rtol=1e-10, atol=1e-12)
+    assert tg.gradcheck(fn, args)
+
+
+def test_rms_norm_module_matches_torch_and_refuses_bad_shapes():
+    m = nn.RMSNorm((3, 4), dtype=tg.float64)
+    assert m.weight.tolist() == [[1.0] * 4] * 3 and list(nn.RMSNorm(4, elementwise_affine=False).parameters()) == []
+    assert repr(nn.RMSNorm(4, eps=1e-6)) == "RMSNorm((4,), eps=1e-06, elementwise_affine=True)"
+    with pytest.raises(ValueError, match=r"rms_norm: normalized_shape \(3, 4\) must be the input's trailing dims"):
+        m(tg.randn(4, 3, dtype=tg.float64))
+    with pytest.raises(TypeError, match="rms_norm: input is float32 but weight is float64"):
+        m(tg.randn(3, 4))
+    with pytest.raises(TypeError, match="rms_norm: input must be floating point, got dtype int64"):
+        nn.functional.rms_norm(tg.tensor([[1, 2]]), 2)
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    with tg.no_grad():
+        m.weight.copy_(np.linspace(0.5, 1.5, 12).reshape(3, 4))
+    theirs = torch.nn.RMSNorm((3, 4), dtype=torch.float64)
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in m.state_dict().items()})
+    assert repr(m) == repr(theirs)
+    xs, tx = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = m(xs), theirs(tx)
+    y.sum().backward(), ty.sum().backward()
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(xs.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(m.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12)
+    for dt in ("float32", "float16"):  # (eps None: the dtype's epsilon; float16 computed in float32)
+        v = (x * 300).astype(dt)
+        np.testing.assert_allclose(nn.functional.rms_norm(tg.tensor(v), 4).numpy().astype(np.float64),
+                                   torch.nn.functional.rms_norm(torch.tensor(v), (4,)).numpy().astype(np.float64),
+                                   rtol=1e-3 if dt == "float16" else 1e-6)
+
+
 def test_layer_norm_float16_computes_in_float32_and_rounds_once(device):
     """As torch's half kernel: in float16 the squares of the centered values overflowed past 256, so rows of
     magnitude ~100 came out 0 (x / inf) and rows near 6e4 nan. Values and gradients (input, weight, bias) are

@@ -5,14 +5,15 @@ from .layers import (CELU, ELU, GELU, GLU, SELU, BCELoss, BCEWithLogitsLoss, Cos
                      KLDivLoss, L1Loss, LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax, Mish, ModuleDict,
                      ModuleList, MSELoss, MultiheadAttention, NLLLoss, PairwiseDistance, ReLU, ReLU6, Sequential,
                      Sigmoid, SiLU, SmoothL1Loss, Softmax, Softmin, Softsign, Tanh, Unflatten)
-from .layers import (AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, BatchNorm1d, Conv1d, MaxPool1d)
+from .layers import (AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, BatchNorm1d, Conv1d, MaxPool1d, RMSNorm)
 from .layers import (CosineEmbeddingLoss, GaussianNLLLoss, Hardshrink, HingeEmbeddingLoss, MarginRankingLoss,
                      MultiLabelSoftMarginLoss, PoissonNLLLoss, PReLU, SoftMarginLoss, Softplus, Softshrink, Tanhshrink,
                      Threshold, TripletMarginLoss)
 from .module import Module, Parameter, ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 
-__all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "ParameterList", "ParameterDict", "Linear", "Embedding", "LayerNorm", "Dropout",
+__all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "ParameterList", "ParameterDict",
+           "Linear", "Embedding", "LayerNorm", "RMSNorm", "Dropout",
            "Sequential", "ModuleList", "ModuleDict", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",
            "SiLU", "LogSigmoid", "LeakyReLU", "ELU", "Hardtanh", "Flatten", "Unflatten",
            "GELU", "ReLU6", "SELU", "CELU", "Mish", "Softsign", "Hardsigmoid", "Hardswish", "Softmin", "GLU",

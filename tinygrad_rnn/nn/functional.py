@@ -511,22 +511,42 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = 
                bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing dims ``normalized_shape`` (biased
     variance, as torch's); each sample is normalized on its own."""
-    _check_tensor("layer_norm", "input", input)
-    x = input
+    dims = _trailing_dims("layer_norm", input, normalized_shape, weight=weight, bias=bias)
+    return ops.half_in_float32(input, _layer_norm, weight, bias, dims, eps)  # (float16: its squares overflow past 256)
+
+
+def rms_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None,
+             eps: Optional[float] = None) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing dims ``normalized_shape`` (torch's F.rms_norm, Zhang
+    and Sennrich's RMSNorm: layer_norm without the centering or a bias); eps None is the input dtype's
+    machine epsilon, as torch."""
+    dims = _trailing_dims("rms_norm", input, normalized_shape, weight=weight)
+    eps = float(np.finfo(input.dtype).eps) if eps is None else eps
+    return ops.half_in_float32(input, _rms_norm, weight, dims, eps)
+
+
+def _trailing_dims(op: str, x: Tensor, normalized_shape: Any, **params: Optional[Tensor]) -> Tuple[int, ...]:
+    """The dims that normalized_shape names: x's trailing ones, which the parameters (None or of that shape and
+    x's dtype) scale."""
+    _check_tensor(op, "input", x)
     if x.dtype.kind != "f":
-        raise TypeError(f"layer_norm: input must be floating point, got dtype {x.dtype}")
+        raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
     shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
     if not shape or x.shape[x.ndim - len(shape):] != shape:
-        raise ValueError(f"layer_norm: normalized_shape {shape} must be the input's trailing dims, got input "
+        raise ValueError(f"{op}: normalized_shape {shape} must be the input's trailing dims, got input "
                          f"shape {x.shape}")
-    for name, p in (("weight", weight), ("bias", bias)):
+    for name, p in params.items():
         if p is not None and p.shape != shape:
-            raise ValueError(f"layer_norm: {name} must have the shape normalized_shape {shape}, got {p.shape}")
+            raise ValueError(f"{op}: {name} must have the shape normalized_shape {shape}, got {p.shape}")
         if p is not None and p.dtype != x.dtype:  # numpy would silently promote (torch raises "mixed dtype")
-            raise TypeError(f"layer_norm: input is {x.dtype} but {name} is {p.dtype}; convert one side "
+            raise TypeError(f"{op}: input is {x.dtype} but {name} is {p.dtype}; convert one side "
                             f"(e.g. x.float() or {name}.double())")
-    dims = tuple(range(x.ndim - len(shape), x.ndim))
-    return ops.half_in_float32(x, _layer_norm, weight, bias, dims, eps)  # (float16: its squares overflow past 256)
+    return tuple(range(x.ndim - len(shape), x.ndim))
+
+
+def _rms_norm(x: Tensor, weight: Optional[Tensor], dims: tuple, eps: float) -> Tensor:
+    y = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * weight
 
 
 def _layer_norm(x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dims: tuple, eps: float) -> Tensor:

@@ -235,6 +235,32 @@ class LayerNorm(Module):
                 + ("" if self._bias else ", bias=False"))
 
 
+class RMSNorm(Module):
+    """Scale each sample by the root mean square over its trailing dims ``normalized_shape``, then per element by
+    weight (1 at init; elementwise_affine=False: none): F.rms_norm, torch.nn.RMSNorm. eps None is the input
+    dtype's machine epsilon."""
+
+    def __init__(self, normalized_shape: Any, eps: Optional[float] = None, elementwise_affine: bool = True,
+                 device: Optional[str] = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.normalized_shape = ((int(normalized_shape),) if isinstance(normalized_shape, numbers.Integral)
+                                 else tuple(int(n) for n in normalized_shape))
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.register_parameter("weight", _param(self.normalized_shape, dtype, device) if elementwise_affine else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
 class BatchNorm1d(Module):
     """torch.nn.BatchNorm1d over (N, C) or (N, C, L): F.batch_norm with weight 1 and bias 0 at init (affine), and
     the buffers running_mean (0), running_var (1) and num_batches_tracked (int64, 0-d) when track_running_stats.
