@@ -331,6 +331,40 @@ def test_glu_float16_computes_in_float32_and_rounds_once(device):
     assert np.isfinite(grad.numpy()).all()
 
 
+def test_gumbel_softmax_draws_by_probability_and_passes_the_soft_gradient(device):
+    """hard=True gives one-hot rows whose classes come up as often as softmax(logits) says (the Gumbel-max trick);
+    soft samples are distributions; with the same noise (manual_seed), the hard sample's gradient is the soft one's
+    (straight-through), and the soft sample's gradient passes gradcheck."""
+    tg.manual_seed(0)
+    p = np.array([0.1, 0.2, 0.7])
+    logits = tg.tensor(np.log(p), device=device, requires_grad=True)
+    y = F.gumbel_softmax(logits.expand(20000, 3), tau=0.5, hard=True)
+    assert set(np.unique(y.numpy())) == {0.0, 1.0} and (y.numpy().sum(1) == 1).all()
+    np.testing.assert_allclose(y.numpy().mean(0), p, atol=0.015)
+    cols = F.gumbel_softmax(tg.tensor(np.log(p)[:, None], device=device).expand(3, 4000), hard=True, dim=0)
+    np.testing.assert_allclose(cols.numpy().mean(1), p, atol=0.03)
+    soft = F.gumbel_softmax(logits.expand(5, 3), tau=2.0)
+    np.testing.assert_allclose(soft.numpy().sum(1), 1.0, rtol=1e-12)
+    w = tg.tensor(np.arange(15.0).reshape(5, 3), device=device)
+    grads = []
+    for hard in (False, True):
+        tg.manual_seed(4)
+        logits.grad = None
+        (F.gumbel_softmax(logits.expand(5, 3), tau=0.7, hard=hard) * w).sum().backward()
+        grads.append(logits.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)
+
+    def sample(x):
+        tg.manual_seed(5)  # (the same noise at every evaluation: a function of x alone)
+        return F.gumbel_softmax(x, tau=0.7)
+    assert tg.gradcheck(sample, [tg.tensor(np.log(p), device=device, requires_grad=True)])
+    for bad, exc, match in ((lambda: F.gumbel_softmax(logits, tau=0), ValueError, "tau must be positive, got 0"),
+                            (lambda: F.gumbel_softmax(tg.tensor([1, 2]), hard=True), TypeError, "logits must be floating"),
+                            (lambda: F.gumbel_softmax(tg.zeros(2, 0), hard=True), ValueError, "dim -1 of logits")):
+        with pytest.raises(exc, match="gumbel_softmax: " + match):
+            bad()
+
+
 def test_errors_name_the_op_and_what_was_expected():
     x = tg.randn(2, 3)
     with pytest.raises(TypeError, match=r"softplus: beta must be a real number, got 'a' \(str\)"):

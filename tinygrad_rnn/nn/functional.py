@@ -86,6 +86,33 @@ def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     return input.log_softmax(dim, dtype=dtype)
 
 
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """softmax((logits + g) / tau) over dim, g Gumbel noise (-log of Exp(1) draws, from the package generator):
+    a differentiable stand-in for a draw from the categorical softmax(logits), sharper as tau falls. hard: the
+    one-hot of its argmax (the Gumbel-max draw) in the forward pass, the soft sample's gradient in the backward
+    (straight-through), as torch's. eps is accepted and unused, as in torch."""
+    _check_tensor("gumbel_softmax", "logits", logits)
+    if logits.dtype.kind != "f":
+        raise TypeError(f"gumbel_softmax: logits must be floating point, got dtype {logits.dtype}")
+    if not _real("gumbel_softmax", "tau", tau) > 0:
+        raise ValueError(f"gumbel_softmax: tau must be positive, got {tau}")
+    xp, info = xp_of(logits.data), np.finfo(logits.dtype)
+    u = xp.asarray(backend.rng(logits.device).random(logits.shape), dtype=logits.dtype)
+    exp1 = xp.maximum(-xp.log1p(-u), info.tiny)  # (an Exp(1) draw; never 0, whose -log would be inf)
+    y = ((logits - Tensor._make(xp.log(exp1))) / tau).softmax(dim)
+    if not hard:
+        return y
+    d = ops._one_dim(dim, y.ndim, "gumbel_softmax")
+    if y.ndim and y.shape[d] == 0:
+        raise ValueError(f"gumbel_softmax: dim {dim} of logits of shape {y.shape} is empty (no class to pick)")
+    if y.ndim:
+        pos = xp.arange(y.shape[d]).reshape((-1,) + (1,) * (y.ndim - d - 1))  # (the class index along dim)
+        one_hot = (pos == xp.expand_dims(y.data.argmax(d), d)).astype(y.dtype)
+    else:
+        one_hot = xp.ones((), y.dtype)
+    return Tensor._make(one_hot) - y.detach() + y
+
+
 def _real(op: str, name: str, v: Any, hint: str = "") -> Any:
     """v if it is a real number (not a bool), else a TypeError naming op and the argument (and ``hint``)."""
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
