@@ -243,8 +243,7 @@ def test_float16_computes_in_float32_and_rounds_once(device, training):
     rng = np.random.default_rng(0)
     v = (rng.standard_normal((6, 4, 3)) * np.array([1.0, 300.0, 3e4, 1e-3])[:, None]).astype(np.float16)
     w, b = rng.uniform(0.5, 1.5, 4).astype(np.float16), rng.standard_normal(4).astype(np.float16)
-    mean, var = np.array([0, 10, -100, 0], np.float16), np.array([1, 1e4, 1e8, 1e-6]).astype(np.float16)
-    var[2] = 6e4  # (float16's range)
+    mean, var = np.array([0, 10, -100, 0], np.float16), np.array([1, 1e4, 6e4, 1e-6], np.float16)
     up = rng.uniform(0.5, 1.5, v.shape).astype(np.float16)
     results = []
     for dt in (np.float16, np.float32):
@@ -255,5 +254,6 @@ def test_float16_computes_in_float32_and_rounds_once(device, training):
         results.append([y] + [a.grad for a in args] + stats)
     for half, single in zip(*results):
         assert half.dtype == tg.float16
-        np.testing.assert_array_equal(half.numpy(), single.numpy().astype(np.float16))
+        with np.errstate(over="ignore"):  # (the running variance of the 3e4 channel is inf in float16, as torch's)
+            np.testing.assert_array_equal(half.numpy(), single.numpy().astype(np.float16))
     assert np.isfinite(results[0][0].numpy()).all()

@@ -1550,8 +1550,12 @@ class SetItem(Function):
         v = self.value if v is None else v
         try:
             index = self.index if [i for i in self.index if i is Ellipsis] else self.index + (Ellipsis,)
-            (out[self.first] if self.first else out)[index] = v  # (out[first] is a view: basic indexing; the
-            # Ellipsis makes even one element a 0-d view, so a value of shape (1,) or (1, 1) fits it, as in torch)
+            target = out[self.first] if self.first else out  # (a view: basic indexing; the Ellipsis makes even one
+            # element a 0-d view, so a value of shape (1,) or (1, 1) fits it, as in torch)
+            if getattr(v, "dtype", out.dtype) == out.dtype:
+                target[index] = v
+            else:  # (an array cast to a narrower float overflows to inf quietly, as torch's copy_)
+                backend.quietly(target.__setitem__, index, v)
         except (ValueError, IndexError) as e:
             what = f"source of shape {v.shape}" if hasattr(v, "shape") else type(v).__name__
             raise type(e)(f"{self.op}: cannot write {what} into a tensor of shape {x.shape} at "
