@@ -157,7 +157,9 @@ def test_update_matches_rule(cls, data):
         if cls is optim.ASGD:
             want, ax = want
             np.testing.assert_allclose(state["ax"], ax, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+        # (atol 1e-8: with betas 0 and weight decay, g = grad + wd p can cancel to ~eps, where m / (|g| + eps)
+        # turns g's last-bit rounding into ~1e-8 of a step; the hypothesis dev profile found such a case)
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-8)
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
