@@ -120,6 +120,37 @@ def test_unfold_addcmul_addcdiv_match_torch():
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-15, atol=1e-15)
 
 
+@needs_torch
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv"])
+def test_addcmul_addcdiv_dtypes_match_torch(name):
+    """The three operands promote together, as torch's (not in pairs: a float64 0-d tensor1 beside float32 input
+    and a bool tensor2 leaves float32, a float32 0-d tensor2 beside float64 0-d input and an int64 tensor1 gives
+    float64); value may be fractional when any operand is floating, and addcdiv takes one integer operand of two.
+    Values as torch's, and gradients where all are floating (a float64 0-d one gets its gradient in float64)."""
+    f32, f64, i64, b = np.float32, np.float64, np.int64, np.bool_
+    cases = [((f32, (1, 2)), (f64, ()), (b, (2,))), ((f64, ()), (i64, (3,)), (f32, ())),
+             ((f64, (2,)), (i64, (2,)), (i64, (1,))), ((f32, (2,)), (f64, (2,)), (i64, (2,))),
+             ((i64, (2,)), (b, (2,)), (f32, ())), ((f32, (2,)), (i64, (1,)), (f64, (2, 2))),
+             ((f64, ()), (f32, (3,)), (f64, ())), ((f32, (2,)), (f64, ()), (f64, (2,)))]
+    rng = np.random.default_rng(0)
+    for case in cases:
+        if name == "addcdiv" and f32 not in (case[1][0], case[2][0]) and f64 not in (case[1][0], case[2][0]):
+            continue  # (refused, as torch: see the errors below)
+        arrays = [rng.integers(1, 4, shape).astype(dtype) for dtype, shape in case]
+        ours = [tg.tensor(a, requires_grad=a.dtype == f64) for a in arrays]
+        theirs = [torch.tensor(a, requires_grad=a.dtype == f64) for a in arrays]
+        y, ty = getattr(tg, name)(*ours, value=-0.5), getattr(torch, name)(*theirs, value=-0.5)
+        assert str(y.dtype) == str(ty.dtype).replace("torch.", ""), case
+        np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-6)
+        if all(dtype in (f32, f64) for dtype, _ in case):  # (torch's backward fails beside an integer or bool)
+            w = rng.standard_normal(y.shape)
+            (y * tg.tensor(w.astype(y.dtype))).sum().backward()
+            (ty * torch.tensor(w, dtype=ty.dtype)).sum().backward()
+            for o, t in zip(ours, theirs):
+                if t.grad is not None:
+                    np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+
+
 @with_fixtures
 @given(st.data())
 def test_inner_vdot_property(device, data):
@@ -534,7 +565,8 @@ ERRORS = [
     (lambda: tg.addcmul(_int_tensor([1]), _int_tensor([1]), _int_tensor([1]), value=0.5), TypeError,
      r"addcmul: value must be a number \(an integer for integer tensors\), got 0.5"),
     (lambda: tg.addcdiv(tg.ones(2), _int_tensor([1]), _int_tensor([1])), TypeError,
-     r"addcdiv: tensor1 is int64; integer division is not supported"),
+     r"addcdiv: tensor1 and tensor2 are int64 and int64; integer division is not supported"),
+    (lambda: tg.addcmul(*[tg.tensor([True])] * 3), TypeError, r"addcmul: input, tensor1 and tensor2 are bool"),
     (lambda: tg.ones(2, 3).unfold(1, 4, 1), ValueError, r"unfold: windows of size 4 \(at most 3, the length of dim 1 "
                                                          r"of shape \(2, 3\)\) and step 1"),
     (lambda: tg.ones(3).unfold(0, 2, 0), ValueError, r"unfold: .* and step 0 \(at least 1\) expected"),

@@ -19,9 +19,9 @@ import numpy as np
 
 from . import backend
 from .backend import xp_of
-from .ops import (Chosen, DiagonalEmbed, Fmod, XLogY, _const, _one_dim, _scaled_sum, _two_tensors, broadcast_shapes,
-                  broadcast_tensors, cat, check_devices, dot, gather, half_in_float32, int_arg, matmul, meshgrid,
-                  narrow, norm_dims, operands, outer, return_types, stack, where)
+from .ops import (Chosen, DiagonalEmbed, Fmod, XLogY, _const, _one_dim, _scale_factor, _scaled_sum, _two_tensors,
+                  broadcast_shapes, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32, int_arg,
+                  matmul, meshgrid, narrow, norm_dims, operands, outer, result_dtype, return_types, stack, where)
 from .tensor import Tensor
 
 
@@ -127,24 +127,30 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    """torch.addcdiv: input + value tensor1 / tensor2, the three broadcasting; floating point only (torch refuses
-    integer tensor1 and tensor2)."""
-    for name, t in (("tensor1", tensor1), ("tensor2", tensor2)):
-        if isinstance(t, Tensor) and t.dtype.kind != "f":
-            raise TypeError(f"addcdiv: {name} is {t.dtype}; integer division is not supported (as torch): convert "
-                            "tensor1 and tensor2 to floating point")
+    """torch.addcdiv: input + value tensor1 / tensor2, the three broadcasting; torch refuses integer (or bool)
+    tensor1 and tensor2 both (one floating is enough)."""
+    kinds = [t.dtype.kind for t in (tensor1, tensor2) if isinstance(t, Tensor)]
+    if len(kinds) == 2 and "f" not in kinds:
+        raise TypeError(f"addcdiv: tensor1 and tensor2 are {tensor1.dtype} and {tensor2.dtype}; integer division is "
+                        "not supported (as torch): convert one of them to floating point")
     return _addc("addcdiv", input, tensor1, tensor2, value, lambda a, b: a / b)
 
 
 def _addc(op: str, input: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any, combine: Any) -> Tensor:
-    """input + combine(value tensor1, tensor2): value tensor1 first, as torch's addcdiv (bit for bit)."""
+    """input + combine(value tensor1, tensor2) in the dtype the three promote to together (result_dtype: in pairs,
+    a float64 0-d tensor1 would turn a float32 product float64); value tensor1 first, as torch's addcdiv (bit for
+    bit)."""
     for name, t in (("input", input), ("tensor1", tensor1), ("tensor2", tensor2)):
         _input(op, t, name)
     check_devices(op, [input, tensor1, tensor2])
     broadcast_shapes(op, ("input", input.shape), ("tensor1", tensor1.shape), ("tensor2", tensor2.shape))
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or (
-            not isinstance(value, numbers.Integral) and tensor1.dtype.kind != "f" and tensor2.dtype.kind != "f"):
+    dtype = result_dtype([input, tensor1, tensor2])
+    if dtype.kind == "b":
+        raise TypeError(f"{op}: input, tensor1 and tensor2 are bool, which torch's {op} does not take: convert one "
+                        "to an integer or floating dtype")
+    if not _scale_factor(value, dtype):
         raise TypeError(f"{op}: value must be a number (an integer for integer tensors), got {value!r}")
+    input, tensor1, tensor2 = (t if t.dtype == dtype else t.astype(dtype) for t in (input, tensor1, tensor2))
     return input + combine(tensor1 if value == 1 else tensor1 * value, tensor2)
 
 

@@ -71,6 +71,18 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
 _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}  # torch's promotion categories: bool < integer < float
 
 
+def result_dtype(tensors: Sequence[Tensor]) -> np.dtype:
+    """torch's dtype for tensors meeting in one op (torch.result_type of several; operands' rule for two, taken
+    at once, as a chain of pairs can differ): the promoted dtype of the highest category (bool < integer < float)
+    among the tensors with dims, unless a 0-d tensor's category is higher, when the 0-d ones' decides. So a
+    float64 0-d tensor beside float32 ones stays float32, and beside int64 ones gives float64."""
+    def promoted(ts: List[Tensor]) -> Optional[np.dtype]:
+        top = max((_CATEGORY[t.dtype.kind] for t in ts), default=None)
+        return None if top is None else np.result_type(*[t.dtype for t in ts if _CATEGORY[t.dtype.kind] == top])
+    dims, zero = promoted([t for t in tensors if t.ndim]), promoted([t for t in tensors if not t.ndim])
+    return zero if dims is None or (zero is not None and _CATEGORY[zero.kind] > _CATEGORY[dims.kind]) else dims
+
+
 def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x
