@@ -870,6 +870,20 @@ def test_bmm_is_batched_matmul_without_broadcasting():
             tg.bmm(a, bad)
 
 
+def test_bmm_mm_equal_allclose_take_torchs_argument_names():
+    """torch's keyword names (x.bmm(mat2=m), torch.mm(input, mat2=m), x.equal(other=y), x.allclose(other=y));
+    they were a and b. A mat2 that is not a Tensor is named (bmm reported a dtype mismatch, or an AttributeError)."""
+    a, b = tg.tensor(np.arange(6.0).reshape(1, 2, 3)), tg.tensor(np.ones((1, 3, 2)))
+    np.testing.assert_array_equal(a.bmm(mat2=b).numpy(), tg.bmm(input=a, mat2=b).numpy())
+    np.testing.assert_array_equal(tg.mm(input=a[0], mat2=b[0]).numpy(), a[0].mm(b[0]).numpy())
+    assert a.equal(other=a.clone()) and tg.equal(input=a, other=a) and a.allclose(other=a + 1e-9, atol=1e-8)
+    for bad in (np.ones((1, 3, 2)), [[[1.0]]]):
+        with pytest.raises(TypeError, match="bmm: mat2 must be a Tensor"):
+            a.bmm(bad)
+    with pytest.raises(TypeError, match="mm: mat2 must be a Tensor"):
+        tg.mm(a[0], np.ones((3, 2)))
+
+
 # ============================================================================ torch's rules where numpy's differ
 def test_a_bool_is_not_a_dim_but_var_and_std_take_one_as_unbiased():
     """numpy reads True as axis 1; torch refuses a bool dim, except var(unbiased)/std(unbiased) over everything."""

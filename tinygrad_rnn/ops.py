@@ -1962,19 +1962,21 @@ def trace(x: Tensor) -> Tensor:
     return Diagonal(0, 0, 1)(x).sum()
 
 
-def bmm(a: Tensor, b: Tensor) -> Tensor:
-    """Batched a @ b for (B, n, m) and (B, m, p), as torch.bmm (matmul without its broadcasting)."""
-    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
-        raise ValueError(f"bmm: expected (B, n, m) and (B, m, p) with the same B and m, got {a.shape} and {b.shape}")
-    return matmul(a, b, "bmm")
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched input @ mat2 for (B, n, m) and (B, m, p), as torch.bmm (matmul without its broadcasting)."""
+    _two_tensors("bmm", input, mat2, ("input", "mat2"))
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise ValueError(f"bmm: expected (B, n, m) and (B, m, p) with the same B and m, got {input.shape} and "
+                         f"{mat2.shape}")
+    return matmul(input, mat2, "bmm")
 
 
-def mm(a: Tensor, b: Tensor) -> Tensor:
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """(n, m) @ (m, p) of two matrices of one dtype, as torch.mm (matmul without its broadcasting and 1-D forms)."""
-    _two_tensors("mm", a, b)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        raise ValueError(f"mm: expected (n, m) and (m, p) matrices, got shapes {a.shape} and {b.shape}")
-    return matmul(a, b, "mm")
+    _two_tensors("mm", input, mat2, ("input", "mat2"))
+    if input.ndim != 2 or mat2.ndim != 2 or input.shape[1] != mat2.shape[0]:
+        raise ValueError(f"mm: expected (n, m) and (m, p) matrices, got shapes {input.shape} and {mat2.shape}")
+    return matmul(input, mat2, "mm")
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
@@ -2222,16 +2224,16 @@ def _two_tensors(op: str, a: Any, b: Any, names: Tuple[str, str] = ("input", "ot
     check_devices(op, [a, b])
 
 
-def equal(a: Tensor, b: Tensor) -> bool:
-    """True if a and b have the same shape and the same values (as torch.equal)."""
-    _two_tensors("equal", a, b)
-    return a.shape == b.shape and bool(xp_of(a.data).array_equal(a.data, b.data))
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True if input and other have the same shape and the same values (as torch.equal)."""
+    _two_tensors("equal", input, other)
+    return input.shape == other.shape and bool(xp_of(input.data).array_equal(input.data, other.data))
 
 
-def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
-    """True if |a - b| <= atol + rtol |b| everywhere (a and b broadcast), as torch.allclose."""
-    _two_tensors("allclose", a, b)
-    return bool(xp_of(a.data).allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """True if |input - other| <= atol + rtol |other| everywhere (the two broadcast), as torch.allclose."""
+    _two_tensors("allclose", input, other)
+    return bool(xp_of(input.data).allclose(input.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def _bool_mask(mask: Any, op: str, what: str) -> Any:
