@@ -774,6 +774,8 @@ def test_unique_and_bincount_match_torch_and_refuse_bad_input(device):
     w = tg.bincount(x, tg.tensor([0.5, 1.0, 2.0], device=device))
     assert w.tolist() == [0.0, 1.5, 0.0, 2.0] and w.dtype == tg.float32 and w.device == device
     assert tg.bincount(x, tg.tensor([1, 2, 3], device=device)).dtype == tg.float64
+    half = tg.bincount(x, tg.tensor([1e4, 6e4, 1.0], dtype=tg.float16, device=device))  # (torch's: float64, no inf)
+    assert half.dtype == tg.float64 and half.tolist()[1] == 7e4
     assert tg.bincount(tg.tensor(np.zeros(0, np.int64), device=device)).tolist() == []
     for bad in ([-1], [[1]], [1.0]):
         with pytest.raises(ValueError, match="bincount: input must be a 1-d tensor of non-negative integers"):

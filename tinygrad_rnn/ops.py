@@ -2922,8 +2922,8 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
 
 def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0) -> Tensor:
     """torch.bincount: how often each of 0..max(input) occurs in the 1-d non-negative integer input (at least
-    minlength counts), int64; with weights (input's length), each occurrence adds its weight instead (float
-    weights keep their dtype, integer ones give float64). No gradient."""
+    minlength counts), int64; with weights (input's length), each occurrence adds its weight instead (float32
+    and float64 weights keep their dtype, others give float64, as torch). No gradient."""
     if not isinstance(input, Tensor) or input.ndim != 1 or input.dtype.kind not in "iu" or (
             input.numel() and int(input.data.min()) < 0):
         what = f"{input.dtype} of shape {input.shape}" if isinstance(input, Tensor) else type(input).__name__
@@ -2938,7 +2938,7 @@ def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0
                          f"{getattr(weights, 'shape', type(weights).__name__)}")
     else:
         check_devices("bincount", [input, weights])
-        w = weights.data if weights.dtype.kind == "f" else weights.data.astype(np.float64)
+        w = weights.data if weights.dtype in (np.float32, np.float64) else weights.data.astype(np.float64)
     counts = xp_of(input.data).bincount(input.data, w, minlength)
     return _const(counts.astype(np.int64 if w is None else w.dtype))
 
