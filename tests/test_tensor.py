@@ -777,6 +777,10 @@ def test_unique_and_bincount_match_torch_and_refuse_bad_input(device):
     half = tg.bincount(x, tg.tensor([1e4, 6e4, 1.0], dtype=tg.float16, device=device))  # (torch's: float64, no inf)
     assert half.dtype == tg.float64 and half.tolist()[1] == 7e4
     assert tg.bincount(tg.tensor(np.zeros(0, np.int64), device=device)).tolist() == []
+    assert tg.unique(tg.zeros(2, 0, device=device), dim=1, return_counts=True)[0].shape == (2, 0)
+    for shape, dim in (((0, 3, 2), 2), ((2, 0, 0), 1), ((0, 2), -1)):  # (numpy: one slice, counted shape[dim] times)
+        with pytest.raises(ValueError, match=rf"unique: shape .* has an empty dim other than dim {dim}"):
+            tg.unique(tg.zeros(shape), dim=dim, return_counts=True)
     for bad in ([-1], [[1]], [1.0]):
         with pytest.raises(ValueError, match="bincount: input must be a 1-d tensor of non-negative integers"):
             tg.bincount(tg.tensor(bad))

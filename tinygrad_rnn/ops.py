@@ -2913,6 +2913,9 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     axis = None if dim is None else _one_dim(dim, a.ndim, "unique")
     if axis is not None and a.ndim == 0:
         raise IndexError("unique: a 0-d tensor has no dim to take slices along")
+    if axis is not None and 0 in a.shape[:axis] + a.shape[axis + 1:]:  # (numpy takes the empty slices as equal)
+        raise ValueError(f"unique: shape {a.shape} has an empty dim other than dim {dim}, so the slices along dim "
+                         "are empty (torch refuses it too)")
     values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True, axis=axis, equal_nan=False)
     inverse = inverse.reshape(a.shape if axis is None else -1).astype(np.int64)
     out = [values] + ([inverse] if return_inverse else []) + ([counts.astype(np.int64)] if return_counts else [])
