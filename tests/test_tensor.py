@@ -750,6 +750,9 @@ def test_bernoulli_draws_by_probability(device):
                 lambda: tg.bernoulli(tg.tensor([float("nan")]))):
         with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]"):
             bad()
+    for dtype in (tg.bool_, tg.int64):  # (a mask drawn in place, as torch)
+        mask = tg.zeros(2000, dtype=dtype, device=device).bernoulli_(0.25)
+        assert mask.dtype == dtype and set(np.unique(mask.numpy())) == {0, 1} and abs(mask.numpy().mean() - 0.25) < 0.04
     with pytest.raises(ValueError, match=r"bernoulli_: p must be a number or a tensor that broadcasts to \(2,\)"):
         tg.zeros(2).bernoulli_(tg.ones(3) * 0.5)
     with pytest.raises(TypeError, match="bernoulli: input must be a floating-point tensor of probabilities"):

@@ -735,8 +735,11 @@ class Tensor:
         return self._sample_("normal_", lambda gen: gen.normal(mean, std, self.shape))
 
     def bernoulli_(self, p: Any = 0.5) -> "Tensor":
-        """0/1 draws in place, each 1 with probability p (a number, or a tensor broadcasting to this shape)."""
-        return self._sample_("bernoulli_", lambda gen: _creation.bernoulli_draws("bernoulli_", p, self.shape))
+        """0/1 draws in place, each 1 with probability p (a number, or a tensor broadcasting to this shape); any
+        dtype, as torch (torch.empty(n, dtype=torch.bool).bernoulli_(p) is a mask)."""
+        draws = _creation.bernoulli_draws("bernoulli_", p, self.shape)
+        self._write("bernoulli_", (Ellipsis,), draws.astype(self.dtype))  # (cast before a device copy)
+        return self
 
     def _sample_(self, op: str, sample: Callable[[Any], Any]) -> "Tensor":
         """Write sample(generator), an array of this shape drawn on the host, into this floating tensor in place."""
