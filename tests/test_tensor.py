@@ -1058,6 +1058,9 @@ def test_more_torch_rules_requires_grad_clamp_index_select_and_grad_memory():
     with pytest.raises(RuntimeError, match="only be changed on a leaf"):
         y.requires_grad_(False)
     assert tg.tensor([True, False]).clamp(2, 5).tolist() == [2, 2]  # int64: bool would have read [True, True]
+    for no_bounds in (lambda t: t.clamp(), lambda t: t.clip_(), lambda t: t.clamp_(None, None), tg.clip):
+        with pytest.raises(ValueError, match="clamp: at least one of min and max must be given"):  # (was t)
+            no_bounds(tg.ones(2))
     with pytest.raises(IndexError, match=r"index_select: index values must lie in 0\.\.2 .* got -1"):
         x.index_select(0, tg.tensor([0, -1]))
     with pytest.raises(ValueError, match="index_select: index must be a 1-D integer tensor, .* dtype bool"):

@@ -2142,6 +2142,9 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """x limited to [min, max] (numbers or tensors broadcasting to x; one may be None), as torch.clamp."""
+    if min is None and max is None:  # (torch refuses it rather than return x)
+        raise ValueError("clamp: at least one of min and max must be given (not None), as in torch")
     if isinstance(min, Tensor) or isinstance(max, Tensor):  # x keeps the gradient at ties with a bound (torch)
         bounds = [b for b in (min, max) if isinstance(b, Tensor)]
         check_devices("clamp", [x] + bounds)
