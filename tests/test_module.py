@@ -965,6 +965,94 @@ def test_forward_hook_order_kwargs_and_gradients():
         bad.register_forward_hook(3)
 
 
+def test_full_backward_hooks_see_each_step_of_a_shared_cell():
+    """An RNN cell called at every step: its full backward hook runs once per call, last step first (backward's
+    order), with that step's dL/dh' (grad_output, what retain_grad keeps on h') and dL/dx_t, dL/dh (grad_input);
+    a pre-hook sees grad_output first. A hook's tuple replaces grad_input; removing the handles stops them."""
+    tg.manual_seed(0)
+    cell = nn.RNNCell(3, 4, dtype=tg.float64)
+    xs = [tg.randn(2, 3, dtype=tg.float64, requires_grad=True) for _ in range(3)]
+    seen, pre = [], []
+    handles = [cell.register_full_backward_hook(lambda m, gi, go: seen.append((gi, go))),
+               cell.register_full_backward_pre_hook(lambda m, go: pre.append(go))]
+    h, hs = tg.zeros(2, 4, dtype=tg.float64), []
+    for x in xs:
+        h = cell(x, h)
+        h.retain_grad()
+        hs.append(h)
+    (h * h).sum().backward()
+    assert len(seen) == len(pre) == 3
+    for (gi, go), p, step in zip(seen, pre, reversed(range(3))):
+        assert len(go) == 1 and len(gi) == 2 and p[0] is go[0]
+        np.testing.assert_allclose(go[0].numpy(), hs[step].grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(gi[0].numpy(), xs[step].grad.numpy(), rtol=1e-12)
+        assert gi[1] is None if step == 0 else np.allclose(gi[1].numpy(), hs[step - 1].grad.numpy())
+    for hd in handles:
+        hd.remove()
+    lin = nn.Linear(3, 2, dtype=tg.float64)
+    x = tg.randn(4, 3, dtype=tg.float64, requires_grad=True)
+    lin(x).sum().backward()
+    want, x.grad = x.grad.numpy(), None
+    with lin.register_full_backward_hook(lambda m, gi, go: (gi[0] * 2,)):
+        lin(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * want, rtol=1e-12)
+    calls = []
+    with lin.register_full_backward_hook(lambda m, gi, go: calls.append(gi)):  # (no input takes a gradient)
+        lin(x.detach()).sum().backward()
+    assert calls == [(None,)] and len(seen) == 3
+    with lin.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0])):
+        with pytest.raises(RuntimeError, match="Linear: a full backward hook must return None or a tuple of 1 "
+                                               r"Tensors or None \(grad_input\), got 2 items"):
+            lin(x).sum().backward()
+
+
+def test_full_backward_hooks_match_torch():
+    """grad_input and grad_output as torch's: a Linear (hooks and pre-hooks changing the gradients, two calls),
+    and an LSTM, whose grad_output is (dL/doutput, None): torch counts the output's top-level items, and (h, c)
+    is a tuple."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+
+    def run(lib, m, x, pre=None, post=None, calls=1):
+        log = []
+        as_np = (lambda g: None if g is None else g.detach().numpy().copy()) if lib is torch else \
+            (lambda g: None if g is None else g.numpy().copy())
+        handles = [m.register_full_backward_pre_hook(
+                       lambda mod, go: (log.append([as_np(g) for g in go]), pre and pre(go))[1]),
+                   m.register_full_backward_hook(
+                       lambda mod, gi, go: (log.append([as_np(g) for g in gi + go]), post and post(gi))[1])]
+        x, loss = lib.tensor(x, requires_grad=True), 0
+        for _ in range(calls):
+            out = m(x)
+            loss = loss + ((out[0] if isinstance(out, tuple) else out) ** 2).sum()
+        loss.backward()
+        for hd in handles:
+            hd.remove()
+        return log, x.grad.numpy()
+
+    torch.manual_seed(0)
+    t_lin = torch.nn.Linear(3, 2, dtype=torch.float64)
+    o_lin = nn.Linear(3, 2, dtype=tg.float64)
+    o_lin.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in t_lin.state_dict().items()})
+    torch.manual_seed(1)
+    t_lstm = torch.nn.LSTM(3, 2, dtype=torch.float64)
+    o_lstm = nn.LSTM(3, 2, dtype=tg.float64)
+    o_lstm.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in t_lstm.state_dict().items()})
+    x, xs = rng.standard_normal((4, 3)), rng.standard_normal((5, 2, 3))
+    cases = [(t_lin, o_lin, x, {}), (t_lin, o_lin, x, {"calls": 2}),
+             (t_lin, o_lin, x, {"pre": lambda go: (go[0] * 3,), "post": lambda gi: (gi[0] - 1,)}),
+             (t_lstm, o_lstm, xs, {})]
+    for t_mod, o_mod, arr, kw in cases:
+        (t_log, t_grad), (o_log, o_grad) = run(torch, t_mod, arr, **kw), run(tg, o_mod, arr, **kw)
+        np.testing.assert_allclose(o_grad, t_grad, rtol=1e-10)
+        assert len(o_log) == len(t_log)
+        for a, b in zip(o_log, t_log):
+            assert [g is None for g in a] == [g is None for g in b]
+            for ga, gb in zip(a, b):
+                if ga is not None:
+                    np.testing.assert_allclose(ga, gb, rtol=1e-10, atol=1e-14)
+
+
 def test_module_half():
     lin = nn.Linear(2, 2).half()
     assert lin.weight.dtype == np.float16 and lin.bias.dtype == np.float16

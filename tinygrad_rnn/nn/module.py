@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tu
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor, _Handle, to_args
+from ..tensor import Function, Tensor, _Handle, _mode, to_args
 
 
 class Parameter(Tensor):
@@ -34,6 +34,8 @@ class Module:
     training: bool
     _forward_pre_hooks: Optional[list] = None  # [(hook, with_kwargs)], made on the first registration
     _forward_hooks: Optional[list] = None
+    _backward_pre_hooks: Optional[list] = None  # [(hook, False)]: register_full_backward_pre_hook
+    _backward_hooks: Optional[list] = None  # [(hook, False)]: register_full_backward_hook
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -159,7 +161,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not self._forward_pre_hooks and not self._forward_hooks:
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         for hook, with_kwargs in list(self._forward_pre_hooks or ()):
             new = hook(self, args, kwargs) if with_kwargs else hook(self, args)
@@ -172,12 +174,28 @@ class Module:
                 args, kwargs = new
             else:
                 args = new if isinstance(new, tuple) else (new,)
+        call = _HookedCall(self, args) if (self._backward_hooks or self._backward_pre_hooks) and _mode.grad_enabled \
+            else None
+        if call is not None:
+            args = call.wrap_inputs()
         out = self.forward(*args, **kwargs)
         for hook, with_kwargs in list(self._forward_hooks or ()):
             new = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if new is not None:
                 out = new
-        return out
+        return out if call is None else call.wrap_outputs(out)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of this module's inputs are computed
+        (torch's): grad_output holds the gradient of each output tensor, grad_input of each positional argument
+        (None where it is not a tensor that requires grad); a tuple it returns replaces grad_input. Each call of
+        the module gets its own (an RNN cell called at every step: one hook call per step, in backward order)."""
+        return self._add_hook("_backward_hooks", hook, prepend, False)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
+        """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are known, before they
+        go back through it; a tuple it returns replaces grad_output (torch's)."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend, False)
 
     def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
                                   with_kwargs: bool = False) -> _Handle:
@@ -595,3 +613,94 @@ def zero_grad_(p: Tensor) -> None:
         g._bump_version()
     else:
         p.grad = Tensor._make(backend.xp_of(g.data).zeros_like(g.data))
+
+
+class _HookedCall:
+    """One call of a module with full backward hooks: its tensor inputs and outputs pass through identity nodes
+    (_HookNode), whose backward sees all the outputs' gradients (the pre-hooks run there) and then all the inputs'
+    (the hooks run there, with the outputs' gradients kept from before), as torch's BackwardHookFunction. As
+    torch's, the positional arguments and the output's top-level items (the output itself unless a tuple) are
+    what grad_input and grad_output hold: None for those that are not tensors requiring grad (an LSTM's (h, c))."""
+
+    def __init__(self, module: Module, args: tuple) -> None:
+        self.module, self.args, self.grad_output = module, args, None
+        self.in_slots, self.n_out, self.out_slots = _grad_slots(args), 1, []
+
+    def wrap_inputs(self) -> tuple:
+        return _through(_HookNode(self, True), self.args, self.in_slots)
+
+    def wrap_outputs(self, out: Any) -> Any:
+        items = out if isinstance(out, tuple) else (out,)
+        self.n_out, self.out_slots = len(items), _grad_slots(items)
+        items = _through(_HookNode(self, False), items, self.out_slots)
+        if not isinstance(out, tuple):
+            return items[0]
+        return type(out)(*items) if hasattr(out, "_fields") else items  # (a namedtuple keeps its type)
+
+    def outputs_reached(self, grads: tuple) -> tuple:
+        grad_output = _spread(grads, self.out_slots, self.n_out)
+        for hook, _ in list(self.module._backward_pre_hooks or ()):
+            new = hook(self.module, grad_output)
+            if new is not None:
+                grad_output = self._checked(new, self.n_out, "pre-hook", "grad_output")
+        self.grad_output = grad_output
+        if not self.in_slots:  # (no input takes a gradient: the hooks run now, with grad_input all None, as torch)
+            self._run_hooks((None,) * len(self.args))
+        return tuple(grad_output[i] for i in self.out_slots)
+
+    def inputs_reached(self, grads: tuple) -> tuple:
+        grad_input = self._run_hooks(_spread(grads, self.in_slots, len(self.args)))
+        return tuple(grad_input[i] for i in self.in_slots)
+
+    def _run_hooks(self, grad_input: tuple) -> tuple:
+        grad_output = self.grad_output if self.grad_output is not None else (None,) * self.n_out
+        for hook, _ in list(self.module._backward_hooks or ()):
+            new = hook(self.module, grad_input, grad_output)
+            if new is not None:
+                grad_input = self._checked(new, len(grad_input), "hook", "grad_input")
+        return grad_input
+
+    def _checked(self, new: Any, n: int, kind: str, what: str) -> tuple:
+        new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+        if len(new) != n or not all(g is None or isinstance(g, Tensor) for g in new):
+            raise RuntimeError(f"{type(self.module).__name__}: a full backward {kind} must return None or a tuple of "
+                               f"{n} Tensors or None ({what}), got {len(new)} items")
+        return new
+
+
+class _HookNode(Function):
+    """Identity over a module call's tensor inputs (``inputs``) or outputs, so that one backward sees all their
+    gradients at once (_HookedCall)."""
+
+    name = "backward_hook"
+
+    def __init__(self, call: _HookedCall, inputs: bool) -> None:
+        self.call, self.inputs = call, inputs
+
+    def forward(self, *arrays: Any) -> tuple:
+        return tuple(arrays)
+
+    def backward(self, *grads: Optional[Tensor]) -> tuple:
+        return self.call.inputs_reached(grads) if self.inputs else self.call.outputs_reached(grads)
+
+
+def _grad_slots(items: tuple) -> List[int]:
+    return [i for i, a in enumerate(items) if isinstance(a, Tensor) and a.requires_grad]
+
+
+def _through(node: _HookNode, items: tuple, slots: List[int]) -> tuple:
+    """items with those at slots replaced by node's outputs for them (items itself when there are none)."""
+    if not slots:
+        return items
+    items = list(items)
+    for i, t in zip(slots, node(*[items[i] for i in slots])):
+        items[i] = t
+    return tuple(items)
+
+
+def _spread(grads: tuple, slots: List[int], n: int) -> tuple:
+    """n gradients: grads at slots, None elsewhere."""
+    full: List[Optional[Tensor]] = [None] * n
+    for i, g in zip(slots, grads):
+        full[i] = g
+    return tuple(full)
