@@ -813,6 +813,26 @@ def test_one_cycle_lr_climbs_then_anneals_with_momentum_opposite(three_phase):
         optim.OneCycleLR(optim.Adagrad(P), max_lr=0.5, total_steps=10)
 
 
+def check_state_round_trip(make, steps):
+    """A scheduler made by make(optimizer), stepped, saved (tg.save) and loaded into a fresh one: the two give
+    the same lrs from there on."""
+    opt = optim.SGD(P, lr=0.1)
+    sched = make(opt)
+    for _ in range(steps):
+        opt.step()
+        sched.step()
+    buf = io.BytesIO()
+    tg.save(sched.state_dict(), buf)
+    buf.seek(0)
+    opt2 = optim.SGD(P, lr=0.1)
+    again = make(opt2)
+    again.load_state_dict(tg.load(buf))
+    opt2.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
+    for _ in range(3):
+        opt.step(), sched.step(), opt2.step(), again.step()
+        assert again.get_last_lr() == pytest.approx(sched.get_last_lr(), rel=1e-12)
+
+
 def test_cyclic_lr_cycles_beta1_and_chained_scheduler_round_trips_its_state():
     """CyclicLR moves Adam's beta1 opposite to the lr (as torch's; beta2 untouched); ChainedScheduler's state_dict
     holds each scheduler's, and a fresh one loaded from it (through tg.save) continues the same lrs."""
@@ -826,25 +846,10 @@ def test_cyclic_lr_cycles_beta1_and_chained_scheduler_round_trips_its_state():
     assert [lr for lr, _ in seen] == pytest.approx([0.01, 0.055, 0.1, 0.055])
     assert [b for _, (b, _) in seen] == pytest.approx([0.9, 0.85, 0.8, 0.85]) and seen[-1][1][1] == 0.99
 
-    def chained(o):
-        return optim.ChainedScheduler([optim.ConstantLR(o, factor=0.5, total_iters=2), optim.ExponentialLR(o, 0.9)])
-    opt = optim.SGD(P, lr=0.1)
-    sched = chained(opt)
-    for _ in range(3):
-        opt.step()
-        sched.step()
-    buf = io.BytesIO()
-    tg.save(sched.state_dict(), buf)
-    buf.seek(0)
-    opt2 = optim.SGD(P, lr=0.1)
-    again = chained(opt2)
-    again.load_state_dict(tg.load(buf))
-    opt2.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
-    for _ in range(3):
-        opt.step(), sched.step(), opt2.step(), again.step()
-        assert again.get_last_lr() == pytest.approx(sched.get_last_lr(), rel=1e-12)
+    check_state_round_trip(lambda o: optim.ChainedScheduler([optim.ConstantLR(o, factor=0.5, total_iters=2),
+                                                             optim.ExponentialLR(o, 0.9)]), 3)
     with pytest.raises(TypeError, match="ChainedScheduler: scheduler 0 is a ReduceLROnPlateau"):
-        optim.ChainedScheduler([optim.ReduceLROnPlateau(opt)])
+        optim.ChainedScheduler([optim.ReduceLROnPlateau(optim.SGD(P, lr=0.1))])
     with pytest.raises(ValueError, match="CyclicLR: cycle_momentum needs an optimizer with momentum or betas"):
         optim.CyclicLR(optim.Adagrad(P), 0.1, 1.0)
 
@@ -856,20 +861,9 @@ def test_sequential_lr_runs_each_scheduler_from_its_milestone():
     warm = lr_sequence(lambda o: optim.LinearLR(o, start_factor=0.1, total_iters=3), 3)
     cos = lr_sequence(lambda o: optim.CosineAnnealingLR(o, T_max=5), 6)
     np.testing.assert_allclose(seq[:, 0], np.r_[warm[:, 0], cos[:, 0]], rtol=1e-12)
+    check_state_round_trip(lambda o: optim.SequentialLR(o, [optim.ConstantLR(o, 0.5, 2), optim.ExponentialLR(o, 0.9)],
+                                                        [2]), 4)
     opt = optim.SGD(P, lr=0.1)
-    sched = optim.SequentialLR(opt, [optim.ConstantLR(opt, 0.5, 2), optim.ExponentialLR(opt, 0.9)], [2])
-    for _ in range(4):
-        opt.step()
-        sched.step()
-    buf = io.BytesIO()
-    tg.save(sched.state_dict(), buf)
-    buf.seek(0)
-    opt2 = optim.SGD(P, lr=0.1)
-    again = optim.SequentialLR(opt2, [optim.ConstantLR(opt2, 0.5, 2), optim.ExponentialLR(opt2, 0.9)], [2])
-    again.load_state_dict(tg.load(buf))
-    opt2.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
-    opt.step(), sched.step(), opt2.step(), again.step()
-    assert again.get_last_lr() == pytest.approx(sched.get_last_lr(), rel=1e-12)
     with pytest.raises(TypeError, match="SequentialLR: scheduler 0 is a ReduceLROnPlateau"):
         optim.SequentialLR(opt, [optim.ReduceLROnPlateau(opt)], [])
     inner = optim.SequentialLR(opt, [optim.ConstantLR(opt, 0.5, 2), optim.ExponentialLR(opt, 0.9)], [2])

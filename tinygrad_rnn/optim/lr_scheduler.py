@@ -491,22 +491,44 @@ def _set_momentum(group: Dict[str, Any], use_beta1: bool, value: float) -> None:
         group["momentum"] = value
 
 
-class ChainedScheduler(LRScheduler):
-    """Several schedulers stepped together, each step() calling every one's step() in order, so their rules
-    compose (e.g. a ConstantLR warm-up factor on top of an ExponentialLR decay). As torch's."""
+class _Schedulers(LRScheduler):
+    """Base of the schedulers made of other schedulers (ChainedScheduler, SequentialLR): their check, and a
+    state_dict holding each one's."""
 
-    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optional[Optimizer] = None) -> None:
-        name = "ChainedScheduler"
-        schedulers = list(schedulers)
+    _schedulers: List[LRScheduler]
+
+    @staticmethod
+    def _check(name: str, schedulers: List[LRScheduler], optimizer: Optimizer) -> None:
         if not schedulers:
             raise ValueError(f"{name}: expected at least one scheduler")
-        optimizer = schedulers[0].optimizer if optimizer is None else optimizer
         for i, sched in enumerate(schedulers):
             if isinstance(sched, ReduceLROnPlateau) or not isinstance(sched, LRScheduler):
                 raise TypeError(f"{name}: scheduler {i} is a {type(sched).__name__}; expected an LRScheduler "
                                 "stepped without a metric (not ReduceLROnPlateau)")
             if sched.optimizer is not optimizer:
                 raise ValueError(f"{name}: scheduler {i} ({type(sched).__name__}) belongs to another optimizer")
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Its own state and each scheduler's (their state_dicts, in order)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        state = dict(state_dict)
+        for sched, s in zip(self._schedulers, state.pop("_schedulers")):
+            sched.load_state_dict(s)
+        self.__dict__.update(state)
+
+
+class ChainedScheduler(_Schedulers):
+    """Several schedulers stepped together, each step() calling every one's step() in order, so their rules
+    compose (e.g. a ConstantLR warm-up factor on top of an ExponentialLR decay). As torch's."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optional[Optimizer] = None) -> None:
+        schedulers = list(schedulers)
+        optimizer = schedulers[0].optimizer if optimizer is None and schedulers else optimizer
+        self._check("ChainedScheduler", schedulers, optimizer)
         self._schedulers, self.optimizer = schedulers, optimizer
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
@@ -515,15 +537,8 @@ class ChainedScheduler(LRScheduler):
             sched.step()
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
-    def state_dict(self) -> Dict[str, Any]:
-        """Its own state and each scheduler's (their state_dicts, in order)."""
-        return SequentialLR.state_dict(self)  # type: ignore[arg-type]
 
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
-        SequentialLR.load_state_dict(self, state_dict)  # type: ignore[arg-type]
-
-
-class SequentialLR(LRScheduler):
+class SequentialLR(_Schedulers):
     """Run schedulers one after another: schedulers[i] from epoch milestones[i - 1] on, started afresh
     at its milestone (e.g. LinearLR warm-up for 5 epochs, then CosineAnnealingLR: milestones=[5])."""
 
@@ -531,15 +546,9 @@ class SequentialLR(LRScheduler):
                  last_epoch: int = -1) -> None:
         name = "SequentialLR"
         schedulers, milestones = list(schedulers), list(milestones)
-        if not schedulers:
-            raise ValueError(f"{name}: expected at least one scheduler")
-        for i, sched in enumerate(schedulers):
-            if isinstance(sched, ReduceLROnPlateau) or not isinstance(sched, LRScheduler):
-                raise TypeError(f"{name}: scheduler {i} is a {type(sched).__name__}; expected an LRScheduler "
-                                "stepped without a metric (not ReduceLROnPlateau)")
-            if sched.optimizer is not optimizer:
-                raise ValueError(f"{name}: scheduler {i} ({type(sched).__name__}) belongs to another optimizer")
-            if i and isinstance(sched, SequentialLR):  # (it could not restart at its milestone; torch fails there)
+        self._check(name, schedulers, optimizer)
+        for i, sched in enumerate(schedulers[1:], 1):
+            if isinstance(sched, SequentialLR):  # (it could not restart at its milestone; torch fails there)
                 raise TypeError(f"{name}: scheduler {i} is a SequentialLR; only the first may be one")
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"{name}: expected {len(schedulers) - 1} milestones (one fewer than the schedulers), "
@@ -562,18 +571,6 @@ class SequentialLR(LRScheduler):
         else:
             sched.step()
         self._last_lr = sched.get_last_lr()
-
-    def state_dict(self) -> Dict[str, Any]:
-        """Its own state and each scheduler's (their state_dicts, in order)."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
-        state = dict(state_dict)
-        for sched, s in zip(self._schedulers, state.pop("_schedulers")):
-            sched.load_state_dict(s)
-        self.__dict__.update(state)
 
 
 def _undo_initial_steps(schedulers: Sequence[LRScheduler]) -> None:
