@@ -406,15 +406,7 @@ class Tensor:
         """-1 on the CPU, the GPU's index on cuda (as torch's)."""
         return self.data.device.id if self.is_cuda else -1
 
-    def ndimension(self) -> int:
-        return self.data.ndim
-
-    def nelement(self) -> int:
-        return int(self.data.size)
-
-    @property
-    def itemsize(self) -> int:
-        return int(self.data.itemsize)
+    ndimension, nelement, itemsize = dim, numel, property(element_size)  # (torch's other names)
 
     def is_signed(self) -> bool:
         """Whether the dtype holds negative numbers: floats and signed integers (not bool or uint8), as torch."""
