@@ -986,7 +986,8 @@ def test_full_backward_hooks_see_each_step_of_a_shared_cell():
         assert len(go) == 1 and len(gi) == 2 and p[0] is go[0]
         np.testing.assert_allclose(go[0].numpy(), hs[step].grad.numpy(), rtol=1e-12)
         np.testing.assert_allclose(gi[0].numpy(), xs[step].grad.numpy(), rtol=1e-12)
-        assert gi[1] is None if step == 0 else np.allclose(gi[1].numpy(), hs[step - 1].grad.numpy())
+        want = np.zeros((2, 4)) if step == 0 else hs[step - 1].grad.numpy()  # (h0 takes no gradient: torch's zeros)
+        np.testing.assert_allclose(gi[1].numpy(), want, rtol=1e-12)
     for hd in handles:
         hd.remove()
     lin = nn.Linear(3, 2, dtype=tg.float64)
@@ -1051,6 +1052,43 @@ def test_full_backward_hooks_match_torch():
             for ga, gb in zip(a, b):
                 if ga is not None:
                     np.testing.assert_allclose(ga, gb, rtol=1e-10, atol=1e-14)
+
+
+def test_full_backward_hook_grad_input_zeros_as_torch():
+    """grad_input holds zeros (torch's materialized gradients) for every tensor argument no gradient reached: one
+    that does not require grad (an integer index too), one that requires grad but is unused, as an RNN's h0 that
+    does not require grad; those that require grad get the zeros as their .grad, as torch's. Non-tensor
+    arguments stay None. (They were None.)"""
+    torch = pytest.importorskip("torch")
+
+    def run(lib, M):
+        m, log = M(), []
+        m.register_full_backward_hook(lambda mod, gi, go: log.append(gi))
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y, z = lib.tensor([1.0, 2.0], requires_grad=True), lib.tensor([4.0, 5.0])
+        a, _ = m(x, lib.tensor([0, 2]), y, z, 3.0)
+        a.sum().backward()
+        gi = [None if g is None else (g.numpy() if lib is tg else g.detach().numpy()) for g in log[0]]
+        return len(log), gi, [t.grad.numpy() for t in (x, y)]
+
+    def module(base):
+        class M(base):
+            def forward(self, x, idx, y, z, s):
+                return x[idx] * 2 + s, y
+        return M
+
+    (t_n, t_gi, t_grads), (o_n, o_gi, o_grads) = run(torch, module(torch.nn.Module)), run(tg, module(nn.Module))
+    assert o_n == t_n == 1 and o_gi[4] is None and t_gi[4] is None
+    for a, b in zip(o_gi[:4], t_gi[:4]):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(o_grads, t_grads):
+        np.testing.assert_array_equal(a, b)
+    rnn, seen = nn.RNN(3, 4), []
+    rnn.register_full_backward_hook(lambda mod, gi, go: seen.append(gi))
+    out, _ = rnn(tg.randn(5, 2, 3, requires_grad=True), tg.randn(1, 2, 4))
+    out.sum().backward()
+    np.testing.assert_array_equal(seen[0][1].numpy(), np.zeros((1, 2, 4), np.float32))
 
 
 def test_module_half():

@@ -188,8 +188,9 @@ class Module:
     def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
         """Call ``hook(module, grad_input, grad_output)`` when the gradients of this module's inputs are computed
         (torch's): grad_output holds the gradient of each output tensor, grad_input of each positional argument
-        (None where it is not a tensor that requires grad); a tuple it returns replaces grad_input. Each call of
-        the module gets its own (an RNN cell called at every step: one hook call per step, in backward order)."""
+        (None where it is not a tensor; zeros for a tensor no gradient reached, as torch's; all None when no input
+        requires grad); a tuple it returns replaces grad_input. Each call of the module gets its own (an RNN cell
+        called at every step: one hook call per step, in backward order)."""
         return self._add_hook("_backward_hooks", hook, prepend, False)
 
     def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
@@ -620,7 +621,9 @@ class _HookedCall:
     (_HookNode), whose backward sees all the outputs' gradients (the pre-hooks run there) and then all the inputs'
     (the hooks run there, with the outputs' gradients kept from before), as torch's BackwardHookFunction. As
     torch's, the positional arguments and the output's top-level items (the output itself unless a tuple) are
-    what grad_input and grad_output hold: None for those that are not tensors requiring grad (an LSTM's (h, c))."""
+    what grad_input and grad_output hold: None for those that are not tensors (an LSTM's (h, c)) and for outputs no
+    gradient reached; zeros for tensor inputs no gradient reached (torch's materialized gradients: one that does
+    not require grad, or is unused), which the inputs that require grad then receive."""
 
     def __init__(self, module: Module, args: tuple) -> None:
         self.module, self.args, self.grad_output = module, args, None
@@ -649,7 +652,11 @@ class _HookedCall:
         return tuple(grad_output[i] for i in self.out_slots)
 
     def inputs_reached(self, grads: tuple) -> tuple:
-        grad_input = self._run_hooks(_spread(grads, self.in_slots, len(self.args)))
+        grad_input = list(_spread(grads, self.in_slots, len(self.args)))
+        for i, a in enumerate(self.args):  # (torch's zeros for the tensors no gradient reached)
+            if grad_input[i] is None and isinstance(a, Tensor):
+                grad_input[i] = Tensor._make(backend.xp_of(a.data).zeros_like(a.data))
+        grad_input = self._run_hooks(tuple(grad_input))
         return tuple(grad_input[i] for i in self.in_slots)
 
     def _run_hooks(self, grad_input: tuple) -> tuple:
