@@ -1091,6 +1091,28 @@ def test_full_backward_hook_grad_input_zeros_as_torch():
     np.testing.assert_array_equal(seen[0][1].numpy(), np.zeros((1, 2, 4), np.float32))
 
 
+def test_full_backward_hook_runs_only_after_the_outputs_node():
+    """As torch's, a module's full backward hook runs only when its outputs' node ran first in the same backward:
+    an LSTM's loss of c_n alone (a nested item, not among the outputs the hook wraps) reaches the input without
+    it, so no hook call; nor in a second backward of c_n after one through the output (retain_graph), where the
+    hook had run again with the first backward's grad_output."""
+    torch = pytest.importorskip("torch")
+
+    def calls(lib, lstm):
+        log = []
+        lstm.register_full_backward_hook(lambda mod, gi, go: log.append([g is None for g in gi + go]))
+        x = lib.ones(4, 2, 3, requires_grad=True)
+        _, (_, c) = lstm(x)
+        c.sum().backward()
+        n_c_alone = len(log)
+        out, (_, c) = lstm(x)
+        (out.sum() + c.sum()).backward(retain_graph=True)
+        c.sum().backward()
+        return n_c_alone, log
+
+    assert calls(tg, nn.LSTM(3, 2)) == calls(torch, torch.nn.LSTM(3, 2)) == (0, [[False, False, True]])
+
+
 def test_module_half():
     lin = nn.Linear(2, 2).half()
     assert lin.weight.dtype == np.float16 and lin.bias.dtype == np.float16

@@ -623,7 +623,9 @@ class _HookedCall:
     torch's, the positional arguments and the output's top-level items (the output itself unless a tuple) are
     what grad_input and grad_output hold: None for those that are not tensors (an LSTM's (h, c)) and for outputs no
     gradient reached; zeros for tensor inputs no gradient reached (torch's materialized gradients: one that does
-    not require grad, or is unused), which the inputs that require grad then receive."""
+    not require grad, or is unused), which the inputs that require grad then receive. As torch's, the hooks run
+    only after the outputs' node did in the same backward (not when a gradient reaches the inputs another way, as
+    from an LSTM's c_n alone)."""
 
     def __init__(self, module: Module, args: tuple) -> None:
         self.module, self.args, self.grad_output = module, args, None
@@ -646,9 +648,10 @@ class _HookedCall:
             new = hook(self.module, grad_output)
             if new is not None:
                 grad_output = self._checked(new, self.n_out, "pre-hook", "grad_output")
-        self.grad_output = grad_output
-        if not self.in_slots:  # (no input takes a gradient: the hooks run now, with grad_input all None, as torch)
-            self._run_hooks((None,) * len(self.args))
+        if self.in_slots:
+            self.grad_output = grad_output  # (for the inputs' node, which runs the hooks)
+        else:  # (no input takes a gradient: the hooks run now, with grad_input all None, as torch)
+            self._run_hooks((None,) * len(self.args), grad_output)
         return tuple(grad_output[i] for i in self.out_slots)
 
     def inputs_reached(self, grads: tuple) -> tuple:
@@ -656,11 +659,12 @@ class _HookedCall:
         for i, a in enumerate(self.args):  # (torch's zeros for the tensors no gradient reached)
             if grad_input[i] is None and isinstance(a, Tensor):
                 grad_input[i] = Tensor._make(backend.xp_of(a.data).zeros_like(a.data))
-        grad_input = self._run_hooks(tuple(grad_input))
+        grad_input, grad_output, self.grad_output = tuple(grad_input), self.grad_output, None
+        if grad_output is not None:  # (the outputs' node ran first in this backward, as torch requires)
+            grad_input = self._run_hooks(grad_input, grad_output)
         return tuple(grad_input[i] for i in self.in_slots)
 
-    def _run_hooks(self, grad_input: tuple) -> tuple:
-        grad_output = self.grad_output if self.grad_output is not None else (None,) * self.n_out
+    def _run_hooks(self, grad_input: tuple, grad_output: tuple) -> tuple:
         for hook, _ in list(self.module._backward_hooks or ()):
             new = hook(self.module, grad_input, grad_output)
             if new is not None:
