@@ -1113,6 +1113,31 @@ def test_full_backward_hook_runs_only_after_the_outputs_node():
     assert calls(tg, nn.LSTM(3, 2)) == calls(torch, torch.nn.LSTM(3, 2)) == (0, [[False, False, True]])
 
 
+def test_full_backward_hooks_are_those_registered_at_the_call():
+    """As torch's, a call's backward runs the full backward hooks and pre-hooks the module had when it was called:
+    removing one after the forward (before backward) does not stop it for that call, and one registered after the
+    forward does not run for it; the next call sees the change. (They were looked up at backward.)"""
+    torch = pytest.importorskip("torch")
+
+    def log_of(lib, lin):
+        log = []
+        first = [lin.register_full_backward_hook(lambda m, gi, go: log.append("hook1")),
+                 lin.register_full_backward_pre_hook(lambda m, go: log.append("pre1"))]
+        x = lib.ones(2, 3, requires_grad=True)
+        y = lin(x)
+        for hd in first:
+            hd.remove()
+        lin.register_full_backward_hook(lambda m, gi, go: log.append("hook2"))
+        lin.register_full_backward_pre_hook(lambda m, go: log.append("pre2"))
+        y.sum().backward()
+        log.append("|")
+        lin(x).sum().backward()
+        return log
+
+    assert log_of(tg, nn.Linear(3, 2)) == log_of(torch, torch.nn.Linear(3, 2)) == \
+        ["pre1", "hook1", "|", "pre2", "hook2"]
+
+
 def test_module_half():
     lin = nn.Linear(2, 2).half()
     assert lin.weight.dtype == np.float16 and lin.bias.dtype == np.float16

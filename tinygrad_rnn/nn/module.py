@@ -629,6 +629,8 @@ class _HookedCall:
 
     def __init__(self, module: Module, args: tuple) -> None:
         self.module, self.args, self.grad_output = module, args, None
+        # (the hooks registered at the call, as torch's: one removed or added later does not change its backward)
+        self.pre_hooks, self.hooks = list(module._backward_pre_hooks or ()), list(module._backward_hooks or ())
         self.in_slots, self.n_out, self.out_slots = _grad_slots(args), 1, []
 
     def wrap_inputs(self) -> tuple:
@@ -644,7 +646,7 @@ class _HookedCall:
 
     def outputs_reached(self, grads: tuple) -> tuple:
         grad_output = _spread(grads, self.out_slots, self.n_out)
-        for hook, _ in list(self.module._backward_pre_hooks or ()):
+        for hook, _ in self.pre_hooks:
             new = hook(self.module, grad_output)
             if new is not None:
                 grad_output = self._checked(new, self.n_out, "pre-hook", "grad_output")
@@ -665,7 +667,7 @@ class _HookedCall:
         return tuple(grad_input[i] for i in self.in_slots)
 
     def _run_hooks(self, grad_input: tuple, grad_output: tuple) -> tuple:
-        for hook, _ in list(self.module._backward_hooks or ()):
+        for hook, _ in self.hooks:
             new = hook(self.module, grad_input, grad_output)
             if new is not None:
                 grad_input = self._checked(new, len(grad_input), "hook", "grad_input")
