@@ -1001,6 +1001,12 @@ def test_full_backward_hooks_see_each_step_of_a_shared_cell():
     with lin.register_full_backward_hook(lambda m, gi, go: calls.append(gi)):  # (no input takes a gradient)
         lin(x.detach()).sum().backward()
     assert calls == [(None,)] and len(seen) == 3
+    with lin.register_full_backward_hook(lambda m, gi, go: (None,)):  # (no input takes a gradient: Nones only)
+        lin(x.detach()).sum().backward()
+    with lin.register_full_backward_hook(lambda m, gi, go: (go[0],)):
+        with pytest.raises(RuntimeError, match="Linear: a full backward hook of a module none of whose inputs "
+                                               "requires grad must return None or a tuple of None"):
+            lin(x.detach()).sum().backward()
     with lin.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0])):
         with pytest.raises(RuntimeError, match="Linear: a full backward hook must return None or a tuple of 1 "
                                                r"Tensors or None \(grad_input\), got 2 items"):

@@ -669,6 +669,9 @@ class _HookedCall:
     def _run_hooks(self, grad_input: tuple, grad_output: tuple) -> tuple:
         for hook, _ in self.hooks:
             new = hook(self.module, grad_input, grad_output)
+            if new is not None and not self.in_slots and not (isinstance(new, tuple) and all(g is None for g in new)):
+                raise RuntimeError(f"{type(self.module).__name__}: a full backward hook of a module none of whose "
+                                   "inputs requires grad must return None or a tuple of None")  # (torch's check)
             if new is not None:
                 grad_input = self._checked(new, len(grad_input), "hook", "grad_input")
         return grad_input
