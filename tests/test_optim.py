@@ -850,6 +850,22 @@ def test_cyclic_lr_cycles_beta1_and_chained_scheduler_round_trips_its_state():
                                                              optim.ExponentialLR(o, 0.9)]), 3)
     with pytest.raises(TypeError, match="ChainedScheduler: scheduler 0 is a ReduceLROnPlateau"):
         optim.ChainedScheduler([optim.ReduceLROnPlateau(optim.SGD(P, lr=0.1))])
+    # CyclicLR with a scale_fn saves as torch's: a function is left out (None), a callable object's __dict__ kept
+    check_state_round_trip(lambda o: optim.CyclicLR(o, 0.01, 0.1, step_size_up=2, scale_fn=lambda x: 1 / (1 + x),
+                                                    scale_mode="iterations"), 3)
+
+    class Halving:
+        def __init__(self):
+            self.base = 0.5
+
+        def __call__(self, x):
+            return self.base ** x
+
+    sched = optim.CyclicLR(optim.SGD(P, lr=0.1), 0.01, 0.1, scale_fn=Halving())
+    sched._scale_fn.base = 0.25
+    other = optim.CyclicLR(optim.SGD(P, lr=0.1), 0.01, 0.1, scale_fn=Halving())
+    other.load_state_dict(sched.state_dict())
+    assert sched.state_dict()["_scale_fn"] == {"base": 0.25} and other._scale_fn.base == 0.25
     with pytest.raises(ValueError, match="CyclicLR: cycle_momentum needs an optimizer with momentum or betas"):
         optim.CyclicLR(optim.Adagrad(P), 0.1, 1.0)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import math
 import numbers
+import types
 import warnings
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -462,6 +463,21 @@ class CyclicLR(LRScheduler):
                     group["max_momentum"], group["base_momentum"] = hi, lo
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
+
+    def state_dict(self) -> Dict[str, Any]:
+        """As torch's: the user's scale_fn is not saved (a function: None; a callable object: its __dict__,
+        which load_state_dict puts back into this scheduler's own), so the state saves with tg.save."""
+        state = super().state_dict()
+        fn = state.pop("_scale_fn")
+        state["_scale_fn"] = None if fn is None or isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+        return state
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        state = dict(state_dict)
+        fn = state.pop("_scale_fn", None)
+        super().load_state_dict(state)
+        if fn is not None and self._scale_fn is not None:
+            self._scale_fn.__dict__.update(fn)
 
     def scale_fn(self, x: float) -> float:
         """The height's factor at cycle (or step) x: the user's scale_fn, or mode's."""
