@@ -237,8 +237,8 @@ class LayerNorm(Module):
 
 class RMSNorm(Module):
     """Scale each sample by the root mean square over its trailing dims ``normalized_shape``, then per element by
-    weight (1 at init; elementwise_affine=False: none): F.rms_norm, torch.nn.RMSNorm. eps None is the input
-    dtype's machine epsilon."""
+    weight (1 at init; elementwise_affine=False: none): F.rms_norm, torch.nn.RMSNorm. eps None is the machine
+    epsilon of the dtype it computes in (float32's for float16 input)."""
 
     def __init__(self, normalized_shape: Any, eps: Optional[float] = None, elementwise_affine: bool = True,
                  device: Optional[str] = None, dtype: Any = None) -> None:
