@@ -723,6 +723,45 @@ def test_hook_on_leaf_sees_and_replaces_gradient():
     np.testing.assert_array_equal(x.grad.numpy(), [50.0, 50.0])
 
 
+def test_post_accumulate_grad_hooks_step_each_parameter_during_backward():
+    """torch's optimizer-in-backward: each parameter's SGD step runs from its post-accumulate hook once its .grad
+    is complete, with the same result as stepping after backward. The hook sees the accumulated .grad (after the
+    gradient hooks); tg.grad runs none; non-leaves are refused; removing the handle stops it."""
+    from tinygrad_rnn import nn, optim
+    tg.manual_seed(0)
+    models = [nn.RNN(3, 4, dtype=tg.float64) for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    x = tg.randn(5, 2, 3, dtype=tg.float64)
+    ref = optim.SGD(models[0].parameters(), lr=0.1, momentum=0.9)
+    steppers = {p: optim.SGD([p], lr=0.1, momentum=0.9) for p in models[1].parameters()}
+    handles = [p.register_post_accumulate_grad_hook(lambda p: (steppers[p].step(), steppers[p].zero_grad())[0])
+               for p in models[1].parameters()]
+    for _ in range(3):
+        ref.zero_grad()
+        (models[0](x)[0] ** 2).sum().backward()
+        ref.step()
+        (models[1](x)[0] ** 2).sum().backward()
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-12)
+        assert b.grad is None or not b.grad.numpy().any()
+    for hd in handles:
+        hd.remove()
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    w.register_hook(lambda g: g * 10)
+    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.numpy().copy()))
+    (w * 3).sum().backward()
+    (w * 3).sum().backward()
+    np.testing.assert_array_equal(seen, [[30.0, 30.0], [60.0, 60.0]])  # (after the hook, accumulated)
+    tg.grad((w * 3).sum(), w)
+    assert len(seen) == 2
+    with pytest.raises(RuntimeError, match="post accumulate grad hooks cannot be registered on non-leaf tensors"):
+        (w * 2).register_post_accumulate_grad_hook(print)
+    w.register_post_accumulate_grad_hook(lambda t: 1)
+    with pytest.raises(RuntimeError, match="a post accumulate grad hook must return None"):
+        (w * 3).sum().backward()
+
+
 def test_hook_on_non_leaf_replaces_upstream_gradient():
     x = tensor([1.0, 2.0])
     y = x * 2

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 from . import backend
 from .backend import xp_of
-from .tensor import Function, Tensor, _OutputNode, _check_finite, _mode
+from .tensor import Function, PostAccumulateHook, Tensor, _OutputNode, _check_finite, _mode
 
 Node = Union[Function, _OutputNode, Tensor]
 
@@ -298,6 +298,9 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
     if isinstance(node, Tensor):
         if capture is None:
             _into_leaf(node, g, entry[1], create_graph)
+            for hook in node._hooks or ():
+                if type(hook) is PostAccumulateHook:
+                    hook(node)
         return
     if node.released:
         raise RuntimeError(
@@ -357,6 +360,8 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
 def _run_hooks(hooks: list, g: Tensor) -> Tensor:
     """Call each hook on the gradient in turn; a Tensor one returns replaces the gradient."""
     for hook in hooks:
+        if type(hook) is PostAccumulateHook:  # (runs after the leaf's .grad is accumulated, in _visit)
+            continue
         new = hook(g)
         if new is not None:
             if not isinstance(new, Tensor) or new.shape != g.shape:

@@ -774,6 +774,19 @@ class Tensor:
         hooks.insert(next((i for i, h in enumerate(hooks) if hasattr(h, "retains")), len(hooks)), fn)
         return _Handle(hooks, fn)
 
+    def register_post_accumulate_grad_hook(self, fn: Callable[["Tensor"], None]) -> _Handle:
+        """Call ``fn(tensor)`` on this leaf after each backward has added into its ``.grad`` (torch's): an optimizer
+        can step each parameter as soon as its gradient is complete, during backward. Not run by tg.grad, which
+        accumulates nothing."""
+        if not self._requires_grad or self.grad_fn is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor that requires grad accumulates "
+                               "a .grad (post accumulate grad hooks cannot be registered on non-leaf tensors)")
+        if self._hooks is None:
+            self._hooks = []
+        hook = PostAccumulateHook(fn)
+        self._hooks.append(hook)
+        return _Handle(self._hooks, hook)
+
     # ------------------------------------------------------------------ device and dtype
     def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None) -> "Tensor":
         """Move to 'cpu'/'cuda' and/or cast to a dtype, as torch's: to('cuda'), to(tg.float64),
@@ -1659,6 +1672,20 @@ class Tensor:
         if self.ndim < 1:
             raise ValueError(f"flipud: expects a tensor with at least 1 dim, got shape {self.shape}")
         return self.flip(0)
+
+
+class PostAccumulateHook:
+    """A leaf's hook run after its .grad was accumulated (register_post_accumulate_grad_hook); it sits among the
+    leaf's gradient hooks, which skip it (autograd._run_hooks)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[["Tensor"], None]) -> None:
+        self.fn = fn
+
+    def __call__(self, leaf: "Tensor") -> None:
+        if self.fn(leaf) is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: a post accumulate grad hook must return None")
 
 
 def _fill_value(op: str, value: Any) -> Any:
