@@ -102,15 +102,13 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     y = ((logits - Tensor._make(xp.log(exp1))) / tau).softmax(dim)
     if not hard:
         return y
+    if y.ndim == 0:  # (one class: picked)
+        return Tensor._make(xp.ones((), y.dtype)) - y.detach() + y
     d = ops._one_dim(dim, y.ndim, "gumbel_softmax")
-    if y.ndim and y.shape[d] == 0:
+    if y.shape[d] == 0:
         raise ValueError(f"gumbel_softmax: dim {dim} of logits of shape {y.shape} is empty (no class to pick)")
-    if y.ndim:
-        pos = xp.arange(y.shape[d]).reshape((-1,) + (1,) * (y.ndim - d - 1))  # (the class index along dim)
-        one_hot = (pos == xp.expand_dims(y.data.argmax(d), d)).astype(y.dtype)
-    else:
-        one_hot = xp.ones((), y.dtype)
-    return Tensor._make(one_hot) - y.detach() + y
+    picked = one_hot(y.argmax(d), y.shape[d]).movedim(-1, d).astype(y.dtype)
+    return picked - y.detach() + y
 
 
 def _real(op: str, name: str, v: Any, hint: str = "") -> Any:

@@ -174,9 +174,9 @@ class Module:
                 args, kwargs = new
             else:
                 args = new if isinstance(new, tuple) else (new,)
-        call = _HookedCall(self, args) if (self._backward_hooks or self._backward_pre_hooks) and _mode.grad_enabled \
-            else None
-        if call is not None:
+        call = None
+        if (self._backward_hooks or self._backward_pre_hooks) and _mode.grad_enabled:
+            call = _HookedCall(self, args)
             args = call.wrap_inputs()
         out = self.forward(*args, **kwargs)
         for hook, with_kwargs in list(self._forward_hooks or ()):
@@ -658,8 +658,8 @@ class _HookedCall:
 
     def inputs_reached(self, grads: tuple) -> tuple:
         grad_input = list(_spread(grads, self.in_slots, len(self.args)))
-        for i, a in enumerate(self.args):  # (torch's zeros for the tensors no gradient reached)
-            if grad_input[i] is None and isinstance(a, Tensor):
+        for i, a in enumerate(self.args):
+            if grad_input[i] is None and isinstance(a, Tensor):  # (torch's zeros where no gradient reached a tensor)
                 grad_input[i] = Tensor._make(backend.xp_of(a.data).zeros_like(a.data))
         grad_input, grad_output, self.grad_output = tuple(grad_input), self.grad_output, None
         if grad_output is not None:  # (the outputs' node ran first in this backward, as torch requires)

@@ -446,9 +446,10 @@ class CyclicLR(LRScheduler):
         self.max_lrs = _per_group(name, "max_lr", optimizer, max_lr)
         self.total_size = float(step_size_up + step_size_down)
         self.step_ratio = step_size_up / self.total_size
-        self.mode, self.gamma, self.scale_mode = mode, gamma, scale_mode if scale_fn is not None else (
-            "iterations" if mode == "exp_range" else "cycle")
-        self._scale_fn = scale_fn
+        self.mode, self.gamma, self._scale_fn = mode, gamma, scale_fn
+        if scale_fn is None:  # (mode's rule: exp_range scales by the step, the others by the cycle)
+            scale_mode = "iterations" if mode == "exp_range" else "cycle"
+        self.scale_mode = scale_mode
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
