@@ -593,32 +593,14 @@ def print_memory(rows: List[dict]) -> None:
                 print(line)
 
 
-def openblas_core() -> str:
-    """The kernel set OpenBLAS picked for this CPU (e.g. Haswell = AVX2, SkylakeX = AVX-512), or '?'."""
-    import ctypes
-    import numpy  # noqa: F401  (loads OpenBLAS)
-    with open("/proc/self/maps") as f:
-        libs = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln}
-    for lib in sorted(libs):
-        dll = ctypes.CDLL(lib)
-        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename64_",
-                     "openblas_get_corename"):
-            fn = getattr(dll, name, None)
-            if fn is not None:
-                fn.restype = ctypes.c_char_p
-                return fn().decode()
-    return "?"
-
-
 def worker_info() -> None:
     import numpy
     b = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    try:
-        core = openblas_core()
-    except OSError:
-        core = "?"
+    from tinygrad_rnn import backend
+    core = backend.openblas_core()
     print("python", sys.version.split()[0], "| numpy", numpy.__version__, "| BLAS", b.get("name"), b.get("version"),
-          "| OpenBLAS kernels:", core, f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})")
+          "| OpenBLAS kernels:", core, f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})",
+          "| per-step products in blocks of at most", backend.small_gemm_limit() or "(none: whole)", "multiply-adds")
     try:
         with open("/proc/cpuinfo") as f:
             avx512 = " avx512f " in f.read()

@@ -698,3 +698,78 @@ def test_an_empty_batch_on_both_paths(cell, kernels):
             assert out.shape == (5, 0, 4) and h_n.shape == (0, 4)
             (out.sum() + h_n.sum()).backward()
             assert x.grad.shape == (5, 0, 3) and not w_ih.grad.numpy().any() and not w_hh.grad.numpy().any()
+
+
+# ----------------------------------------------------------------------------- per-step products in blocks
+@contextlib.contextmanager
+def small_gemm_limit(limit):
+    """Pretend numpy's BLAS has small-matrix kernels up to ``limit`` multiply-adds (0: none)."""
+    old = backend.small_gemm_limit
+    backend.small_gemm_limit = lambda: limit
+    try:
+        yield
+    finally:
+        backend.small_gemm_limit = old
+
+
+@given(m=st.integers(1, 120), k=st.integers(1, 12), n=st.integers(1, 40), limit=st.sampled_from([0, 300, 3000, 30000]),
+       dtype=st.sampled_from([np.float32, np.float64]), f_order=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_product_in_blocks_is_the_whole_product(m, k, n, limit, dtype, f_order, seed):
+    """_product multiplies w @ z in blocks of w's rows when the BLAS has small-matrix kernels: each block a
+    multiple of 8 rows, at least 24, within the limit, only for 2..32 columns and products past the limit;
+    either way out holds w @ z, for a C- or F-ordered z and for a second z through the same function."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((m, k)).astype(dtype)
+    z = rng.standard_normal((k, n)).astype(dtype)
+    z = np.asfortranarray(z) if f_order else z
+    out = np.full((m, n), np.nan, dtype)
+    with small_gemm_limit(limit):
+        r = fused._block_rows(m, k, n, dtype)
+        f = fused._product(w, z, out)
+    if r is None:
+        assert not limit or m * k * n <= limit or not 1 < n <= 32 or limit // (k * n) < 24
+    else:
+        assert r % 8 == 0 and r >= 24 and r * k * n <= limit < m * k * n and 1 < n <= 32
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for z_ in (z, z[::-1] * 2):
+        f(np.asfortranarray(z_) if f_order else np.ascontiguousarray(z_), out=out)
+        np.testing.assert_allclose(out, w @ z_, **tol)
+
+
+def test_small_gemm_limit_only_for_openblas_with_small_kernels(monkeypatch):
+    monkeypatch.setattr(backend, "_blas_core", "Haswell")
+    assert backend.small_gemm_limit() == 0
+    monkeypatch.setattr(backend, "_blas_core", "?")
+    assert backend.small_gemm_limit() == 0
+    monkeypatch.setattr(backend, "_blas_core", "SkylakeX")
+    assert backend.small_gemm_limit() == 100 ** 3
+    monkeypatch.setattr(backend, "_blas_core", None)
+    assert backend.openblas_core() == backend._blas_core and isinstance(backend.openblas_core(), str)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("cell", CELLS)
+def test_layers_with_products_in_blocks_match_the_whole(cell, reverse):
+    """Every fused recurrence gives the same outputs and gradients with its per-step products in blocks (a
+    pretended small-matrix limit, at sizes where the forward products, and the LSTM's backward one, split)
+    as whole; float32 and float64."""
+    T, B, I, H = 5, 3, 3, 32
+    G = GATES[cell]
+    products = {"lstm": [(4 * H, I + H + 1), (H, 4 * H)], "gru": [(3 * H, H)]}.get(cell, [(H, I + H + 1)])
+    limit = 24 * max(k for _, k in products) * B  # (m, k) of each product that splits: at least 24 rows a block
+    assert all(fused._block_rows(m, k, B, np.float64) is None for m, k in products)  # (whole without the limit)
+    with small_gemm_limit(limit):
+        assert all(fused._block_rows(m, k, B, np.float64) is not None for m, k in products)
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        p, arrs = _problem(cell, T=T, B=B, I=I, H=H, reverse=reverse)
+        results = []
+        for lim in (0, limit):
+            ts = tensors_for({k: v * (0.3 if k.startswith("w") else 1) if v is not None else None
+                              for k, v in arrs.items()}, "cpu", dtype)
+            with small_gemm_limit(lim):
+                outs = call(run_fused, cell, ts, p)
+                loss_of(outs, 0).backward()
+            results.append([o.numpy() for o in outs if o is not None] + [ts[k].grad.numpy() for k in ORDER
+                                                                        if ts[k] is not None])
+        for a, b in zip(*results):
+            np.testing.assert_allclose(b, a, rtol=tol, atol=tol)

@@ -205,3 +205,42 @@ def quietly(fn: Any, *args: Any) -> Any:
         return fn(*args)
     finally:
         _ERRSTATE.reset(token)
+
+
+_blas_core: Optional[str] = None
+
+
+def openblas_core() -> str:
+    """The kernel set numpy's OpenBLAS picked for this CPU ('Haswell' = AVX2, 'SkylakeX' = AVX-512, ...), or '?'
+    for another BLAS (MKL, Accelerate) or one that does not say. Asked once, through ctypes."""
+    global _blas_core
+    if _blas_core is None:
+        _blas_core = "?"
+        try:
+            import ctypes
+            with open("/proc/self/maps") as f:
+                libs = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln})
+            for lib in libs:
+                dll = ctypes.CDLL(lib)
+                for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                             "openblas_get_corename64_", "openblas_get_corename"):
+                    fn = getattr(dll, name, None)
+                    if fn is not None:
+                        fn.restype = ctypes.c_char_p
+                        _blas_core = fn().decode()
+                        return _blas_core
+        except (OSError, AttributeError, ValueError):
+            pass
+    return _blas_core
+
+
+# OpenBLAS's AVX-512 kernel sets multiply a product of at most 100^3 multiply-adds (m n k) with kernels that skip
+# the packing of the operands (its SMALL_MATRIX_OPT, for float32 and float64; not when both operands are transposed)
+_SMALL_GEMM_CORES = ("SkylakeX", "Cooperlake", "SapphireRapids")
+SMALL_GEMM = 100 ** 3
+
+
+def small_gemm_limit() -> int:
+    """The most multiply-adds a numpy product may have for numpy's BLAS to run it with its small-matrix kernels,
+    or 0 where it has none."""
+    return SMALL_GEMM if openblas_core() in _SMALL_GEMM_CORES else 0
