@@ -736,15 +736,20 @@ def test_product_in_blocks_is_the_whole_product(m, k, n, limit, dtype, f_order, 
         np.testing.assert_allclose(out, w @ z_, **tol)
 
 
-def test_small_gemm_limit_only_for_openblas_with_small_kernels(monkeypatch):
-    monkeypatch.setattr(backend, "_blas_core", "Haswell")
-    assert backend.small_gemm_limit() == 0
-    monkeypatch.setattr(backend, "_blas_core", "?")
-    assert backend.small_gemm_limit() == 0
-    monkeypatch.setattr(backend, "_blas_core", "SkylakeX")
-    assert backend.small_gemm_limit() == 100 ** 3
-    monkeypatch.setattr(backend, "_blas_core", None)
-    assert backend.openblas_core() == backend._blas_core and isinstance(backend.openblas_core(), str)
+@pytest.mark.parametrize("core,threads,limit", [("SkylakeX", 1, 100 ** 3), ("SapphireRapids", 1, 100 ** 3),
+                                                ("SkylakeX", 2, 0), ("Haswell", 1, 0), ("Zen", 1, 0), (None, 1, 0)])
+def test_small_gemm_limit_only_for_single_threaded_openblas_with_small_kernels(monkeypatch, core, threads, limit):
+    """Blocks only where OpenBLAS has small-matrix kernels (its AVX-512 sets) and runs on one thread (with more,
+    the whole product is threaded and blocks ran slower); None: another BLAS, whose functions are not found."""
+    fns = {} if core is None else {"get_corename": lambda: core.encode(), "get_num_threads": lambda: threads}
+    monkeypatch.setattr(backend, "_openblas_fns", fns)
+    assert backend.openblas_core() == (core or "?") and backend.blas_threads() == (threads if core else 0)
+    assert backend.small_gemm_limit() == limit
+
+
+def test_openblas_probe_answers_whatever_the_blas():
+    assert isinstance(backend.openblas_core(), str) and backend.blas_threads() >= 0
+    assert backend.small_gemm_limit() in (0, backend.SMALL_GEMM)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -754,7 +759,6 @@ def test_layers_with_products_in_blocks_match_the_whole(cell, reverse):
     pretended small-matrix limit, at sizes where the forward products, and the LSTM's backward one, split)
     as whole; float32 and float64."""
     T, B, I, H = 5, 3, 3, 32
-    G = GATES[cell]
     products = {"lstm": [(4 * H, I + H + 1), (H, 4 * H)], "gru": [(3 * H, H)]}.get(cell, [(H, I + H + 1)])
     limit = 24 * max(k for _, k in products) * B  # (m, k) of each product that splits: at least 24 rows a block
     assert all(fused._block_rows(m, k, B, np.float64) is None for m, k in products)  # (whole without the limit)

@@ -207,31 +207,43 @@ def quietly(fn: Any, *args: Any) -> Any:
         _ERRSTATE.reset(token)
 
 
-_blas_core: Optional[str] = None
+_openblas_fns: Optional[dict] = None
 
 
-def openblas_core() -> str:
-    """The kernel set numpy's OpenBLAS picked for this CPU ('Haswell' = AVX2, 'SkylakeX' = AVX-512, ...), or '?'
-    for another BLAS (MKL, Accelerate) or one that does not say. Asked once, through ctypes."""
-    global _blas_core
-    if _blas_core is None:
-        _blas_core = "?"
+def _openblas(name: str) -> Any:
+    """OpenBLAS's C function ``name`` (get_corename, get_num_threads) from the OpenBLAS numpy loaded, found once
+    through ctypes under any of its symbol prefixes; None for another BLAS (MKL, Accelerate) or off Linux."""
+    global _openblas_fns
+    if _openblas_fns is None:
+        _openblas_fns = {}
         try:
             import ctypes
             with open("/proc/self/maps") as f:
                 libs = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln})
             for lib in libs:
                 dll = ctypes.CDLL(lib)
-                for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
-                             "openblas_get_corename64_", "openblas_get_corename"):
-                    fn = getattr(dll, name, None)
-                    if fn is not None:
-                        fn.restype = ctypes.c_char_p
-                        _blas_core = fn().decode()
-                        return _blas_core
+                for fn_name, restype in (("get_corename", ctypes.c_char_p), ("get_num_threads", ctypes.c_int)):
+                    for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "64_"),
+                                           ("openblas_", "")):
+                        fn = getattr(dll, prefix + fn_name + suffix, None)
+                        if fn is not None and fn_name not in _openblas_fns:
+                            fn.restype = restype
+                            _openblas_fns[fn_name] = fn
         except (OSError, AttributeError, ValueError):
             pass
-    return _blas_core
+    return _openblas_fns.get(name)
+
+
+def openblas_core() -> str:
+    """The kernel set numpy's OpenBLAS picked for this CPU ('Haswell' = AVX2, 'SkylakeX' = AVX-512, ...), or '?'."""
+    fn = _openblas("get_corename")
+    return "?" if fn is None else fn().decode()
+
+
+def blas_threads() -> int:
+    """The threads numpy's OpenBLAS runs a product on now (OPENBLAS_NUM_THREADS, threadpoolctl), or 0 if unknown."""
+    fn = _openblas("get_num_threads")
+    return 0 if fn is None else int(fn())
 
 
 # OpenBLAS's AVX-512 kernel sets multiply a product of at most 100^3 multiply-adds (m n k) with kernels that skip
@@ -241,6 +253,7 @@ SMALL_GEMM = 100 ** 3
 
 
 def small_gemm_limit() -> int:
-    """The most multiply-adds a numpy product may have for numpy's BLAS to run it with its small-matrix kernels,
-    or 0 where it has none."""
-    return SMALL_GEMM if openblas_core() in _SMALL_GEMM_CORES else 0
+    """The most multiply-adds a product may have for numpy's BLAS to run it with small-matrix kernels, where the
+    fused recurrences use them (single-threaded: those kernels run on one thread, while the whole product is
+    threaded; on 2 cores blocks ran 0.7x-0.9x the speed of the threaded whole), else 0."""
+    return SMALL_GEMM if openblas_core() in _SMALL_GEMM_CORES and blas_threads() == 1 else 0
