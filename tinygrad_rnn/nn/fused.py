@@ -3,8 +3,9 @@
 Each Function runs all T steps in ``forward`` on raw arrays and back-propagates
 through time in ``backward`` with hand-derived array code (first-order only:
 under create_graph the backward raises). Each step does one matmul for all
-gates (plus, where the input part is not folded into it, one matmul up front
-for the input projection of all steps), and the weight gradients are one
+gates (on numpy, in blocks of rows where numpy's BLAS has small-matrix kernels:
+see _product), plus, where the input part is not folded into it, one matmul up front
+for the input projection of all steps, and the weight gradients are one
 matmul each per block of steps (65536 / H rows or more: as fast per flop as one
 matmul over all T, without holding every step's gate gradients).
 
