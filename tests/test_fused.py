@@ -736,15 +736,24 @@ def test_product_in_blocks_is_the_whole_product(m, k, n, limit, dtype, f_order, 
         np.testing.assert_allclose(out, w @ z_, **tol)
 
 
-@pytest.mark.parametrize("core,threads,limit", [("SkylakeX", 1, 100 ** 3), ("SapphireRapids", 1, 100 ** 3),
-                                                ("SkylakeX", 2, 0), ("Haswell", 1, 0), ("Zen", 1, 0), (None, 1, 0)])
-def test_small_gemm_limit_only_for_single_threaded_openblas_with_small_kernels(monkeypatch, core, threads, limit):
-    """Blocks only where OpenBLAS has small-matrix kernels (its AVX-512 sets) and runs on one thread (with more,
-    the whole product is threaded and blocks ran slower); None: another BLAS, whose functions are not found."""
-    fns = {} if core is None else {"get_corename": lambda: core.encode(), "get_num_threads": lambda: threads}
+@pytest.mark.parametrize("core,threads,config,limit", [
+    ("SkylakeX", 1, "OpenBLAS 0.3.31.188.0 DYNAMIC_ARCH SkylakeX", 100 ** 3),
+    ("SapphireRapids", 1, "OpenBLAS 0.3.18 NO_AFFINITY", 100 ** 3), ("SkylakeX", 2, "OpenBLAS 0.3.31", 0),
+    ("SkylakeX", 1, "OpenBLAS 0.3.17 DYNAMIC_ARCH", 0), ("SkylakeX", 1, "garbled", 0),
+    ("Haswell", 1, "OpenBLAS 0.3.31", 0), ("Zen", 1, "OpenBLAS 0.3.31", 0), (None, 1, None, 0)])
+def test_small_gemm_limit_only_for_single_threaded_openblas_with_small_kernels(monkeypatch, core, threads, config,
+                                                                              limit):
+    """Blocks only where OpenBLAS has small-matrix kernels (its AVX-512 sets, from 0.3.18) and runs on one thread
+    (with more, the whole product is threaded and blocks ran slower); None: another BLAS, whose functions are not
+    found."""
+    fns = {} if core is None else {"get_corename": lambda: core.encode(), "get_num_threads": lambda: threads,
+                                   "get_config": lambda: config.encode()}
     monkeypatch.setattr(backend, "_openblas_fns", fns)
     assert backend.openblas_core() == (core or "?") and backend.blas_threads() == (threads if core else 0)
     assert backend.small_gemm_limit() == limit
+    versions = {"OpenBLAS 0.3.31.188.0 DYNAMIC_ARCH SkylakeX": (0, 3, 31), "OpenBLAS 0.3.18 NO_AFFINITY": (0, 3, 18),
+                "OpenBLAS 0.3.31": (0, 3, 31), "OpenBLAS 0.3.17 DYNAMIC_ARCH": (0, 3, 17)}
+    assert backend.openblas_version() == versions.get(config, ())
 
 
 def test_openblas_probe_answers_whatever_the_blas():

@@ -211,8 +211,9 @@ _openblas_fns: Optional[dict] = None
 
 
 def _openblas(name: str) -> Any:
-    """OpenBLAS's C function ``name`` (get_corename, get_num_threads) from the OpenBLAS numpy loaded, found once
-    through ctypes under any of its symbol prefixes; None for another BLAS (MKL, Accelerate) or off Linux."""
+    """OpenBLAS's C function ``name`` (get_corename, get_config, get_num_threads) from the OpenBLAS numpy loaded,
+    found once through ctypes under any of its symbol prefixes; None for another BLAS (MKL, Accelerate) or off
+    Linux."""
     global _openblas_fns
     if _openblas_fns is None:
         _openblas_fns = {}
@@ -222,7 +223,8 @@ def _openblas(name: str) -> Any:
                 libs = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln})
             for lib in libs:
                 dll = ctypes.CDLL(lib)
-                for fn_name, restype in (("get_corename", ctypes.c_char_p), ("get_num_threads", ctypes.c_int)):
+                for fn_name, restype in (("get_corename", ctypes.c_char_p), ("get_config", ctypes.c_char_p),
+                                         ("get_num_threads", ctypes.c_int)):
                     for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "64_"),
                                            ("openblas_", "")):
                         fn = getattr(dll, prefix + fn_name + suffix, None)
@@ -240,6 +242,16 @@ def openblas_core() -> str:
     return "?" if fn is None else fn().decode()
 
 
+def openblas_version() -> Tuple[int, ...]:
+    """numpy's OpenBLAS version, (0, 3, 31) from its config string 'OpenBLAS 0.3.31 DYNAMIC_ARCH ...', or ()."""
+    fn = _openblas("get_config")
+    words = [] if fn is None else fn().decode().split()
+    try:
+        return tuple(int(p) for p in words[1].split(".")[:3]) if words[:1] == ["OpenBLAS"] else ()
+    except (IndexError, ValueError):
+        return ()
+
+
 def blas_threads() -> int:
     """The threads numpy's OpenBLAS runs a product on now (OPENBLAS_NUM_THREADS, threadpoolctl), or 0 if unknown."""
     fn = _openblas("get_num_threads")
@@ -247,7 +259,8 @@ def blas_threads() -> int:
 
 
 # OpenBLAS's AVX-512 kernel sets multiply a product of at most 100^3 multiply-adds (m n k) with kernels that skip
-# the packing of the operands (its SMALL_MATRIX_OPT, for float32 and float64; not when both operands are transposed)
+# the packing of the operands (its SMALL_MATRIX_OPT, for float32 and float64, since 0.3.18; not when both
+# operands are transposed)
 _SMALL_GEMM_CORES = ("SkylakeX", "Cooperlake", "SapphireRapids")
 SMALL_GEMM = 100 ** 3
 
@@ -256,4 +269,6 @@ def small_gemm_limit() -> int:
     """The most multiply-adds a product may have for numpy's BLAS to run it with small-matrix kernels, where the
     fused recurrences use them (single-threaded: those kernels run on one thread, while the whole product is
     threaded; on 2 cores blocks ran 0.7x-0.9x the speed of the threaded whole), else 0."""
-    return SMALL_GEMM if openblas_core() in _SMALL_GEMM_CORES and blas_threads() == 1 else 0
+    if openblas_core() in _SMALL_GEMM_CORES and blas_threads() == 1 and openblas_version() >= (0, 3, 18):
+        return SMALL_GEMM
+    return 0
