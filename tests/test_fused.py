@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import io
 import shutil
 import subprocess
+import threading
 import types
 
 import numpy as np
@@ -786,3 +788,66 @@ def test_layers_with_products_in_blocks_match_the_whole(cell, reverse):
                                                                         if ts[k] is not None])
         for a, b in zip(*results):
             np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+
+
+def test_openblas_probe_reads_maps_robustly(monkeypatch, tmp_path):
+    """The probe takes a mapped library's path whole (spaces in it), passes over one it cannot open (deleted) and
+    lines without a path; no /proc, or a path that is not UTF-8: '?' and 0, never an exception."""
+    monkeypatch.setattr(backend, "_openblas_fns", None)
+    core = backend.openblas_core()
+    with open("/proc/self/maps") as f:
+        libs = sorted({ln.split(maxsplit=5)[5].strip() for ln in f if "openblas" in ln.lower() and ".so" in ln})
+    if core == "?" or not libs:
+        pytest.skip("numpy's BLAS is not an OpenBLAS found in /proc/self/maps")
+    (tmp_path / "a dir").mkdir()
+    link = tmp_path / "a dir" / "libopenblas_link.so"
+    link.symlink_to(libs[0])  # (the same file: dlopen hands back the library already loaded)
+    maps = (f"7f00-7f01 r-xp 00000000 08:01 1 /gone/libopenblas.so.0 (deleted)\n"
+            f"7f01-7f02 rw-p 00000000 00:00 0 \n7f02-7f03 r-xp 00000000 08:01 2 {link}\n")
+
+    def fake_open(text=None, raw=None, exc=None):
+        def open_(p, *args, **kwargs):
+            assert p == "/proc/self/maps"
+            if exc is not None:
+                raise exc
+            return io.TextIOWrapper(io.BytesIO(raw)) if raw is not None else io.StringIO(text)
+        return open_
+    for fake, want in ((fake_open(maps), core), (fake_open(exc=FileNotFoundError("/proc/self/maps")), "?"),
+                       (fake_open(raw=b"7f00-7f01 r-xp 0 08:01 1 /opt/\xff/libopenblas.so.0\n"), "?"),
+                       (fake_open("7f00-7f01 r-xp 0 08:01 1 /opt/intel/libmkl_rt.so.2\n"), "?")):
+        monkeypatch.setattr(backend, "_openblas_fns", None)
+        monkeypatch.setattr(backend, "open", fake, raising=False)
+        assert backend.openblas_core() == want and (backend.blas_threads() > 0) == (want != "?")
+        assert backend.small_gemm_limit() in ((0, backend.SMALL_GEMM) if want != "?" else (0,))
+
+
+def test_openblas_probe_under_way_in_another_thread(monkeypatch):
+    """A thread asking while another thread's probe is under way gets the answer (probing itself), not the
+    '?' of a half-filled cache."""
+    monkeypatch.setattr(backend, "_openblas_fns", None)
+    core = backend.openblas_core()
+    if core == "?":
+        pytest.skip("numpy's BLAS is not an OpenBLAS found in /proc/self/maps")
+    monkeypatch.setattr(backend, "_openblas_fns", None)
+    entered, release, first = threading.Event(), threading.Event(), []
+    real = ctypes.CDLL
+
+    class Held(real):  # the first thread's first library waits until the main thread has asked
+        def __init__(self, *args, **kwargs):
+            if not first:
+                first.append(threading.get_ident())
+            if first[0] == threading.get_ident() and threading.current_thread() is not threading.main_thread():
+                entered.set()
+                release.wait(10)
+            super().__init__(*args, **kwargs)
+    monkeypatch.setattr(ctypes, "CDLL", Held)
+    answers = {}
+    worker = threading.Thread(target=lambda: answers.setdefault("worker", backend.openblas_core()))
+    worker.start()
+    assert entered.wait(10)
+    try:
+        answers["main"] = backend.openblas_core()
+    finally:
+        release.set()
+        worker.join()
+    assert answers == {"worker": core, "main": core}

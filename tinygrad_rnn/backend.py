@@ -213,39 +213,52 @@ _openblas_fns: Optional[dict] = None
 def _openblas(name: str) -> Any:
     """OpenBLAS's C function ``name`` (get_corename, get_config, get_num_threads) from the OpenBLAS numpy loaded,
     found once through ctypes under any of its symbol prefixes; None for another BLAS (MKL, Accelerate) or off
-    Linux."""
+    Linux. The probe fills a dict of its own and publishes it when complete: a thread asking while another probes
+    probes too, rather than reading a half-filled dict (which answered '?' while the first probe ran)."""
     global _openblas_fns
-    if _openblas_fns is None:
-        _openblas_fns = {}
+    fns = _openblas_fns
+    if fns is None:
+        fns = {}
+        libs = set()
         try:
             import ctypes
             with open("/proc/self/maps") as f:
-                libs = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln})
-            for lib in libs:
+                for ln in f:  # address perms offset dev inode path (a path may hold spaces)
+                    fields = ln.split(maxsplit=5)
+                    path = fields[5].strip() if len(fields) == 6 else ""
+                    if path.startswith("/") and "openblas" in path.lower() and ".so" in path:
+                        libs.add(path)
+        except (ImportError, OSError, ValueError):  # (no ctypes; no /proc; a path that is not UTF-8)
+            libs = set()
+        for lib in sorted(libs, key=lambda p: ("numpy" not in p, p)):  # (numpy's own first: scipy may bring one)
+            try:
                 dll = ctypes.CDLL(lib)
-                for fn_name, restype in (("get_corename", ctypes.c_char_p), ("get_config", ctypes.c_char_p),
-                                         ("get_num_threads", ctypes.c_int)):
-                    for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "64_"),
-                                           ("openblas_", "")):
-                        fn = getattr(dll, prefix + fn_name + suffix, None)
-                        if fn is not None and fn_name not in _openblas_fns:
-                            fn.restype = restype
-                            _openblas_fns[fn_name] = fn
-        except (OSError, AttributeError, ValueError):
-            pass
-    return _openblas_fns.get(name)
+            except OSError:  # (one that cannot be opened, e.g. "... (deleted)": the others still tried)
+                continue
+            for fn_name, restype in (("get_corename", ctypes.c_char_p), ("get_config", ctypes.c_char_p),
+                                     ("get_num_threads", ctypes.c_int)):
+                for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "64_"),
+                                       ("openblas_", "")):
+                    fn = getattr(dll, prefix + fn_name + suffix, None)
+                    if fn is not None and fn_name not in fns:
+                        fn.restype = restype
+                        fns[fn_name] = fn
+        _openblas_fns = fns
+    return fns.get(name)
 
 
 def openblas_core() -> str:
     """The kernel set numpy's OpenBLAS picked for this CPU ('Haswell' = AVX2, 'SkylakeX' = AVX-512, ...), or '?'."""
     fn = _openblas("get_corename")
-    return "?" if fn is None else fn().decode()
+    name = None if fn is None else fn()
+    return "?" if not name else name.decode(errors="replace")
 
 
 def openblas_version() -> Tuple[int, ...]:
     """numpy's OpenBLAS version, (0, 3, 31) from its config string 'OpenBLAS 0.3.31 DYNAMIC_ARCH ...', or ()."""
     fn = _openblas("get_config")
-    words = [] if fn is None else fn().decode().split()
+    raw = None if fn is None else fn()
+    words = raw.decode(errors="replace").split() if raw else []
     try:
         return tuple(int(p) for p in words[1].split(".")[:3]) if words[:1] == ["OpenBLAS"] else ()
     except (IndexError, ValueError):
