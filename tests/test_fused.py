@@ -790,6 +790,34 @@ def test_layers_with_products_in_blocks_match_the_whole(cell, reverse):
             np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_layers_in_blocks_with_lengths_without_grad_and_across_backward_blocks(cell):
+    """As test_layers_with_products_in_blocks_match_the_whole, where the steps of finished sequences (n < B) run
+    whole between blocked ones, without grad (one step of gates kept), and with backward blocks of 2 steps (the
+    LSTM's staged gate gradients copied into each block's D); reverse too."""
+    T, B, I, H = 6, 5, 3, 32
+    products = {"lstm": [(4 * H, I + H + 1), (H, 4 * H)], "gru": [(3 * H, H)]}.get(cell, [(H, I + H + 1)])
+    limit = 24 * max(k for _, k in products) * B
+    with small_gemm_limit(limit):
+        assert all(fused._block_rows(m, k, B, np.float64) is not None for m, k in products)
+    for lengths, reverse, grad in ((None, True, True), ([6, 6, 4, 3, 1], False, True), ([6, 5, 5, 2, 2], True, True),
+                                   ([6, 6, 4, 3, 1], True, False), (None, False, False)):
+        p, arrs = _problem(cell, T=T, B=B, I=I, H=H, lengths=lengths, reverse=reverse)
+        results = []
+        for lim in (0, limit):
+            ts = tensors_for({k: v * (0.3 if k.startswith("w") else 1) if v is not None else None
+                              for k, v in arrs.items()}, "cpu", np.float64, requires_grad=grad)
+            with small_gemm_limit(lim), path(False, block=2 * B * H):
+                with contextlib.nullcontext() if grad else tg.no_grad():
+                    outs = call(run_fused, cell, ts, p)
+                if grad:
+                    loss_of(outs, 0).backward()
+            results.append([o.numpy() for o in outs if o is not None] + [ts[k].grad.numpy() for k in ORDER
+                                                                        if grad and ts[k] is not None])
+        for a, b in zip(*results):
+            np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+
+
 def test_openblas_probe_reads_maps_robustly(monkeypatch, tmp_path):
     """The probe takes a mapped library's path whole (spaces in it), passes over one it cannot open (deleted) and
     lines without a path; no /proc, or a path that is not UTF-8: '?' and 0, never an exception."""
