@@ -879,3 +879,19 @@ def test_openblas_probe_under_way_in_another_thread(monkeypatch):
         release.set()
         worker.join()
     assert answers == {"worker": core, "main": core}
+
+
+def test_openblas_probe_asks_numpys_own_openblas_first(monkeypatch):
+    """With scipy's OpenBLAS loaded beside numpy's (a path that sorts first), the answers come from numpy's."""
+    class FakeLib:
+        def __init__(self, path):
+            core = b"Haswell" if "scipy.libs" in path else b"SkylakeX"
+            self.scipy_openblas_get_corename64_ = lambda: core
+            self.scipy_openblas_get_num_threads64_ = lambda: 1
+            self.scipy_openblas_get_config64_ = lambda: b"OpenBLAS 0.3.31"
+    maps = ("7f00-7f01 r-xp 0 08:01 1 /a/scipy.libs/libscipy_openblas-1.so\n"
+            "7f01-7f02 r-xp 0 08:01 2 /z/numpy.libs/libscipy_openblas64_-2.so\n")
+    monkeypatch.setattr(backend, "_openblas_fns", None)
+    monkeypatch.setattr(backend, "open", lambda p, *a, **k: io.StringIO(maps), raising=False)
+    monkeypatch.setattr(ctypes, "CDLL", FakeLib)
+    assert backend.openblas_core() == "SkylakeX" and backend.small_gemm_limit() == backend.SMALL_GEMM
