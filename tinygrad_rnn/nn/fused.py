@@ -1029,8 +1029,8 @@ class LSTMSequence(_Recurrence):
         # A product in blocks (see _product) reads the step's gate gradients from a contiguous copy: from the
         # strided block of D its blocks ran slower than the whole product (long: 32 against 28 us)
         staged = _block_rows(H, 4 * H, B, A.dtype) is not None
-        sc = np.empty((4 * H, B), A.dtype)
-        mm = _product(w_hh_t, sc if staged else dcols[0], dh)
+        sc = np.empty((4 * H, B), A.dtype) if staged else None
+        mm = _product(w_hh_t, dcols[0] if sc is None else sc, dh)
         tmp = np.empty((H, B), dtype=A.dtype)
         for t0, t1 in _chunks(T, B * H, self.reverse):
             m = t1 - t0
