@@ -895,3 +895,19 @@ def test_openblas_probe_asks_numpys_own_openblas_first(monkeypatch):
     monkeypatch.setattr(backend, "open", lambda p, *a, **k: io.StringIO(maps), raising=False)
     monkeypatch.setattr(ctypes, "CDLL", FakeLib)
     assert backend.openblas_core() == "SkylakeX" and backend.small_gemm_limit() == backend.SMALL_GEMM
+
+
+def test_small_gemm_limit_reads_the_kernel_set_once_and_the_threads_every_call(monkeypatch):
+    calls = {"get_corename": 0, "get_config": 0, "get_num_threads": 0}
+    answers = {"get_corename": b"SkylakeX", "get_config": b"OpenBLAS 0.3.31", "get_num_threads": 1}
+
+    def counted(name):
+        def fn():
+            calls[name] += 1
+            return answers[name]
+        return fn
+    monkeypatch.setattr(backend, "_openblas_fns", {name: counted(name) for name in calls})
+    assert backend.small_gemm_limit() == backend.SMALL_GEMM
+    answers["get_num_threads"] = 4  # (threadpoolctl, say)
+    assert backend.small_gemm_limit() == 0
+    assert calls == {"get_corename": 1, "get_config": 1, "get_num_threads": 2}
