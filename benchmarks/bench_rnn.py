@@ -191,6 +191,28 @@ class Reference(Ours):
         return tg.stack(outs), ((h, c) if self.cell == "lstm" else h)
 
 
+class OursWhole(Ours):
+    """Ours with every per-step product whole, as where numpy's BLAS has no small-matrix kernels (see fused._product):
+    timed round-robin with ``ours``, the ours/ours-whole column is what the blocks gain on this machine."""
+
+    name = "ours-whole"
+
+    def _whole(self, fn: Callable[[], None]) -> None:
+        from tinygrad_rnn import backend
+        limit = backend.small_gemm_limit
+        backend.small_gemm_limit = lambda: 0
+        try:
+            fn()
+        finally:
+            backend.small_gemm_limit = limit
+
+    def train_step(self) -> None:
+        self._whole(super().train_step)
+
+    def infer(self) -> None:
+        self._whole(super().infer)
+
+
 class Torch:
     name = "torch"
 
@@ -289,7 +311,8 @@ class Floor:
         return [self.g[k] for k in ("w_ih", "w_hh", "b_ih", "b_hh")]
 
 
-IMPLS = {"ours": Ours, "torch": Torch, "torch-generic": TorchGeneric, "floor": Floor, "reference": Reference}
+IMPLS = {"ours": Ours, "torch": Torch, "torch-generic": TorchGeneric, "floor": Floor, "reference": Reference,
+         "ours-whole": OursWhole}
 
 
 def _time(fn: Callable[[], None], repeats: int, budget: float) -> List[float]:
@@ -549,7 +572,8 @@ def print_times(rows: List[dict], impls: List[str]) -> None:
     for threads in sorted({r["threads"] for r in rows}, key=lambda s: s != "single"):
         print(f"\n## {threads}-threaded, float32, milliseconds: median [min-max]\n")
         head = f"{'cell':5} {'config':7} {'step':5} " + "".join(f"{n:>27}" for n in impls)
-        ratios = [n for n in ("torch", "torch-generic", "floor", "reference") if n in impls and "ours" in impls]
+        ratios = [n for n in ("torch", "torch-generic", "floor", "reference", "ours-whole")
+                  if n in impls and "ours" in impls]
         widths = {n: max(16, len(n) + 8) for n in ratios}
         head += "".join(f"{'ours/' + n:>{widths[n]}}" for n in ratios)
         print(head)
@@ -647,7 +671,8 @@ def main() -> None:
     ap.add_argument("--configs", help="comma list of " + ", ".join(CONFIGS) + " (default: all)")
     ap.add_argument("--cells", default=",".join(CELLS))
     ap.add_argument("--impls", default="ours,torch,floor",
-                    help="comma list of ours, torch, torch-generic (oneDNN off), floor, reference")
+                    help="comma list of ours, torch, torch-generic (oneDNN off), floor, reference, ours-whole "
+                    "(ours without the per-step products in blocks)")
     ap.add_argument("--repeats", type=int, default=7, help="timed repeats per measurement (at least 1)")
     ap.add_argument("--budget", type=float, default=6.0, help="seconds per measurement before stopping early "
                                                              "(positive; at least 3 repeats)")

@@ -65,12 +65,13 @@ def test_floor_matches_engine(cell, T, B, I, H, steps):
 def test_bench_script_runs_and_prints_ratios():
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     res = subprocess.run([sys.executable, os.path.join(BENCH, "bench_rnn.py"), "--configs", "small", "--cells",
-                          "rnn", "--impls", "ours,floor", "--threads", "single", "--repeats", "3", "--budget",
-                          "0.5"], capture_output=True, text=True, env=env, timeout=300)
+                          "rnn", "--impls", "ours,floor,ours-whole", "--threads", "single", "--repeats", "3",
+                          "--budget", "0.5"], capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     rows = [ln for ln in res.stdout.splitlines() if ln.startswith("rnn ")]
     assert {ln.split()[2] for ln in rows} == {"train", "infer"}
-    assert all(ln.rstrip().endswith("x") for ln in rows)  # the ours/floor ratio column
+    assert all(ln.rstrip().endswith("x") and ln.count("x") >= 2 for ln in rows)  # ours/floor, ours/ours-whole
+    assert "ours/ours-whole" in res.stdout
 
 
 @pytest.mark.parametrize("args, message", [
