@@ -763,31 +763,39 @@ def test_openblas_probe_answers_whatever_the_blas():
     assert backend.small_gemm_limit() in (0, backend.SMALL_GEMM)
 
 
+def _blocks_against_whole(cell, T, B, lengths, reverse, grad, dtype, tol, block=1 << 16):
+    """The fused recurrence's outputs (and with ``grad`` every gradient) with its per-step products in blocks, under
+    a pretended small-matrix limit at which every product it makes in blocks splits (I = 3, H = 32), against the
+    same call with whole products; backward in blocks of ``block`` elements."""
+    I, H = 3, 32
+    products = {"lstm": [(4 * H, I + H + 1), (H, 4 * H)], "gru": [(3 * H, H)]}.get(cell, [(H, I + H + 1)])
+    limit = 24 * max(k for _, k in products) * B  # (m, k) of each product that splits: at least 24 rows a block
+    assert all(fused._block_rows(m, k, B, dtype) is None for m, k in products)  # (whole without the limit)
+    with small_gemm_limit(limit):
+        assert all(fused._block_rows(m, k, B, dtype) is not None for m, k in products)
+    p, arrs = _problem(cell, T=T, B=B, I=I, H=H, lengths=lengths, reverse=reverse)
+    results = []
+    for lim in (0, limit):
+        ts = tensors_for({k: v * (0.3 if k.startswith("w") else 1) if v is not None else None
+                          for k, v in arrs.items()}, "cpu", dtype, requires_grad=grad)
+        with small_gemm_limit(lim), path(False, block=block):
+            with contextlib.nullcontext() if grad else tg.no_grad():
+                outs = call(run_fused, cell, ts, p)
+            if grad:
+                loss_of(outs, 0).backward()
+        results.append([o.numpy() for o in outs if o is not None] + [ts[k].grad.numpy() for k in ORDER
+                                                                    if grad and ts[k] is not None])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cell", CELLS)
 def test_layers_with_products_in_blocks_match_the_whole(cell, reverse):
-    """Every fused recurrence gives the same outputs and gradients with its per-step products in blocks (a
-    pretended small-matrix limit, at sizes where the forward products, and the LSTM's backward one, split)
-    as whole; float32 and float64."""
-    T, B, I, H = 5, 3, 3, 32
-    products = {"lstm": [(4 * H, I + H + 1), (H, 4 * H)], "gru": [(3 * H, H)]}.get(cell, [(H, I + H + 1)])
-    limit = 24 * max(k for _, k in products) * B  # (m, k) of each product that splits: at least 24 rows a block
-    assert all(fused._block_rows(m, k, B, np.float64) is None for m, k in products)  # (whole without the limit)
-    with small_gemm_limit(limit):
-        assert all(fused._block_rows(m, k, B, np.float64) is not None for m, k in products)
+    """Every fused recurrence gives the same outputs and gradients with its per-step products in blocks as whole
+    (the forward products, and the LSTM's backward one, split); float32 and float64."""
     for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-5)):
-        p, arrs = _problem(cell, T=T, B=B, I=I, H=H, reverse=reverse)
-        results = []
-        for lim in (0, limit):
-            ts = tensors_for({k: v * (0.3 if k.startswith("w") else 1) if v is not None else None
-                              for k, v in arrs.items()}, "cpu", dtype)
-            with small_gemm_limit(lim):
-                outs = call(run_fused, cell, ts, p)
-                loss_of(outs, 0).backward()
-            results.append([o.numpy() for o in outs if o is not None] + [ts[k].grad.numpy() for k in ORDER
-                                                                        if ts[k] is not None])
-        for a, b in zip(*results):
-            np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+        _blocks_against_whole(cell, 5, 3, None, reverse, True, dtype, tol)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -795,27 +803,10 @@ def test_layers_in_blocks_with_lengths_without_grad_and_across_backward_blocks(c
     """As test_layers_with_products_in_blocks_match_the_whole, where the steps of finished sequences (n < B) run
     whole between blocked ones, without grad (one step of gates kept), and with backward blocks of 2 steps (the
     LSTM's staged gate gradients copied into each block's D); reverse too."""
-    T, B, I, H = 6, 5, 3, 32
-    products = {"lstm": [(4 * H, I + H + 1), (H, 4 * H)], "gru": [(3 * H, H)]}.get(cell, [(H, I + H + 1)])
-    limit = 24 * max(k for _, k in products) * B
-    with small_gemm_limit(limit):
-        assert all(fused._block_rows(m, k, B, np.float64) is not None for m, k in products)
+    B, H = 5, 32
     for lengths, reverse, grad in ((None, True, True), ([6, 6, 4, 3, 1], False, True), ([6, 5, 5, 2, 2], True, True),
                                    ([6, 6, 4, 3, 1], True, False), (None, False, False)):
-        p, arrs = _problem(cell, T=T, B=B, I=I, H=H, lengths=lengths, reverse=reverse)
-        results = []
-        for lim in (0, limit):
-            ts = tensors_for({k: v * (0.3 if k.startswith("w") else 1) if v is not None else None
-                              for k, v in arrs.items()}, "cpu", np.float64, requires_grad=grad)
-            with small_gemm_limit(lim), path(False, block=2 * B * H):
-                with contextlib.nullcontext() if grad else tg.no_grad():
-                    outs = call(run_fused, cell, ts, p)
-                if grad:
-                    loss_of(outs, 0).backward()
-            results.append([o.numpy() for o in outs if o is not None] + [ts[k].grad.numpy() for k in ORDER
-                                                                        if grad and ts[k] is not None])
-        for a, b in zip(*results):
-            np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+        _blocks_against_whole(cell, 6, B, lengths, reverse, grad, np.float64, 1e-12, block=2 * B * H)
 
 
 def test_openblas_probe_reads_maps_robustly(monkeypatch, tmp_path):
