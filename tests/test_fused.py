@@ -117,17 +117,20 @@ def run_fused(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
 
 
 @contextlib.contextmanager
-def path(kernels: bool, block: int = 1 << 16, pointers=None):
+def path(kernels: bool, block: int = 1 << 16, pointers=None, grad_rows: int = 512):
     """Run the kernel path (numpy stand-ins on CPU; with ``pointers``, a kernel library, through addresses as
-    on CuPy) or the numpy path, with backward blocks of ``block`` elements."""
-    old = (fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._StepCalls.pointers_on_cpu)
-    fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS = kernels, block
+    on CuPy) or the numpy path, with backward blocks of ``block`` elements, the LSTM's weight gradients summed
+    over groups of blocks of ``grad_rows`` rows."""
+    old = (fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._StepCalls.pointers_on_cpu,
+           fused._GRAD_ROWS)
+    fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._GRAD_ROWS = kernels, block, grad_rows
     if pointers is not None:
         fused._StepCalls.pointers_on_cpu = lambda dtype: _CpuPointerCalls(pointers) if dtype == np.float64 else None
     try:
         yield
     finally:
-        fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._StepCalls.pointers_on_cpu = old
+        (fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._StepCalls.pointers_on_cpu,
+         fused._GRAD_ROWS) = old
 
 
 # ----------------------------------------------------------------------------- problems
@@ -142,8 +145,9 @@ def problems(draw, max_t=4):
     lengths = draw(st.lists(st.integers(1, T), min_size=B, max_size=B)) if with_lengths else None
     seed = draw(st.integers(0, 2 ** 16))
     block = draw(st.sampled_from([1, 2 * B * H, 1 << 16]))  # blocks of 1 step, 2 steps, all steps
+    grad_rows = draw(st.sampled_from([1, 3 * B, 512]))  # LSTM weight gradients per block, per 3-4 steps, at once
     return dict(T=T, B=B, I=I, H=H, bias=bias, h0_given=h0_given, reverse=reverse, lengths=lengths, seed=seed,
-                block=block)
+                block=block, grad_rows=grad_rows)
 
 
 def arrays_for(cell, p):
@@ -194,7 +198,7 @@ def _path_for(mode, device, kernel_library, p):
         pytest.skip("the kernel path is the only path on cuda")
     if mode == "pointers" and kernel_library is None:
         pytest.skip("no C++ compiler to build the kernels for the CPU")
-    return path(mode != "numpy", p["block"], kernel_library if mode == "pointers" else None)
+    return path(mode != "numpy", p["block"], kernel_library if mode == "pointers" else None, p.get("grad_rows", 512))
 
 
 MODES = ["numpy", "kernels", "pointers"]
