@@ -119,8 +119,8 @@ def run_fused(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, reverse):
 @contextlib.contextmanager
 def path(kernels: bool, block: int = 1 << 16, pointers=None, grad_rows: int = 512):
     """Run the kernel path (numpy stand-ins on CPU; with ``pointers``, a kernel library, through addresses as
-    on CuPy) or the numpy path, with backward blocks of ``block`` elements, the LSTM's weight gradients summed
-    over groups of blocks of ``grad_rows`` rows."""
+    on CuPy) or the numpy path, with backward blocks of ``block`` elements, the weight gradients summed over
+    groups of blocks of ``grad_rows`` rows."""
     old = (fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._StepCalls.pointers_on_cpu,
            fused._GRAD_ROWS)
     fused._Recurrence.use_kernels_on_cpu, fused._CHUNK_ELEMS, fused._GRAD_ROWS = kernels, block, grad_rows
@@ -145,7 +145,7 @@ def problems(draw, max_t=4):
     lengths = draw(st.lists(st.integers(1, T), min_size=B, max_size=B)) if with_lengths else None
     seed = draw(st.integers(0, 2 ** 16))
     block = draw(st.sampled_from([1, 2 * B * H, 1 << 16]))  # blocks of 1 step, 2 steps, all steps
-    grad_rows = draw(st.sampled_from([1, 3 * B, 512]))  # LSTM weight gradients per block, per 3-4 steps, at once
+    grad_rows = draw(st.sampled_from([1, 3 * B, 512]))  # weight gradients per block, per 3-4 steps, at once
     return dict(T=T, B=B, I=I, H=H, bias=bias, h0_given=h0_given, reverse=reverse, lengths=lengths, seed=seed,
                 block=block, grad_rows=grad_rows)
 
