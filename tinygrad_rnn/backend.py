@@ -276,16 +276,16 @@ def blas_threads() -> int:
 # operands are transposed)
 _SMALL_GEMM_CORES = ("SkylakeX", "Cooperlake", "SapphireRapids")
 SMALL_GEMM = 100 ** 3
-_small_kernels: Tuple[Any, bool] = (None, False)  # (the probe's dict it was read from, whether OpenBLAS has them)
 
 
 def small_gemm_limit() -> int:
     """The most multiply-adds a product may have for numpy's BLAS to run it with small-matrix kernels, where the
     fused recurrences use them (single-threaded: those kernels run on one thread, while the whole product is
     threaded; on 2 cores blocks ran 0.7x-0.9x the speed of the threaded whole), else 0. The kernel set and
-    version are read once (4.5 us a call when read each time); the thread count, which may change, every call."""
-    global _small_kernels
+    version are read once, the answer kept beside the probe's functions (4.5 us a call when read each time); the
+    thread count, which may change, every call."""
     _openblas("get_corename")
-    if _small_kernels[0] is not _openblas_fns:
-        _small_kernels = (_openblas_fns, openblas_core() in _SMALL_GEMM_CORES and openblas_version() >= (0, 3, 18))
-    return SMALL_GEMM if _small_kernels[1] and blas_threads() == 1 else 0
+    fns = _openblas_fns
+    if "small kernels" not in fns:
+        fns["small kernels"] = openblas_core() in _SMALL_GEMM_CORES and openblas_version() >= (0, 3, 18)
+    return SMALL_GEMM if fns["small kernels"] and blas_threads() == 1 else 0

@@ -779,8 +779,10 @@ class Tensor:
         can step each parameter as soon as its gradient is complete, during backward. Not run by tg.grad, which
         accumulates nothing."""
         if not self._requires_grad or self.grad_fn is not None:
-            raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor that requires grad accumulates "
-                               "a .grad (post accumulate grad hooks cannot be registered on non-leaf tensors)")
+            what = "does not require grad" if not self._requires_grad else f"is the output of {self.grad_fn.name}"
+            raise RuntimeError(f"register_post_accumulate_grad_hook: this tensor of shape {self.shape} {what}; only a "
+                               "leaf tensor that requires grad accumulates a .grad (post accumulate grad hooks cannot "
+                               "be registered on non-leaf tensors)")
         if self._hooks is None:
             self._hooks = []
         hook = PostAccumulateHook(fn)
