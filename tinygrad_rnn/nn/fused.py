@@ -504,21 +504,29 @@ def _chunks(T: int, per_step: int, reverse: bool) -> list:
     return blocks if reverse else blocks[::-1]
 
 
-def _grad_blocks(T: int, B: int, H: int, reverse: bool) -> Tuple[list, int]:
+def _grad_blocks(T: int, B: int, H: int, reverse: bool) -> Tuple[tuple, int]:
     """The backward blocks (_chunks), each with (s0, s1, last): the steps [s0, s1) of its group of consecutive
     blocks of at least _GRAD_ROWS rows (step x batch) in all, whose weight gradients are one product each, and
     whether it is the group's last, after which they are summed; and the steps of the longest group (at B = 64,
     H = 512 a block is 2 steps: weight-gradient products with an inner dimension of 128 rows, and a sum of the
-    results for every block, where groups of 512 rows ran the LSTM's training step 1.06x-1.07x faster)."""
+    results for every block, where groups of 512 rows ran the LSTM's training step 1.06x-1.07x faster).
+    Remembered per shape (a backward pass asks for the same one every training step; building it took ~10 us
+    of a 300 us RNN step at B = 1)."""
+    return _grad_blocks_for(T, B, H, reverse, _CHUNK_ELEMS, _GRAD_ROWS)
+
+
+@functools.lru_cache(maxsize=256)
+def _grad_blocks_for(T: int, B: int, H: int, reverse: bool, chunk_elems: int, grad_rows: int) -> Tuple[tuple, int]:
+    """_grad_blocks with the block sizes as arguments (the tests change them), so that the cache keys on them."""
     ch = _chunk_len(T, B * H)
-    per_group = max(1, -(-_GRAD_ROWS // max(ch * B, 1)))
+    per_group = max(1, -(-grad_rows // max(ch * B, 1)))
     blocks = _chunks(T, B * H, reverse)
     spans = []
     for i in range(0, len(blocks), per_group):
         group = blocks[i:i + per_group]
         s0, s1 = min(t0 for t0, _ in group), max(t1 for _, t1 in group)
         spans += [(s0, s1, j == len(group) - 1) for j in range(len(group))]
-    return list(zip(blocks, spans)), min(T, per_group * ch)
+    return tuple(zip(blocks, spans)), min(T, per_group * ch)
 
 
 def _steps(t0: int, t1: int, reverse: bool) -> range:
