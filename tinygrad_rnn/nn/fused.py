@@ -1083,13 +1083,15 @@ class LSTMSequence(_Recurrence):
             df *= af
             df *= cs[t0 + 1 - o:t1 + 1 - o]
             if self.lengths is None:  # (the common case: every step's views made up front, one call per array)
-                dsteps = dcols.reshape(m, 4, H, B)
-                d3s, d4s, src = list(dsteps[:, :3]), list(dsteps[:, 3]), list(dcols)
+                dcol_rows = list(dcols)
                 if staged:
                     d3s, d4s, src = [sc[:3 * H].reshape(3, H, B)] * m, [sc[3 * H:]] * m, [sc] * m
+                else:
+                    dsteps = dcols.reshape(m, 4, H, B)
+                    d3s, d4s, src = list(dsteps[:, :3]), list(dsteps[:, 3]), dcol_rows
                 for dy, q_, f_, p3, p4, d3, d4, ds, dcol in _backwards(
                         self.reverse, list(dout[t0:t1].transpose(0, 2, 1)), list(qc), list(af), list(pre[:m, :3]),
-                        list(pre[:m, 3]), d3s, d4s, src, list(dcols)):
+                        list(pre[:m, 3]), d3s, d4s, src, dcol_rows):
                     dh += dy
                     np.multiply(dh, q_, out=tmp)
                     dc += tmp
