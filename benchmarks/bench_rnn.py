@@ -572,10 +572,12 @@ def print_times(rows: List[dict], impls: List[str]) -> None:
     for threads in sorted({r["threads"] for r in rows}, key=lambda s: s != "single"):
         print(f"\n## {threads}-threaded, float32, milliseconds: median [min-max]\n")
         head = f"{'cell':5} {'config':7} {'step':5} " + "".join(f"{n:>27}" for n in impls)
-        ratios = [n for n in ("torch", "torch-generic", "floor", "reference", "ours-whole")
+        ratios = [("ours", n) for n in ("torch", "torch-generic", "floor", "reference", "ours-whole")
                   if n in impls and "ours" in impls]
-        widths = {n: max(16, len(n) + 8) for n in ratios}
-        head += "".join(f"{'ours/' + n:>{widths[n]}}" for n in ratios)
+        if "torch" in impls and "floor" in impls:  # PyTorch's own distance from the floor, beside ours
+            ratios.append(("torch", "floor"))
+        widths = {q: max(16, len(q[0]) + len(q[1]) + 4) for q in ratios}
+        head += "".join(f"{a + '/' + b:>{widths[(a, b)]}}" for a, b in ratios)
         print(head)
         print("-" * len(head))
         for cell in CELLS:
@@ -586,11 +588,12 @@ def print_times(rows: List[dict], impls: List[str]) -> None:
                         continue
                     line = f"{cell:5} {cfg:7} {mode:5} "
                     line += "".join(f"{_fmt(got[n]):>27}" if got[n] else f"{'-':>27}" for n in impls)
-                    for n in ratios:
-                        if got["ours"] and got[n]:
-                            line += f"{statistics.median(got['ours']) / statistics.median(got[n]):>{widths[n] - 1}.2f}x"
+                    for a, b in ratios:
+                        w = widths[(a, b)]
+                        if got[a] and got[b]:
+                            line += f"{statistics.median(got[a]) / statistics.median(got[b]):>{w - 1}.2f}x"
                         else:
-                            line += f"{'-':>{widths[n]}}"
+                            line += f"{'-':>{w}}"
                     print(line)
 
 

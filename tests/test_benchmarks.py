@@ -74,6 +74,22 @@ def test_bench_script_runs_and_prints_ratios():
     assert "ours/ours-whole" in res.stdout
 
 
+def test_bench_table_ratios(capsys):
+    """print_times divides medians: ours by each other implementation, and torch by the floor beside them."""
+    bench = _load("bench_rnn")
+    times = {"ours": [3.0, 4.0, 9.0], "torch": [2.0, 2.0, 2.0], "floor": [1.0, 1.0, 5.0]}
+    rows = [dict(impl=n, threads="single", cell="rnn", config="small", mode="train", times=[t / 1e3 for t in ts])
+            for n, ts in times.items()]
+    bench.print_times(rows, ["ours", "torch", "floor"])
+    lines = capsys.readouterr().out.splitlines()
+    head = next(ln for ln in lines if ln.startswith("cell"))
+    assert head.split()[-3:] == ["ours/torch", "ours/floor", "torch/floor"]
+    row = next(ln for ln in lines if ln.startswith("rnn"))
+    assert row.split()[-3:] == ["2.00x", "4.00x", "2.00x"]
+    bench.print_times([r for r in rows if r["impl"] != "torch"], ["ours", "floor"])
+    assert "torch/floor" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("args, message", [
     (["--impls", "ours,troch"], "--impls: unknown 'troch'"), (["--configs", "smal"], "--configs: unknown 'smal'"),
     (["--cells", "lstm,foo"], "--cells: unknown 'foo'"), (["--repeats", "0"], "--repeats must be at least 1"),
