@@ -141,6 +141,21 @@ def test_layer_on_packed_input_is_each_sequence_run_alone(device, name, lengths,
         np.testing.assert_allclose(g, w, **close)
 
 
+def test_lstm_state_given_as_a_list_is_permuted_like_a_tuple(device):
+    """torch takes an LSTM's hx as a list [h0, c0] too: with unsorted packed input, its columns must be put in the
+    sorted order (and h_n, c_n back in the input's) as a tuple's are, not used as they are."""
+    m = nn.LSTM(2, 3, dtype=tg.float64, device=device)
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((4, 3, 2)), device=device)
+    h0, c0 = [tg.tensor(rng.standard_normal((1, 3, 3)), device=device) for _ in range(2)]
+    packed = pack_padded_sequence(x, [2, 4, 3], enforce_sorted=False)
+    want_out, (want_h, want_c) = m(packed, (h0, c0))
+    out, (h, c) = m(packed, [h0, c0])
+    np.testing.assert_allclose(out.data.numpy(), want_out.data.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(h.numpy(), want_h.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(c.numpy(), want_c.numpy(), rtol=1e-12)
+
+
 def test_packed_sequence_moves_and_casts_like_a_tensor(device):
     p = pack_sequence([tg.ones(3, 2), tg.ones(1, 2)]).to(device)
     assert p.data.device == device and p.is_cuda == (device == "cuda") and p.batch_sizes.device == "cpu"

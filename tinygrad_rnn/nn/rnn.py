@@ -456,9 +456,9 @@ class RNNBase(Module):
 
 def _permute_states(hx: Optional[State], index: Optional[Tensor]) -> Optional[State]:
     """States (L*D, B, H), or an LSTM's pair, with their batch columns picked by index (None: as they are).
-    Anything else passes unchanged, for forward's checks to name."""
-    if isinstance(hx, tuple):
-        return tuple([_permute_states(h, index) for h in hx])
+    Anything else passes unchanged, for forward's checks to name. An LSTM's pair may be a list (as torch takes)."""
+    if isinstance(hx, (tuple, list)):
+        return type(hx)([_permute_states(h, index) for h in hx])
     if index is None or not isinstance(hx, Tensor) or hx.ndim != 3 or hx.shape[1] != index.shape[0]:
         return hx
     return ops.index_select(hx, 1, index)
