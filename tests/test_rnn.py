@@ -715,6 +715,23 @@ def test_lstm_projection_bad_sizes(kw, err, match):
         nn.LSTM(3, 4, **kw)
 
 
+@pytest.mark.parametrize("make, match", [
+    (lambda: nn.RNN(3, 4.0), "RNN: hidden_size must be an int, got float"),
+    (lambda: nn.GRU(3.0, 4), "GRU: input_size must be an int, got float"),
+    (lambda: nn.LSTM(3, 4, 2.0), "LSTM: num_layers must be an int, got float"),
+    (lambda: nn.GRU(3, True), "GRU: hidden_size must be an int, got bool"),
+    (lambda: nn.GRUCell(3, 4.0), "GRUCell: hidden_size must be an int, got float"),
+    (lambda: nn.LSTMCell(3.5, 4), "LSTMCell: input_size must be an int, got float"),
+])
+def test_layer_sizes_must_be_ints(make, match):
+    """A float or bool size is named with the layer, not left to numpy (`zeros: sizes must be ...`, 'an integer is
+    required'); numpy integers pass."""
+    with pytest.raises(TypeError, match=match):
+        make()
+    assert nn.LSTM(np.int64(3), np.int64(4), np.int64(2)).weight_hh_l1.shape == (16, 4)
+    assert nn.RNNCell(np.int32(3), np.int32(4)).weight_ih.shape == (4, 3)
+
+
 def test_projection_is_lstm_only_and_its_state_sizes_are_checked():
     for make in (lambda: nn.GRU(3, 4, proj_size=2), lambda: nn.RNN(3, 4, proj_size=2)):
         with pytest.raises(ValueError, match="proj_size argument is only supported for LSTM, not RNN or GRU"):

@@ -107,6 +107,8 @@ class _CellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, device: Optional[str],
                  dtype: Any, fused: bool) -> None:
         super().__init__()
+        input_size, hidden_size = [ops.int_arg(v, type(self).__name__, n) for v, n in ((input_size, "input_size"),
+                                                                                     (hidden_size, "hidden_size"))]
         if input_size <= 0 or hidden_size <= 0:
             raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be positive, "
                              f"got {input_size} and {hidden_size}")
@@ -259,6 +261,8 @@ class RNNBase(Module):
                  fused: bool = True, *, proj_size: int = 0) -> None:
         super().__init__()
         name = mode.split("_")[0]
+        input_size, hidden_size, num_layers = [ops.int_arg(v, name, n) for v, n in (
+            (input_size, "input_size"), (hidden_size, "hidden_size"), (num_layers, "num_layers"))]
         if input_size <= 0 or hidden_size <= 0 or num_layers <= 0:
             raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive, got "
                              f"{input_size}, {hidden_size}, {num_layers}")
