@@ -553,6 +553,24 @@ def test_load_state_dict_takes_foreign_tensors_through_array():
     np.testing.assert_allclose(w.numpy(), want, rtol=1e-5)
 
 
+def test_load_state_dict_takes_a_0d_array_step_as_a_number():
+    """A torch state dict turned into numpy ({k: v.numpy()}): its float32 0-d step must become a number, or
+    beta ** step is computed in float32 (torch takes step.item(), a float64) and the updates drift."""
+    for opt_cls in (optim.Adam, optim.NAdam, optim.ASGD):
+        w = tg.tensor([1.0, -2.0], requires_grad=True)
+        opt = opt_cls([w], lr=0.1)
+        w.grad = tg.tensor([0.5, 0.25])
+        opt.step()
+        sd = opt.state_dict()
+        for k in opt._scalar_state:
+            sd["state"][0][k] = np.array(sd["state"][0][k], dtype=np.float32 if k == "step" else np.float64)
+        fresh = opt_cls([w], lr=0.1)
+        fresh.load_state_dict(sd)
+        st = fresh.state[w]
+        assert st["step"] == 1 and type(st["step"]) is int
+        assert all(type(st[k]) is float for k in opt._scalar_state if k != "step")
+
+
 def test_a_torch_optimizer_state_resumes_here():
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)

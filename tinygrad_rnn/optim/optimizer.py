@@ -256,16 +256,16 @@ class Optimizer:
 
 def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",)) -> Any:
     """A state value from a state dict, copied onto p's device (floats also to p's dtype, except 'step').
-    Another library's tensors (a torch optimizer's state dict) come in through their __array__; its 0-d
-    tensors under the ``scalars`` keys become Python numbers ('step' an int where it is whole)."""
+    Another library's tensors (a torch optimizer's state dict) come in through their __array__; 0-d tensors and
+    arrays under the ``scalars`` keys become Python numbers ('step' an int where it is whole)."""
     if isinstance(value, Tensor):
         value = value.data
     elif hasattr(value, "__array__") and not (isinstance(value, np.ndarray) or backend.is_cupy_array(value)):
         value = np.asarray(value)
-        if key in scalars and value.ndim == 0:  # (torch keeps its step count as a float tensor)
-            number = value.item()
-            return int(number) if key == "step" and float(number).is_integer() else number
     if isinstance(value, np.ndarray) or backend.is_cupy_array(value):
+        if key in scalars and value.ndim == 0:  # (torch keeps its step count as a float tensor; a 0-d float32
+            number = value.item()  # array kept would compute beta ** step in float32, torch in float64)
+            return int(number) if key == "step" and float(number).is_integer() else number
         value = backend.to_device(value, p.device)
         if key != "step" and value.dtype.kind == "f":
             return value.astype(p.dtype, copy=True)
