@@ -155,6 +155,27 @@ def test_second_backward_through_released_graph_raises():
         loss.backward()
 
 
+def test_grad_through_a_released_graph_raises_instead_of_calling_the_input_unused():
+    """tg.grad over a graph that a backward (or grad) freed raises the second-time error, as torch does: with
+    allow_unused=True it must not answer None, as if the input had no part in the output. A released branch that
+    does not lead to the input is left alone, as in torch."""
+    x = tensor([1.0, 2.0])
+    loss = (x.exp() * x).sum()
+    tg.grad(loss, x)
+    for kw in ({}, {"allow_unused": True}):
+        with pytest.raises(RuntimeError, match="second time"):
+            tg.grad(loss, x, **kw)
+    y = x.exp()
+    z = (y * 2.0).sum()
+    tg.grad(z, y)  # frees z's nodes only down to y
+    with pytest.raises(RuntimeError, match="second time"):
+        tg.grad(z, x, allow_unused=True)
+    u = tensor([3.0, 4.0]).exp()
+    u.sum().backward()
+    (g,) = tg.grad(x.exp().sum() + u.sum(), x)
+    np.testing.assert_allclose(g.numpy(), np.exp([1.0, 2.0]), rtol=1e-14)
+
+
 def test_retain_graph_allows_two_backwards():
     x = tensor(np.linspace(-1, 1, 5))
     loss = (x.exp() * 2.0).sum()

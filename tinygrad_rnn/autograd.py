@@ -183,7 +183,7 @@ def _leading_to(roots: Sequence[Node], targets: Dict[Node, Any]) -> set:
     stack = [(r, False) for r in roots]
     while stack:
         node, children_done = stack.pop()
-        parents = () if isinstance(node, Tensor) or node.released else node.parents
+        parents = () if isinstance(node, Tensor) else node.parents  # (a released node keeps its edges)
         if children_done:
             if node in targets or True in [p in needed for p in parents]:
                 needed.add(node)

@@ -213,10 +213,14 @@ class Function:
         return Tensor._make(self._out, self._first_node() or _OutputNode(self, 0, self._out.shape), True)
 
     def release(self) -> None:
-        """Drop everything saved for backward (called after a backward without retain_graph)."""
-        hooks = self._hooks
+        """Drop everything saved for backward (called after a backward without retain_graph). The edges to the
+        parents stay, as torch's graph keeps its structure: grad() still tells which released nodes lead to its
+        inputs, so one that does raises the second-time error instead of the input looking unused."""
+        hooks, parents = self._hooks, self.__dict__.get("parents")
         self.__dict__.clear()
         self.released, self._hooks = True, hooks
+        if parents is not None:
+            self.parents = parents
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
