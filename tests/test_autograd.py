@@ -664,7 +664,9 @@ def test_the_saved_first_output_is_recorded_even_when_dropped():
 
 def test_optimizer_steps_load_state_dict_and_init_count_as_in_place_changes():
     """They write .data directly; a graph that saved the old weights must refuse to backpropagate
-    afterwards (torch raises too) instead of mixing old and new values."""
+    afterwards (torch raises too) instead of mixing old and new values. (Only where a wanted gradient reads
+    the weights: the input's here; with an input that needs no gradient, torch saves no weight and neither
+    refuses, see test_inplace.)"""
     from tinygrad_rnn import nn, optim
     w = nn.Parameter(tg.ones(3))
     loss = (w * w).sum()
@@ -675,7 +677,7 @@ def test_optimizer_steps_load_state_dict_and_init_count_as_in_place_changes():
     lin = nn.Linear(3, 2)
     for change in (lambda: lin.load_state_dict({k: v.numpy() + 1 for k, v in lin.state_dict().items()}),
                    lambda: nn.init.constant_(lin.weight, 0.5), lambda: lin.double()):
-        y = lin(tg.ones(1, 3)).sum()
+        y = lin(tg.ones(1, 3, requires_grad=True)).sum()
         change()
         with pytest.raises(RuntimeError, match="changed in place"):
             y.backward()

@@ -188,6 +188,36 @@ def test_a_node_that_saved_the_old_values_refuses_to_backpropagate():
         y.sum().backward()
 
 
+def test_a_saved_input_no_wanted_gradient_reads_may_change_in_place_as_in_torch():
+    """x * c, x / c and x @ C with a constant c read x's values for no gradient (torch does not save x there):
+    changing x in place afterwards leaves their backward right, so it runs; with c requiring grad it still
+    refuses."""
+    a = tg.tensor([1.0, -2.0, 3.0], dtype=tg.float64, requires_grad=True)
+    c, m = tg.tensor([2.0, 4.0, 8.0], dtype=tg.float64), tg.ones(3, 2, dtype=tg.float64)
+    x = a * 1.0
+    y = (x * 3.0).sum() + (x * c).sum() + (x / c).sum() + (x @ m).sum()
+    x.add_(5.0)
+    y.backward()
+    np.testing.assert_allclose(a.grad.numpy(), 3 + np.array([2.0, 4.0, 8.0]) + 1 / np.array([2.0, 4.0, 8.0]) + 2)
+    for op in (lambda x, w: x * w, lambda x, w: w / (x * x + 1), lambda x, w: x @ w.reshape(3, 1)):
+        w = tg.tensor([2.0, 4.0, 8.0], dtype=tg.float64, requires_grad=True)
+        x = a * 1.0
+        y = op(x, w).sum()
+        x.add_(5.0)
+        with pytest.raises(RuntimeError, match="saved for backward was changed in place"):
+            y.backward()
+    x = a * 1.0
+    y = (x / tg.tensor(2.0, dtype=tg.float64, requires_grad=True)).sum()  # d/d(divisor) reads x
+    x.add_(5.0)
+    with pytest.raises(RuntimeError, match="div saved for backward was changed in place"):
+        y.backward()
+    lin = nn.Linear(3, 2)  # an input that needs no gradient: the weight's values are read by no wanted gradient
+    y = lin(tg.ones(1, 3)).sum()
+    nn.init.constant_(lin.weight, 0.5)
+    y.backward()
+    np.testing.assert_array_equal(lin.weight.grad.numpy(), np.ones((2, 3)))
+
+
 def test_without_a_graph_the_write_goes_through_views_as_in_torch():
     a = tg.tensor([-1.0, 2.0, -3.0, 4.0], requires_grad=True)
     with tg.no_grad():

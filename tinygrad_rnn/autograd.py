@@ -314,8 +314,10 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
         grads = pending[fn][0]
         grads[k] = g if grads[k] is None else grads[k] + g  # (a sum: Function.output may make a second node)
         return
-    for t, v in zip(node.saved, node.saved_versions):
+    for k, (t, v) in enumerate(zip(node.saved, node.saved_versions)):
         if (0 if t._vc is None else t._vc[0]) != v:  # (t._version, without the property call)
+            if node.saved_for is not None and all(node.parents[i] is None for i in node.saved_for[k]):
+                continue  # (no gradient wanted reads its values)
             raise RuntimeError(f"backward: a tensor of shape {t.shape} that {node.name} saved for backward was "
                                "changed in place after the forward pass; the gradient would be wrong")
     if node.save_output and node._out_vc[0]:

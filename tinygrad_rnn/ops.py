@@ -132,6 +132,7 @@ class Sub(Function):
 
 class Mul(Function):
     saved_inputs = (0, 1)
+    saved_for = ((1,), (0,))  # (d/da reads b alone, d/db a alone)
 
     def forward(self, a, b):
         return a * b
@@ -148,6 +149,7 @@ class Div(Function):
 
     quiet = True
     saved_inputs = (0, 1)
+    saved_for = ((1,), (0, 1))  # (d/da reads b alone)
 
     def forward(self, a, b):
         out = a / b
@@ -1718,6 +1720,7 @@ class MatMul(Function):
     and never a recorded transpose, so a backward (and a backward of it) stays a handful of products."""
 
     saved_inputs = (0, 1)
+    saved_for = ((1,), (0,))  # (dA reads B alone, dB A alone)
 
     def __init__(self, ta: bool = False, tb: bool = False) -> None:
         self.ta, self.tb = ta, tb

@@ -113,6 +113,9 @@ class Function:
     """
 
     saved_inputs: Tuple[int, ...] = ()
+    # per saved input, the inputs whose gradient reads its values (None: every one). Backward refuses a saved tensor
+    # changed in place only where a gradient that reads it is wanted, as torch saves x in x * c only if c needs grad
+    saved_for: Optional[Tuple[Tuple[int, ...], ...]] = None
     save_output = False
     fresh_grads = False  # True: backward's gradients are new arrays, none shared, which the engine may keep
     backward_into: Optional[Callable[[Any, Any], None]] = None  # (g, buffer): add input 0's gradient in place
