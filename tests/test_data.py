@@ -216,3 +216,13 @@ def test_decode_and_pad_refuse_what_they_would_silently_change():
     padded, lengths = pad_sequences([[1.5], [2.0, 3.0]], dtype=np.float32)
     assert padded.tolist() == [[1.5, 0.0], [2.0, 3.0]] and lengths.tolist() == [1, 2]
     assert pad_sequences([[1.0, 2.0]])[0].tolist() == [[1, 2]]  # whole numbers as floats are fine
+
+
+def test_decode_refuses_fractional_ids():
+    """int() would drop the fraction (1.7 -> 'b'); whole numbers of any type still decode."""
+    v = CharVocab("abc")
+    for ids in ([1.7], np.array([0.5, 1.0]), tg.tensor([2.5])):
+        with pytest.raises(ValueError, match="ids must be whole numbers"):
+            v.decode(ids)
+    assert v.decode(np.array([2.0, 1.0])) == "cb" and v.decode(tg.tensor([0, 1, 2])) == "abc"
+    assert v.decode([np.int64(1), 0]) == "ba"

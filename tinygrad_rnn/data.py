@@ -38,10 +38,14 @@ class CharVocab:
         return np.fromiter((self.index[ch] for ch in text), dtype=np.int64, count=len(text))
 
     def decode(self, ids: Sequence[int]) -> str:
-        ids = [int(i) for i in ids]
+        raw = list(ids)
+        ids = [int(i) for i in raw]
         bad = [i for i in ids if not 0 <= i < len(self.chars)]
         if bad:
             raise IndexError(f"CharVocab.decode: id {bad[0]} is out of range for {len(self.chars)} characters")
+        frac = [r for r, i in zip(raw, ids) if float(r) != i]  # (int() would drop the fraction: 1.7 -> 1)
+        if frac:
+            raise ValueError(f"CharVocab.decode: ids must be whole numbers, got {float(frac[0])}")
         return "".join(self.chars[i] for i in ids)
 
 
