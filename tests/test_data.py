@@ -226,3 +226,16 @@ def test_decode_refuses_fractional_ids():
             v.decode(ids)
     assert v.decode(np.array([2.0, 1.0])) == "cb" and v.decode(tg.tensor([0, 1, 2])) == "abc"
     assert v.decode([np.int64(1), 0]) == "ba"
+
+
+def test_pad_sequences_refuses_values_and_pads_an_integer_dtype_would_change():
+    """Not only fractions: 300 in uint8 would wrap to 44 and pad=0.5 in int64 become 0, silently."""
+    for seqs, kw in [([[300, 2]], dict(dtype=np.uint8)), ([[1000]], dict(dtype=np.int8)), ([[2]], dict(dtype=bool))]:
+        with pytest.raises(ValueError, match="do not fit dtype"):
+            pad_sequences(seqs, **kw)
+    for pad, dtype in [(0.5, np.int64), (-1, np.uint8), (300, np.uint8)]:
+        with pytest.raises(ValueError, match=f"pad={pad!r} does not fit dtype"):
+            pad_sequences([[1, 2], [3]], pad=pad, dtype=dtype)
+    padded, lengths = pad_sequences([[255, 0], [7]], pad=1, dtype=np.uint8)
+    assert padded.dtype == np.uint8 and padded.tolist() == [[255, 0], [7, 1]] and lengths.tolist() == [2, 1]
+    assert pad_sequences([[1, 2], [3]], pad=-100)[0].tolist() == [[1, 2], [3, -100]]

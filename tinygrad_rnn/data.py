@@ -92,10 +92,12 @@ def pad_sequences(seqs: Sequence[Any], pad: int = 0, dtype: Any = np.int64) -> T
     if not raw:
         raise ValueError("pad_sequences: no sequences")
     dtype = np.dtype(dtype)
-    for a in raw:  # (fractions that an integer dtype would silently drop, 1.5 -> 1, are refused)
-        if a.dtype.kind == "f" and dtype.kind in "iub" and a.size and not np.array_equal(a.astype(dtype), a):
+    for a in raw:  # (what an integer dtype would silently change, 1.5 -> 1 or 300 -> 44 in uint8, is refused)
+        if a.dtype.kind in "fiub" and dtype.kind in "iub" and a.size and not np.array_equal(a.astype(dtype), a):
             raise ValueError(f"pad_sequences: values of dtype {a.dtype} do not fit dtype {dtype} unchanged "
                              "(pass dtype=)")
+    if dtype.kind in "iub" and np.asarray(pad).astype(dtype) != pad:
+        raise ValueError(f"pad_sequences: pad={pad!r} does not fit dtype {dtype} unchanged (pass dtype=)")
     arrays = [a.astype(dtype) for a in raw]
     bad = [a.shape for a in arrays if a.ndim != 1]
     if bad:
