@@ -1,6 +1,7 @@
 """tinygrad_rnn.viz: ||dL/dh_t|| against a plain-numpy BPTT (tanh RNN) and central differences
 (LSTM, GRU), parameters' .grad left alone, atomic PNG writes, and the example end to end."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -193,6 +194,19 @@ def test_plot_errors(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r'pip install -e "\.\[examples\]"'):
         plot_gradient_norms({"a": [1.0]}, str(tmp_path / "g.png"))
     assert os.listdir(tmp_path) == []
+
+
+def test_plots_and_save_to_a_directory_name_it(tmp_path):
+    """A directory as the path: one clear error naming it, before the write (os.replace failed after it, naming
+    the temporary file), and nothing left behind."""
+    from tinygrad_rnn.viz import plot_unit_text
+    d = tmp_path / "d"
+    d.mkdir()
+    for call in (lambda p: plot_gradient_norms({"a": [1.0, 0.1]}, p), lambda p: plot_unit_text("ab", [0.0, 1.0], p),
+                 lambda p: tg.save({"a": 1}, p)):
+        with pytest.raises(IsADirectoryError, match=f"cannot write {re.escape(repr(str(d)))}: it is a dir"):
+            call(str(d))
+    assert os.listdir(tmp_path) == ["d"] and os.listdir(d) == []
 
 
 # ----------------------------------------------------------------------------- (e) the example

@@ -111,9 +111,11 @@ def atomic_write(path: Any, write: Callable[[BinaryIO], None], op: str) -> None:
 
     A crash or an error midway leaves the previous file whole and no temporary file behind;
     the file keeps the old file's permissions. A missing directory raises FileNotFoundError
-    naming path (directories are not created).
+    naming path (directories are not created), a path that is a directory IsADirectoryError.
     """
     target = os.path.realpath(os.fspath(path))
+    if os.path.isdir(target):  # (os.replace would fail only after the write, naming our temporary file)
+        raise IsADirectoryError(f"{op}: cannot write {os.fspath(path)!r}: it is a directory; give a file name")
     directory, base = os.path.split(target)
     tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
     try:
