@@ -301,6 +301,20 @@ def test_normalize_and_cosine_similarity_of_zero_vectors():
     assert F.cosine_similarity(tg.ones(2, 3), tg.ones(3), dim=-1).shape == (2,)
 
 
+def test_cosine_similarity_norm_below_eps_passes_its_gradient_through_the_clamp():
+    """torch clamps each norm at eps in place under no_grad, so below eps the value is divided by eps but the
+    gradient still goes through the norm (torch's: c 0.3, dx1 [8.2e7, -2.4e7], dx2 [0, 0.4]; a clamp with
+    clamp_min's gradient gave dx1 [1e8, 0]). Also the module."""
+    for f in (lambda u, v: F.cosine_similarity(u, v, dim=0), tg.nn.CosineSimilarity(dim=0)):
+        a = tg.tensor([3e-9, 4e-9], dtype=tg.float64, requires_grad=True)
+        b = tg.tensor([1.0, 0.0], dtype=tg.float64, requires_grad=True)
+        c = f(a, b)
+        ga, gb = tg.grad(c, [a, b])
+        np.testing.assert_allclose(c.item(), 0.3, rtol=1e-12)
+        np.testing.assert_allclose(ga.numpy(), [8.2e7, -2.4e7], rtol=1e-12)
+        np.testing.assert_allclose(gb.numpy(), [0.0, 0.4], rtol=1e-12, atol=1e-15)
+
+
 def _scatter_ref(x, dim, idx, src, add):
     out = x.copy()
     for pos in np.ndindex(*idx.shape):

@@ -348,7 +348,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """torch's F.cosine_similarity: sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) over dim, x1 and x2
-    broadcast (each normalized first, as torch does)."""
+    broadcast (each normalized first, as torch does; each clamp passes the norm's gradient on whole, as torch's)."""
     _check_tensor("cosine_similarity", "x1", x1)
     _check_tensor("cosine_similarity", "x2", x2)
     shape = ops.broadcast_shapes("cosine_similarity", ("x1", x1.shape), ("x2", x2.shape))
@@ -357,8 +357,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     d = ops._one_dim(dim, len(shape), "cosine_similarity")
     x1, x2 = ops._common([x1._floating(), x2._floating()], "cosine_similarity")
     x1, x2 = x1.broadcast_to(shape), x2.broadcast_to(shape)
-    n1 = x1.norm(2, d, keepdim=True).clamp_min(eps)
-    n2 = x2.norm(2, d, keepdim=True).clamp_min(eps)
+    n1 = _ClampMinPassThrough(eps)(x1.norm(2, d, keepdim=True))  # (torch clamps each norm under no_grad: below
+    n2 = _ClampMinPassThrough(eps)(x2.norm(2, d, keepdim=True))  # eps the gradient still goes through the norm)
     return ((x1 / n1) * (x2 / n2)).sum(d)
 
 
