@@ -91,6 +91,22 @@ def test_calculate_gain():
         init.calculate_gain("swish")
 
 
+def test_calculate_gain_selu_convolutions_and_bad_slopes_as_torch():
+    """torch's table: selu 3/4 (kaiming_normal_(w, nonlinearity='selu') too), conv3d and conv_transpose1d..3d 1;
+    a leaky_relu slope that is a bool or not a number is a ValueError (True gave gain 1, a str a TypeError)."""
+    assert init.calculate_gain("selu") == 0.75
+    for name in ("conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
+        assert init.calculate_gain(name) == 1.0
+    tg.manual_seed(0)
+    v = filled_in_place(init.kaiming_uniform_, big(), nonlinearity="selu")
+    assert 0.99 * 0.75 * math.sqrt(3 / 300) < np.abs(v).max() <= 0.75 * math.sqrt(3 / 300) * (1 + 1e-6)
+    for bad in (True, "0.2", [0.2]):
+        with pytest.raises(ValueError, match="calculate_gain: negative_slope"):
+            init.calculate_gain("leaky_relu", bad)
+    assert init.calculate_gain("leaky_relu", 1) == 1.0 and init.calculate_gain("leaky_relu", np.float32(0.5)) == \
+        pytest.approx(math.sqrt(2 / 1.25))
+
+
 @pytest.mark.parametrize("gain", [1.0, 5 / 3])
 def test_xavier_uniform_bound(gain):
     tg.manual_seed(0)

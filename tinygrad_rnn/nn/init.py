@@ -7,6 +7,7 @@ fan_out = shape[0] * receptive field.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Tuple
 
 import numpy as np
@@ -23,16 +24,22 @@ def _fill(t: Tensor, values: Any) -> Tensor:
 
 
 def calculate_gain(nonlinearity: str, param: Any = None) -> float:
-    """Recommended std gain: tanh 5/3, relu sqrt(2), leaky_relu sqrt(2 / (1 + a^2)), linear/sigmoid 1."""
-    if nonlinearity in ("linear", "identity", "sigmoid", "conv1d", "conv2d"):
+    """Recommended std gain (torch's): tanh 5/3, relu sqrt(2), leaky_relu sqrt(2 / (1 + a^2)) (a = param, default
+    0.01), selu 3/4, linear, sigmoid and the convolutions 1."""
+    if nonlinearity in ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                        "conv_transpose2d", "conv_transpose3d"):
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        a = 0.01 if param is None else param
+        if param is not None and (isinstance(param, bool) or not isinstance(param, numbers.Real)):
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+        a = 0.01 if param is None else float(param)
         return math.sqrt(2.0 / (1 + a * a))
+    if nonlinearity == "selu":
+        return 3.0 / 4
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
