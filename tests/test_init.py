@@ -264,6 +264,18 @@ def test_fans_need_two_dims(fn, shape):
     assert (t.numpy() == 0).all()  # nothing written
 
 
+@pytest.mark.parametrize("fn", [init.kaiming_uniform_, init.kaiming_normal_])
+@pytest.mark.parametrize("shape, mode", [((0, 5), "fan_out"), ((5, 0), "fan_in"), ((3, 0, 2), "fan_in"),
+                                         ((0,), "fan_in")])
+def test_kaiming_of_an_empty_tensor_is_a_no_op_with_torchs_warning(fn, shape, mode):
+    """As torch's: a size-0 dim leaves the tensor as it is, with a warning (the fan of 0 was a ZeroDivisionError,
+    so e.g. kaiming_uniform_(tg.zeros(0, 5), mode='fan_out') failed where torch's returns)."""
+    t = tg.zeros(*shape)
+    with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
+        assert fn(t, mode=mode) is t
+    assert t.shape == shape
+
+
 def test_kaiming_bad_mode():
     with pytest.raises(ValueError, match="mode"):
         init.kaiming_uniform_(tg.zeros(3, 3), mode="fan_avg")

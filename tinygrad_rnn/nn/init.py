@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, Tuple
 
 import numpy as np
@@ -102,6 +103,14 @@ def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
+def _no_elements(t: Tensor) -> bool:
+    """A size-0 dim: the kaiming initialisers do nothing, with torch's warning."""
+    if 0 not in t.shape:
+        return False
+    warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+    return True
+
+
 def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"kaiming: mode must be 'fan_in' or 'fan_out', got {mode!r}")
@@ -110,12 +119,17 @@ def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
 
 
 def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
-    """U(-b, b) with b = gain * sqrt(3 / fan) (He et al. 2015)."""
+    """U(-b, b) with b = gain * sqrt(3 / fan) (He et al. 2015). A tensor with no elements is left as it is, with
+    torch's warning (a fan of 0 divided by zero)."""
+    if _no_elements(t):
+        return t
     bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
     return uniform_(t, -bound, bound)
 
 
 def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+    if _no_elements(t):
+        return t
     return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity))
 
 
