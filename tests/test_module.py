@@ -744,6 +744,25 @@ def test_module_registration_errors_and_torch_rules():
         seq.to("tpu")
 
 
+def test_sequential_from_an_ordered_dict_names_its_children_by_the_keys():
+    """torch's Sequential(OrderedDict([(name, module), ...])): children, state_dict keys and indexing by those
+    names, in that order (it was a TypeError, 'item 0 is a OrderedDict'). A plain dict is not taken (torch's
+    neither: it is not a Module)."""
+    a, b = nn.Linear(2, 3), nn.Linear(3, 1)
+    seq = nn.Sequential(OrderedDict([("enc", a), ("act", nn.Tanh()), ("head", b)]))
+    assert [k for k, _ in seq.named_children()] == ["enc", "act", "head"] and seq.enc is a and seq[-1] is b
+    assert list(seq.state_dict()) == ["enc.weight", "enc.bias", "head.weight", "head.bias"]
+    x = tg.randn(4, 2)
+    np.testing.assert_array_equal(seq(x).numpy(), b(a(x).tanh()).numpy())
+    assert list(seq[1:]._modules) == ["act", "head"]
+    seq.append(nn.Sigmoid())
+    assert list(seq._modules) == ["enc", "act", "head", "3"]  # (torch's append: str(len(self)))
+    with pytest.raises(TypeError, match="Sequential: item 'act' is a function"):
+        nn.Sequential(OrderedDict([("enc", a), ("act", tg.tanh)]))
+    with pytest.raises(TypeError, match="Sequential: item 0 is a dict"):
+        nn.Sequential({"enc": a})
+
+
 def test_a_submodule_under_two_names_is_visited_once():
     class Tied(nn.Module):
         def __init__(self):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
@@ -856,15 +857,17 @@ class _Positional(Module):
 
 
 class Sequential(_Positional):
-    """Modules applied in order; children are named '0', '1', ... (a slice keeps its children's names)."""
+    """Modules applied in order; children are named '0', '1', ..., or by the keys of a single OrderedDict argument,
+    as torch's (a slice keeps its children's names)."""
 
     def __init__(self, *modules: Module) -> None:
         super().__init__()
-        for i, m in enumerate(modules):
+        named = len(modules) == 1 and isinstance(modules[0], OrderedDict)
+        for i, m in (modules[0].items() if named else enumerate(modules)):
             if not isinstance(m, Module):
-                raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module (wrap a function "
+                raise TypeError(f"Sequential: item {i!r} is a {type(m).__name__}, not a Module (wrap a function "
                                 "in a Module subclass)")
-            setattr(self, str(i), m)
+            self.add_module(str(i), m)
 
     def forward(self, x: Any) -> Any:
         for m in self._modules.values():
