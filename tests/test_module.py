@@ -763,6 +763,22 @@ def test_sequential_from_an_ordered_dict_names_its_children_by_the_keys():
         nn.Sequential({"enc": a})
 
 
+def test_module_list_plus_and_plus_equals_as_torch():
+    """ModuleList += modules extends it in place (the same object, registered: it was a TypeError, unsupported
+    operand), and + gives a new ModuleList of both, renumbered, as torch's."""
+    a, b, c = nn.Linear(1, 1), nn.Tanh(), nn.Linear(2, 2)
+    layers = nn.ModuleList([a])
+    same = layers
+    layers += [b, c]
+    assert layers is same and list(layers) == [a, b, c]
+    assert list(layers.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    both = nn.ModuleList([c]) + layers
+    assert isinstance(both, nn.ModuleList) and list(both) == [c, a, b, c] and len(layers) == 3
+    assert list(both._modules) == ["0", "1", "2", "3"]
+    with pytest.raises(TypeError, match="ModuleList.append: expected a Module, got int"):
+        layers += [3]
+
+
 def test_a_submodule_under_two_names_is_visited_once():
     class Tied(nn.Module):
         def __init__(self):

@@ -895,6 +895,14 @@ class ModuleList(_Positional):
         mods = list(self._modules.values())
         return ModuleList(mods[i]) if isinstance(i, slice) else mods[i]
 
+    def __add__(self, other: Iterable[Module]) -> "ModuleList":
+        """A new ModuleList of this one's modules, then other's (renumbered), as torch's."""
+        return ModuleList(list(self) + list(other))
+
+    def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
+        """extend (``self.layers += [...]``), as torch's."""
+        return self.extend(modules)
+
 
 class ModuleDict(Module):
     """Modules by name (a dict's order), registered like attributes: their parameters are the
