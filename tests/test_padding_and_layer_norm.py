@@ -84,6 +84,10 @@ def test_layer_norm_module():
     assert [n for n, _ in nn.LayerNorm((2, 3)).named_parameters()] == ["weight", "bias"]
     assert list(nn.LayerNorm(3, elementwise_affine=False).parameters()) == []
     assert nn.LayerNorm(3, bias=False).bias is None and "bias=False" in repr(nn.LayerNorm(3, bias=False))
+    # torch's repr names bias always, False where there is no bias parameter (elementwise_affine=False too)
+    assert repr(nn.LayerNorm((2, 3))) == "LayerNorm((2, 3), eps=1e-05, elementwise_affine=True, bias=True)"
+    assert repr(nn.LayerNorm(3, elementwise_affine=False)) == \
+        "LayerNorm((3,), eps=1e-05, elementwise_affine=False, bias=False)"
     assert nn.LayerNorm(np.int64(5)).normalized_shape == (5,)
     y = ln(tg.randn(5, 4, dtype=tg.float64))
     np.testing.assert_allclose(y.numpy().mean(-1), 0, atol=1e-12)

@@ -211,7 +211,7 @@ class LayerNorm(Module):
         super().__init__()
         self.normalized_shape = ((int(normalized_shape),) if isinstance(normalized_shape, numbers.Integral)
                                  else tuple(int(n) for n in normalized_shape))
-        self.eps, self.elementwise_affine, self._bias = eps, elementwise_affine, bias
+        self.eps, self.elementwise_affine = eps, elementwise_affine
         affine = elementwise_affine
         self.register_parameter("weight", _param(self.normalized_shape, dtype, device) if affine else None)
         self.register_parameter("bias", _param(self.normalized_shape, dtype, device) if affine and bias else None)
@@ -232,8 +232,8 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
-                + ("" if self._bias else ", bias=False"))
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")  # (torch's: whether there is a bias parameter)
 
 
 class RMSNorm(Module):
