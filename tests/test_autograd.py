@@ -1190,6 +1190,25 @@ def test_functional_derivatives_of_several_inputs_and_outputs():
         AF.jacobian(lambda x: x * 2, tg.tensor([1, 2]))
 
 
+def test_functional_strict_refuses_what_torch_refuses():
+    """strict=True, as torch: an output that does not require grad is an error (it was dropped silently), and
+    with create_graph=True so is a derivative that does not depend on the inputs (a linear function's)."""
+    x, v = tg.tensor([0.5, -1.0, 2.0], dtype=tg.float64), tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64)
+    const = lambda t: (t * t, tg.ones(2, dtype=tg.float64))  # noqa: E731
+    for f in (AF.vjp, AF.jvp):
+        with pytest.raises(RuntimeError, match="output 1 does not require grad"):
+            f(const, x, (v, tg.ones(2, dtype=tg.float64)) if f is AF.vjp else v, strict=True)
+        f(const, x, (v, tg.ones(2, dtype=tg.float64)) if f is AF.vjp else v)  # (without strict: allowed)
+    for call in (lambda **k: AF.vjp(lambda t: t * 3, x, v, **k), lambda **k: AF.jvp(lambda t: t * 3, x, v, **k),
+                 lambda **k: AF.jacobian(lambda t: t * 3, x, **k),
+                 lambda **k: AF.hessian(lambda t: t.sum() * 3, x, **k),
+                 lambda **k: AF.vhp(lambda t: (t * t).sum(), x, v, **k)):
+        with pytest.raises(RuntimeError, match="does not depend on the inputs"):
+            call(strict=True, create_graph=True)
+        call(create_graph=True)
+    AF.vjp(lambda t: t * 3, x, v, strict=True)  # (without create_graph a linear function is fine)
+
+
 def test_jacobian_with_create_graph_is_differentiable():
     """d/dx sum(J(x)) for f(x) = x^3 (J = diag(3 x^2)): 6 x, through the Jacobian's own graph."""
     x = tg.tensor([0.5, -1.0, 2.0], dtype=tg.float64, requires_grad=True)

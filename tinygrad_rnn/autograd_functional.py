@@ -51,14 +51,22 @@ def _scalar(func: Callable[..., Any], xs: List[Tensor], op: str) -> List[Tensor]
 
 def _grads(outs: Sequence[Tensor], xs: List[Tensor], vs: Sequence[Any], create_graph: bool, strict: bool,
            op: str) -> List[Tensor]:
-    """sum_k vs[k] . d outs[k] / d x for each x, zeros for an x the outputs do not depend on (an error with
-    strict)."""
+    """sum_k vs[k] . d outs[k] / d x for each x, zeros for an x the outputs do not depend on. With strict, as
+    torch, that is an error, and so is an output that does not require grad and, with create_graph, a
+    derivative that does not depend on the inputs (a linear function's: it has no graph to differentiate)."""
+    for k, o in enumerate(outs):
+        if strict and not o.requires_grad:
+            raise RuntimeError(f"{op}: output {k} does not require grad, so it does not depend on the inputs "
+                               "(strict=True)")
     pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
     gs = grad([o for o, _ in pairs], xs, [v for _, v in pairs], retain_graph=True, create_graph=create_graph,
               allow_unused=True) if pairs else [None] * len(xs)
     for i, g in enumerate(gs):
         if g is None and strict:
             raise RuntimeError(f"{op}: the output does not depend on input {i} (strict=True)")
+        if g is not None and strict and create_graph and not g.requires_grad:
+            raise RuntimeError(f"{op}: the derivative with respect to input {i} does not depend on the inputs "
+                               "(strict=True with create_graph=True)")
     return [x.new_zeros(*x.shape) if g is None else g for x, g in zip(xs, gs)]
 
 
@@ -97,7 +105,7 @@ def jvp(func: Callable[..., Any], inputs: Inputs, v: Any = None, create_graph: b
     us = [o.new_zeros(*o.shape).requires_grad_() for o in outs]
     with enable_grad():
         gs = _grads(outs, xs, us, True, strict, "jvp")
-        jv = _grads(gs, us, _vectors(v, xs, "jvp", "inputs"), create_graph, False, "jvp")
+        jv = _grads(gs, us, _vectors(v, xs, "jvp", "inputs"), create_graph, strict, "jvp")
     return _pack([o if create_graph else o.detach() for o in outs], single_out), _pack(jv, single_out)
 
 
@@ -136,7 +144,7 @@ def vhp(func: Callable[..., Any], inputs: Inputs, v: Any = None, create_graph: b
     outs = _scalar(func, xs, "vhp")
     with enable_grad():
         gs = _grads(outs, xs, [None], True, strict, "vhp")
-        hv = _grads(gs, xs, _vectors(v, xs, "vhp", "inputs"), create_graph, False, "vhp")
+        hv = _grads(gs, xs, _vectors(v, xs, "vhp", "inputs"), create_graph, strict, "vhp")
     return outs[0] if create_graph else outs[0].detach(), _pack(hv, single_in)
 
 
