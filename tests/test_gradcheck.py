@@ -148,3 +148,15 @@ def test_gradcheck_says_what_is_wrong_with_an_output():
     with pytest.raises(TypeError, match="returned a float32 output; central differences need float64"):
         tg.gradcheck(lambda a: a.float() * 2, [x])
     assert tg.gradcheck(lambda a: (a * 2, a.argmax()), [x])  # an integer output alongside is fine
+
+
+def test_gradcheck_raise_exception_false_returns_false():
+    """raise_exception=False (torch's keyword): a mismatch returns False instead of raising; a correct op still
+    returns True, and invalid arguments still raise."""
+    x = tensor([0.5, -1.0, 1.5])
+    assert tg.gradcheck(lambda t: WrongSquare()(t), [x], raise_exception=False) is False
+    assert tg.gradcheck(lambda t: t * t, [x], raise_exception=False) is True
+    assert tg.gradgradcheck(lambda t: FirstOrderOnlyCube()(t), [x], raise_exception=False) is False
+    assert tg.gradgradcheck(lambda t: t ** 3, [x], raise_exception=False) is True
+    with pytest.raises(ValueError, match="requires_grad"):
+        tg.gradcheck(lambda t: t * 2, [tensor([1.0], requires_grad=False)], raise_exception=False)

@@ -45,13 +45,25 @@ def _projection(outs: List[Tensor], directions: List[Any]) -> Tensor:
 
 
 def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, seed: int = 0) -> bool:
+              rtol: float = 1e-3, seed: int = 0, raise_exception: bool = True) -> bool:
     """True if autograd's gradients of ``fn(*inputs)`` match central differences, else raise.
 
     Inputs that are float64 Tensors with requires_grad=True are checked; other
     arguments are passed through. Raises GradcheckError naming the input, the
-    element index, and the analytic and numerical values of the worst mismatch.
+    element index, and the analytic and numerical values of the worst mismatch;
+    with raise_exception=False returns False instead (as torch, only a mismatch:
+    invalid arguments still raise).
     """
+    try:
+        return _gradcheck(fn, inputs, eps, atol, rtol, seed)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
+
+
+def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: float, rtol: float,
+               seed: int) -> bool:
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
@@ -99,7 +111,8 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
 
 
 def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: Optional[Sequence[Tensor]] = None,
-                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
+                  raise_exception: bool = True) -> bool:
     """Check second derivatives: gradcheck of x, v -> grad(fn(x), x, grad_outputs=v, create_graph=True)."""
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
@@ -118,4 +131,4 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: O
                   allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
-    return gradcheck(first_derivative, inputs + list(grad_outputs), eps, atol, rtol, seed)
+    return gradcheck(first_derivative, inputs + list(grad_outputs), eps, atol, rtol, seed, raise_exception)
