@@ -244,6 +244,25 @@ def test_binary_property(device, name, pair, data):
     check_op(fn, ref, [a, b], device, gradgrad=name in ("hypot", "float_power"))
 
 
+def test_hypot_neither_overflows_nor_underflows_where_the_result_does_not():
+    """As C's hypot (and torch): hypot(1e200, 1e200) is 1.41e200, not inf (the squares overflowed), hypot(1e-200,
+    1e-200) 1.41e-200, not 0 (they underflowed); float32 past 1.8e19 alike; an infinite operand gives inf even with
+    a nan. The gradient stays input / hypot (it was 0 and -inf there)."""
+    a = tg.tensor([1e200, -1e-200, 3.0, 0.0, np.inf, np.nan, -np.inf], dtype=tg.float64, requires_grad=True)
+    b = tg.tensor([1e200, 1e-200, -4.0, 0.0, np.nan, np.inf, 1.0], dtype=tg.float64, requires_grad=True)
+    h = tg.hypot(a, b)
+    np.testing.assert_allclose(h.numpy()[:4], [2 ** 0.5 * 1e200, 2 ** 0.5 * 1e-200, 5.0, 0.0], rtol=1e-15)
+    assert h.numpy()[4:].tolist() == [np.inf] * 3
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ga, gb = tg.grad(h[:4].sum(), [a, b])
+    np.testing.assert_allclose(ga.numpy()[:3], [2 ** -0.5, -(2 ** -0.5), 0.6], rtol=1e-15)
+    np.testing.assert_allclose(gb.numpy()[:3], [2 ** -0.5, 2 ** -0.5, -0.8], rtol=1e-15)
+    assert np.isnan(ga.numpy()[3]) and np.isnan(gb.numpy()[3])  # (0 / 0, as torch)
+    f32 = tg.hypot(tg.tensor([1e20, 1e-25]), tg.tensor([1e20, 1e-25]))
+    assert f32.dtype == np.float32
+    np.testing.assert_allclose(f32.numpy(), [2 ** 0.5 * 1e20, 2 ** 0.5 * 1e-25], rtol=1e-6)
+
+
 def test_xlogy_values_where_input_is_zero_and_gradients_as_torch():
     x, y = tg.tensor([0.0, 0.0, 0.0, 2.0], requires_grad=True), tg.tensor([0.0, np.inf, np.nan, 3.0],
                                                                          requires_grad=True)

@@ -253,12 +253,22 @@ def sgn(input: Tensor) -> Tensor:
 
 
 def hypot(input: Tensor, other: Tensor) -> Tensor:
-    """torch.hypot: sqrt(input^2 + other^2), broadcast; floating-point only."""
+    """torch.hypot: sqrt(input^2 + other^2), broadcast; floating-point only. As C's hypot, the squares are of the
+    operands scaled by a power of two near the larger (a constant: exact, and the gradient stays input / hypot),
+    so they neither overflow nor underflow where the result does not (hypot(1e200, 1e200) is 1.4e200, not inf),
+    and an infinite operand gives inf even with a nan."""
     _two_tensors("hypot", input, other)
     a, b = operands("hypot", _floating_input("hypot", input), _floating_input("hypot", other))
     if a.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: a^2 overflows past 256)
         return half_in_float32(a, hypot, b)
-    return (a * a + b * b).sqrt()
+    xp = xp_of(a.data, b.data)
+    big = xp.maximum(xp.abs(a.data), xp.abs(b.data))
+    # 2^(e - 1) for big = m 2^e, m in [0.5, 1) (0.5 for 0, inf and nan): big / scale lies in [1, 2)
+    scale = xp.ldexp(xp.ones_like(big), xp.frexp(big)[1] - 1)
+    sa, sb = a / _const(scale), b / _const(scale)
+    h = (sa * sa + sb * sb).sqrt() * _const(scale)
+    infinite = xp.isinf(a.data) | xp.isinf(b.data)
+    return where(infinite & xp.isnan(h.data), math.inf, h) if bool(infinite.any()) else h
 
 
 def logit(input: Tensor, eps: Optional[float] = None) -> Tensor:
