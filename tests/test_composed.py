@@ -500,6 +500,15 @@ def test_logspace_matches_torch(start, end, steps, base, dtype):
     np.testing.assert_array_equal(out.numpy(), ref.numpy())
 
 
+def test_logspace_base_zero_to_a_negative_power_is_inf():
+    """C's pow at its pole, as torch: 0 ** -1 is inf, (-0.0) ** -1 -inf, (-0.0) ** -2 inf (math.pow raises there,
+    and the value was nan)."""
+    assert tg.logspace(-1, 1, 3, 0.0, dtype=tg.float64).tolist() == [np.inf, 1.0, 0.0]
+    assert tg.logspace(-2, -1, 2, -0.0, dtype=tg.float64).tolist() == [np.inf, -np.inf]
+    assert tg.logspace(-0.5, 0.5, 2, 0.0).tolist() == [np.inf, 0.0]
+    assert np.isnan(tg.logspace(-0.5, 0.5, 2, -2.0).numpy()).all()  # (not real: nan, as C's pow)
+
+
 @needs_torch
 @given(st.sampled_from(["float32", "float64"]), st.data())
 def test_isclose_matches_torch(dtype, data):

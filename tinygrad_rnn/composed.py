@@ -730,10 +730,13 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
 
 
 def _c_pow(b: float, x: float) -> float:
-    """C's pow(b, x): inf where it overflows, nan where it is not real."""
+    """C's pow(b, x): inf where it overflows or at the pole (0 to a negative power; -inf for -0.0 to an odd
+    integer one), nan where it is not real."""
     try:
         return math.pow(b, x)
     except OverflowError:
         return math.inf if b > 0 or x % 2 == 0 else math.copysign(math.inf, b)
     except ValueError:
+        if b == 0:  # (math.pow raises at the pole)
+            return math.copysign(math.inf, b) if x % 2 == 1 else math.inf
         return math.nan
