@@ -308,6 +308,16 @@ def test_nan_reductions_dtypes():
     assert tg.nansum(tg.tensor([1.0, np.nan]), dtype=tg.float64).dtype == np.float64
 
 
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_nanmean_empty_dim_reduces_every_dim(keepdim):
+    # torch reads dim=() as every dim (nansum did; nanmean's count did not, so it returned the total sum,
+    # broadcast to the input's shape)
+    a = np.array([[1.0, np.nan, 3.0], [2.0, 4.0, np.nan]])
+    out = tg.nanmean(tg.tensor(a), (), keepdim)
+    assert out.shape == ((1, 1) if keepdim else ())
+    np.testing.assert_allclose(out.numpy(), np.nanmean(a, keepdims=keepdim))
+
+
 @pytest.mark.parametrize("p", [1, 1.5, 2, 3])
 @with_fixtures
 @given(broadcast_pair(), st.data())

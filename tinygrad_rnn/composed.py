@@ -21,7 +21,7 @@ from . import backend
 from .backend import xp_of
 from .ops import (Chosen, DiagonalEmbed, Fmod, XLogY, _const, _one_dim, _scale_factor, _scaled_sum, _two_tensors,
                   broadcast_shapes, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32, int_arg,
-                  matmul, meshgrid, narrow, norm_dims, operands, outer, result_dtype, return_types, stack, where)
+                  matmul, meshgrid, narrow, operands, outer, reduce_dims, result_dtype, return_types, stack, where)
 from .tensor import Tensor
 
 
@@ -356,7 +356,7 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any
     """torch.nanmean: the mean of the elements that are not nan (nan where all are); floating-point only."""
     x = _floating_input("nanmean", input if dtype is None else _input("nanmean", input).astype(dtype))
     kept = ~xp_of(x.data).isnan(x.data)
-    count = _const(kept.sum(axis=norm_dims(dim, x.ndim, "nanmean"), keepdims=keepdim).astype(x.dtype))
+    count = _const(kept.sum(axis=reduce_dims(dim, x.ndim, "nanmean"), keepdims=keepdim).astype(x.dtype))
     with np.errstate(invalid="ignore"):  # (0 / 0 where every element is nan: nan, as torch's, quietly)
         return nansum(x, dim, keepdim) / count
 
