@@ -917,6 +917,23 @@ def test_max_min_amax_amin_match_torch(op, shape, keepdim, data):
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("op", ["max", "min", "amax", "amin"])
+def test_max_min_of_a_nan_as_torch(op):
+    """A nan extreme: x.max()/x.min() give the gradient to the nans (torch's evenly_distribute_backward; it
+    went nan everywhere), torch.amax/amin's is nan throughout, and neither warns."""
+    x = np.array([[1.0, np.nan, 3.0], [np.nan, 2.0, 0.0]])
+    t = tensor(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(t, op)().backward(tg.tensor(3.0, dtype=np.float64))
+    expected = np.isnan(x) * 1.5 if op in ("max", "min") else np.full(x.shape, np.nan)
+    np.testing.assert_array_equal(t.grad.numpy(), expected)
+    torch = pytest.importorskip("torch")
+    theirs = torch.tensor(x, requires_grad=True)
+    getattr(theirs, op)().backward(torch.tensor(3.0, dtype=torch.float64))
+    np.testing.assert_array_equal(t.grad.numpy(), theirs.grad.numpy())
+
+
 def test_max_min_forms_and_errors():
     x = tg.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]])
     v, i = x.max(1)  # the bug this API change fixes: with values only, this unpacked the two rows

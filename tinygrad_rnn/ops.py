@@ -1239,17 +1239,22 @@ def _one_dim(dim: Any, ndim: int, op: str) -> int:
 
 class Amax(Function):
     """Largest value over ``axes`` (normalised, non-empty); tied maxima share the gradient equally,
-    as in torch.amax and torch's x.max() without a dim."""
+    as in torch.amax and torch's x.max() without a dim. A nan maximum: torch.amax's gradient is nan
+    throughout (no element equals nan), while x.max() (``nan_share``) shares it among the nans."""
 
     reduce = "max"
 
-    def __init__(self, axes: Tuple[int, ...], keepdim: bool = False) -> None:
-        self.axes, self.keepdim = axes, keepdim
+    def __init__(self, axes: Tuple[int, ...], keepdim: bool = False, nan_share: bool = False) -> None:
+        self.axes, self.keepdim, self.nan_share = axes, keepdim, nan_share
 
     def forward(self, x):
         out = getattr(x, self.reduce)(axis=self.axes, keepdims=True)
-        hit = (x == out).astype(x.dtype)
-        self.share = hit / hit.sum(axis=self.axes, keepdims=True)
+        hit = x == out
+        if self.nan_share and x.dtype.kind == "f" and bool(xp_of(x).isnan(out).any()):
+            hit = xp_of(x).isnan(x)  # (no dim: one result, and it is nan)
+        hit = hit.astype(x.dtype)
+        with np.errstate(invalid="ignore"):  # (0 / 0 where amax's maximum is nan: nan, as torch's, quietly)
+            self.share = hit / hit.sum(axis=self.axes, keepdims=True)
         return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, g):
@@ -1262,15 +1267,16 @@ class Amin(Amax):
     reduce = "min"
 
 
-def amax(x: Tensor, dim: Any = None, keepdim: bool = False, op: str = "amax") -> Tensor:
+def amax(x: Tensor, dim: Any = None, keepdim: bool = False, op: str = "amax", nan_share: bool = False) -> Tensor:
     """torch.amax/amin (op "amax"/"amin"): values only, over an int or a tuple of dims (None or ()
-    means all); ties share the gradient. x.max()/x.min() without a dim come here too."""
+    means all); ties share the gradient. x.max()/x.min() without a dim come here too, with ``nan_share``
+    (a nan result's gradient goes to the nans, as torch's)."""
     axes = reduce_dims(dim, x.ndim, op)
     empty = [d for d in axes if x.shape[d] == 0]
     if empty:
         raise ValueError(f"{op}: dim {empty[0]} of the input (shape {x.shape}) has size 0, and the "
                          f"{'maximum' if op.endswith('max') else 'minimum'} of nothing is undefined")
-    return (Amax if op.endswith("max") else Amin)(axes, keepdim)(x)
+    return (Amax if op.endswith("max") else Amin)(axes, keepdim, nan_share)(x)
 
 
 def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
@@ -1299,7 +1305,7 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
         if x.numel() == 0:
             raise ValueError(f"{op}: the input (shape {x.shape}) is empty; reduce a non-empty dim with "
                              f"{op}(dim) or a{op}(dim)")
-        return amax(x, None, False, "a" + op)
+        return amax(x, None, False, "a" + op, nan_share=True)
     dim = int_value(dim)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}; for the values over several dims "
