@@ -619,6 +619,18 @@ def test_errors_name_the_function(k):
         fn()
 
 
+def test_hypot_float16_beside_float32_is_float32():
+    """torch promotes float16 with a float32 tensor to float32 (ours rounded the result to float16); a float64 0-d
+    tensor beside a float16 one with dims stays float16."""
+    a, b = np.array([300.0, 1.0, 0.1]), np.array([1.0, 2.0, 0.3])
+    for x, y in [(tg.tensor(a, dtype=tg.float16), tg.tensor(b, dtype=tg.float32)),
+                 (tg.tensor(b, dtype=tg.float32), tg.tensor(a, dtype=tg.float16))]:
+        out = tg.hypot(x, y)
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out.numpy(), np.hypot(x.numpy().astype(np.float32), y.numpy().astype(np.float32)))
+    assert tg.hypot(tg.tensor(a, dtype=tg.float16), tg.tensor(2.0, dtype=tg.float64)).dtype == np.float16
+
+
 @pytest.mark.parametrize("name", ["hypot", "sinc"])
 def test_float16_computes_in_float32_and_rounds_once(device, name):
     """As torch's half kernels: in float16 hypot's a^2 overflowed past 256 (inf from |a| = 256 on, a zero gradient

@@ -266,6 +266,18 @@ def test_pairwise_distance_float16_computes_in_float32_and_rounds_once(device, p
     assert np.isfinite(g1.numpy()).all() and np.isfinite(g2.numpy()).all()
 
 
+def test_pairwise_distance_float16_beside_float32_is_float32():
+    """torch promotes as x1 - x2 does: float16 with a float32 tensor is float32 (ours rounded the result to
+    float16), float16 with a float64 0-d tensor stays float16."""
+    a, b = np.array([[300.0, -2.5, 1.0]]), np.array([[-300.0, 0.5, 2.0]])
+    for x1, x2 in [(tg.tensor(a, dtype=tg.float16), tg.tensor(b, dtype=tg.float32)),
+                   (tg.tensor(b, dtype=tg.float32), tg.tensor(a, dtype=tg.float16))]:
+        out = F.pairwise_distance(x1, x2)
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out.numpy(), F.pairwise_distance(x1.float(), x2.float()).numpy())
+    assert F.pairwise_distance(tg.tensor(a, dtype=tg.float16), tg.tensor(1.0, dtype=tg.float64)).dtype == np.float16
+
+
 def test_cosine_similarity_and_pairwise_distance_modules():
     """The modules call their functions with their options; torch's reprs (no options shown)."""
     u, v = tg.randn(3, 4, dtype=tg.float64), tg.randn(1, 4, dtype=tg.float64)

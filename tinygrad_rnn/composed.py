@@ -259,6 +259,8 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     and an infinite operand gives inf even with a nan."""
     _two_tensors("hypot", input, other)
     a, b = operands("hypot", _floating_input("hypot", input), _floating_input("hypot", other))
+    if a.dtype != b.dtype:  # (float16 beside a wider float: that one's dtype, as torch's, not float16)
+        a, b = a.astype(np.result_type(a.dtype, b.dtype)), b.astype(np.result_type(a.dtype, b.dtype))
     if a.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: a^2 overflows past 256)
         return half_in_float32(a, hypot, b)
     xp = xp_of(a.data, b.data)

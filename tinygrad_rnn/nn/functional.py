@@ -371,7 +371,9 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     def distance(a: Tensor, b: Tensor) -> Tensor:  # (float16: in float32, where a - b overflows past 65504)
         d = a - b + eps
         return d.norm(p, -1 if d.ndim else None, keepdim)
-    return ops.half_in_float32(x1._floating(), distance, x2._floating())
+    x1, x2 = x1._floating(), x2._floating()
+    dtype = ops.result_dtype([x1, x2])  # (float16 beside a float32 with dims: float32, as torch's a - b)
+    return ops.half_in_float32(x1.astype(dtype), distance, x2.astype(dtype))
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
