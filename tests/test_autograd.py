@@ -972,6 +972,25 @@ def test_grad_and_retain_grad_return_writable_gradients_in_the_input_dtype():
     assert h.grad.tolist() == [0.0] * 3 and x.grad.tolist() == [1.0] * 3
 
 
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_each_gradient_is_in_its_tensors_dtype(create_graph):
+    """As torch's engine: the gradient reaching a float32 tensor is float32 even where a float64 one meets it
+    downstream (a float64 target); it went through the whole float32 graph as float64, so hooks and retain_grad
+    saw float64, and the float32 rounding torch does between ops was skipped."""
+    seen = []
+    v = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64, requires_grad=True)
+    h = v.float() * 2  # float32, from a float64 leaf
+    h.retain_grad()
+    h.register_hook(lambda g: seen.append(g.dtype))
+    w = tg.tensor([1 / 3, 0.1, 0.7], dtype=tg.float64)
+    (h.tanh() * w).sum().backward(create_graph=create_graph)
+    assert seen == [np.float32] and h.grad.dtype == np.float32 and v.grad.dtype == np.float64
+    t = np.tanh(np.float32(2.0) * np.arange(1, 4, dtype=np.float32))
+    dh = w.numpy().astype(np.float32) * (1 - t * t)  # (each in float32, as torch rounds it)
+    np.testing.assert_array_equal(h.grad.numpy(), dh)
+    np.testing.assert_array_equal(v.grad.numpy(), (dh * np.float32(2)).astype(np.float64))
+
+
 def test_grad_allow_unused():
     x, unused = tensor([1.0]), tensor([2.0])
     with pytest.raises(RuntimeError, match="allow_unused"):

@@ -349,12 +349,18 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             if not isinstance(ig, Tensor) or (want is not None and ig.data.shape != want):
                 raise ValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
                                  f"of input {k}, which is a Tensor of shape {want}")
+            owned = fresh
+            dtype = parent.data.dtype if isinstance(parent, Tensor) else getattr(parent, "out_dtype", None)
+            if dtype is not None and ig.data.dtype != dtype and dtype.kind == "f":
+                # each tensor's gradient in its dtype, as torch's engine casts it: a float64 loss on a float32
+                # model sends float32 gradients through the model (hooks and retain_grad see float32)
+                ig, owned = ig.astype(dtype) if create_graph else Tensor._make(ig.data.astype(dtype)), True
             if _mode.anomaly:
                 _check_finite(ig.data, f"backward of {node.name}")
             if parent in pending:
-                _accumulate(pending, parent, ig, create_graph, fresh)
+                _accumulate(pending, parent, ig, create_graph, owned)
             else:  # (the common case, without the call)
-                pending[parent] = [ig, fresh]
+                pending[parent] = [ig, owned]
     if not retain_graph:
         node.release()
 

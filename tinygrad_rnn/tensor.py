@@ -176,7 +176,8 @@ class Function:
         if several:
             return self._outputs(out)
         result = Tensor._make(out, self, True)
-        self.out_shape = out.shape  # (backward checks the gradient that reaches this node against it)
+        # (backward checks the gradient that reaches this node against its shape, and casts it to its dtype)
+        self.out_shape, self.out_dtype = out.shape, out.dtype
         if self.save_output:
             self._keep_output(out, result)
         return result
@@ -192,7 +193,7 @@ class Function:
         a node of its own."""
         self.n_outputs = len(outs)
         # (the nodes point to this Function, not back: no reference cycle)
-        results = tuple([Tensor._make(o, _OutputNode(self, k, o.shape), True) if o.dtype.kind == "f"
+        results = tuple([Tensor._make(o, _OutputNode(self, k, o.shape, o.dtype), True) if o.dtype.kind == "f"
                          else Tensor._make(o) for k, o in enumerate(outs)])
         if self.save_output:
             self._keep_output(outs[0], results[0])
@@ -213,7 +214,8 @@ class Function:
             return Tensor._make(self._out)
         if self._first_node is None:
             return Tensor._make(self._out, self, True)
-        return Tensor._make(self._out, self._first_node() or _OutputNode(self, 0, self._out.shape), True)
+        return Tensor._make(self._out, self._first_node() or _OutputNode(self, 0, self._out.shape, self._out.dtype),
+                            True)
 
     def release(self) -> None:
         """Drop everything saved for backward (called after a backward without retain_graph). The edges to the
@@ -234,10 +236,11 @@ class _OutputNode:
     output link to it, hooks on it see its gradient alone, and backward hands the gradient on to the
     Function as argument ``index`` of its backward."""
 
-    __slots__ = ("fn", "index", "parents", "out_shape", "_hooks", "__weakref__")
+    __slots__ = ("fn", "index", "parents", "out_shape", "out_dtype", "_hooks", "__weakref__")
 
-    def __init__(self, fn: Function, index: int, shape: Tuple[int, ...]) -> None:
+    def __init__(self, fn: Function, index: int, shape: Tuple[int, ...], dtype: Any) -> None:
         self.fn, self.index, self.parents, self.out_shape, self._hooks = fn, index, (fn,), shape, None
+        self.out_dtype = dtype
 
     @property
     def released(self) -> bool:
