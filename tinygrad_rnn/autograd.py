@@ -314,10 +314,8 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
         grads = pending[fn][0]
         grads[k] = g if grads[k] is None else grads[k] + g  # (a sum: Function.output may make a second node)
         return
-    for k, (t, v) in enumerate(zip(node.saved, node.saved_versions)):
-        if (0 if t._vc is None else t._vc[0]) != v:  # (t._version, without the property call)
-            if node.saved_for is not None and all(node.parents[i] is None for i in node.saved_for[k]):
-                continue  # (no gradient wanted reads its values)
+    for t, v in zip(node.saved, node.saved_versions):
+        if (0 if t._vc is None else t._vc[0]) != v and _read_by_wanted(node, t):  # (t._version, without the call)
             raise RuntimeError(f"backward: a tensor of shape {t.shape} that {node.name} saved for backward was "
                                "changed in place after the forward pass; the gradient would be wrong")
     if node.save_output and node._out_vc[0]:
@@ -345,15 +343,18 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             if ig is None or parent is None:
                 continue
             # (a parent released by an earlier backward has no out_shape: visiting it raises the clear error)
-            want = parent.data.shape if isinstance(parent, Tensor) else getattr(parent, "out_shape", None)
+            if isinstance(parent, Tensor):
+                want, dtype = parent.data.shape, parent.data.dtype
+            else:
+                want, dtype = getattr(parent, "out_shape", None), getattr(parent, "out_dtype", None)
             if not isinstance(ig, Tensor) or (want is not None and ig.data.shape != want):
                 raise ValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
                                  f"of input {k}, which is a Tensor of shape {want}")
             owned = fresh
-            dtype = parent.data.dtype if isinstance(parent, Tensor) else getattr(parent, "out_dtype", None)
-            if dtype is not None and ig.data.dtype != dtype and dtype.kind == "f":
+            if ig.data.dtype is not dtype and dtype is not None and ig.data.dtype != dtype and dtype.kind == "f":
                 # each tensor's gradient in its dtype, as torch's engine casts it: a float64 loss on a float32
-                # model sends float32 gradients through the model (hooks and retain_grad see float32)
+                # model sends float32 gradients through the model (hooks and retain_grad see float32). (``is
+                # not`` first: numpy's builtin dtypes are single objects, and != costs ~0.1 us an edge)
                 ig, owned = ig.astype(dtype) if create_graph else Tensor._make(ig.data.astype(dtype)), True
             if _mode.anomaly:
                 _check_finite(ig.data, f"backward of {node.name}")
@@ -363,6 +364,16 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
                 pending[parent] = [ig, owned]
     if not retain_graph:
         node.release()
+
+
+def _read_by_wanted(node: Function, t: Tensor) -> bool:
+    """Whether a gradient this backward computes reads the saved tensor t (Function.saved_for; without it, every
+    gradient counts): a saved input changed in place matters only then, as torch saves x in x * c only when c
+    needs grad."""
+    if node.saved_for is None:
+        return True
+    readers = [node.saved_for[k] for k, s in enumerate(node.saved) if s is t]
+    return True in [node.parents[i] is not None for r in readers for i in r]
 
 
 def _run_hooks(hooks: list, g: Tensor) -> Tensor:
