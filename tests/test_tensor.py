@@ -224,6 +224,28 @@ def test_arange():
     assert tg.arange(3, dtype=np.float64).dtype == np.float64
 
 
+def test_arange_follows_torch_for_integer_dtypes_directions_and_long_float_ranges():
+    """An integer dtype truncates start, end and step first (torch's int64 arange); a range against the step's
+    sign is an error, as torch's; 0-d tensors and end= are taken; float values are start + i * step rounded
+    once, not numpy's float32 running sum (which drifted 15 float32 ulps from torch by 2000)."""
+    assert tg.arange(0, 2.5, dtype=tg.int64).tolist() == [0, 1]  # (numpy's gave [0, 1, 2])
+    assert tg.arange(0.5, dtype=tg.int64).tolist() == []
+    with pytest.raises(ValueError, match="arange: step must be nonzero"):
+        tg.arange(-1.5, 1.5, 0.5, dtype=tg.int64)  # (the step truncates to 0; numpy's gave [-1] * 6)
+    for args in ((0, -1), (0, 10, -1), (5.7, 5.78, -1.19)):
+        with pytest.raises(ValueError, match="arange: the range .* runs against the sign of step"):
+            tg.arange(*args)
+    with pytest.raises(ValueError, match="arange: unsupported range"):
+        tg.arange(float("nan"))
+    a = tg.arange(tg.tensor(3))
+    assert a.dtype == np.int64 and a.tolist() == [0, 1, 2]
+    assert tg.arange(end=3).tolist() == [0, 1, 2] and tg.arange(start=1, end=3).tolist() == [1, 2]
+    b = tg.arange(1.5, 2000.3, 0.013)
+    want = (1.5 + 0.013 * np.arange(len(b.data))).astype(np.float32)  # (torch's to within 1 float32 ulp at 2000)
+    assert b.shape == (153754,) and np.abs(b.numpy() - want).max() <= np.spacing(np.float32(2000))
+    assert tg.arange(-5, 5, 0.7).numpy()[2] == np.float32(-3.6)
+
+
 def test_random_creation_functions():
     tg.manual_seed(0)
     n, u, k = tg.randn(100, 100), tg.rand(2000), tg.randint(3, 7, (1000,))

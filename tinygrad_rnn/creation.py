@@ -72,16 +72,55 @@ def eye(n: int, m: Optional[int] = None, dtype: Any = None, device: str = "cpu",
                   requires_grad=requires_grad)
 
 
-def arange(start: float, end: Optional[float] = None, step: float = 1, dtype: Any = None,
-           device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    """Like torch.arange: int64 when all of start/end/step are ints, else float32."""
+def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None, device: str = "cpu",
+           requires_grad: bool = False) -> Tensor:
+    """Like torch.arange: int64 when all of start/end/step are ints (0-d integer tensors count), else float32.
+    arange(end) and arange(end=...) start at 0. An integer dtype truncates start, end and step toward 0 first (a
+    step that truncates to 0 is an error), as torch's; a float dtype computes start + i * step in float64 and
+    rounds once, as torch's kernel does (numpy's float32 arange adds a float32 step, drifting along the range; torch's
+    vectorised kernel may still differ from this in the last bit). A nonzero step against the direction from start to
+    end is an error, as in torch, rather than an empty range."""
     if end is None:
+        if start is None:
+            raise TypeError("arange: needs an end (arange(end), arange(start, end[, step]) or arange(end=...))")
         start, end = 0, start
-    if step == 0:
-        raise ValueError(f"arange: step must be nonzero, got {step}")
+    elif start is None:
+        start = 0
+    start, end, step = (_arange_value(v, what) for v, what in ((start, "start"), (end, "end"), (step, "step")))
     if dtype is None:
         dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else np.float32
-    return Tensor(backend.module_for(device).arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
+    dt = np.dtype(dtype)
+    if dt.kind not in "iuf":
+        raise TypeError(f"arange: dtype must be a floating or integer dtype, got {dt}")
+    if step == 0 or step != step:
+        raise ValueError(f"arange: step must be nonzero, got {step}")
+    if not all(math.isfinite(v) for v in (start, end)):
+        raise ValueError(f"arange: unsupported range {start} -> {end} (the ends must be finite)")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: the range {start} -> {end} runs against the sign of step {step}")
+    if dt.kind in "iu":  # (torch casts the ends and step to the integer type first)
+        start, end, step = (int(v) for v in (start, end, step))  # (int() truncates toward 0)
+        if step == 0:
+            raise ValueError(f"arange: step must be nonzero, got {step} (truncated to {dt})")
+    xp = backend.module_for(device)
+    if dt.kind in "iu":
+        return Tensor(xp.asarray(np.arange(start, end, step, dtype=np.int64).astype(dt)), requires_grad=requires_grad)
+    n = math.ceil((float(end) - float(start)) / float(step))
+    work = np.float32 if dt == np.float16 else np.float64  # (torch accumulates float16 in float32)
+    with np.errstate(over="ignore"):
+        values = (work(start) + work(step) * np.arange(n, dtype=work)).astype(dt)
+    return Tensor(xp.asarray(values), requires_grad=requires_grad)
+
+
+def _arange_value(v: Any, what: str) -> Any:
+    """A number, or a 0-d tensor's number (an int for an integer tensor)."""
+    if isinstance(v, Tensor):
+        if v.ndim:
+            raise ValueError(f"arange: {what} must be a number or a 0-d tensor, got shape {v.shape}")
+        return v.item()
+    if not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"arange: {what} must be a number, got {type(v).__name__}")
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: str = "cpu",
