@@ -37,6 +37,22 @@ def test_dtype_of_new_tensors(data, dtype):
     assert tg.Tensor(data).dtype == (dtype if from_numpy else np.float32)
 
 
+def test_tensor_infers_the_dtype_of_numpy_values_in_lists_and_refuses_ints_beyond_int64():
+    """torch.tensor promotes the dtypes of numpy scalars, arrays and tensors inside a list with the Python values'
+    (a float64 one makes float64, where numpy's float64 was cast to float32), and an int beyond int64 among ints is
+    an error (numpy made [1, 10**19] float64, then float32, and 2**63 a uint64 tensor)."""
+    for data, want in (([np.float64(1), 2], np.float64), ([[np.float64(1)], [2.5]], np.float64),
+                       ([np.array([1.0, 2.0]), np.array([3.0, 4.0])], np.float64), ([np.float16(1), 2], np.float16),
+                       ([np.int32(1), 2], np.int64), ([np.int32(1), 2.5], np.float32), ([np.uint8(1), True], np.uint8),
+                       ([tg.tensor(1.0, dtype=tg.float64)], np.float64), ([2 ** 63, 1.5], np.float32)):
+        assert tg.tensor(data).dtype == want and tg.as_tensor(data).dtype == want, data
+    for data in ([1, 10 ** 19], 2 ** 63, [[1], [-2 ** 63 - 1]]):
+        with pytest.raises(OverflowError, match="tensor: a Python int does not fit in int64"):
+            tg.tensor(data)
+    assert tg.tensor([1, 10 ** 19], dtype=tg.float32).dtype == np.float32
+    assert tg.Tensor([1, 10 ** 19]).dtype == np.float32  # (torch.Tensor: float32 whatever the values)
+
+
 def test_tensor_constructor_follows_torch_Tensor():
     """torch.Tensor([1, 2]) is float32 where torch.tensor([1, 2]) is int64: code ported from torch that
     builds float data with Tensor(...) must not silently get integer tensors (and integer division)."""

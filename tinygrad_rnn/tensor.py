@@ -294,18 +294,64 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer
             warnings.warn("tensor: the values of tensors that require grad are copied into a new leaf, which drops "
                           "their gradient (as torch warns); tg.stack(values) keeps it, .detach() them to say it is "
                           "meant", UserWarning, stacklevel=3)
+        want = _inferred_dtype(data) if infer and dtype is None and not isinstance(data, np.generic) else None
         try:
-            arr = np.asarray(data, dtype=dtype)
+            arr = np.asarray(data, dtype=dtype if want is None else want)
+        except OverflowError as e:
+            if want is None:
+                raise
+            raise OverflowError(f"tensor: a Python int does not fit in {want}, the dtype inferred as torch.tensor "
+                                f"infers it (an int beside floats makes float32; pass dtype=): {e}") from None
         except ValueError as e:
             raise ValueError(f"tensor: cannot make a tensor from this {type(data).__name__} "
                              f"(nested lists must be rectangular): {e}") from None
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
-        if dtype is None and not isinstance(data, np.generic) and (arr.dtype == np.float64 or not infer):
+        if dtype is None and want is None and not isinstance(data, np.generic) and \
+                (arr.dtype == np.float64 or not infer):
             arr = arr.astype(np.float32)
     if device is not None:
         arr = backend.to_device(arr, device)
     return arr
+
+
+_PYTHON_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: np.dtype(np.float32)}
+
+
+def _inferred_dtype(data: Any) -> Optional[np.dtype]:
+    """torch.tensor's dtype for Python data: bools bool, ints int64, floats float32, and numpy scalars, arrays and
+    Tensors inside a list their own dtype, promoted as torch promotes (a higher kind's dtype wins: [np.float64(1),
+    2] is float64, [np.float16(1), 2] float16). None where numpy should decide (an empty list, other objects)."""
+    kind = _PYTHON_DTYPES.get(type(data))
+    if kind is not None:
+        return kind
+    if isinstance(data, Tensor):
+        return data.dtype
+    if isinstance(data, (np.ndarray, np.generic)) or backend.is_cupy_array(data):
+        return data.dtype
+    if not isinstance(data, (list, tuple)):
+        return None
+    out = None
+    types = set(map(type, data))
+    for t in types & _PYTHON_DTYPES.keys():
+        out = _promote_kinds(out, _PYTHON_DTYPES[t])
+    if types - _PYTHON_DTYPES.keys():
+        for v in data:
+            if type(v) not in _PYTHON_DTYPES:
+                d = _inferred_dtype(v)
+                if d is None and not (isinstance(v, (list, tuple)) and not v):
+                    return None
+                out = _promote_kinds(out, d)
+    return out
+
+
+def _promote_kinds(a: Optional[np.dtype], b: Optional[np.dtype]) -> Optional[np.dtype]:
+    """torch's promotion of two dtypes: bool < integers < floats, a higher kind's dtype wins, else numpy's."""
+    if a is None or b is None:
+        return b if a is None else a
+    rank = {"b": 0, "i": 1, "u": 1, "f": 2}
+    ra, rb = rank.get(a.kind, 3), rank.get(b.kind, 3)
+    return np.promote_types(a, b) if ra == rb else a if ra > rb else b
 
 
 class Tensor:
