@@ -240,6 +240,22 @@ def test_arange():
     assert tg.arange(3, dtype=np.float64).dtype == np.float64
 
 
+def test_full_refuses_a_value_its_dtype_cannot_hold_and_takes_a_0d_tensor():
+    """torch.full refuses nan, inf or an out-of-range value for an integer dtype and a finite value beyond a float
+    dtype's range (numpy's casts made -2**63 and inf); a 0-d tensor fill value gives the dtype its number would."""
+    for value, dtype in ((float("nan"), tg.int64), (float("inf"), tg.int32), (1e30, tg.int64), (300, np.uint8),
+                         (1e40, tg.float32), (70000, tg.float16)):
+        with pytest.raises(ValueError, match=f"full: fill_value=.* cannot be converted to {np.dtype(dtype)}"):
+            tg.full((2,), value, dtype=dtype)
+    with pytest.raises(ValueError, match="full: fill_value=nan"):
+        tg.full_like(tg.tensor([1, 2]), float("nan"))
+    assert tg.full((2,), -2.7, dtype=tg.int32).tolist() == [-2, -2] and tg.full((1,), float("inf")).tolist() == [np.inf]
+    assert tg.full((2,), float("nan"), dtype=tg.bool_).tolist() == [True, True]
+    for value, want in ((tg.tensor(3), np.int64), (tg.tensor(True), np.bool_), (tg.tensor(3.0, dtype=tg.float64),
+                                                                                  np.float32)):
+        assert tg.full((2,), value).dtype == want
+
+
 def test_arange_follows_torch_for_integer_dtypes_directions_and_long_float_ranges():
     """An integer dtype truncates start, end and step first (torch's int64 arange); a range against the step's
     sign is an error, as torch's; 0-d tensors and end= are taken; float values are start + i * step rounded

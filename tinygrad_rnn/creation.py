@@ -49,11 +49,20 @@ def as_tensor(data: Any, dtype: Any = None, device: Optional[str] = None) -> Ten
 
 def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
          requires_grad: bool = False) -> Tensor:
-    """A tensor of fill_value; the dtype follows the value like torch (bool, int64, else float32)."""
+    """A tensor of fill_value (a number or a 0-d tensor's); the dtype follows the value like torch (bool, int64, else
+    float32). A value the dtype cannot hold is an error, as torch's: nan, inf or a finite value out of range for an
+    integer dtype (numpy's cast made the least integer), a finite value beyond a float dtype's range (numpy made
+    inf)."""
+    if isinstance(fill_value, Tensor):
+        if fill_value.ndim:
+            raise ValueError(f"full: fill_value must be a number or a 0-d tensor, got shape {fill_value.shape}")
+        fill_value = fill_value.item()
     if dtype is None:
         dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else \
             np.int64 if isinstance(fill_value, (int, np.integer)) else np.float32
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "full")
+    if np.dtype(dtype).kind in "iuf" and isinstance(fill_value, numbers.Real):
+        _fits(fill_value, np.dtype(dtype), "full", "fill_value")
     return Tensor(backend.module_for(device).full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
@@ -143,7 +152,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: str
     if steps == 0:  # (no values: the ends are not converted, nor checked, as in torch)
         return Tensor(backend.module_for(device).zeros(0, dt), requires_grad=requires_grad)
     for v, what in ((start, "start"), (end, "end")):
-        _linspace_fits(v, dt, what)
+        _fits(v, dt, "linspace", what)
     work = dt if dt.kind == "f" else np.dtype(np.float64)  # (an integer dtype: ends cast to it, a float64 step)
     with np.errstate(over="ignore", invalid="ignore"):  # (inf ends give inf and nan, as in torch)
         # (a float16 end goes through float32, as torch's half scalars do)
@@ -193,10 +202,11 @@ def _linspace_end(v: Any, what: str) -> Any:
     return v
 
 
-def _linspace_fits(v: Any, dt: np.dtype, what: str) -> None:
-    """An end that dt cannot hold is an error, as torch's: finite beyond a float dtype's range (inf and nan pass),
-    or beyond an integer dtype's (nan and inf too); numpy would make nans, or raise an OverflowError of its own.
-    (torch lets a float16 end through when steps is 1, as inf: refused here too.)"""
+def _fits(v: Any, dt: np.dtype, op: str, what: str) -> None:
+    """A value (op's ``what``: linspace's ends, full's fill_value) that dt cannot hold is an error, as torch's: finite
+    beyond a float dtype's range (inf and nan pass), or beyond an integer dtype's (nan and inf too); numpy would make
+    infs, nans or the least integer, or raise an OverflowError of its own. (torch lets a float16 linspace end
+    through when steps is 1, as inf: refused here too.)"""
     v = v.item() if isinstance(v, np.generic) else v  # (Python's comparisons of ints with floats are exact)
     if dt.kind == "f":
         fits = abs(v) <= float(np.finfo(dt).max) or (isinstance(v, float) and not math.isfinite(v))
@@ -204,7 +214,7 @@ def _linspace_fits(v: Any, dt: np.dtype, what: str) -> None:
         info = np.iinfo(dt)
         fits = (isinstance(v, int) or math.isfinite(v)) and info.min <= v <= info.max
     if not fits:
-        raise ValueError(f"linspace: {what}={v!r} cannot be converted to {dt} without overflow")
+        raise ValueError(f"{op}: {what}={v!r} cannot be converted to {dt} without overflow")
 
 
 def empty(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
