@@ -41,6 +41,11 @@ def test_reshape_to_wrong_size():
         tg.zeros(2, 3).reshape(4)
     with raises(ValueError, "reshape", "(2, 3)", "(4, -1)"):
         tg.zeros(2, 3).reshape(4, -1)
+    for bad in ((-2, 3), (2, -3)):  # (numpy's reshape read any negative size as -1; torch refuses it)
+        for make in (lambda: tg.zeros(2, 3).reshape(bad), lambda: tg.zeros(2, 3).view(*bad),
+                     lambda: tg.reshape(tg.zeros(2, 3), bad)):
+            with raises(ValueError, "reshape", "invalid size", str(min(bad))):
+                make()
 
 
 def test_cat_and_stack_mismatched_shapes():

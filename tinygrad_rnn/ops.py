@@ -2355,8 +2355,14 @@ def dims_arg(dims: tuple, op: str) -> Tuple[int, ...]:
 
 def reshape(x: Tensor, shape: tuple) -> Tensor:
     """A view of x at ``shape``: a new tensor even at x's own shape (as torch's views), so a hook, retain_grad
-    or flag set on it stays off x."""
-    return _alias(x, Reshape(dims_arg(shape, "reshape"))(x))
+    or flag set on it stays off x. A size below -1 is an error, as torch's (numpy's reshape reads any negative size
+    as -1)."""
+    shape = dims_arg(shape, "reshape")
+    for d in shape:
+        if isinstance(d, (int, np.integer)) and d < -1:
+            raise ValueError(f"reshape: invalid size {d} in {shape} (sizes must be non-negative, or -1 for one to "
+                             "infer)")
+    return _alias(x, Reshape(shape)(x))
 
 
 def permute(x: Tensor, dims: Tuple[int, ...]) -> Tensor:
