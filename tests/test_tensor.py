@@ -436,6 +436,8 @@ def test_torch_idioms():
     with pytest.raises(IndexError, match="size: dim 2"):
         x.size(2)
     assert f"{x.sum():.2f}" == "4.75"
+    assert f"{x.sum()}" == "4.75" and f"{tg.tensor(3)}" == "3" and format(tg.tensor(True), "") == "True"  # (torch's)
+    assert f"{tg.tensor([1.5])}" == repr(tg.tensor([1.5]))
     np.testing.assert_array_equal(abs(x).numpy(), np.abs(x.numpy()))
     a = x.numpy()
     np.testing.assert_array_equal(((x > 0) & (x < 1)).numpy(), (a > 0) & (a < 1))

@@ -557,9 +557,10 @@ class Tensor:
         return bool(self.item())
 
     def __format__(self, spec: str) -> str:
-        """f"{loss:.3f}" formats a one-element tensor as its number."""
+        """f"{loss:.3f}" formats a one-element tensor as its number; f"{loss}" a 0-d tensor as its number too, as
+        torch's (other tensors as their repr)."""
         if not spec:
-            return repr(self)
+            return format(self.item(), "") if self.ndim == 0 else repr(self)
         if self.numel() != 1:
             raise TypeError(f"format: spec {spec!r} needs a one-element tensor, got shape {self.shape}")
         return format(self.item(), spec)
