@@ -584,14 +584,14 @@ def test_kernel_sources_cover_every_kernel():
 _CPU_LOOP = "for (long long i = 0; i < size; ++i)"
 
 
-def _cxx_library(folder):
+def _cxx_library(folder, ctype="double"):
     """The RawKernel sources that CuPy runs (fused._raw_source), compiled as plain C++ loops over i with
-    T = double, or None without a compiler."""
+    T = ctype (double, or float), or None without a compiler."""
     cxx = shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
     if cxx is None:
         return None
     parts = ["#include <cmath>", "#include <cstddef>", "using std::tanh;", "#define __device__", "#define __global__",
-             "#define __forceinline__ inline", "typedef double T;", fused._SIGMOID]
+             "#define __forceinline__ inline", f"typedef {ctype} T;", fused._SIGMOID]
     parts += [fused._raw_source(name, _CPU_LOOP) for name in fused._KERNEL_SOURCES]
     src, lib = folder / "kernels.cpp", folder / "kernels.so"
     src.write_text("\n".join(parts))
@@ -658,6 +658,43 @@ def test_cuda_kernel_sources_match_numpy_stand_ins(kernel_library):
         for k, (u, v) in enumerate(zip(mine, theirs)):
             if isinstance(u, np.ndarray):
                 np.testing.assert_allclose(v, u, rtol=1e-12, atol=1e-12, err_msg=f"{name} argument {k}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cuda_kernel_sources_match_numpy_stand_ins_at_extremes(tmp_path, dtype):
+    """As above, in float32 too (T = float, as CuPy compiles it for float32 arrays), on inputs of every size up to
+    |x| ~ 1e4 (saturated sigmoids and tanh: no overflow to nan) and on nan, +-inf and -0: the kernels give what
+    the stand-ins give, nan where they give nan (the relu kernel made nan 0, where np.maximum and torch keep it)."""
+    lib = _cxx_library(tmp_path, "float" if dtype == np.float32 else "double")
+    if lib is None:
+        pytest.skip("no C++ compiler to build the kernel bodies for the CPU")
+    rng = np.random.default_rng(1)
+    n, H = 4, 7
+    shapes = {"lstm_fwd": [(n, 4, H), (n, H), None, (n, 4, H), (n, H), (n, H)],
+              "lstm_bwd": [(n, 4, H), (n, H), (n, H), (n, H), None, (n, 4, H), (n, H), (n, H)],
+              "gru_fwd": [(n, 3, H), (n, H), None, (n, 4, H), (n, H)],
+              "gru_bwd": [(n, 4, H), (n, H), (n, H), None, (n, 4, H), (n, H)],
+              "rnn_fwd_tanh": [(n, H)] * 2, "rnn_fwd_relu": [(n, H)] * 2,
+              "rnn_bwd_tanh": [(n, H)] * 4, "rnn_bwd_relu": [(n, H)] * 4}
+    assert set(shapes) == set(fused._KERNEL_SOURCES)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for special in (False, True):
+        for name, spec in shapes.items():
+            args = [H if s is None else (rng.standard_normal(s) * 10.0 ** rng.integers(0, 5, s)).astype(dtype)
+                    for s in spec]
+            if special:
+                for a in args[:1] + args[-1:]:  # an input and an output that the kernel reads
+                    a.reshape(-1)[:4] = [np.nan, np.inf, -np.inf, -0.0]
+            mine = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+            with np.errstate(all="ignore"):
+                getattr(fused._NumpyKernels, name)(*mine)
+            theirs = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+            getattr(lib, "tinygrad_rnn_" + name)(*[ctypes.c_int(a) if isinstance(a, int) else
+                                                   ctypes.c_void_p(a.ctypes.data) for a in theirs],
+                                                 ctypes.c_longlong(n * H))
+            for k, (u, v) in enumerate(zip(mine, theirs)):
+                if isinstance(u, np.ndarray):
+                    np.testing.assert_allclose(v, u, rtol=tol, atol=tol, err_msg=f"{name} argument {k}")
 
 
 def test_pointer_path_holds_its_buffers(kernel_library):

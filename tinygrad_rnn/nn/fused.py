@@ -119,8 +119,8 @@ _KERNEL_SOURCES = {
     "rnn_fwd_tanh": ("T g", "T h", "h = tanh(h + g);"),
     "rnn_fwd_relu": ("T g", "T h", """
         const T v = h + g;
-        h = v > T(0) ? v : T(0);
-        """),
+        h = v < T(0) ? T(0) : v;
+        """),  # (not v > 0 ? v : 0, which made nan 0: np.maximum and torch's relu keep nan)
     "rnn_bwd_tanh": ("T h, T dout", "T d, T dh", """
         const T dht = dh + dout;
         d = dht * (T(1) - h * h);
