@@ -305,7 +305,8 @@ def test_matches_torch_values_and_logit_gradients():
 _CPU_PRELUDE = """#include <cmath>
 #include <cstring>
 #include <algorithm>
-using std::max; using std::log; using std::exp;
+using std::log; using std::exp;
+static double max(double a, double b) { return std::fmax(a, b); }  /* CUDA's max: fmax (a nan is dropped) */
 static float __int_as_float(unsigned int i) { float f; std::memcpy(&f, &i, 4); return f; }
 struct Index { int x; };
 static Index blockIdx, threadIdx, blockDim;
@@ -355,4 +356,26 @@ def test_cuda_kernels_compute_the_numpy_recursions(kernels_on_cpu, case):
         ptr = [a.ctypes.data_as(ctypes.c_void_p) for a in (lpx, skip, il, tl, out)]
         kernels_on_cpu.run(ctypes.c_int(beta), *ptr, *(ctypes.c_int(n) for n in lpx.shape))
         np.testing.assert_array_equal(np.isneginf(out), np.isneginf(want))
+        np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
+
+
+def test_cuda_kernels_keep_nan_as_the_numpy_recursions(kernels_on_cpu):
+    """A nan log-probability whose other paths are impossible (an empty target: the blank alone) stays nan in the
+    CUDA recursions, as in the numpy loops and torch (lse3 took fmax's -inf for an impossible position: an inf
+    loss, 0 under zero_infinity). Against the numpy pre and beta, nan where they hold nan."""
+    lp = np.log(np.full((4, 2, 3), 1 / 3))
+    lp[1, 0, 0] = np.nan  # sequence 0: empty target, a nan blank at frame 1
+    lp[2, 1, 2] = np.nan  # sequence 1: a nan at a class off its labels (no effect)
+    loss = F.ctc_loss(tg.tensor(lp, requires_grad=True), padded([[], [1]]), [4, 4], [0, 1], 0, reduction="none")
+    assert np.isnan(loss.numpy()[0]) and np.isfinite(loss.numpy()[1])
+    fn = loss.grad_fn
+    assert isinstance(fn, ctc.CTC)
+    for beta, want in ((0, fn.pre), (1, fn._beta_numpy(fn.lpx))):
+        lpx, skip = np.ascontiguousarray(fn.lpx), np.ascontiguousarray(fn.skip)
+        il, tl = (np.ascontiguousarray(a, np.int64) for a in (fn.input_lengths, fn.target_lengths))
+        out = np.zeros(lpx.shape)
+        ptr = [a.ctypes.data_as(ctypes.c_void_p) for a in (lpx, skip, il, tl, out)]
+        kernels_on_cpu.run(ctypes.c_int(beta), *ptr, *(ctypes.c_int(n) for n in lpx.shape))
+        assert np.isnan(want).any()
+        np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
         np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)

@@ -51,9 +51,9 @@ def _lse3(a: Any, b: Any, c: Any) -> Any:
 # On CuPy each recursion is one kernel: a block per sequence, its threads over the positions s, stepping through
 # the frames with a barrier between steps (the numpy loops below launch ~15 array ops per frame instead).
 _CUDA_SOURCE = r"""
-__device__ real lse3(real a, real b, real c) {
+__device__ real lse3(real a, real b, real c) {  /* max is fmax, which drops a nan: a + b + c keeps it */
     real m = max(max(a, b), c);
-    return m == (real)NEG ? m : m + log(exp(a - m) + exp(b - m) + exp(c - m));
+    return m == (real)NEG ? a + b + c : m + log(exp(a - m) + exp(b - m) + exp(c - m));
 }
 extern "C" __global__ void ctc_alpha(const real* lpx, const bool* skip, const long long* ilen,
                                      const long long* tlen, real* pre, int T, int N, int L) {
