@@ -1384,10 +1384,11 @@ def ints_then_rest(a, index):
 @given(shape=shapes(min_dims=1, min_side=1), data=st.data())
 def test_getitem_integer_arrays(device, shape, data):
     """Advanced indexing: repeated indices must accumulate in the gradient (checked numerically); integers
-    mixed with index arrays apply first, as in torch."""
+    mixed with index arrays apply first, as in torch. gradgrad: under create_graph the gradient is recorded as
+    ops (IndexAdd), not added into the buffer in place as a first-order backward does, and must accumulate too."""
     index = data.draw(advanced_index(shape), label="index")
     x = data.draw(arrays(shape), label="x")
-    check_op(lambda t: t[index], lambda a: ints_then_rest(a, index), [x], device)
+    check_op(lambda t: t[index], lambda a: ints_then_rest(a, index), [x], device, gradgrad=True)
 
 
 @with_fixtures
