@@ -644,6 +644,21 @@ def test_clamp_tensor_bounds_at_ties_and_crossed_bounds(device):
     assert lo.grad.tolist() == [0.0, 0.0, 0.0, 0.0] and hi.grad.tolist() == [0.0, 0.0, 0.0, 4.0]
 
 
+
+def test_clamp_scalar_bounds_at_ties(device):
+    """torch's rule for number bounds too (the property test keeps x off them, where central differences are
+    one-sided): at x == min or x == max the gradient passes, as inside; outside it is 0. clamp_min/clamp_max
+    and the one-sided forms as well."""
+    x = tensor(np.array([-1.0, 0.5, 0.0, -2.0, 3.0]), device)
+    up = tensor(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), device, requires_grad=False)
+    for fn, want in ((lambda t: t.clamp(-1.0, 0.5), [1.0, 2.0, 3.0, 0.0, 0.0]),
+                     (lambda t: tg.clamp(t, min=-1.0), [1.0, 2.0, 3.0, 0.0, 5.0]),
+                     (lambda t: t.clamp(max=0.5), [1.0, 2.0, 3.0, 4.0, 0.0]),
+                     (lambda t: t.clamp_min(-1.0), [1.0, 2.0, 3.0, 0.0, 5.0]),
+                     (lambda t: t.clamp_max(0.5), [1.0, 2.0, 3.0, 4.0, 0.0])):
+        (g,) = tg.grad((fn(x) * up).sum(), x)
+        assert g.tolist() == want
+
 @with_fixtures
 @given(sh=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3), data=st.data())
 def test_clamp_tensor_bounds(device, sh, data):
