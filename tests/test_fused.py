@@ -633,13 +633,8 @@ class _CpuPointerCalls:
             out[...] = product
 
 
-def test_cuda_kernel_sources_match_numpy_stand_ins(kernel_library):
-    """The CUDA C kernels (compiled for the CPU) compute what the numpy stand-ins tested above compute."""
-    lib = kernel_library
-    if lib is None:
-        pytest.skip("no C++ compiler to build the kernel bodies for the CPU")
-    rng = np.random.default_rng(0)
-    n, H = 3, 5
+def _kernel_shapes(n, H):
+    """Each CUDA kernel's arguments for n rows of hidden size H: an array's shape, or None for the int H."""
     shapes = {"lstm_fwd": [(n, 4, H), (n, H), None, (n, 4, H), (n, H), (n, H)],
               "lstm_bwd": [(n, 4, H), (n, H), (n, H), (n, H), None, (n, 4, H), (n, H), (n, H)],
               "gru_fwd": [(n, 3, H), (n, H), None, (n, 4, H), (n, H)],
@@ -647,7 +642,17 @@ def test_cuda_kernel_sources_match_numpy_stand_ins(kernel_library):
               "rnn_fwd_tanh": [(n, H)] * 2, "rnn_fwd_relu": [(n, H)] * 2,
               "rnn_bwd_tanh": [(n, H)] * 4, "rnn_bwd_relu": [(n, H)] * 4}
     assert set(shapes) == set(fused._KERNEL_SOURCES)
-    for name, spec in shapes.items():
+    return shapes
+
+
+def test_cuda_kernel_sources_match_numpy_stand_ins(kernel_library):
+    """The CUDA C kernels (compiled for the CPU) compute what the numpy stand-ins tested above compute."""
+    lib = kernel_library
+    if lib is None:
+        pytest.skip("no C++ compiler to build the kernel bodies for the CPU")
+    rng = np.random.default_rng(0)
+    n, H = 3, 5
+    for name, spec in _kernel_shapes(n, H).items():
         args = [H if s is None else rng.uniform(0.05, 0.95, s) * rng.choice([-1, 1], s) for s in spec]
         if name.endswith("bwd"):  # saved activations of sigmoid gates lie in (0, 1)
             args[0] = np.abs(args[0])
@@ -670,16 +675,9 @@ def test_cuda_kernel_sources_match_numpy_stand_ins_at_extremes(tmp_path, dtype):
         pytest.skip("no C++ compiler to build the kernel bodies for the CPU")
     rng = np.random.default_rng(1)
     n, H = 4, 7
-    shapes = {"lstm_fwd": [(n, 4, H), (n, H), None, (n, 4, H), (n, H), (n, H)],
-              "lstm_bwd": [(n, 4, H), (n, H), (n, H), (n, H), None, (n, 4, H), (n, H), (n, H)],
-              "gru_fwd": [(n, 3, H), (n, H), None, (n, 4, H), (n, H)],
-              "gru_bwd": [(n, 4, H), (n, H), (n, H), None, (n, 4, H), (n, H)],
-              "rnn_fwd_tanh": [(n, H)] * 2, "rnn_fwd_relu": [(n, H)] * 2,
-              "rnn_bwd_tanh": [(n, H)] * 4, "rnn_bwd_relu": [(n, H)] * 4}
-    assert set(shapes) == set(fused._KERNEL_SOURCES)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for special in (False, True):
-        for name, spec in shapes.items():
+        for name, spec in _kernel_shapes(n, H).items():
             args = [H if s is None else (rng.standard_normal(s) * 10.0 ** rng.integers(0, 5, s)).astype(dtype)
                     for s in spec]
             if special:
