@@ -228,6 +228,19 @@ def test_softplus_at_the_threshold_and_extremes(device):
     assert F.logsigmoid(tensor([-30.0], device)).item() == -30.0 - math.log1p(math.exp(-30.0))
 
 
+def test_softplus_second_derivative_at_the_threshold_is_zero_as_torch(device):
+    """torch's double backward takes sigmoid'(beta x) beta only where beta x < threshold: at beta x = threshold the
+    gradient is sigmoid(threshold) (the nonlinear side) and its own derivative 0, as on the linear side."""
+    for beta, thr, xs in ((2.0, 1.0, [0.5, 0.25, 0.75]), (0.5, 3.0, [6.0, 5.0, 7.0]), (-0.5, 1.0, [-2.0, -1.0, -3.0])):
+        x = tensor(xs, device)
+        (g,) = tg.grad(F.softplus(x, beta, thr).sum(), x, create_graph=True)
+        (h,) = tg.grad(g.sum(), x)
+        z = beta * np.array(xs)
+        sig = 1 / (1 + np.exp(-z))
+        np.testing.assert_allclose(g.numpy(), [sig[0], sig[1], 1.0], rtol=1e-14)
+        np.testing.assert_allclose(h.numpy(), [0.0, beta * sig[1] * (1 - sig[1]), 0.0], rtol=1e-14, atol=0)
+
+
 def test_piecewise_activations_at_their_kinks(device):
     """torch's choices where the pieces meet: threshold gives value at x = threshold (gradient 0) and keeps nan
     (gradient 1); softshrink and hardshrink are 0 with gradient 0 on [-lambd, lambd] including its ends, nan stays

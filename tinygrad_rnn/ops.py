@@ -950,7 +950,7 @@ class SigmoidGrad(Function):
 class Softplus(Function):
     """y = log(1 + e^z) / beta = (max(z, 0) + log1p(e^-|z|)) / beta with z = beta x: no overflow, exact for large |z|,
     and inf at x = inf; torch's linear part y = x where z > threshold (None: nowhere). dy/dx = sigmoid(z), 1 where
-    linear."""
+    linear; its own derivative is 0 at z = threshold, as torch's double backward."""
 
     quiet = True
     saved_inputs = (0,)
@@ -970,7 +970,12 @@ class Softplus(Function):
         (x,) = self.saved
         z = x if self.beta == 1 else x * self.beta
         s = z.sigmoid()
-        return (g * (s if self.threshold is None else where(z.data > self.threshold, 1.0, s)),)
+        if self.threshold is None:
+            return (g * s,)
+        at = z.data == self.threshold  # torch's double backward: sigmoid'(z) only where z < threshold, 0 at it
+        if at.any():
+            s = where(at, s.detach(), s)
+        return (g * where(z.data > self.threshold, 1.0, s),)
 
 
 class Relu(Function):
