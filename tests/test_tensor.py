@@ -1164,3 +1164,17 @@ def test_torch_method_names_for_operators_and_new_tensors():
     assert new.requires_grad and new.is_leaf and new.data is not a.data
     assert tg.arange(6).view_as(tg.ones(2, 3)).tolist() == [[0, 1, 2], [3, 4, 5]]
     assert tg.arange(6).reshape_as(tg.ones(3, 2)).shape == (3, 2)
+
+
+def test_randint_bounds_fit_the_dtype_and_are_integers():
+    # torch refuses bounds a dtype cannot hold ("to - 1 is out of bounds"); numpy's cast would wrap them around
+    for low, high, dtype in ((0, 300, np.int8), (-1, 2, np.uint8), (0, 3, np.bool_), (0, 2 ** 40, np.int32)):
+        with pytest.raises(ValueError, match="randint: .* does not fit"):
+            tg.randint(low, high, (4,), dtype=dtype)
+    tg.manual_seed(0)
+    assert set(tg.randint(0, 2, (200,), dtype=np.bool_).tolist()) == {False, True}
+    assert set(tg.randint(-128, 128, (4000,), dtype=np.int8).tolist()) == set(range(-128, 128))
+    with pytest.raises(TypeError, match="randint: low and high must be integers"):
+        tg.randint(2.5, (3,))
+    k = tg.randint(high=5, size=(100,))  # torch's keyword form, low = 0
+    assert k.shape == (100,) and set(k.tolist()) <= set(range(5))

@@ -233,15 +233,24 @@ def rand(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool
     return _new(backend.rng(device).random(_shape(size, "rand")), dtype, device, requires_grad, "rand")
 
 
-def randint(low: int, high: Optional[int] = None, size: Any = (), dtype: Any = np.int64,
+def randint(low: int = 0, high: Optional[int] = None, size: Any = (), dtype: Any = np.int64,
             device: str = "cpu") -> Tensor:
-    """Integers in [low, high), int64 by default; randint(high, size) as in torch means low = 0."""
+    """Integers in [low, high), int64 by default; randint(high, size) as in torch means low = 0. The bounds are
+    integers, and for an integer or bool dtype low and high - 1 must fit it (as torch: no value wraps around)."""
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     elif high is None:
         low, high = 0, low
+    low, high = int_value(low), int_value(high)
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (low, high)):
+        raise TypeError(f"randint: low and high must be integers, got {low!r} and {high!r}")
     if low >= high:
         raise ValueError(f"randint: low ({low}) must be less than high ({high})")
+    dt = np.dtype(dtype)
+    if dt.kind in "iub":
+        lo, hi = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+        if low < lo or high - 1 > hi:
+            raise ValueError(f"randint: [{low}, {high}) does not fit {dt} (values {lo}..{hi})")
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "randint")
     return Tensor(backend.module_for(device).asarray(backend.rng(device).integers(low, high, size=shape),
                                                      dtype=dtype))
