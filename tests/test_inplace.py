@@ -298,6 +298,18 @@ def test_in_place_arithmetic_writes_into_the_same_memory(name, other_shape):
     np.testing.assert_allclose(view.numpy(), want[1])
 
 
+def test_div_in_place_takes_rounding_mode_as_div():
+    """x.div_(y, rounding_mode=...) as torch's: floor or trunc in place, an integer tensor keeping its dtype."""
+    a, b = np.array([-3.5, 2.5, 7.0, -1.0]), np.array([2.0, -2.0, 2.0, 3.0])
+    for mode, want in (("floor", np.floor(a / b)), ("trunc", np.trunc(a / b)), (None, a / b)):
+        t = tg.tensor(a)
+        assert t.div_(tg.tensor(b), rounding_mode=mode) is t and t.dtype == np.float64
+        np.testing.assert_array_equal(t.numpy(), want)
+    i = tg.tensor([-7, 7])
+    assert i.div_(2, rounding_mode="floor") is i and i.dtype == np.int64 and i.tolist() == [-4, 3]
+    assert i.div_(-2, rounding_mode="trunc").tolist() == [2, -1]
+
+
 @st.composite
 def _into(draw):
     """A shape and one that broadcasts into it (dims dropped from the left or set to 1)."""

@@ -1001,8 +1001,9 @@ class Tensor:
     def mul_(self, other: Any) -> "Tensor":
         return self._apply_in_place("mul_", lambda t: t * other, other)
 
-    def div_(self, other: Any) -> "Tensor":
-        return self._apply_in_place("div_", lambda t: t / other, other)
+    def div_(self, other: Any, *, rounding_mode: Optional[str] = None) -> "Tensor":
+        """self / other in place; rounding_mode 'floor' or 'trunc' as div (an integer tensor keeps its dtype)."""
+        return self._apply_in_place("div_", lambda t: _ops.div(t, other, rounding_mode), other)
 
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
         return self._apply_in_place("clamp_", lambda t: t.clamp(min, max), min, max)
