@@ -310,6 +310,30 @@ def test_div_in_place_takes_rounding_mode_as_div():
     assert i.div_(-2, rounding_mode="trunc").tolist() == [2, -1]
 
 
+_FLOOR, _TRUNC = [-2.0, -2.0, 3.0], [-1.0, -1.0, 3.0]
+
+
+@pytest.mark.parametrize("call, want", [(lambda y, b: y.floor_divide_(b), _FLOOR),
+                                        (lambda y, b: y.__ifloordiv__(b), _FLOOR),
+                                        (lambda y, b: y.div_(b, rounding_mode="floor"), _FLOOR),
+                                        (lambda y, b: y.div_(b, rounding_mode="trunc"), _TRUNC)])
+def test_an_in_place_step_on_a_non_leaf_passes_zero_gradient(call, want):
+    """A step without a gradient (floor_divide_, //=, div_ with rounding_mode) keeps a non-leaf in its graph, its
+    old values getting 0 (torch's div_); it made the tensor a leaf that requires grad, gathering .grad itself."""
+    x = tg.tensor([-3.5, 2.5, 7.0], requires_grad=True)
+    y = x * 1
+    assert call(y, tg.tensor([2.0, -2.0, 2.0])) is y
+    assert y.grad_fn is not None and not y.is_leaf
+    np.testing.assert_array_equal(y.detach().numpy(), want)
+    (y * 3).sum().backward()
+    assert y.grad is None and x.grad is not None
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros(3))
+    b = tg.tensor([2.0, 2.0, 2.0], requires_grad=True)  # only the operand requires grad: this tensor stays out
+    z = tg.tensor([-3.5, 2.5, 7.0])
+    call(z, b)
+    assert not z.requires_grad and z.is_leaf
+
+
 @st.composite
 def _into(draw):
     """A shape and one that broadcasts into it (dims dropped from the left or set to 1)."""

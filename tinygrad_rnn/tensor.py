@@ -709,7 +709,13 @@ class Tensor:
             if base is None or not self._only_viewed_by(base):
                 base = None
                 self._check_recordable(op)
-            out = fn(Tensor._make(self.data.copy(), self.grad_fn, self._requires_grad))
+            old = Tensor._make(self.data.copy(), self.grad_fn, self._requires_grad)
+            out = fn(old)
+            if not out._requires_grad:  # a step without a gradient (floor_divide_, div_ with rounding_mode): the
+                if old._requires_grad:  # old values get 0 (torch's div_), not a leaf made of this non-leaf
+                    out = _ops.SetItem(op, (), (Ellipsis,), out.data)(old)
+                else:  # (only an operand required grad: nothing reaches it, and this tensor stays out of the graph)
+                    recording = False
         else:
             out = fn(self)
         if _ops._CATEGORY[out.dtype.kind] > _ops._CATEGORY[self.dtype.kind]:  # (float into int, int into bool)
