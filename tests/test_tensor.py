@@ -1178,3 +1178,10 @@ def test_randint_bounds_fit_the_dtype_and_are_integers():
         tg.randint(2.5, (3,))
     k = tg.randint(high=5, size=(100,))  # torch's keyword form, low = 0
     assert k.shape == (100,) and set(k.tolist()) <= set(range(5))
+
+
+def test_multinomial_without_replacement_refuses_more_samples_than_categories_even_with_no_rows():
+    with pytest.raises(ValueError, match="only 3 categories"):  # (torch: cannot sample n_sample > prob_dist.size(-1))
+        tg.multinomial(tg.zeros(0, 3), 5)
+    assert tg.multinomial(tg.zeros(0, 3), 5, replacement=True).shape == (0, 5)
+    assert tg.multinomial(tg.zeros(0, 3), 3).shape == (0, 3)

@@ -286,6 +286,9 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
         raise TypeError(f"multinomial: the weights must be floating point, got {w.dtype}")
     if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
         raise ValueError(f"multinomial: num_samples must be a positive integer, got {num_samples!r}")
+    if not replacement and num_samples > w.shape[-1]:  # (torch refuses it even with no rows)
+        raise ValueError(f"multinomial: {num_samples} samples without replacement, but there are only "
+                         f"{w.shape[-1]} categories (pass replacement=True)")
     if w.size == 0:  # no rows
         return Tensor(backend.to_device(np.zeros((0, num_samples), np.int64), device))
     rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
