@@ -676,6 +676,16 @@ def test_dropout_between_layers_only_in_training():
     assert not np.allclose(a.numpy(), c.numpy())
 
 
+@pytest.mark.parametrize("p", [True, False, "0.5", None, 1.5, -0.1])
+@pytest.mark.parametrize("cls", [nn.RNN, nn.LSTM, nn.GRU])
+def test_dropout_must_be_a_number_in_unit_interval(cls, p):
+    # torch refuses a bool (dropout=True was taken as p = 1 and zeroed every layer's output) and a non-number
+    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\]"):
+        cls(3, 4, num_layers=2, dropout=p)
+    m = cls(3, 4, num_layers=2, dropout=np.float32(0.25))
+    assert type(m.dropout) is float and m.dropout == 0.25
+
+
 def test_forget_bias_option():
     m = nn.LSTM(3, 4, num_layers=2, forget_bias=1.0)
     for k in range(2):

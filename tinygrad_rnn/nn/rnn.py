@@ -19,6 +19,7 @@ Cell equations (x: (B, I), h, c: (B, H); weights stacked by gate, PyTorch's layo
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from typing import Any, List, Optional, Tuple, Union
 
@@ -272,8 +273,10 @@ class RNNBase(Module):
         if not 0 <= proj_size < hidden_size:
             raise ValueError(f"{name}: proj_size must be 0 (no projection) or in 1..hidden_size-1 "
                              f"(hidden_size={hidden_size}), got {proj_size}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        # (a bool or a non-number is refused as torch: dropout=True read as p = 1 zeroed every layer's output)
+        if isinstance(dropout, (bool, np.bool_)) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        dropout = float(dropout)
         if dropout > 0 and num_layers == 1:  # (torch's warning, word for word)
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
                           f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
