@@ -54,8 +54,8 @@ def _grads(outs: Sequence[Tensor], xs: List[Tensor], vs: Sequence[Any], create_g
     """sum_k vs[k] . d outs[k] / d x for each x, zeros for an x the outputs do not depend on. With strict, as
     torch, that is an error, and so is an output that does not require grad and, with create_graph, a
     derivative that does not depend on the inputs (a linear function's: it has no graph to differentiate)."""
-    for k, o in enumerate(outs):
-        if strict and not o.requires_grad:
+    for k, o in enumerate(outs if strict else ()):
+        if not o.requires_grad:
             raise RuntimeError(f"{op}: output {k} does not require grad, so it does not depend on the inputs "
                                "(strict=True)")
     pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]

@@ -54,9 +54,7 @@ def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
     integer dtype (numpy's cast made the least integer), a finite value beyond a float dtype's range (numpy made
     inf)."""
     if isinstance(fill_value, Tensor):
-        if fill_value.ndim:
-            raise ValueError(f"full: fill_value must be a number or a 0-d tensor, got shape {fill_value.shape}")
-        fill_value = fill_value.item()
+        fill_value = _number(fill_value, "full", "fill_value")
     if dtype is None:
         dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else \
             np.int64 if isinstance(fill_value, (int, np.integer)) else np.float32
@@ -95,7 +93,9 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
         start, end = 0, start
     elif start is None:
         start = 0
-    start, end, step = (_arange_value(v, what) for v, what in ((start, "start"), (end, "end"), (step, "step")))
+    start, end, step = (_number(v, "arange", what) for v, what in ((start, "start"), (end, "end"), (step, "step")))
+    # (Python numbers: numpy's int64 scalars would wrap in end - start)
+    start, end, step = (v.item() if isinstance(v, np.generic) else v for v in (start, end, step))
     if dtype is None:
         dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else np.float32
     dt = np.dtype(dtype)
@@ -121,17 +121,6 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
     return Tensor(xp.asarray(values), requires_grad=requires_grad)
 
 
-def _arange_value(v: Any, what: str) -> Any:
-    """A number, or a 0-d tensor's number (an int for an integer tensor)."""
-    if isinstance(v, Tensor):
-        if v.ndim:
-            raise ValueError(f"arange: {what} must be a number or a 0-d tensor, got shape {v.shape}")
-        return v.item()
-    if not isinstance(v, (int, float, np.integer, np.floating)):
-        raise TypeError(f"arange: {what} must be a number, got {type(v).__name__}")
-    return v.item() if isinstance(v, np.generic) else v
-
-
 def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: str = "cpu",
              requires_grad: bool = False) -> Tensor:
     """torch.linspace: ``steps`` evenly spaced values from start to end, both included; float32 unless dtype is
@@ -140,7 +129,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: str
     in the rest), so both ends are exact, and each value rounded as the kernel rounds it (_multiply_add): torch's
     to the bit (for float64 and integer dtypes where numpy's longdouble is x86's 80-bit type; elsewhere to
     rounding, so an integer may be 1 apart where a value falls near one)."""
-    start, end = (_linspace_end(v, what) for v, what in ((start, "start"), (end, "end")))
+    start, end = (_number(v, "linspace", what, bools=False) for v, what in ((start, "start"), (end, "end")))
     steps = int_value(steps)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
         raise TypeError(f"linspace: steps must be an int, got {type(steps).__name__}")
@@ -191,14 +180,15 @@ def _nearest(v: Fraction, dt: np.dtype) -> Any:
     return min(candidates, key=lambda c: (abs(Fraction(float(c)) - v), int(np.asarray(c).view(f"u{dt.itemsize}")) & 1))
 
 
-def _linspace_end(v: Any, what: str) -> Any:
-    """A number, or a 0-d tensor's number."""
+def _number(v: Any, op: str, what: str, bools: bool = True) -> Any:
+    """op's argument ``what`` as a number: a 0-d tensor's item (an int for an integer tensor), or a Python or numpy
+    number as it is (a bool only where ``bools``); anything else is an error naming op and what."""
     if isinstance(v, Tensor):
         if v.ndim:
-            raise ValueError(f"linspace: {what} must be a number or a 0-d tensor, got shape {v.shape}")
+            raise ValueError(f"{op}: {what} must be a number or a 0-d tensor, got shape {v.shape}")
         return v.item()
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise TypeError(f"linspace: {what} must be a number, got {type(v).__name__}")
+    if (isinstance(v, bool) and not bools) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {what} must be a number, got {type(v).__name__}")
     return v
 
 

@@ -349,8 +349,7 @@ def _promote_kinds(a: Optional[np.dtype], b: Optional[np.dtype]) -> Optional[np.
     """torch's promotion of two dtypes: bool < integers < floats, a higher kind's dtype wins, else numpy's."""
     if a is None or b is None:
         return b if a is None else a
-    rank = {"b": 0, "i": 1, "u": 1, "f": 2}
-    ra, rb = rank.get(a.kind, 3), rank.get(b.kind, 3)
+    ra, rb = _ops._CATEGORY.get(a.kind, 3), _ops._CATEGORY.get(b.kind, 3)  # (ops' categories; others above)
     return np.promote_types(a, b) if ra == rb else a if ra > rb else b
 
 
