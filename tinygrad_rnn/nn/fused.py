@@ -1047,7 +1047,10 @@ class LSTMSequence(_Recurrence):
             w_hh_t = _workspace.empty((H, 4 * H), A.dtype)
             np.copyto(w_hh_t, self.w_hh.T)
         ch = _chunk_len(T, B * H)
-        pre = _workspace.empty((ch, 4, H, B), A.dtype)  # coefficients: d_i, d_f, d_g = pre * dc, d_o = pre * dh
+        # coefficients: d_i, d_f, d_g = pre * dc, d_o = pre * dh. At B = 1, where a step's rows of D are
+        # contiguous, they are computed in D itself and multiplied there in place, as the floor's
+        rows = B == 1 and self.lengths is None
+        pre = None if rows else _workspace.empty((ch, 4, H, B), A.dtype)
         q = _workspace.empty((ch, H, B), A.dtype)  # o (1 - tanh(c)^2): dc += dh q
         # D (4H, span*B) of a group of blocks (_grad_blocks); at B = 1 stored as its transpose, so that each step's
         # column is contiguous (np.dot)
@@ -1064,7 +1067,8 @@ class LSTMSequence(_Recurrence):
             m = t1 - t0
             dcols = d2[:, (t0 - s0) * B:(t1 - s0) * B].reshape(4 * H, m, B).transpose(1, 0, 2)  # step s's (4H, B)
             ai, af, ao, ag = (A[t0:t1].reshape(m, 4, H, B)[:, k] for k in range(4))
-            di, df, dg, do = (pre[:m, k] for k in range(4))
+            coef = dcols.reshape(m, 4, H, B) if rows else pre[:m]
+            di, df, dg, do = (coef[:, k] for k in range(4))
             qc = q[:m]
             tc = np.tanh(cs[t0 + o:t1 + o], out=qc)
             np.subtract(1, ao, out=do)
@@ -1089,9 +1093,10 @@ class LSTMSequence(_Recurrence):
                 else:
                     dsteps = dcols.reshape(m, 4, H, B)
                     d3s, d4s, src = list(dsteps[:, :3]), list(dsteps[:, 3]), dcol_rows
+                p3s, p4s = (d3s, d4s) if rows else (list(coef[:, :3]), list(coef[:, 3]))  # (B = 1: never staged)
                 for dy, q_, f_, p3, p4, d3, d4, ds, dcol in _backwards(
-                        self.reverse, list(dout[t0:t1].transpose(0, 2, 1)), list(qc), list(af), list(pre[:m, :3]),
-                        list(pre[:m, 3]), d3s, d4s, src, dcol_rows):
+                        self.reverse, list(dout[t0:t1].transpose(0, 2, 1)), list(qc), list(af), p3s, p4s, d3s, d4s,
+                        src, dcol_rows):
                     dh += dy
                     np.multiply(dh, q_, out=tmp)
                     dc += tmp
