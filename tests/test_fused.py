@@ -255,8 +255,9 @@ def _assert_grads_match(got_ts, ref_ts):
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cell", CELLS)
 def test_one_sequence_matches_reference(device, cell, reverse, T, lengths):
-    """B = 1, where the numpy paths have layouts of their own (the LSTM's forward on rows without lengths, its
-    backward's gate gradients transposed): fixed cases beside the generated ones."""
+    """B = 1, where the numpy paths have layouts of their own (the LSTM's and the GRU's forwards on rows without
+    lengths, the LSTM's backward's gate gradients transposed and computed in place): fixed cases beside the
+    generated ones."""
     p, arrs = _problem(cell, T=T, B=1, lengths=lengths, reverse=reverse)
     ref_ts, fused_ts = tensors_for(arrs, device), tensors_for(arrs, device)
     ref, got = call(engine_reference, cell, ref_ts, p), call(run_fused, cell, fused_ts, p)

@@ -1174,6 +1174,8 @@ class GRUSequence(_Recurrence):
                 st.kernel("gru_fwd", n, GH, HS[t + 1 - o], H, A[t], HS[t + o])
                 if self.lengths is not None:
                     self._carry(y, t, n, hs)
+        elif B == 1 and self.lengths is None:
+            self._row_steps(a, whh, hs)
         else:
             self._column_steps(a, whh, y, hs)
         if self.keep:
@@ -1217,6 +1219,29 @@ class GRUSequence(_Recurrence):
                 a[t] = rows
             if self.lengths is not None:
                 y[t, :n] = hs[t + o][:n]
+
+    def _row_steps(self, a, whh, hs):
+        """The numpy steps at B = 1 without lengths, as the LSTM's: a step's gates [n, r, z, hn] are a's row a[t]
+        itself and its state the history's row, so the columns' three copies a step (the gates in and out, the
+        state out) go, and a step is the equations' ufuncs and one matrix-vector product."""
+        T, H = self.T, self.H
+        w_t, gh, tmp = whh.T, np.empty(3 * H, a.dtype), np.empty(H, a.dtype)
+        mm = _dot(np, gh, hs, w_t)
+        g = a.reshape(T, 4 * H)
+        slots = _forwards(self.reverse, *(list(g[:, j:k]) for j, k in ((H, 4 * H), (H, 3 * H), (0, H), (H, 2 * H),
+                                                                      (2 * H, 3 * H), (3 * H, 4 * H))))
+        for (hh, rz, n_, r, z, hn), (hp, hc) in zip(slots, _pairs(list(hs.reshape(T + 1, H)), self.reverse)):
+            mm(hp, w_t, gh)
+            hh += gh  # (r, z, n) of W_hh h into the slots [r, z, hn]
+            np.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5
+            np.multiply(r, hn, out=tmp)
+            n_ += tmp
+            np.tanh(n_, out=n_)
+            np.subtract(hp, n_, out=hc)
+            hc *= z
+            hc += n_
 
     def backward(self, g_out, g_hn):
         T, B, H, o = self.T, self.B, self.H, self.o
