@@ -253,6 +253,16 @@ def test_datasets_match_torch(torch):
     assert len(sub) == 2 and plain(sub[0]) == plain(theirs[5])
 
 
+def test_subset_takes_a_list_of_positions_as_torch(torch):
+    """subset[[i, j]] is dataset[[indices[i], indices[j]]] (negative positions too): it was a TypeError from
+    indexing the list of indices with a list."""
+    x = np.arange(10.0).reshape(5, 2)
+    ours = Subset(TensorDataset(tg.tensor(x)), [4, 2, 0])
+    theirs = torch.utils.data.Subset(torch.utils.data.TensorDataset(torch.tensor(x)), [4, 2, 0])
+    for positions in ([0, 2], [-1, 1, 1], []):
+        assert plain(ours[positions]) == plain(theirs[positions])
+    assert ours[[2, 0]][0].tolist() == x[[0, 4]].tolist()
+
 def test_dataset_errors_and_concatenation():
     with pytest.raises(ValueError, match=r"same first dim.*\(4, 2\), \(5,\)"):
         TensorDataset(tg.zeros(4, 2), tg.zeros(5))
