@@ -228,6 +228,15 @@ def test_decode_refuses_fractional_ids():
     assert v.decode([np.int64(1), 0]) == "ba"
 
 
+def test_decode_refuses_nan_inf_rows_and_strings_by_name():
+    """NaN and inf were bare int() errors, a 2-d array's row a bare TypeError; digit strings were parsed by
+    int() and decoded ("12" gave the characters 1 and 2)."""
+    v = CharVocab("abc")
+    for ids in ([float("nan")], [0, float("inf")], np.array([[0, 1]]), "12", ["1"], [None]):
+        with pytest.raises(ValueError, match=r"CharVocab.decode: ids must be whole numbers \(a 1-d sequence\)"):
+            v.decode(ids)
+    assert v.decode(np.array([[0, 1]])[0]) == "ab" and v.decode(iter([2, 0])) == "ca" and v.decode([]) == ""
+
 def test_pad_sequences_refuses_values_and_pads_an_integer_dtype_would_change():
     """Not only fractions: 300 in uint8 would wrap to 44 and pad=0.5 in int64 become 0, silently."""
     for seqs, kw in [([[300, 2]], dict(dtype=np.uint8)), ([[1000]], dict(dtype=np.int8)), ([[2]], dict(dtype=bool))]:

@@ -19,6 +19,17 @@ import numpy as np
 from .tensor import Tensor
 
 
+def _whole(r: Any) -> Optional[int]:
+    """r as an int when it is a whole number; None for a fraction, NaN, inf, a string or an array."""
+    if isinstance(r, (str, bytes)):
+        return None
+    try:
+        i = int(r)
+        return i if float(r) == i else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 class CharVocab:
     """Maps the characters of a text to ids 0..V-1 (sorted, so the mapping is reproducible)."""
 
@@ -38,15 +49,17 @@ class CharVocab:
         return np.fromiter((self.index[ch] for ch in text), dtype=np.int64, count=len(text))
 
     def decode(self, ids: Sequence[int]) -> str:
+        """A 1-d sequence of whole-number ids in [0, V) -> the text. A fraction, NaN, inf, a row of a 2-d array
+        or a string of digits is refused, not truncated or parsed by int() (1.7 -> 1, "12" -> 1, 2)."""
         raw = list(ids)
-        ids = [int(i) for i in raw]
-        bad = [i for i in ids if not 0 <= i < len(self.chars)]
+        whole = [_whole(r) for r in raw]
+        if None in whole:
+            k = whole.index(None)
+            raise ValueError(f"CharVocab.decode: ids must be whole numbers (a 1-d sequence), got {raw[k]!r} at {k}")
+        bad = [i for i in whole if not 0 <= i < len(self.chars)]
         if bad:
             raise IndexError(f"CharVocab.decode: id {bad[0]} is out of range for {len(self.chars)} characters")
-        frac = [r for r, i in zip(raw, ids) if float(r) != i]  # (int() would drop the fraction: 1.7 -> 1)
-        if frac:
-            raise ValueError(f"CharVocab.decode: ids must be whole numbers, got {float(frac[0])}")
-        return "".join(self.chars[i] for i in ids)
+        return "".join(self.chars[i] for i in whole)
 
 
 def batchify(tokens: np.ndarray, batch_size: int) -> np.ndarray:
