@@ -47,6 +47,21 @@ def test_batches_cover_each_stream_in_order(n, B, k):
     np.testing.assert_array_equal(targets, streams[1:])  # each target is the next token of its stream
 
 
+def test_batch_helpers_refuse_non_int_sizes_and_a_2d_corpus_by_name():
+    """A float size was a bare slice/range TypeError, True silently 1 (bptt_batches) or a bare reshape error
+    (batchify), and a 2-d corpus a bare reshape ValueError."""
+    rng = np.random.default_rng(0)
+    for call, name in [(lambda v: batchify(np.arange(8), v), "batchify: batch_size"),
+                       (lambda v: list(bptt_batches(np.zeros((4, 2)), v)), "bptt_batches: seq_len"),
+                       (lambda v: length_batches([1, 2, 3], v, rng), "length_batches: batch_size"),
+                       (lambda v: length_batches([1, 2, 3], 2, rng, pool=v), "length_batches: pool")]:
+        for bad in (2.0, True):
+            with pytest.raises(TypeError, match=f"{name} must be an int"):
+                call(bad)
+        assert len(call(np.int64(2))) >= 1
+    with pytest.raises(ValueError, match=r"batchify: tokens must be one 1-d stream.*\(6, 2\)"):
+        batchify(np.arange(12).reshape(6, 2), 2)
+
 def test_bptt_batches_are_copies():
     """Writing into a chunk (masking inputs in place, say) changes neither its targets nor the streams."""
     streams = batchify(np.arange(40), 2)

@@ -16,6 +16,7 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .ops import int_arg
 from .tensor import Tensor
 
 
@@ -64,7 +65,9 @@ class CharVocab:
 
 def batchify(tokens: np.ndarray, batch_size: int) -> np.ndarray:
     """(N,) ids -> (N // B, B): B contiguous streams side by side, the tail dropped."""
-    tokens = np.asarray(tokens)
+    tokens, batch_size = np.asarray(tokens), int_arg(batch_size, "batchify", "batch_size")
+    if tokens.ndim != 1:
+        raise ValueError(f"batchify: tokens must be one 1-d stream of ids (N,), got shape {tokens.shape}")
     if batch_size < 1:
         raise ValueError(f"batchify: batch_size must be positive, got {batch_size}")
     n = len(tokens) // batch_size
@@ -79,6 +82,7 @@ def bptt_batches(streams: np.ndarray, seq_len: int) -> Iterator[Tuple[Tensor, Te
     Each chunk is a copy: inputs and targets overlap in the streams, so writing into views would
     change the targets and the corpus.
     """
+    seq_len = int_arg(seq_len, "bptt_batches", "seq_len")
     if seq_len <= 0:
         raise ValueError(f"bptt_batches: seq_len must be positive, got {seq_len}")
     for start in range(0, len(streams) - 1, seq_len):
@@ -130,6 +134,7 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Gener
     into batches of ``batch_size`` (the last may be smaller), and the batches shuffled: batches
     padded to their longest member waste little, yet every epoch differs.
     """
+    batch_size, pool = int_arg(batch_size, "length_batches", "batch_size"), int_arg(pool, "length_batches", "pool")
     if batch_size < 1 or pool < 1:
         raise ValueError(f"length_batches: batch_size and pool must be positive, got {batch_size} and {pool}")
     lengths = np.asarray(lengths)
