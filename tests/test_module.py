@@ -378,6 +378,20 @@ def test_state_dict_to_and_from_torch_as_the_readme_says():
         np.testing.assert_array_equal(v.numpy(), sd[k].numpy())
 
 
+def test_load_state_dict_takes_torch_tensors_of_dtypes_numpy_lacks():
+    """A bfloat16 / float8 torch state dict loads into a float32 model, as into torch's (copy_ converts it)."""
+    torch = pytest.importorskip("torch")
+    source = torch.nn.Linear(3, 2)
+    for dtype in (torch.bfloat16, torch.float8_e4m3fn):
+        sd = {k: v.to(dtype) for k, v in source.state_dict().items()}
+        expected = torch.nn.Linear(3, 2)
+        expected.load_state_dict(sd)
+        ours = nn.Linear(3, 2)
+        ours.load_state_dict(sd)
+        for k, v in expected.state_dict().items():
+            np.testing.assert_array_equal(ours.state_dict()[k].numpy(), v.numpy())
+
+
 def test_load_state_dict_reports_problems_by_name():
     m = Toy()
     orig = {k: v.numpy().copy() for k, v in m.state_dict().items()}

@@ -406,9 +406,7 @@ class Module:
         for k in own:
             if k in state_dict:
                 v = state_dict[k]
-                arr = v.data if isinstance(v, Tensor) else v
-                if hasattr(arr, "detach") and hasattr(arr, "cpu"):  # a torch tensor, maybe a Parameter
-                    arr = arr.detach().cpu().numpy()
+                arr = _foreign_array(v.data if isinstance(v, Tensor) else v)
                 p = params[k]
                 p.data[...] = backend.to_device(backend.to_device(arr, "cpu").astype(p.dtype), p.device)
                 p._bump_version()
@@ -602,6 +600,17 @@ def _is_array_like(v: Any) -> bool:
     if isinstance(v, np.ndarray):
         return v.dtype.kind in "biuf"
     return hasattr(v, "shape") and hasattr(v, "dtype")
+
+
+def _foreign_array(arr: Any) -> Any:
+    """A torch tensor (maybe a Parameter) as a numpy array; anything else as it is. A float dtype numpy lacks
+    (bfloat16, float8) comes through float32, which holds its values exactly, as torch's copy_ converts it."""
+    if not (hasattr(arr, "detach") and hasattr(arr, "cpu")):
+        return arr
+    arr = arr.detach().cpu()
+    if arr.is_floating_point() and str(arr.dtype) not in ("torch.float16", "torch.float32", "torch.float64"):
+        arr = arr.float()
+    return arr.numpy()
 
 
 def zero_grad_(p: Tensor) -> None:
