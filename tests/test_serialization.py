@@ -274,6 +274,7 @@ def _torch_like_zip(f):
 
 @pytest.mark.parametrize("write, match", [
     (lambda f: f.write(b"hello, I am a text file\n"), r"not an \.npz \(zip\) archive"),
+    (lambda f: f.write(b"PK is how this text starts\n"), r"not an \.npz \(zip\) archive \(it starts with b'PK is"),
     (lambda f: None, "the file is empty"),
     (lambda f: np.save(f, np.arange(3)), r"single \.npy array"),
     (lambda f: np.savez(f, x=np.arange(3)), r"without a '__tinygrad_rnn__' entry"),
@@ -291,6 +292,18 @@ def test_foreign_files(tmp_path, write, match):
     with pytest.raises(SerializationError, match=match) as info:
         load(path)
     assert "foreign.bin" in str(info.value)
+
+
+def test_text_mode_file_objects_are_refused_by_name(tmp_path):
+    """A file opened without 'b' cannot hold a zip: a TypeError saying so, not a UnicodeDecodeError from inside."""
+    path = tmp_path / "text.ckpt"
+    save({"a": 1}, path)
+    with open(path, encoding="utf-8") as f, pytest.raises(TypeError, match=r"text\.ckpt.*text-mode.*'rb'"):
+        load(f)
+    with open(tmp_path / "out.ckpt", "w", encoding="utf-8") as f, pytest.raises(TypeError, match="'wb'"):
+        save({"a": 1}, f)
+    with pytest.raises(TypeError, match="StringIO.*text-mode"):
+        load(io.StringIO("PK\x03\x04"))
 
 
 def write_with_header(path, obj, mutate, extra=None):

@@ -11,6 +11,7 @@ the previous checkpoint whole.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -26,6 +27,7 @@ FORMAT_NAME = "tinygrad_rnn"
 FORMAT_VERSION = 1
 HEADER_KEY = "__tinygrad_rnn__"
 ARRAY_KINDS = "biufc"  # bool, signed/unsigned int, float, complex: all stored without pickle
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip: what np.load reads as .npz
 
 PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
 
@@ -101,6 +103,7 @@ def save(obj: Any, path: PathOrFile) -> None:
     """
     entries = _entries(obj)
     if hasattr(path, "write"):
+        _check_binary(path, "save", "wb")
         np.savez(path, **entries)
         return
     atomic_write(path, lambda f: np.savez(f, **entries), "save")
@@ -171,12 +174,13 @@ def _read(path: PathOrFile, name: str) -> Tuple[Any, List[np.ndarray]]:
 
 def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray]]:
     not_ours = f"load: {name} is not a checkpoint written by tinygrad_rnn.save"
+    _check_binary(f, "load", "rb")
     head = _peek(f)
     if not head:
         raise SerializationError(f"{not_ours}: the file is empty")
     if head.startswith(b"\x93NUMPY"):
         raise SerializationError(f"{not_ours}: it holds a single .npy array, not an .npz archive")
-    if not head.startswith(b"PK"):
+    if not head.startswith(ZIP_MAGIC):  # (np.load would take anything else for a pickle, and say so)
         raise SerializationError(f"{not_ours}: it is not an .npz (zip) archive (it starts with {head!r})")
     try:
         npz = np.load(f, allow_pickle=False)
@@ -236,6 +240,13 @@ def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray]]:
                                          f"shape {list(a.shape)}, the header says {spec!r}")
             arrays.append(a)
     return header["tree"], arrays
+
+
+def _check_binary(f: Any, op: str, mode: str) -> None:
+    """A text-mode file object (open(path) without 'b', io.StringIO) cannot hold an .npz archive: say so."""
+    if isinstance(f, io.TextIOBase):
+        raise TypeError(f"{op}: {getattr(f, 'name', type(f).__name__)!r} is a text-mode file object; a checkpoint "
+                        f"is binary: open the file with mode {mode!r} (or pass its path)")
 
 
 def _peek(f: IO[bytes], n: int = 8) -> bytes:
