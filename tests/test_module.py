@@ -378,6 +378,34 @@ def test_state_dict_to_and_from_torch_as_the_readme_says():
         np.testing.assert_array_equal(v.numpy(), sd[k].numpy())
 
 
+def test_state_dict_and_load_state_dict_take_torchs_keywords():
+    """state_dict(destination=, prefix=, keep_vars=) and load_state_dict(assign=) as torch's."""
+    m = Toy()
+    m.register_buffer("count", tg.tensor(np.array(3, np.int64)))
+    names = list(m.state_dict())
+    assert list(m.state_dict(prefix="net.")) == ["net." + k for k in names]
+    kept = m.state_dict(keep_vars=True)
+    assert kept["layers.0.weight"] is m.layers[0].weight and kept["count"] is m.count
+    assert m.state_dict()["layers.0.weight"] is not m.layers[0].weight
+    into = {"epoch": 1}
+    assert m.state_dict(destination=into) is into and list(into) == ["epoch"] + names
+
+    source = {k: np.asarray(v.numpy(), np.float64) + 1 for k, v in m.state_dict().items()}
+    source["head.0.weight"] = nn.Parameter(source["head.0.weight"])
+    m.embed.weight.requires_grad = False
+    old = m.layers[0].weight
+    assert m.load_state_dict(source, assign=True) == ([], [])
+    assert m.layers[0].weight is not old and m.layers[0].weight.dtype == np.float64
+    assert m.layers[0].weight.data is source["layers.0.weight"]  # the value itself, not a copy
+    assert m.head[0].weight is source["head.0.weight"]  # a Parameter given is used as it is
+    assert isinstance(m.embed.weight, nn.Parameter) and not m.embed.weight.requires_grad
+    assert m.layers[0].weight.requires_grad and m.count.dtype == np.float64
+    assert [p for p in m.parameters()][2] is m.layers[0].weight  # registered, so an optimizer made now sees it
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), np.asarray(source[k].numpy() if isinstance(source[k], tg.Tensor)
+                                                            else source[k]))
+
+
 def test_load_state_dict_takes_torch_tensors_of_dtypes_numpy_lacks():
     """A bfloat16 / float8 torch state dict loads into a float32 model, as into torch's (copy_ converts it)."""
     torch = pytest.importorskip("torch")

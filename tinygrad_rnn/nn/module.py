@@ -366,16 +366,27 @@ class Module:
     def half(self) -> "Module":
         return self.to(np.float16)
 
-    def state_dict(self) -> "OrderedDict[str, Tensor]":
+    def state_dict(self, *, destination: Optional[Dict[str, Any]] = None, prefix: str = "",
+                   keep_vars: bool = False) -> Dict[str, Tensor]:
         """Dotted name -> Tensor (sharing the parameter's or persistent buffer's data, detached from
-        the graph), each module's parameters, then its buffers, then its children's, as in torch."""
-        return OrderedDict((k, p.detach()) for k, p in self._named_state())
+        the graph), each module's parameters, then its buffers, then its children's, as in torch.
 
-    def load_state_dict(self, state_dict: Dict[str, Any], strict: bool = True) -> IncompatibleKeys:
+        torch's keywords: ``prefix`` goes before every name, ``keep_vars=True`` gives the Parameters and
+        buffers themselves (not detached), ``destination`` (a dict) is filled and returned.
+        """
+        out: Dict[str, Tensor] = OrderedDict() if destination is None else destination
+        for k, t in self._named_state(prefix):
+            out[k] = t if keep_vars else t.detach()
+        return out
+
+    def load_state_dict(self, state_dict: Dict[str, Any], strict: bool = True,
+                        assign: bool = False) -> IncompatibleKeys:
         """Copy values (Tensors or numpy arrays) into the parameters and persistent buffers of the same names.
 
         Shapes must match; with strict=True missing and unexpected keys are errors too.
-        All problems are reported together, by name.
+        All problems are reported together, by name. ``assign=True`` (torch's) puts the values themselves in
+        place of the parameters (new Parameters keeping each old one's requires_grad) and buffers, with
+        their dtype and device, instead of copying them into the existing ones.
         """
         where = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, Mapping):
@@ -408,9 +419,23 @@ class Module:
                 v = state_dict[k]
                 arr = _foreign_array(v.data if isinstance(v, Tensor) else v)
                 p = params[k]
+                if assign:
+                    self._assign(k, v, arr, p)
+                    continue
                 p.data[...] = backend.to_device(backend.to_device(arr, "cpu").astype(p.dtype), p.device)
                 p._bump_version()
         return IncompatibleKeys(missing, unexpected)
+
+    def _assign(self, key: str, value: Any, arr: Any, old: Tensor) -> None:
+        """load_state_dict(assign=True) for one key: torch's rule (a Parameter given is used as it is)."""
+        path, _, name = key.rpartition(".")
+        owner = self.get_submodule(path)
+        if isinstance(old, Parameter):
+            new = value if isinstance(value, Parameter) else Parameter(arr)
+            new.requires_grad = old.requires_grad
+        else:
+            new = value if isinstance(value, Tensor) else Tensor(arr)
+        setattr(owner, name, new)
 
     def _named_state(self, prefix: str = "") -> Iterator[Tuple[str, Tensor]]:
         """Every (name, Parameter or persistent buffer) under every path that reaches it, as PyTorch's
