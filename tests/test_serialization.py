@@ -106,6 +106,23 @@ def test_dtypes_preserved(tmp_path, dtype):
     np.testing.assert_array_equal(out["t"].numpy(), a)
 
 
+def test_shared_arrays_come_back_shared(tmp_path):
+    """As torch.save: a tensor saved under two names, or tied weights in a state_dict, share memory after load."""
+    model = tg.nn.Module()
+    model.a, model.b = tg.nn.Linear(2, 2), tg.nn.Linear(2, 2)
+    model.b.weight = model.a.weight
+    t, arr = Tensor(np.arange(4.0)), np.ones(3, np.float32)
+    save({"sd": model.state_dict(), "t": t, "again": [t, t.detach()], "arr": arr, "arr2": arr}, tmp_path / "tied")
+    out = load(tmp_path / "tied")
+    assert out["arr"] is out["arr2"]
+    assert out["sd"]["a.weight"].data is out["sd"]["b.weight"].data
+    assert not np.shares_memory(out["sd"]["a.bias"].data, out["sd"]["b.bias"].data)
+    out["t"].data[0] = 7.0
+    assert out["again"][0].numpy()[0] == 7.0 and out["again"][1].numpy()[0] == 7.0
+    with zipfile.ZipFile(tmp_path / "tied") as z:  # each stored once: header + weight, 2 biases, t, arr
+        assert len(z.namelist()) == 1 + 5
+
+
 def test_file_objects_and_overwrite(tmp_path):
     buf = io.BytesIO()
     save({"x": [1, 2.5]}, buf)

@@ -3,7 +3,10 @@
 Layout: every array (a Tensor's data, a numpy/cupy array, a numpy scalar) is an
 entry 'a0', 'a1', ...; the structure around them (dicts, lists, tuples, numbers,
 strings, None) is a JSON document stored as a uint8 entry '__tinygrad_rnn__',
-together with a format name and version and each array's dtype and shape. Files
+together with a format name and version and each array's dtype and shape. An array
+met twice (one Tensor saved under two names, or Tensors sharing one array, as a
+state_dict's tied weights) is stored once and comes back shared, as torch.save keeps
+storages shared; a view of another array comes back with memory of its own. Files
 are read with ``np.load(..., allow_pickle=False)``, so loading a file from an
 untrusted source cannot run code. ``save`` writes a temporary file in the target
 directory, fsyncs it and renames it over the target, so a crash mid-save leaves
@@ -44,16 +47,17 @@ class CheckpointNotFoundError(SerializationError, FileNotFoundError):
 _PRIMITIVES = (type(None), bool, int, float, str)
 
 
-def _encode(obj: Any, arrays: List[Any], where: str, active: set) -> Any:
-    """JSON-able description of obj; arrays found are appended to ``arrays`` and referenced by index."""
+def _encode(obj: Any, arrays: List[Any], where: str, active: set, seen: Dict[int, int]) -> Any:
+    """JSON-able description of obj; arrays found are appended to ``arrays`` and referenced by index, an
+    array met again (``seen``: id -> index) by the same index, so that it comes back shared."""
     if isinstance(obj, np.generic):  # before the primitives: np.float64 subclasses float
         return {"$": "scalar", "i": _add_array(np.asarray(obj), arrays, where)}
     if isinstance(obj, _PRIMITIVES):
         return obj
     if isinstance(obj, Tensor):
-        return {"$": "tensor", "i": _add_array(obj.data, arrays, where), "device": obj.device}
+        return {"$": "tensor", "i": _add_array(obj.data, arrays, where, seen), "device": obj.device}
     if isinstance(obj, np.ndarray) or backend.is_cupy_array(obj):
-        return {"$": "array", "i": _add_array(obj, arrays, where), "device": backend.device_of(obj)}
+        return {"$": "array", "i": _add_array(obj, arrays, where, seen), "device": backend.device_of(obj)}
     if isinstance(obj, (dict, list, tuple)):
         if id(obj) in active:
             raise ValueError(f"save: {where} contains itself (a reference cycle); cannot save it")
@@ -65,26 +69,30 @@ def _encode(obj: Any, arrays: List[Any], where: str, active: set) -> Any:
                         raise TypeError(f"save: dict key {k!r} at {where} is a {type(k).__name__}; keys must be "
                                         "str, int, float, bool or None")
                 return {"$": "dict", "k": list(obj),
-                        "v": [_encode(v, arrays, f"{where}[{k!r}]", active) for k, v in obj.items()]}
+                        "v": [_encode(v, arrays, f"{where}[{k!r}]", active, seen) for k, v in obj.items()]}
             return {"$": "tuple" if isinstance(obj, tuple) else "list",
-                    "v": [_encode(v, arrays, f"{where}[{i}]", active) for i, v in enumerate(obj)]}
+                    "v": [_encode(v, arrays, f"{where}[{i}]", active, seen) for i, v in enumerate(obj)]}
         finally:
             active.discard(id(obj))
     raise TypeError(f"save: cannot save a {type(obj).__name__} at {where}; supported: dict, list, tuple, Tensor, "
                     "numpy/cupy array or scalar, int, float, bool, str, None")
 
 
-def _add_array(a: Any, arrays: List[Any], where: str) -> int:
+def _add_array(a: Any, arrays: List[Any], where: str, seen: Optional[Dict[int, int]] = None) -> int:
+    if seen is not None and id(a) in seen:  # (obj holds a, so its id stays its own while saving)
+        return seen[id(a)]
     if a.dtype.kind not in ARRAY_KINDS:
         raise TypeError(f"save: the array at {where} has dtype {a.dtype}; only bool, integer, float and complex "
                         "arrays can be saved (other dtypes would need pickle)")
     arrays.append(backend.to_device(a, "cpu"))
+    if seen is not None:
+        seen[id(a)] = len(arrays) - 1
     return len(arrays) - 1
 
 
 def _entries(obj: Any) -> Dict[str, np.ndarray]:
     arrays: List[np.ndarray] = []
-    tree = _encode(obj, arrays, "obj", set())
+    tree = _encode(obj, arrays, "obj", set(), {})
     header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "tree": tree,
               "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}
     text = json.dumps(header, ensure_ascii=True, separators=(",", ":"))
@@ -260,6 +268,7 @@ def _peek(f: IO[bytes], n: int = 8) -> bytes:
 class _Decoder:
     def __init__(self, arrays: List[np.ndarray], device: Optional[str], name: str) -> None:
         self.arrays, self.device, self.name = arrays, device, name
+        self.placed: Dict[Tuple[int, str], Any] = {}  # (index, device) -> array there: shared stays shared
 
     def corrupt(self, where: str, what: str) -> SerializationError:
         return SerializationError(f"load: {self.name} is corrupt: {what} at {where}")
@@ -270,14 +279,18 @@ class _Decoder:
             raise self.corrupt(where, f"array index {i!r} out of range (file has {len(self.arrays)} arrays)")
         return self.arrays[i]
 
-    def place(self, a: np.ndarray, node: dict, where: str) -> Any:
+    def place(self, node: dict, where: str) -> Any:
+        a = self.array(node, where)
         device = self.device or node.get("device", "cpu")
         if device not in ("cpu", "cuda"):
             raise self.corrupt(where, f"unknown device {device!r}")
         if device == "cuda" and not backend.cuda_available():
             raise RuntimeError(f"load: {self.name} holds data saved on 'cuda' (at {where}) but CUDA is not "
                                "available here; pass map_location='cpu'")
-        return backend.to_device(a, device)
+        key = (node["i"], device)
+        if key not in self.placed:
+            self.placed[key] = backend.to_device(a, device)
+        return self.placed[key]
 
     def decode(self, node: Any, where: str) -> Any:
         if isinstance(node, _PRIMITIVES):
@@ -286,9 +299,9 @@ class _Decoder:
             raise self.corrupt(where, f"unexpected JSON {type(node).__name__}")
         kind = node.get("$")
         if kind == "tensor":
-            return Tensor(self.place(self.array(node, where), node, where))
+            return Tensor(self.place(node, where))
         if kind == "array":
-            return self.place(self.array(node, where), node, where)
+            return self.place(node, where)
         if kind == "scalar":
             a = self.array(node, where)
             if a.ndim != 0:
