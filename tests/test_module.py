@@ -420,6 +420,27 @@ def test_load_state_dict_takes_torch_tensors_of_dtypes_numpy_lacks():
             np.testing.assert_array_equal(ours.state_dict()[k].numpy(), v.numpy())
 
 
+def test_unexpected_keys_in_torchs_order():
+    """torch lists unexpected keys module by module (in state_dict order), each module's in the dict's order."""
+    torch = pytest.importorskip("torch")
+
+    def build(lib):
+        root = lib.Module()
+        root.enc = lib.Sequential(lib.Linear(2, 2), lib.Sequential(lib.Linear(2, 2)))
+        root.head = lib.Linear(2, 1)
+        return root
+    ours, theirs = build(nn), build(torch.nn)
+    extra = ["head.x", "enc.1.0.y", "zz", "enc.1.q", "enc.7.weight", "head.y", "a.b.c", "enc.0.z"]
+    sd = {k: np.zeros(1) for k in extra}
+    sd.update({k: v.numpy() for k, v in ours.state_dict().items()})
+    result = ours.load_state_dict(sd, strict=False)
+    expected = theirs.load_state_dict({k: torch.zeros(v.shape) for k, v in sd.items()}, strict=False)
+    assert result.unexpected_keys == expected.unexpected_keys
+    assert result.missing_keys == expected.missing_keys == []
+    with pytest.raises(ValueError, match="unexpected keys: " + ", ".join(expected.unexpected_keys)):
+        ours.load_state_dict(sd)
+
+
 def test_load_state_dict_reports_problems_by_name():
     m = Toy()
     orig = {k: v.numpy().copy() for k, v in m.state_dict().items()}

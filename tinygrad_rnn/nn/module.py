@@ -398,7 +398,7 @@ class Module:
         if bad_type:
             raise TypeError(f"{where}: expected Tensors or arrays as values: {'; '.join(bad_type)}")
         missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        unexpected = self._torch_order([k for k in state_dict if k not in own])
         bad_shape = []
         for k, p in own.items():
             if k in state_dict:
@@ -425,6 +425,26 @@ class Module:
                 p.data[...] = backend.to_device(backend.to_device(arr, "cpu").astype(p.dtype), p.device)
                 p._bump_version()
         return IncompatibleKeys(missing, unexpected)
+
+    def _torch_order(self, keys: List[Any]) -> List[Any]:
+        """Unexpected keys in the order torch reports them: by the module whose name they extend (modules in
+        state_dict order), in state dict order within one module."""
+        order: Dict[str, int] = {}
+        stack = [("", self)]
+        while stack:
+            path, m = stack.pop()
+            order.setdefault(path, len(order))
+            stack.extend(reversed([(f"{path}{k}.", c) for k, c in m._modules.items() if c is not None]))
+
+        def owner(key: Any) -> int:
+            m, path, rest = self, "", key if isinstance(key, str) else ""
+            while True:
+                first, dot, rest = rest.partition(".")
+                child = m._modules.get(first)
+                if not dot or child is None:
+                    return order[path]
+                m, path = child, f"{path}{first}."
+        return sorted(keys, key=owner)
 
     def _assign(self, key: str, value: Any, arr: Any, old: Tensor) -> None:
         """load_state_dict(assign=True) for one key: torch's rule (a Parameter given is used as it is)."""
