@@ -599,6 +599,24 @@ def test_a_torch_optimizer_state_resumes_here():
             np.testing.assert_allclose(b.numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_a_torch_bfloat16_optimizer_state_loads_here():
+    """torch's Adam state for bfloat16 parameters (a dtype numpy lacks) loads into a float32 Adam."""
+    torch = pytest.importorskip("torch")
+    t_lin = torch.nn.Linear(3, 2).to(torch.bfloat16)
+    t_opt = torch.optim.Adam(t_lin.parameters(), lr=0.01)
+    t_lin(torch.randn(4, 3, dtype=torch.bfloat16)).sum().backward()
+    t_opt.step()
+    g_lin = tg.nn.Linear(3, 2)
+    g_opt = optim.Adam(g_lin.parameters(), lr=0.01)
+    g_opt.load_state_dict(t_opt.state_dict())
+    for t_p, g_p in zip(t_lin.parameters(), g_lin.parameters()):
+        for key in ("exp_avg", "exp_avg_sq"):
+            got = g_opt.state[g_p][key]
+            assert got.dtype == np.float32
+            np.testing.assert_array_equal(got, t_opt.state[t_p][key].float().numpy())
+        assert g_opt.state[g_p]["step"] == 1
+
+
 def test_multistep_and_lambda_lr_sequences():
     seq = lr_sequence(lambda o: optim.MultiStepLR(o, milestones=[2, 5, 5], gamma=0.1), 7)
     np.testing.assert_allclose(seq[:, 0], [0.1, 0.1, 0.01, 0.01, 0.01, 1e-4, 1e-4], rtol=1e-12)

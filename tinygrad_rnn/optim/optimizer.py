@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import enable_grad, no_grad
-from ..nn.module import zero_grad_
+from ..nn.module import _foreign_array, zero_grad_
 from ..tensor import Tensor
 
 ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
@@ -261,7 +261,7 @@ def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",))
     if isinstance(value, Tensor):
         value = value.data
     elif hasattr(value, "__array__") and not (isinstance(value, np.ndarray) or backend.is_cupy_array(value)):
-        value = np.asarray(value)
+        value = np.asarray(_foreign_array(value))  # (a torch bfloat16 tensor through float32: numpy has none)
     if isinstance(value, np.ndarray) or backend.is_cupy_array(value):
         if key in scalars and value.ndim == 0:  # (torch keeps its step count as a float tensor; a 0-d float32
             number = value.item()  # array kept would compute beta ** step in float32, torch in float64)
