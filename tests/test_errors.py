@@ -344,3 +344,20 @@ def test_fused_sequences_refuse_mixed_dtypes():
         fused.rnn_sequence(f32(T, B, I), None, f32(H, I), f32(H, H), f32(H), f64(H))
     out, h = fused.gru_sequence(f64(T, B, I), None, f64(3 * H, I), f64(3 * H, H), None, None)
     assert out.dtype == h.dtype == tg.float64
+
+
+def test_assigned_grad_must_match_the_tensor():
+    """As torch: .grad takes None or a Tensor of the tensor's shape, dtype and device; a mismatch would fail later,
+    far from the assignment (an optimizer's step, a backward adding in place) or broadcast silently."""
+    x = tg.zeros(3, requires_grad=True)
+    with pytest.raises(TypeError, match="grad: an assigned gradient must be a Tensor or None, got ndarray"):
+        x.grad = np.zeros(3, np.float32)
+    for bad, shown in ((tg.zeros(1), r"\(1,\) float32"), (tg.zeros(3, dtype=tg.float64), r"\(3,\) float64")):
+        with pytest.raises(ValueError, match=shown + r" cpu but the tensor is \(3,\) float32 cpu"):
+            x.grad = bad
+    assert x.grad is None
+    x.grad = tg.ones(3)
+    (x * 2).sum().backward()  # (backward adds into the assigned gradient)
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0, 3.0])
+    x.grad = None
+    assert x.grad is None

@@ -336,7 +336,7 @@ def test_params_stop_once_a_scheduler_sets_lr_to_zero(cls):
     sched = optim.LambdaLR(opt, lambda epoch: 1.0 if epoch == 0 else 0.0)
     seen = []
     for _ in range(4):
-        p.grad = tg.ones(3)
+        p.grad = tg.ones(3, dtype=p.dtype)
         opt.step()
         sched.step()
         seen.append(p.numpy().copy())

@@ -401,7 +401,7 @@ def _describe_grads(v: Any) -> str:
 def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None:
     if g.dtype != leaf.dtype:
         g, owned = g.astype(leaf.dtype), True
-    if leaf.grad is None:
+    if leaf._grad is None:  # (._grad: the engine's gradients match their leaf, unlike what a user may assign)
         # keep g itself only if this engine allocated it, or it is a recorded result (create_graph);
         # a constant g may be a read-only broadcast view or shared, and a later backward adds in place
         keep = owned or (create_graph and g.grad_fn is not None)
@@ -410,12 +410,12 @@ def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None
         # an optimizer to write
         if keep and create_graph and (not backend.is_writable(g.data) or 0 in g.data.strides):
             g = g.clone()
-        leaf.grad = g if keep else Tensor._make(g.data.copy())
-    elif create_graph or leaf.grad.grad_fn is not None:
-        leaf.grad = leaf.grad + g
+        leaf._grad = g if keep else Tensor._make(g.data.copy())
+    elif create_graph or leaf._grad.grad_fn is not None:
+        leaf._grad = leaf._grad + g
     else:
-        leaf.grad.data += g.data
-        leaf.grad._bump_version()  # (a graph that saved the old .grad must not see the sum)
+        leaf._grad.data += g.data
+        leaf._grad._bump_version()  # (a graph that saved the old .grad must not see the sum)
 
 
 def backward(tensors: Sequence[Tensor], grad_tensors: Optional[Sequence[Any]] = None,

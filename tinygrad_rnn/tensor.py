@@ -356,7 +356,7 @@ def _promote_kinds(a: Optional[np.dtype], b: Optional[np.dtype]) -> Optional[np.
 class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_hooks", "_vc", "_base", "__weakref__")
+    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "__weakref__")
     __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data: Any, dtype: Any = None, device: Optional[str] = None,
@@ -368,7 +368,7 @@ class Tensor:
         tensor (torch.Tensor(3) would be an uninitialised tensor of shape (3,))."""
         self.data = _to_array(data, _dt(dtype), device, infer=False)
         self._requires_grad = False
-        self.grad: Optional[Tensor] = None
+        self._grad: Optional[Tensor] = None
         self.grad_fn: Optional[GradFn] = None
         self._hooks: Optional[list] = None
         self._vc: Optional[list] = None  # the version counter (see _version)
@@ -381,7 +381,7 @@ class Tensor:
     @staticmethod
     def _make(data: Any, grad_fn: Optional[GradFn] = None, requires_grad: bool = False) -> "Tensor":
         t = object.__new__(Tensor)
-        t.data, t._requires_grad, t.grad, t.grad_fn, t._hooks, t._vc = data, requires_grad, None, grad_fn, None, None
+        t.data, t._requires_grad, t._grad, t.grad_fn, t._hooks, t._vc = data, requires_grad, None, grad_fn, None, None
         t._base = None
         return t
 
@@ -405,6 +405,25 @@ class Tensor:
         return self.grad_fn if self.grad_fn is not None else self
 
     # ------------------------------------------------------------------ attributes
+    @property
+    def grad(self) -> Optional["Tensor"]:
+        """The gradient backward accumulated into this leaf (or retain_grad() tensor); None until one has."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Optional["Tensor"]) -> None:
+        """As torch, an assigned gradient is None or a Tensor of this tensor's shape, dtype and device: later
+        backwards add into it in place and optimizers step with it, where a mismatch would fail far from here (or
+        broadcast silently)."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: an assigned gradient must be a Tensor or None, got {type(value).__name__}")
+            if value.data.shape != self.data.shape or value.data.dtype != self.data.dtype or \
+                    value.device != self.device:
+                raise ValueError(f"grad: the assigned gradient is {describe([value])} but the tensor is "
+                                 f"{describe([self])}; a gradient must match its tensor's shape, dtype and device")
+        self._grad = value
+
     @property
     def shape(self) -> Tuple[int, ...]:
         return self.data.shape
