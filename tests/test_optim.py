@@ -924,6 +924,20 @@ def test_sequential_lr_runs_each_scheduler_from_its_milestone():
     inner = optim.SequentialLR(opt, [optim.ConstantLR(opt, 0.5, 2), optim.ExponentialLR(opt, 0.9)], [2])
     with pytest.raises(TypeError, match="SequentialLR: scheduler 1 is a SequentialLR; only the first may be one"):
         optim.SequentialLR(opt, [optim.StepLR(opt, 2), inner], [3])
+    chained = optim.ChainedScheduler([optim.ConstantLR(opt, 0.5, 2), optim.ExponentialLR(opt, 0.9)])
+    with pytest.raises(TypeError, match="SequentialLR: scheduler 1 is a ChainedScheduler; only the first may be one"):
+        optim.SequentialLR(opt, [optim.StepLR(opt, 2), chained], [3])
+
+
+@pytest.mark.filterwarnings("ignore:Detected call of")  # (the chained schedulers' restart steps warn, in torch too)
+def test_sequential_lr_starting_with_a_chained_scheduler():
+    """As torch's recursive_undo: the chained schedulers' epochs are taken back and the chain's restart steps each of
+    them once, so the first lr is 0.5 * 0.9 (it raised AttributeError: ChainedScheduler has no last_epoch)."""
+    seq = lr_sequence(lambda o: optim.SequentialLR(o, [optim.ChainedScheduler([optim.ConstantLR(o, 0.5, 3),
+                                                                              optim.ExponentialLR(o, 0.9)]),
+                                                      optim.StepLR(o, 2, 0.1)], [4]), 8)
+    want = [0.1 * 0.5 * 0.9, 0.1 * 0.5 * 0.9 ** 2, 0.1 * 0.5 * 0.9 ** 3, 0.1 * 0.9 ** 4, 0.1, 0.1, 0.01, 0.01]
+    np.testing.assert_allclose(seq[:, 0], want, rtol=1e-12)
 
 
 @pytest.mark.filterwarnings("ignore:Detected call of")  # (a nested SequentialLR's first step warns, in both)

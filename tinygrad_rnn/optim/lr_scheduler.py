@@ -565,8 +565,8 @@ class SequentialLR(_Schedulers):
         schedulers, milestones = list(schedulers), list(milestones)
         self._check(name, schedulers, optimizer)
         for i, sched in enumerate(schedulers[1:], 1):
-            if isinstance(sched, SequentialLR):  # (it could not restart at its milestone; torch fails there)
-                raise TypeError(f"{name}: scheduler {i} is a SequentialLR; only the first may be one")
+            if isinstance(sched, _Schedulers):  # (it could not restart at its milestone; torch fails there)
+                raise TypeError(f"{name}: scheduler {i} is a {type(sched).__name__}; only the first may be one")
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"{name}: expected {len(schedulers) - 1} milestones (one fewer than the schedulers), "
                              f"got {len(milestones)}")
@@ -591,9 +591,10 @@ class SequentialLR(_Schedulers):
 
 
 def _undo_initial_steps(schedulers: Sequence[LRScheduler]) -> None:
-    """Take back the epoch each scheduler counted when it was made (a nested SequentialLR's own schedulers')."""
+    """Take back the epoch each scheduler counted when it was made (a nested SequentialLR's or ChainedScheduler's
+    own schedulers', as torch's recursive_undo)."""
     for sched in schedulers:
-        if isinstance(sched, SequentialLR):
+        if isinstance(sched, _Schedulers):
             _undo_initial_steps(sched._schedulers)
         else:
             sched.last_epoch -= 1
