@@ -929,6 +929,28 @@ def test_sequential_lr_runs_each_scheduler_from_its_milestone():
         optim.SequentialLR(opt, [optim.StepLR(opt, 2), chained], [3])
 
 
+@pytest.mark.parametrize("make", [lambda o: optim.LambdaLR(o, lambda e: 0.5 ** e),
+                                  lambda o: optim.MultiplicativeLR(o, lambda e: 0.5),
+                                  lambda o: optim.CosineAnnealingWarmRestarts(o, T_0=4),
+                                  lambda o: optim.CyclicLR(o, 0.01, 0.1, step_size_up=2, cycle_momentum=False)])
+def test_scheduler_refuses_a_param_group_added_after_it(make):
+    """Rules from base_lrs or per-group lambdas have no value for a group added later: torch's strict zip raises;
+    the group's lr was left as it was while the others moved."""
+    opt = optim.SGD(P, lr=0.1)
+    sched = make(opt)
+    opt.add_param_group({"params": [tg.ones(1, requires_grad=True)], "lr": 0.7})
+    opt.step()
+    with pytest.raises(ValueError, match=f"{type(sched).__name__}: computed 1 learning rates for the optimizer's 2 "
+                                         "param groups"):
+        sched.step()
+    opt = optim.SGD(P, lr=0.1)  # a rule from the current lrs schedules the new group too (as torch's)
+    sched = optim.StepLR(opt, step_size=1, gamma=0.5)
+    opt.add_param_group({"params": [tg.ones(1, requires_grad=True)], "lr": 0.7})
+    opt.step()
+    sched.step()
+    assert sched.get_last_lr() == [0.05, 0.35]
+
+
 @pytest.mark.filterwarnings("ignore:Detected call of")  # (the chained schedulers' restart steps warn, in torch too)
 def test_sequential_lr_starting_with_a_chained_scheduler():
     """As torch's recursive_undo: the chained schedulers' epochs are taken back and the chain's restart steps each of

@@ -83,7 +83,14 @@ class LRScheduler:
         self._set_lrs(values)
 
     def _set_lrs(self, values: Sequence[float]) -> None:
-        for group, lr in zip(self.optimizer.param_groups, values):
+        """Write one lr into each param group; a count that differs (a group added after the scheduler was made,
+        which has no base lr or lr_lambda) raises, as torch's strict zip, rather than leave that group's lr as is."""
+        groups = self.optimizer.param_groups
+        if len(values) != len(groups):
+            raise ValueError(f"{type(self).__name__}: computed {len(values)} learning rates for the optimizer's "
+                             f"{len(groups)} param groups; a group added with add_param_group after the scheduler was "
+                             "made is not scheduled: make the scheduler after adding every group")
+        for group, lr in zip(groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
