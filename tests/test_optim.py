@@ -645,6 +645,32 @@ def test_multistep_and_lambda_lr_sequences():
     assert sched.get_last_lr() == pytest.approx([1e-3])
 
 
+@pytest.mark.parametrize("cls", [optim.LambdaLR, optim.MultiplicativeLR])
+def test_lambda_schedulers_load_torch_format_state_keeping_their_functions(cls):
+    """torch's LambdaLR/MultiplicativeLR state lists the lambdas (None for a function, a callable object's __dict__):
+    loading one put None in place of the functions, so the next step raised TypeError; torch keeps them and puts a
+    __dict__ back into its object."""
+    class Decay:
+        def __init__(self):
+            self.rate = 0.5
+
+        def __call__(self, e):
+            return self.rate ** e if cls is optim.LambdaLR else self.rate
+
+    opt = optim.SGD([{"params": [tg.ones(1, requires_grad=True)]}, {"params": [tg.ones(1, requires_grad=True)]}],
+                    lr=1.0)
+    sched = cls(opt, [lambda e: 0.5 ** e if cls is optim.LambdaLR else 0.5, Decay()])
+    opt.step()
+    sched.step()
+    state = dict(sched.state_dict(), lr_lambdas=[None, {"rate": 0.25}])  # (as torch's state_dict writes it)
+    sched.load_state_dict(state)
+    assert sched.lr_lambdas[1].rate == 0.25
+    opt.step()
+    sched.step()
+    want = [0.25, 0.0625] if cls is optim.LambdaLR else [0.25, 0.125]
+    assert sched.get_last_lr() == pytest.approx(want, rel=1e-12)
+
+
 @pytest.mark.parametrize("min_lr, want_last", [(0.0, 0.25), (0.3, 0.3)])
 def test_reduce_lr_on_plateau(min_lr, want_last):
     """min mode, relative threshold 1e-4, patience 2, cooldown 1: the lr halves after the third epoch

@@ -179,6 +179,9 @@ class LambdaLR(LRScheduler):
     def state_dict(self) -> Dict[str, Any]:
         return {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
 
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        _load_keeping_lambdas(self, state_dict)
+
 
 class MultiStepLR(LRScheduler):
     """lr = base_lr * gamma ** (the number of milestones <= epoch); a milestone given twice counts twice."""
@@ -220,6 +223,9 @@ class MultiplicativeLR(LRScheduler):
     def state_dict(self) -> Dict[str, Any]:
         return {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
 
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        _load_keeping_lambdas(self, state_dict)
+
 
 def _per_group(name: str, what: str, optimizer: Optimizer, value: Any) -> List[Any]:
     """One value per param group, from one for all or a list of them."""
@@ -228,6 +234,18 @@ def _per_group(name: str, what: str, optimizer: Optimizer, value: Any) -> List[A
     if len(values) != n:
         raise ValueError(f"{name}: expected {n} {what}s (one per param group), got {len(values)}")
     return values
+
+
+def _load_keeping_lambdas(sched: Any, state_dict: Dict[str, Any]) -> None:
+    """Load a LambdaLR's or MultiplicativeLR's state but keep its functions: torch's state lists them (None for a
+    function, a callable object's __dict__), which would replace them with None; a __dict__ goes back into its
+    object, as torch's load_state_dict does."""
+    state = dict(state_dict)
+    saved = state.pop("lr_lambdas", None) or []
+    LRScheduler.load_state_dict(sched, state)
+    for fn, attrs in zip(sched.lr_lambdas, saved):
+        if attrs is not None:
+            fn.__dict__.update(attrs)
 
 
 def _lambdas(name: str, optimizer: Optimizer, fns: Any) -> List[Any]:
