@@ -697,10 +697,15 @@ def test_reduce_lr_on_plateau(min_lr, want_last):
         later.step(5, epoch=9)
     assert later.last_epoch == 9
     opt = optim.SGD([tg.ones(1, requires_grad=True)], lr=0.5)
-    listed = optim.ReduceLROnPlateau(opt, min_lr=[0.1])
+    listed = optim.ReduceLROnPlateau(opt, patience=0, min_lr=[0.1])
     opt.add_param_group({"params": [tg.ones(1, requires_grad=True)], "lr": 0.5})
+    listed.step(1.0)  # no cut due: the list is only needed when cutting (torch's check; it raised here)
+    assert listed.get_last_lr() == [0.5, 0.5] and listed.best == 1.0
     with pytest.raises(RuntimeError, match="min_lr was a list of 1"):
-        listed.step(1.0)
+        listed.step(2.0)
+    listed.min_lrs = [0.1, 0.2]  # (set one per group, as torch's message says, and it goes on)
+    listed.step(3.0)
+    assert listed.get_last_lr() == [0.1, 0.2]
     fresh = optim.ReduceLROnPlateau(optim.SGD(P, lr=1.0))
     buf = io.BytesIO()
     tg.save(fresh.state_dict(), buf)  # best is inf before the first step

@@ -672,11 +672,6 @@ class ReduceLROnPlateau(LRScheduler):
                           "`scheduler.step(metrics)`.", UserWarning, stacklevel=2)
             self.last_epoch = epoch
         groups = self.optimizer.param_groups
-        if len(self.min_lrs) != len(groups):  # a group was added since: torch's rule
-            if self.default_min_lr is None:
-                raise RuntimeError(f"ReduceLROnPlateau: the optimizer has {len(groups)} param groups but min_lr was "
-                                   f"a list of {len(self.min_lrs)}; give one per group")
-            self.min_lrs = [self.default_min_lr] * len(groups)
         if self._is_better(value):
             self.best, self.num_bad_epochs = value, 0
         else:
@@ -685,6 +680,11 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
+            if len(self.min_lrs) != len(groups):  # a group was added since: torch's rule, checked when reducing
+                if self.default_min_lr is None:
+                    raise RuntimeError(f"ReduceLROnPlateau: the optimizer has {len(groups)} param groups but min_lr "
+                                       f"was a list of {len(self.min_lrs)}; give one per group (set min_lrs)")
+                self.min_lrs = [self.default_min_lr] * len(groups)
             for group, floor in zip(groups, self.min_lrs):
                 new = max(group["lr"] * self.factor, floor)
                 if group["lr"] - new > self.eps:
