@@ -936,6 +936,11 @@ def test_cyclic_lr_cycles_beta1_and_chained_scheduler_round_trips_its_state():
     other = optim.CyclicLR(optim.SGD(P, lr=0.1), 0.01, 0.1, scale_fn=Halving())
     other.load_state_dict(sched.state_dict())
     assert sched.state_dict()["_scale_fn"] == {"base": 0.25} and other._scale_fn.base == 0.25
+    torch_state = sched.state_dict()  # torch's state names it _scale_fn_custom: it was ignored, lrs from base 0.5
+    torch_state["_scale_fn_custom"] = torch_state.pop("_scale_fn")
+    other = optim.CyclicLR(optim.SGD(P, lr=0.1), 0.01, 0.1, scale_fn=Halving())
+    other.load_state_dict(torch_state)
+    assert other._scale_fn.base == 0.25 and "_scale_fn_custom" not in vars(other)
     with pytest.raises(ValueError, match="CyclicLR: cycle_momentum needs an optimizer with momentum or betas"):
         optim.CyclicLR(optim.Adagrad(P), 0.1, 1.0)
 

@@ -499,8 +499,12 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """A saved callable object's __dict__ goes back into this scheduler's scale_fn, from this state or from
+        torch's (which names it '_scale_fn_custom')."""
         state = dict(state_dict)
         fn = state.pop("_scale_fn", None)
+        torch_fn = state.pop("_scale_fn_custom", None)
+        fn = torch_fn if fn is None else fn
         super().load_state_dict(state)
         if fn is not None and self._scale_fn is not None:
             self._scale_fn.__dict__.update(fn)
