@@ -1456,6 +1456,30 @@ def test_integers_apply_before_index_arrays_as_in_torch():
     assert tg.zeros(2, 3)[[]].shape == (0, 3)  # (an empty list is an empty integer index, not float64)
 
 
+def test_ellipsis_of_no_dims_keeps_index_arrays_together_as_in_torch():
+    """An Ellipsis that stands for no dims is no slice between index arrays: x[:, [1, 2], ..., [0, 0]] on 3 dims is
+    x[:, [1, 2], [0, 0]], the arrays' dim in their place, as in torch (numpy would move it to the front). Values,
+    the gradient (summed at the repeated element) and setitem."""
+    a = np.arange(40.0).reshape(4, 5, 2)
+    x = tg.tensor(a, requires_grad=True)
+    y = x[0:3, [1, 1], ..., [0, 0]]
+    np.testing.assert_array_equal(y.numpy(), a[0:3, [1, 1], [0, 0]])
+    w = np.arange(6.0).reshape(3, 2)
+    (y * tg.tensor(w)).sum().backward()
+    want = np.zeros_like(a)
+    want[0:3, 1, 0] = w.sum(1)
+    np.testing.assert_array_equal(x.grad.numpy(), want)
+    b = np.arange(24.0).reshape(2, 3, 4)
+    assert tg.tensor(b)[-1, [0, 2], ..., tg.tensor([[1, 3]])].tolist() == b[-1][[0, 2], [[1, 3]]].tolist()
+    z = tg.zeros(4, 5, 2)
+    z[0:3, [1, 2], ..., [0, 1]] = tg.tensor(w)
+    want = np.zeros((4, 5, 2))
+    want[0:3, [1, 2], [0, 1]] = w
+    np.testing.assert_array_equal(z.numpy(), want)
+    with pytest.raises(IndexError, match="single ellipsis"):
+        z[..., [0], ...]
+
+
 @with_fixtures
 @given(shape=shapes(min_dims=1, min_side=1), data=st.data())
 def test_getitem_boolean_mask(device, shape, data):

@@ -1633,7 +1633,7 @@ def getitem(x: Tensor, index: Any, op: str = "getitem", unique: bool = False) ->
     return out
 
 
-def _ints_first(index: list, ellipsis_dims: int) -> Tuple[tuple, tuple]:
+def _ints_first(index: list) -> Tuple[tuple, tuple]:
     """A normalized index with integers and index arrays as (its integers, as basic indexing; the rest).
     torch applies integers first, while numpy broadcasts them with the arrays, which can move the arrays'
     dims to the front: for x (2, 3, 4), x[0, :, [1, 3]] is (3, 2) in torch, (2, 3) in numpy."""
@@ -1642,7 +1642,7 @@ def _ints_first(index: list, ellipsis_dims: int) -> Tuple[tuple, tuple]:
         if type(i) is int:
             first.append(i)
             continue
-        first += [slice(None)] * (ellipsis_dims if i is Ellipsis else _dims_used(i))
+        first += [slice(None)] * _dims_used(i)
         rest.append(i)
     return tuple(first), tuple(rest)
 
@@ -1681,13 +1681,17 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
         elif not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))):
             raise IndexError(f"{op}: unsupported index {i!r} of type {type(i).__name__}")
         entries.append(i)
+    if [i is Ellipsis for i in entries].count(True) > 1:
+        raise IndexError(f"{op}: an index can only have a single ellipsis ('...'), got {show_index(tuple(entries))}")
     ellipsis_dims = x.ndim - sum(_dims_used(i) for i in entries if i is not Ellipsis)
     norm, dim, ints, arrays = [], 0, False, False
     for i in entries:
         dtype = getattr(i, "dtype", None)
-        if i is Ellipsis:
+        if i is Ellipsis:  # as the slices it stands for: an Ellipsis of no dims parts no index arrays (torch)
             dim += ellipsis_dims
-        elif dtype is None or isinstance(i, np.integer):
+            norm += [slice(None)] * ellipsis_dims
+            continue
+        if dtype is None or isinstance(i, np.integer):
             if type(i) is int or isinstance(i, np.integer):  # (bool is not int here)
                 i, ints = int(i), True
                 if dim < x.ndim and not -x.shape[dim] <= i < x.shape[dim]:
@@ -1707,7 +1711,7 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
             i, arrays = i.copy(), True
             dim += 1
         norm.append(i)
-    return _ints_first(norm, ellipsis_dims) if ints and arrays else ((), tuple(norm))
+    return _ints_first(norm) if ints and arrays else ((), tuple(norm))
 
 
 def _check_bounds(i: Any, n: int, dim: int, shape: Tuple[int, ...], op: str) -> None:
