@@ -1480,6 +1480,26 @@ def test_ellipsis_of_no_dims_keeps_index_arrays_together_as_in_torch():
         z[..., [0], ...]
 
 
+def test_integers_apply_before_a_python_bool_as_in_torch():
+    """True and False in an index are index arrays (of a new dim) to numpy and torch, so integers apply first there
+    too: x[0, :, True] is x[0][:, True], (3, 1), where numpy would put True's dim first, (1, 3). A write with
+    only integers before a bool (x[True, 1] = v on 1 dim) reached a numpy scalar copy and failed."""
+    a = np.arange(6.0).reshape(2, 3)
+    x = tg.tensor(a, requires_grad=True)
+    y = x[0, :, True]
+    np.testing.assert_array_equal(y.numpy(), a[0][:, None])
+    (y * tg.tensor([[1.0], [2.0], [3.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    assert x[1, :, False].shape == (3, 0)
+    z = tg.zeros(2, 3)
+    z[0, :, True] = tg.tensor([[1.0], [2.0], [3.0]])
+    np.testing.assert_array_equal(z.numpy(), [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    v = tg.zeros(3)
+    v[True, 1] = 5.0
+    v[False, tg.tensor(2)] = 7.0
+    np.testing.assert_array_equal(v.numpy(), [0.0, 5.0, 0.0])
+
+
 @with_fixtures
 @given(shape=shapes(min_dims=1, min_side=1), data=st.data())
 def test_getitem_boolean_mask(device, shape, data):

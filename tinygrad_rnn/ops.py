@@ -1575,7 +1575,7 @@ class SetItem(Function):
         v = self.value if v is None else v
         try:
             index = self.index if [i for i in self.index if i is Ellipsis] else self.index + (Ellipsis,)
-            target = out[self.first] if self.first else out  # (a view: basic indexing; the Ellipsis makes even one
+            target = out[self.first + (Ellipsis,)] if self.first else out  # (views: an Ellipsis makes even one
             # element a 0-d view, so a value of shape (1,) or (1, 1) fits it, as in torch)
             if getattr(v, "dtype", out.dtype) == out.dtype:
                 target[index] = v
@@ -1696,6 +1696,7 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
                 i, ints = int(i), True
                 if dim < x.ndim and not -x.shape[dim] <= i < x.shape[dim]:
                     _out_of_range(i, x.shape[dim], dim, x.shape, op)
+            arrays = arrays or isinstance(i, bool)  # (True and False index as arrays do, in numpy and torch)
             dim += _dims_used(i)
         elif dtype.kind == "b":
             if i.shape != x.shape[dim:dim + i.ndim]:
