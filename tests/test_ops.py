@@ -1538,6 +1538,22 @@ def test_cat(device, base, n, data):
     check_op(lambda *ts: tg.cat(list(ts), dim=dim), lambda *a: np.concatenate(a, axis=dim), xs, device)
 
 
+def test_cat_passes_over_empty_1d_tensors_as_torch():
+    """torch.cat's legacy rule: an input of shape (0,) is passed over whatever the others' shapes, so out =
+    cat([out, x]) grows from out = tensor([]); its gradient is empty, the others' as without it."""
+    a = np.arange(6.0).reshape(2, 3)
+    x, e = tg.tensor(a, requires_grad=True), tg.zeros(0, requires_grad=True)
+    y = tg.cat([e, x, e], dim=-1)
+    np.testing.assert_array_equal(y.numpy(), a)
+    (y * tg.tensor(a)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), a)
+    assert e.grad.shape == (0,)
+    assert tg.cat([tg.tensor([]), tg.ones(2, 2, dtype=tg.int64)]).dtype == np.float32  # (its dtype still counts)
+    assert tg.cat([tg.zeros(0), tg.zeros(0)], dim=1).shape == (0,)
+    with pytest.raises(ValueError, match="0-d"):
+        tg.cat([tg.zeros(0), tg.tensor(1.0)])
+
+
 @with_fixtures
 @given(shape=shapes(min_dims=0, max_dims=3, max_side=3, min_side=0), n=st.integers(1, 3), data=st.data())
 def test_stack(device, shape, n, data):

@@ -1478,25 +1478,33 @@ class BroadcastTo(Function):
 
 
 class Cat(Function):
+    """torch.cat: inputs of shape (0,) are passed over whatever the others' shapes (torch's legacy rule, which
+    makes ``out = cat([out, x])`` from ``out = tensor([])`` work); their gradient is empty."""
+
     def __init__(self, dim: int = 0) -> None:
         self.dim = dim
 
     def forward(self, *xs):
-        ndim = xs[0].ndim
+        self.kept = [x.shape != (0,) for x in xs]
+        if True not in self.kept:  # (any dim gives shape (0,) here, as in torch)
+            self.d, self.sizes = 0, [0] * len(xs)
+            return xp_of(*xs).concatenate(xs)
+        k = self.kept.index(True)
+        ref, ndim = xs[k], xs[k].ndim
         if ndim == 0:
-            raise ValueError("cat: 0-d tensors cannot be concatenated; use stack")
+            raise ValueError(f"cat: 0-d tensors cannot be concatenated (tensor {k}); use stack")
         (d,) = norm_dims(self.dim, ndim, "cat")
         for i, x in enumerate(xs):
-            if x.ndim != ndim or x.shape[:d] + x.shape[d + 1:] != xs[0].shape[:d] + xs[0].shape[d + 1:]:
-                raise ValueError(f"cat: tensor {i} has shape {x.shape}, tensor 0 has {xs[0].shape}; "
+            if self.kept[i] and (x.ndim != ndim or x.shape[:d] + x.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]):
+                raise ValueError(f"cat: tensor {i} has shape {x.shape}, tensor {k} has {ref.shape}; "
                                  f"all dims except dim {d} must match")
-        self.d, self.sizes = d, [x.shape[d] for x in xs]
-        return xp_of(*xs).concatenate(xs, axis=d)
+        self.d, self.sizes = d, [x.shape[d] if kept else 0 for x, kept in zip(xs, self.kept)]
+        return xp_of(*xs).concatenate([x for x, kept in zip(xs, self.kept) if kept], axis=d)
 
     def backward(self, g):
         out, start = [], 0
-        for n in self.sizes:
-            out.append(g[_along(self.d, slice(start, start + n))])
+        for n, kept in zip(self.sizes, self.kept):
+            out.append(g[_along(self.d, slice(start, start + n))] if kept else g.reshape(-1)[:0])
             start += n
         return tuple(out)
 
