@@ -996,9 +996,28 @@ def test_index_fill_and_copy_refuse_what_torch_refuses():
         x.index_fill_(1, tg.tensor([0]), tg.ones(2))
     with pytest.raises(IndexError, match=r"index_fill_: index 3 is out of range for dim 1 of size 3"):
         x.index_fill_(1, tg.tensor([3]), 1.0)
-    with pytest.raises(ValueError, match=r"index_fill_: a 0-d tensor has no dim"):
-        tg.tensor(1.0).index_fill_(0, tg.tensor([0]), 1.0)
+    with pytest.raises(IndexError, match=r"index_fill_: index -4 is out of range for dim 1 of size 3"):
+        x.index_fill_(1, tg.tensor([-4]), 1.0)
+    with pytest.raises(IndexError, match=r"index_fill_: index 1 is out of range"):
+        tg.tensor(1.0).index_fill_(0, tg.tensor([1]), 1.0)
     assert x.tolist() == [[0.0] * 3] * 2
+
+
+def test_index_fill_takes_negative_indices_and_a_0d_tensor_as_torch():
+    """Negative indices count from the end (-1 and 3 name one slice, whose value gradient counts once), and a 0-d
+    tensor is one element at dim 0 or -1; torch's forward (its backward fails on negative indices)."""
+    a = np.arange(8.0).reshape(2, 4)
+    x, v = tg.tensor(a, requires_grad=True), tg.tensor(9.0, requires_grad=True)
+    y = (x * 1).index_fill_(1, tg.tensor([-1, 3, 0]), v)
+    np.testing.assert_array_equal(y.numpy(), [[9.0, 1.0, 2.0, 9.0], [9.0, 5.0, 6.0, 9.0]])
+    (y * tg.tensor(a)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 1.0, 2.0, 0.0], [0.0, 5.0, 6.0, 0.0]])
+    assert v.grad.item() == 0.0 + 3.0 + 4.0 + 7.0
+    s, v = tg.tensor(2.0, requires_grad=True), tg.tensor(5.0, requires_grad=True)
+    y = (s * 1).index_fill_(-1, tg.tensor([-1, 0]), v)
+    y.backward()
+    assert (y.item(), s.grad.item(), v.grad.item()) == (5.0, 0.0, 1.0)
+    assert tg.tensor(2.0).index_fill(0, tg.tensor([], dtype=tg.int64), 5.0).item() == 2.0
 
 
 @with_fixtures

@@ -3020,8 +3020,9 @@ def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: Any = 1) -
     return x + added
 
 
-def index_along(x: Tensor, dim: int, index: Any, op: str, unique: bool = False) -> tuple:
-    """The index that picks the slices index[j] along dim (index 0-d or 1-d, integers in 0..x.shape[dim]-1),
+def index_along(x: Tensor, dim: int, index: Any, op: str, unique: bool = False, wrap: bool = False) -> tuple:
+    """The index that picks the slices index[j] along dim (index 0-d or 1-d, integers in 0..x.shape[dim]-1, or
+    with ``wrap`` in -x.shape[dim]..x.shape[dim]-1, negatives counting from the end as torch's index_fill_),
     bounds-checked and on x's device: for index_add, index_fill_ and index_copy_; ``unique``: each slice once (a
     filled value's gradient counts a repeated index once, as torch's)."""
     if x.ndim == 0:
@@ -3030,12 +3031,13 @@ def index_along(x: Tensor, dim: int, index: Any, op: str, unique: bool = False) 
     idx = host_ints(index, op, "index")
     if idx.ndim > 1:
         raise ValueError(f"{op}: index must be 0-d or 1-d, got shape {idx.shape}")
-    idx = np.unique(idx) if unique else idx.reshape(-1)
-    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):
-        bad = int(idx.min() if idx.min() < 0 else idx.max())
-        raise IndexError(f"{op}: index {bad} is out of range for dim {d} of size {x.shape[d]} (input shape "
-                         f"{x.shape})")
-    return _along(d, backend.to_device(idx, x.device))
+    n, idx = x.shape[d], idx.reshape(-1)
+    lo = -n if wrap else 0
+    if idx.size and (idx.min() < lo or idx.max() >= n):
+        bad = int(idx.min() if idx.min() < lo else idx.max())
+        raise IndexError(f"{op}: index {bad} is out of range for dim {d} of size {n} (input shape {x.shape})")
+    idx = idx % n if wrap and idx.size else idx
+    return _along(d, backend.to_device(np.unique(idx) if unique else idx, x.device))
 
 
 def put_index(x: Tensor, indices: Any, op: str) -> tuple:

@@ -1047,9 +1047,14 @@ class Tensor:
         return self._apply_in_place("index_add_", lambda t: t.index_add(dim, index, source, alpha=alpha), source)
 
     def index_fill_(self, dim: int, index: Any, value: Any) -> "Tensor":
-        """The slices index[j] along dim set to value, a number or a 0-d tensor, in place (a recorded write)."""
-        self._write("index_fill_", _ops.index_along(self, dim, index, "index_fill_", unique=True),
-                    _fill_value("index_fill_", value))
+        """The slices index[j] along dim set to value, a number or a 0-d tensor, in place (a recorded write);
+        negative indices count from the end, and a 0-d tensor is one element (dim 0 or -1), as in torch."""
+        value = _fill_value("index_fill_", value)
+        if self.ndim == 0:
+            if _ops.index_along(self.detach().reshape(1), dim, index, "index_fill_", wrap=True)[-1].size:
+                self._write("index_fill_", (Ellipsis,), value)
+            return self
+        self._write("index_fill_", _ops.index_along(self, dim, index, "index_fill_", unique=True, wrap=True), value)
         return self
 
     def index_copy_(self, dim: int, index: Any, source: "Tensor") -> "Tensor":
