@@ -1639,6 +1639,17 @@ def test_index_select(device, shape, data):
     check_op(lambda t: tg.index_select(t, dim, tg.tensor(idx, device=device)), ref, [x], device)
 
 
+def test_index_select_takes_a_0d_index_as_torch():
+    """A 0-d index picks one slice and keeps the dim (size 1), as torch's; on a 0-d input too."""
+    a = np.arange(12.0).reshape(3, 4)
+    x = tg.tensor(a, requires_grad=True)
+    y = x.index_select(-1, tg.tensor(2))
+    np.testing.assert_array_equal(y.numpy(), a[:, [2]])
+    (y * tg.tensor([[1.0], [2.0], [3.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 2.0, 0.0], [0.0, 0.0, 3.0, 0.0]])
+    assert tg.index_select(tg.tensor(5.0), 0, tg.tensor(0)).shape == ()
+
+
 # ============================================================================ cumsum / repeat / sort / topk
 @with_fixtures
 @given(shape=shapes(min_side=0), data=st.data())

@@ -1119,7 +1119,7 @@ def test_more_torch_rules_requires_grad_clamp_index_select_and_grad_memory():
             no_bounds(tg.ones(2))
     with pytest.raises(IndexError, match=r"index_select: index values must lie in 0\.\.2 .* got -1"):
         x.index_select(0, tg.tensor([0, -1]))
-    with pytest.raises(ValueError, match="index_select: index must be a 1-D integer tensor, .* dtype bool"):
+    with pytest.raises(ValueError, match="index_select: index must be a 0-d or 1-D integer tensor, .* dtype bool"):
         x.index_select(0, tg.tensor([True, False, True]))
     x.sum().backward(create_graph=True)  # sum's gradient is a broadcast view; .grad gets memory of its own
     with tg.no_grad():

@@ -2660,10 +2660,13 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 
 
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
-    """Rows (or slices along dim) picked by a 1-D integer index: an embedding lookup for dim=0."""
+    """Rows (or slices along dim) picked by a 1-D integer index: an embedding lookup for dim=0. A 0-d index is
+    one of one entry (the dim kept, of size 1), as torch's."""
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
-    if idx.ndim != 1 or idx.dtype.kind not in "iu":
-        raise ValueError(f"index_select: index must be a 1-D integer tensor, got shape {idx.shape} dtype {idx.dtype}")
+    if idx.ndim > 1 or idx.dtype.kind not in "iu":
+        raise ValueError(f"index_select: index must be a 0-d or 1-D integer tensor, got shape {idx.shape} dtype "
+                         f"{idx.dtype}")
+    idx = idx.reshape(1) if idx.ndim == 0 else idx
     if x.ndim == 0:  # (torch takes a 0-d x as one element)
         norm_dims(dim, 0, "index_select")
         if idx.shape != (1,):
