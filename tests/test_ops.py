@@ -1131,6 +1131,9 @@ def test_flatten(device, shape, data):
     nd = len(shape)
     if nd == 0:
         check_op(lambda t: t.flatten(), lambda a: a.reshape(1), [data.draw(arrays(shape))], device)
+        check_op(lambda t: t.flatten(-1, 0), lambda a: a.reshape(1), [data.draw(arrays(shape))], device)
+        with pytest.raises(IndexError, match="flatten: dim 1 is out of range"):  # (torch refuses it too)
+            tensor(np.zeros(()), device).flatten(0, 1)
         return
     s = data.draw(st.integers(0, nd - 1), label="start")
     e = data.draw(st.integers(s, nd - 1), label="end")

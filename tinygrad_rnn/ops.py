@@ -2388,7 +2388,10 @@ def permute(x: Tensor, dims: Tuple[int, ...]) -> Tensor:
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Dims start_dim..end_dim as one; a 0-d tensor becomes shape (1,), its dims being 0 or -1 (as torch's)."""
     if x.ndim == 0:
+        for d in (start_dim, end_dim):
+            _one_dim(d, 0, "flatten")
         return x.reshape(1)
     s, e = norm_dims(start_dim, x.ndim, "flatten")[0], norm_dims(end_dim, x.ndim, "flatten")[0]
     if s > e:
