@@ -12,10 +12,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
 from tinygrad_rnn import nn
+
+from strategies import arrays, check_op, shapes, with_fixtures
 
 CLOSE64 = dict(rtol=1e-12, atol=1e-12)
 
@@ -589,6 +592,27 @@ def test_embedding_gradcheck():
     idx = np.array([[0, 1], [3, 0]])
     assert tg.gradcheck(lambda w: emb(idx) * 2.0, [emb.weight])
 
+
+@with_fixtures
+@given(n=st.integers(1, 4), d=st.integers(0, 3), data=st.data())
+def test_embedding_property(device, n, d, data):
+    """weight[input] for any index shape (0-d, size-1, empty): its gradient against central differences; with a
+    padding_idx (negative too) the same rows, and the gradient without padding_idx's, zero in the padding row
+    (by design, so not a central difference there)."""
+    idx = data.draw(hnp.arrays(np.int64, shapes(max_dims=2, min_side=0), elements=st.integers(0, n - 1)), label="idx")
+    w = data.draw(arrays((n, d)), label="weight")
+    check_op(lambda t: F.embedding(idx, t), lambda a: a[idx], [w], device, gradgrad=True)
+    check_op(lambda t: F.embedding(tg.tensor(idx, device=device), t), lambda a: a[idx], [w], device)
+    pad = data.draw(st.integers(-n, n - 1), label="padding_idx")
+    up = np.random.default_rng(0).standard_normal(idx.shape + (d,))
+    want = np.zeros((n, d))
+    np.add.at(want, idx, up)
+    want[pad % n] = 0.0
+    wt = tg.tensor(w, device=device, requires_grad=True)
+    out = F.embedding(idx, wt, padding_idx=pad)
+    np.testing.assert_array_equal(out.numpy(), w[idx])
+    out.backward(tg.tensor(up, device=device))
+    np.testing.assert_allclose(wt.grad.numpy(), want, rtol=1e-12, atol=1e-15)
 
 def test_embedding_out_of_range():
     emb = nn.Embedding(4, 2)

@@ -5,9 +5,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
+
+from strategies import with_fixtures
 
 
 def ref_mha(m, q, k, v, kpm=None, am=None):
@@ -58,6 +62,52 @@ def test_matches_reference_and_central_differences(kdim, vdim, bias):
             p.data[...] = base
         assert np.isclose((up - down) / 2e-6, (g.numpy() * direction).sum(), rtol=1e-5, atol=1e-7)
 
+
+@st.composite
+def mha_case(draw):
+    """Sizes (1 included), kdim/vdim, bias, layout, masks (a key kept for every query) and the weights' form."""
+    H = draw(st.integers(1, 2))
+    E = H * draw(st.integers(1, 2))
+    L, S, N = (draw(st.integers(1, 3)) for _ in range(3))
+    kdim, vdim = (draw(st.sampled_from([None, 1, 3])) for _ in range(2))
+    layout = draw(st.sampled_from(["seq", "batch_first", "unbatched"]))
+    N = 1 if layout == "unbatched" else N
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    kpm = draw(st.booleans()) and rng.random((N, S)) > 0.5
+    am = draw(st.sampled_from([None, "bool", "float", "float3d"]))
+    am = {"bool": rng.random((L, S)) > 0.6, "float": rng.normal(size=(L, S)),
+          "float3d": rng.normal(size=(N * H, L, S))}.get(am)
+    if kpm is not False:
+        kpm[:, 0] = False  # (every query keeps key 0: no row of the softmax is all -inf)
+    if am is not None and am.dtype == bool:
+        am[:, 0] = False
+    opts = dict(bias=draw(st.booleans()), kdim=kdim, vdim=vdim, batch_first=layout == "batch_first")
+    call = dict(need_weights=draw(st.booleans()), average_attn_weights=draw(st.booleans()))
+    return E, H, L, S, N, layout, opts, call, (None if kpm is False else kpm), am, rng
+
+
+@with_fixtures
+@given(mha_case())
+def test_property_matches_reference_and_central_differences(device, case):
+    """Over random sizes and options: the output and the head-averaged weights equal the reference, and both
+    outputs' gradients in query, key, value and every parameter match central differences."""
+    E, H, L, S, N, layout, opts, call, kpm, am, rng = case
+    tg.manual_seed(int(rng.integers(2 ** 16)))
+    m = nn.MultiheadAttention(E, H, device=device, **opts).double()
+    q, k, v = (rng.normal(size=(n, N, e)) for n, e in ((L, E), (S, opts["kdim"] or E), (S, opts["vdim"] or E)))
+    ref_out, ref_w = ref_mha(m, q, k, v, kpm, am if am is None or am.ndim == 2 else am.reshape(N, H, L, S))
+    lay = {"seq": lambda a: a, "batch_first": lambda a: a.transpose(1, 0, 2), "unbatched": lambda a: a[:, 0]}[layout]
+    masks = dict(key_padding_mask=None if kpm is None or layout == "unbatched" else kpm, attn_mask=am)
+    if layout == "unbatched" and kpm is not None:
+        masks["key_padding_mask"] = kpm[0]
+    ts = [tg.tensor(lay(a), device=device, requires_grad=True) for a in (q, k, v)]
+    out, w = m(*ts, **masks, **call)
+    np.testing.assert_allclose(out.numpy(), lay(ref_out), rtol=1e-10, atol=1e-12)
+    if call["need_weights"] and call["average_attn_weights"]:
+        np.testing.assert_allclose(w.numpy(), ref_w if layout != "unbatched" else ref_w[0], rtol=1e-10, atol=1e-12)
+    assert (w is None) == (not call["need_weights"])
+    params = list(m.parameters())
+    assert tg.gradcheck(lambda *xs: [y for y in m(*xs[:3], **masks, **call) if y is not None], ts + params)
 
 def test_parameter_names_layouts_and_init():
     m = nn.MultiheadAttention(8, 2)

@@ -660,7 +660,8 @@ def test_clamp_scalar_bounds_at_ties(device):
         assert g.tolist() == want
 
 @with_fixtures
-@given(sh=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3), data=st.data())
+@given(sh=st.sampled_from([0, 1, 1, 1]).flatmap(lambda lo: hnp.mutually_broadcastable_shapes(
+    num_shapes=3, max_dims=3, min_side=lo, max_side=3)), data=st.data())
 def test_clamp_tensor_bounds(device, sh, data):
     sx, slo, shi = sh.input_shapes
     x = data.draw(hnp.arrays(np.float64, sx, elements=_grid(-3, 3, 0.125)), label="x")
@@ -674,7 +675,8 @@ def test_clamp_tensor_bounds(device, sh, data):
 
 
 @with_fixtures
-@given(sh=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=4, max_side=3), data=st.data())
+@given(sh=st.sampled_from([0, 1, 1, 1]).flatmap(lambda lo: hnp.mutually_broadcastable_shapes(
+    num_shapes=3, max_dims=4, min_side=lo, max_side=3)), data=st.data())
 def test_where(device, sh, data):
     sc, sa, sb = sh.input_shapes
     cond = data.draw(hnp.arrays(np.bool_, sc), label="cond")
@@ -684,6 +686,27 @@ def test_where(device, sh, data):
     check_op(lambda x, y: x.where(c, y), lambda x, y: np.where(cond, x, y), [a, b], device)
     if device == "cpu":  # a numpy condition
         check_op(lambda x, y: tg.where(cond, x, y), lambda x, y: np.where(cond, x, y), [a, b], device)
+
+
+@with_fixtures
+@given(pair=broadcast_pair(), value=floats(), as_tensor=st.booleans(), data=st.data())
+def test_masked_fill(device, pair, value, as_tensor, data):
+    """value where the mask is True, x elsewhere; the mask broadcasts with x (size-1, missing and empty dims).
+    x's gradient passes where it is kept; a 0-d tensor value gets the sum of the filled places' gradients. In
+    place (the mask broadcasting to x), the same values and gradients."""
+    sm, sx = pair
+    mask = data.draw(hnp.arrays(np.bool_, sm), label="mask")
+    x = data.draw(arrays(sx), label="x")
+    m = tg.tensor(mask, device=device)
+    ref = lambda a, v=value: np.where(mask, v, a)  # noqa: E731
+    if as_tensor:
+        check_op(lambda t, v: t.masked_fill(m, v), ref, [x, np.array(value)], device, gradgrad=True)
+    else:
+        check_op(lambda t: t.masked_fill(m, value), ref, [x], device, gradgrad=True)
+    if np.broadcast_shapes(sm, sx) == sx:
+        check_op(lambda t, v: t.clone().masked_fill_(m, v), ref, [x, np.array(value)], device)
+        if device == "cpu":  # a numpy mask
+            check_op(lambda t: t * 1.0 + t.masked_fill(mask, value), lambda a: a + ref(a), [x], device)
 
 
 WEIGHTS = st.one_of(floats(-1.5, 1.5), st.sampled_from([-0.5, 0.5, 0.0, 1.0]))  # (torch switches formula at 0.5)
@@ -1325,6 +1348,88 @@ def test_roll_is_a_copy_and_checks_its_arguments():
         x.roll(1, 2)
     with pytest.raises(TypeError, match="roll: each shift must be an int, got float"):
         x.roll(1.0)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_flip(device, shape, data):
+    """The order along each of dims reversed (ints, negative ones, none; a 0-d tensor takes dim 0 or -1, as
+    torch's): numpy's flip, a copy whose gradient is the upstream one flipped back. fliplr is flip(1), flipud
+    flip(0)."""
+    nd = len(shape)
+    if nd:
+        dims = data.draw(st.lists(st.integers(-nd, nd - 1), max_size=nd, unique_by=lambda d: d % nd), label="dims")
+    else:
+        dims = data.draw(st.sampled_from([[], [0], [-1]]), label="dims")
+    x = data.draw(arrays(shape), label="x")
+    ref = lambda a: np.flip(a, tuple(dims)) if a.ndim else a  # noqa: E731
+    check_op(lambda t: t.flip(tuple(dims)), ref, [x], device, gradgrad=True)
+    check_op(lambda t: tg.flip(t, dims), ref, [x], device)
+    if dims:
+        check_op(lambda t: t.flip(*dims), ref, [x], device)
+    if nd >= 1:
+        check_op(lambda t: t.flipud(), np.flipud, [x], device)
+    if nd >= 2:
+        check_op(lambda t: tg.fliplr(t), np.fliplr, [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, min_side=0), data=st.data())
+def test_unbind(device, shape, data):
+    """The slices along dim, each without it (negative dims too): one output per slice, none for an empty dim,
+    and each slice's gradient reaches its own elements only."""
+    nd = len(shape)
+    dim = data.draw(st.integers(-nd, nd - 1), label="dim")
+    x = data.draw(arrays(shape), label="x")
+    if not shape[dim]:  # (no output: nothing to differentiate)
+        assert tg.unbind(tensor(x, device), dim) == () and tensor(x, device).unbind(dim) == ()
+        return
+    ref = lambda a: tuple(np.take(a, i, axis=dim) for i in range(shape[dim]))  # noqa: E731
+    check_op(lambda t: t.unbind(dim), ref, [x], device, gradgrad=True)
+    check_op(lambda t: tg.unbind(t, dim), ref, [x], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), pair=broadcast_pair(), data=st.data())
+def test_other_names_are_their_ops(device, shape, pair, data):
+    """torch's other names and the *_as forms, each with its values and gradients: absolute (abs), fix (trunc, a
+    zero gradient off the integers), true_divide (div, broadcasting), swapdims (transpose), clone and contiguous
+    (copies), type_as, expand_as, view_as and reshape_as (another tensor's dtype or shape), concat (cat)."""
+    nd = len(shape)
+    x = data.draw(nonzero(shape), label="x")
+    check_op(tg.absolute, np.abs, [x], device)
+    off_integers = data.draw(hnp.arrays(np.float64, shape, elements=_grid(-2, 2, 0.125)), label="off integers")
+    check_op(lambda t: t.fix(), np.trunc, [off_integers], device)
+    a, b = data.draw(arrays(pair[0]), label="a"), data.draw(nonzero(pair[1]), label="b")
+    check_op(lambda u, v: u.true_divide(v), np.true_divide, [a, b], device)
+    if nd:
+        d0, d1 = (data.draw(st.integers(-nd, nd - 1), label="swapped dim") for _ in range(2))
+        check_op(lambda t: tg.swapdims(t, d0, d1), lambda u: np.swapaxes(u, d0, d1), [x], device)
+    check_op(lambda t: t.clone() * t, np.square, [x], device)
+    check_op(lambda t: t.T.contiguous(), lambda u: u.T, [x], device)
+    check_op(lambda t: t.type_as(tg.zeros(1, dtype=tg.float64, device=device)), lambda u: u, [x], device)
+    grown = tuple(data.draw(st.integers(1, 3)) if s == 1 else s for s in shape)
+    lead = tuple(data.draw(st.lists(st.integers(0, 2), max_size=2), label="lead"))
+    other = tg.zeros(*(lead + grown), device=device)
+    check_op(lambda t: t.expand_as(other), lambda u: np.broadcast_to(u, other.shape), [x], device)
+    target = tg.zeros(*reversed(shape), 1, device=device)
+    check_op(lambda t: t.view_as(target) + t.reshape_as(target), lambda u: 2 * u.reshape(target.shape), [x], device)
+    if nd:
+        dim = data.draw(st.integers(-nd, nd - 1), label="cat dim")
+        check_op(lambda u, v: tg.concat([u, v], dim), lambda u, v: np.concatenate([u, v], dim), [x, x * 2], device)
+
+
+@with_fixtures
+@given(bnkm=st.tuples(*[st.sampled_from([0, 1, 2, 3, 3]) for _ in range(4)]), data=st.data())
+def test_bmm_and_ger(device, bnkm, data):
+    """bmm: one matrix product per batch entry, (b, n, k) @ (b, k, m) (empty sizes too); ger: outer."""
+    bs, n, k, m = bnkm
+    a, b = data.draw(arrays((bs, n, k)), label="a"), data.draw(arrays((bs, k, m)), label="b")
+    check_op(lambda x, y: x.bmm(y), np.matmul, [a, b], device, gradgrad=True)
+    check_op(tg.bmm, np.matmul, [a, b], device)
+    u, v = data.draw(arrays((n,)), label="u"), data.draw(arrays((m,)), label="v")
+    check_op(lambda x, y: x.ger(y), np.outer, [u, v], device, gradgrad=True)
+    check_op(tg.ger, np.outer, [u, v], device)
 
 
 # ============================================================================ indexing
