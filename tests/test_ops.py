@@ -810,6 +810,25 @@ def test_sum_mean(device, op, keepdim, data):
     check_op(lambda t: getattr(t, op)(dim, keepdim=keepdim), ref, [x], device, gradgrad=True)
 
 
+
+def test_sum_and_mean_take_a_dtype(device):
+    """As torch's dtype=: the input cast to it first and the result in it (float32 summed in float64, float16
+    past 65504 in float32, ints averaged, an int32 sum int32), the gradient in the input's dtype."""
+    x = np.array([[1e8, 1.0, -1e8], [0.1, 0.2, 0.3]], np.float32)
+    t = tg.tensor(x, device=device, requires_grad=True)
+    s = t.sum(1, dtype=tg.float64)
+    assert s.dtype == np.float64 and s.tolist() == x.astype(np.float64).sum(1).tolist()  # (float32: [0, 0.6])
+    s.backward(tg.tensor([1.0, 2.0], dtype=tg.float64, device=device))
+    assert t.grad.dtype == np.float32 and t.grad.tolist() == [[1.0] * 3, [2.0] * 3]
+    m = tg.mean(t, (0, -1), keepdim=True, dtype=tg.float64)
+    assert m.dtype == np.float64 and m.shape == (1, 1) and m.item() == x.astype(np.float64).mean()
+    half = tg.tensor(np.full(3, 30000.0, np.float16), device=device).sum(dtype=tg.float32)
+    assert half.dtype == np.float32 and half.item() == 90000.0
+    ints = tg.tensor([[1, 2], [4, 4]], device=device)
+    assert ints.mean(dtype=tg.float64).item() == 2.75 and ints.mean(0, dtype="float32").tolist() == [2.5, 3.0]
+    assert ints.sum(dtype=tg.int32).dtype == np.int32 and tg.sum(ints, 1, dtype=tg.float64).tolist() == [3.0, 8.0]
+    assert tg.tensor([True, True, False], device=device).sum(dtype=tg.float16).dtype == np.float16
+
 @with_fixtures
 @given(shape=shapes(min_side=0), keepdim=st.booleans(), data=st.data())
 def test_prod(device, shape, keepdim, data):

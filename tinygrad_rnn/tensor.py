@@ -1442,11 +1442,18 @@ class Tensor:
         return _ops.nan_to_num(self, nan, posinf, neginf)
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return _ops.Sum(dim, keepdim)(self)
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+        """The sum over dim (every dim by default); with dtype, of the input cast to it first, and in it, as
+        torch's (ints and bools otherwise sum to int64)."""
+        if dtype is None:
+            return _ops.Sum(dim, keepdim)(self)
+        x = self.astype(dtype)
+        out = _ops.Sum(dim, keepdim)(x)
+        return out if out.dtype == x.dtype else out.astype(x.dtype)
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return _ops.mean(self, dim, keepdim)
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+        """The mean over dim (every dim by default), of a floating-point input, or of any cast to dtype first."""
+        return _ops.mean(self if dtype is None else self.astype(dtype), dim, keepdim)
 
     def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
         return _ops.prod(self, dim, keepdim, dtype)
