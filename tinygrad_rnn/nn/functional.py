@@ -18,6 +18,7 @@ import numpy as np
 from .. import backend, ops
 from ..autograd import no_grad
 from ..backend import xp_of
+from ..creation import _number
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -403,6 +404,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if not ok:
         raise ValueError(f"{op}: query {query.shape}, key {key.shape} and value {value.shape} must be (..., L, E), "
                          "(..., S, E) and (..., S, Ev) with broadcasting leading dims")
+    dropout_p = float(_number(dropout_p, op, "dropout_p"))  # (torch's float arguments: a number or 0-d tensor)
+    if scale is not None:
+        scale = float(_number(scale, op, "scale"))
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
     if is_causal and attn_mask is not None:
@@ -410,7 +414,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     # (float16: in float32, rounded once, as torch's CPU kernel; in float16 q k^T overflowed at |q|, |k| ~ 100 and
     # the softmax of inf - inf gave nan)
     return ops.half_in_float32(query, _attention, key, value, attn_mask, dropout_p, is_causal,
-                               1.0 / math.sqrt(E) if scale is None else float(scale))
+                               1.0 / math.sqrt(E) if scale is None else scale)
 
 
 def _attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any, dropout_p: float, is_causal: bool,
