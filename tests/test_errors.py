@@ -361,3 +361,34 @@ def test_assigned_grad_must_match_the_tensor():
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0, 3.0])
     x.grad = None
     assert x.grad is None
+
+
+@pytest.mark.parametrize("op, call", [
+    ("cat", lambda x, d: tg.cat([x, x], d)), ("stack", lambda x, d: tg.stack([x, x], d)),
+    ("split", lambda x, d: x.split(1, d)), ("chunk", lambda x, d: x.chunk(2, d)),
+    ("gather", lambda x, d: x.gather(d, tg.zeros(2, 3, dtype=tg.int64))),
+    ("index_select", lambda x, d: x.index_select(d, tg.tensor([0]))), ("unbind", lambda x, d: x.unbind(d)),
+    ("transpose", lambda x, d: x.transpose(0, d)), ("transpose", lambda x, d: x.transpose(d, 1)),
+    ("flatten", lambda x, d: x.flatten(d)),
+])
+def test_single_dim_ops_refuse_none_and_lists(op, call):
+    """As torch: these take one int dim. None and lists went through the reductions' dim parser, which reads None as
+    every dim and [1] as dim 1, and the first was taken: x.transpose(0, None) was x, x.flatten([1]) flattened from 1
+    and tg.cat([v, v], None) joined 1-d tensors along dim 0; other cases gave 'too many values to unpack'."""
+    x = tg.ones(2, 3)
+    for bad in (None, [1], [0, 1], (1,)):
+        with raises(TypeError, op, "dim must be an int", type(bad).__name__):
+            call(x, bad)
+    v = tg.ones(3)
+    with raises(TypeError, "cat", "dim must be an int", "NoneType"):
+        tg.cat([v, v], None)
+    with raises(TypeError, "index_select", "dim must be an int", "NoneType"):
+        v.index_select(None, tg.tensor([0]))
+
+
+def test_flatten_of_a_0d_tensor_checks_its_dims():
+    """torch: a 0-d tensor's dims are -1 and 0; others were ignored and the result was (1,)."""
+    for bad in (1, -2, 5):
+        with raises(IndexError, "flatten", f"dim {bad}", "out of range"):
+            tg.tensor(2.0).flatten(bad)
+    assert tg.tensor(2.0).flatten(0, -1).shape == (1,)

@@ -1493,7 +1493,7 @@ class Cat(Function):
         ref, ndim = xs[k], xs[k].ndim
         if ndim == 0:
             raise ValueError(f"cat: 0-d tensors cannot be concatenated (tensor {k}); use stack")
-        (d,) = norm_dims(self.dim, ndim, "cat")
+        d = _one_dim(self.dim, ndim, "cat")
         for i, x in enumerate(xs):
             if self.kept[i] and (x.ndim != ndim or x.shape[:d] + x.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]):
                 raise ValueError(f"cat: tensor {i} has shape {x.shape}, tensor {k} has {ref.shape}; "
@@ -2389,11 +2389,9 @@ def permute(x: Tensor, dims: Tuple[int, ...]) -> Tensor:
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Dims start_dim..end_dim as one; a 0-d tensor becomes shape (1,), its dims being 0 or -1 (as torch's)."""
+    s, e = _one_dim(start_dim, x.ndim, "flatten"), _one_dim(end_dim, x.ndim, "flatten")
     if x.ndim == 0:
-        for d in (start_dim, end_dim):
-            _one_dim(d, 0, "flatten")
         return x.reshape(1)
-    s, e = norm_dims(start_dim, x.ndim, "flatten")[0], norm_dims(end_dim, x.ndim, "flatten")[0]
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (tensor shape {x.shape})")
     if s == e:  # (nothing to flatten: x itself, as torch's flatten returns its input)
@@ -2405,10 +2403,9 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     if x.ndim == 0:  # (dims -1 and 0 name a 0-d tensor's place, as in torch)
         for d in (dim0, dim1):
-            if int_value(d) not in (-1, 0):
-                raise IndexError(f"transpose: dim {d} is out of range for a 0-d tensor (expected -1 or 0)")
+            _one_dim(d, 0, "transpose")
         return reshape(x, ())
-    d0, d1 = (norm_dims(d, x.ndim, "transpose")[0] for d in (dim0, dim1))
+    d0, d1 = (_one_dim(d, x.ndim, "transpose") for d in (dim0, dim1))
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = d1, d0
     return permute(x, tuple(dims))
@@ -2576,6 +2573,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
+    int_arg(dim, "cat", "dim")
     return Cat(dim)(*_common(tensors, "cat"))
 
 
@@ -2587,7 +2585,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
-    nd = tensors[0].ndim + 1
+    nd, dim = tensors[0].ndim + 1, int_arg(dim, "stack", "dim")
     if not -nd <= dim < nd:
         raise IndexError(f"stack: dim {dim} is out of range for stacking tensors of shape {tensors[0].shape} "
                          f"(valid: -{nd}..{nd - 1})")
@@ -2608,7 +2606,7 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor,
     """Pieces of ``split_size`` along dim (the last may be smaller), or of the listed sizes."""
     if x.ndim == 0:
         raise ValueError("split: a 0-d tensor cannot be split")
-    (d,) = norm_dims(dim, x.ndim, "split")
+    d = _one_dim(dim, x.ndim, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, (tuple, list)):
         sizes = [int_arg(s, "split", "each section size") for s in split_size_or_sections]
@@ -2634,7 +2632,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     if x.ndim == 0:
         raise ValueError("chunk: a 0-d tensor cannot be chunked")
-    (d,) = norm_dims(dim, x.ndim, "chunk")
+    d = _one_dim(dim, x.ndim, "chunk")
     if x.shape[d] == 0:  # chunks empty pieces, as torch
         return tuple(getitem(x, _along(d, slice(0, 0))) for _ in range(chunks))
     return split(x, max(1, -(-x.shape[d] // chunks)), d)
@@ -2644,9 +2642,9 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1 (torch.gather); index has x's rank."""
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
     if x.ndim == 0 and idx.ndim == 0:  # (torch takes a 0-d x as one element)
-        norm_dims(dim, 0, "gather")
+        _one_dim(dim, 0, "gather")
         return gather(x.reshape(1), 0, idx.reshape(1)).reshape(())
-    (d,) = norm_dims(dim, x.ndim, "gather")
+    d = _one_dim(dim, x.ndim, "gather")
     if idx.ndim != x.ndim or idx.dtype.kind not in "iu":
         raise ValueError(f"gather: index must be an integer tensor with x's {x.ndim} dims, "
                          f"got shape {idx.shape} dtype {idx.dtype}")
@@ -2671,11 +2669,11 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
                          f"{idx.dtype}")
     idx = idx.reshape(1) if idx.ndim == 0 else idx
     if x.ndim == 0:  # (torch takes a 0-d x as one element)
-        norm_dims(dim, 0, "index_select")
+        _one_dim(dim, 0, "index_select")
         if idx.shape != (1,):
             raise IndexError(f"index_select: a 0-d tensor takes an index of one value, got shape {idx.shape}")
         return index_select(x.reshape(1), 0, idx).reshape(())
-    (d,) = norm_dims(dim, x.ndim, "index_select")
+    d = _one_dim(dim, x.ndim, "index_select")
     if idx.size and bool(idx.min() < 0):  # (torch refuses negative indices here, as gather does)
         raise IndexError(f"index_select: index values must lie in 0..{x.shape[d] - 1} (dim {d} of shape "
                          f"{x.shape}), got {int(idx.min())}")

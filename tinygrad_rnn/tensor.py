@@ -1699,7 +1699,7 @@ class Tensor:
         """The slices along dim, each without that dim: a sequence (T, B, I) -> T tensors (B, I)."""
         if self.ndim == 0:
             raise IndexError("unbind: a 0-d tensor has no dim to unbind")
-        (d,) = _ops.norm_dims(dim, self.ndim, "unbind")
+        d = _ops._one_dim(dim, self.ndim, "unbind")
         return tuple(self[_ops._along(d, i)] for i in range(self.shape[d]))
 
     def flip(self, *dims: Any) -> "Tensor":
