@@ -392,3 +392,24 @@ def test_flatten_of_a_0d_tensor_checks_its_dims():
         with raises(IndexError, "flatten", f"dim {bad}", "out of range"):
             tg.tensor(2.0).flatten(bad)
     assert tg.tensor(2.0).flatten(0, -1).shape == (1,)
+
+
+def test_only_bool_integer_and_float_dtypes():
+    """torch has no string, bytes or object dtype: numpy's np.dtype read x.to('a') as bytes ('|S32' of '1.0'),
+    zeros(dtype=str) made a string tensor and astype(None) float64, silently."""
+    x = tg.ones(2)
+    with raises(ValueError, "device must be 'cpu' or 'cuda'", "'a'"):
+        x.to("a")  # (a string that is not a supported dtype is a device, as torch reads it)
+    for make, op in [(lambda d: x.to(d), "to"), (lambda d: x.astype(d), "astype"),
+                     (lambda d: tg.zeros(2, dtype=d), "zeros"),
+                     (lambda d: tg.ones(2, dtype=d), "ones"), (lambda d: tg.full((2,), 1.0, dtype=d), "full"),
+                     (lambda d: tg.tensor([1.0], dtype=d), "tensor"),
+                     (lambda d: tg.as_tensor([1.0], dtype=d), "as_tensor"),
+                     (lambda d: tg.Tensor([1.0], dtype=d), "tensor")]:
+        for bad, shown in [(str, "<U"), (object, "object"), (np.complex64, "complex64"), (np.bytes_, "|S")]:
+            with raises(TypeError, op, f"dtype {shown}", "not supported", "bool, an integer or a floating point"):
+                make(bad)
+    with raises(TypeError, "astype", "None"):
+        x.astype(None)
+    assert x.to("float64").dtype == tg.float64 and x.to("cpu", tg.int32).dtype == tg.int32
+    assert tg.zeros(2, dtype=np.uint8).dtype == np.uint8 and tg.full((1,), True).dtype == tg.bool_

@@ -44,7 +44,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Optional[str] = None) -> Ten
     if isinstance(data, Tensor):
         out = data if dtype is None else data.astype(dtype)
         return out if device is None else out.to(device)
-    return Tensor._make(_to_array(data, _dt(dtype), device, infer=True))
+    return Tensor._make(_to_array(data, _dt(dtype, "as_tensor"), device, infer=True))
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
@@ -58,6 +58,7 @@ def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
     if dtype is None:
         dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else \
             np.int64 if isinstance(fill_value, (int, np.integer)) else np.float32
+    dtype = _dt(dtype, "full")
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "full")
     if np.dtype(dtype).kind in "iuf" and isinstance(fill_value, numbers.Real):
         _fits(fill_value, np.dtype(dtype), "full", "fill_value")
@@ -65,11 +66,11 @@ def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
 
 
 def zeros(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    return full(_shape(size, "zeros"), 0.0, dtype, device, requires_grad)
+    return full(_shape(size, "zeros"), 0.0, _dt(dtype, "zeros"), device, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    return full(_shape(size, "ones"), 1.0, dtype, device, requires_grad)
+    return full(_shape(size, "ones"), 1.0, _dt(dtype, "ones"), device, requires_grad)
 
 
 def eye(n: int, m: Optional[int] = None, dtype: Any = None, device: str = "cpu",

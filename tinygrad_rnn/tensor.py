@@ -37,8 +37,19 @@ _mode = _Mode()
 _serials = itertools.count().__next__  # the order in which recorded Functions were made
 
 
-def _dt(dtype: Any) -> Optional[np.dtype]:
-    return None if dtype is None else np.dtype(dtype)
+def _dt(dtype: Any, op: str = "tensor") -> Optional[np.dtype]:
+    """dtype as a numpy dtype (None stays None), or a TypeError naming op: a tensor holds bools, integers or floats,
+    as torch's real dtypes (numpy would also make strings, bytes, objects or complex numbers, which no op here
+    handles: x.to('a') made a bytes tensor)."""
+    if dtype is None:
+        return None
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: {dtype!r} is not a dtype") from None
+    if dt.kind not in "biuf":
+        raise TypeError(f"{op}: dtype {dt} is not supported; expected bool, an integer or a floating point dtype")
+    return dt
 
 
 def describe(tensors: Sequence["Tensor"]) -> str:
@@ -87,10 +98,16 @@ def to_args(op: str, args: Sequence[Any], device: Any, dtype: Any) -> Tuple[Any,
             device, dtype = a.device, a.dtype
             continue
         try:
-            dtype = np.dtype(a)
+            with warnings.catch_warnings():  # (numpy 2 deprecates some one-letter codes, 'a' among them)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                kind = np.dtype(a).kind
         except TypeError:
+            kind = None
+        if kind is None or (isinstance(a, str) and kind not in "biuf"):  # ('a' is numpy's bytes dtype: a device here)
             device = a
-    return device, _dt(dtype)
+        else:
+            dtype = a
+    return device, _dt(dtype, op)
 
 
 class Function:
@@ -889,7 +906,9 @@ class Tensor:
         return self.to("cpu")
 
     def astype(self, dtype: Any) -> "Tensor":
-        dtype = np.dtype(dtype)
+        if dtype is None:  # (numpy reads None as float64)
+            raise TypeError("astype: dtype must be given, got None")
+        dtype = _dt(dtype, "astype")
         if dtype == self.dtype:
             return self
         return _ops.Cast(dtype)(self) if dtype.kind == "f" else Tensor._make(self.data.astype(dtype))
