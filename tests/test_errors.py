@@ -413,3 +413,20 @@ def test_only_bool_integer_and_float_dtypes():
         x.astype(None)
     assert x.to("float64").dtype == tg.float64 and x.to("cpu", tg.int32).dtype == tg.int32
     assert tg.zeros(2, dtype=np.uint8).dtype == np.uint8 and tg.full((1,), True).dtype == tg.bool_
+
+
+def test_fill_values_are_numbers():
+    """As torch (fill_value must be a Number): numpy's full broadcast a list over the rows, full((2, 3), [1, 2, 3]),
+    made nan of None and 3.0 of '3'; fill_ and index_fill_ wrote a list's values, as copy_ would."""
+    for make, op in [(lambda v: tg.full((2, 3), v), "full"), (lambda v: tg.full_like(tg.ones(2, 3), v), "full"),
+                     (lambda v: tg.ones(2).new_full((2, 3), v), "full")]:
+        for bad, kind in [([1.0, 2.0, 3.0], "list"), (None, "NoneType"), ("3", "str"), (np.ones(3), "ndarray")]:
+            with raises(TypeError, op, "fill_value must be a number", kind):
+                make(bad)
+    for make, op in [(lambda v: tg.ones(2).fill_(v), "fill_"),
+                     (lambda v: tg.ones(2).index_fill_(0, tg.tensor([0, 1]), v), "index_fill_")]:
+        for bad, kind in [([4.0, 5.0], "list of shape (2,)"), (np.ones(2), "ndarray of shape (2,)")]:
+            with raises(TypeError, op, "must be a number or a 0-d tensor", kind):
+                make(bad)
+    assert tg.full((2,), np.True_).dtype == tg.bool_ and tg.full((2,), tg.tensor(3)).tolist() == [3, 3]
+    assert tg.ones(2).fill_(np.float64(3)).tolist() == [3.0, 3.0]

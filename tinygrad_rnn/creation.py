@@ -53,8 +53,7 @@ def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
     float32). A value the dtype cannot hold is an error, as torch's: nan, inf or a finite value out of range for an
     integer dtype (numpy's cast made the least integer), a finite value beyond a float dtype's range (numpy made
     inf)."""
-    if isinstance(fill_value, Tensor):
-        fill_value = _number(fill_value, "full", "fill_value")
+    fill_value = _number(fill_value, "full", "fill_value")  # (numpy would broadcast a list, make nan of None)
     if dtype is None:
         dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else \
             np.int64 if isinstance(fill_value, (int, np.integer)) else np.float32
@@ -188,7 +187,8 @@ def _number(v: Any, op: str, what: str, bools: bool = True) -> Any:
         if v.ndim:
             raise ValueError(f"{op}: {what} must be a number or a 0-d tensor, got shape {v.shape}")
         return v.item()
-    if (isinstance(v, bool) and not bools) or not isinstance(v, (int, float, np.integer, np.floating)):
+    if (isinstance(v, (bool, np.bool_)) and not bools) or \
+            not isinstance(v, (int, float, np.integer, np.floating, np.bool_)):
         raise TypeError(f"{op}: {what} must be a number, got {type(v).__name__}")
     return v
 

@@ -1808,6 +1808,9 @@ def _fill_value(op: str, value: Any) -> Any:
     if isinstance(value, Tensor) and value.ndim:
         raise ValueError(f"{op}: the value must be a number or a 0-d tensor, got a tensor of shape {value.shape} "
                          "(copy_ writes a tensor's values)")
+    if isinstance(value, (list, tuple)) or (not isinstance(value, Tensor) and getattr(value, "ndim", 0)):
+        raise TypeError(f"{op}: the value must be a number or a 0-d tensor, got a {type(value).__name__} "
+                        f"of shape {np.shape(value)} (copy_ writes a tensor's values)")
     return value
 
 
