@@ -430,3 +430,15 @@ def test_fill_values_are_numbers():
                 make(bad)
     assert tg.full((2,), np.True_).dtype == tg.bool_ and tg.full((2,), tg.tensor(3)).tolist() == [3, 3]
     assert tg.ones(2).fill_(np.float64(3)).tolist() == [3.0, 3.0]
+
+
+def test_allclose_names_shapes_that_do_not_broadcast():
+    """numpy's isclose raised its own 'operands could not be broadcast together', and a str rtol a ufunc TypeError."""
+    with raises(ValueError, "allclose", "input (3,)", "other (4,)", "do not broadcast"):
+        tg.allclose(tg.ones(3), tg.ones(4))
+    with raises(ValueError, "allclose", "input (2, 3)", "other (3, 1)"):
+        tg.ones(2, 3).allclose(tg.ones(3, 1))
+    for name, kw in [("rtol", dict(rtol="a")), ("atol", dict(atol=-1.0)), ("rtol", dict(rtol=None))]:
+        with raises(ValueError, "allclose", f"{name} must be a number >= 0"):
+            tg.allclose(tg.ones(3), tg.ones(3), **kw)
+    assert tg.allclose(tg.ones(2, 3), tg.ones(3)) and not tg.allclose(tg.ones(3), tg.zeros(1))

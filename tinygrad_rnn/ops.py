@@ -2263,6 +2263,10 @@ def equal(input: Tensor, other: Tensor) -> bool:
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
     """True if |input - other| <= atol + rtol |other| everywhere (the two broadcast), as torch.allclose."""
     _two_tensors("allclose", input, other)
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 0:
+            raise ValueError(f"allclose: {name} must be a number >= 0, got {v!r}")
+    broadcast_shapes("allclose", ("input", input.shape), ("other", other.shape))
     return bool(xp_of(input.data).allclose(input.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
