@@ -442,3 +442,32 @@ def test_allclose_names_shapes_that_do_not_broadcast():
         with raises(ValueError, "allclose", f"{name} must be a number >= 0"):
             tg.allclose(tg.ones(3), tg.ones(3), **kw)
     assert tg.allclose(tg.ones(2, 3), tg.ones(3)) and not tg.allclose(tg.ones(3), tg.zeros(1))
+
+
+@pytest.mark.parametrize("op, call", [
+    ("cumsum", lambda v: tg.cumsum(v, 0)), ("cumprod", lambda v: tg.cumprod(v, 0)), ("sort", lambda v: tg.sort(v)),
+    ("argsort", lambda v: tg.argsort(v)), ("topk", lambda v: tg.topk(v, 1)),
+    ("logsumexp", lambda v: tg.logsumexp(v, 0)),
+    ("narrow", lambda v: tg.narrow(v, 0, 0, 1)), ("select", lambda v: tg.select(v, 0, 0)),
+    ("movedim", lambda v: tg.movedim(v, 0, 0)), ("unflatten", lambda v: tg.unflatten(v, 0, (1, 2))),
+    ("roll", lambda v: tg.roll(v, 1)), ("split", lambda v: tg.split(v, 1)), ("chunk", lambda v: tg.chunk(v, 2)),
+    ("gather", lambda v: tg.gather(v, 0, tg.tensor([0]))), ("index_select", lambda v: tg.index_select(v, 0, [0])),
+    ("nan_to_num", lambda v: tg.nan_to_num(v)), ("unique", lambda v: tg.unique(v)),
+    ("clamp", lambda v: tg.clamp(v, 0, 1)), ("zeros_like", lambda v: tg.zeros_like(v)),
+    ("ones_like", lambda v: tg.ones_like(v)), ("randn_like", lambda v: tg.randn_like(v)),
+    ("full_like", lambda v: tg.full_like(v, 2.0)),
+])
+def test_function_forms_name_a_non_tensor_input(op, call):
+    """As torch's TypeError: these read x.ndim, x.data or x.shape first, and a list, array or None gave an
+    AttributeError ('list' object has no attribute 'ndim') from inside the op."""
+    for bad, kind in [([1.0, 2.0], "list"), (np.ones(2), "ndarray"), (None, "NoneType"), (2, "int")]:
+        with raises(TypeError, op, "input must be a Tensor", kind):
+            call(bad)
+
+
+def test_binary_ops_need_a_tensor_operand():
+    """tg.maximum(2, 2) raised AttributeError: 'int' object has no attribute 'dtype'."""
+    for op, f in [("maximum", tg.maximum), ("minimum", tg.minimum), ("floor_divide", tg.floor_divide)]:
+        with raises(TypeError, op, "expected a Tensor operand", "int and NoneType"):
+            f(2, None)
+    assert tg.maximum(tg.tensor([1, 5]), 3).tolist() == [3, 5]

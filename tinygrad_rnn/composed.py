@@ -19,16 +19,11 @@ import numpy as np
 
 from . import backend
 from .backend import xp_of
-from .ops import (Chosen, DiagonalEmbed, Fmod, XLogY, _const, _one_dim, _scale_factor, _scaled_sum, _two_tensors,
-                  broadcast_shapes, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32, int_arg,
-                  matmul, meshgrid, narrow, operands, outer, reduce_dims, result_dtype, return_types, stack, where)
+from .ops import (Chosen, DiagonalEmbed, Fmod, XLogY, _const, _input, _one_dim, _scale_factor, _scaled_sum,
+                  _two_tensors, broadcast_shapes, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32,
+                  int_arg, matmul, meshgrid, narrow, operands, outer, reduce_dims, result_dtype, return_types, stack,
+                  where)
 from .tensor import Tensor
-
-
-def _input(op: str, input: Any, name: str = "input") -> Tensor:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(input).__name__}")
-    return input
 
 
 def _floating_input(op: str, input: Any) -> Tensor:

@@ -12,7 +12,7 @@ import inspect
 import numbers
 from typing import Any, Callable, Optional, Sequence, Tuple
 
-from .composed import _input
+from .ops import _input
 from .tensor import Tensor
 
 # (this module binds sum, max, min, any, all, abs, round and pow to torch's functions: no builtin of those names

@@ -52,6 +52,8 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
     times a float64 scalar tensor stays float32, int32 plus tensor(1) stays int32.
     """
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        if not (isinstance(a, Tensor) or isinstance(b, Tensor)):
+            raise TypeError(f"{op}: expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
         like = a if isinstance(a, Tensor) else b
         a, b = _as_tensor(op, a, like), _as_tensor(op, b, like)
     if a.data.dtype != b.data.dtype:
@@ -1149,7 +1151,7 @@ def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
 def _running(fn: Any, x: Tensor, dim: int, dtype: Any, op: str) -> Tensor:
     """cumsum/cumprod: x (cast to dtype, which the result keeps, as torch) run along one dim."""
-    d = _one_dim(dim, x.ndim, op)
+    d = _one_dim(dim, _input(op, x).ndim, op)
     if dtype is not None:
         x = x.astype(dtype)
     out = fn(0)(x.reshape(1)).reshape(()) if x.ndim == 0 else fn(d)(x)
@@ -1335,7 +1337,8 @@ return_types = {op: namedtuple(op, ("values", "indices"))  # (torch's)
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     """Indices (int64) that sort x along dim, always stable (so ``stable`` changes nothing): equal values keep
     their order, descending too. NaN sorts as the largest value, as in torch."""
-    return _const(_sort_indices(x.data, _one_dim(dim, x.ndim, "argsort"), descending))
+    d = _one_dim(dim, _input("argsort", x).ndim, "argsort")
+    return _const(_sort_indices(x.data, d, descending))
 
 
 def _sort_indices(a: Any, d: int, descending: bool) -> Any:
@@ -1354,7 +1357,7 @@ def _sort_indices(a: Any, d: int, descending: bool) -> Any:
 def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
     """torch.sort: the named tuple (values, indices), always stable. values = x.gather(dim, indices), so each
     value's gradient goes back to the element it came from."""
-    d = _one_dim(dim, x.ndim, "sort")
+    d = _one_dim(dim, _input("sort", x).ndim, "sort")
     idx = _const(_sort_indices(x.data, d, descending))
     return return_types["sort"](x.clone() if x.ndim == 0 else gather(x, d, idx), idx)
 
@@ -1362,7 +1365,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = F
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """torch.topk: the k largest (or smallest) values along dim and their indices, largest first; equal
     values in their order in x. (sorted=False gives them sorted too, which torch allows.)"""
-    d = _one_dim(dim, x.ndim, "topk")
+    d = _one_dim(dim, _input("topk", x).ndim, "topk")
     n = x.shape[d] if x.ndim else 1
     k = int_arg(k, "topk", "k")
     if not 0 <= k <= n:
@@ -2170,6 +2173,7 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """x limited to [min, max] (numbers or tensors broadcasting to x; one may be None), as torch.clamp."""
+    _input("clamp", x)
     if min is None and max is None:  # (torch refuses it rather than return x)
         raise ValueError("clamp: at least one of min and max must be given (not None), as in torch")
     if isinstance(min, Tensor) or isinstance(max, Tensor):  # x keeps the gradient at ties with a bound (torch)
@@ -2233,6 +2237,7 @@ def nan_to_num(x: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float] = 
     """torch.nan_to_num: nan, inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (None: 0, and the
     dtype's largest and least finite values; beyond the dtype's range, inf); the gradient passes where x is
     finite, 0 elsewhere, as torch's. Integer and bool tensors come back as they are (a copy)."""
+    _input("nan_to_num", x)
     for name, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
         if v is not None and not isinstance(v, numbers.Real):
             raise TypeError(f"nan_to_num: {name} must be a number or None, got {type(v).__name__}")
@@ -2242,6 +2247,13 @@ def nan_to_num(x: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float] = 
     with np.errstate(over="ignore"):  # (a replacement past the dtype's range becomes inf, as in torch)
         filled = xp.nan_to_num(x.data, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
     return where(xp.isfinite(x.data), x, _const(filled))
+
+
+def _input(op: str, input: Any, name: str = "input") -> Tensor:
+    """input itself, or a TypeError naming op and what it got (not an AttributeError from inside the op)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(input).__name__}")
+    return input
 
 
 def _two_tensors(op: str, a: Any, b: Any, names: Tuple[str, str] = ("input", "other")) -> None:
@@ -2357,7 +2369,7 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) 
 
 def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over dim, shifted by the (constant) max so it never overflows."""
-    axes = reduce_dims(dim, x.ndim, "logsumexp")
+    axes = reduce_dims(dim, _input("logsumexp", x).ndim, "logsumexp")
     x = x._floating()  # (an integer x - max would wrap around)
     xp = xp_of(x.data)
     m = x.data.max(axis=axes, keepdims=True) if x.numel() else xp.zeros(_kept_shape(x.shape, axes), x.dtype)
@@ -2481,7 +2493,7 @@ def _along(d: int, index: Any) -> tuple:
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     """torch.narrow: the ``length`` elements from ``start`` along dim (a negative start counts from the end), as a
     slice: a view, sharing x's memory and version counter, and the gradient passes to those elements."""
-    if x.ndim == 0:
+    if _input("narrow", x).ndim == 0:
         raise ValueError("narrow: a 0-d tensor has no dim to narrow")
     d = _one_dim(dim, x.ndim, "narrow")
     start, length, n = int_arg(start, "narrow", "start"), int_arg(length, "narrow", "length"), x.shape[d]
@@ -2499,7 +2511,7 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 def select(x: Tensor, dim: int, index: int) -> Tensor:
     """torch.select: the slice at ``index`` along dim, without that dim (x[:, i] for dim 1); a view."""
-    if x.ndim == 0:
+    if _input("select", x).ndim == 0:
         raise IndexError("select: a 0-d tensor has no dim to select from")
     d = _one_dim(dim, x.ndim, "select")
     index = int_arg(index, "select", "index")
@@ -2511,6 +2523,7 @@ def select(x: Tensor, dim: int, index: int) -> Tensor:
 def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     """torch.movedim: the dims ``source`` (an int, or a tuple or list) moved to the places ``destination`` (the
     same form and length), the other dims keeping their order; a permute, so a view."""
+    _input("movedim", x)
     if isinstance(source, (tuple, list)) != isinstance(destination, (tuple, list)):
         raise TypeError(f"movedim: source and destination must both be ints or both sequences of ints, got "
                         f"{source!r} and {destination!r}")
@@ -2530,6 +2543,7 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
 def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """torch.unflatten: dim split into dims of ``sizes`` (a tuple or list; one of them may be -1, inferred from
     the others); a reshape, so a view where reshape gives one."""
+    _input("unflatten", x)
     if not isinstance(sizes, (tuple, list)):
         raise TypeError(f"unflatten: sizes must be a tuple or list of ints, got {type(sizes).__name__}")
     sizes = [int_arg(s, "unflatten", "each size") for s in sizes]
@@ -2553,6 +2567,7 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """torch.roll: the elements moved ``shifts`` places along ``dims`` (ints, or tuples of one length), those
     pushed off the end coming back at the start; with dims None, x is rolled as if flattened. A copy (two
     slices joined by cat per dim), so the gradient rolls back."""
+    _input("roll", x)
     shifts = [int_arg(s, "roll", "each shift") for s in (shifts if isinstance(shifts, (tuple, list)) else (shifts,))]
     if dims is None:
         if len(shifts) != 1:
@@ -2608,7 +2623,7 @@ def _common(tensors: Sequence[Any], op: str) -> list:
 
 def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:
     """Pieces of ``split_size`` along dim (the last may be smaller), or of the listed sizes."""
-    if x.ndim == 0:
+    if _input("split", x).ndim == 0:
         raise ValueError("split: a 0-d tensor cannot be split")
     d = _one_dim(dim, x.ndim, "split")
     n = x.shape[d]
@@ -2631,6 +2646,7 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor,
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
+    _input("chunk", x)
     chunks = int_arg(chunks, "chunk", "chunks")
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
@@ -2644,6 +2660,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1 (torch.gather); index has x's rank."""
+    _input("gather", x)
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
     if x.ndim == 0 and idx.ndim == 0:  # (torch takes a 0-d x as one element)
         _one_dim(dim, 0, "gather")
@@ -2667,6 +2684,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     """Rows (or slices along dim) picked by a 1-D integer index: an embedding lookup for dim=0. A 0-d index is
     one of one entry (the dim kept, of size 1), as torch's."""
+    _input("index_select", x)
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
         raise ValueError(f"index_select: index must be a 0-d or 1-D integer tensor, got shape {idx.shape} dtype "
@@ -2931,8 +2949,7 @@ def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """torch.count_nonzero: how many elements are not 0 (nan counts) over dim (an int, a tuple, or None or ()
     for all), int64; a count, without a gradient."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"count_nonzero: input must be a Tensor, got {type(input).__name__}")
+    _input("count_nonzero", input)
     axes = reduce_dims(dim, input.ndim, "count_nonzero")
     return _const((input.data != 0).sum(axis=axes).astype(np.int64))
 
@@ -2951,6 +2968,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     """torch.unique: the distinct values, sorted (also with sorted=False), or with dim the distinct slices along
     dim; with return_inverse each element's (slice's) position among them, with input's shape (dim's length), and
     with return_counts how often each occurs, both int64. Each nan is distinct, as in torch. No gradient."""
+    _input("unique", input)
     if not isinstance(input, Tensor):
         raise TypeError(f"unique: input must be a Tensor, got {type(input).__name__}")
     a = backend.to_device(input.data, "cpu")
