@@ -8,6 +8,7 @@ import pytest
 import tinygrad_rnn as tg
 from strategies import tensor
 from tinygrad_rnn.data import batchify
+from tinygrad_rnn.nn import functional as F
 
 
 def raises(exc, *parts):
@@ -471,3 +472,31 @@ def test_binary_ops_need_a_tensor_operand():
         with raises(TypeError, op, "expected a Tensor operand", "int and NoneType"):
             f(2, None)
     assert tg.maximum(tg.tensor([1, 5]), 3).tolist() == [3, 5]
+
+
+@pytest.mark.parametrize("call, exc, parts", [
+    (lambda x: F.tanh([0.5]), TypeError, ("tanh", "input must be a Tensor", "list")),
+    (lambda x: F.sigmoid(None), TypeError, ("sigmoid", "input must be a Tensor", "NoneType")),
+    (lambda x: F.softmax(np.ones(3), 0), TypeError, ("softmax", "input must be a Tensor", "ndarray")),
+    (lambda x: F.log_softmax(2.0, 0), TypeError, ("log_softmax", "input must be a Tensor", "float")),
+    (lambda x: F.linear(x, 2), TypeError, ("linear", "weight must be a Tensor", "int")),
+    (lambda x: F.linear(x, tg.ones(2, 3), [1.0, 2.0]), TypeError, ("linear", "bias must be a Tensor", "list")),
+    (lambda x: F.embedding(tg.tensor([0]), None), TypeError, ("embedding", "weight must be a Tensor", "NoneType")),
+    (lambda x: F.batch_norm(x, 0.0, 1.0), TypeError, ("batch_norm", "running_mean must be a Tensor", "float")),
+    (lambda x: F.layer_norm(x, None), TypeError, ("layer_norm", "normalized_shape", "int or a tuple of ints", "None")),
+    (lambda x: F.rms_norm(x, True), TypeError, ("rms_norm", "normalized_shape", "True")),
+    (lambda x: F.layer_norm(x, (3.0,)), TypeError, ("layer_norm", "each size in normalized_shape", "float")),
+    (lambda x: F.dropout(x, None), TypeError, ("dropout", "p must be a real number", "None")),
+    (lambda x: F.dropout(x, True), TypeError, ("dropout", "p must be a real number", "bool")),
+    (lambda x: F.leaky_relu(x, x), TypeError, ("leaky_relu", "negative_slope must be a real number", "Tensor")),
+    (lambda x: F.elu(x, "a"), TypeError, ("elu", "alpha must be a real number", "str")),
+    (lambda x: F.celu(x, tg.ones(2, 3)), TypeError, ("celu", "alpha must be a real number", "Tensor")),
+    (lambda x: F.hardtanh(x, None), TypeError, ("hardtanh", "min_val must be a real number", "NoneType")),
+])
+def test_functional_arguments_are_checked(call, exc, parts):
+    """As torch's TypeErrors: these gave AttributeErrors ('int' object has no attribute 'ndim'), Python's own
+    comparison errors ('<=' not supported between 'float' and 'NoneType'), 'the truth value of a tensor is
+    ambiguous', or took a tensor negative_slope elementwise (torch: must be a Number). A bool p made dropout zero
+    everything (p = 1); layer_norm(x, True) normalized over the last dim."""
+    with raises(exc, *parts):
+        call(tg.randn(2, 3))

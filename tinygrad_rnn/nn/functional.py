@@ -68,22 +68,26 @@ def relu_(input: Tensor) -> Tensor:
 
 
 def tanh(input: Tensor) -> Tensor:
+    _check_tensor("tanh", "input", input)
     return input.tanh()
 
 
 def sigmoid(input: Tensor) -> Tensor:
+    _check_tensor("sigmoid", "input", input)
     return input.sigmoid()
 
 
 def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) over dim, with input first cast to ``dtype`` if given (as torch's). dim is required:
     torch's implicit choice (dim 0 for a 3-d input) is deprecated, and a silent default would differ from it."""
+    _check_tensor("softmax", "input", input)
     return input.softmax(dim, dtype=dtype)
 
 
 def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """log(softmax(x, dim)), computed stably (input first cast to ``dtype`` if given); dim is required, as for
     softmax."""
+    _check_tensor("log_softmax", "input", input)
     return input.log_softmax(dim, dtype=dtype)
 
 
@@ -151,6 +155,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x elsewhere (the slope is the gradient at 0, as in torch)."""
+    _real("leaky_relu", "negative_slope", negative_slope)
     return _activation("leaky_relu", input, inplace, lambda x: ops.where(x.data > 0, x, x * negative_slope))
 
 
@@ -162,6 +167,7 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (e^x - 1) elsewhere. The exponential sees min(x, 0), so a large x cannot put an
     inf into the branch it does not take (whose zero gradient would turn it into nan)."""
+    _real("elu", "alpha", alpha)
     return _activation("elu", input, inplace, lambda x: ops.where(x.data > 0, x, x.clamp(max=0).expm1() * alpha))
 
 
@@ -174,7 +180,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     """x clipped to [min_val, max_val]. Unlike clamp, the gradient is 0 at the bounds themselves (as torch's
     hardtanh: it passes only strictly inside). An integer tensor keeps its dtype, the bounds truncated toward 0
     (torch's: hardtanh(int64, -1.5, 2.5) clips to [-1, 2])."""
-    if min_val > max_val:
+    if _real("hardtanh", "min_val", min_val) > _real("hardtanh", "max_val", max_val):
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
 
     def f(x: Tensor) -> Tensor:
@@ -217,7 +223,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (e^(x/alpha) - 1) elsewhere; the derivative there is e^(x/alpha) (1 at 0)."""
-    if alpha == 0:
+    if _real("celu", "alpha", alpha) == 0:
         raise ValueError("celu: alpha must not be 0 (it divides x)")
 
     def f(x: Tensor) -> Tensor:
@@ -527,6 +533,7 @@ def _pad_by_gathering(x: Tensor, amounts: List[int], mode: str, value: Optional[
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """y = x W^T + b with W of shape (out_features, in_features)."""
     _check_tensor("linear", "input", input)
+    _check_tensor("linear", "weight", weight)
     x = input
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
@@ -562,7 +569,11 @@ def _trailing_dims(op: str, x: Tensor, normalized_shape: Any, **params: Optional
     _check_tensor(op, "input", x)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
-    shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+    if isinstance(normalized_shape, (bool, np.bool_)) or not isinstance(normalized_shape, (numbers.Integral, tuple,
+                                                                                         list)):
+        raise TypeError(f"{op}: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}")
+    shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else \
+        tuple(ops.int_arg(n, op, "each size in normalized_shape") for n in normalized_shape)
     if not shape or x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"{op}: normalized_shape {shape} must be the input's trailing dims, got input "
                          f"shape {x.shape}")
@@ -614,6 +625,8 @@ def _same_dtype(op: str, x: Tensor, **named: Optional[Tensor]) -> None:
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got {x.dtype} (convert it, e.g. x.float())")
     given = {k: t for k, t in named.items() if t is not None}
+    for k, t in given.items():
+        _check_tensor(op, k, t)
     if any(t.dtype != x.dtype for t in given.values()):
         raise TypeError(f"{op}: input is {x.dtype}" + "".join(f", {k} {t.dtype}" for k, t in given.items())
                         + "; they must share one dtype (e.g. module.double() or x.float())")
@@ -849,7 +862,7 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout); the input itself,
     unchanged, when not training or p = 0."""
-    if not 0.0 <= p <= 1.0:
+    if not 0.0 <= _real("dropout", "p", p) <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return input
@@ -880,6 +893,7 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
 def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
     """weight[input]: (...,) int indices -> (..., D); rows at padding_idx get no gradient."""
     a = _index_array(input, "embedding")
+    _check_tensor("embedding", "weight", weight)
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
     n = weight.shape[0]
