@@ -500,3 +500,18 @@ def test_functional_arguments_are_checked(call, exc, parts):
     everything (p = 1); layer_norm(x, True) normalized over the last dim."""
     with raises(exc, *parts):
         call(tg.randn(2, 3))
+
+
+def test_retain_grad_needs_requires_grad():
+    """As torch ("can't retain_grad on Tensor that has requires_grad=False"): it returned silently and .grad stayed
+    None after backward."""
+    with raises(RuntimeError, "retain_grad", "(2,)", "does not require grad"):
+        tg.ones(2).retain_grad()
+    with tg.no_grad():
+        y = tg.ones(2, requires_grad=True) * 2
+    with raises(RuntimeError, "retain_grad", "does not require grad"):
+        y.retain_grad()
+    leaf = tg.ones(2, requires_grad=True)
+    leaf.retain_grad()  # (a leaf that requires grad keeps its .grad anyway)
+    (leaf * 3).sum().backward()
+    assert leaf.grad.tolist() == [3.0, 3.0]

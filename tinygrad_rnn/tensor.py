@@ -845,7 +845,10 @@ class Tensor:
         return self._share_version(Tensor._make(self.data))
 
     def retain_grad(self) -> None:
-        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        """Keep ``.grad`` on this non-leaf tensor after backward (a leaf that requires grad keeps it anyway)."""
+        if not self._requires_grad:  # (torch's error: no gradient will ever reach it, so .grad would stay None)
+            raise RuntimeError(f"retain_grad: this tensor of shape {self.shape} does not require grad, so no gradient "
+                               "will flow into it")
         if self.grad_fn is None:
             return
         ref = weakref.ref(self)
