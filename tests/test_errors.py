@@ -515,3 +515,11 @@ def test_retain_grad_needs_requires_grad():
     leaf.retain_grad()  # (a leaf that requires grad keeps its .grad anyway)
     (leaf * 3).sum().backward()
     assert leaf.grad.tolist() == [3.0, 3.0]
+
+
+def test_one_hot_num_classes_below_minus_one():
+    """torch refuses them; -5 was read as -1 (inferred from the largest index)."""
+    with raises(ValueError, "one_hot", "num_classes", "-5"):
+        F.one_hot(tg.tensor([0, 1]), -5)
+    assert F.one_hot(tg.tensor([0, 2]), -1).shape == (2, 3)
+    assert F.one_hot(tg.zeros(0, dtype=tg.int64), 0).shape == (0, 0)

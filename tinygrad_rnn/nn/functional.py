@@ -881,6 +881,9 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     """(..., ) int -> (..., num_classes) int64 with a 1 at each index (no gradient)."""
     a = _index_array(indices, "one_hot")
     num_classes = ops.int_arg(num_classes, "one_hot", "num_classes")
+    if num_classes < -1:
+        raise ValueError(f"one_hot: num_classes must be -1 (one more than the largest index) or >= 0, got "
+                         f"{num_classes}")
     if num_classes < 0:
         num_classes = int(a.max()) + 1 if a.size else 0
     if a.size and (a.min() < 0 or a.max() >= num_classes):
