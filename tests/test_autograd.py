@@ -1360,3 +1360,20 @@ def test_grad_leaves_leaves_it_was_not_asked_for_alone():
     a.register_hook(lambda g: calls.append("a") or g * 10)
     (ga,) = tg.grad((a * b).sum(), a)
     assert ga.tolist() == [30.0, 40.0] and calls == ["a"] and a.grad is None and b.grad is None
+
+
+def test_autograd_backward_takes_a_tensor_and_counts_the_gradients():
+    """As torch.autograd.backward: tensors and grad_tensors may each be a single Tensor (they were iterated, so a
+    0-d root raised 'len() of a 0-d tensor' and a gradient's rows were taken for the gradients); fewer gradients
+    than tensors is an error naming both counts, for backward and grad alike."""
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    tg.autograd.backward((x * x).sum())
+    assert x.grad.tolist() == [2.0, 4.0]
+    tg.autograd.backward(x * 3, tg.tensor([1.0, -1.0], dtype=tg.float64))
+    assert x.grad.tolist() == [5.0, 1.0]
+    with pytest.raises(RuntimeError, match="backward: got 2 tensors and 1 gradients"):
+        tg.autograd.backward([x * 2, x * 3], [tg.ones(2, dtype=tg.float64)])
+    with pytest.raises(RuntimeError, match="grad: got 2 tensors and 1 gradients"):
+        tg.grad([(x * 2).sum(), (x * 3).sum()], x, [None])
+    (g,) = tg.grad(x * 3, x, tg.tensor([2.0, 1.0], dtype=tg.float64))
+    assert g.tolist() == [6.0, 3.0]

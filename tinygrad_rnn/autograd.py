@@ -418,25 +418,34 @@ def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None
         leaf._grad._bump_version()  # (a graph that saved the old .grad must not see the sum)
 
 
-def backward(tensors: Sequence[Tensor], grad_tensors: Optional[Sequence[Any]] = None,
+def _grads_for(outputs: list, given: Any, op: str) -> list:
+    """The gradient each output starts with: ``given`` is None (implied, scalars only), a Tensor (for the one
+    output) or a sequence with one Tensor or None per output (more are ignored, as in torch)."""
+    given = [None] * len(outputs) if given is None else [given] if isinstance(given, Tensor) else list(given)
+    if len(given) < len(outputs):
+        raise RuntimeError(f"{op}: got {len(outputs)} tensors and {len(given)} gradients; pass one gradient (or "
+                           "None) per tensor")
+    return [_as_grad(t, g, op) for t, g in zip(outputs, given)]
+
+
+def backward(tensors: Union[Tensor, Sequence[Tensor]], grad_tensors: Optional[Any] = None,
              retain_graph: Optional[bool] = None, create_graph: bool = False) -> None:
     """Sum d(tensors)/d(leaf) (weighted by grad_tensors) into each leaf's ``.grad``.
 
     retain_graph defaults to create_graph; without it the saved arrays are freed
     and a second backward through the same graph raises.
     """
-    tensors = list(tensors)
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     for t in tensors:
         if not t.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; "
                                "did you compute it under no_grad() or from tensors without requires_grad=True?")
-    grads = [_as_grad(t, None if grad_tensors is None else grad_tensors[i], "backward")
-             for i, t in enumerate(tensors)]
+    grads = _grads_for(tensors, grad_tensors, "backward")
     run_backward(tensors, grads, create_graph if retain_graph is None else retain_graph, create_graph)
 
 
 def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequence[Tensor]],
-         grad_outputs: Optional[Sequence[Any]] = None, retain_graph: Optional[bool] = None,
+         grad_outputs: Optional[Any] = None, retain_graph: Optional[bool] = None,
          create_graph: bool = False, allow_unused: bool = False) -> tuple:
     """d(outputs)/d(inputs) as a tuple, like torch.autograd.grad; ``.grad`` fields are not touched.
 
@@ -445,15 +454,13 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs]
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
     for t in outputs:
         if not t.requires_grad:
             raise RuntimeError(f"grad: an output (shape {t.shape}) does not require grad")
-    gs = [_as_grad(t, None if grad_outputs is None else grad_outputs[i], "grad") for i, t in enumerate(outputs)]
+    gs = _grads_for(outputs, grad_outputs, "grad")
     capture: Dict[Node, Optional[Tensor]] = {t._node(): None for t in inputs}
     run_backward(outputs, gs, create_graph if retain_graph is None else retain_graph, create_graph, capture)
     result = []
