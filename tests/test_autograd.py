@@ -1377,3 +1377,51 @@ def test_autograd_backward_takes_a_tensor_and_counts_the_gradients():
         tg.grad([(x * 2).sum(), (x * 3).sum()], x, [None])
     (g,) = tg.grad(x * 3, x, tg.tensor([2.0, 1.0], dtype=tg.float64))
     assert g.tolist() == [6.0, 3.0]
+
+
+def test_backward_inputs_accumulates_only_into_those_tensors():
+    """backward(inputs=...) as torch's: only the given tensors' .grad take the gradient (other leaves, their hooks
+    included, are left alone); a non-leaf input gets retain_grad(), so its .grad is filled (after its hooks) now
+    and by later backward calls; a node from which no input can be reached never runs."""
+    class Boom(tg.Function):
+        def forward(self, a):
+            return a * 1
+
+        def backward(self, g):
+            raise AssertionError("ran a backward off the path")
+
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    w = tg.tensor([3.0, -1.0], dtype=tg.float64, requires_grad=True)
+    calls = []
+    x.register_hook(lambda g: calls.append("x"))
+    w.register_post_accumulate_grad_hook(lambda t: calls.append("w"))
+    y = Boom()(x) * w
+    y.register_hook(lambda g: g * 10)
+    loss = (y * y).sum()  # y = [3, -2]; dloss/dy = 2y, times 10 by y's hook; dloss/dw = that times x
+    loss.backward(inputs=[w, w], retain_graph=True)
+    assert w.grad.tolist() == [60.0, -80.0] and x.grad is None and calls == ["w"]
+    loss.backward(inputs=y, retain_graph=True)
+    assert y.grad.tolist() == [60.0, -40.0] and y.retains_grad and w.grad.tolist() == [60.0, -80.0]
+    tg.autograd.backward([loss, y.sum()], inputs={"y": y, "w": w})  # dy: (2y + 1) * 10 = [70, -30]
+    assert y.grad.tolist() == [130.0, -70.0] and w.grad.tolist() == [130.0, -140.0] and x.grad is None
+    x2 = tg.tensor([0.5, -2.0], dtype=tg.float64, requires_grad=True)
+    (x2 * x2 * w).sum().backward(inputs=[x2], create_graph=True)  # d/dx2 = 2 x2 w, itself differentiable
+    assert x2.grad.tolist() == [3.0, 4.0] and x2.grad.requires_grad and w.grad.tolist() == [130.0, -140.0]
+    x2.grad.sum().backward(inputs=[w])  # d/dw sum(2 x2 w) = 2 x2
+    assert w.grad.tolist() == [131.0, -144.0]
+
+
+def test_backward_inputs_misuse_is_refused_before_anything_changes():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    loss = y.sum()
+    with pytest.raises(RuntimeError, match="inputs= cannot be empty"):
+        loss.backward(inputs=[])
+    with pytest.raises(RuntimeError, match=r"inputs\[1\] \(shape \(3,\)\) does not require grad"):
+        loss.backward(inputs=[y, tg.ones(3)])
+    with pytest.raises(TypeError, match="must hold Tensors, got a float at index 0"):
+        loss.backward(inputs=[1.0])
+    assert not y.retains_grad
+    unused = tg.ones(2, requires_grad=True)
+    loss.backward(inputs=[unused])
+    assert unused.grad is None and x.grad is None

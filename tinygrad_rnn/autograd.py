@@ -12,7 +12,7 @@ import functools
 import heapq
 import inspect
 import math
-from typing import Any, Callable, Dict, Optional, Sequence, Union
+from typing import Any, Callable, Collection, Dict, Optional, Sequence, Union
 
 from . import backend
 from .backend import xp_of
@@ -174,10 +174,10 @@ def _dependencies(roots: Sequence[Node]) -> Dict[Node, int]:
     return deps
 
 
-def _leading_to(roots: Sequence[Node], targets: Dict[Node, Any]) -> set:
+def _leading_to(roots: Sequence[Node], targets: Collection[Node]) -> set:
     """The nodes from which one of ``targets`` can be reached (targets included; an iterative post-order walk):
-    grad() runs only their backward, as torch's, so a node off those paths (a fused op that refuses
-    create_graph, say) never runs."""
+    grad() and backward(inputs=) run only their backward, as torch's, so a node off those paths (a fused op that
+    refuses create_graph, say) never runs."""
     needed: set = set()
     seen: set = set()
     stack = [(r, False) for r in roots]
@@ -243,15 +243,20 @@ def _as_grad(root: Tensor, g: Any, op: str) -> Tensor:
 
 
 def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph: bool,
-                 create_graph: bool, capture: Optional[Dict[Node, Optional[Tensor]]] = None) -> None:
+                 create_graph: bool, capture: Optional[Dict[Node, Optional[Tensor]]] = None,
+                 targets: Optional[Collection[Node]] = None) -> None:
     """Propagate grads from roots to every node. With ``capture`` (a dict keyed by node),
-    store the total gradient reaching each captured node there instead of touching ``.grad``."""
+    store the total gradient reaching each captured node there instead of touching ``.grad``. With ``targets``
+    (backward's inputs=), run only the nodes from which a target can be reached: of the leaves, only the targets
+    take a gradient."""
     pending: Dict[Node, list] = {}
     for r, g in zip(roots, grads):
         _accumulate(pending, r._node(), g, create_graph)
     starts = list(dict.fromkeys([r._node() for r in roots]))
     deps = _dependencies(starts)
-    needed = None if capture is None else _leading_to(starts, capture)
+    if capture is not None:
+        targets = capture
+    needed = None if targets is None else _leading_to(starts, targets)
     ready = [(_priority(n), k, n) for k, n in enumerate(starts) if not deps[n]]  # (a root another uses waits)
     heapq.heapify(ready)
     prev_mode = _mode.grad_enabled
@@ -429,19 +434,40 @@ def _grads_for(outputs: list, given: Any, op: str) -> list:
 
 
 def backward(tensors: Union[Tensor, Sequence[Tensor]], grad_tensors: Optional[Any] = None,
-             retain_graph: Optional[bool] = None, create_graph: bool = False) -> None:
+             retain_graph: Optional[bool] = None, create_graph: bool = False, inputs: Optional[Any] = None) -> None:
     """Sum d(tensors)/d(leaf) (weighted by grad_tensors) into each leaf's ``.grad``.
 
     retain_graph defaults to create_graph; without it the saved arrays are freed
-    and a second backward through the same graph raises.
+    and a second backward through the same graph raises. With ``inputs`` (a Tensor, a sequence of them, or a dict,
+    whose values count), as torch's: only those tensors' ``.grad`` take the gradient, other leaves are left alone,
+    and only the backward of nodes leading to them runs; a non-leaf input gets retain_grad() (its ``.grad`` filled
+    now, and by later backward calls too).
     """
+    targets = None if inputs is None else _backward_inputs(inputs)
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     for t in tensors:
         if not t.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; "
                                "did you compute it under no_grad() or from tensors without requires_grad=True?")
     grads = _grads_for(tensors, grad_tensors, "backward")
-    run_backward(tensors, grads, create_graph if retain_graph is None else retain_graph, create_graph)
+    for t in targets or ():
+        t.retain_grad()  # (a leaf: nothing to do)
+    run_backward(tensors, grads, create_graph if retain_graph is None else retain_graph, create_graph,
+                 targets=None if targets is None else {t._node() for t in targets})
+
+
+def _backward_inputs(inputs: Any) -> list:
+    """backward's inputs= as a list of tensors that require grad (a Tensor, a sequence, or a dict's values)."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs.values() if type(inputs) is dict else inputs)
+    if not inputs:
+        raise RuntimeError("backward: inputs= cannot be empty; leave it out (None) to accumulate into every leaf")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward: inputs= must hold Tensors, got a {type(t).__name__} at index {i}")
+        if not t.requires_grad:
+            raise RuntimeError(f"backward: inputs[{i}] (shape {t.shape}) does not require grad, so no gradient can "
+                               "be accumulated into it")
+    return inputs
 
 
 def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequence[Tensor]],

@@ -625,9 +625,10 @@ class Tensor:
 
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None,
-                 create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see autograd.backward)."""
-        _autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``, or only into the ``.grad`` of ``inputs``
+        (see autograd.backward)."""
+        _autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 
     # ------------------------------------------------------------------ in place
     def _write(self, op: str, index: tuple, value: Any, first: tuple = (), shared_ok: bool = False) -> None:
