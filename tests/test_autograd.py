@@ -1425,3 +1425,20 @@ def test_backward_inputs_misuse_is_refused_before_anything_changes():
     unused = tg.ones(2, requires_grad=True)
     loss.backward(inputs=[unused])
     assert unused.grad is None and x.grad is None
+
+
+def test_grad_materialize_grads_gives_zeros_for_unused_inputs():
+    """torch's materialize_grads=True: an input the outputs do not depend on gets zeros of its shape and dtype
+    (requiring grad under create_graph) instead of None, and allow_unused is implied; an explicit
+    allow_unused=False with it is a ValueError."""
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    u = tg.ones(2, 3, dtype=tg.float64, requires_grad=True)
+    gx, gu = tg.grad((x * x).sum(), [x, u], materialize_grads=True)
+    assert gx.tolist() == [2.0, 4.0] and gu.dtype == tg.float64 and gu.tolist() == [[0.0] * 3] * 2
+    assert not gu.requires_grad
+    gx, gu, gv = tg.grad((x * x).sum(), [x, u, u * 2], create_graph=True, allow_unused=True, materialize_grads=True)
+    assert gx.requires_grad and gu.requires_grad and gu.is_leaf and gv.shape == (2, 3) and not gv.numpy().any()
+    with pytest.raises(ValueError, match="materialize_grads=True .* allow_unused=False"):
+        tg.grad((x * x).sum(), [x, u], allow_unused=False, materialize_grads=True)
+    with pytest.raises(RuntimeError, match="input 1 .* was not used"):
+        tg.grad((x * x).sum(), [x, u], allow_unused=None)

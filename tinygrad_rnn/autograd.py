@@ -472,12 +472,18 @@ def _backward_inputs(inputs: Any) -> list:
 
 def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequence[Tensor]],
          grad_outputs: Optional[Any] = None, retain_graph: Optional[bool] = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+         create_graph: bool = False, allow_unused: Optional[bool] = None, materialize_grads: bool = False) -> tuple:
     """d(outputs)/d(inputs) as a tuple, like torch.autograd.grad; ``.grad`` fields are not touched.
 
     With create_graph=True the returned gradients are themselves differentiable
-    (Hessian-vector products: grad(grad(f, x, create_graph=True)[0] @ v, x)).
+    (Hessian-vector products: grad(grad(f, x, create_graph=True)[0] @ v, x)). An input the outputs do not depend
+    on is an error, None with allow_unused=True, or zeros of its shape and dtype with materialize_grads=True (which
+    implies allow_unused, and refuses an explicit allow_unused=False, as torch's); the zeros require grad under
+    create_graph.
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad: materialize_grads=True gives zeros for an unused input, which allow_unused=False "
+                         "forbids; leave allow_unused out (or True)")
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     for i, t in enumerate(inputs):
@@ -492,10 +498,12 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
     result = []
     for i, t in enumerate(inputs):
         g = capture[t._node()]
-        if g is None and not allow_unused:
+        if g is None and materialize_grads:
+            g = Tensor._make(xp_of(t.data).zeros(t.shape, t.dtype), requires_grad=create_graph)
+        elif g is None and not allow_unused:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
-                               "pass allow_unused=True to get None for it")
-        if g is not None and g.dtype != t.dtype:  # in the input's dtype, as .backward() stores it
+                               "pass allow_unused=True to get None for it (or materialize_grads=True for zeros)")
+        elif g is not None and g.dtype != t.dtype:  # in the input's dtype, as .backward() stores it
             g = g.astype(t.dtype)
         elif g is not None and not create_graph and not backend.is_writable(g.data):
             g = Tensor._make(g.data.copy())  # a read-only broadcast view: give memory of its own
