@@ -237,6 +237,40 @@ def test_detach():
     np.testing.assert_allclose(x.grad.numpy(), 2 * np.array([1.5, -2.0]) ** 3, rtol=1e-14)
 
 
+
+def test_detach_in_place():
+    """h.detach_() (the truncated-BPTT idiom), as torch's: the same object becomes a leaf that does not require grad,
+    keeping data, .grad and version; the graph recorded before still reaches x; a view of it keeps its grad_fn; a
+    leaf stops requiring grad; hooks registered on it stay with it; a view of any tensor is refused."""
+    x = tensor([1.5, -2.0])
+    h = x * x
+    h.retain_grad()
+    v = h[1:]
+    (h * 3).sum().backward(retain_graph=True)
+    loss = (h * h).sum()
+    version = h._version
+    assert h.detach_() is h and h.is_leaf and not h.requires_grad and h.grad_fn is None
+    assert h.grad.tolist() == [3.0, 3.0] and h._version == version and v.grad_fn is not None
+    loss.backward()  # d/dx (x^2)^2 = 4 x^3, through the old graph, on top of d/dx 3 x^2 = 6 x
+    np.testing.assert_allclose(x.grad.numpy(), 4 * np.array([1.5, -2.0]) ** 3 + 6 * np.array([1.5, -2.0]))
+    assert x.detach_() is x and x.is_leaf and not x.requires_grad and x.grad is not None
+    x = tensor([1.0, 2.0])
+    h, seen = x * 2, []
+    h.register_hook(lambda g: seen.append(g.tolist()))
+    h.detach_().requires_grad_()
+    (h * 3).sum().backward()
+    assert seen == [[3.0, 3.0]] and h.grad.tolist() == [3.0, 3.0]
+    out, (h_n, c_n) = tg.nn.LSTM(2, 3)(tg.randn(4, 1, 2))
+    assert not h_n.detach_().requires_grad and not c_n.detach_().requires_grad and out.detach_().is_leaf
+    for view in (lambda t: t[0], lambda t: t.reshape(4), lambda t: t.T, lambda t: t[:1].expand(3, 2),
+                 lambda t: t.unbind()[0], lambda t: t.diagonal()):
+        for t in (tensor([[1.0, 2.0], [3.0, 4.0]]), tg.ones(2, 2)):
+            with pytest.raises(RuntimeError, match="detach_: this tensor of shape .* is a view .* use detach()"):
+                view(t).detach_()
+    t = tg.ones(2, 2)
+    for not_a_view in (t.detach(), t.T.reshape(4), t[[0, 1]], t.clone()):
+        assert not_a_view.detach_() is not_a_view
+
 # In-place changes made through an alias: (name, change b through an alias, does torch raise at backward?)
 ALIAS_CHANGES = [
     ("detach", lambda b: b.detach().zero_(), True),

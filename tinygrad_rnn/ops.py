@@ -1628,7 +1628,13 @@ def _alias(x: Tensor, out: Tensor) -> Tensor:
     counter, as torch's views do: an in-place change through either is caught where the other was saved."""
     base = out.data.base
     if base is not None and (base is x.data or base is x.data.base):  # (views of views keep the owner)
-        x._share_version(out)
+        view_of(x, out)
+    return out
+
+
+def view_of(x: Tensor, out: Tensor) -> Tensor:
+    """Mark out a view of x: it shares x's version counter, and detach_ refuses it (as torch's)."""
+    x._share_version(out)._view = True
     return out
 
 
@@ -1970,7 +1976,7 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
     if d1 == d2:
         raise ValueError(f"diagonal: dim1 and dim2 must be different dims, got {dim1} and {dim2} (input shape "
                          f"{x.shape})")
-    return x._share_version(Diagonal(offset, d1, d2)(x))  # (a view: see _alias; as_strided's base is not x's)
+    return view_of(x, Diagonal(offset, d1, d2)(x))  # (a view: see _alias; as_strided's base is not x's)
 
 
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:
@@ -2467,7 +2473,7 @@ def broadcast_to(x: Tensor, shape: Tuple[int, ...]) -> Tensor:
     """A read-only view of x at ``shape``; it shares x's version counter (a change to x shows through it). At x's
     own shape, a plain (writable) view."""
     shape = tuple(shape)
-    return reshape(x, shape) if shape == x.shape else x._share_version(BroadcastTo(shape)(x))
+    return reshape(x, shape) if shape == x.shape else view_of(x, BroadcastTo(shape)(x))
 
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:

@@ -373,7 +373,8 @@ def _promote_kinds(a: Optional[np.dtype], b: Optional[np.dtype]) -> Optional[np.
 class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
-    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "__weakref__")
+    # (_view: True on a view op's result, set by ops.view_of and read by detach_; left unset on every other tensor)
+    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view", "__weakref__")
     __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data: Any, dtype: Any = None, device: Optional[str] = None,
@@ -844,6 +845,22 @@ class Tensor:
         torch it also shares the version counter: an in-place change through either is seen by
         backward wherever the other was saved."""
         return self._share_version(Tensor._make(self.data))
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor off the graph in place, as torch's (the truncated-BPTT idiom ``h.detach_()``): it becomes
+        a leaf that does not require grad, keeping its data, .grad and version. A graph recorded before still
+        reaches its inputs. Hooks registered on it while a non-leaf stay with it (and its old node), as torch's. A
+        view (indexing, reshape, transpose, expand...) is refused, as in torch: it is part of its base's graph."""
+        if getattr(self, "_view", False):
+            raise RuntimeError(f"detach_: this tensor of shape {self.shape} is a view of another tensor (indexing, "
+                               "reshape, transpose, expand...), and a view cannot be detached in place (as in torch); "
+                               "use detach(), which returns a new tensor")
+        old = self.grad_fn
+        if old is not None and old._hooks:
+            kept = [h for h in old._hooks if not hasattr(h, "retains")]  # (retain_grad's: a leaf keeps .grad anyway)
+            self._hooks = (self._hooks or []) + kept or None
+        self.grad_fn, self._requires_grad = None, False
+        return self
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (a leaf that requires grad keeps it anyway)."""
