@@ -811,7 +811,7 @@ def test_sum_mean(device, op, keepdim, data):
 
 
 
-def test_sum_and_mean_take_a_dtype(device):
+def test_sum_and_mean_take_a_dtype_on_each_device(device):
     """As torch's dtype=: the input cast to it first and the result in it (float32 summed in float64, float16
     past 65504 in float32, ints averaged, an int32 sum int32), the gradient in the input's dtype."""
     x = np.array([[1e8, 1.0, -1e8], [0.1, 0.2, 0.3]], np.float32)
@@ -828,6 +828,43 @@ def test_sum_and_mean_take_a_dtype(device):
     assert ints.mean(dtype=tg.float64).item() == 2.75 and ints.mean(0, dtype="float32").tolist() == [2.5, 3.0]
     assert ints.sum(dtype=tg.int32).dtype == np.int32 and tg.sum(ints, 1, dtype=tg.float64).tolist() == [3.0, 8.0]
     assert tg.tensor([True, True, False], device=device).sum(dtype=tg.float16).dtype == np.float16
+
+
+def test_sum_and_mean_take_a_dtype():
+    """torch's dtype= keyword (keyword only): the input is cast to it first and reduced in it (an int32 sum stays
+    int32, a uint8 one wraps, a bool one is any), a float dtype keeps the gradient, which comes back in the input's
+    dtype; a float16 mean is the float32 mean rounded once (torch's on the CPU); a dtype that cannot carry a gradient
+    is refused for a tensor that requires grad (sum, prod, cumsum, cumprod; mean wants a float dtype anyway)."""
+    a = np.array([[1.5, 2.5], [3.0, 300.0]], np.float32)
+    x = tg.tensor(a, requires_grad=True)
+    s = x.sum(1, dtype=tg.float64)
+    assert s.dtype == np.float64 and s.tolist() == [4.0, 303.0]
+    s.sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    m = tg.mean(x, 0, keepdim=True, dtype=tg.float64)
+    assert m.dtype == np.float64 and m.shape == (1, 2) and m.tolist() == [[2.25, 151.25]]
+    m.sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [[1.5, 1.5], [1.5, 1.5]]
+    ints = tg.tensor(np.array([[1, 2], [3, 2 ** 30]], np.int32))
+    assert ints.sum(dtype=tg.int32).dtype == np.int32 and ints.sum().dtype == np.int64
+    assert ints.sum(dtype=tg.int32).item() == 6 + 2 ** 30 and ints.sum(0, dtype=tg.float64).tolist() == [4.0, 2 ** 30 + 2]
+    assert tg.tensor(np.array([200, 100], np.uint8)).sum(dtype=np.uint8).item() == 44
+    assert tg.tensor([True, False]).sum(dtype=tg.bool).item() is True
+    assert x.detach().sum(dtype=tg.int64).item() == 1 + 2 + 3 + 300  # (cast first: 1.5 -> 1)
+    assert ints.mean(dtype=tg.float64).item() == (6 + 2 ** 30) / 4
+    half = tg.tensor(np.array([100000, 0], np.int32)).mean(dtype=tg.float16)  # (100000 itself is past float16)
+    assert half.dtype == np.float16 and half.item() == np.float16(50000.0)
+    with pytest.raises(TypeError, match="mean: dtype must be a floating point type, got int64"):
+        ints.mean(dtype=tg.int64)
+    for reduce in (lambda t: t.sum(dtype=tg.int64), lambda t: t.prod(dtype=tg.int32), lambda t: t.cumsum(0, tg.int64),
+                   lambda t: t.cumprod(0, dtype=tg.int64)):
+        with pytest.raises(RuntimeError, match=r"dtype=int(32|64) cannot carry a gradient back to this float32 "
+                                               r"tensor of shape \(2, 2\), which requires grad"):
+            reduce(x)
+        with tg.no_grad():
+            assert reduce(x).dtype.kind == "i"
+    with pytest.raises(TypeError):
+        x.sum(0, False, tg.float64)  # (keyword only, as torch's)
 
 @with_fixtures
 @given(shape=shapes(min_side=0), keepdim=st.booleans(), data=st.data())

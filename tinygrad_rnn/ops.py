@@ -1109,11 +1109,32 @@ def _others_product(x: Tensor, d: int, y: Tensor) -> Tensor:
     return _products_before(x, d) * _products_before(x.flip(d), d).flip(d)
 
 
+def cast_to(x: Tensor, dtype: Any, op: str) -> Tensor:
+    """x cast to the dtype= of a sum, product or running op (torch casts before reducing; to a float dtype the cast
+    is recorded, so the gradient comes back cast to x's dtype). A dtype that cannot carry a gradient is refused for
+    an x that requires grad while grad is on, as torch refuses it, rather than silently leaving x out of the graph."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f" and x._requires_grad and _mode.grad_enabled:
+        raise RuntimeError(f"{op}: dtype={dtype} cannot carry a gradient back to this {x.dtype} tensor of shape "
+                           f"{x.shape}, which requires grad (torch refuses it too); use a floating point dtype, or "
+                           "reduce x.detach()")
+    return x.astype(dtype)
+
+
+def sum_as(x: Tensor, dim: Any, keepdim: bool, dtype: Any) -> Tensor:
+    """x.sum(dim, keepdim, dtype=dtype): x cast to dtype first and summed in it, as torch's (an int32 sum stays
+    int32, where without dtype= ints sum to int64; a float16 one still accumulates in float32)."""
+    x = cast_to(x, dtype, "sum")
+    if x.dtype.kind == "f":
+        return Sum(dim, keepdim)(x)
+    return Tensor._make(x.data.sum(axis=reduce_dims(dim, x.ndim, "sum"), keepdims=keepdim, dtype=x.dtype))
+
+
 def prod(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """torch.prod: the product of all elements (dim None, 0-d) or along one int dim; ints and bools give
     int64, and with ``dtype`` x is cast to it first."""
     if dtype is not None:
-        x = x.astype(dtype)
+        x = cast_to(x, dtype, "prod")
     elif x.dtype.kind in "biu":
         x = x.astype(np.int64)
     if dim is None:
@@ -1153,7 +1174,7 @@ def _running(fn: Any, x: Tensor, dim: int, dtype: Any, op: str) -> Tensor:
     """cumsum/cumprod: x (cast to dtype, which the result keeps, as torch) run along one dim."""
     d = _one_dim(dim, _input(op, x).ndim, op)
     if dtype is not None:
-        x = x.astype(dtype)
+        x = cast_to(x, dtype, op)
     out = fn(0)(x.reshape(1)).reshape(()) if x.ndim == 0 else fn(d)(x)
     return out if dtype is None else out.astype(dtype)
 

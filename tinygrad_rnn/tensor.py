@@ -1483,17 +1483,19 @@ class Tensor:
 
     # ------------------------------------------------------------------ reductions
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
-        """The sum over dim (every dim by default); with dtype, of the input cast to it first, and in it, as
-        torch's (ints and bools otherwise sum to int64)."""
-        if dtype is None:
-            return _ops.Sum(dim, keepdim)(self)
-        x = self.astype(dtype)
-        out = _ops.Sum(dim, keepdim)(x)
-        return out if out.dtype == x.dtype else out.astype(x.dtype)
+        """The sum over dim (an int, a tuple of ints, or None/() for all); with ``dtype`` this tensor is cast to it
+        first and summed in it, as torch's (a float dtype keeps the gradient, which comes back in this dtype)."""
+        return _ops.Sum(dim, keepdim)(self) if dtype is None else _ops.sum_as(self, dim, keepdim, dtype)
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
-        """The mean over dim (every dim by default), of a floating-point input, or of any cast to dtype first."""
-        return _ops.mean(self if dtype is None else self.astype(dtype), dim, keepdim)
+        """The mean over dim; with ``dtype`` (a float dtype, as torch's) this tensor is cast to it first: an int
+        tensor's mean needs one. For float16, as torch's on the CPU, the mean of this tensor cast to float32 is
+        rounded once (so values past float16's range may still have a mean in it)."""
+        if dtype is None:
+            return _ops.mean(self, dim, keepdim)
+        if _dt(dtype) == np.float16 and self.dtype != np.float16:
+            return _ops.mean(self._cast_for("mean", np.float32), dim, keepdim).astype(np.float16)
+        return _ops.mean(self._cast_for("mean", dtype), dim, keepdim)
 
     def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
         return _ops.prod(self, dim, keepdim, dtype)
