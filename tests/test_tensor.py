@@ -1166,6 +1166,22 @@ def test_torch_method_names_for_operators_and_new_tensors():
     assert tg.arange(6).reshape_as(tg.ones(3, 2)).shape == (3, 2)
 
 
+def test_new_empty():
+    """torch's new_empty: size as ints or one tuple/list, this tensor's dtype and device unless given, requires_grad
+    by keyword (floating dtypes only); filled with zeros here, as tg.empty."""
+    a = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    e = a.new_empty(2, 3)
+    assert e.dtype == np.float64 and e.shape == (2, 3) and e.device == a.device and not e.requires_grad and e.is_leaf
+    assert a.new_empty((4,)).shape == (4,) and a.new_empty([0, 2]).shape == (0, 2) and a.new_empty(()).shape == ()
+    ints = tg.tensor([1, 2], dtype=tg.int32).new_empty(3)
+    assert ints.dtype == np.int32 and not ints.numpy().any()
+    assert a.new_empty(2, dtype=tg.int64).dtype == np.int64 and a.new_empty(2, requires_grad=True).requires_grad
+    with pytest.raises(TypeError, match="only floating point"):
+        a.new_empty(2, dtype=tg.int64, requires_grad=True)
+    with pytest.raises(ValueError, match="empty: sizes must be non-negative"):
+        a.new_empty(-1)
+
+
 def test_randint_bounds_fit_the_dtype_and_are_integers():
     # torch refuses bounds a dtype cannot hold ("to - 1 is out of bounds"); numpy's cast would wrap them around
     for low, high, dtype in ((0, 300, np.int8), (-1, 2, np.uint8), (0, 3, np.bool_), (0, 2 ** 40, np.int32)):
