@@ -1129,6 +1129,20 @@ class LSTMSequence(_Recurrence):
 
 
 # ============================================================================ GRU
+def _gru_update(rz, r, z, n_, hn, hp, hc, tmp):
+    """A numpy GRU step once W_hh h is in the gates (r, z halved: sigmoid(v) = 0.5 + 0.5 tanh(v / 2), the halving
+    folded into the weights): r, z = sigmoid, n = tanh(n_ + r hn), and into hc h' = n + z (h - n)."""
+    np.tanh(rz, out=rz)
+    rz *= 0.5
+    rz += 0.5
+    np.multiply(r, hn, out=tmp)
+    n_ += tmp
+    np.tanh(n_, out=n_)
+    np.subtract(hp, n_, out=hc)
+    hc *= z
+    hc += n_
+
+
 class GRUSequence(_Recurrence):
     """Whole-sequence GRU (gates r, z, n): n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
 
@@ -1202,15 +1216,7 @@ class GRUSequence(_Recurrence):
             np.copyto(rows, a[t])
             mm(hp, out=gh)  # (r, z, n) of W_hh h
             hh += gh
-            np.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5  # sigmoid, the halving folded into the weights
-            np.multiply(r, hn, out=tmp)
-            n_ += tmp
-            np.tanh(n_, out=n_)
-            np.subtract(hp, n_, out=hc)
-            hc *= z
-            hc += n_
+            _gru_update(rz, r, z, n_, hn, hp, hc, tmp)
             n = bt.active[t]
             if n < B:  # (finished sequences keep their state; their gates go unused, backward zeroes them)
                 hc[:, n:] = hp[:, n:]
@@ -1233,15 +1239,7 @@ class GRUSequence(_Recurrence):
         for (hh, rz, n_, r, z, hn), (hp, hc) in zip(slots, _pairs(list(hs.reshape(T + 1, H)), self.reverse)):
             mm(hp, w_t, gh)
             hh += gh  # (r, z, n) of W_hh h into the slots [r, z, hn]
-            np.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5
-            np.multiply(r, hn, out=tmp)
-            n_ += tmp
-            np.tanh(n_, out=n_)
-            np.subtract(hp, n_, out=hc)
-            hc *= z
-            hc += n_
+            _gru_update(rz, r, z, n_, hn, hp, hc, tmp)
 
     def backward(self, g_out, g_hn):
         T, B, H, o = self.T, self.B, self.H, self.o
