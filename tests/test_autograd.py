@@ -780,6 +780,17 @@ def test_hook_on_leaf_sees_and_replaces_gradient():
     np.testing.assert_array_equal(x.grad.numpy(), [50.0, 50.0])
 
 
+def test_a_handle_removes_its_own_registration_once():
+    """The same function registered twice runs twice; as torch's, each handle removes one registration and a
+    second remove() does nothing (it removed the other one too, matching by ==)."""
+    x, seen = tensor([1.0, 2.0]), []
+    log = seen.append
+    first, _ = x.register_hook(log), x.register_hook(log)
+    first.remove()
+    first.remove()
+    (x * 2).sum().backward()
+    assert len(seen) == 1
+
 def test_post_accumulate_grad_hooks_step_each_parameter_during_backward():
     """torch's optimizer-in-backward: each parameter's SGD step runs from its post-accumulate hook once its .grad
     is complete, with the same result as stepping after backward. The hook sees the accumulated .grad (after the

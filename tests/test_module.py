@@ -1087,6 +1087,22 @@ def test_forward_hook_order_kwargs_and_gradients():
         bad.register_forward_hook(3)
 
 
+def test_a_hook_handle_removes_its_own_registration_once():
+    """A hook registered twice (once with prepend) keeps the other registration, in its place, when one handle is
+    removed, even twice, as torch's: handles removed the first equal entry, so the prepended one went first and a
+    second remove() took the other one too."""
+    m, order = nn.Identity(), []
+
+    def h(mod, args, out):
+        order.append("h")
+    first = m.register_forward_hook(h)
+    m.register_forward_hook(lambda mod, args, out: order.append("g"))
+    m.register_forward_hook(h, prepend=True)
+    first.remove()
+    first.remove()
+    m(tg.ones(1))
+    assert order == ["h", "g"]
+
 def test_full_backward_hooks_see_each_step_of_a_shared_cell():
     """An RNN cell called at every step: its full backward hook runs once per call, last step first (backward's
     order), with that step's dL/dh' (grad_output, what retain_grad keeps on h') and dL/dx_t, dL/dh (grad_input);

@@ -282,14 +282,18 @@ def _check_finite(a: Any, where: str, inputs: Sequence["Tensor"] = ()) -> None:
 
 class _Handle:
     """Returned by register_hook (and Module's hook registrations); ``remove()`` unregisters the hook, as
-    does leaving a ``with`` block over the handle."""
+    does leaving a ``with`` block over the handle. As torch's, it removes its own registration once: the same
+    function registered twice keeps the other one (entries are found by identity, not ==)."""
 
     def __init__(self, hooks: list, fn: Any) -> None:
         self._hooks, self._fn = hooks, fn
 
     def remove(self) -> None:
-        if self._fn in self._hooks:
-            self._hooks.remove(self._fn)
+        hooks, self._hooks = self._hooks, []
+        for i, h in enumerate(hooks):
+            if h is self._fn:
+                del hooks[i]
+                return
 
     def __enter__(self) -> "_Handle":
         return self
