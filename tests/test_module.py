@@ -144,6 +144,24 @@ def test_register_parameter_checks_type():
         m.register_parameter("v", tg.ones(2))
 
 
+def test_register_parameter_checks_the_name_as_torch():
+    """As torch's (and as register_buffer and add_module did): a name with '.' (which a state dict's dotted path
+    could not reach), an empty one or one naming another attribute (a method, 'training', a buffer) is a KeyError,
+    a non-str a TypeError; re-registering a parameter's own name is fine. They were accepted: 'forward' became a
+    Parameter, hiding the method."""
+    m = nn.Linear(2, 2)
+    m.register_buffer("buf", tg.zeros(1))
+    for name in ("a.b", "", "forward", "training", "buf"):
+        with pytest.raises(KeyError, match="register_parameter: (attribute|parameter name)"):
+            m.register_parameter(name, nn.Parameter(tg.ones(1)))
+    with pytest.raises(TypeError, match="register_parameter: parameter name must be a str, got int"):
+        m.register_parameter(1, None)
+    with pytest.raises(TypeError, match="register_buffer: buffer name must be a str, got int"):
+        m.register_buffer(1, None)
+    m.register_parameter("bias", None)
+    assert [k for k, _ in m.named_parameters()] == ["weight"] and callable(m.forward)
+
+
 def test_setattr_before_init_is_an_error():
     class Bad(nn.Module):
         def __init__(self):

@@ -92,10 +92,20 @@ class Module:
         self._buffers.pop(name, None)
         self._non_persistent_buffers.discard(name)
 
+    def _check_name(self, op: str, kind: str, name: Any, registry: Dict[str, Any]) -> None:
+        """torch's rules for a name to register: a str, not empty, without '.' (a dotted path could not reach it),
+        and not an attribute of another kind (a method, 'training', a submodule...): TypeError, KeyError."""
+        where = f"{type(self).__name__}.{op}"
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: {kind} name must be a str, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{where}: {kind} name must be a non-empty string without '.', got {name!r}")
+        if name not in registry and hasattr(self, name):
+            raise KeyError(f"{where}: attribute {name!r} already exists")
+
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         """Register a Parameter, or None for an absent one (e.g. bias=False keeps the name)."""
-        if name in self._modules or name in self._buffers:
-            raise KeyError(f"{type(self).__name__}.register_parameter: attribute {name!r} already exists")
+        self._check_name("register_parameter", "parameter", name, self._parameters)
         if param is None:
             self._slot(self._parameters, name, None)
         elif not isinstance(param, Parameter):
@@ -111,14 +121,10 @@ class Module:
         are listed by buffers(), and, if persistent, are saved by state_dict and loaded by
         load_state_dict, as in PyTorch.
         """
-        where = f"{type(self).__name__}.register_buffer"
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"{where}: buffer name must be a non-empty string without '.', got {name!r}")
+        self._check_name("register_buffer", "buffer", name, self._buffers)
         if (tensor is not None and not isinstance(tensor, Tensor)) or isinstance(tensor, Parameter):
-            raise TypeError(f"{where}: {name!r} must be a Tensor (not a Parameter) or None, "
-                            f"got {type(tensor).__name__}")
-        if name in self._parameters or name in self._modules or (hasattr(self, name) and name not in self._buffers):
-            raise KeyError(f"{where}: attribute {name!r} already exists")
+            raise TypeError(f"{type(self).__name__}.register_buffer: {name!r} must be a Tensor (not a Parameter) or "
+                            f"None, got {type(tensor).__name__}")
         self._slot(self._buffers, name, tensor)
         if persistent:
             self._non_persistent_buffers.discard(name)
@@ -128,15 +134,10 @@ class Module:
     def add_module(self, name: str, module: Optional["Module"]) -> None:
         """Register a submodule (or None) under ``name``, as an attribute assignment would: for names chosen at
         run time, as torch's add_module."""
-        where = f"{type(self).__name__}.add_module"
-        if not isinstance(name, str):
-            raise TypeError(f"{where}: module name must be a str, got {type(name).__name__}")
-        if not name or "." in name:
-            raise KeyError(f"{where}: module name must be a non-empty string without '.', got {name!r}")
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{where}: {name!r} must be a Module or None, got {type(module).__name__}")
-        if hasattr(self, name) and name not in self._modules:
-            raise KeyError(f"{where}: attribute {name!r} already exists")
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module or None, got "
+                            f"{type(module).__name__}")
+        self._check_name("add_module", "module", name, self._modules)
         if module is None:
             self._slot(self._modules, name, None)
         else:
