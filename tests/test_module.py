@@ -1105,6 +1105,32 @@ def test_forward_hook_order_kwargs_and_gradients():
         bad.register_forward_hook(3)
 
 
+def test_forward_hook_always_call_runs_when_the_call_raises():
+    """torch's always_call=True: when forward raises, such a forward hook still runs (output None, the arguments
+    the pre-hooks made), others do not, and the error propagates; one raising itself only warns then. (The keyword
+    was refused.)"""
+    class Failing(nn.Module):
+        def forward(self, x, k=1):
+            raise ValueError("boom")
+
+    m, log = Failing(), []
+    m.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))
+    m.register_forward_hook(lambda mod, args, out: log.append("plain"))
+
+    def bad(mod, args, out):
+        raise KeyError("hook")
+    m.register_forward_hook(bad, always_call=True)
+    m.register_forward_hook(lambda mod, args, kwargs, out: log.append((args[0].tolist(), kwargs, out)),
+                            always_call=True, with_kwargs=True)
+    with pytest.warns(UserWarning, match="always_call=True raised an exception"):
+        with pytest.raises(ValueError, match="boom"):
+            m(tg.ones(1), k=3)
+    assert log == [([2.0], {"k": 3}, None)]
+    ok, log = nn.Identity(), []
+    ok.register_forward_hook(lambda mod, args, out: log.append(out.tolist()), always_call=True)
+    ok(tg.ones(1))
+    assert log == [[1.0]]  # (once, on a call that succeeds)
+
 def test_a_hook_handle_removes_its_own_registration_once():
     """A hook registered twice (once with prepend) keeps the other registration, in its place, when one handle is
     removed, even twice, as torch's: handles removed the first equal entry, so the prepended one went first and a

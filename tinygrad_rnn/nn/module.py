@@ -1,6 +1,7 @@
 """Module and Parameter: named, nested containers of trainable tensors (PyTorch's API)."""
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
@@ -32,10 +33,10 @@ class Module:
     buffers (non-trainable state such as a loss's class weights) via ``register_buffer``."""
 
     training: bool
-    _forward_pre_hooks: Optional[list] = None  # [(hook, with_kwargs)], made on the first registration
+    _forward_pre_hooks: Optional[list] = None  # [(hook, with_kwargs, always_call)], made on the first registration
     _forward_hooks: Optional[list] = None
-    _backward_pre_hooks: Optional[list] = None  # [(hook, False)]: register_full_backward_pre_hook
-    _backward_hooks: Optional[list] = None  # [(hook, False)]: register_full_backward_hook
+    _backward_pre_hooks: Optional[list] = None  # [(hook, False, False)]: register_full_backward_pre_hook
+    _backward_hooks: Optional[list] = None  # [(hook, False, False)]: register_full_backward_hook
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -164,27 +165,49 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
-        for hook, with_kwargs in list(self._forward_pre_hooks or ()):
-            new = hook(self, args, kwargs) if with_kwargs else hook(self, args)
-            if new is None:
+        out, ran = None, set()
+        try:
+            for hook, with_kwargs, _ in list(self._forward_pre_hooks or ()):
+                new = hook(self, args, kwargs) if with_kwargs else hook(self, args)
+                if new is None:
+                    continue
+                if with_kwargs:
+                    if not (isinstance(new, tuple) and len(new) == 2 and isinstance(new[1], dict)):
+                        raise RuntimeError(f"{type(self).__name__}: a forward pre-hook registered with_kwargs must "
+                                           f"return None or (args, kwargs), got {type(new).__name__}")
+                    args, kwargs = new
+                else:
+                    args = new if isinstance(new, tuple) else (new,)
+            call = None
+            if (self._backward_hooks or self._backward_pre_hooks) and _mode.grad_enabled:
+                call = _HookedCall(self, args)
+                args = call.wrap_inputs()
+            out = self.forward(*args, **kwargs)
+            for entry in list(self._forward_hooks or ()):
+                ran.add(id(entry))
+                hook, with_kwargs, _ = entry
+                new = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+                if new is not None:
+                    out = new
+            return out if call is None else call.wrap_outputs(out)
+        except Exception:
+            self._always_called_hooks(args, kwargs, out, ran)
+            raise
+
+    def _always_called_hooks(self, args: tuple, kwargs: Dict[str, Any], out: Any, ran: set) -> None:
+        """After an exception in a call: each forward hook registered with always_call that did not run yet (ids
+        in ``ran`` did), with the output so far (None if forward raised), as torch's; an exception one raises
+        becomes a warning, so that the first one propagates."""
+        for entry in list(self._forward_hooks or ()):
+            hook, with_kwargs, always_call = entry
+            if not always_call or id(entry) in ran:
                 continue
-            if with_kwargs:
-                if not (isinstance(new, tuple) and len(new) == 2 and isinstance(new[1], dict)):
-                    raise RuntimeError(f"{type(self).__name__}: a forward pre-hook registered with_kwargs must return "
-                                       f"None or (args, kwargs), got {type(new).__name__}")
-                args, kwargs = new
-            else:
-                args = new if isinstance(new, tuple) else (new,)
-        call = None
-        if (self._backward_hooks or self._backward_pre_hooks) and _mode.grad_enabled:
-            call = _HookedCall(self, args)
-            args = call.wrap_inputs()
-        out = self.forward(*args, **kwargs)
-        for hook, with_kwargs in list(self._forward_hooks or ()):
-            new = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
-            if new is not None:
-                out = new
-        return out if call is None else call.wrap_outputs(out)
+            try:
+                new = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+                out = out if new is None else new
+            except Exception as e:
+                warnings.warn(f"{type(self).__name__}: a forward hook with always_call=True raised an exception that "
+                              f"was silenced as another error was raised in forward: {e}", stacklevel=3)
 
     def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
         """Call ``hook(module, grad_input, grad_output)`` when the gradients of this module's inputs are computed
@@ -192,12 +215,12 @@ class Module:
         (None where it is not a tensor; zeros for a tensor no gradient reached, as torch's; all None when no input
         requires grad); a tuple it returns replaces grad_input. Each call of the module gets its own (an RNN cell
         called at every step: one hook call per step, in backward order)."""
-        return self._add_hook("_backward_hooks", hook, prepend, False)
+        return self._add_hook("_backward_hooks", hook, prepend)
 
     def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
         """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are known, before they
         go back through it; a tuple it returns replaces grad_output (torch's)."""
-        return self._add_hook("_backward_pre_hooks", hook, prepend, False)
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
 
     def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
                                   with_kwargs: bool = False) -> _Handle:
@@ -206,20 +229,22 @@ class Module:
         in registration order (prepend: this one first). ``handle.remove()`` unregisters it."""
         return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
 
-    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
-                              with_kwargs: bool = False) -> _Handle:
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> _Handle:
         """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with_kwargs) after each
         forward; a value it returns replaces the output. For looking at what a layer computes (e.g. keeping
-        an LSTM's outputs to see what its hidden units track) without changing its code."""
-        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+        an LSTM's outputs to see what its hidden units track) without changing its code. always_call: it also
+        runs when the call raises (output None if forward did), as torch's, before the exception propagates."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs, always_call)
 
-    def _add_hook(self, kind: str, hook: Callable[..., Any], prepend: bool, with_kwargs: bool) -> _Handle:
+    def _add_hook(self, kind: str, hook: Callable[..., Any], prepend: bool, with_kwargs: bool = False,
+                  always_call: bool = False) -> _Handle:
         if not callable(hook):
             raise TypeError(f"{type(self).__name__}.register{kind[:-1]}: hook must be callable, got "
                             f"{type(hook).__name__}")
         if kind not in self.__dict__:
             object.__setattr__(self, kind, [])
-        hooks, entry = getattr(self, kind), (hook, bool(with_kwargs))
+        hooks, entry = getattr(self, kind), (hook, bool(with_kwargs), bool(always_call))
         hooks.insert(0 if prepend else len(hooks), entry)
         return _Handle(hooks, entry)
 
@@ -701,7 +726,7 @@ class _HookedCall:
 
     def outputs_reached(self, grads: tuple) -> tuple:
         grad_output = _spread(grads, self.out_slots, self.n_out)
-        for hook, _ in self.pre_hooks:
+        for hook, *_ in self.pre_hooks:
             new = hook(self.module, grad_output)
             if new is not None:
                 grad_output = self._checked(new, self.n_out, "pre-hook", "grad_output")
@@ -722,7 +747,7 @@ class _HookedCall:
         return tuple(grad_input[i] for i in self.in_slots)
 
     def _run_hooks(self, grad_input: tuple, grad_output: tuple) -> tuple:
-        for hook, _ in self.hooks:
+        for hook, *_ in self.hooks:
             new = hook(self.module, grad_input, grad_output)
             if new is not None and not self.in_slots and not (isinstance(new, tuple) and all(g is None for g in new)):
                 raise RuntimeError(f"{type(self.module).__name__}: a full backward hook of a module none of whose "
