@@ -135,6 +135,25 @@ def test_delattr_unregisters():
     assert [k for k, _ in lin.named_parameters()] == ["weight"]
 
 
+def test_named_members_remove_duplicate_and_memo_as_torch():
+    """torch's remove_duplicate=False lists a shared module or Parameter under every name (as state_dict does),
+    and named_modules' first parameter is torch's memo (modules to leave out, collecting those listed). (Both
+    keywords were refused; a positional argument was the prefix.)"""
+    lin = nn.Linear(2, 2)
+    net = nn.Sequential(lin, nn.ReLU(), lin)
+    net.w = nn.Parameter(tg.ones(1))
+    net.v = net.w
+    assert [k for k, _ in net.named_modules(remove_duplicate=False)] == ["", "0", "1", "2"]
+    assert [k for k, _ in net.named_parameters(remove_duplicate=False)] == \
+        ["w", "v", "0.weight", "0.bias", "2.weight", "2.bias"] == list(net.state_dict())
+    assert [k for k, _ in net.named_parameters(prefix="m", recurse=False, remove_duplicate=False)] == ["m.w", "m.v"]
+    net.register_buffer("b", tg.zeros(1))
+    net[1].register_buffer("b", net.b)
+    assert [k for k, _ in net.named_buffers(remove_duplicate=False)] == ["b", "1.b"]
+    assert [k for k, _ in net.named_buffers()] == ["b"]
+    memo = {lin}
+    assert [k for k, _ in net.named_modules(memo, "top")] == ["top", "top.1"] and len(memo) == 3
+
 def test_register_parameter_checks_type():
     m = nn.Module()
     m.register_parameter("w", nn.Parameter(np.ones(2)))

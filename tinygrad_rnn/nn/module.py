@@ -249,13 +249,18 @@ class Module:
         return _Handle(hooks, entry)
 
     # ------------------------------------------------------------------ traversal
-    def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
-        seen, stack = set(), [(prefix, self)]
+    def named_modules(self, memo: Optional[set] = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[Tuple[str, "Module"]]:
+        """(dotted name, module) for this module and every one below it, depth first, as torch's: one reached
+        twice is listed once (the first name) unless remove_duplicate=False; modules in ``memo`` (a set that
+        collects those listed) are left out."""
+        memo, stack = set() if memo is None else memo, [(prefix, self)]
         while stack:
             name, m = stack.pop()
-            if id(m) in seen:
+            if m in memo:
                 continue
-            seen.add(id(m))
+            if remove_duplicate:
+                memo.add(m)
             yield name, m
             stack.extend(reversed([(f"{name}.{k}" if name else k, c) for k, c in m._modules.items() if c is not None]))
 
@@ -273,27 +278,34 @@ class Module:
     def children(self) -> Iterator["Module"]:
         return (m for _, m in self.named_children())
 
-    def _named_members(self, registry: str, prefix: str, recurse: bool) -> Iterator[Tuple[str, Any]]:
-        """(dotted name, tensor) from each module's ``registry`` dict; a shared tensor appears once."""
+    def _named_members(self, registry: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool = True) -> Iterator[Tuple[str, Any]]:
+        """(dotted name, tensor) from each module's ``registry`` dict; a shared tensor (or module) appears once
+        unless remove_duplicate=False."""
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for mname, m in mods:
             for k, t in getattr(m, registry).items():
                 if t is None or id(t) in seen:
                     continue
-                seen.add(id(t))
+                if remove_duplicate:
+                    seen.add(id(t))
                 yield (f"{mname}.{k}" if mname else k), t
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[Tuple[str, Parameter]]:
-        """(dotted name, Parameter) pairs; a Parameter shared by two modules appears once."""
-        return self._named_members("_parameters", prefix, recurse)
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[Tuple[str, Parameter]]:
+        """(dotted name, Parameter) pairs; a Parameter shared by two modules appears once, unless
+        remove_duplicate=False (then under every name, as state_dict lists it)."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         return (p for _, p in self.named_parameters(recurse=recurse))
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[Tuple[str, Tensor]]:
-        """(dotted name, buffer) pairs, persistent or not; a shared buffer appears once."""
-        return self._named_members("_buffers", prefix, recurse)
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[Tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs, persistent or not; a shared buffer appears once unless
+        remove_duplicate=False."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         return (b for _, b in self.named_buffers(recurse=recurse))
