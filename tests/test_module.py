@@ -154,6 +154,25 @@ def test_named_members_remove_duplicate_and_memo_as_torch():
     memo = {lin}
     assert [k for k, _ in net.named_modules(memo, "top")] == ["top", "top.1"] and len(memo) == 3
 
+def test_get_parameter_and_get_buffer_follow_a_dotted_path():
+    """torch's get_parameter / get_buffer: the tensor at 'sub.name'; an AttributeError for a missing name, one of
+    another kind, or (get_parameter) an empty slot; get_buffer gives an empty buffer slot's None. (They were
+    missing.)"""
+    net = nn.Sequential(nn.Linear(2, 3, bias=False), nn.BatchNorm1d(3, track_running_stats=False))
+    net.register_buffer("scale", tg.ones(1), persistent=False)
+    assert net.get_parameter("0.weight") is net[0].weight and net.get_parameter("1.bias") is net[1].bias
+    assert net.get_buffer("scale") is net.scale and net.get_buffer("1.running_mean") is None
+    with pytest.raises(AttributeError, match="Linear at '0' has no attribute 'nope'"):
+        net.get_parameter("0.nope")
+    with pytest.raises(AttributeError, match="has 'scale', which is not a parameter"):
+        net.get_parameter("scale")
+    with pytest.raises(AttributeError, match="'0.bias' is an empty parameter slot"):
+        net.get_parameter("0.bias")
+    with pytest.raises(AttributeError, match="has 'weight', which is not a buffer"):
+        net.get_buffer("1.weight")
+    with pytest.raises(AttributeError, match="has no submodule '5'"):
+        net.get_buffer("5.running_var")
+
 def test_register_parameter_checks_type():
     m = nn.Module()
     m.register_parameter("w", nn.Parameter(np.ones(2)))

@@ -159,6 +159,31 @@ class Module:
             m = child
         return m
 
+    def _member(self, op: str, target: str, registry: str, kind: str) -> Any:
+        """The entry of ``registry`` at the dotted path ``target`` (get_parameter, get_buffer)."""
+        if not isinstance(target, str):
+            raise TypeError(f"{type(self).__name__}.{op}: target must be a dotted str, got {target!r}")
+        path, _, name = target.rpartition(".")
+        owner = self.get_submodule(path)
+        if name not in getattr(owner, registry):
+            what = f"has no attribute {name!r}" if not hasattr(owner, name) else f"has {name!r}, which is not a {kind}"
+            raise AttributeError(f"{type(self).__name__}.{op}: {type(owner).__name__} at {path or 'the root'!r} {what}")
+        return getattr(owner, registry)[name]
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The Parameter at the dotted path ``target`` ('lstm.weight_ih_l0'), as torch's get_parameter: an
+        AttributeError if there is none (an empty slot, bias=False's, included)."""
+        p = self._member("get_parameter", target, "_parameters", "parameter")
+        if p is None:
+            raise AttributeError(f"{type(self).__name__}.get_parameter: {target!r} is an empty parameter slot "
+                                 "(None), not a Parameter")
+        return p
+
+    def get_buffer(self, target: str) -> Optional[Tensor]:
+        """The buffer at the dotted path ``target`` (persistent or not; None for an empty slot), as torch's
+        get_buffer: an AttributeError if there is no buffer of that name."""
+        return self._member("get_buffer", target, "_buffers", "buffer")
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
