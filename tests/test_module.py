@@ -1088,6 +1088,20 @@ def test_add_module_get_submodule_append_extend_and_flatten_parameters_as_torch(
     assert all(np.array_equal(before[k], v.numpy()) for k, v in lstm.state_dict().items())
 
 
+def test_repr_puts_each_line_of_a_multi_line_extra_repr_on_its_own_line():
+    """torch's layout: extra_repr's lines, indented, before the children; a module with no children but a
+    multi-line extra_repr is laid out the same way. (Its later lines were not indented, and a leaf's came
+    inline: 'M(k=1\\nj=2)'.)"""
+    class M(nn.Module):
+        def extra_repr(self):
+            return "k=1\nj=2"
+
+    parent = M()
+    parent.act = nn.ReLU()
+    assert repr(parent) == "M(\n  k=1\n  j=2\n  (act): ReLU()\n)"
+    assert repr(nn.Sequential(M())) == "Sequential(\n  (0): M(\n    k=1\n    j=2\n  )\n)"
+
+
 # ----------------------------------------------------------------------------- forward hooks
 def test_forward_hooks_see_and_may_replace_inputs_and_outputs():
     lin = nn.Linear(3, 2, dtype=tg.float64)

@@ -538,11 +538,14 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._modules.items()]  # (None too)
+        """torch's layout: a one-line extra_repr and no children inline, else each of extra_repr's lines and then
+        each child's (indented) on its own line."""
+        children = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._modules.items()]  # (None too)
         extra = self.extra_repr()
-        if not lines:
+        extra_lines = extra.split("\n") if extra else []
+        if len(extra_lines) <= 1 and not children:
             return f"{type(self).__name__}({extra})"
-        return f"{type(self).__name__}(\n  " + "\n  ".join(([extra] if extra else []) + lines) + "\n)"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(extra_lines + children) + "\n)"
 
 
 class _ParameterContainer(Module):
