@@ -922,6 +922,16 @@ def test_module_list_plus_and_plus_equals_as_torch():
         layers += [3]
 
 
+def test_module_list_repr_folds_repeated_modules_as_torch():
+    """torch's ModuleList repr folds a run of modules printing alike into '(i-j): n x ...' (nested too); a
+    Sequential's does not fold. (Each was listed.)"""
+    lin = "Linear(in_features=2, out_features=2, bias=True)"
+    layers = nn.ModuleList([nn.ReLU()] + [nn.Linear(2, 2) for _ in range(3)] + [nn.ReLU()])
+    assert repr(layers) == f"ModuleList(\n  (0): ReLU()\n  (1-3): 3 x {lin}\n  (4): ReLU()\n)"
+    nested = nn.Sequential(nn.ModuleList([nn.Tanh(), nn.Tanh()]), nn.Tanh(), nn.Tanh())
+    assert repr(nested) == "Sequential(\n  (0): ModuleList(\n    (0-1): 2 x Tanh()\n  )\n  (1): Tanh()\n  (2): Tanh()\n)"
+    assert repr(nn.ModuleList([nn.Tanh()])) == "ModuleList(\n  (0): Tanh()\n)" and repr(nn.ModuleList()) == "ModuleList()"
+
 def test_a_submodule_under_two_names_is_visited_once():
     class Tied(nn.Module):
         def __init__(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, Optional, Tuple
+from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -902,6 +902,20 @@ class ModuleList(_Positional):
     def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
         """extend (``self.layers += [...]``), as torch's."""
         return self.extend(modules)
+
+    def __repr__(self) -> str:
+        """torch's: a run of modules with the same repr folded into one line, '(0-2): 3 x Linear(...)'."""
+        runs: List[List[Any]] = []  # [first index, last index, repr]
+        for i, m in enumerate(self._modules.values()):
+            r = repr(m)
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        if not runs:
+            return f"{type(self).__name__}()"
+        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + r.replace("\n", "\n  ") for a, b, r in runs]
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):
