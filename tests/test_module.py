@@ -922,6 +922,27 @@ def test_module_list_plus_and_plus_equals_as_torch():
         layers += [3]
 
 
+def test_sequential_plus_times_and_their_in_place_forms_as_torch():
+    """torch's Sequential + Sequential and * n give a new Sequential of the same modules, renumbered (n times: the
+    parameters shared); += and *= extend it in place; anything but a Sequential (+) or a positive int (*) is
+    refused. (All four were unsupported operands.)"""
+    a, b, c = nn.Linear(1, 1), nn.Tanh(), nn.ReLU()
+    first, second = nn.Sequential(a, b), nn.Sequential(OrderedDict(relu=c))
+    both = first + second
+    assert isinstance(both, nn.Sequential) and list(both) == [a, b, c] and list(both._modules) == ["0", "1", "2"]
+    assert list(first) == [a, b] and list(first * 2) == [a, b, a, b] == list(2 * first)
+    assert [k for k, _ in (first * 2).named_parameters()] == ["0.weight", "0.bias"]  # (shared: listed once)
+    same = first
+    first += second
+    first *= 2
+    assert first is same and list(first) == [a, b, c] * 2 and list(first._modules) == [str(i) for i in range(6)]
+    with pytest.raises(ValueError, match="only a Sequential can be added"):
+        first + [c]
+    with pytest.raises(ValueError, match="must be positive"):
+        first * 0
+    with pytest.raises(TypeError, match="unsupported operand"):
+        first * 2.0
+
 def test_module_list_repr_folds_repeated_modules_as_torch():
     """torch's ModuleList repr folds a run of modules printing alike into '(i-j): n x ...' (nested too); a
     Sequential's does not fold. (Each was listed.)"""

@@ -882,6 +882,35 @@ class Sequential(_Positional):
             setattr(part, k, m)
         return part
 
+    def _repeats(self, n: Any, op: str) -> int:
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"unsupported operand type(s) for {op}: 'Sequential' and '{type(n).__name__}'")
+        if n <= 0:
+            raise ValueError(f"Sequential {op} {n}: the multiplication factor must be positive, as in torch")
+        return n
+
+    def __add__(self, other: "Sequential") -> "Sequential":
+        """A new Sequential of this one's modules, then other's (the same objects), renumbered, as torch's."""
+        if not isinstance(other, Sequential):
+            raise ValueError(f"Sequential + {type(other).__name__}: only a Sequential can be added, as in torch")
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other: "Sequential") -> "Sequential":
+        """other's modules appended to this one (in place), as torch's."""
+        if not isinstance(other, Sequential):
+            raise ValueError(f"Sequential += {type(other).__name__}: only a Sequential can be added, as in torch")
+        return self.extend(list(other))
+
+    def __mul__(self, n: int) -> "Sequential":
+        """A new Sequential of this one's modules n times (the same objects, so their parameters are shared),
+        renumbered, as torch's."""
+        return Sequential(*(list(self) * self._repeats(n, "*")))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, n: int) -> "Sequential":
+        return self.extend(list(self) * (self._repeats(n, "*=") - 1))
+
 
 class ModuleList(_Positional):
     """A list of modules whose parameters are registered (names '0', '1', ...)."""
