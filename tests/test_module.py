@@ -173,6 +173,19 @@ def test_get_parameter_and_get_buffer_follow_a_dotted_path():
     with pytest.raises(AttributeError, match="has no submodule '5'"):
         net.get_buffer("5.running_var")
 
+def test_module_dict_update_and_keys_refuse_bad_input_clearly():
+    """ModuleDict.update names what it expected (torch's checks) for a non-iterable or an element that is not a
+    pair, changing nothing, and a non-str key is a TypeError, as torch's. (Bare Python errors: "'int' object is
+    not iterable", 'not enough values to unpack'; a KeyError.)"""
+    md = nn.ModuleDict({"a": nn.Tanh()})
+    with pytest.raises(TypeError, match="ModuleDict.update: expected a mapping or .key, module. pairs, got int"):
+        md.update(3)
+    with pytest.raises(ValueError, match=r"ModuleDict.update: element 1 must be a \(key, module\) pair, got \('c',\)"):
+        md.update([("b", nn.ReLU()), ("c",)])
+    with pytest.raises(TypeError, match="ModuleDict: a key must be a str, got int"):
+        md[1] = nn.ReLU()
+    assert list(md) == ["a"]
+
 def test_register_parameter_checks_type():
     m = nn.Module()
     m.register_parameter("w", nn.Parameter(np.ones(2)))

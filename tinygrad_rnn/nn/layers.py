@@ -957,7 +957,9 @@ class ModuleDict(Module):
             self.update(modules)
 
     def __setitem__(self, key: str, module: Module) -> None:
-        if not isinstance(key, str) or not key or "." in key:
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict: a key must be a str, got {type(key).__name__}")
+        if not key or "." in key:
             raise KeyError(f"ModuleDict: a key must be a non-empty string without '.', got {key!r}")
         if key not in self._modules and hasattr(self, key):
             raise KeyError(f"ModuleDict: {key!r} is already an attribute of ModuleDict (as in torch, a key may not "
@@ -999,8 +1001,18 @@ class ModuleDict(Module):
         return self._modules.items()
 
     def update(self, modules: Any) -> None:
-        """Add (key, module) pairs from a mapping or an iterable of pairs."""
-        for key, module in (modules.items() if hasattr(modules, "items") else modules):
+        """Add (key, module) pairs from a mapping (in its order) or an iterable of pairs."""
+        if hasattr(modules, "items"):
+            pairs = list(modules.items())
+        elif isinstance(modules, Iterable) and not isinstance(modules, (str, Module)):
+            pairs = list(modules)
+            for j, pair in enumerate(pairs):
+                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                    raise ValueError(f"ModuleDict.update: element {j} must be a (key, module) pair, got {pair!r}")
+        else:
+            raise TypeError(f"ModuleDict.update: expected a mapping or (key, module) pairs, got "
+                            f"{type(modules).__name__}")
+        for key, module in pairs:
             self[key] = module
 
     def pop(self, key: str) -> Module:
