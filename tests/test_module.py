@@ -5,6 +5,7 @@ each module's own parameters, then its children depth-first in assignment order;
 a shared Parameter once; state_dict lists every name). Layer outputs are checked
 against numpy (x @ W.T + b, W[idx]) and gradients against central differences.
 """
+import copy
 import os
 from collections import OrderedDict
 
@@ -185,6 +186,24 @@ def test_module_dict_update_and_keys_refuse_bad_input_clearly():
     with pytest.raises(TypeError, match="ModuleDict: a key must be a str, got int"):
         md[1] = nn.ReLU()
     assert list(md) == ["a"]
+
+def test_deepcopy_of_a_module_leaves_the_parameters_hooks_and_grads_behind():
+    """As torch's Parameter.__deepcopy__: the copy's Parameters are new ones (shared ones still shared) with the
+    data and requires_grad, but no .grad and none of the original's tensor hooks, so a backward through the copy
+    runs no hook of the original (an optimizer step in a post-accumulate hook). (The hooks and grads were copied.)"""
+    lin, log = nn.Linear(2, 2), []
+    net = nn.Sequential(lin, lin)
+    lin.weight.requires_grad_(False)
+    lin.bias.register_hook(lambda g: log.append("hook"))
+    lin.bias.register_post_accumulate_grad_hook(lambda p: log.append("post"))
+    net(tg.ones(1, 2)).sum().backward()
+    log.clear()
+    twin = copy.deepcopy(net)
+    assert twin[0] is twin[1] and twin[0].bias is not lin.bias and isinstance(twin[0].bias, nn.Parameter)
+    assert twin[0].bias.grad is None and not twin[0].weight.requires_grad and twin[0].bias.requires_grad
+    np.testing.assert_array_equal(twin[0].weight.numpy(), lin.weight.numpy())
+    twin(tg.ones(1, 2)).sum().backward()
+    assert log == [] and twin[0].bias.grad is not None
 
 def test_register_parameter_checks_type():
     m = nn.Module()

@@ -22,6 +22,14 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "Parameter":
+        """A new Parameter of a copy of the data with the same requires_grad, as torch's: not the .grad, nor the
+        hooks registered on this one (a deep-copied model's backward must not run the original's hooks, such as
+        an optimizer step in a post-accumulate hook). A Parameter shared in what is copied stays shared."""
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(self.data.copy(), requires_grad=self.requires_grad)
+        return memo[id(self)]
+
 
 class IncompatibleKeys(NamedTuple):
     missing_keys: List[str]
