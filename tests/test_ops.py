@@ -536,6 +536,22 @@ def test_log1p_and_expm1_keep_tiny_values_exact():
     assert tg.tensor([1, 2]).log1p().dtype == np.float32 and tg.tensor([4]).rsqrt().tolist() == [0.5]
 
 
+def test_expm1_gradient_is_exp_where_the_value_rounds_to_minus_one():
+    """d expm1(x)/dx = e^x: as y + 1 it was 0 once y rounded to -1 (x < -17 in float32), and so were elu's, celu's
+    and selu's gradients far left (torch's kernels give e^x there)."""
+    x = np.array([-30.0, -20.0, -9.0, -1e-3, 2.0], np.float32)
+    t = tg.tensor(x, requires_grad=True)
+    t.expm1().sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), np.exp(x.astype(np.float64)), rtol=1e-6)
+    for f, slope in ((lambda u: F.elu(u), np.exp), (lambda u: F.celu(u, 0.5), lambda a: np.exp(2 * a))):
+        t = tg.tensor(x[:3], requires_grad=True)
+        f(t).sum().backward()
+        np.testing.assert_allclose(t.grad.numpy(), slope(x[:3].astype(np.float64)), rtol=1e-6)
+    h = tg.tensor(np.array([-9.0, -12.0], np.float16), requires_grad=True)
+    F.elu(h).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy().astype(np.float64), np.exp([-9.0, -12.0]), rtol=2e-3)
+
+
 @pytest.mark.parametrize("op", ["floor", "ceil", "trunc", "round", "sign"])
 @with_fixtures
 @given(shape=shapes(min_side=0), data=st.data())

@@ -565,16 +565,17 @@ class Log1p(Function):
 
 
 class Expm1(Function):
-    """y = e^x - 1, exact where x is tiny; dy/dx = y + 1."""
+    """y = e^x - 1, exact where x is tiny; dy/dx = e^x, not torch's y + 1, which is 0 once y rounds to -1 (x < -17
+    in float32): elu's and celu's gradient far left, which torch's own kernels give as e^x."""
 
     quiet = True
-    save_output = True
+    saved_inputs = (0,)
 
     def forward(self, x):
         return xp_of(x).expm1(x)
 
     def backward(self, g):
-        return (g * (self.output + 1),)
+        return (g * self.saved[0].exp(),)
 
 
 class Sin(Function):
