@@ -1118,6 +1118,20 @@ def test_norm_below_one_has_zero_gradient_at_zero_entries(device, p):
     np.testing.assert_allclose(t.grad.numpy(), [row, [0.0, 0.0, 0.0]], rtol=1e-12)
 
 
+def test_norm_that_overflows_has_torch_finite_gradient():
+    """A float32 norm past 3.4e38 is inf, as torch's; its gradient is torch's x * g / inf = 0 for p = 2, and
+    sign(x) for p = 1, where y / (p s) = inf / inf made it nan (and normalize's and pairwise_distance's too)."""
+    x = np.array([[1e20, -3e20], [2.0, -1.0]], np.float32)
+    t, u, v = (tg.tensor(a, requires_grad=True) for a in (x, np.array([3e38, -3e38, 3e38], np.float32), x))
+    with np.errstate(over="ignore"):  # (the forward's overflow)
+        t.norm(2, 1).sum().backward()
+        u.norm(1).backward()
+        F.normalize(v, dim=1).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), [[0.0, 0.0], [2 / 5 ** 0.5, -1 / 5 ** 0.5]], rtol=1e-6)
+    assert u.grad.tolist() == [1.0, -1.0, 1.0]
+    assert np.isfinite(v.grad.numpy()).all() and v.grad.numpy()[0].tolist() == [0.0, 0.0]
+
+
 @with_fixtures
 @given(shape=shapes(), keepdim=st.booleans(), data=st.data())
 def test_logsumexp(device, shape, keepdim, data):

@@ -533,8 +533,9 @@ class Sqrt(Function):
 
 
 class Root(Function):
-    """s ** (1/p) for s >= 0 (a norm's or std's last step), with gradient y / (p s) taken as 0 at s = 0:
-    torch's subgradient for the norm of a zero vector and the std of a constant, where sqrt's would be inf."""
+    """s ** (1/p) for s >= 0 (a norm's or std's last step), with gradient s^(1/p - 1) / p (1 / (2y) for p = 2)
+    taken as 0 at s = 0: torch's subgradient for the norm of a zero vector and the std of a constant, where sqrt's
+    would be inf. A sum that overflowed to inf gets torch's finite slope (0 for p > 1), not y / (p s) = inf / inf."""
 
     saved_inputs = (0,)
     save_output = True
@@ -548,7 +549,11 @@ class Root(Function):
     def backward(self, g):
         (s,) = self.saved
         pos = s.data > 0
-        return (where(pos, g * self.output / (where(pos, s, 1.0) * self.p), 0.0),)
+        if self.p == 2:
+            slope = 0.5 / where(pos, self.output, 1.0)
+        else:
+            slope = where(pos, s, 1.0) ** (1 / self.p - 1) * (1 / self.p)
+        return (where(pos, g * slope, 0.0),)
 
 
 class Log1p(Function):
