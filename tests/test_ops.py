@@ -1095,6 +1095,18 @@ def test_norm_and_std(device, shape, keepdim, p, data):
         check_op(lambda t: t.std(dim, keepdim=keepdim, correction=correction), ref, [x], device, gradgrad=True)
 
 
+def test_var_and_std_of_data_far_from_zero():
+    """float32 1e6 + noise of std 0.1: the mean is off by about an ulp of the data (0.06), whose square added half
+    again to the variance; torch's (Welford's) is right to float32 rounding, as these now are."""
+    x = (1e6 + np.random.default_rng(0).standard_normal((3, 1000)) * 0.1).astype(np.float32)
+    a = x.astype(np.float64)
+    t = tg.tensor(x)
+    np.testing.assert_allclose(t.var(1).numpy(), a.var(1, ddof=1), rtol=1e-4)
+    np.testing.assert_allclose(t.std(1, correction=0).numpy(), a.std(1), rtol=1e-4)
+    np.testing.assert_allclose(t.var().numpy(), a.var(ddof=1), rtol=1e-4)
+    np.testing.assert_allclose(tg.var_mean(t, 1)[0].numpy(), a.var(1, ddof=1), rtol=1e-4)
+
+
 def test_norm_of_zeros_and_std_of_a_constant_have_zero_gradient(device):
     """sqrt(s) has an infinite slope at s = 0; like torch, the norm of a zero vector and the std of a
     constant take the subgradient 0 there instead of inf * 0 = nan."""

@@ -2383,6 +2383,16 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return x.sum(dim, keepdim) * (1.0 / n if n else float("nan"))
 
 
+def centered(x: Tensor, dim: Any, mean: Optional[Tensor] = None) -> Tensor:
+    """x minus its mean over dim (``mean``, kept, if given), less the mean of that once more: a float32 mean of data
+    far from 0 (1e6 + noise) is off by about an ulp of the data, whose square swamped a small variance (torch's
+    kernels keep it, as Welford's). The second mean is 0 in exact arithmetic: a constant to the gradient."""
+    c = x - (x.mean(dim, keepdim=True) if mean is None else mean)
+    if not c.numel():
+        return c
+    return c - _const(c.data.mean(axis=reduce_dims(dim, x.ndim, "mean"), keepdims=True))
+
+
 def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) -> Tensor:
     """sum((x - mean)^2) / (N - correction); correction=1 is the unbiased estimate (torch's default). With
     N <= correction the division is by 0, as in torch (inf, or nan where the sum is 0). float16 is computed
@@ -2390,8 +2400,8 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) 
     if x.dtype == np.float16:
         return half_in_float32(x, lambda y: var(y, dim, keepdim, correction))
     n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "var")], dtype=np.int64))
-    centered = x - x.mean(dim, keepdim=True)
-    squares = (centered * centered).sum(dim, keepdim)
+    c = centered(x, dim)
+    squares = (c * c).sum(dim, keepdim)
     if n > correction:
         return squares * (1.0 / (n - correction))
     warnings.warn(f"var: {n} values with correction={correction} leave no degrees of freedom (the result is "
