@@ -257,3 +257,23 @@ def test_float16_computes_in_float32_and_rounds_once(device, training):
         with np.errstate(over="ignore"):  # (the running variance of the 3e4 channel is inf in float16, as torch's)
             np.testing.assert_array_equal(half.numpy(), single.numpy().astype(np.float16))
     assert np.isfinite(results[0][0].numpy()).all()
+
+
+def test_training_mode_on_channels_far_from_zero():
+    """float32 channels 1e6 + noise of std 0.1: the batch mean was off by about an ulp of the data (0.06), which
+    shifted every output by half a unit and added its square to the variance (and to running_var). Values, the
+    input's gradient and the running variance now match the float64 formula on the same float32 data."""
+    rng = np.random.default_rng(0)
+    x = (1e6 + rng.standard_normal((500, 3)) * 0.1).astype(np.float32)
+    g = rng.uniform(0.5, 1.5, x.shape)
+    a = x.astype(np.float64)
+    sigma = np.sqrt(a.var(0) + 1e-5)
+    y = (a - a.mean(0)) / sigma
+    dx = (g - g.mean(0) - y * (g * y).mean(0)) / sigma
+    t = tg.tensor(x, requires_grad=True)
+    running_var = tg.zeros(3)
+    out = F.batch_norm(t, tg.zeros(3), running_var, training=True, momentum=1.0)
+    out.backward(tg.tensor(g.astype(np.float32)))
+    np.testing.assert_allclose(out.numpy(), y, atol=1e-3)
+    np.testing.assert_allclose(t.grad.numpy(), dx, atol=1e-3)
+    np.testing.assert_allclose(running_var.numpy(), a.var(0, ddof=1), rtol=1e-4)

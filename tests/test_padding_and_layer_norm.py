@@ -181,3 +181,21 @@ def test_layer_norm_float16_computes_in_float32_and_rounds_once(device):
         assert half.dtype == tg.float16
         np.testing.assert_array_equal(half.numpy(), single.numpy().astype(np.float16))
     assert np.abs(results[0][0].numpy()).min(1).max() > 0.1  # (not the zeros it was)
+
+
+def test_layer_norm_of_rows_far_from_zero():
+    """float32 rows 1e6 + noise of std 0.1: the mean was off by about an ulp of the data (0.06), which shifted every
+    output by half a unit and added its square to the variance (torch's: off by its mean's rounding, up to 0.3).
+    Values and the input's gradient now match the float64 formula on the same float32 data."""
+    rng = np.random.default_rng(0)
+    x = (1e6 + rng.standard_normal((3, 500)) * 0.1).astype(np.float32)
+    g = rng.uniform(0.5, 1.5, x.shape)
+    a = x.astype(np.float64)
+    sigma = np.sqrt(a.var(1, keepdims=True) + 1e-5)
+    y = (a - a.mean(1, keepdims=True)) / sigma
+    dx = (g - g.mean(1, keepdims=True) - y * (g * y).mean(1, keepdims=True)) / sigma
+    t = tg.tensor(x, requires_grad=True)
+    out = nn.functional.layer_norm(t, 500)
+    out.backward(tg.tensor(g.astype(np.float32)))
+    np.testing.assert_allclose(out.numpy(), y, atol=1e-3)
+    np.testing.assert_allclose(t.grad.numpy(), dx, atol=1e-3)

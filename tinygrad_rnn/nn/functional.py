@@ -592,7 +592,7 @@ def _rms_norm(x: Tensor, weight: Optional[Tensor], dims: tuple, eps: float) -> T
 
 
 def _layer_norm(x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dims: tuple, eps: float) -> Tensor:
-    centered = x - x.mean(dims, keepdim=True)
+    centered = ops.centered(x, dims)  # (a mean off by an ulp of data far from 0 would shift and widen every row)
     y = centered / ((centered * centered).mean(dims, keepdim=True) + eps).sqrt()  # (the biased variance)
     if weight is not None:
         y = y * weight
@@ -838,7 +838,7 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
         centered, var = input, input.new_ones(shape)
     elif training:
         mean = input.mean(dims, keepdim=True)
-        centered = input - mean
+        centered = ops.centered(input, dims, mean)  # (as layer_norm's)
         var = (centered * centered).mean(dims, keepdim=True)
         with no_grad():
             if running_mean is not None:
