@@ -558,6 +558,22 @@ def test_smooth_l1_and_huber_at_zero_and_at_infinity():
         F.huber_loss(t64([1.0]), t64([0.0]), delta=0)
 
 
+def test_huber_and_smooth_l1_near_float32_overflow():
+    """0.5 d^2 for |d| = 2e19 is 2e38, finite in float32 (torch's 0.5 * d * d); d * d first overflowed to inf.
+    smooth_l1's 0.5 d^2 / beta with beta = 1e20 is finite further out, and its gradient d / beta with it."""
+    d = np.array([2e19, -2.5e19, 3.0], np.float32)
+    x = tg.tensor(d, requires_grad=True)
+    loss = F.huber_loss(x, tg.zeros(3), reduction="none", delta=2.6e19)
+    loss.backward(tg.ones(3))  # (their sum is past float32's range)
+    np.testing.assert_allclose(loss.numpy(), 0.5 * d.astype(np.float64) ** 2, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), d, rtol=1e-6)
+    x = tg.tensor(d * 2, requires_grad=True)
+    loss = F.smooth_l1_loss(x, tg.zeros(3), reduction="none", beta=1e20)
+    loss.sum().backward()
+    np.testing.assert_allclose(loss.numpy(), 0.5 * (2 * d.astype(np.float64)) ** 2 / 1e20, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * d.astype(np.float64) / 1e20, rtol=1e-6)
+
+
 def test_kl_div_of_a_negative_target_is_nan_as_torch():
     with np.errstate(invalid="ignore"):
         out = F.kl_div(t64([-1.0, -2.0]), t64([-0.5, 0.0]), reduction="none")

@@ -1092,10 +1092,12 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 def _piecewise_quadratic(d: Tensor, edge: float, a: float, b: float) -> Tensor:
     """a d^2 where |d| < edge, else b (|d| - edge / 2) (edge 0: the L1 loss). The square is of the signed d
     (so its second derivative at 0 is 2a, not 0), and each branch sees only its own elements: the one not
-    taken passes a zero gradient, which an inf in it (|d| = inf, edge = inf) would turn into nan."""
+    taken passes a zero gradient, which an inf in it (|d| = inf, edge = inf) would turn into nan. a is applied before
+    the second factor, as torch's 0.5 * d * d: d^2 itself overflows float32 from |d| = 1.8e19, where huber's is
+    finite up to 2.6e19."""
     inside = abs(d.data) < edge
     near, far = ops.where(inside, d, 0.0), ops.where(inside, 0.0, d.abs())
-    return ops.where(inside, near * near * a, (far - edge / 2) * b)
+    return ops.where(inside, near * (near * a), (far - edge / 2) * b)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
