@@ -1107,6 +1107,22 @@ def test_var_and_std_of_data_far_from_zero():
     np.testing.assert_allclose(tg.var_mean(t, 1)[0].numpy(), a.var(1, ddof=1), rtol=1e-4)
 
 
+def test_var_and_std_of_tiny_and_huge_float32_data():
+    """As torch's CPU kernel, float32 var and std are computed in float64: the squares of 1e-25s underflowed to a
+    std of 0 (zero gradient), of 1e19s overflowed to inf, where the std (and var, 1e38) is a float32."""
+    rng = np.random.default_rng(0)
+    for scale in (1e-25, 1e19):
+        x = (rng.standard_normal((2, 50)) * scale).astype(np.float32)
+        a = x.astype(np.float64)
+        t = tg.tensor(x, requires_grad=True)
+        std = t.std(1)
+        std.sum().backward()
+        np.testing.assert_allclose(std.numpy(), a.std(1, ddof=1), rtol=1e-6)
+        c = a - a.mean(1, keepdims=True)
+        np.testing.assert_allclose(t.grad.numpy(), c / (49 * a.std(1, ddof=1, keepdims=True)), rtol=1e-5)
+    np.testing.assert_allclose(tg.tensor(x).var(1).numpy(), a.var(1, ddof=1), rtol=1e-6)
+
+
 def test_norm_of_zeros_and_std_of_a_constant_have_zero_gradient(device):
     """sqrt(s) has an infinite slope at s = 0; like torch, the norm of a zero vector and the std of a
     constant take the subgradient 0 there instead of inf * 0 = nan."""

@@ -2396,9 +2396,12 @@ def centered(x: Tensor, dim: Any, mean: Optional[Tensor] = None) -> Tensor:
 def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) -> Tensor:
     """sum((x - mean)^2) / (N - correction); correction=1 is the unbiased estimate (torch's default). With
     N <= correction the division is by 0, as in torch (inf, or nan where the sum is 0). float16 is computed
-    in float32 (half_in_float32)."""
+    in float32 (half_in_float32), and float32 in float64, as torch's CPU kernel accumulates: the squares of data
+    near 1e19 (or 1e-23) overflow (underflow) float32 where their mean need not."""
     if x.dtype == np.float16:
         return half_in_float32(x, lambda y: var(y, dim, keepdim, correction))
+    if x.dtype == np.float32:
+        return var(x.astype(np.float64), dim, keepdim, correction).astype(np.float32)
     n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "var")], dtype=np.int64))
     c = centered(x, dim)
     squares = (c * c).sum(dim, keepdim)

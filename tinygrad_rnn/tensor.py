@@ -1543,6 +1543,8 @@ class Tensor:
             correction: Optional[int] = None) -> "Tensor":
         if self.dtype == np.float16:  # (the float16 variance may overflow where the std does not)
             return _ops.half_in_float32(self, lambda y: y.std(dim, unbiased, keepdim, correction=correction))
+        if self.dtype == np.float32:  # (in float64, as var: as torch's, the std of 1e-25s is not 0, of 1e20s not inf)
+            return self.astype(np.float64).std(dim, unbiased, keepdim, correction=correction).astype(np.float32)
         return _ops.Root(2)(self.var(dim, unbiased, keepdim, correction=correction))
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
