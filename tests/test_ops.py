@@ -424,6 +424,16 @@ def test_activations_at_their_edges_and_as_modules():
         F.silu(np.ones(3))
 
 
+def test_relu_gradient_passes_at_nan_as_torch():
+    """torch's relu backward (threshold_backward) zeroes the gradient only where the output is <= 0: at nan (and
+    inf) it passes, as hardtanh's and relu6's do here; relu's mask was x > 0, which is False at nan."""
+    x = tg.tensor([np.nan, np.inf, -np.inf, -0.0, 0.0, 2.0, -3.0], dtype=tg.float64, requires_grad=True)
+    y = x.relu()
+    (g,) = tg.grad((y * tg.tensor([2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], dtype=tg.float64)).sum(), x)
+    np.testing.assert_array_equal(g.numpy(), [2.0, 3.0, 0.0, 0.0, 0.0, 7.0, 0.0])
+    np.testing.assert_array_equal(y.numpy(), [np.nan, np.inf, 0.0, 0.0, 0.0, 2.0, 0.0])
+
+
 def _np_pad(a, amounts, **np_pad_options):
     """F.pad's reference: np.pad of a after cropping where an amount is negative ((left, right) pairs from the
     last dim back, as torch orders them)."""

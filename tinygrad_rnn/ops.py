@@ -987,9 +987,11 @@ class Softplus(Function):
 
 
 class Relu(Function):
+    """max(x, 0); the gradient passes where the output is not 0, nan included (torch's threshold_backward)."""
+
     def forward(self, x):
         out = xp_of(x).maximum(x, 0)
-        self.mask = (x > 0).astype(x.dtype)
+        self.mask = (out != 0).astype(x.dtype)
         return out
 
     def backward(self, g):
