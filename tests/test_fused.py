@@ -666,6 +666,21 @@ def test_cuda_kernel_sources_match_numpy_stand_ins(kernel_library):
                 np.testing.assert_allclose(v, u, rtol=1e-12, atol=1e-12, err_msg=f"{name} argument {k}")
 
 
+@pytest.mark.parametrize("kernels", [False, True])
+@pytest.mark.parametrize("lengths", [None, [2]])
+def test_relu_sequence_passes_the_gradient_at_nan_as_torch(kernels, lengths):
+    """torch's relu backward zeroes the gradient only where the output is <= 0: a nan step passes it on. Both
+    backward paths stopped it (mask h > 0). w_ih = 1, w_hh = 0.5, x = [nan, 1]: h = [nan, nan] and, for
+    L = sum(output), dL/dx = dL/dpre = [1 + 0.5, 1]."""
+    x = tg.tensor(np.array([np.nan, 1.0]).reshape(2, 1, 1), requires_grad=True)
+    with path(kernels):
+        out, _ = fused.rnn_sequence(x, None, np.ones((1, 1)), np.full((1, 1), 0.5), None, None,
+                                    nonlinearity="relu", lengths=lengths)
+        out.sum().backward()
+    assert np.isnan(out.numpy()).all()
+    np.testing.assert_array_equal(x.grad.numpy().ravel(), [1.5, 1.0])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_cuda_kernel_sources_match_numpy_stand_ins_at_extremes(tmp_path, dtype):
     """As above, in float32 too (T = float, as CuPy compiles it for float32 arrays), on inputs of every size up to

@@ -541,6 +541,34 @@ def test_a_hook_on_a_fused_lstm_cells_c_sees_the_total_gradient():
     assert np.abs(seen[True][2]).min() > 0  # (the last c' reaches the loss only through its own h')
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_relu_layers_and_cells_pass_the_gradient_at_nan_as_torch(fused):
+    """torch's relu backward zeroes the gradient only where the output is <= 0, so a nan step still passes it on to
+    the biases, h0 and the earlier inputs; the fused relu backward (one step or many) and relu's own stopped it
+    there. RNN(1, 1, relu), w_ih = 1, w_hh = 0.5, no bias, h0 = 0.7: x = [nan, 1] gives h = [nan, nan], and
+    L = sum(output) has dL/dpre = [1 + 0.5, 1] (one step: [1])."""
+    def layer():
+        m = nn.RNN(1, 1, nonlinearity="relu", bias=False, dtype=tg.float64, fused=fused)
+        m.load_state_dict({"weight_ih_l0": np.ones((1, 1)), "weight_hh_l0": np.full((1, 1), 0.5)})
+        return m
+    for T, lengths, d_pre in ((1, None, [1.0]), (2, None, [1.5, 1.0]), (2, [2], [1.5, 1.0])):
+        m = layer()
+        x = tg.tensor(np.array([np.nan, 1.0][:T]).reshape(T, 1, 1), requires_grad=True)
+        h0 = tg.tensor(np.full((1, 1, 1), 0.7), requires_grad=True)
+        out, hn = m(x, h0, lengths=lengths)
+        assert np.isnan(out.numpy()).all() and np.isnan(hn.numpy()).all()
+        out.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy().ravel(), d_pre)
+        np.testing.assert_array_equal(h0.grad.numpy().ravel(), [0.5 * d_pre[0]])
+        assert np.isnan(m.weight_ih_l0.grad.numpy()).all()
+    cell = nn.RNNCell(1, 1, nonlinearity="relu", bias=True, dtype=tg.float64, fused=fused)
+    cell.load_state_dict({"weight_ih": np.ones((1, 1)), "weight_hh": np.full((1, 1), 0.5), "bias_ih": np.zeros(1),
+                          "bias_hh": np.zeros(1)})
+    h = tg.tensor([[0.7]], dtype=tg.float64, requires_grad=True)
+    cell(tg.tensor([[np.nan]], dtype=tg.float64), h).sum().backward()
+    assert h.grad.tolist() == [[0.5]] and cell.bias_ih.grad.tolist() == [1.0] == cell.bias_hh.grad.tolist()
+
+
 def test_one_step_layer_outputs_keep_their_own_gradients():
     """The output of a one-step layer call and h_n are separate nodes: retain_grad or a hook on the output sees
     only the gradient that reached the output (torch: 1 here, not 1 + 2); a relu set after construction holds

@@ -128,9 +128,9 @@ _KERNEL_SOURCES = {
         """),
     "rnn_bwd_relu": ("T h, T dout", "T d, T dh", """
         const T dht = dh + dout;
-        d = h > T(0) ? dht : T(0);
+        d = h <= T(0) ? T(0) : dht;
         dh = dht;
-        """),
+        """),  # (not h > 0 ? dht : 0, which stopped the gradient at nan, where torch's relu passes it)
 }
 
 _cuda_kernels: dict = {}
@@ -211,7 +211,7 @@ class _NumpyKernels:
     @staticmethod
     def rnn_bwd_relu(h, dout, d, dh):
         dh += dout
-        d[...] = np.where(h > 0, dh, 0)
+        d[...] = np.where(h <= 0, 0, dh)
 
 
 def _kernel(name: str, xp: Any) -> Any:
@@ -1408,8 +1408,8 @@ class RNNSequence(_Recurrence):
                 if self.nonlinearity == "tanh":  # d = act'(pre) = 1 - h^2, then times dh per step
                     np.multiply(new[t0:t1], new[t0:t1], out=d)
                     np.subtract(1, d, out=d)
-                else:
-                    np.greater(new[t0:t1], 0, out=d)
+                else:  # (the output is >= 0 or nan, where torch's relu passes the gradient too)
+                    np.not_equal(new[t0:t1], 0, out=d)
                 drows, orows = list(d), list(dout[t0:t1])  # (views of the block's rows, made in one call each)
                 if self.lengths is None:  # (the common case, without the per-step row bookkeeping below)
                     for dt_, do in _backwards(self.reverse, drows, orows):
@@ -1570,7 +1570,7 @@ class CellStep(Function):
         xp, (B, H) = backend.xp_of(x), h.shape
         if self.mode.startswith("RNN"):
             y = self._out
-            d = 1 - y * y if self.mode == "RNN_TANH" else (y > 0).astype(y.dtype)
+            d = 1 - y * y if self.mode == "RNN_TANH" else (y != 0).astype(y.dtype)  # (nan passes, as torch)
             if g_h is not None:
                 d *= g_h.data
             else:
