@@ -952,3 +952,20 @@ def test_an_empty_batch_runs_forward_and_backward(device, mode, fused):
     h = cell(tg.zeros(0, 3, device=device))  # (float32, as the cell)
     (h[0] if mode == "LSTM" else h).sum().backward()
     assert (h[0] if mode == "LSTM" else h).shape == (0, 4) and not cell.weight_hh.grad.numpy().any()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2),
+    lambda: nn.GRU(3, 4, num_layers=2, bias=False),
+    lambda: nn.RNN(3, 4, bidirectional=True),
+])
+def test_all_weights_lists_each_layer_and_direction_as_torch(make):
+    """torch's all_weights: one list per layer and direction in torch's parameter-name order, without the biases
+    when bias=False; the Parameters themselves (shared, not copies)."""
+    m = make()
+    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if m.bias else []) + \
+        (["weight_hr"] if getattr(m, "proj_size", 0) else [])
+    want = [[getattr(m, f"{n}_l{layer}{'_reverse' if d else ''}") for n in names]
+            for layer in range(m.num_layers) for d in range(2 if m.bidirectional else 1)]
+    got = m.all_weights
+    assert [[id(p) for p in ws] for ws in got] == [[id(p) for p in ws] for ws in want]

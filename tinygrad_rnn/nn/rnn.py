@@ -442,6 +442,13 @@ class RNNBase(Module):
         out, h, c = unrolled(self.mode, x, h, c, weights, lengths, reverse, self.nonlinearity)
         return out, h.unsqueeze(0), None if c is None else c.unsqueeze(0)
 
+    @property
+    def all_weights(self) -> List[List[Tensor]]:
+        """torch's all_weights: per layer and direction (layer 0 forward, layer 0 reverse, layer 1 ...) its
+        parameters [w_ih, w_hh, b_ih, b_hh] (+ w_hr with proj_size), the biases left out when bias=False."""
+        return [[w for w in self._layer_weights(layer, d) if w is not None]
+                for layer in range(self.num_layers) for d in range(self.num_directions)]
+
     def flatten_parameters(self) -> None:
         """Nothing to do: torch packs the weights into one buffer for cuDNN here; these layers use them as
         they are (kept so that torch code calling it runs unchanged)."""
