@@ -522,3 +522,13 @@ def test_modules_and_state_dicts_match_torch():
     back = torch.nn.PReLU(3)
     back.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     assert back.weight.tolist() == pytest.approx([0.1, -0.2, 0.3])
+
+
+@pytest.mark.parametrize("name, fn, slope", [("elu", F.elu, 1.0), ("celu", lambda x: F.celu(x, 2.0), 1.0),
+                                             ("selu", F.selu, 1.0507009873554805)])
+def test_elu_family_gradient_at_nan_and_inf_as_torch(name, fn, slope):
+    """torch's elu kernels take x <= 0 for the exponential branch, so a nan takes the x branch: gradient 1 (scale
+    for selu) where ours was nan, the exponential's zero-weighted nan leaking in; +inf 1 too, -inf 0."""
+    x = tg.tensor([np.nan, np.inf, -np.inf, 3.0], dtype=tg.float64, requires_grad=True)
+    fn(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [slope, slope, 0.0, slope], rtol=1e-12)

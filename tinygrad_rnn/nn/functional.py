@@ -164,11 +164,18 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return leaky_relu(input, negative_slope, inplace=True)
 
 
+def _negative_exp(x: Tensor, k: float, alpha: float) -> Tensor:
+    """x where x > 0 or nan, alpha (e^(k x) - 1) where x <= 0 (elu's and celu's, as torch's: a nan takes the x
+    branch, gradient 1). The exponential sees only x <= 0 (0 elsewhere), so neither a large x nor a nan puts an inf
+    or nan into the branch not taken, whose zero gradient would turn it into nan."""
+    neg = x.data <= 0
+    return ops.where(~neg, x, (ops.where(neg, x, 0.0) * k).expm1() * alpha)
+
+
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x for x > 0, alpha (e^x - 1) elsewhere. The exponential sees min(x, 0), so a large x cannot put an
-    inf into the branch it does not take (whose zero gradient would turn it into nan)."""
+    """x for x > 0, alpha (e^x - 1) elsewhere (see _negative_exp)."""
     _real("elu", "alpha", alpha)
-    return _activation("elu", input, inplace, lambda x: ops.where(x.data > 0, x, x.clamp(max=0).expm1() * alpha))
+    return _activation("elu", input, inplace, lambda x: _negative_exp(x, 1.0, alpha))
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -228,7 +235,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
     def f(x: Tensor) -> Tensor:
         x = x._floating()
-        return ops.where(x.data > 0, x, (x.clamp(max=0) / alpha).expm1() * alpha)
+        return _negative_exp(x, 1.0 / alpha, alpha)
     return _activation("celu", input, inplace, f)
 
 
