@@ -146,6 +146,25 @@ def test_atan2_at_the_origin_dtypes_and_errors():
     assert g.tolist() == [2.0, 1.0, 1.0]
 
 
+def test_float_valued_ops_of_mixed_int_dtypes_read_each_operand_as_its_value():
+    """torch's atan2/logaddexp/xlogy of two integer operands compute in float32 from each one's value: a 0-d int8 -3
+    beside a uint8 tensor is -3.0 (it was cast to their common uint8 first, 253), and an int number that does not
+    fit the tensor's dtype is no OverflowError."""
+    u8 = tg.tensor(np.array([1, 3], np.uint8))
+    minus3 = tg.tensor(np.array(-3, np.int8))
+    np.testing.assert_allclose(tg.atan2(minus3, u8).numpy(), np.arctan2(-3.0, [1.0, 3.0]), rtol=1e-6)
+    np.testing.assert_allclose(tg.logaddexp(u8, minus3).numpy(), np.logaddexp([1.0, 3.0], -3.0), rtol=1e-6)
+    out = tg.xlogy(u8, -3)
+    assert out.dtype == np.float32 and np.isnan(out.numpy()).all()  # (log of -3, as torch)
+    np.testing.assert_allclose(tg.xlogy(minus3, u8).numpy(), -3.0 * np.log([1.0, 3.0]), rtol=1e-6)
+    # two float dtypes: computed in the wider one, not log(other) in float16 first
+    y = np.array([0.7, 3.3], np.float16)
+    want = 6.25 * np.log(y.astype(np.float32))
+    got = tg.xlogy(tg.tensor(np.full(2, 6.25, np.float32)), tg.tensor(y))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+
+
 def test_activations_at_their_kinks_and_as_modules():
     """Gradients at the kinks as torch's: relu6 0 at 0 and 6, hardsigmoid 0 at +-3, hardswish 0 at -3 and 1 at
     3, selu scale*alpha and celu 1 at 0, softsign 1 at 0; the modules equal their functions, with torch's reprs."""

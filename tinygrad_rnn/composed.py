@@ -19,10 +19,10 @@ import numpy as np
 
 from . import backend
 from .backend import xp_of
-from .ops import (Chosen, DiagonalEmbed, Fmod, XLogY, _const, _input, _one_dim, _scale_factor, _scaled_sum,
-                  _two_tensors, broadcast_shapes, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32,
-                  int_arg, matmul, meshgrid, narrow, operands, outer, reduce_dims, result_dtype, return_types, stack,
-                  where)
+from .ops import (Chosen, DiagonalEmbed, Fmod, XLogY, _const, _float_operands, _input, _one_dim, _scale_factor,
+                  _scaled_sum, _two_tensors, broadcast_shapes, broadcast_tensors, cat, check_devices, dot, gather,
+                  half_in_float32, int_arg, matmul, meshgrid, narrow, operands, outer, reduce_dims, result_dtype,
+                  return_types, stack, where)
 from .tensor import Tensor
 
 
@@ -285,10 +285,7 @@ def xlogy(input: Any, other: Any) -> Tensor:
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError(f"xlogy: one of input and other must be a Tensor, got {type(input).__name__} and "
                         f"{type(other).__name__}")
-    x, y = operands("xlogy", input, other)
-    if x.dtype.kind != "f":
-        x, y = x._floating(), y._floating()
-    return XLogY()(x, y)
+    return XLogY()(*_float_operands("xlogy", input, other))
 
 
 def sinc(input: Tensor) -> Tensor:

@@ -432,10 +432,17 @@ class Atan2(Function):
 
 
 def _float_operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
-    """operands() for a float-valued binary op: integer and bool ones as float32, checked to broadcast."""
+    """operands() for a float-valued binary op, checked to broadcast. Two integer or bool operands are each made
+    float32 first, as div's: a 0-d int8 -3 beside a uint8 tensor is -3.0 (torch's), not 253.0 from the cast to
+    their common uint8, and a number is not fitted into an int tensor's dtype (uint8 with -3 is no OverflowError).
+    Two float dtypes are both cast to the wider (a gradient cast back), so no part of op runs in the narrower one
+    (xlogy's log of a float16 other beside a float32 input)."""
+    if _integral(a) and _integral(b):
+        a, b = _floating(a), _floating(b)
     a, b = operands(op, a, b)
-    if a.dtype.kind != "f":
-        a, b = a.astype(np.float32), b.astype(np.float32)
+    if a.dtype != b.dtype:
+        common = np.result_type(a.dtype, b.dtype)
+        a, b = a.astype(common), b.astype(common)
     broadcast_shapes(op, ("the input", a.shape), ("other", b.shape))
     return a, b
 
