@@ -1027,6 +1027,19 @@ def test_number_to_tensor_power_is_exact_and_keeps_integers(device):
         tg.tensor(np.array([1, 2], np.uint8)) ** -1
 
 
+def test_integer_tensor_to_negative_integer_tensor_powers_truncate_as_torch():
+    """torch raises only for a negative Python number as the exponent; an integer exponent tensor's negative entries
+    give 1 / a^|b| truncated toward zero: 1 for a = 1, -1 for a = -1 and b odd (1 for b even), 0 otherwise (0 too)
+    (numpy raised 'Integers to negative integer powers are not allowed')."""
+    a = tg.tensor([2, 3, 1, -1, -1, 0, -2])
+    b = tg.tensor([-1, 2, -5, -3, -2, -1, -1])
+    assert (a ** b).tolist() == [0, 9, 1, -1, 1, 0, 0] and (a ** b).dtype == np.int64
+    assert (a ** tg.tensor(-2)).tolist() == [0, 0, 1, 1, 1, 0, 0]
+    assert ((-1) ** b).tolist() == [-1, 1, -1, -1, 1, -1, -1] and (0 ** b).tolist() == [0] * 7
+    out = tg.tensor(np.array([1, 2, 255], np.uint8)) ** tg.tensor(np.array([-1, -2, 1], np.int8))
+    assert out.dtype == np.int16 and out.tolist() == [1, 0, 255]
+
+
 def test_grad_modes_decorate_generators_and_bare():
     """As torch: the mode holds inside a decorated generator's body on each resume, not in its caller between
     items; no_grad and enable_grad also decorate without parentheses."""

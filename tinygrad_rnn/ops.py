@@ -334,7 +334,7 @@ class Pow(Function):
     save_output = True
 
     def forward(self, a, b):
-        return a ** b
+        return integer_power(a, b) if a.dtype.kind in "biu" and b.dtype.kind in "biu" else a ** b
 
     def backward(self, g):
         a, b = self.saved
@@ -346,6 +346,19 @@ class Pow(Function):
             zero = (a.data == 0) & (b.data >= 0)
             gb = unbroadcast(where(zero, 0.0, g * self.output * where(zero, 1.0, a).log()), b.shape)
         return ga, gb
+
+
+def integer_power(a: Any, b: Any) -> Any:
+    """a ** b of integer arrays, as torch's: exact, and where the exponent tensor is negative 1 / a^|b| truncated,
+    so 1 for a = 1, -1 or 1 (b odd or even) for a = -1, else 0 (0 ** -1 too), where numpy raises for any negative
+    exponent. (torch refuses a negative Python number as the exponent of an integer tensor: PowScalar.)"""
+    xp = xp_of(a, b)
+    negative = b < 0
+    if not bool(negative.any()):
+        return a ** b
+    out = a ** xp.where(negative, xp.zeros((), b.dtype), b)
+    inverse = xp.where(a == 1, 1, xp.where(a == -1, 1 - 2 * (b % 2), 0))  # (b % 2: 1 for odd b, negative too)
+    return xp.where(negative, inverse, out).astype(out.dtype)
 
 
 class PowScalar(Function):
