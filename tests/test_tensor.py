@@ -1040,6 +1040,23 @@ def test_integer_tensor_to_negative_integer_tensor_powers_truncate_as_torch():
     assert out.dtype == np.int16 and out.tolist() == [1, 0, 255]
 
 
+def test_bool_powers_keep_torchs_dtypes():
+    """torch: a bool tensor to a bool number is bool (x ** True is x, x ** False all True; pow_ too), to an int number
+    int64; a bool number to an integer tensor keeps the tensor's dtype; two bools are refused (numpy gave int8, and
+    True ** an int tensor float32)."""
+    b = tg.tensor([True, False])
+    assert (b ** True).dtype == np.bool_ and (b ** True).tolist() == [True, False]
+    assert (b ** False).tolist() == [True, True] and (b ** False).dtype == np.bool_
+    assert (b ** 2).dtype == np.int64 and (b ** 2).tolist() == [1, 0] and (b ** np.int16(2)).dtype == np.int64
+    assert b.clone().pow_(True).tolist() == [True, False]
+    e = tg.tensor(np.array([0, 3], np.int8))
+    assert (True ** e).dtype == np.int8 and (True ** e).tolist() == [1, 1]
+    assert (False ** e).dtype == np.int8 and (False ** e).tolist() == [1, 0]
+    for f in (lambda: b ** b, lambda: b ** tg.tensor(True), lambda: True ** b):
+        with pytest.raises(TypeError, match="pow: not implemented for .*bool"):
+            f()
+
+
 def test_grad_modes_decorate_generators_and_bare():
     """As torch: the mode holds inside a decorated generator's body on each resume, not in its caller between
     items; no_grad and enable_grad also decorate without parentheses."""

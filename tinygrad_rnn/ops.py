@@ -334,6 +334,8 @@ class Pow(Function):
     save_output = True
 
     def forward(self, a, b):
+        if a.dtype.kind == "b" and b.dtype.kind == "b":  # (numpy's is int8; torch has no bool pow)
+            raise TypeError("pow: not implemented for two bool tensors, as in torch; convert one (e.g. x.long())")
         return integer_power(a, b) if a.dtype.kind in "biu" and b.dtype.kind in "biu" else a ** b
 
     def backward(self, g):
@@ -374,6 +376,8 @@ class PowScalar(Function):
     def forward(self, x):
         if x.dtype.kind != "f" and isinstance(self.p, float):  # an int tensor to a float power: float32, as torch
             x = x.astype(np.float32)
+        elif x.dtype.kind == "b":  # a bool one to an int power: int64, as torch (numpy's is int8)
+            x = x.astype(np.int64)
         if x.dtype.kind != "f" and self.p < 0:
             raise ValueError(f"pow: integers to negative integer powers are not allowed ({x.dtype} ** {self.p})")
         return x ** x.dtype.type(self.p) if x.dtype.kind == "f" else x ** self.p
@@ -2204,10 +2208,16 @@ class Cast(Function):
 
 # ============================================================================ composites
 def pow(base: Any, exponent: Any) -> Tensor:
+    """base ** exponent in torch's dtype: a bool tensor to a bool number stays bool (x ** True is x, x ** False all
+    True), to an int one is int64; a bool number to an integer tensor is that tensor's integer dtype."""
+    if isinstance(base, Tensor) and base.dtype.kind == "b" and isinstance(exponent, bool):
+        return Tensor._make(xp_of(base.data).logical_or(base.data, not exponent))
+    if isinstance(base, bool) and isinstance(exponent, Tensor) and exponent.dtype.kind == "b":
+        raise TypeError("pow: not implemented for a bool base and a bool tensor, as in torch; convert one")
     if isinstance(base, Tensor) and isinstance(exponent, numbers.Number) and not isinstance(exponent, bool):
         return PowScalar(exponent)(base)
     if isinstance(exponent, Tensor) and isinstance(base, numbers.Real) and base > 0:
-        if exponent.dtype.kind in "biu" and isinstance(base, numbers.Integral) and not isinstance(base, bool):
+        if exponent.dtype.kind in "biu" and isinstance(base, numbers.Integral):
             # exact integers, as in torch (no gradient); a negative power truncates to 0 (1 for base 1)
             e, xp = exponent.data, xp_of(exponent.data)
             e = e.astype(np.int64) if e.dtype.kind == "b" else e  # (the exponent's int dtype is the result's)
