@@ -766,6 +766,24 @@ def test_lerp_float16_computes_in_float32_and_rounds_once(device, weight):
     assert np.isfinite(y.numpy()).all()
 
 
+def test_lerp_numpy_weights_and_0d_promotion_as_torch():
+    """A numpy weight is a number: np.uint8(5)'s 1 - w wrapped to 252 (torch: start + 5 (end - start)). A 0-d weight
+    promotes as in any op: beside 0-d start and end its wider float wins, beside integer ones it makes them float."""
+    start, end = tg.tensor([1.0, 2.0]), tg.tensor([3.0, 5.0])
+    assert start.lerp(end, np.uint8(5)).tolist() == [11.0, 17.0]
+    assert start.lerp(end, np.int8(-2)).tolist() == [-3.0, -4.0]
+    half = tg.tensor([1.0, 2.0], dtype=tg.float64).lerp(tg.tensor([2.0, 4.0], dtype=tg.float64), np.float16(0.7))
+    np.testing.assert_allclose(half.numpy(), [1.7001953125, 3.400390625], rtol=1e-15)  # (w = 0.7001953125 exactly)
+    s0, e0 = tg.tensor(1.0, requires_grad=True), tg.tensor(3.0)
+    w = tg.tensor(0.25, dtype=tg.float64, requires_grad=True)
+    out = s0.lerp(e0, w)
+    assert out.dtype == np.float64 and out.item() == 1.5
+    out.backward()
+    assert s0.grad.dtype == np.float32 and s0.grad.item() == 0.75 and w.grad.dtype == np.float64 and w.grad.item() == 2
+    ints = tg.tensor([1, 2]).lerp(tg.tensor([3, 6]), tg.tensor(0.5))
+    assert ints.dtype == np.float32 and ints.tolist() == [2.0, 4.0]
+
+
 def test_lerp_dtypes_exact_ends_and_errors():
     big, one = tg.tensor([1e16], dtype=tg.float64), tg.tensor([1.0], dtype=tg.float64)
     assert big.lerp(one, 1.0).item() == 1.0 and big.lerp(one, tg.tensor([1.0], dtype=tg.float64)).item() == 1.0

@@ -2276,18 +2276,24 @@ def clamp_max(x: Tensor, max: Any) -> Tensor:
 def lerp(start: Tensor, end: Tensor, weight: Any) -> Tensor:
     """torch.lerp: start + weight (end - start), computed as torch does, as end - (end - start)(1 - weight) where
     |weight| >= 0.5 (weight 1 gives end exactly). start and end have one floating dtype; weight is a number or a
-    tensor (of that dtype unless 0-d); the three broadcast, and each gets its gradient."""
+    tensor (of that dtype unless 0-d); the three broadcast, and each gets its gradient. As torch's, a 0-d weight
+    promotes with start and end as in any op: beside 0-d ones its wider float wins, beside integer ones it makes them
+    float; a number (numpy's too) is read as a Python float (a np.uint8 weight's 1 - w wrapped around)."""
     _two_tensors("lerp", start, end)
-    if start.dtype.kind != "f" or end.dtype != start.dtype:
-        raise TypeError(f"lerp: start and end must have one floating-point dtype, got {start.dtype} and {end.dtype}")
     if isinstance(weight, Tensor):
         if weight.ndim and weight.dtype != start.dtype:  # (a 0-d one is taken as a number, as in torch)
             raise TypeError(f"lerp: a weight tensor with dims must have the input's dtype {start.dtype}, got "
                             f"{weight.dtype} of shape {weight.shape}")
         check_devices("lerp", [start, weight])
-        weight = weight.astype(start.dtype)
-    elif not isinstance(weight, numbers.Real):
+        if end.dtype == start.dtype:
+            dtype = result_dtype([start, end, weight])
+            start, end, weight = start.astype(dtype), end.astype(dtype), weight.astype(dtype)
+    elif isinstance(weight, numbers.Real):
+        weight = float(weight)
+    else:
         raise TypeError(f"lerp: weight must be a number or a Tensor, got {type(weight).__name__}")
+    if start.dtype.kind != "f" or end.dtype != start.dtype:
+        raise TypeError(f"lerp: start and end must have one floating-point dtype, got {start.dtype} and {end.dtype}")
     broadcast_shapes("lerp", ("the input", start.shape), ("end", end.shape), ("weight", getattr(weight, "shape", ())))
     if start.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: end - start can overflow)
         return half_in_float32(start, lerp, end, weight)
