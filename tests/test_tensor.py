@@ -424,6 +424,17 @@ def test_where_with_two_numbers_and_integer_casts_drop_grad():
     assert x.double().requires_grad and x.double().grad_fn is not None
 
 
+def test_where_with_two_numpy_numbers_takes_torchs_default_dtypes():
+    """As torch (and as two Python numbers): numpy numbers both give int64 or float32, not their own dtypes."""
+    c = tg.tensor([True, False])
+    for a, b, dtype in ((np.int8(1), np.uint8(2), np.int64), (np.float64(1.5), np.int16(2), np.float32),
+                        (np.float16(0.5), 2, np.float32), (1, np.float64(2.5), np.float32),
+                        (np.uint8(3), -3, np.int64)):
+        out = tg.where(c, a, b)
+        assert out.dtype == dtype and out.tolist() == [a.item() if isinstance(a, np.generic) else a,
+                                                      b.item() if isinstance(b, np.generic) else b]
+
+
 def test_to_unknown_device_names_it():
     with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda', got 'tpu'"):
         tg.randn(2).to("tpu")

@@ -2368,8 +2368,8 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     device = backend.device_of(cond) if like is None else like.device
     cond = backend.to_device(cond, device)  # (a host mask for cuda tensors moves, as index arrays do)
-    if like is None:
-        a = as_tensor(a, device=device)  # Python floats become float32, ints int64
+    if like is None:  # (numbers both: torch's default dtypes, float32 and int64, numpy's numbers too)
+        a = as_tensor(a.item() if isinstance(a, np.generic) else a, device=device)
     a, b = operands("where", a, b)
     broadcast_shapes("where", ("condition", cond.shape), ("inputs", a.shape), ("", b.shape))
     return Where(cond.copy())(a, b)  # (a copy: a later change to the condition cannot alter the gradient)
