@@ -631,6 +631,22 @@ def test_hypot_float16_beside_float32_is_float32():
     assert tg.hypot(tg.tensor(a, dtype=tg.float16), tg.tensor(2.0, dtype=tg.float64)).dtype == np.float16
 
 
+def test_hypot_and_dist_take_an_integer_tensor_beside_a_floating_one():
+    """torch promotes an integer or bool tensor to the floating one's dtype in hypot and dist (they were refused);
+    two integer tensors are still refused, as torch has no integer kernel."""
+    out = tg.hypot(_int_tensor([3, 5]), tg.tensor([4.0, 12.0]))
+    assert out.dtype == np.float32 and out.tolist() == [5.0, 13.0]
+    assert tg.hypot(tg.tensor([6.0, 8.0], dtype=tg.float64), _int_tensor(8)).tolist() == [10.0, 8.0 * 2 ** 0.5]
+    assert tg.hypot(_int_tensor([3, 4]), tg.tensor(4.0, dtype=tg.float64)).dtype == np.float64  # (0-d: its kind wins)
+    assert tg.hypot(tg.tensor([True, False]), tg.tensor(np.array([0.0, 2.0], np.float16))).dtype == np.float16
+    d = tg.dist(_int_tensor([1, 2]), tg.tensor([4.0, 6.0]))
+    assert d.dtype == np.float32 and d.item() == 5.0
+    three, four = _int_tensor([3]), _int_tensor([4])
+    for f in (lambda: tg.hypot(three, four), lambda: tg.dist(three, four)):
+        with pytest.raises(TypeError, match=r"(hypot|dist): expects a floating-point tensor \(one at least\), got "
+                                            r"dtypes int64 and int64"):
+            f()
+
 @pytest.mark.parametrize("name", ["hypot", "sinc"])
 def test_float16_computes_in_float32_and_rounds_once(device, name):
     """As torch's half kernels: in float16 hypot's a^2 overflowed past 256 (inf from |a| = 256 on, a zero gradient

@@ -33,6 +33,15 @@ def _floating_input(op: str, input: Any) -> Tensor:
     return input
 
 
+def _floating_pair(op: str, input: Any, other: Any) -> None:
+    """input and other, two Tensors of which at least one is floating-point: torch promotes an integer or bool one
+    to the other's float dtype, but has no integer kernel for op."""
+    _two_tensors(op, input, other)
+    if input.dtype.kind != "f" and other.dtype.kind != "f":
+        raise TypeError(f"{op}: expects a floating-point tensor (one at least), got dtypes {input.dtype} and "
+                        f"{other.dtype} (shapes {input.shape} and {other.shape})")
+
+
 # ----------------------------------------------------------------------------- joining
 def _sequence(op: str, tensors: Any) -> List[Tensor]:
     if not isinstance(tensors, (list, tuple)):
@@ -248,12 +257,13 @@ def sgn(input: Tensor) -> Tensor:
 
 
 def hypot(input: Tensor, other: Tensor) -> Tensor:
-    """torch.hypot: sqrt(input^2 + other^2), broadcast; floating-point only. As C's hypot, the squares are of the
-    operands scaled by a power of two near the larger (a constant: exact, and the gradient stays input / hypot),
-    so they neither overflow nor underflow where the result does not (hypot(1e200, 1e200) is 1.4e200, not inf),
-    and an infinite operand gives inf even with a nan."""
-    _two_tensors("hypot", input, other)
-    a, b = operands("hypot", _floating_input("hypot", input), _floating_input("hypot", other))
+    """torch.hypot: sqrt(input^2 + other^2), broadcast; an integer or bool tensor beside a floating one takes its
+    dtype, two of them are refused, as torch. As C's hypot, the squares are of the operands scaled by a power of two
+    near the larger (a constant: exact, and the gradient stays input / hypot), so they neither overflow nor underflow
+    where the result does not (hypot(1e200, 1e200) is 1.4e200, not inf), and an infinite operand gives inf even
+    with a nan."""
+    _floating_pair("hypot", input, other)
+    a, b = operands("hypot", input, other)
     if a.dtype != b.dtype:  # (float16 beside a wider float: that one's dtype, as torch's, not float16)
         a, b = a.astype(np.result_type(a.dtype, b.dtype)), b.astype(np.result_type(a.dtype, b.dtype))
     if a.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: a^2 overflows past 256)
@@ -356,10 +366,8 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any
 
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
-    """torch.dist: the p-norm of input - other (broadcast), over all elements; floating-point only."""
-    _two_tensors("dist", input, other)
-    _floating_input("dist", input)
-    _floating_input("dist", other)
+    """torch.dist: the p-norm of input - other (broadcast), over all elements; one of them floating-point at least."""
+    _floating_pair("dist", input, other)
     return (input - other).norm(p)
 
 
