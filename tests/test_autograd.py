@@ -739,6 +739,30 @@ def test_requires_grad_and_is_leaf():
     assert (x * tg.tensor([1.0, 1.0], requires_grad=True)).requires_grad
 
 
+def test_a_leaf_that_stopped_requiring_grad_after_use_takes_no_gradient():
+    """As torch's AccumulateGrad: a leaf given requires_grad_(False) after the graph used it keeps .grad None (its
+    hooks still see the gradient), takes it again once it requires grad again, and one an in-place op has since
+    made a node's output (torch: 'moved into the graph interior') is an error, not a .grad on a non-leaf."""
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    loss = (x * 3).sum()
+    x.requires_grad_(False)
+    loss.backward(retain_graph=True)
+    assert x.grad is None
+    np.testing.assert_array_equal(seen, [[3.0, 3.0]])
+    x.requires_grad_(True)
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * 3).sum()
+    x.requires_grad_(False)
+    x.add_(tg.tensor([1.0, 1.0], requires_grad=True))
+    with pytest.raises(RuntimeError, match="graph interior"):
+        loss.backward()
+    assert x.grad is None
+
+
 def test_retain_grad_on_non_leaf():
     x = tensor([1.0, -2.0, 0.5])
     y = x * 3

@@ -404,6 +404,14 @@ def _describe_grads(v: Any) -> str:
 
 
 def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None:
+    """leaf.grad += g, as torch's AccumulateGrad: nothing for a leaf given requires_grad_(False) since the graph
+    used it, and an error for one an in-place op has since made the output of a node."""
+    if not leaf._requires_grad:
+        return
+    if leaf.grad_fn is not None:
+        raise RuntimeError(f"backward: a leaf tensor of shape {leaf.shape} that this graph used has since become the "
+                           f"output of {leaf.grad_fn.name} (an in-place op), so its gradient has nowhere to go (torch: "
+                           "leaf variable has been moved into the graph interior)")
     if g.dtype != leaf.dtype:
         g, owned = g.astype(leaf.dtype), True
     if leaf._grad is None:  # (._grad: the engine's gradients match their leaf, unlike what a user may assign)
