@@ -494,6 +494,23 @@ def test_0d_results_are_arrays_that_backward_and_gradcheck_can_write():
     assert v.item() == 7.0
 
 
+def test_gradients_meeting_at_a_0d_node_stay_an_array_a_write_can_backpropagate_through():
+    """Two gradients summed at a 0-d node gave a numpy scalar, and a 0-d tensor written in place (fill_, setitem),
+    whose backward writes zeros into its gradient, crashed there ('numpy.float64' object does not support item
+    assignment); torch's: d/dx of sum(x * s) + 3 sum(x * s) with s filled with 2 is 8 everywhere."""
+    for write in (lambda s: s.fill_(2.0), lambda s: s.__setitem__((), 2.0), lambda s: s.zero_().add_(2.0)):
+        x = tg.tensor([[0.5, 2.0]], requires_grad=True)
+        s = x.sum()
+        write(s)
+        ((x * s).sum() + (x * s * 3).sum()).backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [[8.0, 8.0]])
+    x = tg.tensor([0.5, 2.0], requires_grad=True)
+    s = (x * 1.0).sum()
+    s[()] = 1.0
+    (s * 2 + s * 3).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
 def test_function_names_follow_the_class_unless_set():
     """Messages name an op by its class, lowercased; a name set on a class (a string or a property) holds
     for its subclasses too."""

@@ -214,8 +214,9 @@ def _accumulate(pending: Dict[Node, list], node: Node, g: Tensor, create_graph: 
         entry[0] = entry[0] + g
     elif entry[1]:
         entry[0].data += g.data
-    else:
-        entry[0], entry[1] = Tensor._make(entry[0].data + g.data), True
+    else:  # (numpy makes a scalar of the sum of two 0-d arrays: keep an array, which a write in backward needs)
+        total = entry[0].data + g.data
+        entry[0], entry[1] = Tensor._make(total if total.ndim else xp_of(total).asarray(total)), True
 
 
 def _owned_buffer(pending: Dict[Node, list], node: Node, shape: tuple, like: Any) -> Any:
