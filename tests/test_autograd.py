@@ -439,6 +439,35 @@ def test_grad_runs_only_the_backward_that_leads_to_its_inputs():
     assert gw.requires_grad and hvp.shape == (2, 4)
 
 
+def test_grad_takes_a_non_leaf_input_gradient_without_running_its_backward():
+    """As torch's autograd.grad: the gradient flowing into a non-leaf input is taken (after its hooks) without
+    running the input's own backward, which grad() does not need: a tensor it saved may since have been changed in
+    place, and it is not freed, so a later grad through it works. backward(inputs=) runs it, as torch's."""
+    class Boom(tg.Function):
+        def forward(self, a):
+            return a * 1
+
+        def backward(self, g):
+            raise AssertionError("ran the input's backward")
+
+    x = tg.tensor([0.5, 2.0], requires_grad=True)
+    t = x * 1.0
+    y = t / (t * t + 1)
+    t.neg_()
+    seen = []
+    y.register_hook(lambda g: seen.append(g.numpy().copy()))
+    (g,) = tg.grad((y * 3).sum(), y)
+    np.testing.assert_array_equal(g.numpy(), [3.0, 3.0])
+    np.testing.assert_array_equal(seen, [[3.0, 3.0]])
+    y = x.exp()
+    (g,) = tg.grad((y * 2).sum(), y)
+    (gx,) = tg.grad(y.sum(), x)
+    np.testing.assert_allclose(gx.numpy(), np.exp([0.5, 2.0]), rtol=1e-6)
+    b = Boom()(x)
+    (g,) = tg.grad((b * 2).sum(), b)
+    np.testing.assert_array_equal(g.numpy(), [2.0, 2.0])
+
+
 def test_view_never_copies():
     """As torch: view of a tensor whose memory is not in the new order (a transpose) raises, naming reshape, where a
     silent copy would drop writes through the 'view'; reshape copies there; view and view_as of memory in order

@@ -174,19 +174,23 @@ def _dependencies(roots: Sequence[Node]) -> Dict[Node, int]:
     return deps
 
 
-def _leading_to(roots: Sequence[Node], targets: Collection[Node]) -> set:
-    """The nodes from which one of ``targets`` can be reached (targets included; an iterative post-order walk):
-    grad() and backward(inputs=) run only their backward, as torch's, so a node off those paths (a fused op that
-    refuses create_graph, say) never runs."""
-    needed: set = set()
+def _leading_to(roots: Sequence[Node], targets: Collection[Node], capture: bool) -> Dict[Node, bool]:
+    """The nodes from which one of ``targets`` can be reached (targets included; an iterative post-order walk), each
+    with whether its backward runs: grad() and backward(inputs=) run only the backward on those paths, as torch's, so
+    a node off them (a fused op that refuses create_graph, say) never runs. With ``capture`` (grad()), a target from
+    which no other target can be reached runs only its hooks, as torch's grad() takes the gradient flowing into it
+    without running its backward (which may have been freed, or have saved a tensor changed in place since)."""
+    needed: Dict[Node, bool] = {}
     seen: set = set()
     stack = [(r, False) for r in roots]
     while stack:
         node, children_done = stack.pop()
         parents = () if isinstance(node, Tensor) else node.parents  # (a released node keeps its edges)
         if children_done:
-            if node in targets or True in [p in needed for p in parents]:
-                needed.add(node)
+            if True in [p in needed for p in parents]:
+                needed[node] = True
+            elif node in targets:
+                needed[node] = not capture or isinstance(node, Tensor)
         elif node not in seen:
             seen.add(node)
             stack.append((node, True))
@@ -257,7 +261,7 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
     deps = _dependencies(starts)
     if capture is not None:
         targets = capture
-    needed = None if targets is None else _leading_to(starts, targets)
+    needed = None if targets is None else _leading_to(starts, targets, capture is not None)
     ready = [(_priority(n), k, n) for k, n in enumerate(starts) if not deps[n]]  # (a root another uses waits)
     heapq.heapify(ready)
     prev_mode = _mode.grad_enabled
@@ -270,16 +274,19 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
         raise RuntimeError(f"backward: internal error, {len(pending)} gradients were never passed on")
 
 
-def _drain(ready: list, pending: Dict[Node, list], deps: Dict[Node, int], needed: Optional[set], retain_graph: bool,
-           create_graph: bool, capture: Optional[Dict[Node, Optional[Tensor]]]) -> None:
-    """Visit the ready nodes newest first; a parent whose consumers have all passed their gradient on is ready."""
+def _drain(ready: list, pending: Dict[Node, list], deps: Dict[Node, int], needed: Optional[Dict[Node, bool]],
+           retain_graph: bool, create_graph: bool, capture: Optional[Dict[Node, Optional[Tensor]]]) -> None:
+    """Visit the ready nodes newest first; a parent whose consumers have all passed their gradient on is ready.
+    With ``needed`` (see _leading_to), only the nodes it holds: those it maps to False are only captured."""
     count = len(ready)
     while ready:
         node = heapq.heappop(ready)[2]
         parents = () if isinstance(node, Tensor) or node.released else node.parents  # (before a release)
         entry = pending.pop(node, None)
-        if entry is not None and (needed is None or node in needed):
+        if entry is not None and (needed is None or needed.get(node)):
             _visit(node, entry, pending, retain_graph, create_graph, capture)
+        elif entry is not None and node in needed:  # (needed is a dict here)
+            _capture(node, entry[0], capture)
         del entry  # a gradient lives only until its node has passed it on
         for p in parents:
             if p is not None:
@@ -370,6 +377,14 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
                 pending[parent] = [ig, owned]
     if not retain_graph:
         node.release()
+
+
+def _capture(node: Node, g: Tensor, capture: Dict[Node, Optional[Tensor]]) -> None:
+    """A grad() input's node from which no other input can be reached: its hooks see the gradient, which is
+    captured; its backward does not run (and so does not release it), as in torch."""
+    if node._hooks:
+        g = _run_hooks(node._hooks, g)
+    capture[node] = g
 
 
 def _read_by_wanted(node: Function, t: Tensor) -> bool:
