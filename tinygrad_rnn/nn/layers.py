@@ -13,7 +13,7 @@ from ..creation import ones, zeros
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, _update_pairs
 
 
 def _check_input(m: Module, x: Any, name: str = "input") -> None:
@@ -1002,17 +1002,7 @@ class ModuleDict(Module):
 
     def update(self, modules: Any) -> None:
         """Add (key, module) pairs from a mapping (in its order) or an iterable of pairs."""
-        if hasattr(modules, "items"):
-            pairs = list(modules.items())
-        elif isinstance(modules, Iterable) and not isinstance(modules, (str, Module)):
-            pairs = list(modules)
-            for j, pair in enumerate(pairs):
-                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                    raise ValueError(f"ModuleDict.update: element {j} must be a (key, module) pair, got {pair!r}")
-        else:
-            raise TypeError(f"ModuleDict.update: expected a mapping or (key, module) pairs, got "
-                            f"{type(modules).__name__}")
-        for key, module in pairs:
+        for key, module in _update_pairs("ModuleDict.update", modules, "module", Module):
             self[key] = module
 
     def pop(self, key: str) -> Module:

@@ -695,21 +695,28 @@ class ParameterDict(_ParameterContainer):
         return ParameterDict(OrderedDict(self._parameters))
 
     def update(self, parameters: Any) -> None:
-        """Add or replace entries from a mapping or an iterable of (key, parameter) pairs."""
-        if isinstance(parameters, (OrderedDict, ParameterDict)):
-            pairs = list(parameters.items())
-        elif isinstance(parameters, Mapping):
-            pairs = sorted(parameters.items())
-        elif isinstance(parameters, Iterable) and not isinstance(parameters, (str, Tensor)):
-            pairs = list(parameters)
-            for j, pair in enumerate(pairs):
-                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                    raise ValueError(f"ParameterDict.update: element {j} must be a (key, parameter) pair, got {pair!r}")
-        else:
-            raise TypeError(f"ParameterDict.update: expected a mapping or (key, parameter) pairs, got "
-                            f"{type(parameters).__name__}")
-        for key, value in pairs:
+        """Add or replace entries from a mapping (a plain one's in key order, as torch's) or an iterable of
+        (key, parameter) pairs."""
+        for key, value in _update_pairs("ParameterDict.update", parameters, "parameter", Tensor,
+                                        (OrderedDict, ParameterDict)):
             self[key] = value
+
+
+def _update_pairs(op: str, items: Any, what: str, single: type, ordered: tuple = ()) -> list:
+    """The (key, value) pairs for a dict container's update(): a mapping's items (sorted by key when ``ordered`` is
+    given and the mapping is none of those types, as torch's ParameterDict) or an iterable of pairs. Anything else,
+    a str or a ``single`` value included, is a clear error naming op (not a bare 'not iterable' after a partial
+    update)."""
+    if hasattr(items, "items"):
+        pairs = list(items.items())
+        return sorted(pairs) if ordered and not isinstance(items, ordered) else pairs
+    if not isinstance(items, Iterable) or isinstance(items, (str, single)):
+        raise TypeError(f"{op}: expected a mapping or (key, {what}) pairs, got {type(items).__name__}")
+    pairs = list(items)
+    for j, pair in enumerate(pairs):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(f"{op}: element {j} must be a (key, {what}) pair, got {pair!r}")
+    return pairs
 
 
 def _is_array_like(v: Any) -> bool:
