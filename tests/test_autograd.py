@@ -821,6 +821,24 @@ def test_retain_grad_on_non_leaf():
     np.testing.assert_allclose(x.grad.numpy(), 3 * y.grad.numpy(), rtol=1e-14)
 
 
+def test_retain_grad_on_a_root_given_a_gradient_of_another_dtype():
+    """As torch's engine, a root's gradient is cast to the root's dtype first: a float64 (or int) gradient for a
+    float32 root is retained as float32 (the checked .grad setter refused the float64 one)."""
+    x = tg.tensor(np.array([1.0, -2.0], np.float32), requires_grad=True)
+    y = x * 3
+    y.retain_grad()
+    seen = []
+    y.register_hook(lambda g: seen.append(g.dtype))
+    y.backward(tg.tensor(np.array([0.5, 2.0])))
+    assert seen == [np.float32] and y.grad.dtype == np.float32 and x.grad.dtype == np.float32
+    np.testing.assert_allclose(y.grad.numpy(), [0.5, 2.0])
+    np.testing.assert_allclose(x.grad.numpy(), [1.5, 6.0])
+    s = (x * 2).sum()
+    s.retain_grad()
+    s.backward(tg.tensor(np.array(2, np.int64)))
+    assert s.grad.dtype == np.float32 and float(s.grad.item()) == 2.0
+
+
 def test_retain_grad_keeps_the_gradient_after_hooks_registered_later():
     """As torch's (2.0 on): retain_grad's hook runs after every hook on the tensor, whichever came first, so
     .grad is the gradient the hooks passed on, the one that flows upstream."""

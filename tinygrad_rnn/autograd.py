@@ -244,6 +244,8 @@ def _as_grad(root: Tensor, g: Any, op: str) -> Tensor:
         raise ValueError(f"{op}: gradient has shape {g.shape} but the output has shape {root.shape}")
     if g.device != root.device:
         raise ValueError(f"{op}: gradient is on {g.device} but the output is on {root.device}")
+    if g.dtype != root.dtype:  # (in the output's dtype, as torch's engine casts it: hooks and retain_grad see that)
+        g = g.astype(root.dtype)
     return g
 
 
