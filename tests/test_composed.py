@@ -308,6 +308,17 @@ def test_nan_reductions_dtypes():
     assert tg.nansum(tg.tensor([1.0, np.nan]), dtype=tg.float64).dtype == np.float64
 
 
+def test_nansum_dtype_is_the_sums():
+    """As torch's nansum and sum(dtype=): the result is in dtype, an integer one wrapping as it does (int8: 200 is
+    -56); it came back int64 (an int sum's default). An integer dtype for a tensor that requires grad is refused."""
+    out = tg.nansum(_int_tensor([100, 100]), dtype=np.int8)
+    assert out.dtype == np.int8 and out.item() == np.array([100, 100], np.int8).sum(dtype=np.int8)
+    assert tg.nansum(tg.tensor(np.array([1, 2], np.int8)), dtype=np.int32).dtype == np.int32
+    assert tg.nansum(tg.tensor([1.5, np.nan]), dtype=np.int64).item() == 1
+    with pytest.raises(RuntimeError, match="cannot carry a gradient"):
+        tg.nansum(tg.tensor([1.5, np.nan], requires_grad=True), dtype=np.int64)
+
+
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_nanmean_empty_dim_reduces_every_dim(keepdim):
     # torch reads dim=() as every dim (nansum did; nanmean's count did not, so it returned the total sum,

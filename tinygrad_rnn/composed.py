@@ -349,11 +349,11 @@ def fmod(input: Tensor, other: Any) -> Tensor:
 
 # ----------------------------------------------------------------------------- reductions
 def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    """torch.nansum: sum treating nan as 0 (its gradient 0 there)."""
-    x = _input("nansum", input) if dtype is None else _input("nansum", input).astype(dtype)
+    """torch.nansum: sum treating nan as 0 (its gradient 0 there); with ``dtype`` summed in it, as sum(dtype=)."""
+    x = _input("nansum", input)
     if x.dtype.kind == "f":
         x = where(xp_of(x.data).isnan(x.data), 0.0, x)
-    return x.sum(dim, keepdim)
+    return x.sum(dim, keepdim) if dtype is None else x.sum(dim, keepdim, dtype=dtype)
 
 
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
