@@ -144,7 +144,7 @@ def test_saved_arrays_released_after_backward():
     loss.backward()
     gc.collect()
     assert exp_out() is None, "an array saved for backward outlived the backward pass"
-    assert mul.released and loss.grad_fn.released
+    assert mul.released and not loss.grad_fn.released  # (sum saved nothing: it stays, as torch's)
 
 
 def test_second_backward_through_released_graph_raises():
@@ -153,6 +153,45 @@ def test_second_backward_through_released_graph_raises():
     loss.backward()
     with pytest.raises(RuntimeError, match=r"second time.*retain_graph=True"):
         loss.backward()
+
+
+def test_a_node_that_saved_nothing_can_be_gone_through_again():
+    """As in torch, only a node whose saved values were freed refuses a second backward: a view, reshape, sum, cat,
+    slice, ... saved nothing, so a later backward through it works (the gradients add up in .grad); one that saved a
+    tensor (mul, exp, an index array) still raises the clear error."""
+    xv = np.arange(12.0).reshape(3, 4)
+    reused = {"t": lambda x: x.t(), "reshape": lambda x: x.reshape(12), "sum": lambda x: x.sum(0),
+              "add": lambda x: x + x, "neg_sub": lambda x: 1 - (-x), "expand": lambda x: x[None].expand(2, 3, 4),
+              "slice": lambda x: x[1:, ::2], "select": lambda x: x[1], "unsqueeze": lambda x: x.unsqueeze(0).squeeze(0),
+              "cat": lambda x: tg.cat([x, x]), "stack": lambda x: tg.stack([x, x]), "clone": lambda x: x.clone(),
+              "cumsum": lambda x: x.cumsum(1), "floor": lambda x: x.floor(), "repeat": lambda x: x.repeat(2, 1),
+              "diagonal": lambda x: x.diagonal(), "cast": lambda x: x.float(),
+              "pad": lambda x: tg.nn.functional.pad(x, (1, 1))}
+    for name, f in reused.items():
+        x = tg.tensor(xv, requires_grad=True)
+        mid = f(x)
+        (mid * 2).sum().backward()
+        (mid * 3).sum().backward()
+        ones = tg.tensor(xv, requires_grad=True)
+        f(ones).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), 5 * ones.grad.numpy(), err_msg=name)
+    freed = {"mul": lambda x: x * x, "exp": lambda x: x.exp(), "index_array": lambda x: x[tg.tensor([0, 2])],
+             "mask": lambda x: x[x > 4], "view_of_mul": lambda x: (x * x).t(), "cumprod": lambda x: x.cumprod(1)}
+    for name, f in freed.items():
+        x = tg.tensor(xv, requires_grad=True)
+        mid = f(x)
+        (mid * 2).sum().backward()
+        with pytest.raises(RuntimeError, match="second time"):
+            (mid * 3).sum().backward()
+
+
+def test_saves_nothing_is_declared_per_class():
+    """A subclass does not inherit saves_nothing (cumprod is a cumsum that saves its input and output), and a class
+    cannot both save and claim to save nothing."""
+    from tinygrad_rnn import ops
+    assert ops.Cumsum.saves_nothing and not ops.Cumprod.saves_nothing
+    with pytest.raises(TypeError, match="saves_nothing"):
+        type("Bad", (ops.Function,), {"saves_nothing": True, "saved_inputs": (0,)})
 
 
 def test_grad_through_a_released_graph_raises_instead_of_calling_the_input_unused():

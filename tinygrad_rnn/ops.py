@@ -115,6 +115,8 @@ def _number(op: str, x: Any, like: Tensor) -> Tensor:
 
 # ============================================================================ elementwise binary
 class Add(Function):
+    saves_nothing = True
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
@@ -124,6 +126,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saves_nothing = True
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a - b
@@ -516,6 +520,8 @@ class Where(Function):
 
 # ============================================================================ elementwise unary
 class Neg(Function):
+    saves_nothing = True
+
     def forward(self, x):
         return -x
 
@@ -888,6 +894,8 @@ class Rounding(Function):
     """floor, ceil, trunc, round (half to even) and sign: piecewise constant, so the gradient is 0, as in
     torch (a loss through them still backpropagates, to zeros). Integer input comes back unchanged."""
 
+    saves_nothing = True
+
     def __init__(self, name: str, decimals: int = 0) -> None:
         self.name, self.decimals = name, decimals
 
@@ -1081,6 +1089,8 @@ _SUM_IN = {np.dtype(t): np.dtype(np.float32 if t is np.float16 else np.int64)
 
 
 class Sum(Function):
+    saves_nothing = True
+
     def __init__(self, dim: Any = None, keepdim: bool = False) -> None:
         self.dim, self.keepdim = dim, keepdim
 
@@ -1180,6 +1190,7 @@ class Cumsum(Function):
     the gradient is g summed from the end: flip, cumsum, flip."""
 
     run = "cumsum"
+    saves_nothing = True
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
@@ -1481,6 +1492,8 @@ class Softmax(Function):
 
 # ============================================================================ movement
 class Reshape(Function):
+    saves_nothing = True
+
     def __init__(self, shape: Tuple[int, ...]) -> None:
         self.shape = shape
 
@@ -1497,6 +1510,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saves_nothing = True
+
     def __init__(self, dims: Tuple[int, ...]) -> None:
         self.dims = dims
 
@@ -1516,6 +1531,8 @@ class Permute(Function):
 
 class BroadcastTo(Function):
     name = "broadcast_to"
+    saves_nothing = True
+
     def __init__(self, shape: Tuple[int, ...]) -> None:
         self.shape = shape
 
@@ -1536,6 +1553,8 @@ class BroadcastTo(Function):
 class Cat(Function):
     """torch.cat: inputs of shape (0,) are passed over whatever the others' shapes (torch's legacy rule, which
     makes ``out = cat([out, x])`` from ``out = tensor([])`` work); their gradient is empty."""
+
+    saves_nothing = True
 
     def __init__(self, dim: int = 0) -> None:
         self.dim = dim
@@ -1577,6 +1596,12 @@ class GetItem(Function):
     def __init__(self, index: tuple, unique: bool = False) -> None:
         self.index, self.unique = index, unique
 
+    @property
+    def saves_nothing(self) -> bool:
+        """A basic index (ints, slices) is metadata, which torch's slice and select nodes keep; index arrays are
+        saved, as torch's index node saves them, so a later backward through an advanced index refuses."""
+        return _is_basic(self.index)
+
     def forward(self, x):
         self.in_shape = x.shape
         try:
@@ -1604,6 +1629,7 @@ class IndexAdd(Function):
     of GetItem, and a differentiable scatter."""
 
     name = "index_add"
+    saves_nothing = GetItem.saves_nothing  # (the same rule: a basic index is kept, index arrays are freed)
 
     def __init__(self, shape: Tuple[int, ...], index: tuple, unique: bool = False) -> None:
         self.shape, self.index, self.unique = shape, index, unique
@@ -1984,6 +2010,8 @@ class Diagonal(Function):
     torch.diagonal (x.diagonal().fill_(0) zeroes x's diagonal); the gradient puts g back on that diagonal of
     zeros."""
 
+    saves_nothing = True
+
     def __init__(self, offset: int, d1: int, d2: int) -> None:
         self.offset, self.d1, self.d2 = offset, d1, d2
 
@@ -2004,6 +2032,8 @@ class Diagonal(Function):
 class DiagonalEmbed(Function):
     """Zeros of ``shape`` with x on the offset-th diagonal over dims d1, d2 (x's last dim runs along it): the
     reverse of Diagonal, whose gradient is Diagonal of g."""
+
+    saves_nothing = True
 
     def __init__(self, shape: Tuple[int, ...], offset: int, d1: int, d2: int) -> None:
         self.shape, self.offset, self.d1, self.d2 = shape, offset, d1, d2
@@ -2085,6 +2115,8 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
 
 
 class Clone(Function):
+    saves_nothing = True
+
     def forward(self, x):
         return x.copy()
 
@@ -2108,6 +2140,7 @@ class Unfold1d(Function):
     this, so either can be differentiated again."""
 
     name = "unfold1d"
+    saves_nothing = True
 
     def __init__(self, size: int, stride: int, dilation: int) -> None:
         self.size, self.stride, self.dilation = size, stride, dilation
@@ -2125,6 +2158,7 @@ class Fold1d(Function):
     (k, j) with j stride + k dilation = i: one strided add per kernel position."""
 
     name = "fold1d"
+    saves_nothing = True
 
     def __init__(self, length: int, stride: int, dilation: int) -> None:
         self.length, self.stride, self.dilation = length, stride, dilation
@@ -2181,6 +2215,8 @@ class Conv1d(Function):
 # ============================================================================ device and dtype
 class ToDevice(Function):
     name = "to"
+    saves_nothing = True
+
     def __init__(self, device: str) -> None:
         self.device = device
 
@@ -2194,6 +2230,7 @@ class ToDevice(Function):
 
 class Cast(Function):
     quiet = True  # (a value past a narrower dtype's range, 1e5 made float16: inf, as torch's)
+    saves_nothing = True
 
     def __init__(self, dtype: np.dtype) -> None:
         self.dtype = dtype
@@ -2523,6 +2560,8 @@ def expand(x: Tensor, sizes: Tuple[int, ...]) -> Tensor:
 class Repeat(Function):
     """torch's Tensor.repeat: x tiled reps[i] times along dim i (extra leading reps add dims); every copy
     passes its gradient back, so x's is the sum over the copies."""
+
+    saves_nothing = True
 
     def __init__(self, reps: Tuple[int, ...]) -> None:
         self.reps = reps

@@ -118,7 +118,8 @@ class Function:
     not kept by default: ``saved_inputs`` lists the input indices to keep as
     Tensors (``self.saved``); ``save_output = True`` keeps the output array
     (``self.output`` rebuilds it as a Tensor). Non-tensor arguments go to
-    ``__init__``. After a backward without retain_graph the node is released.
+    ``__init__``. After a backward without retain_graph the node is released,
+    unless its class sets ``saves_nothing`` (see there).
 
     An op with several outputs returns a tuple of arrays from forward; calling it
     gives a tuple of Tensors, and ``backward(*grads)`` gets one gradient per
@@ -134,6 +135,10 @@ class Function:
     # changed in place only where a gradient that reads it is wanted, as torch saves x in x * c only if c needs grad
     saved_for: Optional[Tuple[Tuple[int, ...], ...]] = None
     save_output = False
+    # True: backward reads no tensor or array, only metadata (shapes, dims, basic indices), so release() keeps the
+    # node and a later backward may go through it again, as torch's nodes that saved no tensor (a view, a sum). Not
+    # inherited: each class declares it for itself, so a subclass that saves something cannot take it by mistake
+    saves_nothing = False
     fresh_grads = False  # True: backward's gradients are new arrays, none shared, which the engine may keep
     backward_into: Optional[Callable[[Any, Any], None]] = None  # (g, buffer): add input 0's gradient in place
     quiet = False  # True: forward may make inf or nan of finite inputs (x / 0, log 0, exp overflow), which it does
@@ -154,6 +159,10 @@ class Function:
             cls._named = True
         elif not cls._named:
             cls.name = cls.__name__.lower()
+        if "saves_nothing" not in cls.__dict__:
+            cls.saves_nothing = False
+        elif cls.saved_inputs or cls.save_output:
+            raise TypeError(f"{cls.__name__}: saves_nothing contradicts saved_inputs/save_output")
 
     def forward(self, *arrays: Any) -> Any:
         raise NotImplementedError
@@ -237,7 +246,10 @@ class Function:
     def release(self) -> None:
         """Drop everything saved for backward (called after a backward without retain_graph). The edges to the
         parents stay, as torch's graph keeps its structure: grad() still tells which released nodes lead to its
-        inputs, so one that does raises the second-time error instead of the input looking unused."""
+        inputs, so one that does raises the second-time error instead of the input looking unused. A node that
+        ``saves_nothing`` holds no large memory and stays whole, as torch's."""
+        if self.saves_nothing:
+            return
         hooks, parents = self._hooks, self.__dict__.get("parents")
         self.__dict__.clear()
         self.released, self._hooks = True, hooks

@@ -1211,6 +1211,8 @@ class _ClampMinPassThrough(ops.Function):
     """max(x, lo), with the gradient passed on whole (torch's gaussian_nll_loss clamps var in place under no_grad:
     below lo, d/dvar is the loss's slope at var = lo, not 0)."""
 
+    saves_nothing = True
+
     def __init__(self, lo: float) -> None:
         self.lo = lo
 
