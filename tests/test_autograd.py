@@ -1064,6 +1064,29 @@ def test_third_derivative():
     np.testing.assert_allclose(g3.numpy(), [24 * 0.7], rtol=1e-13)
 
 
+@pytest.mark.parametrize("op", ["relu", "abs"])
+def test_piecewise_linear_first_derivative_is_differentiable_under_create_graph(op):
+    """relu's and abs's derivatives are constant pieces, but torch records them as ops reading the output
+    (threshold_backward, grad * sgn(x)): the gradient requires grad, and differentiating it gives zeros."""
+    xv = np.array([[1.5, -2.0, 0.0], [-0.5, 3.0, 0.25]])
+    slope = (xv > 0) * 1.0 if op == "relu" else np.sign(xv)
+    x = tensor(xv)
+    (g,) = tg.grad(getattr(x, op)().sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.numpy(), slope)
+    assert g.requires_grad
+    (gg,) = tg.grad(g.sum(), x, create_graph=True)
+    np.testing.assert_array_equal(gg.numpy(), np.zeros_like(xv))
+    (ggg,) = tg.grad(gg.sum(), x, allow_unused=True)  # (zeros again, as torch's, through every order)
+    np.testing.assert_array_equal(ggg.numpy(), np.zeros_like(xv))
+    x2 = tensor(xv)  # a gradient that requires grad anyway: d/dx (slope x) = slope; backward into .grad
+    (g2,) = tg.grad((getattr(x2, op)() * x2).sum(), x2, create_graph=True)
+    (g2 * const(np.full_like(xv, 2.0))).sum().backward()
+    np.testing.assert_array_equal(x2.grad.numpy(), 4 * slope)
+    x3 = tensor(xv)
+    (g4,) = tg.grad(getattr(x3, op)().sum(), x3)  # (first order: no graph recorded)
+    assert not g4.requires_grad and g4.grad_fn is None
+
+
 def test_backward_after_create_graph_backward():
     """After a create_graph backward, a plain backward accumulates into the same .grad."""
     x = tensor([1.0, 2.0])

@@ -922,7 +922,7 @@ class Abs(Function):
         return abs(x)
 
     def backward(self, g):
-        return (g * _const(self.sign),)
+        return (sloped(g, self.sign, self),)
 
 
 class Tanh(Function):
@@ -1027,7 +1027,33 @@ class Relu(Function):
         return out
 
     def backward(self, g):
-        return (g * _const(self.mask),)
+        return (sloped(g, self.mask, self),)
+
+
+def sloped(g: Tensor, slope: Any, node: Function) -> Tensor:
+    """g times ``slope``, the constant derivative of ``node``'s output (relu's mask, abs's sign). Under create_graph
+    the product also reads that output, with a zero gradient, as torch's threshold_backward and grad * sgn(x) do: so
+    the first-order gradient requires grad, and a second-order one is zeros rather than an error."""
+    if not _mode.grad_enabled:
+        return g * _const(slope)
+    return SlopeGrad(slope)(g, Tensor._make(slope, node, True))  # (the data stands in for the output's: unread)
+
+
+class SlopeGrad(Function):
+    """g * slope with the edge to the output whose derivative slope is (see sloped): d/dg = slope, d/dout = 0."""
+
+    name = "slope_backward"
+
+    def __init__(self, slope: Any) -> None:
+        self.slope = slope
+
+    def forward(self, g, out):
+        return g * self.slope
+
+    def backward(self, gg):
+        need_g, need_out = self.needs_input_grad
+        return (sloped(gg, self.slope, self.parents[1]) if need_g else None,
+                _const(xp_of(gg.data).zeros(self.slope.shape, gg.dtype)) if need_out else None)
 
 
 class Clamp(Function):
