@@ -523,3 +523,12 @@ def test_one_hot_num_classes_below_minus_one():
         F.one_hot(tg.tensor([0, 1]), -5)
     assert F.one_hot(tg.tensor([0, 2]), -1).shape == (2, 3)
     assert F.one_hot(tg.zeros(0, dtype=tg.int64), 0).shape == (0, 0)
+
+
+def test_reductions_name_themselves_for_an_unsupported_dtype():
+    """sum, prod and mean with dtype=complex name the reduction (they said 'astype' or 'tensor', from inside)."""
+    x = tg.ones(3)
+    for op, call in (("sum", lambda: x.sum(dtype=complex)), ("prod", lambda: x.prod(dtype=complex)),
+                     ("mean", lambda: x.mean(dtype=complex))):
+        with raises(TypeError, op, "dtype complex128 is not supported"):
+            call()

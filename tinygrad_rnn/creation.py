@@ -9,7 +9,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, _dt, _to_array, int_value
+from .tensor import Tensor, _dt, _input, _to_array, int_value
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
@@ -325,7 +325,7 @@ def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...]) -> Any:
 
 
 def _like(fn: Any, t: Tensor, dtype: Any, **kw: Any) -> Tensor:
-    _like_input(f"{fn.__name__}_like", t)
+    _input(f"{fn.__name__}_like", t)
     return fn(t.shape, dtype=t.dtype if dtype is None else dtype, device=t.device, **kw)
 
 
@@ -337,13 +337,8 @@ def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
     return _like(ones, t, dtype, requires_grad=requires_grad)
 
 
-def _like_input(op: str, t: Any) -> None:
-    if not isinstance(t, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(t).__name__}")
-
-
 def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    _like_input("full_like", t)
+    _input("full_like", t)
     return full(t.shape, fill_value, t.dtype if dtype is None else dtype, t.device, requires_grad)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .creation import as_tensor
-from .tensor import Function, Tensor, _mode, check_devices, describe, host_ints, int_value
+from .tensor import Function, Tensor, _dt, _input, _mode, check_devices, describe, host_ints, int_value
 
 
 def _const(a: Any) -> Tensor:
@@ -1181,7 +1181,7 @@ def cast_to(x: Tensor, dtype: Any, op: str) -> Tensor:
     """x cast to the dtype= of a sum, product or running op (torch casts before reducing; to a float dtype the cast
     is recorded, so the gradient comes back cast to x's dtype). A dtype that cannot carry a gradient is refused for
     an x that requires grad while grad is on, as torch refuses it, rather than silently leaving x out of the graph."""
-    dtype = np.dtype(dtype)
+    dtype = _dt(dtype, op)
     if dtype.kind != "f" and x._requires_grad and _mode.grad_enabled:
         raise RuntimeError(f"{op}: dtype={dtype} cannot carry a gradient back to this {x.dtype} tensor of shape "
                            f"{x.shape}, which requires grad (torch refuses it too); use a floating point dtype, or "
@@ -2383,13 +2383,6 @@ def nan_to_num(x: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float] = 
     return where(xp.isfinite(x.data), x, _const(filled))
 
 
-def _input(op: str, input: Any, name: str = "input") -> Tensor:
-    """input itself, or a TypeError naming op and what it got (not an AttributeError from inside the op)."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(input).__name__}")
-    return input
-
-
 def _two_tensors(op: str, a: Any, b: Any, names: Tuple[str, str] = ("input", "other")) -> None:
     """Refuses what torch's functions of two whole tensors (mm, equal, lerp, kron, cdist, addmm's matrices, ...)
     refuse: an argument that is not a Tensor, with a TypeError naming op and the argument (``names``: a's and b's,
@@ -3118,8 +3111,6 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     dim; with return_inverse each element's (slice's) position among them, with input's shape (dim's length), and
     with return_counts how often each occurs, both int64. Each nan is distinct, as in torch. No gradient."""
     _input("unique", input)
-    if not isinstance(input, Tensor):
-        raise TypeError(f"unique: input must be a Tensor, got {type(input).__name__}")
     a = backend.to_device(input.data, "cpu")
     axis = None if dim is None else _one_dim(dim, a.ndim, "unique")
     if axis is not None and a.ndim == 0:

@@ -52,6 +52,13 @@ def _dt(dtype: Any, op: str = "tensor") -> Optional[np.dtype]:
     return dt
 
 
+def _input(op: str, input: Any, name: str = "input") -> "Tensor":
+    """input itself, or a TypeError naming op and what it got (not an AttributeError from inside the op)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(input).__name__}")
+    return input
+
+
 def describe(tensors: Sequence["Tensor"]) -> str:
     """'(3, 4) float32 cpu, (5,) float64 cpu' for error messages."""
     return ", ".join(f"{t.shape} {t.dtype} {t.device}" for t in tensors)
@@ -1516,7 +1523,7 @@ class Tensor:
         rounded once (so values past float16's range may still have a mean in it)."""
         if dtype is None:
             return _ops.mean(self, dim, keepdim)
-        if _dt(dtype) == np.float16 and self.dtype != np.float16:
+        if _dt(dtype, "mean") == np.float16 and self.dtype != np.float16:
             return _ops.mean(self._cast_for("mean", np.float32), dim, keepdim).astype(np.float16)
         return _ops.mean(self._cast_for("mean", dtype), dim, keepdim)
 
