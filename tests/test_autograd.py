@@ -136,7 +136,7 @@ def test_grad_accumulates_across_backward_calls():
 # ============================================================================ graph release
 def test_saved_arrays_released_after_backward():
     x = tensor(np.linspace(-1, 1, 5))
-    loss = (x.exp() * 2.0).sum()
+    loss = (x.exp() * x).sum()
     mul = loss.grad_fn.parents[0]
     exp_out = weakref.ref(mul.saved[0].data)  # exp's output: saved by mul (and exp) for backward
     gc.collect()
@@ -145,6 +145,28 @@ def test_saved_arrays_released_after_backward():
     gc.collect()
     assert exp_out() is None, "an array saved for backward outlived the backward pass"
     assert mul.released and not loss.grad_fn.released  # (sum saved nothing: it stays, as torch's)
+    scaled = (x.exp() * 2.0).sum()  # (a product with a number saves the number alone, as torch's: exp's output
+    scale, = [p for p in scaled.grad_fn.parents]  # is held by exp only, and freed with it)
+    exp_out = weakref.ref(scale.parents[0]._out)
+    scaled.backward()
+    gc.collect()
+    assert exp_out() is None and scale.parents[0].released and not scale.released
+
+
+def test_a_product_with_a_number_saves_the_number_alone():
+    """As torch's: x * c for a number c keeps c only, so the mean (sum * 1/n) and a scaled view can be gone through
+    by a second backward, and x itself is not held for backward by the product."""
+    x = tensor([1.0, 2.0, 4.0, 8.0])
+    m = x.mean()
+    m.backward()
+    m.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.5] * 4, rtol=1e-15)
+    y = (x.reshape(2, 2) * 3.0).sum()
+    assert y.grad_fn.parents[0].saved == ()
+    for k in (1, 2):
+        y.backward()
+        np.testing.assert_allclose(x.grad.numpy(), [0.5 + 3.0 * k] * 4, rtol=1e-15)
+    assert (2 * tg.tensor([1, 2])).dtype == np.int64 and (tg.tensor([1, 2]) * 0.5).dtype == np.float32
 
 
 def test_second_backward_through_released_graph_raises():
@@ -205,8 +227,8 @@ def test_grad_through_a_released_graph_raises_instead_of_calling_the_input_unuse
         with pytest.raises(RuntimeError, match="second time"):
             tg.grad(loss, x, **kw)
     y = x.exp()
-    z = (y * 2.0).sum()
-    tg.grad(z, y)  # frees z's nodes only down to y
+    z = (y * y).sum()
+    tg.grad(z, y)  # frees z's nodes only down to y (the product, which saved y; a sum saves nothing)
     with pytest.raises(RuntimeError, match="second time"):
         tg.grad(z, x, allow_unused=True)
     u = tensor([3.0, 4.0]).exp()
@@ -217,7 +239,7 @@ def test_grad_through_a_released_graph_raises_instead_of_calling_the_input_unuse
 
 def test_retain_graph_allows_two_backwards():
     x = tensor(np.linspace(-1, 1, 5))
-    loss = (x.exp() * 2.0).sum()
+    loss = (x.exp() * x).sum()
     mul = loss.grad_fn.parents[0]
     exp_out = weakref.ref(mul.saved[0].data)
     loss.backward(retain_graph=True)
@@ -225,7 +247,8 @@ def test_retain_graph_allows_two_backwards():
     assert exp_out() is not None
     first = x.grad.numpy().copy()
     loss.backward()
-    np.testing.assert_allclose(first, 2 * np.exp(np.linspace(-1, 1, 5)), rtol=1e-14)
+    v = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(first, np.exp(v) * (v + 1), rtol=1e-14)
     np.testing.assert_allclose(x.grad.numpy(), 2 * first, rtol=1e-14)
     gc.collect()
     assert exp_out() is None

@@ -150,6 +150,35 @@ class Mul(Function):
                 unbroadcast(g * a, b.shape) if need_b else None)
 
 
+class MulScalar(Function):
+    """a * c for a number c (x * 0.5, a mean's 1 / n): backward reads c alone, so nothing is saved, as torch's
+    product with a scalar keeps only the scalar (a Mul would keep a alive until backward, and refuse a second
+    backward through it)."""
+
+    name = "mul"
+    saves_nothing = True
+
+    def __init__(self, c: Any) -> None:
+        self.c = c  # (a 0-d array in the product's dtype, from operands)
+
+    def forward(self, a):
+        return a * self.c
+
+    def backward(self, g):
+        return (g * self.c,)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """a * b in torch's dtype (operands): by a number (Python's or numpy's, or a 0-d array) a MulScalar, as
+    PowScalar for powers; else a Mul."""
+    x, y = operands("mul", a, b)
+    if not isinstance(b, Tensor) and y.ndim == 0:
+        return MulScalar(y.data)(x)
+    if not isinstance(a, Tensor) and x.ndim == 0:
+        return MulScalar(x.data)(y)
+    return Mul()(x, y)
+
+
 class Div(Function):
     """a / b; d/da = 1/b, d/db = -a/b^2."""
 

@@ -1034,10 +1034,10 @@ class Tensor:
         return _ops.Sub()(*_ops.operands("sub", other, self))
 
     def __mul__(self, other: Any) -> "Tensor":
-        return _ops.Mul()(*_ops.operands("mul", self, other))
+        return _ops.mul(self, other)
 
     def __rmul__(self, other: Any) -> "Tensor":
-        return _ops.Mul()(*_ops.operands("mul", other, self))
+        return _ops.mul(other, self)
 
     def __truediv__(self, other: Any) -> "Tensor":
         return _ops.div(self, other)
