@@ -59,8 +59,8 @@ def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
             np.int64 if isinstance(fill_value, (int, np.integer)) else np.float32
     dtype = _dt(dtype, "full")
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "full")
-    if np.dtype(dtype).kind in "iuf" and isinstance(fill_value, numbers.Real):
-        _fits(fill_value, np.dtype(dtype), "full", "fill_value")
+    if dtype.kind in "iuf" and isinstance(fill_value, numbers.Real):
+        _fits(fill_value, dtype, "full", "fill_value")
     return Tensor(backend.module_for(device).full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 

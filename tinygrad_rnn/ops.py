@@ -2913,8 +2913,7 @@ def scatter(x: Tensor, dim: int, index: Any, src: Any, add: bool = False) -> Ten
     no larger than x but along dim, its entries in 0..x.shape[dim]-1; src a tensor of x's dtype (scatter also
     takes a number)."""
     op = "scatter_add" if add else "scatter"
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    _input(op, x)
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {idx.dtype}")
@@ -3046,8 +3045,7 @@ def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Optional[Tensor] = None,
         for name, e in (("prepend", prepend), ("append", append)):
             if e is None:
                 continue
-            if not isinstance(e, Tensor):
-                raise TypeError(f"diff: {name} must be a Tensor, got {type(e).__name__}")
+            _input("diff", e, name)
             if e.ndim != x.ndim or e.shape[:d] + e.shape[d + 1:] != x.shape[:d] + x.shape[d + 1:]:
                 raise ValueError(f"diff: {name} must have the input's shape {x.shape} except along dim {d}, got "
                                  f"shape {e.shape}")
@@ -3189,9 +3187,7 @@ def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: Any = 1) -
     repeated indices adding up. index is 0-d or 1-d of integers in 0..x.shape[dim]-1; source has x's dtype and
     shape but index's length along dim. x's gradient is g, source's alpha g[.., index, ..] (IndexAdd's own)."""
     op = "index_add"
-    if not isinstance(source, Tensor):
-        raise TypeError(f"{op}: source must be a Tensor, got {type(source).__name__}")
-    check_devices(op, [x, source])
+    check_devices(op, [x, _input(op, source, "source")])
     if source.dtype != x.dtype:
         raise TypeError(f"{op}: source must have the input's dtype {x.dtype}, got {source.dtype}")
     if not _scale_factor(alpha, x.dtype):
@@ -3318,9 +3314,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = _CDIST_MOD
 def _scaled_sum(op: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
     """beta input + alpha product, input broadcasting to the product's shape; beta = 0 leaves input's values
     out (a nan there does not spread) and gives it a zero gradient, as torch's addmm and baddbmm."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
-    check_devices(op, [input, product])
+    check_devices(op, [_input(op, input), product])
     if input.dtype != product.dtype:
         raise TypeError(f"{op}: input is {input.dtype}, the matrices {product.dtype}; all three must have one dtype "
                         "(as in torch)")

@@ -169,7 +169,8 @@ def _negative_exp(x: Tensor, k: float, alpha: float) -> Tensor:
     branch, gradient 1). The exponential sees only x <= 0 (0 elsewhere), so neither a large x nor a nan puts an inf
     or nan into the branch not taken, whose zero gradient would turn it into nan."""
     neg = x.data <= 0
-    return ops.where(~neg, x, (ops.where(neg, x, 0.0) * k).expm1() * alpha)
+    inside = ops.where(neg, x, 0.0)
+    return ops.where(~neg, x, (inside if k == 1 else inside * k).expm1() * alpha)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:

@@ -74,7 +74,8 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: Optional
                preserve_rng_state: bool = True, **kwargs: Any) -> Any:
     """function(*args, **kwargs), its intermediate values not kept for backward: backward runs the function
     again (with the random generators of the CPU and of the arguments' devices as they were, unless
-    ``preserve_rng_state=False``, so dropout draws the same masks) and backpropagates through that run. The gradient reaches the Tensor arguments and every tensor
+    ``preserve_rng_state=False``, so dropout draws the same masks) and backpropagates through that run. The
+    gradient reaches the Tensor arguments and every tensor
     requiring grad that the function reads (the parameters of a module it calls), by ``.backward()`` or
     ``tg.grad`` alike, and equals the gradient without checkpointing. function returns a Tensor or a tuple
     of Tensors; it must compute the same thing when called again (no in-place change to its inputs, no state
