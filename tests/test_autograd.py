@@ -167,6 +167,11 @@ def test_a_product_with_a_number_saves_the_number_alone():
         y.backward()
         np.testing.assert_allclose(x.grad.numpy(), [0.5 + 3.0 * k] * 4, rtol=1e-15)
     assert (2 * tg.tensor([1, 2])).dtype == np.int64 and (tg.tensor([1, 2]) * 0.5).dtype == np.float32
+    q = x / 4.0  # (a quotient by a number likewise: torch's DivBackward1 keeps the divisor only)
+    assert q.grad_fn.saved == ()
+    for k in (1, 2):
+        q.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), [0.5 + 6.0 + 0.25 * k] * 4, rtol=1e-15)
 
 
 def test_second_backward_through_released_graph_raises():

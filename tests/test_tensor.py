@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -986,6 +987,34 @@ def test_reductions_accumulate_like_torch():
     assert tg.tensor([True, True, False]).sum().dtype == np.int64
     assert tg.tensor(np.array([200, 100], np.uint8)).logsumexp(0).item() == pytest.approx(200.0)
     assert tg.tensor(np.array([100, -100], np.int8)).logsumexp(0).item() == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("c", [1e-8, 65536.0, 0.1, 1e5, 3, np.float64(7e-6)])
+def test_float16_times_or_over_a_number_runs_in_float32_and_rounds_once(c):
+    """As torch's: a float16 x * c, c * x and x / c (and *=, /=) compute in float32 with c's full value, so a loss
+    scale of 65536 (float16's largest is 65504) or 1e-8 is not rounded to inf or 0 first; gradients alike. A sum
+    keeps float16's rounding of c, as torch's (x + 1e5 is inf)."""
+    a = np.array([60000.0, 1.0, 0.5, -3.0, 0.0], np.float16)
+    with np.errstate(over="ignore"):
+        want_mul = (a.astype(np.float32) * np.float32(c)).astype(np.float16)
+        want_div = (a.astype(np.float32) / np.float32(c)).astype(np.float16)
+        want_grad = np.full(5, np.float32(1e4) / np.float32(c)).astype(np.float16)
+        want_sum = a + np.float16(c)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (an overflow to inf is quiet, as torch's)
+        x = tg.tensor(a, requires_grad=True)
+        for got, want in ((x * c, want_mul), (c * x, want_mul), (x / c, want_div), (x.mul(c), want_mul)):
+            assert got.dtype == np.float16
+            np.testing.assert_array_equal(got.numpy(), want)
+        y = x.detach().clone()
+        y *= c
+        np.testing.assert_array_equal(y.numpy(), want_mul)
+        y = x.detach().clone()
+        y /= c
+        np.testing.assert_array_equal(y.numpy(), want_div)
+        (x / c).backward(tg.tensor(np.full(5, 1e4, np.float16)))
+        np.testing.assert_array_equal(x.grad.numpy(), want_grad)
+        np.testing.assert_array_equal((x + c).numpy(), want_sum)
 
 
 @pytest.mark.parametrize("f", [lambda t: t.mean(), lambda t: t.var(0).sum(), lambda t: t.std(), lambda t: t.norm(),

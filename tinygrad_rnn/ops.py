@@ -106,8 +106,8 @@ def _number(op: str, x: Any, like: Tensor) -> Tensor:
         dtype = like.dtype
     else:  # a float meeting an int/bool tensor, or an int meeting a bool one: torch's promotion
         dtype = np.float32 if is_float else np.int64
-    try:
-        a = np.asarray(x, dtype=dtype)
+    try:  # (a float past the dtype's range is inf, quietly, as torch's)
+        a = backend.quietly(np.asarray, x, dtype) if not -65504 <= x <= 65504 else np.asarray(x, dtype=dtype)
     except OverflowError:
         raise OverflowError(f"{op}: {x} does not fit in the tensor's dtype {like.dtype}") from None
     return _const(a if type(like.data) is np.ndarray else backend.to_device(a, like.device))
@@ -159,13 +159,45 @@ class MulScalar(Function):
     saves_nothing = True
 
     def __init__(self, c: Any) -> None:
-        self.c = c  # (a 0-d array in the product's dtype, from operands)
+        self.c = c  # (a 0-d array: _scalar's)
 
     def forward(self, a):
-        return a * self.c
+        return _rounded(a * self.c, a)
 
     def backward(self, g):
-        return (g * self.c,)
+        return (MulScalar(self.c)(g),)
+
+
+class DivScalar(Function):
+    """a / c for a number c: as MulScalar, only c is kept (Div would save a too)."""
+
+    name = "div"
+    quiet = True
+    saves_nothing = True
+
+    def __init__(self, c: Any) -> None:
+        self.c = c  # (a 0-d array: _scalar's)
+
+    def forward(self, a):
+        return _rounded(a / self.c, a)
+
+    def backward(self, g):
+        return (DivScalar(self.c)(g),)
+
+
+def _scalar(number: Any, c: Tensor) -> Any:
+    """The 0-d array a tensor is multiplied or divided by for ``number`` (operands made it c): in the tensor's
+    dtype, but float32 for a float16 tensor, as torch computes a float16 x * c and x / c in float32 and rounds
+    once. So x * 65536.0 is finite where x is small (float16's largest is 65504) and x * 1e-8 is not all 0."""
+    if c.dtype != np.float16:
+        return c.data
+    return xp_of(c.data).asarray(_data(number), np.float32)
+
+
+def _rounded(out: Any, a: Any) -> Any:
+    """A product or quotient computed in float32 for a float16 ``a`` (_scalar), rounded once to float16 (past
+    its range, inf, quietly)."""
+    return backend.quietly(out.astype, np.float16) if a.dtype == np.float16 and out.dtype != a.dtype else out
 
 
 def mul(a: Any, b: Any) -> Tensor:
@@ -173,9 +205,9 @@ def mul(a: Any, b: Any) -> Tensor:
     PowScalar for powers; else a Mul."""
     x, y = operands("mul", a, b)
     if not isinstance(b, Tensor) and y.ndim == 0:
-        return MulScalar(y.data)(x)
+        return MulScalar(_scalar(b, y))(x)
     if not isinstance(a, Tensor) and x.ndim == 0:
-        return MulScalar(x.data)(y)
+        return MulScalar(_scalar(a, x))(y)
     return Mul()(x, y)
 
 
@@ -210,7 +242,10 @@ def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
     if _integral(a) and _integral(b):
         a, b = _floating(a), _floating(b)
-    return Div()(*operands("div", a, b))
+    x, y = operands("div", a, b)
+    if not isinstance(b, Tensor) and y.ndim == 0:  # (a number: DivScalar; 1 / x stays a Div)
+        return DivScalar(_scalar(b, y))(x)
+    return Div()(x, y)
 
 
 def _integral(x: Any) -> bool:
