@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
+import tinygrad_rnn.nn.functional as F
 from strategies import arrays, broadcast_pair, shapes, tensor, with_fixtures
 
 
@@ -1113,6 +1114,23 @@ def test_piecewise_linear_first_derivative_is_differentiable_under_create_graph(
     x3 = tensor(xv)
     (g4,) = tg.grad(getattr(x3, op)().sum(), x3)  # (first order: no graph recorded)
     assert not g4.requires_grad and g4.grad_fn is None
+
+
+@pytest.mark.parametrize("name, scale, alpha, k", [("elu", 1.0, 0.7, 1.0), ("celu", 1.0, 0.5, 2.0),
+                                                    ("selu", 1.0507009873554805, 1.6732632423543772, 1.0)])
+def test_elu_family_second_derivative_is_zero_at_zero(name, scale, alpha, k):
+    """elu, celu and selu at x = 0 have the slope s a k (the x <= 0 piece's) but, as torch's elu double backward
+    (which reads x < 0), the second derivative 0 there; s a k^2 e^(k x) below 0, 0 above."""
+    xv = np.array([-1.5, -0.25, 0.0, 0.5])
+    fn = {"elu": lambda t: F.elu(t, alpha), "celu": lambda t: F.celu(t, alpha), "selu": F.selu}[name]
+    x = tensor(xv)
+    (g,) = tg.grad(fn(x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.numpy(), scale * np.where(xv > 0, 1.0, alpha * k * np.exp(k * np.minimum(xv, 0))),
+                               rtol=1e-14)
+    (gg,) = tg.grad(g.sum(), x, create_graph=True)
+    np.testing.assert_allclose(gg.numpy(), scale * np.where(xv < 0, alpha * k * k * np.exp(k * xv), 0.0), rtol=1e-14)
+    (ggg,) = tg.grad(gg.sum(), x)
+    assert ggg[2].item() == 0.0
 
 
 def test_backward_after_create_graph_backward():

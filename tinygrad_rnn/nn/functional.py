@@ -166,11 +166,13 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def _negative_exp(x: Tensor, k: float, alpha: float) -> Tensor:
     """x where x > 0 or nan, alpha (e^(k x) - 1) where x <= 0 (elu's and celu's, as torch's: a nan takes the x
-    branch, gradient 1). The exponential sees only x <= 0 (0 elsewhere), so neither a large x nor a nan puts an inf
-    or nan into the branch not taken, whose zero gradient would turn it into nan."""
-    neg = x.data <= 0
+    branch, gradient 1). The exponential sees only x < 0 (0 elsewhere), so neither a large x nor a nan puts an inf
+    or nan into the branch not taken, whose zero gradient would turn it into nan. At 0 it is the line k alpha x:
+    the slope is k alpha and the second derivative 0, as torch's elu double backward (which reads x < 0)."""
+    neg = x.data < 0
     inside = ops.where(neg, x, 0.0)
-    return ops.where(~neg, x, (inside if k == 1 else inside * k).expm1() * alpha)
+    curve = (inside if k == 1 else inside * k).expm1() * alpha
+    return ops.where(neg, curve, ops.where(x.data == 0, x * (k * alpha), x))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
