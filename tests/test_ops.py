@@ -2175,7 +2175,8 @@ def test_floor_divide_and_remainder_on_integers_and_numbers():
 @given(data=st.data())
 def test_div_rounding_modes(dtype, data):
     """div's rounding_mode: 'floor' is a // b, 'trunc' rounds toward zero (C's integer division), both in the
-    operands' dtype and without a gradient; a tensor or a number divisor, against Python's own arithmetic."""
+    operands' dtype, a step with a gradient of 0 (torch's); a tensor or a number divisor, against Python's own
+    arithmetic."""
     lo = 0 if dtype == np.uint8 else -60
     a = data.draw(st.lists(st.integers(lo, 60), min_size=1, max_size=8), label="a")
     b = data.draw(st.lists(st.integers(lo, 9).filter(bool), min_size=len(a), max_size=len(a)), label="b")
@@ -2190,7 +2191,10 @@ def test_div_rounding_modes(dtype, data):
                       (x.div(b[0], rounding_mode="trunc"), [t for t in (
                           [math.trunc(p / b[0]) for p in a] if np.dtype(dtype).kind == "f" else
                           [abs(p) // abs(b[0]) * (1 if (p < 0) == (b[0] < 0) else -1) for p in a])])):
-        assert out.dtype == dtype and out.tolist() == want and not out.requires_grad
+        assert out.dtype == dtype and out.tolist() == want and out.requires_grad == x.requires_grad
+    if x.requires_grad:
+        (g,) = tg.grad(x.div(y, rounding_mode="floor").sum(), x)
+        assert g.tolist() == [0.0] * len(a)
     with pytest.raises(ValueError, match="rounding_mode must be None, 'trunc' or 'floor', got 'round'"):
         x.div(y, rounding_mode="round")
 

@@ -233,11 +233,10 @@ def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
     torch's true division: a number is never wrapped into an int tensor's dtype on the way (a uint8 x /
     np.int64(-4) divides by -4, not 252; x / 1000 is no OverflowError). rounding_mode 'floor' is a // b, 'trunc'
     rounds the quotient toward zero (C's integer division): in the operands' promoted dtype and, step functions,
-    without a gradient, as floor_divide."""
-    if rounding_mode == "floor":
-        return floor_divide(a, b)
-    if rounding_mode == "trunc":
-        return _trunc_divide(a, b)
+    with a gradient of 0 to each operand (torch's, where its floor_divide has none)."""
+    if rounding_mode in ("floor", "trunc"):
+        a, b = operands("div", a, b)
+        return Step((floor_divide if rounding_mode == "floor" else _trunc_divide)(a, b).data)(a, b)
     if rounding_mode is not None:
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
     if _integral(a) and _integral(b):
@@ -334,6 +333,27 @@ class Chosen(Function):
 
     def backward(self, g):
         return (g * _const(self.weights),)
+
+
+class Step(Function):
+    """A piecewise-constant function of its inputs, its value computed by the caller (div with rounding_mode): the
+    gradient to each input is 0, as torch's, so a loss through it backpropagates, to zeros, where a constant
+    result would refuse backward."""
+
+    saves_nothing = True
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def forward(self, *inputs):
+        self.likes = [(x.shape, x.dtype) for x in inputs]
+        value, self.value = self.value, None
+        return value
+
+    def backward(self, g):
+        xp = xp_of(g.data)
+        return tuple(_const(xp.zeros(shape, dtype)) if need else None
+                     for (shape, dtype), need in zip(self.likes, self.needs_input_grad))
 
 
 def floor_divide(a: Any, b: Any) -> Tensor:

@@ -771,8 +771,8 @@ class Tensor:
                 self._check_recordable(op)
             old = Tensor._make(self.data.copy(), self.grad_fn, self._requires_grad)
             out = fn(old)
-            if not out._requires_grad:  # a step without a gradient (floor_divide_, div_ with rounding_mode): the
-                if old._requires_grad:  # old values get 0 (torch's div_), not a leaf made of this non-leaf
+            if not out._requires_grad:  # a step without a gradient (floor_divide_): the old values get 0
+                if old._requires_grad:  # (as div_ with rounding_mode, torch's), not a leaf made of this non-leaf
                     out = _ops.SetItem(op, (), (Ellipsis,), out.data)(old)
                 else:  # (only an operand required grad: nothing reaches it, and this tensor stays out of the graph)
                     recording = False
