@@ -418,6 +418,9 @@ def test_activations_at_their_edges_and_as_modules():
     edges = tg.tensor([-1.0, 0.5, 0.0, 2.0, np.nan], dtype=tg.float64, requires_grad=True)
     (g,) = tg.grad(F.hardtanh(edges, -1.0, 0.5).sum(), edges)  # 0 at the bounds (clamp's is 1), 1 at nan
     np.testing.assert_array_equal(g.numpy(), [0.0, 0.0, 1.0, 0.0, 1.0])
+    far = tg.tensor([-np.inf, np.inf, -3.0, 3.0, 1.5], dtype=tg.float64, requires_grad=True)
+    (g,) = tg.grad(F.hardswish(far).sum(), far)  # (x/3 + 1/2 inside; torch's 0 and 1 at the infinities, not nan)
+    np.testing.assert_array_equal(g.numpy(), [0.0, 1.0, 0.0, 1.0, 1.0])
     with pytest.raises(ValueError, match=r"hardtanh: min_val \(1\) must not exceed max_val \(0\)"):
         F.hardtanh(v, 1, 0)
     with pytest.raises(TypeError, match="silu"):

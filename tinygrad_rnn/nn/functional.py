@@ -271,10 +271,12 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x relu6(x + 3) / 6: 0 at or below -3, x (x + 3) / 6 between, x at or above 3; the gradient x/3 + 1/2
-    strictly inside (-3, 3), 0 at -3 and 1 at 3, as torch's."""
+    strictly inside (-3, 3), 0 at -3 and 1 at 3, as torch's. The parabola sees 0 for |x| >= 3, so an infinite x
+    puts no inf * 0 = nan into the gradient of the branch not taken (torch's is 0 at -inf, 1 at inf)."""
     def f(x: Tensor) -> Tensor:
         x = x._floating()
-        return _outside(x, 0.0, x, x * (x + 3) / 6)
+        near = ops.where(abs(x.data) >= 3, 0.0, x)
+        return _outside(x, 0.0, x, near * (near + 3) / 6)
     return _activation("hardswish", input, inplace, f)
 
 
