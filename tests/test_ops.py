@@ -435,6 +435,8 @@ def test_relu_gradient_passes_at_nan_as_torch():
     (g,) = tg.grad((y * tg.tensor([2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], dtype=tg.float64)).sum(), x)
     np.testing.assert_array_equal(g.numpy(), [2.0, 3.0, 0.0, 0.0, 0.0, 7.0, 0.0])
     np.testing.assert_array_equal(y.numpy(), [np.nan, np.inf, 0.0, 0.0, 0.0, 2.0, 0.0])
+    (g,) = tg.grad(x.abs().sum(), x)  # (abs's is sgn(x), 0 at nan, as torch's: not nan)
+    np.testing.assert_array_equal(g.numpy(), [0.0, 1.0, -1.0, 0.0, 0.0, 1.0, -1.0])
 
 
 def _np_pad(a, amounts, **np_pad_options):

@@ -1001,8 +1001,11 @@ class Rounding(Function):
 
 
 class Abs(Function):
+    """|x|; the gradient sign(x), 0 at nan (torch's sgn), where numpy's sign(nan) is nan."""
+
     def forward(self, x):
-        self.sign = xp_of(x).sign(x)
+        xp = xp_of(x)
+        self.sign = xp.where(x != x, 0, xp.sign(x)) if x.dtype.kind == "f" else xp.sign(x)
         return abs(x)
 
     def backward(self, g):
