@@ -218,6 +218,18 @@ def test_params_without_grad_are_skipped():
     assert b not in opt.state and opt.state[a]["step"] == 1
 
 
+def test_sgd_without_momentum_keeps_no_state():
+    """torch's SGD stores a momentum buffer only where momentum != 0: no empty entry per stepped parameter."""
+    a, b = tg.ones(2, requires_grad=True), tg.ones(3, requires_grad=True)
+    plain = optim.SGD([a], lr=0.1)
+    heavy = optim.SGD([b], lr=0.1, momentum=0.9)
+    a.grad, b.grad = tg.ones(2), tg.ones(3)
+    plain.step()
+    heavy.step()
+    assert len(plain.state) == 0 and plain.state_dict()["state"] == {}
+    assert list(heavy.state_dict()["state"]) == [0] and set(heavy.state[b]) == {"momentum_buffer"}
+
+
 def test_zero_grad():
     a = tg.ones(2, 3, requires_grad=True)
     opt = optim.SGD([a], lr=0.1)

@@ -177,10 +177,12 @@ class Optimizer:
                     if grad.shape != p.shape:
                         raise ValueError(f"{type(self).__name__}.step: gradient shape {grad.shape} does not match "
                                          f"parameter shape {p.shape}")
-                    state = self.state[p]
+                    state = self.state.get(p, {})
                     if not state:
                         self._init_state(p, state, group)
                     self._update(p, grad, state, group)
+                    if state:  # (SGD without momentum keeps nothing: p gets no entry, as in torch's state_dict)
+                        self.state[p] = state
                     p._bump_version()  # a graph that saved p's old values must not backpropagate with these
         self._step_count += 1
         return loss
