@@ -230,6 +230,25 @@ def test_sgd_without_momentum_keeps_no_state():
     assert list(heavy.state_dict()["state"]) == [0] and set(heavy.state[b]) == {"momentum_buffer"}
 
 
+def test_named_parameters_are_taken_and_their_names_kept_in_state_dict():
+    """torch 2.x takes (name, Tensor) pairs (model.named_parameters()) and keeps the names as 'param_names'."""
+    w, b = tg.ones(2, 3, requires_grad=True), tg.ones(2, requires_grad=True)
+    named = optim.SGD([{"params": [("w", w)]}, {"params": iter([("b", b)]), "lr": 0.5}], lr=0.1, momentum=0.9)
+    w.grad, b.grad = tg.full((2, 3), 2.0), tg.full((2,), 2.0)
+    named.step()
+    np.testing.assert_allclose(w.numpy(), 1 - 0.1 * 2)
+    np.testing.assert_allclose(b.numpy(), 1 - 0.5 * 2)
+    groups = named.state_dict()["param_groups"]
+    assert [g["param_names"] for g in groups] == [["w"], ["b"]] and [g["params"] for g in groups] == [[0], [1]]
+    unnamed = optim.SGD([{"params": [w]}, {"params": [b]}], lr=0.3)
+    named.load_state_dict(unnamed.state_dict())  # (a state dict without names keeps the optimizer's)
+    assert named.param_groups[1]["param_names"] == ["b"] and named.param_groups[0]["lr"] == 0.3
+    with pytest.raises(ValueError, match="all be"):
+        optim.SGD([("w", w), b])
+    with pytest.raises(ValueError, match="named"):
+        named.add_param_group({"params": [tg.ones(1, requires_grad=True)]})
+
+
 def test_zero_grad():
     a = tg.ones(2, 3, requires_grad=True)
     opt = optim.SGD([a], lr=0.1)

@@ -70,7 +70,8 @@ def apply_weight_decay(p: Tensor, g: Any, group: Dict[str, Any]) -> Any:
 class Optimizer:
     """Base class, like torch.optim.Optimizer.
 
-    params: an iterable of Tensors, or of dicts {'params': [...], <option>: value}
+    params: an iterable of Tensors (or of (name, Tensor) pairs, as named_parameters() gives: the names go to
+    the group's 'param_names'), or of dicts {'params': [...], <option>: value}
     whose options override ``defaults`` for that group. ``state[p]`` holds each
     parameter's buffers (arrays on p's device, or numbers).
     """
@@ -134,6 +135,13 @@ class Optimizer:
             raise TypeError(f"{name}: parameters must be in an ordered collection (a list), not a set: "
                             "the order of a set changes between runs, which breaks state_dict")
         group["params"] = params = list(params)
+        named = [isinstance(p, tuple) for p in params]
+        if any(named):  # (name, Tensor) pairs from named_parameters(), as torch takes them
+            if not all(named) or any(len(p) != 2 for p in params):
+                raise ValueError(f"{name}: the parameters of a group must all be (name, Tensor) pairs, as "
+                                 "named_parameters() gives, or all be Tensors")
+            group["param_names"] = [n for n, _ in params]
+            group["params"] = params = [p for _, p in params]
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: can only optimize Tensors, but parameter {i} is a {type(p).__name__}")
@@ -143,6 +151,9 @@ class Optimizer:
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids):
             raise ValueError(f"{name}: a parameter group contains the same parameter more than once")
+        if self.param_groups and ("param_names" in group) != ("param_names" in self.param_groups[0]):
+            raise ValueError(f"{name}: all parameter groups must be named (named_parameters()) or all unnamed; "
+                             f"cannot add a group {'with' if 'param_names' in group else 'without'} names")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if seen.intersection(ids):
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
@@ -243,6 +254,8 @@ class Optimizer:
                    for k, v in s.items() if k != "params"}
             for key, value in self.defaults.items():
                 new.setdefault(key, self._legacy_options.get(key, value))
+            if "param_names" in g:  # (a state dict saved without names keeps this optimizer's, as torch's)
+                new.setdefault("param_names", g["param_names"])
             new["params"] = g["params"]
             self._check_group(new)
             groups.append(new)
