@@ -478,6 +478,34 @@ def test_scheduler_before_optimizer_step_warns():
         sched2.step()
 
 
+def test_a_custom_optimizer_with_its_own_step_does_not_make_the_scheduler_warn():
+    """A subclass writing its own step() (torch's recipe for a custom optimizer) is counted: stepping it and then
+    the scheduler is the right order and warns nothing, as in torch; calling super().step() counts once."""
+    class Plain(optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p.data -= group["lr"] * p.grad.data
+
+    class Wrapped(optim.SGD):
+        def step(self, closure=None):
+            return super().step(closure)
+
+    a = tg.ones(2, requires_grad=True)
+    a.grad = tg.ones(2)
+    for opt in (Plain([a]), Wrapped([a], lr=0.1)):
+        sched = optim.StepLR(opt, step_size=1, gamma=0.5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for _ in range(2):
+                opt.step()
+                sched.step()
+        assert opt._step_count == 2 and opt.param_groups[0]["lr"] == 0.025
+
+
 @pytest.mark.parametrize("make", [lambda o, e: optim.ExponentialLR(o, gamma=0.5, last_epoch=e),
                                   lambda o, e: lr_scheduler.CosineAnnealingLR(o, T_max=3, eta_min=0.01, last_epoch=e)])
 def test_scheduler_resumed_with_last_epoch_continues_the_run(make):

@@ -109,7 +109,6 @@ class LBFGS(Optimizer):
         if closure is None:
             raise TypeError("LBFGS.step needs a closure that clears the gradients, computes the loss, calls "
                             "backward and returns the loss: optimizer.step(closure)")
-        self._step_count += 1
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]

@@ -6,6 +6,7 @@ every parameter that has a gradient, without recording a graph.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections import defaultdict
@@ -55,6 +56,23 @@ def check_flag(opt: str, group: Dict[str, Any], *names: str) -> None:
             raise TypeError(f"{opt}: {name} must be True or False, got {group[name]!r}")
 
 
+def _counted(step: Callable[..., Any]) -> Callable[..., Any]:
+    """step, counting each outermost call in ``_step_count`` (a step that calls super().step() counts once), so
+    a scheduler can tell whether the optimizer has stepped: torch's schedulers wrap step() for the same reason."""
+    @functools.wraps(step)
+    def counted(self: "Optimizer", *args: Any, **kwargs: Any) -> Any:
+        if self._in_step:
+            return step(self, *args, **kwargs)
+        self._in_step = True
+        try:
+            return step(self, *args, **kwargs)
+        finally:
+            self._in_step = False
+            self._step_count += 1
+    counted._counts_steps = True  # type: ignore[attr-defined]
+    return counted
+
+
 def apply_weight_decay(p: Tensor, g: Any, group: Dict[str, Any]) -> Any:
     """The gradient after weight decay: g + weight_decay * p (L2), or g itself after p *= 1 - lr * weight_decay
     where the group has decoupled_weight_decay=True."""
@@ -80,6 +98,14 @@ class Optimizer:
     # options a loaded group may lack, saved before they existed: it takes these values (torch's rule), not the
     # constructor's
     _legacy_options: Dict[str, Any] = {}
+    _in_step = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own step() (a custom optimizer written as torch's docs show) is counted as Optimizer's."""
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_counts_steps", False):
+            cls.step = _counted(step)  # type: ignore[method-assign]
 
     def __init__(self, params: ParamsT, defaults: Dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -173,6 +199,7 @@ class Optimizer:
                 else:
                     zero_grad_(p)
 
+    @_counted
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Update every parameter that has a gradient; returns closure() (evaluated with grad on) if given."""
         loss = None
@@ -195,7 +222,6 @@ class Optimizer:
                     if state:  # (SGD without momentum keeps nothing: p gets no entry, as in torch's state_dict)
                         self.state[p] = state
                     p._bump_version()  # a graph that saved p's old values must not backpropagate with these
-        self._step_count += 1
         return loss
 
     def state_dict(self) -> Dict[str, Any]:
