@@ -62,6 +62,11 @@ def _cases():
         add(name, lambda T: ((T(X), T(P[1])), {}))
     for name in ("logical_and", "logical_or", "logical_xor"):
         add(name, lambda T: ((T(X), T(I)), {}))
+    for name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"):
+        add(name, lambda T: ((T(J), T(np.abs(I))), {}))
+        add(name, lambda T: ((3, T(np.abs(J))), {}), "number-input")
+    add("bitwise_not", lambda T: ((T(J),), {}))
+    add("bitwise_not", lambda T: ((T(B),), {}), "bool")
     add("add", lambda T: ((T(X), T(P)), {"alpha": 2.5}), "alpha")
     add("sub", lambda T: ((T(X), 1.5), {"alpha": 2}), "number-alpha")
     for name in ("add", "sub", "mul", "div", "pow", "remainder"):

@@ -2101,8 +2101,74 @@ def test_logical_functions_take_tensors_only():
         tg.logical_xor([1, 0], x)
     with pytest.raises(ValueError, match=r"logical_and: inputs \(2,\) bool cpu, \(3,\) bool cpu: .*broadcast"):
         x.logical_and(tg.ones(3))
-    with pytest.raises(TypeError, match="and: needs boolean tensors"):  # (the operators keep to bool tensors)
-        tg.tensor([1, 0]) & tg.tensor([1, 1])
+    with pytest.raises(TypeError, match="bitwise_and: needs integer or bool operands .*got float32 and int"):
+        tg.tensor([1.0, 0.0]) & 1  # (the operators are bitwise: no float ones, as torch)
+
+
+BITWISE = {"bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
+           "bitwise_left_shift": np.left_shift, "bitwise_right_shift": np.right_shift}
+BITWISE_DTYPES = [np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64]
+
+
+@pytest.mark.parametrize("op", list(BITWISE))
+@given(pair=broadcast_pair(), dtypes=st.tuples(*[st.sampled_from(BITWISE_DTYPES)] * 2), data=st.data())
+def test_bitwise_ops_property(op, pair, dtypes, data):
+    """torch's bitwise ops and their operators: numpy's values in the promoted dtype (torch's for tensors with dims;
+    a 0-d one of the same kind takes the other's dtype), broadcast; a shift by a negative amount or by the width or
+    more gives 0 or the sign, as torch. Method, function, operator and in-place forms agree."""
+    if op.endswith("shift") and dtypes == (np.bool_, np.bool_):
+        dtypes = (np.bool_, np.int8)
+    a, b = (data.draw(hnp.arrays(dt, s, elements=st.booleans() if dt == np.bool_ else
+                                 st.integers(0 if dt == np.uint8 else -70, 70))) for dt, s in zip(dtypes, pair))
+    x, y = tg.tensor(a), tg.tensor(b)
+    ints = a.dtype.kind != "b" and b.dtype.kind != "b"
+    dtype = b.dtype if ints and a.ndim == 0 < b.ndim else a.dtype if ints and b.ndim == 0 < a.ndim \
+        else np.result_type(a, b)
+    want = BITWISE[op](a.astype(dtype), b.astype(dtype))
+    operator = {"bitwise_and": "__and__", "bitwise_or": "__or__", "bitwise_xor": "__xor__",
+                "bitwise_left_shift": "__lshift__", "bitwise_right_shift": "__rshift__"}[op]
+    for out in (getattr(x, op)(y), getattr(tg, op)(x, y), getattr(x, operator)(y)):
+        assert out.dtype == dtype and out.shape == want.shape and not out.requires_grad
+        np.testing.assert_array_equal(out.numpy(), want)
+    if want.shape == a.shape and want.dtype == a.dtype:
+        z = tg.tensor(a)
+        assert getattr(z, op + "_")(y) is z
+        np.testing.assert_array_equal(z.numpy(), want)
+
+
+def test_bitwise_operators_as_torch():
+    """& | ^ ~ << >> on integer tensors are bitwise, on bool ones logical; numbers on either side and in-place forms;
+    shifts past the width as torch's (0, or the sign); floats, bool shifts and an int result into a bool tensor are
+    refused, as torch."""
+    x = tg.tensor([12, -7, 5], dtype=tg.int32)
+    assert (x & 6).tolist() == [4, 0, 4] and (6 & x).tolist() == [4, 0, 4] and (x & 6).dtype == np.int32
+    assert (x | 1).tolist() == [13, -7, 5] and (x ^ -1).tolist() == [-13, 6, -6] and (~x).tolist() == [-13, 6, -6]
+    assert (x << 2).tolist() == [48, -28, 20] and (x >> 1).tolist() == [6, -4, 2] and (1 << x[2:]).tolist() == [32]
+    assert (x >> 40).tolist() == [0, -1, 0] and (x << 40).tolist() == [0, 0, 0] and (x << -1).tolist() == [0, 0, 0]
+    assert (64 >> tg.tensor([2, 3])).tolist() == [16, 8]
+    b = tg.tensor([True, False, True])
+    assert (b & tg.tensor([True, True, False])).tolist() == [True, False, False]
+    assert (~b).tolist() == [False, True, False]
+    assert (b & 1).tolist() == [1, 0, 1] and (b & 1).dtype == np.int64 and (b ^ True).dtype == np.bool_
+    assert (b << 1).tolist() == [2, 0, 2]
+    y = x
+    y &= 6
+    y |= tg.tensor([1, 1, 1], dtype=tg.int32)
+    y ^= 2
+    y <<= 1
+    y >>= 2
+    assert y is x and x.tolist() == [3, 1, 3] and x.dtype == np.int32
+    assert tg.bitwise_not(x).tolist() == [-4, -2, -4] and x.bitwise_not_() is x and x.tolist() == [-4, -2, -4]
+    with pytest.raises(TypeError, match="bitwise_and: needs integer or bool operands .*got int64 and float"):
+        tg.tensor([1]) & 1.5
+    with pytest.raises(TypeError, match="bitwise_not: needs an integer or bool tensor, got float32"):
+        ~tg.tensor([1.0])
+    with pytest.raises(TypeError, match="bitwise_left_shift: cannot shift bool tensors"):
+        b << b
+    with pytest.raises(TypeError, match="bitwise_and_: the result is int64, which this bool tensor cannot hold"):
+        b &= tg.tensor([1, 1, 1])
+    with pytest.raises(ValueError, match=r"bitwise_xor: inputs \(3,\) bool cpu, \(2,\) bool cpu"):
+        b ^ tg.tensor([True, False])
 
 
 # ============================================================================ floor division / remainder

@@ -24,14 +24,15 @@ from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, i
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
 from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, argmax,
-                        argmin, asin, asinh, atan, atan2, atanh, broadcast_to, ceil, clamp_max, clamp_min, clip, clone,
-                        cos, cosh, detach, diag, diagonal, diff, div, eq, erf, exp, exp2, expm1, flatten, flip, floor,
-                        ge, gt, index_add, is_tensor, isfinite, isinf, isnan, le, log, log10, log1p, log2, log_softmax,
-                        logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor, lt, masked_fill,
-                        masked_select, matmul, mean, mul, ne, neg, nonzero, norm, numel, permute, prod, reciprocal,
-                        relu, remainder, repeat_interleave, reshape, rsqrt, scatter, scatter_add, sigmoid, sign, sin,
-                        sinh, softmax, sqrt, square, squeeze, std, std_mean, sub, swapaxes, t, tan, tanh, tile, trace,
-                        transpose, tril, triu, trunc, unbind, unsqueeze, var, var_mean)
+                        argmin, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift, bitwise_not,
+                        bitwise_or, bitwise_right_shift, bitwise_xor, broadcast_to, ceil, clamp_max, clamp_min, clip,
+                        clone, cos, cosh, detach, diag, diagonal, diff, div, eq, erf, exp, exp2, expm1, flatten, flip,
+                        floor, ge, gt, index_add, is_tensor, isfinite, isinf, isnan, le, log, log10, log1p, log2,
+                        log_softmax, logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor, lt,
+                        masked_fill, masked_select, matmul, mean, mul, ne, neg, nonzero, norm, numel, permute, prod,
+                        reciprocal, relu, remainder, repeat_interleave, reshape, rsqrt, scatter, scatter_add, sigmoid,
+                        sign, sin, sinh, softmax, sqrt, square, squeeze, std, std_mean, sub, swapaxes, t, tan, tanh,
+                        tile, trace, transpose, tril, triu, trunc, unbind, unsqueeze, var, var_mean)
 from .functions import (absolute, divide, fix, fliplr, flipud, greater, greater_equal, less, less_equal, moveaxis,
                         multiply, negative, not_equal, ravel, subtract, swapdims, true_divide)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
@@ -64,6 +65,7 @@ __all__ = [
     "log1p", "expm1", "sin", "cos", "square", "reciprocal", "rsqrt", "floor", "ceil", "trunc", "sign", "prod",
     "mm", "dot", "outer", "einsum", "narrow", "select", "movedim", "unflatten", "roll", "lerp", "nan_to_num",
     "logical_and", "logical_or", "logical_xor", "logical_not",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
     "erf", "tan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "clamp_min", "clamp_max",
     "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
     "logaddexp", "logaddexp2",

@@ -73,6 +73,10 @@ floor, ceil, trunc, sign, round, neg = map(method_form, ("floor", "ceil", "trunc
 isnan, isinf, isfinite = map(method_form, ("isnan", "isinf", "isfinite"))
 logical_and, logical_or, logical_xor, logical_not = map(method_form, (
     "logical_and", "logical_or", "logical_xor", "logical_not"))
+bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift = (
+    method_form(n, numbers_too=True)
+    for n in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"))
+bitwise_not = method_form("bitwise_not")
 eq, ne, lt, le, gt, ge = map(method_form, ("eq", "ne", "lt", "le", "gt", "ge"))
 add, sub, mul, div, pow, remainder = (method_form(n, numbers_too=True)
                                       for n in ("add", "sub", "mul", "div", "pow", "remainder"))

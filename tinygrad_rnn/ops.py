@@ -3130,25 +3130,45 @@ def compare(op: str, a: Any, b: Any) -> Tensor:
 
 
 def logical(op: str, a: Tensor, b: Any) -> Tensor:
-    """Elementwise and/or/xor/not (no gradient), a bool tensor. For &, |, ^ and ~ (op "and", "or", "xor", "not"):
-    of boolean tensors (b may be a Python bool). For torch.logical_and, _or, _xor, _not (op "logical_and", ...): of
-    Tensors of any dtype, nonzero (nan too) counting as True."""
-    name = op[len("logical_"):] if op.startswith("logical_") else op
-    if name != op:
-        if b is not None:
-            _two_tensors(op, a, b)
-        a, b = a.astype(np.bool_), None if b is None else b.astype(np.bool_)
+    """torch.logical_and, _or, _xor, _not (op "logical_and", ...): elementwise of Tensors of any dtype, nonzero (nan
+    too) counting as True; a bool tensor, no gradient."""
+    if b is not None:
+        _two_tensors(op, a, b)
+    a, b = a.astype(np.bool_), None if b is None else b.astype(np.bool_)
     xp = xp_of(a.data)
-    if name == "not":
-        if a.dtype.kind != "b":
-            raise TypeError(f"not: ~ needs a boolean tensor, got {a.dtype}")
+    if b is None:
         return _const(~a.data)
-    b = b if isinstance(b, Tensor) else as_tensor(b, device=a.device)
-    if a.dtype.kind != "b" or b.dtype.kind != "b":
-        raise TypeError(f"{op}: needs boolean tensors, got {a.dtype} and {b.dtype}")
+    try:
+        return _const(getattr(xp, op)(a.data, b.data))
+    except ValueError as e:
+        raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
+
+
+_BITWISE = {"bitwise_and": "bitwise_and", "bitwise_or": "bitwise_or", "bitwise_xor": "bitwise_xor",
+            "bitwise_left_shift": "left_shift", "bitwise_right_shift": "right_shift"}
+
+
+def bitwise(op: str, a: Any, b: Any = None) -> Tensor:
+    """torch's bitwise_and, _or, _xor, _left_shift, _right_shift and (b None) bitwise_not, which the operators & | ^
+    << >> ~ are: elementwise on integer and bool tensors (or numbers beside one), in torch's result dtype, without a
+    gradient. On bools and, or, xor and not are the logical ones; a float tensor, or two bools shifted, is refused,
+    as torch has no such kernel. A shift by a negative amount or by the width or more gives 0 (left) or the sign
+    (right), as torch's."""
+    if b is None:
+        _input(op, a)
+        if a.dtype.kind not in "biu":
+            raise TypeError(f"{op}: needs an integer or bool tensor, got {a.dtype}")
+        return _const(~a.data)
+    given = [str(v.dtype) if isinstance(v, Tensor) else type(v).__name__ for v in (a, b)]
+    a, b = operands(op, a, b)
+    if a.dtype.kind not in "biu" or b.dtype.kind not in "biu":
+        raise TypeError(f"{op}: needs integer or bool operands (as torch, no float ones), got {given[0]} and "
+                        f"{given[1]}")
+    if a.dtype.kind == b.dtype.kind == "b" and op.endswith("shift"):
+        raise TypeError(f"{op}: cannot shift bool tensors (as torch); convert one to an integer dtype first")
     check_devices(op, [a, b])
     try:
-        return _const(getattr(xp, f"logical_{name}")(a.data, b.data))
+        return _const(getattr(xp_of(a.data), _BITWISE[op])(a.data, b.data))
     except ValueError as e:
         raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
 

@@ -1286,24 +1286,55 @@ class Tensor:
     def __abs__(self) -> "Tensor":
         return _ops.Abs()(self)
 
-    # logical ops on boolean tensors: no gradient
-    def __and__(self, other: Any) -> "Tensor":
-        return _ops.logical("and", self, other)
+    # bitwise ops on integer and bool tensors (logical on bools): no gradient
+    def bitwise_and(self, other: Any) -> "Tensor":
+        return _ops.bitwise("bitwise_and", self, other)
 
-    __rand__ = __and__
+    def bitwise_or(self, other: Any) -> "Tensor":
+        return _ops.bitwise("bitwise_or", self, other)
 
-    def __or__(self, other: Any) -> "Tensor":
-        return _ops.logical("or", self, other)
+    def bitwise_xor(self, other: Any) -> "Tensor":
+        return _ops.bitwise("bitwise_xor", self, other)
 
-    __ror__ = __or__
+    def bitwise_not(self) -> "Tensor":
+        return _ops.bitwise("bitwise_not", self)
 
-    def __xor__(self, other: Any) -> "Tensor":
-        return _ops.logical("xor", self, other)
+    def bitwise_left_shift(self, other: Any) -> "Tensor":
+        return _ops.bitwise("bitwise_left_shift", self, other)
 
-    __rxor__ = __xor__
+    def bitwise_right_shift(self, other: Any) -> "Tensor":
+        return _ops.bitwise("bitwise_right_shift", self, other)
 
-    def __invert__(self) -> "Tensor":
-        return _ops.logical("not", self, None)
+    __and__, __or__, __xor__, __invert__ = bitwise_and, bitwise_or, bitwise_xor, bitwise_not
+    __lshift__, __rshift__ = bitwise_left_shift, bitwise_right_shift
+    __rand__, __ror__, __rxor__ = bitwise_and, bitwise_or, bitwise_xor
+
+    def __rlshift__(self, other: Any) -> "Tensor":
+        return _ops.bitwise("bitwise_left_shift", other, self)
+
+    def __rrshift__(self, other: Any) -> "Tensor":
+        return _ops.bitwise("bitwise_right_shift", other, self)
+
+    def bitwise_and_(self, other: Any) -> "Tensor":
+        return self._apply_in_place("bitwise_and_", lambda t: t.bitwise_and(other), other)
+
+    def bitwise_or_(self, other: Any) -> "Tensor":
+        return self._apply_in_place("bitwise_or_", lambda t: t.bitwise_or(other), other)
+
+    def bitwise_xor_(self, other: Any) -> "Tensor":
+        return self._apply_in_place("bitwise_xor_", lambda t: t.bitwise_xor(other), other)
+
+    def bitwise_not_(self) -> "Tensor":
+        return self._apply_in_place("bitwise_not_", lambda t: t.bitwise_not())
+
+    def bitwise_left_shift_(self, other: Any) -> "Tensor":
+        return self._apply_in_place("bitwise_left_shift_", lambda t: t.bitwise_left_shift(other), other)
+
+    def bitwise_right_shift_(self, other: Any) -> "Tensor":
+        return self._apply_in_place("bitwise_right_shift_", lambda t: t.bitwise_right_shift(other), other)
+
+    __iand__, __ior__, __ixor__ = bitwise_and_, bitwise_or_, bitwise_xor_
+    __ilshift__, __irshift__ = bitwise_left_shift_, bitwise_right_shift_
 
     # torch's logical functions: any dtypes, nonzero (nan too) as True; a bool tensor, no gradient
     def logical_and(self, other: "Tensor") -> "Tensor":
