@@ -161,6 +161,7 @@ def _cases():
     add("index_add", lambda T: ((T(X), 0, T(np.array([1])), T(P[:1])), {"alpha": -2.0}), "alpha")
     add("nonzero", lambda T: ((T(I),), {}))
     add("nonzero", lambda T: ((T(X),), {"as_tuple": True}), "as_tuple")
+    add("argwhere", lambda T: ((T(I),), {}))
     add("where", lambda T: ((T(B), T(X), T(P)), {}))
     add("clamp", lambda T: ((T(X), -0.5, 1.0), {}))
     add("maximum", lambda T: ((T(X), T(P[0])), {}))
@@ -739,14 +740,28 @@ def test_nonzero_and_count_nonzero_match_torch(a, data):
     out = tg.nonzero(x)
     assert out.dtype == np.int64 and out.shape == tuple(torch.nonzero(t).shape)
     np.testing.assert_array_equal(out.numpy(), torch.nonzero(t).numpy())
-    for o, e in zip(x.nonzero(as_tuple=True), torch.nonzero(t, as_tuple=True)):
-        assert o.dtype == np.int64
-        np.testing.assert_array_equal(o.numpy(), e.numpy())
+    for out, want in ((tg.argwhere(x), torch.argwhere(t)), (x.argwhere(), torch.argwhere(t))):
+        assert out.dtype == np.int64 and out.shape == tuple(want.shape)
+        np.testing.assert_array_equal(out.numpy(), want.numpy())
+    for ours in (x.nonzero(as_tuple=True), tg.where(x)):
+        assert len(ours) == len(torch.where(t))
+        for o, e in zip(ours, torch.where(t)):
+            assert o.dtype == np.int64
+            np.testing.assert_array_equal(o.numpy(), e.numpy())
     dim = data.draw(st.sampled_from([None, ()] + list(range(-a.ndim, a.ndim)) + ([(0, -1)] if a.ndim > 1 else [])))
     ours = tg.count_nonzero(x, dim)
     theirs = torch.count_nonzero(t) if dim is None else torch.count_nonzero(t, dim)
     assert ours.dtype == np.int64
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_where_of_the_condition_alone_and_its_errors():
+    assert [i.tolist() for i in tg.where(tg.tensor([[0, 3], [-1, 0]]))] == [[0, 1], [1, 0]]  # (torch.where(c))
+    with pytest.raises(TypeError, match="where: expected the condition alone or the condition, input and other, got "
+                                        "input without other"):
+        tg.where(tg.tensor([True]), tg.tensor([1.0]))
+    with pytest.raises(TypeError, match="where: condition must be a Tensor, got list"):
+        tg.where([1, 0])
 
 
 def test_count_nonzero_dims_and_errors():

@@ -24,7 +24,7 @@ from .tensor import Function, Tensor, bool_, float16, float32, float64, int32, i
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
 from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, argmax,
-                        argmin, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift, bitwise_not,
+                        argmin, argwhere, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift, bitwise_not,
                         bitwise_or, bitwise_right_shift, bitwise_xor, broadcast_to, ceil, clamp_max, clamp_min, clip,
                         clone, cos, cosh, detach, diag, diagonal, diff, div, eq, erf, exp, exp2, expm1, flatten, flip,
                         floor, ge, gt, index_add, is_tensor, isfinite, isinf, isnan, le, log, log10, log1p, log2,
@@ -84,6 +84,6 @@ __all__ = [
     "rad2deg", "take_along_dim", "take", "rot90", "tensor_split", "dist", "cosine_similarity", "heaviside",
     "float_power", "fmod", "is_floating_point", "is_nonzero", "isclose", "cummax", "cummin", "logcumsumexp",
     "median", "kthvalue", "diag_embed", "block_diag", "cartesian_prod", "tril_indices", "triu_indices",
-    "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel",
+    "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel", "argwhere",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

@@ -90,8 +90,8 @@ transpose, swapaxes, t, squeeze, unsqueeze, flatten, unbind, broadcast_to = map(
     "transpose", "swapaxes", "t", "squeeze", "unsqueeze", "flatten", "unbind", "broadcast_to"))
 tril, triu, diagonal, diag, trace, diff, repeat_interleave = map(method_form, (
     "tril", "triu", "diagonal", "diag", "trace", "diff", "repeat_interleave"))
-masked_fill, masked_select, scatter, scatter_add, index_add, nonzero = map(method_form, (
-    "masked_fill", "masked_select", "scatter", "scatter_add", "index_add", "nonzero"))
+masked_fill, masked_select, scatter, scatter_add, index_add, nonzero, argwhere = map(method_form, (
+    "masked_fill", "masked_select", "scatter", "scatter_add", "index_add", "nonzero", "argwhere"))
 clone, detach = map(method_form, ("clone", "detach"))
 # torch's other names (numpy's, mostly) for the forms above
 multiply, divide, true_divide, subtract = (method_form(n, numbers_too=True)

@@ -2505,8 +2505,14 @@ def _bool_mask(mask: Any, op: str, what: str) -> Any:
     return m
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """Elementwise ``condition ? a : b`` (condition is not differentiated)."""
+def where(condition: Any, a: Any = None, b: Any = None) -> Any:
+    """Elementwise ``condition ? a : b`` (condition is not differentiated); with the condition alone, the indices
+    of its non-zero elements, one int64 tensor per dim (nonzero(as_tuple=True)), as torch.where(condition)."""
+    if a is None and b is None:
+        return nonzero(_input("where", condition, "condition"), as_tuple=True)
+    if a is None or b is None:
+        raise TypeError("where: expected the condition alone or the condition, input and other, got "
+                        f"{'input' if b is None else 'other'} without {'other' if b is None else 'input'}")
     cond = _bool_mask(condition, "where", "condition")
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     device = backend.device_of(cond) if like is None else like.device

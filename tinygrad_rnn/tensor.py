@@ -1757,6 +1757,10 @@ class Tensor:
         row-major order, or with as_tuple one 1-d tensor per dim (torch.nonzero)."""
         return _ops.nonzero(self, as_tuple)
 
+    def argwhere(self) -> "Tensor":
+        """The indices of the non-zero elements as an (n, ndim) int64 tensor: nonzero(), as torch.argwhere."""
+        return _ops.nonzero(self)
+
     def repeat_interleave(self, repeats: Any = None, dim: Optional[int] = None, *,
                           output_size: Optional[int] = None) -> "Tensor":
         return _ops.repeat_interleave(self, repeats, dim, output_size=output_size)
