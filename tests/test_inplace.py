@@ -80,6 +80,22 @@ def test_underscored_forms_are_the_in_place_call(name):
     np.testing.assert_array_equal(x.numpy(), INPLACE[base][0](tg.tensor(a)).numpy())
 
 
+@pytest.mark.parametrize("name", ["tril", "triu"])
+@with_fixtures
+@given(data=st.data())
+def test_tril_triu_in_place_property(name, device, data):
+    """x.tril_(k) / x.triu_(k): numpy's tril / triu of the last two dims, written into x (returned), whose gradient
+    is the upstream one with the zeroed places zeroed."""
+    a = data.draw(shapes(2, 4, min_side=0, max_side=4).flatmap(arrays))
+    k = data.draw(st.integers(-4, 4))
+    x = tg.tensor(a, device=device)
+    assert getattr(x, name + "_")(k) is x
+    np.testing.assert_array_equal(x.numpy(), getattr(np, name)(a, k))
+    check_op(lambda t: getattr(t * 1, name + "_")(k), lambda v: getattr(np, name)(v, k), [a], device)
+    with pytest.raises(ValueError, match=f"{name}"):
+        getattr(tg.ones(3, device=device), name + "_")()
+
+
 @pytest.mark.parametrize("name", sorted(INPLACE))
 def test_in_place_returns_its_input_holding_the_out_of_place_result(name):
     fn = INPLACE[name][0]

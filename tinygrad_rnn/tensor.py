@@ -1102,6 +1102,14 @@ class Tensor:
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
         return self._apply_in_place("clamp_", lambda t: t.clamp(min, max), min, max)
 
+    def tril_(self, diagonal: int = 0) -> "Tensor":
+        """tril in place: the elements above the diagonal-th diagonal set to 0."""
+        return self._apply_in_place("tril_", lambda t: t.tril(diagonal))
+
+    def triu_(self, diagonal: int = 0) -> "Tensor":
+        """triu in place: the elements below the diagonal-th diagonal set to 0."""
+        return self._apply_in_place("triu_", lambda t: t.triu(diagonal))
+
     def masked_fill_(self, mask: Any, value: Any) -> "Tensor":
         """masked_fill in place; the mask broadcasts to this tensor's shape."""
         return self._apply_in_place("masked_fill_", lambda t: _ops.masked_fill(t, mask, value, "masked_fill_"), value)
