@@ -630,6 +630,44 @@ def test_maximum_minimum_ties(device, op, shape, data):
     np.testing.assert_allclose(tb.grad.numpy(), w * (1 - share), rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("op", ["fmax", "fmin"])
+@with_fixtures
+@given(pair=broadcast_pair(), data=st.data())
+def test_fmax_fmin_property(device, op, pair, data):
+    """numpy's fmax / fmin (a nan loses to a number) and, without ties, the winner's gradient (gradcheck)."""
+    a, b = data.draw(distinct(list(pair)), label="ab")
+    check_op(getattr(tg, op), getattr(np, op), [a, b], device, gradgrad=True)
+    assert getattr(tensor(a, device), op)(tensor(b, device)).dtype == np.float64
+
+
+@pytest.mark.parametrize("op", ["fmax", "fmin"])
+@with_fixtures
+@given(shape=shapes(max_side=3), data=st.data())
+def test_fmax_fmin_nans_and_ties(device, op, shape, data):
+    """Values with nans and ties: a takes the whole gradient where it is >= b (<= for fmin) or b is nan, as torch's
+    fmax / fmin (no half shares at ties, unlike maximum); b elsewhere."""
+    grid = hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 0.0, 1.0, np.nan]))
+    a, b, w = data.draw(grid, label="a"), data.draw(grid, label="b"), data.draw(arrays(shape), label="w")
+    ta, tb = tensor(a, device), tensor(b, device)
+    out = getattr(tg, op)(ta, tb)
+    np.testing.assert_array_equal(out.numpy(), getattr(np, op)(a, b))
+    (out * tg.tensor(w, device=device)).sum().backward()
+    with np.errstate(invalid="ignore"):
+        share = ((a >= b) if op == "fmax" else (a <= b)) | np.isnan(b)
+    np.testing.assert_array_equal(ta.grad.numpy(), w * share)
+    np.testing.assert_array_equal(tb.grad.numpy(), w * ~share)
+
+
+def test_fmax_fmin_dtypes_and_errors():
+    x = tg.tensor([1, 5], dtype=tg.int32)
+    assert tg.fmax(x, tg.tensor([3, 3], dtype=np.int8)).tolist() == [3, 5] and tg.fmax(x, x).dtype == np.int32
+    assert tg.fmin(x, tg.tensor(2.5)).tolist() == [1.0, 2.5] and tg.fmin(x, tg.tensor(2.5)).dtype == np.float32
+    with pytest.raises(TypeError, match="fmax: other must be a Tensor, got float"):  # (as torch)
+        tg.fmax(x, 2.0)
+    with pytest.raises(ValueError, match=r"fmin: inputs \(2,\) int32 cpu, \(3,\) int32 cpu"):
+        x.fmin(tg.ones(3, dtype=tg.int32))
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "int64", "bool"])
 def test_integer_maximum_minimum_do_not_wrap(device, dtype):
     """Integer and bool minimum is numpy's own (negating to reuse maximum would wrap 0 in uint8, -128 in int8)."""

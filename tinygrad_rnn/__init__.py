@@ -9,9 +9,9 @@ from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, ful
                        zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_tensors, cat, cdist, chunk, clamp,
-                  count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, gather, index_select, kron, lerp,
-                  logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num, narrow, outer, roll, select, sort,
-                  split, stack, topk, unflatten, unique, where)
+                  count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, fmax, fmin, gather, index_select,
+                  kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num, narrow, outer, roll,
+                  select, sort, split, stack, topk, unflatten, unique, where)
 from . import nn, optim, utils
 from .composed import (addcdiv, addcmul, addmv, block_diag, cartesian_prod, column_stack, concat, concatenate, cross,
                        cummax, cummin, deg2rad, diag_embed, dist, dstack, float_power, fmod, frac, ger, heaviside,
@@ -84,6 +84,6 @@ __all__ = [
     "rad2deg", "take_along_dim", "take", "rot90", "tensor_split", "dist", "cosine_similarity", "heaviside",
     "float_power", "fmod", "is_floating_point", "is_nonzero", "isclose", "cummax", "cummin", "logcumsumexp",
     "median", "kthvalue", "diag_embed", "block_diag", "cartesian_prod", "tril_indices", "triu_indices",
-    "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel", "argwhere",
+    "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel", "argwhere", "fmax", "fmin",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

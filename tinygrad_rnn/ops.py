@@ -517,6 +517,25 @@ class Minimum(Maximum):
     pick, wins = "minimum", "less"
 
 
+class FMax(Maximum):
+    """fmax(a, b) elementwise, a nan losing to a number (torch.fmax; nan where both are). As torch's, a gets the
+    whole gradient where it is the result: where a >= b or b is nan (a tie too); b elsewhere."""
+
+    pick, wins = "fmax", "greater_equal"
+
+    def backward(self, g):
+        a, b = self.saved
+        xp = xp_of(a.data)
+        wa = _const((getattr(xp, self.wins)(a.data, b.data) | xp.isnan(b.data)).astype(g.dtype))
+        return unbroadcast(g * wa, a.shape), unbroadcast(g * (1 - wa), b.shape)
+
+
+class FMin(FMax):
+    """fmin(a, b) elementwise, a nan losing to a number (torch.fmin); a's gradient where a <= b or b is nan."""
+
+    pick, wins = "fmin", "less_equal"
+
+
 class Atan2(Function):
     """atan2(a, b): the angle of the point (b, a), in [-pi, pi]; d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2),
     both taken as 0 at a = b = 0 (as torch)."""
@@ -2384,6 +2403,18 @@ def maximum(a: Any, b: Any) -> Tensor:
 
 def minimum(a: Any, b: Any) -> Tensor:
     return Minimum()(*operands("minimum", a, b))
+
+
+def fmax(input: Tensor, other: Tensor) -> Tensor:
+    """torch.fmax: the elementwise maximum of two tensors, ignoring a nan where the other is a number."""
+    _two_tensors("fmax", input, other)
+    return FMax()(*operands("fmax", input, other))
+
+
+def fmin(input: Tensor, other: Tensor) -> Tensor:
+    """torch.fmin: the elementwise minimum of two tensors, ignoring a nan where the other is a number."""
+    _two_tensors("fmin", input, other)
+    return FMin()(*operands("fmin", input, other))
 
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:

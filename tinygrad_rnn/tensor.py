@@ -1944,5 +1944,5 @@ Tensor.addcmul, Tensor.addcdiv, Tensor.unfold = _composed.addcmul, _composed.add
 # torch's methods of functions in ops.py and creation.py
 Tensor.addmm, Tensor.bmm, Tensor.kron, Tensor.count_nonzero, Tensor.unique, Tensor.bincount = (
     _ops.addmm, _ops.bmm, _ops.kron, _ops.count_nonzero, _ops.unique, _ops.bincount)
-Tensor.equal, Tensor.allclose = _ops.equal, _ops.allclose
+Tensor.equal, Tensor.allclose, Tensor.fmax, Tensor.fmin = _ops.equal, _ops.allclose, _ops.fmax, _ops.fmin
 Tensor.multinomial, Tensor.bernoulli = _creation.multinomial, _creation.bernoulli
