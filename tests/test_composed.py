@@ -389,6 +389,13 @@ def test_tensor_split_property(device, data):
     check_op(lambda x: tg.tensor_split(x, v, d), lambda x: tuple(ref), [a], device)
     as_tensor = tg.tensor_split(tg.tensor(a), _int_tensor(v), d)
     assert [t.shape for t in as_tensor] == [r.shape for r in ref]
+    keyword = {"sections" if isinstance(v, int) else "indices": v}
+    for pieces in (tg.tensor_split(tg.tensor(a), dim=d, **keyword), tg.tensor(a).tensor_split(**keyword, dim=d),
+                   tg.tensor_split(tg.tensor(a), tensor_indices_or_sections=_int_tensor(v), dim=d),
+                   tg.tensor_split(tg.tensor(a), indices_or_sections=v, dim=d)):  # (torch's keyword forms)
+        assert len(pieces) == len(ref)
+        for p, r in zip(pieces, ref):
+            np.testing.assert_array_equal(p.numpy(), r)
 
 
 # ----------------------------------------------------------------------------- running and order statistics
@@ -590,6 +597,13 @@ ERRORS = [
     (lambda: tg.tensor_split(tg.ones(2), 0), ValueError, r"tensor_split: the number of sections must be positive"),
     (lambda: tg.tensor_split(tg.tensor(1.0), 1), ValueError, r"tensor_split: expects a tensor with at least 1 dim"),
     (lambda: tg.tensor_split(tg.ones(2), 1.5), TypeError, r"tensor_split: indices_or_sections must be an int"),
+    (lambda: tg.tensor_split(tg.ones(2), sections=1, indices=[1]), TypeError, r"tensor_split: expected one of "
+                                                                                r".*, got sections, indices"),
+    (lambda: tg.tensor_split(tg.ones(2)), TypeError, r"tensor_split: expected one of .*, got none"),
+    (lambda: tg.tensor_split(tg.ones(2), sections=[1]), TypeError, r"tensor_split: sections must be an int, got list"),
+    (lambda: tg.tensor_split(tg.ones(2), indices=1), TypeError, r"tensor_split: indices must be a list or tuple"),
+    (lambda: tg.tensor_split(tg.ones(2), tensor_indices_or_sections=[1]), TypeError,
+     r"tensor_split: tensor_indices_or_sections must be a Tensor, got list"),
     (lambda: tg.isclose(tg.ones(2), tg.ones(2, dtype=tg.float64)), TypeError, r"isclose: input and other must have "
                                                                               r"one dtype, got float32 and float64"),
     (lambda: tg.isclose(tg.ones(2), tg.ones(2), -1.0), ValueError, r"isclose: rtol must be a number >= 0, got -1.0"),

@@ -431,11 +431,26 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     return input.clone()
 
 
-def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:
+def tensor_split(input: Tensor, indices_or_sections: Any = None, dim: int = 0, *, sections: Optional[int] = None,
+                 indices: Optional[Sequence[int]] = None,
+                 tensor_indices_or_sections: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
     """torch.tensor_split: views of input along dim; an int n gives n pieces, the first size % n one longer
     (n may exceed the size: empty pieces); a list of indices splits before each (slices' rules: negative counts
-    from the end, out of range clamps). A 0-d int64 tensor is n, a 1-D one the indices."""
+    from the end, out of range clamps). A 0-d int64 tensor is n, a 1-D one the indices. The split is given once:
+    positionally, or as torch's keywords sections= (an int), indices= (a sequence) or tensor_indices_or_sections=
+    (a tensor)."""
     _input("tensor_split", input)
+    given = {k: v for k, v in (("indices_or_sections", indices_or_sections), ("sections", sections),
+                               ("indices", indices), ("tensor_indices_or_sections", tensor_indices_or_sections))
+             if v is not None}
+    if len(given) != 1:
+        raise TypeError("tensor_split: expected one of indices_or_sections, sections=, indices= and "
+                        f"tensor_indices_or_sections=, got {', '.join(given) or 'none'}")
+    (key, indices_or_sections), = given.items()
+    wanted = {"sections": (numbers.Integral, "an int"), "indices": ((list, tuple), "a list or tuple of ints"),
+              "tensor_indices_or_sections": (Tensor, "a Tensor")}.get(key)
+    if wanted and (not isinstance(indices_or_sections, wanted[0]) or isinstance(indices_or_sections, bool)):
+        raise TypeError(f"tensor_split: {key} must be {wanted[1]}, got {type(indices_or_sections).__name__}")
     if input.ndim == 0:
         raise ValueError("tensor_split: expects a tensor with at least 1 dim, got a 0-d tensor")
     d = _one_dim(dim, input.ndim, "tensor_split")
