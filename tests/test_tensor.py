@@ -898,6 +898,36 @@ def test_a_star_import_leaves_python_builtins_alone():
     assert not {"float", "int", "bool"} & set(ns) and ns["long"] is np.int64 and ns["Tensor"] is tg.Tensor
 
 
+@pytest.mark.parametrize("old, new", [(np.float32, np.int32), (np.float64, np.int64), (np.int16, np.float16),
+                                      (np.float32, np.int16), (np.uint8, np.bool_), (np.int8, np.float32),
+                                      (np.float32, np.float64), (np.int64, np.uint8)])
+def test_view_as_a_dtype_reads_the_same_bytes(old, new):
+    """x.view(dtype): numpy's reinterpretation of the bytes (the last dim scaled by the ratio of element sizes), a
+    view sharing memory and version, without a gradient (torch's is not differentiable), as torch.Tensor.view."""
+    a = np.arange(16).astype(old).reshape(2, 8)
+    x = tg.tensor(a, requires_grad=old in (np.float32, np.float64))
+    for y in (x.view(new), x.view(dtype=new)):
+        assert y.dtype == new and not y.requires_grad
+        np.testing.assert_array_equal(y.numpy(), a.view(new))
+    y = x.detach().view(new)
+    with tg.no_grad():
+        y.zero_()
+    assert not x.detach().numpy().any() and x._version == 1
+
+
+def test_view_as_a_dtype_refuses_what_torch_refuses():
+    assert tg.tensor(1.0).view(tg.int32).tolist() == 1065353216 and tg.ones(3, 1).view(tg.int32).shape == (3, 1)
+    with pytest.raises(ValueError, match="view: a 0-d tensor has no last dim to rescale to view float32 as int16"):
+        tg.tensor(1.0).view(np.int16)
+    with pytest.raises(ValueError, match="view: the last dim must be contiguous .*stride is 4 .*contiguous"):
+        tg.ones(2, 4).t().view(np.int16)
+    for bad in (tg.ones(3), tg.ones(2, 4)[:, 1:3], tg.ones(4, 3)[:, :2]):  # (size, offset, a stride of 3 elements)
+        with pytest.raises(ValueError, match="must be divisible by 2 to view float32 as float64"):
+            bad.view(tg.float64)
+    with pytest.raises(TypeError, match="view: expected a shape or a dtype, got both"):
+        tg.ones(2).view(2, dtype=tg.int32)
+
+
 def test_a_broadcast_view_cannot_be_written(device):
     """One element of an expand/broadcast_to view stands for many: every in-place write is refused (CuPy
     would otherwise write through the stride-0 dims), the same way on every device."""

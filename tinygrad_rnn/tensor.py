@@ -1635,15 +1635,43 @@ class Tensor:
     def reshape(self, *shape: Any) -> "Tensor":
         return _ops.reshape(self, shape)
 
-    def view(self, *shape: Any) -> "Tensor":
+    def view(self, *shape: Any, dtype: Any = None) -> "Tensor":
         """reshape that never copies, as torch's view: where this tensor's memory cannot be read in the new shape
-        (a transposed tensor, say), it raises instead of returning a copy that writes would not reach."""
+        (a transposed tensor, say), it raises instead of returning a copy that writes would not reach. view(dtype)
+        reads the same bytes as another dtype (see _view_as_dtype)."""
+        if dtype is not None or (len(shape) == 1 and isinstance(shape[0], (type, np.dtype))):
+            if dtype is not None and shape:
+                raise TypeError(f"view: expected a shape or a dtype, got both {shape} and {dtype}")
+            return self._view_as_dtype(_dt(shape[0] if dtype is None else dtype, "view"))
         out = _ops.reshape(self, shape)
         if out.data.size and out._vc is not self._vc:  # (ops.reshape shares the counter only with a view)
             raise RuntimeError(f"view: a tensor of shape {self.shape} and strides {self.data.strides} cannot be "
                                f"viewed as {out.shape} without a copy (its memory is not in that order); use "
                                ".reshape(...), which copies when it must, or .contiguous().view(...)")
         return out
+
+    def _view_as_dtype(self, dtype: np.dtype) -> "Tensor":
+        """This tensor's memory read as dtype, without a gradient (torch's view(dtype) is not differentiable): the
+        same shape if the element sizes match; else, as torch, the last dim (contiguous, in a tensor with dims) is
+        scaled by the ratio of the sizes, and must be divisible by it when the new elements are larger."""
+        old, new = self.dtype.itemsize, dtype.itemsize
+        if old != new:
+            what = f"to view {self.dtype} as {dtype} (different element sizes)"
+            if self.ndim == 0:
+                raise ValueError(f"view: a 0-d tensor has no last dim to rescale {what}")
+            if self.data.strides[-1] != old and self.shape[-1] != 1:
+                raise ValueError(f"view: the last dim must be contiguous {what}, but its stride is "
+                                 f"{self.data.strides[-1] // old} (shape {self.shape}); use .contiguous() first")
+            ratio = new // old
+            if new > old and (self.shape[-1] % ratio or any(st % new for st in self.data.strides[:-1])
+                              or _byte_offset(self.data) % new):
+                raise ValueError(f"view: the last dim's size ({self.shape[-1]}), the other dims' strides and the "
+                                 f"offset into the memory must be divisible by {ratio} {what} (shape {self.shape})")
+        try:
+            out = self.data.view(dtype)
+        except ValueError as e:
+            raise ValueError(f"view: cannot view {self.dtype} shape {self.shape} as {dtype}: {e}") from None
+        return self._share_version(Tensor._make(out))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         return _ops.flatten(self, start_dim, end_dim)
@@ -1916,6 +1944,17 @@ def _owner(a: Any) -> Any:
     """The array that owns a's memory (numpy and CuPy point every view at it)."""
     base = getattr(a, "base", None)
     return a if base is None else base
+
+
+def _byte_offset(a: Any) -> int:
+    """How many bytes into its owner's memory a starts (torch's storage_offset, in bytes); 0 for an owner that is
+    not an array."""
+    owner = _owner(a)
+    if backend.is_cupy_array(a):
+        return a.data.ptr - owner.data.ptr
+    if not isinstance(owner, np.ndarray):
+        return 0
+    return a.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
 
 
 _SOLE_REFERENCES = Tensor._make(np.empty(2)[:1])._reference_counts()  # (see Tensor._memory_shared)
