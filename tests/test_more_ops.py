@@ -393,6 +393,39 @@ def test_scatter_add(device, case, data):
     check_op(lambda t, s: t.scatter_add(dim, idx, s), ref, [x, src], device, gradgrad=True)
 
 
+@with_fixtures
+@given(case=_scatter_case(distinct=False), data=st.data())
+def test_scatter_reduce_keyword(device, case, data):
+    """torch's scatter(..., reduce='add') is scatter_add (here with its gradient, which torch's lacks); 'multiply'
+    multiplies each place by every value sent to it, src a tensor or a number, out of place or in place."""
+    shape, dim, idx, sshape = case
+    x, src = data.draw(arrays(shape), label="x"), data.draw(arrays(sshape), label="src")
+    d = dim % len(shape)
+    check_op(lambda t, s: t.scatter(dim, idx, s, reduce="add"), lambda a, s: _scatter_ref(a, d, idx, s, add=True),
+             [x, src], device)
+    def product(a, s):
+        out = a.copy()
+        for pos in np.ndindex(*idx.shape):
+            out[pos[:d] + (idx[pos],) + pos[d + 1:]] *= s[pos]
+        return out
+
+    t, index = tg.tensor(x, device=device), tg.tensor(idx, device=device)
+    np.testing.assert_allclose(t.scatter(dim, index, tg.tensor(src, device=device), reduce="multiply").numpy(),
+                               product(x, src), rtol=1e-12)
+    assert t.scatter_(dim, index, value=-1.5, reduce="multiply") is t
+    np.testing.assert_allclose(t.numpy(), product(x, np.full(idx.shape, -1.5)), rtol=1e-12)
+
+
+def test_scatter_reduce_keyword_errors_as_torch():
+    x = tg.ones(2, 3, requires_grad=True)
+    y = x.scatter(1, tg.tensor([[0, 0]]), tg.full((1, 2), 2.0), reduce="multiply")
+    assert y.tolist() == [[4.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    with pytest.raises(RuntimeError, match="scatter: the derivative of scatter with reduce='multiply' is not impl"):
+        y.sum().backward()
+    with pytest.raises(ValueError, match="scatter: reduce must be 'add' or 'multiply', got 'mean'"):
+        x.scatter(1, tg.tensor([[0]]), 1.0, reduce="mean")
+
+
 def test_scatter_with_duplicate_indices_follows_torch():
     """scatter at a repeated index writes one of the values (numpy: the last); the gradient to src is g gathered
     at the index (torch's rule: every duplicate gets its place's gradient, the overwritten one too), and self's

@@ -3002,12 +3002,31 @@ class Scatter(Function):
         return gx, gsrc
 
 
-def scatter(x: Tensor, dim: int, index: Any, src: Any, add: bool = False) -> Tensor:
+class ScatterMultiply(Scatter):
+    """torch's scatter with reduce='multiply': x with the places ``grids`` picks multiplied by src's values (each
+    time a place repeats). No derivative, as torch's: backward raises."""
+
+    def forward(self, x, src):
+        used = src[tuple(slice(0, n) for n in self.index_shape)]
+        host = [backend.to_device(a, "cpu") for a in (x, used, *self.grids)]
+        out = host[0].copy()
+        np.multiply.at(out, tuple(host[2:]), host[1])  # (on the host: CuPy's ufuncs have no multiply.at)
+        return backend.to_device(out, backend.device_of(x))
+
+    def backward(self, g):
+        raise RuntimeError("scatter: the derivative of scatter with reduce='multiply' is not implemented (as in "
+                           "torch); multiply by a scatter of the factors into ones instead")
+
+
+def scatter(x: Tensor, dim: int, index: Any, src: Any, add: bool = False, reduce: Optional[str] = None) -> Tensor:
     """torch.scatter (out-of-place; ``add``: scatter_add): for dim 1, out[i][index[i][j]] = src[i][j] (+= for
     scatter_add), the rest of out x. index is an integer tensor with x's dims, no larger than src anywhere and
     no larger than x but along dim, its entries in 0..x.shape[dim]-1; src a tensor of x's dtype (scatter also
-    takes a number)."""
+    takes a number). scatter's ``reduce`` 'add' adds as scatter_add does, 'multiply' multiplies (torch's; without a
+    derivative)."""
     op = "scatter_add" if add else "scatter"
+    if reduce is not None and reduce not in ("add", "multiply"):
+        raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
     _input(op, x)
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
     if idx.dtype.kind not in "iu":
@@ -3040,7 +3059,9 @@ def scatter(x: Tensor, dim: int, index: Any, src: Any, add: bool = False) -> Ten
     xp = xp_of(x.data)
     grids = tuple(idx.astype(np.int64) if i == d else
                   xp.arange(m).reshape([-1 if j == i else 1 for j in range(idx.ndim)]) for i, m in enumerate(idx.shape))
-    return Scatter(grids, idx.shape, add, op)(x, src)
+    if reduce == "multiply":
+        return ScatterMultiply(grids, idx.shape, False, op)(x, src)
+    return Scatter(grids, idx.shape, add or reduce == "add", op)(x, src)
 
 
 def masked_select(x: Tensor, mask: Any) -> Tensor:

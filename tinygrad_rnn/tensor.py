@@ -1114,9 +1114,10 @@ class Tensor:
         """masked_fill in place; the mask broadcasts to this tensor's shape."""
         return self._apply_in_place("masked_fill_", lambda t: _ops.masked_fill(t, mask, value, "masked_fill_"), value)
 
-    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> "Tensor":
+    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
+                 reduce: Optional[str] = None) -> "Tensor":
         """scatter in place: torch's one-hot idiom, zeros(B, C).scatter_(1, labels[:, None], 1.0)."""
-        return self._apply_in_place("scatter_", lambda t: t.scatter(dim, index, src, value=value), src)
+        return self._apply_in_place("scatter_", lambda t: t.scatter(dim, index, src, value=value, reduce=reduce), src)
 
     def scatter_add_(self, dim: int, index: Any, src: "Tensor") -> "Tensor":
         return self._apply_in_place("scatter_add_", lambda t: t.scatter_add(dim, index, src), src)
@@ -1768,13 +1769,15 @@ class Tensor:
     def index_select(self, dim: int, index: Any) -> "Tensor":
         return _ops.index_select(self, dim, index)
 
-    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> "Tensor":
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
+                reduce: Optional[str] = None) -> "Tensor":
         """A copy of self with src's values written at index along dim (torch.scatter, out of place); a number
-        as src, or as torch's keyword value=, is written everywhere index points."""
+        as src, or as torch's keyword value=, is written everywhere index points. reduce='add' or 'multiply'
+        adds or multiplies them in instead (no derivative for 'multiply', as torch)."""
         if (src is None) == (value is None):
             raise TypeError("scatter: expected one of src (a Tensor or a number) and value (a number), got "
                             f"{'neither' if src is None else 'both'}")
-        return _ops.scatter(self, dim, index, src if value is None else value)
+        return _ops.scatter(self, dim, index, src if value is None else value, reduce=reduce)
 
     def scatter_add(self, dim: int, index: Any, src: "Tensor") -> "Tensor":
         """A copy of self with src's values added at index along dim (torch.scatter_add, out of place)."""
