@@ -1556,3 +1556,77 @@ def test_parameter_dict_behaves_like_torchs():
         pd.update([("a", tg.ones(1), 3)])
     pd.clear()
     assert len(pd) == 0 and list(pd.parameters()) == [] and repr(pd) == "ParameterDict()"
+
+
+def _x(*shape):
+    return tg.tensor(np.random.default_rng(0).standard_normal(shape), dtype=tg.float64)
+
+
+# each module's forward argument names are torch's (nn.Linear(3, 4)(input=t) as torch.nn.Linear's forward(input))
+FORWARD_KEYWORDS = [
+    (lambda: nn.Linear(3, 4, dtype=tg.float64), {"input": _x(2, 3)}),
+    (lambda: nn.LayerNorm(3, dtype=tg.float64), {"input": _x(2, 3)}),
+    (lambda: nn.RMSNorm(3, dtype=tg.float64), {"x": _x(2, 3)}),
+    (lambda: nn.BatchNorm1d(3, dtype=tg.float64), {"input": _x(4, 3)}),
+    (lambda: nn.Dropout(0.0), {"input": _x(2, 3)}),
+    (lambda: nn.ReLU(), {"input": _x(2, 3)}),
+    (lambda: nn.LeakyReLU(0.2), {"input": _x(2, 3)}),
+    (lambda: nn.Softplus(), {"input": _x(2, 3)}),
+    (lambda: nn.GLU(), {"input": _x(2, 4)}),
+    (lambda: nn.PReLU(dtype=tg.float64), {"input": _x(2, 3)}),
+    (lambda: nn.Conv1d(2, 3, 2, dtype=tg.float64), {"input": _x(1, 2, 5)}),
+    (lambda: nn.Conv1d(2, 3, 2, padding=1, padding_mode="reflect", dtype=tg.float64), {"input": _x(1, 2, 5)}),
+    (lambda: nn.MaxPool1d(2), {"input": _x(1, 2, 4)}),
+    (lambda: nn.AdaptiveAvgPool1d(2), {"input": _x(1, 2, 4)}),
+    (lambda: nn.Flatten(), {"input": _x(2, 3, 2)}),
+    (lambda: nn.Unflatten(1, (2, 2)), {"input": _x(2, 4)}),
+    (lambda: nn.Identity(), {"input": _x(2)}),
+    (lambda: nn.Softmax(-1), {"input": _x(2, 3)}),
+    (lambda: nn.LogSoftmax(-1), {"input": _x(2, 3)}),
+    (lambda: nn.Softmin(-1), {"input": _x(2, 3)}),
+    (lambda: nn.Sequential(nn.Linear(3, 2, dtype=tg.float64), nn.Tanh()), {"input": _x(2, 3)}),
+    (lambda: nn.Embedding(5, 2, dtype=tg.float64), {"input": tg.tensor([[1, 4], [0, 2]])}),
+    (lambda: nn.CosineSimilarity(), {"x1": _x(2, 3), "x2": _x(2, 3) + 1}),
+    (lambda: nn.MSELoss(), {"input": _x(2, 3), "target": _x(2, 3) * 2}),
+    (lambda: nn.PoissonNLLLoss(), {"log_input": _x(2, 3), "target": _x(2, 3).abs()}),
+    (lambda: nn.GaussianNLLLoss(), {"input": _x(2, 3), "target": _x(2, 3) + 1, "var": _x(2, 3).abs() + 1}),
+    (lambda: nn.MarginRankingLoss(0.5), {"input1": _x(4), "input2": _x(4) * 2, "target": tg.tensor([1., -1, 1, -1])}),
+    (lambda: nn.CosineEmbeddingLoss(), {"input1": _x(2, 3), "input2": _x(2, 3) + 1, "target": tg.tensor([1., -1])}),
+    (lambda: nn.TripletMarginLoss(), {"anchor": _x(2, 3), "positive": _x(2, 3) + 1, "negative": _x(2, 3) * 2}),
+    (lambda: nn.RNN(3, 2, dtype=tg.float64), {"input": _x(2, 1, 3), "hx": _x(1, 1, 2)}),
+    (lambda: nn.LSTMCell(3, 2, dtype=tg.float64), {"input": _x(1, 3), "hx": (_x(1, 2), _x(1, 2) + 1)}),
+]
+
+
+def _flat(out):
+    """The arrays of a forward's output, a Tensor or a (nested) tuple of them."""
+    return [a for o in out for a in _flat(o)] if isinstance(out, tuple) else [out.numpy()]
+
+
+@pytest.mark.parametrize("make, kwargs", FORWARD_KEYWORDS,
+                         ids=[f"{make().__class__.__name__}-{i}" for i, (make, _) in enumerate(FORWARD_KEYWORDS)])
+def test_forward_takes_torchs_keyword_names(make, kwargs):
+    m = make()
+    positional = _flat(m(*kwargs.values()))
+    for got, want in zip(_flat(m(**kwargs)), positional):
+        np.testing.assert_array_equal(got, want)
+    first = next(iter(kwargs))
+    seen = {}
+
+    def pre(mod, args, kw):  # a pre-hook sees (and can replace) the keyword torch's users pass
+        seen.update(kw)
+        return args, {**kw, first: kwargs[first]}
+    m.register_forward_pre_hook(pre, with_kwargs=True)
+    for got, want in zip(_flat(m(**{**kwargs, first: None})), positional):
+        np.testing.assert_array_equal(got, want)
+    assert first in seen
+
+
+def test_subclass_forward_calls_parents_by_torchs_keyword():
+    class Scaled(nn.Linear):
+        def forward(self, input):
+            return super().forward(input=input) * 2
+
+    m = Scaled(3, 4, dtype=tg.float64)
+    x = _x(2, 3)
+    np.testing.assert_allclose(m(input=x).numpy(), 2 * nn.Linear.forward(m, x).numpy(), **CLOSE64)

@@ -43,9 +43,9 @@ class Linear(Module):
         if self.bias is not None:
             init.uniform_(self.bias, -k, k)
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.linear(x, self.weight, self.bias)
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -194,8 +194,8 @@ class Embedding(Module):
         emb.weight.requires_grad = not freeze
         return emb
 
-    def forward(self, indices: Any) -> Tensor:
-        return F.embedding(indices, self.weight, self.padding_idx)
+    def forward(self, input: Any) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
         pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
@@ -223,13 +223,13 @@ class LayerNorm(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
         w = self.weight if self.weight is not None else self.bias
-        if w is not None and x.dtype != w.dtype:  # numpy would silently promote (torch raises "mixed dtype")
-            raise TypeError(f"LayerNorm: input is {x.dtype} but the parameters are {w.dtype}; convert one side "
-                            "(e.g. module.double() or x.float())")
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        if w is not None and input.dtype != w.dtype:  # numpy would silently promote (torch raises "mixed dtype")
+            raise TypeError(f"LayerNorm: input is {input.dtype} but the parameters are {w.dtype}; convert one side "
+                            "(e.g. module.double() or input.float())")
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
@@ -302,10 +302,10 @@ class BatchNorm1d(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        if x.ndim not in (2, 3):
-            raise ValueError(f"BatchNorm1d: expected a 2-d (N, C) or 3-d (N, C, L) input, got shape {x.shape}")
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        if input.ndim not in (2, 3):
+            raise ValueError(f"BatchNorm1d: expected a 2-d (N, C) or 3-d (N, C, L) input, got shape {input.shape}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
@@ -313,7 +313,7 @@ class BatchNorm1d(Module):
                 factor = 1.0 / int(self.num_batches_tracked.item())
         batch_stats = self.training or self.running_mean is None
         tracked = not self.training or self.track_running_stats
-        return F.batch_norm(x, self.running_mean if tracked else None, self.running_var if tracked else None,
+        return F.batch_norm(input, self.running_mean if tracked else None, self.running_var if tracked else None,
                             self.weight, self.bias, batch_stats, factor, self.eps)
 
     def extra_repr(self) -> str:
@@ -330,9 +330,9 @@ class Dropout(Module):
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p, self.inplace = p, inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.dropout(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -345,9 +345,9 @@ class _Activation(Module):
     fn: Any
     options: Tuple[str, ...] = ()
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return self.fn(x, *[getattr(self, k) for k in self.options])
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return self.fn(input, *[getattr(self, k) for k in self.options])
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={getattr(self, k)}" for k in self.options)
@@ -362,9 +362,9 @@ class _InPlaceActivation(_Activation):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return self.fn(x, *[getattr(self, k) for k in self.options], self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return self.fn(input, *[getattr(self, k) for k in self.options], self.inplace)
 
     def extra_repr(self) -> str:
         return ", ".join([r for r in (super().extra_repr(), "inplace=True" if self.inplace else "") if r])
@@ -575,9 +575,9 @@ class PReLU(Module):
     def reset_parameters(self) -> None:
         init.constant_(self.weight, self.init)
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.prelu(x, self.weight)
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.prelu(input, self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
@@ -622,13 +622,13 @@ class Conv1d(Module):
             bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
         if self.padding_mode == "zeros":
-            return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        F._batched("conv1d", x)
-        x = F.pad(x, self._reversed_padding_repeated_twice, self.padding_mode)
-        return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+            return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        F._batched("conv1d", input)
+        input = F.pad(input, self._reversed_padding_repeated_twice, self.padding_mode)
+        return F.conv1d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -735,9 +735,9 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return x.flatten(self.start_dim, self.end_dim)
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -750,9 +750,9 @@ class Unflatten(Module):
         super().__init__()
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return x.unflatten(self.dim, self.unflattened_size)
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return input.unflatten(self.dim, self.unflattened_size)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
@@ -764,8 +764,8 @@ class Identity(Module):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, x: Any) -> Any:
-        return x
+    def forward(self, input: Any) -> Any:
+        return input
 
 
 class Softmax(Module):
@@ -775,9 +775,9 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.softmax(x, self.dim)
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.softmax(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -786,9 +786,9 @@ class Softmax(Module):
 class LogSoftmax(Softmax):
     """log(softmax(x)) over ``dim``, computed stably (the input NLLLoss expects)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(self, x)
-        return F.log_softmax(x, self.dim)
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.log_softmax(input, self.dim)
 
 
 class _Positional(Module):
@@ -869,10 +869,10 @@ class Sequential(_Positional):
                                 "in a Module subclass)")
             self.add_module(str(i), m)
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, input: Any) -> Any:
         for m in self._modules.values():
-            x = m(x)
-        return x
+            input = m(input)
+        return input
 
     def __getitem__(self, i: Any) -> Any:
         if not isinstance(i, slice):
@@ -1165,6 +1165,9 @@ class PoissonNLLLoss(_PairLoss):
         super().__init__(reduction)
         self.log_input, self.full, self.eps = log_input, full, eps
 
+    def forward(self, log_input: Tensor, target: Tensor) -> Tensor:
+        return super().forward(log_input, target)
+
 
 class HingeEmbeddingLoss(_PairLoss):
     """F.hinge_embedding_loss as a module: input where target is 1, max(0, margin - input) where it is -1."""
@@ -1195,12 +1198,12 @@ class MultiLabelSoftMarginLoss(_PairLoss):
 
 class _TripleLoss(_Loss):
     """A loss of three Tensors (named ``names``) as a module: ``fn`` with the module's reduction and the
-    attributes named in ``shown``."""
+    attributes named in ``shown``. Each subclass's forward takes torch's argument names (forward(input1=...))."""
 
     fn: Any
     names: Tuple[str, str, str]
 
-    def forward(self, a: Tensor, b: Tensor, c: Tensor) -> Tensor:
+    def _triple(self, a: Tensor, b: Tensor, c: Tensor) -> Tensor:
         for name, x in zip(self.names, (a, b, c)):
             _check_input(self, x, name)
         return self.fn(a, b, c, reduction=self.reduction, **{k: getattr(self, k) for k in self.shown})
@@ -1215,6 +1218,9 @@ class MarginRankingLoss(_TripleLoss):
         super().__init__(reduction)
         self.margin = margin
 
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return self._triple(input1, input2, target)
+
 
 class CosineEmbeddingLoss(_TripleLoss):
     """F.cosine_embedding_loss as a module: forward(input1, input2, target)."""
@@ -1224,6 +1230,9 @@ class CosineEmbeddingLoss(_TripleLoss):
     def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return self._triple(input1, input2, target)
 
 
 class TripletMarginLoss(_TripleLoss):
@@ -1236,3 +1245,6 @@ class TripletMarginLoss(_TripleLoss):
                  reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return self._triple(anchor, positive, negative)
