@@ -293,3 +293,22 @@ def test_init_on_device(device):
     np.testing.assert_allclose(q.T @ q, np.eye(4), atol=1e-12)
     init.constant_(t, 3.0)
     assert t.device == device and (t.numpy() == 3.0).all()
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("uniform_", dict(a=-2.0, b=3.0)), ("normal_", dict(mean=1.0, std=2.0)), ("constant_", dict(val=0.5)),
+    ("zeros_", {}), ("ones_", {}), ("eye_", {}), ("xavier_uniform_", dict(gain=2.0)), ("xavier_normal_", {}),
+    ("kaiming_uniform_", dict(a=0.1, mode="fan_out")),
+    ("kaiming_normal_", dict(a=0.0, mode="fan_in", nonlinearity="relu")),
+    ("orthogonal_", dict(gain=0.5)),
+])
+def test_initialisers_take_torchs_tensor_keyword(name, kwargs):
+    """torch.nn.init.X_(tensor, ...): the keyword form fills as the positional one under one seed."""
+    filled = []
+    for use_keyword in (True, False):
+        tg.manual_seed(0)
+        t = tg.zeros(4, 3, dtype=tg.float64)
+        out = getattr(init, name)(tensor=t, **kwargs) if use_keyword else getattr(init, name)(t, *kwargs.values())
+        assert out is t
+        filled.append(t.numpy())
+    np.testing.assert_array_equal(*filled)

@@ -51,34 +51,34 @@ def _fans(t: Tensor) -> Tuple[int, int]:
     return t.shape[1] * receptive, t.shape[0] * receptive
 
 
-def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """t.uniform_(a, b) under no_grad, so a parameter that requires grad is filled too (as torch's)."""
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """tensor.uniform_(a, b) under no_grad, so a parameter that requires grad is filled too (as torch's)."""
     with no_grad():
-        return t.uniform_(a, b)
+        return tensor.uniform_(a, b)
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """t.normal_(mean, std) under no_grad (as torch's)."""
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """tensor.normal_(mean, std) under no_grad (as torch's)."""
     with no_grad():
-        return t.normal_(mean, std)
+        return tensor.normal_(mean, std)
 
 
-def constant_(t: Tensor, val: float) -> Tensor:
-    return _fill(t, val)
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    return _fill(tensor, val)
 
 
-def zeros_(t: Tensor) -> Tensor:
-    return constant_(t, 0.0)
+def zeros_(tensor: Tensor) -> Tensor:
+    return constant_(tensor, 0.0)
 
 
-def ones_(t: Tensor) -> Tensor:
-    return constant_(t, 1.0)
+def ones_(tensor: Tensor) -> Tensor:
+    return constant_(tensor, 1.0)
 
 
-def eye_(t: Tensor) -> Tensor:
-    if t.ndim != 2:
-        raise ValueError(f"eye_: expected a 2-d tensor, got shape {t.shape}")
-    return _fill(t, np.eye(*t.shape))
+def eye_(tensor: Tensor) -> Tensor:
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: expected a 2-d tensor, got shape {tensor.shape}")
+    return _fill(tensor, np.eye(*tensor.shape))
 
 
 def identity_(t: Tensor, gain: float = 1.0) -> Tensor:
@@ -91,16 +91,16 @@ def identity_(t: Tensor, gain: float = 1.0) -> Tensor:
     return _fill(t, gain * np.tile(np.eye(t.shape[1]), (t.shape[0] // t.shape[1], 1)))
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
-    fan_in, fan_out = _fans(t)
+    fan_in, fan_out = _fans(tensor)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(t, -a, a)
+    return uniform_(tensor, -a, a)
 
 
-def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
-    fan_in, fan_out = _fans(t)
-    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    fan_in, fan_out = _fans(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
 def _no_elements(t: Tensor) -> bool:
@@ -118,26 +118,26 @@ def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """U(-b, b) with b = gain * sqrt(3 / fan) (He et al. 2015). A tensor with no elements is left as it is, with
     torch's warning (a fan of 0 divided by zero)."""
-    if _no_elements(t):
-        return t
-    bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
-    return uniform_(t, -bound, bound)
+    if _no_elements(tensor):
+        return tensor
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
+    return uniform_(tensor, -bound, bound)
 
 
-def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
-    if _no_elements(t):
-        return t
-    return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity))
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+    if _no_elements(tensor):
+        return tensor
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
 
 
-def orthogonal_(t: Tensor, gain: float = 1.0) -> Tensor:
+def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """A (semi-)orthogonal matrix from the QR of a Gaussian one, signs fixed (Saxe et al. 2013)."""
-    if t.ndim < 2:
-        raise ValueError(f"orthogonal_: expected at least 2 dims, got shape {t.shape}")
-    rows, cols = t.shape[0], int(np.prod(t.shape[1:]))
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: expected at least 2 dims, got shape {tensor.shape}")
+    rows, cols = tensor.shape[0], int(np.prod(tensor.shape[1:]))
     flat = backend.rng("cpu").standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
@@ -145,7 +145,7 @@ def orthogonal_(t: Tensor, gain: float = 1.0) -> Tensor:
     q = q * np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    return _fill(t, gain * q.reshape(t.shape))
+    return _fill(tensor, gain * q.reshape(tensor.shape))
 
 
 def lstm_forget_bias_(module: Any, value: float = 1.0) -> Any:
