@@ -1301,3 +1301,16 @@ def test_multinomial_without_replacement_refuses_more_samples_than_categories_ev
         tg.multinomial(tg.zeros(0, 3), 5)
     assert tg.multinomial(tg.zeros(0, 3), 5, replacement=True).shape == (0, 5)
     assert tg.multinomial(tg.zeros(0, 3), 3).shape == (0, 3)
+
+
+def test_hook_and_split_methods_take_torchs_keyword_names():
+    """torch's Tensor.register_hook(hook), register_post_accumulate_grad_hook(hook) and Tensor.split(split_size)."""
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    seen = []
+    x.register_post_accumulate_grad_hook(hook=lambda t: seen.append(t.grad.tolist()))
+    y = x * 2
+    y.register_hook(hook=lambda g: g * 10)
+    y.sum().backward()
+    assert x.grad.tolist() == [20.0, 20.0, 20.0] and seen == [[20.0, 20.0, 20.0]]
+    for size in (2, [1, 2]):
+        assert [p.tolist() for p in x.split(split_size=size)] == [p.tolist() for p in x.split(size)]

@@ -904,8 +904,8 @@ class Tensor:
         if not any(getattr(h, "retains", None) is ref for h in self.grad_fn._hooks or ()):
             self.register_hook(keep)
 
-    def register_hook(self, fn: Callable[["Tensor"], Optional["Tensor"]]) -> _Handle:
-        """Call ``fn(grad)`` with the gradient flowing into this tensor; a returned Tensor replaces it. As in torch,
+    def register_hook(self, hook: Callable[["Tensor"], Optional["Tensor"]]) -> _Handle:
+        """Call ``hook(grad)`` with the gradient flowing into this tensor; a returned Tensor replaces it. As in torch,
         hooks run in the order registered, but before retain_grad's, which keeps the gradient after them all."""
         if not self._requires_grad:
             raise RuntimeError("register_hook: this tensor does not require grad, so no gradient will flow into it")
@@ -913,11 +913,11 @@ class Tensor:
         if owner._hooks is None:
             owner._hooks = []
         hooks = owner._hooks
-        hooks.insert(next((i for i, h in enumerate(hooks) if hasattr(h, "retains")), len(hooks)), fn)
-        return _Handle(hooks, fn)
+        hooks.insert(next((i for i, h in enumerate(hooks) if hasattr(h, "retains")), len(hooks)), hook)
+        return _Handle(hooks, hook)
 
-    def register_post_accumulate_grad_hook(self, fn: Callable[["Tensor"], None]) -> _Handle:
-        """Call ``fn(tensor)`` on this leaf after each backward has added into its ``.grad`` (torch's): an optimizer
+    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]) -> _Handle:
+        """Call ``hook(tensor)`` on this leaf after each backward has added into its ``.grad`` (torch's): an optimizer
         can step each parameter as soon as its gradient is complete, during backward. Not run by tg.grad, which
         accumulates nothing."""
         if not self._requires_grad or self.grad_fn is not None:
@@ -927,9 +927,9 @@ class Tensor:
                                "be registered on non-leaf tensors)")
         if self._hooks is None:
             self._hooks = []
-        hook = PostAccumulateHook(fn)
-        self._hooks.append(hook)
-        return _Handle(self._hooks, hook)
+        entry = PostAccumulateHook(hook)
+        self._hooks.append(entry)
+        return _Handle(self._hooks, entry)
 
     # ------------------------------------------------------------------ device and dtype
     def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None) -> "Tensor":
@@ -1757,8 +1757,10 @@ class Tensor:
     def unsqueeze(self, dim: int) -> "Tensor":
         return _ops.unsqueeze(self, dim)
 
-    def split(self, split_size_or_sections: Any, dim: int = 0) -> Tuple["Tensor", ...]:
-        return _ops.split(self, split_size_or_sections, dim)
+    def split(self, split_size: Any, dim: int = 0) -> Tuple["Tensor", ...]:
+        """tg.split(self, split_size, dim): an int (pieces of that size) or a list of sizes, as torch's
+        Tensor.split, whose keyword is split_size (torch.split's is split_size_or_sections)."""
+        return _ops.split(self, split_size, dim)
 
     def chunk(self, chunks: int, dim: int = 0) -> Tuple["Tensor", ...]:
         return _ops.chunk(self, chunks, dim)
