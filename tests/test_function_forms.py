@@ -929,3 +929,56 @@ def test_results_stay_on_the_inputs_device(device):
             tg.empty_like(x), tg.sum(x, 0)]
     assert all(o.device == device for o in outs)
     assert tg.nonzero(x).tolist() == [[0, 1], [1, 0]] and tg.count_nonzero(x, 0).tolist() == [1, 1]
+
+
+_KX = tg.tensor(X)
+_V = tg.tensor([0.5, -1.0, 2.0])
+_I = tg.tensor([[0, 2], [1, 0]])
+# torch's documented keyword names (torch.sort(input, dim, descending), torch.where(condition, input, other), ...)
+KEYWORD_FORMS = [
+    ("argsort", dict(input=_KX, dim=1, descending=True)),
+    ("sort", dict(input=_KX, dim=0, descending=True)),
+    ("topk", dict(input=_KX, k=2, dim=1)),
+    ("cumsum", dict(input=_KX, dim=1)),
+    ("cumprod", dict(input=_KX, dim=0)),
+    ("logsumexp", dict(input=_KX, dim=1)),
+    ("clamp", dict(input=_KX, min=-1.0, max=1.0)),
+    ("nan_to_num", dict(input=_KX / 0.0, nan=1.0)),
+    ("narrow", dict(input=_KX, dim=1, start=1, length=2)),
+    ("select", dict(input=_KX, dim=1, index=2)),
+    ("movedim", dict(input=_KX, source=0, destination=1)),
+    ("unflatten", dict(input=_KX, dim=1, sizes=(3, 1))),
+    ("roll", dict(input=_KX, shifts=1, dims=1)),
+    ("split", dict(tensor=_KX, split_size_or_sections=2, dim=1)),
+    ("chunk", dict(input=_KX, chunks=2, dim=1)),
+    ("gather", dict(input=_KX, dim=1, index=_I)),
+    ("index_select", dict(input=_KX, dim=1, index=tg.tensor([2, 0]))),
+    ("maximum", dict(input=_KX, other=_KX.flip(0))),
+    ("minimum", dict(input=_KX, other=_KX.flip(0))),
+    ("floor_divide", dict(input=_KX, other=tg.tensor(0.75))),
+    ("where", dict(condition=_KX > 0, input=_KX, other=-_KX)),
+    ("lerp", dict(input=_KX, end=_KX * 2, weight=0.25)),
+    ("dot", dict(input=_V, tensor=_V * 3)),
+    ("outer", dict(input=_V, vec2=_V[:2])),
+    ("zeros_like", dict(input=_KX)),
+    ("ones_like", dict(input=_KX, dtype=tg.float32)),
+    ("full_like", dict(input=_KX, fill_value=2.5)),
+    ("empty_like", dict(input=_KX)),
+    ("nn.functional.one_hot", dict(input=tg.tensor([1, 0, 3]), num_classes=5)),
+]
+
+
+def _values(out):
+    return [a for o in out for a in _values(o)] if isinstance(out, tuple) else [out.numpy()]
+
+
+@pytest.mark.parametrize("name, kwargs", KEYWORD_FORMS, ids=[c[0] for c in KEYWORD_FORMS])
+def test_functions_take_torchs_keyword_names(name, kwargs):
+    f = tg
+    for part in name.split("."):
+        f = getattr(f, part)
+    got, want = _values(f(**kwargs)), _values(f(*kwargs.values()))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert list(inspect.signature(f).parameters)[:len(kwargs)] == list(kwargs)

@@ -329,27 +329,27 @@ def _like(fn: Any, t: Tensor, dtype: Any, **kw: Any) -> Tensor:
     return fn(t.shape, dtype=t.dtype if dtype is None else dtype, device=t.device, **kw)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _like(zeros, t, dtype, requires_grad=requires_grad)
+def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(zeros, input, dtype, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _like(ones, t, dtype, requires_grad=requires_grad)
+def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(ones, input, dtype, requires_grad=requires_grad)
 
 
-def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    _input("full_like", t)
-    return full(t.shape, fill_value, t.dtype if dtype is None else dtype, t.device, requires_grad)
+def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    _input("full_like", input)
+    return full(input.shape, fill_value, input.dtype if dtype is None else dtype, input.device, requires_grad)
 
 
-def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """empty of t's shape, dtype (unless given) and device: zeros, see empty."""
-    return _like(empty, t, dtype, requires_grad=requires_grad)
+def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """empty of input's shape, dtype (unless given) and device: zeros, see empty."""
+    return _like(empty, input, dtype, requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _like(randn, t, dtype, requires_grad=requires_grad)
+def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(randn, input, dtype, requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _like(rand, t, dtype, requires_grad=requires_grad)
+def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(rand, input, dtype, requires_grad=requires_grad)

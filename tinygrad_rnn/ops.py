@@ -356,11 +356,12 @@ class Step(Function):
                      for (shape, dtype), need in zip(self.likes, self.needs_input_grad))
 
 
-def floor_divide(a: Any, b: Any) -> Tensor:
-    """a // b = floor(a / b) (Python's and torch's rounding). A step function, so without a gradient."""
-    a, b = operands("floor_divide", a, b)
-    _check_division("floor_divide", a.data, b.data)
-    out = backend.quietly(_divmod_part, a.data, b.data, 0)  # (x // 0 of floats: inf or nan, as torch's, quietly)
+def floor_divide(input: Any, other: Any) -> Tensor:
+    """input // other = floor(input / other) (Python's and torch's rounding). A step function, so without a
+    gradient."""
+    input, other = operands("floor_divide", input, other)
+    _check_division("floor_divide", input.data, other.data)
+    out = backend.quietly(_divmod_part, input.data, other.data, 0)  # (x // 0 of floats: inf or nan, as torch's)
     return _const(np.asarray(out) if isinstance(out, np.generic) else out)  # (0-d: an array, writable in place)
 
 
@@ -1339,10 +1340,10 @@ class Cumsum(Function):
         return (g.flip(self.dim).cumsum(self.dim).flip(self.dim),)
 
 
-def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
+def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """torch.cumsum: running sums along dim (ints and bools give int64, float16 sums in float32); with
-    ``dtype``, x is cast to it first."""
-    return _running(Cumsum, x, dim, dtype, "cumsum")
+    ``dtype``, input is cast to it first."""
+    return _running(Cumsum, input, dim, dtype, "cumsum")
 
 
 def _running(fn: Any, x: Tensor, dim: int, dtype: Any, op: str) -> Tensor:
@@ -1402,9 +1403,9 @@ def _products_before(x: Tensor, d: int) -> Tensor:
     return cumprod(cat([one, x[_along(d, slice(0, x.shape[d] - 1))]], d), d)
 
 
-def cumprod(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    """torch.cumprod: running products along dim (ints and bools give int64); with ``dtype``, x is cast first."""
-    return _running(Cumprod, x, dim, dtype, "cumprod")
+def cumprod(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """torch.cumprod: running products along dim (ints and bools give int64); with ``dtype``, input is cast first."""
+    return _running(Cumprod, input, dim, dtype, "cumprod")
 
 
 def _kind(v: Any) -> str:
@@ -1530,11 +1531,11 @@ return_types = {op: namedtuple(op, ("values", "indices"))  # (torch's)
                 for op in ("max", "min", "sort", "topk", "cummax", "cummin", "median", "kthvalue")}
 
 
-def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
-    """Indices (int64) that sort x along dim, always stable (so ``stable`` changes nothing): equal values keep
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+    """Indices (int64) that sort input along dim, always stable (so ``stable`` changes nothing): equal values keep
     their order, descending too. NaN sorts as the largest value, as in torch."""
-    d = _one_dim(dim, _input("argsort", x).ndim, "argsort")
-    return _const(_sort_indices(x.data, d, descending))
+    d = _one_dim(dim, _input("argsort", input).ndim, "argsort")
+    return _const(_sort_indices(input.data, d, descending))
 
 
 def _sort_indices(a: Any, d: int, descending: bool) -> Any:
@@ -1550,24 +1551,24 @@ def _sort_indices(a: Any, d: int, descending: bool) -> Any:
     return (a.shape[d] - 1 - xp.flip(argsort_(xp.flip(a, d)), d)).astype(np.int64, copy=False)
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
-    """torch.sort: the named tuple (values, indices), always stable. values = x.gather(dim, indices), so each
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+    """torch.sort: the named tuple (values, indices), always stable. values = input.gather(dim, indices), so each
     value's gradient goes back to the element it came from."""
-    d = _one_dim(dim, _input("sort", x).ndim, "sort")
-    idx = _const(_sort_indices(x.data, d, descending))
-    return return_types["sort"](x.clone() if x.ndim == 0 else gather(x, d, idx), idx)
+    d = _one_dim(dim, _input("sort", input).ndim, "sort")
+    idx = _const(_sort_indices(input.data, d, descending))
+    return return_types["sort"](input.clone() if input.ndim == 0 else gather(input, d, idx), idx)
 
 
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """torch.topk: the k largest (or smallest) values along dim and their indices, largest first; equal
-    values in their order in x. (sorted=False gives them sorted too, which torch allows.)"""
-    d = _one_dim(dim, _input("topk", x).ndim, "topk")
-    n = x.shape[d] if x.ndim else 1
+    values in their order in input. (sorted=False gives them sorted too, which torch allows.)"""
+    d = _one_dim(dim, _input("topk", input).ndim, "topk")
+    n = input.shape[d] if input.ndim else 1
     k = int_arg(k, "topk", "k")
     if not 0 <= k <= n:
-        raise ValueError(f"topk: k must be in 0..{n} (the size of dim {dim} of shape {x.shape}), got {k}")
-    values, idx = sort(x, d, descending=largest)
-    if x.ndim == 0:  # (torch gives the element back for k = 0 too)
+        raise ValueError(f"topk: k must be in 0..{n} (the size of dim {dim} of shape {input.shape}), got {k}")
+    values, idx = sort(input, d, descending=largest)
+    if input.ndim == 0:  # (torch gives the element back for k = 0 too)
         return return_types["topk"](values, idx)
     part = _along(d, slice(0, k))
     return return_types["topk"](values[part], idx[part])
@@ -2230,20 +2231,22 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return matmul(input, mat2, "mm")
 
 
-def dot(a: Tensor, b: Tensor) -> Tensor:
-    """sum(a * b) of two 1-D tensors of one length and dtype, 0-d, as torch.dot."""
-    _two_tensors("dot", a, b)
-    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
-        raise ValueError(f"dot: expected two 1-D tensors of the same length, got shapes {a.shape} and {b.shape}")
-    return matmul(a, b, "dot")
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    """sum(input * tensor) of two 1-D tensors of one length and dtype, 0-d, as torch.dot."""
+    _two_tensors("dot", input, tensor)
+    if input.ndim != 1 or tensor.ndim != 1 or input.shape != tensor.shape:
+        raise ValueError(f"dot: expected two 1-D tensors of the same length, got shapes {input.shape} and "
+                         f"{tensor.shape}")
+    return matmul(input, tensor, "dot")
 
 
-def outer(a: Tensor, b: Tensor) -> Tensor:
-    """out[i, j] = a[i] * b[j] for 1-D a and b, as torch.outer (a product: the dtypes promote as in a * b)."""
-    _two_tensors("outer", a, b)
-    if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"outer: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
-    return a.unsqueeze(1) * b
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """out[i, j] = input[i] * vec2[j] for 1-D input and vec2, as torch.outer (a product: the dtypes promote as in
+    input * vec2)."""
+    _two_tensors("outer", input, vec2)
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise ValueError(f"outer: expected two 1-D tensors, got shapes {input.shape} and {vec2.shape}")
+    return input.unsqueeze(1) * vec2
 
 
 class Clone(Function):
@@ -2397,12 +2400,12 @@ def pow(base: Any, exponent: Any) -> Tensor:
     return Pow()(*operands("pow", base, exponent))
 
 
-def maximum(a: Any, b: Any) -> Tensor:
-    return Maximum()(*operands("maximum", a, b))
+def maximum(input: Any, other: Any) -> Tensor:
+    return Maximum()(*operands("maximum", input, other))
 
 
-def minimum(a: Any, b: Any) -> Tensor:
-    return Minimum()(*operands("minimum", a, b))
+def minimum(input: Any, other: Any) -> Tensor:
+    return Minimum()(*operands("minimum", input, other))
 
 
 def fmax(input: Tensor, other: Tensor) -> Tensor:
@@ -2417,31 +2420,31 @@ def fmin(input: Tensor, other: Tensor) -> Tensor:
     return FMin()(*operands("fmin", input, other))
 
 
-def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    """x limited to [min, max] (numbers or tensors broadcasting to x; one may be None), as torch.clamp."""
-    _input("clamp", x)
-    if min is None and max is None:  # (torch refuses it rather than return x)
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """input limited to [min, max] (numbers or tensors broadcasting to input; one may be None), as torch.clamp."""
+    _input("clamp", input)
+    if min is None and max is None:  # (torch refuses it rather than return input)
         raise ValueError("clamp: at least one of min and max must be given (not None), as in torch")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):  # x keeps the gradient at ties with a bound (torch)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):  # input keeps the gradient at ties with a bound (torch)
         bounds = [b for b in (min, max) if isinstance(b, Tensor)]
-        check_devices("clamp", [x] + bounds)
+        check_devices("clamp", [input] + bounds)
         try:
-            np.broadcast_shapes(x.shape, *[b.shape for b in bounds])
+            np.broadcast_shapes(input.shape, *[b.shape for b in bounds])
         except ValueError:
-            raise ValueError(f"clamp: the input {x.shape} and the bounds {[b.shape for b in bounds]} do not "
+            raise ValueError(f"clamp: the input {input.shape} and the bounds {[b.shape for b in bounds]} do not "
                              "broadcast") from None
-        xp = xp_of(x.data)
-        out = x
-        if min is not None:  # (a nan bound wins, as in torch; a nan x stays)
+        xp = xp_of(input.data)
+        out = input
+        if min is not None:  # (a nan bound wins, as in torch; a nan input stays)
             out = where((_data(out) < _data(min)) | xp.isnan(_data(min)), min, out)
         if max is not None:
             out = where((_data(out) > _data(max)) | xp.isnan(_data(max)), max, out)
         return out
-    if x.dtype.kind in "biu" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
-        x = x.astype(np.float32)  # an int tensor clamped to float bounds is float, as in torch
-    elif x.dtype.kind == "b" and any(isinstance(b, (int, np.integer)) for b in (min, max)):
-        x = x.astype(np.int64)  # a bool one to int bounds is int64 (a bool result would be 0/1 whatever the bounds)
-    return Clamp(min, max)(x)  # min > max gives max everywhere, as in torch
+    if input.dtype.kind in "biu" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
+        input = input.astype(np.float32)  # an int tensor clamped to float bounds is float, as in torch
+    elif input.dtype.kind == "b" and any(isinstance(b, (int, np.integer)) for b in (min, max)):
+        input = input.astype(np.int64)  # a bool one to int bounds is int64 (a bool result: 0/1 whatever the bounds)
+    return Clamp(min, max)(input)  # min > max gives max everywhere, as in torch
 
 
 def clamp_min(x: Tensor, min: Any) -> Tensor:
@@ -2454,51 +2457,51 @@ def clamp_max(x: Tensor, max: Any) -> Tensor:
     return clamp(x, max=max)
 
 
-def lerp(start: Tensor, end: Tensor, weight: Any) -> Tensor:
-    """torch.lerp: start + weight (end - start), computed as torch does, as end - (end - start)(1 - weight) where
-    |weight| >= 0.5 (weight 1 gives end exactly). start and end have one floating dtype; weight is a number or a
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """torch.lerp: input + weight (end - input), computed as torch does, as end - (end - input)(1 - weight) where
+    |weight| >= 0.5 (weight 1 gives end exactly). input and end have one floating dtype; weight is a number or a
     tensor (of that dtype unless 0-d); the three broadcast, and each gets its gradient. As torch's, a 0-d weight
-    promotes with start and end as in any op: beside 0-d ones its wider float wins, beside integer ones it makes them
+    promotes with input and end as in any op: beside 0-d ones its wider float wins, beside integer ones it makes them
     float; a number (numpy's too) is read as a Python float (a np.uint8 weight's 1 - w wrapped around)."""
-    _two_tensors("lerp", start, end)
+    _two_tensors("lerp", input, end)
     if isinstance(weight, Tensor):
-        if weight.ndim and weight.dtype != start.dtype:  # (a 0-d one is taken as a number, as in torch)
-            raise TypeError(f"lerp: a weight tensor with dims must have the input's dtype {start.dtype}, got "
+        if weight.ndim and weight.dtype != input.dtype:  # (a 0-d one is taken as a number, as in torch)
+            raise TypeError(f"lerp: a weight tensor with dims must have the input's dtype {input.dtype}, got "
                             f"{weight.dtype} of shape {weight.shape}")
-        check_devices("lerp", [start, weight])
-        if end.dtype == start.dtype:
-            dtype = result_dtype([start, end, weight])
-            start, end, weight = start.astype(dtype), end.astype(dtype), weight.astype(dtype)
+        check_devices("lerp", [input, weight])
+        if end.dtype == input.dtype:
+            dtype = result_dtype([input, end, weight])
+            input, end, weight = input.astype(dtype), end.astype(dtype), weight.astype(dtype)
     elif isinstance(weight, numbers.Real):
         weight = float(weight)
     else:
         raise TypeError(f"lerp: weight must be a number or a Tensor, got {type(weight).__name__}")
-    if start.dtype.kind != "f" or end.dtype != start.dtype:
-        raise TypeError(f"lerp: start and end must have one floating-point dtype, got {start.dtype} and {end.dtype}")
-    broadcast_shapes("lerp", ("the input", start.shape), ("end", end.shape), ("weight", getattr(weight, "shape", ())))
-    if start.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: end - start can overflow)
-        return half_in_float32(start, lerp, end, weight)
-    diff = end - start
+    if input.dtype.kind != "f" or end.dtype != input.dtype:
+        raise TypeError(f"lerp: start and end must have one floating-point dtype, got {input.dtype} and {end.dtype}")
+    broadcast_shapes("lerp", ("the input", input.shape), ("end", end.shape), ("weight", getattr(weight, "shape", ())))
+    if input.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: end - input can overflow)
+        return half_in_float32(input, lerp, end, weight)
+    diff = end - input
     if not isinstance(weight, Tensor):
-        return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
-    return where(abs(weight.data) < 0.5, start + weight * diff, end - diff * (1 - weight))
+        return input + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+    return where(abs(weight.data) < 0.5, input + weight * diff, end - diff * (1 - weight))
 
 
-def nan_to_num(x: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float] = None,
+def nan_to_num(input: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float] = None,
                neginf: Optional[float] = None) -> Tensor:
     """torch.nan_to_num: nan, inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (None: 0, and the
-    dtype's largest and least finite values; beyond the dtype's range, inf); the gradient passes where x is
+    dtype's largest and least finite values; beyond the dtype's range, inf); the gradient passes where input is
     finite, 0 elsewhere, as torch's. Integer and bool tensors come back as they are (a copy)."""
-    _input("nan_to_num", x)
+    _input("nan_to_num", input)
     for name, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
         if v is not None and not isinstance(v, numbers.Real):
             raise TypeError(f"nan_to_num: {name} must be a number or None, got {type(v).__name__}")
-    if x.dtype.kind != "f":
-        return x.clone()
-    xp = xp_of(x.data)
+    if input.dtype.kind != "f":
+        return input.clone()
+    xp = xp_of(input.data)
     with np.errstate(over="ignore"):  # (a replacement past the dtype's range becomes inf, as in torch)
-        filled = xp.nan_to_num(x.data, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
-    return where(xp.isfinite(x.data), x, _const(filled))
+        filled = xp.nan_to_num(input.data, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
+    return where(xp.isfinite(input.data), input, _const(filled))
 
 
 def _two_tensors(op: str, a: Any, b: Any, names: Tuple[str, str] = ("input", "other")) -> None:
@@ -2536,23 +2539,23 @@ def _bool_mask(mask: Any, op: str, what: str) -> Any:
     return m
 
 
-def where(condition: Any, a: Any = None, b: Any = None) -> Any:
-    """Elementwise ``condition ? a : b`` (condition is not differentiated); with the condition alone, the indices
-    of its non-zero elements, one int64 tensor per dim (nonzero(as_tuple=True)), as torch.where(condition)."""
-    if a is None and b is None:
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
+    """Elementwise ``condition ? input : other`` (condition is not differentiated); with the condition alone, the
+    indices of its non-zero elements, one int64 tensor per dim (nonzero(as_tuple=True)), as torch.where(condition)."""
+    if input is None and other is None:
         return nonzero(_input("where", condition, "condition"), as_tuple=True)
-    if a is None or b is None:
+    if input is None or other is None:
         raise TypeError("where: expected the condition alone or the condition, input and other, got "
-                        f"{'input' if b is None else 'other'} without {'other' if b is None else 'input'}")
+                        f"{'input' if other is None else 'other'} without {'other' if other is None else 'input'}")
     cond = _bool_mask(condition, "where", "condition")
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     device = backend.device_of(cond) if like is None else like.device
     cond = backend.to_device(cond, device)  # (a host mask for cuda tensors moves, as index arrays do)
     if like is None:  # (numbers both: torch's default dtypes, float32 and int64, numpy's numbers too)
-        a = as_tensor(a.item() if isinstance(a, np.generic) else a, device=device)
-    a, b = operands("where", a, b)
-    broadcast_shapes("where", ("condition", cond.shape), ("inputs", a.shape), ("", b.shape))
-    return Where(cond.copy())(a, b)  # (a copy: a later change to the condition cannot alter the gradient)
+        input = as_tensor(input.item() if isinstance(input, np.generic) else input, device=device)
+    input, other = operands("where", input, other)
+    broadcast_shapes("where", ("condition", cond.shape), ("inputs", input.shape), ("", other.shape))
+    return Where(cond.copy())(input, other)  # (a copy: a later change to the condition cannot alter the gradient)
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any, op: str = "masked_fill") -> Tensor:
@@ -2631,15 +2634,16 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) 
         return squares * float("inf")
 
 
-def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) over dim, shifted by the (constant) max so it never overflows."""
-    axes = reduce_dims(dim, _input("logsumexp", x).ndim, "logsumexp")
-    x = x._floating()  # (an integer x - max would wrap around)
-    xp = xp_of(x.data)
-    m = x.data.max(axis=axes, keepdims=True) if x.numel() else xp.zeros(_kept_shape(x.shape, axes), x.dtype)
+def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(input))) over dim, shifted by the (constant) max so it never overflows."""
+    axes = reduce_dims(dim, _input("logsumexp", input).ndim, "logsumexp")
+    input = input._floating()  # (an integer input - max would wrap around)
+    xp = xp_of(input.data)
+    m = (input.data.max(axis=axes, keepdims=True) if input.numel()
+         else xp.zeros(_kept_shape(input.shape, axes), input.dtype))
     m = _const(xp.where(xp.isfinite(m), m, 0))
-    out = (x - m).exp().sum(axes, keepdim=True).log() + m
-    return out if keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in axes])
+    out = (input - m).exp().sum(axes, keepdim=True).log() + m
+    return out if keepdim else out.reshape([s for i, s in enumerate(input.shape) if i not in axes])
 
 
 def dims_arg(dims: tuple, op: str) -> Tuple[int, ...]:
@@ -2756,102 +2760,102 @@ def _along(d: int, index: Any) -> tuple:
     return (slice(None),) * d + (index,)
 
 
-def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """torch.narrow: the ``length`` elements from ``start`` along dim (a negative start counts from the end), as a
-    slice: a view, sharing x's memory and version counter, and the gradient passes to those elements."""
-    if _input("narrow", x).ndim == 0:
+    slice: a view, sharing input's memory and version counter, and the gradient passes to those elements."""
+    if _input("narrow", input).ndim == 0:
         raise ValueError("narrow: a 0-d tensor has no dim to narrow")
-    d = _one_dim(dim, x.ndim, "narrow")
-    start, length, n = int_arg(start, "narrow", "start"), int_arg(length, "narrow", "length"), x.shape[d]
+    d = _one_dim(dim, input.ndim, "narrow")
+    start, length, n = int_arg(start, "narrow", "start"), int_arg(length, "narrow", "length"), input.shape[d]
     if not -n <= start <= n:
-        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n} (tensor shape {x.shape}; "
+        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n} (tensor shape {input.shape}; "
                          f"valid starts are -{n}..{n})")
     start = start + n if start < 0 else start
     if length < 0:
         raise ValueError(f"narrow: length must be non-negative, got {length}")
     if start + length > n:
         raise ValueError(f"narrow: start {start} + length {length} exceeds the size {n} of dim {d} "
-                         f"(tensor shape {x.shape})")
-    return x[_along(d, slice(start, start + length))]
+                         f"(tensor shape {input.shape})")
+    return input[_along(d, slice(start, start + length))]
 
 
-def select(x: Tensor, dim: int, index: int) -> Tensor:
-    """torch.select: the slice at ``index`` along dim, without that dim (x[:, i] for dim 1); a view."""
-    if _input("select", x).ndim == 0:
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """torch.select: the slice at ``index`` along dim, without that dim (input[:, i] for dim 1); a view."""
+    if _input("select", input).ndim == 0:
         raise IndexError("select: a 0-d tensor has no dim to select from")
-    d = _one_dim(dim, x.ndim, "select")
+    d = _one_dim(dim, input.ndim, "select")
     index = int_arg(index, "select", "index")
-    if not -x.shape[d] <= index < x.shape[d]:
-        _out_of_range(index, x.shape[d], d, x.shape, "select")
-    return x[_along(d, index)]
+    if not -input.shape[d] <= index < input.shape[d]:
+        _out_of_range(index, input.shape[d], d, input.shape, "select")
+    return input[_along(d, index)]
 
 
-def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     """torch.movedim: the dims ``source`` (an int, or a tuple or list) moved to the places ``destination`` (the
     same form and length), the other dims keeping their order; a permute, so a view."""
-    _input("movedim", x)
+    _input("movedim", input)
     if isinstance(source, (tuple, list)) != isinstance(destination, (tuple, list)):
         raise TypeError(f"movedim: source and destination must both be ints or both sequences of ints, got "
                         f"{source!r} and {destination!r}")
-    src, dst = ([_one_dim(d, x.ndim, "movedim") for d in (v if isinstance(v, (tuple, list)) else (v,))]
+    src, dst = ([_one_dim(d, input.ndim, "movedim") for d in (v if isinstance(v, (tuple, list)) else (v,))]
                 for v in (source, destination))
     if len(src) != len(dst):
         raise ValueError(f"movedim: source {source} and destination {destination} name different numbers of dims")
     for name, dims, given in (("source", src, source), ("destination", dst, destination)):
         if len(set(dims)) != len(dims):
-            raise ValueError(f"movedim: {name} {given} repeats a dim (tensor shape {x.shape})")
-    order = [i for i in range(x.ndim) if i not in src]
+            raise ValueError(f"movedim: {name} {given} repeats a dim (tensor shape {input.shape})")
+    order = [i for i in range(input.ndim) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return permute(x, tuple(order)) if x.ndim else x
+    return permute(input, tuple(order)) if input.ndim else input
 
 
-def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """torch.unflatten: dim split into dims of ``sizes`` (a tuple or list; one of them may be -1, inferred from
     the others); a reshape, so a view where reshape gives one."""
-    _input("unflatten", x)
+    _input("unflatten", input)
     if not isinstance(sizes, (tuple, list)):
         raise TypeError(f"unflatten: sizes must be a tuple or list of ints, got {type(sizes).__name__}")
     sizes = [int_arg(s, "unflatten", "each size") for s in sizes]
-    if x.ndim == 0:
+    if input.ndim == 0:
         raise IndexError("unflatten: a 0-d tensor has no dim to unflatten")
-    d = _one_dim(dim, x.ndim, "unflatten")
+    d = _one_dim(dim, input.ndim, "unflatten")
     if not sizes:
         raise ValueError("unflatten: sizes must be non-empty")
     if sizes.count(-1) > 1 or min(sizes) < -1:
         raise ValueError(f"unflatten: sizes {tuple(sizes)} must be non-negative, but for one -1 (inferred)")
-    n, known = x.shape[d], math.prod(s for s in sizes if s != -1)
+    n, known = input.shape[d], math.prod(s for s in sizes if s != -1)
     if -1 in sizes and known and n % known == 0:
         sizes[sizes.index(-1)] = n // known
     if -1 in sizes or math.prod(sizes) != n:  # (a -1 left: nothing fits it, or beside a 0 any size would)
         raise ValueError(f"unflatten: sizes {tuple(sizes)} do not multiply up to the size {n} of dim {d} "
-                         f"(tensor shape {x.shape})")
-    return x.reshape(x.shape[:d] + tuple(sizes) + x.shape[d + 1:])
+                         f"(tensor shape {input.shape})")
+    return input.reshape(input.shape[:d] + tuple(sizes) + input.shape[d + 1:])
 
 
-def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """torch.roll: the elements moved ``shifts`` places along ``dims`` (ints, or tuples of one length), those
-    pushed off the end coming back at the start; with dims None, x is rolled as if flattened. A copy (two
+    pushed off the end coming back at the start; with dims None, input is rolled as if flattened. A copy (two
     slices joined by cat per dim), so the gradient rolls back."""
-    _input("roll", x)
+    _input("roll", input)
     shifts = [int_arg(s, "roll", "each shift") for s in (shifts if isinstance(shifts, (tuple, list)) else (shifts,))]
     if dims is None:
         if len(shifts) != 1:
             raise ValueError(f"roll: {len(shifts)} shifts need as many dims (dims=None takes one shift)")
-        return roll(x.flatten(), shifts, 0).reshape(x.shape)
+        return roll(input.flatten(), shifts, 0).reshape(input.shape)
     dims = list(dims) if isinstance(dims, (tuple, list)) else [dims]
     if not shifts or len(shifts) != len(dims):
         raise ValueError(f"roll: shifts {tuple(shifts)} and dims {tuple(dims)} must have one (non-zero) length")
-    if x.ndim == 0:
+    if input.ndim == 0:
         raise IndexError(f"roll: a 0-d tensor has no dims to roll (got dims {tuple(dims)}; dims=None rolls it)")
-    out = x
+    out = input
     for shift, dim in zip(shifts, dims):
-        d = _one_dim(dim, x.ndim, "roll")
-        n = x.shape[d]
+        d = _one_dim(dim, input.ndim, "roll")
+        n = input.shape[d]
         k = shift % n if n else 0
         if k:
             out = cat([out[_along(d, slice(n - k, None))], out[_along(d, slice(0, n - k))]], d)
-    return x.clone() if out is x else out
+    return input.clone() if out is input else out
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -2887,12 +2891,12 @@ def _common(tensors: Sequence[Any], op: str) -> list:
     return ts
 
 
-def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:
     """Pieces of ``split_size`` along dim (the last may be smaller), or of the listed sizes."""
-    if _input("split", x).ndim == 0:
+    if _input("split", tensor).ndim == 0:
         raise ValueError("split: a 0-d tensor cannot be split")
-    d = _one_dim(dim, x.ndim, "split")
-    n = x.shape[d]
+    d = _one_dim(dim, tensor.ndim, "split")
+    n = tensor.shape[d]
     if isinstance(split_size_or_sections, (tuple, list)):
         sizes = [int_arg(s, "split", "each section size") for s in split_size_or_sections]
         if any(s < 0 for s in sizes):
@@ -2906,66 +2910,66 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor,
         sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
     out, start = [], 0
     for s in sizes:
-        out.append(x[_along(d, slice(start, start + s))])
+        out.append(tensor[_along(d, slice(start, start + s))])
         start += s
     return tuple(out)
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
-    _input("chunk", x)
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
+    _input("chunk", input)
     chunks = int_arg(chunks, "chunk", "chunks")
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    if x.ndim == 0:
+    if input.ndim == 0:
         raise ValueError("chunk: a 0-d tensor cannot be chunked")
-    d = _one_dim(dim, x.ndim, "chunk")
-    if x.shape[d] == 0:  # chunks empty pieces, as torch
-        return tuple(getitem(x, _along(d, slice(0, 0))) for _ in range(chunks))
-    return split(x, max(1, -(-x.shape[d] // chunks)), d)
+    d = _one_dim(dim, input.ndim, "chunk")
+    if input.shape[d] == 0:  # chunks empty pieces, as torch
+        return tuple(getitem(input, _along(d, slice(0, 0))) for _ in range(chunks))
+    return split(input, max(1, -(-input.shape[d] // chunks)), d)
 
 
-def gather(x: Tensor, dim: int, index: Any) -> Tensor:
-    """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1 (torch.gather); index has x's rank."""
-    _input("gather", x)
+def gather(input: Tensor, dim: int, index: Any) -> Tensor:
+    """out[i][j][k] = input[i][index[i][j][k]][k] for dim=1 (torch.gather); index has input's rank."""
+    _input("gather", input)
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
-    if x.ndim == 0 and idx.ndim == 0:  # (torch takes a 0-d x as one element)
+    if input.ndim == 0 and idx.ndim == 0:  # (torch takes a 0-d input as one element)
         _one_dim(dim, 0, "gather")
-        return gather(x.reshape(1), 0, idx.reshape(1)).reshape(())
-    d = _one_dim(dim, x.ndim, "gather")
-    if idx.ndim != x.ndim or idx.dtype.kind not in "iu":
-        raise ValueError(f"gather: index must be an integer tensor with x's {x.ndim} dims, "
+        return gather(input.reshape(1), 0, idx.reshape(1)).reshape(())
+    d = _one_dim(dim, input.ndim, "gather")
+    if idx.ndim != input.ndim or idx.dtype.kind not in "iu":
+        raise ValueError(f"gather: index must be an integer tensor with input's {input.ndim} dims, "
                          f"got shape {idx.shape} dtype {idx.dtype}")
-    for i, (a, b) in enumerate(zip(idx.shape, x.shape)):
+    for i, (a, b) in enumerate(zip(idx.shape, input.shape)):
         if i != d and a > b:
-            raise ValueError(f"gather: index shape {idx.shape} exceeds x shape {x.shape} at dim {i}")
+            raise ValueError(f"gather: index shape {idx.shape} exceeds input shape {input.shape} at dim {i}")
     if idx.size and bool(idx.min() < 0):
-        raise IndexError(f"gather: index values must lie in 0..{x.shape[d] - 1} (dim {d} of shape {x.shape}), "
-                         f"got {int(idx.min())}")
-    xp = xp_of(x.data)
+        raise IndexError(f"gather: index values must lie in 0..{input.shape[d] - 1} (dim {d} of shape "
+                         f"{input.shape}), got {int(idx.min())}")
+    xp = xp_of(input.data)
     grids = tuple(idx if i == d else xp.arange(n).reshape([-1 if j == i else 1 for j in range(idx.ndim)])
                   for i, n in enumerate(idx.shape))
-    return getitem(x, grids, "gather")
+    return getitem(input, grids, "gather")
 
 
-def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
     """Rows (or slices along dim) picked by a 1-D integer index: an embedding lookup for dim=0. A 0-d index is
     one of one entry (the dim kept, of size 1), as torch's."""
-    _input("index_select", x)
+    _input("index_select", input)
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
         raise ValueError(f"index_select: index must be a 0-d or 1-D integer tensor, got shape {idx.shape} dtype "
                          f"{idx.dtype}")
     idx = idx.reshape(1) if idx.ndim == 0 else idx
-    if x.ndim == 0:  # (torch takes a 0-d x as one element)
+    if input.ndim == 0:  # (torch takes a 0-d input as one element)
         _one_dim(dim, 0, "index_select")
         if idx.shape != (1,):
             raise IndexError(f"index_select: a 0-d tensor takes an index of one value, got shape {idx.shape}")
-        return index_select(x.reshape(1), 0, idx).reshape(())
-    d = _one_dim(dim, x.ndim, "index_select")
+        return index_select(input.reshape(1), 0, idx).reshape(())
+    d = _one_dim(dim, input.ndim, "index_select")
     if idx.size and bool(idx.min() < 0):  # (torch refuses negative indices here, as gather does)
-        raise IndexError(f"index_select: index values must lie in 0..{x.shape[d] - 1} (dim {d} of shape "
-                         f"{x.shape}), got {int(idx.min())}")
-    return getitem(x, _along(d, idx), "index_select")
+        raise IndexError(f"index_select: index values must lie in 0..{input.shape[d] - 1} (dim {d} of shape "
+                         f"{input.shape}), got {int(idx.min())}")
+    return getitem(input, _along(d, idx), "index_select")
 
 
 class Scatter(Function):

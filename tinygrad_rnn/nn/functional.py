@@ -889,9 +889,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _activation("dropout", input, inplace, f)
 
 
-def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
+def one_hot(input: Any, num_classes: int = -1) -> Tensor:
     """(..., ) int -> (..., num_classes) int64 with a 1 at each index (no gradient)."""
-    a = _index_array(indices, "one_hot")
+    a = _index_array(input, "one_hot")
     num_classes = ops.int_arg(num_classes, "one_hot", "num_classes")
     if num_classes < -1:
         raise ValueError(f"one_hot: num_classes must be -1 (one more than the largest index) or >= 0, got "
