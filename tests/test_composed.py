@@ -100,6 +100,16 @@ def test_unfold_property(device, case, data):
              device)
 
 
+def test_unfold_saves_nothing_so_a_second_backward_runs():
+    """As torch's (a view): a second backward through unfold runs, each element's gradient counting the windows
+    that hold it, (1, 2, 2, 2, 2, 1) for windows of 2 over 6 elements, once per backward."""
+    x = tg.tensor(np.arange(6.0), requires_grad=True)
+    y = x.unfold(0, 2, 1).sum()
+    y.backward()
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2, 4, 4, 4, 4, 2])
+
+
 @needs_torch
 def test_unfold_addcmul_addcdiv_match_torch():
     rng = np.random.default_rng(0)

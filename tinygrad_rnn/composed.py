@@ -19,10 +19,10 @@ import numpy as np
 
 from . import backend
 from .backend import xp_of
-from .ops import (Chosen, DiagonalEmbed, Fmod, XLogY, _const, _float_operands, _input, _one_dim, _scale_factor,
-                  _scaled_sum, _two_tensors, broadcast_shapes, broadcast_tensors, cat, check_devices, dot, gather,
-                  half_in_float32, int_arg, matmul, meshgrid, narrow, operands, outer, reduce_dims, result_dtype,
-                  return_types, stack, where)
+from .ops import (Chosen, DiagonalEmbed, Fmod, Unfold1d, XLogY, _const, _float_operands, _input, _one_dim,
+                  _scale_factor, _scaled_sum, _two_tensors, broadcast_shapes, broadcast_tensors, cat, check_devices,
+                  dot, gather, half_in_float32, int_arg, matmul, meshgrid, narrow, operands, outer, reduce_dims,
+                  result_dtype, return_types, stack, where)
 from .tensor import Tensor
 
 
@@ -479,7 +479,7 @@ def tensor_split(input: Tensor, indices_or_sections: Any = None, dim: int = 0, *
 def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """torch's Tensor.unfold: every window of ``size`` elements along ``dimension``, ``step`` apart, as a new last
     dim; ``dimension`` holds the (n - size) // step + 1 windows. A copy (torch's is a view); each element's gradient
-    sums over the windows holding it."""
+    sums over the windows holding it (Unfold1d's, so a second backward and second order run, as torch's)."""
     _input("unfold", input)
     d = _one_dim(dimension, input.ndim, "unfold")
     size, step = int_arg(size, "unfold", "size"), int_arg(step, "unfold", "step")
@@ -488,11 +488,8 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
         raise ValueError(f"unfold: windows of size {size} (at most {n}, the length of dim {dimension} of shape "
                          f"{input.shape}) and step {step} (at least 1) expected")
     x = input.reshape(1) if input.ndim == 0 else input
-    starts = np.arange(0, n - size + 1, step)
-    index = (starts[:, None] + np.arange(size)).reshape(-1)
-    out = x.index_select(d, Tensor(backend.to_device(index, input.device)))
-    out = out.reshape(x.shape[:d] + (len(starts), size) + x.shape[d + 1:])
-    return out.movedim(d + 1, -1) if input.ndim else out.reshape(size)
+    out = Unfold1d(size, step, 1)(x.movedim(d, -1)).movedim(-1, d)  # (..., size, windows) -> windows at d
+    return out if input.ndim else out.reshape(size)
 
 
 def _running_extreme(op: str, input: Tensor, dim: int) -> Any:
