@@ -532,3 +532,47 @@ def test_reductions_name_themselves_for_an_unsupported_dtype():
                      ("mean", lambda: x.mean(dtype=complex))):
         with raises(TypeError, op, "dtype complex128 is not supported"):
             call()
+
+
+@pytest.mark.parametrize("op, call", [
+    ("sum", lambda x, k: x.sum(0, k)), ("mean", lambda x, k: x.mean(0, keepdim=k)),
+    ("prod", lambda x, k: x.prod(0, k)), ("amax", lambda x, k: x.amax(0, k)), ("amin", lambda x, k: x.amin(0, k)),
+    ("max", lambda x, k: x.max(0, k)), ("min", lambda x, k: x.min(0, keepdim=k)),
+    ("var", lambda x, k: x.var(0, keepdim=k)), ("std", lambda x, k: x.std(0, keepdim=k)),
+    ("logsumexp", lambda x, k: x.logsumexp(0, k)), ("argmax", lambda x, k: x.argmax(0, k)),
+    ("norm", lambda x, k: x.norm(2, 0, k)), ("any", lambda x, k: x.any(0, k)), ("all", lambda x, k: x.all(0, k)),
+    ("nansum", lambda x, k: tg.nansum(x, 0, k)), ("nanmean", lambda x, k: tg.nanmean(x, 0, k)),
+    ("median", lambda x, k: x.median(0, k)), ("kthvalue", lambda x, k: tg.kthvalue(x, 1, 0, k)),
+    ("pairwise_distance", lambda x, k: F.pairwise_distance(x, x, keepdim=k)),
+])
+def test_keepdim_must_be_a_bool(op, call):
+    """As torch ('argument keepdim must be bool'): 2 or 'no' were read by their truth, so x.sum(0, 'no') kept the
+    dim, and None raised numpy's "'NoneType' object cannot be interpreted as an integer"."""
+    x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    for bad in (1, 0, "no", None, np.bool_(True), tg.tensor(True)):
+        shown = "bool tensor" if isinstance(bad, tg.Tensor) else type(bad).__name__
+        with raises(TypeError, op, "keepdim must be a bool", shown):
+            call(x, bad)
+    kept = call(x, True)
+    assert (kept[0] if isinstance(kept, tuple) else kept).ndim == 2
+
+
+def test_requires_grad_flags_must_be_bools():
+    """torch: requires_grad_ takes a bool (TypeError), the attribute too (RuntimeError); 'x' and 1 turned gradients
+    on and None turned them off, silently."""
+    x = tg.ones(2)
+    for bad in (1, "x", None, np.bool_(True)):
+        with raises(TypeError, "requires_grad_", "must be a bool", type(bad).__name__):
+            x.requires_grad_(bad)
+        with raises(RuntimeError, "requires_grad must be a bool", type(bad).__name__):
+            x.requires_grad = bad
+    assert not x.requires_grad and x.requires_grad_().requires_grad
+
+
+def test_size_takes_an_int_dim():
+    """torch: size(dim) takes an int; size(True) was size(1) and size(1.0) a bare 'tuple indices must be ...'."""
+    x = tg.ones(2, 3)
+    for bad in (True, 1.0, "a", [1]):
+        with raises(TypeError, "size", "dim must be an int", type(bad).__name__):
+            x.size(bad)
+    assert x.size(np.int64(1)) == 3 and x.size(tg.tensor(-1)) == 3 and x.size(dim=0) == 2

@@ -20,9 +20,9 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .ops import (Chosen, DiagonalEmbed, Fmod, Unfold1d, XLogY, _const, _float_operands, _input, _one_dim,
-                  _scale_factor, _scaled_sum, _two_tensors, broadcast_shapes, broadcast_tensors, cat, check_devices,
-                  dot, gather, half_in_float32, int_arg, matmul, meshgrid, narrow, operands, outer, reduce_dims,
-                  result_dtype, return_types, stack, where)
+                  _scale_factor, _scaled_sum, _two_tensors, bool_arg, broadcast_shapes, broadcast_tensors, cat,
+                  check_devices, dot, gather, half_in_float32, int_arg, matmul, meshgrid, narrow, operands, outer,
+                  reduce_dims, result_dtype, return_types, stack, where)
 from .tensor import Tensor
 
 
@@ -351,6 +351,7 @@ def fmod(input: Tensor, other: Any) -> Tensor:
 def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """torch.nansum: sum treating nan as 0 (its gradient 0 there); with ``dtype`` summed in it, as sum(dtype=)."""
     x = _input("nansum", input)
+    bool_arg(keepdim, "nansum", "keepdim")
     if x.dtype.kind == "f":
         x = where(xp_of(x.data).isnan(x.data), 0.0, x)
     return x.sum(dim, keepdim) if dtype is None else x.sum(dim, keepdim, dtype=dtype)
@@ -359,6 +360,7 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """torch.nanmean: the mean of the elements that are not nan (nan where all are); floating-point only."""
     x = _floating_input("nanmean", input if dtype is None else _input("nanmean", input).astype(dtype))
+    bool_arg(keepdim, "nanmean", "keepdim")
     kept = ~xp_of(x.data).isnan(x.data)
     count = _const(kept.sum(axis=reduce_dims(dim, x.ndim, "nanmean"), keepdims=keepdim).astype(x.dtype))
     with np.errstate(invalid="ignore"):  # (0 / 0 where every element is nan: nan, as torch's, quietly)
@@ -540,6 +542,7 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
 def _order_statistic(op: str, input: Tensor, pos: Any, dim: int, keepdim: bool) -> Any:
     """(values, indices) of the element at sorted position pos (an int, or one per slice) along dim: a stable
     sort with nan last; values gather input (the gradient goes to that element)."""
+    bool_arg(keepdim, op, "keepdim")
     d = _one_dim(dim, input.ndim, op)
     if input.ndim == 0:
         return return_types[op](input.clone(), _const(np.zeros((), np.int64)))
@@ -560,6 +563,7 @@ def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> A
     Without dim a 0-d tensor over all elements (nan if empty), whose gradient is spread evenly over the elements
     equal to it, as torch's; with dim, (values, indices) along dim, the gradient to the chosen element."""
     _input("median", input)
+    bool_arg(keepdim, "median", "keepdim")
     if dim is None:
         a = backend.to_device(input.data, "cpu")
         if a.size == 0:

@@ -1308,6 +1308,7 @@ def sum_as(x: Tensor, dim: Any, keepdim: bool, dtype: Any) -> Tensor:
 def prod(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """torch.prod: the product of all elements (dim None, 0-d) or along one int dim; ints and bools give
     int64, and with ``dtype`` x is cast to it first."""
+    bool_arg(keepdim, "prod", "keepdim")
     if dtype is not None:
         x = cast_to(x, dtype, "prod")
     elif x.dtype.kind in "biu":
@@ -1433,6 +1434,12 @@ def int_arg(v: Any, op: str, what: str) -> int:
     return int(v)
 
 
+def bool_arg(v: Any, op: str, what: str) -> bool:
+    """v, a Python bool, or a TypeError naming op and the argument: torch takes no int, numpy bool or tensor for a
+    flag such as keepdim (where 2 or 'no' would otherwise be read as True)."""
+    if not isinstance(v, bool):
+        raise TypeError(f"{op}: {what} must be a bool, got {_kind(v)}")
+    return v
 
 
 def _one_dim(dim: Any, ndim: int, op: str) -> int:
@@ -1475,6 +1482,7 @@ def amax(x: Tensor, dim: Any = None, keepdim: bool = False, op: str = "amax", na
     """torch.amax/amin (op "amax"/"amin"): values only, over an int or a tuple of dims (None or ()
     means all); ties share the gradient. x.max()/x.min() without a dim come here too, with ``nan_share``
     (a nan result's gradient goes to the nans, as torch's)."""
+    bool_arg(keepdim, op, "keepdim")
     axes = reduce_dims(dim, x.ndim, op)
     empty = [d for d in axes if x.shape[d] == 0]
     if empty:
@@ -1504,7 +1512,7 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(f"{op}: expected (dim=None, keepdim=False) or (other), got {len(args)} positional "
                         f"arguments and the keywords {sorted(kwargs)}")
     given.update(kwargs)
-    dim, keepdim = given.get("dim"), given.get("keepdim", False)
+    dim, keepdim = given.get("dim"), bool_arg(given.get("keepdim", False), op, "keepdim")
     if dim is None:
         if x.numel() == 0:
             raise ValueError(f"{op}: the input (shape {x.shape}) is empty; reduce a non-empty dim with "
@@ -2595,6 +2603,7 @@ def half_in_float32(x: Tensor, f: Callable[..., Tensor], *more: Any) -> Tensor:
 
 
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    bool_arg(keepdim, "mean", "keepdim")
     if x.dtype == np.float16:
         return half_in_float32(x, lambda y: mean(y, dim, keepdim))
     if x.dtype.kind != "f":
@@ -2619,6 +2628,7 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) 
     N <= correction the division is by 0, as in torch (inf, or nan where the sum is 0). float16 is computed
     in float32 (half_in_float32), and float32 in float64, as torch's CPU kernel accumulates: the squares of data
     near 1e19 (or 1e-23) overflow (underflow) float32 where their mean need not."""
+    bool_arg(keepdim, "var", "keepdim")
     if x.dtype == np.float16:
         return half_in_float32(x, lambda y: var(y, dim, keepdim, correction))
     if x.dtype == np.float32:
@@ -2637,6 +2647,7 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) 
 def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """log(sum(exp(input))) over dim, shifted by the (constant) max so it never overflows."""
     axes = reduce_dims(dim, _input("logsumexp", input).ndim, "logsumexp")
+    bool_arg(keepdim, "logsumexp", "keepdim")
     input = input._floating()  # (an integer input - max would wrap around)
     xp = xp_of(input.data)
     m = (input.data.max(axis=axes, keepdims=True) if input.numel()
@@ -3245,6 +3256,7 @@ def correction_arg(unbiased: Optional[bool], correction: Optional[int]) -> int:
 def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
     """argmax/argmin: the flat index (dim None), or the index along dim; a 0-d tensor's is 0, as in torch."""
     axes = norm_dims(dim, x.ndim, op)  # (checks dim's range; () for a 0-d tensor)
+    bool_arg(keepdim, op, "keepdim")
     if x.numel() == 0 and (dim is None or x.shape[axes[0]] == 0):
         raise ValueError(f"{op}: the input (shape {x.shape}) is empty along the reduced dim, so it has no "
                          f"{op[3:]}imum")

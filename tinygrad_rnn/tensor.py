@@ -481,6 +481,8 @@ class Tensor:
         """The shape, or the length of one dim (torch's Tensor.size); numel() counts elements."""
         if dim is None:
             return self.data.shape
+        if type(dim) is not int:
+            dim = _ops.int_arg(dim, "size", "dim")
         if not -max(self.ndim, 1) <= dim < max(self.ndim, 1) or self.ndim == 0:
             raise IndexError(f"size: dim {dim} is out of range for a tensor of shape {self.shape}")
         return self.data.shape[dim]
@@ -558,6 +560,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        if not isinstance(value, bool):  # (1, 'no' or None would be read by truth, as torch refuses)
+            raise RuntimeError(f"requires_grad must be a bool, got {type(value).__name__}")
         if self.grad_fn is not None:
             if value:  # (it already does: a no-op, as in torch)
                 return
@@ -566,10 +570,10 @@ class Tensor:
         if value and self.dtype.kind != "f":
             raise TypeError(f"requires_grad: only floating point tensors can require gradients, "
                             f"got dtype {self.dtype} (shape {self.shape})")
-        self._requires_grad = bool(value)
+        self._requires_grad = value
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        self.requires_grad = requires_grad
+        self.requires_grad = _ops.bool_arg(requires_grad, "requires_grad_", "requires_grad")
         return self
 
     @property
@@ -1555,6 +1559,7 @@ class Tensor:
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
         """The sum over dim (an int, a tuple of ints, or None/() for all); with ``dtype`` this tensor is cast to it
         first and summed in it, as torch's (a float dtype keeps the gradient, which comes back in this dtype)."""
+        _ops.bool_arg(keepdim, "sum", "keepdim")
         return _ops.Sum(dim, keepdim)(self) if dtype is None else _ops.sum_as(self, dim, keepdim, dtype)
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
@@ -1600,6 +1605,7 @@ class Tensor:
 
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[int] = None) -> "Tensor":
+        _ops.bool_arg(keepdim, "std", "keepdim")
         if self.dtype == np.float16:  # (the float16 variance may overflow where the std does not)
             return _ops.half_in_float32(self, lambda y: y.std(dim, unbiased, keepdim, correction=correction))
         if self.dtype == np.float32:  # (in float64, as var: as torch's, the std of 1e-25s is not 0, of 1e20s not inf)
@@ -1865,6 +1871,7 @@ class Tensor:
             p = 2
         if not isinstance(p, numbers.Real) or p < 0 and p != -math.inf:
             raise ValueError(f"norm: p must be a positive number, 0, inf, -inf or 'fro', got {p!r}")
+        _ops.bool_arg(keepdim, "norm", "keepdim")
         if self.dtype == np.float16:
             return _ops.half_in_float32(self, lambda y: y.norm(p, dim, keepdim))
         x = self._floating()
@@ -1882,10 +1889,12 @@ class Tensor:
         return _ops.Root(p)((a ** p).sum(dim, keepdim))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return Tensor._make(self.data.astype(bool).any(axis=_ops.norm_dims(dim, self.ndim, "any"), keepdims=keepdim))
+        axes, keepdim = _ops.norm_dims(dim, self.ndim, "any"), _ops.bool_arg(keepdim, "any", "keepdim")
+        return Tensor._make(self.data.astype(bool).any(axis=axes, keepdims=keepdim))
 
     def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return Tensor._make(self.data.astype(bool).all(axis=_ops.norm_dims(dim, self.ndim, "all"), keepdims=keepdim))
+        axes, keepdim = _ops.norm_dims(dim, self.ndim, "all"), _ops.bool_arg(keepdim, "all", "keepdim")
+        return Tensor._make(self.data.astype(bool).all(axis=axes, keepdims=keepdim))
 
     # torch's other names (numpy's, mostly) for the methods above: the same ops, no new math
     multiply, subtract, negative, absolute, fix = mul, sub, neg, abs, trunc

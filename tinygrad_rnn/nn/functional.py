@@ -386,6 +386,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     2-norm's gradient finite where x1 = x2)."""
     _check_tensor("pairwise_distance", "x1", x1)
     _check_tensor("pairwise_distance", "x2", x2)
+    ops.bool_arg(keepdim, "pairwise_distance", "keepdim")
     ops.broadcast_shapes("pairwise_distance", ("x1", x1.shape), ("x2", x2.shape))
     def distance(a: Tensor, b: Tensor) -> Tensor:  # (float16: in float32, where a - b overflows past 65504)
         d = a - b + eps
