@@ -576,3 +576,19 @@ def test_size_takes_an_int_dim():
         with raises(TypeError, "size", "dim must be an int", type(bad).__name__):
             x.size(bad)
     assert x.size(np.int64(1)) == 3 and x.size(tg.tensor(-1)) == 3 and x.size(dim=0) == 2
+
+
+def test_creation_sizes_are_ints():
+    """As torch: a bool size alone (zeros(True), new_ones(True)) or first in a tuple is refused, a later one counts as
+    0 or 1 (zeros(2, True) is (2, 1)); a float, None or str size is a TypeError. The bools reached numpy's full as a
+    bare 'an integer is required', and new_ones's error named ones."""
+    x = tg.ones(2)
+    for op, make in [("zeros", tg.zeros), ("ones", tg.ones), ("empty", tg.empty), ("randn", tg.randn),
+                     ("new_zeros", x.new_zeros), ("new_ones", x.new_ones), ("new_empty", x.new_empty)]:
+        for bad in [(True,), ((True, 2),), (2.0,), (None,), ("2",)]:
+            with raises(TypeError, f"{op}: sizes must be non-negative integers", repr(bad[0])[:4]):
+                make(*bad)
+        with raises(ValueError, f"{op}: sizes must be non-negative integers", "-1"):
+            make(2, -1)
+        assert make(2, True).shape == (2, 1) and make((3, False)).shape == (3, 0)
+        assert make(np.int64(2), tg.tensor(3)).shape == (2, 3)

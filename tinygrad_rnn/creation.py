@@ -13,11 +13,14 @@ from .tensor import Tensor, _dt, _input, _to_array, int_value
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
-    """f(2, 3), f((2, 3)) and f([2, 3]) all mean shape (2, 3); sizes must be non-negative ints."""
+    """f(2, 3), f((2, 3)) and f([2, 3]) all mean shape (2, 3); sizes must be non-negative ints. A bool first is
+    refused (f(True) is a mistake), later ones count as 0 or 1, as torch's parser reads them (zeros(2, True))."""
     shape = tuple(map(int_value, size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size))
-    if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape):
+    if not all(isinstance(n, (int, np.integer)) for n in shape) or shape and isinstance(shape[0], (bool, np.bool_)):
+        raise TypeError(f"{op}: sizes must be non-negative integers, got {shape}")
+    if not all(n >= 0 for n in shape):
         raise ValueError(f"{op}: sizes must be non-negative integers, got {shape}")
-    return shape
+    return tuple(int(n) for n in shape)
 
 
 def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool, op: str) -> Tensor:

@@ -989,19 +989,19 @@ class Tensor:
     def new_zeros(self, *size: Any, dtype: Any = None, device: Optional[str] = None,
                   requires_grad: bool = False) -> "Tensor":
         """zeros of ``size`` with this tensor's dtype and device unless given (torch's new_zeros)."""
-        return _creation.zeros(*size, dtype=self.dtype if dtype is None else dtype,
+        return _creation.zeros(_creation._shape(size, "new_zeros"), dtype=self.dtype if dtype is None else dtype,
                                  device=self.device if device is None else device, requires_grad=requires_grad)
 
     def new_empty(self, *size: Any, dtype: Any = None, device: Optional[str] = None,
                   requires_grad: bool = False) -> "Tensor":
         """A tensor of ``size`` with this tensor's dtype and device unless given (torch's new_empty; filled with
         zeros, as tg.empty, rather than left uninitialised)."""
-        return _creation.empty(*size, dtype=self.dtype if dtype is None else dtype,
+        return _creation.empty(_creation._shape(size, "new_empty"), dtype=self.dtype if dtype is None else dtype,
                                device=self.device if device is None else device, requires_grad=requires_grad)
 
     def new_ones(self, *size: Any, dtype: Any = None, device: Optional[str] = None,
                  requires_grad: bool = False) -> "Tensor":
-        return _creation.ones(*size, dtype=self.dtype if dtype is None else dtype,
+        return _creation.ones(_creation._shape(size, "new_ones"), dtype=self.dtype if dtype is None else dtype,
                                 device=self.device if device is None else device, requires_grad=requires_grad)
 
     def new_full(self, size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Optional[str] = None,
