@@ -796,6 +796,24 @@ def test_multinomial_draws_by_weight():
     assert tg.multinomial(tg.zeros(0, 3), 2).shape == (0, 2)
 
 
+def test_multinomial_argument_types():
+    """As torch: the weights must be a Tensor (a numpy array or list was drawn from), num_samples an int (True was
+    numpy's 'expected a sequence of integers', a 0-d int tensor refused) and replacement a bool (1 or 'x' were read
+    by their truth)."""
+    for bad in (np.array([0.5, 0.5]), [0.5, 0.5]):
+        with pytest.raises(TypeError, match="multinomial: input must be a Tensor, got"):
+            tg.multinomial(bad, 1)
+    for bad in (True, 2.0, "2"):
+        with pytest.raises(TypeError, match=f"multinomial: num_samples must be a positive integer, got "
+                                            f"{type(bad).__name__}"):
+            tg.multinomial(tg.ones(3), bad)
+    for bad in (1, "x", None):
+        with pytest.raises(TypeError, match=f"multinomial: replacement must be a bool, got {type(bad).__name__}"):
+            tg.multinomial(tg.ones(3), 1, replacement=bad)
+    assert tg.multinomial(tg.ones(3), tg.tensor(2)).shape == (2,)
+    assert tg.multinomial(tg.ones(3), np.int64(3)).shape == (3,)
+
+
 def test_bernoulli_draws_by_probability(device):
     """tg.bernoulli(p) and x.bernoulli_(p): 0/1 of the input's shape, dtype and device, 1 as often as p says
     (exact at 0 and 1), seeded by manual_seed; probabilities outside [0, 1] are refused."""

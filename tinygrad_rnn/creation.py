@@ -272,14 +272,19 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     not sum to 1 but must be finite, non-negative and not all zero; without replacement, a row gives
     at most as many samples as it has non-zero weights. For sampling text: ``multinomial(softmax(
     logits / temperature, -1), 1)``."""
-    device = input.device if isinstance(input, Tensor) else "cpu"
-    w = backend.to_device(input.data if isinstance(input, Tensor) else backend.as_array(input), "cpu")
+    device = _input("multinomial", input).device
+    w = backend.to_device(input.data, "cpu")
     if w.ndim not in (1, 2) or w.shape[-1] == 0:
         raise ValueError(f"multinomial: input must be (C,) or (B, C) weights with C >= 1, got shape {w.shape}")
     if w.dtype.kind != "f":
         raise TypeError(f"multinomial: the weights must be floating point, got {w.dtype}")
-    if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+    num_samples = int_value(num_samples)  # (a 0-d integer tensor counts, as in torch)
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)):
+        raise TypeError(f"multinomial: num_samples must be a positive integer, got {type(num_samples).__name__}")
+    if num_samples < 1:
         raise ValueError(f"multinomial: num_samples must be a positive integer, got {num_samples!r}")
+    if not isinstance(replacement, bool):
+        raise TypeError(f"multinomial: replacement must be a bool, got {type(replacement).__name__}")
     if not replacement and num_samples > w.shape[-1]:  # (torch refuses it even with no rows)
         raise ValueError(f"multinomial: {num_samples} samples without replacement, but there are only "
                          f"{w.shape[-1]} categories (pass replacement=True)")
