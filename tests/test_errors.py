@@ -592,3 +592,17 @@ def test_creation_sizes_are_ints():
             make(2, -1)
         assert make(2, True).shape == (2, 1) and make((3, False)).shape == (3, 0)
         assert make(np.int64(2), tg.tensor(3)).shape == (2, 3)
+
+
+def test_device_strings_are_checked_and_name_the_call():
+    """x.to('gpu') said only "device must be 'cpu' or 'cuda'", without the op; 'cudax' or 'cuda:a' were taken for
+    'cuda' (any string starting so), and 'cpu:0', which torch takes, was refused."""
+    x, m = tg.ones(2), tg.nn.Linear(2, 2)
+    for bad in ("gpu", "cpux", "cudax", "cuda:a", "cpu:", 5):
+        with raises(ValueError, "to: device must be 'cpu' or 'cuda'", repr(str(bad))):
+            x.to(bad)
+        with raises(ValueError, "Linear.to:", repr(bad)):
+            m.to(bad)
+        with raises(ValueError, "load: map_location: device must be 'cpu' or 'cuda'", repr(str(bad))):
+            tg.load("unused", map_location=bad)
+    assert x.to("cpu:0").device == "cpu" and x.to("cpu:1") is x

@@ -109,13 +109,12 @@ def device_of(a: Any) -> str:
     return "cuda" if is_cupy_array(a) else "cpu"
 
 
-def check_device(device: str) -> str:
-    device = str(device)
-    if device.startswith("cuda"):
-        device = "cuda"
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    return device
+def check_device(device: str, op: str = "device") -> str:
+    """'cpu' or 'cuda' for device ('cpu', 'cuda', 'cuda:0', ...), or a ValueError naming op and what it got."""
+    name, colon, index = str(device).partition(":")
+    if name not in ("cpu", "cuda") or colon and not index.isdigit():
+        raise ValueError(f"{op}: device must be 'cpu' or 'cuda', got {str(device)!r}")
+    return name
 
 
 def module_for(device: str) -> Any:

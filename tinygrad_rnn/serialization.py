@@ -329,7 +329,7 @@ def load(path: PathOrFile, map_location: Optional[str] = None) -> Any:
     Raises SerializationError (a ValueError naming the file and the problem) for a missing,
     truncated, corrupt or foreign file; never unpickles anything.
     """
-    device = None if map_location is None else backend.check_device(map_location)
+    device = None if map_location is None else backend.check_device(map_location, "load: map_location")
     name = repr(getattr(path, "name", path)) if hasattr(path, "read") else repr(os.fspath(path))
     tree, arrays = _read(path, name)
     return _Decoder(arrays, device, name).decode(tree, "obj")

@@ -944,7 +944,7 @@ class Tensor:
         out = self if dtype is None else self.astype(dtype)
         if device is None:
             return out
-        device = backend.check_device(device)
+        device = backend.check_device(device, "to")
         return out if device == out.device else _ops.ToDevice(device)(out)
 
     def cuda(self) -> "Tensor":

@@ -418,7 +418,7 @@ class Module:
             self._apply(lambda a: a.astype(dtype, copy=False),
                         lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)  # float buffers only
         if device is not None:
-            dev = backend.check_device(device)
+            dev = backend.check_device(device, f"{name}.to")
             self._apply(lambda a: backend.to_device(a, dev))
         return self
 
