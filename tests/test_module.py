@@ -954,6 +954,19 @@ def test_module_list_plus_and_plus_equals_as_torch():
         layers += [3]
 
 
+def test_module_list_extend_needs_an_iterable():
+    """As torch ('ModuleList.extend should be called with an iterable'): extend(5), extend(Linear) and ModuleList(5)
+    were Python's bare "'int' object is not iterable"; a Sequential, being iterable, extends."""
+    a, b = nn.Linear(1, 1), nn.Tanh()
+    for make in (lambda bad: nn.ModuleList().extend(bad), lambda bad: nn.ModuleList(bad),
+                 lambda bad: nn.Sequential().extend(bad)):
+        for bad in (5, a):
+            with pytest.raises(TypeError, match=f"(ModuleList|Sequential).extend: expected an iterable of Modules, "
+                                                f"got {type(bad).__name__}"):
+                make(bad)
+    assert list(nn.ModuleList().extend(nn.Sequential(a, b))) == [a, b] and list(nn.ModuleList((a, b))) == [a, b]
+
+
 def test_sequential_plus_times_and_their_in_place_forms_as_torch():
     """torch's Sequential + Sequential and * n give a new Sequential of the same modules, renumbered (n times: the
     parameters shared); += and *= extend it in place; anything but a Sequential (+) or a positive int (*) is

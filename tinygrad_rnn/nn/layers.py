@@ -820,6 +820,10 @@ class _Positional(Module):
         return self
 
     def extend(self, modules: Iterable[Module]) -> "_Positional":
+        """Append each module of an iterable (a list, a ModuleList, a Sequential), as torch's."""
+        if not isinstance(modules, Iterable):
+            raise TypeError(f"{type(self).__name__}.extend: expected an iterable of Modules, got "
+                            f"{type(modules).__name__}")
         for m in modules:
             self.append(m)
         return self
@@ -917,8 +921,8 @@ class ModuleList(_Positional):
 
     def __init__(self, modules: Optional[Iterable[Module]] = None) -> None:
         super().__init__()
-        for m in modules or ():
-            self.append(m)
+        if modules is not None:
+            self.extend(modules)
 
     def __getitem__(self, i: Any) -> Any:
         mods = list(self._modules.values())
