@@ -770,6 +770,17 @@ def test_layer_sizes_must_be_ints(make, match):
     assert nn.RNNCell(np.int32(3), np.int32(4)).weight_ih.shape == (4, 3)
 
 
+@pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
+def test_bias_and_batch_first_must_be_bools(cls):
+    """As torch ('bias should be of type bool'): bias='no' made biases and batch_first=1 read (B, T, I), silently."""
+    for kw in ("bias", "batch_first"):
+        for bad in (1, "no", None):
+            with pytest.raises(TypeError, match=f"{cls}: {kw} must be a bool, got {type(bad).__name__}"):
+                getattr(nn, cls)(3, 4, **{kw: bad})
+    make = getattr(nn, cls)
+    assert make(3, 4, bias=False).bias_ih_l0 is None and make(3, 4, batch_first=True).batch_first
+
+
 def test_projection_is_lstm_only_and_its_state_sizes_are_checked():
     for make in (lambda: nn.GRU(3, 4, proj_size=2), lambda: nn.RNN(3, 4, proj_size=2)):
         with pytest.raises(ValueError, match="proj_size argument is only supported for LSTM, not RNN or GRU"):

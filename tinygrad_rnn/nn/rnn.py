@@ -268,6 +268,7 @@ class RNNBase(Module):
             raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive, got "
                              f"{input_size}, {hidden_size}, {num_layers}")
         proj_size = ops.int_arg(proj_size, name, "proj_size")
+        bias, batch_first = ops.bool_arg(bias, name, "bias"), ops.bool_arg(batch_first, name, "batch_first")
         if proj_size and mode != "LSTM":
             raise ValueError(f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU")
         if not 0 <= proj_size < hidden_size:
