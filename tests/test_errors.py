@@ -606,3 +606,18 @@ def test_device_strings_are_checked_and_name_the_call():
         with raises(ValueError, "load: map_location: device must be 'cpu' or 'cuda'", repr(str(bad))):
             tg.load("unused", map_location=bad)
     assert x.to("cpu:0").device == "cpu" and x.to("cpu:1") is x
+
+
+@pytest.mark.parametrize("op, call", [
+    ("sort", lambda x, b: x.sort(0, b)), ("sort", lambda x, b: x.sort(0, stable=b)),
+    ("argsort", lambda x, b: x.argsort(0, b)), ("topk", lambda x, b: x.topk(1, 0, b)),
+    ("topk", lambda x, b: x.topk(1, 0, True, b)), ("var", lambda x, b: x.var(0, b)), ("std", lambda x, b: x.std(0, b)),
+])
+def test_sort_topk_and_var_flags_must_be_bools(op, call):
+    """As torch: descending, stable, largest, sorted and unbiased are bools. x.var(0, 0) was the unbiased variance
+    (0 is not False) where biased was asked for, and sort(0, 'no') sorted descending."""
+    x = tg.tensor([[1.0, 2.0], [4.0, 3.0], [0.0, 5.0]])
+    for bad in (0, 1, "no", np.bool_(False)):
+        with raises(TypeError, op, "must be a bool", type(bad).__name__):
+            call(x, bad)
+    np.testing.assert_allclose(x.var(0, False).numpy(), x.numpy().var(0), rtol=1e-6)

@@ -1606,6 +1606,8 @@ class Tensor:
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[int] = None) -> "Tensor":
         _ops.bool_arg(keepdim, "std", "keepdim")
+        if not isinstance(dim, bool):  # (x.std(False): unbiased, read by var)
+            _ops.correction_arg(unbiased, correction, "std")
         if self.dtype == np.float16:  # (the float16 variance may overflow where the std does not)
             return _ops.half_in_float32(self, lambda y: y.std(dim, unbiased, keepdim, correction=correction))
         if self.dtype == np.float32:  # (in float64, as var: as torch's, the std of 1e-25s is not 0, of 1e20s not inf)
