@@ -353,18 +353,33 @@ class DataLoader:
     ``batch_size=None`` turns batching off: each sample goes through ``collate_fn`` (default: default_convert)
     alone. Argument clashes raise ValueError as in torch. ``num_workers`` must be 0: this engine loads in the
     one process it runs in, and anything else raises NotImplementedError rather than pretend to run workers.
+    The arguments come in torch's order. ``pin_memory`` (and ``pin_memory_device``, ``in_order``) are accepted and
+    change nothing: batches are host arrays already and come in order; ``timeout`` and ``worker_init_fn`` only
+    concern workers, and the worker-only ``multiprocessing_context``, ``prefetch_factor`` and
+    ``persistent_workers`` raise ValueError as in torch at num_workers=0.
     """
 
     def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: bool = False,
                  sampler: Optional[Iterable[int]] = None, batch_sampler: Optional[Iterable[Sequence[int]]] = None,
-                 num_workers: int = 0, collate_fn: Optional[Callable[[Any], Any]] = None, drop_last: bool = False,
-                 generator: Optional[np.random.Generator] = None) -> None:
+                 num_workers: int = 0, collate_fn: Optional[Callable[[Any], Any]] = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn: Optional[Callable[[int], Any]] = None,
+                 multiprocessing_context: Any = None, generator: Optional[np.random.Generator] = None, *,
+                 prefetch_factor: Optional[int] = None, persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True) -> None:
         if num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be non-negative, got {num_workers}; "
                              "use num_workers=0 to load in this process")
         if num_workers > 0:
             raise NotImplementedError(f"DataLoader: num_workers={num_workers}: this engine loads data in one "
                                       "process; use num_workers=0")
+        if timeout < 0:
+            raise ValueError(f"DataLoader: timeout must be non-negative, got {timeout}")
+        for name, value, unset in (("multiprocessing_context", multiprocessing_context, None),
+                                   ("prefetch_factor", prefetch_factor, None),
+                                   ("persistent_workers", bool(persistent_workers), False)):
+            if value is not unset:
+                raise ValueError(f"DataLoader: {name}={value!r} needs worker processes (num_workers > 0), which this "
+                                 "engine does not run; leave it unset")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -380,6 +395,7 @@ class DataLoader:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.dataset, self.batch_size, self.drop_last, self.num_workers = dataset, batch_size, drop_last, num_workers
         self.sampler, self.batch_sampler, self.generator = sampler, batch_sampler, generator
+        self.pin_memory, self.timeout, self.worker_init_fn = bool(pin_memory), timeout, worker_init_fn
         self.collate_fn = collate_fn or (default_convert if batch_sampler is None else default_collate)
 
     def __iter__(self) -> Iterator[Any]:
