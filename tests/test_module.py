@@ -342,6 +342,7 @@ def test_to_double_float_keep_parameter_identity():
     m.to(np.float32)
     assert all(p.dtype == np.float32 for p in m.parameters())
     assert m.to("cpu") is m and all(p.device == "cpu" for p in m.parameters())
+    assert m.to("cpu", non_blocking=True) is m  # (torch's keyword, as in model.to(device, non_blocking=True))
     with pytest.raises(TypeError, match="floating point"):
         m.to("int64")
 

@@ -987,6 +987,18 @@ def test_to_takes_device_and_dtype_like_torch():
     assert x.to(None) is x and x.to(None, None) is x  # (np.dtype(None) would be float64)
 
 
+
+def test_to_takes_non_blocking_and_copy_like_torch():
+    """x.to(device, non_blocking=True), the training-loop idiom with pinned batches, was a TypeError; copy=True gives
+    a new tensor (a differentiable copy) even when nothing changes, as torch's."""
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    assert x.to("cpu", non_blocking=True) is x and x.to(device="cpu", dtype=tg.float32, non_blocking=True) is x
+    y = x.to(copy=True)
+    assert y is not x and y.data is not x.data and y.requires_grad
+    (y * tg.tensor([3.0, 4.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+    assert x.to(tg.float64, copy=True).dtype == np.float64
+
 def test_bmm_is_batched_matmul_without_broadcasting():
     a, b = tg.tensor(np.arange(24.0).reshape(2, 3, 4)), tg.tensor(np.ones((2, 4, 5)))
     np.testing.assert_array_equal(tg.bmm(a, b).numpy(), np.matmul(a.numpy(), b.numpy()))

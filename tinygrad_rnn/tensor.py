@@ -936,19 +936,22 @@ class Tensor:
         return _Handle(self._hooks, entry)
 
     # ------------------------------------------------------------------ device and dtype
-    def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None) -> "Tensor":
+    def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None, non_blocking: bool = False,
+           copy: bool = False) -> "Tensor":
         """Move to 'cpu'/'cuda' and/or cast to a dtype, as torch's: to('cuda'), to(tg.float64),
         to('cuda', tg.float64), to(other) (other's device and dtype), or by keyword. Differentiable;
-        no copy when nothing changes."""
+        no copy when nothing changes, unless ``copy``. ``non_blocking`` is accepted (training loops pass it with
+        pinned batches) and changes nothing: every transfer here completes before it returns."""
         device, dtype = to_args("to", args, device, dtype)
         out = self if dtype is None else self.astype(dtype)
-        if device is None:
-            return out
-        device = backend.check_device(device, "to")
-        return out if device == out.device else _ops.ToDevice(device)(out)
+        if device is not None:
+            device = backend.check_device(device, "to")
+            out = out if device == out.device else _ops.ToDevice(device)(out)
+        return out.clone() if copy and out is self else out
 
-    def cuda(self) -> "Tensor":
-        return self.to("cuda")
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
+        """to('cuda'); device (None, an index or 'cuda:n', as torch's) names the one GPU this engine uses."""
+        return self.to("cuda" if device is None or isinstance(device, int) else device)
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")

@@ -405,9 +405,10 @@ class Module:
                     setattr(m, k, done[id(b)])
         return self
 
-    def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None) -> "Module":
+    def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None, non_blocking: bool = False) -> "Module":
         """Move (in place) every parameter to 'cpu'/'cuda' and/or cast it to a float dtype, as torch's:
-        to('cuda'), to(tg.float64), to('cuda', tg.float64) or by keyword; None changes nothing."""
+        to('cuda'), to(tg.float64), to('cuda', tg.float64) or by keyword; None changes nothing. non_blocking is
+        accepted, as Tensor.to's."""
         name = type(self).__name__
         device, dtype = to_args(f"{name}.to", args, device, dtype)
         if device is not None and not (isinstance(device, str) and device.split(":")[0] in ("cpu", "cuda")):
