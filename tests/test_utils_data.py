@@ -227,6 +227,7 @@ def test_loader_argument_errors_match_torch(torch):
             make(data, num_samples=0)
 
 
+@pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true:UserWarning")  # (torch's, on a CPU machine)
 def test_loader_takes_torchs_single_process_keywords(torch):
     """pin_memory=True (common in training scripts) and the other keywords of torch's signature are accepted, in
     torch's positional order (pin_memory before drop_last); the worker-only ones raise at num_workers=0 as torch's."""
