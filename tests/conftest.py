@@ -1,5 +1,7 @@
-"""Shared test settings: hypothesis profiles, the device parameter, and per-test seeds."""
+"""Shared test settings: hypothesis profiles, the device parameter, per-test seeds and the default dtype."""
+import contextlib
 import os
+import sys
 import zlib
 from typing import Optional
 
@@ -41,3 +43,38 @@ def _seeded(request):
     seed = zlib.crc32(request.node.nodeid.encode())
     tg.manual_seed(seed)
     np.random.seed(seed)
+
+
+@contextlib.contextmanager
+def default_dtype(dtype):
+    """tg's default dtype (set_default_dtype), and torch's where torch is imported, set to dtype (a name such as
+    'float64') inside the block and float32 again after it, even when the block fails."""
+    torch = sys.modules.get("torch")
+    try:
+        tg.set_default_dtype(getattr(tg, dtype))
+        if torch is not None:
+            torch.set_default_dtype(getattr(torch, dtype))
+        yield
+    finally:
+        tg.set_default_dtype(tg.float32)
+        if torch is not None:
+            torch.set_default_dtype(torch.float32)
+
+
+@pytest.fixture
+def float64_default():
+    """The test runs with float64 as the default dtype (tg's, and torch's where imported), float32 after it."""
+    with default_dtype("float64"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _float32_default():
+    """Each test starts and ends with float32 as the default dtype: one that sets another and fails before it
+    restores it cannot change the dtypes of the thousands of tests after it."""
+    yield
+    if tg.get_default_dtype() is not tg.float32:
+        tg.set_default_dtype(tg.float32)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_default_dtype() is not torch.float32:
+        torch.set_default_dtype(torch.float32)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from conftest import is_ci
+from conftest import default_dtype, is_ci
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -39,3 +39,25 @@ def test_each_test_starts_from_a_seed_of_its_own(request):
     tg.manual_seed(seed)
     np.random.seed(seed)
     assert np.array_equal(tg.randn(3).numpy(), first) and np.array_equal(np.random.rand(2), np_first)
+
+
+def test_default_dtype_block_restores_float32_when_it_fails():
+    """conftest's default_dtype: float64 inside the block, float32 after it though the block raised."""
+    with pytest.raises(RuntimeError, match="inside"):
+        with default_dtype("float64"):
+            assert tg.get_default_dtype() is tg.float64 and tg.ones(1).dtype == np.float64
+            raise RuntimeError("inside")
+    assert tg.get_default_dtype() is tg.float32 and tg.ones(1).dtype == np.float32
+
+
+def test_float64_default_fixture(float64_default):
+    assert tg.get_default_dtype() is tg.float64 and tg.tensor([0.5]).dtype == np.float64
+
+
+def test_a_test_that_leaves_a_default_dtype_set():
+    """Sets float64 and leaves it: conftest's autouse _float32_default restores float32 for the next test."""
+    tg.set_default_dtype(tg.float64)
+
+
+def test_the_next_test_starts_from_float32():
+    assert tg.get_default_dtype() is tg.float32 and tg.tensor([0.5]).dtype == np.float32

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
+from conftest import default_dtype
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 no_cuda = pytest.mark.skipif(tg.cuda_available(), reason="checks the error raised on a machine without a GPU")
@@ -155,6 +156,62 @@ def test_matmul_needs_one_dtype():
     with pytest.raises(TypeError, match="linear: input is float64, weight float32"):
         tg.nn.Linear(3, 2)(tg.ones(5, 3, dtype=tg.float64))
     assert (a @ b.float()).dtype == np.float32 and (a.double() @ b).dtype == np.float64
+
+
+def test_set_default_dtype_takes_float_dtypes_and_get_default_dtype_gives_the_type():
+    """As torch's: float16, float32 and float64 can be the default, anything else is a TypeError (and leaves it
+    as it was); get_default_dtype returns the type, as tg.float32 is one."""
+    assert tg.get_default_dtype() is tg.float32
+    for bad in (tg.int64, tg.bool_, np.complex64, np.longdouble, None, "abc"):
+        with pytest.raises(TypeError, match="set_default_dtype: only floating point dtypes"):
+            tg.set_default_dtype(bad)
+    assert tg.get_default_dtype() is tg.float32
+    with default_dtype("float64"):
+        assert tg.get_default_dtype() is tg.float64 and tg.tensor([0.5]).dtype == np.float64
+        tg.set_default_dtype(np.dtype("float16"))
+        assert tg.get_default_dtype() is tg.float16 and tg.zeros(1).dtype == np.float16
+    assert tg.get_default_dtype() is tg.float32 and tg.tensor([0.5]).dtype == np.float32
+
+
+def _default_dtype_cases(L):
+    """Ops whose float dtype torch takes from the default dtype (and some that keep their own), for tg and torch."""
+    i, b, f = L.arange(3), L.tensor([True, False, True]), L.ones(3, dtype=L.float32)
+    return {
+        "tensor(1.5)": lambda: L.tensor(1.5), "tensor([1, 2.5])": lambda: L.tensor([1, 2.5]),
+        "tensor([])": lambda: L.tensor([]), "Tensor([1, 2])": lambda: L.Tensor([1, 2]),
+        "tensor(float32 array)": lambda: L.tensor(np.ones(2, np.float32)), "as_tensor([1.])": lambda: L.as_tensor([1.]),
+        "zeros": lambda: L.zeros(2), "ones": lambda: L.ones(2), "empty": lambda: L.empty(2),
+        "full(1.5)": lambda: L.full((2,), 1.5), "full(1)": lambda: L.full((2,), 1), "rand": lambda: L.rand(2),
+        "randn": lambda: L.randn(2), "eye": lambda: L.eye(2), "arange(3)": lambda: L.arange(3),
+        "arange(0., 3.)": lambda: L.arange(0., 3.), "arange(0, 1, 0.5)": lambda: L.arange(0, 1, 0.5),
+        "linspace": lambda: L.linspace(0, 1, 3), "logspace": lambda: L.logspace(0, 1, 3),
+        "zeros_like(int)": lambda: L.zeros_like(i), "rand_like(float32)": lambda: L.rand_like(f),
+        "int * 0.5": lambda: i * 0.5, "0.5 - int": lambda: 0.5 - i, "bool * 0.5": lambda: b * 0.5,
+        "int + np.float32(1)": lambda: i + np.float32(1), "int / int": lambda: i / (i + 1), "int / 2": lambda: i / 2,
+        "2 / int": lambda: 2 / (i + 1), "bool / bool": lambda: b / b, "int * tensor(0.5)": lambda: i * L.tensor(0.5),
+        "int ** 0.5": lambda: i ** 0.5, "int.sqrt": lambda: i.sqrt(), "int.exp": lambda: i.exp(),
+        "int.sigmoid": lambda: i.sigmoid(), "int.clamp(0.5)": lambda: i.clamp(0.5),
+        "int.true_divide": lambda: i.true_divide(2), "deg2rad(int)": lambda: L.deg2rad(i),
+        "sinc(int)": lambda: L.sinc(i), "xlogy(int, int)": lambda: L.xlogy(i, i), "atan2": lambda: L.atan2(i, i),
+        "where(c, int, 0.5)": lambda: L.where(b, i, 0.5), "where(c, 1.5, 0.5)": lambda: L.where(b, 1.5, 0.5),
+        "int // 0.5": lambda: i // 0.5, "fmod(int, 0.5)": lambda: L.fmod(i, 0.5), "cat(int, float32)":
+        lambda: L.cat([i, f]), "block_diag()": lambda: L.block_diag(), "float32 * 0.5": lambda: f * 0.5,
+        "float32 + tensor(0.5)": lambda: f + L.tensor(0.5), "int.float()": lambda: i.float(),
+        "int.new_full(1.5)": lambda: i.new_full((2,), 1.5), "int.cumsum": lambda: i.cumsum(0),
+    }
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float16"])
+def test_default_dtype_decides_float_creation_and_promotion_as_torchs(dtype):
+    """torch.set_default_dtype's dtype is that of tensors made from Python floats, of float creation without
+    dtype=, and of integers and bools meeting a float or made floating; float32 tensors and .float() keep float32.
+    Every case of the table gives torch's dtype (all were float32, so float64 scripts came out float32)."""
+    torch = pytest.importorskip("torch")
+    with default_dtype(dtype):
+        ours, theirs = _default_dtype_cases(tg), _default_dtype_cases(torch)
+        got = {k: str(np.dtype(f().dtype)) for k, f in ours.items()}
+        want = {k: str(f().dtype).replace("torch.", "") for k, f in theirs.items()}
+    assert got == want
 
 
 # ============================================================================ attributes and conversion

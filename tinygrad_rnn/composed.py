@@ -23,7 +23,7 @@ from .ops import (Chosen, DiagonalEmbed, Fmod, Unfold1d, XLogY, _const, _float_o
                   _scale_factor, _scaled_sum, _two_tensors, bool_arg, broadcast_shapes, broadcast_tensors, cat,
                   check_devices, dot, gather, half_in_float32, int_arg, matmul, meshgrid, narrow, operands, outer,
                   reduce_dims, result_dtype, return_types, stack, where)
-from .tensor import Tensor
+from .tensor import Tensor, _defaults
 
 
 def _floating_input(op: str, input: Any) -> Tensor:
@@ -280,7 +280,7 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
 
 def logit(input: Tensor, eps: Optional[float] = None) -> Tensor:
     """torch.logit: log(p / (1 - p)), p = input clamped to [eps, 1 - eps] when eps is given (its gradient then 0
-    outside); integers are made float32."""
+    outside); integers are made floating (the default dtype)."""
     p = _input("logit", input)._floating()
     if eps is not None:
         if not isinstance(eps, numbers.Real):
@@ -291,7 +291,7 @@ def logit(input: Tensor, eps: Optional[float] = None) -> Tensor:
 
 def xlogy(input: Any, other: Any) -> Tensor:
     """torch.xlogy: input * log(other), 0 where input is 0 (other's value, inf or 0 included, unread there) unless
-    other is nan; either may be a number; integers are made float32. Gradients as torch's (ops.XLogY)."""
+    other is nan; either may be a number; integers are made the default dtype. Gradients as torch's (ops.XLogY)."""
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError(f"xlogy: one of input and other must be a Tensor, got {type(input).__name__} and "
                         f"{type(other).__name__}")
@@ -299,7 +299,7 @@ def xlogy(input: Any, other: Any) -> Tensor:
 
 
 def sinc(input: Tensor) -> Tensor:
-    """torch.sinc: sin(pi x) / (pi x), 1 (and slope 0) at x = 0; integers are made float32."""
+    """torch.sinc: sin(pi x) / (pi x), 1 (and slope 0) at x = 0; integers are made the default dtype."""
     x = _input("sinc", input)._floating()
     if x.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: pi x overflows past ~2e4)
         return half_in_float32(x, sinc)
@@ -309,12 +309,12 @@ def sinc(input: Tensor) -> Tensor:
 
 
 def deg2rad(input: Tensor) -> Tensor:
-    """torch.deg2rad: input * pi / 180 (integers made float32)."""
+    """torch.deg2rad: input * pi / 180 (integers made the default dtype)."""
     return _input("deg2rad", input)._floating() * 0.017453292519943295769236907684886127134428718885417
 
 
 def rad2deg(input: Tensor) -> Tensor:
-    """torch.rad2deg: input * 180 / pi (integers made float32)."""
+    """torch.rad2deg: input * 180 / pi (integers made the default dtype)."""
     return _input("rad2deg", input)._floating() * 57.295779513082320876798154814105170332405472466564
 
 
@@ -567,7 +567,7 @@ def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> A
     if dim is None:
         a = backend.to_device(input.data, "cpu")
         if a.size == 0:
-            value = np.asarray(np.nan, a.dtype if a.dtype.kind == "f" else np.float32)
+            value = np.asarray(np.nan, a.dtype if a.dtype.kind == "f" else _defaults.floating)
             return _const(value) if a.dtype.kind != "f" else Chosen(value, np.zeros(a.shape, a.dtype))(input)
         flat = np.sort(a.reshape(-1), kind="stable")
         has_nan = a.dtype.kind == "f" and bool(np.isnan(flat[-1]))
@@ -631,7 +631,7 @@ def block_diag(*tensors: Tensor) -> Tensor:
     check_devices("block_diag", tensors)
     blocks = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
     if not blocks:
-        return _const(np.zeros((1, 0), np.float32))
+        return _const(np.zeros((1, 0), _defaults.floating))
     dtype = np.result_type(*[b.dtype for b in blocks])
     blocks = [b.astype(dtype) for b in blocks]
     width = sum(b.shape[1] for b in blocks)
@@ -696,7 +696,7 @@ def is_nonzero(input: Tensor) -> bool:
 
 def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
     """torch.isclose: |input - other| <= atol + rtol |other| elementwise (and equal values, infinities
-    included; nan with nan when equal_nan), broadcast, computed in the operands' dtype (integers in float32);
+    included; nan with nan when equal_nan), broadcast, computed in the operands' dtype (integers in the default dtype);
     one dtype for both, as torch."""
     _two_tensors("isclose", input, other)
     if input.dtype != other.dtype:
@@ -711,7 +711,7 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     if equal_nan and a.dtype.kind == "f":
         close = close | (xp.isnan(a) & xp.isnan(b))
     if a.dtype.kind != "b" and not (rtol == 0 and atol == 0):
-        ft = a.dtype.type if a.dtype.kind == "f" else np.float32
+        ft = a.dtype.type if a.dtype.kind == "f" else _defaults.floating.type
         fa, fb = a.astype(ft), b.astype(ft)
         with np.errstate(invalid="ignore", over="ignore"):
             err = xp.abs(fa - fb)
@@ -723,14 +723,14 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: str = "cpu",
              requires_grad: bool = False) -> Tensor:
     """torch.logspace: base ** (steps exponents evenly from start to end), torch's CPU values to the bit: the ends
-    are cast to dtype (float32 by default) and subtracted there, the exponents are formed in float64 from the
+    are cast to dtype (the default dtype if None) and subtracted there, the exponents are formed in float64 from the
     start for the first half and from the end for the second, and the power is C's pow in float64 (math.pow:
     numpy's vectorised one may differ in the last bit), then cast to dtype (float16 through float32)."""
     from .creation import tensor as _tensor
     steps = int_arg(steps, "logspace", "steps")
     if steps < 0:
         raise ValueError(f"logspace: steps must be non-negative, got {steps}")
-    dt = np.dtype(np.float32 if dtype is None else dtype)
+    dt = _defaults.floating if dtype is None else np.dtype(dtype)
     if dt.kind not in "fiu":
         raise TypeError(f"logspace: dtype must be a float or integer one, got {dt}")
     if steps == 1:

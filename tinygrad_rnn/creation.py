@@ -9,7 +9,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, _dt, _input, _to_array, int_value
+from .tensor import Tensor, _defaults, _dt, _input, _to_array, int_value
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
@@ -24,15 +24,16 @@ def _shape(size: tuple, op: str = "zeros") -> tuple:
 
 
 def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool, op: str) -> Tensor:
-    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    dtype = _defaults.floating if dtype is None else np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"{op}: samples a floating point distribution, got dtype {dtype}")
     return Tensor(backend.module_for(device).asarray(a, dtype=dtype), requires_grad=requires_grad)
 
 
 def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    """A new leaf tensor (a copy), the dtype inferred like torch.tensor: Python floats become float32,
-    ints int64, bools bool; numpy arrays keep their dtype. (tg.Tensor(data) makes Python data float32.)"""
+    """A new leaf tensor (a copy), the dtype inferred like torch.tensor: Python floats become the default
+    dtype (set_default_dtype), ints int64, bools bool; numpy arrays keep their dtype. (tg.Tensor(data) makes Python
+    data the default dtype.)"""
     arr = _to_array(data, _dt(dtype), device, infer=True)
     if arr is (data.data if isinstance(data, Tensor) else data):  # (an ndarray's .data is its buffer)
         arr = arr.copy()
@@ -53,13 +54,13 @@ def as_tensor(data: Any, dtype: Any = None, device: Optional[str] = None) -> Ten
 def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
          requires_grad: bool = False) -> Tensor:
     """A tensor of fill_value (a number or a 0-d tensor's); the dtype follows the value like torch (bool, int64, else
-    float32). A value the dtype cannot hold is an error, as torch's: nan, inf or a finite value out of range for an
-    integer dtype (numpy's cast made the least integer), a finite value beyond a float dtype's range (numpy made
+    the default dtype). A value the dtype cannot hold is an error, as torch's: nan, inf or a finite value out of range
+    for an integer dtype (numpy's cast made the least integer), a finite value beyond a float dtype's range (numpy made
     inf)."""
     fill_value = _number(fill_value, "full", "fill_value")  # (numpy would broadcast a list, make nan of None)
     if dtype is None:
         dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else \
-            np.int64 if isinstance(fill_value, (int, np.integer)) else np.float32
+            np.int64 if isinstance(fill_value, (int, np.integer)) else _defaults.floating
     dtype = _dt(dtype, "full")
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "full")
     if dtype.kind in "iuf" and isinstance(fill_value, numbers.Real):
@@ -78,13 +79,13 @@ def ones(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool
 def eye(n: int, m: Optional[int] = None, dtype: Any = None, device: str = "cpu",
         requires_grad: bool = False) -> Tensor:
     _shape((n,) if m is None else (n, m), "eye")
-    return Tensor(backend.module_for(device).eye(n, m, dtype=np.float32 if dtype is None else dtype),
+    return Tensor(backend.module_for(device).eye(n, m, dtype=_defaults.floating if dtype is None else dtype),
                   requires_grad=requires_grad)
 
 
 def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None, device: str = "cpu",
            requires_grad: bool = False) -> Tensor:
-    """Like torch.arange: int64 when all of start/end/step are ints (0-d integer tensors count), else float32.
+    """Like torch.arange: int64 when all of start/end/step are ints (0-d integer tensors count), else the default dtype.
     arange(end) and arange(end=...) start at 0. An integer dtype truncates start, end and step toward 0 first (a
     step that truncates to 0 is an error), as torch's; a float dtype computes start + i * step in float64 and
     rounds once, as torch's kernel does (numpy's float32 arange adds a float32 step, drifting along the range; torch's
@@ -100,7 +101,7 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
     # (Python numbers: numpy's int64 scalars would wrap in end - start)
     start, end, step = (v.item() if isinstance(v, np.generic) else v for v in (start, end, step))
     if dtype is None:
-        dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else np.float32
+        dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else _defaults.floating
     dt = np.dtype(dtype)
     if dt.kind not in "iuf":
         raise TypeError(f"arange: dtype must be a floating or integer dtype, got {dt}")
@@ -126,8 +127,8 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
 
 def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: str = "cpu",
              requires_grad: bool = False) -> Tensor:
-    """torch.linspace: ``steps`` evenly spaced values from start to end, both included; float32 unless dtype is
-    given (an integer dtype truncates toward 0, from ends cast to it and a float64 step). Computed as torch's CPU
+    """torch.linspace: ``steps`` evenly spaced values from start to end, both included; the default dtype unless dtype
+    is given (an integer dtype truncates toward 0, from ends cast to it and a float64 step). Computed as torch's CPU
     kernel does, from both ends toward the middle (start + i step in the first half, end - (steps - 1 - i) step
     in the rest), so both ends are exact, and each value rounded as the kernel rounds it (_multiply_add): torch's
     to the bit (for float64 and integer dtypes where numpy's longdouble is x86's 80-bit type; elsewhere to
@@ -138,7 +139,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: str
         raise TypeError(f"linspace: steps must be an int, got {type(steps).__name__}")
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
-    dt = np.dtype(np.float32 if dtype is None else dtype)
+    dt = _defaults.floating if dtype is None else np.dtype(dtype)
     if dt.kind not in "iuf":
         raise TypeError(f"linspace: dtype must be a floating or integer dtype, got {dt}")
     if steps == 0:  # (no values: the ends are not converted, nor checked, as in torch)

@@ -19,7 +19,7 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .creation import as_tensor
-from .tensor import Function, Tensor, _dt, _input, _mode, check_devices, describe, host_ints, int_value
+from .tensor import Function, Tensor, _defaults, _dt, _input, _mode, check_devices, describe, host_ints, int_value
 
 
 def _const(a: Any) -> Tensor:
@@ -46,7 +46,8 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
     """Both operands as Tensors of a common dtype, by torch's rules.
 
     A number (Python or numpy scalar) takes the tensor's dtype unless its kind is higher: x * 0.5
-    stays float32, an int tensor times 0.5 is float32, a bool tensor plus 1 is int64. numpy arrays
+    stays float32, an int tensor times 0.5 is the default dtype (float32 unless set_default_dtype changed it), a
+    bool tensor plus 1 is int64. numpy arrays
     keep their dtype; an integer tensor meeting a float one is cast to it. A 0-d tensor meeting a
     tensor with dims and of the same kind (bool, integer, float) takes the other's dtype: float32
     times a float64 scalar tensor stays float32, int32 plus tensor(1) stays int32.
@@ -105,7 +106,7 @@ def _number(op: str, x: Any, like: Tensor) -> Tensor:
     if like.dtype.kind == "f" or isinstance(x, (bool, np.bool_)) or (like.dtype.kind in "iu" and not is_float):
         dtype = like.dtype
     else:  # a float meeting an int/bool tensor, or an int meeting a bool one: torch's promotion
-        dtype = np.float32 if is_float else np.int64
+        dtype = _defaults.floating if is_float else np.int64
     try:  # (a float past the dtype's range is inf, quietly, as torch's)
         a = backend.quietly(np.asarray, x, dtype) if not -65504 <= x <= 65504 else np.asarray(x, dtype=dtype)
     except OverflowError:
@@ -220,7 +221,7 @@ class Div(Function):
 
     def forward(self, a, b):
         out = a / b
-        return out.astype(np.float32) if a.dtype.kind in "biu" and b.dtype.kind in "biu" else out
+        return out.astype(_defaults.floating) if a.dtype.kind in "biu" and b.dtype.kind in "biu" else out
 
     def backward(self, g):
         a, b = self.saved
@@ -229,11 +230,11 @@ class Div(Function):
 
 
 def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
-    """a / b. Two integer (or bool) operands, tensors, arrays or numbers, are each made float32 first, as in
-    torch's true division: a number is never wrapped into an int tensor's dtype on the way (a uint8 x /
-    np.int64(-4) divides by -4, not 252; x / 1000 is no OverflowError). rounding_mode 'floor' is a // b, 'trunc'
-    rounds the quotient toward zero (C's integer division): in the operands' promoted dtype and, step functions,
-    with a gradient of 0 to each operand (torch's, where its floor_divide has none)."""
+    """a / b. Two integer (or bool) operands, tensors, arrays or numbers, are each made floating first (the
+    default dtype), as in torch's true division: a number is never wrapped into an int tensor's dtype on the way (a
+    uint8 x / np.int64(-4) divides by -4, not 252; x / 1000 is no OverflowError). rounding_mode 'floor' is a // b,
+    'trunc' rounds the quotient toward zero (C's integer division): in the operands' promoted dtype and, step
+    functions, with a gradient of 0 to each operand (torch's, where its floor_divide has none)."""
     if rounding_mode in ("floor", "trunc"):
         a, b = operands("div", a, b)
         return Step((floor_divide if rounding_mode == "floor" else _trunc_divide)(a, b).data)(a, b)
@@ -255,11 +256,11 @@ def _integral(x: Any) -> bool:
 
 
 def _floating(x: Any) -> Any:
-    """An integral operand of true division made floating: a tensor, array or numpy number float32, a Python
-    number a float."""
+    """An integral operand of true division made floating: a tensor, array or numpy number the default dtype, a
+    Python number a float."""
     if isinstance(x, Tensor):
         return x._floating()
-    return x.astype(np.float32) if hasattr(x, "astype") else float(x)
+    return x.astype(_defaults.floating) if hasattr(x, "astype") else float(x)
 
 
 class Remainder(Function):
@@ -463,8 +464,8 @@ class PowScalar(Function):
         self.p = p.item() if isinstance(p, np.generic) else p  # (a Python number: numpy keeps x's dtype then)
 
     def forward(self, x):
-        if x.dtype.kind != "f" and isinstance(self.p, float):  # an int tensor to a float power: float32, as torch
-            x = x.astype(np.float32)
+        if x.dtype.kind != "f" and isinstance(self.p, float):  # an int tensor to a float power: the default dtype
+            x = x.astype(_defaults.floating)
         elif x.dtype.kind == "b":  # a bool one to an int power: int64, as torch (numpy's is int8)
             x = x.astype(np.int64)
         if x.dtype.kind != "f" and self.p < 0:
@@ -558,7 +559,7 @@ class Atan2(Function):
 
 def _float_operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
     """operands() for a float-valued binary op, checked to broadcast. Two integer or bool operands are each made
-    float32 first, as div's: a 0-d int8 -3 beside a uint8 tensor is -3.0 (torch's), not 253.0 from the cast to
+    the default dtype first, as div's: a 0-d int8 -3 beside a uint8 tensor is -3.0 (torch's), not 253.0 from the cast to
     their common uint8, and a number is not fitted into an int tensor's dtype (uint8 with -3 is no OverflowError).
     Two float dtypes are both cast to the wider (a gradient cast back), so no part of op runs in the narrower one
     (xlogy's log of a float16 other beside a float32 input)."""
@@ -574,7 +575,7 @@ def _float_operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
 
 def atan2(a: Any, b: Any) -> Tensor:
     """torch.atan2: the elementwise angle of (b, a) (a the y, b the x coordinate), a and b broadcast; integer
-    inputs give float32."""
+    inputs give the default dtype."""
     return Atan2()(*_float_operands("atan2", a, b))
 
 
@@ -602,7 +603,7 @@ class LogAddExp(Function):
 
 def logaddexp(a: Any, b: Any, base2: bool = False) -> Tensor:
     """torch.logaddexp (base2: torch.logaddexp2): log(e^a + e^b) elementwise without overflow, a and b broadcast;
-    integer inputs give float32."""
+    integer inputs give the default dtype."""
     return LogAddExp(base2)(*_float_operands("logaddexp2" if base2 else "logaddexp", a, b))
 
 
@@ -2452,7 +2453,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
             out = where((_data(out) > _data(max)) | xp.isnan(_data(max)), max, out)
         return out
     if input.dtype.kind in "biu" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
-        input = input.astype(np.float32)  # an int tensor clamped to float bounds is float, as in torch
+        input = input.astype(_defaults.floating)  # an int tensor clamped to float bounds is float, as in torch
     elif input.dtype.kind == "b" and any(isinstance(b, (int, np.integer)) for b in (min, max)):
         input = input.astype(np.int64)  # a bool one to int bounds is int64 (a bool result: 0/1 whatever the bounds)
     return Clamp(min, max)(input)  # min > max gives max everywhere, as in torch
@@ -2562,7 +2563,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     device = backend.device_of(cond) if like is None else like.device
     cond = backend.to_device(cond, device)  # (a host mask for cuda tensors moves, as index arrays do)
-    if like is None:  # (numbers both: torch's default dtypes, float32 and int64, numpy's numbers too)
+    if like is None:  # (numbers both: torch's default dtypes, the default float and int64, numpy's numbers too)
         input = as_tensor(input.item() if isinstance(input, np.generic) else input, device=device)
     input, other = operands("where", input, other)
     broadcast_shapes("where", ("condition", cond.shape), ("inputs", input.shape), ("", other.shape))

@@ -34,6 +34,37 @@ class _Mode:
 
 
 _mode = _Mode()
+
+
+class _Defaults:
+    """torch's default dtype (set_default_dtype), read where a float dtype is chosen without one being named:
+    Python floats made tensors, float creation ops, integers and bools meeting floats or made floating by an op."""
+    floating = np.dtype(np.float32)
+
+
+_defaults = _Defaults()
+
+
+def set_default_dtype(d: Any) -> None:
+    """torch.set_default_dtype: the float dtype of tensors made from Python floats (tensor([1.0]), Tensor(data)),
+    of zeros/ones/full/rand/randn/eye/arange/linspace/logspace without dtype=, of integer and bool tensors meeting
+    a float or made floating (int_tensor * 0.5, int / int, int_tensor.sqrt()), and of the parameters and buffers nn
+    layers make. float16, float32 (the start) or float64, as torch's (its bfloat16 has no numpy dtype); anything
+    else is a TypeError. Tensor.float() stays float32, as torch's."""
+    try:
+        dt = np.dtype(d) if d is not None else None  # (None: numpy's float64; refused, as torch refuses it)
+    except TypeError:
+        dt = None
+    if dt is None or dt not in (np.float16, np.float32, np.float64):
+        raise TypeError(f"set_default_dtype: only floating point dtypes (float16, float32, float64) can be the "
+                        f"default, got {d!r}")
+    _defaults.floating = dt
+    _PYTHON_DTYPES[float] = dt
+
+
+def get_default_dtype() -> Any:
+    """torch.get_default_dtype: the default float dtype (set_default_dtype), as a type like tinygrad_rnn.float32."""
+    return _defaults.floating.type
 _serials = itertools.count().__next__  # the order in which recorded Functions were made
 
 
@@ -323,8 +354,8 @@ class _Handle:
 
 def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer: bool = True) -> Any:
     """Turn data into an array. Arrays (and Tensors, numpy scalars) keep their dtype, without a copy.
-    Python data (numbers, nested lists) infers it when ``infer`` (floats -> float32, ints -> int64,
-    bools -> bool, like torch.tensor), else becomes float32 (like torch.Tensor)."""
+    Python data (numbers, nested lists) infers it when ``infer`` (floats -> the default dtype, ints -> int64,
+    bools -> bool, like torch.tensor), else becomes the default dtype (like torch.Tensor; see set_default_dtype)."""
     if isinstance(data, Tensor):
         data = data.data
     if backend.is_cupy_array(data) or isinstance(data, np.ndarray):
@@ -349,18 +380,19 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
         if dtype is None and want is None and not isinstance(data, np.generic) and \
                 (arr.dtype == np.float64 or not infer):
-            arr = arr.astype(np.float32)
+            arr = arr.astype(_defaults.floating)
     if device is not None:
         arr = backend.to_device(arr, device)
     return arr
 
 
+# (float: the default dtype, which set_default_dtype keeps here)
 _PYTHON_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: np.dtype(np.float32)}
 
 
 def _inferred_dtype(data: Any) -> Optional[np.dtype]:
-    """torch.tensor's dtype for Python data: bools bool, ints int64, floats float32, and numpy scalars, arrays and
-    Tensors inside a list their own dtype, promoted as torch promotes (a higher kind's dtype wins: [np.float64(1),
+    """torch.tensor's dtype for Python data: bools bool, ints int64, floats the default dtype, and numpy scalars, arrays
+    and Tensors inside a list their own dtype, promoted as torch promotes (a higher kind's dtype wins: [np.float64(1),
     2] is float64, [np.float16(1), 2] float16). None where numpy should decide (an empty list, other objects)."""
     kind = _PYTHON_DTYPES.get(type(data))
     if kind is not None:
@@ -402,10 +434,10 @@ class Tensor:
 
     def __init__(self, data: Any, dtype: Any = None, device: Optional[str] = None,
                  requires_grad: bool = False) -> None:
-        """Like torch.Tensor, Python data (numbers, nested lists; bools and ints too) becomes float32
-        unless dtype is given; tg.tensor infers the dtype instead ([1, 2] -> int64). Unlike torch.Tensor,
-        a numpy/CuPy array or a Tensor keeps its dtype and is not copied (torch.from_numpy's
-        behaviour; tg.from_numpy and the creation functions rely on it), and a number makes a 0-d
+        """Like torch.Tensor, Python data (numbers, nested lists; bools and ints too) becomes the default dtype
+        (float32 unless set_default_dtype changed it) unless dtype is given; tg.tensor infers the dtype instead
+        ([1, 2] -> int64). Unlike torch.Tensor, a numpy/CuPy array or a Tensor keeps its dtype and is not copied
+        (torch.from_numpy's behaviour; tg.from_numpy and the creation functions rely on it), and a number makes a 0-d
         tensor (torch.Tensor(3) would be an uninitialised tensor of shape (3,))."""
         self.data = _to_array(data, _dt(dtype), device, infer=False)
         self._requires_grad = False
@@ -965,8 +997,8 @@ class Tensor:
         return _ops.Cast(dtype)(self) if dtype.kind == "f" else Tensor._make(self.data.astype(dtype))
 
     def _floating(self) -> "Tensor":
-        """Integer and bool tensors as float32 (what torch's float-valued ops return for them)."""
-        return self if self.dtype.kind == "f" else Tensor._make(self.data.astype(np.float32))
+        """Integer and bool tensors in the default dtype (what torch's float-valued ops return for them)."""
+        return self if self.dtype.kind == "f" else Tensor._make(self.data.astype(_defaults.floating))
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -1871,7 +1903,7 @@ class Tensor:
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """The p-norm over dim (all elements by default): p > 0, 'fro' (2), inf (max |x|), -inf (min |x|) or
         0 (the count of non-zeros: a constant, without a gradient, where torch records a zero one); None and
-        'fro' mean 2. Ints give float32; float16 is computed in float32 (ops.half_in_float32)."""
+        'fro' mean 2. Ints give the default dtype; float16 is computed in float32 (ops.half_in_float32)."""
         if p is None or isinstance(p, str) and p == "fro":
             p = 2
         if not isinstance(p, numbers.Real) or p < 0 and p != -math.inf:
@@ -1910,7 +1942,7 @@ class Tensor:
         return _ops.div(self, other, rounding_mode)
 
     def true_divide(self, other: Any) -> "Tensor":
-        """self / other, integers made float32 first: div without rounding, as torch.true_divide."""
+        """self / other, integers made the default dtype first: div without rounding, as torch.true_divide."""
         return _ops.div(self, other)
 
     def swapdims(self, dim0: int, dim1: int) -> "Tensor":
