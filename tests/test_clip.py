@@ -68,6 +68,12 @@ def test_total_norm_over_groups_then_clip_with_it(groups, max_norm, norm_type):
             np.testing.assert_allclose(p.grad.numpy(), g * coef, rtol=1e-9, atol=1e-12)
 
 
+def test_total_norm_of_no_tensors_is_a_0_of_the_default_dtype(float64_default):
+    """torch.nn.utils.get_total_norm([]) is torch.tensor(0.0): of the default dtype (it was float32 always)."""
+    total = get_total_norm([])
+    assert total.dtype == np.float64 and total.item() == 0.0 and clip_grad_norm_([], 1.0).dtype == np.float64
+
+
 def test_total_norm_and_clip_with_norm_match_torch_and_refuse_bad_input():
     (a,) = with_grads([np.array([3.0, 4.0])])
     with pytest.raises(TypeError, match="clip_grads_with_norm_: total_norm must be a one-element Tensor"):

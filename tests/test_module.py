@@ -1114,6 +1114,31 @@ def test_embedding_from_pretrained_copies_and_freezes():
     assert tg.randn(3).tolist() == after
 
 
+def _layers(L):
+    """Layers whose parameters and buffers torch makes in the default dtype (and one told its dtype)."""
+    n = L.nn
+    return {"Linear": lambda: n.Linear(2, 3), "Embedding": lambda: n.Embedding(4, 2),
+            "LayerNorm": lambda: n.LayerNorm(2), "RMSNorm": lambda: n.RMSNorm(2),
+            "BatchNorm1d": lambda: n.BatchNorm1d(2), "PReLU": lambda: n.PReLU(), "Conv1d": lambda: n.Conv1d(2, 2, 3),
+            "MultiheadAttention": lambda: n.MultiheadAttention(4, 2, kdim=3, vdim=3),
+            "RNN": lambda: n.RNN(2, 3, 2, bidirectional=True), "LSTM": lambda: n.LSTM(2, 3, proj_size=2),
+            "GRU": lambda: n.GRU(2, 3), "RNNCell": lambda: n.RNNCell(2, 3), "LSTMCell": lambda: n.LSTMCell(2, 3),
+            "GRUCell": lambda: n.GRUCell(2, 3), "Linear(dtype=float32)": lambda: n.Linear(2, 3, dtype=L.float32)}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float16"])
+def test_layers_make_parameters_and_buffers_in_the_default_dtype_as_torchs(dtype):
+    """Under torch.set_default_dtype every layer's parameters and float buffers are of the default dtype (they were
+    float32 always, so a float64 model refused float64 inputs); BatchNorm's num_batches_tracked stays int64."""
+    torch = pytest.importorskip("torch")
+    from conftest import default_dtype
+    with default_dtype(dtype):
+        ours = {k: [(n, str(np.dtype(t.dtype))) for n, t in f().state_dict().items()] for k, f in _layers(tg).items()}
+        want = {k: [(n, str(t.dtype).replace("torch.", "")) for n, t in f().state_dict().items()]
+                for k, f in _layers(torch).items()}
+    assert ours == want
+
+
 def test_embedding_device_dtype_and_weight_are_keyword_only():
     """torch's 4th positional parameter is max_norm: a value meant for it must not become the device."""
     with pytest.raises(TypeError, match="positional"):

@@ -821,6 +821,19 @@ def test_layer_bad_inputs(call, match):
         call(m)
 
 
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_layers_run_and_gradcheck_under_a_float64_default(float64_default, mode, fused):
+    """With set_default_dtype(float64), as in torch, a layer and its input are float64 with no dtype= anywhere, and
+    the fused and unrolled layers pass gradcheck through the input and every parameter."""
+    m = getattr(nn, mode)(2, 2, bidirectional=True, fused=fused)
+    x = tg.randn(2, 2, 2, requires_grad=True)
+    out, _ = m(x)
+    assert x.dtype == np.float64 and out.dtype == np.float64
+    assert all(p.dtype == np.float64 for p in m.parameters())
+    assert tg.gradcheck(lambda x, *ws: m(x)[0], (x,)) and tg.gradcheck(lambda *ps: m(x)[0].sum(), tuple(m.parameters()))
+
+
 def test_input_dtype_must_match_parameters():
     with pytest.raises(TypeError, match="GRU: input is float64 on cpu but the parameters are float32"):
         nn.GRU(3, 4)(tg.randn(5, 2, 3, dtype=tg.float64))

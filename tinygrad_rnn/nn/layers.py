@@ -23,7 +23,8 @@ def _check_input(m: Module, x: Any, name: str = "input") -> None:
 
 
 def _param(shape: tuple, dtype: Any, device: Optional[str]) -> Parameter:
-    return Parameter(zeros(*shape, dtype=np.float32 if dtype is None else dtype, device=device or "cpu"))
+    """A zero Parameter of shape, in dtype (None: the default dtype, as torch's layers make theirs)."""
+    return Parameter(zeros(*shape, dtype=dtype, device=device or "cpu"))
 
 
 class Linear(Module):
@@ -283,9 +284,8 @@ class BatchNorm1d(Module):
         self.register_parameter("weight", _param((n,), dtype, device) if affine else None)
         self.register_parameter("bias", _param((n,), dtype, device) if affine and bias else None)
         device = device or "cpu"
-        floats = np.float32 if dtype is None else dtype
-        self.register_buffer("running_mean", zeros(n, dtype=floats, device=device) if track else None)
-        self.register_buffer("running_var", ones(n, dtype=floats, device=device) if track else None)
+        self.register_buffer("running_mean", zeros(n, dtype=dtype, device=device) if track else None)
+        self.register_buffer("running_var", ones(n, dtype=dtype, device=device) if track else None)
         self.register_buffer("num_batches_tracked", zeros((), dtype=np.int64, device=device) if track else None)
         self.reset_parameters()
 

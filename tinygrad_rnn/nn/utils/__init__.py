@@ -62,7 +62,7 @@ def _total_norm(op: str, tensors: List[Tensor], norm_type: float, error_if_nonfi
     if math.isnan(norm_type):
         raise ValueError(f"{op}: norm_type must be a number (the p of the p-norm, or inf or -inf), got nan")
     if not arrays:
-        return Tensor(np.zeros((), np.float32))
+        return Tensor(0.0)  # (the default dtype, as torch's)
     xp, device = backend.xp_of(arrays[0]), backend.device_of(arrays[0])
     # an inf/nan total is reported or applied, as in torch; a negative p takes 0 ** p = inf
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
