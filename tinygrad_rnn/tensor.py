@@ -65,6 +65,8 @@ def set_default_dtype(d: Any) -> None:
 def get_default_dtype() -> Any:
     """torch.get_default_dtype: the default float dtype (set_default_dtype), as a type like tinygrad_rnn.float32."""
     return _defaults.floating.type
+
+
 _serials = itertools.count().__next__  # the order in which recorded Functions were made
 
 
