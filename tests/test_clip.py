@@ -177,7 +177,7 @@ def test_vector_round_trip(shapes):
     want = np.concatenate([v.ravel() for v in values])
     assert vec.shape == (want.size,) and vec.dtype == np.float64
     np.testing.assert_array_equal(vec.numpy(), want)
-    new = [tg.zeros(*s, dtype=np.float64, requires_grad=True) for s in shapes]
+    new = [tg.zeros(s, dtype=np.float64, requires_grad=True) for s in shapes]
     data = [p.data for p in new]
     vector_to_parameters(vec * 2, new)
     for p, v, d in zip(new, values, data):

@@ -20,7 +20,7 @@ BIG = (400, 300)  # 120,000 elements: fan_in 300, fan_out 400
 
 
 def big(shape=BIG, dtype=np.float32, device="cpu"):
-    return tg.zeros(*shape, dtype=dtype, device=device)
+    return tg.zeros(shape, dtype=dtype, device=device)
 
 
 def filled_in_place(fn, t, *args, **kwargs):
@@ -170,7 +170,7 @@ def test_linear_default_init_bound():
 @pytest.mark.parametrize("gain", [1.0, 2.5])
 def test_orthogonal(shape, gain):
     tg.manual_seed(0)
-    q = filled_in_place(init.orthogonal_, tg.zeros(*shape, dtype=np.float64), gain=gain)
+    q = filled_in_place(init.orthogonal_, tg.zeros(shape, dtype=np.float64), gain=gain)
     q = q.reshape(shape[0], -1) / gain
     rows, cols = q.shape
     if rows >= cols:
@@ -258,7 +258,7 @@ def test_manual_seed_reproducible():
                                 init.kaiming_normal_, init.orthogonal_])
 @pytest.mark.parametrize("shape", [(5,), ()])
 def test_fans_need_two_dims(fn, shape):
-    t = tg.zeros(*shape)
+    t = tg.zeros(shape)
     with pytest.raises(ValueError, match="2 dims"):
         fn(t)
     assert (t.numpy() == 0).all()  # nothing written
@@ -270,7 +270,7 @@ def test_fans_need_two_dims(fn, shape):
 def test_kaiming_of_an_empty_tensor_is_a_no_op_with_torchs_warning(fn, shape, mode):
     """As torch's: a size-0 dim leaves the tensor as it is, with a warning (the fan of 0 was a ZeroDivisionError,
     so e.g. kaiming_uniform_(tg.zeros(0, 5), mode='fan_out') failed where torch's returns)."""
-    t = tg.zeros(*shape)
+    t = tg.zeros(shape)
     with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
         assert fn(t, mode=mode) is t
     assert t.shape == shape

@@ -1401,3 +1401,47 @@ def test_hook_and_split_methods_take_torchs_keyword_names():
     assert x.grad.tolist() == [20.0, 20.0, 20.0] and seen == [[20.0, 20.0, 20.0]]
     for size in (2, [1, 2]):
         assert [p.tolist() for p in x.split(split_size=size)] == [p.tolist() for p in x.split(size)]
+
+
+def test_size_taking_methods_and_creators_take_torchs_keyword():
+    """torch's keyword forms of the *sizes methods (flip/tile/permute(dims=), reshape(shape=), view(size=),
+    repeat(repeats=), expand(size=), new_zeros/new_ones/new_empty(size=)) and creators (zeros/ones/empty/rand/
+    randn(size=)) equal their positional forms; both forms at once, or neither, is a TypeError naming the op."""
+    a = np.arange(6.0).reshape(2, 3)
+    x = tg.tensor(a)
+    cases = [("flip", "dims", (0, 1), np.flip(a, (0, 1))), ("tile", "dims", (2,), np.tile(a, 2)),
+             ("permute", "dims", (1, 0), a.T), ("reshape", "shape", (3, 2), a.reshape(3, 2)),
+             ("view", "size", (6,), a.reshape(6)), ("repeat", "repeats", (2, 1), np.tile(a, (2, 1))),
+             ("new_zeros", "size", (2,), np.zeros(2)), ("new_ones", "size", (2,), np.ones(2)),
+             ("new_empty", "size", (2,), np.zeros(2))]
+    for op, name, sizes, want in cases:
+        method = getattr(x, op)
+        for got in (method(**{name: sizes}), method(**{name: list(sizes)}), method(*sizes), method(sizes)):
+            np.testing.assert_array_equal(got.numpy(), want, err_msg=op)
+        with pytest.raises(TypeError, match=rf"{op}: got {name} twice"):
+            method(*sizes, **{name: sizes})
+        with pytest.raises(TypeError, match=rf"{op}: missing the {name} argument"):
+            method()
+    np.testing.assert_array_equal(x[:1].expand(size=(4, 3)).numpy(), np.broadcast_to(a[:1], (4, 3)))
+    assert x[0, 0].view(size=()).shape == () and x[0, 0].reshape(shape=(1, 1)).shape == (1, 1)
+    assert x.view(dtype=tg.int64).dtype == np.int64 and x.view(tg.int64).tolist() == a.view(np.int64).tolist()
+    with pytest.raises(TypeError, match="view: expected a shape or a dtype"):
+        x.view(size=(6,), dtype=tg.int64)
+    assert x.new_full(size=(2,), fill_value=3.0).tolist() == [3.0, 3.0]
+    for op in ("zeros", "ones", "empty", "rand", "randn"):
+        f = getattr(tg, op)
+        assert f(size=(2, 3)).shape == f(2, 3).shape == f([2, 3]).shape == (2, 3)
+        assert f(size=()).shape == ()
+        with pytest.raises(TypeError, match=rf"{op}: missing the size argument"):
+            f()
+        with pytest.raises(TypeError, match=rf"{op}: got size twice"):
+            f(2, size=(2,))
+    tg.manual_seed(0)
+    r = tg.randn(size=(2, 3))
+    tg.manual_seed(0)
+    np.testing.assert_array_equal(r.numpy(), tg.randn(2, 3).numpy())
+    with pytest.raises(TypeError, match="flip: dims= must be a tuple or list of ints, got int"):
+        x.flip(dims=0)
+    np.testing.assert_array_equal(x.sum(dim=(0, 1)).numpy(), a.sum())
+    np.testing.assert_array_equal(x.mean(dim=(0, 1)).numpy(), a.mean())
+

@@ -67,7 +67,7 @@ def _grads(outs: Sequence[Tensor], xs: List[Tensor], vs: Sequence[Any], create_g
         if g is not None and strict and create_graph and not g.requires_grad:
             raise RuntimeError(f"{op}: the derivative with respect to input {i} does not depend on the inputs "
                                "(strict=True with create_graph=True)")
-    return [x.new_zeros(*x.shape) if g is None else g for x, g in zip(xs, gs)]
+    return [x.new_zeros(x.shape) if g is None else g for x, g in zip(xs, gs)]
 
 
 def _pack(values: List[Any], single: bool) -> Any:
@@ -79,7 +79,7 @@ def _vectors(v: Any, like: List[Tensor], op: str, what: str) -> List[Tensor]:
     if v is None:
         if any(t.numel() != 1 for t in like):
             raise ValueError(f"{op}: v can be left out only when the {what} have one element each")
-        return [t.new_ones(*t.shape) for t in like]
+        return [t.new_ones(t.shape) for t in like]
     vs = [v] if isinstance(v, Tensor) else list(v)
     if len(vs) != len(like) or any(not isinstance(a, Tensor) or a.shape != t.shape for a, t in zip(vs, like)):
         raise ValueError(f"{op}: v must match the {what}' shapes {[t.shape for t in like]}, got "
@@ -102,7 +102,7 @@ def jvp(func: Callable[..., Any], inputs: Inputs, v: Any = None, create_graph: b
     respect to u, weighted by v, is J v (two backward passes, no forward mode needed)."""
     xs, single_in = _leaves(inputs, "jvp", create_graph)
     outs, single_out = _outputs(func, xs, "jvp")
-    us = [o.new_zeros(*o.shape).requires_grad_() for o in outs]
+    us = [o.new_zeros(o.shape).requires_grad_() for o in outs]
     with enable_grad():
         gs = _grads(outs, xs, us, True, strict, "jvp")
         jv = _grads(gs, us, _vectors(v, xs, "jvp", "inputs"), create_graph, strict, "jvp")

@@ -4,12 +4,12 @@ from __future__ import annotations
 import math
 import numbers
 from fractions import Fraction
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, _defaults, _dt, _input, _to_array, int_value
+from .tensor import Tensor, _defaults, _dt, _input, _to_array, int_value, size_args
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
@@ -21,6 +21,11 @@ def _shape(size: tuple, op: str = "zeros") -> tuple:
     if not all(n >= 0 for n in shape):
         raise ValueError(f"{op}: sizes must be non-negative integers, got {shape}")
     return tuple(int(n) for n in shape)
+
+
+def _sizes(sizes: tuple, size: Optional[Sequence[int]], op: str) -> tuple:
+    """The shape of f(2, 3), f((2, 3)) or torch's keyword form f(size=(2, 3)) (see tensor.size_args)."""
+    return _shape(size_args(sizes, size, op, "size"), op)
 
 
 def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool, op: str) -> Tensor:
@@ -68,12 +73,14 @@ def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
     return Tensor(backend.module_for(device).full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
-def zeros(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    return full(_shape(size, "zeros"), 0.0, _dt(dtype, "zeros"), device, requires_grad)
+def zeros(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: str = "cpu",
+          requires_grad: bool = False) -> Tensor:
+    return full(_sizes(sizes, size, "zeros"), 0.0, _dt(dtype, "zeros"), device, requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    return full(_shape(size, "ones"), 1.0, _dt(dtype, "ones"), device, requires_grad)
+def ones(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: str = "cpu",
+         requires_grad: bool = False) -> Tensor:
+    return full(_sizes(sizes, size, "ones"), 1.0, _dt(dtype, "ones"), device, requires_grad)
 
 
 def eye(n: int, m: Optional[int] = None, dtype: Any = None, device: str = "cpu",
@@ -212,20 +219,24 @@ def _fits(v: Any, dt: np.dtype, op: str, what: str) -> None:
         raise ValueError(f"{op}: {what}={v!r} cannot be converted to {dt} without overflow")
 
 
-def empty(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def empty(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: str = "cpu",
+          requires_grad: bool = False) -> Tensor:
     """torch.empty's shape, dtype and device, filled with zeros rather than left uninitialised: what was in
     memory would make results that read it by mistake change from run to run."""
-    return full(_shape(size, "empty"), 0.0, dtype, device, requires_grad)
+    return full(_sizes(sizes, size, "empty"), 0.0, dtype, device, requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def randn(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: str = "cpu",
+          requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the package generator (see manual_seed)."""
-    return _new(backend.rng(device).standard_normal(_shape(size, "randn")), dtype, device, requires_grad, "randn")
+    return _new(backend.rng(device).standard_normal(_sizes(sizes, size, "randn")), dtype, device, requires_grad,
+                "randn")
 
 
-def rand(*size: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def rand(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: str = "cpu",
+         requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _new(backend.rng(device).random(_shape(size, "rand")), dtype, device, requires_grad, "rand")
+    return _new(backend.rng(device).random(_sizes(sizes, size, "rand")), dtype, device, requires_grad, "rand")
 
 
 def randint(low: int = 0, high: Optional[int] = None, size: Any = (), dtype: Any = np.int64,

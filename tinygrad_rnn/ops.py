@@ -1671,7 +1671,7 @@ class Permute(Function):
 
     def backward(self, g):
         inv = tuple(np.argsort([d % g.ndim for d in self.dims]))
-        return (g.permute(*inv),)
+        return (g.permute(inv),)
 
 
 class BroadcastTo(Function):

@@ -125,6 +125,21 @@ def int_value(v: Any) -> Any:
     return int(v.item()) if isinstance(v, Tensor) and v.ndim == 0 and v.dtype.kind in "iu" else v
 
 
+def size_args(args: tuple, keyword: Any, op: str, name: str) -> tuple:
+    """The sizes of f(2, 3), f((2, 3)) or torch's keyword form f(name=(2, 3)), in the *args form (the keyword as
+    one tuple argument) for dims_arg and creation._shape to read. Both forms at once, or neither, is a TypeError, as
+    torch's (a 0-d shape is f(()) or f(name=()), not f())."""
+    if keyword is None:
+        if not args:
+            raise TypeError(f"{op}: missing the {name} argument: pass {op}(2, 3), {op}((2, 3)) or {op}({name}=(2, 3))")
+        return args
+    if args:
+        raise TypeError(f"{op}: got {name} twice, as positional arguments {args} and as {name}={keyword!r}")
+    if not isinstance(keyword, (tuple, list)):
+        raise TypeError(f"{op}: {name}= must be a tuple or list of ints, got {type(keyword).__name__}")
+    return (keyword,)
+
+
 def to_args(op: str, args: Sequence[Any], device: Any, dtype: Any) -> Tuple[Any, Optional[np.dtype]]:
     """(device, dtype) from the arguments of a to() call, as torch reads them: a dtype, a device (anything
     that is not a dtype, checked by the caller), a Tensor (its device and dtype), None (nothing), and
@@ -1023,23 +1038,26 @@ class Tensor:
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.astype(other.dtype)
 
-    def new_zeros(self, *size: Any, dtype: Any = None, device: Optional[str] = None,
-                  requires_grad: bool = False) -> "Tensor":
+    def new_zeros(self, *args: Any, size: Optional[Sequence[int]] = None, dtype: Any = None,
+                  device: Optional[str] = None, requires_grad: bool = False) -> "Tensor":
         """zeros of ``size`` with this tensor's dtype and device unless given (torch's new_zeros)."""
-        return _creation.zeros(_creation._shape(size, "new_zeros"), dtype=self.dtype if dtype is None else dtype,
-                                 device=self.device if device is None else device, requires_grad=requires_grad)
-
-    def new_empty(self, *size: Any, dtype: Any = None, device: Optional[str] = None,
-                  requires_grad: bool = False) -> "Tensor":
-        """A tensor of ``size`` with this tensor's dtype and device unless given (torch's new_empty; filled with
-        zeros, as tg.empty, rather than left uninitialised)."""
-        return _creation.empty(_creation._shape(size, "new_empty"), dtype=self.dtype if dtype is None else dtype,
+        return _creation.zeros(_creation._sizes(args, size, "new_zeros"),
+                               dtype=self.dtype if dtype is None else dtype,
                                device=self.device if device is None else device, requires_grad=requires_grad)
 
-    def new_ones(self, *size: Any, dtype: Any = None, device: Optional[str] = None,
-                 requires_grad: bool = False) -> "Tensor":
-        return _creation.ones(_creation._shape(size, "new_ones"), dtype=self.dtype if dtype is None else dtype,
-                                device=self.device if device is None else device, requires_grad=requires_grad)
+    def new_empty(self, *args: Any, size: Optional[Sequence[int]] = None, dtype: Any = None,
+                  device: Optional[str] = None, requires_grad: bool = False) -> "Tensor":
+        """A tensor of ``size`` with this tensor's dtype and device unless given (torch's new_empty; filled with
+        zeros, as tg.empty, rather than left uninitialised)."""
+        return _creation.empty(_creation._sizes(args, size, "new_empty"),
+                               dtype=self.dtype if dtype is None else dtype,
+                               device=self.device if device is None else device, requires_grad=requires_grad)
+
+    def new_ones(self, *args: Any, size: Optional[Sequence[int]] = None, dtype: Any = None,
+                 device: Optional[str] = None, requires_grad: bool = False) -> "Tensor":
+        return _creation.ones(_creation._sizes(args, size, "new_ones"),
+                              dtype=self.dtype if dtype is None else dtype,
+                              device=self.device if device is None else device, requires_grad=requires_grad)
 
     def new_full(self, size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Optional[str] = None,
                  requires_grad: bool = False) -> "Tensor":
@@ -1678,18 +1696,21 @@ class Tensor:
         return _ops.argreduce("argmin", self, dim, keepdim)
 
     # ------------------------------------------------------------------ movement
-    def reshape(self, *shape: Any) -> "Tensor":
-        return _ops.reshape(self, shape)
+    def reshape(self, *args: Any, shape: Optional[Sequence[int]] = None) -> "Tensor":
+        """A view of this tensor at shape where its memory allows, else a copy: x.reshape(2, 3), x.reshape((2, 3))
+        or torch's keyword form x.reshape(shape=(2, 3))."""
+        return _ops.reshape(self, size_args(args, shape, "reshape", "shape"))
 
-    def view(self, *shape: Any, dtype: Any = None) -> "Tensor":
+    def view(self, *args: Any, size: Optional[Sequence[int]] = None, dtype: Any = None) -> "Tensor":
         """reshape that never copies, as torch's view: where this tensor's memory cannot be read in the new shape
         (a transposed tensor, say), it raises instead of returning a copy that writes would not reach. view(dtype)
-        reads the same bytes as another dtype (see _view_as_dtype)."""
-        if dtype is not None or (len(shape) == 1 and isinstance(shape[0], (type, np.dtype))):
-            if dtype is not None and shape:
-                raise TypeError(f"view: expected a shape or a dtype, got both {shape} and {dtype}")
-            return self._view_as_dtype(_dt(shape[0] if dtype is None else dtype, "view"))
-        out = _ops.reshape(self, shape)
+        reads the same bytes as another dtype (see _view_as_dtype). The shape may be given as torch's size=(...), the
+        dtype as dtype=..."""
+        if dtype is not None or (size is None and len(args) == 1 and isinstance(args[0], (type, np.dtype))):
+            if dtype is not None and (args or size is not None):
+                raise TypeError(f"view: expected a shape or a dtype, got both {args or size} and {dtype}")
+            return self._view_as_dtype(_dt(args[0] if dtype is None else dtype, "view"))
+        out = _ops.reshape(self, size_args(args, size, "view", "size"))
         if out.data.size and out._vc is not self._vc:  # (ops.reshape shares the counter only with a view)
             raise RuntimeError(f"view: a tensor of shape {self.shape} and strides {self.data.strides} cannot be "
                                f"viewed as {out.shape} without a copy (its memory is not in that order); use "
@@ -1741,8 +1762,8 @@ class Tensor:
     def roll(self, shifts: Any, dims: Any = None) -> "Tensor":
         return _ops.roll(self, shifts, dims)
 
-    def permute(self, *dims: Any) -> "Tensor":
-        return _ops.permute(self, _ops.dims_arg(dims, "permute"))
+    def permute(self, *args: Any, dims: Optional[Sequence[int]] = None) -> "Tensor":
+        return _ops.permute(self, _ops.dims_arg(size_args(args, dims, "permute", "dims"), "permute"))
 
     def transpose(self, dim0: int, dim1: int) -> "Tensor":
         return _ops.transpose(self, dim0, dim1)
@@ -1751,8 +1772,8 @@ class Tensor:
         """transpose, under numpy's and torch's other name (and argument names)."""
         return _ops.transpose(self, axis0, axis1)
 
-    def expand(self, *sizes: Any) -> "Tensor":
-        return _ops.expand(self, _ops.dims_arg(sizes, "expand"))
+    def expand(self, *args: Any, size: Optional[Sequence[int]] = None) -> "Tensor":
+        return _ops.expand(self, _ops.dims_arg(size_args(args, size, "expand", "size"), "expand"))
 
     def broadcast_to(self, size: Sequence[int]) -> "Tensor":
         """A read-only view of this tensor broadcast to size (torch's name for the argument)."""
@@ -1761,10 +1782,10 @@ class Tensor:
     def expand_as(self, other: "Tensor") -> "Tensor":
         return _ops.expand(self, other.shape)
 
-    def repeat(self, *repeats: Any) -> "Tensor":
+    def repeat(self, *args: Any, repeats: Optional[Sequence[int]] = None) -> "Tensor":
         """Tiled: x.repeat(2, 3) is x's copies 2 down and 3 across (torch's repeat; numpy's tile). A copy,
         where expand is a view of size-1 dims."""
-        return _ops.repeat(self, _ops.dims_arg(repeats, "repeat"))
+        return _ops.repeat(self, _ops.dims_arg(size_args(args, repeats, "repeat", "repeats"), "repeat"))
 
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> "Tensor":
         return _ops.diagonal(self, offset, dim1, dim2)
@@ -1851,8 +1872,8 @@ class Tensor:
                           output_size: Optional[int] = None) -> "Tensor":
         return _ops.repeat_interleave(self, repeats, dim, output_size=output_size)
 
-    def tile(self, *dims: Any) -> "Tensor":
-        return _ops.tile(self, _ops.dims_arg(dims, "tile"))
+    def tile(self, *args: Any, dims: Optional[Sequence[int]] = None) -> "Tensor":
+        return _ops.tile(self, _ops.dims_arg(size_args(args, dims, "tile", "dims"), "tile"))
 
     def diff(self, n: int = 1, dim: int = -1, prepend: Optional["Tensor"] = None,
              append: Optional["Tensor"] = None) -> "Tensor":
@@ -1897,9 +1918,9 @@ class Tensor:
         d = _ops._one_dim(dim, self.ndim, "unbind")
         return tuple(self[_ops._along(d, i)] for i in range(self.shape[d]))
 
-    def flip(self, *dims: Any) -> "Tensor":
+    def flip(self, *args: Any, dims: Optional[Sequence[int]] = None) -> "Tensor":
         """A copy with the order of elements along dims reversed (a copy, as torch.flip: not a view)."""
-        axes = _ops.norm_dims(_ops.dims_arg(dims, "flip"), self.ndim, "flip")
+        axes = _ops.norm_dims(_ops.dims_arg(size_args(args, dims, "flip", "dims"), "flip"), self.ndim, "flip")
         return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))].clone()
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
