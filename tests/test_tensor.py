@@ -1445,3 +1445,19 @@ def test_size_taking_methods_and_creators_take_torchs_keyword():
     np.testing.assert_array_equal(x.sum(dim=(0, 1)).numpy(), a.sum())
     np.testing.assert_array_equal(x.mean(dim=(0, 1)).numpy(), a.mean())
 
+
+def test_type_and_numpy_take_torchs_arguments():
+    """x.type() is torch's type string ('torch.FloatTensor', ...); x.type(dtype) and x.type('torch.XTensor')
+    cast (itself when already of it); numpy(force=True) is numpy()."""
+    x = tg.tensor([1.5, -2.0])
+    names = {np.float32: "torch.FloatTensor", np.float64: "torch.DoubleTensor", np.float16: "torch.HalfTensor",
+             np.int64: "torch.LongTensor", np.int32: "torch.IntTensor", np.int16: "torch.ShortTensor",
+             np.int8: "torch.CharTensor", np.uint8: "torch.ByteTensor", np.bool_: "torch.BoolTensor"}
+    for dt, name in names.items():
+        assert x.astype(dt).type() == name
+        assert x.type(name).dtype == dt and x.type(dtype=dt).dtype == dt and x.type(dt).dtype == dt
+    assert x.type(tg.float32) is x and x.type("torch.FloatTensor") is x
+    assert x.type(tg.int64).tolist() == x.astype(np.int64).tolist()
+    with pytest.raises(ValueError, match="type: invalid type 'float64'"):
+        x.type("float64")
+    np.testing.assert_array_equal(x.numpy(force=True), x.numpy())

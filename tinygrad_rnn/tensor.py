@@ -70,6 +70,12 @@ def get_default_dtype() -> Any:
 _serials = itertools.count().__next__  # the order in which recorded Functions were made
 
 
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int64": "LongTensor",
+               "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+               "uint16": "UInt16Tensor", "uint32": "UInt32Tensor", "uint64": "UInt64Tensor", "bool": "BoolTensor"}
+"""torch's legacy tensor type names (Tensor.type()) by dtype name."""
+
+
 def _dt(dtype: Any, op: str = "tensor") -> Optional[np.dtype]:
     """dtype as a numpy dtype (None stays None), or a TypeError naming op: a tensor holds bools, integers or floats,
     as torch's real dtypes (numpy would also make strings, bytes, objects or complex numbers, which no op here
@@ -638,8 +644,9 @@ class Tensor:
         return _ops.transpose(self, -2, -1)
 
     # ------------------------------------------------------------------ conversion
-    def numpy(self) -> np.ndarray:
-        """The data as a numpy array (a copy to the host for a cuda tensor)."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a numpy array (a copy to the host for a cuda tensor). torch's force=True (detach, move to the
+        host, resolve conj/neg bits) has nothing more to do here: numpy() already does all of that."""
         return backend.to_device(self.data, "cpu")
 
     def item(self) -> Union[float, int, bool]:
@@ -1034,6 +1041,24 @@ class Tensor:
 
     def bool(self) -> "Tensor":
         return self.astype(np.bool_)
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """With no dtype, torch's type string for this tensor ('torch.FloatTensor', 'torch.LongTensor', ...;
+        'torch.cuda.FloatTensor' on a GPU), so code comparing x.type() with torch's strings runs unchanged: a string
+        rather than a class, as there are no per-dtype tensor classes here. With a dtype, or one of those strings
+        (whose 'cuda.' moves it to the GPU), this tensor cast to it (itself when already of it), as torch's;
+        non_blocking is accepted and has no effect (copies here are synchronous)."""
+        if dtype is None:
+            return f"torch.{'cuda.' if self.device == 'cuda' else ''}{_TYPE_NAMES[self.dtype.name]}"
+        if not isinstance(dtype, str):
+            return self.astype(dtype)
+        name = dtype[len("torch."):] if dtype.startswith("torch.") else None
+        cuda = name is not None and name.startswith("cuda.")
+        found = [k for k, v in _TYPE_NAMES.items() if v == (name[len("cuda."):] if cuda else name)]
+        if not found:
+            raise ValueError(f"type: invalid type {dtype!r}; expected a dtype or a string such as 'torch.FloatTensor' "
+                             "or 'torch.cuda.LongTensor'")
+        return (self.to("cuda") if cuda else self).astype(found[0])
 
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.astype(other.dtype)
