@@ -452,3 +452,17 @@ def test_training_resumes_exactly(tmp_path, make_opt):
     for k in model:
         np.testing.assert_array_equal(model[k].numpy(), model2[k].numpy(), err_msg=k)
     assert sched.get_last_lr() == sched2.get_last_lr()
+
+
+def test_save_and_load_take_torchs_argument_names(tmp_path):
+    """torch.save(obj, f) and torch.load(f, map_location, *, weights_only): the keyword forms write and read
+    what the positional ones do (loads never unpickle, so weights_only changes nothing)."""
+    obj = {"w": tg.tensor([[1.0, 2.0]]), "n": 3}
+    save(obj=obj, f=tmp_path / "kw.npz")
+    save(obj, tmp_path / "pos.npz")
+    buf = io.BytesIO()
+    save(obj=obj, f=buf)
+    buf.seek(0)
+    for got in (load(f=tmp_path / "kw.npz", map_location="cpu"), load(tmp_path / "pos.npz", "cpu"),
+                load(f=tmp_path / "kw.npz", weights_only=True), load(buf, weights_only=False)):
+        assert_same(got, obj)

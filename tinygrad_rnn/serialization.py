@@ -101,20 +101,21 @@ def _entries(obj: Any) -> Dict[str, np.ndarray]:
     return entries
 
 
-def save(obj: Any, path: PathOrFile) -> None:
-    """Write obj (nested dicts / lists / tuples of Tensors, arrays, numbers, strings) to path.
+def save(obj: Any, f: PathOrFile) -> None:
+    """Write obj (nested dicts / lists / tuples of Tensors, arrays, numbers, strings) to f, a path or a binary
+    file object (torch.save's names and order).
 
-    The file is written exactly at path (no '.npz' is appended). A path is replaced
+    The file is written exactly at the path (no '.npz' is appended). A path is replaced
     atomically: temp file in the same directory, flush + fsync, os.replace. A binary
     file object is written to directly (no atomicity). A path whose directory does not
     exist raises FileNotFoundError naming the path (directories are not created).
     """
     entries = _entries(obj)
-    if hasattr(path, "write"):
-        _check_binary(path, "save", "wb")
-        np.savez(path, **entries)
+    if hasattr(f, "write"):
+        _check_binary(f, "save", "wb")
+        np.savez(f, **entries)
         return
-    atomic_write(path, lambda f: np.savez(f, **entries), "save")
+    atomic_write(f, lambda out: np.savez(out, **entries), "save")
 
 
 def atomic_write(path: Any, write: Callable[[BinaryIO], None], op: str) -> None:
@@ -322,14 +323,16 @@ class _Decoder:
         raise self.corrupt(where, f"unknown node type {kind!r}")
 
 
-def load(path: PathOrFile, map_location: Optional[str] = None) -> Any:
-    """Read what ``save`` wrote. Tensors come back as Tensors (requires_grad=False), arrays as
-    arrays, on the device they were saved from, or all on ``map_location`` ('cpu' / 'cuda').
+def load(f: PathOrFile, map_location: Optional[str] = None, *, weights_only: Optional[bool] = None) -> Any:
+    """Read what ``save`` wrote to f, a path or a binary file object (torch.load's names). Tensors come back as
+    Tensors (requires_grad=False), arrays as arrays, on the device they were saved from, or all on
+    ``map_location`` ('cpu' / 'cuda').
 
     Raises SerializationError (a ValueError naming the file and the problem) for a missing,
-    truncated, corrupt or foreign file; never unpickles anything.
+    truncated, corrupt or foreign file; never unpickles anything, so every load is what torch's
+    weights_only=True gives (the keyword is accepted, either value, and changes nothing).
     """
     device = None if map_location is None else backend.check_device(map_location, "load: map_location")
-    name = repr(getattr(path, "name", path)) if hasattr(path, "read") else repr(os.fspath(path))
-    tree, arrays = _read(path, name)
+    name = repr(getattr(f, "name", f)) if hasattr(f, "read") else repr(os.fspath(f))
+    tree, arrays = _read(f, name)
     return _Decoder(arrays, device, name).decode(tree, "obj")
