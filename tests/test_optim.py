@@ -1094,3 +1094,59 @@ def test_warm_up_restart_and_one_cycle_schedules_match_torch():
             g_opt.step()
             t_s.step()
             g_s.step()
+
+
+TORCH_FLAGS = ("SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta", "ASGD")
+
+
+@pytest.mark.parametrize("name", TORCH_FLAGS)
+def test_torchs_implementation_options_are_taken_and_kept_in_the_groups(name):
+    """foreach, fused, capturable and differentiable come with torch's names, positions and group keys: a state
+    dict goes to torch and back with the same keys; foreach=True steps as the default; fused, capturable or
+    differentiable True raise NotImplementedError naming the option."""
+    torch = pytest.importorskip("torch")
+    t_cls, g_cls = getattr(torch.optim, name), getattr(optim, name)
+    t_sig, g_sig = inspect.signature(t_cls.__init__), inspect.signature(g_cls.__init__)
+    assert [(p.name, p.kind) for p in g_sig.parameters.values()] == \
+        [(p.name, p.kind) for p in t_sig.parameters.values()]
+    tp = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    t_opt = t_cls([tp], lr=0.1)
+    tp.grad = torch.ones(3, dtype=torch.float64)
+    t_opt.step()
+    w = tg.zeros(3, dtype=tg.float64, requires_grad=True)
+    opt = g_cls([w], lr=0.1)
+    opt.load_state_dict(t_opt.state_dict())
+    assert opt.param_groups[0].keys() == t_opt.param_groups[0].keys()
+    sd = opt.state_dict()
+    t_back = t_cls([torch.zeros(3, dtype=torch.float64, requires_grad=True)], lr=0.5)
+    t_back.load_state_dict({"state": {k: {n: torch.tensor(v) for n, v in s.items()} for k, s in sd["state"].items()},
+                            "param_groups": sd["param_groups"]})
+    assert t_back.param_groups[0]["lr"] == 0.1 and t_back.param_groups[0].keys() == t_opt.param_groups[0].keys()
+    steps = []
+    for kw in ({}, dict(foreach=True), dict(foreach=False)):
+        p = tg.tensor([1.0, -2.0], dtype=tg.float64, requires_grad=True)
+        o = g_cls([p], lr=0.1, **kw)
+        p.grad = tg.tensor([0.5, 0.25], dtype=tg.float64)
+        o.step()
+        steps.append(p.tolist())
+    assert steps[0] == steps[1] == steps[2]
+    for flag in ("fused", "capturable", "differentiable"):
+        if flag in g_sig.parameters:
+            with pytest.raises(NotImplementedError, match=f"{name}: {flag}=True"):
+                g_cls([w], **{flag: True})
+            with pytest.raises(NotImplementedError, match=f"{name}: {flag}=True"):
+                opt.add_param_group({"params": [tg.zeros(1, requires_grad=True)], flag: True})
+            g_cls([w], **{flag: False})
+
+
+def test_rmsprop_asgd_adamax_take_torchs_positional_order():
+    """torch's RMSprop(params, lr, alpha, eps, weight_decay, momentum, centered, capturable, foreach, maximize),
+    ASGD(..., weight_decay, foreach, maximize) and Adamax(..., weight_decay, foreach): the same groups here."""
+    torch = pytest.importorskip("torch")
+    for name, args in (("RMSprop", (0.1, 0.9, 1e-8, 0, 0, False, False, True, True)),
+                       ("ASGD", (0.1, 1e-4, 0.75, 1e6, 0, True, True)),
+                       ("Adamax", (0.1, (0.9, 0.999), 1e-8, 0, True))):
+        t_group = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)], *args).param_groups[0]
+        g_group = getattr(optim, name)([tg.zeros(1, requires_grad=True)], *args).param_groups[0]
+        assert {k: v for k, v in g_group.items() if k != "params"} == \
+            {k: v for k, v in t_group.items() if k != "params"}, name

@@ -381,13 +381,16 @@ def test_bad_flags_raise_type_error(make, match):
 
 
 def test_defaults_are_torchs():
-    assert optim.Adamax(P).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False)
+    flags = dict(foreach=None, capturable=False, differentiable=False)  # (torch's implementation options)
+    assert optim.Adamax(P).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False,
+                                            **flags)
     assert optim.NAdam(P).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                                           momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False)
+                                           momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False, **flags)
     assert optim.RAdam(P).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                                           decoupled_weight_decay=False, maximize=False)
-    assert optim.Adadelta(P).defaults == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False)
-    assert optim.ASGD(P).defaults == dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, maximize=False)
+                                           decoupled_weight_decay=False, maximize=False, **flags)
+    assert optim.Adadelta(P).defaults == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False, **flags)
+    assert optim.ASGD(P).defaults == dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, maximize=False,
+                                          **flags)
     for cls in CLASSES:
         assert issubclass(cls, optim.Optimizer) and cls.__name__ in optim.__all__
 

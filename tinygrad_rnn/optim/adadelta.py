@@ -1,7 +1,7 @@
 """Adadelta, like torch.optim.Adadelta."""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from .. import backend
 from ..tensor import Tensor
@@ -14,8 +14,10 @@ class Adadelta(Optimizer):
     maximize=True ascends (uses -grad). State: 'square_avg' (v), 'acc_delta' (u)."""
 
     def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0, *, maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+                 weight_decay: float = 0, foreach: Optional[bool] = None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, foreach=foreach,
+                                      capturable=capturable, maximize=maximize, differentiable=differentiable))
 
     def _check_group(self, group: Dict[str, Any]) -> None:
         nonneg("Adadelta", group, "lr", "eps", "weight_decay")

@@ -1,7 +1,7 @@
 """Adagrad, like torch.optim.Adagrad."""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from .. import backend
 from ..tensor import Tensor
@@ -14,10 +14,12 @@ class Adagrad(Optimizer):
     ``sum`` starts at initial_accumulator_value. maximize=True ascends (uses -grad)."""
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False) -> None:
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: Optional[bool] = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: Optional[bool] = None) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps,
-                                      maximize=maximize))
+                                      foreach=foreach, maximize=maximize, differentiable=differentiable,
+                                      fused=fused))
         for group in self.param_groups:  # torch creates the accumulators up front
             for p in group["params"]:
                 self._init_state(p, self.state[p], group)

@@ -1,7 +1,7 @@
 """Averaged stochastic gradient descent, like torch.optim.ASGD."""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from .. import backend
 from ..tensor import Tensor
@@ -19,9 +19,11 @@ class ASGD(Optimizer):
     _scalar_state = ("step", "eta", "mu")
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
-                 t0: float = 1e6, weight_decay: float = 0, *, maximize: bool = False) -> None:
+                 t0: float = 1e6, weight_decay: float = 0, foreach: Optional[bool] = None, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False) -> None:
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      foreach=foreach, maximize=maximize, differentiable=differentiable,
+                                      capturable=capturable))
 
     def _check_group(self, group: Dict[str, Any]) -> None:
         nonneg("ASGD", group, "lr", "lambd", "alpha", "t0", "weight_decay")

@@ -3,6 +3,12 @@
 Subclasses implement ``_update(p, grad, state, group)``, an in-place array update
 of ``p.data`` (numpy or cupy, chosen by ``backend.xp_of``); ``step()`` calls it for
 every parameter that has a gradient, without recording a graph.
+
+torch's implementation options are taken with torch's names and positions and kept in each group (so state dicts
+have torch's keys and load into torch and back): foreach (None, True or False) and fused=None/False change
+nothing here, foreach=True being a speed hint for torch's multi-tensor kernels (there is one implementation here);
+fused=True, capturable=True and differentiable=True change what a step does (a fused kernel, CUDA-graph capture,
+a step recorded for autograd), which is not implemented: NotImplementedError names the option.
 """
 from __future__ import annotations
 
@@ -56,6 +62,25 @@ def check_flag(opt: str, group: Dict[str, Any], *names: str) -> None:
             raise TypeError(f"{opt}: {name} must be True or False, got {group[name]!r}")
 
 
+_UNSUPPORTED = {"fused": "torch's fused kernels", "capturable": "capture in a CUDA graph",
+                "differentiable": "a step recorded for autograd (the update here is in place, under no_grad)"}
+
+
+def check_torch_options(opt: str, group: Dict[str, Any]) -> None:
+    """foreach, fused, capturable and differentiable (those the group has): foreach and fused None or a bool,
+    the others bools; fused, capturable or differentiable True is a NotImplementedError naming it."""
+    for name in ("foreach", "fused", "capturable", "differentiable"):
+        if name not in group:
+            continue
+        value = group[name]
+        if not (isinstance(value, bool) or value is None and name in ("foreach", "fused")):
+            raise TypeError(f"{opt}: {name} must be {'None, ' if name in ('foreach', 'fused') else ''}True or "
+                            f"False, got {value!r}")
+        if value and name in _UNSUPPORTED:
+            raise NotImplementedError(f"{opt}: {name}=True ({_UNSUPPORTED[name]}) is not implemented; pass "
+                                      f"{name}=False")
+
+
 def _counted(step: Callable[..., Any]) -> Callable[..., Any]:
     """step, counting each outermost call in ``_step_count`` (a step that calls super().step() counts once), so
     a scheduler can tell whether the optimizer has stepped: torch's schedulers wrap step() for the same reason."""
@@ -91,7 +116,8 @@ class Optimizer:
     params: an iterable of Tensors (or of (name, Tensor) pairs, as named_parameters() gives: the names go to
     the group's 'param_names'), or of dicts {'params': [...], <option>: value}
     whose options override ``defaults`` for that group. ``state[p]`` holds each
-    parameter's buffers (arrays on p's device, or numbers).
+    parameter's buffers (arrays on p's device, or numbers). torch's foreach, fused, capturable and differentiable
+    options: foreach=True is honoured as a no-op, the others True refused (see the module docstring).
     """
 
     _scalar_state: Tuple[str, ...] = ("step",)  # state kept as Python numbers (torch keeps 0-d tensors)
@@ -109,7 +135,7 @@ class Optimizer:
 
     def __init__(self, params: ParamsT, defaults: Dict[str, Any]) -> None:
         self.defaults = dict(defaults)
-        self._check_group(self.defaults)
+        self._check(self.defaults)
         self.state: Dict[Tensor, Dict[str, Any]] = defaultdict(dict)
         self.param_groups: List[Dict[str, Any]] = []
         self._step_count = 0
@@ -137,6 +163,10 @@ class Optimizer:
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def _check(self, group: Dict[str, Any]) -> None:
+        check_torch_options(type(self).__name__, group)
+        self._check_group(group)
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         """Create the per-parameter buffers the first time p is updated."""
@@ -185,7 +215,7 @@ class Optimizer:
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         for key, value in self.defaults.items():
             group.setdefault(key, value)
-        self._check_group(group)
+        self._check(group)
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -283,7 +313,7 @@ class Optimizer:
             if "param_names" in g:  # (a state dict saved without names keeps this optimizer's, as torch's)
                 new.setdefault("param_names", g["param_names"])
             new["params"] = g["params"]
-            self._check_group(new)
+            self._check(new)
             groups.append(new)
         self.state, self.param_groups = state, groups
 

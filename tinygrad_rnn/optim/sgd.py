@@ -1,7 +1,7 @@
 """Stochastic gradient descent with optional (Nesterov) momentum, like torch.optim.SGD."""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from .. import backend
 from ..tensor import Tensor
@@ -14,9 +14,11 @@ class SGD(Optimizer):
     maximize=True ascends (uses -grad)."""
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: Optional[bool] = None, differentiable: bool = False, fused: Optional[bool] = None) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, maximize=maximize))
+                                      nesterov=nesterov, maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def _check_group(self, group: Dict[str, Any]) -> None:
         nonneg("SGD", group, "lr", "momentum", "dampening", "weight_decay")
