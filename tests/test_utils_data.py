@@ -427,3 +427,29 @@ def test_lstm_trains_over_a_loader():
             total += loss.item()
         losses.append(total / len(loader))
     assert np.isfinite(losses).all() and losses[-1] < 0.5 * losses[0]
+
+
+def test_loader_takes_torchs_arguments_in_torchs_order(torch):
+    """torch's DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn, pin_memory,
+    drop_last, timeout, worker_init_fn, multiprocessing_context, generator, *, prefetch_factor, persistent_workers,
+    pin_memory_device, in_order): the same positions here; the worker options torch refuses without workers are
+    refused, the others change nothing."""
+    import inspect
+    theirs = inspect.signature(torch.utils.data.DataLoader.__init__).parameters.values()
+    assert [(p.name, p.kind, p.default) for p in inspect.signature(DataLoader.__init__).parameters.values()] == \
+        [(p.name, p.kind, p.default) for p in theirs]
+    data = list(range(5))
+    args = (data, 2, False, None, None, 0, None, False, True)  # ... pin_memory=False, drop_last=True
+    assert [b.tolist() for b in DataLoader(*args)] == [b.tolist() for b in torch.utils.data.DataLoader(*args)]
+    plain = [b.tolist() for b in DataLoader(data, 2)]
+    called = []
+    for kw in (dict(pin_memory=True), dict(pin_memory_device="cuda"), dict(in_order=False), dict(shuffle=None),
+               dict(worker_init_fn=called.append), dict(timeout=0)):
+        assert [b.tolist() for b in DataLoader(data, 2, **kw)] == plain, kw
+    assert called == []
+    for kw in (dict(timeout=-1), dict(timeout=2), dict(multiprocessing_context="spawn"), dict(prefetch_factor=2),
+               dict(persistent_workers=True)):
+        with pytest.raises(ValueError, match=next(iter(kw))):
+            DataLoader(data, **kw)
+        with pytest.raises((ValueError, AssertionError)):
+            list(torch.utils.data.DataLoader(data, **kw))

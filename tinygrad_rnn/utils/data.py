@@ -354,12 +354,12 @@ class DataLoader:
     alone. Argument clashes raise ValueError as in torch. ``num_workers`` must be 0: this engine loads in the
     one process it runs in, and anything else raises NotImplementedError rather than pretend to run workers.
     The arguments come in torch's order. ``pin_memory`` (and ``pin_memory_device``, ``in_order``) are accepted and
-    change nothing: batches are host arrays already and come in order; ``timeout`` and ``worker_init_fn`` only
-    concern workers, and the worker-only ``multiprocessing_context``, ``prefetch_factor`` and
+    change nothing: batches are host arrays already and come in order; ``worker_init_fn`` is never called (there
+    are no workers), ``timeout`` must be 0, and the worker-only ``multiprocessing_context``, ``prefetch_factor`` and
     ``persistent_workers`` raise ValueError as in torch at num_workers=0.
     """
 
-    def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: bool = False,
+    def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: Optional[bool] = None,
                  sampler: Optional[Iterable[int]] = None, batch_sampler: Optional[Iterable[Sequence[int]]] = None,
                  num_workers: int = 0, collate_fn: Optional[Callable[[Any], Any]] = None, pin_memory: bool = False,
                  drop_last: bool = False, timeout: float = 0, worker_init_fn: Optional[Callable[[int], Any]] = None,
@@ -374,6 +374,9 @@ class DataLoader:
                                       "process; use num_workers=0")
         if timeout < 0:
             raise ValueError(f"DataLoader: timeout must be non-negative, got {timeout}")
+        if timeout > 0:  # (torch's in-process iterator refuses it when iterating)
+            raise ValueError(f"DataLoader: timeout={timeout} applies to worker processes; loading here is in this "
+                             "process (num_workers=0), which takes timeout=0 only")
         for name, value, unset in (("multiprocessing_context", multiprocessing_context, None),
                                    ("prefetch_factor", prefetch_factor, None),
                                    ("persistent_workers", bool(persistent_workers), False)):
