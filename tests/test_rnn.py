@@ -993,3 +993,19 @@ def test_all_weights_lists_each_layer_and_direction_as_torch(make):
             for layer in range(m.num_layers) for d in range(2 if m.bidirectional else 1)]
     got = m.all_weights
     assert [[id(p) for p in ws] for ws in got] == [[id(p) for p in ws] for ws in want]
+
+
+def test_rnnbase_takes_torchs_positional_order():
+    """torch.nn.RNNBase(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+    proj_size, device, dtype): proj_size came after bidirectional where a nonlinearity was read; the mode sets the
+    nonlinearity, and an unknown mode is a ValueError as torch's."""
+    m = nn.RNNBase("LSTM", 3, 4, 1, True, False, 0.0, False, 2, "cpu", tg.float64)
+    assert m.proj_size == 2 and m.weight_hr_l0.shape == (2, 4) and m.weight_ih_l0.dtype == np.float64
+    x = tg.tensor(np.random.default_rng(0).standard_normal((5, 2, 3)))
+    for mode, layer in (("RNN_RELU", nn.RNN(3, 4, nonlinearity="relu", dtype=tg.float64)),
+                        ("GRU", nn.GRU(3, 4, dtype=tg.float64))):
+        base = nn.RNNBase(mode, 3, 4, dtype=tg.float64)
+        base.load_state_dict(layer.state_dict())
+        np.testing.assert_array_equal(base(x)[0].numpy(), layer(x)[0].numpy())
+    with pytest.raises(ValueError, match="unrecognized RNN mode 'LSTMX'"):
+        nn.RNNBase("LSTMX", 3, 4)

@@ -257,11 +257,15 @@ class RNNBase(Module):
     """
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 nonlinearity: str = "tanh", device: Optional[str] = None, dtype: Any = None,
-                 fused: bool = True, *, proj_size: int = 0) -> None:
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: Optional[str] = None, dtype: Any = None, *, fused: bool = True) -> None:
+        """torch.nn.RNNBase's arguments in its order; mode is 'LSTM', 'GRU', 'RNN_TANH' or 'RNN_RELU' (which
+        sets the nonlinearity)."""
         super().__init__()
+        if mode not in GATES:
+            raise ValueError(f"RNNBase: unrecognized RNN mode {mode!r}; expected one of {sorted(GATES)}")
         name = mode.split("_")[0]
+        nonlinearity = "relu" if mode == "RNN_RELU" else "tanh"
         input_size, hidden_size, num_layers = [ops.int_arg(v, name, n) for v, n in (
             (input_size, "input_size"), (hidden_size, "hidden_size"), (num_layers, "num_layers"))]
         if input_size <= 0 or hidden_size <= 0 or num_layers <= 0:
@@ -551,7 +555,7 @@ class RNN(RNNBase):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, nonlinearity, device, dtype, fused, proj_size=proj_size)
+                         dropout, bidirectional, proj_size, device, dtype, fused=fused)
 
 
 class LSTM(RNNBase):
@@ -574,7 +578,7 @@ class LSTM(RNNBase):
                  proj_size: int = 0, device: Optional[str] = None, dtype: Any = None, fused: bool = True, *,
                  forget_bias: Optional[float] = None) -> None:
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         "tanh", device, dtype, fused, proj_size=proj_size)
+                         proj_size, device, dtype, fused=fused)
         if forget_bias is not None:
             init.lstm_forget_bias_(self, forget_bias)
 
@@ -588,4 +592,4 @@ class GRU(RNNBase):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  device: Optional[str] = None, dtype: Any = None, fused: bool = True, *, proj_size: int = 0) -> None:
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         "tanh", device, dtype, fused, proj_size=proj_size)
+                         proj_size, device, dtype, fused=fused)
