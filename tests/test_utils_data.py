@@ -227,24 +227,6 @@ def test_loader_argument_errors_match_torch(torch):
             make(data, num_samples=0)
 
 
-@pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true:UserWarning")  # (torch's, on a CPU machine)
-def test_loader_takes_torchs_single_process_keywords(torch):
-    """pin_memory=True (common in training scripts) and the other keywords of torch's signature are accepted, in
-    torch's positional order (pin_memory before drop_last); the worker-only ones raise at num_workers=0 as torch's."""
-    data = list(range(5))
-    for kw in (dict(pin_memory=True, timeout=0, worker_init_fn=print, pin_memory_device="", in_order=False),):
-        ours, theirs = DataLoader(data, batch_size=2, **kw), torch.utils.data.DataLoader(data, batch_size=2, **kw)
-        assert [plain(b) for b in ours] == [plain(b) for b in theirs]
-    positional = (2, False, None, None, 0, None, True, True)  # ..., collate_fn, pin_memory, drop_last
-    assert len(DataLoader(data, *positional)) == len(torch.utils.data.DataLoader(data, *positional)) == 2
-    for kw in (dict(timeout=-1), dict(multiprocessing_context="spawn"), dict(prefetch_factor=2),
-               dict(persistent_workers=True)):
-        with pytest.raises(ValueError):
-            DataLoader(data, **kw)
-        with pytest.raises(ValueError):
-            torch.utils.data.DataLoader(data, **kw)
-
-
 def test_loader_refuses_workers_and_foreign_generators():
     with pytest.raises(NotImplementedError, match="num_workers=0"):
         DataLoader(range(4), num_workers=2)
