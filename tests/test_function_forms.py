@@ -157,6 +157,9 @@ def _cases():
     add("scatter", lambda T: ((T(X), 1, T(np.array([[2, 0], [1, 0]])), T(P[:, :2])), {}))
     add("scatter", lambda T: ((T(X), 1, T(np.array([[2, 0], [1, 0]]))), {"value": -1.5}), "value")
     add("scatter_add", lambda T: ((T(X), 1, T(np.array([[2, 2], [1, 0]])), T(P[:, :2])), {}))
+    add("scatter_reduce", lambda T: ((T(X), 1, T(np.array([[2, 2], [1, 0]])), T(P[:, :2]), "amax"), {}))
+    add("scatter_reduce", lambda T: ((T(X), 1, T(np.array([[2, 2], [1, 0]])), T(P[:, :2]), "prod"),
+                                     {"include_self": False}), "include_self")
     add("index_add", lambda T: ((T(X), 1, T(np.array([2, 0, 2, 2])), T(np.ones((2, 4)))), {}))
     add("index_add", lambda T: ((T(X), 0, T(np.array([1])), T(P[:1])), {"alpha": -2.0}), "alpha")
     add("nonzero", lambda T: ((T(I),), {}))

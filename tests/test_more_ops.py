@@ -17,8 +17,8 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
-from strategies import (arrays, broadcast_pair, check_half_rounds_float32_once, check_op, nonzero, positive, shapes,
-                        tensor, with_fixtures)
+from strategies import (arrays, broadcast_pair, check_half_rounds_float32_once, check_op, distinct, nonzero, positive,
+                        shapes, tensor, with_fixtures)
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
@@ -424,6 +424,90 @@ def test_scatter_reduce_keyword_errors_as_torch():
         y.sum().backward()
     with pytest.raises(ValueError, match="scatter: reduce must be 'add' or 'multiply', got 'mean'"):
         x.scatter(1, tg.tensor([[0]]), 1.0, reduce="mean")
+
+
+def _scatter_reduce_ref(x, dim, idx, src, reduce, include_self):
+    """Each place's reduction over its values (x's first where it takes part), by a loop."""
+    got = {}
+    for pos in np.ndindex(*idx.shape):
+        got.setdefault(pos[:dim] + (idx[pos],) + pos[dim + 1:], []).append(src[pos])
+    fn = {"sum": np.sum, "prod": np.prod, "mean": np.mean, "amax": np.max, "amin": np.min}[reduce]
+    out = x.copy()
+    for place, values in got.items():
+        out[place] = fn(([x[place]] if include_self else []) + values)
+    return out
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@with_fixtures
+@given(case=_scatter_case(distinct=False), include_self=st.booleans(), data=st.data())
+def test_scatter_reduce(device, reduce, case, include_self, data):
+    """Each place reduced over the values sent to it (and its own, include_self), the rest of x kept; gradients by
+    gradcheck and gradgradcheck (no ties for amax/amin, no zeros for prod), src larger than index getting 0 outside."""
+    shape, dim, idx, sshape = case
+    if reduce in ("amax", "amin"):
+        x, src = data.draw(distinct([shape, sshape]), label="x, src")
+    else:
+        x, src = data.draw(nonzero(shape), label="x"), data.draw(nonzero(sshape), label="src")
+    ref = lambda a, s: _scatter_reduce_ref(a, dim % len(shape), idx, s, reduce, include_self)  # noqa: E731
+    index = tg.tensor(idx, device=device)
+    check_op(lambda t, s: t.scatter_reduce(dim, index, s, reduce, include_self=include_self), ref, [x, src], device,
+             gradgrad=True)
+    out = tg.tensor(x, device=device)
+    assert out.scatter_reduce_(dim, index, tg.tensor(src, device=device), reduce, include_self=include_self) is out
+    np.testing.assert_allclose(out.numpy(), ref(x, src), rtol=1e-12)
+
+
+@pytest.mark.parametrize("include_self", [True, False])
+@given(x=hnp.arrays(np.float64, 3, elements=st.sampled_from([-1.0, 0.0, 2.0])),
+       src=hnp.arrays(np.float64, 6, elements=st.sampled_from([-1.0, 0.0, 2.0])), w=arrays(3))
+def test_scatter_reduce_gradients_at_ties_and_zeros(include_self, x, src, w):
+    """amax/amin split a place's gradient evenly among the values equal to its result (x among them where it takes
+    part); prod gives each factor the product of the others, 0s included, as torch's."""
+    idx = np.array([0, 0, 0, 1, 1, 2])
+    for reduce in ("amax", "amin", "prod"):
+        tx, ts = tg.tensor(x, requires_grad=True), tg.tensor(src, requires_grad=True)
+        y = tx.scatter_reduce(0, tg.tensor(idx), ts, reduce, include_self=include_self)
+        np.testing.assert_array_equal(y.numpy(), _scatter_reduce_ref(x, 0, idx, src, reduce, include_self))
+        gx, gs = tg.grad((y * tg.tensor(w)).sum(), [tx, ts])
+        want_x, want_s = w.copy(), np.zeros(6)
+        for p in range(3):
+            mine = idx == p
+            values = np.concatenate([[x[p]] if include_self else [], src[mine]])
+            if reduce == "prod":
+                others = np.array([np.prod(np.delete(values, i)) for i in range(len(values))])
+            else:
+                others = (values == y.numpy()[p]) / np.sum(values == y.numpy()[p])
+            want_x[p] = w[p] * others[0] if include_self else 0.0
+            want_s[mine] = w[p] * others[int(include_self):]
+        np.testing.assert_allclose(gx.numpy(), want_x, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(gs.numpy(), want_s, rtol=1e-12, atol=0)
+
+
+def test_scatter_reduce_dtypes_and_errors_as_torch():
+    idx, x = tg.tensor([1, 1, 1, 2, 2, 3]), tg.tensor([1, 5, 2, 0])
+    src = tg.tensor([5, 3, 6, 0, 0, -7])
+    assert x.scatter_reduce(0, idx, src, "mean").tolist() == [1, 4, 0, -4]  # (integer means round down)
+    assert tg.scatter_reduce(x, 0, idx, src, "mean", include_self=False).tolist() == [1, 4, 0, -7]
+    assert x.scatter_reduce(0, idx, src, reduce="amin", include_self=False).dtype == np.int64
+    b = tg.tensor([True, False])
+    assert b.scatter_reduce(0, tg.tensor([0, 1]), tg.tensor([False, True]), "amin").tolist() == [False, False]
+    with pytest.raises(TypeError, match="scatter_reduce: reduce='mean' takes no bool tensor"):
+        b.scatter_reduce(0, tg.tensor([0]), b, "mean")
+    with pytest.raises(ValueError, match="scatter_reduce: reduce must be one of 'sum', 'prod', .*got 'max'"):
+        x.scatter_reduce(0, idx, src, "max")
+    with pytest.raises(TypeError, match="scatter_reduce: src must be a Tensor, got float"):
+        x.float().scatter_reduce(0, idx, 2.0, "sum")
+    with pytest.raises(TypeError, match="scatter_reduce: src must have the input's dtype float32, got int64"):
+        x.float().scatter_reduce(0, idx, src, "sum")
+    with pytest.raises(IndexError, match="scatter_reduce: index 5 is out of range for dim 0 of size 4"):
+        x.scatter_reduce(0, idx + 2, src, "sum")
+    nan = tg.tensor([1.0, 2.0]).scatter_reduce(0, tg.tensor([0, 0]), tg.tensor([float("nan"), 3.0]), "amax")
+    assert np.isnan(nan[0].item()) and nan[1].item() == 2.0  # (a nan wins, as torch's)
+    leaf = tg.ones(3, requires_grad=True)
+    y = leaf * 1
+    y.scatter_reduce_(0, tg.tensor([0, 0]), tg.tensor([2.0, 3.0]), "prod")
+    assert y.tolist() == [6.0, 1.0, 1.0] and tg.grad(y.sum(), leaf)[0].tolist() == [6.0, 1.0, 1.0]
 
 
 def test_scatter_with_duplicate_indices_follows_torch():

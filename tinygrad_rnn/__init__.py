@@ -31,7 +31,8 @@ from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcs
                         floor, ge, gt, index_add, is_tensor, isfinite, isinf, isnan, le, log, log10, log1p, log2,
                         log_softmax, logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor, lt,
                         masked_fill, masked_select, matmul, mean, mul, ne, neg, nonzero, norm, numel, permute, prod,
-                        reciprocal, relu, remainder, repeat_interleave, reshape, rsqrt, scatter, scatter_add, sigmoid,
+                        reciprocal, relu, remainder, repeat_interleave, reshape, rsqrt, scatter, scatter_add,
+                        scatter_reduce, sigmoid,
                         sign, sin, sinh, softmax, sqrt, square, squeeze, std, std_mean, sub, swapaxes, t, tan, tanh,
                         tile, trace, transpose, tril, triu, trunc, unbind, unsqueeze, var, var_mean)
 from .functions import (absolute, divide, fix, fliplr, flipud, greater, greater_equal, less, less_equal, moveaxis,
@@ -70,7 +71,7 @@ __all__ = [
     "erf", "tan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "clamp_min", "clamp_max",
     "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
     "logaddexp", "logaddexp2",
-    "scatter", "scatter_add", "masked_select", "repeat_interleave", "tile", "diff",
+    "scatter", "scatter_add", "scatter_reduce", "masked_select", "repeat_interleave", "tile", "diff",
     "argmax", "argmin", "mean", "std", "var", "std_mean", "var_mean", "amax", "amin", "norm", "count_nonzero",
     "numel", "is_tensor", "isnan", "isinf", "isfinite", "nonzero", "index_add", "masked_fill", "flip", "unsqueeze",
     "squeeze", "unbind", "transpose", "swapaxes", "permute", "reshape", "flatten", "broadcast_to", "t", "clip",

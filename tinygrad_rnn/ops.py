@@ -3037,15 +3037,110 @@ class ScatterMultiply(Scatter):
                            "torch); multiply by a scatter of the factors into ones instead")
 
 
-def scatter(x: Tensor, dim: int, index: Any, src: Any, add: bool = False, reduce: Optional[str] = None) -> Tensor:
-    """torch.scatter (out-of-place; ``add``: scatter_add): for dim 1, out[i][index[i][j]] = src[i][j] (+= for
-    scatter_add), the rest of out x. index is an integer tensor with x's dims, no larger than src anywhere and
-    no larger than x but along dim, its entries in 0..x.shape[dim]-1; src a tensor of x's dtype (scatter also
-    takes a number). scatter's ``reduce`` 'add' adds as scatter_add does, 'multiply' multiplies (torch's; without a
-    derivative)."""
-    op = "scatter_add" if add else "scatter"
-    if reduce is not None and reduce not in ("add", "multiply"):
-        raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+class ScatterReduce(Function):
+    """torch.scatter_reduce along dim: x with src's values (its leading index.shape block) reduced into the places
+    ``grids`` picks by 'sum', 'prod', 'mean', 'amax' or 'amin', x's own value taking part (``include_self``) or not;
+    the places nothing is sent to keep x. An integer mean rounds down, as torch's. Gradients are torch's: sum and
+    mean share g (mean by the count at each place); amax/amin split g evenly among the values equal to the result
+    (x among them only where it took part: torch also counts an x left out by include_self=False, then drops its
+    share, so its src gradients there do not add up to g); prod gives each factor the product of the others, exact
+    at zeros (the second derivative is not, where two zeros meet at one place; torch refuses it there)."""
+
+    quiet = True
+    saved_inputs = (0, 1)
+    save_output = True
+    _AT = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
+
+    def __init__(self, grids: tuple, index_shape: Tuple[int, ...], reduce: str, include_self: bool) -> None:
+        self.grids, self.index_shape, self.reduce, self.include_self = grids, index_shape, reduce, include_self
+        self.used = tuple(slice(0, n) for n in index_shape)
+
+    def forward(self, x, src):
+        host = [backend.to_device(a, "cpu") for a in (x, src[self.used], *self.grids)]
+        out, used, grids = host[0].copy(), host[1], tuple(host[2:])
+        if not self.include_self:
+            out[grids] = _identity(self.reduce, out.dtype)
+        getattr(np, self._AT[self.reduce]).at(out, grids, used)  # (on the host: CuPy's ufuncs have no .at but add)
+        if self.reduce == "mean":
+            count = np.zeros(out.shape, np.int64)
+            np.add.at(count, grids, 1)
+            count += count.astype(bool) & self.include_self
+            hit = count > 0
+            out[hit] = (out[hit] / count[hit] if out.dtype.kind == "f" else out[hit] // count[hit]).astype(out.dtype)
+            self.count = np.maximum(count, 1)
+        return backend.to_device(out, backend.device_of(x))
+
+    def _gather(self, t: Tensor) -> Tensor:
+        return GetItem(self.grids)(t)
+
+    def _spread(self, v: Tensor, shape: Tuple[int, ...]) -> Tensor:
+        """zeros(shape) with v (index.shape) added at the places (scatter_add into zeros)."""
+        return IndexAdd(shape, self.grids)(v)
+
+    def backward(self, g):
+        x, src = self.saved
+        y = self.output
+        used = GetItem(self.used)(src) if src.shape != self.index_shape else src
+        if self.reduce in ("sum", "mean"):
+            if self.reduce == "mean":
+                g = g / _const(backend.to_device(self.count.astype(g.dtype), g.device))
+            gx, gsrc = g, self._gather(g)
+        elif self.reduce == "prod":
+            one = _const(xp_of(x.data).ones((), x.dtype))
+            x_nonzero = where(x == 0, one, x)
+            gx = g * scatter_reduce(x_nonzero, 0, None, src, "prod", self.include_self, places=self) / x_nonzero
+            zero = used == 0
+            lone = zero.data & (self._gather(self._spread(zero.astype(x.dtype), x.shape)) == 1).data
+            lone_one = where(_const(lone), one, used)
+            others = scatter_reduce(x, 0, None, lone_one, "prod", self.include_self, places=self)
+            gsrc = where(_const(lone), self._gather(g * others), self._gather(g * y) / where(zero, one, used))
+        else:
+            in_x = x.data == y.data
+            if not self.include_self:
+                in_x[self.grids] = False
+            in_src = used.data == self._gather(y).data
+            n = in_x.astype(g.dtype) + self._spread(_const(in_src.astype(g.dtype)), x.shape).data
+            share = _const(n)
+            gx = g * _const(in_x.astype(g.dtype)) / share
+            gsrc = self._gather(g / share) * _const(in_src.astype(g.dtype))
+        if not self.include_self:
+            gx = SetItem("scatter_reduce", (), self.grids, 0)(gx)
+        if gsrc.shape != src.shape:
+            gsrc = IndexAdd(src.shape, self.used, True)(gsrc)
+        return gx, gsrc
+
+
+def _identity(reduce: str, dtype: np.dtype) -> Any:
+    """The value that leaves reduce's result as it is: a start for include_self=False."""
+    if reduce in ("sum", "mean", "prod"):
+        return int(reduce == "prod")
+    big = np.inf if dtype.kind == "f" else True if dtype.kind == "b" else np.iinfo(dtype).max
+    low = -np.inf if dtype.kind == "f" else False if dtype.kind == "b" else np.iinfo(dtype).min
+    return low if reduce == "amax" else big
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Any, src: Tensor, reduce: str, include_self: bool = True, *,
+                   places: Optional[ScatterReduce] = None) -> Tensor:
+    """torch.scatter_reduce (out of place): src's values reduced into input at index along dim by reduce ('sum',
+    'prod', 'mean', 'amax' or 'amin'), input's own values taking part unless include_self=False; see
+    ScatterReduce. index and src as for scatter (src a Tensor of input's dtype). ``places``: a node whose places
+    to reuse (its backward's own products), dim and index then unused."""
+    if reduce not in ScatterReduce._AT:
+        raise ValueError(f"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', 'amin', got "
+                         f"{reduce!r}")
+    if places is not None:
+        return ScatterReduce(places.grids, places.index_shape, reduce, include_self)(input, src)
+    grids, index_shape, src = _scatter_places("scatter_reduce", input, dim, index, src, number_ok=False)
+    if reduce == "mean" and input.dtype == np.bool_:
+        raise TypeError("scatter_reduce: reduce='mean' takes no bool tensor (as torch)")
+    return ScatterReduce(grids, index_shape, reduce, bool(include_self))(input, src)
+
+
+def _scatter_places(op: str, x: Tensor, dim: int, index: Any, src: Any, number_ok: bool) -> Tuple[tuple, Any, Tensor]:
+    """(grids, index's shape, src as a Tensor) for the scatter family: index is an integer tensor with x's dims,
+    no larger than src anywhere and no larger than x but along dim, its entries in 0..x.shape[dim]-1; src a
+    tensor of x's dtype (or, ``number_ok``, a number). grids pick the places: index's entries along dim, the other
+    dims by position."""
     _input(op, x)
     idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
     if idx.dtype.kind not in "iu":
@@ -3060,8 +3155,8 @@ def scatter(x: Tensor, dim: int, index: Any, src: Any, add: bool = False, reduce
         if src.dtype != x.dtype:
             raise TypeError(f"{op}: src must have the input's dtype {x.dtype}, got {src.dtype}")
         check_devices(op, [x, src])
-    elif add or isinstance(src, bool) or not isinstance(src, numbers.Real):
-        raise TypeError(f"{op}: src must be a Tensor{'' if add else ' or a number'}, got {type(src).__name__}")
+    elif not number_ok or isinstance(src, bool) or not isinstance(src, numbers.Real):
+        raise TypeError(f"{op}: src must be a Tensor{' or a number' if number_ok else ''}, got {type(src).__name__}")
     else:
         src = _as_tensor(op, src, x).astype(x.dtype).broadcast_to(idx.shape)
     for i, n in enumerate(idx.shape):
@@ -3078,9 +3173,22 @@ def scatter(x: Tensor, dim: int, index: Any, src: Any, add: bool = False, reduce
     xp = xp_of(x.data)
     grids = tuple(idx.astype(np.int64) if i == d else
                   xp.arange(m).reshape([-1 if j == i else 1 for j in range(idx.ndim)]) for i, m in enumerate(idx.shape))
+    return grids, idx.shape, src
+
+
+def scatter(x: Tensor, dim: int, index: Any, src: Any, add: bool = False, reduce: Optional[str] = None) -> Tensor:
+    """torch.scatter (out-of-place; ``add``: scatter_add): for dim 1, out[i][index[i][j]] = src[i][j] (+= for
+    scatter_add), the rest of out x. index is an integer tensor with x's dims, no larger than src anywhere and
+    no larger than x but along dim, its entries in 0..x.shape[dim]-1; src a tensor of x's dtype (scatter also
+    takes a number). scatter's ``reduce`` 'add' adds as scatter_add does, 'multiply' multiplies (torch's; without a
+    derivative)."""
+    op = "scatter_add" if add else "scatter"
+    if reduce is not None and reduce not in ("add", "multiply"):
+        raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+    grids, index_shape, src = _scatter_places(op, x, dim, index, src, number_ok=not add)
     if reduce == "multiply":
-        return ScatterMultiply(grids, idx.shape, False, op)(x, src)
-    return Scatter(grids, idx.shape, add or reduce == "add", op)(x, src)
+        return ScatterMultiply(grids, index_shape, False, op)(x, src)
+    return Scatter(grids, index_shape, add or reduce == "add", op)(x, src)
 
 
 def masked_select(x: Tensor, mask: Any) -> Tensor:

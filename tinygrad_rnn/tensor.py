@@ -1203,6 +1203,12 @@ class Tensor:
         """scatter in place: torch's one-hot idiom, zeros(B, C).scatter_(1, labels[:, None], 1.0)."""
         return self._apply_in_place("scatter_", lambda t: t.scatter(dim, index, src, value=value, reduce=reduce), src)
 
+    def scatter_reduce_(self, dim: int, index: Any, src: "Tensor", reduce: str, *,
+                        include_self: bool = True) -> "Tensor":
+        """scatter_reduce in place."""
+        return self._apply_in_place("scatter_reduce_", lambda t: t.scatter_reduce(
+            dim, index, src, reduce, include_self=include_self), src)
+
     def scatter_add_(self, dim: int, index: Any, src: "Tensor") -> "Tensor":
         return self._apply_in_place("scatter_add_", lambda t: t.scatter_add(dim, index, src), src)
 
@@ -1875,6 +1881,12 @@ class Tensor:
     def scatter_add(self, dim: int, index: Any, src: "Tensor") -> "Tensor":
         """A copy of self with src's values added at index along dim (torch.scatter_add, out of place)."""
         return _ops.scatter(self, dim, index, src, add=True)
+
+    def scatter_reduce(self, dim: int, index: Any, src: "Tensor", reduce: str, *,
+                       include_self: bool = True) -> "Tensor":
+        """A copy of self with src's values reduced in at index along dim by reduce ('sum', 'prod', 'mean', 'amax',
+        'amin'), self's own values taking part unless include_self=False (torch.scatter_reduce)."""
+        return _ops.scatter_reduce(self, dim, index, src, reduce, include_self)
 
     def masked_select(self, mask: Any) -> "Tensor":
         return _ops.masked_select(self, mask)
