@@ -781,6 +781,25 @@ def test_torch_dtype_names_and_conversions():
     assert tg.zeros(2, dtype=tg.long).dtype == np.int64 and tg.cuda.is_available() == tg.cuda_available()
 
 
+def test_torch_small_integer_dtype_names_and_legacy_type():
+    """torch.int8, int16 (short), uint8 and the char/short/byte casts; x.type() as torch's: the legacy name without
+    a dtype, a cast (self when nothing changes) with a dtype or such a name, an unknown name refused."""
+    assert (tg.int8, tg.int16, tg.short, tg.uint8) == (np.int8, np.int16, np.int16, np.uint8)
+    x = tg.tensor([1.5, -2.0, 300.0])
+    assert x.char().dtype == np.int8 and x.short().tolist() == [1, -2, 300] and x.byte().dtype == np.uint8
+    names = [x.astype(t).type() for t in (tg.float, tg.double, tg.half, tg.long, tg.int, tg.short, tg.int8, tg.uint8,
+                                          tg.bool)]
+    assert names == ["torch.FloatTensor", "torch.DoubleTensor", "torch.HalfTensor", "torch.LongTensor",
+                     "torch.IntTensor", "torch.ShortTensor", "torch.CharTensor", "torch.ByteTensor", "torch.BoolTensor"]
+    assert x.type(tg.float32) is x and x.type(dtype=tg.int64).tolist() == [1, -2, 300]
+    assert x.type("torch.DoubleTensor").dtype == np.float64
+    w = tg.ones(2, requires_grad=True)
+    (g,) = tg.grad(w.type(tg.float64).sum(), w)
+    assert g.dtype == np.float32 and g.tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="type: invalid type 'float'"):  # (as torch)
+        x.type("float")
+
+
 def test_contiguous_expand_as_and_matmul_method():
     x = tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     assert x.contiguous() is x

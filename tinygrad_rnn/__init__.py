@@ -20,8 +20,8 @@ from .composed import (addcdiv, addcmul, addmv, block_diag, cartesian_prod, colu
                        take_along_dim, tensor_split, tensordot, tril_indices, triu_indices, vdot, vstack, xlogy)
 from .nn.functional import cosine_similarity
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
-from .tensor import (Function, Tensor, bool_, float16, float32, float64, get_default_dtype, int32, int64,
-                     set_default_dtype)
+from .tensor import (Function, Tensor, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32,
+                     int64, set_default_dtype, uint8)
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
 from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, argmax,
@@ -52,6 +52,7 @@ def from_numpy(a) -> Tensor:
 cuda = _types.SimpleNamespace(is_available=cuda_available)  # torch.cuda.is_available() -> tg.cuda.is_available()
 # torch's dtype names (they shadow Python's float, int and bool in this namespace only, as torch's do)
 float, double, half, long, int, bool = float32, float64, float16, int64, int32, bool_  # noqa: A001
+short = int16
 
 __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
@@ -78,8 +79,8 @@ __all__ = [
     "clone", "detach", "neg", "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge",
     "broadcast_tensors", "meshgrid", "kron", "cdist", "addmm", "baddbmm", "linspace", "empty", "empty_like",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "utils",
-    "float16", "float32", "float64", "int32", "int64", "bool_", "double", "half", "long", "set_default_dtype",
-    "get_default_dtype",
+    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_", "double", "half", "long",
+    "short", "set_default_dtype", "get_default_dtype",
     "multiply", "divide", "true_divide", "subtract", "negative", "absolute", "concat", "concatenate", "greater",
     "less", "greater_equal", "less_equal", "not_equal", "swapdims", "moveaxis", "fix", "flipud", "fliplr",
     "row_stack", "hstack", "vstack", "dstack", "column_stack", "mv", "addmv", "ger", "inner", "vdot", "tensordot",

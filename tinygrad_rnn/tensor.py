@@ -25,6 +25,7 @@ from .backend import device_of, xp_of
 
 float16, float32, float64 = np.float16, np.float32, np.float64
 int32, int64, bool_ = np.int32, np.int64, np.bool_
+int8, int16, uint8 = np.int8, np.int16, np.uint8
 
 
 class _Mode:
@@ -1041,6 +1042,15 @@ class Tensor:
 
     def bool(self) -> "Tensor":
         return self.astype(np.bool_)
+
+    def short(self) -> "Tensor":
+        return self.astype(np.int16)
+
+    def char(self) -> "Tensor":
+        return self.astype(np.int8)
+
+    def byte(self) -> "Tensor":
+        return self.astype(np.uint8)
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
         """With no dtype, torch's type string for this tensor ('torch.FloatTensor', 'torch.LongTensor', ...;
