@@ -460,6 +460,34 @@ def test_median_kthvalue_property(device, data):
                                   if keepdim else np.expand_dims(pick(k - 1), d))
 
 
+@with_fixtures
+@given(st.data())
+def test_aminmax_msort_property(device, data):
+    """aminmax is (amin, amax) over dim or everything, msort the sort along dim 0; gradients by gradcheck."""
+    shape = data.draw(shapes(1, 3))
+    (a,) = data.draw(distinct([shape]))
+    d = data.draw(st.integers(-len(shape), len(shape) - 1))
+    keepdim = data.draw(st.booleans())
+    check_op(lambda x: tuple(tg.aminmax(x, dim=d, keepdim=keepdim)),
+             lambda x: (x.min(axis=d, keepdims=keepdim), x.max(axis=d, keepdims=keepdim)), [a], device, gradgrad=True)
+    check_op(lambda x: tuple(x.aminmax(keepdim=keepdim)),
+             lambda x: (x.min(keepdims=keepdim), x.max(keepdims=keepdim)), [a], device)
+    check_op(tg.msort, lambda x: np.sort(x, axis=0), [a], device, gradgrad=True)
+
+
+def test_aminmax_ties_errors_and_names():
+    x = tg.tensor([[1.0, 3.0, 1.0], [2.0, 2.0, 0.0]], requires_grad=True)
+    out = x.aminmax()
+    assert (out.min.item(), out.max.item()) == (0.0, 3.0) and out._fields == ("min", "max")
+    (g,) = tg.grad(tg.aminmax(x, dim=1).min.sum(), x)  # (ties split evenly, as torch's)
+    assert g.tolist() == [[0.5, 0.0, 0.5], [0.0, 0.0, 1.0]]
+    assert tg.aminmax(tg.tensor(3), dim=0).max.item() == 3 and tg.msort(tg.tensor(2.0)).item() == 2.0
+    with pytest.raises(ValueError, match=r"aminmax: cannot reduce over an empty dim 1 \(shape \(2, 0\)\)"):
+        tg.zeros(2, 0).aminmax(dim=1)
+    with pytest.raises(ValueError, match="aminmax: cannot reduce over an empty tensor"):
+        tg.zeros(0).aminmax()
+
+
 def test_median_spreads_its_gradient_over_ties_and_takes_the_lower_middle():
     x = tg.tensor([2.0, 1.0, 2.0, 5.0], requires_grad=True)
     m = tg.median(x)

@@ -1,6 +1,7 @@
 """Property tests for the second batch of ops: erf, tan, sinh, cosh, log2, log10, exp2, atan2, clamp_min/max;
 the activations gelu, relu6, selu, celu, mish, softsign, hardsigmoid, hardswish, softmin, glu and F.normalize /
-F.cosine_similarity; scatter, scatter_add, masked_select, repeat_interleave, tile and diff.
+F.cosine_similarity; scatter, scatter_add, scatter_reduce, masked_select, repeat_interleave, tile and diff;
+copysign, signbit, searchsorted, bucketize and isin.
 
 As in test_ops.py: forward against a numpy reference written from the math (erf against math.erf), gradients
 against central differences in float64, and second derivatives, over hypothesis shapes (0-d, size-1, empty).
@@ -344,6 +345,84 @@ def test_cosine_similarity_norm_below_eps_passes_its_gradient_through_the_clamp(
         np.testing.assert_allclose(c.item(), 0.3, rtol=1e-12)
         np.testing.assert_allclose(ga.numpy(), [8.2e7, -2.4e7], rtol=1e-12)
         np.testing.assert_allclose(gb.numpy(), [0.0, 0.4], rtol=1e-12, atol=1e-15)
+
+
+@with_fixtures
+@given(pair=broadcast_pair(), data=st.data())
+def test_copysign_property(device, pair, data):
+    """numpy's copysign, broadcast; d/dinput +-1 by whether the sign flips (gradcheck, away from 0), other none."""
+    a, b = data.draw(nonzero(pair[0]), label="a"), data.draw(arrays(pair[1]), label="b")
+    check_op(tg.copysign, np.copysign, [a, b], device, gradgrad=True, grad_inputs=[0])
+    check_op(lambda t: t.copysign(-2.0), lambda x: np.copysign(x, -2.0), [a], device)
+
+
+def test_copysign_signbit_zeros_nans_and_dtypes_as_torch():
+    """At input 0 the gradient is 0 and other's is 0 (torch's); -0.0 and -nan carry a sign; integers give float32,
+    and copysign_ keeps the tensor's dtype (an integer one is refused, as torch)."""
+    x = tg.tensor([0.0, -0.0, 2.0, -3.0], dtype=tg.float64, requires_grad=True)
+    y = tg.tensor([-1.0, 1.0, -0.0, float("nan")], dtype=tg.float64, requires_grad=True)
+    out = tg.copysign(x, y)
+    assert np.signbit(out.numpy()).tolist() == [True, False, True, False] and out.tolist()[2:] == [-2.0, 3.0]
+    gx, gy = tg.grad((out * tg.tensor([1.0, 2.0, 3.0, 4.0], dtype=tg.float64)).sum(), [x, y])
+    assert gx.tolist() == [0.0, 0.0, -3.0, -4.0] and gy.tolist() == [0.0] * 4
+    assert tg.copysign(tg.tensor([1, 2]), tg.tensor([-1, 1])).tolist() == [-1.0, 2.0]
+    assert tg.copysign(tg.tensor([1, 2]), -1).dtype == np.float32
+    assert tg.tensor([1.0, -2.0]).copysign_(-1.0).tolist() == [-1.0, -2.0]
+    with pytest.raises(TypeError):
+        tg.tensor([1, 2]).copysign_(-1.0)
+    assert tg.signbit(tg.tensor([-0.0, 0.0, -1.0, float("nan"), -float("nan")])).tolist() == [
+        True, False, True, False, True]
+    assert tg.tensor([-1, 2]).signbit().tolist() == [True, False] and tg.signbit(tg.tensor([True])).tolist() == [False]
+
+
+@given(seq=hnp.arrays(np.float64, st.tuples(st.integers(0, 3), st.integers(0, 5)), elements=st.sampled_from(
+    [-1.0, 0.0, 0.5, 2.0])), right=st.booleans(), data=st.data())
+def test_searchsorted_and_bucketize_property(seq, right, data):
+    """numpy's searchsorted along the last dim of each row (1-d or batched), a scalar value, a sorter; bucketize is
+    searchsorted with the boundaries first."""
+    seq = np.sort(seq, -1)
+    side = "right" if right else "left"
+    values = data.draw(hnp.arrays(np.float64, seq.shape[:-1] + (data.draw(st.integers(0, 3)),),
+                                  elements=st.sampled_from([-2.0, 0.0, 0.5, 1.0, 3.0, np.nan])))
+    out = tg.searchsorted(tg.tensor(seq), tg.tensor(values), right=right)
+    want = np.array([np.searchsorted(r, v, side) for r, v in zip(seq, values)]).reshape(values.shape)
+    assert out.dtype == np.int64 and out.shape == values.shape and (out.numpy() == want).all()
+    if seq.shape[0]:
+        row, perm = seq[0], data.draw(st.permutations(range(seq.shape[1])))
+        shuffled = row[list(perm)]
+        got = tg.searchsorted(tg.tensor(shuffled), tg.tensor(values), side=side, out_int32=True,
+                              sorter=tg.tensor(np.argsort(shuffled, kind="stable")))
+        assert got.dtype == np.int32 and (got.numpy() == np.searchsorted(row, values, side)).all()
+        assert (tg.bucketize(tg.tensor(values), tg.tensor(row), right=right).numpy() ==
+                np.searchsorted(row, values, side)).all()
+        assert tg.bucketize(0.5, tg.tensor(row), right=right).item() == np.searchsorted(row, 0.5, side)
+
+
+def test_searchsorted_bucketize_isin_errors_and_forms_as_torch():
+    s = tg.tensor([1.0, 3.0, 3.0, 5.0])
+    assert tg.searchsorted(s, 3).tolist() == 1 and tg.searchsorted(s, tg.tensor([3]), side="right").tolist() == [3]
+    assert tg.searchsorted(tg.tensor([1, 3]), tg.tensor([1.5, 3.0])).tolist() == [1, 1]
+    with pytest.raises(ValueError, match="searchsorted: side and right cannot be opposites"):
+        tg.searchsorted(s, s, side="left", right=True)
+    with pytest.raises(ValueError, match="searchsorted: side must be 'left' or 'right', got 'middle'"):
+        tg.searchsorted(s, s, side="middle")
+    with pytest.raises(ValueError, match=r"searchsorted: sorted_sequence of shape \(2, 2\) must be 1-d or have"):
+        tg.searchsorted(s.reshape(2, 2), tg.tensor([1.0]))
+    with pytest.raises(ValueError, match="searchsorted: sorter must be an int64 tensor"):
+        tg.searchsorted(s, s, sorter=tg.tensor([0, 1, 2, 3], dtype=tg.int32))
+    with pytest.raises(IndexError, match=r"searchsorted: sorter's indices must lie in 0..3"):
+        tg.searchsorted(s, s, sorter=tg.tensor([0, 1, 2, 4]))
+    with pytest.raises(ValueError, match="bucketize: boundaries must be 1-d"):
+        tg.bucketize(s, s.reshape(2, 2))
+    e = tg.tensor([[1, 2], [3, 4]])
+    assert tg.isin(e, tg.tensor([2, 3])).tolist() == [[False, True], [True, False]]
+    assert tg.isin(e, 2, invert=True).tolist() == [[True, False], [True, True]] and tg.isin(2, e).tolist() is True
+    assert tg.isin(elements=tg.tensor([1.5, 2.0, float("nan")]), test_elements=tg.tensor([2, 3]),
+                   assume_unique=True).tolist() == [False, True, False]
+    with pytest.raises(TypeError, match="isin: bool tensors are not supported"):
+        tg.isin(tg.tensor([True]), tg.tensor([1]))
+    with pytest.raises(TypeError, match="isin: test_elements must be a Tensor or a number, got list"):
+        tg.isin(e, [2])
 
 
 def _scatter_ref(x, dim, idx, src, add):

@@ -8,16 +8,18 @@ from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, ful
                        multinomial, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
                        zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_tensors, cat, cdist, chunk, clamp,
-                  count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, fmax, fmin, gather, index_select,
-                  kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num, narrow, outer, roll,
-                  select, sort, split, stack, topk, unflatten, unique, where)
+from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_tensors, bucketize, cat, cdist, chunk,
+                  clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, fmax, fmin, gather,
+                  index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num,
+                  narrow, outer, roll, searchsorted, select, signbit, sort, split, stack, topk, unflatten, unique,
+                  where)
 from . import nn, optim, utils
-from .composed import (addcdiv, addcmul, addmv, block_diag, cartesian_prod, column_stack, concat, concatenate, cross,
-                       cummax, cummin, deg2rad, diag_embed, dist, dstack, float_power, fmod, frac, ger, heaviside,
-                       hstack, hypot, inner, is_floating_point, is_nonzero, isclose, kthvalue, logcumsumexp, logit,
-                       logspace, median, mv, nanmean, nansum, rad2deg, rot90, row_stack, sgn, sinc, take,
-                       take_along_dim, tensor_split, tensordot, tril_indices, triu_indices, vdot, vstack, xlogy)
+from .composed import (addcdiv, addcmul, addmv, aminmax, block_diag, cartesian_prod, column_stack, concat,
+                       concatenate, cross, cummax, cummin, deg2rad, diag_embed, dist, dstack, float_power, fmod, frac,
+                       ger, heaviside, hstack, hypot, inner, is_floating_point, is_nonzero, isclose, kthvalue,
+                       logcumsumexp, logit, logspace, median, msort, mv, nanmean, nansum, rad2deg, rot90, row_stack,
+                       sgn, sinc, take, take_along_dim, tensor_split, tensordot, tril_indices, triu_indices, vdot,
+                       vstack, xlogy)
 from .nn.functional import cosine_similarity
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import (Function, Tensor, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32,
@@ -89,5 +91,6 @@ __all__ = [
     "float_power", "fmod", "is_floating_point", "is_nonzero", "isclose", "cummax", "cummin", "logcumsumexp",
     "median", "kthvalue", "diag_embed", "block_diag", "cartesian_prod", "tril_indices", "triu_indices",
     "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel", "argwhere", "fmax", "fmin",
+    "copysign", "signbit", "isin", "bucketize", "searchsorted", "aminmax", "msort",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

@@ -2,9 +2,9 @@
 fmod's, xlogy's and median()'s in ops.py): stacking (hstack, vstack, dstack, column_stack), products (mv, addmv,
 inner, vdot, tensordot, cross), elementwise (frac, sgn, hypot, logit, xlogy, sinc, deg2rad, rad2deg, heaviside,
 float_power, fmod), nan reductions (nansum, nanmean), indexing (take, take_along_dim, rot90, tensor_split), dist,
-isclose, logspace; running and order statistics (cummax, cummin, logcumsumexp, median, kthvalue: the values gather
-input, so the gradient goes to the chosen elements; median() over all elements spreads it over ties, as torch) and
-matrices (diag_embed, block_diag, cartesian_prod, tril_indices, triu_indices).
+isclose, logspace; running and order statistics (cummax, cummin, logcumsumexp, median, kthvalue, aminmax, msort:
+the values gather input, so the gradient goes to the chosen elements; median() over all elements and aminmax spread
+it over ties, as torch) and matrices (diag_embed, block_diag, cartesian_prod, tril_indices, triu_indices).
 
 Each takes torch's argument names, order and defaults, input first; the gradients are those of the composition
 (checked against central differences and torch in tests/test_composed.py).
@@ -601,6 +601,25 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any
         raise IndexError(f"kthvalue: k {k} is out of range for dim {dim} of size {n} (shape {input.shape}; valid: "
                          f"1..{n})")
     return _order_statistic("kthvalue", input, k - 1, d, keepdim)
+
+
+def aminmax(input: Tensor, *, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+    """torch.aminmax: the named tuple (min, max) of amin and amax over dim (all elements for None), whose gradients
+    split evenly among tied extremes as theirs do."""
+    _input("aminmax", input)
+    if dim is not None:
+        dim = _one_dim(dim, input.ndim, "aminmax")
+    if (input.numel() == 0 if dim is None else input.ndim and input.shape[dim] == 0):
+        raise ValueError(f"aminmax: cannot reduce over an empty {'tensor' if dim is None else f'dim {dim}'} (shape "
+                         f"{input.shape}): it has no minimum or maximum")
+    return return_types["aminmax"](input.amin(dim=() if dim is None else dim, keepdim=keepdim),
+                                   input.amax(dim=() if dim is None else dim, keepdim=keepdim))
+
+
+def msort(input: Tensor) -> Tensor:
+    """torch.msort: input sorted along its first dim (values only; nan last), the gradient following each value."""
+    _input("msort", input)
+    return input.sort(dim=0).values
 
 
 # ----------------------------------------------------------------------------- building matrices

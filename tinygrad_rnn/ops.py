@@ -579,6 +579,40 @@ def atan2(a: Any, b: Any) -> Tensor:
     return Atan2()(*_float_operands("atan2", a, b))
 
 
+class Copysign(Function):
+    """copysign(a, b): |a| with b's sign (its sign bit: -0.0 and -nan count as negative). d/da is +-1 by whether the
+    sign flips, 0 at a = 0 (torch's result / a, 0 there); b gets a zero gradient, as torch's."""
+
+    quiet = True  # (torch's result / a: nan, quietly, for an infinite or nan a)
+
+    def forward(self, a, b):
+        xp = xp_of(a, b)
+        out = xp.copysign(a, b)
+        self.slope = xp.where(a == 0, 0, out / xp.where(a == 0, 1, a)).astype(out.dtype)
+        self.shapes = a.shape, b.shape
+        return out
+
+    def backward(self, g):
+        need_a, need_b = self.needs_input_grad
+        return (unbroadcast(g * _const(self.slope), self.shapes[0]) if need_a else None,
+                _const(xp_of(g.data).zeros(self.shapes[1], g.dtype)) if need_b else None)
+
+
+def copysign(input: Tensor, other: Any) -> Tensor:
+    """torch.copysign: input's magnitudes with other's signs (a Tensor or a number), broadcast; integers and bools
+    are made float32 first, as torch's."""
+    _input("copysign", input)
+    return Copysign()(*_float_operands("copysign", input, other))
+
+
+def signbit(input: Tensor) -> Tensor:
+    """torch.signbit: whether each element's sign bit is set (True for -0.0 and -nan, False for bools), as bools;
+    no gradient."""
+    x = _input("signbit", input).data
+    xp = xp_of(x)
+    return _const(xp.zeros(x.shape, bool) if x.dtype.kind == "b" else xp.asarray(xp.signbit(x)))
+
+
 class LogAddExp(Function):
     """y = log(e^a + e^b) (base2: log2(2^a + 2^b)), numpy's stable logaddexp; the gradients are the softmax
     weights of a and b: dy/da = sigmoid((a - b) c), dy/db = sigmoid((b - a) c), c = 1 (base2: ln 2)."""
@@ -1538,6 +1572,7 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
 
 return_types = {op: namedtuple(op, ("values", "indices"))  # (torch's)
                 for op in ("max", "min", "sort", "topk", "cummax", "cummin", "median", "kthvalue")}
+return_types["aminmax"] = namedtuple("aminmax", ("min", "max"))
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
@@ -3440,6 +3475,80 @@ def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0
         w = weights.data if weights.dtype in (np.float32, np.float64) else weights.data.astype(np.float64)
     counts = xp_of(input.data).bincount(input.data, w, minlength)
     return _const(counts.astype(np.int64 if w is None else w.dtype))
+
+
+def _values_arg(op: str, v: Any, what: str) -> Any:
+    """A host array of v, a Tensor or a Python/numpy number (torch takes a scalar where a tensor of values goes)."""
+    if isinstance(v, Tensor):
+        return backend.to_device(v.data, "cpu")
+    if isinstance(v, (numbers.Real, np.generic)):
+        return np.asarray(v)
+    raise TypeError(f"{op}: {what} must be a Tensor or a number, got {type(v).__name__}")
+
+
+def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False, right: bool = False,
+                 side: Optional[str] = None, sorter: Any = None) -> Tensor:
+    """torch.searchsorted: for each value of input, where it goes in sorted_sequence's last dim to keep it sorted:
+    the first such place, or with right=True (side='right') the last. sorted_sequence is 1-d, or its leading dims
+    are input's; sorter (int64, its shape) sorts it when it is not. input may be a number for a 1-d sequence (a
+    0-d result). int64 indices (int32 with out_int32), no gradient; a nan value goes last, as torch's."""
+    op = "searchsorted"
+    seq = _input(op, sorted_sequence, "sorted_sequence")
+    values = _values_arg(op, input, "input")
+    if side is not None and side not in ("left", "right"):
+        raise ValueError(f"{op}: side must be 'left' or 'right', got {side!r}")
+    if side is not None and right and side == "left":
+        raise ValueError(f"{op}: side and right cannot be opposites, got side='left' with right=True")
+    right = bool(right) or side == "right"
+    if seq.ndim == 0:
+        raise ValueError(f"{op}: sorted_sequence must have at least 1 dim, got a 0-d tensor")
+    if seq.ndim > 1 and (values.ndim != seq.ndim or values.shape[:-1] != seq.shape[:-1]):
+        raise ValueError(f"{op}: sorted_sequence of shape {seq.shape} must be 1-d or have input's leading dims, got "
+                         f"input of shape {values.shape}")
+    a = backend.to_device(seq.data, "cpu")
+    if sorter is not None:
+        order = sorter.data if isinstance(sorter, Tensor) else backend.as_array(sorter)
+        order = backend.to_device(order, "cpu")
+        if order.dtype != np.int64 or order.shape != a.shape:
+            raise ValueError(f"{op}: sorter must be an int64 tensor of sorted_sequence's shape {a.shape}, got "
+                             f"{order.dtype} of shape {order.shape}")
+        if order.size and (int(order.min()) < 0 or int(order.max()) >= a.shape[-1]):
+            raise IndexError(f"{op}: sorter's indices must lie in 0..{a.shape[-1] - 1}")
+        a = np.take_along_axis(a, order, -1)
+    out = np.empty(values.shape, np.int32 if out_int32 else np.int64)
+    if a.ndim == 1:
+        out[...] = np.searchsorted(a, values, "right" if right else "left")
+    else:
+        rows, width = a.reshape(math.prod(a.shape[:-1]), a.shape[-1]), values.shape[-1]
+        for r, v, o in zip(rows, values.reshape(len(rows), width), out.reshape(len(rows), width)):
+            o[:] = np.searchsorted(r, v, "right" if right else "left")
+    return _const(backend.to_device(out, seq.device))
+
+
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """torch.bucketize: the index of each value's bucket among the sorted 1-d boundaries, boundaries[i - 1] <
+    value <= boundaries[i] (with right=True, boundaries[i - 1] <= value < boundaries[i]): searchsorted(boundaries,
+    input, right=right). input a Tensor or a number (a 0-d result)."""
+    _input("bucketize", boundaries, "boundaries")
+    if boundaries.ndim != 1:
+        raise ValueError(f"bucketize: boundaries must be 1-d, got shape {boundaries.shape}")
+    _values_arg("bucketize", input, "input")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """torch.isin: whether each of elements is among test_elements (either may be a number, not both), as bools
+    of elements' shape (True where not, with invert); values compare as numbers across dtypes; nan is in nothing.
+    assume_unique is a speed hint. No gradient."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError(f"isin: one of elements and test_elements must be a Tensor, got {type(elements).__name__} "
+                        f"and {type(test_elements).__name__}")
+    a, b = _values_arg("isin", elements, "elements"), _values_arg("isin", test_elements, "test_elements")
+    if a.dtype.kind == "b" or b.dtype.kind == "b":
+        raise TypeError("isin: bool tensors are not supported (as torch)")
+    out = np.isin(a, b, assume_unique=bool(assume_unique), invert=bool(invert))
+    device = elements.device if isinstance(elements, Tensor) else test_elements.device
+    return _const(backend.to_device(np.asarray(out), device))
 
 
 def _scale_factor(v: Any, dtype: np.dtype) -> bool:

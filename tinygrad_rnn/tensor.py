@@ -1213,6 +1213,10 @@ class Tensor:
         """scatter in place: torch's one-hot idiom, zeros(B, C).scatter_(1, labels[:, None], 1.0)."""
         return self._apply_in_place("scatter_", lambda t: t.scatter(dim, index, src, value=value, reduce=reduce), src)
 
+    def copysign_(self, other: Any) -> "Tensor":
+        """copysign in place: this tensor's magnitudes with other's signs (a float tensor, as torch's)."""
+        return self._apply_in_place("copysign_", lambda t: _ops.copysign(t, other), other)
+
     def scatter_reduce_(self, dim: int, index: Any, src: "Tensor", reduce: str, *,
                         include_self: bool = True) -> "Tensor":
         """scatter_reduce in place."""
@@ -2105,4 +2109,6 @@ Tensor.addcmul, Tensor.addcdiv, Tensor.unfold = _composed.addcmul, _composed.add
 Tensor.addmm, Tensor.bmm, Tensor.kron, Tensor.count_nonzero, Tensor.unique, Tensor.bincount = (
     _ops.addmm, _ops.bmm, _ops.kron, _ops.count_nonzero, _ops.unique, _ops.bincount)
 Tensor.equal, Tensor.allclose, Tensor.fmax, Tensor.fmin = _ops.equal, _ops.allclose, _ops.fmax, _ops.fmin
+Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
+    _ops.copysign, _ops.signbit, _composed.aminmax, _composed.msort)
 Tensor.multinomial, Tensor.bernoulli = _creation.multinomial, _creation.bernoulli
