@@ -1172,3 +1172,86 @@ def test_a_view_made_under_no_grad_is_not_changed_with_grad_on(change):
     assert y.tolist() == [2.0, 4.0, 6.0]
     with tg.no_grad():
         change(v)
+
+
+# ============================================================================ in-place shape ops and comparisons
+@with_fixtures
+@given(shape=shapes(min_dims=1, max_dims=3), data=st.data())
+def test_in_place_shape_ops_match_their_out_of_place_forms(device, shape, data):
+    """unsqueeze_, squeeze_, transpose_ (swapaxes_, swapdims_) and t_ give the out-of-place op's shape and values on
+    the tensor itself, and the gradient of the out-of-place op (gradcheck through a non-leaf)."""
+    nd = len(shape)
+    d0, d1 = data.draw(st.integers(-nd, nd - 1)), data.draw(st.integers(-nd, nd - 1))
+    u = data.draw(st.integers(-nd - 1, nd))
+    cases = [("unsqueeze_", (u,), lambda a: np.expand_dims(a, u)), ("squeeze_", (), np.squeeze),
+             ("squeeze_", (d0,), lambda a: np.squeeze(a, d0) if a.shape[d0] == 1 else a),
+             ("transpose_", (d0, d1), lambda a: np.swapaxes(a, d0, d1)),
+             ("swapaxes_", (d0, d1), lambda a: np.swapaxes(a, d0, d1)),
+             ("swapdims_", (d1, d0), lambda a: np.swapaxes(a, d0, d1))]
+    if nd <= 2:
+        cases.append(("t_", (), lambda a: a.T))
+    a = data.draw(arrays(shape), label="a")
+    for name, args, ref in cases:
+        def fn(t):
+            y = t * 1
+            assert getattr(y, name)(*args) is y
+            return y
+        check_op(fn, ref, [a], device, gradgrad=True)
+        t = tg.tensor(a, device=device)
+        getattr(t, name)(*args)
+        np.testing.assert_array_equal(t.numpy(), ref(a))
+
+
+def test_in_place_shape_ops_autograd_and_memory_as_torch():
+    """A leaf that requires grad is refused (torch's rule) but not under no_grad; a node that saved the tensor
+    refuses to backpropagate after its shape changed, one that did not is unaffected; views keep the memory."""
+    x = tg.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="unsqueeze_: a leaf tensor that requires grad cannot be changed in place"):
+        x.unsqueeze_(0)
+    with tg.no_grad():
+        assert x.t_().shape == (3, 2) and x.requires_grad and x.grad_fn is None
+    x = tg.ones(2, 3, requires_grad=True)
+    y = x * 1
+    saved, fine = y * y, y.exp()
+    y.t_()
+    y.backward(tg.tensor(np.arange(6.0).reshape(3, 2), dtype=tg.float32))
+    assert x.grad.tolist() == [[0.0, 2.0, 4.0], [1.0, 3.0, 5.0]]
+    fine.sum().backward()
+    with pytest.raises(RuntimeError, match="mul saved for backward was changed in place"):
+        saved.sum().backward()
+    w = tg.zeros(2, 3)
+    v = w[0]
+    v.unsqueeze_(0).add_(1.0)
+    assert v.shape == (1, 3) and w.tolist() == [[1.0] * 3, [0.0] * 3]
+    w[0, 0] = 5.0
+    assert v.tolist() == [[5.0, 1.0, 1.0]]
+    with pytest.raises(ValueError, match="t: expects a tensor with at most 2 dims"):
+        tg.ones(3, 1, 2).t_()
+    assert tg.tensor(2.0).t_().shape == () and tg.ones(2, 1, 1).squeeze_((1, 2)).shape == (2,)
+
+
+@pytest.mark.parametrize("op", ["eq", "ne", "lt", "le", "gt", "ge"])
+def test_in_place_comparisons_keep_the_dtype(op):
+    """x.lt_(y) is x.lt(y) cast to x's dtype, written into x (other broadcasts to x's shape, not past it); no
+    gradient reaches x's old values, as torch's; a leaf that requires grad is refused."""
+    a, b = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, -1.0]]), np.array([2.0, 2.0, 1.0])
+    ref = getattr(np, {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater",
+                       "ge": "greater_equal"}[op])
+    want = ref(a, b)
+    for dtype in (tg.float32, tg.int64):
+        x = tg.tensor(a, dtype=dtype)
+        assert getattr(x, op + "_")(tg.tensor(b)) is x
+        assert x.dtype == dtype and (x.numpy() == want).all()
+    x = tg.tensor([1, 2, 3])
+    assert getattr(x, op + "_")(2.5).tolist() == ref([1, 2, 3], 2.5).astype(int).tolist()
+    leaf = tg.tensor(a, requires_grad=True)
+    y = leaf * 2
+    getattr(y, op + "_")(tg.tensor(b) * 2)
+    (g,) = tg.grad(y.sum(), leaf)
+    assert g.tolist() == [[0.0] * 3] * 2
+    with pytest.raises(RuntimeError, match=f"{op}_: a leaf tensor that requires grad"):
+        getattr(leaf, op + "_")(1.0)
+    with pytest.raises(ValueError, match=rf"{op}_: the result has the broadcast shape \(2, 2, 3\)"):
+        getattr(tg.tensor(a), op + "_")(tg.ones(2, 1, 3))
+    assert tg.tensor([1.0, 2.0]).greater_(1.5).tolist() == [0.0, 1.0]
+    assert tg.tensor([1.0, 2.0]).less_equal_(1.5).tolist() == [1.0, 0.0]

@@ -859,6 +859,22 @@ class Tensor:
             self._become(out)
         return self
 
+    def _restride_(self, op: str, view: Callable[["Tensor"], "Tensor"]) -> "Tensor":
+        """This tensor given view(self)'s shape over its own memory, as torch's unsqueeze_, squeeze_, t_, transpose_
+        (views of it keep seeing its values). Recorded (it requires grad, grad on), it becomes view's node; a leaf
+        that requires grad is refused, as torch's. The version moves on, so a node that saved this tensor, now of
+        another shape, refuses to backpropagate, as torch's; it is no longer the view x[index] it may have been
+        (an in-place change to it no longer goes through that base)."""
+        if _mode.grad_enabled and self._requires_grad and self.grad_fn is None:
+            raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
+                               f"is recorded (torch refuses it too); use the out-of-place {op[:-1]}, or no_grad()")
+        out = view(self)
+        self.data, self._base = out.data, None
+        self._bump_version()
+        if out.grad_fn is not None:
+            self._become(out)
+        return self
+
     def _check_view_in_graph(self, op: str) -> None:
         """Refuse changing, with grad on, a view made under no_grad of a tensor that requires grad: the base's graph
         would not see the change, whatever the operands (torch refuses it too)."""
@@ -1508,6 +1524,31 @@ class Tensor:
     def ne(self, other: Any) -> "Tensor":
         return _ops.compare("ne", self, other)
 
+    def _compare_(self, op: str, other: Any) -> "Tensor":
+        """self set to 1 where self <op> other holds, 0 elsewhere, in its own dtype (torch's eq_, lt_, ...); other
+        broadcasts to self's shape. No gradient reaches self's old values, as torch's."""
+        return self._apply_in_place(op + "_", lambda t: _ops.compare(op, t, other).astype(t.dtype), other)
+
+    def eq_(self, other: Any) -> "Tensor":
+        return self._compare_("eq", other)
+
+    def ne_(self, other: Any) -> "Tensor":
+        return self._compare_("ne", other)
+
+    def lt_(self, other: Any) -> "Tensor":
+        return self._compare_("lt", other)
+
+    def le_(self, other: Any) -> "Tensor":
+        return self._compare_("le", other)
+
+    def gt_(self, other: Any) -> "Tensor":
+        return self._compare_("gt", other)
+
+    def ge_(self, other: Any) -> "Tensor":
+        return self._compare_("ge", other)
+
+    greater_, less_, greater_equal_, less_equal_, not_equal_ = gt_, lt_, ge_, le_, ne_
+
     def __contains__(self, element: Any) -> bool:
         """Whether any element equals ``element`` (a number or a Tensor that broadcasts), as torch's."""
         if not isinstance(element, (Tensor, numbers.Number)):
@@ -1867,6 +1908,28 @@ class Tensor:
 
     def unsqueeze(self, dim: int) -> "Tensor":
         return _ops.unsqueeze(self, dim)
+
+    def squeeze_(self, dim: Any = None) -> "Tensor":
+        """squeeze in place: this tensor's size-1 dims (of dim, an int or a tuple, or all) dropped."""
+        return self._restride_("squeeze_", lambda t: _ops.squeeze(t, dim))
+
+    def unsqueeze_(self, dim: int) -> "Tensor":
+        """unsqueeze in place: a size-1 dim inserted at dim."""
+        return self._restride_("unsqueeze_", lambda t: _ops.unsqueeze(t, dim))
+
+    def transpose_(self, dim0: int, dim1: int) -> "Tensor":
+        """transpose in place: dims dim0 and dim1 swapped (swapaxes_, swapdims_ are its other names)."""
+        return self._restride_("transpose_", lambda t: _ops.transpose(t, dim0, dim1))
+
+    def swapaxes_(self, axis0: int, axis1: int) -> "Tensor":
+        return self._restride_("swapaxes_", lambda t: _ops.transpose(t, axis0, axis1))
+
+    def swapdims_(self, dim0: int, dim1: int) -> "Tensor":
+        return self._restride_("swapdims_", lambda t: _ops.transpose(t, dim0, dim1))
+
+    def t_(self) -> "Tensor":
+        """t in place: a matrix transposed (a tensor of fewer dims kept)."""
+        return self._restride_("t_", Tensor.t)
 
     def split(self, split_size: Any, dim: int = 0) -> Tuple["Tensor", ...]:
         """tg.split(self, split_size, dim): an int (pieces of that size) or a list of sizes, as torch's
