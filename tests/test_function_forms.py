@@ -594,6 +594,27 @@ def test_addmm_baddbmm_match_torch(name, beta, alpha):
         np.testing.assert_allclose(mine.grad.numpy(), t.grad.numpy(), rtol=1e-12)
 
 
+@needs_torch
+@pytest.mark.parametrize("name", ["addmm", "baddbmm"])
+def test_addmm_baddbmm_methods_and_in_place_match_torch(name):
+    """x.addmm / x.baddbmm are the functions; addmm_ / baddbmm_ write into x, its gradient scaled by beta."""
+    rng = np.random.default_rng(6)
+    lead = (2,) if name == "baddbmm" else ()
+    i, a, b = rng.standard_normal(lead + (3, 4)), rng.standard_normal(lead + (3, 5)), rng.standard_normal(lead + (5, 4))
+    ours, theirs = _leaves(i, a, b)
+    out, t_out = getattr(ours[0], name)(*ours[1:], beta=0.5, alpha=2), getattr(theirs[0], name)(*theirs[1:],
+                                                                                               beta=0.5, alpha=2)
+    np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-12)
+    ours, theirs = _leaves(i, a, b)
+    x, t_x = ours[0] * 1, theirs[0] * 1
+    assert getattr(x, name + "_")(*ours[1:], alpha=-1.5, beta=0.25) is x
+    getattr(t_x, name + "_")(*theirs[1:], alpha=-1.5, beta=0.25)
+    np.testing.assert_allclose(x.numpy(), t_x.detach().numpy(), rtol=1e-12)
+    _backward_both(x, t_x, rng.standard_normal(x.shape))
+    for mine, t in zip(ours, theirs):
+        np.testing.assert_allclose(mine.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
 def test_addmm_errors_name_the_op_and_shapes():
     with pytest.raises(ValueError, match=r"addmm: expected \(n, m\) and \(m, p\) matrices, got shapes \(2, 4\) and "
                                          r"\(3, 3\)"):

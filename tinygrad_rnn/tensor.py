@@ -1404,6 +1404,16 @@ class Tensor:
         return self._apply_in_place("addcdiv_", lambda t: _composed.addcdiv(t, tensor1, tensor2, value=value),
                                     tensor1, tensor2)
 
+    def addmm_(self, mat1: "Tensor", mat2: "Tensor", *, beta: Any = 1, alpha: Any = 1) -> "Tensor":
+        """addmm in place: self = beta self + alpha (mat1 @ mat2)."""
+        return self._apply_in_place("addmm_", lambda t: _ops.addmm(t, mat1, mat2, beta=beta, alpha=alpha),
+                                    mat1, mat2)
+
+    def baddbmm_(self, batch1: "Tensor", batch2: "Tensor", *, beta: Any = 1, alpha: Any = 1) -> "Tensor":
+        """baddbmm in place: self = beta self + alpha (batch1 @ batch2), batch by batch."""
+        return self._apply_in_place("baddbmm_", lambda t: _ops.baddbmm(t, batch1, batch2, beta=beta, alpha=alpha),
+                                    batch1, batch2)
+
     def __neg__(self) -> "Tensor":
         return _ops.Neg()(self)
 
@@ -2171,6 +2181,7 @@ Tensor.addcmul, Tensor.addcdiv, Tensor.unfold = _composed.addcmul, _composed.add
 # torch's methods of functions in ops.py and creation.py
 Tensor.addmm, Tensor.bmm, Tensor.kron, Tensor.count_nonzero, Tensor.unique, Tensor.bincount = (
     _ops.addmm, _ops.bmm, _ops.kron, _ops.count_nonzero, _ops.unique, _ops.bincount)
+Tensor.baddbmm = _ops.baddbmm
 Tensor.equal, Tensor.allclose, Tensor.fmax, Tensor.fmin = _ops.equal, _ops.allclose, _ops.fmax, _ops.fmin
 Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
     _ops.copysign, _ops.signbit, _composed.aminmax, _composed.msort)
