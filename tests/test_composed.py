@@ -8,6 +8,8 @@ drawing values from grids offset from them. The table in test_function_forms.py 
 draws, and bad input is checked to raise an error naming the function.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -486,6 +488,80 @@ def test_aminmax_ties_errors_and_names():
         tg.zeros(2, 0).aminmax(dim=1)
     with pytest.raises(ValueError, match="aminmax: cannot reduce over an empty tensor"):
         tg.zeros(0).aminmax()
+
+
+def _lower_middle_without_nans(a, axis, keepdims):
+    """nanmedian's reference: the lower middle of each slice's non-nan values (nan where all are nan)."""
+    def one(v):
+        v = np.sort(v[~np.isnan(v)])
+        return v[(v.size - 1) // 2] if v.size else np.nan
+    return np.apply_along_axis(one, axis, a) if not keepdims else np.expand_dims(np.apply_along_axis(one, axis, a),
+                                                                                 axis)
+
+
+@with_fixtures
+@given(st.data())
+def test_nanmedian_quantile_nanquantile_property(device, data):
+    """nanmedian the lower middle of the non-nan values, quantile / nanquantile numpy's (its methods are torch's
+    interpolations), over dim or all, q a number or a 1-d tensor; gradients by gradcheck where no value ties."""
+    shape = data.draw(shapes(1, 3))
+    (a,) = data.draw(distinct([shape]))
+    d = data.draw(st.integers(-len(shape), len(shape) - 1))
+    keepdim = data.draw(st.booleans())
+    interpolation = data.draw(st.sampled_from(["linear", "lower", "higher", "midpoint", "nearest"]))
+    q = data.draw(st.one_of(st.floats(0, 1), hnp.arrays(np.float64, st.integers(0, 3), elements=st.floats(0, 1))))
+    tq = q if isinstance(q, float) else tg.tensor(q, device=device)
+    check_op(lambda x: tg.nanmedian(x, d, keepdim).values, lambda x: _lower_middle_without_nans(x, d % len(shape),
+                                                                                                   keepdim),
+             [a], device, gradgrad=True)
+    check_op(tg.nanmedian, lambda x: np.sort(x.reshape(-1))[(x.size - 1) // 2], [a], device)
+    for name in ("quantile", "nanquantile"):
+        ref = getattr(np, name)
+        check_op(lambda x: getattr(tg, name)(x, tq, d, keepdim, interpolation=interpolation),
+                 lambda x: ref(x, q, axis=d, keepdims=keepdim, method=interpolation), [a], device, gradgrad=True)
+        check_op(lambda x: getattr(x, name)(tq, interpolation=interpolation),
+                 lambda x: ref(x, q, method=interpolation), [a], device)
+    with_nans = np.where(data.draw(hnp.arrays(np.bool_, shape)), np.nan, a)
+    got = tg.nanquantile(tg.tensor(with_nans, device=device), tq, d, keepdim, interpolation=interpolation)
+    with warnings.catch_warnings():  # (numpy warns of an all-nan slice)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = np.nanquantile(with_nans, q, axis=d, keepdims=keepdim, method=interpolation)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(tg.nanmedian(tg.tensor(with_nans, device=device), d, keepdim).values.numpy(),
+                               _lower_middle_without_nans(with_nans, d % len(shape), keepdim))
+
+
+@needs_torch
+def test_nanmedian_quantile_match_torch_and_refuse_as_torch():
+    nan = float("nan")
+    x = np.array([[2.0, nan, 1.0, 2.0], [nan] * 4, [3.0, 1.0, nan, 5.0]])
+    ours, theirs = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    m, t_m = ours.nanmedian(), theirs.nanmedian()
+    (g,), (t_g,) = tg.grad(m, ours), torch.autograd.grad(t_m, theirs)
+    assert m.item() == t_m.item() and g.tolist() == t_g.tolist()  # (the ties share it)
+    np.testing.assert_array_equal(tg.nanmedian(ours, 1).values.numpy(), torch.nanmedian(theirs, 1).values.detach())
+    assert tg.nanmedian(tg.tensor([1, 3, 2])).item() == 2 and np.isnan(tg.tensor([nan, nan]).nanmedian().item())
+    y = np.arange(11.0, dtype=np.float32)
+    for interpolation in ("linear", "lower", "higher", "midpoint", "nearest"):
+        for q in (0.3, 0.45, torch.tensor([0.05, 0.5, 1.0])):
+            mine = tg.quantile(tg.tensor(y), tg.tensor(q.numpy()) if isinstance(q, torch.Tensor) else q,
+                               interpolation=interpolation)
+            np.testing.assert_array_equal(mine.numpy(), torch.quantile(torch.tensor(y), q,
+                                                                       interpolation=interpolation).numpy())
+    assert tg.quantile(tg.ones(2, 3), tg.tensor([0.2, 0.5]), dim=1, keepdim=True).shape == (2, 2, 1)
+    assert tg.quantile(tg.ones(2, 3), tg.tensor([0.2, 0.5]), keepdim=True).shape == (2, 1, 1)
+    assert tg.nanquantile(tg.tensor([1.0, nan, 3.0, 4.0]), 0.5).item() == 3.0
+    assert np.isnan(tg.quantile(tg.tensor([1.0, nan, 3.0, 4.0]), 0.5).item())
+    with pytest.raises(TypeError, match="quantile: input must be float32 or float64"):
+        tg.quantile(tg.tensor([1, 2]), 0.5)
+    with pytest.raises(ValueError, match=r"quantile: q must lie in \[0, 1\], got 1.5"):
+        tg.quantile(tg.tensor([1.0, 2.0]), 1.5)
+    with pytest.raises(ValueError, match="nanquantile: q must be a number or a 0-d or 1-d tensor of the input's"):
+        tg.nanquantile(tg.tensor([1.0, 2.0]), tg.tensor([0.5], dtype=tg.float64))
+    with pytest.raises(ValueError, match="quantile: interpolation must be one of linear, lower, higher, midpoint"):
+        tg.quantile(tg.tensor([1.0, 2.0]), 0.5, interpolation="cubic")
+    with pytest.raises(ValueError, match=r"quantile: the input \(shape \(2, 0\)\) must be non-empty"):
+        tg.quantile(tg.ones(2, 0), 0.5, dim=0)
 
 
 def test_median_spreads_its_gradient_over_ties_and_takes_the_lower_middle():

@@ -17,9 +17,9 @@ from . import nn, optim, utils
 from .composed import (addcdiv, addcmul, addmv, aminmax, block_diag, cartesian_prod, column_stack, concat,
                        concatenate, cross, cummax, cummin, deg2rad, diag_embed, dist, dstack, float_power, fmod, frac,
                        ger, heaviside, hstack, hypot, inner, is_floating_point, is_nonzero, isclose, kthvalue,
-                       logcumsumexp, logit, logspace, median, msort, mv, nanmean, nansum, rad2deg, rot90, row_stack,
-                       sgn, sinc, take, take_along_dim, tensor_split, tensordot, tril_indices, triu_indices, vdot,
-                       vstack, xlogy)
+                       logcumsumexp, logit, logspace, median, msort, mv, nanmean, nanmedian, nanquantile, nansum,
+                       quantile, rad2deg, rot90, row_stack, sgn, sinc, take, take_along_dim, tensor_split, tensordot,
+                       tril_indices, triu_indices, vdot, vstack, xlogy)
 from .nn.functional import cosine_similarity
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import (Function, Tensor, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32,
@@ -91,6 +91,7 @@ __all__ = [
     "float_power", "fmod", "is_floating_point", "is_nonzero", "isclose", "cummax", "cummin", "logcumsumexp",
     "median", "kthvalue", "diag_embed", "block_diag", "cartesian_prod", "tril_indices", "triu_indices",
     "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel", "argwhere", "fmax", "fmin",
-    "copysign", "signbit", "isin", "bucketize", "searchsorted", "aminmax", "msort",
+    "copysign", "signbit", "isin", "bucketize", "searchsorted", "aminmax", "msort", "nanmedian", "quantile",
+    "nanquantile",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

@@ -21,8 +21,8 @@ from . import backend
 from .backend import xp_of
 from .ops import (Chosen, DiagonalEmbed, Fmod, Unfold1d, XLogY, _const, _float_operands, _input, _one_dim,
                   _scale_factor, _scaled_sum, _two_tensors, bool_arg, broadcast_shapes, broadcast_tensors, cat,
-                  check_devices, dot, gather, half_in_float32, int_arg, matmul, meshgrid, narrow, operands, outer,
-                  reduce_dims, result_dtype, return_types, stack, where)
+                  check_devices, dot, gather, half_in_float32, int_arg, lerp, matmul, meshgrid, narrow, operands,
+                  outer, reduce_dims, result_dtype, return_types, stack, where)
 from .tensor import Tensor, _defaults
 
 
@@ -562,33 +562,115 @@ def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> A
     """torch.median: the lower of the two middle values ((n - 1) // 2 in sorted order), nan if any element is nan.
     Without dim a 0-d tensor over all elements (nan if empty), whose gradient is spread evenly over the elements
     equal to it, as torch's; with dim, (values, indices) along dim, the gradient to the chosen element."""
-    _input("median", input)
-    bool_arg(keepdim, "median", "keepdim")
+    return _median("median", input, dim, keepdim)
+
+
+def nanmedian(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+    """torch.nanmedian: median with the nans left out (the lower middle of the others), nan only where all are nan;
+    gradients as median's."""
+    return _median("nanmedian", input, dim, keepdim)
+
+
+def _median(op: str, input: Tensor, dim: Optional[int], keepdim: bool) -> Any:
+    """median (op "median": a nan wins) or nanmedian (op "nanmedian": nans are left out)."""
+    _input(op, input)
+    bool_arg(keepdim, op, "keepdim")
+    skip_nan = op == "nanmedian" and input.dtype.kind == "f"
     if dim is None:
         a = backend.to_device(input.data, "cpu")
-        if a.size == 0:
+        kept = a[~np.isnan(a)] if skip_nan else a.reshape(-1)
+        if kept.size == 0 and a.size:  # (all nan: nan, the gradient spread over them, as median's)
+            kept = a.reshape(-1)
+        if kept.size == 0:
             value = np.asarray(np.nan, a.dtype if a.dtype.kind == "f" else _defaults.floating)
             return _const(value) if a.dtype.kind != "f" else Chosen(value, np.zeros(a.shape, a.dtype))(input)
-        flat = np.sort(a.reshape(-1), kind="stable")
+        flat = np.sort(kept, kind="stable")
         has_nan = a.dtype.kind == "f" and bool(np.isnan(flat[-1]))
-        value = np.asarray(flat[-1] if has_nan else flat[(a.size - 1) // 2])
+        value = np.asarray(flat[-1] if has_nan else flat[(kept.size - 1) // 2])
         if a.dtype.kind != "f":
             return _const(backend.to_device(value, input.device))
         chosen = np.isnan(a) if has_nan else a == value
         weights = backend.to_device(chosen / chosen.sum(), input.device).astype(a.dtype)
         return Chosen(backend.to_device(value, input.device), weights)(input)
-    d = _one_dim(dim, input.ndim, "median")
+    d = _one_dim(dim, input.ndim, op)
     if input.ndim == 0:
-        return _order_statistic("median", input, 0, d, keepdim)
+        return _order_statistic(op, input, 0, d, keepdim)
     a = backend.to_device(input.data, "cpu")
     n = a.shape[d]
     if n == 0:
-        raise ValueError(f"median: dim {dim} of shape {input.shape} is empty (no median)")
+        raise ValueError(f"{op}: dim {dim} of shape {input.shape} is empty (no median)")
     pos = (n - 1) // 2
-    if a.dtype.kind == "f":  # (a slice with nan: its first nan, which the stable sort puts at n - count)
+    if skip_nan:  # (the stable sort puts the nans last: the middle of the others, the first nan if all are)
+        count = (~np.isnan(a)).sum(axis=d, keepdims=True)
+        pos = np.maximum(count - 1, 0) // 2
+    elif a.dtype.kind == "f":  # (a slice with nan: its first nan, which the stable sort puts at n - count)
         nans = np.isnan(a).sum(axis=d, keepdims=True)
         pos = np.where(nans > 0, n - nans, pos)
-    return _order_statistic("median", input, pos, d, keepdim)
+    return _order_statistic(op, input, pos, d, keepdim)
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def quantile(input: Tensor, q: Any, dim: Optional[int] = None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    """torch.quantile: the q-th quantiles (q a number or a 0-d or 1-d tensor of input's dtype, in [0, 1]) of input's
+    values along dim (all of them for None), at rank q (n - 1) in sorted order, between neighbours by interpolation
+    ('linear', 'lower', 'higher', 'midpoint', 'nearest': half to even); a 1-d q's dim comes first. nan where a slice
+    has one. Float32 and float64 only, as torch. The gradient goes to the sorted elements read."""
+    return _quantile("quantile", input, q, dim, keepdim, interpolation)
+
+
+def nanquantile(input: Tensor, q: Any, dim: Optional[int] = None, keepdim: bool = False, *,
+                interpolation: str = "linear") -> Tensor:
+    """torch.nanquantile: quantile with the nans left out (rank q (count - 1) among the others), nan only where a
+    slice is all nan."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation)
+
+
+def _quantile(op: str, input: Tensor, q: Any, dim: Optional[int], keepdim: bool, interpolation: str) -> Tensor:
+    x = _input(op, input)
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: input must be float32 or float64 (as torch), got {x.dtype}")
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"{op}: interpolation must be one of {', '.join(_INTERPOLATIONS)}, got {interpolation!r}")
+    if isinstance(q, Tensor):
+        if q.ndim > 1 or q.dtype != x.dtype:
+            raise ValueError(f"{op}: q must be a number or a 0-d or 1-d tensor of the input's dtype {x.dtype}, got "
+                             f"{q.dtype} of shape {q.shape}")
+        qs = backend.to_device(q.data, "cpu")
+    elif isinstance(q, numbers.Real) and not isinstance(q, bool):
+        qs = np.asarray(q, x.dtype)
+    else:
+        raise TypeError(f"{op}: q must be a number or a Tensor, got {type(q).__name__}")
+    if not ((qs >= 0) & (qs <= 1)).all():
+        raise ValueError(f"{op}: q must lie in [0, 1], got {qs.tolist()}")
+    if x.numel() == 0:
+        raise ValueError(f"{op}: the input (shape {x.shape}) must be non-empty")
+    d = None if dim is None else _one_dim(dim, x.ndim, op)
+    flat = d is None or x.ndim == 0
+    rows = x.reshape(-1) if flat else x.movedim(d, -1)
+    ordered = rows.sort(dim=-1).values  # (nan last; its gradient goes back to the elements)
+    a = backend.to_device(ordered.data, "cpu")
+    n = a.shape[-1]
+    qs = qs.reshape(-1)
+    if op == "nanquantile":
+        count = (~np.isnan(a)).sum(axis=-1, keepdims=True)
+        ranks = np.where(count > 0, qs * (count - 1).astype(x.dtype), 0).astype(x.dtype)
+    else:
+        ranks = np.where(np.isnan(a[..., -1:]), n - 1, qs * x.dtype.type(n - 1)).astype(x.dtype)
+    below, above = np.floor(ranks), np.ceil(ranks)
+    picks = {"lower": below, "higher": above, "nearest": np.round(ranks)}
+    take = lambda r: ordered.gather(-1, _const(backend.to_device(r.astype(np.int64), x.device)))  # noqa: E731
+    if interpolation in picks:
+        out = take(picks[interpolation])
+    else:
+        w = np.full(ranks.shape, 0.5, x.dtype) if interpolation == "midpoint" else (ranks - below).astype(x.dtype)
+        out = lerp(take(below), take(above), _const(backend.to_device(w, x.device)))
+    out = out.movedim(-1, 0)  # (q's dim first, the others input's less dim)
+    if keepdim:
+        out = out.reshape((out.shape[0],) + (1,) * x.ndim) if flat else out.unsqueeze(d + 1)
+    return out[0] if isinstance(q, numbers.Real) or q.ndim == 0 else out
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:

@@ -1571,7 +1571,7 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
 
 
 return_types = {op: namedtuple(op, ("values", "indices"))  # (torch's)
-                for op in ("max", "min", "sort", "topk", "cummax", "cummin", "median", "kthvalue")}
+                for op in ("max", "min", "sort", "topk", "cummax", "cummin", "median", "nanmedian", "kthvalue")}
 return_types["aminmax"] = namedtuple("aminmax", ("min", "max"))
 
 

@@ -2178,6 +2178,7 @@ Tensor.cummax, Tensor.cummin, Tensor.logcumsumexp, Tensor.median, Tensor.kthvalu
     _composed.cummax, _composed.cummin, _composed.logcumsumexp, _composed.median, _composed.kthvalue,
     _composed.diag_embed)
 Tensor.addcmul, Tensor.addcdiv, Tensor.unfold = _composed.addcmul, _composed.addcdiv, _composed.unfold
+Tensor.nanmedian, Tensor.quantile, Tensor.nanquantile = _composed.nanmedian, _composed.quantile, _composed.nanquantile
 # torch's methods of functions in ops.py and creation.py
 Tensor.addmm, Tensor.bmm, Tensor.kron, Tensor.count_nonzero, Tensor.unique, Tensor.bincount = (
     _ops.addmm, _ops.bmm, _ops.kron, _ops.count_nonzero, _ops.unique, _ops.bincount)
