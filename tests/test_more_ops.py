@@ -583,6 +583,10 @@ def test_scatter_reduce_dtypes_and_errors_as_torch():
         x.scatter_reduce(0, idx + 2, src, "sum")
     nan = tg.tensor([1.0, 2.0]).scatter_reduce(0, tg.tensor([0, 0]), tg.tensor([float("nan"), 3.0]), "amax")
     assert np.isnan(nan[0].item()) and nan[1].item() == 2.0  # (a nan wins, as torch's)
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):  # (a 0-d input takes a 0-d index and src, as torch)
+        x0, s0 = tg.tensor(2.0, requires_grad=True), tg.tensor(3.0, requires_grad=True)
+        y0 = x0.scatter_reduce(0, tg.tensor(0), s0, reduce, include_self=False)
+        assert y0.item() == 3.0 and [g.item() for g in tg.grad(y0, [x0, s0])] == [0.0, 1.0]
     leaf = tg.ones(3, requires_grad=True)
     y = leaf * 1
     y.scatter_reduce_(0, tg.tensor([0, 0]), tg.tensor([2.0, 3.0]), "prod")

@@ -3130,7 +3130,7 @@ class ScatterReduce(Function):
             others = scatter_reduce(x, 0, None, lone_one, "prod", self.include_self, places=self)
             gsrc = where(_const(lone), self._gather(g * others), self._gather(g * y) / where(zero, one, used))
         else:
-            in_x = x.data == y.data
+            in_x = xp_of(x.data).asarray(x.data == y.data)  # (an array also for a 0-d x)
             if not self.include_self:
                 in_x[self.grids] = False
             in_src = used.data == self._gather(y).data
