@@ -268,8 +268,9 @@ def main(argv: Optional[List[str]] = None) -> None:
                             "without --resume or --overwrite an existing checkpoint stops the run")
     args = ap.parse_args(argv)
     if min(args.steps, args.hidden, args.layers, args.batch, args.bptt, args.eval_every, args.save_every,
-           args.analysis_chars) < 1 or args.sample_chars < 0 or not args.temperature > 0 or not args.lr > 0:
-        ap.error("sizes and counts must be positive, --temperature > 0, --lr > 0, --sample-chars >= 0")
+           args.analysis_chars) < 1 or args.sample_chars < 0 or not args.temperature > 0 \
+            or not 0 < args.lr < float("inf"):
+        ap.error("sizes and counts must be positive, --temperature > 0, a finite --lr > 0, --sample-chars >= 0")
     check_output(ap, "--out-dir", args.out_dir, directory=True)
     ckpt = os.path.join(args.out_dir, CHECKPOINT)
     if args.resume and not os.path.exists(ckpt):

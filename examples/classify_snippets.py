@@ -199,8 +199,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
                     help="model.npz and the PNG go here")
     args = ap.parse_args(argv)
     if min(args.epochs, args.hidden, args.embed, args.batch, args.max_len) < 1 or args.limit < 0 \
-            or not 0 < args.test_fraction < 1 or not args.lr > 0 or not 0 <= args.dropout < 1:
-        ap.error("sizes and counts must be positive, --limit >= 0, 0 < --test-fraction < 1, --lr > 0, "
+            or not 0 < args.test_fraction < 1 or not 0 < args.lr < float("inf") or not 0 <= args.dropout < 1:
+        ap.error("sizes and counts must be positive, --limit >= 0, 0 < --test-fraction < 1, a finite --lr > 0, "
                  "0 <= --dropout < 1")
     if args.device == "cuda" and not tg.cuda_available():
         ap.error("--device cuda: CuPy or a CUDA GPU is not available")

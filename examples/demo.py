@@ -40,8 +40,8 @@ def main() -> None:
     ap.add_argument("--reference", action="store_true",
                     help="use the step-by-step reference LSTM (fused=False): slower, same results")
     args = ap.parse_args()
-    if min(args.steps, args.hidden, args.layers, args.batch, args.bptt) < 1 or not args.lr > 0:
-        ap.error("--steps, --hidden, --layers, --batch and --bptt must be positive, and --lr > 0")
+    if min(args.steps, args.hidden, args.layers, args.batch, args.bptt) < 1 or not 0 < args.lr < float("inf"):
+        ap.error("--steps, --hidden, --layers, --batch and --bptt must be positive, and a finite --lr > 0")
 
     tg.manual_seed(args.seed)
     text = "".join(inspect.getsource(m) for m in (textwrap, string, difflib, argparse))

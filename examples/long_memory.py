@@ -302,8 +302,8 @@ def parse_lr(values: Sequence[str]) -> Dict[str, float]:
             rate_f = float(rate)
         except ValueError:
             raise ValueError(f"--lr: {v!r} is not a number or MODEL=number") from None
-        if not rate_f > 0:
-            raise ValueError(f"--lr: a learning rate must be > 0, got {v!r}")
+        if not 0 < rate_f < float("inf"):
+            raise ValueError(f"--lr: a learning rate must be > 0 and finite, got {v!r}")
         for k in ([kind] if kind else MODELS):
             lr[k] = rate_f
     return lr

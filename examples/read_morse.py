@@ -284,8 +284,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if min(args.steps, args.hidden, args.layers, args.batch, args.max_chars, args.test_phrases,
            args.eval_every) < 1 or not 1 <= args.test_files < len(MODULES):
         ap.error(f"sizes and counts must be positive, and 1 <= --test-files < {len(MODULES)}")
-    if not (args.lr > 0 and 0.5 <= args.unit[0] <= args.unit[1] and 0 <= args.jitter < 1 and args.noise >= 0):
-        ap.error("--lr > 0, 0.5 <= --unit MIN <= MAX, 0 <= --jitter < 1 and --noise >= 0")
+    inf = float("inf")
+    if not (0 < args.lr < inf and 0.5 <= args.unit[0] <= args.unit[1] < inf and 0 <= args.jitter < 1
+            and 0 <= args.noise < inf):
+        ap.error("finite values with --lr > 0, 0.5 <= --unit MIN <= MAX, 0 <= --jitter < 1 and --noise >= 0")
     if args.device == "cuda" and not tg.cuda_available():
         ap.error("--device cuda: CuPy or a CUDA GPU is not available")
     check_output(ap, "--out-dir", args.out_dir, directory=True)

@@ -269,8 +269,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     ap.add_argument("--out-dir", default=os.path.join("runs", "tag_tokens"), help="model.npz and the PNG go here")
     args = ap.parse_args(argv)
     if min(args.steps, args.hidden, args.embed, args.batch, args.max_len, args.test_files, args.eval_every,
-           args.sample_lines) < 1 or not args.test_files < args.modules <= len(MODULES) or not args.lr > 0:
-        ap.error("sizes and counts must be positive, --lr > 0, and 1 <= --test-files < --modules <= "
+           args.sample_lines) < 1 or not args.test_files < args.modules <= len(MODULES) \
+            or not 0 < args.lr < float("inf"):
+        ap.error("sizes and counts must be positive, a finite --lr > 0, and 1 <= --test-files < --modules <= "
                  f"{len(MODULES)}")
     if args.device == "cuda" and not tg.cuda_available():
         ap.error("--device cuda: CuPy or a CUDA GPU is not available")

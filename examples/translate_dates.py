@@ -263,8 +263,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the model runs")
     ap.add_argument("--out-dir", default=os.path.join("runs", "translate_dates"), help="model.npz and the PNG go here")
     args = ap.parse_args(argv)
-    if min(args.steps, args.hidden, args.embed, args.batch, args.eval_every) < 1 or not args.lr > 0:
-        ap.error("sizes and counts must be positive and --lr > 0")
+    if min(args.steps, args.hidden, args.embed, args.batch, args.eval_every) < 1 or not 0 < args.lr < float("inf"):
+        ap.error("sizes and counts must be positive and a finite --lr > 0")
     if not 1 <= args.test_size <= DAYS // 2:
         ap.error(f"--test-size must be in 1..{DAYS // 2} (the days of 1950-2049 number {DAYS})")
     if args.device == "cuda" and not tg.cuda_available():

@@ -46,6 +46,15 @@ def run(script, *args, cwd, python=(), path=()):
     ("translate_dates.py", ["--hidden", "0"], "must be positive"),
     ("translate_dates.py", ["--test-size", "20000"], "--test-size must be in 1..18262"),
     ("translate_dates.py", ["--out-dir", os.path.join("afile", "sub")], "is a file, not a directory"),
+    ("demo.py", ["--lr", "inf"], "a finite --lr > 0"),
+    ("char_lm.py", ["--lr", "inf"], "a finite --lr > 0"),
+    ("tag_tokens.py", ["--lr", "inf"], "a finite --lr > 0"),
+    ("classify_snippets.py", ["--lr", "inf"], "a finite --lr > 0"),
+    ("translate_dates.py", ["--lr", "inf"], "a finite --lr > 0"),
+    ("long_memory.py", ["--lr", "inf"], "a learning rate must be > 0 and finite"),
+    ("read_morse.py", ["--lr", "inf"], "finite values with --lr > 0"),
+    ("read_morse.py", ["--noise", "inf"], "finite values with"),
+    ("read_morse.py", ["--unit", "2", "inf"], "finite values with"),
 ])
 def test_bad_values_stop_the_script_with_one_line(tmp_path, script, args, message):
     (tmp_path / "afile").write_text("x")
