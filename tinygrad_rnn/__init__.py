@@ -27,16 +27,16 @@ from .tensor import (Function, Tensor, bool_, float16, float32, float64, get_def
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
 from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, argmax,
-                        argmin, argwhere, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift, bitwise_not,
-                        bitwise_or, bitwise_right_shift, bitwise_xor, broadcast_to, ceil, clamp_max, clamp_min, clip,
-                        clone, cos, cosh, detach, diag, diagonal, diff, div, eq, erf, exp, exp2, expm1, flatten, flip,
-                        floor, ge, gt, index_add, is_tensor, isfinite, isinf, isnan, le, log, log10, log1p, log2,
-                        log_softmax, logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor, lt,
-                        masked_fill, masked_select, matmul, mean, mul, ne, neg, nonzero, norm, numel, permute, prod,
-                        reciprocal, relu, remainder, repeat_interleave, reshape, rsqrt, scatter, scatter_add,
-                        scatter_reduce, sigmoid,
-                        sign, sin, sinh, softmax, sqrt, square, squeeze, std, std_mean, sub, swapaxes, t, tan, tanh,
-                        tile, trace, transpose, tril, triu, trunc, unbind, unsqueeze, var, var_mean)
+                        argmin, argwhere, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift,
+                        bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, broadcast_to, ceil, clamp_max,
+                        clamp_min, clip, clone, cos, cosh, detach, diag, diagonal, diff, div, eq, erf, exp, exp2,
+                        expm1, flatten, flip, floor, ge, gt, index_add, index_copy, index_fill, index_put, is_tensor,
+                        isfinite, isinf, isnan, le, log, log10, log1p, log2, log_softmax, logaddexp, logaddexp2,
+                        logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, masked_select, matmul,
+                        mean, mul, ne, neg, nonzero, norm, numel, permute, prod, reciprocal, relu, remainder,
+                        repeat_interleave, reshape, rsqrt, scatter, scatter_add, scatter_reduce, sigmoid, sign, sin,
+                        sinh, softmax, sqrt, square, squeeze, std, std_mean, sub, swapaxes, t, tan, tanh, tile, trace,
+                        transpose, tril, triu, trunc, unbind, unsqueeze, var, var_mean)
 from .functions import (absolute, divide, fix, fliplr, flipud, greater, greater_equal, less, less_equal, moveaxis,
                         multiply, negative, not_equal, ravel, subtract, swapdims, true_divide)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
@@ -76,7 +76,8 @@ __all__ = [
     "logaddexp", "logaddexp2",
     "scatter", "scatter_add", "scatter_reduce", "masked_select", "repeat_interleave", "tile", "diff",
     "argmax", "argmin", "mean", "std", "var", "std_mean", "var_mean", "amax", "amin", "norm", "count_nonzero",
-    "numel", "is_tensor", "isnan", "isinf", "isfinite", "nonzero", "index_add", "masked_fill", "flip", "unsqueeze",
+    "numel", "is_tensor", "isnan", "isinf", "isfinite", "nonzero", "index_add", "index_fill", "index_copy",
+    "index_put", "masked_fill", "flip", "unsqueeze",
     "squeeze", "unbind", "transpose", "swapaxes", "permute", "reshape", "flatten", "broadcast_to", "t", "clip",
     "clone", "detach", "neg", "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge",
     "broadcast_tensors", "meshgrid", "kron", "cdist", "addmm", "baddbmm", "linspace", "empty", "empty_like",

@@ -92,7 +92,8 @@ tril, triu, diagonal, diag, trace, diff, repeat_interleave = map(method_form, (
     "tril", "triu", "diagonal", "diag", "trace", "diff", "repeat_interleave"))
 masked_fill, masked_select, scatter, scatter_add, index_add, nonzero, argwhere = map(method_form, (
     "masked_fill", "masked_select", "scatter", "scatter_add", "index_add", "nonzero", "argwhere"))
-scatter_reduce = method_form("scatter_reduce")
+scatter_reduce, index_fill, index_copy, index_put = map(method_form, (
+    "scatter_reduce", "index_fill", "index_copy", "index_put"))
 clone, detach = map(method_form, ("clone", "detach"))
 # torch's other names (numpy's, mostly) for the forms above
 multiply, divide, true_divide, subtract = (method_form(n, numbers_too=True)
