@@ -13,7 +13,7 @@ from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_te
                   index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num,
                   narrow, outer, roll, searchsorted, select, signbit, sort, split, stack, topk, unflatten, unique,
                   where)
-from . import nn, optim, utils
+from . import linalg, nn, optim, utils
 from .composed import (addcdiv, addcmul, addmv, aminmax, block_diag, cartesian_prod, column_stack, concat,
                        concatenate, cross, cummax, cummin, deg2rad, diag_embed, dist, dstack, float_power, fmod, frac,
                        ger, heaviside, hstack, hypot, inner, is_floating_point, is_nonzero, isclose, kthvalue,

@@ -2048,13 +2048,14 @@ class Tensor:
         return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))].clone()
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        """The p-norm over dim (all elements by default): p > 0, 'fro' (2), inf (max |x|), -inf (min |x|) or
-        0 (the count of non-zeros: a constant, without a gradient, where torch records a zero one); None and
-        'fro' mean 2. Ints give the default dtype; float16 is computed in float32 (ops.half_in_float32)."""
+        """The p-norm over dim (all elements by default), (sum |x|^p)^(1/p): any real p, 'fro' (2), inf (max |x|),
+        -inf (min |x|) or 0 (the count of non-zeros: a constant, without a gradient, as torch's, which gives none);
+        None and 'fro' mean 2. A negative p gives 0, with a zero gradient, where a reduced element is 0, as torch's.
+        Ints give the default dtype; float16 is computed in float32 (ops.half_in_float32)."""
         if p is None or isinstance(p, str) and p == "fro":
             p = 2
-        if not isinstance(p, numbers.Real) or p < 0 and p != -math.inf:
-            raise ValueError(f"norm: p must be a positive number, 0, inf, -inf or 'fro', got {p!r}")
+        if not isinstance(p, numbers.Real) or isinstance(p, bool) or math.isnan(p):
+            raise ValueError(f"norm: p must be a real number, inf, -inf, 'fro' or None, got {p!r}")
         _ops.bool_arg(keepdim, "norm", "keepdim")
         if self.dtype == np.float16:
             return _ops.half_in_float32(self, lambda y: y.norm(p, dim, keepdim))
@@ -2067,6 +2068,13 @@ class Tensor:
         if p == 2:
             return _ops.Root(2)((x * x).sum(dim, keepdim))
         a = x.abs()
+        if p < 0:  # a zero element's |x|^p is inf, the sum inf and the norm 0, whose slope Root takes as 0
+            empty = [d for d in _ops.reduce_dims(dim, x.ndim, "norm") if x.shape[d] == 0]
+            if empty:
+                raise ValueError(f"norm: cannot take the {p} norm over dim {empty[0]} of shape {x.shape}: it is "
+                                 "empty, and a negative norm of nothing is undefined (as in torch)")
+            nonzero = a.data != 0
+            return _ops.Root(p)(_ops.where(nonzero, _ops.where(nonzero, a, 1.0) ** p, math.inf).sum(dim, keepdim))
         if p < 1:  # |x|^p's slope is infinite at 0, times sign(0) = 0 a nan: torch's gradient there is 0
             nonzero = a.data != 0
             return _ops.Root(p)(_ops.where(nonzero, _ops.where(nonzero, a, 1.0) ** p, 0.0).sum(dim, keepdim))

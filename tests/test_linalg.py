@@ -1,0 +1,257 @@
+"""tg.linalg: norms, inv, det, slogdet and solve.
+
+Forward against numpy (np.linalg on stacked matrices, or the norms' formulas), gradients (and second derivatives for
+the matrix functions) against central differences in float64 over hypothesis shapes: batch dims (0-size ones
+included), 1x1 matrices, vectors. Kinks are kept out of reach by construction: |x| bounded away from 0 and distinct
+for the norms (no ties for inf / -inf), column (row) sums of |A| separated for the matrix 1 (inf) norms, and
+diagonally dominant matrices (well-conditioned, det away from 0) for the rest. Values, gradients at the zero vector
+and errors are compared with torch where it is installed.
+"""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_rnn as tg
+from strategies import arrays, check_op, distinct, reduce_dims, shapes, with_fixtures
+
+try:
+    import torch
+except ImportError:  # (the torch comparisons skip; the rest runs)
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+ORDS = [2, 1, math.inf, -math.inf, 3, 0.5, 1.5, -1, -2.5]
+
+
+@st.composite
+def _apart(draw, shape):
+    """Values with distinct |x|, all >= 0.25, and random signs: no kink of abs, max or min within reach of eps."""
+    (v,) = draw(distinct([shape]))
+    signs = draw(hnp.arrays(np.bool_, shape))
+    magnitude = v - (v.min() if v.size else 0) + 0.25
+    return np.where(signs, magnitude, -magnitude)
+
+
+def _np_vector_norm(x, ord, dim, keepdim):
+    a = np.abs(x)
+    axis = None if dim is None or x.ndim == 0 else dim
+    if ord == math.inf:
+        return a.max(axis=axis, keepdims=keepdim)
+    if ord == -math.inf:
+        return a.min(axis=axis, keepdims=keepdim)
+    return (a ** ord).sum(axis=axis, keepdims=keepdim) ** (1 / ord)
+
+
+# ----------------------------------------------------------------------------- vector_norm
+@with_fixtures
+@given(st.sampled_from(ORDS), st.booleans(), st.data())
+def test_vector_norm_property(device, ord, keepdim, data):
+    shape = data.draw(shapes(0, 3, max_side=3))
+    x = data.draw(_apart(shape))
+    dim = data.draw(reduce_dims(len(shape)))
+    check_op(lambda t: tg.linalg.vector_norm(t, ord, dim, keepdim), lambda a: _np_vector_norm(a, ord, dim, keepdim),
+             [x], device, rtol=1e-6)
+
+
+def test_vector_norm_zero_count_and_dtype():
+    x = tg.tensor([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0]], dtype=tg.float32)
+    assert tg.linalg.vector_norm(x, 0, 1).tolist() == [2.0, 1.0]
+    out = tg.linalg.vector_norm(x, dtype=tg.float64)
+    assert out.dtype == tg.float64 and out.item() == pytest.approx(math.sqrt(1.5 ** 2 + 4 + 9))
+    assert tg.linalg.vector_norm(x, dim=()).item() == pytest.approx(out.item())  # (() is every dim, as torch's)
+
+
+@needs_torch
+@pytest.mark.parametrize("ord", [2, 1, 3, 0.5, -1, -2.5, math.inf, -math.inf])
+@pytest.mark.parametrize("values", [[0.0, 0.0, 0.0], [0.0, 1.5, -2.0, 0.0], [0.5, 1.5, -2.0, 3.0]])
+def test_vector_norm_matches_torch_at_zeros(ord, values):
+    """Values and gradients as torch's, with zeros: the subgradient 0 of the 2-norm at the zero vector, and 0 (with a
+    zero gradient) for a negative ord where an element is 0."""
+    x = tg.tensor(values, dtype=tg.float64, requires_grad=True)
+    xt = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    y, yt = tg.linalg.vector_norm(x, ord), torch.linalg.vector_norm(xt, ord)
+    y.backward()
+    yt.backward()
+    np.testing.assert_allclose(y.item(), yt.item(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_tensor_norm_takes_a_negative_p():
+    """x.norm(-1) is torch's (sum |x|^-1)^-1, as torch.norm's; it was refused."""
+    x = tg.tensor([1.0, -2.0, 4.0], dtype=tg.float64)
+    assert x.norm(-1).item() == pytest.approx(1 / (1 + 1 / 2 + 1 / 4))
+    assert x.norm(-2.0).item() == pytest.approx((1 + 1 / 4 + 1 / 16) ** -0.5)
+
+
+# ----------------------------------------------------------------------------- matrix_norm and norm
+@st.composite
+def _separated(draw, shape, ord):
+    """A batch of matrices whose column (ord +-1) or row (ord +-inf) sums of |A| are far apart, none near a kink."""
+    u = draw(arrays(shape, 0.25, 0.75))
+    signs = draw(hnp.arrays(np.bool_, shape))
+    axis = -1 if abs(ord) == 1 else -2
+    magnitude = u + np.arange(shape[axis]).reshape((-1, 1) if axis == -2 else (-1,))
+    return np.where(signs, magnitude, -magnitude)
+
+
+def _np_matrix_norm(a, ord, keepdim):
+    if ord == "fro":
+        out = np.sqrt((a * a).sum(axis=(-2, -1)))
+    else:
+        sums = np.abs(a).sum(axis=-2 if abs(ord) == 1 else -1)
+        out = sums.max(axis=-1) if ord > 0 else sums.min(axis=-1)
+    return out[..., None, None] if keepdim else out
+
+
+@with_fixtures
+@given(st.sampled_from(["fro", 1, -1, math.inf, -math.inf]), st.booleans(), st.data())
+def test_matrix_norm_property(device, ord, keepdim, data):
+    batch = data.draw(shapes(0, 2, min_side=0, max_side=3))
+    shape = batch + (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    a = data.draw(_separated(shape, 1 if ord == "fro" else ord))  # (fro too: no element near its kink at 0)
+    check_op(lambda t: tg.linalg.matrix_norm(t, ord, keepdim=keepdim), lambda x: _np_matrix_norm(x, ord, keepdim),
+             [a], device)
+    moved = np.moveaxis(a, (-2, -1), (0, 2)) if a.ndim == 3 else None
+    if moved is not None:  # (dims other than the last two: the same norms)
+        check_op(lambda t: tg.linalg.matrix_norm(t, ord, dim=(0, 2)), lambda x: _np_matrix_norm(a, ord, False),
+                 [moved], device)
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", [(3,), (3, 4), (2, 3, 4), ()])
+@pytest.mark.parametrize("ord", [None, "fro", 1, -1, math.inf, -1.5, 3])
+@pytest.mark.parametrize("dim", [None, 0, (0,), (0, -1), (-1, 0)])
+def test_norm_dispatch_matches_torch(shape, ord, dim):
+    """tg.linalg.norm's choice of vector or matrix norm, and its errors, as torch.linalg.norm's."""
+    a = np.random.default_rng(0).standard_normal(shape)
+    try:
+        expected = torch.linalg.norm(torch.tensor(a), ord, dim)
+    except (RuntimeError, TypeError, IndexError):
+        with pytest.raises((ValueError, TypeError, IndexError), match="linalg"):
+            tg.linalg.norm(tg.tensor(a), ord, dim)
+        return
+    out = tg.linalg.norm(tg.tensor(a), ord, dim)
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12)
+
+
+def test_norm_errors_name_the_function():
+    a = tg.ones(2, 3)
+    with pytest.raises(TypeError, match="linalg.vector_norm.*floating point.*int64"):
+        tg.linalg.vector_norm(tg.ones(3, dtype=tg.int64))
+    with pytest.raises(TypeError, match="linalg.vector_norm.*float32 without narrowing"):
+        tg.linalg.vector_norm(a.double(), dtype=tg.float32)
+    with pytest.raises(ValueError, match="linalg.vector_norm.*inf norm.*empty"):
+        tg.linalg.vector_norm(tg.zeros(0, 3), math.inf)
+    with pytest.raises(ValueError, match="linalg.matrix_norm.*ord 3"):
+        tg.linalg.matrix_norm(a, 3)
+    with pytest.raises(ValueError, match=r"linalg.matrix_norm.*at least 2 dims.*\(3,\)"):
+        tg.linalg.matrix_norm(tg.ones(3))
+    with pytest.raises(NotImplementedError, match="linalg.matrix_norm.*'nuc'"):
+        tg.linalg.matrix_norm(a, "nuc")
+    with pytest.raises(ValueError, match=r"linalg.norm.*1-D or 2-D.*\(1, 2, 3\)"):
+        tg.linalg.norm(tg.ones(1, 2, 3), 1)
+
+
+# ----------------------------------------------------------------------------- inv, det, slogdet, solve
+@st.composite
+def _well_conditioned(draw, batch_min_side=0):
+    """A batch (maybe empty) of n by n matrices, 2 I plus entries in [-0.5, 0.5] / n, a row maybe negated: det
+    stays >= 1.5^n away from 0 in size, of either sign."""
+    batch = draw(shapes(0, 2, min_side=batch_min_side, max_side=2))
+    n = draw(st.integers(1, 3))
+    a = 2 * np.eye(n) + draw(arrays(batch + (n, n), -0.5, 0.5)) / n
+    flip = draw(hnp.arrays(np.bool_, batch + (1, 1)))
+    return np.where(flip & (np.arange(n)[:, None] == 0), -a, a)
+
+
+@with_fixtures
+@given(_well_conditioned())
+def test_inv_det_slogdet_property(device, a):
+    check_op(tg.linalg.inv, np.linalg.inv, [a], device, gradgrad=True)
+    check_op(tg.linalg.det, np.linalg.det, [a], device, gradgrad=True)
+    check_op(lambda t: tuple(tg.linalg.slogdet(t)), lambda x: tuple(np.linalg.slogdet(x)), [a], device,
+             gradgrad=True)
+
+
+@with_fixtures
+@given(_well_conditioned(), st.booleans(), st.data())
+def test_solve_property(device, a, left, data):
+    n = a.shape[-1]
+    k = data.draw(st.integers(1, 2))
+    kind = data.draw(st.sampled_from(["matrix", "broadcast"] + (["vector", "batched vector"] if left else [])))
+    if kind == "vector":
+        b_shape = (n,)
+    elif kind == "batched vector":
+        b_shape = a.shape[:-1]
+    else:
+        b_shape = (a.shape[:-2] if kind == "matrix" else (2,) + (1,) * (a.ndim - 2)) + ((n, k) if left else (k, n))
+    b = data.draw(arrays(b_shape))
+
+    def ref(x, y):
+        if not left:
+            return np.swapaxes(np.linalg.solve(np.swapaxes(x, -1, -2), np.swapaxes(y, -1, -2)), -1, -2)
+        return np.linalg.solve(x, y[..., None])[..., 0] if kind.endswith("vector") else np.linalg.solve(x, y)
+    check_op(lambda x, y: tg.linalg.solve(x, y, left=left), ref, [a, b], device, gradgrad=True)
+
+
+def test_slogdet_is_a_named_tuple_and_det_grad_at_a_singular_matrix():
+    a = tg.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=tg.float64, requires_grad=True)
+    sign, logabsdet = result = tg.linalg.slogdet(a)
+    assert result.sign is sign and result.logabsdet is logabsdet
+    assert sign.item() == 0 and logabsdet.item() == -math.inf
+    tg.linalg.det(a).backward()  # (0 at an exactly singular matrix, as torch's)
+    assert a.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+@pytest.mark.parametrize("call", [tg.linalg.inv, lambda a: tg.linalg.solve(a, tg.ones(2, 3, dtype=tg.float64))])
+def test_singular_matrices_raise_naming_the_function(call):
+    a = tg.tensor(np.stack([2 * np.eye(3), np.ones((3, 3))]))
+    with pytest.raises(tg.linalg.LinAlgError, match=r"linalg.(inv|solve).*singular.*batch element 1.*\(2, 3, 3\)"):
+        call(a)
+    assert issubclass(tg.linalg.LinAlgError, RuntimeError)  # (as torch.linalg.LinAlgError)
+
+
+def test_matrix_function_errors():
+    with pytest.raises(ValueError, match=r"linalg.det.*square.*\(2, 3\)"):
+        tg.linalg.det(tg.ones(2, 3))
+    with pytest.raises(ValueError, match=r"linalg.inv.*at least 2 dims.*\(3,\)"):
+        tg.linalg.inv(tg.ones(3))
+    with pytest.raises(TypeError, match="linalg.inv.*floating point.*int64"):
+        tg.linalg.inv(tg.ones(2, 2, dtype=tg.int64))
+    with pytest.raises(TypeError, match="linalg.slogdet.*float16"):
+        tg.linalg.slogdet(tg.ones(2, 2, dtype=tg.float16))
+    with pytest.raises(TypeError, match="linalg.solve.*same dtype.*float64.*float32"):
+        tg.linalg.solve(tg.ones(2, 2, dtype=tg.float64), tg.ones(2))
+    with pytest.raises(ValueError, match=r"linalg.solve.*AX = B.*\(4,\)"):
+        tg.linalg.solve(tg.ones(3, 3), tg.ones(4))
+    with pytest.raises(ValueError, match=r"linalg.solve.*XA = B.*\(3,\)"):
+        tg.linalg.solve(tg.ones(3, 3), tg.ones(3), left=False)
+    with pytest.raises(ValueError, match=r"linalg.solve.*\(2,\).*\(3,\).*broadcast"):
+        tg.linalg.solve(tg.ones(2, 3, 3), tg.ones(3, 3, 1))
+
+
+@needs_torch
+def test_matrix_functions_match_torch():
+    """Values and gradients of inv, det, slogdet and solve (batched, broadcast) as torch's, in float32 too."""
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal((4, 1, 3, 2))
+    for dt, tdt, tol in ((tg.float64, torch.float64, 1e-10), (tg.float32, torch.float32, 1e-4)):
+        fns = [(tg.linalg.inv, torch.linalg.inv), (tg.linalg.det, torch.linalg.det),
+               (lambda x: tg.linalg.slogdet(x).logabsdet, lambda x: torch.linalg.slogdet(x).logabsdet),
+               (lambda x: tg.linalg.solve(x, tg.tensor(b, dtype=dt)),
+                lambda x: torch.linalg.solve(x, torch.tensor(b, dtype=tdt)))]
+        for ours, theirs in fns:
+            x = tg.tensor(a, dtype=dt, requires_grad=True)
+            xt = torch.tensor(a, dtype=tdt, requires_grad=True)
+            y, yt = ours(x), theirs(xt)
+            assert y.dtype == dt and y.shape == tuple(yt.shape)
+            np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=tol, atol=tol)
+            y.sum().backward()
+            yt.sum().backward()
+            np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=tol, atol=tol)

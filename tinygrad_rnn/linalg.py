@@ -1,0 +1,295 @@
+"""torch.linalg's functions (tg.linalg): vector and matrix norms, inverse, determinants and linear solves.
+
+Every function takes a batch of matrices: the last two dims are the matrix, the leading ones a batch (empty batches
+included), as torch's. The primitives (Inv, Det, SlogDet, Solve) are Functions whose forward runs the array module's
+linalg (numpy's or CuPy's, by backend.xp_of) on the whole stack and whose backward is written in Tensor ops, so
+higher-order gradients come free; the norms are compositions of existing ops. As torch's, inputs must be floating
+point (float32 or float64; float16 only for the norms), and a singular matrix given to inv or solve raises
+LinAlgError, a RuntimeError naming the function, rather than returning infs.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections import namedtuple
+from typing import Any, Tuple
+
+import numpy as np
+
+from . import ops as _ops
+from .backend import xp_of
+from .tensor import Function, Tensor, _dt, _input
+
+__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve"]
+
+slogdet_result = namedtuple("linalg_slogdet", ("sign", "logabsdet"))  # (torch.return_types.linalg_slogdet)
+
+
+class LinAlgError(RuntimeError):
+    """A matrix that the function cannot handle (singular for inv and solve), as torch.linalg.LinAlgError."""
+
+
+# ----------------------------------------------------------------------------- argument checks
+def _floating(op: str, x: Any, name: str = "input", half: bool = True) -> Tensor:
+    x = _input(op, x, name)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point tensor as {name}, got {x.dtype} (shape {x.shape})")
+    if not half and x.dtype == np.float16:
+        raise TypeError(f"{op}: float16 is not supported (as in torch); convert {name} with .float()")
+    return x
+
+
+def _with_dtype(op: str, x: Tensor, dtype: Any) -> Tensor:
+    """x cast to dtype (None: as it is) before the norm, as torch's dtype=: floating, and never narrowing."""
+    dt = _dt(dtype, op)
+    if dt is None or dt == x.dtype:
+        return x
+    if dt.kind != "f":
+        raise TypeError(f"{op}: dtype must be a floating point dtype, got {dt}")
+    if not np.can_cast(x.dtype, dt, "safe"):
+        raise TypeError(f"{op}: the input's dtype {x.dtype} does not convert to dtype {dt} without narrowing")
+    return x.astype(dt)
+
+
+def _square(op: str, a: Any, name: str = "A") -> Tensor:
+    a = _floating(op, a, name, half=False)
+    if a.ndim < 2:
+        raise ValueError(f"{op}: {name} must have at least 2 dims (a matrix or a batch of them), got shape {a.shape}")
+    if a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"{op}: {name} must be square matrices (or a batch of them), got shape {a.shape}: "
+                         f"{a.shape[-2]} by {a.shape[-1]}")
+    return a
+
+
+def _singular(op: str, a: Any) -> LinAlgError:
+    """The error for a singular a, naming the first singular matrix of a batch."""
+    xp = xp_of(a)
+    flat = a.reshape((-1,) + a.shape[-2:])
+    bad = [int(i) for i in xp.flatnonzero(xp.linalg.det(flat) == 0)[:1].tolist()] if a.ndim > 2 else []
+    where = f" (batch element {bad[0]} of shape {a.shape})" if bad else f" (shape {a.shape})"
+    return LinAlgError(f"{op}: the input matrix is singular{where}; it has no inverse")
+
+
+def _checked(op: str, a: Any, out: Any) -> Any:
+    """out, or the singular error where CuPy (which does not raise) gave non-finite values for a finite a."""
+    xp = xp_of(out)
+    if xp is not np and not bool(xp.isfinite(out).all()) and bool(xp.isfinite(a).all()):
+        raise _singular(op, a)
+    return out
+
+
+def _eye_where(singular: Any, a: Tensor) -> Tensor:
+    """a with each matrix flagged in ``singular`` (an array over the batch) replaced by the identity."""
+    if not bool(singular.any()):
+        return a
+    eye = xp_of(a.data).eye(a.shape[-1], dtype=a.dtype)
+    return _ops.where(singular[..., None, None], Tensor._make(eye), a)
+
+
+# ----------------------------------------------------------------------------- norms
+def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """torch.linalg.vector_norm: (sum |x|^ord)^(1/ord) over dim (every element for None or ()), for any real ord:
+    inf is max |x|, -inf min |x|, 0 the count of non-zeros (no gradient, as torch's); a negative ord is 0 where an
+    element is 0. ``dtype``: x is cast to it first (floating, not narrowing). Tensor.norm computes it."""
+    op = "linalg.vector_norm"
+    x = _floating(op, x, "x")
+    if not isinstance(ord, numbers.Real) or isinstance(ord, bool):
+        raise TypeError(f"{op}: ord must be a number (inf and -inf included), got {ord!r}")
+    _ops.bool_arg(keepdim, op, "keepdim")
+    x = _with_dtype(op, x, dtype)
+    dims = None if isinstance(dim, (tuple, list)) and not len(dim) else dim
+    if ord < 0 or math.isinf(ord):
+        empty = [d for d in _ops.reduce_dims(dims, x.ndim, op) if x.shape[d] == 0]
+        if empty:
+            raise ValueError(f"{op}: cannot take the {ord} norm over dim {empty[0]} of x (shape "
+                             f"{x.shape}): it is empty, and this norm of nothing is undefined (as in torch)")
+    return x.norm(ord, dims, keepdim)
+
+
+def _matrix_dims(op: str, a: Tensor, dim: Any) -> Tuple[int, int]:
+    if not isinstance(dim, (tuple, list)) or len(dim) != 2:
+        raise TypeError(f"{op}: dim must be a pair of ints, got {dim!r}")
+    d0, d1 = (_ops._one_dim(d, a.ndim, op) for d in dim)
+    if d0 == d1:
+        raise ValueError(f"{op}: the two dims must differ, got {tuple(dim)} for A of shape {a.shape}")
+    return d0, d1
+
+
+_MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
+
+
+def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """torch.linalg.matrix_norm over the two dims ``dim`` (the last two by default; the rest are a batch): 'fro'
+    (the square root of the sum of squares), 1 / -1 (the largest / smallest column sum of |A|) and inf / -inf (the
+    same over rows). A matrix with no elements has norm 0. 'nuc', 2 and -2 need singular values, not computed here:
+    NotImplementedError."""
+    op = "linalg.matrix_norm"
+    A = _floating(op, A, "A")
+    if A.ndim < 2:
+        raise ValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape {A.shape}")
+    if not (ord in ("fro", "nuc") if isinstance(ord, str) else
+            isinstance(ord, numbers.Real) and not isinstance(ord, bool) and ord in _MATRIX_ORDS):
+        raise ValueError(f"{op}: ord {ord!r} is not supported; expected 'fro', 'nuc', 1, -1, 2, -2, inf or -inf")
+    _ops.bool_arg(keepdim, op, "keepdim")
+    d0, d1 = _matrix_dims(op, A, dim)
+    if isinstance(ord, str) and ord == "nuc" or not isinstance(ord, str) and abs(ord) == 2:
+        raise NotImplementedError(f"{op}: ord {ord!r} needs singular values (an SVD), which tg.linalg does not have")
+    A = _with_dtype(op, A, dtype)
+    if isinstance(ord, str):
+        return A.norm(2, (d0, d1), keepdim)
+    summed, over = (d0, d1) if abs(ord) == 1 else (d1, d0)  # (1: sums down each column, the max over columns)
+    if A.shape[over] == 0 and ord < 0:
+        raise ValueError(f"{op}: ord {ord} takes a minimum over dim {over} of A (shape {A.shape}), which is empty")
+    if A.shape[d0] == 0 or A.shape[d1] == 0:  # (torch's 0: a sum over nothing, and the max of no sums)
+        return A.abs().sum((d0, d1), keepdim)
+    sums = A.abs().sum(summed, keepdim=True)
+    out = sums.amax(over, keepdim=True) if ord > 0 else sums.amin(over, keepdim=True)
+    return out if keepdim else out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in (d0, d1)))
+
+
+def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """torch.linalg.norm: a vector norm for an int dim or one of length 1, a matrix norm for a pair of dims or a
+    string ord. Without dim: the 2-norm of all elements where ord is None, else A must be 1-D (a vector norm) or 2-D
+    (a matrix norm)."""
+    op = "linalg.norm"
+    A = _floating(op, A, "A")
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else dim
+        if not isinstance(dims, (tuple, list)) or len(dims) not in (1, 2):
+            raise ValueError(f"{op}: dim must be an int or a tuple of 1 or 2 ints, got {dim!r}")
+        if isinstance(ord, str) or len(dims) == 2:
+            if len(dims) != 2:
+                raise ValueError(f"{op}: ord {ord!r} is a matrix norm, which needs dim to be a pair, got {dim!r}")
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
+        return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+    if ord is None:
+        out = vector_norm(A.reshape(-1), 2, dtype=dtype)
+        return out.reshape((1,) * A.ndim) if keepdim else out
+    if A.ndim not in (1, 2):
+        raise ValueError(f"{op}: with ord {ord!r} and no dim, A must be 1-D or 2-D, got shape {A.shape}")
+    if A.ndim == 1 and not isinstance(ord, str):
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- inverse and determinants
+class Inv(Function):
+    """Y = A^-1 for each matrix of the batch; dA = -Y^T g Y^T."""
+
+    name = "linalg.inv"
+    save_output = True
+
+    def forward(self, a):
+        xp = xp_of(a)
+        try:
+            return _checked(self.name, a, xp.linalg.inv(a))
+        except np.linalg.LinAlgError:  # (CuPy raises numpy's, where it raises at all)
+            raise _singular(self.name, a) from None
+
+    def backward(self, g):
+        yt = self.output.mT
+        return (-(yt @ g @ yt),)
+
+
+def inv(A: Tensor) -> Tensor:
+    """torch.linalg.inv: the inverse of each square matrix (the leading dims are a batch); LinAlgError for a singular
+    one."""
+    return Inv()(_square("linalg.inv", A))
+
+
+class Det(Function):
+    """d = det A for each matrix; dA = g d A^-T. At an exactly singular matrix (d = 0) the gradient is 0, as
+    torch's gives there."""
+
+    name = "linalg.det"
+    saved_inputs = (0,)
+    save_output = True
+
+    def forward(self, a):
+        return xp_of(a).linalg.det(a)
+
+    def backward(self, g):
+        (a,) = self.saved
+        d = self.output
+        inverse = inv(_eye_where(d.data == 0, a))
+        return ((g * d)[..., None, None] * inverse.mT,)
+
+
+def det(A: Tensor) -> Tensor:
+    """torch.linalg.det: the determinant of each square matrix (the leading dims are a batch; 1 for 0 by 0)."""
+    return Det()(_square("linalg.det", A))
+
+
+class SlogDet(Function):
+    """(sign, log |det A|) for each matrix; the sign is a step (no gradient) and d log|det A| / dA = A^-T. A singular
+    matrix's log|det| is -inf; its gradient, which torch gives as infs, is LinAlgError here (through inv)."""
+
+    name = "linalg.slogdet"
+    saved_inputs = (0,)
+
+    def forward(self, a):
+        sign, logabsdet = xp_of(a).linalg.slogdet(a)
+        return sign.astype(a.dtype, copy=False), logabsdet.astype(a.dtype, copy=False)
+
+    def backward(self, g_sign, g_log):
+        if g_log is None:
+            return (None,)
+        return (g_log[..., None, None] * inv(self.saved[0]).mT,)
+
+
+def slogdet(A: Tensor) -> Any:
+    """torch.linalg.slogdet: (sign, logabsdet) of each square matrix, a named tuple, as torch's; sign is -1, 0 or 1
+    in A's dtype, and det A = sign * exp(logabsdet) without overflow."""
+    sign, logabsdet = SlogDet()(_square("linalg.slogdet", A))
+    return slogdet_result(sign, logabsdet)
+
+
+# ----------------------------------------------------------------------------- linear systems
+class Solve(Function):
+    """X = A^-1 B for matrices B (..., n, k), the batch dims of A and B broadcast; dB = A^-T g and dA = -dB X^T,
+    each summed back to its input's batch shape."""
+
+    name = "linalg.solve"
+    saved_inputs = (0,)
+    save_output = True
+
+    def forward(self, a, b):
+        xp = xp_of(a, b)
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a_, b_ = xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])
+        self.shapes = a.shape, b.shape
+        try:
+            return _checked(self.name, a_, xp.linalg.solve(a_, b_))
+        except np.linalg.LinAlgError:  # (CuPy raises numpy's, where it raises at all)
+            raise _singular(self.name, a_) from None
+
+    def backward(self, g):
+        (a,), x = self.saved, self.output
+        a_shape, b_shape = self.shapes
+        gb = Solve()(a.mT, g)
+        ga = _ops.unbroadcast(-(gb @ x.mT), a_shape) if self.needs_input_grad[0] else None
+        return ga, _ops.unbroadcast(gb, b_shape) if self.needs_input_grad[1] else None
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """torch.linalg.solve: X with A X = B (left=False: X A = B) for square A (..., n, n). B is a batch of vectors
+    (..., n) where it is 1-D or has A's shape without the last dim, else of matrices (..., n, k); batch dims
+    broadcast. LinAlgError for a singular A; A and B must share a dtype, as torch's."""
+    op = "linalg.solve"
+    A = _square(op, A)
+    B = _floating(op, B, "B", half=False)
+    _ops.bool_arg(left, op, "left")
+    if A.dtype != B.dtype:
+        raise TypeError(f"{op}: A and B must have the same dtype, got A {A.dtype} and B {B.dtype} (as in torch)")
+    vector = B.ndim == 1 or B.ndim == A.ndim - 1 and B.shape == A.shape[:-1]
+    n = A.shape[-1]
+    if B.ndim == 0 or not vector and B.ndim < 2 or (B.shape[-1] if vector or not left else B.shape[-2]) != n or \
+            vector and not left:
+        eq, rhs = ("AX = B", "(..., n) or (..., n, k)") if left else ("XA = B", "(..., k, n)")
+        raise ValueError(f"{op}: incompatible shapes for {eq}: A {A.shape} and B {B.shape}; B must be {rhs} "
+                         f"with n = {n}")
+    if vector:
+        return Solve()(A, B.unsqueeze(-1)).squeeze(-1)
+    _ops.broadcast_shapes(op, ("the batch dims of A", A.shape[:-2]), ("of B", B.shape[:-2]))
+    return Solve()(A, B) if left else Solve()(A.mT, B.mT).mT
