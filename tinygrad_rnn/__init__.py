@@ -93,6 +93,6 @@ __all__ = [
     "median", "kthvalue", "diag_embed", "block_diag", "cartesian_prod", "tril_indices", "triu_indices",
     "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel", "argwhere", "fmax", "fmin",
     "copysign", "signbit", "isin", "bucketize", "searchsorted", "aminmax", "msort", "nanmedian", "quantile",
-    "nanquantile",
+    "nanquantile", "linalg",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)
