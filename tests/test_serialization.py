@@ -123,6 +123,19 @@ def test_shared_arrays_come_back_shared(tmp_path):
         assert len(z.namelist()) == 1 + 5
 
 
+def test_one_object_saved_twice_comes_back_as_one_object(tmp_path):
+    """As torch.load: {'a': t, 'b': t}, [t, t] and a list saved twice give back one object, not equal copies."""
+    t, inner = Tensor(np.arange(3.0)), [1, 2]
+    save({"a": t, "b": t, "l": [t, t, t.detach()], "x": [inner, inner], "y": inner}, tmp_path / "same")
+    out = load(tmp_path / "same")
+    assert out["a"] is out["b"] is out["l"][0] is out["l"][1]
+    assert out["l"][2] is not out["a"] and out["l"][2].data is out["a"].data
+    assert out["x"][0] is out["x"][1] is out["y"] and out["y"] == [1, 2]
+    save([Tensor(np.ones(2)), Tensor(np.ones(2))], tmp_path / "two")
+    first, second = load(tmp_path / "two")
+    assert first is not second and not np.shares_memory(first.data, second.data)
+
+
 def test_file_objects_and_overwrite(tmp_path):
     buf = io.BytesIO()
     save({"x": [1, 2.5]}, buf)

@@ -6,7 +6,9 @@ strings, None) is a JSON document stored as a uint8 entry '__tinygrad_rnn__',
 together with a format name and version and each array's dtype and shape. An array
 met twice (one Tensor saved under two names, or Tensors sharing one array, as a
 state_dict's tied weights) is stored once and comes back shared, as torch.save keeps
-storages shared; a view of another array comes back with memory of its own. Files
+storages shared; one Tensor, list or dict object met twice comes back as one object, as
+torch.load gives (its nodes share an "id"); a view of another array comes back with
+memory of its own. Files
 are read with ``np.load(..., allow_pickle=False)``, so loading a file from an
 untrusted source cannot run code. ``save`` writes a temporary file in the target
 directory, fsyncs it and renames it over the target, so a crash mid-save leaves
@@ -47,52 +49,75 @@ class CheckpointNotFoundError(SerializationError, FileNotFoundError):
 _PRIMITIVES = (type(None), bool, int, float, str)
 
 
-def _encode(obj: Any, arrays: List[Any], where: str, active: set, seen: Dict[int, int]) -> Any:
-    """JSON-able description of obj; arrays found are appended to ``arrays`` and referenced by index, an
-    array met again (``seen``: id -> index) by the same index, so that it comes back shared."""
-    if isinstance(obj, np.generic):  # before the primitives: np.float64 subclasses float
-        return {"$": "scalar", "i": _add_array(np.asarray(obj), arrays, where)}
-    if isinstance(obj, _PRIMITIVES):
-        return obj
-    if isinstance(obj, Tensor):
-        return {"$": "tensor", "i": _add_array(obj.data, arrays, where, seen), "device": obj.device}
-    if isinstance(obj, np.ndarray) or backend.is_cupy_array(obj):
-        return {"$": "array", "i": _add_array(obj, arrays, where, seen), "device": backend.device_of(obj)}
-    if isinstance(obj, (dict, list, tuple)):
-        if id(obj) in active:
-            raise ValueError(f"save: {where} contains itself (a reference cycle); cannot save it")
-        active.add(id(obj))
-        try:
-            if isinstance(obj, dict):
-                for k in obj:
-                    if not isinstance(k, _PRIMITIVES):
-                        raise TypeError(f"save: dict key {k!r} at {where} is a {type(k).__name__}; keys must be "
-                                        "str, int, float, bool or None")
-                return {"$": "dict", "k": list(obj),
-                        "v": [_encode(v, arrays, f"{where}[{k!r}]", active, seen) for k, v in obj.items()]}
-            return {"$": "tuple" if isinstance(obj, tuple) else "list",
-                    "v": [_encode(v, arrays, f"{where}[{i}]", active, seen) for i, v in enumerate(obj)]}
-        finally:
-            active.discard(id(obj))
-    raise TypeError(f"save: cannot save a {type(obj).__name__} at {where}; supported: dict, list, tuple, Tensor, "
-                    "numpy/cupy array or scalar, int, float, bool, str, None")
+class _Encoder:
+    """Builds the JSON tree of obj. Arrays found go to ``arrays`` (each array object once, by id) and are
+    referenced by index; a Tensor or container met more than once gets an "id" shared by all its nodes, so that
+    load gives back one object, as torch.load does (readers that ignore "id" still get equal values)."""
 
+    def __init__(self) -> None:
+        self.arrays: List[Any] = []
+        self.seen: Dict[int, int] = {}  # id(array) -> index in arrays
+        self.active: set = set()  # ids of the containers being encoded: a cycle check
+        self.nodes: Dict[int, List[dict]] = {}  # id(Tensor or container) -> its nodes
 
-def _add_array(a: Any, arrays: List[Any], where: str, seen: Optional[Dict[int, int]] = None) -> int:
-    if seen is not None and id(a) in seen:  # (obj holds a, so its id stays its own while saving)
-        return seen[id(a)]
-    if a.dtype.kind not in ARRAY_KINDS:
-        raise TypeError(f"save: the array at {where} has dtype {a.dtype}; only bool, integer, float and complex "
-                        "arrays can be saved (other dtypes would need pickle)")
-    arrays.append(backend.to_device(a, "cpu"))
-    if seen is not None:
-        seen[id(a)] = len(arrays) - 1
-    return len(arrays) - 1
+    def tree(self, obj: Any) -> Any:
+        tree = self.encode(obj, "obj")
+        for n, nodes in enumerate(ns for ns in self.nodes.values() if len(ns) > 1):
+            for node in nodes:
+                node["id"] = n
+        return tree
+
+    def encode(self, obj: Any, where: str) -> Any:
+        """JSON-able description of obj (obj stays alive while saving, so its id() stays its own)."""
+        if isinstance(obj, np.generic):  # before the primitives: np.float64 subclasses float
+            return {"$": "scalar", "i": self.add_array(np.asarray(obj), where, share=False)}
+        if isinstance(obj, _PRIMITIVES):
+            return obj
+        if isinstance(obj, Tensor):
+            return self.shared(obj, {"$": "tensor", "i": self.add_array(obj.data, where), "device": obj.device})
+        if isinstance(obj, np.ndarray) or backend.is_cupy_array(obj):
+            return {"$": "array", "i": self.add_array(obj, where), "device": backend.device_of(obj)}
+        if isinstance(obj, (dict, list, tuple)):
+            if id(obj) in self.active:
+                raise ValueError(f"save: {where} contains itself (a reference cycle); cannot save it")
+            self.active.add(id(obj))
+            try:
+                if isinstance(obj, dict):
+                    for k in obj:
+                        if not isinstance(k, _PRIMITIVES):
+                            raise TypeError(f"save: dict key {k!r} at {where} is a {type(k).__name__}; keys must "
+                                            "be str, int, float, bool or None")
+                    node = {"$": "dict", "k": list(obj),
+                            "v": [self.encode(v, f"{where}[{k!r}]") for k, v in obj.items()]}
+                else:
+                    node = {"$": "tuple" if isinstance(obj, tuple) else "list",
+                            "v": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+            finally:
+                self.active.discard(id(obj))
+            return self.shared(obj, node)
+        raise TypeError(f"save: cannot save a {type(obj).__name__} at {where}; supported: dict, list, tuple, "
+                        "Tensor, numpy/cupy array or scalar, int, float, bool, str, None")
+
+    def shared(self, obj: Any, node: dict) -> dict:
+        self.nodes.setdefault(id(obj), []).append(node)
+        return node
+
+    def add_array(self, a: Any, where: str, share: bool = True) -> int:
+        if share and id(a) in self.seen:
+            return self.seen[id(a)]
+        if a.dtype.kind not in ARRAY_KINDS:
+            raise TypeError(f"save: the array at {where} has dtype {a.dtype}; only bool, integer, float and "
+                            "complex arrays can be saved (other dtypes would need pickle)")
+        self.arrays.append(backend.to_device(a, "cpu"))
+        if share:
+            self.seen[id(a)] = len(self.arrays) - 1
+        return len(self.arrays) - 1
 
 
 def _entries(obj: Any) -> Dict[str, np.ndarray]:
-    arrays: List[np.ndarray] = []
-    tree = _encode(obj, arrays, "obj", set(), {})
+    encoder = _Encoder()
+    tree = encoder.tree(obj)
+    arrays = encoder.arrays
     header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "tree": tree,
               "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}
     text = json.dumps(header, ensure_ascii=True, separators=(",", ":"))
@@ -270,6 +295,7 @@ class _Decoder:
     def __init__(self, arrays: List[np.ndarray], device: Optional[str], name: str) -> None:
         self.arrays, self.device, self.name = arrays, device, name
         self.placed: Dict[Tuple[int, str], Any] = {}  # (index, device) -> array there: shared stays shared
+        self.objects: Dict[int, Any] = {}  # a node's "id" -> the object made for it
 
     def corrupt(self, where: str, what: str) -> SerializationError:
         return SerializationError(f"load: {self.name} is corrupt: {what} at {where}")
@@ -294,10 +320,21 @@ class _Decoder:
         return self.placed[key]
 
     def decode(self, node: Any, where: str) -> Any:
+        """The object node describes; nodes with one "id" give one object (a Tensor or container saved twice)."""
         if isinstance(node, _PRIMITIVES):
             return node
         if not isinstance(node, dict):
             raise self.corrupt(where, f"unexpected JSON {type(node).__name__}")
+        ref = node.get("id")
+        if ref is None:
+            return self.build(node, where)
+        if not isinstance(ref, int) or isinstance(ref, bool):
+            raise self.corrupt(where, f"object id {ref!r} is not an int")
+        if ref not in self.objects:
+            self.objects[ref] = self.build(node, where)
+        return self.objects[ref]
+
+    def build(self, node: dict, where: str) -> Any:
         kind = node.get("$")
         if kind == "tensor":
             return Tensor(self.place(node, where))
