@@ -24,7 +24,7 @@ from tinygrad_rnn.tensor import Tensor
 def assert_same(a, b, where="obj"):
     """Equal values and equal types all the way down (tuple is not list, 1 is not True or 1.0)."""
     if isinstance(a, Tensor):
-        assert isinstance(b, Tensor) and not b.requires_grad and b.grad_fn is None, where
+        assert type(b) is type(a) and b.requires_grad == a.requires_grad and b.grad_fn is None, where
         assert b.device == a.device, where
         assert_same(a.numpy(), b.numpy(), where)
         return
@@ -134,6 +134,22 @@ def test_one_object_saved_twice_comes_back_as_one_object(tmp_path):
     save([Tensor(np.ones(2)), Tensor(np.ones(2))], tmp_path / "two")
     first, second = load(tmp_path / "two")
     assert first is not second and not np.shares_memory(first.data, second.data)
+
+
+def test_requires_grad_and_parameters_kept(tmp_path):
+    """As torch.load: requires_grad and the nn.Parameter class come back; a computed tensor comes back a leaf."""
+    w = Tensor(np.ones(2), requires_grad=True)
+    p, frozen = tg.nn.Parameter(np.arange(3.0)), tg.nn.Parameter(np.zeros(1), requires_grad=False)
+    save({"w": w, "y": w * 2, "p": p, "frozen": frozen, "plain": Tensor(np.ones(1))}, tmp_path / "rg")
+    out = load(tmp_path / "rg")
+    assert type(out["w"]) is Tensor and out["w"].requires_grad and out["w"].is_leaf
+    assert type(out["y"]) is Tensor and out["y"].requires_grad and out["y"].grad_fn is None
+    np.testing.assert_array_equal(out["y"].numpy(), [2.0, 2.0])
+    assert type(out["p"]) is tg.nn.Parameter and out["p"].requires_grad
+    assert type(out["frozen"]) is tg.nn.Parameter and not out["frozen"].requires_grad
+    assert not out["plain"].requires_grad
+    (out["p"] * out["w"][0]).sum().backward()
+    np.testing.assert_array_equal(out["p"].grad.numpy(), [1.0, 1.0, 1.0])
 
 
 def test_file_objects_and_overwrite(tmp_path):

@@ -26,6 +26,7 @@ from typing import IO, Any, BinaryIO, Callable, Dict, List, Optional, Tuple, Uni
 import numpy as np
 
 from . import backend
+from .nn.module import Parameter
 from .tensor import Tensor
 
 FORMAT_NAME = "tinygrad_rnn"
@@ -74,7 +75,12 @@ class _Encoder:
         if isinstance(obj, _PRIMITIVES):
             return obj
         if isinstance(obj, Tensor):
-            return self.shared(obj, {"$": "tensor", "i": self.add_array(obj.data, where), "device": obj.device})
+            node = {"$": "tensor", "i": self.add_array(obj.data, where), "device": obj.device}
+            if obj.requires_grad:
+                node["rg"] = True
+            if isinstance(obj, Parameter):
+                node["cls"] = "Parameter"
+            return self.shared(obj, node)
         if isinstance(obj, np.ndarray) or backend.is_cupy_array(obj):
             return {"$": "array", "i": self.add_array(obj, where), "device": backend.device_of(obj)}
         if isinstance(obj, (dict, list, tuple)):
@@ -319,6 +325,16 @@ class _Decoder:
             self.placed[key] = backend.to_device(a, device)
         return self.placed[key]
 
+    def tensor(self, node: dict, where: str) -> Tensor:
+        """A leaf Tensor, or nn.Parameter, with the requires_grad it was saved with (torch.load's)."""
+        rg, cls = node.get("rg", False), node.get("cls")
+        if not isinstance(rg, bool) or cls not in (None, "Parameter"):
+            raise self.corrupt(where, f"a tensor with requires_grad {rg!r} and class {cls!r}")
+        data = self.place(node, where)
+        if rg and data.dtype.kind not in "fc":
+            raise self.corrupt(where, f"a {data.dtype} tensor that requires grad")
+        return Parameter(data, requires_grad=rg) if cls else Tensor(data, requires_grad=rg)
+
     def decode(self, node: Any, where: str) -> Any:
         """The object node describes; nodes with one "id" give one object (a Tensor or container saved twice)."""
         if isinstance(node, _PRIMITIVES):
@@ -337,7 +353,7 @@ class _Decoder:
     def build(self, node: dict, where: str) -> Any:
         kind = node.get("$")
         if kind == "tensor":
-            return Tensor(self.place(node, where))
+            return self.tensor(node, where)
         if kind == "array":
             return self.place(node, where)
         if kind == "scalar":
@@ -362,7 +378,8 @@ class _Decoder:
 
 def load(f: PathOrFile, map_location: Optional[str] = None, *, weights_only: Optional[bool] = None) -> Any:
     """Read what ``save`` wrote to f, a path or a binary file object (torch.load's names). Tensors come back as
-    Tensors (requires_grad=False), arrays as arrays, on the device they were saved from, or all on
+    leaf Tensors with the requires_grad they had (a computed one is a leaf now), nn.Parameters as Parameters,
+    as torch.load gives; arrays as arrays, on the device they were saved from, or all on
     ``map_location`` ('cpu' / 'cuda').
 
     Raises SerializationError (a ValueError naming the file and the problem) for a missing,
