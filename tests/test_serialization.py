@@ -7,6 +7,7 @@ import os
 import pickle
 import stat
 import zipfile
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -150,6 +151,16 @@ def test_requires_grad_and_parameters_kept(tmp_path):
     assert not out["plain"].requires_grad
     (out["p"] * out["w"][0]).sum().backward()
     np.testing.assert_array_equal(out["p"].grad.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_ordered_dicts_stay_ordered_dicts(tmp_path):
+    """Module.state_dict() is an OrderedDict, as torch's, and torch.load gives an OrderedDict back."""
+    sd = tg.nn.Linear(2, 3).state_dict()
+    save({"sd": sd, "od": OrderedDict([(2, "b"), ("a", 1)]), "d": {"x": 1}}, tmp_path / "od")
+    out = load(tmp_path / "od")
+    assert type(out["sd"]) is OrderedDict and list(out["sd"]) == ["weight", "bias"]
+    assert type(out["od"]) is OrderedDict and list(out["od"].items()) == [(2, "b"), ("a", 1)]
+    assert type(out["d"]) is dict
 
 
 def test_file_objects_and_overwrite(tmp_path):

@@ -1,7 +1,7 @@
 """save / load for state dicts: one .npz file, no pickle, written atomically.
 
 Layout: every array (a Tensor's data, a numpy/cupy array, a numpy scalar) is an
-entry 'a0', 'a1', ...; the structure around them (dicts, lists, tuples, numbers,
+entry 'a0', 'a1', ...; the structure around them (dicts, OrderedDicts, lists, tuples, numbers,
 strings, None) is a JSON document stored as a uint8 entry '__tinygrad_rnn__',
 together with a format name and version and each array's dtype and shape. An array
 met twice (one Tensor saved under two names, or Tensors sharing one array, as a
@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import stat
+from collections import OrderedDict
 from typing import IO, Any, BinaryIO, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
@@ -95,6 +96,8 @@ class _Encoder:
                                             "be str, int, float, bool or None")
                     node = {"$": "dict", "k": list(obj),
                             "v": [self.encode(v, f"{where}[{k!r}]") for k, v in obj.items()]}
+                    if isinstance(obj, OrderedDict):  # (a state_dict): other dict subclasses come back dicts
+                        node["ordered"] = True
                 else:
                     node = {"$": "tuple" if isinstance(obj, tuple) else "list",
                             "v": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
@@ -372,7 +375,8 @@ class _Decoder:
             if not (isinstance(keys, list) and isinstance(values, list) and len(keys) == len(values)
                     and all(isinstance(k, _PRIMITIVES) for k in keys)):
                 raise self.corrupt(where, "a dict whose keys and values do not pair up")
-            return {k: self.decode(v, f"{where}[{k!r}]") for k, v in zip(keys, values)}
+            items = ((k, self.decode(v, f"{where}[{k!r}]")) for k, v in zip(keys, values))
+            return OrderedDict(items) if node.get("ordered") else dict(items)
         raise self.corrupt(where, f"unknown node type {kind!r}")
 
 
