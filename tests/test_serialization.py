@@ -6,6 +6,7 @@ import math
 import os
 import pickle
 import stat
+import sys
 import zipfile
 from collections import OrderedDict
 
@@ -206,6 +207,33 @@ def test_unsupported_objects_raise(tmp_path):
     save([shared, shared], tmp_path / "x")
     assert load(tmp_path / "x") == [[1], [1]]
     assert os.listdir(tmp_path) == ["x"]
+
+
+def nested(depth, leaf):
+    for i in range(depth):
+        leaf = [leaf] if i % 2 else {"k": leaf}
+    return leaf
+
+
+def test_too_deep_structures_say_so(tmp_path):
+    """A bare RecursionError was what save and load raised; now each names itself, the depth and the limit."""
+    path = tmp_path / "deep"
+    save(nested(300, Tensor(np.ones(1))), path)
+    out = load(path)
+    for _ in range(150):
+        out = out[0]["k"]
+    assert isinstance(out, Tensor)
+    with pytest.raises(ValueError, match=r"save: obj nests containers 2000 deep.*sys.setrecursionlimit"):
+        save(nested(2000, 1), path)
+    assert os.listdir(tmp_path) == ["deep"]
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20000)
+    try:
+        save(nested(2000, Tensor(np.ones(1))), path)
+    finally:
+        sys.setrecursionlimit(limit)
+    with pytest.raises(SerializationError, match=r"load: '.*deep' nests containers 2000 deep"):
+        load(path)
 
 
 # --------------------------------------------------------------------------- atomic writes

@@ -19,8 +19,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import secrets
 import stat
+import sys
 from collections import OrderedDict
 from typing import IO, Any, BinaryIO, Callable, Dict, List, Optional, Tuple, Union
 
@@ -89,18 +91,20 @@ class _Encoder:
                 raise ValueError(f"save: {where} contains itself (a reference cycle); cannot save it")
             self.active.add(id(obj))
             try:
+                values: List[Any] = []  # (loops, not comprehensions: one Python frame per level)
                 if isinstance(obj, dict):
-                    for k in obj:
+                    for k, v in obj.items():
                         if not isinstance(k, _PRIMITIVES):
                             raise TypeError(f"save: dict key {k!r} at {where} is a {type(k).__name__}; keys must "
                                             "be str, int, float, bool or None")
-                    node = {"$": "dict", "k": list(obj),
-                            "v": [self.encode(v, f"{where}[{k!r}]") for k, v in obj.items()]}
+                        values.append(self.encode(v, f"{where}[{k!r}]"))
+                    node = {"$": "dict", "k": list(obj), "v": values}
                     if isinstance(obj, OrderedDict):  # (a state_dict): other dict subclasses come back dicts
                         node["ordered"] = True
                 else:
-                    node = {"$": "tuple" if isinstance(obj, tuple) else "list",
-                            "v": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+                    for i, v in enumerate(obj):
+                        values.append(self.encode(v, f"{where}[{i}]"))
+                    node = {"$": "tuple" if isinstance(obj, tuple) else "list", "v": values}
             finally:
                 self.active.discard(id(obj))
             return self.shared(obj, node)
@@ -125,14 +129,43 @@ class _Encoder:
 
 def _entries(obj: Any) -> Dict[str, np.ndarray]:
     encoder = _Encoder()
-    tree = encoder.tree(obj)
-    arrays = encoder.arrays
-    header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "tree": tree,
-              "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}
-    text = json.dumps(header, ensure_ascii=True, separators=(",", ":"))
+    try:
+        tree = encoder.tree(obj)
+        arrays = encoder.arrays
+        header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "tree": tree,
+                  "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}
+        text = json.dumps(header, ensure_ascii=True, separators=(",", ":"))
+    except RecursionError:
+        raise ValueError(f"save: obj nests containers {_depth(obj)} deep, deeper than save can write under "
+                         f"Python's recursion limit ({sys.getrecursionlimit()}); flatten it (as a state_dict's "
+                         "dotted names) or raise the limit with sys.setrecursionlimit") from None
     entries = {HEADER_KEY: np.frombuffer(text.encode("ascii"), dtype=np.uint8)}
     entries.update((f"a{i}", a) for i, a in enumerate(arrays))
     return entries
+
+
+def _depth(obj: Any) -> int:
+    """How deep dicts, lists and tuples nest in obj, found without recursion (obj may be too deep for it)."""
+    deepest, stack, done = 0, [(obj, 1)], set()
+    while stack:
+        o, d = stack.pop()
+        if isinstance(o, (dict, list, tuple)) and id(o) not in done:
+            done.add(id(o))
+            deepest = max(deepest, d)
+            stack.extend((v, d + 1) for v in (o.values() if isinstance(o, dict) else o))
+    return deepest
+
+
+def _too_deep(name: str, text: str) -> SerializationError:
+    """The error for a header nested too deeply to parse or decode; each container is a node and its value
+    list in the JSON, inside the header object."""
+    depth = deepest = 0
+    for c in re.findall(r"[\[\]{}]", re.sub(r'"(?:[^"\\]|\\.)*"', "", text)):
+        depth += 1 if c in "[{" else -1
+        deepest = max(deepest, depth)
+    return SerializationError(f"load: {name} nests containers {(deepest - 1) // 2} deep, deeper than load can "
+                              f"read under Python's recursion limit ({sys.getrecursionlimit()}); raise the limit "
+                              "with sys.setrecursionlimit to read it")
 
 
 def save(obj: Any, f: PathOrFile) -> None:
@@ -203,8 +236,9 @@ def _fsync_dir(directory: str) -> None:
 
 
 # --------------------------------------------------------------------------- decoding
-def _read(path: PathOrFile, name: str) -> Tuple[Any, List[np.ndarray]]:
-    """The header's tree and the arrays, checked against the header; SerializationError otherwise."""
+def _read(path: PathOrFile, name: str) -> Tuple[Any, List[np.ndarray], str]:
+    """The header's tree, the arrays, checked against the header, and the header's text; SerializationError
+    otherwise."""
     if hasattr(path, "read"):
         return _read_file(path, name)
     if not os.path.exists(path):
@@ -215,7 +249,7 @@ def _read(path: PathOrFile, name: str) -> Tuple[Any, List[np.ndarray]]:
         return _read_file(f, name)
 
 
-def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray]]:
+def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray], str]:
     not_ours = f"load: {name} is not a checkpoint written by tinygrad_rnn.save"
     _check_binary(f, "load", "rb")
     head = _peek(f)
@@ -246,11 +280,14 @@ def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray]]:
             raw = npz[HEADER_KEY]
             if raw.dtype != np.uint8 or raw.ndim != 1:
                 raise ValueError(f"header entry has dtype {raw.dtype} and shape {raw.shape}, expected 1-d uint8")
-            header = json.loads(raw.tobytes().decode("ascii"))
+            text = raw.tobytes().decode("ascii")
+            header = json.loads(text)
             if not isinstance(header, dict):
                 raise ValueError(f"header is a JSON {type(header).__name__}, expected an object")
         except PermissionError:
             raise
+        except RecursionError:
+            raise _too_deep(name, text) from None
         except Exception as e:
             raise SerializationError(f"load: {name} is corrupt: unreadable header ({type(e).__name__}: {e})") from None
         if header.get("format") != FORMAT_NAME:
@@ -282,7 +319,7 @@ def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray]]:
                 raise SerializationError(f"load: {name} is corrupt: array {key!r} has dtype {a.dtype.str} and "
                                          f"shape {list(a.shape)}, the header says {spec!r}")
             arrays.append(a)
-    return header["tree"], arrays
+    return header["tree"], arrays, text
 
 
 def _check_binary(f: Any, op: str, mode: str) -> None:
@@ -339,45 +376,49 @@ class _Decoder:
         return Parameter(data, requires_grad=rg) if cls else Tensor(data, requires_grad=rg)
 
     def decode(self, node: Any, where: str) -> Any:
-        """The object node describes; nodes with one "id" give one object (a Tensor or container saved twice)."""
+        """The object node describes; nodes with one "id" give one object (a Tensor or container saved twice).
+        One Python frame per level (loops, not comprehensions), so that load reads as deep as json does."""
         if isinstance(node, _PRIMITIVES):
             return node
         if not isinstance(node, dict):
             raise self.corrupt(where, f"unexpected JSON {type(node).__name__}")
         ref = node.get("id")
-        if ref is None:
-            return self.build(node, where)
-        if not isinstance(ref, int) or isinstance(ref, bool):
-            raise self.corrupt(where, f"object id {ref!r} is not an int")
-        if ref not in self.objects:
-            self.objects[ref] = self.build(node, where)
-        return self.objects[ref]
-
-    def build(self, node: dict, where: str) -> Any:
+        if ref is not None:
+            if not isinstance(ref, int) or isinstance(ref, bool):
+                raise self.corrupt(where, f"object id {ref!r} is not an int")
+            if ref in self.objects:
+                return self.objects[ref]
         kind = node.get("$")
         if kind == "tensor":
-            return self.tensor(node, where)
-        if kind == "array":
-            return self.place(node, where)
-        if kind == "scalar":
+            out = self.tensor(node, where)
+        elif kind == "array":
+            out = self.place(node, where)
+        elif kind == "scalar":
             a = self.array(node, where)
             if a.ndim != 0:
                 raise self.corrupt(where, f"a scalar entry with shape {a.shape}")
-            return a[()]
-        if kind in ("list", "tuple"):
+            out = a[()]
+        elif kind in ("list", "tuple"):
             values = node.get("v")
             if not isinstance(values, list):
                 raise self.corrupt(where, f"a {kind} without a value list")
-            items = [self.decode(v, f"{where}[{i}]") for i, v in enumerate(values)]
-            return tuple(items) if kind == "tuple" else items
-        if kind == "dict":
+            items = []
+            for i, v in enumerate(values):
+                items.append(self.decode(v, f"{where}[{i}]"))
+            out = tuple(items) if kind == "tuple" else items
+        elif kind == "dict":
             keys, values = node.get("k"), node.get("v")
             if not (isinstance(keys, list) and isinstance(values, list) and len(keys) == len(values)
                     and all(isinstance(k, _PRIMITIVES) for k in keys)):
                 raise self.corrupt(where, "a dict whose keys and values do not pair up")
-            items = ((k, self.decode(v, f"{where}[{k!r}]")) for k, v in zip(keys, values))
-            return OrderedDict(items) if node.get("ordered") else dict(items)
-        raise self.corrupt(where, f"unknown node type {kind!r}")
+            out = OrderedDict() if node.get("ordered") else {}
+            for k, v in zip(keys, values):
+                out[k] = self.decode(v, f"{where}[{k!r}]")
+        else:
+            raise self.corrupt(where, f"unknown node type {kind!r}")
+        if ref is not None:
+            self.objects[ref] = out
+        return out
 
 
 def load(f: PathOrFile, map_location: Optional[str] = None, *, weights_only: Optional[bool] = None) -> Any:
@@ -392,5 +433,8 @@ def load(f: PathOrFile, map_location: Optional[str] = None, *, weights_only: Opt
     """
     device = None if map_location is None else backend.check_device(map_location, "load: map_location")
     name = repr(getattr(f, "name", f)) if hasattr(f, "read") else repr(os.fspath(f))
-    tree, arrays = _read(f, name)
-    return _Decoder(arrays, device, name).decode(tree, "obj")
+    tree, arrays, text = _read(f, name)
+    try:
+        return _Decoder(arrays, device, name).decode(tree, "obj")
+    except RecursionError:
+        raise _too_deep(name, text) from None
