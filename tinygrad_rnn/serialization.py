@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import secrets
 import stat
 import sys
@@ -136,36 +135,17 @@ def _entries(obj: Any) -> Dict[str, np.ndarray]:
                   "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}
         text = json.dumps(header, ensure_ascii=True, separators=(",", ":"))
     except RecursionError:
-        raise ValueError(f"save: obj nests containers {_depth(obj)} deep, deeper than save can write under "
-                         f"Python's recursion limit ({sys.getrecursionlimit()}); flatten it (as a state_dict's "
-                         "dotted names) or raise the limit with sys.setrecursionlimit") from None
+        raise ValueError(f"save: obj nests containers deeper than save can write under Python's recursion limit "
+                         f"({sys.getrecursionlimit()}); flatten it (as a state_dict's dotted names) or raise the "
+                         "limit with sys.setrecursionlimit") from None
     entries = {HEADER_KEY: np.frombuffer(text.encode("ascii"), dtype=np.uint8)}
     entries.update((f"a{i}", a) for i, a in enumerate(arrays))
     return entries
 
 
-def _depth(obj: Any) -> int:
-    """How deep dicts, lists and tuples nest in obj, found without recursion (obj may be too deep for it)."""
-    deepest, stack, done = 0, [(obj, 1)], set()
-    while stack:
-        o, d = stack.pop()
-        if isinstance(o, (dict, list, tuple)) and id(o) not in done:
-            done.add(id(o))
-            deepest = max(deepest, d)
-            stack.extend((v, d + 1) for v in (o.values() if isinstance(o, dict) else o))
-    return deepest
-
-
-def _too_deep(name: str, text: str) -> SerializationError:
-    """The error for a header nested too deeply to parse or decode; each container is a node and its value
-    list in the JSON, inside the header object."""
-    depth = deepest = 0
-    for c in re.findall(r"[\[\]{}]", re.sub(r'"(?:[^"\\]|\\.)*"', "", text)):
-        depth += 1 if c in "[{" else -1
-        deepest = max(deepest, depth)
-    return SerializationError(f"load: {name} nests containers {(deepest - 1) // 2} deep, deeper than load can "
-                              f"read under Python's recursion limit ({sys.getrecursionlimit()}); raise the limit "
-                              "with sys.setrecursionlimit to read it")
+def _too_deep(name: str) -> SerializationError:
+    return SerializationError(f"load: {name} nests containers deeper than load can read under Python's "
+                              f"recursion limit ({sys.getrecursionlimit()}); raise it with sys.setrecursionlimit")
 
 
 def save(obj: Any, f: PathOrFile) -> None:
@@ -236,9 +216,8 @@ def _fsync_dir(directory: str) -> None:
 
 
 # --------------------------------------------------------------------------- decoding
-def _read(path: PathOrFile, name: str) -> Tuple[Any, List[np.ndarray], str]:
-    """The header's tree, the arrays, checked against the header, and the header's text; SerializationError
-    otherwise."""
+def _read(path: PathOrFile, name: str) -> Tuple[Any, List[np.ndarray]]:
+    """The header's tree and the arrays, checked against the header; SerializationError otherwise."""
     if hasattr(path, "read"):
         return _read_file(path, name)
     if not os.path.exists(path):
@@ -249,7 +228,7 @@ def _read(path: PathOrFile, name: str) -> Tuple[Any, List[np.ndarray], str]:
         return _read_file(f, name)
 
 
-def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray], str]:
+def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray]]:
     not_ours = f"load: {name} is not a checkpoint written by tinygrad_rnn.save"
     _check_binary(f, "load", "rb")
     head = _peek(f)
@@ -280,14 +259,13 @@ def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray], str]:
             raw = npz[HEADER_KEY]
             if raw.dtype != np.uint8 or raw.ndim != 1:
                 raise ValueError(f"header entry has dtype {raw.dtype} and shape {raw.shape}, expected 1-d uint8")
-            text = raw.tobytes().decode("ascii")
-            header = json.loads(text)
+            header = json.loads(raw.tobytes().decode("ascii"))
             if not isinstance(header, dict):
                 raise ValueError(f"header is a JSON {type(header).__name__}, expected an object")
         except PermissionError:
             raise
         except RecursionError:
-            raise _too_deep(name, text) from None
+            raise _too_deep(name) from None
         except Exception as e:
             raise SerializationError(f"load: {name} is corrupt: unreadable header ({type(e).__name__}: {e})") from None
         if header.get("format") != FORMAT_NAME:
@@ -319,7 +297,7 @@ def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray], str]:
                 raise SerializationError(f"load: {name} is corrupt: array {key!r} has dtype {a.dtype.str} and "
                                          f"shape {list(a.shape)}, the header says {spec!r}")
             arrays.append(a)
-    return header["tree"], arrays, text
+    return header["tree"], arrays
 
 
 def _check_binary(f: Any, op: str, mode: str) -> None:
@@ -433,8 +411,8 @@ def load(f: PathOrFile, map_location: Optional[str] = None, *, weights_only: Opt
     """
     device = None if map_location is None else backend.check_device(map_location, "load: map_location")
     name = repr(getattr(f, "name", f)) if hasattr(f, "read") else repr(os.fspath(f))
-    tree, arrays, text = _read(f, name)
+    tree, arrays = _read(f, name)
     try:
         return _Decoder(arrays, device, name).decode(tree, "obj")
     except RecursionError:
-        raise _too_deep(name, text) from None
+        raise _too_deep(name) from None
