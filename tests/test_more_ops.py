@@ -9,6 +9,7 @@ Kinks are kept out of reach by drawing values from a grid offset from them. A to
 and first gradients with PyTorch.
 """
 import math
+import statistics
 
 import numpy as np
 import pytest
@@ -22,6 +23,23 @@ from strategies import (arrays, broadcast_pair, check_half_rounds_float32_once, 
                         shapes, tensor, with_fixtures)
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
+_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+_lgamma = np.vectorize(math.lgamma, otypes=[np.float64])
+_erfinv = np.vectorize(lambda v: statistics.NormalDist().inv_cdf((1 + v) / 2) / math.sqrt(2), otypes=[np.float64])
+
+
+def _polygamma(n, a, terms=60):
+    """psi^(n)(a) for a > 0 from the definition: the first ``terms`` terms of psi's series summed, the rest by
+    Euler-Maclaurin at w = a + terms (error ~ w^-(n+6), below float64's last digit), written apart from the op."""
+    a = np.asarray(a, np.float64)
+    w = a + terms
+    if n == 0:
+        head = -sum(1 / (a + k) for k in range(terms))
+        return head + np.log(w) - 1 / (2 * w) - 1 / (12 * w ** 2) + 1 / (120 * w ** 4) - 1 / (252 * w ** 6)
+    s = n + 1
+    zeta = sum((a + k) ** -s for k in range(terms)) + w ** (1 - s) / (s - 1) + w ** -s / 2 + s * w ** (-s - 1) / 12 \
+        - s * (s + 1) * (s + 2) * w ** (-s - 3) / 720
+    return (-1) ** (n + 1) * math.factorial(n) * zeta
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -50,6 +68,11 @@ UNARY = {
     "log10": (lambda t: tg.log10(t), np.log10, positive),
     "exp2": (lambda t: t.exp2(), lambda a: 2.0 ** a, arrays),
     "erf": (lambda t: t.erf(), _erf, lambda s: arrays(s, -3.0, 3.0)),
+    "erfc": (lambda t: t.erfc(), _erfc, lambda s: arrays(s, -3.0, 3.0)),
+    "erfinv": (lambda t: tg.erfinv(t), _erfinv, lambda s: arrays(s, -0.9, 0.9)),
+    "lgamma": (lambda t: t.lgamma(), _lgamma, lambda s: positive(s, 0.25, 6.0)),
+    "lgamma_negative": (lambda t: tg.lgamma(t), _lgamma, lambda s: arrays(s, -2.9, -2.1)),
+    "digamma": (lambda t: tg.digamma(t), lambda a: _polygamma(0, a), lambda s: positive(s, 0.25, 6.0)),
     "clamp_min": (lambda t: t.clamp_min(0.5), lambda a: np.maximum(a, 0.5), _on_grid(-2, 2)),
     "clamp_max": (lambda t: tg.clamp_max(t, -0.5), lambda a: np.minimum(a, -0.5), _on_grid(-2, 2)),
     "gelu": (F.gelu, lambda a: 0.5 * a * (1 + _erf(a / math.sqrt(2))), lambda s: arrays(s, -4.0, 4.0)),
@@ -72,7 +95,73 @@ UNARY = {
 def test_unary(device, op, shape, data):
     fn, ref, values = UNARY[op]
     x = data.draw(values(shape), label="x")
-    check_op(fn, ref, [x], device, gradgrad=True, rtol=1e-12 if op.startswith(("erf", "gelu")) else 1e-7)
+    check_op(fn, ref, [x], device, gradgrad=True,
+             rtol=1e-12 if op.startswith(("erf", "gelu", "lgamma", "digamma")) else 1e-7)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=0), n=st.integers(0, 3), data=st.data())
+def test_polygamma(device, shape, n, data):
+    """psi^(n) against its series, with first and second derivatives (psi^(n+1), psi^(n+2)); the function form
+    takes (n, input), the method n alone."""
+    x = data.draw(positive(shape, 0.25, 6.0), label="x")
+    check_op(lambda t: tg.polygamma(n, t), lambda a: _polygamma(n, a), [x], device, gradgrad=True, rtol=1e-12)
+    np.testing.assert_allclose(tensor(x, device).polygamma(n).numpy(), _polygamma(n, x), rtol=1e-12)
+
+
+def test_special_functions_at_their_edges():
+    """erfc keeps its digits where 1 - erf has none (erfc(10) ~ 2e-45; 2 - erfc(|x|) for negative x), erfinv
+    inverts erfc within 1e-15 of +-1, digamma's reflection below 0 and its poles, polygamma's negative x, all as
+    torch's (which take C's erfc/lgamma and Cephes' psi/zeta)."""
+    big = tg.tensor([5.0, 10.0, 26.0, 30.0, -3.0, -30.0, math.inf, -math.inf, math.nan], dtype=tg.float64)
+    np.testing.assert_allclose(big.erfc().numpy()[:6], _erfc(big.numpy()[:6]), rtol=1e-14)
+    assert big.erfc().numpy()[6:8].tolist() == [0.0, 2.0] and math.isnan(big.erfc().numpy()[8])
+    d = 1 - (1 - np.array([1e-3, 1e-8, 1e-12, 1e-15, 2.0 ** -53]))  # (1 - d exact)
+    y = tg.tensor(np.concatenate([1 - d, d - 1]), dtype=tg.float64).erfinv().numpy()
+    np.testing.assert_allclose(_erfc(y[:5]), d, rtol=1e-14)
+    np.testing.assert_array_equal(y[5:], -y[:5])
+    edges = tg.tensor([1.0, -1.0, 1.5, -2.0, 0.0, -0.0, math.nan], dtype=tg.float64).erfinv().numpy()
+    assert edges[:2].tolist() == [math.inf, -math.inf] and np.isnan(edges[[2, 3, 6]]).all()
+    assert np.array_equal(np.signbit(edges[4:6]), [False, True])
+    x = np.array([-0.5, -1.25, -2.75, -10.3])
+    np.testing.assert_allclose(tg.tensor(x).double().digamma().numpy(),  # psi(x) = psi(1 - x) - pi / tan(pi x)
+                               _polygamma(0, 1 - x) - math.pi / np.tan(math.pi * x), rtol=1e-12)
+    np.testing.assert_allclose(tg.polygamma(1, tg.tensor(x, dtype=tg.float64)).numpy(),  # and its derivative
+                               -_polygamma(1, 1 - x) + (math.pi / np.sin(math.pi * x)) ** 2, rtol=1e-12)
+    poles = tg.tensor([0.0, -0.0, -1.0, -2.0, math.inf, -math.inf], dtype=tg.float64)
+    np.testing.assert_array_equal(poles.digamma().numpy(), [-math.inf, math.inf, math.nan, math.nan, math.inf,
+                                                            math.nan])
+    np.testing.assert_array_equal(poles.lgamma().numpy(), [math.inf] * 6)
+    assert tg.tensor([-1.0, 0.0], dtype=tg.float64).polygamma(2).numpy().tolist() == [-math.inf, -math.inf]
+    np.testing.assert_allclose(tg.tensor([1.0, 0.5], dtype=tg.float64).polygamma(1).numpy(),
+                               [math.pi ** 2 / 6, math.pi ** 2 / 2], rtol=1e-15)
+
+
+def test_special_functions_dtypes_forms_and_errors():
+    """Integer input gives float32 and float16 stays float16, as torch's; the function forms, the in-place
+    forms (gradient through lgamma_ is digamma); polygamma's n must be a non-negative int."""
+    for name in ("erfc", "erfinv", "lgamma", "digamma"):
+        assert getattr(tg, name)(tg.tensor([0, 1])).dtype == np.float32
+        assert getattr(tg.tensor([0.5], dtype=tg.float16), name)().dtype == np.float16
+    assert tg.polygamma(1, tg.tensor([1, 2])).dtype == np.float32
+    x = tg.tensor([0.3, 0.7, 2.5], dtype=tg.float64, requires_grad=True)
+    y = x * 1
+    y.lgamma_()
+    (g,) = tg.grad(y.sum(), x)
+    np.testing.assert_allclose(g.numpy(), _polygamma(0, x.detach().numpy()), rtol=1e-12)
+    for name, ref in (("erfc_", _erfc), ("erfinv_", _erfinv), ("digamma_", lambda a: _polygamma(0, a))):
+        z = tg.tensor([0.3, 0.7], dtype=tg.float64)
+        assert getattr(z, name)() is z
+        np.testing.assert_allclose(z.numpy(), ref(np.array([0.3, 0.7])), rtol=1e-12)
+    z = tg.tensor([0.3, 0.7], dtype=tg.float64)
+    z.polygamma_(2)
+    np.testing.assert_allclose(z.numpy(), _polygamma(2, np.array([0.3, 0.7])), rtol=1e-12)
+    with pytest.raises(ValueError, match="polygamma: n must be non-negative, got -1"):
+        tg.polygamma(-1, x)
+    with pytest.raises(TypeError, match="polygamma: n must be an int, got float"):
+        tg.polygamma(1.0, x)
+    with pytest.raises(TypeError, match="polygamma: input must be a Tensor, got list"):
+        tg.polygamma(1, [1.0])
 
 
 def _ulps(y, ref):
@@ -772,6 +861,11 @@ def test_values_and_gradients_match_torch():
     mask = rng.standard_normal(4) > 0
     cases = {
         "erf": (lambda t: t.erf(), lambda t: t.erf(), [a]),
+        "erfc": (lambda t: t.erfc(), lambda t: t.erfc(), [a]),
+        "erfinv": (lambda t: t.erfinv(), lambda t: t.erfinv(), [np.tanh(a)]),
+        "lgamma": (lambda t: t.lgamma(), lambda t: t.lgamma(), [a * 2]),
+        "digamma": (lambda t: t.digamma(), lambda t: t.digamma(), [pos]),
+        "polygamma": (lambda t: tg.polygamma(3, t), lambda t: torch.polygamma(3, t), [pos]),
         "tan": (lambda t: t.tan(), lambda t: t.tan(), [a / 3]),
         "sinh": (lambda t: t.sinh(), lambda t: t.sinh(), [a]),
         "cosh": (lambda t: t.cosh(), lambda t: t.cosh(), [a]),
@@ -818,7 +912,8 @@ def test_values_and_gradients_match_torch():
         np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=name)
         grads = tg.grad((y * tg.tensor(w)).sum(), ts)
         tgrads = torch.autograd.grad((ty * torch.tensor(w)).sum(), tts)
-        loose = name in ("hardsigmoid", "celu")  # (torch's backward rounds 1/6 and 1/alpha to float32: ~5e-8 off)
+        loose = name in ("hardsigmoid", "celu",  # (torch's backward rounds 1/6 and 1/alpha to float32: ~5e-8 off)
+                         "digamma")  # (torch's trigamma, a series of its own, is ~1e-9 off at x ~ 1)
         for g, tg_ in zip(grads, tgrads):
             np.testing.assert_allclose(g.numpy(), tg_.numpy(), rtol=1e-7 if loose else 1e-12, atol=1e-14,
                                        err_msg=name)

@@ -11,7 +11,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_tensors, bucketize, cat, cdist, chunk,
                   clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, fmax, fmin, gather,
                   index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num,
-                  narrow, outer, roll, searchsorted, select, signbit, sort, split, stack, topk, unflatten, unique,
+                  narrow, outer, polygamma, roll, searchsorted, select, signbit, sort, split, stack, topk, unflatten, unique,
                   where)
 from . import linalg, nn, optim, utils
 from .composed import (addcdiv, addcmul, addmv, aminmax, block_diag, cartesian_prod, column_stack, concat,
@@ -37,6 +37,7 @@ from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcs
                         repeat_interleave, reshape, rsqrt, scatter, scatter_add, scatter_reduce, sigmoid, sign, sin,
                         sinh, softmax, sqrt, square, squeeze, std, std_mean, sub, swapaxes, t, tan, tanh, tile, trace,
                         transpose, tril, triu, trunc, unbind, unsqueeze, var, var_mean)
+from .functions import digamma, erfc, erfinv, lgamma
 from .functions import (absolute, divide, fix, fliplr, flipud, greater, greater_equal, less, less_equal, moveaxis,
                         multiply, negative, not_equal, ravel, subtract, swapdims, true_divide)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
@@ -93,6 +94,6 @@ __all__ = [
     "median", "kthvalue", "diag_embed", "block_diag", "cartesian_prod", "tril_indices", "triu_indices",
     "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel", "argwhere", "fmax", "fmin",
     "copysign", "signbit", "isin", "bucketize", "searchsorted", "aminmax", "msort", "nanmedian", "quantile",
-    "nanquantile", "linalg",
+    "nanquantile", "linalg", "erfc", "erfinv", "lgamma", "digamma", "polygamma",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

@@ -65,6 +65,7 @@ exp, log, sqrt, abs, tanh, sigmoid, relu = map(method_form, ("exp", "log", "sqrt
 log1p, expm1, sin, cos, square, reciprocal, rsqrt = map(method_form, (
     "log1p", "expm1", "sin", "cos", "square", "reciprocal", "rsqrt"))
 erf, tan, sinh, cosh, log2, log10, exp2 = map(method_form, ("erf", "tan", "sinh", "cosh", "log2", "log10", "exp2"))
+erfc, erfinv, lgamma, digamma = map(method_form, ("erfc", "erfinv", "lgamma", "digamma"))
 asin, acos, atan, asinh, acosh, atanh = map(method_form, ("asin", "acos", "atan", "asinh", "acosh", "atanh"))
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 atan2, logaddexp, logaddexp2 = (method_form(n, numbers_too=True) for n in ("atan2", "logaddexp", "logaddexp2"))

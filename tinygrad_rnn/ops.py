@@ -1029,6 +1029,235 @@ def erf_array(x: Any) -> Any:
     return xp.copysign(a, flat, out=a).reshape(x.shape)
 
 
+
+def erfc_array(x: Any) -> Any:
+    """erfc = 1 - erf of a float64 array by the same Cody approximations, without 1 - erf's cancellation: for
+    |x| >= 0.5 erfc(|x|) = e^(-x^2) P/Q directly (|x| clamped at 28, past where it underflows to 0, not at 6), and
+    2 - erfc(|x|) for negative x; 1 - erf below 0.5, where erfc is near 1. nan stays nan, +inf gives 0, -inf 2."""
+    xp = xp_of(x)
+    flat = x.reshape(-1)
+    a = xp.abs(flat)
+    out = xp.empty_like(a)
+    small, mid, tail = (xp.flatnonzero(m) for m in (a < 0.5, (a >= 0.5) & (a < 4), a >= 4))
+    s = flat[small]
+    y = _rational(s * s, *_ERF_SMALL)
+    y += 2 / math.sqrt(math.pi)
+    y *= s
+    out[small] = xp.subtract(1.0, y, out=y)
+    m = a[mid]
+    c = _exp_minus_square(m)
+    c *= _rational(m, *_ERFC_MID)
+    out[mid] = c
+    b = xp.minimum(a[tail], 28.0)
+    t = 1 / (b * b)
+    r = _rational(t, *_ERFC_TAIL)
+    r *= t
+    c = xp.subtract(1 / math.sqrt(math.pi), r, out=r)
+    c /= b
+    c *= _exp_minus_square(b)
+    out[tail] = c
+    negative = xp.flatnonzero((flat <= -0.5))
+    out[negative] = 2.0 - out[negative]
+    out[xp.isnan(flat)] = xp.nan
+    return out.reshape(x.shape)
+
+
+class Erfc(Function):
+    """y = erfc x = 1 - erf x (erfc_array, float64 inside); dy/dx = -2/sqrt(pi) e^(-x^2)."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return erfc_array(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        (x,) = self.saved
+        return (g * (-(x * x)).exp() * (-2 / math.sqrt(math.pi)),)
+
+
+# M. Giles, "Approximating the erfinv function" (GPU Computing Gems Jade, 2011), single-precision version: about
+# 1e-7 relative, a starting point that Newton's method brings to float64's last digits.
+_ERFINV_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+                   -0.00417768164, 0.246640727, 1.50140941)
+_ERFINV_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+                0.00943887047, 1.00167406, 2.83297682)
+
+
+def erfinv_array(x: Any) -> Any:
+    """The inverse of erf on a float64 array: Giles' approximation refined by Newton's method on erf(y) = |x| for
+    |x| <= 0.5 and on log erfc(y) = log(1 - |x|) above (1 - |x| exact by Sterbenz, and log erfc nearly quadratic:
+    within 1 - 1e-12 of +-1 Giles' float32 fit is extrapolated, up to 0.3 off, and Newton on erfc itself, steep
+    there, diverged). +-1 gives +-inf, |x| > 1 and nan give nan, -0.0 gives -0.0."""
+    xp = xp_of(x)
+    a = xp.abs(x)
+    inside = a < 1
+    a = xp.where(inside, a, 0.0)
+    w = -xp.log1p(-(a * a))
+    central = w < 5
+    u = xp.where(central, w - 2.5, xp.sqrt(w) - 3.0)
+    p = xp.where(central, _ERFINV_CENTRAL[0], _ERFINV_TAIL[0])
+    for c, d in zip(_ERFINV_CENTRAL[1:], _ERFINV_TAIL[1:]):
+        p = p * u + xp.where(central, c, d)
+    y = p * a
+    near_zero, rest = a <= 0.5, xp.log(1 - a)
+    for _ in range(4):
+        slope = 2 / math.sqrt(math.pi) * xp.exp(-(y * y))
+        c = erfc_array(y)
+        step = xp.where(near_zero, (erf_array(y) - a) / slope, (rest - xp.log(c)) * c / slope)
+        y = xp.clip(y - step, 0.0, 6.0)
+    y = xp.where(inside, y, xp.where(xp.abs(x) == 1, xp.inf, xp.nan))
+    return xp.copysign(y, x)
+
+
+class Erfinv(Function):
+    """y = erf^-1 x on (-1, 1) (erfinv_array, float64 inside); dy/dx = sqrt(pi)/2 e^(y^2)."""
+
+    quiet = True
+    save_output = True
+
+    def forward(self, x):
+        return erfinv_array(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        y = self.output
+        return (g * (y * y).exp() * (math.sqrt(math.pi) / 2),)
+
+
+def _cupy_special(name: str) -> Any:
+    """cupyx.scipy.special's function of that name (CuPy's own kernels: on the GPU no host round trip is needed)."""
+    import cupyx.scipy.special  # noqa: PLC0415
+    return getattr(cupyx.scipy.special, name)
+
+
+def _host_lgamma(v: float) -> float:
+    """math.lgamma with torch's values where it raises: inf at the poles (0 and the negative integers), and inf
+    where lgamma overflows (|x| past ~2.5e305)."""
+    try:
+        return math.lgamma(v)
+    except (ValueError, OverflowError):
+        return math.inf
+
+
+_LGAMMA = np.frompyfunc(_host_lgamma, 1, 1)
+
+
+def lgamma_array(x: Any) -> Any:
+    """log|Gamma(x)| of a float64 array. On the host, CPython's math.lgamma elementwise (a Lanczos sum): within ~1e-15
+    absolute of C's lgamma, which torch calls, though its relative accuracy fades near the zeros at 1 and 2 (1e-12
+    where lgamma ~ 1e-4). Chosen over a vectorised approximation, which would need Cephes' rational fits to do as
+    well there; the Python loop costs ~0.1 us an element, which the recurrent nets this library serves never feel
+    (lgamma is a loss's or a distribution's op, not a layer's). On the GPU, cupyx.scipy.special.gammaln."""
+    if backend.is_cupy_array(x):
+        return _cupy_special("gammaln")(x)
+    return np.asarray(_LGAMMA(x), np.float64) if x.size else x.copy()
+
+
+class Lgamma(Function):
+    """y = log|Gamma(x)| (lgamma_array, float64 inside); dy/dx = digamma(x)."""
+
+    quiet = True
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        return lgamma_array(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return (g * Polygamma(0)(self.saved[0]),)
+
+
+# B_2k / (2k) for the asymptotic series psi(x) ~ log x - 1/(2x) - sum B_2k / (2k x^2k), x >= 10 (as Cephes' psi)
+_BERNOULLI = (Fraction(1, 6), Fraction(-1, 30), Fraction(1, 42), Fraction(-1, 30), Fraction(5, 66),
+              Fraction(-691, 2730), Fraction(7, 6), Fraction(-3617, 510), Fraction(43867, 798),
+              Fraction(-174611, 330), Fraction(854513, 138), Fraction(-236364091, 2730))  # B_2 .. B_24
+_PSI_SERIES = tuple(float(b / (2 * k)) for k, b in enumerate(_BERNOULLI[:7], 1))
+
+
+def digamma_array(x: Any) -> Any:
+    """psi = Gamma'/Gamma of a float64 array, as Cephes' psi (torch's kernel): x shifted up past 10 by
+    psi(x) = psi(x + 1) - 1/x, then log x - 1/(2x) - sum B_2k/(2k x^2k); below 0 the reflection
+    psi(x) = psi(1 - x) - pi/tan(pi x). As torch: -inf at +0.0, +inf at -0.0, nan at the negative integers and -inf."""
+    xp = xp_of(x)
+    negative = x < 0
+    z = xp.where(negative, 1 - x, x)
+    shift = xp.zeros_like(z)
+    for _ in range(10):
+        low = z < 10
+        if not bool(low.any()):
+            break
+        shift -= xp.where(low, 1 / xp.where(low, z, 1.0), 0.0)
+        z = xp.where(low, z + 1, z)
+    t = 1 / (z * z)
+    series = xp.zeros_like(z)
+    for c in reversed(_PSI_SERIES):
+        series = (series + c) * t
+    y = xp.log(z) - 0.5 / z - series + shift
+    y = xp.where(negative, y - math.pi / xp.tan(math.pi * (x - xp.round(x))), y)  # (reduced exactly: tan's period)
+    y = xp.where(negative & (x == xp.floor(x)), xp.nan, y)
+    return xp.where(x == 0, xp.copysign(xp.inf, -x), y)
+
+
+# (2j)! / B_2j for the Euler-Maclaurin tail of the Hurwitz zeta function (Cephes' zeta A[] table)
+_ZETA_SERIES = tuple(float(math.factorial(2 * j) / b) for j, b in enumerate(_BERNOULLI, 1))
+_ZETA_SHIFT_LIMIT = 10000
+
+
+def zeta_array(s: int, q: Any) -> Any:
+    """The Hurwitz zeta function sum over k >= 0 of (q + k)^-s for an integer s >= 2 on a float64 array, as Cephes'
+    zeta: the first terms summed until q + k >= 10, then Euler-Maclaurin with 12 Bernoulli terms. Poles (q a
+    non-positive integer) give inf; q below -10000 gives nan (the terms summed up to 10 would be as many, and
+    torch's own series there has no correct digits)."""
+    xp = xp_of(q)
+    ok = q >= -_ZETA_SHIFT_LIMIT
+    a = xp.where(ok, q, 10.0)
+    total = xp.zeros_like(a)
+    steps = int(xp.ceil(xp.max(10 - a))) if a.size else 0
+    for _ in range(max(steps, 0)):
+        low = a < 10
+        total += xp.where(low, xp.where(low, a, 1.0) ** -s, 0.0)
+        a = xp.where(low, a + 1, a)
+    total += a ** (1 - s) / (s - 1) + 0.5 * a ** -s
+    factor, power, inv2 = float(s), a ** (-s - 1), 1 / (a * a)
+    for j, c in enumerate(_ZETA_SERIES):
+        term = factor * power / c
+        total += term
+        factor *= (s + 2 * j + 1) * (s + 2 * j + 2)
+        power = power * inv2
+    total = xp.where((q <= 0) & (q == xp.floor(q)), xp.inf, total)
+    return xp.where(ok | xp.isnan(q), total, xp.nan)
+
+
+def polygamma_array(n: int, x: Any) -> Any:
+    """The n-th derivative of digamma: digamma itself for n = 0, else (-1)^(n+1) n! zeta(n + 1, x)."""
+    if n == 0:
+        return digamma_array(x)
+    return (-1) ** (n + 1) * math.factorial(n) * zeta_array(n + 1, x)
+
+
+class Polygamma(Function):
+    """y = psi^(n)(x), the n-th derivative of digamma (polygamma_array, float64 inside); dy/dx = psi^(n+1)(x)."""
+
+    quiet = True
+    saved_inputs = (0,)
+
+    def __init__(self, n: int) -> None:
+        self.n, self.name = n, "digamma" if n == 0 else "polygamma"
+
+    def forward(self, x):
+        return polygamma_array(self.n, x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return (g * Polygamma(self.n + 1)(self.saved[0]),)
+
+
+def polygamma(n: Any, input: Any) -> Tensor:
+    """torch.polygamma(n, input): the n-th derivative of digamma (n = 0 is digamma), elementwise; integer and bool
+    input in the default dtype."""
+    n = int_arg(n, "polygamma", "n")
+    if n < 0:
+        raise ValueError(f"polygamma: n must be non-negative, got {n}")
+    return Polygamma(n)(_input("polygamma", input)._floating())
+
+
 class Rounding(Function):
     """floor, ceil, trunc, round (half to even) and sign: piecewise constant, so the gradient is 0, as in
     torch (a loss through them still backpropagates, to zeros). Integer input comes back unchanged."""

@@ -1361,6 +1361,24 @@ class Tensor:
     def cos_(self) -> "Tensor":
         return self._apply_in_place("cos_", Tensor.cos)
 
+    def erf_(self) -> "Tensor":
+        return self._apply_in_place("erf_", Tensor.erf)
+
+    def erfc_(self) -> "Tensor":
+        return self._apply_in_place("erfc_", Tensor.erfc)
+
+    def erfinv_(self) -> "Tensor":
+        return self._apply_in_place("erfinv_", Tensor.erfinv)
+
+    def lgamma_(self) -> "Tensor":
+        return self._apply_in_place("lgamma_", Tensor.lgamma)
+
+    def digamma_(self) -> "Tensor":
+        return self._apply_in_place("digamma_", Tensor.digamma)
+
+    def polygamma_(self, n: int) -> "Tensor":
+        return self._apply_in_place("polygamma_", lambda t: t.polygamma(n))
+
     def reciprocal_(self) -> "Tensor":
         return self._apply_in_place("reciprocal_", Tensor.reciprocal)
 
@@ -1611,6 +1629,27 @@ class Tensor:
     def erf(self) -> "Tensor":
         """The error function, 2/sqrt(pi) * integral of e^(-t^2) from 0 to x."""
         return _ops.Erf()(self._floating())
+
+    def erfc(self) -> "Tensor":
+        """The complementary error function 1 - erf(x), without the cancellation of 1 - erf for large x."""
+        return _ops.Erfc()(self._floating())
+
+    def erfinv(self) -> "Tensor":
+        """The inverse of erf on (-1, 1): +-inf at +-1, nan beyond."""
+        return _ops.Erfinv()(self._floating())
+
+    def lgamma(self) -> "Tensor":
+        """log|Gamma(x)|: inf at the poles (0 and the negative integers)."""
+        return _ops.Lgamma()(self._floating())
+
+    def digamma(self) -> "Tensor":
+        """psi(x) = Gamma'(x) / Gamma(x), lgamma's derivative: -inf at 0.0 (+inf at -0.0), nan at the negative
+        integers."""
+        return _ops.Polygamma(0)(self._floating())
+
+    def polygamma(self, n: int) -> "Tensor":
+        """The n-th derivative of digamma (n = 0 is digamma). torch's method takes n; its function takes (n, input)."""
+        return _ops.polygamma(n, self)
 
     def atan2(self, other: Any) -> "Tensor":
         """The angle of the point (other, self) elementwise, in [-pi, pi] (self and other broadcast)."""
