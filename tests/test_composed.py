@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 from strategies import (arrays, broadcast_pair, check_half_rounds_float32_once, check_op, distinct, nonzero, positive,
-                        shapes, with_fixtures)
+                        shapes, tensor, with_fixtures)
 
 try:
     import torch
@@ -797,3 +797,73 @@ def test_float16_computes_in_float32_and_rounds_once(device, name):
     else:
         y, _ = check_half_rounds_float32_once(tg.sinc, [v], device)
         assert np.isfinite(y.numpy()).all()
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=0, max_dims=4, min_side=0), data=st.data())
+def test_atleast_and_numpy_splits(device, shape, data):
+    """atleast_1d/2d/3d as numpy's (one tensor gives a tensor, several or a list a tuple); hsplit/vsplit/dsplit as
+    numpy's, with the gradient through the pieces."""
+    x = data.draw(arrays(shape), label="x")
+    t = tensor(x, device)
+    for n, ref in ((1, np.atleast_1d), (2, np.atleast_2d), (3, np.atleast_3d)):
+        f = getattr(tg, f"atleast_{n}d")
+        np.testing.assert_array_equal(f(t).numpy(), ref(x))
+        pair = f([t, t])
+        assert isinstance(pair, tuple) and [p.shape for p in pair] == [ref(x).shape] * 2
+    for name, dims in (("hsplit", 1), ("vsplit", 2), ("dsplit", 3)):
+        if len(shape) < dims:
+            with pytest.raises(ValueError, match=name):
+                getattr(tg, name)(t, 1)
+            continue
+        axis = 0 if name == "hsplit" and len(shape) == 1 else {"hsplit": 1, "vsplit": 0, "dsplit": 2}[name]
+        n = data.draw(st.sampled_from([k for k in range(1, 4) if shape[axis] % k == 0]), label="sections")
+        idx = data.draw(st.lists(st.integers(-3, 4), max_size=3), label="indices")
+        for sections in (n, idx):
+            check_op(lambda a: getattr(tg, name)(a, sections), lambda a: getattr(np, name)(a, sections), [x], device)
+        if shape[axis] % 4:
+            with pytest.raises(ValueError, match=f"{name}: dim {axis} of size {shape[axis]} cannot be split into 4"):
+                getattr(t, name)(4)
+
+
+@with_fixtures
+@given(n=st.integers(0, 4), m=st.integers(0, 4), b=st.integers(0, 3), data=st.data())
+def test_addr_addbmm_diagflat_vander(device, n, m, b, data):
+    """addr and addbmm against beta input + alpha (outer / sum of batched products), input broadcasting, beta=0
+    leaving input's nan out; diagflat and vander as numpy's diagflat and vander."""
+    beta, alpha = data.draw(st.sampled_from([(1, 1), (0.5, -2.0)]), label="beta, alpha")
+    i, v1, v2 = (data.draw(arrays(s), label=k) for k, s in (("input", (m,)), ("vec1", (n,)), ("vec2", (m,))))
+    check_op(lambda a, u, v: tg.addr(a, u, v, beta=beta, alpha=alpha),
+             lambda a, u, v: beta * a + alpha * np.outer(u, v), [i, v1, v2], device)
+    b1, b2, i2 = (data.draw(arrays(s), label=k) for k, s in (("b1", (b, n, 2)), ("b2", (b, 2, m)), ("i2", (n, m))))
+    check_op(lambda a, u, v: a.addbmm(u, v, beta=beta, alpha=alpha),
+             lambda a, u, v: beta * a + alpha * np.einsum("bij,bjk->ik", u, v), [i2, b1, b2], device)
+    nan = tensor(np.full((n, m), np.nan), device)
+    assert not np.isnan(tg.addbmm(nan, tensor(b1, device), tensor(b2, device), beta=0).numpy()).any()
+    k = data.draw(st.integers(-2, 2), label="offset")
+    check_op(lambda a: tg.diagflat(a, k), lambda a: np.diagflat(a, k), [b2], device)
+    inc = data.draw(st.booleans(), label="increasing")
+    check_op(lambda a: tg.vander(a, m, increasing=inc), lambda a: np.vander(a, m, increasing=inc), [v1], device)
+    ints = np.arange(-2, n)
+    assert tg.vander(tg.tensor(ints), None).tolist() == np.vander(ints).tolist()
+
+
+def test_gcd_lcm_split_with_sizes_and_errors():
+    """gcd/lcm of integer tensors as numpy's (non-negative, broadcast, the dtype kept); split_with_sizes; the
+    errors name the op."""
+    a, b = np.array([[-4, 0, 9], [12, 0, -7]]), np.array([6, 0, -3])
+    assert tg.gcd(tg.tensor(a), tg.tensor(b)).tolist() == np.gcd(a, b).tolist()
+    out = tg.tensor(a, dtype=tg.int32).lcm(tg.tensor(4))
+    assert out.dtype == np.int32 and out.tolist() == np.lcm(a, 4).tolist()
+    with pytest.raises(TypeError, match="gcd: expects integer tensors, got input of dtype float32"):
+        tg.gcd(tg.ones(2), tg.tensor([1, 2]))
+    x = tg.tensor(np.arange(15.0).reshape(5, 3))
+    assert [p.shape for p in tg.split_with_sizes(x, [2, 0, 3])] == [(2, 3), (0, 3), (3, 3)]
+    assert [p.tolist() for p in x.split_with_sizes((1, 2), dim=-1)] == [[[0], [3], [6], [9], [12]],
+                                                                    x.numpy()[:, 1:].tolist()]
+    with pytest.raises(ValueError, match=r"split_with_sizes: split_sizes \[1, 1\] must be non-negative and sum"):
+        tg.split_with_sizes(x, [1, 1])
+    with pytest.raises(ValueError, match="vander: x must be a 1-D tensor, got shape"):
+        tg.vander(x)
+    with pytest.raises(ValueError, match="addr: expected two 1-D vectors"):
+        tg.addr(x, x, x)

@@ -9,17 +9,18 @@ from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, ful
                        zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_tensors, bucketize, cat, cdist, chunk,
-                  clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, fmax, fmin, gather,
-                  index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num,
-                  narrow, outer, polygamma, roll, searchsorted, select, signbit, sort, split, stack, topk, unflatten, unique,
-                  where)
+                  clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, fmax, fmin,
+                  gather, index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim,
+                  nan_to_num, narrow, outer, polygamma, roll, searchsorted, select, signbit, sort, split, stack, topk,
+                  unflatten, unique, where)
 from . import linalg, nn, optim, utils
-from .composed import (addcdiv, addcmul, addmv, aminmax, block_diag, cartesian_prod, column_stack, concat,
-                       concatenate, cross, cummax, cummin, deg2rad, diag_embed, dist, dstack, float_power, fmod, frac,
-                       ger, heaviside, hstack, hypot, inner, is_floating_point, is_nonzero, isclose, kthvalue,
-                       logcumsumexp, logit, logspace, median, msort, mv, nanmean, nanmedian, nanquantile, nansum,
-                       quantile, rad2deg, rot90, row_stack, sgn, sinc, take, take_along_dim, tensor_split, tensordot,
-                       tril_indices, triu_indices, vdot, vstack, xlogy)
+from .composed import (addbmm, addcdiv, addcmul, addmv, addr, aminmax, atleast_1d, atleast_2d, atleast_3d, block_diag,
+                       cartesian_prod, column_stack, concat, concatenate, cross, cummax, cummin, deg2rad, diag_embed,
+                       diagflat, dist, dsplit, dstack, float_power, fmod, frac, gcd, ger, heaviside, hsplit, hstack,
+                       hypot, inner, is_floating_point, is_nonzero, isclose, kthvalue, lcm, logcumsumexp, logit,
+                       logspace, median, msort, mv, nanmean, nanmedian, nanquantile, nansum, quantile, rad2deg, rot90,
+                       row_stack, sgn, sinc, split_with_sizes, take, take_along_dim, tensor_split, tensordot,
+                       tril_indices, triu_indices, vander, vdot, vsplit, vstack, xlogy)
 from .nn.functional import cosine_similarity
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import (Function, Tensor, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32,
@@ -94,6 +95,8 @@ __all__ = [
     "median", "kthvalue", "diag_embed", "block_diag", "cartesian_prod", "tril_indices", "triu_indices",
     "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel", "argwhere", "fmax", "fmin",
     "copysign", "signbit", "isin", "bucketize", "searchsorted", "aminmax", "msort", "nanmedian", "quantile",
-    "nanquantile", "linalg", "erfc", "erfinv", "lgamma", "digamma", "polygamma",
+    "nanquantile", "linalg", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "atleast_1d", "atleast_2d",
+    "atleast_3d", "hsplit", "vsplit", "dsplit", "split_with_sizes", "diagflat", "addr", "addbmm", "vander", "gcd",
+    "lcm",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

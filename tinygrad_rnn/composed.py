@@ -22,7 +22,7 @@ from .backend import xp_of
 from .ops import (Chosen, DiagonalEmbed, Fmod, Unfold1d, XLogY, _const, _float_operands, _input, _one_dim,
                   _scale_factor, _scaled_sum, _two_tensors, bool_arg, broadcast_shapes, broadcast_tensors, cat,
                   check_devices, dot, gather, half_in_float32, int_arg, lerp, matmul, meshgrid, narrow, operands,
-                  outer, reduce_dims, result_dtype, return_types, stack, where)
+                  outer, reduce_dims, result_dtype, return_types, split, stack, where)
 from .tensor import Tensor, _defaults
 
 
@@ -859,3 +859,139 @@ def _c_pow(b: float, x: float) -> float:
         if b == 0:  # (math.pow raises at the pole)
             return math.copysign(math.inf, b) if x % 2 == 1 else math.inf
         return math.nan
+
+
+# ----------------------------------------------------------------------------- torch's numpy-style helpers
+def _atleast(op: str, n: int, tensors: tuple) -> Any:
+    """Each tensor made at least n-D (_at_least): one tensor alone gives a tensor, several (or one sequence) a
+    tuple, as torch's atleast_nd."""
+    if len(tensors) == 1 and isinstance(tensors[0], Tensor):
+        return _at_least(tensors[0], n)
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    for i, t in enumerate(tensors):
+        _input(op, t, f"tensor {i}")
+    return tuple(_at_least(t, n) for t in tensors)
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    """torch.atleast_1d: a 0-d tensor as (1,), others as they are; several tensors (or a sequence) give a tuple."""
+    return _atleast("atleast_1d", 1, tensors)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    """torch.atleast_2d: 0-d as (1, 1), (N,) as (1, N), others as they are."""
+    return _atleast("atleast_2d", 2, tensors)
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    """torch.atleast_3d: 0-d as (1, 1, 1), (N,) as (1, N, 1), (M, N) as (M, N, 1), others as they are."""
+    return _atleast("atleast_3d", 3, tensors)
+
+
+def _numpy_split(op: str, input: Any, indices_or_sections: Any, min_dims: int, dim: int) -> Tuple[Tensor, ...]:
+    """tensor_split along dim of an input with at least min_dims dims; an int number of sections must divide the
+    dim's size evenly (numpy's hsplit / vsplit / dsplit, as torch's)."""
+    if _input(op, input).ndim < min_dims:
+        raise ValueError(f"{op}: expects a tensor with at least {min_dims} dim{'s' if min_dims > 1 else ''}, got "
+                         f"shape {input.shape}")
+    if isinstance(indices_or_sections, numbers.Integral) and not isinstance(indices_or_sections, bool):
+        n = int(indices_or_sections)
+        if n <= 0 or input.shape[dim] % n:
+            raise ValueError(f"{op}: dim {dim} of size {input.shape[dim]} cannot be split into {n} equal sections")
+    elif not isinstance(indices_or_sections, (list, tuple)):
+        raise TypeError(f"{op}: indices_or_sections must be an int or a list of ints, got "
+                        f"{type(indices_or_sections).__name__}")
+    return tensor_split(input, indices_or_sections, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections: Any) -> Tuple[Tensor, ...]:
+    """torch.hsplit: tensor_split along dim 1 (dim 0 for a 1-D input); an int must divide the size evenly."""
+    return _numpy_split("hsplit", input, indices_or_sections, 1, 1 if _input("hsplit", input).ndim > 1 else 0)
+
+
+def vsplit(input: Tensor, indices_or_sections: Any) -> Tuple[Tensor, ...]:
+    """torch.vsplit: tensor_split along dim 0 of an input with at least 2 dims; an int must divide evenly."""
+    return _numpy_split("vsplit", input, indices_or_sections, 2, 0)
+
+
+def dsplit(input: Tensor, indices_or_sections: Any) -> Tuple[Tensor, ...]:
+    """torch.dsplit: tensor_split along dim 2 of an input with at least 3 dims; an int must divide evenly."""
+    return _numpy_split("dsplit", input, indices_or_sections, 3, 2)
+
+
+def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> Tuple[Tensor, ...]:
+    """torch.split_with_sizes: split by a list of sizes, which must sum to the dim's size."""
+    if not isinstance(split_sizes, (list, tuple)):
+        raise TypeError(f"split_with_sizes: split_sizes must be a list or tuple of ints, got "
+                        f"{type(split_sizes).__name__}")
+    d = _one_dim(dim, _input("split_with_sizes", input).ndim, "split_with_sizes")
+    sizes = [int_arg(s, "split_with_sizes", "each size") for s in split_sizes]
+    if input.ndim == 0 or any(s < 0 for s in sizes) or sum(sizes) != input.shape[d]:
+        raise ValueError(f"split_with_sizes: split_sizes {sizes} must be non-negative and sum to the size of dim {d}, "
+                         f"but input has shape {input.shape}")
+    return split(input, sizes, d)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """torch.diagflat: a square matrix with input's elements (flattened) on the offset diagonal."""
+    return _input("diagflat", input).reshape(-1).diag(int_arg(offset, "diagflat", "offset"))
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """torch.addr: beta input + alpha outer(vec1, vec2), input broadcasting to (n, m); beta=0 leaves input out
+    (as addmm)."""
+    _two_tensors("addr", vec1, vec2, ("vec1", "vec2"))
+    if vec1.ndim != 1 or vec2.ndim != 1:
+        raise ValueError(f"addr: expected two 1-D vectors, got shapes {vec1.shape} and {vec2.shape}")
+    return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """torch.addbmm: beta input + alpha sum_b batch1[b] @ batch2[b] for (B, n, m) and (B, m, p) batches, input
+    broadcasting to (n, p); beta=0 as in addmm."""
+    _two_tensors("addbmm", batch1, batch2, ("batch1", "batch2"))
+    if batch1.ndim != 3 or batch2.ndim != 3 or batch1.shape[0] != batch2.shape[0] \
+            or batch1.shape[2] != batch2.shape[1]:
+        raise ValueError(f"addbmm: expected (B, n, m) and (B, m, p) with the same B and m, got shapes "
+                         f"{batch1.shape} and {batch2.shape}")
+    b, n, m = batch1.shape
+    product = matmul(batch1.permute(1, 0, 2).reshape(n, b * m), batch2.reshape(b * m, batch2.shape[2]), "addbmm")
+    return _scaled_sum("addbmm", input, product, beta, alpha)
+
+
+def vander(x: Tensor, N: Optional[int] = None, increasing: bool = False) -> Tensor:
+    """torch.vander: the Vandermonde matrix of a 1-D x, columns x^(N-1), ..., x^0 (x^0 first if increasing); N
+    defaults to len(x). bool input gives int64, as torch's."""
+    if _input("vander", x).ndim != 1:
+        raise ValueError(f"vander: x must be a 1-D tensor, got shape {x.shape}")
+    n = len(x) if N is None else int_arg(N, "vander", "N")
+    if n < 0:
+        raise ValueError(f"vander: N must be non-negative, got {n}")
+    increasing = bool_arg(increasing, "vander", "increasing")
+    if x.dtype == np.bool_:
+        x = x.astype(np.int64)
+    powers = [x.unsqueeze(1) ** k for k in range(n)] if n else [x.unsqueeze(1)[:, :0]]
+    cols = [p if p.dtype == x.dtype else p.astype(x.dtype) for p in powers]  # (x ** 0 of an int x keeps its dtype)
+    return cat(cols if increasing else cols[::-1], 1)
+
+
+def _integer_pair(op: str, input: Any, other: Any, fn: Any) -> Tensor:
+    """fn (np.gcd / np.lcm) of two integer Tensors, broadcast, in operands' dtype; no gradient (integers)."""
+    _two_tensors(op, input, other)
+    for name, t in (("input", input), ("other", other)):
+        if t.dtype.kind not in "iu":
+            raise TypeError(f"{op}: expects integer tensors, got {name} of dtype {t.dtype} (shape {t.shape})")
+    a, b = operands(op, input, other)
+    broadcast_shapes(op, ("input", a.shape), ("other", b.shape))
+    return _const(fn(a.data, b.data).astype(a.dtype, copy=False))
+
+
+def gcd(input: Tensor, other: Tensor) -> Tensor:
+    """torch.gcd: the greatest common divisor of integer tensors elementwise (non-negative; gcd(0, 0) = 0)."""
+    return _integer_pair("gcd", input, other, lambda a, b: xp_of(a).gcd(a, b))
+
+
+def lcm(input: Tensor, other: Tensor) -> Tensor:
+    """torch.lcm: the least common multiple of integer tensors elementwise (non-negative; 0 if either is 0)."""
+    return _integer_pair("lcm", input, other, lambda a, b: xp_of(a).lcm(a, b))

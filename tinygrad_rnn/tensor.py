@@ -2226,6 +2226,9 @@ Tensor.cummax, Tensor.cummin, Tensor.logcumsumexp, Tensor.median, Tensor.kthvalu
     _composed.diag_embed)
 Tensor.addcmul, Tensor.addcdiv, Tensor.unfold = _composed.addcmul, _composed.addcdiv, _composed.unfold
 Tensor.nanmedian, Tensor.quantile, Tensor.nanquantile = _composed.nanmedian, _composed.quantile, _composed.nanquantile
+Tensor.hsplit, Tensor.vsplit, Tensor.dsplit, Tensor.split_with_sizes, Tensor.diagflat = (
+    _composed.hsplit, _composed.vsplit, _composed.dsplit, _composed.split_with_sizes, _composed.diagflat)
+Tensor.addr, Tensor.addbmm, Tensor.gcd, Tensor.lcm = _composed.addr, _composed.addbmm, _composed.gcd, _composed.lcm
 # torch's methods of functions in ops.py and creation.py
 Tensor.addmm, Tensor.bmm, Tensor.kron, Tensor.count_nonzero, Tensor.unique, Tensor.bincount = (
     _ops.addmm, _ops.bmm, _ops.kron, _ops.count_nonzero, _ops.unique, _ops.bincount)
