@@ -1808,7 +1808,8 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
     """Indices (int64) that sort input along dim, always stable (so ``stable`` changes nothing): equal values keep
     their order, descending too. NaN sorts as the largest value, as in torch."""
     d = _one_dim(dim, _input("argsort", input).ndim, "argsort")
-    bool_arg(descending, "argsort", "descending"), bool_arg(stable, "argsort", "stable")
+    bool_arg(descending, "argsort", "descending")
+    bool_arg(stable, "argsort", "stable")
     return _const(_sort_indices(input.data, d, descending))
 
 
@@ -1829,7 +1830,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
     """torch.sort: the named tuple (values, indices), always stable. values = input.gather(dim, indices), so each
     value's gradient goes back to the element it came from."""
     d = _one_dim(dim, _input("sort", input).ndim, "sort")
-    bool_arg(descending, "sort", "descending"), bool_arg(stable, "sort", "stable")
+    bool_arg(descending, "sort", "descending")
+    bool_arg(stable, "sort", "stable")
     idx = _const(_sort_indices(input.data, d, descending))
     return return_types["sort"](input.clone() if input.ndim == 0 else gather(input, d, idx), idx)
 
@@ -1840,7 +1842,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     d = _one_dim(dim, _input("topk", input).ndim, "topk")
     n = input.shape[d] if input.ndim else 1
     k = int_arg(k, "topk", "k")
-    bool_arg(largest, "topk", "largest"), bool_arg(sorted, "topk", "sorted")
+    bool_arg(largest, "topk", "largest")
+    bool_arg(sorted, "topk", "sorted")
     if not 0 <= k <= n:
         raise ValueError(f"topk: k must be in 0..{n} (the size of dim {dim} of shape {input.shape}), got {k}")
     values, idx = sort(input, d, descending=largest)
