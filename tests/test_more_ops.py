@@ -514,6 +514,30 @@ def test_searchsorted_bucketize_isin_errors_and_forms_as_torch():
         tg.isin(e, [2])
 
 
+def test_searchsorted_bucketize_isin_refuse_tensors_on_two_devices(monkeypatch):
+    """As torch ('boundaries and input value tensors should have same device type'): simulated on the CPU with a
+    stand-in 'cupy' whose arrays are an ndarray subclass (as test_errors does); the values were read on the host
+    whatever their device, and the result put on the sequence's."""
+    from tinygrad_rnn import backend
+
+    class FakeGPUArray(np.ndarray):
+        pass
+
+    class FakeCupy:
+        ndarray = FakeGPUArray
+
+    monkeypatch.setattr(backend, "_cupy", FakeCupy)
+    s, on_gpu = tg.tensor([1.0, 3.0]), tg.Tensor(np.array([2.0]).view(FakeGPUArray))
+    for call, op in ((lambda: tg.searchsorted(s, on_gpu), "searchsorted"),
+                     (lambda: tg.bucketize(on_gpu, s), "bucketize"),
+                     (lambda: tg.searchsorted(s, 2.0, sorter=tg.Tensor(np.array([0, 1]).view(FakeGPUArray))),
+                      "searchsorted"),
+                     (lambda: tg.isin(s, on_gpu), "isin"), (lambda: tg.isin(on_gpu, s), "isin")):
+        with pytest.raises(ValueError, match=f"{op}: tensors on different devices"):
+            call()
+    assert tg.searchsorted(s, 2.0).tolist() == 1 and tg.isin(s, 3.0).tolist() == [False, True]
+
+
 def _scatter_ref(x, dim, idx, src, add):
     out = x.copy()
     for pos in np.ndindex(*idx.shape):

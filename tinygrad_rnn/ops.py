@@ -3726,6 +3726,7 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     0-d result). int64 indices (int32 with out_int32), no gradient; a nan value goes last, as torch's."""
     op = "searchsorted"
     seq = _input(op, sorted_sequence, "sorted_sequence")
+    check_devices(op, [seq] + [t for t in (input, sorter) if isinstance(t, Tensor)])  # (as torch: one device)
     values = _values_arg(op, input, "input")
     if side is not None and side not in ("left", "right"):
         raise ValueError(f"{op}: side must be 'left' or 'right', got {side!r}")
@@ -3764,6 +3765,7 @@ def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right:
     _input("bucketize", boundaries, "boundaries")
     if boundaries.ndim != 1:
         raise ValueError(f"bucketize: boundaries must be 1-d, got shape {boundaries.shape}")
+    check_devices("bucketize", [boundaries] + ([input] if isinstance(input, Tensor) else []))
     _values_arg("bucketize", input, "input")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
@@ -3775,6 +3777,7 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
     if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
         raise TypeError(f"isin: one of elements and test_elements must be a Tensor, got {type(elements).__name__} "
                         f"and {type(test_elements).__name__}")
+    check_devices("isin", [t for t in (elements, test_elements) if isinstance(t, Tensor)])
     a, b = _values_arg("isin", elements, "elements"), _values_arg("isin", test_elements, "test_elements")
     if a.dtype.kind == "b" or b.dtype.kind == "b":
         raise TypeError("isin: bool tensors are not supported (as torch)")
