@@ -531,6 +531,39 @@ def test_nanmedian_quantile_nanquantile_property(device, data):
                                _lower_middle_without_nans(with_nans, d % len(shape), keepdim))
 
 
+def test_order_statistics_of_0d_and_empty_tensors_stay_on_the_device(device):
+    """A 0-d input's index and an empty input's nan median (and its zero gradient) are made on the input's device,
+    where they were host arrays beside a cuda input."""
+    x = tg.tensor(2.0, device=device, requires_grad=True)
+    for values, indices in (tg.median(x, 0), tg.nanmedian(x, 0), tg.kthvalue(x, 1), tg.cummax(x, 0), tg.cummin(x, 0)):
+        assert (values.device, indices.device, indices.dtype, indices.tolist()) == (device, device, tg.int64, 0)
+    for op in (tg.median, tg.nanmedian):
+        empty = tg.zeros(0, 2, device=device, requires_grad=True)
+        out = op(empty)
+        assert out.device == device and np.isnan(out.item())
+        out.backward()
+        assert empty.grad.device == device and empty.grad.shape == (0, 2)
+        assert op(tg.zeros(0, dtype=tg.int64, device=device)).device == device
+
+
+def test_order_statistics_of_a_0d_tensor_give_the_index_on_its_device(monkeypatch):
+    """Simulated on the CPU with a stand-in 'cupy' whose arrays are an ndarray subclass (as test_errors does), which
+    only makes arrays: the 0-d index was a host array beside a cuda input."""
+    from tinygrad_rnn import backend
+
+    class FakeGPUArray(np.ndarray):
+        pass
+
+    class FakeCupy:
+        ndarray = FakeGPUArray
+        asarray = staticmethod(lambda a: np.asarray(a).view(FakeGPUArray))
+
+    monkeypatch.setattr(backend, "_cupy", FakeCupy)
+    monkeypatch.setattr(backend, "_cupy_checked", True)
+    x = tg.Tensor(np.array(2.0).view(FakeGPUArray))
+    for op in (tg.median, tg.nanmedian, tg.cummax, tg.cummin, lambda t, d: tg.kthvalue(t, 1, d)):
+        assert op(x, 0).indices.device == "cuda"
+
 @needs_torch
 def test_nanmedian_quantile_match_torch_and_refuse_as_torch():
     nan = float("nan")

@@ -501,7 +501,7 @@ def _running_extreme(op: str, input: Tensor, dim: int) -> Any:
     _input(op, input)
     d = _one_dim(dim, input.ndim, op)
     if input.ndim == 0:
-        return return_types[op](input.clone(), _const(np.zeros((), np.int64)))
+        return return_types[op](input.clone(), _const(backend.to_device(np.zeros((), np.int64), input.device)))
     a = np.moveaxis(backend.to_device(input.data, "cpu"), d, -1)
     idx = np.zeros(a.shape, np.int64)
     if a.shape[-1]:
@@ -545,7 +545,7 @@ def _order_statistic(op: str, input: Tensor, pos: Any, dim: int, keepdim: bool) 
     bool_arg(keepdim, op, "keepdim")
     d = _one_dim(dim, input.ndim, op)
     if input.ndim == 0:
-        return return_types[op](input.clone(), _const(np.zeros((), np.int64)))
+        return return_types[op](input.clone(), _const(backend.to_device(np.zeros((), np.int64), input.device)))
     a = backend.to_device(input.data, "cpu")
     order = np.argsort(a, axis=d, kind="stable")
     idx = np.take_along_axis(order, np.broadcast_to(np.asarray(pos), a.shape[:d] + (1,) + a.shape[d + 1:])
@@ -582,8 +582,11 @@ def _median(op: str, input: Tensor, dim: Optional[int], keepdim: bool) -> Any:
         if kept.size == 0 and a.size:  # (all nan: nan, the gradient spread over them, as median's)
             kept = a.reshape(-1)
         if kept.size == 0:
-            value = np.asarray(np.nan, a.dtype if a.dtype.kind == "f" else _defaults.floating)
-            return _const(value) if a.dtype.kind != "f" else Chosen(value, np.zeros(a.shape, a.dtype))(input)
+            value = backend.to_device(np.asarray(np.nan, a.dtype if a.dtype.kind == "f" else _defaults.floating),
+                                      input.device)
+            if a.dtype.kind != "f":
+                return _const(value)
+            return Chosen(value, xp_of(input.data).zeros(a.shape, a.dtype))(input)
         flat = np.sort(kept, kind="stable")
         has_nan = a.dtype.kind == "f" and bool(np.isnan(flat[-1]))
         value = np.asarray(flat[-1] if has_nan else flat[(kept.size - 1) // 2])
