@@ -1480,3 +1480,35 @@ def test_type_and_numpy_take_torchs_arguments():
     with pytest.raises(ValueError, match="type: invalid type 'float64'"):
         x.type("float64")
     np.testing.assert_array_equal(x.numpy(force=True), x.numpy())
+
+
+def test_type_with_a_host_type_name_moves_a_cuda_tensor_to_the_cpu(monkeypatch):
+    """torch's x.cuda().type('torch.DoubleTensor') is a CPU tensor (the legacy names carry the device); ours stayed
+    on the GPU. Simulated on the CPU with a stand-in 'cupy' whose arrays are an ndarray subclass (as test_errors
+    does), which only copies to the host."""
+    from tinygrad_rnn import backend
+
+    class FakeGPUArray(np.ndarray):
+        def get(self):
+            return self.view(np.ndarray).copy()
+
+    class FakeCupy:
+        ndarray = FakeGPUArray
+
+    monkeypatch.setattr(backend, "_cupy", FakeCupy)
+    x = tg.Tensor(np.array([1.5, -2.0], np.float32).view(FakeGPUArray))
+    assert x.type() == "torch.cuda.FloatTensor"
+    for name, dtype in (("torch.DoubleTensor", np.float64), ("torch.FloatTensor", np.float32)):
+        y = x.type(name)
+        assert (y.device, y.dtype, y.tolist()) == ("cpu", dtype, [1.5, -2.0])
+    assert x.type(tg.float64).device == "cuda"
+
+
+def test_type_names_carry_the_device(device):
+    x = tg.tensor([1.5, -2.0], device=device)
+    assert x.type() == ("torch.cuda.FloatTensor" if device == "cuda" else "torch.FloatTensor")
+    assert x.type("torch.DoubleTensor").device == "cpu" and x.type(tg.float64).device == device
+    if device == "cuda":
+        y = x.cpu().type("torch.cuda.LongTensor")
+        assert (y.device, y.dtype, y.tolist()) == ("cuda", np.int64, [1, -2])
+        assert x.type("torch.cuda.FloatTensor") is x

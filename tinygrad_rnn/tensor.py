@@ -1072,7 +1072,8 @@ class Tensor:
         """With no dtype, torch's type string for this tensor ('torch.FloatTensor', 'torch.LongTensor', ...;
         'torch.cuda.FloatTensor' on a GPU), so code comparing x.type() with torch's strings runs unchanged: a string
         rather than a class, as there are no per-dtype tensor classes here. With a dtype, or one of those strings
-        (whose 'cuda.' moves it to the GPU), this tensor cast to it (itself when already of it), as torch's;
+        (which name the device too: 'cuda.' the GPU, else the CPU), this tensor cast to it (and moved; itself when
+        already of it), as torch's;
         non_blocking is accepted and has no effect (copies here are synchronous)."""
         if dtype is None:
             return f"torch.{'cuda.' if self.device == 'cuda' else ''}{_TYPE_NAMES[self.dtype.name]}"
@@ -1084,7 +1085,7 @@ class Tensor:
         if not found:
             raise ValueError(f"type: invalid type {dtype!r}; expected a dtype or a string such as 'torch.FloatTensor' "
                              "or 'torch.cuda.LongTensor'")
-        return (self.to("cuda") if cuda else self).astype(found[0])
+        return self.to("cuda" if cuda else "cpu").astype(found[0])  # (a name without 'cuda.' is a host type)
 
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.astype(other.dtype)
