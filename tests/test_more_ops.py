@@ -464,27 +464,29 @@ def test_copysign_signbit_zeros_nans_and_dtypes_as_torch():
     assert tg.tensor([-1, 2]).signbit().tolist() == [True, False] and tg.signbit(tg.tensor([True])).tolist() == [False]
 
 
+@with_fixtures
 @given(seq=hnp.arrays(np.float64, st.tuples(st.integers(0, 3), st.integers(0, 5)), elements=st.sampled_from(
     [-1.0, 0.0, 0.5, 2.0])), right=st.booleans(), data=st.data())
-def test_searchsorted_and_bucketize_property(seq, right, data):
+def test_searchsorted_and_bucketize_property(device, seq, right, data):
     """numpy's searchsorted along the last dim of each row (1-d or batched), a scalar value, a sorter; bucketize is
     searchsorted with the boundaries first."""
     seq = np.sort(seq, -1)
     side = "right" if right else "left"
     values = data.draw(hnp.arrays(np.float64, seq.shape[:-1] + (data.draw(st.integers(0, 3)),),
                                   elements=st.sampled_from([-2.0, 0.0, 0.5, 1.0, 3.0, np.nan])))
-    out = tg.searchsorted(tg.tensor(seq), tg.tensor(values), right=right)
+    out = tg.searchsorted(tg.tensor(seq, device=device), tg.tensor(values, device=device), right=right)
     want = np.array([np.searchsorted(r, v, side) for r, v in zip(seq, values)]).reshape(values.shape)
     assert out.dtype == np.int64 and out.shape == values.shape and (out.numpy() == want).all()
+    assert out.device == device and tg.isin(tg.tensor(values, device=device), 0.5).device == device
     if seq.shape[0]:
         row, perm = seq[0], data.draw(st.permutations(range(seq.shape[1])))
         shuffled = row[list(perm)]
-        got = tg.searchsorted(tg.tensor(shuffled), tg.tensor(values), side=side, out_int32=True,
-                              sorter=tg.tensor(np.argsort(shuffled, kind="stable")))
+        got = tg.searchsorted(tg.tensor(shuffled, device=device), tg.tensor(values, device=device), side=side,
+                              out_int32=True, sorter=tg.tensor(np.argsort(shuffled, kind="stable"), device=device))
         assert got.dtype == np.int32 and (got.numpy() == np.searchsorted(row, values, side)).all()
-        assert (tg.bucketize(tg.tensor(values), tg.tensor(row), right=right).numpy() ==
+        assert (tg.bucketize(tg.tensor(values, device=device), tg.tensor(row, device=device), right=right).numpy() ==
                 np.searchsorted(row, values, side)).all()
-        assert tg.bucketize(0.5, tg.tensor(row), right=right).item() == np.searchsorted(row, 0.5, side)
+        assert tg.bucketize(0.5, tg.tensor(row, device=device), right=right).item() == np.searchsorted(row, 0.5, side)
 
 
 def test_searchsorted_bucketize_isin_errors_and_forms_as_torch():

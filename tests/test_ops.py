@@ -2152,16 +2152,18 @@ BITWISE_DTYPES = [np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64]
 
 
 @pytest.mark.parametrize("op", list(BITWISE))
+@with_fixtures
 @given(pair=broadcast_pair(), dtypes=st.tuples(*[st.sampled_from(BITWISE_DTYPES)] * 2), data=st.data())
-def test_bitwise_ops_property(op, pair, dtypes, data):
+def test_bitwise_ops_property(device, op, pair, dtypes, data):
     """torch's bitwise ops and their operators: numpy's values in the promoted dtype (torch's for tensors with dims;
     a 0-d one of the same kind takes the other's dtype), broadcast; a shift by a negative amount or by the width or
-    more gives 0 or the sign, as torch. Method, function, operator and in-place forms agree."""
+    more gives 0 or the sign, as torch (and numpy; CuPy's kernels are C's << and >>, undefined there, so a GPU run
+    checks them). Method, function, operator and in-place forms agree."""
     if op.endswith("shift") and dtypes == (np.bool_, np.bool_):
         dtypes = (np.bool_, np.int8)
     a, b = (data.draw(hnp.arrays(dt, s, elements=st.booleans() if dt == np.bool_ else
                                  st.integers(0 if dt == np.uint8 else -70, 70))) for dt, s in zip(dtypes, pair))
-    x, y = tg.tensor(a), tg.tensor(b)
+    x, y = tg.tensor(a, device=device), tg.tensor(b, device=device)
     ints = a.dtype.kind != "b" and b.dtype.kind != "b"
     dtype = b.dtype if ints and a.ndim == 0 < b.ndim else a.dtype if ints and b.ndim == 0 < a.ndim \
         else np.result_type(a, b)
@@ -2172,7 +2174,7 @@ def test_bitwise_ops_property(op, pair, dtypes, data):
         assert out.dtype == dtype and out.shape == want.shape and not out.requires_grad
         np.testing.assert_array_equal(out.numpy(), want)
     if want.shape == a.shape and want.dtype == a.dtype:
-        z = tg.tensor(a)
+        z = tg.tensor(a, device=device)
         assert getattr(z, op + "_")(y) is z
         np.testing.assert_array_equal(z.numpy(), want)
 

@@ -1126,7 +1126,7 @@ def test_reductions_accumulate_like_torch():
 
 
 @pytest.mark.parametrize("c", [1e-8, 65536.0, 0.1, 1e5, 3, np.float64(7e-6)])
-def test_float16_times_or_over_a_number_runs_in_float32_and_rounds_once(c):
+def test_float16_times_or_over_a_number_runs_in_float32_and_rounds_once(device, c):
     """As torch's: a float16 x * c, c * x and x / c (and *=, /=) compute in float32 with c's full value, so a loss
     scale of 65536 (float16's largest is 65504) or 1e-8 is not rounded to inf or 0 first; gradients alike. A sum
     keeps float16's rounding of c, as torch's (x + 1e5 is inf)."""
@@ -1138,7 +1138,7 @@ def test_float16_times_or_over_a_number_runs_in_float32_and_rounds_once(c):
         want_sum = a + np.float16(c)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # (an overflow to inf is quiet, as torch's)
-        x = tg.tensor(a, requires_grad=True)
+        x = tg.tensor(a, requires_grad=True, device=device)
         for got, want in ((x * c, want_mul), (c * x, want_mul), (x / c, want_div), (x.mul(c), want_mul)):
             assert got.dtype == np.float16
             np.testing.assert_array_equal(got.numpy(), want)
@@ -1148,7 +1148,7 @@ def test_float16_times_or_over_a_number_runs_in_float32_and_rounds_once(c):
         y = x.detach().clone()
         y /= c
         np.testing.assert_array_equal(y.numpy(), want_div)
-        (x / c).backward(tg.tensor(np.full(5, 1e4, np.float16)))
+        (x / c).backward(tg.tensor(np.full(5, 1e4, np.float16), device=device))
         np.testing.assert_array_equal(x.grad.numpy(), want_grad)
         np.testing.assert_array_equal((x + c).numpy(), want_sum)
 
