@@ -564,6 +564,25 @@ def test_order_statistics_of_a_0d_tensor_give_the_index_on_its_device(monkeypatc
     for op in (tg.median, tg.nanmedian, tg.cummax, tg.cummin, lambda t, d: tg.kthvalue(t, 1, d)):
         assert op(x, 0).indices.device == "cuda"
 
+
+def test_quantile_refuses_a_q_tensor_on_another_device(monkeypatch):
+    """As torch ('q tensor must be on the same device as the input tensor'); q was read on the host whatever its
+    device. Simulated with test_errors' stand-in cupy."""
+    from tinygrad_rnn import backend
+
+    class FakeGPUArray(np.ndarray):
+        pass
+
+    class FakeCupy:
+        ndarray = FakeGPUArray
+
+    monkeypatch.setattr(backend, "_cupy", FakeCupy)
+    x, q = tg.tensor([1.0, 2.0, 4.0], dtype=tg.float64), tg.Tensor(np.array([0.5]).view(FakeGPUArray))
+    for op in ("quantile", "nanquantile"):
+        with pytest.raises(ValueError, match=f"{op}: tensors on different devices"):
+            getattr(tg, op)(x, q)
+        assert getattr(tg, op)(x, tg.tensor([0.5], dtype=tg.float64)).tolist() == [2.0]
+
 @needs_torch
 def test_nanmedian_quantile_match_torch_and_refuse_as_torch():
     nan = float("nan")

@@ -641,6 +641,7 @@ def _quantile(op: str, input: Tensor, q: Any, dim: Optional[int], keepdim: bool,
         if q.ndim > 1 or q.dtype != x.dtype:
             raise ValueError(f"{op}: q must be a number or a 0-d or 1-d tensor of the input's dtype {x.dtype}, got "
                              f"{q.dtype} of shape {q.shape}")
+        check_devices(op, [x, q])  # (as torch: 'q tensor must be on the same device as the input tensor')
         qs = backend.to_device(q.data, "cpu")
     elif isinstance(q, numbers.Real) and not isinstance(q, bool):
         qs = np.asarray(q, x.dtype)
