@@ -429,6 +429,11 @@ def test_to_cuda_raises_clear_error_without_gpu():
         x.to("cuda")
     with pytest.raises(RuntimeError, match="not available"):
         tg.randn(2, device="cuda")
+    for device in (0, "cuda:0", None):  # (torch's cuda(device) forms reach the same error, for a module too)
+        with pytest.raises(RuntimeError, match="not available"):
+            x.cuda(device)
+        with pytest.raises(RuntimeError, match="not available"):
+            tg.nn.Linear(2, 2).cuda(device)
     with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
         tg.zeros(2, device="tpu")
 

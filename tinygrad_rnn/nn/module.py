@@ -423,8 +423,9 @@ class Module:
             self._apply(lambda a: backend.to_device(a, dev))
         return self
 
-    def cuda(self) -> "Module":
-        return self.to("cuda")
+    def cuda(self, device: Any = None) -> "Module":
+        """to('cuda'); device (None, an index or 'cuda:n', as torch's) names the one GPU this engine uses."""
+        return self.to("cuda" if device is None or isinstance(device, int) else device)
 
     def cpu(self) -> "Module":
         return self.to("cpu")
