@@ -1,4 +1,4 @@
-"""tg.linalg: norms, inv, det, slogdet and solve.
+"""tg.linalg: norms, inv, det, slogdet, solve and the decompositions.
 
 Forward against numpy (np.linalg on stacked matrices, or the norms' formulas), gradients (and second derivatives for
 the matrix functions) against central differences in float64 over hypothesis shapes: batch dims (0-size ones
@@ -255,3 +255,52 @@ def test_matrix_functions_match_torch():
             y.sum().backward()
             yt.sum().backward()
             np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=tol, atol=tol)
+
+
+# ----------------------------------------------------------------------------- cholesky
+def _gram(x):
+    """x x^T: symmetric positive-definite for the well-conditioned x, so central differences (which move both
+    triangles of it) check the symmetric gradient that the decompositions give, as torch's."""
+    return x @ (x.mT if isinstance(x, tg.Tensor) else np.swapaxes(x, -1, -2))
+
+
+@with_fixtures
+@given(_well_conditioned(), st.booleans())
+def test_cholesky_property(device, x, upper):
+    def ref(a):
+        lower = np.linalg.cholesky(_gram(a))
+        return np.swapaxes(lower, -1, -2) if upper else lower
+    check_op(lambda t: tg.linalg.cholesky(_gram(t), upper=upper), ref, [x], device, gradgrad=True)
+
+
+@needs_torch
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_matches_torch(upper):
+    """Values and gradients as torch's, for an A whose other triangle holds garbage (not read: the lower triangle
+    for upper=False, the upper one for upper=True), in float32 too."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 3))
+    a = x @ np.swapaxes(x, -1, -2) + np.eye(3) + np.triu(rng.standard_normal((2, 3, 3)), 1)
+    a = np.swapaxes(a, -1, -2) if upper else a
+    w = rng.standard_normal(a.shape)
+    for dt, tdt, tol in ((tg.float64, torch.float64, 1e-10), (tg.float32, torch.float32, 1e-4)):
+        t, tt = tg.tensor(a, dtype=dt, requires_grad=True), torch.tensor(a, dtype=tdt, requires_grad=True)
+        y, yt = tg.linalg.cholesky(t, upper=upper), torch.linalg.cholesky(tt, upper=upper)
+        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=tol, atol=tol)
+        (y * tg.tensor(w, dtype=dt)).sum().backward()
+        (yt * torch.tensor(w, dtype=tdt)).sum().backward()
+        np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_cholesky_errors():
+    with pytest.raises(tg.linalg.LinAlgError, match=r"linalg.cholesky: \(Batch element 1\).*\(2, 2, 2\).*not "
+                                                     r"positive-definite.*leading minor of order 2"):
+        tg.linalg.cholesky(tg.tensor(np.stack([np.eye(2), [[1.0, 2.0], [2.0, 1.0]]])))
+    with pytest.raises(tg.linalg.LinAlgError, match="linalg.cholesky.*leading minor of order 1"):
+        tg.linalg.cholesky(-tg.eye(3))
+    with pytest.raises(tg.linalg.LinAlgError, match="linalg.cholesky.*order 2"):  # (upper=True reads the upper)
+        tg.linalg.cholesky(tg.tensor([[4.0, 100.0], [1.0, 3.0]]), upper=True)
+    with pytest.raises(ValueError, match=r"linalg.cholesky.*square.*\(2, 3\)"):
+        tg.linalg.cholesky(tg.ones(2, 3))
+    with pytest.raises(TypeError, match="linalg.cholesky.*floating point.*int64"):
+        tg.linalg.cholesky(tg.ones(2, 2, dtype=tg.int64))

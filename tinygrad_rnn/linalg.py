@@ -1,11 +1,13 @@
-"""torch.linalg's functions (tg.linalg): vector and matrix norms, inverse, determinants and linear solves.
+"""torch.linalg's functions (tg.linalg): vector and matrix norms, inverse, determinants, linear solves and
+decompositions (Cholesky).
 
 Every function takes a batch of matrices: the last two dims are the matrix, the leading ones a batch (empty batches
-included), as torch's. The primitives (Inv, Det, SlogDet, Solve) are Functions whose forward runs the array module's
-linalg (numpy's or CuPy's, by backend.xp_of) on the whole stack and whose backward is written in Tensor ops, so
-higher-order gradients come free; the norms are compositions of existing ops. As torch's, inputs must be floating
-point (float32 or float64; float16 only for the norms), and a singular matrix given to inv or solve raises
-LinAlgError, a RuntimeError naming the function, rather than returning infs.
+included), as torch's. The primitives (Inv, Det, SlogDet, Solve, Cholesky) are Functions whose forward runs the
+array module's linalg (numpy's or CuPy's, by backend.xp_of) on the whole stack and whose backward is written in
+Tensor ops, so higher-order gradients come free; the norms are compositions of existing ops. As torch's, inputs must
+be floating point (float32 or float64; float16 only for the norms), and a singular matrix given to inv or solve (a
+matrix that is not positive-definite given to cholesky) raises LinAlgError, a RuntimeError naming the function,
+rather than returning infs.
 """
 from __future__ import annotations
 
@@ -17,10 +19,10 @@ from typing import Any, Tuple
 import numpy as np
 
 from . import ops as _ops
-from .backend import xp_of
-from .tensor import Function, Tensor, _dt, _input
+from .backend import to_device, xp_of
+from .tensor import Function, Tensor, _dt, _input, _mode, _OutputNode
 
-__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve"]
+__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky"]
 
 slogdet_result = namedtuple("linalg_slogdet", ("sign", "logabsdet"))  # (torch.return_types.linalg_slogdet)
 
@@ -76,6 +78,15 @@ def _checked(op: str, a: Any, out: Any) -> Any:
     if xp is not np and not bool(xp.isfinite(out).all()) and bool(xp.isfinite(a).all()):
         raise _singular(op, a)
     return out
+
+
+def _kept(fn: Function, k: int, out: Any) -> Tensor:
+    """Output k (the array ``out``) of fn, a Function with several outputs, as a Tensor for fn's backward: under
+    create_graph recorded as that output of fn, so second derivatives flow back through fn (Function.output does
+    this for the first output only)."""
+    if not _mode.grad_enabled:
+        return Tensor._make(out)
+    return Tensor._make(out, _OutputNode(fn, k, out.shape, out.dtype), True)
 
 
 def _eye_where(singular: Any, a: Tensor) -> Tensor:
@@ -293,3 +304,60 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
         return Solve()(A, B.unsqueeze(-1)).squeeze(-1)
     _ops.broadcast_shapes(op, ("the batch dims of A", A.shape[:-2]), ("of B", B.shape[:-2]))
     return Solve()(A, B) if left else Solve()(A.mT, B.mT).mT
+
+
+# ----------------------------------------------------------------------------- decompositions
+def _not_positive_definite(op: str, a: Any) -> LinAlgError:
+    """torch's error for a matrix with no Cholesky factor: the first such batch element, and the order of its first
+    leading minor that is not positive-definite (found again on the CPU, on this error path only)."""
+    flat = to_device(a, "cpu").reshape((-1,) + a.shape[-2:])
+    for i, m in enumerate(flat):
+        order = next((k for k in range(1, m.shape[-1] + 1) if not _has_cholesky(m[:k, :k])), None)
+        if order is not None:
+            where = f"(Batch element {i}): " if a.ndim > 2 else ""
+            return LinAlgError(f"{op}: {where}The factorization could not be completed because the input (shape "
+                               f"{a.shape}) is not positive-definite (the leading minor of order {order} is not "
+                               f"positive-definite).")
+    return LinAlgError(f"{op}: the input (shape {a.shape}) is not positive-definite")
+
+
+def _has_cholesky(m: Any) -> bool:
+    try:
+        return bool(np.isfinite(np.linalg.cholesky(m)).all())
+    except np.linalg.LinAlgError:
+        return False
+
+
+class Cholesky(Function):
+    """L, lower triangular with L L^T = A, from A's lower triangle (the upper one is not read, as torch's). Backward
+    (Murray 2016, torch's): dA = L^-T P L^-1 with P = (T + tril(T, -1)^T) / 2 for T = tril(L^T g); dA is symmetric."""
+
+    name = "linalg.cholesky"
+    save_output = True
+
+    def forward(self, a):
+        xp = xp_of(a)
+        try:
+            out = xp.linalg.cholesky(a)
+        except np.linalg.LinAlgError:
+            raise _not_positive_definite(self.name, a) from None
+        if xp is not np and not bool(xp.isfinite(out).all()) and bool(xp.isfinite(a).all()):
+            raise _not_positive_definite(self.name, a)  # (CuPy gives nans rather than raising)
+        return out
+
+    def backward(self, g):
+        lower = self.output
+        t = (lower.mT @ g).tril()
+        p = 0.5 * (t + t.tril(-1).mT)
+        return (solve(lower, solve(lower.mT, p), left=False),)
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """torch.linalg.cholesky: L, lower triangular with a positive diagonal and L L^T = A, for each symmetric
+    positive-definite matrix of the batch; only A's lower triangle is read. upper=True: U = L^T, from A's upper
+    triangle, as torch's. LinAlgError naming the batch element and the order of its first leading minor that is not
+    positive-definite, as torch's."""
+    op = "linalg.cholesky"
+    A = _square(op, A)
+    _ops.bool_arg(upper, op, "upper")
+    return Cholesky()(A.mT).mT if upper else Cholesky()(A)
