@@ -304,3 +304,70 @@ def test_cholesky_errors():
         tg.linalg.cholesky(tg.ones(2, 3))
     with pytest.raises(TypeError, match="linalg.cholesky.*floating point.*int64"):
         tg.linalg.cholesky(tg.ones(2, 2, dtype=tg.int64))
+
+
+# ----------------------------------------------------------------------------- eigh and eigvalsh
+@st.composite
+def _spread_spectrum(draw, rows=None):
+    """A batch (maybe empty) of n by n matrices (rows by n where given): a permuted diagonal 1, 2, ..., n with
+    random signs plus entries in [-0.1, 0.1] / n, so the eigenvalues (singular values) stay at least 0.8 apart and
+    the gradients of the eigenvectors (singular vectors) are well-conditioned."""
+    batch = draw(shapes(0, 2, min_side=0, max_side=2))
+    n = draw(st.integers(1, 3))
+    m = n if rows is None else draw(rows(n))
+    diagonal = draw(st.permutations(range(1, n + 1))) * np.where(draw(hnp.arrays(np.bool_, n)), 1, -1)
+    return np.eye(m, n) * diagonal + draw(arrays(batch + (m, n), -0.1, 0.1)) / n
+
+
+def _sym(x):
+    return (x + (x.mT if isinstance(x, tg.Tensor) else np.swapaxes(x, -1, -2))) / 2
+
+
+@with_fixtures
+@given(_spread_spectrum(), st.sampled_from("LU"))
+def test_eigh_property(device, x, uplo):
+    """Eigenvalues and the squared eigenvectors (which do not depend on each one's arbitrary sign), of (x + x^T) / 2
+    (central differences then move both triangles, checking the symmetric gradient); eigvalsh alike."""
+    def ref(a):
+        values, vectors = np.linalg.eigh(_sym(a))
+        return values, vectors ** 2
+    check_op(lambda t: (lambda r: (r.eigenvalues, r.eigenvectors ** 2))(tg.linalg.eigh(_sym(t), uplo)), ref, [x],
+             device, gradgrad=True)
+    check_op(lambda t: tg.linalg.eigvalsh(_sym(t), uplo), lambda a: np.linalg.eigvalsh(_sym(a)), [x], device)
+
+
+@needs_torch
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh_matches_torch(uplo):
+    """Values, and gradients of a loss of the eigenvalues and |V| (independent of the eigenvectors' signs, as
+    torch's docs advise), as torch's, for an A whose unread triangle holds garbage; eigvalsh's gradient at a
+    repeated eigenvalue (the identity) too."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((2, 4, 4))
+    a = a + np.swapaxes(a, -1, -2) + np.triu(rng.standard_normal((2, 4, 4)), 1) * (1 if uplo == "L" else 0)
+    a = a + np.tril(rng.standard_normal((2, 4, 4)), -1) * (1 if uplo == "U" else 0)
+    w = rng.standard_normal(a.shape)
+    t, tt = tg.tensor(a, requires_grad=True, dtype=tg.float64), torch.tensor(a, requires_grad=True)
+    (values, vectors), (values_t, vectors_t) = tg.linalg.eigh(t, uplo), torch.linalg.eigh(tt, uplo)
+    np.testing.assert_allclose(values.detach().numpy(), values_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(abs(vectors.detach().numpy()), abs(vectors_t.detach().numpy()), atol=1e-10)
+    ((vectors.abs() * tg.tensor(w)).sum() + values.exp().sum()).backward()
+    ((vectors_t.abs() * torch.tensor(w)).sum() + values_t.exp().sum()).backward()
+    np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-8, atol=1e-10)
+    eye, eye_t = tg.eye(3, dtype=tg.float64, requires_grad=True), torch.eye(3, dtype=torch.float64, requires_grad=True)
+    (tg.linalg.eigvalsh(eye, uplo) * tg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    (torch.linalg.eigvalsh(eye_t, uplo) * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_allclose(eye.grad.numpy(), eye_t.grad.numpy(), atol=1e-12)
+
+
+def test_eigh_result_and_errors():
+    result = tg.linalg.eigh(tg.tensor([[2.0, 1.0], [1.0, 2.0]], dtype=tg.float64))
+    assert result.eigenvalues.tolist() == pytest.approx([1.0, 3.0])
+    np.testing.assert_allclose(abs(result.eigenvectors.numpy()), np.full((2, 2), 0.5 ** 0.5))
+    assert type(result).__name__ == "linalg_eigh" and result[0] is result.eigenvalues
+    with pytest.raises(ValueError, match="linalg.eigh: UPLO must be 'L' or 'U'.*'X'"):
+        tg.linalg.eigh(tg.eye(2), "X")
+    with pytest.raises(ValueError, match=r"linalg.eigvalsh.*square.*\(2, 3\)"):
+        tg.linalg.eigvalsh(tg.ones(2, 3))
+    with pytest.raises(TypeError, match="linalg.eigh.*floating point.*int64"):
+        tg.linalg.eigh(tg.ones(2, 2, dtype=tg.int64))

@@ -1,8 +1,8 @@
 """torch.linalg's functions (tg.linalg): vector and matrix norms, inverse, determinants, linear solves and
-decompositions (Cholesky).
+decompositions (Cholesky, symmetric eigendecomposition).
 
 Every function takes a batch of matrices: the last two dims are the matrix, the leading ones a batch (empty batches
-included), as torch's. The primitives (Inv, Det, SlogDet, Solve, Cholesky) are Functions whose forward runs the
+included), as torch's. The primitives (Inv, Det, SlogDet, Solve, Cholesky, Eigh) are Functions whose forward runs the
 array module's linalg (numpy's or CuPy's, by backend.xp_of) on the whole stack and whose backward is written in
 Tensor ops, so higher-order gradients come free; the norms are compositions of existing ops. As torch's, inputs must
 be floating point (float32 or float64; float16 only for the norms), and a singular matrix given to inv or solve (a
@@ -22,9 +22,11 @@ from . import ops as _ops
 from .backend import to_device, xp_of
 from .tensor import Function, Tensor, _dt, _input, _mode, _OutputNode
 
-__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky"]
+__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
+           "eigvalsh"]
 
 slogdet_result = namedtuple("linalg_slogdet", ("sign", "logabsdet"))  # (torch.return_types.linalg_slogdet)
+eigh_result = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
 
 
 class LinAlgError(RuntimeError):
@@ -361,3 +363,55 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     A = _square(op, A)
     _ops.bool_arg(upper, op, "upper")
     return Cholesky()(A.mT).mT if upper else Cholesky()(A)
+
+
+def _gaps(values: Tensor) -> Tensor:
+    """E with E_ij = values_j - values_i over the batch, and 1 on the diagonal (where it is 0) for dividing by."""
+    eye = xp_of(values.data).eye(values.shape[-1], dtype=values.dtype)
+    return values.unsqueeze(-2) - values.unsqueeze(-1) + Tensor._make(eye)
+
+
+class Eigh(Function):
+    """(L, V): the eigenvalues (ascending) and orthonormal eigenvectors (the columns of V) of each symmetric matrix,
+    from its lower triangle. Backward (torch's): dA = V (diag(gL) + skew(V^T gV) / E) V^T, skew(X) = (X - X^T) / 2,
+    E_ij = L_j - L_i; dA is symmetric. Where two eigenvalues are equal their eigenvectors are not unique, and a loss
+    that depends on them has no gradient: it comes out inf or nan, as torch's (which warns of it in its docs)."""
+
+    name = "linalg.eigh"
+
+    def forward(self, a):
+        self.values, self.vectors = xp_of(a).linalg.eigh(a)
+        return self.values, self.vectors
+
+    def backward(self, g_values, g_vectors):
+        values, vectors = _kept(self, 0, self.values), _kept(self, 1, self.vectors)
+        inner = None
+        if g_vectors is not None:
+            x = vectors.mT @ g_vectors
+            inner = 0.5 * (x - x.mT) / _gaps(values)
+        if g_values is not None:
+            inner = g_values.diag_embed() if inner is None else inner + g_values.diag_embed()
+        return (vectors @ inner @ vectors.mT,)
+
+
+def _uplo(op: str, A: Any, UPLO: Any) -> Tensor:
+    """A as Eigh reads it: A itself for UPLO 'L' (its lower triangle), A^T for 'U' (A's upper triangle)."""
+    A = _square(op, A)
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"{op}: UPLO must be 'L' or 'U' (which triangle of A is read), got {UPLO!r}")
+    return A.mT if UPLO == "U" else A
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> Any:
+    """torch.linalg.eigh: (eigenvalues, eigenvectors) of each symmetric matrix of the batch, a named tuple as
+    torch's: the eigenvalues ascending, the eigenvectors the columns of an orthogonal matrix (each one's sign is
+    arbitrary: a loss should not depend on it). Only A's lower triangle is read (UPLO='U': the upper one). Gradients
+    need distinct eigenvalues where the loss reads the eigenvectors (see Eigh)."""
+    values, vectors = Eigh()(_uplo("linalg.eigh", A, UPLO))
+    return eigh_result(values, vectors)
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """torch.linalg.eigvalsh: the eigenvalues of each symmetric matrix, ascending (see eigh); their gradient
+    V diag(g) V^T is defined for repeated eigenvalues too."""
+    return Eigh()(_uplo("linalg.eigvalsh", A, UPLO))[0]
