@@ -123,7 +123,7 @@ def test_matrix_norm_property(device, ord, keepdim, data):
 
 @needs_torch
 @pytest.mark.parametrize("shape", [(3,), (3, 4), (2, 3, 4), ()])
-@pytest.mark.parametrize("ord", [None, "fro", 1, -1, math.inf, -1.5, 3])
+@pytest.mark.parametrize("ord", [None, "fro", "nuc", 1, -1, 2, -2, math.inf, -1.5, 3])
 @pytest.mark.parametrize("dim", [None, 0, (0,), (0, -1), (-1, 0)])
 def test_norm_dispatch_matches_torch(shape, ord, dim):
     """tg.linalg.norm's choice of vector or matrix norm, and its errors, as torch.linalg.norm's."""
@@ -151,8 +151,10 @@ def test_norm_errors_name_the_function():
         tg.linalg.matrix_norm(a, 3)
     with pytest.raises(ValueError, match=r"linalg.matrix_norm.*at least 2 dims.*\(3,\)"):
         tg.linalg.matrix_norm(tg.ones(3))
-    with pytest.raises(NotImplementedError, match="linalg.matrix_norm.*'nuc'"):
-        tg.linalg.matrix_norm(a, "nuc")
+    with pytest.raises(TypeError, match=r"linalg.matrix_norm.*'nuc'.*float16.*\(2, 3\)"):
+        tg.linalg.matrix_norm(a.half(), "nuc")
+    with pytest.raises(ValueError, match=r"linalg.matrix_norm.*ord -2.*\(0, 3\)"):
+        tg.linalg.matrix_norm(tg.ones(0, 3), -2)
     with pytest.raises(ValueError, match=r"linalg.norm.*1-D or 2-D.*\(1, 2, 3\)"):
         tg.linalg.norm(tg.ones(1, 2, 3), 1)
 
@@ -371,3 +373,81 @@ def test_eigh_result_and_errors():
         tg.linalg.eigvalsh(tg.ones(2, 3))
     with pytest.raises(TypeError, match="linalg.eigh.*floating point.*int64"):
         tg.linalg.eigh(tg.ones(2, 2, dtype=tg.int64))
+
+
+# ----------------------------------------------------------------------------- svd, svdvals and their norms
+@with_fixtures
+@given(_spread_spectrum(rows=lambda n: st.integers(1, 4)), st.booleans())
+def test_svd_property(device, x, full_matrices):
+    """S and the squares of U and Vh (independent of each pair's arbitrary sign; full_matrices: their first k
+    columns / rows, the rest being an arbitrary basis) of well-separated singular values, tall, wide and square."""
+    k = min(x.shape[-2:])
+
+    def ours(t):
+        u, s, vh = tg.linalg.svd(t, full_matrices)
+        return s, u[..., :k] ** 2, vh[..., :k, :] ** 2
+
+    def ref(a):
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        return s, u ** 2, vh ** 2
+    check_op(ours, ref, [x], device, gradgrad=not full_matrices)
+    check_op(tg.linalg.svdvals, lambda a: np.linalg.svd(a, compute_uv=False), [x], device)
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", [(2, 4, 2), (2, 2, 4), (3, 3)])
+@pytest.mark.parametrize("full_matrices", [False, True])
+def test_svd_matches_torch(shape, full_matrices):
+    """Shapes, values, and gradients of losses that do not depend on the singular vectors' signs (|U|, |Vh| and
+    U diag(S) Vh, as torch's docs advise), as torch's, full_matrices=True included."""
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal(shape)
+    t, tt = tg.tensor(a, requires_grad=True, dtype=tg.float64), torch.tensor(a, requires_grad=True)
+    (u, s, vh), (u_t, s_t, vh_t) = tg.linalg.svd(t, full_matrices), torch.linalg.svd(tt, full_matrices)
+    assert (u.shape, s.shape, vh.shape) == (tuple(u_t.shape), tuple(s_t.shape), tuple(vh_t.shape))
+    np.testing.assert_allclose(s.detach().numpy(), s_t.detach().numpy(), rtol=1e-12)
+    w_u, w_vh = rng.standard_normal(u.shape), rng.standard_normal(vh.shape)
+    k = s.shape[-1]
+    ((u.abs() * tg.tensor(w_u)).sum() + (vh.abs() * tg.tensor(w_vh)).sum() + s.sum()
+     + ((u[..., :k] * s.unsqueeze(-2)) @ vh[..., :k, :]).exp().sum()).backward()
+    ((u_t.abs() * torch.tensor(w_u)).sum() + (vh_t.abs() * torch.tensor(w_vh)).sum() + s_t.sum()
+     + ((u_t[..., :k] * s_t.unsqueeze(-2)) @ vh_t[..., :k, :]).exp().sum()).backward()
+    np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+@needs_torch
+@pytest.mark.parametrize("ord", ["nuc", 2, -2])
+@pytest.mark.parametrize("shape, dim", [((3, 3), (-2, -1)), ((2, 4, 2), (-1, -2)), ((3, 2, 4), (0, 2)),
+                                        ((0, 3, 2), (-2, -1)), ((3, 0), (0, 1))])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_singular_value_norms_match_torch(ord, shape, dim, keepdim):
+    """matrix_norm's 'nuc', 2 and -2 (by svdvals) over any pair of dims: values, shapes, gradients and the error
+    for -2 of an empty matrix, as torch's."""
+    a = np.random.default_rng(5).standard_normal(shape)
+    t, tt = tg.tensor(a, requires_grad=True, dtype=tg.float64), torch.tensor(a, requires_grad=True)
+    try:
+        expected = torch.linalg.matrix_norm(tt, ord, dim, keepdim)
+    except IndexError:
+        with pytest.raises(ValueError, match="linalg.matrix_norm.*ord -2"):
+            tg.linalg.matrix_norm(t, ord, dim, keepdim)
+        return
+    out = tg.linalg.matrix_norm(t, ord, dim, keepdim)
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-12)
+    if expected.requires_grad:
+        out.exp().sum().backward()
+        expected.exp().sum().backward()
+        np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_svd_result_and_errors():
+    result = tg.linalg.svd(tg.tensor([[3.0, 0.0], [0.0, -4.0], [0.0, 0.0]], dtype=tg.float64))
+    assert type(result).__name__ == "linalg_svd" and result[1] is result.S
+    assert result.S.tolist() == pytest.approx([4.0, 3.0]) and result.U.shape == (3, 3) and result.Vh.shape == (2, 2)
+    assert tg.linalg.svd(tg.ones(2, 3, 0), full_matrices=False).U.shape == (2, 3, 0)
+    with pytest.raises(ValueError, match=r"linalg.svd.*at least 2 dims.*\(3,\)"):
+        tg.linalg.svd(tg.ones(3))
+    with pytest.raises(TypeError, match="linalg.svdvals.*floating point.*int64"):
+        tg.linalg.svdvals(tg.ones(2, 2, dtype=tg.int64))
+    with pytest.raises(ValueError, match="linalg.svd.*driver.*'gesvd'"):
+        tg.linalg.svd(tg.ones(2, 2), driver="gesvd")

@@ -1,13 +1,13 @@
 """torch.linalg's functions (tg.linalg): vector and matrix norms, inverse, determinants, linear solves and
-decompositions (Cholesky, symmetric eigendecomposition).
+decompositions (Cholesky, symmetric eigendecomposition, SVD).
 
 Every function takes a batch of matrices: the last two dims are the matrix, the leading ones a batch (empty batches
-included), as torch's. The primitives (Inv, Det, SlogDet, Solve, Cholesky, Eigh) are Functions whose forward runs the
-array module's linalg (numpy's or CuPy's, by backend.xp_of) on the whole stack and whose backward is written in
-Tensor ops, so higher-order gradients come free; the norms are compositions of existing ops. As torch's, inputs must
-be floating point (float32 or float64; float16 only for the norms), and a singular matrix given to inv or solve (a
-matrix that is not positive-definite given to cholesky) raises LinAlgError, a RuntimeError naming the function,
-rather than returning infs.
+included), as torch's. The primitives (Inv, Det, SlogDet, Solve, Cholesky, Eigh, Svd) are Functions whose forward
+runs the array module's linalg (numpy's or CuPy's, by backend.xp_of) on the whole stack and whose backward is
+written in Tensor ops, so higher-order gradients come free; the norms are compositions of existing ops. As torch's,
+inputs must be floating point (float32 or float64; float16 only for the norms), and a singular matrix given to inv
+or solve (a matrix that is not positive-definite given to cholesky) raises LinAlgError, a RuntimeError naming the
+function, rather than returning infs.
 """
 from __future__ import annotations
 
@@ -23,10 +23,11 @@ from .backend import to_device, xp_of
 from .tensor import Function, Tensor, _dt, _input, _mode, _OutputNode
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
-           "eigvalsh"]
+           "eigvalsh", "svd", "svdvals"]
 
 slogdet_result = namedtuple("linalg_slogdet", ("sign", "logabsdet"))  # (torch.return_types.linalg_slogdet)
 eigh_result = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
+svd_result = namedtuple("linalg_svd", ("U", "S", "Vh"))
 
 
 class LinAlgError(RuntimeError):
@@ -135,8 +136,8 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
                 dtype: Any = None) -> Tensor:
     """torch.linalg.matrix_norm over the two dims ``dim`` (the last two by default; the rest are a batch): 'fro'
     (the square root of the sum of squares), 1 / -1 (the largest / smallest column sum of |A|) and inf / -inf (the
-    same over rows). A matrix with no elements has norm 0. 'nuc', 2 and -2 need singular values, not computed here:
-    NotImplementedError."""
+    same over rows), 'nuc' / 2 / -2 (the sum / largest / smallest of the singular values, by svdvals; not for
+    float16, as torch's CPU). A matrix with no elements has norm 0 (-1, -inf and -2: an error, as torch's)."""
     op = "linalg.matrix_norm"
     A = _floating(op, A, "A")
     if A.ndim < 2:
@@ -146,9 +147,9 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
         raise ValueError(f"{op}: ord {ord!r} is not supported; expected 'fro', 'nuc', 1, -1, 2, -2, inf or -inf")
     _ops.bool_arg(keepdim, op, "keepdim")
     d0, d1 = _matrix_dims(op, A, dim)
-    if isinstance(ord, str) and ord == "nuc" or not isinstance(ord, str) and abs(ord) == 2:
-        raise NotImplementedError(f"{op}: ord {ord!r} needs singular values (an SVD), which tg.linalg does not have")
     A = _with_dtype(op, A, dtype)
+    if isinstance(ord, str) and ord == "nuc" or not isinstance(ord, str) and abs(ord) == 2:
+        return _singular_value_norm(op, A, ord, (d0, d1), keepdim)
     if isinstance(ord, str):
         return A.norm(2, (d0, d1), keepdim)
     summed, over = (d0, d1) if abs(ord) == 1 else (d1, d0)  # (1: sums down each column, the max over columns)
@@ -159,6 +160,20 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
     sums = A.abs().sum(summed, keepdim=True)
     out = sums.amax(over, keepdim=True) if ord > 0 else sums.amin(over, keepdim=True)
     return out if keepdim else out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in (d0, d1)))
+
+
+def _singular_value_norm(op: str, A: Tensor, ord: Any, dims: Tuple[int, int], keepdim: bool) -> Tensor:
+    """The 'nuc', 2 or -2 norm of A over dims: the sum, max or min of its singular values (amax / amin: tied ones
+    share the gradient, as torch's)."""
+    if A.dtype == np.float16:
+        raise TypeError(f"{op}: ord {ord!r} needs an SVD, which float16 does not have (as torch's CPU); convert A "
+                        f"(shape {A.shape}) with .float()")
+    if ord == -2 and 0 in (A.shape[dims[0]], A.shape[dims[1]]):
+        raise ValueError(f"{op}: ord -2 takes the smallest singular value of A over dims {dims} (shape {A.shape}), "
+                         f"and it has none")
+    s = svdvals(A.movedim(dims, (-2, -1)))
+    out = s.sum(-1) if ord == "nuc" or not s.shape[-1] else s.amax(-1) if ord == 2 else s.amin(-1)
+    return out.unsqueeze(min(dims)).unsqueeze(max(dims)) if keepdim else out
 
 
 def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -415,3 +430,73 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """torch.linalg.eigvalsh: the eigenvalues of each symmetric matrix, ascending (see eigh); their gradient
     V diag(g) V^T is defined for repeated eigenvalues too."""
     return Eigh()(_uplo("linalg.eigvalsh", A, UPLO))[0]
+
+
+class Svd(Function):
+    """(U, S, Vh) with A = U diag(S) Vh, S descending, U (m, k) and Vh (k, n), k = min(m, n) (full_matrices: U and
+    Vh square; the gradients reaching their columns / rows past k are dropped, as torch's, since those are an
+    arbitrary basis). Backward (torch's): with skew(X) = X - X^T and E_ij = S_j^2 - S_i^2,
+    dA = U [(skew(U^T gU) S + S skew(Vh gVh^T)) / E + diag(gS)] Vh plus, for m > n, (I - U U^T) gU S^-1 Vh and, for
+    m < n, U S^-1 gVh (I - Vh^T Vh). Losses that read U or Vh need distinct non-zero singular values (else inf or
+    nan, as torch's)."""
+
+    name = "linalg.svd"
+
+    def __init__(self, full_matrices: bool) -> None:
+        self.full = full_matrices
+
+    def forward(self, a):
+        self.arrays = xp_of(a).linalg.svd(a, full_matrices=self.full)
+        return self.arrays
+
+    def backward(self, g_u, g_s, g_vh):
+        u, s, vh = (_kept(self, i, x) for i, x in enumerate(self.arrays))
+        m, n, k = u.shape[-2], vh.shape[-1], s.shape[-1]
+        if self.full:
+            u, vh = u[..., :k], vh[..., :k, :]
+            g_u, g_vh = g_u if g_u is None else g_u[..., :k], g_vh if g_vh is None else g_vh[..., :k, :]
+        if g_u is None and g_vh is None:
+            return (u @ (g_s.unsqueeze(-1) * vh),)
+        gaps = _gaps(s * s)
+        skew_u = None if g_u is None else (lambda x: x - x.mT)(u.mT @ g_u) * s.unsqueeze(-2)
+        skew_v = None if g_vh is None else s.unsqueeze(-1) * (lambda x: x - x.mT)(vh @ g_vh.mT)
+        inner = (skew_v if skew_u is None else skew_u if skew_v is None else skew_u + skew_v) / gaps
+        if g_s is not None:
+            inner = inner + g_s.diag_embed()
+        if m > n and g_u is not None:
+            scaled = g_u / s.unsqueeze(-2)
+            return ((u @ inner + scaled - u @ (u.mT @ scaled)) @ vh,)
+        if m < n and g_vh is not None:
+            scaled = g_vh / s.unsqueeze(-1)
+            return (u @ (inner @ vh + scaled - (scaled @ vh.mT) @ vh),)
+        return (u @ inner @ vh,)
+
+
+def _matrices(op: str, A: Any) -> Tensor:
+    A = _floating(op, A, "A", half=False)
+    if A.ndim < 2:
+        raise ValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape {A.shape}")
+    return A
+
+
+def svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None) -> Any:
+    """torch.linalg.svd: (U, S, Vh), a named tuple as torch's, with A = U diag(S) Vh for each matrix of the batch;
+    S descending, U and Vh orthonormal, each singular vector pair's sign arbitrary (a loss should not depend on
+    it). full_matrices=False: U (..., m, k) and Vh (..., k, n), k = min(m, n); True: U and Vh square. driver is
+    CUDA-only in torch; here only None."""
+    op = "linalg.svd"
+    A = _matrices(op, A)
+    _ops.bool_arg(full_matrices, op, "full_matrices")
+    if driver is not None:
+        raise ValueError(f"{op}: driver must be None here (torch's drivers are for CUDA's cuSOLVER), got {driver!r}")
+    return svd_result(*Svd(full_matrices)(A))
+
+
+def svdvals(A: Tensor, *, driver: Any = None) -> Tensor:
+    """torch.linalg.svdvals: the singular values of each matrix, descending; their gradient U diag(g) Vh is defined
+    for repeated ones too."""
+    op = "linalg.svdvals"
+    A = _matrices(op, A)
+    if driver is not None:
+        raise ValueError(f"{op}: driver must be None here (torch's drivers are for CUDA's cuSOLVER), got {driver!r}")
+    return Svd(False)(A)[1]
