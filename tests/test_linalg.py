@@ -451,3 +451,23 @@ def test_svd_result_and_errors():
         tg.linalg.svdvals(tg.ones(2, 2, dtype=tg.int64))
     with pytest.raises(ValueError, match="linalg.svd.*driver.*'gesvd'"):
         tg.linalg.svd(tg.ones(2, 2), driver="gesvd")
+
+
+def test_an_in_place_change_to_an_output_leaves_eigh_and_svd_gradients_right():
+    """eigh's and svd's backward read their own copies of the outputs: doubling V (or U) in place after the
+    forward pass does not change the gradient (their outputs once were the arrays backward read)."""
+    a = np.random.default_rng(3).standard_normal((4, 3))
+    sym = a[:3] + a[:3].T
+    for f, x in ((lambda t: tg.linalg.eigh(t), sym), (lambda t: tg.linalg.svd(t, full_matrices=False), a)):
+        grads = []
+        for change in (False, True):
+            t = tg.tensor(x, requires_grad=True)
+            out = f(t)
+            loss = (out[0] * 0.5).sum() + (out[1] * 2.0).sum()  # (products with numbers: nothing else is saved)
+            if change:
+                with tg.no_grad():
+                    out[0].mul_(2)
+                    out[1].mul_(2)
+            loss.backward()
+            grads.append(t.grad.numpy())
+        np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)

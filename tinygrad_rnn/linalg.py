@@ -396,7 +396,7 @@ class Eigh(Function):
 
     def forward(self, a):
         self.values, self.vectors = xp_of(a).linalg.eigh(a)
-        return self.values, self.vectors
+        return self.values.copy(), self.vectors.copy()  # (copies: an in-place change to one leaves backward's own)
 
     def backward(self, g_values, g_vectors):
         values, vectors = _kept(self, 0, self.values), _kept(self, 1, self.vectors)
@@ -447,7 +447,7 @@ class Svd(Function):
 
     def forward(self, a):
         self.arrays = xp_of(a).linalg.svd(a, full_matrices=self.full)
-        return self.arrays
+        return tuple(x.copy() for x in self.arrays)  # (copies: an in-place change to one leaves backward's own)
 
     def backward(self, g_u, g_s, g_vh):
         u, s, vh = (_kept(self, i, x) for i, x in enumerate(self.arrays))
