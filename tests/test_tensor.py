@@ -1183,8 +1183,13 @@ def test_norm_orders_like_torch():
     assert a.norm(0).item() == 4 and a.norm(0, 1).tolist() == [2.0, 2.0]
     assert a.norm(float("inf")).item() == 4 and a.norm(-float("inf"), 1).tolist() == [0.0, 0.0]
     assert a.norm(-1).item() == 0 and a[:, 1:].norm(-1, 1).tolist() == pytest.approx([1.2, 0.0])  # (torch's)
+    assert a.norm("nuc").item() == pytest.approx(np.linalg.norm(a.numpy(), "nuc"))  # (the sum of singular values)
+    b = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
+    np.testing.assert_allclose(b.norm("nuc", (1, 2)).numpy(), [np.linalg.norm(m, "nuc") for m in b.numpy()])
+    with pytest.raises(ValueError, match="norm: the 'nuc' norm of a tensor of shape \\(2, 3, 4\\) needs dim"):
+        b.norm("nuc")
     with pytest.raises(ValueError, match="norm: p must be"):
-        a.norm("nuc")
+        a.norm("max")
 
 
 def test_number_to_tensor_power_is_exact_and_keeps_integers(device):

@@ -2090,12 +2090,18 @@ class Tensor:
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """The p-norm over dim (all elements by default), (sum |x|^p)^(1/p): any real p, 'fro' (2), inf (max |x|),
         -inf (min |x|) or 0 (the count of non-zeros: a constant, without a gradient, as torch's, which gives none);
-        None and 'fro' mean 2. A negative p gives 0, with a zero gradient, where a reduced element is 0, as torch's.
-        Ints give the default dtype; float16 is computed in float32 (ops.half_in_float32)."""
+        None and 'fro' mean 2, and 'nuc' is the nuclear norm (the sum of singular values, linalg.matrix_norm) of
+        a matrix, or over the two dims given. A negative p gives 0, with a zero gradient, where a reduced element
+        is 0, as torch's. Ints give the default dtype; float16 is computed in float32 (ops.half_in_float32)."""
         if p is None or isinstance(p, str) and p == "fro":
             p = 2
+        if isinstance(p, str) and p == "nuc":
+            if dim is None and self.ndim != 2:
+                raise ValueError(f"norm: the 'nuc' norm of a tensor of shape {self.shape} needs dim, the two dims "
+                                 "its matrices span (torch's)")
+            return _linalg.matrix_norm(self, "nuc", (-2, -1) if dim is None else dim, keepdim)
         if not isinstance(p, numbers.Real) or isinstance(p, bool) or math.isnan(p):
-            raise ValueError(f"norm: p must be a real number, inf, -inf, 'fro' or None, got {p!r}")
+            raise ValueError(f"norm: p must be a real number, inf, -inf, 'fro', 'nuc' or None, got {p!r}")
         _ops.bool_arg(keepdim, "norm", "keepdim")
         if self.dtype == np.float16:
             return _ops.half_in_float32(self, lambda y: y.norm(p, dim, keepdim))
@@ -2209,6 +2215,7 @@ from . import autograd as _autograd  # noqa: E402  (the engine walks Tensors and
 from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensors)
 from . import creation as _creation  # noqa: E402  (new_zeros, new_ones)
 from . import composed as _composed  # noqa: E402  (the methods below)
+from . import linalg as _linalg  # noqa: E402  (norm's 'nuc')
 
 # torch's methods of the composed functions (composed.py): each function with ``input`` as self
 (Tensor.frac, Tensor.sgn, Tensor.hypot, Tensor.logit, Tensor.xlogy, Tensor.sinc, Tensor.deg2rad,
