@@ -943,3 +943,161 @@ def test_values_and_gradients_match_torch():
         for g, tg_ in zip(grads, tgrads):
             np.testing.assert_allclose(g.numpy(), tg_.numpy(), rtol=1e-7 if loose else 1e-12, atol=1e-14,
                                        err_msg=name)
+
+
+@with_fixtures
+@given(pair=broadcast_pair(), extra=st.integers(0, 2), data=st.data())
+def test_masked_scatter(device, pair, extra, data):
+    """source's first elements, in row-major order, where the mask (broadcast with input) is True; input elsewhere.
+    Gradients: input's where the mask is False, source's first elements from where they went, 0 for the rest."""
+    xshape, mshape = pair
+    shape = np.broadcast_shapes(xshape, mshape)
+    mask = data.draw(hnp.arrays(np.bool_, mshape), label="mask")
+    k = int(np.broadcast_to(mask, shape).sum())
+    x, src = data.draw(arrays(xshape), label="x"), data.draw(arrays(k + extra), label="source")
+
+    def ref(a, s):
+        out = np.broadcast_to(a, shape).copy()
+        out[np.broadcast_to(mask, shape)] = s[:k]
+        return out
+
+    m = tg.tensor(mask, device=device)
+    check_op(lambda t, s: tg.masked_scatter(t, m, s), ref, [x, src], device, gradgrad=True)
+    if shape == xshape:
+        check_op(lambda t, s: t.clone().masked_scatter_(m, s), ref, [x, src], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_side=1, max_dims=3), accumulate=st.booleans(), data=st.data())
+def test_put(device, shape, accumulate, data):
+    """numpy's flat writes (np.add.at with accumulate, repeats adding up; negative indices from the end); index and
+    source of any shapes with one size. Without accumulate the indices are distinct, as torch's result is then."""
+    n = int(np.prod(shape))
+    if accumulate:
+        idx = data.draw(hnp.arrays(np.int64, st.integers(0, 6), elements=st.integers(-n, n - 1)), label="index")
+    else:
+        idx = data.draw(st.permutations(range(-n, 0)).map(lambda p: np.array(p, np.int64)), label="index")
+        idx = idx[:data.draw(st.integers(0, n))]
+    x, src = data.draw(arrays(shape), label="x"), data.draw(arrays(idx.shape), label="source")
+
+    def ref(a, s):
+        out = a.copy().reshape(-1)
+        if accumulate:
+            np.add.at(out, idx, s)
+        else:
+            out[idx] = s
+        return out.reshape(shape)
+
+    index = tg.tensor(idx.reshape(-1, 1) if idx.size % 2 else idx, device=device)
+    check_op(lambda t, s: t.put(index, s, accumulate), ref, [x, src], device, gradgrad=True)
+    check_op(lambda t, s: t.clone().put_(index, s.reshape(-1), accumulate=accumulate), ref, [x, src], device)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=2, max_dims=3, min_side=0), data=st.data())
+def test_select_slice_diagonal_scatter(device, shape, data):
+    """input with src written where select, slice and diagonal read (numpy's assignment to that view); src's
+    gradient is g there, input's g elsewhere."""
+    nd = len(shape)
+    d = data.draw(st.integers(-nd, nd - 1), label="dim")
+    x = data.draw(arrays(shape), label="x")
+    place = [("slice", (d, *data.draw(st.tuples(st.none() | st.integers(-5, 5), st.none() | st.integers(-5, 5),
+                                                  st.integers(1, 3)), label="start, end, step")))]
+    if shape[d % nd]:
+        place.append(("select", (d, data.draw(st.integers(-shape[d % nd], shape[d % nd] - 1), label="index"))))
+    d2 = data.draw(st.integers(-nd, nd - 1).filter(lambda e: e % nd != d % nd), label="dim2")
+    place.append(("diagonal", (data.draw(st.integers(-3, 3), label="offset"), d, d2)))
+    for kind, args in place:
+        def view(a):
+            if kind == "select":
+                return a[(slice(None),) * (args[0] % nd) + (args[1],)]
+            if kind == "slice":
+                return a[(slice(None),) * (args[0] % nd) + (slice(*args[1:]),)]
+            return np.diagonal(a, *args)
+
+        src = data.draw(arrays(view(x).shape), label=f"{kind} src")
+
+        def ref(a, s):
+            out = a.copy()
+            if kind == "diagonal":
+                pos = np.diagonal(np.arange(out.size).reshape(out.shape), *args)
+                out.reshape(-1)[pos] = s
+            else:
+                view(out)[...] = s
+            return out
+
+        fn = getattr(tg, f"{kind}_scatter")
+        check_op(lambda t, s: fn(t, s, *args), ref, [x, src], device, gradgrad=True)
+
+
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax", "amin"])
+@with_fixtures
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), k=st.integers(0, 4), include_self=st.booleans(),
+       data=st.data())
+def test_index_reduce(device, reduce, shape, k, include_self, data):
+    """source's slices j reduced into input's slices index[j] along dim (a loop's reduction, input's own value
+    first where it takes part); gradients by gradcheck and gradgradcheck (no ties for amax/amin, no zeros for
+    prod), as scatter_reduce's."""
+    nd = len(shape)
+    dim = data.draw(st.integers(-nd, nd - 1), label="dim")
+    d = dim % nd
+    sshape = shape[:d] + (k,) + shape[d + 1:]
+    idx = data.draw(hnp.arrays(np.int64, k, elements=st.integers(0, shape[d] - 1)), label="index")
+    if reduce in ("amax", "amin"):
+        x, src = data.draw(distinct([shape, sshape]), label="x, source")
+    else:
+        x, src = data.draw(nonzero(shape), label="x"), data.draw(nonzero(sshape), label="source")
+    spread = np.broadcast_to(idx.reshape([-1 if i == d else 1 for i in range(nd)]), sshape)
+    ref = lambda a, s: _scatter_reduce_ref(a, d, spread, s, reduce, include_self)  # noqa: E731
+    index = tg.tensor(idx, device=device)
+    check_op(lambda t, s: t.index_reduce(dim, index, s, reduce, include_self=include_self), ref, [x, src], device,
+             gradgrad=True)
+    check_op(lambda t, s: t.clone().index_reduce_(dim, index, s, reduce, include_self=include_self), ref, [x, src],
+             device)
+
+
+def test_index_reduce_integer_mean_rounds_down_as_torch():
+    x = tg.tensor([0, 0, 5], dtype=tg.int64)
+    assert tg.index_reduce(x, 0, tg.tensor([0, 0, 2]), tg.tensor([3, 4, -2]), "mean").tolist() == [2, 0, 1]
+    assert x.index_reduce(0, tg.tensor([0, 0]), tg.tensor([3, 4]), "mean", include_self=False).tolist() == [3, 0, 5]
+
+
+def test_scatter_writes_refuse_what_torch_refuses():
+    x, f32 = tg.zeros(2, 3, dtype=tg.float64), tg.ones(6)
+    cases = [
+        (lambda: x.masked_scatter(tg.tensor([True, False, True]), tg.ones(3, dtype=tg.float64)), ValueError,
+         "masked_scatter: source has 3 elements"),
+        (lambda: x.masked_scatter(tg.tensor([1, 0, 1]), tg.ones(6, dtype=tg.float64)), TypeError,
+         "masked_scatter: mask must be boolean"),
+        (lambda: x.masked_scatter(tg.tensor([True, False, True]), f32), TypeError,
+         "masked_scatter: expected input and source to have the same dtype"),
+        (lambda: x.clone().masked_scatter_(tg.tensor([[[True]]]), tg.ones(6, dtype=tg.float64)), ValueError,
+         "masked_scatter_: the result has the broadcast shape"),
+        (lambda: x.put(tg.tensor([0, 6]), tg.ones(2, dtype=tg.float64)), IndexError, "put: index 6 is out of range"),
+        (lambda: x.put(tg.tensor([0, 1]), tg.ones(1, dtype=tg.float64)), ValueError,
+         "put: index and source must have the same number of elements"),
+        (lambda: x.put(tg.tensor([0.0]), tg.ones(1, dtype=tg.float64)), TypeError, "put: index must be an integer"),
+        (lambda: x.put(tg.tensor([0]), tg.ones(1, dtype=tg.float64), 1), TypeError, "put: accumulate must be a bool"),
+        (lambda: tg.select_scatter(x, tg.ones(2, dtype=tg.float64), 0, 0), ValueError,
+         r"select_scatter: expected src to have the shape of the slice it fills, \(3,\)"),
+        (lambda: tg.select_scatter(x, tg.ones(3, dtype=tg.float64), 0, 2), IndexError, "select_scatter: index 2"),
+        (lambda: tg.slice_scatter(x, tg.ones(2, 1, dtype=tg.float64), 1, step=0), ValueError,
+         "slice_scatter: slice step must be positive"),
+        (lambda: tg.diagonal_scatter(x, tg.ones(3, dtype=tg.float64), 1), ValueError,
+         r"diagonal_scatter: expected src to have the shape of the slice it fills, \(2,\)"),
+        (lambda: tg.diagonal_scatter(x, tg.ones(2, dtype=tg.float64), 0, 1, -1), ValueError,
+         "diagonal_scatter: dim1 and dim2 cannot be the same"),
+        (lambda: x.index_reduce(1, tg.tensor([0]), tg.ones(2, 1, dtype=tg.float64), "sum"), ValueError,
+         "index_reduce: reduce must be one of 'prod', 'mean', 'amax', 'amin', got 'sum'"),
+        (lambda: x.index_reduce(1, tg.tensor([0, 2, 0]), tg.ones(2, 2, dtype=tg.float64), "amax"), ValueError,
+         "index_reduce: source must have input's shape"),
+        (lambda: x.index_reduce(1, tg.tensor([[0]]), tg.ones(2, 1, dtype=tg.float64), "amax"), ValueError,
+         "index_reduce: index must be a vector"),
+        (lambda: x.index_reduce(1, tg.tensor([-1]), tg.ones(2, 1, dtype=tg.float64), "amax"), IndexError,
+         "index_reduce: index -1 is out of range for dim 1 of size 3"),
+        (lambda: x.index_reduce(1, tg.tensor([0]), tg.ones(2, 1), "amax"), TypeError,
+         "index_reduce: expected input and source to have the same dtype"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()

@@ -19,10 +19,11 @@ import numpy as np
 
 from . import backend
 from .backend import xp_of
-from .ops import (Chosen, DiagonalEmbed, Fmod, Unfold1d, XLogY, _const, _float_operands, _input, _one_dim,
-                  _scale_factor, _scaled_sum, _two_tensors, bool_arg, broadcast_shapes, broadcast_tensors, cat,
-                  check_devices, dot, gather, half_in_float32, int_arg, lerp, matmul, meshgrid, narrow, operands,
-                  outer, reduce_dims, result_dtype, return_types, split, stack, where)
+from .ops import (Chosen, DiagonalEmbed, Fmod, IndexAdd, SetItem, Unfold1d, XLogY, _along, _bool_mask, _const,
+                  _float_operands, _input, _one_dim, _out_of_range, _scale_factor, _scaled_sum, _two_tensors, bool_arg,
+                  broadcast_shapes, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32, int_arg, lerp,
+                  matmul, meshgrid, narrow, operands, outer, reduce_dims, result_dtype, return_types, scatter_reduce,
+                  split, stack, where)
 from .tensor import Tensor, _defaults
 
 
@@ -999,3 +1000,142 @@ def gcd(input: Tensor, other: Tensor) -> Tensor:
 def lcm(input: Tensor, other: Tensor) -> Tensor:
     """torch.lcm: the least common multiple of integer tensors elementwise (non-negative; 0 if either is 0)."""
     return _integer_pair("lcm", input, other, lambda a, b: xp_of(a).lcm(a, b))
+
+
+# ----------------------------------------------------------------------------- writes at places (out of place)
+def _written(op: str, input: Tensor, positions: Any, source: Tensor, accumulate: bool = False) -> Tensor:
+    """input with source's values (reshaped to positions' shape, cast to input's dtype) written at the flat
+    positions (an integer array on input's device), or added there (accumulate, repeats adding up). The gradient
+    reaches input where nothing was written and source from the places it went (SetItem, IndexAdd)."""
+    flat = input.reshape(-1)
+    src = source.reshape(positions.shape)
+    if accumulate:
+        return (flat + IndexAdd(flat.shape, (positions,))(src.astype(input.dtype))).reshape(input.shape)
+    return SetItem(op, (), (positions,))(flat, src).reshape(input.shape)
+
+
+def _positions(input: Tensor) -> Any:
+    """Each element's flat position, in input's shape, on its device."""
+    return xp_of(input.data).arange(input.numel()).reshape(input.shape)
+
+
+def _same_dtype(op: str, input: Tensor, source: Tensor, name: str = "source") -> None:
+    _two_tensors(op, input, source, ("input", name))
+    if source.dtype != input.dtype:
+        raise TypeError(f"{op}: expected input and {name} to have the same dtype, got {input.dtype} and "
+                        f"{source.dtype}")
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """torch.masked_scatter: input (broadcast with the boolean mask) with source's first elements, in row-major
+    order, written where mask is True; source holds at least as many elements as mask has Trues."""
+    _same_dtype("masked_scatter", input, source)
+    m = _bool_mask(_input("masked_scatter", mask, "mask"), "masked_scatter", "mask")
+    check_devices("masked_scatter", [input, mask, source])
+    shape = broadcast_shapes("masked_scatter", ("input", input.shape), ("mask", m.shape))
+    xp = xp_of(input.data)
+    where_true = xp.flatnonzero(xp.broadcast_to(m, shape))
+    if where_true.size > source.numel():
+        raise ValueError(f"masked_scatter: source has {source.numel()} elements (shape {source.shape}), fewer than "
+                         f"the {where_true.size} True values of the mask (shape {m.shape})")
+    return _written("masked_scatter", input.broadcast_to(shape), where_true, source.reshape(-1)[:where_true.size])
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """torch.put: input, read as 1-D, with source's elements written at index (negative entries counting from the
+    end; index and source of one size, any shapes), or added there with accumulate (repeats adding up)."""
+    _same_dtype("put", input, source)
+    _input("put", index, "index")
+    check_devices("put", [input, index, source])
+    accumulate = bool_arg(accumulate, "put", "accumulate")
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"put: index must be an integer tensor, got dtype {index.dtype}")
+    if index.numel() != source.numel():
+        raise ValueError(f"put: index and source must have the same number of elements, got index shape "
+                         f"{index.shape} and source shape {source.shape}")
+    n = input.numel()
+    idx = index.data.reshape(-1).astype(np.int64)
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        bad = int(idx.min()) if int(idx.min()) < -n else int(idx.max())
+        raise IndexError(f"put: index {bad} is out of range for a tensor of {n} elements (shape {input.shape})")
+    return _written("put", input, idx % max(n, 1), source, accumulate)
+
+
+def _scatter_src(op: str, input: Tensor, src: Tensor, positions: Any) -> Tensor:
+    """input with src written at positions, src having exactly positions' shape (torch's *_scatter)."""
+    _two_tensors(op, input, src, ("input", "src"))
+    if src.shape != positions.shape:
+        raise ValueError(f"{op}: expected src to have the shape of the slice it fills, {positions.shape}, got "
+                         f"{src.shape} (input shape {input.shape})")
+    return _written(op, input, positions, src)
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """torch.select_scatter: input with src written at input.select(dim, index) (a copy; src has that slice's
+    shape and is cast to input's dtype)."""
+    if _input("select_scatter", input).ndim == 0:
+        raise IndexError("select_scatter: a 0-d tensor has no dim to select from")
+    d = _one_dim(dim, input.ndim, "select_scatter")
+    i = int_arg(index, "select_scatter", "index")
+    if not -input.shape[d] <= i < input.shape[d]:
+        _out_of_range(i, input.shape[d], d, input.shape, "select_scatter")
+    return _scatter_src("select_scatter", input, src, _positions(input)[_along(d, i)])
+
+
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: Optional[int] = None, end: Optional[int] = None,
+                  step: int = 1) -> Tensor:
+    """torch.slice_scatter: input with src written at input[start:end:step] along dim (a copy; src has that
+    slice's shape, cast to input's dtype); step must be positive."""
+    if _input("slice_scatter", input).ndim == 0:
+        raise IndexError("slice_scatter: a 0-d tensor has no dim to slice")
+    d = _one_dim(dim, input.ndim, "slice_scatter")
+    start, end = (None if v is None else int_arg(v, "slice_scatter", name) for v, name in ((start, "start"),
+                                                                                            (end, "end")))
+    if int_arg(step, "slice_scatter", "step") <= 0:
+        raise ValueError(f"slice_scatter: slice step must be positive, got {step}")
+    return _scatter_src("slice_scatter", input, src, _positions(input)[_along(d, slice(start, end, step))])
+
+
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """torch.diagonal_scatter: input with src written on input.diagonal(offset, dim1, dim2) (a copy; src has the
+    diagonal's shape, cast to input's dtype)."""
+    if _input("diagonal_scatter", input).ndim < 2:
+        raise ValueError(f"diagonal_scatter: expects a tensor with at least 2 dims, got shape {input.shape}")
+    d1, d2 = (_one_dim(d, input.ndim, "diagonal_scatter") for d in (dim1, dim2))
+    if d1 == d2:
+        raise ValueError(f"diagonal_scatter: dim1 and dim2 cannot be the same dim, got {dim1} and {dim2}")
+    offset = int_arg(offset, "diagonal_scatter", "offset")
+    return _scatter_src("diagonal_scatter", input, src, _positions(input).diagonal(offset, d1, d2))
+
+
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """torch.index_reduce: source's slices j reduced into input's slices index[j] along dim by reduce ('prod',
+    'mean', 'amax' or 'amin'), input's own values taking part unless include_self=False; index is a 1-D integer
+    tensor of source.shape[dim] entries in 0..input.shape[dim]-1 and source has input's shape elsewhere. It is
+    scatter_reduce with index spread along source's other dims, so its gradients are scatter_reduce's."""
+    op = "index_reduce"
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise ValueError(f"{op}: reduce must be one of 'prod', 'mean', 'amax', 'amin', got {reduce!r}")
+    _same_dtype(op, input, source)
+    include_self = bool_arg(include_self, op, "include_self")
+    _input(op, index, "index")
+    check_devices(op, [input, index, source])
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
+    if index.ndim > 1:
+        raise ValueError(f"{op}: index must be a vector, got shape {index.shape}")
+    d = _one_dim(dim, input.ndim, op)
+    n_src = source.shape[d] if source.ndim else 1
+    if source.ndim != input.ndim or index.numel() != n_src or any(
+            a != b for i, (a, b) in enumerate(zip(source.shape, input.shape)) if i != d):
+        raise ValueError(f"{op}: source must have input's shape {input.shape} but along dim {d}, where its size is "
+                         f"index's length {index.numel()}; got source shape {source.shape}")
+    n = input.shape[d] if input.ndim else 1
+    idx = index.data.reshape(-1).astype(np.int64)
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
+        raise IndexError(f"{op}: index {bad} is out of range for dim {d} of size {n} (input shape {input.shape})")
+    spread = xp_of(idx).broadcast_to(idx.reshape([-1 if i == d else 1 for i in range(input.ndim)]) if input.ndim
+                                     else idx.reshape(()), source.shape)
+    return scatter_reduce(input, d, _const(spread), source, reduce, include_self)

@@ -1246,6 +1246,20 @@ class Tensor:
     def index_add_(self, dim: int, index: Any, source: "Tensor", *, alpha: Any = 1) -> "Tensor":
         return self._apply_in_place("index_add_", lambda t: t.index_add(dim, index, source, alpha=alpha), source)
 
+    def masked_scatter_(self, mask: "Tensor", source: "Tensor") -> "Tensor":
+        """masked_scatter in place: source's first elements written where mask (broadcast to self) is True."""
+        return self._apply_in_place("masked_scatter_", lambda t: _composed.masked_scatter(t, mask, source), source)
+
+    def put_(self, index: "Tensor", source: "Tensor", accumulate: bool = False) -> "Tensor":
+        """put in place: source's elements written (or added, accumulate) at index into self read as 1-D."""
+        return self._apply_in_place("put_", lambda t: _composed.put(t, index, source, accumulate), source)
+
+    def index_reduce_(self, dim: int, index: "Tensor", source: "Tensor", reduce: str, *,
+                      include_self: bool = True) -> "Tensor":
+        """index_reduce in place."""
+        return self._apply_in_place("index_reduce_", lambda t: _composed.index_reduce(
+            t, dim, index, source, reduce, include_self=include_self), source)
+
     def index_fill_(self, dim: int, index: Any, value: Any) -> "Tensor":
         """The slices index[j] along dim set to value, a number or a 0-d tensor, in place (a recorded write);
         negative indices count from the end, and a 0-d tensor is one element (dim 0 or -1), as in torch."""
@@ -2237,6 +2251,10 @@ Tensor.nanmedian, Tensor.quantile, Tensor.nanquantile = _composed.nanmedian, _co
 Tensor.hsplit, Tensor.vsplit, Tensor.dsplit, Tensor.split_with_sizes, Tensor.diagflat = (
     _composed.hsplit, _composed.vsplit, _composed.dsplit, _composed.split_with_sizes, _composed.diagflat)
 Tensor.addr, Tensor.addbmm, Tensor.gcd, Tensor.lcm = _composed.addr, _composed.addbmm, _composed.gcd, _composed.lcm
+Tensor.masked_scatter, Tensor.put, Tensor.index_reduce = (
+    _composed.masked_scatter, _composed.put, _composed.index_reduce)
+Tensor.select_scatter, Tensor.slice_scatter, Tensor.diagonal_scatter = (
+    _composed.select_scatter, _composed.slice_scatter, _composed.diagonal_scatter)
 # torch's methods of functions in ops.py and creation.py
 Tensor.addmm, Tensor.bmm, Tensor.kron, Tensor.count_nonzero, Tensor.unique, Tensor.bincount = (
     _ops.addmm, _ops.bmm, _ops.kron, _ops.count_nonzero, _ops.unique, _ops.bincount)
