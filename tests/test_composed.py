@@ -919,3 +919,59 @@ def test_gcd_lcm_split_with_sizes_and_errors():
         tg.vander(x)
     with pytest.raises(ValueError, match="addr: expected two 1-D vectors"):
         tg.addr(x, x, x)
+
+
+# ----------------------------------------------------------------------------- combinations, renorm
+@with_fixtures
+@given(n=st.integers(0, 4), r=st.integers(0, 4), with_replacement=st.booleans(), data=st.data())
+def test_combinations(device, n, r, with_replacement, data):
+    """itertools' combinations of the elements as rows (an empty 1-D tensor for r=0); the gradient gathers back."""
+    import itertools
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+
+    def ref(a):
+        return np.array([[a[i] for i in c] for c in pick(range(n), r)]).reshape(-1, r) if r else a[:0]
+
+    check_op(lambda t: tg.combinations(t, r, with_replacement=with_replacement), ref,
+             [data.draw(arrays(n), label="x")], device, gradgrad=True)
+
+
+def test_combinations_refuses_what_torch_refuses():
+    with pytest.raises(ValueError, match=r"combinations: expects a 1-D tensor, got shape \(2, 2\)"):
+        tg.combinations(tg.zeros(2, 2))
+    with pytest.raises(ValueError, match="combinations: r must be non-negative, got -1"):
+        tg.combinations(tg.zeros(2), r=-1)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=2, max_dims=3, min_side=1), p=st.sampled_from([1.0, 2.0, 3.0]),
+       maxnorm=st.sampled_from([0.0, 0.5, 1.5, 100.0]), data=st.data())
+def test_renorm(device, shape, p, maxnorm, data):
+    """Each slice along dim with a p-norm over maxnorm scaled by maxnorm / (norm + 1e-7), the rest kept (numpy);
+    gradients through the norm (gradcheck), away from norms near maxnorm and from zeros (|x|'s kink)."""
+    nd = len(shape)
+    dim = data.draw(st.integers(-nd, nd - 1), label="dim")
+    x = data.draw(nonzero(shape), label="x")
+    d = dim % nd
+    axes = tuple(i for i in range(nd) if i != d)
+    norms = (np.abs(x) ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+    assume_far = np.abs(norms - maxnorm) > 1e-3
+    if not assume_far.all():
+        return
+
+    def ref(a):
+        n = (np.abs(a) ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        return a * np.where(n > maxnorm, maxnorm / (n + 1e-7), 1.0)
+
+    check_op(lambda t: t.renorm(p, dim, maxnorm), ref, [x], device, gradgrad=True)
+    check_op(lambda t: t.clone().renorm_(p, dim, maxnorm), ref, [x], device)
+
+
+def test_renorm_refuses_what_torch_refuses():
+    x = tg.ones(2, 3)
+    for call, error, message in [(lambda: tg.renorm(tg.ones(3), 2, 0, 1), ValueError, "renorm: input needs at least 2"),
+                                 (lambda: x.renorm(0, 0, 1), ValueError, "renorm: p must be positive"),
+                                 (lambda: x.renorm(2, 0, -1), ValueError, "renorm: expected maxnorm to be >= 0"),
+                                 (lambda: x.long().renorm(2, 0, 1), TypeError, "renorm: expects a floating-point")]:
+        with pytest.raises(error, match=message):
+            call()

@@ -1255,3 +1255,55 @@ def test_in_place_comparisons_keep_the_dtype(op):
         getattr(tg.tensor(a), op + "_")(tg.ones(2, 1, 3))
     assert tg.tensor([1.0, 2.0]).greater_(1.5).tolist() == [0.0, 1.0]
     assert tg.tensor([1.0, 2.0]).less_equal_(1.5).tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("shape, wrap", [((5, 3), False), ((7, 3), True), ((5, 3), True), ((3, 5), True),
+                                         ((2, 2, 2), False), ((0, 2), False), ((1, 4), True)])
+def test_fill_diagonal_is_numpys_fill_diagonal(device, shape, wrap):
+    """fill_diagonal_ writes numpy's fill_diagonal places (wrap restarting a tall matrix's diagonal); the old
+    diagonal gets no gradient, a 0-d tensor value the sum of the diagonal's; an integer tensor takes the value
+    cast, as torch's."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape)
+    expected = a.copy()
+    np.fill_diagonal(expected, 2.5, wrap=wrap)
+    x = tg.tensor(a, device=device, requires_grad=True)
+    value = tg.tensor(2.5, device=device, requires_grad=True)
+    y = x * 1
+    assert y.fill_diagonal_(value, wrap=wrap) is y
+    np.testing.assert_array_equal(y.numpy(), expected)
+    g = rng.standard_normal(shape)
+    (y * tg.tensor(g, device=device)).sum().backward()
+    on = expected == 2.5
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(on, 0.0, g))
+    np.testing.assert_allclose(value.grad.item(), g[on].sum())
+    assert tg.zeros(2, 2, dtype=tg.int64).fill_diagonal_(2.5).tolist() == [[2, 0], [0, 2]]
+
+
+def test_fill_diagonal_refuses_what_torch_refuses():
+    with pytest.raises(ValueError, match=r"fill_diagonal_: all dims of a tensor with more than 2 must have one length"):
+        tg.zeros(2, 3, 2).fill_diagonal_(1.0)
+    with pytest.raises(ValueError, match=r"fill_diagonal_: expects a tensor with at least 2 dims"):
+        tg.zeros(2).fill_diagonal_(1.0)
+
+
+def test_addr_addbmm_gcd_lcm_in_place_write_the_out_of_place_result():
+    """addr_, addbmm_, gcd_ and lcm_ hold what addr, addbmm, gcd and lcm return; gradients reach addr_'s vectors
+    and the old values scaled by beta. pin_memory is self and is_pinned False (host arrays need no pinning)."""
+    rng = np.random.default_rng(1)
+    a, v1, v2 = rng.standard_normal((3, 4)), rng.standard_normal(3), rng.standard_normal(4)
+    b1, b2 = rng.standard_normal((2, 3, 5)), rng.standard_normal((2, 5, 4))
+    x, u, w = (tg.tensor(v, requires_grad=True) for v in (a, v1, v2))
+    y = x * 1
+    assert y.addr_(u, w, beta=2, alpha=0.5) is y
+    np.testing.assert_allclose(y.numpy(), 2 * a + 0.5 * np.outer(v1, v2))
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full((3, 4), 2.0))
+    np.testing.assert_allclose(u.grad.numpy(), 0.5 * v2.sum() * np.ones(3))
+    z = tg.tensor(a)
+    np.testing.assert_allclose(z.addbmm_(tg.tensor(b1), tg.tensor(b2), alpha=-1).numpy(),
+                               a - np.einsum("bij,bjk->ik", b1, b2))
+    i1, i2 = np.array([[12, -18, 0], [7, 5, 0]]), np.array([8, 12, 0])
+    assert tg.tensor(i1).gcd_(tg.tensor(i2)).tolist() == np.gcd(i1, i2).tolist()
+    assert tg.tensor(i1).lcm_(tg.tensor(i2)).tolist() == np.lcm(i1, i2).tolist()
+    assert z.pin_memory() is z and z.is_pinned() is False

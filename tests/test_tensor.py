@@ -1522,3 +1522,31 @@ def test_type_names_carry_the_device(device):
         y = x.cpu().type("torch.cuda.LongTensor")
         assert (y.device, y.dtype, y.tolist()) == ("cuda", np.int64, [1, -2])
         assert x.type("torch.cuda.FloatTensor") is x
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1, -1])
+def test_unique_consecutive_keeps_the_first_of_each_run(device, dim):
+    """unique_consecutive's values, inverse and counts against the runs of equal neighbours (elements, or slices
+    along dim; nan equal to nothing, so a run of its own), int64 on the input's device; a 0-d input is one run."""
+    a = np.array([[1.0, 1.0, np.nan], [1.0, 1.0, np.nan], [3.0, 3.0, 2.0], [3.0, 3.0, 2.0]])
+    t = tg.tensor(a, device=device)
+    rows = a.reshape(-1, 1) if dim is None else np.moveaxis(a, dim, 0).reshape(a.shape[dim], -1)
+    runs = []
+    for i in range(len(rows)):
+        if i and (rows[i] == rows[i - 1]).all():
+            runs[-1][1] += 1
+        else:
+            runs.append([i, 1])
+    rows = a.reshape(-1) if dim is None else np.moveaxis(a, dim, 0)
+    values, inverse, counts = tg.unique_consecutive(t, return_inverse=True, return_counts=True, dim=dim)
+    expected = rows[[s for s, _ in runs]]
+    np.testing.assert_array_equal(values.numpy(), expected if dim is None else np.moveaxis(expected, 0, dim))
+    assert counts.tolist() == [n for _, n in runs] and counts.dtype == np.int64 and counts.device == device
+    assert inverse.tolist() == np.repeat(np.arange(len(runs)), [n for _, n in runs]).reshape(
+        a.shape if dim is None else -1).tolist()
+    assert t.unique_consecutive(dim=dim).shape == values.shape
+    assert [o.tolist() for o in tg.unique_consecutive(tg.tensor(2.0), True, True)] == [[2.0], 0, [1]]
+    with pytest.raises(ValueError, match="unique_consecutive: shape \\(2, 0\\) has an empty dim other than dim 0"):
+        tg.unique_consecutive(tg.zeros(2, 0), dim=0)
+    with pytest.raises(TypeError, match="unique_consecutive: return_counts must be a bool"):
+        tg.unique_consecutive(t, return_counts=1)

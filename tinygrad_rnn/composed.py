@@ -11,6 +11,7 @@ Each takes torch's argument names, order and defaults, input first; the gradient
 """
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from typing import Any, List, Optional, Sequence, Tuple
@@ -1139,3 +1140,43 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
     spread = xp_of(idx).broadcast_to(idx.reshape([-1 if i == d else 1 for i in range(input.ndim)]) if input.ndim
                                      else idx.reshape(()), source.shape)
     return scatter_reduce(input, d, _const(spread), source, reduce, include_self)
+
+
+# ----------------------------------------------------------------------------- combinations, renorm
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """torch.combinations: the r-length combinations of a 1-D input's elements (itertools' order) as the rows of
+    an (n, r) tensor, with_replacement also repeating elements; r=0 gives an empty 1-D tensor, as torch. The
+    gradient goes back to the elements read (a gather)."""
+    if _input("combinations", input).ndim != 1:
+        raise ValueError(f"combinations: expects a 1-D tensor, got shape {input.shape}")
+    r = int_arg(r, "combinations", "r")
+    if r < 0:
+        raise ValueError(f"combinations: r must be non-negative, got {r}")
+    with_replacement = bool_arg(with_replacement, "combinations", "with_replacement")
+    if r == 0:
+        return input[:0]
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = np.array(list(pick(range(len(input)), r)), np.int64).reshape(-1, r)
+    return input[backend.to_device(rows, input.device)]
+
+
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """torch.renorm: each slice of input along dim whose p-norm (over its elements) exceeds maxnorm scaled to
+    maxnorm (by maxnorm / (norm + 1e-7), torch's factor), the others kept; p > 0, maxnorm >= 0, floating input
+    with at least 2 dims. The gradient is the composition's, through the norm."""
+    op = "renorm"
+    if _input(op, input).ndim < 2:
+        raise ValueError(f"{op}: input needs at least 2 dims, got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: expects a floating-point tensor, got dtype {input.dtype}")
+    for name, v in (("p", p), ("maxnorm", maxnorm)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or math.isnan(v):
+            raise TypeError(f"{op}: {name} must be a real number, got {v!r}")
+    if p <= 0:
+        raise ValueError(f"{op}: p must be positive (non-positive norms are not supported), got {p}")
+    if maxnorm < 0:
+        raise ValueError(f"{op}: expected maxnorm to be >= 0, got {maxnorm}")
+    d = _one_dim(dim, input.ndim, op)
+    norms = input.norm(p, tuple(i for i in range(input.ndim) if i != d), keepdim=True)
+    over = norms.data > maxnorm
+    return input * where(over, maxnorm / (where(over, norms, 1.0) + 1e-7), 1.0)

@@ -3686,6 +3686,40 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     return out[0] if len(out) == 1 else tuple(out)
 
 
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
+                       dim: Optional[int] = None) -> Any:
+    """torch.unique_consecutive: the first of each run of equal consecutive elements (of input flattened), or
+    with dim of equal consecutive slices along dim; with return_inverse each element's (slice's) run number, with
+    input's shape (dim's length), and with return_counts each run's length, both int64. nan is unequal to itself,
+    as in torch. No gradient."""
+    op = "unique_consecutive"
+    _input(op, input)
+    return_inverse, return_counts = bool_arg(return_inverse, op, "return_inverse"), bool_arg(return_counts, op,
+                                                                                             "return_counts")
+    a, xp = input.data, xp_of(input.data)
+    if dim is None:
+        rows, shape = a.reshape(-1, 1), a.shape
+    else:
+        if a.ndim == 0:
+            raise IndexError(f"{op}: a 0-d tensor has no dim to take slices along")
+        d = _one_dim(dim, a.ndim, op)
+        if 0 in a.shape[:d] + a.shape[d + 1:]:
+            raise ValueError(f"{op}: shape {a.shape} has an empty dim other than dim {dim}, so the slices along dim "
+                             "are empty (torch refuses it too)")
+        rows, shape = xp.moveaxis(a, d, 0).reshape(a.shape[d], a.size // max(a.shape[d], 1)), (a.shape[d],)
+    starts = xp.ones(rows.shape[0], bool)
+    starts[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+    first = xp.flatnonzero(starts)
+    values = a.reshape(-1)[first] if dim is None else xp.take(a, first, axis=d)
+    out = [values]
+    if return_inverse:
+        out.append((xp.cumsum(starts) - 1).astype(np.int64).reshape(shape))
+    if return_counts:
+        out.append(xp.diff(xp.append(first, rows.shape[0])).astype(np.int64))
+    out = [_const(o) for o in out]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
 def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0) -> Tensor:
     """torch.bincount: how often each of 0..max(input) occurs in the 1-d non-negative integer input (at least
     minlength counts), int64; with weights (input's length), each occurrence adds its weight instead (float32

@@ -1447,6 +1447,57 @@ class Tensor:
         return self._apply_in_place("baddbmm_", lambda t: _ops.baddbmm(t, batch1, batch2, beta=beta, alpha=alpha),
                                     batch1, batch2)
 
+    def addr_(self, vec1: "Tensor", vec2: "Tensor", *, beta: Any = 1, alpha: Any = 1) -> "Tensor":
+        """addr in place: self = beta self + alpha outer(vec1, vec2)."""
+        return self._apply_in_place("addr_", lambda t: _composed.addr(t, vec1, vec2, beta=beta, alpha=alpha),
+                                    vec1, vec2)
+
+    def addbmm_(self, batch1: "Tensor", batch2: "Tensor", *, beta: Any = 1, alpha: Any = 1) -> "Tensor":
+        """addbmm in place: self = beta self + alpha sum_b batch1[b] @ batch2[b]."""
+        return self._apply_in_place("addbmm_", lambda t: _composed.addbmm(t, batch1, batch2, beta=beta, alpha=alpha),
+                                    batch1, batch2)
+
+    def gcd_(self, other: "Tensor") -> "Tensor":
+        return self._apply_in_place("gcd_", lambda t: _composed.gcd(t, other))
+
+    def lcm_(self, other: "Tensor") -> "Tensor":
+        return self._apply_in_place("lcm_", lambda t: _composed.lcm(t, other))
+
+    def renorm_(self, p: float, dim: int, maxnorm: float) -> "Tensor":
+        """renorm in place: each slice along dim with a p-norm over maxnorm scaled down to it."""
+        return self._apply_in_place("renorm_", lambda t: _composed.renorm(t, p, dim, maxnorm))
+
+    def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> "Tensor":
+        """The main diagonal (i, i, ..., i) set to fill_value in place, as torch's: at least 2 dims, all of one
+        length beyond 2; a tall matrix's diagonal restarts every columns + 1 rows with wrap (numpy's
+        fill_diagonal). A recorded write: no gradient reaches the old diagonal."""
+        op = "fill_diagonal_"
+        wrap = _ops.bool_arg(wrap, op, "wrap")
+        fill_value = _fill_value(op, fill_value)
+        if self.ndim < 2:
+            raise ValueError(f"{op}: expects a tensor with at least 2 dims, got shape {self.shape}")
+        if self.ndim > 2 and len(set(self.shape)) > 1:
+            raise ValueError(f"{op}: all dims of a tensor with more than 2 must have one length, got shape "
+                             f"{self.shape}")
+        xp = backend.xp_of(self.data)
+        n = min(self.shape)
+        if self.ndim == 2 and wrap and self.shape[0] > self.shape[1]:
+            flat = xp.arange(0, self.numel(), self.shape[1] + 1)
+            index = (flat // self.shape[1], flat % self.shape[1])
+        else:
+            index = (xp.arange(n),) * self.ndim
+        self._write(op, index, fill_value)
+        return self
+
+    def pin_memory(self, device: Any = None) -> "Tensor":
+        """self: host arrays here are what torch would copy into pinned memory (CuPy reads them as they are), so
+        pinning is a no-op, for code written for torch's DataLoader idiom."""
+        return self
+
+    def is_pinned(self, device: Any = None) -> bool:
+        """False: no tensor here lives in pinned memory (see pin_memory)."""
+        return False
+
     def __neg__(self) -> "Tensor":
         return _ops.Neg()(self)
 
@@ -2258,6 +2309,7 @@ Tensor.select_scatter, Tensor.slice_scatter, Tensor.diagonal_scatter = (
 # torch's methods of functions in ops.py and creation.py
 Tensor.addmm, Tensor.bmm, Tensor.kron, Tensor.count_nonzero, Tensor.unique, Tensor.bincount = (
     _ops.addmm, _ops.bmm, _ops.kron, _ops.count_nonzero, _ops.unique, _ops.bincount)
+Tensor.unique_consecutive, Tensor.renorm = _ops.unique_consecutive, _composed.renorm
 Tensor.baddbmm = _ops.baddbmm
 Tensor.equal, Tensor.allclose, Tensor.fmax, Tensor.fmin = _ops.equal, _ops.allclose, _ops.fmax, _ops.fmin
 Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
