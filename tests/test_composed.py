@@ -975,3 +975,44 @@ def test_renorm_refuses_what_torch_refuses():
                                  (lambda: x.long().renorm(2, 0, 1), TypeError, "renorm: expects a floating-point")]:
         with pytest.raises(error, match=message):
             call()
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=1), spacing=st.sampled_from(["none", "dx", "x", "x_nd"]),
+       data=st.data())
+def test_trapezoid_and_cumulative_trapezoid(device, shape, spacing, data):
+    """numpy's trapezoid (and the running sums of its trapezoids, cumulative) along dim, over sample points x (1-D,
+    or broadcasting with y) or spacing dx; gradients to y and x by gradcheck."""
+    nd = len(shape)
+    dim = data.draw(st.integers(-nd, nd - 1), label="dim")
+    d = dim % nd
+    y = data.draw(arrays(shape), label="y")
+    dx = 0.75 if spacing == "dx" else None
+    xs = [] if spacing in ("none", "dx") else [data.draw(arrays((shape[d],) if spacing == "x" else shape[d:]),
+                                                         label="x")]
+
+    def areas(a, *x):
+        n = a.shape[d]
+        lo, hi = np.take(a, range(n - 1), axis=d), np.take(a, range(1, n), axis=d)
+        if not x:
+            step = 1.0 if dx is None else dx
+        else:
+            xv = x[0].reshape([-1 if i == d else 1 for i in range(nd)]) if spacing == "x" else x[0]
+            k = xv.ndim - (nd - d)
+            step = np.take(xv, range(1, n), axis=k) - np.take(xv, range(n - 1), axis=k)
+        return (lo + hi) / 2 * step
+
+    check_op(lambda t, *x: tg.trapezoid(t, *x, dx=dx, dim=dim), lambda a, *x: areas(a, *x).sum(axis=d), [y, *xs],
+             device, gradgrad=True)
+    check_op(lambda t, *x: tg.cumulative_trapezoid(t, *x, dx=dx, dim=dim),
+             lambda a, *x: np.cumsum(areas(a, *x), axis=d), [y, *xs], device)
+
+
+def test_trapezoid_takes_integers_and_refuses_what_torch_refuses():
+    assert tg.trapezoid(tg.tensor([1, 2, 4])).item() == 4.5 and tg.trapezoid(tg.tensor([1, 2, 4]), dx=2).item() == 9
+    with pytest.raises(ValueError, match="trapezoid: there must be one x value for each sample point"):
+        tg.trapezoid(tg.ones(2, 3), tg.ones(2))
+    with pytest.raises(TypeError, match="cumulative_trapezoid: expected x or dx, not both"):
+        tg.cumulative_trapezoid(tg.ones(3), tg.ones(3), dx=1.0)
+    with pytest.raises(IndexError, match="trapezoid: y must have at least 1 dim"):
+        tg.trapezoid(tg.tensor(1.0))

@@ -471,3 +471,16 @@ def test_an_in_place_change_to_an_output_leaves_eigh_and_svd_gradients_right():
             loss.backward()
             grads.append(t.grad.numpy())
         np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
+
+
+@with_fixtures
+@given(_well_conditioned())
+def test_logdet_property(device, a):
+    """logdet is log det: numpy's slogdet's logabsdet where the sign is +1 (a row negated flips it: nan there, as
+    torch's); gradients by gradcheck on the matrices with a positive determinant."""
+    sign, logabs = np.linalg.slogdet(a)
+    out = tg.logdet(tg.tensor(a, device=device))
+    np.testing.assert_allclose(out.numpy(), np.where(sign > 0, logabs, np.nan), rtol=1e-12)
+    positive = np.where((sign > 0)[..., None, None], a, np.abs(a))
+    check_op(lambda t: t.logdet(), lambda x: np.linalg.slogdet(x)[1], [positive], device, gradgrad=True)
+    assert tg.logdet(tg.zeros(2, 2, dtype=tg.float64)).item() == -np.inf

@@ -15,13 +15,14 @@ from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_te
                   unique, unique_consecutive, where)
 from . import linalg, nn, optim, utils
 from .composed import (addbmm, addcdiv, addcmul, addmv, addr, aminmax, atleast_1d, atleast_2d, atleast_3d, block_diag,
-                       cartesian_prod, column_stack, combinations, concat, concatenate, cross, cummax, cummin, deg2rad,
-                       diag_embed, diagflat, diagonal_scatter, dist, dsplit, dstack, float_power, fmod, frac, gcd, ger,
-                       heaviside, hsplit, hstack, hypot, index_reduce, inner, is_floating_point, is_nonzero, isclose,
-                       kthvalue, lcm, logcumsumexp, logit, logspace, masked_scatter, median, msort, mv, nanmean,
-                       nanmedian, nanquantile, nansum, put, quantile, rad2deg, renorm, rot90, row_stack, select_scatter,
-                       sgn, sinc, slice_scatter, split_with_sizes, take, take_along_dim, tensor_split, tensordot,
-                       tril_indices, triu_indices, vander, vdot, vsplit, vstack, xlogy)
+                       cartesian_prod, column_stack, combinations, concat, concatenate, cross, cummax, cummin,
+                       cumulative_trapezoid, deg2rad, diag_embed, diagflat, diagonal_scatter, dist, dsplit, dstack,
+                       float_power, fmod, frac, gcd, ger, heaviside, hsplit, hstack, hypot, index_reduce, inner,
+                       is_floating_point, is_nonzero, isclose, kthvalue, lcm, logcumsumexp, logdet, logit, logspace,
+                       masked_scatter, median, msort, mv, nanmean, nanmedian, nanquantile, nansum, put, quantile,
+                       rad2deg, renorm, rot90, row_stack, select_scatter, sgn, sinc, slice_scatter, split_with_sizes,
+                       take, take_along_dim, tensor_split, tensordot, trapezoid, tril_indices, triu_indices, vander,
+                       vdot, vsplit, vstack, xlogy)
 from .nn.functional import cosine_similarity
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import (Function, Tensor, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32,
@@ -99,6 +100,6 @@ __all__ = [
     "nanquantile", "linalg", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "atleast_1d", "atleast_2d",
     "atleast_3d", "hsplit", "vsplit", "dsplit", "split_with_sizes", "diagflat", "addr", "addbmm", "vander", "gcd",
     "lcm", "masked_scatter", "put", "index_reduce", "select_scatter", "slice_scatter", "diagonal_scatter",
-    "unique_consecutive", "combinations", "renorm",
+    "unique_consecutive", "combinations", "renorm", "logdet", "trapezoid", "cumulative_trapezoid",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

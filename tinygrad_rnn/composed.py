@@ -25,6 +25,7 @@ from .ops import (Chosen, DiagonalEmbed, Fmod, IndexAdd, SetItem, Unfold1d, XLog
                   broadcast_shapes, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32, int_arg, lerp,
                   matmul, meshgrid, narrow, operands, outer, reduce_dims, result_dtype, return_types, scatter_reduce,
                   split, stack, where)
+from .linalg import _square, slogdet
 from .tensor import Tensor, _defaults
 
 
@@ -1180,3 +1181,55 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     norms = input.norm(p, tuple(i for i in range(input.ndim) if i != d), keepdim=True)
     over = norms.data > maxnorm
     return input * where(over, maxnorm / (where(over, norms, 1.0) + 1e-7), 1.0)
+
+
+# ----------------------------------------------------------------------------- logdet, trapezoid
+def logdet(input: Tensor) -> Tensor:
+    """torch.logdet: log det of each square matrix (float): nan where the determinant is negative, -inf where it
+    is 0, as torch's; from linalg.slogdet, so the gradient is logabsdet's, inverse(A)^T."""
+    sign, logabsdet = slogdet(_square("logdet", input))
+    return where(sign.data < 0, math.nan, where(sign.data == 0, -math.inf, logabsdet))
+
+
+def _trapezoid(op: str, y: Tensor, x: Optional[Tensor], dx: Any, dim: int) -> Tensor:
+    """The trapezoids' areas (y[i] + y[i + 1]) / 2 * (x[i + 1] - x[i]) along dim, spacing dx (default 1) when x
+    is None; x is 1-D (the sample points along dim) or broadcasts with y. Integer y gives the default float."""
+    if _input(op, y, "y").ndim == 0:
+        raise IndexError(f"{op}: y must have at least 1 dim, got a 0-d tensor")
+    d = _one_dim(dim, y.ndim, op)
+    if x is not None and dx is not None:
+        raise TypeError(f"{op}: expected x or dx, not both")
+    if y.dtype.kind != "f":
+        y = y.astype(_defaults.floating)
+    n = y.shape[d]
+    mid = (narrow(y, d, 0, max(n - 1, 0)) + narrow(y, d, min(n, 1), max(n - 1, 0))) / 2
+    if x is None:
+        if dx is not None and (isinstance(dx, bool) or not isinstance(dx, numbers.Real)):
+            raise TypeError(f"{op}: dx must be a number, got {type(dx).__name__}")
+        return mid if dx is None else mid * dx
+    _two_tensors(op, y, x, ("y", "x"))
+    if x.ndim == 1:
+        if len(x) != n:
+            raise ValueError(f"{op}: there must be one x value for each sample point: x has {len(x)}, y has {n} along "
+                             f"dim {d} (shape {y.shape})")
+        x = x.reshape([-1 if i == d else 1 for i in range(y.ndim)])
+    else:
+        dx_dim = d - y.ndim
+        if x.ndim < -dx_dim or x.shape[dx_dim] != n:
+            raise ValueError(f"{op}: there must be one x value for each sample point: x of shape {x.shape} has no dim "
+                             f"of size {n} aligned with y's dim {d} (shape {y.shape})")
+    k = x.ndim - (y.ndim - d)
+    steps = narrow(x, k, min(n, 1), max(n - 1, 0)) - narrow(x, k, 0, max(n - 1, 0))
+    return mid * steps
+
+
+def trapezoid(y: Tensor, x: Optional[Tensor] = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """torch.trapezoid: the trapezoidal rule's integral of y along dim, over sample points x or spacing dx."""
+    parts = _trapezoid("trapezoid", y, x, dx, dim)
+    return parts.sum(_one_dim(dim, y.ndim, "trapezoid") - y.ndim)
+
+
+def cumulative_trapezoid(y: Tensor, x: Optional[Tensor] = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """torch.cumulative_trapezoid: the running trapezoidal integral of y along dim (one fewer element there)."""
+    parts = _trapezoid("cumulative_trapezoid", y, x, dx, dim)
+    return parts.cumsum(_one_dim(dim, y.ndim, "cumulative_trapezoid") - y.ndim)

@@ -2310,6 +2310,7 @@ Tensor.select_scatter, Tensor.slice_scatter, Tensor.diagonal_scatter = (
 Tensor.addmm, Tensor.bmm, Tensor.kron, Tensor.count_nonzero, Tensor.unique, Tensor.bincount = (
     _ops.addmm, _ops.bmm, _ops.kron, _ops.count_nonzero, _ops.unique, _ops.bincount)
 Tensor.unique_consecutive, Tensor.renorm = _ops.unique_consecutive, _composed.renorm
+Tensor.logdet = _composed.logdet
 Tensor.baddbmm = _ops.baddbmm
 Tensor.equal, Tensor.allclose, Tensor.fmax, Tensor.fmin = _ops.equal, _ops.allclose, _ops.fmax, _ops.fmin
 Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
