@@ -15,6 +15,8 @@ Every reference is written from PyTorch's documented definition, not from this p
 * multilabel_soft_margin: -1/C sum_c w_c [y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c)], one per sample.
 * triplet_margin: max(0, margin + d(a, p) - d(a, n)) with d(u, v) = ||u - v + eps||_p over the last dim;
   swap replaces d(a, n) by min(d(a, n), d(p, n)).
+* adaptive log-softmax: log p(c) = the head's log-softmax at c in the shortlist, else at c's cluster plus the
+  cluster's own log-softmax at c, written from the module's weights.
 
 'mean' averages the per-element (per-sample) losses, 'sum' adds them. Kinks (hinge points, the swap's min, |.| at
 0, the Stirling term's jump at y = 1, the var clamp) are kept out of reach of gradcheck's steps by construction.
@@ -643,3 +645,122 @@ def test_bad_options_and_inputs():
         nn.TripletMarginLoss()(x, x, np.ones((2, 3)))
     with pytest.raises(TypeError, match="soft_margin_loss: target must be a Tensor, got float"):
         F.soft_margin_loss(x, 1.0)
+
+
+# ============================================================================ adaptive log-softmax
+def log_softmax_np(z):
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def ref_adaptive_log_prob(x, m):
+    """log p(c | x) over every class from the module's weights: the head's log-softmax for the shortlist, the head's
+    cluster entry plus the cluster's own log-softmax beyond it."""
+    head = x @ m.head.weight.numpy().T + (0.0 if m.head.bias is None else m.head.bias.numpy())
+    head_lp = log_softmax_np(head)
+    pieces = [head_lp[:, :m.shortlist_size]]
+    for i, seq in enumerate(m.tail):
+        tail = x @ seq[0].weight.numpy().T @ seq[1].weight.numpy().T
+        pieces.append(log_softmax_np(tail) + head_lp[:, m.shortlist_size + i, None])
+    return np.concatenate(pieces, 1)
+
+
+@st.composite
+def adaptive_problem(draw):
+    """A module (in_features 1..6, n_classes 2..12, 1 to 3 cutoffs, div_value, head_bias) in float64, an input
+    (N, in_features) and N targets, N in 0..5."""
+    n_classes = draw(st.integers(2, 12))
+    cutoffs = sorted(draw(st.sets(st.integers(1, n_classes - 1), min_size=1, max_size=3)))
+    in_features = draw(st.integers(1, 6))
+    m = nn.AdaptiveLogSoftmaxWithLoss(in_features, n_classes, cutoffs, draw(st.sampled_from([1.0, 2.0, 4.0])),
+                                      draw(st.booleans()), dtype=tg.float64)
+    rng = _rng(draw)
+    n = draw(st.sampled_from([0, 1, 2, 5]))
+    return m, rng.normal(0.0, 1.0, (n, in_features)), rng.integers(0, n_classes, n)
+
+
+@with_fixtures
+@given(adaptive_problem())
+def test_adaptive_log_softmax_matches_reference_and_gradcheck(device, prob):
+    m, x, target = prob
+    m.to(device)
+    t = tg.tensor(target, device=device)
+    check_op(lambda a: m(a, t).output, lambda a: ref_adaptive_log_prob(a, m)[np.arange(len(target)), target],
+             [x], device)
+    if len(target):
+        check_op(lambda a: m(a, t).loss, lambda a: -ref_adaptive_log_prob(a, m)[np.arange(len(target)), target].mean(),
+                 [x], device)
+    check_op(m.log_prob, lambda a: ref_adaptive_log_prob(a, m), [x], device)
+    want = ref_adaptive_log_prob(x, m).argmax(1) if len(x) else np.zeros(0, np.int64)
+    np.testing.assert_array_equal(m.predict(tensor(x, device)).numpy(), want)
+
+
+def test_adaptive_log_softmax_unbatched_and_named_tuple():
+    m = nn.AdaptiveLogSoftmaxWithLoss(3, 7, [2, 4], dtype=tg.float64)
+    x = np.random.default_rng(3).normal(size=(2, 3))
+    out = m(t64(x), tg.tensor([1, 6]))
+    assert type(out).__name__ == "_ASMoutput" and out._fields == ("output", "loss")
+    one = m(t64(x[1]), tg.tensor(6))
+    assert one.output.shape == () and one.loss.shape == ()
+    np.testing.assert_allclose([one.output.item(), -one.loss.item()], [out.output.numpy()[1]] * 2, **CLOSE64)
+    assert out.loss.item() == pytest.approx(-out.output.numpy().mean(), rel=1e-14)
+    assert [k for k, _ in m.named_parameters()] == ["head.weight", "tail.0.0.weight", "tail.0.1.weight",
+                                                    "tail.1.0.weight", "tail.1.1.weight"]
+    assert m.tail[1][0].weight.shape == (0, 3)  # (3 // 4 ** 2 = 0 projected features: the cluster is uniform)
+    assert m.cutoffs == [2, 4, 7] and m.head_size == 4 and m.n_clusters == 2
+
+
+def test_adaptive_log_softmax_errors():
+    m = nn.AdaptiveLogSoftmaxWithLoss(4, 10, [3])
+    x = tg.zeros(2, 4)
+    for cutoffs in ([3, 3], [4, 2], [0, 3], [10], [2.5]):
+        with pytest.raises(ValueError, match="AdaptiveLogSoftmaxWithLoss: cutoffs should be a sequence of unique"):
+            nn.AdaptiveLogSoftmaxWithLoss(4, 10, cutoffs)
+    with pytest.raises(ValueError, match="cutoffs should be a sequence of length larger than 0"):
+        nn.AdaptiveLogSoftmaxWithLoss(4, 10, [])
+    with pytest.raises(IndexError, match=re.escape("target values should be in [0, 9], but values in range [-1, 10]")):
+        m(x, tg.tensor([-1, 10]))
+    with pytest.raises(TypeError, match="AdaptiveLogSoftmaxWithLoss: indices must be integers, got dtype float32"):
+        m(x, tg.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match=re.escape("input (2, 4) and target (3,) should have the same size")):
+        m(x, tg.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match=re.escape("a 1-d target expects a 2-d input (N, in_features), got input "
+                                                   "shape (4,)")):
+        m(x[0], tg.tensor([1]))
+    with pytest.raises(ValueError, match="a 0-d target expects a 1-d input"):
+        m(x, tg.tensor(1))
+    with pytest.raises(ValueError, match=re.escape("multi-target is not supported), got target shape (1, 2)")):
+        m(x, tg.tensor([[1, 2]]))
+    with pytest.raises(ValueError, match=re.escape("AdaptiveLogSoftmaxWithLoss.predict: input must be 2-d")):
+        m.predict(x[0])
+    with pytest.raises(TypeError, match="linear: input is float64, weight float32"):
+        m(x.double(), tg.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("cfg", [(8, 20, [3, 9], 4.0, False, 7), (10, 12, [2, 5, 11], 2.0, True, 13),
+                                 (5, 6, [5], 4.0, False, 1), (16, 30, [4], 1.5, True, 6)])
+def test_adaptive_log_softmax_matches_torch(cfg):
+    """torch's state_dict loads into ours (same keys and shapes); output, loss, their gradients in the input and
+    every parameter, log_prob and predict agree in float64."""
+    torch = pytest.importorskip("torch")
+    in_features, n_classes, cutoffs, div_value, head_bias, n = cfg
+    theirs = torch.nn.AdaptiveLogSoftmaxWithLoss(in_features, n_classes, cutoffs, div_value, head_bias).double()
+    ours = nn.AdaptiveLogSoftmaxWithLoss(in_features, n_classes, cutoffs, div_value, head_bias, dtype=tg.float64)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(n)
+    x, target = rng.normal(size=(n, in_features)), rng.integers(0, n_classes, n)
+    tx, ox = torch.tensor(x, requires_grad=True), t64(x, requires_grad=True)
+    t_out, o_out = theirs(tx, torch.tensor(target)), ours(ox, tg.tensor(target))
+    np.testing.assert_allclose(o_out.output.numpy(), t_out.output.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(o_out.loss.item(), t_out.loss.item(), rtol=1e-12)
+    seed = rng.normal(size=n)
+    ((t_out.output * torch.tensor(seed)).sum() + t_out.loss).backward()
+    ((o_out.output * t64(seed)).sum() + o_out.loss).backward()
+    np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-10)
+    their_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), their_params[name].grad.numpy(), rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(ours.log_prob(ox).numpy(), theirs.log_prob(tx).detach().numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(ours.predict(ox).numpy(), theirs.predict(tx).numpy())

@@ -6,9 +6,9 @@ from .layers import (CELU, ELU, GELU, GLU, SELU, BCELoss, BCEWithLogitsLoss, Cos
                      ModuleList, MSELoss, MultiheadAttention, NLLLoss, PairwiseDistance, ReLU, ReLU6, Sequential,
                      Sigmoid, SiLU, SmoothL1Loss, Softmax, Softmin, Softsign, Tanh, Unflatten)
 from .layers import (AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, BatchNorm1d, Conv1d, MaxPool1d, RMSNorm)
-from .layers import (CosineEmbeddingLoss, GaussianNLLLoss, Hardshrink, HingeEmbeddingLoss, MarginRankingLoss,
-                     MultiLabelSoftMarginLoss, PoissonNLLLoss, PReLU, SoftMarginLoss, Softplus, Softshrink, Tanhshrink,
-                     Threshold, TripletMarginLoss)
+from .layers import (AdaptiveLogSoftmaxWithLoss, CosineEmbeddingLoss, GaussianNLLLoss, Hardshrink,
+                     HingeEmbeddingLoss, MarginRankingLoss, MultiLabelSoftMarginLoss, PoissonNLLLoss, PReLU,
+                     SoftMarginLoss, Softplus, Softshrink, Tanhshrink, Threshold, TripletMarginLoss)
 from .module import Module, Parameter, ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 
@@ -24,4 +24,5 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Param
            "BCEWithLogitsLoss", "CTCLoss",
            "GaussianNLLLoss", "PoissonNLLLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
            "CosineEmbeddingLoss", "MultiLabelSoftMarginLoss", "TripletMarginLoss",
+           "AdaptiveLogSoftmaxWithLoss",
            "MultiheadAttention", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -1252,3 +1252,127 @@ class TripletMarginLoss(_TripleLoss):
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
         return self._triple(anchor, positive, negative)
+
+
+class _ASMoutput(NamedTuple):
+    """AdaptiveLogSoftmaxWithLoss's result (torch's _ASMoutput): each target's log-probability, and the mean of
+    their negatives."""
+
+    output: Tensor
+    loss: Tensor
+
+
+class AdaptiveLogSoftmaxWithLoss(Module):
+    """torch.nn.AdaptiveLogSoftmaxWithLoss (Grave et al., efficient softmax approximation for GPUs): the classes
+    below cutoffs[0] (the shortlist) and one entry per cluster share a head softmax; cluster i (classes cutoffs[i]
+    up to cutoffs[i + 1], the last ending at n_classes) has its own softmax over a projection to
+    in_features // div_value ** (i + 1) features. log p(c) = head[c] in the shortlist, head[cluster] + tail[c]
+    beyond. Parameters head.weight (head.bias with head_bias) and tail.i.0.weight, tail.i.1.weight, as torch's, so
+    state_dicts load across."""
+
+    def __init__(self, in_features: int, n_classes: int, cutoffs: Any, div_value: float = 4.0,
+                 head_bias: bool = False, device: Optional[str] = None, dtype: Any = None) -> None:
+        super().__init__()
+        op = "AdaptiveLogSoftmaxWithLoss"
+        cutoffs = list(cutoffs)
+        if not cutoffs:
+            raise ValueError(f"{op}: cutoffs should be a sequence of length larger than 0")
+        if (cutoffs != sorted(cutoffs) or min(cutoffs) <= 0 or max(cutoffs) > n_classes - 1
+                or len(set(cutoffs)) != len(cutoffs) or any(int(c) != c for c in cutoffs)):
+            raise ValueError(f"{op}: cutoffs should be a sequence of unique, positive integers sorted in an "
+                             f"increasing order, where each value is between 1 and n_classes-1 ({n_classes - 1}), "
+                             f"got {cutoffs}")
+        self.in_features, self.n_classes = in_features, n_classes
+        self.cutoffs = [int(c) for c in cutoffs] + [n_classes]
+        self.div_value, self.head_bias = div_value, head_bias
+        self.shortlist_size = self.cutoffs[0]
+        self.n_clusters = len(self.cutoffs) - 1
+        self.head_size = self.shortlist_size + self.n_clusters
+        self.head = Linear(in_features, self.head_size, bias=head_bias, device=device, dtype=dtype)
+        self.tail = ModuleList()
+        for i in range(self.n_clusters):
+            hsz = int(in_features // (div_value ** (i + 1)))
+            osz = self.cutoffs[i + 1] - self.cutoffs[i]
+            self.tail.append(Sequential(Linear(in_features, hsz, bias=False, device=device, dtype=dtype),
+                                        Linear(hsz, osz, bias=False, device=device, dtype=dtype)))
+
+    def reset_parameters(self) -> None:
+        self.head.reset_parameters()
+        for i2h, h2o in self.tail:
+            i2h.reset_parameters()
+            h2o.reset_parameters()
+
+    def forward(self, input: Tensor, target: Any) -> _ASMoutput:
+        """(output, loss): output[n] = log p(target[n] | input[n]) for input (N, in_features) and class indices
+        (N,), or (in_features,) and a 0-d target (a 0-d output); loss = -output.mean()."""
+        op = type(self).__name__
+        _check_input(self, input)
+        t = backend.to_device(F._index_array(target, op), input.device)
+        if t.ndim == 1:
+            if input.ndim != 2:
+                raise ValueError(f"{op}: a 1-d target expects a 2-d input (N, in_features), got input shape "
+                                 f"{input.shape}")
+            if input.shape[0] != t.shape[0]:
+                raise ValueError(f"{op}: input {input.shape} and target {t.shape} should have the same size in the "
+                                 "batch dimension")
+        elif t.ndim == 0:
+            if input.ndim != 1:
+                raise ValueError(f"{op}: a 0-d target expects a 1-d input (in_features,), got input shape "
+                                 f"{input.shape}")
+        else:
+            raise ValueError(f"{op}: a 0-d or 1-d target expected (multi-target is not supported), got target shape "
+                             f"{t.shape}")
+        batched = t.ndim == 1
+        x, t = (input, t) if batched else (input.unsqueeze(0), t.reshape(1))
+        bad = (t < 0) | (t >= self.n_classes)
+        if bool(bad.any()):
+            raise IndexError(f"{op}: target values should be in [0, {self.n_classes - 1}], but values in range "
+                             f"[{int(t.min())}, {int(t.max())}] were found")
+        xp = backend.xp_of(t)
+        head_index = t.copy()
+        parts = []
+        for i in range(self.n_clusters):
+            lo, hi = self.cutoffs[i], self.cutoffs[i + 1]
+            rows = xp.nonzero((t >= lo) & (t < hi))[0]
+            if rows.size == 0:
+                continue
+            head_index[rows] = self.shortlist_size + i
+            logp = self.tail[i](x.index_select(0, rows)).log_softmax(1)
+            parts.append((rows, logp.gather(1, Tensor._make(t[rows, None] - lo)).squeeze(1)))
+        head_logp = self.head(x).log_softmax(1)
+        output = head_logp.gather(1, Tensor._make(head_index[:, None])).squeeze(1)
+        for rows, logp in parts:
+            output = output.index_add(0, rows, logp)
+        loss = (-output).mean()
+        return _ASMoutput(output if batched else output.squeeze(0), loss)
+
+    def _full_log_prob(self, input: Tensor, head_output: Tensor) -> Tensor:
+        head_logp = head_output.log_softmax(1)
+        pieces = [head_logp[:, :self.shortlist_size]]
+        for i, tail in enumerate(self.tail):
+            pieces.append(tail(input).log_softmax(1) + head_logp[:, self.shortlist_size + i].unsqueeze(1))
+        return ops.cat(pieces, 1)
+
+    def _check_batch(self, input: Any, method: str) -> None:
+        _check_input(self, input)
+        if input.ndim != 2:
+            raise ValueError(f"{type(self).__name__}.{method}: input must be 2-d (N, in_features), got shape "
+                             f"{input.shape}")
+
+    def log_prob(self, input: Tensor) -> Tensor:
+        """log p(c | input[n]) for every class: (N, in_features) -> (N, n_classes)."""
+        self._check_batch(input, "log_prob")
+        return self._full_log_prob(input, self.head(input))
+
+    def predict(self, input: Tensor) -> Tensor:
+        """log_prob(input).argmax(1), computing the clusters' softmaxes only for the rows whose head argmax is a
+        cluster (as torch's: a shortlist class that wins the head wins overall)."""
+        self._check_batch(input, "predict")
+        head_output = self.head(input)
+        output = head_output.argmax(1)
+        out = output.data.copy()
+        rows = backend.xp_of(out).nonzero(out >= self.shortlist_size)[0]
+        if rows.size:
+            full = self._full_log_prob(input.index_select(0, rows), head_output.index_select(0, rows))
+            out[rows] = full.argmax(1).data
+        return Tensor._make(out)
