@@ -15,6 +15,9 @@ Every reference is written from PyTorch's documented definition, not from this p
 * multilabel_soft_margin: -1/C sum_c w_c [y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c)], one per sample.
 * triplet_margin: max(0, margin + d(a, p) - d(a, n)) with d(u, v) = ||u - v + eps||_p over the last dim;
   swap replaces d(a, n) by min(d(a, n), d(p, n)).
+* multi_margin: sum over i != y of w[y] max(0, margin - x[y] + x[i])^p / C; multilabel_margin: sum over the listed
+  targets j (up to the first -1) and the classes i not listed of max(0, 1 - x[j] + x[i]), / C (both as loops).
+* triplet_margin_with_distance: triplet_margin's formula with the distance function given.
 * adaptive log-softmax: log p(c) = the head's log-softmax at c in the shortlist, else at c's cluster plus the
   cluster's own log-softmax at c, written from the module's weights.
 
@@ -764,3 +767,220 @@ def test_adaptive_log_softmax_matches_torch(cfg):
         np.testing.assert_allclose(p.grad.numpy(), their_params[name].grad.numpy(), rtol=1e-10, atol=1e-15)
     np.testing.assert_allclose(ours.log_prob(ox).numpy(), theirs.log_prob(tx).detach().numpy(), rtol=1e-12)
     np.testing.assert_array_equal(ours.predict(ox).numpy(), theirs.predict(tx).numpy())
+
+
+# ============================================================================ multi-class and multi-label margin
+def ref_multi_margin(x, y, p, margin, weight, reduction, batched=True):
+    """Loops over the samples and the classes i != y of w[y] max(0, margin - x[y] + x[i])^p / C."""
+    x2, y1 = np.atleast_2d(x), np.atleast_1d(y).astype(int)
+    n, c = x2.shape
+    out = np.zeros(n)
+    for k in range(n):
+        for i in range(c):
+            if i != y1[k]:
+                out[k] += max(0.0, margin - x2[k, y1[k]] + x2[k, i]) ** p * (1.0 if weight is None else weight[y1[k]])
+    out /= c
+    return reduce(out if batched else out[0], reduction)
+
+
+def ref_multilabel_margin(x, y, reduction):
+    """Loops: the targets j of a sample up to its first -1, the classes i not among them, max(0, 1 - x[j] + x[i])."""
+    x2, y2 = np.atleast_2d(x), np.atleast_2d(y).astype(int)
+    out = np.zeros(len(x2))
+    for k, (row, targets) in enumerate(zip(x2, y2)):
+        listed = list(targets[:list(targets).index(-1)] if -1 in targets else targets)
+        for j in listed:
+            out[k] += sum(max(0.0, 1 - row[j] + row[i]) for i in range(len(row)) if i not in listed)
+    out /= x2.shape[1]
+    return reduce(out if np.ndim(x) == 2 else out[0], reduction)
+
+
+@st.composite
+def multi_margin_problem(draw):
+    """x (N, C) or (C,), class indices, p, a weight or none, and a margin in the widest gap of x[y] - x[i] (no hinge
+    point near the data; for p = 2 the hinge is smooth anyway)."""
+    shape = draw(batch_shape())
+    rng = _rng(draw)
+    x = rng.normal(0.0, 1.0, shape)
+    x2 = np.atleast_2d(x)
+    y = rng.integers(0, shape[-1], len(x2))
+    margin = margin_between(x2[np.arange(len(x2)), y][:, None] - x2, -1.5, 2.5)
+    weight = rng.uniform(0.2, 2.0, shape[-1]) if draw(st.booleans()) else None
+    return x, (y if x.ndim == 2 else y[0]), draw(st.sampled_from([1, 2])), margin, weight
+
+
+@with_fixtures
+@given(multi_margin_problem())
+def test_multi_margin_matches_reference_and_gradcheck(device, prob):
+    x, y, p, margin, weight = prob
+    target = tg.tensor(y, device=device)
+    w = None if weight is None else tensor(weight, device, requires_grad=False)
+    check_reductions(lambda a, reduction: F.multi_margin_loss(a, target, p, margin, w, reduction),
+                     lambda a, reduction: ref_multi_margin(a, y, p, margin, weight, reduction, np.ndim(y) == 1),
+                     [x], device)
+
+
+@st.composite
+def multilabel_margin_problem(draw):
+    """x on a grid of step 0.3 (plus noise under 0.02), so every x[j] - x[i] is >= 0.06 from the hinge at 1, and
+    targets: a few classes (repeats allowed), then -1 and anything after it, or no -1 at all."""
+    shape = draw(batch_shape())
+    rng = _rng(draw)
+    x = rng.integers(-5, 6, shape) * 0.3 + rng.uniform(-0.02, 0.02, shape)
+    c = shape[-1]
+    rows = []
+    for _ in range(int(np.prod(shape[:-1]))):
+        k = int(rng.integers(0, c + 1))
+        row = list(rng.integers(0, c, k)) + ([-1] if k < c else [])
+        rows.append(row + list(rng.integers(-1, c, c - len(row))))
+    return x, np.array(rows).reshape(shape)
+
+
+@with_fixtures
+@given(multilabel_margin_problem())
+def test_multilabel_margin_matches_reference_and_gradcheck(device, prob):
+    x, y = prob
+    target = tg.tensor(y, device=device)
+    check_reductions(lambda a, reduction: F.multilabel_margin_loss(a, target, reduction),
+                     lambda a, reduction: ref_multilabel_margin(a, y, reduction), [x], device)
+
+
+@with_fixtures
+@given(triplet_problem())
+def test_triplet_margin_with_distance_matches_reference_and_gradcheck(device, prob):
+    a, pos, neg, margin, p, swap = prob
+    distance = partial(F.pairwise_distance, p=p)
+    check_reductions(partial(F.triplet_margin_with_distance_loss, distance_function=distance, margin=margin,
+                             swap=swap),
+                     partial(ref_triplet, margin=margin, p=p, eps=1e-6, swap=swap), [a, pos, neg], device)
+    if p == 2.0:  # (the default distance)
+        check_reductions(partial(F.triplet_margin_with_distance_loss, margin=margin, swap=swap),
+                         partial(ref_triplet, margin=margin, p=p, eps=1e-6, swap=swap), [a, pos, neg], device)
+
+
+def test_margin_losses_hand_values():
+    """Scores (0.1, 0.2, 0.3, 0.4): multi_margin with target 1, margin 0.1 has terms max(0, 0.1 - 0.2 + x_i) =
+    0, 0.2, 0.3 over 4 classes; multilabel_margin with classes {1, 3} (then -1) has 1 - x_j + x_i for j in {1, 3}, i
+    in {0, 2}: 0.9 + 1.1 + 0.7 + 0.9 over 4."""
+    x = t64([[0.1, 0.2, 0.3, 0.4]], requires_grad=True)
+    loss = F.multi_margin_loss(x, tg.tensor([1]), margin=0.1)
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), 0.125, **CLOSE64)
+    np.testing.assert_allclose(x.grad.numpy(), [[0.0, -0.5, 0.25, 0.25]], **CLOSE64)
+    x.grad = None
+    loss = F.multilabel_margin_loss(x, tg.tensor([[1, 3, -1, 3]]))
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), 0.9, **CLOSE64)
+    np.testing.assert_allclose(x.grad.numpy(), [[0.5, -0.5, 0.5, -0.5]], **CLOSE64)
+
+
+def test_margin_loss_modules():
+    rng = np.random.default_rng(5)
+    x, y, z = (t64(v) for v in rng.normal(size=(3, 4, 3)))
+    classes, w = tg.tensor([0, 2, 1, 1]), t64([0.5, 1.0, 2.0])
+    labels = tg.tensor([[0, -1, 2], [1, 2, 0], [-1, 0, 0], [2, 2, -1]])
+    pairs = [
+        (nn.MultiMarginLoss(2, 0.5, w, "none")(x, classes), F.multi_margin_loss(x, classes, 2, 0.5, w, "none")),
+        (nn.MultiLabelMarginLoss("sum")(x, labels), F.multilabel_margin_loss(x, labels, "sum")),
+        (nn.TripletMarginWithDistanceLoss(margin=0.5, swap=True)(x, y, z),
+         F.triplet_margin_with_distance_loss(x, y, z, margin=0.5, swap=True)),
+        (nn.TripletMarginWithDistanceLoss(distance_function=nn.PairwiseDistance(p=1))(x, y, z),
+         F.triplet_margin_loss(x, y, z, p=1)),
+    ]
+    for got, want in pairs:
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    m = nn.MultiMarginLoss(weight=[1.0, 2.0, 3.0])
+    assert list(m.state_dict()) == ["weight"] and list(nn.MultiLabelMarginLoss().state_dict()) == []
+    assert repr(m) == "MultiMarginLoss(p=1, margin=1.0, reduction='mean')"
+    assert [k for k, _ in nn.TripletMarginWithDistanceLoss().named_modules()] == ["", "distance_function"]
+    with pytest.raises(TypeError):
+        nn.TripletMarginWithDistanceLoss(None)  # (keyword-only, as torch's)
+
+
+def test_margin_loss_errors():
+    x = t64(np.zeros((3, 4)))
+    cases = [
+        (lambda: F.multi_margin_loss(x, tg.tensor([1, 2, 4])), IndexError,
+         r"multi_margin_loss: target value 4 is out of range for 4 classes \(expected 0..3\)"),
+        (lambda: F.multi_margin_loss(x, tg.tensor([[1, 2, 3]])), ValueError,
+         r"multi_margin_loss: target should be 1-d with one class index per sample \(3\).* got target shape "
+         r"\(1, 3\) for input shape \(3, 4\)"),
+        (lambda: F.multi_margin_loss(x, tg.tensor([0, 1, 2]), p=3), ValueError, "only p == 1 and p == 2 supported"),
+        (lambda: F.multi_margin_loss(x, tg.tensor([0, 1, 2]), weight=t64([1.0])), ValueError,
+         r"multi_margin_loss: weight must have shape \(4,\)"),
+        (lambda: F.multi_margin_loss(x, tg.tensor([0.0, 1.0, 2.0])), TypeError, "indices must be integers"),
+        (lambda: F.multi_margin_loss(tg.tensor([[1, 2]]), tg.tensor([0])), TypeError, "input must be floating point"),
+        (lambda: F.multi_margin_loss(t64(np.zeros((2, 0))), tg.tensor([0, 0])), ValueError,
+         r"expected a non-empty vector \(C,\) or matrix \(N, C\)"),
+        (lambda: F.multi_margin_loss(x, tg.tensor([0, 1, 2]), 1, True), TypeError, "margin must be a real number"),
+        (lambda: F.multilabel_margin_loss(x, tg.tensor(np.full((3, 4), 4))), IndexError,
+         r"multilabel_margin_loss: target value 4 is out of range for 4 classes \(expected -1..3\)"),
+        (lambda: F.multilabel_margin_loss(x, tg.tensor(np.zeros((3, 3), int))), ValueError,
+         r"multilabel_margin_loss: target must have the input's shape \(3, 4\), got \(3, 3\)"),
+        (lambda: F.multilabel_margin_loss(t64(np.zeros((2, 3, 4))), tg.tensor(np.zeros((2, 3, 4), int))),
+         ValueError, "multilabel_margin_loss: expected a non-empty vector"),
+        (lambda: F.triplet_margin_with_distance_loss(x, x, x[0]), ValueError,
+         r"triplet_margin_with_distance_loss: anchor, positive and negative must have the same number of dim"),
+        (lambda: F.triplet_margin_with_distance_loss(x, x, x, margin=0), ValueError, "margin must be greater than 0"),
+        (lambda: nn.TripletMarginWithDistanceLoss(margin=-1), ValueError, "expected margin to be greater than 0"),
+        (lambda: nn.MultiMarginLoss(p=3), ValueError, "MultiMarginLoss: only p == 1 and p == 2 supported"),
+        (lambda: nn.MultiMarginLoss()([[0.0, 1.0]], tg.tensor([0])), TypeError, "MultiMarginLoss: input must be a Tensor"),
+    ]
+    for call, err, msg in cases:
+        with pytest.raises(err, match=msg):
+            call()
+    assert np.isnan(F.multi_margin_loss(t64(np.zeros((0, 4))), tg.tensor(np.zeros(0, int))).item())
+
+
+def _margin_torch_cases():
+    rng = np.random.default_rng(13)
+    x, y = rng.normal(size=(5, 4)), rng.integers(0, 4, 5)
+    labels = rng.integers(-1, 4, (5, 4))
+    return [
+        ("multi_margin", [x, y], dict()),
+        ("multi_margin p=2 weight margin", [x, y], dict(p=2, margin=0.3, weight=rng.uniform(0.1, 2, 4))),
+        ("multi_margin negative margin", [x, y], dict(margin=-0.5)),
+        ("multi_margin unbatched, 0-d target", [x[0], y[0]], dict(p=2)),
+        ("multi_margin unbatched, target of one", [x[0], y[:1]], {}),
+        ("multi_margin one sample, 0-d target", [x[:1], y[0]], {}),
+        ("multi_margin 0-d", [np.array(0.5), np.array(0)], {}),
+        ("multilabel_margin", [x, labels], {}),
+        ("multilabel_margin repeats", [x[:2], np.array([[1, 1, -1, 3], [3, 0, 2, 1]])], {}),
+        ("multilabel_margin unbatched", [x[0], labels[0]], {}),
+        ("multilabel_margin 0-d", [np.array(0.5), np.array(0)], {}),
+        ("triplet_margin_with_distance", [x, x[::-1].copy(), rng.normal(size=(5, 4))], dict(margin=0.7)),
+        ("triplet_margin_with_distance swap 3-d", list(rng.normal(size=(3, 2, 3, 4))), dict(swap=True)),
+        ("triplet_margin_with_distance l1", list(rng.normal(size=(3, 5, 4))), dict(swap=True, distance="l1")),
+    ]
+
+
+MARGIN_TORCH_CASES = _margin_torch_cases()
+
+
+@pytest.mark.parametrize("case", MARGIN_TORCH_CASES, ids=[c[0] for c in MARGIN_TORCH_CASES])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_margin_losses_match_torch(case, reduction):
+    """Values, shapes and the input gradients against torch in float64, for each reduction."""
+    torch = pytest.importorskip("torch")
+    name, arrays, kw = case
+    fn = name.split()[0] + "_loss"
+    ours_kw, theirs_kw = dict(kw, reduction=reduction), dict(kw, reduction=reduction)
+    if "weight" in kw:
+        ours_kw["weight"], theirs_kw["weight"] = t64(kw["weight"]), torch.tensor(kw["weight"])
+    if kw.get("distance") == "l1":
+        del ours_kw["distance"], theirs_kw["distance"]
+        ours_kw["distance_function"] = lambda a, b: (a - b).abs().sum(-1)
+        theirs_kw["distance_function"] = lambda a, b: (a - b).abs().sum(-1)
+    floats = [a.dtype.kind == "f" for a in arrays]
+    ours_in = [t64(a, requires_grad=True) if f else tg.tensor(a) for a, f in zip(arrays, floats)]
+    theirs_in = [torch.tensor(a, requires_grad=f) for a, f in zip(arrays, floats)]
+    ours, theirs = getattr(F, fn)(*ours_in, **ours_kw), getattr(torch.nn.functional, fn)(*theirs_in, **theirs_kw)
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-300)
+    seed = np.random.default_rng(0).standard_normal(ours.shape)
+    (ours * t64(seed)).sum().backward()
+    (theirs * torch.tensor(seed)).sum().backward()
+    for o, t in zip(ours_in, theirs_in):
+        if t.requires_grad:
+            np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-300)

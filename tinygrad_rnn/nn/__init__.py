@@ -7,8 +7,10 @@ from .layers import (CELU, ELU, GELU, GLU, SELU, BCELoss, BCEWithLogitsLoss, Cos
                      Sigmoid, SiLU, SmoothL1Loss, Softmax, Softmin, Softsign, Tanh, Unflatten)
 from .layers import (AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, BatchNorm1d, Conv1d, MaxPool1d, RMSNorm)
 from .layers import (AdaptiveLogSoftmaxWithLoss, CosineEmbeddingLoss, GaussianNLLLoss, Hardshrink,
-                     HingeEmbeddingLoss, MarginRankingLoss, MultiLabelSoftMarginLoss, PoissonNLLLoss, PReLU,
-                     SoftMarginLoss, Softplus, Softshrink, Tanhshrink, Threshold, TripletMarginLoss)
+                     HingeEmbeddingLoss, MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+                     MultiMarginLoss, PoissonNLLLoss, PReLU,
+                     SoftMarginLoss, Softplus, Softshrink, Tanhshrink, Threshold, TripletMarginLoss,
+                     TripletMarginWithDistanceLoss)
 from .module import Module, Parameter, ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 
@@ -24,5 +26,6 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Param
            "BCEWithLogitsLoss", "CTCLoss",
            "GaussianNLLLoss", "PoissonNLLLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
            "CosineEmbeddingLoss", "MultiLabelSoftMarginLoss", "TripletMarginLoss",
+           "MultiMarginLoss", "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss",
            "AdaptiveLogSoftmaxWithLoss",
            "MultiheadAttention", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]

@@ -1374,6 +1374,102 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     return _reduce((margin + d_pos - d_neg).clamp_min(0), reduction, op)
 
 
+
+def _margin_input(op: str, input: Tensor) -> Tensor:
+    """A float (C,) or (N, C) input as (N, C) (0-d: one class), C >= 1, as torch's multi-class margin losses."""
+    _check_tensor(op, "input", input)
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {input.dtype} (convert it, e.g. x.float())")
+    if input.ndim > 2 or (input.ndim and input.shape[-1] == 0):
+        raise ValueError(f"{op}: expected a non-empty vector (C,) or matrix (N, C) (N may be 0), got input shape "
+                         f"{input.shape}")
+    return input.reshape(-1 if input.ndim == 2 else 1, input.shape[-1] if input.ndim else 1)
+
+
+def _target_range(op: str, t: Any, lo: int, classes: int) -> None:
+    bad = t[(t < lo) | (t >= classes)]
+    if bad.size:
+        raise IndexError(f"{op}: target value {int(bad.ravel()[0])} is out of range for {classes} classes "
+                         f"(expected {lo}..{classes - 1})")
+
+
+def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.0, weight: Optional[Tensor] = None,
+                      reduction: str = "mean") -> Tensor:
+    """Multi-class hinge: sum over classes i != y of w[y] max(0, margin - x[y] + x[i])^p, divided by the number of
+    classes C, for input (N, C) and class indices y (N,), or (C,) (0-d: one class) with y 0-d or of one element; p
+    is 1 or 2, weight (C,) one per class (cast to the input's dtype). 'none' gives the target's shape. The slope at
+    the hinge point is 0, as torch's (which takes z > 0). An empty batch's mean is nan (torch's is undefined)."""
+    op = "multi_margin_loss"
+    x = _margin_input(op, input)
+    if isinstance(p, bool) or p not in (1, 2):
+        raise ValueError(f"{op}: only p == 1 and p == 2 supported, got {p!r}")
+    _real(op, "margin", margin, _LEGACY)
+    n, c = x.shape
+    t = backend.to_device(_index_array(target, op), input.device)
+    if t.ndim > 1 or t.size != n:
+        raise ValueError(f"{op}: target should be 1-d with one class index per sample ({n}) (or 0-d for one sample), "
+                         f"got target shape {t.shape} for input shape {input.shape}")
+    _target_range(op, t, 0, c)
+    out_shape, t = (n,) if t.ndim else (), t.reshape(n)
+    z = margin - x.gather(1, Tensor._make(t[:, None])) + x
+    other = xp_of(t).arange(c)[None, :] != t[:, None]
+    h = ops.where(other & (z.data > 0), z, 0.0)
+    h = h if p == 1 else h * h
+    if weight is not None:
+        _check_tensor(op, "weight", weight)
+        if weight.shape != (c,):
+            raise ValueError(f"{op}: weight must have shape ({c},) (one per class), got {weight.shape}")
+        h = h * weight.to(input.device, x.dtype).gather(0, Tensor._make(t)).unsqueeze(1)
+    loss = h.sum(1) / c
+    return _reduce(loss.reshape(out_shape), reduction, op)
+
+
+def multilabel_margin_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Multi-label hinge: for each sample, sum over its target classes j and the classes i not among them of
+    max(0, 1 - (x[j] - x[i])), divided by the number of classes C. target has the input's shape, (C,) or (N, C)
+    (0-d: one class), and lists a sample's classes up to its first -1 (the rest is ignored; a repeated class counts
+    again, as torch's). 'none' gives one loss per sample ((N,), or 0-d for an unbatched input)."""
+    op = "multilabel_margin_loss"
+    x = _margin_input(op, input)
+    t = backend.to_device(_index_array(target, op), input.device)
+    if t.shape != input.shape:
+        raise ValueError(f"{op}: target must have the input's shape {input.shape}, got {t.shape}")
+    _target_range(op, t, -1, x.shape[1])
+    xp = xp_of(t)
+    t = t.reshape(x.shape)
+    listed = xp.cumprod(t >= 0, axis=1).astype(bool)  # (entries before the first -1)
+    t = xp.where(listed, t, 0)
+    is_target = xp.zeros(x.shape, bool)
+    rows = xp.broadcast_to(xp.arange(x.shape[0])[:, None], x.shape)
+    is_target[rows[listed], t[listed]] = True
+    z = 1 - x.gather(1, Tensor._make(t)).unsqueeze(2) + x.unsqueeze(1)  # (N, target j, class i)
+    keep = listed[:, :, None] & ~is_target[:, None, :] & (z.data > 0)
+    loss = ops.where(keep, z, 0.0).sum((1, 2)) / x.shape[1]
+    return _reduce(loss if input.ndim == 2 else loss.reshape(()), reduction, op)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function: Optional[Callable[[Tensor, Tensor], Tensor]] = None,
+                                      margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) for any distance d (default F.pairwise_distance);
+    swap uses min(d(anchor, negative), d(positive, negative)). The three inputs must have one number of dims (their
+    shapes need only suit d)."""
+    op = "triplet_margin_with_distance_loss"
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _check_tensor(op, name, t)
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise ValueError(f"{op}: anchor, positive and negative must have the same number of dimensions, got anchor "
+                         f"{anchor.shape}, positive {positive.shape}, negative {negative.shape}")
+    _real(op, "margin", margin)
+    if not margin > 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    d = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = d(anchor, positive), d(anchor, negative)
+    if swap:
+        d_neg = ops.minimum(d_neg, d(positive, negative))
+    return _reduce((margin + d_pos - d_neg).clamp_min(0), reduction, op)
+
+
 from . import ctc as _ctc  # noqa: E402  (it uses the helpers above)
 
 ctc_loss = _ctc.ctc_loss  # (F.ctc_loss, as torch's; its Function lives with the recursion in nn/ctc.py)

@@ -1254,6 +1254,60 @@ class TripletMarginLoss(_TripleLoss):
         return self._triple(anchor, positive, negative)
 
 
+
+class MultiMarginLoss(_PairLoss):
+    """F.multi_margin_loss as a module: a multi-class hinge of (N, C) scores against class indices (N,)."""
+
+    fn, options = staticmethod(F.multi_margin_loss), ("p", "margin", "weight")
+    shown = ("p", "margin")
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Optional[Tensor] = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if isinstance(p, bool) or p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 supported, got {p!r}")
+        self._buffer("weight", weight)
+        if self.weight is not None and self.weight.ndim != 1:
+            raise ValueError(f"MultiMarginLoss: weight must be 1-d (one per class), got shape {self.weight.shape}")
+        self.p, self.margin = p, margin
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        _check_input(self, input)
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """F.multilabel_margin_loss as a module: each sample's classes listed in target up to its first -1."""
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        _check_input(self, input)
+        return F.multilabel_margin_loss(input, target, self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """F.triplet_margin_with_distance_loss as a module: forward(anchor, positive, negative). distance_function
+    defaults to a PairwiseDistance() submodule, as torch's (a Module given is registered as one too)."""
+
+    shown = ("margin", "swap")
+
+    def __init__(self, *, distance_function: Optional[Any] = None, margin: float = 1.0, swap: bool = False,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        F._real(type(self).__name__, "margin", margin)
+        if not margin > 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} "
+                             "instead")
+        self.distance_function = PairwiseDistance() if distance_function is None else distance_function
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        for name, x in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+            _check_input(self, x, name)
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative,
+                                                   distance_function=self.distance_function, margin=self.margin,
+                                                   swap=self.swap, reduction=self.reduction)
+
+
 class _ASMoutput(NamedTuple):
     """AdaptiveLogSoftmaxWithLoss's result (torch's _ASMoutput): each target's log-probability, and the mean of
     their negatives."""
