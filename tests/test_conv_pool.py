@@ -1,4 +1,4 @@
-"""F.conv1d / nn.Conv1d and the 1-d pools (max, avg, adaptive avg and max).
+"""F.conv1d / nn.Conv1d, F.conv_transpose1d / nn.ConvTranspose1d and the 1-d pools (max, avg, adaptive avg and max).
 
 Forward against numpy references written from the definitions (loops over output positions and kernel taps,
 windows enumerated as torch's docs describe them), gradients against central differences in float64 and second
@@ -495,3 +495,151 @@ def test_average_pools_in_float16_sum_in_float32_and_round_once(device, pool):
     x = np.array([[[3e4, 4e4, 5e4, 3e4, 6e4, 2e4, -4e4], [1.0, 2.0, 3.0, -1e-3, 0.5, 0.25, 7.0]]])
     y, _ = check_half_rounds_float32_once(pool, [x], device)
     assert np.isfinite(y.numpy()).all()
+
+
+# ----------------------------------------------------------------------------- conv_transpose1d / nn.ConvTranspose1d
+def conv_transpose1d_ref(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Loops from the definition: x[n, c, j] w[c, o, k] added at output position j stride + k dilation - padding of
+    channel group(c) O_g + o; L_out = (L - 1) stride - 2 padding + dilation (K - 1) + output_padding + 1."""
+    unbatched = x.ndim == 2
+    x = x[None] if unbatched else x
+    (n, c, length), (_, og, k) = x.shape, w.shape
+    n_out = (length - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1
+    y = np.zeros((n, og * groups, n_out))
+    for ci in range(c):
+        g = ci // (c // groups)
+        for o in range(og):
+            for kk in range(k):
+                for j in range(length):
+                    pos = j * stride + kk * dilation - padding
+                    if 0 <= pos < n_out:
+                        y[:, g * og + o, pos] += x[:, ci, j] * w[ci, o, kk]
+    if b is not None:
+        y += b[None, :, None]
+    return y[0] if unbatched else y
+
+
+@st.composite
+def conv_transpose_configs(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cg, og, k = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 4))
+    stride, dilation = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    output_padding = draw(st.integers(0, max(stride, dilation) - 1))
+    L = draw(st.integers(1, 4))
+    full = (L - 1) * stride + dilation * (k - 1) + output_padding + 1
+    padding = draw(st.integers(0, (full - 1) // 2))
+    shape = (cg * groups, L) if draw(st.booleans()) else (draw(st.integers(1, 2)), cg * groups, L)
+    return dict(shape=shape, weight=(cg * groups, og, k), stride=stride, padding=padding,
+                output_padding=output_padding, dilation=dilation, groups=groups, bias=draw(st.booleans()))
+
+
+@with_fixtures
+@given(cfg=conv_transpose_configs(), data=st.data())
+def test_conv_transpose1d_matches_loops_and_central_differences(device, cfg, data):
+    x = data.draw(arrays(cfg["shape"]), label="x")
+    w = data.draw(arrays(cfg["weight"]), label="w")
+    opts = {k: cfg[k] for k in ("stride", "padding", "output_padding", "groups", "dilation")}
+    if cfg["bias"]:
+        b = data.draw(arrays((cfg["weight"][1] * cfg["groups"],)), label="b")
+        check_op(lambda x, w, b: F.conv_transpose1d(x, w, b, **opts),
+                 lambda x, w, b: conv_transpose1d_ref(x, w, b, **opts), [x, w, b], device)
+    else:
+        check_op(lambda x, w: F.conv_transpose1d(x, w, **opts), lambda x, w: conv_transpose1d_ref(x, w, **opts),
+                 [x, w], device)
+
+
+def test_conv_transpose1d_is_conv1d_adjoint_and_second_order():
+    """<conv_transpose1d(y, w), x> = <y, conv1d(x, w)> for the same stride, padding, dilation and groups (with the
+    output_padding that restores x's length), and gradients of gradients check."""
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((2, 4, 10)), rng.standard_normal((6, 2, 3))
+    opts = dict(stride=2, padding=1, dilation=2, groups=2)
+    y = F.conv1d(tensor(x), tensor(w), **opts)
+    g = rng.standard_normal(y.shape)
+    back = F.conv_transpose1d(tensor(g), tensor(w), output_padding=1, **opts)
+    assert back.shape == x.shape
+    np.testing.assert_allclose((back.numpy() * x).sum(), (y.numpy() * g).sum(), rtol=1e-12)
+    fn = lambda a, b: F.conv_transpose1d(a, b, stride=2, padding=1, output_padding=1, dilation=2, groups=2)  # noqa
+    assert tg.gradgradcheck(fn, [tensor(g), tensor(w)])
+
+
+def test_conv_transpose1d_module_init_repr_output_size():
+    m = nn.ConvTranspose1d(4, 6, 3, stride=2, groups=2)
+    assert m.weight.shape == (4, 3, 3) and m.bias.shape == (6,) and list(m.state_dict()) == ["weight", "bias"]
+    wide = nn.ConvTranspose1d(6, 2000, 5, groups=2)  # torch's fan_in: weight.shape[1] * kernel_size = 1000 * 5
+    bound = 1 / math.sqrt(5000)
+    assert bound * 0.95 < abs(wide.weight.numpy()).max() <= bound and abs(wide.bias.numpy()).max() <= bound
+    assert nn.ConvTranspose1d(2, 3, 1, bias=False, dtype=tg.float64).weight.dtype == np.float64
+    shown = nn.ConvTranspose1d(4, 6, (3,), stride=2, padding=1, output_padding=1, dilation=2, groups=2, bias=False)
+    assert repr(shown) == ("ConvTranspose1d(4, 6, kernel_size=(3,), stride=(2,), padding=(1,), dilation=(2,), "
+                           "output_padding=(1,), groups=2, bias=False)")
+    x = tg.zeros(2, 4, 5)
+    assert m(x).shape == (2, 6, 11) and m(x, [12]).shape == (2, 6, 12) and m(x, (2, 6, 12)).shape == (2, 6, 12)
+    assert m(x[0], [12]).shape == (6, 12)
+    for size in ([10], [13]):
+        with pytest.raises(ValueError, match=r"ConvTranspose1d: requested an output size of \[\d+\], but valid "
+                                              r"sizes range from \[11\] to \[12\]"):
+            m(x, size)
+    with pytest.raises(ValueError, match='only "zeros" padding mode'):
+        nn.ConvTranspose1d(4, 6, 3, padding_mode="reflect")
+
+
+def test_conv_transpose1d_errors_name_the_op_and_shapes():
+    x, w = tg.zeros(2, 4, 5), tg.zeros(4, 3, 3)
+    cases = [
+        (lambda: F.conv_transpose1d(x, w, output_padding=1), r"output_padding must be smaller than either stride or "
+                                                             r"dilation, got output_padding=1, stride=1, dilation=1"),
+        (lambda: F.conv_transpose1d(x, tg.zeros(3, 3, 3)), r"input \(2, 4, 5\) has 4 channels, but weight \(3, 3, 3\) "
+                                                           r"expects 3"),
+        (lambda: F.conv_transpose1d(x, w, groups=3), r"weight \(4, 3, 3\) has 4 input channels \(dim 0\), not "
+                                                     r"divisible by groups=3"),
+        (lambda: F.conv_transpose1d(x, w, tg.zeros(4)), r"bias must have shape \(3,\)"),
+        (lambda: F.conv_transpose1d(x, w, padding=4), r"gives an output of length -1 .* must be at least 1"),
+        (lambda: F.conv_transpose1d(tg.zeros(2, 4, 0), w), r"gives an output of length"),
+        (lambda: F.conv_transpose1d(x, w, padding=-1), r"padding must be at least 0"),
+        (lambda: F.conv_transpose1d(tg.zeros(4), w), r"expected a 2-d \(C, L: unbatched\) or 3-d"),
+    ]
+    for call, msg in cases:
+        with pytest.raises(ValueError, match="conv_transpose1d: .*" + msg):
+            call()
+    with pytest.raises(TypeError, match="conv_transpose1d: input is float64, weight float32"):
+        F.conv_transpose1d(x.double(), w)
+    assert F.conv_transpose1d(tg.zeros(0, 4, 5), w).shape == (0, 3, 7)
+
+
+@pytest.mark.parametrize("cfg", [
+    dict(shape=(2, 4, 5), weight=(4, 3, 3), stride=2, padding=1, output_padding=1, groups=2, dilation=1),
+    dict(shape=(1, 3, 7), weight=(3, 2, 1)),
+    dict(shape=(3, 6, 4), weight=(6, 1, 4), stride=3, padding=2, output_padding=2, groups=3, dilation=2),
+    dict(shape=(2, 2, 1), weight=(2, 2, 5), padding=2, dilation=3, output_padding=2),
+    dict(shape=(4, 5), weight=(4, 2, 3), stride=2, output_padding=1),
+])
+def test_conv_transpose1d_matches_torch(cfg):
+    torch = pytest.importorskip("torch")
+    cfg = dict(cfg)
+    rng = np.random.default_rng(len(cfg))
+    x, w = rng.standard_normal(cfg.pop("shape")), rng.standard_normal(cfg.pop("weight"))
+    b = rng.standard_normal(w.shape[1] * cfg.get("groups", 1))
+    ours_in, theirs_in = [tensor(a) for a in (x, w, b)], [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    ours, theirs = F.conv_transpose1d(*ours_in, **cfg), torch.nn.functional.conv_transpose1d(*theirs_in, **cfg)
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
+    seed = rng.standard_normal(ours.shape)
+    (ours * tensor(seed, requires_grad=False)).sum().backward()
+    (theirs * torch.tensor(seed)).sum().backward()
+    for o, t in zip(ours_in, theirs_in):
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_conv_transpose1d_module_state_dict_and_output_size_match_torch():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, groups=2, dilation=2).double()
+    ours = nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, groups=2, dilation=2, dtype=tg.float64)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(6).standard_normal((2, 4, 5))
+    assert repr(ours) == repr(theirs)
+    for size in (None, [11], [12], (2, 6, 12)):
+        np.testing.assert_allclose(ours(tensor(x), size).numpy(), theirs(torch.tensor(x), size).detach().numpy(),
+                                   rtol=1e-12)

@@ -699,6 +699,59 @@ def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return y.squeeze(0) if unbatched else y
 
 
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """torch's F.conv_transpose1d, conv1d's adjoint in its input: each x[n, c, j] adds w[c, o, k] x[n, c, j] at
+    position j stride + k dilation of output channel g(c) O_g + o, for input (N, C, L) or (C, L), weight
+    (C, O / groups, K) and bias (O,); then ``padding`` positions are cut from each side and ``output_padding``
+    zeros (below max(stride, dilation)) added on the right: L_out = (L - 1) stride - 2 padding + dilation (K - 1)
+    + output_padding + 1. Computed as one matmul of x with w into (N, O, K, L) columns and their Fold1d (col2im),
+    whose gradient is Unfold1d (conv1d's columns), so it can be differentiated again."""
+    op = "conv_transpose1d"
+    x, unbatched = _batched(op, input)
+    _check_tensor(op, "weight", weight)
+    if bias is not None:
+        _check_tensor(op, "bias", bias)
+    if weight.ndim != 3 or weight.shape[2] == 0:
+        raise ValueError(f"{op}: weight must be 3-d (in_channels, out_channels / groups, kernel_size) with "
+                         f"kernel_size >= 1, got shape {weight.shape}")
+    _same_dtype(op, x, weight=weight, bias=bias)
+    (c, og, k), (n, _, length) = weight.shape, x.shape
+    stride, dilation = _one_int(op, "stride", stride, 1), _one_int(op, "dilation", dilation, 1)
+    groups, padding = _one_int(op, "groups", groups, 1), _one_int(op, "padding", padding, 0)
+    output_padding = _one_int(op, "output_padding", output_padding, 0)
+    if c % groups:
+        raise ValueError(f"{op}: weight {weight.shape} has {c} input channels (dim 0), not divisible by "
+                         f"groups={groups}")
+    if x.shape[1] != c:
+        raise ValueError(f"{op}: input {input.shape} has {x.shape[1]} channels, but weight {weight.shape} expects "
+                         f"{c} (weight.shape[0])")
+    o = og * groups
+    if bias is not None and bias.shape != (o,):
+        raise ValueError(f"{op}: bias must have shape ({o},), one value per output channel of weight {weight.shape} "
+                         f"with groups={groups}, got {bias.shape}")
+    if output_padding >= max(stride, dilation):
+        raise ValueError(f"{op}: output_padding must be smaller than either stride or dilation, got output_padding="
+                         f"{output_padding}, stride={stride}, dilation={dilation}")
+    full = (length - 1) * stride + dilation * (k - 1) + 1 + output_padding
+    n_out = full - 2 * padding
+    if length == 0 or n_out < 1:
+        raise ValueError(f"{op}: input {input.shape} gives an output of length {n_out} (kernel_size {k}, stride "
+                         f"{stride}, padding {padding}, dilation {dilation}, output_padding {output_padding}); it "
+                         "must be at least 1")
+    w = weight.reshape(groups, c // groups, og * k).transpose(-1, -2)
+    cols = ops.matmul(w, x.reshape(n, groups, c // groups, length), op).reshape(n, o, k, length)
+    y = ops.Fold1d(full - output_padding, stride, dilation)(cols)  # (as long as its windows reach: Unfold1d's input)
+    if output_padding > padding:
+        y = pad(y, (0, output_padding - padding))
+    if padding:
+        y = y[:, :, padding:padding + n_out]
+    if bias is not None:
+        y = y + bias.reshape(o, 1)
+    return y.squeeze(0) if unbatched else y
+
+
 def _pool_args(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
                ceil_mode: bool) -> Tuple[Tensor, bool, int, int, int, int, int]:
     """(x as (N, C, L), unbatched, kernel_size, stride, padding, dilation, L_out) for a pooling op, checked as torch:

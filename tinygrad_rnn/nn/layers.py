@@ -643,6 +643,71 @@ class Conv1d(Module):
         return s + ("" if self.padding_mode == "zeros" else f", padding_mode={self.padding_mode}")
 
 
+
+class ConvTranspose1d(Module):
+    """torch.nn.ConvTranspose1d: F.conv_transpose1d with weight (in_channels, out_channels / groups, kernel_size)
+    and bias (out_channels,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) at init with torch's fan_in = out_channels /
+    groups * kernel_size (weight.shape[1] * kernel_size). forward(input, output_size) picks the output_padding
+    that gives output_size (the length, or the full shape) instead of the module's. Only zero padding, as torch's."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Optional[str] = None, dtype: Any = None) -> None:
+        super().__init__()
+        op = "ConvTranspose1d"
+        self.in_channels = F._one_int(op, "in_channels", in_channels, 0)
+        self.out_channels = F._one_int(op, "out_channels", out_channels, 0)
+        self.kernel_size = (F._one_int(op, "kernel_size", kernel_size, 1),)
+        self.stride = (F._one_int(op, "stride", stride, 1),)
+        self.padding = (F._one_int(op, "padding", padding, 0),)
+        self.output_padding = (F._one_int(op, "output_padding", output_padding, 0),)
+        self.dilation = (F._one_int(op, "dilation", dilation, 1),)
+        self.groups = F._one_int(op, "groups", groups, 1)
+        for name, n in (("in_channels", self.in_channels), ("out_channels", self.out_channels)):
+            if n % self.groups:
+                raise ValueError(f"{op}: {name} ({n}) must be divisible by groups ({self.groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f'{op}: only "zeros" padding mode is supported, got {padding_mode!r}')
+        self.padding_mode = padding_mode
+        self.weight = _param((self.in_channels, self.out_channels // self.groups) + self.kernel_size, dtype, device)
+        self.register_parameter("bias", _param((self.out_channels,), dtype, device) if bias else None)
+        self.reset_parameters()
+
+    reset_parameters = Conv1d.reset_parameters
+
+    def _output_padding(self, input: Tensor, output_size: Any) -> int:
+        """The output_padding giving output_size ((L_out,), or with the batch and channel dims), as torch's."""
+        if output_size is None:
+            return self.output_padding[0]
+        size = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size]
+        if len(size) == input.ndim:
+            size = size[-1:]
+        if len(size) != 1:
+            raise ValueError(f"ConvTranspose1d: for {input.ndim - 1}D input, output_size must have 1 or {input.ndim} "
+                             f"elements (got {len(size)})")
+        least = ((input.shape[-1] - 1) * self.stride[0] - 2 * self.padding[0] + self.dilation[0]
+                 * (self.kernel_size[0] - 1) + 1)
+        if not least <= size[0] <= least + self.stride[0] - 1:
+            raise ValueError(f"ConvTranspose1d: requested an output size of {size}, but valid sizes range from "
+                             f"[{least}] to [{least + self.stride[0] - 1}] (for an input of length {input.shape[-1]})")
+        return size[0] - least
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        _check_input(self, input)
+        F._batched("conv_transpose1d", input)
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        for name, default in (("padding", (0,)), ("dilation", (1,)), ("output_padding", (0,))):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + (", bias=False" if self.bias is None else "")
+
+
 class _Pool(_Activation):
     """A pooling function as a module, called as _Activation calls its function (the options in fn's argument
     order); the repr names the first ``shown`` options, as torch's."""
