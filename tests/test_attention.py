@@ -111,7 +111,11 @@ def test_dropout_on_the_weights():
      "scaled_dot_product_attention: scale must be a number, got str"),
     (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((3, 5), np.int64)), TypeError,
      "attn_mask must be boolean .* or floating"),
-    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True), NotImplementedError, "enable_gqa"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True), ValueError,
+     r"enable_gqa=True needs .* a heads dim"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q.reshape(3, 1, 4), k.reshape(1, 5, 4).expand(2, 5, 4),
+                                                    v.reshape(1, 5, 6), enable_gqa=True), ValueError,
+     r"heads \(dim -3\) of key \(2\) and of value \(1\) must divide the query's \(3\)"),
 ])
 def test_errors_name_the_op(call, error, match):
     q, k, v = tg.tensor(np.zeros((3, 4))), tg.tensor(np.zeros((5, 4))), tg.tensor(np.zeros((5, 6)))
@@ -158,3 +162,30 @@ def test_float16_computes_in_float32_and_rounds_once(device, kw):
         assert half.dtype == tg.float16
         np.testing.assert_array_equal(half.numpy(), single.numpy().astype(np.float16))
     assert np.isfinite(results[0][0].numpy()).all()
+
+
+@pytest.mark.parametrize("shapes,kw", [
+    (((2, 6, 3, 4), (2, 3, 5, 4), (2, 3, 5, 7)), {}),
+    (((2, 6, 3, 4), (2, 3, 5, 4), (2, 2, 5, 7)), {"is_causal": True}),  # key and value grouped apart
+    (((6, 3, 4), (1, 5, 4), (3, 5, 7)), {"scale": 0.4}),
+    (((2, 4, 3, 4), (2, 5, 4), (1, 2, 5, 7)), {"attn_mask": "bool"}),  # a broadcast batch dim
+])
+def test_grouped_query_attention_matches_torch(shapes, kw):
+    """enable_gqa=True: each key/value head serves a group of consecutive query heads (repeat_interleave over
+    dim -3), in values and gradients as torch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(size=s) for s in shapes]
+    if kw.get("attn_mask") == "bool":
+        kw = {"attn_mask": rng.random((4, 3, 5)) > 0.3}
+    ours = [tg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    a = F.scaled_dot_product_attention(*ours, enable_gqa=True, **kw)
+    b = torch.nn.functional.scaled_dot_product_attention(
+        *theirs, enable_gqa=True, **{n: torch.tensor(x) if isinstance(x, np.ndarray) else x for n, x in kw.items()})
+    up = rng.normal(size=tuple(b.shape))
+    a.backward(tg.tensor(up))
+    b.backward(torch.tensor(up))
+    np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for x, y in zip(ours, theirs):
+        np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -403,7 +403,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     v (..., S, Ev) -> (..., L, Ev), the leading dims broadcast; scale 1/sqrt(E) by default. attn_mask broadcasts to
     (..., L, S): boolean (True: the key takes part) or added to the scores; is_causal keeps key s <= query l.
     A query that no key may attend gives 0 (as torch), with no nan in the gradient. dropout_p drops attention
-    weights (always, as torch: pass 0 at evaluation)."""
+    weights (always, as torch: pass 0 at evaluation). enable_gqa: grouped-query attention, the heads (dim -3) of
+    key and of value each repeated (repeat_interleave) up to the query's, whose count they must divide."""
     op = "scaled_dot_product_attention"
     for name, t in (("query", query), ("key", key), ("value", value)):
         _check_tensor(op, name, t)
@@ -412,8 +413,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
                              f"and dtype {t.dtype}")
     if not query.dtype == key.dtype == value.dtype:
         raise TypeError(f"{op}: query, key and value must share a dtype, got {query.dtype}, {key.dtype}, {value.dtype}")
+    given = (query.shape, key.shape, value.shape)
     if enable_gqa:
-        raise NotImplementedError(f"{op}: enable_gqa=True (grouped-query attention) is not supported")
+        key, value = _grouped_query_heads(query, key, value)
     (_, E), (S, Ek), (Sv, _) = query.shape[-2:], key.shape[-2:], value.shape[-2:]
     try:
         np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
@@ -421,7 +423,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{op}: query {query.shape}, key {key.shape} and value {value.shape} must be (..., L, E), "
+        raise ValueError(f"{op}: query {given[0]}, key {given[1]} and value {given[2]} must be (..., L, E), "
                          "(..., S, E) and (..., S, Ev) with broadcasting leading dims")
     dropout_p = float(_number(dropout_p, op, "dropout_p"))  # (torch's float arguments: a number or 0-d tensor)
     if scale is not None:
@@ -434,6 +436,22 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     # the softmax of inf - inf gave nan)
     return ops.half_in_float32(query, _attention, key, value, attn_mask, dropout_p, is_causal,
                                1.0 / math.sqrt(E) if scale is None else scale)
+
+
+def _grouped_query_heads(query: Tensor, key: Tensor, value: Tensor) -> Tuple[Tensor, Tensor]:
+    """key and value with their heads (dim -3) repeated to the query's (each head serving a group of consecutive
+    query heads, as torch's enable_gqa), where each head count divides the query's."""
+    op = "scaled_dot_product_attention"
+    if min(query.ndim, key.ndim, value.ndim) < 3:
+        raise ValueError(f"{op}: enable_gqa=True needs query, key and value with a heads dim (..., H, L, E), got "
+                         f"shapes {query.shape}, {key.shape} and {value.shape}")
+    hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
+    if hq == hk == hv:
+        return key, value
+    if hk == 0 or hv == 0 or hq % hk or hq % hv:
+        raise ValueError(f"{op}: enable_gqa=True: the number of heads (dim -3) of key ({hk}) and of value ({hv}) "
+                         f"must divide the query's ({hq}); shapes {query.shape}, {key.shape}, {value.shape}")
+    return key.repeat_interleave(hq // hk, -3), value.repeat_interleave(hq // hv, -3)
 
 
 def _attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any, dropout_p: float, is_causal: bool,
