@@ -71,7 +71,8 @@ def test_a_query_with_no_key_gives_zero_and_a_clean_gradient():
 
 
 def test_nan_propagates_and_no_keys_give_zeros():
-    """A nan score is not a masked one (torch: nan); S = 0 keys attend to nothing (torch: zeros)."""
+    """A nan score is not a masked one (torch: nan); S = 0 keys attend to nothing (torch: zeros); E = 0 gives
+    scores 0 (torch: the values' mean)."""
     q = np.ones((2, 3))
     q[0, 0] = np.nan
     out = F.scaled_dot_product_attention(tg.tensor(q), tg.tensor(np.ones((4, 3))), tg.tensor(np.ones((4, 3))))
@@ -79,6 +80,9 @@ def test_nan_propagates_and_no_keys_give_zeros():
     empty = F.scaled_dot_product_attention(tg.tensor(np.ones((2, 3))), tg.tensor(np.ones((0, 3))),
                                            tg.tensor(np.ones((0, 5))))
     assert empty.shape == (2, 5) and not empty.numpy().any()
+    v = np.arange(12.0).reshape(4, 3)  # E = 0: every score is 0 (an empty sum), so each query takes v's mean
+    out = F.scaled_dot_product_attention(tg.tensor(np.ones((2, 0))), tg.tensor(np.ones((4, 0))), tg.tensor(v))
+    np.testing.assert_allclose(out.numpy(), np.broadcast_to(v.mean(0), (2, 3)), rtol=1e-15)
 
 
 def test_dropout_on_the_weights():

@@ -434,8 +434,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise ValueError(f"{op}: pass attn_mask or is_causal=True, not both")
     # (float16: in float32, rounded once, as torch's CPU kernel; in float16 q k^T overflowed at |q|, |k| ~ 100 and
     # the softmax of inf - inf gave nan)
+    # (E = 0: every score is an empty sum, 0, as torch's; 1/sqrt(0) would turn it into nan)
+    default_scale = 1.0 / math.sqrt(E) if E else 1.0
     return ops.half_in_float32(query, _attention, key, value, attn_mask, dropout_p, is_causal,
-                               1.0 / math.sqrt(E) if scale is None else scale)
+                               default_scale if scale is None else scale)
 
 
 def _grouped_query_heads(query: Tensor, key: Tensor, value: Tensor) -> Tuple[Tensor, Tensor]:
