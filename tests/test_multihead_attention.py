@@ -121,6 +121,22 @@ def test_parameter_names_layouts_and_init():
         ("q_proj_weight", (8, 8)), ("k_proj_weight", (8, 4)), ("v_proj_weight", (8, 6)), ("out_proj.weight", (8, 8))]
 
 
+def test_bias_kv_parameters_and_init():
+    """add_bias_kv: bias_k and bias_v (1, 1, E), registered after in_proj_bias as torch's (state_dict keys and
+    order alike), drawn by xavier_normal_: std sqrt(2 / (fan_in + fan_out)) = 1 / sqrt(E)."""
+    E = 256
+    tg.manual_seed(0)
+    m = nn.MultiheadAttention(E, 4, add_bias_kv=True)
+    assert [(n, p.shape) for n, p in m.named_parameters()] == [
+        ("in_proj_weight", (3 * E, E)), ("in_proj_bias", (3 * E,)), ("bias_k", (1, 1, E)), ("bias_v", (1, 1, E)),
+        ("out_proj.weight", (E, E)), ("out_proj.bias", (E,))]
+    drawn = np.concatenate([m.bias_k.numpy().ravel(), m.bias_v.numpy().ravel()])
+    assert abs(drawn.std() / (1 / math.sqrt(E)) - 1) < 0.15 and abs(drawn.mean()) < 0.03
+    plain = nn.MultiheadAttention(E, 4, add_zero_attn=True)
+    assert plain.bias_k is None and plain.bias_v is None and plain.add_zero_attn
+    assert "bias_k" not in plain.state_dict()
+
+
 def test_layouts_agree():
     """batch_first and unbatched inputs give the sequence-first results, transposed or squeezed."""
     m = nn.MultiheadAttention(4, 2).double()
@@ -138,7 +154,6 @@ def test_layouts_agree():
 
 @pytest.mark.parametrize("kwargs,error,match", [
     (dict(embed_dim=6, num_heads=4), ValueError, "positive multiple of num_heads"),
-    (dict(embed_dim=4, num_heads=2, add_bias_kv=True), NotImplementedError, "add_bias_kv"),
     (dict(embed_dim=4, num_heads=2, dropout=1.0), ValueError, r"dropout must be in \[0, 1\)"),
 ])
 def test_construction_errors(kwargs, error, match):
@@ -187,12 +202,18 @@ def test_a_fully_masked_query_without_weights_attends_to_nothing():
 @pytest.mark.parametrize("options", [
     {}, {"batch_first": True}, {"unbatched": True}, {"kdim": 5, "vdim": 6}, {"bias": False},
     {"kpm": True}, {"attn": "bool"}, {"attn": "float3d"}, {"per_head": True}, {"no_weights": True},
-    {"no_weights": True, "kpm": "full"}])
+    {"no_weights": True, "kpm": "full"},
+    {"add_bias_kv": True}, {"add_zero_attn": True, "kpm": True, "attn": "bool"},
+    {"add_bias_kv": True, "add_zero_attn": True, "attn": "float3d", "per_head": True},
+    {"add_bias_kv": True, "add_zero_attn": True, "kdim": 5, "vdim": 6, "bias": False, "unbatched": True},
+    {"add_bias_kv": True, "batch_first": True, "kpm": "full", "no_weights": True},
+    {"add_zero_attn": True, "attn": "bool", "no_weights": True}])
 def test_matches_torch(options):
     torch = pytest.importorskip("torch")
     E, H, L, S, N = 8, 2, 3, 4, 2
     kdim, vdim = options.get("kdim"), options.get("vdim")
-    kw = dict(bias=options.get("bias", True), kdim=kdim, vdim=vdim, batch_first=options.get("batch_first", False))
+    kw = dict(bias=options.get("bias", True), kdim=kdim, vdim=vdim, batch_first=options.get("batch_first", False),
+              add_bias_kv=options.get("add_bias_kv", False), add_zero_attn=options.get("add_zero_attn", False))
     theirs = torch.nn.MultiheadAttention(E, H, **kw).double()
     ours = nn.MultiheadAttention(E, H, **kw).double()
     ours.load_state_dict({n: tg.tensor(p.detach().numpy()) for n, p in theirs.state_dict().items()})

@@ -59,9 +59,12 @@ class MultiheadAttention(Module):
     W_v are stacked in in_proj_weight (3E, E), or are q/k/v_proj_weight when kdim or vdim differs from E (torch's
     names and layouts, so weights move between the two). Inputs are (L, N, E) ((N, L, E) with batch_first, or
     (L, E) unbatched). key_padding_mask (N, S) and attn_mask (L, S) or (N * num_heads, L, S): True (or -inf)
-    where a key must not be attended, or floats added to the scores. Returns (output, weights): the attention
-    weights after dropout, averaged over the heads (N, L, S) unless average_attn_weights=False (N, H, L, S), or
-    None without need_weights. A query with every key masked gets nan with need_weights, else 0 (as torch's)."""
+    where a key must not be attended, or floats added to the scores. add_bias_kv appends the learned bias_k and
+    bias_v (1, 1, E) to the projected keys and values, add_zero_attn then a zero key and value, each one more key
+    that every query may attend (the masks take it in unmasked): S grows by one for each. Returns (output,
+    weights): the attention weights after dropout, averaged over the heads (N, L, S) unless
+    average_attn_weights=False (N, H, L, S), or None without need_weights. A query with every key masked gets nan
+    with need_weights, else 0 (as torch's)."""
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: Optional[int] = None,
@@ -71,8 +74,6 @@ class MultiheadAttention(Module):
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive multiple of num_heads "
                              f"({num_heads})")
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout}")
         E = embed_dim
@@ -89,26 +90,38 @@ class MultiheadAttention(Module):
             self.k_proj_weight = _param((E, self.kdim), dtype, device)
             self.v_proj_weight = _param((E, self.vdim), dtype, device)
         self.register_parameter("in_proj_bias", _param((3 * E,), dtype, device) if bias else None)
+        if add_bias_kv:
+            self.bias_k, self.bias_v = _param((1, 1, E), dtype, device), _param((1, 1, E), dtype, device)
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = bool(add_zero_attn)
         self.out_proj = Linear(E, E, bias=bias, device=device, dtype=dtype)
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
-        """torch's: Xavier-uniform projections, zero biases (out_proj's weight keeps Linear's init)."""
+        """torch's: Xavier-uniform projections, zero biases (out_proj's weight keeps Linear's init), Xavier-normal
+        bias_k and bias_v."""
         for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
             if w is not None:
                 init.xavier_uniform_(w)
         for b in (self.in_proj_bias, self.out_proj.bias):
             if b is not None:
                 init.zeros_(b)
+        for b in (self.bias_k, self.bias_v):
+            if b is not None:
+                init.xavier_normal_(b)
 
     def _mask(self, mask: Any, shapes: Tuple[Tuple[int, ...], ...], name: str, scores: Tensor) -> Tensor:
-        """scores (N, H, L, S) with a mask of one of ``shapes`` applied (True -> -inf, floats added): attn_mask
-        (L, S) or (N * H, L, S), key_padding_mask (N, S) ((S,) for an unbatched input)."""
+        """scores (N, H, L, S + extra) with a mask of one of ``shapes`` applied (True -> -inf, floats added):
+        attn_mask (L, S) or (N * H, L, S), key_padding_mask (N, S) ((S,) for an unbatched input), padded with
+        columns that mask nothing for the extra keys (bias_k, the zero attention)."""
         m = F._attention_mask(mask, name, "MultiheadAttention")
         if m.shape not in shapes:
             unbatched = " (an unbatched input takes a 1-d key_padding_mask)" if len(shapes[0]) == 1 else ""
             raise ValueError(f"MultiheadAttention: {name} has shape {m.shape}, expected "
                              f"{' or '.join(map(str, shapes))}{unbatched}")
+        if scores.shape[3] > m.shape[-1]:
+            m = F.pad(m, (0, scores.shape[3] - m.shape[-1]))
         m = m.reshape(scores.shape) if m.ndim == 3 else m
         m = m.reshape(scores.shape[0], 1, 1, scores.shape[3]) if name == "key_padding_mask" else m
         return F._apply_attention_mask(scores, m, true_masks=True)
@@ -140,9 +153,14 @@ class MultiheadAttention(Module):
         b_q, b_k, b_v = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None, None, None)
         H, d = self.num_heads, self.head_dim
         q = F.linear(query, w_q, b_q).reshape(L, N, H, d).permute(1, 2, 0, 3)  # (N, H, L, d)
-        k = F.linear(key, w_k, b_k).reshape(S, N, H, d).permute(1, 2, 0, 3)
-        v = F.linear(value, w_v, b_v).reshape(S, N, H, d).permute(1, 2, 0, 3)
-        scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(d))  # (N, H, L, S)
+        k, v = F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)  # (S, N, E)
+        if self.bias_k is not None:
+            k, v = ops.cat([k, self.bias_k.expand(1, N, E)]), ops.cat([v, self.bias_v.expand(1, N, E)])
+        if self.add_zero_attn:
+            k, v = (ops.cat([t, zeros(1, N, E, dtype=t.dtype, device=t.device)]) for t in (k, v))
+        k = k.reshape(k.shape[0], N, H, d).permute(1, 2, 0, 3)
+        v = v.reshape(v.shape[0], N, H, d).permute(1, 2, 0, 3)
+        scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(d))  # (N, H, L, S + the keys added)
         if attn_mask is not None:
             scores = self._mask(attn_mask, ((L, S), (N * H, L, S)), "attn_mask", scores)
         if key_padding_mask is not None:
