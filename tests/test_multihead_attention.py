@@ -207,7 +207,12 @@ def test_a_fully_masked_query_without_weights_attends_to_nothing():
     {"add_bias_kv": True, "add_zero_attn": True, "attn": "float3d", "per_head": True},
     {"add_bias_kv": True, "add_zero_attn": True, "kdim": 5, "vdim": 6, "bias": False, "unbatched": True},
     {"add_bias_kv": True, "batch_first": True, "kpm": "full", "no_weights": True},
-    {"add_zero_attn": True, "attn": "bool", "no_weights": True}])
+    {"add_zero_attn": True, "attn": "bool", "no_weights": True},
+    # is_causal: without weights nor key_padding_mask, torch masks causally over all the keys, the added ones too
+    {"attn": "bool", "causal": True, "add_zero_attn": True, "no_weights": True},
+    {"attn": "bool", "causal": True, "add_bias_kv": True, "no_weights": True, "unbatched": True},
+    {"attn": "bool", "causal": True, "add_bias_kv": True}, {"attn": "bool", "causal": True, "kpm": True,
+                                                            "add_bias_kv": True, "no_weights": True}])
 def test_matches_torch(options):
     torch = pytest.importorskip("torch")
     E, H, L, S, N = 8, 2, 3, 4, 2
@@ -222,7 +227,8 @@ def test_matches_torch(options):
     if not options.get("unbatched"):
         shapes = [(n, N, e) if not options.get("batch_first") else (N, n, e) for n, e in shapes]
     arrays = [rng.normal(size=s) for s in shapes]
-    call = dict(need_weights=not options.get("no_weights"), average_attn_weights=not options.get("per_head"))
+    call = dict(need_weights=not options.get("no_weights"), average_attn_weights=not options.get("per_head"),
+                is_causal=options.get("causal", False))
     masks = {}
     if options.get("kpm"):
         masks["key_padding_mask"] = np.array([[False, False, True, False], [False, True, True, False]])

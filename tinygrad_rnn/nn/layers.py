@@ -64,7 +64,9 @@ class MultiheadAttention(Module):
     that every query may attend (the masks take it in unmasked): S grows by one for each. Returns (output,
     weights): the attention weights after dropout, averaged over the heads (N, L, S) unless
     average_attn_weights=False (N, H, L, S), or None without need_weights. A query with every key masked gets nan
-    with need_weights, else 0 (as torch's)."""
+    with need_weights, else 0 (as torch's). is_causal=True is a hint that attn_mask is causal: as torch's, without
+    need_weights and key_padding_mask the mask applied is then the causal one (key s <= query l, over every key,
+    the added ones included) and attn_mask is not read."""
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: Optional[int] = None,
@@ -161,7 +163,11 @@ class MultiheadAttention(Module):
         k = k.reshape(k.shape[0], N, H, d).permute(1, 2, 0, 3)
         v = v.reshape(v.shape[0], N, H, d).permute(1, 2, 0, 3)
         scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(d))  # (N, H, L, S + the keys added)
-        if attn_mask is not None:
+        if is_causal and key_padding_mask is None and not need_weights:  # torch's hint: attn_mask is not read
+            xp = backend.xp_of(scores.data)
+            causal = Tensor._make(xp.tril(xp.ones(scores.shape[-2:], dtype=bool)))
+            scores = F._apply_attention_mask(scores, causal, true_masks=False)
+        elif attn_mask is not None:
             scores = self._mask(attn_mask, ((L, S), (N * H, L, S)), "attn_mask", scores)
         if key_padding_mask is not None:
             scores = self._mask(key_padding_mask, ((N, S),) if batched else ((S,),), "key_padding_mask", scores)
