@@ -202,7 +202,7 @@ def test_a_fully_masked_query_without_weights_attends_to_nothing():
 @pytest.mark.parametrize("options", [
     {}, {"batch_first": True}, {"unbatched": True}, {"kdim": 5, "vdim": 6}, {"bias": False},
     {"kpm": True}, {"attn": "bool"}, {"attn": "float3d"}, {"per_head": True}, {"no_weights": True},
-    {"no_weights": True, "kpm": "full"},
+    {"no_weights": True, "kpm": "full"}, {"kpm": "full"}, {"kpm": "full", "attn": "bool", "add_zero_attn": True},
     {"add_bias_kv": True}, {"add_zero_attn": True, "kpm": True, "attn": "bool"},
     {"add_bias_kv": True, "add_zero_attn": True, "attn": "float3d", "per_head": True},
     {"add_bias_kv": True, "add_zero_attn": True, "kdim": 5, "vdim": 6, "bias": False, "unbatched": True},

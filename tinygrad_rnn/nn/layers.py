@@ -122,6 +122,10 @@ class MultiheadAttention(Module):
             unbatched = " (an unbatched input takes a 1-d key_padding_mask)" if len(shapes[0]) == 1 else ""
             raise ValueError(f"MultiheadAttention: {name} has shape {m.shape}, expected "
                              f"{' or '.join(map(str, shapes))}{unbatched}")
+        if m.dtype == np.bool_:  # (as torch's: -inf added where True, so a query with every key masked passes the
+            # nan of its weights back to the scores, where filling them would pass back 0)
+            xp = backend.xp_of(scores.data)
+            m = Tensor._make(xp.where(m.to(scores.device).data, -math.inf, 0.0).astype(scores.dtype))
         if scores.shape[3] > m.shape[-1]:
             m = F.pad(m, (0, scores.shape[3] - m.shape[-1]))
         m = m.reshape(scores.shape) if m.ndim == 3 else m
