@@ -1009,3 +1009,18 @@ def test_rnnbase_takes_torchs_positional_order():
         np.testing.assert_array_equal(base(x)[0].numpy(), layer(x)[0].numpy())
     with pytest.raises(ValueError, match="unrecognized RNN mode 'LSTMX'"):
         nn.RNNBase("LSTMX", 3, 4)
+
+
+def test_cells_share_torchs_rnn_cell_base():
+    """nn.RNNCellBase is the cells' base class as in torch (isinstance checks in user code), builds torch's
+    parameters from num_chunks, and the cells' reprs are torch's (nonlinearity shown where not tanh)."""
+    for cls in (nn.RNNCell, nn.LSTMCell, nn.GRUCell):
+        assert isinstance(cls(2, 3), nn.RNNCellBase)
+    base = nn.RNNCellBase(3, 4, True, 2, dtype=tg.float64)
+    assert [(k, v.shape) for k, v in base.state_dict().items()] == [
+        ("weight_ih", (8, 3)), ("weight_hh", (8, 4)), ("bias_ih", (8,)), ("bias_hh", (8,))]
+    assert base.weight_ih.dtype == tg.float64 and np.abs(base.weight_ih.numpy()).max() <= 0.5
+    assert nn.RNNCellBase(3, 4, False, 1).bias_ih is None
+    assert repr(nn.RNNCell(2, 3, nonlinearity="relu")) == "RNNCell(2, 3, nonlinearity=relu)"
+    assert repr(nn.RNNCell(2, 3, False, "relu")) == "RNNCell(2, 3, bias=False, nonlinearity=relu)"
+    assert repr(nn.GRUCell(2, 3, bias=False)) == "GRUCell(2, 3, bias=False)"

@@ -13,7 +13,7 @@ from .layers import (AdaptiveLogSoftmaxWithLoss, CosineEmbeddingLoss, GaussianNL
                      SoftMarginLoss, Softplus, Softshrink, Tanhshrink, Threshold, TripletMarginLoss,
                      TripletMarginWithDistanceLoss)
 from .module import Module, Parameter, ParameterDict, ParameterList
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "ParameterList", "ParameterDict",
            "Linear", "Embedding", "LayerNorm", "RMSNorm", "Dropout",
@@ -30,4 +30,4 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Param
            "CosineEmbeddingLoss", "MultiLabelSoftMarginLoss", "TripletMarginLoss",
            "MultiMarginLoss", "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss",
            "AdaptiveLogSoftmaxWithLoss",
-           "MultiheadAttention", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]
+           "MultiheadAttention", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]

@@ -99,14 +99,16 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Te
 
 
 # --------------------------------------------------------------------------- cells
-class _CellBase(Module):
-    """One step of a recurrence. ``fused=True`` (the default) runs the step as one node with a hand-derived
+class RNNCellBase(Module):
+    """torch.nn.RNNCellBase, the base of RNNCell, LSTMCell and GRUCell: weight_ih (num_chunks H, I), weight_hh
+    (num_chunks H, H), bias_ih and bias_hh (num_chunks H) or None, all ~ U(-1/sqrt(H), 1/sqrt(H)).
+    One step of a recurrence. ``fused=True`` (the default) runs the step as one node with a hand-derived
     backward (fused.CellStep; benchmarks/bench_cells.py), or, while no graph is recorded, as the step's array
     math alone; ``fused=False`` composes the cell equations above from ordinary ops (the readable reference;
     needed for double backward). The tests hold the two to the same outputs and gradients."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, device: Optional[str],
-                 dtype: Any, fused: bool) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device: Optional[str] = None,
+                 dtype: Any = None, *, fused: bool = True) -> None:
         super().__init__()
         input_size, hidden_size = [ops.int_arg(v, type(self).__name__, n) for v, n in ((input_size, "input_size"),
                                                                                      (hidden_size, "hidden_size"))]
@@ -114,7 +116,8 @@ class _CellBase(Module):
             raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be positive, "
                              f"got {input_size} and {hidden_size}")
         self.input_size, self.hidden_size, self.bias, self.fused = input_size, hidden_size, bias, bool(fused)
-        _make_weights(self, "", gates * hidden_size, input_size, hidden_size, bias, device, dtype)
+        num_chunks = ops.int_arg(num_chunks, type(self).__name__, "num_chunks")
+        _make_weights(self, "", num_chunks * hidden_size, input_size, hidden_size, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -161,18 +164,21 @@ class _CellBase(Module):
         return x, h, unbatched
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False") + (
-            "" if self.fused else ", fused=False")
+        """torch's: bias and nonlinearity shown where not the default (then ours: fused=False)."""
+        nonlinearity = getattr(self, "nonlinearity", "tanh")
+        return (f"{self.input_size}, {self.hidden_size}" + ("" if self.bias is True else f", bias={self.bias}")
+                + ("" if nonlinearity == "tanh" else f", nonlinearity={nonlinearity}")
+                + ("" if self.fused else ", fused=False"))
 
 
-class RNNCell(_CellBase):
+class RNNCell(RNNCellBase):
     """Elman cell: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh); input (B, I) or (I,), hx (B, H)."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
                  device: Optional[str] = None, dtype: Any = None, *, fused: bool = True) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias, 1, device, dtype, fused)
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype, fused=fused)
         self.nonlinearity = nonlinearity
 
     @property
@@ -188,7 +194,7 @@ class RNNCell(_CellBase):
         return h.squeeze(0) if unbatched else h
 
 
-class LSTMCell(_CellBase):
+class LSTMCell(RNNCellBase):
     """LSTM cell, gates i|f|g|o; forward(input, (h, c)) -> (h', c'). ``forget_bias`` sets b_if + b_hf. Fused or
     not, c' is a node before h' = o tanh(c') reads it, so a hook on c' sees the total dL/dc' (as in torch's CPU
     cell)."""
@@ -197,7 +203,7 @@ class LSTMCell(_CellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Optional[str] = None,
                  dtype: Any = None, *, forget_bias: Optional[float] = None, fused: bool = True) -> None:
-        super().__init__(input_size, hidden_size, bias, 4, device, dtype, fused)
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype, fused=fused)
         if forget_bias is not None:
             init.lstm_forget_bias_(self, forget_bias)
 
@@ -212,14 +218,14 @@ class LSTMCell(_CellBase):
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
 
-class GRUCell(_CellBase):
+class GRUCell(RNNCellBase):
     """GRU cell, gates r|z|n; h' = (1 - z) * n + z * h."""
 
     mode = "GRU"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Optional[str] = None,
                  dtype: Any = None, *, fused: bool = True) -> None:
-        super().__init__(input_size, hidden_size, bias, 3, device, dtype, fused)
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype, fused=fused)
 
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         x, h, unbatched = self._prepare(input, hx)
