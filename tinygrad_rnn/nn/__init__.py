@@ -12,6 +12,7 @@ from .layers import (AdaptiveLogSoftmaxWithLoss, CosineEmbeddingLoss, GaussianNL
                      MultiMarginLoss, PoissonNLLLoss, PReLU,
                      SoftMarginLoss, Softplus, Softshrink, Tanhshrink, Threshold, TripletMarginLoss,
                      TripletMarginWithDistanceLoss)
+from .layers import (CircularPad1d, ConstantPad1d, ReflectionPad1d, ReplicationPad1d, ZeroPad1d)
 from .module import Module, Parameter, ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
@@ -24,6 +25,7 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Param
            "CosineSimilarity", "PairwiseDistance",
            "Conv1d", "ConvTranspose1d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
            "BatchNorm1d",
+           "ConstantPad1d", "ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss",
            "BCEWithLogitsLoss", "CTCLoss",
            "GaussianNLLLoss", "PoissonNLLLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",

@@ -799,6 +799,77 @@ class AdaptiveMaxPool1d(_Pool):
         self.output_size, self.return_indices = output_size, return_indices
 
 
+def _pair(v: Any) -> tuple:
+    """torch's _pair: a sequence as a tuple, anything else twice."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+class _Pad1d(Module):
+    """F.pad(input, padding, mode) as a module; padding an int (both sides) or (left, right), kept as a tuple."""
+
+    mode = "constant"
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__()
+        self.padding = _pair(padding)
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.pad(input, self.padding, self.mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ConstantPad1d(_Pad1d):
+    """Pads the last dim with ``value`` (torch.nn.ConstantPad1d); any number of leading dims."""
+
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.pad(input, self.padding, "constant", self.value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ZeroPad1d(ConstantPad1d):
+    """Pads the last dim with zeros (torch.nn.ZeroPad1d)."""
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ReflectionPad1d(_Pad1d):
+    """Pads the last dim of a (C, L) or (N, C, L) input with its reflection about the edge elements."""
+
+    mode = "reflect"
+
+
+class ReplicationPad1d(_Pad1d):
+    """Pads the last dim of a (C, L) or (N, C, L) input by repeating its edge elements."""
+
+    mode = "replicate"
+
+
+class CircularPad1d(_Pad1d):
+    """Pads the last dim of a (C, L) or (N, C, L) input by wrapping around (torch.nn.CircularPad1d)."""
+
+    mode = "circular"
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        if input.ndim not in (2, 3):
+            raise ValueError(f"CircularPad1d: expected 2D or 3D input (got {input.ndim}D input of shape {input.shape})")
+        return F.pad(input, self.padding, "circular")
+
+
 class CosineSimilarity(Module):
     """F.cosine_similarity(x1, x2, dim, eps): sum(x1 x2) / (||x1|| ||x2||) over dim."""
 
