@@ -14,16 +14,16 @@ from tinygrad_rnn import nn
 F = nn.functional
 
 
-def _against_torch(torch, ours, theirs, inputs, rtol=1e-12):
+def _against_torch(torch, ours, theirs, inputs, rtol=1e-12, atol=1e-14):
     """ours(*tensors) and theirs(*torch tensors) agree in value and in the gradient of a weighted sum."""
     ts = [tg.tensor(a, requires_grad=True) for a in inputs]
     tts = [torch.tensor(a, requires_grad=True) for a in inputs]
     y, ty = ours(*ts), theirs(*tts)
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=1e-14)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
     w = np.random.default_rng(0).uniform(0.5, 1.5, y.shape)
     grads = tg.grad(y, ts, tg.tensor(w))
     for g, tg_ in zip(grads, torch.autograd.grad(ty, tts, torch.tensor(w))):
-        np.testing.assert_allclose(g.numpy(), tg_.numpy(), rtol=rtol, atol=1e-14)
+        np.testing.assert_allclose(g.numpy(), tg_.numpy(), rtol=rtol, atol=atol)
 
 
 # ----------------------------------------------------------------------------- padding modules
@@ -55,3 +55,90 @@ def test_padding_modules_match_torch():
         nn.ReflectionPad1d(3)(tg.ones(2, 3))
     with pytest.raises(TypeError, match="ZeroPad1d: input must be a Tensor"):
         nn.ZeroPad1d(1)(np.ones(3))
+
+
+# ----------------------------------------------------------------------------- group and instance norm
+@with_fixtures
+@given(n=st.integers(1, 3), groups=st.integers(1, 3), per_group=st.integers(1, 2), length=st.integers(2, 4),
+       affine=st.booleans(), seed=st.integers(0, 1000))
+def test_group_norm_matches_its_formula_and_gradcheck(device, n, groups, per_group, length, affine, seed):
+    rng = np.random.default_rng(seed)
+    c = groups * per_group
+    x, w, b = rng.standard_normal((n, c, length)) * 2 + 1, rng.uniform(0.5, 1.5, c), rng.standard_normal(c)
+    g = x.reshape(n, groups, -1)
+    want = ((g - g.mean(2, keepdims=True)) / np.sqrt(g.var(2, keepdims=True) + 1e-5)).reshape(x.shape)
+    if affine:
+        want = want * w[:, None] + b[:, None]
+    args = [tg.tensor(a, device=device, requires_grad=True) for a in ((x, w, b) if affine else (x,))]
+    fn = lambda *t: F.group_norm(t[0], groups, *t[1:])  # noqa: E731
+    np.testing.assert_allclose(fn(*args).numpy(), want, rtol=1e-10, atol=1e-12)
+    assert tg.gradcheck(fn, args)
+
+
+@with_fixtures
+@given(n=st.integers(1, 3), c=st.integers(1, 3), length=st.integers(2, 4), affine=st.booleans(),
+       seed=st.integers(0, 1000))
+def test_instance_norm_matches_its_formula_and_gradcheck(device, n, c, length, affine, seed):
+    rng = np.random.default_rng(seed)
+    x, w, b = rng.standard_normal((n, c, length)) * 2 + 1, rng.uniform(0.5, 1.5, c), rng.standard_normal(c)
+    want = (x - x.mean(2, keepdims=True)) / np.sqrt(x.var(2, keepdims=True) + 1e-5)
+    if affine:
+        want = want * w[:, None] + b[:, None]
+    rm, rv = tg.zeros(c, dtype=tg.float64, device=device), tg.ones(c, dtype=tg.float64, device=device)
+    args = [tg.tensor(a, device=device, requires_grad=True) for a in ((x, w, b) if affine else (x,))]
+    y = F.instance_norm(args[0], rm, rv, *args[1:], momentum=0.25)
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rm.numpy(), 0.25 * x.mean(2).mean(0), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(rv.numpy(), 0.75 + 0.25 * x.var(2, ddof=1).mean(0), rtol=1e-12)
+    assert tg.gradcheck(lambda *t: F.instance_norm(t[0], None, None, *t[1:]), args)
+
+
+def test_group_and_instance_norm_match_torch():
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(3)
+    for shape, groups in (((2, 4, 5), 2), ((2, 4), 4), ((3, 6, 2, 2), 3), ((2, 4, 1), 4), ((0, 4, 3), 2)):
+        x, w, b = rng.standard_normal(shape) * 3 + 1, rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
+        _against_torch(torch, lambda *t: F.group_norm(t[0], groups, *t[1:]),
+                       lambda *t: tf.group_norm(t[0], groups, *t[1:]), [x, w, b], 1e-10, 1e-12)
+    for shape in ((2, 3, 5), (1, 3, 2), (2, 3, 4, 2)):
+        x, w, b = rng.standard_normal(shape) * 3 + 1, rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
+        _against_torch(torch, lambda *t: F.instance_norm(t[0], None, None, *t[1:]),
+                       lambda *t: tf.instance_norm(t[0], None, None, *t[1:]), [x, w, b], rtol=1e-10)
+    for args, kw in (((2, 4), {}), ((1, 3), {"affine": False}), ((3, 3), {"bias": False, "eps": 1e-3})):
+        ours, theirs = nn.GroupNorm(*args, **kw), torch.nn.GroupNorm(*args, **kw)
+        assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    for kw in ({}, {"affine": True}, {"track_running_stats": True},
+               {"affine": True, "bias": False, "track_running_stats": True, "momentum": None}):
+        ours, theirs = nn.InstanceNorm1d(3, dtype=tg.float64, **kw), torch.nn.InstanceNorm1d(3, dtype=torch.float64,
+                                                                                               **kw)
+        assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+        if theirs.affine:
+            with torch.no_grad():
+                theirs.weight.uniform_(0.5, 1.5)
+        ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+        for train in (True, False, True):  # (eval with the running statistics where tracked, the batch's if not)
+            ours.train(train), theirs.train(train)
+            for shape in ((2, 3, 5), (3, 4)):
+                x = rng.standard_normal(shape)
+                y, ty = ours(tg.tensor(x)), theirs(torch.tensor(x))
+                np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+            for k, v in theirs.state_dict().items():
+                np.testing.assert_allclose(ours.state_dict()[k].numpy(), v.numpy(), rtol=1e-12, err_msg=k)
+
+
+def test_group_and_instance_norm_errors_name_the_module_and_shapes():
+    with pytest.raises(ValueError, match=r"GroupNorm: num_channels \(3\) must be divisible by num_groups \(2\)"):
+        nn.GroupNorm(2, 3)
+    with pytest.raises(ValueError, match=r"group_norm: .*shape \(2, 3, 4\), to be divisible by num_groups=2"):
+        F.group_norm(tg.ones(2, 3, 4), 2)
+    with pytest.raises(ValueError, match=r"group_norm: weight must have shape \(4,\)"):
+        F.group_norm(tg.ones(2, 4, 4), 2, tg.ones(3))
+    with pytest.raises(ValueError, match="instance_norm: expected more than 1 spatial element"):
+        F.instance_norm(tg.ones(2, 3, 1))
+    with pytest.raises(ValueError, match=r"InstanceNorm1d: expected input's size at dim=1 to match num_features \(3\)"):
+        nn.InstanceNorm1d(3, affine=True)(tg.ones(2, 4, 5))
+    with pytest.warns(UserWarning, match="InstanceNorm1d: input's size at dim=1 does not match num_features"):
+        nn.InstanceNorm1d(3)(tg.ones(2, 4, 5))
+    with pytest.raises(ValueError, match=r"InstanceNorm1d: expected 2D or 3D input \(got 1D input"):
+        nn.InstanceNorm1d(3)(tg.ones(5))
+    assert F.group_norm(tg.ones(2, 4, 4).astype(np.float16), 2).dtype == np.float16

@@ -945,6 +945,93 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
     return y.astype(np.float16) if half else y
 
 
+def _normalize_stats(x: Tensor, dims: tuple, eps: float) -> Tuple[Tensor, Tensor, Tensor]:
+    """(x - mean) / sqrt(var + eps) over dims, with the (kept) mean and biased var."""
+    mean = x.mean(dims, keepdim=True)
+    centered = ops.centered(x, dims, mean)  # (as layer_norm's)
+    var = (centered * centered).mean(dims, keepdim=True)
+    return centered / (var + eps).sqrt(), mean, var
+
+
+def _channel_affine(op: str, y: Tensor, weight: Optional[Tensor], bias: Optional[Tensor]) -> Tensor:
+    """y * weight + bias, one value per channel (dim 1)."""
+    c, shape = y.shape[1], (y.shape[1],) + (1,) * (y.ndim - 2)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (c,):
+            raise ValueError(f"{op}: {name} must have shape ({c},), one value per channel (dim 1) of the input "
+                             f"{y.shape}, got {t.shape}")
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    return y if bias is None else y + bias.reshape(shape)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+               eps: float = 1e-5) -> Tensor:
+    """torch's F.group_norm: the C channels of an (N, C, *) input split into num_groups groups, each sample's
+    group normalized over its channels and positions (biased var), then weight and bias per channel."""
+    op = "group_norm"
+    _check_tensor(op, "input", input)
+    if input.ndim < 2:
+        raise ValueError(f"{op}: expected an input of at least 2 dims (N, C, *), got shape {input.shape}")
+    _same_dtype(op, input, weight=weight, bias=bias)
+    g = ops.int_arg(num_groups, op, "num_groups")
+    n, c = input.shape[:2]
+    if g <= 0 or c % g:
+        raise ValueError(f"{op}: expected the number of channels of the input, shape {input.shape}, to be divisible "
+                         f"by num_groups={g}")
+    if n * (c // g) * math.prod(input.shape[2:]) == 1:  # (torch's check, on the sizes it passes on)
+        raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of shape "
+                         f"{input.shape} with num_groups={g}")
+    half = input.dtype == np.float16  # (statistics in float32, rounded once, as batch_norm)
+    x = input.float() if half else input
+    y = _normalize_stats(x.reshape(n, g, -1), (2,), eps)[0].reshape(input.shape) if input.numel() else x
+    y = _channel_affine(op, y, *(t if t is None or not half else t.float() for t in (weight, bias)))
+    return y.astype(np.float16) if half else y
+
+
+def instance_norm(input: Tensor, running_mean: Optional[Tensor] = None, running_var: Optional[Tensor] = None,
+                  weight: Optional[Tensor] = None, bias: Optional[Tensor] = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """torch's F.instance_norm: each channel of each sample of an (N, C, *) input normalized over its positions.
+    use_input_stats: with its own mean and biased var, and the running statistics, where given, move in place
+    by momentum toward those averaged over the batch (the unbiased var for running_var), as torch's; otherwise
+    with running_mean and running_var."""
+    op = "instance_norm"
+    _check_tensor(op, "input", input)
+    if input.ndim < 2:
+        raise ValueError(f"{op}: expected an input of at least 2 dims (N, C, *), got shape {input.shape}")
+    _same_dtype(op, input, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    _real(op, "momentum", momentum)
+    n, c = input.shape[:2]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and t.shape != (c,):
+            raise ValueError(f"{op}: {name} must have shape ({c},), one value per channel (dim 1) of the input "
+                             f"{input.shape}, got {t.shape}")
+    dims, shape = tuple(range(2, input.ndim)), (c,) + (1,) * (input.ndim - 2)
+    m = input.numel() // max(n * c, 1)
+    if use_input_stats and m == 1:
+        raise ValueError(f"{op}: expected more than 1 spatial element when training, got input of shape "
+                         f"{input.shape}")
+    half = input.dtype == np.float16
+    x = input.float() if half else input
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: running_mean and running_var are needed when use_input_stats=False")
+        y = (x - running_mean.detach().reshape(shape)) / (running_var.detach().reshape(shape).astype(x.dtype)
+                                                          + eps).sqrt()
+    elif not input.numel():
+        y = x
+    else:
+        y, mean, var = _normalize_stats(x, dims, eps)
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(running_mean * (1 - momentum) + mean.reshape(n, c).mean(0) * momentum)
+            if running_var is not None:
+                running_var.copy_(running_var * (1 - momentum) + var.reshape(n, c).mean(0) * (momentum * m / (m - 1)))
+    y = _channel_affine(op, y, *(t if t is None or not half else t.float() for t in (weight, bias)))
+    return y.astype(np.float16) if half else y
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout); the input itself,
     unchanged, when not training or p = 0."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections import OrderedDict
 from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
@@ -291,22 +292,19 @@ class RMSNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
-class BatchNorm1d(Module):
-    """torch.nn.BatchNorm1d over (N, C) or (N, C, L): F.batch_norm with weight 1 and bias 0 at init (affine), and
-    the buffers running_mean (0), running_var (1) and num_batches_tracked (int64, 0-d) when track_running_stats.
-    Training normalizes with the batch's statistics and moves the running ones by momentum (None: their cumulative
-    average, 1 / num_batches_tracked); eval mode normalizes with the running ones (with the batch's where there
-    are none)."""
+class _NormBase(Module):
+    """torch's _NormBase: BatchNorm1d's and InstanceNorm1d's weight (1) and bias (0) when affine, and the buffers
+    running_mean (0), running_var (1) and num_batches_tracked (int64, 0-d) when track_running_stats."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device: Optional[str] = None, dtype: Any = None, *,
                  bias: bool = True) -> None:
         super().__init__()
-        self.num_features = F._one_int("BatchNorm1d", "num_features", num_features, 0)
+        self.num_features = F._one_int(type(self).__name__, "num_features", num_features, 0)
         if momentum is not None:
-            F._real("BatchNorm1d", "momentum", momentum)
-        if not F._real("BatchNorm1d", "eps", eps) >= 0:
-            raise ValueError(f"BatchNorm1d: eps must be >= 0, got {eps}")
+            F._real(type(self).__name__, "momentum", momentum)
+        if not F._real(type(self).__name__, "eps", eps) >= 0:
+            raise ValueError(f"{type(self).__name__}: eps must be >= 0, got {eps}")
         self.eps, self.momentum, self.affine, self.track_running_stats = eps, momentum, affine, track_running_stats
         n, track = self.num_features, track_running_stats
         self.register_parameter("weight", _param((n,), dtype, device) if affine else None)
@@ -330,6 +328,18 @@ class BatchNorm1d(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_NormBase):
+    """torch.nn.BatchNorm1d over (N, C) or (N, C, L): F.batch_norm with weight 1 and bias 0 at init (affine), and
+    the buffers running_mean (0), running_var (1) and num_batches_tracked (int64, 0-d) when track_running_stats.
+    Training normalizes with the batch's statistics and moves the running ones by momentum (None: their cumulative
+    average, 1 / num_batches_tracked); eval mode normalizes with the running ones (with the batch's where there
+    are none)."""
+
     def forward(self, input: Tensor) -> Tensor:
         _check_input(self, input)
         if input.ndim not in (2, 3):
@@ -344,9 +354,67 @@ class BatchNorm1d(Module):
         return F.batch_norm(input, self.running_mean if tracked else None, self.running_var if tracked else None,
                             self.weight, self.bias, batch_stats, factor, self.eps)
 
+
+class GroupNorm(Module):
+    """torch.nn.GroupNorm: F.group_norm over num_groups groups of the num_channels channels (dim 1), then weight (1
+    at init) and bias (0) per channel when affine."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device: Optional[str] = None, dtype: Any = None, *, bias: bool = True) -> None:
+        super().__init__()
+        num_groups = F._one_int("GroupNorm", "num_groups", num_groups, 1)
+        num_channels = F._one_int("GroupNorm", "num_channels", num_channels, 0)
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        self.register_parameter("weight", _param((num_channels,), dtype, device) if affine else None)
+        self.register_parameter("bias", _param((num_channels,), dtype, device) if affine and bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class InstanceNorm1d(_NormBase):
+    """torch.nn.InstanceNorm1d over (N, C, L) or (C, L): F.instance_norm, each channel of each sample normalized
+    over its length. affine and track_running_stats are off by default (as torch's); with track_running_stats,
+    eval mode normalizes with the running statistics, which training moves by momentum (None: 0, as torch's;
+    num_batches_tracked stays 0)."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, device: Optional[str] = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        if input.ndim not in (2, 3):
+            raise ValueError(f"InstanceNorm1d: expected 2D or 3D input (got {input.ndim}D input of shape "
+                             f"{input.shape})")
+        d = input.ndim - 2
+        if input.shape[d] != self.num_features:
+            if self.affine:
+                raise ValueError(f"InstanceNorm1d: expected input's size at dim={d} to match num_features "
+                                 f"({self.num_features}), but got: {input.shape[d]} (input shape {input.shape})")
+            warnings.warn(f"InstanceNorm1d: input's size at dim={d} does not match num_features. You can silence "
+                          "this warning by not passing in num_features, which is not used because affine=False",
+                          stacklevel=2)
+        x = input.unsqueeze(0) if input.ndim == 2 else input
+        y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats,
+                            0.0 if self.momentum is None else self.momentum, self.eps)
+        return y.squeeze(0) if input.ndim == 2 else y
 
 
 class Dropout(Module):
