@@ -142,3 +142,39 @@ def test_group_and_instance_norm_errors_name_the_module_and_shapes():
     with pytest.raises(ValueError, match=r"InstanceNorm1d: expected 2D or 3D input \(got 1D input"):
         nn.InstanceNorm1d(3)(tg.ones(5))
     assert F.group_norm(tg.ones(2, 4, 4).astype(np.float16), 2).dtype == np.float16
+
+
+# ----------------------------------------------------------------------------- bilinear
+@with_fixtures
+@given(lead=st.lists(st.integers(1, 3), max_size=2), i=st.integers(1, 3), j=st.integers(1, 3), out=st.integers(1, 3),
+       bias=st.booleans(), seed=st.integers(0, 1000))
+def test_bilinear_matches_its_formula_and_gradcheck(device, lead, i, j, out, bias, seed):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s) for s in (tuple(lead) + (i,), tuple(lead) + (j,), (out, i, j), (out,))]
+    x1, w, x2 = arrays[0].reshape(-1, i), arrays[2], arrays[1].reshape(-1, j)
+    want = np.einsum("bi,kij,bj->bk", x1, w, x2).reshape(tuple(lead) + (out,)) + (arrays[3] if bias else 0)
+    args = [tg.tensor(a, device=device, requires_grad=True) for a in arrays[:4 if bias else 3]]
+    np.testing.assert_allclose(F.bilinear(*args).numpy(), want, rtol=1e-12, atol=1e-14)
+    assert tg.gradcheck(F.bilinear, args)
+
+
+def test_bilinear_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    for a, b in (((5, 2), (5, 3)), ((2,), (3,)), ((2, 5, 2), (2, 5, 3)), ((0, 2), (0, 3))):
+        arrays = [rng.standard_normal(s) for s in (a, b, (4, 2, 3), (4,))]
+        _against_torch(torch, F.bilinear, torch.nn.functional.bilinear, arrays)
+    theirs = torch.nn.Bilinear(2, 3, 4, dtype=torch.float64)
+    ours = nn.Bilinear(2, 3, 4, dtype=tg.float64)
+    assert repr(ours) == repr(theirs) and repr(nn.Bilinear(1, 2, 3, False)) == repr(torch.nn.Bilinear(1, 2, 3, False))
+    assert np.abs(ours.weight.numpy()).max() <= 2 ** -0.5 and ours.weight.shape == (4, 2, 3)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x1, x2 = rng.standard_normal((5, 2)), rng.standard_normal((5, 3))
+    np.testing.assert_allclose(ours(tg.tensor(x1), tg.tensor(x2)).numpy(),
+                               theirs(torch.tensor(x1), torch.tensor(x2)).detach().numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"bilinear: input1 \(5, 2\) and input2 \(4, 3\) must have the same leading"):
+        ours(tg.ones(5, 2, dtype=tg.float64), tg.ones(4, 3, dtype=tg.float64))
+    with pytest.raises(ValueError, match=r"bilinear: .* have 2 and 4 features, weight \(4, 2, 3\) expects 2 and 3"):
+        ours(tg.ones(5, 2, dtype=tg.float64), tg.ones(5, 4, dtype=tg.float64))
+    with pytest.raises(TypeError, match="Bilinear: input2 must be a Tensor"):
+        ours(tg.ones(5, 2, dtype=tg.float64), [1.0, 2.0, 3.0])

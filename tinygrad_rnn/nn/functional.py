@@ -578,6 +578,31 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
     return y if bias is None else y + bias
 
 
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+    """y_k = x1^T A_k x2 + b_k, weight A of shape (out_features, in1_features, in2_features); inputs (*, in1) and
+    (*, in2) with the same leading dims (not broadcast, as torch's)."""
+    op = "bilinear"
+    for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
+        _check_tensor(op, name, t)
+    if weight.ndim != 3:
+        raise ValueError(f"{op}: weight must be 3-D (out_features, in1_features, in2_features), got shape "
+                         f"{weight.shape}")
+    if input1.ndim != input2.ndim or input1.ndim == 0 or input1.shape[:-1] != input2.shape[:-1]:
+        raise ValueError(f"{op}: input1 {input1.shape} and input2 {input2.shape} must have the same leading "
+                         "(batch) dims")
+    if input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise ValueError(f"{op}: inputs of shapes {input1.shape} and {input2.shape} have {input1.shape[-1]} and "
+                         f"{input2.shape[-1]} features, weight {weight.shape} expects {weight.shape[1]} and "
+                         f"{weight.shape[2]}")
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(f"{op}: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    _same_dtype(op, input1, input2=input2, weight=weight, bias=bias)
+    out, i, j = weight.shape
+    t = input1 @ weight.permute(1, 0, 2).reshape(i, out * j)  # (x1 A_k for every k, as one product)
+    y = (t.reshape(input1.shape[:-1] + (out, j)) * input2.unsqueeze(-2)).sum(-1)
+    return y if bias is None else y + bias
+
+
 def layer_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None,
                bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing dims ``normalized_shape`` (biased

@@ -53,6 +53,34 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class Bilinear(Module):
+    """y = x1^T A x2 + b (F.bilinear); weight (out_features, in1_features, in2_features) and bias (out_features,),
+    init U(-1/sqrt(in1), 1/sqrt(in1)) as torch's."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
+                 device: Optional[str] = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = _param((out_features, in1_features, in2_features), dtype, device)
+        self.register_parameter("bias", _param((out_features,), dtype, device) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        k = 1.0 / math.sqrt(self.in1_features) if self.in1_features else 0.0
+        init.uniform_(self.weight, -k, k)
+        if self.bias is not None:
+            init.uniform_(self.bias, -k, k)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        _check_input(self, input1, "input1")
+        _check_input(self, input2, "input2")
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
 class MultiheadAttention(Module):
     """torch.nn.MultiheadAttention: num_heads attentions, each over embed_dim / num_heads of the projections
     Q = query W_q^T + b_q, K = key W_k^T + b_k, V = value W_v^T + b_v, head h giving
