@@ -178,3 +178,69 @@ def test_bilinear_matches_torch():
         ours(tg.ones(5, 2, dtype=tg.float64), tg.ones(5, 4, dtype=tg.float64))
     with pytest.raises(TypeError, match="Bilinear: input2 must be a Tensor"):
         ours(tg.ones(5, 2, dtype=tg.float64), [1.0, 2.0, 3.0])
+
+
+# ----------------------------------------------------------------------------- channel and alpha dropout
+_ALPHA = 1.7580993408473766
+
+
+@with_fixtures
+@given(fn=st.sampled_from(["dropout1d", "alpha_dropout", "feature_alpha_dropout"]), p=st.sampled_from([0.2, 0.5]),
+       shape=st.sampled_from([(2, 3, 4), (3, 4)]), seed=st.integers(0, 1000))
+def test_dropouts_gradcheck_with_their_mask_fixed(device, fn, p, shape, seed):
+    x = tg.tensor(np.random.default_rng(seed).standard_normal(shape), device=device, requires_grad=True)
+
+    def f(t):
+        tg.manual_seed(seed)  # (the same mask in every call gradcheck makes)
+        return getattr(F, fn)(t, p, True)
+    assert tg.gradcheck(f, [x])
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
+def test_alpha_dropouts_keep_zero_mean_unit_variance_and_drop_to_the_selu_floor(p):
+    """Each element (or channel) is kept with probability 1 - p as a x + alpha a p, else set to -alpha a (1 - p),
+    a = ((alpha^2 p + 1)(1 - p))^-1/2: a standard normal input keeps mean 0 and variance 1; the gradient is a on
+    kept elements, 0 on dropped ones."""
+    tg.manual_seed(0)
+    a = 1 / np.sqrt((_ALPHA ** 2 * p + 1) * (1 - p))
+    x = tg.randn(40, 50, 20, dtype=tg.float64, requires_grad=True)
+    for fn in (F.alpha_dropout, F.feature_alpha_dropout):
+        y = fn(x, p, True)
+        (g,) = tg.grad(y.sum(), x)
+        keep, yv, xv = g.numpy() != 0, y.detach().numpy(), x.detach().numpy()
+        np.testing.assert_allclose(g.numpy()[keep], a)
+        np.testing.assert_allclose(yv[keep], a * xv[keep] + _ALPHA * a * p, rtol=1e-12)
+        np.testing.assert_allclose(yv[~keep], -_ALPHA * a * (1 - p), rtol=1e-12)
+        units = keep[:, :, 0] if fn is F.feature_alpha_dropout else keep
+        assert abs(1 - units.mean() - p) < 4 * np.sqrt(p * (1 - p) / units.size)
+        if fn is F.feature_alpha_dropout:
+            assert (keep == keep[:, :, :1]).all()
+        assert abs(yv.mean()) < 0.03 and abs(yv.std() - 1) < 0.03
+    assert F.alpha_dropout(x, p) is x and F.alpha_dropout(x, p, True).shape == x.shape  # (training=False default)
+    assert (F.alpha_dropout(x, 1.0, True).numpy() == 0).all()
+
+
+def test_dropout1d_drops_whole_channels_and_modules_as_torch():
+    tg.manual_seed(1)
+    x = tg.randn(30, 40, 5, dtype=tg.float64)
+    y = F.dropout1d(x, 0.3).numpy()
+    dropped = (y == 0).all(-1)
+    np.testing.assert_allclose(y[~dropped], x.numpy()[~dropped] / 0.7, rtol=1e-12)
+    assert abs(dropped.mean() - 0.3) < 0.05
+    z = F.dropout1d(tg.ones(50, 4), 0.5).numpy()  # (unbatched (C, L): channels are rows)
+    assert set(np.unique(z)) <= {0.0, 2.0} and (z == z[:, :1]).all()
+    for cls in (nn.Dropout1d, nn.AlphaDropout, nn.FeatureAlphaDropout):
+        m = cls(0.25)
+        assert m(x).shape == x.shape and m.eval()(x) is x
+        assert repr(cls(0.1, True)) == f"{cls.__name__}(p=0.1, inplace=True)"
+        with pytest.raises(ValueError, match=f"{cls.__name__}: dropout probability has to be between 0 and 1"):
+            cls(1.5)
+    w = tg.ones(2, 3, 4)
+    assert nn.Dropout1d(0.5, inplace=True)(w) is w and set(np.unique(w.numpy())) <= {0.0, 2.0}
+    with pytest.raises(ValueError, match=r"dropout1d: expected a 2-d \(C, L\) or 3-d \(N, C, L\) input, got shape"):
+        F.dropout1d(tg.ones(3))
+    with pytest.raises(ValueError, match="feature_alpha_dropout: feature dropout needs an input of at least 2 dims"):
+        F.feature_alpha_dropout(tg.ones(3), 0.5, True)
+    torch = pytest.importorskip("torch")
+    for cls in ("Dropout1d", "AlphaDropout", "FeatureAlphaDropout"):
+        assert repr(getattr(nn, cls)(0.3)) == repr(getattr(torch.nn, cls)(0.3))

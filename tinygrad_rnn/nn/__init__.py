@@ -12,12 +12,14 @@ from .layers import (AdaptiveLogSoftmaxWithLoss, CosineEmbeddingLoss, GaussianNL
                      MultiMarginLoss, PoissonNLLLoss, PReLU,
                      SoftMarginLoss, Softplus, Softshrink, Tanhshrink, Threshold, TripletMarginLoss,
                      TripletMarginWithDistanceLoss)
+from .layers import (AlphaDropout, Bilinear, Dropout1d, FeatureAlphaDropout, GroupNorm, InstanceNorm1d)
 from .layers import (CircularPad1d, ConstantPad1d, ReflectionPad1d, ReplicationPad1d, ZeroPad1d)
 from .module import Module, Parameter, ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "ParameterList", "ParameterDict",
-           "Linear", "Bilinear", "Embedding", "LayerNorm", "RMSNorm", "Dropout",
+           "Linear", "Bilinear", "Embedding", "LayerNorm", "RMSNorm", "Dropout", "Dropout1d", "AlphaDropout",
+           "FeatureAlphaDropout",
            "Sequential", "ModuleList", "ModuleDict", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",
            "SiLU", "LogSigmoid", "LeakyReLU", "ELU", "Hardtanh", "Flatten", "Unflatten",
            "GELU", "ReLU6", "SELU", "CELU", "Mish", "Softsign", "Hardsigmoid", "Hardswish", "Softmin", "GLU",

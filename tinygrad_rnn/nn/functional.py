@@ -1075,6 +1075,71 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _activation("dropout", input, inplace, f)
 
 
+def _dropout_p(op: str, p: float) -> float:
+    if not 0.0 <= _real(op, "p", p) <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    return p
+
+
+def _keep_mask(op: str, x: Tensor, p: float, feature: bool) -> Any:
+    """1 where an element (feature: a whole channel, dims 0 and 1 of x) is kept, with probability 1 - p, in x's
+    dtype; shaped to broadcast over x."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: the input must be floating point, got {x.dtype}")
+    if feature and x.ndim < 2:
+        raise ValueError(f"{op}: feature dropout needs an input of at least 2 dims (N, C, *), got shape {x.shape}")
+    shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
+    return xp_of(x.data).asarray(backend.rng(x.device).random(shape) >= p, dtype=x.dtype)
+
+
+def _channel_dropout(op: str, input: Tensor, p: float, training: bool, inplace: bool, alpha: bool,
+                     feature: bool) -> Tensor:
+    """ATen's _dropout_impl: a kept element (or channel) scaled by 1/(1-p) and a dropped one zeroed; with alpha
+    (for SELU nets), x -> a (x keep + alpha p - alpha (1 - keep)), a = ((alpha^2 p + 1)(1 - p))^-1/2, which keeps a
+    zero mean, unit variance input so."""
+    _check_tensor(op, "input", input)
+    _dropout_p(op, p)
+    if not training or p == 0.0 or not input.numel():
+        return input
+
+    def f(x: Tensor) -> Tensor:
+        if p == 1.0:
+            return x * 0
+        keep = _keep_mask(op, x, p, feature)
+        if not alpha:
+            return x * Tensor._make(keep * x.dtype.type(1.0 / (1.0 - p)))
+        al = 1.7580993408473766  # (-SELU's scale * alpha: its limit for large negative inputs)
+        a = 1.0 / math.sqrt((al * al * p + 1) * (1 - p))
+        return x * Tensor._make(keep * x.dtype.type(a)) + Tensor._make((keep - 1) * x.dtype.type(al * a)
+                                                                       + x.dtype.type(al * a * p))
+    return _activation(op, input, inplace, f)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of an (N, C, L) or (C, L) input with probability p, scaling the rest by 1/(1-p)."""
+    _check_tensor("dropout1d", "input", input)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"dropout1d: expected a 2-d (C, L) or 3-d (N, C, L) input, got shape {input.shape}; "
+                         "dropout1d drops channels of inputs with 1 spatial dim")
+    if input.ndim == 3:
+        return _channel_dropout("dropout1d", input, p, training, inplace, False, True)
+    if not inplace:
+        return _channel_dropout("dropout1d", input.unsqueeze(0), p, training, False, False, True).squeeze(0)
+    return input._apply_in_place("dropout1d", lambda x: dropout1d(x, p, training))
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """torch's F.alpha_dropout (training off by default, as torch's): dropped elements set to SELU's negative
+    saturation -lambda alpha and every element moved by the affine map that keeps a zero mean, unit variance
+    input so (see _channel_dropout)."""
+    return _channel_dropout("alpha_dropout", input, p, training, inplace, True, False)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """alpha_dropout of whole channels (dim 1 of an (N, C, *) input), as torch's F.feature_alpha_dropout."""
+    return _channel_dropout("feature_alpha_dropout", input, p, training, inplace, True, True)
+
+
 def one_hot(input: Any, num_classes: int = -1) -> Tensor:
     """(..., ) int -> (..., num_classes) int64 with a 1 at each index (no gradient)."""
     a = _index_array(input, "one_hot")

@@ -462,6 +462,41 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+class _DropoutNd(Module):
+    """torch's _DropoutNd: p and inplace, a function of (input, p, training, inplace)."""
+
+    fn: Any
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        self.p, self.inplace = F._dropout_p(type(self).__name__, p), inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return type(self).fn(input, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(_DropoutNd):
+    """Channel dropout for (N, C, L) or (C, L) inputs (F.dropout1d); identity in eval mode."""
+
+    fn = staticmethod(F.dropout1d)
+
+
+class AlphaDropout(_DropoutNd):
+    """Dropout that keeps a SELU net's zero mean and unit variance (F.alpha_dropout); identity in eval mode."""
+
+    fn = staticmethod(F.alpha_dropout)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """AlphaDropout of whole channels (F.feature_alpha_dropout); identity in eval mode."""
+
+    fn = staticmethod(F.feature_alpha_dropout)
+
+
 class _Activation(Module):
     """A function of the input alone as a module (an activation, a pool): ``fn`` applied with the module's
     ``options`` (attributes, in fn's argument order after the input), which its repr lists."""
