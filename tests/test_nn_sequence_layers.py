@@ -244,3 +244,43 @@ def test_dropout1d_drops_whole_channels_and_modules_as_torch():
     torch = pytest.importorskip("torch")
     for cls in ("Dropout1d", "AlphaDropout", "FeatureAlphaDropout"):
         assert repr(getattr(nn, cls)(0.3)) == repr(getattr(torch.nn, cls)(0.3))
+
+
+# ----------------------------------------------------------------------------- rrelu
+@with_fixtures
+@given(shape=st.sampled_from([(), (5,), (2, 3, 4)]), training=st.booleans(), seed=st.integers(0, 1000))
+def test_rrelu_gradcheck(device, shape, training, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.1, 2, shape) * rng.choice([-1, 1], shape)  # (away from the kink at 0)
+
+    def f(t):
+        tg.manual_seed(seed)  # (the same slopes in every call gradcheck makes)
+        return F.rrelu(t, 0.1, 0.4, training)
+    assert tg.gradcheck(f, [tg.tensor(x, device=device, requires_grad=True)])
+
+
+def test_rrelu_samples_slopes_in_training_and_uses_their_mean_in_eval():
+    tg.manual_seed(0)
+    x = tg.tensor(np.linspace(-3, 3, 4001), requires_grad=True)
+    y = F.rrelu(x, 0.1, 0.3, training=True)
+    (g,) = tg.grad(y.sum(), x)
+    xv, yv, gv = x.detach().numpy(), y.detach().numpy(), g.numpy()
+    neg = xv <= 0
+    np.testing.assert_array_equal(yv[~neg], xv[~neg])
+    np.testing.assert_array_equal(gv[~neg], 1.0)
+    assert (gv[neg] >= 0.1).all() and (gv[neg] <= 0.3).all() and np.unique(gv[neg]).size > 1000
+    np.testing.assert_allclose(yv[neg], xv[neg] * gv[neg], rtol=1e-15)  # (the gradient is the sampled slope)
+    assert abs(gv[neg].mean() - 0.2) < 0.01
+    m = nn.RReLU(0.1, 0.3)
+    assert m(x).requires_grad and not np.allclose(m(x).detach().numpy(), m(x).detach().numpy())
+    np.testing.assert_allclose(m.eval()(x).detach().numpy(), np.where(xv > 0, xv, 0.2 * xv), rtol=1e-15)
+    np.testing.assert_allclose(F.rrelu(x, 0.1, 0.3).detach().numpy(), np.where(xv > 0, xv, 0.2 * xv))  # (eval)
+    w = tg.tensor([-1.0, 2.0])
+    assert F.rrelu_(w) is w and w.tolist() == pytest.approx([-(1 / 8 + 1 / 3) / 2, 2.0])
+    with pytest.raises(ValueError, match="rrelu: lower bound should be less than or equal to the upper bound"):
+        F.rrelu(x, 0.5, 0.1)
+    torch = pytest.importorskip("torch")
+    for args in ((), (0.1, 0.3), (0.1, 0.3, True)):
+        assert repr(nn.RReLU(*args)) == repr(torch.nn.RReLU(*args))
+    a = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+    _against_torch(torch, F.rrelu, torch.nn.functional.rrelu, [a])  # (eval: the same values and gradients)

@@ -13,6 +13,7 @@ from .layers import (AdaptiveLogSoftmaxWithLoss, CosineEmbeddingLoss, GaussianNL
                      SoftMarginLoss, Softplus, Softshrink, Tanhshrink, Threshold, TripletMarginLoss,
                      TripletMarginWithDistanceLoss)
 from .layers import (AlphaDropout, Bilinear, Dropout1d, FeatureAlphaDropout, GroupNorm, InstanceNorm1d)
+from .layers import (RReLU)
 from .layers import (CircularPad1d, ConstantPad1d, ReflectionPad1d, ReplicationPad1d, ZeroPad1d)
 from .module import Module, Parameter, ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
@@ -23,7 +24,7 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Param
            "Sequential", "ModuleList", "ModuleDict", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",
            "SiLU", "LogSigmoid", "LeakyReLU", "ELU", "Hardtanh", "Flatten", "Unflatten",
            "GELU", "ReLU6", "SELU", "CELU", "Mish", "Softsign", "Hardsigmoid", "Hardswish", "Softmin", "GLU",
-           "Softplus", "Threshold", "Softshrink", "Hardshrink", "Tanhshrink", "PReLU",
+           "Softplus", "RReLU", "Threshold", "Softshrink", "Hardshrink", "Tanhshrink", "PReLU",
            "CosineSimilarity", "PairwiseDistance",
            "Conv1d", "ConvTranspose1d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
            "BatchNorm1d",

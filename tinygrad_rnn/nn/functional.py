@@ -164,6 +164,33 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return leaky_relu(input, negative_slope, inplace=True)
 
 
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky relu (torch's F.rrelu, training off by default): in training, each x <= 0 times its own
+    slope drawn from U(lower, upper) (also its gradient, the gradient at 0 included); otherwise leaky_relu with
+    the slope (lower + upper) / 2."""
+    op = "rrelu"
+    lower, upper = _real(op, "lower", lower), _real(op, "upper", upper)
+    if lower > upper:
+        raise ValueError(f"{op}: lower bound should be less than or equal to the upper bound, got lower={lower} "
+                         f"upper={upper}")
+    if not training:
+        return _activation(op, input, inplace, lambda x: ops.where(x.data > 0, x, x * ((lower + upper) / 2)))
+
+    def f(x: Tensor) -> Tensor:
+        if x.dtype.kind != "f":
+            raise TypeError(f"{op}: the input must be floating point, got {x.dtype}")
+        slopes = backend.rng(x.device).uniform(lower, upper, x.shape)
+        xp = xp_of(x.data)
+        return x * Tensor._make(xp.where(x.data <= 0, xp.asarray(slopes, dtype=x.dtype), x.dtype.type(1)))
+    return _activation(op, input, inplace, f)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """rrelu in place (torch's F.rrelu_)."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
 def _negative_exp(x: Tensor, k: float, alpha: float) -> Tensor:
     """x where x > 0 or nan, alpha (e^(k x) - 1) where x <= 0 (elu's and celu's, as torch's: a nan takes the x
     branch, gradient 1). The exponential sees only x < 0 (0 elsewhere), so neither a large x nor a nan puts an inf

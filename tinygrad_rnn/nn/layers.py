@@ -569,6 +569,22 @@ class LeakyReLU(_InPlaceActivation):
         self.negative_slope = negative_slope
 
 
+class RReLU(_InPlaceActivation):
+    """F.rrelu: in training, x <= 0 times a slope drawn from U(lower, upper) per element; in eval mode, times
+    (lower + upper) / 2."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.lower, self.upper = lower, upper
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
+
+
 class ELU(_InPlaceActivation):
     """x for x > 0, alpha (e^x - 1) elsewhere."""
 
