@@ -835,9 +835,9 @@ def test_lerp_dtypes_exact_ends_and_errors():
     assert half.lerp(tg.tensor([3.0, 5.0], dtype=tg.float16), 0.5).dtype == np.float16
     x = tg.tensor([1.0, 2.0])
     assert x.lerp(tg.tensor([3.0, 5.0]), tg.tensor(0.5, dtype=tg.float64)).dtype == np.float32  # (0-d: a number)
-    with pytest.raises(TypeError, match="lerp: start and end must have one floating-point dtype, got int64 and int64"):
+    with pytest.raises(TypeError, match="lerp: input and end must have one floating-point dtype, got int64 and int64"):
         tg.tensor([1, 2]).lerp(tg.tensor([3, 5]), 0.5)
-    with pytest.raises(TypeError, match="lerp: start and end .* got float32 and float64"):
+    with pytest.raises(TypeError, match="lerp: input and end .* got float32 and float64"):
         x.lerp(tg.tensor(3.0, dtype=tg.float64), 0.5)
     with pytest.raises(TypeError, match=r"lerp: a weight tensor with dims must have the input's dtype float32, got "
                                         r"float64 of shape \(2,\)"):

@@ -2756,7 +2756,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     else:
         raise TypeError(f"lerp: weight must be a number or a Tensor, got {type(weight).__name__}")
     if input.dtype.kind != "f" or end.dtype != input.dtype:
-        raise TypeError(f"lerp: start and end must have one floating-point dtype, got {input.dtype} and {end.dtype}")
+        raise TypeError(f"lerp: input and end must have one floating-point dtype, got {input.dtype} and {end.dtype}")
     broadcast_shapes("lerp", ("the input", input.shape), ("end", end.shape), ("weight", getattr(weight, "shape", ())))
     if input.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: end - input can overflow)
         return half_in_float32(input, lerp, end, weight)
