@@ -600,7 +600,7 @@ class Copysign(Function):
 
 def copysign(input: Tensor, other: Any) -> Tensor:
     """torch.copysign: input's magnitudes with other's signs (a Tensor or a number), broadcast; integers and bools
-    are made float32 first, as torch's."""
+    are made the default dtype first, as torch's."""
     _input("copysign", input)
     return Copysign()(*_float_operands("copysign", input, other))
 

@@ -396,7 +396,8 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer
             if want is None:
                 raise
             raise OverflowError(f"tensor: a Python int does not fit in {want}, the dtype inferred as torch.tensor "
-                                f"infers it (an int beside floats makes float32; pass dtype=): {e}") from None
+                                f"infers it (an int beside floats makes the default float dtype; pass dtype=): "
+                                f"{e}") from None
         except ValueError as e:
             raise ValueError(f"tensor: cannot make a tensor from this {type(data).__name__} "
                              f"(nested lists must be rectangular): {e}") from None
@@ -1073,8 +1074,7 @@ class Tensor:
         'torch.cuda.FloatTensor' on a GPU), so code comparing x.type() with torch's strings runs unchanged: a string
         rather than a class, as there are no per-dtype tensor classes here. With a dtype, or one of those strings
         (which name the device too: 'cuda.' the GPU, else the CPU), this tensor cast to it (and moved; itself when
-        already of it), as torch's;
-        non_blocking is accepted and has no effect (copies here are synchronous)."""
+        already of it), as torch's; non_blocking is accepted and has no effect (copies here are synchronous)."""
         if dtype is None:
             return f"torch.{'cuda.' if self.device == 'cuda' else ''}{_TYPE_NAMES[self.dtype.name]}"
         if not isinstance(dtype, str):
