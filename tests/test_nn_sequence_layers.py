@@ -229,7 +229,7 @@ def test_dropout1d_drops_whole_channels_and_modules_as_torch():
     assert abs(dropped.mean() - 0.3) < 0.05
     z = F.dropout1d(tg.ones(50, 4), 0.5).numpy()  # (unbatched (C, L): channels are rows)
     assert set(np.unique(z)) <= {0.0, 2.0} and (z == z[:, :1]).all()
-    for cls in (nn.Dropout1d, nn.AlphaDropout, nn.FeatureAlphaDropout):
+    for cls in (nn.Dropout, nn.Dropout1d, nn.AlphaDropout, nn.FeatureAlphaDropout):
         m = cls(0.25)
         assert m(x).shape == x.shape and m.eval()(x) is x
         assert repr(cls(0.1, True)) == f"{cls.__name__}(p=0.1, inplace=True)"

@@ -1087,8 +1087,7 @@ def instance_norm(input: Tensor, running_mean: Optional[Tensor] = None, running_
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout); the input itself,
     unchanged, when not training or p = 0."""
-    if not 0.0 <= _real("dropout", "p", p) <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    _dropout_p("dropout", p)
     if not training or p == 0.0:
         return input
 
@@ -1103,6 +1102,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 
 def _dropout_p(op: str, p: float) -> float:
+    """p, a real number in [0, 1], or an error naming op in torch's words (the dropouts' and their modules' check)."""
     if not 0.0 <= _real(op, "p", p) <= 1.0:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
     return p

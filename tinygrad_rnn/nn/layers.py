@@ -445,23 +445,6 @@ class InstanceNorm1d(_NormBase):
         return y.squeeze(0) if input.ndim == 2 else y
 
 
-class Dropout(Module):
-    """Inverted dropout in training mode, identity in eval mode (inplace=True: see F.dropout)."""
-
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p, self.inplace = p, inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        _check_input(self, input)
-        return F.dropout(input, self.p, self.training, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
-
-
 class _DropoutNd(Module):
     """torch's _DropoutNd: p and inplace, a function of (input, p, training, inplace)."""
 
@@ -477,6 +460,12 @@ class _DropoutNd(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
+    """Inverted dropout in training mode, identity in eval mode (inplace=True: see F.dropout)."""
+
+    fn = staticmethod(F.dropout)
 
 
 class Dropout1d(_DropoutNd):
