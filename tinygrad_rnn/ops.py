@@ -1029,7 +1029,6 @@ def erf_array(x: Any) -> Any:
     return xp.copysign(a, flat, out=a).reshape(x.shape)
 
 
-
 def erfc_array(x: Any) -> Any:
     """erfc = 1 - erf of a float64 array by the same Cody approximations, without 1 - erf's cancellation: for
     |x| >= 0.5 erfc(|x|) = e^(-x^2) P/Q directly (|x| clamped at 28, past where it underflows to 0, not at 6), and

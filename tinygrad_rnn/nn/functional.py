@@ -771,7 +771,6 @@ def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return y.squeeze(0) if unbatched else y
 
 
-
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
     """torch's F.conv_transpose1d, conv1d's adjoint in its input: each x[n, c, j] adds w[c, o, k] x[n, c, j] at
@@ -1649,7 +1648,6 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     if swap:
         d_neg = ops.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
     return _reduce((margin + d_pos - d_neg).clamp_min(0), reduction, op)
-
 
 
 def _margin_input(op: str, input: Tensor) -> Tensor:

@@ -807,7 +807,6 @@ class Conv1d(Module):
         return s + ("" if self.padding_mode == "zeros" else f", padding_mode={self.padding_mode}")
 
 
-
 class ConvTranspose1d(Module):
     """torch.nn.ConvTranspose1d: F.conv_transpose1d with weight (in_channels, out_channels / groups, kernel_size)
     and bias (out_channels,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) at init with torch's fan_in = out_channels /
@@ -1552,7 +1551,6 @@ class TripletMarginLoss(_TripleLoss):
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
         return self._triple(anchor, positive, negative)
-
 
 
 class MultiMarginLoss(_PairLoss):
