@@ -30,17 +30,16 @@ from .tensor import (Function, Tensor, bool_, float16, float32, float64, get_def
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
 from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, argmax,
-                        argmin, argwhere, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift,
-                        bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, broadcast_to, ceil, clamp_max,
-                        clamp_min, clip, clone, cos, cosh, detach, diag, diagonal, diff, div, eq, erf, exp, exp2,
+                        argmin, argwhere, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift, bitwise_not,
+                        bitwise_or, bitwise_right_shift, bitwise_xor, broadcast_to, ceil, clamp_max, clamp_min, clip,
+                        clone, cos, cosh, detach, diag, diagonal, diff, digamma, div, eq, erf, erfc, erfinv, exp, exp2,
                         expm1, flatten, flip, floor, ge, gt, index_add, index_copy, index_fill, index_put, is_tensor,
-                        isfinite, isinf, isnan, le, log, log10, log1p, log2, log_softmax, logaddexp, logaddexp2,
-                        logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, masked_select, matmul,
-                        mean, mul, ne, neg, nonzero, norm, numel, permute, prod, reciprocal, relu, remainder,
+                        isfinite, isinf, isnan, le, lgamma, log, log10, log1p, log2, log_softmax, logaddexp, logaddexp2,
+                        logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, masked_select, matmul, mean,
+                        mul, ne, neg, nonzero, norm, numel, permute, prod, reciprocal, relu, remainder,
                         repeat_interleave, reshape, rsqrt, scatter, scatter_add, scatter_reduce, sigmoid, sign, sin,
                         sinh, softmax, sqrt, square, squeeze, std, std_mean, sub, swapaxes, t, tan, tanh, tile, trace,
                         transpose, tril, triu, trunc, unbind, unsqueeze, var, var_mean)
-from .functions import digamma, erfc, erfinv, lgamma
 from .functions import (absolute, divide, fix, fliplr, flipud, greater, greater_equal, less, less_equal, moveaxis,
                         multiply, negative, not_equal, ravel, subtract, swapdims, true_divide)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
@@ -57,8 +56,7 @@ def from_numpy(a) -> Tensor:
 
 cuda = _types.SimpleNamespace(is_available=cuda_available)  # torch.cuda.is_available() -> tg.cuda.is_available()
 # torch's dtype names (they shadow Python's float, int and bool in this namespace only, as torch's do)
-float, double, half, long, int, bool = float32, float64, float16, int64, int32, bool_  # noqa: A001
-short = int16
+float, double, half, long, int, short, bool = float32, float64, float16, int64, int32, int16, bool_  # noqa: A001
 
 __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
