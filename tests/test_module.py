@@ -1089,6 +1089,9 @@ def test_module_to_takes_device_and_dtype_like_torch():
     assert m.to(dtype=tg.float32, device="cpu").weight.dtype == np.float32
     with pytest.raises(TypeError, match="parameters must stay floating point"):
         m.to(tg.int64)
+    with pytest.raises(ValueError, match="Linear.to: device must be 'cpu' or 'cuda'"):  # (before the cast: the
+        m.to("cuda:x", tg.float64)                                                        # module stays float32)
+    assert m.weight.dtype == np.float32 and m.bias.dtype == np.float32
 
 
 def test_embedding_from_pretrained_copies_and_freezes():

@@ -413,14 +413,16 @@ class Module:
         device, dtype = to_args(f"{name}.to", args, device, dtype)
         if device is not None and not (isinstance(device, str) and device.split(":")[0] in ("cpu", "cuda")):
             raise ValueError(f"{name}.to: expected 'cpu', 'cuda' or a float dtype, got {device!r}")
+        if device is not None:  # (checked, and CUDA found, before anything is cast: an error leaves the module whole)
+            device = backend.check_device(device, f"{name}.to")
+            backend.module_for(device)
         if dtype is not None:
             if dtype.kind != "f":
                 raise TypeError(f"{name}.to: parameters must stay floating point, got {dtype}")
             self._apply(lambda a: a.astype(dtype, copy=False),
                         lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)  # float buffers only
         if device is not None:
-            dev = backend.check_device(device, f"{name}.to")
-            self._apply(lambda a: backend.to_device(a, dev))
+            self._apply(lambda a: backend.to_device(a, device))
         return self
 
     def cuda(self, device: Any = None) -> "Module":
