@@ -422,6 +422,20 @@ def test_import_and_cpu_work_without_cupy():
     assert res.stdout.strip() == "ok"
 
 
+def test_device_none_is_the_default_device_and_like_functions_take_device():
+    """As torch's: device=None means the default device (the CPU here), and the *_like functions take device=."""
+    x = tg.tensor([1.0, 2.0])
+    for make in (lambda: tg.full((2,), 1.0, device=None), lambda: tg.zeros(2, device=None),
+                 lambda: tg.tensor([1.0], device=None), lambda: tg.arange(3, device=None),
+                 lambda: tg.randn(2, device=None), lambda: tg.eye(2, device=None)):
+        assert make().device == "cpu"
+    for like in (tg.zeros_like, tg.ones_like, tg.empty_like, tg.rand_like, tg.randn_like):
+        assert like(x, device="cpu").device == "cpu" and like(x, device=None).shape == (2,)
+    assert tg.full_like(x, 7.0, device="cpu").tolist() == [7.0, 7.0]
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda', got 'tpu'"):
+        tg.zeros_like(x, device="tpu")
+
+
 @no_cuda
 def test_to_cuda_raises_clear_error_without_gpu():
     x = tg.tensor([1.0])

@@ -109,8 +109,11 @@ def device_of(a: Any) -> str:
     return "cuda" if is_cupy_array(a) else "cpu"
 
 
-def check_device(device: str, op: str = "device") -> str:
-    """'cpu' or 'cuda' for device ('cpu', 'cuda', 'cuda:0', ...), or a ValueError naming op and what it got."""
+def check_device(device: Optional[str], op: str = "device") -> str:
+    """'cpu' or 'cuda' for device ('cpu', 'cuda', 'cuda:0', ...; None is the default, 'cpu', as torch's), or a
+    ValueError naming op and what it got."""
+    if device is None:
+        return "cpu"
     name, colon, index = str(device).partition(":")
     if name not in ("cpu", "cuda") or colon and not index.isdigit():
         raise ValueError(f"{op}: device must be 'cpu' or 'cuda', got {str(device)!r}")

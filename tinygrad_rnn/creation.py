@@ -344,32 +344,40 @@ def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...]) -> Any:
     return backend.rng("cpu").random(shape) < probs
 
 
-def _like(fn: Any, t: Tensor, dtype: Any, **kw: Any) -> Tensor:
+def _like(fn: Any, t: Tensor, dtype: Any, device: Optional[str], **kw: Any) -> Tensor:
+    """fn of t's shape, in t's dtype and on t's device unless given (torch's *_like)."""
     _input(f"{fn.__name__}_like", t)
-    return fn(t.shape, dtype=t.dtype if dtype is None else dtype, device=t.device, **kw)
+    return fn(t.shape, dtype=t.dtype if dtype is None else dtype, device=t.device if device is None else device, **kw)
 
 
-def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _like(zeros, input, dtype, requires_grad=requires_grad)
+def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
+               device: Optional[str] = None) -> Tensor:
+    return _like(zeros, input, dtype, device, requires_grad=requires_grad)
 
 
-def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _like(ones, input, dtype, requires_grad=requires_grad)
+def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
+              device: Optional[str] = None) -> Tensor:
+    return _like(ones, input, dtype, device, requires_grad=requires_grad)
 
 
-def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
+              device: Optional[str] = None) -> Tensor:
     _input("full_like", input)
-    return full(input.shape, fill_value, input.dtype if dtype is None else dtype, input.device, requires_grad)
+    return full(input.shape, fill_value, input.dtype if dtype is None else dtype,
+                input.device if device is None else device, requires_grad)
 
 
-def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
+               device: Optional[str] = None) -> Tensor:
     """empty of input's shape, dtype (unless given) and device: zeros, see empty."""
-    return _like(empty, input, dtype, requires_grad=requires_grad)
+    return _like(empty, input, dtype, device, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _like(randn, input, dtype, requires_grad=requires_grad)
+def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
+               device: Optional[str] = None) -> Tensor:
+    return _like(randn, input, dtype, device, requires_grad=requires_grad)
 
 
-def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _like(rand, input, dtype, requires_grad=requires_grad)
+def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
+              device: Optional[str] = None) -> Tensor:
+    return _like(rand, input, dtype, device, requires_grad=requires_grad)
