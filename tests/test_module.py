@@ -19,7 +19,7 @@ import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
 from tinygrad_rnn import nn
 
-from strategies import arrays, check_op, shapes, with_fixtures
+from strategies import arrays, check_op, distinct, shapes, with_fixtures
 
 CLOSE64 = dict(rtol=1e-12, atol=1e-12)
 
@@ -714,6 +714,113 @@ def test_embedding_out_of_range():
         nn.Embedding(4, 2, padding_idx=4)
     with pytest.raises(ValueError, match=r"embedding: weight must be 2-D \(num_embeddings, embedding_dim\)"):
         F.embedding(np.array([0, 1]), tg.ones(4))
+
+
+def _bag_reference(w, flat, starts, ends, mode, psw, pad):
+    """numpy: each bag's rows (padding_idx left out) summed (scaled by psw), averaged or maxed; empty bags zero."""
+    out = np.zeros((len(starts), w.shape[1]))
+    for b, (i, j) in enumerate(zip(starts, ends)):
+        keep = [k for k in range(i, j) if pad is None or flat[k] != pad % w.shape[0]]
+        if keep:
+            rows = w[flat[keep]] * (1.0 if psw is None else psw.reshape(-1)[keep][:, None])
+            out[b] = rows.max(0) if mode == "max" else rows.sum(0) / (len(keep) if mode == "mean" else 1)
+    return out
+
+
+@with_fixtures
+@given(n=st.integers(1, 4), d=st.integers(1, 3), mode=st.sampled_from(["sum", "mean", "max"]), data=st.data())
+def test_embedding_bag_property(device, n, d, mode, data):
+    """F.embedding_bag against a numpy loop over the bags, its gradients against central differences: a 2-d input
+    (a bag a row) or a 1-d one cut at offsets (empty bags too, include_last_offset), padding_idx, per_sample_weights
+    for 'sum' (distinct weights for 'max', so that no maximum ties)."""
+    two_d = data.draw(st.booleans(), label="2-d")
+    if two_d:
+        shape = data.draw(st.tuples(st.integers(0, 3), st.integers(0, 3)), label="shape")
+    else:
+        shape = (data.draw(st.integers(0, 6), label="length"),)
+    idx = np.asarray(data.draw(hnp.arrays(np.int64, shape, elements=st.integers(0, n - 1)), label="idx"))
+    last = data.draw(st.booleans(), label="include_last_offset")
+    if two_d:
+        offsets, starts = None, np.arange(shape[0]) * shape[1]
+        ends = starts + shape[1]
+    else:
+        cuts = sorted(data.draw(st.lists(st.integers(0, shape[0]), max_size=3), label="cuts"))
+        offsets = np.array([0] + cuts + ([shape[0]] if last else []), np.int64)
+        bounds = list(offsets) + ([] if last else [shape[0]])
+        starts, ends = np.array(bounds[:-1], np.int64), np.array(bounds[1:], np.int64)
+    pad = data.draw(st.none() | st.integers(-n, n - 1), label="padding_idx")
+    w = data.draw(distinct([(n, d)]), label="weight")[0] if mode == "max" else data.draw(arrays((n, d)), label="w")
+    psw = data.draw(arrays(shape), label="psw") if mode == "sum" and data.draw(st.booleans()) else None
+    kw = dict(offsets=None if offsets is None else tg.tensor(offsets, device=device), mode=mode,
+              include_last_offset=last, padding_idx=pad)
+    flat = idx.reshape(-1)
+    if psw is None:
+        check_op(lambda t: F.embedding_bag(tg.tensor(idx, device=device), t, **kw),
+                 lambda a: _bag_reference(a, flat, starts, ends, mode, None, pad), [w], device)
+    else:
+        check_op(lambda t, p: F.embedding_bag(idx, t, per_sample_weights=p, **kw),
+                 lambda a, p: _bag_reference(a, flat, starts, ends, mode, p, pad), [w, psw], device, gradgrad=True)
+
+
+def test_embedding_bag_max_ties_and_empty_bags():
+    """'max': a tie's gradient goes to the bag's first maximum, as torch's; an empty bag (or one of padding only)
+    gives zeros and no gradient."""
+    w = t64([[1.0, 2.0], [1.0, 2.0], [0.0, 3.0], [5.0, 5.0]], requires_grad=True)
+    out = F.embedding_bag(np.array([0, 1, 2, 3]), w, np.array([0, 3, 3]), mode="max", padding_idx=3)
+    assert out.tolist() == [[1.0, 3.0], [0.0, 0.0], [0.0, 0.0]]
+    out.sum().backward()
+    assert w.grad.tolist() == [[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [0.0, 0.0]]
+
+
+def test_embedding_bag_errors():
+    w = tg.ones(5, 3)
+    cases = [((np.array([1, 2]), w, np.array([1])), {}, ValueError, r"offsets\[0\] must be 0"),
+             ((np.array([1, 2]), w, np.array([0, 2, 1])), {}, ValueError, "non-decreasing"),
+             ((np.array([1, 2]), w, np.array([0, 3])), {}, ValueError, r"offsets\[-1\] must be at most .* 2, got 3"),
+             ((np.array([1, 2]), w, np.array([0, 1])), dict(include_last_offset=True), ValueError, "length 2"),
+             ((np.array([1, 2]), w, np.zeros(0, np.int64)), {}, ValueError, "non-empty 1-d"),
+             ((np.array([1, 2]), w, np.array([0.0])), {}, TypeError, "offsets must be integers"),
+             ((np.array([1, 2]), w), {}, ValueError, "1-d input needs offsets"),
+             ((np.array([[1, 2]]), w, np.array([0])), {}, ValueError, "offsets must be None"),
+             ((np.zeros((1, 1, 2), np.int64), w), {}, ValueError, r"1-d \(with offsets\) or 2-d"),
+             ((np.array([[1, 5]]), w), {}, IndexError, r"\[0, 5\)"),
+             ((np.array([[1.0]]), w), {}, TypeError, "integers"),
+             ((np.array([[1]]), tg.ones(5)), {}, ValueError, "weight must be 2-D"),
+             ((np.array([[1]]), w), dict(mode="median"), ValueError, "mode must be one of"),
+             ((np.array([[1]]), w), dict(padding_idx=5), ValueError, r"padding_idx must lie in \[-5, 4\]"),
+             ((np.array([[1]]), w), dict(include_last_offset=1), TypeError, "include_last_offset must be a bool"),
+             ((np.array([[1]]), w), dict(per_sample_weights=tg.ones(1, 1)), NotImplementedError, "mode='sum'"),
+             ((np.array([[1]]), w), dict(mode="sum", per_sample_weights=tg.ones(1, 2)), ValueError, r"\(1, 2\)"),
+             ((np.array([[1]]), w), dict(mode="sum", per_sample_weights=t64([[1.0]])), TypeError, "float64")]
+    for args, kw, err, match in cases:
+        with pytest.raises(err, match="embedding_bag: .*" + match):
+            F.embedding_bag(*args, **kw)
+
+
+def test_embedding_bag_module():
+    """nn.EmbeddingBag: torch's repr, a zero padding row at init, forward(input, offsets, per_sample_weights), and
+    from_pretrained (a frozen copy, or trained with freeze=False)."""
+    bag = nn.EmbeddingBag(5, 3, mode="max", include_last_offset=True, padding_idx=-2, dtype=np.float64)
+    assert repr(bag) == "EmbeddingBag(5, 3, mode='max', padding_idx=3)" and list(bag.state_dict()) == ["weight"]
+    assert (bag.weight.numpy()[3] == 0).all() and repr(nn.EmbeddingBag(2, 1)) == "EmbeddingBag(2, 1, mode='mean')"
+    W = bag.weight.numpy()
+    np.testing.assert_array_equal(bag(tg.tensor([0, 1, 4]), tg.tensor([0, 2, 3])).numpy(),
+                                  np.stack([W[[0, 1]].max(0), W[4]]))
+    table = np.arange(6.0).reshape(3, 2)
+    frozen = nn.EmbeddingBag.from_pretrained(table, mode="sum")
+    assert not frozen.weight.requires_grad and frozen.mode == "sum"
+    assert frozen(tg.tensor([[0, 1], [2, 2]])).tolist() == [[2.0, 4.0], [8.0, 10.0]]
+    table[0, 0] = 99.0
+    assert frozen.weight.numpy()[0, 0] == 0.0
+    trained = nn.EmbeddingBag.from_pretrained(table, freeze=False, padding_idx=0)
+    out = trained(tg.tensor([0, 1, 2]), tg.tensor([0, 2]))
+    assert out.tolist() == [[2.0, 3.0], [4.0, 5.0]]  # bag 0 is row 1 alone: row 0 is padding
+    out.sum().backward()
+    assert trained.weight.grad.tolist() == [[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]]
+    with pytest.raises(ValueError, match="EmbeddingBag: mode must be one of"):
+        nn.EmbeddingBag(5, 3, mode="median")
+    with pytest.raises(ValueError, match="EmbeddingBag.from_pretrained: embeddings must be 2-D"):
+        nn.EmbeddingBag.from_pretrained(np.ones(3))
 
 
 # ============================================================================ Dropout

@@ -3,8 +3,8 @@ from . import functional, fused, init, utils
 from .layers import (AdaptiveAvgPool1d, AdaptiveLogSoftmaxWithLoss, AdaptiveMaxPool1d, AlphaDropout, AvgPool1d,
                      BatchNorm1d, BCELoss, BCEWithLogitsLoss, Bilinear, CELU, CircularPad1d, ConstantPad1d, Conv1d,
                      ConvTranspose1d, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, CTCLoss, Dropout,
-                     Dropout1d, ELU, Embedding, FeatureAlphaDropout, Flatten, GaussianNLLLoss, GELU, GLU, GroupNorm,
-                     Hardshrink, Hardsigmoid, Hardswish, Hardtanh, HingeEmbeddingLoss, HuberLoss, Identity,
+                     Dropout1d, ELU, Embedding, EmbeddingBag, FeatureAlphaDropout, Flatten, GaussianNLLLoss, GELU, GLU,
+                     GroupNorm, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, HingeEmbeddingLoss, HuberLoss, Identity,
                      InstanceNorm1d, KLDivLoss, L1Loss, LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax,
                      MarginRankingLoss, MaxPool1d, Mish, ModuleDict, ModuleList, MSELoss, MultiheadAttention,
                      MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PairwiseDistance,
@@ -18,8 +18,8 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
                           TransformerEncoderLayer)
 
 __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "ParameterList", "ParameterDict",
-           "Linear", "Bilinear", "Embedding", "LayerNorm", "RMSNorm", "Dropout", "Dropout1d", "AlphaDropout",
-           "FeatureAlphaDropout",
+           "Linear", "Bilinear", "Embedding", "EmbeddingBag", "LayerNorm", "RMSNorm", "Dropout", "Dropout1d",
+           "AlphaDropout", "FeatureAlphaDropout",
            "Sequential", "ModuleList", "ModuleDict", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",
            "SiLU", "LogSigmoid", "LeakyReLU", "ELU", "Hardtanh", "Flatten", "Unflatten",
            "GELU", "ReLU6", "SELU", "CELU", "Mish", "Softsign", "Hardsigmoid", "Hardswish", "Softmin", "GLU",

@@ -9,6 +9,7 @@ weights only the last step.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Any, Callable, List, Optional, Tuple
@@ -1197,6 +1198,108 @@ def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None) -> 
         return rows
     keep = (a != padding_idx % n)[..., None]
     return ops.where(keep, rows, rows.detach())
+
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def _bags(op: str, a: Any, offsets: Any, include_last_offset: bool) -> Tuple[Any, Any, int]:
+    """(flat indices, bag of each, number of bags) for a 2-d input (one bag a row) or a 1-d input cut at offsets,
+    checked as torch (offsets starting at 0, at most len(input)); with include_last_offset the last offset is the end
+    of the last bag, which must be len(input), as torch's documentation says (its kernel runs the last bag to the
+    end whatever it is); a 2-d input ignores the flag, as torch. Decreasing offsets, which torch does not check (and
+    reads garbage for), are refused."""
+    if a.ndim == 2:
+        if offsets is not None:
+            raise ValueError(f"{op}: a 2-d input {a.shape} is a batch of equal bags, one a row, so offsets must be "
+                             f"None, got {type(offsets).__name__}")
+        o = np.arange(0, a.size, a.shape[1]) if a.shape[1] else np.zeros(a.shape[0], np.int64)
+        include_last_offset = False
+    elif a.ndim == 1:
+        if offsets is None:
+            raise ValueError(f"{op}: a 1-d input needs offsets (1-d, where each bag starts), got None")
+        o = backend.to_device(offsets.data if isinstance(offsets, Tensor) else backend.as_array(offsets), "cpu")
+        if o.dtype.kind not in "iu":
+            raise TypeError(f"{op}: offsets must be integers, got dtype {o.dtype}")
+        if o.ndim != 1 or o.size == 0:
+            raise ValueError(f"{op}: offsets must be a non-empty 1-d tensor of bag starts, got shape {o.shape}")
+        if o[0] != 0:
+            raise ValueError(f"{op}: offsets[0] must be 0 (the first bag starts at the start of input), got "
+                             f"{int(o[0])}")
+        if o[-1] > a.size:
+            raise ValueError(f"{op}: offsets[-1] must be at most the input's length {a.size}, got {int(o[-1])}")
+        if (np.diff(o) < 0).any():
+            raise ValueError(f"{op}: offsets must be non-decreasing, got {o.tolist()}")
+        if include_last_offset and o[-1] != a.size:
+            raise ValueError(f"{op}: with include_last_offset, offsets[-1] must be the input's length {a.size} (the "
+                             f"end of the last bag), got {int(o[-1])}")
+    else:
+        raise ValueError(f"{op}: input must be 1-d (with offsets) or 2-d (bags, indices), got shape {a.shape}")
+    n_bags = max(len(o) - 1, 0) if include_last_offset else len(o)
+    return a.reshape(-1), np.searchsorted(o[:n_bags], np.arange(a.size), side="right") - 1, n_bags
+
+
+def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, *, mode: str = "mean",
+                  per_sample_weights: Optional[Tensor] = None, include_last_offset: bool = False,
+                  padding_idx: Optional[int] = None) -> Tensor:
+    """torch's F.embedding_bag: (bags, D), bag b the sum, mean or (elementwise) max of weight's rows at its indices,
+    the bags being the rows of a 2-d input or the slices of a 1-d input that start at ``offsets`` (_bags). Indices
+    equal to padding_idx are left out of their bag, an empty bag gives zeros; per_sample_weights (input's shape,
+    mode 'sum' only) scales each row. 'max' sends each element's gradient to the bag's first maximum (a nan in the
+    bag is its maximum, as max's; torch's CPU kernel skips a nan after the first entry). max_norm, norm_type,
+    scale_grad_by_freq and sparse are not supported (so mode and the rest are keyword-only here)."""
+    op = "embedding_bag"
+    a = _index_array(input, op)
+    _check_tensor(op, "weight", weight)
+    if weight.ndim != 2:
+        raise ValueError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+    if mode not in _BAG_MODES:
+        raise ValueError(f"{op}: mode must be one of 'sum', 'mean' or 'max', got {mode!r}")
+    include_last_offset = ops.bool_arg(include_last_offset, op, "include_last_offset")
+    n, dim = weight.shape
+    if a.size and (a.min() < 0 or a.max() >= n):
+        raise IndexError(f"{op}: indices must lie in [0, {n}) for num_embeddings={n}, "
+                         f"got min {int(a.min())} max {int(a.max())}")
+    if per_sample_weights is not None:
+        _check_tensor(op, "per_sample_weights", per_sample_weights)
+        if mode != "sum":
+            raise NotImplementedError(f"{op}: per_sample_weights is only supported for mode='sum' (as torch), "
+                                      f"got mode={mode!r}")
+        if per_sample_weights.shape != a.shape:
+            raise ValueError(f"{op}: per_sample_weights has shape {per_sample_weights.shape}, expected the input's "
+                             f"{a.shape}")
+        if per_sample_weights.dtype != weight.dtype:
+            raise TypeError(f"{op}: per_sample_weights is {per_sample_weights.dtype} but weight is {weight.dtype}; "
+                            "they must share one dtype")
+    flat, bag, n_bags = _bags(op, backend.to_device(a, "cpu"), offsets, include_last_offset)
+    keep = np.ones(flat.size, bool)
+    if padding_idx is not None:
+        padding_idx = ops.int_arg(padding_idx, op, "padding_idx")
+        if not -n <= padding_idx < n:
+            raise ValueError(f"{op}: padding_idx must lie in [{-n}, {n - 1}] for num_embeddings={n}, got {padding_idx}")
+        keep &= flat != padding_idx % n
+    pos = np.flatnonzero(keep)
+    idx, bag = flat[pos], bag[pos]
+    count = np.bincount(bag, minlength=n_bags)
+    to = functools.partial(backend.to_device, device=weight.device)
+    if mode == "max" and pos.size:
+        width = int(count.max())
+        rank = np.arange(pos.size) - (np.cumsum(count) - count)[bag]
+        grid = np.zeros((n_bags, width), np.int64)
+        grid[bag, rank] = idx
+        filled = np.zeros((n_bags, width), bool)
+        filled[bag, rank] = True
+        windows = ops.where(to(filled[..., None]), weight[to(grid)], -math.inf)  # (bags, width, D)
+        picks = _first_max(windows.data, 1)
+        values = ops.gather(windows, 1, xp_of(windows.data).expand_dims(picks, 1)).squeeze(1)
+        return ops.where(to((count > 0)[:, None]), values, 0.0) if (count == 0).any() else values
+    rows = weight[to(idx)]
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1)[to(pos)].unsqueeze(1)
+    out = ops.IndexAdd((n_bags, dim), (to(bag),))(rows)
+    if mode == "mean":
+        out = out / Tensor._make(to(np.maximum(count, 1).astype(weight.dtype)[:, None]))
+    return out
 
 
 def sequence_mask(lengths: Any, max_len: Optional[int] = None, batch_first: bool = False) -> Tensor:

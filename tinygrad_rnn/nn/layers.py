@@ -260,6 +260,55 @@ class Embedding(Module):
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
 
 
+class EmbeddingBag(Module):
+    """Sums, means or maxima of bags of embeddings (F.embedding_bag); init N(0, 1), padding row zero. max_norm,
+    norm_type, scale_grad_by_freq and sparse are not supported, so (as Embedding's) everything after embedding_dim
+    is keyword-only: torch's 3rd positional argument is max_norm."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, *, mode: str = "mean",
+                 include_last_offset: bool = False, padding_idx: Optional[int] = None, device: Optional[str] = None,
+                 dtype: Any = None, _weight: Optional[Tensor] = None) -> None:
+        super().__init__()
+        if mode not in F._BAG_MODES:
+            raise ValueError(f"EmbeddingBag: mode must be one of 'sum', 'mean' or 'max', got {mode!r}")
+        if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
+            raise ValueError(f"EmbeddingBag: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
+        self.num_embeddings, self.embedding_dim, self.mode = num_embeddings, embedding_dim, mode
+        self.include_last_offset = ops.bool_arg(include_last_offset, "EmbeddingBag", "include_last_offset")
+        self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
+        if _weight is None:
+            self.weight = _param((num_embeddings, embedding_dim), dtype, device)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"EmbeddingBag: _weight has shape {tuple(_weight.shape)}, expected (num_embeddings, "
+                                 f"embedding_dim) = {(num_embeddings, embedding_dim)}")
+            self.weight = Parameter(_weight.detach().clone())
+
+    reset_parameters = Embedding.reset_parameters
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True, *, mode: str = "mean",
+                        include_last_offset: bool = False, padding_idx: Optional[int] = None) -> "EmbeddingBag":
+        """An EmbeddingBag whose weight is a copy of ``embeddings`` (num_embeddings, embedding_dim), trained only
+        if ``freeze`` is False (as torch's; the padding row is left as given)."""
+        w = embeddings if isinstance(embeddings, Tensor) else Tensor(backend.as_array(embeddings))
+        if w.ndim != 2:
+            raise ValueError(f"EmbeddingBag.from_pretrained: embeddings must be 2-D, got shape {w.shape}")
+        bag = cls(w.shape[0], w.shape[1], mode=mode, include_last_offset=include_last_offset,
+                  padding_idx=padding_idx, _weight=w)
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def forward(self, input: Any, offsets: Any = None, per_sample_weights: Optional[Tensor] = None) -> Tensor:
+        return F.embedding_bag(input, self.weight, offsets, mode=self.mode, per_sample_weights=per_sample_weights,
+                               include_last_offset=self.include_last_offset, padding_idx=self.padding_idx)
+
+    def extra_repr(self) -> str:
+        pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        return f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}{pad}"
+
+
 class LayerNorm(Module):
     """Normalize each sample over its trailing dims ``normalized_shape``, then scale and shift per element
     (weight 1, bias 0 at init; elementwise_affine=False: neither)."""
