@@ -322,6 +322,43 @@ def test_avg_pool1d_matches_its_definition_and_central_differences(device, cfg, 
 
 
 @with_fixtures
+@given(cfg=pool_configs(dilation=False), norm_type=st.sampled_from([1, 2, 3, 1.5, -1.0]), data=st.data())
+def test_lp_pool1d_matches_its_definition_and_central_differences(device, cfg, norm_type, data):
+    """F.lp_pool1d: (sum of x^p over each window)^(1/p), a ceil_mode window cut short scaled to kernel_size terms
+    (torch's avg_pool1d-times-kernel_size form); positive x, so that every power is real."""
+    shape, opts = cfg
+    opts = dict(opts, padding=0)
+    k, s, c = (opts[n] for n in ("kernel_size", "stride", "ceil_mode"))
+    if shape[-1] < k:  # (no window without padding)
+        return
+    x = data.draw(arrays(shape, 0.5, 2.0), label="x")
+    check_op(lambda t: F.lp_pool1d(t, norm_type, k, s, c),
+             lambda a: (pool_ref(a ** norm_type, k, s, 0, 1, c, "avg") * k) ** (1.0 / norm_type), [x], device,
+             gradgrad=True)
+
+
+def test_lp_pool1d_matches_torch_with_zero_windows_and_negative_values():
+    """Values and gradients as torch's for signed inputs and windows of zeros (whose gradient is zero, not nan)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    for p, k, s, c in [(2, 3, None, False), (1, 2, 1, True), (3, 3, 2, True), (1.5, 2, None, False), (-1, 1, 1, False)]:
+        x = rng.standard_normal((2, 3, 7))
+        x[0, :, :4] = 0.0
+        ours, theirs = tensor(x), torch.tensor(x, requires_grad=True)
+        y, ty = F.lp_pool1d(ours, p, k, s, c), torch.nn.functional.lp_pool1d(theirs, p, k, s, c)
+        np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-14, equal_nan=True)
+        g = rng.standard_normal(y.shape)
+        (y * tensor(g, requires_grad=False)).sum().backward()
+        (ty * torch.from_numpy(g)).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12, equal_nan=True)
+    m, tm = nn.LPPool1d(2, 3, 2, True), torch.nn.LPPool1d(2, 3, 2, True)
+    assert repr(m) == repr(tm) and repr(nn.LPPool1d(1.5, 4)) == repr(torch.nn.LPPool1d(1.5, 4))
+    assert list(m.state_dict()) == []
+    x = np.abs(rng.standard_normal((3, 8)))
+    np.testing.assert_allclose(m(tensor(x)).numpy(), tm(torch.from_numpy(x)).numpy(), rtol=1e-12)
+
+
+@with_fixtures
 @given(L=st.integers(1, 7), size=st.integers(1, 9), unbatched=st.booleans(), data=st.data())
 def test_adaptive_pools_match_their_definition_and_central_differences(device, L, size, unbatched, data):
     shape = (2, L) if unbatched else (2, 2, L)
@@ -482,6 +519,10 @@ def test_pool_errors_name_the_op_and_shapes():
         (lambda: nn.AdaptiveAvgPool1d((2, 3))(x), TypeError,
          "adaptive_avg_pool1d: output_size must be an int or a tuple of one int"),
         (lambda: nn.MaxPool1d(2)([1.0, 2.0]), TypeError, "MaxPool1d: input must be a Tensor, got list"),
+        (lambda: F.lp_pool1d(x, 0, 2), ValueError, "lp_pool1d: norm_type must be non-zero"),
+        (lambda: F.lp_pool1d(x, 2, 6), ValueError, r"lp_pool1d: input \(2, 3, 5\) padded by 0 .*kernel_size 6"),
+        (lambda: F.lp_pool1d(tg.tensor([[1, 2, 3]]), 2, 2), TypeError, "lp_pool1d: input must be floating point"),
+        (lambda: nn.LPPool1d("2", 2)(x), TypeError, "lp_pool1d: norm_type must be a real number"),
     ]
     for fn, exc, pattern in cases:
         with pytest.raises(exc, match=pattern):

@@ -895,7 +895,11 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     """torch's F.avg_pool1d: y[..., j] = sum_k x_p[..., j stride + k] / m_j, x_p padded with zeros (L_out: _pool_args);
     m_j is the window's size within the padded input (a ceil_mode window past the right padding counts what is
     inside), or without count_include_pad the number of input elements in it."""
-    op = "avg_pool1d"
+    return _avg_pool("avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+def _avg_pool(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
+              count_include_pad: bool) -> Tensor:
     x, unbatched, k, s, p, _, n_out = _pool_args(op, input, kernel_size, stride, padding, 1, ceil_mode)
     length, xp = x.shape[2], xp_of(x.data)
     start = xp.arange(n_out) * s - p
@@ -903,6 +907,22 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     count = end - start if count_include_pad else xp.minimum(end, length) - xp.maximum(start, 0)
     windows = _pool_windows(x, k, s, p, 1, n_out, 0.0)  # (float16: summed in float32, where sums pass 65504)
     return _unbatch(unbatched, ops.half_in_float32(windows, lambda w: w.sum(2) / Tensor._make(count.astype(w.dtype))))
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
+    """torch's F.lp_pool1d: (sum over each window of x^p)^(1/p), p = norm_type, computed as torch's: avg_pool1d of
+    x^p (no padding) times kernel_size, to the power 1/p: a ceil_mode window cut short is scaled as a full one, a
+    negative sum to a fractional power 1/p is nan, and a window summing to 0 has gradient zero, as torch's (its
+    sign(s) relu(|s|) form)."""
+    op = "lp_pool1d"
+    p = _real(op, "norm_type", norm_type)
+    if p == 0:
+        raise ValueError(f"{op}: norm_type must be non-zero (the output is the sum's 1/norm_type power), got {p}")
+    _check_tensor(op, "input", input)
+    _same_dtype(op, input)
+    k = _one_int(op, "kernel_size", kernel_size, 1)
+    out = _avg_pool(op, input.pow(p), k, stride, 0, ceil_mode, True)
+    return ops.where(out.data == 0, 0.0, out * k).pow(1.0 / p)  # (a select: no inf * 0 in the gradient)
 
 
 def _adaptive_windows(op: str, input: Tensor, output_size: Any, fill: float) -> Tuple[Tensor, bool, Tensor, Any, Any]:

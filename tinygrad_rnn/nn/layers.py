@@ -963,6 +963,17 @@ class AvgPool1d(_Pool):
         self.padding, self.ceil_mode, self.count_include_pad = _single(padding), ceil_mode, count_include_pad
 
 
+class LPPool1d(_Pool):
+    """F.lp_pool1d as a module: each window's p-norm (stride kept as given, None by default, as torch's)."""
+
+    fn, shown = staticmethod(F.lp_pool1d), 4
+    options = ("norm_type", "kernel_size", "stride", "ceil_mode")
+
+    def __init__(self, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
+
+
 class AdaptiveAvgPool1d(_Pool):
     """F.adaptive_avg_pool1d as a module: the mean of each of output_size windows spread over the input's length."""
 
