@@ -453,6 +453,59 @@ def test_svd_result_and_errors():
         tg.linalg.svd(tg.ones(2, 2), driver="gesvd")
 
 
+# ----------------------------------------------------------------------------- qr
+@with_fixtures
+@given(_spread_spectrum(rows=lambda n: st.integers(1, 4)), st.booleans())
+def test_qr_property(device, x, complete):
+    """Q and R as numpy's (LAPACK's Householder QR, as torch's) and their gradients against central differences
+    (second ones too), for tall, wide and square matrices of full rank; 'complete' where differentiable (m <= n).
+    Entries off the diagonal are kept >= 0.05 in size: where a column is exactly zero below the diagonal LAPACK skips
+    its reflection, and the signs of Q's column and R's row jump (torch's too)."""
+    x = x + np.where(x >= 0, 0.05, -0.05) * (1 - np.eye(*x.shape[-2:]))
+    mode = "complete" if complete and x.shape[-2] <= x.shape[-1] else "reduced"
+    check_op(lambda t: tuple(tg.linalg.qr(t, mode)), lambda a: np.linalg.qr(a, mode), [x], device, gradgrad=True)
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", [(2, 4, 3), (3, 3), (2, 3, 5), (1, 4), (4, 1), (2, 0, 3), (3, 0)])
+@pytest.mark.parametrize("mode", ["reduced", "complete", "r"])
+def test_qr_matches_torch(shape, mode):
+    """Shapes, values and gradients (of Q, of R and of both) as torch's; where torch refuses the gradient ('r', or
+    'complete' of a tall matrix) so does qr, naming it."""
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal(shape)
+    (q, r), (q_t, r_t) = tg.linalg.qr(tg.tensor(a), mode), torch.linalg.qr(torch.tensor(a), mode)
+    assert (q.shape, r.shape) == (tuple(q_t.shape), tuple(r_t.shape)) and q.dtype == np.float64
+    np.testing.assert_allclose(q.numpy(), q_t.numpy(), atol=1e-12)
+    np.testing.assert_allclose(r.numpy(), r_t.numpy(), atol=1e-12)
+    w_q, w_r = rng.standard_normal(q.shape), rng.standard_normal(r.shape)
+    for use in ((True, False), (False, True), (True, True)):
+        t, tt = tg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        (q, r), (q_t, r_t) = tg.linalg.qr(t, mode), torch.linalg.qr(tt, mode)
+        loss = (q * tg.tensor(w_q)).sum() * use[0] + (r * tg.tensor(w_r)).sum() * use[1]
+        loss_t = (q_t * torch.tensor(w_q)).sum() * use[0] + (r_t * torch.tensor(w_r)).sum() * use[1]
+        try:
+            loss_t.backward()
+        except RuntimeError:
+            with pytest.raises(RuntimeError, match="linalg.qr: .*(mode='r'|mode='complete' is not differentiable)"):
+                loss.backward()
+            continue
+        loss.backward()
+        np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_qr_result_and_errors():
+    result = tg.linalg.qr(tg.tensor([[3.0, 1.0], [4.0, 2.0]], dtype=tg.float64), mode="r")
+    assert type(result).__name__ == "linalg_qr" and result[1] is result.R and result.Q.shape == (0,)
+    assert tg.linalg.qr(tg.ones(2, 3)).Q.dtype == np.float32 and "qr" in tg.linalg.__all__
+    with pytest.raises(ValueError, match=r"linalg.qr.*at least 2 dims.*\(3,\)"):
+        tg.linalg.qr(tg.ones(3))
+    with pytest.raises(ValueError, match="linalg.qr: mode must be one of .*'full'"):
+        tg.linalg.qr(tg.ones(2, 2), "full")
+    with pytest.raises(TypeError, match="linalg.qr.*floating point.*int64"):
+        tg.linalg.qr(tg.ones(2, 2, dtype=tg.int64))
+
+
 def test_an_in_place_change_to_an_output_leaves_eigh_and_svd_gradients_right():
     """eigh's and svd's backward read their own copies of the outputs: doubling V (or U) in place after the
     forward pass does not change the gradient (their outputs once were the arrays backward read)."""

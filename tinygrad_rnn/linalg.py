@@ -1,8 +1,8 @@
 """torch.linalg's functions (tg.linalg): vector and matrix norms, inverse, determinants, linear solves and
-decompositions (Cholesky, symmetric eigendecomposition, SVD).
+decompositions (Cholesky, symmetric eigendecomposition, SVD, QR).
 
 Every function takes a batch of matrices: the last two dims are the matrix, the leading ones a batch (empty batches
-included), as torch's. The primitives (Inv, Det, SlogDet, Solve, Cholesky, Eigh, Svd) are Functions whose forward
+included), as torch's. The primitives (Inv, Det, SlogDet, Solve, Cholesky, Eigh, Svd, Qr) are Functions whose forward
 runs the array module's linalg (numpy's or CuPy's, by backend.xp_of) on the whole stack and whose backward is
 written in Tensor ops, so higher-order gradients come free; the norms are compositions of existing ops. As torch's,
 inputs must be floating point (float32 or float64; float16 only for the norms), and a singular matrix given to inv
@@ -23,11 +23,12 @@ from .backend import to_device, xp_of
 from .tensor import Function, Tensor, _dt, _input, _mode, _OutputNode
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
-           "eigvalsh", "svd", "svdvals"]
+           "eigvalsh", "svd", "svdvals", "qr"]
 
 slogdet_result = namedtuple("linalg_slogdet", ("sign", "logabsdet"))  # (torch.return_types.linalg_slogdet)
 eigh_result = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
 svd_result = namedtuple("linalg_svd", ("U", "S", "Vh"))
+qr_result = namedtuple("linalg_qr", ("Q", "R"))
 
 
 class LinAlgError(RuntimeError):
@@ -500,3 +501,69 @@ def svdvals(A: Tensor, *, driver: Any = None) -> Tensor:
     if driver is not None:
         raise ValueError(f"{op}: driver must be None here (torch's drivers are for CUDA's cuSOLVER), got {driver!r}")
     return Svd(False)(A)[1]
+
+
+_QR_MODES = ("reduced", "complete", "r")
+
+
+class Qr(Function):
+    """(Q, R) with A = Q R, Q orthonormal columns (m, k) and R upper triangular (k, n), k = min(m, n) (complete: Q
+    (m, m) and R (m, n); 'r': R only, Q empty). Backward: for m >= n torch's (_qr_tall_grad); for m < n, A = [X | Y]
+    and R = [U | V] with X = Q U and Y = Q V, so dA = [X's gradient for gQ + Q V gV^T and gU | Q gV]. Not
+    differentiable for mode 'r' (no Q) nor for 'complete' with m > n (Q's last columns are arbitrary), as torch's:
+    the backward says so. R needs a non-zero diagonal (A of full rank k) for a gradient; where a column of A is
+    exactly zero below the diagonal LAPACK skips its reflection, and the signs of Q's column and R's row jump (no
+    gradient there, as torch's)."""
+
+    name = "linalg.qr"
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def forward(self, a):
+        xp = xp_of(a)
+        if self.mode == "r":
+            self.arrays = (xp.zeros((0,), a.dtype), xp.linalg.qr(a, mode="r"))
+        else:
+            self.arrays = xp.linalg.qr(a, mode=self.mode)
+        return tuple(x.copy() for x in self.arrays)  # (copies: an in-place change to one leaves backward's own)
+
+    def backward(self, g_q, g_r):
+        if self.mode == "r":
+            raise RuntimeError(f"{self.name}: the derivative depends on Q, which mode='r' does not compute; use "
+                               "mode='reduced' to differentiate through linalg.qr (as torch)")
+        q, r = (_kept(self, i, x) for i, x in enumerate(self.arrays))
+        m, n = q.shape[-2], r.shape[-1]
+        if m > n and self.mode == "complete":
+            raise RuntimeError(f"{self.name}: mode='complete' is not differentiable for tall matrices ({m} by {n}): "
+                               "Q's last columns are arbitrary (as torch); use mode='reduced'")
+        if m >= n:
+            return (_qr_tall_grad(q, r, g_q, g_r),)
+        g_v = None if g_r is None else g_r[..., m:]  # (R = [U | V] with A = [X | Y], X = Q U, Y = Q V)
+        if g_v is not None:
+            g_q = q @ (r[..., m:] @ g_v.mT) + (0.0 if g_q is None else g_q)
+        g_x = _qr_tall_grad(q, r[..., :m], g_q, None if g_r is None else g_r[..., :m])
+        g_y = Tensor._make(xp_of(q.data).zeros(q.shape[:-1] + (n - m,), q.dtype)) if g_v is None else q @ g_v
+        return (_ops.cat([g_x, g_y], -1),)
+
+
+def _qr_tall_grad(q: Tensor, r: Tensor, g_q: Any, g_r: Any) -> Tensor:
+    """Qr's gradient for m >= n (torch's): (gQ + Q sym(M)) R^-T with M = gR R^T - Q^T gQ and
+    sym(M) = triu(M) + triu(M, 1)^T."""
+    if g_q is None:
+        grad = g_r @ r.mT
+    else:
+        grad = -(q.mT @ g_q) if g_r is None else g_r @ r.mT - q.mT @ g_q
+    out = q @ (grad.triu() + grad.triu(1).mT)
+    return solve(r.mT, out if g_q is None else out + g_q, left=False)
+
+
+def qr(A: Tensor, mode: str = "reduced") -> Any:
+    """torch.linalg.qr: (Q, R), a named tuple as torch's, with A = Q R for each matrix of the batch, by LAPACK's
+    Householder QR as torch's (the same signs). mode 'reduced': Q (..., m, k), R (..., k, n), k = min(m, n);
+    'complete': Q (..., m, m), R (..., m, n); 'r': R alone, Q an empty tensor. Gradients: see Qr."""
+    op = "linalg.qr"
+    A = _matrices(op, A)
+    if mode not in _QR_MODES:
+        raise ValueError(f"{op}: mode must be one of 'reduced' (the default), 'complete' or 'r', got {mode!r}")
+    return qr_result(*Qr(mode)(A))
