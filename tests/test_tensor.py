@@ -978,6 +978,36 @@ def test_unique_and_bincount_match_torch_and_refuse_bad_input(device):
             np.testing.assert_array_equal(o.numpy(), t.numpy())
 
 
+def test_histc_matches_its_definition_and_torch(device):
+    """histc: counts in equal bins over [min, max] in input's dtype, max in the last bin, elements outside and nans
+    left out; min == max: the input's range (widened by 1 each way when that is one value too); no gradient."""
+    x = tg.tensor([0.5, 1.0, 2.9, 3.0, -0.1, 3.5, np.nan, 1.2], dtype=tg.float64, device=device, requires_grad=True)
+    h = tg.histc(x, bins=3, min=0, max=3)
+    assert h.tolist() == [1.0, 2.0, 2.0] and h.dtype == tg.float64 and h.device == device and not h.requires_grad
+    assert tg.histc(tg.tensor([1.0, 2.0, 1.0, 4.0, 2.5], device=device), bins=4).tolist() == [2.0, 1.0, 1.0, 1.0]
+    assert tg.histc(tg.tensor([2.0, 2.0], device=device), bins=4).tolist() == [0.0, 0.0, 2.0, 0.0]
+    assert tg.histc(tg.zeros(0, device=device), bins=2).tolist() == [0.0, 0.0]
+    values = np.random.default_rng(3).uniform(-2, 5, 500)
+    values = values[np.abs(values * 7 - np.round(values * 7)) > 1e-6]  # (none within rounding of an edge)
+    want = np.histogram(values, bins=49, range=(-2, 5))[0]
+    np.testing.assert_array_equal(tg.histc(tg.tensor(values, device=device), 49, -2, 5).numpy(), want)
+    cases = [(dict(input=tg.tensor([1, 2])), TypeError, "histc: input must be floating point, got int64"),
+             (dict(input=tg.ones(3), bins=0), ValueError, "histc: bins must be > 0, got 0"),
+             (dict(input=tg.ones(3), min=3, max=1), ValueError, "histc: max must be larger than min"),
+             (dict(input=tg.tensor([1.0, np.inf])), ValueError, r"histc: the range \[1.0, inf\] is not finite"),
+             (dict(input=tg.ones(3), bins=2.5), TypeError, "histc: bins must be an int"),
+             (dict(input=tg.ones(3), min="0"), TypeError, "histc: min must be a real number")]
+    for kw, err, match in cases:
+        with pytest.raises(err, match=match):
+            tg.histc(**kw)
+    torch = pytest.importorskip("torch")
+    for dtype in (np.float32, np.float64):
+        r = (np.random.default_rng(4).random(20000) * 10).astype(dtype)
+        for lo, hi, bins in ((0.3, 9.1, 7), (0, 0, 1000), (1 / 3, 7 / 3, 13)):
+            np.testing.assert_array_equal(tg.histc(tg.tensor(r), bins, lo, hi).numpy(),
+                                          torch.histc(torch.from_numpy(r), bins, lo, hi).numpy())
+
+
 def test_torch_tensor_attributes(device):
     """is_cuda, is_cpu, get_device, ndimension, nelement, itemsize, is_signed, stride (in elements), is_contiguous,
     data_ptr and retains_grad, as torch's on the same shapes and dtypes."""

@@ -10,7 +10,7 @@ from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, ful
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_tensors, bucketize, cat, cdist, chunk,
                   clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, fmax, fmin, gather,
-                  index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num,
+                  histc, index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num,
                   narrow, outer, polygamma, roll, searchsorted, select, signbit, sort, split, stack, topk, unflatten,
                   unique, unique_consecutive, where)
 from . import linalg, nn, optim, utils
@@ -98,6 +98,6 @@ __all__ = [
     "nanquantile", "linalg", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "atleast_1d", "atleast_2d",
     "atleast_3d", "hsplit", "vsplit", "dsplit", "split_with_sizes", "diagflat", "addr", "addbmm", "vander", "gcd",
     "lcm", "masked_scatter", "put", "index_reduce", "select_scatter", "slice_scatter", "diagonal_scatter",
-    "unique_consecutive", "combinations", "renorm", "logdet", "trapezoid", "cumulative_trapezoid",
+    "unique_consecutive", "combinations", "renorm", "logdet", "trapezoid", "cumulative_trapezoid", "histc",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

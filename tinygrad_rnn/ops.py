@@ -3742,6 +3742,43 @@ def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0
     return _const(counts.astype(np.int64 if w is None else w.dtype))
 
 
+def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
+    """torch.histc: counts of input's elements in ``bins`` equal bins over [min, max] (min == max: the input's
+    smallest and largest elements, widened by 1 each way where those are equal too), in input's floating dtype;
+    elements outside the range and nans are not counted, max falls in the last bin. An element's bin is
+    (x - min) bins / (max - min) rounded down in input's dtype, as torch's kernel. No gradient, as torch's."""
+    op = "histc"
+    input = _input(op, input)
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {input.dtype} (as torch)")
+    bins = int_arg(bins, op, "bins")
+    if bins <= 0:
+        raise ValueError(f"{op}: bins must be > 0, got {bins}")
+    lo, hi = (_real_arg(op, v, name) for v, name in ((min, "min"), (max, "max")))
+    a = input.data.reshape(-1)
+    xp = xp_of(a)
+    if lo == hi and a.size:
+        lo, hi = float(a.min()), float(a.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo > hi:
+        raise ValueError(f"{op}: max must be larger than min, got min {lo} and max {hi}")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"{op}: the range [{lo}, {hi}] is not finite")
+    dt = a.dtype.type
+    a = a[(a >= dt(lo)) & (a <= dt(hi))]
+    pos = ((a - dt(lo)) * dt(bins) / (dt(hi) - dt(lo))).astype(np.int64)
+    return _const(xp.bincount(xp.minimum(pos, bins - 1), minlength=bins).astype(input.dtype))
+
+
+def _real_arg(op: str, v: Any, what: str) -> float:
+    """v as a float (a Python or numpy real number, or a 0-d tensor; not a bool), or a TypeError naming op."""
+    v = v.item() if isinstance(v, Tensor) and v.ndim == 0 else v
+    if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{op}: {what} must be a real number, got {_kind(v)}")
+    return float(v)
+
+
 def _values_arg(op: str, v: Any, what: str) -> Any:
     """A host array of v, a Tensor or a Python/numpy number (torch takes a scalar where a tensor of values goes)."""
     if isinstance(v, Tensor):
