@@ -439,6 +439,21 @@ def test_relu_gradient_passes_at_nan_as_torch():
     np.testing.assert_array_equal(g.numpy(), [0.0, 1.0, -1.0, 0.0, 0.0, 1.0, -1.0])
 
 
+def test_relu_and_clamp_block_an_infinite_gradient_as_torch():
+    """torch's relu and clamp backward select (where(mask, g, 0)), so an inf or nan gradient arriving where the
+    input was cut off gives 0 there; a product with a 0/1 mask made it inf * 0 = nan (relu(x).sqrt() at 0). abs's
+    is a product, grad * sgn(x), as torch's: nan there."""
+    x = tg.tensor([0.0, 4.0, -1.0], dtype=tg.float64, requires_grad=True)
+    x.relu().sqrt().sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.25, 0.0])
+    x.grad = None
+    x.clamp(min=0.0).sqrt().sum().backward()  # (x = 0 is inside [0, inf): sqrt's inf passes there)
+    np.testing.assert_array_equal(x.grad.numpy(), [np.inf, 0.25, 0.0])
+    x.grad = None
+    x.abs().sqrt().sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [np.nan, 0.25, -0.5])
+
+
 def _np_pad(a, amounts, **np_pad_options):
     """F.pad's reference: np.pad of a after cropping where an amount is negative ((left, right) pairs from the
     last dim back, as torch orders them)."""

@@ -1389,11 +1389,12 @@ class Softplus(Function):
 
 
 class Relu(Function):
-    """max(x, 0); the gradient passes where the output is not 0, nan included (torch's threshold_backward)."""
+    """max(x, 0); the gradient passes where the output is not 0, nan included, and is 0 elsewhere even where it
+    is inf or nan (torch's threshold_backward selects, where a product with a 0/1 mask would make inf * 0 nan)."""
 
     def forward(self, x):
         out = xp_of(x).maximum(x, 0)
-        self.mask = (out != 0).astype(x.dtype)
+        self.mask = out != 0
         return out
 
     def backward(self, g):
@@ -1401,12 +1402,17 @@ class Relu(Function):
 
 
 def sloped(g: Tensor, slope: Any, node: Function) -> Tensor:
-    """g times ``slope``, the constant derivative of ``node``'s output (relu's mask, abs's sign). Under create_graph
-    the product also reads that output, with a zero gradient, as torch's threshold_backward and grad * sgn(x) do: so
-    the first-order gradient requires grad, and a second-order one is zeros rather than an error."""
+    """g times ``slope``, the constant derivative of ``node``'s output (abs's sign), or g where a boolean ``slope``
+    (relu's mask) is True and 0 elsewhere. Under create_graph the product also reads that output, with a zero
+    gradient, as torch's threshold_backward and grad * sgn(x) do: so the first-order gradient requires grad, and a
+    second-order one is zeros rather than an error."""
     if not _mode.grad_enabled:
-        return g * _const(slope)
+        return _const(_slope_times(g.data, slope))
     return SlopeGrad(slope)(g, Tensor._make(slope, node, True))  # (the data stands in for the output's: unread)
+
+
+def _slope_times(g: Any, slope: Any) -> Any:
+    return xp_of(g).where(slope, g, 0) if slope.dtype == bool else g * slope
 
 
 class SlopeGrad(Function):
@@ -1418,7 +1424,7 @@ class SlopeGrad(Function):
         self.slope = slope
 
     def forward(self, g, out):
-        return g * self.slope
+        return _slope_times(g, self.slope)
 
     def backward(self, gg):
         need_g, need_out = self.needs_input_grad
@@ -1427,7 +1433,8 @@ class SlopeGrad(Function):
 
 
 class Clamp(Function):
-    """clip(x, lo, hi) for scalar bounds; the gradient passes where lo <= x <= hi."""
+    """clip(x, lo, hi) for scalar bounds; the gradient passes where lo <= x <= hi and is 0 elsewhere, even where it
+    is inf or nan (torch's selects)."""
 
     def __init__(self, lo: Optional[float], hi: Optional[float]) -> None:
         self.lo, self.hi = lo, hi
@@ -1439,11 +1446,11 @@ class Clamp(Function):
             inside &= x >= self.lo
         if self.hi is not None:
             inside &= x <= self.hi
-        self.mask = inside.astype(x.dtype)
+        self.mask = inside
         return xp.clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
 
     def backward(self, g):
-        return (g * _const(self.mask),)
+        return (where(self.mask, g, 0.0),)
 
 
 # ============================================================================ reductions
