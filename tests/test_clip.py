@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
+from tinygrad_rnn import nn
 from tinygrad_rnn.nn.utils import (clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm,
-                                  parameters_to_vector, vector_to_parameters)
+                                  parameters_to_vector, skip_init, vector_to_parameters)
 
 
 def with_grads(grads, device="cpu"):
@@ -205,3 +206,22 @@ def test_vector_to_parameters_keeps_dtype_and_checks_size():
         vector_to_parameters(np.zeros(4), [p])
     with pytest.raises(ValueError, match="got no parameters"):
         parameters_to_vector([])
+
+
+def test_skip_init_builds_the_module_without_running_nn_init():
+    tg.manual_seed(0)
+    expected = tg.randn(3).numpy()
+    tg.manual_seed(0)
+    m = skip_init(nn.Linear, 4, 5, bias=False, dtype=tg.float64)
+    np.testing.assert_array_equal(tg.randn(3).numpy(), expected)  # (no random draw was spent)
+    assert m.weight.shape == (5, 4) and m.weight.dtype == np.float64 and m.bias is None and m.weight.requires_grad
+    lstm = skip_init(nn.LSTM, 3, 4, num_layers=2)
+    assert len(list(lstm.parameters())) == 8 and lstm(tg.randn(2, 1, 3))[0].shape == (2, 1, 4)
+    assert np.abs(nn.init.uniform_(tg.zeros(3), 1.0, 2.0).numpy()).min() >= 1.0  # (nn.init is back)
+    with pytest.raises(ValueError):
+        skip_init(nn.Linear, 4, -1)
+    assert np.abs(nn.init.uniform_(tg.zeros(3), 1.0, 2.0).numpy()).min() >= 1.0  # (back after an error too)
+    with pytest.raises(RuntimeError, match="skip_init: expected a Module class"):
+        skip_init(int)
+    with pytest.raises(RuntimeError, match="skip_init: Sequential must take a 'device' argument"):
+        skip_init(nn.Sequential)

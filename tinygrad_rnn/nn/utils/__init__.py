@@ -1,7 +1,8 @@
-"""Gradient clipping and flat parameter vectors, like torch.nn.utils; padding variable-length
-sequences in ``rnn``, like torch.nn.utils.rnn."""
+"""Gradient clipping, flat parameter vectors, skip_init and weight_norm, like torch.nn.utils; padding
+variable-length sequences in ``rnn``, like torch.nn.utils.rnn."""
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Iterable, List, Optional, Union
 
@@ -10,6 +11,8 @@ import numpy as np
 from ... import backend
 from ...ops import cat
 from ...tensor import Tensor
+from .. import init
+from ..module import Module
 from . import rnn  # noqa: F401  (nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
 
 Params = Union[Tensor, Iterable[Tensor]]
@@ -149,3 +152,25 @@ def vector_to_parameters(vec: Tensor, parameters: Params) -> None:
         chunk = backend.to_device(vec.data[start:start + n], p.device).reshape(p.shape)
         _write(p, chunk)
         start += n
+
+
+def skip_init(module_cls: type, *args: Any, **kwargs: Any) -> Module:
+    """module_cls(*args, **kwargs) with its nn.init calls skipped (so neither their time nor the random generator is
+    spent), as torch.nn.utils.skip_init, for weights about to be overwritten: the parameters hold whatever they were
+    made with (zeros here, garbage in torch). Like torch's, the class must take a device argument."""
+    if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
+        raise RuntimeError(f"skip_init: expected a Module class, got {module_cls!r}")
+    if "device" not in inspect.signature(module_cls).parameters:
+        raise RuntimeError(f"skip_init: {module_cls.__name__} must take a 'device' argument to skip initialization")
+    saved = {n: f for n, f in vars(init).items() if n.endswith("_") and not n.startswith("_") and callable(f)}
+    try:
+        for n in saved:
+            setattr(init, n, _skip)
+        return module_cls(*args, **kwargs)
+    finally:
+        for n, f in saved.items():
+            setattr(init, n, f)
+
+
+def _skip(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+    return tensor
