@@ -10,7 +10,8 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn.utils import (clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm,
-                                  parameters_to_vector, skip_init, vector_to_parameters)
+                                  parameters_to_vector, remove_weight_norm, skip_init, vector_to_parameters,
+                                  weight_norm)
 
 
 def with_grads(grads, device="cpu"):
@@ -225,3 +226,76 @@ def test_skip_init_builds_the_module_without_running_nn_init():
         skip_init(int)
     with pytest.raises(RuntimeError, match="skip_init: Sequential must take a 'device' argument"):
         skip_init(nn.Sequential)
+
+
+def _torch_twin(torch, tmod, ours):
+    ours.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in tmod.state_dict().items()})
+    return ours
+
+
+@pytest.mark.parametrize("dim", [0, 1, None, -2])
+def test_weight_norm_matches_torch_values_and_gradients_of_g_and_v(dim):
+    torch = pytest.importorskip("torch")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # (torch's old weight_norm is deprecated)
+        t = torch.nn.Linear(4, 3).double()
+        m = weight_norm(_torch_twin(torch, t, nn.Linear(4, 3, dtype=tg.float64)), dim=dim)
+        torch.nn.utils.weight_norm(t, dim=dim)
+    assert list(m.state_dict()) == list(t.state_dict()) == ["bias", "weight_g", "weight_v"]
+    np.testing.assert_allclose(m.weight_g.numpy(), t.weight_g.detach().numpy())  # (g from the weight's norms)
+    with torch.no_grad():
+        t.weight_g.mul_(1.7), t.weight_v.add_(0.3)
+    _torch_twin(torch, t, m)
+    x, w = np.random.default_rng(0).standard_normal((5, 4)), np.random.default_rng(1).standard_normal((5, 3))
+    yt, ym = t(torch.tensor(x)), m(tg.tensor(x))
+    np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), atol=1e-12)
+    (yt * torch.tensor(w)).sum().backward()
+    (ym * tg.tensor(w)).sum().backward()
+    for n in ("weight_g", "weight_v", "bias"):
+        np.testing.assert_allclose(m.get_parameter(n).grad.numpy(), t.get_parameter(n).grad.numpy(), atol=1e-12)
+    torch.nn.utils.remove_weight_norm(t)
+    assert remove_weight_norm(m) is m and list(m.state_dict()) == ["bias", "weight"]
+    assert isinstance(m.weight, nn.Parameter) and not m._forward_pre_hooks
+    np.testing.assert_allclose(m.weight.numpy(), t.weight.detach().numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_weight_norm_of_an_lstm_hidden_weight_reaches_the_recurrence(fused):
+    """AWD-LSTM's weight-normalized weight_hh_l0: the layer reads the weight the hook recomputed each call."""
+    torch = pytest.importorskip("torch")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        t = torch.nn.utils.weight_norm(torch.nn.LSTM(3, 4).double(), "weight_hh_l0")
+    m = weight_norm(nn.LSTM(3, 4, dtype=tg.float64, fused=fused), "weight_hh_l0")
+    x = np.random.default_rng(2).standard_normal((5, 2, 3))
+    for _ in range(2):  # (the second call after g changed: the weight is recomputed, not kept)
+        with torch.no_grad():
+            t.weight_hh_l0_g.mul_(0.5)
+        _torch_twin(torch, t, m)
+        yt, ym = t(torch.tensor(x))[0], m(tg.tensor(x))[0]
+        np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), atol=1e-12)
+        (yt ** 2).sum().backward()
+        (ym ** 2).sum().backward()
+        for n, p in t.named_parameters():
+            np.testing.assert_allclose(m.get_parameter(n).grad.numpy(), p.grad.numpy(), atol=1e-12)
+            p.grad = None
+        m.zero_grad()
+
+
+def test_weight_norm_of_a_vector_and_its_errors():
+    m = weight_norm(nn.LayerNorm(4, dtype=tg.float64))
+    m.weight_v.data[...] = [1.0, -2.0, 3.0, 0.5]
+    m(tg.zeros(1, 4, dtype=tg.float64))
+    np.testing.assert_allclose(m.weight.numpy(), np.sign([1.0, -2.0, 3.0, 0.5]))  # (each element's own norm)
+    with pytest.raises(RuntimeError, match="weight_norm: cannot register two weight_norm hooks on the same"):
+        weight_norm(m)
+    with pytest.raises(ValueError, match="weight_norm: Linear has no parameter 'nope'"):
+        weight_norm(nn.Linear(2, 2), "nope")
+    with pytest.raises(ValueError, match=r"weight_norm: Linear has no parameter 'bias' \(it is None\)"):
+        weight_norm(nn.Linear(2, 2, bias=False), "bias")
+    with pytest.raises(IndexError, match="weight_norm: dim 5 is out of range"):
+        weight_norm(nn.Linear(2, 2), dim=5)
+    with pytest.raises(ValueError, match="remove_weight_norm: weight_norm of 'weight' not found in Linear"):
+        remove_weight_norm(nn.Linear(2, 2))

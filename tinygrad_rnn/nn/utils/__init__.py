@@ -12,7 +12,7 @@ from ... import backend
 from ...ops import cat
 from ...tensor import Tensor
 from .. import init
-from ..module import Module
+from ..module import Module, Parameter
 from . import rnn  # noqa: F401  (nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
 
 Params = Union[Tensor, Iterable[Tensor]]
@@ -174,3 +174,71 @@ def skip_init(module_cls: type, *args: Any, **kwargs: Any) -> Module:
 
 def _skip(tensor: Any, *args: Any, **kwargs: Any) -> Any:
     return tensor
+
+
+class WeightNorm:
+    """The forward pre-hook of weight_norm: sets module.<name> to g * v / ||v|| from the parameters <name>_g and
+    <name>_v before every forward, as torch's (the norm over every dim but ``dim``; dim -1: over them all)."""
+
+    def __init__(self, name: str, dim: int) -> None:
+        self.name, self.dim = name, dim
+
+    def _norm(self, v: Tensor) -> Tensor:
+        if self.dim == -1:
+            return (v * v).sum().sqrt()
+        if v.ndim == 1:  # (no other dim: the norm of each element, as torch's; sum(dim=()) would sum them all)
+            return v.abs()
+        return (v * v).sum(dim=tuple(d for d in range(v.ndim) if d != self.dim), keepdim=True).sqrt()
+
+    def compute_weight(self, module: Module) -> Tensor:
+        g, v = getattr(module, self.name + "_g"), getattr(module, self.name + "_v")
+        return v * (g / self._norm(v))
+
+    def remove(self, module: Module) -> None:
+        weight = self.compute_weight(module)
+        delattr(module, self.name)
+        del module._parameters[self.name + "_g"]
+        del module._parameters[self.name + "_v"]
+        setattr(module, self.name, Parameter(weight.data))
+
+    def __call__(self, module: Module, inputs: Any) -> None:
+        setattr(module, self.name, self.compute_weight(module))
+
+
+def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) -> Module:
+    """Reparametrize module.<name> as g * v / ||v|| (Salimans & Kingma 2016), as torch.nn.utils.weight_norm: the
+    parameter is replaced by <name>_g (the norms, kept dims of size 1) and <name>_v (the direction, the weight's
+    values), and a forward pre-hook recomputes the weight from them before every call (so an LSTM's weight_hh_l0
+    can be normalized, AWD-LSTM style). The norm is over every dim but ``dim``; dim None or -1 takes the norm of
+    the whole tensor, as torch's (other negative dims count from the end). Returns the module."""
+    for hook, _, _ in module._forward_pre_hooks or ():
+        if isinstance(hook, WeightNorm) and hook.name == name:
+            raise RuntimeError(f"weight_norm: cannot register two weight_norm hooks on the same parameter {name!r}")
+    weight = module._parameters.get(name)
+    if not isinstance(weight, Parameter):
+        raise ValueError(f"weight_norm: {type(module).__name__} has no parameter {name!r}"
+                         + (" (it is None)" if name in module._parameters else ""))
+    if dim is None:
+        dim = -1
+    if dim != -1 and not -weight.ndim <= dim < weight.ndim:
+        raise IndexError(f"weight_norm: dim {dim} is out of range for the {weight.ndim}-d {name!r} of shape "
+                         f"{weight.shape} (expected -1 or a dim in [-{weight.ndim}, {weight.ndim - 1}])")
+    fn = WeightNorm(name, dim if dim == -1 else dim % weight.ndim)
+    del module._parameters[name]
+    module.register_parameter(name + "_g", Parameter(fn._norm(weight).data.copy()))
+    module.register_parameter(name + "_v", Parameter(weight.data))
+    setattr(module, name, fn.compute_weight(module))
+    module.register_forward_pre_hook(fn)
+    return module
+
+
+def remove_weight_norm(module: Module, name: str = "weight") -> Module:
+    """Undo weight_norm: module.<name> becomes a Parameter again, holding g * v / ||v||, and <name>_g, <name>_v and
+    the hook go, as torch.nn.utils.remove_weight_norm. Returns the module."""
+    hooks = module._forward_pre_hooks or []
+    for entry in hooks:
+        if isinstance(entry[0], WeightNorm) and entry[0].name == name:
+            entry[0].remove(module)
+            hooks.remove(entry)
+            return module
+    raise ValueError(f"remove_weight_norm: weight_norm of {name!r} not found in {type(module).__name__}")
