@@ -10,8 +10,8 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn.utils import (clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm,
-                                  parameters_to_vector, remove_weight_norm, skip_init, vector_to_parameters,
-                                  weight_norm)
+                                  parameters_to_vector, remove_spectral_norm, remove_weight_norm, skip_init,
+                                  spectral_norm, vector_to_parameters, weight_norm)
 
 
 def with_grads(grads, device="cpu"):
@@ -299,3 +299,48 @@ def test_weight_norm_of_a_vector_and_its_errors():
         weight_norm(nn.Linear(2, 2), dim=5)
     with pytest.raises(ValueError, match="remove_weight_norm: weight_norm of 'weight' not found in Linear"):
         remove_weight_norm(nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize("make, kw", [("Linear", {}), ("Linear", {"dim": 1, "n_power_iterations": 3}),
+                                      ("ConvTranspose1d", {})])
+def test_spectral_norm_matches_torch_in_train_and_eval(make, kw):
+    """Power iteration on the u, v buffers in training only; gradient through the weight with u, v held fixed."""
+    torch = pytest.importorskip("torch")
+    t = (torch.nn.Linear(4, 3) if make == "Linear" else torch.nn.ConvTranspose1d(2, 3, 3)).double()
+    m = nn.Linear(4, 3, dtype=tg.float64) if make == "Linear" else nn.ConvTranspose1d(2, 3, 3, dtype=tg.float64)
+    spectral_norm(_torch_twin(torch, t, m), **kw)
+    torch.nn.utils.spectral_norm(t, **kw)
+    assert list(m.state_dict()) == list(t.state_dict()) == ["bias", "weight_orig", "weight_u", "weight_v"]
+    assert m.weight_u.shape == tuple(t.weight_u.shape) and m.weight_v.shape == tuple(t.weight_v.shape)
+    _torch_twin(torch, t, m)  # (torch's random u, v)
+    x = np.random.default_rng(3).standard_normal((5, 4) if make == "Linear" else (2, 2, 6))
+    for mode in ("train", "train", "eval"):
+        getattr(t, mode)(), getattr(m, mode)()
+        yt, ym = t(torch.tensor(x)), m(tg.tensor(x))
+        np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), atol=1e-12)
+        for n in ("weight_u", "weight_v"):
+            np.testing.assert_allclose(m.get_buffer(n).numpy(), t.get_buffer(n).numpy(), atol=1e-12)
+        (yt ** 2).sum().backward()
+        (ym ** 2).sum().backward()
+        np.testing.assert_allclose(m.weight_orig.grad.numpy(), t.weight_orig.grad.numpy(), atol=1e-12)
+        t.weight_orig.grad, m.weight_orig.grad = None, None
+    torch.nn.utils.remove_spectral_norm(t)
+    assert remove_spectral_norm(m) is m and list(m.state_dict()) == ["bias", "weight"]
+    np.testing.assert_allclose(m.weight.numpy(), t.weight.detach().numpy(), atol=1e-12)
+
+
+def test_spectral_norm_converges_to_the_largest_singular_value_and_checks_arguments():
+    m = spectral_norm(nn.Linear(6, 5, dtype=tg.float64), n_power_iterations=50)
+    assert abs(np.linalg.norm(m.weight_u.numpy()) - 1) < 1e-12
+    m(tg.zeros(1, 6, dtype=tg.float64))
+    assert abs(np.linalg.norm(m.weight.numpy(), 2) - 1) < 1e-9
+    with pytest.raises(RuntimeError, match="spectral_norm: cannot register two spectral_norm hooks"):
+        spectral_norm(m)
+    with pytest.raises(ValueError, match="spectral_norm: expected n_power_iterations to be positive, got 0"):
+        spectral_norm(nn.Linear(2, 2), n_power_iterations=0)
+    with pytest.raises(ValueError, match="spectral_norm: Linear has no parameter 'bias'"):
+        spectral_norm(nn.Linear(2, 2, bias=False), "bias")
+    with pytest.raises(IndexError, match="spectral_norm: dim 3 is out of range"):
+        spectral_norm(nn.Linear(2, 2), dim=3)
+    with pytest.raises(ValueError, match="remove_spectral_norm: spectral_norm of 'weight' not found in Linear"):
+        remove_spectral_norm(nn.Linear(2, 2))

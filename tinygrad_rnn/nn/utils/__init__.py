@@ -1,4 +1,4 @@
-"""Gradient clipping, flat parameter vectors, skip_init and weight_norm, like torch.nn.utils; padding
+"""Gradient clipping, flat parameter vectors, skip_init, weight_norm and spectral_norm, like torch.nn.utils; padding
 variable-length sequences in ``rnn``, like torch.nn.utils.rnn."""
 from __future__ import annotations
 
@@ -242,3 +242,92 @@ def remove_weight_norm(module: Module, name: str = "weight") -> Module:
             hooks.remove(entry)
             return module
     raise ValueError(f"remove_weight_norm: weight_norm of {name!r} not found in {type(module).__name__}")
+
+
+class SpectralNorm:
+    """The forward pre-hook of spectral_norm: sets module.<name> to <name>_orig / sigma, sigma = u . W v estimating
+    the largest singular value of <name>_orig as a matrix (dim first, the rest flattened), as torch's. In training
+    mode each call first runs n_power_iterations steps of power iteration on the buffers <name>_u and <name>_v (in
+    place, no gradient); in eval mode they are used as they are. The gradient flows through W only."""
+
+    def __init__(self, name: str, n_power_iterations: int, dim: int, eps: float) -> None:
+        self.name, self.n_power_iterations, self.dim, self.eps = name, n_power_iterations, dim, eps
+
+    def _matrix(self, weight: Tensor) -> Tensor:
+        if self.dim != 0:
+            weight = weight.permute(self.dim, *[d for d in range(weight.ndim) if d != self.dim])
+        return weight.reshape(weight.shape[0], -1)
+
+    def _normalize(self, x: Any) -> Any:
+        return x / backend.xp_of(x).maximum(backend.xp_of(x).sqrt((x * x).sum()), self.eps)
+
+    def compute_weight(self, module: Module, do_power_iteration: bool) -> Tensor:
+        weight = getattr(module, self.name + "_orig")
+        u, v = getattr(module, self.name + "_u"), getattr(module, self.name + "_v")
+        mat = self._matrix(weight)
+        if do_power_iteration:
+            w = mat.data
+            for _ in range(self.n_power_iterations):
+                _write(v, self._normalize(w.T @ u.data))
+                _write(u, self._normalize(w @ v.data))
+        uc, vc = Tensor._make(u.data.copy()), Tensor._make(v.data.copy())
+        sigma = ((uc.reshape(-1, 1) * mat) * vc.reshape(1, -1)).sum()
+        return weight / sigma
+
+    def remove(self, module: Module) -> None:
+        weight = self.compute_weight(module, do_power_iteration=False)
+        for suffix in ("", "_u", "_v", "_orig"):
+            delattr(module, self.name + suffix)
+        module.register_parameter(self.name, Parameter(weight.data))
+
+    def __call__(self, module: Module, inputs: Any) -> None:
+        setattr(module, self.name, self.compute_weight(module, do_power_iteration=module.training))
+
+
+def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12,
+                  dim: Optional[int] = None) -> Module:
+    """Divide module.<name> by its spectral norm (Miyato et al. 2018), estimated by power iteration, as
+    torch.nn.utils.spectral_norm: the parameter becomes <name>_orig, random unit vectors <name>_u and <name>_v
+    (the matrix's height and width; torch draws other random numbers) become buffers, and a SpectralNorm forward
+    pre-hook recomputes the weight before every call. dim (default 0; 1 for ConvTranspose1d, whose weight is
+    (in, out, k)) is the output dim. Returns the module."""
+    from ..layers import ConvTranspose1d
+    for hook, _, _ in module._forward_pre_hooks or ():
+        if isinstance(hook, SpectralNorm) and hook.name == name:
+            raise RuntimeError(f"spectral_norm: cannot register two spectral_norm hooks on the same parameter "
+                               f"{name!r}")
+    if n_power_iterations <= 0:
+        raise ValueError(f"spectral_norm: expected n_power_iterations to be positive, got {n_power_iterations}")
+    weight = module._parameters.get(name)
+    if not isinstance(weight, Parameter):
+        raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r}"
+                         + (" (it is None)" if name in module._parameters else ""))
+    if dim is None:
+        dim = 1 if isinstance(module, ConvTranspose1d) else 0
+    if not -weight.ndim <= dim < weight.ndim:
+        raise IndexError(f"spectral_norm: dim {dim} is out of range for the {weight.ndim}-d {name!r} of shape "
+                         f"{weight.shape}")
+    fn = SpectralNorm(name, n_power_iterations, dim % weight.ndim, eps)
+    h, w = fn._matrix(weight).shape
+    gen, xp = backend.rng(weight.device), backend.xp_of(weight.data)
+    u = fn._normalize(xp.asarray(gen.standard_normal(h)).astype(weight.dtype))
+    v = fn._normalize(xp.asarray(gen.standard_normal(w)).astype(weight.dtype))
+    delattr(module, name)
+    module.register_parameter(name + "_orig", weight)
+    setattr(module, name, Tensor._make(weight.data))
+    module.register_buffer(name + "_u", Tensor._make(u))
+    module.register_buffer(name + "_v", Tensor._make(v))
+    module.register_forward_pre_hook(fn)
+    return module
+
+
+def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
+    """Undo spectral_norm: module.<name> becomes a Parameter again, holding <name>_orig / sigma with the current u
+    and v (no power iteration), and <name>_orig, _u, _v and the hook go, as torch.nn.utils.remove_spectral_norm."""
+    hooks = module._forward_pre_hooks or []
+    for entry in hooks:
+        if isinstance(entry[0], SpectralNorm) and entry[0].name == name:
+            entry[0].remove(module)
+            hooks.remove(entry)
+            return module
+    raise ValueError(f"remove_spectral_norm: spectral_norm of {name!r} not found in {type(module).__name__}")
