@@ -1,5 +1,5 @@
-"""Adamax, NAdam, RAdam, Adadelta, ASGD and LBFGS against their published update rules written out in numpy,
-and against torch.optim where torch is installed."""
+"""Adamax, NAdam, RAdam, Adadelta, ASGD, LBFGS and Rprop against their published update rules written out in
+numpy, and against torch.optim where torch is installed."""
 import copy
 import itertools
 import math
@@ -748,3 +748,144 @@ def test_lbfgs_defaults_are_torchs():
     assert optim.LBFGS(Q).defaults == dict(lr=1, max_iter=20, max_eval=25, tolerance_grad=1e-7,
                                            tolerance_change=1e-9, history_size=100, line_search_fn=None)
     assert "LBFGS" in optim.__all__
+
+
+# --------------------------------------------------------------------------- Rprop and Adafactor, against torch
+SHAPES = [(3, 4), (), (0,), (5,), (2, 3, 4), (1, 1), (0, 3)]
+
+
+def ref_rprop(p, grads, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), maximize=False):
+    """iRprop- (Igel & Huesken 2000, as torch documents it): per element, the step size grows by etas[1] while the
+    gradient keeps its sign, shrinks by etas[0] when it flips (and that step does not move, remembering 0 as the
+    last gradient), and p -= sign(g) * step size."""
+    prev, size, out = np.zeros_like(p), np.full_like(p, lr), []
+    for g in grads:
+        g = -g if maximize else g
+        s = g * prev
+        size = np.clip(size * np.where(s > 0, etas[1], np.where(s < 0, etas[0], 1.0)), *step_sizes)
+        g = np.where(s < 0, 0.0, g)
+        p = p - np.sign(g) * size
+        prev = g
+        out.append(p)
+    return out
+
+
+def test_rprop_by_hand():
+    # g = 1, 1, -1, -1: sizes 0.1, 0.12, 0.06 (flip: no move, prev = 0), 0.06 (prev 0: as it was)
+    got = [p for p, _ in run(optim.Rprop, dict(lr=0.1), np.array([0.0]), [np.array([x]) for x in (1., 1., -1., -1.)])]
+    np.testing.assert_allclose(np.ravel(got), [-0.1, -0.22, -0.22, -0.16], rtol=1e-12)
+
+
+@given(data=st.data())
+def test_rprop_matches_rule(data):
+    kw = data.draw(st.fixed_dictionaries(dict(
+        lr=st.floats(0, 1), etas=st.tuples(st.floats(0.01, 0.99), st.floats(1.01, 3)),
+        step_sizes=st.tuples(st.floats(0, 1e-3), st.floats(1e-3, 10)), maximize=flag)), label="hyperparameters")
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
+    elements = st.sampled_from([-1.0, 0.0, 1.0]) | finite  # (zeros and repeated signs hit every branch)
+    p0 = data.draw(hnp.arrays(np.float64, shape, elements=finite))
+    grads = [data.draw(hnp.arrays(np.float64, shape, elements=elements)) for _ in range(8)]
+    for (got, _), want in zip(run(optim.Rprop, kw, p0, grads), ref_rprop(p0, grads, **kw)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+NEW_GRID = {
+    optim.Rprop: [dict(), dict(maximize=True), dict(lr=0.1, etas=(0.3, 1.7), step_sizes=(1e-3, 0.2)),
+                  dict(foreach=True, step_sizes=(0, 1e-2))],
+}
+NEW = list(NEW_GRID)
+
+
+def new_pair(torch, cls, kw, seed=0):
+    """Ours and torch's on the same parameters (every shape in SHAPES, over two groups, the second with lr 0.05)."""
+    p0 = [np.random.default_rng(seed).standard_normal(s) for s in SHAPES]
+    ours, theirs = [param(p) for p in p0], [torch.tensor(p, requires_grad=True) for p in p0]
+    return ours, theirs, cls(groups(ours), **kw), getattr(torch.optim, cls.__name__)(groups(theirs), **kw)
+
+
+def groups(params):
+    split = len(SHAPES) // 2
+    return [{"params": params[:split]}, {"params": params[split:], "lr": 0.05}]
+
+
+def feed_both(torch, ours, theirs, opt, t_opt, steps, seed=1):
+    """Give both the same gradients (some zero, some the last one negated) and step both."""
+    rng = np.random.default_rng(seed)
+    for k in range(steps):
+        for p, tp in zip(ours, theirs):
+            g = rng.standard_normal(p.shape) * (k % 7 != 3)
+            if k % 5 == 2:
+                g = -tp.grad.numpy()
+            p.grad, tp.grad = tg.tensor(g), torch.tensor(g)
+        opt.step()
+        t_opt.step()
+
+
+def assert_same(ours, theirs, opt, t_opt, atol):
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=0, atol=atol)
+        state, t_state = opt.state[p], t_opt.state[tp]
+        assert set(state) == set(t_state)
+        for k, v in state.items():
+            assert np.shape(v) == tuple(t_state[k].shape), k
+            np.testing.assert_allclose(v, t_state[k].numpy(), rtol=0, atol=atol, err_msg=k)
+
+
+TOL = {optim.Rprop: 0}
+
+
+@pytest.mark.parametrize("cls", NEW, ids=[c.__name__ for c in NEW])
+def test_new_optimizers_match_torch(cls, torch64):
+    for kw in NEW_GRID[cls]:
+        ours, theirs, opt, t_opt = new_pair(torch64, cls, kw)
+        feed_both(torch64, ours, theirs, opt, t_opt, 30)
+        assert_same(ours, theirs, opt, t_opt, TOL[cls])
+
+
+def to_torch(torch, state_dict):
+    """Our state dict with its arrays as torch tensors and its step counts as float tensors (torch's layout)."""
+    state = {i: {k: torch.tensor(np.asarray(v), dtype=torch.float64 if k == "step" else None) for k, v in s.items()}
+             for i, s in state_dict["state"].items()}
+    return {"state": state, "param_groups": copy.deepcopy(state_dict["param_groups"])}
+
+
+@pytest.mark.parametrize("cls", NEW, ids=[c.__name__ for c in NEW])
+def test_new_optimizers_state_dicts_load_either_way(cls, torch64):
+    """torch's state dict (same keys, its steps 0-d tensors) loads here and ours into torch (as tensors); each pair
+    then goes on alike."""
+    kw = NEW_GRID[cls][-1]
+    ours, theirs, opt, t_opt = new_pair(torch64, cls, kw)
+    feed_both(torch64, ours, theirs, opt, t_opt, 6)
+    saved, t_saved = opt.state_dict(), t_opt.state_dict()
+    assert saved["param_groups"] == t_saved["param_groups"]
+    assert {i: set(s) for i, s in saved["state"].items()} == {i: set(s) for i, s in t_saved["state"].items()}
+    fresh = [param(p.numpy()) for p in ours]
+    t_fresh = [torch64.tensor(p.numpy(), requires_grad=True) for p in ours]
+    a, b = cls(groups(fresh), lr=0.5), getattr(torch64.optim, cls.__name__)(groups(t_fresh), lr=0.5)
+    a.load_state_dict(t_saved)
+    b.load_state_dict(to_torch(torch64, saved))
+    assert all(type(a.state[p]["step"]) is int for p in fresh) and a.param_groups[0]["lr"] == opt.defaults["lr"]
+    assert_same(fresh, t_fresh, a, b, 0)
+    feed_both(torch64, fresh, t_fresh, a, b, 10)
+    assert_same(fresh, t_fresh, a, b, TOL[cls])
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: optim.Rprop(P, lr=-1), r"Rprop: invalid lr -1"),
+    (lambda: optim.Rprop(P, etas=(1.0, 1.2)), r"Rprop: invalid etas\[0\] 1.0 \(must be in \(0, 1\)\)"),
+    (lambda: optim.Rprop(P, etas=(0.5, 1.0)), r"Rprop: invalid etas\[1\] 1.0 \(must be > 1\)"),
+    (lambda: optim.Rprop(P, etas=0.5), r"Rprop: etas must be a pair"),
+    (lambda: optim.Rprop(P, step_sizes=(1.0, 0.1)), r"Rprop: invalid step_sizes\[1\] 0.1 \(must be >= step_sizes"),
+])
+def test_new_optimizers_refuse_bad_hyperparameters(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_new_optimizers_defaults_and_unsupported_options():
+    assert optim.Rprop(P).defaults == dict(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), foreach=None,
+                                           maximize=False, differentiable=False, capturable=False)
+    for name in ("capturable", "differentiable"):
+        with pytest.raises(NotImplementedError, match=f"Rprop: {name}=True"):
+            optim.Rprop(P, **{name: True})
+    assert all(cls.__name__ in optim.__all__ for cls in NEW)
