@@ -1,5 +1,5 @@
-"""Adamax, NAdam, RAdam, Adadelta, ASGD, LBFGS and Rprop against their published update rules written out in
-numpy, and against torch.optim where torch is installed."""
+"""Adamax, NAdam, RAdam, Adadelta, ASGD, LBFGS, Rprop and Adafactor against their published update rules written
+out in numpy, and against torch.optim where torch is installed."""
 import copy
 import itertools
 import math
@@ -751,7 +751,8 @@ def test_lbfgs_defaults_are_torchs():
 
 
 # --------------------------------------------------------------------------- Rprop and Adafactor, against torch
-SHAPES = [(3, 4), (), (0,), (5,), (2, 3, 4), (1, 1), (0, 3)]
+SHAPES = [(3, 4), (), (0,), (5,), (2, 3, 4), (1, 1), (0, 3), (4, 1), (1,)]
+NONEMPTY = [s for s in SHAPES if 0 not in s]  # (torch's Adafactor divides by a parameter's size and raises at 0)
 
 
 def ref_rprop(p, grads, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), maximize=False):
@@ -792,19 +793,24 @@ def test_rprop_matches_rule(data):
 NEW_GRID = {
     optim.Rprop: [dict(), dict(maximize=True), dict(lr=0.1, etas=(0.3, 1.7), step_sizes=(1e-3, 0.2)),
                   dict(foreach=True, step_sizes=(0, 1e-2))],
+    optim.Adafactor: [dict(), dict(maximize=True, weight_decay=0.1),
+                      dict(lr=0.5, beta2_decay=-0.5, eps=(1e-10, 1e-2), d=2.0, weight_decay=0.3),
+                      dict(foreach=True, eps=(0.0, 0.0))],
 }
+NEW_SHAPES = {optim.Rprop: SHAPES, optim.Adafactor: NONEMPTY}
 NEW = list(NEW_GRID)
 
 
 def new_pair(torch, cls, kw, seed=0):
-    """Ours and torch's on the same parameters (every shape in SHAPES, over two groups, the second with lr 0.05)."""
-    p0 = [np.random.default_rng(seed).standard_normal(s) for s in SHAPES]
+    """Ours and torch's on the same parameters (of every shape the class takes from torch, over two groups, the
+    second with lr 0.05)."""
+    p0 = [np.random.default_rng(seed).standard_normal(s) for s in NEW_SHAPES[cls]]
     ours, theirs = [param(p) for p in p0], [torch.tensor(p, requires_grad=True) for p in p0]
     return ours, theirs, cls(groups(ours), **kw), getattr(torch.optim, cls.__name__)(groups(theirs), **kw)
 
 
 def groups(params):
-    split = len(SHAPES) // 2
+    split = len(params) // 2
     return [{"params": params[:split]}, {"params": params[split:], "lr": 0.05}]
 
 
@@ -831,7 +837,7 @@ def assert_same(ours, theirs, opt, t_opt, atol):
             np.testing.assert_allclose(v, t_state[k].numpy(), rtol=0, atol=atol, err_msg=k)
 
 
-TOL = {optim.Rprop: 0}
+TOL = {optim.Rprop: 0, optim.Adafactor: 1e-13}  # (torch's lerp and norms round differently: fused multiply-adds)
 
 
 @pytest.mark.parametrize("cls", NEW, ids=[c.__name__ for c in NEW])
@@ -865,7 +871,7 @@ def test_new_optimizers_state_dicts_load_either_way(cls, torch64):
     a.load_state_dict(t_saved)
     b.load_state_dict(to_torch(torch64, saved))
     assert all(type(a.state[p]["step"]) is int for p in fresh) and a.param_groups[0]["lr"] == opt.defaults["lr"]
-    assert_same(fresh, t_fresh, a, b, 0)
+    assert_same(fresh, t_fresh, a, b, TOL[cls])
     feed_both(torch64, fresh, t_fresh, a, b, 10)
     assert_same(fresh, t_fresh, a, b, TOL[cls])
 
@@ -876,6 +882,13 @@ def test_new_optimizers_state_dicts_load_either_way(cls, torch64):
     (lambda: optim.Rprop(P, etas=(0.5, 1.0)), r"Rprop: invalid etas\[1\] 1.0 \(must be > 1\)"),
     (lambda: optim.Rprop(P, etas=0.5), r"Rprop: etas must be a pair"),
     (lambda: optim.Rprop(P, step_sizes=(1.0, 0.1)), r"Rprop: invalid step_sizes\[1\] 0.1 \(must be >= step_sizes"),
+    (lambda: optim.Adafactor(P, lr=-1), r"Adafactor: invalid lr -1"),
+    (lambda: optim.Adafactor(P, beta2_decay=0.5), r"Adafactor: invalid beta2_decay 0.5 \(must be <= 0\)"),
+    (lambda: optim.Adafactor(P, eps=(-1, 1e-3)), r"Adafactor: invalid eps\[0\] -1"),
+    (lambda: optim.Adafactor(P, eps=(None, -1)), r"Adafactor: invalid eps\[1\] -1"),
+    (lambda: optim.Adafactor(P, eps=1e-3), r"Adafactor: eps must be a pair"),
+    (lambda: optim.Adafactor(P, d=0.5), r"Adafactor: invalid d 0.5 \(must be >= 1\)"),
+    (lambda: optim.Adafactor(P, weight_decay=-0.1), r"Adafactor: invalid weight_decay -0.1"),
 ])
 def test_new_optimizers_refuse_bad_hyperparameters(make, match):
     with pytest.raises(ValueError, match=match):
@@ -885,7 +898,55 @@ def test_new_optimizers_refuse_bad_hyperparameters(make, match):
 def test_new_optimizers_defaults_and_unsupported_options():
     assert optim.Rprop(P).defaults == dict(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), foreach=None,
                                            maximize=False, differentiable=False, capturable=False)
+    assert optim.Adafactor(P).defaults == dict(lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0,
+                                               foreach=None, maximize=False)
     for name in ("capturable", "differentiable"):
         with pytest.raises(NotImplementedError, match=f"Rprop: {name}=True"):
             optim.Rprop(P, **{name: True})
     assert all(cls.__name__ in optim.__all__ for cls in NEW)
+
+
+def ref_adafactor(p, grads, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0):
+    """Adafactor as torch documents it (Shazeer & Stern, Algorithms 4 and 5 with relative steps, update clipping
+    and decoupled weight decay), for a matrix (factored second moments) or a vector (a full one)."""
+    eps1 = np.finfo(p.dtype).eps if eps[0] is None else eps[0]
+    r, c, v, out = np.zeros((p.shape[0], 1)), np.zeros((1, p.shape[-1])), np.zeros(p.shape), []
+    for t, g in enumerate(grads, 1):
+        w = t ** beta2_decay
+        alpha = max(eps[1], np.sqrt(np.mean(p ** 2))) * min(lr, t ** -0.5)
+        p = p * (1 - lr * weight_decay)
+        if p.ndim == 2:
+            r = (1 - w) * r + w * np.mean(g ** 2, axis=1, keepdims=True)
+            c = (1 - w) * c + w * np.mean(g ** 2, axis=0, keepdims=True)
+            v = r @ c / max(r.mean(), eps1)
+        else:
+            v = (1 - w) * v + w * g ** 2
+        u = g / np.sqrt(np.maximum(v, eps1 ** 2))
+        p = p - alpha / max(1, np.sqrt(np.mean(u ** 2)) / d) * u
+        out.append(p)
+    return out
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (4,)])
+@pytest.mark.parametrize("kw", [dict(), dict(lr=0.3, weight_decay=0.1, d=1.5, eps=(1e-6, 1e-2))])
+def test_adafactor_matches_rule(shape, kw):
+    rng = np.random.default_rng(3)
+    p0, grads = rng.standard_normal(shape), [rng.standard_normal(shape) for _ in range(12)]
+    got = run(optim.Adafactor, kw, p0, grads)
+    for (p, state), want in zip(got, ref_adafactor(p0, grads, **kw)):
+        np.testing.assert_allclose(p, want, rtol=1e-12, atol=1e-14)
+    assert set(got[-1][1]) == ({"step", "row_var", "col_var"} if len(shape) == 2 else {"step", "variance"})
+
+
+def test_adafactor_factors_the_last_two_dims_and_skips_size_0():
+    p, empty = param(np.ones((2, 3, 4))), param(np.ones((0, 3)))
+    opt = optim.Adafactor([p, empty])
+    for x in (p, empty):
+        x.grad = tg.ones(x.shape, dtype=x.dtype)
+    opt.step()
+    assert opt.state[p]["row_var"].shape == (2, 3, 1) and opt.state[p]["col_var"].shape == (2, 1, 4)
+    assert opt.state[empty]["step"] == 1 and opt.state[empty]["row_var"].shape == (0, 1)
+    with pytest.raises(ValueError, match=r"Adafactor.load_state_dict: state 'row_var' of saved parameter 0 has "
+                                         r"shape \(2, 3, 1\), but the parameter it maps to has shape \(2, 4, 3\) "
+                                         r"\(so 'row_var' should have shape \(2, 4, 1\)\)"):
+        optim.Adafactor([param(np.ones((2, 4, 3))), param(np.ones((0, 3)))]).load_state_dict(opt.state_dict())

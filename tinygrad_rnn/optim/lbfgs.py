@@ -59,7 +59,7 @@ class LBFGS(Optimizer):
     def _params(self) -> List[Tensor]:
         return self.param_groups[0]["params"]
 
-    def _state_shape(self, p: Tensor) -> Tuple[int, ...]:
+    def _state_shape(self, p: Tensor, key: str) -> Tuple[int, ...]:
         return (sum(q.numel() for q in self._params),)
 
     # ------------------------------------------------------------------ the flat vector

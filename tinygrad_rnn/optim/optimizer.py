@@ -171,8 +171,8 @@ class Optimizer:
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         """Create the per-parameter buffers the first time p is updated."""
 
-    def _state_shape(self, p: Tensor) -> Tuple[int, ...]:
-        """The shape of p's array state (checked when a state dict is loaded)."""
+    def _state_shape(self, p: Tensor, key: str) -> Tuple[int, ...]:
+        """The shape of p's array state under ``key`` (checked when a state dict is loaded)."""
         return p.shape
 
     # ------------------------------------------------------------------ public API
@@ -296,12 +296,12 @@ class Optimizer:
             if key in id_map:
                 p = id_map[key]
                 state[p] = {k: _cast(p, v, k, self._scalar_state) for k, v in value.items()}
-                shape = self._state_shape(p)
                 for k, v in state[p].items():  # (a parameter list in another order gives other shapes)
-                    if hasattr(v, "shape") and v.ndim and v.shape != shape:
+                    if hasattr(v, "shape") and v.ndim and v.shape != (shape := self._state_shape(p, k)):
+                        wants = f" (so {k!r} should have shape {shape})" if shape != p.shape else ""
                         raise ValueError(f"{name}.load_state_dict: state {k!r} of saved parameter {key} has shape "
-                                         f"{v.shape}, but the parameter it maps to has shape {shape}; are the "
-                                         "parameters passed in the same order as when the state was saved?")
+                                         f"{v.shape}, but the parameter it maps to has shape {p.shape}{wants}; are "
+                                         "the parameters passed in the same order as when the state was saved?")
             else:
                 state[key] = value
         groups = []
