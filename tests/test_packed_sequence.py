@@ -164,6 +164,9 @@ def test_packed_sequence_moves_and_casts_like_a_tensor(device):
     assert q.to(device) is q and q.double() is q and q.float().data.dtype == np.float32
     assert q.half().data.dtype == np.float16 and q.long().data.dtype == np.int64 and q.int().data.dtype == np.int32
     assert q.cpu().data.device == "cpu" and q.cpu().sorted_indices.tolist() == [1, 0]
+    assert [(q.short().data.dtype, q.char().data.dtype, q.byte().data.dtype)] == [(np.int16, np.int8, np.uint8)]
+    assert q.byte().sorted_indices.tolist() == [1, 0] and q.byte().batch_sizes.dtype == np.int64
+    assert q.pin_memory() is q and q.is_pinned() is False  # (no-ops, as Tensor's)
     data, batch_sizes, sorted_indices, unsorted_indices = q  # a named tuple, as torch's
     assert batch_sizes.tolist() == [2, 1, 1] and unsorted_indices.tolist() == [1, 0]
     made = PackedSequence(q.data, [2, 1, 1], [1, 0])  # unsorted_indices computed, as torch

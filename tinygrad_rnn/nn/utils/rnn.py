@@ -134,6 +134,23 @@ class PackedSequence(_PackedFields):
     def int(self) -> "PackedSequence":
         return self.to(np.int32)
 
+    def short(self) -> "PackedSequence":
+        return self.to(np.int16)
+
+    def char(self) -> "PackedSequence":
+        return self.to(np.int8)
+
+    def byte(self) -> "PackedSequence":
+        return self.to(np.uint8)
+
+    def pin_memory(self) -> "PackedSequence":
+        """self: pinning is a no-op here, as Tensor.pin_memory (host arrays are what torch would pin)."""
+        return self
+
+    def is_pinned(self) -> bool:
+        """False, as data.is_pinned(): nothing here lives in pinned memory."""
+        return self.data.is_pinned()
+
     @property
     def is_cuda(self) -> bool:
         return self.data.device == "cuda"
