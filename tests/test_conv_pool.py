@@ -1,4 +1,5 @@
-"""F.conv1d / nn.Conv1d, F.conv_transpose1d / nn.ConvTranspose1d and the 1-d pools (max, avg, adaptive avg and max).
+"""F.conv1d / nn.Conv1d, F.conv_transpose1d / nn.ConvTranspose1d, the 1-d pools (max, avg, adaptive avg and max) and
+F.interpolate / nn.Upsample.
 
 Forward against numpy references written from the definitions (loops over output positions and kernel taps,
 windows enumerated as torch's docs describe them), gradients against central differences in float64 and second
@@ -536,6 +537,107 @@ def test_average_pools_in_float16_sum_in_float32_and_round_once(device, pool):
     x = np.array([[[3e4, 4e4, 5e4, 3e4, 6e4, 2e4, -4e4], [1.0, 2.0, 3.0, -1e-3, 0.5, 0.25, 7.0]]])
     y, _ = check_half_rounds_float32_once(pool, [x], device)
     assert np.isfinite(y.numpy()).all()
+
+
+# ----------------------------------------------------------------------------- interpolate / nn.Upsample
+def interpolate_ref(x, n_out, mode, align_corners=False, ratio=None):
+    """Output j reads source position s(j) of x: floor(j r) ('nearest'), floor((j + 1/2) r) ('nearest-exact'),
+    or for 'linear' (1 - w) x[floor(s)] + w x[floor(s) + 1] at s = max((j + 1/2) r - 1/2, 0), or j (L - 1) / (n_out
+    - 1) with align_corners; r = L / n_out unless given; 'area' averages windows as adaptive pooling."""
+    L = x.shape[-1]
+    r = L / n_out if ratio is None else ratio
+    if mode == "area":
+        return adaptive_ref(x, n_out, "avg")
+    out = []
+    for j in range(n_out):
+        if mode in ("nearest", "nearest-exact"):
+            out.append(x[..., min(math.floor((j + (0.5 if mode == "nearest-exact" else 0)) * r), L - 1)])
+            continue
+        s = (j * (L - 1) / (n_out - 1) if n_out > 1 else 0.0) if align_corners else max((j + 0.5) * r - 0.5, 0.0)
+        i = min(math.floor(s), L - 1)
+        w = s - i
+        out.append((1 - w) * x[..., i] + w * x[..., min(i + 1, L - 1)])
+    return np.stack(out, -1)
+
+
+@with_fixtures
+@given(L=st.integers(1, 6), n_out=st.integers(1, 9), mode=st.sampled_from(["nearest", "nearest-exact", "linear",
+       "area"]), align_corners=st.booleans(), data=st.data())
+def test_interpolate_matches_its_definition_and_central_differences(device, L, n_out, mode, align_corners, data):
+    x = data.draw(arrays((1, 2, L)), label="x")
+    ac = align_corners if mode == "linear" else None
+    check_op(lambda t: F.interpolate(t, n_out, mode=mode, align_corners=ac),
+             lambda a: interpolate_ref(a, n_out, mode, bool(ac)), [x], device)
+
+
+def test_interpolate_and_upsample_match_torch():
+    """Sizes and scale factors (recomputed or not) over every 1-d mode, in float64 and float32 (scales computed
+    in float32 for the nearest modes, as torch's kernels). Left out: torch's nearest gradient where a scale_factor
+    gives L_out = 2 L (its backward then reads j // 2 while its forward read floor(j / scale_factor))."""
+    torch = pytest.importorskip("torch")
+    tF, rng = torch.nn.functional, np.random.default_rng(7)
+    modes = [("nearest", None), ("nearest-exact", None), ("area", None), ("linear", False), ("linear", True),
+             ("linear", None)]
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        for L in (1, 3, 5):
+            x = rng.standard_normal((2, 3, L)).astype(dtype)
+            cfgs = [dict(size=n) for n in (1, 4, 7, 2 * L)]
+            cfgs += [dict(scale_factor=f) for f in (0.7, 1.0, 2.0, 1 / 3, 2.2, (1.5,))]
+            cfgs += [dict(scale_factor=f, recompute_scale_factor=True) for f in (0.7, 2.2)]
+            for cfg in cfgs:
+                for mode, ac in modes:
+                    tx = torch.tensor(x, requires_grad=True)
+                    try:
+                        ty = tF.interpolate(tx, mode=mode, align_corners=ac, **cfg)
+                    except RuntimeError:
+                        with pytest.raises(ValueError, match="interpolate: input and output lengths must be greater"):
+                            F.interpolate(tensor(x, dtype=dtype), mode=mode, align_corners=ac, **cfg)
+                        continue
+                    xs = tensor(x, dtype=dtype)
+                    y = F.interpolate(xs, mode=mode, align_corners=ac, **cfg)
+                    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=0, atol=tol, err_msg=str(cfg))
+                    if ty.numel() == 0 or (mode == "nearest" and "scale_factor" in cfg and ty.shape[2] == 2 * L):
+                        continue
+                    r = rng.standard_normal(ty.shape).astype(dtype)
+                    (y * tg.tensor(r)).sum().backward()
+                    (ty * torch.tensor(r)).sum().backward()
+                    np.testing.assert_allclose(xs.grad.numpy(), tx.grad.numpy(), rtol=0, atol=tol, err_msg=str(cfg))
+    x = rng.standard_normal((2, 3, 5))
+    np.testing.assert_array_equal(F.upsample_nearest(tensor(x), scale_factor=2).numpy(),
+                                  tF.interpolate(torch.tensor(x), scale_factor=2).numpy())
+    want = tF.interpolate(torch.tensor(x), 8, mode="linear", align_corners=True).numpy()
+    np.testing.assert_allclose(F.upsample(tensor(x), 8, mode="linear", align_corners=True).numpy(), want, atol=1e-12)
+    for args, kw in (((), dict(scale_factor=2)), ((7,), dict(mode="linear")), ((), dict(scale_factor=(1.5,),
+                     mode="linear", align_corners=True)), ((4,), dict(mode="area"))):
+        ours, theirs = nn.Upsample(*args, **kw), torch.nn.Upsample(*args, **kw)
+        assert repr(ours) == repr(theirs) and list(ours.state_dict()) == []
+        np.testing.assert_allclose(ours(tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), atol=1e-12)
+
+
+def test_interpolate_errors_name_the_function_and_what_was_expected():
+    x = tg.zeros(2, 3, 4)
+    cases = [
+        (lambda: F.interpolate(x), ValueError, "interpolate: either size or scale_factor should be defined"),
+        (lambda: F.interpolate(x, 3, 2), ValueError, "interpolate: only one of size or scale_factor"),
+        (lambda: F.interpolate(x, 3, recompute_scale_factor=True), ValueError, "not meaningful with an explicit size"),
+        (lambda: F.interpolate(x, 3, align_corners=True), ValueError,
+         "interpolate: align_corners option can only be set with the interpolating modes"),
+        (lambda: F.interpolate(x, 3, mode="bilinear"), NotImplementedError,
+         r"interpolate: only 1-d interpolation of a 3-d \(N, C, L\) input is implemented.*got mode 'bilinear'"),
+        (lambda: F.interpolate(tg.zeros(1, 2, 3, 4), 2), NotImplementedError,
+         r"got mode 'nearest' and a 4-d input of shape \(1, 2, 3, 4\)"),
+        (lambda: F.interpolate(tg.zeros(3, 4), 2, mode="linear"), NotImplementedError, "a 2-d input"),
+        (lambda: nn.Upsample(scale_factor=2, mode="linear")(tg.zeros(1, 1, 2, 2)), NotImplementedError, "4-d input"),
+        (lambda: F.interpolate(x, 3, mode="cubic"), NotImplementedError, "interpolate: unknown mode 'cubic'"),
+        (lambda: F.interpolate(x, 3, antialias=True), ValueError, "interpolate: the anti-alias option"),
+        (lambda: F.interpolate(x, scale_factor=(2, 2)), ValueError, r"scale_factor \(2, 2\) has 2"),
+        (lambda: F.interpolate(x, 0), ValueError, r"input and output lengths must be greater than 0, got input of "
+                                                  r"shape \(2, 3, 4\) and output length 0"),
+        (lambda: F.interpolate(tg.tensor([[[1, 2]]]), 3), TypeError, "interpolate: input must be floating point"),
+    ]
+    for fn, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            fn()
 
 
 # ----------------------------------------------------------------------------- conv_transpose1d / nn.ConvTranspose1d

@@ -11,7 +11,7 @@ from .layers import (AdaptiveAvgPool1d, AdaptiveLogSoftmaxWithLoss, AdaptiveMaxP
                      PoissonNLLLoss, PReLU, ReflectionPad1d, ReLU, ReLU6, ReplicationPad1d, RMSNorm, RReLU, SELU,
                      Sequential, Sigmoid, SiLU, SmoothL1Loss, SoftMarginLoss, Softmax, Softmin, Softplus, Softshrink,
                      Softsign, Tanh, Tanhshrink, Threshold, TripletMarginLoss, TripletMarginWithDistanceLoss,
-                     Unflatten, ZeroPad1d)
+                     Unflatten, Upsample, ZeroPad1d)
 from .module import Module, Parameter, ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
@@ -27,7 +27,7 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Param
            "CosineSimilarity", "PairwiseDistance",
            "Conv1d", "ConvTranspose1d", "MaxPool1d", "AvgPool1d", "LPPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
            "BatchNorm1d", "GroupNorm", "InstanceNorm1d",
-           "ConstantPad1d", "ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d",
+           "Upsample", "ConstantPad1d", "ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss",
            "BCEWithLogitsLoss", "CTCLoss",
            "GaussianNLLLoss", "PoissonNLLLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",

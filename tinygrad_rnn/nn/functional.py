@@ -962,6 +962,100 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
     return _unbatch(unbatched, values, Tensor._make((starts + picks).astype(np.int64)))
 
 
+_INTERPOLATE_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+
+
+def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
+                antialias: bool = False) -> Tensor:
+    """torch's F.interpolate for (N, C, L) input (the 2-d and 3-d modes raise NotImplementedError). The output has
+    ``size`` positions, or floor(L scale_factor). Output position j reads input position src(j) = j r ('nearest',
+    floored), (j + 1/2) r ('nearest-exact', floored) or, for 'linear', (j + 1/2) r - 1/2 (at least 0) blending its
+    two neighbours, or j (L - 1) / (L_out - 1) with align_corners; r is 1 / scale_factor as given, or L / L_out
+    with size or recompute_scale_factor (computed in float32 for the nearest modes, as torch's kernels). 'area' is
+    adaptive_avg_pool1d to that length. The gradient is that of these values (torch's nearest backward, where a
+    scale_factor gives L_out = 2 L, reads j // 2 instead of its forward's floor(j / scale_factor))."""
+    op = "interpolate"
+    _check_tensor(op, "input", input)
+    if mode not in _INTERPOLATE_MODES:
+        raise NotImplementedError(f"{op}: unknown mode {mode!r}; the modes are " + " | ".join(_INTERPOLATE_MODES))
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError(f"{op}: align_corners option can only be set with the interpolating modes: linear | "
+                             f"bilinear | bicubic | trilinear (got mode {mode!r})")
+    elif align_corners is None:
+        align_corners = False
+    if input.ndim != 3 or mode in ("bilinear", "bicubic", "trilinear"):
+        raise NotImplementedError(f"{op}: only 1-d interpolation of a 3-d (N, C, L) input is implemented, with modes "
+                                  f"nearest | nearest-exact | linear | area; got mode {mode!r} and a {input.ndim}-d "
+                                  f"input of shape {input.shape}")
+    if antialias:
+        raise ValueError(f"{op}: the anti-alias option is restricted to bilinear and bicubic modes and requires a 4-d "
+                         f"input (got mode {mode!r} and input shape {input.shape})")
+    _same_dtype(op, input)
+    length = input.shape[2]
+    if size is not None and scale_factor is not None:
+        raise ValueError(f"{op}: only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError(f"{op}: either size or scale_factor should be defined")
+    scale = None
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError(f"{op}: recompute_scale_factor is not meaningful with an explicit size")
+        n_out = _one_int(op, "size", size, 0)
+    else:
+        if isinstance(scale_factor, (tuple, list)):
+            if len(scale_factor) != 1:
+                raise ValueError(f"{op}: input of shape {input.shape} has 1 spatial dimension, but scale_factor "
+                                 f"{scale_factor!r} has {len(scale_factor)}")
+            scale_factor = scale_factor[0]
+        scale = float(_real(op, "scale_factor", scale_factor))
+        n_out = int(length * scale)
+        if recompute_scale_factor or mode == "area":
+            scale = None
+    if mode == "area":
+        return adaptive_avg_pool1d(input, n_out)
+    if length == 0 or n_out <= 0:
+        raise ValueError(f"{op}: input and output lengths must be greater than 0, got input of shape {input.shape} "
+                         f"and output length {n_out}")
+    j = np.arange(n_out)
+    if mode != "linear":
+        r = np.float32(1.0 / scale if scale is not None and scale > 0 else np.float32(length) / np.float32(n_out))
+        if mode == "nearest-exact":
+            src = np.floor(np.float32((j + 0.5) * np.float64(r)))
+        else:
+            src = np.floor(j.astype(np.float32) * r)
+        index = np.minimum(src.astype(np.int64), length - 1)
+        return ops.index_select(input, 2, backend.to_device(index, input.device))
+    ft = np.float32 if input.dtype == np.float16 else input.dtype.type  # (torch's opmath type)
+    if align_corners:
+        r = ft(length - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
+        src = j.astype(ft) * r
+    else:
+        r = ft(1.0 / scale) if scale is not None and scale > 0 else ft(length) / ft(n_out)
+        src = np.maximum(r * (j.astype(ft) + ft(0.5)) - ft(0.5), ft(0))
+    left = np.minimum(np.floor(src).astype(np.int64), length - 1)
+    weight = np.clip(src - left, 0, 1).astype(ft)
+    right = left + (left < length - 1)
+    w = Tensor._make(backend.to_device(weight, input.device))
+
+    def blend(x: Tensor) -> Tensor:
+        at = [ops.index_select(x, 2, backend.to_device(i, x.device)) for i in (left, right)]
+        return at[0] * (1 - w) + at[1] * w
+    return ops.half_in_float32(input, blend)  # (float16: blended in float32 and rounded once, as torch's)
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+             align_corners: Optional[bool] = None) -> Tensor:
+    """torch's deprecated F.upsample: interpolate."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """torch's deprecated F.upsample_nearest: interpolate with mode 'nearest'."""
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
 def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],
                weight: Optional[Tensor] = None, bias: Optional[Tensor] = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:

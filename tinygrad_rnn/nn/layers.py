@@ -994,6 +994,30 @@ class AdaptiveMaxPool1d(_Pool):
         self.output_size, self.return_indices = output_size, return_indices
 
 
+class Upsample(Module):
+    """F.interpolate as a module (torch.nn.Upsample; 1-d only): scale_factor kept as a float (or a tuple of
+    floats), as torch's."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                 align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None) -> None:
+        super().__init__()
+        self.name, self.size, self.mode = type(self).__name__, size, mode
+        if isinstance(scale_factor, (tuple, list)):
+            self.scale_factor = tuple(float(f) for f in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor is not None else None
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
+
+    def extra_repr(self) -> str:
+        shown = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        return f"{shown}, mode={self.mode!r}"
+
+
 def _pair(v: Any) -> tuple:
     """torch's _pair: a sequence as a tuple, anything else twice."""
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
