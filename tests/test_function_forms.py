@@ -2,7 +2,7 @@
 
 The delegating forms (functions.py) are checked by one table: tg.X(t, ...) equals t.X(...) exactly and, where
 torch is importable, torch.X on the same values (values, dtype, and the gradients of every float argument). The
-functions with an implementation of their own (kron, cdist, addmm, baddbmm, meshgrid, broadcast_tensors,
+functions with an implementation of their own (kron, cdist, F.pdist, addmm, baddbmm, meshgrid, broadcast_tensors,
 index_add, count_nonzero, nonzero, linspace, empty) are checked against a numpy reference and central differences
 in float64 over hypothesis shapes (0-d, size-1, empty, broadcasting), and against torch.
 """
@@ -18,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.functions as functions
+import tinygrad_rnn.nn.functional as F
 from strategies import arrays, broadcast_pair, check_op, shapes, tensor, with_fixtures
 
 try:
@@ -535,6 +536,45 @@ def test_cdist_inf_gives_each_tied_coordinate_the_whole_gradient_and_zeros_witho
     b = tg.tensor(np.random.default_rng(5).standard_normal((3, 4)) + OFFSETS, requires_grad=True)
     c = tg.tensor(np.zeros((2, 4)), requires_grad=True)
     assert tg.gradgradcheck(lambda u, v: tg.cdist(u, v, p=math.inf), (b, c))
+
+
+@with_fixtures
+@given(st.data(), st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0, math.inf]))
+def test_pdist_property(device, data, p):
+    """F.pdist: rows i < j in row-major order of the pairs; row i sits i OFFSETS off the integers, so no
+    difference is 0 and no two |differences| in a pair tie (N <= 5)."""
+    n, m = data.draw(st.integers(0, 5)), data.draw(st.integers(1, 4))
+    a = data.draw(hnp.arrays(np.float64, (n, m), elements=st.integers(-2, 2).map(float)))
+    a = a + np.arange(n)[:, None] * OFFSETS[:m]
+
+    def ref(x):
+        i, j = np.triu_indices(len(x), 1)
+        return _cdist_np(x[i][:, None], x[j][:, None], p)[:, 0, 0]
+    check_op(lambda x: F.pdist(x, p), ref, [a], device)
+
+
+@needs_torch
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0, 2.0, 3.0, math.inf])
+def test_pdist_matches_torch(p):
+    """Values and gradients, with coinciding rows and ties (torch's gradient 0 at zero distance), and the edge
+    shapes N = 0, 1 and M = 0."""
+    rng = np.random.default_rng(8)
+    for a in (rng.standard_normal((5, 3)), rng.integers(0, 2, (6, 2)).astype(float), np.zeros((0, 3)),
+              np.zeros((1, 3)), np.zeros((4, 0))):
+        (x,), (tx,) = _leaves(a)
+        out, t_out = F.pdist(x, p), torch.nn.functional.pdist(tx, p)
+        assert out.shape == tuple(t_out.shape) and out.dtype == np.float64
+        np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-12, atol=1e-14)
+        if p == 0 or not t_out.numel():  # (p=0: a count, a constant, as for cdist)
+            continue
+        _backward_both(out, t_out, rng.standard_normal(out.shape))
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for bad, exc, match in ((lambda: F.pdist(tg.zeros(2, 3, 4)), ValueError, r"expected a 2-d \(N, M\) input, got "
+                             r"shape \(2, 3, 4\)"),
+                            (lambda: F.pdist(tg.zeros(2, 3), -1), ValueError, "p must be a non-negative number"),
+                            (lambda: F.pdist(tg.tensor([[1, 2]])), TypeError, "input must be floating point")):
+        with pytest.raises(exc, match="pdist: " + match):
+            bad()
 
 
 @needs_torch

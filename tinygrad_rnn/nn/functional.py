@@ -424,6 +424,22 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return ops.half_in_float32(x1.astype(dtype), distance, x2.astype(dtype))
 
 
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """torch's F.pdist: the p-norm distance between each pair of rows i < j of an (N, M) input, in the order
+    (0, 1), (0, 2), .., (N - 2, N - 1): N (N - 1) / 2 values, the upper triangle of cdist(input, input, p) row by
+    row, with cdist's values and gradients (p >= 0 or inf; 0 where two rows coincide; p=0 a constant count)."""
+    _check_tensor("pdist", "input", input)
+    if input.ndim != 2:
+        raise ValueError(f"pdist: expected a 2-d (N, M) input, got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"pdist: input must be floating point, got {input.dtype}")
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not p >= 0:
+        raise ValueError(f"pdist: p must be a non-negative number or inf, got {p!r}")
+    i, j = (backend.to_device(a, input.device) for a in np.triu_indices(input.shape[0], 1))
+    diff = ops.index_select(input, 0, i) - ops.index_select(input, 0, j)
+    return ops.CdistInf()(diff) if p == math.inf else diff.norm(p, dim=-1)
+
+
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: Optional[float] = None,
                                  enable_gqa: bool = False) -> Tensor:
