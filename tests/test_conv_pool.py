@@ -539,6 +539,59 @@ def test_average_pools_in_float16_sum_in_float32_and_round_once(device, pool):
     assert np.isfinite(y.numpy()).all()
 
 
+@with_fixtures
+@given(cfg=pool_configs(dilation=False), data=st.data())
+def test_max_unpool1d_puts_each_value_at_its_index_and_passes_central_differences(device, cfg, data):
+    shape, opts = cfg
+    (x,) = data.draw(distinct([shape]), label="x")
+    k, s, p = (opts[n] for n in ("kernel_size", "stride", "padding"))
+    values, index = F.max_pool1d_with_indices(tensor(x, device), **opts)
+    n_out = (values.shape[-1] - 1) * (k if s is None else s) + k - 2 * p
+    flat = index.numpy().reshape(-1, index.shape[-1])
+    if flat.max() >= n_out or any(len(set(row)) < len(row) for row in flat):
+        return  # (past the default length torch refuses too; a shared index: torch's gradient goes to each value)
+    v = values.numpy()
+
+    def ref(a):
+        out = np.zeros(a.shape[:-1] + (n_out,))
+        np.put_along_axis(out, index.numpy(), a, -1)
+        return out
+    check_op(lambda t: F.max_unpool1d(t, index, k, s, p), ref, [v], device)
+
+
+def test_max_unpool1d_and_with_indices_match_torch():
+    torch = pytest.importorskip("torch")
+    tF, rng = torch.nn.functional, np.random.default_rng(9)
+    for L, k, s, p in ((5, 2, None, 0), (9, 3, 2, 1), (9, 3, 1, 1), (9, 2, 3, 0)):
+        x = rng.standard_normal((2, 3, L))
+        (y, i), (ty, ti) = F.max_pool1d_with_indices(tensor(x), k, s, p), tF.max_pool1d_with_indices(
+            torch.tensor(x), k, s, p)
+        np.testing.assert_array_equal(i.numpy(), ti.numpy())
+        for size in (None, [(ty.shape[2] - 1) * (s or k) + k - 2 * p + ((s or k) > 1)]):
+            v, tv = tensor(y.numpy()), torch.tensor(ty.numpy(), requires_grad=True)
+            u, tu = nn.MaxUnpool1d(k, s, p)(v, i, size), torch.nn.MaxUnpool1d(k, s, p)(tv, ti, size)
+            np.testing.assert_array_equal(u.numpy(), tu.detach().numpy())
+            r = rng.standard_normal(tu.shape)
+            (u * tg.tensor(r)).sum().backward()
+            (tu * torch.tensor(r)).sum().backward()
+            np.testing.assert_array_equal(v.grad.numpy(), tv.grad.numpy())
+        np.testing.assert_array_equal(F.max_unpool1d(y[0], i[0], k, s, p).numpy(),
+                                      tF.max_unpool1d(ty[0], ti[0], k, s, p).numpy())
+    (y, i), (ty, ti) = F.adaptive_max_pool1d_with_indices(tensor(x), 4), tF.adaptive_max_pool1d_with_indices(
+        torch.tensor(x), 4)
+    np.testing.assert_array_equal(i.numpy(), ti.numpy())
+    assert repr(nn.MaxUnpool1d(3, 2, 1)) == repr(torch.nn.MaxUnpool1d(3, 2, 1))
+    z = tg.zeros(1, 1, 3)
+    for fn, pattern in ((lambda: F.max_unpool1d(z, tg.tensor([[[0, 1, 9]]]), 2),
+                         "an index is outside the output of length 6"),
+                        (lambda: F.max_unpool1d(z, tg.tensor([[[0, 1]]]), 2),
+                         r"indices of shape \(1, 1, 2\) must have the input's shape \(1, 1, 3\)"),
+                        (lambda: F.max_unpool1d(z, tg.tensor([[[0, 1, 2]]]), 2, output_size=[9]),
+                         "invalid output_size .9. .the length must be between 4 and 8")):
+        with pytest.raises(ValueError, match="max_unpool1d: " + pattern):
+            fn()
+
+
 # ----------------------------------------------------------------------------- interpolate / nn.Upsample
 def interpolate_ref(x, n_out, mode, align_corners=False, ratio=None):
     """Output j reads source position s(j) of x: floor(j r) ('nearest'), floor((j + 1/2) r) ('nearest-exact'),

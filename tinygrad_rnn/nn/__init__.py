@@ -6,12 +6,12 @@ from .layers import (AdaptiveAvgPool1d, AdaptiveLogSoftmaxWithLoss, AdaptiveMaxP
                      Dropout1d, ELU, Embedding, EmbeddingBag, FeatureAlphaDropout, Flatten, GaussianNLLLoss, GELU, GLU,
                      GroupNorm, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, HingeEmbeddingLoss, HuberLoss, Identity,
                      InstanceNorm1d, KLDivLoss, L1Loss, LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax, LPPool1d,
-                     MarginRankingLoss, MaxPool1d, Mish, ModuleDict, ModuleList, MSELoss, MultiheadAttention,
-                     MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PairwiseDistance,
-                     PoissonNLLLoss, PReLU, ReflectionPad1d, ReLU, ReLU6, ReplicationPad1d, RMSNorm, RReLU, SELU,
-                     Sequential, Sigmoid, SiLU, SmoothL1Loss, SoftMarginLoss, Softmax, Softmin, Softplus, Softshrink,
-                     Softsign, Tanh, Tanhshrink, Threshold, TripletMarginLoss, TripletMarginWithDistanceLoss,
-                     Unflatten, Upsample, ZeroPad1d)
+                     MarginRankingLoss, MaxPool1d, MaxUnpool1d, Mish, ModuleDict, ModuleList, MSELoss,
+                     MultiheadAttention, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
+                     PairwiseDistance, PoissonNLLLoss, PReLU, ReflectionPad1d, ReLU, ReLU6, ReplicationPad1d, RMSNorm,
+                     RReLU, SELU, Sequential, Sigmoid, SiLU, SmoothL1Loss, SoftMarginLoss, Softmax, Softmin, Softplus,
+                     Softshrink, Softsign, Tanh, Tanhshrink, Threshold, TripletMarginLoss,
+                     TripletMarginWithDistanceLoss, Unflatten, Upsample, ZeroPad1d)
 from .module import Module, Parameter, ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
@@ -26,6 +26,7 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Param
            "Softplus", "RReLU", "Threshold", "Softshrink", "Hardshrink", "Tanhshrink", "PReLU",
            "CosineSimilarity", "PairwiseDistance",
            "Conv1d", "ConvTranspose1d", "MaxPool1d", "AvgPool1d", "LPPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
+           "MaxUnpool1d",
            "BatchNorm1d", "GroupNorm", "InstanceNorm1d",
            "Upsample", "ConstantPad1d", "ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss",

@@ -1072,6 +1072,53 @@ def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) 
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
+def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                            ceil_mode: bool = False, return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    """torch's F.max_pool1d_with_indices: max_pool1d's (values, indices), whatever return_indices says."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any,
+                                     return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    """torch's F.adaptive_max_pool1d_with_indices: adaptive_max_pool1d's (values, indices)."""
+    return adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def max_unpool1d(input: Tensor, indices: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """torch's F.max_unpool1d, max_pool1d's partial inverse: zeros of length (L - 1) stride - 2 padding +
+    kernel_size (or output_size's last entry, within stride of it), each input value written at its index along L
+    (indices as max_pool1d's return_indices gives them); the gradient reads the output's gradient there."""
+    op = "max_unpool1d"
+    x, unbatched = _batched(op, input)
+    _same_dtype(op, x)
+    k = _one_int(op, "kernel_size", kernel_size, 1)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _one_int(op, "stride", stride, 1)
+    p = _one_int(op, "padding", padding, 0)
+    n_out = (x.shape[2] - 1) * s + k - 2 * p
+    if output_size is not None:
+        size = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size]
+        if len(size) not in (1, 3) and not (unbatched and len(size) == 2):
+            raise ValueError(f"{op}: output_size should hold 1 or 3 elements (the length, or (N, C, L)), got "
+                             f"{output_size!r}")
+        if not n_out - s < size[-1] < n_out + s:
+            raise ValueError(f"{op}: invalid output_size {output_size!r} (the length must be between {n_out - s} "
+                             f"and {n_out + s}, exclusive)")
+        n_out = ops.int_arg(size[-1], op, "output_size")
+    if n_out < 0:
+        raise ValueError(f"{op}: the output length {n_out} is negative (input {input.shape}, kernel_size {k}, "
+                         f"stride {s}, padding {p})")
+    where = _index_array(indices, op)
+    where = where[None] if unbatched else where
+    if where.shape != x.shape:
+        raise ValueError(f"{op}: indices of shape {tuple(indices.shape)} must have the input's shape {input.shape}")
+    if where.size and (where.min() < 0 or where.max() >= n_out):
+        raise ValueError(f"{op}: an index is outside the output of length {n_out}: found {int(where.min())}.."
+                         f"{int(where.max())}")
+    zeros = Tensor._make(xp_of(x.data).zeros(x.shape[:2] + (n_out,), x.dtype))
+    return _unbatch(unbatched, ops.scatter(zeros, 2, backend.to_device(where, x.device), x))
+
+
 def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],
                weight: Optional[Tensor] = None, bias: Optional[Tensor] = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:

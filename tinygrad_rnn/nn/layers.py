@@ -944,6 +944,23 @@ class MaxPool1d(_Pool):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
 
+class MaxUnpool1d(Module):
+    """F.max_unpool1d as a module (torch.nn.MaxUnpool1d; kernel_size, stride and padding kept as tuples of one)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(kernel_size if stride is None else stride)
+        self.padding = _single(padding)
+
+    def forward(self, input: Tensor, indices: Any, output_size: Any = None) -> Tensor:
+        _check_input(self, input)
+        return F.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
 def _single(v: Any) -> tuple:
     """torch's _single: a sequence as a tuple, anything else as a tuple of one."""
     return tuple(v) if isinstance(v, (tuple, list)) else (v,)
