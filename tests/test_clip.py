@@ -228,6 +228,30 @@ def test_skip_init_builds_the_module_without_running_nn_init():
         skip_init(nn.Sequential)
 
 
+def test_skip_init_skips_only_in_its_own_thread_and_restores_nn_init_after_overlapping_calls():
+    import threading
+    entered, release, seen = threading.Event(), threading.Event(), {}
+
+    class Waits(nn.Module):  # (holds its skip_init open while the main thread builds and skips too)
+        def __init__(self, device=None):
+            super().__init__()
+            entered.set()
+            release.wait(5)
+
+    def other():
+        seen["m"] = skip_init(Waits)
+
+    t = threading.Thread(target=other)
+    t.start()
+    assert entered.wait(5)
+    seen["linear"] = nn.Linear(4, 5).weight.numpy().copy()  # (another thread's module is initialised)
+    m = skip_init(nn.Linear, 4, 5)  # (ends while the other thread's skip_init is still open)
+    release.set()
+    t.join(5)
+    assert np.abs(seen["linear"]).sum() > 0 and np.abs(m.weight.numpy()).sum() == 0
+    assert np.abs(nn.init.uniform_(tg.zeros(3), 1.0, 2.0).numpy()).min() >= 1.0  # (nn.init is back for good)
+
+
 def _torch_twin(torch, tmod, ours):
     ours.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in tmod.state_dict().items()})
     return ours

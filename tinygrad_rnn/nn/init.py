@@ -6,10 +6,13 @@ fan_out = shape[0] * receptive field.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import numbers
+import threading
 import warnings
-from typing import Any, Tuple
+from typing import Any, Callable, Iterator, Tuple
 
 import numpy as np
 
@@ -167,3 +170,29 @@ def lstm_forget_bias_(module: Any, value: float = 1.0) -> Any:
     if not found:
         raise ValueError(f"lstm_forget_bias_: {type(module).__name__} has no bias_ih parameters (bias=False?)")
     return module
+
+
+_skip = threading.local()  # depth: how many skip_init calls this thread is inside
+
+
+@contextlib.contextmanager
+def _skipped() -> Iterator[None]:
+    """The in-place initialisers below return their tensor untouched in this thread for the block (nn.utils.skip_init):
+    other threads, and nested or overlapping blocks' ends, leave one another alone."""
+    _skip.depth = getattr(_skip, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _skip.depth -= 1
+
+
+def _skippable(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def init_(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+        return tensor if getattr(_skip, "depth", 0) else fn(tensor, *args, **kwargs)
+    return init_
+
+
+for _name, _fn in list(globals().items()):
+    if _name.endswith("_") and not _name.startswith("_") and callable(_fn):
+        globals()[_name] = _skippable(_fn)

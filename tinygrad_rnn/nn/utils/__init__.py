@@ -157,23 +157,14 @@ def vector_to_parameters(vec: Tensor, parameters: Params) -> None:
 def skip_init(module_cls: type, *args: Any, **kwargs: Any) -> Module:
     """module_cls(*args, **kwargs) with its nn.init calls skipped (so neither their time nor the random generator is
     spent), as torch.nn.utils.skip_init, for weights about to be overwritten: the parameters hold whatever they were
-    made with (zeros here, garbage in torch). Like torch's, the class must take a device argument."""
+    made with (zeros here, garbage in torch). Only this thread's nn.init calls are skipped, as torch's builds on the
+    meta device and touches nothing global. Like torch's, the class must take a device argument."""
     if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
         raise RuntimeError(f"skip_init: expected a Module class, got {module_cls!r}")
     if "device" not in inspect.signature(module_cls).parameters:
         raise RuntimeError(f"skip_init: {module_cls.__name__} must take a 'device' argument to skip initialization")
-    saved = {n: f for n, f in vars(init).items() if n.endswith("_") and not n.startswith("_") and callable(f)}
-    try:
-        for n in saved:
-            setattr(init, n, _skip)
+    with init._skipped():
         return module_cls(*args, **kwargs)
-    finally:
-        for n, f in saved.items():
-            setattr(init, n, f)
-
-
-def _skip(tensor: Any, *args: Any, **kwargs: Any) -> Any:
-    return tensor
 
 
 class WeightNorm:
