@@ -362,9 +362,7 @@ def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
 
 def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
               device: Optional[str] = None) -> Tensor:
-    _input("full_like", input)
-    return full(input.shape, fill_value, input.dtype if dtype is None else dtype,
-                input.device if device is None else device, requires_grad)
+    return _like(full, input, dtype, device, fill_value=fill_value, requires_grad=requires_grad)
 
 
 def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
