@@ -48,6 +48,9 @@ UNDERSCORED = {  # torch's F.relu_ and kin: the in-place call by another name
     "leaky_relu_": (lambda t: F.leaky_relu_(t, 0.2), "leaky_relu"),
     "elu_": (lambda t: F.elu_(t, 0.7), "elu"),
     "hardtanh_": (lambda t: F.hardtanh_(t, -1.0, 2.0), "hardtanh"),
+    "selu_": (F.selu_, "selu"),
+    "celu_": (lambda t: F.celu_(t, 1.5), "celu"),
+    "threshold_": (lambda t: F.threshold_(t, 0.5, -2.0), "threshold"),
 }
 
 

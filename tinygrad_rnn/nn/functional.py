@@ -259,6 +259,11 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
     return _activation("selu", input, inplace, lambda x: elu(x._floating(), _SELU_ALPHA) * _SELU_SCALE)
 
 
+def selu_(input: Tensor) -> Tensor:
+    """selu in place (torch's F.selu_)."""
+    return selu(input, inplace=True)
+
+
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (e^(x/alpha) - 1) elsewhere; the derivative there is e^(x/alpha) (1 at 0)."""
     if _real("celu", "alpha", alpha) == 0:
@@ -268,6 +273,11 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         x = x._floating()
         return _negative_exp(x, 1.0 / alpha, alpha)
     return _activation("celu", input, inplace, f)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """celu in place (torch's F.celu_)."""
+    return celu(input, alpha, inplace=True)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -336,6 +346,14 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     # (compared in float64: a bound past float32's range does not overflow)
     return _activation("threshold", input, inplace, lambda x: ops.masked_fill(
         x, x.data <= np.float64(threshold), value, "threshold"))
+
+
+_threshold = threshold  # (threshold_'s argument of that name hides the function in its body)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """threshold in place (torch's F.threshold_)."""
+    return _threshold(input, threshold, value, inplace=True)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
