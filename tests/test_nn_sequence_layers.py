@@ -93,6 +93,42 @@ def test_instance_norm_matches_its_formula_and_gradcheck(device, n, c, length, a
     assert tg.gradcheck(lambda *t: F.instance_norm(t[0], None, None, *t[1:]), args)
 
 
+def _np_lrn(x, size, alpha, beta, k):
+    """local_response_norm from its definition: the mean of the squares of the size channels around each one
+    (size // 2 before, (size - 1) // 2 after, missing ones 0, always divided by size)."""
+    c = x.shape[1]
+    m = np.zeros_like(x)
+    for i in range(c):
+        for j in range(i - size // 2, i + (size - 1) // 2 + 1):
+            if 0 <= j < c:
+                m[:, i] += x[:, j] ** 2 / size
+    return x / (k + alpha * m) ** beta
+
+
+@with_fixtures
+@given(shape=st.sampled_from([(2, 4, 3), (1, 3, 2, 2), (2, 1, 3)]), size=st.integers(1, 5),
+       alpha=st.floats(0.1, 2.0), beta=st.floats(0.25, 1.5), seed=st.integers(0, 1000))
+def test_local_response_norm_matches_its_definition_and_gradcheck(device, shape, size, alpha, beta, seed):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    t = tg.tensor(x, device=device, requires_grad=True)
+    np.testing.assert_allclose(F.local_response_norm(t, size, alpha, beta, 2.0).numpy(),
+                               _np_lrn(x, size, alpha, beta, 2.0), rtol=1e-10, atol=1e-12)
+    assert tg.gradcheck(lambda u: nn.LocalResponseNorm(size, alpha, beta, 2.0)(u), [t])
+
+
+def test_local_response_norm_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).standard_normal((2, 5, 3, 2))
+    for size in (1, 2, 3, 6):
+        for a in (x, x[..., 0]):
+            _against_torch(torch, lambda t: F.local_response_norm(t, size, 0.3, 0.6, 1.5),
+                           lambda t: torch.nn.functional.local_response_norm(t, size, 0.3, 0.6, 1.5), [a])
+    assert repr(nn.LocalResponseNorm(3)) == repr(torch.nn.LocalResponseNorm(3))
+    assert F.local_response_norm(tg.ones(0, 3, 2), 2).shape == (0, 3, 2)
+    with pytest.raises(ValueError, match=r"local_response_norm: expected an input of at least 3 dims .* \(2, 3\)"):
+        F.local_response_norm(tg.ones(2, 3), 2)
+
+
 def test_group_and_instance_norm_match_torch():
     torch = pytest.importorskip("torch")
     tf, rng = torch.nn.functional, np.random.default_rng(3)

@@ -5,12 +5,12 @@ from .layers import (AdaptiveAvgPool1d, AdaptiveLogSoftmaxWithLoss, AdaptiveMaxP
                      ConvTranspose1d, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, CTCLoss, Dropout,
                      Dropout1d, ELU, Embedding, EmbeddingBag, FeatureAlphaDropout, Flatten, GaussianNLLLoss, GELU, GLU,
                      GroupNorm, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, HingeEmbeddingLoss, HuberLoss, Identity,
-                     InstanceNorm1d, KLDivLoss, L1Loss, LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax, LPPool1d,
-                     MarginRankingLoss, MaxPool1d, MaxUnpool1d, Mish, ModuleDict, ModuleList, MSELoss,
-                     MultiheadAttention, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
-                     PairwiseDistance, PoissonNLLLoss, PReLU, ReflectionPad1d, ReLU, ReLU6, ReplicationPad1d, RMSNorm,
-                     RReLU, SELU, Sequential, Sigmoid, SiLU, SmoothL1Loss, SoftMarginLoss, Softmax, Softmin, Softplus,
-                     Softshrink, Softsign, Tanh, Tanhshrink, Threshold, TripletMarginLoss,
+                     InstanceNorm1d, KLDivLoss, L1Loss, LayerNorm, LeakyReLU, Linear, LocalResponseNorm, LogSigmoid,
+                     LogSoftmax, LPPool1d, MarginRankingLoss, MaxPool1d, MaxUnpool1d, Mish, ModuleDict, ModuleList,
+                     MSELoss, MultiheadAttention, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                     NLLLoss, PairwiseDistance, PoissonNLLLoss, PReLU, ReflectionPad1d, ReLU, ReLU6, ReplicationPad1d,
+                     RMSNorm, RReLU, SELU, Sequential, Sigmoid, SiLU, SmoothL1Loss, SoftMarginLoss, Softmax, Softmin,
+                     Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold, TripletMarginLoss,
                      TripletMarginWithDistanceLoss, Unflatten, Upsample, ZeroPad1d)
 from .module import Module, Parameter, ParameterDict, ParameterList
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
@@ -27,7 +27,7 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Param
            "CosineSimilarity", "PairwiseDistance",
            "Conv1d", "ConvTranspose1d", "MaxPool1d", "AvgPool1d", "LPPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
            "MaxUnpool1d",
-           "BatchNorm1d", "GroupNorm", "InstanceNorm1d",
+           "BatchNorm1d", "GroupNorm", "InstanceNorm1d", "LocalResponseNorm",
            "Upsample", "ConstantPad1d", "ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss",
            "BCEWithLogitsLoss", "CTCLoss",

@@ -1236,6 +1236,25 @@ def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None, 
     return y.astype(np.float16) if half else y
 
 
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """torch's F.local_response_norm: each channel of an (N, C, *) input divided by (k + alpha * m)^beta, m the
+    mean of the squares over the ``size`` channels around it (the window zero-padded, size // 2 channels before
+    and (size - 1) // 2 after, and always divided by size, as torch's)."""
+    op = "local_response_norm"
+    _check_tensor(op, "input", input)
+    if input.ndim < 3:
+        raise ValueError(f"{op}: expected an input of at least 3 dims (N, C, *), got shape {input.shape}")
+    size = ops.int_arg(size, op, "size")
+    if size < 1:
+        raise ValueError(f"{op}: size must be at least 1, got {size}")
+    if input.numel() == 0:
+        return input.clone()
+    n, c = input.shape[:2]
+    squares = (input * input).reshape(n, c, -1).transpose(1, 2)  # (N, positions, C): the window runs along C
+    m = avg_pool1d(pad(squares, (size // 2, (size - 1) // 2)), size, stride=1)
+    return input / (m.transpose(1, 2).reshape(input.shape) * alpha + k) ** beta
+
+
 def instance_norm(input: Tensor, running_mean: Optional[Tensor] = None, running_var: Optional[Tensor] = None,
                   weight: Optional[Tensor] = None, bias: Optional[Tensor] = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:

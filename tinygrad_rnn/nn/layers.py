@@ -736,6 +736,20 @@ class Softplus(_Activation):
         self.beta, self.threshold = beta, threshold
 
 
+class LocalResponseNorm(_Activation):
+    """F.local_response_norm as a module: each channel divided by (k + alpha * the mean square of ``size``
+    neighbouring channels)^beta."""
+
+    fn, options = staticmethod(F.local_response_norm), ("size", "alpha", "beta", "k")
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
 class Threshold(_InPlaceActivation):
     """x where x > threshold, value elsewhere."""
 
