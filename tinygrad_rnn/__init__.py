@@ -13,7 +13,7 @@ from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_te
                   histc, index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num,
                   narrow, outer, polygamma, roll, searchsorted, select, signbit, sort, split, stack, topk, unflatten,
                   unique, unique_consecutive, where)
-from . import linalg, nn, optim, utils
+from . import linalg, nn, optim, special, utils
 from .composed import (addbmm, addcdiv, addcmul, addmv, addr, aminmax, atleast_1d, atleast_2d, atleast_3d, block_diag,
                        cartesian_prod, column_stack, combinations, concat, concatenate, cross, cummax, cummin,
                        cumulative_trapezoid, deg2rad, diag_embed, diagflat, diagonal_scatter, dist, dsplit, dstack,
@@ -95,7 +95,7 @@ __all__ = [
     "median", "kthvalue", "diag_embed", "block_diag", "cartesian_prod", "tril_indices", "triu_indices",
     "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel", "argwhere", "fmax", "fmin",
     "copysign", "signbit", "isin", "bucketize", "searchsorted", "aminmax", "msort", "nanmedian", "quantile",
-    "nanquantile", "linalg", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "atleast_1d", "atleast_2d",
+    "nanquantile", "linalg", "special", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "atleast_1d", "atleast_2d",
     "atleast_3d", "hsplit", "vsplit", "dsplit", "split_with_sizes", "diagflat", "addr", "addbmm", "vander", "gcd",
     "lcm", "masked_scatter", "put", "index_reduce", "select_scatter", "slice_scatter", "diagonal_scatter",
     "unique_consecutive", "combinations", "renorm", "logdet", "trapezoid", "cumulative_trapezoid", "histc",

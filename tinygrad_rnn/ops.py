@@ -303,22 +303,27 @@ class Fmod(Function):
 
 class XLogY(Function):
     """torch.xlogy: x log(y), 0 where x == 0 unless y is nan. d/dx = log(y), but 0 where x == 0 and y <= 0 (torch's
-    choice: the one-sided slope where log(y) is not finite); d/dy = x / y."""
+    choice: the one-sided slope where log(y) is not finite); d/dy = x / y. With ``log1p``, torch.special.xlog1py:
+    x log(1 + y), the same rules for 1 + y, log1p keeping a small y's digits."""
 
     quiet = True
     saved_inputs = (0, 1)
 
+    def __init__(self, log1p: bool = False) -> None:
+        self.log1p = log1p
+
     def forward(self, x, y):
         xp = xp_of(x, y)
-        return xp.where((x == 0) & ~xp.isnan(y), xp.zeros((), x.dtype), x * xp.log(y))
+        return xp.where((x == 0) & ~xp.isnan(y), xp.zeros((), x.dtype), x * (xp.log1p(y) if self.log1p else xp.log(y)))
 
     def backward(self, g):
         x, y = self.saved
         gx = gy = None
         if self.needs_input_grad[0]:
-            gx = unbroadcast(where((x.data == 0) & (y.data <= 0), 0.0, g * y.log()), x.shape)
+            edge = (x.data == 0) & (y.data <= (-1 if self.log1p else 0))
+            gx = unbroadcast(where(edge, 0.0, g * (y.log1p() if self.log1p else y.log())), x.shape)
         if self.needs_input_grad[1]:
-            gy = unbroadcast(g * x / y, y.shape)
+            gy = unbroadcast(g * x / (y + 1 if self.log1p else y), y.shape)
         return gx, gy
 
 
