@@ -196,19 +196,37 @@ class WeightNorm:
         setattr(module, self.name, self.compute_weight(module))
 
 
+def _normed_parameter(module: Module, name: str, hook_cls: type, op: str) -> Parameter:
+    """module's parameter ``name`` for weight_norm / spectral_norm (``op``), checked: a Parameter, not already
+    under such a hook."""
+    for hook, _, _ in module._forward_pre_hooks or ():
+        if isinstance(hook, hook_cls) and hook.name == name:
+            raise RuntimeError(f"{op}: cannot register two {op} hooks on the same parameter {name!r}")
+    weight = module._parameters.get(name)
+    if not isinstance(weight, Parameter):
+        raise ValueError(f"{op}: {type(module).__name__} has no parameter {name!r}"
+                         + (" (it is None)" if name in module._parameters else ""))
+    return weight
+
+
+def _remove_norm(module: Module, name: str, hook_cls: type, op: str) -> Module:
+    """remove_weight_norm / remove_spectral_norm: the hook on ``name`` undone and unregistered."""
+    hooks = module._forward_pre_hooks or []
+    for entry in hooks:
+        if isinstance(entry[0], hook_cls) and entry[0].name == name:
+            entry[0].remove(module)
+            hooks.remove(entry)
+            return module
+    raise ValueError(f"remove_{op}: {op} of {name!r} not found in {type(module).__name__}")
+
+
 def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) -> Module:
     """Reparametrize module.<name> as g * v / ||v|| (Salimans & Kingma 2016), as torch.nn.utils.weight_norm: the
     parameter is replaced by <name>_g (the norms, kept dims of size 1) and <name>_v (the direction, the weight's
     values), and a forward pre-hook recomputes the weight from them before every call (so an LSTM's weight_hh_l0
     can be normalized, AWD-LSTM style). The norm is over every dim but ``dim``; dim None or -1 takes the norm of
     the whole tensor, as torch's (other negative dims count from the end). Returns the module."""
-    for hook, _, _ in module._forward_pre_hooks or ():
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            raise RuntimeError(f"weight_norm: cannot register two weight_norm hooks on the same parameter {name!r}")
-    weight = module._parameters.get(name)
-    if not isinstance(weight, Parameter):
-        raise ValueError(f"weight_norm: {type(module).__name__} has no parameter {name!r}"
-                         + (" (it is None)" if name in module._parameters else ""))
+    weight = _normed_parameter(module, name, WeightNorm, "weight_norm")
     if dim is None:
         dim = -1
     if dim != -1 and not -weight.ndim <= dim < weight.ndim:
@@ -226,13 +244,7 @@ def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) ->
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     """Undo weight_norm: module.<name> becomes a Parameter again, holding g * v / ||v||, and <name>_g, <name>_v and
     the hook go, as torch.nn.utils.remove_weight_norm. Returns the module."""
-    hooks = module._forward_pre_hooks or []
-    for entry in hooks:
-        if isinstance(entry[0], WeightNorm) and entry[0].name == name:
-            entry[0].remove(module)
-            hooks.remove(entry)
-            return module
-    raise ValueError(f"remove_weight_norm: weight_norm of {name!r} not found in {type(module).__name__}")
+    return _remove_norm(module, name, WeightNorm, "weight_norm")
 
 
 class SpectralNorm:
@@ -283,16 +295,9 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     pre-hook recomputes the weight before every call. dim (default 0; 1 for ConvTranspose1d, whose weight is
     (in, out, k)) is the output dim. Returns the module."""
     from ..layers import ConvTranspose1d
-    for hook, _, _ in module._forward_pre_hooks or ():
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            raise RuntimeError(f"spectral_norm: cannot register two spectral_norm hooks on the same parameter "
-                               f"{name!r}")
     if n_power_iterations <= 0:
         raise ValueError(f"spectral_norm: expected n_power_iterations to be positive, got {n_power_iterations}")
-    weight = module._parameters.get(name)
-    if not isinstance(weight, Parameter):
-        raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r}"
-                         + (" (it is None)" if name in module._parameters else ""))
+    weight = _normed_parameter(module, name, SpectralNorm, "spectral_norm")
     if dim is None:
         dim = 1 if isinstance(module, ConvTranspose1d) else 0
     if not -weight.ndim <= dim < weight.ndim:
@@ -315,10 +320,4 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     """Undo spectral_norm: module.<name> becomes a Parameter again, holding <name>_orig / sigma with the current u
     and v (no power iteration), and <name>_orig, _u, _v and the hook go, as torch.nn.utils.remove_spectral_norm."""
-    hooks = module._forward_pre_hooks or []
-    for entry in hooks:
-        if isinstance(entry[0], SpectralNorm) and entry[0].name == name:
-            entry[0].remove(module)
-            hooks.remove(entry)
-            return module
-    raise ValueError(f"remove_spectral_norm: spectral_norm of {name!r} not found in {type(module).__name__}")
+    return _remove_norm(module, name, SpectralNorm, "spectral_norm")
