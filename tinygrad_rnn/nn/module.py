@@ -56,6 +56,8 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        if isinstance(value, (Parameter, Module)) and isinstance(getattr(type(self), name, None), property):
+            raise KeyError(f"attribute {name!r} already exists")  # (torch's: a parametrized tensor's property)
         if name in self._buffers and not isinstance(value, (Parameter, Module)):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer "

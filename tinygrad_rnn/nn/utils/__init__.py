@@ -1,5 +1,6 @@
 """Gradient clipping, flat parameter vectors, skip_init, weight_norm and spectral_norm, like torch.nn.utils; padding
-variable-length sequences in ``rnn``, like torch.nn.utils.rnn."""
+variable-length sequences in ``rnn``, like torch.nn.utils.rnn; ``parametrize``, ``parametrizations`` and
+``stateless`` as torch's."""
 from __future__ import annotations
 
 import inspect
@@ -14,6 +15,7 @@ from ...tensor import Tensor
 from .. import init
 from ..module import Module, Parameter
 from . import rnn  # noqa: F401  (nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
+from . import parametrizations, parametrize, stateless  # noqa: F401  (torch.nn.utils's submodules)
 
 Params = Union[Tensor, Iterable[Tensor]]
 
