@@ -950,3 +950,130 @@ def test_adafactor_factors_the_last_two_dims_and_skips_size_0():
                                          r"shape \(2, 3, 1\), but the parameter it maps to has shape \(2, 4, 3\) "
                                          r"\(so 'row_var' should have shape \(2, 4, 1\)\)"):
         optim.Adafactor([param(np.ones((2, 4, 3))), param(np.ones((0, 3)))]).load_state_dict(opt.state_dict())
+
+
+# --------------------------------------------------------------------------- Muon
+def ref_newton_schulz(g, coefs=(3.4445, -4.7750, 2.0315), steps=5, eps=1e-7):
+    """Keller Jordan's quintic Newton-Schulz iteration, as torch's (in float64, torch's runs in bfloat16)."""
+    a, b, c = coefs
+    x = g.T if g.shape[0] > g.shape[1] else g
+    x = x / max(np.linalg.norm(x), eps)
+    for _ in range(steps):
+        gram = x @ x.T
+        x = a * x + (b * gram + c * gram @ gram) @ x
+    return x.T if g.shape[0] > g.shape[1] else x
+
+
+def ref_muon(p, grads, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True, adjust_lr_fn=None):
+    """torch's Muon: B = mu B + (1 - mu) g; U = (1 - mu) g + mu B (nesterov) or B; p = p (1 - lr wd) - lr' NS(U)
+    with lr' = lr sqrt(max(1, A / B)), or 0.2 lr sqrt(max(A, B)) for 'match_rms_adamw'."""
+    buf, out = np.zeros_like(p), []
+    rows, cols = p.shape
+    adjusted = lr * (0.2 * math.sqrt(max(rows, cols)) if adjust_lr_fn == "match_rms_adamw"
+                     else math.sqrt(max(1, rows / cols)))
+    for g in grads:
+        buf = momentum * buf + (1 - momentum) * g
+        update = (1 - momentum) * g + momentum * buf if nesterov else buf
+        p = p * (1 - lr * weight_decay) - adjusted * ref_newton_schulz(update)
+        out.append(p)
+    return out
+
+
+def torch_newton_schulz64(grad, coefs, steps, eps):
+    """torch's _zeropower_via_newtonschulz (its addmm calls) without its cast to bfloat16."""
+    import torch
+    a, b, c = coefs
+    x = grad.T if grad.size(0) > grad.size(1) else grad
+    x = x / x.norm().clamp(min=eps)
+    for _ in range(steps):
+        gram = x @ x.T
+        x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+    return x.T if grad.size(0) > grad.size(1) else x
+
+
+MUON_GRID = [dict(), dict(lr=0.02, nesterov=False, weight_decay=0.0), dict(lr=0.05, adjust_lr_fn="match_rms_adamw"),
+             dict(momentum=0.0, adjust_lr_fn="original")]
+
+
+@pytest.mark.parametrize("shape", [(4, 6), (7, 3), (1, 5)])
+def test_muon_matches_its_rule_on_device(shape, device):
+    rng = np.random.default_rng(0)
+    p0, grads = rng.standard_normal(shape), [rng.standard_normal(shape) for _ in range(10)]
+    for kw in MUON_GRID:
+        p = param(p0, device)
+        opt = optim.Muon([p], **kw)
+        for g in grads:
+            p.grad = tg.tensor(g, device=device)
+            opt.step()
+        assert p.device == device and tg.backend.device_of(opt.state[p]["momentum_buffer"]) == device
+        np.testing.assert_allclose(p.numpy(), ref_muon(p0, grads, **kw)[-1], rtol=1e-12, atol=1e-13)
+
+
+def test_muon_matches_torch_with_its_newton_schulz_in_float64(torch64, monkeypatch):
+    """torch's Muon step by step, its bfloat16 Newton-Schulz replaced by the same iteration in float64 (torch's
+    addmm); without the replacement the two stay within bfloat16's rounding."""
+    import torch.optim._muon as muon
+
+    rng = np.random.default_rng(1)
+    shapes = [(4, 6), (5, 3)]
+    p0 = [rng.standard_normal(s) for s in shapes]
+    grads = [[rng.standard_normal(s) for s in shapes] for _ in range(10)]
+    for exact in (True, False):
+        if exact:
+            monkeypatch.setattr(muon, "_zeropower_via_newtonschulz", torch_newton_schulz64)
+        else:
+            monkeypatch.undo()
+        for kw in MUON_GRID:
+            ours, theirs = [param(p) for p in p0], [torch64.tensor(p, requires_grad=True) for p in p0]
+            opt, t_opt = optim.Muon(groups(ours), **kw), torch64.optim.Muon(groups(theirs), **kw)
+            for gs in grads:
+                for p, tp, g in zip(ours, theirs, gs):
+                    p.grad, tp.grad = tg.tensor(g), torch64.tensor(g)
+                opt.step()
+                t_opt.step()
+            if exact:
+                assert_same(ours, theirs, opt, t_opt, 1e-14)
+            else:
+                for p, tp in zip(ours, theirs):
+                    np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), atol=5e-3)
+
+
+def test_muon_state_dicts_load_either_way(torch64, monkeypatch):
+    """Same keys and groups as torch's; torch's state resumes here and ours in torch, the momentum alike."""
+    import torch.optim._muon as muon
+    monkeypatch.setattr(muon, "_zeropower_via_newtonschulz", torch_newton_schulz64)
+    rng = np.random.default_rng(2)
+    p0 = [rng.standard_normal((3, 4)), rng.standard_normal((2, 2))]
+    ours, theirs = [param(p) for p in p0], [torch64.tensor(p, requires_grad=True) for p in p0]
+    opt, t_opt = optim.Muon(groups(ours), lr=0.02), torch64.optim.Muon(groups(theirs), lr=0.02)
+    feed_both(torch64, ours, theirs, opt, t_opt, 3)
+    saved, t_saved = opt.state_dict(), t_opt.state_dict()
+    assert saved["param_groups"] == t_saved["param_groups"]
+    fresh, t_fresh = [param(p) for p in p0], [torch64.tensor(p, requires_grad=True) for p in p0]
+    a, b = optim.Muon(groups(fresh), lr=0.5), torch64.optim.Muon(groups(t_fresh), lr=0.5)
+    a.load_state_dict(t_saved)
+    b.load_state_dict(to_torch(torch64, saved))
+    assert a.param_groups[0]["lr"] == 0.02 and a.param_groups[1]["lr"] == 0.05
+    assert_same(fresh, t_fresh, a, b, 1e-15)
+    feed_both(torch64, fresh, t_fresh, a, b, 3)
+    assert_same(fresh, t_fresh, a, b, 1e-14)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: optim.Muon([tg.ones(3, requires_grad=True)]), r"Muon only supports 2D parameters .* \(3,\)"),
+    (lambda: optim.Muon([tg.ones(2, 2, requires_grad=True)]).add_param_group({"params": [tg.ones(2, 2, 2)]}),
+     r"Muon only supports 2D parameters .* \(2, 2, 2\)"),
+    (lambda: optim.Muon([tg.ones(2, 2)], adjust_lr_fn="rms"), r"adjust_lr_fn 'rms' is not supported"),
+    (lambda: optim.Muon([tg.ones(2, 2)], ns_steps=100), r"ns_steps must be less than 100"),
+    (lambda: optim.Muon([tg.ones(2, 2)], ns_coefficients=(1.0, 2.0)), r"ns_coefficients must be 3 numbers"),
+    (lambda: optim.Muon([tg.ones(2, 2)], momentum=-0.5), r"Muon: invalid momentum -0.5"),
+])
+def test_muon_refuses_what_torchs_refuses(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_muon_defaults_are_torchs():
+    torch = pytest.importorskip("torch")
+    want = torch.optim.Muon([torch.zeros(2, 2, requires_grad=True)]).defaults
+    assert optim.Muon([tg.zeros(2, 2, requires_grad=True)]).defaults == want

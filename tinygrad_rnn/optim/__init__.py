@@ -10,13 +10,14 @@ from .lbfgs import LBFGS
 from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR,
                            ExponentialLR, LambdaLR, LinearLR, LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR,
                            PolynomialLR, ReduceLROnPlateau, SequentialLR, StepLR)
+from .muon import Muon
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "NAdam", "RAdam", "Adadelta",
-           "ASGD", "Rprop", "Adafactor", "LBFGS", "lr_scheduler",
+           "ASGD", "Rprop", "Adafactor", "LBFGS", "Muon", "lr_scheduler",
            "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
            "ReduceLROnPlateau", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
            "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR", "CyclicLR", "ChainedScheduler"]
