@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import optim
-from tinygrad_rnn.optim import lr_scheduler
+from tinygrad_rnn.optim import lr_scheduler, swa_utils
 
 
 # --------------------------------------------------------------------------- reference rules (numpy, float64)
@@ -1150,3 +1150,134 @@ def test_rmsprop_asgd_adamax_take_torchs_positional_order():
         g_group = getattr(optim, name)([tg.zeros(1, requires_grad=True)], *args).param_groups[0]
         assert {k: v for k, v in g_group.items() if k != "params"} == \
             {k: v for k, v in t_group.items() if k != "params"}, name
+
+
+# --------------------------------------------------------------------------- swa_utils
+def twin_models(torch):
+    """torch's Linear-BatchNorm1d-Linear in float64 and ours with the same weights."""
+    t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2)).double()
+    g = tg.nn.Sequential(tg.nn.Linear(3, 4), tg.nn.BatchNorm1d(4), tg.nn.Linear(4, 2)).double()
+    g.load_state_dict({k: v.detach().numpy().copy() for k, v in t.state_dict().items()})
+    return t, g
+
+
+def assert_same_state(ours, theirs, atol=1e-15):
+    mine, want = ours.state_dict(), theirs.state_dict()
+    assert list(mine) == list(want)
+    for k, v in want.items():
+        assert mine[k].dtype == v.numpy().dtype, k
+        np.testing.assert_allclose(mine[k].numpy(), v.numpy(), rtol=0, atol=atol, err_msg=k)
+
+
+AVG_FNS = {"swa": lambda m: {}, "ema_multi": lambda m: dict(multi_avg_fn=m.get_ema_multi_avg_fn(0.9)),
+           "ema": lambda m: dict(avg_fn=m.get_ema_avg_fn(0.8)), "swa_avg": lambda m: dict(avg_fn=m.get_swa_avg_fn()),
+           "swa_multi": lambda m: dict(multi_avg_fn=m.get_swa_multi_avg_fn()),
+           "lambda": lambda m: dict(avg_fn=lambda avg, cur, n: 0.3 * avg + 0.7 * cur)}
+
+
+@pytest.mark.parametrize("use_buffers", [False, True])
+@pytest.mark.parametrize("fn", list(AVG_FNS))
+def test_averaged_model_and_update_bn_match_torch(fn, use_buffers):
+    """Five SGD steps, each followed by update_parameters, then update_bn: the averaged weights, buffers, count and
+    state dict keys ('n_averaged', 'module.*') are torch's, and so is the averaged model's output. (torch's default
+    dtype float64, restored by conftest: its swa multi_avg_fn computes the weight 1 / (n + 1) in it.)"""
+    torch = pytest.importorskip("torch")
+    torch.set_default_dtype(torch.float64)
+    from torch.optim import swa_utils as t_swa
+    if fn == "swa_multi" and use_buffers:
+        pytest.skip("torch's swa multi_avg_fn refuses the int64 num_batches_tracked buffer (integer addcdiv)")
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    t, g = twin_models(torch)
+    ta = t_swa.AveragedModel(t, use_buffers=use_buffers, **AVG_FNS[fn](t_swa))
+    ga = swa_utils.AveragedModel(g, use_buffers=use_buffers, **AVG_FNS[fn](swa_utils))
+    t_opt, g_opt = torch.optim.SGD(t.parameters(), lr=0.01), optim.SGD(g.parameters(), lr=0.01)
+    for _ in range(5):
+        x = rng.standard_normal((6, 3))
+        t_opt.zero_grad()
+        t(torch.tensor(x)).pow(2).sum().backward()
+        t_opt.step()
+        g_opt.zero_grad()
+        (g(tg.tensor(x)) ** 2).sum().backward()
+        g_opt.step()
+        ta.update_parameters(t)
+        ga.update_parameters(g)
+    assert int(ga.n_averaged.item()) == 5
+    assert_same_state(ga, ta)
+    batches = [rng.standard_normal((4, 3)) for _ in range(3)]
+    t_swa.update_bn([(torch.tensor(b), 0) for b in batches], ta)
+    swa_utils.update_bn([(tg.tensor(b), 0) for b in batches], ga)
+    assert_same_state(ga, ta, atol=1e-14)
+    assert ga.training and ga.module[1].momentum == 0.1
+    x = rng.standard_normal((5, 3))
+    ta.eval()
+    ga.eval()
+    np.testing.assert_allclose(ga(tg.tensor(x)).numpy(), ta(torch.tensor(x)).detach().numpy(), atol=1e-14)
+
+
+def test_averaged_model_is_the_mean_of_the_snapshots_on_device(device):
+    """SWA's equal-weight average after k updates is the mean of the k weights it saw; the copy lives on device;
+    its state dict loads into a fresh AveragedModel."""
+    model = tg.nn.Linear(3, 2).double()
+    avg = swa_utils.AveragedModel(model, device=device)
+    assert avg.module.weight.device == device and avg.n_averaged.dtype == np.int64
+    rng = np.random.default_rng(0)
+    seen = []
+    for _ in range(4):
+        with tg.no_grad():
+            model.weight.copy_(tg.tensor(rng.standard_normal((2, 3))))
+        seen.append(model.weight.numpy().copy())
+        avg.update_parameters(model)
+    np.testing.assert_allclose(avg.module.weight.numpy(), np.mean(seen, axis=0), rtol=1e-14, atol=1e-15)
+    np.testing.assert_array_equal(avg.module.bias.numpy(), model.bias.numpy())
+    fresh = swa_utils.AveragedModel(tg.nn.Linear(3, 2).double(), device=device)
+    fresh.load_state_dict(avg.state_dict())
+    assert int(fresh.n_averaged.item()) == 4
+    np.testing.assert_array_equal(fresh.module.weight.numpy(), avg.module.weight.numpy())
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+@pytest.mark.parametrize("anneal_epochs", [0, 1, 3, 10])
+def test_swalr_matches_torch_and_resumes_from_its_state_dict(strategy, anneal_epochs):
+    """Two groups annealed to their own swa_lr; saved after 6 steps (with the optimizer) and resumed in a new
+    SWALR made with other options: the lrs go on as torch's do."""
+    torch = pytest.importorskip("torch")
+    from torch.optim import swa_utils as t_swa
+    lrs, swa_lrs = (0.5, 0.1), [0.05, 0.2]
+    t_opt = torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs])
+    opt = optim.SGD([{"params": [tg.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs])
+    t_sched = t_swa.SWALR(t_opt, swa_lrs, anneal_epochs=anneal_epochs, anneal_strategy=strategy)
+    sched = swa_utils.SWALR(opt, swa_lrs, anneal_epochs=anneal_epochs, anneal_strategy=strategy)
+    got, want = [sched.get_last_lr()], [t_sched.get_last_lr()]
+    for i in range(14):
+        t_opt.step()
+        opt.step()
+        t_sched.step()
+        sched.step()
+        got.append(sched.get_last_lr())
+        want.append(t_sched.get_last_lr())
+        if i == 5:
+            saved, opt_saved = copy.deepcopy(sched.state_dict()), opt.state_dict()
+            assert {k for k in t_sched.state_dict() if not k.startswith("_")} <= set(saved)
+            assert "anneal_func" not in saved and saved["_anneal_strategy"] == strategy
+            opt = optim.SGD([{"params": [tg.zeros(2, requires_grad=True)]} for _ in lrs])
+            sched = swa_utils.SWALR(opt, 0.3, anneal_epochs=2, anneal_strategy="linear" if strategy == "cos" else "cos")
+            opt.load_state_dict(opt_saved)
+            sched.load_state_dict(saved)
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+    assert got[-1] == swa_lrs
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda o: swa_utils.SWALR(o, 0.1, anneal_strategy="exp"), ValueError, "anneal_strategy must be one of"),
+    (lambda o: swa_utils.SWALR(o, [0.1, 0.2]), ValueError, r"expected 1 swa_lrs \(one per param group\), got 2"),
+    (lambda o: swa_utils.SWALR(o, 0.1, anneal_epochs=-1), ValueError, "anneal_epochs must be an int >= 0"),
+    (lambda o: swa_utils.get_ema_avg_fn(1.5), ValueError, r"Invalid decay value 1.5"),
+    (lambda o: swa_utils.get_ema_multi_avg_fn(-0.1), ValueError, r"Invalid decay value -0.1"),
+    (lambda o: swa_utils.AveragedModel(tg.nn.Linear(2, 2), avg_fn=swa_utils.get_swa_avg_fn(),
+                                       multi_avg_fn=swa_utils.get_swa_multi_avg_fn()),
+     AssertionError, "Only one of avg_fn and multi_avg_fn"),
+])
+def test_swa_utils_refuse_what_torchs_refuse(make, error, match):
+    with pytest.raises(error, match=match):
+        make(optim.SGD([tg.zeros(2, requires_grad=True)], lr=0.1))

@@ -1,5 +1,5 @@
 """Optimizers and learning-rate schedules with torch.optim's names and semantics."""
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -17,7 +17,7 @@ from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "NAdam", "RAdam", "Adadelta",
-           "ASGD", "Rprop", "Adafactor", "LBFGS", "Muon", "lr_scheduler",
+           "ASGD", "Rprop", "Adafactor", "LBFGS", "Muon", "lr_scheduler", "swa_utils",
            "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
            "ReduceLROnPlateau", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
            "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR", "CyclicLR", "ChainedScheduler"]
