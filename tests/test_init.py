@@ -293,6 +293,12 @@ def test_init_on_device(device):
     np.testing.assert_allclose(q.T @ q, np.eye(4), atol=1e-12)
     init.constant_(t, 3.0)
     assert t.device == device and (t.numpy() == 3.0).all()
+    v = init.trunc_normal_(t, 0.0, 1.0, -0.5, 0.5).numpy()
+    assert t.device == device and np.abs(v).max() <= 0.5 and v.std() > 0.25
+    w = init.dirac_(tg.ones(4, 2, 3, device=device))
+    assert w.device == device and np.array_equal(w.numpy(), dirac_reference((4, 2, 3), 1))
+    s = init.sparse_(tg.zeros(10, 6, device=device), 0.3)
+    assert s.device == device and ((s.numpy() == 0).sum(axis=0) == 3).all()
 
 
 @pytest.mark.parametrize("name, kwargs", [
@@ -310,5 +316,104 @@ def test_initialisers_take_torchs_tensor_keyword(name, kwargs):
         t = tg.zeros(4, 3, dtype=tg.float64)
         out = getattr(init, name)(tensor=t, **kwargs) if use_keyword else getattr(init, name)(t, *kwargs.values())
         assert out is t
+        filled.append(t.numpy())
+    np.testing.assert_array_equal(*filled)
+
+
+# ============================================================================ trunc_normal_, dirac_, sparse_
+def truncated_normal_moments(mean, std, a, b):
+    """Mean and standard deviation of N(mean, std^2) restricted to [a, b] (the textbook formulas)."""
+    pdf = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    cdf = lambda z: (1 + math.erf(z / math.sqrt(2))) / 2  # noqa: E731
+    lo, hi = (a - mean) / std, (b - mean) / std
+    mass = cdf(hi) - cdf(lo)
+    shift = (pdf(lo) - pdf(hi)) / mass
+    var = 1 + (lo * pdf(lo) - hi * pdf(hi)) / mass - shift ** 2
+    return mean + std * shift, std * math.sqrt(var)
+
+
+@pytest.mark.parametrize("mean, std, a, b", [
+    (0.0, 1.0, -2.0, 2.0),  # torch's defaults: most of the mass inside, normal draws redrawn
+    (0.0, 1.0, 1.0, 3.0),  # 16% of the mass: uniform proposals accepted by the density
+    (0.5, 2.0, -1.0, 0.2), (1.0, 0.5, 0.0, 10.0),
+])
+def test_trunc_normal_bounds_and_moments(mean, std, a, b):
+    v = filled_in_place(init.trunc_normal_, big(dtype=np.float64), mean, std, a, b)
+    want_mean, want_std = truncated_normal_moments(mean, std, a, b)
+    assert v.min() >= a and v.max() <= b
+    assert abs(v.mean() - want_mean) < 0.01 * std and abs(v.std() / want_std - 1) < 0.02
+    assert np.mean(v < a + 0.1 * (b - a)) > 0  # the tails are reached
+
+
+def test_trunc_normal_generator_keywords_and_warning():
+    draws = [init.trunc_normal_(tensor=tg.zeros(50, dtype=np.float64), mean=0.0, std=1.0, a=-0.5, b=0.5,
+                                generator=np.random.default_rng(7)).numpy() for _ in range(2)]
+    np.testing.assert_array_equal(*draws)
+    assert np.abs(draws[0]).max() <= 0.5
+    t = tg.zeros(1000, dtype=np.float32)
+    init.trunc_normal_(t, 0.0, 1.0, -0.1, 0.1)
+    assert t.dtype == np.float32 and np.abs(t.numpy()).max() <= np.float32(0.1)
+    with pytest.warns(UserWarning, match=r"mean is more than 2 std from \[a, b\] in nn.init.trunc_normal_"):
+        init.trunc_normal_(tg.zeros(10), mean=5.0)
+    with pytest.raises(TypeError, match="trunc_normal_: generator must be a numpy Generator"):
+        init.trunc_normal_(tg.zeros(3), generator=1)
+    with pytest.raises(TypeError, match="floating point"):
+        init.trunc_normal_(tg.zeros(3, dtype=np.int64))
+
+
+def dirac_reference(shape, groups):
+    """Written from the definition: one 1 per (group, kept channel), at the kernel's centre."""
+    out = np.zeros(shape)
+    per_group = shape[0] // groups
+    for g in range(groups):
+        for d in range(min(per_group, shape[1])):
+            out[(g * per_group + d, d) + tuple(k // 2 for k in shape[2:])] = 1
+    return out
+
+
+@pytest.mark.parametrize("shape, groups", [((6, 4, 3), 1), ((6, 4, 3, 5), 2), ((4, 6, 2, 2, 3), 2), ((2, 3, 1), 1),
+                                           ((3, 3, 4), 3), ((0, 2, 3), 1)])
+def test_dirac_is_the_identity_convolution(shape, groups):
+    t = tg.ones(shape, dtype=np.float64)
+    np.testing.assert_array_equal(filled_in_place(init.dirac_, t, groups), dirac_reference(shape, groups))
+    if shape == (6, 4, 3):  # a stride-1, 'same' convolution with it copies the (first 4) channels through
+        x = tg.tensor(np.random.default_rng(0).standard_normal((2, 4, 7)))
+        y = tg.nn.functional.conv1d(x, t, padding=1).numpy()
+        np.testing.assert_array_equal(y[:, :4], x.numpy())
+        assert (y[:, 4:] == 0).all()
+
+
+@pytest.mark.parametrize("shape, groups, match", [((3, 3), 1, "Only tensors with 3, 4, or 5 dimensions"),
+                                                  ((3, 3, 3), 2, "dim 0 must be divisible by groups")])
+def test_dirac_refuses_what_torchs_refuses(shape, groups, match):
+    with pytest.raises(ValueError, match=match):
+        init.dirac_(tg.zeros(shape), groups)
+
+
+def test_sparse_zeros_per_column_and_std():
+    v = filled_in_place(init.sparse_, tg.zeros(100, 2000, dtype=np.float64), 0.35, std=2.0)
+    assert ((v == 0).sum(axis=0) == math.ceil(0.35 * 100)).all()
+    assert abs(v[v != 0].std() / 2.0 - 1) < 0.02 and abs(v[v != 0].mean()) < 0.02
+    again = [init.sparse_(tg.zeros(5, 4), 0.5, generator=np.random.default_rng(1)).numpy() for _ in range(2)]
+    np.testing.assert_array_equal(*again)
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
+        init.sparse_(tg.zeros(3), 0.1)
+
+
+@pytest.mark.parametrize("old, args", [("uniform", ()), ("normal", ()), ("constant", (0.5,)), ("eye", ()),
+                                       ("dirac", ()), ("xavier_uniform", ()), ("xavier_normal", ()),
+                                       ("kaiming_uniform", ()), ("kaiming_normal", ()), ("orthogonal", ()),
+                                       ("sparse", (0.5,))])
+def test_deprecated_aliases_warn_as_torchs_and_fill_as_the_new_names(old, args):
+    shape = (4, 3, 3) if old == "dirac" else (4, 3)
+    filled = []
+    for name in (old, old + "_"):
+        tg.manual_seed(0)
+        t = tg.zeros(shape, dtype=np.float64)
+        if name == old:
+            with pytest.warns(FutureWarning, match=rf"`nn.init.{old}` is now deprecated in favor of `nn.init.{old}_`"):
+                assert getattr(init, name)(t, *args) is t
+        else:
+            getattr(init, name)(t, *args)
         filled.append(t.numpy())
     np.testing.assert_array_equal(*filled)

@@ -151,6 +151,93 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     return _fill(tensor, gain * q.reshape(tensor.shape))
 
 
+def _generator(generator: Any, op: str) -> np.random.Generator:
+    """The generator to draw from: the one given (a numpy Generator, this package's kind), else the package's."""
+    if generator is None:
+        return backend.rng("cpu")
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"{op}: generator must be a numpy Generator (np.random.default_rng(seed)), "
+                        f"got {type(generator).__name__}")
+    return generator
+
+
+def _sampled(tensor: Tensor, op: str, values: Any) -> Tensor:
+    """values (drawn on the host) written into a floating tensor in place under no_grad, as torch's initialisers."""
+    if tensor.dtype.kind != "f":
+        raise TypeError(f"{op}: samples a floating point distribution, but this tensor is {tensor.dtype}")
+    with no_grad():
+        tensor._write(op, (Ellipsis,), values.astype(tensor.dtype))
+    return tensor
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator: Any = None) -> Tensor:
+    """N(mean, std^2) restricted to [a, b], by torch's rejection sampling: normal draws outside the bounds drawn
+    again while they accept more than 0.3 of the mass, else uniform draws on [a, b] accepted with probability
+    pdf / pdf(the mode); so the distribution is exact in the tails too. Warns, as torch's, when mean is more than
+    2 std from [a, b]."""
+    if not std > 0:
+        raise ValueError(f"trunc_normal_: std must be > 0, got {std}")
+    if not a <= b:
+        raise ValueError(f"trunc_normal_: expects bounds a <= b, got a={a}, b={b}")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    gen, shape = _generator(generator, "trunc_normal_"), tensor.shape
+    lo, hi = (float(np.asarray(v, dtype=tensor.dtype)) for v in (a, b)) if tensor.dtype.kind == "f" else (a, b)
+    mass = (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2)))) / 2
+    if mass > 0.3:
+        out = gen.normal(mean, std, shape)
+        while (bad := (out < lo) | (out > hi)).any():
+            out[bad] = gen.normal(mean, std, int(bad.sum()))
+    else:
+        log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+        out = np.empty(shape)
+        pending = np.ones(shape, dtype=bool)
+        while (n := int(pending.sum())):
+            draws = gen.uniform(a, b, n)
+            keep = np.log(gen.uniform(size=n)) <= -0.5 * ((draws - mean) / std) ** 2 - log_peak
+            idx = np.flatnonzero(pending)[keep]
+            out.flat[idx] = draws[keep]
+            pending.flat[idx] = False
+    return _sampled(tensor, "trunc_normal_", out)
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """The Dirac delta of a 3-, 4- or 5-d convolution weight (out, in, *kernel): 1 at the kernel's centre for
+    out channel g * out/groups + d and in channel d (d < min(out/groups, in)), 0 elsewhere, so the convolution
+    passes as many input channels through as it can, in each group."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: Only tensors with 3, 4, or 5 dimensions are supported, got shape {tensor.shape}")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"dirac_: groups must be a positive int, got {groups!r}")
+    if tensor.shape[0] % groups:
+        raise ValueError(f"dirac_: dim 0 must be divisible by groups, got shape {tensor.shape} and groups={groups}")
+    per_group = tensor.shape[0] // groups
+    values = np.zeros(tensor.shape)
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(per_group, tensor.shape[1])):
+            values[(g * per_group + d, d) + centre] = 1
+    return _fill(tensor, values)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any = None) -> Tensor:
+    """A 2-d tensor drawn from N(0, std^2) with ceil(sparsity * rows) random entries of each column set to 0
+    (Martens 2010). torch draws the rows to zero from its global generator; here generator gives both."""
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_: Only tensors with 2 dimensions are supported, got shape {tensor.shape}")
+    if not std >= 0:
+        raise ValueError(f"sparse_: std must be >= 0, got {std}")
+    gen = _generator(generator, "sparse_")
+    rows, cols = tensor.shape
+    zeros = math.ceil(sparsity * rows)
+    values = gen.normal(0.0, std, (rows, cols))
+    for col in range(cols):
+        values[gen.permutation(rows)[:zeros], col] = 0
+    return _sampled(tensor, "sparse_", values)
+
+
 def lstm_forget_bias_(module: Any, value: float = 1.0) -> Any:
     """Set every LSTM forget-gate bias so that b_if + b_hf = value (Jozefowicz et al. 2015).
 
@@ -196,3 +283,30 @@ def _skippable(fn: Callable[..., Any]) -> Callable[..., Any]:
 for _name, _fn in list(globals().items()):
     if _name.endswith("_") and not _name.startswith("_") and callable(_fn):
         globals()[_name] = _skippable(_fn)
+
+
+def _deprecated(new_name: str) -> Callable[..., Any]:
+    """torch's deprecated alias without the trailing underscore: new_name, after a FutureWarning naming it."""
+    fn, old_name = globals()[new_name], new_name[:-1]
+
+    def deprecated_init(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.", FutureWarning,
+                      stacklevel=2)
+        return fn(*args, **kwargs)
+
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    deprecated_init.__doc__ = f"{old_name}(...): deprecated (as in torch), use {new_name}."
+    return deprecated_init
+
+
+uniform = _deprecated("uniform_")
+normal = _deprecated("normal_")
+constant = _deprecated("constant_")
+eye = _deprecated("eye_")
+dirac = _deprecated("dirac_")
+xavier_uniform = _deprecated("xavier_uniform_")
+xavier_normal = _deprecated("xavier_normal_")
+kaiming_uniform = _deprecated("kaiming_uniform_")
+kaiming_normal = _deprecated("kaiming_normal_")
+orthogonal = _deprecated("orthogonal_")
+sparse = _deprecated("sparse_")
