@@ -190,6 +190,14 @@ def _cases():
     for name in ("negative", "absolute", "fix", "flipud", "fliplr", "ravel"):
         add(name, lambda T: ((T(M3 * 2.5),), {}))
     add("fix", lambda T: ((T(I),), {}), "int")
+    for name in ("isposinf", "isneginf", "isreal", "positive"):
+        add(name, lambda T: ((T(np.array([[0.5, -np.inf, 2.0], [np.inf, 3.5, -0.75]])),), {}))
+    add("rsub", lambda T: ((T(X), T(P)), {"alpha": -1.5}), "alpha")
+    add("rsub", lambda T: ((T(J), 2), {}), "int-number")
+    add("cov", lambda T: ((T(M3[0] ** 2),), {"correction": 0}))
+    add("corrcoef", lambda T: ((T(M3[1] ** 2),), {}))
+    add("narrow_copy", lambda T: ((T(M3), -1, 1, 2), {}))
+    add("ldexp", lambda T: ((T(X), T(np.abs(J))), {}))  # (torch's gradient is 0 at a negative int other: see ldexp)
     add("swapdims", lambda T: ((T(M3), 0, -1), {}))
     add("moveaxis", lambda T: ((T(M3), (0, 1), (2, 0)), {}))
     add("concat", lambda T: (([T(X), T(P)],), {"dim": 1}))

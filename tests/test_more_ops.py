@@ -1,7 +1,8 @@
 """Property tests for the second batch of ops: erf, tan, sinh, cosh, log2, log10, exp2, atan2, clamp_min/max;
 the activations gelu, relu6, selu, celu, mish, softsign, hardsigmoid, hardswish, softmin, glu and F.normalize /
 F.cosine_similarity; scatter, scatter_add, scatter_reduce, masked_select, repeat_interleave, tile and diff;
-copysign, signbit, searchsorted, bucketize and isin.
+copysign, signbit, searchsorted, bucketize and isin; cov, corrcoef, frexp, ldexp, nextafter, mode, histogram, the
+windows and torch's other small tensor ops (sum_to_size, narrow_copy, unravel_index, result_type, ...).
 
 As in test_ops.py: forward against a numpy reference written from the math (erf against math.erf), gradients
 against central differences in float64, and second derivatives, over hypothesis shapes (0-d, size-1, empty).
@@ -1099,6 +1100,222 @@ def test_scatter_writes_refuse_what_torch_refuses():
          "index_reduce: index -1 is out of range for dim 1 of size 3"),
         (lambda: x.index_reduce(1, tg.tensor([0]), tg.ones(2, 1), "amax"), TypeError,
          "index_reduce: expected input and source to have the same dtype"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()
+
+
+# ----------------------------------------------------------------------------- cov, corrcoef, frexp, ldexp, mode, ...
+@with_fixtures
+@given(shape=st.tuples(st.integers(1, 3), st.integers(3, 5)), one_d=st.booleans(), correction=st.integers(0, 1),
+       weighted=st.booleans(), data=st.data())
+def test_cov_and_corrcoef(device, shape, one_d, correction, weighted, data):
+    """cov (fweights, aweights, correction) and corrcoef against numpy's, gradients (the aweights' too) and second
+    order against central differences."""
+    x, = data.draw(distinct([shape]), label="x")
+    x = x[0] if one_d else x
+    n = shape[1]
+    if weighted:
+        f = data.draw(hnp.arrays(np.int64, n, elements=st.integers(1, 3)), label="fweights")
+        a = data.draw(positive(n), label="aweights")
+        check_op(lambda t, w: tg.cov(t, correction=correction, fweights=tg.tensor(f, device=device), aweights=w),
+                 lambda t, w: np.cov(t, ddof=correction, fweights=f, aweights=w), [x, a], device, gradgrad=True)
+    else:
+        check_op(lambda t: tg.cov(t, correction=correction), lambda t: np.cov(t, ddof=correction), [x], device,
+                 gradgrad=True)
+    check_op(tg.corrcoef, np.corrcoef, [x], device, gradgrad=True, atol=1e-9)
+
+
+_NEW_ELEMENTWISE = {
+    "frexp mantissa": (lambda t: tg.frexp(t).mantissa, lambda a: np.frexp(a)[0]),
+    "ldexp": (lambda t: tg.ldexp(t, tg.tensor(np.arange(t.numel()).reshape(t.shape) % 5 - 2, device=t.device)),
+              lambda a: np.ldexp(a, np.arange(a.size).reshape(a.shape) % 5 - 2)),
+    "positive": (lambda t: tg.positive(t) * t, lambda a: a * a),
+    "narrow_copy": (lambda t: tg.narrow_copy(t, -1, t.shape[-1] // 2, (t.shape[-1] + 1) // 2) if t.ndim else t.clone(),
+                    lambda a: a[..., a.shape[-1] // 2:] if a.ndim else a),
+    "sum_to_size": (lambda t: t.sum_to_size((1,) * t.ndim if t.ndim < 2 else (1,) + t.shape[2:]),
+                    lambda a: a.sum(tuple(range(a.ndim)) if a.ndim < 2 else (0, 1), keepdims=True)[0]
+                    if a.ndim >= 2 else a.sum(keepdims=True)),
+}
+
+
+@pytest.mark.parametrize("op", list(_NEW_ELEMENTWISE))
+@with_fixtures
+@given(shape=shapes(min_side=0), data=st.data())
+def test_frexp_ldexp_positive_narrow_copy_sum_to_size(device, op, shape, data):
+    """Values against numpy's (np.frexp, np.ldexp, slices and sums), gradients and second order against central
+    differences, over 0-d, size-1 and empty shapes."""
+    fn, np_fn = _NEW_ELEMENTWISE[op]
+    if op == "sum_to_size" and len(shape) >= 2:
+        np_fn = (lambda a: a.sum((0, 1), keepdims=True)[0])
+    x = data.draw(nonzero(shape), label="x")
+    if op == "frexp mantissa":  # (kept 0.1 in mantissa from the powers of 2, where the mantissa jumps)
+        k = np.floor(np.log2(np.abs(x)))
+        x = np.sign(x) * 2 ** k * (1.1 + 0.8 * (np.abs(x) / 2 ** k - 1))
+    check_op(fn, np_fn, [x], device, gradgrad=True)
+
+
+def test_frexp_sum_to_size_and_cov_dtypes_and_edges():
+    m, e = tg.frexp(tg.tensor([0.0, -3.0, np.inf, 1e-310]))
+    assert m.dtype == tg.float32 and e.dtype == tg.int32
+    m, e = tg.frexp(tg.tensor([0.0, -3.0, np.inf, np.nan, 1e-310], dtype=tg.float64))
+    np.testing.assert_array_equal(m.numpy(), np.frexp(np.array([0.0, -3.0, np.inf, np.nan, 1e-310]))[0])
+    assert e.tolist() == [0, 2, 0, 0, -1029]
+    x = tg.tensor(np.arange(6.0).reshape(2, 3))
+    assert x.sum_to_size(3).tolist() == [3.0, 5.0, 7.0] and x.sum_to_size(2, 1).tolist() == [[3.0], [12.0]]
+    assert x.sum_to_size(()).tolist() == 15.0 and tg.is_same_size(x, x) and not x.is_same_size(x[0])
+    assert tg.cov(tg.tensor([1, 2, 4])).dtype == tg.float32 and tg.cov(tg.tensor([1.0, 2.0])).shape == ()
+    with pytest.warns(RuntimeWarning, match="cov: degrees of freedom is <= 0"):
+        assert np.isnan(tg.cov(tg.tensor([[1.0], [2.0]])).numpy()).all()
+
+
+def test_mode_ties_nan_and_gradient(device):
+    """mode: the smallest of the most frequent values and its last index (torch's CPU kernel), each nan apart; the
+    gradient to that element."""
+    x = tg.tensor([[3.0, 1.0, 3.0, 1.0, 2.0], [1.0, np.nan, np.nan, 5.0, 0.0]], device=device, requires_grad=True)
+    values, indices = tg.mode(x)
+    assert values.tolist() == [1.0, 0.0] and indices.tolist() == [3, 4] and indices.dtype == tg.int64
+    values.sum().backward()
+    assert x.grad.tolist() == [[0, 0, 0, 1, 0], [0, 0, 0, 0, 1]]
+    v, i = x.detach().mode(0, keepdim=True)
+    assert v.shape == (1, 5) and i[0, 0].item() == 1
+    v, i = tg.tensor(2.0, device=device).mode()
+    assert v.item() == 2.0 and i.item() == 0
+    assert tg.mode(tg.ones(0, 2, device=device), 1).values.shape == (0,)
+
+
+def test_histogram_windows_nextafter_unravel_index_on_device(device):
+    """Results of the no-gradient ops on the device, their values written from their definitions."""
+    h, e = tg.histogram(tg.tensor([1.0, 2.0, 1.0, 4.0], device=device), 4, range=(0.0, 3.0),
+                        weight=tg.tensor([1.0, 2.0, 4.0, 8.0], device=device))
+    assert h.device == e.device == device and h.tolist() == [0, 5, 2, 0] and e.tolist() == [0, 0.75, 1.5, 2.25, 3]
+    h, e = tg.histogram(tg.tensor([1.0, 2.0, 1.0], device=device), tg.tensor([0.0, 1.0, 2.0, 4.0], device=device),
+                        density=True)
+    np.testing.assert_allclose(h.numpy(), [0, 2 / 3, 1 / 6])
+    n = np.arange(5.0)
+    for name, window in [("hann_window", 0.5 - 0.5 * np.cos(2 * np.pi * n / 5)),
+                         ("bartlett_window", 1 - np.abs(2 * n / 5 - 1)),
+                         ("kaiser_window", np.i0(12 * np.sqrt(1 - ((n - 2.5) / 2.5) ** 2)) / np.i0(12.0))]:
+        w = getattr(tg, name)(5, dtype=tg.float64, device=device, requires_grad=True)
+        assert w.device == device and w.requires_grad
+        np.testing.assert_allclose(w.numpy(), window, atol=1e-15)
+    np.testing.assert_allclose(tg.hamming_window(4, False, device=device).numpy(),
+                               0.54 - 0.46 * np.cos(2 * np.pi * np.arange(4) / 3), atol=1e-7)
+    assert tg.blackman_window(1, device=device).tolist() == [1.0] and tg.hann_window(0).shape == (0,)
+    a = tg.tensor([1.0, 1.0], dtype=tg.float64, device=device)
+    np.testing.assert_array_equal(tg.nextafter(a, tg.tensor([2.0, 0.0], dtype=tg.float64, device=device)).numpy(),
+                                  np.nextafter([1.0, 1.0], [2.0, 0.0]))
+    rows, cols = tg.unravel_index(tg.tensor([4, 5, 0], device=device), (2, 3))
+    assert rows.device == device and rows.tolist() == [1, 1, 0] and cols.tolist() == [1, 2, 0]
+    assert tg.isposinf(tg.tensor([np.inf, -np.inf, 1.0], device=device)).tolist() == [True, False, False]
+    assert tg.isneginf(tg.tensor([np.inf, -np.inf, 1.0], device=device)).tolist() == [False, True, False]
+
+
+def test_tensor_ops_added_from_torch_match_torch():
+    """cov/corrcoef (weights, correction), frexp, ldexp, nextafter, isposinf/isneginf/isreal, mode, unravel_index,
+    the dtype rules (promote_types, can_cast, result_type), rsub, trapz, scalar_tensor, the windows and histogram,
+    against torch in float64 (the float32 windows to rounding)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+
+    def same(ours, theirs, tol=1e-12):
+        theirs = theirs.detach().numpy()
+        assert ours.shape == theirs.shape and str(ours.dtype) == str(theirs.dtype)
+        np.testing.assert_allclose(ours.numpy(), theirs, rtol=tol, atol=tol)
+
+    x, f, a = rng.standard_normal((3, 5)), np.array([1, 0, 2, 3, 1]), rng.uniform(0.1, 2, 5)
+    for kw in ({}, {"fweights": f}, {"aweights": a}, {"fweights": f, "aweights": a}):
+        for correction in (0, 1, 2):
+            same(tg.cov(tg.tensor(x), correction=correction, **{k: tg.tensor(v) for k, v in kw.items()}),
+                 torch.cov(torch.tensor(x), correction=correction, **{k: torch.tensor(v) for k, v in kw.items()}))
+    same(tg.corrcoef(tg.tensor(x)), torch.corrcoef(torch.tensor(x)))
+    same(tg.corrcoef(tg.tensor(x[0])), torch.corrcoef(torch.tensor(x[0])))
+    v = np.array([0.0, -0.0, 1.0, -3.0, np.inf, -np.inf, np.nan, 1e-310, 5e-324, 0.3])
+    for ours, theirs in zip(tg.frexp(tg.tensor(v)), torch.frexp(torch.tensor(v))):
+        same(ours, theirs, 0)
+    same(tg.ldexp(tg.tensor(x), tg.tensor(f)), torch.ldexp(torch.tensor(x), torch.tensor(f)))
+    same(tg.ldexp(tg.tensor(f), tg.tensor(f)), torch.ldexp(torch.tensor(f), torch.tensor(f)))
+    w = v[::-1].copy()
+    same(tg.nextafter(tg.tensor(v), tg.tensor(w)), torch.nextafter(torch.tensor(v), torch.tensor(w)), 0)
+    for name in ("isposinf", "isneginf", "isreal"):
+        same(getattr(tg, name)(tg.tensor(v)), getattr(torch, name)(torch.tensor(v)), 0)
+    ints = rng.integers(0, 3, (4, 7))
+    for dim in (0, 1, -1):
+        for ours, theirs in zip(tg.mode(tg.tensor(ints), dim), torch.mode(torch.tensor(ints), dim)):
+            same(ours, theirs, 0)
+    for ours, theirs in zip(tg.unravel_index(tg.tensor([[1234], [5678], [-1]]), (10, 10, 10, 10)),
+                            torch.unravel_index(torch.tensor([[1234], [5678], [-1]]), (10, 10, 10, 10))):
+        same(ours, theirs, 0)
+    names = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64")
+    for p in names:
+        dp, tp = getattr(tg, p.replace("bool", "bool_")), getattr(torch, p)
+        for q in names:
+            dq, tq = getattr(tg, q.replace("bool", "bool_")), getattr(torch, q)
+            assert str(tg.promote_types(dp, dq)) == str(torch.promote_types(tp, tq))[6:]
+            assert tg.can_cast(dp, dq) == torch.can_cast(tp, tq)
+            for sp, sq in (((2,), ()), ((), (2,)), ((2,), (2,))):
+                theirs = torch.result_type(torch.ones(sp, dtype=tp), torch.ones(sq, dtype=tq))
+                assert str(tg.result_type(tg.ones(sp, dtype=dp), tg.ones(sq, dtype=dq))) == str(theirs)[6:]
+        for number in (2, 2.5, True):
+            assert str(tg.result_type(tg.ones(2, dtype=dp), number)) == str(torch.result_type(torch.ones(2, dtype=tp),
+                                                                                                number))[6:]
+    assert tg.broadcast_shapes((2, 1), 3, ()) == tuple(torch.broadcast_shapes((2, 1), 3, ()))
+    same(tg.rsub(tg.tensor(x), 3, alpha=2), torch.rsub(torch.tensor(x), 3, alpha=2))
+    same(tg.trapz(tg.tensor(x), tg.tensor(a)), torch.trapz(torch.tensor(x), torch.tensor(a)))
+    same(tg.trapz(tg.tensor(x), dx=0.5, dim=0), torch.trapz(torch.tensor(x), dx=0.5, dim=0))
+    for s in (3, 2.5, True):
+        same(tg.scalar_tensor(s), torch.scalar_tensor(s), 0)
+    for n in (0, 1, 2, 7):
+        for periodic in (True, False):
+            for name in ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"):
+                same(getattr(tg, name)(n, periodic, dtype=tg.float64),
+                     getattr(torch, name)(n, periodic, dtype=torch.float64))
+                same(getattr(tg, name)(n, periodic), getattr(torch, name)(n, periodic), 1e-6)
+            same(tg.kaiser_window(n, periodic, 5.0, dtype=tg.float64),
+                 torch.kaiser_window(n, periodic, 5.0, dtype=torch.float64))
+    for data in (rng.standard_normal((3, 4)), np.array([2.0, 2.0]), np.array([]), np.array([0.0, 1.0, 2.0, 3.0])):
+        w = rng.uniform(0, 2, data.shape)
+        for kw in ({}, {"range": (-1.0, 1.0)}, {"density": True}, {"weight": w, "density": True, "range": (0.0, 2.0)}):
+            tkw = {k: torch.tensor(v) if k == "weight" else v for k, v in kw.items()}
+            for ours, theirs in zip(tg.histogram(tg.tensor(data), 3, **{k: tg.tensor(v) if k == "weight" else v
+                                                                        for k, v in kw.items()}),
+                                    torch.histogram(torch.tensor(data), 3, **tkw)):
+                same(ours, theirs)
+        edges = np.sort(rng.standard_normal(5))
+        for ours, theirs in zip(tg.histogram(tg.tensor(data), tg.tensor(edges), weight=tg.tensor(w)),
+                                torch.histogram(torch.tensor(data), torch.tensor(edges), weight=torch.tensor(w))):
+            same(ours, theirs)
+    data = rng.standard_normal(50).astype(np.float32)
+    for ours, theirs in zip(tg.histogram(tg.tensor(data), 13), torch.histogram(torch.tensor(data), 13)):
+        same(ours, theirs, 0)
+
+
+def test_tensor_ops_added_from_torch_refuse_what_torch_refuses():
+    x = tg.ones(2, 3, dtype=tg.float64)
+    cases = [
+        (lambda: tg.cov(tg.ones(2, 3, 1)), ValueError, "cov: expected input to have two or fewer dimensions"),
+        (lambda: tg.corrcoef(tg.ones(2, 3, 1)), ValueError, "corrcoef: expected input to have two or fewer"),
+        (lambda: tg.cov(x, fweights=tg.tensor([1.0, 2.0, 3.0])), TypeError, "cov: expected fweights to have integral"),
+        (lambda: tg.cov(x, fweights=tg.tensor([1, 2])), ValueError, "cov: expected fweights to have the same numel"),
+        (lambda: tg.cov(x, fweights=tg.tensor([1, -2, 1])), ValueError, "cov: fweights cannot be negative"),
+        (lambda: tg.cov(x, aweights=tg.tensor([1, 2, 1])), TypeError, "cov: expected aweights to have floating"),
+        (lambda: tg.cov(x, aweights=tg.tensor([1.0, -2.0, 1.0])), ValueError, "cov: aweights cannot be negative"),
+        (lambda: tg.frexp(tg.tensor([1, 2])), TypeError, "frexp: only supports floating-point dtypes"),
+        (lambda: tg.nextafter(tg.tensor([1]), tg.tensor([2])), TypeError, "nextafter: expects floating-point"),
+        (lambda: tg.positive(tg.tensor([True])), TypeError, "positive: the \\+ operator on a bool tensor"),
+        (lambda: tg.mode(tg.ones(2, 0), 1), IndexError, "mode: expected reduction dim 1 to have non-zero size"),
+        (lambda: x.sum_to_size(4, 2, 3), ValueError, "sum_to_size: size \\(4, 2, 3\\) is not expandable"),
+        (lambda: tg.unravel_index(tg.tensor([1.0]), (2, 3)), TypeError, "unravel_index: expected 'indices' to be"),
+        (lambda: tg.unravel_index(tg.tensor([1]), (2, -3)), ValueError, "unravel_index: 'shape' cannot have negative"),
+        (lambda: tg.broadcast_shapes((2,), (3,)), ValueError, "broadcast_shapes: shape 0 \\(2,\\) and shape 1"),
+        (lambda: tg.result_type(1, 2.0), TypeError, "result_type: expects a Tensor"),
+        (lambda: tg.hann_window(-1), ValueError, "hann_window: requires non-negative window_length"),
+        (lambda: tg.kaiser_window(3, dtype=tg.int64), TypeError, "kaiser_window: expects a floating point dtype"),
+        (lambda: tg.histogram(tg.tensor([1, 2])), TypeError, "histogram: input must be floating point"),
+        (lambda: tg.histogram(x, 3, range=(2.0, 1.0)), ValueError, "histogram: min should not exceed max"),
+        (lambda: tg.histogram(x, tg.tensor([1.0, 2.0])), ValueError, "histogram: bins must be a 1-d tensor of input's"),
+        (lambda: tg.histogram(x, 3, weight=tg.ones(3)), ValueError, "histogram: weight must be a tensor of input's"),
     ]
     for call, error, message in cases:
         with pytest.raises(error, match=message):

@@ -4,7 +4,9 @@ inner, vdot, tensordot, cross), elementwise (frac, sgn, hypot, logit, xlogy, sin
 float_power, fmod), nan reductions (nansum, nanmean), indexing (take, take_along_dim, rot90, tensor_split), dist,
 isclose, logspace; running and order statistics (cummax, cummin, logcumsumexp, median, kthvalue, aminmax, msort:
 the values gather input, so the gradient goes to the chosen elements; median() over all elements and aminmax spread
-it over ties, as torch) and matrices (diag_embed, block_diag, cartesian_prod, tril_indices, triu_indices).
+it over ties, as torch) and matrices (diag_embed, block_diag, cartesian_prod, tril_indices, triu_indices); cov,
+corrcoef, mode, histogram, ldexp, narrow_copy, trapz, and torch's shape and dtype rules (broadcast_shapes,
+unravel_index, is_same_size, result_type, promote_types, can_cast).
 
 Each takes torch's argument names, order and defaults, input first; the gradients are those of the composition
 (checked against central differences and torch in tests/test_composed.py).
@@ -14,17 +16,20 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import warnings
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import backend
 from .backend import xp_of
-from .ops import (Chosen, DiagonalEmbed, Fmod, IndexAdd, SetItem, Unfold1d, XLogY, _along, _bool_mask, _const,
-                  _float_operands, _input, _one_dim, _out_of_range, _scale_factor, _scaled_sum, _two_tensors, bool_arg,
-                  broadcast_shapes, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32, int_arg, lerp,
-                  matmul, meshgrid, narrow, operands, outer, reduce_dims, result_dtype, return_types, scatter_reduce,
-                  split, stack, where)
+from .creation import linspace
+from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, SetItem, Unfold1d, XLogY, _along, _bool_mask,
+                  _const, _float_operands, _input, _kind, _one_dim, _out_of_range, _scale_factor, _scaled_sum,
+                  _two_tensors, bool_arg, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32,
+                  int_arg, lerp, matmul, meshgrid, narrow, operands, outer, pow, reduce_dims, result_dtype,
+                  return_types, scatter_reduce, split, stack, where)
+from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
 from .tensor import Tensor, _defaults
 
@@ -150,7 +155,7 @@ def _addc(op: str, input: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any, 
     for name, t in (("input", input), ("tensor1", tensor1), ("tensor2", tensor2)):
         _input(op, t, name)
     check_devices(op, [input, tensor1, tensor2])
-    broadcast_shapes(op, ("input", input.shape), ("tensor1", tensor1.shape), ("tensor2", tensor2.shape))
+    _broadcast_named(op, ("input", input.shape), ("tensor1", tensor1.shape), ("tensor2", tensor2.shape))
     dtype = result_dtype([input, tensor1, tensor2])
     if dtype.kind == "b":
         raise TypeError(f"{op}: input, tensor1 and tensor2 are bool, which torch's {op} does not take: convert one "
@@ -231,7 +236,7 @@ def cross(input: Tensor, other: Tensor, dim: Optional[int] = None) -> Tensor:
     """torch.cross: the cross product of 3-vectors along dim, the operands broadcast. dim None: the first dim of
     size 3 (torch's default, which it warns will become -1; no warning here)."""
     _two_tensors("cross", input, other)
-    shape = broadcast_shapes("cross", ("input", input.shape), ("other", other.shape))
+    shape = _broadcast_named("cross", ("input", input.shape), ("other", other.shape))
     if dim is None:
         dim = next((i for i, n in enumerate(shape) if n == 3), None)
         if dim is None:
@@ -327,7 +332,7 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
     _two_tensors("heaviside", input, values, ("input", "values"))
     if input.dtype != values.dtype:
         raise TypeError(f"heaviside: input and values must have one dtype, got {input.dtype} and {values.dtype}")
-    broadcast_shapes("heaviside", ("input", input.shape), ("values", values.shape))
+    _broadcast_named("heaviside", ("input", input.shape), ("values", values.shape))
     xp = xp_of(input.data)
     return _const(xp.asarray(xp.where(input.data == 0, values.data, input.data > 0).astype(input.dtype)))
 
@@ -409,7 +414,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: Optional[int] = None) ->
     if input.ndim == 0:
         return gather(input, 0, idx)
     ones = [(s[:d] + (1,) + s[d + 1:]) for s in (input.shape, idx.shape)]
-    shape = broadcast_shapes("take_along_dim", ("input", ones[0]), ("indices", ones[1]))
+    shape = _broadcast_named("take_along_dim", ("input", ones[0]), ("indices", ones[1]))
     x = input.broadcast_to(shape[:d] + (input.shape[d],) + shape[d + 1:])
     i = idx.data if idx.shape == shape[:d] + (idx.shape[d],) + shape[d + 1:] else \
         xp_of(idx.data).broadcast_to(idx.data, shape[:d] + (idx.shape[d],) + shape[d + 1:])
@@ -553,8 +558,13 @@ def _order_statistic(op: str, input: Tensor, pos: Any, dim: int, keepdim: bool) 
     order = np.argsort(a, axis=d, kind="stable")
     idx = np.take_along_axis(order, np.broadcast_to(np.asarray(pos), a.shape[:d] + (1,) + a.shape[d + 1:])
                              if np.ndim(pos) else np.full(a.shape[:d] + (1,) + a.shape[d + 1:], pos), axis=d)
-    idx_t = backend.to_device(idx, input.device)
-    values = gather(input, d, idx_t)
+    return _gathered(op, input, idx, d, keepdim)
+
+
+def _gathered(op: str, input: Tensor, idx: Any, d: int, keepdim: bool) -> Any:
+    """(values, indices) of the elements at the host indices idx (size 1 along dim d): values gather input, so
+    the gradient goes to those elements."""
+    values = gather(input, d, backend.to_device(idx, input.device))
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
     # (idx.copy(): memory of its own, where squeeze gave a view)
@@ -692,6 +702,31 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any
     return _order_statistic("kthvalue", input, k - 1, d, keepdim)
 
 
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
+    """torch.mode: (values, indices) of the most frequent value along dim; among equally frequent values the
+    smallest, and its last index along dim, as torch's CPU kernel (each nan counts apart, nan != nan). The
+    gradient goes to that element."""
+    op = "mode"
+    _input(op, input)
+    bool_arg(keepdim, op, "keepdim")
+    d = _one_dim(dim, input.ndim, op)
+    if input.ndim == 0:
+        return _order_statistic(op, input, 0, d, keepdim)
+    n = input.shape[d]
+    if n == 0:
+        raise IndexError(f"{op}: expected reduction dim {d} to have non-zero size (shape {input.shape})")
+    a = np.moveaxis(backend.to_device(input.data, "cpu"), d, -1)
+    rows = a.reshape(-1, n)
+    order = np.argsort(rows, axis=1, kind="stable")
+    ranked = np.take_along_axis(rows, order, 1)
+    new_run = np.ones(rows.shape, bool)
+    new_run[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    at = np.arange(n)
+    running = at - np.maximum.accumulate(np.where(new_run, at, 0), axis=1) + 1  # (each run's count so far)
+    best = order[np.arange(len(rows)), running.argmax(1)]  # (the end of the first longest run: its last index)
+    return _gathered(op, input, np.expand_dims(best.reshape(a.shape[:-1]), d), d, keepdim)
+
+
 def aminmax(input: Tensor, *, dim: Optional[int] = None, keepdim: bool = False) -> Any:
     """torch.aminmax: the named tuple (min, max) of amin and amax over dim (all elements for None), whose gradients
     split evenly among tied extremes as theirs do."""
@@ -709,6 +744,134 @@ def msort(input: Tensor) -> Tensor:
     """torch.msort: input sorted along its first dim (values only; nan last), the gradient following each value."""
     _input("msort", input)
     return input.sort(dim=0).values
+
+
+# ----------------------------------------------------------------------------- covariance, histogram
+def _weights(op: str, w: Any, name: str, n: int, kinds: str, what: str) -> Tensor:
+    """cov's fweights or aweights: a Tensor of at most 1 dim, n non-negative elements of the kinds torch takes."""
+    if not isinstance(w, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(w).__name__}")
+    if w.ndim > 1:
+        raise ValueError(f"{op}: expected {name} to have one or fewer dimensions, got shape {w.shape}")
+    if w.dtype.kind not in kinds:
+        raise TypeError(f"{op}: expected {name} to have {what} dtype, got {w.dtype}")
+    if w.numel() != n:
+        raise ValueError(f"{op}: expected {name} to have the same numel as there are observations in the input, "
+                         f"got {w.numel()} != {n}")
+    if w.numel() and bool((w.data < 0).any()):
+        raise ValueError(f"{op}: {name} cannot be negative")
+    return w
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights: Optional[Tensor] = None,
+        aweights: Optional[Tensor] = None) -> Tensor:
+    """torch.cov: the covariance of input's rows (variables) over its columns (observations; a 1-d input is one
+    variable), weighted by the integer frequencies fweights and floating aweights, with torch's normalisation:
+    sum(w) - correction, or sum(w) - correction * sum(w * aweights) / sum(w) with aweights; where that is <= 0 a
+    warning and a division by 0 (inf, or nan), as torch. Squeezed as torch's; composed, so gradients (higher
+    orders too) are the composition's."""
+    op = "cov"
+    if _input(op, input).ndim > 2:
+        raise ValueError(f"{op}: expected input to have two or fewer dimensions, got shape {input.shape}")
+    correction = int_arg(correction, op, "correction")
+    x = input if input.dtype.kind == "f" else input.astype(_defaults.floating)
+    x = x.reshape(1, -1) if x.ndim < 2 else x
+    n = x.shape[1]
+    w = None
+    if fweights is not None:
+        w = _weights(op, fweights, "fweights", n, "iu", "integral")
+    if aweights is not None:
+        aweights = _weights(op, aweights, "aweights", n, "f", "floating point")
+        w = aweights if w is None else w * aweights
+    check_devices(op, [input] + [t for t in (fweights, aweights) if t is not None])
+    if w is None:
+        w_sum: Any = n
+        avg = x.sum(1) / n if n else x.sum(1) * math.nan
+    else:
+        w_sum = w.sum()
+        avg = (x * w).sum(1) / w_sum
+    if correction == 0:
+        norm = w_sum
+    elif aweights is None:
+        norm = w_sum - correction
+    else:
+        norm = w_sum - (w * aweights).sum() * correction / w_sum
+    if float(norm.item() if isinstance(norm, Tensor) else norm) <= 0:
+        warnings.warn(f"{op}: degrees of freedom is <= 0 (correction={correction} for {n} observations): the result "
+                      "is inf or nan", RuntimeWarning, stacklevel=2)
+        norm = 0
+    centred = x - avg.unsqueeze(1)
+    c = matmul(centred, (centred if w is None else centred * w).transpose(0, 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (c / norm if isinstance(norm, Tensor) else c * (1.0 / norm if norm else math.inf)).squeeze()
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """torch.corrcoef: Pearson's correlation coefficients of input's rows (cov divided by the standard deviations'
+    outer product), clipped to [-1, 1] as torch's; a 1-d input gives 1 (nan for a constant one)."""
+    if _input("corrcoef", input).ndim > 2:
+        raise ValueError(f"corrcoef: expected input to have two or fewer dimensions, got shape {input.shape}")
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    stddev = c.diagonal().sqrt()
+    return (c / stddev.reshape(-1, 1) / stddev.reshape(1, -1)).clamp(-1, 1)
+
+
+def histogram(input: Tensor, bins: Any = 100, *, range: Optional[Sequence[float]] = None,
+              weight: Optional[Tensor] = None, density: bool = False) -> Any:
+    """torch.histogram (its CPU semantics): the named tuple (hist, bin_edges) of input's elements over bins equal
+    bins (an int: the edges from range, default the input's least and largest elements, widened by 0.5 each way
+    where equal, [0, 1] when empty) or over the edges a 1-d tensor gives; x lies in the bin whose edges hold
+    left <= x < right, the last bin closed, others (and nan) not counted. weight (input's shape) counts each
+    element as its weight; density divides by the total and the bins' widths. Floating tensors of one dtype, as
+    torch; no gradient."""
+    op = "histogram"
+    if _input(op, input).dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {input.dtype}")
+    a = backend.to_device(input.data, "cpu").reshape(-1)
+    if isinstance(bins, Tensor):
+        if range is not None:
+            raise TypeError(f"{op}: range is only taken with an int bins, not with a tensor of bin edges")
+        if bins.dtype != input.dtype or bins.ndim != 1 or len(bins) < 1:
+            raise ValueError(f"{op}: bins must be a 1-d tensor of input's dtype {input.dtype} with at least 1 edge, "
+                             f"got {bins.dtype} of shape {bins.shape}")
+        check_devices(op, [input, bins])
+        edges = backend.to_device(bins.data, "cpu")
+        if (np.diff(edges) < 0).any():
+            raise ValueError(f"{op}: bin edges must increase monotonically")
+    else:
+        count = int_arg(bins, op, "bins")
+        if count <= 0:
+            raise ValueError(f"{op}: bins must be > 0, got {count}")
+        if range is not None:
+            if not isinstance(range, (tuple, list)) or len(range) != 2:
+                raise TypeError(f"{op}: range must be a (min, max) pair, got {range!r}")
+            lo, hi = (float(v) for v in range)
+        else:
+            lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 1.0)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"{op}: range of [{lo}, {hi}] is not finite")
+        if lo > hi:
+            raise ValueError(f"{op}: min should not exceed max, got min {lo} and max {hi}")
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = backend.to_device(linspace(lo, hi, count + 1, dtype=input.dtype).data, "cpu")
+    if weight is not None:
+        if not isinstance(weight, Tensor) or weight.shape != input.shape or weight.dtype != input.dtype:
+            raise ValueError(f"{op}: weight must be a tensor of input's shape {input.shape} and dtype {input.dtype}, "
+                             f"got {_kind(weight)}")
+        check_devices(op, [input, weight])
+    nb = len(edges) - 1
+    inside = (a >= edges[0]) & (a <= edges[-1])
+    pos = np.minimum(np.searchsorted(edges, a[inside], "right") - 1, max(nb - 1, 0))
+    w = None if weight is None else backend.to_device(weight.data, "cpu").reshape(-1)[inside].astype(np.float64)
+    hist = np.bincount(pos, w, minlength=nb)[:nb].astype(np.float64)
+    if density:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hist = hist / (hist.sum() * np.diff(edges.astype(np.float64)))
+    return return_types[op](_const(backend.to_device(hist.astype(input.dtype), input.device)),
+                            _const(backend.to_device(np.array(edges, input.dtype), input.device)))
 
 
 # ----------------------------------------------------------------------------- building matrices
@@ -812,7 +975,7 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     for name, v in (("rtol", rtol), ("atol", atol)):
         if not isinstance(v, numbers.Real) or not v >= 0:
             raise ValueError(f"isclose: {name} must be a number >= 0, got {v!r}")
-    broadcast_shapes("isclose", ("input", input.shape), ("other", other.shape))
+    _broadcast_named("isclose", ("input", input.shape), ("other", other.shape))
     a, b = input.data, other.data
     xp = xp_of(a, b)
     close = a == b
@@ -828,6 +991,101 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
 
 
 # ----------------------------------------------------------------------------- creation
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    """torch.is_same_size: whether the two tensors have one shape."""
+    _two_tensors("is_same_size", input, other)
+    return input.shape == other.shape
+
+
+def _dtype_arg(op: str, v: Any, what: str) -> np.dtype:
+    """A dtype argument (tg.float32, a numpy dtype or type), or a TypeError naming op."""
+    try:
+        dt = np.dtype(v) if isinstance(v, (np.dtype, type)) else None
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind not in _CATEGORY:
+        raise TypeError(f"{op}: {what} must be a dtype, got {v!r}")
+    return dt
+
+
+def promote_types(type1: Any, type2: Any) -> np.dtype:
+    """torch.promote_types: the dtype two dtypes meet in: the higher category's (bool < integer < float), as
+    torch (int64 with float16 is float16, where numpy gives float64), else numpy's promotion within it."""
+    a, b = _dtype_arg("promote_types", type1, "type1"), _dtype_arg("promote_types", type2, "type2")
+    if _CATEGORY[a.kind] != _CATEGORY[b.kind]:
+        return a if _CATEGORY[a.kind] > _CATEGORY[b.kind] else b
+    return np.promote_types(a, b)
+
+
+def can_cast(from_: Any, to: Any) -> bool:
+    """torch.can_cast: whether torch's type promotion allows a cast from_ -> to: never down a category (float to
+    integer, or either to bool); any cast within or up one."""
+    a, b = _dtype_arg("can_cast", from_, "from_"), _dtype_arg("can_cast", to, "to")
+    return _CATEGORY[a.kind] <= _CATEGORY[b.kind]
+
+
+def result_type(tensor: Any, other: Any) -> np.dtype:
+    """torch.result_type: the dtype an op of tensor and other (Tensors or numbers, one a Tensor at least) gives,
+    by torch's rules (ops.result_dtype; a number counts below a 0-d tensor, in the tensor's dtype unless of a
+    higher category)."""
+    if not isinstance(tensor, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"result_type: expects a Tensor among its arguments, got {type(tensor).__name__} and "
+                        f"{type(other).__name__}")
+    if isinstance(tensor, Tensor) and isinstance(other, Tensor):
+        return result_dtype([tensor, other])
+    t, number = (tensor, other) if isinstance(tensor, Tensor) else (other, tensor)
+    a, b = operands("result_type", t, number)
+    return a.dtype if a.dtype == b.dtype else result_dtype([t, b])
+
+
+def broadcast_shapes(*shapes: Any) -> Tuple[int, ...]:
+    """torch.broadcast_shapes: the shape tensors of these shapes (each an int or a sequence of ints) broadcast to,
+    without making them; a ValueError naming the shapes where they do not broadcast."""
+    named = []
+    for i, s in enumerate(shapes):
+        shape = (s,) if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else s
+        if not isinstance(shape, (tuple, list)) or not all(
+                isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+            raise TypeError(f"broadcast_shapes: each shape must be an int or a sequence of ints, got {s!r}")
+        if any(n < 0 for n in shape):
+            raise ValueError(f"broadcast_shapes: sizes cannot be negative, got {tuple(shape)}")
+        named.append((f"shape {i}", tuple(int(n) for n in shape)))
+    return _broadcast_named("broadcast_shapes", *named) if named else ()
+
+
+def unravel_index(indices: Tensor, shape: Any) -> Tuple[Tensor, ...]:
+    """torch.unravel_index: the coordinates in shape (an int or a sequence of ints) of the flat row-major indices
+    (an integer Tensor), one int64 tensor of indices' shape per dim. As torch's, each coordinate is (index //
+    the later dims' product) % size, so an index past the end (or negative) wraps around."""
+    op = "unravel_index"
+    if _input(op, indices, "indices").dtype.kind not in "iu":
+        raise TypeError(f"{op}: expected 'indices' to be integer dtype, got {indices.dtype}")
+    shape = (shape,) if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool) else shape
+    if not isinstance(shape, (tuple, list)) or not all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+        raise TypeError(f"{op}: expected 'shape' to be int or sequence of ints, got {shape!r}")
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{op}: 'shape' cannot have negative values, got {tuple(shape)}")
+    if 0 in shape and indices.numel():
+        raise ValueError(f"{op}: no index fits shape {tuple(shape)}, which has no elements")
+    xp, flat = xp_of(indices.data), indices.data.astype(np.int64)
+    strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
+    return tuple(_const((flat // s) % n if n else xp.zeros(flat.shape, np.int64)) for s, n in zip(strides, shape))
+
+
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """torch.narrow_copy: narrow's slice as a tensor of its own (a copy, not a view); the gradient is narrow's."""
+    return narrow(_input("narrow_copy", input), dim, start, length).clone()
+
+
+def ldexp(input: Tensor, other: Tensor) -> Tensor:
+    """torch.ldexp: input * 2^other, as torch's mul by pow(2.0, other) (so an integer input gives the default
+    float dtype, and 2^other is in that dtype); the gradient is the product's, 2^other (torch 2.13's is 0 where
+    other is a negative integer, its 2^other taken in integers: not followed)."""
+    _two_tensors("ldexp", input, other)
+    return input * pow(2.0, other)
+
+
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: str = "cpu",
              requires_grad: bool = False) -> Tensor:
     """torch.logspace: base ** (steps exponents evenly from start to end), torch's CPU values to the bit: the ends
@@ -990,7 +1248,7 @@ def _integer_pair(op: str, input: Any, other: Any, fn: Any) -> Tensor:
         if t.dtype.kind not in "iu":
             raise TypeError(f"{op}: expects integer tensors, got {name} of dtype {t.dtype} (shape {t.shape})")
     a, b = operands(op, input, other)
-    broadcast_shapes(op, ("input", a.shape), ("other", b.shape))
+    _broadcast_named(op, ("input", a.shape), ("other", b.shape))
     return _const(fn(a.data, b.data).astype(a.dtype, copy=False))
 
 
@@ -1034,7 +1292,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     _same_dtype("masked_scatter", input, source)
     m = _bool_mask(_input("masked_scatter", mask, "mask"), "masked_scatter", "mask")
     check_devices("masked_scatter", [input, mask, source])
-    shape = broadcast_shapes("masked_scatter", ("input", input.shape), ("mask", m.shape))
+    shape = _broadcast_named("masked_scatter", ("input", input.shape), ("mask", m.shape))
     xp = xp_of(input.data)
     where_true = xp.flatnonzero(xp.broadcast_to(m, shape))
     if where_true.size > source.numel():
@@ -1233,3 +1491,9 @@ def cumulative_trapezoid(y: Tensor, x: Optional[Tensor] = None, *, dx: Any = Non
     """torch.cumulative_trapezoid: the running trapezoidal integral of y along dim (one fewer element there)."""
     parts = _trapezoid("cumulative_trapezoid", y, x, dx, dim)
     return parts.cumsum(_one_dim(dim, y.ndim, "cumulative_trapezoid") - y.ndim)
+
+
+def trapz(y: Tensor, x: Optional[Tensor] = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """torch.trapz: trapezoid under its older name."""
+    parts = _trapezoid("trapz", y, x, dx, dim)
+    return parts.sum(_one_dim(dim, y.ndim, "trapz") - y.ndim)

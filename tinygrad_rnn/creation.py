@@ -379,3 +379,85 @@ def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
 def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
               device: Optional[str] = None) -> Tensor:
     return _like(rand, input, dtype, device, requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low: int = 0, high: Optional[int] = None, *, dtype: Any = None,
+                 device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+    """torch.randint_like: randint's integers in [low, high) (randint_like(input, high): low = 0) in input's
+    shape, and its dtype and device unless given."""
+    _input("randint_like", input)
+    if high is None:
+        low, high = 0, low
+    out = randint(low, high, input.shape, dtype=input.dtype if dtype is None else dtype,
+                  device=input.device if device is None else device)
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def scalar_tensor(s: Any, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """torch.scalar_tensor: a 0-d tensor of the number s, in the default float dtype unless dtype is given (an int or
+    a bool too, as torch)."""
+    s = _number(s, "scalar_tensor", "s")
+    return full((), s, _defaults.floating if dtype is None else dtype, device, requires_grad)
+
+
+def _window(op: str, window_length: int, periodic: bool, dtype: Any, device: str, requires_grad: bool,
+            fn: Any) -> Tensor:
+    """A window of window_length points, fn(n, N) of the sample numbers n = 0..N-1 in float64, N = window_length
+    + 1 with the last point dropped where periodic (torch's spectral windows), window_length - 1 else; rounded once
+    to dtype (a float dtype, the default one unless given). [] for 0 points, [1] for 1."""
+    window_length = int_value(window_length)
+    if isinstance(window_length, bool) or not isinstance(window_length, (int, np.integer)):
+        raise TypeError(f"{op}: window_length must be an int, got {type(window_length).__name__}")
+    if window_length < 0:
+        raise ValueError(f"{op}: requires non-negative window_length, got window_length={window_length}")
+    if not isinstance(periodic, bool):
+        raise TypeError(f"{op}: periodic must be a bool, got {type(periodic).__name__}")
+    dt = _defaults.floating if dtype is None else _dt(dtype, op)
+    if dt.kind != "f":
+        raise TypeError(f"{op}: expects a floating point dtype, got {dt}")
+    if window_length <= 1:
+        values = np.ones(window_length)
+    else:
+        n = window_length + 1 if periodic else window_length
+        values = fn(np.arange(n, dtype=np.float64), n)[:window_length]
+    return Tensor(backend.module_for(device).asarray(values.astype(dt)), requires_grad=requires_grad)
+
+
+def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu",
+                requires_grad: bool = False) -> Tensor:
+    """torch.hann_window: 0.5 - 0.5 cos(2 pi n / (N - 1))."""
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, N: 0.5 - 0.5 * np.cos(2 * math.pi * n / (N - 1)))
+
+
+def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
+                   dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """torch.hamming_window: alpha - beta cos(2 pi n / (N - 1))."""
+    alpha, beta = (_number(v, "hamming_window", what, bools=False) for v, what in ((alpha, "alpha"), (beta, "beta")))
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, N: alpha - beta * np.cos(2 * math.pi * n / (N - 1)))
+
+
+def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu",
+                    requires_grad: bool = False) -> Tensor:
+    """torch.blackman_window: 0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))."""
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, N: 0.42 - 0.5 * np.cos(2 * math.pi * n / (N - 1))
+                   + 0.08 * np.cos(4 * math.pi * n / (N - 1)))
+
+
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu",
+                    requires_grad: bool = False) -> Tensor:
+    """torch.bartlett_window: the triangle 1 - |2 n / (N - 1) - 1|."""
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, N: 1 - np.abs(2 * n / (N - 1) - 1))
+
+
+def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
+                  device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """torch.kaiser_window: I0(beta sqrt(1 - ((n - a) / a)^2)) / I0(beta), a = (N - 1) / 2, I0 the modified
+    Bessel function of order 0 (numpy's i0, on the host: a window is small)."""
+    beta = _number(beta, "kaiser_window", "beta", bools=False)
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, N: np.i0(beta * np.sqrt(np.maximum(1 - ((n - (N - 1) / 2) / ((N - 1) / 2)) ** 2, 0)))
+                   / np.i0(beta))

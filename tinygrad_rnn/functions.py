@@ -72,6 +72,7 @@ atan2, logaddexp, logaddexp2 = (method_form(n, numbers_too=True) for n in ("atan
 clamp_min, clamp_max, clip = map(method_form, ("clamp_min", "clamp_max", "clip"))
 floor, ceil, trunc, sign, round, neg = map(method_form, ("floor", "ceil", "trunc", "sign", "round", "neg"))
 isnan, isinf, isfinite = map(method_form, ("isnan", "isinf", "isfinite"))
+isposinf, isneginf, isreal, positive = map(method_form, ("isposinf", "isneginf", "isreal", "positive"))
 logical_and, logical_or, logical_xor, logical_not = map(method_form, (
     "logical_and", "logical_or", "logical_xor", "logical_not"))
 bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift = (
@@ -155,3 +156,9 @@ def _spread_and_mean(spread: str, input: Tensor, dim: Any, unbiased: Optional[bo
 def is_tensor(obj: Any) -> bool:
     """Whether obj is a tg.Tensor (a Parameter too), as torch.is_tensor."""
     return isinstance(obj, Tensor)
+
+
+def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """torch.rsub: other - alpha * input (sub with its operands swapped)."""
+    _input("rsub", input)
+    return sub(other, input, alpha=alpha)

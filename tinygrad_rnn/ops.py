@@ -618,6 +618,41 @@ def signbit(input: Tensor) -> Tensor:
     return _const(xp.zeros(x.shape, bool) if x.dtype.kind == "b" else xp.asarray(xp.signbit(x)))
 
 
+class Frexp(Function):
+    """The mantissa of frexp: x = mantissa * 2^exponent, |mantissa| in [0.5, 1) (0, inf and nan kept, exponent 0
+    there), from xp.frexp so subnormals are exact; d/dx = 2^-exponent (torch's grad / exp2(exponent)), the
+    exponent a constant (self.exponent, int32 as torch's)."""
+
+    def forward(self, x):
+        mantissa, exponent = xp_of(x).frexp(x)
+        self.exponent = exponent.astype(np.int32)
+        return mantissa
+
+    def backward(self, g):
+        return (g / _const(xp_of(g.data).exp2(self.exponent.astype(g.dtype))),)
+
+
+def frexp(input: Tensor) -> Any:
+    """torch.frexp: the named tuple (mantissa, exponent) with input = mantissa * 2^exponent, the mantissa in input's
+    floating dtype, the exponent int32; floating input only, as torch. The mantissa has a gradient (Frexp)."""
+    if _input("frexp", input).dtype.kind != "f":
+        raise TypeError(f"frexp: only supports floating-point dtypes, got {input.dtype} (as torch)")
+    node = Frexp()
+    mantissa = node(input)
+    return return_types["frexp"](mantissa, _const(node.exponent))
+
+
+def nextafter(input: Tensor, other: Tensor) -> Tensor:
+    """torch.nextafter: the next floating-point value after input toward other, elementwise (broadcast), in the
+    tensors' promoted floating dtype (torch has no integer kernel). No gradient, as torch's."""
+    _two_tensors("nextafter", input, other)
+    dtype = result_dtype([input, other])
+    if dtype.kind != "f":
+        raise TypeError(f"nextafter: expects floating-point tensors, got {input.dtype} and {other.dtype}")
+    a, b = input.data.astype(dtype, copy=False), other.data.astype(dtype, copy=False)
+    return _const(xp_of(a, b).nextafter(a, b))
+
+
 class LogAddExp(Function):
     """y = log(e^a + e^b) (base2: log2(2^a + 2^b)), numpy's stable logaddexp; the gradients are the softmax
     weights of a and b: dy/da = sigmoid((a - b) c), dy/db = sigmoid((b - a) c), c = 1 (base2: ln 2)."""
@@ -1811,7 +1846,10 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
 
 
 return_types = {op: namedtuple(op, ("values", "indices"))  # (torch's)
-                for op in ("max", "min", "sort", "topk", "cummax", "cummin", "median", "nanmedian", "kthvalue")}
+                for op in ("max", "min", "sort", "topk", "cummax", "cummin", "median", "nanmedian", "kthvalue",
+                           "mode")}
+return_types["frexp"] = namedtuple("frexp", ("mantissa", "exponent"))
+return_types["histogram"] = namedtuple("histogram", ("hist", "bin_edges"))
 return_types["aminmax"] = namedtuple("aminmax", ("min", "max"))
 
 

@@ -1194,6 +1194,41 @@ class Tensor:
     def isfinite(self) -> "Tensor":
         return Tensor._make(xp_of(self.data).isfinite(self.data))
 
+    def isposinf(self) -> "Tensor":
+        """Whether each element is +inf (torch.isposinf), as bools."""
+        xp = xp_of(self.data)
+        return Tensor._make(self.data == np.inf if self.dtype.kind == "f" else xp.zeros(self.shape, bool))
+
+    def isneginf(self) -> "Tensor":
+        """Whether each element is -inf (torch.isneginf), as bools."""
+        xp = xp_of(self.data)
+        return Tensor._make(self.data == -np.inf if self.dtype.kind == "f" else xp.zeros(self.shape, bool))
+
+    def isreal(self) -> "Tensor":
+        """Whether each element has no imaginary part (torch.isreal): all True, no dtype here is complex."""
+        return Tensor._make(xp_of(self.data).ones(self.shape, bool))
+
+    def positive(self) -> "Tensor":
+        """+self: this tensor itself, as torch.positive (which refuses a bool tensor)."""
+        if self.dtype.kind == "b":
+            raise TypeError("positive: the + operator on a bool tensor is not supported (as torch)")
+        return self
+
+    def sum_to_size(self, *args: Any, size: Optional[Sequence[int]] = None) -> "Tensor":
+        """This tensor summed down to size (torch's sum_to_size), which must expand to its shape: the leading dims
+        it lacks summed away, its size-1 dims summed keeping them; the gradient is the sum's."""
+        shape = _ops.dims_arg(size_args(args, size, "sum_to_size", "size"), "sum_to_size")
+        try:
+            fits = np.broadcast_shapes(shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"sum_to_size: size {shape} is not expandable to the tensor's shape {self.shape}")
+        return _ops.unbroadcast(self, shape)
+
+    def is_same_size(self, other: "Tensor") -> bool:
+        return _composed.is_same_size(self, other)
+
     # in-place arithmetic: the result written into this tensor's memory, recorded as torch's (_apply_in_place)
     def add_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self += alpha * other, in place."""
@@ -2311,6 +2346,9 @@ Tensor.addmm, Tensor.bmm, Tensor.kron, Tensor.count_nonzero, Tensor.unique, Tens
     _ops.addmm, _ops.bmm, _ops.kron, _ops.count_nonzero, _ops.unique, _ops.bincount)
 Tensor.unique_consecutive, Tensor.renorm = _ops.unique_consecutive, _composed.renorm
 Tensor.logdet = _composed.logdet
+Tensor.cov, Tensor.corrcoef, Tensor.histogram, Tensor.mode, Tensor.narrow_copy, Tensor.ldexp = (
+    _composed.cov, _composed.corrcoef, _composed.histogram, _composed.mode, _composed.narrow_copy, _composed.ldexp)
+Tensor.frexp, Tensor.nextafter = _ops.frexp, _ops.nextafter
 Tensor.baddbmm = _ops.baddbmm
 Tensor.equal, Tensor.allclose, Tensor.fmax, Tensor.fmin = _ops.equal, _ops.allclose, _ops.fmax, _ops.fmin
 Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
