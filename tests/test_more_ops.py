@@ -1236,6 +1236,10 @@ def test_tensor_ops_added_from_torch_match_torch():
         same(ours, theirs, 0)
     same(tg.ldexp(tg.tensor(x), tg.tensor(f)), torch.ldexp(torch.tensor(x), torch.tensor(f)))
     same(tg.ldexp(tg.tensor(f), tg.tensor(f)), torch.ldexp(torch.tensor(f), torch.tensor(f)))
+    far = np.array([200, -200, 1, 2, 3])  # (2^200 in float64, as torch: not a float32 power's inf)
+    same(tg.ldexp(tg.tensor(x), tg.tensor(far)), torch.ldexp(torch.tensor(x), torch.tensor(far)))
+    h = np.float16([1.0, 2.0])
+    same(tg.ldexp(tg.tensor(h), tg.tensor([3, 20])), torch.ldexp(torch.tensor(h), torch.tensor([3, 20])))
     w = v[::-1].copy()
     same(tg.nextafter(tg.tensor(v), tg.tensor(w)), torch.nextafter(torch.tensor(v), torch.tensor(w)), 0)
     for name in ("isposinf", "isneginf", "isreal"):

@@ -1079,11 +1079,14 @@ def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 def ldexp(input: Tensor, other: Tensor) -> Tensor:
-    """torch.ldexp: input * 2^other, as torch's mul by pow(2.0, other) (so an integer input gives the default
-    float dtype, and 2^other is in that dtype); the gradient is the product's, 2^other (torch 2.13's is 0 where
-    other is a negative integer, its 2^other taken in integers: not followed)."""
+    """torch.ldexp: input * 2^other in the tensors' promoted dtype (the default float one for integers), 2^other
+    computed in it too, as torch's (so a float64 input times 2^200 is finite where a float32 power would be inf);
+    the gradient is the product's, 2^other (torch 2.13's is 0 where other is a negative integer, its 2^other taken
+    in integers: not followed)."""
     _two_tensors("ldexp", input, other)
-    return input * pow(2.0, other)
+    dtype = result_dtype([input, other])
+    dtype = dtype if dtype.kind == "f" else _defaults.floating
+    return input.astype(dtype) * pow(2.0, other.astype(dtype))
 
 
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: str = "cpu",
