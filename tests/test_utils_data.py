@@ -16,9 +16,10 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import length_batches
 from tinygrad_rnn.nn.utils.rnn import pad_sequence
-from tinygrad_rnn.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSampler,
-                                     SequentialSampler, Subset, SubsetRandomSampler, TensorDataset,
-                                     WeightedRandomSampler, default_collate, default_convert, random_split)
+from tinygrad_rnn.utils.data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset,
+                                     RandomSampler, SequentialSampler, StackDataset, Subset, SubsetRandomSampler,
+                                     TensorDataset, WeightedRandomSampler, default_collate, default_convert,
+                                     get_worker_info, random_split)
 
 Point = namedtuple("Point", "x y")
 sizes = st.integers(0, 40)
@@ -57,6 +58,64 @@ def test_sequential_batches_match_torch(torch, n, batch_size, drop_last):
     ours, theirs = both(torch, n, batch_size=batch_size, drop_last=drop_last)
     assert ours == theirs
     assert len(ours) == (n // batch_size if drop_last else -(-n // batch_size))
+
+
+def streams(base, n, sized):
+    """An IterableDataset of base (our data module or torch's) yielding n (float, array, dict) samples."""
+    class Stream(base.IterableDataset):
+        def __iter__(self):
+            return iter([(float(i), np.arange(3) * i, {"k": np.int64(i)}) for i in range(n)])
+
+    class Sized(Stream):
+        def __len__(self):
+            return n
+    return Sized() if sized else Stream()
+
+
+@given(n=st.integers(0, 12), batch_size=st.none() | batch_sizes, drop_last=st.booleans())
+def test_iterable_dataset_batches_match_torch(torch, n, batch_size, drop_last):
+    drop_last = drop_last and batch_size is not None
+    ours = DataLoader(streams(tg.utils.data, n, True), batch_size=batch_size, drop_last=drop_last)
+    theirs = torch.utils.data.DataLoader(streams(torch.utils.data, n, True), batch_size=batch_size,
+                                         drop_last=drop_last)
+    assert [plain(b) for b in ours] == [plain(b) for b in theirs]
+    assert [plain(b) for b in ours] == [plain(b) for b in theirs]  # (a fresh stream each epoch)
+    assert len(ours) == len(theirs)
+
+
+def test_iterable_dataset_refuses_samplers_and_has_no_len_unless_defined(torch):
+    for kw in ({"shuffle": True}, {"sampler": [0, 1]}, {"batch_sampler": [[0]]}):
+        with pytest.raises(ValueError, match=f"expected unspecified {next(iter(kw))} option"):
+            DataLoader(streams(tg.utils.data, 3, False), **kw)
+        with pytest.raises(ValueError, match=f"expected unspecified {next(iter(kw))} option"):
+            torch.utils.data.DataLoader(streams(torch.utils.data, 3, False), **kw)
+    assert len(list(DataLoader(streams(tg.utils.data, 3, False), shuffle=False))) == 3
+    for loader in (DataLoader(streams(tg.utils.data, 3, False)),
+                   torch.utils.data.DataLoader(streams(torch.utils.data, 3, False))):
+        with pytest.raises(TypeError, match="has no len"):
+            len(loader)
+    with pytest.raises(ValueError, match="batch_size"):
+        DataLoader(streams(tg.utils.data, 3, False), batch_size=0)
+
+
+def test_chain_and_stack_datasets_match_torch(torch):
+    for base in (tg.utils.data, torch.utils.data):
+        chained = streams(base, 2, True) + streams(base, 3, True)
+        assert isinstance(chained, base.ChainDataset) and len(chained) == 5
+        assert [s[0] for s in chained] == [0.0, 1.0, 0.0, 1.0, 2.0]
+        assert base.get_worker_info() is None
+        stacked = base.StackDataset([1, 2], [3, 4])
+        assert stacked[1] == (2, 4) and len(stacked) == 2
+        assert base.StackDataset(a=[1, 2], b=[3, 4])[0] == {"a": 1, "b": 3}
+        for args, kwargs, match in (((), {}, "[Aa]t least one dataset"), (([1],), {"a": [1]}, "both"),
+                                    (([1], [1, 2]), {}, "[Ss]ize mismatch")):
+            with pytest.raises(ValueError, match=match):
+                base.StackDataset(*args, **kwargs)
+    with pytest.raises(TypeError, match="dataset 1 is a list"):
+        list(ChainDataset([streams(tg.utils.data, 1, False), [1]]))
+    assert isinstance(ChainDataset([]), IterableDataset) and get_worker_info() is None
+    batches = list(DataLoader(StackDataset(tg.arange(4), tg.arange(4) * 2), batch_size=3))
+    assert [[t.tolist() for t in b] for b in batches] == [[[0, 1, 2], [0, 2, 4]], [[3], [6]]]
 
 
 @given(n=st.integers(0, 12))

@@ -28,9 +28,9 @@ from ..creation import as_tensor, tensor
 from ..ops import stack
 from ..tensor import Tensor, float64
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler", "SequentialSampler",
-           "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "default_collate",
-           "default_convert", "DataLoader"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset", "ChainDataset",
+           "random_split", "get_worker_info", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+           "WeightedRandomSampler", "BatchSampler", "default_collate", "default_convert", "DataLoader"]
 
 
 def _generator(generator: Optional[np.random.Generator], op: str) -> np.random.Generator:
@@ -69,6 +69,41 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
+class IterableDataset(Dataset):
+    """A stream of samples: ``iter(dataset)`` yields them (a file read line by line, a generator of sequences).
+    A DataLoader cuts the stream into batches of batch_size, in order; ``len`` only if the subclass defines it."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __len__(self) -> int:
+        raise TypeError(f"object of type '{type(self).__name__}' has no len()")
+
+    def __add__(self, other: "IterableDataset") -> "ChainDataset":  # type: ignore[override]
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """IterableDatasets one after another: the samples of datasets[0], then those of datasets[1], ..."""
+
+    def __init__(self, datasets: Iterable[Any]) -> None:
+        self.datasets = datasets
+
+    def _checked(self) -> Iterator[Any]:
+        for k, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset: dataset {k} is a {type(d).__name__}; ChainDataset chains "
+                                "IterableDatasets only (ConcatDataset joins map-style ones)")
+            yield d
+
+    def __iter__(self) -> Iterator[Any]:
+        for d in self._checked():
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self._checked())
+
+
 class TensorDataset(Dataset):
     """Sample i is ``tuple(t[i] for t in tensors)``: the tensors are rows of the same samples (inputs, targets)."""
 
@@ -89,6 +124,31 @@ class TensorDataset(Dataset):
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
+
+
+class StackDataset(Dataset):
+    """Datasets of the same length side by side: sample i is ``tuple(d[i] for d in args)``, or with keywords
+    ``{name: d[i]}`` (one form or the other, as torch)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args and kwargs:
+            raise ValueError("StackDataset: datasets are given either as positional arguments (tuple samples) or "
+                             "as keywords (dict samples), not both")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: at least one dataset should be passed")
+        self.datasets: Any = args or kwargs
+        sizes = [len(d) for d in (args or kwargs.values())]
+        if len(set(sizes)) > 1:
+            raise ValueError(f"StackDataset: size mismatch between datasets, lengths {sizes}")
+        self._length = sizes[0]
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
 
 
 class Subset(Dataset):
@@ -153,6 +213,13 @@ def random_split(dataset: Any, lengths: Sequence[float],
     order = _generator(generator, "random_split").permutation(n).tolist()
     ends = np.cumsum(lengths).tolist()
     return [Subset(dataset, order[end - k:end]) for end, k in zip(ends, lengths)]
+
+
+def get_worker_info() -> None:
+    """torch's: information about the DataLoader worker process this runs in, None in the main process. There are
+    no worker processes here (num_workers=0 only), so always None: an IterableDataset that splits its stream by
+    worker sees the one main process."""
+    return None
 
 
 # ----------------------------------------------------------------------------- samplers
@@ -351,7 +418,8 @@ class DataLoader:
     RandomSampler with ``shuffle``, drawing a new permutation each epoch from ``generator`` or the package's seeded
     generator) cut into lists of ``batch_size``.
     ``batch_size=None`` turns batching off: each sample goes through ``collate_fn`` (default: default_convert)
-    alone. Argument clashes raise ValueError as in torch. ``num_workers`` must be 0: this engine loads in the
+    alone. An IterableDataset's stream is cut into batches of ``batch_size`` in order (shuffle, sampler and
+    batch_sampler are refused, as torch); ``len`` is the number of batches its own len() gives, if it has one. Argument clashes raise ValueError as in torch. ``num_workers`` must be 0: this engine loads in the
     one process it runs in, and anything else raises NotImplementedError rather than pretend to run workers.
     The arguments come in torch's order. ``pin_memory`` (and ``pin_memory_device``, ``in_order``) are accepted and
     change nothing: batches are host arrays already and come in order; ``worker_init_fn`` is never called (there
@@ -383,6 +451,24 @@ class DataLoader:
             if value is not unset:
                 raise ValueError(f"DataLoader: {name}={value!r} needs worker processes (num_workers > 0), which this "
                                  "engine does not run; leave it unset")
+        if isinstance(dataset, IterableDataset):  # (a stream: no indices to sample, shuffle or batch)
+            for name, value in (("shuffle", shuffle if shuffle else None), ("sampler", sampler),
+                                ("batch_sampler", batch_sampler)):
+                if value is not None:
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified {name} option, but got "
+                                     f"{name}={value!r}")
+            if batch_size is None and drop_last:
+                raise ValueError("DataLoader: batch_size=None disables batching and is mutually exclusive with "
+                                 "drop_last")
+            if batch_size is not None:
+                _check_positive_int("DataLoader", "batch_size", batch_size)
+                _check_bool("DataLoader", "drop_last", drop_last)
+            self.dataset, self.batch_size, self.drop_last, self.num_workers = dataset, batch_size, drop_last, 0
+            self.sampler = self.batch_sampler = None
+            self.generator, self.pin_memory, self.timeout = generator, bool(pin_memory), timeout
+            self.worker_init_fn = worker_init_fn
+            self.collate_fn = collate_fn or (default_convert if batch_size is None else default_collate)
+            return
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -402,12 +488,36 @@ class DataLoader:
         self.collate_fn = collate_fn or (default_convert if batch_sampler is None else default_collate)
 
     def __iter__(self) -> Iterator[Any]:
-        if self.batch_sampler is None:
+        if isinstance(self.dataset, IterableDataset):
+            yield from self._stream()
+        elif self.batch_sampler is None:
             for i in self.sampler:
                 yield self.collate_fn(self.dataset[i])
         else:
             for indices in self.batch_sampler:
                 yield self.collate_fn([self.dataset[i] for i in indices])
 
+    def _stream(self) -> Iterator[Any]:
+        """An IterableDataset's samples (a fresh iter each epoch), in batches of batch_size, the last shorter one
+        dropped with drop_last; each sample alone with batch_size=None."""
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield self.collate_fn(sample)
+            return
+        batch = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
+
     def __len__(self) -> int:
+        """The number of batches; for an IterableDataset, from its len() (a TypeError if it defines none)."""
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
