@@ -7,6 +7,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from strategies import tensor
+from tinygrad_rnn import Tensor
 from tinygrad_rnn.data import batchify
 from tinygrad_rnn.nn import functional as F
 
@@ -253,6 +254,46 @@ def test_anomaly_as_decorator_and_restored():
         with raises(FloatingPointError, "log"):
             f(tensor([-1.0]))
         tensor([-1.0]).log()  # mode restored afterwards: no error
+
+
+class NanGrad(tg.Function):
+    """Identity whose backward returns nan straight from an array (no op inside it to catch the nan first)."""
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g):
+        return Tensor(np.full(g.shape, np.nan))
+
+
+def test_anomaly_backward_nan_is_a_runtime_error_naming_the_function_as_torch():
+    x = tensor([1.0, 2.0], dtype=np.float64)
+    with tg.autograd.detect_anomaly():
+        with pytest.raises(RuntimeError, match="Function 'NanGrad' returned nan values in its 0th output"):
+            NanGrad()(x * 2).sum().backward()
+    NanGrad()(x * 2).sum().backward()  # off: nan reaches .grad silently
+    assert np.isnan(x.grad.numpy()).all()
+
+
+def test_set_detect_anomaly_and_is_anomaly_enabled():
+    x = tensor([1.0], dtype=np.float64)
+    try:
+        assert not tg.is_anomaly_enabled() and not tg.is_anomaly_check_nan_enabled()
+        with tg.autograd.set_detect_anomaly(True):
+            assert tg.is_anomaly_enabled() and tg.is_anomaly_check_nan_enabled()
+            with pytest.raises(RuntimeError, match="NanGrad"):
+                NanGrad()(x).sum().backward()
+            with tg.detect_anomaly(check_nan=False):  # on, but nothing checked (torch records tracebacks only)
+                assert tg.is_anomaly_enabled() and not tg.is_anomaly_check_nan_enabled()
+                NanGrad()(x).sum().backward()
+            assert tg.is_anomaly_check_nan_enabled()
+        assert not tg.is_anomaly_enabled()
+        tg.autograd.set_detect_anomaly(True)  # at once, without a with block
+        assert tg.is_anomaly_enabled()
+        tg.autograd.set_detect_anomaly(False)
+        assert not tg.is_anomaly_enabled()
+    finally:
+        tg.autograd.set_detect_anomaly(False)
 
 
 def test_second_backward_message():

@@ -160,3 +160,23 @@ def test_gradcheck_raise_exception_false_returns_false():
     assert tg.gradgradcheck(lambda t: t ** 3, [x], raise_exception=False) is True
     with pytest.raises(ValueError, match="requires_grad"):
         tg.gradcheck(lambda t: t * 2, [tensor([1.0], requires_grad=False)], raise_exception=False)
+
+
+def test_gradcheck_from_tg_autograd_takes_torchs_keywords():
+    from tinygrad_rnn.autograd import GradcheckError, gradcheck, gradgradcheck
+    x = tensor([0.5, 2.0], dtype=np.float64, requires_grad=True)
+    assert gradcheck(lambda t: t * t, (x,), eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, nondet_tol=0.0,
+                     check_undefined_grad=True, check_grad_dtypes=True, fast_mode=True)
+    assert gradgradcheck(lambda t: t ** 3, (x,), None, eps=1e-6, atol=1e-5, rtol=1e-3, nondet_tol=0.0,
+                         gen_non_contig_grad_outputs=True, check_grad_dtypes=True, fast_mode=True)
+    assert gradcheck(lambda t: WrongSquare()(t), (x,), raise_exception=False) is False
+    assert gradcheck(lambda t: WrongSquare()(t), (x,), check_backward_ad=False)  # (nothing asked: torch's True)
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda t: WrongSquare()(t), (x,))
+    for kw in ({"check_forward_ad": True}, {"check_batched_grad": True}, {"masked": True}):
+        with pytest.raises(NotImplementedError, match=next(iter(kw))):
+            gradcheck(lambda t: t * t, (x,), **kw)
+    with pytest.raises(NotImplementedError, match="check_fwd_over_rev"):
+        gradgradcheck(lambda t: t * t, (x,), check_fwd_over_rev=True)
+    with pytest.raises(ValueError, match="nondet_tol"):
+        gradcheck(lambda t: t * t, (x,), nondet_tol=-1.0)

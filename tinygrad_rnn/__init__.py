@@ -1,8 +1,8 @@
 """tinygrad_rnn: a from-scratch autograd engine for recurrent networks (numpy / CuPy)."""
 import types as _types
 
-from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
-                       set_grad_enabled)
+from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_anomaly_check_nan_enabled,
+                       is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
 from .backend import cuda_available, manual_seed
 from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, full, full_like, linspace,
                        multinomial, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
@@ -68,7 +68,7 @@ __all__ = [
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
     "cuda_available", "cuda", "equal", "allclose", "bmm",
     "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
-    "inference_mode",
+    "inference_mode", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
     "logsumexp", "cumsum", "cumprod", "sort", "argsort", "topk", "floor_divide", "remainder", "tril", "triu",

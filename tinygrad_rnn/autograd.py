@@ -16,9 +16,17 @@ from typing import Any, Callable, Collection, Dict, Optional, Sequence, Union
 
 from . import backend
 from .backend import xp_of
-from .tensor import Function, PostAccumulateHook, Tensor, _OutputNode, _check_finite, _mode
+from .tensor import AnomalyError, Function, PostAccumulateHook, Tensor, _OutputNode, _mode
 
 Node = Union[Function, _OutputNode, Tensor]
+
+
+def __getattr__(name: str) -> Any:
+    """torch.autograd's gradcheck, gradgradcheck (gradcheck.py, which imports this module) and GradcheckError."""
+    if name in ("gradcheck", "gradgradcheck", "GradcheckError"):
+        from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: PLC0415
+        return {"gradcheck": gradcheck, "gradgradcheck": gradgradcheck, "GradcheckError": GradcheckError}[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _GradMode:
@@ -142,15 +150,53 @@ def is_grad_enabled() -> bool:
     return _mode.grad_enabled
 
 
+def _set_anomaly(mode: bool, check_nan: bool) -> None:
+    _mode.anomaly_enabled, _mode.anomaly = bool(mode), bool(mode) and bool(check_nan)
+
+
+def is_anomaly_enabled() -> bool:
+    """torch.is_anomaly_enabled: whether anomaly mode (detect_anomaly, set_detect_anomaly) is on."""
+    return _mode.anomaly_enabled
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    """torch.is_anomaly_check_nan_enabled: whether anomaly mode checks for nan (and, here, inf) values."""
+    return _mode.anomaly
+
+
 class detect_anomaly(_GradMode):
-    """Raise at the first op whose forward or backward produces nan or inf, naming the op."""
+    """Raise AnomalyError (a RuntimeError, as torch's) at the first op whose forward or backward produces nan or
+    inf, naming the op: torch checks backward for nan only, this engine forward and inf too. ``check_nan=False``
+    turns anomaly mode on without the checks (torch then only records forward tracebacks, which this engine does
+    not keep). A context manager or a decorator. Off, it costs one flag check per op and per backward edge."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
 
     def __enter__(self) -> None:
-        self._prev = _mode.anomaly
-        _mode.anomaly = True
+        self._prev = (_mode.anomaly_enabled, _mode.anomaly)
+        _set_anomaly(True, self.check_nan)
 
     def __exit__(self, *exc: Any) -> None:
-        _mode.anomaly = self._prev
+        _mode.anomaly_enabled, _mode.anomaly = self._prev
+
+    def _again(self) -> "_GradMode":
+        return detect_anomaly(self.check_nan)
+
+
+class set_detect_anomaly:
+    """torch.autograd.set_detect_anomaly(mode, check_nan=True): anomaly mode on or off at once (see
+    detect_anomaly); as a context manager, the previous mode comes back on exit."""
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        self._prev = (_mode.anomaly_enabled, _mode.anomaly)
+        _set_anomaly(mode, check_nan)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: Any) -> None:
+        _mode.anomaly_enabled, _mode.anomaly = self._prev
 
 
 # --------------------------------------------------------------------------- the engine
@@ -347,7 +393,9 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             if not _mode.anomaly:
                 raise
             # an op inside this backward (e.g. sqrt's g / (2 y) at y = 0) produced the nan/inf
-            raise FloatingPointError(f"detect_anomaly: backward of {node.name} produced nan or inf ({e})") from None
+            inner = str(e).removeprefix("detect_anomaly: ")
+            raise AnomalyError(f"detect_anomaly: backward of {node.name}: Function '{type(node).__name__}' returned "
+                               f"nan or inf values ({inner})") from None
         if isinstance(in_grads, Tensor) and len(node.parents) == 1:  # (torch accepts a bare one, too)
             in_grads = (in_grads,)
         if not isinstance(in_grads, tuple) or len(in_grads) != len(node.parents):
@@ -372,13 +420,22 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
                 # not`` first: numpy's builtin dtypes are single objects, and != costs ~0.1 us an edge)
                 ig, owned = ig.astype(dtype) if create_graph else Tensor._make(ig.data.astype(dtype)), True
             if _mode.anomaly:
-                _check_finite(ig.data, f"backward of {node.name}")
+                _check_gradient(node, k, ig.data)
             if parent in pending:
                 _accumulate(pending, parent, ig, create_graph, owned)
             else:  # (the common case, without the call)
                 pending[parent] = [ig, owned]
     if not retain_graph:
         node.release()
+
+
+def _check_gradient(node: Function, k: int, g: Any) -> None:
+    """Anomaly mode: the gradient node's backward returned for input k must be finite (torch's message)."""
+    xp = xp_of(g)
+    if g.dtype.kind in "fc" and not bool(xp.isfinite(g).all()):
+        what = "nan" if bool(xp.isnan(g).any()) else "inf"
+        raise AnomalyError(f"detect_anomaly: backward of {node.name}: Function '{type(node).__name__}' returned "
+                           f"{what} values in its {k}th output (the gradient of its input {k}, shape {g.shape})")
 
 
 def _capture(node: Node, g: Tensor, capture: Dict[Node, Optional[Tensor]]) -> None:

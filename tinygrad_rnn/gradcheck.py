@@ -44,8 +44,22 @@ def _projection(outs: List[Tensor], directions: List[Any]) -> Tensor:
     return total
 
 
+def _torch_options(op: str, nondet_tol: float, refused: dict) -> None:
+    """torch's gradcheck keywords this check has no counterpart for: nondet_tol is accepted (backward here is
+    deterministic, so any tolerance holds), and an option asking for a check not made here is refused."""
+    if not nondet_tol >= 0:
+        raise ValueError(f"{op}: nondet_tol must be a non-negative number, got {nondet_tol!r}")
+    asked = [name for name, value in refused.items() if value]
+    if asked:
+        raise NotImplementedError(f"{op}: {asked[0]}=True is not supported: this engine has no forward-mode AD, "
+                                  "vmap or masked tensors; only the backward (reverse-mode) check is made")
+
+
 def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, seed: int = 0, raise_exception: bool = True) -> bool:
+              rtol: float = 1e-3, seed: int = 0, raise_exception: bool = True, *, nondet_tol: float = 0.0,
+              check_undefined_grad: bool = True, check_grad_dtypes: bool = False, check_batched_grad: bool = False,
+              check_batched_forward_grad: bool = False, check_forward_ad: bool = False, check_backward_ad: bool = True,
+              fast_mode: bool = False, masked: Optional[bool] = None) -> bool:
     """True if autograd's gradients of ``fn(*inputs)`` match central differences, else raise.
 
     Inputs that are float64 Tensors with requires_grad=True are checked; other
@@ -53,9 +67,21 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
     element index, and the analytic and numerical values of the worst mismatch;
     with raise_exception=False returns False instead (as torch, only a mismatch:
     invalid arguments still raise).
+
+    torch.autograd.gradcheck's keywords: check_grad_dtypes also compares each gradient's dtype with its
+    input's; fast_mode changes nothing (every check here projects the outputs on one random direction, which is
+    torch's fast mode for the outputs, and differentiates each input element); check_undefined_grad is accepted
+    and not checked (the engine never hands a backward an undefined gradient); check_backward_ad=False, with
+    nothing else asked, checks nothing and returns True, as torch. Forward-AD, batched and masked checks are
+    refused (NotImplementedError).
     """
+    _torch_options("gradcheck", nondet_tol, {"check_batched_grad": check_batched_grad, "check_forward_ad":
+                                             check_forward_ad, "check_batched_forward_grad":
+                                             check_batched_forward_grad, "masked": masked})
+    if not check_backward_ad:
+        return True
     try:
-        return _gradcheck(fn, inputs, eps, atol, rtol, seed)
+        return _gradcheck(fn, inputs, eps, atol, rtol, seed, check_grad_dtypes)
     except GradcheckError:
         if raise_exception:
             raise
@@ -63,7 +89,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
 
 
 def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: float, rtol: float,
-               seed: int) -> bool:
+               seed: int, check_grad_dtypes: bool = False) -> bool:
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
@@ -88,6 +114,8 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
         analytic = (None,) * len(targets)
 
     for i, x, a in zip(checked, targets, analytic):
+        if check_grad_dtypes and a is not None and a.dtype != x.dtype:
+            raise GradcheckError(f"gradcheck: the gradient of input {i} is {a.dtype}, the input {x.dtype}")
         a = np.zeros(x.shape) if a is None else backend.to_device(a.data, "cpu").astype(np.float64)
         if a.shape != x.shape:
             raise GradcheckError(f"gradcheck: gradient of input {i} has shape {a.shape}, input has {x.shape}")
@@ -112,8 +140,19 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
 
 def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: Optional[Sequence[Tensor]] = None,
                   eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0,
-                  raise_exception: bool = True) -> bool:
-    """Check second derivatives: gradcheck of x, v -> grad(fn(x), x, grad_outputs=v, create_graph=True)."""
+                  raise_exception: bool = True, *, gen_non_contig_grad_outputs: bool = False, nondet_tol: float = 0.0,
+                  check_undefined_grad: bool = True, check_grad_dtypes: bool = False, check_batched_grad: bool = False,
+                  check_fwd_over_rev: bool = False, check_rev_over_rev: bool = True, fast_mode: bool = False,
+                  masked: bool = False) -> bool:
+    """Check second derivatives: gradcheck of x, v -> grad(fn(x), x, grad_outputs=v, create_graph=True).
+
+    torch.autograd.gradgradcheck's keywords as gradcheck's; gen_non_contig_grad_outputs changes nothing (a
+    strided grad_output is read as any other array), check_rev_over_rev=False checks nothing and returns True,
+    check_fwd_over_rev and the batched and masked checks are refused (NotImplementedError)."""
+    _torch_options("gradgradcheck", nondet_tol, {"check_batched_grad": check_batched_grad, "check_fwd_over_rev":
+                                                 check_fwd_over_rev, "masked": masked})
+    if not check_rev_over_rev:
+        return True
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     outs = _outputs(fn, inputs)
@@ -131,4 +170,5 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: O
                   allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
-    return gradcheck(first_derivative, inputs + list(grad_outputs), eps, atol, rtol, seed, raise_exception)
+    return gradcheck(first_derivative, inputs + list(grad_outputs), eps, atol, rtol, seed, raise_exception,
+                     check_grad_dtypes=check_grad_dtypes)

@@ -30,7 +30,8 @@ int8, int16, uint8 = np.int8, np.int16, np.uint8
 
 class _Mode:
     grad_enabled = True
-    anomaly = False
+    anomaly = False  # the nan/inf checks run (anomaly mode on with check_nan): the one flag ops and backward read
+    anomaly_enabled = False  # anomaly mode is on (torch.is_anomaly_enabled), with or without the checks
     inference = False  # inside inference_mode(): enable_grad cannot switch recording back on
 
 
@@ -348,10 +349,14 @@ class _OutputNode:
 GradFn = Union[Function, _OutputNode]  # what a computed Tensor's grad_fn holds
 
 
+class AnomalyError(RuntimeError, FloatingPointError):
+    """detect_anomaly found nan or inf: a RuntimeError, as torch raises, and a FloatingPointError, as numpy's."""
+
+
 def _check_finite(a: Any, where: str, inputs: Sequence["Tensor"] = ()) -> None:
     if a.dtype.kind in "fc" and not bool(xp_of(a).isfinite(a).all()):
         shapes = f" (inputs {describe(inputs)})" if inputs else ""
-        raise FloatingPointError(f"detect_anomaly: {where} produced nan or inf{shapes}")
+        raise AnomalyError(f"detect_anomaly: {where} produced nan or inf{shapes}")
 
 
 class _Handle:
