@@ -2,6 +2,7 @@
 casts, and the numpy/CuPy backend."""
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -251,14 +252,51 @@ def test_conversions():
         bool(x)
 
 
-def test_repr_shows_data_dtype_device_grad_fn():
+def test_repr_shows_data_dtype_grad_fn():
     x = tg.tensor([1.25, -2.5], requires_grad=True)
-    r = repr(x)
-    assert "1.25" in r and "-2.5" in r and "float32" in r and "cpu" in r and "requires_grad=True" in r
-    y = x * 2
-    r = repr(y)
-    assert "2.5" in r and "-5." in r and "float32" in r and "cpu" in r and "grad_fn" in r and "Mul" in r
-    assert "int64" in repr(tg.tensor([1, 2]))
+    assert repr(x) == "tensor([ 1.2500, -2.5000], requires_grad=True)"
+    assert repr(x * 2) == "tensor([ 2.5000, -5.0000], grad_fn=<MulScalar>)"
+    assert repr(tg.tensor([1, 2])) == "tensor([1, 2])" and repr(tg.tensor([1, 2], dtype=tg.int32)) == (
+        "tensor([1, 2], dtype=int32)")
+
+
+@pytest.fixture
+def printoptions():
+    """Resets tg's and torch's print options after the test."""
+    torch = pytest.importorskip("torch")
+    yield torch
+    tg.set_printoptions(profile="default")
+    torch.set_printoptions(profile="default")
+
+
+def _suffixes_on_one_line(r):
+    """A repr with its suffixes joined by ', ' (torch's dtype names, 'torch.float64', are longer than ours, so a
+    suffix may move to the next line in one and not the other)."""
+    return re.sub(r",\s*\n\s*(dtype|requires_grad|size|device)", r", \1", r.replace("torch.", ""))
+
+
+def test_repr_and_set_printoptions_match_torch(printoptions):
+    torch = printoptions
+    rng = np.random.default_rng(0)
+    arrays = [np.array([1.5, 2.0, 3.25]), np.array([1.0, 2.0]), np.array([1e-5, 1.0]), np.array([1e10, 1.0]),
+              np.arange(12.0).reshape(3, 4) / 7, np.arange(2000.0), np.array([np.nan, -np.inf, 1.5]),
+              np.array(3.14159), np.arange(5), np.zeros((0, 3)), np.zeros(0), np.zeros((2, 0), np.int64),
+              rng.standard_normal((3, 4, 5)), np.array([True, False]), np.arange(3000).reshape(30, 100),
+              np.array([1e9, 2.0]), rng.standard_normal((4, 1200)) * 1e3, np.array([1, 2], np.int32)]
+    options = [{}, {"precision": 2}, {"threshold": 5}, {"edgeitems": 1, "threshold": 10}, {"linewidth": 30},
+               {"profile": "short"}, {"profile": "full"}, {"sci_mode": True}, {"sci_mode": False},
+               {"edgeitems": 0, "threshold": 3}]
+    for opts in options:
+        tg.set_printoptions(**opts)
+        torch.set_printoptions(**opts)
+        for a in arrays:
+            for b in [a.astype(np.float32), a] if a.dtype == np.float64 else [a]:
+                ours, theirs = repr(tg.tensor(b)), repr(torch.tensor(b))
+                assert _suffixes_on_one_line(ours) == _suffixes_on_one_line(theirs), (opts, b.dtype, b.shape)
+    assert repr(tg.tensor([0.5], dtype=tg.float64, requires_grad=True)) == (
+        repr(torch.tensor([0.5], dtype=torch.float64, requires_grad=True)).replace("torch.", ""))
+    with pytest.raises(ValueError, match="profile"):
+        tg.set_printoptions(profile="long")
 
 
 def test_tensor_copies_its_input():
@@ -358,6 +396,26 @@ def test_like_functions():
     assert tg.full_like(x, 7.0).tolist() == [[7.0] * 3] * 2
     assert tg.zeros_like(x, dtype=np.float32).dtype == np.float32
     assert tg.zeros_like(x, requires_grad=True).requires_grad
+
+
+def test_set_default_device_places_creations_and_layers(device):
+    other = "cpu" if device == "cuda" else None
+    try:
+        tg.set_default_device(device)
+        assert tg.get_default_device() == device
+        made = [tg.zeros(2), tg.ones(2, 3), tg.full((2,), 1.5), tg.randn(3), tg.rand(2), tg.randint(0, 5, (3,)),
+                tg.arange(4), tg.linspace(0, 1, 5), tg.eye(2), tg.empty(2), tg.tensor([1.0, 2.0]), tg.randperm(3),
+                tg.nn.Linear(2, 3).weight, tg.nn.BatchNorm1d(2).running_mean, tg.nn.LSTM(2, 3).weight_hh_l0]
+        assert [t.device for t in made] == [device] * len(made)
+        assert "device=" not in repr(tg.zeros(2))  # (the default device is not printed, as torch's)
+        assert tg.zeros(2, device="cpu").device == "cpu" and tg.from_numpy(np.zeros(2)).device == "cpu"
+        if other is not None:
+            assert f"device='{other}'" in repr(tg.zeros(2, device=other))
+    finally:
+        tg.set_default_device(None)
+    assert tg.get_default_device() == "cpu" and tg.zeros(1).device == "cpu"
+    with pytest.raises(ValueError, match="set_default_device"):
+        tg.set_default_device("tpu")
 
 
 def test_manual_seed_reproducibility():

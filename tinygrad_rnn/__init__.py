@@ -3,7 +3,7 @@ import types as _types
 
 from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_anomaly_check_nan_enabled,
                        is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
-from .backend import cuda_available, manual_seed
+from .backend import cuda_available, get_default_device, manual_seed, set_default_device
 from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, full, full_like, linspace,
                        multinomial, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
                        zeros, zeros_like)
@@ -28,6 +28,7 @@ from .composed import (addbmm, addcdiv, addcmul, addmv, addr, aminmax, atleast_1
 from .composed import (broadcast_shapes, can_cast, corrcoef, cov, histogram, is_same_size, ldexp, mode, narrow_copy,
                        promote_types, result_type, trapz, unravel_index)
 from .nn.functional import cosine_similarity
+from .printing import set_printoptions
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import (Function, Tensor, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32,
                      int64, set_default_dtype, uint8)
@@ -66,7 +67,7 @@ float, double, half, long, int, short, bool = float32, float64, float16, int64, 
 __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
-    "cuda_available", "cuda", "equal", "allclose", "bmm",
+    "cuda_available", "cuda", "set_printoptions", "get_default_device", "set_default_device", "equal", "allclose", "bmm",
     "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
     "inference_mode", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError",

@@ -109,11 +109,29 @@ def device_of(a: Any) -> str:
     return "cuda" if is_cupy_array(a) else "cpu"
 
 
+_default_device = "cpu"
+
+
+def set_default_device(device: Optional[str]) -> None:
+    """torch.set_default_device: where creation functions (zeros, randn, tensor of Python data, arange, ...) and
+    nn layers put tensors when no device is named; None is 'cpu' again. A tensor made from an array stays on the
+    array's device (Tensor(ndarray), from_numpy), and ops follow their inputs, as torch's."""
+    global _default_device
+    device = "cpu" if device is None else check_device(device, "set_default_device")
+    module_for(device)  # (CUDA missing is reported now, not at the next creation)
+    _default_device = device
+
+
+def get_default_device() -> str:
+    """torch.get_default_device: the device set_default_device set, 'cpu' or 'cuda' (a string: devices here are)."""
+    return _default_device
+
+
 def check_device(device: Optional[str], op: str = "device") -> str:
-    """'cpu' or 'cuda' for device ('cpu', 'cuda', 'cuda:0', ...; None is the default, 'cpu', as torch's), or a
-    ValueError naming op and what it got."""
+    """'cpu' or 'cuda' for device ('cpu', 'cuda', 'cuda:0', ...; None is the default device, 'cpu' unless
+    set_default_device changed it, as torch's), or a ValueError naming op and what it got."""
     if device is None:
-        return "cpu"
+        return _default_device
     name, colon, index = str(device).partition(":")
     if name not in ("cpu", "cuda") or colon and not index.isdigit():
         raise ValueError(f"{op}: device must be 'cpu' or 'cuda', got {str(device)!r}")

@@ -35,11 +35,11 @@ def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool, op: str) -
     return Tensor(backend.module_for(device).asarray(a, dtype=dtype), requires_grad=requires_grad)
 
 
-def tensor(data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor (a copy), the dtype inferred like torch.tensor: Python floats become the default
     dtype (set_default_dtype), ints int64, bools bool; numpy arrays keep their dtype. (tg.Tensor(data) makes Python
     data the default dtype.)"""
-    arr = _to_array(data, _dt(dtype), device, infer=True)
+    arr = _to_array(data, _dt(dtype), backend.check_device(device, "tensor"), infer=True)
     if arr is (data.data if isinstance(data, Tensor) else data):  # (an ndarray's .data is its buffer)
         arr = arr.copy()
     t = Tensor._make(arr)
@@ -56,7 +56,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Optional[str] = None) -> Ten
     return Tensor._make(_to_array(data, _dt(dtype, "as_tensor"), device, infer=True))
 
 
-def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
+def full(size: Any, fill_value: float, dtype: Any = None, device: Optional[str] = None,
          requires_grad: bool = False) -> Tensor:
     """A tensor of fill_value (a number or a 0-d tensor's); the dtype follows the value like torch (bool, int64, else
     the default dtype). A value the dtype cannot hold is an error, as torch's: nan, inf or a finite value out of range
@@ -73,24 +73,24 @@ def full(size: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
     return Tensor(backend.module_for(device).full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
-def zeros(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: str = "cpu",
+def zeros(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
           requires_grad: bool = False) -> Tensor:
     return full(_sizes(sizes, size, "zeros"), 0.0, _dt(dtype, "zeros"), device, requires_grad)
 
 
-def ones(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: str = "cpu",
+def ones(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
          requires_grad: bool = False) -> Tensor:
     return full(_sizes(sizes, size, "ones"), 1.0, _dt(dtype, "ones"), device, requires_grad)
 
 
-def eye(n: int, m: Optional[int] = None, dtype: Any = None, device: str = "cpu",
+def eye(n: int, m: Optional[int] = None, dtype: Any = None, device: Optional[str] = None,
         requires_grad: bool = False) -> Tensor:
     _shape((n,) if m is None else (n, m), "eye")
     return Tensor(backend.module_for(device).eye(n, m, dtype=_defaults.floating if dtype is None else dtype),
                   requires_grad=requires_grad)
 
 
-def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None, device: str = "cpu",
+def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None, device: Optional[str] = None,
            requires_grad: bool = False) -> Tensor:
     """Like torch.arange: int64 when all of start/end/step are ints (0-d integer tensors count), else the default dtype.
     arange(end) and arange(end=...) start at 0. An integer dtype truncates start, end and step toward 0 first (a
@@ -132,7 +132,7 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
     return Tensor(xp.asarray(values), requires_grad=requires_grad)
 
 
-def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: str = "cpu",
+def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Optional[str] = None,
              requires_grad: bool = False) -> Tensor:
     """torch.linspace: ``steps`` evenly spaced values from start to end, both included; the default dtype unless dtype
     is given (an integer dtype truncates toward 0, from ends cast to it and a float64 step). Computed as torch's CPU
@@ -219,28 +219,28 @@ def _fits(v: Any, dt: np.dtype, op: str, what: str) -> None:
         raise ValueError(f"{op}: {what}={v!r} cannot be converted to {dt} without overflow")
 
 
-def empty(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: str = "cpu",
+def empty(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
           requires_grad: bool = False) -> Tensor:
     """torch.empty's shape, dtype and device, filled with zeros rather than left uninitialised: what was in
     memory would make results that read it by mistake change from run to run."""
     return full(_sizes(sizes, size, "empty"), 0.0, dtype, device, requires_grad)
 
 
-def randn(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: str = "cpu",
+def randn(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the package generator (see manual_seed)."""
     return _new(backend.rng(device).standard_normal(_sizes(sizes, size, "randn")), dtype, device, requires_grad,
                 "randn")
 
 
-def rand(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: str = "cpu",
+def rand(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
          requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
     return _new(backend.rng(device).random(_sizes(sizes, size, "rand")), dtype, device, requires_grad, "rand")
 
 
 def randint(low: int = 0, high: Optional[int] = None, size: Any = (), dtype: Any = np.int64,
-            device: str = "cpu") -> Tensor:
+            device: Optional[str] = None) -> Tensor:
     """Integers in [low, high), int64 by default; randint(high, size) as in torch means low = 0. The bounds are
     integers, and for an integer or bool dtype low and high - 1 must fit it (as torch: no value wraps around)."""
     if isinstance(high, (tuple, list)):
@@ -262,7 +262,7 @@ def randint(low: int = 0, high: Optional[int] = None, size: Any = (), dtype: Any
                                                      dtype=dtype))
 
 
-def randperm(n: int, dtype: Any = np.int64, device: str = "cpu") -> Tensor:
+def randperm(n: int, dtype: Any = np.int64, device: Optional[str] = None) -> Tensor:
     """A random permutation of 0..n-1 (for shuffling a dataset's order)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")

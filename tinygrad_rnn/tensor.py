@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import backend
+from . import printing as _printing
 from .backend import device_of, xp_of
 
 float16, float32, float64 = np.float16, np.float32, np.float64
@@ -704,13 +705,21 @@ class Tensor:
         return int(self.item())
 
     def __repr__(self) -> str:
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
-        extra = f", dtype={self.dtype}, device='{self.device}'"
+        """torch's repr (printing.py; set_printoptions): the device when it is not the default device, the dtype
+        when it is not the default float dtype, int64 or bool (an empty tensor's unless the default float dtype),
+        an empty tensor's size unless (0,), then grad_fn or requires_grad. Names are ours: dtype=float64,
+        grad_fn=<Sqrt>."""
+        a = backend.to_device(self.data, "cpu")
+        suffixes = [] if self.device == backend.get_default_device() else [f"device='{self.device}'"]
+        if a.size == 0 or not _printing.PRINT_OPTS.edgeitems:
+            suffixes += [f"size={a.shape}"] if a.ndim != 1 or a.size else []
+        if self.dtype != _defaults.floating and (a.size == 0 or self.dtype.kind not in "b" and self.dtype != np.int64):
+            suffixes.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
-            extra += f", grad_fn={self.grad_fn!r}"
+            suffixes.append(f"grad_fn={self.grad_fn!r}")
         elif self._requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+            suffixes.append("requires_grad=True")
+        return _printing.with_suffixes("tensor(" + _printing.tensor_str(a, 7), suffixes, 7)
 
     __hash__ = object.__hash__
 

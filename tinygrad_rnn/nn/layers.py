@@ -25,7 +25,7 @@ def _check_input(m: Module, x: Any, name: str = "input") -> None:
 
 def _param(shape: tuple, dtype: Any, device: Optional[str]) -> Parameter:
     """A zero Parameter of shape, in dtype (None: the default dtype, as torch's layers make theirs)."""
-    return Parameter(zeros(*shape, dtype=dtype, device=device or "cpu"))
+    return Parameter(zeros(*shape, dtype=dtype, device=device))
 
 
 class Linear(Module):
@@ -386,7 +386,6 @@ class _NormBase(Module):
         n, track = self.num_features, track_running_stats
         self.register_parameter("weight", _param((n,), dtype, device) if affine else None)
         self.register_parameter("bias", _param((n,), dtype, device) if affine and bias else None)
-        device = device or "cpu"
         self.register_buffer("running_mean", zeros(n, dtype=dtype, device=device) if track else None)
         self.register_buffer("running_var", ones(n, dtype=dtype, device=device) if track else None)
         self.register_buffer("num_batches_tracked", zeros((), dtype=np.int64, device=device) if track else None)

@@ -240,7 +240,7 @@ def _make_weights(m: Module, suffix: str, rows: int, input_size: int, hidden_siz
                   device: Optional[str], dtype: Any, proj_size: int = 0) -> None:
     """Registered in torch's order (which parameters() and state_dict follow): w_ih, w_hh, b_ih, b_hh, w_hr."""
     def p(*shape: int) -> Parameter:
-        return Parameter(zeros(*shape, dtype=dtype, device=device or "cpu"))  # (None: the default dtype)
+        return Parameter(zeros(*shape, dtype=dtype, device=device))  # (None: the default dtype)
 
     setattr(m, "weight_ih" + suffix, p(rows, input_size))
     setattr(m, "weight_hh" + suffix, p(rows, proj_size or hidden_size))

@@ -247,7 +247,7 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device: Optional[str] = None, dtype: Any = None) -> Tensor:
         """(sz, sz) float mask, -inf above the diagonal and 0 elsewhere: position i attends to positions <= i."""
-        return full((sz, sz), float("-inf"), dtype=dtype, device=device or "cpu").triu(1)
+        return full((sz, sz), float("-inf"), dtype=dtype, device=device).triu(1)
 
     def _reset_parameters(self) -> None:
         for p in self.parameters():
