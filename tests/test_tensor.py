@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
+from tinygrad_rnn import backend
 from conftest import default_dtype
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -1652,3 +1653,107 @@ def test_unique_consecutive_keeps_the_first_of_each_run(device, dim):
         tg.unique_consecutive(tg.zeros(2, 0), dim=0)
     with pytest.raises(TypeError, match="unique_consecutive: return_counts must be a bool"):
         tg.unique_consecutive(t, return_counts=1)
+
+
+def test_finfo_iinfo_and_typename_match_torch():
+    torch = pytest.importorskip("torch")
+    for name in ("float16", "float32", "float64"):
+        ours, theirs = tg.finfo(getattr(tg, name)), torch.finfo(getattr(torch, name))
+        for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+            assert getattr(ours, field) == getattr(theirs, field), (name, field)
+        assert repr(ours) == repr(theirs)
+    for name in ("int8", "int16", "int32", "int64", "uint8"):
+        ours, theirs = tg.iinfo(getattr(tg, name)), torch.iinfo(getattr(torch, name))
+        assert (ours.bits, ours.max, ours.min, ours.dtype, repr(ours)) == (
+            theirs.bits, theirs.max, theirs.min, theirs.dtype, repr(theirs))
+    assert tg.finfo().dtype == "float32" and tg.finfo(tg.float64) == tg.finfo(np.float64)
+    for info, dtype in ((tg.finfo, tg.int32), (tg.iinfo, tg.float32), (tg.iinfo, tg.bool_)):
+        with pytest.raises(TypeError, match=info.__name__):
+            info(dtype)
+    assert tg.typename(tg.zeros(2)) == torch.typename(torch.zeros(2)) == "torch.FloatTensor"
+    assert tg.typename(tg.zeros(2, dtype=tg.int64)) == "torch.LongTensor"
+    assert tg.typename(3) == "int" and tg.typename(tg.nn.Linear(1, 1)) == "tinygrad_rnn.nn.layers.Linear"
+
+
+def test_seed_initial_seed_and_rng_state():
+    tg.manual_seed(7)
+    assert tg.initial_seed() == 7
+    s = tg.seed()
+    assert tg.initial_seed() == s and 0 <= s < 2 ** 63
+    a = tg.rand(4)
+    tg.manual_seed(s)
+    np.testing.assert_array_equal(tg.rand(4).numpy(), a.numpy())
+    backend.rng("cpu").integers(0, 10, dtype=np.int32)  # (leaves half of a 64-bit draw in the state)
+    state = tg.get_rng_state()
+    assert isinstance(state, tg.Tensor) and state.dtype == np.uint8 and state.shape == (40,)
+    first = (tg.randn(3).numpy(), backend.rng("cpu").integers(0, 2 ** 31, dtype=np.int32, size=3))
+    tg.randn(5)
+    tg.set_rng_state(state)
+    np.testing.assert_array_equal(tg.randn(3).numpy(), first[0])
+    np.testing.assert_array_equal(backend.rng("cpu").integers(0, 2 ** 31, dtype=np.int32, size=3), first[1])
+    with pytest.raises(ValueError, match="set_rng_state"):
+        tg.set_rng_state(tg.zeros(3, dtype=tg.uint8))
+
+
+def test_deterministic_algorithms_and_num_threads_settings():
+    try:
+        assert not tg.are_deterministic_algorithms_enabled()
+        tg.use_deterministic_algorithms(True, warn_only=True)
+        assert tg.are_deterministic_algorithms_enabled() and tg.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        tg.use_deterministic_algorithms(False)
+    assert not tg.are_deterministic_algorithms_enabled()
+    with pytest.raises(ValueError, match="set_num_threads"):
+        tg.set_num_threads(0)
+    before = tg.get_num_threads()
+    assert before >= 1
+    if backend.blas_threads() == 0:
+        pytest.skip("numpy's BLAS is not OpenBLAS: set_num_threads refuses it")
+    try:
+        tg.set_num_threads(1)
+        assert tg.get_num_threads() == 1 == backend.blas_threads()
+    finally:
+        tg.set_num_threads(before)
+    assert tg.get_num_threads() == before
+
+
+def test_asarray_frombuffer_and_dlpack_share_memory(device):
+    torch = pytest.importorskip("torch")
+    x = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    assert tg.asarray(x) is x and tg.asarray(x, requires_grad=True) is x
+    y = x * 2
+    assert tg.asarray(y, requires_grad=True) is y and tg.asarray(y, dtype=tg.float64).grad_fn is None
+    assert tg.asarray(y, dtype=tg.float64, requires_grad=True).grad_fn is not None
+    host = np.arange(3.0)
+    shared, copied = tg.asarray(host, device=None if device == "cpu" else device), tg.asarray(host, copy=True)
+    host[0] = 7
+    assert copied.tolist() == [0.0, 1.0, 2.0] and shared.tolist()[0] == (7.0 if device == "cpu" else 0.0)
+    assert tg.asarray([1, 2], device=device).dtype == np.int64 and tg.asarray(3.5).shape == ()
+    assert tg.asarray([1.0], device=device, requires_grad=True).requires_grad
+    for bad in (lambda: tg.asarray([1, 2], copy=False), lambda: tg.asarray(host, dtype=tg.float32, copy=False),
+                lambda: tg.asarray(x, dtype=tg.float64, copy=False)):
+        with pytest.raises(ValueError, match="copy=False"):
+            bad()
+    buf = bytearray(np.array([1, 2, 3], np.int32).tobytes())
+    t = tg.frombuffer(buf, dtype=tg.int32, count=2, offset=4)
+    assert t.tolist() == [2, 3] and t.dtype == np.int32
+    buf[4] = 9
+    assert t.tolist() == [9, 3]
+    assert tg.frombuffer(buf, dtype=tg.int32).tolist() == torch.frombuffer(buf, dtype=torch.int32).tolist()
+    with pytest.raises(ValueError, match="frombuffer"):
+        tg.frombuffer(bytearray(3), dtype=tg.int32)
+    z = tg.arange(4.0, device=device)
+    if device == "cpu":
+        theirs = torch.from_dlpack(z)
+        z[1] = 9
+        assert theirs.tolist() == [0.0, 9.0, 2.0, 3.0]
+        source = torch.arange(3)
+        ours = tg.from_dlpack(source)
+        source[0] = 5
+        assert ours.tolist() == [5, 1, 2] and tg.asarray(source).tolist() == [5, 1, 2]
+    back = tg.from_dlpack(backend.module_for(device).arange(3.0))
+    assert back.device == device and back.tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(RuntimeError, match="requires grad"):
+        x.__dlpack__()
+    with pytest.raises(TypeError, match="from_dlpack"):
+        tg.from_dlpack([1])

@@ -3,10 +3,12 @@ import types as _types
 
 from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_anomaly_check_nan_enabled,
                        is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
-from .backend import cuda_available, get_default_device, manual_seed, set_default_device
-from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, full, full_like, linspace,
-                       multinomial, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
-                       zeros, zeros_like)
+from .backend import (are_deterministic_algorithms_enabled, cuda_available, get_default_device, get_num_threads,
+                      initial_seed, is_deterministic_algorithms_warn_only_enabled, manual_seed, seed,
+                      set_default_device, set_num_threads, use_deterministic_algorithms)
+from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye, from_dlpack, frombuffer, full,
+                       full_like, get_rng_state, linspace, multinomial, ones, ones_like, rand, rand_like, randint,
+                       randn, randn_like, randperm, set_rng_state, tensor, zeros, zeros_like)
 from .creation import (bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window, randint_like,
                        scalar_tensor)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -30,8 +32,8 @@ from .composed import (broadcast_shapes, can_cast, corrcoef, cov, histogram, is_
 from .nn.functional import cosine_similarity
 from .printing import set_printoptions
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
-from .tensor import (Function, Tensor, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32,
-                     int64, set_default_dtype, uint8)
+from .tensor import (AnomalyError, Function, Tensor, bool_, finfo, float16, float32, float64, get_default_dtype,
+                     iinfo, int8, int16, int32, int64, set_default_dtype, typename, uint8)
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
 from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, argmax,
@@ -67,7 +69,11 @@ float, double, half, long, int, short, bool = float32, float64, float16, int64, 
 __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
-    "cuda_available", "cuda", "set_printoptions", "get_default_device", "set_default_device", "equal", "allclose", "bmm",
+    "cuda_available", "cuda", "set_printoptions", "get_default_device", "set_default_device", "equal",
+    "seed", "initial_seed", "get_rng_state", "set_rng_state", "get_num_threads", "set_num_threads",
+    "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+    "is_deterministic_algorithms_warn_only_enabled", "finfo", "iinfo", "typename", "asarray", "frombuffer",
+    "from_dlpack", "AnomalyError", "allclose", "bmm",
     "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
     "inference_mode", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError",

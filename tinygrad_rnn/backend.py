@@ -7,6 +7,7 @@ need a module-level function (``xp.exp``, ``xp.zeros``).
 from __future__ import annotations
 
 import copy
+import os
 import threading
 from typing import Any, Iterable, Optional, Tuple
 
@@ -163,13 +164,30 @@ def manual_seed(seed: int) -> None:
     _rngs["seed"] = seed
 
 
+def _fresh_seed() -> int:
+    return int(np.random.SeedSequence().entropy) % 2 ** 63
+
+
+def seed() -> int:
+    """torch.seed: seed every generator from fresh entropy and return that seed (a 63-bit int, for manual_seed)."""
+    s = _fresh_seed()
+    manual_seed(s)
+    return s
+
+
+def initial_seed() -> int:
+    """torch.initial_seed: the seed of the generators now, manual_seed's or seed()'s; before either, the one the
+    first draw chose from fresh entropy (or chosen now)."""
+    return _rngs.setdefault("seed", _fresh_seed())
+
+
 def rng(device: str = "cpu") -> Any:
-    """The package's random generator for a device (numpy or cupy Generator)."""
+    """The package's random generator for a device (numpy or cupy Generator). Unseeded, the first draw chooses a
+    seed from fresh entropy, so initial_seed can tell it."""
     device = check_device(device)
     if device not in _rngs:
-        seed = _rngs.get("seed")
-        _rngs[device] = (np.random.default_rng(seed) if device == "cpu"
-                         else _require_cupy().random.default_rng(seed))
+        s = initial_seed()
+        _rngs[device] = np.random.default_rng(s) if device == "cpu" else _require_cupy().random.default_rng(s)
     return _rngs[device]
 
 
@@ -188,6 +206,56 @@ def get_rng_state(devices: Iterable[str] = ("cpu",)) -> dict:
 def set_rng_state(state: dict) -> None:
     """Put back the generators of a get_rng_state (copies of them: the state can be set again)."""
     _rngs.update({device: _copy_rng(gen) for device, gen in state.items()})
+
+
+_STATE_BYTES = 40  # PCG64's state: state and inc (128 bits each), has_uint32 and uinteger (32 bits each)
+
+
+def cpu_rng_bytes() -> np.ndarray:
+    """The cpu generator's state (PCG64, what np.random.default_rng makes) as 40 uint8 values, for
+    tg.get_rng_state's ByteTensor."""
+    state = rng("cpu").bit_generator.state
+    if state["bit_generator"] != "PCG64":
+        raise TypeError(f"get_rng_state: the cpu generator is {state['bit_generator']}, not PCG64")
+    inner = state["state"]
+    raw = (inner["state"].to_bytes(16, "little") + inner["inc"].to_bytes(16, "little")
+           + int(state["has_uint32"]).to_bytes(4, "little") + int(state["uinteger"]).to_bytes(4, "little"))
+    return np.frombuffer(raw, np.uint8).copy()
+
+
+def set_cpu_rng_bytes(raw: np.ndarray) -> None:
+    """Put back a cpu_rng_bytes state (a new generator: the state can be set again)."""
+    raw = np.asarray(raw)
+    if raw.dtype != np.uint8 or raw.shape != (_STATE_BYTES,):
+        raise ValueError(f"set_rng_state: expected the uint8 tensor of shape ({_STATE_BYTES},) that get_rng_state "
+                         f"returns, got {raw.dtype} of shape {raw.shape}")
+    b = raw.tobytes()
+    gen = np.random.Generator(np.random.PCG64())
+    gen.bit_generator.state = {"bit_generator": "PCG64", "state": {"state": int.from_bytes(b[:16], "little"),
+                                                                   "inc": int.from_bytes(b[16:32], "little")},
+                               "has_uint32": int.from_bytes(b[32:36], "little"),
+                               "uinteger": int.from_bytes(b[36:40], "little")}
+    _rngs["cpu"] = gen
+
+
+_deterministic = {"mode": False, "warn_only": False}
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """torch.use_deterministic_algorithms: recorded (are_deterministic_algorithms_enabled reads it) and nothing
+    else to do: every op here gives the same result on the same input (numpy's and CuPy's scatter-adds included:
+    add.at sums in a fixed order on the cpu; CuPy's atomics may change float sums in the last bits on a GPU)."""
+    if not isinstance(mode, bool) or not isinstance(warn_only, bool):
+        raise TypeError(f"use_deterministic_algorithms: mode and warn_only must be bools, got {mode!r}, {warn_only!r}")
+    _deterministic.update(mode=mode, warn_only=warn_only)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _deterministic["mode"]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    return _deterministic["warn_only"]
 
 
 def _copy_rng(gen: Any) -> Any:
@@ -256,7 +324,7 @@ def _openblas(name: str) -> Any:
             except OSError:  # (one that cannot be opened, e.g. "... (deleted)": the others still tried)
                 continue
             for fn_name, restype in (("get_corename", ctypes.c_char_p), ("get_config", ctypes.c_char_p),
-                                     ("get_num_threads", ctypes.c_int)):
+                                     ("get_num_threads", ctypes.c_int), ("set_num_threads", None)):
                 for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "64_"),
                                        ("openblas_", "")):
                     fn = getattr(dll, prefix + fn_name + suffix, None)
@@ -289,6 +357,25 @@ def blas_threads() -> int:
     """The threads numpy's OpenBLAS runs a product on now (OPENBLAS_NUM_THREADS, threadpoolctl), or 0 if unknown."""
     fn = _openblas("get_num_threads")
     return 0 if fn is None else int(fn())
+
+
+def get_num_threads() -> int:
+    """torch.get_num_threads: the threads numpy's OpenBLAS multiplies with (the ops' heavy part; the rest of an op
+    runs on one thread), or, for another BLAS, os.cpu_count()."""
+    return blas_threads() or os.cpu_count() or 1
+
+
+def set_num_threads(n: int) -> None:
+    """torch.set_num_threads: the threads numpy's OpenBLAS multiplies with (openblas_set_num_threads). Another
+    BLAS (MKL, Accelerate) is left as it is, which an environment variable (MKL_NUM_THREADS) or threadpoolctl
+    sets: a RuntimeError says so rather than pretend."""
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    fn = _openblas("set_num_threads")
+    if fn is None:
+        raise RuntimeError("set_num_threads: numpy's BLAS is not OpenBLAS, whose thread count this sets; set it "
+                           "through its environment variable (MKL_NUM_THREADS, ...) or threadpoolctl")
+    fn(int(n))
 
 
 # OpenBLAS's AVX-512 kernel sets multiply a product of at most 100^3 multiply-adds (m n k) with kernels that skip

@@ -393,14 +393,14 @@ def randint_like(input: Tensor, low: int = 0, high: Optional[int] = None, *, dty
     return out.requires_grad_(requires_grad) if requires_grad else out
 
 
-def scalar_tensor(s: Any, *, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def scalar_tensor(s: Any, *, dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
     """torch.scalar_tensor: a 0-d tensor of the number s, in the default float dtype unless dtype is given (an int or
     a bool too, as torch)."""
     s = _number(s, "scalar_tensor", "s")
     return full((), s, _defaults.floating if dtype is None else dtype, device, requires_grad)
 
 
-def _window(op: str, window_length: int, periodic: bool, dtype: Any, device: str, requires_grad: bool,
+def _window(op: str, window_length: int, periodic: bool, dtype: Any, device: Optional[str], requires_grad: bool,
             fn: Any) -> Tensor:
     """A window of window_length points, fn(n, N) of the sample numbers n = 0..N-1 in float64, N = window_length
     + 1 with the last point dropped where periodic (torch's spectral windows), window_length - 1 else; rounded once
@@ -423,7 +423,7 @@ def _window(op: str, window_length: int, periodic: bool, dtype: Any, device: str
     return Tensor(backend.module_for(device).asarray(values.astype(dt)), requires_grad=requires_grad)
 
 
-def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu",
+def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Optional[str] = None,
                 requires_grad: bool = False) -> Tensor:
     """torch.hann_window: 0.5 - 0.5 cos(2 pi n / (N - 1))."""
     return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
@@ -431,14 +431,14 @@ def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None,
 
 
 def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
-                   dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+                   dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
     """torch.hamming_window: alpha - beta cos(2 pi n / (N - 1))."""
     alpha, beta = (_number(v, "hamming_window", what, bools=False) for v, what in ((alpha, "alpha"), (beta, "beta")))
     return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
                    lambda n, N: alpha - beta * np.cos(2 * math.pi * n / (N - 1)))
 
 
-def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu",
+def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Optional[str] = None,
                     requires_grad: bool = False) -> Tensor:
     """torch.blackman_window: 0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))."""
     return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
@@ -446,7 +446,7 @@ def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = N
                    + 0.08 * np.cos(4 * math.pi * n / (N - 1)))
 
 
-def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: str = "cpu",
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Optional[str] = None,
                     requires_grad: bool = False) -> Tensor:
     """torch.bartlett_window: the triangle 1 - |2 n / (N - 1) - 1|."""
     return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
@@ -454,10 +454,99 @@ def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = N
 
 
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
-                  device: str = "cpu", requires_grad: bool = False) -> Tensor:
+                  device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
     """torch.kaiser_window: I0(beta sqrt(1 - ((n - a) / a)^2)) / I0(beta), a = (N - 1) / 2, I0 the modified
     Bessel function of order 0 (numpy's i0, on the host: a window is small)."""
     beta = _number(beta, "kaiser_window", "beta", bools=False)
     return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
                    lambda n, N: np.i0(beta * np.sqrt(np.maximum(1 - ((n - (N - 1) / 2) / ((N - 1) / 2)) ** 2, 0)))
                    / np.i0(beta))
+
+
+def get_rng_state() -> Tensor:
+    """torch.get_rng_state: the cpu generator's state as a uint8 tensor (the 40 bytes of numpy's PCG64 state here,
+    not torch's 5056 of its Mersenne Twister: the two are not interchangeable), for set_rng_state; it saves with
+    tg.save like any tensor. The CUDA generator is kept by backend.get_rng_state(("cuda",))."""
+    return Tensor(backend.cpu_rng_bytes())
+
+
+def set_rng_state(new_state: Tensor) -> None:
+    """torch.set_rng_state: put back a get_rng_state state; the draws that followed it repeat."""
+    if not isinstance(new_state, Tensor):
+        raise TypeError(f"set_rng_state: expected the uint8 Tensor get_rng_state returns, got "
+                        f"{type(new_state).__name__}")
+    backend.set_cpu_rng_bytes(backend.to_device(new_state.data, "cpu"))
+
+
+def asarray(obj: Any, *, dtype: Any = None, device: Optional[str] = None, copy: Optional[bool] = None,
+            requires_grad: bool = False) -> Tensor:
+    """torch.asarray: obj as a tensor sharing its memory where it can. A Tensor already of this dtype and device
+    is returned itself (with requires_grad=True its graph too); one converted is detached unless requires_grad.
+    A numpy/CuPy array (or a DLPack-exporting one, as torch) of the dtype is shared, on its own device unless
+    device= moves it. Python data is copied, with tg.tensor's dtype rules, onto the default device. ``copy=True``
+    always copies; ``copy=False`` refuses (ValueError) where it would have to."""
+    dt = _dt(dtype, "asarray")
+    if isinstance(obj, Tensor):
+        out = obj
+        if (dt is not None and dt != obj.dtype) or (device is not None and backend.check_device(device) != obj.device):
+            if copy is False:
+                raise ValueError(f"asarray: copy=False, but a {obj.dtype} tensor on {obj.device} is to become "
+                                 f"{dt or obj.dtype} on {device or obj.device}, which copies")
+            out = obj.to(device=device, dtype=dt)
+            out = out if requires_grad else out.detach()
+        elif copy:
+            out = obj.clone() if requires_grad else obj.detach().clone()
+    else:
+        array = (backend.is_cupy_array(obj) or isinstance(obj, (np.ndarray, np.generic))
+                 or hasattr(obj, "__dlpack__"))
+        if array and not isinstance(obj, (np.ndarray, np.generic)) and not backend.is_cupy_array(obj):
+            obj = from_dlpack(obj).data
+        if not array and copy is False:
+            raise ValueError(f"asarray: copy=False, but a {type(obj).__name__} cannot be shared as a tensor's memory")
+        if array and copy is False and dt is not None and np.dtype(obj.dtype) != dt:
+            raise ValueError(f"asarray: copy=False, but the {obj.dtype} array is to become {dt}, which copies")
+        if array:
+            a = obj.astype(dt, copy=bool(copy)) if dt is not None else (obj.copy() if copy else obj)
+            a = np.asarray(a) if isinstance(a, np.generic) else a
+            out = Tensor._make(a if device is None else backend.to_device(a, device))
+        else:
+            out = tensor(obj, dtype=dt, device=device)
+    if requires_grad and not out.requires_grad:
+        out.requires_grad_()
+    return out
+
+
+def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, requires_grad: bool = False) -> Tensor:
+    """torch.frombuffer: a 1-d tensor sharing the memory of an object exposing the buffer protocol (bytearray,
+    memoryview, array.array, mmap): count elements of dtype (-1: all) from byte offset on. A read-only buffer
+    (bytes) gives a tensor whose writes fail, where torch warns and writes."""
+    dt = _dt(dtype, "frombuffer")
+    try:
+        a = np.frombuffer(buffer, dtype=dt, count=count, offset=offset)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"frombuffer: cannot read {count if count >= 0 else 'all'} {dt} elements from byte {offset} "
+                      f"of a {type(buffer).__name__}: {e}") from None
+    out = Tensor._make(a)
+    return out.requires_grad_() if requires_grad else out
+
+
+_DLPACK_CPU, _DLPACK_CUDA = 1, 2  # (DLDeviceType: kDLCPU, kDLCUDA)
+
+
+def from_dlpack(ext_tensor: Any) -> Tensor:
+    """torch.from_dlpack: a tensor sharing the memory of any object exporting DLPack (``__dlpack__``: a torch,
+    JAX or CuPy tensor, a numpy array; tg's Tensors export it too): host memory through numpy.from_dlpack, CUDA
+    memory through cupy.from_dlpack. A legacy capsule (torch.utils.dlpack.to_dlpack's) is refused: it does not
+    say its device."""
+    if isinstance(ext_tensor, Tensor):
+        return Tensor._make(ext_tensor.data)
+    if not hasattr(ext_tensor, "__dlpack__") or not hasattr(ext_tensor, "__dlpack_device__"):
+        raise TypeError(f"from_dlpack: expected an object with __dlpack__ and __dlpack_device__ (a tensor or array), "
+                        f"got {type(ext_tensor).__name__}")
+    kind = int(ext_tensor.__dlpack_device__()[0])
+    if kind == _DLPACK_CPU:
+        return Tensor._make(np.from_dlpack(ext_tensor))
+    if kind == _DLPACK_CUDA:
+        return Tensor._make(backend.module_for("cuda").from_dlpack(ext_tensor))
+    raise ValueError(f"from_dlpack: the memory is on DLPack device type {kind}; only the CPU (1) and CUDA (2) are "
+                     "supported")

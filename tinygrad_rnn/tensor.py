@@ -70,6 +70,69 @@ def get_default_dtype() -> Any:
     return _defaults.floating.type
 
 
+class finfo:
+    """torch.finfo: the limits of a float dtype (default: the default dtype), numpy's values under torch's field
+    names: bits, eps, max, min, tiny (= smallest_normal), smallest_normal, resolution; dtype is its name."""
+
+    def __init__(self, type: Any = None) -> None:  # noqa: A002  (torch's argument name)
+        dt = _defaults.floating if type is None else _dtype_arg(type, "finfo")
+        if dt.kind != "f":
+            raise TypeError(f"finfo: requires a floating point dtype, got {dt} (iinfo takes integer dtypes)")
+        info = np.finfo(dt)
+        self.bits, self.dtype = info.bits, dt.name
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = float(f"1e-{info.precision}")  # (exactly 10^-precision, as torch; numpy rounds it to dt)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, finfo) and self.dtype == other.dtype
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """torch.iinfo: the limits of an integer dtype: bits, max, min (Python ints), dtype (its name). bool is
+    refused, as torch's."""
+
+    def __init__(self, type: Any) -> None:  # noqa: A002
+        dt = _dtype_arg(type, "iinfo")
+        if dt.kind not in "iu":
+            raise TypeError(f"iinfo: requires an integer dtype, got {dt} (finfo takes float dtypes)")
+        info = np.iinfo(dt)
+        self.bits, self.max, self.min, self.dtype = info.bits, int(info.max), int(info.min), dt.name
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, iinfo) and self.dtype == other.dtype
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
+
+
+def _dtype_arg(d: Any, op: str) -> np.dtype:
+    try:
+        return np.dtype(d)
+    except TypeError:
+        raise TypeError(f"{op}: expected a dtype (tg.float32, tg.int64, ...), got {d!r}") from None
+
+
+def typename(obj: Any) -> str:
+    """torch.typename: a tensor's type string (x.type(), 'torch.FloatTensor'), else the object's module and
+    qualified name ('builtins' left out): of a class or function itself, else of its class."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    if hasattr(obj, "__qualname__") or hasattr(obj, "__name__"):
+        module, name = getattr(obj, "__module__", "") or "", getattr(obj, "__qualname__", None) or obj.__name__
+    else:
+        module, name = type(obj).__module__ or "", type(obj).__qualname__
+    return name if module in ("", "builtins") else f"{module}.{name}"
+
+
 _serials = itertools.count().__next__  # the order in which recorded Functions were made
 
 
@@ -691,6 +754,16 @@ class Tensor:
         if self.numel() != 1:
             raise TypeError(f"format: spec {spec!r} needs a one-element tensor, got shape {self.shape}")
         return format(self.item(), spec)
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        """DLPack export (np.from_dlpack, torch.from_dlpack, cupy.from_dlpack share this tensor's memory); a
+        tensor that requires grad is refused, as torch's, since the consumer would not carry its gradient."""
+        if self._requires_grad:
+            raise RuntimeError("__dlpack__: cannot export a tensor that requires grad; use tensor.detach()")
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> Tuple[int, int]:
+        return self.data.__dlpack_device__()
 
     def __index__(self) -> int:
         if self.dtype.kind not in "iu" or self.numel() != 1:
