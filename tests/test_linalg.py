@@ -537,3 +537,399 @@ def test_logdet_property(device, a):
     positive = np.where((sign > 0)[..., None, None], a, np.abs(a))
     check_op(lambda t: t.logdet(), lambda x: np.linalg.slogdet(x)[1], [positive], device, gradgrad=True)
     assert tg.logdet(tg.zeros(2, 2, dtype=tg.float64)).item() == -np.inf
+
+
+# ----------------------------------------------------------------------------- matrix_power, matrix_exp
+def _np_expm(a):
+    """exp(a) by a 40-term Taylor series of a / 2^8, squared 8 times (float64; a's norm here stays below ~10)."""
+    x = a / 256.0
+    out = term = np.broadcast_to(np.eye(a.shape[-1]), a.shape).copy()
+    for k in range(1, 40):
+        term = term @ x / k
+        out = out + term
+    for _ in range(8):
+        out = out @ out
+    return out
+
+
+@with_fixtures
+@given(_well_conditioned(), st.integers(-2, 3))
+def test_matrix_power_and_exp_property(device, a, n):
+    """matrix_power (negative n through inv) as numpy's, matrix_exp as its Taylor series; gradients (exp's by the
+    block-matrix exponential, itself a matrix_exp) and second ones against central differences."""
+    check_op(lambda t: tg.linalg.matrix_power(t, n), lambda x: np.linalg.matrix_power(x, n), [a], device,
+             gradgrad=n != 0)
+    check_op(tg.linalg.matrix_exp, _np_expm, [a * (n + 2) / 2], device, gradgrad=True, rtol=1e-9)
+
+
+@needs_torch
+def test_matrix_power_and_exp_match_torch():
+    """Values (large norms too: several squarings, each matrix of a batch scaled by its own power of 2) and
+    gradients as torch's, in float32 too; n = 0 gives the identity and a zero gradient."""
+    rng = np.random.default_rng(10)
+    a = rng.standard_normal((3, 3, 3)) * np.array([0.01, 1.0, 20.0])[:, None, None]
+    w = rng.standard_normal(a.shape)
+    for dt, tdt, tol in ((tg.float64, torch.float64, 1e-9), (tg.float32, torch.float32, 1e-4)):
+        for ours, theirs in ((tg.linalg.matrix_exp, torch.linalg.matrix_exp), (lambda x: x.matrix_exp(), None),
+                             (lambda x: tg.linalg.matrix_power(x, -3), lambda x: torch.linalg.matrix_power(x, -3)),
+                             (lambda x: x.matrix_power(0), lambda x: x.matrix_power(0))):
+            theirs = theirs or torch.linalg.matrix_exp
+            x, xt = tg.tensor(a[:2], dtype=dt, requires_grad=True), torch.tensor(a[:2], dtype=tdt, requires_grad=True)
+            y, yt = ours(x), theirs(xt)
+            np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=tol, atol=tol)
+            (y * tg.tensor(w[:2], dtype=dt)).sum().backward()
+            (yt * torch.tensor(w[:2], dtype=tdt)).sum().backward()
+            np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=tol, atol=tol)
+        big = tg.linalg.matrix_exp(tg.tensor(a, dtype=dt)).numpy()
+        np.testing.assert_allclose(big, torch.linalg.matrix_exp(torch.tensor(a, dtype=tdt)).numpy(), rtol=tol * 10)
+
+
+# ----------------------------------------------------------------------------- pinv, matrix_rank, cond, lstsq
+@with_fixtures
+@given(_spread_spectrum(rows=lambda n: st.integers(1, 4)))
+def test_pinv_and_lstsq_property(device, x):
+    """pinv of tall, wide and square matrices of full rank as numpy's, with torch's pinv_backward against central
+    differences (second order too); lstsq's solution (pinv(A) B) as numpy's, of a vector B and a matrix one."""
+    check_op(tg.linalg.pinv, np.linalg.pinv, [x], device, gradgrad=True)
+    b = np.broadcast_to(np.cos(np.arange(x.shape[-2] * 2)).reshape(x.shape[-2], 2), x.shape[:-2] + (x.shape[-2], 2))
+    check_op(lambda a, y: tg.linalg.lstsq(a, y).solution, lambda a, y: np.linalg.pinv(a) @ y, [x, b.copy()], device,
+             gradgrad=True)
+    check_op(lambda a, y: tg.linalg.lstsq(a, y).solution, lambda a, y: (np.linalg.pinv(a) @ y[..., None])[..., 0],
+             [x, b[..., 0].copy()], device)
+
+
+@with_fixtures
+@given(_spread_spectrum())
+def test_pinv_hermitian_property(device, x):
+    check_op(lambda t: tg.linalg.pinv(_sym(t), hermitian=True), lambda a: np.linalg.pinv(_sym(a)), [x], device,
+             gradgrad=True)
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", [(2, 4, 3), (3, 3), (2, 3, 5), (0, 2, 2), (3, 0)])
+@pytest.mark.parametrize("tol", [{}, {"atol": 0.5}, {"rtol": 0.3}, {"atol": 0.1, "rtol": 0.3}, {"atol": 0.0},
+                                 {"hermitian": True}])
+def test_pinv_and_matrix_rank_match_torch(shape, tol):
+    """Values and gradients as torch's, with a rank-deficient matrix in the batch and atol / rtol (numbers and a
+    batch Tensor); matrix_rank's counts alike."""
+    if tol.get("hermitian") and shape[-1] != shape[-2]:
+        return
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal(shape)
+    if a.ndim == 3 and a.size:
+        a[-1, :, 0] = a[-1, :, 1]
+    if tol.get("hermitian"):
+        a = a + np.swapaxes(a, -1, -2)
+    t, tt = tg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, yt = tg.linalg.pinv(t, **tol), torch.linalg.pinv(tt, **tol)
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-9, atol=1e-10)
+    assert tg.linalg.matrix_rank(t, **tol).tolist() == torch.linalg.matrix_rank(tt, **tol).tolist()
+    if y.numel() and "atol" not in tol and a.ndim == 2:
+        w = rng.standard_normal(y.shape)
+        (y * tg.tensor(w)).sum().backward()
+        (yt * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-8, atol=1e-10)
+    batch_tol = np.array([0.1, 100.0])
+    a2 = rng.standard_normal((2, 3, 3))
+    np.testing.assert_allclose(tg.linalg.pinv(tg.tensor(a2), atol=tg.tensor(batch_tol)).numpy(),
+                               torch.linalg.pinv(torch.tensor(a2), atol=torch.tensor(batch_tol)).numpy(), atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("driver", [None, "gels", "gelsy", "gelsd", "gelss"])
+@pytest.mark.parametrize("shape, b_shape", [((2, 5, 3), (2, 5, 2)), ((3, 3), (3,)), ((2, 3, 5), (2, 3, 1)),
+                                            ((1, 4, 2), (3, 4, 1)), ((2, 4, 3), (2, 4))])
+def test_lstsq_matches_torch(driver, shape, b_shape):
+    """Which fields are filled (and their shapes and dtypes) per driver, as torch's CPU; values and gradients of
+    the solution and residuals, for vector and broadcast B."""
+    if driver == "gels" and shape[-2] < shape[-1]:
+        return  # (gels assumes full column rank: torch's answer for a wide A is LAPACK's minimum-norm one too)
+    rng = np.random.default_rng(12)
+    a, b = rng.standard_normal(shape), rng.standard_normal(b_shape)
+    t, tt = tg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    u, ut = tg.tensor(b, requires_grad=True), torch.tensor(b, requires_grad=True)
+    out, expected = tg.linalg.lstsq(t, u, driver=driver), torch.linalg.lstsq(tt, ut, driver=driver)
+    assert type(out).__name__ == "linalg_lstsq"
+    loss, loss_t = 0, 0
+    for ours, theirs in zip(out, expected):
+        assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-9, atol=1e-10)
+        if theirs.dtype == torch.float64 and theirs.requires_grad:
+            w = rng.standard_normal(ours.shape)
+            loss, loss_t = loss + (ours * tg.tensor(w)).sum(), loss_t + (theirs * torch.tensor(w)).sum()
+    loss.backward()
+    loss_t.backward()
+    np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(u.grad.numpy(), ut.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_lstsq_of_a_rank_deficient_matrix_is_the_minimum_norm_solution():
+    a = tg.tensor([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]], dtype=tg.float64)
+    out = tg.linalg.lstsq(a, tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64), driver="gelsd")
+    np.testing.assert_allclose(out.solution.numpy(), [0.2, 0.4], atol=1e-12)  # (x1 + 2 x2 = 1, the shortest x)
+    assert out.rank.item() == 1 and out.residuals.shape == (0,) and out.singular_values.shape == (2,)
+
+
+@needs_torch
+@pytest.mark.parametrize("p", [None, 2, -2, "fro", "nuc", 1, -1, math.inf, -math.inf])
+def test_cond_matches_torch(p):
+    """Values as torch's for a batch with a singular matrix (inf, or the huge 'nuc' number torch's singular values
+    give), and gradients for a regular one."""
+    rng = np.random.default_rng(13)
+    a = np.stack([rng.standard_normal((3, 3)) + 2 * np.eye(3), [[1.0, 2, 0], [2, 4, 0], [0, 0, 1]]])
+    np.testing.assert_allclose(tg.linalg.cond(tg.tensor(a), p).numpy(), torch.linalg.cond(torch.tensor(a), p).numpy(),
+                               rtol=1e-9)
+    t, tt = tg.tensor(a[0], requires_grad=True), torch.tensor(a[0], requires_grad=True)
+    if p is None or p in (2, -2, "nuc"):  # (torch's backward of the others fails: it modifies inv_ex's output)
+        tg.linalg.cond(t, p).backward()
+        torch.linalg.cond(tt, p).backward()
+        np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-8)
+    if p is None:
+        assert tg.linalg.cond(tg.tensor(rng.standard_normal((2, 4, 3)))).shape == (2,)
+
+
+# ----------------------------------------------------------------------------- triangular solves and LU
+@with_fixtures
+@given(_well_conditioned(), st.booleans(), st.booleans(), st.booleans(), st.data())
+def test_solve_triangular_property(device, a, upper, left, unit, data):
+    """X against numpy's solve with A's triangle (unit diagonal for unitriangular), B broadcast over A's batch;
+    gradients (on A's triangle only, as torch's) against central differences, second order too."""
+    n = a.shape[-1]
+    b = data.draw(arrays((2,) + (1,) * (a.ndim - 2) + ((n, 2) if left else (2, n))))
+
+    def tri(x):
+        x = np.triu(x) if upper else np.tril(x)
+        return x - np.diagonal(x, 0, -2, -1)[..., None] * np.eye(n) + np.eye(n) if unit else x
+
+    def ref(x, y):
+        if left:
+            return np.linalg.solve(tri(x), y)
+        return np.swapaxes(np.linalg.solve(np.swapaxes(tri(x), -1, -2), np.swapaxes(y, -1, -2)), -1, -2)
+    check_op(lambda x, y: tg.linalg.solve_triangular(x, y, upper=upper, left=left, unitriangular=unit), ref, [a, b],
+             device, gradgrad=True)
+
+
+def _np_lu(a):
+    """Doolittle LU with partial pivoting (the first largest |pivot|), LAPACK getrf's packing and 1-based pivots."""
+    lu = np.array(a, dtype=np.float64)
+    flat = lu.reshape((-1,) + lu.shape[-2:])
+    m, n = lu.shape[-2:]
+    pivots = np.zeros((flat.shape[0], min(m, n)), np.int32)
+    for x, piv in zip(flat, pivots):
+        for j in range(min(m, n)):
+            p = j + int(np.argmax(np.abs(x[j:, j])))
+            piv[j] = p + 1
+            x[[j, p]] = x[[p, j]]
+            x[j + 1:, j] /= x[j, j]
+            x[j + 1:, j + 1:] -= np.outer(x[j + 1:, j], x[j, j + 1:])
+    return lu, pivots.reshape(lu.shape[:-2] + (min(m, n),))
+
+
+@with_fixtures
+@given(_spread_spectrum(rows=lambda n: st.integers(1, 4)))
+def test_lu_property(device, x):
+    """lu_factor's packed LU as a hand-written Doolittle LU (pivots distinct by construction) for square, tall and
+    wide matrices, with torch's linalg_lu_backward against central differences (second order too); linalg.lu's
+    P L U is A."""
+    check_op(lambda t: tg.linalg.lu_factor(t).LU, lambda a: _np_lu(a)[0], [x], device, gradgrad=True)
+    assert tg.linalg.lu_factor(tg.tensor(x, device=device)).pivots.tolist() == _np_lu(x)[1].tolist()
+    p, lower, upper = tg.linalg.lu(tg.tensor(x, device=device))
+    np.testing.assert_allclose((p @ lower @ upper).numpy(), x, atol=1e-12)
+
+
+@with_fixtures
+@given(_well_conditioned(), st.booleans(), st.booleans())
+def test_lu_solve_property(device, a, left, adjoint):
+    """lu_solve(lu_factor(A), B) as numpy's solve of A (A^T for adjoint; X A = B for left=False), with gradients
+    through both to A and B, second order too."""
+    n = a.shape[-1]
+    b = np.cos(np.arange(2 * n)).reshape((n, 2) if left else (2, n))
+
+    def ref(x, y):
+        x = np.swapaxes(x, -1, -2) if adjoint else x
+        return np.linalg.solve(x, y) if left else np.swapaxes(np.linalg.solve(np.swapaxes(x, -1, -2), y.T), -1, -2)
+    check_op(lambda x, y: tg.linalg.lu_solve(*tg.linalg.lu_factor(x), y, left=left, adjoint=adjoint), ref, [a, b],
+             device, gradgrad=True)
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", [(2, 3, 3), (4, 2), (2, 2, 5), (1, 1), (2, 0, 3), (3, 0)])
+def test_lu_matches_torch(shape):
+    """lu_factor, lu_factor_ex, lu and lu_unpack: values, pivots, info and gradients as torch's."""
+    rng = np.random.default_rng(14)
+    a = rng.standard_normal(shape)
+    t, tt = tg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    for ours, theirs in zip(tg.linalg.lu_factor_ex(t), torch.linalg.lu_factor_ex(tt)):
+        assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), atol=1e-12)
+    (p, lower, upper), (p_t, lower_t, upper_t) = tg.linalg.lu(t), torch.linalg.lu(tt)
+    for ours, theirs in ((p, p_t), (lower, lower_t), (upper, upper_t)):
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), atol=1e-12)
+    w_l, w_u = rng.standard_normal(lower.shape), rng.standard_normal(upper.shape)
+    ((lower * tg.tensor(w_l)).sum() + (upper * tg.tensor(w_u)).sum()).backward()
+    ((lower_t * torch.tensor(w_l)).sum() + (upper_t * torch.tensor(w_u)).sum()).backward()
+    np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-9, atol=1e-10)
+    if a.size:
+        lu_, piv = torch.linalg.lu_factor(torch.tensor(a))
+        unpacked = tg.lu_unpack(tg.tensor(lu_.numpy()), tg.tensor(piv.numpy()))
+        for ours, theirs in zip(unpacked, torch.lu_unpack(lu_, piv)):
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-12)
+
+
+def test_lu_errors_and_singular_matrices():
+    a = tg.tensor(np.stack([np.eye(2), [[1.0, 2.0], [2.0, 4.0]]]))
+    lu_, pivots, info = tg.linalg.lu_factor_ex(a)
+    assert info.tolist() == [0, 2] and info.dtype == np.int32 and pivots.tolist() == [[1, 2], [2, 2]]
+    assert lu_.numpy()[1].tolist() == [[2.0, 4.0], [0.5, 0.0]]
+    with pytest.raises(tg.linalg.LinAlgError, match=r"linalg.lu_factor: \(Batch element 1\): U\[2,2\] is zero"):
+        tg.linalg.lu_factor(a)
+    with pytest.raises(tg.linalg.LinAlgError, match=r"linalg.lu_factor_ex: .*U\[2,2\] is zero"):
+        tg.linalg.lu_factor_ex(a, check_errors=True)
+    assert tg.linalg.lu(a).U.numpy()[1].tolist() == [[2.0, 4.0], [0.0, 0.0]]  # (lu takes it, as torch's)
+    with pytest.raises(ValueError, match=r"linalg.lu_factor.*at least 2 dims.*\(3,\)"):
+        tg.linalg.lu_factor(tg.ones(3))
+    with pytest.raises(ValueError, match=r"linalg.solve_triangular.*B must have at least 2 dims.*\(3,\)"):
+        tg.linalg.solve_triangular(tg.eye(3), tg.ones(3), upper=True)
+    with pytest.raises(ValueError, match=r"linalg.solve_triangular.*incompatible shapes.*\(3, 3\).*\(2, 3\)"):
+        tg.linalg.solve_triangular(tg.eye(3), tg.ones(2, 3), upper=True)
+    with pytest.raises(TypeError, match=r"linalg.solve_triangular.*same dtype"):
+        tg.linalg.solve_triangular(tg.eye(3), tg.ones(3, 1, dtype=tg.float64), upper=True)
+    out = tg.linalg.solve_triangular(tg.zeros(2, 2), tg.ones(2, 1), upper=True)  # (a zero diagonal: no error)
+    assert not np.isfinite(out.numpy()).any()
+
+
+@needs_torch
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("left", [False, True])
+@pytest.mark.parametrize("unit", [False, True])
+def test_solve_triangular_and_lu_solve_match_torch(upper, left, unit):
+    """Values and gradients as torch's with broadcast batches (A's other triangle holding garbage)."""
+    rng = np.random.default_rng(15)
+    a = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal((4, 1, 3, 2) if left else (4, 1, 2, 3))
+    fns = [(lambda x, y: tg.linalg.solve_triangular(x, y, upper=upper, left=left, unitriangular=unit),
+            lambda x, y: torch.linalg.solve_triangular(x, y, upper=upper, left=left, unitriangular=unit)),
+           (lambda x, y: tg.linalg.lu_solve(*tg.linalg.lu_factor(x), y, left=left, adjoint=unit),
+            lambda x, y: torch.linalg.lu_solve(*torch.linalg.lu_factor(x), y, left=left, adjoint=unit))]
+    for ours, theirs in fns:
+        t, tt = tg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        u, ut = tg.tensor(b, requires_grad=True), torch.tensor(b, requires_grad=True)
+        y, yt = ours(t, u), theirs(tt, ut)
+        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-10)
+        w = rng.standard_normal(y.shape)
+        (y * tg.tensor(w)).sum().backward()
+        (yt * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(u.grad.numpy(), ut.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+# ----------------------------------------------------------------------------- products and compositions
+@with_fixtures
+@given(st.data())
+def test_cross_vecdot_multi_dot_property(device, data):
+    (sa, sb) = data.draw(st.sampled_from([((3,), (3,)), ((2, 3), (1, 3)), ((2, 1, 3), (1, 4, 3))]))
+    x, y = data.draw(arrays(sa)), data.draw(arrays(sb))
+    check_op(tg.linalg.cross, lambda p, q: np.cross(p, q), [x, y], device, gradgrad=True)
+    check_op(tg.linalg.vecdot, lambda p, q: (p * q).sum(-1), [x, y], device, gradgrad=True)
+    sides = data.draw(st.lists(st.integers(1, 3), min_size=3, max_size=5))
+    vec_first, vec_last = data.draw(st.booleans()), data.draw(st.booleans())
+    mats = [data.draw(arrays((p, q))) for p, q in zip(sides[:-1], sides[1:])]
+    if vec_first:
+        mats[0] = mats[0][0]
+    if vec_last:
+        mats[-1] = mats[-1][:, 0]
+    check_op(lambda *ms: tg.linalg.multi_dot(ms), lambda *ms: np.linalg.multi_dot(ms), mats, device, gradgrad=True)
+
+
+@needs_torch
+@pytest.mark.filterwarnings("ignore:torch.(triangular_solve|qr|chain_matmul):UserWarning")
+def test_small_linalg_functions_match_torch():
+    """vander, diagonal, matmul, tensorinv, tensorsolve, chain_matmul and the *_ex functions, values and infos,
+    as torch's; the old API (torch.svd's V, torch.qr's some, triangular_solve, cholesky_solve / _inverse)."""
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((2, 3))
+    pairs = [(tg.linalg.vander(tg.tensor(x), N=4), torch.linalg.vander(torch.tensor(x), N=4)),
+             (tg.linalg.diagonal(tg.tensor(x), offset=1), torch.linalg.diagonal(torch.tensor(x), offset=1))]
+    t4 = rng.standard_normal((4, 6, 8, 3))
+    pairs.append((tg.linalg.tensorinv(tg.tensor(t4)), torch.linalg.tensorinv(torch.tensor(t4))))
+    a, b = rng.standard_normal((2, 3, 6)), rng.standard_normal((2, 3))
+    pairs.append((tg.linalg.tensorsolve(tg.tensor(a), tg.tensor(b)), torch.linalg.tensorsolve(torch.tensor(a),
+                                                                                          torch.tensor(b))))
+    ms = [rng.standard_normal(s) for s in ((2, 3), (3, 4), (4, 1))]
+    pairs.append((tg.chain_matmul(*map(tg.tensor, ms)), torch.linalg.multi_dot([torch.tensor(m) for m in ms])))
+    sing = np.stack([rng.standard_normal((3, 3)) + 3 * np.eye(3), np.ones((3, 3))])
+    spd = np.stack([np.eye(3) * 2, -np.eye(3)])
+    for ours, theirs in ((tg.linalg.inv_ex(tg.tensor(sing)), torch.linalg.inv_ex(torch.tensor(sing))),
+                         (tg.linalg.solve_ex(tg.tensor(sing), tg.tensor(x.T)),
+                          torch.linalg.solve_ex(torch.tensor(sing), torch.tensor(x.T))),
+                         (tg.linalg.cholesky_ex(tg.tensor(spd)), torch.linalg.cholesky_ex(torch.tensor(spd)))):
+        assert ours.info.tolist() == theirs.info.tolist() and ours.info.dtype == np.int32
+        pairs.append((ours[0][0], theirs[0][0]))  # (the failing matrix's values are unspecified)
+    m = rng.standard_normal((4, 3))
+    pairs += [(u, v) for u, v in zip(tg.svd(tg.tensor(m), compute_uv=False), torch.svd(torch.tensor(m),
+                                                                                       compute_uv=False))]
+    u, s, v = tg.svd(tg.tensor(m))
+    np.testing.assert_allclose(((u * s) @ v.mT).numpy(), m, atol=1e-12)
+    pairs += list(zip(tg.tensor(m.T).qr(some=False), torch.tensor(m.T).qr(some=False)))
+    tri = np.triu(rng.standard_normal((3, 3))) + 3 * np.eye(3)
+    pairs += list(zip(tg.triangular_solve(tg.tensor(m[:3]), tg.tensor(tri), transpose=True),
+                      torch.triangular_solve(torch.tensor(m[:3]), torch.tensor(tri), transpose=True)))
+    for upper in (False, True):
+        factor = tri if upper else tri.T
+        pairs.append((tg.tensor(m[:3]).cholesky_solve(tg.tensor(factor), upper),
+                      torch.tensor(m[:3]).cholesky_solve(torch.tensor(factor), upper)))
+        pairs.append((tg.cholesky_inverse(tg.tensor(factor), upper), torch.cholesky_inverse(torch.tensor(factor),
+                                                                                           upper)))
+    for ours, theirs in pairs:
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@with_fixtures
+@given(_well_conditioned())
+def test_cholesky_solve_and_inverse_property(device, x):
+    """cholesky_solve and cholesky_inverse from the factor of x x^T (its triangle taken with tril, since their
+    gradient is torch's full-matrix one) against numpy's solve and inv, with gradients, second order too."""
+    b = np.cos(np.arange(x.shape[-1] * 2)).reshape(x.shape[-1], 2)
+    lower = np.linalg.cholesky(_gram(x))
+    check_op(lambda y, f: tg.cholesky_solve(y, f.tril()), lambda y, f: np.linalg.solve(_gram(x), y), [b, lower],
+             device, gradgrad=True)
+    check_op(lambda f: tg.cholesky_inverse(f.mT.triu(), upper=True), lambda f: np.linalg.inv(_gram(x)), [lower],
+             device, gradgrad=True)
+
+
+def test_new_linalg_errors_name_the_function():
+    with pytest.raises(ValueError, match=r"linalg.matrix_power.*square.*\(2, 3\)"):
+        tg.linalg.matrix_power(tg.ones(2, 3), 2)
+    with pytest.raises(TypeError, match="linalg.matrix_power.*floating point.*int64"):
+        tg.linalg.matrix_power(tg.ones(2, 2, dtype=tg.int64), -1)
+    assert tg.linalg.matrix_power(tg.ones(2, 2, dtype=tg.int64), 3).tolist() == [[4, 4], [4, 4]]
+    with pytest.raises(tg.linalg.LinAlgError, match="linalg.inv.*singular"):
+        tg.linalg.matrix_power(tg.ones(2, 2), -1)
+    with pytest.raises(ValueError, match=r"linalg.matrix_exp.*square.*\(2, 3\)"):
+        tg.linalg.matrix_exp(tg.ones(2, 3))
+    with pytest.raises(ValueError, match=r"linalg.pinv.*hermitian.*square.*\(2, 3\)"):
+        tg.linalg.pinv(tg.ones(2, 3), hermitian=True)
+    with pytest.raises(ValueError, match=r"linalg.lstsq.*driver.*'foo'"):
+        tg.linalg.lstsq(tg.eye(2), tg.eye(2), driver="foo")
+    with pytest.raises(ValueError, match=r"linalg.lstsq.*incompatible.*\(3, 3\).*\(2, 3\)"):
+        tg.linalg.lstsq(tg.eye(3), tg.ones(2, 3))
+    with pytest.raises(ValueError, match=r"linalg.cond.*square.*\(2, 3\)"):
+        tg.linalg.cond(tg.ones(2, 3), "fro")
+    with pytest.raises(ValueError, match="linalg.cond: p 3"):
+        tg.linalg.cond(tg.eye(2), 3)
+    with pytest.raises(ValueError, match="linalg.cross.*same number of dims"):
+        tg.linalg.cross(tg.ones(2, 3), tg.ones(3))
+    with pytest.raises(ValueError, match="linalg.multi_dot.*at least 2"):
+        tg.linalg.multi_dot([tg.eye(2)])
+    with pytest.raises(ValueError, match=r"linalg.multi_dot.*tensors 0 and 1.*\(2, 3\)"):
+        tg.linalg.multi_dot([tg.ones(2, 3), tg.ones(2, 3)])
+    with pytest.raises(ValueError, match="linalg.vander.*N must be greater than 1"):
+        tg.linalg.vander(tg.ones(3), N=1)
+    with pytest.raises(ValueError, match="linalg.tensorinv.*product"):
+        tg.linalg.tensorinv(tg.ones(2, 3, 2), 1)
+    with pytest.raises(tg.linalg.LinAlgError, match="linalg.inv_ex.*singular.*batch element 1"):
+        tg.linalg.inv_ex(tg.tensor(np.stack([np.eye(2), np.ones((2, 2))])), check_errors=True)
+    with pytest.raises(tg.linalg.LinAlgError, match="linalg.cholesky.*not positive-definite"):
+        tg.linalg.cholesky_ex(-tg.eye(2), check_errors=True)

@@ -18,6 +18,10 @@ from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_te
                   nan_to_num, narrow, nextafter, outer, polygamma, roll, searchsorted, select, signbit, sort, split,
                   stack, topk, unflatten, unique, unique_consecutive, where)
 from . import func, linalg, nn, optim, special, utils
+from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, inverse, lu_unpack, matrix_exp, matrix_power,
+                     pinverse, triangular_solve)
+from .linalg import cholesky_old as cholesky, lu_old as lu, lu_solve_old as lu_solve, qr_old as qr
+from .linalg import slogdet_old as slogdet, svd_old as svd
 from .composed import (addbmm, addcdiv, addcmul, addmv, addr, aminmax, atleast_1d, atleast_2d, atleast_3d, block_diag,
                        cartesian_prod, column_stack, combinations, concat, concatenate, cross, cummax, cummin,
                        cumulative_trapezoid, deg2rad, diag_embed, diagflat, diagonal_scatter, dist, dsplit, dstack,
@@ -115,5 +119,7 @@ __all__ = [
     "narrow_copy", "is_same_size", "unravel_index", "broadcast_shapes", "result_type", "promote_types", "can_cast",
     "rsub", "trapz", "scalar_tensor", "randint_like", "histogram", "hann_window", "hamming_window", "blackman_window",
     "bartlett_window", "kaiser_window",
+    "chain_matmul", "cholesky_inverse", "cholesky_solve", "det", "inverse", "lu_unpack", "matrix_exp", "matrix_power",
+    "pinverse", "triangular_solve", "cholesky", "lu", "lu_solve", "qr", "slogdet", "svd",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

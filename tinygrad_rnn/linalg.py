@@ -1,5 +1,8 @@
 """torch.linalg's functions (tg.linalg): vector and matrix norms, inverse, determinants, linear solves and
-decompositions (Cholesky, symmetric eigendecomposition, SVD, QR).
+decompositions (Cholesky, symmetric eigendecomposition, SVD, QR, LU), matrix functions (power, exponential,
+pseudo-inverse, rank, condition number), least squares, triangular solves, the *_ex forms with LAPACK's info, and
+torch's older names on top of them (torch.svd, torch.lu, torch.triangular_solve, torch.cholesky_solve, ...). Real
+dtypes only: eig and eigvals (complex results) and householder_product are left out.
 
 Every function takes a batch of matrices: the last two dims are the matrix, the leading ones a batch (empty batches
 included), as torch's. The primitives (Inv, Det, SlogDet, Solve, Cholesky, Eigh, Svd, Qr) are Functions whose forward
@@ -23,7 +26,9 @@ from .backend import to_device, xp_of
 from .tensor import Function, Tensor, _dt, _input, _mode, _OutputNode
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
-           "eigvalsh", "svd", "svdvals", "qr"]
+           "eigvalsh", "svd", "svdvals", "qr", "matrix_power", "matrix_exp", "pinv", "matrix_rank", "cond", "cross",
+           "vecdot", "multi_dot", "matmul", "diagonal", "vander", "tensorinv", "tensorsolve", "solve_triangular",
+           "lu_factor", "lu_factor_ex", "lu", "lu_solve", "lstsq", "inv_ex", "solve_ex", "cholesky_ex"]
 
 slogdet_result = namedtuple("linalg_slogdet", ("sign", "logabsdet"))  # (torch.return_types.linalg_slogdet)
 eigh_result = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
@@ -567,3 +572,826 @@ def qr(A: Tensor, mode: str = "reduced") -> Any:
     if mode not in _QR_MODES:
         raise ValueError(f"{op}: mode must be one of 'reduced' (the default), 'complete' or 'r', got {mode!r}")
     return qr_result(*Qr(mode)(A))
+
+
+# ----------------------------------------------------------------------------- products and simple compositions
+def _const(a: Any) -> Tensor:
+    return Tensor._make(a)
+
+
+def _eye_like(a: Tensor, n: int) -> Tensor:
+    return _const(xp_of(a.data).eye(n, dtype=a.dtype))
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """torch.linalg.matrix_power: A^n for each square matrix of the batch by repeated squaring; n = 0 the identity
+    (no gradient reaches A, as torch's), n < 0 (inv A)^-n (floating A only; LinAlgError for a singular one)."""
+    op = "linalg.matrix_power"
+    A = _input(op, A, "A")
+    n = _ops.int_arg(n, op, "n")
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"{op}: A must be a square matrix or a batch of them, got shape {A.shape}")
+    if n == 0:  # (A's gradient 0, as torch's)
+        return _ops.where(xp_of(A.data).ones((), bool), _eye_like(A, A.shape[-1]), A)
+    if n < 0:
+        A = Inv()(_square(op, A))
+        n = -n
+    out, base = None, A
+    while n:
+        if n & 1:
+            out = base if out is None else out @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return out
+
+
+_PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800., 129060195264000.,
+           10559470521600., 670442572800., 33522128640., 1323241920., 40840800., 960960., 16380., 182., 1.)
+_THETA13 = 5.371920351148152
+
+
+class MatrixExp(Function):
+    """exp(A) by scaling and squaring with the [13/13] Pade approximant (Higham 2005), each matrix of the batch
+    scaled by its own power of 2. Backward: dA is the top right block of exp([[A^T, g], [0, A^T]]) (Mathias 1996),
+    itself a matrix_exp, so second derivatives come from the same Function."""
+
+    name = "linalg.matrix_exp"
+    saved_inputs = (0,)
+
+    def forward(self, a):
+        xp = xp_of(a)
+        if a.size == 0:
+            return a.copy()
+        n = a.shape[-1]
+        norm1 = xp.abs(a).sum(-2).max(-1)
+        with np.errstate(divide="ignore"):
+            s = xp.maximum(0, xp.ceil(xp.log2(norm1 / _THETA13))).astype(np.int64)
+        x = a * (2.0 ** -s).astype(a.dtype)[..., None, None]
+        eye = xp.broadcast_to(xp.eye(n, dtype=a.dtype), a.shape)
+        x2 = x @ x
+        x4 = x2 @ x2
+        x6 = x4 @ x2
+        b = _PADE13
+        u = x @ (x6 @ (b[13] * x6 + b[11] * x4 + b[9] * x2) + b[7] * x6 + b[5] * x4 + b[3] * x2 + b[1] * eye)
+        v = x6 @ (b[12] * x6 + b[10] * x4 + b[8] * x2) + b[6] * x6 + b[4] * x4 + b[2] * x2 + b[0] * eye
+        r = xp.linalg.solve(v - u, v + u)
+        for step in range(int(s.max())):
+            r = xp.where((s > step)[..., None, None], r @ r, r)
+        return r.astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        (a,) = self.saved
+        at = a.mT
+        zero = _const(xp_of(a.data).zeros(a.shape, a.dtype))
+        block = _ops.cat([_ops.cat([at, g], -1), _ops.cat([zero, at], -1)], -2)
+        n = a.shape[-1]
+        return (MatrixExp()(block)[..., :n, n:],)
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """torch.linalg.matrix_exp: the matrix exponential of each square matrix of the batch (see MatrixExp)."""
+    return MatrixExp()(_square("linalg.matrix_exp", A))
+
+
+def _tolerance(op: str, A: Tensor, atol: Any, rtol: Any, batch: Tuple[int, ...]) -> Tuple[Any, Any]:
+    """torch's atol / rtol as arrays over the batch: rtol defaults to eps * max(m, n), or to 0 where atol > 0 is
+    given without rtol."""
+    xp = xp_of(A.data)
+
+    def arr(v: Any, name: str) -> Any:
+        if isinstance(v, Tensor):
+            v = v.data
+        elif not isinstance(v, numbers.Real) or isinstance(v, bool):
+            raise TypeError(f"{op}: {name} must be a number or a Tensor, got {v!r}")
+        return xp.broadcast_to(xp.asarray(v, dtype=A.dtype), batch)
+    default = np.finfo(A.dtype).eps * max(A.shape[-2:], default=0)
+    a = xp.zeros(batch, A.dtype) if atol is None else arr(atol, "atol")
+    if rtol is not None:
+        r = arr(rtol, "rtol")
+    elif atol is None:
+        r = xp.full(batch, default, A.dtype)
+    else:
+        r = xp.where(a > 0, 0, default).astype(A.dtype)
+    return a, r
+
+
+class Pinv(Function):
+    """The pseudo-inverse by the SVD (hermitian: by eigh), singular values (|eigenvalues|) at or below
+    max(atol, rtol * the largest) taken as 0. Backward (torch's pinv_backward), in Tensor ops of A and A^+."""
+
+    name = "linalg.pinv"
+    saved_inputs = (0,)
+    save_output = True
+
+    def __init__(self, atol: Any, rtol: Any, hermitian: bool) -> None:
+        self.atol, self.rtol, self.hermitian = atol, rtol, hermitian
+
+    def forward(self, a):
+        xp = xp_of(a)
+        if a.size == 0:
+            return xp.zeros(a.shape[:-2] + a.shape[:-3:-1], a.dtype)
+        if self.hermitian:
+            w, v = xp.linalg.eigh(a)
+            big = xp.abs(w).max(-1)
+            keep = xp.abs(w) > xp.maximum(self.atol, self.rtol * big)[..., None]
+            inv_w = xp.where(keep, 1 / xp.where(keep, w, 1), 0)
+            return (v * inv_w[..., None, :]) @ xp.swapaxes(v, -1, -2)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        keep = s > xp.maximum(self.atol, self.rtol * s[..., :1].max(-1))[..., None]
+        inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
+        return (xp.swapaxes(vh, -1, -2) * inv_s[..., None, :]) @ xp.swapaxes(u, -1, -2)
+
+    def backward(self, g):
+        (a,), p = self.saved, self.output
+        m, n = a.shape[-2:]
+        ph, gh = p.mT, g.mT
+        if m <= n:
+            k = gh @ p
+            kph = k @ ph
+            return (-(p @ k).mT + kph - (a @ p) @ kph + (ph @ p) @ (gh - k @ a),)
+        k = p @ gh
+        phk = ph @ k
+        return (-(k @ p).mT + (gh - a @ k) @ p @ ph + phk - phk @ p @ a,)
+
+
+def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:
+    """torch.linalg.pinv: the Moore-Penrose pseudo-inverse (..., n, m) of each matrix (..., m, n); singular values
+    at or below max(atol, rtol * the largest) count as 0, rtol defaulting to eps * max(m, n) (to 0 where only
+    atol > 0 is given), as torch's; atol and rtol are numbers or Tensors broadcasting with the batch. hermitian=True:
+    A is symmetric (its lower triangle is read, by eigh)."""
+    op = "linalg.pinv"
+    A = _matrices(op, A)
+    _ops.bool_arg(hermitian, op, "hermitian")
+    if hermitian and A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"{op}: hermitian=True needs square matrices, got shape {A.shape}")
+    atol_, rtol_ = _tolerance(op, A, atol, rtol, A.shape[:-2])
+    return Pinv(atol_, rtol_, hermitian)(A)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """torch.pinverse: linalg.pinv with rtol=rcond."""
+    return pinv(input, rtol=rcond)
+
+
+def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:
+    """torch.linalg.matrix_rank: the number of singular values (|eigenvalues| for hermitian=True) above
+    max(atol, rtol * the largest), int64 over the batch; tolerances as pinv's."""
+    op = "linalg.matrix_rank"
+    A = _matrices(op, A)
+    _ops.bool_arg(hermitian, op, "hermitian")
+    xp = xp_of(A.data)
+    atol_, rtol_ = _tolerance(op, A, atol, rtol, A.shape[:-2])
+    if hermitian:
+        s = xp.abs(xp.linalg.eigvalsh(_square(op, A).data))
+    else:
+        s = xp.linalg.svd(A.data, compute_uv=False)
+    if not s.shape[-1]:
+        return _const(xp.zeros(A.shape[:-2], np.int64))
+    return _const((s > xp.maximum(atol_, rtol_ * s.max(-1))[..., None]).sum(-1).astype(np.int64))
+
+
+def cond(A: Tensor, p: Any = None) -> Tensor:
+    """torch.linalg.cond: the condition number ||A||_p ||A^-1||_p; p None or 2 (-2): the largest over the smallest
+    singular value (its inverse), for any m by n A; 'nuc' the sum of the singular values times that of their
+    inverses; other p ('fro', inf, -inf, 1, -1) give inf for a singular A, as torch's. All but None, 2 and -2 need
+    square A."""
+    op = "linalg.cond"
+    A = _matrices(op, A)
+    if p is None or not isinstance(p, str) and p in (2, -2):
+        s = svdvals(A)
+        if not s.shape[-1]:
+            return _const(xp_of(A.data).zeros(A.shape[:-2], A.dtype))
+        out = s[..., 0] / s[..., -1]
+        return 1 / out if p == -2 else out
+    if not (p in ("fro", "nuc") if isinstance(p, str) else p in _MATRIX_ORDS):
+        raise ValueError(f"{op}: p {p!r} is not supported; expected None, 'fro', 'nuc', 1, -1, 2, -2, inf or -inf")
+    A = _square(op, A)
+    if p == "nuc":  # (torch's: from the singular values, so a rounded singular A gives a huge number, 0 gives nan)
+        s = svdvals(A)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return s.sum(-1) * (1 / s).sum(-1)
+    singular = _lu_arrays(A.data, True)[2] > 0
+    inverse = inv(_eye_where(singular, A))
+    out = matrix_norm(A, p) * matrix_norm(inverse, p)
+    return _ops.where(singular, math.inf, out) if bool(singular.any()) else out
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """torch.linalg.cross: the cross product of 3-vectors along dim (default -1), the operands (of one number of
+    dims, as torch's) broadcast."""
+    from .composed import cross as _cross
+    op = "linalg.cross"
+    if _input(op, input).ndim != _input(op, other, "other").ndim:
+        raise ValueError(f"{op}: input and other must have the same number of dims, got shapes {input.shape} and "
+                         f"{other.shape}")
+    return _cross(input, other, dim)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """torch.linalg.vecdot: sum(x * y) along dim, the operands (floating, as torch's) broadcast; real, so no
+    conjugation."""
+    op = "linalg.vecdot"
+    x, y = _floating(op, x, "x"), _floating(op, y, "y")
+    shape = _ops.broadcast_shapes(op, ("x", x.shape), ("y", y.shape))
+    if not shape:
+        return x * y
+    d = _ops._one_dim(dim, len(shape), op)
+    return (x * y).sum(d)
+
+
+def _chain_order(dims: Tuple[int, ...]) -> Any:
+    """The cheapest parenthesisation of a matrix chain with sides dims (the classic dynamic programme)."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j], split[i][j] = min((cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1], k)
+                                          for k in range(i, j))
+    return split
+
+
+def multi_dot(tensors: Any) -> Tensor:
+    """torch.linalg.multi_dot: the product of a chain of matrices in the order of fewest multiplications; the first
+    (last) may be 1-D, a row (column) vector dropped from the result, as torch's."""
+    op = "linalg.multi_dot"
+    ts = [_input(op, t, "tensors") for t in tensors]
+    if len(ts) < 2:
+        raise ValueError(f"{op}: expected at least 2 tensors, got {len(ts)}")
+    first, last = ts[0].ndim == 1, ts[-1].ndim == 1
+    if first:
+        ts[0] = ts[0].unsqueeze(0)
+    if last:
+        ts[-1] = ts[-1].unsqueeze(-1)
+    for i, t in enumerate(ts):
+        if t.ndim != 2:
+            raise ValueError(f"{op}: tensor {i} must be 2-D (the first and last may be 1-D), got shape {t.shape}")
+        if i and ts[i - 1].shape[1] != t.shape[0]:
+            raise ValueError(f"{op}: tensors {i - 1} and {i} cannot be multiplied: shapes {ts[i - 1].shape} and "
+                             f"{t.shape}")
+    split = _chain_order(tuple(t.shape[0] for t in ts) + (ts[-1].shape[1],))
+
+    def product(i: int, j: int) -> Tensor:
+        if i == j:
+            return ts[i]
+        return _ops.matmul(product(i, split[i][j]), product(split[i][j] + 1, j), op)
+    out = product(0, len(ts) - 1)
+    if first:
+        out = out.squeeze(0)
+    return out.squeeze(-1) if last else out
+
+
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """torch.chain_matmul: the product of 2-D matrices (one: itself), as multi_dot."""
+    if len(matrices) == 1:
+        m = _input("chain_matmul", matrices[0], "matrices")
+        if m.ndim != 2:
+            raise ValueError(f"chain_matmul: expected 2-D matrices, got shape {m.shape}")
+        return m
+    for i, m in enumerate(matrices):
+        if _input("chain_matmul", m, "matrices").ndim != 2:
+            raise ValueError(f"chain_matmul: matrix {i} must be 2-D, got shape {m.shape}")
+    return multi_dot(matrices)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """torch.linalg.matmul: an alias of matmul."""
+    return _ops.matmul(input, other, "linalg.matmul")
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """torch.linalg.diagonal: torch.diagonal with the last two dims as the defaults."""
+    return _ops.diagonal(_input("linalg.diagonal", A, "A"), offset, dim1, dim2)
+
+
+def vander(x: Tensor, *, N: Any = None) -> Tensor:
+    """torch.linalg.vander: the powers x^0, x^1, ..., x^(N-1) along a new last dim (N defaults to x.shape[-1]),
+    increasing, as torch's (torch.vander's are decreasing)."""
+    op = "linalg.vander"
+    x = _input(op, x, "x")
+    if x.ndim < 1:
+        raise ValueError(f"{op}: x must have at least 1 dim, got a 0-d tensor")
+    n = x.shape[-1] if N is None else _ops.int_arg(N, op, "N")
+    if n <= 1:
+        raise ValueError(f"{op}: N must be greater than 1 (as torch's), got {n} for x of shape {x.shape}")
+    if x.dtype == np.bool_:
+        raise TypeError(f"{op}: x must not be bool")
+    powers = x.unsqueeze(-1).expand(x.shape + (n - 1,)).cumprod(-1)
+    return _ops.cat([_const(xp_of(x.data).ones(x.shape + (1,), x.dtype)), powers], -1)
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """torch.linalg.tensorinv: the inverse of A seen as a matrix (prod of its first ind dims) by (prod of the rest),
+    which must be square, shaped A.shape[ind:] + A.shape[:ind]."""
+    op = "linalg.tensorinv"
+    A = _floating(op, A, "A", half=False)
+    ind = _ops.int_arg(ind, op, "ind")
+    if ind <= 0:
+        raise ValueError(f"{op}: ind must be a positive integer, got {ind}")
+    rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != cols:
+        raise ValueError(f"{op}: the product of A's first ind = {ind} dims ({rows}) must equal that of the rest "
+                         f"({cols}), shape {A.shape}")
+    return inv(A.reshape(rows, cols)).reshape(A.shape[ind:] + A.shape[:ind])
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
+    """torch.linalg.tensorsolve: X with tensordot(A, X, X.ndim) = B; dims (A's dims moved to the end first)."""
+    op = "linalg.tensorsolve"
+    A, B = _floating(op, A, "A", half=False), _floating(op, B, "B", half=False)
+    if dims is not None:
+        moved = [_ops._one_dim(d, A.ndim, op) for d in dims]
+        A = A.movedim(moved, list(range(A.ndim - len(moved), A.ndim)))
+    if A.shape[:B.ndim] != B.shape:
+        raise ValueError(f"{op}: A's leading dims {A.shape[:B.ndim]} must be B's shape {B.shape}")
+    rest = A.shape[B.ndim:]
+    if math.prod(rest) != B.numel():
+        raise ValueError(f"{op}: the product of A's trailing dims {rest} must equal B's number of elements "
+                         f"({B.numel()})")
+    return solve(A.reshape(B.numel(), B.numel()), B.reshape(-1)).reshape(rest)
+
+
+# ----------------------------------------------------------------------------- triangular solves and LU
+def _triangular_arrays(a: Any, b: Any, upper: bool, unit: bool) -> Any:
+    """X with A X = B for triangular A (the other triangle not read) by substitution over the rows, vectorised over
+    the broadcast batch and B's columns; a zero on the diagonal gives infs and nans, as torch's (no error)."""
+    xp = xp_of(a, b)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a, b = xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])
+    n = a.shape[-1]
+    x = xp.zeros(b.shape, np.result_type(a.dtype, b.dtype))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in (range(n - 1, -1, -1) if upper else range(n)):
+            done = slice(i + 1, n) if upper else slice(0, i)
+            row = b[..., i, :] - (a[..., i:i + 1, done] @ x[..., done, :])[..., 0, :]
+            x[..., i, :] = row if unit else row / a[..., i, i:i + 1]
+    return x
+
+
+class SolveTriangular(Function):
+    """X = A^-1 B for triangular A (..., n, n) and B (..., n, k), batches broadcast. Backward (torch's):
+    dB = A^-T g (a triangular solve with the other triangle) and dA = -dB X^T on A's triangle (without the diagonal
+    for unitriangular), each summed back to its input's batch shape."""
+
+    name = "linalg.solve_triangular"
+    saved_inputs = (0,)
+    save_output = True
+
+    def __init__(self, upper: bool, unitriangular: bool) -> None:
+        self.upper, self.unit = upper, unitriangular
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return _triangular_arrays(a, b, self.upper, self.unit)
+
+    def backward(self, g):
+        (a,), x = self.saved, self.output
+        a_shape, b_shape = self.shapes
+        gb = SolveTriangular(not self.upper, self.unit)(a.mT, g)
+        ga = None
+        if self.needs_input_grad[0]:
+            ga = -(gb @ x.mT)
+            ga = ga.triu(1 if self.unit else 0) if self.upper else ga.tril(-1 if self.unit else 0)
+            ga = _ops.unbroadcast(ga, a_shape)
+        return ga, _ops.unbroadcast(gb, b_shape) if self.needs_input_grad[1] else None
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False) -> Tensor:
+    """torch.linalg.solve_triangular: X with A X = B (left=False: X A = B) for A upper (lower) triangular, its other
+    triangle not read; unitriangular: its diagonal taken as ones (not read). B is (..., n, k) (left=False:
+    (..., k, n)), batch dims broadcast. A zero on the diagonal gives infs and nans, as torch's."""
+    op = "linalg.solve_triangular"
+    A = _square(op, A)
+    B = _floating(op, B, "B", half=False)
+    for v, what in ((upper, "upper"), (left, "left"), (unitriangular, "unitriangular")):
+        _ops.bool_arg(v, op, what)
+    if A.dtype != B.dtype:
+        raise TypeError(f"{op}: A and B must have the same dtype, got A {A.dtype} and B {B.dtype} (as in torch)")
+    if B.ndim < 2:
+        raise ValueError(f"{op}: B must have at least 2 dims (a matrix or a batch of them), got shape {B.shape}")
+    n = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise ValueError(f"{op}: incompatible shapes A {A.shape} and B {B.shape}: B must be "
+                         f"{'(..., n, k)' if left else '(..., k, n)'} with n = {n}")
+    _ops.broadcast_shapes(op, ("the batch dims of A", A.shape[:-2]), ("of B", B.shape[:-2]))
+    if left:
+        return SolveTriangular(upper, unitriangular)(A, B)
+    return SolveTriangular(not upper, unitriangular)(A.mT, B.mT).mT
+
+
+triangular_solve_result = namedtuple("triangular_solve", ("solution", "cloned_coefficient"))
+
+
+def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
+                     unitriangular: bool = False) -> Any:
+    """torch.triangular_solve (its old API): (solution, cloned_coefficient) with A X = input (A^T X = input for
+    transpose=True), upper by default."""
+    A = _square("triangular_solve", A)
+    coefficient = A.mT if transpose else A
+    out = solve_triangular(coefficient, input, upper=upper != transpose, unitriangular=unitriangular)
+    return triangular_solve_result(out, A.clone())
+
+
+def _lu_arrays(a: Any, pivot: bool) -> Tuple[Any, Any, Any]:
+    """LAPACK getrf's (LU, pivots, info) for a batch of m by n matrices by partial pivoting over the columns
+    (vectorised over the batch): LU packs L (unit, below the diagonal) and U; pivots (int32, 1-based) the row swapped
+    with row j at step j; info the 1-based index of the first zero pivot (0: none). pivot=False: no row swaps."""
+    xp = xp_of(a)
+    m, n = a.shape[-2:]
+    count, k = math.prod(a.shape[:-2]), min(m, n)
+    lu = a.reshape((count, m, n)).copy()
+    rows = xp.arange(count)
+    pivots = xp.zeros((count, k), np.int32)
+    info = xp.zeros(count, np.int32)
+    for j in range(k):
+        p = (xp.argmax(xp.abs(lu[:, j:, j]), axis=1) + j) if pivot else xp.full(count, j)
+        pivots[:, j] = p + 1
+        top = lu[rows, j].copy()
+        lu[rows, j] = lu[rows, p]
+        lu[rows, p] = top
+        d = lu[:, j, j]
+        zero = d == 0
+        info = xp.where(zero & (info == 0), j + 1, info).astype(np.int32)
+        lu[:, j + 1:, j] = lu[:, j + 1:, j] / xp.where(zero, 1, d)[:, None]
+        lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j:j + 1] * lu[:, j:j + 1, j + 1:]
+    batch = a.shape[:-2]
+    return lu.reshape(a.shape), pivots.reshape(batch + (k,)), info.reshape(batch)
+
+
+def _permutation(pivots: Any, m: int, dtype: Any) -> Any:
+    """P (..., m, m) with A = P L U from LAPACK's 1-based pivots (..., k)."""
+    xp = xp_of(pivots)
+    batch, k = pivots.shape[:-1], pivots.shape[-1]
+    flat = pivots.reshape((math.prod(batch), k)).astype(np.int64) - 1
+    perm = xp.broadcast_to(xp.arange(m), (flat.shape[0], m)).copy()
+    rows = xp.arange(flat.shape[0])
+    for j in range(k):
+        top = perm[rows, j].copy()
+        perm[rows, j] = perm[rows, flat[:, j]]
+        perm[rows, flat[:, j]] = top
+    pt = xp.eye(m, dtype=dtype)[perm]  # (row i of P^T A is A's row perm[i])
+    return xp.swapaxes(pt, -1, -2).reshape(batch + (m, m))
+
+
+def _unpacked(lu: Tensor) -> Tuple[Tensor, Tensor]:
+    """L (..., m, k), unit lower triangular, and U (..., k, n) from a packed LU."""
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    eye = _const(xp_of(lu.data).eye(m, k, dtype=lu.dtype))
+    return lu[..., :, :k].tril(-1) + eye, lu[..., :k, :].triu()
+
+
+class LuFactor(Function):
+    """The packed LU of A = P L U (see _lu_arrays). Backward (torch's linalg_lu_backward, for square, wide and tall
+    A), from the gradients of L (below LU's diagonal) and U (on and above it); it needs U with a non-zero diagonal
+    (A of full rank k), as torch's."""
+
+    name = "linalg.lu_factor"
+    save_output = True
+
+    def __init__(self, pivot: bool) -> None:
+        self.pivot = pivot
+
+    def forward(self, a):
+        lu, self.pivots, self.info = _lu_arrays(a, self.pivot)
+        return lu
+
+    def backward(self, g):
+        lower, upper = _unpacked(self.output)
+        m, n = g.shape[-2:]
+        k = min(m, n)
+        g_l, g_u = g[..., :, :k].tril(-1), g[..., :k, :].triu()
+        if m == n:
+            grad = (lower.mT @ g_l).tril(-1) + (g_u @ upper.mT).triu()
+            grad = solve_triangular(upper.mT, grad, upper=False, left=False)
+            grad = solve_triangular(lower.mT, grad, upper=True, unitriangular=True)
+        elif m < n:
+            u1 = upper[..., :, :k]
+            grad = ((lower.mT @ g_l) - g_u @ upper.mT).tril(-1)
+            grad = solve_triangular(u1.mT, grad, upper=False, left=False)
+            grad = _ops.cat([grad + g_u[..., :, :k], g_u[..., :, k:]], -1)
+            grad = solve_triangular(lower.mT, grad, upper=True, unitriangular=True)
+        else:
+            l1 = lower[..., :k, :]
+            grad = (g_u @ upper.mT - lower.mT @ g_l).triu()
+            grad = solve_triangular(l1.mT, grad, upper=True, unitriangular=True)
+            grad = _ops.cat([grad + g_l[..., :k, :], g_l[..., k:, :]], -2)
+            grad = solve_triangular(upper.mT, grad, upper=False, left=False)
+        if self.pivot:
+            grad = _const(_permutation(self.pivots, m, g.dtype)) @ grad
+        return (grad,)
+
+
+lu_factor_result = namedtuple("linalg_lu_factor", ("LU", "pivots"))
+lu_factor_ex_result = namedtuple("linalg_lu_factor_ex", ("LU", "pivots", "info"))
+lu_result = namedtuple("linalg_lu", ("P", "L", "U"))
+lu_unpack_result = namedtuple("lu_unpack", ("P", "L", "U"))
+
+
+def _lu_factor(op: str, A: Any, pivot: bool) -> Tuple[Tensor, Tensor, Tensor]:
+    A = _matrices(op, A)
+    _ops.bool_arg(pivot, op, "pivot")
+    fn = LuFactor(pivot)
+    lu = fn(A)
+    return lu, _const(fn.pivots), _const(fn.info)
+
+
+def _zero_pivot(op: str, info: Any, shape: Tuple[int, ...]) -> LinAlgError:
+    """torch's error for an LU with a zero on U's diagonal: the first such batch element and entry."""
+    flat = to_device(info, "cpu").reshape(-1)
+    i = int(np.flatnonzero(flat > 0)[0])
+    where = f"(Batch element {i}): " if len(shape) > 2 else ""
+    return LinAlgError(f"{op}: {where}U[{flat[i]},{flat[i]}] is zero (A of shape {shape}) and using it on lu_solve "
+                       "would result in a division by zero. If you still want to perform the factorization, consider "
+                       "calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+
+
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> Any:
+    """torch.linalg.lu_factor_ex: (LU, pivots, info), LAPACK getrf's: LU packs L and U, pivots (int32, 1-based) the
+    row swaps, info (int32 over the batch) the 1-based index of U's first zero diagonal entry (0: none); any m by n
+    A. check_errors=True: LinAlgError for a singular matrix."""
+    op = "linalg.lu_factor_ex"
+    lu, pivots, info = _lu_factor(op, A, pivot)
+    if _ops.bool_arg(check_errors, op, "check_errors") and bool((info.data > 0).any()):
+        raise _zero_pivot(op, info.data, lu.shape)
+    return lu_factor_ex_result(lu, pivots, info)
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True) -> Any:
+    """torch.linalg.lu_factor: (LU, pivots) of lu_factor_ex; LinAlgError where U has a zero on its diagonal (any
+    m by n A, as torch's: lu_solve would divide by it; linalg.lu and lu_factor_ex take such an A)."""
+    lu, pivots, info = _lu_factor("linalg.lu_factor", A, pivot)
+    if bool((info.data > 0).any()):
+        raise _zero_pivot("linalg.lu_factor", info.data, lu.shape)
+    return lu_factor_result(lu, pivots)
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True) -> Any:
+    """torch.lu_unpack: (P, L, U) from a packed LU and its pivots; empty tensors for the parts not asked for."""
+    op = "lu_unpack"
+    lu = _matrices(op, LU_data)
+    pivots = _input(op, LU_pivots, "LU_pivots")
+    if pivots.dtype.kind not in "iu":
+        raise TypeError(f"{op}: LU_pivots must be an integer tensor, got {pivots.dtype}")
+    m, n = lu.shape[-2:]
+    if pivots.shape != lu.shape[:-2] + (min(m, n),):
+        raise ValueError(f"{op}: LU_pivots must have shape {lu.shape[:-2] + (min(m, n),)} for LU of shape "
+                         f"{lu.shape}, got {pivots.shape}")
+    xp = xp_of(lu.data)
+    empty = _const(xp.zeros((0,), lu.dtype))
+    lower, upper = _unpacked(lu) if unpack_data else (empty, empty)
+    p = _const(_permutation(pivots.data, m, lu.dtype)) if unpack_pivots else empty
+    return lu_unpack_result(p, lower, upper)
+
+
+def lu(A: Tensor, *, pivot: bool = True) -> Any:
+    """torch.linalg.lu: (P, L, U) with A = P L U for each m by n matrix: L (m, k) unit lower triangular, U (k, n)
+    upper triangular, k = min(m, n); pivot=False: P is the identity (torch's CUDA has it, its CPU refuses it).
+    Gradients as torch's (see LuFactor)."""
+    lu_, pivots, _ = _lu_factor("linalg.lu", A, pivot)
+    lower, upper = _unpacked(lu_)
+    return lu_result(_const(_permutation(pivots.data, lu_.shape[-2], lu_.dtype)), lower, upper)
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False) -> Tensor:
+    """torch.linalg.lu_solve: X with A X = B for A = P L U given by lu_factor (adjoint: A^T X = B; left=False:
+    X A = B, X A^T = B), batch dims broadcast; composed of solve_triangular, so gradients reach LU and B."""
+    op = "linalg.lu_solve"
+    LU = _square(op, LU, "LU")
+    B = _floating(op, B, "B", half=False)
+    p = lu_unpack(LU, pivots, unpack_data=False).P
+    for v, what in ((left, "left"), (adjoint, "adjoint")):
+        _ops.bool_arg(v, op, what)
+    n = LU.shape[-1]
+    if B.ndim < 2 or (B.shape[-2] if left else B.shape[-1]) != n:
+        raise ValueError(f"{op}: incompatible shapes LU {LU.shape} and B {B.shape}: B must be "
+                         f"{'(..., n, k)' if left else '(..., k, n)'} with n = {n}")
+    if LU.dtype != B.dtype:
+        raise TypeError(f"{op}: LU and B must have the same dtype, got {LU.dtype} and {B.dtype}")
+    if not left:
+        B, adjoint = B.mT, not adjoint
+    if adjoint:  # (A^T X = U^T L^T P^T X = B)
+        y = solve_triangular(LU.mT, B, upper=False)
+        x = p @ solve_triangular(LU.mT, y, upper=True, unitriangular=True)
+    else:
+        y = solve_triangular(LU, p.mT @ B, upper=False, unitriangular=True)
+        x = solve_triangular(LU, y, upper=True)
+    return x if left else x.mT
+
+
+def lu_solve_old(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
+    """torch.lu_solve (its old API): linalg.lu_solve(LU_data, LU_pivots, b)."""
+    return lu_solve(LU_data, LU_pivots, b)
+
+
+def lu_old(A: Tensor, pivot: bool = True, get_infos: bool = False) -> Any:
+    """torch.lu (its old API): (LU, pivots), and info where get_infos; a singular A is no error, as torch's."""
+    out = lu_factor_ex(A, pivot=pivot)
+    return tuple(out) if get_infos else tuple(out[:2])
+
+
+# ----------------------------------------------------------------------------- least squares, *_ex, old API
+lstsq_result = namedtuple("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+_LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any:
+    """torch.linalg.lstsq: (solution, residuals, rank, singular_values) of min ||A X - B|| for A (..., m, n) and
+    B (..., m, k) or (..., m), batches broadcast. The solution is pinv(A) B, the minimum-norm one, singular values
+    at or below rcond * the largest (rcond default eps * max(m, n)) taken as 0: LAPACK's gelsy (torch's CPU
+    default) finds the rank by a pivoted QR instead, which agrees away from the tolerance. Which fields are filled
+    follows torch's CPU drivers: rank for gelsy, gelsd and gelss; singular_values for gelsd and gelss; residuals
+    (the squared residual of each column) for gels, gelsd and gelss where m > n and every A has full rank (for
+    gels, m > n); an empty tensor otherwise. Gradients of the solution are pinv's and matmul's, as torch's."""
+    op = "linalg.lstsq"
+    A = _matrices(op, A)
+    B = _floating(op, B, "B", half=False)
+    if A.dtype != B.dtype:
+        raise TypeError(f"{op}: A and B must have the same dtype, got A {A.dtype} and B {B.dtype}")
+    driver = "gelsy" if driver is None else driver
+    if driver not in _LSTSQ_DRIVERS:
+        raise ValueError(f"{op}: driver must be one of {_LSTSQ_DRIVERS} on the CPU, got {driver!r}")
+    vector = B.ndim == 1 or B.ndim == A.ndim - 1 and B.shape == A.shape[:-1]
+    b = B.unsqueeze(-1) if vector else B
+    m, n = A.shape[-2:]
+    if b.ndim < 2 or b.shape[-2] != m:
+        raise ValueError(f"{op}: incompatible shapes A {A.shape} and B {B.shape}: B must be (..., m, k) or "
+                         f"(..., m) with m = {m}")
+    _ops.broadcast_shapes(op, ("the batch dims of A", A.shape[:-2]), ("of B", b.shape[:-2]))
+    if rcond is not None and (not isinstance(rcond, numbers.Real) or isinstance(rcond, bool)):
+        raise TypeError(f"{op}: rcond must be a number or None, got {rcond!r}")
+    rtol = np.finfo(A.dtype).eps * max(m, n) if rcond is None or rcond < 0 else rcond
+    x = pinv(A, rtol=rtol) @ b
+    xp = xp_of(A.data)
+    empty = _const(xp.zeros((0,), A.dtype))
+    s = xp.linalg.svd(A.data, compute_uv=False)
+    if s.shape[-1]:
+        rank_ = (s > rtol * s.max(-1, keepdims=True)).sum(-1).astype(np.int64)
+    else:
+        rank_ = xp.zeros(A.shape[:-2], np.int64)
+    rank = _const(rank_) if driver != "gels" else _const(xp.zeros((0,), np.int64))
+    values = _const(s) if driver in ("gelsd", "gelss") else empty
+    residuals = empty
+    if driver != "gelsy" and m > n and (driver == "gels" or bool((rank_ == n).all())):
+        residuals = ((A @ x - b) ** 2).sum(-2)  # (a vector B's too: (..., 1), as torch's)
+    return lstsq_result(x.squeeze(-1) if vector else x, residuals, rank, values)
+
+
+inv_ex_result = namedtuple("linalg_inv_ex", ("inverse", "info"))
+cholesky_ex_result = namedtuple("linalg_cholesky_ex", ("L", "info"))
+solve_ex_result = namedtuple("linalg_solve_ex", ("result", "info"))
+
+
+def _lu_info(A: Tensor) -> Any:
+    return _lu_arrays(A.data, True)[2]
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False) -> Any:
+    """torch.linalg.inv_ex: (inverse, info), info (int32 over the batch) LAPACK's: 0, or the 1-based index of the
+    first zero pivot of a singular matrix, whose inverse is not raised for (its values are not specified: here
+    nans). check_errors=True: LinAlgError as inv's."""
+    op = "linalg.inv_ex"
+    A = _square(op, A)
+    info = _lu_info(A)
+    if _ops.bool_arg(check_errors, op, "check_errors") and bool((info > 0).any()):
+        raise _singular(op, A.data)
+    singular = info > 0
+    out = inv(_eye_where(singular, A))
+    if bool(singular.any()):
+        out = _ops.where(singular[..., None, None], math.nan, out)
+    return inv_ex_result(out, _const(info))
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> Any:
+    """torch.linalg.solve_ex: (result, info) as solve's, info as inv_ex's (a singular matrix's result nans)."""
+    op = "linalg.solve_ex"
+    A = _square(op, A)
+    info = _lu_info(A)
+    if _ops.bool_arg(check_errors, op, "check_errors") and bool((info > 0).any()):
+        raise _singular(op, A.data)
+    singular = info > 0
+    out = solve(_eye_where(singular, A), B, left=left)
+    if bool(singular.any()):
+        extra = 1 if out.ndim == A.ndim - 1 else 2  # (a vector B: out (..., n); else (..., n, k) or (..., k, n))
+        out = _ops.where(singular.reshape(singular.shape + (1,) * extra), math.nan, out)
+    return solve_ex_result(out, _const(info))
+
+
+def _cholesky_info(a: Any) -> Any:
+    """The order of each matrix's first leading minor that is not positive-definite (0: none), on the CPU."""
+    flat = to_device(a, "cpu").reshape((-1,) + a.shape[-2:])
+    info = np.array([next((k for k in range(1, m.shape[-1] + 1) if not _has_cholesky(m[:k, :k])), 0) for m in flat],
+                    dtype=np.int32)
+    return xp_of(a).asarray(info.reshape(a.shape[:-2]))
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> Any:
+    """torch.linalg.cholesky_ex: (L, info), info (int32 over the batch) the order of the first leading minor that is
+    not positive-definite (0: none), as LAPACK's potrf; that matrix's L is not specified (here nans).
+    check_errors=True: LinAlgError as cholesky's."""
+    op = "linalg.cholesky_ex"
+    A = _square(op, A)
+    _ops.bool_arg(upper, op, "upper")
+    try:
+        return cholesky_ex_result(cholesky(A, upper=upper), _const(xp_of(A.data).zeros(A.shape[:-2], np.int32)))
+    except LinAlgError:
+        if _ops.bool_arg(check_errors, op, "check_errors"):
+            raise
+    info = _cholesky_info((A.mT if upper else A).data)
+    bad = info > 0
+    out = cholesky(_eye_where(bad, A), upper=upper)
+    return cholesky_ex_result(_ops.where(bad[..., None, None], math.nan, out), _const(info))
+
+
+class CholeskySolve(Function):
+    """X = A^-1 B for A = L L^T (upper: U^T U) from the factor's triangle, batches broadcast. Backward (torch's):
+    dB = A^-1 g and, with C = dB X^T + X dB^T, dL = -C L (upper: -U C): a full matrix, not the triangle's."""
+
+    name = "cholesky_solve"
+    saved_inputs = (1,)
+    save_output = True
+
+    def __init__(self, upper: bool) -> None:
+        self.upper = upper
+
+    def forward(self, b, factor):
+        self.shapes = b.shape, factor.shape
+        lower = xp_of(factor).swapaxes(factor, -1, -2) if self.upper else factor
+        y = _triangular_arrays(lower, b, False, False)
+        return _triangular_arrays(xp_of(lower).swapaxes(lower, -1, -2), y, True, False)
+
+    def backward(self, g):
+        (factor,), x = self.saved, self.output
+        b_shape, f_shape = self.shapes
+        gb = CholeskySolve(self.upper)(g, factor)
+        gf = None
+        if self.needs_input_grad[1]:
+            common = gb @ x.mT
+            common = common + common.mT
+            gf = _ops.unbroadcast(-(factor @ common) if self.upper else -(common @ factor), f_shape)
+        return _ops.unbroadcast(gb, b_shape) if self.needs_input_grad[0] else None, gf
+
+
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
+    """torch.cholesky_solve: X with A X = B for A = L L^T (upper=True: U^T U) given its Cholesky factor (only its
+    triangle read), batches broadcast; gradients as torch's (see CholeskySolve)."""
+    op = "cholesky_solve"
+    L = _square(op, L, "L")
+    B = _floating(op, B, "B", half=False)
+    _ops.bool_arg(upper, op, "upper")
+    if B.dtype != L.dtype:
+        raise TypeError(f"{op}: B and L must have the same dtype, got {B.dtype} and {L.dtype}")
+    if B.ndim < 2 or B.shape[-2] != L.shape[-1]:
+        raise ValueError(f"{op}: B must be (..., n, k) with n = {L.shape[-1]} for L of shape {L.shape}, got shape "
+                         f"{B.shape}")
+    _ops.broadcast_shapes(op, ("the batch dims of B", B.shape[:-2]), ("of L", L.shape[:-2]))
+    return CholeskySolve(upper)(B, L)
+
+
+def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
+    """torch.cholesky_inverse: A^-1 for A = L L^T (upper=True: U^T U) given its Cholesky factor."""
+    op = "cholesky_inverse"
+    L = _square(op, L, "L")
+    _ops.bool_arg(upper, op, "upper")
+    return cholesky_solve(_eye_like(L, L.shape[-1]).expand(L.shape), L, upper)
+
+
+def cholesky_old(input: Tensor, upper: bool = False) -> Tensor:
+    """torch.cholesky (its old API): linalg.cholesky."""
+    return cholesky(input, upper=upper)
+
+
+svd_old_result = namedtuple("svd", ("U", "S", "V"))
+qr_old_result = namedtuple("qr", ("Q", "R"))
+slogdet_old_result = namedtuple("slogdet", ("sign", "logabsdet"))
+
+
+def svd_old(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
+    """torch.svd (its old API): (U, S, V) with input = U diag(S) V^T, V (not Vh); some=False: square U and V;
+    compute_uv=False: U and V zero-filled and square whatever some is (no gradient through them), as torch's."""
+    op = "svd"
+    input = _matrices(op, input)
+    if not compute_uv:
+        xp = xp_of(input.data)
+        m, n = input.shape[-2:]
+        return svd_old_result(_const(xp.zeros(input.shape[:-2] + (m, m), input.dtype)), svdvals(input),
+                              _const(xp.zeros(input.shape[:-2] + (n, n), input.dtype)))
+    u, s, vh = svd(input, full_matrices=not some)
+    return svd_old_result(u, s, vh.mT)
+
+
+def qr_old(input: Tensor, some: bool = True) -> Any:
+    """torch.qr (its old API): linalg.qr with mode 'reduced' (some=True) or 'complete'."""
+    return qr_old_result(*qr(input, "reduced" if some else "complete"))
+
+
+def slogdet_old(input: Tensor) -> Any:
+    """torch.slogdet: linalg.slogdet."""
+    return slogdet_old_result(*slogdet(input))
+
+
+def inverse(input: Tensor) -> Tensor:
+    """torch.inverse: linalg.inv."""
+    return inv(input)

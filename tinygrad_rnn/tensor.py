@@ -2436,6 +2436,13 @@ Tensor.logdet = _composed.logdet
 Tensor.cov, Tensor.corrcoef, Tensor.histogram, Tensor.mode, Tensor.narrow_copy, Tensor.ldexp = (
     _composed.cov, _composed.corrcoef, _composed.histogram, _composed.mode, _composed.narrow_copy, _composed.ldexp)
 Tensor.frexp, Tensor.nextafter = _ops.frexp, _ops.nextafter
+# torch's methods of the linear algebra functions (linalg.py), the old API's where torch's methods keep it
+Tensor.det, Tensor.slogdet, Tensor.inverse, Tensor.pinverse = (
+    _linalg.det, _linalg.slogdet_old, _linalg.inverse, _linalg.pinverse)
+Tensor.matrix_power, Tensor.matrix_exp, Tensor.cholesky, Tensor.cholesky_solve, Tensor.cholesky_inverse = (
+    _linalg.matrix_power, _linalg.matrix_exp, _linalg.cholesky_old, _linalg.cholesky_solve, _linalg.cholesky_inverse)
+Tensor.qr, Tensor.svd, Tensor.lu, Tensor.lu_solve, Tensor.triangular_solve = (
+    _linalg.qr_old, _linalg.svd_old, _linalg.lu_old, _linalg.lu_solve_old, _linalg.triangular_solve)
 Tensor.baddbmm = _ops.baddbmm
 Tensor.equal, Tensor.allclose, Tensor.fmax, Tensor.fmin = _ops.equal, _ops.allclose, _ops.fmax, _ops.fmin
 Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
