@@ -933,3 +933,38 @@ def test_new_linalg_errors_name_the_function():
         tg.linalg.inv_ex(tg.tensor(np.stack([np.eye(2), np.ones((2, 2))])), check_errors=True)
     with pytest.raises(tg.linalg.LinAlgError, match="linalg.cholesky.*not positive-definite"):
         tg.linalg.cholesky_ex(-tg.eye(2), check_errors=True)
+
+
+def _np_householder_product(a, tau):
+    m, n = a.shape[-2:]
+    q = np.broadcast_to(np.eye(m), a.shape[:-2] + (m, m)).copy()
+    for i in range(tau.shape[-1]):
+        v = np.tril(a, -1)[..., :, i:i + 1] + np.eye(m, n)[:, i:i + 1]
+        q = q - (q @ v) @ (tau[..., i:i + 1, None] * np.swapaxes(v, -1, -2))
+    return q[..., :, :n]
+
+
+@with_fixtures
+@given(st.data())
+def test_householder_product_property(device, data):
+    """householder_product as the product of its reflections written out in numpy, gradients to A and tau (second
+    order too) against central differences, for k <= n <= m."""
+    batch = data.draw(shapes(0, 1, max_side=2))
+    n = data.draw(st.integers(1, 3))
+    m, k = data.draw(st.integers(n, 4)), data.draw(st.integers(0, n))
+    a, tau = data.draw(arrays(batch + (m, n))), data.draw(arrays(batch + (k,)))
+    check_op(tg.linalg.householder_product, _np_householder_product, [a, tau], device, gradgrad=k > 0)
+
+
+@needs_torch
+def test_householder_product_matches_torch():
+    """torch.geqrf's packed reflections give Q as numpy's qr; values and errors as torch's."""
+    a = np.random.default_rng(17).standard_normal((2, 4, 3))
+    packed, tau = torch.geqrf(torch.tensor(a))
+    q = tg.linalg.householder_product(tg.tensor(packed.numpy()), tg.tensor(tau.numpy()))
+    np.testing.assert_allclose(q.numpy(), torch.linalg.householder_product(packed, tau).numpy(), atol=1e-12)
+    np.testing.assert_allclose(q.numpy(), np.linalg.qr(a)[0], atol=1e-12)
+    with pytest.raises(ValueError, match=r"linalg.householder_product.*at least as many rows.*\(2, 3\)"):
+        tg.linalg.householder_product(tg.ones(2, 3), tg.ones(2))
+    with pytest.raises(ValueError, match=r"linalg.householder_product.*tau must be.*\(4,\)"):
+        tg.linalg.householder_product(tg.ones(4, 3), tg.ones(4))

@@ -2,7 +2,7 @@
 decompositions (Cholesky, symmetric eigendecomposition, SVD, QR, LU), matrix functions (power, exponential,
 pseudo-inverse, rank, condition number), least squares, triangular solves, the *_ex forms with LAPACK's info, and
 torch's older names on top of them (torch.svd, torch.lu, torch.triangular_solve, torch.cholesky_solve, ...). Real
-dtypes only: eig and eigvals (complex results) and householder_product are left out.
+dtypes only: eig and eigvals (complex results) are left out.
 
 Every function takes a batch of matrices: the last two dims are the matrix, the leading ones a batch (empty batches
 included), as torch's. The primitives (Inv, Det, SlogDet, Solve, Cholesky, Eigh, Svd, Qr) are Functions whose forward
@@ -28,7 +28,8 @@ from .tensor import Function, Tensor, _dt, _input, _mode, _OutputNode
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
            "eigvalsh", "svd", "svdvals", "qr", "matrix_power", "matrix_exp", "pinv", "matrix_rank", "cond", "cross",
            "vecdot", "multi_dot", "matmul", "diagonal", "vander", "tensorinv", "tensorsolve", "solve_triangular",
-           "lu_factor", "lu_factor_ex", "lu", "lu_solve", "lstsq", "inv_ex", "solve_ex", "cholesky_ex"]
+           "lu_factor", "lu_factor_ex", "lu", "lu_solve", "lstsq", "inv_ex", "solve_ex", "cholesky_ex",
+           "householder_product"]
 
 slogdet_result = namedtuple("linalg_slogdet", ("sign", "logabsdet"))  # (torch.return_types.linalg_slogdet)
 eigh_result = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
@@ -911,6 +912,30 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
         raise ValueError(f"{op}: the product of A's trailing dims {rest} must equal B's number of elements "
                          f"({B.numel()})")
     return solve(A.reshape(B.numel(), B.numel()), B.reshape(-1)).reshape(rest)
+
+
+
+def householder_product(A: Tensor, tau: Tensor) -> Tensor:
+    """torch.linalg.householder_product: the first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with v_i
+    column i of A below the diagonal and 1 on it (geqrf's packing), for A (..., m, n), m >= n >= k, tau (..., k).
+    Composed of Tensor ops, so gradients reach A and tau."""
+    op = "linalg.householder_product"
+    A, tau = _matrices(op, A), _floating(op, tau, "tau", half=False)
+    m, n = A.shape[-2:]
+    if m < n:
+        raise ValueError(f"{op}: A must have at least as many rows as columns, got shape {A.shape}")
+    if tau.ndim != A.ndim - 1 or tau.shape[-1] > n:
+        raise ValueError(f"{op}: tau must be (..., k) with k <= n = {n} for A of shape {A.shape}, got {tau.shape}")
+    if tau.shape[:-1] != A.shape[:-2]:
+        raise ValueError(f"{op}: the batch dims of A {A.shape[:-2]} and tau {tau.shape[:-1]} must match")
+    if A.dtype != tau.dtype:
+        raise TypeError(f"{op}: A and tau must have the same dtype, got {A.dtype} and {tau.dtype}")
+    vectors = A.tril(-1) + _const(xp_of(A.data).eye(m, n, dtype=A.dtype))
+    q = _const(xp_of(A.data).broadcast_to(xp_of(A.data).eye(m, dtype=A.dtype), A.shape[:-2] + (m, m)).copy())
+    for i in range(tau.shape[-1]):
+        v = vectors[..., :, i:i + 1]
+        q = q - (q @ v) @ (tau[..., i:i + 1, None] * v.mT)
+    return q[..., :, :n]
 
 
 # ----------------------------------------------------------------------------- triangular solves and LU
