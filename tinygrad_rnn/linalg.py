@@ -1323,7 +1323,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
         return cholesky_ex_result(cholesky(A, upper=upper), _const(xp_of(A.data).zeros(A.shape[:-2], np.int32)))
     except LinAlgError:
         if _ops.bool_arg(check_errors, op, "check_errors"):
-            raise
+            raise _not_positive_definite(op, (A.mT if upper else A).data) from None
     info = _cholesky_info((A.mT if upper else A).data)
     bad = info > 0
     out = cholesky(_eye_where(bad, A), upper=upper)
