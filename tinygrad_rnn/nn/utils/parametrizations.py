@@ -1,19 +1,13 @@
 """torch.nn.utils.parametrizations: orthogonal, weight_norm and spectral_norm written as parametrizations
-(nn.utils.parametrize), so their tensors live under module.parametrizations.<name> with torch's state_dict keys.
-
-The matrix exponential of orthogonal's default map for square matrices is composed here of matmuls (a degree-16
-Taylor series after scaling A by 2^-s so that its 1-norm is at most 1/2, then s squarings: below float64's
-rounding for the skew-symmetric matrices it sees), so gradients come from those ops; this engine has no
-tg.linalg.matrix_exp. torch.linalg.householder_product is likewise composed of reflections."""
+(nn.utils.parametrize), so their tensors live under module.parametrizations.<name> with torch's state_dict keys."""
 from __future__ import annotations
 
-import math
 from typing import Any, Optional, Tuple
 
 from ... import backend
 from ...autograd import no_grad
 from ...creation import eye, randn, zeros
-from ...linalg import qr, solve
+from ...linalg import householder_product, matrix_exp, qr, solve
 from ...ops import cat
 from ...tensor import Tensor
 from .. import functional as F
@@ -21,33 +15,6 @@ from ..module import Module
 from . import parametrize
 
 _MAPS = ("matrix_exp", "cayley", "householder")
-
-
-def _matrix_exp(a: Tensor) -> Tensor:
-    """exp(a) for a square (batch of) matrix, by scaling and squaring a Taylor series (differentiable)."""
-    xp = backend.xp_of(a.data)
-    norm = float(xp.abs(a.data).sum(axis=-2).max()) if a.numel() else 0.0
-    s = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
-    a = a / (2.0 ** s)
-    ident = eye(a.shape[-1], dtype=a.dtype, device=a.device)
-    r = ident
-    for k in range(16, 0, -1):
-        r = ident + (a @ r) / k
-    for _ in range(s):
-        r = r @ r
-    return r
-
-
-def _householder_product(a: Tensor, tau: Tensor) -> Tensor:
-    """torch.linalg.householder_product: the first k columns of H_0 ... H_{k-1}, H_i = I - tau_i v_i v_i^T with
-    v_i column i of a below the diagonal and 1 on it (a (..., n, k), tau (..., k)); differentiable."""
-    n, k = a.shape[-2], a.shape[-1]
-    v = a.tril(-1) + eye(n, k, dtype=a.dtype, device=a.device)
-    q = eye(n, k, dtype=a.dtype, device=a.device)
-    for i in reversed(range(k)):
-        vi = v[..., :, i:i + 1]
-        q = q - (tau[..., i:i + 1].unsqueeze(-1) * vi) @ (vi.mT @ q)
-    return q
 
 
 def _diag_sign(x: Tensor, trunc: bool) -> Tensor:
@@ -104,7 +71,7 @@ class _Orthogonal(Module):
                 X = cat([X, zeros(*X.shape[:-2], n, n - k, dtype=X.dtype, device=X.device)], dim=-1)
             A = X - X.mT
             if self.orthogonal_map == "matrix_exp":
-                Q = _matrix_exp(A)
+                Q = matrix_exp(A)
             else:
                 ident = eye(n, dtype=A.dtype, device=A.device)
                 Q = solve(ident - A * 0.5, ident + A * 0.5)
@@ -113,7 +80,7 @@ class _Orthogonal(Module):
         else:
             A = X.tril(-1)
             tau = 2.0 / (1.0 + (A * A).sum(dim=-2))
-            Q = _householder_product(A, tau) * _diag_sign(X, trunc=True)
+            Q = householder_product(A, tau) * _diag_sign(X, trunc=True)
         if "base" in self._buffers:
             Q = self.base @ Q
         return Q.mT if transposed else Q
