@@ -1310,3 +1310,119 @@ def test_addr_addbmm_gcd_lcm_in_place_write_the_out_of_place_result():
     assert tg.tensor(i1).gcd_(tg.tensor(i2)).tolist() == np.gcd(i1, i2).tolist()
     assert tg.tensor(i1).lcm_(tg.tensor(i2)).tolist() == np.lcm(i1, i2).tolist()
     assert z.pin_memory() is z and z.is_pinned() is False
+
+
+# torch's in-place forms made from the out-of-place methods (tensor._in_place_form), and float_power_
+_U = np.array([[0.3, -0.6, 0.45], [0.15, -0.35, 0.7]])  # inside (-1, 1), off 0 and off the integers
+_P = np.abs(_U) + 0.2  # inside (0, 1)
+_O = np.array([[0.8, 1.3, -0.55], [1.1, -0.9, 0.4]])  # operands off 0
+FORMS = {  # name: (input, the call's other arguments (arrays become tensors that require grad), keywords)
+    **{n: (_U, (), {}) for n in ("exp2", "expm1", "sinc", "deg2rad", "rad2deg", "tan", "sinh", "cosh", "asin",
+                                 "acos", "atan", "asinh", "atanh", "arcsin", "arccos", "arctan", "arcsinh",
+                                 "arctanh", "absolute", "negative", "sgn", "frac", "fix", "logical_not", "exp",
+                                 "sigmoid", "tanh", "abs", "neg", "sign", "erf", "erfinv", "square")},
+    **{n: (_P, (), {}) for n in ("log10", "log1p", "log2", "logit", "log", "sqrt", "rsqrt", "lgamma", "digamma")},
+    **{n: (_P + 1.0, (), {}) for n in ("acosh", "arccosh")},
+    **{n: (_U, (_O,), {}) for n in ("atan2", "arctan2", "hypot", "fmod", "multiply", "divide", "true_divide",
+                                    "subtract", "heaviside", "logical_and", "logical_or", "logical_xor")},
+    "xlogy": (_U, (_P,), {}), "float_power": (_P, (_O,), {}), "fmod-number": (_U, (0.25,), {}),
+    "subtract-alpha": (_U, (_O,), {"alpha": -2}), "divide-trunc": (_U, (_O,), {"rounding_mode": "trunc"}),
+    "logit-eps": (_P, (0.3,), {}), "cumsum": (_U, (1,), {}), "cumprod": (_U, (), {"dim": -2}),
+    "round": (_U, (), {"decimals": 1}), "clip": (_U, (-0.4, 0.5), {}), "polygamma": (_P, (1,), {}),
+    "addmv": (_U[0], (_O.T * 1, _P[:, 0] * 1), {"beta": 0.5, "alpha": -2}),
+}
+NO_TORCH_GRAD = {"heaviside"}  # (torch has no derivative for it; ours is 0, a step's)
+TRIGAMMA = {"digamma", "polygamma"}  # (torch's trigamma, a series of its own, is ~1e-9 off: test_more_ops checks ours)
+
+
+def _form_call(lib, name, device=None):
+    """(x * 1 for a float64 leaf x, the leaves: x and the tensor operands, the method name, args, kwargs)."""
+    a, args, kwargs = FORMS[name]
+    make = (lambda v: tg.tensor(v, device=device, requires_grad=True)) if lib is tg else (
+        lambda v: lib.tensor(v, requires_grad=True))
+    x = make(a)
+    operands = [make(v) if isinstance(v, np.ndarray) else v for v in args]
+    return x * 1, [x] + [o for o in operands if not isinstance(o, (int, float))], name.split("-")[0], operands, kwargs
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_in_place_forms_match_torch_in_values_and_gradients(name, device):
+    """x.name_(...) on a non-leaf holds torch's in-place result (float64) and is x.name(...); the gradient
+    reaching x and the operands is torch's out-of-place one (torch has no in-place derivative for some, asinh_)."""
+    torch = pytest.importorskip("torch")
+    y, leaves, method, args, kwargs = _form_call(tg, name, device)
+    want = getattr(y, method)(*args, **kwargs).detach().numpy()
+    assert getattr(y, f"{method}_")(*args, **kwargs) is y and y.dtype == np.float64 and y.device == device
+    ty, t_leaves, _, t_args, _ = _form_call(torch, name)
+    with torch.no_grad():
+        t_in_place = getattr(ty.clone(), f"{method}_")(*t_args, **kwargs).numpy()
+    rtol = 1e-8 if name in TRIGAMMA else 1e-12
+    np.testing.assert_allclose(y.detach().numpy(), t_in_place, rtol=rtol, atol=1e-15)
+    np.testing.assert_array_equal(y.detach().numpy(), want)
+    weights = np.linspace(0.5, 1.5, y.numel()).reshape(y.shape)
+    (y * tg.tensor(weights, device=device)).sum().backward()
+    t_out = getattr(ty, method)(*t_args, **kwargs)
+    if t_out.requires_grad and name not in NO_TORCH_GRAD:
+        (t_out * torch.tensor(weights)).sum().backward()
+    for mine, theirs in zip(leaves, t_leaves):
+        got = np.zeros(mine.shape) if mine.grad is None else mine.grad.numpy()
+        expected = np.zeros(theirs.shape) if theirs.grad is None else theirs.grad.numpy(force=True)  # (a ZeroTensor)
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_in_place_forms_refuse_a_leaf_and_a_saved_tensor_as_the_other_in_place_ops(name):
+    """A leaf that requires grad is refused (as torch), and a node that saved the tensor before it changed refuses
+    to backpropagate (as torch's version counter)."""
+    y, (x, *_), method, args, kwargs = _form_call(tg, name)
+    with pytest.raises(RuntimeError, match=f"{method}_: a leaf tensor that requires grad cannot be changed"):
+        getattr(x, f"{method}_")(*args, **kwargs)
+    loss = (y * y).sum()  # (mul saves y)
+    getattr(y, f"{method}_")(*args, **kwargs)
+    with pytest.raises(RuntimeError, match="saved for backward was changed in place"):
+        loss.backward()
+
+
+_GRID = st.integers(-8, 7).map(lambda k: k * 0.25 + 0.125)  # (never an integer or 0: no kink of frac, fix, abs)
+PROPERTY_FORMS = {  # name: (numpy reference, elements of the input, of the operand (None: unary)); one of each kind
+    "sinh": (np.sinh, _GRID, None), "asin": (np.arcsin, _GRID.map(lambda v: v / 2.5), None),
+    "acosh": (np.arccosh, _GRID.map(lambda v: abs(v) + 1.0), None), "sinc": (np.sinc, _GRID, None),
+    "logit": (lambda a: np.log(a / (1 - a)), _GRID.map(lambda v: v / 4.5 + 0.5), None),
+    "frac": (lambda a: a - np.trunc(a), _GRID, None),
+    "atan2": (np.arctan2, _GRID, _GRID), "xlogy": (lambda a, b: a * np.log(b), _GRID, _GRID.map(abs)),
+    "float_power": (np.power, _GRID.map(abs), _GRID),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROPERTY_FORMS))
+@with_fixtures
+@given(data=st.data())
+def test_in_place_forms_gradients_match_central_differences(name, device, data):
+    """x.name_(y) recorded on a non-leaf: values from the math and gradients (x's and a broadcast operand's) against
+    central differences in float64, over hypothesis shapes (0-d and size-1 included)."""
+    ref, elements, operand = PROPERTY_FORMS[name]
+    if operand is None:
+        a = data.draw(shapes().flatmap(lambda s: hnp.arrays(np.float64, s, elements=elements)))
+        check_op(lambda t: getattr(t * 1, f"{name}_")(), ref, [a], device)
+        return
+    shape, other = data.draw(_into())
+    a, b = data.draw(hnp.arrays(np.float64, shape, elements=elements)), data.draw(hnp.arrays(np.float64, other,
+                                                                                             elements=operand))
+    check_op(lambda t, o: getattr(t * 1, f"{name}_")(o), ref, [a, b], device)
+
+
+def test_in_place_forms_keep_the_dtype_as_torch():
+    """A result the tensor's dtype cannot hold is refused (sinh_ of an int tensor; float_power_, whose result is
+    float64, of a float32 one; cumsum_ with another dtype=), as torch; logical_not_ writes 0/1 in the dtype."""
+    with pytest.raises(TypeError, match="sinh_: the result is float32, which this int64 tensor cannot hold"):
+        tg.tensor([1, 2]).sinh_()
+    with pytest.raises(TypeError, match="float_power_: the result is float64, but this tensor is float32"):
+        tg.ones(2).float_power_(2)
+    with pytest.raises(TypeError, match="cumsum_: dtype=float64 differs from this tensor's float32"):
+        tg.ones(2).cumsum_(0, dtype=tg.float64)
+    assert tg.ones(3).cumsum_(0, dtype=tg.float32).tolist() == [1.0, 2.0, 3.0]
+    t = tg.tensor([0.0, 2.5])
+    assert t.logical_not_() is t and t.dtype == np.float32 and t.tolist() == [1.0, 0.0]
+    assert tg.tensor([0, 3]).logical_or_(tg.tensor([0, 0])).tolist() == [0, 1]
+    assert tg.Tensor.exp_.__name__ == "exp_" and list(inspect.signature(tg.Tensor.cumsum_).parameters) == [
+        "self", "dim", "dtype"]

@@ -10,6 +10,7 @@ arrays: an intermediate array stays alive only if some op saved it for backward.
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import numbers
@@ -1461,91 +1462,19 @@ class Tensor:
     def pow_(self, exponent: Any) -> "Tensor":
         return self._apply_in_place("pow_", lambda t: t ** exponent, exponent)
 
+    def float_power_(self, exponent: Any) -> "Tensor":
+        """float_power in place: its result is float64, so only a float64 tensor takes it, as torch's (which
+        refuses float32 rather than round the double precision power)."""
+        if self.dtype != np.float64:
+            raise TypeError(f"float_power_: the result is float64, but this tensor is {self.dtype} (torch refuses "
+                            "it too); use float_power, or convert to float64 first")
+        return self._apply_in_place("float_power_", lambda t: t.float_power(exponent), exponent)
+
     def clamp_min_(self, min: Any) -> "Tensor":
         return self._apply_in_place("clamp_min_", lambda t: t.clamp_min(min), min)
 
     def clamp_max_(self, max: Any) -> "Tensor":
         return self._apply_in_place("clamp_max_", lambda t: t.clamp_max(max), max)
-
-    # in-place functions of the tensor alone, as torch's x.relu_() (see _apply_in_place)
-    def relu_(self) -> "Tensor":
-        return self._apply_in_place("relu_", Tensor.relu)
-
-    def sigmoid_(self) -> "Tensor":
-        return self._apply_in_place("sigmoid_", Tensor.sigmoid)
-
-    def tanh_(self) -> "Tensor":
-        return self._apply_in_place("tanh_", Tensor.tanh)
-
-    def exp_(self) -> "Tensor":
-        return self._apply_in_place("exp_", Tensor.exp)
-
-    def log_(self) -> "Tensor":
-        return self._apply_in_place("log_", Tensor.log)
-
-    def sqrt_(self) -> "Tensor":
-        return self._apply_in_place("sqrt_", Tensor.sqrt)
-
-    def abs_(self) -> "Tensor":
-        return self._apply_in_place("abs_", Tensor.abs)
-
-    def neg_(self) -> "Tensor":
-        return self._apply_in_place("neg_", Tensor.__neg__)
-
-    def sin_(self) -> "Tensor":
-        return self._apply_in_place("sin_", Tensor.sin)
-
-    def cos_(self) -> "Tensor":
-        return self._apply_in_place("cos_", Tensor.cos)
-
-    def erf_(self) -> "Tensor":
-        return self._apply_in_place("erf_", Tensor.erf)
-
-    def erfc_(self) -> "Tensor":
-        return self._apply_in_place("erfc_", Tensor.erfc)
-
-    def erfinv_(self) -> "Tensor":
-        return self._apply_in_place("erfinv_", Tensor.erfinv)
-
-    def lgamma_(self) -> "Tensor":
-        return self._apply_in_place("lgamma_", Tensor.lgamma)
-
-    def digamma_(self) -> "Tensor":
-        return self._apply_in_place("digamma_", Tensor.digamma)
-
-    def polygamma_(self, n: int) -> "Tensor":
-        return self._apply_in_place("polygamma_", lambda t: t.polygamma(n))
-
-    def reciprocal_(self) -> "Tensor":
-        return self._apply_in_place("reciprocal_", Tensor.reciprocal)
-
-    def rsqrt_(self) -> "Tensor":
-        return self._apply_in_place("rsqrt_", Tensor.rsqrt)
-
-    def square_(self) -> "Tensor":
-        return self._apply_in_place("square_", Tensor.square)
-
-    def floor_(self) -> "Tensor":
-        return self._apply_in_place("floor_", Tensor.floor)
-
-    def ceil_(self) -> "Tensor":
-        return self._apply_in_place("ceil_", Tensor.ceil)
-
-    def trunc_(self) -> "Tensor":
-        return self._apply_in_place("trunc_", Tensor.trunc)
-
-    def sign_(self) -> "Tensor":
-        return self._apply_in_place("sign_", Tensor.sign)
-
-    def round_(self, decimals: int = 0) -> "Tensor":
-        return self._apply_in_place("round_", lambda t: t.round(decimals))
-
-    def clip_(self, min: Any = None, max: Any = None) -> "Tensor":
-        return self._apply_in_place("clip_", lambda t: t.clamp(min, max), min, max)
-
-    def nan_to_num_(self, nan: Optional[float] = 0.0, posinf: Optional[float] = None,
-                    neginf: Optional[float] = None) -> "Tensor":
-        return self._apply_in_place("nan_to_num_", lambda t: t.nan_to_num(nan, posinf, neginf))
 
     def lerp_(self, end: "Tensor", weight: Any) -> "Tensor":
         """self + weight (end - self) in place: an exponential moving average's ema.lerp_(value, 1 - decay)."""
@@ -1861,7 +1790,8 @@ class Tensor:
     def atanh(self) -> "Tensor":
         return _ops.Atanh()(self._floating())
 
-    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh  # (torch's aliases)
+    # (torch's aliases)
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2 = asin, acos, atan, asinh, acosh, atanh, atan2
 
     def logaddexp(self, other: Any) -> "Tensor":
         """log(e^self + e^other) elementwise, without overflow (self and other broadcast)."""
@@ -2448,3 +2378,41 @@ Tensor.equal, Tensor.allclose, Tensor.fmax, Tensor.fmin = _ops.equal, _ops.allcl
 Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
     _ops.copysign, _ops.signbit, _composed.aminmax, _composed.msort)
 Tensor.multinomial, Tensor.bernoulli = _creation.multinomial, _creation.bernoulli
+
+
+def _in_place_form(name: str) -> Callable[..., Tensor]:
+    """Tensor.<name>_, torch's in-place form of Tensor.<name>: the method's result written into this tensor (see
+    Tensor._apply_in_place), with the method's signature; every argument is an operand, so one that requires grad
+    records the write. A dtype= other than the tensor's is refused, as torch's (an in-place op keeps its dtype). A
+    form without a gradient (floor_, sign_, logical_not_, ...) passes zero to the old values; torch leaves the
+    logical_*_ forms out of the graph instead (the gradient passes them unchanged, leaves are not refused)."""
+    method, op = getattr(Tensor, name), f"{name}_"
+    signature = inspect.signature(method)
+
+    def in_place(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if "dtype" in signature.parameters:
+            dtype = signature.bind(self, *args, **kwargs).arguments.get("dtype")
+            if dtype is not None and _dt(dtype, op) != self.dtype:
+                raise TypeError(f"{op}: dtype={_dt(dtype, op)} differs from this tensor's {self.dtype}, which an "
+                                f"in-place op keeps (as in torch); use the out-of-place {name}")
+        return self._apply_in_place(op, lambda t: method(t, *args, **kwargs), *args, *kwargs.values())
+
+    params = list(signature.parameters.values())
+    in_place.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[params[0].replace(name="self")] + params[1:])
+    in_place.__name__, in_place.__qualname__ = op, f"Tensor.{op}"
+    in_place.__doc__ = f"x.{op}(...) is x.{name}(...) written into x in place, as torch's {op}."
+    return in_place
+
+
+# torch's in-place forms of the methods of one tensor (and operands) above, made by _in_place_form
+for _name in ("relu", "sigmoid", "tanh", "exp", "exp2", "expm1", "log", "log10", "log1p", "log2", "logit", "sqrt",
+              "rsqrt", "square", "reciprocal", "abs", "absolute", "neg", "negative", "sign", "sgn", "frac",
+              "floor", "ceil", "trunc", "fix", "round", "clip", "nan_to_num",
+              "sin", "cos", "tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin",
+              "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "sinc", "deg2rad", "rad2deg",
+              "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma",
+              "multiply", "divide", "true_divide", "subtract", "fmod", "hypot", "heaviside", "xlogy",
+              "logical_and", "logical_or", "logical_xor", "logical_not", "cumsum", "cumprod", "addmv"):
+    setattr(Tensor, f"{_name}_", _in_place_form(_name))
+del _name
