@@ -773,6 +773,68 @@ def test_uniform_and_normal_in_place_rules_and_errors():
         tg.zeros(1).expand(3).uniform_()
 
 
+FILLS = {  # name: (the fill, a statistic of the draws, its value for the distribution)
+    "cauchy_": (lambda t: t.cauchy_(2.0, 3.0), np.median, 2.0),  # (no mean: the median, within sigma * 0.03)
+    "exponential_": (lambda t: t.exponential_(4.0), np.mean, 0.25),
+    "log_normal_": (lambda t: t.log_normal_(1.0, 0.5), lambda v: np.mean(np.log(v)), 1.0),
+    "geometric_": (lambda t: t.geometric_(0.25), np.mean, 4.0),
+    "random_": (lambda t: t.random_(3, 7), np.mean, 4.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILLS))
+def test_random_fills_draw_their_distribution_and_repeat_after_manual_seed(name, device):
+    """torch's cauchy_, exponential_, log_normal_, geometric_ and random_ draw from the package generator in place:
+    a statistic of 20000 draws near the distribution's (a loose bound), the same draws after the same seed."""
+    fill, statistic, want = FILLS[name]
+    x = tg.zeros(20000, dtype=tg.float64, device=device)
+    tg.manual_seed(3)
+    assert fill(x) is x and x.dtype == np.float64 and x._version == 1
+    first = x.numpy().copy()
+    assert abs(statistic(first) - want) < 0.05 * max(abs(want), 1.0), (name, statistic(first))
+    tg.manual_seed(3)
+    np.testing.assert_array_equal(fill(tg.zeros(20000, dtype=tg.float64, device=device)).numpy(), first)
+    if name == "geometric_":  # (the trial of the first success: 1, 2, ...)
+        assert first.min() == 1 and np.array_equal(first, np.round(first))
+    if name == "random_":  # (integers in [from, to - 1])
+        assert set(np.unique(first)) == {3.0, 4.0, 5.0, 6.0}
+
+
+def test_random_fill_arguments_and_dtypes_as_torch():
+    """The checks torch makes (lambd > 0, sigma > 0, std > 0, p in (0, 1), from < to inside an integer dtype);
+    continuous draws need a floating tensor, geometric_ and random_ take integers too; random_(to), the keywords
+    from= and to=, and without to the dtype's whole range (2^24 for float32, as torch)."""
+    for call, match in ((lambda t: t.exponential_(0.0), "exponential_: expects lambd > 0, got lambd=0.0"),
+                        (lambda t: t.exponential_(math.nan), "exponential_: expects lambd > 0"),
+                        (lambda t: t.cauchy_(0.0, 0.0), "cauchy_: expects sigma > 0, got sigma=0.0"),
+                        (lambda t: t.log_normal_(1.0, -1.0), "log_normal_: expects std > 0, got std=-1.0"),
+                        (lambda t: t.geometric_(1.0), r"geometric_: expects p in \(0, 1\), got p=1.0"),
+                        (lambda t: t.geometric_(0), r"geometric_: expects p in \(0, 1\), got p=0"),
+                        (lambda t: t.random_(5, 5), "random_: expects 'from' to be less than 'to', got from=5 >= to=5"),
+                        (lambda t: t.random_(0), "random_: expects 'from' to be less than 'to', got from=0 >= to=0")):
+        with pytest.raises(ValueError, match=match):
+            call(tg.zeros(3))
+    with pytest.raises(ValueError, match="random_: to - 1 = 299 is out of bounds for uint8"):
+        tg.zeros(3, dtype=tg.uint8).random_(0, 300)
+    with pytest.raises(ValueError, match="random_: from=-1 is out of bounds for uint8"):
+        tg.zeros(3, dtype=tg.uint8).random_(-1, 3)
+    with pytest.raises(TypeError, match="random_: from must be an int, got float"):
+        tg.zeros(3).random_(2.5, 4)
+    with pytest.raises(TypeError, match="exponential_: samples a floating point distribution, but this tensor is"):
+        tg.zeros(3, dtype=tg.int64).exponential_()
+    with pytest.raises(RuntimeError, match="cauchy_: a leaf tensor that requires grad cannot be changed in place"):
+        tg.zeros(3, requires_grad=True).cauchy_()
+    assert tg.zeros(2000, dtype=tg.int64).geometric_(0.5).numpy().min() == 1
+    assert tg.zeros(3).exponential_(math.inf).tolist() == [0.0] * 3
+    assert set(tg.zeros(2000).random_(4).tolist()) == {0.0, 1.0, 2.0, 3.0}
+    assert set(tg.zeros(2000).random_(2, to=4).tolist()) == {2.0, 3.0}
+    assert set(tg.zeros(2000).random_(**{"from": -2, "to": 0}).tolist()) == {-2.0, -1.0}
+    big = tg.zeros(20000).random_().numpy()
+    assert big.min() >= 0 and big.max() <= 2 ** 24 and big.max() > 2 ** 23
+    assert set(tg.zeros(200, dtype=tg.bool_).random_().tolist()) == {False, True}
+    assert tg.zeros(2000, dtype=tg.uint8).random_().numpy().max() > 200
+
+
 def test_flip_is_a_copy_like_torch():
     x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
     y = x.flip(0)

@@ -1022,9 +1022,72 @@ class Tensor:
         self._write("bernoulli_", (Ellipsis,), draws.astype(self.dtype))  # (cast before a device copy)
         return self
 
-    def _sample_(self, op: str, sample: Callable[[Any], Any]) -> "Tensor":
-        """Write sample(generator), an array of this shape drawn on the host, into this floating tensor in place."""
-        if self.dtype.kind != "f":
+    def cauchy_(self, median: float = 0.0, sigma: float = 1.0) -> "Tensor":
+        """Samples of the Cauchy distribution, median + sigma tan(pi (U - 1/2)), from the package generator, in
+        place (torch's cauchy_; sigma > 0)."""
+        if not sigma > 0:  # (nan too)
+            raise ValueError(f"cauchy_: expects sigma > 0, got sigma={sigma}")
+        return self._sample_("cauchy_", lambda gen: median + sigma * gen.standard_cauchy(self.shape))
+
+    def exponential_(self, lambd: float = 1.0) -> "Tensor":
+        """Samples of the exponential distribution of rate lambd (mean 1/lambd) from the package generator, in
+        place (torch's exponential_; lambd > 0, an infinite rate draws zeros)."""
+        if not lambd > 0:
+            raise ValueError(f"exponential_: expects lambd > 0, got lambd={lambd}")
+        return self._sample_("exponential_", lambda gen: gen.exponential(1.0 / lambd, self.shape))
+
+    def log_normal_(self, mean: float = 1.0, std: float = 2.0) -> "Tensor":
+        """Samples of exp(N(mean, std^2)) from the package generator, in place (torch's log_normal_; std > 0)."""
+        if not std > 0:
+            raise ValueError(f"log_normal_: expects std > 0, got std={std}")
+        return self._sample_("log_normal_", lambda gen: gen.lognormal(mean, std, self.shape))
+
+    def geometric_(self, p: float) -> "Tensor":
+        """Samples of the geometric distribution (the trial of the first success, each with probability p: 1, 2,
+        ...) from the package generator, in place, into a floating or integer tensor (torch's geometric_; 0 < p <
+        1)."""
+        if not 0 < p < 1:
+            raise ValueError(f"geometric_: expects p in (0, 1), got p={p}")
+        return self._sample_("geometric_", lambda gen: gen.geometric(p, self.shape), floating=False)
+
+    def random_(self, *args: int, **kwargs: int) -> "Tensor":
+        """Integers drawn uniformly from [from, to - 1] by the package generator, in place, as torch's random_():
+        random_(to) draws from [0, to - 1]; without to, up to the dtype's largest integer (2^mantissa digits for a
+        floating dtype, 1 for bool). Taken as random_(from=0, to=None) or random_(to), keywords from= and to=
+        included (from is a Python keyword, so the signature reads *args, **kwargs)."""
+        op = "random_"
+        unknown = set(kwargs) - {"from", "to"}
+        if len(args) > 2 or unknown:
+            raise TypeError(f"{op}: takes (from=0, to=None) or (to), got {len(args)} positional arguments and "
+                            f"keywords {sorted(kwargs)}")
+        bounds = dict(zip(("from", "to") if len(args) == 2 or "to" in kwargs else ("to",), args))
+        if set(bounds) & set(kwargs):
+            raise TypeError(f"{op}: got {', '.join(sorted(set(bounds) & set(kwargs)))} both positionally and by "
+                            "keyword")
+        bounds.update(kwargs)
+        low = _ops.int_arg(bounds.get("from", 0), op, "from")
+        to = bounds.get("to")
+        to = None if to is None else _ops.int_arg(to, op, "to")
+        if self.dtype.kind == "f":
+            high = 2 ** (np.finfo(self.dtype).nmant + 1) + 1
+        else:
+            least, most = (0, 1) if self.dtype.kind == "b" else (int(np.iinfo(self.dtype).min),
+                                                                  int(np.iinfo(self.dtype).max))
+            high = most + 1
+            if not least <= low <= most:
+                raise ValueError(f"{op}: from={low} is out of bounds for {self.dtype}")
+            if to is not None and not least <= to - 1 <= most:
+                raise ValueError(f"{op}: to - 1 = {to - 1} is out of bounds for {self.dtype}")
+        high = high if to is None else to
+        if low >= high:
+            raise ValueError(f"{op}: expects 'from' to be less than 'to', got from={low} >= to={high}")
+        return self._sample_(op, lambda gen: gen.integers(low, high - 1, self.shape, np.int64, endpoint=True),
+                             floating=False)
+
+    def _sample_(self, op: str, sample: Callable[[Any], Any], floating: bool = True) -> "Tensor":
+        """Write sample(generator), an array of this shape drawn on the host, into this tensor in place (a floating
+        one only where ``floating``: a continuous distribution)."""
+        if floating and self.dtype.kind != "f":
             raise TypeError(f"{op}: samples a floating point distribution, but this tensor is {self.dtype}")
         self._write(op, (Ellipsis,), sample(backend.rng("cpu")).astype(self.dtype))  # (cast before a device copy)
         return self
