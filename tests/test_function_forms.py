@@ -61,7 +61,8 @@ def _cases():
     add("arctan", lambda T: ((T(X),), {}))
     add("arcsinh", lambda T: ((T(X),), {}))
     add("round", lambda T: ((T(X * 3.3),), {"decimals": 1}), "decimals")
-    for name in ("atan2", "logaddexp", "logaddexp2", "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge"):
+    for name in ("atan2", "arctan2", "logaddexp", "logaddexp2", "add", "sub", "mul", "div", "eq", "ne", "lt", "le",
+                 "gt", "ge"):
         add(name, lambda T: ((T(X), T(P[1])), {}))
     for name in ("logical_and", "logical_or", "logical_xor"):
         add(name, lambda T: ((T(X), T(I)), {}))
@@ -82,6 +83,8 @@ def _cases():
     add("clamp_max", lambda T: ((T(X), 0.25), {}))
     add("clip", lambda T: ((T(X), -0.6, 1.1), {}))
     add("clip", lambda T: ((T(X),), {"max": 0.3}), "max")
+    add("fill", lambda T: ((T(X), 2.5), {}))
+    add("fill", lambda T: ((T(X), T(np.array(-1.5))), {}), "0-d-tensor")
     # reductions
     for name in ("sum", "mean", "prod", "amax", "amin"):
         add(name, lambda T: ((T(X),), {}))
@@ -396,10 +399,56 @@ def _assert_matches_torch(case_id, name, make, out, kwargs):
 
 
 def test_every_method_form_is_in_the_table():
-    """A form added to functions.py without a row above fails here."""
+    """A form added to functions.py without a row above (or in IN_PLACE_FORMS below) fails here."""
     forms = {n for n, f in vars(functions).items() if callable(f) and getattr(f, "__module__", "") == functions.__name__
              and not n.startswith("_") and n not in ("method_form", "is_tensor")}
-    assert forms - {c[1] for c in CASES} == set()
+    assert forms - {c[1] for c in CASES} - set(IN_PLACE_FORMS) == set()
+
+
+# torch's function forms of the in-place methods and of F's in-place ops: tg.exp_(x) is x.exp_()
+IN_PLACE_FORMS = {  # name: (input, the other arguments, keywords)
+    **{n: (U, (), {}) for n in ("abs_", "acos_", "arccos_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_",
+                                "asinh_", "atan_", "atanh_", "ceil_", "cos_", "cosh_", "deg2rad_", "erf_", "erfc_",
+                                "exp2_", "exp_", "expm1_", "fix_", "floor_", "frac_", "neg_", "negative_", "rad2deg_",
+                                "relu_", "round_", "sigmoid_", "sin_", "sinc_", "sinh_", "square_", "tan_", "tanh_",
+                                "trunc_", "zero_", "detach_", "nan_to_num_", "selu_", "celu_", "rrelu_")},
+    **{n: (P, (), {}) for n in ("log10_", "log1p_", "log2_", "log_", "logit_", "reciprocal_", "rsqrt_", "sqrt_")},
+    **{n: (G, (), {}) for n in ("acosh_", "arccosh_")},
+    "clamp_": (U, (-0.3, 0.4), {}), "clip_": (U, (), {"max": 0.1}), "clamp_min_": (U, (0.1,), {}),
+    "clamp_max_": (U, (0.1,), {}), "fill_": (U, (2.5,), {}), "xlogy_": (U, (P,), {}), "logit_-eps": (P, (0.3,), {}),
+    "round_-decimals": (U * 3.3, (), {"decimals": 1}), "threshold_": (U, (0.2, -1.0), {}),
+    "gcd_": (J, (I,), {}), "lcm_": (J, (I,), {}), "index_put_": (X, ((np.array([1, 0]),), P), {}),
+    "addmv_": (U[0], (X.T * 1, P[:, 0] * 1), {"beta": 0.5, "alpha": 2}),
+    **{n: (U, (1.0, True), {}) for n in ("dropout_", "alpha_dropout_", "feature_alpha_dropout_")},  # (all dropped)
+    "dropout_-eval": (U, (0.5, False), {}),
+}
+
+
+def _form_args(lib, args):
+    """The arguments with arrays as lib's tensors (a tuple of arrays, index_put_'s indices, as a tuple of them)."""
+    def to(v):
+        if isinstance(v, tuple):
+            return tuple(to(u) for u in v)
+        return (tg.tensor(v) if lib is tg else torch.tensor(v)) if isinstance(v, np.ndarray) else v
+    return [to(v) for v in args]
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE_FORMS))
+def test_in_place_forms_write_their_input_as_the_method_and_torch(name):
+    """tg.name_(x, ...) returns x holding what x.name_(...) writes (F's in-place op for the activations and
+    dropouts) and, where torch is importable, what torch.name_ writes (dtype kept)."""
+    a, args, kwargs = IN_PLACE_FORMS[name]
+    name = name.split("-")[0]
+    x = tg.tensor(a)
+    assert getattr(tg, name)(x, *_form_args(tg, args), **kwargs) is x and x.dtype == a.dtype
+    if hasattr(tg.Tensor, name):
+        np.testing.assert_array_equal(x.numpy(), getattr(tg.tensor(a), name)(*_form_args(tg, args), **kwargs).numpy())
+    if torch is not None:
+        t = torch.tensor(a)
+        getattr(torch, name)(t, *_form_args(torch, args), **kwargs)
+        np.testing.assert_allclose(x.numpy(), t.numpy(), rtol=1e-12, atol=1e-15, err_msg=name)
+    with pytest.raises(TypeError, match=f"{name[:-1]}_?: input must be a Tensor, got list"):  # (F's: celu)
+        getattr(tg, name)([1.0], *args, **kwargs)
 
 
 def test_forms_read_like_torch_in_help():

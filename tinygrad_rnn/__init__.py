@@ -54,6 +54,14 @@ from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcs
 from .functions import (absolute, divide, fix, fliplr, flipud, greater, greater_equal, less, less_equal, moveaxis,
                         multiply, negative, not_equal, ravel, subtract, swapdims, true_divide)
 from .functions import isneginf, isposinf, isreal, positive, rsub
+# torch's function forms of the in-place methods (tg.exp_(x) is x.exp_()) and of F's in-place ops (tg.dropout_)
+from .functions import (abs_, acos_, acosh_, addmv_, alpha_dropout_, arccos_, arccosh_, arcsin_, arcsinh_, arctan2,
+                        arctan_, arctanh_, asin_, asinh_, atan_, atanh_, ceil_, celu_, clamp_, clamp_max_, clamp_min_,
+                        clip_, cos_, cosh_, deg2rad_, detach_, dropout_, erf_, erfc_, exp2_, exp_, expm1_,
+                        feature_alpha_dropout_, fill, fill_, fix_, floor_, frac_, gcd_, index_put_, lcm_, log10_,
+                        log1p_, log2_, log_, logit_, nan_to_num_, neg_, negative_, rad2deg_, reciprocal_, relu_,
+                        round_, rrelu_, rsqrt_, selu_, sigmoid_, sin_, sinc_, sinh_, sqrt_, square_, tan_, tanh_,
+                        threshold_, trunc_, xlogy_, zero_)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
 sum, max, min, any, all, pow, round = (_functions.sum, _functions.max, _functions.min,  # noqa: A001
                                        _functions.any, _functions.all, _functions.pow, _functions.round)
@@ -121,5 +129,12 @@ __all__ = [
     "bartlett_window", "kaiser_window",
     "chain_matmul", "cholesky_inverse", "cholesky_solve", "det", "inverse", "lu_unpack", "matrix_exp", "matrix_power",
     "pinverse", "triangular_solve", "cholesky", "lu", "lu_solve", "qr", "slogdet", "svd",
+    "arctan2", "fill", "abs_", "acos_", "acosh_", "addmv_", "alpha_dropout_", "arccos_", "arccosh_", "arcsin_",
+    "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "celu_", "clamp_", "clamp_max_",
+    "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach_", "dropout_", "erf_", "erfc_", "exp2_", "exp_",
+    "expm1_", "feature_alpha_dropout_", "fill_", "fix_", "floor_", "frac_", "gcd_", "index_put_", "lcm_", "log10_",
+    "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_",
+    "round_", "rrelu_", "rsqrt_", "selu_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_",
+    "threshold_", "trunc_", "xlogy_", "zero_",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

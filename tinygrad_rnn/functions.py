@@ -12,6 +12,7 @@ import inspect
 import numbers
 from typing import Any, Callable, Optional, Sequence, Tuple
 
+from .nn import functional as _F
 from .ops import _input
 from .tensor import Tensor
 
@@ -69,6 +70,7 @@ erfc, erfinv, lgamma, digamma = map(method_form, ("erfc", "erfinv", "lgamma", "d
 asin, acos, atan, asinh, acosh, atanh = map(method_form, ("asin", "acos", "atan", "asinh", "acosh", "atanh"))
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 atan2, logaddexp, logaddexp2 = (method_form(n, numbers_too=True) for n in ("atan2", "logaddexp", "logaddexp2"))
+arctan2 = atan2
 clamp_min, clamp_max, clip = map(method_form, ("clamp_min", "clamp_max", "clip"))
 floor, ceil, trunc, sign, round, neg = map(method_form, ("floor", "ceil", "trunc", "sign", "round", "neg"))
 isnan, isinf, isfinite = map(method_form, ("isnan", "isinf", "isfinite"))
@@ -104,6 +106,50 @@ negative, absolute, fix, swapdims, moveaxis, fliplr, flipud, ravel = map(method_
     "negative", "absolute", "fix", "swapdims", "moveaxis", "fliplr", "flipud", "ravel"))
 greater, less, greater_equal, less_equal, not_equal = map(method_form, (
     "greater", "less", "greater_equal", "less_equal", "not_equal"))
+# torch's function forms of the in-place methods: torch.exp_(x) is x.exp_()
+exp_, exp2_, expm1_, log_, log10_, log1p_, log2_, logit_, sqrt_, rsqrt_ = map(method_form, (
+    "exp_", "exp2_", "expm1_", "log_", "log10_", "log1p_", "log2_", "logit_", "sqrt_", "rsqrt_"))
+square_, reciprocal_, abs_, neg_, negative_, frac_, xlogy_ = map(method_form, (
+    "square_", "reciprocal_", "abs_", "neg_", "negative_", "frac_", "xlogy_"))
+relu_, sigmoid_, tanh_, erf_, erfc_, nan_to_num_ = map(method_form, (
+    "relu_", "sigmoid_", "tanh_", "erf_", "erfc_", "nan_to_num_"))
+floor_, ceil_, trunc_, fix_, round_, clamp_, clamp_min_, clamp_max_, clip_ = map(method_form, (
+    "floor_", "ceil_", "trunc_", "fix_", "round_", "clamp_", "clamp_min_", "clamp_max_", "clip_"))
+sin_, cos_, tan_, sinh_, cosh_, sinc_, deg2rad_, rad2deg_ = map(method_form, (
+    "sin_", "cos_", "tan_", "sinh_", "cosh_", "sinc_", "deg2rad_", "rad2deg_"))
+asin_, acos_, atan_, asinh_, acosh_, atanh_ = map(method_form, ("asin_", "acos_", "atan_", "asinh_", "acosh_",
+                                                                "atanh_"))
+arcsin_, arccos_, arctan_, arcsinh_, arccosh_, arctanh_ = map(method_form, (
+    "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_", "arctanh_"))
+zero_, fill_, detach_, index_put_, gcd_, lcm_, addmv_ = map(method_form, (
+    "zero_", "fill_", "detach_", "index_put_", "gcd_", "lcm_", "addmv_"))
+# torch's function forms of nn.functional's in-place activations and dropouts
+celu_, selu_, rrelu_, threshold_ = _F.celu_, _F.selu_, _F.rrelu_, _F.threshold_
+
+
+def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """torch.dropout_: F.dropout(input, p, train, inplace=True)."""
+    _input("dropout_", input)
+    return _F.dropout(input, p, train, inplace=True)
+
+
+def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """torch.alpha_dropout_: F.alpha_dropout(input, p, train, inplace=True)."""
+    _input("alpha_dropout_", input)
+    return _F.alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """torch.feature_alpha_dropout_: F.feature_alpha_dropout(input, p, train, inplace=True)."""
+    _input("feature_alpha_dropout_", input)
+    return _F.feature_alpha_dropout(input, p, train, inplace=True)
+
+
+def fill(input: Tensor, value: Any) -> Tensor:
+    """torch.fill: a new tensor of input's shape, dtype and device, every element value (a number or a 0-d tensor,
+    which gets the gradient's sum; input gets none), as input.clone().fill_(value)."""
+    _input("fill", input)
+    return input.clone().fill_(value)
 
 
 # the methods that take varargs, whose torch functions take one sequence
