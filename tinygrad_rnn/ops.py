@@ -642,15 +642,28 @@ def frexp(input: Tensor) -> Any:
     return return_types["frexp"](mantissa, _const(node.exponent))
 
 
+class NextAfter(Function):
+    """nextafter(a, b): the float after a toward b. The gradient is torch's: g to a (the result is a, moved by one
+    unit in the last place), zero to b."""
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return xp_of(a, b).nextafter(a, b)
+
+    def backward(self, g):
+        need_a, need_b = self.needs_input_grad
+        return (unbroadcast(g, self.shapes[0]) if need_a else None,
+                _const(xp_of(g.data).zeros(self.shapes[1], g.dtype)) if need_b else None)
+
+
 def nextafter(input: Tensor, other: Tensor) -> Tensor:
     """torch.nextafter: the next floating-point value after input toward other, elementwise (broadcast), in the
-    tensors' promoted floating dtype (torch has no integer kernel). No gradient, as torch's."""
+    tensors' promoted floating dtype (torch has no integer kernel); the gradient passes to input, as torch's."""
     _two_tensors("nextafter", input, other)
     dtype = result_dtype([input, other])
     if dtype.kind != "f":
         raise TypeError(f"nextafter: expects floating-point tensors, got {input.dtype} and {other.dtype}")
-    a, b = input.data.astype(dtype, copy=False), other.data.astype(dtype, copy=False)
-    return _const(xp_of(a, b).nextafter(a, b))
+    return NextAfter()(input.to(dtype=dtype), other.to(dtype=dtype))
 
 
 class LogAddExp(Function):

@@ -2476,6 +2476,7 @@ for _name in ("relu", "sigmoid", "tanh", "exp", "exp2", "expm1", "log", "log10",
               "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "sinc", "deg2rad", "rad2deg",
               "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma",
               "multiply", "divide", "true_divide", "subtract", "fmod", "hypot", "heaviside", "xlogy",
-              "logical_and", "logical_or", "logical_xor", "logical_not", "cumsum", "cumprod", "addmv"):
+              "logical_and", "logical_or", "logical_xor", "logical_not", "cumsum", "cumprod", "addmv", "ldexp",
+              "nextafter"):
     setattr(Tensor, f"{_name}_", _in_place_form(_name))
 del _name
