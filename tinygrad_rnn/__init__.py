@@ -22,6 +22,7 @@ from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, invers
                      pinverse, triangular_solve)
 from .linalg import cholesky_old as cholesky, lu_old as lu, lu_solve_old as lu_solve, qr_old as qr
 from .linalg import slogdet_old as slogdet, svd_old as svd
+from .special import i0, igamma, igammac
 from .composed import (addbmm, addcdiv, addcmul, addmv, addr, aminmax, atleast_1d, atleast_2d, atleast_3d, block_diag,
                        cartesian_prod, column_stack, combinations, concat, concatenate, cross, cummax, cummin,
                        cumulative_trapezoid, deg2rad, diag_embed, diagflat, diagonal_scatter, dist, dsplit, dstack,
@@ -136,5 +137,6 @@ __all__ = [
     "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_",
     "round_", "rrelu_", "rsqrt_", "selu_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_",
     "threshold_", "trunc_", "xlogy_", "zero_",
+    "i0", "igamma", "igammac",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

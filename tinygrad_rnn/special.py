@@ -1,20 +1,28 @@
 """tg.special: torch.special's names. Most are functions defined elsewhere under their torch.special names
-(expit is sigmoid, gammaln is lgamma, psi is digamma); the few torch.special adds are composed of existing ops,
-so their gradients come from those ops (entr's, a small Function, is torch's formula)."""
+(expit is sigmoid, gammaln is lgamma, psi is digamma); entr, ndtr, ndtri, xlog1py and multigammaln are composed of
+existing ops, so their gradients come from those ops (entr's, a small Function, is torch's formula). The Bessel
+functions I0, I1, K0, K1 (Cephes' Chebyshev expansions), erfcx and log_ndtr (Cody's rational approximations), the
+Hurwitz zeta function and the regularized incomplete gamma functions (Cephes' algorithms) are computed here, in
+float64 on numpy or CuPy arrays, with torch's derivatives (written with Tensor ops, so second order runs) and, where
+torch has none, its behaviour: a RuntimeError from backward, or (the modified_bessel_* names) no graph at all."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable, Sequence, Tuple
 
-from . import composed, ops
+import numpy as np
+
+from . import backend, composed, ops
 from .backend import xp_of
 from .functions import digamma, erf, erfc, erfinv, exp2, expm1, lgamma, log1p, log_softmax, softmax
 from .ops import _float_operands, _input, logsumexp, polygamma
 from .tensor import Function, Tensor
 
-__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln", "log1p", "log_softmax",
-           "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc", "softmax",
-           "xlog1py", "xlogy"]
+__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
+           "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
+           "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "multigammaln",
+           "ndtr", "ndtri", "polygamma", "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+           "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
 
 gammaln, psi = lgamma, digamma
 logit, sinc, xlogy = composed.logit, composed.sinc, composed.xlogy
@@ -85,3 +93,527 @@ def multigammaln(input: Tensor, p: int) -> Tensor:
     terms = x.unsqueeze(-1) - Tensor._make(xp_of(x.data).arange(p, dtype=x.dtype) / 2)
     return terms.lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
+
+
+def _coefficients(text: str) -> Tuple[float, ...]:
+    """Decimal coefficients, highest order first, as floats."""
+    return tuple(float(c) for c in text.split())
+
+
+# S. L. Moshier's Cephes Math Library (public domain; torch's ATen/native/Math.h carries the same tables): Chebyshev
+# coefficients, highest order first, of e^-x I0(x) and e^-x I1(x) / x on [0, 8] (argument x/2 - 2) and of
+# e^-x sqrt(x) I0(x), e^-x sqrt(x) I1(x) on [8, inf) (argument 32/x - 2), and of K0, K1 (k0.c, k1.c) on (0, 2]
+# (argument x^2 - 2) and e^x sqrt(x) K0(x), e^x sqrt(x) K1(x) on (2, inf) (argument 8/x - 2).
+_I0E_A = _coefficients("-4.41534164647933937950E-18 3.33079451882223809783E-17 -2.43127984654795469359E-16 "
+                       "1.71539128555513303061E-15 -1.16853328779934516808E-14 7.67618549860493561688E-14 "
+                       "-4.85644678311192946090E-13 2.95505266312963983461E-12 -1.72682629144155570723E-11 "
+                       "9.67580903537323691224E-11 -5.18979560163526290666E-10 2.65982372468238665035E-9 "
+                       "-1.30002500998624804212E-8 6.04699502254191894932E-8 -2.67079385394061173391E-7 "
+                       "1.11738753912010371815E-6 -4.41673835845875056359E-6 1.64484480707288970893E-5 "
+                       "-5.75419501008210370398E-5 1.88502885095841655729E-4 -5.76375574538582365885E-4 "
+                       "1.63947561694133579842E-3 -4.32430999505057594430E-3 1.05464603945949983183E-2 "
+                       "-2.37374148058994688156E-2 4.93052842396707084878E-2 -9.49010970480476444210E-2 "
+                       "1.71620901522208775349E-1 -3.04682672343198398683E-1 6.76795274409476084995E-1")
+_I0E_B = _coefficients("-7.23318048787475395456E-18 -4.83050448594418207126E-18 4.46562142029675999901E-17 "
+                       "3.46122286769746109310E-17 -2.82762398051658348494E-16 -3.42548561967721913462E-16 "
+                       "1.77256013305652638360E-15 3.81168066935262242075E-15 -9.55484669882830764870E-15 "
+                       "-4.15056934728722208663E-14 1.54008621752140982691E-14 3.85277838274214270114E-13 "
+                       "7.18012445138366623367E-13 -1.79417853150680611778E-12 -1.32158118404477131188E-11 "
+                       "-3.14991652796324136454E-11 1.18891471078464383424E-11 4.94060238822496958910E-10 "
+                       "3.39623202570838634515E-9 2.26666899049817806459E-8 2.04891858946906374183E-7 "
+                       "2.89137052083475648297E-6 6.88975834691682398426E-5 3.36911647825569408990E-3 "
+                       "8.04490411014108831608E-1")
+_I1E_A = _coefficients("2.77791411276104639959E-18 -2.11142121435816608115E-17 1.55363195773620046921E-16 "
+                       "-1.10559694773538630805E-15 7.60068429473540693410E-15 -5.04218550472791168711E-14 "
+                       "3.22379336594557470981E-13 -1.98397439776494371520E-12 1.17361862988909016308E-11 "
+                       "-6.66348972350202774223E-11 3.62559028155211703701E-10 -1.88724975172282928790E-9 "
+                       "9.38153738649577178388E-9 -4.44505912879632808065E-8 2.00329475355213526229E-7 "
+                       "-8.56872026469545474066E-7 3.47025130813767847674E-6 -1.32731636560394358279E-5 "
+                       "4.78156510755005422638E-5 -1.61760815825896745588E-4 5.12285956168575772895E-4 "
+                       "-1.51357245063125314899E-3 4.15642294431288815669E-3 -1.05640848946261981558E-2 "
+                       "2.47264490306265168283E-2 -5.29459812080949914269E-2 1.02643658689847095384E-1 "
+                       "-1.76416518357834055153E-1 2.52587186443633654823E-1")
+_I1E_B = _coefficients("7.51729631084210481353E-18 4.41434832307170791151E-18 -4.65030536848935832153E-17 "
+                       "-3.20952592199342395980E-17 2.96262899764595013876E-16 3.30820231092092828324E-16 "
+                       "-1.88035477551078244854E-15 -3.81440307243700780478E-15 1.04202769841288027642E-14 "
+                       "4.27244001671195135429E-14 -2.10154184277266431302E-14 -4.08355111109219731823E-13 "
+                       "-7.19855177624590851209E-13 2.03562854414708950722E-12 1.41258074366137813316E-11 "
+                       "3.25260358301548823856E-11 -1.89749581235054123450E-11 -5.58974346219658380687E-10 "
+                       "-3.83538038596423702205E-9 -2.63146884688951950684E-8 -2.51223623787020892529E-7 "
+                       "-3.88256480887769039346E-6 -1.10588938762623716291E-4 -9.76109749136146840777E-3 "
+                       "7.78576235018280120474E-1")
+_K0_A = _coefficients("+1.37446543561352307156e-16 +4.25981614279661018399e-14 +1.03496952576338420167e-11 "
+                      "+1.90451637722020886025e-09 +2.53479107902614945675e-07 +2.28621210311945178607e-05 "
+                      "+1.26461541144692592338e-03 +3.59799365153615016266e-02 +3.44289899924628486886e-01 "
+                      "-5.35327393233902768720e-01")
+_K0_B = _coefficients("+5.30043377268626276149e-18 -1.64758043015242134646e-17 +5.21039150503902756861e-17 "
+                      "-1.67823109680541210385e-16 +5.51205597852431940784e-16 -1.84859337734377901440e-15 "
+                      "+6.34007647740507060557e-15 -2.22751332699166985548e-14 +8.03289077536357521100e-14 "
+                      "-2.98009692317273043925e-13 +1.14034058820847496303e-12 -4.51459788337394416547e-12 "
+                      "+1.85594911495471785253e-11 -7.95748924447710747776e-11 +3.57739728140030116597e-10 "
+                      "-1.69753450938905987466e-09 +8.57403401741422608519e-09 -4.66048989768794782956e-08 "
+                      "+2.76681363944501510342e-07 -1.83175552271911948767e-06 +1.39498137188764993662e-05 "
+                      "-1.28495495816278026384e-04 +1.56988388573005337491e-03 -3.14481013119645005427e-02 "
+                      "+2.44030308206595545468e+00")
+_K1_A = _coefficients("-7.02386347938628759343e-18 -2.42744985051936593393e-15 -6.66690169419932900609e-13 "
+                      "-1.41148839263352776110e-10 -2.21338763073472585583e-08 -2.43340614156596823496e-06 "
+                      "-1.73028895751305206302e-04 -6.97572385963986435018e-03 -1.22611180822657148235e-01 "
+                      "-3.53155960776544875667e-01 +1.52530022733894777053e+00")
+_K1_B = _coefficients("-5.75674448366501715755e-18 +1.79405087314755922667e-17 -5.68946255844285935196e-17 "
+                      "+1.83809354436663880070e-16 -6.05704724837331885336e-16 +2.03870316562433424052e-15 "
+                      "-7.01983709041831346144e-15 +2.47715442448130437068e-14 -8.97670518232499435011e-14 "
+                      "+3.34841966607842919884e-13 -1.28917396095102890680e-12 +5.13963967348173025100e-12 "
+                      "-2.12996783842756842877e-11 +9.21831518760500529508e-11 -4.19035475934189648750e-10 "
+                      "+2.01504975519703286596e-09 -1.03457624656780970260e-08 +5.74108412545004946722e-08 "
+                      "-3.50196060308781257119e-07 +2.40648494783721712015e-06 -1.93619797416608296024e-05 "
+                      "+1.95215518471351631108e-04 -2.85781685962277938680e-03 +1.03923736576817238437e-01 "
+                      "+2.72062619048444266945e+00")
+
+
+def _chbevl(t: Any, coefficients: Sequence[float]) -> Any:
+    """Cephes' chbevl: the Chebyshev series sum' c_i T_i(t/2) by Clenshaw's recurrence, elementwise."""
+    xp = xp_of(t)
+    b0, b1, b2 = xp.full_like(t, coefficients[0]), xp.zeros_like(t), xp.zeros_like(t)
+    for c in coefficients[1:]:
+        b2, b1 = b1, b0
+        b0 = t * b1 - b2 + c
+    return 0.5 * (b0 - b2)
+
+
+def _scaled_i(x: Any, order: int) -> Any:
+    """e^-|x| I0(x) (order 0) or e^-|x| I1(x) (order 1) of a float64 array, Cephes' i0e/i1e: a Chebyshev series
+    on |x| <= 8 and one in 32/|x| beyond. I1 is odd, negative for x < 0 (-0.0 gives +0.0, as torch)."""
+    xp = xp_of(x)
+    a = xp.abs(x)
+    small = a <= 8
+    near, far = (_I0E_A, _I0E_B) if order == 0 else (_I1E_A, _I1E_B)
+    lo = _chbevl(xp.where(small, a, 0.0) / 2 - 2, near)
+    if order:
+        lo = lo * a
+    b = xp.where(small, 8.0, a)
+    y = xp.where(small, lo, _chbevl(32 / b - 2, far) / xp.sqrt(b))
+    return xp.where(x < 0, -y, y) if order else y
+
+
+def _k(x: Any, order: int, scaled: bool) -> Any:
+    """K0 or K1 (order) of a float64 array, times e^x if scaled, as Cephes' k0/k1/k0e/k1e: on (0, 2] a Chebyshev
+    series in x^2 - 2 plus the log(x/2) I term, beyond it one in 8/x - 2. inf at 0, nan below 0 and at nan."""
+    xp = xp_of(x)
+    small = x <= 2
+    s = xp.where(small & (x > 0), x, 1.0)
+    if order == 0:
+        lo = _chbevl(s * s - 2, _K0_A) - xp.log(0.5 * s) * _scaled_i(s, 0) * xp.exp(s)
+    else:
+        lo = xp.log(0.5 * s) * _scaled_i(s, 1) * xp.exp(s) + _chbevl(s * s - 2, _K1_A) / s
+    if scaled:
+        lo = lo * xp.exp(s)
+    b = xp.where(small | xp.isnan(x), 4.0, x)
+    hi = _chbevl(8 / b - 2, _K0_B if order == 0 else _K1_B) / xp.sqrt(b)
+    if not scaled:
+        hi = hi * xp.exp(-b)
+    y = xp.where(small, lo, hi)
+    y = xp.where(x == 0, xp.inf, y)
+    return xp.where((x < 0) | xp.isnan(x), xp.nan, y)
+
+
+def _exp_square(a: Any) -> Any:
+    """e^(a^2) without the a^2 ulp error of rounding a^2 (Cody's split, as ops._exp_minus_square)."""
+    xp = xp_of(a)
+    s = xp.trunc(a * 16) / 16
+    return xp.exp(s * s) * xp.exp((a - s) * (a + s))
+
+
+def erfcx_array(x: Any) -> Any:
+    """e^(x^2) erfc(x) of a float64 array by W. J. Cody's rational approximations, the ones ops.erfc_array uses,
+    without the e^(-x^2) factor (his CALERF with jint = 2): P(|x|)/Q(|x|) on [0.5, 4), (1/sqrt(pi) - R(1/x^2)/x^2)/|x|
+    from 4 on (~1/(x sqrt(pi)), 0 at inf); e^(x^2) erfc(x) below 0.5; 2 e^(x^2) - erfcx(|x|) for x <= -0.5 (inf
+    past about -26.6, where e^(x^2) overflows). nan stays nan."""
+    xp = xp_of(x)
+    a = xp.abs(x)
+    m = xp.clip(a, 0.5, 4.0)
+    mid = ops._rational(m, *ops._ERFC_MID)
+    b = xp.maximum(a, 4.0)
+    t = 1 / (b * b)
+    tail = (1 / math.sqrt(math.pi) - t * ops._rational(t, *ops._ERFC_TAIL)) / b
+    s = xp.where(a < 0.5, x, 0.0)
+    y = xp.where(a < 0.5, xp.exp(s * s) * ops.erfc_array(s), xp.where(a < 4, mid, tail))
+    n = xp.where(x <= -0.5, xp.minimum(a, 27.0), 0.0)  # (e^(27^2) overflows already)
+    y = xp.where(x <= -0.5, 2 * _exp_square(n) - y, y)
+    return xp.where(xp.isnan(x), xp.nan, y)
+
+
+def log_ndtr_array(x: Any) -> Any:
+    """log of the standard normal CDF of a float64 array, as torch's (SciPy's): below -1, log(erfcx(-t)/2) - t^2
+    with t = x/sqrt 2, which keeps the far left tail (-x^2/2 - log(-x sqrt(2 pi)) ...) finite; else
+    log1p(-erfc(t)/2)."""
+    xp = xp_of(x)
+    t = x * math.sqrt(0.5)
+    left = x < -1
+    u = xp.where(left, t, 0.0)
+    v = xp.where(left, 0.0, t)
+    return xp.where(left, xp.log(erfcx_array(-u) / 2) - u * u, xp.log1p(-ops.erfc_array(v) / 2))
+
+
+_EPS = 1.11022302462515654042e-16  # 2^-53, Cephes' MACHEP
+# (2j)! / B_2j, j = 1 .. 12, for the Euler-Maclaurin tail (Cephes' zeta A[])
+_ZETA_A = tuple(float(math.factorial(2 * j) / b) for j, b in enumerate(ops._BERNOULLI, 1))
+
+
+def _zeta_integers() -> Tuple[float, ...]:
+    """zeta(k) for k = 2 .. 30 (the Taylor coefficients of _lgamma1p)."""
+    return tuple(float(v) for v in zeta_array(np.arange(2.0, 31.0), np.ones(29)))
+
+
+def zeta_array(x: Any, q: Any) -> Any:
+    """The Hurwitz zeta function sum over k >= 0 of (q + k)^-x of broadcast float64 arrays, as Cephes' zeta
+    (torch's kernel): the terms summed until they are below 2^-53 of the sum or past q + k > 9 with at least 10 of
+    them, then the Euler-Maclaurin tail with up to 12 Bernoulli terms. inf at x = 1 and at q a non-positive
+    integer, nan for x < 1 and for q <= 0 with x not an integer (nan in, nan out)."""
+    xp = xp_of(x)
+    x, q = xp.broadcast_arrays(x, q)
+    q_pole = (q <= 0) & (q == xp.floor(q))
+    ok = ~((x <= 1) | q_pole | ((q <= 0) & (x != xp.floor(x))) | xp.isnan(x) | xp.isnan(q))
+    xs, a = xp.where(ok, x, 2.0), xp.where(ok, q, 1.0)
+    s = a ** -xs
+    b = xp.zeros_like(s)
+    active, converged = xp.ones(s.shape, bool), xp.zeros(s.shape, bool)
+    steps = max(9, int(xp.ceil(9 - a.min()) + 1)) if a.size else 0
+    for i in range(steps):
+        a, b = xp.where(active, a + 1, a), xp.where(active, (a + 1) ** -xs, b)
+        s = xp.where(active, s + b, s)
+        converged |= active & (-_EPS * s < b) & (b < _EPS * s)
+        active &= ~converged
+        if i >= 8:
+            active &= a <= 9
+    tail = ~converged
+    w = a
+    s = xp.where(tail, s + b * w / (xs - 1) - 0.5 * b, s)
+    f, k = xp.ones_like(s), 0.0
+    for c in _ZETA_A:
+        f = f * (xs + k)
+        b = b / w
+        t = f * b / c
+        s = xp.where(tail, s + t, s)
+        tail &= ~(xp.abs(t / s) < _EPS)
+        k += 1
+        f = f * (xs + k)
+        b = b / w
+        k += 1
+    y = xp.where(q_pole | (x == 1), xp.inf, xp.where(ok, s, xp.nan))  # (torch's order of cases)
+    return xp.where(x < 1, xp.nan, y)
+
+
+def _lgamma1p(a: Any) -> Any:
+    """lgamma(1 + a), by its Taylor series -euler_gamma a + sum (-a)^k zeta(k) / k for a below 0.25, where
+    rounding 1 + a would lose the digits of a small a (lgamma_array above)."""
+    xp = xp_of(a)
+    small = xp.abs(a) < 0.25
+    t = xp.where(small, a, 0.0)
+    series = xp.zeros_like(t)
+    for k in range(len(_ZETA_INTEGERS) + 1, 1, -1):
+        series = (series + (-1) ** k * _ZETA_INTEGERS[k - 2] / k) * t
+    series = (series - 0.57721566490153286061) * t
+    return xp.where(small, series, ops.lgamma_array(xp.where(small, 1.0, a + 1)))
+
+
+_ZETA_INTEGERS = _zeta_integers()
+
+
+def _igam_factor(a: Any, x: Any) -> Any:
+    """x^a e^-x / Gamma(a), through logs (its relative error grows as |a log x| ulp)."""
+    xp = xp_of(x)
+    return xp.exp(a * xp.log(x) - x - ops.lgamma_array(a))
+
+
+def _until_converged(state: dict, step: Callable[[dict, Any], Any], limit: int = 100000) -> None:
+    """Run step(state, active) until it reports every element converged (or limit steps): step updates the
+    arrays in state where ``active`` and returns which of them have converged."""
+    active = None
+    for _ in range(limit):
+        done = step(state, active)
+        active = ~done if active is None else active & ~done
+        if not bool(active.any()):
+            return
+
+
+def _igam_series(a: Any, x: Any) -> Any:
+    """P(a, x) by DLMF 8.11.4, x^a e^-x / Gamma(a + 1) times sum x^k / ((a + 1) ... (a + k)) (Cephes' igam)."""
+    xp = xp_of(x)
+    st = {"r": a.copy(), "c": xp.ones_like(x), "ans": xp.ones_like(x)}
+
+    def step(s, active):
+        on = True if active is None else active
+        s["r"] = s["r"] + 1
+        s["c"] = xp.where(on, s["c"] * x / s["r"], 0.0)
+        s["ans"] = s["ans"] + s["c"]
+        return s["c"] <= _EPS * s["ans"]
+
+    _until_converged(st, step, 2000)
+    return st["ans"] * _igam_factor(a, x) / a
+
+
+def _igamc_series(a: Any, x: Any) -> Any:
+    """Q(a, x) for x <= 1.1 by DLMF 8.7.3, -expm1(a log x - lgamma(1 + a)) minus x^a / Gamma(a) times
+    sum (-x)^n / (n! (a + n)), n >= 1 (Cephes' igamc_series: no cancellation of 1 - P near 1)."""
+    xp = xp_of(x)
+    st = {"n": 0, "fac": xp.ones_like(x), "sum": xp.zeros_like(x)}
+
+    def step(s, active):
+        s["n"] += 1
+        s["fac"] = s["fac"] * -x / s["n"]
+        term = s["fac"] / (a + s["n"])
+        s["sum"] = s["sum"] + (term if active is None else xp.where(active, term, 0.0))
+        return xp.abs(term) <= _EPS * xp.abs(s["sum"])
+
+    _until_converged(st, step, 2000)
+    logx = xp.log(x)
+    return -xp.expm1(a * logx - _lgamma1p(a)) - xp.exp(a * logx - ops.lgamma_array(a)) * st["sum"]
+
+
+def _igamc_fraction(a: Any, x: Any) -> Any:
+    """Q(a, x) for x > 1.1, x >= a by the continued fraction DLMF 8.9.2 (Cephes' igamc), its convergents
+    rescaled by 2^-52 when they grow past 2^52."""
+    xp = xp_of(x)
+    y = 1 - a
+    z = x + y + 1
+    st = {"y": y, "z": z, "c": 0.0, "pkm2": xp.ones_like(x), "qkm2": x.copy(), "pkm1": x + 1, "qkm1": z * x}
+    st["ans"] = st["pkm1"] / st["qkm1"]
+
+    def step(s, active):
+        s["c"] += 1
+        s["y"], s["z"] = s["y"] + 1, s["z"] + 2
+        yc = s["y"] * s["c"]
+        pk, qk = s["pkm1"] * s["z"] - s["pkm2"] * yc, s["qkm1"] * s["z"] - s["qkm2"] * yc
+        nonzero = qk != 0
+        r = pk / xp.where(nonzero, qk, 1.0)
+        t = xp.where(nonzero, xp.abs((s["ans"] - r) / r), 1.0)
+        keep = nonzero if active is None else nonzero & active
+        s["ans"] = xp.where(keep, r, s["ans"])
+        big = xp.abs(pk) > 4.503599627370496e15
+        scale = xp.where(big, 2.0 ** -52, 1.0)
+        s["pkm2"], s["pkm1"], s["qkm2"], s["qkm1"] = s["pkm1"] * scale, pk * scale, s["qkm1"] * scale, qk * scale
+        return t <= _EPS
+
+    _until_converged(st, step, 2000)
+    return st["ans"] * _igam_factor(a, x)
+
+
+def _on(f: Callable[[Any, Any], Any], a: Any, x: Any, where: Any, out: Any) -> None:
+    """out[where] = f(a[where], x[where]) on the flattened arrays, computing f on those elements only."""
+    xp = xp_of(x)
+    idx = xp.flatnonzero(where)
+    if idx.size:
+        out[idx] = f(a[idx], x[idx])
+
+
+def igamma_array(a: Any, x: Any, upper: bool) -> Any:
+    """The regularized lower incomplete gamma function P(a, x) (Q = 1 - P if upper) of broadcast float64 arrays, as
+    Cephes' igam/igamc (torch's kernel) without its uniform asymptotic expansion for large a near x: P by its series
+    where x <= 1 or x <= a, else 1 - Q; Q by the continued fraction for x > 1.1, x >= a, by the series DLMF 8.7.3
+    for small x and a, else 1 - P. Boundaries as torch's (SciPy's): nan for a < 0 or x < 0 and at a = x = 0; at
+    a = 0, P = 1; at x = 0, P = 0; at a = inf, P = 0 (nan if x is inf too); at x = inf, P = 1. Against mpmath
+    within ~1e-13 for a up to a few hundred (torch's expansion there is good to ~1e-9); the factor x^a e^-x / Gamma(a),
+    taken through logs, costs |a log x| ulp, and the series takes ~8 sqrt(a) terms where x is near a large a."""
+    xp = xp_of(x)
+    a, x = xp.broadcast_arrays(a, x)
+    shape, a, x = a.shape, xp.ascontiguousarray(a).reshape(-1), xp.ascontiguousarray(x).reshape(-1)
+    regular = (a > 0) & (x > 0) & xp.isfinite(a) & xp.isfinite(x)
+    sx = xp.where(regular, x, 1.0)
+    low_x = -0.4 / xp.log(xp.minimum(sx, 0.5)) < a
+    by_p = xp.where(sx > 1.1, sx < a, xp.where(sx <= 0.5, low_x, 1.1 * sx < a))
+    if not upper:
+        by_p |= (sx <= 1) | (sx <= a)
+    v = xp.empty_like(x)
+    _on(_igam_series, a, x, regular & by_p, v)
+    _on(_igamc_fraction, a, x, regular & ~by_p & (sx > 1.1), v)
+    _on(_igamc_series, a, x, regular & ~by_p & (sx <= 1.1), v)
+    y = xp.where(by_p != upper, v, 1 - v)
+    edge = xp.where(xp.isinf(x), 1.0, xp.nan)  # (torch's order of cases: nan a with x = 0 gives 0)
+    edge = xp.where(xp.isinf(a), xp.where(xp.isinf(x), xp.nan, 0.0), edge)
+    edge = xp.where(x == 0, 0.0, edge)
+    edge = xp.where(a == 0, xp.where(x > 0, 1.0, xp.nan), edge)
+    edge = xp.where((a < 0) | (x < 0), xp.nan, edge)
+    if upper:
+        edge = 1 - edge
+    return xp.where(regular, y, edge).reshape(shape)
+
+
+def _i0(x: Any) -> Any:
+    return _scaled_i(x, 0) * xp_of(x).exp(xp_of(x).abs(x))
+
+
+def _i1(x: Any) -> Any:
+    return _scaled_i(x, 1) * xp_of(x).exp(xp_of(x).abs(x))
+
+
+class _Unary(Function):
+    """An elementwise special function: ``kernel`` on float64 (cast back to the input's dtype); its derivative
+    ``slope(x, y)`` (Tensor ops, so second order runs through them), of the input and the output."""
+
+    quiet = True
+    saved_inputs = (0,)
+    save_output = True
+
+    def __init__(self, name: str, kernel: Callable[[Any], Any], slope: Callable[[Tensor, Tensor], Tensor]) -> None:
+        self.name, self.kernel, self.slope = name, kernel, slope
+
+    def forward(self, x):
+        return self.kernel(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return (g * self.slope(self.saved[0], self.output),)
+
+
+def _unary(name: str, kernel: Callable[[Any], Any], slope: Callable[[Tensor, Tensor], Tensor], input: Any) -> Tensor:
+    return _Unary(name, kernel, slope)(_input(name, input)._floating())
+
+
+def _near_zero(x: Tensor, value: float, f: Callable[[Tensor], Tensor]) -> Tensor:
+    """f(x), but value where |x| <= eps, f reading eps there (torch's i1 backward): the branch not taken stays finite,
+    so a second derivative at 0 is 0, not nan."""
+    tiny = x.abs() <= np.finfo(x.dtype).eps
+    return ops.where(tiny, value, f(ops.where(tiny, float(np.finfo(x.dtype).eps), x)))
+
+
+def i0(input: Tensor) -> Tensor:
+    """torch.special.i0 (torch.i0): the modified Bessel function I0, Cephes' i0 (see _scaled_i); inf past |x| ~ 713,
+    where e^|x| overflows. d/dx = I1."""
+    return _unary("special.i0", _i0, lambda x, y: i1(x), input)
+
+
+def i0e(input: Tensor) -> Tensor:
+    """torch.special.i0e: e^-|x| I0(x), finite everywhere (0 at +-inf); d/dx = i1e(x) - sgn(x) i0e(x)."""
+    return _unary("special.i0e", lambda x: _scaled_i(x, 0), lambda x, y: i1e(x) - x.sign() * y, input)
+
+
+def i1(input: Tensor) -> Tensor:
+    """torch.special.i1: the modified Bessel function I1 (odd); d/dx = I0(x) - I1(x)/x, 1/2 at 0 (torch's)."""
+    return _unary("special.i1", _i1, lambda x, y: _near_zero(x, 0.5, lambda s: i0(s) - y / s), input)
+
+
+def i1e(input: Tensor) -> Tensor:
+    """torch.special.i1e: e^-|x| I1(x); d/dx = i0e(x) - i1e(x) (sgn(x) + 1/x), 1/2 at 0 (torch's)."""
+    return _unary("special.i1e", lambda x: _scaled_i(x, 1),
+                  lambda x, y: _near_zero(x, 0.5, lambda s: i0e(s) - y * (s.sign() + 1 / s)), input)
+
+
+def erfcx(input: Tensor) -> Tensor:
+    """torch.special.erfcx: the scaled complementary error function e^(x^2) erfc(x) (erfcx_array): ~1/(x sqrt(pi))
+    for large x, inf below about -26.6. d/dx = 2 x erfcx(x) - 2/sqrt(pi)."""
+    return _unary("special.erfcx", erfcx_array, lambda x, y: 2 * x * y - 2 / math.sqrt(math.pi), input)
+
+
+def log_ndtr(input: Tensor) -> Tensor:
+    """torch.special.log_ndtr: log of the standard normal CDF, finite far into the left tail (log_ndtr_array).
+    d/dx = e^(-x^2/2) / (sqrt(2 pi) ndtr(x)), written as torch's: e^(-(y + x^2/2)) / sqrt(2 pi)."""
+    return _unary("special.log_ndtr", log_ndtr_array,
+                  lambda x, y: (-(y + x * x / 2)).exp() / math.sqrt(2 * math.pi), input)
+
+
+def _no_grad(name: str, kernel: Callable[[Any], Any], input: Any) -> Tensor:
+    """kernel of input as a Tensor outside the graph: torch's result for these functions has no grad_fn."""
+    x = _input(name, input)._floating()
+    return Tensor._make(backend.quietly(kernel, x.data.astype(np.float64, copy=False)).astype(x.dtype, copy=False))
+
+
+def modified_bessel_i0(input: Tensor) -> Tensor:
+    """torch.special.modified_bessel_i0: I0 as i0, but, as torch's, not differentiable (no gradient is recorded)."""
+    return _no_grad("special.modified_bessel_i0", _i0, input)
+
+
+def modified_bessel_i1(input: Tensor) -> Tensor:
+    """torch.special.modified_bessel_i1: I1 as i1, not differentiable (as torch's)."""
+    return _no_grad("special.modified_bessel_i1", _i1, input)
+
+
+def modified_bessel_k0(input: Tensor) -> Tensor:
+    """torch.special.modified_bessel_k0: the modified Bessel function K0 (Cephes' k0): inf at 0, nan below; not
+    differentiable (as torch's)."""
+    return _no_grad("special.modified_bessel_k0", lambda x: _k(x, 0, False), input)
+
+
+def modified_bessel_k1(input: Tensor) -> Tensor:
+    """torch.special.modified_bessel_k1: K1 (Cephes' k1): inf at 0, nan below; not differentiable (as torch's)."""
+    return _no_grad("special.modified_bessel_k1", lambda x: _k(x, 1, False), input)
+
+
+def scaled_modified_bessel_k0(input: Tensor) -> Tensor:
+    """torch.special.scaled_modified_bessel_k0: e^x K0(x) (Cephes' k0e); not differentiable (as torch's)."""
+    return _no_grad("special.scaled_modified_bessel_k0", lambda x: _k(x, 0, True), input)
+
+
+def scaled_modified_bessel_k1(input: Tensor) -> Tensor:
+    """torch.special.scaled_modified_bessel_k1: e^x K1(x) (Cephes' k1e); not differentiable (as torch's)."""
+    return _no_grad("special.scaled_modified_bessel_k1", lambda x: _k(x, 1, True), input)
+
+
+class Igamma(Function):
+    """P(a, x), or Q(a, x) = 1 - P if upper (igamma_array, float64 inside), a and x broadcast. dP/dx =
+    x^(a-1) e^-x / Gamma(a), as torch's; the derivative in a is not implemented, as torch's (backward raises)."""
+
+    quiet = True
+    saved_inputs = (0, 1)
+
+    def __init__(self, upper: bool) -> None:
+        self.upper, self.name = upper, "igammac" if upper else "igamma"
+
+    def forward(self, a, x):
+        return igamma_array(a.astype(np.float64, copy=False), x.astype(np.float64, copy=False),
+                            self.upper).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a, x = self.saved
+        if self.needs_input_grad[0]:
+            raise RuntimeError(f"{self.name}: the derivative for '{self.name}: input' (a) is not implemented, as in "
+                               "torch; detach a")
+        slope = ((a - 1) * x.log() - x - a.lgamma()).exp()
+        return None, ops.unbroadcast(-g * slope if self.upper else g * slope, x.shape)
+
+
+def _igamma(name: str, upper: bool, input: Any, other: Any) -> Tensor:
+    return Igamma(upper)(*_float_operands(name, input, other))
+
+
+def gammainc(input: Any, other: Any) -> Tensor:
+    """torch.special.gammainc (torch.igamma): the regularized lower incomplete gamma function P(input, other)."""
+    return _igamma("special.gammainc", False, input, other)
+
+
+def gammaincc(input: Any, other: Any) -> Tensor:
+    """torch.special.gammaincc (torch.igammac): the regularized upper incomplete gamma function Q = 1 - P."""
+    return _igamma("special.gammaincc", True, input, other)
+
+
+def igamma(input: Any, other: Any) -> Tensor:
+    """torch.igamma: special.gammainc."""
+    return _igamma("igamma", False, input, other)
+
+
+def igammac(input: Any, other: Any) -> Tensor:
+    """torch.igammac: special.gammaincc."""
+    return _igamma("igammac", True, input, other)
+
+
+class Zeta(Function):
+    """The Hurwitz zeta function zeta(x, q) (zeta_array, float64 inside), x and q broadcast. d/dq = -x zeta(x + 1, q),
+    as torch's; the derivative in x is not implemented, as torch's (backward raises)."""
+
+    name = "special.zeta"
+    quiet = True
+    saved_inputs = (0, 1)
+
+    def forward(self, x, q):
+        return zeta_array(x.astype(np.float64, copy=False), q.astype(np.float64, copy=False)).astype(x.dtype,
+                                                                                                       copy=False)
+
+    def backward(self, g):
+        x, q = self.saved
+        if self.needs_input_grad[0]:
+            raise RuntimeError("special.zeta: the derivative for 'zeta' in its first argument (x) is not implemented, "
+                               "as in torch; detach x")
+        return None, ops.unbroadcast(-g * x * Zeta()(x + 1, q), q.shape)
+
+
+def zeta(input: Any, other: Any) -> Tensor:
+    """torch.special.zeta: the Hurwitz zeta function sum over k >= 0 of (other + k)^-input (zeta_array)."""
+    return Zeta()(*_float_operands("special.zeta", input, other))

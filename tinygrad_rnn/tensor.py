@@ -2443,6 +2443,21 @@ Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
 Tensor.multinomial, Tensor.bernoulli = _creation.multinomial, _creation.bernoulli
 
 
+def _special_method(name: str) -> Callable[..., Tensor]:
+    """Tensor.<name>, tg.special's function with this tensor first; special.py is imported at the first call (it
+    imports the function forms, which import nn, which imports the engine that imports this module)."""
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        from . import special  # noqa: PLC0415
+        return getattr(special, name)(self, *args, **kwargs)
+
+    method.__name__, method.__qualname__ = name, f"Tensor.{name}"
+    method.__doc__ = f"x.{name}(...) is tg.special.{name}(x, ...), as torch's Tensor.{name}."
+    return method
+
+
+Tensor.i0, Tensor.igamma, Tensor.igammac = map(_special_method, ("i0", "igamma", "igammac"))
+
+
 def _in_place_form(name: str) -> Callable[..., Tensor]:
     """Tensor.<name>_, torch's in-place form of Tensor.<name>: the method's result written into this tensor (see
     Tensor._apply_in_place), with the method's signature; every argument is an operand, so one that requires grad
