@@ -18,11 +18,14 @@ from .functions import digamma, erf, erfc, erfinv, exp2, expm1, lgamma, log1p, l
 from .ops import _float_operands, _input, logsumexp, polygamma
 from .tensor import Function, Tensor
 
-__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
-           "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
+__all__ = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+           "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
+           "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e",
+           "laguerre_polynomial_l", "legendre_polynomial_p", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
            "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "multigammaln",
            "ndtr", "ndtri", "polygamma", "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
-           "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
+           "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+           "shifted_chebyshev_polynomial_w", "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
 
 gammaln, psi = lgamma, digamma
 logit, sinc, xlogy = composed.logit, composed.sinc, composed.xlogy
@@ -617,3 +620,157 @@ class Zeta(Function):
 def zeta(input: Any, other: Any) -> Tensor:
     """torch.special.zeta: the Hurwitz zeta function sum over k >= 0 of (other + k)^-input (zeta_array)."""
     return Zeta()(*_float_operands("special.zeta", input, other))
+
+
+# The three-term recurrences p_{k+1} = A_k(x) p_k - B_k p_{k-1}, p_0 = 1, of the orthogonal polynomial families
+# (torch's ATen/native/Math.h *_polynomial_*_forward): p_1(x), then p_{k+1} from (x, k, p_k, p_{k-1})
+_RECURRENCES = {
+    "t": (lambda x: x, lambda x, k, q, p: (x + x) * q - p),
+    "u": (lambda x: x + x, lambda x, k, q, p: (x + x) * q - p),
+    "v": (lambda x: x + x - 1, lambda x, k, q, p: (x + x) * q - p),
+    "w": (lambda x: x + x + 1, lambda x, k, q, p: (x + x) * q - p),
+    "h": (lambda x: x + x, lambda x, k, q, p: (x + x) * q - 2 * k * p),
+    "he": (lambda x: x, lambda x, k, q, p: x * q - k * p),
+    "l": (lambda x: 1 - x, lambda x, k, q, p: ((2 * k + (1 - x)) * q - k * p) / (k + 1)),
+    "p": (lambda x: x, lambda x, k, q, p: ((2 * k + 1) * x * q - k * p) / (k + 1)),
+}
+
+
+def _recurrence(kind: str, x: Any, n: Any) -> Any:
+    """p_n(x) by the family's recurrence, each element stepped until its own n (or a nan, as torch's loop)."""
+    xp = xp_of(x)
+    first, step = _RECURRENCES[kind]
+    p, q = xp.ones_like(x), first(x)
+    top = int(n.max()) if n.size else 0
+    for k in range(1, top):
+        active = (k < n) & ~xp.isnan(q)
+        if not bool(active.any()):
+            break
+        p, q = xp.where(active, q, p), xp.where(active, step(x, k, q, p), q)
+    return xp.where(n == 0, 1.0, q)
+
+
+def _chebyshev_trig(kind: str, x: Any, n: Any) -> Any:
+    """T, U, V, W for |x| < 1 through theta = acos x: cos(n theta), sin((n+1) theta)/sin theta,
+    cos((n+1/2) theta)/cos(theta/2), sin((n+1/2) theta)/sin(theta/2), with torch's values where the divisor is
+    degenerate."""
+    xp = xp_of(x)
+    theta = xp.arccos(x)
+    sign = xp.where(n % 2 == 0, 1.0, -1.0)
+    if kind == "t":
+        return xp.cos(n * theta)
+    if kind == "u":
+        s = xp.sin(theta)
+        return xp.where(s != 0, xp.sin((n + 1) * theta) / xp.where(s != 0, s, 1.0),
+                        (n + 1) * xp.cos((n + 1) * theta) / x)
+    half = theta / 2
+    if kind == "v":
+        return xp.where(xp.sin(half) != 1, xp.cos((n + 0.5) * theta) / xp.cos(half), sign * (2 * n + 1))
+    s = xp.sin(half)
+    return xp.where(xp.cos(half) != 1, xp.sin((n + 0.5) * theta) / xp.where(s != 0, s, 1.0),
+                    xp.where(x > 0, 2 * n + 1, sign))
+
+
+# degree above which torch takes T, U, V, W on |x| < 1 from the trigonometric form (unshifted, shifted)
+_TRIG_FROM = {"t": (6, 6), "u": (8, 6), "v": (8, 6), "w": (8, 4)}
+
+
+def polynomial_array(kind: str, x: Any, n: Any, shifted: bool = False, hermite_limit: int = 512) -> Any:
+    """The orthogonal polynomial of family ``kind`` (Chebyshev t, u, v, w; Hermite h, he; Laguerre l; Legendre p)
+    and degree n (a float64 array truncated to an integer, as torch's cast: -0.5 is 0) at x, broadcast, with torch's
+    cases: 0 for n < 0 (and for nan or |n| >= 2^63, which torch's cast makes negative); the closed values at x = +-1
+    (Chebyshev, Legendre) and 1 at x = 0 (Laguerre); Chebyshev's trigonometric form on |x| < 1 past a degree;
+    nan for Hermite degrees past hermite_limit (torch's 512 in float64, 128 in float32); else the recurrence.
+    shifted: the Chebyshev polynomial at 2x - 1."""
+    xp = xp_of(x)
+    x, n = xp.broadcast_arrays(x, n)
+    n = xp.trunc(n)
+    negative = ~(xp.abs(n) < 2.0 ** 63) | (n < 0)
+    n = xp.where(negative, 0.0, n)
+    if shifted:
+        x = x + x - 1
+    y = _recurrence(kind, x, xp.where(n > hermite_limit, 0.0, n) if kind in ("h", "he") else n)
+    sign = xp.where(n % 2 == 0, 1.0, -1.0)
+    if kind in _TRIG_FROM:
+        inside = (n > _TRIG_FROM[kind][shifted]) & (xp.abs(x) < 1)
+        y = xp.where(inside, _chebyshev_trig(kind, xp.where(inside, x, 0.5), n), y)
+        at_one = {"t": 1.0, "u": n + 1, "v": 1.0, "w": 2 * n + 1}[kind]
+        at_minus_one = sign * {"t": 1.0, "u": n + 1, "v": 2 * n + 1, "w": 1.0}[kind]
+        y = xp.where(x == 1, at_one, xp.where(x == -1, at_minus_one, y))
+    elif kind == "p":
+        y = xp.where(x == 1, 1.0, xp.where(x == -1, sign, y))
+    elif kind == "l":
+        y = xp.where(x == 0, 1.0, y)
+    else:
+        y = xp.where(n > hermite_limit, xp.nan, y)
+    return xp.where(negative, 0.0, y)
+
+
+def _polynomial(name: str, kind: str, shifted: bool, input: Any, n: Any) -> Tensor:
+    """torch.special's polynomial ``name`` of (input, n), either a number, in their common float dtype; as torch's,
+    not differentiable (the result records no graph)."""
+    x, k = _float_operands(f"special.{name}", input, n)
+    limit = 512 if x.dtype == np.float64 else 128 if x.dtype == np.float32 else 1024
+    out = backend.quietly(polynomial_array, kind, x.data.astype(np.float64, copy=False),
+                          k.data.astype(np.float64, copy=False), shifted, limit)
+    return Tensor._make(out.astype(x.dtype, copy=False))
+
+
+def chebyshev_polynomial_t(input: Any, n: Any) -> Tensor:
+    """torch.special.chebyshev_polynomial_t: T_n(x), cos(n acos x) on [-1, 1] (polynomial_array)."""
+    return _polynomial("chebyshev_polynomial_t", "t", False, input, n)
+
+
+def chebyshev_polynomial_u(input: Any, n: Any) -> Tensor:
+    """torch.special.chebyshev_polynomial_u: U_n(x), the Chebyshev polynomial of the second kind."""
+    return _polynomial("chebyshev_polynomial_u", "u", False, input, n)
+
+
+def chebyshev_polynomial_v(input: Any, n: Any) -> Tensor:
+    """torch.special.chebyshev_polynomial_v: V_n(x), the Chebyshev polynomial of the third kind."""
+    return _polynomial("chebyshev_polynomial_v", "v", False, input, n)
+
+
+def chebyshev_polynomial_w(input: Any, n: Any) -> Tensor:
+    """torch.special.chebyshev_polynomial_w: W_n(x), the Chebyshev polynomial of the fourth kind."""
+    return _polynomial("chebyshev_polynomial_w", "w", False, input, n)
+
+
+def shifted_chebyshev_polynomial_t(input: Any, n: Any) -> Tensor:
+    """torch.special.shifted_chebyshev_polynomial_t: T_n(2x - 1), on [0, 1]."""
+    return _polynomial("shifted_chebyshev_polynomial_t", "t", True, input, n)
+
+
+def shifted_chebyshev_polynomial_u(input: Any, n: Any) -> Tensor:
+    """torch.special.shifted_chebyshev_polynomial_u: U_n(2x - 1)."""
+    return _polynomial("shifted_chebyshev_polynomial_u", "u", True, input, n)
+
+
+def shifted_chebyshev_polynomial_v(input: Any, n: Any) -> Tensor:
+    """torch.special.shifted_chebyshev_polynomial_v: V_n(2x - 1)."""
+    return _polynomial("shifted_chebyshev_polynomial_v", "v", True, input, n)
+
+
+def shifted_chebyshev_polynomial_w(input: Any, n: Any) -> Tensor:
+    """torch.special.shifted_chebyshev_polynomial_w: W_n(2x - 1)."""
+    return _polynomial("shifted_chebyshev_polynomial_w", "w", True, input, n)
+
+
+def hermite_polynomial_h(input: Any, n: Any) -> Tensor:
+    """torch.special.hermite_polynomial_h: the physicists' Hermite polynomial H_n(x)."""
+    return _polynomial("hermite_polynomial_h", "h", False, input, n)
+
+
+def hermite_polynomial_he(input: Any, n: Any) -> Tensor:
+    """torch.special.hermite_polynomial_he: the probabilists' Hermite polynomial He_n(x)."""
+    return _polynomial("hermite_polynomial_he", "he", False, input, n)
+
+
+def laguerre_polynomial_l(input: Any, n: Any) -> Tensor:
+    """torch.special.laguerre_polynomial_l: the Laguerre polynomial L_n(x)."""
+    return _polynomial("laguerre_polynomial_l", "l", False, input, n)
+
+
+def legendre_polynomial_p(input: Any, n: Any) -> Tensor:
+    """torch.special.legendre_polynomial_p: the Legendre polynomial P_n(x)."""
+    return _polynomial("legendre_polynomial_p", "p", False, input, n)
