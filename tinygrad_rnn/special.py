@@ -2,7 +2,8 @@
 (expit is sigmoid, gammaln is lgamma, psi is digamma); entr, ndtr, ndtri, xlog1py and multigammaln are composed of
 existing ops, so their gradients come from those ops (entr's, a small Function, is torch's formula). The Bessel
 functions I0, I1, K0, K1 (Cephes' Chebyshev expansions), erfcx and log_ndtr (Cody's rational approximations), the
-Hurwitz zeta function and the regularized incomplete gamma functions (Cephes' algorithms) are computed here, in
+Hurwitz zeta function, the regularized incomplete gamma functions, Bessel's J0, J1, Y0, Y1 and Airy's Ai (Cephes'
+algorithms) and the orthogonal polynomials (torch's recurrences) are computed here, in
 float64 on numpy or CuPy arrays, with torch's derivatives (written with Tensor ops, so second order runs) and, where
 torch has none, its behaviour: a RuntimeError from backward, or (the modified_bessel_* names) no graph at all."""
 from __future__ import annotations
@@ -18,14 +19,15 @@ from .functions import digamma, erf, erfc, erfinv, exp2, expm1, lgamma, log1p, l
 from .ops import _float_operands, _input, logsumexp, polygamma
 from .tensor import Function, Tensor
 
-__all__ = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
-           "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
-           "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e",
-           "laguerre_polynomial_l", "legendre_polynomial_p", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
-           "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "multigammaln",
-           "ndtr", "ndtri", "polygamma", "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+__all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
+           "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "digamma", "entr", "erf",
+           "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln",
+           "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e", "laguerre_polynomial_l",
+           "legendre_polynomial_p", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "modified_bessel_i0",
+           "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "multigammaln", "ndtr", "ndtri",
+           "polygamma", "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
            "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
-           "shifted_chebyshev_polynomial_w", "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
+           "shifted_chebyshev_polynomial_w", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta"]
 
 gammaln, psi = lgamma, digamma
 logit, sinc, xlogy = composed.logit, composed.sinc, composed.xlogy
@@ -774,3 +776,244 @@ def laguerre_polynomial_l(input: Any, n: Any) -> Tensor:
 def legendre_polynomial_p(input: Any, n: Any) -> Tensor:
     """torch.special.legendre_polynomial_p: the Legendre polynomial P_n(x)."""
     return _polynomial("legendre_polynomial_p", "p", False, input, n)
+
+
+# Cephes' j0.c, j1.c (J0, J1, Y0, Y1) and airy.c (Ai) rational approximations, as torch's Math.h carries them:
+# numerators and denominators highest power first, for x <= 5 in x^2 and beyond in 25/x^2 (with the phase x - pi/4
+# or x - 3 pi/4); Ai's in 1/zeta and z^2 for |x| >= 2.09, a power series between.
+_J0_PP = _coefficients("7.96936729297347051624e-04 8.28352392107440799803e-02 1.23953371646414299388e+00 "
+                       "5.44725003058768775090e+00 8.74716500199817011941e+00 5.30324038235394892183e+00 "
+                       "9.99999999999999997821e-01")
+_J0_PQ = _coefficients("9.24408810558863637013e-04 8.56288474354474431428e-02 1.25352743901058953537e+00 "
+                       "5.47097740330417105182e+00 8.76190883237069594232e+00 5.30605288235394617618e+00 "
+                       "1.00000000000000000218e+00")
+_J0_QP = _coefficients("-1.13663838898469149931e-02 -1.28252718670509318512e+00 -1.95539544257735972385e+01 "
+                       "-9.32060152123768231369e+01 -1.77681167980488050595e+02 -1.47077505154951170175e+02 "
+                       "-5.14105326766599330220e+01 -6.05014350600728481186e+00")
+_J0_QQ = _coefficients("6.43178256118178023184e+01 8.56430025976980587198e+02 3.88240183605401609683e+03 "
+                       "7.24046774195652478189e+03 5.93072701187316984827e+03 2.06209331660327847417e+03 "
+                       "2.42005740240291393179e+02")
+_J0_RP = _coefficients("-4.79443220978201773821e+09 1.95617491946556577543e+12 -2.49248344360967716204e+14 "
+                       "9.70862251047306323952e+15")
+_J0_RQ = _coefficients("4.99563147152651017219e+02 1.73785401676374683123e+05 4.84409658339962045305e+07 "
+                       "1.11855537045356834862e+10 2.11277520115489217587e+12 3.10518229857422583814e+14 "
+                       "3.18121955943204943306e+16 1.71086294081043136091e+18")
+_J1_PP = _coefficients("7.62125616208173112003e-04 7.31397056940917570436e-02 1.12719608129684925192e+00 "
+                       "5.11207951146807644818e+00 8.42404590141772420927e+00 5.21451598682361504063e+00 "
+                       "1.00000000000000000254e+00")
+_J1_PQ = _coefficients("5.71323128072548699714e-04 6.88455908754495404082e-02 1.10514232634061696926e+00 "
+                       "5.07386386128601488557e+00 8.39985554327604159757e+00 5.20982848682361821619e+00 "
+                       "9.99999999999999997461e-01")
+_J1_QP = _coefficients("5.10862594750176621635e-02 4.98213872951233449420e+00 7.58238284132545283818e+01 "
+                       "3.66779609360150777800e+02 7.10856304998926107277e+02 5.97489612400613639965e+02 "
+                       "2.11688757100572135698e+02 2.52070205858023719784e+01")
+_J1_QQ = _coefficients("7.42373277035675149943e+01 1.05644886038262816351e+03 4.98641058337653607651e+03 "
+                       "9.56231892404756170795e+03 7.99704160447350683650e+03 2.82619278517639096600e+03 "
+                       "3.36093607810698293419e+02")
+_J1_RP = _coefficients("-8.99971225705559398224e+08 4.52228297998194034323e+11 -7.27494245221818276015e+13 "
+                       "3.68295732863852883286e+15")
+_J1_RQ = _coefficients("6.20836478118054335476e+02 2.56987256757748830383e+05 8.35146791431949253037e+07 "
+                       "2.21511595479792499675e+10 4.74914122079991414898e+12 7.84369607876235854894e+14 "
+                       "8.95222336184627338078e+16 5.32278620332680085395e+18")
+_Y0_PP = _coefficients("7.96936729297347051624e-04 8.28352392107440799803e-02 1.23953371646414299388e+00 "
+                       "5.44725003058768775090e+00 8.74716500199817011941e+00 5.30324038235394892183e+00 "
+                       "9.99999999999999997821e-01")
+_Y0_PQ = _coefficients("9.24408810558863637013e-04 8.56288474354474431428e-02 1.25352743901058953537e+00 "
+                       "5.47097740330417105182e+00 8.76190883237069594232e+00 5.30605288235394617618e+00 "
+                       "1.00000000000000000218e+00")
+_Y0_QP = _coefficients("-1.13663838898469149931e-02 -1.28252718670509318512e+00 -1.95539544257735972385e+01 "
+                       "-9.32060152123768231369e+01 -1.77681167980488050595e+02 -1.47077505154951170175e+02 "
+                       "-5.14105326766599330220e+01 -6.05014350600728481186e+00")
+_Y0_QQ = _coefficients("6.43178256118178023184e+01 8.56430025976980587198e+02 3.88240183605401609683e+03 "
+                       "7.24046774195652478189e+03 5.93072701187316984827e+03 2.06209331660327847417e+03 "
+                       "2.42005740240291393179e+02")
+_Y0_YP = _coefficients("1.55924367855235737965e+04 -1.46639295903971606143e+07 5.43526477051876500413e+09 "
+                       "-9.82136065717911466409e+11 8.75906394395366999549e+13 -3.46628303384729719441e+15 "
+                       "4.42733268572569800351e+16 -1.84950800436986690637e+16")
+_Y0_YQ = _coefficients("1.04128353664259848412e+03 6.26107330137134956842e+05 2.68919633393814121987e+08 "
+                       "8.64002487103935000337e+10 2.02979612750105546709e+13 3.17157752842975028269e+15 "
+                       "2.50596256172653059228e+17")
+_Y1_PP = _coefficients("7.62125616208173112003e-04 7.31397056940917570436e-02 1.12719608129684925192e+00 "
+                       "5.11207951146807644818e+00 8.42404590141772420927e+00 5.21451598682361504063e+00 "
+                       "1.00000000000000000254e+00")
+_Y1_PQ = _coefficients("5.71323128072548699714e-04 6.88455908754495404082e-02 1.10514232634061696926e+00 "
+                       "5.07386386128601488557e+00 8.39985554327604159757e+00 5.20982848682361821619e+00 "
+                       "9.99999999999999997461e-01")
+_Y1_QP = _coefficients("5.10862594750176621635e-02 4.98213872951233449420e+00 7.58238284132545283818e+01 "
+                       "3.66779609360150777800e+02 7.10856304998926107277e+02 5.97489612400613639965e+02 "
+                       "2.11688757100572135698e+02 2.52070205858023719784e+01")
+_Y1_QQ = _coefficients("7.42373277035675149943e+01 1.05644886038262816351e+03 4.98641058337653607651e+03 "
+                       "9.56231892404756170795e+03 7.99704160447350683650e+03 2.82619278517639096600e+03 "
+                       "3.36093607810698293419e+02")
+_Y1_YP = _coefficients("1.26320474790178026440e+09 -6.47355876379160291031e+11 1.14509511541823727583e+14 "
+                       "-8.12770255501325109621e+15 2.02439475713594898196e+17 -7.78877196265950026825e+17")
+_Y1_YQ = _coefficients("5.94301592346128195359e+02 2.35564092943068577943e+05 7.34811944459721705660e+07 "
+                       "1.87601316108706159478e+10 3.88231277496238566008e+12 6.20557727146953693363e+14 "
+                       "6.87141087355300489866e+16 3.97270608116560655612e+18")
+_AIRY_AN = _coefficients("3.46538101525629032477e-01 1.20075952739645805542e+01 7.62796053615234516538e+01 "
+                         "1.68089224934630576269e+02 1.59756391350164413639e+02 7.05360906840444183113e+01 "
+                         "1.40264691163389668864e+01 9.99999999999999995305e-01")
+_AIRY_AD = _coefficients("5.67594532638770212846e-01 1.47562562584847203173e+01 8.45138970141474626562e+01 "
+                         "1.77318088145400459522e+02 1.64234692871529701831e+02 7.14778400825575695274e+01 "
+                         "1.40959135607834029598e+01 1.00000000000000000470e+00")
+_AIRY_AFN = _coefficients("-1.31696323418331795333e-01 -6.26456544431912369773e-01 -6.93158036036933542233e-01 "
+                          "-2.79779981545119124951e-01 -4.91900132609500318020e-02 -4.06265923594885404393e-03 "
+                          "-1.59276496239262096340e-04 -2.77649108155232920844e-06 -1.67787698489114633780e-08")
+_AIRY_AFD = _coefficients("1.33560420706553243746e+01 3.26825032795224613948e+01 2.67367040941499554804e+01 "
+                          "9.18707402907259625840e+00 1.47529146771666414581e+00 1.15687173795188044134e-01 "
+                          "4.40291641615211203805e-03 7.54720348287414296618e-05 4.51850092970580378464e-07")
+_AIRY_AGN = _coefficients("1.97339932091685679179e-02 3.91103029615688277255e-01 1.06579897599595591108e+00 "
+                          "9.39169229816650230044e-01 3.51465656105547619242e-01 6.33888919628925490927e-02 "
+                          "5.85804113048388458567e-03 2.82851600836737019778e-04 6.98793669997260967291e-06 "
+                          "8.11789239554389293311e-08 3.41551784765923618484e-10")
+_AIRY_AGD = _coefficients("9.30892908077441974853e+00 1.98352928718312140417e+01 1.55646628932864612953e+01 "
+                          "5.47686069422975497931e+00 9.54293611618961883998e-01 8.64580826352392193095e-02 "
+                          "4.12656523824222607191e-03 1.01259085116509135510e-04 1.17166733214413521882e-06 "
+                          "4.91834570062930015649e-09")
+
+
+def _polevl(t: Any, coefficients: Sequence[float]) -> Any:
+    """sum c_i t^(n-i) by Horner, highest power first (Cephes' polevl)."""
+    xp = xp_of(t)
+    r = xp.zeros_like(t)
+    for c in coefficients:
+        r = r * t + c
+    return r
+
+
+def _bessel_far(b: Any, order: int, second: bool, tables: Tuple[Sequence[float], ...]) -> Any:
+    """J or Y (second) of order 0 or 1 for x > 5 by Hankel's asymptotic form: sqrt(2/(pi x)) (P cos(phase) -
+    5/x Q sin(phase)), sin and cos swapped (and the sign of the Q term) for Y, P and Q rational in 25/x^2."""
+    xp = xp_of(b)
+    pp, pq, qp, qq = tables
+    w = 25 / (b * b) if order == 0 else 5 / b * (5 / b)
+    p, q = _polevl(w, pp) / _polevl(w, pq), 5 / b * (_polevl(w, qp) / _polevl(w, qq))
+    phase = b - (math.pi / 4 if order == 0 else 3 * math.pi / 4)
+    s, c = xp.sin(phase), xp.cos(phase)
+    y = p * s + q * c if second else p * c - q * s
+    return y * math.sqrt(2 / math.pi) / xp.sqrt(b)
+
+
+def bessel_j0_array(x: Any) -> Any:
+    """J0 of a float64 array (even), Cephes' j0: (x^2 - r1^2)(x^2 - r2^2) R(x^2) up to 5 (1 - x^2/4 below 1e-5,
+    r1, r2 its first zeros), Hankel's form beyond; nan at +-inf and nan, as torch's."""
+    xp = xp_of(x)
+    a = xp.abs(x)
+    z = xp.where(a <= 5, a, 0.0) ** 2
+    near = (z - 5.78318596294678452118e+00) * (z - 3.04712623436620863991e+01) * _polevl(z, _J0_RP) / _polevl(z, _J0_RQ)
+    near = xp.where(a < 1e-5, 1 - z / 4, near)
+    far = _bessel_far(xp.where(a <= 5, 10.0, a), 0, False, (_J0_PP, _J0_PQ, _J0_QP, _J0_QQ))
+    return xp.where(a <= 5, near, far)
+
+
+def bessel_j1_array(x: Any) -> Any:
+    """J1 of a float64 array (odd), Cephes' j1: x (x^2 - r1^2)(x^2 - r2^2) R(x^2) up to 5, Hankel's form beyond."""
+    xp = xp_of(x)
+    a = xp.abs(x)
+    s = xp.where(a <= 5, a, 0.0)
+    z = s * s
+    near = _polevl(z, _J1_RP) / _polevl(z, _J1_RQ) * s * (z - 1.46819706421238932572e+01) * (
+        z - 4.92184563216946036703e+01)
+    far = _bessel_far(xp.where(a <= 5, 10.0, a), 1, False, (_J1_PP, _J1_PQ, _J1_QP, _J1_QQ))
+    y = xp.where(a <= 5, near, far)
+    return xp.where(x < 0, -y, y)
+
+
+def bessel_y0_array(x: Any) -> Any:
+    """Y0 of a float64 array, Cephes' y0: R(x^2) + 2/pi log(x) J0(x) up to 5, Hankel's form beyond; -inf at 0,
+    nan below."""
+    xp = xp_of(x)
+    near_x = (x > 0) & (x <= 5)
+    s = xp.where(near_x, x, 1.0)
+    near = _polevl(s * s, _Y0_YP) / _polevl(s * s, _Y0_YQ) + 2 / math.pi * xp.log(s) * bessel_j0_array(s)
+    far = _bessel_far(xp.where(x <= 5, 10.0, x), 0, True, (_Y0_PP, _Y0_PQ, _Y0_QP, _Y0_QQ))
+    y = xp.where(x <= 5, near, far)
+    return xp.where(x == 0, -xp.inf, xp.where(x < 0, xp.nan, y))
+
+
+def bessel_y1_array(x: Any) -> Any:
+    """Y1 of a float64 array, Cephes' y1: x R(x^2) + 2/pi (J1(x) log x - 1/x) up to 5, Hankel's form beyond; -inf
+    at 0, nan below."""
+    xp = xp_of(x)
+    near_x = (x > 0) & (x <= 5)
+    s = xp.where(near_x, x, 1.0)
+    near = s * (_polevl(s * s, _Y1_YP) / _polevl(s * s, _Y1_YQ))
+    near = near + 2 / math.pi * (bessel_j1_array(s) * xp.log(s) - 1 / s)
+    far = _bessel_far(xp.where(x <= 5, 10.0, x), 1, True, (_Y1_PP, _Y1_PQ, _Y1_QP, _Y1_QQ))
+    y = xp.where(x <= 5, near, far)
+    return xp.where(x == 0, -xp.inf, xp.where(x < 0, xp.nan, y))
+
+
+def spherical_bessel_j0_array(x: Any) -> Any:
+    """j0(x) = sin(x)/x of a float64 array, its Taylor polynomial below 0.5 (torch's), 0 at +-inf."""
+    xp = xp_of(x)
+    z = xp.where(xp.abs(x) < 0.5, x, 0.0) ** 2
+    series = 1 + z * _polevl(z, (1 / 6227020800, -1 / 39916800, 1 / 362880, -1 / 5040, 1 / 120, -1 / 6))
+    s = xp.where(xp.abs(x) < 0.5, 1.0, x)
+    y = xp.where(xp.abs(x) < 0.5, series, xp.sin(s) / s)
+    return xp.where(xp.isinf(x), 0.0, y)
+
+
+def airy_ai_array(x: Any) -> Any:
+    """Ai of a float64 array, Cephes' airy: for x < -2.09 the oscillating asymptotic form in z = 3/(2 (-x)^3/2),
+    for x >= 2.09 the decaying one in 1/zeta, zeta = 2 x^3/2 / 3 (0 past 103.892), between the Maclaurin series
+    c1 f(x) - c2 g(x); nan at +-inf, as torch's."""
+    xp = xp_of(x)
+    left, right = x < -2.09, x >= 2.09
+    u = xp.where(left, -x, 4.0)
+    zeta = 2 * u * xp.sqrt(u) / 3
+    z = 1 / zeta
+    zz = z * z
+    t = zeta + 0.25 * math.pi
+    lo = 5.64189583547756286948e-01 / xp.sqrt(xp.sqrt(u)) * (
+        xp.sin(t) * (1 + zz * _polevl(zz, _AIRY_AFN) / _polevl(zz, _AIRY_AFD))
+        - xp.cos(t) * (z * _polevl(zz, _AIRY_AGN) / _polevl(zz, _AIRY_AGD)))
+    v = xp.where(right & (x <= 103.892), x, 4.0)
+    zeta = 2 * v * xp.sqrt(v) / 3
+    hi = 5.64189583547756286948e-01 * (_polevl(1 / zeta, _AIRY_AN) / _polevl(1 / zeta, _AIRY_AD)) / (
+        2 * xp.sqrt(xp.sqrt(v)) * xp.exp(zeta))
+    w = xp.where(left | right | xp.isnan(x), 0.0, x)
+    f, g, m, n, k = xp.ones_like(w), w.copy(), xp.ones_like(w), w.copy(), 1.0
+    cube = w * w * w
+    for _ in range(200):
+        m = m * cube / (k + 1) / (k + 2)
+        n = n * cube / (k + 2) / (k + 3)
+        f, g = f + m, g + n
+        k += 3
+        if not bool((xp.abs(m / f) > np.finfo(np.float64).eps).any()):
+            break
+    mid = 0.355028053887817239260 * f - 0.258819403792806798405 * g
+    y = xp.where(left, lo, xp.where(right, xp.where(x > 103.892, 0.0, hi), mid))
+    return xp.where(xp.isinf(x) | xp.isnan(x), xp.nan, y)
+
+
+def bessel_j0(input: Tensor) -> Tensor:
+    """torch.special.bessel_j0: the Bessel function of the first kind J0 (Cephes' j0); not differentiable (as
+    torch's: the result records no graph)."""
+    return _no_grad("special.bessel_j0", bessel_j0_array, input)
+
+
+def bessel_j1(input: Tensor) -> Tensor:
+    """torch.special.bessel_j1: J1 (Cephes' j1); not differentiable (as torch's)."""
+    return _no_grad("special.bessel_j1", bessel_j1_array, input)
+
+
+def bessel_y0(input: Tensor) -> Tensor:
+    """torch.special.bessel_y0: the Bessel function of the second kind Y0 (Cephes' y0): -inf at 0, nan below; not
+    differentiable (as torch's)."""
+    return _no_grad("special.bessel_y0", bessel_y0_array, input)
+
+
+def bessel_y1(input: Tensor) -> Tensor:
+    """torch.special.bessel_y1: Y1 (Cephes' y1): -inf at 0, nan below; not differentiable (as torch's)."""
+    return _no_grad("special.bessel_y1", bessel_y1_array, input)
+
+
+def spherical_bessel_j0(input: Tensor) -> Tensor:
+    """torch.special.spherical_bessel_j0: sin(x)/x (1 at 0); not differentiable (as torch's)."""
+    return _no_grad("special.spherical_bessel_j0", spherical_bessel_j0_array, input)
+
+
+def airy_ai(input: Tensor) -> Tensor:
+    """torch.special.airy_ai: the Airy function Ai (Cephes' airy); not differentiable (as torch's)."""
+    return _no_grad("special.airy_ai", airy_ai_array, input)
