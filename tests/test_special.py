@@ -1,5 +1,6 @@
 """tg.special: torch.special's names. The functions it adds (entr, ndtr, ndtri, xlog1py, multigammaln) against
 their definitions with a float64 gradcheck; every name against torch where it is installed."""
+import decimal
 import math
 
 import numpy as np
@@ -138,15 +139,35 @@ def test_zeta_and_incomplete_gamma_match_torch(device):
         _assert_close_to_torch(ours, getattr(torch.special, name)(torch.tensor(a), torch.tensor(y)), 1e-8)
 
 
+def _decimal_ln_factorial(a):
+    """ln a! in the current decimal context: exactly below 100, else Stirling's series to 1/a^7 (< 1e-26 here)."""
+    if a < 100:
+        return decimal.Decimal(math.factorial(a)).ln()
+    n, two_pi = decimal.Decimal(a), 2 * decimal.Decimal("3.14159265358979323846264338327950288419716939937510")
+    return (n + decimal.Decimal("0.5")) * n.ln() - n + two_pi.ln() / 2 + 1 / (12 * n) - 1 / (360 * n ** 3) + 1 / (
+        1260 * n ** 5) - 1 / (1680 * n ** 7)
+
+
 def test_incomplete_gamma_against_closed_forms():
-    """P(1, x) = 1 - e^-x, Q(1/2, x) = erfc(sqrt x), and the small-a tail Q(a, x) ~ a E1(x) (E1(1) = 0.21938...)
-    that rounding lgamma(1 + a) would lose."""
+    """P(1, x) = 1 - e^-x, Q(1/2, x) = erfc(sqrt x), the small-a tail Q(a, x) ~ a E1(x) (E1(1) = 0.21938...)
+    that rounding lgamma(1 + a) would lose, and P(a, a) for large a, where a log x - x - lgamma(a) cancels."""
     x = np.array([1e-8, 0.01, 0.3, 1.0, 1.2, 5.0, 40.0])
     np.testing.assert_allclose(S.gammainc(tg.tensor(np.ones_like(x)), tg.tensor(x)).numpy(), -np.expm1(-x), rtol=1e-14)
     want = [math.erfc(math.sqrt(v)) for v in x]
     np.testing.assert_allclose(S.gammaincc(tg.tensor(np.full_like(x, 0.5)), tg.tensor(x)).numpy(), want, rtol=1e-13)
     np.testing.assert_allclose(tg.igammac(tg.tensor([1e-300], dtype=tg.float64), tg.tensor([1.0])).numpy(),
                                [1e-300 * 0.21938393439552027], rtol=1e-13)
+    # P(a, a) for an integer a is e^-a sum over k >= a of a^k / k!, summed here in 40-digit decimals
+    with decimal.localcontext() as ctx:
+        ctx.prec = 40
+        for a in (30, 2000, 50000):
+            term = (decimal.Decimal(a).ln() * a - a - _decimal_ln_factorial(a)).exp()
+            total, k = decimal.Decimal(0), a
+            while term > total * decimal.Decimal("1e-25"):
+                total, k = total + term, k + 1
+                term = term * a / k
+            got = S.gammainc(tg.tensor([float(a)], dtype=tg.float64), tg.tensor([float(a)], dtype=tg.float64)).item()
+            assert abs(got / float(total) - 1) < 1e-11
 
 
 _GRADCHECKED = {"i0": lambda x, pos, c: (S.i0, x), "i0e": lambda x, pos, c: (S.i0e, x),
