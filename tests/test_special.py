@@ -230,3 +230,18 @@ def test_polynomials_match_torch(device, name):
     want = getattr(torch.special, name)(torch.tensor(x), torch.tensor(n)).numpy()
     np.testing.assert_allclose(ours.cpu().numpy(), want, rtol=1e-12, atol=1e-13)
     assert getattr(S, name)(tg.tensor([1, 2]), 3).dtype == tg.float32  # (integers: the default dtype, as torch)
+
+
+def test_in_place_forms():
+    """i0_, igamma_, igammac_ write the out-of-place values into the tensor; the gradient reaches other."""
+    x = tg.tensor([0.5, 2.0], dtype=tg.float64)
+    want = S.i0(x).tolist()
+    assert x.i0_().tolist() == want
+    a, other = tg.tensor([1.5, 2.0], dtype=tg.float64), tg.tensor([0.7, 3.0], dtype=tg.float64, requires_grad=True)
+    p, q = S.gammainc(a, other).tolist(), S.gammaincc(a, other).tolist()
+    b = a * 1
+    b.igamma_(other)
+    assert b.tolist() == p and (a * 1).igammac_(other).tolist() == q
+    b.sum().backward()
+    (slope,) = tg.grad(S.gammainc(a, other).sum(), other)
+    assert other.grad.tolist() == slope.tolist()

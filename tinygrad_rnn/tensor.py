@@ -2492,6 +2492,6 @@ for _name in ("relu", "sigmoid", "tanh", "exp", "exp2", "expm1", "log", "log10",
               "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma",
               "multiply", "divide", "true_divide", "subtract", "fmod", "hypot", "heaviside", "xlogy",
               "logical_and", "logical_or", "logical_xor", "logical_not", "cumsum", "cumprod", "addmv", "ldexp",
-              "nextafter"):
+              "nextafter", "i0", "igamma", "igammac"):
     setattr(Tensor, f"{_name}_", _in_place_form(_name))
 del _name
