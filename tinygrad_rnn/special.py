@@ -260,8 +260,6 @@ def log_ndtr_array(x: Any) -> Any:
 
 
 _EPS = 1.11022302462515654042e-16  # 2^-53, Cephes' MACHEP
-# (2j)! / B_2j, j = 1 .. 12, for the Euler-Maclaurin tail (Cephes' zeta A[])
-_ZETA_A = tuple(float(math.factorial(2 * j) / b) for j, b in enumerate(ops._BERNOULLI, 1))
 
 
 def _zeta_integers() -> Tuple[float, ...]:
@@ -295,7 +293,7 @@ def zeta_array(x: Any, q: Any) -> Any:
     w = a
     s = xp.where(tail, s + b * w / (xs - 1) - 0.5 * b, s)
     f, k = xp.ones_like(s), 0.0
-    for c in _ZETA_A:
+    for c in ops._ZETA_SERIES:  # ((2j)! / B_2j, Cephes' zeta A[])
         f = f * (xs + k)
         b = b / w
         t = f * b / c
