@@ -17,7 +17,7 @@ from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_te
                   gather, histc, index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim,
                   nan_to_num, narrow, nextafter, outer, polygamma, roll, searchsorted, select, signbit, sort, split,
                   stack, topk, unflatten, unique, unique_consecutive, where)
-from . import func, linalg, nn, optim, special, utils
+from . import distributions, func, linalg, nn, optim, special, utils
 from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, inverse, lu_unpack, matrix_exp, matrix_power,
                      pinverse, triangular_solve)
 from .linalg import cholesky_old as cholesky, lu_old as lu, lu_solve_old as lu_solve, qr_old as qr
@@ -120,7 +120,8 @@ __all__ = [
     "median", "kthvalue", "diag_embed", "block_diag", "cartesian_prod", "tril_indices", "triu_indices",
     "addcmul", "addcdiv", "unique", "bincount", "bernoulli", "ravel", "argwhere", "fmax", "fmin",
     "copysign", "signbit", "isin", "bucketize", "searchsorted", "aminmax", "msort", "nanmedian", "quantile",
-    "nanquantile", "linalg", "special", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "atleast_1d", "atleast_2d",
+    "nanquantile", "linalg", "special", "distributions", "erfc", "erfinv", "lgamma", "digamma", "polygamma",
+    "atleast_1d", "atleast_2d",
     "atleast_3d", "hsplit", "vsplit", "dsplit", "split_with_sizes", "diagflat", "addr", "addbmm", "vander", "gcd",
     "lcm", "masked_scatter", "put", "index_reduce", "select_scatter", "slice_scatter", "diagonal_scatter",
     "unique_consecutive", "combinations", "renorm", "logdet", "trapezoid", "cumulative_trapezoid", "histc",

@@ -1,0 +1,338 @@
+"""tg.distributions against torch.distributions (float64, random parameters, broadcast batches): values and
+gradients of log_prob, entropy, cdf, icdf, the moments and kl_divergence; pathwise rsample gradients against
+their analytic forms; sample statistics, repeatability after tg.manual_seed; torch's validation errors."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from tests.strategies import arrays, broadcast_pair, check_op, positive, with_fixtures
+
+torch = pytest.importorskip("torch")
+D = torch.distributions
+G = tg.distributions
+
+
+def _tt(a):
+    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+
+
+def _tg(a):
+    return tg.tensor(np.asarray(a, dtype=np.float64), dtype=tg.float64, requires_grad=True)
+
+
+def _close(ours, theirs, tol=1e-9):
+    theirs = theirs.detach().numpy()
+    assert tuple(ours.shape) == theirs.shape
+    np.testing.assert_allclose(ours.numpy(), theirs, rtol=tol, atol=tol)
+
+
+def _compare(make_torch, make_tg, params, result, seed=0):
+    """result(dist) of torch's and of ours on the same float64 params: values, and the gradients of a random
+    weighting of it with respect to every parameter."""
+    tp, gp = [_tt(p) for p in params], [_tg(p) for p in params]
+    rt, rg = result(make_torch(*tp)), result(make_tg(*gp))
+    _close(rg, rt)
+    if not rt.requires_grad:
+        return
+    w = np.random.default_rng(seed).standard_normal(tuple(rt.shape))
+    grads_t = torch.autograd.grad((rt * torch.tensor(w)).sum(), tp, allow_unused=True)
+    grads_g = tg.grad((rg * tg.tensor(w)).sum(), gp, allow_unused=True)
+    for p, a, b in zip(params, grads_t, grads_g):
+        a = np.zeros(np.shape(p)) if a is None else a.numpy()
+        b = np.zeros(np.shape(p)) if b is None else b.numpy()
+        np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-9)
+
+
+_R = np.random.default_rng(1)
+_LOC, _SCALE = _R.standard_normal((3, 4)), _R.uniform(0.5, 2.0, (4,))
+_LOW = _R.standard_normal((3, 1))
+_HIGH = _LOW + _R.uniform(0.5, 2.0, (3, 4))
+_RATE = _R.uniform(0.5, 2.0, (3, 4))
+_PROBS = _R.uniform(0.05, 0.95, (3, 4))
+_CAT = _R.uniform(0.1, 2.0, (3, 5))
+_A = _R.standard_normal((2, 1, 3, 3))
+_COV = _A @ _A.swapaxes(-1, -2) + np.eye(3)
+_MLOC = _R.standard_normal((4, 3))
+
+# name: (torch's, ours, parameters, a value for log_prob (broadcasting against the batch), methods)
+CASES = {
+    "Normal": (D.Normal, G.Normal, [_LOC, _SCALE], _R.standard_normal((2, 3, 4)), "cdf icdf"),
+    "Laplace": (D.Laplace, G.Laplace, [_LOC, _SCALE], _R.standard_normal((2, 1, 4)), "cdf icdf"),
+    "Gumbel": (D.Gumbel, G.Gumbel, [_LOC, _SCALE], _R.standard_normal((2, 3, 4)), "cdf icdf"),
+    "LogNormal": (D.LogNormal, G.LogNormal, [_LOC, _SCALE], _R.uniform(0.1, 3.0, (2, 3, 4)), "cdf icdf mode"),
+    "Uniform": (D.Uniform, G.Uniform, [_LOW, _HIGH], _LOW + _R.uniform(0, 1, (3, 4)) * (_HIGH - _LOW), "cdf icdf"),
+    "Exponential": (D.Exponential, G.Exponential, [_RATE], _R.uniform(0, 3, (2, 3, 4)), "cdf icdf mode"),
+    "Poisson": (D.Poisson, G.Poisson, [_RATE], _R.integers(0, 5, (2, 3, 4)).astype(float), "mode"),
+    "Bernoulli": (lambda p: D.Bernoulli(probs=p), lambda p: G.Bernoulli(probs=p), [_PROBS],
+                  _R.integers(0, 2, (2, 3, 4)).astype(float), ""),
+    "BernoulliLogits": (lambda p: D.Bernoulli(logits=p), lambda p: G.Bernoulli(logits=p), [_LOC],
+                        _R.integers(0, 2, (1, 4)).astype(float), ""),
+    "Categorical": (lambda p: D.Categorical(probs=p), lambda p: G.Categorical(probs=p), [_CAT],
+                    _R.integers(0, 5, (2, 3)), "mode"),
+    "CategoricalLogits": (lambda p: D.Categorical(logits=p), lambda p: G.Categorical(logits=p), [_LOC],
+                          _R.integers(0, 4, (5, 1, 1)), "mode"),
+    "OneHotCategorical": (lambda p: D.OneHotCategorical(probs=p), lambda p: G.OneHotCategorical(probs=p), [_CAT],
+                          np.eye(5)[_R.integers(0, 5, (2, 3))], "mode"),
+    "Independent": (lambda m, s: D.Independent(D.Normal(m, s), 1), lambda m, s: G.Independent(G.Normal(m, s), 1),
+                    [_LOC, _SCALE], _R.standard_normal((2, 3, 4)), "mode"),
+    "MVN-covariance": (lambda m, c: D.MultivariateNormal(m, covariance_matrix=c),
+                       lambda m, c: G.MultivariateNormal(m, covariance_matrix=c), [_MLOC, _COV],
+                       _R.standard_normal((5, 1, 1, 3)), "mode"),
+    "MVN-precision": (lambda m, c: D.MultivariateNormal(m, precision_matrix=c),
+                      lambda m, c: G.MultivariateNormal(m, precision_matrix=c), [_MLOC, _COV],
+                      _R.standard_normal((5, 1, 1, 3)), ""),
+    "MVN-scale_tril": (lambda m, c: D.MultivariateNormal(m, scale_tril=c),
+                       lambda m, c: G.MultivariateNormal(m, scale_tril=c), [_MLOC, np.linalg.cholesky(_COV)],
+                       _R.standard_normal((3,)), ""),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_values_and_gradients_match_torch(name):
+    make_t, make_g, params, value, extra = CASES[name]
+    _compare(make_t, make_g, params, lambda d: d.log_prob(torch.tensor(value) if isinstance(d, D.Distribution)
+                                                         else tg.tensor(value)))
+    methods = ["mean", "variance", "stddev"] + extra.split()
+    if name != "Poisson":
+        methods.append("entropy")
+    for m in methods:
+        if m in ("cdf", "icdf"):
+            v = value if m == "cdf" else np.random.default_rng(2).uniform(0.05, 0.95, (2, 3, 4))
+            _compare(make_t, make_g, params, lambda d: getattr(d, m)(
+                torch.tensor(v) if isinstance(d, D.Distribution) else tg.tensor(v)))
+        elif m == "entropy":
+            _compare(make_t, make_g, params, lambda d: d.entropy())
+        elif name.startswith("Categorical") and m in ("mean", "variance", "stddev"):
+            _compare(make_t, make_g, params, lambda d: getattr(d, m).isnan())  # (torch's: nan, of the batch)
+        else:
+            _compare(make_t, make_g, params, lambda d: getattr(d, m))
+
+
+def _kl(make_t, make_g, p, q):
+    k = len(p)
+    _compare(lambda *a: D.kl_divergence(make_t(*a[:k]), make_t(*a[k:])),
+             lambda *a: G.kl_divergence(make_g(*a[:k]), make_g(*a[k:])), p + q, lambda kl: kl)
+
+
+KL_CASES = {
+    "Normal": (D.Normal, G.Normal, [_LOC, _SCALE], [_R.standard_normal((1, 4)), _R.uniform(0.5, 2, (3, 1))]),
+    "Laplace": (D.Laplace, G.Laplace, [_LOC, _SCALE], [_R.standard_normal((1, 4)), _R.uniform(0.5, 2, (3, 1))]),
+    "Exponential": (D.Exponential, G.Exponential, [_RATE], [_R.uniform(0.5, 2, (4,))]),
+    "Uniform": (D.Uniform, G.Uniform, [_LOW, _HIGH], [_LOW - _R.uniform(0, 1, (3, 4)), _HIGH + 0.1]),
+    "UniformNotCovering": (D.Uniform, G.Uniform, [_LOW, _HIGH], [_LOW + 0.1, _HIGH + 0.1]),
+    "Bernoulli": (lambda p: D.Bernoulli(probs=p), lambda p: G.Bernoulli(probs=p), [_PROBS],
+                  [_R.uniform(0.05, 0.95, (3, 4))]),
+    "BernoulliEdges": (lambda p: D.Bernoulli(probs=p), lambda p: G.Bernoulli(probs=p),
+                       [np.array([0., 1., 0.5, 0., 1.])], [np.array([0.3, 0.3, 0., 0., 1.])]),
+    "Categorical": (lambda p: D.Categorical(probs=p), lambda p: G.Categorical(probs=p), [_CAT],
+                    [_R.uniform(0.1, 2, (5,))]),
+    "CategoricalZeros": (lambda p: D.Categorical(probs=p), lambda p: G.Categorical(probs=p),
+                         [np.array([[0., 1., 1.], [1., 1., 1.]])], [np.array([0.5, 0.5, 0.])]),
+    "OneHotCategorical": (lambda p: D.OneHotCategorical(logits=p), lambda p: G.OneHotCategorical(logits=p),
+                          [_CAT], [_R.standard_normal((5,))]),
+    "Independent": (lambda m, s: D.Independent(D.Normal(m, s), 1), lambda m, s: G.Independent(G.Normal(m, s), 1),
+                    [_LOC, _SCALE], [_R.standard_normal((1, 4)), _R.uniform(0.5, 2, (3, 1))]),
+    "MultivariateNormal": (D.MultivariateNormal, G.MultivariateNormal, [_MLOC, _COV],
+                           [_R.standard_normal(3), _COV[0, 0] + np.diag([1.0, 2.0, 3.0])]),
+}
+
+
+@pytest.mark.parametrize("name", list(KL_CASES))
+def test_kl_divergence_matches_torch(name):
+    make_t, make_g, p, q = KL_CASES[name]
+    if name in ("UniformNotCovering", "CategoricalZeros", "BernoulliEdges"):  # (inf entries: values only)
+        k = len(p)
+        with torch.no_grad():
+            expected = D.kl_divergence(make_t(*[torch.tensor(a) for a in p]), make_t(*[torch.tensor(a) for a in q]))
+        ours = G.kl_divergence(make_g(*[tg.tensor(a) for a in p]), make_g(*[tg.tensor(a) for a in q]))
+        assert k and np.isinf(expected.numpy()).any()
+        _close(ours, expected)
+    else:
+        _kl(make_t, make_g, p, q)
+
+
+def test_kl_dispatch_and_register_kl():
+    with pytest.raises(NotImplementedError, match="No KL.*Normal.*Exponential"):
+        G.kl_divergence(G.Normal(0.0, 1.0), G.Exponential(1.0))
+    with pytest.raises(TypeError, match="Distribution subclass"):
+        G.register_kl(int, G.Normal)
+
+    class MyNormal(G.Normal):
+        pass
+    assert float(G.kl_divergence(MyNormal(0.0, 1.0), G.Normal(1.0, 1.0))) == pytest.approx(0.5)
+
+    @G.register_kl(MyNormal, G.Normal)
+    def _mine(p, q):
+        return tg.tensor(7.0)
+    assert float(G.kl_divergence(MyNormal(0.0, 1.0), G.Normal(1.0, 1.0))) == 7.0
+    assert float(G.kl_divergence(G.Normal(0.0, 1.0), G.Normal(1.0, 1.0))) == pytest.approx(0.5)
+    with pytest.raises(NotImplementedError):
+        G.kl_divergence(G.Independent(G.Normal(tg.zeros(2, 2), 1.0), 1),
+                        G.Independent(G.Normal(tg.zeros(2, 2), 1.0), 2))
+
+
+def test_rsample_gradients_are_pathwise():
+    """d sample / d parameter from the sample's own noise: loc + eps scale, e / rate, low + u (high - low), and
+    the MVN's loc + L eps (d/dL = eps^T summed)."""
+    loc, scale = _tg([0.5, -1.0]), _tg([1.0, 2.0])
+    tg.manual_seed(1)
+    x = G.Normal(loc, scale).rsample((5,))
+    eps = (x.detach() - loc.detach()) / scale.detach()
+    g_loc, g_scale = tg.grad(x.sum(), [loc, scale])
+    np.testing.assert_allclose(g_loc.numpy(), [5.0, 5.0])
+    np.testing.assert_allclose(g_scale.numpy(), eps.sum(0).numpy(), rtol=1e-12)
+
+    rate = _tg([0.5, 2.0])
+    x = G.Exponential(rate).rsample((4,))
+    (g,) = tg.grad(x.sum(), [rate])
+    np.testing.assert_allclose(g.numpy(), -(x.detach() / rate.detach()).sum(0).numpy(), rtol=1e-12)
+
+    low, high = _tg([0.0, -1.0]), _tg([1.0, 3.0])
+    x = G.Uniform(low, high).rsample((6,))
+    u = (x.detach() - low.detach()) / (high.detach() - low.detach())
+    g_low, g_high = tg.grad(x.sum(), [low, high])
+    np.testing.assert_allclose(g_low.numpy(), (1 - u).sum(0).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(g_high.numpy(), u.sum(0).numpy(), rtol=1e-12)
+
+    mloc, L = _tg([0.0, 1.0]), _tg([[1.0, 0.0], [0.5, 2.0]])
+    x = G.MultivariateNormal(mloc, scale_tril=L).rsample((3,))
+    eps = tg.linalg.solve_triangular(L.detach(), (x.detach() - mloc.detach()).unsqueeze(-1), upper=False)
+    g_loc, g_L = tg.grad(x.sum(), [mloc, L])
+    np.testing.assert_allclose(g_loc.numpy(), [3.0, 3.0])
+    np.testing.assert_allclose(g_L.numpy(), np.ones((2, 1)) * eps.squeeze(-1).sum(0).numpy()[None, :], rtol=1e-10)
+
+
+def _dists():
+    logits = tg.tensor([[0.5, -1.0, 0.0], [1.0, 2.0, 0.0]], dtype=tg.float64)
+    loc, scale = tg.tensor([0.5, -1.0], dtype=tg.float64), tg.tensor([1.0, 2.0], dtype=tg.float64)
+    return {"Normal": G.Normal(loc, scale), "Laplace": G.Laplace(loc, scale), "Gumbel": G.Gumbel(loc, scale),
+            "LogNormal": G.LogNormal(loc * 0.3, scale * 0.3), "Uniform": G.Uniform(loc, loc + scale),
+            "Exponential": G.Exponential(scale), "Poisson": G.Poisson(scale * 3),
+            "Bernoulli": G.Bernoulli(probs=scale / 3), "Categorical": G.Categorical(logits=logits),
+            "OneHotCategorical": G.OneHotCategorical(logits=logits),
+            "MultivariateNormal": G.MultivariateNormal(loc, scale_tril=tg.tensor([[1.0, 0], [0.5, 2.0]],
+                                                                                 dtype=tg.float64)),
+            "Independent": G.Independent(G.Normal(loc, scale), 1)}
+
+
+@pytest.mark.parametrize("name", list(_dists()))
+def test_sample_statistics_and_repeatability(name):
+    d = _dists()[name]
+    tg.manual_seed(3)
+    s = d.sample((20000,))
+    tg.manual_seed(3)
+    assert bool((d.sample((20000,)) == s).all())
+    assert tuple(s.shape) == (20000,) + d.batch_shape + d.event_shape and not s.requires_grad
+    if name == "Categorical":
+        s = tg.nn.functional.one_hot(s, 3).double()
+        mean, var = d.probs, d.probs * (1 - d.probs)
+    else:
+        mean, var = d.mean, d.variance
+    np.testing.assert_allclose(s.double().mean(0).numpy(), mean.numpy(), atol=0.05 * float(var.max()) ** 0.5 + 1e-3)
+    np.testing.assert_allclose(s.double().var(0).numpy(), var.numpy(), rtol=0.1)
+    if d.has_rsample:
+        assert d.rsample((2,)).shape == s[:2].shape
+
+
+def test_validate_args_errors():
+    with pytest.raises(ValueError, match=r"Expected parameter scale .* of distribution Normal.*GreaterThan"):
+        G.Normal(tg.tensor([0.0]), tg.tensor([-1.0]))
+    with pytest.raises(ValueError, match=r"Expected parameter probs .*Interval\(lower_bound=0.0, upper_bound=1.0"):
+        G.Bernoulli(probs=tg.tensor([1.5]))
+    with pytest.raises(ValueError, match="Simplex"):
+        G.Categorical(probs=tg.tensor([-1.0, 2.0]))
+    with pytest.raises(ValueError, match="Either `probs` or `logits` must be specified, but not both"):
+        G.Categorical()
+    with pytest.raises(ValueError, match="must be at least one-dimensional"):
+        G.Categorical(logits=tg.tensor(1.0))
+    with pytest.raises(ValueError, match="LessThan"):
+        G.Uniform(1.0, 0.0)
+    with pytest.raises(ValueError, match="PositiveDefinite"):
+        G.MultivariateNormal(tg.zeros(2), tg.tensor([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(ValueError, match="Exactly one of covariance_matrix"):
+        G.MultivariateNormal(tg.zeros(2), tg.eye(2), scale_tril=tg.eye(2))
+    with pytest.raises(ValueError, match="reinterpreted_batch_ndims <= len"):
+        G.Independent(G.Normal(0.0, 1.0), 1)
+    with pytest.raises(ValueError, match="The value argument to log_prob must be a Tensor"):
+        G.Normal(0.0, 1.0).log_prob(1.0)
+    with pytest.raises(ValueError, match=r"within the support \(Boolean\(\)\)"):
+        G.Bernoulli(probs=tg.tensor([0.3])).log_prob(tg.tensor([0.5]))
+    with pytest.raises(ValueError, match="IntegerInterval"):
+        G.Categorical(logits=tg.zeros(3)).log_prob(tg.tensor([3]))
+    with pytest.raises(ValueError, match="not broadcastable with batch_shape"):
+        G.Normal(tg.zeros(3), 1.0).log_prob(tg.zeros(2))
+    with pytest.raises(ValueError, match="right-most size of value must match event_shape"):
+        G.MultivariateNormal(tg.zeros(2), tg.eye(2)).log_prob(tg.zeros(3))
+    # validate_args=False lets them through, as torch's
+    assert G.Normal(tg.tensor([0.0]), tg.tensor([-1.0]), validate_args=False).batch_shape == (1,)
+    assert bool(G.Bernoulli(probs=tg.tensor([0.3]), validate_args=False).log_prob(tg.tensor([0.5])).isfinite().all())
+
+
+def test_expand_shapes_and_support():
+    d = G.Normal(tg.tensor([0.0, 1.0]), 1.0).expand((3, 2))
+    assert d.batch_shape == (3, 2) and d.sample().shape == (3, 2) and d.log_prob(tg.zeros(3, 2)).shape == (3, 2)
+    c = G.Categorical(logits=tg.zeros(2, 3)).expand((4, 2))
+    assert c.sample((5,)).shape == (5, 4, 2) and c.log_prob(tg.zeros(4, 2, dtype=tg.int64)).shape == (4, 2)
+    assert c.enumerate_support().shape == (3, 4, 2)
+    m = G.MultivariateNormal(tg.zeros(2), tg.eye(2)).expand((3,))
+    assert m.sample((2,)).shape == (2, 3, 2) and m.covariance_matrix.shape == (3, 2, 2)
+    i = G.Independent(G.Normal(tg.zeros(2, 3), 1.0), 1).expand((4, 2))
+    assert (i.batch_shape, i.event_shape, i.sample().shape) == ((4, 2), (3,), (4, 2, 3))
+    assert G.Normal(0.0, 1.0).batch_shape == () and G.Normal(0.0, 1.0).sample().dtype == tg.float32
+    assert repr(G.Categorical(logits=tg.zeros(3)).support) == "IntegerInterval(lower_bound=0, upper_bound=2)"
+    assert repr(i.support) == "IndependentConstraint(Real(), 1)"
+    assert G.Normal.has_rsample and not G.Categorical.has_rsample and i.has_rsample
+    np.testing.assert_array_equal(G.Bernoulli(probs=tg.tensor([0.2, 0.5, 0.7])).mode.numpy(), [0.0, np.nan, 1.0])
+
+
+def test_sampling_and_log_prob_on_device(device):
+    """Draws come from the package generator on the host and are moved to the parameters' device (CuPy arrays
+    there), repeat after tg.manual_seed, and log_prob and its gradient run there."""
+    loc = tg.tensor([0.5, -1.0], dtype=tg.float64, device=device, requires_grad=True)
+    logits = tg.tensor([[0.5, -1.0, 0.0]], dtype=tg.float64, device=device)
+    for d in (G.Normal(loc, 2.0), G.Categorical(logits=logits), G.Bernoulli(logits=loc), G.Poisson(loc.exp()),
+              G.MultivariateNormal(loc, tg.eye(2, dtype=tg.float64, device=device)), G.Uniform(loc, loc + 1),
+              G.Exponential(loc.exp()), G.Laplace(loc, 1.0), G.OneHotCategorical(logits=logits)):
+        tg.manual_seed(5)
+        s = d.sample((4,))
+        tg.manual_seed(5)
+        assert s.device == device and bool((d.sample((4,)) == s).all())
+        lp = d.log_prob(s)
+        assert lp.device == device and lp.shape == (4,) + d.batch_shape
+    (g,) = tg.grad(G.Normal(loc, 2.0).log_prob(tg.zeros(2, dtype=tg.float64, device=device)).sum(), [loc])
+    assert g.device == device
+    np.testing.assert_allclose(g.numpy(), [-0.125, 0.25])
+
+
+@with_fixtures
+@given(shapes=broadcast_pair(max_dims=3), data=st.data())
+def test_normal_log_prob_gradcheck(shapes, data, device):
+    """Normal.log_prob and kl_divergence against their formulas, gradients against central differences, over
+    broadcast shapes (0-d and size-1 dims)."""
+    (s1, s2) = shapes
+    loc, scale = data.draw(arrays(s1)), data.draw(positive(s2))
+    value = data.draw(arrays(np.broadcast_shapes(s1, s2)))
+
+    def ref(m, s, v):
+        return -((v - m) ** 2) / (2 * s ** 2) - np.log(s) - 0.5 * math.log(2 * math.pi)
+    check_op(lambda m, s, v: G.Normal(m, s).log_prob(v), ref, [loc, scale, value], device)
+    check_op(lambda m, s: G.kl_divergence(G.Normal(m, s), G.Normal(0.5, 2.0)),
+             lambda m, s: np.log(2.0 / s) + (s ** 2 + (m - 0.5) ** 2) / 8.0 - 0.5, [loc, scale], device)
+
+
+@with_fixtures
+@given(batch=st.sampled_from([(), (1,), (2,), (2, 1)]), k=st.integers(1, 4), data=st.data())
+def test_categorical_log_prob_gradcheck(batch, k, data, device):
+    logits = data.draw(arrays(batch + (k,)))
+    value = data.draw(st.integers(0, k - 1))
+
+    def ref(lg):
+        return lg[..., value] - np.log(np.exp(lg).sum(-1))
+    check_op(lambda lg: G.Categorical(logits=lg).log_prob(tg.tensor(value, device=device)), ref, [logits], device)
+    check_op(lambda lg: G.Categorical(logits=lg).entropy(),
+             lambda lg: -(np.exp(lg - np.log(np.exp(lg).sum(-1, keepdims=True))) *
+                          (lg - np.log(np.exp(lg).sum(-1, keepdims=True)))).sum(-1), [logits], device)

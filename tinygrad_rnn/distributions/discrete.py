@@ -1,0 +1,302 @@
+"""torch.distributions' discrete distributions: Categorical, OneHotCategorical, Bernoulli, Poisson."""
+import numbers
+from typing import Any, Optional, Sequence
+
+from .. import backend, creation, ops
+from ..tensor import Tensor, finfo
+from . import constraints
+from .distribution import (Distribution, _shape, broadcast_all, host_draws, lazy_property, logits_to_probs,
+                           probs_to_logits)
+
+__all__ = ["Bernoulli", "Categorical", "OneHotCategorical", "Poisson"]
+
+
+def _param_pair(probs: Any, logits: Any) -> None:
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+
+
+class Categorical(Distribution):
+    """A categorical distribution over {0, ..., K-1} from probs (normalised to sum 1 over the last dim) or logits
+    (normalised: logits - logsumexp); the leading dims are the batch."""
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    has_enumerate_support = True
+
+    def __init__(self, probs: Optional[Tensor] = None, logits: Optional[Tensor] = None,
+                 validate_args: Optional[bool] = None) -> None:
+        _param_pair(probs, logits)
+        if probs is not None:
+            if probs.dim() < 1:
+                raise ValueError("`probs` parameter must be at least one-dimensional.")
+            self.probs = probs / probs.sum(-1, keepdim=True)
+        else:
+            if logits.dim() < 1:
+                raise ValueError("`logits` parameter must be at least one-dimensional.")
+            self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+        self._param = self.probs if probs is not None else self.logits
+        self._num_events = self._param.shape[-1]
+        batch_shape = tuple(self._param.shape[:-1]) if self._param.dim() > 1 else ()
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Categorical":
+        new = self._get_checked_instance(Categorical, _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        param_shape = batch_shape + (self._num_events,)
+        if "probs" in self.__dict__:
+            new.probs = self.probs.expand(param_shape)
+            new._param = new.probs
+        if "logits" in self.__dict__:
+            new.logits = self.logits.expand(param_shape)
+            new._param = new.logits
+        new._num_events = self._num_events
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits)
+
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
+    def support(self) -> Any:
+        return constraints.integer_interval(0, self._num_events - 1)
+
+    @property
+    def param_shape(self) -> tuple:
+        return tuple(self._param.shape)
+
+    @property
+    def mean(self) -> Tensor:
+        return creation.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype, device=self.probs.device)
+
+    @property
+    def mode(self) -> Tensor:
+        return self.probs.argmax(-1)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.mean
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        """int64 class indices of shape sample_shape + batch_shape, drawn by tg.multinomial (the package
+        generator)."""
+        shape = self._extended_shape(sample_shape)
+        n = 1
+        for s in _shape(sample_shape, "sample_shape"):
+            n *= s
+        probs_2d = self.probs.detach().reshape(-1, self._num_events)
+        if n == 0 or probs_2d.shape[0] == 0:
+            return creation.zeros(shape, dtype="int64", device=self.probs.device)
+        return creation.multinomial(probs_2d, n, True).t().reshape(shape)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """The log-probability of each class index in value (broadcast with the batch shape, as torch's)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        value = value.long().unsqueeze(-1)
+        value, log_pmf = ops.broadcast_tensors(value, self.logits)
+        return log_pmf.gather(-1, value[..., :1]).squeeze(-1)
+
+    def entropy(self) -> Tensor:
+        logits = self.logits.clamp(min=finfo(self.logits.dtype).min)
+        return -(logits * self.probs).sum(-1)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        values = creation.arange(self._num_events, dtype="int64", device=self._param.device)
+        values = values.reshape((-1,) + (1,) * len(self._batch_shape))
+        return values.expand((-1,) + self._batch_shape) if expand else values
+
+
+class OneHotCategorical(Distribution):
+    """Categorical's draws as one-hot vectors of the probs' dtype (event_shape (K,))."""
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    support = constraints.one_hot
+    has_enumerate_support = True
+
+    def __init__(self, probs: Optional[Tensor] = None, logits: Optional[Tensor] = None,
+                 validate_args: Optional[bool] = None) -> None:
+        self._categorical = Categorical(probs, logits)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "OneHotCategorical":
+        new = self._get_checked_instance(OneHotCategorical, _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        new._categorical = self._categorical.expand(batch_shape)
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def _param(self) -> Tensor:
+        return self._categorical._param
+
+    @property
+    def probs(self) -> Tensor:
+        return self._categorical.probs
+
+    @property
+    def logits(self) -> Tensor:
+        return self._categorical.logits
+
+    @property
+    def param_shape(self) -> tuple:
+        return self._categorical.param_shape
+
+    @property
+    def mean(self) -> Tensor:
+        return self._categorical.probs
+
+    @property
+    def mode(self) -> Tensor:
+        from ..nn import functional as F
+        probs = self._categorical.probs
+        return F.one_hot(probs.argmax(-1), probs.shape[-1]).to(probs.dtype)
+
+    @property
+    def variance(self) -> Tensor:
+        p = self._categorical.probs
+        return p * (1 - p)
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        from ..nn import functional as F
+        probs = self._categorical.probs
+        return F.one_hot(self._categorical.sample(sample_shape), self._categorical._num_events).to(probs.dtype)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        return self._categorical.log_prob(value.argmax(-1))
+
+    def entropy(self) -> Tensor:
+        return self._categorical.entropy()
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        n = self.event_shape[0]
+        values = creation.eye(n, dtype=self._param.dtype, device=self._param.device)
+        values = values.reshape((n,) + (1,) * len(self.batch_shape) + (n,))
+        return values.expand((n,) + self.batch_shape + (n,)) if expand else values
+
+
+class Bernoulli(Distribution):
+    """0/1 draws, 1 with probability probs (or sigmoid(logits)); values and draws are of the parameter's dtype."""
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.boolean
+    has_enumerate_support = True
+
+    def __init__(self, probs: Any = None, logits: Any = None, validate_args: Optional[bool] = None) -> None:
+        _param_pair(probs, logits)
+        if probs is not None:
+            scalar = isinstance(probs, numbers.Number)
+            (self.probs,) = broadcast_all(probs)
+        else:
+            scalar = isinstance(logits, numbers.Number)
+            (self.logits,) = broadcast_all(logits)
+        self._param = self.probs if probs is not None else self.logits
+        super().__init__(() if scalar else tuple(self._param.shape), validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Bernoulli":
+        new = self._get_checked_instance(Bernoulli, _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        if "probs" in self.__dict__:
+            new.probs = self.probs.expand(batch_shape)
+            new._param = new.probs
+        if "logits" in self.__dict__:
+            new.logits = self.logits.expand(batch_shape)
+            new._param = new.logits
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self) -> tuple:
+        return tuple(self._param.shape)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs
+
+    @property
+    def mode(self) -> Tensor:
+        """1 where probs > 0.5, 0 where below, nan at 0.5 (torch's)."""
+        p = self.probs.detach()
+        return ops.where(p == 0.5, float("nan"), (p > 0.5).to(p.dtype))
+
+    @property
+    def variance(self) -> Tensor:
+        return self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        return creation.bernoulli(self.probs.detach().expand(shape))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        from ..nn import functional as F
+        if self._validate_args:
+            self._validate_sample(value)
+        logits, value = broadcast_all(self.logits, value)
+        return -F.binary_cross_entropy_with_logits(logits, value.to(logits.dtype), reduction="none")
+
+    def entropy(self) -> Tensor:
+        from ..nn import functional as F
+        return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        values = creation.arange(2, dtype=self._param.dtype, device=self._param.device)
+        values = values.reshape((-1,) + (1,) * len(self._batch_shape))
+        return values.expand((-1,) + self._batch_shape) if expand else values
+
+
+class Poisson(Distribution):
+    """Counts with mean rate: log_prob (value * log(rate) - rate - lgamma(value + 1)) and draws (no rsample)."""
+    arg_constraints = {"rate": constraints.nonnegative}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, rate: Any, validate_args: Optional[bool] = None) -> None:
+        (self.rate,) = broadcast_all(rate)
+        super().__init__(() if isinstance(rate, numbers.Number) else tuple(self.rate.shape),
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Poisson":
+        new = self._get_checked_instance(Poisson, _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        new.rate = self.rate.expand(batch_shape)
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def mean(self) -> Tensor:
+        return self.rate
+
+    @property
+    def mode(self) -> Tensor:
+        return self.rate.floor()
+
+    @property
+    def variance(self) -> Tensor:
+        return self.rate
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        rate = backend.to_device(self.rate.detach().data, "cpu")
+        return host_draws(self.rate, lambda gen: gen.poisson(rate, size=shape))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        rate, value = broadcast_all(self.rate, value)
+        value = value.to(rate.dtype)
+        return value.xlogy(rate) - rate - (value + 1).lgamma()
