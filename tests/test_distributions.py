@@ -253,6 +253,10 @@ def test_validate_args_errors():
         G.Uniform(1.0, 0.0)
     with pytest.raises(ValueError, match="PositiveDefinite"):
         G.MultivariateNormal(tg.zeros(2), tg.tensor([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(ValueError, match="^covariance_matrix must be at least two-dimensional"):
+        G.MultivariateNormal(tg.zeros(2), tg.ones(2))
+    with pytest.raises(ValueError, match="^scale_tril matrix must be at least two-dimensional"):
+        G.MultivariateNormal(tg.zeros(2), scale_tril=tg.ones(2))
     with pytest.raises(ValueError, match="Exactly one of covariance_matrix"):
         G.MultivariateNormal(tg.zeros(2), tg.eye(2), scale_tril=tg.eye(2))
     with pytest.raises(ValueError, match="reinterpreted_batch_ndims <= len"):

@@ -45,8 +45,8 @@ class MultivariateNormal(Distribution):
         name, matrix = next((k, m) for k, m in (("scale_tril", scale_tril), ("covariance_matrix", covariance_matrix),
                                                  ("precision_matrix", precision_matrix)) if m is not None)
         if matrix.dim() < 2:
-            raise ValueError(f"{name} matrix must be at least two-dimensional, with optional leading batch "
-                             f"dimensions")
+            what = "scale_tril matrix" if name == "scale_tril" else name
+            raise ValueError(f"{what} must be at least two-dimensional, with optional leading batch dimensions")
         n = loc.shape[-1]
         if tuple(matrix.shape[-2:]) != (n, n):
             raise ValueError(f"MultivariateNormal: {name} must be ({n}, {n}) matrices to match loc's last dim, got "
