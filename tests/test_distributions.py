@@ -57,6 +57,7 @@ _CAT = _R.uniform(0.1, 2.0, (3, 5))
 _A = _R.standard_normal((2, 1, 3, 3))
 _COV = _A @ _A.swapaxes(-1, -2) + np.eye(3)
 _MLOC = _R.standard_normal((4, 3))
+_COUNT = _R.integers(1, 6, (3, 1)).astype(float)
 
 # name: (torch's, ours, parameters, a value for log_prob (broadcasting against the batch), methods)
 CASES = {
@@ -79,6 +80,11 @@ CASES = {
                           np.eye(5)[_R.integers(0, 5, (2, 3))], "mode"),
     "Independent": (lambda m, s: D.Independent(D.Normal(m, s), 1), lambda m, s: G.Independent(G.Normal(m, s), 1),
                     [_LOC, _SCALE], _R.standard_normal((2, 3, 4)), "mode"),
+    "Binomial": (lambda p: D.Binomial(torch.tensor(_COUNT), probs=p), lambda p: G.Binomial(tg.tensor(_COUNT), probs=p),
+                 [_PROBS],
+                 np.minimum(_R.integers(0, 6, (2, 3, 4)), _COUNT), "mode"),
+    "BinomialLogits": (lambda p: D.Binomial(5, logits=p), lambda p: G.Binomial(5, logits=p), [_LOC],
+                       _R.integers(0, 6, (2, 3, 4)).astype(float), "mode"),
     "MVN-covariance": (lambda m, c: D.MultivariateNormal(m, covariance_matrix=c),
                        lambda m, c: G.MultivariateNormal(m, covariance_matrix=c), [_MLOC, _COV],
                        _R.standard_normal((5, 1, 1, 3)), "mode"),
@@ -97,7 +103,7 @@ def test_values_and_gradients_match_torch(name):
     _compare(make_t, make_g, params, lambda d: d.log_prob(torch.tensor(value) if isinstance(d, D.Distribution)
                                                          else tg.tensor(value)))
     methods = ["mean", "variance", "stddev"] + extra.split()
-    if name != "Poisson":
+    if name not in ("Poisson", "Binomial"):  # (torch's Binomial entropy needs one total_count for the batch)
         methods.append("entropy")
     for m in methods:
         if m in ("cdf", "icdf"):
@@ -110,6 +116,34 @@ def test_values_and_gradients_match_torch(name):
             _compare(make_t, make_g, params, lambda d: getattr(d, m).isnan())  # (torch's: nan, of the batch)
         else:
             _compare(make_t, make_g, params, lambda d: getattr(d, m))
+
+
+@pytest.mark.parametrize("kind", ["probs", "logits"])
+def test_relaxed_log_prob_matches_torch(kind):
+    """RelaxedBernoulli and RelaxedOneHotCategorical (torch's TransformedDistributions, written out here): log_prob
+    and its gradients in the temperature and the parameters."""
+    params = [np.array(0.7), _PROBS if kind == "probs" else _LOC]
+    x = np.random.default_rng(3).uniform(0.05, 0.95, (2, 3, 4))
+    _compare(lambda t, q: D.RelaxedBernoulli(t, **{kind: q}), lambda t, q: G.RelaxedBernoulli(t, **{kind: q}),
+             params, lambda d: d.log_prob(torch.tensor(x) if isinstance(d, D.Distribution) else tg.tensor(x)))
+    x = np.random.default_rng(4).dirichlet(np.ones(4), (2, 3))
+    _compare(lambda t, q: D.RelaxedOneHotCategorical(t, **{kind: q}),
+             lambda t, q: G.RelaxedOneHotCategorical(t, **{kind: q}), params,
+             lambda d: d.log_prob(torch.tensor(x) if isinstance(d, D.Distribution) else tg.tensor(x)))
+
+
+def test_relaxed_draws():
+    """At a low temperature the relaxed draws' argmax follows the probabilities (the Gumbel-max trick); draws lie
+    on the simplex / in (0, 1) and carry gradients to the logits."""
+    probs = tg.tensor([0.2, 0.5, 0.3], dtype=tg.float64)
+    s = G.RelaxedOneHotCategorical(0.05, probs=probs).sample((20000,))
+    np.testing.assert_allclose(np.bincount(s.argmax(-1).numpy(), minlength=3) / 20000, probs.numpy(), atol=0.02)
+    np.testing.assert_allclose(s.sum(-1).numpy(), 1.0, atol=1e-12)
+    b = G.RelaxedBernoulli(0.05, probs=tg.tensor([0.2, 0.7], dtype=tg.float64)).sample((20000,))
+    np.testing.assert_allclose((b > 0.5).double().mean(0).numpy(), [0.2, 0.7], atol=0.02)
+    logits = _tg([0.1, -0.3, 0.4])
+    (g,) = tg.grad(G.RelaxedOneHotCategorical(tg.tensor(0.5), logits=logits).rsample((3,))[..., 0].sum(), [logits])
+    assert g.shape == (3,) and bool((g != 0).any())
 
 
 def _kl(make_t, make_g, p, q):
@@ -212,7 +246,8 @@ def _dists():
     return {"Normal": G.Normal(loc, scale), "Laplace": G.Laplace(loc, scale), "Gumbel": G.Gumbel(loc, scale),
             "LogNormal": G.LogNormal(loc * 0.3, scale * 0.3), "Uniform": G.Uniform(loc, loc + scale),
             "Exponential": G.Exponential(scale), "Poisson": G.Poisson(scale * 3),
-            "Bernoulli": G.Bernoulli(probs=scale / 3), "Categorical": G.Categorical(logits=logits),
+            "Bernoulli": G.Bernoulli(probs=scale / 3), "Binomial": G.Binomial(tg.tensor([3.0, 7.0]), probs=scale / 3),
+            "Categorical": G.Categorical(logits=logits),
             "OneHotCategorical": G.OneHotCategorical(logits=logits),
             "MultivariateNormal": G.MultivariateNormal(loc, scale_tril=tg.tensor([[1.0, 0], [0.5, 2.0]],
                                                                                  dtype=tg.float64)),
@@ -300,7 +335,9 @@ def test_sampling_and_log_prob_on_device(device):
     logits = tg.tensor([[0.5, -1.0, 0.0]], dtype=tg.float64, device=device)
     for d in (G.Normal(loc, 2.0), G.Categorical(logits=logits), G.Bernoulli(logits=loc), G.Poisson(loc.exp()),
               G.MultivariateNormal(loc, tg.eye(2, dtype=tg.float64, device=device)), G.Uniform(loc, loc + 1),
-              G.Exponential(loc.exp()), G.Laplace(loc, 1.0), G.OneHotCategorical(logits=logits)):
+              G.Exponential(loc.exp()), G.Laplace(loc, 1.0), G.OneHotCategorical(logits=logits),
+              G.Binomial(4, logits=loc), G.RelaxedBernoulli(0.5, logits=loc),
+              G.RelaxedOneHotCategorical(0.5, logits=logits)):
         tg.manual_seed(5)
         s = d.sample((4,))
         tg.manual_seed(5)

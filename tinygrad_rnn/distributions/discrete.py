@@ -8,7 +8,7 @@ from . import constraints
 from .distribution import (Distribution, _shape, broadcast_all, host_draws, lazy_property, logits_to_probs,
                            probs_to_logits)
 
-__all__ = ["Bernoulli", "Categorical", "OneHotCategorical", "Poisson"]
+__all__ = ["Bernoulli", "Binomial", "Categorical", "OneHotCategorical", "Poisson"]
 
 
 def _param_pair(probs: Any, logits: Any) -> None:
@@ -300,3 +300,97 @@ class Poisson(Distribution):
         rate, value = broadcast_all(self.rate, value)
         value = value.to(rate.dtype)
         return value.xlogy(rate) - rate - (value + 1).lgamma()
+
+
+class Binomial(Distribution):
+    """The number of successes in total_count Bernoulli(probs) trials (probs or logits): log_prob, draws, entropy
+    (a total_count shared by the batch, as torch's)."""
+    arg_constraints = {"total_count": constraints.nonnegative_integer, "probs": constraints.unit_interval,
+                       "logits": constraints.real}
+    has_enumerate_support = True
+
+    def __init__(self, total_count: Any = 1, probs: Any = None, logits: Any = None,
+                 validate_args: Optional[bool] = None) -> None:
+        _param_pair(probs, logits)
+        if probs is not None:
+            self.total_count, self.probs = broadcast_all(total_count, probs)
+            self.total_count = self.total_count.to(self.probs.dtype)
+        else:
+            self.total_count, self.logits = broadcast_all(total_count, logits)
+            self.total_count = self.total_count.to(self.logits.dtype)
+        self._param = self.probs if probs is not None else self.logits
+        super().__init__(tuple(self._param.shape), validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Binomial":
+        new = self._get_checked_instance(Binomial, _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        new.total_count = self.total_count.expand(batch_shape)
+        if "probs" in self.__dict__:
+            new.probs = self.probs.expand(batch_shape)
+            new._param = new.probs
+        if "logits" in self.__dict__:
+            new.logits = self.logits.expand(batch_shape)
+            new._param = new.logits
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
+    def support(self) -> Any:
+        return constraints.integer_interval(0, self.total_count)
+
+    @property
+    def param_shape(self) -> tuple:
+        return tuple(self._param.shape)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.total_count * self.probs
+
+    @property
+    def mode(self) -> Tensor:
+        return ((self.total_count + 1) * self.probs).floor().clamp(max=self.total_count)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.total_count * self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        n = backend.to_device(self.total_count.detach().data, "cpu").astype("int64")
+        p = backend.to_device(self.probs.detach().data, "cpu")
+        return host_draws(self._param, lambda gen: gen.binomial(n, p, size=shape))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        n, lg = self.total_count, self.logits
+        value = value.to(lg.dtype)
+        clamp_by_zero = (lg.clamp(min=0) + lg - lg.clamp(max=0)) / 2  # (max(lg, 0) with gradient 1/2 at 0)
+        normalize = n * clamp_by_zero + n * (-lg.abs()).exp().log1p() - (n + 1).lgamma()
+        return value * lg - (value + 1).lgamma() - (n - value + 1).lgamma() - normalize
+
+    def _common_count(self, what: str) -> int:
+        top = int(self.total_count.max()) if self.total_count.numel() else 0
+        if self.total_count.numel() and int(self.total_count.min()) != top:
+            raise NotImplementedError(f"Inhomogeneous total count not supported by `{what}`.")
+        return top
+
+    def entropy(self) -> Tensor:
+        self._common_count("entropy")
+        log_prob = self.log_prob(self.enumerate_support(False))
+        return -(log_prob.exp() * log_prob).sum(0)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        top = self._common_count("enumerate_support")
+        values = creation.arange(1 + top, dtype=self._param.dtype, device=self._param.device)
+        values = values.reshape((-1,) + (1,) * len(self._batch_shape))
+        return values.expand((-1,) + self._batch_shape) if expand else values
