@@ -357,7 +357,7 @@ class RNNBase(Module):
         size = "proj_size" if self.proj_size and what == "h0" else "hidden_size"  # (c0 keeps hidden_size)
         want = (self.num_layers * self.num_directions, B, getattr(self, size))
         if h is None:
-            return None  # zeros, made per layer by _run (no (L*D, B, H) tensor to slice)
+            return None  # zeros, made per layer by run_layer (no (L*D, B, H) tensor to slice)
         if not isinstance(h, Tensor):
             raise TypeError(f"{self._name}: {what} must be a Tensor, got {type(h).__name__}")
         shown = want[:1] + want[2:] if unbatched else want
@@ -389,28 +389,16 @@ class RNNBase(Module):
                 raise TypeError(f"{self._name}: hx must be a Tensor h0, got {type(hx).__name__}")
             h0 = self._check_state(hx, B, unbatched, x, "h0")
             c0 = None
-        h_n: List[Tensor] = []
-        c_n: List[Tensor] = []
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(self.num_directions):
-                k = layer * self.num_directions + d
-                out, h, c = self._run(x, None if h0 is None else h0[k], None if c0 is None else c0[k],
-                                      self._layer_weights(layer, d), lens, reverse=d == 1)
-                outs.append(out)
-                h_n.append(h)
-                c_n.append(c)
-            x = outs[0] if len(outs) == 1 else ops.cat(outs, 2)
-            if self.dropout and layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, self.training)
-        output, h_out = x, _stack_states(h_n)
+        weights = [self._layer_weights(layer, d) for layer in range(self.num_layers)
+                   for d in range(self.num_directions)]
+        output, h_out, c_out = stacked(self.mode, x, h0, c0, weights, self.num_layers, self.num_directions,
+                                       self.dropout, self.training, lens, self.fused, self.nonlinearity)
         if unbatched:
             output, h_out = output.squeeze(1), h_out.squeeze(1)
         elif self.batch_first:
             output = output.transpose(0, 1)
         if self.mode != "LSTM":
             return output, h_out
-        c_out = _stack_states(c_n)
         return output, (h_out, c_out.squeeze(1) if unbatched else c_out)
 
     def _forward_packed(self, input: PackedSequence, hx: Optional[State], lengths: Any) -> Tuple[PackedSequence, State]:
@@ -428,30 +416,6 @@ class RNNBase(Module):
         if self.batch_first:
             out = out.transpose(0, 1)
         return input._with_data(_pack(out, input.batch_sizes.data)), _permute_states(h, input.unsorted_indices)
-
-    def _run(self, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tuple, lengths: Optional[np.ndarray],
-             reverse: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
-        """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)
-        (h and the output P wide with proj_size)."""
-        if self.fused and not self.proj_size and x.shape[0] == 1 and lengths is None:  # (a decoder, sampling)
-            h = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device) if h is None else h
-            if self.mode == "LSTM" and c is None:
-                c = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
-            mode = "RNN_" + self.nonlinearity.upper() if self.mode.startswith("RNN") else self.mode
-            h1, c1 = fused_step(mode, x.squeeze(0), h, c, weights)
-            return h1.unsqueeze(0), h1.clone().unsqueeze(0), None if c1 is None else c1.unsqueeze(0)
-        if self.fused and not self.proj_size:  # (the function behind fused.lstm_sequence & co., states stacked)
-            cls = _FUSED[self.mode]
-            states = [("h0", h), ("c0", c)] if cls.states == 2 else [("h0", h)]
-            options = {"nonlinearity": self.nonlinearity} if cls is fused.RNNSequence else {}
-            outs = fused._sequence(cls, x, states, *weights, lengths, reverse, stacked=True, **options)
-            return outs if cls.states == 2 else (*outs, None)
-        if h is None:
-            h = zeros(x.shape[1], self.proj_size or self.hidden_size, dtype=x.dtype, device=x.device)
-        if c is None and self.mode == "LSTM":
-            c = zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
-        out, h, c = unrolled(self.mode, x, h, c, weights, lengths, reverse, self.nonlinearity)
-        return out, h.unsqueeze(0), None if c is None else c.unsqueeze(0)
 
     @property
     def all_weights(self) -> List[List[Tensor]]:
@@ -477,6 +441,59 @@ class RNNBase(Module):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s
+
+
+def stacked(mode: str, x: Tensor, h0: Optional[Tensor], c0: Optional[Tensor], weights: List[tuple], num_layers: int,
+            num_directions: int, dropout: float, training: bool, lengths: Optional[np.ndarray], fused_: bool = True,
+            nonlinearity: str = "tanh") -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+    """The stacked recurrence of RNNBase.forward (and of tg.lstm, tg.gru, tg.rnn_tanh, tg.rnn_relu): x (T, B, I)
+    through num_layers layers of num_directions directions, weights[layer * num_directions + d] that layer's and
+    direction's (w_ih, w_hh, b_ih, b_hh[, w_hr]), dropout (with training) on every layer's output but the last.
+    Returns (output (T, B, D*H), h_n (L*D, B, H), c_n or None); h0 and c0 (L*D, B, H) or None (zeros)."""
+    h_n: List[Tensor] = []
+    c_n: List[Tensor] = []
+    for layer in range(num_layers):
+        outs = []
+        for d in range(num_directions):
+            k = layer * num_directions + d
+            out, h, c = run_layer(mode, x, None if h0 is None else h0[k], None if c0 is None else c0[k], weights[k],
+                                  lengths, d == 1, fused_, nonlinearity)
+            outs.append(out)
+            h_n.append(h)
+            c_n.append(c)
+        x = outs[0] if len(outs) == 1 else ops.cat(outs, 2)
+        if dropout and layer < num_layers - 1:
+            x = F.dropout(x, dropout, training)
+    return x, _stack_states(h_n), None if mode != "LSTM" else _stack_states(c_n)
+
+
+def run_layer(mode: str, x: Tensor, h: Optional[Tensor], c: Optional[Tensor], weights: tuple,
+              lengths: Optional[np.ndarray], reverse: bool, fused_: bool = True,
+              nonlinearity: str = "tanh") -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+    """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)
+    (h and the output P wide with a projection, weights' fifth w_hr (P, H)). fused_: as RNNBase's fused (the
+    projection always unrolled)."""
+    hidden_size = weights[0].shape[0] // GATES[mode]
+    proj_size = weights[4].shape[0] if len(weights) > 4 and weights[4] is not None else 0
+    if fused_ and not proj_size and x.shape[0] == 1 and lengths is None:  # (a decoder, sampling)
+        h = zeros(x.shape[1], hidden_size, dtype=x.dtype, device=x.device) if h is None else h
+        if mode == "LSTM" and c is None:
+            c = zeros(x.shape[1], hidden_size, dtype=x.dtype, device=x.device)
+        step_mode = "RNN_" + nonlinearity.upper() if mode.startswith("RNN") else mode
+        h1, c1 = fused_step(step_mode, x.squeeze(0), h, c, weights[:4])
+        return h1.unsqueeze(0), h1.clone().unsqueeze(0), None if c1 is None else c1.unsqueeze(0)
+    if fused_ and not proj_size:  # (the function behind fused.lstm_sequence & co., states stacked)
+        cls = _FUSED[mode]
+        states = [("h0", h), ("c0", c)] if cls.states == 2 else [("h0", h)]
+        options = {"nonlinearity": nonlinearity} if cls is fused.RNNSequence else {}
+        outs = fused._sequence(cls, x, states, *weights[:4], lengths, reverse, stacked=True, **options)
+        return outs if cls.states == 2 else (*outs, None)
+    if h is None:
+        h = zeros(x.shape[1], proj_size or hidden_size, dtype=x.dtype, device=x.device)
+    if c is None and mode == "LSTM":
+        c = zeros(x.shape[1], hidden_size, dtype=x.dtype, device=x.device)
+    out, h, c = unrolled(mode, x, h, c, weights, lengths, reverse, nonlinearity)
+    return out, h.unsqueeze(0), None if c is None else c.unsqueeze(0)
 
 
 def _permute_states(hx: Optional[State], index: Optional[Tensor]) -> Optional[State]:
