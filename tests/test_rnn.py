@@ -1024,3 +1024,115 @@ def test_cells_share_torchs_rnn_cell_base():
     assert repr(nn.RNNCell(2, 3, nonlinearity="relu")) == "RNNCell(2, 3, nonlinearity=relu)"
     assert repr(nn.RNNCell(2, 3, False, "relu")) == "RNNCell(2, 3, bias=False, nonlinearity=relu)"
     assert repr(nn.GRUCell(2, 3, bias=False)) == "GRUCell(2, 3, bias=False)"
+
+
+# ----------------------------------------------------------------------------- torch's function forms (functions.py)
+FORMS = {"RNN_TANH": tg.rnn_tanh, "RNN_RELU": tg.rnn_relu, "LSTM": tg.lstm, "GRU": tg.gru}
+
+
+@settings(max_examples=25)
+@given(layer_cases)
+def test_sequence_forms_match_numpy_equations_and_the_layer(case):
+    """tg.lstm, tg.gru, tg.rnn_tanh and tg.rnn_relu (torch's flat-weights forms) with a layer's weights, in
+    all_weights' order: the numpy equations' output and states, and the layer's gradients; with lengths, the
+    packed overload (data, batch_sizes, ...) on the batch sorted longest first."""
+    tg.manual_seed(case["seed"])
+    m = _make(case)
+    mode, lstm = case["mode"], case["mode"] == "LSTM"
+    x, h0, c0, lengths = _inputs(case)
+    lengths = None if lengths is None else np.sort(lengths)[::-1].copy()
+    ref_out, ref_h, ref_c = np_layer(mode, numpy_params(m), x, h0, c0 if lstm else None, case["L"],
+                                     case["bidirectional"], lengths)
+    params = [w for ws in m.all_weights for w in ws]
+    xt, hs = tg.tensor(x, requires_grad=True), [tg.tensor(h0, requires_grad=True), tg.tensor(c0, requires_grad=True)]
+    hx = tuple(hs) if lstm else hs[0]
+    rest = (case["bias"], case["L"], 0.0, True, case["bidirectional"])
+    if lengths is None:
+        batch_first = case["batch_first"]
+        out, *states = FORMS[mode](xt.transpose(0, 1) if batch_first else xt, hx, params, *rest, batch_first)
+        np.testing.assert_allclose(out.numpy(), ref_out.swapaxes(0, 1) if batch_first else ref_out, rtol=1e-10,
+                                   atol=1e-12)
+    else:
+        packed = nn.utils.rnn.pack_padded_sequence(xt, lengths)
+        out, *states = FORMS[mode](packed.data, packed.batch_sizes, hx, params, *rest)
+        t, b = np.nonzero(np.arange(len(lengths)) < packed.batch_sizes.numpy()[:, None])
+        np.testing.assert_allclose(out.numpy(), ref_out[t, b], rtol=1e-10, atol=1e-12)
+    assert len(states) == (2 if lstm else 1)
+    for got, want in zip(states, (ref_h, ref_c)):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+    (out.sum() + sum((s * (i + 2)).sum() for i, s in enumerate(states))).backward()
+    mine = [t_.grad.numpy() for t_ in [xt, *hs[:1 + lstm], *params]]
+    m.zero_grad()
+    xt2, hs2 = tg.tensor(x, requires_grad=True), [tg.tensor(h0, requires_grad=True), tg.tensor(c0, requires_grad=True)]
+    lay_out, lay_states = m(xt2.transpose(0, 1) if case["batch_first"] else xt2, tuple(hs2) if lstm else hs2[0],
+                            lengths=lengths)
+    lay_states = lay_states if lstm else (lay_states,)
+    lay_out = lay_out.transpose(0, 1) if case["batch_first"] else lay_out
+    (lay_out.sum() + sum((s * (i + 2)).sum() for i, s in enumerate(lay_states))).backward()
+    for g, h in zip(mine, [t_.grad.numpy() for t_ in [xt2, *hs2[:1 + lstm], *params]]):
+        np.testing.assert_allclose(g, h, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cell_forms_match_numpy_and_gradcheck(device, mode):
+    """tg.rnn_tanh_cell, rnn_relu_cell, lstm_cell and gru_cell (torch's forms: weights as arguments): the numpy
+    equations, with both biases, one, or none, and central differences in float64 (relu: off its kink)."""
+    rng = np.random.default_rng(3)
+    G, B, I, H = {"LSTM": 4, "GRU": 3}.get(mode, 1), 2, 3, 4
+    form = {"RNN_TANH": tg.rnn_tanh_cell, "RNN_RELU": tg.rnn_relu_cell, "LSTM": tg.lstm_cell, "GRU": tg.gru_cell}[mode]
+    x, h, c, w_ih, w_hh, b_ih, b_hh = [rng.standard_normal(s) for s in ((B, I), (B, H), (B, H), (G * H, I),
+                                                                         (G * H, H), (G * H,), (G * H,))]
+    if mode == "RNN_RELU":
+        x, w_ih, w_hh, b_ih = np.abs(x) + 0.1, np.abs(w_ih) + 0.1, np.abs(w_hh) + 0.1, np.abs(b_ih) + 0.1
+        h, c = np.abs(h), np.abs(c)
+    for biases in ((b_ih, b_hh), (b_ih, None), (None, None)):
+        want = np_cell(mode, x, h, c, w_ih, w_hh, *biases)
+        arrays = [x, h] + ([c] if mode == "LSTM" else []) + [w_ih, w_hh] + [b for b in biases if b is not None]
+        ts = [tg.tensor(a, device=device, requires_grad=True) for a in arrays]
+
+        def f(*ts):
+            states = (ts[1], ts[2]) if mode == "LSTM" else ts[1]
+            rest = ts[3:] if mode == "LSTM" else ts[2:]
+            return form(ts[0], states, *rest[:2], *rest[2:])
+        got = f(*ts)
+        for g, w in zip(got if mode == "LSTM" else (got,), want):
+            assert g.device == device
+            np.testing.assert_allclose(g.numpy(), w, rtol=1e-10, atol=1e-12)
+        assert tg.gradcheck(f, ts)
+
+
+def test_function_forms_refuse_bad_arguments_by_name():
+    x, h = tg.randn(2, 3, dtype=tg.float64), tg.randn(2, 4, dtype=tg.float64)
+    w_ih, w_hh = tg.randn(16, 3, dtype=tg.float64), tg.randn(16, 4, dtype=tg.float64)
+    with pytest.raises(ValueError, match=r"gru_cell: w_ih has shape \(16, 3\), expected \(12, 3\)"):
+        tg.gru_cell(x, h, w_ih, w_hh)
+    with pytest.raises(ValueError, match=r"rnn_tanh_cell: input and hx must be \(batch, input_size\)"):
+        tg.rnn_tanh_cell(x[0], h[0], w_ih[:4], w_hh[:4])
+    with pytest.raises(TypeError, match="lstm_cell: hx must be a sequence"):
+        tg.lstm_cell(x, h, w_ih, w_hh)
+    with pytest.raises(TypeError, match="lstm_cell: hx\\[1\\] is float32"):
+        tg.lstm_cell(x, (h, h.float()), w_ih, w_hh)
+    seq = tg.randn(5, 2, 3, dtype=tg.float64)
+    with pytest.raises(ValueError, match=r"lstm: params has 3 tensors, expected num_layers \* num_directions \* 4"):
+        tg.lstm(seq, (h[None], h[None]), [w_ih, w_hh, w_ih[0]], True, 1, 0.0, False, False, False)
+    with pytest.raises(ValueError, match=r"gru: params\[1\] is float64 of shape \(16, 4\)"):
+        tg.gru(seq, h[None], [w_ih[:12], w_hh], False, 1, 0.0, False, False, False)
+    with pytest.raises(ValueError, match=r"rnn_tanh: hx is float64 of shape \(2, 2, 4\)"):
+        tg.rnn_tanh(seq, tg.stack([h, h]), [w_ih[:4], w_hh[:4]], False, 1, 0.0, False, False, False)
+    with pytest.raises(TypeError, match=r"lstm: hx must be a sequence \(h0, c0\)"):
+        tg.lstm(seq, h[None], [w_ih, w_hh], False, 1, 0.0, False, False, False)
+
+
+def test_sequence_forms_drop_out_between_layers_when_training_and_take_unbatched_input():
+    """dropout=1 with train zeroes layer 2's input (no biases, zero h0: its output stays 0), as nn.RNN's; without
+    train it is the plain recurrence. An unbatched (T, I) input and (L, H) states run as a batch of one."""
+    x, h0 = tg.randn(5, 1, 3, dtype=tg.float64), tg.zeros(2, 1, 4, dtype=tg.float64)
+    params = [tg.randn(4, 3, dtype=tg.float64), tg.randn(4, 4, dtype=tg.float64), tg.randn(4, 4, dtype=tg.float64),
+              tg.randn(4, 4, dtype=tg.float64)]
+    out, _ = tg.rnn_tanh(x, h0, params, False, 2, 1.0, True, False, False)
+    assert not out.numpy().any()
+    out, h_n = tg.rnn_tanh(x, h0, params, False, 2, 1.0, False, False, False)
+    assert out.numpy().all()
+    one, h_one = tg.rnn_tanh(x[:, 0], h0[:, 0], params, False, 2, 1.0, False, False, False)
+    np.testing.assert_array_equal(one.numpy(), out.numpy()[:, 0])
+    np.testing.assert_array_equal(h_one.numpy(), h_n.numpy()[:, 0])

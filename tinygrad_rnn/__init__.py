@@ -63,6 +63,14 @@ from .functions import (abs_, acos_, acosh_, addmv_, alpha_dropout_, arccos_, ar
                         log1p_, log2_, log_, logit_, nan_to_num_, neg_, negative_, rad2deg_, reciprocal_, relu_,
                         round_, rrelu_, rsqrt_, selu_, sigmoid_, sin_, sinc_, sinh_, sqrt_, square_, tan_, tanh_,
                         threshold_, trunc_, xlogy_, zero_)
+# torch's function forms of the recurrent cells and layers (nn.rnn's code) and of nn.functional's ops
+from .functions import (adaptive_avg_pool1d, adaptive_max_pool1d, alpha_dropout, avg_pool1d, batch_norm, bilinear,
+                        binary_cross_entropy_with_logits, celu, constant_pad_nd, conv1d, conv_transpose1d,
+                        cosine_embedding_loss, ctc_loss, dropout, embedding, feature_alpha_dropout, group_norm, gru,
+                        gru_cell, hardshrink, hinge_embedding_loss, instance_norm, kl_div, layer_norm, lstm, lstm_cell,
+                        margin_ranking_loss, max_pool1d, max_pool1d_with_indices, pairwise_distance, pdist,
+                        poisson_nll_loss, prelu, rms_norm, rnn_relu, rnn_relu_cell, rnn_tanh, rnn_tanh_cell, rrelu,
+                        selu, threshold, triplet_margin_loss)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
 sum, max, min, any, all, pow, round = (_functions.sum, _functions.max, _functions.min,  # noqa: A001
                                        _functions.any, _functions.all, _functions.pow, _functions.round)
@@ -139,5 +147,12 @@ __all__ = [
     "round_", "rrelu_", "rsqrt_", "selu_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_",
     "threshold_", "trunc_", "xlogy_", "zero_",
     "i0", "igamma", "igammac",
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "alpha_dropout", "avg_pool1d", "batch_norm", "bilinear",
+    "binary_cross_entropy_with_logits", "celu", "constant_pad_nd", "conv1d", "conv_transpose1d",
+    "cosine_embedding_loss", "ctc_loss", "dropout", "embedding", "feature_alpha_dropout", "group_norm", "gru",
+    "gru_cell", "hardshrink", "hinge_embedding_loss", "instance_norm", "kl_div", "layer_norm", "lstm", "lstm_cell",
+    "margin_ranking_loss", "max_pool1d", "max_pool1d_with_indices", "pairwise_distance", "pdist",
+    "poisson_nll_loss", "prelu", "rms_norm", "rnn_relu", "rnn_relu_cell", "rnn_tanh", "rnn_tanh_cell", "rrelu",
+    "selu", "threshold", "triplet_margin_loss",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

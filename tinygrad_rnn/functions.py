@@ -13,6 +13,10 @@ import numbers
 from typing import Any, Callable, Optional, Sequence, Tuple
 
 from .nn import functional as _F
+from .nn import rnn as _rnn
+from .nn.rnn import GATES
+from .nn.utils.rnn import PackedSequence, _pack as _pack_rows
+from . import ops
 from .ops import _input
 from .tensor import Tensor
 
@@ -208,3 +212,368 @@ def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """torch.rsub: other - alpha * input (sub with its operands swapped)."""
     _input("rsub", input)
     return sub(other, input, alpha=alpha)
+
+
+# torch's function forms of the recurrent cells and layers: the nn.rnn step and layer code, given the weights
+_CELL_GATES = {"rnn_tanh_cell": 1, "rnn_relu_cell": 1, "lstm_cell": 4, "gru_cell": 3}
+
+
+def _check_cell(op: str, input: Any, states: Sequence[Any], w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> None:
+    """torch's checks of a cell form's arguments: input (B, I), each state (B, H), w_ih (G H, I), w_hh (G H, H),
+    the biases (G H,) or None, all one float dtype on one device."""
+    named = [("input", input), *[(f"hx[{i}]" if len(states) > 1 else "hx", s) for i, s in enumerate(states)],
+             ("w_ih", w_ih), ("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)]
+    for name, t in named:
+        if t is not None or name not in ("b_ih", "b_hh"):
+            _F._check_tensor(op, name, t)
+    if input.ndim != 2 or states[0].ndim != 2:
+        raise ValueError(f"{op}: input and hx must be (batch, input_size) and (batch, hidden_size), got shapes "
+                         f"{input.shape} and {states[0].shape}")
+    (B, I), H, G = input.shape, states[0].shape[1], _CELL_GATES[op]
+    want = {"input": (B, I), "w_ih": (G * H, I), "w_hh": (G * H, H), "b_ih": (G * H,), "b_hh": (G * H,),
+            **{n: (B, H) for n, _ in named if n.startswith("hx")}}
+    for name, t in named:
+        if t is not None and t.shape != want[name]:
+            raise ValueError(f"{op}: {name} has shape {t.shape}, expected {want[name]} (input (batch, input_size), "
+                             f"hx (batch, hidden_size), w_ih ({_CELL_GATES[op]} * hidden_size, input_size), w_hh "
+                             f"({_CELL_GATES[op]} * hidden_size, hidden_size), the biases "
+                             f"({_CELL_GATES[op]} * hidden_size,))")
+    for name, t in named:
+        if t is not None and (t.dtype != input.dtype or t.device != input.device or t.dtype.kind != "f"):
+            raise TypeError(f"{op}: {name} is {t.dtype} on {t.device} but input is {input.dtype} on {input.device}; "
+                            "every argument must be one floating dtype on one device")
+
+
+def _bias_pair(b_ih: Optional[Tensor], b_hh: Optional[Tensor]) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+    """Both biases or neither, as the cells' step takes them: one given alone pairs with zeros (torch takes either)."""
+    if (b_ih is None) == (b_hh is None):
+        return b_ih, b_hh
+    given = b_hh if b_ih is None else b_ih
+    zero = given.detach().new_zeros(given.shape)
+    return (zero, b_hh) if b_ih is None else (b_ih, zero)
+
+
+def _cell_form(op: str, mode: str) -> Callable[..., Tensor]:
+    def cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor] = None,
+             b_hh: Optional[Tensor] = None) -> Tensor:
+        _check_cell(op, input, [hx], w_ih, w_hh, b_ih, b_hh)
+        return _rnn.fused_step(mode, input, hx, None, (w_ih, w_hh, *_bias_pair(b_ih, b_hh)))[0]
+
+    cell.__name__ = cell.__qualname__ = op
+    cell.__doc__ = (f"torch.{op}: one step of nn.{'GRUCell' if mode == 'GRU' else 'RNNCell'}"
+                    f"{'' if mode == 'GRU' else ' (' + mode[4:].lower() + ')'} with these weights, h' (B, H) from "
+                    "input (B, I) and hx (B, H); the cells' own step (nn.rnn.fused_step, fused as the cells' default: "
+                    "no second backward).")
+    return cell
+
+
+rnn_tanh_cell, rnn_relu_cell, gru_cell = (_cell_form(op, mode) for op, mode in (
+    ("rnn_tanh_cell", "RNN_TANH"), ("rnn_relu_cell", "RNN_RELU"), ("gru_cell", "GRU")))
+
+
+def lstm_cell(input: Tensor, hx: Sequence[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor] = None,
+              b_hh: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    """torch.lstm_cell: one step of nn.LSTMCell with these weights, (h', c') (B, H) from input (B, I) and
+    hx = (h, c) (B, H); the cell's own step (nn.rnn.fused_step, fused as the cell's default: no second backward)."""
+    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+        raise TypeError(f"lstm_cell: hx must be a sequence (h, c) of two Tensors, got "
+                        f"{type(hx).__name__}{'' if not isinstance(hx, (tuple, list)) else f' of {len(hx)}'}")
+    _check_cell("lstm_cell", input, list(hx), w_ih, w_hh, b_ih, b_hh)
+    h, c = _rnn.fused_step("LSTM", input, hx[0], hx[1], (w_ih, w_hh, *_bias_pair(b_ih, b_hh)))
+    return h, c
+
+
+def _sequence_form(mode: str, op: str, input: Any, hx: Any, params: Any, has_biases: Any, num_layers: Any,
+                   dropout: Any, train: Any, bidirectional: Any, batch_first: Any) -> tuple:
+    """torch.lstm, torch.gru, torch.rnn_tanh and torch.rnn_relu (both overloads): nn.rnn.stacked, the layers'
+    recurrence, with the flat params (per layer and direction w_ih, w_hh, then b_ih, b_hh if has_biases, then
+    w_hr if h is narrower than c: an LSTM's projection). Returns (output, h_n) (and c_n for the LSTM)."""
+    packed = isinstance(has_biases, (list, tuple))  # (data, batch_sizes, hx, params, has_biases, ...: no batch_first)
+    if packed:
+        data, batch_sizes = input, hx
+        hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first = (
+            params, has_biases, num_layers, dropout, train, bidirectional, batch_first, False)
+        _F._check_tensor(op, "data", data)
+        sequence = PackedSequence(data, batch_sizes)
+        input, lengths = sequence._padded(original_order=False), sequence._lengths()
+    else:
+        lengths = None
+    _F._check_tensor(op, "input", input)
+    states = list(hx) if mode == "LSTM" and isinstance(hx, (tuple, list)) else [hx]
+    if len(states) != (2 if mode == "LSTM" else 1):
+        raise TypeError(f"{op}: hx must be " + ("a sequence (h0, c0) of two Tensors" if mode == "LSTM" else
+                                                "a Tensor h0") + f", got {type(hx).__name__}")
+    for i, s in enumerate(states):
+        _F._check_tensor(op, "hx" if len(states) == 1 else f"hx[{i}]", s)
+    if not isinstance(params, (tuple, list)) or [w for w in params if not isinstance(w, Tensor)]:
+        raise TypeError(f"{op}: params must be a sequence of Tensors, got {type(params).__name__}")
+    num_layers = ops.int_arg(num_layers, op, "num_layers")
+    D = 2 if ops.bool_arg(bidirectional, op, "bidirectional") else 1
+    unbatched = input.ndim == 2
+    if input.ndim not in (2, 3) or input.dtype.kind != "f":
+        raise ValueError(f"{op}: input must be a floating (T, B, I) ((B, T, I) batch_first) or unbatched (T, I), "
+                         f"got {input.dtype} of shape {input.shape}")
+    if num_layers < 1 or [s for s in states if s.ndim != input.ndim]:
+        raise ValueError(f"{op}: num_layers must be positive and hx {input.ndim}-D as the input (num_layers * "
+                         f"num_directions, batch, hidden_size), got {num_layers} and shapes "
+                         f"{[s.shape for s in states]} for input {input.shape}")
+    x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if batch_first else input)
+    T, B = x.shape[:2]
+    H, P = states[-1].shape[-1], states[0].shape[-1]
+    proj = int(P != H)
+    per = 2 + 2 * bool(has_biases) + proj
+    if len(params) != num_layers * D * per:
+        raise ValueError(f"{op}: params has {len(params)} tensors, expected num_layers * num_directions * {per} = "
+                         f"{num_layers * D * per} (w_ih, w_hh" + (", b_ih, b_hh" if has_biases else "")
+                         + (", w_hr" if proj else "") + " per layer and direction)")
+    weights = []
+    for k in range(num_layers * D):
+        w = list(params[k * per:(k + 1) * per])
+        w_ih, w_hh = w[:2]
+        b_ih, b_hh = w[2:4] if has_biases else (None, None)
+        w_hr = w[-1] if proj else None
+        G = GATES[mode]
+        shapes = [(G * H, x.shape[2] if k < D else P * D), (G * H, P)] + [(G * H,)] * (2 * bool(has_biases)) + [
+            (P, H)] * proj
+        for j, (t, shape) in enumerate(zip(w, shapes)):
+            if t.shape != shape or t.dtype != x.dtype or t.device != x.device:
+                raise ValueError(f"{op}: params[{k * per + j}] is {t.dtype} of shape {t.shape} on {t.device}, "
+                                 f"expected {x.dtype} of shape {shape} on {x.device} (layer {k // D}"
+                                 + (", reverse" if k % D else "") + f"; hidden_size {H})")
+        weights.append((w_ih, w_hh, b_ih, b_hh) + ((w_hr,) if proj else ()))
+    for i, s in enumerate(states):
+        want_s = (num_layers * D,) + (() if unbatched else (B,)) + ((P,) if i == 0 else (H,))
+        if s.shape != want_s or s.dtype != x.dtype or s.device != x.device:
+            raise ValueError(f"{op}: hx{f'[{i}]' if len(states) > 1 else ''} is {s.dtype} of shape {s.shape} on "
+                             f"{s.device}, expected {x.dtype} of shape {want_s} on {x.device} "
+                             "(num_layers * num_directions, batch, hidden_size)")
+    if T == 0:
+        raise ValueError(f"{op}: input has no time steps (shape {input.shape})")
+    h0, c0 = [s.unsqueeze(1) if unbatched else s for s in states] + [None] * (2 - len(states))
+    output, h_n, c_n = _rnn.stacked(mode, x, h0, c0, weights, num_layers, D, float(dropout), bool(train), lengths,
+                                    True, "relu" if mode == "RNN_RELU" else "tanh")
+    if packed:
+        output = _pack_rows(output, sequence.batch_sizes.data)
+    elif unbatched:
+        output, h_n, c_n = output.squeeze(1), h_n.squeeze(1), None if c_n is None else c_n.squeeze(1)
+    elif batch_first:
+        output = output.transpose(0, 1)
+    return (output, h_n) if c_n is None else (output, h_n, c_n)
+
+
+def _sequence_doc(mode: str, layer: str) -> str:
+    return (f"torch.{mode.lower()}: nn.{layer}'s forward with the given weights, from input (T, B, I) (or (B, T, I) "
+            "with batch_first, or unbatched (T, I)), hx" + (" (h0, c0)" if mode == "LSTM" else " h0")
+            + " (num_layers * num_directions, B, H) and params (per layer and direction w_ih, w_hh, then b_ih, b_hh "
+            "when has_biases" + (", then w_hr with a projection (h narrower than c)" if mode == "LSTM" else "")
+            + "); dropout on every layer's output but the last when train. Returns (output, h_n"
+            + (", c_n)" if mode == "LSTM" else ")") + ". The packed overload (data, batch_sizes, hx, params, "
+            "has_biases, num_layers, dropout, train, bidirectional) runs packed rows, sorted longest first, as "
+            f"nn.{layer} does a PackedSequence; hx and h_n are in that sorted order. The layers' recurrence "
+            "(nn.rnn.stacked), fused as their default (no second backward; an unbatched (T, I) input, which torch's "
+            "forms take only in part, runs as the layers run it).")
+
+
+def lstm(input: Tensor, hx: Sequence[Tensor], params: Sequence[Tensor], has_biases: bool, num_layers: int,
+         dropout: float, train: bool, bidirectional: bool, batch_first: bool) -> Tuple[Tensor, Tensor, Tensor]:
+    return _sequence_form("LSTM", "lstm", input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+                          batch_first)
+
+
+def gru(input: Tensor, hx: Tensor, params: Sequence[Tensor], has_biases: bool, num_layers: int, dropout: float,
+        train: bool, bidirectional: bool, batch_first: bool) -> Tuple[Tensor, Tensor]:
+    return _sequence_form("GRU", "gru", input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+                          batch_first)
+
+
+def rnn_tanh(input: Tensor, hx: Tensor, params: Sequence[Tensor], has_biases: bool, num_layers: int,
+             dropout: float, train: bool, bidirectional: bool, batch_first: bool) -> Tuple[Tensor, Tensor]:
+    return _sequence_form("RNN_TANH", "rnn_tanh", input, hx, params, has_biases, num_layers, dropout, train,
+                          bidirectional, batch_first)
+
+
+def rnn_relu(input: Tensor, hx: Tensor, params: Sequence[Tensor], has_biases: bool, num_layers: int,
+             dropout: float, train: bool, bidirectional: bool, batch_first: bool) -> Tuple[Tensor, Tensor]:
+    return _sequence_form("RNN_RELU", "rnn_relu", input, hx, params, has_biases, num_layers, dropout, train,
+                          bidirectional, batch_first)
+
+
+lstm.__doc__, gru.__doc__ = _sequence_doc("LSTM", "LSTM"), _sequence_doc("GRU", "GRU")
+rnn_tanh.__doc__, rnn_relu.__doc__ = _sequence_doc("RNN_TANH", "RNN"), _sequence_doc("RNN_RELU", "RNN")
+
+
+# torch's function forms of nn.functional's ops, in torch's argument order (torch.layer_norm's cudnn_enable and the
+# like are accepted and have no effect here). The loss forms take reduction as torch's int enum (0 none, 1 mean,
+# 2 sum) and default to 0, as torch 2.13's do in fact: their schema says at::Reduction::Mean, which torch's Python
+# binding reads as 0, so torch.kl_div(x, t) is the unreduced loss; torch code calling them gets the same values here
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _reduction(op: str, reduction: Any) -> str:
+    """torch's int reduction (0 'none', 1 'mean', 2 'sum') of its top-level loss forms as F's string."""
+    r = ops.int_arg(reduction, op, "reduction")
+    if r not in (0, 1, 2):
+        raise ValueError(f"{op}: reduction must be 0 (none), 1 (mean) or 2 (sum), got {r}")
+    return _REDUCTIONS[r]
+
+
+def _stride(stride: Any) -> Any:
+    """torch's stride=[] (empty: the kernel size) as F's None."""
+    return None if isinstance(stride, (tuple, list)) and len(stride) == 0 else stride
+
+
+conv1d, conv_transpose1d, avg_pool1d, adaptive_avg_pool1d = (
+    _F.conv1d, _F.conv_transpose1d, _F.avg_pool1d, _F.adaptive_avg_pool1d)
+bilinear, hardshrink, prelu, pdist, pairwise_distance, rms_norm = (
+    _F.bilinear, _F.hardshrink, _F.prelu, _F.pdist, _F.pairwise_distance, _F.rms_norm)
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False) -> Tensor:
+    """torch.max_pool1d: F.max_pool1d (stride () or None: kernel_size)."""
+    return _F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any = 0, dilation: Any = 1,
+                            ceil_mode: bool = False) -> Tuple[Tensor, Tensor]:
+    """torch.max_pool1d_with_indices: F.max_pool1d's (values, indices)."""
+    return _F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode, return_indices=True)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any) -> Tuple[Tensor, Tensor]:
+    """torch.adaptive_max_pool1d: F.adaptive_max_pool1d's (values, indices), torch's function form giving both."""
+    return _F.adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+               eps: float = 1e-5, cudnn_enable: bool = True) -> Tensor:
+    """torch.layer_norm: F.layer_norm (cudnn_enable has no effect here)."""
+    return _F.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+               eps: float = 1e-5, cudnn_enabled: bool = True) -> Tensor:
+    """torch.group_norm: F.group_norm (cudnn_enabled has no effect here)."""
+    return _F.group_norm(input, num_groups, weight, bias, eps)
+
+
+def batch_norm(input: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], running_mean: Optional[Tensor],
+               running_var: Optional[Tensor], training: bool, momentum: float, eps: float,
+               cudnn_enabled: bool) -> Tensor:
+    """torch.batch_norm, in its order (weight and bias first): F.batch_norm (cudnn_enabled has no effect here)."""
+    return _F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def instance_norm(input: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], running_mean: Optional[Tensor],
+                  running_var: Optional[Tensor], use_input_stats: bool, momentum: float, eps: float,
+                  cudnn_enabled: bool) -> Tensor:
+    """torch.instance_norm, in its order (weight and bias first): F.instance_norm (cudnn_enabled has no effect)."""
+    return _F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def embedding(weight: Tensor, indices: Any, padding_idx: int = -1, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
+    """torch.embedding, weight first: F.embedding(indices, weight); a negative padding_idx is none (torch's -1
+    default: F.embedding turns its own negative padding_idx into a row before calling it). scale_grad_by_freq and
+    sparse are refused (F.embedding has neither)."""
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
+    padding_idx = ops.int_arg(padding_idx, "embedding", "padding_idx")
+    return _F.embedding(indices, weight, padding_idx if padding_idx >= 0 else None)
+
+
+def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """torch.dropout: F.dropout(input, p, train)."""
+    _input("dropout", input)
+    return _F.dropout(input, p, train)
+
+
+def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """torch.alpha_dropout: F.alpha_dropout(input, p, train)."""
+    _input("alpha_dropout", input)
+    return _F.alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """torch.feature_alpha_dropout: F.feature_alpha_dropout(input, p, train)."""
+    _input("feature_alpha_dropout", input)
+    return _F.feature_alpha_dropout(input, p, train)
+
+
+def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """torch.celu: F.celu(input, alpha)."""
+    return _F.celu(input, alpha)
+
+
+def selu(input: Tensor) -> Tensor:
+    """torch.selu: F.selu(input)."""
+    return _F.selu(input)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          generator: Any = None) -> Tensor:
+    """torch.rrelu: F.rrelu(input, lower, upper, training), slopes drawn from the package generator (generator must
+    be None: there is no other)."""
+    if generator is not None:
+        raise NotImplementedError("rrelu: generator= is not supported; the slopes come from tg.manual_seed's")
+    return _F.rrelu(input, lower, upper, training)
+
+
+def threshold(input: Tensor, threshold: float, value: float) -> Tensor:
+    """torch.threshold: F.threshold(input, threshold, value)."""
+    return _F.threshold(input, threshold, value)
+
+
+def constant_pad_nd(input: Tensor, pad: Sequence[int], value: float = 0) -> Tensor:
+    """torch.constant_pad_nd: F.pad(input, pad, 'constant', value)."""
+    return _F.pad(input, pad, "constant", value)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          reduction: int = 0) -> Tensor:
+    """torch.cosine_embedding_loss: F's, reduction torch's int (0 none, the default, 1 mean, 2 sum)."""
+    return _F.cosine_embedding_loss(input1, input2, target, margin, _reduction("cosine_embedding_loss", reduction))
+
+
+def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any, blank: int = 0,
+             reduction: int = 0, zero_infinity: bool = False) -> Tensor:
+    """torch.ctc_loss: F's, reduction torch's int (0 none, the default, 1 mean, 2 sum)."""
+    return _F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, _reduction("ctc_loss", reduction),
+                       zero_infinity)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: int = 0) -> Tensor:
+    """torch.hinge_embedding_loss: F's, reduction torch's int (0 none, the default, 1 mean, 2 sum)."""
+    return _F.hinge_embedding_loss(input, target, margin, _reduction("hinge_embedding_loss", reduction))
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: bool = False) -> Tensor:
+    """torch.kl_div: F's, reduction torch's int (0 none, the default, 1 mean over every element, 2 sum; no
+    'batchmean')."""
+    return _F.kl_div(input, target, _reduction("kl_div", reduction), log_target)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        reduction: int = 0) -> Tensor:
+    """torch.margin_ranking_loss: F's, reduction torch's int (0 none, the default, 1 mean, 2 sum)."""
+    return _F.margin_ranking_loss(input1, input2, target, margin, _reduction("margin_ranking_loss", reduction))
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool, full: bool, eps: float,
+                     reduction: int) -> Tensor:
+    """torch.poisson_nll_loss (every argument required, as torch's): F's, reduction torch's int."""
+    return _F.poisson_nll_loss(input, target, log_input, full, eps, _reduction("poisson_nll_loss", reduction))
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2.0,
+                        eps: float = 1e-6, swap: bool = False, reduction: int = 0) -> Tensor:
+    """torch.triplet_margin_loss: F's, reduction torch's int (0 none, the default, 1 mean, 2 sum)."""
+    return _F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
+                                  _reduction("triplet_margin_loss", reduction))
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                                     pos_weight: Optional[Tensor] = None, reduction: int = 0) -> Tensor:
+    """torch.binary_cross_entropy_with_logits, pos_weight before reduction (torch's int, 0 none by default): F's."""
+    return _F.binary_cross_entropy_with_logits(input, target, weight, _reduction(
+        "binary_cross_entropy_with_logits", reduction), pos_weight)

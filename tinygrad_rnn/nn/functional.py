@@ -2065,3 +2065,6 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
 from . import ctc as _ctc  # noqa: E402  (it uses the helpers above)
 
 ctc_loss = _ctc.ctc_loss  # (F.ctc_loss, as torch's; its Function lives with the recursion in nn/ctc.py)
+
+# torch's Tensor methods of two ops owned here: x.hardshrink(lambd) is F.hardshrink(x, lambd), x.prelu(w) F.prelu
+Tensor.hardshrink, Tensor.prelu = hardshrink, prelu
