@@ -193,8 +193,9 @@ def _cases():
     for name in ("negative", "absolute", "fix", "flipud", "fliplr", "ravel"):
         add(name, lambda T: ((T(M3 * 2.5),), {}))
     add("fix", lambda T: ((T(I),), {}), "int")
-    for name in ("isposinf", "isneginf", "isreal", "positive"):
+    for name in ("isposinf", "isneginf", "isreal"):
         add(name, lambda T: ((T(np.array([[0.5, -np.inf, 2.0], [np.inf, 3.5, -0.75]])),), {}))
+    add("positive", lambda T: ((T(M3 * 2.5),), {}))  # (finite: its gradient is summed)
     add("rsub", lambda T: ((T(X), T(P)), {"alpha": -1.5}), "alpha")
     add("rsub", lambda T: ((T(J), 2), {}), "int-number")
     add("cov", lambda T: ((T(M3[0] ** 2),), {"correction": 0}))
