@@ -19,6 +19,7 @@ import numpy as np
 from .. import backend
 from ..autograd import no_grad
 from ..tensor import Tensor
+from ..utils.data import _generator  # (the generator= argument's check, the samplers')
 
 
 def _fill(t: Tensor, values: Any) -> Tensor:
@@ -149,16 +150,6 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q.reshape(tensor.shape))
-
-
-def _generator(generator: Any, op: str) -> np.random.Generator:
-    """The generator to draw from: the one given (a numpy Generator, this package's kind), else the package's."""
-    if generator is None:
-        return backend.rng("cpu")
-    if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{op}: generator must be a numpy Generator (np.random.default_rng(seed)), "
-                        f"got {type(generator).__name__}")
-    return generator
 
 
 def _sampled(tensor: Tensor, op: str, values: Any) -> Tensor:
