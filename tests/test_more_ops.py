@@ -1212,6 +1212,19 @@ def test_histogram_windows_nextafter_unravel_index_on_device(device):
     assert tg.isneginf(tg.tensor([np.inf, -np.inf, 1.0], device=device)).tolist() == [False, True, False]
 
 
+def test_nextafter_gradient_is_zero_where_input_equals_other(device):
+    """Where input == other nextafter returns other (0 and -0 count equal), so input's gradient is 0 there, as
+    torch's; elsewhere the result is input moved by one ulp: gradient 1. Other gets none; broadcast other too."""
+    a = tg.tensor([1.0, 2.0, 0.0, 3.0], dtype=tg.float64, device=device, requires_grad=True)
+    b = tg.tensor([1.0, 3.0, -0.0, np.nan], dtype=tg.float64, device=device, requires_grad=True)
+    ga, gb = tg.autograd.grad((tg.nextafter(a, b) * tg.tensor([1.0, 2.0, 3.0, 4.0], dtype=tg.float64,
+                                                              device=device)).sum(), (a, b))
+    assert ga.tolist() == [0.0, 2.0, 0.0, 4.0] and gb.tolist() == [0.0] * 4
+    x = tg.tensor([[1.0], [2.0]], dtype=tg.float64, device=device, requires_grad=True)
+    (g,) = tg.autograd.grad(tg.nextafter(x, tg.tensor([1.0, 2.0, 5.0], dtype=tg.float64, device=device)).sum(), x)
+    assert g.tolist() == [[2.0], [2.0]]
+
+
 def test_tensor_ops_added_from_torch_match_torch():
     """cov/corrcoef (weights, correction), frexp, ldexp, nextafter, isposinf/isneginf/isreal, mode, unravel_index,
     the dtype rules (promote_types, can_cast, result_type), rsub, trapz, scalar_tensor, the windows and histogram,

@@ -643,16 +643,16 @@ def frexp(input: Tensor) -> Any:
 
 
 class NextAfter(Function):
-    """nextafter(a, b): the float after a toward b. The gradient is torch's: g to a (the result is a, moved by one
-    unit in the last place), zero to b."""
+    """nextafter(a, b): the float after a toward b. The gradient is torch's: g to a where a != b (the result is a,
+    moved by one unit in the last place), zero where a == b (the result is b there), zero to b."""
 
     def forward(self, a, b):
-        self.shapes = a.shape, b.shape
+        self.shapes, self.moved = (a.shape, b.shape), a != b
         return xp_of(a, b).nextafter(a, b)
 
     def backward(self, g):
         need_a, need_b = self.needs_input_grad
-        return (unbroadcast(g, self.shapes[0]) if need_a else None,
+        return (unbroadcast(g * _const(self.moved.astype(g.dtype)), self.shapes[0]) if need_a else None,
                 _const(xp_of(g.data).zeros(self.shapes[1], g.dtype)) if need_b else None)
 
 
