@@ -481,6 +481,28 @@ def test_import_and_cpu_work_without_cupy():
     assert res.stdout.strip() == "ok"
 
 
+def test_every_creation_function_asks_for_the_default_device(monkeypatch):
+    """Without a GPU: the default device faked as 'cuda' and the copy to a device recorded, each creation function
+    whose device= is left None (and AveragedModel's count) must ask for it, as torch's set_default_device makes
+    them; an ndarray given to as_tensor stays where it is (shared)."""
+    asked = []
+    monkeypatch.setattr(backend, "_default_device", "cuda")
+    monkeypatch.setattr(backend, "module_for", lambda device: asked.append(backend.check_device(device)) or np)
+    monkeypatch.setattr(backend, "to_device", lambda a, device: asked.append(backend.check_device(device))
+                        or np.asarray(a))
+    makers = {"tril_indices": lambda: tg.tril_indices(3, 3), "triu_indices": lambda: tg.triu_indices(3, 3),
+              "logspace": lambda: tg.logspace(0, 1, 3), "as_tensor": lambda: tg.as_tensor([1.0, 2.0]),
+              "tensor": lambda: tg.tensor([1.0]), "zeros": lambda: tg.zeros(2), "arange": lambda: tg.arange(3),
+              "AveragedModel": lambda: tg.optim.swa_utils.AveragedModel(tg.nn.Module()).n_averaged}
+    for name, make in makers.items():
+        asked.clear()
+        make()
+        assert "cuda" in asked, name
+    asked.clear()
+    tg.as_tensor(np.zeros(2))
+    assert asked == []
+
+
 def test_device_none_is_the_default_device_and_like_functions_take_device():
     """As torch's: device=None means the default device (the CPU here), and the *_like functions take device=."""
     x = tg.tensor([1.0, 2.0])

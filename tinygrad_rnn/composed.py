@@ -940,13 +940,13 @@ def _triangle_indices(op: str, row: int, col: int, offset: int, dtype: Any, devi
     return _const(backend.to_device(np.stack([rows, cols]).astype(dt).reshape(2, -1), device))
 
 
-def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: str = "cpu") -> Tensor:
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Optional[str] = None) -> Tensor:
     """torch.tril_indices: (2, N) row and column indices of the lower triangle (j <= i + offset) of a row x col
     matrix, in row-major order; int64 by default."""
     return _triangle_indices("tril_indices", row, col, offset, dtype, device)
 
 
-def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: str = "cpu") -> Tensor:
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Optional[str] = None) -> Tensor:
     """torch.triu_indices: (2, N) indices of the upper triangle (j >= i + offset), row-major; int64 by default."""
     return _triangle_indices("triu_indices", row, col, offset, dtype, device)
 
@@ -1089,7 +1089,7 @@ def ldexp(input: Tensor, other: Tensor) -> Tensor:
     return input.astype(dtype) * pow(2.0, other.astype(dtype))
 
 
-def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: str = "cpu",
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: Optional[str] = None,
              requires_grad: bool = False) -> Tensor:
     """torch.logspace: base ** (steps exponents evenly from start to end), torch's CPU values to the bit: the ends
     are cast to dtype (the default dtype if None) and subtracted there, the exponents are formed in float64 from the

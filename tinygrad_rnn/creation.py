@@ -48,11 +48,13 @@ def tensor(data: Any, dtype: Any = None, device: Optional[str] = None, requires_
 
 def as_tensor(data: Any, dtype: Any = None, device: Optional[str] = None) -> Tensor:
     """data as a tensor without a copy where possible (torch.as_tensor): a Tensor already of this dtype
-    and device is returned itself (else converted, differentiably), an array is shared, and Python
-    data infers its dtype as in tg.tensor."""
+    and device is returned itself (else converted, differentiably), an array is shared (on its device unless
+    device= is given), and Python data infers its dtype as in tg.tensor and goes to the default device."""
     if isinstance(data, Tensor):
         out = data if dtype is None else data.astype(dtype)
         return out if device is None else out.to(device)
+    if device is None and not (isinstance(data, np.ndarray) or backend.is_cupy_array(data)):
+        device = backend.check_device(None, "as_tensor")
     return Tensor._make(_to_array(data, _dt(dtype, "as_tensor"), device, infer=True))
 
 
