@@ -1269,8 +1269,13 @@ cholesky_ex_result = namedtuple("linalg_cholesky_ex", ("L", "info"))
 solve_ex_result = namedtuple("linalg_solve_ex", ("result", "info"))
 
 
-def _lu_info(A: Tensor) -> Any:
-    return _lu_arrays(A.data, True)[2]
+def _lu_info(op: str, A: Tensor, check_errors: Any) -> Any:
+    """inv_ex's and solve_ex's info (LU's first zero pivot per matrix, 0: none); with check_errors, inv's and
+    solve's LinAlgError for a singular one instead."""
+    info = _lu_arrays(A.data, True)[2]
+    if _ops.bool_arg(check_errors, op, "check_errors") and bool((info > 0).any()):
+        raise _singular(op, A.data)
+    return info
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> Any:
@@ -1279,9 +1284,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> Any:
     nans). check_errors=True: LinAlgError as inv's."""
     op = "linalg.inv_ex"
     A = _square(op, A)
-    info = _lu_info(A)
-    if _ops.bool_arg(check_errors, op, "check_errors") and bool((info > 0).any()):
-        raise _singular(op, A.data)
+    info = _lu_info(op, A, check_errors)
     singular = info > 0
     out = inv(_eye_where(singular, A))
     if bool(singular.any()):
@@ -1293,9 +1296,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     """torch.linalg.solve_ex: (result, info) as solve's, info as inv_ex's (a singular matrix's result nans)."""
     op = "linalg.solve_ex"
     A = _square(op, A)
-    info = _lu_info(A)
-    if _ops.bool_arg(check_errors, op, "check_errors") and bool((info > 0).any()):
-        raise _singular(op, A.data)
+    info = _lu_info(op, A, check_errors)
     singular = info > 0
     out = solve(_eye_where(singular, A), B, left=left)
     if bool(singular.any()):
