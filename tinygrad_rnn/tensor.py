@@ -76,7 +76,7 @@ class finfo:
     names: bits, eps, max, min, tiny (= smallest_normal), smallest_normal, resolution; dtype is its name."""
 
     def __init__(self, type: Any = None) -> None:  # noqa: A002  (torch's argument name)
-        dt = _defaults.floating if type is None else _dtype_arg(type, "finfo")
+        dt = _defaults.floating if type is None else _dt(type, "finfo")
         if dt.kind != "f":
             raise TypeError(f"finfo: requires a floating point dtype, got {dt} (iinfo takes integer dtypes)")
         info = np.finfo(dt)
@@ -100,8 +100,8 @@ class iinfo:
     refused, as torch's."""
 
     def __init__(self, type: Any) -> None:  # noqa: A002
-        dt = _dtype_arg(type, "iinfo")
-        if dt.kind not in "iu":
+        dt = _dt(type, "iinfo")
+        if dt is None or dt.kind not in "iu":
             raise TypeError(f"iinfo: requires an integer dtype, got {dt} (finfo takes float dtypes)")
         info = np.iinfo(dt)
         self.bits, self.max, self.min, self.dtype = info.bits, int(info.max), int(info.min), dt.name
@@ -113,13 +113,6 @@ class iinfo:
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
-
-
-def _dtype_arg(d: Any, op: str) -> np.dtype:
-    try:
-        return np.dtype(d)
-    except TypeError:
-        raise TypeError(f"{op}: expected a dtype (tg.float32, tg.int64, ...), got {d!r}") from None
 
 
 def typename(obj: Any) -> str:
