@@ -1801,12 +1801,29 @@ def test_deterministic_algorithms_and_num_threads_settings():
     assert tg.get_num_threads() == before
 
 
+def test_asarray_keeps_the_graph_unless_requires_grad_is_false():
+    """torch 2.13's asarray: requires_grad=None (the default) keeps a tensor's requires_grad and history through a
+    dtype conversion or a copy, so the gradient reaches the original; False detaches (sharing memory)."""
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    for kw in ({"dtype": tg.float64}, {"copy": True}):
+        out = tg.asarray(x * 3, **kw)
+        assert out.requires_grad and out.grad_fn is not None, kw
+        (g,) = tg.autograd.grad(out.sum(), x)
+        assert g.tolist() == [3.0, 3.0], kw
+    y = x * 2
+    detached = tg.asarray(y, requires_grad=False)
+    assert not detached.requires_grad and y.requires_grad and detached.data is y.data
+    assert not tg.asarray(y, copy=True, requires_grad=False).requires_grad
+    assert not tg.asarray(y, dtype=tg.float64, requires_grad=False).requires_grad
+    assert not tg.asarray(np.ones(2)).requires_grad and not tg.asarray([1.0]).requires_grad
+
+
 def test_asarray_frombuffer_and_dlpack_share_memory(device):
     torch = pytest.importorskip("torch")
     x = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
     assert tg.asarray(x) is x and tg.asarray(x, requires_grad=True) is x
     y = x * 2
-    assert tg.asarray(y, requires_grad=True) is y and tg.asarray(y, dtype=tg.float64).grad_fn is None
+    assert tg.asarray(y, requires_grad=True) is y and tg.asarray(y, dtype=tg.float64).grad_fn is not None
     assert tg.asarray(y, dtype=tg.float64, requires_grad=True).grad_fn is not None
     host = np.arange(3.0)
     shared, copied = tg.asarray(host, device=None if device == "cpu" else device), tg.asarray(host, copy=True)

@@ -481,12 +481,13 @@ def set_rng_state(new_state: Tensor) -> None:
 
 
 def asarray(obj: Any, *, dtype: Any = None, device: Optional[str] = None, copy: Optional[bool] = None,
-            requires_grad: bool = False) -> Tensor:
-    """torch.asarray: obj as a tensor sharing its memory where it can. A Tensor already of this dtype and device
-    is returned itself (with requires_grad=True its graph too); one converted is detached unless requires_grad.
-    A numpy/CuPy array (or a DLPack-exporting one, as torch) of the dtype is shared, on its own device unless
-    device= moves it. Python data is copied, with tg.tensor's dtype rules, onto the default device. ``copy=True``
-    always copies; ``copy=False`` refuses (ValueError) where it would have to."""
+            requires_grad: Optional[bool] = None) -> Tensor:
+    """torch.asarray (2.13's): obj as a tensor sharing its memory where it can. A Tensor already of this dtype and
+    device is returned itself; one converted or copied keeps its graph. requires_grad=None (the default) keeps a
+    tensor's requires_grad and history, False detaches the result (sharing memory: torch switches obj's own flag
+    off instead), True makes it require grad. A numpy/CuPy array (or a DLPack-exporting one, as torch) of the dtype
+    is shared, on its own device unless device= moves it. Python data is copied, with tg.tensor's dtype rules, onto
+    the default device. ``copy=True`` always copies; ``copy=False`` refuses (ValueError) where it would have to."""
     dt = _dt(dtype, "asarray")
     if isinstance(obj, Tensor):
         out = obj
@@ -495,9 +496,10 @@ def asarray(obj: Any, *, dtype: Any = None, device: Optional[str] = None, copy: 
                 raise ValueError(f"asarray: copy=False, but a {obj.dtype} tensor on {obj.device} is to become "
                                  f"{dt or obj.dtype} on {device or obj.device}, which copies")
             out = obj.to(device=device, dtype=dt)
-            out = out if requires_grad else out.detach()
         elif copy:
-            out = obj.clone() if requires_grad else obj.detach().clone()
+            out = obj.detach().clone() if requires_grad is False else obj.clone()
+        if requires_grad is False and out.requires_grad:
+            out = out.detach()
     else:
         array = (backend.is_cupy_array(obj) or isinstance(obj, (np.ndarray, np.generic))
                  or hasattr(obj, "__dlpack__"))
