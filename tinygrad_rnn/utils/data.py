@@ -419,8 +419,9 @@ class DataLoader:
     generator) cut into lists of ``batch_size``.
     ``batch_size=None`` turns batching off: each sample goes through ``collate_fn`` (default: default_convert)
     alone. An IterableDataset's stream is cut into batches of ``batch_size`` in order (shuffle, sampler and
-    batch_sampler are refused, as torch); ``len`` is the number of batches its own len() gives, if it has one. Argument clashes raise ValueError as in torch. ``num_workers`` must be 0: this engine loads in the
-    one process it runs in, and anything else raises NotImplementedError rather than pretend to run workers.
+    batch_sampler are refused, as torch); ``len`` is the number of batches its own len() gives, if it has one.
+    Argument clashes raise ValueError as in torch. ``num_workers`` must be 0: this engine loads in the one process
+    it runs in, and anything else raises NotImplementedError rather than pretend to run workers.
     The arguments come in torch's order. ``pin_memory`` (and ``pin_memory_device``, ``in_order``) are accepted and
     change nothing: batches are host arrays already and come in order; ``worker_init_fn`` is never called (there
     are no workers), ``timeout`` must be 0, and the worker-only ``multiprocessing_context``, ``prefetch_factor`` and
