@@ -1225,6 +1225,14 @@ def test_nextafter_gradient_is_zero_where_input_equals_other(device):
     assert g.tolist() == [[2.0], [2.0]]
 
 
+def test_result_type_of_an_int_outside_the_integer_tensors_range():
+    """A Python int of an integer tensor's category leaves its dtype, whatever its value (torch.result_type(uint8
+    tensor, -1) is uint8): only the category of a number counts, so no value can make it fail."""
+    assert tg.result_type(tg.ones(2, dtype=tg.uint8), -1) == np.uint8
+    assert tg.result_type(300, tg.ones(2, dtype=tg.int8)) == np.int8
+    assert tg.result_type(tg.ones(2, dtype=tg.int16), 2.5) == np.float32
+
+
 def test_tensor_ops_added_from_torch_match_torch():
     """cov/corrcoef (weights, correction), frexp, ldexp, nextafter, isposinf/isneginf/isreal, mode, unravel_index,
     the dtype rules (promote_types, can_cast, result_type), rsub, trapz, scalar_tensor, the windows and histogram,

@@ -1034,7 +1034,12 @@ def result_type(tensor: Any, other: Any) -> np.dtype:
     if isinstance(tensor, Tensor) and isinstance(other, Tensor):
         return result_dtype([tensor, other])
     t, number = (tensor, other) if isinstance(tensor, Tensor) else (other, tensor)
-    a, b = operands("result_type", t, number)
+    try:
+        a, b = operands("result_type", t, number)
+    except OverflowError:  # (an int outside an integer tensor's range, which an op refuses: its dtype all the same)
+        if t.dtype.kind not in "iu":
+            raise
+        return t.dtype
     return a.dtype if a.dtype == b.dtype else result_dtype([t, b])
 
 
