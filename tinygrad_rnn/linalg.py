@@ -47,7 +47,8 @@ def _floating(op: str, x: Any, name: str = "input", half: bool = True) -> Tensor
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point tensor as {name}, got {x.dtype} (shape {x.shape})")
     if not half and x.dtype == np.float16:
-        raise TypeError(f"{op}: float16 is not supported (as in torch); convert {name} with .float()")
+        raise TypeError(f"{op}: float16 is not supported (numpy's LAPACK has no half precision); convert {name} "
+                        "with .float()")
     return x
 
 
