@@ -568,6 +568,141 @@ def test_load_state_dict_non_strict_returns_keys():
         m.load_state_dict(sd2, strict=False)
 
 
+def _hook_log(lib, conv):
+    """Every state_dict / load_state_dict hook of a small tree, logged with its arguments (as torch's calls)."""
+    log = []
+
+    class Extra(lib.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin, self.k = lib.Linear(2, 3), 0
+
+        def get_extra_state(self):
+            return {"k": self.k}
+
+        def set_extra_state(self, state):
+            log.append(("set_extra", dict(state)))
+            self.k = state["k"]
+    root = lib.Sequential(Extra(), lib.Linear(3, 1))
+    for name, m in root.named_modules():
+        m.register_state_dict_pre_hook(lambda mod, prefix, kv, n=name: log.append(("pre", n, prefix, kv)))
+        m.register_state_dict_post_hook(lambda mod, sd, prefix, lm, n=name: log.append(("post", n, prefix, list(sd),
+                                                                                          dict(lm))))
+        m.register_load_state_dict_pre_hook(lambda mod, sd, prefix, lm, strict, mk, uk, em, n=name: log.append(
+            ("load_pre", mod is root.get_submodule(n), prefix, sorted(sd), dict(lm), strict, list(mk), list(uk))))
+        m._register_load_state_dict_pre_hook(lambda sd, prefix, *rest, n=name: log.append(("no_module", n, prefix,
+                                                                                             len(rest))))
+        m.register_load_state_dict_post_hook(lambda mod, keys, n=name: log.append(("load_post", n, list(keys[0]),
+                                                                                   list(keys[1]))))
+    sd = root.state_dict(keep_vars=True)
+    log.append(("keys", list(sd), sorted(sd._metadata.items())))
+    source = {k: v if k.endswith("_extra_state") else conv(np.full(tuple(v.shape), 2.0))
+              for k, v in sd.items()}
+    source["0._extra_state"], source["zz"] = {"k": 5}, conv(np.zeros(1))
+    del source["1.bias"]
+    result = root.load_state_dict(source, strict=False)
+    log.append(("result", list(result[0]), list(result[1]), root[0].k, root[1].weight.detach().sum().item()))
+    return log
+
+
+def test_state_dict_and_load_state_dict_hooks_run_in_torchs_order_with_its_arguments():
+    """The four public hooks and torch's private _register_load_state_dict_pre_hook(with_module=False): the same
+    calls, order and arguments as torch's (pre-hooks parents first, post-hooks after the children; each module's
+    keys, local_metadata {'version': 1}, the missing/unexpected lists so far), get/set_extra_state's key."""
+    torch = pytest.importorskip("torch")
+    theirs = _hook_log(torch.nn, lambda a: torch.from_numpy(np.asarray(a, np.float64)).float())
+    ours = _hook_log(nn, lambda a: np.asarray(a, np.float64))
+    assert ours == theirs
+
+
+def test_save_and_load_from_state_dict_overrides_extra_state_and_private_hooks_as_torch(tmp_path):
+    """A subclass's _save_to_state_dict / _load_from_state_dict change what is saved and loaded; _version reaches
+    _load_from_state_dict as local_metadata; the private _register_state_dict_hook's dict is kept at the root
+    only and a public post-hook must return None; extra state goes through tg.save, or is refused by name."""
+    torch = pytest.importorskip("torch")
+
+    def run(lib, conv):
+        seen = []
+
+        class M(lib.Linear):
+            _version = 3
+
+            def _save_to_state_dict(self, d, prefix, keep_vars):
+                super()._save_to_state_dict(d, prefix, keep_vars)
+                d[prefix + "w2"] = d[prefix + "weight"] * 2
+
+            def _load_from_state_dict(self, sd, prefix, local_metadata, *rest):
+                seen.append((sd.pop(prefix + "w2", None) is not None, dict(local_metadata)))
+                super()._load_from_state_dict(sd, prefix, local_metadata, *rest)
+        m = lib.Sequential(M(2, 1, bias=False))
+        with lib_no_grad(lib):
+            m[0].weight[...] = conv([[1.0, 2.0]])
+        sd = m.state_dict()
+        out = [list(sd), np.asarray(sd["0.w2"]).tolist()]
+        out.append(tuple(m.load_state_dict({k: conv(np.full(tuple(v.shape), 3.0)) for k, v in sd.items()})))
+        m.load_state_dict(dict(sd), assign=True)
+        out += [seen, m[0].weight.detach().numpy().tolist()]
+        m[0]._register_state_dict_hook(lambda *a: {"x": 1})
+        out.append(list(m.state_dict()))
+        m._register_state_dict_hook(lambda *a: {"y": 2})
+        out.append(list(m.state_dict()))
+        hook = lambda *a: {}  # noqa: E731
+        m.register_state_dict_post_hook(hook)
+        with pytest.raises(RuntimeError, match="must return None"):
+            m.state_dict()
+        with pytest.raises(RuntimeError, match="previously registered via register_state_dict_post_hook"):
+            m._register_state_dict_hook(hook)
+        m.register_load_state_dict_post_hook(lambda *a: 1)
+        with pytest.raises(AssertionError):
+            m.load_state_dict(sd, strict=False)
+        return out
+    assert run(nn, np.asarray) == run(torch.nn, lambda a: torch.tensor(a, dtype=torch.float32))
+
+    class E(nn.Linear):
+        def get_extra_state(self):
+            return self.extra
+
+        def set_extra_state(self, state):
+            self.extra = state
+    m, back = E(2, 1), E(2, 1)
+    m.extra = {"step": 3, "names": ["a", "b"], "arr": np.arange(3.0)}
+    assert list(m.state_dict()) == ["weight", "bias", "_extra_state"]
+    tg.save(m.state_dict(), tmp_path / "e.npz")
+    assert back.load_state_dict(tg.load(tmp_path / "e.npz")) == ([], [])
+    assert back.extra["step"] == 3 and back.extra["names"] == ["a", "b"] and back.extra["arr"].tolist() == [0, 1, 2]
+    assert nn.Linear(2, 1).load_state_dict(m.state_dict(), strict=False) == ([], ["_extra_state"])
+    assert back.load_state_dict(nn.Linear(2, 1).state_dict(), strict=False) == (["_extra_state"], [])
+    m.extra = object()
+    with pytest.raises(TypeError, match=r"cannot save a object at obj\['_extra_state'\]"):
+        tg.save(m.state_dict(), tmp_path / "f.npz")
+
+
+def lib_no_grad(lib):
+    return tg.no_grad() if lib is nn else __import__("torch").no_grad()
+
+
+def test_load_state_dict_with_hooks_loads_as_torch_and_without_them_loads_nothing_on_error():
+    """Without load hooks an error loads nothing (ours); with one, modules load as they are reached, as torch's,
+    and a load post-hook that clears the missing keys makes a strict load succeed; a 1-element value loads into a
+    0-d buffer, as torch's."""
+    m = nn.Sequential(nn.Linear(1, 1), nn.Linear(1, 1))
+    sd = {k: np.full(tuple(v.shape), 7.0) for k, v in m.state_dict().items()}
+    sd["1.weight"] = np.zeros((2, 2))
+    with pytest.raises(ValueError, match=r"1.weight: checkpoint \(2, 2\) vs model \(1, 1\)"):
+        m.load_state_dict(sd)
+    assert m[0].weight.item() != 7.0
+    m[1].register_load_state_dict_pre_hook(lambda *a: None)
+    with pytest.raises(ValueError, match="wrong shapes"):
+        m.load_state_dict(sd)
+    assert m[0].weight.item() == 7.0  # (torch copies before it reports)
+    del sd["1.weight"]
+    m[1].register_load_state_dict_post_hook(lambda mod, keys: keys.missing_keys.clear())
+    assert m.load_state_dict(sd) == ([], [])
+    b = nn.Module()
+    b.register_buffer("c", tg.tensor(1.0))
+    b.load_state_dict({"c": np.array([5.0])})
+    assert b.c.shape == () and b.c.item() == 5.0
+
 def test_repr_is_readable():
     text = repr(Toy())
     assert text.startswith("Toy(\n")

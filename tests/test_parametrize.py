@@ -131,6 +131,26 @@ def test_weight_norm_and_spectral_norm_parametrizations_match_torch(dim):
             np.testing.assert_allclose(ours_params[name].grad.data, p.grad.numpy(), atol=1e-10, err_msg=name)
 
 
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_weight_norm_loads_the_old_weight_g_weight_v_checkpoint_as_torch(dim):
+    """torch's parametrizations.weight_norm renames an old nn.utils.weight_norm checkpoint's weight_g / weight_v
+    keys to parametrizations.weight.original0 / original1 (a load pre-hook), at the root and inside a parent."""
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = torch.nn.utils.weight_norm(torch.nn.Linear(3, 2).double(), dim=dim)
+    sd = {k: v.detach().numpy() for k, v in old.state_dict().items()}
+    assert sorted(sd) == ["bias", "weight_g", "weight_v"]
+    ours = Ps.weight_norm(nn.Linear(3, 2, dtype=np.float64), dim=dim)
+    assert ours.load_state_dict(sd) == ([], [])
+    np.testing.assert_allclose(ours.weight.data, old.weight.detach().numpy(), atol=1e-14)
+    seq = nn.Sequential(Ps.weight_norm(nn.Linear(3, 2, dtype=np.float64), dim=dim))
+    assert seq.load_state_dict({"0." + k: v for k, v in sd.items()}) == ([], [])
+    np.testing.assert_allclose(seq[0].weight.data, old.weight.detach().numpy(), atol=1e-14)
+    assert list(seq.state_dict()) == ["0.bias", "0.parametrizations.weight.original0",
+                                      "0.parametrizations.weight.original1"]
+
 def test_register_stack_cache_and_remove():
     torch = pytest.importorskip("torch")
     tpz = torch.nn.utils.parametrize

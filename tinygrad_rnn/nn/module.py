@@ -1,10 +1,11 @@
 """Module and Parameter: named, nested containers of trainable tensors (PyTorch's API)."""
 from __future__ import annotations
 
+import functools
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, TypeVar
 
 import numpy as np
 
@@ -36,6 +37,21 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: List[str]
 
 
+_EXTRA_STATE_KEY = "_extra_state"
+
+
+class _LoadErrors(list):
+    """load_state_dict's error_msgs (torch's list of messages), also holding what it reports apart (values that are
+    not arrays, wrong shapes) and the copies that wait until the whole dict has been checked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bad_type: List[str] = []
+        self.bad_shape: List[str] = []
+        self.copies: List[Callable[[], None]] = []
+        self.defer = True  # (False: copies made at once, as torch's)
+
+
 class Module:
     """Base class: Parameters and Modules assigned as attributes are registered by name;
     buffers (non-trainable state such as a loss's class weights) via ``register_buffer``."""
@@ -45,6 +61,11 @@ class Module:
     _forward_hooks: Optional[list] = None
     _backward_pre_hooks: Optional[list] = None  # [(hook, False, False)]: register_full_backward_pre_hook
     _backward_hooks: Optional[list] = None  # [(hook, False, False)]: register_full_backward_hook
+    _state_dict_pre_hooks: Optional[list] = None  # [(hook, False)]
+    _state_dict_hooks: Optional[list] = None  # [(hook, registered by register_state_dict_post_hook)]
+    _load_state_dict_pre_hooks: Optional[list] = None  # [(hook, with_module)]
+    _load_state_dict_post_hooks: Optional[list] = None  # [(hook, False)]
+    _version: int = 1  # (torch's: state_dict's local_metadata['version'], for a subclass's _load_from_state_dict)
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -443,109 +464,242 @@ class Module:
     def half(self) -> "Module":
         return self.to(np.float16)
 
+    T_destination = TypeVar("T_destination", bound=Dict[str, Any])
+
     def state_dict(self, *, destination: Optional[Dict[str, Any]] = None, prefix: str = "",
-                   keep_vars: bool = False) -> Dict[str, Tensor]:
+                   keep_vars: bool = False) -> Dict[str, Any]:
         """Dotted name -> Tensor (sharing the parameter's or persistent buffer's data, detached from
-        the graph), each module's parameters, then its buffers, then its children's, as in torch.
+        the graph), each module's parameters, then its buffers (then '_extra_state' when it defines
+        get_extra_state), then its children's, as in torch: each module runs its state dict pre-hooks,
+        its _save_to_state_dict, its children's state_dict and its post-hooks, in that order.
 
         torch's keywords: ``prefix`` goes before every name, ``keep_vars=True`` gives the Parameters and
-        buffers themselves (not detached), ``destination`` (a dict) is filled and returned.
+        buffers themselves (not detached), ``destination`` (a dict) is filled and returned. A new dict carries
+        torch's ``_metadata`` (each module's ``{'version': _version}``, by dotted path), which
+        _load_from_state_dict receives as local_metadata.
         """
-        out: Dict[str, Tensor] = OrderedDict() if destination is None else destination
-        for k, t in self._named_state(prefix):
-            out[k] = t if keep_vars else t.detach()
-        return out
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()  # type: ignore[attr-defined]
+        local_metadata = dict(version=self._version)
+        metadata = getattr(destination, "_metadata", None)
+        if metadata is not None:
+            metadata[prefix[:-1]] = local_metadata
+        for hook, _ in list(self._state_dict_pre_hooks or ()):
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, m in self._modules.items():
+            if m is not None:
+                m.state_dict(destination=destination, prefix=f"{prefix}{name}.", keep_vars=keep_vars)
+        for hook, public in list(self._state_dict_hooks or ()):
+            result = hook(self, destination, prefix, local_metadata)
+            if result is not None and public:
+                raise RuntimeError(f"{type(self).__name__}.state_dict: a hook registered with "
+                                   "register_state_dict_post_hook must return None (change the dict in place)")
+            if result is not None:  # (the private _register_state_dict_hook's: kept, as torch, by the root only)
+                destination = result
+        return destination
 
-    def load_state_dict(self, state_dict: Dict[str, Any], strict: bool = True,
+    def _save_to_state_dict(self, destination: Dict[str, Any], prefix: str, keep_vars: bool) -> None:
+        """Put this module's own state (not its children's) in destination: its parameters and persistent
+        buffers, then get_extra_state() under '_extra_state' if its class defines it, as torch's. A subclass may
+        override it to change what it saves."""
+        for k, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + k] = p if keep_vars else p.detach()
+        for k, b in self._buffers.items():
+            if b is not None and k not in self._non_persistent_buffers:
+                destination[prefix + k] = b if keep_vars else b.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE_KEY] = self.get_extra_state()
+
+    def get_extra_state(self) -> Any:
+        """Extra state for state_dict's '<prefix>_extra_state' key: a module that defines it (and set_extra_state)
+        gets that key, as torch's. tg.save writes what it returns if that is made of dicts, lists, tuples, numbers,
+        strings, None, arrays and Tensors (anything else is a TypeError naming the key)."""
+        raise RuntimeError(f"{type(self).__name__}.get_extra_state: Module's own is never called; state_dict calls "
+                           "it only where a subclass defines it")
+
+    def set_extra_state(self, state: Any) -> None:
+        """Take back what get_extra_state returned, from load_state_dict's '<prefix>_extra_state' key."""
+        raise RuntimeError(f"{type(self).__name__}.set_extra_state: Module's own is never called; load_state_dict "
+                           "calls it only where a subclass defines it")
+
+    def register_state_dict_pre_hook(self, hook: Callable[..., Any]) -> _Handle:
+        """Call ``hook(module, prefix, keep_vars)`` at the start of this module's state_dict, as torch's."""
+        return self._add_state_hook("_state_dict_pre_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook: Callable[..., Any]) -> _Handle:
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` once this module's state_dict (its children's
+        included) is filled; it may change the dict in place and must return None, as torch's."""
+        try:
+            hook._from_public_api = True  # (torch's mark: _register_state_dict_hook refuses this function later)
+        except AttributeError:
+            pass
+        return self._add_state_hook("_state_dict_hooks", hook, True)
+
+    def _register_state_dict_hook(self, hook: Callable[..., Any]) -> _Handle:
+        """torch's older post-hook: as register_state_dict_post_hook's, but a dict it returns replaces the state
+        dict (kept only when this module is the one state_dict was called on, as torch's)."""
+        if getattr(hook, "_from_public_api", False):
+            raise RuntimeError("Cannot register the same function as the state dict post hook that was previously "
+                               "registered via register_state_dict_post_hook")
+        return self._add_state_hook("_state_dict_hooks", hook, False)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable[..., Any]) -> _Handle:
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` before this module takes its keys from the state dict in load_state_dict; it may change
+        state_dict (a copy) and the lists in place, as torch's."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook: Callable[..., Any], with_module: bool = False) -> _Handle:
+        """register_load_state_dict_pre_hook, the module left out of the arguments unless with_module (torch's)."""
+        return self._add_state_hook("_load_state_dict_pre_hooks", hook, bool(with_module))
+
+    def register_load_state_dict_post_hook(self, hook: Callable[..., Any]) -> _Handle:
+        """Call ``hook(module, incompatible_keys)`` after this module and its children are loaded; it may change
+        incompatible_keys' lists in place (which strict then judges) and must return None, as torch's."""
+        return self._add_state_hook("_load_state_dict_post_hooks", hook)
+
+    def _add_state_hook(self, kind: str, hook: Callable[..., Any], flag: bool = False) -> _Handle:
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}: a {kind[1:-1].replace('_', ' ')} must be callable, got "
+                            f"{type(hook).__name__}")
+        if kind not in self.__dict__:
+            object.__setattr__(self, kind, [])
+        entry = (hook, flag)
+        getattr(self, kind).append(entry)
+        return _Handle(getattr(self, kind), entry)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
                         assign: bool = False) -> IncompatibleKeys:
         """Copy values (Tensors or numpy arrays) into the parameters and persistent buffers of the same names.
 
-        Shapes must match; with strict=True missing and unexpected keys are errors too.
-        All problems are reported together, by name. ``assign=True`` (torch's) puts the values themselves in
-        place of the parameters (new Parameters keeping each old one's requires_grad) and buffers, with
-        their dtype and device, instead of copying them into the existing ones.
+        As torch's, each module (parents before children) runs its load pre-hooks and _load_from_state_dict on a
+        copy of the dict (its '_metadata' giving local_metadata), then, after its children, its load post-hooks.
+        Shapes must match; with strict=True missing and unexpected keys are errors too. All problems are reported
+        together, by name. Unless a module of the tree has load hooks, nothing is loaded when there is one (the
+        copies, and set_extra_state, wait until the whole dict has been checked); with hooks, which may rely on
+        torch's order, each module is loaded as it is reached, as torch's, so an error comes after some were.
+        ``assign=True`` (torch's) puts the values themselves in place of the parameters (new Parameters keeping
+        each old one's requires_grad) and buffers, with their dtype and device, instead of copying them into the
+        existing ones.
         """
         where = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"{where}: expected a mapping of parameter/buffer names to Tensors or arrays "
                             f"(e.g. another module's state_dict()), got {type(state_dict).__name__}")
-        own = self.state_dict()
-        bad_type = [f"value of key {k!r} is a {type(v).__name__}" for k, v in state_dict.items()
-                    if k in own and not _is_array_like(v)]
-        if bad_type:
-            raise TypeError(f"{where}: expected Tensors or arrays as values: {'; '.join(bad_type)}")
-        missing = [k for k in own if k not in state_dict]
-        unexpected = self._torch_order([k for k in state_dict if k not in own])
-        bad_shape = []
-        for k, p in own.items():
-            if k in state_dict:
-                v = state_dict[k]
-                shape = tuple(getattr(v, "shape", np.shape(v)))
-                if shape != p.shape:
-                    bad_shape.append(f"{k}: checkpoint {shape} vs model {p.shape}")
-        problems = [f"wrong shapes: {'; '.join(bad_shape)}"] if bad_shape else []
-        if strict and missing:
-            problems.append(f"missing keys: {', '.join(missing)}")
-        if strict and unexpected:
-            problems.append(f"unexpected keys: {', '.join(unexpected)}")
-        if problems:
-            raise ValueError(f"{where}: " + " | ".join(problems))
-        params = dict(self._named_state())
-        for k in own:
-            if k in state_dict:
-                v = state_dict[k]
-                arr = _foreign_array(v.data if isinstance(v, Tensor) else v)
-                p = params[k]
-                if assign:
-                    self._assign(k, v, arr, p)
-                    continue
-                p.data[...] = backend.to_device(backend.to_device(arr, "cpu").astype(p.dtype), p.device)
-                p._bump_version()
+        missing: List[str] = []
+        unexpected: List[str] = []
+        errors = _LoadErrors()
+        errors.defer = not any(m._load_state_dict_pre_hooks or m._load_state_dict_post_hooks for m in self.modules())
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)
+        if metadata is not None:
+            state_dict._metadata = metadata  # type: ignore[attr-defined]
+
+        def load(module: Module, local: Dict[str, Any], prefix: str) -> None:
+            local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+            if assign:
+                local_metadata["assign_to_params_buffers"] = True
+            module._load_from_state_dict(local, prefix, local_metadata, True, missing, unexpected, errors)
+            for name, child in module._modules.items():
+                if child is not None:
+                    child_prefix = f"{prefix}{name}."
+                    load(child, {k: v for k, v in local.items() if k.startswith(child_prefix)}, child_prefix)
+            keys = IncompatibleKeys(missing, unexpected)
+            for hook, _ in list(module._load_state_dict_post_hooks or ()):
+                if hook(module, keys) is not None:
+                    raise AssertionError(f"{type(module).__name__}: a load_state_dict post-hook must return None "
+                                         "(change incompatible_keys' lists in place)")
+
+        load(self, state_dict, "")
+        if errors.bad_type:
+            raise TypeError(f"{where}: expected Tensors or arrays as values: {'; '.join(errors.bad_type)}")
+        problems = ([f"wrong shapes: {'; '.join(errors.bad_shape)}"] if errors.bad_shape else []) + list(errors)
+
+        def strict_problems() -> List[str]:
+            return (([f"missing keys: {', '.join(missing)}"] if missing else []) +
+                    ([f"unexpected keys: {', '.join(unexpected)}"] if unexpected else [])) if strict else []
+        if problems or strict_problems():
+            raise ValueError(f"{where}: " + " | ".join(problems + strict_problems()))
+        for copy in errors.copies:
+            copy()
         return IncompatibleKeys(missing, unexpected)
 
-    def _torch_order(self, keys: List[Any]) -> List[Any]:
-        """Unexpected keys in the order torch reports them: by the module whose name they extend (modules in
-        state_dict order), in state dict order within one module."""
-        order: Dict[str, int] = {}
-        stack = [("", self)]
-        while stack:
-            path, m = stack.pop()
-            order.setdefault(path, len(order))
-            stack.extend(reversed([(f"{path}{k}.", c) for k, c in m._modules.items() if c is not None]))
+    def _load_from_state_dict(self, state_dict: Dict[str, Any], prefix: str, local_metadata: Dict[str, Any],
+                              strict: bool, missing_keys: List[str], unexpected_keys: List[str],
+                              error_msgs: List[str]) -> None:
+        """Take this module's own state (not its children's) from state_dict's keys under prefix, as torch's: run
+        the load pre-hooks, then check each parameter's and persistent buffer's value (an array of the same
+        shape; a 1-element one for a 0-d one, as torch), the '_extra_state' key for a class that defines
+        set_extra_state, and (strict) list missing keys and unexpected ones. Problems go to error_msgs; the
+        copies wait in it until load_state_dict has checked everything, unless it says not to (or is a plain
+        list). A subclass may override it (calling this one) to change what it loads."""
+        for hook, with_module in list(self._load_state_dict_pre_hooks or ()):
+            args = (state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+            if with_module:
+                hook(self, *args)
+            else:
+                hook(*args)
+        local = {k: p for k, p in self._parameters.items() if p is not None}
+        local.update((k, b) for k, b in self._buffers.items()
+                     if b is not None and k not in self._non_persistent_buffers)
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        ours = isinstance(error_msgs, _LoadErrors)
+        deferred = ours and error_msgs.defer  # type: ignore[attr-defined]
+        for name, old in local.items():
+            key = prefix + name
+            if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
+                continue
+            value = state_dict[key]
+            if not _is_array_like(value):
+                msg = f"value of key {key!r} is a {type(value).__name__}"
+                error_msgs.bad_type.append(msg) if ours else error_msgs.append(msg)  # type: ignore[attr-defined]
+                continue
+            arr = _foreign_array(value.data if isinstance(value, Tensor) else value)
+            shape = tuple(getattr(arr, "shape", np.shape(arr)))
+            if old.ndim == 0 and shape == (1,):  # (torch's: a 1-element value loads into a 0-d tensor)
+                arr, value, shape = arr.reshape(()), None, ()
+            if shape != old.shape:
+                msg = f"{key}: checkpoint {shape} vs model {old.shape}"
+                error_msgs.bad_shape.append(msg) if ours else error_msgs.append(msg)  # type: ignore[attr-defined]
+                continue
+            copy = functools.partial(self._load_one, name, old, value, arr, assign)
+            error_msgs.copies.append(copy) if deferred else copy()  # type: ignore[attr-defined]
+        extra_key = prefix + _EXTRA_STATE_KEY
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_key in state_dict:
+                copy = functools.partial(self.set_extra_state, state_dict[extra_key])
+                error_msgs.copies.append(copy) if deferred else copy()  # type: ignore[attr-defined]
+            elif strict:
+                missing_keys.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected_keys.append(extra_key)
+        if strict:
+            for key in state_dict:
+                if isinstance(key, str) and key.startswith(prefix) and key != extra_key:
+                    first, dot, _ = key[len(prefix):].partition(".")
+                    if (dot and first not in self._modules) or (not dot and first not in local):
+                        unexpected_keys.append(key)
+                elif not isinstance(key, str) and not prefix:
+                    unexpected_keys.append(key)
 
-        def owner(key: Any) -> int:
-            m, path, rest = self, "", key if isinstance(key, str) else ""
-            while True:
-                first, dot, rest = rest.partition(".")
-                child = m._modules.get(first)
-                if not dot or child is None:
-                    return order[path]
-                m, path = child, f"{path}{first}."
-        return sorted(keys, key=owner)
-
-    def _assign(self, key: str, value: Any, arr: Any, old: Tensor) -> None:
-        """load_state_dict(assign=True) for one key: torch's rule (a Parameter given is used as it is)."""
-        path, _, name = key.rpartition(".")
-        owner = self.get_submodule(path)
+    def _load_one(self, name: str, old: Tensor, value: Any, arr: Any, assign: bool) -> None:
+        """load_state_dict's copy of one value into this module's parameter or buffer ``name`` (assign: the value
+        itself in its place, by torch's rule: a Parameter given is used as it is, keeping the old requires_grad)."""
+        if not assign:
+            old.data[...] = backend.to_device(backend.to_device(arr, "cpu").astype(old.dtype), old.device)
+            old._bump_version()
+            return
         if isinstance(old, Parameter):
             new = value if isinstance(value, Parameter) else Parameter(arr)
             new.requires_grad = old.requires_grad
         else:
-            new = value if isinstance(value, Tensor) else Tensor(arr)
-        setattr(owner, name, new)
-
-    def _named_state(self, prefix: str = "") -> Iterator[Tuple[str, Tensor]]:
-        """Every (name, Parameter or persistent buffer) under every path that reaches it, as PyTorch's
-        state_dict lists them: a shared tensor, or any tensor of a shared submodule, appears once per name."""
-        for k, p in self._parameters.items():
-            if p is not None:
-                yield prefix + k, p
-        for k, b in self._buffers.items():
-            if b is not None and k not in self._non_persistent_buffers:
-                yield prefix + k, b
-        for k, m in self._modules.items():
-            if m is not None:
-                yield from m._named_state(f"{prefix}{k}.")
+            new = value if isinstance(value, Tensor) and not isinstance(value, Parameter) else Tensor(arr)
+        setattr(self, name, new)
 
     # ------------------------------------------------------------------ repr
     def extra_repr(self) -> str:

@@ -2,7 +2,7 @@
 (nn.utils.parametrize), so their tensors live under module.parametrizations.<name> with torch's state_dict keys."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from ... import backend
 from ...autograd import no_grad
@@ -167,9 +167,19 @@ class _WeightNorm(Module):
 def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) -> Module:
     """module.<name> as g * v / ||v|| (Salimans & Kingma 2016), as torch.nn.utils.parametrizations.weight_norm:
     g is module.parametrizations.<name>.original0 (the norms, kept dims) and v original1 (the direction); the norm
-    is over every dim but ``dim`` (None or -1: the whole tensor). Returns the module. (torch also renames the old
-    '<name>_g'/'<name>_v' keys when loading a state dict; this one does not.)"""
+    is over every dim but ``dim`` (None or -1: the whole tensor). Returns the module. As torch's, load_state_dict
+    takes a checkpoint of the old nn.utils.weight_norm too: its '<name>_g'/'<name>_v' keys are renamed to
+    parametrizations.<name>.original0/original1 (a load pre-hook)."""
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def _weight_norm_compat_hook(state_dict: Dict[str, Any], prefix: str, *_: Any) -> None:
+        g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            original0, original1 = state_dict.pop(g_key), state_dict.pop(v_key)
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = original0
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = original1
+
+    module._register_load_state_dict_pre_hook(_weight_norm_compat_hook)
     return module
 
 
