@@ -703,6 +703,100 @@ def test_load_state_dict_with_hooks_loads_as_torch_and_without_them_loads_nothin
     b.load_state_dict({"c": np.array([5.0])})
     assert b.c.shape == () and b.c.item() == 5.0
 
+def test_set_submodule_type_to_empty_share_memory_compile_and_init_arguments_as_torch():
+    """set_submodule's replace / add / strict and errors, type() casting integer buffers too, share_memory and
+    compile as no-ops (compile returns None and leaves forward as it is), bfloat16 refused, torch's
+    call_super_init, _version, dump_patches and T_destination; each as torch's where torch's is observable."""
+    torch = pytest.importorskip("torch")
+    for lib in (nn, torch.nn):
+        m = lib.Sequential(lib.Linear(1, 1), lib.Sequential(lib.Tanh()))
+        m.set_submodule("1.0", lib.ReLU())
+        m.set_submodule("1.extra", lib.Tanh())
+        assert [type(c).__name__ for c in m[1].children()] == ["ReLU", "Tanh"]
+        with pytest.raises(AttributeError):
+            m.set_submodule("1.missing", lib.Tanh(), strict=True)
+        with pytest.raises(ValueError):
+            m.set_submodule("", lib.Tanh())
+        with pytest.raises(ValueError):
+            m.set_submodule("0", 3)
+        m[0].register_buffer("count", torch.tensor(3) if lib is torch.nn else tg.tensor(3))
+        with pytest.raises(AttributeError):
+            m.set_submodule("0.count", lib.Tanh())
+        assert m.type(torch.float64 if lib is torch.nn else tg.float64) is m
+        assert str(m[0].weight.dtype).endswith("float64") and str(m[0].count.dtype).endswith("float64")
+        m.type("torch.FloatTensor")
+        assert str(m[0].weight.dtype).endswith("float32")
+        assert m.share_memory() is m
+        assert m._version == 1 and m.dump_patches is False and m.call_super_init is False
+        assert lib.Module.T_destination.__name__ == "T_destination"
+        with pytest.raises(TypeError, match="takes 1 positional argument but 2 were given"):
+            lib.Module(3)
+        with pytest.raises(TypeError, match="unexpected keyword argument 'x'"):
+            lib.Module(x=3)
+
+        class Mixin:
+            def __init__(self, a):
+                self.a = a
+
+        class M(lib.Module, Mixin):
+            call_super_init = True
+        assert M(a=2).a == 2 and M(5).a == 5
+    x = tg.tensor(np.ones((2, 1), np.float32))
+    lin = nn.Linear(1, 1)
+    assert lin.compile(fullgraph=False, dynamic=None, backend="inductor", mode="max-autotune") is None
+    assert "forward" not in lin.__dict__ and lin(x).shape == (2, 1)
+    with pytest.raises(TypeError, match="parameters must stay floating point"):
+        lin.type(tg.int64)
+    with pytest.raises(TypeError, match="Linear.bfloat16: numpy has no bfloat16"):
+        lin.bfloat16()
+
+
+def test_register_backward_hook_runs_as_torchs_where_it_agrees_and_is_refused_elsewhere():
+    """torch's legacy hook: a FutureWarning; on a one-Function module (Tanh) the gradients torch gives, and its
+    return value replaces grad_input; on a module whose forward is several Functions or has parameters a clear
+    error, not other gradients; never on one module with a full backward hook (torch's RuntimeError)."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).normal(size=(3, 2))
+    seen = {}
+    for lib, make in ((torch.nn, lambda a: torch.tensor(a, requires_grad=True)),
+                      (nn, lambda a: tg.tensor(a, requires_grad=True))):
+        m, log = lib.Tanh(), []
+
+        def hook(mod, grad_input, grad_output, log=log):
+            log.append([g.detach().numpy().copy() if lib is torch.nn else g.numpy() for g in grad_input + grad_output])
+            return (grad_input[0] * 2,)
+        with pytest.warns(FutureWarning):
+            m.register_backward_hook(hook)
+            xt = make(x)
+            (m(xt) * make(x)).sum().backward()
+        seen[lib] = log + [xt.grad.numpy()]
+        with pytest.raises(RuntimeError, match="Cannot use both regular backward hooks and full backward hooks"):
+            m.register_full_backward_hook(lambda *a: None)
+        full = lib.Tanh()
+        full.register_full_backward_hook(lambda *a: None)
+        with pytest.raises(RuntimeError, match="Cannot use both regular backward hooks and full backward hooks"):
+            full.register_backward_hook(lambda *a: None)
+    for a, b in zip(seen[nn][0] + seen[nn][1:], seen[torch.nn][0] + seen[torch.nn][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    for m in (nn.Linear(2, 2, dtype=np.float64), nn.Sequential(nn.Tanh(), nn.ReLU())):
+        with pytest.warns(FutureWarning):
+            m.register_backward_hook(lambda *a: None)
+        with pytest.raises(RuntimeError, match="register_backward_hook .* use register_full_backward_hook"):
+            m(tg.tensor(x, requires_grad=True))
+
+
+def test_to_empty_gives_new_memory_of_each_shape_and_dtype_on_device(device):
+    """to_empty(device=, recurse=) as torch's: every parameter (kept as the same object) and buffer gets memory of
+    its shape and dtype on the device; recurse=False leaves the children alone."""
+    m = nn.Sequential(nn.Linear(2, 3, dtype=np.float64), nn.BatchNorm1d(3))
+    weight, before = m[0].weight, m[1].running_mean
+    before_shapes = {k: (v.shape, v.dtype) for k, v in m.state_dict().items()}
+    assert m.to_empty(device=device, recurse=False) is m and m[0].weight.device == "cpu"
+    m.to_empty(device=device)
+    assert m[0].weight is weight and m[1].running_mean is not before
+    for k, v in m.state_dict().items():
+        assert v.device == device and v.shape == before_shapes[k][0] and v.dtype == before_shapes[k][1], k
+
 def test_repr_is_readable():
     text = repr(Toy())
     assert text.startswith("Toy(\n")

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tu
 import numpy as np
 
 from .. import backend
-from ..tensor import Function, Tensor, _Handle, _mode, to_args
+from ..tensor import Function, Tensor, _Handle, _mode, _OutputNode, to_args
 
 
 class Parameter(Tensor):
@@ -65,14 +65,27 @@ class Module:
     _state_dict_hooks: Optional[list] = None  # [(hook, registered by register_state_dict_post_hook)]
     _load_state_dict_pre_hooks: Optional[list] = None  # [(hook, with_module)]
     _load_state_dict_post_hooks: Optional[list] = None  # [(hook, False)]
+    _is_full_backward_hook: Optional[bool] = None  # (torch's: True once a full backward hook, False a legacy one)
     _version: int = 1  # (torch's: state_dict's local_metadata['version'], for a subclass's _load_from_state_dict)
+    dump_patches: bool = False  # (torch's; unused by torch too)
+    call_super_init: bool = False  # (torch's: Module.__init__ passes its arguments on to the next class's __init__)
 
-    def __init__(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Arguments are an error unless the class sets call_super_init, which passes them on to the next class
+        of the MRO (a mixin's), as torch's."""
+        if not self.call_super_init and kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                            f"'{next(iter(kwargs))}'")
+        if not self.call_super_init and args:
+            raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but {len(args) + 1} were "
+                            "given")
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        if self.call_super_init:
+            super().__init__(*args, **kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
@@ -190,6 +203,27 @@ class Module:
             m = child
         return m
 
+    def set_submodule(self, target: str, module: "Module", strict: bool = False) -> None:
+        """Put module at the dotted path ``target``, replacing the submodule there or (strict=False) adding one
+        to the parent the path names, as torch's: a ValueError for an empty target or a module that is not one, an
+        AttributeError for a path through something else or (strict) a name the parent lacks."""
+        if target == "":
+            raise ValueError(f"{type(self).__name__}.set_submodule: cannot set the submodule without a target name")
+        if not isinstance(target, str):
+            raise TypeError(f"{type(self).__name__}.set_submodule: target must be a dotted str, got {target!r}")
+        if not isinstance(module, Module):
+            raise ValueError(f"{type(self).__name__}.set_submodule: module must be a Module, got "
+                             f"{type(module).__name__}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{type(self).__name__}.set_submodule: {type(parent).__name__} at "
+                                 f"{path or 'the root'!r} has no attribute {name!r} (strict=True)")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"{type(self).__name__}.set_submodule: {name!r} of {type(parent).__name__} at "
+                                 f"{path or 'the root'!r} is not a Module")
+        setattr(parent, name, module)
+
     def _member(self, op: str, target: str, registry: str, kind: str) -> Any:
         """The entry of ``registry`` at the dotted path ``target`` (get_parameter, get_buffer)."""
         if not isinstance(target, str):
@@ -265,13 +299,33 @@ class Module:
                 warnings.warn(f"{type(self).__name__}: a forward hook with always_call=True raised an exception that "
                               f"was silenced as another error was raised in forward: {e}", stacklevel=3)
 
+    def register_backward_hook(self, hook: Callable[..., Any]) -> _Handle:
+        """torch's legacy backward hook, ``hook(module, grad_input, grad_output)``, with its FutureWarning. torch
+        hands it the gradients of the last autograd Function of forward, which are the module's (what a full
+        backward hook sees) only when forward is one Function of the module's tensor inputs alone (an
+        activation's); it runs as a full hook, and a call of a module whose forward is not such a Function (one
+        with parameters, or several steps) is refused (a RuntimeError), not answered with other gradients."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                               "Please use only one of them.")
+        warnings.warn("Using a non-full backward hook is deprecated (as in torch); use register_full_backward_hook",
+                      FutureWarning, stacklevel=2)
+        handle = self._add_hook("_backward_hooks", hook, False)
+        object.__setattr__(self, "_is_full_backward_hook", False)
+        return handle
+
     def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
         """Call ``hook(module, grad_input, grad_output)`` when the gradients of this module's inputs are computed
         (torch's): grad_output holds the gradient of each output tensor, grad_input of each positional argument
         (None where it is not a tensor; zeros for a tensor no gradient reached, as torch's; all None when no input
         requires grad); a tuple it returns replaces grad_input. Each call of the module gets its own (an RNN cell
         called at every step: one hook call per step, in backward order)."""
-        return self._add_hook("_backward_hooks", hook, prepend)
+        if self._is_full_backward_hook is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                               "Please use only one of them.")
+        handle = self._add_hook("_backward_hooks", hook, prepend)
+        object.__setattr__(self, "_is_full_backward_hook", True)
+        return handle
 
     def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
         """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are known, before they
@@ -405,10 +459,11 @@ class Module:
             else:
                 zero_grad_(p)
 
-    def _apply(self, fn: Any, buffer_fn: Any = None) -> "Module":
+    def _apply(self, fn: Any, buffer_fn: Any = None, recurse: bool = True) -> "Module":
         """Parameters (and their grads) are converted in place, keeping their identity; each buffer
-        is replaced by buffer_fn(buffer data) (fn if None), shared buffers staying shared."""
-        for p in self.parameters():
+        is replaced by buffer_fn(buffer data) (fn if None), shared buffers staying shared. recurse=False: this
+        module's own only."""
+        for p in self.parameters(recurse=recurse):
             new = fn(p.data)
             if new is not p.data:  # (a conversion that changes nothing leaves pending graphs alone)
                 p.data = new
@@ -419,7 +474,7 @@ class Module:
                     p.grad = Tensor(g)
         buffer_fn = fn if buffer_fn is None else buffer_fn
         done: Dict[int, Tensor] = {}
-        for m in self.modules():
+        for m in self.modules() if recurse else (self,):
             for k, b in m._buffers.items():
                 if b is not None:
                     if id(b) not in done:
@@ -463,6 +518,42 @@ class Module:
 
     def half(self) -> "Module":
         return self.to(np.float16)
+
+    def bfloat16(self) -> "Module":
+        """Refused: numpy (and so this engine) has no bfloat16 dtype."""
+        raise TypeError(f"{type(self).__name__}.bfloat16: numpy has no bfloat16 dtype, so tinygrad_rnn cannot hold "
+                        "one; use half() (float16), float() or double()")
+
+    def type(self, dst_type: Any) -> "Module":
+        """Cast every parameter and buffer, integer ones included, to dst_type (a dtype, or a tensor type name as
+        Tensor.type takes: 'torch.DoubleTensor', 'torch.cuda.FloatTensor' also moving it), as torch's. Parameters
+        must stay floating point (a TypeError, as torch's requires_grad refuses an integer one)."""
+        host = dst_type.replace("torch.cuda.", "torch.") if isinstance(dst_type, str) else dst_type
+        dtype = Tensor._make(np.zeros(0, np.float32)).type(host).dtype  # (checks dst_type, as Tensor.type does)
+        if dtype.kind != "f" and any(True for _ in self.parameters()):
+            raise TypeError(f"{type(self).__name__}.type: parameters must stay floating point, got {dtype}")
+        return self._apply(lambda a: Tensor._make(a).type(dst_type).data)
+
+    def to_empty(self, *, device: Optional[str], recurse: bool = True) -> "Module":
+        """Give every parameter and buffer (this module's own only, unless recurse) new uninitialised memory of
+        its shape and dtype on ``device`` (None: where it is), as torch's (after building a model without memory,
+        e.g. for a checkpoint to fill). Parameters keep their identity."""
+        if device is not None:
+            device = backend.check_device(device, f"{type(self).__name__}.to_empty")
+            backend.module_for(device)
+        return self._apply(lambda a: backend.module_for(device or backend.device_of(a)).empty(a.shape, a.dtype),
+                           recurse=recurse)
+
+    def share_memory(self) -> "Module":
+        """A no-op that returns self: torch moves tensors to shared memory for torch.multiprocessing, which this
+        engine does not have (its numpy arrays live in one process)."""
+        return self
+
+    def compile(self, *, fullgraph: bool = False, dynamic: Optional[bool] = None, backend: Any = "inductor",
+                mode: Optional[str] = None, options: Optional[Dict[str, Any]] = None, disable: bool = False) -> None:
+        """torch.compile's keywords, accepted and ignored: this engine runs forward as written (there is no
+        compiler), so forward is left as it is; returns None, as torch's Module.compile."""
+        return None
 
     T_destination = TypeVar("T_destination", bound=Dict[str, Any])
 
@@ -929,15 +1020,31 @@ class _HookedCall:
         self.in_slots, self.n_out, self.out_slots = _grad_slots(args), 1, []
 
     def wrap_inputs(self) -> tuple:
-        return _through(_HookNode(self, True), self.args, self.in_slots)
+        self.in_node = _HookNode(self, True)
+        return _through(self.in_node, self.args, self.in_slots)
 
     def wrap_outputs(self, out: Any) -> Any:
         items = out if isinstance(out, tuple) else (out,)
         self.n_out, self.out_slots = len(items), _grad_slots(items)
+        if self.module._is_full_backward_hook is False:
+            self._check_single_function(items)
         items = _through(_HookNode(self, False), items, self.out_slots)
         if not isinstance(out, tuple):
             return items[0]
         return type(out)(*items) if hasattr(out, "_fields") else items  # (a namedtuple keeps its type)
+
+    def _check_single_function(self, items: tuple) -> None:
+        """register_backward_hook (torch's legacy hook) runs as a full hook only where the two agree: forward's
+        outputs come from one autograd Function whose inputs are the module's tensor inputs alone."""
+        fns = {id(f.fn if isinstance(f, _OutputNode) else f): f.fn if isinstance(f, _OutputNode) else f
+               for f in (items[i].grad_fn for i in self.out_slots)}
+        fn = next(iter(fns.values()), None) if len(fns) == 1 else None
+        if fn is None or not all(p is None or (isinstance(p, _OutputNode) and p.fn is self.in_node)
+                                 for p in getattr(fn, "parents", (0,))):
+            raise RuntimeError(f"{type(self.module).__name__}: register_backward_hook (torch's legacy hook) would see "
+                               "the gradients of forward's last autograd Function, not the module's, since forward is "
+                               "not one Function of the module's tensor inputs alone (it has parameters or several "
+                               "steps); use register_full_backward_hook")
 
     def outputs_reached(self, grads: tuple) -> tuple:
         grad_output = _spread(grads, self.out_slots, self.n_out)
