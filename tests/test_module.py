@@ -797,6 +797,102 @@ def test_to_empty_gives_new_memory_of_each_shape_and_dtype_on_device(device):
     for k, v in m.state_dict().items():
         assert v.device == device and v.shape == before_shapes[k][0] and v.dtype == before_shapes[k][1], k
 
+def test_buffer_assigned_to_a_module_registers_a_buffer_as_torch():
+    """torch 2.5's nn.Buffer: assigned as an attribute it registers a buffer with its persistence (also over an
+    existing buffer); register_buffer's own persistent argument wins; data's memory and requires_grad are kept."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib, ones in ((torch.nn, torch.ones), (nn, tg.ones)):
+        m = lib.Module()
+        data = ones(2)
+        m.b = lib.Buffer(data, persistent=False)
+        out = [isinstance(m.b, lib.Buffer), list(m.state_dict()), [k for k, _ in m.named_buffers()]]
+        m.register_buffer("c", lib.Buffer(ones(1), persistent=False))
+        m.b = lib.Buffer(ones(2) * 0)
+        out += [list(m.state_dict()), tuple(lib.Buffer().shape), lib.Buffer(ones(1, requires_grad=True)).requires_grad]
+        m.w = lib.Parameter(ones(1))
+        with pytest.raises(TypeError):
+            m.w = lib.Buffer(ones(1))
+        m.x = 5
+        with pytest.raises(KeyError):
+            m.x = lib.Buffer(ones(1))
+        results.append(out)
+    assert results[0] == results[1]
+    data = tg.ones(2)
+    m = nn.Module()
+    m.b = nn.Buffer(data)
+    data.data[0] = 7.0
+    assert m.b.numpy().tolist() == [7.0, 1.0]
+
+
+LAZY = [("LazyLinear", (5,), {}, (4, 3)), ("LazyLinear", (5,), {"bias": False}, (2, 6, 7)),
+        ("LazyConv1d", (4, 3), {"groups": 2}, (2, 6, 7)), ("LazyConv1d", (4, 3), {}, (6, 7)),
+        ("LazyConvTranspose1d", (4, 3), {"groups": 2, "stride": 2}, (2, 6, 7)), ("LazyBatchNorm1d", (), {}, (4, 3)),
+        ("LazyBatchNorm1d", (), {"affine": False}, (2, 6, 7)), ("LazyInstanceNorm1d", (), {}, (2, 6, 7)),
+        ("LazyInstanceNorm1d", (), {"track_running_stats": False, "bias": False}, (2, 6, 7))]
+
+
+@pytest.mark.parametrize("name, args, kwargs, shape", LAZY)
+def test_lazy_modules_infer_their_sizes_and_become_the_plain_class_as_torch(name, args, kwargs, shape):
+    """Before the first forward: the state dict (UninitializedParameter / UninitializedBuffer values), repr, and a
+    shape that cannot be read; after it: torch's class, state dict keys and shapes, and (with torch's values
+    loaded) its output, in float64."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).normal(size=shape)
+    t = getattr(torch.nn, name)(*args, dtype=torch.float64, **kwargs)
+    o = getattr(nn, name)(*args, dtype=np.float64, **kwargs)
+    lazy_t = {k: type(v).__name__ if torch.nn.parameter.is_lazy(v) else v.tolist() for k, v in t.state_dict().items()}
+    lazy_o = {k: type(v).__name__ if nn.module.is_lazy(v) else v.numpy().tolist() for k, v in o.state_dict().items()}
+    assert lazy_o == lazy_t and repr(o) == repr(t)
+    with pytest.raises(RuntimeError, match="Can't access the shape of an uninitialized parameter"):
+        next(t for t in list(o.parameters()) + list(o.buffers()) if nn.module.is_lazy(t)).shape
+    t(torch.tensor(x))
+    o(tg.tensor(x))
+    assert type(o).__name__ == type(t).__name__ and repr(o) == repr(t) and o._forward_pre_hooks == []
+    assert [(k, tuple(v.shape)) for k, v in o.state_dict().items()] == [(k, tuple(v.shape)) for k, v in
+                                                                         t.state_dict().items()]
+    assert all(type(p) is nn.Parameter for p in o.parameters()) and all(type(b) is tg.Tensor for b in o.buffers())
+    o.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
+    np.testing.assert_allclose(o(tg.tensor(x)).numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_lazy_module_loads_a_state_dict_and_takes_an_optimizer_before_its_first_forward_as_torch():
+    """A lazy module's tensors take the shapes of a state dict loaded into it (in_features set at the forward,
+    which must agree: torch's AssertionError); an optimizer built before the first forward steps its parameters
+    after it (torch allows it); an uninitialized value does not load into a plain module; deepcopy stays lazy."""
+    src = nn.Linear(4, 3, dtype=np.float64)
+    lazy = nn.LazyLinear(3, dtype=np.float64)
+    assert lazy.load_state_dict(src.state_dict()) == ([], []) and lazy.weight.shape == (3, 4)
+    assert type(lazy) is nn.LazyLinear and lazy.in_features == 0
+    with pytest.raises(AssertionError, match="in_features inferred from input: 5 is not equal to in_features from "
+                                             "self.weight: 4"):
+        lazy(tg.tensor(np.ones((2, 5))))
+    np.testing.assert_array_equal(lazy(tg.tensor(np.eye(4))).numpy(), src(tg.tensor(np.eye(4))).numpy())
+    assert type(lazy) is nn.Linear and lazy.in_features == 4
+    with pytest.raises(ValueError, match="weight: the checkpoint's value is uninitialized"):
+        nn.Linear(2, 3).load_state_dict(nn.LazyLinear(3).state_dict())
+    assert nn.LazyLinear(3).load_state_dict(nn.LazyLinear(3).state_dict()) == ([], [])
+    lazy = copy.deepcopy(nn.LazyLinear(2, dtype=np.float64))
+    weight = lazy.weight
+    opt = tg.optim.SGD(lazy.parameters(), lr=0.5)
+    x = tg.tensor(np.ones((1, 3)))
+    lazy(x).sum().backward()
+    before = weight.numpy().copy()
+    opt.step()
+    assert lazy.weight is weight and type(weight) is nn.Parameter
+    np.testing.assert_allclose(weight.numpy(), before - 0.5, rtol=1e-12)
+
+
+def test_lazy_module_on_device(device):
+    """Uninitialized tensors made on a device are materialized there, with their dtype."""
+    m = nn.Sequential(nn.LazyLinear(3, device=device, dtype=np.float64), nn.LazyBatchNorm1d(device=device,
+                                                                                           dtype=np.float64))
+    assert m[0].weight.device == device
+    y = m(tg.tensor(np.ones((4, 2)), device=device))
+    assert y.shape == (4, 3) and y.device == device
+    assert all(v.device == device for v in m.state_dict().values())
+    assert m[0].weight.dtype == np.float64 and type(m[1]) is nn.BatchNorm1d
+
 def test_repr_is_readable():
     text = repr(Toy())
     assert text.startswith("Toy(\n")

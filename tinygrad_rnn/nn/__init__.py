@@ -12,12 +12,17 @@ from .layers import (AdaptiveAvgPool1d, AdaptiveLogSoftmaxWithLoss, AdaptiveMaxP
                      RMSNorm, RReLU, SELU, Sequential, Sigmoid, SiLU, SmoothL1Loss, SoftMarginLoss, Softmax, Softmin,
                      Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold, TripletMarginLoss,
                      TripletMarginWithDistanceLoss, Unflatten, Upsample, ZeroPad1d)
-from .module import Module, Parameter, ParameterDict, ParameterList
+from .lazy import (LazyBatchNorm1d, LazyConv1d, LazyConvTranspose1d, LazyInstanceNorm1d, LazyLinear,
+                   LazyModuleMixin)
+from .module import (Buffer, Module, Parameter, ParameterDict, ParameterList, UninitializedBuffer,
+                     UninitializedParameter)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
 
 __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "ParameterList", "ParameterDict",
+           "Buffer", "UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear", "LazyConv1d",
+           "LazyConvTranspose1d", "LazyBatchNorm1d", "LazyInstanceNorm1d",
            "Linear", "Bilinear", "Embedding", "EmbeddingBag", "LayerNorm", "RMSNorm", "Dropout", "Dropout1d",
            "AlphaDropout", "FeatureAlphaDropout",
            "Sequential", "ModuleList", "ModuleDict", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tu
 import numpy as np
 
 from .. import backend
-from ..tensor import Function, Tensor, _Handle, _mode, _OutputNode, to_args
+from ..tensor import Function, Tensor, _Handle, _mode, _OutputNode, get_default_dtype, to_args
 
 
 class Parameter(Tensor):
@@ -30,6 +30,86 @@ class Parameter(Tensor):
         if id(self) not in memo:
             memo[id(self)] = type(self)(self.data.copy(), requires_grad=self.requires_grad)
         return memo[id(self)]
+
+
+class _Uninitialized:
+    """What UninitializedParameter and UninitializedBuffer share (torch's UninitializedTensorMixin): a tensor with
+    a dtype and device but no shape yet, until materialize() gives it one (a lazy module's first forward), when it
+    becomes a plain Parameter or Tensor (cls_to_become). Its shape cannot be read before that (torch's error);
+    its data is an empty placeholder."""
+
+    __slots__ = ()
+    cls_to_become: type
+
+    def materialize(self, shape: Any, device: Optional[str] = None, dtype: Any = None) -> None:
+        """Give it memory (uninitialised, as torch.empty) of ``shape``, on its device and of its dtype unless
+        given, and make it a cls_to_become."""
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+        device = self.device if device is None else backend.check_device(device, "materialize")
+        xp = backend.module_for(device)
+        self.data = xp.empty(shape, self.data.dtype if dtype is None else np.dtype(dtype))
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        raise RuntimeError("Can't access the shape of an uninitialized parameter or buffer. This error usually "
+                           "happens in `load_state_dict` when trying to load an uninitialized parameter into an "
+                           "initialized one. Call `forward` to initialize the parameters before accessing their "
+                           "attributes.")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> Any:
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(requires_grad=self.requires_grad, device=self.device, dtype=self.dtype)
+        return memo[id(self)]
+
+
+def _placeholder(device: Optional[str], dtype: Any) -> Any:
+    xp = backend.module_for(backend.check_device(device, "Uninitialized tensor"))
+    return xp.empty((0,), get_default_dtype() if dtype is None else np.dtype(dtype))
+
+
+class UninitializedParameter(_Uninitialized, Parameter):
+    """A Parameter whose shape is not known yet (torch's): a lazy module's, until its first forward."""
+
+    __slots__ = ()
+    cls_to_become = Parameter
+
+    def __init__(self, requires_grad: bool = True, device: Optional[str] = None, dtype: Any = None) -> None:
+        super().__init__(_placeholder(device, dtype), requires_grad)
+
+
+class UninitializedBuffer(_Uninitialized, Tensor):
+    """A buffer whose shape is not known yet (torch's): a lazy module's, until its first forward."""
+
+    __slots__ = ()
+    cls_to_become = Tensor
+
+    def __init__(self, requires_grad: bool = False, device: Optional[str] = None, dtype: Any = None) -> None:
+        super().__init__(_placeholder(device, dtype), requires_grad=requires_grad)
+
+
+def is_lazy(t: Any) -> bool:
+    """Whether t is an UninitializedParameter or UninitializedBuffer (torch.nn.parameter.is_lazy)."""
+    return isinstance(t, _Uninitialized)
+
+
+class Buffer(Tensor):
+    """A Tensor that, assigned to a Module attribute, registers itself as a buffer (torch 2.5's nn.Buffer):
+    ``self.running = nn.Buffer(t, persistent=False)`` is ``self.register_buffer('running', t, persistent=False)``.
+    It shares data's memory (detached, keeping its requires_grad), as torch's; None gives an empty one."""
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
+        if data is None:
+            data = Tensor._make(np.empty((0,), get_default_dtype()))
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Buffer: data must be a Tensor or None, got {type(data).__name__}")
+        super().__init__(data, requires_grad=data.requires_grad)
+        self.persistent = bool(persistent)
 
 
 class IncompatibleKeys(NamedTuple):
@@ -97,6 +177,8 @@ class Module:
                 raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer "
                                 f"{name!r} (a Tensor or None expected)")
             self._slot(self._buffers, name, value)
+            if isinstance(value, Buffer):
+                (self._non_persistent_buffers.discard if value.persistent else self._non_persistent_buffers.add)(name)
             return
         if name in self._parameters and value is not None and not isinstance(value, Parameter):
             raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter {name!r} "
@@ -110,6 +192,9 @@ class Module:
                 raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to submodule "
                                 f"{name!r} (a Module or None expected; del it first to reuse the name)")
             self._slot(self._modules, name, None)
+            return
+        if isinstance(value, Buffer):
+            self.register_buffer(name, value, value.persistent)
             return
         self._del_buffer(name)
         if not isinstance(value, Parameter):
@@ -597,10 +682,10 @@ class Module:
         override it to change what it saves."""
         for k, p in self._parameters.items():
             if p is not None:
-                destination[prefix + k] = p if keep_vars else p.detach()
+                destination[prefix + k] = p if keep_vars or is_lazy(p) else p.detach()
         for k, b in self._buffers.items():
             if b is not None and k not in self._non_persistent_buffers:
-                destination[prefix + k] = b if keep_vars else b.detach()
+                destination[prefix + k] = b if keep_vars or is_lazy(b) else b.detach()
         if type(self).get_extra_state is not Module.get_extra_state:
             destination[prefix + _EXTRA_STATE_KEY] = self.get_extra_state()
 
@@ -754,7 +839,11 @@ class Module:
             shape = tuple(getattr(arr, "shape", np.shape(arr)))
             if old.ndim == 0 and shape == (1,):  # (torch's: a 1-element value loads into a 0-d tensor)
                 arr, value, shape = arr.reshape(()), None, ()
-            if shape != old.shape:
+            if is_lazy(value) and not is_lazy(old):
+                msg = f"{key}: the checkpoint's value is uninitialized (a lazy module's before its first forward)"
+                error_msgs.bad_shape.append(msg) if ours else error_msgs.append(msg)  # type: ignore[attr-defined]
+                continue
+            if not is_lazy(old) and shape != old.shape:
                 msg = f"{key}: checkpoint {shape} vs model {old.shape}"
                 error_msgs.bad_shape.append(msg) if ours else error_msgs.append(msg)  # type: ignore[attr-defined]
                 continue
@@ -781,6 +870,8 @@ class Module:
     def _load_one(self, name: str, old: Tensor, value: Any, arr: Any, assign: bool) -> None:
         """load_state_dict's copy of one value into this module's parameter or buffer ``name`` (assign: the value
         itself in its place, by torch's rule: a Parameter given is used as it is, keeping the old requires_grad)."""
+        if is_lazy(old) and not is_lazy(value) and not assign:
+            old.materialize(arr.shape)  # (a lazy module's own load pre-hook does this first)
         if not assign:
             old.data[...] = backend.to_device(backend.to_device(arr, "cpu").astype(old.dtype), old.device)
             old._bump_version()
