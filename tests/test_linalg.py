@@ -968,3 +968,34 @@ def test_householder_product_matches_torch():
         tg.linalg.householder_product(tg.ones(2, 3), tg.ones(2))
     with pytest.raises(ValueError, match=r"linalg.householder_product.*tau must be.*\(4,\)"):
         tg.linalg.householder_product(tg.ones(4, 3), tg.ones(4))
+
+
+def test_ex_forms_rank_cond_unpack_vander_and_tensorinv_on_device(device):
+    """inv_ex, solve_ex and cholesky_ex (info, nans for the failing matrix of the batch), matrix_rank, cond,
+    lu_unpack, vander and tensorinv on the device, against numpy; cholesky refuses a matrix that is not
+    positive-definite there too (cuSOLVER reports it through its info only)."""
+    # the second singular (diagonal: its singular value 0 exactly, whatever the SVD), so not positive-definite
+    a = np.stack([[[2.0, 1.0], [1.0, 3.0]], [[1.0, 0.0], [0.0, 0.0]]])
+    t = tg.tensor(a, device=device)
+    inverse, info = tg.linalg.inv_ex(t)
+    assert inverse.device == info.device == device and info.tolist() == [0, 2]
+    np.testing.assert_allclose(inverse[0].numpy(), np.linalg.inv(a[0]), rtol=1e-12)
+    assert np.isnan(inverse[1].numpy()).all()
+    x, info = tg.linalg.solve_ex(t, tg.tensor([[1.0, 0.0], [1.0, 0.0]], dtype=tg.float64, device=device))
+    np.testing.assert_allclose(x[0].numpy(), np.linalg.solve(a[0], [1.0, 0.0]), rtol=1e-12)
+    assert info.tolist() == [0, 2] and np.isnan(x[1].numpy()).all()
+    lower, info = tg.linalg.cholesky_ex(t)
+    np.testing.assert_allclose(lower[0].numpy(), np.linalg.cholesky(a[0]), rtol=1e-12)
+    assert info.tolist() == [0, 2] and np.isnan(lower[1].numpy()).all()
+    with pytest.raises(tg.linalg.LinAlgError, match=r"Batch element 1.*order 2"):
+        tg.linalg.cholesky(t)
+    assert tg.linalg.matrix_rank(t).tolist() == [2, 1]
+    np.testing.assert_allclose(tg.linalg.cond(t[0]).item(), np.linalg.cond(a[0]), rtol=1e-12)
+    np.testing.assert_allclose(tg.linalg.cond(t, 1).numpy(), [np.linalg.cond(a[0], 1), math.inf], rtol=1e-12)
+    p, lower, upper = tg.lu_unpack(*tg.linalg.lu_factor(t[:1]))
+    assert p.device == device
+    np.testing.assert_allclose((p @ lower @ upper).numpy(), a[:1], rtol=1e-12)
+    np.testing.assert_array_equal(tg.linalg.vander(tg.tensor([1.0, 2.0, 3.0], device=device)).numpy(),
+                                  np.vander([1.0, 2.0, 3.0], increasing=True))
+    np.testing.assert_allclose(tg.linalg.tensorinv(t[0], ind=1).numpy(), np.linalg.tensorinv(a[0], ind=1),
+                               rtol=1e-12)

@@ -6,6 +6,7 @@ need a module-level function (``xp.exp``, ``xp.zeros``).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import threading
@@ -263,6 +264,16 @@ def _copy_rng(gen: Any) -> Any:
     is a device array, which can): the copy gets a lock of its own."""
     lock = getattr(getattr(gen, "bit_generator", None), "lock", None)
     return copy.deepcopy(gen, {} if lock is None else {id(lock): threading.Lock()})
+
+
+def linalg_errors(xp: Any) -> Any:
+    """A context in which xp's linalg raises numpy's LinAlgError where the solver reports a failure: for CuPy,
+    cupyx.errstate(linalg='raise'), which reads cuSOLVER's info (CuPy's default ignores it and returns whatever
+    the routine left, finite values included); for numpy, which raises anyway, a context that does nothing."""
+    if xp is np:
+        return contextlib.nullcontext()
+    import cupyx  # noqa: PLC0415
+    return cupyx.errstate(linalg="raise")
 
 
 def scatter_add(out: Any, index: tuple, values: Any) -> None:

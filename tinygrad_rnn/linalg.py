@@ -22,7 +22,7 @@ from typing import Any, Tuple
 import numpy as np
 
 from . import ops as _ops
-from .backend import to_device, xp_of
+from .backend import linalg_errors, to_device, xp_of
 from .tensor import Function, Tensor, _dt, _input, _mode, _OutputNode
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
@@ -363,11 +363,12 @@ class Cholesky(Function):
     def forward(self, a):
         xp = xp_of(a)
         try:
-            out = xp.linalg.cholesky(a)
+            with linalg_errors(xp):  # (CuPy's potrf may leave finite garbage where A is not positive-definite)
+                out = xp.linalg.cholesky(a)
         except np.linalg.LinAlgError:
             raise _not_positive_definite(self.name, a) from None
         if xp is not np and not bool(xp.isfinite(out).all()) and bool(xp.isfinite(a).all()):
-            raise _not_positive_definite(self.name, a)  # (CuPy gives nans rather than raising)
+            raise _not_positive_definite(self.name, a)  # (and nans where its info reports nothing)
         return out
 
     def backward(self, g):
