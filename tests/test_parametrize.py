@@ -301,3 +301,31 @@ def test_orthogonal_lstm_on_device(device):
     o = Ps.orthogonal(nn.Linear(3, 3).double().to(device))
     o.weight = tg.randn(3, 3, dtype=tg.float64, device=device)
     np.testing.assert_allclose((o.weight.mT @ o.weight).cpu().data, np.eye(3), atol=1e-12)
+
+
+def test_weight_norm_and_spectral_norm_on_device(device):
+    """weight_norm (g v / ||v|| gives back the weight) and spectral_norm (W / (u . W v), from its buffers after a
+    training-mode power iteration; sigma W's largest singular value, 3, after the 16 iterations) on the device,
+    against numpy, with gradients reaching the originals there."""
+    rng = np.random.default_rng(0)
+    q1, q2 = np.linalg.qr(rng.standard_normal((4, 3)))[0], np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    w = q1 @ np.diag([3.0, 1.0, 0.5]) @ q2.T
+    x = tg.tensor(rng.standard_normal((2, 3)), device=device)
+    for fn in (Ps.weight_norm, Ps.spectral_norm):
+        lin = nn.Linear(3, 4).double()
+        lin.weight.data[...] = w
+        lin = fn(lin.to(device))
+        got = lin.weight
+        assert got.device == device
+        if fn is Ps.weight_norm:
+            np.testing.assert_allclose(got.numpy(), w, rtol=1e-12, atol=1e-14)
+            originals = [lin.parametrizations.weight.original0, lin.parametrizations.weight.original1]
+        else:
+            sn = lin.parametrizations.weight[0]
+            assert sn._u.device == sn._v.device == device
+            sigma = sn._u.numpy() @ w @ sn._v.numpy()
+            np.testing.assert_allclose(got.numpy(), w / sigma, rtol=1e-12)
+            assert abs(sigma - 3.0) < 1e-9
+            originals = [lin.parametrizations.weight.original]
+        (lin(x) ** 2).sum().backward()
+        assert all(p.grad is not None and p.grad.device == device for p in originals)
