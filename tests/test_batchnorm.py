@@ -277,3 +277,31 @@ def test_training_mode_on_channels_far_from_zero():
     np.testing.assert_allclose(out.numpy(), y, atol=1e-3)
     np.testing.assert_allclose(t.grad.numpy(), dx, atol=1e-3)
     np.testing.assert_allclose(running_var.numpy(), a.var(0, ddof=1), rtol=1e-4)
+
+
+@pytest.mark.parametrize("options", [{}, {"momentum": None}, {"affine": False}, {"track_running_stats": False}])
+def test_batchnorm2d_matches_torch_over_training_steps_eval_and_state_dicts(options):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    ours, theirs = nn.BatchNorm2d(3, dtype=tg.float64, **options), torch.nn.BatchNorm2d(3, dtype=torch.float64,
+                                                                                         **options)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    for step in range(4):
+        if step == 3:
+            ours.eval(), theirs.eval()
+        x = rng.standard_normal((2, 3, 4, 5)) * 3 + 1
+        xs, tx = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        y, ty = ours(xs), theirs(tx)
+        r = rng.standard_normal(x.shape)
+        (y * tg.tensor(r)).sum().backward()
+        (ty * torch.tensor(r)).sum().backward()
+        pairs = [(y, ty), (xs.grad, tx.grad)] + list(zip(ours.state_dict().values(), theirs.state_dict().values()))
+        for a, t in pairs:
+            np.testing.assert_allclose(a.numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-10, err_msg=f"step {step}")
+    loaded = nn.BatchNorm2d(3, dtype=tg.float64, **options)
+    loaded.load_state_dict(theirs.state_dict())
+    x = rng.standard_normal((2, 3, 2, 2))
+    np.testing.assert_allclose(loaded.eval()(tg.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               atol=1e-12)
+    with pytest.raises(ValueError, match=r"BatchNorm2d: expected a 4-d \(N, C, H, W\) input, got shape \(2, 3, 4\)"):
+        ours(tg.zeros(2, 3, 4, dtype=tg.float64))

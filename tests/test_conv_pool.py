@@ -676,9 +676,9 @@ def test_interpolate_errors_name_the_function_and_what_was_expected():
         (lambda: F.interpolate(x, 3, align_corners=True), ValueError,
          "interpolate: align_corners option can only be set with the interpolating modes"),
         (lambda: F.interpolate(x, 3, mode="bilinear"), NotImplementedError,
-         r"interpolate: only 1-d interpolation of a 3-d \(N, C, L\) input is implemented.*got mode 'bilinear'"),
-        (lambda: F.interpolate(tg.zeros(1, 2, 3, 4), 2), NotImplementedError,
-         r"got mode 'nearest' and a 4-d input of shape \(1, 2, 3, 4\)"),
+         r"interpolate: implemented are 1-d interpolation of a 3-d \(N, C, L\) input.*got mode 'bilinear'"),
+        (lambda: F.interpolate(tg.zeros(1, 2, 3, 4), 2, mode="bilinear"), NotImplementedError,
+         r"got mode 'bilinear' and a 4-d input of shape \(1, 2, 3, 4\)"),
         (lambda: F.interpolate(tg.zeros(3, 4), 2, mode="linear"), NotImplementedError, "a 2-d input"),
         (lambda: nn.Upsample(scale_factor=2, mode="linear")(tg.zeros(1, 1, 2, 2)), NotImplementedError, "4-d input"),
         (lambda: F.interpolate(x, 3, mode="cubic"), NotImplementedError, "interpolate: unknown mode 'cubic'"),
@@ -839,3 +839,388 @@ def test_conv_transpose1d_module_state_dict_and_output_size_match_torch():
     for size in (None, [11], [12], (2, 6, 12)):
         np.testing.assert_allclose(ours(tensor(x), size).numpy(), theirs(torch.tensor(x), size).detach().numpy(),
                                    rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- 2-d: references from the definitions
+def _pairs(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def conv2d_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """out[n, o, i, j] = b[o] + sum_{c, a, e} w[o, c, a, e] x_pad[n, g C_g + c, i sh + a dh, j sw + e dw]."""
+    unbatched = x.ndim == 3
+    x = x[None] if unbatched else x
+    (O, Cg, KH, KW), (sh, sw), (dh, dw) = w.shape, _pairs(stride), _pairs(dilation)
+    if isinstance(padding, str):
+        pads = [same_split(KH, dh), same_split(KW, dw)] if padding == "same" else [(0, 0), (0, 0)]
+    else:
+        pads = [(p, p) for p in _pairs(padding)]
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads))
+    oh, ow = (xp.shape[2] - dh * (KH - 1) - 1) // sh + 1, (xp.shape[3] - dw * (KW - 1) - 1) // sw + 1
+    out = np.zeros((x.shape[0], O, oh, ow))
+    for o in range(O):
+        g = o // (O // groups)
+        for c in range(Cg):
+            for a in range(KH):
+                for e in range(KW):
+                    out[:, o] += w[o, c, a, e] * xp[:, g * Cg + c, a * dh:a * dh + sh * (oh - 1) + 1:sh,
+                                                    e * dw:e * dw + sw * (ow - 1) + 1:sw]
+    if b is not None:
+        out += b[:, None, None]
+    return out[0] if unbatched else out
+
+
+def pool2d_ref(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, kind="max", count_include_pad=True,
+               divisor_override=None):
+    """Each window's max over its input elements, or its sum over m: divisor_override, the window's area within the
+    padded input, or its number of input elements."""
+    k, (p0, p1), (d0, d1) = _pairs(kernel_size), _pairs(padding), _pairs(dilation)
+    s = k if stride is None else _pairs(stride)
+    H, W = x.shape[-2:]
+    hs, ws = window_starts(H, k[0], s[0], p0, d0, ceil_mode), window_starts(W, k[1], s[1], p1, d1, ceil_mode)
+    out = np.zeros(x.shape[:-2] + (len(hs), len(ws)))
+    for i, h0 in enumerate(hs):
+        for j, w0 in enumerate(ws):
+            rows = [h0 + a * d0 for a in range(k[0]) if 0 <= h0 + a * d0 < H]
+            cols = [w0 + a * d1 for a in range(k[1]) if 0 <= w0 + a * d1 < W]
+            block = x[..., rows, :][..., cols]
+            if kind == "max":
+                out[..., i, j] = block.max((-2, -1))
+                continue
+            if divisor_override:
+                m = divisor_override
+            elif count_include_pad:
+                m = (min(h0 + k[0], H + p0) - h0) * (min(w0 + k[1], W + p1) - w0)
+            else:
+                m = len(rows) * len(cols)
+            out[..., i, j] = block.sum((-2, -1)) / m
+    return out
+
+
+def adaptive2d_ref(x, output_size, kind):
+    (H, W), out_hw = x.shape[-2:], _pairs(output_size)
+    oh, ow = (H if out_hw[0] is None else out_hw[0]), (W if out_hw[1] is None else out_hw[1])
+    out = np.zeros(x.shape[:-2] + (oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            block = x[..., i * H // oh:-(-(i + 1) * H // oh), j * W // ow:-(-(j + 1) * W // ow)]
+            out[..., i, j] = block.max((-2, -1)) if kind == "max" else block.mean((-2, -1))
+    return out
+
+
+@st.composite
+def conv2d_configs(draw):
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride, dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2))), (draw(st.integers(1, 2)), 1)
+    padding = draw(st.sampled_from([0, 1, (1, 0), (0, 2), "valid"] + (["same"] if stride == (1, 1) else [])))
+    pads = {"same": [same_split(k[0], dilation[0]), same_split(k[1], dilation[1])], "valid": [(0, 0)] * 2}.get(
+        padding, [(p, p) for p in _pairs(padding)]) if isinstance(padding, str) else [(p, p) for p in _pairs(padding)]
+    least = [max(1, d * (kk - 1) + 1 - lo - hi) for kk, d, (lo, hi) in zip(k, dilation, pads)]
+    hw = (draw(st.integers(least[0], least[0] + 2)), draw(st.integers(least[1], least[1] + 2)))
+    shape = (cg * groups,) + hw if draw(st.booleans()) else (1, cg * groups) + hw
+    return dict(shape=shape, weight=(og * groups, cg) + k, stride=stride, padding=padding, dilation=dilation,
+                groups=groups, bias=draw(st.booleans()))
+
+
+@with_fixtures
+@given(cfg=conv2d_configs(), data=st.data())
+def test_conv2d_matches_loops_and_central_differences(device, cfg, data):
+    x = data.draw(arrays(cfg["shape"]), label="x")
+    w = data.draw(arrays(cfg["weight"]), label="w")
+    opts = {k: cfg[k] for k in ("stride", "padding", "dilation", "groups")}
+    if cfg["bias"]:
+        b = data.draw(arrays(cfg["weight"][:1]), label="b")
+        check_op(lambda x, w, b: F.conv2d(x, w, b, **opts), lambda x, w, b: conv2d_ref(x, w, b, **opts), [x, w, b],
+                 device)
+    else:
+        check_op(lambda x, w: F.conv2d(x, w, **opts), lambda x, w: conv2d_ref(x, w, **opts), [x, w], device)
+
+
+def test_conv2d_and_conv_transpose2d_second_order_and_adjoint():
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((1, 2, 4, 3)), rng.standard_normal((2, 2, 2, 2))
+    opts = dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2))
+    check_op(lambda x, w: F.conv2d(x, w, **opts), lambda x, w: conv2d_ref(x, w, **opts), [x, w], "cpu",
+             gradgrad=True)
+    # <conv2d(x, w), y> = <x, conv_transpose2d(y, w)> (the transpose is the adjoint in x), and its second order
+    y = rng.standard_normal(conv2d_ref(x, w, **opts).shape)
+    lhs = (conv2d_ref(x, w, **opts) * y).sum()
+    back = F.conv_transpose2d(tg.tensor(y), tg.tensor(w), **opts)
+    assert back.shape == x.shape
+    np.testing.assert_allclose((back.numpy() * x).sum(), lhs, rtol=1e-12)
+    assert tg.gradgradcheck(lambda y, w: F.conv_transpose2d(y, w, **opts),
+                            [tensor(y[:, :, :2, :2]), tensor(w)])
+
+
+@st.composite
+def pool2d_configs(draw, dilation=True):
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = draw(st.sampled_from([None, 1, 2, (1, 2)]))
+    p = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1)
+    least = [max(dd, dd * (kk - 1) + 1 - 2 * pp) for kk, pp, dd in zip(k, p, d)]  # (a window holds an input element)
+    hw = (draw(st.integers(least[0], least[0] + 2)), draw(st.integers(least[1], least[1] + 2)))
+    shape = (2,) + hw if draw(st.booleans()) else (1, 2) + hw
+    opts = dict(kernel_size=k, stride=stride, padding=p, ceil_mode=draw(st.booleans()))
+    if dilation:
+        opts["dilation"] = d
+    return shape, opts
+
+
+@with_fixtures
+@given(cfg=pool2d_configs(), data=st.data())
+def test_max_pool2d_matches_its_definition_and_central_differences(device, cfg, data):
+    shape, opts = cfg
+    (x,) = data.draw(distinct([shape]), label="x")  # (no ties: a tie is a kink)
+    check_op(lambda x: F.max_pool2d(x, **opts), lambda x: pool2d_ref(x, **opts), [x], device)
+
+
+@with_fixtures
+@given(cfg=pool2d_configs(dilation=False), count_include_pad=st.booleans(),
+       divisor_override=st.sampled_from([None, None, 3]), data=st.data())
+def test_avg_pool2d_matches_its_definition_and_central_differences(device, cfg, count_include_pad, divisor_override,
+                                                                   data):
+    shape, opts = cfg
+    x = data.draw(arrays(shape), label="x")
+    check_op(lambda x: F.avg_pool2d(x, **opts, count_include_pad=count_include_pad,
+                                    divisor_override=divisor_override),
+             lambda x: pool2d_ref(x, **opts, kind="avg", count_include_pad=count_include_pad,
+                                  divisor_override=divisor_override), [x], device)
+
+
+@with_fixtures
+@given(hw=st.tuples(st.integers(1, 3), st.integers(1, 4)),
+       size=st.sampled_from([1, 2, 3, (2, 5), (None, 2), (4, None)]), unbatched=st.booleans(), data=st.data())
+def test_adaptive_pools2d_match_their_definition_and_central_differences(device, hw, size, unbatched, data):
+    (x,) = data.draw(distinct([((1,) if unbatched else (1, 1)) + hw]), label="x")
+    check_op(lambda x: F.adaptive_avg_pool2d(x, size), lambda x: adaptive2d_ref(x, size, "avg"), [x], device)
+    check_op(lambda x: F.adaptive_max_pool2d(x, size), lambda x: adaptive2d_ref(x, size, "max"), [x], device)
+
+
+def unfold_ref(x, k, dilation, padding, stride):
+    """Column (c, a, e) of block (i, j): x_pad[n, c, i sh + a dh, j sw + e dw], blocks in row-major order."""
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = _pairs(k), _pairs(dilation), _pairs(padding), _pairs(stride)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    oh, ow = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1, (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((x.shape[0], x.shape[1], kh, kw, oh, ow))
+    for a in range(kh):
+        for e in range(kw):
+            for i in range(oh):
+                for j in range(ow):
+                    out[:, :, a, e, i, j] = xp[:, :, i * sh + a * dh, j * sw + e * dw]
+    return out.reshape(x.shape[0], -1, oh * ow)
+
+
+@with_fixtures
+@given(k=st.tuples(st.integers(1, 2), st.integers(1, 3)), dilation=st.sampled_from([1, (2, 1)]),
+       padding=st.sampled_from([0, (1, 0)]), stride=st.sampled_from([1, (1, 2)]), data=st.data())
+def test_unfold_fold_and_pixel_shuffle_match_their_definitions_and_central_differences(device, k, dilation, padding,
+                                                                                       stride, data):
+    x = data.draw(arrays((1, 1, 3, 4)), label="x")
+    opts = dict(dilation=dilation, padding=padding, stride=stride)
+    check_op(lambda x: F.unfold(x, k, **opts), lambda x: unfold_ref(x, k, **opts), [x], device)
+    cols = data.draw(arrays(unfold_ref(x, k, **opts).shape), label="cols")
+    # fold is unfold's adjoint: <fold(cols), x> = <cols, unfold(x)>
+    folded = F.fold(tensor(cols, device), (3, 4), k, **opts)
+    np.testing.assert_allclose((folded.numpy() * x).sum(), (cols * unfold_ref(x, k, **opts)).sum(), atol=1e-10)
+    assert tg.gradcheck(lambda c: F.fold(c, (3, 4), k, **opts), [tensor(cols, device)])
+    y = data.draw(arrays((1, 4, 2, 3)), label="y")
+    r = 2
+    shuffled = np.zeros((1, 1, 4, 6))
+    for c in range(1):
+        for i in range(r):
+            for j in range(r):
+                shuffled[:, c, i::r, j::r] = y[:, c * r * r + i * r + j]
+    check_op(lambda y: F.pixel_shuffle(y, r), lambda y: shuffled, [y], device)
+    check_op(lambda s: F.pixel_unshuffle(s, r), lambda s: y, [shuffled], device)
+
+
+def test_2d_ops_on_device_keep_dtype_and_device(device):
+    x = tg.randn(2, 3, 6, 5, device=device)
+    conv = nn.Conv2d(3, 4, 3, padding="same", padding_mode="reflect", device=device)
+    outs = [conv(x), F.max_pool2d(x, 2, ceil_mode=True), F.avg_pool2d(x, 3, 2, 1), F.adaptive_avg_pool2d(x, (2, 3)),
+            F.adaptive_max_pool2d(x, 2), nn.ConvTranspose2d(3, 2, 2, stride=2, device=device)(x),
+            F.unfold(x, 2), F.pixel_shuffle(tg.randn(1, 8, 2, 2, device=device), 2), F.interpolate(x, scale_factor=2),
+            nn.BatchNorm2d(3, device=device)(x), F.dropout2d(x, 0.5)]
+    for y in outs:
+        assert y.device == device and y.dtype == np.float32
+    loss = sum(y.sum() for y in outs[:6])
+    loss.backward()
+    assert conv.weight.grad.device == device
+    _, idx = F.max_pool2d(x, 2, return_indices=True)
+    assert idx.device == device and idx.dtype == np.int64
+
+
+def test_2d_errors_name_the_op_and_shapes():
+    x, w = tg.zeros(2, 3, 5, 5), tg.zeros(4, 3, 2, 2)
+    cases = [
+        (lambda: F.conv2d(tg.zeros(5, 5), w), ValueError, r"conv2d: expected a 3-d \(C, H, W: "
+                                                                              r"unbatched\) or 4-d"),
+        (lambda: F.conv2d(x, tg.zeros(4, 3, 2)), ValueError, r"conv2d: weight must be 4-d \(out_channels, in_channels "
+                                                             r"/ groups, kH, kW\)"),
+        (lambda: F.conv2d(x, tg.zeros(4, 3, 6, 2)), ValueError, r"conv2d: input \(2, 3, 5, 5\) padded by .* shorter "
+                                                                r"than the kernel's reach \(6, 2\)"),
+        (lambda: F.conv2d(x, w, stride=(1, 2, 3)), TypeError, r"conv2d: stride must be a single int or a tuple of 2"),
+        (lambda: F.conv2d(x, w, padding="same", stride=(1, 2)), ValueError,
+         r"conv2d: padding='same' is not supported for strided convolutions \(stride=\(1, 2"),
+        (lambda: F.conv_transpose2d(x, tg.zeros(3, 2, 2, 2), stride=(2, 1), output_padding=1), ValueError,
+         "conv_transpose2d: output_padding must be smaller than either stride or dilation"),
+        (lambda: F.max_pool2d(x, 3, padding=(1, 2)), ValueError, "max_pool2d: padding should be at most half of "
+                                                                 r"kernel_size, got padding=\(1, 2\)"),
+        (lambda: F.max_pool2d(x, (2, 6)), ValueError, r"max_pool2d: input \(2, 3, 5, 5\) padded by \(0, 0\) on each "
+                                                      r"side is shorter than a window"),
+        (lambda: F.avg_pool2d(x, 2, divisor_override=0), ValueError, "avg_pool2d: divisor_override must be non-zero"),
+        (lambda: F.adaptive_avg_pool2d(x, (2, 3, 4)), ValueError, "adaptive_avg_pool2d: output_size must be an int or "
+                                                                  "a tuple of 2"),
+        (lambda: F.adaptive_max_pool2d(tg.zeros(1, 2, 0, 3), 2), ValueError, "adaptive_max_pool2d: .*spatial size 0"),
+        (lambda: F.fold(tg.zeros(2, 12, 7), (4, 5), 2), ValueError,
+         r"fold: .*number of sliding blocks 3 \* 4 = 12, but got input.size\(2\)=7"),
+        (lambda: F.fold(tg.zeros(2, 13, 12), (4, 5), 2), ValueError, "fold: expected size of input's dimension 1 to be "
+                                                                     "divisible by the product of kernel_size"),
+        (lambda: F.unfold(x, 6), ValueError, r"unfold: .*sliding blocks would have shape \(0, 0\)"),
+        (lambda: F.pixel_shuffle(tg.zeros(1, 3, 2, 2), 2), ValueError, "pixel_shuffle: .*input.size\\(-3\\)=3 is not "
+                                                                       "divisible by 4"),
+        (lambda: F.pixel_unshuffle(tg.zeros(1, 3, 3), 2), ValueError, r"pixel_unshuffle: .*input.size\(-2\)=3"),
+        (lambda: nn.BatchNorm2d(3)(tg.zeros(2, 3, 4)), ValueError, r"BatchNorm2d: expected a 4-d \(N, C, H, W\) input"),
+        (lambda: nn.Conv2d(3, 4, 3, stride=2, padding="same"), ValueError, "Conv2d: padding='same' is not supported"),
+        (lambda: nn.ConvTranspose2d(3, 3, 3, stride=2)(x[:, :, :2, :2], (9, 9)), ValueError,
+         r"ConvTranspose2d: requested an output size of \[9, 9\], but valid sizes range from \[5, 5\] to \[6, 6\]"),
+        (lambda: nn.CircularPad2d(1)(tg.zeros(4, 4)), ValueError, "CircularPad2d: expected 3D or 4D input"),
+    ]
+    for fn, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            fn()
+
+
+# ----------------------------------------------------------------------------- 2-d against torch
+def _compare_with_torch(torch, ours_fn, theirs_fn, arrays_in, rng, tol=1e-12):
+    ours = [tg.tensor(a, requires_grad=True) for a in arrays_in]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays_in]
+    y, ty = ours_fn(*ours), theirs_fn(*theirs)
+    if isinstance(ty, tuple):
+        np.testing.assert_array_equal(y[1].numpy(), ty[1].numpy())
+        y, ty = y[0], ty[0]
+    assert y.shape == tuple(ty.shape)
+    r = rng.standard_normal(tuple(ty.shape))
+    (y * tg.tensor(r)).sum().backward()
+    (ty * torch.tensor(r)).sum().backward()
+    for a, t in zip([y] + [t.grad for t in ours], [ty] + [t.grad for t in theirs]):
+        np.testing.assert_allclose(a.numpy(), t.detach().numpy(), rtol=0, atol=tol)
+
+
+def test_conv2d_and_conv_transpose2d_match_torch():
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(6)
+    for k, s, p, d, g in [((1, 1), 1, 0, 1, 1), ((2, 3), (1, 2), (1, 0), (2, 1), 2), ((3, 3), 1, "same", 2, 1),
+                          ((2, 2), 1, "same", 1, 4), ((3, 2), 2, "valid", 1, 1)]:
+        for shape in [(2, 4, 6, 7), (4, 5, 5)]:
+            x, w, b = rng.standard_normal(shape), rng.standard_normal((4, 4 // g) + k), rng.standard_normal(4)
+            _compare_with_torch(torch, lambda x, w, b: F.conv2d(x, w, b, s, p, d, g),
+                                lambda x, w, b: tf.conv2d(x, w, b, s, p, d, g), [x, w, b], rng)
+    for k, s, p, op, d, g in [((2, 3), (2, 3), (1, 0), (1, 2), 1, 2), (3, 2, 1, 1, 1, 1), ((1, 2), 1, 0, 0, (2, 1), 1)]:
+        for shape in [(2, 4, 3, 4), (4, 2, 3)]:
+            x, w, b = rng.standard_normal(shape), rng.standard_normal((4, 6 // g) + _pairs(k)), rng.standard_normal(6)
+            _compare_with_torch(torch, lambda x, w, b: F.conv_transpose2d(x, w, b, s, p, op, g, d),
+                                lambda x, w, b: tf.conv_transpose2d(x, w, b, s, p, op, g, d), [x, w, b], rng)
+
+
+@pytest.mark.parametrize("values", ["random", "ties", "inf_nan"])
+def test_pools2d_match_torch_values_indices_and_gradients(values):
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(7)
+    for shape in [(2, 3, 6, 7), (3, 5, 5)]:
+        x = {"random": rng.standard_normal(shape), "ties": np.round(rng.standard_normal(shape))}.get(values)
+        if x is None:
+            x = rng.standard_normal(shape)
+            x.reshape(-1)[rng.choice(x.size, 6, replace=False)] = [np.nan, -np.inf, -np.inf, np.inf, -np.inf, -np.inf]
+        for args in [(3, 2, 1, 1, True), ((2, 3), None, (1, 0), (2, 1), False), (2, (1, 2), 0, 1, True)]:
+            _compare_with_torch(torch, lambda x: F.max_pool2d(x, *args, return_indices=True),
+                                lambda x: tf.max_pool2d(x, *args, return_indices=True), [x], rng)
+        for args in [(3, 2, 1, True, False, None), ((2, 3), (2, 1), (1, 1), False, True, 5), (2, None, 0, True, True)]:
+            _compare_with_torch(torch, lambda x: F.avg_pool2d(x, *args), lambda x: tf.avg_pool2d(x, *args), [x], rng)
+        for size in [1, (2, 4), (None, 3), (7, 2)]:
+            _compare_with_torch(torch, lambda x: F.adaptive_avg_pool2d(x, size),
+                                lambda x: tf.adaptive_avg_pool2d(x, size), [x], rng)
+            _compare_with_torch(torch, lambda x: F.adaptive_max_pool2d(x, size, True),
+                                lambda x: tf.adaptive_max_pool2d(x, size, True), [x], rng)
+
+
+def test_unfold_fold_pixel_shuffle_pad_and_interpolate_2d_match_torch():
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 5, 6))
+    for k, d, p, s in [(2, 1, 0, 1), ((2, 3), (2, 1), (1, 0), (2, 1))]:
+        _compare_with_torch(torch, lambda x: F.unfold(x, k, d, p, s), lambda x: tf.unfold(x, k, d, p, s), [x], rng)
+        _compare_with_torch(torch, lambda x: F.unfold(x, k, d, p, s), lambda x: tf.unfold(x, k, d, p, s), [x[0]], rng)
+        cols = rng.standard_normal(tuple(tf.unfold(torch.tensor(x), k, d, p, s).shape))
+        _compare_with_torch(torch, lambda c: F.fold(c, (5, 6), k, d, p, s), lambda c: tf.fold(c, (5, 6), k, d, p, s),
+                            [cols], rng)
+    _compare_with_torch(torch, lambda y: F.pixel_shuffle(y, 2), lambda y: tf.pixel_shuffle(y, 2),
+                        [rng.standard_normal((2, 1, 8, 2, 3))], rng)
+    _compare_with_torch(torch, lambda y: F.pixel_unshuffle(y, 3), lambda y: tf.pixel_unshuffle(y, 3),
+                        [rng.standard_normal((2, 6, 9))], rng)
+    for amounts, mode in [((1, 2, 0, 1), "reflect"), ((1, 2, 3, 1), "replicate"), ((1, 2, 3, 1), "circular"),
+                          ((1, -2, 3, 1), "constant")]:
+        _compare_with_torch(torch, lambda x: F.pad(x, amounts, mode), lambda x: tf.pad(x, amounts, mode), [x], rng)
+    for mode, kw in [("nearest", dict(scale_factor=2)), ("nearest", dict(size=(7, 4))),
+                     ("nearest-exact", dict(scale_factor=(1.5, 0.5))), ("area", dict(size=(2, 4)))]:
+        _compare_with_torch(torch, lambda x: F.interpolate(x, mode=mode, **kw),
+                            lambda x: tf.interpolate(x, mode=mode, **kw), [x], rng)
+
+
+@pytest.mark.filterwarnings("ignore:dropout2d. Received a 3D input:UserWarning")  # (torch's and ours, as torch's)
+def test_2d_modules_match_torch_reprs_and_state_dicts_move_both_ways():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    for kw in (dict(padding="same", padding_mode="reflect"), dict(padding=(2, 1), padding_mode="circular"),
+               dict(padding=3, padding_mode="replicate", dilation=(2, 1)), dict(stride=(2, 1), groups=2, bias=False)):
+        theirs, ours = torch.nn.Conv2d(4, 6, 3, dtype=torch.float64, **kw), nn.Conv2d(4, 6, 3, dtype=tg.float64, **kw)
+        assert list(ours.state_dict()) == list(theirs.state_dict()) and repr(ours) == repr(theirs)
+        bound = 1 / math.sqrt(4 // ours.groups * 9)  # (kaiming_uniform with a = sqrt(5))
+        assert 0.8 * bound < np.abs(ours.weight.numpy()).max() <= bound
+        ours.load_state_dict(theirs.state_dict())
+        for shape in [(2, 4, 7, 8), (4, 6, 5)]:
+            x = rng.standard_normal(shape)
+            np.testing.assert_allclose(ours(tg.tensor(x)).numpy(), theirs(torch.from_numpy(x)).detach().numpy(),
+                                       atol=1e-12)
+        back = torch.nn.Conv2d(4, 6, 3, dtype=torch.float64, **kw)
+        back.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
+        np.testing.assert_array_equal(back.weight.detach().numpy(), ours.weight.numpy())
+    theirs = torch.nn.ConvTranspose2d(4, 6, (3, 2), stride=2, groups=2, dtype=torch.float64)
+    ours = nn.ConvTranspose2d(4, 6, (3, 2), stride=2, groups=2, dtype=tg.float64)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict(theirs.state_dict())
+    x = rng.standard_normal((1, 4, 3, 4))
+    for size in [None, (8, 9), [1, 6, 7, 8]]:
+        np.testing.assert_allclose(ours(tg.tensor(x), size).numpy(), theirs(torch.tensor(x), size).detach().numpy(),
+                                   atol=1e-12)
+    pairs = [(nn.MaxPool2d(3, 2, 1, ceil_mode=True), torch.nn.MaxPool2d(3, 2, 1, ceil_mode=True)),
+             (nn.AvgPool2d((2, 3), count_include_pad=False, divisor_override=4),
+              torch.nn.AvgPool2d((2, 3), count_include_pad=False, divisor_override=4)),
+             (nn.AdaptiveAvgPool2d((None, 3)), torch.nn.AdaptiveAvgPool2d((None, 3))),
+             (nn.AdaptiveMaxPool2d(2), torch.nn.AdaptiveMaxPool2d(2)),
+             (nn.ZeroPad2d((1, 2, 0, 3)), torch.nn.ZeroPad2d((1, 2, 0, 3))),
+             (nn.ZeroPad2d(-1), torch.nn.ZeroPad2d(-1)),
+             (nn.ConstantPad2d(2, 3.5), torch.nn.ConstantPad2d(2, 3.5)),
+             (nn.ReflectionPad2d((1, 2, 0, 3)), torch.nn.ReflectionPad2d((1, 2, 0, 3))),
+             (nn.ReplicationPad2d(2), torch.nn.ReplicationPad2d(2)),
+             (nn.CircularPad2d((1, 0, 2, 1)), torch.nn.CircularPad2d((1, 0, 2, 1))),
+             (nn.Unfold((2, 3), padding=1), torch.nn.Unfold((2, 3), padding=1)),
+             (nn.PixelShuffle(2), torch.nn.PixelShuffle(2)), (nn.PixelUnshuffle(2), torch.nn.PixelUnshuffle(2)),
+             (nn.UpsamplingNearest2d((3, 7)), torch.nn.UpsamplingNearest2d((3, 7))),
+             (nn.Dropout2d(0.3), torch.nn.Dropout2d(0.3))]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+        ours.eval(), theirs.eval()
+        for shape in [(2, 4, 6, 8), (4, 6, 8)]:
+            x = rng.standard_normal(shape)
+            try:
+                expected = theirs(torch.tensor(x)).numpy()
+            except (RuntimeError, ValueError):  # (UpsamplingNearest2d's size (3, 7) for a 1-d input)
+                with pytest.raises((TypeError, ValueError)):
+                    ours(tg.tensor(x))
+                continue
+            np.testing.assert_allclose(ours(tg.tensor(x)).numpy(), expected, atol=1e-12)
+    assert repr(nn.Fold((4, 5), 2)) == repr(torch.nn.Fold((4, 5), 2))

@@ -282,6 +282,27 @@ def test_dropout1d_drops_whole_channels_and_modules_as_torch():
         assert repr(getattr(nn, cls)(0.3)) == repr(getattr(torch.nn, cls)(0.3))
 
 
+@pytest.mark.filterwarnings("ignore:dropout2d. Received a 3D input:UserWarning")  # (as torch's)
+def test_dropout2d_drops_whole_feature_maps_and_module_as_torch():
+    tg.manual_seed(2)
+    x = tg.randn(30, 40, 2, 3, dtype=tg.float64)
+    y = F.dropout2d(x, 0.3).numpy()
+    dropped = (y == 0).all((-2, -1))
+    np.testing.assert_allclose(y[~dropped], x.numpy()[~dropped] / 0.7, rtol=1e-12)
+    assert abs(dropped.mean() - 0.3) < 0.05
+    z = F.dropout2d(tg.ones(20, 30, 4), 0.5).numpy()  # (a 3-d input is (N, C, L), as torch's)
+    assert set(np.unique(z)) <= {0.0, 2.0} and (z == z[..., :1]).all()
+    assert F.dropout2d(x, 0.3, training=False) is x
+    m = nn.Dropout2d(0.25)
+    assert m(x).shape == x.shape and m.eval()(x) is x
+    with pytest.warns(UserWarning, match="dropout2d: Received a 2-D input"):
+        F.dropout2d(tg.ones(3, 4), 0.5)
+    with pytest.raises(ValueError, match="Dropout2d: dropout probability has to be between 0 and 1"):
+        nn.Dropout2d(1.5)
+    torch = pytest.importorskip("torch")
+    assert repr(nn.Dropout2d(0.3, True)) == repr(torch.nn.Dropout2d(0.3, True))
+
+
 # ----------------------------------------------------------------------------- rrelu
 @with_fixtures
 @given(shape=st.sampled_from([(), (5,), (2, 3, 4)]), training=st.booleans(), seed=st.integers(0, 1000))

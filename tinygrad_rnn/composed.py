@@ -24,7 +24,7 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .creation import linspace
-from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, SetItem, Unfold1d, XLogY, _along, _bool_mask,
+from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, SetItem, UnfoldNd, XLogY, _along, _bool_mask,
                   _const, _float_operands, _input, _kind, _one_dim, _out_of_range, _scale_factor, _scaled_sum,
                   _two_tensors, bool_arg, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32,
                   int_arg, lerp, matmul, meshgrid, narrow, operands, outer, pow, reduce_dims, result_dtype,
@@ -489,7 +489,7 @@ def tensor_split(input: Tensor, indices_or_sections: Any = None, dim: int = 0, *
 def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """torch's Tensor.unfold: every window of ``size`` elements along ``dimension``, ``step`` apart, as a new last
     dim; ``dimension`` holds the (n - size) // step + 1 windows. A copy (torch's is a view); each element's gradient
-    sums over the windows holding it (Unfold1d's, so a second backward and second order run, as torch's)."""
+    sums over the windows holding it (UnfoldNd's, so a second backward and second order run, as torch's)."""
     _input("unfold", input)
     d = _one_dim(dimension, input.ndim, "unfold")
     size, step = int_arg(size, "unfold", "size"), int_arg(step, "unfold", "step")
@@ -498,7 +498,7 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
         raise ValueError(f"unfold: windows of size {size} (at most {n}, the length of dim {dimension} of shape "
                          f"{input.shape}) and step {step} (at least 1) expected")
     x = input.reshape(1) if input.ndim == 0 else input
-    out = Unfold1d(size, step, 1)(x.movedim(d, -1)).movedim(-1, d)  # (..., size, windows) -> windows at d
+    out = UnfoldNd(size, step, 1)(x.movedim(d, -1)).movedim(-1, d)  # (..., size, windows) -> windows at d
     return out if input.ndim else out.reshape(size)
 
 

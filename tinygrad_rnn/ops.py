@@ -7,6 +7,7 @@ split, ...) are plain functions of these primitives at the end of the file.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import warnings
@@ -2600,90 +2601,103 @@ class Clone(Function):
         return (g,)
 
 
-# ============================================================================ sliding windows (1-d convolution)
-def windows_1d(a: Any, size: int, stride: int, dilation: int) -> Any:
-    """A strided view (..., size, L_out) of a's last dim (no copy): [..., k, j] = a[..., j stride + k dilation],
-    L_out = (L - dilation (size - 1) - 1) // stride + 1, which the caller has checked is at least 1."""
-    n_out = (a.shape[-1] - dilation * (size - 1) - 1) // stride + 1
-    step = a.strides[-1]
-    return xp_of(a).lib.stride_tricks.as_strided(a, a.shape[:-1] + (size, n_out),
-                                                 a.strides[:-1] + (dilation * step, stride * step))
+# ============================================================================ sliding windows (convolution, pooling)
+def _dims(v: Any) -> Tuple[int, ...]:
+    """An int as a tuple of one (the 1-d callers), a tuple as it is."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
 
 
-class Unfold1d(Function):
-    """The sliding windows of the last dim as a new array (im2col): (..., L) -> (..., size, L_out),
-    y[..., k, j] = x[..., j stride + k dilation]. Its gradient is Fold1d's sum over the windows, and Fold1d's is
-    this, so either can be differentiated again."""
+def windows_nd(a: Any, size: Sequence[int], stride: Sequence[int], dilation: Sequence[int]) -> Any:
+    """A strided view (..., *size, *L_out) of a's last len(size) dims (no copy): [..., k, j] = a[..., j stride + k
+    dilation] in each of them, L_out = (L - dilation (size - 1) - 1) // stride + 1 per dim, which the caller has
+    checked is at least 1."""
+    d = len(size)
+    n_out = tuple((n - dl * (k - 1) - 1) // s + 1 for n, k, s, dl in zip(a.shape[-d:], size, stride, dilation))
+    steps = a.strides[a.ndim - d:]
+    return xp_of(a).lib.stride_tricks.as_strided(
+        a, a.shape[:a.ndim - d] + tuple(size) + n_out,
+        a.strides[:a.ndim - d] + tuple(dl * t for dl, t in zip(dilation, steps)) + tuple(s * t for s, t in
+                                                                                       zip(stride, steps)))
 
-    name = "unfold1d"
+
+class UnfoldNd(Function):
+    """The sliding windows of the last d dims as a new array (im2col): (..., *L) -> (..., *size, *L_out),
+    y[..., k, j] = x[..., j stride + k dilation] in each dim; size, stride and dilation ints (d = 1) or tuples of d.
+    Its gradient is FoldNd's sum over the windows, and FoldNd's is this, so either can be differentiated again."""
+
+    name = "unfold"
     saves_nothing = True
 
-    def __init__(self, size: int, stride: int, dilation: int) -> None:
-        self.size, self.stride, self.dilation = size, stride, dilation
+    def __init__(self, size: Any, stride: Any, dilation: Any) -> None:
+        self.size, self.stride, self.dilation = _dims(size), _dims(stride), _dims(dilation)
 
     def forward(self, x):
-        self.length = x.shape[-1]
-        return xp_of(x).ascontiguousarray(windows_1d(x, self.size, self.stride, self.dilation))
+        self.length = x.shape[x.ndim - len(self.size):]
+        return xp_of(x).ascontiguousarray(windows_nd(x, self.size, self.stride, self.dilation))
 
     def backward(self, g):
-        return (Fold1d(self.length, self.stride, self.dilation)(g),)
+        return (FoldNd(self.length, self.stride, self.dilation)(g),)
 
 
-class Fold1d(Function):
-    """Unfold1d's adjoint (col2im): (..., size, L_out) -> (..., length), y[..., i] = sum of x[..., k, j] over the
-    (k, j) with j stride + k dilation = i: one strided add per kernel position."""
+class FoldNd(Function):
+    """UnfoldNd's adjoint (col2im): (..., *size, *L_out) -> (..., *length), y[..., i] = sum of x[..., k, j] over the
+    (k, j) with j stride + k dilation = i in each dim: one strided add per kernel position."""
 
-    name = "fold1d"
+    name = "fold"
     saves_nothing = True
 
-    def __init__(self, length: int, stride: int, dilation: int) -> None:
-        self.length, self.stride, self.dilation = length, stride, dilation
+    def __init__(self, length: Any, stride: Any, dilation: Any) -> None:
+        self.length, self.stride, self.dilation = _dims(length), _dims(stride), _dims(dilation)
 
     def forward(self, cols):
-        self.size = cols.shape[-2]
-        out = xp_of(cols).zeros(cols.shape[:-2] + (self.length,), cols.dtype)
-        span = self.stride * (cols.shape[-1] - 1) + 1
-        for k in range(self.size):
-            out[..., k * self.dilation:k * self.dilation + span:self.stride] += cols[..., k, :]
+        d = len(self.length)
+        self.size, n_out = cols.shape[cols.ndim - 2 * d:cols.ndim - d], cols.shape[cols.ndim - d:]
+        out = xp_of(cols).zeros(cols.shape[:cols.ndim - 2 * d] + self.length, cols.dtype)
+        for ks in itertools.product(*(range(k) for k in self.size)):
+            at = tuple(slice(k * dl, k * dl + s * (n - 1) + 1, s) for k, dl, s, n in
+                       zip(ks, self.dilation, self.stride, n_out))
+            out[(Ellipsis,) + at] += cols[(Ellipsis,) + ks + (slice(None),) * d]
         return out
 
     def backward(self, g):
-        return (Unfold1d(self.size, self.stride, self.dilation)(g),)
+        return (UnfoldNd(self.size, self.stride, self.dilation)(g),)
 
 
-class Conv1d(Function):
-    """y[n, o, j] = sum_{c, k} w[o, c, k] x[n, group(o) C_g + c, j stride + k dilation] for x (N, C, L), already
-    padded, and w (O, C_g, K), C_g = C / groups -> y (N, O, L_out). Forward: x's windows as columns
-    (N, groups, C_g K, L_out) and one batched matmul with w (groups, O / groups, C_g K). Backward in Tensor ops,
-    so gradients of gradients work: dx = Fold1d(w^T g), dw = sum_n g cols^T with the columns unfolded again.
+class ConvNd(Function):
+    """y[n, o, j] = sum_{c, k} w[o, c, k] x[n, group(o) C_g + c, j stride + k dilation] for x (N, C, *L), already
+    padded, and w (O, C_g, *K), C_g = C / groups -> y (N, O, *L_out), j and k running over the d spatial dims
+    (stride and dilation ints for d = 1, or tuples of d). Forward: x's windows as columns (N, groups, C_g prod(K),
+    prod(L_out)) and one batched matmul with w (groups, O / groups, C_g prod(K)). Backward in Tensor ops, so
+    gradients of gradients work: dx = FoldNd(w^T g), dw = sum_n g cols^T with the columns unfolded again.
 
     One node keeping x and w, not the K times larger columns. Forward + backward of (32, 64, 200) -> 128, K = 5,
     padding 2 (float32, one BLAS thread, in-process medians): 19 ms, against 21 ms for the same ops recorded as
-    separate nodes (Unfold1d, matmul), which keep the columns (11.5 MB held after forward against 4.9 MB), and 23 ms
+    separate nodes (UnfoldNd, matmul), which keep the columns (11.5 MB held after forward against 4.9 MB), and 23 ms
     for a backward hand-written on arrays (no gradients of gradients); the matmuls are three quarters of the time."""
 
     saved_inputs = (0, 1)
 
-    def __init__(self, stride: int, dilation: int, groups: int) -> None:
-        self.stride, self.dilation, self.groups = stride, dilation, groups
+    def __init__(self, stride: Any, dilation: Any, groups: int) -> None:
+        self.stride, self.dilation, self.groups = _dims(stride), _dims(dilation), groups
 
     def forward(self, x, w):
-        (n, _, _), (o, cg, k), g = x.shape, w.shape, self.groups
-        cols = windows_1d(x, k, self.stride, self.dilation)
-        cols = cols.reshape(n, g, cg * k, cols.shape[-1])  # (a copy: the windows overlap)
-        return (w.reshape(g, o // g, cg * k) @ cols).reshape(n, o, cols.shape[-1])
+        n, (o, cg), k, g = x.shape[0], w.shape[:2], w.shape[2:], self.groups
+        cols = windows_nd(x, k, self.stride, self.dilation)
+        n_out = cols.shape[2 + len(k):]
+        cols = cols.reshape(n, g, cg * math.prod(k), math.prod(n_out))  # (a copy: the windows overlap)
+        return (w.reshape(g, o // g, cg * math.prod(k)) @ cols).reshape((n, o) + n_out)
 
     def backward(self, grad):
         x, w = self.saved
-        (n, c, length), (o, cg, k), g, n_out = x.shape, w.shape, self.groups, grad.shape[-1]
-        grad = grad.reshape(n, g, o // g, n_out)
+        (n, c), (o, cg), k, g, n_out = x.shape[:2], w.shape[:2], w.shape[2:], self.groups, grad.shape[2:]
+        grad = grad.reshape(n, g, o // g, math.prod(n_out))
         need_x, need_w = self.needs_input_grad
         gx = gw = None
         if need_x:
-            cols = w.reshape(g, o // g, cg * k).transpose(-1, -2) @ grad
-            gx = Fold1d(length, self.stride, self.dilation)(cols.reshape(n, c, k, n_out))
+            cols = w.reshape(g, o // g, cg * math.prod(k)).transpose(-1, -2) @ grad
+            gx = FoldNd(x.shape[2:], self.stride, self.dilation)(cols.reshape((n, c) + k + n_out))
         if need_w:
-            cols = Unfold1d(k, self.stride, self.dilation)(x).reshape(n, g, cg * k, n_out)
+            cols = UnfoldNd(k, self.stride, self.dilation)(x).reshape(n, g, cg * math.prod(k), math.prod(n_out))
             gw = (grad @ cols.transpose(-1, -2)).sum(0).reshape(w.shape)
         return gx, gw
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import warnings
 from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
@@ -719,7 +720,11 @@ def _layer_norm(x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dim
     return y if bias is None else y + bias
 
 
-# --------------------------------------------------------------------------- 1-d convolution, pooling, batch norm
+# --------------------------------------------------------------------------- convolution, pooling, batch norm
+_SPATIAL = {1: "L", 2: "H, W"}
+_KERNEL_DIMS = {1: "kernel_size) with kernel_size", 2: "kH, kW) with kernel sizes"}
+
+
 def _one_int(op: str, name: str, v: Any, least: int) -> int:
     """An int argument, or a tuple or list of one int (as torch takes them), at least ``least``."""
     if isinstance(v, (tuple, list)):
@@ -732,12 +737,25 @@ def _one_int(op: str, name: str, v: Any, least: int) -> int:
     return n
 
 
-def _batched(op: str, x: Any) -> Any:
-    """A (C, L) or (N, C, L) input as (N, C, L), and whether it came unbatched."""
+def _n_ints(op: str, name: str, v: Any, least: int, nd: int) -> Tuple[int, ...]:
+    """An int argument for each of nd spatial dims: one int (or a tuple of one) for all, or a tuple or list of nd,
+    each at least ``least`` (as torch's _single / _pair)."""
+    if nd == 1:
+        return (_one_int(op, name, v, least),)
+    given = list(v) if isinstance(v, (tuple, list)) else [v]
+    if len(given) not in (1, nd):
+        raise TypeError(f"{op}: {name} must be a single int or a tuple of {nd} ints, got {v!r}")
+    return tuple(_one_int(op, name, e, least) for e in given * (nd // len(given)))
+
+
+def _batched(op: str, x: Any, nd: int = 1) -> Any:
+    """A (C, *spatial) or (N, C, *spatial) input with nd spatial dims as (N, C, *spatial), and whether it came
+    unbatched."""
     _check_tensor(op, "input", x)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"{op}: expected a 2-d (C, L: unbatched) or 3-d (N, C, L: batched) input, got shape {x.shape}")
-    return (x.unsqueeze(0), True) if x.ndim == 2 else (x, False)
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{op}: expected a {nd + 1}-d (C, {_SPATIAL[nd]}: unbatched) or {nd + 2}-d (N, C, "
+                         f"{_SPATIAL[nd]}: batched) input, got shape {x.shape}")
+    return (x.unsqueeze(0), True) if x.ndim == nd + 1 else (x, False)
 
 
 def _same_dtype(op: str, x: Tensor, **named: Optional[Tensor]) -> None:
@@ -752,20 +770,29 @@ def _same_dtype(op: str, x: Tensor, **named: Optional[Tensor]) -> None:
                         + "; they must share one dtype (e.g. module.double() or x.float())")
 
 
-def conv_padding(op: str, padding: Any, kernel_size: int, stride: int, dilation: int) -> Tuple[int, int]:
+def conv_padding(op: str, padding: Any, kernel_size: Any, stride: Any, dilation: Any) -> Any:
     """(left, right) zeros for conv1d's padding: an int for both sides, 'valid' none, 'same' dilation (K - 1) in all,
-    the odd one on the right, as torch (stride 1 only)."""
+    the odd one on the right, as torch (stride 1 only). With tuples of kernel_size, stride and dilation (one per
+    spatial dim): a list of those pairs, padding then an int, a tuple of one per dim, 'valid' or 'same'."""
+    if not isinstance(kernel_size, tuple):
+        return conv_padding(op, padding, (kernel_size,), (stride,), (dilation,))[0]
+    nd = len(kernel_size)
     if not isinstance(padding, str):
-        p = _one_int(op, "padding", padding, 0)
-        return p, p
+        return [(p, p) for p in _n_ints(op, "padding", padding, 0, nd)]
     if padding == "valid":
-        return 0, 0
+        return [(0, 0)] * nd
     if padding != "same":
         raise ValueError(f"{op}: padding must be an int, 'valid' or 'same', got {padding!r}")
-    if stride != 1:
-        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions (stride={stride})")
-    total = dilation * (kernel_size - 1)
-    return total // 2, total - total // 2
+    if any(s != 1 for s in stride):
+        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions (stride="
+                         f"{stride[0] if nd == 1 else stride})")
+    totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
+    return [(t // 2, t - t // 2) for t in totals]
+
+
+def _pad_amounts(pairs: List[Tuple[int, int]]) -> List[int]:
+    """Per-dim (left, right) pairs, first spatial dim first, as F.pad's amounts (last dim first)."""
+    return [a for pair in reversed(pairs) for a in pair]
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
@@ -774,19 +801,32 @@ def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     for input (N, C, L) or (C, L), weight (O, C / groups, K) and bias (O,): output (N, O, L_out) or (O, L_out),
     L_out = (L + left + right - dilation (K - 1) - 1) // stride + 1, x_p the input with ``padding`` zeros on each
     side (conv_padding: an int, 'valid' or 'same'), g(o) = o // (O / groups) the group of output channel o."""
-    op = "conv1d"
-    x, unbatched = _batched(op, input)
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """torch's F.conv2d: conv1d over two spatial dims, input (N, C, H, W) or (C, H, W), weight (O, C / groups, kH,
+    kW); stride, padding and dilation an int for both dims or a pair (padding also 'valid' or 'same'). im2col and
+    one matmul (ops.ConvNd), so gradients of gradients run."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any,
+          dilation: Any, groups: int) -> Tensor:
+    """conv1d and conv2d: the checks, the zero padding and ops.ConvNd over nd spatial dims."""
+    x, unbatched = _batched(op, input, nd)
     _check_tensor(op, "weight", weight)
     if bias is not None:
         _check_tensor(op, "bias", bias)
-    if weight.ndim != 3 or weight.shape[2] == 0:
-        raise ValueError(f"{op}: weight must be 3-d (out_channels, in_channels / groups, kernel_size) with "
-                         f"kernel_size >= 1, got shape {weight.shape}")
+    if weight.ndim != nd + 2 or 0 in weight.shape[2:]:
+        raise ValueError(f"{op}: weight must be {nd + 2}-d (out_channels, in_channels / groups, "
+                         f"{_KERNEL_DIMS[nd]} >= 1, got shape {weight.shape}")
     _same_dtype(op, x, weight=weight, bias=bias)
-    (o, cg, k), c, length = weight.shape, x.shape[1], x.shape[2]
-    stride, dilation = _one_int(op, "stride", stride, 1), _one_int(op, "dilation", dilation, 1)
+    (o, cg), k, c, size = weight.shape[:2], weight.shape[2:], x.shape[1], x.shape[2:]
+    stride, dilation = _n_ints(op, "stride", stride, 1, nd), _n_ints(op, "dilation", dilation, 1, nd)
     groups = _one_int(op, "groups", groups, 1)
-    left, right = conv_padding(op, padding, k, stride, dilation)
+    pads = conv_padding(op, padding, k, stride, dilation)
     if o % groups:
         raise ValueError(f"{op}: weight {weight.shape} has {o} output channels (dim 0), not divisible by "
                          f"groups={groups}")
@@ -796,13 +836,18 @@ def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     if bias is not None and bias.shape != (o,):
         raise ValueError(f"{op}: bias must have shape ({o},), one value per output channel of weight {weight.shape}, "
                          f"got {bias.shape}")
-    reach = dilation * (k - 1) + 1
-    if length + left + right < reach:
-        raise ValueError(f"{op}: input {input.shape} padded by ({left}, {right}) has length {length + left + right}, "
-                         f"shorter than the kernel's reach {reach} (kernel_size {k}, dilation {dilation})")
-    y = ops.Conv1d(stride, dilation, groups)(pad(x, (left, right)) if left or right else x, weight)
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, pads))
+    reach = tuple(d * (kk - 1) + 1 for d, kk in zip(dilation, k))
+    if any(n < r for n, r in zip(padded, reach)):
+        described = f"{pads[0]}" if nd == 1 else f"{pads}"
+        raise ValueError(f"{op}: input {input.shape} padded by {described} has {'length' if nd == 1 else 'size'} "
+                         f"{padded if nd > 1 else padded[0]}, shorter than the kernel's reach "
+                         f"{reach if nd > 1 else reach[0]} (kernel_size {k if nd > 1 else k[0]}, dilation "
+                         f"{dilation if nd > 1 else dilation[0]})")
+    amounts = _pad_amounts(pads)
+    y = ops.ConvNd(stride, dilation, groups)(pad(x, amounts) if any(amounts) else x, weight)
     if bias is not None:
-        y = y + bias.reshape(o, 1)
+        y = y + bias.reshape((o,) + (1,) * nd)
     return y.squeeze(0) if unbatched else y
 
 
@@ -812,21 +857,35 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
     position j stride + k dilation of output channel g(c) O_g + o, for input (N, C, L) or (C, L), weight
     (C, O / groups, K) and bias (O,); then ``padding`` positions are cut from each side and ``output_padding``
     zeros (below max(stride, dilation)) added on the right: L_out = (L - 1) stride - 2 padding + dilation (K - 1)
-    + output_padding + 1. Computed as one matmul of x with w into (N, O, K, L) columns and their Fold1d (col2im),
-    whose gradient is Unfold1d (conv1d's columns), so it can be differentiated again."""
-    op = "conv_transpose1d"
-    x, unbatched = _batched(op, input)
+    + output_padding + 1. Computed as one matmul of x with w into (N, O, K, L) columns and their FoldNd (col2im),
+    whose gradient is UnfoldNd (conv1d's columns), so it can be differentiated again."""
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """torch's F.conv_transpose2d: conv_transpose1d over two spatial dims, input (N, C, H, W) or (C, H, W), weight
+    (C, O / groups, kH, kW); each option an int for both dims or a pair."""
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def _conv_transpose(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any,
+                    padding: Any, output_padding: Any, groups: int, dilation: Any) -> Tensor:
+    x, unbatched = _batched(op, input, nd)
     _check_tensor(op, "weight", weight)
     if bias is not None:
         _check_tensor(op, "bias", bias)
-    if weight.ndim != 3 or weight.shape[2] == 0:
-        raise ValueError(f"{op}: weight must be 3-d (in_channels, out_channels / groups, kernel_size) with "
-                         f"kernel_size >= 1, got shape {weight.shape}")
+    if weight.ndim != nd + 2 or 0 in weight.shape[2:]:
+        raise ValueError(f"{op}: weight must be {nd + 2}-d (in_channels, out_channels / groups, "
+                         f"{_KERNEL_DIMS[nd]} >= 1, got shape {weight.shape}")
     _same_dtype(op, x, weight=weight, bias=bias)
-    (c, og, k), (n, _, length) = weight.shape, x.shape
-    stride, dilation = _one_int(op, "stride", stride, 1), _one_int(op, "dilation", dilation, 1)
-    groups, padding = _one_int(op, "groups", groups, 1), _one_int(op, "padding", padding, 0)
-    output_padding = _one_int(op, "output_padding", output_padding, 0)
+    (c, og), k, n, size = weight.shape[:2], weight.shape[2:], x.shape[0], x.shape[2:]
+    one = (lambda t: t[0]) if nd == 1 else (lambda t: t)
+    stride, dilation = _n_ints(op, "stride", stride, 1, nd), _n_ints(op, "dilation", dilation, 1, nd)
+    groups, padding = _one_int(op, "groups", groups, 1), _n_ints(op, "padding", padding, 0, nd)
+    output_padding = _n_ints(op, "output_padding", output_padding, 0, nd)
     if c % groups:
         raise ValueError(f"{op}: weight {weight.shape} has {c} input channels (dim 0), not divisible by "
                          f"groups={groups}")
@@ -837,54 +896,67 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
     if bias is not None and bias.shape != (o,):
         raise ValueError(f"{op}: bias must have shape ({o},), one value per output channel of weight {weight.shape} "
                          f"with groups={groups}, got {bias.shape}")
-    if output_padding >= max(stride, dilation):
+    if any(op_ >= max(s, d) for op_, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(f"{op}: output_padding must be smaller than either stride or dilation, got output_padding="
-                         f"{output_padding}, stride={stride}, dilation={dilation}")
-    full = (length - 1) * stride + dilation * (k - 1) + 1 + output_padding
-    n_out = full - 2 * padding
-    if length == 0 or n_out < 1:
-        raise ValueError(f"{op}: input {input.shape} gives an output of length {n_out} (kernel_size {k}, stride "
-                         f"{stride}, padding {padding}, dilation {dilation}, output_padding {output_padding}); it "
-                         "must be at least 1")
-    w = weight.reshape(groups, c // groups, og * k).transpose(-1, -2)
-    cols = ops.matmul(w, x.reshape(n, groups, c // groups, length), op).reshape(n, o, k, length)
-    y = ops.Fold1d(full - output_padding, stride, dilation)(cols)  # (as long as its windows reach: Unfold1d's input)
-    if output_padding > padding:
-        y = pad(y, (0, output_padding - padding))
-    if padding:
-        y = y[:, :, padding:padding + n_out]
+                         f"{one(output_padding)}, stride={one(stride)}, dilation={one(dilation)}")
+    full = tuple((n_ - 1) * s + d * (kk - 1) + 1 + op_ for n_, s, d, kk, op_ in
+                 zip(size, stride, dilation, k, output_padding))
+    n_out = tuple(f - 2 * p for f, p in zip(full, padding))
+    if 0 in size or min(n_out) < 1:
+        raise ValueError(f"{op}: input {input.shape} gives an output of {'length' if nd == 1 else 'size'} "
+                         f"{one(n_out)} (kernel_size {one(k)}, stride {one(stride)}, padding {one(padding)}, dilation "
+                         f"{one(dilation)}, output_padding {one(output_padding)}); it must be at least 1")
+    w = weight.reshape(groups, c // groups, og * math.prod(k)).transpose(-1, -2)
+    cols = ops.matmul(w, x.reshape(n, groups, c // groups, math.prod(size)), op).reshape((n, o) + k + size)
+    # (as large as its windows reach: UnfoldNd's input; then output_padding zeros, then the crop)
+    y = ops.FoldNd(tuple(f - op_ for f, op_ in zip(full, output_padding)), stride, dilation)(cols)
+    if any(op_ > p for op_, p in zip(output_padding, padding)):
+        y = pad(y, _pad_amounts([(0, max(op_ - p, 0)) for op_, p in zip(output_padding, padding)]))
+    if any(padding):
+        y = y[(slice(None), slice(None)) + tuple(slice(p, p + m) for p, m in zip(padding, n_out))]
     if bias is not None:
-        y = y + bias.reshape(o, 1)
+        y = y + bias.reshape((o,) + (1,) * nd)
     return y.squeeze(0) if unbatched else y
 
 
 def _pool_args(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-               ceil_mode: bool) -> Tuple[Tensor, bool, int, int, int, int, int]:
-    """(x as (N, C, L), unbatched, kernel_size, stride, padding, dilation, L_out) for a pooling op, checked as torch:
-    stride defaults to kernel_size, padding at most half of it; L_out = (L + 2 padding - dilation (kernel_size - 1)
-    - 1) / stride + 1 rounded down, or up with ceil_mode, where the last window must start inside the input."""
-    x, unbatched = _batched(op, input)
+               ceil_mode: bool, nd: int = 1) -> Tuple[Tensor, bool, Any, Any, Any, Any, Any]:
+    """(x as (N, C, *spatial), unbatched, kernel_size, stride, padding, dilation, out) for a pooling op over nd
+    spatial dims (ints for nd = 1, tuples of nd otherwise), checked as torch: stride defaults to kernel_size,
+    padding at most half of it; out = (L + 2 padding - dilation (kernel_size - 1) - 1) / stride + 1 per dim rounded
+    down, or up with ceil_mode, where the last window must start inside the input or its left padding."""
+    x, unbatched = _batched(op, input, nd)
     _same_dtype(op, x)
-    k = _one_int(op, "kernel_size", kernel_size, 1)
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _one_int(op, "stride", stride, 1)
-    p, d = _one_int(op, "padding", padding, 0), _one_int(op, "dilation", dilation, 1)
-    if p > k // 2:
-        raise ValueError(f"{op}: padding should be at most half of kernel_size, got padding={p} and kernel_size={k}")
-    length = x.shape[2]
-    n_out = (length + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (n_out - 1) * s >= length + p:
-        n_out -= 1
-    if n_out < 1:
-        raise ValueError(f"{op}: input {input.shape} padded by {p} on each side is shorter than a window (kernel_size "
-                         f"{k}, dilation {d}: {d * (k - 1) + 1} positions); the output would have length {n_out}")
-    return x, unbatched, k, s, p, d, n_out
+    k = _n_ints(op, "kernel_size", kernel_size, 1, nd)
+    none = stride is None or (isinstance(stride, (tuple, list)) and not stride)
+    s = k if none else _n_ints(op, "stride", stride, 1, nd)
+    p, d = _n_ints(op, "padding", padding, 0, nd), _n_ints(op, "dilation", dilation, 1, nd)
+    if any(pp > kk // 2 for pp, kk in zip(p, k)):
+        raise ValueError(f"{op}: padding should be at most half of kernel_size, got padding="
+                         f"{p[0] if nd == 1 else p} and kernel_size={k[0] if nd == 1 else k}")
+    n_out = []
+    for length, kk, ss, pp, dd in zip(x.shape[2:], k, s, p, d):
+        m = (length + 2 * pp - dd * (kk - 1) - 1 + (ss - 1 if ceil_mode else 0)) // ss + 1
+        n_out.append(m - 1 if ceil_mode and (m - 1) * ss >= length + pp else m)
+    if min(n_out) < 1:
+        one = (lambda t: t[0]) if nd == 1 else tuple
+        reach = one([dd * (kk - 1) + 1 for kk, dd in zip(k, d)])
+        raise ValueError(f"{op}: input {input.shape} padded by {one(p)} on each side is shorter than a window "
+                         f"(kernel_size {one(k)}, dilation {one(d)}: {reach} positions); the output would have "
+                         f"{'length' if nd == 1 else 'size'} {one(n_out)}")
+    if nd == 1:
+        return x, unbatched, k[0], s[0], p[0], d[0], n_out[0]
+    return x, unbatched, k, s, p, d, tuple(n_out)
 
 
-def _pool_windows(x: Tensor, k: int, s: int, p: int, d: int, n_out: int, fill: float) -> Tensor:
-    """(N, C, k, L_out): window j of x padded with ``fill``, p on the left and on the right as far as the last
-    window reaches (ceil_mode's windows may hang past the padding)."""
-    right = (n_out - 1) * s + d * (k - 1) + 1 - x.shape[2] - p
-    return ops.Unfold1d(k, s, d)(pad(x, (p, right), value=fill) if p or right else x)
+def _pool_windows(x: Tensor, k: Any, s: Any, p: Any, d: Any, n_out: Any, fill: float) -> Tensor:
+    """(N, C, *k, *out): the windows of x padded with ``fill``, p before each spatial dim and after it as far as the
+    last window reaches (ceil_mode's windows may hang past the padding); ints for one spatial dim or tuples."""
+    k, s, p, d, n_out = (ops._dims(v) for v in (k, s, p, d, n_out))
+    pairs = [(pp, (m - 1) * ss + dd * (kk - 1) + 1 - n - pp)
+             for pp, m, ss, dd, kk, n in zip(p, n_out, s, d, k, x.shape[2:])]
+    amounts = _pad_amounts(pairs)
+    return ops.UnfoldNd(k, s, d)(pad(x, amounts, value=fill) if any(amounts) else x)
 
 
 def _first_max(a: Any, axis: int) -> Any:
@@ -903,25 +975,51 @@ def _unbatch(unbatched: bool, *outs: Any) -> Any:
     return outs if len(outs) > 1 else outs[0]
 
 
+def _along_dim(v: Any, i: int, nd: int) -> Any:
+    """A 1-d array of output positions of spatial dim i, shaped to broadcast over (N, C, *out)."""
+    return v.reshape((1, 1) + tuple(-1 if j == i else 1 for j in range(nd)))
+
+
 def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """torch's F.max_pool1d: y[..., j] = max_k x_p[..., j stride + k dilation], x_p padded with -inf, for (N, C, L) or
     (C, L) input (L_out: _pool_args). Each window's value and gradient are one element's, torch's: its first
     maximum or last nan (_first_max), or, where the input holds only -inf, its first element in the input.
     return_indices: also (values, indices), indices int64 positions in the unpadded input."""
-    op = "max_pool1d"
-    x, unbatched, k, s, p, d, n_out = _pool_args(op, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """torch's F.max_pool2d: max_pool1d over the last two dims of an (N, C, H, W) or (C, H, W) input (each option an
+    int for both or a pair); a window's maximum is its first in row-major order (or last nan), and indices are
+    flat positions h W + w in the unpadded input."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _max_pool(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+              ceil_mode: bool, return_indices: bool) -> Any:
+    x, unbatched, k, s, p, d, n_out = _pool_args(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd)
+    k, s, p, d, n_out = (ops._dims(v) for v in (k, s, p, d, n_out))
     windows = _pool_windows(x, k, s, p, d, n_out, -math.inf)
+    windows = windows.reshape(x.shape[:2] + (math.prod(k),) + n_out)
     xp = xp_of(windows.data)
-    start = xp.arange(n_out) * s - p
     picks = _first_max(windows.data, 2)
-    index = start + picks * d
-    in_padding = (index < 0) | (index >= x.shape[2])  # (a window whose input elements are all -inf, or none)
-    picks = xp.where(in_padding, (xp.maximum(-start, 0) + d - 1) // d, picks)  # its first position >= 0, as torch
+    taps = xp.unravel_index(picks, k) if nd > 1 else (picks,)
+    starts = [_along_dim(xp.arange(m) * ss - pp, i, nd) for i, (m, ss, pp) in enumerate(zip(n_out, s, p))]
+    in_padding = xp.zeros(picks.shape, bool)  # (a window whose input elements are all -inf, or none)
+    for t, st_, dd, n in zip(taps, starts, d, x.shape[2:]):
+        in_padding |= (st_ + t * dd < 0) | (st_ + t * dd >= n)
+    taps = [xp.where(in_padding, xp.minimum((xp.maximum(-st_, 0) + dd - 1) // dd, kk - 1), t)  # (torch's: the
+            for t, st_, dd, kk in zip(taps, starts, d, k)]  # first position >= 0, in the window)
+    picks = xp.ravel_multi_index(tuple(taps), k) if nd > 1 else taps[0]
     values = ops.gather(windows, 2, xp.expand_dims(picks, 2)).squeeze(2)  # (one element's gradient a window)
     if not return_indices:
         return _unbatch(unbatched, values)
-    return _unbatch(unbatched, values, Tensor._make((start + picks * d).astype(np.int64)))
+    index = 0
+    for t, st_, dd, n in zip(taps, starts, d, x.shape[2:]):
+        index = index * n + st_ + t * dd
+    return _unbatch(unbatched, values, Tensor._make(index.astype(np.int64)))
 
 
 def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
@@ -932,15 +1030,34 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return _avg_pool("avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: Optional[int] = None) -> Tensor:
+    """torch's F.avg_pool2d: avg_pool1d over the last two dims of an (N, C, H, W) or (C, H, W) input, m the product
+    of the two dims' counts, or divisor_override (a non-zero int) where given."""
+    return _avg_pool("avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, 2,
+                     divisor_override)
+
+
 def _avg_pool(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
-              count_include_pad: bool) -> Tensor:
-    x, unbatched, k, s, p, _, n_out = _pool_args(op, input, kernel_size, stride, padding, 1, ceil_mode)
-    length, xp = x.shape[2], xp_of(x.data)
-    start = xp.arange(n_out) * s - p
-    end = xp.minimum(start + k, length + p)
-    count = end - start if count_include_pad else xp.minimum(end, length) - xp.maximum(start, 0)
-    windows = _pool_windows(x, k, s, p, 1, n_out, 0.0)  # (float16: summed in float32, where sums pass 65504)
-    return _unbatch(unbatched, ops.half_in_float32(windows, lambda w: w.sum(2) / Tensor._make(count.astype(w.dtype))))
+              count_include_pad: bool, nd: int = 1, divisor_override: Optional[int] = None) -> Tensor:
+    x, unbatched, k, s, p, _, n_out = _pool_args(op, input, kernel_size, stride, padding, 1, ceil_mode, nd)
+    k, s, p, n_out = (ops._dims(v) for v in (k, s, p, n_out))
+    xp = xp_of(x.data)
+    count = xp.ones((1,) * (nd + 2), np.int64)
+    for i, (length, kk, ss, pp, m) in enumerate(zip(x.shape[2:], k, s, p, n_out)):
+        start = xp.arange(m) * ss - pp
+        end = xp.minimum(start + kk, length + pp)
+        dim = end - start if count_include_pad else xp.minimum(end, length) - xp.maximum(start, 0)
+        count = count * _along_dim(dim, i, nd)
+    if divisor_override is not None:
+        divisor = ops.int_arg(divisor_override, op, "divisor_override")
+        if divisor == 0:
+            raise ValueError(f"{op}: divisor_override must be non-zero, got 0")
+        count = xp.full(count.shape, divisor, np.int64)
+    windows = _pool_windows(x, k, s, p, (1,) * nd, n_out, 0.0)  # (float16: summed in float32, where sums pass 65504)
+    axes = tuple(range(2, 2 + nd))
+    return _unbatch(unbatched, ops.half_in_float32(
+        windows, lambda w: w.sum(axes) / Tensor._make(count.astype(w.dtype))))
 
 
 def lp_pool1d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
@@ -959,41 +1076,176 @@ def lp_pool1d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
     return ops.where(out.data == 0, 0.0, out * k).pow(1.0 / p)  # (a select: no inf * 0 in the gradient)
 
 
-def _adaptive_windows(op: str, input: Tensor, output_size: Any, fill: float) -> Tuple[Tensor, bool, Tensor, Any, Any]:
-    """(x as (N, C, L), unbatched, windows (N, C, L_out, width), starts, counts): window j covers input positions
-    floor(j L / L_out) to ceil((j + 1) L / L_out) - 1, as torch, its tail up to ``width`` filled with ``fill``."""
-    x, unbatched = _batched(op, input)
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
+    """torch's F.unfold (im2col): the sliding (kH, kW) blocks of an (N, C, H, W) or (C, H, W) input, zero-padded,
+    as columns (N, C kH kW, L), L the number of blocks (row-major); each option an int for both dims or a pair.
+    One ops.UnfoldNd, whose gradient is fold's sum over the blocks."""
+    op = "unfold"
+    x, unbatched = _batched(op, input, 2)
+    k, d, p, s = _fold_args(op, kernel_size, dilation, padding, stride)
+    size = tuple(n + 2 * pp for n, pp in zip(x.shape[2:], p))
+    blocks = tuple((n - dd * (kk - 1) - 1) // ss + 1 for n, kk, dd, ss in zip(size, k, d, s))
+    if min(blocks) < 1:
+        raise ValueError(f"{op}: given input with spatial size {tuple(x.shape[2:])}, kernel_size={k}, dilation={d}, "
+                         f"padding={p}, the array of sliding blocks would have shape {blocks}; its components must "
+                         "be at least one")
+    amounts = _pad_amounts([(pp, pp) for pp in p])
+    cols = ops.UnfoldNd(k, s, d)(pad(x, amounts) if any(amounts) else x)
+    return _unbatch(unbatched, cols.reshape(x.shape[0], x.shape[1] * math.prod(k), math.prod(blocks)))
+
+
+def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+         stride: Any = 1) -> Tensor:
+    """torch's F.fold (col2im), unfold's adjoint: columns (N, C kH kW, L) or (C kH kW, L) summed into an output
+    (N, C, *output_size) at the blocks unfold would read (the padding then cut off); L must be the number of blocks
+    in the padded output_size. One ops.FoldNd, whose gradient is unfold's columns."""
+    op = "fold"
+    _check_tensor(op, "input", input)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{op}: expected a 2-d (C kH kW, L: unbatched) or 3-d (N, C kH kW, L: batched) input, got "
+                         f"shape {input.shape}")
+    _same_dtype(op, input)
+    x, unbatched = (input.unsqueeze(0), True) if input.ndim == 2 else (input, False)
+    out = _n_ints(op, "output_size", output_size, 1, 2)
+    k, d, p, s = _fold_args(op, kernel_size, dilation, padding, stride)
+    size = tuple(n + 2 * pp for n, pp in zip(out, p))
+    blocks = tuple((n - dd * (kk - 1) - 1) // ss + 1 for n, kk, dd, ss in zip(size, k, d, s))
+    if x.shape[1] % math.prod(k):
+        raise ValueError(f"{op}: expected size of input's dimension 1 to be divisible by the product of kernel_size, "
+                         f"but got input.size(1)={x.shape[1]} and kernel_size={k}")
+    if min(blocks) < 1 or x.shape[2] != math.prod(blocks):
+        raise ValueError(f"{op}: given output_size={out}, kernel_size={k}, dilation={d}, padding={p}, stride={s}, "
+                         f"expected size of input's dimension 2 to match the calculated number of sliding blocks "
+                         f"{blocks[0]} * {blocks[1]} = {math.prod(blocks)}, but got input.size(2)={x.shape[2]}")
+    c = x.shape[1] // math.prod(k)
+    y = ops.FoldNd(size, s, d)(x.reshape((x.shape[0], c) + k + blocks))
+    if any(p):
+        y = y[(slice(None), slice(None)) + tuple(slice(pp, pp + n) for pp, n in zip(p, out))]
+    return _unbatch(unbatched, y)
+
+
+def _fold_args(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> Tuple[Tuple[int, ...], ...]:
+    return (_n_ints(op, "kernel_size", kernel_size, 1, 2), _n_ints(op, "dilation", dilation, 1, 2),
+            _n_ints(op, "padding", padding, 0, 2), _n_ints(op, "stride", stride, 1, 2))
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """torch's F.pixel_shuffle: (*, C r^2, H, W) -> (*, C, H r, W r), y[..., c, h r + i, w r + j] =
+    x[..., c r^2 + i r + j, h, w] (a reshape and a permute)."""
+    return _pixel_shuffle("pixel_shuffle", input, upscale_factor, True)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """torch's F.pixel_unshuffle, pixel_shuffle's inverse: (*, C, H r, W r) -> (*, C r^2, H, W)."""
+    return _pixel_shuffle("pixel_unshuffle", input, downscale_factor, False)
+
+
+def _pixel_shuffle(op: str, x: Tensor, factor: int, up: bool) -> Tensor:
+    _check_tensor(op, "input", x)
+    r = ops.int_arg(factor, op, "upscale_factor" if up else "downscale_factor")
+    if r < 1:
+        raise ValueError(f"{op}: {'upscale' if up else 'downscale'}_factor must be at least 1, got {r}")
+    if x.ndim < 3:
+        raise ValueError(f"{op}: expects input to have at least 3 dimensions, but got input with {x.ndim} "
+                         "dimension(s)")
+    lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
+    b = len(lead)
+    if up:
+        if c % (r * r):
+            raise ValueError(f"{op}: expects its input's 'channel' dimension to be divisible by the square of "
+                             f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+        order = tuple(range(b)) + tuple(b + i for i in (0, 3, 1, 4, 2))
+        y = x.reshape(lead + (c // (r * r), r, r, h, w)).permute(order)
+        return y.reshape(lead + (c // (r * r), h * r, w * r))
+    for name, n, dim in (("height", h, -2), ("width", w, -1)):
+        if n % r:
+            raise ValueError(f"{op}: expects {name} to be divisible by downscale_factor, but input.size({dim})={n} "
+                             f"is not divisible by {r}")
+    order = tuple(range(b)) + tuple(b + i for i in (0, 2, 4, 1, 3))
+    y = x.reshape(lead + (c, h // r, r, w // r, r)).permute(order)
+    return y.reshape(lead + (c * r * r, h // r, w // r))
+
+
+def _adaptive_windows(op: str, input: Tensor, output_size: Any, fill: float,
+                      nd: int = 1) -> Tuple[Tensor, bool, Tensor, Any, Any]:
+    """(x as (N, C, *spatial), unbatched, windows (N, C, *out, width), starts, widths): along each spatial dim of
+    size L, window j covers positions floor(j L / L_out) to ceil((j + 1) L / L_out) - 1, as torch; a window is the
+    product of its dims' ones, flattened in row-major order into its last dim, the tail of each dim up to the
+    widest filled with ``fill``. starts and widths: per dim, arrays shaped to broadcast over (N, C, *out)."""
+    x, unbatched = _batched(op, input, nd)
     _same_dtype(op, x)
-    n_out, length = _one_int(op, "output_size", output_size, 0), x.shape[2]
-    if length == 0:
-        raise ValueError(f"{op}: input {input.shape} has length 0; adaptive pooling needs at least one element")
-    j = np.arange(n_out)
-    starts, ends = j * length // n_out, -(-(j + 1) * length // n_out)
-    width = int((ends - starts).max()) if n_out else 1
-    index = starts[:, None] + np.arange(width)
-    index = np.where(index < ends[:, None], index, length)  # (position L: the fill)
-    ext = pad(x, (0, 1), value=fill)
-    windows = ops.index_select(ext, 2, backend.to_device(index.reshape(-1), x.device))
-    windows = windows.reshape(x.shape[:2] + (n_out, width))
-    return x, unbatched, windows, backend.to_device(starts, x.device), backend.to_device(ends - starts, x.device)
+    if nd == 1:
+        sizes = (_one_int(op, "output_size", output_size, 0),)
+    else:
+        given = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size] * nd
+        if len(given) != nd:
+            raise ValueError(f"{op}: output_size must be an int or a tuple of {nd} (ints or None), got "
+                             f"{output_size!r}")
+        sizes = tuple(n if v is None else _one_int(op, "output_size", v, 0) for v, n in zip(given, x.shape[2:]))
+    if 0 in x.shape[2:]:
+        raise ValueError(f"{op}: input {input.shape} has {'length' if nd == 1 else 'a spatial size'} 0; adaptive "
+                         "pooling needs at least one element")
+    ext = pad(x, [0, 1] * nd, value=fill)  # (position L of each dim: the fill)
+    starts, widths, spans = [], [], []
+    for i, (n_out, length) in enumerate(zip(sizes, x.shape[2:])):
+        j = np.arange(n_out)
+        first, ends = j * length // n_out, -(-(j + 1) * length // n_out)
+        width = int((ends - first).max()) if n_out else 1
+        index = first[:, None] + np.arange(width)
+        index = np.where(index < ends[:, None], index, length)
+        ext = ops.index_select(ext, 2 + i, backend.to_device(index.reshape(-1), x.device))
+        starts.append(_along_dim(backend.to_device(first, x.device), i, nd))
+        widths.append(_along_dim(backend.to_device(ends - first, x.device), i, nd))
+        spans.append((n_out, width))
+    windows = ext.reshape(x.shape[:2] + tuple(v for span in spans for v in span))
+    windows = windows.permute((0, 1) + tuple(range(2, 2 + 2 * nd, 2)) + tuple(range(3, 3 + 2 * nd, 2)))
+    windows = windows.reshape(x.shape[:2] + sizes + (math.prod(w for _, w in spans),))
+    return x, unbatched, windows, starts, widths
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """torch's F.adaptive_avg_pool1d: the mean of each of output_size windows spread over L (_adaptive_windows)."""
-    _, unbatched, windows, _, counts = _adaptive_windows("adaptive_avg_pool1d", input, output_size, 0.0)
-    return _unbatch(unbatched, ops.half_in_float32(windows, lambda w: w.sum(3) / Tensor._make(counts.astype(w.dtype))))
+    return _adaptive_avg_pool("adaptive_avg_pool1d", input, output_size, 1)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """torch's F.adaptive_avg_pool2d: the mean of each window of an output_size (an int, or a pair whose None keeps
+    the input's size) grid of windows spread over (H, W) (_adaptive_windows)."""
+    return _adaptive_avg_pool("adaptive_avg_pool2d", input, output_size, 2)
+
+
+def _adaptive_avg_pool(op: str, input: Tensor, output_size: Any, nd: int) -> Tensor:
+    _, unbatched, windows, _, widths = _adaptive_windows(op, input, output_size, 0.0, nd)
+    counts = math.prod(widths)
+    return _unbatch(unbatched, ops.half_in_float32(windows, lambda w: w.sum(-1) / Tensor._make(counts.astype(w.dtype))))
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     """torch's F.adaptive_max_pool1d: the maximum of each of output_size windows spread over L (_adaptive_windows),
     its gradient to the first maximum (or last nan, _first_max); return_indices: also the int64 positions in the
     input."""
-    _, unbatched, windows, starts, _ = _adaptive_windows("adaptive_max_pool1d", input, output_size, -math.inf)
-    picks = _first_max(windows.data, 3)
-    values = ops.gather(windows, 3, xp_of(windows.data).expand_dims(picks, 3)).squeeze(3)
+    return _adaptive_max_pool("adaptive_max_pool1d", input, output_size, return_indices, 1)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """torch's F.adaptive_max_pool2d: adaptive_max_pool1d over (H, W) (output_size as adaptive_avg_pool2d's), the
+    first maximum in row-major order; indices are flat positions h W + w in the input."""
+    return _adaptive_max_pool("adaptive_max_pool2d", input, output_size, return_indices, 2)
+
+
+def _adaptive_max_pool(op: str, input: Tensor, output_size: Any, return_indices: bool, nd: int) -> Any:
+    x, unbatched, windows, starts, widths = _adaptive_windows(op, input, output_size, -math.inf, nd)
+    xp = xp_of(windows.data)
+    picks = _first_max(windows.data, windows.ndim - 1)
+    values = ops.gather(windows, -1, xp.expand_dims(picks, -1)).squeeze(-1)
     if not return_indices:
         return _unbatch(unbatched, values)
-    return _unbatch(unbatched, values, Tensor._make((starts + picks).astype(np.int64)))
+    span = tuple(int(w.max()) if w.size else 1 for w in widths)
+    taps = xp.unravel_index(picks, span) if nd > 1 else (picks,)
+    index = 0
+    for t, st_, n in zip(taps, starts, x.shape[2:]):
+        index = index * n + st_ + t
+    return _unbatch(unbatched, values, Tensor._make(index.astype(np.int64)))
 
 
 _INTERPOLATE_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
@@ -1002,13 +1254,15 @@ _INTERPOLATE_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
                 antialias: bool = False) -> Tensor:
-    """torch's F.interpolate for (N, C, L) input (the 2-d and 3-d modes raise NotImplementedError). The output has
-    ``size`` positions, or floor(L scale_factor). Output position j reads input position src(j) = j r ('nearest',
-    floored), (j + 1/2) r ('nearest-exact', floored) or, for 'linear', (j + 1/2) r - 1/2 (at least 0) blending its
-    two neighbours, or j (L - 1) / (L_out - 1) with align_corners; r is 1 / scale_factor as given, or L / L_out
-    with size or recompute_scale_factor (computed in float32 for the nearest modes, as torch's kernels). 'area' is
-    adaptive_avg_pool1d to that length. The gradient is that of these values (torch's nearest backward, where a
-    scale_factor gives L_out = 2 L, reads j // 2 instead of its forward's floor(j / scale_factor))."""
+    """torch's F.interpolate for (N, C, L) input, and with the nearest modes or 'area' for (N, C, H, W) input, each
+    spatial dim on its own (bilinear, bicubic and the 3-d modes raise NotImplementedError). The output has
+    ``size`` positions, or floor(L scale_factor), in each dim. Output position j reads input position src(j) =
+    j r ('nearest', floored), (j + 1/2) r ('nearest-exact', floored) or, for 'linear', (j + 1/2) r - 1/2 (at least
+    0) blending its two neighbours, or j (L - 1) / (L_out - 1) with align_corners; r is 1 / scale_factor as given,
+    or L / L_out with size or recompute_scale_factor (computed in float32 for the nearest modes, as torch's
+    kernels). 'area' is adaptive_avg_pool1d (2d) to that size. The gradient is that of these values (torch's
+    nearest backward, where a scale_factor gives L_out = 2 L, reads j // 2 instead of its forward's
+    floor(j / scale_factor))."""
     op = "interpolate"
     _check_tensor(op, "input", input)
     if mode not in _INTERPOLATE_MODES:
@@ -1019,48 +1273,58 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                              f"bilinear | bicubic | trilinear (got mode {mode!r})")
     elif align_corners is None:
         align_corners = False
-    if input.ndim != 3 or mode in ("bilinear", "bicubic", "trilinear"):
-        raise NotImplementedError(f"{op}: only 1-d interpolation of a 3-d (N, C, L) input is implemented, with modes "
-                                  f"nearest | nearest-exact | linear | area; got mode {mode!r} and a {input.ndim}-d "
-                                  f"input of shape {input.shape}")
+    nd = input.ndim - 2
+    if nd not in (1, 2) or (nd == 2 and mode not in ("nearest", "area", "nearest-exact")) or \
+            (nd == 1 and mode in ("bilinear", "bicubic", "trilinear")):
+        raise NotImplementedError(f"{op}: implemented are 1-d interpolation of a 3-d (N, C, L) input (modes nearest | "
+                                  "nearest-exact | linear | area) and 2-d of a 4-d (N, C, H, W) one (modes nearest | "
+                                  f"nearest-exact | area); got mode {mode!r} and a {input.ndim}-d input of shape "
+                                  f"{input.shape}")
     if antialias:
         raise ValueError(f"{op}: the anti-alias option is restricted to bilinear and bicubic modes and requires a 4-d "
                          f"input (got mode {mode!r} and input shape {input.shape})")
     _same_dtype(op, input)
-    length = input.shape[2]
     if size is not None and scale_factor is not None:
         raise ValueError(f"{op}: only one of size or scale_factor should be defined")
     if size is None and scale_factor is None:
         raise ValueError(f"{op}: either size or scale_factor should be defined")
-    scale = None
+    scales: List[Optional[float]] = [None] * nd
     if size is not None:
         if recompute_scale_factor:
             raise ValueError(f"{op}: recompute_scale_factor is not meaningful with an explicit size")
-        n_out = _one_int(op, "size", size, 0)
+        sizes = _n_ints(op, "size", size, 0, nd)
     else:
         if isinstance(scale_factor, (tuple, list)):
-            if len(scale_factor) != 1:
-                raise ValueError(f"{op}: input of shape {input.shape} has 1 spatial dimension, but scale_factor "
-                                 f"{scale_factor!r} has {len(scale_factor)}")
-            scale_factor = scale_factor[0]
-        scale = float(_real(op, "scale_factor", scale_factor))
-        n_out = int(length * scale)
-        if recompute_scale_factor or mode == "area":
-            scale = None
-    if mode == "area":
-        return adaptive_avg_pool1d(input, n_out)
-    if length == 0 or n_out <= 0:
-        raise ValueError(f"{op}: input and output lengths must be greater than 0, got input of shape {input.shape} "
-                         f"and output length {n_out}")
-    j = np.arange(n_out)
-    if mode != "linear":
-        r = np.float32(1.0 / scale if scale is not None and scale > 0 else np.float32(length) / np.float32(n_out))
-        if mode == "nearest-exact":
-            src = np.floor(np.float32((j + 0.5) * np.float64(r)))
+            if len(scale_factor) != nd:
+                raise ValueError(f"{op}: input of shape {input.shape} has {nd} spatial dimension"
+                                 f"{'s' if nd > 1 else ''}, but scale_factor {scale_factor!r} has {len(scale_factor)}")
+            factors = list(scale_factor)
         else:
-            src = np.floor(j.astype(np.float32) * r)
-        index = np.minimum(src.astype(np.int64), length - 1)
-        return ops.index_select(input, 2, backend.to_device(index, input.device))
+            factors = [scale_factor] * nd
+        scales = [float(_real(op, "scale_factor", f)) for f in factors]
+        sizes = tuple(int(n * f) for n, f in zip(input.shape[2:], scales))
+        if recompute_scale_factor or mode == "area":
+            scales = [None] * nd
+    if mode == "area":
+        return adaptive_avg_pool1d(input, sizes[0]) if nd == 1 else adaptive_avg_pool2d(input, sizes)
+    if 0 in input.shape[2:] or min(sizes) <= 0:
+        described = f"length {sizes[0]}" if nd == 1 else f"size {sizes}"
+        raise ValueError(f"{op}: input and output {'lengths' if nd == 1 else 'sizes'} must be greater than 0, got "
+                         f"input of shape {input.shape} and output {described}")
+    if mode != "linear":
+        out = input
+        for i, (length, n_out, scale) in enumerate(zip(input.shape[2:], sizes, scales)):
+            j = np.arange(n_out)
+            r = np.float32(1.0 / scale if scale is not None and scale > 0 else np.float32(length) / np.float32(n_out))
+            if mode == "nearest-exact":
+                src = np.floor(np.float32((j + 0.5) * np.float64(r)))
+            else:
+                src = np.floor(j.astype(np.float32) * r)
+            index = np.minimum(src.astype(np.int64), length - 1)
+            out = ops.index_select(out, 2 + i, backend.to_device(index, input.device))
+        return out
+    (length,), (n_out,), (scale,) = input.shape[2:], sizes, scales
+    j = np.arange(n_out)
     ft = np.float32 if input.dtype == np.float16 else input.dtype.type  # (torch's opmath type)
     if align_corners:
         r = ft(length - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
@@ -1367,6 +1631,22 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     if not inplace:
         return _channel_dropout("dropout1d", input.unsqueeze(0), p, training, False, False, True).squeeze(0)
     return input._apply_in_place("dropout1d", lambda x: dropout1d(x, p, training))
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """torch's F.dropout2d: zero whole channels (dims 0 and 1) of an (N, C, H, W) input with probability p, scaling
+    the rest by 1/(1-p). A 3-d input is taken as (N, C, L), not as an unbatched (C, H, W), and other ranks are
+    dropped elementwise over their first two dims, each with torch's warning (its historical behaviour)."""
+    _check_tensor("dropout2d", "input", input)
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will result "
+                      "in an error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead.", stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
+                      "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. To maintain "
+                      "the 1D channel-wise dropout behavior, please switch to using dropout1d instead.", stacklevel=2)
+    return _channel_dropout("dropout2d", input, p, training, inplace, False, True)
 
 
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:

@@ -409,17 +409,19 @@ class _NormBase(Module):
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
-class BatchNorm1d(_NormBase):
-    """torch.nn.BatchNorm1d over (N, C) or (N, C, L): F.batch_norm with weight 1 and bias 0 at init (affine), and
-    the buffers running_mean (0), running_var (1) and num_batches_tracked (int64, 0-d) when track_running_stats.
-    Training normalizes with the batch's statistics and moves the running ones by momentum (None: their cumulative
-    average, 1 / num_batches_tracked); eval mode normalizes with the running ones (with the batch's where there
-    are none)."""
+class _BatchNorm(_NormBase):
+    """torch's _BatchNorm: F.batch_norm with weight 1 and bias 0 at init (affine), and the buffers running_mean (0),
+    running_var (1) and num_batches_tracked (int64, 0-d) when track_running_stats. Training normalizes with the
+    batch's statistics and moves the running ones by momentum (None: their cumulative average, 1 /
+    num_batches_tracked); eval mode normalizes with the running ones (with the batch's where there are none)."""
+
+    _ranks: Tuple[int, ...]
+    _shapes: str
 
     def forward(self, input: Tensor) -> Tensor:
         _check_input(self, input)
-        if input.ndim not in (2, 3):
-            raise ValueError(f"BatchNorm1d: expected a 2-d (N, C) or 3-d (N, C, L) input, got shape {input.shape}")
+        if input.ndim not in self._ranks:
+            raise ValueError(f"{type(self).__name__}: expected {self._shapes} input, got shape {input.shape}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
@@ -429,6 +431,18 @@ class BatchNorm1d(_NormBase):
         tracked = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if tracked else None, self.running_var if tracked else None,
                             self.weight, self.bias, batch_stats, factor, self.eps)
+
+
+class BatchNorm1d(_BatchNorm):
+    """torch.nn.BatchNorm1d over (N, C) or (N, C, L) input (_BatchNorm)."""
+
+    _ranks, _shapes = (2, 3), "a 2-d (N, C) or 3-d (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """torch.nn.BatchNorm2d over (N, C, H, W) input (_BatchNorm)."""
+
+    _ranks, _shapes = (4,), "a 4-d (N, C, H, W)"
 
 
 class GroupNorm(Module):
@@ -520,6 +534,12 @@ class Dropout1d(_DropoutNd):
     """Channel dropout for (N, C, L) or (C, L) inputs (F.dropout1d); identity in eval mode."""
 
     fn = staticmethod(F.dropout1d)
+
+
+class Dropout2d(_DropoutNd):
+    """Channel dropout for (N, C, H, W) inputs (F.dropout2d, whose 3-d input is (N, C, L)); identity in eval mode."""
+
+    fn = staticmethod(F.dropout2d)
 
 
 class AlphaDropout(_DropoutNd):
@@ -809,22 +829,26 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
-class Conv1d(Module):
-    """torch.nn.Conv1d: F.conv1d with weight (out_channels, in_channels / groups, kernel_size) and bias
-    (out_channels,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) at init, fan_in = in_channels / groups * kernel_size
-    (torch's kaiming_uniform_ with a = sqrt(5)). padding_mode 'reflect', 'replicate' or 'circular' pads the input
-    with F.pad instead of zeros."""
+class _ConvNd(Module):
+    """torch.nn.Conv1d / Conv2d: F.conv1d / F.conv2d with weight (out_channels, in_channels / groups, *kernel_size)
+    and bias (out_channels,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) at init, fan_in = in_channels / groups *
+    prod(kernel_size) (torch's kaiming_uniform_ with a = sqrt(5)). The options are kept as tuples of one per spatial
+    dim (padding also 'valid' or 'same'); padding_mode 'reflect', 'replicate' or 'circular' pads the input with
+    F.pad instead of zeros."""
+
+    _nd: int
+    _fn: Any
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device: Optional[str] = None, dtype: Any = None) -> None:
         super().__init__()
-        op = "Conv1d"
+        op, nd = type(self).__name__, self._nd
         self.in_channels = F._one_int(op, "in_channels", in_channels, 0)
         self.out_channels = F._one_int(op, "out_channels", out_channels, 0)
-        self.kernel_size = (F._one_int(op, "kernel_size", kernel_size, 1),)
-        self.stride = (F._one_int(op, "stride", stride, 1),)
-        self.dilation = (F._one_int(op, "dilation", dilation, 1),)
+        self.kernel_size = F._n_ints(op, "kernel_size", kernel_size, 1, nd)
+        self.stride = F._n_ints(op, "stride", stride, 1, nd)
+        self.dilation = F._n_ints(op, "dilation", dilation, 1, nd)
         self.groups = F._one_int(op, "groups", groups, 1)
         for name, n in (("in_channels", self.in_channels), ("out_channels", self.out_channels)):
             if n % self.groups:
@@ -833,9 +857,9 @@ class Conv1d(Module):
             raise ValueError(f"{op}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', got "
                              f"{padding_mode!r}")
         self.padding_mode = padding_mode
-        pads = F.conv_padding(op, padding, self.kernel_size[0], self.stride[0], self.dilation[0])
-        self.padding = padding if isinstance(padding, str) else (pads[0],)
-        self._reversed_padding_repeated_twice = list(pads)  # (torch's name: F.pad's (left, right))
+        pads = F.conv_padding(op, padding, self.kernel_size, self.stride, self.dilation)
+        self.padding = padding if isinstance(padding, str) else tuple(lo for lo, _ in pads)
+        self._reversed_padding_repeated_twice = F._pad_amounts(pads)  # (torch's name: F.pad's amounts)
         self.weight = _param((self.out_channels, self.in_channels // self.groups) + self.kernel_size, dtype, device)
         self.register_parameter("bias", _param((self.out_channels,), dtype, device) if bias else None)
         self.reset_parameters()
@@ -844,23 +868,24 @@ class Conv1d(Module):
         if self.weight.numel():
             init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.weight.shape[2]
+            fan_in = math.prod(self.weight.shape[1:])
             bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
         _check_input(self, input)
+        fn = type(self)._fn
         if self.padding_mode == "zeros":
-            return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        F._batched("conv1d", input)
+            return fn(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        F._batched(fn.__name__, input, self._nd)
         input = F.pad(input, self._reversed_padding_repeated_twice, self.padding_mode)
-        return F.conv1d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return fn(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,):
+        if self.padding != (0,) * self._nd:
             s += f", padding={self.padding}"
-        if self.dilation != (1,):
+        if self.dilation != (1,) * self._nd:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
@@ -869,24 +894,40 @@ class Conv1d(Module):
         return s + ("" if self.padding_mode == "zeros" else f", padding_mode={self.padding_mode}")
 
 
-class ConvTranspose1d(Module):
-    """torch.nn.ConvTranspose1d: F.conv_transpose1d with weight (in_channels, out_channels / groups, kernel_size)
-    and bias (out_channels,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) at init with torch's fan_in = out_channels /
-    groups * kernel_size (weight.shape[1] * kernel_size). forward(input, output_size) picks the output_padding
-    that gives output_size (the length, or the full shape) instead of the module's. Only zero padding, as torch's."""
+class Conv1d(_ConvNd):
+    """torch.nn.Conv1d over (N, C, L) or (C, L) input (_ConvNd: F.conv1d, weight (O, C / groups, K))."""
+
+    _nd, _fn = 1, staticmethod(F.conv1d)
+
+
+class Conv2d(_ConvNd):
+    """torch.nn.Conv2d over (N, C, H, W) or (C, H, W) input (_ConvNd: F.conv2d, weight (O, C / groups, kH, kW))."""
+
+    _nd, _fn = 2, staticmethod(F.conv2d)
+
+
+class _ConvTransposeNd(Module):
+    """torch.nn.ConvTranspose1d / ConvTranspose2d: F.conv_transpose1d / 2d with weight (in_channels, out_channels /
+    groups, *kernel_size) and bias (out_channels,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) at init with torch's
+    fan_in = out_channels / groups * prod(kernel_size) (weight.shape[1] times the kernel). forward(input,
+    output_size) picks the output_padding that gives output_size (the spatial sizes, or the full shape) instead of
+    the module's. Only zero padding, as torch's."""
+
+    _nd: int
+    _fn: Any
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
                  padding_mode: str = "zeros", device: Optional[str] = None, dtype: Any = None) -> None:
         super().__init__()
-        op = "ConvTranspose1d"
+        op, nd = type(self).__name__, self._nd
         self.in_channels = F._one_int(op, "in_channels", in_channels, 0)
         self.out_channels = F._one_int(op, "out_channels", out_channels, 0)
-        self.kernel_size = (F._one_int(op, "kernel_size", kernel_size, 1),)
-        self.stride = (F._one_int(op, "stride", stride, 1),)
-        self.padding = (F._one_int(op, "padding", padding, 0),)
-        self.output_padding = (F._one_int(op, "output_padding", output_padding, 0),)
-        self.dilation = (F._one_int(op, "dilation", dilation, 1),)
+        self.kernel_size = F._n_ints(op, "kernel_size", kernel_size, 1, nd)
+        self.stride = F._n_ints(op, "stride", stride, 1, nd)
+        self.padding = F._n_ints(op, "padding", padding, 0, nd)
+        self.output_padding = F._n_ints(op, "output_padding", output_padding, 0, nd)
+        self.dilation = F._n_ints(op, "dilation", dilation, 1, nd)
         self.groups = F._one_int(op, "groups", groups, 1)
         for name, n in (("in_channels", self.in_channels), ("out_channels", self.out_channels)):
             if n % self.groups:
@@ -898,39 +939,56 @@ class ConvTranspose1d(Module):
         self.register_parameter("bias", _param((self.out_channels,), dtype, device) if bias else None)
         self.reset_parameters()
 
-    reset_parameters = Conv1d.reset_parameters
+    reset_parameters = _ConvNd.reset_parameters
 
-    def _output_padding(self, input: Tensor, output_size: Any) -> int:
-        """The output_padding giving output_size ((L_out,), or with the batch and channel dims), as torch's."""
+    def _output_padding(self, input: Tensor, output_size: Any) -> Tuple[int, ...]:
+        """The output_padding giving output_size (the spatial sizes, or with the batch and channel dims), as
+        torch's."""
         if output_size is None:
-            return self.output_padding[0]
+            return self.output_padding
+        op, nd = type(self).__name__, self._nd
         size = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size]
         if len(size) == input.ndim:
-            size = size[-1:]
-        if len(size) != 1:
-            raise ValueError(f"ConvTranspose1d: for {input.ndim - 1}D input, output_size must have 1 or {input.ndim} "
+            size = size[-nd:]
+        if len(size) != nd:
+            raise ValueError(f"{op}: for {input.ndim - 1}D input, output_size must have {nd} or {input.ndim} "
                              f"elements (got {len(size)})")
-        least = ((input.shape[-1] - 1) * self.stride[0] - 2 * self.padding[0] + self.dilation[0]
-                 * (self.kernel_size[0] - 1) + 1)
-        if not least <= size[0] <= least + self.stride[0] - 1:
-            raise ValueError(f"ConvTranspose1d: requested an output size of {size}, but valid sizes range from "
-                             f"[{least}] to [{least + self.stride[0] - 1}] (for an input of length {input.shape[-1]})")
-        return size[0] - least
+        least = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                 zip(input.shape[-nd:], self.stride, self.padding, self.dilation, self.kernel_size)]
+        most = [m + s - 1 for m, s in zip(least, self.stride)]
+        if any(not lo <= n <= hi for n, lo, hi in zip(size, least, most)):
+            raise ValueError(f"{op}: requested an output size of {size}, but valid sizes range from {least} to "
+                             f"{most} (for an input of {'length' if nd == 1 else 'size'} "
+                             f"{input.shape[-1] if nd == 1 else input.shape[-nd:]})")
+        return tuple(n - lo for n, lo in zip(size, least))
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         _check_input(self, input)
-        F._batched("conv_transpose1d", input)
-        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups, self.dilation)
+        fn = type(self)._fn
+        F._batched(fn.__name__, input, self._nd)
+        return fn(input, self.weight, self.bias, self.stride, self.padding, self._output_padding(input, output_size),
+                  self.groups, self.dilation)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        for name, default in (("padding", (0,)), ("dilation", (1,)), ("output_padding", (0,))):
-            if getattr(self, name) != default:
+        for name, default in (("padding", 0), ("dilation", 1), ("output_padding", 0)):
+            if getattr(self, name) != (default,) * self._nd:
                 s += f", {name}={getattr(self, name)}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         return s + (", bias=False" if self.bias is None else "")
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """torch.nn.ConvTranspose1d over (N, C, L) or (C, L) input (_ConvTransposeNd: F.conv_transpose1d)."""
+
+    _nd, _fn = 1, staticmethod(F.conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """torch.nn.ConvTranspose2d over (N, C, H, W) or (C, H, W) input (_ConvTransposeNd: F.conv_transpose2d)."""
+
+    _nd, _fn = 2, staticmethod(F.conv_transpose2d)
 
 
 class _Pool(_Activation):
@@ -1022,6 +1080,39 @@ class AdaptiveMaxPool1d(_Pool):
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices
+
+
+class MaxPool2d(MaxPool1d):
+    """F.max_pool2d as a module (options kept as given, stride defaulting to kernel_size, as torch's)."""
+
+    fn = staticmethod(F.max_pool2d)
+
+
+class AvgPool2d(_Pool):
+    """F.avg_pool2d as a module (options kept as given, stride defaulting to kernel_size, as torch's)."""
+
+    fn, shown = staticmethod(F.avg_pool2d), 3
+    options = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: Optional[int] = None) -> None:
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
+
+
+class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
+    """F.adaptive_avg_pool2d as a module: the mean of each window of an output_size grid (None keeps a dim)."""
+
+    fn = staticmethod(F.adaptive_avg_pool2d)
+
+
+class AdaptiveMaxPool2d(AdaptiveMaxPool1d):
+    """F.adaptive_max_pool2d as a module: the maximum of each window of an output_size grid (return_indices: and
+    where)."""
+
+    fn = staticmethod(F.adaptive_max_pool2d)
 
 
 class Upsample(Module):
@@ -1117,6 +1208,123 @@ class CircularPad1d(_Pad1d):
         if input.ndim not in (2, 3):
             raise ValueError(f"CircularPad1d: expected 2D or 3D input (got {input.ndim}D input of shape {input.shape})")
         return F.pad(input, self.padding, "circular")
+
+
+def _quadruple(v: Any) -> tuple:
+    """torch's _quadruple: a sequence as a tuple, anything else four times."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * 4
+
+
+class _Pad2d(_Pad1d):
+    """F.pad(input, padding, mode) over the last two dims; padding an int (every side) or (left, right, top,
+    bottom), kept as a tuple."""
+
+    def __init__(self, padding: Any) -> None:
+        Module.__init__(self)
+        self.padding = _quadruple(padding)
+
+
+class ConstantPad2d(_Pad2d):
+    """Pads the last two dims with ``value`` (torch.nn.ConstantPad2d); any number of leading dims."""
+
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    forward, extra_repr = ConstantPad1d.forward, ConstantPad1d.extra_repr
+
+
+class ZeroPad2d(ConstantPad2d):
+    """Pads the last two dims with zeros (torch.nn.ZeroPad2d)."""
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+    extra_repr = ZeroPad1d.extra_repr
+
+
+class ReflectionPad2d(_Pad2d):
+    """Pads the last two dims of a (C, H, W) or (N, C, H, W) input with their reflection about the edges."""
+
+    mode = "reflect"
+
+
+class ReplicationPad2d(_Pad2d):
+    """Pads the last two dims of a (C, H, W) or (N, C, H, W) input by repeating their edge elements."""
+
+    mode = "replicate"
+
+
+class CircularPad2d(_Pad2d):
+    """Pads the last two dims of a (C, H, W) or (N, C, H, W) input by wrapping around (torch.nn.CircularPad2d)."""
+
+    mode = "circular"
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        if input.ndim not in (3, 4):
+            raise ValueError(f"CircularPad2d: expected 3D or 4D input (got {input.ndim}D input of shape {input.shape})")
+        return F.pad(input, self.padding, "circular")
+
+
+
+class UpsamplingNearest2d(Upsample):
+    """torch.nn.UpsamplingNearest2d: Upsample with mode 'nearest' (F.interpolate of an (N, C, H, W) input)."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class PixelShuffle(_Activation):
+    """F.pixel_shuffle as a module: (*, C r^2, H, W) -> (*, C, H r, W r)."""
+
+    fn, options = staticmethod(F.pixel_shuffle), ("upscale_factor",)
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+
+class PixelUnshuffle(_Activation):
+    """F.pixel_unshuffle as a module: (*, C, H r, W r) -> (*, C r^2, H, W)."""
+
+    fn, options = staticmethod(F.pixel_unshuffle), ("downscale_factor",)
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+
+class Unfold(Module):
+    """F.unfold as a module (options kept as given, as torch's): the sliding blocks of an image as columns."""
+
+    def __init__(self, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> None:
+        super().__init__()
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, "
+                f"stride={self.stride}")
+
+
+class Fold(Unfold):
+    """F.fold as a module (options kept as given, as torch's): columns summed back into an output_size image."""
+
+    def __init__(self, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+                 stride: Any = 1) -> None:
+        super().__init__(kernel_size, dilation, padding, stride)
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}, " + super().extra_repr()
 
 
 class CosineSimilarity(Module):
