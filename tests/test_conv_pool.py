@@ -1224,3 +1224,61 @@ def test_2d_modules_match_torch_reprs_and_state_dicts_move_both_ways():
                 continue
             np.testing.assert_allclose(ours(tg.tensor(x)).numpy(), expected, atol=1e-12)
     assert repr(nn.Fold((4, 5), 2)) == repr(torch.nn.Fold((4, 5), 2))
+
+
+@with_fixtures
+@given(cfg=pool2d_configs(dilation=False), norm_type=st.sampled_from([1, 2, 3, 1.5]), data=st.data())
+def test_lp_pool2d_and_max_unpool2d_match_their_definitions_and_central_differences(device, cfg, norm_type, data):
+    shape, opts = cfg
+    opts = dict(kernel_size=opts["kernel_size"], stride=opts["stride"], ceil_mode=opts["ceil_mode"])
+    least = [k for k in opts["kernel_size"]]
+    shape = shape[:-2] + tuple(max(n, k) for n, k in zip(shape[-2:], least))
+    x = data.draw(arrays(shape, 0.25, 2.0), label="x")  # (positive: x^p of a fractional p)
+    check_op(lambda x: F.lp_pool2d(x, norm_type, **opts),
+             lambda x: (pool2d_ref(x ** norm_type, kind="avg", **opts) * math.prod(opts["kernel_size"]))
+             ** (1 / norm_type), [x], device)
+    even = shape[:-2] + tuple(2 * max(n // 2, 1) for n in shape[-2:])  # (pooled by 2 and unpooled: the same size)
+    (v,) = data.draw(distinct([even]), label="v")
+    values, indices = F.max_pool2d(tensor(v, device), 2, return_indices=True)
+    expected = np.zeros(v.shape[:-2] + (values.shape[-2] * 2, values.shape[-1] * 2))
+    for pos in np.ndindex(*values.shape):  # (each value at its flat index h W_out + w)
+        h, w = divmod(int(indices.numpy()[pos]), expected.shape[-1])
+        expected[pos[:-2] + (h, w)] = values.numpy()[pos]
+    check_op(lambda y: F.max_unpool2d(y, indices, 2), lambda y: expected, [values.numpy()], device)
+
+
+def test_lp_pool2d_instance_norm2d_max_unpool2d_and_with_indices_match_torch():
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(10)
+    x = rng.standard_normal((2, 3, 5, 6))
+    for norm_type, k, s, c in [(2, 2, None, True), (1.5, (2, 3), (2, 1), False), (1, 3, 1, False)]:
+        a = np.abs(x) + 0.1 if norm_type != 1 else x
+        _compare_with_torch(torch, lambda x: F.lp_pool2d(x, norm_type, k, s, c),
+                            lambda x: tf.lp_pool2d(x, norm_type, k, s, c), [a], rng)
+    assert repr(nn.LPPool2d(2, 3, 2)) == repr(torch.nn.LPPool2d(2, 3, 2))
+    _compare_with_torch(torch, lambda x: F.max_pool2d_with_indices(x, 2), lambda x: tf.max_pool2d_with_indices(x, 2),
+                        [x], rng)
+    _compare_with_torch(torch, lambda x: F.adaptive_max_pool2d_with_indices(x, (2, 4)),
+                        lambda x: tf.adaptive_max_pool2d_with_indices(x, (2, 4)), [x], rng)
+    for k, s, p, shape, size in [(2, None, 0, (2, 3, 4, 6), None), ((2, 3), (2, 3), (1, 1), (3, 4, 6), (5, 6)),
+                                 (2, 2, 0, (1, 2, 5, 5), (1, 2, 5, 5))]:
+        _, idx = tf.max_pool2d(torch.tensor(rng.standard_normal(shape)), k, s, p, return_indices=True)
+        v = rng.standard_normal(tuple(idx.shape))  # (stride >= kernel: no repeated index, which torch leaves undefined)
+        _compare_with_torch(torch, lambda v: F.max_unpool2d(v, idx.numpy(), k, s, p, size),
+                            lambda v: tf.max_unpool2d(v, idx, k, s, p, size), [v], rng)
+        assert repr(nn.MaxUnpool2d(k, s, p)) == repr(torch.nn.MaxUnpool2d(k, s, p))
+    for kw in [dict(), dict(affine=True, track_running_stats=True), dict(track_running_stats=True, momentum=None)]:
+        ours, theirs = nn.InstanceNorm2d(3, dtype=tg.float64, **kw), torch.nn.InstanceNorm2d(3, dtype=torch.float64,
+                                                                                              **kw)
+        assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+        for step, shape in enumerate([(2, 3, 4, 5), (3, 4, 5), (2, 3, 3, 3)]):
+            if step == 2:
+                ours.eval(), theirs.eval()
+            _compare_with_torch(torch, ours, theirs, [rng.standard_normal(shape) * 2 + 1], rng, tol=1e-10)
+        for a, t in zip(ours.state_dict().values(), theirs.state_dict().values()):
+            np.testing.assert_allclose(a.numpy(), t.numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match=r"InstanceNorm2d: expected 3D or 4D input \(got 2D input"):
+        nn.InstanceNorm2d(3)(tg.zeros(3, 4))
+    with pytest.raises(ValueError, match=r"max_unpool2d: invalid output_size \(9, 9\) \(the size of spatial dim 0 "
+                                         r"must be between 2 and 6"):
+        F.max_unpool2d(tg.zeros(1, 1, 2, 2), tg.zeros(1, 1, 2, 2, dtype=tg.int64), 2, output_size=(9, 9))

@@ -1065,15 +1065,25 @@ def lp_pool1d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
     x^p (no padding) times kernel_size, to the power 1/p: a ceil_mode window cut short is scaled as a full one, a
     negative sum to a fractional power 1/p is nan, and a window summing to 0 has gradient zero, as torch's (its
     sign(s) relu(|s|) form)."""
-    op = "lp_pool1d"
+    return _lp_pool("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
+    """torch's F.lp_pool2d: lp_pool1d over (kH, kW) windows of an (N, C, H, W) or (C, H, W) input (avg_pool2d of
+    x^p times kH kW, to the power 1/p)."""
+    return _lp_pool("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def _lp_pool(op: str, nd: int, input: Tensor, norm_type: float, kernel_size: Any, stride: Any,
+             ceil_mode: bool) -> Tensor:
     p = _real(op, "norm_type", norm_type)
     if p == 0:
         raise ValueError(f"{op}: norm_type must be non-zero (the output is the sum's 1/norm_type power), got {p}")
     _check_tensor(op, "input", input)
     _same_dtype(op, input)
-    k = _one_int(op, "kernel_size", kernel_size, 1)
-    out = _avg_pool(op, input.pow(p), k, stride, 0, ceil_mode, True)
-    return ops.where(out.data == 0, 0.0, out * k).pow(1.0 / p)  # (a select: no inf * 0 in the gradient)
+    k = _n_ints(op, "kernel_size", kernel_size, 1, nd)
+    out = _avg_pool(op, input.pow(p), k[0] if nd == 1 else k, stride, 0, ceil_mode, True, nd)
+    return ops.where(out.data == 0, 0.0, out * math.prod(k)).pow(1.0 / p)  # (a select: no inf * 0 in the gradient)
 
 
 def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
@@ -1360,6 +1370,18 @@ def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None,
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
 
 
+def max_pool2d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                            ceil_mode: bool = False, return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    """torch's F.max_pool2d_with_indices: max_pool2d's (values, indices), whatever return_indices says."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size: Any,
+                                     return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    """torch's F.adaptive_max_pool2d_with_indices: adaptive_max_pool2d's (values, indices)."""
+    return adaptive_max_pool2d(input, output_size, return_indices=True)
+
+
 def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any,
                                      return_indices: bool = False) -> Tuple[Tensor, Tensor]:
     """torch's F.adaptive_max_pool1d_with_indices: adaptive_max_pool1d's (values, indices)."""
@@ -1371,34 +1393,52 @@ def max_unpool1d(input: Tensor, indices: Any, kernel_size: Any, stride: Any = No
     """torch's F.max_unpool1d, max_pool1d's partial inverse: zeros of length (L - 1) stride - 2 padding +
     kernel_size (or output_size's last entry, within stride of it), each input value written at its index along L
     (indices as max_pool1d's return_indices gives them); the gradient reads the output's gradient there."""
-    op = "max_unpool1d"
-    x, unbatched = _batched(op, input)
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input: Tensor, indices: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """torch's F.max_unpool2d: max_unpool1d over (H, W), each value written at its flat index h W_out + w (as
+    max_pool2d's return_indices gives them); output_size (H_out, W_out) or (N, C, H_out, W_out)."""
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def _max_unpool(op: str, nd: int, input: Tensor, indices: Any, kernel_size: Any, stride: Any, padding: Any,
+                output_size: Any) -> Tensor:
+    x, unbatched = _batched(op, input, nd)
     _same_dtype(op, x)
-    k = _one_int(op, "kernel_size", kernel_size, 1)
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _one_int(op, "stride", stride, 1)
-    p = _one_int(op, "padding", padding, 0)
-    n_out = (x.shape[2] - 1) * s + k - 2 * p
+    k = _n_ints(op, "kernel_size", kernel_size, 1, nd)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _n_ints(op, "stride", stride,
+                                                                                               1, nd)
+    p = _n_ints(op, "padding", padding, 0, nd)
+    sizes = [(n - 1) * ss + kk - 2 * pp for n, ss, kk, pp in zip(x.shape[2:], s, k, p)]
     if output_size is not None:
-        size = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size]
-        if len(size) not in (1, 3) and not (unbatched and len(size) == 2):
-            raise ValueError(f"{op}: output_size should hold 1 or 3 elements (the length, or (N, C, L)), got "
-                             f"{output_size!r}")
-        if not n_out - s < size[-1] < n_out + s:
-            raise ValueError(f"{op}: invalid output_size {output_size!r} (the length must be between {n_out - s} "
-                             f"and {n_out + s}, exclusive)")
-        n_out = ops.int_arg(size[-1], op, "output_size")
-    if n_out < 0:
-        raise ValueError(f"{op}: the output length {n_out} is negative (input {input.shape}, kernel_size {k}, "
-                         f"stride {s}, padding {p})")
+        given = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size]
+        if len(given) not in (nd, nd + 2) and not (nd == 1 and unbatched and len(given) == 2):
+            raise ValueError(f"{op}: output_size should hold {nd} or {nd + 2} elements (the "
+                             f"{'length' if nd == 1 else 'spatial sizes'}, or with (N, C) before), got {output_size!r}")
+        for d, (want, n, ss) in enumerate(zip(given[len(given) - nd:], sizes, s)):
+            if not n - ss < want < n + ss:
+                raise ValueError(f"{op}: invalid output_size {output_size!r} (the "
+                                 f"{'length' if nd == 1 else f'size of spatial dim {d}'} must be between {n - ss} and "
+                                 f"{n + ss}, exclusive)")
+        sizes = [ops.int_arg(v, op, "output_size") for v in given[len(given) - nd:]]
+    if min(sizes) < 0:
+        raise ValueError(f"{op}: the output {'length' if nd == 1 else 'size'} {sizes[0] if nd == 1 else sizes} is "
+                         f"negative (input {input.shape}, kernel_size {k[0] if nd == 1 else k}, stride "
+                         f"{s[0] if nd == 1 else s}, padding {p[0] if nd == 1 else p})")
     where = _index_array(indices, op)
     where = where[None] if unbatched else where
     if where.shape != x.shape:
         raise ValueError(f"{op}: indices of shape {tuple(indices.shape)} must have the input's shape {input.shape}")
-    if where.size and (where.min() < 0 or where.max() >= n_out):
-        raise ValueError(f"{op}: an index is outside the output of length {n_out}: found {int(where.min())}.."
-                         f"{int(where.max())}")
-    zeros = Tensor._make(xp_of(x.data).zeros(x.shape[:2] + (n_out,), x.dtype))
-    return _unbatch(unbatched, ops.scatter(zeros, 2, backend.to_device(where, x.device), x))
+    total = math.prod(sizes)
+    if where.size and (where.min() < 0 or where.max() >= total):
+        raise ValueError(f"{op}: an index is outside the output of {'length' if nd == 1 else 'size'} "
+                         f"{sizes[0] if nd == 1 else tuple(sizes)}: found {int(where.min())}..{int(where.max())}")
+    flat = x.shape[:2] + (math.prod(x.shape[2:]),)
+    zeros = Tensor._make(xp_of(x.data).zeros(x.shape[:2] + (total,), x.dtype))
+    out = ops.scatter(zeros, 2, backend.to_device(where.reshape(flat), x.device), x.reshape(flat))
+    return _unbatch(unbatched, out.reshape(x.shape[:2] + tuple(sizes)))
 
 
 def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],

@@ -476,11 +476,13 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class InstanceNorm1d(_NormBase):
-    """torch.nn.InstanceNorm1d over (N, C, L) or (C, L): F.instance_norm, each channel of each sample normalized
-    over its length. affine and track_running_stats are off by default (as torch's); with track_running_stats,
-    eval mode normalizes with the running statistics, which training moves by momentum (None: 0, as torch's;
-    num_batches_tracked stays 0)."""
+class _InstanceNorm(_NormBase):
+    """torch's _InstanceNorm over (N, C, *spatial) or (C, *spatial) input with _nd spatial dims: F.instance_norm,
+    each channel of each sample normalized over its positions. affine and track_running_stats are off by default
+    (as torch's); with track_running_stats, eval mode normalizes with the running statistics, which training moves
+    by momentum (None: 0, as torch's; num_batches_tracked stays 0)."""
+
+    _nd: int
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = False,
                  track_running_stats: bool = False, device: Optional[str] = None, dtype: Any = None, *,
@@ -489,22 +491,36 @@ class InstanceNorm1d(_NormBase):
 
     def forward(self, input: Tensor) -> Tensor:
         _check_input(self, input)
-        if input.ndim not in (2, 3):
-            raise ValueError(f"InstanceNorm1d: expected 2D or 3D input (got {input.ndim}D input of shape "
+        op, nd = type(self).__name__, self._nd
+        if input.ndim not in (nd + 1, nd + 2):
+            raise ValueError(f"{op}: expected {nd + 1}D or {nd + 2}D input (got {input.ndim}D input of shape "
                              f"{input.shape})")
-        d = input.ndim - 2
+        d = input.ndim - nd - 1
         if input.shape[d] != self.num_features:
             if self.affine:
-                raise ValueError(f"InstanceNorm1d: expected input's size at dim={d} to match num_features "
+                raise ValueError(f"{op}: expected input's size at dim={d} to match num_features "
                                  f"({self.num_features}), but got: {input.shape[d]} (input shape {input.shape})")
-            warnings.warn(f"InstanceNorm1d: input's size at dim={d} does not match num_features. You can silence "
+            warnings.warn(f"{op}: input's size at dim={d} does not match num_features. You can silence "
                           "this warning by not passing in num_features, which is not used because affine=False",
                           stacklevel=2)
-        x = input.unsqueeze(0) if input.ndim == 2 else input
+        unbatched = input.ndim == nd + 1
+        x = input.unsqueeze(0) if unbatched else input
         y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training or not self.track_running_stats,
                             0.0 if self.momentum is None else self.momentum, self.eps)
-        return y.squeeze(0) if input.ndim == 2 else y
+        return y.squeeze(0) if unbatched else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """torch.nn.InstanceNorm1d over (N, C, L) or (C, L) input (_InstanceNorm)."""
+
+    _nd = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """torch.nn.InstanceNorm2d over (N, C, H, W) or (C, H, W) input (_InstanceNorm)."""
+
+    _nd = 2
 
 
 class _DropoutNd(Module):
@@ -1032,6 +1048,20 @@ class MaxUnpool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class MaxUnpool2d(MaxUnpool1d):
+    """F.max_unpool2d as a module (torch.nn.MaxUnpool2d; kernel_size, stride and padding kept as pairs)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        Module.__init__(self)
+        self.kernel_size = _pair(kernel_size)
+        self.stride = _pair(kernel_size if stride is None else stride)
+        self.padding = _pair(padding)
+
+    def forward(self, input: Tensor, indices: Any, output_size: Any = None) -> Tensor:
+        _check_input(self, input)
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
 def _single(v: Any) -> tuple:
     """torch's _single: a sequence as a tuple, anything else as a tuple of one."""
     return tuple(v) if isinstance(v, (tuple, list)) else (v,)
@@ -1086,6 +1116,12 @@ class MaxPool2d(MaxPool1d):
     """F.max_pool2d as a module (options kept as given, stride defaulting to kernel_size, as torch's)."""
 
     fn = staticmethod(F.max_pool2d)
+
+
+class LPPool2d(LPPool1d):
+    """F.lp_pool2d as a module: each (kH, kW) window's p-norm (stride kept as given, None by default, as torch's)."""
+
+    fn = staticmethod(F.lp_pool2d)
 
 
 class AvgPool2d(_Pool):
