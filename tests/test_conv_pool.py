@@ -1088,6 +1088,8 @@ def test_2d_errors_name_the_op_and_shapes():
         (lambda: nn.ConvTranspose2d(3, 3, 3, stride=2)(x[:, :, :2, :2], (9, 9)), ValueError,
          r"ConvTranspose2d: requested an output size of \[9, 9\], but valid sizes range from \[5, 5\] to \[6, 6\]"),
         (lambda: nn.CircularPad2d(1)(tg.zeros(4, 4)), ValueError, "CircularPad2d: expected 3D or 4D input"),
+        (lambda: F.interpolate(x, size=(3,)), ValueError, r"interpolate: input of shape \(2, 3, 5, 5\) has 2 spatial "
+                                                          r"dimensions, but size \(3,\) has 1"),
     ]
     for fn, exc, pattern in cases:
         with pytest.raises(exc, match=pattern):

@@ -1302,6 +1302,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     if size is not None:
         if recompute_scale_factor:
             raise ValueError(f"{op}: recompute_scale_factor is not meaningful with an explicit size")
+        if isinstance(size, (tuple, list)) and len(size) != nd:
+            raise ValueError(f"{op}: input of shape {input.shape} has {nd} spatial dimension{'s' if nd > 1 else ''}, "
+                             f"but size {size!r} has {len(size)}")
         sizes = _n_ints(op, "size", size, 0, nd)
     else:
         if isinstance(scale_factor, (tuple, list)):
