@@ -677,8 +677,8 @@ def test_interpolate_errors_name_the_function_and_what_was_expected():
          "interpolate: align_corners option can only be set with the interpolating modes"),
         (lambda: F.interpolate(x, 3, mode="bilinear"), NotImplementedError,
          r"interpolate: implemented are 1-d interpolation of a 3-d \(N, C, L\) input.*got mode 'bilinear'"),
-        (lambda: F.interpolate(tg.zeros(1, 2, 3, 4), 2, mode="bilinear"), NotImplementedError,
-         r"got mode 'bilinear' and a 4-d input of shape \(1, 2, 3, 4\)"),
+        (lambda: F.interpolate(tg.zeros(1, 2, 3, 4), 2, mode="bicubic"), NotImplementedError,
+         r"got mode 'bicubic' and a 4-d input of shape \(1, 2, 3, 4\)"),
         (lambda: F.interpolate(tg.zeros(3, 4), 2, mode="linear"), NotImplementedError, "a 2-d input"),
         (lambda: nn.Upsample(scale_factor=2, mode="linear")(tg.zeros(1, 1, 2, 2)), NotImplementedError, "4-d input"),
         (lambda: F.interpolate(x, 3, mode="cubic"), NotImplementedError, "interpolate: unknown mode 'cubic'"),
@@ -1284,3 +1284,58 @@ def test_lp_pool2d_instance_norm2d_max_unpool2d_and_with_indices_match_torch():
     with pytest.raises(ValueError, match=r"max_unpool2d: invalid output_size \(9, 9\) \(the size of spatial dim 0 "
                                          r"must be between 2 and 6"):
         F.max_unpool2d(tg.zeros(1, 1, 2, 2), tg.zeros(1, 1, 2, 2, dtype=tg.int64), 2, output_size=(9, 9))
+
+
+def interpolate2d_ref(x, size, mode, align_corners=False):
+    """Output (a, b) is sum over rows i and columns k of u_i v_k x[..., i, k], u and v each dim's 1-d weights
+    (interpolate_ref's source positions: one input position with weight 1 for the nearest modes, two blended ones
+    for 'bilinear'); 'area' averages windows as adaptive pooling."""
+    if mode == "area":
+        return adaptive2d_ref(x, size, "avg")
+
+    def weights(j, L, n):
+        r = L / n
+        if mode != "bilinear":
+            return {min(math.floor((j + (0.5 if mode == "nearest-exact" else 0)) * r), L - 1): 1.0}
+        s = (j * (L - 1) / (n - 1) if n > 1 else 0.0) if align_corners else max((j + 0.5) * r - 0.5, 0.0)
+        i = min(math.floor(s), L - 1)
+        out = {i: 1 - (s - i)}
+        out[min(i + 1, L - 1)] = out.get(min(i + 1, L - 1), 0.0) + (s - i)
+        return out
+    (H, W), (oh, ow) = x.shape[-2:], size
+    out = np.zeros(x.shape[:-2] + (oh, ow))
+    for a in range(oh):
+        for b in range(ow):
+            for i, u in weights(a, H, oh).items():
+                for k, v in weights(b, W, ow).items():
+                    out[..., a, b] += u * v * x[..., i, k]
+    return out
+
+
+@with_fixtures
+@given(hw=st.tuples(st.integers(1, 3), st.integers(1, 3)), size=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+       mode=st.sampled_from(["nearest", "nearest-exact", "bilinear", "area"]), align_corners=st.booleans(),
+       data=st.data())
+def test_interpolate_2d_matches_its_definition_and_central_differences(device, hw, size, mode, align_corners, data):
+    x = data.draw(arrays((1, 2) + hw), label="x")
+    ac = align_corners if mode == "bilinear" else None
+    check_op(lambda t: F.interpolate(t, size, mode=mode, align_corners=ac),
+             lambda a: interpolate2d_ref(a, size, mode, bool(ac)), [x], device)
+
+
+def test_bilinear_interpolate_and_upsampling_bilinear2d_match_torch():
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(11)
+    for ac in (False, True):
+        for kw in (dict(size=(5, 7)), dict(scale_factor=(1.5, 0.5)), dict(size=(1, 9)),
+                   dict(scale_factor=2.3, recompute_scale_factor=True)):
+            _compare_with_torch(torch, lambda x: F.interpolate(x, mode="bilinear", align_corners=ac, **kw),
+                                lambda x: tf.interpolate(x, mode="bilinear", align_corners=ac, **kw),
+                                [rng.standard_normal((2, 3, 4, 5))], rng)
+    ours, theirs = nn.UpsamplingBilinear2d(scale_factor=2), torch.nn.UpsamplingBilinear2d(scale_factor=2)
+    assert repr(ours) == repr(theirs)
+    _compare_with_torch(torch, ours, theirs, [rng.standard_normal((1, 2, 3, 4))], rng)
+    x = rng.standard_normal((1, 2, 3, 4)).astype(np.float16)  # (blended in float32, rounded once, as torch's)
+    np.testing.assert_array_equal(F.interpolate(tg.tensor(x), scale_factor=2, mode="bilinear").numpy(),
+                                  tf.interpolate(torch.tensor(x), scale_factor=2, mode="bilinear").numpy())
+    assert tg.gradgradcheck(lambda t: F.interpolate(t, size=(4, 5), mode="bilinear"), [tensor(x[:1, :1], "cpu")])

@@ -15,7 +15,7 @@ from .layers import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveLogSoftmaxWit
                      ReplicationPad1d, ReplicationPad2d, RMSNorm, RReLU, SELU, Sequential, Sigmoid, SiLU, SmoothL1Loss,
                      SoftMarginLoss, Softmax, Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold,
                      TripletMarginLoss, TripletMarginWithDistanceLoss, Unflatten, Unfold, Upsample,
-                     UpsamplingNearest2d, ZeroPad1d, ZeroPad2d)
+                     UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d)
 from .lazy import (LazyBatchNorm1d, LazyConv1d, LazyConvTranspose1d, LazyInstanceNorm1d, LazyLinear,
                    LazyModuleMixin)
 from .module import (Buffer, Module, Parameter, ParameterDict, ParameterList, UninitializedBuffer,
@@ -37,7 +37,7 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Param
            "Conv1d", "ConvTranspose1d", "MaxPool1d", "AvgPool1d", "LPPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
            "MaxUnpool1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
            "AdaptiveMaxPool2d", "LPPool2d", "MaxUnpool2d", "Unfold", "Fold", "PixelShuffle", "PixelUnshuffle",
-           "UpsamplingNearest2d",
+           "UpsamplingNearest2d", "UpsamplingBilinear2d",
            "BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "LocalResponseNorm",
            "Upsample", "ConstantPad1d", "ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d",
            "ConstantPad2d", "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "CircularPad2d",

@@ -1264,11 +1264,11 @@ _INTERPOLATE_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
                 antialias: bool = False) -> Tensor:
-    """torch's F.interpolate for (N, C, L) input, and with the nearest modes or 'area' for (N, C, H, W) input, each
-    spatial dim on its own (bilinear, bicubic and the 3-d modes raise NotImplementedError). The output has
-    ``size`` positions, or floor(L scale_factor), in each dim. Output position j reads input position src(j) =
-    j r ('nearest', floored), (j + 1/2) r ('nearest-exact', floored) or, for 'linear', (j + 1/2) r - 1/2 (at least
-    0) blending its two neighbours, or j (L - 1) / (L_out - 1) with align_corners; r is 1 / scale_factor as given,
+    """torch's F.interpolate for (N, C, L) input, and with the nearest modes, 'bilinear' or 'area' for (N, C, H, W)
+    input, each spatial dim on its own (bicubic, antialias and the 3-d modes raise NotImplementedError). The output
+    has ``size`` positions, or floor(L scale_factor), in each dim. Output position j reads input position src(j) =
+    j r ('nearest', floored), (j + 1/2) r ('nearest-exact', floored) or, for '(bi)linear', (j + 1/2) r - 1/2 (at
+    least 0) blending its two neighbours, or j (L - 1) / (L_out - 1) with align_corners; r is 1 / scale_factor as given,
     or L / L_out with size or recompute_scale_factor (computed in float32 for the nearest modes, as torch's
     kernels). 'area' is adaptive_avg_pool1d (2d) to that size. The gradient is that of these values (torch's
     nearest backward, where a scale_factor gives L_out = 2 L, reads j // 2 instead of its forward's
@@ -1284,12 +1284,13 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     elif align_corners is None:
         align_corners = False
     nd = input.ndim - 2
-    if nd not in (1, 2) or (nd == 2 and mode not in ("nearest", "area", "nearest-exact")) or \
-            (nd == 1 and mode in ("bilinear", "bicubic", "trilinear")):
+    if nd not in (1, 2) or mode in ("bicubic", "trilinear") or (mode, nd) in (("linear", 2), ("bilinear", 1)):
         raise NotImplementedError(f"{op}: implemented are 1-d interpolation of a 3-d (N, C, L) input (modes nearest | "
                                   "nearest-exact | linear | area) and 2-d of a 4-d (N, C, H, W) one (modes nearest | "
-                                  f"nearest-exact | area); got mode {mode!r} and a {input.ndim}-d input of shape "
-                                  f"{input.shape}")
+                                  f"nearest-exact | bilinear | area); got mode {mode!r} and a {input.ndim}-d input of "
+                                  f"shape {input.shape}")
+    if antialias and mode == "bilinear":
+        raise NotImplementedError(f"{op}: the anti-alias option of mode 'bilinear' is not implemented")
     if antialias:
         raise ValueError(f"{op}: the anti-alias option is restricted to bilinear and bicubic modes and requires a 4-d "
                          f"input (got mode {mode!r} and input shape {input.shape})")
@@ -1324,7 +1325,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         described = f"length {sizes[0]}" if nd == 1 else f"size {sizes}"
         raise ValueError(f"{op}: input and output {'lengths' if nd == 1 else 'sizes'} must be greater than 0, got "
                          f"input of shape {input.shape} and output {described}")
-    if mode != "linear":
+    if mode not in ("linear", "bilinear"):
         out = input
         for i, (length, n_out, scale) in enumerate(zip(input.shape[2:], sizes, scales)):
             j = np.arange(n_out)
@@ -1336,23 +1337,26 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
             index = np.minimum(src.astype(np.int64), length - 1)
             out = ops.index_select(out, 2 + i, backend.to_device(index, input.device))
         return out
-    (length,), (n_out,), (scale,) = input.shape[2:], sizes, scales
-    j = np.arange(n_out)
     ft = np.float32 if input.dtype == np.float16 else input.dtype.type  # (torch's opmath type)
-    if align_corners:
-        r = ft(length - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
-        src = j.astype(ft) * r
-    else:
-        r = ft(1.0 / scale) if scale is not None and scale > 0 else ft(length) / ft(n_out)
-        src = np.maximum(r * (j.astype(ft) + ft(0.5)) - ft(0.5), ft(0))
-    left = np.minimum(np.floor(src).astype(np.int64), length - 1)
-    weight = np.clip(src - left, 0, 1).astype(ft)
-    right = left + (left < length - 1)
-    w = Tensor._make(backend.to_device(weight, input.device))
+    taps = []  # (per spatial dim: the left and right neighbours and the right one's weight)
+    for length, n_out, scale in zip(input.shape[2:], sizes, scales):
+        j = np.arange(n_out)
+        if align_corners:
+            r = ft(length - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
+            src = j.astype(ft) * r
+        else:
+            r = ft(1.0 / scale) if scale is not None and scale > 0 else ft(length) / ft(n_out)
+            src = np.maximum(r * (j.astype(ft) + ft(0.5)) - ft(0.5), ft(0))
+        left = np.minimum(np.floor(src).astype(np.int64), length - 1)
+        weight = np.clip(src - left, 0, 1).astype(ft)
+        taps.append((left, left + (left < length - 1), weight))
 
     def blend(x: Tensor) -> Tensor:
-        at = [ops.index_select(x, 2, backend.to_device(i, x.device)) for i in (left, right)]
-        return at[0] * (1 - w) + at[1] * w
+        for i, (left, right, weight) in enumerate(taps):  # (bilinear: one dim, then the other)
+            w = Tensor._make(backend.to_device(weight.reshape((-1,) + (1,) * (nd - 1 - i)), x.device))
+            at = [ops.index_select(x, 2 + i, backend.to_device(t, x.device)) for t in (left, right)]
+            x = at[0] * (1 - w) + at[1] * w
+        return x
     return ops.half_in_float32(input, blend)  # (float16: blended in float32 and rounded once, as torch's)
 
 

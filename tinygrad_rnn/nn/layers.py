@@ -1311,6 +1311,13 @@ class UpsamplingNearest2d(Upsample):
         super().__init__(size, scale_factor, mode="nearest")
 
 
+class UpsamplingBilinear2d(Upsample):
+    """torch.nn.UpsamplingBilinear2d: Upsample with mode 'bilinear' and align_corners=True."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
 class PixelShuffle(_Activation):
     """F.pixel_shuffle as a module: (*, C r^2, H, W) -> (*, C, H r, W r)."""
 
