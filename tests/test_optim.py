@@ -1281,3 +1281,20 @@ def test_swalr_matches_torch_and_resumes_from_its_state_dict(strategy, anneal_ep
 def test_swa_utils_refuse_what_torchs_refuse(make, error, match):
     with pytest.raises(error, match=match):
         make(optim.SGD([tg.zeros(2, requires_grad=True)], lr=0.1))
+
+
+def test_update_bn_recomputes_batchnorm2d_statistics_as_torch():
+    """update_bn resets and recomputes every _BatchNorm's running statistics, BatchNorm2d's among them: the
+    cumulative average over the loader's batches, as torch's."""
+    torch = pytest.importorskip("torch")
+    from torch.optim import swa_utils as t_swa
+    rng = np.random.default_rng(1)
+    f64 = torch.float64
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 2, dtype=f64), torch.nn.BatchNorm2d(3, dtype=f64))
+    ours = tg.nn.Sequential(tg.nn.Conv2d(2, 3, 2, dtype=tg.float64), tg.nn.BatchNorm2d(3, dtype=tg.float64))
+    ours.load_state_dict({k: v.numpy().copy() for k, v in theirs.state_dict().items()})
+    batches = [rng.standard_normal((2, 2, 4, 5)) * 2 + 1 for _ in range(3)]
+    t_swa.update_bn([torch.tensor(b) for b in batches], theirs)
+    swa_utils.update_bn([tg.tensor(b) for b in batches], ours)
+    assert_same_state(ours, theirs, atol=1e-13)
+    assert int(ours[1].num_batches_tracked.item()) == 3 and ours[1].momentum == 0.1

@@ -12,7 +12,7 @@ import numpy as np
 from .. import backend
 from ..autograd import no_grad
 from ..creation import tensor as _tensor
-from ..nn.layers import BatchNorm1d
+from ..nn.layers import _BatchNorm
 from ..nn.module import Module
 from ..tensor import Tensor
 from .adafactor import _lerp_
@@ -142,12 +142,13 @@ class AveragedModel(Module):
 
 
 def update_bn(loader: Iterable[Any], model: Module, device: Optional[str] = None) -> None:
-    """Recompute every BatchNorm1d's running statistics in one pass over loader: they are reset and, in train mode
-    with momentum None, become the cumulative average over the batches (each a tensor, or a list or tuple whose
-    first element is the input; moved to device if given); momenta and train/eval mode are restored after."""
+    """Recompute every BatchNorm1d's and BatchNorm2d's (_BatchNorm's, as torch) running statistics in one pass over
+    loader: they are reset and, in train mode with momentum None, become the cumulative average over the batches
+    (each a tensor, or a list or tuple whose first element is the input; moved to device if given); momenta and
+    train/eval mode are restored after."""
     momenta = {}
     for module in model.modules():
-        if isinstance(module, BatchNorm1d):
+        if isinstance(module, _BatchNorm):
             module.reset_running_stats()
             momenta[module] = module.momentum
     if not momenta:
