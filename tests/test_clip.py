@@ -326,18 +326,19 @@ def test_weight_norm_of_a_vector_and_its_errors():
 
 
 @pytest.mark.parametrize("make, kw", [("Linear", {}), ("Linear", {"dim": 1, "n_power_iterations": 3}),
-                                      ("ConvTranspose1d", {})])
+                                      ("ConvTranspose1d", {}), ("ConvTranspose2d", {})])
 def test_spectral_norm_matches_torch_in_train_and_eval(make, kw):
     """Power iteration on the u, v buffers in training only; gradient through the weight with u, v held fixed."""
     torch = pytest.importorskip("torch")
-    t = (torch.nn.Linear(4, 3) if make == "Linear" else torch.nn.ConvTranspose1d(2, 3, 3)).double()
-    m = nn.Linear(4, 3, dtype=tg.float64) if make == "Linear" else nn.ConvTranspose1d(2, 3, 3, dtype=tg.float64)
+    args = (4, 3) if make == "Linear" else (2, 3, 3)
+    t, m = getattr(torch.nn, make)(*args).double(), getattr(nn, make)(*args, dtype=tg.float64)
     spectral_norm(_torch_twin(torch, t, m), **kw)
     torch.nn.utils.spectral_norm(t, **kw)
     assert list(m.state_dict()) == list(t.state_dict()) == ["bias", "weight_orig", "weight_u", "weight_v"]
     assert m.weight_u.shape == tuple(t.weight_u.shape) and m.weight_v.shape == tuple(t.weight_v.shape)
     _torch_twin(torch, t, m)  # (torch's random u, v)
-    x = np.random.default_rng(3).standard_normal((5, 4) if make == "Linear" else (2, 2, 6))
+    shapes = {"Linear": (5, 4), "ConvTranspose1d": (2, 2, 6), "ConvTranspose2d": (2, 2, 4, 5)}
+    x = np.random.default_rng(3).standard_normal(shapes[make])
     for mode in ("train", "train", "eval"):
         getattr(t, mode)(), getattr(m, mode)()
         yt, ym = t(torch.tensor(x)), m(tg.tensor(x))

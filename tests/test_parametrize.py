@@ -151,6 +151,21 @@ def test_weight_norm_loads_the_old_weight_g_weight_v_checkpoint_as_torch(dim):
     assert list(seq.state_dict()) == ["0.bias", "0.parametrizations.weight.original0",
                                       "0.parametrizations.weight.original1"]
 
+
+def test_spectral_norm_parametrization_of_conv_transpose2d_normalizes_its_output_dim_as_torch():
+    """A ConvTranspose2d's weight (in, out, kH, kW) is normalized along dim 1, its output channels, as torch's."""
+    torch = pytest.importorskip("torch")
+    t = torch.nn.ConvTranspose2d(2, 3, 2).double()
+    ours = nn.ConvTranspose2d(2, 3, 2, dtype=tg.float64)
+    ours.load_state_dict(t.state_dict())
+    torch.nn.utils.parametrizations.spectral_norm(t)
+    Ps.spectral_norm(ours)
+    assert [tuple(v.shape) for v in ours.state_dict().values()] == [tuple(v.shape) for v in t.state_dict().values()]
+    ours.load_state_dict(t.state_dict())  # (torch's random u, v)
+    x = np.random.default_rng(4).standard_normal((2, 2, 3, 3))
+    np.testing.assert_allclose(ours(tg.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12)
+
+
 def test_register_stack_cache_and_remove():
     torch = pytest.importorskip("torch")
     tpz = torch.nn.utils.parametrize

@@ -294,14 +294,14 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     """Divide module.<name> by its spectral norm (Miyato et al. 2018), estimated by power iteration, as
     torch.nn.utils.spectral_norm: the parameter becomes <name>_orig, random unit vectors <name>_u and <name>_v
     (the matrix's height and width; torch draws other random numbers) become buffers, and a SpectralNorm forward
-    pre-hook recomputes the weight before every call. dim (default 0; 1 for ConvTranspose1d, whose weight is
-    (in, out, k)) is the output dim. Returns the module."""
-    from ..layers import ConvTranspose1d
+    pre-hook recomputes the weight before every call. dim (default 0; 1 for ConvTranspose1d and 2d, whose weight
+    is (in, out, *k)) is the output dim. Returns the module."""
+    from ..layers import _ConvTransposeNd
     if n_power_iterations <= 0:
         raise ValueError(f"spectral_norm: expected n_power_iterations to be positive, got {n_power_iterations}")
     weight = _normed_parameter(module, name, SpectralNorm, "spectral_norm")
     if dim is None:
-        dim = 1 if isinstance(module, ConvTranspose1d) else 0
+        dim = 1 if isinstance(module, _ConvTransposeNd) else 0
     if not -weight.ndim <= dim < weight.ndim:
         raise IndexError(f"spectral_norm: dim {dim} is out of range for the {weight.ndim}-d {name!r} of shape "
                          f"{weight.shape}")

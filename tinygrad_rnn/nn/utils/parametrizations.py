@@ -243,13 +243,13 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
                   dim: Optional[int] = None) -> Module:
     """module.<name> divided by its spectral norm, estimated by power iteration (Miyato et al. 2018), as
     torch.nn.utils.parametrizations.spectral_norm: buffers parametrizations.<name>.0._u and ._v (random unit
-    vectors; torch draws other random numbers), dim the output dim (default 0; 1 for ConvTranspose1d). Returns
+    vectors; torch draws other random numbers), dim the output dim (default 0; 1 for ConvTranspose1d and 2d). Returns
     the module."""
-    from ..layers import ConvTranspose1d
+    from ..layers import _ConvTransposeNd
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
         raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
     if dim is None:
-        dim = 1 if isinstance(module, ConvTranspose1d) else 0
+        dim = 1 if isinstance(module, _ConvTransposeNd) else 0
     parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
     return module
