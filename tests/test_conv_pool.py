@@ -1112,6 +1112,7 @@ def _compare_with_torch(torch, ours_fn, theirs_fn, arrays_in, rng, tol=1e-12):
         np.testing.assert_allclose(a.numpy(), t.detach().numpy(), rtol=0, atol=tol)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel:UserWarning")  # (torch's own note)
 def test_conv2d_and_conv_transpose2d_match_torch():
     torch = pytest.importorskip("torch")
     tf, rng = torch.nn.functional, np.random.default_rng(6)
