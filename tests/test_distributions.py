@@ -361,7 +361,8 @@ def test_normal_log_prob_gradcheck(shapes, data, device):
     def ref(m, s, v):
         return -((v - m) ** 2) / (2 * s ** 2) - np.log(s) - 0.5 * math.log(2 * math.pi)
     check_op(lambda m, s, v: G.Normal(m, s).log_prob(v), ref, [loc, scale, value], device)
-    check_op(lambda m, s: G.kl_divergence(G.Normal(m, s), G.Normal(0.5, 2.0)),
+    q = G.Normal(tg.tensor(0.5, device=device), tg.tensor(2.0, device=device))  # (numbers alone give a cpu one)
+    check_op(lambda m, s: G.kl_divergence(G.Normal(m, s), q),
              lambda m, s: np.log(2.0 / s) + (s ** 2 + (m - 0.5) ** 2) / 8.0 - 0.5, [loc, scale], device)
 
 

@@ -1364,7 +1364,10 @@ def test_in_place_forms_match_torch_in_values_and_gradients(name, device):
     (y * tg.tensor(weights, device=device)).sum().backward()
     t_out = getattr(ty, method)(*t_args, **kwargs)
     if t_out.requires_grad and name not in NO_TORCH_GRAD:
-        (t_out * torch.tensor(weights)).sum().backward()
+        try:
+            (t_out * torch.tensor(weights)).sum().backward()
+        except NotImplementedError as e:  # (torch 2.11 has no derivative for nextafter; 2.13 has)
+            pytest.skip(f"this torch ({torch.__version__}) has no derivative to compare with: {e}")
     for mine, theirs in zip(leaves, t_leaves):
         got = np.zeros(mine.shape) if mine.grad is None else mine.grad.numpy()
         expected = np.zeros(theirs.shape) if theirs.grad is None else theirs.grad.numpy(force=True)  # (a ZeroTensor)
