@@ -1,4 +1,4 @@
-"""Long-range memory: the adding problem and the copy task, tanh RNN vs IRNN vs LSTM vs GRU.
+"""Long-range memory: the adding problem and the copy task, tanh RNN vs IRNN vs orthogonal RNN vs LSTM vs GRU.
 
 Two synthetic benchmarks whose answer depends on inputs seen many steps before it is asked for.
 Every batch is freshly drawn from a seeded numpy Generator, the same stream for every model.
@@ -17,18 +17,22 @@ Every batch is freshly drawn from a seeded numpy Generator, the same stream for 
   "acc" is the share of recalled symbols that are right (also printed per recall position).
 
 The models (one layer, H units, a linear read-out): a tanh RNN (PyTorch's init), an IRNN (ReLU
-RNN, W_hh = I, zero biases, W_ih ~ N(0, 0.001^2): Le et al. 2015), an LSTM with forget-gate
-bias 1 (Jozefowicz et al. 2015) and a GRU. Adam, gradient norm clipped to --clip
-(nn.utils.clip_grad_norm_), the last 10% of the steps at a tenth of the learning rate (--cooldown)
-so that the weights the table evaluates have settled. Learning rates are per model (--lr): the
-gated nets train fastest at 1e-2, where the tanh RNN oscillates above the baseline and the IRNN's
-unbounded ReLU state blows up, so they get 3e-3 and 1e-3.
+RNN, W_hh = I, zero biases, W_ih ~ N(0, 0.001^2): Le et al. 2015), an oRNN (a tanh RNN whose W_hh
+is kept orthogonal by nn.utils.parametrizations.orthogonal: W_hh = B matrix_exp(A - A^T), A the
+trained matrix's lower triangle, as in expRNN, Lezcano-Casado & Martinez-Rubio 2019; scoRNN,
+Helfrich et al. 2018, uses the Cayley map), an LSTM with forget-gate bias 1 (Jozefowicz et al.
+2015) and a GRU. Adam, gradient norm clipped to --clip (nn.utils.clip_grad_norm_), the last 10% of
+the steps at a tenth of the learning rate (--cooldown) so that the weights the table evaluates
+have settled. Learning rates are per model (--lr): the gated nets and the oRNN train fastest at
+1e-2, where the tanh RNN oscillates above the baseline and the IRNN's unbounded ReLU state blows
+up, so they get 3e-3 and 1e-3. After training, the oRNN's line prints the largest |singular
+value - 1| of its W_hh: how far float32 rounding has taken it from orthogonal.
 
 The table reports each model's loss on 1024 held-out sequences (a second generator) relative to
 the memoryless baseline: 1.0 means it remembers nothing useful; below 0.1 counts as solved. The
 learning curves (training loss / baseline, one subplot per task) go to --out.
 
-    python examples/long_memory.py                        # the default run: about 75 s on an idle 2-core machine
+    python examples/long_memory.py                        # the default run: about 90 s on an idle 2-core machine
     python examples/long_memory.py --task adding --T 50 200 --models lstm gru --steps 4000
     python examples/long_memory.py --task copy --delay 60 --models lstm --forget-bias 3 --lr 3e-3 --steps 6000
 """
@@ -44,7 +48,7 @@ import numpy as np
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn, optim
-from tinygrad_rnn.nn.utils import clip_grad_norm_
+from tinygrad_rnn.nn.utils import clip_grad_norm_, parametrizations
 from tinygrad_rnn.serialization import atomic_write
 
 try:
@@ -52,8 +56,8 @@ try:
 except ImportError:  # runs with numpy alone
     tqdm = None
 
-MODELS = {"rnn": "tanh RNN", "irnn": "IRNN", "lstm": "LSTM", "gru": "GRU"}
-DEFAULT_LR = {"rnn": 3e-3, "irnn": 1e-3, "lstm": 1e-2, "gru": 1e-2}
+MODELS = {"rnn": "tanh RNN", "irnn": "IRNN", "ornn": "oRNN", "lstm": "LSTM", "gru": "GRU"}
+DEFAULT_LR = {"rnn": 3e-3, "irnn": 1e-3, "ornn": 1e-2, "lstm": 1e-2, "gru": 1e-2}
 ADDING_BASELINE = 1.0 / 6.0   # E[(u1 + u2 - 1)^2], u1, u2 ~ U(0, 1): the MSE of always answering 1.0
 ADDING_TOLERANCE = 0.1        # an adding answer counts as right within this of the target
 ADDING_CHANCE = 0.19          # P(|u1 + u2 - 1| < 0.1) = 1 - 0.9^2 (u1 + u2 is triangular on [0, 2])
@@ -157,7 +161,8 @@ class MemoryNet(nn.Module):
     """A one-layer recurrent net; ``head`` (a Linear) reads answers out of its hidden states.
 
     kind: 'rnn' (tanh, PyTorch's init), 'irnn' (ReLU, W_hh = I, b = 0, W_ih ~ N(0, 0.001^2): Le et
-    al. 2015), 'lstm' (forget-gate bias ``forget_bias``) or 'gru' (PyTorch's init).
+    al. 2015), 'ornn' (tanh, W_hh kept orthogonal), 'lstm' (forget-gate bias ``forget_bias``) or 'gru'
+    (PyTorch's init).
     """
 
     def __init__(self, kind: str, inputs: int, hidden: int, outputs: int, forget_bias: float = 1.0) -> None:
@@ -170,6 +175,15 @@ class MemoryNet(nn.Module):
             nn.init.normal_(self.rnn.weight_ih_l0, 0.0, 0.001)
             nn.init.zeros_(self.rnn.bias_ih_l0)
             nn.init.zeros_(self.rnn.bias_hh_l0)
+        elif kind == "ornn":
+            # expRNN (Lezcano-Casado & Martinez-Rubio 2019): W_hh = B @ matrix_exp(A - A^T), B the orthogonalized
+            # initial W_hh, A the lower triangle of the matrix the optimizer moves (parametrizations.weight_hh_l0
+            # .original). The exponential of a skew-symmetric matrix is orthogonal, so every W_hh the net uses is,
+            # whatever the step. An orthogonal W_hh keeps the norm of the gradient it carries back through a step
+            # (Arjovsky et al. 2016): the linear part neither shrinks nor amplifies it; only tanh's slopes (<= 1)
+            # can shrink it.
+            self.rnn = nn.RNN(inputs, hidden)
+            parametrizations.orthogonal(self.rnn, "weight_hh_l0")
         elif kind == "lstm":
             self.rnn = nn.LSTM(inputs, hidden, forget_bias=forget_bias)
         elif kind == "gru":
@@ -181,6 +195,12 @@ class MemoryNet(nn.Module):
     def forward(self, x: tg.Tensor) -> tg.Tensor:
         """x (T, B, inputs) -> the hidden states (T, B, hidden)."""
         return self.rnn(x)[0]
+
+
+def orthogonality_error(net: MemoryNet) -> float:
+    """The largest |singular value - 1| of the W_hh the net computes with: 0 for an orthogonal matrix."""
+    with tg.no_grad():
+        return float((tg.linalg.svdvals(net.rnn.weight_hh_l0.double()) - 1).abs().max().item())
 
 
 # --------------------------------------------------------------------------- training
@@ -224,7 +244,8 @@ def train(task: Task, kind: str, args: argparse.Namespace) -> dict:
     right = np.concatenate(hits, axis=-1)  # copy: (length, eval_size); adding: (eval_size,)
     return {"model": MODELS[kind], "kind": kind, "task": task, "forget_bias": args.forget_bias, "curve": curve,
             "loss": final, "relative": final / task.baseline, "accuracy": float(right.mean()),
-            "by_position": right.mean(-1) if right.ndim == 2 else None, "seconds": time.time() - t0}
+            "by_position": right.mean(-1) if right.ndim == 2 else None, "seconds": time.time() - t0,
+            "orthogonality": orthogonality_error(net) if kind == "ornn" else None}
 
 
 def verdict(relative: float) -> str:
@@ -266,7 +287,7 @@ def plot_curves(results: List[dict], path: str) -> None:
     names = list(dict.fromkeys(r["task"].name for r in results))
     fig = Figure(figsize=(6.4 * len(names), 5.6))
     FigureCanvasAgg(fig)
-    colors = {"rnn": "tab:red", "irnn": "tab:orange", "lstm": "tab:blue", "gru": "tab:green"}
+    colors = {"rnn": "tab:red", "irnn": "tab:orange", "ornn": "tab:purple", "lstm": "tab:blue", "gru": "tab:green"}
     styles = ["-", "--", ":", "-."]
     for i, name in enumerate(names):
         ax = fig.add_subplot(1, len(names), i + 1)
@@ -361,8 +382,10 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
             results.append(r)
             by_position = "" if r["by_position"] is None else \
                 " (by recall position: " + " ".join(f"{a:.2f}" for a in r["by_position"]) + ")"
+            orthogonal = "" if r["orthogonality"] is None else \
+                f", W_hh's largest |singular value - 1| {r['orthogonality']:.1e}"
             print(f"{r['model']:>8}  {task.label}: loss/baseline {r['relative']:.3f}, accuracy {r['accuracy']:.2f}"
-                  f"{by_position}, {verdict(r['relative'])}, {r['seconds']:.0f}s", flush=True)
+                  f"{by_position}, {verdict(r['relative'])}{orthogonal}, {r['seconds']:.0f}s", flush=True)
     print_table(results)
     if have_matplotlib("PNG"):
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

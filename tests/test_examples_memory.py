@@ -152,8 +152,40 @@ def test_irnn_starts_from_the_identity_and_lstm_from_its_forget_bias():
     assert irnn.nonlinearity == "relu" and not irnn.bias_ih_l0.numpy().any() and not irnn.bias_hh_l0.numpy().any()
     lstm = lm.MemoryNet("lstm", 2, H, 1, forget_bias=3.0).rnn
     np.testing.assert_array_equal(lstm.bias_ih_l0.numpy()[H:2 * H] + lstm.bias_hh_l0.numpy()[H:2 * H], 3.0)
-    with pytest.raises(ValueError, match="MemoryNet: kind must be one of rnn, irnn, lstm, gru"):
+    with pytest.raises(ValueError, match="MemoryNet: kind must be one of rnn, irnn, ornn, lstm, gru"):
         lm.MemoryNet("transformer", 2, H, 1)
+
+
+def test_ornn_trains_its_free_matrix_and_keeps_w_hh_orthogonal():
+    """The optimizer moves parametrizations.weight_hh_l0.original; every W_hh computed from it stays orthogonal."""
+    import tinygrad_rnn as tg
+    from tinygrad_rnn import optim
+    from tinygrad_rnn.nn.utils import parametrize
+
+    H, task = 8, lm.Copy(3, 2, 3)
+    tg.manual_seed(0)
+    net = lm.MemoryNet("ornn", task.inputs, H, task.outputs)
+    assert parametrize.is_parametrized(net.rnn, "weight_hh_l0") and net.rnn.nonlinearity == "tanh"
+    original = net.rnn.parametrizations.weight_hh_l0.original
+    assert any(p is original for p in net.parameters())
+    start = net.rnn.weight_hh_l0.detach().numpy().astype(np.float64)
+    opt = optim.Adam(net.parameters(), lr=0.05)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        loss, _ = task.loss_and_hits(net, *task.batch(rng, 4))
+        opt.zero_grad()
+        loss.backward()
+        assert original.grad is not None and np.abs(original.grad.numpy()).max() > 0
+        opt.step()
+    w = net.rnn.weight_hh_l0.detach().numpy().astype(np.float64)
+    assert np.abs(w - start).max() > 1e-3  # it trained
+    np.testing.assert_allclose(w.T @ w, np.eye(H), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.svd(w, compute_uv=False), 1.0, atol=1e-5)
+    assert lm.orthogonality_error(net) < 1e-5
+    free = lm.MemoryNet("rnn", task.inputs, H, task.outputs)  # a free W_hh is not orthogonal
+    assert lm.orthogonality_error(free) == pytest.approx(
+        np.abs(np.linalg.svd(free.rnn.weight_hh_l0.numpy().astype(np.float64), compute_uv=False) - 1).max(), rel=1e-6)
+    assert lm.orthogonality_error(free) > 0.1
 
 
 def test_verdict_and_learning_rate_options():
@@ -176,13 +208,13 @@ def test_tiny_run_prints_the_table_and_saves_the_curves(tmp_path, capsys):
     out = tmp_path / "plots" / "lm.png"
     results = lm.main(TINY + ["--out", str(out)])
     text = capsys.readouterr().out
-    assert len(results) == 4 * 3  # every model on adding T=6, T=9 and copy delay 3 (T=7)
+    assert len(results) == 5 * 3  # every model on adding T=6, T=9 and copy delay 3 (T=7)
     lines = text.splitlines()
     header = lines.index("model    task      T     loss  baseline  loss/base   acc  chance  time  verdict")
-    rows = [line.replace("tanh RNN", "tanh-RNN").split() for line in lines[header + 1:header + 13]]
-    assert lines[header + 13].startswith("loss: on held-out sequences")
-    assert len(rows) == 12
-    assert {(r[0], r[1], r[2]) for r in rows} == {(m, t, T) for m in ("tanh-RNN", "IRNN", "LSTM", "GRU")
+    rows = [line.replace("tanh RNN", "tanh-RNN").split() for line in lines[header + 1:header + 16]]
+    assert lines[header + 16].startswith("loss: on held-out sequences")
+    assert len(rows) == 15
+    assert {(r[0], r[1], r[2]) for r in rows} == {(m, t, T) for m in ("tanh-RNN", "IRNN", "oRNN", "LSTM", "GRU")
                                                   for t, T in (("adding", "6"), ("adding", "9"), ("copy", "7"))}
     assert {r[-1] for r in rows} <= {"solved", "partial", "baseline", "diverged"}
     for r in results:
@@ -194,7 +226,14 @@ def test_tiny_run_prints_the_table_and_saves_the_curves(tmp_path, capsys):
             assert r["by_position"].shape == (2,) and r["by_position"].mean() == pytest.approx(r["accuracy"])
         else:
             assert r["by_position"] is None
-    assert text.count("(by recall position: ") == 4
+    assert text.count("(by recall position: ") == 5
+    orthogonal = [line for line in lines if "W_hh's largest |singular value - 1| " in line]
+    assert len(orthogonal) == 3 and all(line.lstrip().startswith("oRNN ") for line in orthogonal)
+    for r in results:
+        assert (r["orthogonality"] is None) == (r["kind"] != "ornn")
+        if r["kind"] == "ornn":
+            assert 0 <= r["orthogonality"] < 1e-5
+            assert f"{r['orthogonality']:.1e}" in text
     for row in rows:
         if row[1] == "copy":
             assert float(row[4]) == pytest.approx(math.log(3), abs=1e-4)  # the baseline column: ln(n_symbols)
