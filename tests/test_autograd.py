@@ -1683,3 +1683,238 @@ def test_grad_materialize_grads_gives_zeros_for_unused_inputs():
         tg.grad((x * x).sum(), [x, u], allow_unused=False, materialize_grads=True)
     with pytest.raises(RuntimeError, match="input 1 .* was not used"):
         tg.grad((x * x).sum(), [x, u], allow_unused=None)
+
+
+# ----------------------------------------------------------------------------- tg.autograd.Function (torch's custom op)
+def _custom_functions(A):
+    """The same custom Functions written against torch.autograd or tg.autograd (A): an Exp saving its output, a
+    Square with a non-tensor argument, and a two-output op in torch 2.x's setup_context style (its weight w
+    broadcast against x, and w's gradient returned in x's shape, which the engine sums down, as torch's)."""
+    class Exp(A.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            (y,) = ctx.saved_tensors
+            return g * y
+
+    class Square(A.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.save_for_backward(x)
+            ctx.k = k
+            return x * x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 2 * x * ctx.k, None
+
+    class Two(A.Function):
+        @staticmethod
+        def forward(x, w):
+            return x * w, (x * w).sin()
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(*inputs)
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            x, w = ctx.saved_tensors
+            c = (x * w).cos()
+            return ga * w + gb * c * w, ga * x + gb * c * x  # (w's gradient of x's shape: summed down for it)
+
+    return Exp, Square, Two
+
+
+def _through_custom_functions(lib, xn, wn):
+    """Values, gradients (create_graph) and second derivatives through the three custom Functions; only the
+    second output of Two used, too (its first output's gradient materialized as zeros)."""
+    Exp, Square, Two = _custom_functions(lib.autograd)
+    x, w = lib.tensor(xn, requires_grad=True), lib.tensor(wn, requires_grad=True)
+    a, b = Two.apply(x, w)
+    y = Exp.apply(x).sum() + Square.apply(x, 1.5).sum() + (a * b).sum()
+    gx, gw = lib.autograd.grad(y, (x, w), create_graph=True)
+    ggx, ggw = lib.autograd.grad((gx ** 2).sum() + (gw ** 3).sum(), (x, w))
+    only_b = lib.autograd.grad(Two.apply(x, w)[1].sum(), (x, w))
+    return [t.detach().numpy() for t in (y, gx, gw, ggx, ggw) + only_b]
+
+
+def test_custom_function_matches_torch_to_the_second_order():
+    """torch's custom-op API: forward on Tensors, backward with Tensor ops (so create_graph differentiates it
+    again), a non-tensor argument, a saved output, several outputs and the setup_context style."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    xn, wn = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    for ours, theirs in zip(_through_custom_functions(tg, xn, wn), _through_custom_functions(torch, xn, wn)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    assert tg.autograd.Function is not tg.Function  # (tg.Function stays the engine's own op class)
+    Exp = _custom_functions(tg.autograd)[0]
+    y = Exp.apply(tg.tensor([1.0], dtype=tg.float64, requires_grad=True))
+    assert type(y.grad_fn).__name__ == "ExpBackward" and y.requires_grad and not y.is_leaf
+    with tg.no_grad():
+        assert not Exp.apply(tg.tensor([1.0], dtype=tg.float64, requires_grad=True)).requires_grad
+    with pytest.warns(DeprecationWarning, match="should not be instantiated"):
+        fn = Exp()
+    with pytest.raises(RuntimeError, match="apply"):
+        fn(tg.ones(1))
+
+
+def _marking_functions(A):
+    class NonDiff(A.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x * 2
+            ctx.mark_non_differentiable(y)
+            return y, x * 3
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            return g2 * 3 + g1.sum()
+
+    class Unused(A.Function):
+        @staticmethod
+        def forward(ctx, x, materialize):
+            ctx.set_materialize_grads(materialize)
+            return x * 2, x * 3
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            assert ctx.needs_input_grad == (True, False)
+            return (g1 * 2 if g1 is not None else 7.0 * g2) + g2 * 3, None
+
+    class Dirty(A.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    return NonDiff, Unused, Dirty
+
+
+def _marked(lib):
+    NonDiff, Unused, Dirty = _marking_functions(lib.autograd)
+    x = lib.tensor([[1.0, -2.0, 3.0], [0.5, 5.0, -6.0]], dtype=lib.float64, requires_grad=True)
+    a, b = NonDiff.apply(x)
+    flags = [a.requires_grad, b.requires_grad]
+    grads = [lib.autograd.grad(b.sum(), x)[0]]
+    grads += [lib.autograd.grad(Unused.apply(x, m)[1].sum(), x)[0] for m in (True, False)]
+    c = x * 1
+    d = Dirty.apply(c)
+    flags += [d is c, c.is_leaf]
+    grads += [lib.autograd.grad((d * d).sum(), x)[0], d.detach()]
+    return flags, [g.detach().numpy() for g in grads]
+
+
+def test_custom_function_marks_as_torch():
+    """mark_non_differentiable (the output requires no grad, backward gets zeros for it), set_materialize_grads
+    (None or zeros for an unused output), needs_input_grad and mark_dirty (the input becomes the output)."""
+    torch = pytest.importorskip("torch")
+    (ours, our_grads), (theirs, their_grads) = _marked(tg), _marked(torch)
+    assert ours == theirs == [False, True, True, False]
+    for g, want in zip(our_grads, their_grads):
+        np.testing.assert_allclose(g, want, rtol=1e-12)
+    Dirty = _marking_functions(tg.autograd)[2]
+    with pytest.raises(RuntimeError, match="DirtyBackward: a leaf Variable that requires grad"):
+        Dirty.apply(tg.ones(2, dtype=tg.float64, requires_grad=True))
+
+
+class _SavesInput(tg.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * x
+
+
+def test_custom_function_refuses_a_saved_tensor_changed_in_place():
+    """As torch's: reading a saved tensor that an in-place op changed since forward raises (its version moved)."""
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    a = x * 1
+    y = _SavesInput.apply(a)
+    a.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*_SavesInputBackward"):
+        y.sum().backward()
+    a = x * 1
+    _SavesInput.apply(a).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0])
+
+
+class _Returns(tg.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, make):
+        ctx.make = make
+        return x * 1
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.make(g)
+
+
+@pytest.mark.parametrize("make,error", [
+    (lambda g: (g,), r"_ReturnsBackward returned an incorrect number of gradients \(expected 2, got 1\)"),
+    (lambda g: (g, None, g), r"_ReturnsBackward returned an incorrect number of gradients \(expected 2, got 3\)"),
+    (lambda g: (g, g), "_ReturnsBackward returned a gradient different than None at position 2, but the "
+                       "corresponding forward input was not a Tensor"),
+    (lambda g: (g[0], None), r"_ReturnsBackward returned an invalid gradient at index 0 - got \[3\] but expected "
+                             r"shape compatible with \[2, 3\]"),
+    (lambda g: (3.0, None), "_ReturnsBackward returned a float as gradient 0"),
+])
+def test_custom_function_backward_errors_as_torch(make, error):
+    """torch's errors for a backward that returns the wrong number of gradients, a gradient for a non-tensor
+    argument, one of the wrong shape or not a Tensor; extra Nones and a broadcast gradient (summed) pass."""
+    x = tg.ones(2, 3, dtype=tg.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match=error):
+        _Returns.apply(x, make).sum().backward()
+    _Returns.apply(x, lambda g: (g.expand(4, 2, 3), None, None)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 4.0))
+
+
+class _Cube(tg.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    @tg.autograd.function.once_differentiable
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * x ** 2
+
+
+def test_once_differentiable_refuses_a_second_backward():
+    """A once_differentiable backward gives the right first derivative; going through it again raises torch's
+    error instead of a silently wrong second derivative."""
+    x = tg.tensor([1.0, -2.0], dtype=tg.float64, requires_grad=True)
+    v = tg.tensor([1.0, 1.0], dtype=tg.float64, requires_grad=True)
+    (g,) = tg.grad(_Cube.apply(x), x, grad_outputs=v, create_graph=True)
+    np.testing.assert_array_equal(g.detach().numpy(), [3.0, 12.0])
+    with pytest.raises(RuntimeError, match="differentiate twice a function that was marked with @once_diff"):
+        g.sum().backward()
+
+
+@given(st.data())
+@with_fixtures
+def test_a_custom_function_passes_gradcheck(device, data):
+    """torch-style custom Functions (a saved output; two outputs, setup_context style, broadcast weight), to the
+    second order, over random shapes (0-d, size 1)."""
+    Exp, _, Two = _custom_functions(tg.autograd)
+    shape = data.draw(shapes(max_dims=2))
+    x, w = tensor(data.draw(arrays(shape)), device), tensor(data.draw(arrays(shape[-1:])), device)
+    tg.gradcheck(Two.apply, [x, w])
+    tg.gradgradcheck(lambda x, w: Exp.apply(Two.apply(x, w)[0]) * Two.apply(x, w)[1], [x, w])

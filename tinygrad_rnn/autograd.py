@@ -16,9 +16,9 @@ from typing import Any, Callable, Collection, Dict, Optional, Sequence, Union
 
 from . import backend
 from .backend import xp_of
-from .tensor import AnomalyError, Function, PostAccumulateHook, Tensor, _OutputNode, _mode
+from .tensor import AnomalyError, Function as _Op, PostAccumulateHook, Tensor, _OutputNode, _mode
 
-Node = Union[Function, _OutputNode, Tensor]
+Node = Union[_Op, _OutputNode, Tensor]
 
 
 def __getattr__(name: str) -> Any:
@@ -429,7 +429,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
         node.release()
 
 
-def _check_gradient(node: Function, k: int, g: Any) -> None:
+def _check_gradient(node: _Op, k: int, g: Any) -> None:
     """Anomaly mode: the gradient node's backward returned for input k must be finite (torch's message)."""
     xp = xp_of(g)
     if g.dtype.kind in "fc" and not bool(xp.isfinite(g).all()):
@@ -446,7 +446,7 @@ def _capture(node: Node, g: Tensor, capture: Dict[Node, Optional[Tensor]]) -> No
     capture[node] = g
 
 
-def _read_by_wanted(node: Function, t: Tensor) -> bool:
+def _read_by_wanted(node: _Op, t: Tensor) -> bool:
     """Whether a gradient this backward computes reads the saved tensor t (Function.saved_for; without it, every
     gradient counts): a saved input changed in place matters only then, as torch saves x in x * c only when c
     needs grad."""
@@ -595,3 +595,6 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
 
 
 from . import autograd_functional as functional  # noqa: E402, F401  (tg.autograd.functional, as torch's; it uses grad)
+# torch's custom-op API (tg.autograd.Function, tg.autograd.function.once_differentiable); tg.Function is the engine's
+from . import autograd_function as function  # noqa: E402, F401
+from .autograd_function import Function, FunctionCtx, once_differentiable  # noqa: E402, F401
