@@ -16,7 +16,7 @@ _EULER = 0.57721566490153286060
 
 
 class _LocScale(Distribution):
-    """A location-scale family's shared parts: loc, scale broadcast together, expand."""
+    """A location-scale family's shared parts: loc, scale broadcast together, expand, the mode at loc."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
@@ -30,9 +30,11 @@ class _LocScale(Distribution):
         new = self._get_checked_instance(type(self), _instance)
         batch_shape = _shape(batch_shape, "batch_shape")
         new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
 
     def _check(self, value: Tensor) -> None:
         if self._validate_args:
@@ -44,10 +46,6 @@ class Normal(_LocScale):
 
     @property
     def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
         return self.loc
 
     @property
@@ -125,10 +123,6 @@ class Laplace(_LocScale):
         return self.loc
 
     @property
-    def mode(self) -> Tensor:
-        return self.loc
-
-    @property
     def variance(self) -> Tensor:
         return 2 * self.scale.pow(2)
 
@@ -164,10 +158,6 @@ class Gumbel(_LocScale):
     @property
     def mean(self) -> Tensor:
         return self.loc + self.scale * _EULER
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def stddev(self) -> Tensor:
@@ -215,9 +205,7 @@ class Uniform(Distribution):
         new = self._get_checked_instance(Uniform, _instance)
         batch_shape = _shape(batch_shape, "batch_shape")
         new.low, new.high = self.low.expand(batch_shape), self.high.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> Any:
@@ -276,9 +264,7 @@ class Exponential(Distribution):
         new = self._get_checked_instance(Exponential, _instance)
         batch_shape = _shape(batch_shape, "batch_shape")
         new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @property
     def mean(self) -> Tensor:

@@ -1,6 +1,6 @@
 """torch.distributions' discrete distributions: Categorical, OneHotCategorical, Bernoulli, Poisson."""
 import numbers
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 from .. import backend, creation, ops
 from ..tensor import Tensor, finfo
@@ -16,11 +16,61 @@ def _param_pair(probs: Any, logits: Any) -> None:
         raise ValueError("Either `probs` or `logits` must be specified, but not both.")
 
 
-class Categorical(Distribution):
+class _ProbsOrLogits:
+    """The parameter machinery of a distribution given probs or logits: _param is the one given, the other is
+    computed from it on first use (binary: sigmoid / log-odds; else softmax / log over the last dim), and expand
+    expands whichever are set."""
+    _binary = True
+    _param: Tensor
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=self._binary)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=self._binary)
+
+    @property
+    def param_shape(self) -> tuple:
+        return tuple(self._param.shape)
+
+    def _expand_params(self, new: Any, shape: Tuple[int, ...]) -> None:
+        """new's probs and/or logits: self's (those set) expanded to shape."""
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                new._param = self.__dict__[name].expand(shape)
+                setattr(new, name, new._param)
+
+
+class _ParamsOf:
+    """probs, logits and param_shape read from self._base, the Bernoulli or Categorical a distribution is built on
+    (OneHotCategorical, the relaxed ones)."""
+    _base: Any
+
+    @property
+    def _param(self) -> Tensor:
+        return self._base._param
+
+    @property
+    def probs(self) -> Tensor:
+        return self._base.probs
+
+    @property
+    def logits(self) -> Tensor:
+        return self._base.logits
+
+    @property
+    def param_shape(self) -> tuple:
+        return self._base.param_shape
+
+
+class Categorical(_ProbsOrLogits, Distribution):
     """A categorical distribution over {0, ..., K-1} from probs (normalised to sum 1 over the last dim) or logits
     (normalised: logits - logsumexp); the leading dims are the batch."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     has_enumerate_support = True
+    _binary = False
 
     def __init__(self, probs: Optional[Tensor] = None, logits: Optional[Tensor] = None,
                  validate_args: Optional[bool] = None) -> None:
@@ -41,33 +91,13 @@ class Categorical(Distribution):
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Categorical":
         new = self._get_checked_instance(Categorical, _instance)
         batch_shape = _shape(batch_shape, "batch_shape")
-        param_shape = batch_shape + (self._num_events,)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(param_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(param_shape)
-            new._param = new.logits
+        self._expand_params(new, batch_shape + (self._num_events,))
         new._num_events = self._num_events
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits)
+        return self._expanded(new, batch_shape)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> Any:
         return constraints.integer_interval(0, self._num_events - 1)
-
-    @property
-    def param_shape(self) -> tuple:
-        return tuple(self._param.shape)
 
     @property
     def mean(self) -> Tensor:
@@ -111,7 +141,7 @@ class Categorical(Distribution):
         return values.expand((-1,) + self._batch_shape) if expand else values
 
 
-class OneHotCategorical(Distribution):
+class OneHotCategorical(_ParamsOf, Distribution):
     """Categorical's draws as one-hot vectors of the probs' dtype (event_shape (K,))."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.one_hot
@@ -119,61 +149,43 @@ class OneHotCategorical(Distribution):
 
     def __init__(self, probs: Optional[Tensor] = None, logits: Optional[Tensor] = None,
                  validate_args: Optional[bool] = None) -> None:
-        self._categorical = Categorical(probs, logits)
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
+        self._base = Categorical(probs, logits)
+        super().__init__(self._base.batch_shape, self._base.param_shape[-1:],
                          validate_args=validate_args)
 
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "OneHotCategorical":
         new = self._get_checked_instance(OneHotCategorical, _instance)
         batch_shape = _shape(batch_shape, "batch_shape")
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def _param(self) -> Tensor:
-        return self._categorical._param
-
-    @property
-    def probs(self) -> Tensor:
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
-
-    @property
-    def param_shape(self) -> tuple:
-        return self._categorical.param_shape
+        new._base = self._base.expand(batch_shape)
+        return self._expanded(new, batch_shape)
 
     @property
     def mean(self) -> Tensor:
-        return self._categorical.probs
+        return self._base.probs
 
     @property
     def mode(self) -> Tensor:
         from ..nn import functional as F
-        probs = self._categorical.probs
+        probs = self._base.probs
         return F.one_hot(probs.argmax(-1), probs.shape[-1]).to(probs.dtype)
 
     @property
     def variance(self) -> Tensor:
-        p = self._categorical.probs
+        p = self._base.probs
         return p * (1 - p)
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         from ..nn import functional as F
-        probs = self._categorical.probs
-        return F.one_hot(self._categorical.sample(sample_shape), self._categorical._num_events).to(probs.dtype)
+        probs = self._base.probs
+        return F.one_hot(self._base.sample(sample_shape), self._base._num_events).to(probs.dtype)
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        return self._categorical.log_prob(value.argmax(-1))
+        return self._base.log_prob(value.argmax(-1))
 
     def entropy(self) -> Tensor:
-        return self._categorical.entropy()
+        return self._base.entropy()
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
         n = self.event_shape[0]
@@ -182,7 +194,7 @@ class OneHotCategorical(Distribution):
         return values.expand((n,) + self.batch_shape + (n,)) if expand else values
 
 
-class Bernoulli(Distribution):
+class Bernoulli(_ProbsOrLogits, Distribution):
     """0/1 draws, 1 with probability probs (or sigmoid(logits)); values and draws are of the parameter's dtype."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
@@ -202,27 +214,8 @@ class Bernoulli(Distribution):
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Bernoulli":
         new = self._get_checked_instance(Bernoulli, _instance)
         batch_shape = _shape(batch_shape, "batch_shape")
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> tuple:
-        return tuple(self._param.shape)
+        self._expand_params(new, batch_shape)
+        return self._expanded(new, batch_shape)
 
     @property
     def mean(self) -> Tensor:
@@ -273,9 +266,7 @@ class Poisson(Distribution):
         new = self._get_checked_instance(Poisson, _instance)
         batch_shape = _shape(batch_shape, "batch_shape")
         new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @property
     def mean(self) -> Tensor:
@@ -302,7 +293,7 @@ class Poisson(Distribution):
         return value.xlogy(rate) - rate - (value + 1).lgamma()
 
 
-class Binomial(Distribution):
+class Binomial(_ProbsOrLogits, Distribution):
     """The number of successes in total_count Bernoulli(probs) trials (probs or logits): log_prob, draws, entropy
     (a total_count shared by the batch, as torch's)."""
     arg_constraints = {"total_count": constraints.nonnegative_integer, "probs": constraints.unit_interval,
@@ -325,31 +316,12 @@ class Binomial(Distribution):
         new = self._get_checked_instance(Binomial, _instance)
         batch_shape = _shape(batch_shape, "batch_shape")
         new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
+        self._expand_params(new, batch_shape)
+        return self._expanded(new, batch_shape)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> Any:
         return constraints.integer_interval(0, self.total_count)
-
-    @property
-    def param_shape(self) -> tuple:
-        return tuple(self._param.shape)
 
     @property
     def mean(self) -> Tensor:

@@ -136,6 +136,13 @@ class Distribution:
         """A new distribution with its parameters expanded to batch_shape (no copies, no new checks)."""
         raise NotImplementedError
 
+    def _expanded(self, new: "Distribution", batch_shape: Tuple[int, ...]) -> Any:
+        """new, whose parameters expand has set, made a distribution of batch_shape with self's event_shape and
+        validation setting (its parameters not checked again)."""
+        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     @property
     def batch_shape(self) -> Tuple[int, ...]:
         """The shape over which the parameters are batched."""

@@ -81,7 +81,7 @@ def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
 
 @register_kl(OneHotCategorical, OneHotCategorical)
 def _kl_onehotcategorical_onehotcategorical(p: OneHotCategorical, q: OneHotCategorical) -> Tensor:
-    return _kl_categorical_categorical(p._categorical, q._categorical)
+    return _kl_categorical_categorical(p._base, q._base)
 
 
 @register_kl(Bernoulli, Bernoulli)

@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence
 
 from ..tensor import Tensor
 from . import constraints
-from .discrete import Bernoulli, Categorical
+from .discrete import Bernoulli, Categorical, _ParamsOf
 from .distribution import Distribution, _shape, broadcast_all, clamp_probs, host_draws
 
 __all__ = ["RelaxedBernoulli", "RelaxedOneHotCategorical"]
@@ -20,33 +20,31 @@ def _temperature(temperature: Any, like: Tensor) -> Tensor:
     return creation.tensor(float(temperature), dtype=like.dtype, device=like.device)
 
 
-class RelaxedBernoulli(Distribution):
+class _Relaxed(_ParamsOf, Distribution):
+    """A relaxed distribution's shared parts: the Bernoulli or Categorical _base of its parameters, the
+    temperature (a number made a tensor like the parameter), expand."""
+    has_rsample = True
+
+    def __init__(self, base: Distribution, temperature: Any, validate_args: Optional[bool]) -> None:
+        self._base = base
+        self.temperature = _temperature(temperature, base._param)
+        super().__init__(base.batch_shape, base.param_shape[len(base.batch_shape):], validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "_Relaxed":
+        new = self._get_checked_instance(type(self), _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        new._base, new.temperature = self._base.expand(batch_shape), self.temperature
+        return self._expanded(new, batch_shape)
+
+
+class RelaxedBernoulli(_Relaxed):
     """sigmoid((logits + logistic noise) / temperature): a differentiable stand-in for Bernoulli draws."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
-    has_rsample = True
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: Optional[bool] = None) -> None:
-        self._bernoulli = Bernoulli(probs, logits, validate_args=validate_args)
-        self.temperature = _temperature(temperature, self._bernoulli._param)
-        super().__init__(self._bernoulli.batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "RelaxedBernoulli":
-        new = self._get_checked_instance(RelaxedBernoulli, _instance)
-        batch_shape = _shape(batch_shape, "batch_shape")
-        new._bernoulli, new.temperature = self._bernoulli.expand(batch_shape), self.temperature
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def probs(self) -> Tensor:
-        return self._bernoulli.probs
-
-    @property
-    def logits(self) -> Tensor:
-        return self._bernoulli.logits
+        super().__init__(Bernoulli(probs, logits, validate_args=validate_args), temperature, validate_args)
 
     def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
@@ -63,34 +61,14 @@ class RelaxedBernoulli(Distribution):
         return self.temperature.log() + diff - 2 * diff.exp().log1p() - (value.log() + (-value).log1p())
 
 
-class RelaxedOneHotCategorical(Distribution):
+class RelaxedOneHotCategorical(_Relaxed):
     """softmax((logits + Gumbel noise) / temperature): F.gumbel_softmax's draws, with their density."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.simplex
-    has_rsample = True
 
     def __init__(self, temperature: Any, probs: Optional[Tensor] = None, logits: Optional[Tensor] = None,
                  validate_args: Optional[bool] = None) -> None:
-        self._categorical = Categorical(probs, logits, validate_args=validate_args)
-        self.temperature = _temperature(temperature, self._categorical._param)
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
-                         validate_args=validate_args)
-
-    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "RelaxedOneHotCategorical":
-        new = self._get_checked_instance(RelaxedOneHotCategorical, _instance)
-        batch_shape = _shape(batch_shape, "batch_shape")
-        new._categorical, new.temperature = self._categorical.expand(batch_shape), self.temperature
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def probs(self) -> Tensor:
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
+        super().__init__(Categorical(probs, logits, validate_args=validate_args), temperature, validate_args)
 
     def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
@@ -102,7 +80,7 @@ class RelaxedOneHotCategorical(Distribution):
         """ExpRelaxedCategorical's density of log(value), less the exp's log-Jacobian sum(log(value))."""
         if self._validate_args:
             self._validate_sample(value)
-        K = self._categorical._num_events
+        K = self._base._num_events
         logits, value = broadcast_all(self.logits, value)
         z = value.log()
         log_scale = math.lgamma(K) + (K - 1) * self.temperature.log()
