@@ -378,3 +378,13 @@ def test_categorical_log_prob_gradcheck(batch, k, data, device):
     check_op(lambda lg: G.Categorical(logits=lg).entropy(),
              lambda lg: -(np.exp(lg - np.log(np.exp(lg).sum(-1, keepdims=True))) *
                           (lg - np.log(np.exp(lg).sum(-1, keepdims=True)))).sum(-1), [logits], device)
+
+
+def test_empty_batch():
+    """A batch of size 0: the real_vector/simplex checks and Independent's sums over the event dims reduce an empty
+    tensor (reshape(..., -1) of 0 elements is ambiguous, torch's own constructors fail on it)."""
+    c = G.Categorical(logits=tg.zeros(0, 3))
+    assert c.batch_shape == (0,) and c.sample((2,)).shape == (2, 0)
+    i = G.Independent(G.Normal(tg.zeros(0, 2), 1.0), 1)
+    assert i.log_prob(tg.zeros(0, 2)).shape == (0,) and i.entropy().shape == (0,)
+    assert G.MultivariateNormal(tg.zeros(0, 2), tg.eye(2)).log_prob(tg.zeros(0, 2)).shape == (0,)

@@ -91,7 +91,7 @@ class _IndependentConstraint(Constraint):
         if result.dim() < n:
             expected = self.base_constraint.event_dim + n
             raise ValueError(f"Expected value.dim() >= {expected} but got {value.dim()}")
-        return result.reshape(result.shape[:result.dim() - n] + (-1,)).all(-1) if n else result
+        return result.flatten(result.dim() - n).all(-1) if n else result
 
     def __repr__(self) -> str:
         return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"

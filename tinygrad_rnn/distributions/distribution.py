@@ -59,7 +59,7 @@ def broadcast_all(*values: Any) -> Tuple[Tensor, ...]:
 
 def sum_rightmost(value: Tensor, dim: int) -> Tensor:
     """value summed over its rightmost dim dims."""
-    return value.reshape(value.shape[:value.dim() - dim] + (-1,)).sum(-1) if dim else value
+    return value.flatten(value.dim() - dim).sum(-1) if dim else value
 
 
 def clamp_probs(probs: Tensor) -> Tensor:
