@@ -58,6 +58,8 @@ _A = _R.standard_normal((2, 1, 3, 3))
 _COV = _A @ _A.swapaxes(-1, -2) + np.eye(3)
 _MLOC = _R.standard_normal((4, 3))
 _COUNT = _R.integers(1, 6, (3, 1)).astype(float)
+_GEO = np.concatenate([[1.0], _R.uniform(0.05, 0.95, 3)])  # (probs 1: log_prob's 0 * log(0) term is 0)
+_MIX = _R.standard_normal((3, 4))  # (mixture logits over 4 components of a batch of 3)
 
 # name: (torch's, ours, parameters, a value for log_prob (broadcasting against the batch), methods)
 CASES = {
@@ -85,6 +87,21 @@ CASES = {
                  np.minimum(_R.integers(0, 6, (2, 3, 4)), _COUNT), "mode"),
     "BinomialLogits": (lambda p: D.Binomial(5, logits=p), lambda p: G.Binomial(5, logits=p), [_LOC],
                        _R.integers(0, 6, (2, 3, 4)).astype(float), "mode"),
+    "Cauchy": (D.Cauchy, G.Cauchy, [_LOC, _SCALE], _R.standard_normal((2, 3, 4)), "cdf icdf mode"),
+    "Geometric": (lambda p: D.Geometric(probs=p), lambda p: G.Geometric(probs=p), [_GEO],
+                  np.r_[0.0, _R.integers(0, 5, 3)].astype(float), "mode"),
+    "GeometricLogits": (lambda p: D.Geometric(logits=p), lambda p: G.Geometric(logits=p), [_LOC],
+                        _R.integers(0, 5, (2, 1, 4)).astype(float), ""),
+    "Multinomial": (lambda p: D.Multinomial(6, probs=p), lambda p: G.Multinomial(6, probs=p), [_CAT],
+                    _R.multinomial(6, np.ones(5) / 5, (2, 3)).astype(float), ""),
+    "MultinomialLogits": (lambda p: D.Multinomial(3, logits=p), lambda p: G.Multinomial(3, logits=p), [_LOC],
+                          _R.multinomial(3, np.ones(4) / 4, (2, 1)).astype(float), ""),
+    "MixtureSameFamily": (lambda w, m, s: D.MixtureSameFamily(D.Categorical(logits=w), D.Normal(m, s)),
+                          lambda w, m, s: G.MixtureSameFamily(G.Categorical(logits=w), G.Normal(m, s)),
+                          [_MIX, _LOC, _SCALE], _R.standard_normal((5, 3)), "cdf"),
+    "MixtureBroadcast": (lambda w, m, s: D.MixtureSameFamily(D.Categorical(logits=w), D.Normal(m, s)),
+                         lambda w, m, s: G.MixtureSameFamily(G.Categorical(logits=w), G.Normal(m, s)),
+                         [_MIX[0], _LOC, _SCALE], _R.standard_normal((5, 1)), ""),
     "MVN-covariance": (lambda m, c: D.MultivariateNormal(m, covariance_matrix=c),
                        lambda m, c: G.MultivariateNormal(m, covariance_matrix=c), [_MLOC, _COV],
                        _R.standard_normal((5, 1, 1, 3)), "mode"),
@@ -103,7 +120,9 @@ def test_values_and_gradients_match_torch(name):
     _compare(make_t, make_g, params, lambda d: d.log_prob(torch.tensor(value) if isinstance(d, D.Distribution)
                                                          else tg.tensor(value)))
     methods = ["mean", "variance", "stddev"] + extra.split()
-    if name not in ("Poisson", "Binomial"):  # (torch's Binomial entropy needs one total_count for the batch)
+    # (torch's Binomial entropy needs one total_count for the batch; Multinomial's: test_multinomial_entropy)
+    if name not in ("Poisson", "Binomial", "Multinomial", "MultinomialLogits", "MixtureSameFamily",
+                    "MixtureBroadcast"):
         methods.append("entropy")
     for m in methods:
         if m in ("cdf", "icdf"):
@@ -170,6 +189,9 @@ KL_CASES = {
                           [_CAT], [_R.standard_normal((5,))]),
     "Independent": (lambda m, s: D.Independent(D.Normal(m, s), 1), lambda m, s: G.Independent(G.Normal(m, s), 1),
                     [_LOC, _SCALE], [_R.standard_normal((1, 4)), _R.uniform(0.5, 2, (3, 1))]),
+    "Cauchy": (D.Cauchy, G.Cauchy, [_LOC, _SCALE], [_R.standard_normal((1, 4)), _R.uniform(0.5, 2, (3, 1))]),
+    "Geometric": (lambda p: D.Geometric(probs=p), lambda p: G.Geometric(probs=p), [_PROBS],
+                  [_R.uniform(0.05, 0.95, (4,))]),
     "MultivariateNormal": (D.MultivariateNormal, G.MultivariateNormal, [_MLOC, _COV],
                            [_R.standard_normal(3), _COV[0, 0] + np.diag([1.0, 2.0, 3.0])]),
 }
@@ -251,7 +273,13 @@ def _dists():
             "OneHotCategorical": G.OneHotCategorical(logits=logits),
             "MultivariateNormal": G.MultivariateNormal(loc, scale_tril=tg.tensor([[1.0, 0], [0.5, 2.0]],
                                                                                  dtype=tg.float64)),
-            "Independent": G.Independent(G.Normal(loc, scale), 1)}
+            "Independent": G.Independent(G.Normal(loc, scale), 1),
+            "Geometric": G.Geometric(probs=scale / 3), "Multinomial": G.Multinomial(5, logits=logits),
+            "MixtureSameFamily": G.MixtureSameFamily(G.Categorical(logits=logits[:, :2]),
+                                                     G.Normal(tg.stack([loc, 3 * loc]), tg.stack([scale, scale]))),
+            "MixtureOfMVN": G.MixtureSameFamily(G.Categorical(logits=loc), G.MultivariateNormal(
+                tg.stack([loc, 2 - loc]), scale_tril=tg.tensor([[[1.0, 0], [0.5, 2.0]], [[0.5, 0], [-1.0, 1.0]]],
+                                                               dtype=tg.float64)))}
 
 
 @pytest.mark.parametrize("name", list(_dists()))
@@ -337,7 +365,9 @@ def test_sampling_and_log_prob_on_device(device):
               G.MultivariateNormal(loc, tg.eye(2, dtype=tg.float64, device=device)), G.Uniform(loc, loc + 1),
               G.Exponential(loc.exp()), G.Laplace(loc, 1.0), G.OneHotCategorical(logits=logits),
               G.Binomial(4, logits=loc), G.RelaxedBernoulli(0.5, logits=loc),
-              G.RelaxedOneHotCategorical(0.5, logits=logits)):
+              G.RelaxedOneHotCategorical(0.5, logits=logits), G.Cauchy(loc, 2.0), G.Geometric(logits=loc),
+              G.Multinomial(3, logits=logits), G.MixtureSameFamily(G.Categorical(logits=logits), G.Normal(
+                  tg.stack([loc, loc + 1, loc - 1], -1), 1.0))):
         tg.manual_seed(5)
         s = d.sample((4,))
         tg.manual_seed(5)
@@ -388,3 +418,86 @@ def test_empty_batch():
     i = G.Independent(G.Normal(tg.zeros(0, 2), 1.0), 1)
     assert i.log_prob(tg.zeros(0, 2)).shape == (0,) and i.entropy().shape == (0,)
     assert G.MultivariateNormal(tg.zeros(0, 2), tg.eye(2)).log_prob(tg.zeros(0, 2)).shape == (0,)
+
+
+def test_mixture_of_bivariate_normals_matches_torch():
+    """Graves 2013's mixture density output: a Categorical over K bivariate MultivariateNormals (batch (B, T, K),
+    event (2,)): log_prob and its gradients with respect to the mixture logits, the means and scale_tril; the
+    mean and variance (the law of total variance)."""
+    r = np.random.default_rng(5)
+    L = np.tril(r.standard_normal((2, 3, 4, 2, 2)))
+    L[..., [0, 1], [0, 1]] = np.abs(L[..., [0, 1], [0, 1]]) + 0.3
+    params = [r.standard_normal((2, 3, 4)), r.standard_normal((2, 3, 4, 2)), L]
+    x = r.standard_normal((5, 2, 3, 2))
+
+    def make(M):
+        return lambda w, m, s: M.MixtureSameFamily(M.Categorical(logits=w), M.MultivariateNormal(m, scale_tril=s))
+    for result in (lambda d: d.log_prob(torch.tensor(x) if isinstance(d, D.Distribution) else tg.tensor(x)),
+                   lambda d: d.mean, lambda d: d.variance):
+        _compare(make(D), make(G), params, result)
+    d = make(G)(*[_tg(p) for p in params])
+    assert (d.batch_shape, d.event_shape, d.sample((7,)).shape) == ((2, 3), (2,), (7, 2, 3, 2))
+    assert d.expand((4, 2, 3)).log_prob(tg.tensor(x[:1])).shape == (4, 2, 3)
+
+
+def test_multinomial_entropy():
+    """torch's formula; torch takes lgamma(total_count + 1) of an int tensor, in float32 (a constant ~1e-6 off)."""
+    for kind, p in (("probs", _CAT), ("logits", _LOC)):
+        _close(G.Multinomial(7, **{kind: tg.tensor(p)}).entropy(),
+               D.Multinomial(7, **{kind: torch.tensor(p)}).entropy(), tol=1e-6)
+        _compare(lambda q: D.Multinomial(7, **{kind: q}).entropy() + torch.lgamma(torch.tensor(8.0)),
+                 lambda q: G.Multinomial(7, **{kind: q}).entropy() + math.lgamma(8.0), [p], lambda e: e)
+    assert G.Multinomial(0, probs=tg.tensor(_CAT)).entropy().abs().max().item() < 1e-12
+
+
+def test_new_distribution_errors_and_draws():
+    with pytest.raises(ValueError, match="to be positive but found invalid values"):
+        G.Geometric(probs=tg.tensor([0.0, 0.5]))
+    with pytest.raises(NotImplementedError, match="inhomogeneous total_count"):
+        G.Multinomial(2.0, probs=tg.tensor([0.5, 0.5]))
+    with pytest.raises(ValueError, match="within the support"):
+        G.Multinomial(3, probs=tg.tensor([0.5, 0.5])).log_prob(tg.tensor([3.0, 1.0]))
+    with pytest.raises(ValueError, match="needs to be an  instance of torch.distributions.Categorical"):
+        G.MixtureSameFamily(G.Normal(0.0, 1.0), G.Normal(0.0, 1.0))
+    with pytest.raises(ValueError, match=r"does not equal `component_distribution.batch_shape\[-1\]` \(4\)"):
+        G.MixtureSameFamily(G.Categorical(logits=tg.zeros(3)), G.Normal(tg.zeros(4), 1.0))
+    with pytest.raises(ValueError, match="is not compatible with"):
+        G.MixtureSameFamily(G.Categorical(logits=tg.zeros(2, 3)), G.Normal(tg.zeros(4, 3), 1.0))
+    m = G.Multinomial(6, probs=tg.tensor([[0.2, 0.5, 0.3]], dtype=tg.float64)).sample((100,))
+    assert m.shape == (100, 1, 3) and bool((m.sum(-1) == 6).all()) and m.dtype == tg.float64
+    assert bool((G.Multinomial(0, probs=tg.tensor([0.5, 0.5])).sample((2,)) == 0).all())
+    tg.manual_seed(0)
+    c = G.Cauchy(tg.tensor([0.5, -1.0], dtype=tg.float64), tg.tensor([1.0, 2.0], dtype=tg.float64)).sample((20000,))
+    q = np.quantile(c.numpy(), [0.25, 0.5, 0.75], axis=0)  # (loc - scale, loc, loc + scale)
+    np.testing.assert_allclose(q, [[-0.5, -3.0], [0.5, -1.0], [1.5, 1.0]], atol=0.1)
+    assert bool((G.Geometric(probs=tg.tensor([1.0])).sample((5,)) == 0).all())
+
+
+@with_fixtures
+@given(batch=st.sampled_from([(), (1,), (2,), (2, 1)]), k=st.integers(1, 3), data=st.data())
+def test_mixture_log_prob_gradcheck(batch, k, data, device):
+    """MixtureSameFamily(Categorical(logits), Normal(loc, scale)).log_prob against the logsumexp of the weighted
+    densities, gradients against central differences (size-1 components and 0-d batches)."""
+    logits, loc = data.draw(arrays(batch + (k,))), data.draw(arrays(batch + (k,)))
+    scale, x = data.draw(positive(batch + (k,))), data.draw(arrays(batch))
+
+    def ref(w, m, s, v):
+        logw = w - np.log(np.exp(w).sum(-1, keepdims=True))
+        lp = -((v[..., None] - m) ** 2) / (2 * s ** 2) - np.log(s) - 0.5 * math.log(2 * math.pi)
+        return np.log(np.exp(logw + lp).sum(-1))
+    check_op(lambda w, m, s, v: G.MixtureSameFamily(G.Categorical(logits=w), G.Normal(m, s)).log_prob(v), ref,
+             [logits, loc, scale, x], device)
+
+
+@with_fixtures
+@given(shapes=broadcast_pair(max_dims=2), data=st.data())
+def test_cauchy_geometric_log_prob_gradcheck(shapes, data, device):
+    (s1, s2) = shapes
+    loc, scale = data.draw(arrays(s1)), data.draw(positive(s2))
+    value = data.draw(arrays(np.broadcast_shapes(s1, s2)))
+    check_op(lambda m, s, v: G.Cauchy(m, s).log_prob(v),
+             lambda m, s, v: -np.log(np.pi * s) - np.log1p(((v - m) / s) ** 2), [loc, scale, value], device)
+    probs = data.draw(arrays(s1, lo=0.1, hi=0.9))
+    k = np.broadcast_to(np.arange(int(np.prod(s1))).reshape(s1) % 4, s1).astype(float)
+    check_op(lambda p: G.Geometric(probs=p).log_prob(tg.tensor(k, device=device)),
+             lambda p: k * np.log1p(-p) + np.log(p), [probs], device)

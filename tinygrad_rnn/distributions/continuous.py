@@ -1,16 +1,16 @@
-"""torch.distributions' univariate continuous distributions: Normal, Uniform, Exponential, Laplace, Gumbel and
-LogNormal, each with rsample (pathwise gradients), log_prob, cdf, icdf and entropy in tg ops. Gumbel and LogNormal
+"""torch.distributions' univariate continuous distributions: Normal, Uniform, Exponential, Laplace, Gumbel, Cauchy
+and LogNormal, each with rsample (pathwise gradients), log_prob, cdf, icdf and entropy in tg ops. Gumbel and LogNormal
 are written out here, not as torch's TransformedDistribution: the same values, without the transform machinery."""
 import math
 import numbers
 from typing import Any, Optional, Sequence
 
-from .. import ops
+from .. import creation, ops
 from ..tensor import Tensor, finfo
 from . import constraints
 from .distribution import Distribution, _shape, broadcast_all, host_draws, standard_normal
 
-__all__ = ["Exponential", "Gumbel", "Laplace", "LogNormal", "Normal", "Uniform"]
+__all__ = ["Cauchy", "Exponential", "Gumbel", "Laplace", "LogNormal", "Normal", "Uniform"]
 
 _EULER = 0.57721566490153286060
 
@@ -186,6 +186,37 @@ class Gumbel(_LocScale):
 
     def entropy(self) -> Tensor:
         return self.scale.log() + (1 + _EULER)
+
+
+class Cauchy(_LocScale):
+    """The Cauchy distribution: density 1 / (pi scale (1 + ((x - loc) / scale)^2)); its mean is nan and its
+    variance inf (torch's)."""
+
+    @property
+    def mean(self) -> Tensor:
+        return creation.full(self._extended_shape(), float("nan"), dtype=self.loc.dtype, device=self.loc.device)
+
+    @property
+    def variance(self) -> Tensor:
+        return creation.full(self._extended_shape(), float("inf"), dtype=self.loc.dtype, device=self.loc.device)
+
+    def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        eps = host_draws(self.loc, lambda gen: gen.standard_cauchy(self._extended_shape(sample_shape)))
+        return self.loc + eps * self.scale
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        self._check(value)
+        return -math.log(math.pi) - self.scale.log() - ((value - self.loc) / self.scale).pow(2).log1p()
+
+    def cdf(self, value: Tensor) -> Tensor:
+        self._check(value)
+        return ((value - self.loc) / self.scale).atan() / math.pi + 0.5
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return (math.pi * (value - 0.5)).tan() * self.scale + self.loc
+
+    def entropy(self) -> Tensor:
+        return math.log(4 * math.pi) + self.scale.log()
 
 
 class Uniform(Distribution):

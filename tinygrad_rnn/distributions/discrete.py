@@ -1,4 +1,6 @@
-"""torch.distributions' discrete distributions: Categorical, OneHotCategorical, Bernoulli, Poisson."""
+"""torch.distributions' discrete distributions: Categorical, OneHotCategorical, Bernoulli, Binomial, Geometric,
+Multinomial, Poisson."""
+import math
 import numbers
 from typing import Any, Optional, Sequence, Tuple
 
@@ -8,7 +10,7 @@ from . import constraints
 from .distribution import (Distribution, _shape, broadcast_all, host_draws, lazy_property, logits_to_probs,
                            probs_to_logits)
 
-__all__ = ["Bernoulli", "Binomial", "Categorical", "OneHotCategorical", "Poisson"]
+__all__ = ["Bernoulli", "Binomial", "Categorical", "Geometric", "Multinomial", "OneHotCategorical", "Poisson"]
 
 
 def _param_pair(probs: Any, logits: Any) -> None:
@@ -34,6 +36,15 @@ class _ProbsOrLogits:
     @property
     def param_shape(self) -> tuple:
         return tuple(self._param.shape)
+
+    def _set_param(self, probs: Any, logits: Any) -> Tuple[int, ...]:
+        """Sets the one of probs and logits given (a number or a tensor) as a tensor; returns the batch shape: ()
+        for a number, else its shape."""
+        _param_pair(probs, logits)
+        given = probs if probs is not None else logits
+        (self._param,) = broadcast_all(given)
+        setattr(self, "probs" if probs is not None else "logits", self._param)
+        return () if isinstance(given, numbers.Number) else tuple(self._param.shape)
 
     def _expand_params(self, new: Any, shape: Tuple[int, ...]) -> None:
         """new's probs and/or logits: self's (those set) expanded to shape."""
@@ -201,15 +212,7 @@ class Bernoulli(_ProbsOrLogits, Distribution):
     has_enumerate_support = True
 
     def __init__(self, probs: Any = None, logits: Any = None, validate_args: Optional[bool] = None) -> None:
-        _param_pair(probs, logits)
-        if probs is not None:
-            scalar = isinstance(probs, numbers.Number)
-            (self.probs,) = broadcast_all(probs)
-        else:
-            scalar = isinstance(logits, numbers.Number)
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(() if scalar else tuple(self._param.shape), validate_args=validate_args)
+        super().__init__(self._set_param(probs, logits), validate_args=validate_args)
 
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Bernoulli":
         new = self._get_checked_instance(Bernoulli, _instance)
@@ -366,3 +369,112 @@ class Binomial(_ProbsOrLogits, Distribution):
         values = creation.arange(1 + top, dtype=self._param.dtype, device=self._param.device)
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + self._batch_shape) if expand else values
+
+
+class Geometric(_ProbsOrLogits, Distribution):
+    """The number of failures before the first success of Bernoulli(probs) trials (probs in (0, 1], or logits):
+    log_prob, moments, entropy and draws (floor(log u / log(1 - probs)), no rsample)."""
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, probs: Any = None, logits: Any = None, validate_args: Optional[bool] = None) -> None:
+        super().__init__(self._set_param(probs, logits), validate_args=validate_args)
+        if self._validate_args and probs is not None and not bool((self.probs > 0).all()):
+            raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of shape "
+                             f"{tuple(self.probs.shape)}) of distribution {self!r} to be positive but found invalid "
+                             f"values:\n{self.probs[self.probs <= 0]}")
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Geometric":
+        new = self._get_checked_instance(Geometric, _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        self._expand_params(new, batch_shape)
+        return self._expanded(new, batch_shape)
+
+    @property
+    def mean(self) -> Tensor:
+        return 1.0 / self.probs - 1.0
+
+    @property
+    def mode(self) -> Tensor:
+        return creation.zeros_like(self.probs.detach())
+
+    @property
+    def variance(self) -> Tensor:
+        return (1.0 / self.probs - 1.0) / self.probs
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        probs = self.probs.detach()
+        u = host_draws(probs, lambda gen: gen.uniform(finfo(probs.dtype).tiny, 1, shape))
+        return (u.log() / (-probs).log1p()).floor()
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """value log(1 - probs) + log(probs), the first term 0 where probs is 1 and value 0 (torch's)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        value, probs = broadcast_all(value, self.probs)
+        value = value.to(probs.dtype)
+        probs = ops.where((probs == 1) & (value == 0), 0.0, probs)
+        return value * (-probs).log1p() + self.probs.log()
+
+    def entropy(self) -> Tensor:
+        from ..nn import functional as F
+        return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none") / self.probs
+
+
+class Multinomial(_ParamsOf, Distribution):
+    """Counts of total_count draws of a Categorical(probs or logits) over its K classes (event_shape (K,)), one int
+    total_count for the batch (as torch's): log_prob, moments, entropy and draws (no rsample)."""
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+
+    def __init__(self, total_count: int = 1, probs: Optional[Tensor] = None, logits: Optional[Tensor] = None,
+                 validate_args: Optional[bool] = None) -> None:
+        if not isinstance(total_count, int):
+            raise NotImplementedError("inhomogeneous total_count is not supported")
+        self.total_count = total_count
+        self._base = Categorical(probs, logits)
+        super().__init__(self._base.batch_shape, self._base.param_shape[-1:], validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Multinomial":
+        new = self._get_checked_instance(Multinomial, _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        new.total_count, new._base = self.total_count, self._base.expand(batch_shape)
+        return self._expanded(new, batch_shape)
+
+    @constraints.dependent_property(is_discrete=True, event_dim=1)
+    def support(self) -> Any:
+        return constraints.multinomial(self.total_count)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs * self.total_count
+
+    @property
+    def variance(self) -> Tensor:
+        return self.total_count * self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        """total_count Categorical draws, counted per class: of the probs' dtype."""
+        from ..nn import functional as F
+        draws = self._base.sample((self.total_count,) + _shape(sample_shape, "sample_shape"))
+        return F.one_hot(draws, self._base._num_events).sum(0).to(self.probs.dtype)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """lgamma(n + 1) - sum lgamma(value + 1) + sum value logits, n = value.sum(-1); a -inf logit with a 0 count
+        adds 0 (torch's)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        logits, value = broadcast_all(self.logits, value)
+        value = value.to(logits.dtype)
+        logits = ops.where((value == 0) & (logits == float("-inf")), 0.0, logits)
+        return (value.sum(-1) + 1).lgamma() - (value + 1).lgamma().sum(-1) + (logits * value).sum(-1)
+
+    def entropy(self) -> Tensor:
+        """n H(Categorical) - lgamma(n + 1) + sum_k E[lgamma(x_k + 1)], x_k ~ Binomial(n, probs_k) (torch's formula;
+        torch takes lgamma(n + 1) of an int tensor, in float32, so its value is off by up to ~1e-6 where this one
+        is exact)."""
+        n = self.total_count
+        binomial = Binomial(n, probs=self.probs, validate_args=False)
+        support = binomial.enumerate_support(expand=False)[1:]
+        term2 = (binomial.log_prob(support).exp() * (support + 1).lgamma()).sum((0, -1))
+        return n * self._base.entropy() - math.lgamma(n + 1) + term2

@@ -6,8 +6,8 @@ from typing import Any, Callable, Dict, Tuple
 from .. import ops, linalg
 from ..nn import functional as F
 from ..tensor import Tensor
-from .continuous import Exponential, Laplace, Normal, Uniform
-from .discrete import Bernoulli, Categorical, OneHotCategorical
+from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
+from .discrete import Bernoulli, Categorical, Geometric, OneHotCategorical
 from .distribution import Distribution, sum_rightmost
 from .independent import Independent
 from .multivariate_normal import MultivariateNormal, _mahalanobis
@@ -91,6 +91,18 @@ def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
     t2 = (1 - p.probs) * (F.softplus(q.logits) - F.softplus(p.logits))
     t2 = ops.where(p.probs == 1, 0.0, _inf_where(q.probs == 1, t2))
     return t1 + t2
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p: Geometric, q: Geometric) -> Tensor:
+    return -p.entropy() - (-q.probs).log1p() / p.probs - q.logits
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p: Cauchy, q: Cauchy) -> Tensor:
+    """log(((p.scale + q.scale)^2 + (p.loc - q.loc)^2) / (4 p.scale q.scale)) (Chyzak and Nielsen 2019)."""
+    t1 = ((p.scale + q.scale).pow(2) + (p.loc - q.loc).pow(2)).log()
+    return t1 - (4 * p.scale * q.scale).log()
 
 
 @register_kl(Uniform, Uniform)
