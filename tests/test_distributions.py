@@ -102,6 +102,9 @@ CASES = {
     "MixtureBroadcast": (lambda w, m, s: D.MixtureSameFamily(D.Categorical(logits=w), D.Normal(m, s)),
                          lambda w, m, s: G.MixtureSameFamily(G.Categorical(logits=w), G.Normal(m, s)),
                          [_MIX[0], _LOC, _SCALE], _R.standard_normal((5, 1)), ""),
+    "LowRankMVN": (D.LowRankMultivariateNormal, G.LowRankMultivariateNormal,
+                   [_MLOC, _R.standard_normal((2, 1, 3, 2)), _R.uniform(0.5, 2.0, (3,))],
+                   _R.standard_normal((5, 1, 1, 3)), "mode covariance_matrix precision_matrix scale_tril"),
     "MVN-covariance": (lambda m, c: D.MultivariateNormal(m, covariance_matrix=c),
                        lambda m, c: G.MultivariateNormal(m, covariance_matrix=c), [_MLOC, _COV],
                        _R.standard_normal((5, 1, 1, 3)), "mode"),
@@ -277,6 +280,7 @@ def _dists():
             "Geometric": G.Geometric(probs=scale / 3), "Multinomial": G.Multinomial(5, logits=logits),
             "MixtureSameFamily": G.MixtureSameFamily(G.Categorical(logits=logits[:, :2]),
                                                      G.Normal(tg.stack([loc, 3 * loc]), tg.stack([scale, scale]))),
+            "LowRankMVN": G.LowRankMultivariateNormal(loc, tg.tensor([[1.0], [-0.5]], dtype=tg.float64), scale),
             "MixtureOfMVN": G.MixtureSameFamily(G.Categorical(logits=loc), G.MultivariateNormal(
                 tg.stack([loc, 2 - loc]), scale_tril=tg.tensor([[[1.0, 0], [0.5, 2.0]], [[0.5, 0], [-1.0, 1.0]]],
                                                                dtype=tg.float64)))}
@@ -366,7 +370,8 @@ def test_sampling_and_log_prob_on_device(device):
               G.Exponential(loc.exp()), G.Laplace(loc, 1.0), G.OneHotCategorical(logits=logits),
               G.Binomial(4, logits=loc), G.RelaxedBernoulli(0.5, logits=loc),
               G.RelaxedOneHotCategorical(0.5, logits=logits), G.Cauchy(loc, 2.0), G.Geometric(logits=loc),
-              G.Multinomial(3, logits=logits), G.MixtureSameFamily(G.Categorical(logits=logits), G.Normal(
+              G.Multinomial(3, logits=logits), G.LowRankMultivariateNormal(loc, loc.unsqueeze(-1), loc.exp()),
+              G.MixtureSameFamily(G.Categorical(logits=logits), G.Normal(
                   tg.stack([loc, loc + 1, loc - 1], -1), 1.0))):
         tg.manual_seed(5)
         s = d.sample((4,))
@@ -501,3 +506,19 @@ def test_cauchy_geometric_log_prob_gradcheck(shapes, data, device):
     k = np.broadcast_to(np.arange(int(np.prod(s1))).reshape(s1) % 4, s1).astype(float)
     check_op(lambda p: G.Geometric(probs=p).log_prob(tg.tensor(k, device=device)),
              lambda p: k * np.log1p(-p) + np.log(p), [probs], device)
+
+
+@with_fixtures
+@given(batch=st.sampled_from([(), (1,), (2,)]), n=st.integers(1, 3), m=st.integers(1, 2), data=st.data())
+def test_lowrank_mvn_log_prob_gradcheck(batch, n, m, data, device):
+    """LowRankMultivariateNormal.log_prob (Woodbury and the determinant lemma) against the dense Gaussian density of
+    W W^T + diag(D), gradients against central differences."""
+    loc, W, Dg, x = (data.draw(arrays(batch + (n,))), data.draw(arrays(batch + (n, m))),
+                     data.draw(positive(batch + (n,))), data.draw(arrays(batch + (n,))))
+
+    def ref(mu, w, d, v):
+        cov = w @ np.swapaxes(w, -1, -2) + d[..., None] * np.eye(n)
+        diff = (v - mu)[..., None]
+        maha = (np.swapaxes(diff, -1, -2) @ np.linalg.solve(cov, diff))[..., 0, 0]
+        return -0.5 * (n * math.log(2 * math.pi) + np.linalg.slogdet(cov)[1] + maha)
+    check_op(lambda mu, w, d, v: G.LowRankMultivariateNormal(mu, w, d).log_prob(v), ref, [loc, W, Dg, x], device)

@@ -8,10 +8,10 @@ from .distribution import Distribution
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .mixture_same_family import MixtureSameFamily
-from .multivariate_normal import MultivariateNormal
+from .multivariate_normal import LowRankMultivariateNormal, MultivariateNormal
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 
 __all__ = ["Bernoulli", "Binomial", "Categorical", "Cauchy", "Constraint", "Distribution", "Exponential",
-           "Geometric", "Gumbel", "Independent", "Laplace", "LogNormal", "MixtureSameFamily", "Multinomial",
-           "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson", "RelaxedBernoulli",
-           "RelaxedOneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl"]
+           "Geometric", "Gumbel", "Independent", "Laplace", "LogNormal", "LowRankMultivariateNormal",
+           "MixtureSameFamily", "Multinomial", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
+           "RelaxedBernoulli", "RelaxedOneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl"]
