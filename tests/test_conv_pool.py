@@ -999,6 +999,49 @@ def test_adaptive_pools2d_match_their_definition_and_central_differences(device,
     check_op(lambda x: F.adaptive_max_pool2d(x, size), lambda x: adaptive2d_ref(x, size, "max"), [x], device)
 
 
+
+def _first_max_index2d(x, rows, cols):
+    """The flat index h W + w of the first maximum, in row-major order, among x[..., rows, cols] (one 2-d window);
+    where all are -inf, the window's first element."""
+    W = x.shape[-1]
+    block = x[..., rows, :][..., cols].reshape(x.shape[:-2] + (-1,))
+    flat = np.array([h * W + w for h in rows for w in cols])
+    return flat[block.argmax(-1)]
+
+
+@pytest.mark.parametrize("k, s, p, d, ceil_mode", [(3, 2, 1, 1, True), ((2, 3), (1, 2), (1, 1), (2, 1), False),
+                                                   (2, 1, 1, 2, False), ((3, 2), 2, (1, 0), 1, True)])
+def test_max_pool2d_and_adaptive_max_pool2d_indices_on_device(device, k, s, p, d, ceil_mode):
+    """The 2-d indices (taps unravelled, moved out of the padding and ravelled again on the device) against the
+    first maximum of each window, also where a window's input elements are all -inf."""
+    rng = np.random.default_rng(0)
+    x = rng.permutation(2 * 3 * 5 * 6).reshape(2, 3, 5, 6).astype(np.float64)
+    x[1, 2] = -np.inf
+    (k0, k1), (s0, s1), (p0, p1), (d0, d1) = _pairs(k), _pairs(s), _pairs(p), _pairs(d)
+    H, W = x.shape[-2:]
+    hs, ws = window_starts(H, k0, s0, p0, d0, ceil_mode), window_starts(W, k1, s1, p1, d1, ceil_mode)
+    expected = np.zeros(x.shape[:-2] + (len(hs), len(ws)), np.int64)
+    for i, h0 in enumerate(hs):
+        for j, w0 in enumerate(ws):
+            rows = [h0 + a * d0 for a in range(k0) if 0 <= h0 + a * d0 < H]
+            cols = [w0 + a * d1 for a in range(k1) if 0 <= w0 + a * d1 < W]
+            expected[..., i, j] = _first_max_index2d(x, rows, cols)
+    values, index = F.max_pool2d(tensor(x, device), k, s, p, d, ceil_mode, return_indices=True)
+    assert index.device == device and index.dtype == np.int64
+    np.testing.assert_array_equal(index.numpy(), expected)
+    np.testing.assert_array_equal(values.numpy(), np.take_along_axis(x.reshape(2, 3, -1), expected.reshape(2, 3, -1),
+                                                                     -1).reshape(expected.shape))
+    out = (2, 4)
+    expected = np.zeros(x.shape[:-2] + out, np.int64)
+    for i in range(out[0]):
+        for j in range(out[1]):
+            rows = list(range(i * H // out[0], -(-(i + 1) * H // out[0])))
+            cols = list(range(j * W // out[1], -(-(j + 1) * W // out[1])))
+            expected[..., i, j] = _first_max_index2d(x, rows, cols)
+    _, index = F.adaptive_max_pool2d(tensor(x, device), out, return_indices=True)
+    assert index.device == device and index.dtype == np.int64
+    np.testing.assert_array_equal(index.numpy(), expected)
+
 def unfold_ref(x, k, dilation, padding, stride):
     """Column (c, a, e) of block (i, j): x_pad[n, c, i sh + a dh, j sw + e dw], blocks in row-major order."""
     (kh, kw), (dh, dw), (ph, pw), (sh, sw) = _pairs(k), _pairs(dilation), _pairs(padding), _pairs(stride)
