@@ -954,6 +954,39 @@ def test_conv2d_and_conv_transpose2d_second_order_and_adjoint():
                             [tensor(y[:, :, :2, :2]), tensor(w)])
 
 
+
+def conv_transpose2d_ref(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Loops from the definition: x[n, c, i, j] w[c, o, a, e] added at output position (i sh + a dh - ph, j sw + e dw
+    - pw) of channel group(c) O_g + o (conv_transpose1d_ref in each spatial dim)."""
+    (n, c, H, W), (_, og, KH, KW) = x.shape, w.shape
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = _pairs(stride), _pairs(padding), _pairs(output_padding), _pairs(dilation)
+    oh, ow = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oph + 1, (W - 1) * sw - 2 * pw + dw * (KW - 1) + opw + 1
+    y = np.zeros((n, og * groups, oh, ow))
+    for ci in range(c):
+        g = ci // (c // groups)
+        for o, a, e, i, j in np.ndindex(og, KH, KW, H, W):
+            r, q = i * sh + a * dh - ph, j * sw + e * dw - pw
+            if 0 <= r < oh and 0 <= q < ow:
+                y[:, g * og + o, r, q] += x[:, ci, i, j] * w[ci, o, a, e]
+    return y if b is None else y + b[None, :, None, None]
+
+
+@pytest.mark.parametrize("opts", [dict(), dict(stride=(2, 1), padding=(1, 0), output_padding=(1, 0), dilation=(1, 2)),
+                                  dict(stride=2, groups=2, dilation=2, output_padding=1)])
+def test_conv_transpose2d_and_instance_norm2d_on_device(device, opts):
+    """conv_transpose2d (a matmul into columns and FoldNd's strided adds, on the device) against its loops, with
+    gradients; InstanceNorm2d against each channel of each sample normalized over (H, W)."""
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((1, 2, 3, 2)), rng.standard_normal((2, 1, 2, 3)), rng.standard_normal(
+        opts.get("groups", 1))
+    check_op(lambda x, w, b: F.conv_transpose2d(x, w, b, **opts), lambda x, w, b: conv_transpose2d_ref(x, w, b, **opts),
+             [x, w, b], device)
+    x = rng.standard_normal((2, 3, 4, 5)) * 2 + 1
+    mean, var = x.mean((-2, -1), keepdims=True), x.var((-2, -1), keepdims=True)
+    y = nn.InstanceNorm2d(3, dtype=tg.float64, device=device)(tensor(x, device))
+    assert y.device == device
+    np.testing.assert_allclose(y.numpy(), (x - mean) / np.sqrt(var + 1e-5), atol=1e-12)
+
 @st.composite
 def pool2d_configs(draw, dilation=True):
     k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
