@@ -384,6 +384,37 @@ def test_sampling_and_log_prob_on_device(device):
     np.testing.assert_allclose(g.numpy(), [-0.125, 0.25])
 
 
+
+def test_moments_entropy_and_matrices_of_the_new_distributions_on_device(device):
+    """Multinomial's entropy (a Binomial's enumerated support and lgamma there), LowRankMultivariateNormal's
+    covariance, precision and scale_tril (Cholesky and triangular solves there) and MixtureSameFamily's mean,
+    variance and cdf on the parameters' device, against numpy: the pmf summed over every count vector, the dense
+    matrices, the law of total variance."""
+    f64 = dict(dtype=tg.float64, device=device)
+    probs = np.array([0.2, 0.5, 0.3])
+    counts = [c for c in np.ndindex(4, 4, 4) if sum(c) == 3]
+    pmf = [math.factorial(3) / math.prod(math.factorial(k) for k in c) * np.prod(probs ** np.array(c)) for c in counts]
+    h = G.Multinomial(3, probs=tg.tensor(probs, **f64)).entropy()
+    assert h.device == device
+    np.testing.assert_allclose(h.numpy(), -sum(q * math.log(q) for q in pmf), rtol=1e-12)
+    rng = np.random.default_rng(2)
+    loc, W, D = rng.standard_normal(3), rng.standard_normal((3, 2)), rng.uniform(0.5, 2.0, 3)
+    d = G.LowRankMultivariateNormal(tg.tensor(loc, **f64), tg.tensor(W, **f64), tg.tensor(D, **f64))
+    cov = W @ W.T + np.diag(D)
+    for got, want in ((d.covariance_matrix, cov), (d.precision_matrix, np.linalg.inv(cov)),
+                      (d.scale_tril, np.linalg.cholesky(cov)), (d.variance, np.diag(cov))):
+        assert got.device == device
+        np.testing.assert_allclose(got.numpy(), want, atol=1e-12)
+    w, mu, sd = np.array([0.3, 0.7]), np.array([-1.0, 2.0]), np.array([0.5, 1.5])
+    m = G.MixtureSameFamily(G.Categorical(probs=tg.tensor(w, **f64)), G.Normal(tg.tensor(mu, **f64),
+                                                                               tg.tensor(sd, **f64)))
+    mean = (w * mu).sum()
+    cdf = (w * 0.5 * (1 + np.array([math.erf((0.25 - a) / (b * math.sqrt(2))) for a, b in zip(mu, sd)]))).sum()
+    for got, want in ((m.mean, mean), (m.variance, (w * (sd ** 2 + mu ** 2)).sum() - mean ** 2),
+                      (m.cdf(tg.tensor(0.25, **f64)), cdf)):
+        assert got.device == device
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+
 @with_fixtures
 @given(shapes=broadcast_pair(max_dims=3), data=st.data())
 def test_normal_log_prob_gradcheck(shapes, data, device):
