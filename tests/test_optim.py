@@ -1298,3 +1298,16 @@ def test_update_bn_recomputes_batchnorm2d_statistics_as_torch():
     swa_utils.update_bn([tg.tensor(b) for b in batches], ours)
     assert_same_state(ours, theirs, atol=1e-13)
     assert int(ours[1].num_batches_tracked.item()) == 3 and ours[1].momentum == 0.1
+
+
+def test_update_bn_moves_the_batches_to_a_batchnorm2d_on_device(device):
+    """update_bn(device=) moves each host batch to the model's device; BatchNorm2d's running statistics become the
+    average over the batches of each one's channel mean and unbiased variance (momentum None's cumulative average)."""
+    bn = tg.nn.BatchNorm2d(3, momentum=0.3, dtype=tg.float64, device=device)
+    rng = np.random.default_rng(2)
+    batches = [rng.standard_normal((2, 3, 2, 4)) * 2 + 1 for _ in range(3)]
+    swa_utils.update_bn([(tg.tensor(b), 0) for b in batches], bn, device=device)
+    assert bn.running_mean.device == device and bn.momentum == 0.3 and int(bn.num_batches_tracked.item()) == 3
+    np.testing.assert_allclose(bn.running_mean.numpy(), np.mean([b.mean((0, 2, 3)) for b in batches], 0), atol=1e-13)
+    np.testing.assert_allclose(bn.running_var.numpy(), np.mean([b.var((0, 2, 3), ddof=1) for b in batches], 0),
+                               atol=1e-13)
