@@ -893,6 +893,17 @@ def test_lazy_module_on_device(device):
     assert all(v.device == device for v in m.state_dict().values())
     assert m[0].weight.dtype == np.float64 and type(m[1]) is nn.BatchNorm1d
 
+
+@pytest.mark.parametrize("cls", [nn.LazyBatchNorm1d, lambda: nn.LazyInstanceNorm1d(track_running_stats=True)])
+def test_lazy_norm_buffers_stay_uninitialized_through_to_and_double(cls):
+    """Module.to / double before the first forward cast a lazy norm's running statistics but keep them
+    uninitialized (torch's), so the first forward still materializes them, in the new dtype."""
+    for convert in (lambda m: m.to(tg.float64), lambda m: m.double()):
+        m = convert(cls())
+        assert nn.module.is_lazy(m.running_mean) and m.running_mean.dtype == np.float64
+        y = m(tg.tensor(np.arange(12.0).reshape(2, 3, 2)))
+        assert y.dtype == np.float64 and m.running_mean.shape == (3,) and m.running_var.dtype == np.float64
+
 def test_repr_is_readable():
     text = repr(Toy())
     assert text.startswith("Toy(\n")

@@ -546,8 +546,9 @@ class Module:
 
     def _apply(self, fn: Any, buffer_fn: Any = None, recurse: bool = True) -> "Module":
         """Parameters (and their grads) are converted in place, keeping their identity; each buffer
-        is replaced by buffer_fn(buffer data) (fn if None), shared buffers staying shared. recurse=False: this
-        module's own only."""
+        is replaced by buffer_fn(buffer data) (fn if None), shared buffers staying shared, but an uninitialized one
+        (a lazy module's) is converted in place, staying uninitialized, as torch's. recurse=False: this module's own
+        only."""
         for p in self.parameters(recurse=recurse):
             new = fn(p.data)
             if new is not p.data:  # (a conversion that changes nothing leaves pending graphs alone)
@@ -564,6 +565,8 @@ class Module:
                 if b is not None:
                     if id(b) not in done:
                         a = buffer_fn(b.data)
+                        if is_lazy(b):  # (converted in place: a new Tensor would lose materialize)
+                            b.data = a
                         done[id(b)] = b if a is b.data else Tensor._make(a)  # unchanged: keep the object
                     setattr(m, k, done[id(b)])
         return self
