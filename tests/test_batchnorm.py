@@ -7,6 +7,7 @@ over hypothesis shapes ((N, C) and (N, C, L)). Torch-gated tests run our module 
 several steps, both modes and every option, and move state dicts both ways.
 """
 import inspect
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -90,6 +91,27 @@ def test_module_buffers_state_dict_and_repr():
     assert repr(bn) == "BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
     assert repr(nn.BatchNorm1d(4, momentum=None, affine=False, track_running_stats=False)) == (
         "BatchNorm1d(4, eps=1e-05, momentum=None, affine=False, bias=False, track_running_stats=False)")
+
+
+@pytest.mark.parametrize("cls", [nn.BatchNorm1d, nn.BatchNorm2d, nn.InstanceNorm1d])
+def test_old_state_dict_without_num_batches_tracked_loads_as_torch(cls):
+    """torch's _NormBase is version 2 (it added num_batches_tracked): a state dict of an older version, or one
+    without '_metadata' (made by hand), that lacks the key keeps the module's own count; a version-2 one misses it."""
+    m = cls(2, affine=True, track_running_stats=True)
+    m.num_batches_tracked.fill_(4)
+    assert nn.Sequential(m).state_dict()._metadata["0"] == {"version": 2}
+    values = {"weight": np.full(2, 3.0), "bias": np.zeros(2), "running_mean": np.full(2, 0.5),
+              "running_var": np.ones(2)}
+    assert not m.load_state_dict(values).missing_keys
+    assert m.running_mean.tolist() == [0.5, 0.5] and m.weight.tolist() == [3.0, 3.0]
+    assert m.num_batches_tracked.item() == 4
+    old = OrderedDict(values)
+    old._metadata = {"": {"version": 1}}
+    assert not m.load_state_dict(old).missing_keys and m.num_batches_tracked.item() == 4
+    new = OrderedDict(values)
+    new._metadata = {"": {"version": 2}}
+    with pytest.raises(Exception, match="num_batches_tracked"):
+        m.load_state_dict(new)
 
 
 def test_module_counts_batches_and_averages_them_when_momentum_is_none():

@@ -5,7 +5,7 @@ import math
 import numbers
 import warnings
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -390,6 +390,20 @@ class _NormBase(Module):
         self.register_buffer("running_var", ones(n, dtype=dtype, device=device) if track else None)
         self.register_buffer("num_batches_tracked", zeros((), dtype=np.int64, device=device) if track else None)
         self.reset_parameters()
+
+    _version = 2  # (torch's: version 2 added num_batches_tracked)
+
+    def _load_from_state_dict(self, state_dict: Dict[str, Any], prefix: str, local_metadata: Dict[str, Any],
+                              strict: bool, missing_keys: List[str], unexpected_keys: List[str],
+                              error_msgs: List[str]) -> None:
+        """As torch's: a state dict older than version 2 (or without '_metadata', e.g. built by hand) that lacks
+        num_batches_tracked keeps the module's own rather than missing it."""
+        version = local_metadata.get("version")
+        key = prefix + "num_batches_tracked"
+        if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
+            state_dict[key] = self.num_batches_tracked
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
