@@ -164,6 +164,16 @@ def test_ordered_dicts_stay_ordered_dicts(tmp_path):
     assert type(out["d"]) is dict
 
 
+def test_state_dict_metadata_comes_back(tmp_path):
+    """A state_dict's _metadata (each module's version, which _load_from_state_dict reads to load older layouts)
+    survives save / load, as torch.save keeps it; a dict without one gets none."""
+    sd = tg.nn.Sequential(tg.nn.Linear(2, 2), tg.nn.BatchNorm1d(2)).state_dict()
+    save({"sd": sd, "od": OrderedDict(a=1)}, tmp_path / "meta")
+    out = load(tmp_path / "meta")
+    assert out["sd"]._metadata == sd._metadata and type(out["sd"]._metadata) is OrderedDict
+    assert not hasattr(out["od"], "_metadata")
+
+
 def test_file_objects_and_overwrite(tmp_path):
     buf = io.BytesIO()
     save({"x": [1, 2.5]}, buf)

@@ -7,7 +7,8 @@ together with a format name and version and each array's dtype and shape. An arr
 met twice (one Tensor saved under two names, or Tensors sharing one array, as a
 state_dict's tied weights) is stored once and comes back shared, as torch.save keeps
 storages shared; one Tensor, list or dict object met twice comes back as one object, as
-torch.load gives (its nodes share an "id"); a view of another array comes back with
+torch.load gives (its nodes share an "id"); an OrderedDict's _metadata (a state_dict's module versions) comes
+back with it, as torch.save keeps it; a view of another array comes back with
 memory of its own. Files
 are read with ``np.load(..., allow_pickle=False)``, so loading a file from an
 untrusted source cannot run code. ``save`` writes a temporary file in the target
@@ -100,6 +101,9 @@ class _Encoder:
                     node = {"$": "dict", "k": list(obj), "v": values}
                     if isinstance(obj, OrderedDict):  # (a state_dict): other dict subclasses come back dicts
                         node["ordered"] = True
+                        metadata = getattr(obj, "_metadata", None)
+                        if metadata is not None:  # (a state_dict's per-module versions, as torch.save keeps them)
+                            node["meta"] = self.encode(metadata, f"{where}._metadata")
                 else:
                     for i, v in enumerate(obj):
                         values.append(self.encode(v, f"{where}[{i}]"))
@@ -392,6 +396,8 @@ class _Decoder:
             out = OrderedDict() if node.get("ordered") else {}
             for k, v in zip(keys, values):
                 out[k] = self.decode(v, f"{where}[{k!r}]")
+            if "meta" in node and node.get("ordered"):
+                out._metadata = self.decode(node["meta"], f"{where}._metadata")  # type: ignore[attr-defined]
         else:
             raise self.corrupt(where, f"unknown node type {kind!r}")
         if ref is not None:
