@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -42,13 +42,21 @@ def _count(num_averaged: Any) -> float:
     return float(num_averaged.item() if isinstance(num_averaged, Tensor) else num_averaged)
 
 
+def _zipped(averaged: Iterable[Tensor], current: Iterable[Tensor]) -> Iterator[Tuple[Tensor, Tensor]]:
+    """Pairs of averaged and current tensors, as zip(strict=True) (Python 3.10+; this package supports 3.9)."""
+    averaged, current = list(averaged), list(current)
+    if len(averaged) != len(current):
+        raise ValueError(f"swa_utils: {len(averaged)} averaged tensors against {len(current)} current ones")
+    return zip(averaged, current)
+
+
 def get_ema_multi_avg_fn(decay: float = 0.999) -> MultiAvgFn:
     """In place, for lists of averaged and current tensors: ema = lerp(ema, current, 1 - decay) (floating
     tensors, rounded as torch's lerp), ema * decay + current * (1 - decay) cast back for integer ones."""
     _check_decay(decay)
 
     def ema_update(ema_param_list: Sequence[Tensor], current_param_list: Sequence[Tensor], _: Any) -> None:
-        for ema, cur in zip(ema_param_list, current_param_list, strict=True):
+        for ema, cur in _zipped(ema_param_list, current_param_list):
             if ema.dtype.kind in "fc":
                 _lerp_(ema.data, cur.data, 1 - decay)
                 ema._bump_version()
@@ -63,7 +71,7 @@ def get_swa_multi_avg_fn() -> MultiAvgFn:
     def swa_update(averaged_param_list: Sequence[Tensor], current_param_list: Sequence[Tensor],
                    num_averaged: Any) -> None:
         n = _count(num_averaged)
-        for avg, cur in zip(averaged_param_list, current_param_list, strict=True):
+        for avg, cur in _zipped(averaged_param_list, current_param_list):
             if avg.dtype.kind in "fc":
                 _lerp_(avg.data, cur.data, 1 / (n + 1))
                 avg._bump_version()
@@ -136,7 +144,7 @@ class AveragedModel(Module):
                 for a, m in pairs:
                     _write(a, a.data + (m.data - a.data) / (n + 1))
             if not self.use_buffers:
-                for b_swa, b_model in zip(self.module.buffers(), model.buffers(), strict=True):
+                for b_swa, b_model in _zipped(self.module.buffers(), model.buffers()):
                     _write(b_swa, backend.to_device(b_model.data, b_swa.device))
             self.n_averaged.add_(1)
 
