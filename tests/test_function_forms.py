@@ -509,6 +509,7 @@ IN_PLACE_FORMS = {  # name: (input, the other arguments, keywords)
     "addmv_": (U[0], (X.T * 1, P[:, 0] * 1), {"beta": 0.5, "alpha": 2}),
     **{n: (U, (1.0, True), {}) for n in ("dropout_", "alpha_dropout_", "feature_alpha_dropout_")},  # (all dropped)
     "dropout_-eval": (U, (0.5, False), {}),
+    "i0_": (U, (), {}), "ldexp_": (U, (P,), {}),
 }
 
 

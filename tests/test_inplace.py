@@ -1331,6 +1331,7 @@ FORMS = {  # name: (input, the call's other arguments (arrays become tensors tha
     "round": (_U, (), {"decimals": 1}), "clip": (_U, (-0.4, 0.5), {}), "polygamma": (_P, (1,), {}),
     "addmv": (_U[0], (_O.T * 1, _P[:, 0] * 1), {"beta": 0.5, "alpha": -2}),
     "ldexp": (_U, (np.array([[2.0, -3.0, 0.0], [1.0, 5.0, -1.0]]),), {}), "nextafter": (_U, (_O,), {}),
+    "mvlgamma": (_P + 1.0, (2,), {}),
 }
 NO_TORCH_GRAD = {"heaviside"}  # (torch has no derivative for it; ours is 0, a step's)
 TRIGAMMA = {"digamma", "polygamma"}  # (torch's trigamma, a series of its own, is ~1e-9 off: test_more_ops checks ours)

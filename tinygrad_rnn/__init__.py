@@ -22,7 +22,7 @@ from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, invers
                      pinverse, triangular_solve)
 from .linalg import cholesky_old as cholesky, lu_old as lu, lu_solve_old as lu_solve, qr_old as qr
 from .linalg import slogdet_old as slogdet, svd_old as svd
-from .special import i0, igamma, igammac
+from .special import i0, igamma, igammac, multigammaln as mvlgamma
 from .composed import (addbmm, addcdiv, addcmul, addmv, addr, aminmax, atleast_1d, atleast_2d, atleast_3d, block_diag,
                        cartesian_prod, column_stack, combinations, concat, concatenate, cross, cummax, cummin,
                        cumulative_trapezoid, deg2rad, diag_embed, diagflat, diagonal_scatter, dist, dsplit, dstack,
@@ -63,6 +63,7 @@ from .functions import (abs_, acos_, acosh_, addmv_, alpha_dropout_, arccos_, ar
                         log1p_, log2_, log_, logit_, nan_to_num_, neg_, negative_, rad2deg_, reciprocal_, relu_,
                         round_, rrelu_, rsqrt_, selu_, sigmoid_, sin_, sinc_, sinh_, sqrt_, square_, tan_, tanh_,
                         threshold_, trunc_, xlogy_, zero_)
+from .functions import i0_, ldexp_
 # torch's function forms of the recurrent cells and layers (nn.rnn's code) and of nn.functional's ops
 from .functions import (adaptive_avg_pool1d, adaptive_max_pool1d, alpha_dropout, avg_pool1d, batch_norm, bilinear,
                         binary_cross_entropy_with_logits, celu, constant_pad_nd, conv1d, conv_transpose1d,
@@ -146,7 +147,7 @@ __all__ = [
     "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_",
     "round_", "rrelu_", "rsqrt_", "selu_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_",
     "threshold_", "trunc_", "xlogy_", "zero_",
-    "i0", "igamma", "igammac",
+    "i0", "igamma", "igammac", "mvlgamma", "i0_", "ldexp_",
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "alpha_dropout", "avg_pool1d", "batch_norm", "bilinear",
     "binary_cross_entropy_with_logits", "celu", "constant_pad_nd", "conv1d", "conv_transpose1d",
     "cosine_embedding_loss", "ctc_loss", "dropout", "embedding", "feature_alpha_dropout", "group_norm", "gru",

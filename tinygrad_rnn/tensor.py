@@ -2436,19 +2436,23 @@ Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
 Tensor.multinomial, Tensor.bernoulli = _creation.multinomial, _creation.bernoulli
 
 
-def _special_method(name: str) -> Callable[..., Tensor]:
-    """Tensor.<name>, tg.special's function with this tensor first; special.py is imported at the first call (it
-    imports the function forms, which import nn, which imports the engine that imports this module)."""
+def _special_method(name: str, function: Optional[str] = None) -> Callable[..., Tensor]:
+    """Tensor.<name>, tg.special's function (of that name unless given) with this tensor first; special.py is
+    imported at the first call (it imports the function forms, which import nn, which imports the engine that
+    imports this module)."""
+    function = function or name
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         from . import special  # noqa: PLC0415
-        return getattr(special, name)(self, *args, **kwargs)
+        return getattr(special, function)(self, *args, **kwargs)
 
     method.__name__, method.__qualname__ = name, f"Tensor.{name}"
-    method.__doc__ = f"x.{name}(...) is tg.special.{name}(x, ...), as torch's Tensor.{name}."
+    method.__doc__ = f"x.{name}(...) is tg.special.{function}(x, ...), as torch's Tensor.{name}."
     return method
 
 
 Tensor.i0, Tensor.igamma, Tensor.igammac = map(_special_method, ("i0", "igamma", "igammac"))
+Tensor.mvlgamma = _special_method("mvlgamma", "multigammaln")
 
 
 def _in_place_form(name: str) -> Callable[..., Tensor]:
@@ -2485,6 +2489,6 @@ for _name in ("relu", "sigmoid", "tanh", "exp", "exp2", "expm1", "log", "log10",
               "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma",
               "multiply", "divide", "true_divide", "subtract", "fmod", "hypot", "heaviside", "xlogy",
               "logical_and", "logical_or", "logical_xor", "logical_not", "cumsum", "cumprod", "addmv", "ldexp",
-              "nextafter", "i0", "igamma", "igammac"):
+              "nextafter", "i0", "igamma", "igammac", "mvlgamma"):
     setattr(Tensor, f"{_name}_", _in_place_form(_name))
 del _name
