@@ -553,3 +553,173 @@ def test_lowrank_mvn_log_prob_gradcheck(batch, n, m, data, device):
         maha = (np.swapaxes(diff, -1, -2) @ np.linalg.solve(cov, diff))[..., 0, 0]
         return -0.5 * (n * math.log(2 * math.pi) + np.linalg.slogdet(cov)[1] + maha)
     check_op(lambda mu, w, d, v: G.LowRankMultivariateNormal(mu, w, d).log_prob(v), ref, [loc, W, Dg, x], device)
+
+
+_TX = _R.standard_normal((3, 4))
+_TRANSFORMS = {
+    "exp": (lambda M: M.ExpTransform(), np.exp),
+    "sigmoid": (lambda M: M.SigmoidTransform(), lambda x: 1 / (1 + np.exp(-x))),
+    "tanh": (lambda M: M.TanhTransform(), np.tanh),
+    "affine": (lambda M: M.AffineTransform(0.5, -2.0), lambda x: 0.5 - 2.0 * x),
+    "affine_event": (lambda M: M.AffineTransform(0.5, -2.0, event_dim=1), lambda x: 0.5 - 2.0 * x),
+    "compose": (lambda M: M.ComposeTransform([M.AffineTransform(0.5, 2.0), M.TanhTransform(),
+                                              M.AffineTransform(1.0, 3.0)]), lambda x: 1 + 3 * np.tanh(0.5 + 2 * x)),
+}
+
+
+@pytest.mark.parametrize("name", list(_TRANSFORMS))
+def test_transforms_match_torch(name):
+    """Each transform's forward, inverse and log |det Jacobian| (and the inverse's), values and gradients, and its
+    domain, codomain, event_dim, bijective and sign, against torch's in float64."""
+    make, _ = _TRANSFORMS[name]
+    tt_, tg_ = make(D.transforms), make(G.transforms)
+    _compare(lambda x: tt_(x), lambda x: tg_(x), [_TX], lambda y: y)
+    y = tt_(torch.tensor(_TX)).numpy()
+    _compare(lambda v: v, lambda v: v, [y], lambda v: (tt_ if isinstance(v, torch.Tensor) else tg_).inv(v))
+    for fwd in (True, False):
+        def ladj(v, fwd=fwd):
+            t = tt_ if isinstance(v, torch.Tensor) else tg_
+            t = t if fwd else t.inv
+            return t.log_abs_det_jacobian(v, t(v))
+        _compare(lambda v: v, lambda v: v, [_TX if fwd else y], ladj)
+    assert repr(tg_.domain) == repr(tt_.domain) and repr(tg_.codomain) == repr(tt_.codomain)
+    assert repr(tg_.inv.domain) == repr(tt_.inv.domain) and tg_.event_dim == tt_.event_dim
+    assert tg_.bijective == tt_.bijective and tg_.sign == tt_.sign and tg_.inv.sign == tt_.inv.sign
+    assert tg_.inv.inv is tg_
+
+
+def test_softmax_and_abs_transforms():
+    """SoftmaxTransform (onto the simplex over the last dim, inverse log) and AbsTransform (inverse the identity):
+    neither bijective, as torch's."""
+    x = _tg(_TX)
+    np.testing.assert_allclose(G.SoftmaxTransform()(x).numpy(), torch.softmax(torch.tensor(_TX), -1).numpy())
+    np.testing.assert_allclose(G.SoftmaxTransform().inv(x.exp()).numpy(), _TX)
+    np.testing.assert_allclose(G.AbsTransform()(x).numpy(), np.abs(_TX))
+    assert not G.SoftmaxTransform().bijective and not G.AbsTransform().bijective
+    assert G.SoftmaxTransform().event_dim == 1 and repr(G.SoftmaxTransform().codomain) == "Simplex()"
+
+
+def _squashed(M, Dm, loc, scale):
+    """A tanh-squashed diagonal Gaussian rescaled to [-2, 4], as a continuous-action policy's."""
+    return Dm.TransformedDistribution(Dm.Independent(Dm.Normal(loc, scale), 1),
+                                      [M.TanhTransform(), M.AffineTransform(1.0, 3.0)])
+
+
+_TD_CASES = {
+    "squashed_log_prob": (lambda l, s: _squashed(D.transforms, D, l, s), lambda l, s: _squashed(G, G, l, s),
+                          [_LOC, _SCALE], lambda d: d.log_prob(_val(d, 1 + 3 * np.tanh(_TX + 0.3)))),
+    "sigmoid_normal": (lambda l, s: D.TransformedDistribution(D.Normal(l, s), D.transforms.SigmoidTransform()),
+                       lambda l, s: G.TransformedDistribution(G.Normal(l, s), G.SigmoidTransform()),
+                       [_LOC, _SCALE], lambda d: d.log_prob(_val(d, _PROBS)) + d.cdf(_val(d, _PROBS))),
+    "exp_normal": (lambda l, s: D.TransformedDistribution(D.Normal(l, s), [D.transforms.ExpTransform()]),
+                   lambda l, s: G.TransformedDistribution(G.Normal(l, s), [G.ExpTransform()]),
+                   [_LOC, _SCALE], lambda d: d.log_prob(_val(d, _RATE)) + d.cdf(_val(d, _RATE))),
+    "decreasing_affine": (lambda l, s: D.TransformedDistribution(D.Normal(l, s), D.transforms.AffineTransform(1., -s)),
+                          lambda l, s: G.TransformedDistribution(G.Normal(l, s), G.AffineTransform(1.0, -s)),
+                          [_LOC, _SCALE], lambda d: d.log_prob(_val(d, _TX)) + d.cdf(_val(d, _TX))
+                          + d.icdf(_val(d, _PROBS))),
+    "halfnormal": (lambda s: D.HalfNormal(s), lambda s: G.HalfNormal(s), [_RATE],
+                   lambda d: d.log_prob(_val(d, np.abs(_TX))) + d.cdf(_val(d, np.abs(_TX))) + d.icdf(_val(d, _PROBS))
+                   + d.entropy() + d.mean + d.variance),
+}
+
+
+def _val(d, a):
+    """a as a constant of d's library (torch's or ours)."""
+    return torch.tensor(a) if isinstance(d, D.Distribution) else tg.tensor(a, dtype=tg.float64)
+
+
+@pytest.mark.parametrize("name", list(_TD_CASES))
+def test_transformed_distribution_matches_torch(name):
+    """TransformedDistribution's log_prob, cdf and icdf (flipped where the transforms decrease) and HalfNormal's,
+    values and gradients against torch's, with their batch and event shapes and support."""
+    make_t, make_g, params, result = _TD_CASES[name]
+    _compare(make_t, make_g, params, result)
+    dt, dg = make_t(*[torch.tensor(p) for p in params]), make_g(*[tg.tensor(p) for p in params])
+    assert dg.batch_shape == tuple(dt.batch_shape) and dg.event_shape == tuple(dt.event_shape)
+    assert repr(dg.support) == repr(dt.support) and dg.has_rsample
+    assert dg.expand((2,) + dg.batch_shape).batch_shape == (2,) + dg.batch_shape
+
+
+def test_transformed_distribution_shapes_and_errors():
+    """A vector transform makes the base's last batch dim an event dim, a transform's parameters broadcast the
+    base's batch; torch's errors for bad transforms and a base with too few dims; HalfNormal validates as torch's."""
+    d = G.TransformedDistribution(G.Normal(tg.zeros(3, 4), 1.0), G.AffineTransform(0.0, 2.0, event_dim=1))
+    assert d.batch_shape == (3,) and d.event_shape == (4,) and d.log_prob(tg.zeros(3, 4)).shape == (3,)
+    d = G.TransformedDistribution(G.Normal(0.0, 1.0), [G.AffineTransform(tg.zeros(2, 3), 2.0)])
+    assert d.batch_shape == (2, 3) and d.rsample((5,)).shape == (5, 2, 3)
+    with pytest.raises(ValueError, match="transforms must be a Transform or list"):
+        G.TransformedDistribution(G.Normal(0.0, 1.0), "exp")
+    with pytest.raises(ValueError, match="list of Transforms"):
+        G.TransformedDistribution(G.Normal(0.0, 1.0), [G.ExpTransform(), "exp"])
+    with pytest.raises(ValueError, match="at least 1"):
+        G.TransformedDistribution(G.Normal(0.0, 1.0), G.SoftmaxTransform())
+    with pytest.raises(ValueError, match="cache_size must be 0 or 1"):
+        G.TanhTransform(cache_size=2)
+    with pytest.raises(ValueError, match="scale"):
+        G.HalfNormal(tg.tensor([1.0, -1.0]))
+    with pytest.raises(ValueError, match="support"):
+        G.HalfNormal(1.0).log_prob(tg.tensor([-0.5]))
+    assert G.HalfNormal(1.0).batch_shape == () and G.HalfNormal(1.0).sample((0,)).shape == (0,)
+
+
+def test_tanh_cache_and_squashed_rsample_gradients():
+    """With cache_size=1, log_prob of a draw inverts tanh by the cache (finite where a draw rounds to +-1, where
+    atanh is inf) and matches the base's log_prob less the Jacobian; rsample's gradients are pathwise:
+    d tanh(loc + eps scale) = (1 - y^2) (dloc + eps dscale)."""
+    loc, scale = _tg(_LOC), _tg(_SCALE)
+    t = G.TanhTransform(cache_size=1)
+    x = tg.tensor([30.0, -30.0, 0.3], dtype=tg.float64)
+    assert t.inv(t(x)) is x and t.with_cache(1) is t and t.with_cache(0)._cache_size == 0
+    d = G.TransformedDistribution(G.Normal(loc, scale), [t])
+    tg.manual_seed(3)
+    y = d.rsample((2,))
+    tg.manual_seed(3)
+    base = G.Normal(loc, scale).rsample((2,))
+    lp = d.log_prob(y)
+    xb = base.detach().numpy()
+    want = (-((xb - _LOC) ** 2) / (2 * _SCALE ** 2) - np.log(_SCALE) - 0.5 * math.log(2 * math.pi)
+            - np.log1p(-np.tanh(xb) ** 2))
+    np.testing.assert_allclose(lp.detach().numpy(), want, rtol=1e-9)
+    w = np.random.default_rng(0).standard_normal(y.shape)
+    g_loc, g_scale = tg.grad((y * tg.tensor(w)).sum(), [loc, scale])
+    dy = w * (1 - np.tanh(xb) ** 2)
+    np.testing.assert_allclose(g_loc.numpy(), dy.sum(0), rtol=1e-9)
+    np.testing.assert_allclose(g_scale.numpy(), (dy * (xb - _LOC) / _SCALE).sum((0, 1)), rtol=1e-9)
+
+
+def test_transformed_distribution_on_device(device):
+    """A tanh-squashed Normal on the parameters' device: draws repeat after tg.manual_seed, log_prob and its gradient
+    run there."""
+    f64 = dict(dtype=tg.float64, device=device)
+    loc = tg.tensor([0.5, -1.0], requires_grad=True, **f64)
+    d = _squashed(G, G, loc, tg.tensor([1.0, 2.0], **f64))
+    tg.manual_seed(5)
+    s = d.sample((4,))
+    tg.manual_seed(5)
+    assert s.device == device and bool((d.sample((4,)) == s).all())
+    lp = d.log_prob(tg.tensor([[1.5, -0.5]], **f64))
+    assert lp.device == device and lp.shape == (1,)
+    dt = _squashed(D.transforms, D, torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True),
+                   torch.tensor([1.0, 2.0], dtype=torch.float64))
+    lt = dt.log_prob(torch.tensor([[1.5, -0.5]], dtype=torch.float64))
+    (g,) = tg.grad(lp.sum(), [loc])
+    np.testing.assert_allclose(lp.numpy(), lt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(g.numpy(), torch.autograd.grad(lt.sum(), dt.base_dist.base_dist.loc)[0].numpy(),
+                               rtol=1e-10)
+
+
+@with_fixtures
+@given(shapes=broadcast_pair(max_dims=2), data=st.data())
+def test_squashed_normal_log_prob_gradcheck(shapes, data, device):
+    """A tanh-squashed, affinely rescaled Normal's log_prob against its formula, gradients against central
+    differences, over broadcast shapes (0-d and size-1 dims)."""
+    (s1, s2) = shapes
+    loc, scale = data.draw(arrays(s1)), data.draw(positive(s2))
+    value = np.tanh(data.draw(arrays(np.broadcast_shapes(s1, s2)))) * 0.9
+
+    def ref(m, s, v):
+        x = np.arctanh(v)
+        return -((x - m) ** 2) / (2 * s ** 2) - np.log(s) - 0.5 * math.log(2 * math.pi) - np.log1p(-v ** 2)
+    check_op(lambda m, s, v: G.TransformedDistribution(G.Normal(m, s), [G.TanhTransform()]).log_prob(v), ref,
+             [loc, scale, value], device)

@@ -1,6 +1,6 @@
 """tg.distributions: torch.distributions' classes for sequence models (sampling from the package generator, so
 tg.manual_seed repeats draws; log_prob, entropy, kl_divergence and rsample differentiable in tg ops)."""
-from . import constraints
+from . import constraints, transforms
 from .constraints import Constraint
 from .continuous import Cauchy, Exponential, Gumbel, Laplace, LogNormal, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, Multinomial, OneHotCategorical, Poisson
@@ -10,8 +10,13 @@ from .kl import kl_divergence, register_kl
 from .mixture_same_family import MixtureSameFamily
 from .multivariate_normal import LowRankMultivariateNormal, MultivariateNormal
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
+from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,
+                         SoftmaxTransform, TanhTransform, Transform, identity_transform)
+from .transformed_distribution import HalfNormal, TransformedDistribution
 
-__all__ = ["Bernoulli", "Binomial", "Categorical", "Cauchy", "Constraint", "Distribution", "Exponential",
-           "Geometric", "Gumbel", "Independent", "Laplace", "LogNormal", "LowRankMultivariateNormal",
+__all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Binomial", "Categorical", "Cauchy", "ComposeTransform", "Constraint", "Distribution", "ExpTransform", "Exponential",
+           "Geometric", "Gumbel", "HalfNormal", "Independent", "Laplace", "LogNormal", "LowRankMultivariateNormal",
            "MixtureSameFamily", "Multinomial", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
-           "RelaxedBernoulli", "RelaxedOneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl"]
+           "RelaxedBernoulli", "RelaxedOneHotCategorical", "SigmoidTransform", "SoftmaxTransform", "TanhTransform", "Transform",
+           "TransformedDistribution", "Uniform", "constraints", "identity_transform", "kl_divergence", "register_kl",
+           "transforms"]
