@@ -25,8 +25,8 @@ from . import backend
 from .backend import xp_of
 from .creation import linspace
 from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, SetItem, UnfoldNd, XLogY, _along, _bool_mask,
-                  _const, _float_operands, _input, _kind, _one_dim, _out_of_range, _scale_factor, _scaled_sum,
-                  _two_tensors, bool_arg, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32,
+                  _const, _float_operands, _input, _kind, _one_dim, _scale_factor, _scaled_sum, _selected, _two_tensors,
+                  bool_arg, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32,
                   int_arg, lerp, matmul, meshgrid, narrow, operands, outer, pow, reduce_dims, result_dtype,
                   return_types, scatter_reduce, split, stack, where)
 from .ops import broadcast_shapes as _broadcast_named
@@ -1341,13 +1341,7 @@ def _scatter_src(op: str, input: Tensor, src: Tensor, positions: Any) -> Tensor:
 def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """torch.select_scatter: input with src written at input.select(dim, index) (a copy; src has that slice's
     shape and is cast to input's dtype)."""
-    if _input("select_scatter", input).ndim == 0:
-        raise IndexError("select_scatter: a 0-d tensor has no dim to select from")
-    d = _one_dim(dim, input.ndim, "select_scatter")
-    i = int_arg(index, "select_scatter", "index")
-    if not -input.shape[d] <= i < input.shape[d]:
-        _out_of_range(i, input.shape[d], d, input.shape, "select_scatter")
-    return _scatter_src("select_scatter", input, src, _positions(input)[_along(d, i)])
+    return _scatter_src("select_scatter", input, src, _positions(input)[_selected("select_scatter", input, dim, index)])
 
 
 def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: Optional[int] = None, end: Optional[int] = None,

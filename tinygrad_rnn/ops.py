@@ -3137,15 +3137,21 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     return input[_along(d, slice(start, start + length))]
 
 
+def _selected(op: str, input: Tensor, dim: int, index: int) -> tuple:
+    """The indexing tuple of input.select(dim, index) (select's and select_scatter's checks: a 0-d input, dim and
+    index in range)."""
+    if _input(op, input).ndim == 0:
+        raise IndexError(f"{op}: a 0-d tensor has no dim to select from")
+    d = _one_dim(dim, input.ndim, op)
+    index = int_arg(index, op, "index")
+    if not -input.shape[d] <= index < input.shape[d]:
+        _out_of_range(index, input.shape[d], d, input.shape, op)
+    return _along(d, index)
+
+
 def select(input: Tensor, dim: int, index: int) -> Tensor:
     """torch.select: the slice at ``index`` along dim, without that dim (input[:, i] for dim 1); a view."""
-    if _input("select", input).ndim == 0:
-        raise IndexError("select: a 0-d tensor has no dim to select from")
-    d = _one_dim(dim, input.ndim, "select")
-    index = int_arg(index, "select", "index")
-    if not -input.shape[d] <= index < input.shape[d]:
-        _out_of_range(index, input.shape[d], d, input.shape, "select")
-    return input[_along(d, index)]
+    return input[_selected("select", input, dim, index)]
 
 
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:

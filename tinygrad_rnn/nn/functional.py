@@ -812,17 +812,25 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any,
-          dilation: Any, groups: int) -> Tensor:
-    """conv1d and conv2d: the checks, the zero padding and ops.ConvNd over nd spatial dims."""
+def _conv_operands(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor],
+                   channels: str) -> Tuple[Tensor, bool]:
+    """conv's and conv_transpose's shared checks: tensors, weight (channels, kernel dims >= 1), one dtype; the
+    input batched (and whether it was not)."""
     x, unbatched = _batched(op, input, nd)
     _check_tensor(op, "weight", weight)
     if bias is not None:
         _check_tensor(op, "bias", bias)
     if weight.ndim != nd + 2 or 0 in weight.shape[2:]:
-        raise ValueError(f"{op}: weight must be {nd + 2}-d (out_channels, in_channels / groups, "
-                         f"{_KERNEL_DIMS[nd]} >= 1, got shape {weight.shape}")
+        raise ValueError(f"{op}: weight must be {nd + 2}-d ({channels}, {_KERNEL_DIMS[nd]} >= 1, got shape "
+                         f"{weight.shape}")
     _same_dtype(op, x, weight=weight, bias=bias)
+    return x, unbatched
+
+
+def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any,
+          dilation: Any, groups: int) -> Tensor:
+    """conv1d and conv2d: the checks, the zero padding and ops.ConvNd over nd spatial dims."""
+    x, unbatched = _conv_operands(op, nd, input, weight, bias, "out_channels, in_channels / groups")
     (o, cg), k, c, size = weight.shape[:2], weight.shape[2:], x.shape[1], x.shape[2:]
     stride, dilation = _n_ints(op, "stride", stride, 1, nd), _n_ints(op, "dilation", dilation, 1, nd)
     groups = _one_int(op, "groups", groups, 1)
@@ -873,14 +881,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
 
 def _conv_transpose(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any,
                     padding: Any, output_padding: Any, groups: int, dilation: Any) -> Tensor:
-    x, unbatched = _batched(op, input, nd)
-    _check_tensor(op, "weight", weight)
-    if bias is not None:
-        _check_tensor(op, "bias", bias)
-    if weight.ndim != nd + 2 or 0 in weight.shape[2:]:
-        raise ValueError(f"{op}: weight must be {nd + 2}-d (in_channels, out_channels / groups, "
-                         f"{_KERNEL_DIMS[nd]} >= 1, got shape {weight.shape}")
-    _same_dtype(op, x, weight=weight, bias=bias)
+    x, unbatched = _conv_operands(op, nd, input, weight, bias, "in_channels, out_channels / groups")
     (c, og), k, n, size = weight.shape[:2], weight.shape[2:], x.shape[0], x.shape[2:]
     one = (lambda t: t[0]) if nd == 1 else (lambda t: t)
     stride, dilation = _n_ints(op, "stride", stride, 1, nd), _n_ints(op, "dilation", dilation, 1, nd)

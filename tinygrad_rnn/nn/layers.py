@@ -1198,6 +1198,7 @@ class _Pad1d(Module):
     """F.pad(input, padding, mode) as a module; padding an int (both sides) or (left, right), kept as a tuple."""
 
     mode = "constant"
+    ranks: Optional[Tuple[int, int]] = None  # the input ranks the mode takes (None: any)
 
     def __init__(self, padding: Any) -> None:
         super().__init__()
@@ -1205,6 +1206,9 @@ class _Pad1d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         _check_input(self, input)
+        if self.ranks is not None and input.ndim not in self.ranks:
+            raise ValueError(f"{type(self).__name__}: expected {self.ranks[0]}D or {self.ranks[1]}D input (got "
+                             f"{input.ndim}D input of shape {input.shape})")
         return F.pad(input, self.padding, self.mode)
 
     def extra_repr(self) -> str:
@@ -1251,13 +1255,7 @@ class ReplicationPad1d(_Pad1d):
 class CircularPad1d(_Pad1d):
     """Pads the last dim of a (C, L) or (N, C, L) input by wrapping around (torch.nn.CircularPad1d)."""
 
-    mode = "circular"
-
-    def forward(self, input: Tensor) -> Tensor:
-        _check_input(self, input)
-        if input.ndim not in (2, 3):
-            raise ValueError(f"CircularPad1d: expected 2D or 3D input (got {input.ndim}D input of shape {input.shape})")
-        return F.pad(input, self.padding, "circular")
+    mode, ranks = "circular", (2, 3)
 
 
 def _quadruple(v: Any) -> tuple:
@@ -1308,13 +1306,7 @@ class ReplicationPad2d(_Pad2d):
 class CircularPad2d(_Pad2d):
     """Pads the last two dims of a (C, H, W) or (N, C, H, W) input by wrapping around (torch.nn.CircularPad2d)."""
 
-    mode = "circular"
-
-    def forward(self, input: Tensor) -> Tensor:
-        _check_input(self, input)
-        if input.ndim not in (3, 4):
-            raise ValueError(f"CircularPad2d: expected 3D or 4D input (got {input.ndim}D input of shape {input.shape})")
-        return F.pad(input, self.padding, "circular")
+    mode, ranks = "circular", (3, 4)
 
 
 
