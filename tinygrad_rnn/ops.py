@@ -1251,39 +1251,57 @@ def digamma_array(x: Any) -> Any:
 
 # (2j)! / B_2j for the Euler-Maclaurin tail of the Hurwitz zeta function (Cephes' zeta A[] table)
 _ZETA_SERIES = tuple(float(math.factorial(2 * j) / b) for j, b in enumerate(_BERNOULLI, 1))
+_MACHEP = 1.11022302462515654042e-16  # 2^-53, Cephes' MACHEP
 _ZETA_SHIFT_LIMIT = 10000
 
 
-def zeta_array(s: int, q: Any) -> Any:
-    """The Hurwitz zeta function sum over k >= 0 of (q + k)^-s for an integer s >= 2 on a float64 array, as Cephes'
-    zeta: the first terms summed until q + k >= 10, then Euler-Maclaurin with 12 Bernoulli terms. Poles (q a
-    non-positive integer) give inf; q below -10000 gives nan (the terms summed up to 10 would be as many, and
-    torch's own series there has no correct digits)."""
-    xp = xp_of(q)
-    ok = q >= -_ZETA_SHIFT_LIMIT
-    a = xp.where(ok, q, 10.0)
-    total = xp.zeros_like(a)
-    steps = int(xp.ceil(xp.max(10 - a))) if a.size else 0
-    for _ in range(max(steps, 0)):
-        low = a < 10
-        total += xp.where(low, xp.where(low, a, 1.0) ** -s, 0.0)
-        a = xp.where(low, a + 1, a)
-    total += a ** (1 - s) / (s - 1) + 0.5 * a ** -s
-    factor, power, inv2 = float(s), a ** (-s - 1), 1 / (a * a)
-    for j, c in enumerate(_ZETA_SERIES):
-        term = factor * power / c
-        total += term
-        factor *= (s + 2 * j + 1) * (s + 2 * j + 2)
-        power = power * inv2
-    total = xp.where((q <= 0) & (q == xp.floor(q)), xp.inf, total)
-    return xp.where(ok | xp.isnan(q), total, xp.nan)
+def zeta_array(x: Any, q: Any) -> Any:
+    """The Hurwitz zeta function sum over k >= 0 of (q + k)^-x of broadcast float64 arrays, as Cephes' zeta
+    (torch's kernel): the terms summed until they are below 2^-53 of the sum or past q + k > 9 with at least 10 of
+    them, then the Euler-Maclaurin tail with up to 12 Bernoulli terms. inf at x = 1 and at q a non-positive
+    integer, nan for x < 1 and for q <= 0 with x not an integer (nan in, nan out). One vectorised step a term: a q
+    far below 0 (x an integer) costs about -q steps, as torch's loop does per element."""
+    xp = xp_of(x)
+    x, q = xp.broadcast_arrays(x, q)
+    q_pole = (q <= 0) & (q == xp.floor(q))
+    ok = ~((x <= 1) | q_pole | ((q <= 0) & (x != xp.floor(x))) | xp.isnan(x) | xp.isnan(q))
+    xs, a = xp.where(ok, x, 2.0), xp.where(ok, q, 1.0)
+    s = a ** -xs
+    b = xp.zeros_like(s)
+    active, converged = xp.ones(s.shape, bool), xp.zeros(s.shape, bool)
+    steps = max(9, int(xp.ceil(9 - a.min()) + 1)) if a.size else 0
+    for i in range(steps):
+        a, b = xp.where(active, a + 1, a), xp.where(active, (a + 1) ** -xs, b)
+        s = xp.where(active, s + b, s)
+        converged |= active & (-_MACHEP * s < b) & (b < _MACHEP * s)
+        active &= ~converged
+        if i >= 8:
+            active &= a <= 9
+    tail = ~converged
+    w = a
+    s = xp.where(tail, s + b * w / (xs - 1) - 0.5 * b, s)
+    f, k = xp.ones_like(s), 0.0
+    for c in _ZETA_SERIES:  # ((2j)! / B_2j, Cephes' zeta A[])
+        f = f * (xs + k)
+        b = b / w
+        t = f * b / c
+        s = xp.where(tail, s + t, s)
+        tail &= ~(xp.abs(t / s) < _MACHEP)
+        k += 1
+        f = f * (xs + k)
+        b = b / w
+        k += 1
+    y = xp.where(q_pole | (x == 1), xp.inf, xp.where(ok, s, xp.nan))  # (torch's order of cases)
+    return xp.where(x < 1, xp.nan, y)
 
 
 def polygamma_array(n: int, x: Any) -> Any:
     """The n-th derivative of digamma: digamma itself for n = 0, else (-1)^(n+1) n! zeta(n + 1, x)."""
     if n == 0:
         return digamma_array(x)
-    return (-1) ** (n + 1) * math.factorial(n) * zeta_array(n + 1, x)
+    xp = xp_of(x)
+    x = xp.where(x >= -_ZETA_SHIFT_LIMIT, x, xp.nan)  # (as many steps as -x; torch's series has no digits there)
+    return (-1) ** (n + 1) * math.factorial(n) * zeta_array(xp.full_like(x, n + 1.0), x)
 
 
 class Polygamma(Function):

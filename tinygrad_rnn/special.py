@@ -16,7 +16,7 @@ import numpy as np
 from . import backend, composed, ops
 from .backend import xp_of
 from .functions import digamma, erf, erfc, erfinv, exp2, expm1, lgamma, log1p, log_softmax, softmax
-from .ops import _float_operands, _input, logsumexp, polygamma
+from .ops import _float_operands, _input, logsumexp, polygamma, zeta_array
 from .tensor import Function, Tensor
 
 __all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
@@ -259,52 +259,12 @@ def log_ndtr_array(x: Any) -> Any:
     return xp.where(left, xp.log(erfcx_array(-u) / 2) - u * u, xp.log1p(-ops.erfc_array(v) / 2))
 
 
-_EPS = 1.11022302462515654042e-16  # 2^-53, Cephes' MACHEP
+_EPS = ops._MACHEP  # 2^-53, Cephes' MACHEP
 
 
 def _zeta_integers() -> Tuple[float, ...]:
     """zeta(k) for k = 2 .. 30 (the Taylor coefficients of _lgamma1p)."""
     return tuple(float(v) for v in zeta_array(np.arange(2.0, 31.0), np.ones(29)))
-
-
-def zeta_array(x: Any, q: Any) -> Any:
-    """The Hurwitz zeta function sum over k >= 0 of (q + k)^-x of broadcast float64 arrays, as Cephes' zeta
-    (torch's kernel): the terms summed until they are below 2^-53 of the sum or past q + k > 9 with at least 10 of
-    them, then the Euler-Maclaurin tail with up to 12 Bernoulli terms. inf at x = 1 and at q a non-positive
-    integer, nan for x < 1 and for q <= 0 with x not an integer (nan in, nan out). One vectorised step a term: a q
-    far below 0 (x an integer) costs about -q steps, as torch's loop does per element."""
-    xp = xp_of(x)
-    x, q = xp.broadcast_arrays(x, q)
-    q_pole = (q <= 0) & (q == xp.floor(q))
-    ok = ~((x <= 1) | q_pole | ((q <= 0) & (x != xp.floor(x))) | xp.isnan(x) | xp.isnan(q))
-    xs, a = xp.where(ok, x, 2.0), xp.where(ok, q, 1.0)
-    s = a ** -xs
-    b = xp.zeros_like(s)
-    active, converged = xp.ones(s.shape, bool), xp.zeros(s.shape, bool)
-    steps = max(9, int(xp.ceil(9 - a.min()) + 1)) if a.size else 0
-    for i in range(steps):
-        a, b = xp.where(active, a + 1, a), xp.where(active, (a + 1) ** -xs, b)
-        s = xp.where(active, s + b, s)
-        converged |= active & (-_EPS * s < b) & (b < _EPS * s)
-        active &= ~converged
-        if i >= 8:
-            active &= a <= 9
-    tail = ~converged
-    w = a
-    s = xp.where(tail, s + b * w / (xs - 1) - 0.5 * b, s)
-    f, k = xp.ones_like(s), 0.0
-    for c in ops._ZETA_SERIES:  # ((2j)! / B_2j, Cephes' zeta A[])
-        f = f * (xs + k)
-        b = b / w
-        t = f * b / c
-        s = xp.where(tail, s + t, s)
-        tail &= ~(xp.abs(t / s) < _EPS)
-        k += 1
-        f = f * (xs + k)
-        b = b / w
-        k += 1
-    y = xp.where(q_pole | (x == 1), xp.inf, xp.where(ok, s, xp.nan))  # (torch's order of cases)
-    return xp.where(x < 1, xp.nan, y)
 
 
 def _lgamma1p(a: Any) -> Any:
