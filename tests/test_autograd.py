@@ -507,6 +507,42 @@ def test_grad_runs_only_the_backward_that_leads_to_its_inputs():
     assert gw.requires_grad and hvp.shape == (2, 4)
 
 
+def test_needs_input_grad_tells_backward_which_inputs_were_asked_for():
+    """As torch's engine tells a builtin's backward: in grad() and backward(inputs=), an input that requires grad
+    but leads to none of the inputs asked for is not needed, so its gradient is neither computed nor refused
+    (zeta(x, q)'s gradient in q while x requires grad, whose x-derivative torch does not implement)."""
+    seen = []
+
+    class Mul(tg.Function):
+        def forward(self, a, b):
+            self.a, self.b = a, b
+            return a * b
+
+        def backward(self, g):
+            seen.append(self.needs_input_grad)
+            return (g * tg.Tensor(self.b) if self.needs_input_grad[0] else None,
+                    g * tg.Tensor(self.a) if self.needs_input_grad[1] else None)
+
+    a, b = tg.randn(3, requires_grad=True), tg.randn(3, requires_grad=True)
+    y = Mul()(a, b).sum()
+    (gb,) = tg.grad(y, b, retain_graph=True)
+    np.testing.assert_array_equal(gb.numpy(), a.numpy())
+    y.backward(inputs=[a], retain_graph=True)
+    np.testing.assert_array_equal(a.grad.numpy(), b.numpy())
+    assert b.grad is None
+    y.backward()
+    assert seen == [(False, True), (True, False), (True, True)]
+    x = tg.tensor([2.5, 3.0, 4.0], dtype=tg.float64, requires_grad=True)
+    q = tg.tensor([1.5, 2.0, 0.25], dtype=tg.float64, requires_grad=True)
+    (gq,) = tg.grad(tg.special.zeta(x, q).sum(), q)
+    np.testing.assert_allclose(gq.numpy(), -x.numpy() * tg.special.zeta(x + 1, q).numpy(), rtol=1e-14)
+    (ga,) = tg.grad(tg.special.gammainc(x, q).sum(), q)  # dP(a, z)/dz = z^(a-1) e^-z / Gamma(a)
+    want = [v ** (s - 1) * math.exp(-v) / math.gamma(s) for s, v in zip(x.tolist(), q.tolist())]
+    np.testing.assert_allclose(ga.numpy(), want, rtol=1e-13)
+    with pytest.raises(RuntimeError, match="zeta.*not implemented"):
+        tg.special.zeta(x, q).sum().backward()
+
+
 def test_grad_takes_a_non_leaf_input_gradient_without_running_its_backward():
     """As torch's autograd.grad: the gradient flowing into a non-leaf input is taken (after its hooks) without
     running the input's own backward, which grad() does not need: a tensor it saved may since have been changed in

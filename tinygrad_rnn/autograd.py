@@ -312,12 +312,12 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
     needed = None if targets is None else _leading_to(starts, targets, capture is not None)
     ready = [(_priority(n), k, n) for k, n in enumerate(starts) if not deps[n]]  # (a root another uses waits)
     heapq.heapify(ready)
-    prev_mode = _mode.grad_enabled
-    _mode.grad_enabled = create_graph
+    prev_mode, prev_wanted = _mode.grad_enabled, _mode.wanted
+    _mode.grad_enabled, _mode.wanted = create_graph, needed
     try:  # (gradients at inf and 0: inf or nan, quietly, as torch's)
         backend.quietly(_drain, ready, pending, deps, needed, retain_graph, create_graph, capture)
     finally:
-        _mode.grad_enabled = prev_mode
+        _mode.grad_enabled, _mode.wanted = prev_mode, prev_wanted
     if pending:  # (every node that got a gradient has been visited: anything left is an engine bug)
         raise RuntimeError(f"backward: internal error, {len(pending)} gradients were never passed on")
 

@@ -35,6 +35,7 @@ class _Mode:
     anomaly = False  # the nan/inf checks run (anomaly mode on with check_nan): the one flag ops and backward read
     anomaly_enabled = False  # anomaly mode is on (torch.is_anomaly_enabled), with or without the checks
     inference = False  # inside inference_mode(): enable_grad cannot switch recording back on
+    wanted = None  # in a grad()/backward(inputs=) pass, the nodes leading to its inputs (None: every node)
 
 
 _mode = _Mode()
@@ -350,8 +351,11 @@ class Function:
 
     @property
     def needs_input_grad(self) -> Tuple[bool, ...]:
-        """Which inputs a gradient must be computed for (backward may return None for the others)."""
-        return tuple([p is not None for p in self.parents])
+        """Which inputs a gradient must be computed for (backward may return None for the others): those that
+        require grad and, in grad() or backward(inputs=), lead to an input asked for, as torch's engine tells a
+        builtin's backward (so zeta(x, q)'s gradient in q can be taken while x requires grad)."""
+        wanted = _mode.wanted
+        return tuple([p is not None and (wanted is None or p in wanted) for p in self.parents])
 
     @property
     def output(self) -> "Tensor":
