@@ -355,7 +355,7 @@ def test_trunc_normal_generator_keywords_and_warning():
     assert t.dtype == np.float32 and np.abs(t.numpy()).max() <= np.float32(0.1)
     with pytest.warns(UserWarning, match=r"mean is more than 2 std from \[a, b\] in nn.init.trunc_normal_"):
         init.trunc_normal_(tg.zeros(10), mean=5.0)
-    with pytest.raises(TypeError, match="trunc_normal_: generator must be a numpy Generator"):
+    with pytest.raises(TypeError, match="trunc_normal_: generator must be a tg.Generator of device .cpu. or a numpy Generator"):
         init.trunc_normal_(tg.zeros(3), generator=1)
     with pytest.raises(TypeError, match="floating point"):
         init.trunc_normal_(tg.zeros(3, dtype=np.int64))

@@ -989,6 +989,75 @@ def test_equal_and_allclose():
         tg.allclose(np.array([1.0, 2.0]), a)
 
 
+def test_generator_gives_its_own_reproducible_draws(device):
+    """tg.Generator, torch's: every random function and in-place fill takes generator=; the same seed (or a clone)
+    gives the same draws, apart from the package's generator (whose draws between do not change them); a generator
+    of another device is refused, as torch."""
+    g = tg.Generator(device)
+    assert g.initial_seed() == 67280421310721 and g.device == device  # (torch's default seed)
+
+    def draws(g):
+        return [t.tolist() for t in (
+            tg.randn(2, 3, generator=g, device=device), tg.rand(4, generator=g, device=device),
+            tg.randint(0, 9, (5,), generator=g, device=device), tg.randperm(6, generator=g, device=device),
+            tg.normal(2.0, 3.0, (3,), generator=g, device=device),
+            tg.normal(tg.zeros(2, 1, device=device), tg.ones(3, device=device), generator=g),
+            tg.multinomial(tg.ones(5, device=device), 3, generator=g),
+            tg.bernoulli(tg.full((5,), 0.5, device=device), generator=g),
+            tg.poisson(tg.full((4,), 3.0, device=device), generator=g),
+            tg.randn_like(tg.zeros(3, device=device), generator=g),
+            tg.empty(4, device=device).normal_(generator=g), tg.empty(4, device=device).uniform_(generator=g),
+            tg.empty(3, device=device).bernoulli_(0.3, generator=g), tg.empty(3, device=device).cauchy_(generator=g),
+            tg.empty(3, device=device).exponential_(generator=g), tg.empty(3, device=device).log_normal_(generator=g),
+            tg.empty(3, device=device).geometric_(0.4, generator=g), tg.empty(3, device=device).random_(7, generator=g))]
+
+    first = draws(g)
+    assert draws(g) != first
+    g.manual_seed(67280421310721)
+    tg.manual_seed(0)
+    tg.randn(10, device=device)
+    assert draws(g) == first
+    assert g.manual_seed(5) is g and g.initial_seed() == 5
+    twin = g.clone_state()
+    assert draws(g) == draws(twin)
+    other = "cuda" if device == "cpu" else "cpu"
+    with pytest.raises(RuntimeError, match=f"randn: expected a '{other}' generator for a tensor on {other}"):
+        tg.randn(2, generator=tg.Generator(device), device=other)
+    with pytest.raises(TypeError, match="randn: generator must be a tg.Generator"):
+        tg.randn(2, generator=3, device=device)
+    with pytest.raises(TypeError, match="Generator.manual_seed: seed must be an int"):
+        g.manual_seed(1.5)
+
+
+def test_generator_state_and_torch_forms():
+    """get_state/set_state replay a cpu generator's draws; the samplers, random_split and nn.init take one; torch's
+    normal/poisson overloads, shapes, dtypes and errors."""
+    g = tg.Generator().manual_seed(11)
+    state = g.get_state()
+    assert state.dtype == np.uint8 and state.shape == (40,)
+    a = tg.randn(5, generator=g).tolist()
+    assert g.set_state(state) is g and tg.randn(5, generator=g).tolist() == a
+    split = [tg.utils.data.random_split(range(8), [4, 4], generator=tg.Generator().manual_seed(2))[0].indices
+             for _ in range(2)]
+    order = [list(tg.utils.data.RandomSampler(range(6), generator=tg.Generator().manual_seed(4))) for _ in range(2)]
+    init = [tg.nn.init.trunc_normal_(tg.empty(5), generator=tg.Generator().manual_seed(1)).tolist() for _ in range(2)]
+    assert split[0] == split[1] and order[0] == order[1] and init[0] == init[1]
+    assert tg.normal(tg.zeros(3, dtype=tg.float64), 2.0).dtype == np.float64
+    assert tg.normal(1.0, tg.ones(2, 1)).shape == (2, 1) and tg.normal(0.0, 1.0, (2, 3)).dtype == np.float32
+    z = tg.normal(tg.full((4000,), 3.0), tg.full((4000,), 2.0), generator=tg.Generator().manual_seed(0)).numpy()
+    assert abs(z.mean() - 3) < 5 * 2 / math.sqrt(4000) and abs(z.std() - 2) < 0.15
+    k = tg.poisson(tg.full((4000,), 4.0), tg.Generator().manual_seed(0)).numpy()
+    assert k.dtype == np.float32 and (k == np.round(k)).all() and abs(k.mean() - 4) < 5 * 2 / math.sqrt(4000)
+    for bad, err, msg in ((lambda: tg.normal(tg.zeros(2), tg.tensor([-1.0, 1.0])), ValueError, "std >= 0"),
+                          (lambda: tg.normal(tg.zeros(2), tg.ones(3)), ValueError, "do not broadcast"),
+                          (lambda: tg.normal(0.0, 1.0), TypeError, "pass size="),
+                          (lambda: tg.normal(tg.zeros(2), 1.0, (2,)), TypeError, "size= is taken only"),
+                          (lambda: tg.normal(tg.zeros(2, dtype=tg.int64), 1.0), TypeError, "floating point"),
+                          (lambda: tg.poisson(tg.tensor([-1.0])), ValueError, "non-negative")):
+        with pytest.raises(err, match=f"(normal|poisson): .*{msg}"):
+            bad()
+
+
 def test_randperm_is_a_seeded_permutation():
     tg.manual_seed(3)
     p = tg.randperm(10)

@@ -212,10 +212,10 @@ def set_rng_state(state: dict) -> None:
 _STATE_BYTES = 40  # PCG64's state: state and inc (128 bits each), has_uint32 and uinteger (32 bits each)
 
 
-def cpu_rng_bytes() -> np.ndarray:
-    """The cpu generator's state (PCG64, what np.random.default_rng makes) as 40 uint8 values, for
-    tg.get_rng_state's ByteTensor."""
-    state = rng("cpu").bit_generator.state
+def cpu_rng_bytes(gen: Any = None) -> np.ndarray:
+    """A cpu generator's state (the package's by default; PCG64, what np.random.default_rng makes) as 40 uint8
+    values, for tg.get_rng_state's and Generator.get_state's ByteTensor."""
+    state = (rng("cpu") if gen is None else gen).bit_generator.state
     if state["bit_generator"] != "PCG64":
         raise TypeError(f"get_rng_state: the cpu generator is {state['bit_generator']}, not PCG64")
     inner = state["state"]
@@ -224,11 +224,11 @@ def cpu_rng_bytes() -> np.ndarray:
     return np.frombuffer(raw, np.uint8).copy()
 
 
-def set_cpu_rng_bytes(raw: np.ndarray) -> None:
-    """Put back a cpu_rng_bytes state (a new generator: the state can be set again)."""
+def rng_from_bytes(raw: np.ndarray, op: str = "set_rng_state") -> np.random.Generator:
+    """A new cpu generator in a cpu_rng_bytes state (new: the state can be set again)."""
     raw = np.asarray(raw)
     if raw.dtype != np.uint8 or raw.shape != (_STATE_BYTES,):
-        raise ValueError(f"set_rng_state: expected the uint8 tensor of shape ({_STATE_BYTES},) that get_rng_state "
+        raise ValueError(f"{op}: expected the uint8 tensor of shape ({_STATE_BYTES},) that get_rng_state "
                          f"returns, got {raw.dtype} of shape {raw.shape}")
     b = raw.tobytes()
     gen = np.random.Generator(np.random.PCG64())
@@ -236,7 +236,92 @@ def set_cpu_rng_bytes(raw: np.ndarray) -> None:
                                                                    "inc": int.from_bytes(b[16:32], "little")},
                                "has_uint32": int.from_bytes(b[32:36], "little"),
                                "uinteger": int.from_bytes(b[36:40], "little")}
-    _rngs["cpu"] = gen
+    return gen
+
+
+def set_cpu_rng_bytes(raw: np.ndarray) -> None:
+    """Put back a cpu_rng_bytes state as the package's cpu generator."""
+    _rngs["cpu"] = rng_from_bytes(raw)
+
+
+class Generator:
+    """torch.Generator: random draws of their own, for the generator= argument of the random functions, in-place
+    fills, samplers, random_split and nn.init, seeded apart from the package's (manual_seed). Like the package it
+    keeps a numpy PCG64 generator for the draws made on the host and, on 'cuda', a CuPy one for those made there;
+    both start from its seed (torch's default, 67280421310721, until manual_seed or seed). A generator serves only
+    tensors of its device, as torch's."""
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self._device = check_device(device, "Generator")
+        self.manual_seed(67280421310721)
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def manual_seed(self, seed: int) -> "Generator":
+        """Restart from seed (an int; taken modulo 2^64, as torch's); returns the generator."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"Generator.manual_seed: seed must be an int, got {type(seed).__name__}")
+        self._seed, self._rngs = int(seed) % 2 ** 64, {}
+        return self
+
+    def seed(self) -> int:
+        """Restart from a seed drawn from fresh entropy, and return it."""
+        s = _fresh_seed()
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> Any:
+        """The host generator's state as a uint8 Tensor of 40 bytes (numpy's PCG64, not torch's Mersenne Twister),
+        for set_state."""
+        from .tensor import Tensor  # noqa: PLC0415 (the tensor module imports this one)
+        if self._device != "cpu":
+            raise RuntimeError("Generator.get_state: only a cpu generator's state can be taken here (a CuPy "
+                               "generator's is a device array); use clone_state() for a copy")
+        return Tensor(cpu_rng_bytes(self.draws("cpu")))
+
+    def set_state(self, new_state: Any) -> "Generator":
+        if self._device != "cpu":
+            raise RuntimeError("Generator.set_state: only a cpu generator's state can be set here")
+        self._rngs["cpu"] = rng_from_bytes(to_device(getattr(new_state, "data", new_state), "cpu"),
+                                           "Generator.set_state")
+        return self
+
+    def clone_state(self) -> "Generator":
+        """A new generator of this device in this one's state: both then make the same draws."""
+        twin = Generator(self._device).manual_seed(self._seed)
+        twin._rngs = {where: _copy_rng(gen) for where, gen in self._rngs.items()}
+        return twin
+
+    def draws(self, where: str) -> Any:
+        """The numpy ('cpu') or CuPy ('cuda') generator behind the draws made there."""
+        if where not in self._rngs:
+            self._rngs[where] = np.random.default_rng(self._seed) if where == "cpu" else \
+                _require_cupy().random.default_rng(self._seed)
+        return self._rngs[where]
+
+
+def rng_for(generator: Any, device: Optional[str], op: str, host: bool = False) -> Any:
+    """The numpy/CuPy generator a draw for a tensor on ``device`` uses: ``generator``'s (a Generator of that
+    device, or for the cpu a numpy Generator) or, given None, the package's; ``host`` for the draws made on the
+    host whatever the device (multinomial, bernoulli, the in-place fills)."""
+    device = check_device(device, op)
+    where = "cpu" if host else device
+    if generator is None:
+        return rng(where)
+    if isinstance(generator, Generator):
+        if generator.device != device:
+            raise RuntimeError(f"{op}: expected a '{device}' generator for a tensor on {device}, got a "
+                               f"'{generator.device}' one")
+        return generator.draws(where)
+    if isinstance(generator, np.random.Generator) and device == "cpu":
+        return generator
+    raise TypeError(f"{op}: generator must be a tg.Generator of device '{device}'"
+                    f"{' or a numpy Generator' if device == 'cpu' else ''}, got {type(generator).__name__}")
 
 
 _deterministic = {"mode": False, "warn_only": False}

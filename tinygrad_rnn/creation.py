@@ -228,21 +228,22 @@ def empty(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, 
     return full(_sizes(sizes, size, "empty"), 0.0, dtype, device, requires_grad)
 
 
-def randn(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
-          requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from the package generator (see manual_seed)."""
-    return _new(backend.rng(device).standard_normal(_sizes(sizes, size, "randn")), dtype, device, requires_grad,
-                "randn")
+def randn(*sizes: Any, size: Optional[Sequence[int]] = None, generator: Any = None, dtype: Any = None,
+          device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from ``generator`` (a tg.Generator) or the package's (see manual_seed)."""
+    gen = backend.rng_for(generator, device, "randn")
+    return _new(gen.standard_normal(_sizes(sizes, size, "randn")), dtype, device, requires_grad, "randn")
 
 
-def rand(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
-         requires_grad: bool = False) -> Tensor:
+def rand(*sizes: Any, size: Optional[Sequence[int]] = None, generator: Any = None, dtype: Any = None,
+         device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _new(backend.rng(device).random(_sizes(sizes, size, "rand")), dtype, device, requires_grad, "rand")
+    gen = backend.rng_for(generator, device, "rand")
+    return _new(gen.random(_sizes(sizes, size, "rand")), dtype, device, requires_grad, "rand")
 
 
-def randint(low: int = 0, high: Optional[int] = None, size: Any = (), dtype: Any = np.int64,
-            device: Optional[str] = None) -> Tensor:
+def randint(low: int = 0, high: Optional[int] = None, size: Any = (), *, generator: Any = None,
+            dtype: Any = np.int64, device: Optional[str] = None) -> Tensor:
     """Integers in [low, high), int64 by default; randint(high, size) as in torch means low = 0. The bounds are
     integers, and for an integer or bool dtype low and high - 1 must fit it (as torch: no value wraps around)."""
     if isinstance(high, (tuple, list)):
@@ -260,11 +261,11 @@ def randint(low: int = 0, high: Optional[int] = None, size: Any = (), dtype: Any
         if low < lo or high - 1 > hi:
             raise ValueError(f"randint: [{low}, {high}) does not fit {dt} (values {lo}..{hi})")
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "randint")
-    return Tensor(backend.module_for(device).asarray(backend.rng(device).integers(low, high, size=shape),
-                                                     dtype=dtype))
+    gen = backend.rng_for(generator, device, "randint")
+    return Tensor(backend.module_for(device).asarray(gen.integers(low, high, size=shape), dtype=dtype))
 
 
-def randperm(n: int, dtype: Any = np.int64, device: Optional[str] = None) -> Tensor:
+def randperm(n: int, *, generator: Any = None, dtype: Any = np.int64, device: Optional[str] = None) -> Tensor:
     """A random permutation of 0..n-1 (for shuffling a dataset's order)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
@@ -277,10 +278,11 @@ def randperm(n: int, dtype: Any = np.int64, device: Optional[str] = None) -> Ten
         exact = -1
     if n - 1 > exact:
         raise ValueError(f"randperm: {dtype} cannot hold the values 0..{n - 1} exactly")
-    return Tensor(backend.module_for(device).asarray(backend.rng("cpu").permutation(int(n)), dtype=dtype))
+    gen = backend.rng_for(generator, device, "randperm", host=True)
+    return Tensor(backend.module_for(device).asarray(gen.permutation(int(n)), dtype=dtype))
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
     """Class indices drawn with probabilities proportional to the rows of ``input`` (C,) or (B, C), as
     torch.multinomial: (num_samples,) or (B, num_samples) int64, on input's device. The weights need
     not sum to 1 but must be finite, non-negative and not all zero; without replacement, a row gives
@@ -312,25 +314,25 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
         if num_samples > fewest:
             raise ValueError(f"multinomial: {num_samples} samples without replacement, but a row has only "
                              f"{fewest} non-zero weights (pass replacement=True)")
-    gen = backend.rng("cpu")
+    gen = backend.rng_for(generator, device, "multinomial", host=True)
     out = np.stack([gen.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum()) for r in rows])
     out = out.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64)
     return Tensor(backend.to_device(out, device))
 
 
-def bernoulli(input: Tensor, p: Optional[float] = None) -> Tensor:
+def bernoulli(input: Tensor, p: Optional[float] = None, *, generator: Any = None) -> Tensor:
     """0/1 draws, each 1 with the probability input holds there (or p, for every element), of input's shape, dtype
     and device (torch.bernoulli: a dropout mask is such a draw). No gradient."""
     if not isinstance(input, Tensor) or input.dtype.kind != "f":
         got = input.dtype if isinstance(input, Tensor) else type(input).__name__
         raise TypeError(f"bernoulli: input must be a floating-point tensor of probabilities, got {got}")
-    draws = bernoulli_draws("bernoulli", input if p is None else p, input.shape)
+    draws = bernoulli_draws("bernoulli", input if p is None else p, input.shape, generator, input.device)
     return Tensor(backend.to_device(draws.astype(input.dtype), input.device))
 
 
-def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...]) -> Any:
+def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...], generator: Any = None, device: str = "cpu") -> Any:
     """A host bool array of shape, each True with probability p there (a number, or a tensor broadcasting to
-    shape), from the package generator; p must lie in [0, 1]."""
+    shape), from ``generator`` (one of ``device``, where the draws go) or the package's; p must lie in [0, 1]."""
     if not isinstance(p, (Tensor, numbers.Real)) or isinstance(p, bool):
         raise TypeError(f"{op}: p must be a number or a tensor of probabilities, got {type(p).__name__}")
     probs = backend.to_device(p.data, "cpu") if isinstance(p, Tensor) else np.asarray(p, dtype=np.float64)
@@ -343,7 +345,56 @@ def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...]) -> Any:
                          f"shape {probs.shape}")
     if not ((probs >= 0) & (probs <= 1)).all():
         raise ValueError(f"{op}: probabilities must lie in [0, 1]")
-    return backend.rng("cpu").random(shape) < probs
+    return backend.rng_for(generator, device, op, host=True).random(shape) < probs
+
+
+def normal(mean: Any, std: Any = 1.0, size: Optional[Sequence[int]] = None, *, generator: Any = None,
+           dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+    """torch.normal: draws of N(mean, std^2). With a tensor mean and/or std, one draw per element of their broadcast
+    shape, in their dtype and on their device; with two numbers, ``size`` draws (dtype, device and requires_grad
+    apply then). std must be >= 0. The draws carry no gradient (torch's gradient to mean and std is zero)."""
+    if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        mean, std = _number(mean, "normal", "mean", bools=False), _number(std, "normal", "std", bools=False)
+        if size is None:
+            raise TypeError("normal: with mean and std numbers, pass size= (the shape of the draws)")
+        if not std >= 0:
+            raise ValueError(f"normal: expects std >= 0.0, got {std}")
+        shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "normal")
+        gen = backend.rng_for(generator, device, "normal")
+        return _new(mean + std * gen.standard_normal(shape), dtype, device, requires_grad, "normal")
+    if size is not None:
+        raise TypeError("normal: size= is taken only with mean and std numbers; a tensor mean or std sets the shape")
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    for t in tensors:
+        if t.dtype.kind != "f":
+            raise TypeError(f"normal: mean and std must be floating point tensors, got {t.dtype}")
+    if len(tensors) == 2 and mean.device != std.device:
+        raise ValueError(f"normal: mean is on {mean.device} but std is on {std.device}")
+    m, s = (t.data if isinstance(t, Tensor) else _number(t, "normal", name, bools=False)
+            for t, name in ((mean, "mean"), (std, "std")))
+    try:
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+    except ValueError:
+        raise ValueError(f"normal: mean of shape {np.shape(m)} and std of shape {np.shape(s)} do not broadcast") \
+            from None
+    if not (s >= 0 if isinstance(s, numbers.Real) else bool((s >= 0).all())):  # (nan too)
+        raise ValueError("normal: expects every element of std >= 0.0")
+    out_dtype = np.result_type(*[t.dtype for t in tensors])
+    z = backend.rng_for(generator, tensors[0].device, "normal").standard_normal(shape)
+    return Tensor._make((m + s * z).astype(out_dtype, copy=False))
+
+
+def poisson(input: Tensor, generator: Any = None) -> Tensor:
+    """torch.poisson: one Poisson draw per element, each of the rate input holds there (rates >= 0), in input's
+    dtype and on its device; no gradient (torch's is zero)."""
+    if not isinstance(input, Tensor) or input.dtype.kind != "f":
+        got = input.dtype if isinstance(input, Tensor) else type(input).__name__
+        raise TypeError(f"poisson: input must be a floating point tensor of rates, got {got}")
+    rates = backend.to_device(input.data, "cpu")
+    if not (rates >= 0).all():  # (nan too)
+        raise ValueError("poisson: invalid Poisson rate, expected every rate to be non-negative")
+    draws = backend.rng_for(generator, input.device, "poisson", host=True).poisson(rates)
+    return Tensor(backend.to_device(draws.astype(input.dtype), input.device))
 
 
 def _like(fn: Any, t: Tensor, dtype: Any, device: Optional[str], **kw: Any) -> Tensor:
@@ -373,24 +424,24 @@ def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
     return _like(empty, input, dtype, device, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
+def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, generator: Any = None,
                device: Optional[str] = None) -> Tensor:
-    return _like(randn, input, dtype, device, requires_grad=requires_grad)
+    return _like(randn, input, dtype, device, requires_grad=requires_grad, generator=generator)
 
 
-def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
+def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, generator: Any = None,
               device: Optional[str] = None) -> Tensor:
-    return _like(rand, input, dtype, device, requires_grad=requires_grad)
+    return _like(rand, input, dtype, device, requires_grad=requires_grad, generator=generator)
 
 
-def randint_like(input: Tensor, low: int = 0, high: Optional[int] = None, *, dtype: Any = None,
-                 device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+def randint_like(input: Tensor, low: int = 0, high: Optional[int] = None, *, generator: Any = None,
+                 dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
     """torch.randint_like: randint's integers in [low, high) (randint_like(input, high): low = 0) in input's
     shape, and its dtype and device unless given."""
     _input("randint_like", input)
     if high is None:
         low, high = 0, low
-    out = randint(low, high, input.shape, dtype=input.dtype if dtype is None else dtype,
+    out = randint(low, high, input.shape, generator=generator, dtype=input.dtype if dtype is None else dtype,
                   device=input.device if device is None else device)
     return out.requires_grad_(requires_grad) if requires_grad else out
 

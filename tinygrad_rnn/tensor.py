@@ -999,55 +999,55 @@ class Tensor:
         self._write("copy_", (Ellipsis,), src if isinstance(src, Tensor) or src is None else backend.as_array(src))
         return self
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> "Tensor":
         """Samples of U(a, b) from the package generator (see manual_seed), in place (torch's uniform_(from, to);
         nn.init.uniform_ is this under no_grad)."""
         if not (math.isfinite(a) and math.isfinite(b) and a <= b):
             raise ValueError(f"uniform_: expects finite bounds a <= b, got a={a}, b={b}")
-        return self._sample_("uniform_", lambda gen: gen.uniform(a, b, self.shape))
+        return self._sample_("uniform_", lambda gen: gen.uniform(a, b, self.shape), generator)
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> "Tensor":
         """Samples of N(mean, std^2) from the package generator, in place (nn.init.normal_ is this under no_grad)."""
         if not std >= 0:  # (nan too)
             raise ValueError(f"normal_: std must be >= 0, got {std}")
-        return self._sample_("normal_", lambda gen: gen.normal(mean, std, self.shape))
+        return self._sample_("normal_", lambda gen: gen.normal(mean, std, self.shape), generator)
 
-    def bernoulli_(self, p: Any = 0.5) -> "Tensor":
+    def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> "Tensor":
         """0/1 draws in place, each 1 with probability p (a number, or a tensor broadcasting to this shape); any
         dtype, as torch (torch.empty(n, dtype=torch.bool).bernoulli_(p) is a mask)."""
-        draws = _creation.bernoulli_draws("bernoulli_", p, self.shape)
+        draws = _creation.bernoulli_draws("bernoulli_", p, self.shape, generator, self.device)
         self._write("bernoulli_", (Ellipsis,), draws.astype(self.dtype))  # (cast before a device copy)
         return self
 
-    def cauchy_(self, median: float = 0.0, sigma: float = 1.0) -> "Tensor":
+    def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator: Any = None) -> "Tensor":
         """Samples of the Cauchy distribution, median + sigma tan(pi (U - 1/2)), from the package generator, in
         place (torch's cauchy_; sigma > 0)."""
         if not sigma > 0:  # (nan too)
             raise ValueError(f"cauchy_: expects sigma > 0, got sigma={sigma}")
-        return self._sample_("cauchy_", lambda gen: median + sigma * gen.standard_cauchy(self.shape))
+        return self._sample_("cauchy_", lambda gen: median + sigma * gen.standard_cauchy(self.shape), generator)
 
-    def exponential_(self, lambd: float = 1.0) -> "Tensor":
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> "Tensor":
         """Samples of the exponential distribution of rate lambd (mean 1/lambd) from the package generator, in
         place (torch's exponential_; lambd > 0, an infinite rate draws zeros)."""
         if not lambd > 0:
             raise ValueError(f"exponential_: expects lambd > 0, got lambd={lambd}")
-        return self._sample_("exponential_", lambda gen: gen.exponential(1.0 / lambd, self.shape))
+        return self._sample_("exponential_", lambda gen: gen.exponential(1.0 / lambd, self.shape), generator)
 
-    def log_normal_(self, mean: float = 1.0, std: float = 2.0) -> "Tensor":
+    def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator: Any = None) -> "Tensor":
         """Samples of exp(N(mean, std^2)) from the package generator, in place (torch's log_normal_; std > 0)."""
         if not std > 0:
             raise ValueError(f"log_normal_: expects std > 0, got std={std}")
-        return self._sample_("log_normal_", lambda gen: gen.lognormal(mean, std, self.shape))
+        return self._sample_("log_normal_", lambda gen: gen.lognormal(mean, std, self.shape), generator)
 
-    def geometric_(self, p: float) -> "Tensor":
+    def geometric_(self, p: float, *, generator: Any = None) -> "Tensor":
         """Samples of the geometric distribution (the trial of the first success, each with probability p: 1, 2,
         ...) from the package generator, in place, into a floating or integer tensor (torch's geometric_; 0 < p <
         1)."""
         if not 0 < p < 1:
             raise ValueError(f"geometric_: expects p in (0, 1), got p={p}")
-        return self._sample_("geometric_", lambda gen: gen.geometric(p, self.shape), floating=False)
+        return self._sample_("geometric_", lambda gen: gen.geometric(p, self.shape), generator, floating=False)
 
-    def random_(self, *args: int, **kwargs: int) -> "Tensor":
+    def random_(self, *args: int, generator: Any = None, **kwargs: int) -> "Tensor":
         """Integers drawn uniformly from [from, to - 1] by the package generator, in place, as torch's random_():
         random_(to) draws from [0, to - 1]; without to, up to the dtype's largest integer (2^mantissa digits for a
         floating dtype, 1 for bool). Taken as random_(from=0, to=None) or random_(to), keywords from= and to=
@@ -1079,14 +1079,16 @@ class Tensor:
         if low >= high:
             raise ValueError(f"{op}: expects 'from' to be less than 'to', got from={low} >= to={high}")
         return self._sample_(op, lambda gen: gen.integers(low, high - 1, self.shape, np.int64, endpoint=True),
-                             floating=False)
+                             generator, floating=False)
 
-    def _sample_(self, op: str, sample: Callable[[Any], Any], floating: bool = True) -> "Tensor":
-        """Write sample(generator), an array of this shape drawn on the host, into this tensor in place (a floating
-        one only where ``floating``: a continuous distribution)."""
+    def _sample_(self, op: str, sample: Callable[[Any], Any], generator: Any = None, floating: bool = True) -> "Tensor":
+        """Write sample(gen), an array of this shape drawn on the host by ``generator`` (a Generator of this tensor's
+        device) or the package's, into this tensor in place (a floating one only where ``floating``: a continuous
+        distribution)."""
         if floating and self.dtype.kind != "f":
             raise TypeError(f"{op}: samples a floating point distribution, but this tensor is {self.dtype}")
-        self._write(op, (Ellipsis,), sample(backend.rng("cpu")).astype(self.dtype))  # (cast before a device copy)
+        draws = sample(backend.rng_for(generator, self.device, op, host=True))
+        self._write(op, (Ellipsis,), draws.astype(self.dtype))  # (cast before a device copy)
         return self
 
     def detach(self) -> "Tensor":

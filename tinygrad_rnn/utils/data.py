@@ -33,15 +33,10 @@ __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subse
            "WeightedRandomSampler", "BatchSampler", "default_collate", "default_convert", "DataLoader"]
 
 
-def _generator(generator: Optional[np.random.Generator], op: str) -> np.random.Generator:
-    """The generator to draw from now: the one given, else the package's (read at each draw, so tg.manual_seed
-    made after the sampler or loader still applies)."""
-    if generator is None:
-        return backend.rng("cpu")
-    if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{op}: generator must be a numpy Generator (np.random.default_rng(seed)), "
-                        f"got {type(generator).__name__}")
-    return generator
+def _generator(generator: Any, op: str) -> np.random.Generator:
+    """The numpy generator to draw from now: a tg.Generator's (a cpu one) or a numpy Generator given, else the
+    package's (read at each draw, so tg.manual_seed made after the sampler or loader still applies)."""
+    return backend.rng_for(generator, "cpu", op)
 
 
 def _check_positive_int(op: str, name: str, value: Any) -> None:
