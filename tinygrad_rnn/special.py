@@ -416,6 +416,82 @@ def igamma_array(a: Any, x: Any, upper: bool) -> Any:
     return xp.where(regular, y, edge).reshape(shape)
 
 
+def _gamma_path_series(a: Any, x: Any) -> Any:
+    """-(dP/da) / p(x; a) for x <= max(a, 1.1): P's series differentiated term by term, divided by the density,
+    sum over k >= 0 of c_k (psi(a + 1) + sum_{j=1..k} 1/(a + j) - log x), c_0 = x/a, c_k = c_{k-1} x / (a + k).
+    For x <= a every term is positive (psi(a + 1) > log(a + 1/2)): no cancellation."""
+    xp = xp_of(x)
+    base = ops.digamma_array(a + 1) - xp.log(x)
+    st = {"k": 0, "c": x / a, "h": xp.zeros_like(x)}
+    st["sum"] = st["c"] * base
+
+    def step(s, active):
+        s["k"] += 1
+        s["c"] = s["c"] * x / (a + s["k"])
+        s["h"] = s["h"] + 1 / (a + s["k"])
+        term = s["c"] * (base + s["h"])
+        s["sum"] = s["sum"] + (term if active is None else xp.where(active, term, 0.0))
+        return xp.abs(term) <= _EPS * xp.abs(s["sum"])
+
+    _until_converged(st, step)
+    return st["sum"]
+
+
+def _gamma_path_fraction(a: Any, x: Any) -> Any:
+    """(dQ/da) / p(x; a) for x > 1.1, x > a: Q = f x^a e^-x / Gamma(a) with f the continued fraction of
+    _igamc_fraction, differentiated in a alongside its convergents (forward mode), so the result is
+    x (f' + f (log x - psi(a))), a sum of positive terms."""
+    xp = xp_of(x)
+    y = 1 - a
+    z = x + y + 1
+    st = {"y": y, "z": z, "c": 0.0, "pkm2": xp.ones_like(x), "qkm2": x.copy(), "pkm1": x + 1, "qkm1": z * x,
+          "dpkm2": xp.zeros_like(x), "dqkm2": xp.zeros_like(x), "dpkm1": xp.zeros_like(x), "dqkm1": -x}
+    st["f"] = st["pkm1"] / st["qkm1"]
+    st["df"] = (st["dpkm1"] - st["f"] * st["dqkm1"]) / st["qkm1"]
+
+    def step(s, active):
+        s["c"] += 1
+        s["y"], s["z"] = s["y"] + 1, s["z"] + 2
+        yc = s["y"] * s["c"]
+        pk, qk = s["pkm1"] * s["z"] - s["pkm2"] * yc, s["qkm1"] * s["z"] - s["qkm2"] * yc
+        dpk = s["dpkm1"] * s["z"] - s["pkm1"] - s["dpkm2"] * yc + s["pkm2"] * s["c"]
+        dqk = s["dqkm1"] * s["z"] - s["qkm1"] - s["dqkm2"] * yc + s["qkm2"] * s["c"]
+        nonzero = qk != 0
+        q = xp.where(nonzero, qk, 1.0)
+        r = pk / q
+        dr = (dpk - r * dqk) / q
+        done = nonzero & (xp.abs(s["f"] - r) <= _EPS * xp.abs(r)) & (xp.abs(s["df"] - dr) <= 1e-12 * xp.abs(dr))
+        keep = nonzero if active is None else nonzero & active
+        s["f"], s["df"] = xp.where(keep, r, s["f"]), xp.where(keep, dr, s["df"])
+        scale = xp.where(xp.abs(pk) > 4.503599627370496e15, 2.0 ** -52, 1.0)
+        s["pkm2"], s["pkm1"], s["qkm2"], s["qkm1"] = s["pkm1"] * scale, pk * scale, s["qkm1"] * scale, qk * scale
+        s["dpkm2"], s["dpkm1"] = s["dpkm1"] * scale, dpk * scale
+        s["dqkm2"], s["dqkm1"] = s["dqkm1"] * scale, dqk * scale
+        return done  # (f' by a difference of convergents: its last digits wander, so 1e-12 for it)
+
+    _until_converged(st, step)
+    return x * (st["df"] + st["f"] * (xp.log(x) - ops.digamma_array(a)))
+
+
+def standard_gamma_grad_array(x: Any, alpha: Any) -> Any:
+    """dx/dalpha of a Gamma(alpha, 1) draw x held at its quantile (implicit reparameterisation, Figurnov et al.
+    2018): -(dP/dalpha)(alpha, x) / p(x; alpha), P the regularized lower incomplete gamma function, of broadcast
+    float64 arrays. By P's series (x <= alpha or x <= 1.1) or Q's continued fraction (beyond), each differentiated
+    in alpha: against mpmath within ~1e-13 relative for alpha in [1e-3, 1e3], where torch's _standard_gamma_grad
+    (Taylor, saddle-point and rational approximations) is within ~2e-3 over the bulk and ~10% in far tails. 0
+    where x is 0 or not finite, or alpha is not positive and finite (torch's nan-to-0)."""
+    xp = xp_of(x)
+    alpha, x = xp.broadcast_arrays(alpha, x)
+    shape = x.shape
+    a, x = xp.ascontiguousarray(alpha).reshape(-1), xp.ascontiguousarray(x).reshape(-1)
+    regular = (a > 0) & (x > 0) & xp.isfinite(a) & xp.isfinite(x)
+    by_series = (x <= a) | (x <= 1.1)
+    out = xp.zeros_like(x)
+    _on(_gamma_path_series, a, x, regular & by_series, out)
+    _on(_gamma_path_fraction, a, x, regular & ~by_series, out)
+    return out.reshape(shape)
+
+
 def _i0(x: Any) -> Any:
     return _scaled_i(x, 0) * xp_of(x).exp(xp_of(x).abs(x))
 

@@ -11,8 +11,8 @@ from ..tensor import Tensor, finfo
 from . import constraints
 from .distribution import sum_rightmost
 
-__all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform",
-           "SoftmaxTransform", "TanhTransform", "Transform", "identity_transform"]
+__all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform",
+           "SigmoidTransform", "SoftmaxTransform", "TanhTransform", "Transform", "identity_transform"]
 
 
 class Transform:
@@ -431,3 +431,46 @@ class SoftmaxTransform(Transform):
         if len(shape) < 1:
             raise ValueError("Too few dimensions on input")
         return tuple(shape)
+
+
+# --- PowerTransform (for InverseGamma; added with the Gamma family) ---
+
+
+class PowerTransform(Transform):
+    """y = x ** exponent on the positive reals (torch's PowerTransform; exponent a number or tensor, broadcast
+    with x). Its sign is exponent's, so PowerTransform(-1) flips a cdf."""
+    domain = constraints.positive
+    codomain = constraints.positive
+    bijective = True
+
+    def __init__(self, exponent: Any, cache_size: int = 0) -> None:
+        from .distribution import broadcast_all
+        super().__init__(cache_size=cache_size)
+        (self.exponent,) = broadcast_all(exponent)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return PowerTransform(self.exponent, cache_size=cache_size)
+
+    @property
+    def sign(self) -> Any:
+        return self.exponent.sign()
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, PowerTransform) and bool(self.exponent.eq(other.exponent).all().item())
+
+    def _call(self, x: Tensor) -> Tensor:
+        return x.pow(self.exponent)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y.pow(1 / self.exponent)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return (self.exponent * y / x).abs().log()
+
+    def forward_shape(self, shape: Sequence[int]) -> Tuple[int, ...]:
+        return composed.broadcast_shapes(shape, tuple(self.exponent.shape))
+
+    def inverse_shape(self, shape: Sequence[int]) -> Tuple[int, ...]:
+        return composed.broadcast_shapes(shape, tuple(self.exponent.shape))
