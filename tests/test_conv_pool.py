@@ -1306,6 +1306,82 @@ def test_2d_modules_match_torch_reprs_and_state_dicts_move_both_ways():
     assert repr(nn.Fold((4, 5), 2)) == repr(torch.nn.Fold((4, 5), 2))
 
 
+# ----------------------------------------------------------------------------- 3-d pads, channel shuffle, Softmax2d
+_NP_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+@with_fixtures
+@given(mode=st.sampled_from(list(_NP_PAD_MODES)), batched=st.booleans(),
+       spatial=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(2, 3)), data=st.data())
+def test_3d_pads_and_channel_shuffle_match_numpy_and_central_differences(device, mode, batched, spatial, data):
+    lead = (1, 2) if batched else (2,)
+    most = {"reflect": [n - 1 for n in spatial], "circular": list(spatial)}.get(mode, [2, 2, 2])
+    amounts = [data.draw(st.integers(0, most[2 - i // 2]), label=f"pad{i}") for i in range(6)]
+    x = data.draw(arrays(lead + spatial), label="x")
+    module = {"constant": nn.ZeroPad3d, "reflect": nn.ReflectionPad3d, "replicate": nn.ReplicationPad3d,
+              "circular": nn.CircularPad3d}[mode](tuple(amounts))
+    widths = [(0, 0)] * len(lead) + [tuple(amounts[4 - 2 * i:6 - 2 * i]) for i in range(3)]
+    check_op(module, lambda x: np.pad(x, widths, mode=_NP_PAD_MODES[mode]), [x], device)
+    groups = data.draw(st.sampled_from([1, 2, 3, 6]), label="groups")
+    y = data.draw(arrays((data.draw(st.integers(1, 2), label="n"), 6) + spatial[:data.draw(st.integers(1, 2))]),
+                  label="y")
+    shuffled = y.reshape((y.shape[0], groups, 6 // groups) + y.shape[2:]).swapaxes(1, 2).reshape(y.shape)
+    check_op(lambda y: F.channel_shuffle(y, groups), lambda y: shuffled, [y], device, gradgrad=True)
+
+
+def test_3d_pads_channel_shuffle_and_softmax2d_match_torch_and_keep_the_device(device):
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(10)
+    for name, args in [("ConstantPad3d", ((1, 2, 0, 1, 2, -1), 2.5)), ("ConstantPad3d", (1, -0.5)),
+                       ("ZeroPad3d", ((1, 2, 0, 1, 2, 1),)), ("ZeroPad3d", (-1,)), ("ReflectionPad3d", (1,)),
+                       ("ReflectionPad3d", ((1, 2, 0, 1, 2, 1),)), ("ReplicationPad3d", (2,)),
+                       ("ReplicationPad3d", ((0, 3, 1, 0, -1, 2),)), ("CircularPad3d", ((1, 0, 2, 1, 0, 2),))]:
+        ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+        assert repr(ours) == repr(theirs)
+        for shape in [(2, 3, 3, 4, 5), (3, 4, 5, 6)] + ([(1, 2, 2, 3, 4, 5)] if "Constant" in name else []):
+            _compare_with_torch(torch, ours, theirs, [rng.standard_normal(shape)], rng)
+    assert F.channel_shuffle(tg.zeros(1, 0, 2, requires_grad=True), 3).shape == (1, 0, 2)  # (torch's backward fails)
+    for shape, groups in [((1, 6, 2), 3), ((2, 6, 2, 3), 2), ((2, 6, 2, 1, 2), 6), ((0, 6, 2), 3)]:
+        x = rng.standard_normal(shape)
+        for ours in [F.channel_shuffle, F.native_channel_shuffle, tg.channel_shuffle, tg.native_channel_shuffle]:
+            _compare_with_torch(torch, lambda x: ours(x, groups), lambda x: tf.channel_shuffle(x, groups), [x], rng)
+        np.testing.assert_array_equal(tg.native_channel_shuffle(tg.tensor(x), groups).numpy(),
+                                      torch.native_channel_shuffle(torch.tensor(x), groups).numpy())  # (no backward)
+    assert repr(nn.ChannelShuffle(2)) == repr(torch.nn.ChannelShuffle(2))
+    x = rng.standard_normal((2, 6, 3))
+    _compare_with_torch(torch, nn.ChannelShuffle(3), torch.nn.ChannelShuffle(3), [x], rng)
+    np.testing.assert_array_equal(F.channel_shuffle(tg.tensor(np.arange(12).reshape(1, 6, 2)), 2).numpy(),
+                                  tf.channel_shuffle(torch.arange(12).reshape(1, 6, 2), 2).numpy())
+    assert repr(nn.Softmax2d()) == repr(torch.nn.Softmax2d())
+    for shape in [(3, 4, 5), (2, 3, 4, 1)]:
+        _compare_with_torch(torch, nn.Softmax2d(), torch.nn.Softmax2d(), [rng.standard_normal(shape)], rng,
+                            tol=1e-15)
+    x = tg.randn(2, 6, 3, 4, 5, device=device)
+    for y in [nn.ReflectionPad3d(1)(x), nn.CircularPad3d((1, 0, 2, 1, 0, 2))(x), nn.ConstantPad3d(1, 2.0)(x),
+              nn.ReplicationPad3d(1)(x), F.channel_shuffle(x, 3), nn.Softmax2d()(x[0])]:
+        assert y.device == device and y.dtype == np.float32
+
+
+def test_3d_pads_channel_shuffle_and_softmax2d_errors():
+    cases = [
+        (lambda: nn.ReflectionPad3d(1)(tg.zeros(3, 4, 5)), ValueError, "pad: mode 'reflect' pads the last 1-3 dims"),
+        (lambda: nn.ReflectionPad3d(3)(tg.zeros(1, 3, 3, 4, 5)), ValueError, r"pad: mode 'reflect' pads dim 2 .* by "
+                                                                             "at most 2 on a side"),
+        (lambda: nn.CircularPad3d(1)(tg.zeros(1, 1, 2, 3, 4, 5)), ValueError, "CircularPad3d: expected 4D or 5D"),
+        (lambda: F.channel_shuffle(tg.zeros(2, 6), 3), ValueError, r"channel_shuffle: expects input with > 2 dims "
+                                                                   r"\(N, C, \*\), but got input with shape \(2, 6\)"),
+        (lambda: F.channel_shuffle(tg.zeros(1, 6, 2), 4), ValueError, "channel_shuffle: the number of channels must "
+                                                                      "be divisible by groups, got 6 channels and 4"),
+        (lambda: F.native_channel_shuffle(tg.zeros(1, 6, 2), 0), ValueError,
+         "native_channel_shuffle: the number of groups .* must be positive, got groups=0"),
+        (lambda: F.channel_shuffle(tg.zeros(1, 6, 2), 2.0), TypeError, "channel_shuffle: groups must be an int"),
+        (lambda: nn.Softmax2d()(tg.zeros(4, 5)), ValueError, "Softmax2d: expected input to be 3D or 4D, got 2D"),
+    ]
+    for fn, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            fn()
+
+
 @with_fixtures
 @given(cfg=pool2d_configs(dilation=False), norm_type=st.sampled_from([1, 2, 3, 1.5]), data=st.data())
 def test_lp_pool2d_and_max_unpool2d_match_their_definitions_and_central_differences(device, cfg, norm_type, data):

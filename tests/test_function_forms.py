@@ -308,6 +308,7 @@ def _cases():
 _R = np.random.default_rng(7)
 N3 = _R.standard_normal((2, 3, 7))  # (N, C, L)
 W3, B4, V3 = _R.standard_normal((4, 3, 3)), _R.standard_normal(4), _R.standard_normal(3)
+N4, W4 = _R.standard_normal((2, 3, 4, 5)), _R.standard_normal((4, 3, 2, 3))  # (N, C, H, W), (O, C, kH, kW)
 LP = _R.standard_normal((6, 2, 4))
 LP = LP - np.log(np.exp(LP).sum(-1, keepdims=True))  # (T, N, C) log probabilities
 CELL = {k: _R.standard_normal(s) for k, s in (("x", (3, 2)), ("h", (3, 4)), ("c", (3, 4)), ("w1", (4, 2)),
@@ -327,6 +328,14 @@ def _nn_function_forms(add):
     add("max_pool1d", lambda T: ((T(N3), 2), {}), "default")
     add("max_pool1d_with_indices", lambda T: ((T(N3), 2, (), 0, 2), {}))
     add("adaptive_avg_pool1d", lambda T: ((T(N3), 3), {}))
+    add("conv2d", lambda T: ((T(N4), T(W4), T(B4), (2, 1), 1, (1, 2), 1), {}))
+    add("conv2d", lambda T: ((T(N4), T(np.concatenate([W4, W4[:2]])[:, :1, :1]), None, 1, "same", 1, 3), {}), "groups")
+    add("conv_transpose2d", lambda T: ((T(N4), T(W4.transpose(1, 0, 2, 3)[:, :2]), T(B4[:2]), 2, 1, 1, 1, 1), {}))
+    add("max_pool2d", lambda T: ((T(N4), 3, 2, 1, 1, True), {}))
+    add("max_pool2d", lambda T: ((T(N4), (2, 3)), {}), "default")
+    add("pixel_shuffle", lambda T: ((T(N4.reshape(-1)[:72].reshape(2, 9, 2, 2)), 3), {}))
+    add("pixel_unshuffle", lambda T: ((T(N4[..., :4]), 2), {}))
+    add("channel_shuffle", lambda T: ((T(N4), 3), {}))
     add("adaptive_max_pool1d", lambda T: ((T(N3), 3), {}))
     add("layer_norm", lambda T: ((T(N3), (3, 7), T(N3[0]), T(N3[1]), 1e-3, False), {}))
     add("layer_norm", lambda T: ((T(N3), [7]), {}), "default")

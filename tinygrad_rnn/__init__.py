@@ -72,6 +72,8 @@ from .functions import (adaptive_avg_pool1d, adaptive_max_pool1d, alpha_dropout,
                         margin_ranking_loss, max_pool1d, max_pool1d_with_indices, pairwise_distance, pdist,
                         poisson_nll_loss, prelu, rms_norm, rnn_relu, rnn_relu_cell, rnn_tanh, rnn_tanh_cell, rrelu,
                         selu, threshold, triplet_margin_loss)
+from .functions import (channel_shuffle, conv2d, conv_transpose2d, max_pool2d, native_channel_shuffle, pixel_shuffle,
+                        pixel_unshuffle)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
 sum, max, min, any, all, pow, round = (_functions.sum, _functions.max, _functions.min,  # noqa: A001
                                        _functions.any, _functions.all, _functions.pow, _functions.round)
@@ -156,5 +158,7 @@ __all__ = [
     "margin_ranking_loss", "max_pool1d", "max_pool1d_with_indices", "pairwise_distance", "pdist",
     "poisson_nll_loss", "prelu", "rms_norm", "rnn_relu", "rnn_relu_cell", "rnn_tanh", "rnn_tanh_cell", "rrelu",
     "selu", "threshold", "triplet_margin_loss",
+    "channel_shuffle", "conv2d", "conv_transpose2d", "max_pool2d", "native_channel_shuffle", "pixel_shuffle",
+    "pixel_unshuffle",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

@@ -441,6 +441,17 @@ def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = (), p
     return _F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode, return_indices=True)
 
 
+conv2d, conv_transpose2d, pixel_shuffle, pixel_unshuffle, channel_shuffle, native_channel_shuffle = (
+    _F.conv2d, _F.conv_transpose2d, _F.pixel_shuffle, _F.pixel_unshuffle, _F.channel_shuffle,
+    _F.native_channel_shuffle)
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False) -> Tensor:
+    """torch.max_pool2d: F.max_pool2d (stride () or None: kernel_size)."""
+    return _F.max_pool2d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
 def adaptive_max_pool1d(input: Tensor, output_size: Any) -> Tuple[Tensor, Tensor]:
     """torch.adaptive_max_pool1d: F.adaptive_max_pool1d's (values, indices), torch's function form giving both."""
     return _F.adaptive_max_pool1d(input, output_size, return_indices=True)

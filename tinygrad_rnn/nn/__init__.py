@@ -16,6 +16,8 @@ from .layers import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveLogSoftmaxWit
                      SoftMarginLoss, Softmax, Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold,
                      TripletMarginLoss, TripletMarginWithDistanceLoss, Unflatten, Unfold, Upsample,
                      UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d)
+from .layers import (ChannelShuffle, CircularPad3d, ConstantPad3d, ReflectionPad3d, ReplicationPad3d, Softmax2d,
+                     ZeroPad3d)
 from .lazy import (LazyBatchNorm1d, LazyConv1d, LazyConvTranspose1d, LazyInstanceNorm1d, LazyLinear,
                    LazyModuleMixin)
 from .module import (Buffer, Module, Parameter, ParameterDict, ParameterList, UninitializedBuffer,
@@ -41,6 +43,8 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Param
            "BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "LocalResponseNorm",
            "Upsample", "ConstantPad1d", "ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d",
            "ConstantPad2d", "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "CircularPad2d",
+           "ConstantPad3d", "ZeroPad3d", "ReflectionPad3d", "ReplicationPad3d", "CircularPad3d", "ChannelShuffle",
+           "Softmax2d",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss",
            "BCEWithLogitsLoss", "CTCLoss",
            "GaussianNLLLoss", "PoissonNLLLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",

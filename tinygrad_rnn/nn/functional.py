@@ -1177,6 +1177,31 @@ def _pixel_shuffle(op: str, x: Tensor, factor: int, up: bool) -> Tensor:
     return y.reshape(lead + (c * r * r, h // r, w // r))
 
 
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """torch's F.channel_shuffle (ShuffleNet's): the channels of an (N, C, *) input, split into ``groups`` groups,
+    interleaved: y[:, k groups + j] = x[:, j (C / groups) + k] (a reshape to (N, groups, C / groups, *), a
+    transpose and a reshape back, so the gradient is the inverse shuffle); any dtype."""
+    return _channel_shuffle("channel_shuffle", input, groups)
+
+
+def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """torch's F.native_channel_shuffle, its kernel-level form of channel_shuffle: the same values here."""
+    return _channel_shuffle("native_channel_shuffle", input, groups)
+
+
+def _channel_shuffle(op: str, x: Tensor, groups: int) -> Tensor:
+    _check_tensor(op, "input", x)
+    g = ops.int_arg(groups, op, "groups")
+    if x.ndim <= 2:
+        raise ValueError(f"{op}: expects input with > 2 dims (N, C, *), but got input with shape {x.shape}")
+    if g <= 0:
+        raise ValueError(f"{op}: the number of groups to divide channels in must be positive, got groups={g}")
+    n, c, rest = x.shape[0], x.shape[1], x.shape[2:]
+    if c % g:
+        raise ValueError(f"{op}: the number of channels must be divisible by groups, got {c} channels and {g} groups")
+    return x.reshape((n, g, c // g) + rest).transpose(1, 2).reshape(x.shape)
+
+
 def _adaptive_windows(op: str, input: Tensor, output_size: Any, fill: float,
                       nd: int = 1) -> Tuple[Tensor, bool, Tensor, Any, Any]:
     """(x as (N, C, *spatial), unbatched, windows (N, C, *out, width), starts, widths): along each spatial dim of

@@ -1309,6 +1309,58 @@ class CircularPad2d(_Pad2d):
     mode, ranks = "circular", (3, 4)
 
 
+def _sextuple(v: Any) -> tuple:
+    """torch's _ntuple(6): a sequence as a tuple, anything else six times."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * 6
+
+
+class _Pad3d(_Pad1d):
+    """F.pad(input, padding, mode) over the last three dims; padding an int (every side) or (left, right, top,
+    bottom, front, back), kept as a tuple."""
+
+    def __init__(self, padding: Any) -> None:
+        Module.__init__(self)
+        self.padding = _sextuple(padding)
+
+
+class ConstantPad3d(_Pad3d):
+    """Pads the last three dims with ``value`` (torch.nn.ConstantPad3d); any number of leading dims."""
+
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    forward, extra_repr = ConstantPad1d.forward, ConstantPad1d.extra_repr
+
+
+class ZeroPad3d(ConstantPad3d):
+    """Pads the last three dims with zeros (torch.nn.ZeroPad3d)."""
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+    extra_repr = ZeroPad1d.extra_repr
+
+
+class ReflectionPad3d(_Pad3d):
+    """Pads the last three dims of a (C, D, H, W) or (N, C, D, H, W) input with their reflection about the edges."""
+
+    mode = "reflect"
+
+
+class ReplicationPad3d(_Pad3d):
+    """Pads the last three dims of a (C, D, H, W) or (N, C, D, H, W) input by repeating their edge elements."""
+
+    mode = "replicate"
+
+
+class CircularPad3d(_Pad3d):
+    """Pads the last three dims of a (C, D, H, W) or (N, C, D, H, W) input by wrapping around
+    (torch.nn.CircularPad3d)."""
+
+    mode, ranks = "circular", (4, 5)
+
+
 
 class UpsamplingNearest2d(Upsample):
     """torch.nn.UpsamplingNearest2d: Upsample with mode 'nearest' (F.interpolate of an (N, C, H, W) input)."""
@@ -1342,6 +1394,16 @@ class PixelUnshuffle(_Activation):
     def __init__(self, downscale_factor: int) -> None:
         super().__init__()
         self.downscale_factor = downscale_factor
+
+
+class ChannelShuffle(_Activation):
+    """F.channel_shuffle as a module: the channels of an (N, C, *) input split into ``groups`` and interleaved."""
+
+    fn, options = staticmethod(F.channel_shuffle), ("groups",)
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
 
 
 class Unfold(Module):
@@ -1459,6 +1521,18 @@ class LogSoftmax(Softmax):
     def forward(self, input: Tensor) -> Tensor:
         _check_input(self, input)
         return F.log_softmax(input, self.dim)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels at each spatial position of a (C, H, W) or (N, C, H, W) input (dim -3), as
+    torch.nn.Softmax2d."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        _check_input(self, input)
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead (shape "
+                             f"{input.shape})")
+        return F.softmax(input, -3)
 
 
 class _Positional(Module):
