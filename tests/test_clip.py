@@ -1,4 +1,5 @@
-"""Gradient clipping and flat parameter vectors (tinygrad_rnn.nn.utils) against numpy."""
+"""Gradient clipping, flat parameter vectors and conv/linear-batchnorm fusion (tinygrad_rnn.nn.utils) against numpy
+and torch."""
 import math
 
 import numpy as np
@@ -9,7 +10,8 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.nn.utils import (clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm,
+from tinygrad_rnn.nn.utils import (clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, fuse_conv_bn_eval,
+                                  fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights, get_total_norm,
                                   parameters_to_vector, remove_spectral_norm, remove_weight_norm, skip_init,
                                   spectral_norm, vector_to_parameters, weight_norm)
 
@@ -207,6 +209,88 @@ def test_vector_to_parameters_keeps_dtype_and_checks_size():
         vector_to_parameters(np.zeros(4), [p])
     with pytest.raises(ValueError, match="got no parameters"):
         parameters_to_vector([])
+
+
+def test_convert_parameters_is_torchs_submodule_of_the_same_functions():
+    from tinygrad_rnn.nn.utils import convert_parameters
+    assert convert_parameters.parameters_to_vector is parameters_to_vector
+    assert convert_parameters.vector_to_parameters is vector_to_parameters
+
+
+def _eval_bn(nd, n, affine, device="cpu", dtype=np.float64):
+    bn = getattr(nn, f"BatchNorm{nd}d")(n, affine=affine, eps=1e-3, dtype=dtype, device=device)
+    rng = np.random.default_rng(n)
+    bn.running_mean.data[...] = rng.standard_normal(n)
+    bn.running_var.data[...] = rng.uniform(0.5, 2.0, n)
+    if affine:
+        bn.weight.data[...], bn.bias.data[...] = rng.standard_normal(n), rng.standard_normal(n)
+    return bn.eval()
+
+
+@pytest.mark.parametrize("make, transpose, shape", [
+    (lambda d: nn.Conv2d(3, 4, 3, dtype=np.float64, device=d), False, (2, 3, 5, 6)),
+    (lambda d: nn.Conv1d(3, 4, 2, bias=False, stride=2, dtype=np.float64, device=d), False, (2, 3, 7)),
+    (lambda d: nn.ConvTranspose2d(3, 4, 2, stride=2, dtype=np.float64, device=d), True, (2, 3, 4, 5)),
+    (lambda d: nn.ConvTranspose1d(2, 4, 3, bias=False, dtype=np.float64, device=d), True, (2, 2, 5))])
+@pytest.mark.parametrize("affine", [True, False])
+def test_fuse_conv_bn_eval_computes_bn_of_conv_in_a_new_module(device, make, transpose, shape, affine):
+    conv = make(device).eval()
+    bn = _eval_bn(len(shape) - 2, 4, affine, device)
+    before = {k: v.numpy().copy() for k, v in conv.state_dict().items()}
+    fused = fuse_conv_bn_eval(conv, bn, transpose)
+    assert type(fused) is type(conv) and fused is not conv and fused.weight.device == device
+    assert isinstance(fused.weight, nn.Parameter) and isinstance(fused.bias, nn.Parameter)
+    assert fused.weight.requires_grad and fused.bias.requires_grad == (conv.bias is not None)  # (as torch's)
+    assert all(np.array_equal(v.numpy(), before[k]) for k, v in conv.state_dict().items())
+    x = tg.tensor(np.random.default_rng(1).standard_normal(shape), device=device)
+    np.testing.assert_allclose(fused(x).numpy(), bn(conv(x)).numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("features", [4, 1])
+def test_fuse_linear_bn_eval_computes_bn_of_linear(device, bias, features):
+    linear = nn.Linear(3, 4, bias=bias, dtype=np.float64, device=device).eval()
+    bn = _eval_bn(1, features, True, device)
+    fused = fuse_linear_bn_eval(linear, bn)
+    x = tg.tensor(np.random.default_rng(2).standard_normal((5, 3)), device=device)
+    np.testing.assert_allclose(fused(x).numpy(), bn(linear(x).reshape(-1, features)).reshape(5, 4).numpy(),
+                               atol=1e-12)
+    assert fused is not linear and fused.bias.requires_grad == bias and (linear.bias is None) == (not bias)
+
+
+def test_fusion_matches_torch_and_refuses_training_modules():
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils import fusion as tfusion
+    rng = np.random.default_rng(3)
+    conv_w, conv_b = rng.standard_normal((4, 3, 2, 2)), rng.standard_normal(4)
+    rm, rv, g, b = rng.standard_normal(4), rng.uniform(0.5, 2, 4), rng.standard_normal(4), rng.standard_normal(4)
+    for weights, bias, transpose in [(conv_w, conv_b, False), (conv_w, None, False), (conv_w.swapaxes(0, 1), None,
+                                                                                      True)]:
+        for bn_w, bn_b in [(g, b), (None, None)]:
+            args = [weights, bias, rm, rv, 1e-3, bn_w, bn_b]
+            ours = fuse_conv_bn_weights(*[tg.tensor(a, requires_grad=a is weights) if isinstance(a, np.ndarray)
+                                          else a for a in args], transpose)
+            theirs = tfusion.fuse_conv_bn_weights(*[torch.tensor(a, requires_grad=a is weights)
+                                                    if isinstance(a, np.ndarray) else a for a in args], transpose)
+            for o, t in zip(ours, theirs):
+                np.testing.assert_allclose(o.numpy(), t.detach().numpy(), atol=1e-14)
+                assert o.requires_grad == t.requires_grad and o.is_leaf
+    lin_w = rng.standard_normal((4, 3)).astype(np.float32)
+    for bias, stats in [(conv_b.astype(np.float32), (rm, rv, g, b)), (None, (rm[:1], rv[:1], g[:1], b[:1]))]:
+        args = [lin_w, bias, *stats[:2], 1e-5, *stats[2:]]
+        ours = fuse_linear_bn_weights(*[tg.tensor(a) if isinstance(a, np.ndarray) else a for a in args])
+        theirs = tfusion.fuse_linear_bn_weights(*[torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args])
+        for o, t in zip(ours, theirs):
+            assert o.dtype == np.float32 and o.shape == tuple(t.shape)
+            np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-6)
+    with pytest.raises(AssertionError, match="fuse_conv_bn_eval: fusion only for eval"):
+        fuse_conv_bn_eval(nn.Conv1d(2, 3, 1), _eval_bn(1, 3, True))
+    with pytest.raises(AssertionError, match="fuse_linear_bn_eval: fusion only for eval"):
+        fuse_linear_bn_eval(nn.Linear(2, 3).eval(), nn.BatchNorm1d(3))
+    with pytest.raises(AssertionError, match="bn.running_mean and bn.running_var must not be None"):
+        fuse_conv_bn_eval(nn.Conv1d(2, 3, 1).eval(), nn.BatchNorm1d(3, track_running_stats=False).eval())
+    with pytest.raises(AssertionError, match="linear.out_features=4 and bn.num_features=3"):
+        fuse_linear_bn_eval(nn.Linear(2, 4).eval(), _eval_bn(1, 3, True))
 
 
 def test_skip_init_builds_the_module_without_running_nn_init():

@@ -1,6 +1,6 @@
 """Gradient clipping, flat parameter vectors, skip_init, weight_norm and spectral_norm, like torch.nn.utils; padding
-variable-length sequences in ``rnn``, like torch.nn.utils.rnn; ``parametrize``, ``parametrizations`` and
-``stateless`` as torch's."""
+variable-length sequences in ``rnn``, like torch.nn.utils.rnn; ``parametrize``, ``parametrizations``, ``stateless``,
+``fusion`` (conv/linear-batchnorm folding) and ``convert_parameters`` as torch's."""
 from __future__ import annotations
 
 import inspect
@@ -15,7 +15,8 @@ from ...tensor import Tensor
 from .. import init
 from ..module import Module, Parameter
 from . import rnn  # noqa: F401  (nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
-from . import parametrizations, parametrize, stateless  # noqa: F401  (torch.nn.utils's submodules)
+from . import fusion, parametrizations, parametrize, stateless  # noqa: F401  (torch.nn.utils's submodules)
+from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights  # noqa: F401
 
 Params = Union[Tensor, Iterable[Tensor]]
 
@@ -323,3 +324,6 @@ def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     """Undo spectral_norm: module.<name> becomes a Parameter again, holding <name>_orig / sigma with the current u
     and v (no power iteration), and <name>_orig, _u, _v and the hook go, as torch.nn.utils.remove_spectral_norm."""
     return _remove_norm(module, name, SpectralNorm, "spectral_norm")
+
+
+from . import convert_parameters  # noqa: E402,F401  (torch's submodule: re-exports parameters_to_vector and co.)
