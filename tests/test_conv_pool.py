@@ -8,11 +8,13 @@ even kernels, groups = C among them). Torch-gated tests compare values, indices 
 grids of configurations with their edge cases, state dicts both ways and reprs.
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.nn.functional as F
@@ -1376,6 +1378,99 @@ def test_3d_pads_channel_shuffle_and_softmax2d_errors():
          "native_channel_shuffle: the number of groups .* must be positive, got groups=0"),
         (lambda: F.channel_shuffle(tg.zeros(1, 6, 2), 2.0), TypeError, "channel_shuffle: groups must be an int"),
         (lambda: nn.Softmax2d()(tg.zeros(4, 5)), ValueError, "Softmax2d: expected input to be 3D or 4D, got 2D"),
+    ]
+    for fn, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            fn()
+
+
+# ----------------------------------------------------------------------------- affine_grid and grid_sample
+def _normalized(pixels, size, align_corners):
+    """grid_sample's normalized coordinate of pixel coordinates along a dim of ``size`` (its inverse map)."""
+    return 2 * pixels / max(size - 1, 1) - 1 if align_corners else (2 * pixels + 1) / size - 1
+
+
+@pytest.mark.filterwarnings("ignore:affine_grid. Since version 1.3.0:UserWarning")  # (a unit-size grid, as torch's)
+@with_fixtures
+@given(mode=st.sampled_from(["bilinear", "nearest"]), padding_mode=st.sampled_from(["zeros", "border", "reflection"]),
+       align_corners=st.booleans(), hw=st.tuples(st.integers(1, 3), st.integers(1, 3)), data=st.data())
+def test_grid_sample_and_affine_grid_gradients_match_central_differences(device, mode, padding_mode, align_corners,
+                                                                          hw, data):
+    (h, w), out = hw, (data.draw(st.integers(1, 2), label="h_out"), data.draw(st.integers(1, 2), label="w_out"))
+    x = data.draw(arrays((1, 1, h, w)), label="x")
+    # points off the kinks: pixel coordinates k + f, f in [0.15, 0.35] or [0.65, 0.85] (folds at k and k + 1/2)
+    cells = data.draw(arrays((1,) + out + (2,), -2.0, 4.0), label="cells")
+    frac = data.draw(arrays((1,) + out + (2,), 0.15, 0.35), label="frac")
+    flip = data.draw(hnp.arrays(bool, (1,) + out + (2,)), label="flip")
+    pixels = np.floor(cells) + np.where(flip, 1 - frac, frac)
+    grid = np.stack([_normalized(pixels[..., 0], w, align_corners), _normalized(pixels[..., 1], h, align_corners)],
+                    -1)
+    fn = lambda x, g: F.grid_sample(x, g, mode, padding_mode, align_corners)  # noqa: E731
+    y = fn(tensor(x, device), tensor(grid, device))
+    assert y.shape == (1, 1) + out and y.device == device
+    assert tg.gradcheck(fn, [tensor(x, device), tensor(grid, device, requires_grad=mode == "bilinear")])
+    theta = data.draw(arrays((1, 2, 3)), label="theta")
+    assert tg.gradcheck(lambda t: F.affine_grid(t, (1, 2) + out, align_corners), [tensor(theta, device)])
+
+
+def test_affine_grid_and_grid_sample_match_torch():
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(11)
+    for align_corners in (True, False):
+        for size in [(2, 3, 4, 5), (1, 1, 1, 3), (2, 2, 3, 4, 5), (1, 1, 2, 1, 1)]:
+            theta = rng.standard_normal((size[0], len(size) - 2, len(size) - 1))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # (align_corners with a unit-size grid: torch's warning and ours)
+                _compare_with_torch(torch, lambda t: F.affine_grid(t, size, align_corners),
+                                    lambda t: tf.affine_grid(t, size, align_corners), [theta], rng)
+        for mode, padding_mode in [(m, p) for m in ("bilinear", "nearest") for p in ("zeros", "border", "reflection")]:
+            for x_shape, grid_shape in [((2, 3, 4, 5), (2, 3, 6, 2)), ((1, 2, 1, 3), (1, 4, 2, 2)),
+                                        ((1, 1, 5, 1), (1, 2, 2, 2))]:
+                x, grid = rng.standard_normal(x_shape), rng.uniform(-2.5, 2.5, grid_shape)
+                ours = [tg.tensor(a, requires_grad=True) for a in (x, grid)]
+                theirs = [torch.tensor(a, requires_grad=True) for a in (x, grid)]
+                y = F.grid_sample(*ours, mode, padding_mode, align_corners)
+                ty = tf.grid_sample(*theirs, mode, padding_mode, align_corners)
+                r = rng.standard_normal(tuple(ty.shape))
+                (y * tg.tensor(r)).sum().backward()
+                (ty * torch.tensor(r)).sum().backward()
+                np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=1e-12)
+                np.testing.assert_allclose(ours[0].grad.numpy(), theirs[0].grad.numpy(), atol=1e-12)
+                if mode == "bilinear":  # (nearest: torch's grid gradient is zeros, ours None)
+                    np.testing.assert_allclose(ours[1].grad.numpy(), theirs[1].grad.numpy(), atol=1e-12)
+    x, theta = rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 2, 3))  # (the spatial transformer's pair)
+    _compare_with_torch(torch, lambda x, t: F.grid_sample(x, F.affine_grid(t, (2, 3, 3, 6), False), "bilinear",
+                                                          "zeros", False),
+                        lambda x, t: tf.grid_sample(x, tf.affine_grid(t, (2, 3, 3, 6), False), "bilinear", "zeros",
+                                                    False), [x, theta], rng)
+
+
+def test_affine_grid_and_grid_sample_errors_and_default_warning():
+    x, grid, theta = tg.zeros(1, 1, 2, 3), tg.zeros(1, 2, 3, 2), tg.zeros(1, 2, 3)
+    with pytest.warns(UserWarning, match="affine_grid: Default grid_sample and affine_grid behavior has changed"):
+        F.affine_grid(theta, (1, 1, 2, 3))
+    with pytest.warns(UserWarning, match="grid_sample: Default grid_sample and affine_grid behavior has changed"):
+        F.grid_sample(x, grid)
+    cases = [
+        (lambda: F.affine_grid(theta, (1, 2, 3), False), ValueError, r"affine_grid: only 4-d and 5-d sizes"),
+        (lambda: F.affine_grid(theta, (2, 1, 2, 3), False), ValueError, r"affine_grid: expected theta of shape "
+                                                                        r"\(2, 2, 3\) for size \(2, 1, 2, 3\)"),
+        (lambda: F.affine_grid(tg.zeros(1, 2, 3, dtype=tg.int64), (1, 1, 2, 3), False), TypeError,
+         "affine_grid: expected theta to have a floating point dtype"),
+        (lambda: F.affine_grid(theta, (1, 1, 0, 3), False), ValueError, "affine_grid: expected a non-zero"),
+        (lambda: F.grid_sample(x, grid, "cubic", align_corners=False), ValueError, "grid_sample: expected mode"),
+        (lambda: F.grid_sample(x, grid, padding_mode="wrap", align_corners=False), ValueError,
+         "grid_sample: expected padding_mode"),
+        (lambda: F.grid_sample(x, grid, "bicubic", align_corners=False), NotImplementedError, "grid_sample: mode "
+                                                                                              "'bicubic'"),
+        (lambda: F.grid_sample(tg.zeros(1, 2, 3), grid, align_corners=False), ValueError, "grid_sample: expected a "
+                                                                                          "4-d"),
+        (lambda: F.grid_sample(x, grid[..., :1], align_corners=False), ValueError, r"grid_sample: expected a 4-d "
+                                                                                   r"grid \(N, H_out, W_out, 2\)"),
+        (lambda: F.grid_sample(tg.zeros(2, 1, 2, 3), grid, align_corners=False), ValueError,
+         "grid_sample: expected grid and input to have the same batch size"),
+        (lambda: F.grid_sample(x, grid.double(), align_corners=False), TypeError,
+         "grid_sample: expected input and grid to have the same floating point dtype"),
     ]
     for fn, exc, pattern in cases:
         with pytest.raises(exc, match=pattern):

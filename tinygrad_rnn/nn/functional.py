@@ -1397,6 +1397,123 @@ def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) 
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
+_GRID_MODES, _GRID_PADDINGS = ("bilinear", "nearest", "bicubic"), ("zeros", "border", "reflection")
+
+
+def _grid_align_corners(op: str, align_corners: Optional[bool]) -> bool:
+    """align_corners as given, or False with torch's warning when None."""
+    if align_corners is None:
+        warnings.warn(f"{op}: Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+                      "1.3.0. Please specify align_corners=True if the old behavior is desired. See the documentation "
+                      "of grid_sample for details.", UserWarning, stacklevel=3)
+        return False
+    return ops.bool_arg(align_corners, op, "align_corners")
+
+
+def affine_grid(theta: Tensor, size: Any, align_corners: Optional[bool] = None) -> Tensor:
+    """torch's F.affine_grid: the sampling grid (N, H, W, 2) (or (N, D, H, W, 3)) of the affine maps theta (N, 2, 3)
+    (or (N, 3, 4)) for an output of ``size`` (N, C, H, W) (or (N, C, D, H, W)): grid[n, i, j] = theta[n] @ (x_j, y_i,
+    1), x and y the normalized pixel positions in [-1, 1] (the centres of the corner pixels with align_corners, their
+    outer edges without). A batched matmul, so the gradient reaches theta."""
+    op = "affine_grid"
+    _check_tensor(op, "theta", theta)
+    align_corners = _grid_align_corners(op, align_corners)
+    if theta.dtype.kind != "f":
+        raise TypeError(f"{op}: expected theta to have a floating point dtype, got {theta.dtype}")
+    size = tuple(ops.int_arg(n, op, "each size") for n in (size if isinstance(size, (tuple, list)) else [size]))
+    if len(size) not in (4, 5):
+        raise ValueError(f"{op}: only 4-d and 5-d sizes are supported, for 2-d and 3-d affine transforms "
+                         f"respectively, got size {size}")
+    if min(size) <= 0:
+        raise ValueError(f"{op}: expected a non-zero, positive output size, got {size}")
+    nd = len(size) - 2
+    if theta.shape != (size[0], nd, nd + 1):
+        raise ValueError(f"{op}: expected theta of shape ({size[0]}, {nd}, {nd + 1}) for size {size}, got "
+                         f"{theta.shape}")
+    if align_corners and min(size[2:]) == 1:
+        warnings.warn(f"{op}: Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+                      "align_corners=True. This is not an intended use case of affine_grid.", UserWarning, stacklevel=2)
+
+    def steps(n: int) -> Any:
+        s = np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(n)
+        return s if align_corners else s * (n - 1) / n
+
+    mesh = np.meshgrid(*[steps(n) for n in size[2:]], indexing="ij")  # ((D,) H, W order)
+    base = np.stack(list(mesh[::-1]) + [np.ones(size[2:])], -1).reshape(1, -1, nd + 1)  # (x, y, (z,) 1) at each point
+    base = Tensor._make(backend.to_device(base.astype(theta.dtype), theta.device))
+    return (base @ theta.transpose(1, 2)).reshape((size[0],) + size[2:] + (nd,))
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners: Optional[bool] = None) -> Tensor:
+    """torch's F.grid_sample for a 4-d (N, C, H, W) input: out[n, :, i, j] = input[n] read at the point grid[n, i, j]
+    = (x, y), normalized to [-1, 1] over W and H (align_corners as for affine_grid), with 'bilinear' (the four
+    neighbours' blend) or 'nearest' (rounded half to even, as torch) sampling. padding_mode 'zeros' reads 0 outside
+    the input, 'border' clamps the point into it, 'reflection' mirrors it at the edges first. Gathers and Tensor
+    arithmetic, so the gradient reaches input and, bilinear, grid (nearest leaves grid without one, where torch gives
+    zeros). A nan or inf point gives nan or 0 (torch's kernels clamp some of them into the input: 'border' reads a
+    nan point at the last pixel). 'bicubic' and 5-d inputs are not supported."""
+    op = "grid_sample"
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "grid", grid)
+    if mode not in _GRID_MODES:
+        raise ValueError(f"{op}: expected mode to be 'bilinear', 'nearest' or 'bicubic', but got: {mode!r}")
+    if padding_mode not in _GRID_PADDINGS:
+        raise ValueError(f"{op}: expected padding_mode to be 'zeros', 'border', or 'reflection', but got: "
+                         f"{padding_mode!r}")
+    align_corners = _grid_align_corners(op, align_corners)
+    if mode == "bicubic" or input.ndim == 5:
+        raise NotImplementedError(f"{op}: mode 'bicubic' and 5-d (volumetric) inputs are not supported, got mode "
+                                  f"{mode!r} and an input of shape {input.shape}")
+    if input.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-d (N, C, H, W) input, got shape {input.shape}")
+    if grid.ndim != 4 or grid.shape[-1] != 2:
+        raise ValueError(f"{op}: expected a 4-d grid (N, H_out, W_out, 2) of (x, y) points, got shape {grid.shape}")
+    if grid.shape[0] != input.shape[0]:
+        raise ValueError(f"{op}: expected grid and input to have the same batch size, but got input of shape "
+                         f"{input.shape} and grid of shape {grid.shape}")
+    if input.dtype != grid.dtype or input.dtype.kind != "f":
+        raise TypeError(f"{op}: expected input and grid to have the same floating point dtype, got {input.dtype} and "
+                        f"{grid.dtype}")
+    n, c, h, w = input.shape
+    points = grid.shape[1] * grid.shape[2]
+    flat, xp = input.reshape(n, c, h * w), xp_of(grid.data)
+
+    def tap(xi: Any, yi: Any) -> Tensor:
+        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+        index = xp.broadcast_to(xp.where(inside, yi * w + xi, 0), (n, c, points))
+        return ops.where(inside, ops.gather(flat, 2, xp.ascontiguousarray(index)), 0.0)
+
+    with np.errstate(invalid="ignore"):  # (a nan or inf point: its taps fall outside and read 0, or give nan)
+        ix = _grid_source(grid[..., 0].reshape(n, 1, points), w, padding_mode, align_corners)
+        iy = _grid_source(grid[..., 1].reshape(n, 1, points), h, padding_mode, align_corners)
+        if mode == "nearest":
+            out = tap(xp.rint(ix.data).astype(np.int64), xp.rint(iy.data).astype(np.int64))
+        else:
+            x0, y0 = xp.floor(ix.data), xp.floor(iy.data)
+            tx, ty = ix - Tensor._make(x0), iy - Tensor._make(y0)
+            x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+            out = (tap(x0, y0) * ((1 - tx) * (1 - ty)) + tap(x0 + 1, y0) * (tx * (1 - ty))
+                   + tap(x0, y0 + 1) * ((1 - tx) * ty) + tap(x0 + 1, y0 + 1) * (tx * ty))
+    return out.reshape((n, c) + grid.shape[1:3])
+
+
+def _grid_source(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
+    """grid_sample's pixel coordinate of normalized ``coord`` along a dim of ``size``, padded as padding_mode says
+    (torch's grid_sampler_compute_source_index)."""
+    x = (coord + 1) / 2 * (size - 1) if align_corners else ((coord + 1) * size - 1) / 2
+    if padding_mode == "reflection":
+        lo, hi = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
+        if lo == hi:
+            return ops.where(xp_of(x.data).ones(x.shape, bool), 0.0, x)
+        span = (hi - lo) / 2
+        d = (x - lo / 2).abs()
+        flips = xp_of(d.data).floor(d.data / span)
+        extra = d - Tensor._make(flips * span)
+        x = ops.where(flips % 2 == 1, span - extra + lo / 2, extra + lo / 2)
+    return x.clamp(0, size - 1) if padding_mode != "zeros" else x
+
+
 def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                             ceil_mode: bool = False, return_indices: bool = False) -> Tuple[Tensor, Tensor]:
     """torch's F.max_pool1d_with_indices: max_pool1d's (values, indices), whatever return_indices says."""
