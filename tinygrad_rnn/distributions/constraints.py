@@ -2,13 +2,13 @@
 tensor over the value's batch (its last ``event_dim`` dims reduced)."""
 from typing import Any
 
-from ..tensor import Tensor
+from ..tensor import Tensor, finfo
 
-__all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq",
-           "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",
-           "lower_cholesky", "lower_triangular", "multinomial", "nonnegative", "nonnegative_integer", "one_hot",
-           "positive", "positive_definite", "positive_integer", "real", "real_vector", "simplex", "symmetric",
-           "unit_interval"]
+__all__ = ["Constraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property", "greater_than",
+           "greater_than_eq", "half_open_interval", "independent", "integer_interval", "interval", "is_dependent",
+           "less_than", "lower_cholesky", "lower_triangular", "multinomial", "nonnegative", "nonnegative_integer",
+           "one_hot", "positive", "positive_definite", "positive_integer", "real", "real_vector", "simplex", "stack",
+           "symmetric", "unit_interval"]
 
 
 class Constraint:
@@ -227,6 +227,76 @@ class _LowerCholesky(Constraint):
         return lower & (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
 
 
+class _CorrCholesky(Constraint):
+    """Lower Cholesky factors whose rows have unit norm (to 10 eps n): those of correlation matrices."""
+    event_dim = 2
+
+    def check(self, value: Tensor) -> Tensor:
+        tol = finfo(value.dtype).eps * value.shape[-1] * 10
+        row_norm = (value.detach() ** 2).sum(-1).sqrt()
+        return _LowerCholesky().check(value) & ((row_norm - 1.0).abs() <= tol).all(-1)
+
+
+def _check_dim(value: Tensor, dim: int) -> None:
+    if not -value.dim() <= dim < value.dim():
+        raise AssertionError(f"dim {dim} out of range for value with {value.dim()} dimensions")
+
+
+def _constraint_list(cseq: Any) -> list:
+    if not all(isinstance(c, Constraint) for c in cseq):
+        raise AssertionError("All elements of cseq must be Constraint instances")
+    return list(cseq)
+
+
+class _Cat(Constraint):
+    """cseq's constraints on consecutive pieces along dim of lengths (default 1 each), as torch.cat joins them."""
+
+    def __init__(self, cseq: Any, dim: int = 0, lengths: Any = None) -> None:
+        self.cseq = _constraint_list(cseq)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value: Tensor) -> Tensor:
+        from ..ops import cat
+        _check_dim(value, self.dim)
+        starts = [sum(self.lengths[:i]) for i in range(len(self.lengths))]
+        return cat([c.check(value.narrow(self.dim, s, n)) for c, s, n in zip(self.cseq, starts, self.lengths)],
+                   self.dim)
+
+
+class _Stack(Constraint):
+    """cseq[i] on the i-th slice along dim, as torch.stack joins them."""
+
+    def __init__(self, cseq: Any, dim: int = 0) -> None:
+        self.cseq = _constraint_list(cseq)
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim
+
+    def check(self, value: Tensor) -> Tensor:
+        from ..ops import stack
+        _check_dim(value, self.dim)
+        slices = [value.select(self.dim, i) for i in range(value.shape[self.dim])]
+        return stack([c.check(v) for v, c in zip(slices, self.cseq)], self.dim)
+
+
 class _Symmetric(Constraint):
     event_dim = 2
 
@@ -268,5 +338,8 @@ half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
 lower_triangular = _LowerTriangular()
 lower_cholesky = _LowerCholesky()
+corr_cholesky = _CorrCholesky()
+cat = _Cat
+stack = _Stack
 symmetric = _Symmetric()
 positive_definite = _PositiveDefinite()

@@ -1,5 +1,5 @@
-"""torch.distributions' discrete distributions: Categorical, OneHotCategorical, Bernoulli, Binomial, Geometric,
-Multinomial, Poisson."""
+"""torch.distributions' discrete distributions: Categorical, OneHotCategorical (and its straight-through form),
+Bernoulli, Binomial, Geometric, Multinomial, NegativeBinomial, Poisson."""
 import math
 import numbers
 from typing import Any, Optional, Sequence, Tuple
@@ -10,7 +10,8 @@ from . import constraints
 from .distribution import (Distribution, _shape, broadcast_all, host_draws, lazy_property, logits_to_probs,
                            probs_to_logits)
 
-__all__ = ["Bernoulli", "Binomial", "Categorical", "Geometric", "Multinomial", "OneHotCategorical", "Poisson"]
+__all__ = ["Bernoulli", "Binomial", "Categorical", "Geometric", "Multinomial", "NegativeBinomial", "OneHotCategorical",
+           "OneHotCategoricalStraightThrough", "Poisson"]
 
 
 def _param_pair(probs: Any, logits: Any) -> None:
@@ -478,3 +479,78 @@ class Multinomial(_ParamsOf, Distribution):
         support = binomial.enumerate_support(expand=False)[1:]
         term2 = (binomial.log_prob(support).exp() * (support + 1).lgamma()).sum((0, -1))
         return n * self._base.entropy() - math.lgamma(n + 1) + term2
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """OneHotCategorical with rsample by the straight-through estimator (Bengio et al. 2013): the one-hot draw in
+    value, the gradient of probs in backward (draw + probs - probs.detach())."""
+    has_rsample = True
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "OneHotCategoricalStraightThrough":
+        new = self._get_checked_instance(OneHotCategoricalStraightThrough, _instance)
+        return super().expand(batch_shape, _instance=new)
+
+    def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        samples = self.sample(sample_shape)
+        probs = self._base.probs
+        return samples + (probs - probs.detach())
+
+
+class NegativeBinomial(_ProbsOrLogits, Distribution):
+    """The number of successes of Bernoulli(probs) trials before total_count failures (a real total_count >= 0; probs
+    in [0, 1) or logits): log_prob through lgamma, moments, and draws as torch's Gamma-Poisson mixture (Poisson of a
+    Gamma(total_count, scale exp(logits)) rate, both drawn on the host from the package generator; no rsample)."""
+    arg_constraints = {"total_count": constraints.greater_than_eq(0), "probs": constraints.half_open_interval(0.0, 1.0),
+                       "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, total_count: Any, probs: Any = None, logits: Any = None,
+                 validate_args: Optional[bool] = None) -> None:
+        _param_pair(probs, logits)
+        if probs is not None:
+            self.total_count, self.probs = broadcast_all(total_count, probs)
+            self.total_count = self.total_count.to(self.probs.dtype)
+        else:
+            self.total_count, self.logits = broadcast_all(total_count, logits)
+            self.total_count = self.total_count.to(self.logits.dtype)
+        self._param = self.probs if probs is not None else self.logits
+        super().__init__(tuple(self._param.shape), validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "NegativeBinomial":
+        new = self._get_checked_instance(NegativeBinomial, _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        new.total_count = self.total_count.expand(batch_shape)
+        self._expand_params(new, batch_shape)
+        return self._expanded(new, batch_shape)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.total_count * self.logits.exp()
+
+    @property
+    def mode(self) -> Tensor:
+        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.mean / (-self.logits).sigmoid()
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        n = backend.to_device(self.total_count.detach().data, "cpu")
+        scale = backend.to_device(self.logits.detach().exp().data, "cpu")
+        return host_draws(self._param, lambda gen: gen.poisson(gen.gamma(n, scale, size=shape)))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """n log sigmoid(-logits) + value log sigmoid(logits) - log B(n, value) (value + n) ..., with the lgamma terms
+        0 where n + value is 0 (torch's masked_fill; here n is set to 1 there first, so lgamma(0) is never formed and
+        d/dn there is 0 where torch's is nan)."""
+        from ..nn import functional as F
+        if self._validate_args:
+            self._validate_sample(value)
+        n, lg = self.total_count, self.logits
+        log_unnormalized = n * F.logsigmoid(-lg) + value * F.logsigmoid(lg)
+        empty = n + value == 0.0
+        n_safe = ops.where(empty, 1.0, n)
+        log_normalization = -(n_safe + value).lgamma() + (1.0 + value).lgamma() + n_safe.lgamma()
+        return log_unnormalized - ops.where(empty, 0.0, log_normalization)

@@ -1,5 +1,6 @@
 """torch.distributions.TransformedDistribution: a base distribution pushed through transforms (log p(y) = log p(x)
-- log |det dy/dx|), and HalfNormal built on it as torch's (|X| of a zero-mean Normal)."""
+- log |det dy/dx|), and the distributions torch builds on it: HalfNormal and HalfCauchy (|X| of a zero-centred
+Normal / Cauchy), Pareto, Weibull, Kumaraswamy and LogisticNormal."""
 import math
 from typing import Any, List, Optional, Sequence, Union
 
@@ -7,12 +8,14 @@ from .. import creation, ops
 from ..autograd import no_grad
 from ..tensor import Tensor
 from . import constraints
-from .continuous import Normal
-from .distribution import Distribution, _shape, sum_rightmost
+from .continuous import _EULER, Cauchy, Exponential, Normal, Uniform
+from .distribution import Distribution, _shape, broadcast_all, sum_rightmost
 from .independent import Independent
-from .transforms import AbsTransform, ComposeTransform, Transform
+from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform, PowerTransform,
+                         StickBreakingTransform, Transform)
 
-__all__ = ["HalfNormal", "TransformedDistribution"]
+__all__ = ["HalfCauchy", "HalfNormal", "Kumaraswamy", "LogisticNormal", "Pareto", "TransformedDistribution",
+           "Weibull"]
 
 
 class TransformedDistribution(Distribution):
@@ -170,3 +173,200 @@ class HalfNormal(TransformedDistribution):
 
     def entropy(self) -> Tensor:
         return self.base_dist.entropy() - math.log(2)
+
+
+class HalfCauchy(TransformedDistribution):
+    """|X| for X ~ Cauchy(0, scale) (torch's, a TransformedDistribution through AbsTransform): infinite mean."""
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, scale: Any, validate_args: Optional[bool] = None) -> None:
+        super().__init__(Cauchy(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "HalfCauchy":
+        new = self._get_checked_instance(HalfCauchy, _instance)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def scale(self) -> Tensor:
+        return self.base_dist.scale
+
+    @property
+    def mean(self) -> Tensor:
+        return creation.full(self._extended_shape(), math.inf, dtype=self.scale.dtype, device=self.scale.device)
+
+    @property
+    def mode(self) -> Tensor:
+        return creation.zeros_like(self.scale)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.base_dist.variance
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        return ops.where(value >= 0, self.base_dist.log_prob(value) + math.log(2), -math.inf)
+
+    def cdf(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob: Tensor) -> Tensor:
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self) -> Tensor:
+        return self.base_dist.entropy() - math.log(2)
+
+
+class Pareto(TransformedDistribution):
+    """The Pareto type I distribution: scale * exp(E), E ~ Exponential(alpha), on [scale, inf)."""
+    arg_constraints = {"alpha": constraints.positive, "scale": constraints.positive}
+
+    def __init__(self, scale: Any, alpha: Any, validate_args: Optional[bool] = None) -> None:
+        self.scale, self.alpha = broadcast_all(scale, alpha)
+        super().__init__(Exponential(self.alpha, validate_args=validate_args),
+                         [ExpTransform(), AffineTransform(loc=0, scale=self.scale)], validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Pareto":
+        new = self._get_checked_instance(Pareto, _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        new.scale, new.alpha = self.scale.expand(batch_shape), self.alpha.expand(batch_shape)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def mean(self) -> Tensor:
+        a = self.alpha.clamp(min=1)
+        return a * self.scale / (a - 1)
+
+    @property
+    def mode(self) -> Tensor:
+        return self.scale
+
+    @property
+    def variance(self) -> Tensor:
+        a = self.alpha.clamp(min=2)
+        return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self) -> Any:
+        return constraints.greater_than_eq(self.scale)
+
+    def entropy(self) -> Tensor:
+        return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())
+
+
+class Weibull(TransformedDistribution):
+    """The two-parameter Weibull distribution: scale * E^(1 / concentration), E ~ Exponential(1)."""
+    arg_constraints = {"scale": constraints.positive, "concentration": constraints.positive}
+    support = constraints.positive
+
+    def __init__(self, scale: Any, concentration: Any, validate_args: Optional[bool] = None) -> None:
+        self.scale, self.concentration = broadcast_all(scale, concentration)
+        self.concentration_reciprocal = self.concentration.reciprocal()
+        super().__init__(Exponential(creation.ones_like(self.scale), validate_args=validate_args),
+                         [PowerTransform(exponent=self.concentration_reciprocal),
+                          AffineTransform(loc=0, scale=self.scale)], validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Weibull":
+        new = self._get_checked_instance(Weibull, _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        new.scale, new.concentration = self.scale.expand(batch_shape), self.concentration.expand(batch_shape)
+        new.concentration_reciprocal = new.concentration.reciprocal()
+        TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape),
+                                         [PowerTransform(exponent=new.concentration_reciprocal),
+                                          AffineTransform(loc=0, scale=new.scale)], validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def mean(self) -> Tensor:
+        return self.scale * (1 + self.concentration_reciprocal).lgamma().exp()
+
+    @property
+    def mode(self) -> Tensor:
+        return self.scale * ((self.concentration - 1) / self.concentration) ** self.concentration.reciprocal()
+
+    @property
+    def variance(self) -> Tensor:
+        return self.scale.pow(2) * ((1 + 2 * self.concentration_reciprocal).lgamma().exp()
+                                    - (2 * (1 + self.concentration_reciprocal).lgamma()).exp())
+
+    def entropy(self) -> Tensor:
+        return _EULER * (1 - self.concentration_reciprocal) + (self.scale * self.concentration_reciprocal).log() + 1
+
+
+def _kumaraswamy_moment(a: Tensor, b: Tensor, n: int) -> Tensor:
+    """E[X^n] of Kumaraswamy(a, b): b B(1 + n / a, b), through lgamma."""
+    arg1 = 1 + n / a
+    return b * (arg1.lgamma() + b.lgamma() - (arg1 + b).lgamma()).exp()
+
+
+class Kumaraswamy(TransformedDistribution):
+    """The Kumaraswamy distribution on [0, 1]: (1 - U^(1 / concentration0))^(1 / concentration1), U ~ Uniform(0, 1);
+    moments through lgamma, mode nan where either concentration is below 1 (torch's)."""
+    arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, concentration1: Any, concentration0: Any, validate_args: Optional[bool] = None) -> None:
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        base = Uniform(creation.full_like(self.concentration0, 0), creation.full_like(self.concentration0, 1),
+                       validate_args=validate_args)
+        super().__init__(base, [PowerTransform(exponent=self.concentration0.reciprocal()),
+                                AffineTransform(loc=1.0, scale=-1.0),
+                                PowerTransform(exponent=self.concentration1.reciprocal())], validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Kumaraswamy":
+        new = self._get_checked_instance(Kumaraswamy, _instance)
+        batch_shape = _shape(batch_shape, "batch_shape")
+        new.concentration1 = self.concentration1.expand(batch_shape)
+        new.concentration0 = self.concentration0.expand(batch_shape)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def mean(self) -> Tensor:
+        return _kumaraswamy_moment(self.concentration1, self.concentration0, 1)
+
+    @property
+    def mode(self) -> Tensor:
+        c0, c1 = self.concentration0, self.concentration1
+        log_mode = c0.reciprocal() * (-c0).log1p() - (-c0 * c1).log1p()
+        return ops.where((c0 < 1) | (c1 < 1), math.nan, log_mode).exp()
+
+    @property
+    def variance(self) -> Tensor:
+        return _kumaraswamy_moment(self.concentration1, self.concentration0, 2) - self.mean.pow(2)
+
+    def entropy(self) -> Tensor:
+        t1 = 1 - self.concentration1.reciprocal()
+        t0 = 1 - self.concentration0.reciprocal()
+        h0 = (self.concentration0 + 1).digamma() + _EULER
+        return t0 + t1 * h0 - self.concentration1.log() - self.concentration0.log()
+
+
+class LogisticNormal(TransformedDistribution):
+    """A Normal(loc, scale) K-vector sent onto the (K+1)-simplex by StickBreakingTransform (a 0-d base made (1,))."""
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
+        base = Normal(loc, scale, validate_args=validate_args)
+        if not base.batch_shape:
+            base = base.expand([1])
+        super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "LogisticNormal":
+        new = self._get_checked_instance(LogisticNormal, _instance)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def loc(self) -> Tensor:
+        return self.base_dist.base_dist.loc
+
+    @property
+    def scale(self) -> Tensor:
+        return self.base_dist.base_dist.scale
