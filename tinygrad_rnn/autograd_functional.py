@@ -50,16 +50,17 @@ def _scalar(func: Callable[..., Any], xs: List[Tensor], op: str) -> List[Tensor]
 
 
 def _grads(outs: Sequence[Tensor], xs: List[Tensor], vs: Sequence[Any], create_graph: bool, strict: bool,
-           op: str) -> List[Tensor]:
+           op: str, retain_graph: bool = True) -> List[Tensor]:
     """sum_k vs[k] . d outs[k] / d x for each x, zeros for an x the outputs do not depend on. With strict, as
     torch, that is an error, and so is an output that does not require grad and, with create_graph, a
-    derivative that does not depend on the inputs (a linear function's: it has no graph to differentiate)."""
+    derivative that does not depend on the inputs (a linear function's: it has no graph to differentiate).
+    (tg.func's transforms use it too, strict off, as torch.func's _autograd_grad.)"""
     for k, o in enumerate(outs if strict else ()):
         if not o.requires_grad:
             raise RuntimeError(f"{op}: output {k} does not require grad, so it does not depend on the inputs "
                                "(strict=True)")
     pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
-    gs = grad([o for o, _ in pairs], xs, [v for _, v in pairs], retain_graph=True, create_graph=create_graph,
+    gs = grad([o for o, _ in pairs], xs, [v for _, v in pairs], retain_graph=retain_graph, create_graph=create_graph,
               allow_unused=True) if pairs else [None] * len(xs)
     for i, g in enumerate(gs):
         if g is None and strict:
@@ -115,16 +116,24 @@ def jacobian(func: Callable[..., Any], inputs: Inputs, create_graph: bool = Fals
     pass per output element."""
     xs, single_in = _leaves(inputs, "jacobian", create_graph)
     outs, single_out = _outputs(func, xs, "jacobian")
+    rows = _jacobian_blocks(outs, xs, create_graph, strict, "jacobian")
+    return _pack([_pack(r, single_in) for r in rows], single_out)
+
+
+def _jacobian_blocks(outs: Sequence[Tensor], xs: List[Tensor], create_graph: bool, strict: bool,
+                     op: str) -> List[List[Tensor]]:
+    """d outs[k] / d xs[i] of shape outs[k].shape + xs[i].shape, for each output k and input i: one backward
+    pass per output element (reverse mode; tg.func.jacrev uses it too)."""
     rows = []
     for o in outs:
         flat = o.reshape(-1)
         per_input: List[List[Tensor]] = [[] for _ in xs]
         for k in range(flat.numel()):
-            for acc, g in zip(per_input, _grads([flat[k]], xs, [None], create_graph, strict, "jacobian")):
+            for acc, g in zip(per_input, _grads([flat[k]], xs, [None], create_graph, strict, op)):
                 acc.append(g)
         rows.append([(stack(acc, 0) if acc else x.new_zeros(0, *x.shape)).reshape(o.shape + x.shape)
                      for acc, x in zip(per_input, xs)])
-    return _pack([_pack(r, single_in) for r in rows], single_out)
+    return rows
 
 
 def hessian(func: Callable[..., Any], inputs: Inputs, create_graph: bool = False, strict: bool = False) -> Any:
