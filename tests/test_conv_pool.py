@@ -361,6 +361,18 @@ def test_lp_pool1d_matches_torch_with_zero_windows_and_negative_values():
     np.testing.assert_allclose(m(tensor(x)).numpy(), tm(torch.from_numpy(x)).numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("norm_type", [math.inf, -math.inf])
+def test_lp_pools_of_infinite_norm_type_are_max_pools_of_abs_as_torch(norm_type):
+    """norm_type inf: each window's largest |x| (-inf: its smallest), torch's max_pool of |x| (not the nan and inf
+    of the power formula), gradient the sign of x at that element."""
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(11)
+    for ours, theirs, shape in [(F.lp_pool1d, tf.lp_pool1d, (2, 3, 7)), (F.lp_pool2d, tf.lp_pool2d, (2, 5, 6))]:
+        for k, s, c in [(2, None, False), (3, 2, True)]:
+            _compare_with_torch(torch, lambda x: ours(x, norm_type, k, s, c), lambda x: theirs(x, norm_type, k, s, c),
+                                [rng.standard_normal(shape)], rng)
+
+
 @with_fixtures
 @given(L=st.integers(1, 7), size=st.integers(1, 9), unbatched=st.booleans(), data=st.data())
 def test_adaptive_pools_match_their_definition_and_central_differences(device, L, size, unbatched, data):

@@ -1065,7 +1065,7 @@ def lp_pool1d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
     """torch's F.lp_pool1d: (sum over each window of x^p)^(1/p), p = norm_type, computed as torch's: avg_pool1d of
     x^p (no padding) times kernel_size, to the power 1/p: a ceil_mode window cut short is scaled as a full one, a
     negative sum to a fractional power 1/p is nan, and a window summing to 0 has gradient zero, as torch's (its
-    sign(s) relu(|s|) form)."""
+    sign(s) relu(|s|) form). norm_type inf: each window's largest |x| (-inf: its smallest), max_pool1d's."""
     return _lp_pool("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
 
 
@@ -1082,6 +1082,9 @@ def _lp_pool(op: str, nd: int, input: Tensor, norm_type: float, kernel_size: Any
         raise ValueError(f"{op}: norm_type must be non-zero (the output is the sum's 1/norm_type power), got {p}")
     _check_tensor(op, "input", input)
     _same_dtype(op, input)
+    if math.isinf(p):  # (the limit: each window's largest |x|, or with -inf its smallest, as torch's)
+        sign = 1.0 if p > 0 else -1.0
+        return _max_pool(op, nd, input.abs() * sign, kernel_size, stride, 0, 1, ceil_mode, False) * sign
     k = _n_ints(op, "kernel_size", kernel_size, 1, nd)
     out = _avg_pool(op, input.pow(p), k[0] if nd == 1 else k, stride, 0, ceil_mode, True, nd)
     return ops.where(out.data == 0, 0.0, out * math.prod(k)).pow(1.0 / p)  # (a select: no inf * 0 in the gradient)
