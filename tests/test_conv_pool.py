@@ -1,5 +1,6 @@
 """F.conv1d / nn.Conv1d, F.conv_transpose1d / nn.ConvTranspose1d, the 1-d pools (max, avg, adaptive avg and max) and
-F.interpolate / nn.Upsample.
+F.interpolate / nn.Upsample; their 2-d and 3-d forms (conv3d, conv_transpose3d, the 3-d pools, BatchNorm3d,
+InstanceNorm3d, dropout3d) at the end.
 
 Forward against numpy references written from the definitions (loops over output positions and kernel taps,
 windows enumerated as torch's docs describe them), gradients against central differences in float64 and second
@@ -7,6 +8,7 @@ derivatives, over hypothesis shapes, strides, paddings, dilations and groups (L 
 even kernels, groups = C among them). Torch-gated tests compare values, indices and gradients with PyTorch over
 grids of configurations with their edge cases, state dicts both ways and reprs.
 """
+import itertools
 import math
 import warnings
 
@@ -1600,3 +1602,375 @@ def test_bilinear_interpolate_and_upsampling_bilinear2d_match_torch():
     np.testing.assert_array_equal(F.interpolate(tg.tensor(x), scale_factor=2, mode="bilinear").numpy(),
                                   tf.interpolate(torch.tensor(x), scale_factor=2, mode="bilinear").numpy())
     assert tg.gradgradcheck(lambda t: F.interpolate(t, size=(4, 5), mode="bilinear"), [tensor(x[:1, :1], "cpu")])
+
+
+# ----------------------------------------------------------------------------- 3-d: references from the definitions
+def _triples(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * 3
+
+
+def conv3d_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """out[n, o, j] = b[o] + sum_{c, k} w[o, c, k] x_pad[n, g C_g + c, j stride + k dilation], j and k running over
+    the three spatial dims (one strided slice of x_pad per kernel tap)."""
+    unbatched = x.ndim == 4
+    x = x[None] if unbatched else x
+    (O, Cg), K, s, d = w.shape[:2], w.shape[2:], _triples(stride), _triples(dilation)
+    if isinstance(padding, str):
+        pads = [same_split(k, dd) if padding == "same" else (0, 0) for k, dd in zip(K, d)]
+    else:
+        pads = [(p, p) for p in _triples(padding)]
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads))
+    n_out = [(n - dd * (k - 1) - 1) // ss + 1 for n, k, ss, dd in zip(xp.shape[2:], K, s, d)]
+    out = np.zeros((x.shape[0], O) + tuple(n_out))
+    for o, c in np.ndindex(O, Cg):
+        g = o // (O // groups)
+        for tap in np.ndindex(*K):
+            at = tuple(slice(t * dd, t * dd + ss * (m - 1) + 1, ss) for t, dd, ss, m in zip(tap, d, s, n_out))
+            out[:, o] += w[(o, c) + tap] * xp[(slice(None), g * Cg + c) + at]
+    if b is not None:
+        out += b[:, None, None, None]
+    return out[0] if unbatched else out
+
+
+def conv_transpose3d_ref(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """x[n, c, i] w[c, o, k] added at output position i stride + k dilation - padding of channel group(c) O_g + o,
+    in each of the three spatial dims."""
+    unbatched = x.ndim == 4
+    x = x[None] if unbatched else x
+    (C, Og), K = w.shape[:2], w.shape[2:]
+    s, p, op, d = _triples(stride), _triples(padding), _triples(output_padding), _triples(dilation)
+    size = x.shape[2:]
+    n_out = [(n - 1) * ss - 2 * pp + dd * (k - 1) + o + 1 for n, ss, pp, dd, k, o in zip(size, s, p, d, K, op)]
+    y = np.zeros((x.shape[0], Og * groups) + tuple(n_out))
+    for c, o in np.ndindex(C, Og):
+        g = c // (C // groups)
+        for tap in np.ndindex(*K):
+            for i in np.ndindex(*size):
+                at = tuple(ii * ss + t * dd - pp for ii, ss, t, dd, pp in zip(i, s, tap, d, p))
+                if all(0 <= a < m for a, m in zip(at, n_out)):
+                    y[(slice(None), g * Og + o) + at] += x[(slice(None), c) + i] * w[(c, o) + tap]
+    if b is not None:
+        y += b[:, None, None, None]
+    return y[0] if unbatched else y
+
+
+def pool3d_ref(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, kind="max",
+               count_include_pad=True, divisor_override=None):
+    """Each window's max over its input elements (with its first maximum's flat index (d H + h) W + w), or its sum
+    over m: divisor_override, the window's volume within the padded input, or its number of input elements."""
+    k, p, d = _triples(kernel_size), _triples(padding), _triples(dilation)
+    s = k if stride is None else _triples(stride)
+    size = x.shape[-3:]
+    starts = [window_starts(n, kk, ss, pp, dd, ceil_mode) for n, kk, ss, pp, dd in zip(size, k, s, p, d)]
+    out = np.zeros(x.shape[:-3] + tuple(len(st_) for st_ in starts))
+    index = np.zeros(out.shape, np.int64)
+    for j in np.ndindex(*out.shape[-3:]):
+        first = [st_[jj] for st_, jj in zip(starts, j)]
+        taps = [[f + a * dd for a in range(kk) if 0 <= f + a * dd < n] for f, kk, dd, n in zip(first, k, d, size)]
+        cells = list(itertools.product(*taps))
+        block = np.stack([x[(Ellipsis,) + c] for c in cells], -1)
+        if kind == "max":
+            out[(Ellipsis,) + j] = block.max(-1)
+            index[(Ellipsis,) + j] = np.array([np.ravel_multi_index(c, size) for c in cells])[block.argmax(-1)]
+            continue
+        if divisor_override:
+            m = divisor_override
+        elif count_include_pad:
+            m = math.prod(min(f + kk, n + pp) - f for f, kk, n, pp in zip(first, k, size, p))
+        else:
+            m = len(cells)
+        out[(Ellipsis,) + j] = block.sum(-1) / m
+    return (out, index) if kind == "max" else out
+
+
+def adaptive3d_ref(x, output_size, kind):
+    """Window j of a dim of size L (output size L_out) covers floor(j L / L_out) .. ceil((j + 1) L / L_out) - 1."""
+    size = x.shape[-3:]
+    out_size = tuple(n if o is None else o for n, o in zip(size, _triples(output_size)))
+    out = np.zeros(x.shape[:-3] + out_size)
+    for j in np.ndindex(*out_size):
+        at = tuple(slice(jj * n // m, -(-(jj + 1) * n // m)) for jj, n, m in zip(j, size, out_size))
+        block = x[(Ellipsis,) + at]
+        out[(Ellipsis,) + j] = block.max((-3, -2, -1)) if kind == "max" else block.mean((-3, -2, -1))
+    return out
+
+
+# ----------------------------------------------------------------------------- 3-d: definitions and gradients
+@st.composite
+def conv3d_configs(draw):
+    """Tiny 3-d convolutions (a gradcheck perturbs each element): sides up to 3, kernels up to 2."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    k = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    stride, dilation = tuple(draw(st.integers(1, 2)) for _ in range(3)), (draw(st.integers(1, 2)), 1, 1)
+    padding = draw(st.sampled_from([0, 1, (1, 0, 0), "valid"] + (["same"] if stride == (1, 1, 1) else [])))
+    if padding == "same":
+        pads = [same_split(kk, dd) for kk, dd in zip(k, dilation)]
+    else:
+        pads = [(0, 0)] * 3 if padding == "valid" else [(p, p) for p in _triples(padding)]
+    least = [max(1, dd * (kk - 1) + 1 - lo - hi) for kk, dd, (lo, hi) in zip(k, dilation, pads)]
+    size = tuple(draw(st.integers(n, n + 1)) for n in least)
+    shape = (groups,) + size if draw(st.booleans()) else (1, groups) + size
+    return dict(shape=shape, weight=(groups * draw(st.integers(1, 2)), 1) + k, stride=stride, padding=padding,
+                dilation=dilation, groups=groups, bias=draw(st.booleans()))
+
+
+@with_fixtures
+@given(cfg=conv3d_configs(), data=st.data())
+def test_conv3d_and_conv_transpose3d_match_loops_and_central_differences(device, cfg, data):
+    x = data.draw(arrays(cfg["shape"]), label="x")
+    w = data.draw(arrays(cfg["weight"]), label="w")
+    b = data.draw(arrays(cfg["weight"][:1]), label="b") if cfg["bias"] else None
+    opts = {k: cfg[k] for k in ("stride", "padding", "dilation", "groups")}
+    inputs = [x, w] + ([b] if cfg["bias"] else [])
+    check_op(lambda x, w, *b: F.conv3d(x, w, *b, **opts), lambda x, w, *b: conv3d_ref(x, w, *b, **opts), inputs,
+             device)
+    if isinstance(opts["padding"], str):
+        return
+    # the transpose, with the conv's weight read as (in, out / groups, *k): conv_transpose3d_ref's loops
+    y = data.draw(arrays(conv3d_ref(x, w, **opts).shape), label="y")
+    output_padding = tuple(max(ss, dd) - 1 for ss, dd in zip(opts["stride"], opts["dilation"]))
+    topts = dict(opts, output_padding=output_padding)
+    check_op(lambda y, w: F.conv_transpose3d(y, w, **topts), lambda y, w: conv_transpose3d_ref(y, w, **topts),
+             [y, w], device)
+
+
+@st.composite
+def pool3d_configs(draw):
+    k = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    stride = draw(st.sampled_from([None, 1, (1, 2, 1)]))
+    p, d = tuple(draw(st.integers(0, kk // 2)) for kk in k), (draw(st.integers(1, 2)), 1, 1)
+    least = [max(dd * (kk - 1) + 1 - 2 * pp, kk, dd) for kk, pp, dd in zip(k, p, d)]  # (avg_pool3d: at least k)
+    size = tuple(draw(st.integers(n, n + 1)) for n in least)
+    shape = (2,) + size if draw(st.booleans()) else (1, 2) + size
+    return shape, dict(kernel_size=k, stride=stride, padding=p, ceil_mode=draw(st.booleans())), d
+
+
+@with_fixtures
+@given(cfg=pool3d_configs(), count_include_pad=st.booleans(), data=st.data())
+def test_pools3d_match_their_definitions_and_central_differences(device, cfg, count_include_pad, data):
+    """max_pool3d (distinct values: one maximum a window) with its indices, avg_pool3d and max_unpool3d (each value
+    back at its index) against the definitions, gradients against central differences."""
+    shape, opts, dilation = cfg
+    (x,) = data.draw(distinct([shape]), label="x")
+    expected, expected_index = pool3d_ref(x, dilation=dilation, **opts)
+    check_op(lambda x: F.max_pool3d(x, dilation=dilation, **opts), lambda x: expected, [x], device)
+    values, index = F.max_pool3d(tensor(x, device), dilation=dilation, return_indices=True, **opts)
+    assert index.device == device and index.dtype == np.int64
+    np.testing.assert_array_equal(index.numpy(), expected_index)
+    check_op(lambda x: F.avg_pool3d(x, count_include_pad=count_include_pad, **opts),
+             lambda x: pool3d_ref(x, kind="avg", count_include_pad=count_include_pad, **opts), [x], device)
+    if opts["stride"] is not None or dilation != (1, 1, 1):  # (unpooling needs windows that do not overlap)
+        return
+    unpooled = np.zeros(shape[:-3] + (math.prod(shape[-3:]),))
+    np.put_along_axis(unpooled, expected_index.reshape(shape[:-3] + (-1,)), expected.reshape(shape[:-3] + (-1,)), -1)
+    check_op(lambda v: F.max_unpool3d(v, index, opts["kernel_size"], None, opts["padding"], shape[-3:]),
+             lambda v: unpooled.reshape(shape), [values.numpy()], device)
+
+
+def test_3d_ops_on_device_keep_dtype_and_device(device):
+    """The 3-d forms, modules and lazy modules on the device: float32 in, float32 on the device out, gradients
+    there, indices int64 there; conv3d and the pools also against the definitions there, in float64."""
+    rng = np.random.default_rng(3)
+    x64, w64 = rng.standard_normal((1, 2, 3, 4, 3)), rng.standard_normal((2, 1, 2, 1, 2))
+    opts = dict(stride=(1, 2, 1), padding=(1, 0, 1), dilation=(2, 1, 1), groups=2)
+    check_op(lambda x, w: F.conv3d(x, w, **opts), lambda x, w: conv3d_ref(x, w, **opts), [x64, w64], device)
+    check_op(lambda x: F.max_pool3d(x, 2, 1, 1, ceil_mode=True), lambda x: pool3d_ref(x, 2, 1, 1, ceil_mode=True)[0],
+             [x64], device)
+    check_op(lambda x: F.adaptive_avg_pool3d(x, (2, None, 2)), lambda x: adaptive3d_ref(x, (2, None, 2), "avg"),
+             [x64], device)
+    x = tg.randn(2, 3, 4, 6, 5, device=device)
+    conv = nn.Conv3d(3, 4, 3, padding="same", padding_mode="reflect", device=device)
+    lazy = nn.LazyConv3d(2, (1, 2, 2), device=device)
+    outs = [conv(x), lazy(x), nn.ConvTranspose3d(3, 2, 2, stride=2, device=device)(x),
+            nn.LazyConvTranspose3d(2, 2, device=device)(x), F.max_pool3d(x, 2, ceil_mode=True),
+            F.avg_pool3d(x, 3, 2, 1), F.lp_pool3d(x, 2, 2), F.adaptive_avg_pool3d(x, (2, 3, 1)),
+            F.adaptive_max_pool3d(x, 2), nn.BatchNorm3d(3, device=device)(x), nn.LazyBatchNorm3d(device=device)(x),
+            nn.InstanceNorm3d(3, device=device)(x[0]), nn.LazyInstanceNorm3d(device=device)(x), F.dropout3d(x, 0.5)]
+    for y in outs:
+        assert y.device == device and y.dtype == np.float32
+    sum(y.sum() for y in outs[:4]).backward()
+    assert conv.weight.grad.device == device and lazy.weight.grad.device == device and type(lazy) is nn.Conv3d
+    for pool in (F.max_pool3d, F.adaptive_max_pool3d):
+        values, idx = pool(x, 2, return_indices=True)
+        assert idx.device == device and idx.dtype == np.int64
+    values, idx = F.max_pool3d(x, 2, return_indices=True)
+    back = F.max_unpool3d(values, idx, 2, output_size=x.shape[2:])
+    assert back.device == device and back.shape == x.shape
+
+
+def test_dropout3d_drops_whole_channels_of_batched_and_unbatched_inputs_as_torch():
+    """A 5-d (N, C, D, H, W) or 4-d (C, D, H, W) input: each channel all zero or all 1/(1-p) (inplace too); any
+    other rank warns, as torch's, and is taken as unbatched (its dim 0 the channels); identity in eval mode."""
+    for shape in [(2, 3, 2, 3, 2), (4, 2, 3, 2)]:
+        for inplace in (False, True):
+            x = tg.ones(*shape, dtype=tg.float64)
+            y = F.dropout3d(x, 0.5, inplace=inplace)
+            assert y.shape == shape and (y is x) == inplace
+            flat = y.numpy().reshape(shape[:-3] + (-1,))
+            assert ((flat == 0).all(-1) | (flat == 2).all(-1)).all()
+    for shape in [(3, 4, 5), (3, 2, 2, 2, 2, 2)]:
+        with pytest.warns(UserWarning, match=f"dropout3d: Received a {len(shape)}-D input to dropout3d"):
+            y = F.dropout3d(tg.ones(*shape, dtype=tg.float64), 0.5).numpy().reshape(shape[0], -1)
+        assert ((y == 0).all(-1) | (y == 2).all(-1)).all()
+    m = nn.Dropout3d(0.3).eval()
+    x = tg.randn(2, 2, 2, 2, 2)
+    assert m(x) is x and F.dropout3d(x, 0.0) is x and (F.dropout3d(x, 1.0).numpy() == 0).all()
+    with pytest.raises(ValueError, match="dropout3d: dropout probability has to be between 0 and 1, but got 1.5"):
+        F.dropout3d(x, 1.5)
+
+
+def test_3d_errors_name_the_op_and_shapes():
+    cases = [
+        (lambda: F.conv3d(tg.zeros(2, 3, 4), tg.zeros(2, 3, 1, 1, 1)), ValueError,
+         r"conv3d: expected a 4-d \(C, D, H, W: unbatched\) or 5-d \(N, C, D, H, W: batched\) input, got shape "
+         r"\(2, 3, 4\)"),
+        (lambda: F.conv3d(tg.zeros(1, 3, 4, 4, 4), tg.zeros(2, 3, 1, 1)), ValueError,
+         r"conv3d: weight must be 5-d \(out_channels, in_channels / groups, kD, kH, kW\)"),
+        (lambda: F.conv3d(tg.zeros(1, 3, 2, 4, 4), tg.zeros(2, 3, 3, 1, 1)), ValueError,
+         r"conv3d: input \(1, 3, 2, 4, 4\) padded by .* shorter than the kernel's reach \(3, 1, 1\)"),
+        (lambda: F.conv3d(tg.zeros(1, 3, 4, 4, 4), tg.zeros(2, 3, 1, 1, 1), stride=(1, 2)), TypeError,
+         r"conv3d: stride must be a single int or a tuple of 3 ints, got \(1, 2\)"),
+        (lambda: F.conv_transpose3d(tg.zeros(1, 3, 4, 4, 4), tg.zeros(3, 2, 3, 1, 1), output_padding=(0, 0, 1)),
+         ValueError, "conv_transpose3d: output_padding must be smaller than either stride or dilation"),
+        (lambda: F.max_pool3d(tg.zeros(3, 4, 4), 2), ValueError, r"max_pool3d: expected a 4-d \(C, D, H, W"),
+        (lambda: F.avg_pool3d(tg.zeros(1, 3, 2, 4, 4), 3, 1, 1), ValueError,
+         r"avg_pool3d: input \(1, 3, 2, 4, 4\) is smaller than kernel_size \(3, 3, 3\)"),
+        (lambda: F.adaptive_avg_pool3d(tg.zeros(1, 3, 4, 4, 4), (2, 2)), ValueError,
+         "adaptive_avg_pool3d: output_size must be an int or a tuple of 3"),
+        (lambda: F.max_unpool3d(tg.zeros(3, 2, 2, 2), tg.zeros(3, 2, 2, 2, dtype=tg.int64), 2,
+                                output_size=(3, 4, 4, 4)), ValueError, "max_unpool3d: output_size should hold 3 or 5"),
+        (lambda: nn.BatchNorm3d(3)(tg.zeros(3, 4, 4, 4)), ValueError,
+         r"BatchNorm3d: expected a 5-d \(N, C, D, H, W\) input, got shape \(3, 4, 4, 4\)"),
+        (lambda: nn.InstanceNorm3d(3)(tg.zeros(3, 4, 4)), ValueError, r"InstanceNorm3d: expected 4D or 5D input"),
+        (lambda: nn.Conv3d(3, 2, (1, 2)), TypeError, "Conv3d: kernel_size must be a single int or a tuple of 3"),
+        (lambda: nn.LazyConv3d(2, 1)(tg.zeros(2, 3, 4)), RuntimeError,
+         r"Expected 4D \(unbatched\) or 5D \(batched\) input to LazyConv3d, but got input of size: \(2, 3, 4\)"),
+    ]
+    for fn, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            fn()
+
+
+# ----------------------------------------------------------------------------- 3-d against torch
+@pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel:UserWarning")  # (torch's own note)
+def test_conv3d_and_conv_transpose3d_match_torch():
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(12)
+    for k, s, p, d, g in [((1, 1, 1), 1, 0, 1, 1), ((2, 3, 1), (1, 2, 1), (1, 0, 1), (2, 1, 1), 2),
+                          ((3, 3, 3), 1, "same", 2, 1), ((2, 2, 2), 1, "same", 1, 4), ((3, 2, 1), 2, "valid", 1, 1)]:
+        for shape in [(2, 4, 5, 6, 4), (4, 5, 5, 4)]:
+            x, w, b = rng.standard_normal(shape), rng.standard_normal((4, 4 // g) + k), rng.standard_normal(4)
+            _compare_with_torch(torch, lambda x, w, b: F.conv3d(x, w, b, s, p, d, g),
+                                lambda x, w, b: tf.conv3d(x, w, b, s, p, d, g), [x, w, b], rng)
+    for k, s, p, op, d, g in [((2, 3, 1), (2, 3, 1), (1, 0, 0), (1, 2, 0), 1, 2), (3, 2, 1, 1, 1, 1),
+                              ((1, 2, 2), 1, 0, 0, (2, 1, 1), 1), (2, 2, 0, 1, 2, 2)]:
+        for shape in [(2, 4, 3, 4, 2), (4, 2, 3, 2)]:
+            x, w, b = rng.standard_normal(shape), rng.standard_normal((4, 6 // g) + _triples(k)), rng.standard_normal(6)
+            _compare_with_torch(torch, lambda x, w, b: F.conv_transpose3d(x, w, b, s, p, op, g, d),
+                                lambda x, w, b: tf.conv_transpose3d(x, w, b, s, p, op, g, d), [x, w, b], rng)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in reduce:RuntimeWarning")  # (inf + -inf in a window)
+@pytest.mark.parametrize("values", ["random", "ties", "inf_nan"])
+def test_pools3d_match_torch_values_indices_and_gradients(values):
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(13)
+    for shape in [(2, 2, 4, 5, 6), (3, 5, 4, 5)]:
+        x = {"random": rng.standard_normal(shape), "ties": np.round(rng.standard_normal(shape))}.get(values)
+        if x is None:
+            x = rng.standard_normal(shape)
+            x.reshape(-1)[rng.choice(x.size, 6, replace=False)] = [np.nan, -np.inf, -np.inf, np.inf, -np.inf, -np.inf]
+        for args in [(3, 2, 1, 1, True), ((2, 3, 1), None, (1, 0, 0), (2, 1, 1), False), (2, (1, 2, 1), 0, 1, True)]:
+            _compare_with_torch(torch, lambda x: F.max_pool3d(x, *args, return_indices=True),
+                                lambda x: tf.max_pool3d(x, *args, return_indices=True), [x], rng)
+        _compare_with_torch(torch, lambda x: F.max_pool3d_with_indices(x, 2),
+                            lambda x: tf.max_pool3d_with_indices(x, 2), [x], rng)
+        for args in [(3, 2, 1, True, False, None), ((2, 3, 1), (2, 1, 1), (1, 1, 0), False, True, 5),
+                     (2, None, 0, True, True)]:
+            _compare_with_torch(torch, lambda x: F.avg_pool3d(x, *args), lambda x: tf.avg_pool3d(x, *args), [x], rng)
+        for size in [1, (2, 4, 3), (None, 3, 2), (7, 2, 1)]:
+            _compare_with_torch(torch, lambda x: F.adaptive_avg_pool3d(x, size),
+                                lambda x: tf.adaptive_avg_pool3d(x, size), [x], rng)
+            _compare_with_torch(torch, lambda x: F.adaptive_max_pool3d(x, size, True),
+                                lambda x: tf.adaptive_max_pool3d(x, size, True), [x], rng)
+        _compare_with_torch(torch, lambda x: F.adaptive_max_pool3d_with_indices(x, 2),
+                            lambda x: tf.adaptive_max_pool3d_with_indices(x, 2), [x], rng)
+        if values == "inf_nan":
+            continue
+        for norm_type, k, s, c in [(2, 2, None, True), (1.5, (2, 3, 1), (2, 1, 1), False), (1, 3, 1, False),
+                                   (math.inf, 2, 1, True), (-math.inf, (1, 2, 2), None, False)]:
+            a = np.abs(x) + 0.1 if norm_type == 1.5 else x
+            _compare_with_torch(torch, lambda x: F.lp_pool3d(x, norm_type, k, s, c),
+                                lambda x: tf.lp_pool3d(x, norm_type, k, s, c), [a], rng)
+    for k, s, p, shape, size in [(2, None, 0, (2, 3, 4, 6, 2), None),
+                                 ((2, 3, 1), (2, 3, 1), (1, 1, 0), (3, 4, 6, 2), (5, 6, 2)),
+                                 (2, 2, 0, (1, 2, 5, 5, 4), (1, 2, 5, 5, 4))]:
+        _, idx = tf.max_pool3d(torch.tensor(rng.standard_normal(shape)), k, s, p, return_indices=True)
+        v = rng.standard_normal(tuple(idx.shape))  # (stride >= kernel: no repeated index, which torch leaves undefined)
+        _compare_with_torch(torch, lambda v: F.max_unpool3d(v, idx.numpy(), k, s, p, size),
+                            lambda v: tf.max_unpool3d(v, idx, k, s, p, size), [v], rng)
+
+
+def test_3d_modules_match_torch_reprs_and_state_dicts_move_both_ways():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(14)
+    for kw in (dict(padding="same", padding_mode="reflect"), dict(padding=(2, 1, 0), padding_mode="circular"),
+               dict(padding=2, padding_mode="replicate", dilation=(2, 1, 1)),
+               dict(stride=(2, 1, 2), groups=2, bias=False)):
+        theirs, ours = torch.nn.Conv3d(4, 6, 3, dtype=torch.float64, **kw), nn.Conv3d(4, 6, 3, dtype=tg.float64, **kw)
+        assert list(ours.state_dict()) == list(theirs.state_dict()) and repr(ours) == repr(theirs)
+        bound = 1 / math.sqrt(4 // ours.groups * 27)  # (kaiming_uniform with a = sqrt(5))
+        assert 0.8 * bound < np.abs(ours.weight.numpy()).max() <= bound
+        ours.load_state_dict(theirs.state_dict())
+        for shape in [(2, 4, 5, 6, 4), (4, 5, 5, 4)]:
+            _compare_with_torch(torch, ours, theirs, [rng.standard_normal(shape)], rng, tol=1e-10)
+        back = torch.nn.Conv3d(4, 6, 3, dtype=torch.float64, **kw)
+        back.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
+        np.testing.assert_array_equal(back.weight.detach().numpy(), ours.weight.numpy())
+    theirs = torch.nn.ConvTranspose3d(4, 6, (3, 2, 1), stride=2, groups=2, dtype=torch.float64)
+    ours = nn.ConvTranspose3d(4, 6, (3, 2, 1), stride=2, groups=2, dtype=tg.float64)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict(theirs.state_dict())
+    x = rng.standard_normal((1, 4, 3, 4, 2))
+    for size in [None, (8, 9, 4), [1, 6, 7, 8, 3]]:
+        np.testing.assert_allclose(ours(tg.tensor(x), size).numpy(), theirs(torch.tensor(x), size).detach().numpy(),
+                                   atol=1e-12)
+        np.testing.assert_allclose(ours(tg.tensor(x[0]), size and size[-3:]).numpy(),
+                                   theirs(torch.tensor(x[0]), size and size[-3:]).detach().numpy(), atol=1e-12)
+    pairs = [(nn.MaxPool3d(3, 2, 1, ceil_mode=True), torch.nn.MaxPool3d(3, 2, 1, ceil_mode=True)),
+             (nn.MaxPool3d((2, 1, 2), dilation=(1, 1, 2), return_indices=True),
+              torch.nn.MaxPool3d((2, 1, 2), dilation=(1, 1, 2), return_indices=True)),
+             (nn.AvgPool3d((2, 3, 1), count_include_pad=False, divisor_override=4),
+              torch.nn.AvgPool3d((2, 3, 1), count_include_pad=False, divisor_override=4)),
+             (nn.AdaptiveAvgPool3d((None, 3, 2)), torch.nn.AdaptiveAvgPool3d((None, 3, 2))),
+             (nn.AdaptiveMaxPool3d(2, True), torch.nn.AdaptiveMaxPool3d(2, True)),
+             (nn.LPPool3d(1.5, (2, 1, 2), 1, True), torch.nn.LPPool3d(1.5, (2, 1, 2), 1, True)),
+             (nn.Dropout3d(0.3), torch.nn.Dropout3d(0.3))]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs) and list(ours.state_dict()) == []
+        ours.eval(), theirs.eval()
+        for shape in [(2, 4, 6, 8, 5), (4, 6, 8, 5)]:
+            _compare_with_torch(torch, ours, theirs, [np.abs(rng.standard_normal(shape)) + 0.1], rng)
+    for k, s, p in [(2, None, 0), ((1, 2, 3), (1, 2, 1), (0, 1, 1))]:
+        ours, theirs = nn.MaxUnpool3d(k, s, p), torch.nn.MaxUnpool3d(k, s, p)
+        assert repr(ours) == repr(theirs)
+        v, i = torch.nn.functional.max_pool3d(torch.tensor(rng.standard_normal((2, 3, 4, 6, 6))), k, s, p,
+                                              return_indices=True)
+        np.testing.assert_array_equal(ours(tg.tensor(v.numpy()), i.numpy()).numpy(), theirs(v, i).numpy())
+    for ours, theirs in [(nn.BatchNorm3d(3, dtype=tg.float64), torch.nn.BatchNorm3d(3, dtype=torch.float64)),
+                         (nn.BatchNorm3d(3, momentum=None, affine=False, dtype=tg.float64),
+                          torch.nn.BatchNorm3d(3, momentum=None, affine=False, dtype=torch.float64)),
+                         (nn.InstanceNorm3d(3, dtype=tg.float64), torch.nn.InstanceNorm3d(3, dtype=torch.float64)),
+                         (nn.InstanceNorm3d(3, affine=True, track_running_stats=True, dtype=tg.float64),
+                          torch.nn.InstanceNorm3d(3, affine=True, track_running_stats=True, dtype=torch.float64))]:
+        assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+        shapes = [(2, 3, 2, 3, 2), (1, 3, 2, 2, 3), (2, 3, 3, 2, 2)]
+        if isinstance(ours, nn.InstanceNorm3d):
+            shapes[1] = shapes[1][1:]  # (unbatched)
+        for step, shape in enumerate(shapes):
+            if step == 2:
+                ours.eval(), theirs.eval()
+            _compare_with_torch(torch, ours, theirs, [rng.standard_normal(shape) * 2 + 1], rng, tol=1e-10)
+        for a, t in zip(ours.state_dict().values(), theirs.state_dict().values()):
+            np.testing.assert_allclose(a.numpy(), t.numpy(), atol=1e-12)
+        ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})

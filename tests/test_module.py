@@ -829,7 +829,20 @@ LAZY = [("LazyLinear", (5,), {}, (4, 3)), ("LazyLinear", (5,), {"bias": False}, 
         ("LazyConv1d", (4, 3), {"groups": 2}, (2, 6, 7)), ("LazyConv1d", (4, 3), {}, (6, 7)),
         ("LazyConvTranspose1d", (4, 3), {"groups": 2, "stride": 2}, (2, 6, 7)), ("LazyBatchNorm1d", (), {}, (4, 3)),
         ("LazyBatchNorm1d", (), {"affine": False}, (2, 6, 7)), ("LazyInstanceNorm1d", (), {}, (2, 6, 7)),
-        ("LazyInstanceNorm1d", (), {"track_running_stats": False, "bias": False}, (2, 6, 7))]
+        ("LazyInstanceNorm1d", (), {"track_running_stats": False, "bias": False}, (2, 6, 7)),
+        ("LazyConv2d", (4, (3, 1)), {"groups": 2, "padding": "same"}, (2, 6, 5, 4)),
+        ("LazyConv2d", (4, 2), {"padding_mode": "reflect", "padding": 1}, (6, 5, 4)),
+        ("LazyConvTranspose2d", (4, 3), {"groups": 2, "stride": (2, 1)}, (2, 6, 3, 4)),
+        ("LazyConvTranspose2d", (2, 2), {}, (3, 3, 2)), ("LazyBatchNorm2d", (), {}, (2, 3, 4, 2)),
+        ("LazyBatchNorm2d", (), {"affine": False, "momentum": None}, (2, 3, 2, 2)),
+        ("LazyInstanceNorm2d", (), {}, (2, 3, 4, 2)), ("LazyInstanceNorm2d", (), {"affine": False}, (2, 3, 2, 2)),
+        ("LazyConv3d", (4, (2, 1, 2)), {"groups": 2, "stride": (1, 2, 1)}, (2, 6, 3, 4, 3)),
+        ("LazyConv3d", (2, 3), {"padding": "same", "padding_mode": "circular"}, (3, 3, 2, 3)),
+        ("LazyConvTranspose3d", (4, 2), {"groups": 2, "stride": 2, "output_padding": 1}, (1, 6, 2, 3, 2)),
+        ("LazyConvTranspose3d", (2, (1, 2, 2)), {"bias": False}, (3, 2, 2, 3)),
+        ("LazyBatchNorm3d", (), {}, (2, 3, 2, 2, 3)), ("LazyBatchNorm3d", (), {"bias": False}, (2, 3, 1, 2, 2)),
+        ("LazyInstanceNorm3d", (), {}, (2, 3, 2, 2, 3)),
+        ("LazyInstanceNorm3d", (), {"track_running_stats": False}, (1, 3, 2, 1, 2))]
 
 
 @pytest.mark.parametrize("name, args, kwargs, shape", LAZY)

@@ -18,8 +18,11 @@ from .layers import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveLogSoftmaxWit
                      UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d)
 from .layers import (ChannelShuffle, CircularPad3d, ConstantPad3d, ReflectionPad3d, ReplicationPad3d, Softmax2d,
                      ZeroPad3d)
-from .lazy import (LazyBatchNorm1d, LazyConv1d, LazyConvTranspose1d, LazyInstanceNorm1d, LazyLinear,
-                   LazyModuleMixin)
+from .layers import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, BatchNorm3d, Conv3d, ConvTranspose3d, Dropout3d,
+                     InstanceNorm3d, LPPool3d, MaxPool3d, MaxUnpool3d)
+from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d, LazyConv3d,
+                   LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
+                   LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear, LazyModuleMixin)
 from .module import (Buffer, Module, Parameter, ParameterDict, ParameterList, UninitializedBuffer,
                      UninitializedParameter)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
@@ -28,7 +31,9 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
 
 __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "ParameterList", "ParameterDict",
            "Buffer", "UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear", "LazyConv1d",
-           "LazyConvTranspose1d", "LazyBatchNorm1d", "LazyInstanceNorm1d",
+           "LazyConvTranspose1d", "LazyBatchNorm1d", "LazyInstanceNorm1d", "LazyConv2d", "LazyConvTranspose2d",
+           "LazyBatchNorm2d", "LazyInstanceNorm2d", "LazyConv3d", "LazyConvTranspose3d", "LazyBatchNorm3d",
+           "LazyInstanceNorm3d",
            "Linear", "Bilinear", "Embedding", "EmbeddingBag", "LayerNorm", "RMSNorm", "Dropout", "Dropout1d",
            "Dropout2d", "AlphaDropout", "FeatureAlphaDropout",
            "Sequential", "ModuleList", "ModuleDict", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",
@@ -40,6 +45,8 @@ __all__ = ["functional", "fused", "init", "utils", "Module", "Parameter", "Param
            "MaxUnpool1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
            "AdaptiveMaxPool2d", "LPPool2d", "MaxUnpool2d", "Unfold", "Fold", "PixelShuffle", "PixelUnshuffle",
            "UpsamplingNearest2d", "UpsamplingBilinear2d",
+           "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "LPPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
+           "MaxUnpool3d", "BatchNorm3d", "InstanceNorm3d", "Dropout3d",
            "BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "LocalResponseNorm",
            "Upsample", "ConstantPad1d", "ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d",
            "ConstantPad2d", "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "CircularPad2d",

@@ -721,8 +721,8 @@ def _layer_norm(x: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], dim
 
 
 # --------------------------------------------------------------------------- convolution, pooling, batch norm
-_SPATIAL = {1: "L", 2: "H, W"}
-_KERNEL_DIMS = {1: "kernel_size) with kernel_size", 2: "kH, kW) with kernel sizes"}
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+_KERNEL_DIMS = {1: "kernel_size) with kernel_size", 2: "kH, kW) with kernel sizes", 3: "kD, kH, kW) with kernel sizes"}
 
 
 def _one_int(op: str, name: str, v: Any, least: int) -> int:
@@ -812,6 +812,14 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """torch's F.conv3d: conv1d over three spatial dims, input (N, C, D, H, W) or (C, D, H, W), weight (O, C /
+    groups, kD, kH, kW); stride, padding and dilation an int for all three dims or a triple (padding also 'valid'
+    or 'same'). ops.ConvNd, as conv2d's."""
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
 def _conv_operands(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor],
                    channels: str) -> Tuple[Tensor, bool]:
     """conv's and conv_transpose's shared checks: tensors, weight (channels, kernel dims >= 1), one dtype; the
@@ -876,6 +884,14 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
     """torch's F.conv_transpose2d: conv_transpose1d over two spatial dims, input (N, C, H, W) or (C, H, W), weight
     (C, O / groups, kH, kW); each option an int for both dims or a pair."""
     return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """torch's F.conv_transpose3d: conv_transpose1d over three spatial dims, input (N, C, D, H, W) or (C, D, H, W),
+    weight (C, O / groups, kD, kH, kW); each option an int for all three dims or a triple."""
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups,
                            dilation)
 
 
@@ -998,6 +1014,13 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """torch's F.max_pool3d: max_pool1d over the last three dims of an (N, C, D, H, W) or (C, D, H, W) input (each
+    option an int for all three or a triple); indices are flat positions (d H + h) W + w in the unpadded input."""
+    return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
 def _max_pool(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
               ceil_mode: bool, return_indices: bool) -> Any:
     x, unbatched, k, s, p, d, n_out = _pool_args(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd)
@@ -1039,10 +1062,21 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                      divisor_override)
 
 
+def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: Optional[int] = None) -> Tensor:
+    """torch's F.avg_pool3d: avg_pool2d over the last three dims of an (N, C, D, H, W) or (C, D, H, W) input, which
+    must be at least kernel_size in each (torch's check, made before padding)."""
+    return _avg_pool("avg_pool3d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, 3,
+                     divisor_override)
+
+
 def _avg_pool(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
               count_include_pad: bool, nd: int = 1, divisor_override: Optional[int] = None) -> Tensor:
     x, unbatched, k, s, p, _, n_out = _pool_args(op, input, kernel_size, stride, padding, 1, ceil_mode, nd)
     k, s, p, n_out = (ops._dims(v) for v in (k, s, p, n_out))
+    if nd == 3 and any(n < kk for n, kk in zip(x.shape[2:], k)):  # (torch's 3-d kernel's check, padding or not)
+        raise ValueError(f"{op}: input {input.shape} is smaller than kernel_size {k} in a spatial dim (D, H, W); "
+                         "torch's 3-d average pooling refuses that even where padding would make room")
     xp = xp_of(x.data)
     count = xp.ones((1,) * (nd + 2), np.int64)
     for i, (length, kk, ss, pp, m) in enumerate(zip(x.shape[2:], k, s, p, n_out)):
@@ -1073,6 +1107,12 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
     """torch's F.lp_pool2d: lp_pool1d over (kH, kW) windows of an (N, C, H, W) or (C, H, W) input (avg_pool2d of
     x^p times kH kW, to the power 1/p)."""
     return _lp_pool("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
+    """torch's F.lp_pool3d: lp_pool1d over (kD, kH, kW) windows of an (N, C, D, H, W) or (C, D, H, W) input
+    (avg_pool3d of x^p times kD kH kW, to the power 1/p)."""
+    return _lp_pool("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 def _lp_pool(op: str, nd: int, input: Tensor, norm_type: float, kernel_size: Any, stride: Any,
@@ -1253,6 +1293,12 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     return _adaptive_avg_pool("adaptive_avg_pool2d", input, output_size, 2)
 
 
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    """torch's F.adaptive_avg_pool3d: adaptive_avg_pool2d over (D, H, W), output_size an int or a triple (None keeps
+    the input's size)."""
+    return _adaptive_avg_pool("adaptive_avg_pool3d", input, output_size, 3)
+
+
 def _adaptive_avg_pool(op: str, input: Tensor, output_size: Any, nd: int) -> Tensor:
     _, unbatched, windows, _, widths = _adaptive_windows(op, input, output_size, 0.0, nd)
     counts = math.prod(widths)
@@ -1270,6 +1316,12 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     """torch's F.adaptive_max_pool2d: adaptive_max_pool1d over (H, W) (output_size as adaptive_avg_pool2d's), the
     first maximum in row-major order; indices are flat positions h W + w in the input."""
     return _adaptive_max_pool("adaptive_max_pool2d", input, output_size, return_indices, 2)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """torch's F.adaptive_max_pool3d: adaptive_max_pool1d over (D, H, W) (output_size as adaptive_avg_pool3d's);
+    indices are flat positions (d H + h) W + w in the input."""
+    return _adaptive_max_pool("adaptive_max_pool3d", input, output_size, return_indices, 3)
 
 
 def _adaptive_max_pool(op: str, input: Tensor, output_size: Any, return_indices: bool, nd: int) -> Any:
@@ -1529,6 +1581,12 @@ def max_pool2d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None,
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
 
 
+def max_pool3d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                            ceil_mode: bool = False, return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    """torch's F.max_pool3d_with_indices: max_pool3d's (values, indices), whatever return_indices says."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
 def adaptive_max_pool2d_with_indices(input: Tensor, output_size: Any,
                                      return_indices: bool = False) -> Tuple[Tensor, Tensor]:
     """torch's F.adaptive_max_pool2d_with_indices: adaptive_max_pool2d's (values, indices)."""
@@ -1539,6 +1597,12 @@ def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any,
                                      return_indices: bool = False) -> Tuple[Tensor, Tensor]:
     """torch's F.adaptive_max_pool1d_with_indices: adaptive_max_pool1d's (values, indices)."""
     return adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size: Any,
+                                     return_indices: bool = False) -> Tuple[Tensor, Tensor]:
+    """torch's F.adaptive_max_pool3d_with_indices: adaptive_max_pool3d's (values, indices)."""
+    return adaptive_max_pool3d(input, output_size, return_indices=True)
 
 
 def max_unpool1d(input: Tensor, indices: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
@@ -1554,6 +1618,13 @@ def max_unpool2d(input: Tensor, indices: Any, kernel_size: Any, stride: Any = No
     """torch's F.max_unpool2d: max_unpool1d over (H, W), each value written at its flat index h W_out + w (as
     max_pool2d's return_indices gives them); output_size (H_out, W_out) or (N, C, H_out, W_out)."""
     return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input: Tensor, indices: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """torch's F.max_unpool3d: max_unpool1d over (D, H, W), each value written at its flat index (d H_out + h)
+    W_out + w (as max_pool3d's return_indices gives them); output_size (D_out, H_out, W_out) or with (N, C) before."""
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
 
 
 def _max_unpool(op: str, nd: int, input: Tensor, indices: Any, kernel_size: Any, stride: Any, padding: Any,
@@ -1840,6 +1911,26 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
                       "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. To maintain "
                       "the 1D channel-wise dropout behavior, please switch to using dropout1d instead.", stacklevel=2)
     return _channel_dropout("dropout2d", input, p, training, inplace, False, True)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """torch's F.dropout3d: zero whole channels of an (N, C, D, H, W) or (C, D, H, W) input with probability p,
+    scaling the rest by 1/(1-p). Any other rank, with torch's warning, is taken as unbatched (its dim 0 the
+    channels), as torch's."""
+    _check_tensor("dropout3d", "input", input)
+    _dropout_p("dropout3d", p)
+    if input.ndim not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and will result "
+                      "in an error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D "
+                      "inputs).", stacklevel=2)
+    if input.ndim == 5:
+        return _channel_dropout("dropout3d", input, p, training, inplace, False, True)
+    if not inplace:
+        return _channel_dropout("dropout3d", input.unsqueeze(0), p, training, False, False, True).squeeze(0)
+    return input._apply_in_place("dropout3d", lambda x: _channel_dropout("dropout3d", x.unsqueeze(0), p, training,
+                                                                         False, False, True).squeeze(0))
 
 
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:

@@ -459,6 +459,12 @@ class BatchNorm2d(_BatchNorm):
     _ranks, _shapes = (4,), "a 4-d (N, C, H, W)"
 
 
+class BatchNorm3d(_BatchNorm):
+    """torch.nn.BatchNorm3d over (N, C, D, H, W) input (_BatchNorm)."""
+
+    _ranks, _shapes = (5,), "a 5-d (N, C, D, H, W)"
+
+
 class GroupNorm(Module):
     """torch.nn.GroupNorm: F.group_norm over num_groups groups of the num_channels channels (dim 1), then weight (1
     at init) and bias (0) per channel when affine."""
@@ -537,6 +543,12 @@ class InstanceNorm2d(_InstanceNorm):
     _nd = 2
 
 
+class InstanceNorm3d(_InstanceNorm):
+    """torch.nn.InstanceNorm3d over (N, C, D, H, W) or (C, D, H, W) input (_InstanceNorm)."""
+
+    _nd = 3
+
+
 class _DropoutNd(Module):
     """torch's _DropoutNd: p and inplace, a function of (input, p, training, inplace)."""
 
@@ -570,6 +582,12 @@ class Dropout2d(_DropoutNd):
     """Channel dropout for (N, C, H, W) inputs (F.dropout2d, whose 3-d input is (N, C, L)); identity in eval mode."""
 
     fn = staticmethod(F.dropout2d)
+
+
+class Dropout3d(_DropoutNd):
+    """Channel dropout for (N, C, D, H, W) or (C, D, H, W) inputs (F.dropout3d); identity in eval mode."""
+
+    fn = staticmethod(F.dropout3d)
 
 
 class AlphaDropout(_DropoutNd):
@@ -860,11 +878,11 @@ class PReLU(Module):
 
 
 class _ConvNd(Module):
-    """torch.nn.Conv1d / Conv2d: F.conv1d / F.conv2d with weight (out_channels, in_channels / groups, *kernel_size)
-    and bias (out_channels,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) at init, fan_in = in_channels / groups *
-    prod(kernel_size) (torch's kaiming_uniform_ with a = sqrt(5)). The options are kept as tuples of one per spatial
-    dim (padding also 'valid' or 'same'); padding_mode 'reflect', 'replicate' or 'circular' pads the input with
-    F.pad instead of zeros."""
+    """torch.nn.Conv1d / Conv2d / Conv3d: F.conv1d / conv2d / conv3d with weight (out_channels, in_channels /
+    groups, *kernel_size) and bias (out_channels,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) at init, fan_in =
+    in_channels / groups * prod(kernel_size) (torch's kaiming_uniform_ with a = sqrt(5)). The options are kept as
+    tuples of one per spatial dim (padding also 'valid' or 'same'); padding_mode 'reflect', 'replicate' or
+    'circular' pads the input with F.pad instead of zeros."""
 
     _nd: int
     _fn: Any
@@ -936,8 +954,15 @@ class Conv2d(_ConvNd):
     _nd, _fn = 2, staticmethod(F.conv2d)
 
 
+class Conv3d(_ConvNd):
+    """torch.nn.Conv3d over (N, C, D, H, W) or (C, D, H, W) input (_ConvNd: F.conv3d, weight (O, C / groups, kD, kH,
+    kW))."""
+
+    _nd, _fn = 3, staticmethod(F.conv3d)
+
+
 class _ConvTransposeNd(Module):
-    """torch.nn.ConvTranspose1d / ConvTranspose2d: F.conv_transpose1d / 2d with weight (in_channels, out_channels /
+    """torch.nn.ConvTranspose1d / 2d / 3d: F.conv_transpose1d / 2d / 3d with weight (in_channels, out_channels /
     groups, *kernel_size) and bias (out_channels,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) at init with torch's
     fan_in = out_channels / groups * prod(kernel_size) (weight.shape[1] times the kernel). forward(input,
     output_size) picks the output_padding that gives output_size (the spatial sizes, or the full shape) instead of
@@ -1021,6 +1046,12 @@ class ConvTranspose2d(_ConvTransposeNd):
     _nd, _fn = 2, staticmethod(F.conv_transpose2d)
 
 
+class ConvTranspose3d(_ConvTransposeNd):
+    """torch.nn.ConvTranspose3d over (N, C, D, H, W) or (C, D, H, W) input (_ConvTransposeNd: F.conv_transpose3d)."""
+
+    _nd, _fn = 3, staticmethod(F.conv_transpose3d)
+
+
 class _Pool(_Activation):
     """A pooling function as a module, called as _Activation calls its function (the options in fn's argument
     order); the repr names the first ``shown`` options, as torch's."""
@@ -1079,6 +1110,25 @@ class MaxUnpool2d(MaxUnpool1d):
 def _single(v: Any) -> tuple:
     """torch's _single: a sequence as a tuple, anything else as a tuple of one."""
     return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
+class MaxUnpool3d(MaxUnpool1d):
+    """F.max_unpool3d as a module (torch.nn.MaxUnpool3d; kernel_size, stride and padding kept as triples)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        Module.__init__(self)
+        self.kernel_size = _triple(kernel_size)
+        self.stride = _triple(kernel_size if stride is None else stride)
+        self.padding = _triple(padding)
+
+    def forward(self, input: Tensor, indices: Any, output_size: Any = None) -> Tensor:
+        _check_input(self, input)
+        return F.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+def _triple(v: Any) -> tuple:
+    """torch's _triple: a sequence as a tuple, anything else three times."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)
 
 
 class AvgPool1d(_Pool):
@@ -1163,6 +1213,38 @@ class AdaptiveMaxPool2d(AdaptiveMaxPool1d):
     where)."""
 
     fn = staticmethod(F.adaptive_max_pool2d)
+
+
+class MaxPool3d(MaxPool1d):
+    """F.max_pool3d as a module (options kept as given, stride defaulting to kernel_size, as torch's)."""
+
+    fn = staticmethod(F.max_pool3d)
+
+
+class AvgPool3d(AvgPool2d):
+    """F.avg_pool3d as a module (options kept as given, stride defaulting to kernel_size, as torch's)."""
+
+    fn = staticmethod(F.avg_pool3d)
+
+
+class LPPool3d(LPPool1d):
+    """F.lp_pool3d as a module: each (kD, kH, kW) window's p-norm (stride kept as given, None by default, as
+    torch's)."""
+
+    fn = staticmethod(F.lp_pool3d)
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool1d):
+    """F.adaptive_avg_pool3d as a module: the mean of each window of an output_size grid (None keeps a dim)."""
+
+    fn = staticmethod(F.adaptive_avg_pool3d)
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool1d):
+    """F.adaptive_max_pool3d as a module: the maximum of each window of an output_size grid (return_indices: and
+    where)."""
+
+    fn = staticmethod(F.adaptive_max_pool3d)
 
 
 class Upsample(Module):

@@ -11,7 +11,8 @@ import numpy as np
 from ..autograd import no_grad
 from ..creation import zeros
 from ..tensor import Tensor
-from .layers import BatchNorm1d, Conv1d, ConvTranspose1d, InstanceNorm1d, Linear
+from .layers import (BatchNorm1d, BatchNorm2d, BatchNorm3d, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+                     ConvTranspose3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, Linear)
 from .module import UninitializedBuffer, UninitializedParameter, is_lazy
 
 
@@ -94,12 +95,13 @@ class LazyLinear(LazyModuleMixin, Linear):
 
 
 class _LazyConvMixin(LazyModuleMixin):
-    """torch's _LazyConvXdMixin for the 1-d convolutions: in_channels is the input's dim 1 (dim 0 unbatched)."""
+    """torch's _LazyConvXdMixin: in_channels is the input's dim 1 (dim 0 unbatched), for _nd spatial dims."""
 
     in_channels: int
     out_channels: int
     groups: int
     kernel_size: tuple
+    _nd: int
 
     def _lazy_conv(self, out_channels: int, bias: bool, device: Optional[str], dtype: Any) -> None:
         self.weight = UninitializedParameter(device=device, dtype=dtype)
@@ -118,10 +120,11 @@ class _LazyConvMixin(LazyModuleMixin):
         shape = _shape(input, type(self).__name__)
         if not self.has_uninitialized_params():
             return
-        if len(shape) not in (2, 3):
-            raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to {type(self).__name__}, but got "
-                               f"input of size: {shape}")
-        self.in_channels = shape[1] if len(shape) == 3 else shape[0]
+        unbatched = self._nd + 1
+        if len(shape) not in (unbatched, unbatched + 1):
+            raise RuntimeError(f"Expected {unbatched}D (unbatched) or {unbatched + 1}D (batched) input to "
+                               f"{type(self).__name__}, but got input of size: {shape}")
+        self.in_channels = shape[1] if len(shape) == unbatched + 1 else shape[0]
         if self.in_channels % self.groups:
             raise ValueError(f"{type(self).__name__}: in_channels ({self.in_channels}) must be divisible by groups "
                              f"({self.groups})")
@@ -132,10 +135,8 @@ class _LazyConvMixin(LazyModuleMixin):
             self.reset_parameters()
 
 
-class LazyConv1d(_LazyConvMixin, Conv1d):
-    """torch.nn.LazyConv1d: a Conv1d whose in_channels is the first input's channel dim."""
-
-    cls_to_become = Conv1d
+class _LazyConv(_LazyConvMixin):
+    """LazyConv1d / 2d / 3d: the plain class's arguments after in_channels."""
 
     def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device: Optional[str] = None,
@@ -147,10 +148,8 @@ class LazyConv1d(_LazyConvMixin, Conv1d):
         return (self.out_channels, self.in_channels // self.groups) + tuple(self.kernel_size)
 
 
-class LazyConvTranspose1d(_LazyConvMixin, ConvTranspose1d):
-    """torch.nn.LazyConvTranspose1d: a ConvTranspose1d whose in_channels is the first input's channel dim."""
-
-    cls_to_become = ConvTranspose1d
+class _LazyConvTranspose(_LazyConvMixin):
+    """LazyConvTranspose1d / 2d / 3d: the plain class's arguments after in_channels."""
 
     def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
@@ -163,16 +162,55 @@ class LazyConvTranspose1d(_LazyConvMixin, ConvTranspose1d):
         return (self.in_channels, self.out_channels // self.groups) + tuple(self.kernel_size)
 
 
+class LazyConv1d(_LazyConv, Conv1d):
+    """torch.nn.LazyConv1d: a Conv1d whose in_channels is the first input's channel dim."""
+
+    cls_to_become = Conv1d
+
+
+class LazyConv2d(_LazyConv, Conv2d):
+    """torch.nn.LazyConv2d: a Conv2d whose in_channels is the first input's channel dim."""
+
+    cls_to_become = Conv2d
+
+
+class LazyConv3d(_LazyConv, Conv3d):
+    """torch.nn.LazyConv3d: a Conv3d whose in_channels is the first input's channel dim."""
+
+    cls_to_become = Conv3d
+
+
+class LazyConvTranspose1d(_LazyConvTranspose, ConvTranspose1d):
+    """torch.nn.LazyConvTranspose1d: a ConvTranspose1d whose in_channels is the first input's channel dim."""
+
+    cls_to_become = ConvTranspose1d
+
+
+class LazyConvTranspose2d(_LazyConvTranspose, ConvTranspose2d):
+    """torch.nn.LazyConvTranspose2d: a ConvTranspose2d whose in_channels is the first input's channel dim."""
+
+    cls_to_become = ConvTranspose2d
+
+
+class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
+    """torch.nn.LazyConvTranspose3d: a ConvTranspose3d whose in_channels is the first input's channel dim."""
+
+    cls_to_become = ConvTranspose3d
+
+
 class _LazyNormMixin(LazyModuleMixin):
-    """torch's _LazyNormBase: num_features is the input's dim 1 (for an unbatched InstanceNorm1d input too, as
-    torch's); weight, bias, running_mean and running_var uninitialized until then."""
+    """torch's _LazyNormBase: num_features is the input's dim 1 (for an unbatched InstanceNorm input too, as
+    torch's); weight, bias, running_mean and running_var uninitialized until then. affine and track_running_stats
+    are on by default, as torch's lazy norms (unlike InstanceNorm1d's)."""
 
     num_features: int
     affine: bool
     track_running_stats: bool
 
-    def _lazy_norm(self, affine: bool, track_running_stats: bool, bias: bool, device: Optional[str],
-                   dtype: Any) -> None:
+    def __init__(self, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: Optional[str] = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
+        super().__init__(0, eps, momentum, False, False, device, dtype, bias=False)
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = UninitializedParameter(device=device, dtype=dtype)
@@ -192,7 +230,8 @@ class _LazyNormMixin(LazyModuleMixin):
         if not self.has_uninitialized_params():
             return
         if len(shape) < 2:
-            raise ValueError(f"{type(self).__name__}: expected a 2-d or 3-d input, got shape {shape}")
+            raise ValueError(f"{type(self).__name__}: expected an input of at least 2 dims (its dim 1 sets "
+                             f"num_features), got shape {shape}")
         self.num_features = shape[1]
         lazy: List[Any] = [self.weight, self.bias] if self.affine else []
         lazy += [self.running_mean, self.running_var] if self.track_running_stats else []
@@ -208,21 +247,32 @@ class LazyBatchNorm1d(_LazyNormMixin, BatchNorm1d):
 
     cls_to_become = BatchNorm1d
 
-    def __init__(self, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device: Optional[str] = None, dtype: Any = None, *,
-                 bias: bool = True) -> None:
-        super().__init__(0, eps, momentum, False, False, device, dtype, bias=False)
-        self._lazy_norm(affine, track_running_stats, bias, device, dtype)
+
+class LazyBatchNorm2d(_LazyNormMixin, BatchNorm2d):
+    """torch.nn.LazyBatchNorm2d: a BatchNorm2d whose num_features is the first input's dim 1."""
+
+    cls_to_become = BatchNorm2d
+
+
+class LazyBatchNorm3d(_LazyNormMixin, BatchNorm3d):
+    """torch.nn.LazyBatchNorm3d: a BatchNorm3d whose num_features is the first input's dim 1."""
+
+    cls_to_become = BatchNorm3d
 
 
 class LazyInstanceNorm1d(_LazyNormMixin, InstanceNorm1d):
-    """torch.nn.LazyInstanceNorm1d: an InstanceNorm1d whose num_features is the first input's dim 1 (affine and
-    track_running_stats on by default, as torch's lazy one, unlike InstanceNorm1d)."""
+    """torch.nn.LazyInstanceNorm1d: an InstanceNorm1d whose num_features is the first input's dim 1."""
 
     cls_to_become = InstanceNorm1d
 
-    def __init__(self, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device: Optional[str] = None, dtype: Any = None, *,
-                 bias: bool = True) -> None:
-        super().__init__(0, eps, momentum, False, False, device, dtype, bias=False)
-        self._lazy_norm(affine, track_running_stats, bias, device, dtype)
+
+class LazyInstanceNorm2d(_LazyNormMixin, InstanceNorm2d):
+    """torch.nn.LazyInstanceNorm2d: an InstanceNorm2d whose num_features is the first input's dim 1."""
+
+    cls_to_become = InstanceNorm2d
+
+
+class LazyInstanceNorm3d(_LazyNormMixin, InstanceNorm3d):
+    """torch.nn.LazyInstanceNorm3d: an InstanceNorm3d whose num_features is the first input's dim 1."""
+
+    cls_to_become = InstanceNorm3d
