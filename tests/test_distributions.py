@@ -1400,3 +1400,322 @@ def test_stick_breaking_log_prob_gradcheck(batch, k, data, device):
         return (-0.5 * (x - m) ** 2 - 0.5 * math.log(2 * math.pi)).sum(-1) - log_det
     check_op(lambda m, v: G.TransformedDistribution(G.Normal(m, 1.0), G.StickBreakingTransform()).log_prob(v), ref,
              [loc, y], device, grad_inputs=[0])
+
+
+# --- ExponentialFamily, Wishart, LKJCholesky, the remaining KL pairs, torch's submodule names ---
+
+_LR = (_R.standard_normal((3, 4)), _R.standard_normal((3, 4, 2)), _R.uniform(0.5, 2.0, (3, 4)))
+_LR_Q = (_R.standard_normal((4,)), _R.standard_normal((4, 3)), _R.uniform(0.5, 2.0, (4,)))
+_B4 = _R.standard_normal((2, 1, 4, 4))
+_COV4 = _B4 @ _B4.swapaxes(-1, -2) + np.eye(4)
+_ALPHA = _R.uniform(0.5, 4.0, (3, 4))  # (some <= 1: torch's inf entries of the Pareto pairs)
+
+
+def _lr(M, loc, W, d):
+    return M.LowRankMultivariateNormal(loc, W, d)
+
+
+_LAST_KL = {
+    "Beta-ContinuousBernoulli": (lambda M, a, b, p: M.kl_divergence(M.Beta(a, b), M.ContinuousBernoulli(p)),
+                                 [_RATE, _SCALE, _PROBS]),
+    "Beta-Pareto": (lambda M, a, b, s, al: M.kl_divergence(M.Beta(a, b), M.Pareto(s, al)),
+                    [_RATE, _SCALE, _RATE, _ALPHA]),
+    "Gamma-ContinuousBernoulli": (lambda M, a, b, p: M.kl_divergence(M.Gamma(a, b), M.ContinuousBernoulli(p)),
+                                  [_RATE, _SCALE, _PROBS]),
+    "Gamma-Pareto": (lambda M, a, b, s, al: M.kl_divergence(M.Gamma(a, b), M.Pareto(s, al)),
+                     [_RATE, _SCALE, _RATE, _ALPHA]),
+    "Pareto-Beta": (lambda M, a, b, s, al: M.kl_divergence(M.Pareto(s, al), M.Beta(a, b)),
+                    [_RATE, _SCALE, _RATE, _ALPHA]),
+    "Pareto-Gamma": (lambda M, a, b, s, al: M.kl_divergence(M.Pareto(s, al), M.Gamma(a, b)),
+                     [_RATE, _SCALE, _RATE, _ALPHA]),
+    "LowRank-LowRank": (lambda M, *a: M.kl_divergence(_lr(M, *a[:3]), _lr(M, *a[3:])), list(_LR + _LR_Q)),
+    "LowRank-LowRank-reversed": (lambda M, *a: M.kl_divergence(_lr(M, *a[3:]), _lr(M, *a[:3])), list(_LR + _LR_Q)),
+    "LowRank-MultivariateNormal": (lambda M, *a: M.kl_divergence(_lr(M, *a[:3]), M.MultivariateNormal(a[3], a[4])),
+                                   list(_LR) + [_LR_Q[0], _COV4]),
+    "MultivariateNormal-LowRank": (lambda M, *a: M.kl_divergence(M.MultivariateNormal(a[3], a[4]), _lr(M, *a[:3])),
+                                   list(_LR) + [_LR_Q[0], _COV4]),
+}
+
+
+@pytest.mark.parametrize("name", list(_LAST_KL))
+def test_last_kl_pairs_match_torch(name):
+    """The pairs torch 2.13 registers that were missing: values (inf where torch's are) and gradients in float64,
+    broadcast batches (the low-rank pairs with different ranks and batch shapes)."""
+    make, params = _LAST_KL[name]
+    _compare(lambda *t: make(D, *t), lambda *t: make(G, *t), params, lambda kl: kl)
+
+
+def test_last_kl_pairs_event_shape_errors():
+    loc3, loc4 = tg.zeros(3, dtype=tg.float64), tg.zeros(4, dtype=tg.float64)
+    lr3 = G.LowRankMultivariateNormal(loc3, tg.ones(3, 1, dtype=tg.float64), tg.ones(3, dtype=tg.float64))
+    lr4 = G.LowRankMultivariateNormal(loc4, tg.ones(4, 1, dtype=tg.float64), tg.ones(4, dtype=tg.float64))
+    mvn4 = G.MultivariateNormal(loc4, tg.eye(4, dtype=tg.float64))
+    for p, q in ((lr3, lr4), (lr3, mvn4), (mvn4, lr3)):
+        with pytest.raises(ValueError, match="different event shapes"):
+            G.kl_divergence(p, q)
+
+
+def test_exponential_family_hierarchy_matches_torch():
+    """The classes deriving from ExponentialFamily are torch's (isinstance and the generic KL's dispatch follow)."""
+    for name in G.__all__:
+        ours, theirs = getattr(G, name), getattr(D, name, None)
+        if isinstance(ours, type) and issubclass(ours, G.Distribution) and isinstance(theirs, type):
+            assert issubclass(ours, G.ExponentialFamily) == issubclass(theirs, D.ExponentialFamily), name
+    assert isinstance(G.Normal(0.0, 1.0), G.ExponentialFamily) and isinstance(G.Chi2(3.0), G.ExponentialFamily)
+    assert not isinstance(G.Categorical(tg.ones(3)), G.ExponentialFamily)
+
+
+_EXPFAM = {
+    "Normal": (lambda M, a, b: M.Normal(a, b), [_LOC, _SCALE], [_LOC[0], _RATE]),
+    "Gamma": (lambda M, a, b: M.Gamma(a, b), [_RATE, _SCALE], [_SCALE, _RATE[1]]),
+    "Beta": (lambda M, a, b: M.Beta(a, b), [_RATE, _SCALE], [_SCALE, _RATE[1]]),
+    "Exponential": (lambda M, a: M.Exponential(a), [_RATE], [_SCALE]),
+    "Bernoulli": (lambda M, p: M.Bernoulli(p), [_PROBS], [_PROBS[::-1].copy()]),
+    "Poisson": (lambda M, r: M.Poisson(r), [_RATE], [_SCALE]),
+    "ContinuousBernoulli": (lambda M, p: M.ContinuousBernoulli(p), [_PROBS], [np.array([0.5, 0.4995, 0.2, 0.9])]),
+    "Dirichlet": (lambda M, c: M.Dirichlet(c), [_CAT], [_CAT[0] + 0.5]),
+}
+
+
+@pytest.mark.parametrize("name", list(_EXPFAM))
+def test_exponential_family_bregman_kl_and_entropy(name):
+    """ExponentialFamily's generic KL (the Bregman divergence of _log_normalizer at _natural_params, by autograd)
+    equals the closed form and torch's generic one, values and gradients (q's: p's natural parameters are cut, as
+    torch's); its entropy equals the closed form where torch defines _mean_carrier_measure."""
+    from torch.distributions.kl import _kl_expfamily_expfamily as torch_bregman
+    from tinygrad_rnn.distributions.exp_family import _kl_expfamily_expfamily as bregman
+    make, p, q = _EXPFAM[name]
+    k = len(p)
+    _compare(lambda *t: torch_bregman(make(D, *t[:k]), make(D, *t[k:])),
+             lambda *t: bregman(make(G, *t[:k]), make(G, *t[k:])), p + q, lambda kl: kl)
+    gp, gq = make(G, *[tg.tensor(a) for a in p]), make(G, *[tg.tensor(a) for a in q])
+    np.testing.assert_allclose(bregman(gp, gq).detach().numpy(), G.kl_divergence(gp, gq).numpy(), rtol=1e-9,
+                               atol=1e-12)
+    if name in ("Normal", "Gamma", "Exponential", "Bernoulli", "ContinuousBernoulli"):
+        _compare(lambda *t: D.ExponentialFamily.entropy(make(D, *t)),
+                 lambda *t: G.ExponentialFamily.entropy(make(G, *t)), p, lambda h: h)
+        np.testing.assert_allclose(G.ExponentialFamily.entropy(gp).detach().numpy(), gp.entropy().numpy(),
+                                   rtol=1e-9, atol=1e-12)
+
+
+def test_exponential_family_cross_kl_and_no_grad():
+    """Different families reaching the generic KL: torch's NotImplementedError; under no_grad the Bregman forms
+    still run (torch's autograd.grad fails there) and give a result off the graph."""
+    one = tg.tensor([1.5], dtype=tg.float64)
+    with pytest.raises(NotImplementedError, match="different exponential families"):
+        G.kl_divergence(G.Poisson(one), G.Exponential(one))
+    with tg.no_grad():
+        h = G.ExponentialFamily.entropy(G.Exponential(one))
+        k = G.kl_divergence(G.Wishart(one[0] + 2, covariance_matrix=tg.eye(2, dtype=tg.float64)),
+                            G.Wishart(one[0] + 3, covariance_matrix=tg.eye(2, dtype=tg.float64)))
+    assert not h.requires_grad and not k.requires_grad
+    np.testing.assert_allclose(h.numpy(), 1 - np.log(1.5), rtol=1e-12)
+
+
+def _wishart(M, df, cov, kind):
+    if kind == "scale_tril":
+        cov = torch.linalg.cholesky(cov) if M is D else tg.linalg.cholesky(cov)
+    elif kind == "precision_matrix":
+        cov = torch.linalg.inv(cov) if M is D else tg.linalg.inv(cov)
+    return M.Wishart(df, **{kind: cov})
+
+
+_WDF = np.array([4.0, 5.5])
+_WVAL = _R.standard_normal((5, 1, 3, 3))
+_WVAL = _WVAL @ _WVAL.swapaxes(-1, -2) + 0.5 * np.eye(3)
+
+
+@pytest.mark.parametrize("kind", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_wishart_matches_torch(kind):
+    """Wishart's log_prob, entropy (closed and by the Bregman identity), mean, mode, variance and matrices, values
+    and gradients in df and the matrix against torch's in float64, for each of the three parametrisations."""
+    cov = _COV[0]
+    _compare(lambda d, c, v: _wishart(D, d, c, kind).log_prob(v), lambda d, c, v: _wishart(G, d, c, kind).log_prob(v),
+             [_WDF, cov, _WVAL], lambda r: r)
+    for attr in ("entropy", "mean", "mode", "variance", "covariance_matrix", "precision_matrix", "scale_tril"):
+        _compare(lambda d, c: _wishart(D, d, c, kind), lambda d, c: _wishart(G, d, c, kind), [_WDF, cov],
+                 lambda w: w.entropy() if attr == "entropy" else getattr(w, attr))
+    _compare(lambda d, c: _wishart(D, d, c, kind), lambda d, c: _wishart(G, d, c, kind), [_WDF, cov],
+             lambda w: (D if isinstance(w, D.Distribution) else G).ExponentialFamily.entropy(w))
+
+
+def test_wishart_kl_batches_and_errors():
+    """Wishart-Wishart KL through the generic Bregman form: torch's value for single matrices; with a batch, each
+    member's own KL (torch 2.13 sums the df term over the batch); mode nan where df <= p + 1; a number df over a
+    batch; torch's errors and its low-df warning."""
+    cov2 = _COV[1, 0]
+    _compare(lambda d, c, e, f: D.kl_divergence(D.Wishart(d, covariance_matrix=c), D.Wishart(e, covariance_matrix=f)),
+             lambda d, c, e, f: G.kl_divergence(G.Wishart(d, covariance_matrix=c), G.Wishart(e, covariance_matrix=f)),
+             [np.array(4.0), _COV[0, 0], np.array(3.5), cov2], lambda kl: kl)
+    dfs, covs = np.array([4.0, 6.5]), _COV[:, 0]
+    k = G.kl_divergence(G.Wishart(tg.tensor(dfs), covariance_matrix=tg.tensor(covs)),
+                        G.Wishart(tg.tensor(dfs[::-1].copy()), covariance_matrix=tg.tensor(covs[::-1].copy())))
+    want = [float(D.kl_divergence(D.Wishart(torch.tensor(dfs[i]), covariance_matrix=torch.tensor(covs[i])),
+                                  D.Wishart(torch.tensor(dfs[1 - i]), covariance_matrix=torch.tensor(covs[1 - i])))
+                  .detach()) for i in range(2)]
+    np.testing.assert_allclose(k.detach().numpy(), want, rtol=1e-9)
+    w = G.Wishart(3.5, covariance_matrix=tg.tensor(covs))
+    assert w.df.shape == (2,) and w.mean.shape == (2, 3, 3) and bool(w.mode.isnan().all())
+    e = w.expand((4, 2))
+    assert e.batch_shape == (4, 2) and e.sample().shape == (4, 2, 3, 3) and e.entropy().shape == (4, 2)
+    eye = tg.eye(3, dtype=tg.float64)
+    with pytest.raises(ValueError, match="greater than ndim - 1 = 2"):
+        G.Wishart(2.0, covariance_matrix=eye)
+    with pytest.raises(AssertionError, match="Exactly one of"):
+        G.Wishart(4.0, covariance_matrix=eye, scale_tril=eye)
+    with pytest.raises(ValueError, match="at least two-dimensional"):
+        G.Wishart(4.0, covariance_matrix=tg.ones(3, dtype=tg.float64))
+    with pytest.raises(ValueError, match="square"):
+        G.Wishart(4.0, covariance_matrix=tg.ones(3, 2, dtype=tg.float64))
+    with pytest.warns(UserWarning, match="Low df values"):
+        G.Wishart(2.5, covariance_matrix=eye)
+    with pytest.raises(ValueError, match="within the support"):
+        G.Wishart(4.0, covariance_matrix=eye).log_prob(-eye)
+
+
+def test_wishart_samples_moments_and_singular_redraws():
+    """Bartlett draws: repeatable after tg.manual_seed, their mean and variance near df Sigma and torch's
+    variance formula, positive definite; rsample's gradient reaches df and the matrix. Near df = p - 1 draws are
+    often singular: each is redrawn up to max_try_correction times (with a warning), so fewer stay singular."""
+    df, cov = tg.tensor([4.0, 7.0], dtype=tg.float64), tg.tensor(_COV[:, 0])
+    w = G.Wishart(df, covariance_matrix=cov)
+    tg.manual_seed(3)
+    s = w.sample((20000,))
+    tg.manual_seed(3)
+    assert bool((w.sample((20000,)) == s).all()) and s.shape == (20000, 2, 3, 3) and not s.requires_grad
+    x = s.numpy()
+    np.testing.assert_allclose(x.mean(0), w.mean.numpy(), atol=0.05 * float(w.variance.max()) ** 0.5)
+    np.testing.assert_allclose(x.var(0), w.variance.numpy(), rtol=0.1)
+    assert bool(G.constraints.positive_definite.check(s).all())
+    d, c = _tg([4.0, 7.0]), _tg(_COV[:, 0])
+    grads = tg.grad(G.Wishart(d, covariance_matrix=c).rsample((3,)).sum(), [d, c])
+    assert all(g.shape == t.shape and bool(g.isfinite().all()) for g, t in zip(grads, (d, c)))
+    with pytest.warns(UserWarning, match="Low df"):
+        near = G.Wishart(tg.tensor(2.0001, dtype=tg.float64), covariance_matrix=tg.eye(3, dtype=tg.float64))
+    singular = []
+    for tries in (0, 10):
+        tg.manual_seed(0)
+        with pytest.warns(UserWarning, match="Singular sample detected"):
+            draws = near.rsample((200,), max_try_correction=tries)
+        singular.append(int((~G.constraints.positive_definite.check(draws)).sum()))
+    assert singular[0] > 50 and singular[1] < singular[0] // 10
+
+
+@pytest.mark.parametrize("dim", [2, 3, 5])
+def test_lkj_cholesky_log_prob_matches_torch(dim):
+    """LKJCholesky.log_prob on torch's draws: values and gradients in the concentration (a batch) and the factor."""
+    conc = _R.uniform(0.3, 3.0, (4,))
+    torch.manual_seed(dim)
+    L = D.LKJCholesky(dim, torch.tensor(conc)).sample((2,)).numpy()
+    _compare(lambda c, v: D.LKJCholesky(dim, c).log_prob(v), lambda c, v: G.LKJCholesky(dim, c).log_prob(v),
+             [conc, L], lambda r: r)
+    np.testing.assert_allclose(G.LKJCholesky(dim, 0.7).log_prob(tg.tensor(L[0, 0], dtype=tg.float32)).numpy(),
+                               D.LKJCholesky(dim, 0.7).log_prob(torch.tensor(L[0, 0], dtype=torch.float32)).numpy(),
+                               rtol=1e-5)
+
+
+def test_lkj_cholesky_samples_and_errors():
+    """Onion-method draws are correlation Cholesky factors, repeatable after tg.manual_seed, and each correlation
+    has the LKJ marginal variance 1 / (2 concentration + dim - 1) (torch 2.13's row Betas miss it for dim >= 3);
+    torch's dim error, expand, validation."""
+    d = G.LKJCholesky(4, tg.tensor([0.5, 2.0], dtype=tg.float64))
+    tg.manual_seed(2)
+    s = d.sample((20000,))
+    tg.manual_seed(2)
+    assert bool((d.sample((20000,)) == s).all()) and s.shape == (20000, 2, 4, 4)
+    assert bool(G.constraints.corr_cholesky.check(s).all()) and not d.has_rsample
+    corr_var = (s @ s.mT).numpy().var(0)[:, np.tril_indices(4, -1)[0], np.tril_indices(4, -1)[1]]
+    np.testing.assert_allclose(corr_var, np.broadcast_to(1 / (2 * np.array([[0.5], [2.0]]) + 3), (2, 6)), rtol=0.05)
+    assert d.expand((3, 2)).sample().shape == (3, 2, 4, 4) and d.expand((3, 2)).batch_shape == (3, 2)
+    with pytest.raises(ValueError, match="greater than or equal to 2. Found dim=1"):
+        G.LKJCholesky(1)
+    with pytest.raises(ValueError, match="within the support"):
+        d.log_prob(tg.eye(4, dtype=tg.float64) * 2)
+
+
+def test_torch_submodule_names_and_utils():
+    """torch's submodule import paths (normal, categorical, kl, transforms, constraints, utils, ...) give the same
+    objects; utils' helpers as torch's on values."""
+    from tinygrad_rnn.distributions import utils
+    from tinygrad_rnn.distributions.bernoulli import Bernoulli
+    from tinygrad_rnn.distributions.categorical import Categorical
+    from tinygrad_rnn.distributions.constraints import positive
+    from tinygrad_rnn.distributions.exp_family import ExponentialFamily
+    from tinygrad_rnn.distributions.kl import kl_divergence, register_kl
+    from tinygrad_rnn.distributions.lkj_cholesky import LKJCholesky
+    from tinygrad_rnn.distributions.normal import Normal
+    from tinygrad_rnn.distributions.transforms import ExpTransform
+    from tinygrad_rnn.distributions.wishart import Wishart
+    assert (Normal, Categorical, Bernoulli, ExponentialFamily, Wishart, LKJCholesky, ExpTransform) == (
+        G.Normal, G.Categorical, G.Bernoulli, G.ExponentialFamily, G.Wishart, G.LKJCholesky, G.ExpTransform)
+    assert kl_divergence is G.kl_divergence and register_kl is G.register_kl and positive is G.constraints.positive
+    for name in ("beta", "dirichlet", "uniform", "exponential", "laplace", "multinomial", "poisson",
+                 "one_hot_categorical", "lowrank_multivariate_normal", "multivariate_normal", "gamma", "independent"):
+        mod = getattr(G, name)
+        assert all(getattr(mod, n) is getattr(D, n) or getattr(mod, n) is getattr(G, n) for n in mod.__all__), name
+    assert sorted(utils.__all__) == sorted(torch.distributions.utils.__all__)
+    TU = torch.distributions.utils
+    m = _R.standard_normal((2, 4, 4))
+    for diag in (-1, 0, 1):
+        v = TU.tril_matrix_to_vec(torch.tensor(m), diag)
+        _close(utils.tril_matrix_to_vec(tg.tensor(m), diag), v)
+        _close(utils.vec_to_tril_matrix(tg.tensor(v.numpy()), diag), TU.vec_to_tril_matrix(v, diag))
+    p = _R.uniform(0, 1, (3, 4))
+    for binary in (False, True):
+        _close(utils.probs_to_logits(tg.tensor(p), binary), TU.probs_to_logits(torch.tensor(p), binary))
+        _close(utils.logits_to_probs(tg.tensor(p), binary), TU.logits_to_probs(torch.tensor(p), binary))
+    _close(utils.clamp_probs(tg.tensor([0.0, 1.0, 0.5])), TU.clamp_probs(torch.tensor([0.0, 1.0, 0.5])))
+    a, b = utils.broadcast_all(tg.tensor([[1.0], [2.0]], dtype=tg.float64), 3.0)
+    assert a.shape == b.shape == (2, 1) and b.dtype == tg.float64
+    assert utils.euler_constant == TU.euler_constant
+
+
+def test_wishart_lkj_lowrank_kl_on_device(device):
+    """Wishart and LKJCholesky on the parameters' device: draws repeat after tg.manual_seed and stay there,
+    log_prob and its gradient run there; the generic Bregman KL and the low-rank KL pairs too."""
+    f64 = dict(dtype=tg.float64, device=device)
+    df = tg.tensor([4.0, 5.0], requires_grad=True, **f64)
+    cov = tg.tensor(_COV[:, 0], requires_grad=True, **f64)
+    conc = tg.tensor([0.5, 2.0], requires_grad=True, **f64)
+    for d in (G.Wishart(df, covariance_matrix=cov), G.LKJCholesky(3, conc)):
+        tg.manual_seed(4)
+        s = d.sample((3,))
+        tg.manual_seed(4)
+        assert s.device == device and bool((d.sample((3,)) == s).all())
+        lp = d.log_prob(s)
+        grads = tg.grad(lp.sum(), [df, cov] if isinstance(d, G.Wishart) else [conc])
+        assert lp.device == device and all(g.device == device and bool(g.isfinite().all()) for g in grads)
+    w2 = G.Wishart(df + 1, covariance_matrix=cov)
+    k = G.kl_divergence(G.Wishart(df, covariance_matrix=cov), w2)
+    assert k.device == device and k.shape == (2,) and bool((k > 0).all())
+    assert G.Wishart(df, covariance_matrix=cov).rsample().device == device
+    lr = G.LowRankMultivariateNormal(tg.zeros(3, **f64), cov[0, :, :2], tg.ones(3, **f64))
+    mvn = G.MultivariateNormal(tg.ones(3, **f64), cov)
+    for p, q in ((lr, lr), (lr, mvn), (mvn, lr)):
+        kl = G.kl_divergence(p, q)
+        assert kl.device == device and bool(kl.isfinite().all())
+
+
+@with_fixtures
+@given(batch=st.sampled_from([(), (1,), (2,)]), p=st.integers(1, 2), data=st.data())
+def test_wishart_log_prob_gradcheck(batch, p, data, device):
+    """Wishart.log_prob from df and scale_tril L (strict lower part and a positive diagonal) at X X^T + I, against
+    the density written out in numpy; gradients in df, L and X against central differences."""
+    df = data.draw(arrays(batch, lo=p + 0.5, hi=p + 3.0))
+    lower, diag = data.draw(arrays(batch + (p, p))), data.draw(positive(batch + (p,), 0.5, 2.0))
+    x = data.draw(arrays((2,) + batch + (p, p)))
+
+    def fn(nu, lo, dg, xx):
+        return G.Wishart(nu, scale_tril=lo.tril(-1) + dg.diag_embed()).log_prob(xx @ xx.mT + tg.eye(p, **f64(xx)))
+
+    def f64(t):
+        return dict(dtype=t.dtype, device=t.device)
+
+    def ref(nu, lo, dg, xx):
+        L = np.tril(lo, -1) + dg[..., None] * np.eye(p)
+        V = xx @ xx.swapaxes(-1, -2) + np.eye(p)
+        trace = np.trace(np.linalg.solve(L @ L.swapaxes(-1, -2), V), axis1=-2, axis2=-1)
+        mvlgamma = p * (p - 1) / 4 * math.log(math.pi) + sum(_lgamma_np(nu / 2 - j / 2) for j in range(p))
+        return (-nu * (p * math.log(2) / 2 + np.log(dg).sum(-1)) - mvlgamma
+                + (nu - p - 1) / 2 * np.linalg.slogdet(V)[1] - trace / 2)
+    check_op(fn, ref, [df, lower, diag, x], device)

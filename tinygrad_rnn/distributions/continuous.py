@@ -13,6 +13,7 @@ from ..tensor import Tensor, finfo
 from . import constraints
 from .distribution import (Distribution, _shape, broadcast_all, host_draws, lazy_property, logits_to_probs,
                            probs_to_logits, standard_normal)
+from .exp_family import ExponentialFamily
 
 __all__ = ["Cauchy", "ContinuousBernoulli", "Exponential", "GeneralizedPareto", "Gumbel", "Laplace", "LogNormal",
            "Normal", "Uniform", "VonMises"]
@@ -46,8 +47,9 @@ class _LocScale(Distribution):
             self._validate_sample(value)
 
 
-class Normal(_LocScale):
+class Normal(_LocScale, ExponentialFamily):
     """The normal distribution N(loc, scale^2)."""
+    _mean_carrier_measure = 0
 
     @property
     def mean(self) -> Tensor:
@@ -78,6 +80,13 @@ class Normal(_LocScale):
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+    @property
+    def _natural_params(self) -> Tuple[Tensor, Tensor]:
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()
 
 
 class LogNormal(_LocScale):
@@ -285,11 +294,12 @@ class Uniform(Distribution):
         return (self.high - self.low).log()
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """The exponential distribution with rate (mean 1 / rate)."""
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+    _mean_carrier_measure = 0
 
     def __init__(self, rate: Any, validate_args: Optional[bool] = None) -> None:
         (self.rate,) = broadcast_all(rate)
@@ -337,6 +347,13 @@ class Exponential(Distribution):
 
     def entropy(self) -> Tensor:
         return 1.0 - self.rate.log()
+
+    @property
+    def _natural_params(self) -> Tuple[Tensor]:
+        return (-self.rate,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return -(-x).log()
 
 
 class GeneralizedPareto(Distribution):
@@ -419,7 +436,7 @@ class GeneralizedPareto(Distribution):
         return constraints.interval(self.loc, upper)
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(ExponentialFamily):
     """The continuous Bernoulli on [0, 1] (Loaiza-Ganem and Cunningham 2019), density C(probs) probs^x (1 -
     probs)^(1 - x), from probs (clamped into [eps, 1 - eps]) or logits. Within lims (default (0.499, 0.501)) of 1/2,
     where the closed forms of the log normaliser, mean, variance, cdf and icdf lose their digits, Taylor series about
@@ -427,6 +444,7 @@ class ContinuousBernoulli(Distribution):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
     has_rsample = True
+    _mean_carrier_measure = 0
 
     def __init__(self, probs: Any = None, logits: Any = None, lims: Tuple[float, float] = (0.499, 0.501),
                  validate_args: Optional[bool] = None) -> None:
@@ -531,6 +549,18 @@ class ContinuousBernoulli(Distribution):
     def entropy(self) -> Tensor:
         log_probs0, log_probs1 = (-self.probs).log1p(), self.probs.log()
         return self.mean * (log_probs0 - log_probs1) - self._cont_bern_log_norm() - log_probs0
+
+    @property
+    def _natural_params(self) -> Tuple[Tensor]:
+        return (self.logits,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """log C as a function of the logits x: log |expm1(x)| - log |x|, a Taylor series within lims - 1/2 of 0."""
+        outside = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        cut = ops.where(outside, x, self._lims[0] - 0.5)
+        log_norm = cut.expm1().abs().log() - cut.abs().log()
+        taylor = 0.5 * x + x.pow(2) / 24.0 - x.pow(4) / 2880.0
+        return ops.where(outside, log_norm, taylor)
 
 
 class VonMises(Distribution):

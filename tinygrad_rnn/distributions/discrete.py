@@ -9,6 +9,7 @@ from ..tensor import Tensor, finfo
 from . import constraints
 from .distribution import (Distribution, _shape, broadcast_all, host_draws, lazy_property, logits_to_probs,
                            probs_to_logits)
+from .exp_family import ExponentialFamily
 
 __all__ = ["Bernoulli", "Binomial", "Categorical", "Geometric", "Multinomial", "NegativeBinomial", "OneHotCategorical",
            "OneHotCategoricalStraightThrough", "Poisson"]
@@ -206,11 +207,12 @@ class OneHotCategorical(_ParamsOf, Distribution):
         return values.expand((n,) + self.batch_shape + (n,)) if expand else values
 
 
-class Bernoulli(_ProbsOrLogits, Distribution):
+class Bernoulli(_ProbsOrLogits, ExponentialFamily):
     """0/1 draws, 1 with probability probs (or sigmoid(logits)); values and draws are of the parameter's dtype."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
+    _mean_carrier_measure = 0
 
     def __init__(self, probs: Any = None, logits: Any = None, validate_args: Optional[bool] = None) -> None:
         super().__init__(self._set_param(probs, logits), validate_args=validate_args)
@@ -255,8 +257,15 @@ class Bernoulli(_ProbsOrLogits, Distribution):
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + self._batch_shape) if expand else values
 
+    @property
+    def _natural_params(self) -> Tuple[Tensor]:
+        return (self.probs.logit(),)
 
-class Poisson(Distribution):
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp().log1p()
+
+
+class Poisson(ExponentialFamily):
     """Counts with mean rate: log_prob (value * log(rate) - rate - lgamma(value + 1)) and draws (no rsample)."""
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
@@ -295,6 +304,13 @@ class Poisson(Distribution):
         rate, value = broadcast_all(self.rate, value)
         value = value.to(rate.dtype)
         return value.xlogy(rate) - rate - (value + 1).lgamma()
+
+    @property
+    def _natural_params(self) -> Tuple[Tensor]:
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp()
 
 
 class Binomial(_ProbsOrLogits, Distribution):

@@ -10,9 +10,10 @@ from ..tensor import Tensor
 from .continuous import _EULER, Cauchy, ContinuousBernoulli, Exponential, Gumbel, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution, sum_rightmost
+from .exp_family import ExponentialFamily, _kl_expfamily_expfamily
 from .gamma import Beta, Dirichlet, Gamma
 from .independent import Independent
-from .multivariate_normal import MultivariateNormal, _mahalanobis
+from .multivariate_normal import LowRankMultivariateNormal, MultivariateNormal, _lowrank_logdet, _mahalanobis
 from .transformed_distribution import HalfNormal, Pareto, TransformedDistribution
 
 __all__ = ["kl_divergence", "register_kl"]
@@ -140,6 +141,71 @@ def _kl_multivariatenormal_multivariatenormal(p: MultivariateNormal, q: Multivar
     term2 = term2.pow(2).sum((-2, -1))
     term3 = _mahalanobis(Lq, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - n)
+
+
+def _trace_xxt(x: Tensor) -> Tensor:
+    """trace(X X^T) of each matrix of a batch: the sum of its squared entries."""
+    return x.pow(2).sum((-2, -1))
+
+
+def _lowrank_mahalanobis(W: Tensor, D: Tensor, x: Tensor, capacitance_tril: Tensor) -> Tensor:
+    """x^T (W W^T + diag(D))^-1 x by Woodbury."""
+    Wt_Dinv_x = ((W.mT / D.unsqueeze(-2)) @ x.unsqueeze(-1)).squeeze(-1)
+    return (x.pow(2) / D).sum(-1) - _mahalanobis(capacitance_tril, Wt_Dinv_x)
+
+
+def _check_event_shapes(p: Distribution, q: Distribution, what: str) -> None:
+    if p.event_shape != q.event_shape:
+        raise ValueError(f"KL-divergence between two {what} with different event shapes cannot be computed")
+
+
+def _woodbury_factor(q: LowRankMultivariateNormal) -> Tensor:
+    """A with q's precision diag(D)^-1 - A^T A: capacitance_tril^-1 W^T D^-1."""
+    W, D = q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag
+    return linalg.solve_triangular(q._capacitance_tril, W.mT / D.unsqueeze(-2), upper=False)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_lowrank(p: LowRankMultivariateNormal, q: LowRankMultivariateNormal) -> Tensor:
+    """torch's: the trace term expanded by Woodbury, so no n x n matrix is formed."""
+    _check_event_shapes(p, q, "Low Rank Multivariate Normals")
+    pW, pD = p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag
+    qW, qD = q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag
+    term1 = _lowrank_logdet(qD, q._capacitance_tril) - _lowrank_logdet(pD, p._capacitance_tril)
+    term3 = _lowrank_mahalanobis(qW, qD, q.loc - p.loc, q._capacitance_tril)
+    A = _woodbury_factor(q)
+    term2 = ((pD / qD).sum(-1) + _trace_xxt(pW * qD.rsqrt().unsqueeze(-1)) - _trace_xxt(A * pD.sqrt().unsqueeze(-2))
+             - _trace_xxt(A @ pW))
+    return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
+
+
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_mvn_lowrank(p: MultivariateNormal, q: LowRankMultivariateNormal) -> Tensor:
+    _check_event_shapes(p, q, "(Low Rank) Multivariate Normals")
+    qW, qD = q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag
+    Lp = p._unbroadcasted_scale_tril
+    term1 = _lowrank_logdet(qD, q._capacitance_tril) - 2 * Lp.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+    term3 = _lowrank_mahalanobis(qW, qD, q.loc - p.loc, q._capacitance_tril)
+    term2 = _trace_xxt(Lp * qD.rsqrt().unsqueeze(-1)) - _trace_xxt(_woodbury_factor(q) @ Lp)
+    return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
+
+
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrank_mvn(p: LowRankMultivariateNormal, q: MultivariateNormal) -> Tensor:
+    _check_event_shapes(p, q, "(Low Rank) Multivariate Normals")
+    pW, pD = p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag
+    Lq = q._unbroadcasted_scale_tril
+    term1 = 2 * Lq.diagonal(dim1=-2, dim2=-1).log().sum(-1) - _lowrank_logdet(pD, p._capacitance_tril)
+    term3 = _mahalanobis(Lq, q.loc - p.loc)
+    n = p.event_shape[0]
+    batch = tuple(ops.broadcast_tensors(Lq[..., 0, 0], pW[..., 0, 0])[0].shape)
+    Lq = Lq.expand(batch + (n, n))
+    term2 = (_trace_xxt(linalg.solve_triangular(Lq, pW.expand(batch + tuple(pW.shape[-2:])), upper=False))
+             + _trace_xxt(linalg.solve_triangular(Lq, pD.sqrt().diag_embed().expand(batch + (n, n)), upper=False)))
+    return 0.5 * (term1 + term2 + term3 - n)
+
+
+register_kl(ExponentialFamily, ExponentialFamily)(_kl_expfamily_expfamily)
 
 
 @register_kl(Independent, Independent)
@@ -270,8 +336,11 @@ def _kl_uniform_gamma(p: Uniform, q: Gamma) -> Tensor:
     return _inf_where(p.low < 0, -width.log() + t2 + t3 + t4)
 
 
+@register_kl(Beta, Pareto)
 @register_kl(Exponential, Beta)
 @register_kl(Gamma, Beta)
+@register_kl(Gamma, ContinuousBernoulli)
+@register_kl(Gamma, Pareto)
 @register_kl(Gamma, Uniform)
 @register_kl(Gumbel, Beta)
 @register_kl(Gumbel, Gamma)
@@ -437,6 +506,7 @@ def _kl_normal_laplace(p: Normal, q: Laplace) -> Tensor:
     return -t1 + (t2 + t3) / q.scale - (0.5 * (1 + math.log(0.5 * math.pi)))
 
 
+@register_kl(Pareto, Beta)
 @register_kl(Pareto, ContinuousBernoulli)
 @register_kl(Pareto, Uniform)
 def _kl_pareto_infinity(p: Pareto, q: Any) -> Tensor:
@@ -495,6 +565,22 @@ def _kl_uniform_normal(p: Uniform, q: Normal) -> Tensor:
     t2 = common_term.pow(2) / 12
     t3 = ((p.high + p.low - 2 * q.loc) / 2).pow(2)
     return t1 + 0.5 * (t2 + t3) / q.scale.pow(2)
+
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_continuous_bernoulli(p: Beta, q: ContinuousBernoulli) -> Tensor:
+    return -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+
+
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p: Pareto, q: Gamma) -> Tensor:
+    """inf where p's alpha <= 1 (its mean is infinite)."""
+    common_term = p.scale.log() + p.alpha.reciprocal()
+    t1 = p.alpha.log() - common_term
+    t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
+    t3 = (1 - q.concentration) * common_term
+    t4 = q.rate * p.alpha * p.scale / (p.alpha - 1)
+    return _inf_where(p.alpha <= 1, t1 + t2 + t3 + t4 - 1)
 
 
 @register_kl(Uniform, Pareto)

@@ -1,0 +1,4 @@
+"""torch.distributions.poisson: Poisson, as torch users import it (defined in .discrete)."""
+from .discrete import Poisson
+
+__all__ = ["Poisson"]
