@@ -208,6 +208,7 @@ KL_CASES = {
                   [_R.uniform(0.05, 0.95, (4,))]),
     "MultivariateNormal": (D.MultivariateNormal, G.MultivariateNormal, [_MLOC, _COV],
                            [_R.standard_normal(3), _COV[0, 0] + np.diag([1.0, 2.0, 3.0])]),
+    "LogNormal": (D.LogNormal, G.LogNormal, [_LOC, _SCALE], [_R.standard_normal((1, 4)), _R.uniform(0.5, 2, (3, 1))]),
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Tuple
 from .. import creation, ops, linalg
 from ..nn import functional as F
 from ..tensor import Tensor
-from .continuous import _EULER, Cauchy, ContinuousBernoulli, Exponential, Gumbel, Laplace, Normal, Uniform
+from .continuous import _EULER, Cauchy, ContinuousBernoulli, Exponential, Gumbel, Laplace, LogNormal, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution, sum_rightmost
 from .exp_family import ExponentialFamily, _kl_expfamily_expfamily
@@ -74,6 +74,12 @@ def _kl_normal_normal(p: Normal, q: Normal) -> Tensor:
     var_ratio = (p.scale / q.scale).pow(2)
     t1 = ((p.loc - q.loc) / q.scale).pow(2)
     return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(LogNormal, LogNormal)
+def _kl_lognormal_lognormal(p: LogNormal, q: LogNormal) -> Tensor:
+    """KL of the base Normals (invariant under exp), as torch's LogNormal, a TransformedDistribution, gets it."""
+    return _kl_normal_normal(p.base_dist, q.base_dist)
 
 
 @register_kl(Categorical, Categorical)
