@@ -1172,8 +1172,9 @@ def test_von_mises_log_prob_and_variance():
     """VonMises' log_prob and circular variance against I0 and I1 from torch.special (torch's VonMises uses its own
     polynomial fits of log I0, good to ~1e-7; ours log i0e + k is exact to rounding), gradients against torch's,
     draws on the circle with the circular mean and variance of the distribution."""
-    loc, conc = _LOC, np.r_[0.01, 0.5, 2.0, 30.0]
-    x = _R.standard_normal((2, 3, 4)) * 2
+    rng = np.random.default_rng(11)  # (its own draws: _R's depend on which tests ran first)
+    loc, conc = rng.standard_normal((3, 4)), np.r_[0.01, 0.5, 2.0, 30.0]
+    x = rng.standard_normal((2, 3, 4)) * 2
     k = torch.tensor(conc)
     lp = G.VonMises(tg.tensor(loc), tg.tensor(conc)).log_prob(tg.tensor(x))
     want = conc * np.cos(x - loc) - math.log(2 * math.pi) - torch.special.i0(k).log().numpy()
@@ -1185,8 +1186,8 @@ def test_von_mises_log_prob_and_variance():
     kt, kg = _tt(conc), _tg(conc)
     gt = torch.autograd.grad(D.VonMises(lt, kt).log_prob(torch.tensor(x)).sum(), [lt, kt])
     gg = tg.grad(G.VonMises(lg_, kg).log_prob(tg.tensor(x)).sum(), [lg_, kg])
-    for a, b in zip(gt, gg):
-        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6)
+    for a, b in zip(gt, gg):  # (torch's fit of I1/I0 in the concentration's gradient: ~1e-6 relative)
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5)
     d = G.VonMises(tg.tensor([0.5, -3.0, 2.5], dtype=tg.float64), tg.tensor([4.0, 1.0, 1e-6], dtype=tg.float64))
     tg.manual_seed(0)
     s = d.sample((20000,)).numpy()
