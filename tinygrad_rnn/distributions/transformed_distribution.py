@@ -128,81 +128,28 @@ class TransformedDistribution(Distribution):
         return value
 
 
-class HalfNormal(TransformedDistribution):
-    """|X| for X ~ Normal(0, scale) (torch's HalfNormal, a TransformedDistribution through AbsTransform)."""
+class _Half(TransformedDistribution):
+    """|X| for X ~ base(0, scale), a TransformedDistribution through AbsTransform (torch's HalfNormal and HalfCauchy):
+    the base's density, cdf and quantiles folded onto [0, inf)."""
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+    _base: Any
 
     def __init__(self, scale: Any, validate_args: Optional[bool] = None) -> None:
-        super().__init__(Normal(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
+        super().__init__(self._base(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
 
-    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "HalfNormal":
-        new = self._get_checked_instance(HalfNormal, _instance)
-        return super().expand(batch_shape, _instance=new)
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "_Half":
+        own = next(c for c in type(self).__mro__ if _Half in c.__bases__)  # (HalfNormal or HalfCauchy: torch's check)
+        return super().expand(batch_shape, _instance=self._get_checked_instance(own, _instance))
 
     @property
     def scale(self) -> Tensor:
         return self.base_dist.scale
 
     @property
-    def mean(self) -> Tensor:
-        return self.scale * math.sqrt(2 / math.pi)
-
-    @property
     def mode(self) -> Tensor:
         return creation.zeros_like(self.scale)
-
-    @property
-    def variance(self) -> Tensor:
-        return self.scale.pow(2) * (1 - 2 / math.pi)
-
-    def log_prob(self, value: Tensor) -> Tensor:
-        if self._validate_args:
-            self._validate_sample(value)
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        return ops.where(value >= 0, log_prob, -math.inf)
-
-    def cdf(self, value: Tensor) -> Tensor:
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob: Tensor) -> Tensor:
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self) -> Tensor:
-        return self.base_dist.entropy() - math.log(2)
-
-
-class HalfCauchy(TransformedDistribution):
-    """|X| for X ~ Cauchy(0, scale) (torch's, a TransformedDistribution through AbsTransform): infinite mean."""
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
-    def __init__(self, scale: Any, validate_args: Optional[bool] = None) -> None:
-        super().__init__(Cauchy(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
-
-    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "HalfCauchy":
-        new = self._get_checked_instance(HalfCauchy, _instance)
-        return super().expand(batch_shape, _instance=new)
-
-    @property
-    def scale(self) -> Tensor:
-        return self.base_dist.scale
-
-    @property
-    def mean(self) -> Tensor:
-        return creation.full(self._extended_shape(), math.inf, dtype=self.scale.dtype, device=self.scale.device)
-
-    @property
-    def mode(self) -> Tensor:
-        return creation.zeros_like(self.scale)
-
-    @property
-    def variance(self) -> Tensor:
-        return self.base_dist.variance
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
@@ -219,6 +166,32 @@ class HalfCauchy(TransformedDistribution):
 
     def entropy(self) -> Tensor:
         return self.base_dist.entropy() - math.log(2)
+
+
+class HalfNormal(_Half):
+    """|X| for X ~ Normal(0, scale)."""
+    _base = Normal
+
+    @property
+    def mean(self) -> Tensor:
+        return self.scale * math.sqrt(2 / math.pi)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.scale.pow(2) * (1 - 2 / math.pi)
+
+
+class HalfCauchy(_Half):
+    """|X| for X ~ Cauchy(0, scale): infinite mean."""
+    _base = Cauchy
+
+    @property
+    def mean(self) -> Tensor:
+        return creation.full(self._extended_shape(), math.inf, dtype=self.scale.dtype, device=self.scale.device)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.base_dist.variance
 
 
 class Pareto(TransformedDistribution):
