@@ -13,7 +13,7 @@ import tinygrad_rnn as tg
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SCRIPTS = ["demo.py", "char_lm.py", "vanishing_gradients.py", "tag_tokens.py", "classify_snippets.py", "long_memory.py",
-           "read_morse.py", "translate_dates.py"]
+           "read_morse.py", "translate_dates.py", "unrolled_graph.py"]
 
 
 def run(script, *args, cwd, python=(), path=()):
@@ -55,6 +55,8 @@ def run(script, *args, cwd, python=(), path=()):
     ("read_morse.py", ["--lr", "inf"], "finite values with --lr > 0"),
     ("read_morse.py", ["--noise", "inf"], "finite values with"),
     ("read_morse.py", ["--unit", "2", "inf"], "finite values with"),
+    ("unrolled_graph.py", ["--steps", "11"], "--steps must be in 1..10"),
+    ("unrolled_graph.py", ["--dot", "."], "--dot .: is a directory"),
 ])
 def test_bad_values_stop_the_script_with_one_line(tmp_path, script, args, message):
     (tmp_path / "afile").write_text("x")

@@ -1,5 +1,6 @@
 """tinygrad_rnn.viz: ||dL/dh_t|| against a plain-numpy BPTT (tanh RNN) and central differences
-(LSTM, GRU), parameters' .grad left alone, atomic PNG writes, and the example end to end."""
+(LSTM, GRU), parameters' .grad left alone, atomic PNG writes, the recorded graph (graph_of against hand
+counts, shared weights, DOT text, the PNG, a 10,000-step walk), and the examples end to end."""
 import os
 import re
 import subprocess
@@ -241,3 +242,162 @@ def test_plot_unit_text_draws_a_full_lines_newline(tmp_path):
     out = tmp_path / "unit.png"
     plot_unit_text("abcde\nf", np.linspace(-1, 1, 7), out, width=5)
     png_ok(out)
+
+
+# ----------------------------------------------------------------------------- (f) the recorded graph
+def _leaf(*shape, seed=0):
+    return tg.tensor(np.random.default_rng(seed).standard_normal(shape), requires_grad=True)
+
+
+def test_graph_of_a_small_expression_matches_a_hand_count():
+    """((a * b + a) * c).sum(), c a constant: ops sum, mul, add, mul; leaves a, b (c does not require grad, so it
+    is not in the graph); edges sum<-mul, mul<-add, add<-mul, add<-a, mul<-a, mul<-b (6); a is read twice, so
+    its gradient is a sum of two."""
+    from tinygrad_rnn.viz import graph_of
+    a, b, c = _leaf(3), _leaf(3, seed=1), tg.ones(3, dtype=tg.float64)
+    g = graph_of(((a * b + a) * c).sum(), params={"a": a})
+    assert sorted(n.name for n in g.nodes) == ["", "a", "add", "mul", "mul", "sum"]
+    assert [n.kind for n in g.nodes].count("op") == 4 and len(g.edges) == 6
+    (ia,), (ib,) = g.find("a"), g.find("")
+    assert (g.nodes[ia].kind, g.nodes[ia].label, g.nodes[ib].kind, g.nodes[ib].label) == (
+        "param", "a\n(3,)", "leaf", "(3,)")
+    assert sorted(g.nodes[i].name for i in g.consumers(ia)) == ["add", "mul"] and g.shared() == [ia]
+    (root,) = g.roots
+    assert g.nodes[root].label == "sum\n()" and g.consumers(root) == [] and len(g.inputs(root)) == 1
+    outer_mul = g.inputs(root)[0]
+    assert g.nodes[outer_mul].name == "mul" and len(g.inputs(outer_mul)) == 1  # c does not require grad: no edge
+    x = _leaf(2)
+    g = graph_of((x * x).sum())
+    assert len(g.nodes) == 3 and g.consumers(g.find("")[0]) == [g.find("mul")[0]] * 2  # one edge per use
+
+
+def _tanh_rnn_loss(T, H=3, I=2, B=2):
+    W_ih, W_hh, b = _leaf(H, I), _leaf(H, H, seed=1), _leaf(H, seed=2)
+    x, h = _x(3, (T, B, I)), tg.zeros(B, H, dtype=tg.float64)
+    for t in range(T):
+        h = (x[t] @ W_ih.T + h @ W_hh.T + b).tanh()
+    return h.sum(), {"W_ih": W_ih, "W_hh": W_hh, "b": b}
+
+
+def test_a_shared_weight_is_one_node_with_an_edge_into_every_step():
+    from tinygrad_rnn.viz import graph_of
+    T = 5
+    loss, params = _tanh_rnn_loss(T)
+    g = graph_of(loss, params=params)
+    assert len(g.nodes) == 7 * T + 1 + 3 and len(g.edges) == 10 * T  # 7 ops a step, the sum; 3 weights
+    for name, shape in (("W_ih", (3, 2)), ("W_hh", (3, 3)), ("b", (3,))):
+        (i,) = g.find(name)
+        assert g.nodes[i].kind == "param" and g.nodes[i].shape == shape and len(g.consumers(i)) == T
+    assert sorted(g.nodes[i].name for i in g.shared()) == ["W_hh", "W_ih", "b"]
+    assert len(g.find("tanh")) == T and len(g.find("matmul")) == 2 * T
+    loss.backward()  # a released graph keeps its edges (the ops forget their shapes)
+    assert graph_of(loss, params=params).edges == g.edges
+
+
+def test_graph_of_cells_parameters_and_ops_with_several_outputs():
+    """nn.Parameter leaves are 'param' without a name; a fused LSTM step (two outputs) is one node."""
+    from tinygrad_rnn.viz import graph_of
+    tg.manual_seed(0)
+    cell = nn.RNNCell(I, H, dtype=tg.float64)
+    h = None
+    for t in range(T):
+        h = cell(_x()[t], h)
+    g = graph_of(h)
+    params = [n for n in g.nodes if n.kind == "param"]
+    assert len(params) == 4 and {n.label.split("\n")[0] for n in params} == {"Parameter"}
+    assert len(g.nodes) == T + 4 and len(g.edges) == 4 * T + T - 1
+    g = graph_of(h, params=dict(cell.named_parameters()))
+    assert sorted(g.nodes[i].name for i in g.shared()) == ["bias_hh", "bias_ih", "weight_hh", "weight_ih"]
+    lstm = nn.LSTMCell(I, H, dtype=tg.float64)
+    state = None
+    for t in range(2):
+        state = lstm(_x()[t], state)
+    g = graph_of(*state)
+    steps = [n for n in g.nodes if n.kind == "op" and n.shape is not None and isinstance(n.shape[0], tuple)]
+    assert len(steps) == 2 and all(n.shape == ((B, H), (B, H)) for n in steps)
+    assert len(g.roots) == 2
+
+
+def test_graph_arguments_are_checked():
+    from tinygrad_rnn.viz import draw_graph, graph_of, to_dot
+    with pytest.raises(TypeError, match="graph_of: give at least one tensor"):
+        graph_of()
+    with pytest.raises(ValueError, match=r"to_dot: argument 0 \(shape \(2,\)\) does not require grad"):
+        to_dot(tg.ones(2))
+    with pytest.raises(TypeError, match="draw_graph: argument 1 must be a Tensor, got list"):
+        draw_graph(_leaf(2), [1], path="never.png")
+    with pytest.raises(TypeError, match=r"graph_of: params\['w'\] must be a Tensor, got ndarray"):
+        graph_of(_leaf(2), params={"w": np.ones(2)})
+
+
+def test_to_dot_has_a_line_per_node_and_per_edge():
+    from tinygrad_rnn.viz import graph_of, to_dot
+    a, b = _leaf(3), _leaf(3, seed=1)
+    dot = to_dot((a * b + a).sum(), params={'a "x"': a})
+    lines = dot.splitlines()
+    assert lines[0] == "digraph tinygrad_rnn {" and lines[-1] == "}"
+    nodes = [s for s in lines if re.match(r"\s+n\d+ \[", s)]
+    edges = [s for s in lines if re.match(r"\s+n\d+ -> n\d+", s)]
+    assert len(nodes) == 5 and len(edges) == 5
+    assert sum("shape=box" in s for s in nodes) == 3 and sum("shape=ellipse" in s for s in nodes) == 2
+    assert any(r'label="a \"x\"\n(3,)"' in s for s in nodes)  # quotes and newlines escaped
+    T = 4
+    loss, params = _tanh_rnn_loss(T)
+    g = graph_of(loss, params=params)
+    (w,) = g.find("W_hh")
+    lines = to_dot(g).splitlines()
+    assert sum(s.strip().startswith(f"n{w} [") for s in lines) == 1  # drawn once
+    out = [s for s in lines if s.strip().startswith(f"n{w} -> ")]
+    assert len(out) == T and len({re.search(r'color="(#\w+)"', s).group(1) for s in out}) == 1
+
+
+def test_draw_graph_writes_a_png(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from tinygrad_rnn.viz import draw_graph, graph_of
+    loss, params = _tanh_rnn_loss(3)
+    out = tmp_path / "g.png"
+    assert draw_graph(loss, path=out, params=params) == str(out)
+    png_ok(out)
+    x = _leaf(2)
+    draw_graph((x * x).sum(), path=out, title="x * x")  # a repeated edge, an unnamed leaf, a given title
+    png_ok(out, min_size=50)
+    assert os.listdir(tmp_path) == ["g.png"]
+    with pytest.raises(TypeError, match="draw_graph: params names the leaves of tensors; pass it to graph_of"):
+        draw_graph(graph_of(x), path=out, params={"x": x})
+    loss, params = _tanh_rnn_loss(30)
+    with pytest.raises(ValueError, match="draw_graph: the graph has 214 nodes, more than max_nodes=150"):
+        draw_graph(graph_of(loss, params=params), path=out)
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)  # import fails
+    with pytest.raises(ImportError, match=r'draw_graph: needs matplotlib; install it with pip install -e "\.\[ex'):
+        draw_graph(x, path=out)
+
+
+def test_a_10000_step_graph_is_walked_without_recursion():
+    from tinygrad_rnn.viz import graph_of, to_dot
+    from tinygrad_rnn.viz.graph import _layout
+    w, h = tg.tensor([0.5], requires_grad=True), tg.tensor([1.0])
+    steps = 10_000
+    for _ in range(steps):
+        h = (h * w).tanh()
+    g = graph_of(h, params={"w": w})
+    assert len(g.nodes) == 2 * steps + 1 and len(g.edges) == 3 * steps - 1
+    (iw,) = g.find("w")
+    assert len(g.consumers(iw)) == steps
+    assert to_dot(g).count(" -> ") == 3 * steps - 1
+    pos, band, _ = _layout(g)
+    assert band == [iw] and pos[iw][1] > 0  # the weight above; the chain in a straight line, a column an op
+    assert sorted(x for i, (x, y) in pos.items() if i != iw and y == 0) == list(range(2 * steps))
+
+
+def test_unrolled_graph_example_runs(tmp_path):
+    pytest.importorskip("matplotlib")
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "unrolled_graph.py"), "--steps", "2", "--out",
+                        "g.png", "--dot", "g.dot", "--cell-out", "cell.png"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "W_hh  one node, 2 edges out" in r.stdout and "step 1:" in r.stdout
+    assert float(r.stdout.split("max |sum - W_hh.grad| over all 4x4 entries: ")[1].split()[0]) < 1e-12
+    png_ok(tmp_path / "g.png")
+    png_ok(tmp_path / "cell.png")
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
