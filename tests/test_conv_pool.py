@@ -1459,6 +1459,22 @@ def test_affine_grid_and_grid_sample_match_torch():
                                                     False), [x, theta], rng)
 
 
+def test_grid_sample_grid_gradient_is_zero_on_the_clipped_bounds_as_torch():
+    """'border' and 'reflection' clip the pixel coordinate into [0, size - 1]; torch's clip passes no gradient to a
+    point lying exactly on a bound (a plain clamp's gradient there is 1)."""
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(12)
+    x = rng.standard_normal((1, 2, 3, 4))
+    for align_corners in (True, False):
+        pixels = np.array([[0.0, 0.0], [3.0, 2.0], [0.0, 1.5], [1.25, 2.0], [-0.5, 2.5], [3.5, -0.5], [1.0, 1.0]])
+        grid = np.stack([_normalized(pixels[:, 0], 4, align_corners), _normalized(pixels[:, 1], 3, align_corners)],
+                        -1).reshape(1, 1, -1, 2)
+        for padding_mode in ("border", "reflection"):
+            _compare_with_torch(torch, lambda x, g: F.grid_sample(x, g, "bilinear", padding_mode, align_corners),
+                                lambda x, g: tf.grid_sample(x, g, "bilinear", padding_mode, align_corners),
+                                [x, grid], rng)
+
+
 def test_affine_grid_and_grid_sample_errors_and_default_warning():
     x, grid, theta = tg.zeros(1, 1, 2, 3), tg.zeros(1, 2, 3, 2), tg.zeros(1, 2, 3)
     with pytest.warns(UserWarning, match="affine_grid: Default grid_sample and affine_grid behavior has changed"):

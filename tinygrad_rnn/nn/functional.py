@@ -1555,7 +1555,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
 
 def _grid_source(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
     """grid_sample's pixel coordinate of normalized ``coord`` along a dim of ``size``, padded as padding_mode says
-    (torch's grid_sampler_compute_source_index)."""
+    (torch's grid_sampler_compute_source_index). 'border' and 'reflection' clip it into [0, size - 1] with torch's
+    gradient: none at a point on either bound (a plain clamp would pass it there)."""
     x = (coord + 1) / 2 * (size - 1) if align_corners else ((coord + 1) * size - 1) / 2
     if padding_mode == "reflection":
         lo, hi = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
@@ -1566,7 +1567,10 @@ def _grid_source(coord: Tensor, size: int, padding_mode: str, align_corners: boo
         flips = xp_of(d.data).floor(d.data / span)
         extra = d - Tensor._make(flips * span)
         x = ops.where(flips % 2 == 1, span - extra + lo / 2, extra + lo / 2)
-    return x.clamp(0, size - 1) if padding_mode != "zeros" else x
+    if padding_mode == "zeros":
+        return x
+    inside = (x.data > 0) & (x.data < size - 1)  # (torch's clip_coordinates: no gradient at a bound, nor beyond it)
+    return ops.where(inside, x, x.detach().clamp(0, size - 1))
 
 
 def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
