@@ -1501,6 +1501,8 @@ def test_affine_grid_and_grid_sample_errors_and_default_warning():
          "grid_sample: expected grid and input to have the same batch size"),
         (lambda: F.grid_sample(x, grid.double(), align_corners=False), TypeError,
          "grid_sample: expected input and grid to have the same floating point dtype"),
+        (lambda: F.grid_sample(tg.zeros(1, 1, 0, 3), grid, align_corners=False), ValueError,
+         r"grid_sample: expected input to have non-empty spatial dimensions, got shape \(1, 1, 0, 3\)"),
     ]
     for fn, exc, pattern in cases:
         with pytest.raises(exc, match=pattern):

@@ -1522,6 +1522,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
                                   f"{mode!r} and an input of shape {input.shape}")
     if input.ndim != 4:
         raise ValueError(f"{op}: expected a 4-d (N, C, H, W) input, got shape {input.shape}")
+    if 0 in input.shape[2:]:  # (there is nothing to read a point from, even 'border' has no pixel to clamp to)
+        raise ValueError(f"{op}: expected input to have non-empty spatial dimensions, got shape {input.shape}")
     if grid.ndim != 4 or grid.shape[-1] != 2:
         raise ValueError(f"{op}: expected a 4-d grid (N, H_out, W_out, 2) of (x, y) points, got shape {grid.shape}")
     if grid.shape[0] != input.shape[0]:
