@@ -1048,6 +1048,8 @@ def test_generator_state_and_torch_forms():
     assert abs(z.mean() - 3) < 5 * 2 / math.sqrt(4000) and abs(z.std() - 2) < 0.15
     k = tg.poisson(tg.full((4000,), 4.0), tg.Generator().manual_seed(0)).numpy()
     assert k.dtype == np.float32 and (k == np.round(k)).all() and abs(k.mean() - 4) < 5 * 2 / math.sqrt(4000)
+    one = tg.poisson(tg.tensor(3.0, dtype=tg.float64))  # (a 0-d rate: numpy's draw is a Python int there)
+    assert one.shape == () and one.dtype == np.float64 and one.item() == round(one.item()) >= 0
     for bad, err, msg in ((lambda: tg.normal(tg.zeros(2), tg.tensor([-1.0, 1.0])), ValueError, "std >= 0"),
                           (lambda: tg.normal(tg.zeros(2), tg.ones(3)), ValueError, "do not broadcast"),
                           (lambda: tg.normal(0.0, 1.0), TypeError, "pass size="),

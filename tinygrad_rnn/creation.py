@@ -393,7 +393,7 @@ def poisson(input: Tensor, generator: Any = None) -> Tensor:
     rates = backend.to_device(input.data, "cpu")
     if not (rates >= 0).all():  # (nan too)
         raise ValueError("poisson: invalid Poisson rate, expected every rate to be non-negative")
-    draws = backend.rng_for(generator, input.device, "poisson", host=True).poisson(rates)
+    draws = np.asarray(backend.rng_for(generator, input.device, "poisson", host=True).poisson(rates))  # (0-d: an int)
     return Tensor(backend.to_device(draws.astype(input.dtype), input.device))
 
 
