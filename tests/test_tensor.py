@@ -1043,6 +1043,8 @@ def test_generator_state_and_torch_forms():
     init = [tg.nn.init.trunc_normal_(tg.empty(5), generator=tg.Generator().manual_seed(1)).tolist() for _ in range(2)]
     assert split[0] == split[1] and order[0] == order[1] and init[0] == init[1]
     assert tg.normal(tg.zeros(3, dtype=tg.float64), 2.0).dtype == np.float64
+    assert tg.normal(tg.zeros(3), tg.ones(3, dtype=tg.float64)).dtype == np.float32  # (mean's, as torch's)
+    assert tg.normal(tg.zeros(3, dtype=tg.float64), tg.ones(3)).dtype == np.float64
     assert tg.normal(1.0, tg.ones(2, 1)).shape == (2, 1) and tg.normal(0.0, 1.0, (2, 3)).dtype == np.float32
     z = tg.normal(tg.full((4000,), 3.0), tg.full((4000,), 2.0), generator=tg.Generator().manual_seed(0)).numpy()
     assert abs(z.mean() - 3) < 5 * 2 / math.sqrt(4000) and abs(z.std() - 2) < 0.15

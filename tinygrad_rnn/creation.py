@@ -351,8 +351,9 @@ def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...], generator: Any = No
 def normal(mean: Any, std: Any = 1.0, size: Optional[Sequence[int]] = None, *, generator: Any = None,
            dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
     """torch.normal: draws of N(mean, std^2). With a tensor mean and/or std, one draw per element of their broadcast
-    shape, in their dtype and on their device; with two numbers, ``size`` draws (dtype, device and requires_grad
-    apply then). std must be >= 0. The draws carry no gradient (torch's gradient to mean and std is zero)."""
+    shape, on their device, in mean's dtype when it is a tensor, else std's (torch's: not promoted); with two
+    numbers, ``size`` draws (dtype, device and requires_grad apply then). std must be >= 0. The draws carry no
+    gradient (torch's gradient to mean and std is zero)."""
     if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
         mean, std = _number(mean, "normal", "mean", bools=False), _number(std, "normal", "std", bools=False)
         if size is None:
@@ -379,7 +380,7 @@ def normal(mean: Any, std: Any = 1.0, size: Optional[Sequence[int]] = None, *, g
             from None
     if not (s >= 0 if isinstance(s, numbers.Real) else bool((s >= 0).all())):  # (nan too)
         raise ValueError("normal: expects every element of std >= 0.0")
-    out_dtype = np.result_type(*[t.dtype for t in tensors])
+    out_dtype = tensors[0].dtype  # (mean's when it is a tensor, as torch's: not promoted with std's)
     z = backend.rng_for(generator, tensors[0].device, "normal").standard_normal(shape)
     return Tensor._make((m + s * z).astype(out_dtype, copy=False))
 
