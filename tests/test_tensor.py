@@ -1057,7 +1057,9 @@ def test_generator_state_and_torch_forms():
                           (lambda: tg.normal(0.0, 1.0), TypeError, "pass size="),
                           (lambda: tg.normal(tg.zeros(2), 1.0, (2,)), TypeError, "size= is taken only"),
                           (lambda: tg.normal(tg.zeros(2, dtype=tg.int64), 1.0), TypeError, "floating point"),
-                          (lambda: tg.poisson(tg.tensor([-1.0])), ValueError, "non-negative")):
+                          (lambda: tg.poisson(tg.tensor([-1.0])), ValueError, "non-negative"),
+                          (lambda: tg.poisson(tg.tensor([1.0, math.inf])), ValueError, "at most 9.22337e"),
+                          (lambda: tg.poisson(tg.tensor([1e19], dtype=tg.float64)), ValueError, "at most")):
         with pytest.raises(err, match=f"(normal|poisson): .*{msg}"):
             bad()
 

@@ -385,15 +385,22 @@ def normal(mean: Any, std: Any = 1.0, size: Optional[Sequence[int]] = None, *, g
     return Tensor._make((m + s * z).astype(out_dtype, copy=False))
 
 
+_POISSON_MAX = np.iinfo(np.int64).max - 10 * np.sqrt(np.iinfo(np.int64).max)  # (numpy's largest rate)
+
+
 def poisson(input: Tensor, generator: Any = None) -> Tensor:
-    """torch.poisson: one Poisson draw per element, each of the rate input holds there (rates >= 0), in input's
-    dtype and on its device; no gradient (torch's is zero)."""
+    """torch.poisson: one Poisson draw per element, each of the rate input holds there (0 <= rates <= ~9.2e18, the
+    int64 range numpy's sampler keeps to; torch's draws beyond it are garbage), in input's dtype and on its device;
+    no gradient (torch's is zero)."""
     if not isinstance(input, Tensor) or input.dtype.kind != "f":
         got = input.dtype if isinstance(input, Tensor) else type(input).__name__
         raise TypeError(f"poisson: input must be a floating point tensor of rates, got {got}")
     rates = backend.to_device(input.data, "cpu")
     if not (rates >= 0).all():  # (nan too)
         raise ValueError("poisson: invalid Poisson rate, expected every rate to be non-negative")
+    if not (rates <= _POISSON_MAX).all():  # (torch's draws there are garbage, numpy's sampler refuses them)
+        raise ValueError(f"poisson: expected every rate to be at most {_POISSON_MAX:.6g} (an int64 draw), got "
+                         f"{rates.max()}")
     draws = np.asarray(backend.rng_for(generator, input.device, "poisson", host=True).poisson(rates))  # (0-d: an int)
     return Tensor(backend.to_device(draws.astype(input.dtype), input.device))
 
