@@ -254,6 +254,22 @@ def test_manual_seed_reproducible():
     np.testing.assert_array_equal(nn.Linear(5, 4).weight.numpy(), w1)
 
 
+@pytest.mark.parametrize("fn", [init.uniform_, init.normal_, init.xavier_uniform_, init.xavier_normal_,
+                                init.kaiming_uniform_, init.kaiming_normal_, init.orthogonal_])
+def test_random_initialisers_take_torchs_generator_keyword(fn):
+    """torch 2.13's nn.init.X_(tensor, ..., generator=None): a seeded Generator repeats its draws whatever the package
+    generator does between, and leaves the package's alone."""
+    tg.manual_seed(5)
+    expected = tg.rand(3).numpy()
+    tg.manual_seed(5)
+    a = fn(tg.zeros(6, 4), generator=tg.Generator().manual_seed(1)).numpy()
+    np.testing.assert_array_equal(tg.rand(3).numpy(), expected)
+    b = fn(tg.zeros(6, 4), generator=tg.Generator().manual_seed(1)).numpy()
+    c = fn(tg.zeros(6, 4), generator=tg.Generator().manual_seed(2)).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
 @pytest.mark.parametrize("fn", [init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_,
                                 init.kaiming_normal_, init.orthogonal_])
 @pytest.mark.parametrize("shape", [(5,), ()])

@@ -55,16 +55,17 @@ def _fans(t: Tensor) -> Tuple[int, int]:
     return t.shape[1] * receptive, t.shape[0] * receptive
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """tensor.uniform_(a, b) under no_grad, so a parameter that requires grad is filled too (as torch's)."""
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+    """tensor.uniform_(a, b) under no_grad, so a parameter that requires grad is filled too (as torch's); generator:
+    a tg.Generator of the tensor's device (as the in-place fills take), else the package's."""
     with no_grad():
-        return tensor.uniform_(a, b)
+        return tensor.uniform_(a, b, generator=generator)
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """tensor.normal_(mean, std) under no_grad (as torch's)."""
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+    """tensor.normal_(mean, std) under no_grad (as torch's); generator as uniform_'s."""
     with no_grad():
-        return tensor.normal_(mean, std)
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -95,16 +96,16 @@ def identity_(t: Tensor, gain: float = 1.0) -> Tensor:
     return _fill(t, gain * np.tile(np.eye(t.shape[1]), (t.shape[0] // t.shape[1], 1)))
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
     fan_in, fan_out = _fans(tensor)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -a, a)
+    return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     fan_in, fan_out = _fans(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def _no_elements(t: Tensor) -> bool:
@@ -122,27 +123,30 @@ def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator: Any = None) -> Tensor:
     """U(-b, b) with b = gain * sqrt(3 / fan) (He et al. 2015). A tensor with no elements is left as it is, with
     torch's warning (a fan of 0 divided by zero)."""
     if _no_elements(tensor):
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    generator: Any = None) -> Tensor:
     if _no_elements(tensor):
         return tensor
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
-def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
-    """A (semi-)orthogonal matrix from the QR of a Gaussian one, signs fixed (Saxe et al. 2013)."""
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
+    """A (semi-)orthogonal matrix from the QR of a Gaussian one, signs fixed (Saxe et al. 2013); the Gaussian drawn
+    on the host from generator (one of the tensor's device, as the in-place fills take) or the package's."""
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: expected at least 2 dims, got shape {tensor.shape}")
     rows, cols = tensor.shape[0], int(np.prod(tensor.shape[1:]))
-    flat = backend.rng("cpu").standard_normal((rows, cols))
+    flat = backend.rng_for(generator, tensor.device, "orthogonal_", host=True).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
