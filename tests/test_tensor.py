@@ -1852,6 +1852,13 @@ def test_seed_initial_seed_and_rng_state():
     np.testing.assert_array_equal(backend.rng("cpu").integers(0, 2 ** 31, dtype=np.int32, size=3), first[1])
     with pytest.raises(ValueError, match="set_rng_state"):
         tg.set_rng_state(tg.zeros(3, dtype=tg.uint8))
+    tg.manual_seed(-1)  # (torch's: int(seed), a negative one as its uint64)
+    assert tg.initial_seed() == 2 ** 64 - 1 and type(tg.initial_seed()) is int
+    a = tg.rand(3).numpy()
+    tg.manual_seed(2 ** 64 - 1)
+    np.testing.assert_array_equal(tg.rand(3).numpy(), a)
+    tg.manual_seed(True)
+    assert tg.initial_seed() == 1 and type(tg.initial_seed()) is int
 
 
 def test_deterministic_algorithms_and_num_threads_settings():

@@ -157,7 +157,9 @@ _rngs: dict = {}
 
 
 def manual_seed(seed: int) -> None:
-    """Seed every generator the package uses (numpy's and, when present, CuPy's)."""
+    """Seed every generator the package uses (numpy's and, when present, CuPy's). As torch.manual_seed, seed is
+    taken through int() and a negative one as its uint64 (-1 is 2^64 - 1), which initial_seed then returns."""
+    seed = int(seed) % 2 ** 64
     _rngs.clear()
     _rngs["cpu"] = np.random.default_rng(seed)
     if _cupy is not None:
