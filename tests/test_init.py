@@ -270,6 +270,24 @@ def test_random_initialisers_take_torchs_generator_keyword(fn):
     assert not np.array_equal(a, c)
 
 
+def _sparse_half(t, generator):
+    return init.sparse_(t, 0.5, generator=generator)
+
+
+@pytest.mark.parametrize("fn", [init.uniform_, init.normal_, init.xavier_uniform_, init.kaiming_normal_,
+                                init.orthogonal_, init.trunc_normal_, _sparse_half])
+def test_initialisers_take_a_generator_of_the_tensors_device(fn, device):
+    """As torch's: a Generator of the tensor's device serves, one of another device is refused (trunc_normal_ and
+    sparse_ had checked the generator against the cpu whatever the tensor's device)."""
+    g = tg.Generator(device).manual_seed(3)
+    a = fn(tg.zeros(6, 4, device=device), generator=g).cpu().numpy()
+    g.manual_seed(3)
+    np.testing.assert_array_equal(fn(tg.zeros(6, 4, device=device), generator=g).cpu().numpy(), a)
+    other = "cpu" if device == "cuda" else "cuda"
+    with pytest.raises(RuntimeError, match=f"expected a '{device}' generator for a tensor on {device}"):
+        fn(tg.zeros(6, 4, device=device), generator=tg.Generator(other))
+
+
 @pytest.mark.parametrize("fn", [init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_,
                                 init.kaiming_normal_, init.orthogonal_])
 @pytest.mark.parametrize("shape", [(5,), ()])
@@ -371,7 +389,7 @@ def test_trunc_normal_generator_keywords_and_warning():
     assert t.dtype == np.float32 and np.abs(t.numpy()).max() <= np.float32(0.1)
     with pytest.warns(UserWarning, match=r"mean is more than 2 std from \[a, b\] in nn.init.trunc_normal_"):
         init.trunc_normal_(tg.zeros(10), mean=5.0)
-    with pytest.raises(TypeError, match="trunc_normal_: generator must be a tg.Generator of device .cpu. or a numpy Generator"):
+    with pytest.raises(TypeError, match="trunc_normal_: generator must be a tg.Generator of device .cpu. or a numpy"):
         init.trunc_normal_(tg.zeros(3), generator=1)
     with pytest.raises(TypeError, match="floating point"):
         init.trunc_normal_(tg.zeros(3, dtype=np.int64))

@@ -19,7 +19,6 @@ import numpy as np
 from .. import backend
 from ..autograd import no_grad
 from ..tensor import Tensor
-from ..utils.data import _generator  # (the generator= argument's check, the samplers')
 
 
 def _fill(t: Tensor, values: Any) -> Tensor:
@@ -178,7 +177,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
-    gen, shape = _generator(generator, "trunc_normal_"), tensor.shape
+    gen, shape = backend.rng_for(generator, tensor.device, "trunc_normal_", host=True), tensor.shape
     lo, hi = (float(np.asarray(v, dtype=tensor.dtype)) for v in (a, b)) if tensor.dtype.kind == "f" else (a, b)
     mass = (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2)))) / 2
     if mass > 0.3:
@@ -224,7 +223,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any =
         raise ValueError(f"sparse_: Only tensors with 2 dimensions are supported, got shape {tensor.shape}")
     if not std >= 0:
         raise ValueError(f"sparse_: std must be >= 0, got {std}")
-    gen = _generator(generator, "sparse_")
+    gen = backend.rng_for(generator, tensor.device, "sparse_", host=True)
     rows, cols = tensor.shape
     zeros = math.ceil(sparsity * rows)
     values = gen.normal(0.0, std, (rows, cols))
