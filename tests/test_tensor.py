@@ -1064,6 +1064,21 @@ def test_generator_state_and_torch_forms():
             bad()
 
 
+def test_default_generator_is_the_package_generator():
+    """tg.manual_seed returns tg.default_generator (torch's), whose methods act on the generator every draw without
+    generator= uses: passing it changes nothing, its state round trip and clone repeat the package's draws."""
+    g = tg.manual_seed(4)
+    assert g is tg.default_generator and g.initial_seed() == 4 == tg.initial_seed() and g.device == "cpu"
+    a = tg.randn(3).tolist()
+    assert g.manual_seed(4) is g and tg.randn(3, generator=g).tolist() == a
+    state = g.get_state()
+    x = tg.rand(2).tolist()
+    assert g.set_state(state) is g and tg.rand(2).tolist() == x
+    twin = g.clone_state()
+    assert tg.rand(3, generator=twin).tolist() == tg.rand(3).tolist()
+    assert g.seed() == tg.initial_seed()
+
+
 def test_randperm_is_a_seeded_permutation():
     tg.manual_seed(3)
     p = tg.randperm(10)

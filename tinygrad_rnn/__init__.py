@@ -3,9 +3,9 @@ import types as _types
 
 from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_anomaly_check_nan_enabled,
                        is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
-from .backend import (Generator, are_deterministic_algorithms_enabled, cuda_available, get_default_device,
-                      get_num_threads, initial_seed, is_deterministic_algorithms_warn_only_enabled, manual_seed, seed,
-                      set_default_device, set_num_threads, use_deterministic_algorithms)
+from .backend import (Generator, are_deterministic_algorithms_enabled, cuda_available, default_generator,
+                      get_default_device, get_num_threads, initial_seed, is_deterministic_algorithms_warn_only_enabled,
+                      manual_seed, seed, set_default_device, set_num_threads, use_deterministic_algorithms)
 from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye, from_dlpack, frombuffer, full,
                        full_like, get_rng_state, linspace, multinomial, ones, ones_like, rand, rand_like, randint,
                        randn, randn_like, randperm, set_rng_state, tensor, zeros, zeros_like)
@@ -93,7 +93,7 @@ float, double, half, long, int, short, bool = float32, float64, float16, int64, 
 __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
-    "Generator", "normal", "poisson",
+    "Generator", "default_generator", "normal", "poisson",
     "cuda_available", "cuda", "set_printoptions", "get_default_device", "set_default_device", "equal",
     "seed", "initial_seed", "get_rng_state", "set_rng_state", "get_num_threads", "set_num_threads",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",

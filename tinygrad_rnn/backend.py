@@ -156,15 +156,17 @@ def to_device(a: Any, device: str) -> Any:
 _rngs: dict = {}
 
 
-def manual_seed(seed: int) -> None:
+def manual_seed(seed: int) -> "Generator":
     """Seed every generator the package uses (numpy's and, when present, CuPy's). As torch.manual_seed, seed is
-    taken through int() and a negative one as its uint64 (-1 is 2^64 - 1), which initial_seed then returns."""
+    taken through int() and a negative one as its uint64 (-1 is 2^64 - 1), which initial_seed then returns; returns
+    default_generator."""
     seed = int(seed) % 2 ** 64
     _rngs.clear()
     _rngs["cpu"] = np.random.default_rng(seed)
     if _cupy is not None:
         _rngs["cuda"] = _cupy.random.default_rng(seed)
     _rngs["seed"] = seed
+    return default_generator
 
 
 def _fresh_seed() -> int:
@@ -305,6 +307,40 @@ class Generator:
             self._rngs[where] = np.random.default_rng(self._seed) if where == "cpu" else \
                 _require_cupy().random.default_rng(self._seed)
         return self._rngs[where]
+
+
+class _PackageGenerator(Generator):
+    """tg.default_generator (torch's): the package's own generators, the ones draws without generator= use, seen as
+    a cpu Generator: manual_seed, seed, initial_seed, get_state and set_state act on them."""
+
+    def __init__(self) -> None:
+        self._device = "cpu"
+
+    def manual_seed(self, seed: int) -> "Generator":
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"Generator.manual_seed: seed must be an int, got {type(seed).__name__}")
+        return manual_seed(seed)
+
+    def seed(self) -> int:
+        return seed()
+
+    def initial_seed(self) -> int:
+        return initial_seed()
+
+    def set_state(self, new_state: Any) -> "Generator":
+        set_cpu_rng_bytes(to_device(getattr(new_state, "data", new_state), "cpu"))
+        return self
+
+    def clone_state(self) -> "Generator":
+        twin = Generator("cpu").manual_seed(initial_seed())
+        twin._rngs = {"cpu": _copy_rng(rng("cpu"))}
+        return twin
+
+    def draws(self, where: str) -> Any:
+        return rng(where)
+
+
+default_generator = _PackageGenerator()
 
 
 def rng_for(generator: Any, device: Optional[str], op: str, host: bool = False) -> Any:
