@@ -16,7 +16,8 @@ from typing import Any, Callable, Collection, Dict, Optional, Sequence, Union
 
 from . import backend
 from .backend import xp_of
-from .tensor import AnomalyError, Function as _Op, PostAccumulateHook, Tensor, _OutputNode, _mode
+from .tensor import (AnomalyError, Function as _Op, NodePostHook, NodePreHook, PostAccumulateHook, Tensor, _OutputNode,
+                     _UNPACK, _mode)
 
 Node = Union[_Op, _OutputNode, Tensor]
 
@@ -312,12 +313,12 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
     needed = None if targets is None else _leading_to(starts, targets, capture is not None)
     ready = [(_priority(n), k, n) for k, n in enumerate(starts) if not deps[n]]  # (a root another uses waits)
     heapq.heapify(ready)
-    prev_mode, prev_wanted = _mode.grad_enabled, _mode.wanted
-    _mode.grad_enabled, _mode.wanted = create_graph, needed
+    prev_mode, prev_wanted, prev_task = _mode.grad_enabled, _mode.wanted, _mode.task
+    _mode.grad_enabled, _mode.wanted, _mode.task = create_graph, needed, [None, deps, needed, capture]
     try:  # (gradients at inf and 0: inf or nan, quietly, as torch's)
         backend.quietly(_drain, ready, pending, deps, needed, retain_graph, create_graph, capture)
     finally:
-        _mode.grad_enabled, _mode.wanted = prev_mode, prev_wanted
+        _mode.grad_enabled, _mode.wanted, _mode.task = prev_mode, prev_wanted, prev_task
     if pending:  # (every node that got a gradient has been visited: anything left is an engine bug)
         raise RuntimeError(f"backward: internal error, {len(pending)} gradients were never passed on")
 
@@ -351,17 +352,18 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
     g = entry[0]
     if capture is not None and isinstance(node, Tensor) and node not in capture:
         return  # (grad(): a leaf not asked for takes nothing, its hooks included, as in torch)
-    if node._hooks:
-        g = _run_hooks(node._hooks, g)
+    hooks = node._hooks
+    if hooks:
+        g = _run_hooks(hooks, g)
         entry[1] = False  # a hook may keep g: never adopt it as a leaf's in-place .grad buffer
     if capture is not None and node in capture:
         capture[node] = g
     if isinstance(node, Tensor):
         if capture is None:
-            _into_leaf(node, g, entry[1], create_graph)
-            for hook in node._hooks or ():
-                if type(hook) is PostAccumulateHook:
-                    hook(node)
+            if hooks:
+                _into_leaf_hooked(node, hooks, g, create_graph)
+            else:
+                _into_leaf(node, g, entry[1], create_graph)
         return
     if node.released:
         raise RuntimeError(
@@ -382,8 +384,11 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
     if node.save_output and node._out_vc[0]:
         raise RuntimeError(f"backward: the output of {node.name} (shape {node._out.shape}), which it saved for "
                            "backward, was changed in place after the forward pass; the gradient would be wrong")
+    post = None
+    if hooks:  # (the node's own pre-hooks, and its saved tensors to unpack)
+        g, post = _node_prehooks(node, hooks, g, create_graph)
     into = node.backward_into
-    if into is not None and not create_graph:  # add straight into the parent's gradient buffer
+    if into is not None and not create_graph and post is None:  # add straight into the parent's gradient buffer
         if node.parents[0] is not None:
             into(g.data, _owned_buffer(pending, node.parents[0], node.in_shape, g.data))
     else:
@@ -401,6 +406,8 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
         if not isinstance(in_grads, tuple) or len(in_grads) != len(node.parents):
             raise TypeError(f"backward of {node.name} must return a tuple of {len(node.parents)} gradients (a "
                             f"Tensor or None per input), got {_describe_grads(in_grads)}")
+        if post:
+            in_grads = _node_posthooks(node, post, in_grads, g)
         fresh = node.fresh_grads
         for k, (parent, ig) in enumerate(zip(node.parents, in_grads)):
             if ig is None or parent is None:
@@ -427,6 +434,68 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
                 pending[parent] = [ig, owned]
     if not retain_graph:
         node.release()
+    elif hooks and _UNPACK in hooks:
+        node._repack()
+
+
+def _into_leaf_hooked(leaf: Tensor, hooks: list, g: Tensor, create_graph: bool) -> None:
+    """A leaf with hooks, in torch's order: its AccumulateGrad node's pre-hooks, the accumulation, the post accumulate
+    grad hooks, the node's hooks (with grad_inputs ())."""
+    g, post = _node_prehooks(leaf, hooks, g, create_graph)
+    _into_leaf(leaf, g, False, create_graph)
+    for hook in list(hooks):
+        if type(hook) is PostAccumulateHook:
+            hook(leaf)
+    if post:
+        _node_posthooks(leaf, post, (), g)
+
+
+def _node_prehooks(node: Node, hooks: list, g: Any, create_graph: bool) -> tuple:
+    """Run node's pre-hooks on its gradients (one per output: a list for several, as _visit holds them) and unpack
+    its saved tensors; return the gradients and node's post-hooks (None if it has none)."""
+    post = None
+    for hook in list(hooks):  # (a hook may remove itself)
+        kind = type(hook)
+        if hook is _UNPACK:
+            node._unpack_saved(create_graph)
+        elif kind is NodePreHook:
+            outs = tuple(g) if type(g) is list else (g,)
+            new = hook.fn(outs)
+            if new is not None:
+                new = _hook_result(hook.fn, new, outs)
+                g = list(new) if type(g) is list else new[0]
+        elif kind is NodePostHook:
+            post = [hook] if post is None else post + [hook]
+    return g, post
+
+
+def _node_posthooks(node: Node, post: list, in_grads: tuple, g: Any) -> tuple:
+    """Run node's hooks on (grad_inputs, grad_outputs): None for an input that does not require grad, as torch's;
+    a returned tuple replaces grad_inputs."""
+    parents = () if isinstance(node, Tensor) else node.parents
+    in_grads = tuple([None if p is None else ig for p, ig in zip(parents, in_grads)])
+    outs = tuple(g) if type(g) is list else (g,)
+    for hook in post:
+        new = hook.fn(in_grads, outs)
+        if new is not None:
+            in_grads = _hook_result(hook.fn, new, in_grads)
+    return in_grads
+
+
+def _hook_result(fn: Callable, new: Any, old: tuple) -> tuple:
+    """A node hook's returned gradients, checked as torch's: a tuple of as many, each None or of the same shape."""
+    name = getattr(fn, "__name__", type(fn).__name__)
+    if type(new) is not tuple:
+        raise TypeError(f"expected tuple, but hook returned '{type(new).__name__}'")
+    if len(new) != len(old):
+        raise RuntimeError(f"hook '{name}' has returned an incorrect number of values (got {len(new)}, but expected "
+                           f"{len(old)})")
+    for n, o in zip(new, old):
+        if n is not None and not isinstance(n, Tensor):
+            raise TypeError(f"hook '{name}' returned a {type(n).__name__} where a Tensor or None was expected")
+        if n is not None and o is not None and n.shape != o.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value (shape {o.shape} to {n.shape})")
+    return new
 
 
 def _check_gradient(node: _Op, k: int, g: Any) -> None:
@@ -459,7 +528,7 @@ def _read_by_wanted(node: _Op, t: Tensor) -> bool:
 def _run_hooks(hooks: list, g: Tensor) -> Tensor:
     """Call each hook on the gradient in turn; a Tensor one returns replaces the gradient."""
     for hook in hooks:
-        if type(hook) is PostAccumulateHook:  # (runs after the leaf's .grad is accumulated, in _visit)
+        if type(hook) is PostAccumulateHook or isinstance(hook, NodePreHook):  # (those run in _visit)
             continue
         new = hook(g)
         if new is not None:
@@ -598,3 +667,4 @@ from . import autograd_functional as functional  # noqa: E402, F401  (tg.autogra
 # torch's custom-op API (tg.autograd.Function, tg.autograd.function.once_differentiable); tg.Function is the engine's
 from . import autograd_function as function  # noqa: E402, F401
 from .autograd_function import Function, FunctionCtx, once_differentiable  # noqa: E402, F401
+from . import autograd_graph as graph  # noqa: E402, F401  (tg.autograd.graph, as torch's)

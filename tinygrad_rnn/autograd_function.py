@@ -19,7 +19,7 @@ import numpy as np
 from . import ops as _ops
 from .autograd import no_grad
 from .backend import xp_of
-from .tensor import Function as _Op, Tensor, _mode, _OutputNode, _serials
+from .tensor import Function as _Op, Tensor, _mode, _OutputNode, _relink, _saved_hooks, _serials, _unpacked
 
 _SECOND_TIME = ("Trying to backward through the graph a second time (or to read saved tensors after they were "
                 "freed): the saved tensors of {} were freed by the first backward; pass retain_graph=True to it")
@@ -79,6 +79,8 @@ def _unpack(s: Optional[tuple], name: str, node: Optional[_Backward]) -> Optiona
     intermediate; (array, vc, version, index, differentiable) for an output, rebuilt so no cycle is kept."""
     if s is None:
         return None
+    if type(s) is _Hooked:
+        return s.unpack(node)
     vc, version = s[1], s[2]
     if vc[0] != version:
         raise RuntimeError(f"one of the variables needed for gradient computation has been modified by an inplace "
@@ -289,6 +291,8 @@ def _record(cls: Any, ctx: FunctionCtx, args: tuple, output: Any) -> Any:
     node.out_meta, node.out_nodes = tuple(out_meta), out_nodes
     originals = list(output if several else (output,))
     ctx._saved = [_pack(t, originals, outs) for t in ctx._to_save or ()]
+    if _saved_hooks:
+        ctx._saved = _hook_pack(ctx._saved, outs)
     ctx._node = weakref.ref(node)
     ctx._to_save = None
     return tuple(outs) if several else outs[0]
@@ -320,6 +324,45 @@ def _pack(t: Optional[Tensor], originals: list, outs: list) -> Optional[tuple]:
     if t._vc is None:
         t._vc = [0]
     return t, t._vc, t._vc[0]
+
+
+class _Hooked:
+    """A save_for_backward entry packed by saved_tensors_hooks: unpacked at each read of saved_tensors, as torch's
+    (no in-place check then, as torch's); an output's comes back linked to the node, another to where it was."""
+
+    __slots__ = ("packed", "unpack_hook", "index", "differentiable", "edge")
+
+    def __init__(self, packed: Any, unpack_hook: Callable, index: Optional[int], differentiable: bool,
+                 edge: Any) -> None:
+        self.packed, self.unpack_hook, self.index, self.differentiable, self.edge = \
+            packed, unpack_hook, index, differentiable, edge
+
+    def unpack(self, node: Optional[_Backward]) -> Tensor:
+        t = _unpacked(self.unpack_hook(self.packed))
+        if self.index is None:
+            return _relink(t, self.edge, _mode.grad_enabled)
+        if node is None or not (_mode.grad_enabled and self.differentiable):
+            return Tensor._make(t.data)
+        grad_fn = node if node.n_outputs == 1 and not node.tuple_output else node.output_node(self.index)
+        return Tensor._make(t.data, grad_fn, True)
+
+
+def _hook_pack(entries: list, outs: list) -> list:
+    """saved_tensors_hooks is active: pass each saved tensor (an output as the Tensor returned) to its pack hook,
+    with recording off, keeping only what the hook returns."""
+    pack, unpack = _saved_hooks[-1]
+    hooked: List[Optional[_Hooked]] = []
+    with no_grad():
+        for s in entries:
+            if s is None:
+                hooked.append(None)
+            elif len(s) == 3:
+                t = s[0]
+                edge = t.grad_fn if t.grad_fn is not None else t if t._requires_grad else None
+                hooked.append(_Hooked(pack(t), unpack, None, False, edge))
+            else:
+                hooked.append(_Hooked(pack(outs[s[3]]), unpack, s[3], s[4], None))
+    return hooked
 
 
 def once_differentiable(fn: Callable) -> Callable:

@@ -20,7 +20,8 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .creation import as_tensor
-from .tensor import Function, Tensor, _defaults, _dt, _input, _mode, check_devices, describe, host_ints, int_value
+from .tensor import (Function, Tensor, _defaults, _dt, _input, _mode, _OpName, check_devices, describe, host_ints,
+                     int_value)
 
 
 def _const(a: Any) -> Tensor:
@@ -675,7 +676,7 @@ class LogAddExp(Function):
     saved_inputs = (0, 1)
 
     def __init__(self, base2: bool = False) -> None:
-        self.base2, self.name = base2, "logaddexp2" if base2 else "logaddexp"
+        self.base2, self.name = base2, _OpName("logaddexp2" if base2 else "logaddexp")
 
     def forward(self, a, b):
         xp = xp_of(a, b)
@@ -956,7 +957,7 @@ class LogBase(Function):
     saved_inputs = (0,)
 
     def __init__(self, base: int) -> None:
-        self.base, self.name = base, f"log{base}"
+        self.base, self.name = base, _OpName(f"log{base}")
 
     def forward(self, x):
         return (xp_of(x).log2 if self.base == 2 else xp_of(x).log10)(x)
@@ -1311,7 +1312,7 @@ class Polygamma(Function):
     saved_inputs = (0,)
 
     def __init__(self, n: int) -> None:
-        self.n, self.name = n, "digamma" if n == 0 else "polygamma"
+        self.n, self.name = n, _OpName("digamma" if n == 0 else "polygamma")
 
     def forward(self, x):
         return polygamma_array(self.n, x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
@@ -2151,7 +2152,7 @@ class SetItem(Function):
 
     def __init__(self, op: str, first: tuple, index: tuple, value: Any = None, in_place: bool = False) -> None:
         self.op, self.first, self.index, self.value, self.in_place = op, first, index, value, in_place
-        self.name = op  # (messages name the write: copy_, fill_; forward's errors already start with it)
+        self.name = _OpName(op)  # (messages name the write: copy_, fill_; forward's errors already start with it)
 
     def forward(self, x, v=None):
         out = x if self.in_place else x.copy()
@@ -3362,7 +3363,7 @@ class Scatter(Function):
     the last on numpy, any on CuPy), 0 outside the used block."""
 
     def __init__(self, grids: tuple, index_shape: Tuple[int, ...], add: bool, op: str) -> None:
-        self.grids, self.index_shape, self.add, self.name = grids, index_shape, add, op
+        self.grids, self.index_shape, self.add, self.name = grids, index_shape, add, _OpName(op)
 
     def forward(self, x, src):
         self.src_shape = src.shape

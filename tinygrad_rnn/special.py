@@ -17,7 +17,7 @@ from . import backend, composed, ops
 from .backend import xp_of
 from .functions import digamma, erf, erfc, erfinv, exp2, expm1, lgamma, log1p, log_softmax, softmax
 from .ops import _float_operands, _input, logsumexp, polygamma, zeta_array
-from .tensor import Function, Tensor
+from .tensor import Function, Tensor, _OpName
 
 __all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
            "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "digamma", "entr", "erf",
@@ -609,7 +609,7 @@ class Igamma(Function):
     saved_inputs = (0, 1)
 
     def __init__(self, upper: bool) -> None:
-        self.upper, self.name = upper, "igammac" if upper else "igamma"
+        self.upper, self.name = upper, _OpName("igammac" if upper else "igamma")
 
     def forward(self, a, x):
         return igamma_array(a.astype(np.float64, copy=False), x.astype(np.float64, copy=False),

@@ -17,7 +17,7 @@ import numbers
 import sys
 import warnings
 import weakref
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -36,9 +36,14 @@ class _Mode:
     anomaly_enabled = False  # anomaly mode is on (torch.is_anomaly_enabled), with or without the checks
     inference = False  # inside inference_mode(): enable_grad cannot switch recording back on
     wanted = None  # in a grad()/backward(inputs=) pass, the nodes leading to its inputs (None: every node)
+    task = None  # during a backward: [its number once asked, the nodes it reaches, wanted, grad()'s captures]
+    saved_hooks_disabled: Optional[str] = None  # disable_saved_tensors_hooks's message while it holds
 
 
 _mode = _Mode()
+# the (pack_hook, unpack_hook) pairs of the saved_tensors_hooks contexts entered, innermost last: Function.__call__
+# checks it (one global read) where it records an op, and packs what the op saves only while it is non-empty
+_saved_hooks: List[Tuple[Callable[["Tensor"], Any], Callable[[Any], "Tensor"]]] = []
 
 
 class _Defaults:
@@ -232,6 +237,19 @@ def to_args(op: str, args: Sequence[Any], device: Any, dtype: Any) -> Tuple[Any,
     return device, _dt(dtype, op)
 
 
+class _OpName(str):
+    """A Function's ``name`` (the op's name, which messages use), also callable as torch's ``grad_fn.name()``: the op
+    name in CamelCase + 'Backward0' ('mul' -> 'MulBackward0', as torch's; 'matmul' -> 'MatmulBackward0' where torch
+    says 'MmBackward0'), or the name itself for a custom Function's node ('MyFnBackward', as torch's)."""
+
+    __slots__ = ()
+
+    def __call__(self) -> str:
+        if self.endswith("Backward"):
+            return str(self)
+        return "".join([part[:1].upper() + part[1:] for part in self.split("_")]) + "Backward0"
+
+
 class Function:
     """One differentiable op.
 
@@ -250,6 +268,10 @@ class Function:
     output is a graph node of its own (_OutputNode), so a hook or autograd.grad
     on one output sees that output's gradient alone. ``save_output`` keeps the
     first output.
+
+    As a graph node it has torch's introspection API (tg.autograd.graph.Node): ``name()``, ``next_functions``,
+    ``metadata``, ``register_hook`` and ``register_prehook``. Under tg.autograd.graph.saved_tensors_hooks, what it
+    saves (``saved`` and the saved output) is packed when it is recorded and unpacked when backward runs it.
     """
 
     saved_inputs: Tuple[int, ...] = ()
@@ -281,6 +303,8 @@ class Function:
             cls._named = True
         elif not cls._named:
             cls.name = cls.__name__.lower()
+        if type(cls.__dict__.get("name")) is str:
+            cls.name = _OpName(cls.name)
         if "saves_nothing" not in cls.__dict__:
             cls.saves_nothing = False
         elif cls.saved_inputs or cls.save_output:
@@ -328,6 +352,8 @@ class Function:
         self.out_shape, self.out_dtype = out.shape, out.dtype
         if self.save_output:
             self._keep_output(out, result)
+        if _saved_hooks:
+            self._pack_saved(result)
         return result
 
     def _keep_output(self, out: Any, result: "Tensor") -> None:
@@ -347,7 +373,76 @@ class Function:
             self._keep_output(outs[0], results[0])
             if results[0].grad_fn is not None:
                 self._first_node = weakref.ref(results[0].grad_fn)
+        if _saved_hooks:
+            self._pack_saved(results[0])
         return results
+
+    def _pack_saved(self, output: "Tensor") -> None:
+        """saved_tensors_hooks is active: pass each saved input (then the saved output) to the innermost pack hook,
+        with recording off, as torch's, and keep only what it returns; the engine unpacks them when it runs this
+        node (_unpack_saved). As torch's, a packed tensor's version is not checked. Arrays an op keeps in attributes
+        of its own (the fused RNN ops' gate activations, masks, workspaces) are not saved tensors and bypass the
+        hooks."""
+        pack, unpack = _saved_hooks[-1]
+        if not self.saved and not self.save_output:
+            return
+        prev, _mode.grad_enabled = _mode.grad_enabled, False
+        try:
+            inputs = tuple([pack(t) for t in self.saved])
+            out = (pack(output),) if self.save_output else ()
+        finally:
+            _mode.grad_enabled = prev
+        self._packed = (inputs, out, unpack)
+        self.saved = self.saved_versions = ()
+        if self.save_output:
+            del self._out
+            self._out_vc = [0]
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(_UNPACK)
+
+    def _unpack_saved(self, create_graph: bool) -> None:
+        """Before this node's backward: its saved tensors from the unpack hook, each (under create_graph) linked to
+        the graph node it was saved from, as torch's; _repack drops them again after a retained backward."""
+        inputs, out, unpack = self._packed
+        saved = []
+        for k, packed in enumerate(inputs):
+            saved.append(_relink(_unpacked(unpack(packed)), self.parents[self.saved_inputs[k]], create_graph))
+        self.saved = tuple(saved)
+        if out:
+            self._out = _unpacked(unpack(out[0])).data
+
+    def _repack(self) -> None:
+        self.saved = ()
+        self.__dict__.pop("_out", None)
+
+    # ------------------------------------------------------------------ torch's graph introspection (Node)
+    @property
+    def next_functions(self) -> Tuple[Tuple[Any, int], ...]:
+        """One (node, input_nr) per input, as torch's: (None, 0) for an input that does not require grad, the
+        AccumulateGrad node of a leaf (made when first asked for, the same one while it lives), the grad_fn of a
+        computed input. Each output of an op with several outputs has a node of its own (its Tensor's grad_fn),
+        given with the output's index; torch gives the op's one node with that index."""
+        return tuple([(None, 0) if p is None else (accumulate_grad(p), 0) if isinstance(p, Tensor)
+                      else (p, p.index) if type(p) is _OutputNode else (p, 0) for p in self.parents])
+
+    @property
+    def metadata(self) -> Dict[Any, Any]:
+        """A dict of the user's, kept with the node (torch's grad_fn.metadata)."""
+        meta = self.__dict__.get("_metadata")
+        if meta is None:
+            meta = self._metadata = {}
+        return meta
+
+    def register_prehook(self, fn: Callable[[tuple], Optional[tuple]]) -> "_Handle":
+        """``fn(grad_outputs)`` before this node's backward runs (after the gradient hooks of its output Tensor); a
+        returned tuple replaces grad_outputs. Not run when tg.grad only captures this node's gradient, as torch's."""
+        return _add_node_hook(self, NodePreHook(fn))
+
+    def register_hook(self, fn: Callable[[tuple, tuple], Optional[tuple]]) -> "_Handle":
+        """``fn(grad_inputs, grad_outputs)`` after this node's backward (grad_inputs: one gradient per input, None
+        where an input does not require grad); a returned tuple replaces grad_inputs."""
+        return _add_node_hook(self, NodePostHook(fn))
 
     @property
     def needs_input_grad(self) -> Tuple[bool, ...]:
@@ -375,11 +470,17 @@ class Function:
         ``saves_nothing`` holds no large memory and stays whole, as torch's."""
         if self.saves_nothing:
             return
-        hooks, parents = self._hooks, self.__dict__.get("parents")
-        self.__dict__.clear()
+        kept = self.__dict__
+        hooks, parents = self._hooks, kept.get("parents")
+        meta = kept["_metadata"] if "_metadata" in kept else None  # (no call: this runs for every node)
+        kept.clear()
+        if hooks:
+            hooks[:] = [h for h in hooks if h is not _UNPACK]  # (in place: hook handles hold the list)
         self.released, self._hooks = True, hooks
         if parents is not None:
             self.parents = parents
+        if meta is not None:
+            self._metadata = meta
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -404,8 +505,131 @@ class _OutputNode:
     def name(self) -> str:
         return self.fn.name
 
+    @property
+    def next_functions(self) -> Tuple[Tuple[Any, int], ...]:
+        return self.fn.next_functions
+
+    @property
+    def metadata(self) -> Dict[Any, Any]:
+        return self.fn.metadata
+
+    def register_prehook(self, fn: Callable[[tuple], Optional[tuple]]) -> "_Handle":
+        """On the op's node: ``fn`` gets every output's gradient (None where none reached it), as torch's."""
+        return self.fn.register_prehook(fn)
+
+    def register_hook(self, fn: Callable[[tuple, tuple], Optional[tuple]]) -> "_Handle":
+        return self.fn.register_hook(fn)
+
     def __repr__(self) -> str:
         return f"<{type(self.fn).__name__} output {self.index}>"
+
+
+class _Unpacked(Function):
+    """A saved tensor as an unpack hook returned it, linked under create_graph to the leaf it was saved from."""
+
+    saves_nothing = True
+    name = "unpacked"
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+    def forward(self, x: Any) -> Any:
+        return self.data
+
+    def backward(self, g: "Tensor") -> Tuple["Tensor"]:
+        return (g,)
+
+
+def _unpacked(t: Any) -> "Tensor":
+    if not isinstance(t, Tensor):
+        raise TypeError(f"Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
+                        f"{type(t).__name__}")
+    return t
+
+
+def _relink(t: "Tensor", node: Any, record: bool) -> "Tensor":
+    """An unpacked saved tensor with the place in the graph of the one saved (node: its grad_fn, itself for a leaf,
+    None if it did not require grad), when backward records (create_graph), as torch's; else its values alone."""
+    if not record or node is None:
+        return Tensor._make(t.data) if t._requires_grad else t
+    if isinstance(node, Tensor):
+        return node if t.data is node.data else _Unpacked(t.data)(node)
+    return Tensor._make(t.data, node, True)
+
+
+class AccumulateGrad:
+    """The node torch's graph has for a leaf that requires grad (``next_functions`` gives it): ``variable`` is the
+    leaf, whose ``.grad`` the engine accumulates into. Made when first asked for and cached weakly, so the same one
+    comes back while anything holds it, as torch's. Its hooks live with the leaf (in its hooks list), so they last
+    as long as the leaf, where torch's last as long as the node."""
+
+    __slots__ = ("variable", "_metadata", "__weakref__")
+
+    def __init__(self, variable: "Tensor") -> None:
+        self.variable, self._metadata = variable, None
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    @property
+    def metadata(self) -> Dict[Any, Any]:
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    def register_prehook(self, fn: Callable[[tuple], Optional[tuple]]) -> "_Handle":
+        """``fn((grad,))`` before the gradient is added into ``.grad`` (after the leaf's own gradient hooks); a
+        returned 1-tuple replaces it."""
+        return _add_node_hook(self.variable, NodePreHook(fn))
+
+    def register_hook(self, fn: Callable[[tuple, tuple], Optional[tuple]]) -> "_Handle":
+        """``fn((), (grad,))`` after the gradient was added into ``.grad`` (and the post accumulate grad hooks)."""
+        return _add_node_hook(self.variable, NodePostHook(fn))
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+_accumulators: "weakref.WeakValueDictionary[int, AccumulateGrad]" = weakref.WeakValueDictionary()
+
+
+def accumulate_grad(leaf: "Tensor") -> AccumulateGrad:
+    """The leaf's AccumulateGrad node: the one made before while it lives (keyed by id: the node holds the leaf,
+    so the id is not reused meanwhile), else a new one. Nothing is made while graphs are built."""
+    node = _accumulators.get(id(leaf))
+    if node is None or node.variable is not leaf:
+        node = _accumulators[id(leaf)] = AccumulateGrad(leaf)
+    return node
+
+
+class NodePreHook:
+    """A graph node's pre-hook (register_prehook), kept among its gradient hooks, which skip it (see
+    autograd._run_hooks)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+
+
+class NodePostHook(NodePreHook):
+    """A graph node's hook run after its backward (register_hook)."""
+
+    __slots__ = ()
+
+
+_UNPACK = NodePreHook(None)  # in a node's hooks: its saved tensors are packed (Function._pack_saved)
+
+
+def _add_node_hook(owner: Any, entry: NodePreHook) -> "_Handle":
+    if owner._hooks is None:
+        owner._hooks = []
+    owner._hooks.append(entry)
+    return _Handle(owner._hooks, entry)
 
 
 GradFn = Union[Function, _OutputNode]  # what a computed Tensor's grad_fn holds
@@ -1108,7 +1332,8 @@ class Tensor:
                                "use detach(), which returns a new tensor")
         old = self.grad_fn
         if old is not None and old._hooks:
-            kept = [h for h in old._hooks if not hasattr(h, "retains")]  # (retain_grad's: a leaf keeps .grad anyway)
+            # (not retain_grad's: a leaf keeps .grad anyway; nor the node's own hooks, which stay with the node)
+            kept = [h for h in old._hooks if not hasattr(h, "retains") and not isinstance(h, NodePreHook)]
             self._hooks = (self._hooks or []) + kept or None
         self.grad_fn, self._requires_grad = None, False
         return self
