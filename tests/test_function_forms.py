@@ -302,6 +302,7 @@ def _cases():
     add("cartesian_prod", lambda T: ((T(X[0]), T(P[1, :2]), T(U[0])), {}))
     add("cartesian_prod", lambda T: ((T(X[1]),), {}), "one")
     _nn_function_forms(add)
+    _view_copy_and_native_forms(add)
     return c
 
 
@@ -316,6 +317,38 @@ CELL = {k: _R.standard_normal(s) for k, s in (("x", (3, 2)), ("h", (3, 4)), ("c"
                                                ("b3", (12,)), ("w4", (16, 2)), ("u4", (16, 4)), ("b4", (16,)))}
 SEQ = {k: _R.standard_normal(s) for k, s in (("x", (3, 4, 2)), ("h", (2, 3, 4)), ("c", (2, 3, 4)),
                                              ("w", (2, 16, 4)), ("u", (2, 16, 4)), ("b", (2, 16)))}
+
+N5, W5 = _R.standard_normal((1, 2, 3, 4, 3)), _R.standard_normal((3, 2, 2, 2, 2))  # (N, C, D, H, W), (O, C, kD, ...)
+
+
+def _view_copy_and_native_forms(add):
+    """torch's 3-d conv/pool forms, unsafe_ forms, *_copy forms of the view ops and native_* forms (functions.py)."""
+    add("conv3d", lambda T: ((T(N5), T(W5), T(B4[:3]), (2, 1, 1), 1, (1, 2, 1), 1), {}))
+    add("conv_transpose3d", lambda T: ((T(N5), T(W5.transpose(1, 0, 2, 3, 4)), T(B4[:3]), 2, 1, 1, 1, 1), {}))
+    add("max_pool3d", lambda T: ((T(N5), 2, 1, 1, 1, True), {}))
+    add("max_pool3d", lambda T: ((T(N5), (2, 3, 2)), {}), "default")
+    for name, args in (("view_copy", ((4, 6),)), ("t_copy", ()), ("transpose_copy", (0, 2)),
+                       ("permute_copy", ((2, 0, 1),)), ("unsqueeze_copy", (-1,)), ("select_copy", (1, -1)),
+                       ("slice_copy", (2, 1, None, 2)), ("diagonal_copy", (1, 1, 2)), ("unbind_copy", (1,)),
+                       ("split_copy", (2, 2)), ("split_with_sizes_copy", ([1, 3], -1)), ("unfold_copy", (2, 2, 1)),
+                       ("detach_copy", ()), ("alias_copy", ()), ("unsafe_chunk", (2, 2)), ("unsafe_split", (2, 1)),
+                       ("unsafe_split_with_sizes", ([1, 2], 1)), ("norm_except_dim", (3, 1)), ("adjoint", ()),
+                       ("is_signed", ()), ("is_inference", ())):
+        add(name, lambda T, a=args, n=name: ((T(M3[0] if n == "t_copy" else M3), *a), {}))
+    add("slice_copy", lambda T: ((T(M3),), {}), "default")
+    add("expand_copy", lambda T: ((T(M3[:, :1]), (2, 3, 4)), {}))
+    add("squeeze_copy", lambda T: ((T(M3[:, :1]),), {}))
+    add("squeeze_copy", lambda T: ((T(M3[:, :1]), 1), {}), "dim")
+    add("norm_except_dim", lambda T: ((T(M3), 2, -1), {}), "all")
+    add("native_layer_norm", lambda T: ((T(N3), (3, 7), T(N3[0]), T(N3[1]), 1e-3), {}))
+    add("native_batch_norm", lambda T: ((T(N3), T(V3), T(V3 - 1), None, None, True, 0.3, 1e-4), {}))
+    add("native_batch_norm", lambda T: ((T(N3), None, T(V3), T(V3).detach(), T(P[0]).detach(), False, 0.1, 1e-5), {}),
+        "eval")
+    add("native_dropout", lambda T: ((T(X), 0.5, False), {}))
+    add("native_dropout", lambda T: ((T(X), 0.0, True), {}), "p0")
+    add("native_dropout", lambda T: ((T(X), 1.0, None), {}), "all")
+    add("feature_dropout", lambda T: ((T(M3), 0.5, False), {}))
+    add("feature_dropout", lambda T: ((T(M3), 1.0, True), {}), "all")
 
 
 def _nn_function_forms(add):
@@ -405,6 +438,7 @@ SEQUENCE_ARG = {"reshape": "shape", "permute": "dims", "flip": "dims", "tile": "
 NO_TORCH_GRAD = {"remainder-number-input",
                  *[c[0] for c in CASES if c[1] == "ctc_loss"],  # (torch's CTC backward adds exp(lp): nn/ctc.py)  # (torch: "derivative for aten::remainder is not implemented")
                  "heaviside", "sgn", "dist-p0",  # (none implemented, a ZeroTensor, None: ours are 0, 0, none)
+                 "detach_copy",  # (torch's output requires grad, and its backward raises "not implemented")
                  "digamma"}  # (torch's trigamma, a series of its own, is ~1e-9 off: test_more_ops checks ours)
 
 
@@ -498,7 +532,7 @@ def _assert_matches_torch(case_id, name, make, out, kwargs):
 def test_every_method_form_is_in_the_table():
     """A form added to functions.py without a row above (or in IN_PLACE_FORMS below) fails here."""
     forms = {n for n, f in vars(functions).items() if callable(f) and getattr(f, "__module__", "") == functions.__name__
-             and not n.startswith("_") and n not in ("method_form", "is_tensor")}
+             and not n.startswith("_") and n not in ("method_form", "is_tensor", "is_inference_mode_enabled")}
     assert forms - {c[1] for c in CASES} - set(IN_PLACE_FORMS) == set()
 
 
@@ -519,6 +553,8 @@ IN_PLACE_FORMS = {  # name: (input, the other arguments, keywords)
     **{n: (U, (1.0, True), {}) for n in ("dropout_", "alpha_dropout_", "feature_alpha_dropout_")},  # (all dropped)
     "dropout_-eval": (U, (0.5, False), {}),
     "i0_": (U, (), {}), "ldexp_": (U, (P,), {}),
+    "feature_dropout_": (U, (1.0, True), {}), "feature_dropout_-eval": (M3, (0.5, False), {}),
+    "resize_as_": (X, (M3[0, :2, :2],), {}),
 }
 
 

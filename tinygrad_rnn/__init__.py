@@ -1,4 +1,5 @@
 """tinygrad_rnn: a from-scratch autograd engine for recurrent networks (numpy / CuPy)."""
+import math as _math
 import types as _types
 
 from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_anomaly_check_nan_enabled,
@@ -17,11 +18,12 @@ from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_te
                   gather, histc, index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim,
                   nan_to_num, narrow, nextafter, outer, polygamma, roll, searchsorted, select, signbit, sort, split,
                   stack, topk, unflatten, unique, unique_consecutive, where)
-from . import distributions, func, linalg, nn, optim, special, utils
+from . import distributions, func, linalg, nn, optim, special, testing, utils
 from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, inverse, lu_unpack, matrix_exp, matrix_power,
                      pinverse, triangular_solve)
 from .linalg import cholesky_old as cholesky, lu_old as lu, lu_solve_old as lu_solve, qr_old as qr
 from .linalg import slogdet_old as slogdet, svd_old as svd
+from .linalg import frobenius_norm, matrix_rank_old as matrix_rank, nuclear_norm
 from .special import i0, igamma, igammac, multigammaln as mvlgamma
 from .composed import (addbmm, addcdiv, addcmul, addmv, addr, aminmax, atleast_1d, atleast_2d, atleast_3d, block_diag,
                        cartesian_prod, column_stack, combinations, concat, concatenate, cross, cummax, cummin,
@@ -34,6 +36,7 @@ from .composed import (addbmm, addcdiv, addcmul, addmv, addr, aminmax, atleast_1
                        vdot, vsplit, vstack, xlogy)
 from .composed import (broadcast_shapes, can_cast, corrcoef, cov, histogram, is_same_size, ldexp, mode, narrow_copy,
                        promote_types, result_type, trapz, unravel_index)
+from .composed import gradient, histogramdd
 from .nn.functional import cosine_similarity
 from .printing import set_printoptions
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
@@ -74,6 +77,16 @@ from .functions import (adaptive_avg_pool1d, adaptive_max_pool1d, alpha_dropout,
                         selu, threshold, triplet_margin_loss)
 from .functions import (channel_shuffle, conv2d, conv_transpose2d, max_pool2d, native_channel_shuffle, pixel_shuffle,
                         pixel_unshuffle)
+from .functions import (conv3d, conv_transpose3d, feature_dropout, feature_dropout_, max_pool3d, native_batch_norm,
+                        native_dropout, native_layer_norm, norm_except_dim)
+# torch's unsafe_ forms, its *_copy forms of the view ops, and a few methods' function forms
+from .functions import (adjoint, is_inference, is_inference_mode_enabled, is_signed, resize_as_, unsafe_chunk,
+                        unsafe_split, unsafe_split_with_sizes)
+from .functions import (alias_copy, detach_copy, diagonal_copy, expand_copy, permute_copy, select_copy, slice_copy,
+                        split_copy, split_with_sizes_copy, squeeze_copy, t_copy, transpose_copy, unbind_copy,
+                        unfold_copy, unsqueeze_copy, view_copy)
+vmap = func.vmap  # (torch.vmap is torch.func.vmap)
+e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None  # (torch's constants)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
 sum, max, min, any, all, pow, round = (_functions.sum, _functions.max, _functions.min,  # noqa: A001
                                        _functions.any, _functions.all, _functions.pow, _functions.round)
@@ -160,5 +173,12 @@ __all__ = [
     "selu", "threshold", "triplet_margin_loss",
     "channel_shuffle", "conv2d", "conv_transpose2d", "max_pool2d", "native_channel_shuffle", "pixel_shuffle",
     "pixel_unshuffle",
+    "conv3d", "conv_transpose3d", "feature_dropout", "feature_dropout_", "max_pool3d", "native_batch_norm",
+    "native_dropout", "native_layer_norm", "norm_except_dim", "adjoint", "is_inference", "is_inference_mode_enabled",
+    "is_signed", "resize_as_", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes", "alias_copy", "detach_copy",
+    "diagonal_copy", "expand_copy", "permute_copy", "select_copy", "slice_copy", "split_copy",
+    "split_with_sizes_copy", "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy",
+    "unsqueeze_copy", "view_copy", "vmap", "e", "pi", "inf", "nan", "newaxis", "frobenius_norm", "matrix_rank",
+    "nuclear_norm", "gradient", "histogramdd", "testing",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

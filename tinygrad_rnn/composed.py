@@ -1499,3 +1499,167 @@ def trapz(y: Tensor, x: Optional[Tensor] = None, *, dx: Any = None, dim: int = -
     """torch.trapz: trapezoid under its older name."""
     parts = _trapezoid("trapz", y, x, dx, dim)
     return parts.sum(_one_dim(dim, y.ndim, "trapz") - y.ndim)
+
+
+# ----------------------------------------------------------------------------- gradient, histogramdd
+def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1) -> Tuple[Tensor, ...]:
+    """torch.gradient: the derivative of input along each of dim (every dim for None), by second-order central
+    differences inside and one-sided differences of edge_order (1 or 2) at the two ends, as numpy.gradient.
+    spacing: a number (the step along every dim), a list of numbers (one per dim), or a list of 1-d tensors, each
+    the coordinates of the samples along its dim (uneven steps). A tuple of one tensor per dim, in input's floating
+    dtype (an integer input: the default dtype); differentiable in input and in coordinate tensors."""
+    op = "gradient"
+    _input(op, input)
+    edge_order = int_arg(edge_order, op, "edge_order")
+    if edge_order not in (1, 2):
+        raise ValueError(f"{op}: only edge_order=1 and edge_order=2 are supported, got {edge_order}")
+    given_dim = dim is not None
+    if dim is None:
+        dims = list(range(input.ndim))
+    elif isinstance(dim, (tuple, list)):
+        dims = [_one_dim(d, input.ndim, op) for d in dim]
+    else:
+        dims = [_one_dim(dim, input.ndim, op)]
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"{op}: dim {dim!r} names a dim more than once")
+    if spacing is None:
+        spacing = 1
+    if isinstance(spacing, (tuple, list)):
+        if len(spacing) != len(dims):
+            raise ValueError(f"{op}: spacing must be a number or a list of one entry per dim ({len(dims)}: "
+                             f"{'dim' if given_dim else 'input.dim()'}), got a list of {len(spacing)}")
+        steps = list(spacing)
+    elif isinstance(spacing, Tensor):
+        raise TypeError(f"{op}: spacing must be a number, a list of numbers or a list of 1-d coordinate tensors, got "
+                        f"a Tensor (put it in a list: spacing=[t])")
+    else:
+        steps = [spacing] * len(dims)
+    x = input if input.dtype.kind == "f" else input.astype(_defaults.floating)
+    for d, h in zip(dims, steps):
+        if x.shape[d] < edge_order + 1:
+            raise ValueError(f"{op}: each dim's size must be at least edge_order + 1 = {edge_order + 1}, got dim {d} "
+                             f"of size {x.shape[d]} (input shape {input.shape})")
+        if isinstance(h, Tensor):
+            if h.ndim != 1 or h.shape[0] != x.shape[d]:
+                raise ValueError(f"{op}: the coordinates along dim {d} must be a 1-d tensor of its size {x.shape[d]}, "
+                                 f"got shape {h.shape}")
+            check_devices(op, [input, h])
+        elif isinstance(h, bool) or not isinstance(h, (numbers.Real, np.integer, np.floating)):
+            raise TypeError(f"{op}: each spacing must be a number or a 1-d coordinate tensor, got {_kind(h)}")
+    return tuple(_gradient_along(x, d, h, edge_order) for d, h in zip(dims, steps))
+
+
+def _gradient_along(f: Tensor, d: int, h: Any, edge_order: int) -> Tensor:
+    """numpy.gradient's differences of f along dim d, h a step or the coordinates (a 1-d tensor)."""
+    n = f.shape[d]
+
+    def part(t: Tensor, start: int, length: int) -> Tensor:
+        return t.narrow(d, start, length)
+
+    if not isinstance(h, Tensor):
+        h = float(h)
+        inner = (part(f, 2, n - 2) - part(f, 0, n - 2)) / (2 * h)
+        if edge_order == 1:
+            first, last = (part(f, 1, 1) - part(f, 0, 1)) / h, (part(f, n - 1, 1) - part(f, n - 2, 1)) / h
+        else:
+            first = (part(f, 0, 1) * -1.5 + part(f, 1, 1) * 2 - part(f, 2, 1) * 0.5) / h
+            last = (part(f, n - 3, 1) * 0.5 - part(f, n - 2, 1) * 2 + part(f, n - 1, 1) * 1.5) / h
+        return cat([first, inner, last], d)
+    dx = (h[1:] - h[:-1]).reshape((-1,) + (1,) * (f.ndim - 1 - d))  # (along d, broadcasting over the later dims)
+    dx1, dx2 = dx[:-1], dx[1:]
+    inner = (part(f, 0, n - 2) * (-dx2 / (dx1 * (dx1 + dx2))) + part(f, 1, n - 2) * ((dx2 - dx1) / (dx1 * dx2))
+             + part(f, 2, n - 2) * (dx1 / (dx2 * (dx1 + dx2))))
+    if edge_order == 1:
+        first = (part(f, 1, 1) - part(f, 0, 1)) / dx[:1]
+        last = (part(f, n - 1, 1) - part(f, n - 2, 1)) / dx[-1:]
+    else:
+        a, b = dx[:1], dx[1:2]
+        first = (part(f, 0, 1) * (-(2 * a + b) / (a * (a + b))) + part(f, 1, 1) * ((a + b) / (a * b))
+                 + part(f, 2, 1) * (-a / (b * (a + b))))
+        a, b = dx[-2:-1], dx[-1:]
+        last = (part(f, n - 3, 1) * (b / (a * (a + b))) + part(f, n - 2, 1) * (-(a + b) / (a * b))
+                + part(f, n - 1, 1) * ((2 * b + a) / (b * (a + b))))
+    return cat([first, inner, last], d)
+
+
+def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = None,
+                weight: Optional[Tensor] = None, density: bool = False) -> Any:
+    """torch.histogramdd: input (..., D) as points in D dims, counted in the cells of a D-dim grid; the named tuple
+    (hist, bin_edges), hist of shape (bins per dim) and bin_edges a tuple of D 1-d tensors. bins: an int (each dim),
+    a list of D ints (equal bins over range, a flat list of D (min, max) pairs, default each dim's least and largest
+    coordinate, widened by 0.5 each way where equal, [0, 1] when empty) or a list of D 1-d tensors of edges. A cell
+    holds left <= x < right along each dim, the last bin of a dim closed; points outside (or nan) are not counted.
+    weight (input.shape[:-1]) counts each point as its weight; density divides by the total and each cell's volume.
+    Floating input, as torch; no gradient (computed on the host, as histogram)."""
+    op = "histogramdd"
+    if _input(op, input).dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {input.dtype}")
+    if input.ndim < 2:
+        raise ValueError(f"{op}: input should have at least 2 dims (..., D), got shape {input.shape}")
+    D = input.shape[-1]
+    a = backend.to_device(input.data, "cpu").reshape(-1, D)
+    if isinstance(bins, (tuple, list)):
+        if len(bins) != D:
+            raise ValueError(f"{op}: bins must have one entry per coordinate (the innermost dim of input, {D}), got "
+                             f"{len(bins)}")
+        per = list(bins)
+    else:
+        per = [bins] * D
+    if range is not None:
+        if not isinstance(range, (tuple, list)) or len(range) != 2 * D:
+            raise ValueError(f"{op}: for a {D}-dimensional histogram range should have {2 * D} elements (a (min, max) "
+                             f"pair per dim), got {range!r}")
+        if any(isinstance(b, Tensor) for b in per):
+            raise TypeError(f"{op}: range is only taken with int bins, not with tensors of bin edges")
+    edges = []
+    for k, b in enumerate(per):
+        if isinstance(b, Tensor):
+            if b.dtype != input.dtype or b.ndim != 1 or len(b) < 1:
+                raise ValueError(f"{op}: bins[{k}] must be a 1-d tensor of input's dtype {input.dtype} with at least "
+                                 f"1 edge, got {b.dtype} of shape {b.shape}")
+            check_devices(op, [input, b])
+            e = backend.to_device(b.data, "cpu")
+            if (np.diff(e) < 0).any():
+                raise ValueError(f"{op}: the bin edges of dim {k} must increase monotonically")
+            edges.append(np.array(e))
+            continue
+        count = int_arg(b, op, f"bins[{k}]")
+        if count <= 0:
+            raise ValueError(f"{op}: bins must be > 0, got {count} for dim {k}")
+        if range is not None:
+            lo, hi = float(range[2 * k]), float(range[2 * k + 1])
+        else:
+            lo, hi = (float(a[:, k].min()), float(a[:, k].max())) if len(a) else (0.0, 1.0)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"{op}: dim {k}'s range [{lo}, {hi}] is not finite")
+        if lo > hi:
+            raise ValueError(f"{op}: min should not exceed max, got min {lo} and max {hi} for dim {k}")
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges.append(backend.to_device(linspace(lo, hi, count + 1, dtype=input.dtype).data, "cpu"))
+    lead = input.shape[:-1]
+    if weight is not None:
+        if not isinstance(weight, Tensor) or weight.shape != lead or weight.dtype != input.dtype:
+            raise ValueError(f"{op}: weight must be a tensor of input's shape without its innermost dim {lead} and "
+                             f"dtype {input.dtype}, got {_kind(weight)}")
+        check_devices(op, [input, weight])
+    nbs = tuple(len(e) - 1 for e in edges)
+    inside = np.ones(len(a), bool)
+    for k, e in enumerate(edges):
+        inside &= (a[:, k] >= e[0]) & (a[:, k] <= e[-1])
+    pts = a[inside]
+    cell = np.zeros(len(pts), np.int64)
+    for k, e in enumerate(edges):
+        pos = np.minimum(np.searchsorted(e, pts[:, k], "right") - 1, max(nbs[k] - 1, 0))
+        cell = cell * nbs[k] + pos
+    w = None if weight is None else backend.to_device(weight.data, "cpu").reshape(-1)[inside].astype(np.float64)
+    size = int(np.prod(nbs))
+    hist = np.bincount(cell, w, minlength=size)[:size].astype(np.float64).reshape(nbs)
+    if density:
+        volume = np.ones(nbs)
+        for k, e in enumerate(edges):
+            volume = volume * np.diff(e.astype(np.float64)).reshape((-1,) + (1,) * (D - 1 - k))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hist = hist / (hist.sum() * volume)
+    return return_types[op](_const(backend.to_device(hist.astype(input.dtype), input.device)),
+                            tuple(_const(backend.to_device(np.array(e, input.dtype), input.device)) for e in edges))

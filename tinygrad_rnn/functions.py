@@ -12,6 +12,9 @@ import inspect
 import numbers
 from typing import Any, Callable, Optional, Sequence, Tuple
 
+import numpy as np
+
+from .backend import xp_of
 from .nn import functional as _F
 from .nn import rnn as _rnn
 from .nn.rnn import GATES
@@ -589,3 +592,173 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Opti
     """torch.binary_cross_entropy_with_logits, pos_weight before reduction (torch's int, 0 none by default): F's."""
     return _F.binary_cross_entropy_with_logits(input, target, weight, _reduction(
         "binary_cross_entropy_with_logits", reduction), pos_weight)
+
+
+# torch's 3-d convolution and pooling forms, and conv_transpose's (F's, in torch's argument order)
+conv3d, conv_transpose3d = _F.conv3d, _F.conv_transpose3d
+
+
+def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False) -> Tensor:
+    """torch.max_pool3d: F.max_pool3d (stride () or None: kernel_size)."""
+    return _F.max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+is_signed, adjoint, is_inference, resize_as_ = map(method_form, ("is_signed", "adjoint", "is_inference", "resize_as_"))
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether inference_mode() is on here, as torch's."""
+    from .tensor import _mode  # noqa: PLC0415
+    return _mode.inference
+
+
+# torch's unsafe_ forms: the same pieces as chunk / split (torch's skip a view check that has no counterpart here)
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
+    """torch.unsafe_chunk: input.chunk(chunks, dim)."""
+    return _input("unsafe_chunk", input).chunk(chunks, dim)
+
+
+def unsafe_split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:
+    """torch.unsafe_split: tensor.split(split_size_or_sections, dim)."""
+    return _input("unsafe_split", tensor, "tensor").split(split_size_or_sections, dim)
+
+
+def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> Tuple[Tensor, ...]:
+    """torch.unsafe_split_with_sizes: input.split_with_sizes(split_sizes, dim)."""
+    return _input("unsafe_split_with_sizes", input).split_with_sizes(split_sizes, dim)
+
+
+# torch's *_copy forms: the view op's result as a new tensor of its own memory (contiguous), with the view's gradient
+def _copy_form(name: str, view: Callable[..., Any], signature: str) -> Callable[..., Any]:
+    def form(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+        out = view(_input(f"{name}_copy", input), *args, **kwargs)
+        return out.clone() if isinstance(out, Tensor) else tuple(t.clone() for t in out)
+
+    form.__name__ = form.__qualname__ = f"{name}_copy"
+    form.__doc__ = (f"torch.{name}_copy({signature}): {name}'s result copied into memory of its own (contiguous), "
+                    "not a view; the gradient is the view's.")
+    return form
+
+
+def _slice(input: Tensor, dim: int = 0, start: Optional[int] = None, end: Optional[int] = None,
+           step: int = 1) -> Tensor:
+    """torch's aten::slice: input[start:end:step] along dim, start and end clamped as Python's (step > 0)."""
+    d = ops._one_dim(dim, input.ndim, "slice_copy")
+    step = ops.int_arg(step, "slice_copy", "step")
+    if step <= 0:
+        raise ValueError(f"slice_copy: step must be greater than zero, got {step}")
+    bounds = [None if v is None else ops.int_arg(v, "slice_copy", n) for v, n in ((start, "start"), (end, "end"))]
+    return input[(slice(None),) * d + (slice(bounds[0], bounds[1], step),)]
+
+
+def _view_or_dtype(input: Tensor, size: Any) -> Tensor:
+    """torch.view_copy's two overloads: a size, or a dtype to reinterpret the bytes as."""
+    if isinstance(size, (tuple, list)) or isinstance(size, numbers.Integral):
+        return input.view(size)
+    return input.view(dtype=size)
+
+
+def _expand(input: Tensor, size: Sequence[int], *, implicit: bool = False) -> Tensor:
+    return input.expand(size)
+
+
+def _squeeze(input: Tensor, dim: Any = None) -> Tensor:
+    return input.squeeze(dim)
+
+
+view_copy = _copy_form("view", _view_or_dtype, "input, size or dtype")
+t_copy = _copy_form("t", Tensor.t, "input")
+transpose_copy = _copy_form("transpose", Tensor.transpose, "input, dim0, dim1")
+permute_copy = _copy_form("permute", lambda input, dims: input.permute(dims), "input, dims")
+expand_copy = _copy_form("expand", _expand, "input, size, *, implicit=False")
+squeeze_copy = _copy_form("squeeze", _squeeze, "input, dim=None")
+unsqueeze_copy = _copy_form("unsqueeze", Tensor.unsqueeze, "input, dim")
+select_copy = _copy_form("select", Tensor.select, "input, dim, index")
+slice_copy = _copy_form("slice", _slice, "input, dim=0, start=None, end=None, step=1")
+diagonal_copy = _copy_form("diagonal", Tensor.diagonal, "input, offset=0, dim1=0, dim2=1")
+unbind_copy = _copy_form("unbind", Tensor.unbind, "input, dim=0")
+split_copy = _copy_form("split", lambda input, split_size, dim=0: input.split(split_size, dim),
+                        "input, split_size, dim=0")
+split_with_sizes_copy = _copy_form("split_with_sizes", lambda input, split_sizes, dim=0: input.split_with_sizes(
+    split_sizes, dim), "input, split_sizes, dim=0")
+unfold_copy = _copy_form("unfold", lambda input, dimension, size, step: input.unfold(dimension, size, step),
+                         "input, dimension, size, step")
+detach_copy = _copy_form("detach", Tensor.detach, "input")
+alias_copy = _copy_form("alias", lambda input: input, "input")
+
+
+# torch's native_* forms: the op's result with the statistics (or mask) its backward saves
+def native_layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Optional[Tensor],
+                      bias: Optional[Tensor], eps: float) -> Tuple[Tensor, Tensor, Tensor]:
+    """torch.native_layer_norm: (F.layer_norm's output, mean, rstd), mean and rstd = 1/sqrt(biased var + eps) over
+    the normalized dims, kept as size-1 dims (input.shape[:-len(normalized_shape)] + (1,) * len), in input's dtype
+    and without a gradient (torch's are not differentiable either)."""
+    dims = _F._trailing_dims("native_layer_norm", input, normalized_shape, weight=weight, bias=bias)
+    mean, rstd = _stats(input, dims, eps)
+    return _F.layer_norm(input, normalized_shape, weight, bias, eps), mean, rstd
+
+
+def _stats(input: Tensor, dims: Tuple[int, ...], eps: float) -> Tuple[Tensor, Tensor]:
+    """(mean, 1/sqrt(biased var + eps)) of input over dims (kept), detached, computed in float32 for float16."""
+    from .autograd import no_grad  # noqa: PLC0415
+    with no_grad():
+        x = input.float() if input.dtype == np.float16 else input
+        mean = x.mean(dims, keepdim=True)
+        centered = ops.centered(x, dims, mean)
+        rstd = ((centered * centered).mean(dims, keepdim=True) + eps).rsqrt()
+    return mean.astype(input.dtype), rstd.astype(input.dtype)
+
+
+def native_batch_norm(input: Tensor, weight: Optional[Tensor], bias: Optional[Tensor],
+                      running_mean: Optional[Tensor], running_var: Optional[Tensor], training: bool, momentum: float,
+                      eps: float) -> Tuple[Tensor, Tensor, Tensor]:
+    """torch.native_batch_norm: (F.batch_norm's output, save_mean, save_invstd); training: the batch's mean and
+    1/sqrt(biased var + eps) per channel (C,), without a gradient (as torch's); otherwise two empty (0,) tensors, as
+    torch's. The running statistics move as F.batch_norm moves them."""
+    out = _F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    if not training:
+        empty = input.detach().new_zeros((0,))
+        return out, empty, empty.clone()
+    mean, invstd = _stats(input, (0,) + tuple(range(2, input.ndim)), eps)
+    return out, mean.reshape(-1), invstd.reshape(-1)
+
+
+def native_dropout(input: Tensor, p: float, train: Optional[bool]) -> Tuple[Tensor, Tensor]:
+    """torch.native_dropout: (output, mask), the bool mask of the kept elements and output = input * mask / (1 - p)
+    (zeros for p = 1); train None is True, as torch's; not training: (a copy of input, all True)."""
+    op = "native_dropout"
+    _F._check_tensor(op, "input", input)
+    _F._dropout_p(op, p)
+    xp = xp_of(input.data)
+    if train is not None and not ops.bool_arg(train, op, "train"):
+        return input.clone(), Tensor._make(xp.ones(input.shape, dtype=bool))
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: the input must be floating point, got {input.dtype}")
+    keep = _F._keep_mask(op, input, p, False) if p < 1 else xp.zeros(input.shape, dtype=input.dtype)
+    scale = input.dtype.type(1.0 / (1.0 - p)) if p < 1 else input.dtype.type(0)
+    return input * Tensor._make(keep * scale), Tensor._make(keep.astype(bool))
+
+
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """torch.feature_dropout: whole channels (dims 0 and 1 of an input of at least 2 dims) zeroed with probability
+    p and the rest scaled by 1/(1-p), as F.dropout2d without its rank checks."""
+    return _F._channel_dropout("feature_dropout", input, p, train, False, False, True)
+
+
+def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """torch.feature_dropout_: feature_dropout written into input."""
+    return _F._channel_dropout("feature_dropout_", input, p, train, True, False, True)
+
+
+def norm_except_dim(v: Tensor, pow: Any = 2, dim: int = 0) -> Tensor:
+    """torch.norm_except_dim (weight norm's): the pow-norm of v over every dim but dim, kept as size-1 dims; dim -1
+    is torch's 'no dim': the norm of every element, 0-d."""
+    op = "norm_except_dim"
+    _input(op, v)
+    dim = ops.int_arg(dim, op, "dim")
+    if dim == -1:
+        return v.norm(pow)
+    d = ops._one_dim(dim, v.ndim, op)
+    return v.norm(pow, tuple(i for i in range(v.ndim) if i != d), keepdim=True)
+

@@ -1420,6 +1420,37 @@ def slogdet_old(input: Tensor) -> Any:
     return slogdet_old_result(*slogdet(input))
 
 
+def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """torch.nuclear_norm (its old API): linalg.matrix_norm(input, 'nuc', dim, keepdim), the sum of the singular
+    values of the matrices over dim (a pair); without dim input must be a matrix, as torch's. torch's other
+    overload, nuclear_norm(input, keepdim), is read too."""
+    if isinstance(dim, bool):
+        dim, keepdim = None, dim
+    if dim is None:
+        if isinstance(input, Tensor) and input.ndim > 2:
+            raise ValueError(f"nuclear_norm: without dim, input must be a matrix (at most 2 dims), got shape "
+                             f"{input.shape}; give dim for a batch, as torch")
+        dim = (-2, -1)
+    return matrix_norm(input, "nuc", dim, keepdim)
+
+
+def frobenius_norm(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """torch.frobenius_norm (its old API, kept for TorchScript): the square root of the sum of squares over dim (at
+    most 2 dims; [] is every element), linalg.vector_norm(input, 2, dim, keepdim)."""
+    op = "frobenius_norm"
+    dims = (dim,) if isinstance(dim, numbers.Integral) and not isinstance(dim, bool) else dim
+    if not isinstance(dims, (tuple, list)) or len(dims) > 2:
+        raise ValueError(f"{op}: dim must be an int or a list of at most 2 dims, got {dim!r}")
+    return vector_norm(input, 2, tuple(dims), keepdim)
+
+
+def matrix_rank_old(input: Any, tol: Any = None, symmetric: bool = False, *, out: Any = None) -> Tensor:
+    """torch.matrix_rank: removed from torch (since 1.9); raises its RuntimeError, which names the replacement."""
+    raise RuntimeError("This function was deprecated since version 1.9 and is now removed.\nPlease use the "
+                       "`torch.linalg.matrix_rank` function instead. The parameter 'symmetric' was renamed in "
+                       "`torch.linalg.matrix_rank()` to 'hermitian'.")
+
+
 def inverse(input: Tensor) -> Tensor:
     """torch.inverse: linalg.inv."""
     return inv(input)

@@ -1883,6 +1883,7 @@ return_types = {op: namedtuple(op, ("values", "indices"))  # (torch's)
                            "mode")}
 return_types["frexp"] = namedtuple("frexp", ("mantissa", "exponent"))
 return_types["histogram"] = namedtuple("histogram", ("hist", "bin_edges"))
+return_types["histogramdd"] = namedtuple("histogramdd", ("hist", "bin_edges"))
 return_types["aminmax"] = namedtuple("aminmax", ("min", "max"))
 
 

@@ -887,6 +887,18 @@ class Tensor:
             raise IndexError(f"stride: a 0-d tensor has no dims (dim {dim})")
         return strides[_ops._one_dim(dim, self.ndim, "stride")]
 
+    def storage_offset(self) -> int:
+        """How many elements into the memory it views this tensor starts (x[1:] of a fresh x: 1), as torch's; 0 for a
+        tensor holding its own memory. The memory is the array that owns it, so a tensor made from a numpy view
+        (tg.from_numpy(a[1:])) counts from a's start, where torch counts from the view's."""
+        return _byte_offset(self.data) // max(self.data.itemsize, 1)
+
+    def is_inference(self) -> bool:
+        """False: torch's inference tensors are a kind of their own (made inside inference_mode, refused by autograd
+        later); here inference_mode only stops recording, and a tensor made there is an ordinary one (tracking them
+        would cost every op a check)."""
+        return False
+
     def is_contiguous(self) -> bool:
         """Whether the elements lie in row-major order without gaps (a transpose or a strided slice does not)."""
         return bool(self.data.flags.c_contiguous)
@@ -935,6 +947,34 @@ class Tensor:
             raise ValueError(f"mT: needs a matrix or a batch of matrices, got a {self.ndim}-d tensor of shape "
                              f"{self.shape}")
         return _ops.transpose(self, -2, -1)
+
+    def adjoint(self) -> "Tensor":
+        """The conjugate transpose of each matrix (a view; real tensors have no conjugate: mT), as torch's."""
+        if self.ndim < 2:
+            raise ValueError(f"adjoint: only supported on matrices or batches of matrices, got a {self.ndim}-d tensor "
+                             f"of shape {self.shape}")
+        return _ops.transpose(self, -2, -1)
+
+    @property
+    def mH(self) -> "Tensor":
+        """adjoint() as a property: the last two dims swapped (real tensors have no conjugate), as torch's mH."""
+        if self.ndim < 2:
+            raise ValueError(f"mH: only supported on matrices or batches of matrices, got a {self.ndim}-d tensor of "
+                             f"shape {self.shape}")
+        return _ops.transpose(self, -2, -1)
+
+    @property
+    def H(self) -> "Tensor":
+        """The conjugate transpose of a matrix (2-d only; real: T), as torch's H; a 0-d tensor is itself, with
+        torch's deprecation warning."""
+        if self.ndim == 0:
+            warnings.warn("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().", UserWarning,
+                          stacklevel=2)
+            return _ops.permute(self, ())
+        if self.ndim != 2:
+            raise ValueError(f"H: only supported on matrices (2-D tensors), got a {self.ndim}-d tensor of shape "
+                             f"{self.shape}" + ("; for batches of matrices use mH" if self.ndim > 2 else ""))
+        return _ops.transpose(self, 0, 1)
 
     # ------------------------------------------------------------------ conversion
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -1223,6 +1263,62 @@ class Tensor:
         self._write("copy_", (Ellipsis,), src if isinstance(src, Tensor) or src is None else backend.as_array(src))
         return self
 
+    def apply_(self, callable: Callable[[Any], Any]) -> "Tensor":
+        """callable applied to each element (a Python number) in place, its results cast to this dtype (an int
+        tensor truncates), as torch's: CPU tensors only, not one that requires grad (slow: one Python call an
+        element)."""
+        self._host_map_check("apply_", callable)
+        flat = [callable(v) for v in self.data.reshape(-1).tolist()]
+        self._write("apply_", (Ellipsis,), np.array(flat, dtype=self.dtype).reshape(self.shape))
+        return self
+
+    def map_(self, tensor: "Tensor", callable: Callable[[Any, Any], Any]) -> "Tensor":
+        """callable(a, b) for each element a of this tensor and b of tensor (broadcast to this shape, the same
+        dtype), written in place, as torch's map_: CPU tensors only, not one that requires grad."""
+        self._host_map_check("map_", callable)
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"map_: tensor must be a Tensor, got {type(tensor).__name__}")
+        if tensor.dtype != self.dtype or tensor.device != "cpu":
+            raise TypeError(f"map_: expected tensor to be {self.dtype} on cpu, got {tensor.dtype} on {tensor.device}")
+        other = tensor.expand(self.shape)
+        flat = [callable(a, b) for a, b in zip(self.data.reshape(-1).tolist(), other.data.reshape(-1).tolist())]
+        self._write("map_", (Ellipsis,), np.array(flat, dtype=self.dtype).reshape(self.shape))
+        return self
+
+    def _host_map_check(self, op: str, fn: Any) -> None:
+        if self.device != "cpu":
+            raise TypeError(f"{op}: only works on CPU tensors (as torch's), got one on {self.device}")
+        if self._requires_grad:
+            raise RuntimeError(f"{op}: can't be called on a tensor that requires grad; use x.detach().{op}(...)")
+        if not callable(fn):
+            raise TypeError(f"{op}: callable must be callable, got {type(fn).__name__}")
+
+    def resize_(self, *sizes: Any, memory_format: Any = None) -> "Tensor":
+        """This tensor given a new size in place, as torch's: its elements in row-major order fill the new shape
+        (shrinking keeps the first ones, over the same memory where it is contiguous, so views of it see them);
+        growing appends zeros (torch leaves them uninitialised) in new memory. Refused on a tensor that requires
+        grad, as torch's. torch reads a non-contiguous tensor's memory in its own order; this reads its elements in
+        row-major order."""
+        op = "resize_"
+        shape = _creation._sizes(sizes, None, op)
+        if self._requires_grad:
+            raise RuntimeError(f"{op}: cannot resize a tensor that requires grad (as torch)")
+        n, flat = math.prod(shape), self.data.reshape(-1)
+        if n <= flat.size:
+            data = flat[:n].reshape(shape)
+        else:
+            xp = xp_of(self.data)
+            data = xp.concatenate([flat, xp.zeros(n - flat.size, self.dtype)]).reshape(shape)
+        self.data, self._base = data, None
+        self._bump_version()
+        return self
+
+    def resize_as_(self, the_template: "Tensor", *, memory_format: Any = None) -> "Tensor":
+        """resize_(the_template.shape), as torch's."""
+        if not isinstance(the_template, Tensor):
+            raise TypeError(f"resize_as_: the_template must be a Tensor, got {type(the_template).__name__}")
+        return self.resize_(the_template.shape)
+
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> "Tensor":
         """Samples of U(a, b) from the package generator (see manual_seed), in place (torch's uniform_(from, to);
         nn.init.uniform_ is this under no_grad)."""
@@ -1499,6 +1595,27 @@ class Tensor:
         """A new leaf tensor (a copy) of data with this tensor's dtype and device unless given (torch's)."""
         return _creation.tensor(data, self.dtype if dtype is None else dtype, self.device if device is None else device,
                                 requires_grad)
+
+    def new(self, *args: Any, device: Optional[str] = None) -> "Tensor":
+        """torch's legacy Tensor.new, this tensor's dtype and device (device= may name another): new() an empty
+        (0,) tensor; new(2, 3) a tensor of that size (zero-filled, as tg.empty; torch's is uninitialised); new(data),
+        a list, tuple or array, a tensor of those values (copied), as torch's; new(other), a Tensor of this dtype, an
+        alias of other's memory (detached). torch takes a torch.Size as a size, but shapes here are plain tuples,
+        which are data: give a shape as new(*t.shape)."""
+        device = self.device if device is None else device
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            other = args[0]
+            if other.dtype != self.dtype or other.device != device:
+                raise TypeError(f"new: expected a tensor of this tensor's dtype {self.dtype} on {device}, got "
+                                f"{other.dtype} on {other.device}")
+            return other.detach()
+        if len(args) == 1 and not isinstance(args[0], numbers.Integral):
+            data = args[0]
+            if isinstance(data, (numbers.Number, np.generic)) or getattr(data, "ndim", 1) == 0:
+                raise TypeError(f"new: data must be a sequence (got {type(data).__name__})")
+            return _creation.tensor(data, self.dtype, device)
+        return _creation.empty(_creation._sizes(args, None, "new") if args else (0,), dtype=self.dtype,
+                               device=device)
 
     def view_as(self, other: "Tensor") -> "Tensor":
         return self.view(other.shape)
@@ -2665,6 +2782,9 @@ Tensor.equal, Tensor.allclose, Tensor.fmax, Tensor.fmin = _ops.equal, _ops.allcl
 Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
     _ops.copysign, _ops.signbit, _composed.aminmax, _composed.msort)
 Tensor.multinomial, Tensor.bernoulli = _creation.multinomial, _creation.bernoulli
+Tensor.histc = _ops.histc
+Tensor.unsafe_chunk, Tensor.unsafe_split = Tensor.chunk, Tensor.split
+Tensor.unsafe_split_with_sizes = _composed.split_with_sizes
 
 
 def _special_method(name: str, function: Optional[str] = None) -> Callable[..., Tensor]:
