@@ -1311,3 +1311,95 @@ def test_update_bn_moves_the_batches_to_a_batchnorm2d_on_device(device):
     np.testing.assert_allclose(bn.running_mean.numpy(), np.mean([b.mean((0, 2, 3)) for b in batches], 0), atol=1e-13)
     np.testing.assert_allclose(bn.running_var.numpy(), np.mean([b.var((0, 2, 3), ddof=1) for b in batches], 0),
                                atol=1e-13)
+
+
+def _hooked_run(lib, opt_mod, make, params, set_grads, closure):
+    """The order in which step, state dict and load hooks run around two steps, a state dict and a load."""
+    log = []
+    opt = make(params)
+    pre = opt.register_step_pre_hook(lambda o, a, k: log.append(("pre", type(a[0]).__name__, len(a), sorted(k))))
+    opt.register_step_post_hook(lambda o, a, k: log.append(("post", o is a[0], len(a))))
+    gpre = opt_mod.register_optimizer_step_pre_hook(lambda o, a, k: log.append("global pre"))
+    gpost = opt_mod.register_optimizer_step_post_hook(lambda o, a, k: log.append("global post"))
+    try:
+        set_grads()
+        log.append(("loss", float(opt.step(closure).detach())))
+        pre.remove()
+        gpost.remove()
+        set_grads()
+        opt.step(closure=closure)
+    finally:
+        gpre.remove()
+        gpost.remove()
+    set_grads()
+    opt.step(closure)
+    opt.register_state_dict_pre_hook(lambda o: log.append("sd pre 1"))
+    opt.register_state_dict_pre_hook(lambda o: log.append("sd pre 0"), prepend=True)
+    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
+    sd = opt.state_dict()
+    log.append(sorted(sd))
+    opt.register_load_state_dict_post_hook(lambda o: log.append("load post 1"))
+    opt.register_load_state_dict_post_hook(lambda o: log.append("load post 0"), prepend=True)
+    opt.register_load_state_dict_pre_hook(lambda o, sd: {k: v for k, v in sd.items() if k != "extra"})
+    opt.register_load_state_dict_pre_hook(lambda o, sd: log.append(("load pre", sorted(sd))), prepend=True)
+    opt.load_state_dict(sd)
+    assert "extra" in sd  # (the pre-hooks had a copy)
+    opt.register_step_pre_hook(lambda o, a, k: ((o,), {"closure": lambda: 7.0}))
+    set_grads()
+    log.append(("replaced", float(opt.step())))
+    return log
+
+
+@pytest.mark.parametrize("name, kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("AdamW", {}),
+                                      ("LBFGS", dict(max_iter=2)), ("Adafactor", {})])
+def test_step_and_state_dict_hooks_run_as_torchs(name, kw):
+    """Step pre/post hooks (global ones first before and last after the step, args with the optimizer first, a
+    returned (args, kwargs) pair used), state dict and load hooks (prepend, a returned dict used, a copy loaded)
+    run as torch's, for every optimizer class, LBFGS's step(closure) included."""
+    torch = pytest.importorskip("torch")
+    import torch.optim.optimizer as torch_optimizer
+    logs = []
+    for lib, mod, opt_mod in ((torch, torch.optim, torch_optimizer), (tg, optim, optim.optimizer)):
+        p = (torch.nn.Parameter(torch.ones(3, dtype=torch.float64)) if lib is torch else
+             tg.ones(3, dtype=tg.float64, requires_grad=True))
+
+        def set_grads():
+            p.grad = lib.ones(3, dtype=lib.float64)
+
+        def closure():
+            if name == "LBFGS":
+                p.grad = None
+                loss = (p * p).sum()
+                loss.backward()
+                return loss
+            return lib.tensor(2.0)
+
+        logs.append(_hooked_run(lib, opt_mod, lambda ps: getattr(mod, name)([ps], **kw), p, set_grads, closure))
+    assert logs[1] == logs[0]
+
+
+def test_step_hooks_run_once_for_a_step_that_calls_super_and_only_for_their_optimizer():
+    class Wrapped(optim.SGD):
+        def step(self, closure=None):
+            return super().step(closure)
+
+    a, b = tg.ones(2, requires_grad=True), tg.ones(2, requires_grad=True)
+    opt, other = Wrapped([a], lr=0.1), optim.SGD([b], lr=0.1)
+    seen = []
+    with opt.register_step_post_hook(lambda o, args, kwargs: seen.append(o)):
+        handle = optim.optimizer.register_optimizer_step_pre_hook(lambda o, args, kwargs: seen.append(o))
+        with handle:
+            a.grad, b.grad = tg.ones(2), tg.ones(2)
+            opt.step()
+            other.step()
+        opt.step()
+    opt.step()
+    assert [type(o) for o in seen] == [Wrapped, Wrapped, optim.SGD, Wrapped] and opt._step_count == 3
+    twice = opt.register_step_pre_hook(print)
+    opt.register_step_pre_hook(print).remove()
+    assert opt._optimizer_step_pre_hooks == [(print,)] and twice is not None
+    with pytest.raises(RuntimeError, match="must return None or a tuple"):
+        opt.register_step_pre_hook(lambda o, args, kwargs: 1)
+        opt.step()
+    with pytest.raises(TypeError, match="hook must be callable"):
+        opt.register_step_post_hook(3)

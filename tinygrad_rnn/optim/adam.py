@@ -77,8 +77,8 @@ class AdamW(Adam):
                          capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
 
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
-        """As torch's AdamW: every loaded group decays decoupled, whatever the state dict says."""
-        super().load_state_dict(state_dict)
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        """As torch's AdamW: every loaded (or unpickled) group decays decoupled, whatever the state dict says."""
+        super().__setstate__(state)
         for group in self.param_groups:
             group["decoupled_weight_decay"] = True

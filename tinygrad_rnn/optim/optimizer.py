@@ -23,7 +23,7 @@ import numpy as np
 from .. import backend
 from ..autograd import enable_grad, no_grad
 from ..nn.module import _foreign_array, zero_grad_
-from ..tensor import Tensor
+from ..tensor import Tensor, _Handle
 
 ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
 
@@ -81,16 +81,65 @@ def check_torch_options(opt: str, group: Dict[str, Any]) -> None:
                                       f"{name}=False")
 
 
+_global_step_pre_hooks: List[Any] = []
+_global_step_post_hooks: List[Any] = []
+
+
+def register_optimizer_step_pre_hook(hook: Callable[..., Any]) -> _Handle:
+    """Call ``hook(optimizer, args, kwargs)`` before every optimizer's step (torch's global hook, run before the
+    optimizer's own): args are step's positional arguments with the optimizer first, as torch passes them; an
+    (args, kwargs) pair it returns replaces them. ``handle.remove()`` unregisters it."""
+    return _add_hook(_global_step_pre_hooks, hook, False, "register_optimizer_step_pre_hook")
+
+
+def register_optimizer_step_post_hook(hook: Callable[..., Any]) -> _Handle:
+    """Call ``hook(optimizer, args, kwargs)`` after every optimizer's step (torch's global hook, run after the
+    optimizer's own). ``handle.remove()`` unregisters it."""
+    return _add_hook(_global_step_post_hooks, hook, False, "register_optimizer_step_post_hook")
+
+
+def _add_hook(hooks: List[Any], hook: Callable[..., Any], prepend: bool, where: str) -> _Handle:
+    """Register hook in the list (first with prepend); the entry is a 1-tuple of its own, so that the same function
+    registered twice has two registrations, each removed by its own handle."""
+    if not callable(hook):
+        raise TypeError(f"{where}: hook must be callable, got {type(hook).__name__}")
+    entry = (hook,)
+    hooks.insert(0, entry) if prepend else hooks.append(entry)
+    return _Handle(hooks, entry)
+
+
+def _run_step_pre_hooks(opt: "Optimizer", args: Tuple[Any, ...], kwargs: Dict[str, Any]
+                        ) -> Tuple[Tuple[Any, ...], Dict[str, Any]]:
+    """The global, then the optimizer's step pre-hooks, in order; each may replace (args, kwargs)."""
+    for (hook,) in [*_global_step_pre_hooks, *opt._optimizer_step_pre_hooks]:
+        result = hook(opt, args, kwargs)
+        if result is not None:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise RuntimeError(f"{type(opt).__name__}.step: a step pre-hook must return None or a tuple "
+                                   f"(new_args, new_kwargs), but got {result!r}")
+            args, kwargs = result
+    return args, kwargs
+
+
 def _counted(step: Callable[..., Any]) -> Callable[..., Any]:
     """step, counting each outermost call in ``_step_count`` (a step that calls super().step() counts once), so
-    a scheduler can tell whether the optimizer has stepped: torch's schedulers wrap step() for the same reason."""
+    a scheduler can tell whether the optimizer has stepped: torch's schedulers wrap step() for the same reason.
+    The outermost call also runs the step pre- and post-hooks (global and the optimizer's), as torch's
+    profile_hook_step does: args holds the optimizer first, then step's arguments."""
     @functools.wraps(step)
     def counted(self: "Optimizer", *args: Any, **kwargs: Any) -> Any:
         if self._in_step:
             return step(self, *args, **kwargs)
         self._in_step = True
         try:
-            return step(self, *args, **kwargs)
+            if not (_global_step_pre_hooks or self._optimizer_step_pre_hooks or _global_step_post_hooks
+                    or self._optimizer_step_post_hooks):
+                return step(self, *args, **kwargs)
+            full, kwargs = _run_step_pre_hooks(self, (self, *args), kwargs)
+            out = step(*full, **kwargs)
+            for (hook,) in [*self._optimizer_step_post_hooks, *_global_step_post_hooks]:
+                hook(self, full, kwargs)
+            return out
         finally:
             self._in_step = False
             self._step_count += 1
@@ -118,6 +167,8 @@ class Optimizer:
     whose options override ``defaults`` for that group. ``state[p]`` holds each
     parameter's buffers (arrays on p's device, or numbers). torch's foreach, fused, capturable and differentiable
     options: foreach=True is honoured as a no-op, the others True refused (see the module docstring).
+    torch's step, state_dict and load_state_dict hooks (register_*_hook) run for every subclass: step is wrapped
+    once per class (its outermost call runs the hooks), at the cost of one check when none is registered.
     """
 
     _scalar_state: Tuple[str, ...] = ("step",)  # state kept as Python numbers (torch keeps 0-d tensors)
@@ -125,6 +176,12 @@ class Optimizer:
     # constructor's
     _legacy_options: Dict[str, Any] = {}
     _in_step = False
+    _HOOKS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
+              "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
+              "_optimizer_load_state_dict_post_hooks")
+    # (each instance gets its own lists; these empty ones serve an optimizer unpickled from before hooks existed)
+    _optimizer_step_pre_hooks = _optimizer_step_post_hooks = _optimizer_state_dict_pre_hooks = ()
+    _optimizer_state_dict_post_hooks = _optimizer_load_state_dict_pre_hooks = _optimizer_load_state_dict_post_hooks = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A subclass's own step() (a custom optimizer written as torch's docs show) is counted as Optimizer's."""
@@ -134,6 +191,8 @@ class Optimizer:
             cls.step = _counted(step)  # type: ignore[method-assign]
 
     def __init__(self, params: ParamsT, defaults: Dict[str, Any]) -> None:
+        for name in self._HOOKS:
+            setattr(self, name, [])
         self.defaults = dict(defaults)
         self._check(self.defaults)
         self.state: Dict[Tensor, Dict[str, Any]] = defaultdict(dict)
@@ -174,6 +233,45 @@ class Optimizer:
     def _state_shape(self, p: Tensor, key: str) -> Tuple[int, ...]:
         """The shape of p's array state under ``key`` (checked when a state dict is loaded)."""
         return p.shape
+
+    # ------------------------------------------------------------------ hooks (torch's)
+    def _register(self, name: str, hook: Callable[..., Any], prepend: bool) -> _Handle:
+        return _add_hook(vars(self).setdefault(name, []), hook, prepend,
+                         f"{type(self).__name__}.register{name[len('_optimizer'):-1]}")
+
+    def register_step_pre_hook(self, hook: Callable[..., Any]) -> _Handle:
+        """Call ``hook(optimizer, args, kwargs)`` before each step() (after the global pre-hooks): args are
+        step's positional arguments with the optimizer first, as torch passes them; an (args, kwargs) pair it
+        returns replaces them. ``handle.remove()`` unregisters it."""
+        return self._register("_optimizer_step_pre_hooks", hook, False)
+
+    def register_step_post_hook(self, hook: Callable[..., Any]) -> _Handle:
+        """Call ``hook(optimizer, args, kwargs)`` after each step() (before the global post-hooks)."""
+        return self._register("_optimizer_step_post_hooks", hook, False)
+
+    def register_state_dict_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
+        """Call ``hook(optimizer)`` before state_dict() builds its dict (prepend: before the hooks already there)."""
+        return self._register("_optimizer_state_dict_pre_hooks", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
+        """Call ``hook(optimizer, state_dict)`` on the dict state_dict() built; a dict it returns replaces it."""
+        return self._register("_optimizer_state_dict_post_hooks", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
+        """Call ``hook(optimizer, state_dict)`` before load_state_dict() reads a (shallow) copy of the dict it
+        was given; a dict it returns is loaded instead."""
+        return self._register("_optimizer_load_state_dict_pre_hooks", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _Handle:
+        """Call ``hook(optimizer)`` once load_state_dict() has loaded the state and the groups."""
+        return self._register("_optimizer_load_state_dict_post_hooks", hook, prepend)
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        """Take the attributes in state (unpickling, and load_state_dict's state and groups, as torch's)."""
+        self.__dict__.update(state)
+        for name in self._HOOKS:
+            if not isinstance(self.__dict__.get(name), list):
+                setattr(self, name, [])
 
     # ------------------------------------------------------------------ public API
     def add_param_group(self, param_group: Dict[str, Any]) -> None:
@@ -258,8 +356,11 @@ class Optimizer:
         """{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]} like torch.
 
         Parameters are numbered in group order; state arrays are references, not
-        copies (as in torch), so deepcopy the result to keep a snapshot in memory.
+        copies (as in torch), so deepcopy the result to keep a snapshot in memory. The state dict pre-hooks run
+        first; each post-hook sees the dict and may return another.
         """
+        for (hook,) in list(self._optimizer_state_dict_pre_hooks):
+            hook(self)
         index: Dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -269,15 +370,27 @@ class Optimizer:
             packed["params"] = [index[id(p)] for p in group["params"]]
             groups.append(packed)
         state = {(index[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
-        return {"state": state, "param_groups": groups}
+        state_dict = {"state": state, "param_groups": groups}
+        for (hook,) in list(self._optimizer_state_dict_post_hooks):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         """Restore state and group options from ``state_dict()`` output (possibly from ``load``).
 
         Floating-point buffers are copied onto each parameter's device and dtype;
-        'step' counters stay numbers. The current parameters are kept.
+        'step' counters stay numbers. The current parameters are kept. The load pre-hooks see (and may replace)
+        the dict first; the post-hooks run once it is loaded.
         """
         name = type(self).__name__
+        if self._optimizer_load_state_dict_pre_hooks:  # (on a shallow copy, as torch's)
+            state_dict = state_dict.copy() if isinstance(state_dict, dict) else state_dict
+            for (hook,) in list(self._optimizer_load_state_dict_pre_hooks):
+                result = hook(self, state_dict)
+                if result is not None:
+                    state_dict = result
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups', got "
                              f"{sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__}")
@@ -315,7 +428,9 @@ class Optimizer:
             new["params"] = g["params"]
             self._check(new)
             groups.append(new)
-        self.state, self.param_groups = state, groups
+        self.__setstate__({"state": state, "param_groups": groups})
+        for (hook,) in list(self._optimizer_load_state_dict_post_hooks):
+            hook(self)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
