@@ -1403,3 +1403,34 @@ def test_step_hooks_run_once_for_a_step_that_calls_super_and_only_for_their_opti
         opt.step()
     with pytest.raises(TypeError, match="hook must be callable"):
         opt.register_step_post_hook(3)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Rprop", "Adafactor"])
+def test_a_tensor_lr_is_taken_and_scheduled_in_place_as_torchs(name):
+    """torch takes lr as a 1-element Tensor: each step reads its value, a scheduler fills it in place (the group
+    keeps the same tensor) and get_last_lr gives copies; a torch state dict's tensor lr loads as a Tensor."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    p0 = rng.standard_normal((3, 2))
+    ours, theirs = param(p0), torch.tensor(p0, requires_grad=True)
+    lr, t_lr = tg.tensor(0.05, dtype=tg.float64), torch.tensor(0.05, dtype=torch.float64)
+    extra = {} if name in ("Adafactor", "Rprop") else dict(weight_decay=0.1)
+    opt = getattr(optim, name)([ours], lr=lr, **extra)
+    t_opt = getattr(torch.optim, name)([theirs], lr=t_lr, foreach=False, **extra)
+    sched, t_sched = optim.ExponentialLR(opt, gamma=0.7), torch.optim.lr_scheduler.ExponentialLR(t_opt, gamma=0.7)
+    for _ in range(4):
+        g = rng.standard_normal((3, 2))
+        ours.grad, theirs.grad = tg.tensor(g), torch.tensor(g)
+        opt.step()
+        t_opt.step()
+        sched.step()
+        t_sched.step()
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=0, atol=1e-14)
+    assert opt.param_groups[0]["lr"] is lr and float(lr) == pytest.approx(float(t_lr), abs=1e-16)
+    last = sched.get_last_lr()[0]
+    assert isinstance(last, tg.Tensor) and last is not lr
+    fresh = getattr(optim, name)([param(p0)], lr=0.5)
+    fresh.load_state_dict(t_opt.state_dict())
+    assert isinstance(fresh.param_groups[0]["lr"], tg.Tensor) and float(fresh.param_groups[0]["lr"]) == float(t_lr)
+    with pytest.raises(ValueError, match="1-element"):
+        getattr(optim, name)([ours], lr=tg.ones(2))

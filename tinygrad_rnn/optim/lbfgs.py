@@ -24,7 +24,8 @@ class LBFGS(Optimizer):
     loss falls below tolerance_change. The closure clears the gradients, computes the loss, calls backward and
     returns the loss; step returns its first value. One parameter group, on one device; the state (torch's
     keys: 'd', 't', 'old_dirs', 'old_stps', 'ro', 'H_diag', 'prev_flat_grad', 'prev_loss', 'al', 'n_iter',
-    'func_evals') lives under the first parameter."""
+    'func_evals') lives under the first parameter. A Tensor lr is read as its value: torch's keeps that tensor as
+    't', so a scheduler filling it in place changes the last step's t that the next step's s = t d uses."""
 
     _scalar_state = ("t", "H_diag", "ro", "al")
 
@@ -110,7 +111,7 @@ class LBFGS(Optimizer):
             raise TypeError("LBFGS.step needs a closure that clears the gradients, computes the loss, calls "
                             "backward and returns the loss: optimizer.step(closure)")
         group = self.param_groups[0]
-        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
+        lr, max_iter, max_eval = float(group["lr"]), group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         xp = backend.xp_of(self._params[0].data)
 

@@ -9,7 +9,21 @@ import types
 import warnings
 from typing import Any, Dict, List, Optional, Sequence
 
+from ..tensor import Tensor
 from .optimizer import Optimizer, check_int, check_number
+
+
+def _lrs(optimizer: Optimizer) -> List[Any]:
+    """Each group's lr, a Tensor lr cloned (so the list does not change when the lr is filled), as torch's."""
+    return [g["lr"].clone() if isinstance(g["lr"], Tensor) else g["lr"] for g in optimizer.param_groups]
+
+
+def _set_lr(group: Dict[str, Any], lr: Any) -> None:
+    """group['lr'] = lr, or a Tensor lr filled with lr's value in place (the optimizer may hold it), as torch's."""
+    if isinstance(group["lr"], Tensor):
+        group["lr"].fill_(float(lr))
+    else:
+        group["lr"] = lr
 
 
 class LRScheduler:
@@ -32,7 +46,8 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                lr = group["lr"]
+                group.setdefault("initial_lr", lr.clone() if isinstance(lr, Tensor) else lr)
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -91,8 +106,8 @@ class LRScheduler:
                              f"{len(groups)} param groups; a group added with add_param_group after the scheduler was "
                              "made is not scheduled: make the scheduler after adding every group")
         for group, lr in zip(groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            _set_lr(group, lr)
+        self._last_lr = _lrs(self.optimizer)
 
     def state_dict(self) -> Dict[str, Any]:
         """Every attribute except the optimizer (save the optimizer's own state_dict separately)."""
@@ -467,7 +482,7 @@ class CyclicLR(LRScheduler):
         base_lrs = _per_group(name, "base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for group, lr in zip(optimizer.param_groups, base_lrs):
-                group["lr"] = lr
+                _set_lr(group, lr)
         self.max_lrs = _per_group(name, "max_lr", optimizer, max_lr)
         self.total_size = float(step_size_up + step_size_down)
         self.step_ratio = step_size_up / self.total_size
@@ -576,12 +591,12 @@ class ChainedScheduler(_Schedulers):
         optimizer = schedulers[0].optimizer if optimizer is None and schedulers else optimizer
         self._check("ChainedScheduler", schedulers, optimizer)
         self._schedulers, self.optimizer = schedulers, optimizer
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._last_lr = _lrs(optimizer)
 
     def step(self) -> None:  # type: ignore[override]
         for sched in self._schedulers:
             sched.step()
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = _lrs(self.optimizer)
 
 
 class SequentialLR(_Schedulers):
@@ -602,7 +617,7 @@ class SequentialLR(_Schedulers):
         self._schedulers, self._milestones = schedulers, milestones
         self.optimizer, self.last_epoch = optimizer, last_epoch + 1
         for group in optimizer.param_groups:  # undo the steps the schedulers took when made
-            group["lr"] = group["initial_lr"]
+            _set_lr(group, group["initial_lr"])
         _undo_initial_steps(schedulers)
         first = schedulers[bisect.bisect_right(milestones, 0)]
         first._initial_step()
@@ -659,7 +674,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown, self.eps = int(cooldown), eps
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._last_lr = _lrs(optimizer)
 
     def _is_better(self, value: float) -> bool:
         sign = 1 if self.mode == "min" else -1  # 'max' is 'min' of the negated metric
@@ -692,6 +707,6 @@ class ReduceLROnPlateau(LRScheduler):
             for group, floor in zip(groups, self.min_lrs):
                 new = max(group["lr"] * self.factor, floor)
                 if group["lr"] - new > self.eps:
-                    group["lr"] = new
+                    _set_lr(group, new)
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
-        self._last_lr = [group["lr"] for group in groups]
+        self._last_lr = _lrs(self.optimizer)

@@ -43,8 +43,24 @@ def check_int(opt: str, name: str, value: Any, lo: int) -> None:
 
 
 def nonneg(opt: str, group: Dict[str, Any], *names: str) -> None:
+    """Raise ValueError unless each named option is a number >= 0 (lr may also be a 1-element Tensor, as torch's)."""
     for name in names:
-        check_number(opt, name, group[name], lambda v: v >= 0, ">= 0")
+        value = group[name]
+        if name == "lr" and isinstance(value, Tensor):
+            if value.numel() != 1:
+                raise ValueError(f"{opt}: Tensor lr must be 1-element, got shape {value.shape}")
+            value = float(value)
+        check_number(opt, name, value, lambda v: v >= 0, ">= 0")
+
+
+def _as_lr(value: Any) -> Any:
+    """A loaded group's lr or initial_lr: a Tensor of its own (another library's, a torch optimizer's, through its
+    __array__), a number as it is."""
+    if isinstance(value, Tensor):
+        return value.clone()
+    if hasattr(value, "__array__") and not isinstance(value, numbers.Number):
+        return Tensor(np.array(_foreign_array(value)))
+    return value
 
 
 def check_betas(opt: str, betas: Any) -> None:
@@ -167,6 +183,7 @@ class Optimizer:
     whose options override ``defaults`` for that group. ``state[p]`` holds each
     parameter's buffers (arrays on p's device, or numbers). torch's foreach, fused, capturable and differentiable
     options: foreach=True is honoured as a no-op, the others True refused (see the module docstring).
+    lr may be a 1-element Tensor, as torch's: each step reads its value (a scheduler fills it in place).
     torch's step, state_dict and load_state_dict hooks (register_*_hook) run for every subclass: step is wrapped
     once per class (its outermost call runs the hooks), at the cost of one check when none is registered.
     """
@@ -336,6 +353,8 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
+                if isinstance(group["lr"], Tensor):  # (torch's tensor lr: its value now, as a number)
+                    group = dict(group, lr=float(group["lr"]))
                 for p in group["params"]:
                     if p.grad is None:
                         continue
@@ -421,6 +440,9 @@ class Optimizer:
         for g, s in zip(self.param_groups, saved_groups):
             new = {k: (tuple(v) if isinstance(v, list) and isinstance(g.get(k), tuple) else v)
                    for k, v in s.items() if k != "params"}
+            for key in ("lr", "initial_lr"):
+                if key in new:
+                    new[key] = _as_lr(new[key])
             for key, value in self.defaults.items():
                 new.setdefault(key, self._legacy_options.get(key, value))
             if "param_names" in g:  # (a state dict saved without names keeps this optimizer's, as torch's)
