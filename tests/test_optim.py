@@ -3,6 +3,7 @@ import copy
 import inspect
 import io
 import math
+import pickle
 import warnings
 
 import numpy as np
@@ -1434,3 +1435,16 @@ def test_a_tensor_lr_is_taken_and_scheduled_in_place_as_torchs(name):
     assert isinstance(fresh.param_groups[0]["lr"], tg.Tensor) and float(fresh.param_groups[0]["lr"]) == float(t_lr)
     with pytest.raises(ValueError, match="1-element"):
         getattr(optim, name)([ours], lr=tg.ones(2))
+
+
+def test_a_pickled_or_copied_optimizer_drops_its_hooks_as_torchs():
+    w = tg.ones(2, requires_grad=True)
+    opt = optim.AdamW([w], lr=0.1)
+    opt.register_step_pre_hook(lambda o, args, kwargs: None)
+    opt.register_load_state_dict_post_hook(lambda o: None)
+    w.grad = tg.ones(2)
+    opt.step()
+    for other in (pickle.loads(pickle.dumps(opt)), copy.deepcopy(opt)):
+        assert other._optimizer_step_pre_hooks == [] and other._optimizer_load_state_dict_post_hooks == []
+        assert other.state_dict()["state"][0]["step"] == 1 and other.param_groups[0]["decoupled_weight_decay"]
+    assert len(opt._optimizer_step_pre_hooks) == 1

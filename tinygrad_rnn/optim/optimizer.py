@@ -283,6 +283,11 @@ class Optimizer:
         """Call ``hook(optimizer)`` once load_state_dict() has loaded the state and the groups."""
         return self._register("_optimizer_load_state_dict_post_hooks", hook, prepend)
 
+    def __getstate__(self) -> Dict[str, Any]:
+        """The attributes without the hooks (as torch's): a pickled or deep-copied optimizer has none, and an
+        optimizer with a lambda hook pickles."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._HOOKS}
+
     def __setstate__(self, state: Dict[str, Any]) -> None:
         """Take the attributes in state (unpickling, and load_state_dict's state and groups, as torch's)."""
         self.__dict__.update(state)
