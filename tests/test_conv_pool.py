@@ -672,10 +672,13 @@ def test_interpolate_and_upsample_match_torch():
                     (ty * torch.tensor(r)).sum().backward()
                     np.testing.assert_allclose(xs.grad.numpy(), tx.grad.numpy(), rtol=0, atol=tol, err_msg=str(cfg))
     x = rng.standard_normal((2, 3, 5))
-    np.testing.assert_array_equal(F.upsample_nearest(tensor(x), scale_factor=2).numpy(),
-                                  tF.interpolate(torch.tensor(x), scale_factor=2).numpy())
+    with pytest.warns(UserWarning, match="`nn.functional.upsample_nearest` is deprecated"):
+        np.testing.assert_array_equal(F.upsample_nearest(tensor(x), scale_factor=2).numpy(),
+                                      tF.interpolate(torch.tensor(x), scale_factor=2).numpy())
     want = tF.interpolate(torch.tensor(x), 8, mode="linear", align_corners=True).numpy()
-    np.testing.assert_allclose(F.upsample(tensor(x), 8, mode="linear", align_corners=True).numpy(), want, atol=1e-12)
+    with pytest.warns(UserWarning, match="`nn.functional.upsample` is deprecated"):
+        np.testing.assert_allclose(F.upsample(tensor(x), 8, mode="linear", align_corners=True).numpy(), want,
+                                   atol=1e-12)
     for args, kw in (((), dict(scale_factor=2)), ((7,), dict(mode="linear")), ((), dict(scale_factor=(1.5,),
                      mode="linear", align_corners=True)), ((4,), dict(mode="area"))):
         ours, theirs = nn.Upsample(*args, **kw), torch.nn.Upsample(*args, **kw)
@@ -692,13 +695,14 @@ def test_interpolate_errors_name_the_function_and_what_was_expected():
         (lambda: F.interpolate(x, 3, align_corners=True), ValueError,
          "interpolate: align_corners option can only be set with the interpolating modes"),
         (lambda: F.interpolate(x, 3, mode="bilinear"), NotImplementedError,
-         r"interpolate: implemented are 1-d interpolation of a 3-d \(N, C, L\) input.*got mode 'bilinear'"),
-        (lambda: F.interpolate(tg.zeros(1, 2, 3, 4), 2, mode="bicubic"), NotImplementedError,
-         r"got mode 'bicubic' and a 4-d input of shape \(1, 2, 3, 4\)"),
-        (lambda: F.interpolate(tg.zeros(3, 4), 2, mode="linear"), NotImplementedError, "a 2-d input"),
-        (lambda: nn.Upsample(scale_factor=2, mode="linear")(tg.zeros(1, 1, 2, 2)), NotImplementedError, "4-d input"),
+         r"interpolate: Got 3D input, but bilinear mode needs 4D input \(input of shape \(2, 3, 4\)\)"),
+        (lambda: F.interpolate(tg.zeros(3, 4), 2, mode="linear"), NotImplementedError,
+         r"interpolate: Input Error: Only 3D, 4D and 5D input Tensors supported \(got 2D"),
+        (lambda: nn.Upsample(scale_factor=2, mode="linear")(tg.zeros(1, 1, 2, 2)), NotImplementedError,
+         "Got 4D input, but linear mode needs 3D input"),
         (lambda: F.interpolate(x, 3, mode="cubic"), NotImplementedError, "interpolate: unknown mode 'cubic'"),
-        (lambda: F.interpolate(x, 3, antialias=True), ValueError, "interpolate: the anti-alias option"),
+        (lambda: F.interpolate(x, 3, antialias=True), ValueError, "interpolate: the anti-alias option is restricted "
+                                                                  "to bilinear, bicubic, and lanczos modes"),
         (lambda: F.interpolate(x, scale_factor=(2, 2)), ValueError, r"scale_factor \(2, 2\) has 2"),
         (lambda: F.interpolate(x, 0), ValueError, r"input and output lengths must be greater than 0, got input of "
                                                   r"shape \(2, 3, 4\) and output length 0"),
@@ -1622,6 +1626,164 @@ def test_bilinear_interpolate_and_upsampling_bilinear2d_match_torch():
     assert tg.gradgradcheck(lambda t: F.interpolate(t, size=(4, 5), mode="bilinear"), [tensor(x[:1, :1], "cpu")])
 
 
+def keys_cubic(x, a):
+    """Keys' cubic convolution kernel: (a + 2)|x|^3 - (a + 3)|x|^2 + 1 below 1, a|x|^3 - 5a|x|^2 + 8a|x| - 4a below
+    2, else 0."""
+    x = abs(x)
+    if x < 1:
+        return (a + 2) * x ** 3 - (a + 3) * x ** 2 + 1
+    return a * x ** 3 - 5 * a * x ** 2 + 8 * a * x - 4 * a if x < 2 else 0.0
+
+
+def resample_weights(L, n, mode, align_corners=False, ratio=None, antialias=False):
+    """(n, L) matrix of the input positions output j reads along one dim: r = (L - 1) / (n - 1) with align_corners,
+    else L / n (or the ratio given). 'linear': s = j r or max((j + 1/2) r - 1/2, 0), blending floor(s) and the next;
+    'cubic': s not clamped, weights W(t + 1), W(t), W(1 - t), W(2 - t) at floor(s) - 1 .. + 2 (clamped), t = s -
+    floor(s), W Keys' kernel with a = -0.75. antialias (PIL): output j centred at c = r (j + 1/2) averages the inputs
+    k within the filter's support (1, 2 or 3 for triangle, cubic a = -0.5, Lanczos-3; times r when r > 1) of c -
+    1/2 with weights f((k - c + 1/2) / max(r, 1)), normalised; an unchanged size is kept."""
+    r = ((L - 1) / (n - 1) if n > 1 else 0.0) if align_corners else (L / n if ratio is None else ratio)
+    w = np.zeros((n, L))
+    if antialias:
+        if L == n:
+            return np.eye(L)
+        f = {"linear": lambda x: max(1 - abs(x), 0.0), "cubic": lambda x: keys_cubic(x, -0.5),
+             "lanczos": lambda x: np.sinc(x) * np.sinc(x / 3) if abs(x) < 3 else 0.0}[mode]
+        support = {"linear": 1, "cubic": 2, "lanczos": 3}[mode] * max(r, 1.0)
+        for j in range(n):
+            c = r * (j + 0.5)
+            for k in range(max(int(c - support + 0.5), 0), min(int(c + support + 0.5), L)):
+                w[j, k] = f((k - c + 0.5) / max(r, 1.0))
+            w[j] /= w[j].sum()
+        return w
+    for j in range(n):
+        s = j * r if align_corners else (j + 0.5) * r - 0.5
+        if mode == "linear":
+            s = max(s, 0.0)
+        i = min(math.floor(s), L - 1)
+        t = min(max(s - i, 0.0), 1.0)
+        if mode == "linear":
+            w[j, i] += 1 - t
+            w[j, min(i + 1, L - 1)] += t
+        else:
+            for k, wk in zip(range(i - 1, i + 3), (keys_cubic(t + 1, -0.75), keys_cubic(t, -0.75),
+                                                   keys_cubic(1 - t, -0.75), keys_cubic(2 - t, -0.75))):
+                w[j, min(max(k, 0), L - 1)] += wk
+    return w
+
+
+def separable_ref(x, size, mode, align_corners=False, antialias=False):
+    """x resampled along each spatial dim in turn by resample_weights."""
+    for i, n in enumerate(size):
+        ax = x.ndim - len(size) + i
+        w = resample_weights(x.shape[ax], n, mode, align_corners, antialias=antialias)
+        x = np.moveaxis(np.tensordot(x, w, axes=([ax], [1])), -1, ax)
+    return x
+
+
+@with_fixtures
+@given(mode=st.sampled_from(["bicubic", "trilinear", "bilinear-aa", "bicubic-aa", "lanczos-aa"]),
+       align_corners=st.booleans(), data=st.data())
+def test_bicubic_trilinear_and_antialias_match_their_definitions_and_central_differences(device, mode,
+                                                                                        align_corners, data):
+    """Inputs of sides 1 to 4 (2 for trilinear) and output sides 1 to 3 (size-1 dims, up and down); the gradient
+    against central differences."""
+    nd = 3 if mode == "trilinear" else 2
+    shape = data.draw(st.tuples(*[st.integers(1, 2 if nd == 3 else 4)] * nd), label="shape")
+    size = data.draw(st.tuples(*[st.integers(1, 3)] * nd), label="size")
+    x = data.draw(arrays((1, 1) + shape), label="x")
+    name, aa = mode.split("-")[0], mode.endswith("-aa")
+    ac = align_corners and name != "lanczos"
+    kind = {"bicubic": "cubic", "trilinear": "linear", "bilinear": "linear", "lanczos": "lanczos"}[name]
+    check_op(lambda t: F.interpolate(t, size, mode=name, align_corners=ac, antialias=aa),
+             lambda a: separable_ref(a, size, kind, ac, aa), [x], device)
+
+
+def _interpolate_vs_torch(torch, x, tol=1e-12, grad=True, **kw):
+    """F.interpolate against torch's: values (and the gradient of a random weighting), or the same error type."""
+    tx, xs = torch.tensor(x, requires_grad=True), tg.tensor(x, requires_grad=True)
+    try:
+        ty = torch.nn.functional.interpolate(tx, **kw)
+    except RuntimeError:
+        with pytest.raises(ValueError, match="interpolate: input and output"):
+            F.interpolate(xs, **kw)
+        return
+    y = F.interpolate(xs, **kw)
+    assert y.shape == tuple(ty.shape) and y.dtype == x.dtype, kw
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=0, atol=tol, err_msg=str(kw))
+    if grad and ty.numel():
+        r = np.random.default_rng(0).standard_normal(ty.shape).astype(x.dtype)
+        (y * tg.tensor(r)).sum().backward()
+        (ty * torch.tensor(r)).sum().backward()
+        np.testing.assert_allclose(xs.grad.numpy(), tx.grad.numpy(), rtol=0, atol=tol, err_msg=str(kw))
+
+
+def test_bicubic_interpolate_matches_torch():
+    """Sizes and scale factors (recomputed or not) up and down, odd sizes and size-1 dims, both align_corners, in
+    float64 and float32; float16 to the bit (torch's kernel keeps its weights in float16)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(12)
+    cfgs = [dict(size=s) for s in (1, (7, 3), (2, 9))] + [dict(scale_factor=f) for f in (0.5, 1.0, 2.2, (1.5, 0.7))]
+    cfgs += [dict(scale_factor=1 / 3, recompute_scale_factor=True)]
+    for hw, dtype, tol in (((1, 1), np.float64, 1e-12), ((3, 5), np.float64, 1e-12), ((6, 1), np.float64, 1e-12),
+                           ((3, 5), np.float32, 1e-5)):
+        x = rng.standard_normal((1, 2) + hw).astype(dtype)
+        for cfg, ac in itertools.product(cfgs, (False, True)):
+            _interpolate_vs_torch(torch, x, tol, mode="bicubic", align_corners=ac, **cfg)
+    x = rng.standard_normal((2, 3, 6, 7)).astype(np.float16)
+    for cfg in (dict(size=(4, 9)), dict(scale_factor=0.6, align_corners=True)):
+        np.testing.assert_array_equal(F.interpolate(tg.tensor(x), mode="bicubic", **cfg).numpy(),
+                                      torch.nn.functional.interpolate(torch.tensor(x), mode="bicubic", **cfg).numpy())
+    assert tg.gradgradcheck(lambda t: F.interpolate(t, size=(3, 2), mode="bicubic"),
+                            [tensor(rng.standard_normal((1, 1, 2, 2)), "cpu")])
+
+
+def test_antialias_interpolate_matches_torch():
+    """bilinear, bicubic and lanczos with antialias=True, down and up, both align_corners (lanczos refuses True),
+    values and gradients. torch's forward of a (H, W) -> (H', 1) resize with H' != H repeats its first row (its
+    backward and its transposed input agree with ours), and its backward resamples a dim of unchanged size that its
+    forward kept, so those are checked on the transposed input and against central differences."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(13)
+    cfgs = [dict(size=s) for s in (1, (3, 2), (5, 8))] + [dict(scale_factor=f) for f in (0.5, 0.13, 2.0, 1 / 3)]
+    cfgs += [dict(scale_factor=0.3, recompute_scale_factor=True), dict(scale_factor=(1.5, 0.7))]
+    for mode in ("bilinear", "bicubic", "lanczos"):
+        for hw in ((1, 1), (8, 9), (17, 6)):
+            for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+                x = rng.standard_normal((1, 2) + hw).astype(dtype)
+                for cfg, ac in itertools.product(cfgs, (False, True) if mode != "lanczos" else (False,)):
+                    try:
+                        out = torch.nn.functional.interpolate(torch.zeros(hw)[None, None], **cfg).shape[2:]
+                        if out[1] == 1 and out[0] != hw[0]:
+                            continue
+                    except RuntimeError:  # (an empty output: both refuse it)
+                        pass
+                    _interpolate_vs_torch(torch, x, tol, mode=mode, align_corners=ac, antialias=True, **cfg)
+    x = rng.standard_normal((1, 2, 9, 7))
+    ours = F.interpolate(tg.tensor(x), size=(4, 1), mode="bicubic", antialias=True).numpy()
+    theirs = torch.nn.functional.interpolate(torch.tensor(x).transpose(2, 3), size=(1, 4), mode="bicubic",
+                                             antialias=True).transpose(2, 3).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    same_h = F.interpolate(tg.tensor(x), scale_factor=(1.05, 0.5), mode="bilinear", antialias=True)
+    np.testing.assert_allclose(same_h.numpy(), torch.nn.functional.interpolate(
+        torch.tensor(x), scale_factor=(1.05, 0.5), mode="bilinear", antialias=True).numpy(), rtol=0, atol=1e-12)
+    assert tg.gradcheck(lambda t: F.interpolate(t, scale_factor=(1.05, 0.5), mode="bilinear", antialias=True),
+                        [tensor(x[:1, :1, :3], "cpu")])
+
+
+def test_interpolate_new_modes_keep_dtype_and_device(device):
+    x4, x5 = tg.randn(2, 3, 6, 5, device=device), tg.randn(2, 3, 4, 5, 3, device=device)
+    outs = [F.interpolate(x4, scale_factor=2, mode="bicubic"), F.interpolate(x4, (3, 2), mode="bicubic",
+            antialias=True, align_corners=True), F.interpolate(x4, scale_factor=0.5, mode="lanczos", antialias=True),
+            F.interpolate(x5, scale_factor=1.5, mode="trilinear"), F.interpolate(x5, (2, 3, 4), mode="area"),
+            F.interpolate(x5, (7, 3, 2), mode="nearest-exact"), nn.Upsample(scale_factor=2, mode="nearest")(x5)]
+    for y in outs:
+        assert y.device == device and y.dtype == np.float32
+    y = F.interpolate(x4.astype(np.float16).requires_grad_(), (5, 7), mode="bicubic")
+    y.sum().backward()
+    assert y.dtype == np.float16 and y.device == device
+
+
 # ----------------------------------------------------------------------------- 3-d: references from the definitions
 def _triples(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v,) * 3
@@ -1992,3 +2154,65 @@ def test_3d_modules_match_torch_reprs_and_state_dicts_move_both_ways():
         for a, t in zip(ours.state_dict().values(), theirs.state_dict().values()):
             np.testing.assert_allclose(a.numpy(), t.numpy(), atol=1e-12)
         ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+
+
+def test_3d_interpolate_and_upsample_match_torch():
+    """nearest, nearest-exact, area and trilinear on (N, C, D, H, W): sizes and scale factors up and down, odd and
+    size-1 dims, both align_corners; values and gradients in float64 (float32 for trilinear). nn.Upsample with the
+    new modes and F.upsample_bilinear (torch's deprecation warning) likewise."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(14)
+    cfgs = [dict(size=s) for s in (1, (3, 1, 4))] + [dict(scale_factor=f) for f in (0.5, 2.0, (1.5, 0.7, 1 / 3))]
+    cfgs += [dict(scale_factor=2.2, recompute_scale_factor=True)]
+    for dhw in ((1, 1, 1), (3, 4, 5), (2, 1, 3)):
+        x = rng.standard_normal((2, 2) + dhw)
+        for cfg in cfgs:
+            for mode, ac in (("nearest", None), ("nearest-exact", None), ("area", None), ("trilinear", False),
+                             ("trilinear", True)):
+                grad = not (mode == "nearest" and "scale_factor" in cfg)  # (torch's nearest backward: reads j // 2)
+                _interpolate_vs_torch(torch, x, mode=mode, align_corners=ac, grad=grad, **cfg)
+            _interpolate_vs_torch(torch, x.astype(np.float32), 1e-5, mode="trilinear", **cfg)
+    x = rng.standard_normal((1, 2, 3, 4, 5))
+    for args, kw in (((), dict(scale_factor=2, mode="trilinear")), (((3, 5, 2),), dict(mode="nearest-exact")),
+                     ((), dict(scale_factor=(1.5, 0.5, 2.0), mode="trilinear", align_corners=True)),
+                     ((2,), dict(mode="area"))):
+        ours, theirs = nn.Upsample(*args, **kw), torch.nn.Upsample(*args, **kw)
+        assert repr(ours) == repr(theirs)
+        np.testing.assert_allclose(ours(tg.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), atol=1e-12)
+    ours, theirs = nn.Upsample(scale_factor=1.5, mode="bicubic"), torch.nn.Upsample(scale_factor=1.5, mode="bicubic")
+    np.testing.assert_allclose(ours(tg.tensor(x[0])).numpy(), theirs(torch.tensor(x[0])).numpy(), atol=1e-12)
+    with pytest.warns(UserWarning, match="`nn.functional.upsample_bilinear` is deprecated"):
+        y = F.upsample_bilinear(tg.tensor(x[0]), scale_factor=2)
+    with pytest.warns(UserWarning):
+        want = torch.nn.functional.upsample_bilinear(torch.tensor(x[0]), scale_factor=2)
+    np.testing.assert_allclose(y.numpy(), want.numpy(), atol=1e-12)
+
+
+def test_interpolate_mode_and_rank_errors_are_torchs():
+    x3, x4, x5 = tg.zeros(1, 2, 3), tg.zeros(1, 2, 3, 4), tg.zeros(1, 2, 2, 3, 4)
+    cases = [
+        (lambda: F.interpolate(x3, 2, mode="bicubic"), NotImplementedError,
+         r"interpolate: Input Error: Only 3D, 4D and 5D input Tensors supported \(got 3D\).*\(got bicubic\); mode "
+         r"'bicubic' needs a 4-d input, got shape \(1, 2, 3\)"),
+        (lambda: F.interpolate(x5, 2, mode="bicubic"), NotImplementedError, r"\(got 5D\)"),
+        (lambda: F.interpolate(x4, 2, mode="trilinear"), NotImplementedError,
+         r"interpolate: Got 4D input, but trilinear mode needs 5D input \(input of shape \(1, 2, 3, 4\)\)"),
+        (lambda: F.interpolate(x5, 2, mode="linear"), NotImplementedError, "Got 5D input, but linear mode needs 3D"),
+        (lambda: F.interpolate(x5, 2, mode="bilinear"), NotImplementedError, "Got 5D input, but bilinear mode needs"),
+        (lambda: nn.Upsample(scale_factor=2, mode="trilinear")(x3), NotImplementedError, "Got 3D input, but trilinear"),
+        (lambda: F.interpolate(tg.zeros(1, 1, 1, 1, 1, 1), 2), NotImplementedError, r"supported \(got 6D, shape"),
+        (lambda: F.interpolate(x4, 2, mode="lanczos"), ValueError, "interpolate: Lanczos mode requires antialias=True"),
+        (lambda: F.interpolate(x4, 2, mode="lanczos", antialias=True, align_corners=True), ValueError,
+         "interpolate: Lanczos mode does not support align_corners=True"),
+        (lambda: F.interpolate(x5, 2, mode="trilinear", antialias=True), ValueError,
+         r"the anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-d input \(got "
+         r"mode 'trilinear' and input shape \(1, 2, 2, 3, 4\)\)"),
+        (lambda: F.interpolate(x3, 2, mode="bilinear", antialias=True), ValueError, "requires a 4-d input"),
+        (lambda: F.interpolate(x4, 2, mode="nearest", antialias=True), ValueError, "the anti-alias option"),
+        (lambda: F.interpolate(x5, scale_factor=(2, 2)), ValueError, r"has 3 spatial dimensions, but scale_factor"),
+        (lambda: F.interpolate(x5, 2, mode="trilinear", align_corners=True, recompute_scale_factor=True), ValueError,
+         "recompute_scale_factor is not meaningful with an explicit size"),
+    ]
+    for fn, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            fn()

@@ -1339,21 +1339,30 @@ def _adaptive_max_pool(op: str, input: Tensor, output_size: Any, return_indices:
     return _unbatch(unbatched, values, Tensor._make(index.astype(np.int64)))
 
 
-_INTERPOLATE_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+_INTERPOLATE_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact", "lanczos")
+_INTERPOLATE_RANKS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5, "lanczos": 4}
+_AA_TAPS = {"bilinear": 2, "bicubic": 4, "lanczos": 6}  # (torch's interp_size: the filter's support is half of it)
 
 
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
                 antialias: bool = False) -> Tensor:
-    """torch's F.interpolate for (N, C, L) input, and with the nearest modes, 'bilinear' or 'area' for (N, C, H, W)
-    input, each spatial dim on its own (bicubic, antialias and the 3-d modes raise NotImplementedError). The output
-    has ``size`` positions, or floor(L scale_factor), in each dim. Output position j reads input position src(j) =
-    j r ('nearest', floored), (j + 1/2) r ('nearest-exact', floored) or, for '(bi)linear', (j + 1/2) r - 1/2 (at
-    least 0) blending its two neighbours, or j (L - 1) / (L_out - 1) with align_corners; r is 1 / scale_factor as given,
+    """torch's F.interpolate: the nearest modes and 'area' for (N, C, L), (N, C, H, W) and (N, C, D, H, W) input,
+    'linear', 'bilinear' / 'bicubic' and 'trilinear' for the 3-d, 4-d and 5-d one, each spatial dim on its own
+    (torch's errors for a mode given an input of the wrong rank). The output has ``size`` positions, or
+    floor(L scale_factor), in each dim. Output position j reads input position src(j) = j r ('nearest', floored),
+    (j + 1/2) r ('nearest-exact', floored) or, for the (bi/tri)linear modes, (j + 1/2) r - 1/2 (at least 0)
+    blending its two neighbours, or j (L - 1) / (L_out - 1) with align_corners; r is 1 / scale_factor as given,
     or L / L_out with size or recompute_scale_factor (computed in float32 for the nearest modes, as torch's
-    kernels). 'area' is adaptive_avg_pool1d (2d) to that size. The gradient is that of these values (torch's
-    nearest backward, where a scale_factor gives L_out = 2 L, reads j // 2 instead of its forward's
-    floor(j / scale_factor))."""
+    kernels). 'bicubic' weighs the four positions floor(src) - 1 .. floor(src) + 2 (clamped to the border) by
+    torch's cubic convolution with A = -0.75, src not clamped at 0. 'area' is adaptive_avg_pool1d (2d, 3d) to that
+    size. antialias=True (4-d input; 'bilinear', 'bicubic' with PIL's A = -0.5, or 'lanczos', which needs it):
+    torch's separable filters, stretched by r when downsampling and normalised over the positions inside the input
+    (_antialias_taps; float16 in float32, which torch's refuse); a dim whose size does not change is left as it
+    is (torch 2.13's antialiased forward of an (H, W) -> (H', 1) resize with H' != H repeats its first row, where
+    its backward and its transposed input give these values). The gradient is that of these values (torch's nearest backward, where a scale_factor gives
+    L_out = 2 L, reads j // 2 instead of its forward's floor(j / scale_factor); its antialiased backward resamples
+    a dim of unchanged size that its forward kept)."""
     op = "interpolate"
     _check_tensor(op, "input", input)
     if mode not in _INTERPOLATE_MODES:
@@ -1365,48 +1374,35 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     elif align_corners is None:
         align_corners = False
     nd = input.ndim - 2
-    if nd not in (1, 2) or mode in ("bicubic", "trilinear") or (mode, nd) in (("linear", 2), ("bilinear", 1)):
-        raise NotImplementedError(f"{op}: implemented are 1-d interpolation of a 3-d (N, C, L) input (modes nearest | "
-                                  "nearest-exact | linear | area) and 2-d of a 4-d (N, C, H, W) one (modes nearest | "
-                                  f"nearest-exact | bilinear | area); got mode {mode!r} and a {input.ndim}-d input of "
-                                  f"shape {input.shape}")
-    if antialias and mode == "bilinear":
-        raise NotImplementedError(f"{op}: the anti-alias option of mode 'bilinear' is not implemented")
-    if antialias:
-        raise ValueError(f"{op}: the anti-alias option is restricted to bilinear and bicubic modes and requires a 4-d "
-                         f"input (got mode {mode!r} and input shape {input.shape})")
+    if nd not in (1, 2, 3):
+        raise NotImplementedError(f"{op}: Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                                  f"{input.ndim}D, shape {input.shape}) for the modes: "
+                                  + " | ".join(_INTERPOLATE_MODES) + f" (got {mode})")
+    sizes, scales = _interpolate_sizes(op, input, size, scale_factor, mode, recompute_scale_factor)
+    if antialias and not (mode in _AA_TAPS and input.ndim == 4):
+        raise ValueError(f"{op}: the anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+                         f"requires a 4-d input (got mode {mode!r} and input shape {input.shape})")
+    rank = _INTERPOLATE_RANKS.get(mode, input.ndim)
+    if rank != input.ndim:
+        if mode in ("bicubic", "lanczos"):
+            raise NotImplementedError(f"{op}: Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                                      f"{input.ndim}D) for the modes: " + " | ".join(_INTERPOLATE_MODES)
+                                      + f" (got {mode}); mode {mode!r} needs a 4-d input, got shape {input.shape}")
+        raise NotImplementedError(f"{op}: Got {input.ndim}D input, but {mode} mode needs {rank}D input (input of "
+                                  f"shape {input.shape})")
+    if mode == "lanczos":
+        if align_corners:
+            raise ValueError(f"{op}: Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError(f"{op}: Lanczos mode requires antialias=True")
     _same_dtype(op, input)
-    if size is not None and scale_factor is not None:
-        raise ValueError(f"{op}: only one of size or scale_factor should be defined")
-    if size is None and scale_factor is None:
-        raise ValueError(f"{op}: either size or scale_factor should be defined")
-    scales: List[Optional[float]] = [None] * nd
-    if size is not None:
-        if recompute_scale_factor:
-            raise ValueError(f"{op}: recompute_scale_factor is not meaningful with an explicit size")
-        if isinstance(size, (tuple, list)) and len(size) != nd:
-            raise ValueError(f"{op}: input of shape {input.shape} has {nd} spatial dimension{'s' if nd > 1 else ''}, "
-                             f"but size {size!r} has {len(size)}")
-        sizes = _n_ints(op, "size", size, 0, nd)
-    else:
-        if isinstance(scale_factor, (tuple, list)):
-            if len(scale_factor) != nd:
-                raise ValueError(f"{op}: input of shape {input.shape} has {nd} spatial dimension"
-                                 f"{'s' if nd > 1 else ''}, but scale_factor {scale_factor!r} has {len(scale_factor)}")
-            factors = list(scale_factor)
-        else:
-            factors = [scale_factor] * nd
-        scales = [float(_real(op, "scale_factor", f)) for f in factors]
-        sizes = tuple(int(n * f) for n, f in zip(input.shape[2:], scales))
-        if recompute_scale_factor or mode == "area":
-            scales = [None] * nd
     if mode == "area":
-        return adaptive_avg_pool1d(input, sizes[0]) if nd == 1 else adaptive_avg_pool2d(input, sizes)
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nd - 1](input, sizes)
     if 0 in input.shape[2:] or min(sizes) <= 0:
         described = f"length {sizes[0]}" if nd == 1 else f"size {sizes}"
         raise ValueError(f"{op}: input and output {'lengths' if nd == 1 else 'sizes'} must be greater than 0, got "
                          f"input of shape {input.shape} and output {described}")
-    if mode not in ("linear", "bilinear"):
+    if mode in ("nearest", "nearest-exact"):
         out = input
         for i, (length, n_out, scale) in enumerate(zip(input.shape[2:], sizes, scales)):
             j = np.arange(n_out)
@@ -1419,37 +1415,159 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
             out = ops.index_select(out, 2 + i, backend.to_device(index, input.device))
         return out
     ft = np.float32 if input.dtype == np.float16 else input.dtype.type  # (torch's opmath type)
-    taps = []  # (per spatial dim: the left and right neighbours and the right one's weight)
+    taps = []  # (per spatial dim: (input positions, their weights) for each tap, or None to keep the dim)
     for length, n_out, scale in zip(input.shape[2:], sizes, scales):
-        j = np.arange(n_out)
-        if align_corners:
-            r = ft(length - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
-            src = j.astype(ft) * r
+        if antialias:
+            taps.append(_antialias_taps(mode, length, n_out, scale, align_corners, ft) if length != n_out else None)
+        elif mode == "bicubic":  # (float16: torch's kernel keeps these weights in float16)
+            taps.append([(i, w.astype(input.dtype).astype(ft)) for i, w in _cubic_taps(length, n_out, scale,
+                                                                                      align_corners, ft)])
         else:
-            r = ft(1.0 / scale) if scale is not None and scale > 0 else ft(length) / ft(n_out)
-            src = np.maximum(r * (j.astype(ft) + ft(0.5)) - ft(0.5), ft(0))
-        left = np.minimum(np.floor(src).astype(np.int64), length - 1)
-        weight = np.clip(src - left, 0, 1).astype(ft)
-        taps.append((left, left + (left < length - 1), weight))
+            taps.append(_linear_taps(length, n_out, scale, align_corners, ft))
 
     def blend(x: Tensor) -> Tensor:
-        for i, (left, right, weight) in enumerate(taps):  # (bilinear: one dim, then the other)
-            w = Tensor._make(backend.to_device(weight.reshape((-1,) + (1,) * (nd - 1 - i)), x.device))
-            at = [ops.index_select(x, 2 + i, backend.to_device(t, x.device)) for t in (left, right)]
-            x = at[0] * (1 - w) + at[1] * w
+        for i, dim_taps in enumerate(taps):  # (one dim, then the next)
+            if dim_taps is None:
+                continue
+            terms = []
+            for index, weight in dim_taps:
+                w = Tensor._make(backend.to_device(weight.reshape((-1,) + (1,) * (nd - 1 - i)), x.device))
+                terms.append(ops.index_select(x, 2 + i, backend.to_device(index, x.device)) * w)
+            x = functools.reduce(lambda a, b: a + b, terms)
         return x
+    if all(t is None for t in taps):  # (antialias at an unchanged size: a copy, as torch's)
+        return input.clone()
     return ops.half_in_float32(input, blend)  # (float16: blended in float32 and rounded once, as torch's)
+
+
+def _interpolate_sizes(op: str, input: Tensor, size: Any, scale_factor: Any, mode: str,
+                       recompute_scale_factor: Optional[bool]) -> Tuple[Tuple[int, ...], List[Optional[float]]]:
+    """interpolate's output sizes, and the scale factors its kernels use (None: L / L_out), as torch's."""
+    nd = input.ndim - 2
+    plural = "s" if nd > 1 else ""
+    if size is not None and scale_factor is not None:
+        raise ValueError(f"{op}: only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError(f"{op}: either size or scale_factor should be defined")
+    scales: List[Optional[float]] = [None] * nd
+    if size is not None:
+        if isinstance(size, (tuple, list)) and len(size) != nd:
+            raise ValueError(f"{op}: input of shape {input.shape} has {nd} spatial dimension{plural}, but size "
+                             f"{size!r} has {len(size)}")
+        if recompute_scale_factor:
+            raise ValueError(f"{op}: recompute_scale_factor is not meaningful with an explicit size")
+        return _n_ints(op, "size", size, 0, nd), scales
+    if isinstance(scale_factor, (tuple, list)):
+        if len(scale_factor) != nd:
+            raise ValueError(f"{op}: input of shape {input.shape} has {nd} spatial dimension{plural}, but "
+                             f"scale_factor {scale_factor!r} has {len(scale_factor)}")
+        factors = list(scale_factor)
+    else:
+        factors = [scale_factor] * nd
+    given = [float(_real(op, "scale_factor", f)) for f in factors]
+    sizes = tuple(int(n * f) for n, f in zip(input.shape[2:], given))
+    return sizes, (scales if recompute_scale_factor or mode == "area" else given)
+
+
+def _interp_ratio(length: int, n_out: int, scale: Optional[float], align_corners: bool, ft: Any) -> Any:
+    """torch's area_pixel_compute_scale: input positions per output position, in the opmath type ft."""
+    if align_corners:
+        return ft(length - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
+    return ft(1.0 / scale) if scale is not None and scale > 0 else ft(length) / ft(n_out)
+
+
+def _interp_source(length: int, n_out: int, scale: Optional[float], align_corners: bool, ft: Any,
+                   cubic: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """torch's area_pixel_compute_source_index and guard_index_and_lambda: each output position's source (r (j +
+    1/2) - 1/2 rounded once to ft, as the fused multiply-add torch's kernels compile to) and its floor (its float32
+    floor, floorf's, at most L - 1) and distance past that, clamped to [0, 1]."""
+    j = np.arange(n_out, dtype=np.float64)
+    r = np.float64(_interp_ratio(length, n_out, scale, align_corners, ft))
+    src = (j * r if align_corners else r * (j + 0.5) - 0.5).astype(ft)
+    if not align_corners and not cubic:
+        src = np.maximum(src, ft(0))
+    left = np.minimum(np.floor(src.astype(np.float32)).astype(np.int64), length - 1)
+    return left, np.clip(src - left, 0, 1).astype(ft)
+
+
+def _linear_taps(length: int, n_out: int, scale: Optional[float], align_corners: bool,
+                 ft: Any) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """The two (input positions, weights) taps of linear interpolation along one dim."""
+    left, lam = _interp_source(length, n_out, scale, align_corners, ft, cubic=False)
+    return [(left, (ft(1) - lam).astype(ft)), (left + (left < length - 1), lam)]
+
+
+def _cubic_taps(length: int, n_out: int, scale: Optional[float], align_corners: bool,
+                ft: Any) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """The four (input positions, weights) taps of torch's bicubic along one dim: positions floor(src) - 1 ..
+    floor(src) + 2 clamped to [0, L - 1], weighted by the cubic convolution kernel (A = -0.75) at t + 1, t, 1 - t
+    and 2 - t, t = src - floor(src)."""
+    left, t = _interp_source(length, n_out, scale, align_corners, ft, cubic=True)
+    weights = [_cubic_kernel(t + ft(1), -0.75), _cubic_kernel(t, -0.75), _cubic_kernel(ft(1) - t, -0.75),
+               _cubic_kernel(ft(2) - t, -0.75)]
+    return [(np.clip(left - 1 + k, 0, length - 1), w.astype(ft)) for k, w in enumerate(weights)]
+
+
+def _cubic_kernel(x: np.ndarray, a: float) -> np.ndarray:
+    """Keys' cubic convolution kernel with parameter a at |x| (torch's cubic_convolution1 below 1,
+    cubic_convolution2 below 2, 0 beyond)."""
+    x = np.abs(x)
+    a = x.dtype.type(a)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x < 1, near, np.where(x < 2, far, 0)).astype(x.dtype)
+
+
+def _lanczos_kernel(x: np.ndarray) -> np.ndarray:
+    """The Lanczos-3 window: sinc(x) sinc(x / 3) for |x| < 3, else 0 (PIL's)."""
+    return np.where(np.abs(x) < 3, np.sinc(x) * np.sinc(x / 3), 0).astype(x.dtype)
+
+
+def _antialias_taps(mode: str, length: int, n_out: int, scale: Optional[float], align_corners: bool,
+                    ft: Any) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """torch's (PIL's) antialiased taps along one dim: output j centred at c = r (j + 1/2) reads the input
+    positions k in [trunc(c - s + 1/2), trunc(c + s + 1/2)) inside the input, s the filter's support (half its
+    taps, times r when r >= 1), weighted by the filter (triangle, cubic with A = -0.5, Lanczos-3) at
+    (k - c + 1/2) / max(r, 1) and normalised to sum 1."""
+    r = _interp_ratio(length, n_out, scale, align_corners, ft)
+    support = _AA_TAPS[mode] * 0.5 * (float(r) if r >= 1 else 1.0)
+    width = math.ceil(support) * 2 + 1
+    center = r * (np.arange(n_out).astype(ft) + ft(0.5))
+    lo = np.maximum(np.trunc(center - support + 0.5).astype(np.int64), 0)
+    count = np.clip(np.minimum(np.trunc(center + support + 0.5).astype(np.int64), length) - lo, 0, width)
+    k = np.arange(width)
+    at = ((k[None] + lo[:, None] - center[:, None] + 0.5) * (1.0 / float(r) if r >= 1 else 1.0)).astype(ft)
+    if mode == "bilinear":
+        w = np.maximum(ft(1) - np.abs(at), ft(0))
+    else:
+        w = _cubic_kernel(at, -0.5) if mode == "bicubic" else _lanczos_kernel(at)
+    w = np.where(k[None] < count[:, None], w, ft(0))
+    total = w.sum(1, keepdims=True)
+    w = np.where(total != 0, w / np.where(total != 0, total, ft(1)), w).astype(ft)
+    index = np.minimum(lo[:, None] + k[None], length - 1)
+    return [(index[:, i], w[:, i]) for i in range(width)]
 
 
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
              align_corners: Optional[bool] = None) -> Tensor:
-    """torch's deprecated F.upsample: interpolate."""
+    """torch's deprecated F.upsample: interpolate, with torch's warning."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
-    """torch's deprecated F.upsample_nearest: interpolate with mode 'nearest'."""
+    """torch's deprecated F.upsample_nearest: interpolate with mode 'nearest', with torch's warning."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
     return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """torch's deprecated F.upsample_bilinear: interpolate with mode 'bilinear' and align_corners=True, with
+    torch's warning."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 _GRID_MODES, _GRID_PADDINGS = ("bilinear", "nearest", "bicubic"), ("zeros", "border", "reflection")

@@ -1248,8 +1248,8 @@ class AdaptiveMaxPool3d(AdaptiveMaxPool1d):
 
 
 class Upsample(Module):
-    """F.interpolate as a module (torch.nn.Upsample; 1-d only): scale_factor kept as a float (or a tuple of
-    floats), as torch's."""
+    """F.interpolate as a module (torch.nn.Upsample: every mode of a 3-d, 4-d or 5-d input, no antialias):
+    scale_factor kept as a float (or a tuple of floats), as torch's."""
 
     def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                  align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None) -> None:
