@@ -491,6 +491,26 @@ def test_mixture_of_bivariate_normals_matches_torch():
     assert d.expand((4, 2, 3)).log_prob(tg.tensor(x[:1])).shape == (4, 2, 3)
 
 
+def test_mixture_support_checks_each_component():
+    """MixtureSameFamily's support is torch's MixtureSameFamilyConstraint: a value of the mixture's batch shape is
+    checked against every component by a component dim put back (it was the components' own support, whose bounds of
+    shape batch + (K,) met the value's batch dims as K: an error on valid values, or the wrong pairs checked)."""
+    low = np.array([[0.0, 0.1, 0.2], [5.0, 5.1, 5.2], [5.0, 5.1, 5.2]])
+    for n in (2, 3):
+        def make(M, lib):
+            return M.MixtureSameFamily(M.Categorical(logits=lib.tensor(np.zeros((n, 3)))),
+                                       M.Uniform(lib.tensor(low[:n]), lib.tensor(low[:n] + 1.0)))
+        dt, dg = make(D, torch), make(G, tg)
+        x = np.r_[0.5, 5.5, 5.5][:n]
+        _close(dg.log_prob(tg.tensor(x)), dt.log_prob(torch.tensor(x)))
+        np.testing.assert_array_equal(dg.support.check(tg.tensor(x + 0.6)).numpy(),
+                                      dt.support.check(torch.tensor(x + 0.6)).numpy())
+        with pytest.raises(ValueError, match="support"):
+            dg.log_prob(tg.tensor(np.full(n, 0.5)))
+    assert repr(dg.support).startswith("MixtureSameFamilyConstraint(Interval(")
+    assert dg.support.event_dim == 0 and not dg.support.is_discrete
+
+
 def test_multinomial_entropy():
     """torch's formula; torch takes lgamma(total_count + 1) of an int tensor, in float32 (a constant ~1e-6 off)."""
     for kind, p in (("probs", _CAT), ("logits", _LOC)):
