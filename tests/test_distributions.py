@@ -358,6 +358,19 @@ def test_validate_args_errors():
     assert bool(G.Bernoulli(probs=tg.tensor([0.3]), validate_args=False).log_prob(tg.tensor([0.5])).isfinite().all())
 
 
+def test_uniform_log_prob_keeps_the_parameters_dtype():
+    """Uniform.log_prob is of low's dtype, as torch's (its inside/outside term was a where of two numbers, of the
+    default dtype, so float16 parameters gave float32 log-probabilities)."""
+    for dtype in ("float16", "float64"):
+        dt = D.Uniform(torch.tensor([0.0, 0.5], dtype=getattr(torch, dtype)), 2.0, validate_args=False)
+        dg = G.Uniform(tg.tensor([0.0, 0.5], dtype=getattr(tg, dtype)), 2.0, validate_args=False)
+        x = np.array([0.1, 2.5])
+        lt = dt.log_prob(torch.tensor(x, dtype=getattr(torch, dtype)))
+        lg = dg.log_prob(tg.tensor(x, dtype=getattr(tg, dtype)))
+        assert lg.dtype == getattr(tg, dtype) and str(lt.dtype) == f"torch.{dtype}"
+        np.testing.assert_array_equal(lg.numpy(), lt.numpy())
+
+
 def test_expand_shapes_and_support():
     d = G.Normal(tg.tensor([0.0, 1.0]), 1.0).expand((3, 2))
     assert d.batch_shape == (3, 2) and d.sample().shape == (3, 2) and d.log_prob(tg.zeros(3, 2)).shape == (3, 2)

@@ -277,10 +277,11 @@ class Uniform(Distribution):
         return self.low + u * (self.high - self.low)
 
     def log_prob(self, value: Tensor) -> Tensor:
+        """-log(high - low) inside [low, high), -inf outside, of low's dtype (torch's)."""
         if self._validate_args:
             self._validate_sample(value)
         inside = (self.low <= value) & (self.high > value)
-        return ops.where(inside, 0.0, float("-inf")) - (self.high - self.low).log()
+        return ops.where(inside, 0.0, float("-inf")).to(self.low.dtype) - (self.high - self.low).log()
 
     def cdf(self, value: Tensor) -> Tensor:
         if self._validate_args:
