@@ -371,6 +371,16 @@ def test_uniform_log_prob_keeps_the_parameters_dtype():
         np.testing.assert_array_equal(lg.numpy(), lt.numpy())
 
 
+def test_student_t_variance_keeps_the_parameters_dtype():
+    """StudentT's variance and stddev are of the parameters' dtype, as torch's (the inf/nan fill for df <= 2 was a
+    where of two numbers, of the default dtype, so float16 parameters gave a float32 variance)."""
+    df = np.array([0.5, 1.5, 3.0])
+    vt = D.StudentT(torch.tensor(df, dtype=torch.float16)).variance
+    dg = G.StudentT(tg.tensor(df, dtype=tg.float16))
+    assert dg.variance.dtype == tg.float16 and dg.stddev.dtype == tg.float16 and vt.dtype == torch.float16
+    np.testing.assert_array_equal(dg.variance.numpy(), vt.numpy())
+
+
 def test_expand_shapes_and_support():
     d = G.Normal(tg.tensor([0.0, 1.0]), 1.0).expand((3, 2))
     assert d.batch_shape == (3, 2) and d.sample().shape == (3, 2) and d.log_prob(tg.zeros(3, 2)).shape == (3, 2)

@@ -290,7 +290,8 @@ class StudentT(Distribution):
         """scale^2 df / (df - 2) for df > 2, inf for 1 < df <= 2, nan for df <= 1."""
         finite = self.df > 2
         df = ops.where(finite, self.df, 3.0)
-        return ops.where(finite, self.scale.pow(2) * df / (df - 2), ops.where(self.df > 1, math.inf, math.nan))
+        infinite = ops.where(self.df > 1, math.inf, math.nan).to(self.df.dtype)
+        return ops.where(finite, self.scale.pow(2) * df / (df - 2), infinite)
 
     def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         x = standard_normal(self._extended_shape(sample_shape), self.df)
