@@ -170,6 +170,25 @@ def test_incomplete_gamma_against_closed_forms():
             assert abs(got / float(total) - 1) < 1e-11
 
 
+def test_incomplete_gamma_for_large_a_and_huge_x():
+    """For a large a near x, P(a, x) against the Wilson-Hilferty normal approximation, whose error is O(1/a) (the
+    series alone lost digits from a ~ 2e4 on: 4% off at a = 1e6); for a huge finite x, P = 1 and Q = 0 (the
+    continued fraction's convergents had overflowed to nan from x ~ 1e100)."""
+    for a in (1e6, 1e8, 1e12):
+        t = np.linspace(-5, 5, 41)
+        x = a * (1 + t / math.sqrt(a))
+        z = (np.expm1(np.log1p((x - a) / a) / 3) + 1 / (9 * a)) * math.sqrt(9 * a)  # (x/a)^(1/3) - 1 + 1/(9a)
+        want = np.array([math.erfc(-v / math.sqrt(2)) / 2 for v in z])
+        got = S.gammainc(tg.tensor(np.full_like(x, a), dtype=tg.float64), tg.tensor(x, dtype=tg.float64)).numpy()
+        np.testing.assert_allclose(got, want, rtol=30 / a + 1e-12)
+        upper = S.gammaincc(tg.tensor(np.full_like(x, a), dtype=tg.float64), tg.tensor(x, dtype=tg.float64)).numpy()
+        np.testing.assert_allclose(upper, [math.erfc(v / math.sqrt(2)) / 2 for v in z], rtol=30 / a + 1e-12)
+    a = tg.tensor([0.5, 2.0, 30.0, 1e3], dtype=tg.float64)
+    for huge in (1e100, 1e200, 1e308):
+        x = tg.full((4,), huge, dtype=tg.float64)
+        assert S.gammainc(a, x).tolist() == [1.0] * 4 and S.gammaincc(a, x).tolist() == [0.0] * 4
+
+
 _GRADCHECKED = {"i0": lambda x, pos, c: (S.i0, x), "i0e": lambda x, pos, c: (S.i0e, x),
                 "i1": lambda x, pos, c: (S.i1, x), "i1e": lambda x, pos, c: (S.i1e, x),
                 "erfcx": lambda x, pos, c: (S.erfcx, x / 2), "log_ndtr": lambda x, pos, c: (S.log_ndtr, x * 3),

@@ -376,6 +376,47 @@ def _igamc_fraction(a: Any, x: Any) -> Any:
     return st["ans"] * _igam_factor(a, x)
 
 
+# Temme's c_k(eta) near eta = 0 (DLMF 8.12.10; Cephes' igam d[k][n]): c0 to eta^5, c1 to eta^2, c2's constant
+_TEMME_C0 = (-1 / 3, 1 / 12, -2 / 135, 1 / 864, 1 / 2835, -139 / 777600)
+_TEMME_C1 = (-1 / 540, -1 / 288, 1 / 378)
+_TEMME_C2 = 25 / 6048
+
+
+def _igam_temme(a: Any, x: Any, upper: bool) -> Any:
+    """P(a, x) (Q if upper) for a >= 1e4 and |x - a| < 0.3 a by Temme's uniform asymptotic expansion (DLMF 8.12):
+    Q = erfc(eta sqrt(a/2)) / 2 + e^(-a eta^2 / 2) / sqrt(2 pi a) (c0 + c1 / a + c2 / a^2), eta = sign(mu)
+    sqrt(2 (mu - log1p(mu))), mu = x/a - 1; P = erfc(-eta sqrt(a/2)) / 2 - the same sum. The terms left out are
+    ~1e-15 of it at a = 1e4. There the series of P needs ~8 sqrt(a) terms whose rounding adds up (1e-10 at a = 1e5,
+    4% at 1e6)."""
+    xp = xp_of(x)
+    mu = (x - a) / a
+    small = xp.abs(mu) < 0.1
+    m = xp.where(small, mu, 0.0)
+    series, power = xp.zeros_like(mu), m * m
+    for k in range(2, 24):  # (mu - log1p(mu) = mu^2/2 - mu^3/3 + ...: no cancellation near mu = 0)
+        series += (-1) ** k * power / k
+        power = power * m
+    half_eta2 = xp.where(small, series, mu - xp.log1p(xp.where(small, 0.0, mu)))
+    eta = xp.sign(mu) * xp.sqrt(2 * half_eta2)
+    near = xp.abs(eta) < 0.01
+    e = xp.where(near, 0.0, eta)
+    lm = xp.where(near, 1.0, mu)  # (lambda - 1)
+    c0 = xp.where(near, _polyval(_TEMME_C0, eta), 1 / lm - 1 / xp.where(near, 1.0, e))
+    c1 = xp.where(near, _polyval(_TEMME_C1, eta),
+                  1 / xp.where(near, 1.0, e) ** 3 - 1 / lm ** 3 - 1 / lm ** 2 - 1 / (12 * lm))
+    tail = xp.exp(-a * half_eta2) / xp.sqrt(2 * math.pi * a) * (c0 + c1 / a + _TEMME_C2 / (a * a))
+    z = eta * xp.sqrt(a / 2)
+    return ops.erfc_array(z) / 2 + tail if upper else ops.erfc_array(-z) / 2 - tail
+
+
+def _polyval(coefficients: Sequence[float], x: Any) -> Any:
+    """sum of coefficients[k] x^k (Horner)."""
+    out = xp_of(x).zeros_like(x)
+    for c in reversed(coefficients):
+        out = out * x + c
+    return out
+
+
 def _on(f: Callable[[Any, Any], Any], a: Any, x: Any, where: Any, out: Any) -> None:
     """out[where] = f(a[where], x[where]) on the flattened arrays, computing f on those elements only."""
     xp = xp_of(x)
@@ -386,12 +427,13 @@ def _on(f: Callable[[Any, Any], Any], a: Any, x: Any, where: Any, out: Any) -> N
 
 def igamma_array(a: Any, x: Any, upper: bool) -> Any:
     """The regularized lower incomplete gamma function P(a, x) (Q = 1 - P if upper) of broadcast float64 arrays, as
-    Cephes' igam/igamc (torch's kernel) without its uniform asymptotic expansion for large a near x: P by its series
-    where x <= 1 or x <= a, else 1 - Q; Q by the continued fraction for x > 1.1, x >= a, by the series DLMF 8.7.3
-    for small x and a, else 1 - P. Boundaries as torch's (SciPy's): nan for a < 0 or x < 0 and at a = x = 0; at
-    a = 0, P = 1; at x = 0, P = 0; at a = inf, P = 0 (nan if x is inf too); at x = inf, P = 1. Against mpmath
-    within ~1e-13 for a up to a few hundred (torch's expansion there is good to ~1e-9), ~1e-12 at a ~ 1e5; the series
-    takes ~8 sqrt(a) terms where x is near a large a."""
+    Cephes' igam/igamc (torch's kernel): P by its series where x <= 1 or x <= a, else 1 - Q; Q by the continued
+    fraction for x > 1.1, x >= a (0 where x^a e^-x / Gamma(a) underflows, as Cephes returns early), by the series
+    DLMF 8.7.3 for small x and a, else 1 - P; for a >= 1e4 with |x - a| < 0.3 a, Temme's uniform expansion
+    (_igam_temme: Cephes uses one from a = 20 on, good to ~1e-9 there, where the series is good to ~1e-13).
+    Boundaries as torch's (SciPy's): nan for a < 0 or x < 0 and at a = x = 0; at a = 0, P = 1; at x = 0, P = 0; at
+    a = inf, P = 0 (nan if x is inf too); at x = inf, P = 1. Against mpmath within ~1e-13 for a up to 1e4, ~1e-14
+    beyond; the series takes ~8 sqrt(a) terms where x is near a large a."""
     xp = xp_of(x)
     a, x = xp.broadcast_arrays(a, x)
     shape, a, x = a.shape, xp.ascontiguousarray(a).reshape(-1), xp.ascontiguousarray(x).reshape(-1)
@@ -401,11 +443,18 @@ def igamma_array(a: Any, x: Any, upper: bool) -> Any:
     by_p = xp.where(sx > 1.1, sx < a, xp.where(sx <= 0.5, low_x, 1.1 * sx < a))
     if not upper:
         by_p |= (sx <= 1) | (sx <= a)
-    v = xp.empty_like(x)
+    v = xp.zeros_like(x)
     _on(_igam_series, a, x, regular & by_p, v)
-    _on(_igamc_fraction, a, x, regular & ~by_p & (sx > 1.1), v)
+    fraction, gone = regular & ~by_p & (sx > 1.1), xp.zeros_like(regular)
+    _on(lambda a, x: _igam_factor(a, x) == 0, a, x, fraction, gone)  # (Q underflows to 0, as Cephes returns early:
+    _on(_igamc_fraction, a, x, fraction & ~gone, v)                  # its convergents would overflow, x ~ 1e100)
     _on(_igamc_series, a, x, regular & ~by_p & (sx <= 1.1), v)
     y = xp.where(by_p != upper, v, 1 - v)
+    temme = regular & (a >= 1e4) & (xp.abs(x - a) < 0.3 * a)
+    if bool(temme.any()):
+        w = xp.zeros_like(x)
+        _on(lambda a, x: _igam_temme(a, x, upper), a, x, temme, w)
+        y = xp.where(temme, w, y)
     edge = xp.where(xp.isinf(x), 1.0, xp.nan)  # (torch's order of cases: nan a with x = 0 gives 0)
     edge = xp.where(xp.isinf(a), xp.where(xp.isinf(x), xp.nan, 0.0), edge)
     edge = xp.where(x == 0, 0.0, edge)
