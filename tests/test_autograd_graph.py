@@ -345,3 +345,34 @@ def test_fused_rnn_layers_under_saved_tensors_hooks_give_the_same_gradients(cls)
     assert calls[0] == calls[1] > 0
     for a, b in zip(*grads):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_unpacked_saved_inputs_require_grad_as_the_saved_ones_so_checkpoint_works_under_hooks():
+    """An unpacked saved input keeps requires_grad (torch's: it is the saved variable, grad_fn and all): checkpoint's
+    backward reruns its segment on leaves requiring grad where the saved inputs do, and under saved_tensors_hooks
+    it saw none, so the input got no gradient."""
+    from tinygrad_rnn.utils.checkpoint import checkpoint
+    us, vs = np.array([0.3, -0.7, 1.1]), np.array([1.2, 0.4, -0.8])
+    u, v = tg.tensor(us, requires_grad=True), tg.tensor(vs, requires_grad=True)
+    with G.saved_tensors_hooks(lambda t: t.numpy().copy(), tg.tensor):
+        y = checkpoint(lambda a, b: (a * b).tanh(), u, v, use_reentrant=False).sum()
+    y.backward()
+    sech2 = 1 - np.tanh(us * vs) ** 2
+    np.testing.assert_allclose(u.grad.numpy(), sech2 * vs, rtol=1e-12)
+    np.testing.assert_allclose(v.grad.numpy(), sech2 * us, rtol=1e-12)
+    seen = []
+
+    class F(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            seen.append(ctx.saved_tensors[0].requires_grad)
+            return g * 2
+
+    with G.saved_tensors_hooks(lambda t: t.numpy().copy(), tg.tensor):
+        F.apply(u * 1).sum().backward()
+    assert seen == [True]

@@ -549,11 +549,15 @@ def _unpacked(t: Any) -> "Tensor":
 
 def _relink(t: "Tensor", node: Any, record: bool) -> "Tensor":
     """An unpacked saved tensor with the place in the graph of the one saved (node: its grad_fn, itself for a leaf,
-    None if it did not require grad), when backward records (create_graph), as torch's; else its values alone."""
-    if not record or node is None:
+    None if it did not require grad), as torch's: it requires grad as the saved one did, which a backward may read
+    (checkpoint's rerun differentiates the inputs that do); a leaf's new values are recorded as a function of the
+    leaf only when backward records (create_graph)."""
+    if node is None:
         return Tensor._make(t.data) if t._requires_grad else t
     if isinstance(node, Tensor):
-        return node if t.data is node.data else _Unpacked(t.data)(node)
+        if t.data is node.data:
+            return node
+        return _Unpacked(t.data)(node) if record else Tensor._make(t.data, None, True)
     return Tensor._make(t.data, node, True)
 
 
