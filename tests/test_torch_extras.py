@@ -443,6 +443,7 @@ ASSERT_CLOSE_CASES = [
     ((tg.tensor([1.0, 2.0], dtype=tg.float16), tg.tensor([1.0, 2.001], dtype=tg.float16)), {}),
     ((tg.tensor([1.0, 2.0], dtype=tg.float64), tg.tensor([1.0, 2.0 + 3e-7], dtype=tg.float64)), {}),
     ((np.array([1.0, 2.0]), np.array([1.0, 2.5])), {}), ((1.0, math.nan), {}),
+    ((None, None), {}), (((tg.tensor([1.0]), None), (tg.tensor([1.0]), None)), {}), (([None, 1.0], [1.0, 1.0]), {}),
 ]
 
 

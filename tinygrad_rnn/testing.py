@@ -62,7 +62,10 @@ def assert_close(actual: Any, expected: Any, *, allow_subclasses: bool = True, r
 
 def _compare(actual: Any, expected: Any, path: str, rtol: Optional[float], atol: Optional[float], equal_nan: bool,
              check_device: bool, check_dtype: bool) -> None:
-    if isinstance(actual, Tensor) and isinstance(expected, Tensor) or \
+    if actual is None or expected is None:  # (torch's NonePair: a gradient list with None in it, say)
+        if actual is not expected:
+            raise _Mismatch(f"None mismatch: {actual} is not {expected}", path)
+    elif isinstance(actual, Tensor) and isinstance(expected, Tensor) or \
             isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray):
         _compare_arrays(actual, expected, path, rtol, atol, equal_nan, check_device, check_dtype)
     elif _is_number(actual) and _is_number(expected):
