@@ -4,6 +4,7 @@ assert_close compares on the host (the values are copied there first), so it run
 """
 from __future__ import annotations
 
+import cmath
 import collections.abc
 import math
 import numbers
@@ -69,6 +70,7 @@ def _compare(actual: Any, expected: Any, path: str, rtol: Optional[float], atol:
             isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray):
         _compare_arrays(actual, expected, path, rtol, atol, equal_nan, check_device, check_dtype)
     elif _is_number(actual) and _is_number(expected):
+        actual, expected = _python_number(actual), _python_number(expected)
         if check_dtype and type(actual) is not type(expected):
             raise _Mismatch(f"The (d)types do not match: {type(actual)} != {type(expected)}.", path)
         if isinstance(actual, (bool, np.bool_)) and isinstance(expected, (bool, np.bool_)):
@@ -96,6 +98,11 @@ def _compare(actual: Any, expected: Any, path: str, rtol: Optional[float], atol:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (numbers.Number, np.number, np.bool_)) and not isinstance(v, np.ndarray)
+
+
+def _python_number(v: Any) -> Any:
+    """A numpy scalar as the Python number it holds (np.float32(1) is a float), as torch's NumberPair compares."""
+    return v.item() if isinstance(v, (np.number, np.bool_)) else v
 
 
 def _is_sequence(v: Any) -> bool:
@@ -156,11 +163,15 @@ def _close(a: np.ndarray, e: np.ndarray, rtol: float, atol: float, equal_nan: bo
 
 def _compare_scalars(actual: Any, expected: Any, path: str, rtol: Optional[float], atol: Optional[float],
                      equal_nan: bool) -> None:
-    floating = isinstance(actual, (float, np.floating)) or isinstance(expected, (float, np.floating))
+    """Two Python numbers, as torch's NumberPair: in their own arithmetic (ints exactly, however large; complex
+    numbers by the modulus of the difference), with float64's tolerances for a float or a complex."""
     if rtol is None:
-        rtol, atol = (1e-7, 1e-7) if floating else (0.0, 0.0)
-    a, e = np.array(actual, np.float64), np.array(expected, np.float64)
-    if _close(a, e, rtol, atol, equal_nan):
+        inexact = isinstance(actual, (float, complex)) or isinstance(expected, (float, complex))
+        rtol, atol = (1e-7, 1e-7) if inexact else (0.0, 0.0)
+    if actual == expected or equal_nan and cmath.isnan(actual) and cmath.isnan(expected):
+        return
+    diff = abs(actual - expected)
+    if cmath.isfinite(diff) and diff <= atol + rtol * abs(expected):
         return
     _scalar_mismatch(actual, expected, path, rtol, atol)
 
