@@ -444,7 +444,11 @@ ASSERT_CLOSE_CASES = [
     ((tg.tensor([1.0, 2.0], dtype=tg.float64), tg.tensor([1.0, 2.0 + 3e-7], dtype=tg.float64)), {}),
     ((np.array([1.0, 2.0]), np.array([1.0, 2.5])), {}), ((1.0, math.nan), {}),
     ((np.float32(1.0), 1.0), {}), ((np.int64(1), 3), {}), ((np.bool_(True), False), {}), ((1 + 1j, 1 + 2j), {}),
-    ((1 + 1j, 1 + 1j + 1e-9), {}), ((2 ** 62, 2 ** 62 + 1), {}), ((None, None), {}), (((tg.tensor([1.0]), None), (tg.tensor([1.0]), None)), {}), (([None, 1.0], [1.0, 1.0]), {}),
+    ((1 + 1j, 1 + 1j + 1e-9), {}), ((2 ** 62, 2 ** 62 + 1), {}), ((None, None), {}),
+    ((tg.tensor([1, 2 ** 62]), tg.tensor([1, 2 ** 62 + 1])), {}),
+    ((tg.tensor([1, 2 ** 62]), tg.tensor([1, 2 ** 62 + 1])), {"rtol": 1e-7, "atol": 0}),
+    ((tg.tensor([True, False]), tg.tensor([False, False])), {"rtol": 1.0, "atol": 1.0}),
+    ((tg.tensor([10, 20], dtype=tg.uint8), tg.tensor([15, 20], dtype=tg.uint8)), {}), (((tg.tensor([1.0]), None), (tg.tensor([1.0]), None)), {}), (([None, 1.0], [1.0, 1.0]), {}),
 ]
 
 

@@ -133,10 +133,15 @@ def _compare_arrays(actual: Any, expected: Any, path: str, rtol: Optional[float]
     if a.ndim == 0:
         _scalar_mismatch(a.item(), e.item(), path, rtol, atol)
     exact = rtol == 0 and atol == 0
-    wide = _defaults.floating if common.kind in "biu" else common  # (torch's: integers' differences as floats)
+    # (torch's: integers' differences in int64, the relative ones in the default float dtype)
+    wide = _defaults.floating if common.kind in "biu" else common
     with np.errstate(all="ignore"):
-        diff = np.abs(a.astype(wide) - e.astype(wide))
-        rel = diff / np.abs(e.astype(wide))
+        if common.kind in "biu":
+            diff = np.abs(a.astype(np.int64) - e.astype(np.int64))
+            rel = (diff / np.abs(e.astype(np.int64))).astype(wide)
+        else:
+            diff = np.abs(a - e)
+            rel = diff / np.abs(e)
     lines = [f"Tensor-likes are not {'equal' if exact else 'close'}!", "",
              f"Mismatched elements: {int(bad.sum())} / {a.size} ({100 * bad.sum() / a.size:.1f}%)"]
     for name, d, tol in (("absolute", diff, atol), ("relative", rel, rtol)):
@@ -151,13 +156,14 @@ def _compare_arrays(actual: Any, expected: Any, path: str, rtol: Optional[float]
 
 
 def _close(a: np.ndarray, e: np.ndarray, rtol: float, atol: float, equal_nan: bool) -> np.ndarray:
-    """torch's isclose on the host: equal (infinities of one sign too), or within atol + rtol |e| when finite."""
-    if a.dtype.kind == "b":
-        return a == e
+    """torch's isclose on the host: equal (in the arrays' own dtype, so large integers exactly; infinities of one
+    sign too), or, with a tolerance, within atol + rtol |e| when finite (integers and bools as float64)."""
     with np.errstate(all="ignore"):
-        if a.dtype.kind in "iu":
-            a, e = a.astype(np.float64), e.astype(np.float64)
-        ok = (a == e) | (np.isfinite(a) & np.isfinite(e) & (np.abs(a - e) <= atol + rtol * np.abs(e)))
+        ok = a == e
+        if rtol or atol:
+            if a.dtype.kind in "biu":
+                a, e = a.astype(np.float64), e.astype(np.float64)
+            ok |= np.isfinite(a) & np.isfinite(e) & (np.abs(a - e) <= atol + rtol * np.abs(e))
     return ok | (np.isnan(a) & np.isnan(e)) if equal_nan else ok
 
 
