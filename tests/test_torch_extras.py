@@ -228,6 +228,7 @@ def test_detach_copy_and_view_copy_dtype():
 @needs_torch
 @pytest.mark.parametrize("name, args", [("nuclear_norm", (A[0],)), ("nuclear_norm", (A, [1, 2])),
                                         ("nuclear_norm", (A, (0, 2), True)), ("nuclear_norm", (A[0], True)),
+                                        ("nuclear_norm", (A,)), ("nuclear_norm", (A, True)),
                                         ("frobenius_norm", (A, [0])), ("frobenius_norm", (A, [0, 2], True)),
                                         ("frobenius_norm", (A, [])), ("frobenius_norm", (A, 1)),
                                         ("norm_except_dim", (A, 2, 0)), ("norm_except_dim", (A, 3, 2)),
@@ -244,7 +245,7 @@ def test_old_norms_match_torch(name, args):
 
 def test_old_norm_errors_and_matrix_rank():
     with pytest.raises(ValueError):
-        tg.nuclear_norm(tg.zeros(2, 3, 4))
+        tg.nuclear_norm(tg.zeros(4))
     with pytest.raises(ValueError):
         tg.frobenius_norm(tg.zeros(2, 3, 4), [0, 1, 2])
     with pytest.raises(TypeError):

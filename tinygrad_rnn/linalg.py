@@ -1422,16 +1422,11 @@ def slogdet_old(input: Tensor) -> Any:
 
 def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """torch.nuclear_norm (its old API): linalg.matrix_norm(input, 'nuc', dim, keepdim), the sum of the singular
-    values of the matrices over dim (a pair); without dim input must be a matrix, as torch's. torch's other
-    overload, nuclear_norm(input, keepdim), is read too."""
+    values of the matrices over dim (a pair; without it the last two, a batch over the leading dims, as torch's).
+    torch's other overload, nuclear_norm(input, keepdim), is read too."""
     if isinstance(dim, bool):
         dim, keepdim = None, dim
-    if dim is None:
-        if isinstance(input, Tensor) and input.ndim > 2:
-            raise ValueError(f"nuclear_norm: without dim, input must be a matrix (at most 2 dims), got shape "
-                             f"{input.shape}; give dim for a batch, as torch")
-        dim = (-2, -1)
-    return matrix_norm(input, "nuc", dim, keepdim)
+    return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
 
 
 def frobenius_norm(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
