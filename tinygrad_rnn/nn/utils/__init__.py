@@ -1,6 +1,6 @@
 """Gradient clipping, flat parameter vectors, skip_init, weight_norm and spectral_norm, like torch.nn.utils; padding
 variable-length sequences in ``rnn``, like torch.nn.utils.rnn; ``parametrize``, ``parametrizations``, ``stateless``,
-``fusion`` (conv/linear-batchnorm folding) and ``convert_parameters`` as torch's."""
+``fusion`` (conv/linear-batchnorm folding), ``convert_parameters`` and ``prune`` as torch's."""
 from __future__ import annotations
 
 import inspect
@@ -327,3 +327,4 @@ def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
 
 
 from . import convert_parameters  # noqa: E402,F401  (torch's submodule: re-exports parameters_to_vector and co.)
+from . import prune  # noqa: E402,F401  (torch.nn.utils.prune)
