@@ -28,8 +28,10 @@ from .module import (Buffer, Module, Parameter, ParameterDict, ParameterList, Un
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
+from . import modules, parameter  # noqa: E402  (torch's paths: nn.modules.<file>, nn.parameter)
 
-__all__ = ["attention", "functional", "fused", "init", "utils", "Module", "Parameter", "ParameterList", "ParameterDict",
+__all__ = ["attention", "functional", "fused", "init", "utils", "modules", "parameter", "Module", "Parameter",
+           "ParameterList", "ParameterDict",
            "Buffer", "UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear", "LazyConv1d",
            "LazyConvTranspose1d", "LazyBatchNorm1d", "LazyInstanceNorm1d", "LazyConv2d", "LazyConvTranspose2d",
            "LazyBatchNorm2d", "LazyInstanceNorm2d", "LazyConv3d", "LazyConvTranspose3d", "LazyBatchNorm3d",

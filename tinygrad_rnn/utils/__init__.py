@@ -1,5 +1,6 @@
 """Utilities beside the engine (torch.utils's names): ``checkpoint``, recomputing segments in backward; ``data``,
-datasets, samplers and the DataLoader."""
-from . import checkpoint, data
+datasets, samplers and the DataLoader (with torch's submodule paths data.sampler, data.dataset, data.dataloader);
+``hooks``, RemovableHandle."""
+from . import checkpoint, data, hooks
 
-__all__ = ["checkpoint", "data"]
+__all__ = ["checkpoint", "data", "hooks"]

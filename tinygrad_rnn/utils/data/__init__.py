@@ -23,10 +23,10 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 import numpy as np
 
-from .. import backend
-from ..creation import as_tensor, tensor
-from ..ops import stack
-from ..tensor import Tensor, float64
+from ... import backend
+from ...creation import as_tensor, tensor
+from ...ops import stack
+from ...tensor import Tensor, float64
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset", "ChainDataset",
            "random_split", "get_worker_info", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
@@ -517,3 +517,14 @@ class DataLoader:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
+
+
+def _import_submodules() -> None:
+    """torch.utils.data's submodule paths (utils.data.sampler, .dataset, .dataloader), imported after the names
+    they re-export (imported by name, not bound here: 'dataset' and 'sampler' are parameter names above)."""
+    import importlib
+    for sub in ("dataloader", "dataset", "sampler"):
+        importlib.import_module(f"{__name__}.{sub}")
+
+
+_import_submodules()

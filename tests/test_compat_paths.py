@@ -1,0 +1,104 @@
+"""torch's import paths that ported scripts use: nn.parameter, nn.modules.<file>, utils.hooks, utils.data.sampler /
+dataset / dataloader, tg.random (fork_rng) and tg.backends (recorded switches)."""
+import importlib
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+
+SUBMODULES = ["module", "linear", "rnn", "conv", "activation", "loss", "container", "dropout", "normalization",
+              "sparse", "pooling", "batchnorm", "transformer", "padding", "pixelshuffle", "upsampling", "flatten",
+              "instancenorm", "adaptive", "distance", "fold", "channelshuffle", "lazy"]
+
+
+@pytest.mark.parametrize("sub", SUBMODULES)
+def test_nn_modules_submodules_hold_torchs_classes_that_exist_here(sub):
+    torch_nn = pytest.importorskip("torch.nn")
+    theirs = importlib.import_module(f"torch.nn.modules.{sub}")
+    ours = importlib.import_module(f"tinygrad_rnn.nn.modules.{sub}")
+    names = [n for n in dir(theirs) if not n.startswith("_") and isinstance(getattr(theirs, n), type)
+             and getattr(theirs, n).__module__ == theirs.__name__ and hasattr(nn, n)]
+    assert names and sorted(ours.__all__) == sorted(names)
+    for n in names:
+        assert getattr(ours, n) is getattr(nn, n) is getattr(nn.modules, n)
+    assert getattr(torch_nn.modules, sub) is theirs and getattr(nn.modules, sub) is ours
+
+
+def test_private_bases_and_parameter_module():
+    from tinygrad_rnn.nn.modules.batchnorm import _BatchNorm
+    from tinygrad_rnn.nn.modules.conv import _ConvNd
+    from tinygrad_rnn.nn.modules.loss import _Loss
+    from tinygrad_rnn.nn.parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter, is_lazy
+    assert isinstance(nn.BatchNorm1d(2), _BatchNorm) and isinstance(nn.Conv1d(1, 1, 1), _ConvNd)
+    assert isinstance(nn.MSELoss(), _Loss)
+    assert Parameter is nn.Parameter and Buffer is nn.Buffer and UninitializedBuffer is nn.UninitializedBuffer
+    assert is_lazy(UninitializedParameter()) and not is_lazy(Parameter(tg.ones(1)))
+
+
+def test_utils_hooks_removable_handle():
+    from tinygrad_rnn.utils.hooks import RemovableHandle
+    m = nn.Linear(2, 2)
+    calls = []
+    handle = m.register_forward_hook(lambda *a: calls.append(1))
+    assert isinstance(handle, RemovableHandle) and isinstance(tg.ones(1, requires_grad=True).register_hook(
+        lambda g: g), RemovableHandle)
+    with handle:
+        m(tg.ones(1, 2))
+    m(tg.ones(1, 2))
+    assert calls == [1]
+    hooks, extra = {}, {}
+    h = RemovableHandle(hooks, extra_dict=extra)
+    hooks[h.id] = extra[h.id] = "hook"
+    h2 = RemovableHandle(hooks)
+    assert h2.id == h.id + 1
+    h.remove()
+    h.remove()
+    assert hooks == {} and extra == {}
+
+
+def test_utils_data_submodule_paths():
+    import tinygrad_rnn.utils.data.dataloader as dataloader
+    import tinygrad_rnn.utils.data.dataset as dataset
+    import tinygrad_rnn.utils.data.sampler as sampler
+    from tinygrad_rnn.utils import data
+    assert sampler.RandomSampler is data.RandomSampler and sampler.BatchSampler is data.BatchSampler
+    assert dataset.TensorDataset is data.TensorDataset and dataset.random_split is data.random_split
+    assert dataloader.DataLoader is data.DataLoader and dataloader.default_collate is data.default_collate
+    assert data.sampler is sampler and data.dataset is dataset
+
+
+def test_random_fork_rng_restores_the_generator_and_initial_seed(device):
+    tg.random.manual_seed(5)
+    expected = tg.rand(3, device=device).numpy()
+    tg.random.manual_seed(5)
+    with tg.random.fork_rng():
+        tg.random.manual_seed(7)
+        assert tg.random.initial_seed() == 7
+        tg.rand(4, device=device)
+    assert tg.random.initial_seed() == 5
+    np.testing.assert_array_equal(tg.rand(3, device=device).numpy(), expected)
+    state = tg.random.get_rng_state()
+    with tg.random.fork_rng(enabled=False):
+        tg.rand(2)
+    assert not np.array_equal(tg.random.get_rng_state().numpy(), state.numpy())
+    tg.random.set_rng_state(state)
+    assert np.array_equal(tg.random.get_rng_state().numpy(), state.numpy())
+    assert isinstance(tg.random.seed(), int)
+
+
+def test_backends_record_their_settings():
+    import tinygrad_rnn.backends.cudnn as cudnn
+    assert cudnn.enabled and not cudnn.benchmark and not cudnn.deterministic and cudnn.allow_tf32
+    cudnn.benchmark = True
+    try:
+        assert tg.backends.cudnn.benchmark
+        with cudnn.flags(enabled=False, deterministic=True):
+            assert not cudnn.enabled and cudnn.deterministic and not cudnn.benchmark
+        assert cudnn.enabled and not cudnn.deterministic and cudnn.benchmark
+    finally:
+        cudnn.benchmark = False
+    assert not cudnn.is_available() and tg.backends.mkldnn.enabled and not tg.backends.mps.is_available()
+    assert tg.backends.cuda.matmul.allow_tf32 is False
+    assert tg.backends.cpu.get_cpu_capability() in ("DEFAULT", "AVX2", "AVX512")
