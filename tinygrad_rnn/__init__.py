@@ -18,7 +18,8 @@ from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_te
                   gather, histc, index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim,
                   nan_to_num, narrow, nextafter, outer, polygamma, roll, searchsorted, select, signbit, sort, split,
                   stack, topk, unflatten, unique, unique_consecutive, where)
-from . import backends, distributions, func, linalg, nn, optim, random, special, testing, utils
+from . import amp, backends, distributions, func, linalg, nn, optim, random, special, testing, utils
+from .amp import autocast
 from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, inverse, lu_unpack, matrix_exp, matrix_power,
                      pinverse, triangular_solve)
 from .linalg import cholesky_old as cholesky, lu_old as lu, lu_solve_old as lu_solve, qr_old as qr
@@ -180,5 +181,6 @@ __all__ = [
     "split_with_sizes_copy", "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy",
     "unsqueeze_copy", "view_copy", "vmap", "e", "pi", "inf", "nan", "newaxis", "frobenius_norm", "matrix_rank",
     "nuclear_norm", "gradient", "histogramdd", "testing", "random", "backends",
+    "amp", "autocast",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

@@ -1,0 +1,123 @@
+"""tg.amp: GradScaler against torch.amp.GradScaler('cpu') in float64 (scale sequence, skipped steps, parameters,
+state_dict, errors) and autocast, accepted with no effect."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+
+BAD = {2: (1, float("inf")), 3: (0, float("nan")), 9: (2, -float("inf"))}  # step: (column, value) put in a grad
+
+
+def _train(lib, opt_name, opt_kw, scaler_kw, steps=14):
+    """steps of scaler-guarded training on a fixed quadratic loss, with BAD's gradients injected; unscale_ called
+    by hand on some steps. Returns the scales, the weights, state_dict and the steps' return values."""
+    rng = np.random.default_rng(0)
+    w0, x0 = rng.standard_normal((3, 4)), rng.standard_normal((5, 4))
+    w, x = lib.nn.Parameter(lib.tensor(w0)), lib.tensor(x0)
+    opt = getattr(lib.optim, opt_name)([w], **opt_kw)
+    scaler = lib.amp.GradScaler("cpu", **scaler_kw)
+    scales = []
+    for i in range(steps):
+        opt.zero_grad()
+        with lib.autocast("cpu"):
+            loss = ((x @ w.T) ** 2).mean()
+        assert loss.dtype == lib.float64
+        scaler.scale(loss).backward()
+        if i in BAD:
+            with lib.no_grad():
+                w.grad[0, BAD[i][0]] = BAD[i][1]
+        if i % 3 == 1:
+            scaler.unscale_(opt)
+        scaler.step(opt)
+        scaler.update()
+        scales.append(scaler.get_scale())
+    return scales, w.detach().numpy().copy(), scaler.state_dict()
+
+
+@pytest.mark.parametrize("opt_name,opt_kw", [("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.01})])
+@pytest.mark.parametrize("scaler_kw", [{}, {"init_scale": 32.0, "growth_interval": 3},
+                                       {"init_scale": 3.3e38, "growth_interval": 2, "backoff_factor": 0.3}])
+def test_grad_scaler_matches_torch(opt_name, opt_kw, scaler_kw):
+    torch = pytest.importorskip("torch")
+    ts, tw, tsd = _train(torch, opt_name, opt_kw, scaler_kw)
+    gs, gw, gsd = _train(tg, opt_name, opt_kw, scaler_kw)
+    assert gs == ts and gsd == tsd
+    np.testing.assert_allclose(gw, tw, rtol=1e-13, atol=1e-15)
+
+
+def test_grad_scaler_errors_state_dict_and_disabled():
+    w = tg.nn.Parameter(tg.ones(2))
+    opt, scaler = tg.optim.SGD([w], lr=0.1), tg.amp.GradScaler("cpu", init_scale=4.0)
+    with pytest.raises(AssertionError, match="did not use scaler.scale"):
+        scaler.step(opt)
+    out = scaler.scale([w, (w, w)])
+    assert isinstance(out, list) and isinstance(out[1], tuple)
+    np.testing.assert_array_equal(out[1][0].numpy(), [4.0, 4.0])
+    with pytest.raises(ValueError, match="iterable of Tensors"):
+        scaler.scale(3)
+    scaler.scale(w.sum()).backward()
+    scaler.unscale_(opt)
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 1.0])
+    with pytest.raises(RuntimeError, match="already been called on this optimizer"):
+        scaler.unscale_(opt)
+    scaler.step(opt)
+    with pytest.raises(RuntimeError, match="step\\(\\) has already been called"):
+        scaler.step(opt)
+    scaler.update()
+    with pytest.raises(RuntimeError, match="Closure"):
+        scaler.step(opt, closure=lambda: 0)
+    with pytest.raises(AssertionError, match="No inf checks"):
+        scaler.step(tg.optim.SGD([tg.nn.Parameter(tg.ones(1))], lr=0.1))
+    scaler.update(16.0)
+    assert scaler.get_scale() == 16.0
+    other = tg.amp.GradScaler("cpu")
+    other.load_state_dict({"scale": 8.0, "growth_factor": 3.0, "backoff_factor": 0.25, "growth_interval": 5,
+                           "_growth_tracker": 2})
+    assert other.state_dict() == {"scale": 8.0, "growth_factor": 3.0, "backoff_factor": 0.25, "growth_interval": 5,
+                                  "_growth_tracker": 2}
+    with pytest.raises(RuntimeError, match="source state dict is empty"):
+        other.load_state_dict({})
+    with pytest.raises(AssertionError, match="growth factor"):
+        tg.amp.GradScaler("cpu", growth_factor=1.0)
+    off = tg.amp.GradScaler("cpu", enabled=False)
+    assert off.get_scale() == 1.0 and off.state_dict() == {} and not off.is_enabled() and off.scale(w) is w
+    if not tg.cuda_available():
+        with pytest.warns(UserWarning, match="CUDA is not available"):
+            assert not tg.amp.GradScaler().is_enabled()
+
+
+def test_grad_scaler_skips_a_step_with_an_inf_gradient_on_device(device):
+    w = tg.nn.Parameter(tg.ones(3, device=device))
+    opt, scaler = tg.optim.SGD([w], lr=1.0), tg.amp.GradScaler(device, init_scale=8.0)
+    scaler.scale((w * w).sum()).backward()
+    w.grad[1] = float("inf")
+    assert scaler.step(opt) is None
+    scaler.update()
+    np.testing.assert_array_equal(w.numpy(), [1.0, 1.0, 1.0])
+    assert scaler.get_scale() == 4.0
+    opt.zero_grad()
+    scaler.scale((w * w).sum()).backward()
+    scaler.step(opt)
+    scaler.update()
+    np.testing.assert_array_equal(w.numpy(), [-1.0, -1.0, -1.0])
+
+
+def test_autocast_is_accepted_and_changes_no_dtype():
+    x = tg.ones(2, 2, dtype=tg.float64)
+    with tg.autocast("cpu", dtype=tg.float16) as ac:
+        assert (x @ x).dtype == tg.float64
+    assert tg.amp.autocast is tg.autocast and ac.device == "cpu"
+
+    @tg.amp.autocast("cuda", enabled=False)
+    def f(a):
+        return a * 2
+    assert f(x).dtype == tg.float64
+    with pytest.raises(ValueError, match="device_type"):
+        tg.autocast(0)
+    assert tg.amp.custom_fwd(device_type="cuda")(f) is f and tg.amp.custom_bwd(f, device_type="cuda") is f
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with tg.amp.autocast("cuda"):
+            pass
