@@ -1479,6 +1479,24 @@ def test_grid_sample_grid_gradient_is_zero_on_the_clipped_bounds_as_torch():
                                 [x, grid], rng)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_nan_and_inf_points_read_no_pixel_on_any_device(device, padding_mode, dtype):
+    """A nan or infinite grid point reads nothing (its docstring: 0 for 'nearest', nan for 'bilinear') on every
+    device: a float32-to-int64 cast of nan gives 0 on a GPU, which read pixel 0 there."""
+    x = tg.tensor(np.arange(1.0, 13.0).reshape(1, 1, 3, 4), dtype=dtype, device=device)
+    nan, inf = math.nan, math.inf
+    points = np.array([[nan, 0.0], [0.0, nan], [nan, nan], [inf, 0.0], [-inf, 0.0], [0.0, inf], [0.2, -0.3]])
+    grid = tg.tensor(points.reshape(1, 1, -1, 2), dtype=dtype, device=device)
+    for align_corners in (False, True):
+        near = F.grid_sample(x, grid, "nearest", padding_mode, align_corners).numpy().ravel()
+        blend = F.grid_sample(x, grid, "bilinear", padding_mode, align_corners).numpy().ravel()
+        for k, (px, py) in enumerate(points[:-1]):
+            if math.isnan(px) or math.isnan(py) or padding_mode != "border":  # (border clamps an inf point inside)
+                assert near[k] == 0.0 and math.isnan(blend[k]), (padding_mode, align_corners, k, near[k], blend[k])
+        assert near[-1] == 7.0  # (pixel (x 1.9, y 0.55) rounds to (2, 1): 7)
+
+
 def test_affine_grid_and_grid_sample_errors_and_default_warning():
     x, grid, theta = tg.zeros(1, 1, 2, 3), tg.zeros(1, 2, 3, 2), tg.zeros(1, 2, 3)
     with pytest.warns(UserWarning, match="affine_grid: Default grid_sample and affine_grid behavior has changed"):

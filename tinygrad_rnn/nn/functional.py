@@ -1663,14 +1663,22 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         ix = _grid_source(grid[..., 0].reshape(n, 1, points), w, padding_mode, align_corners)
         iy = _grid_source(grid[..., 1].reshape(n, 1, points), h, padding_mode, align_corners)
         if mode == "nearest":
-            out = tap(xp.rint(ix.data).astype(np.int64), xp.rint(iy.data).astype(np.int64))
+            out = tap(_grid_pixel(xp.rint(ix.data)), _grid_pixel(xp.rint(iy.data)))
         else:
             x0, y0 = xp.floor(ix.data), xp.floor(iy.data)
             tx, ty = ix - Tensor._make(x0), iy - Tensor._make(y0)
-            x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+            x0, y0 = _grid_pixel(x0), _grid_pixel(y0)
             out = (tap(x0, y0) * ((1 - tx) * (1 - ty)) + tap(x0 + 1, y0) * (tx * (1 - ty))
                    + tap(x0, y0 + 1) * ((1 - tx) * ty) + tap(x0 + 1, y0 + 1) * (tx * ty))
     return out.reshape((n, c) + grid.shape[1:3])
+
+
+def _grid_pixel(v: Any) -> Any:
+    """Whole pixel coordinates v (floats) as int64, -2 where v is nan, infinite or beyond 2^62, so that both taps v and
+    v + 1 fall outside the input there on every device: a float-to-int cast of nan is INT64_MIN in numpy on x86 but 0
+    on a GPU for float32 (PTX's cvt) and on ARM, which read pixel 0 for a nan point."""
+    xp = xp_of(v)
+    return xp.where(xp.abs(v) <= 2.0 ** 62, v, -2.0).astype(np.int64)
 
 
 def _grid_source(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
