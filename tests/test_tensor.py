@@ -1194,6 +1194,10 @@ def test_unique_and_bincount_match_torch_and_refuse_bad_input(device):
     half = tg.bincount(x, tg.tensor([1e4, 6e4, 1.0], dtype=tg.float16, device=device))  # (torch's: float64, no inf)
     assert half.dtype == tg.float64 and half.tolist()[1] == 7e4
     assert tg.bincount(tg.tensor(np.zeros(0, np.int64), device=device)).tolist() == []
+    empty = tg.tensor(np.zeros(0, np.int64), device=device)  # (CuPy's bincount raises on an empty input)
+    counted = tg.bincount(empty, tg.zeros(0, dtype=tg.float64, device=device), minlength=3)
+    assert counted.tolist() == [0.0, 0.0, 0.0] and counted.dtype == tg.float64 and counted.device == device
+    assert tg.bincount(empty, minlength=2).tolist() == [0, 0] and tg.bincount(empty).dtype == tg.int64
     assert tg.unique(tg.zeros(2, 0, device=device), dim=1, return_counts=True)[0].shape == (2, 0)
     for shape, dim in (((0, 3, 2), 2), ((2, 0, 0), 1), ((0, 2), -1)):  # (numpy: one slice, counted shape[dim] times)
         with pytest.raises(ValueError, match=rf"unique: shape .* has an empty dim other than dim {dim}"):
@@ -1220,6 +1224,8 @@ def test_histc_matches_its_definition_and_torch(device):
     assert tg.histc(tg.tensor([1.0, 2.0, 1.0, 4.0, 2.5], device=device), bins=4).tolist() == [2.0, 1.0, 1.0, 1.0]
     assert tg.histc(tg.tensor([2.0, 2.0], device=device), bins=4).tolist() == [0.0, 0.0, 2.0, 0.0]
     assert tg.histc(tg.zeros(0, device=device), bins=2).tolist() == [0.0, 0.0]
+    outside = tg.histc(tg.tensor([np.nan, 5.0, -1.0], device=device), bins=2, min=0, max=1)  # (none counted)
+    assert outside.tolist() == [0.0, 0.0] and outside.dtype == tg.float32 and outside.device == device
     values = np.random.default_rng(3).uniform(-2, 5, 500)
     values = values[np.abs(values * 7 - np.round(values * 7)) > 1e-6]  # (none within rounding of an edge)
     want = np.histogram(values, bins=49, range=(-2, 5))[0]

@@ -407,6 +407,18 @@ def scatter_add(out: Any, index: tuple, values: Any) -> None:
     else:
         import cupyx  # noqa: PLC0415
         cupyx.scatter_add(out, index, values)
+
+
+def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
+    """xp.bincount(x, weights, minlength) of a 1-d array of non-negative integers: int64 counts, float64 with
+    weights. An empty x gives minlength zeros without calling it: CuPy's takes int(max(x)) first, which raises on an
+    empty array (numpy's gives the zeros)."""
+    xp = xp_of(x)
+    if x.size == 0:
+        return xp.zeros(minlength, np.int64 if weights is None else np.float64)
+    return xp.bincount(x, weights, minlength)
+
+
 # --------------------------------------------------------------------------- numpy's floating-point warnings
 try:  # numpy >= 2 keeps its error state in a context variable: setting it is ~0.3 us, np.errstate ~2 us
     from numpy._core._ufunc_config import _extobj_contextvar as _ERRSTATE, _make_extobj

@@ -3841,7 +3841,7 @@ def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0
     else:
         check_devices("bincount", [input, weights])
         w = weights.data if weights.dtype in (np.float32, np.float64) else weights.data.astype(np.float64)
-    counts = xp_of(input.data).bincount(input.data, w, minlength)
+    counts = backend.bincount(input.data, w, minlength)
     return _const(counts.astype(np.int64 if w is None else w.dtype))
 
 
@@ -3871,7 +3871,7 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
     dt = a.dtype.type
     a = a[(a >= dt(lo)) & (a <= dt(hi))]
     pos = ((a - dt(lo)) * dt(bins) / (dt(hi) - dt(lo))).astype(np.int64)
-    return _const(xp.bincount(xp.minimum(pos, bins - 1), minlength=bins).astype(input.dtype))
+    return _const(backend.bincount(xp.minimum(pos, bins - 1), minlength=bins).astype(input.dtype))
 
 
 def _real_arg(op: str, v: Any, what: str) -> float:

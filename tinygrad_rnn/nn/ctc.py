@@ -194,7 +194,7 @@ class CTC(Function):
         post = xp.where((xp.arange(T)[:, None] < self.input_lengths[None, :])[:, :, None], post, 0)
         post *= -g.data.astype(lpx.dtype)[:, None]
         index = (xp.arange(T)[:, None, None] * N + xp.arange(N)[None, :, None]) * C + ext[None]
-        grad = xp.bincount(index.ravel(), weights=post.ravel(), minlength=T * N * C).reshape(T, N, C)
+        grad = backend.bincount(index.ravel(), post.ravel(), T * N * C).reshape(T, N, C)
         # labels no alignment reaches (an inf loss): a nan gradient on the sequence's frames, as torch's, or 0
         impossible = xp.isinf(nll)[None, :] & (xp.arange(T)[:, None] < self.input_lengths[None, :])
         grad = xp.where(impossible[:, :, None], 0 if self.zero_infinity else math.nan, grad)
