@@ -48,6 +48,15 @@ class _ProbsOrLogits:
         setattr(self, "probs" if probs is not None else "logits", self._param)
         return () if isinstance(given, numbers.Number) else tuple(self._param.shape)
 
+    def _set_count_and_param(self, total_count: Any, probs: Any, logits: Any) -> Tuple[int, ...]:
+        """total_count and the one of probs and logits given, broadcast together, total_count in the parameter's
+        dtype (Binomial's, NegativeBinomial's); returns the batch shape."""
+        _param_pair(probs, logits)
+        count, self._param = broadcast_all(total_count, probs if probs is not None else logits)
+        self.total_count = count.to(self._param.dtype)
+        setattr(self, "probs" if probs is not None else "logits", self._param)
+        return tuple(self._param.shape)
+
     def _expand_params(self, new: Any, shape: Tuple[int, ...]) -> None:
         """new's probs and/or logits: self's (those set) expanded to shape."""
         for name in ("probs", "logits"):
@@ -322,15 +331,7 @@ class Binomial(_ProbsOrLogits, Distribution):
 
     def __init__(self, total_count: Any = 1, probs: Any = None, logits: Any = None,
                  validate_args: Optional[bool] = None) -> None:
-        _param_pair(probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(tuple(self._param.shape), validate_args=validate_args)
+        super().__init__(self._set_count_and_param(total_count, probs, logits), validate_args=validate_args)
 
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Binomial":
         new = self._get_checked_instance(Binomial, _instance)
@@ -522,15 +523,7 @@ class NegativeBinomial(_ProbsOrLogits, Distribution):
 
     def __init__(self, total_count: Any, probs: Any = None, logits: Any = None,
                  validate_args: Optional[bool] = None) -> None:
-        _param_pair(probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(tuple(self._param.shape), validate_args=validate_args)
+        super().__init__(self._set_count_and_param(total_count, probs, logits), validate_args=validate_args)
 
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "NegativeBinomial":
         new = self._get_checked_instance(NegativeBinomial, _instance)
