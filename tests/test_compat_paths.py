@@ -37,6 +37,27 @@ def test_private_bases_and_parameter_module():
     assert is_lazy(UninitializedParameter()) and not is_lazy(Parameter(tg.ones(1)))
 
 
+def test_private_bases_follow_torchs_class_tree():
+    """isinstance(m, _ConvNd) finds the transposed convs too, as torch's _ConvTransposeNd(_ConvNd) does (scripts
+    initialise every conv that way); every class here answers as torch's for each exported base."""
+    torch_nn = pytest.importorskip("torch.nn")
+    bases = {}
+    for sub in SUBMODULES:
+        theirs, ours = (importlib.import_module(f"{pkg}.nn.modules.{sub}") for pkg in ("torch", "tinygrad_rnn"))
+        bases.update({n: (getattr(ours, n), getattr(theirs, n)) for n in dir(ours) if n.startswith("_")
+                      and not n.startswith("__") and isinstance(getattr(ours, n), type) and hasattr(theirs, n)})
+    assert {"_ConvNd", "_ConvTransposeNd", "_BatchNorm", "_Loss"} <= set(bases)
+    for name in dir(nn):
+        cls, theirs = getattr(nn, name), getattr(torch_nn, name, None)
+        if isinstance(cls, type) and isinstance(theirs, type):
+            for base, (ours_b, theirs_b) in bases.items():
+                assert issubclass(cls, ours_b) == issubclass(theirs, theirs_b), (name, base)
+    conv_t = nn.ConvTranspose2d(2, 3, 2, stride=2)
+    assert isinstance(conv_t, bases["_ConvNd"][0]) and conv_t(tg.ones(1, 2, 2, 2)).shape == (1, 3, 4, 4)
+    lazy = nn.LazyConvTranspose1d(3, 2)
+    assert lazy(tg.ones(1, 2, 4)).shape == (1, 3, 5) and lazy.weight.shape == (2, 3, 2)
+
+
 def test_utils_hooks_removable_handle():
     from tinygrad_rnn.utils.hooks import RemovableHandle
     m = nn.Linear(2, 2)

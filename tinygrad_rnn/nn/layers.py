@@ -961,12 +961,13 @@ class Conv3d(_ConvNd):
     _nd, _fn = 3, staticmethod(F.conv3d)
 
 
-class _ConvTransposeNd(Module):
+class _ConvTransposeNd(_ConvNd):
     """torch.nn.ConvTranspose1d / 2d / 3d: F.conv_transpose1d / 2d / 3d with weight (in_channels, out_channels /
     groups, *kernel_size) and bias (out_channels,), both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) at init with torch's
     fan_in = out_channels / groups * prod(kernel_size) (weight.shape[1] times the kernel). forward(input,
     output_size) picks the output_padding that gives output_size (the spatial sizes, or the full shape) instead of
-    the module's. Only zero padding, as torch's."""
+    the module's. Only zero padding, as torch's. A _ConvNd, as torch's (isinstance(m, _ConvNd) finds every conv),
+    with an __init__ of its own."""
 
     _nd: int
     _fn: Any
@@ -974,7 +975,7 @@ class _ConvTransposeNd(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
                  padding_mode: str = "zeros", device: Optional[str] = None, dtype: Any = None) -> None:
-        super().__init__()
+        Module.__init__(self)
         op, nd = type(self).__name__, self._nd
         self.in_channels = F._one_int(op, "in_channels", in_channels, 0)
         self.out_channels = F._one_int(op, "out_channels", out_channels, 0)
@@ -993,8 +994,6 @@ class _ConvTransposeNd(Module):
         self.weight = _param((self.in_channels, self.out_channels // self.groups) + self.kernel_size, dtype, device)
         self.register_parameter("bias", _param((self.out_channels,), dtype, device) if bias else None)
         self.reset_parameters()
-
-    reset_parameters = _ConvNd.reset_parameters
 
     def _output_padding(self, input: Tensor, output_size: Any) -> Tuple[int, ...]:
         """The output_padding giving output_size (the spatial sizes, or with the batch and channel dims), as
