@@ -988,13 +988,16 @@ def _p1evl(t: Any, coefficients: Sequence[float]) -> Any:
 
 def _bessel_far(b: Any, order: int, second: bool, tables: Tuple[Sequence[float], ...]) -> Any:
     """J or Y (second) of order 0 or 1 for x > 5 by Hankel's asymptotic form: sqrt(2/(pi x)) (P cos(phase) -
-    5/x Q sin(phase)), sin and cos swapped (and the sign of the Q term) for Y, P and Q rational in 25/x^2."""
+    5/x Q sin(phase)), sin and cos swapped (and the sign of the Q term) for Y, P and Q rational in 25/x^2. The
+    phase x - pi/4 (3 pi/4) is taken through sin x and cos x, whose argument reduction is exact: rounding x - pi/4
+    itself cost ~x ulp of the phase (no digits left past 1e16)."""
     xp = xp_of(b)
     pp, pq, qp, qq = tables
     w = 25 / (b * b) if order == 0 else 5 / b * (5 / b)
     p, q = _polevl(w, pp) / _polevl(w, pq), 5 / b * (_polevl(w, qp) / _p1evl(w, qq))
-    phase = b - (math.pi / 4 if order == 0 else 3 * math.pi / 4)
-    s, c = xp.sin(phase), xp.cos(phase)
+    sin, cos = xp.sin(b), xp.cos(b)
+    s, c = (sin - cos, sin + cos) if order == 0 else (-sin - cos, sin - cos)
+    s, c = s * math.sqrt(0.5), c * math.sqrt(0.5)
     y = p * s + q * c if second else p * c - q * s
     return y * math.sqrt(2 / math.pi) / xp.sqrt(b)
 
