@@ -1,10 +1,10 @@
 """tg.special: torch.special's names. Most are functions defined elsewhere under their torch.special names
-(expit is sigmoid, gammaln is lgamma, psi is digamma); entr, ndtr, ndtri, xlog1py and multigammaln are composed of
-existing ops, so their gradients come from those ops (entr's, a small Function, is torch's formula). The Bessel
-functions I0, I1, K0, K1 (Cephes' Chebyshev expansions), erfcx and log_ndtr (Cody's rational approximations), the
-Hurwitz zeta function, the regularized incomplete gamma functions, Bessel's J0, J1, Y0, Y1 and Airy's Ai (Cephes'
-algorithms) and the orthogonal polynomials (torch's recurrences) are computed here, in
-float64 on numpy or CuPy arrays, with torch's derivatives (written with Tensor ops, so second order runs) and, where
+(expit is sigmoid, gammaln is lgamma, psi is digamma); entr, ndtr, xlog1py and multigammaln are composed of
+existing ops, so their gradients come from those ops (entr's, a small Function, is torch's formula). ndtri (by
+erfc's inverse in the left tail), the Bessel functions I0, I1, K0, K1 (Cephes' Chebyshev expansions), erfcx and
+log_ndtr (Cody's rational approximations), the Hurwitz zeta function, the regularized incomplete gamma functions,
+Bessel's J0, J1, Y0, Y1 and Airy's Ai (Cephes' algorithms) and the orthogonal polynomials (torch's recurrences) are
+computed here, in float64 on numpy or CuPy arrays, with torch's derivatives (written with Tensor ops, so second order runs) and, where
 torch has none, its behaviour: a RuntimeError from backward, or (the modified_bessel_* names) no graph at all."""
 from __future__ import annotations
 
@@ -72,9 +72,9 @@ def ndtr(input: Tensor) -> Tensor:
 
 
 def ndtri(input: Tensor) -> Tensor:
-    """torch.special.ndtri: ndtr's inverse, sqrt 2 erfinv(2 p - 1): -inf at 0, inf at 1, nan outside [0, 1]."""
-    p = _input("special.ndtri", input)._floating()
-    return erfinv(p * 2 - 1) * math.sqrt(2)
+    """torch.special.ndtri: ndtr's inverse (ndtri_array): -inf at 0, inf at 1, nan outside [0, 1]. d/dp =
+    sqrt(2 pi) e^(y^2/2)."""
+    return _unary("special.ndtri", ndtri_array, lambda p, y: (y * y / 2).exp() * math.sqrt(2 * math.pi), input)
 
 
 def xlog1py(input: Any, other: Any) -> Tensor:
@@ -257,6 +257,31 @@ def log_ndtr_array(x: Any) -> Any:
     u = xp.where(left, t, 0.0)
     v = xp.where(left, 0.0, t)
     return xp.where(left, xp.log(erfcx_array(-u) / 2) - u * u, xp.log1p(-ops.erfc_array(v) / 2))
+
+
+def _erfcinv_small(c: Any) -> Any:
+    """erfc's inverse for 0 < c < 0.5: started from erfinv(1 - c) where 1 - c keeps c's digits (c > 1e-12), else
+    from erfc(y) ~ e^(-y^2) / (y sqrt(pi)), y^2 ~ -log c - log(pi (-log c)) / 2; then Newton on log erfc(y) =
+    log erfcx(y) - y^2 = log c, which stays finite down to the subnormal c (y ~ 27.2)."""
+    xp = xp_of(c)
+    log_c = xp.log(c)
+    start = ops.erfinv_array(xp.where(c > 1e-12, 1 - c, 0.0))
+    big = xp.maximum(-log_c, 1.0)
+    y = xp.where(c > 1e-12, start, xp.sqrt(big - 0.5 * xp.log(math.pi * big)))
+    for _ in range(4):
+        e = erfcx_array(y)
+        y = y + (xp.log(e) - y * y - log_c) * (math.sqrt(math.pi) / 2) * e
+    return y
+
+
+def ndtri_array(p: Any) -> Any:
+    """ndtr's inverse of a float64 array: sqrt 2 erfinv(2 p - 1) from p = 0.25 on (2 p - 1 exact there), and
+    -sqrt 2 erfcinv(2 p) below, where 2 p - 1 would round away p's digits (7e-11 relative off at p = 1e-8, -inf
+    below 1e-17; torch's Cephes ndtri is finite down to the subnormals). -inf at 0, inf at 1, nan outside [0, 1]."""
+    xp = xp_of(p)
+    low = (p > 0) & (p < 0.25)
+    y = -math.sqrt(2) * _erfcinv_small(xp.where(low, 2 * p, 0.25))
+    return xp.where(low, y, ops.erfinv_array(xp.where(low, 0.5, 2 * p - 1)) * math.sqrt(2))
 
 
 _EPS = ops._MACHEP  # 2^-53, Cephes' MACHEP
