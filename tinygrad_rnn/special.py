@@ -4,8 +4,9 @@ existing ops, so their gradients come from those ops (entr's, a small Function, 
 erfc's inverse in the left tail), the Bessel functions I0, I1, K0, K1 (Cephes' Chebyshev expansions), erfcx and
 log_ndtr (Cody's rational approximations), the Hurwitz zeta function, the regularized incomplete gamma functions,
 Bessel's J0, J1, Y0, Y1 and Airy's Ai (Cephes' algorithms) and the orthogonal polynomials (torch's recurrences) are
-computed here, in float64 on numpy or CuPy arrays, with torch's derivatives (written with Tensor ops, so second order runs) and, where
-torch has none, its behaviour: a RuntimeError from backward, or (the modified_bessel_* names) no graph at all."""
+computed here, in float64 on numpy or CuPy arrays, with torch's derivatives (written with Tensor ops, so second
+order runs) and, where torch has none, its behaviour: a RuntimeError from backward, or (the modified_bessel_*
+names) no graph at all."""
 from __future__ import annotations
 
 import math
