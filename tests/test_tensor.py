@@ -1034,7 +1034,7 @@ def test_generator_state_and_torch_forms():
     normal/poisson overloads, shapes, dtypes and errors."""
     g = tg.Generator().manual_seed(11)
     state = g.get_state()
-    assert state.dtype == np.uint8 and state.shape == (40,)
+    assert state.dtype == np.uint8 and state.shape == (48,)
     a = tg.randn(5, generator=g).tolist()
     assert g.set_state(state) is g and tg.randn(5, generator=g).tolist() == a
     split = [tg.utils.data.random_split(range(8), [4, 4], generator=tg.Generator().manual_seed(2))[0].indices
@@ -1865,7 +1865,7 @@ def test_seed_initial_seed_and_rng_state():
     np.testing.assert_array_equal(tg.rand(4).numpy(), a.numpy())
     backend.rng("cpu").integers(0, 10, dtype=np.int32)  # (leaves half of a 64-bit draw in the state)
     state = tg.get_rng_state()
-    assert isinstance(state, tg.Tensor) and state.dtype == np.uint8 and state.shape == (40,)
+    assert isinstance(state, tg.Tensor) and state.dtype == np.uint8 and state.shape == (48,)
     first = (tg.randn(3).numpy(), backend.rng("cpu").integers(0, 2 ** 31, dtype=np.int32, size=3))
     tg.randn(5)
     tg.set_rng_state(state)
@@ -1873,6 +1873,16 @@ def test_seed_initial_seed_and_rng_state():
     np.testing.assert_array_equal(backend.rng("cpu").integers(0, 2 ** 31, dtype=np.int32, size=3), first[1])
     with pytest.raises(ValueError, match="set_rng_state"):
         tg.set_rng_state(tg.zeros(3, dtype=tg.uint8))
+    tg.manual_seed(3)  # (the state holds the seed: setting it brings back initial_seed, as torch's)
+    state = tg.get_rng_state()
+    tg.manual_seed(5)
+    tg.set_rng_state(state)
+    assert tg.initial_seed() == 3
+    g = tg.Generator().manual_seed(11)
+    gs = g.get_state()
+    assert g.manual_seed(12).set_state(gs).initial_seed() == 11
+    tg.set_rng_state(tg.Tensor(state.numpy()[:40]))  # (a 40-byte state of an older version: the seed stays)
+    assert tg.initial_seed() == 3
     tg.manual_seed(-1)  # (torch's: int(seed), a negative one as its uint64)
     assert tg.initial_seed() == 2 ** 64 - 1 and type(tg.initial_seed()) is int
     a = tg.rand(3).numpy()

@@ -216,23 +216,27 @@ def set_rng_state(state: dict) -> None:
 _STATE_BYTES = 40  # PCG64's state: state and inc (128 bits each), has_uint32 and uinteger (32 bits each)
 
 
-def cpu_rng_bytes(gen: Any = None) -> np.ndarray:
-    """A cpu generator's state (the package's by default; PCG64, what np.random.default_rng makes) as 40 uint8
-    values, for tg.get_rng_state's and Generator.get_state's ByteTensor."""
+def cpu_rng_bytes(gen: Any = None, seed: Optional[int] = None) -> np.ndarray:
+    """A cpu generator's state (the package's by default; PCG64, what np.random.default_rng makes) and its seed (the
+    package's initial_seed by default) as 48 uint8 values: the 40 of PCG64's state, then the seed's 8, so that
+    setting the state brings back initial_seed too, as torch's. For tg.get_rng_state's and Generator.get_state's
+    ByteTensor."""
     state = (rng("cpu") if gen is None else gen).bit_generator.state
     if state["bit_generator"] != "PCG64":
         raise TypeError(f"get_rng_state: the cpu generator is {state['bit_generator']}, not PCG64")
     inner = state["state"]
     raw = (inner["state"].to_bytes(16, "little") + inner["inc"].to_bytes(16, "little")
-           + int(state["has_uint32"]).to_bytes(4, "little") + int(state["uinteger"]).to_bytes(4, "little"))
+           + int(state["has_uint32"]).to_bytes(4, "little") + int(state["uinteger"]).to_bytes(4, "little")
+           + (initial_seed() if seed is None else seed).to_bytes(8, "little"))
     return np.frombuffer(raw, np.uint8).copy()
 
 
-def rng_from_bytes(raw: np.ndarray, op: str = "set_rng_state") -> np.random.Generator:
-    """A new cpu generator in a cpu_rng_bytes state (new: the state can be set again)."""
+def rng_from_bytes(raw: np.ndarray, op: str = "set_rng_state") -> Tuple[np.random.Generator, Optional[int]]:
+    """A new cpu generator in a cpu_rng_bytes state (new: the state can be set again), and the seed it holds (None
+    for the 40 bytes of a state taken before the seed was kept)."""
     raw = np.asarray(raw)
-    if raw.dtype != np.uint8 or raw.shape != (_STATE_BYTES,):
-        raise ValueError(f"{op}: expected the uint8 tensor of shape ({_STATE_BYTES},) that get_rng_state "
+    if raw.dtype != np.uint8 or raw.shape not in ((_STATE_BYTES,), (_STATE_BYTES + 8,)):
+        raise ValueError(f"{op}: expected the uint8 tensor of shape ({_STATE_BYTES + 8},) that get_rng_state "
                          f"returns, got {raw.dtype} of shape {raw.shape}")
     b = raw.tobytes()
     gen = np.random.Generator(np.random.PCG64())
@@ -240,12 +244,15 @@ def rng_from_bytes(raw: np.ndarray, op: str = "set_rng_state") -> np.random.Gene
                                                                    "inc": int.from_bytes(b[16:32], "little")},
                                "has_uint32": int.from_bytes(b[32:36], "little"),
                                "uinteger": int.from_bytes(b[36:40], "little")}
-    return gen
+    return gen, int.from_bytes(b[40:], "little") if len(b) > _STATE_BYTES else None
 
 
 def set_cpu_rng_bytes(raw: np.ndarray) -> None:
-    """Put back a cpu_rng_bytes state as the package's cpu generator."""
-    _rngs["cpu"] = rng_from_bytes(raw)
+    """Put back a cpu_rng_bytes state (and its seed) as the package's cpu generator."""
+    gen, seed = rng_from_bytes(raw)
+    _rngs["cpu"] = gen
+    if seed is not None:
+        _rngs["seed"] = seed
 
 
 class Generator:
@@ -280,19 +287,19 @@ class Generator:
         return self._seed
 
     def get_state(self) -> Any:
-        """The host generator's state as a uint8 Tensor of 40 bytes (numpy's PCG64, not torch's Mersenne Twister),
-        for set_state."""
+        """The host generator's state and seed as a uint8 Tensor of 48 bytes (numpy's PCG64, not torch's Mersenne
+        Twister; cpu_rng_bytes), for set_state."""
         from .tensor import Tensor  # noqa: PLC0415 (the tensor module imports this one)
         if self._device != "cpu":
             raise RuntimeError("Generator.get_state: only a cpu generator's state can be taken here (a CuPy "
                                "generator's is a device array); use clone_state() for a copy")
-        return Tensor(cpu_rng_bytes(self.draws("cpu")))
+        return Tensor(cpu_rng_bytes(self.draws("cpu"), self._seed))
 
     def set_state(self, new_state: Any) -> "Generator":
         if self._device != "cpu":
             raise RuntimeError("Generator.set_state: only a cpu generator's state can be set here")
-        self._rngs["cpu"] = rng_from_bytes(to_device(getattr(new_state, "data", new_state), "cpu"),
-                                           "Generator.set_state")
+        gen, seed = rng_from_bytes(to_device(getattr(new_state, "data", new_state), "cpu"), "Generator.set_state")
+        self._rngs["cpu"], self._seed = gen, self._seed if seed is None else seed
         return self
 
     def clone_state(self) -> "Generator":
@@ -326,6 +333,10 @@ class _PackageGenerator(Generator):
 
     def initial_seed(self) -> int:
         return initial_seed()
+
+    def get_state(self) -> Any:
+        from .tensor import Tensor  # noqa: PLC0415
+        return Tensor(cpu_rng_bytes())
 
     def set_state(self, new_state: Any) -> "Generator":
         set_cpu_rng_bytes(to_device(getattr(new_state, "data", new_state), "cpu"))
