@@ -140,6 +140,22 @@ def test_special_functions_at_their_edges():
                                [math.pi ** 2 / 6, math.pi ** 2 / 2], rtol=1e-15)
 
 
+def test_polygamma_below_zero_against_reference_values():
+    """Below 0 the Hurwitz sum cancels terms of both signs (polygamma(10, -11.5) was 10% off, polygamma(30, -29.5)
+    -3.7e25 for -4.1e-14, as torch's); the reflection keeps ~(n + 1) ulp. References: mpmath.polygamma at 150
+    digits (at 40 its own sum loses them); the half-integers' exact cot 0 and the poles' inf also checked."""
+    cases = ((10, -11.5, -5.67985351456712e-6), (30, -29.5, -4.1156048459585377e-14),
+             (30, -29.4, 5.751734540030296e+44), (3, -2.3, 768.93506466614224), (5, -0.75, 492226.75245080886),
+             (1, -20000.25, 19.739158804053657), (2, -7.5, -0.015564511795903923))
+    for n, x, want in cases:
+        got = tg.polygamma(n, tg.tensor([x], dtype=tg.float64)).numpy()[0]
+        np.testing.assert_allclose(got, want, rtol=(n + 1) * 4e-16, err_msg=f"polygamma({n}, {x})")
+    far = tg.tensor([-1e15 - 0.5, -1e-300, -3.0, -2.5 + 2 ** -51], dtype=tg.float64)
+    np.testing.assert_allclose(tg.polygamma(1, far).numpy()[:1], [math.pi ** 2], rtol=1e-15)
+    assert tg.polygamma(7, far).numpy()[1:3].tolist() == [math.inf, math.inf]
+    assert np.isfinite(tg.polygamma(30, far).numpy()[3])
+
+
 def test_special_functions_dtypes_forms_and_errors():
     """Integer input gives float32 and float16 stays float16, as torch's; the function forms, the in-place
     forms (gradient through lgamma_ is digamma); polygamma's n must be a non-negative int."""
