@@ -190,6 +190,20 @@ def test_zeta_and_incomplete_gamma_match_torch(device):
         _assert_close_to_torch(ours, getattr(torch.special, name)(torch.tensor(a), torch.tensor(y)), 1e-8)
 
 
+def test_zeta_and_polygamma_for_large_q(device):
+    """Far out the sum's terms and the tail's divisions went subnormal before the end (trigamma(1e300) 0, torch's
+    too; zeta(11, 4.8e28) 9e-10 off). References: mpmath's zeta and polygamma at 300 digits (zeta's own sum
+    needs them there), near q^(1-x) / (x - 1) (1 + (x - 1) / (2q)) of the float64 q."""
+    x = tg.tensor([2.0, 2.5, 1.5, 11.0, 31.0], dtype=tg.float64, device=device)
+    q = tg.tensor([1e300, 1e100, 1e300, 4.802062643908428e+28, 1e9], dtype=tg.float64, device=device)
+    want = [9.9999999999999995e-301, 6.6666666666666665e-151, 1.9999999999999999e-150, 1.5336342108300085e-288,
+            3.3333333833333336e-272]
+    np.testing.assert_allclose(S.zeta(x, q).cpu().numpy(), want, rtol=3e-16, atol=0)
+    far = tg.tensor([1e300, 1e29], dtype=tg.float64, device=device)
+    np.testing.assert_allclose(tg.polygamma(1, far).cpu().numpy(), [1e-300, 1.0000000000000001e-29], rtol=3e-16, atol=0)
+    np.testing.assert_allclose(tg.polygamma(10, far[1:]).cpu().numpy(), [-3.6288000000000031e-285], rtol=3e-16, atol=0)
+
+
 def _decimal_ln_factorial(a):
     """ln a! in the current decimal context: exactly below 100, else Stirling's series to 1/a^7 (< 1e-26 here)."""
     if a < 100:
