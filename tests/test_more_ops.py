@@ -156,6 +156,17 @@ def test_polygamma_below_zero_against_reference_values():
     assert np.isfinite(tg.polygamma(30, far).numpy()[3])
 
 
+def test_lgamma_near_its_zeros_against_reference_values(device):
+    """math.lgamma's Lanczos sum is ~1e-16 absolute: 7e-7 relative at 1 + 1e-9, where lgamma ~ -euler_gamma 1e-9.
+    On [0.5, 2.5] lgamma's Taylor series about 1 (and 2) keep relative accuracy. References: mpmath.loggamma."""
+    x = [1 + 1e-9, 1 - 2 ** -40, 2 - 1e-12, 2 + 3e-6, 1.3, 0.6, 2.45, 1.0, 2.0]
+    want = [-5.7721571183810395e-10, 5.2497458900896244e-13, -4.2282192087173953e-13, 1.2683559074864175e-6,
+            -0.10817480950786048, 0.39823385806923493, 0.25014296569217624, 0.0, 0.0]
+    got = tg.tensor(x, dtype=tg.float64, device=device).lgamma().cpu().numpy()
+    np.testing.assert_allclose(got, want, rtol=5e-16, atol=0)
+    assert not np.signbit(got[-2:]).any()
+
+
 def test_special_functions_dtypes_forms_and_errors():
     """Integer input gives float32 and float16 stays float16, as torch's; the function forms, the in-place
     forms (gradient through lgamma_ is digamma); polygamma's n must be a non-negative int."""

@@ -288,25 +288,12 @@ def ndtri_array(p: Any) -> Any:
 _EPS = ops._MACHEP  # 2^-53, Cephes' MACHEP
 
 
-def _zeta_integers() -> Tuple[float, ...]:
-    """zeta(k) for k = 2 .. 30 (the Taylor coefficients of _lgamma1p)."""
-    return tuple(float(v) for v in zeta_array(np.arange(2.0, 31.0), np.ones(29)))
-
-
 def _lgamma1p(a: Any) -> Any:
-    """lgamma(1 + a), by its Taylor series -euler_gamma a + sum (-a)^k zeta(k) / k for a below 0.25, where
-    rounding 1 + a would lose the digits of a small a (lgamma_array above)."""
+    """lgamma(1 + a), by its Taylor series (ops._lgamma1p_series) for a below 0.25, where rounding 1 + a would lose
+    the digits of a small a."""
     xp = xp_of(a)
     small = xp.abs(a) < 0.25
-    t = xp.where(small, a, 0.0)
-    series = xp.zeros_like(t)
-    for k in range(len(_ZETA_INTEGERS) + 1, 1, -1):
-        series = (series + (-1) ** k * _ZETA_INTEGERS[k - 2] / k) * t
-    series = (series - 0.57721566490153286061) * t
-    return xp.where(small, series, ops.lgamma_array(xp.where(small, 1.0, a + 1)))
-
-
-_ZETA_INTEGERS = _zeta_integers()
+    return xp.where(small, ops._lgamma1p_series(xp.where(small, a, 0.0)), ops.lgamma_array(xp.where(small, 1.0, a + 1)))
 
 
 # B_2k / (2k (2k - 1)), k = 1 .. 8: Stirling's series lgamma(a) - ((a - 1/2) log a - a + log(2 pi)/2) in 1/a
