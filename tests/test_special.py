@@ -204,6 +204,19 @@ def test_zeta_and_polygamma_for_large_q(device):
     np.testing.assert_allclose(tg.polygamma(10, far[1:]).cpu().numpy(), [-3.6288000000000031e-285], rtol=3e-16, atol=0)
 
 
+def test_gammainc_for_tiny_a_stays_within_0_and_1(device):
+    """P(a, x) for a ~ 1e-300 was 1 + 5e-14: x^a e^-x / Gamma(a) rounded lgamma(a) ~ 690 in an exponent. Now
+    a e^(a log x - x) / Gamma(1 + a), and P, Q clipped into [0, 1]. References: mpmath.gammainc at 50 digits."""
+    a = tg.tensor([1e-300, 1e-300, 1e-100, 1e-20, 0.1], dtype=tg.float64, device=device)
+    x = tg.tensor([0.5, 1.0, 1e-10, 1.0, 0.5], dtype=tg.float64, device=device)
+    p, q = S.gammainc(a, x).cpu().numpy(), S.gammaincc(a, x).cpu().numpy()
+    assert (p <= 1).all()
+    np.testing.assert_allclose(p[:4], 1.0, rtol=2.3e-16)
+    np.testing.assert_allclose(p[4], 0.94140244589013352, rtol=1e-15)
+    np.testing.assert_allclose(q, [5.5977359477616083e-301, 2.1938393439552028e-301, 2.2448635265138924e-99,
+                                   2.1938393439552026e-21, 0.058597554109866481], rtol=1e-14, atol=0)
+
+
 def _decimal_ln_factorial(a):
     """ln a! in the current decimal context: exactly below 100, else Stirling's series to 1/a^7 (< 1e-26 here)."""
     if a < 100:

@@ -303,7 +303,8 @@ _STIRLING = tuple(float(b / (2 * k * (2 * k - 1))) for k, b in enumerate(ops._BE
 def _igam_factor(a: Any, x: Any) -> Any:
     """x^a e^-x / Gamma(a). From a = 10 on by Stirling's series, a (log1p(d) - d) + log(a / (2 pi))/2 minus its
     correction in 1/a, d = (x - a)/a: no cancellation of a log x against x + lgamma(a), which cost |a log x| ulp
-    (1e-10 relative at a ~ 1e5); below, through those logs."""
+    (1e-10 relative at a ~ 1e5); below, through those logs (below 1/4 a e^(a log x - x) / Gamma(1 + a), so that
+    P(1e-300, 0.5) is not 1 + 5e-14)."""
     xp = xp_of(x)
     big = a >= 10
     b = xp.where(big, a, 10.0)
@@ -313,7 +314,9 @@ def _igam_factor(a: Any, x: Any) -> Any:
         corr = (corr * inv * inv + c)
     stirling = b * (xp.log1p(d) - d) + 0.5 * xp.log(b / (2 * math.pi)) - corr * inv
     s = xp.where(big, 1.0, a)
-    return xp.exp(xp.where(big, stirling, s * xp.log(x) - x - ops.lgamma_array(s)))
+    tiny = a < 0.25  # (1/Gamma(a) = a / Gamma(1 + a): no lgamma(a) ~ -log a to round, 700 ulp at a = 1e-300)
+    logs = s * xp.log(x) - x - xp.where(tiny, _lgamma1p(xp.where(tiny, s, 0.0)), ops.lgamma_array(s))
+    return xp.exp(xp.where(big, stirling, logs)) * xp.where(tiny, a, 1.0)
 
 
 def _until_converged(state: dict, step: Callable[[dict, Any], Any], limit: int = 100000) -> None:
@@ -357,8 +360,8 @@ def _igamc_series(a: Any, x: Any) -> Any:
         return xp.abs(term) <= _EPS * xp.abs(s["sum"])
 
     _until_converged(st, step, 2000)
-    logx = xp.log(x)
-    return -xp.expm1(a * logx - _lgamma1p(a)) - xp.exp(a * logx - ops.lgamma_array(a)) * st["sum"]
+    power = a * xp.log(x) - _lgamma1p(a)  # (x^a / Gamma(a) = a e^power: no lgamma(a) ~ 690 rounded at a = 1e-300)
+    return -xp.expm1(power) - a * xp.exp(power) * st["sum"]
 
 
 def _igamc_fraction(a: Any, x: Any) -> Any:
@@ -482,7 +485,7 @@ def igamma_array(a: Any, x: Any, upper: bool) -> Any:
     edge = xp.where((a < 0) | (x < 0), xp.nan, edge)
     if upper:
         edge = 1 - edge
-    return xp.where(regular, y, edge).reshape(shape)
+    return xp.where(regular, xp.clip(y, 0.0, 1.0), edge).reshape(shape)  # (a rounding past 1: P(1e-20, 1))
 
 
 def _gamma_path_series(a: Any, x: Any) -> Any:
