@@ -255,6 +255,12 @@ def set_cpu_rng_bytes(raw: np.ndarray) -> None:
         _rngs["seed"] = seed
 
 
+def _seed_arg(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"Generator.manual_seed: seed must be an int, got {type(seed).__name__}")
+    return int(seed)
+
+
 class Generator:
     """torch.Generator: random draws of their own, for the generator= argument of the random functions, in-place
     fills, samplers, random_split and nn.init, seeded apart from the package's (manual_seed). Like the package it
@@ -272,9 +278,7 @@ class Generator:
 
     def manual_seed(self, seed: int) -> "Generator":
         """Restart from seed (an int; taken modulo 2^64, as torch's); returns the generator."""
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"Generator.manual_seed: seed must be an int, got {type(seed).__name__}")
-        self._seed, self._rngs = int(seed) % 2 ** 64, {}
+        self._seed, self._rngs = _seed_arg(seed) % 2 ** 64, {}
         return self
 
     def seed(self) -> int:
@@ -293,7 +297,7 @@ class Generator:
         if self._device != "cpu":
             raise RuntimeError("Generator.get_state: only a cpu generator's state can be taken here (a CuPy "
                                "generator's is a device array); use clone_state() for a copy")
-        return Tensor(cpu_rng_bytes(self.draws("cpu"), self._seed))
+        return Tensor(cpu_rng_bytes(self.draws("cpu"), self.initial_seed()))
 
     def set_state(self, new_state: Any) -> "Generator":
         if self._device != "cpu":
@@ -324,19 +328,13 @@ class _PackageGenerator(Generator):
         self._device = "cpu"
 
     def manual_seed(self, seed: int) -> "Generator":
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"Generator.manual_seed: seed must be an int, got {type(seed).__name__}")
-        return manual_seed(seed)
+        return manual_seed(_seed_arg(seed))
 
     def seed(self) -> int:
         return seed()
 
     def initial_seed(self) -> int:
         return initial_seed()
-
-    def get_state(self) -> Any:
-        from .tensor import Tensor  # noqa: PLC0415
-        return Tensor(cpu_rng_bytes())
 
     def set_state(self, new_state: Any) -> "Generator":
         set_cpu_rng_bytes(to_device(getattr(new_state, "data", new_state), "cpu"))
