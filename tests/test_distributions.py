@@ -1715,6 +1715,20 @@ def test_torch_submodule_names_and_utils():
     assert utils.euler_constant == TU.euler_constant
 
 
+def test_every_torch_submodule_with_our_classes_imports():
+    """Each torch.distributions submodule whose classes exist here imports by torch's path (cauchy, studentT,
+    relaxed_bernoulli, ...) and holds the same class objects as tg.distributions."""
+    import importlib
+    import pkgutil
+    for info in pkgutil.iter_modules(D.__path__):
+        names = [n for n in getattr(importlib.import_module(f"torch.distributions.{info.name}"), "__all__", [])
+                 if n[0].isupper() and hasattr(G, n)]
+        if not names:
+            continue
+        mod = importlib.import_module(f"tinygrad_rnn.distributions.{info.name}")
+        assert getattr(G, info.name) is mod, info.name
+        assert all(getattr(mod, n) is getattr(G, n) for n in names), info.name
+
 def test_wishart_lkj_lowrank_kl_on_device(device):
     """Wishart and LKJCholesky on the parameters' device: draws repeat after tg.manual_seed and stay there,
     log_prob and its gradient run there; the generic Bregman KL and the low-rank KL pairs too."""

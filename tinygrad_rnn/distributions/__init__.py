@@ -1,9 +1,12 @@
 """tg.distributions: torch.distributions' classes for sequence models (sampling from the package generator, so
 tg.manual_seed repeats draws; log_prob, entropy, kl_divergence and rsample differentiable in tg ops)."""
 # (torch's submodule names, so `from tinygrad_rnn.distributions.normal import Normal` works as torch's does)
-from . import (bernoulli, beta, categorical, constraint_registry, constraints, dirichlet, exponential, kl, laplace,
-               lowrank_multivariate_normal, multinomial, normal, one_hot_categorical, poisson, transforms, uniform,
-               utils)
+from . import (bernoulli, beta, binomial, categorical, cauchy, chi2, constraint_registry, constraints,
+               continuous_bernoulli, dirichlet, exponential, fishersnedecor, generalized_pareto, geometric, gumbel,
+               half_cauchy, half_normal, inverse_gamma, kl, kumaraswamy, laplace, log_normal, logistic_normal,
+               lowrank_multivariate_normal, multinomial, negative_binomial, normal, one_hot_categorical, pareto,
+               poisson, relaxed_bernoulli, relaxed_categorical, studentT, transforms, uniform, utils, von_mises,
+               weibull)
 from .constraint_registry import biject_to, transform_to
 from .constraints import Constraint
 from .continuous import (Cauchy, ContinuousBernoulli, Exponential, GeneralizedPareto, Gumbel, Laplace, LogNormal,
@@ -28,18 +31,20 @@ from .transformed_distribution import (HalfCauchy, HalfNormal, Kumaraswamy, Logi
                                        TransformedDistribution, Weibull)
 from .wishart import Wishart
 
-__all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform", "Categorical",
-           "Cauchy", "Chi2", "ComposeTransform", "Constraint", "ContinuousBernoulli", "CorrCholeskyTransform",
+__all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform", "Categorical", "Cauchy",
+           "Chi2", "ComposeTransform", "Constraint", "ContinuousBernoulli", "CorrCholeskyTransform",
            "CumulativeDistributionTransform", "Dirichlet", "Distribution", "ExpTransform", "Exponential",
            "ExponentialFamily", "FisherSnedecor", "Gamma", "GeneralizedPareto", "Geometric", "Gumbel", "HalfCauchy",
            "HalfNormal", "Independent", "IndependentTransform", "InverseGamma", "Kumaraswamy", "LKJCholesky",
            "Laplace", "LogNormal", "LogisticNormal", "LowRankMultivariateNormal", "LowerCholeskyTransform",
-           "MixtureSameFamily", "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
-           "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "PositiveDefiniteTransform",
-           "PowerTransform", "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform", "SigmoidTransform",
-           "SoftmaxTransform", "SoftplusTransform", "StackTransform", "StickBreakingTransform", "StudentT",
-           "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "VonMises", "Weibull", "Wishart",
-           "bernoulli", "beta", "biject_to", "categorical", "constraint_registry", "constraints", "dirichlet",
-           "exponential", "identity_transform", "kl", "kl_divergence", "laplace", "lowrank_multivariate_normal",
-           "multinomial", "normal", "one_hot_categorical", "poisson", "register_kl", "transform_to", "transforms",
-           "uniform", "utils"]
+           "MixtureSameFamily", "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
+           "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "PositiveDefiniteTransform", "PowerTransform",
+           "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
+           "SoftplusTransform", "StackTransform", "StickBreakingTransform", "StudentT", "TanhTransform", "Transform",
+           "TransformedDistribution", "Uniform", "VonMises", "Weibull", "Wishart", "bernoulli", "beta", "biject_to",
+           "binomial", "categorical", "cauchy", "chi2", "constraint_registry", "constraints", "continuous_bernoulli",
+           "dirichlet", "exponential", "fishersnedecor", "generalized_pareto", "geometric", "gumbel", "half_cauchy",
+           "half_normal", "identity_transform", "inverse_gamma", "kl", "kl_divergence", "kumaraswamy", "laplace",
+           "log_normal", "logistic_normal", "lowrank_multivariate_normal", "multinomial", "negative_binomial",
+           "normal", "one_hot_categorical", "pareto", "poisson", "register_kl", "relaxed_bernoulli",
+           "relaxed_categorical", "studentT", "transform_to", "transforms", "uniform", "utils", "von_mises", "weibull"]
