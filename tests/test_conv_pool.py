@@ -2234,3 +2234,125 @@ def test_interpolate_mode_and_rank_errors_are_torchs():
     for fn, exc, pattern in cases:
         with pytest.raises(exc, match=pattern):
             fn()
+
+
+def _fractional_ref(x, k, out, u):
+    """fractional max pooling by loops: torch's generate_intervals starts trunc((i + u) alpha) - trunc(u alpha),
+    alpha = (L - k) / (out - 1), the last L - k; u[n, c] per spatial dim in order."""
+    n_b, c = x.shape[:2]
+    vals = np.empty((n_b, c) + tuple(out))
+    for b, ch in itertools.product(range(n_b), range(c)):
+        starts = []
+        for d, (length, kk, m) in enumerate(zip(x.shape[2:], k, out)):
+            alpha = (length - kk) / (m - 1) if m > 1 else 0.0
+            starts.append([int((i + u[b, ch, d]) * alpha) - int(u[b, ch, d] * alpha) for i in range(m - 1)]
+                          + [length - kk])
+        for pos in itertools.product(*[range(m) for m in out]):
+            window = tuple(slice(s[p], s[p] + kk) for s, p, kk in zip(starts, pos, k))
+            vals[(b, ch) + pos] = x[(b, ch) + window].max()
+    return vals
+
+
+@with_fixtures
+@given(nd=st.sampled_from([2, 3]), data=st.data())
+def test_fractional_max_pools_match_loops_and_central_differences(device, nd, data):
+    spatial = tuple(data.draw(st.integers(1, 6 - nd), label="L") for _ in range(nd))
+    k = tuple(data.draw(st.integers(1, n), label="k") for n in spatial)
+    out = tuple(data.draw(st.integers(1, n - kk + 1), label="out") for n, kk in zip(spatial, k))
+    shape = (data.draw(st.integers(1, 2), label="N"), 2) + spatial
+    (x,) = data.draw(distinct([shape]), label="x")  # (no ties: a tie is a kink)
+    u = data.draw(hnp.arrays(np.float64, shape[:2] + (nd,), elements=st.floats(0, 0.99)), label="u")
+    fn = F.fractional_max_pool2d if nd == 2 else F.fractional_max_pool3d
+    samples = tg.tensor(u[..., ::-1].copy() if nd == 2 else u, dtype=tg.float64, device=device)  # (2-d: W then H)
+    check_op(lambda t: fn(t, k, out, _random_samples=samples), lambda a: _fractional_ref(a, k, out, u), [x], device,
+             gradgrad=True)
+
+
+@pytest.mark.parametrize("values", ["random", "ties"])
+def test_fractional_max_pools_match_torch_with_fixed_samples(values):
+    torch = pytest.importorskip("torch")
+    tF, rng = torch.nn.functional, np.random.default_rng(11)
+    for nd, dtype, trial in itertools.product((2, 3), (np.float64, np.float32), range(6)):
+        spatial = tuple(int(v) for v in rng.integers(2, 8 if nd == 2 else 6, nd))
+        k = tuple(int(rng.integers(1, n)) for n in spatial)
+        out = tuple(int(rng.integers(0, n - kk + (2 if nd == 2 else 1))) for n, kk in zip(spatial, k))
+        shape = ((int(rng.integers(0, 3)),) if trial % 3 else ()) + (3,) + spatial
+        x = rng.standard_normal(shape) if values == "random" else rng.integers(0, 3, shape).astype(float)
+        x, u = x.astype(dtype), rng.random((max(shape[0], 1) + 1 if len(shape) == nd + 2 else 1, 3, nd)).astype(dtype)
+        ours, theirs = (F.fractional_max_pool2d, tF.fractional_max_pool2d) if nd == 2 else (
+            F.fractional_max_pool3d, tF.fractional_max_pool3d)
+        xs, tx = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        (y, i), (ty, ti) = (ours(xs, k, out, return_indices=True, _random_samples=tg.tensor(u)),
+                            theirs(tx, k, out, return_indices=True, _random_samples=torch.tensor(u)))
+        np.testing.assert_array_equal(i.numpy(), ti.numpy(), err_msg=str((shape, k, out)))
+        assert y.dtype == dtype and i.dtype == np.int64
+        r = rng.standard_normal(ty.shape).astype(dtype)
+        y.backward(tg.tensor(r))
+        ty.backward(torch.tensor(r))
+        np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+        np.testing.assert_allclose(xs.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+    nan, inf = math.nan, math.inf
+    x = np.array([[[[nan, 1, nan, 2], [-inf, -inf, -inf, -inf], [3, nan, 0, 0]]]])
+    u = np.array([[[0.3, 0.6]]])
+    (y, i), (ty, ti) = (F.fractional_max_pool2d(tg.tensor(x), 2, (2, 3), None, True, tg.tensor(u)),
+                        tF.fractional_max_pool2d(torch.tensor(x), 2, (2, 3), None, True, torch.tensor(u)))
+    np.testing.assert_array_equal(i.numpy(), ti.numpy())
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+
+
+def test_fractional_max_pools_draw_windows_and_check_arguments():
+    tg.manual_seed(3)
+    x = tg.randn(3, 4, 11, 9, dtype=tg.float64)
+    tg.manual_seed(4)
+    y, i = F.fractional_max_pool2d_with_indices(x, (3, 2), output_ratio=(0.5, 0.7))
+    tg.manual_seed(4)
+    assert y.shape == (3, 4, 5, 6) and np.array_equal(F.fractional_max_pool2d(x, (3, 2), None, (0.5, 0.7)).numpy(),
+                                                       y.numpy())
+    a = x.numpy()
+    np.testing.assert_array_equal(np.take_along_axis(a.reshape(3, 4, -1), i.numpy().reshape(3, 4, -1), 2),
+                                  y.numpy().reshape(3, 4, -1))
+    np.testing.assert_array_equal(y.numpy()[..., 0, 0], a[..., :3, :2].max((-2, -1)))  # (the first windows start
+    np.testing.assert_array_equal(y.numpy()[..., -1, -1], a[..., -3:, -2:].max((-2, -1)))  # at 0, the last at L - k)
+    rows, cols = np.divmod(i.numpy(), 9)
+    assert (np.diff(rows, axis=2) >= -2).all() and (np.diff(cols, axis=3) >= -1).all()
+    z = F.fractional_max_pool3d(tg.randn(2, 5, 6, 7), 2, output_ratio=0.5)
+    assert z.shape == (2, 2, 3, 3) and z.dtype == np.float32
+    u = tg.rand(3, 4, 2, dtype=tg.float64)
+    with pytest.raises(ValueError, match="either an output_size or an output_ratio"):
+        F.fractional_max_pool2d(x, 2)
+    with pytest.raises(ValueError, match="pool width 3 too large relative to input width 9"):
+        F.fractional_max_pool2d(x, 3, (4, 8), _random_samples=u)
+    with pytest.raises(TypeError, match="_random_samples float32"):
+        F.fractional_max_pool2d(x, 2, 3, _random_samples=u.float())
+    with pytest.raises(ValueError, match=r"shape \(N', C, 2\)"):
+        F.fractional_max_pool2d(x, 2, 3, _random_samples=u[:2])
+    with pytest.raises(ValueError, match="non-zero size"):
+        F.fractional_max_pool2d(x[:, :0], 2, 3)
+    m = nn.FractionalMaxPool2d(2, output_size=3, _random_samples=u)
+    assert repr(m) == "FractionalMaxPool2d()" and list(m.state_dict()) == ["_random_samples"]
+    assert m.kernel_size == (2, 2) and m.output_size == (3, 3) and m.output_ratio is None
+    np.testing.assert_array_equal(m(x).numpy(), F.fractional_max_pool2d(x, 2, 3, _random_samples=u).numpy())
+    m3 = nn.FractionalMaxPool3d(2, output_ratio=0.5, return_indices=True)
+    assert m3.output_ratio == (0.5,) * 3 and list(m3.state_dict()) == [] and len(m3(x)) == 2
+    for args, msg in (((2,), "either an output size"), ((2, 3, 0.5), "only one of"),
+                      ((2, None, 1.0), "between 0 and 1"), ((0, 3), "greater than 0")):
+        with pytest.raises(ValueError, match=msg):
+            nn.FractionalMaxPool2d(*args)
+
+
+def test_fractional_max_pools_on_device(device):
+    rng = np.random.default_rng(12)
+    for nd, fn in ((2, F.fractional_max_pool2d), (3, F.fractional_max_pool3d)):
+        x, u = rng.standard_normal((2, 3) + (6,) * nd), rng.random((2, 3, nd))
+        xd = tg.tensor(x, device=device, requires_grad=True)
+        y, i = fn(xd, 2, 3, return_indices=True, _random_samples=tg.tensor(u, device=device))
+        y.sum().backward()
+        xc = tg.tensor(x, requires_grad=True)
+        yc, ic = fn(xc, 2, 3, return_indices=True, _random_samples=tg.tensor(u))
+        yc.sum().backward()
+        assert y.device == i.device == xd.grad.device == device and i.dtype == np.int64
+        np.testing.assert_array_equal(y.numpy(), yc.numpy())
+        np.testing.assert_array_equal(i.numpy(), ic.numpy())
+        np.testing.assert_array_equal(xd.grad.numpy(), xc.grad.numpy())
+        drawn = fn(tg.tensor(x.astype(np.float32), device=device), 2, output_ratio=0.5)
+        assert drawn.device == device and drawn.dtype == np.float32 and drawn.shape == (2, 3) + (3,) * nd

@@ -19,7 +19,7 @@ from .layers import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveLogSoftmaxWit
 from .layers import (ChannelShuffle, CircularPad3d, ConstantPad3d, ReflectionPad3d, ReplicationPad3d, Softmax2d,
                      ZeroPad3d)
 from .layers import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, BatchNorm3d, Conv3d, ConvTranspose3d, Dropout3d,
-                     InstanceNorm3d, LPPool3d, MaxPool3d, MaxUnpool3d)
+                     FractionalMaxPool2d, FractionalMaxPool3d, InstanceNorm3d, LPPool3d, MaxPool3d, MaxUnpool3d)
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d, LazyConv3d,
                    LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
                    LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear, LazyModuleMixin)
@@ -48,7 +48,7 @@ __all__ = ["attention", "functional", "fused", "init", "utils", "modules", "para
            "AdaptiveMaxPool2d", "LPPool2d", "MaxUnpool2d", "Unfold", "Fold", "PixelShuffle", "PixelUnshuffle",
            "UpsamplingNearest2d", "UpsamplingBilinear2d",
            "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "LPPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
-           "MaxUnpool3d", "BatchNorm3d", "InstanceNorm3d", "Dropout3d",
+           "MaxUnpool3d", "BatchNorm3d", "InstanceNorm3d", "Dropout3d", "FractionalMaxPool2d", "FractionalMaxPool3d",
            "BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "LocalResponseNorm",
            "Upsample", "ConstantPad1d", "ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d",
            "ConstantPad2d", "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "CircularPad2d",

@@ -1737,6 +1737,109 @@ def adaptive_max_pool3d_with_indices(input: Tensor, output_size: Any,
     return adaptive_max_pool3d(input, output_size, return_indices=True)
 
 
+def fractional_max_pool2d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
+                          return_indices: bool = False, _random_samples: Optional[Tensor] = None) -> Any:
+    """torch's F.fractional_max_pool2d (Graham 2015): the maximum of each kH x kW window of an (N, C, H, W) or
+    (C, H, W) input, the windows' starts torch's pseudo-random sequence per (sample, channel) and dim
+    (_fractional_starts), output_size (oH, oW) or int(output_ratio (H, W)). _random_samples: (N', C, 2) of the
+    input's dtype, N' >= N, u for W then H (torch's order), drawn uniform in [0, 1) from the package generator
+    when None. Each value's gradient goes to one element, the window's first maximum (or last nan), as torch's;
+    return_indices: also (values, indices), indices int64 flat positions h W + w in the input."""
+    return _fractional_max_pool("fractional_max_pool2d", 2, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+def fractional_max_pool2d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
+                                       output_ratio: Any = None, return_indices: bool = False,
+                                       _random_samples: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    """torch's F.fractional_max_pool2d_with_indices: fractional_max_pool2d's (values, indices), whatever
+    return_indices says."""
+    return fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True, _random_samples)
+
+
+def fractional_max_pool3d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
+                          return_indices: bool = False, _random_samples: Optional[Tensor] = None) -> Any:
+    """torch's F.fractional_max_pool3d: fractional_max_pool2d over (D, H, W) of an (N, C, D, H, W) or (C, D, H, W)
+    input, _random_samples (N', C, 3) with u for D, H, W in that order (torch's); indices are flat positions
+    (d H + h) W + w in the input. Each output size may reach input - kernel_size + 1, as in 2-d, where torch 2.13's
+    3-d check refuses that last one."""
+    return _fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
+                                       output_ratio: Any = None, return_indices: bool = False,
+                                       _random_samples: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    """torch's F.fractional_max_pool3d_with_indices: fractional_max_pool3d's (values, indices)."""
+    return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True, _random_samples)
+
+
+def _fractional_starts(u: Any, length: int, n_out: int, k: int) -> Any:
+    """(..., n_out) window starts along a dim of ``length`` for samples u (...,), torch's generate_intervals in u's
+    dtype: trunc((i + u) alpha) - trunc(u alpha) with alpha = (length - k) / (n_out - 1), the last length - k."""
+    xp = xp_of(u)
+    starts = xp.full(u.shape + (n_out,), length - k, dtype=np.int64)
+    if n_out > 1:
+        alpha = u.dtype.type(length - k) / u.dtype.type(n_out - 1)
+        i = xp.arange(n_out - 1, dtype=u.dtype)
+        seq = ((i + u[..., None]) * alpha).astype(np.int64) - (u[..., None] * alpha).astype(np.int64)
+        starts[..., :-1] = xp.clip(seq, 0, length - k)  # (in range for u in [0, 1), as torch's kernel asserts)
+    return starts
+
+
+def _fractional_max_pool(op: str, nd: int, input: Tensor, kernel_size: Any, output_size: Any, output_ratio: Any,
+                         return_indices: bool, samples: Optional[Tensor]) -> Any:
+    x, unbatched = _batched(op, input, nd)
+    _same_dtype(op, x, _random_samples=samples)
+    k = _n_ints(op, "kernel_size", kernel_size, 1, nd)
+    spatial = x.shape[2:]
+    if output_size is None:
+        if output_ratio is None:
+            raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+        ratio = list(output_ratio) if isinstance(output_ratio, (tuple, list)) else [output_ratio]
+        if len(ratio) not in (1, nd) or not all(isinstance(r, numbers.Real) for r in ratio):
+            raise ValueError(f"{op}: output_ratio must be a number or a tuple of {nd} numbers, got {output_ratio!r}")
+        sizes = tuple(int(n * float(r)) for n, r in zip(spatial, ratio * (nd // len(ratio))))
+    else:
+        sizes = _n_ints(op, "output_size", output_size, 0, nd)
+    if 0 in x.shape[1:]:
+        raise ValueError(f"{op}: expected input to have non-zero size for non-batch dimensions, got shape "
+                         f"{input.shape}")
+    names = ("height", "width") if nd == 2 else ("depth", "height", "width")
+    for name, m, kk, n in zip(names, sizes, k, spatial):
+        if m + kk - 1 > n:
+            raise ValueError(f"{op}: pool {name} {kk} too large relative to input {name} {n} (an output {name} "
+                             f"of {m} needs output + kernel_size - 1 <= input)")
+    n_batch, channels = x.shape[:2]
+    if samples is None:
+        from .. import creation
+        samples = creation.rand(n_batch, channels, nd, dtype=x.dtype, device=x.device)
+    elif samples.ndim != 3 or samples.shape[0] < n_batch or samples.shape[1:] != (channels, nd):
+        raise ValueError(f"{op}: _random_samples must have shape (N', C, {nd}) with N' >= N = {n_batch} and "
+                         f"C = {channels} for input {input.shape}, got {samples.shape}")
+    if samples.device != x.device:
+        raise ValueError(f"{op}: _random_samples is on {samples.device}, input on {x.device}")
+    u = samples.data[:n_batch]
+    xp = xp_of(u)
+    flat = xp.zeros((n_batch, channels) + sizes + k, dtype=np.int64)
+    stride = math.prod(spatial)
+    for i, (m, kk, n) in enumerate(zip(sizes, k, spatial)):
+        stride //= n
+        starts = _fractional_starts(u[..., (1 - i) if nd == 2 else i], n, m, kk)
+        starts = starts.reshape((n_batch, channels) + tuple(m if j == i else 1 for j in range(nd)) + (1,) * nd)
+        taps = xp.arange(kk).reshape((1,) * (2 + nd) + tuple(kk if j == i else 1 for j in range(nd)))
+        flat += (starts + taps) * stride
+    flat = flat.reshape(n_batch, channels, math.prod(sizes), math.prod(k))
+    x_flat = x.reshape(n_batch, channels, math.prod(spatial))
+    windows = xp.take_along_axis(x_flat.data, flat.reshape(n_batch, channels, flat.shape[2] * flat.shape[3]), 2)
+    picks = _first_max(windows.reshape(flat.shape), 3)
+    index = xp.take_along_axis(flat, picks[..., None], 3)[..., 0]
+    values = ops.gather(x_flat, 2, index).reshape((n_batch, channels) + sizes)
+    if not return_indices:
+        return _unbatch(unbatched, values)
+    return _unbatch(unbatched, values, Tensor._make(index.reshape((n_batch, channels) + sizes)))
+
+
 def max_unpool1d(input: Tensor, indices: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  output_size: Any = None) -> Tensor:
     """torch's F.max_unpool1d, max_pool1d's partial inverse: zeros of length (L - 1) stride - 2 padding +

@@ -1246,6 +1246,42 @@ class AdaptiveMaxPool3d(AdaptiveMaxPool1d):
     fn = staticmethod(F.adaptive_max_pool3d)
 
 
+class FractionalMaxPool2d(Module):
+    """F.fractional_max_pool2d as a module (torch.nn.FractionalMaxPool2d): kernel_size, output_size and
+    output_ratio kept as pairs (output_ratio within (0, 1)); _random_samples a buffer (fixed window starts, saved
+    by state_dict), or None for fresh ones each call."""
+
+    nd, fn = 2, staticmethod(F.fractional_max_pool2d)
+
+    def __init__(self, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
+                 return_indices: bool = False, _random_samples: Optional[Tensor] = None) -> None:
+        super().__init__()
+        name, expand = type(self).__name__, (_pair if self.nd == 2 else _triple)
+        if any(isinstance(k, numbers.Real) and k <= 0 for k in expand(kernel_size)):
+            raise ValueError(f"kernel_size must be greater than 0, but got {kernel_size}")
+        self.kernel_size, self.return_indices = expand(kernel_size), return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = expand(output_size) if output_size is not None else None
+        self.output_ratio = expand(output_ratio) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input: Tensor) -> Any:
+        _check_input(self, input)
+        return self.fn(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                       _random_samples=self._random_samples)
+
+
+class FractionalMaxPool3d(FractionalMaxPool2d):
+    """F.fractional_max_pool3d as a module (torch.nn.FractionalMaxPool3d; the options kept as triples)."""
+
+    nd, fn = 3, staticmethod(F.fractional_max_pool3d)
+
+
 class Upsample(Module):
     """F.interpolate as a module (torch.nn.Upsample: every mode of a 3-d, 4-d or 5-d input, no antialias):
     scale_factor kept as a float (or a tuple of floats), as torch's."""
