@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
+from tinygrad_rnn.nn import functional as F
 
 from strategies import with_fixtures
 
@@ -253,3 +254,90 @@ def test_matches_torch(options):
     t_params = dict(theirs.named_parameters())
     for n, p in ours.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), t_params[n].grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("opts", [
+    dict(), dict(bias=False, nw=False), dict(kdim=5), dict(bkv=True, zero=True, kpm=True, attn="bool"),
+    dict(static=5), dict(static=4, zero=True, kpm=True, attn="float"), dict(unbatched=True, kpm=True, attn="float"),
+    dict(unbatched=True, static=3, avg=False), dict(causal=True, attn="bool", nw=False, zero=True, bkv=True)])
+def test_functional_multi_head_attention_forward_matches_torch(opts):
+    """F.multi_head_attention_forward with torch's arguments (in_proj_weight or separate q/k/v weights, static_k and
+    static_v, bias_k/bias_v, add_zero_attn, masks, is_causal, unbatched): output, weights and every gradient as
+    torch's functional."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    E, H, L, S, N, kdim = 8, 2, 3, 4, 2, opts.get("kdim", 8)
+    sep, unb, nb, s_static = kdim != E, opts.get("unbatched", False), 1 if opts.get("unbatched") else 2, opts.get(
+        "static")
+    shape = (lambda n, e: (n, e)) if unb else (lambda n, e: (n, N, e))
+    arrays = dict(query=rng.normal(size=shape(L, E)), key=rng.normal(size=shape(S, kdim)),
+                  value=rng.normal(size=shape(S, kdim)), out_proj_weight=rng.normal(size=(E, E)))
+    if sep:
+        arrays.update(q_proj_weight=rng.normal(size=(E, E)), k_proj_weight=rng.normal(size=(E, kdim)),
+                      v_proj_weight=rng.normal(size=(E, kdim)))
+    else:
+        arrays["in_proj_weight"] = rng.normal(size=(3 * E, E))
+    if opts.get("bias", True):
+        arrays.update(in_proj_bias=rng.normal(size=(3 * E,)), out_proj_bias=rng.normal(size=(E,)))
+    if opts.get("bkv"):
+        arrays.update(bias_k=rng.normal(size=(1, 1, E)), bias_v=rng.normal(size=(1, 1, E)))
+    if s_static:
+        arrays.update(static_k=rng.normal(size=(nb * H, s_static, E // H)),
+                      static_v=rng.normal(size=(nb * H, s_static, E // H)))
+    masks = {}
+    if opts.get("kpm"):
+        masks["key_padding_mask"] = rng.random((s_static or S,) if unb else (N, s_static or S)) < 0.3
+        masks["key_padding_mask"][..., 0] = False
+    if opts.get("attn") == "bool":
+        masks["attn_mask"] = np.triu(np.ones((L, S), bool), 1)
+    if opts.get("attn") == "float":
+        masks["attn_mask"] = rng.normal(size=(nb * H, L, S))
+    call = dict(need_weights=not opts.get("nw"), average_attn_weights=not opts.get("avg"),
+                is_causal=opts.get("causal", False), use_separate_proj_weight=sep, training=False)
+    results = []
+    for lib, fn, make in ((torch, torch.nn.functional.multi_head_attention_forward, torch.tensor),
+                          (tg, F.multi_head_attention_forward, tg.tensor)):
+        ts = {n: make(a, requires_grad=True) for n, a in arrays.items()}
+        g = {n: ts.get(n) for n in ("in_proj_weight", "in_proj_bias", "bias_k", "bias_v", "out_proj_weight",
+                                    "out_proj_bias")}
+        rest = {n: t for n, t in ts.items() if n not in g and n not in ("query", "key", "value")}
+        out, w = fn(ts["query"], ts["key"], ts["value"], E, H, g["in_proj_weight"], g["in_proj_bias"], g["bias_k"],
+                    g["bias_v"], opts.get("zero", False), 0.5, g["out_proj_weight"], g["out_proj_bias"],
+                    **{n: make(m) for n, m in masks.items()}, **call, **rest)
+        (out * make(np.linspace(-1, 1, out.numel()).reshape(tuple(out.shape)))).sum().backward()
+        results.append((out, w, {n: t.grad for n, t in ts.items()}))
+    (t_out, t_w, t_grads), (out, w, grads) = results
+    np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert (w is None) == (t_w is None)
+    if w is not None:
+        np.testing.assert_allclose(w.numpy(), t_w.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for n, t_grad in t_grads.items():
+        if t_grad is None:
+            assert grads[n] is None or not grads[n].numpy().any(), n
+        else:
+            np.testing.assert_allclose(grads[n].numpy(), t_grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=n)
+
+
+def test_functional_multi_head_attention_forward_is_the_module_and_checks_arguments(device):
+    """The module's result is F.multi_head_attention_forward's with its parameters (dropout only when training);
+    torch's refusals: bias_k with static_k, a static_k of the wrong shape, missing projection weights."""
+    tg.manual_seed(0)
+    m = nn.MultiheadAttention(4, 2, dropout=0.5, device=device).double().eval()
+    x = tg.randn(3, 2, 4, dtype=tg.float64, device=device)
+    args = (x, x, x, 4, 2, m.in_proj_weight, m.in_proj_bias, None, None, False, 0.5, m.out_proj.weight,
+            m.out_proj.bias)
+    out, w = F.multi_head_attention_forward(*args, training=False)
+    ref, ref_w = m(x, x, x)
+    assert out.device == w.device == device
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(w.numpy(), ref_w.numpy(), rtol=1e-12)
+    tg.manual_seed(1)
+    dropped = F.multi_head_attention_forward(*args, training=True)[1]
+    assert not np.allclose(dropped.numpy(), w.numpy())
+    with pytest.raises(ValueError, match="bias_k cannot be added to static_k"):
+        F.multi_head_attention_forward(*args[:7], m.in_proj_bias[:4].reshape(1, 1, 4), None, *args[9:],
+                                       static_k=tg.zeros(4, 3, 2, dtype=tg.float64, device=device))
+    with pytest.raises(ValueError, match=r"static_v must be \(N \* num_heads, S, head_dim\) = \(4, S, 2\)"):
+        F.multi_head_attention_forward(*args, static_v=tg.zeros(2, 3, 2, dtype=tg.float64, device=device))
+    with pytest.raises(ValueError, match="use_separate_proj_weight=True needs"):
+        F.multi_head_attention_forward(*args, use_separate_proj_weight=True)

@@ -20,7 +20,7 @@ import numpy as np
 from .. import backend, ops
 from ..autograd import no_grad
 from ..backend import xp_of
-from ..creation import _number
+from ..creation import _number, zeros_like
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -558,6 +558,128 @@ def _attention_softmax(scores: Tensor) -> Tensor:
     still gives nan."""
     live = ~(scores.data == -math.inf).all(axis=-1, keepdims=True)
     return ops.where(live, ops.where(live, scores, 0.0).softmax(-1), 0.0)
+
+
+def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
+                                 in_proj_weight: Optional[Tensor], in_proj_bias: Optional[Tensor],
+                                 bias_k: Optional[Tensor], bias_v: Optional[Tensor], add_zero_attn: bool,
+                                 dropout_p: float, out_proj_weight: Tensor, out_proj_bias: Optional[Tensor],
+                                 training: bool = True, key_padding_mask: Any = None, need_weights: bool = True,
+                                 attn_mask: Any = None, use_separate_proj_weight: bool = False,
+                                 q_proj_weight: Optional[Tensor] = None, k_proj_weight: Optional[Tensor] = None,
+                                 v_proj_weight: Optional[Tensor] = None, static_k: Optional[Tensor] = None,
+                                 static_v: Optional[Tensor] = None, average_attn_weights: bool = True,
+                                 is_causal: bool = False) -> Tuple[Tensor, Optional[Tensor]]:
+    """torch's F.multi_head_attention_forward: nn.MultiheadAttention's computation (see there) on sequence-first
+    (L, N, E) query and (S, N, Ek), (S, N, Ev) key and value, or (L, E), (S, Ek), (S, Ev) unbatched, with its
+    weights passed in: in_proj_weight (3E, E) or, with use_separate_proj_weight, q/k/v_proj_weight; static_k and
+    static_v (N * num_heads, S', E / num_heads) replace the projected keys and values (then no bias_k, bias_v).
+    Dropout of dropout_p on the attention weights only when training. Returns (output, weights or None)."""
+    return _multi_head_attention(
+        "multi_head_attention_forward", query, key, value, embed_dim_to_check, num_heads, in_proj_weight,
+        in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training,
+        key_padding_mask, need_weights, attn_mask, use_separate_proj_weight, q_proj_weight, k_proj_weight,
+        v_proj_weight, static_k, static_v, average_attn_weights, is_causal)
+
+
+def _mha_mask(op: str, mask: Any, shapes: Tuple[Tuple[int, ...], ...], name: str, scores: Tensor) -> Tensor:
+    """scores (N, H, L, S + extra) with a mask of one of ``shapes`` applied (True -> -inf, floats added):
+    attn_mask (L, S) or (N * H, L, S), key_padding_mask (N, S) ((S,) for an unbatched input), padded with
+    columns that mask nothing for the extra keys (bias_k, the zero attention)."""
+    m = _attention_mask(mask, name, op)
+    if m.shape not in shapes:
+        unbatched = " (an unbatched input takes a 1-d key_padding_mask)" if len(shapes[0]) == 1 else ""
+        raise ValueError(f"{op}: {name} has shape {m.shape}, expected {' or '.join(map(str, shapes))}{unbatched}")
+    if m.dtype == np.bool_:  # (as torch's: -inf added where True, so a query with every key masked passes the
+        # nan of its weights back to the scores, where filling them would pass back 0)
+        xp = xp_of(scores.data)
+        m = Tensor._make(xp.where(m.to(scores.device).data, -math.inf, 0.0).astype(scores.dtype))
+    if scores.shape[3] > m.shape[-1]:
+        m = pad(m, (0, scores.shape[3] - m.shape[-1]))
+    m = m.reshape(scores.shape) if m.ndim == 3 else m
+    m = m.reshape(scores.shape[0], 1, 1, scores.shape[3]) if name == "key_padding_mask" else m
+    return _apply_attention_mask(scores, m, true_masks=True)
+
+
+def _multi_head_attention(op: str, query: Tensor, key: Tensor, value: Tensor, embed_dim: int, H: int,
+                          in_proj_weight: Optional[Tensor], in_proj_bias: Optional[Tensor], bias_k: Optional[Tensor],
+                          bias_v: Optional[Tensor], add_zero_attn: bool, dropout_p: float, out_proj_weight: Tensor,
+                          out_proj_bias: Optional[Tensor], training: bool, key_padding_mask: Any, need_weights: bool,
+                          attn_mask: Any, separate: bool, q_proj_weight: Optional[Tensor],
+                          k_proj_weight: Optional[Tensor], v_proj_weight: Optional[Tensor],
+                          static_k: Optional[Tensor], static_v: Optional[Tensor], average_attn_weights: bool,
+                          is_causal: bool) -> Tuple[Tensor, Optional[Tensor]]:
+    """multi_head_attention_forward, its errors naming ``op`` (nn.MultiheadAttention calls it too)."""
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        _check_tensor(op, name, t)
+    batched = query.ndim == 3
+    if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
+        raise ValueError(f"{op}: query, key and value must all be 3-d (batched) or 2-d, got shapes "
+                         f"{query.shape}, {key.shape}, {value.shape}")
+    if is_causal and attn_mask is None:
+        raise ValueError(f"{op}: is_causal is a hint that attn_mask is causal; pass the mask too")
+    if not batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+    if separate:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise ValueError(f"{op}: use_separate_proj_weight=True needs q_proj_weight, k_proj_weight and "
+                             "v_proj_weight")
+        w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
+    elif in_proj_weight is None:
+        raise ValueError(f"{op}: in_proj_weight is None; pass it, or use_separate_proj_weight=True with "
+                         "q/k/v_proj_weight")
+    else:
+        w_q, w_k, w_v = in_proj_weight.chunk(3, 0)
+    (L, N, E), (S, Nk, Ek), (Sv, Nv, Ev) = query.shape, key.shape, value.shape
+    if (E, Ek, Ev) != (embed_dim, w_k.shape[-1], w_v.shape[-1]) or not N == Nk == Nv or S != Sv:
+        raise ValueError(f"{op}: query, key and value of shapes (L, N, E) = {query.shape}, {key.shape}, "
+                         f"{value.shape} (sequence first) do not fit embed_dim={embed_dim}, kdim={w_k.shape[-1]}, "
+                         f"vdim={w_v.shape[-1]} (key and value need the same S and N as query)")
+    if H <= 0 or E % H:
+        raise ValueError(f"{op}: embed_dim {E} must be a positive multiple of num_heads {H}")
+    b_q, b_k, b_v = in_proj_bias.chunk(3) if in_proj_bias is not None else (None, None, None)
+    d = E // H
+    q = linear(query, w_q, b_q).reshape(L, N, H, d).permute(1, 2, 0, 3)  # (N, H, L, d)
+    keys = []
+    for name, x, w, b, extra, static in (("k", key, w_k, b_k, bias_k, static_k), ("v", value, w_v, b_v, bias_v,
+                                                                                    static_v)):
+        if static is not None:
+            if extra is not None:
+                raise ValueError(f"{op}: bias_{name} cannot be added to static_{name}")
+            if static.ndim != 3 or static.shape[0] != N * H or static.shape[2] != d:
+                raise ValueError(f"{op}: static_{name} must be (N * num_heads, S, head_dim) = ({N * H}, S, {d}), "
+                                 f"got {static.shape}")
+            t = static.reshape(N, H, static.shape[1], d)
+        else:
+            t = linear(x, w, b)  # (S, N, E)
+            if extra is not None:
+                t = ops.cat([t, extra.expand(1, N, E)])
+            t = t.reshape(t.shape[0], N, H, d).permute(1, 2, 0, 3)
+        keys.append(t)
+    k, v = keys
+    if k.shape[2] != v.shape[2]:
+        raise ValueError(f"{op}: keys and values have {k.shape[2]} and {v.shape[2]} positions (static_k, static_v)")
+    S = k.shape[2] - (bias_k is not None and static_k is None)  # (the keys the masks cover)
+    if add_zero_attn:
+        k, v = (ops.cat([t, zeros_like(t[:, :, :1])], 2) for t in (k, v))
+    scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(d))  # (N, H, L, S + the keys added)
+    if is_causal and key_padding_mask is None and not need_weights:  # torch's hint: attn_mask is not read
+        xp = xp_of(scores.data)
+        causal = Tensor._make(xp.tril(xp.ones(scores.shape[-2:], dtype=bool)))
+        scores = _apply_attention_mask(scores, causal, true_masks=False)
+    elif attn_mask is not None:
+        scores = _mha_mask(op, attn_mask, ((L, S), (N * H, L, S)), "attn_mask", scores)
+    if key_padding_mask is not None:
+        scores = _mha_mask(op, key_padding_mask, ((N, S),) if batched else ((S,),), "key_padding_mask", scores)
+    # torch: with the weights asked for, a query with every key masked gets nan; without, its attention is 0
+    weights = scores.softmax(-1) if need_weights else _attention_softmax(scores)
+    weights = dropout(weights, dropout_p, training)
+    out = linear((weights @ v).permute(2, 0, 1, 3).reshape(L, N, E), out_proj_weight, out_proj_bias)
+    out = out if batched else out.squeeze(1)
+    if not need_weights:
+        return out, None
+    weights = weights.mean(1) if average_attn_weights else weights
+    return out, (weights if batched else weights.squeeze(0))
 
 
 def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] = None) -> Tensor:

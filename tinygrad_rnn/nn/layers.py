@@ -142,77 +142,21 @@ class MultiheadAttention(Module):
             if b is not None:
                 init.xavier_normal_(b)
 
-    def _mask(self, mask: Any, shapes: Tuple[Tuple[int, ...], ...], name: str, scores: Tensor) -> Tensor:
-        """scores (N, H, L, S + extra) with a mask of one of ``shapes`` applied (True -> -inf, floats added):
-        attn_mask (L, S) or (N * H, L, S), key_padding_mask (N, S) ((S,) for an unbatched input), padded with
-        columns that mask nothing for the extra keys (bias_k, the zero attention)."""
-        m = F._attention_mask(mask, name, "MultiheadAttention")
-        if m.shape not in shapes:
-            unbatched = " (an unbatched input takes a 1-d key_padding_mask)" if len(shapes[0]) == 1 else ""
-            raise ValueError(f"MultiheadAttention: {name} has shape {m.shape}, expected "
-                             f"{' or '.join(map(str, shapes))}{unbatched}")
-        if m.dtype == np.bool_:  # (as torch's: -inf added where True, so a query with every key masked passes the
-            # nan of its weights back to the scores, where filling them would pass back 0)
-            xp = backend.xp_of(scores.data)
-            m = Tensor._make(xp.where(m.to(scores.device).data, -math.inf, 0.0).astype(scores.dtype))
-        if scores.shape[3] > m.shape[-1]:
-            m = F.pad(m, (0, scores.shape[3] - m.shape[-1]))
-        m = m.reshape(scores.shape) if m.ndim == 3 else m
-        m = m.reshape(scores.shape[0], 1, 1, scores.shape[3]) if name == "key_padding_mask" else m
-        return F._apply_attention_mask(scores, m, true_masks=True)
-
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any = None,
                 need_weights: bool = True, attn_mask: Any = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> Tuple[Tensor, Optional[Tensor]]:
         for name, t in (("query", query), ("key", key), ("value", value)):
             _check_input(self, t, name)
-        batched = query.ndim == 3
-        if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
-            raise ValueError(f"MultiheadAttention: query, key and value must all be 3-d (batched) or 2-d, got shapes "
-                             f"{query.shape}, {key.shape}, {value.shape}")
-        if is_causal and attn_mask is None:
-            raise ValueError("MultiheadAttention: is_causal is a hint that attn_mask is causal; pass the mask too")
-        if not batched:
-            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
-        elif self.batch_first:
+        swap = self.batch_first and query.ndim == key.ndim == value.ndim == 3
+        if swap:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-        (L, N, E), (S, Nk, Ek), (Sv, Nv, Ev) = query.shape, key.shape, value.shape
-        if (E, Ek, Ev) != (self.embed_dim, self.kdim, self.vdim) or not N == Nk == Nv or S != Sv:
-            raise ValueError(f"MultiheadAttention: query, key and value of shapes (L, N, E) = {query.shape}, "
-                             f"{key.shape}, {value.shape} (sequence first) do not fit embed_dim={self.embed_dim}, "
-                             f"kdim={self.kdim}, vdim={self.vdim} (key and value need the same S and N as query)")
-        if self._qkv_same_embed_dim:
-            w_q, w_k, w_v = self.in_proj_weight.chunk(3, 0)
-        else:
-            w_q, w_k, w_v = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        b_q, b_k, b_v = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None, None, None)
-        H, d = self.num_heads, self.head_dim
-        q = F.linear(query, w_q, b_q).reshape(L, N, H, d).permute(1, 2, 0, 3)  # (N, H, L, d)
-        k, v = F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)  # (S, N, E)
-        if self.bias_k is not None:
-            k, v = ops.cat([k, self.bias_k.expand(1, N, E)]), ops.cat([v, self.bias_v.expand(1, N, E)])
-        if self.add_zero_attn:
-            k, v = (ops.cat([t, zeros(1, N, E, dtype=t.dtype, device=t.device)]) for t in (k, v))
-        k = k.reshape(k.shape[0], N, H, d).permute(1, 2, 0, 3)
-        v = v.reshape(v.shape[0], N, H, d).permute(1, 2, 0, 3)
-        scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(d))  # (N, H, L, S + the keys added)
-        if is_causal and key_padding_mask is None and not need_weights:  # torch's hint: attn_mask is not read
-            xp = backend.xp_of(scores.data)
-            causal = Tensor._make(xp.tril(xp.ones(scores.shape[-2:], dtype=bool)))
-            scores = F._apply_attention_mask(scores, causal, true_masks=False)
-        elif attn_mask is not None:
-            scores = self._mask(attn_mask, ((L, S), (N * H, L, S)), "attn_mask", scores)
-        if key_padding_mask is not None:
-            scores = self._mask(key_padding_mask, ((N, S),) if batched else ((S,),), "key_padding_mask", scores)
-        # torch: with the weights asked for, a query with every key masked gets nan; without, its attention is 0
-        weights = scores.softmax(-1) if need_weights else F._attention_softmax(scores)
-        weights = F.dropout(weights, self.dropout, self.training)
-        out = self.out_proj((weights @ v).permute(2, 0, 1, 3).reshape(L, N, E))  # the heads joined: (L, N, E)
-        out = out.squeeze(1) if not batched else out.transpose(0, 1) if self.batch_first else out
-        if not need_weights:
-            return out, None
-        weights = weights.mean(1) if average_attn_weights else weights
-        return out, (weights if batched else weights.squeeze(0))
+        out, weights = F._multi_head_attention(
+            "MultiheadAttention", query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
+            self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight,
+            self.out_proj.bias, self.training, key_padding_mask, need_weights, attn_mask,
+            not self._qkv_same_embed_dim, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight, None, None,
+            average_attn_weights, is_causal)
+        return (out.transpose(0, 1) if swap else out), weights
 
 
 class Embedding(Module):
