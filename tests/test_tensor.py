@@ -1009,7 +1009,8 @@ def test_generator_gives_its_own_reproducible_draws(device):
             tg.empty(4, device=device).normal_(generator=g), tg.empty(4, device=device).uniform_(generator=g),
             tg.empty(3, device=device).bernoulli_(0.3, generator=g), tg.empty(3, device=device).cauchy_(generator=g),
             tg.empty(3, device=device).exponential_(generator=g), tg.empty(3, device=device).log_normal_(generator=g),
-            tg.empty(3, device=device).geometric_(0.4, generator=g), tg.empty(3, device=device).random_(7, generator=g))]
+            tg.empty(3, device=device).geometric_(0.4, generator=g),
+            tg.empty(3, device=device).random_(7, generator=g))]
 
     first = draws(g)
     assert draws(g) != first

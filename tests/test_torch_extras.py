@@ -449,7 +449,8 @@ ASSERT_CLOSE_CASES = [
     ((tg.tensor([1, 2 ** 62]), tg.tensor([1, 2 ** 62 + 1])), {}),
     ((tg.tensor([1, 2 ** 62]), tg.tensor([1, 2 ** 62 + 1])), {"rtol": 1e-7, "atol": 0}),
     ((tg.tensor([True, False]), tg.tensor([False, False])), {"rtol": 1.0, "atol": 1.0}),
-    ((tg.tensor([10, 20], dtype=tg.uint8), tg.tensor([15, 20], dtype=tg.uint8)), {}), (((tg.tensor([1.0]), None), (tg.tensor([1.0]), None)), {}), (([None, 1.0], [1.0, 1.0]), {}),
+    ((tg.tensor([10, 20], dtype=tg.uint8), tg.tensor([15, 20], dtype=tg.uint8)), {}),
+    (((tg.tensor([1.0]), None), (tg.tensor([1.0]), None)), {}), (([None, 1.0], [1.0, 1.0]), {}),
 ]
 
 

@@ -525,9 +525,10 @@ def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0,
 
 
 def get_rng_state() -> Tensor:
-    """torch.get_rng_state: the cpu generator's state as a uint8 tensor (the 40 bytes of numpy's PCG64 state and the
-    8 of initial_seed here, not torch's 5056 of its Mersenne Twister: the two are not interchangeable), for
-    set_rng_state, which brings back both, as torch's; it saves with tg.save like any tensor. The CUDA generator is kept by backend.get_rng_state(("cuda",))."""
+    """torch.get_rng_state: the cpu generator's state as a uint8 tensor (the 40 bytes of numpy's PCG64 state and the 8
+    of initial_seed here, not torch's 5056 of its Mersenne Twister: the two are not interchangeable), for set_rng_state,
+    which brings back both, as torch's; it saves with tg.save like any tensor. The CUDA generator is kept by
+    backend.get_rng_state(("cuda",))."""
     return Tensor(backend.cpu_rng_bytes())
 
 

@@ -579,13 +579,13 @@ def _gamma_path_temme(a: Any, x: Any) -> Any:
 
 
 def standard_gamma_grad_array(x: Any, alpha: Any) -> Any:
-    """dx/dalpha of a Gamma(alpha, 1) draw x held at its quantile (implicit reparameterisation, Figurnov et al.
-    2018): -(dP/dalpha)(alpha, x) / p(x; alpha), P the regularized lower incomplete gamma function, of broadcast
-    float64 arrays. By P's series (x <= alpha or x <= 1.1) or Q's continued fraction (beyond), each differentiated
-    in alpha, and from alpha = 1e6 on with |x - alpha| < 0.3 alpha by Temme's expansion so differentiated
-    (_gamma_path_temme): against mpmath within ~1e-13 relative for alpha in [1e-6, 1e6], ~1e-15 beyond, where torch's _standard_gamma_grad
-    (Taylor, saddle-point and rational approximations) is within ~2e-3 over the bulk and ~10% in far tails. 0
-    where x is 0 or not finite, or alpha is not positive and finite (torch's nan-to-0)."""
+    """dx/dalpha of a Gamma(alpha, 1) draw x held at its quantile (implicit reparameterisation, Figurnov et al. 2018):
+    -(dP/dalpha)(alpha, x) / p(x; alpha), P the regularized lower incomplete gamma function, of broadcast float64
+    arrays. By P's series (x <= alpha or x <= 1.1) or Q's continued fraction (beyond), each differentiated in alpha, and
+    from alpha = 1e6 on with |x - alpha| < 0.3 alpha by Temme's expansion so differentiated (_gamma_path_temme): against
+    mpmath within ~1e-13 relative for alpha in [1e-6, 1e6], ~1e-15 beyond, where torch's _standard_gamma_grad (Taylor,
+    saddle-point and rational approximations) is within ~2e-3 over the bulk and ~10% in far tails. 0 where x is 0 or not
+    finite, or alpha is not positive and finite (torch's nan-to-0)."""
     xp = xp_of(x)
     alpha, x = xp.broadcast_arrays(alpha, x)
     shape = x.shape

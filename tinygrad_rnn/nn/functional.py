@@ -1470,21 +1470,20 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                 align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
                 antialias: bool = False) -> Tensor:
     """torch's F.interpolate: the nearest modes and 'area' for (N, C, L), (N, C, H, W) and (N, C, D, H, W) input,
-    'linear', 'bilinear' / 'bicubic' and 'trilinear' for the 3-d, 4-d and 5-d one, each spatial dim on its own
-    (torch's errors for a mode given an input of the wrong rank). The output has ``size`` positions, or
-    floor(L scale_factor), in each dim. Output position j reads input position src(j) = j r ('nearest', floored),
-    (j + 1/2) r ('nearest-exact', floored) or, for the (bi/tri)linear modes, (j + 1/2) r - 1/2 (at least 0)
-    blending its two neighbours, or j (L - 1) / (L_out - 1) with align_corners; r is 1 / scale_factor as given,
-    or L / L_out with size or recompute_scale_factor (computed in float32 for the nearest modes, as torch's
-    kernels). 'bicubic' weighs the four positions floor(src) - 1 .. floor(src) + 2 (clamped to the border) by
-    torch's cubic convolution with A = -0.75, src not clamped at 0. 'area' is adaptive_avg_pool1d (2d, 3d) to that
-    size. antialias=True (4-d input; 'bilinear', 'bicubic' with PIL's A = -0.5, or 'lanczos', which needs it):
-    torch's separable filters, stretched by r when downsampling and normalised over the positions inside the input
-    (_antialias_taps; float16 in float32, which torch's refuse); a dim whose size does not change is left as it
-    is (torch 2.13's antialiased forward of an (H, W) -> (H', 1) resize with H' != H repeats its first row, where
-    its backward and its transposed input give these values). The gradient is that of these values (torch's nearest backward, where a scale_factor gives
-    L_out = 2 L, reads j // 2 instead of its forward's floor(j / scale_factor); its antialiased backward resamples
-    a dim of unchanged size that its forward kept)."""
+    'linear', 'bilinear' / 'bicubic' and 'trilinear' for the 3-d, 4-d and 5-d one, each spatial dim on its own (torch's
+    errors for a mode given an input of the wrong rank). The output has ``size`` positions, or floor(L scale_factor), in
+    each dim. Output position j reads input position src(j) = j r ('nearest', floored), (j + 1/2) r ('nearest-exact',
+    floored) or, for the (bi/tri)linear modes, (j + 1/2) r - 1/2 (at least 0) blending its two neighbours, or j (L - 1)
+    / (L_out - 1) with align_corners; r is 1 / scale_factor as given, or L / L_out with size or recompute_scale_factor
+    (computed in float32 for the nearest modes, as torch's kernels). 'bicubic' weighs the four positions floor(src) - 1
+    .. floor(src) + 2 (clamped to the border) by torch's cubic convolution with A = -0.75, src not clamped at 0. 'area'
+    is adaptive_avg_pool1d (2d, 3d) to that size. antialias=True (4-d input; 'bilinear', 'bicubic' with PIL's A = -0.5,
+    or 'lanczos', which needs it): torch's separable filters, stretched by r when downsampling and normalised over the
+    positions inside the input (_antialias_taps; float16 in float32, which torch's refuse); a dim whose size does not
+    change is left as it is (torch 2.13's antialiased forward of an (H, W) -> (H', 1) resize with H' != H repeats its
+    first row, where its backward and its transposed input give these values). The gradient is that of these values
+    (torch's nearest backward, where a scale_factor gives L_out = 2 L, reads j // 2 instead of its forward's floor(j /
+    scale_factor); its antialiased backward resamples a dim of unchanged size that its forward kept)."""
     op = "interpolate"
     _check_tensor(op, "input", input)
     if mode not in _INTERPOLATE_MODES:
