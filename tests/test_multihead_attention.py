@@ -260,6 +260,7 @@ def test_matches_torch(options):
     dict(), dict(bias=False, nw=False), dict(kdim=5), dict(bkv=True, zero=True, kpm=True, attn="bool"),
     dict(static=5), dict(static=4, zero=True, kpm=True, attn="float"), dict(unbatched=True, kpm=True, attn="float"),
     dict(unbatched=True, static=3, avg=False), dict(causal=True, attn="bool", nw=False, zero=True, bkv=True)])
+@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask and attn_mask:UserWarning")  # (torch's)
 def test_functional_multi_head_attention_forward_matches_torch(opts):
     """F.multi_head_attention_forward with torch's arguments (in_proj_weight or separate q/k/v weights, static_k and
     static_v, bias_k/bias_v, add_zero_attn, masks, is_causal, unbatched): output, weights and every gradient as
