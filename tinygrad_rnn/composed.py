@@ -818,6 +818,33 @@ def corrcoef(input: Tensor) -> Tensor:
     return (c / stddev.reshape(-1, 1) / stddev.reshape(1, -1)).clamp(-1, 1)
 
 
+def _bin_edges(op: str, input: Tensor, values: Any, bins: Any, span: Optional[Tuple[float, float]],
+               where: str = "") -> Any:
+    """The host bin edges of one coordinate (histogram's, each of histogramdd's): a 1-d tensor of input's dtype
+    given as edges (increasing), or ``bins`` equal bins over span (min, max) or, without one, from the values' least
+    to their largest (widened by 0.5 each way where equal, [0, 1] when there are none)."""
+    if isinstance(bins, Tensor):
+        if bins.dtype != input.dtype or bins.ndim != 1 or len(bins) < 1:
+            raise ValueError(f"{op}: bins{where} must be a 1-d tensor of input's dtype {input.dtype} with at least 1 "
+                             f"edge, got {bins.dtype} of shape {bins.shape}")
+        check_devices(op, [input, bins])
+        edges = backend.to_device(bins.data, "cpu")
+        if (np.diff(edges) < 0).any():
+            raise ValueError(f"{op}: bin edges{where} must increase monotonically")
+        return edges
+    count = int_arg(bins, op, "bins")
+    if count <= 0:
+        raise ValueError(f"{op}: bins{where} must be > 0, got {count}")
+    lo, hi = span if span is not None else (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"{op}: range [{lo}, {hi}]{where} is not finite")
+    if lo > hi:
+        raise ValueError(f"{op}: min should not exceed max, got min {lo} and max {hi}{where}")
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return backend.to_device(linspace(lo, hi, count + 1, dtype=input.dtype).data, "cpu")
+
+
 def histogram(input: Tensor, bins: Any = 100, *, range: Optional[Sequence[float]] = None,
               weight: Optional[Tensor] = None, density: bool = False) -> Any:
     """torch.histogram (its CPU semantics): the named tuple (hist, bin_edges) of input's elements over bins equal
@@ -830,33 +857,12 @@ def histogram(input: Tensor, bins: Any = 100, *, range: Optional[Sequence[float]
     if _input(op, input).dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got {input.dtype}")
     a = backend.to_device(input.data, "cpu").reshape(-1)
-    if isinstance(bins, Tensor):
-        if range is not None:
+    if range is not None:
+        if isinstance(bins, Tensor):
             raise TypeError(f"{op}: range is only taken with an int bins, not with a tensor of bin edges")
-        if bins.dtype != input.dtype or bins.ndim != 1 or len(bins) < 1:
-            raise ValueError(f"{op}: bins must be a 1-d tensor of input's dtype {input.dtype} with at least 1 edge, "
-                             f"got {bins.dtype} of shape {bins.shape}")
-        check_devices(op, [input, bins])
-        edges = backend.to_device(bins.data, "cpu")
-        if (np.diff(edges) < 0).any():
-            raise ValueError(f"{op}: bin edges must increase monotonically")
-    else:
-        count = int_arg(bins, op, "bins")
-        if count <= 0:
-            raise ValueError(f"{op}: bins must be > 0, got {count}")
-        if range is not None:
-            if not isinstance(range, (tuple, list)) or len(range) != 2:
-                raise TypeError(f"{op}: range must be a (min, max) pair, got {range!r}")
-            lo, hi = (float(v) for v in range)
-        else:
-            lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 1.0)
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ValueError(f"{op}: range of [{lo}, {hi}] is not finite")
-        if lo > hi:
-            raise ValueError(f"{op}: min should not exceed max, got min {lo} and max {hi}")
-        if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5
-        edges = backend.to_device(linspace(lo, hi, count + 1, dtype=input.dtype).data, "cpu")
+        if not isinstance(range, (tuple, list)) or len(range) != 2:
+            raise TypeError(f"{op}: range must be a (min, max) pair, got {range!r}")
+    edges = _bin_edges(op, input, a, bins, None if range is None else (float(range[0]), float(range[1])))
     if weight is not None:
         if not isinstance(weight, Tensor) or weight.shape != input.shape or weight.dtype != input.dtype:
             raise ValueError(f"{op}: weight must be a tensor of input's shape {input.shape} and dtype {input.dtype}, "
@@ -1611,32 +1617,9 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
                              f"pair per dim), got {range!r}")
         if any(isinstance(b, Tensor) for b in per):
             raise TypeError(f"{op}: range is only taken with int bins, not with tensors of bin edges")
-    edges = []
-    for k, b in enumerate(per):
-        if isinstance(b, Tensor):
-            if b.dtype != input.dtype or b.ndim != 1 or len(b) < 1:
-                raise ValueError(f"{op}: bins[{k}] must be a 1-d tensor of input's dtype {input.dtype} with at least "
-                                 f"1 edge, got {b.dtype} of shape {b.shape}")
-            check_devices(op, [input, b])
-            e = backend.to_device(b.data, "cpu")
-            if (np.diff(e) < 0).any():
-                raise ValueError(f"{op}: the bin edges of dim {k} must increase monotonically")
-            edges.append(np.array(e))
-            continue
-        count = int_arg(b, op, f"bins[{k}]")
-        if count <= 0:
-            raise ValueError(f"{op}: bins must be > 0, got {count} for dim {k}")
-        if range is not None:
-            lo, hi = float(range[2 * k]), float(range[2 * k + 1])
-        else:
-            lo, hi = (float(a[:, k].min()), float(a[:, k].max())) if len(a) else (0.0, 1.0)
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ValueError(f"{op}: dim {k}'s range [{lo}, {hi}] is not finite")
-        if lo > hi:
-            raise ValueError(f"{op}: min should not exceed max, got min {lo} and max {hi} for dim {k}")
-        if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5
-        edges.append(backend.to_device(linspace(lo, hi, count + 1, dtype=input.dtype).data, "cpu"))
+    edges = [_bin_edges(op, input, a[:, k], b, None if range is None else (float(range[2 * k]),
+                                                                          float(range[2 * k + 1])), f" of dim {k}")
+             for k, b in enumerate(per)]
     lead = input.shape[:-1]
     if weight is not None:
         if not isinstance(weight, Tensor) or weight.shape != lead or weight.dtype != input.dtype:
