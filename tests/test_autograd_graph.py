@@ -376,3 +376,41 @@ def test_unpacked_saved_inputs_require_grad_as_the_saved_ones_so_checkpoint_work
     with G.saved_tensors_hooks(lambda t: t.numpy().copy(), tg.tensor):
         F.apply(u * 1).sum().backward()
     assert seen == [True]
+
+
+def _prehook_returning_none(lib):
+    """Three pre-hooks that drop gradients (None: torch's undefined gradient): on a product's node, on a leaf's
+    AccumulateGrad node, and on one of a custom Function's two outputs."""
+    class Two(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2, a * 3
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            return g1 * 2 + g2 * 3
+
+    x, w, v, u = (lib.tensor([1.0, 2.0], requires_grad=True) for _ in range(4))
+    seen = []
+    y = x * 2
+    y.grad_fn.register_prehook(lambda go: (None,))
+    y.grad_fn.register_hook(lambda gi, go: seen.append(("mul", gi[0], go)))
+    acc = (v * 1).grad_fn.next_functions[0][0]
+    acc.register_prehook(lambda go: (None,))
+    acc.register_hook(lambda gi, go: seen.append(("acc", gi, go)))
+    v.register_post_accumulate_grad_hook(lambda t: seen.append(("post", t.grad)))
+    p, q = Two.apply(u)
+    p.grad_fn.register_prehook(lambda go: (go[0], None))
+    ((y + w).sum() + (v * 3).sum() + p.sum() + 5 * q.sum()).backward()
+    grads = [None if t.grad is None else t.grad.tolist() for t in (x, w, v, u)]
+    return grads, seen
+
+
+def test_prehook_returning_none_stops_the_gradient_as_torch():
+    torch = pytest.importorskip("torch")
+    ours, seen = _prehook_returning_none(tg)
+    theirs, seen_torch = _prehook_returning_none(torch)
+    assert ours == theirs == [None, [1.0, 1.0], None, [2.0, 2.0]]
+    # (the two engines visit the independent branches in different orders)
+    assert sorted(seen, key=str) == sorted(seen_torch, key=str) == [("acc", (), (None,)), ("mul", None, (None,)),
+                                                                    ("post", None)]

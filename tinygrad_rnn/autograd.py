@@ -387,6 +387,14 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
     post = None
     if hooks:  # (the node's own pre-hooks, and its saved tensors to unpack)
         g, post = _node_prehooks(node, hooks, g, create_graph)
+        if g is None or (type(g) is list and all(x is None for x in g)):
+            # a pre-hook returned None for every gradient: torch's undefined gradient, so no backward and nothing
+            # goes on to the parents (its post-hooks still see (None, ...))
+            if post:
+                _node_posthooks(node, post, (None,) * len(node.parents), g)
+            if not retain_graph:
+                node.release()
+            return
     into = node.backward_into
     if into is not None and not create_graph and post is None:  # add straight into the parent's gradient buffer
         if node.parents[0] is not None:
@@ -442,7 +450,8 @@ def _into_leaf_hooked(leaf: Tensor, hooks: list, g: Tensor, create_graph: bool) 
     """A leaf with hooks, in torch's order: its AccumulateGrad node's pre-hooks, the accumulation, the post accumulate
     grad hooks, the node's hooks (with grad_inputs ())."""
     g, post = _node_prehooks(leaf, hooks, g, create_graph)
-    _into_leaf(leaf, g, False, create_graph)
+    if g is not None:  # (None: a pre-hook made it torch's undefined gradient, which accumulates nothing)
+        _into_leaf(leaf, g, False, create_graph)
     for hook in list(hooks):
         if type(hook) is PostAccumulateHook:
             hook(leaf)
