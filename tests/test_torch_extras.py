@@ -169,10 +169,28 @@ def test_histogramdd_edges_and_closed_last_bin():
     ((tg.zeros(4, 2), 2), {"range": [1.0, 0.0, 0, 1]}, ValueError),
     ((tg.zeros(4, 2), 2), {"weight": tg.ones(3)}, ValueError), ((tg.zeros(4, 2, dtype=tg.int64), 2), {}, TypeError),
     ((tg.zeros(4), 2), {}, ValueError), ((tg.tensor([[math.nan, 1.0]]), 2), {}, ValueError),
-    ((tg.zeros(4, 1), [tg.tensor([1.0, 0.0])]), {}, ValueError)])
+    ((tg.zeros(4, 1), [tg.tensor([1.0, 0.0])]), {}, ValueError),
+    ((tg.zeros(4, 2), [tg.tensor([1.0]), tg.tensor([0.0, 3.0])]), {}, ValueError)])
 def test_histogramdd_errors(args, kwargs, error):
     with pytest.raises(error):
         tg.histogramdd(*args, **kwargs)
+
+
+def test_histogram_refuses_a_single_edge_as_torch():
+    """One edge makes no bin: torch refuses it ('bins must be > 0'), where an empty histogram came back."""
+    with pytest.raises(ValueError, match="at least 2 edges"):
+        tg.histogram(tg.tensor([1.0, 2.0]), bins=tg.tensor([1.0]))
+
+
+@needs_torch
+def test_gradient_takes_a_0d_tensor_spacing_as_a_number():
+    a = RNG.standard_normal((4, 3))
+    ours = tg.gradient(T(a), spacing=T(np.array(2.5)))
+    theirs = torch.gradient(P(a), spacing=P(np.array(2.5)))
+    for o, r in zip(ours, theirs):
+        close(o, r)
+    with pytest.raises(TypeError, match="got a Tensor of shape"):
+        tg.gradient(T(a), spacing=T(np.ones(4)))
 
 
 # ----------------------------------------------------------------------------- function forms

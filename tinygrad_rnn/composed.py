@@ -824,9 +824,9 @@ def _bin_edges(op: str, input: Tensor, values: Any, bins: Any, span: Optional[Tu
     given as edges (increasing), or ``bins`` equal bins over span (min, max) or, without one, from the values' least
     to their largest (widened by 0.5 each way where equal, [0, 1] when there are none)."""
     if isinstance(bins, Tensor):
-        if bins.dtype != input.dtype or bins.ndim != 1 or len(bins) < 1:
-            raise ValueError(f"{op}: bins{where} must be a 1-d tensor of input's dtype {input.dtype} with at least 1 "
-                             f"edge, got {bins.dtype} of shape {bins.shape}")
+        if bins.dtype != input.dtype or bins.ndim != 1 or len(bins) < 2:  # (one edge is 0 bins: torch refuses)
+            raise ValueError(f"{op}: bins{where} must be a 1-d tensor of input's dtype {input.dtype} with at least 2 "
+                             f"edges (1 bin), got {bins.dtype} of shape {bins.shape}")
         check_devices(op, [input, bins])
         edges = backend.to_device(bins.data, "cpu")
         if (np.diff(edges) < 0).any():
@@ -1535,9 +1535,11 @@ def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: in
             raise ValueError(f"{op}: spacing must be a number or a list of one entry per dim ({len(dims)}: "
                              f"{'dim' if given_dim else 'input.dim()'}), got a list of {len(spacing)}")
         steps = list(spacing)
+    elif isinstance(spacing, Tensor) and spacing.ndim == 0:  # (one step for every dim, as a number: torch's)
+        steps = [spacing.item()] * len(dims)
     elif isinstance(spacing, Tensor):
         raise TypeError(f"{op}: spacing must be a number, a list of numbers or a list of 1-d coordinate tensors, got "
-                        f"a Tensor (put it in a list: spacing=[t])")
+                        f"a Tensor of shape {spacing.shape} (put it in a list: spacing=[t])")
     else:
         steps = [spacing] * len(dims)
     x = input if input.dtype.kind == "f" else input.astype(_defaults.floating)
