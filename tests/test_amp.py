@@ -116,6 +116,8 @@ def test_autocast_is_accepted_and_changes_no_dtype():
     assert f(x).dtype == tg.float64
     with pytest.raises(ValueError, match="device_type"):
         tg.autocast(0)
+    with pytest.raises(RuntimeError, match="device type at start of device string: xyz"):  # (as torch)
+        tg.autocast("xyz")
     assert tg.amp.custom_fwd(device_type="cuda")(f) is f and tg.amp.custom_bwd(f, device_type="cuda") is f
     with warnings.catch_warnings():
         warnings.simplefilter("error")

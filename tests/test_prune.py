@@ -159,7 +159,7 @@ def test_ties_prune_the_right_count_and_random_methods_counts():
 
 
 def test_errors_and_failed_apply_leave_the_module_as_torch():
-    for bad, err in ((-1, ValueError), (1.5, ValueError), ("a", TypeError)):
+    for bad, err in ((-1, ValueError), (1.5, ValueError), ("a", TypeError), (True, TypeError)):
         with pytest.raises(err, match="amount"):
             P.L1Unstructured(bad)
     m = nn.Linear(6, 4)

@@ -448,7 +448,7 @@ def is_pruned(module: Module) -> bool:
 
 
 def _validate_pruning_amount_init(amount: Any) -> None:
-    if not isinstance(amount, numbers.Real):
+    if not isinstance(amount, numbers.Real) or isinstance(amount, bool):  # (torch's topk then refuses a bool k)
         raise TypeError(f"Invalid type for amount: {amount}. Must be int or float.")
     if (isinstance(amount, numbers.Integral) and amount < 0) or (
             not isinstance(amount, numbers.Integral) and (float(amount) > 1.0 or float(amount) < 0.0)):
