@@ -2356,3 +2356,31 @@ def test_fractional_max_pools_on_device(device):
         np.testing.assert_array_equal(xd.grad.numpy(), xc.grad.numpy())
         drawn = fn(tg.tensor(x.astype(np.float32), device=device), 2, output_ratio=0.5)
         assert drawn.device == device and drawn.dtype == np.float32 and drawn.shape == (2, 3) + (3,) * nd
+
+
+def test_sync_batch_norm_matches_torch_outside_a_process_group():
+    """SyncBatchNorm on (N, C), (N, C, L) and 5-d input, training then eval, as torch's without torch.distributed
+    initialised (BatchNorm's statistics); convert_sync_batchnorm swaps every BatchNorm and keeps its tensors."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(23)
+    ours, theirs = nn.SyncBatchNorm(3, momentum=0.3, dtype=tg.float64), torch.nn.SyncBatchNorm(3, momentum=0.3,
+                                                                                               dtype=torch.float64)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    for step, shape in enumerate([(4, 3), (2, 3, 5), (2, 3, 2, 2, 3)]):
+        if step == 2:
+            ours.eval(), theirs.eval()
+        _compare_with_torch(torch, ours, theirs, [rng.standard_normal(shape) * 2 + 1], rng, tol=1e-10)
+    for a, t in zip(ours.state_dict().values(), theirs.state_dict().values()):
+        np.testing.assert_allclose(a.numpy(), t.numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="at least 2-d"):
+        ours(tg.zeros(3, dtype=tg.float64))
+    bn = nn.BatchNorm2d(4, affine=False)
+    bn.eval()
+    model = nn.Sequential(nn.Conv2d(2, 4, 3), bn, nn.Sequential(nn.BatchNorm1d(5, momentum=None)))
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(model, process_group="group")
+    assert synced is model and type(model[0]) is nn.Conv2d
+    assert [type(m) for m in (model[1], model[2][0])] == [nn.SyncBatchNorm, nn.SyncBatchNorm]
+    assert model[1].running_mean is bn.running_mean and not model[1].training and model[1].weight is None
+    assert model[2][0].momentum is None and model[2][0].process_group == "group"
+    lone = nn.BatchNorm1d(2)
+    assert type(nn.SyncBatchNorm.convert_sync_batchnorm(lone)) is nn.SyncBatchNorm

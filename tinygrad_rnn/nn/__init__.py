@@ -19,7 +19,8 @@ from .layers import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveLogSoftmaxWit
 from .layers import (ChannelShuffle, CircularPad3d, ConstantPad3d, ReflectionPad3d, ReplicationPad3d, Softmax2d,
                      ZeroPad3d)
 from .layers import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, BatchNorm3d, Conv3d, ConvTranspose3d, Dropout3d,
-                     FractionalMaxPool2d, FractionalMaxPool3d, InstanceNorm3d, LPPool3d, MaxPool3d, MaxUnpool3d)
+                     FractionalMaxPool2d, FractionalMaxPool3d, InstanceNorm3d, LPPool3d, MaxPool3d, MaxUnpool3d,
+                     SyncBatchNorm)
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d, LazyConv3d,
                    LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
                    LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear, LazyModuleMixin)
@@ -62,4 +63,4 @@ __all__ = ["attention", "functional", "fused", "init", "utils", "modules", "para
            "AdaptiveLogSoftmaxWithLoss",
            "MultiheadAttention", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU",
            "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder",
-           "Transformer"]
+           "Transformer", "SyncBatchNorm"]

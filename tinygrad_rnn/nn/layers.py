@@ -409,6 +409,38 @@ class BatchNorm3d(_BatchNorm):
     _ranks, _shapes = (5,), "a 5-d (N, C, D, H, W)"
 
 
+class SyncBatchNorm(_BatchNorm):
+    """torch.nn.SyncBatchNorm over (N, C, ...) input of 2 dims or more. torch synchronises the batch statistics
+    across processes only under an initialised torch.distributed group; there is none here (one process), so it
+    normalizes as BatchNorm{1,2,3}d do, which is what torch's does outside a process group. ``process_group`` is
+    kept and unused."""
+
+    _ranks, _shapes = range(2, 1 << 16), "an at least 2-d (N, C, ...)"
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, process_group: Any = None, device: Optional[str] = None,
+                 dtype: Any = None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+        self.process_group = process_group
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group: Any = None) -> Module:
+        """module with every _BatchNorm in it (itself included) replaced by a SyncBatchNorm holding the same
+        parameters, buffers and training flag, as torch's."""
+        out = module
+        if isinstance(module, _BatchNorm):
+            out = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
+                      process_group, bias=module.bias is not None)
+            if module.affine:
+                out.weight, out.bias = module.weight, module.bias
+            out.running_mean, out.running_var = module.running_mean, module.running_var
+            out.num_batches_tracked = module.num_batches_tracked
+            out.training = module.training
+        for name, child in module.named_children():
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return out
+
+
 class GroupNorm(Module):
     """torch.nn.GroupNorm: F.group_norm over num_groups groups of the num_channels channels (dim 1), then weight (1
     at init) and bias (0) per channel when affine."""
