@@ -4,4 +4,5 @@ from ..layers import BatchNorm1d, BatchNorm2d, BatchNorm3d, SyncBatchNorm, _Norm
 from ..lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d
 
 _BASES = (_NormBase, _BatchNorm)  # (torch's private bases, imported from here by user code)
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d", "LazyBatchNorm2d",
+           "LazyBatchNorm3d"]
