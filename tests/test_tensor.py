@@ -2,6 +2,7 @@
 casts, and the numpy/CuPy backend."""
 import math
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -418,6 +419,34 @@ def test_set_default_device_places_creations_and_layers(device):
     with pytest.raises(ValueError, match="set_default_device"):
         tg.set_default_device("tpu")
 
+
+
+def test_device_objects_read_and_fail_as_torchs(device):
+    """tg.device: torch.device's parsing, .type/.index, repr and errors; a str here, so tensor.device is one too
+    (equal to 'cpu', where torch's is not) and it goes wherever a device string goes; a context manager for the
+    default device."""
+    torch = pytest.importorskip("torch")
+    assert tg.device(3) == "cuda:3"  # (torch's needs an accelerator present to read an int)
+    for args in [("cpu",), ("cuda",), ("cuda:1",), ("cuda", 2), ("mps",), ("cpu", 0)]:
+        ours, theirs = tg.device(*args), torch.device(*args)
+        assert (repr(ours), str(ours), ours.type, ours.index) == (repr(theirs), str(theirs), theirs.type, theirs.index)
+        assert tg.device(ours) is ours and pickle.loads(pickle.dumps(ours)) == ours
+        assert pickle.loads(pickle.dumps(ours)).index == ours.index
+    for bad in ["xyz", "cpu:x", "cuda:-1", "cuda:1:2"]:
+        with pytest.raises(RuntimeError) as ours:
+            tg.device(bad)
+        with pytest.raises(RuntimeError) as theirs:
+            torch.device(bad)
+        assert str(ours.value).split(":")[0] == str(theirs.value).split(":")[0]
+    with pytest.raises(RuntimeError, match="must not include an index"):
+        tg.device("cuda:1", 2)
+    x = tg.ones(2, device=device)
+    assert x.device == device and x.device.type == device and x.device.index is None
+    assert repr(x.device) == f"device(type='{device}')" and tg.Generator(x.device).device.type == device
+    assert x.to(tg.device(device)).device == device and tg.nn.Linear(2, 2).to(tg.device(device)).weight.device == device
+    with tg.device(device):
+        assert tg.zeros(1).device == device and tg.get_default_device().type == device
+    assert tg.get_default_device() == "cpu" and isinstance(tg.get_default_device(), tg.device)
 
 def test_manual_seed_reproducibility():
     tg.manual_seed(123)

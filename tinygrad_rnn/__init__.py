@@ -4,7 +4,7 @@ import types as _types
 
 from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_anomaly_check_nan_enabled,
                        is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
-from .backend import (Generator, are_deterministic_algorithms_enabled, cuda_available, default_generator,
+from .backend import (Generator, are_deterministic_algorithms_enabled, cuda_available, default_generator, device,
                       get_default_device, get_num_threads, initial_seed, is_deterministic_algorithms_warn_only_enabled,
                       manual_seed, seed, set_default_device, set_num_threads, use_deterministic_algorithms)
 from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye, from_dlpack, frombuffer, full,
@@ -108,7 +108,7 @@ __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
     "Generator", "default_generator", "normal", "poisson",
-    "cuda_available", "cuda", "set_printoptions", "get_default_device", "set_default_device", "equal",
+    "cuda_available", "cuda", "set_printoptions", "device", "get_default_device", "set_default_device", "equal",
     "seed", "initial_seed", "get_rng_state", "set_rng_state", "get_num_threads", "set_num_threads",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
     "is_deterministic_algorithms_warn_only_enabled", "finfo", "iinfo", "typename", "asarray", "frombuffer",

@@ -107,8 +107,76 @@ def data_ptr(a: Any) -> int:
     return int(a.data.ptr) if is_cupy_array(a) else int(a.__array_interface__["data"][0])
 
 
-def device_of(a: Any) -> str:
-    return "cuda" if is_cupy_array(a) else "cpu"
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
+                 "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")  # (torch's device names)
+
+
+class device(str):
+    """torch.device: a device type and an optional index, ``device('cuda:1')`` or ``device('cuda', 1)`` (an int
+    alone is a cuda index), read by ``.type`` and ``.index``. Devices are strings in this package, so a device is
+    the str 'cpu', 'cuda' or 'cuda:1' and goes wherever a device string goes (tensor.device is one, and equals
+    'cpu' where torch's does not); only 'cpu' and 'cuda' hold tensors. As a context manager it sets the default
+    device, as torch's."""
+
+    def __new__(cls, type: Any, index: Optional[int] = None) -> "device":
+        if isinstance(type, device) and index is None:
+            return type
+        if isinstance(type, int) and not isinstance(type, bool) and index is None:
+            type, index = "cuda", type
+        if not isinstance(type, str):
+            raise TypeError(f"device(): type must be a str or an int, got {_kind_of(type)}")
+        name, colon, given = type.partition(":")
+        if name not in _DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of device string: "
+                               f"{type}")
+        if colon and not (given.isdigit() and given.isascii()):
+            raise RuntimeError(f"Invalid device string: {type!r}")
+        if colon and index is not None:
+            raise RuntimeError("type (string) must not include an index because index was passed explicitly: "
+                               f"{type}")
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
+            raise RuntimeError(f"Device index must not be negative, got {index}" if isinstance(index, int) else
+                               f"device(): index must be an int, got {_kind_of(index)}")
+        if colon:
+            index = int(given)
+        self = super().__new__(cls, name if index is None else f"{name}:{index}")
+        self._type, self._index = name, index
+        return self
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def index(self) -> Optional[int]:
+        return self._index
+
+    def __repr__(self) -> str:
+        return f"device(type={self._type!r})" if self._index is None else \
+            f"device(type={self._type!r}, index={self._index})"
+
+    def __reduce__(self) -> tuple:
+        return device, (self._type, self._index)
+
+    def __enter__(self) -> "device":
+        self._previous = _default_device
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        set_default_device(self.__dict__.pop("_previous"))
+
+
+def _kind_of(value: Any) -> str:
+    return type(value).__name__
+
+
+_DEVICES = {"cpu": device("cpu"), "cuda": device("cuda")}  # (tensor.device: made once, so reading it costs nothing)
+_CPU, _CUDA = _DEVICES["cpu"], _DEVICES["cuda"]
+
+
+def device_of(a: Any) -> device:
+    return _CUDA if is_cupy_array(a) else _CPU
 
 
 _default_device = "cpu"
@@ -124,9 +192,9 @@ def set_default_device(device: Optional[str]) -> None:
     _default_device = device
 
 
-def get_default_device() -> str:
-    """torch.get_default_device: the device set_default_device set, 'cpu' or 'cuda' (a string: devices here are)."""
-    return _default_device
+def get_default_device() -> device:
+    """torch.get_default_device: the device set_default_device set, 'cpu' or 'cuda' (a device, which is a str)."""
+    return _DEVICES[_default_device]
 
 
 def check_device(device: Optional[str], op: str = "device") -> str:
@@ -273,8 +341,8 @@ class Generator:
         self.manual_seed(67280421310721)
 
     @property
-    def device(self) -> str:
-        return self._device
+    def device(self) -> device:
+        return _DEVICES[self._device]
 
     def manual_seed(self, seed: int) -> "Generator":
         """Restart from seed (an int; taken modulo 2^64, as torch's); returns the generator."""
