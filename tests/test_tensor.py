@@ -448,6 +448,74 @@ def test_device_objects_read_and_fail_as_torchs(device):
         assert tg.zeros(1).device == device and tg.get_default_device().type == device
     assert tg.get_default_device() == "cpu" and isinstance(tg.get_default_device(), tg.device)
 
+
+def test_legacy_tensor_types_construct_check_and_cast_as_torchs():
+    """tg.FloatTensor & co., torch's legacy constructors: sizes, data (cast, numpy arrays too), an alias of a tensor
+    of the type, empty; isinstance by dtype and device; Tensor.type(tg.LongTensor)."""
+    torch = pytest.importorskip("torch")
+    for name in ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+                 "ByteTensor", "BoolTensor"]:
+        ours, theirs = getattr(tg, name), getattr(torch, name)
+        assert repr(ours) == repr(theirs) and repr(getattr(tg.cuda, name)) == repr(getattr(torch.cuda, name))
+        for args in [(), (2, 3), ([1, 0, 2],), ((2, 3),), ([[1.5, 2.0]],), (np.array([1, 2], np.int32),),
+                     (np.array([0.5, 2.5]),)]:
+            a, b = ours(*args), theirs(*args)
+            assert a.shape == tuple(b.shape) and a.dtype == _to_ours(torch, b.dtype) and isinstance(a, ours)
+            if args and not isinstance(args[0], int):
+                np.testing.assert_array_equal(a.numpy(), b.numpy())
+        assert not isinstance(ours(1), tg.cuda.FloatTensor) and ours.dtype == _to_ours(torch, theirs.dtype)
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    alias = tg.FloatTensor(x)
+    alias.sum().backward()
+    assert alias is not x and x.grad.tolist() == [1.0, 1.0] and isinstance(x, tg.FloatTensor)
+    assert not isinstance(x, tg.DoubleTensor) and not isinstance(np.ones(2, np.float32), tg.FloatTensor)
+    assert x.type(tg.LongTensor).dtype == np.int64 and tg.ones(2).type(tg.DoubleTensor).dtype == np.float64
+    for lib in (tg, torch):
+        for bad, err in [((2.5,), TypeError), ((lib.ones(2, dtype=lib.int64),), TypeError), ((2, -1), RuntimeError),
+                         (([1], [2]), TypeError)]:
+            with pytest.raises(err):
+                lib.FloatTensor(*bad)
+
+
+def _to_ours(torch, dtype):
+    return np.dtype(str(dtype).removeprefix("torch.").replace("half", "float16"))
+
+
+def test_cuda_module_without_a_gpu_acts_as_torchs_cpu_build():
+    """tg.cuda where there is no GPU: what torch's CPU build allows works (and is a no-op), the rest raises."""
+    if tg.cuda.is_available():
+        pytest.skip("a GPU is present: see test_cuda_module_on_a_gpu")
+    assert tg.cuda.device_count() == 0 and not tg.cuda.is_initialized() and not tg.cuda.is_bf16_supported()
+    assert tg.cuda.memory_allocated() == tg.cuda.memory_reserved() == 0
+    tg.cuda.empty_cache()
+    tg.manual_seed(5)
+    before = tg.randn(3).numpy()
+    tg.manual_seed(5)
+    tg.cuda.manual_seed_all(7)  # (the cuda generator alone: the cpu draws do not change)
+    tg.cuda.seed()
+    np.testing.assert_array_equal(tg.randn(3).numpy(), before)
+    for f in [tg.cuda.current_device, tg.cuda.synchronize, tg.cuda.initial_seed, tg.cuda.get_device_name,
+              lambda: tg.cuda.FloatTensor(2)]:
+        with pytest.raises(RuntimeError, match="'cuda' is not available"):
+            f()
+
+
+@pytest.mark.cuda
+def test_cuda_module_on_a_gpu():
+    if not tg.cuda.is_available():
+        pytest.skip("CuPy or a CUDA GPU is not available")
+    assert tg.cuda.device_count() >= 1 and tg.cuda.current_device() == 0 and tg.cuda.get_device_name()
+    x = tg.cuda.FloatTensor([1.0, 2.0])
+    assert x.device == "cuda" and isinstance(x, tg.cuda.FloatTensor) and not isinstance(x, tg.FloatTensor)
+    assert tg.cuda.is_initialized() and tg.cuda.memory_allocated() > 0
+    tg.cuda.synchronize()
+    tg.cuda.manual_seed(11)
+    a = tg.randn(4, device="cuda").numpy()
+    tg.cuda.manual_seed(11)
+    assert tg.cuda.initial_seed() == 11
+    np.testing.assert_array_equal(tg.randn(4, device="cuda").numpy(), a)
+    tg.cuda.empty_cache()
+
 def test_manual_seed_reproducibility():
     tg.manual_seed(123)
     a = (tg.randn(4, 3).numpy(), tg.rand(5).numpy(), tg.randint(0, 100, (6,)).numpy())

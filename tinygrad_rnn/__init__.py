@@ -1,6 +1,5 @@
 """tinygrad_rnn: a from-scratch autograd engine for recurrent networks (numpy / CuPy)."""
 import math as _math
-import types as _types
 
 from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_anomaly_check_nan_enabled,
                        is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
@@ -12,13 +11,15 @@ from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like,
                        randn, randn_like, randperm, set_rng_state, tensor, zeros, zeros_like)
 from .creation import (bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window, normal, poisson,
                        randint_like, scalar_tensor)
+from .creation import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
+                       LongTensor, ShortTensor)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_tensors, bucketize, cat, cdist, chunk,
                   clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, fmax, fmin, frexp,
                   gather, histc, index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim,
                   nan_to_num, narrow, nextafter, outer, polygamma, roll, searchsorted, select, signbit, sort, split,
                   stack, topk, unflatten, unique, unique_consecutive, where)
-from . import amp, backends, distributions, func, linalg, nn, optim, random, special, testing, utils
+from . import amp, backends, cuda, distributions, func, linalg, nn, optim, random, special, testing, utils
 from .amp import autocast
 from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, inverse, lu_unpack, matrix_exp, matrix_power,
                      pinverse, triangular_solve)
@@ -100,7 +101,6 @@ def from_numpy(a) -> Tensor:
     return Tensor(a)
 
 
-cuda = _types.SimpleNamespace(is_available=cuda_available)  # torch.cuda.is_available() -> tg.cuda.is_available()
 # torch's dtype names (they shadow Python's float, int and bool in this namespace only, as torch's do)
 float, double, half, long, int, short, bool = float32, float64, float16, int64, int32, int16, bool_  # noqa: A001
 
@@ -108,7 +108,9 @@ __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
     "Generator", "default_generator", "normal", "poisson",
-    "cuda_available", "cuda", "set_printoptions", "device", "get_default_device", "set_default_device", "equal",
+    "cuda_available", "cuda", "set_printoptions", "device", "FloatTensor", "DoubleTensor", "HalfTensor",
+    "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor", "get_default_device",
+    "set_default_device", "equal",
     "seed", "initial_seed", "get_rng_state", "set_rng_state", "get_num_threads", "set_num_threads",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
     "is_deterministic_algorithms_warn_only_enabled", "finfo", "iinfo", "typename", "asarray", "frombuffer",

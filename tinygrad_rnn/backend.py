@@ -254,12 +254,26 @@ def initial_seed() -> int:
     return _rngs.setdefault("seed", _fresh_seed())
 
 
+def manual_seed_device(device: str, seed: int) -> None:
+    """Seed one device's generator alone (torch.cuda.manual_seed); a device not in use yet takes the seed when it
+    first draws."""
+    device, seed = check_device(device), int(seed) % 2 ** 64
+    _rngs.pop(device, None)
+    _rngs[device + ":seed"] = seed
+
+
+def device_seed(device: str) -> int:
+    """The seed a device's generator started from: its own (manual_seed_device), else the package's."""
+    own = _rngs.get(check_device(device) + ":seed")
+    return initial_seed() if own is None else own
+
+
 def rng(device: str = "cpu") -> Any:
     """The package's random generator for a device (numpy or cupy Generator). Unseeded, the first draw chooses a
     seed from fresh entropy, so initial_seed can tell it."""
     device = check_device(device)
     if device not in _rngs:
-        s = initial_seed()
+        s = device_seed(device)
         _rngs[device] = np.random.default_rng(s) if device == "cpu" else _require_cupy().random.default_rng(s)
     return _rngs[device]
 

@@ -9,7 +9,7 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, _defaults, _dt, _input, _to_array, int_value, size_args
+from .tensor import _TYPE_NAMES, Tensor, _defaults, _dt, _input, _to_array, int_value, size_args
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
@@ -614,3 +614,52 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
         return Tensor._make(backend.module_for("cuda").from_dlpack(ext_tensor))
     raise ValueError(f"from_dlpack: the memory is on DLPack device type {kind}; only the CPU (1) and CUDA (2) are "
                      "supported")
+
+
+# ----------------------------------------------------------------------------- torch's legacy tensor types
+class LegacyTensorType(type):
+    """torch's legacy tensor types (tg.FloatTensor, tg.cuda.LongTensor, ...; torch's ``tensortype``): calling one is
+    torch's legacy constructor, a tensor of its dtype on its device made from sizes (``FloatTensor(2, 3)``: zeros
+    here, torch's memory is uninitialised), data (``LongTensor([1, 2])``, a list, tuple or array, cast to it) or a
+    tensor of that type (an alias of it); no argument gives an empty 1-d tensor. ``isinstance(x, tg.FloatTensor)``
+    tests x's dtype and device, and ``x.type(tg.LongTensor)`` casts."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype and obj.device == cls.device
+
+    def __repr__(cls) -> str:
+        return f"<class 'torch.{'cuda.' if cls.is_cuda else ''}{cls.__name__}'>"
+
+    def __call__(cls, *args: Any, device: Any = None) -> Tensor:
+        op = f"{'cuda.' if cls.is_cuda else ''}{cls.__name__}"
+        if device is not None and backend.check_device(device, op) != cls.device:
+            raise RuntimeError(f"legacy constructor expects device type: {cls.device} but device type: "
+                               f"{backend.check_device(device)} was passed")
+        if not args:
+            return zeros(0, dtype=cls.dtype, device=cls.device)
+        if all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in args):
+            if min(args) < 0:
+                raise RuntimeError(f"{op}: Trying to create tensor with negative dimension {min(args)}: {list(args)}")
+            return zeros(*args, dtype=cls.dtype, device=cls.device)
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            if args[0].dtype != cls.dtype or args[0].device != cls.device:
+                raise TypeError(f"{op}: expected a {cls.dtype} tensor on {cls.device}, got {args[0].dtype} on "
+                                f"{args[0].device}")
+            return args[0].view_as(args[0])
+        if len(args) == 1 and not isinstance(args[0], (numbers.Number, np.generic, str, bytes)):
+            return tensor(args[0], dtype=cls.dtype, device=cls.device)
+        raise TypeError(f"{op}(): takes sizes (ints), data (a sequence or an array) or a tensor of its type, got "
+                        f"{', '.join(type(a).__name__ for a in args)}")
+
+
+def _legacy_types(device: str) -> dict:
+    """The legacy type of every dtype torch has one for (its _TYPE_NAMES but the unsigned ints beyond uint8)."""
+    return {name: LegacyTensorType(name, (), {"dtype": np.dtype(dt), "device": backend.device(device),
+                                               "is_cuda": device == "cuda", "is_sparse": False})
+            for dt, name in _TYPE_NAMES.items() if dt not in ("uint16", "uint32", "uint64")}
+
+
+_CPU_TYPES, _CUDA_TYPES = _legacy_types("cpu"), _legacy_types("cuda")
+FloatTensor, DoubleTensor, HalfTensor = _CPU_TYPES["FloatTensor"], _CPU_TYPES["DoubleTensor"], _CPU_TYPES["HalfTensor"]
+LongTensor, IntTensor, ShortTensor = _CPU_TYPES["LongTensor"], _CPU_TYPES["IntTensor"], _CPU_TYPES["ShortTensor"]
+CharTensor, ByteTensor, BoolTensor = _CPU_TYPES["CharTensor"], _CPU_TYPES["ByteTensor"], _CPU_TYPES["BoolTensor"]

@@ -1547,11 +1547,13 @@ class Tensor:
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
         """With no dtype, torch's type string for this tensor ('torch.FloatTensor', 'torch.LongTensor', ...;
         'torch.cuda.FloatTensor' on a GPU), so code comparing x.type() with torch's strings runs unchanged: a string
-        rather than a class, as there are no per-dtype tensor classes here. With a dtype, or one of those strings
+        as torch's. With a dtype, a legacy type (tg.LongTensor, tg.cuda.FloatTensor) or one of those strings
         (which name the device too: 'cuda.' the GPU, else the CPU), this tensor cast to it (and moved; itself when
         already of it), as torch's; non_blocking is accepted and has no effect (copies here are synchronous)."""
         if dtype is None:
             return f"torch.{'cuda.' if self.device == 'cuda' else ''}{_TYPE_NAMES[self.dtype.name]}"
+        if isinstance(dtype, _creation.LegacyTensorType):  # (tg.LongTensor, tg.cuda.FloatTensor, ...)
+            return self.to(dtype.device).astype(dtype.dtype)
         if not isinstance(dtype, str):
             return self.astype(dtype)
         name = dtype[len("torch."):] if dtype.startswith("torch.") else None
