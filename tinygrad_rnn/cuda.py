@@ -3,7 +3,7 @@ cuda tensor types. Without CuPy or a GPU, what torch's CPU build allows works he
 device_count() 0, seeding and empty_cache accepted, memory figures 0) and the rest raises, as torch's does."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from . import backend
 from .creation import _CUDA_TYPES
