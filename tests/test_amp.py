@@ -123,3 +123,15 @@ def test_autocast_is_accepted_and_changes_no_dtype():
         warnings.simplefilter("error")
         with tg.amp.autocast("cuda"):
             pass
+
+
+def test_cuda_amp_deprecated_names_warn_and_are_tg_amps_for_cuda():
+    """torch.cuda.amp.GradScaler / autocast: tg.amp's with device 'cuda' and torch's FutureWarning."""
+    with pytest.warns(FutureWarning, match=r"torch.cuda.amp.GradScaler\(args...\)` is deprecated"):
+        scaler = tg.cuda.amp.GradScaler(init_scale=8.0, enabled=False)
+    assert isinstance(scaler, tg.amp.GradScaler) and not scaler.is_enabled()
+    with pytest.warns(FutureWarning, match=r"torch.cuda.amp.autocast\(args...\)` is deprecated"):
+        with tg.cuda.amp.autocast(dtype=tg.float16) as ac:
+            assert ac.device == "cuda" and (tg.ones(2, dtype=tg.float64) * 2).dtype == tg.float64
+    from tinygrad_rnn.cuda.amp import custom_bwd, custom_fwd
+    assert custom_fwd(len) is len and custom_fwd(cast_inputs=tg.float32)(len) is len and custom_bwd(len) is len

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import backend
-from .creation import _CUDA_TYPES
+from .. import backend
+from ..creation import _CUDA_TYPES
 
 FloatTensor, DoubleTensor = _CUDA_TYPES["FloatTensor"], _CUDA_TYPES["DoubleTensor"]
 HalfTensor = _CUDA_TYPES["HalfTensor"]
@@ -55,7 +55,7 @@ def synchronize(device: Any = None) -> None:
 def empty_cache() -> None:
     """Free the work arrays the fused recurrent layers keep between calls and, when the GPU is in use, the blocks
     CuPy's memory pool holds unused."""
-    from .nn.fused import empty_cache as free_workspace
+    from ..nn.fused import empty_cache as free_workspace
     free_workspace()
     if backend.cupy_in_use():
         backend.cupy().get_default_memory_pool().free_all_blocks()
@@ -97,3 +97,6 @@ def initial_seed() -> int:
 def is_bf16_supported(including_emulation: bool = True) -> bool:
     """False: there is no bfloat16 here (numpy has none)."""
     return False
+
+
+from . import amp  # noqa: E402  (torch.cuda.amp's deprecated names; after the names it imports)
