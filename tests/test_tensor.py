@@ -64,7 +64,7 @@ def test_tensor_constructor_follows_torch_Tensor():
     t = tg.Tensor([1, 2])
     assert t.dtype == np.float32 and t.tolist() == [1.0, 2.0]
     assert (t / 2).tolist() == [0.5, 1.0] and tg.Tensor([[1, 2], [3, 4]]).shape == (2, 2)
-    assert tg.Tensor([True, False]).tolist() == [1.0, 0.0] and tg.Tensor(3).shape == ()
+    assert tg.Tensor([True, False]).tolist() == [1.0, 0.0] and tg.Tensor(3.5).shape == ()
     assert tg.Tensor([1, 2], requires_grad=True).requires_grad  # float32, so it may require grad
     assert tg.Tensor([1, 2], dtype=np.int64).dtype == np.int64
     a = np.arange(3)
@@ -76,6 +76,13 @@ def test_tensor_constructor_follows_torch_Tensor():
         assert str(tg.tensor(data).dtype) == str(torch.tensor(data).dtype).replace("torch.", "")
         if isinstance(data, list):
             assert str(tg.Tensor(data).dtype) == str(torch.Tensor(data).dtype).replace("torch.", "")
+    for sizes in [(), (3,), (2, 3), (1, 0, 2)]:  # (ints are sizes: nn.Parameter(torch.Tensor(out, in)) in custom layers)
+        ours, theirs = tg.Tensor(*sizes), torch.Tensor(*sizes)
+        assert ours.shape == tuple(theirs.shape) and ours.dtype == np.float32 and not ours.data.any()
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        tg.Tensor(2, -1)
+    with pytest.raises(TypeError, match="takes one argument"):
+        tg.Tensor(np.ones(2), np.float64)  # (the dtype is a keyword)
 
 
 def test_as_tensor_shares_where_it_can():

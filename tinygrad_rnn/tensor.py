@@ -142,6 +142,17 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
 """torch's legacy tensor type names (Tensor.type()) by dtype name."""
 
 
+def _legacy_sizes(sizes: tuple, dtype: Any, device: Optional[str]) -> Any:
+    """The zeros of torch.Tensor(*sizes) (ints, none negative), as an array of dtype (the default one if None)."""
+    if not all(type(n) is int for n in sizes):
+        raise TypeError(f"Tensor(): takes one argument, data (a list, number, array or tensor), or ints (sizes), "
+                        f"got {', '.join(type(n).__name__ for n in sizes)}")
+    if any(n < 0 for n in sizes):
+        raise RuntimeError(f"Tensor(): Trying to create tensor with negative dimension {min(sizes)}: {list(sizes)}")
+    return backend.module_for(backend.check_device(device, "Tensor")).zeros(
+        sizes or (0,), dtype=_defaults.floating if dtype is None else _dt(dtype))
+
+
 def _dt(dtype: Any, op: str = "tensor") -> Optional[np.dtype]:
     """dtype as a numpy dtype (None stays None), or a TypeError naming op: a tensor holds bools, integers or floats,
     as torch's real dtypes (numpy would also make strings, bytes, objects or complex numbers, which no op here
@@ -752,13 +763,18 @@ class Tensor:
     __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view", "__weakref__")
     __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
-    def __init__(self, data: Any, dtype: Any = None, device: Optional[str] = None,
+    def __init__(self, *data: Any, dtype: Any = None, device: Optional[str] = None,
                  requires_grad: bool = False) -> None:
-        """Like torch.Tensor, Python data (numbers, nested lists; bools and ints too) becomes the default dtype
+        """Like torch.Tensor, Python data (nested lists, numbers; bools and ints too) becomes the default dtype
         (float32 unless set_default_dtype changed it) unless dtype is given; tg.tensor infers the dtype instead
-        ([1, 2] -> int64). Unlike torch.Tensor, a numpy/CuPy array or a Tensor keeps its dtype and is not copied
-        (torch.from_numpy's behaviour; tg.from_numpy and the creation functions rely on it), and a number makes a 0-d
-        tensor (torch.Tensor(3) would be an uninitialised tensor of shape (3,))."""
+        ([1, 2] -> int64). Ints alone are sizes, as torch's legacy form: Tensor(2, 3) has shape (2, 3) (zeros here,
+        torch's is uninitialised), Tensor() shape (0,). Unlike torch.Tensor, a numpy/CuPy array or a Tensor keeps its
+        dtype and is not copied (torch.from_numpy's behaviour; tg.from_numpy and the creation functions rely on it),
+        and a float makes a 0-d tensor (torch refuses one)."""
+        if len(data) == 1 and type(data[0]) is not int:
+            data = data[0]
+        else:  # (sizes: torch.Tensor(out_features, in_features) in custom layers, before an init)
+            data = _legacy_sizes(data, dtype, device)
         self.data = _to_array(data, _dt(dtype), device, infer=False)
         self._requires_grad = False
         self._grad: Optional[Tensor] = None
