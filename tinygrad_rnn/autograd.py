@@ -37,7 +37,7 @@ class _GradMode:
 
     def __enter__(self) -> None:
         self._prev = _mode.grad_enabled
-        _mode.grad_enabled = self.enabled and not _mode.inference
+        _mode.grad_enabled = (self.enabled or _mode.dual) and not _mode.inference
 
     def __exit__(self, *exc: Any) -> None:
         _mode.grad_enabled = self._prev
@@ -110,7 +110,7 @@ class set_grad_enabled(_GradMode):
     def __init__(self, mode: bool) -> None:
         self.enabled = bool(mode)
         self._prev = _mode.grad_enabled
-        _mode.grad_enabled = self.enabled and not _mode.inference
+        _mode.grad_enabled = (self.enabled or _mode.dual) and not _mode.inference
 
     def __enter__(self) -> None:
         pass
@@ -677,3 +677,4 @@ from . import autograd_functional as functional  # noqa: E402, F401  (tg.autogra
 from . import autograd_function as function  # noqa: E402, F401
 from .autograd_function import Function, FunctionCtx, once_differentiable  # noqa: E402, F401
 from . import autograd_graph as graph  # noqa: E402, F401  (tg.autograd.graph, as torch's)
+from . import autograd_forward_ad as forward_ad  # noqa: E402, F401  (tg.autograd.forward_ad, as torch's)

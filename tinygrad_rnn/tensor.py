@@ -38,6 +38,7 @@ class _Mode:
     wanted = None  # in a grad()/backward(inputs=) pass, the nodes leading to its inputs (None: every node)
     task = None  # during a backward: [its number once asked, the nodes it reaches, wanted, grad()'s captures]
     saved_hooks_disabled: Optional[str] = None  # disable_saved_tensors_hooks's message while it holds
+    dual = False  # a forward-AD level holds duals: no_grad records all the same (autograd_forward_ad's docstring)
 
 
 _mode = _Mode()
