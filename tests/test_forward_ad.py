@@ -267,3 +267,11 @@ def test_names_and_signatures_match_torch():
     assert fwAD.UnpackedDualTensor._fields == ("primal", "tangent")
     assert issubclass(fwAD.UnpackedDualTensor, tuple)
 
+
+@pytest.mark.parametrize("f", [lambda x, w: (x @ w).tanh(), lambda x, w: tg.nn.functional.softmax(x[:, :2] * w[0], -1),
+                               lambda x, w: x[:, 1:].exp().sum(0) * w[1, :2]])
+def test_gradcheck_checks_forward_ad(device, f):
+    x = tg.tensor(rand(3, 3), device=device, requires_grad=True)
+    w = tg.tensor(rand(3, 2) + 0.1, device=device, requires_grad=True)
+    assert tg.autograd.gradcheck(f, (x, w), check_forward_ad=True)
+    assert tg.autograd.gradcheck(f, (x, w), check_forward_ad=True, check_backward_ad=False)

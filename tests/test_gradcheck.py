@@ -173,7 +173,10 @@ def test_gradcheck_from_tg_autograd_takes_torchs_keywords():
     assert gradcheck(lambda t: WrongSquare()(t), (x,), check_backward_ad=False)  # (nothing asked: torch's True)
     with pytest.raises(GradcheckError):
         gradcheck(lambda t: WrongSquare()(t), (x,))
-    for kw in ({"check_forward_ad": True}, {"check_batched_grad": True}, {"masked": True}):
+    assert gradcheck(lambda t: t * t, (x,), check_forward_ad=True)
+    with pytest.raises(GradcheckError, match="forward-mode"):  # (the forward check alone: torch's keywords)
+        gradcheck(lambda t: WrongSquare()(t), (x,), check_forward_ad=True, check_backward_ad=False)
+    for kw in ({"check_batched_grad": True}, {"masked": True}):
         with pytest.raises(NotImplementedError, match=next(iter(kw))):
             gradcheck(lambda t: t * t, (x,), **kw)
     with pytest.raises(NotImplementedError, match="check_fwd_over_rev"):

@@ -51,8 +51,8 @@ def _torch_options(op: str, nondet_tol: float, refused: dict) -> None:
         raise ValueError(f"{op}: nondet_tol must be a non-negative number, got {nondet_tol!r}")
     asked = [name for name, value in refused.items() if value]
     if asked:
-        raise NotImplementedError(f"{op}: {asked[0]}=True is not supported: this engine has no forward-mode AD, "
-                                  "vmap or masked tensors; only the backward (reverse-mode) check is made")
+        raise NotImplementedError(f"{op}: {asked[0]}=True is not supported: this engine has no batched (vmap) "
+                                  "gradients, forward-over-reverse check or masked tensors")
 
 
 def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, atol: float = 1e-5,
@@ -72,24 +72,48 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
     input's; fast_mode changes nothing (every check here projects the outputs on one random direction, which is
     torch's fast mode for the outputs, and differentiates each input element); check_undefined_grad is accepted
     and not checked (the engine never hands a backward an undefined gradient); check_backward_ad=False, with
-    nothing else asked, checks nothing and returns True, as torch. Forward-AD, batched and masked checks are
-    refused (NotImplementedError).
+    nothing else asked, checks nothing and returns True, as torch. check_forward_ad=True also checks the
+    forward-mode derivatives (tg.autograd.forward_ad: one dual level per input element, unpack_dual of the outputs,
+    projected on the same directions) against the same central differences. Batched and masked checks are refused
+    (NotImplementedError).
     """
-    _torch_options("gradcheck", nondet_tol, {"check_batched_grad": check_batched_grad, "check_forward_ad":
-                                             check_forward_ad, "check_batched_forward_grad":
-                                             check_batched_forward_grad, "masked": masked})
-    if not check_backward_ad:
+    _torch_options("gradcheck", nondet_tol, {"check_batched_grad": check_batched_grad,
+                                             "check_batched_forward_grad": check_batched_forward_grad,
+                                             "masked": masked})
+    if not check_backward_ad and not check_forward_ad:
         return True
     try:
-        return _gradcheck(fn, inputs, eps, atol, rtol, seed, check_grad_dtypes)
+        return _gradcheck(fn, inputs, eps, atol, rtol, seed, check_grad_dtypes, check_backward_ad, check_forward_ad)
     except GradcheckError:
         if raise_exception:
             raise
         return False
 
 
+def _forward_mode(fn: Callable[..., Any], inputs: tuple, i: int, directions: List[Any]) -> np.ndarray:
+    """d sum(r * fn(inputs)) / d inputs[i] by forward AD: a dual level per element of inputs[i], whose tangent is
+    that element's unit vector, and unpack_dual of each output."""
+    from .autograd_forward_ad import dual_level, make_dual, unpack_dual  # noqa: PLC0415  (it imports autograd)
+    x = inputs[i]
+    out = np.zeros(x.shape)
+    for k in range(x.numel()):
+        e = np.zeros(x.numel())
+        e[k] = 1.0
+        with dual_level():
+            args = list(inputs)
+            args[i] = make_dual(x, Tensor(backend.to_device(e.reshape(x.shape), x.device)))
+            total = 0.0
+            for o, r in zip(_outputs(fn, args), directions):
+                tangent = unpack_dual(o).tangent if o.dtype.kind == "f" else None
+                if tangent is not None:
+                    total += float((backend.to_device(tangent.data, "cpu") * backend.to_device(r, "cpu")).sum())
+        out.reshape(-1)[k] = total
+    return out
+
+
 def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: float, rtol: float,
-               seed: int, check_grad_dtypes: bool = False) -> bool:
+               seed: int, check_grad_dtypes: bool = False, backward_ad: bool = True,
+               forward_ad: bool = False) -> bool:
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
@@ -106,7 +130,7 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
     outs = _outputs(fn, inputs)
     directions = [backend.to_device(rng.standard_normal(o.shape).astype(o.dtype), o.device) for o in outs]
 
-    total = _projection(outs, directions)
+    total = _projection(outs, directions) if backward_ad else None
     targets = [inputs[i] for i in checked]
     if total is not None and total.requires_grad:
         analytic = grad(total, targets, allow_unused=True)
@@ -119,6 +143,9 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
         a = np.zeros(x.shape) if a is None else backend.to_device(a.data, "cpu").astype(np.float64)
         if a.shape != x.shape:
             raise GradcheckError(f"gradcheck: gradient of input {i} has shape {a.shape}, input has {x.shape}")
+        checks = [("analytic", a)] if backward_ad else []
+        if forward_ad:
+            checks.append(("forward-mode", _forward_mode(fn, inputs, i, directions)))
         numeric = np.zeros(x.shape)
         for k in range(x.numel()):  # grad mode stays on: fn may itself differentiate (gradgradcheck)
             at = np.unravel_index(k, x.shape)
@@ -129,12 +156,13 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
             minus = _projection(_outputs(fn, inputs), directions)
             x.data[at] = orig
             numeric.reshape(-1)[k] = 0.0 if plus is None else (plus.item() - minus.item()) / (2 * eps)
-        err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
-        if err.size and (err.max() > 0 or not np.isfinite(a).all() or not np.isfinite(numeric).all()):
-            k = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(err), err, np.inf))), x.shape)
-            raise GradcheckError(
-                f"gradcheck: input {i} (shape {x.shape}) at index {tuple(int(j) for j in k)}: "
-                f"analytic {float(a[k])!r} vs numeric {float(numeric[k])!r} (atol={atol}, rtol={rtol})")
+        for what, a in checks:
+            err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
+            if err.size and (err.max() > 0 or not np.isfinite(a).all() or not np.isfinite(numeric).all()):
+                k = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(err), err, np.inf))), x.shape)
+                raise GradcheckError(
+                    f"gradcheck: input {i} (shape {x.shape}) at index {tuple(int(j) for j in k)}: "
+                    f"{what} {float(a[k])!r} vs numeric {float(numeric[k])!r} (atol={atol}, rtol={rtol})")
     return True
 
 
