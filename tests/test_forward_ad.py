@@ -185,8 +185,31 @@ def test_autograd_function_and_once_differentiable(device):
     with fwAD.dual_level():
         tangent = fwAD.unpack_dual(Cube.apply(fwAD.make_dual(x, t))).tangent
         np.testing.assert_allclose(tangent.numpy(), 3 * x.numpy() ** 2 * t.numpy(), rtol=1e-12)
-        with pytest.raises(RuntimeError):
+        with pytest.raises(RuntimeError, match="unpack_dual: forward AD .*once_differentiable"):
             fwAD.unpack_dual(CubeOnce.apply(fwAD.make_dual(x * 1, t)))
+
+
+def test_gradient_hooks_do_not_run_saved_tensor_hooks_do(device):
+    x = tg.tensor(rand(3), device=device, requires_grad=True)
+    t = tg.tensor(rand(3), device=device)
+    calls = []
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, t)
+        with tg.autograd.graph.saved_tensors_hooks(lambda a: calls.append("pack") or a,
+                                                   lambda a: calls.append("unpack") or a):
+            y = d.sin() * 2
+        y.retain_grad()
+        handle = y.register_hook(lambda g: calls.append("hook") or g * 10)
+        d.register_hook(lambda g: calls.append("dual hook") or g * 10)
+        for _ in range(2):  # (the graph stays: it may be asked again)
+            tangent = fwAD.unpack_dual(y * 3).tangent
+            np.testing.assert_allclose(tangent.numpy(), 6 * np.cos(x.numpy()) * t.numpy(), rtol=1e-12)
+        assert "hook" not in calls and "dual hook" not in calls and "unpack" in calls
+        assert y.grad is None and x.grad is None
+        handle.remove()  # (the hooks are back, their handles still work)
+        (y * 3).sum().backward()
+    assert calls.count("dual hook") == 1 and "hook" not in calls
+    np.testing.assert_allclose(x.grad.numpy(), 60 * np.cos(x.numpy()), rtol=1e-12)
 
 
 def test_fused_recurrences_refuse_clearly_reference_path_matches_torch():

@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import Any, List, NamedTuple, Optional, Tuple
 
 from .autograd import grad, inference_mode
-from .tensor import Function as _Op, Tensor, _mode
+from .tensor import _UNPACK, Function as _Op, Tensor, _mode
 
 __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "dual_level"]
 
@@ -127,8 +127,9 @@ def _dual_nodes() -> dict:
     return {id(h.grad_fn): k for k, (h, _) in enumerate(_state.duals)}
 
 
-def _reached(t: Tensor, nodes: dict) -> List[int]:
-    """The indices of the duals whose node t's graph reaches (not through a _Primal)."""
+def _reached(t: Tensor, nodes: dict, visited: Optional[list] = None) -> List[int]:
+    """The indices of the duals whose node t's graph reaches (not through a _Primal); the nodes on the way (those a
+    backward from t to the duals may run) appended to visited."""
     if not t._requires_grad:
         return []
     stack, seen, found = [t._node()], set(), set()
@@ -137,6 +138,8 @@ def _reached(t: Tensor, nodes: dict) -> List[int]:
         if id(node) in seen or isinstance(node, Tensor):
             continue
         seen.add(id(node))
+        if visited is not None:
+            visited.append(node)
         if id(node) in nodes:
             found.add(nodes[id(node)])
             continue
@@ -195,7 +198,8 @@ def unpack_dual(tensor: Tensor, *, level: Optional[int] = None) -> UnpackedDualT
     if level < 0 or _state.level < 0 or not isinstance(tensor, Tensor):
         return UnpackedDualTensor(tensor, None)
     nodes = _dual_nodes()
-    which = _reached(tensor, nodes)
+    visited: list = []
+    which = _reached(tensor, nodes, visited)
     if not which:
         return UnpackedDualTensor(tensor, None)
     if level != _state.level:  # (torch's error for a tensor with a tangent, asked at a level that is not open)
@@ -208,27 +212,26 @@ def unpack_dual(tensor: Tensor, *, level: Optional[int] = None) -> UnpackedDualT
     node = tensor._node()
     if id(node) in nodes and not isinstance(node, Tensor):
         return UnpackedDualTensor(primal, _state.duals[nodes[id(node)]][1])
-    return UnpackedDualTensor(primal, _tangent(tensor, [_state.duals[k] for k in which]))
+    return UnpackedDualTensor(primal, _tangent(tensor, [_state.duals[k] for k in which], visited))
 
 
-def _tangent(t: Tensor, duals: List[Tuple[Tensor, Tensor]]) -> Optional[Tensor]:
-    """sum_d J_d tangent_d by the double-vjp trick; None where t is not floating (no tangent, as torch's)."""
+def _tangent(t: Tensor, duals: List[Tuple[Tensor, Tensor]], visited: list) -> Optional[Tensor]:
+    """sum_d J_d tangent_d by the double-vjp trick; None where t is not floating (no tangent, as torch's). The
+    gradient hooks of the nodes on the way (visited: tensor hooks, retain_grad, node hooks) are set aside while it
+    runs, as torch's forward AD runs none; the unpacking of saved tensors (saved_tensors_hooks) stays."""
     if t.dtype.kind != "f":
         return None
     handles = [h for h, _ in duals]
     keep = _mode.grad_enabled and (any(v.requires_grad for _, v in duals) or _outside(t))
     prev = _state.computing
+    hooked = [(n, n._hooks) for n in visited if n._hooks]
+    for n, hooks in hooked:  # (a new list: hook handles hold the old one)
+        n._hooks = [h for h in hooks if h is _UNPACK] or None
     _state.computing = True
     try:
         with inference_mode(False):
             u = t.detach().new_zeros(t.shape).requires_grad_()
-            try:
-                gs = grad(t, handles, u, retain_graph=True, create_graph=True, allow_unused=True)
-            except RuntimeError as e:
-                if "double backward" not in str(e):
-                    raise
-                raise RuntimeError(f"unpack_dual: forward AD here is the double-vjp trick, which needs double "
-                                   f"backward through every op from the duals to this tensor; {e}") from e
+            gs = grad(t, handles, u, retain_graph=True, create_graph=True, allow_unused=True)
             total = None
             for g, (h, v) in zip(gs, duals):
                 if g is not None:
@@ -237,8 +240,15 @@ def _tangent(t: Tensor, duals: List[Tuple[Tensor, Tensor]]) -> Optional[Tensor]:
             jt = None
             if total is not None and total.requires_grad:
                 jt = grad(total, u, create_graph=keep, allow_unused=True)[0]
+    except RuntimeError as e:
+        if "double backward" not in str(e) and "once_differentiable" not in str(e):
+            raise
+        raise RuntimeError(f"unpack_dual: forward AD here is the double-vjp trick, which needs double backward "
+                           f"through every op from the duals to this tensor; {e}") from e
     finally:
         _state.computing = prev
+        for n, hooks in hooked:
+            n._hooks = hooks
     if jt is None:
         return t.detach().new_zeros(t.shape)
     return jt if keep and jt.requires_grad else jt.detach()
