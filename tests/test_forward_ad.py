@@ -112,6 +112,12 @@ def test_dual_itself_constant_and_level_end(device):
     with fwAD.dual_level():  # a new level: the old duals have no tangent in it
         assert fwAD.unpack_dual(y).tangent is None
 
+    @fwAD.dual_level()
+    def jvp_sin(a, v):
+        return fwAD.unpack_dual(fwAD.make_dual(a, v).sin()).tangent
+    np.testing.assert_allclose(jvp_sin(x, t).numpy(), np.cos(x.numpy()) * t.numpy(), rtol=1e-12)
+    assert fwAD._state.level == -1
+
 
 def test_forward_ad_works_under_no_grad_not_under_inference_mode(device):
     x = tg.tensor(rand(3), device=device)

@@ -28,7 +28,8 @@ sum_d J_d tangent_d. Differences from torch, kept deliberately:
 """
 from __future__ import annotations
 
-from typing import Any, List, NamedTuple, Optional, Tuple
+import functools
+from typing import Any, Callable, List, NamedTuple, Optional, Tuple
 
 from .autograd import grad, inference_mode
 from .tensor import _UNPACK, Function as _Op, Tensor, _mode
@@ -80,13 +81,21 @@ def exit_dual_level(*, level: Optional[int] = None) -> None:
 
 class dual_level:
     """Context manager for a forward-AD level (enter_dual_level on entry, returning the level for ``as``, and
-    exit_dual_level on exit), as torch's: ``with dual_level(): d = make_dual(x, t); ...``."""
+    exit_dual_level on exit), as torch's: ``with dual_level(): d = make_dual(x, t); ...``; or a decorator, a
+    level around each call."""
 
     def __enter__(self) -> int:
         return enter_dual_level()
 
     def __exit__(self, *exc: Any) -> None:
         exit_dual_level()
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with dual_level():
+                return fn(*args, **kwargs)
+        return wrapper
 
 
 class _Dual(_Op):
