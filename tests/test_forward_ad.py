@@ -141,6 +141,35 @@ def test_forward_ad_works_under_no_grad_not_under_inference_mode(device):
         assert not (tg.tensor([1.0], requires_grad=True) * 2).requires_grad
 
 
+def test_no_grad_inside_a_level_stays_no_grad_for_updates(device):
+    """Recording kept under no_grad for forward AD must not break what no_grad is for: initialisers and
+    parameter updates in place, is_grad_enabled(); an in-place op there still carries the tangent."""
+    x, t = tg.tensor(rand(2), device=device), tg.tensor(rand(2) + 1, device=device)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, t)
+        lin = tg.nn.Linear(2, 3, device=device, dtype=tg.float64)  # (init writes the parameters under no_grad)
+        opt = tg.optim.Adam(lin.parameters(), lr=0.1)
+        lin(x).sum().backward()
+        opt.step()
+        with tg.no_grad():
+            assert not tg.is_grad_enabled()
+            lin.weight.mul_(2)
+            lin.bias.unsqueeze_(0)
+            lin.bias.squeeze_(0)
+            lin.weight[0] = 1.0
+            buf = tg.zeros(3, device=device, dtype=tg.float64)
+            buf += lin(d)
+        assert lin.weight.is_leaf and lin.bias.is_leaf and lin.bias.shape == (3,)
+        want = lin.weight.detach().numpy() @ t.numpy()
+        np.testing.assert_allclose(fwAD.unpack_dual(buf).tangent.detach().numpy(), want, rtol=1e-12)
+        assert tg.is_grad_enabled()
+    with tg.no_grad():
+        with fwAD.dual_level():
+            fwAD.make_dual(x, t)
+            assert not tg.is_grad_enabled()
+        assert not tg.is_grad_enabled() and not (lin.weight * 2).requires_grad
+
+
 def test_reverse_over_forward_matches_torch():
     torch = pytest.importorskip("torch")
     import torch.autograd.forward_ad as tfw

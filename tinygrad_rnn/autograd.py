@@ -30,17 +30,26 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _set_recording(enabled: bool) -> None:
+    """Grad mode on or off, as no_grad, enable_grad and set_grad_enabled ask (never on in inference mode). Off while a
+    forward-AD level holds duals, ops record all the same (``forced``), so tangents reach results made there; see
+    autograd_forward_ad."""
+    on = enabled and not _mode.inference
+    _mode.forced = not on and _mode.dual and not _mode.inference
+    _mode.grad_enabled = on or _mode.forced
+
+
 class _GradMode:
     """Context manager and decorator that sets whether ops record the graph."""
 
     enabled = False
 
     def __enter__(self) -> None:
-        self._prev = _mode.grad_enabled
-        _mode.grad_enabled = (self.enabled or _mode.dual) and not _mode.inference
+        self._prev = (_mode.grad_enabled, _mode.forced)
+        _set_recording(self.enabled)
 
     def __exit__(self, *exc: Any) -> None:
-        _mode.grad_enabled = self._prev
+        _mode.grad_enabled, _mode.forced = self._prev
 
     def _again(self) -> "_GradMode":
         """A fresh context with this one's settings, entered on each call of a decorated function."""
@@ -109,8 +118,8 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode: bool) -> None:
         self.enabled = bool(mode)
-        self._prev = _mode.grad_enabled
-        _mode.grad_enabled = (self.enabled or _mode.dual) and not _mode.inference
+        self._prev = (_mode.grad_enabled, _mode.forced)
+        _set_recording(self.enabled)
 
     def __enter__(self) -> None:
         pass
@@ -119,7 +128,7 @@ class set_grad_enabled(_GradMode):
         return set_grad_enabled(self.enabled)
 
     def __call__(self, fn: Callable) -> Callable:
-        _mode.grad_enabled = self._prev  # decorating must not change the mode now
+        _mode.grad_enabled, _mode.forced = self._prev  # decorating must not change the mode now
         return super().__call__(fn)
 
 
@@ -137,18 +146,19 @@ class inference_mode(_GradMode):
         self.mode = bool(mode)
 
     def __enter__(self) -> None:
-        self._prev = (_mode.grad_enabled, _mode.inference)
-        _mode.grad_enabled, _mode.inference = not self.mode, self.mode
+        self._prev = (_mode.grad_enabled, _mode.inference, _mode.forced)
+        _mode.grad_enabled, _mode.inference, _mode.forced = not self.mode, self.mode, False
 
     def __exit__(self, *exc: Any) -> None:
-        _mode.grad_enabled, _mode.inference = self._prev
+        _mode.grad_enabled, _mode.inference, _mode.forced = self._prev
 
     def _again(self) -> "_GradMode":
         return inference_mode(self.mode)
 
 
 def is_grad_enabled() -> bool:
-    return _mode.grad_enabled
+    """Whether grad mode is on (False under no_grad, also where a forward-AD level keeps recording there)."""
+    return _mode.grad_enabled and not _mode.forced
 
 
 def _set_anomaly(mode: bool, check_nan: bool) -> None:

@@ -21,10 +21,11 @@ sum_d J_d tangent_d. Differences from torch, kept deliberately:
   requires grad, gradients through the dual reach it, as torch's.
 - unpack_dual's primal is ``tensor.detach()`` where tensor's graph reaches nothing requiring grad but the duals'
   own leaves, else an identity of tensor (gradients pass, tangents do not).
-- Under ``no_grad`` (or ``set_grad_enabled(False)``) inside a level that holds duals the graph is still recorded, so
-  tangents are right there as torch's, but results require grad there, is_grad_enabled() is True and a leaf that
-  requires grad cannot be changed in place (closing the level puts the grad mode back). Under ``inference_mode``
-  nothing records and tangents are None, as torch's. Complex duals are refused (no complex autograd).
+- Under ``no_grad`` (or ``set_grad_enabled(False)``) inside a level that holds duals, ops record all the same
+  (is_grad_enabled() is still False), so tangents reach results made there as torch's; those results report
+  requires_grad=True where their inputs do, unlike torch's. An in-place change there that a graph could not follow
+  (a parameter update, an initialiser) is made unrecorded, as under no_grad. Under ``inference_mode`` nothing
+  records and tangents are None, as torch's. Complex duals are refused (no complex autograd).
 """
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def exit_dual_level(*, level: Optional[int] = None) -> None:
     _state.level, _state.duals, _state.own = -1, [], set()
     _mode.dual = False
     if _state.entry_grad is not None:  # (make_dual switched recording on under no_grad: back as it was)
-        _mode.grad_enabled, _state.entry_grad = _state.entry_grad, None
+        _mode.grad_enabled, _mode.forced, _state.entry_grad = _state.entry_grad, False, None
 
 
 class dual_level:
@@ -193,7 +194,7 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: Optional[int] = None) -
     _mode.dual = True
     if not _mode.inference and not _mode.grad_enabled:  # (under no_grad, ops on the dual record all the same)
         _state.entry_grad = _state.entry if _state.entry_grad is None else _state.entry_grad
-        _mode.grad_enabled = True
+        _mode.grad_enabled = _mode.forced = True
     return dual
 
 
@@ -231,7 +232,7 @@ def _tangent(t: Tensor, duals: List[Tuple[Tensor, Tensor]], visited: list) -> Op
     if t.dtype.kind != "f":
         return None
     handles = [h for h, _ in duals]
-    keep = _mode.grad_enabled and (any(v.requires_grad for _, v in duals) or _outside(t))
+    keep = _mode.grad_enabled and not _mode.forced and (any(v.requires_grad for _, v in duals) or _outside(t))
     prev = _state.computing
     hooked = [(n, n._hooks) for n in visited if n._hooks]
     for n, hooks in hooked:  # (a new list: hook handles hold the old one)
@@ -266,7 +267,7 @@ def _tangent(t: Tensor, duals: List[Tuple[Tensor, Tensor]], visited: list) -> Op
 def _outside(t: Tensor) -> bool:
     """Whether grad mode is on and t's graph reaches a tensor that requires grad other than the duals' own leaves
     (so its tangent must keep a graph, for a backward through it)."""
-    if not _mode.grad_enabled:
+    if not _mode.grad_enabled or _mode.forced:
         return False
     stack, seen = [t._node()], set()
     while stack:

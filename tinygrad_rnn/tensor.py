@@ -39,6 +39,7 @@ class _Mode:
     task = None  # during a backward: [its number once asked, the nodes it reaches, wanted, grad()'s captures]
     saved_hooks_disabled: Optional[str] = None  # disable_saved_tensors_hooks's message while it holds
     dual = False  # a forward-AD level holds duals: no_grad records all the same (autograd_forward_ad's docstring)
+    forced = False  # recording only for forward AD, where the user asked for none (is_grad_enabled() is False)
 
 
 _mode = _Mode()
@@ -1112,7 +1113,7 @@ class Tensor:
                 const, args = (None, (value,)) if isinstance(value, Tensor) else (value, ())
                 self._apply_in_place(op, lambda t: _ops.SetItem(op, first, index, const)(t, *args), *args)
                 return
-            self._check_recordable(op, shared_ok)
+            recording = self._check_recordable(op, shared_ok)
         if isinstance(value, Tensor) and value.device != self.device:
             value = value.to(self.device)
         elif hasattr(value, "shape") and not isinstance(value, Tensor):
@@ -1162,10 +1163,15 @@ class Tensor:
         data_refs, base_refs, base_owns = self._reference_counts()
         return data_refs > _SOLE_REFERENCES[0] or base_refs > _SOLE_REFERENCES[1] + base_holders or not base_owns
 
-    def _check_recordable(self, op: str, shared_ok: bool = False) -> None:
+    def _check_recordable(self, op: str, shared_ok: bool = False) -> bool:
         """Refuse an in-place change that a recorded graph could not follow: a leaf that requires grad (torch
         refuses it too) and memory that anything else holds (a view, detach(), an output an op saved), unless
-        ``shared_ok`` (a write through the one view that shares it, see _apply_in_place)."""
+        ``shared_ok`` (a write through the one view that shares it, see _apply_in_place). True: record it. Under
+        no_grad kept recording for forward AD (_mode.forced), such a change is made unrecorded instead (False), as
+        no_grad would: a parameter update or an initialiser inside a dual level."""
+        if _mode.forced and ((self.grad_fn is None and self._requires_grad) or
+                             (not shared_ok and self._memory_shared())):
+            return False
         if self.grad_fn is None and self._requires_grad:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
                                "is recorded (torch refuses it too); write it out of place (y = x + 1, "
@@ -1175,6 +1181,7 @@ class Tensor:
                                "views, detach(), or an output saved for backward), so a graph would not see an "
                                "in-place change; write it out of place (y = x + 1, inplace=False; for x[i] += v, "
                                "x[i] = x[i] + v)")
+        return True
 
     def _become(self, out: "Tensor") -> None:
         """Take out's place in the graph, once an in-place op has written out's values into this memory.
@@ -1197,10 +1204,10 @@ class Tensor:
             isinstance(o, Tensor) and o._requires_grad for o in operands])
         self._check_view_in_graph(op)
         base = self._base[0] if recording and self._base is not None else None
+        if recording and (base is None or not self._only_viewed_by(base)):
+            base = None
+            recording = self._check_recordable(op)
         if recording:
-            if base is None or not self._only_viewed_by(base):
-                base = None
-                self._check_recordable(op)
             old = Tensor._make(self.data.copy(), self.grad_fn, self._requires_grad)
             out = fn(old)
             if not out._requires_grad:  # a step without a gradient (floor_divide_): the old values get 0
@@ -1236,10 +1243,10 @@ class Tensor:
         that requires grad is refused, as torch's. The version moves on, so a node that saved this tensor, now of
         another shape, refuses to backpropagate, as torch's; it is no longer the view x[index] it may have been
         (an in-place change to it no longer goes through that base)."""
-        if _mode.grad_enabled and self._requires_grad and self.grad_fn is None:
+        if _mode.grad_enabled and self._requires_grad and self.grad_fn is None and not _mode.forced:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
                                f"is recorded (torch refuses it too); use the out-of-place {op[:-1]}, or no_grad()")
-        out = view(self)
+        out = view(self.detach() if _mode.forced and self.grad_fn is None else self)
         self.data, self._base = out.data, None
         self._bump_version()
         if out.grad_fn is not None:
