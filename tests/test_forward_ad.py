@@ -170,6 +170,24 @@ def test_no_grad_inside_a_level_stays_no_grad_for_updates(device):
         assert not tg.is_grad_enabled() and not (lin.weight * 2).requires_grad
 
 
+def test_in_place_on_a_dual_matches_torch():
+    torch = pytest.importorskip("torch")
+    import torch.autograd.forward_ad as tfw
+    xa, ta = np.array([1.0, 2.0]), np.array([1.0, -1.0])
+    out = []
+    for lib, mod in ((torch, tfw), (tg, fwAD)):
+        with mod.dual_level():
+            d = mod.make_dual(lib.tensor(xa), lib.tensor(ta))
+            d.mul_(lib.tensor([3.0, 0.5]))
+            e = d.sin()
+            with lib.no_grad():
+                d2 = mod.make_dual(lib.tensor(xa), lib.tensor(ta))
+                d2.mul_(3)
+            out.append([mod.unpack_dual(v).tangent.numpy() for v in (d, e, d2.exp())])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
 def test_reverse_over_forward_matches_torch():
     torch = pytest.importorskip("torch")
     import torch.autograd.forward_ad as tfw

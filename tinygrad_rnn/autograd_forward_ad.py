@@ -3,7 +3,7 @@
 2.13's names, arguments, results and errors.
 
 torch carries a tangent along with every op as it runs. Here no op knows about tangents (the engine's hot path is
-untouched): ``make_dual`` records an identity view of the primal in the graph, ops on it are recorded as usual, and
+untouched): ``make_dual`` records a copy of the primal in the graph, ops on it are recorded as usual, and
 ``unpack_dual(t)`` computes t's tangent when asked, by the double-vjp trick over the duals of the level:
 u -> sum_d J_d^T u is linear in u, so the gradient of sum_d <J_d^T u, tangent_d> with respect to u is
 sum_d J_d tangent_d. Differences from torch, kept deliberately:
@@ -15,10 +15,10 @@ sum_d J_d tangent_d. Differences from torch, kept deliberately:
   (ops.py's, tg.autograd.Function subclasses with such a backward, the nn layers with ``fused=False``) work; the
   fused RNN/LSTM/GRU layers and cells (``fused=True``, the default) and ``once_differentiable`` functions refuse it,
   and unpack_dual raises a RuntimeError saying so, never a wrong tangent.
-- A dual is a recorded identity of its primal sharing its memory (not a registered view: an in-place change to the
-  dual is not seen by the primal's graph). It (and what is computed from it) reports requires_grad=True even when
-  its primal does not require grad; a gradient that reaches such a dual by backward goes nowhere. Where the primal
-  requires grad, gradients through the dual reach it, as torch's.
+- A dual is a recorded copy of its primal (memory of its own, where torch's is a view): an in-place change to the
+  dual is recorded and its tangent follows, but the primal does not see it. It (and what is computed from it)
+  reports requires_grad=True even when its primal does not require grad; a gradient that reaches such a dual by
+  backward goes nowhere. Where the primal requires grad, gradients through the dual reach it, as torch's.
 - unpack_dual's primal is ``tensor.detach()`` where tensor's graph reaches nothing requiring grad but the duals'
   own leaves, else an identity of tensor (gradients pass, tangents do not).
 - Under ``no_grad`` (or ``set_grad_enabled(False)``) inside a level that holds duals, ops record all the same
@@ -33,6 +33,7 @@ import functools
 from typing import Any, Callable, List, NamedTuple, Optional, Tuple
 
 from .autograd import grad, inference_mode
+from .backend import xp_of
 from .tensor import _UNPACK, Function as _Op, Tensor, _mode
 
 __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "dual_level"]
@@ -100,11 +101,12 @@ class dual_level:
 
 
 class _Dual(_Op):
-    """make_dual's identity: its node is what unpack_dual differentiates with respect to."""
+    """make_dual's identity, a copy (memory of its own, so an in-place change to the dual is recorded, and its
+    tangent follows it): its node is what unpack_dual differentiates with respect to."""
     saves_nothing = True
 
     def forward(self, x: Any) -> Any:
-        return x
+        return x.copy()
 
     def backward(self, g: Tensor) -> Tuple[Tensor]:
         return (g,)
@@ -161,9 +163,9 @@ def _reached(t: Tensor, nodes: dict, visited: Optional[list] = None) -> List[int
 
 def make_dual(tensor: Tensor, tangent: Tensor, *, level: Optional[int] = None) -> Tensor:
     """torch.autograd.forward_ad.make_dual: a tensor of tensor's values whose tangent, at the open level, is tangent
-    (unpack_dual of anything computed from it gives J tangent). Where tensor requires grad, the dual is a view of it
-    through which gradients reach it, as torch's; otherwise it is a recorded tensor of its own (requires_grad=True,
-    unlike torch's: see the module docstring). tangent must have tensor's shape; its dtype may differ, as torch's
+    (unpack_dual of anything computed from it gives J tangent). A recorded copy of tensor (not a view, unlike
+    torch's: see the module docstring), through which gradients reach tensor where it requires grad; it requires
+    grad even where tensor does not. tangent must have tensor's shape; its dtype may differ, as torch's
     (tangents are computed in the primal's dtype)."""
     level = _check_level(level, "_make_dual")
     if not isinstance(tensor, Tensor) or not isinstance(tangent, Tensor):
@@ -189,7 +191,10 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: Optional[int] = None) -
         dual = _Dual()(base)
     if base is not tensor:
         _state.own.add(id(base))  # (the dual's handle holds base, so the id stays its own while the level is open)
-    handle = Tensor._make(dual.data, dual.grad_fn, True)  # (keeps the node, should dual be changed in place)
+    # (a handle on the node, should dual be changed in place; a broadcast zero of its shape, which holds no
+    # reference to the dual's memory, so an in-place change to the dual does not see it shared)
+    xp = xp_of(dual.data)
+    handle = Tensor._make(xp.broadcast_to(xp.zeros((), dual.dtype), dual.shape), dual.grad_fn, True)
     _state.duals.append((handle, tangent))
     _mode.dual = True
     if not _mode.inference and not _mode.grad_enabled:  # (under no_grad, ops on the dual record all the same)
@@ -203,7 +208,8 @@ def unpack_dual(tensor: Tensor, *, level: Optional[int] = None) -> UnpackedDualT
     tangent is None where tensor does not depend on a dual of the level (or no level is open), else
     sum over the duals d of J_d tangent_d, computed now by two backward passes (see the module docstring); it keeps
     its graph where grad mode is on and it depends on tensors that require grad (reverse over forward). primal is
-    tensor itself where it has no tangent, else a view of it through which no tangent passes."""
+    tensor itself where it has no tangent, else an identity of it through which no tangent passes (detached where
+    nothing else requires grad)."""
     level = _state.level if level is None else level
     if level < 0 or _state.level < 0 or not isinstance(tensor, Tensor):
         return UnpackedDualTensor(tensor, None)
