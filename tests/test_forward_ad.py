@@ -159,6 +159,12 @@ def test_no_grad_inside_a_level_stays_no_grad_for_updates(device):
             lin.weight[0] = 1.0
             buf = tg.zeros(3, device=device, dtype=tg.float64)
             buf += lin(d)
+        with tg.no_grad():  # (one in the graph, whose tangent an unrecorded change would miss, is refused)
+            y = d * 1
+            alias = y.detach()
+            with pytest.raises(RuntimeError, match="shares its memory"):
+                y.mul_(2)
+            np.testing.assert_array_equal(alias.numpy(), x.numpy())
         assert lin.weight.is_leaf and lin.bias.is_leaf and lin.bias.shape == (3,)
         want = lin.weight.detach().numpy() @ t.numpy()
         np.testing.assert_allclose(fwAD.unpack_dual(buf).tangent.detach().numpy(), want, rtol=1e-12)

@@ -24,7 +24,8 @@ sum_d J_d tangent_d. Differences from torch, kept deliberately:
 - Under ``no_grad`` (or ``set_grad_enabled(False)``) inside a level that holds duals, ops record all the same
   (is_grad_enabled() is still False), so tangents reach results made there as torch's; those results report
   requires_grad=True where their inputs do, unlike torch's. An in-place change there that a graph could not follow
-  (a parameter update, an initialiser) is made unrecorded, as under no_grad. Under ``inference_mode`` nothing
+  is made unrecorded, as under no_grad, to a tensor outside the graph (a parameter update, an initialiser; such a
+  tensor then has no tangent from it), and refused, as with grad on, to one in it. Under ``inference_mode`` nothing
   records and tangents are None, as torch's. Complex duals are refused (no complex autograd).
 """
 from __future__ import annotations

@@ -1167,10 +1167,10 @@ class Tensor:
         """Refuse an in-place change that a recorded graph could not follow: a leaf that requires grad (torch
         refuses it too) and memory that anything else holds (a view, detach(), an output an op saved), unless
         ``shared_ok`` (a write through the one view that shares it, see _apply_in_place). True: record it. Under
-        no_grad kept recording for forward AD (_mode.forced), such a change is made unrecorded instead (False), as
-        no_grad would: a parameter update or an initialiser inside a dual level."""
-        if _mode.forced and ((self.grad_fn is None and self._requires_grad) or
-                             (not shared_ok and self._memory_shared())):
+        no_grad kept recording for forward AD (_mode.forced), such a change to a tensor outside the graph (no
+        grad_fn) is made unrecorded instead (False), as no_grad would: a parameter update or an initialiser inside a
+        dual level; one in the graph, which may carry a tangent, is refused as with grad on."""
+        if _mode.forced and self.grad_fn is None and (self._requires_grad or (not shared_ok and self._memory_shared())):
             return False
         if self.grad_fn is None and self._requires_grad:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
