@@ -523,6 +523,28 @@ def test_cuda_module_on_a_gpu():
     np.testing.assert_array_equal(tg.randn(4, device="cuda").numpy(), a)
     tg.cuda.empty_cache()
 
+
+def test_size_compile_and_variable_as_torchs():
+    """tg.Size (a tuple with torch's repr, numel, Size slices and sums), tg.compile (no effect: the model comes back)
+    and the deprecated tg.autograd.Variable (a new leaf sharing memory; every tensor an instance)."""
+    torch = pytest.importorskip("torch")
+    for sizes in [[], [2, 3], (4, 0, 1)]:
+        ours, theirs = tg.Size(sizes), torch.Size(sizes)
+        assert repr(ours) == repr(theirs) and ours == theirs and ours.numel() == theirs.numel()
+        assert repr(ours[1:]) == repr(theirs[1:]) and repr(ours + (5,)) == repr(theirs + (5,))
+    assert tg.zeros(tg.Size([2, 3])).shape == tg.Size([2, 3]) and tg.ones(6).view(tg.Size([3, 2])).shape == (3, 2)
+    with pytest.raises(TypeError):
+        tg.Size([2.5])
+    m = tg.nn.Linear(2, 2)
+    assert tg.compile(m) is m and tg.compile(mode="reduce-overhead")(len) is len
+    t = tg.ones(2)
+    v = tg.autograd.Variable(t, requires_grad=True)
+    assert v is not t and v.requires_grad and v.is_leaf and not t.requires_grad
+    v.data[0] = 5.0  # (the same memory)
+    assert t.tolist() == [5.0, 1.0]
+    assert isinstance(t, tg.autograd.Variable) and not isinstance(np.ones(2), tg.autograd.Variable)
+    assert not tg.autograd.Variable(v * 2).requires_grad
+
 def test_manual_seed_reproducibility():
     tg.manual_seed(123)
     a = (tg.randn(4, 3).numpy(), tg.rand(5).numpy(), tg.randint(0, 100, (6,)).numpy())

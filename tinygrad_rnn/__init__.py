@@ -1,5 +1,6 @@
 """tinygrad_rnn: a from-scratch autograd engine for recurrent networks (numpy / CuPy)."""
 import math as _math
+from typing import Any as _Any
 
 from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_anomaly_check_nan_enabled,
                        is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
@@ -42,7 +43,7 @@ from .composed import gradient, histogramdd
 from .nn.functional import cosine_similarity
 from .printing import set_printoptions
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
-from .tensor import (AnomalyError, Function, Tensor, bool_, finfo, float16, float32, float64, get_default_dtype,
+from .tensor import (AnomalyError, Function, Size, Tensor, bool_, finfo, float16, float32, float64, get_default_dtype,
                      iinfo, int8, int16, int32, int64, set_default_dtype, typename, uint8)
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
@@ -96,6 +97,17 @@ sum, max, min, any, all, pow, round = (_functions.sum, _functions.max, _function
 __version__ = "0.1.0"
 
 
+def compile(model: _Any = None, *, fullgraph: bool = False, dynamic: _Any = None, backend: _Any = None,  # noqa: A001
+            mode: _Any = None, options: _Any = None, name: _Any = None, disable: bool = False, **kwargs: _Any) -> _Any:
+    """torch.compile, accepted and of no effect: there is no compiler here, so the model or function comes back as
+    it is (without one, a decorator that does the same), and runs as written."""
+    if model is None:
+        return lambda fn: fn
+    if not callable(model):
+        raise RuntimeError(f"compile: the model must be callable (a Module or a function), got {type(model).__name__}")
+    return model
+
+
 def from_numpy(a) -> Tensor:
     """A tensor sharing memory with a numpy array (changes to one show in the other)."""
     return Tensor(a)
@@ -108,7 +120,7 @@ __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
     "Generator", "default_generator", "normal", "poisson",
-    "cuda_available", "cuda", "set_printoptions", "device", "FloatTensor", "DoubleTensor", "HalfTensor",
+    "cuda_available", "cuda", "set_printoptions", "device", "Size", "compile", "FloatTensor", "DoubleTensor", "HalfTensor",
     "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor", "get_default_device",
     "set_default_device", "equal",
     "seed", "initial_seed", "get_rng_state", "set_rng_state", "get_num_threads", "set_num_threads",

@@ -22,6 +22,22 @@ from .tensor import (AnomalyError, Function as _Op, NodePostHook, NodePreHook, P
 Node = Union[_Op, _OutputNode, Tensor]
 
 
+class _VariableType(type):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor)
+
+
+class Variable(metaclass=_VariableType):
+    """torch.autograd.Variable, deprecated in torch since tensors took its place: ``Variable(t, requires_grad)``
+    is a new leaf sharing t's memory (``t.detach().requires_grad_(requires_grad)``), and every tensor is an instance.
+    ``volatile`` is accepted and ignored, as torch's."""
+
+    def __new__(cls, data: Tensor, requires_grad: bool = False, volatile: bool = False) -> Tensor:  # type: ignore
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        return data.detach().requires_grad_(requires_grad)
+
+
 def __getattr__(name: str) -> Any:
     """torch.autograd's gradcheck, gradgradcheck (gradcheck.py, which imports this module) and GradcheckError."""
     if name in ("gradcheck", "gradgradcheck", "GradcheckError"):

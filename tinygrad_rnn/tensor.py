@@ -17,7 +17,7 @@ import numbers
 import sys
 import warnings
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -142,6 +142,30 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
                "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
                "uint16": "UInt16Tensor", "uint32": "UInt32Tensor", "uint64": "UInt64Tensor", "bool": "BoolTensor"}
 """torch's legacy tensor type names (Tensor.type()) by dtype name."""
+
+
+class Size(tuple):
+    """torch.Size: a shape, a tuple of ints (slices and sums stay Sizes) with torch's repr and numel(). Shapes here are
+    plain tuples (x.shape, x.size()), which compare equal to it; it is for code that builds one."""
+
+    def __new__(cls, sizes: Iterable[int] = ()) -> "Size":
+        sizes = tuple(sizes)
+        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) for n in sizes):
+            raise TypeError(f"torch.Size() takes an iterable of 'int', got {[type(n).__name__ for n in sizes]}")
+        return super().__new__(cls, (int(n) for n in sizes))
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    def __getitem__(self, index: Any) -> Any:
+        got = super().__getitem__(index)
+        return Size(got) if isinstance(index, slice) else got
+
+    def __add__(self, other: tuple) -> "Size":
+        return Size(tuple(self) + tuple(other))
+
+    def numel(self) -> int:
+        return math.prod(self)
 
 
 def _legacy_sizes(sizes: tuple, dtype: Any, device: Optional[str]) -> Any:
