@@ -1837,6 +1837,36 @@ def test_getitem_repeated_indices_accumulate(device):
     np.testing.assert_array_equal(w.grad.numpy(), [[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]])
 
 
+def test_uint8_index_is_a_boolean_mask_as_in_torch(device):
+    """A uint8 index tensor is a mask (its non-zero entries), as torch reads it (with a deprecation warning), in
+    getitem, setitem and index_put_; read as integer positions it picked other rows without a word."""
+    torch = pytest.importorskip("torch")
+    a = np.arange(12.0).reshape(3, 4)
+    u = np.array([1, 0, 2], np.uint8)
+    x = tensor(a, device)
+    with pytest.warns(UserWarning, match="uint8"):
+        y = x[tg.tensor(u, device=device)]
+    np.testing.assert_array_equal(y.numpy(), a[[0, 2]])
+    with pytest.warns(UserWarning, match="uint8"):
+        y[tg.tensor(np.array([0, 1], np.uint8), device=device)].sum().backward()
+    with pytest.warns(UserWarning, match="uint8"):
+        z = x[:, tg.tensor(np.array([1, 0, 1, 0], np.uint8), device=device)]
+    np.testing.assert_array_equal(z.numpy(), a[:, [0, 2]])
+    with pytest.warns(UserWarning, match="uint8"):
+        assert x[tg.tensor(np.uint8(1), device=device)].shape == (1, 3, 4)  # (0-d: as True, a new dim)
+    assert x[np.uint8(1)].shape == (4,)  # (a numpy scalar is an int, in torch too)
+    ta = torch.tensor(a, requires_grad=True)
+    with pytest.warns(UserWarning, match="uint8"):
+        torch_y = ta[torch.tensor(u)]
+        torch_y[torch.tensor(np.array([0, 1], np.uint8))].sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), ta.grad.numpy())
+    w = tensor(a, device, requires_grad=False)
+    with pytest.warns(UserWarning, match="uint8"):
+        w[tg.tensor(u, device=device)] = tg.tensor([-1.0, -2.0, -3.0, -4.0], device=device)
+        w.index_put_((tg.tensor(np.array([0, 1, 0], np.uint8), device=device),), tensor(9.0, device, False))
+    np.testing.assert_array_equal(w.numpy(), [[-1.0, -2.0, -3.0, -4.0], [9.0] * 4, [-1.0, -2.0, -3.0, -4.0]])
+
+
 # ============================================================================ cat / stack / split / chunk
 @with_fixtures
 @given(base=shapes(min_dims=1, max_dims=3, max_side=3), n=st.integers(1, 3), data=st.data())

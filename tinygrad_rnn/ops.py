@@ -2413,6 +2413,8 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
             i = i.data
         elif isinstance(i, list):
             i = np.asarray(i) if i else np.zeros(0, np.int64)  # ([] alone would be float64)
+        if getattr(i, "dtype", None) == np.uint8 and not isinstance(i, np.integer):  # (np.uint8(1) is an int)
+            i = _byte_mask(i, op)
         if getattr(i, "dtype", None) is not None and i.ndim == 0 and i.dtype.kind in "biu":
             # a 0-d mask (np.True_, tensor(True)) acts as Python's True: a new dim, kept or empty; a 0-d integer
             # as an int (read here: a host one is not sent to the device, a device one is read once)
@@ -2457,6 +2459,14 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
             dim += 1
         norm.append(i)
     return _ints_first(norm) if ints and arrays else ((), tuple(norm))
+
+
+def _byte_mask(i: Any, op: str) -> Any:
+    """A uint8 index array read as a boolean mask (its non-zero entries), as torch still reads one, with torch's
+    deprecation warning: not as integer positions, which would pick other elements without a word."""
+    warnings.warn(f"{op}: indexing with dtype uint8 is deprecated; it is read as a boolean mask (as torch), use a "
+                  "bool tensor instead", UserWarning, stacklevel=4)
+    return i != 0
 
 
 def _check_bounds(i: Any, n: int, dim: int, shape: Tuple[int, ...], op: str) -> None:
@@ -4176,7 +4186,7 @@ def put_index(x: Tensor, indices: Any, op: str) -> tuple:
         raise TypeError(f"{op}: indices must be a tuple of Tensors, got {type(indices).__name__}")
     parts, dim = [], 0
     for i in indices:
-        a = i.data
+        a = i.data if i.dtype != np.uint8 else _byte_mask(i.data, op)
         if a.dtype.kind == "b":
             if a.shape != x.shape[dim:dim + a.ndim]:
                 raise IndexError(f"{op}: boolean mask of shape {a.shape} does not match the tensor's dims "
