@@ -1042,6 +1042,30 @@ def test_index_fill_takes_negative_indices_and_a_0d_tensor_as_torch():
     assert tg.tensor(2.0).index_fill(0, tg.tensor([], dtype=tg.int64), 5.0).item() == 2.0
 
 
+def test_index_copy_takes_a_0d_tensor_as_one_element_as_torch(device):
+    """A 0-d tensor is one element at dim 0 or -1 (index 0-d or of one entry, source 0-d or of shape (1,)), as
+    torch's index_copy; it was refused. The gradient leaves the overwritten value and reaches source."""
+    torch = pytest.importorskip("torch")
+    for dim, index, src in [(0, 0, 3.0), (-1, [0], 3.0), (0, [0], [3.0])]:
+        x, s = tg.tensor(1.0, requires_grad=True, device=device), tg.tensor(src, requires_grad=True, device=device)
+        tx, ts = torch.tensor(1.0, requires_grad=True), torch.tensor(src, requires_grad=True)
+        y, ty = (x * 1).index_copy(dim, tg.tensor(index, device=device), s), tx.index_copy(dim, torch.tensor(index), ts)
+        assert y.shape == () and y.item() == ty.item() == 3.0
+        (y * 2).backward()
+        (ty * 2).backward()
+        assert x.grad.item() == tx.grad.item() == 0.0
+        np.testing.assert_array_equal(s.grad.numpy(), ts.grad.numpy())
+    z = tg.tensor(1.0, device=device)
+    assert z.index_copy_(0, tg.tensor([0, 0], device=device), tg.tensor([3.0, 4.0], device=device)) is z
+    assert z.item() == 4.0  # (the last of a repeated index, as torch's forward on the cpu)
+    with pytest.raises(IndexError, match="index_copy_: index 1 is out of range"):
+        z.index_copy_(0, tg.tensor([1], device=device), tg.tensor(3.0, device=device))
+    with pytest.raises(IndexError, match="out of range"):
+        z.index_copy_(1, tg.tensor([0], device=device), tg.tensor(3.0, device=device))
+    with pytest.raises(ValueError, match=r"index_copy_: source must be a float32 tensor of shape \(1,\)"):
+        z.index_copy_(0, tg.tensor([0], device=device), tg.tensor([[3.0]], device=device))
+
+
 @with_fixtures
 @given(data=st.data())
 def test_index_put_values_and_gradients(device, data):

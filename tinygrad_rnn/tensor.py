@@ -1854,15 +1854,18 @@ class Tensor:
 
     def index_copy_(self, dim: int, index: Any, source: "Tensor") -> "Tensor":
         """self[.., index[j], ..] = source[.., j, ..] along dim, in place (a recorded write); source has this
-        tensor's dtype and shape but index's length along dim."""
-        where = _ops.index_along(self, dim, index, "index_copy_")
+        tensor's dtype and shape but index's length along dim. A 0-d tensor is one element (dim 0 or -1, a 0-d
+        source for one index), as torch's."""
+        one = self.ndim == 0  # (written through its 1-d view self[None])
+        where = _ops.index_along(self.detach().reshape(1) if one else self, dim, index, "index_copy_")
         d = len(where) - 1
-        want = self.shape[:d] + where[d].shape + self.shape[d + 1:]
-        if not isinstance(source, Tensor) or source.shape != want or source.dtype != self.dtype:
+        want = (self.shape or (1,))[:d] + where[d].shape + self.shape[d + 1:]
+        if not isinstance(source, Tensor) or source.dtype != self.dtype or not (
+                source.shape == want or one and source.ndim == 0 and want == (1,)):
             got = f"{source.dtype} {source.shape}" if isinstance(source, Tensor) else type(source).__name__
             raise ValueError(f"index_copy_: source must be a {self.dtype} tensor of shape {want} (this tensor's "
                              f"shape {self.shape} with index's length along dim), got {got}")
-        self._write("index_copy_", where, source)
+        self._write("index_copy_", where, source, (None,) if one else ())
         return self
 
     def index_put_(self, indices: Sequence["Tensor"], values: "Tensor", accumulate: bool = False) -> "Tensor":
