@@ -1855,6 +1855,11 @@ def test_uint8_index_is_a_boolean_mask_as_in_torch(device):
     with pytest.warns(UserWarning, match="uint8"):
         assert x[tg.tensor(np.uint8(1), device=device)].shape == (1, 3, 4)  # (0-d: as True, a new dim)
     assert x[np.uint8(1)].shape == (4,)  # (a numpy scalar is an int, in torch too)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (integer arrays of uint8 tensors inside the package stay positions)
+        np.testing.assert_array_equal(x.gather(1, tg.tensor(np.array([[3], [0], [1]], np.uint8))).numpy(),
+                                      [[3.0], [4.0], [9.0]])
+        assert F.embedding(tg.tensor(np.array([2, 0], np.uint8)), x).tolist() == [a[2].tolist(), a[0].tolist()]
     ta = torch.tensor(a, requires_grad=True)
     with pytest.warns(UserWarning, match="uint8"):
         torch_y = ta[torch.tensor(u)]

@@ -2410,11 +2410,9 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
     entries = []
     for i in index:
         if isinstance(i, Tensor):
-            i = i.data
+            i = i.data if i.dtype != np.uint8 else _byte_mask(i.data, op)
         elif isinstance(i, list):
             i = np.asarray(i) if i else np.zeros(0, np.int64)  # ([] alone would be float64)
-        if getattr(i, "dtype", None) == np.uint8 and not isinstance(i, np.integer):  # (np.uint8(1) is an int)
-            i = _byte_mask(i, op)
         if getattr(i, "dtype", None) is not None and i.ndim == 0 and i.dtype.kind in "biu":
             # a 0-d mask (np.True_, tensor(True)) acts as Python's True: a new dim, kept or empty; a 0-d integer
             # as an int (read here: a host one is not sent to the device, a device one is read once)
@@ -2462,8 +2460,10 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
 
 
 def _byte_mask(i: Any, op: str) -> Any:
-    """A uint8 index array read as a boolean mask (its non-zero entries), as torch still reads one, with torch's
-    deprecation warning: not as integer positions, which would pick other elements without a word."""
+    """A uint8 index tensor's array read as a boolean mask (its non-zero entries), as torch still reads one, with
+    torch's deprecation warning: not as integer positions, which would pick other elements without a word. (A
+    numpy uint8 array keeps numpy's reading, integer positions: gather, embedding and the losses index with the
+    arrays of their integer tensors, uint8 ones too.)"""
     warnings.warn(f"{op}: indexing with dtype uint8 is deprecated; it is read as a boolean mask (as torch), use a "
                   "bool tensor instead", UserWarning, stacklevel=4)
     return i != 0
