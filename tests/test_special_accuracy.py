@@ -38,3 +38,12 @@ def test_gelu_left_tail(device):
         return v / (1 + mp.exp(-2 * c * (v + k * v ** 3)))
     _close(y, [tanh_form(v) for v in xs], 1e-13)  # (u rounded: ~|2u| ulp)
     _close(g, [mp.diff(tanh_form, v) for v in xs], 1e-13)
+
+
+def test_log_ndtr_derivative_in_the_left_tail(device):
+    """d/dx log ndtr(x) = phi(x)/ndtr(x): torch's e^(-(y + x^2/2)) cancels (1e-12 off at -100, 1e-8 at -1e4, inf at
+    -1e10); Mills' ratio sqrt(2/pi)/erfcx(-x/sqrt 2) does not."""
+    x = [-1e10, -1e4, -100.0, -7.5, -0.5, 0.0, 2.0, 8.0]
+    _, g = _values_and_grads(tg.special.log_ndtr, x, device)
+    want = [-v * (1 + v ** -2 - 2 * v ** -4) if v < -1e6 else mp.npdf(v) / mp.ncdf(v) for v in map(mp.mpf, x)]
+    _close(g, want, 1e-15)
