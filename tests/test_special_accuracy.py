@@ -47,3 +47,15 @@ def test_log_ndtr_derivative_in_the_left_tail(device):
     _, g = _values_and_grads(tg.special.log_ndtr, x, device)
     want = [-v * (1 + v ** -2 - 2 * v ** -4) if v < -1e6 else mp.npdf(v) / mp.ncdf(v) for v in map(mp.mpf, x)]
     _close(g, want, 1e-15)
+
+
+def test_erfcx_derivative_for_large_x(device):
+    """d/dx erfcx(x) = 2 x erfcx(x) - 2/sqrt(pi) cancels toward -1/(sqrt(pi) x^2) (1e-13 off at 17, 1e-8 at 1e4, 0
+    from ~7e7); from x = 2 on erfc's continued fraction gives its value."""
+    x = [-3.0, 0.5, 2.0, 3.3, 17.0, 1e4, 1e8, 1e150]
+
+    def slope(v):
+        e = 1 / (v * mp.sqrt(mp.pi)) * (1 - 1 / (2 * v * v)) if v > 1e7 else mp.exp(v * v) * mp.erfc(v)
+        return 2 * v * e - 2 / mp.sqrt(mp.pi) if v < 1e7 else -1 / (mp.sqrt(mp.pi) * v * v) * (1 - 3 / (2 * v * v))
+    _, g = _values_and_grads(tg.special.erfcx, x, device)
+    _close(g, [slope(mp.mpf(v)) for v in x], 1e-15)
