@@ -59,3 +59,15 @@ def test_erfcx_derivative_for_large_x(device):
         return 2 * v * e - 2 / mp.sqrt(mp.pi) if v < 1e7 else -1 / (mp.sqrt(mp.pi) * v * v) * (1 - 3 / (2 * v * v))
     _, g = _values_and_grads(tg.special.erfcx, x, device)
     _close(g, [slope(mp.mpf(v)) for v in x], 1e-15)
+
+
+def test_logit_near_one_half(device):
+    """log(p / (1 - p)) loses the digits of a result near 0 (2e-12 off at 0.5 + 1e-12); 2 atanh(2p - 1) on
+    [1/4, 3/4] keeps them. The gradient 1/(p (1 - p)) and the ends (-inf, inf) are unchanged."""
+    p = [0.5 + 1e-12, 0.5 - 2.0 ** -40, 0.3, 0.74, 0.76, 0.2, 1e-300, 1 - 2.0 ** -53]
+    y, g = _values_and_grads(tg.special.logit, p, device)
+    ps = [mp.mpf(v) for v in p]
+    _close(y, [mp.log(v / (1 - v)) for v in ps], 2e-16)
+    _close(g, [1 / (v * (1 - v)) for v in ps], 2e-16)
+    np.testing.assert_array_equal(tg.logit(tg.tensor([0.0, 1.0, 0.5], device=device)).cpu().numpy(),
+                                  [-np.inf, np.inf, 0.0])

@@ -288,13 +288,15 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
 
 def logit(input: Tensor, eps: Optional[float] = None) -> Tensor:
     """torch.logit: log(p / (1 - p)), p = input clamped to [eps, 1 - eps] when eps is given (its gradient then 0
-    outside); integers are made floating (the default dtype)."""
+    outside); integers are made floating (the default dtype). On [1/4, 3/4] 2 atanh(2p - 1) (2p - 1 exact there):
+    log of the quotient near 1 lost the digits of a result near 0 (torch's does, 2e-12 off at 0.5 + 1e-12)."""
     p = _input("logit", input)._floating()
     if eps is not None:
         if not isinstance(eps, numbers.Real):
             raise TypeError(f"logit: eps must be a number or None, got {eps!r}")
         p = p.clamp(eps, 1 - eps)
-    return (p / (1 - p)).log()
+    mid = (p.data >= 0.25) & (p.data <= 0.75)
+    return where(mid, (where(mid, p, 0.5) * 2 - 1).atanh() * 2, (p / (1 - p)).log())
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
