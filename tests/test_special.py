@@ -122,6 +122,13 @@ def test_unary_functions_match_torch_over_wide_ranges(device, name):
                            getattr(torch.special, name)(torch.tensor(x)), rtol, atol)
 
 
+def test_entr_of_nan_is_nan(device):
+    """entr(nan) was -inf (the x < 0 branch took it); torch's is nan. -0.0 and 0.0 give 0.0, negatives -inf."""
+    got = S.entr(tg.tensor([math.nan, -0.0, 0.0, -1.0], dtype=tg.float64, device=device)).cpu().numpy()
+    np.testing.assert_array_equal(got, [math.nan, 0.0, 0.0, -math.inf])
+    assert not np.signbit(got[1])
+
+
 def test_ndtri_in_the_far_left_tail(device):
     """ndtri(p) for small p against mpmath's root of log ndtr(y) = log p (40 digits): 2 p - 1 rounded p's digits
     away (7e-11 relative off at p = 1e-8, -inf below ~1e-17); the slope sqrt(2 pi) e^(y^2/2) stays finite."""

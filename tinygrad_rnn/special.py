@@ -45,8 +45,8 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 (torch.s
 
 
 class Entr(Function):
-    """-x ln x for x > 0, 0 at x = 0, -inf for x < 0 (entropy's summand); d/dx = -(1 + ln x), as torch's: inf at 0
-    and nan below it."""
+    """-x ln x for x > 0, 0 at x = 0, -inf for x < 0, nan at nan (entropy's summand); d/dx = -(1 + ln x), as
+    torch's: inf at 0 and nan below it."""
 
     name = "special.entr"
     quiet = True
@@ -54,7 +54,8 @@ class Entr(Function):
 
     def forward(self, x):
         xp = xp_of(x)
-        return xp.where(x > 0, -x * xp.log(xp.where(x > 0, x, 1)), xp.where(x == 0, 0, -xp.inf)).astype(x.dtype)
+        rest = xp.where(x < 0, -xp.inf, xp.where(x == 0, 0, x))  # (nan stays nan)
+        return xp.where(x > 0, -x * xp.log(xp.where(x > 0, x, 1)), rest).astype(x.dtype)
 
     def backward(self, g):
         (x,) = self.saved
