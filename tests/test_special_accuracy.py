@@ -71,3 +71,12 @@ def test_logit_near_one_half(device):
     _close(g, [1 / (v * (1 - v)) for v in ps], 2e-16)
     np.testing.assert_array_equal(tg.logit(tg.tensor([0.0, 1.0, 0.5], device=device)).cpu().numpy(),
                                   [-np.inf, np.inf, 0.0])
+
+
+def test_erf_and_erfc_derivatives_in_the_tails(device):
+    """2/sqrt(pi) e^(-x^2): e^(-(x * x)) put x^2 rounded into the exponent (5e-14 off at x = 23); Cody's split
+    s = trunc(16 x)/16, e^(-s^2) e^(-(x - s)(x + s)), keeps it within a few ulp."""
+    x = [-23.387755102040817, -9.1, 0.3, 5.5, 21.428571428571427, 25.346938775510203]
+    want = [2 / mp.sqrt(mp.pi) * mp.exp(-mp.mpf(v) ** 2) for v in x]
+    _close(_values_and_grads(tg.erf, x, device)[1], want, 1e-15)
+    _close(_values_and_grads(tg.erfc, x, device)[1], [-w for w in want], 1e-15)

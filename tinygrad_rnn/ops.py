@@ -981,7 +981,7 @@ class Exp2(Function):
 
 class Erf(Function):
     """y = erf x = 2/sqrt(pi) * integral of e^(-t^2) from 0 to x (numpy has none: erf_array, float64 inside);
-    dy/dx = 2/sqrt(pi) e^(-x^2)."""
+    dy/dx = 2/sqrt(pi) e^(-x^2) (exp_scaled_square: e^(-(x * x)), torch's, was ~x^2 ulp off, 5e-14 at x = 23)."""
 
     saved_inputs = (0,)
 
@@ -990,7 +990,7 @@ class Erf(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        return (g * (-(x * x)).exp() * (2 / math.sqrt(math.pi)),)
+        return (g * exp_scaled_square(x, -1.0) * (2 / math.sqrt(math.pi)),)
 
 
 def _exact(coefficients: str) -> Tuple[Fraction, ...]:
@@ -1050,6 +1050,15 @@ def _exp_minus_square(a: Any) -> Any:
         xp.exp(y, out=y)
     s *= d
     return s
+
+
+def exp_scaled_square(x: Tensor, scale: float) -> Tensor:
+    """e^(scale x^2) of a Tensor without the error of about |scale| x^2 ulp that rounding x^2 would put in it (as
+    _exp_minus_square): s = trunc(16 x)/16, a constant with |x| clipped at 64, has s^2 exact; the factor
+    e^(scale (x - s)(x + s)) carries the derivative (Tensor ops, so higher orders run)."""
+    xp = xp_of(x.data)
+    s = xp.trunc(xp.clip(x.data, -64, 64) * 16) / 16
+    return ((x - _const(s)) * (x + _const(s)) * scale).exp() * _const(xp.exp(s * s * scale))
 
 
 def erf_array(x: Any) -> Any:
@@ -1117,7 +1126,7 @@ def erfc_array(x: Any) -> Any:
 
 
 class Erfc(Function):
-    """y = erfc x = 1 - erf x (erfc_array, float64 inside); dy/dx = -2/sqrt(pi) e^(-x^2)."""
+    """y = erfc x = 1 - erf x (erfc_array, float64 inside); dy/dx = -2/sqrt(pi) e^(-x^2) (as Erf's)."""
 
     saved_inputs = (0,)
 
@@ -1126,7 +1135,7 @@ class Erfc(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        return (g * (-(x * x)).exp() * (-2 / math.sqrt(math.pi)),)
+        return (g * exp_scaled_square(x, -1.0) * (-2 / math.sqrt(math.pi)),)
 
 
 # M. Giles, "Approximating the erfinv function" (GPU Computing Gems Jade, 2011), single-precision version: about
@@ -1174,7 +1183,7 @@ class Erfinv(Function):
 
     def backward(self, g):
         y = self.output
-        return (g * (y * y).exp() * (math.sqrt(math.pi) / 2),)
+        return (g * exp_scaled_square(y, 1.0) * (math.sqrt(math.pi) / 2),)
 
 
 def _cupy_special(name: str) -> Any:
