@@ -80,3 +80,16 @@ def test_erf_and_erfc_derivatives_in_the_tails(device):
     want = [2 / mp.sqrt(mp.pi) * mp.exp(-mp.mpf(v) ** 2) for v in x]
     _close(_values_and_grads(tg.erf, x, device)[1], want, 1e-15)
     _close(_values_and_grads(tg.erfc, x, device)[1], [-w for w in want], 1e-15)
+
+
+def test_ndtr_and_log_ndtr_tails(device):
+    """x / sqrt 2 rounded put ~x^2 ulp into erfc (ndtr 1.8e-13 off at -36, its derivative 1e-14 at 9, log_ndtr
+    1.5e-13 at 35); past |x| = 1 erfcx(|x| / sqrt 2)/2 e^(-x^2/2), the exponential by Cody's split, keeps them."""
+    x = [-36.30612244897959, -18.775510204081634, -1.5, 0.25, 4.4897959183673475, 9.285714285714285]
+    y, g = _values_and_grads(tg.special.ndtr, x, device)
+    xs = [mp.mpf(v) for v in x]
+    _close(y, [mp.ncdf(v) for v in xs], 1e-15)
+    _close(g, [mp.npdf(v) for v in xs], 1e-15)
+    x = [4.4897959183673475, 16.755102040816325, 35.04081632653061]
+    y, _ = _values_and_grads(tg.special.log_ndtr, x, device)
+    _close(y, [mp.log1p(-mp.ncdf(-mp.mpf(v))) for v in x], 1e-15)
