@@ -506,6 +506,10 @@ def _assert_equals_method(name, make, out, args):
         np.testing.assert_array_equal(g, h)
 
 
+# deliberate differences: sinc is 0 at the integers, torch's float32 sin(pi x) there ~3e-8 (composed.sinc)
+_TORCH_ATOL = {"sinc-int": 3e-8}
+
+
 def _assert_matches_torch(case_id, name, make, out, kwargs):
     """out agrees with torch.<name> on the same values: dtypes, values and (but for NO_TORCH_GRAD) gradients."""
     t_args, _ = make(_T("torch"))
@@ -513,7 +517,7 @@ def _assert_matches_torch(case_id, name, make, out, kwargs):
     assert len(_flat(out)) == len(_flat(t_out))
     for o, e in zip(_flat(out), _flat(t_out)):
         assert _dtype_name(o) == _dtype_name(e), (name, _dtype_name(o), _dtype_name(e))
-        np.testing.assert_allclose(_np(o), _np(e), rtol=1e-12, atol=1e-14, err_msg=name)
+        np.testing.assert_allclose(_np(o), _np(e), rtol=1e-12, atol=_TORCH_ATOL.get(case_id, 1e-14), err_msg=name)
     if case_id in NO_TORCH_GRAD:
         return
     args, _ = make(_T("tg"))  # (fresh leaves: the method comparison may have backpropagated into the first ones)

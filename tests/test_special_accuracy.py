@@ -93,3 +93,21 @@ def test_ndtr_and_log_ndtr_tails(device):
     x = [4.4897959183673475, 16.755102040816325, 35.04081632653061]
     y, _ = _values_and_grads(tg.special.log_ndtr, x, device)
     _close(y, [mp.log1p(-mp.ncdf(-mp.mpf(v))) for v in x], 1e-15)
+
+
+def test_sinc_near_the_integers_and_zero(device):
+    """pi x rounded put ~x ulp into sin(pi x) (sinc(1) 3.9e-17, not 0; the slope at 1e10 + 1/2 5e4 relative off);
+    near 0 the slope cos(pi x)/x - sin(pi x)/(pi x^2) cancelled (7e-8 off at 1e-5). ops.SinPi and the Taylor
+    series below 1/4 keep both."""
+    x = [1.0, 3.0, 1e6, 1e6 + 1e-8, 3 - 2.0 ** -30, 1e10 + 0.5, 2.25, 1e-5, -0.2, 0.3]
+
+    def sinc(v):
+        return mp.sin(mp.pi * v) / (mp.pi * v)
+
+    def slope(v):
+        return mp.cos(mp.pi * v) / v - mp.sin(mp.pi * v) / (mp.pi * v * v)
+    y, g = _values_and_grads(tg.sinc, x, device)
+    np.testing.assert_array_equal(y[:3], 0.0)
+    xs = [mp.mpf(v) for v in x]
+    _close(y[3:], [sinc(v) for v in xs[3:]], 1e-15)
+    _close(g, [slope(v) for v in xs], 1e-15)

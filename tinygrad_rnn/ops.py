@@ -831,6 +831,47 @@ class Cos(Function):
         return (-g * self.saved[0].sin(),)
 
 
+def _turns(x: Any) -> Any:
+    """x - 2 round(x/2), in [-1, 1]: exact (x's ulp divides the even integer taken off), 0 past 2^53, nan at inf."""
+    return x - 2 * xp_of(x).round(x / 2)
+
+
+def sinpi_array(x: Any) -> Any:
+    """sin(pi x) without pi x's rounding: r = _turns(x) folded into [-1/2, 1/2] (1 - r exact), then sin(pi r);
+    0 at the integers."""
+    xp = xp_of(x)
+    r = _turns(x)
+    return xp.sin(xp.where(r > 0.5, 1 - r, xp.where(r < -0.5, -1 - r, r)) * math.pi)
+
+
+def cospi_array(x: Any) -> Any:
+    """cos(pi x) without pi x's rounding: r = |_turns(x)| in [0, 1], cos(pi r) = -cos(pi (1 - r)) above 1/2 and
+    sin(pi (1/2 - r)) above 1/4 (both differences exact); 0 at the half-integers."""
+    xp = xp_of(x)
+    r = xp.abs(_turns(x))
+    sign = xp.where(r > 0.5, -1.0, 1.0).astype(r.dtype)
+    r = xp.where(r > 0.5, 1 - r, r)
+    return sign * xp.where(r > 0.25, xp.sin((0.5 - r) * math.pi), xp.cos(r * math.pi))
+
+
+class SinPi(Function):
+    """y = sin(pi (x + k/2)), k quarter turns (0: sin(pi x), 1: cos(pi x), 2, 3 their negatives) by sinpi_array /
+    cospi_array, exact at the integers and half-integers; dy/dx = pi SinPi(k + 1)(x). nan at +-inf, quietly."""
+
+    quiet = True
+    saved_inputs = (0,)
+
+    def __init__(self, k: int = 0) -> None:
+        self.k = k % 4
+
+    def forward(self, x):
+        y = (sinpi_array if self.k % 2 == 0 else cospi_array)(x)
+        return -y if self.k >= 2 else y
+
+    def backward(self, g):
+        return (g * SinPi(self.k + 1)(self.saved[0]) * math.pi,)
+
+
 class Tan(Function):
     """y = tan x; dy/dx = 1 + y^2."""
 
