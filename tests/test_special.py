@@ -120,6 +120,8 @@ def test_unary_functions_match_torch_over_wide_ranges(device, name):
         rtol, atol = (1e-13, 2e-15) if name == "spherical_bessel_j0" else (1e-4, 1e-5)
     if name == "log_ndtr":  # (torch's erfc(x / sqrt 2) for x > 1 is ~x^2 ulp off: test_ndtr_and_log_ndtr_tails)
         rtol = 1e-12
+    if name == "airy_ai":  # (torch's phase (-x)^3/2 rounded has no digits left past ~-1e8: test_airy_ai_far_left)
+        x = x[~(x < -1e7)]
     _assert_close_to_torch(getattr(S, name)(tg.tensor(x, device=device)).cpu(),
                            getattr(torch.special, name)(torch.tensor(x)), rtol, atol)
 

@@ -111,3 +111,17 @@ def test_sinc_near_the_integers_and_zero(device):
     xs = [mp.mpf(v) for v in x]
     _close(y[3:], [sinc(v) for v in xs[3:]], 1e-15)
     _close(g, [slope(v) for v in xs], 1e-15)
+
+
+def test_airy_ai_far_left(device):
+    """Ai(x) for x << 0 oscillates with the phase 2/3 (-x)^3/2 + pi/4: rounded, it was ~zeta ulp off (2e-12 of
+    the envelope at -1e3, 6e-7 at -1e6, none left past ~-1e9); taken in double-double it holds to ~1e10."""
+    mp.mp.dps = 80
+    try:
+        x = [-2.5, -1e3 - 0.123, -98765.4321, -1e6, -3.7e8, -1e10]
+        got = tg.special.airy_ai(tg.tensor(x, dtype=tg.float64, device=device)).cpu().numpy()
+        for g, v in zip(got, map(mp.mpf, x)):
+            envelope = 1 / (mp.sqrt(mp.pi) * (-v) ** mp.mpf(0.25))
+            assert abs(g - mp.airyai(v)) <= 5e-16 * envelope, (v, g)
+    finally:
+        mp.mp.dps = 50
