@@ -1324,15 +1324,16 @@ def digamma_array(x: Any) -> Any:
 
 def _psi_near_roots(x: Any, y: Any) -> Any:
     """y (digamma of x) with psi(r + e) = sum psi^(k)(r) e^k / k!, k = 1 .. 40, where x = r + e is within 0.5 of the
-    positive root r or 0.1 of one of the roots in (-10, 0) (a root in each (-m, 1 - m), at least 0.29 from the
-    poles: the terms shrink by 0.35 or faster). e = (x - hi) - lo with r = hi + lo (x - hi exact): the recurrence's
-    and the reflection's ~1e-16 absolute error was all of psi's digits there (4.6 relative at the positive root)."""
+    positive root r, 0.1 of one of the roots in (-10, 0) or 0.07 of one in (-40, -10) (a root in each (-m, 1 - m),
+    at least 0.29 from the poles above -10, 0.22 below: the terms shrink by 0.35 or faster). e = (x - hi) - lo with
+    r = hi + lo (x - hi exact): the recurrence's and the reflection's ~1e-16 absolute error was all of psi's digits
+    there (4.6 relative at the positive root, 0.2 at the one near -15.73)."""
     xp = xp_of(x)
     m = xp.where(x > 0, 0.0, xp.ceil(-x))  # (the root in (-m, 1 - m), m = 0 the positive one)
     known = m < len(_PSI_ROOTS)  # (False for nan)
     index = xp.where(known, m, 0.0).astype(np.int64)
     hi = xp.asarray(_PSI_ROOTS_HI)[index]
-    near = known & (xp.abs(x - hi) <= xp.where(index == 0, 0.5, 0.1))
+    near = known & (xp.abs(x - hi) <= xp.where(index == 0, 0.5, xp.where(index <= 10, 0.1, 0.07)))
     if not bool(near.any()):
         return y
     where = xp.nonzero(near.reshape(-1))[0]
@@ -1485,14 +1486,30 @@ def _cot_derivative_array(n: int, x: Any, scale: float = 1.0) -> Any:
     return cot * xp.where(big, c ** (n + 1), c if n % 2 == 0 else 1.0)
 
 
-# digamma's roots to 36 digits (computed with mpmath at 120 digits: findroot(digamma), confirmed at 200), as hi + lo
+# digamma's roots to 36 digits (computed with mpmath at 120 digits: findroot(digamma), confirmed at 200), as hi + lo:
+# the positive one, then one in each (-m, 1 - m), m = 1 .. 40
 _PSI_ROOTS = tuple(Fraction(v) for v in (
     "1.46163214496836234126265954232572133", "-0.504083008264455409258269304533302499",
     "-1.57349847316239045877828604369043461", "-2.61072086844414465000153771571872421",
     "-3.63529336643690109783918156694601771", "-4.65323776174314244171459815114820736",
     "-5.66716244155688553584947417451815542", "-6.6784182130734267428298558886022001",
     "-7.68778832503162603744009889184370495", "-8.69576416381640126648877616080464582",
-    "-9.70267254000186373608442676489421532"))
+    "-9.70267254000186373608442676489421532",
+    "-10.7087408382541446519883198569878976", "-11.7141330612289538421349768006773866",
+    "-12.7189710257492074907961776194494956", "-13.7233474573638267647634097434643137",
+    "-14.7273344160185289208696818150423931", "-15.7309889063328823876690991864887571",
+    "-16.7343567239557356845190985761641615", "-17.7374751599775889029252145576203387",
+    "-18.7403749447800996877708260855574848", "-19.7430816725902176389752113564868631",
+    "-20.7456168636075259437239207783976483", "-21.747998768201129652413935172737387",
+    "-22.7502429843060600844598431000375783", "-23.7523629373851817462095268254680109",
+    "-24.7543702578229711643457166167480098", "-25.7562750807710352485727772113268778",
+    "-26.7580862866613659923827554425014585", "-27.7598116958267057140452379007500493",
+    "-28.761458227264865547682209052293978", "-29.7630320291274626181939825986984534",
+    "-30.7645385867181719314633327835403981", "-31.7659828124582481790118658560122182",
+    "-32.7673691212852644384631533443354038", "-33.7687014942025471779045655147119922",
+    "-34.7699835321267100101899419190514538", "-35.7712185017427109534189035096334402",
+    "-36.7724093747366270624605040501483813", "-37.773558861511580646926652539452993",
+    "-38.774669440284124510527275177866089", "-39.7757433822936733198972262571329921"))
 _PSI_ROOTS_HI = np.array([float(r) for r in _PSI_ROOTS])
 _PSI_ROOTS_LO = np.array([float(r - Fraction(float(r))) for r in _PSI_ROOTS])
 
