@@ -133,6 +133,18 @@ def test_entr_of_nan_is_nan(device):
     assert not np.signbit(got[1])
 
 
+def test_softmax_and_log_softmax_of_a_row_with_inf(device):
+    """A row holding +inf is nan throughout, as torch's (x - max: inf - inf); the max had been left out when not
+    finite, giving [nan, 0, 0]. A row all -inf stays nan; logsumexp gives inf and -inf there."""
+    x = tg.tensor([[math.inf, 0.0, 1.0], [math.inf, math.inf, 0.0], [-math.inf] * 3, [-math.inf, 0.0, 1.0]],
+                  dtype=tg.float64, device=device)
+    for f in (S.softmax, S.log_softmax):
+        got = f(x, -1).cpu().numpy()
+        assert np.isnan(got[:3]).all(), f
+        assert not np.isnan(got[3]).any()
+    np.testing.assert_array_equal(S.logsumexp(x, -1).cpu().numpy()[:3], [math.inf, math.inf, -math.inf])
+
+
 def test_ndtri_in_the_far_left_tail(device):
     """ndtri(p) for small p against mpmath's root of log ndtr(y) = log p (40 digits): 2 p - 1 rounded p's digits
     away (7e-11 relative off at p = 1e-8, -inf below ~1e-17); the slope sqrt(2 pi) e^(y^2/2) stays finite."""

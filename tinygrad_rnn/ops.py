@@ -2209,14 +2209,15 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
 
 def _shift_by_max(x: Any, dim: int, op: str) -> Tuple[Any, Optional[int]]:
-    """x - max(x) along dim (a finite max only), so exp() of the result is at most 1."""
+    """x - max(x) along dim, so exp() of the result is at most 1; a -inf max (a row all -inf) is left alone (0 / 0
+    then gives nan, as torch's), a +inf max taken off too (inf - inf: the row nan, as torch's)."""
     dim = int_value(dim)
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{op}: dim must be one int (torch's implicit choice of dim is deprecated), got {dim!r}")
     d = (norm_dims(dim, x.ndim, op) or (None,))[0]  # a 0-d tensor is one row
     xp = xp_of(x)
     m = x.max(axis=d, keepdims=True) if x.size else x.sum(axis=d, keepdims=True)
-    return x - xp.where(xp.isfinite(m), m, 0), d
+    return x - xp.where(m == -xp.inf, 0, m), d
 
 
 class LogSoftmax(Function):
