@@ -147,3 +147,17 @@ def test_lgamma_near_its_negative_zeros(device):
     got = tg.lgamma(tg.tensor(x + [-3.0, -2.5, math.nan], dtype=tg.float64, device=device)).cpu().numpy()
     _close(got[:-3], [mp.log(abs(mp.gamma(mp.mpf(v)))) for v in x], 1e-15)
     np.testing.assert_allclose(got[-3:], [math.inf, float(mp.log(abs(mp.gamma(-2.5)))), math.nan], rtol=1e-15)
+
+
+def test_i0e_and_i1e_derivatives_for_large_x(device):
+    """i1e - sgn(x) i0e and i0e - i1e (sgn(x) + 1/x) cancel for large |x| (3e-12 off at 1e4, 4e-8 at 1e8); from
+    |x| = 20 on Hankel's expansion of i1e - i0e gives their values."""
+    x = [-1e8, -25.0, 3.0, 20.0, 67.23357536499343, 1e4, 1e8]
+    xs = [mp.mpf(v) for v in x]
+
+    def scaled(order, v):
+        return mp.besseli(order, v) * mp.exp(-abs(v))
+    _, g = _values_and_grads(tg.special.i0e, x, device)
+    _close(g, [scaled(1, v) - mp.sign(v) * scaled(0, v) for v in xs], 1e-15)
+    _, g = _values_and_grads(tg.special.i1e, x, device)
+    _close(g, [scaled(0, v) - scaled(1, v) * (mp.sign(v) + 1 / v) for v in xs], 2e-15)
