@@ -1,7 +1,7 @@
-"""Accuracy in float64 against mpmath (references computed here at 50 digits; the tests skip without mpmath) where
-a textbook formula cancels: the tails of gelu, log_ndtr's and erfcx's derivatives, logit near 1/2, sinc near the
-integers, ndtr's left tail and erf's derivative."""
-
+"""Accuracy in float64 against mpmath (references computed here, 50 digits unless said; the tests skip without
+mpmath) where a textbook formula loses digits: gelu's left tail, the derivatives of log_ndtr, erfcx, erf, erfc, i0e
+and i1e, logit near 1/2, sinc near the integers and 0, ndtr's and log_ndtr's tails, airy_ai's phase for x << 0,
+digamma near its roots below -10 and lgamma near its negative zeros."""
 import math
 
 import numpy as np
