@@ -205,6 +205,8 @@ class Opaque:
 def test_unsupported_objects_raise(tmp_path):
     with pytest.raises(TypeError, match=r"save: cannot save a Opaque at obj\['a'\]\[1\]"):
         save({"a": [1, Opaque()]}, tmp_path / "x")
+    with pytest.raises(TypeError, match=r"cannot save a LSTM at obj; .* save its state_dict\(\)"):
+        save(tg.nn.LSTM(2, 3), tmp_path / "x")  # (torch.save(model) pickles it; no pickle here)
     with pytest.raises(TypeError, match="dtype object"):
         save({"a": np.array([None, 1], dtype=object)}, tmp_path / "x")
     with pytest.raises(TypeError, match="dict key"):

@@ -111,8 +111,12 @@ class _Encoder:
             finally:
                 self.active.discard(id(obj))
             return self.shared(obj, node)
+        hint = ""
+        if hasattr(obj, "state_dict") and callable(obj.state_dict):  # (torch.save(model): pickles the whole object)
+            hint = (f" (a whole {type(obj).__name__} would need pickle, which save never uses: save its state_dict() "
+                    "and load that into a new one with load_state_dict)")
         raise TypeError(f"save: cannot save a {type(obj).__name__} at {where}; supported: dict, list, tuple, "
-                        "Tensor, numpy/cupy array or scalar, int, float, bool, str, None")
+                        f"Tensor, numpy/cupy array or scalar, int, float, bool, str, None{hint}")
 
     def shared(self, obj: Any, node: dict) -> dict:
         self.nodes.setdefault(id(obj), []).append(node)
