@@ -524,9 +524,10 @@ def test_cuda_module_on_a_gpu():
     tg.cuda.empty_cache()
 
 
-def test_size_compile_and_variable_as_torchs():
-    """tg.Size (a tuple with torch's repr, numel, Size slices and sums), tg.compile (no effect: the model comes back)
-    and the deprecated tg.autograd.Variable (a new leaf sharing memory; every tensor an instance)."""
+def test_size_compile_variable_and_layout_as_torchs():
+    """tg.Size (a tuple with torch's repr, numel, Size slices and sums), tg.compile (no effect: the model comes back),
+    the deprecated tg.autograd.Variable (a new leaf sharing memory; every tensor an instance), layout and torch's
+    flags for storage kinds that do not exist here."""
     torch = pytest.importorskip("torch")
     for sizes in [[], [2, 3], (4, 0, 1)]:
         ours, theirs = tg.Size(sizes), torch.Size(sizes)
@@ -544,6 +545,12 @@ def test_size_compile_and_variable_as_torchs():
     assert t.tolist() == [5.0, 1.0]
     assert isinstance(t, tg.autograd.Variable) and not isinstance(np.ones(2), tg.autograd.Variable)
     assert not tg.autograd.Variable(v * 2).requires_grad
+    x = tg.ones(2)
+    assert repr(x.layout) == repr(torch.ones(2).layout) == "torch.strided" and x.layout is tg.strided
+    assert pickle.loads(pickle.dumps(tg.strided)) is tg.strided and x.share_memory_() is x and not x.is_shared()
+    flags = ["is_sparse", "is_sparse_csr", "is_quantized", "is_nested", "is_meta", "is_mkldnn", "is_mps", "is_xpu"]
+    assert [getattr(x, f) for f in flags] == [getattr(torch.ones(2), f) for f in flags] == [False] * len(flags)
+    assert not x.is_neg() and not x.is_conj()
 
 def test_manual_seed_reproducibility():
     tg.manual_seed(123)

@@ -44,7 +44,7 @@ from .nn.functional import cosine_similarity
 from .printing import set_printoptions
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import (AnomalyError, Function, Size, Tensor, bool_, finfo, float16, float32, float64, get_default_dtype,
-                     iinfo, int8, int16, int32, int64, set_default_dtype, typename, uint8)
+                     iinfo, int8, int16, int32, int64, layout, set_default_dtype, strided, typename, uint8)
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
 from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, argmax,
@@ -120,7 +120,8 @@ __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
     "Generator", "default_generator", "normal", "poisson",
-    "cuda_available", "cuda", "set_printoptions", "device", "Size", "compile", "FloatTensor", "DoubleTensor", "HalfTensor",
+    "cuda_available", "cuda", "set_printoptions", "device", "Size", "compile", "layout", "strided", "FloatTensor",
+    "DoubleTensor", "HalfTensor",
     "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor", "get_default_device",
     "set_default_device", "equal",
     "seed", "initial_seed", "get_rng_state", "set_rng_state", "get_num_threads", "set_num_threads",

@@ -144,6 +144,22 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
 """torch's legacy tensor type names (Tensor.type()) by dtype name."""
 
 
+class layout:
+    """torch.layout: how a tensor's elements are stored; only ``strided`` (dense arrays) exists here."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self._name}"
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
+strided = layout("strided")
+
+
 class Size(tuple):
     """torch.Size: a shape, a tuple of ints (slices and sums stay Sizes) with torch's repr and numel(). Shapes here are
     plain tuples (x.shape, x.size()), which compare equal to it; it is for code that builds one."""
@@ -912,6 +928,26 @@ class Tensor:
     @property
     def is_cpu(self) -> bool:
         return self.device == "cpu"
+
+    layout = property(lambda self: strided, doc="torch.strided: every tensor here is a dense strided array")
+    # torch's flags for storage kinds and devices this package does not have (sparse, quantized, nested, meta, ...)
+    is_sparse = is_sparse_csr = is_quantized = is_nested = is_meta = is_mkldnn = is_mps = is_xpu = is_xla = \
+        is_ipu = is_vulkan = is_maia = is_mtia = False
+
+    def is_neg(self) -> bool:
+        """False: no lazy negation bit here (torch's is_neg, for complex views)."""
+        return False
+
+    def is_conj(self) -> bool:
+        """False: no lazy conjugation bit here (torch's is_conj)."""
+        return False
+
+    def share_memory_(self) -> "Tensor":
+        """torch's share_memory_: a no-op returning the tensor (one process here, nothing to share with)."""
+        return self
+
+    def is_shared(self) -> bool:
+        return False
 
     def get_device(self) -> int:
         """-1 on the CPU, the GPU's index on cuda (as torch's)."""
