@@ -1954,3 +1954,27 @@ def test_a_custom_function_passes_gradcheck(device, data):
     x, w = tensor(data.draw(arrays(shape)), device), tensor(data.draw(arrays(shape[-1:])), device)
     tg.gradcheck(Two.apply, [x, w])
     tg.gradgradcheck(lambda x, w: Exp.apply(Two.apply(x, w)[0]) * Two.apply(x, w)[1], [x, w])
+
+
+def test_grad_dict_inputs_batched_grad_outputs_and_only_inputs_as_torch():
+    """torch.autograd.grad's other keywords: inputs as a dict give a dict; is_grads_batched gives one
+    vector-Jacobian product per row of grad_outputs (compared with torch's); only_inputs=False warns."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    a, b, v = rng.standard_normal((3, 2)), rng.standard_normal(2), rng.standard_normal((4, 3))
+    results = []
+    for lib in (tg, torch):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        z = (x * y).tanh().sum(1)
+        got = lib.autograd.grad(z.sum(), {"x": x, "y": y}, retain_graph=True)
+        assert list(got) == ["x", "y"]
+        batched = lib.autograd.grad(z, (x, y), grad_outputs=lib.tensor(v), is_grads_batched=True)
+        results.append([got["x"], got["y"], *batched])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12)
+    assert results[0][2].shape == (4, 3, 2) and results[0][3].shape == (4, 2)
+    x = tg.ones(2, requires_grad=True)
+    with pytest.warns(FutureWarning, match="only_inputs argument is deprecated"):
+        tg.autograd.grad((x * 2).sum(), x, only_inputs=False)
+    with pytest.raises(ValueError, match=r"shape \(batch, \*output.shape\)"):
+        tg.autograd.grad(x * 2, x, grad_outputs=tg.ones(2), is_grads_batched=True)

@@ -12,6 +12,7 @@ import functools
 import heapq
 import inspect
 import math
+import warnings
 from typing import Any, Callable, Collection, Dict, Optional, Sequence, Union
 
 from . import backend
@@ -657,17 +658,32 @@ def _backward_inputs(inputs: Any) -> list:
     return inputs
 
 
-def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequence[Tensor]],
-         grad_outputs: Optional[Any] = None, retain_graph: Optional[bool] = None,
-         create_graph: bool = False, allow_unused: Optional[bool] = None, materialize_grads: bool = False) -> tuple:
+def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequence[Tensor], Dict[str, Tensor]],
+         grad_outputs: Optional[Any] = None, retain_graph: Optional[bool] = None, create_graph: bool = False,
+         only_inputs: bool = True, allow_unused: Optional[bool] = None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> Any:
     """d(outputs)/d(inputs) as a tuple, like torch.autograd.grad; ``.grad`` fields are not touched.
 
     With create_graph=True the returned gradients are themselves differentiable
     (Hessian-vector products: grad(grad(f, x, create_graph=True)[0] @ v, x)). An input the outputs do not depend
     on is an error, None with allow_unused=True, or zeros of its shape and dtype with materialize_grads=True (which
     implies allow_unused, and refuses an explicit allow_unused=False, as torch's); the zeros require grad under
-    create_graph.
+    create_graph. Inputs given as a dict give a dict of gradients under the same keys (torch 2.13's form). With
+    is_grads_batched each grad_output has a leading batch dim and the result one too: a vector-Jacobian product per
+    row, run here as a loop of backward passes (torch's vmap batches them). ``only_inputs`` is torch's deprecated
+    flag, ignored (False warns, as torch's).
     """
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.", FutureWarning,
+                      stacklevel=2)
+    if isinstance(inputs, dict):
+        got = grad(outputs, list(inputs.values()), grad_outputs, retain_graph, create_graph, True, allow_unused,
+                   is_grads_batched, materialize_grads)
+        return dict(zip(inputs, got))
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
     if materialize_grads and allow_unused is False:
         raise ValueError("grad: materialize_grads=True gives zeros for an unused input, which allow_unused=False "
                          "forbids; leave allow_unused out (or True)")
@@ -696,6 +712,27 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
             g = Tensor._make(g.data.copy())  # a read-only broadcast view: give memory of its own
         result.append(g)
     return tuple(result)
+
+
+def _batched_grad(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: Optional[bool], create_graph: bool,
+                  allow_unused: Optional[bool], materialize_grads: bool) -> tuple:
+    """grad(..., is_grads_batched=True): one pass per row of the grad_outputs (each with a leading batch dim of one
+    size), the gradients stacked along a new first dim (None where an input got None)."""
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    rows = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs or [])
+    if len(rows) != len(outs) or not all(isinstance(g, Tensor) and g.ndim >= 1 for g in rows):
+        raise ValueError("grad: is_grads_batched=True needs a grad_output tensor for every output, each with a "
+                         "leading batch dim")
+    n = rows[0].shape[0]
+    if any(g.shape[0] != n or g.shape[1:] != o.shape for g, o in zip(rows, outs)):
+        raise ValueError(f"grad: is_grads_batched=True needs grad_outputs of shape (batch, *output.shape) with one "
+                         f"batch size, got {[g.shape for g in rows]} for outputs {[o.shape for o in outs]}")
+    from .ops import stack  # noqa: PLC0415  (ops imports this module)
+    if n == 0:
+        return tuple(Tensor._make(xp_of(t.data).zeros((0,) + t.shape, t.dtype)) for t in inputs)
+    per_row = [grad(outs, inputs, [g[i] for g in rows], True if i < n - 1 else retain_graph, create_graph, True,
+                    allow_unused, False, materialize_grads) for i in range(n)]
+    return tuple(None if got[0] is None else stack(list(got)) for got in zip(*per_row))
 
 
 from . import autograd_functional as functional  # noqa: E402, F401  (tg.autograd.functional, as torch's; it uses grad)
