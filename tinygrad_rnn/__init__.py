@@ -13,7 +13,9 @@ from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like,
 from .creation import (bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window, normal, poisson,
                        randint_like, scalar_tensor)
 from .creation import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
-                       LongTensor, ShortTensor)
+                       LongTensor, ShortTensor, binomial, set_default_tensor_type, to_dlpack)
+from .backend import (get_float32_matmul_precision, get_num_interop_threads, is_warn_always_enabled,
+                      set_float32_matmul_precision, set_flush_denormal, set_num_interop_threads, set_warn_always)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_tensors, bucketize, cat, cdist, chunk,
                   clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, fmax, fmin, frexp,
@@ -43,8 +45,9 @@ from .composed import gradient, histogramdd
 from .nn.functional import cosine_similarity
 from .printing import set_printoptions
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
-from .tensor import (AnomalyError, Function, Size, Tensor, bool_, finfo, float16, float32, float64, get_default_dtype,
-                     iinfo, int8, int16, int32, int64, layout, set_default_dtype, strided, typename, uint8)
+from .tensor import (AnomalyError, Function, Size, Tensor, bool_, dtype, finfo, float16, float32, float64,
+                     get_default_dtype, iinfo, int8, int16, int32, int64, layout, set_default_dtype, strided, typename,
+                     uint8)
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
 from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, argmax,
@@ -108,6 +111,13 @@ def compile(model: _Any = None, *, fullgraph: bool = False, dynamic: _Any = None
     return model
 
 
+def is_storage(obj: _Any) -> bool:
+    """torch.is_storage: False, there are no storage objects here (a tensor wraps its array)."""
+    return False
+
+
+
+
 def from_numpy(a) -> Tensor:
     """A tensor sharing memory with a numpy array (changes to one show in the other)."""
     return Tensor(a)
@@ -120,7 +130,10 @@ __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
     "Generator", "default_generator", "normal", "poisson",
-    "cuda_available", "cuda", "set_printoptions", "device", "Size", "compile", "layout", "strided", "FloatTensor",
+    "cuda_available", "cuda", "set_printoptions", "device", "Size", "compile", "layout", "strided", "binomial",
+    "set_default_tensor_type", "to_dlpack",
+    "get_float32_matmul_precision", "get_num_interop_threads", "is_warn_always_enabled", "set_float32_matmul_precision",
+    "set_flush_denormal", "set_num_interop_threads", "set_warn_always", "is_storage", "dtype", "FloatTensor",
     "DoubleTensor", "HalfTensor",
     "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor", "get_default_device",
     "set_default_device", "equal",

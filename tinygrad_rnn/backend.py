@@ -10,6 +10,7 @@ import contextlib
 import copy
 import os
 import threading
+import warnings
 from typing import Any, Iterable, Optional, Tuple
 
 import numpy as np
@@ -594,6 +595,48 @@ def blas_threads() -> int:
     """The threads numpy's OpenBLAS runs a product on now (OPENBLAS_NUM_THREADS, threadpoolctl), or 0 if unknown."""
     fn = _openblas("get_num_threads")
     return 0 if fn is None else int(fn())
+
+
+_settings = {"matmul_precision": "highest", "interop_threads": 1, "warn_always": False}
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """torch.set_float32_matmul_precision: recorded for get_float32_matmul_precision and of no effect (float32
+    products here are numpy's or CuPy's, at full precision); an unknown name warns and changes nothing, as torch's."""
+    if precision not in ("highest", "high", "medium"):
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+                      "set_float32_matmul_precision call has no effect.", UserWarning, stacklevel=2)
+        return
+    _settings["matmul_precision"] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return _settings["matmul_precision"]
+
+
+def set_num_interop_threads(n: int) -> None:
+    """torch.set_num_interop_threads: recorded, of no effect (ops here run one at a time, in the caller's thread)."""
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise RuntimeError("set_num_interop_threads expects a positive integer")
+    _settings["interop_threads"] = int(n)
+
+
+def get_num_interop_threads() -> int:
+    return _settings["interop_threads"]
+
+
+def set_warn_always(b: bool) -> None:
+    """torch.set_warn_always: recorded for is_warn_always_enabled (Python's warnings filters decide here)."""
+    _settings["warn_always"] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    return _settings["warn_always"]
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """torch.set_flush_denormal: False, not supported (numpy and CuPy keep subnormal floats)."""
+    return False
 
 
 def get_num_threads() -> int:

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from fractions import Fraction
 from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import backend
-from .tensor import _TYPE_NAMES, Tensor, _defaults, _dt, _input, _to_array, int_value, size_args
+from .tensor import (_TYPE_NAMES, Tensor, _defaults, _dt, _input, _to_array, int_value, set_default_dtype,
+                     size_args)
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
@@ -403,6 +405,53 @@ def poisson(input: Tensor, generator: Any = None) -> Tensor:
                          f"{rates.max()}")
     draws = np.asarray(backend.rng_for(generator, input.device, "poisson", host=True).poisson(rates))  # (0-d: an int)
     return Tensor(backend.to_device(draws.astype(input.dtype), input.device))
+
+
+def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
+    """torch.binomial: one Binomial(count, prob) draw per element of their broadcast shape, both floating point
+    tensors on one device, in count's dtype; no gradient (torch's is none)."""
+    for name, t in (("count", count), ("prob", prob)):
+        if not isinstance(t, Tensor) or t.dtype.kind != "f":
+            got = t.dtype if isinstance(t, Tensor) else type(t).__name__
+            raise ValueError(f"binomial only supports floating-point dtypes for {name}, got: {got}")
+    if count.device != prob.device:
+        raise ValueError(f"binomial: count is on {count.device} but prob is on {prob.device}")
+    n, p = backend.to_device(count.data, "cpu"), backend.to_device(prob.data, "cpu")
+    if not ((n >= 0).all() and (p >= 0).all() and (p <= 1).all()):  # (nan too)
+        raise ValueError("binomial: expects count >= 0 and 0 <= prob <= 1 in every element")
+    if not (n == np.floor(n)).all() or (n > np.iinfo(np.int64).max).any():
+        raise ValueError("binomial: count must hold whole numbers (within int64)")
+    draws = backend.rng_for(generator, count.device, "binomial", host=True).binomial(n.astype(np.int64), p)
+    return Tensor(backend.to_device(np.asarray(draws).astype(count.dtype), count.device))
+
+
+def to_dlpack(tensor: Tensor) -> Any:
+    """torch.utils.dlpack.to_dlpack (also tg.to_dlpack): the tensor's memory as a DLPack capsule (its array's
+    ``__dlpack__``), for a consumer that takes a capsule; from_dlpack takes the tensor itself."""
+    _input("to_dlpack", tensor)
+    return tensor.data.__dlpack__()
+
+
+def set_default_tensor_type(t: Any) -> None:
+    """torch.set_default_tensor_type (deprecated in torch, which warns): a floating legacy type (tg.DoubleTensor,
+    tg.cuda.FloatTensor) or its name ('torch.cuda.FloatTensor') sets the default dtype and device."""
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.", UserWarning,
+                  stacklevel=2)
+    if isinstance(t, str):
+        name = t.removeprefix("torch.")
+        cuda = name.startswith("cuda.")
+        found = (_CUDA_TYPES if cuda else _CPU_TYPES).get(name.removeprefix("cuda."))
+        if found is None:
+            raise TypeError(f"set_default_tensor_type: invalid type string: {t!r}")
+        t = found
+    if not isinstance(t, LegacyTensorType):
+        raise TypeError(f"set_default_tensor_type: expected a legacy tensor type (tg.FloatTensor, ...) or its name, "
+                        f"got {type(t).__name__}")
+    if t.dtype.kind != "f":
+        raise TypeError("only floating-point types are supported as the default type")
+    set_default_dtype(t.dtype)
+    backend.set_default_device(t.device)
 
 
 def _like(fn: Any, t: Tensor, dtype: Any, device: Optional[str], **kw: Any) -> Tensor:

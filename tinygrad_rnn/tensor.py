@@ -144,6 +144,19 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
 """torch's legacy tensor type names (Tensor.type()) by dtype name."""
 
 
+class _DtypeType(type):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, np.dtype) or (isinstance(obj, type) and issubclass(obj, np.generic))
+
+
+class dtype(metaclass=_DtypeType):
+    """torch.dtype, the class of dtypes, for isinstance checks: the dtypes here are numpy's (tg.float32 is
+    np.float32, x.dtype a np.dtype), and both kinds are instances. Not constructed: the dtypes are tg.float32 & co."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("cannot create 'torch.dtype' instances; use tg.float32, tg.int64, ... (numpy's dtypes)")
+
+
 class layout:
     """torch.layout: how a tensor's elements are stored; only ``strided`` (dense arrays) exists here."""
 

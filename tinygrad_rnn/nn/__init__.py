@@ -21,6 +21,9 @@ from .layers import (ChannelShuffle, CircularPad3d, ConstantPad3d, ReflectionPad
 from .layers import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, BatchNorm3d, Conv3d, ConvTranspose3d, Dropout3d,
                      FractionalMaxPool2d, FractionalMaxPool3d, InstanceNorm3d, LPPool3d, MaxPool3d, MaxUnpool3d,
                      SyncBatchNorm)
+from .layers import Container, NLLLoss2d
+from . import parallel
+from .parallel import DataParallel
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d, LazyConv3d,
                    LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
                    LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear, LazyModuleMixin)
@@ -63,4 +66,4 @@ __all__ = ["attention", "functional", "fused", "init", "utils", "modules", "para
            "AdaptiveLogSoftmaxWithLoss",
            "MultiheadAttention", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU",
            "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder",
-           "Transformer", "SyncBatchNorm"]
+           "Transformer", "SyncBatchNorm", "Container", "NLLLoss2d", "DataParallel", "parallel"]

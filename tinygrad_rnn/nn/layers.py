@@ -1697,6 +1697,18 @@ class _Positional(Module):
         return iter(self._modules.values())
 
 
+class Container(Module):
+    """torch's deprecated nn.Container: a Module holding the keyword arguments as submodules, with torch's
+    FutureWarning (subclass Module instead)."""
+
+    def __init__(self, **kwargs: Module) -> None:
+        super().__init__()
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now implemented in `nn.Module`. "
+                      "Subclass that instead.", FutureWarning, stacklevel=2)
+        for key, value in kwargs.items():
+            self.add_module(key, value)
+
+
 class Sequential(_Positional):
     """Modules applied in order; children are named '0', '1', ..., or by the keys of a single OrderedDict argument,
     as torch's (a slice keeps its children's names)."""
@@ -1895,6 +1907,17 @@ class NLLLoss(_Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         _check_input(self, input)
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+
+
+class NLLLoss2d(NLLLoss):
+    """torch's deprecated NLLLoss2d: NLLLoss (which takes (N, C, H, W) input), with torch's FutureWarning."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        warnings.warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in replacement and see "
+                      "https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more details.", FutureWarning,
+                      stacklevel=2)
+        super().__init__(*args, **kwargs)
 
 
 class CTCLoss(_Loss):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from typing import Any, Iterable, List, Optional, Union
 
 import numpy as np
@@ -116,6 +117,14 @@ def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,
                         error_if_nonfinite)
     clip_grads_with_norm_(params, max_norm, total)
     return total
+
+
+def clip_grad_norm(parameters: Params, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: Optional[bool] = None) -> Tensor:
+    """torch's deprecated name of clip_grad_norm_ (with its FutureWarning)."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
+                  FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(parameters: Params, clip_value: float, foreach: Optional[bool] = None) -> None:
@@ -328,3 +337,4 @@ def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
 
 from . import convert_parameters  # noqa: E402,F401  (torch's submodule: re-exports parameters_to_vector and co.)
 from . import prune  # noqa: E402,F401  (torch.nn.utils.prune)
+from . import clip_grad  # noqa: E402,F401  (torch.nn.utils.clip_grad: the clipping functions' module path)

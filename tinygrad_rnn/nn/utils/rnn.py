@@ -17,7 +17,20 @@ from ...tensor import Tensor, host_ints
 from ..fused import _check_lengths
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence", "unpack_sequence",
-           "pad_sequence", "unpad_sequence"]
+           "pad_sequence", "unpad_sequence", "invert_permutation"]
+
+
+def invert_permutation(permutation: Optional[Tensor]) -> Optional[Tensor]:
+    """torch.nn.utils.rnn.invert_permutation: the permutation q with q[p[i]] = i (None stays None), as PackedSequence
+    uses for unsorted_indices."""
+    if permutation is None:
+        return None
+    if not isinstance(permutation, Tensor) or permutation.ndim != 1 or permutation.dtype.kind not in "iu":
+        raise TypeError(f"invert_permutation: expected a 1-d integer tensor, got {permutation!r}")
+    xp = backend.xp_of(permutation.data)
+    out = xp.empty_like(permutation.data)
+    out[permutation.data] = xp.arange(permutation.shape[0], dtype=permutation.dtype)
+    return Tensor(out)
 
 
 def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding_value: float = 0.0,
