@@ -2543,6 +2543,25 @@ def test_dtype_promotion_follows_torch():
     assert tg.cat([tg.tensor([1]), tg.tensor([True])]).dtype == np.int64
 
 
+def test_add_and_sub_scale_other_by_alpha_in_the_promoted_dtype(device):
+    """add/sub(input, other, alpha) as torch: alpha * other in the dtype input and other promote to, not in
+    other's (uint8 200 * 2 wrapped to 144; a float32 0-d other rounded before meeting float64); alpha an integer
+    for integer results and a bool only for bool ones (a bool alpha passed as 1 before)."""
+    i16 = tg.tensor(np.array([1, -3], np.int16), device=device)
+    u8 = tg.tensor(np.array([200, 7], np.uint8), device=device)
+    for out in (i16.add(u8, alpha=2), tg.sub(i16, u8, alpha=-2), i16.clone().add_(u8, alpha=2)):
+        assert out.dtype == np.int16 and out.tolist() == [401, 11]
+    x = tg.tensor([1.0], dtype=tg.float64, device=device)
+    third = tg.tensor(np.float32(1 / 3), device=device)
+    assert x.add(third, alpha=3).item() == 1 + 3 * float(np.float32(1 / 3))
+    b = tg.tensor([True, False], device=device)
+    assert b.add(b, alpha=2).dtype == np.bool_ and b.add(b, alpha=False).tolist() == [True, False]
+    for bad in (lambda: tg.tensor([1.0]).add(1.0, alpha=True), lambda: tg.tensor([1]).sub(tg.tensor([2]), alpha=1.0),
+                lambda: tg.tensor([1]).add_(2, alpha=0.5)):
+        with pytest.raises(TypeError, match="alpha must be a number"):
+            bad()
+
+
 def test_integer_true_division_is_float32_division_of_the_values():
     """int / int as torch's: both sides made float32 first, so a number (or 0-d tensor) outside an int tensor's
     dtype is not wrapped into it (uint8 / np.int64(-4) divided by 252) nor refused (int8 / 300)."""

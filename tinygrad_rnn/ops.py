@@ -88,6 +88,20 @@ def result_dtype(tensors: Sequence[Tensor]) -> np.dtype:
     return zero if dims is None or (zero is not None and _CATEGORY[zero.kind] > _CATEGORY[dims.kind]) else dims
 
 
+def scaled_operands(op: str, a: Any, b: Any, alpha: Any) -> Tuple[Tensor, Tensor]:
+    """operands(op, a, b) with b times alpha in the dtype the two promote to, as torch's add and sub with alpha
+    (not in b's own dtype, where uint8 200 * 2 wraps and a float32 0-d b rounds): alpha an integer for an integer
+    result, a bool only for a bool one (where it is b's and-mask)."""
+    a, b = operands(op, a, b)
+    dtype = result_dtype((a, b))
+    if not (_scale_factor(alpha, dtype) or dtype.kind == "b" and isinstance(alpha, (numbers.Integral, np.bool_))):
+        raise TypeError(f"{op}: alpha must be a number, an integer for an integer result and a bool only for a bool "
+                        f"one (as torch), got {alpha!r} for a {dtype} result")
+    if b.dtype != dtype:
+        b = b.astype(dtype)
+    return a, b * (bool(alpha) if dtype.kind == "b" else alpha)
+
+
 def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x

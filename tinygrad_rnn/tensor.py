@@ -1753,12 +1753,16 @@ class Tensor:
 
     # torch's method names for the operators
     def add(self, other: Any, alpha: float = 1) -> "Tensor":
-        """self + alpha * other."""
-        return self + (other if alpha == 1 else other * alpha)
+        """self + alpha * other, alpha * other taken in the dtype self and other promote to (as torch)."""
+        if alpha == 1 and type(alpha) is int:
+            return self + other
+        return _ops.Add()(*_ops.scaled_operands("add", self, other, alpha))
 
     def sub(self, other: Any, alpha: float = 1) -> "Tensor":
-        """self - alpha * other."""
-        return self - (other if alpha == 1 else other * alpha)
+        """self - alpha * other, alpha * other taken in the dtype self and other promote to (as torch)."""
+        if alpha == 1 and type(alpha) is int:
+            return self - other
+        return _ops.Sub()(*_ops.scaled_operands("sub", self, other, alpha))
 
     mul = __mul__
 
@@ -1827,11 +1831,11 @@ class Tensor:
     # in-place arithmetic: the result written into this tensor's memory, recorded as torch's (_apply_in_place)
     def add_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self += alpha * other, in place."""
-        return self._apply_in_place("add_", lambda t: t + (other if alpha == 1 else other * alpha), other)
+        return self._apply_in_place("add_", lambda t: t.add(other, alpha), other)
 
     def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self -= alpha * other, in place."""
-        return self._apply_in_place("sub_", lambda t: t - (other if alpha == 1 else other * alpha), other)
+        return self._apply_in_place("sub_", lambda t: t.sub(other, alpha), other)
 
     def mul_(self, other: Any) -> "Tensor":
         return self._apply_in_place("mul_", lambda t: t * other, other)
