@@ -430,10 +430,11 @@ def float_divmod(xp: Any, a: Any, b: Any) -> Tuple[Any, Any]:
 
 
 def _check_division(op: str, a: Any, b: Any) -> None:
-    """As torch: no floor division of bools, and an integer division by zero raises (numpy: 0, a warning)."""
+    """As torch: no floor division of bools, and an integer division by zero raises (numpy: 0, a warning), unless
+    nothing is divided (an empty dividend: the broadcast result is empty too)."""
     if a.dtype.kind == "b" and b.dtype.kind == "b":
         raise TypeError(f"{op}: both operands are bool; convert one (e.g. x.long())")
-    if a.dtype.kind in "biu" and b.dtype.kind in "biu" and bool((b == 0).any()):
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu" and a.size and bool((b == 0).any()):
         raise ZeroDivisionError(f"{op}: integer division by zero (divisor of shape {b.shape}, dtype {b.dtype})")
 
 
