@@ -909,6 +909,14 @@ def test_gcd_lcm_split_with_sizes_and_errors():
     assert out.dtype == np.int32 and out.tolist() == np.lcm(a, 4).tolist()
     with pytest.raises(TypeError, match="gcd: expects integer tensors, got input of dtype float32"):
         tg.gcd(tg.ones(2), tg.tensor([1, 2]))
+    i8, u8 = tg.tensor(np.array([-12, 9], np.int8)), tg.tensor(np.array([200, 6], np.uint8))
+    for out, want in ((tg.gcd(i8, u8), np.gcd(np.int16([-12, 9]), np.int16([200, 6]))),  # promoted, as torch's
+                      (tg.lcm(tg.tensor(6, dtype=tg.int8), tg.tensor(100, dtype=tg.int32)), np.int32(300)),
+                      (tg.gcd(i8, tg.tensor([True, False])), np.int8([1, 9])),
+                      (i8.lcm(tg.tensor(100)), np.int8([44, -124]))):  # (a 0-d int64 keeps int8, wrapping)
+        assert out.dtype == want.dtype and out.tolist() == want.tolist()
+    with pytest.raises(TypeError, match="lcm: expects integer tensors, got two bool ones"):
+        tg.lcm(tg.tensor([True]), tg.tensor(False))
     x = tg.tensor(np.arange(15.0).reshape(5, 3))
     assert [p.shape for p in tg.split_with_sizes(x, [2, 0, 3])] == [(2, 3), (0, 3), (3, 3)]
     assert [p.tolist() for p in x.split_with_sizes((1, 2), dim=-1)] == [[[0], [3], [6], [9], [12]],

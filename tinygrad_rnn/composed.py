@@ -1270,14 +1270,18 @@ def vander(x: Tensor, N: Optional[int] = None, increasing: bool = False) -> Tens
 
 
 def _integer_pair(op: str, input: Any, other: Any, fn: Any) -> Tensor:
-    """fn (np.gcd / np.lcm) of two integer Tensors, broadcast, in operands' dtype; no gradient (integers)."""
+    """fn (np.gcd / np.lcm) of two integer Tensors, broadcast, in the dtype they promote to as torch's (a bool one
+    beside an integer one counts as its 0s and 1s); no gradient (integers)."""
     _two_tensors(op, input, other)
     for name, t in (("input", input), ("other", other)):
-        if t.dtype.kind not in "iu":
+        if t.dtype.kind not in "biu":
             raise TypeError(f"{op}: expects integer tensors, got {name} of dtype {t.dtype} (shape {t.shape})")
     a, b = operands(op, input, other)
+    dtype = result_dtype((a, b))
+    if dtype.kind == "b":
+        raise TypeError(f"{op}: expects integer tensors, got two bool ones (shapes {input.shape} and {other.shape})")
     _broadcast_named(op, ("input", a.shape), ("other", b.shape))
-    return _const(fn(a.data, b.data).astype(a.dtype, copy=False))
+    return _const(fn(a.data.astype(dtype, copy=False), b.data.astype(dtype, copy=False)).astype(dtype, copy=False))
 
 
 def gcd(input: Tensor, other: Tensor) -> Tensor:
