@@ -2565,6 +2565,17 @@ def test_add_and_sub_scale_other_by_alpha_in_the_promoted_dtype(device):
             bad()
 
 
+def test_all_and_any_of_a_uint8_tensor_are_uint8(device):
+    """torch's all/any give uint8 0s and 1s for a uint8 tensor (its old mask dtype), bools for every other."""
+    u = tg.tensor(np.array([[3, 0], [1, 2]], np.uint8), device=device)
+    for out, want in ((u.all(), 0), (u.any(), 1), (tg.all(u, 1), [0, 1]), (u.any(0, keepdim=True), [[1, 1]]),
+                      (tg.tensor(np.zeros((2, 0), np.uint8)).all(1), [1, 1])):
+        assert out.dtype == np.uint8 and out.tolist() == want
+    for dtype in (tg.int8, tg.bool, tg.float16):
+        assert tg.ones(2, dtype=dtype, device=device).all().dtype == np.bool_
+        assert tg.ones(2, dtype=dtype, device=device).any(0).dtype == np.bool_
+
+
 def test_integer_true_division_is_float32_division_of_the_values():
     """int / int as torch's: both sides made float32 first, so a number (or 0-d tensor) outside an int tensor's
     dtype is not wrapped into it (uint8 / np.int64(-4) divided by 252) nor refused (int8 / 300)."""

@@ -2758,12 +2758,17 @@ class Tensor:
         return _ops.Root(p)((a ** p).sum(dim, keepdim))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        axes, keepdim = _ops.norm_dims(dim, self.ndim, "any"), _ops.bool_arg(keepdim, "any", "keepdim")
-        return Tensor._make(self.data.astype(bool).any(axis=axes, keepdims=keepdim))
+        """Whether any element over dim is nonzero: bools, or 0/1 as uint8 for a uint8 tensor (as torch)."""
+        return self._truth("any", dim, keepdim)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        axes, keepdim = _ops.norm_dims(dim, self.ndim, "all"), _ops.bool_arg(keepdim, "all", "keepdim")
-        return Tensor._make(self.data.astype(bool).all(axis=axes, keepdims=keepdim))
+        """Whether every element over dim is nonzero: bools, or 0/1 as uint8 for a uint8 tensor (as torch)."""
+        return self._truth("all", dim, keepdim)
+
+    def _truth(self, op: str, dim: Any, keepdim: bool) -> "Tensor":
+        axes, keepdim = _ops.norm_dims(dim, self.ndim, op), _ops.bool_arg(keepdim, op, "keepdim")
+        out = getattr(self.data.astype(bool), op)(axis=axes, keepdims=keepdim)
+        return Tensor._make(out.astype(np.uint8) if self.dtype == np.uint8 else out)
 
     # torch's other names (numpy's, mostly) for the methods above: the same ops, no new math
     multiply, subtract, negative, absolute, fix = mul, sub, neg, abs, trunc
