@@ -256,6 +256,21 @@ def test_binary_property(device, name, pair, data):
     check_op(fn, ref, [a, b], device, gradgrad=name in ("hypot", "float_power"))
 
 
+@pytest.mark.parametrize("eps", [None, 0.0, 0.1, -0.25])
+def test_logit_values_and_gradients_at_and_past_the_ends_match_torch(device, eps):
+    """logit's gradient 1 / (x (1 - x)) as torch's: inf at 0 and 1 (it was nan there), nan outside [0, 1] without
+    eps (it was log's finite slope), 0 outside [eps, 1 - eps] with eps."""
+    torch = pytest.importorskip("torch")
+    v = np.array([0.0, 1.0, -0.5, 1.5, 0.3, 0.95, -1.25, 1e-300])
+    x = tg.tensor(v, device=device, requires_grad=True)
+    tx = torch.tensor(v, requires_grad=True)
+    y, ty = tg.logit(x, eps), torch.logit(tx, eps)
+    y.backward(tg.tensor(np.arange(1.0, 9.0), device=device))  # (no sum of the infinities: a warning)
+    ty.backward(torch.arange(1.0, 9.0, dtype=torch.float64))
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-14)
+
+
 def test_hypot_neither_overflows_nor_underflows_where_the_result_does_not():
     """As C's hypot (and torch): hypot(1e200, 1e200) is 1.41e200, not inf (the squares overflowed), hypot(1e-200,
     1e-200) 1.41e-200, not 0 (they underflowed); float32 past 1.8e19 alike; an infinite operand gives inf even with

@@ -24,7 +24,7 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .creation import linspace
-from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, SetItem, SinPi, UnfoldNd, XLogY, _along,
+from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetItem, SinPi, UnfoldNd, XLogY, _along,
                   _bool_mask, _const, _float_operands, _input, _kind, _one_dim, _scale_factor, _scaled_sum, _selected,
                   _two_tensors, bool_arg, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32,
                   int_arg, lerp, matmul, meshgrid, narrow, operands, outer, pow, reduce_dims, result_dtype,
@@ -288,15 +288,12 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
 
 def logit(input: Tensor, eps: Optional[float] = None) -> Tensor:
     """torch.logit: log(p / (1 - p)), p = input clamped to [eps, 1 - eps] when eps is given (its gradient then 0
-    outside); integers are made floating (the default dtype). On [1/4, 3/4] 2 atanh(2p - 1) (2p - 1 exact there):
-    log of the quotient near 1 lost the digits of a result near 0 (torch's does, 2e-12 off at 0.5 + 1e-12)."""
+    outside; without eps nan outside [0, 1], as torch's: ops.Logit); integers are made floating (the default
+    dtype). On [1/4, 3/4] it is 2 atanh(2p - 1), which keeps the digits of a result near 0 (see ops.Logit)."""
     p = _input("logit", input)._floating()
-    if eps is not None:
-        if not isinstance(eps, numbers.Real):
-            raise TypeError(f"logit: eps must be a number or None, got {eps!r}")
-        p = p.clamp(eps, 1 - eps)
-    mid = (p.data >= 0.25) & (p.data <= 0.75)
-    return where(mid, (where(mid, p, 0.5) * 2 - 1).atanh() * 2, (p / (1 - p)).log())
+    if eps is not None and not isinstance(eps, numbers.Real):
+        raise TypeError(f"logit: eps must be a number or None, got {eps!r}")
+    return Logit(None if eps is None or eps < 0 else float(eps))(p)  # (a negative eps is none, as torch's)
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
