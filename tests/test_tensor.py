@@ -1609,6 +1609,33 @@ def test_norm_orders_like_torch():
         a.norm("max")
 
 
+def test_norm_takes_torchs_dtype_argument(device):
+    """Tensor.norm / tg.norm(..., dtype=): the input cast to a float dtype no narrower first, as torch's (it was an
+    unexpected keyword); the gradient comes back in the input's dtype."""
+    torch = pytest.importorskip("torch")
+    v = np.array([[3.0, -4.0, 0.1], [1.0, 2.0, -0.3]], np.float32)
+    x = tg.tensor(v, device=device, requires_grad=True)
+    tx = torch.tensor(v, requires_grad=True)
+    for args, kwargs in (((), {"dtype": tg.float64}), ((1, 1), {"dtype": np.float64}),
+                         (("fro", None, True, tg.float64), {}), ((float("inf"),), {"dtype": tg.float64}),
+                         (("nuc",), {"dtype": tg.float64})):
+        tkwargs = {k: torch.float64 for k in kwargs}
+        targs = tuple(torch.float64 if a is tg.float64 else a for a in args)
+        y, ty = x.norm(*args, **kwargs), tx.norm(*targs, **tkwargs)
+        assert y.dtype == np.float64 and y.shape == tuple(ty.shape)
+        np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12)
+        (g,), (tgr,) = tg.grad(y.sum(), x), torch.autograd.grad(ty.sum(), tx)
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(g.numpy(), tgr.numpy(), rtol=1e-6)
+    assert tg.norm(x, 3, dtype=tg.float64).item() == pytest.approx(torch.norm(tx, 3, dtype=torch.float64).item())
+    half = tg.tensor(v.astype(np.float16), device=device)
+    assert half.norm(dtype=tg.float32).dtype == np.float32
+    with pytest.raises(TypeError, match="norm: the input's dtype float32 does not convert to dtype float16"):
+        x.norm(dtype=tg.float16)
+    with pytest.raises(TypeError, match="norm: expected a floating point tensor"):
+        tg.tensor([3, 4], device=device).norm(dtype=tg.float32)
+
+
 def test_number_to_tensor_power_is_exact_and_keeps_integers(device):
     """b ** x is a power, not exp(x log b) (which gave 1000.0001 for 10 ** 3.0 in float32); an integer base to
     an integer or bool exponent stays an integer, numpy's integers too, and a base the exponent's dtype cannot

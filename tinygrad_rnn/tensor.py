@@ -2718,12 +2718,15 @@ class Tensor:
         axes = _ops.norm_dims(_ops.dims_arg(size_args(args, dims, "flip", "dims"), "flip"), self.ndim, "flip")
         return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))].clone()
 
-    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
         """The p-norm over dim (all elements by default), (sum |x|^p)^(1/p): any real p, 'fro' (2), inf (max |x|),
         -inf (min |x|) or 0 (the count of non-zeros: a constant, without a gradient, as torch's, which gives none);
         None and 'fro' mean 2, and 'nuc' is the nuclear norm (the sum of singular values, linalg.matrix_norm) of
         a matrix, or over the two dims given. A negative p gives 0, with a zero gradient, where a reduced element
-        is 0, as torch's. Ints give the default dtype; float16 is computed in float32 (ops.half_in_float32)."""
+        is 0, as torch's. Ints give the default dtype; float16 is computed in float32 (ops.half_in_float32).
+        ``dtype``: a floating tensor is cast to it first (a float dtype, not narrower), as torch's."""
+        if dtype is not None:
+            return _linalg._with_dtype("norm", _linalg._floating("norm", self), dtype).norm(p, dim, keepdim)
         if p is None or isinstance(p, str) and p == "fro":
             p = 2
         if isinstance(p, str) and p == "nuc":
