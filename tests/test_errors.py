@@ -662,3 +662,12 @@ def test_sort_topk_and_var_flags_must_be_bools(op, call):
         with raises(TypeError, op, "must be a bool", type(bad).__name__):
             call(x, bad)
     np.testing.assert_allclose(x.var(0, False).numpy(), x.numpy().var(0), rtol=1e-6)
+
+
+def test_std_and_var_of_an_integer_tensor_name_themselves():
+    """As torch ('std and var only support floating point'): the error named mean, which var calls."""
+    for call, op, dtype in ((lambda: tg.tensor([1, 2]).std(), "std", "int64"),
+                            (lambda: tg.var(tg.tensor([True]), 0), "var", "bool"),
+                            (lambda: tg.std_mean(tg.tensor([1, 2], dtype=tg.uint8)), "std", "uint8")):
+        with raises(TypeError, op, "expects a floating-point tensor", dtype):
+            call()

@@ -2423,11 +2423,13 @@ class Tensor:
         alone, x.var(False), is torch's var(unbiased) over all elements."""
         if isinstance(dim, bool) and unbiased is None:
             dim, unbiased = None, dim
+        _composed._floating_input("var", self)  # (as torch: no integer variance; ops.var's mean said "mean")
         return _ops.var(self, dim, keepdim, _ops.correction_arg(unbiased, correction))
 
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[int] = None) -> "Tensor":
         _ops.bool_arg(keepdim, "std", "keepdim")
+        _composed._floating_input("std", self)
         if not isinstance(dim, bool):  # (x.std(False): unbiased, read by var)
             _ops.correction_arg(unbiased, correction, "std")
         if self.dtype == np.float16:  # (the float16 variance may overflow where the std does not)
