@@ -1575,6 +1575,26 @@ def test_float16_times_or_over_a_number_runs_in_float32_and_rounds_once(device, 
         np.testing.assert_array_equal((x + c).numpy(), want_sum)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.float16])
+def test_float16_times_or_over_a_0d_tensor_reads_it_as_a_number(device, dtype):
+    """torch reads a 0-d tensor (without gradient) as x's other operand like a number: a float16 x * t, x / t (and
+    x.mul(t), x *= t) compute in float32 with t's own value, where t cast to float16 first made 1e5 inf (and 3e-8
+    0). t * x casts t to float16 first in torch too, and stays so."""
+    torch = pytest.importorskip("torch")
+    a = np.array([0.001, 2.0, 3e-3, -0.5], np.float16)
+    for v in (1e5, 3e-8, 0.1, 7):
+        with np.errstate(over="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # (1e5 cast to float16: its overflow warned)
+            t = np.asarray(v, dtype)
+            x, c, tx, tc = tg.tensor(a, device=device), tg.tensor(t, device=device), torch.tensor(a), torch.tensor(t)
+            y = x.detach().clone()
+            y *= c
+            for got, want in ((x * c, tx * tc), (x / c, tx / tc), (x.mul(c), tx.mul(tc)), (y, tx * tc),
+                              (c * x, tc * tx)):
+                assert got.dtype == np.float16
+                np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
 @pytest.mark.parametrize("f", [lambda t: t.mean(), lambda t: t.var(0).sum(), lambda t: t.std(), lambda t: t.norm(),
                                lambda t: t.norm(3, 1).sum()])
 def test_float16_reductions_in_float32_have_float32_gradients_cast_back(f):

@@ -205,9 +205,14 @@ class DivScalar(Function):
 def _scalar(number: Any, c: Tensor) -> Any:
     """The 0-d array a tensor is multiplied or divided by for ``number`` (operands made it c): in the tensor's
     dtype, but float32 for a float16 tensor, as torch computes a float16 x * c and x / c in float32 and rounds
-    once. So x * 65536.0 is finite where x is small (float16's largest is 65504) and x * 1e-8 is not all 0."""
+    once. So x * 65536.0 is finite where x is small (float16's largest is 65504) and x * 1e-8 is not all 0. A 0-d
+    tensor without gradient as the float16 tensor's other operand (x * t, x / t; not t * x, where torch casts t to
+    float16 first) is such a number too, as torch reads it: its own value in float32, a copy (not its memory,
+    which may be written later)."""
     if c.dtype != np.float16:
         return c.data
+    if isinstance(number, Tensor):
+        return number.data.astype(np.float32)
     return xp_of(c.data).asarray(_data(number), np.float32)
 
 
@@ -225,6 +230,8 @@ def mul(a: Any, b: Any) -> Tensor:
         return MulScalar(_scalar(b, y))(x)
     if not isinstance(a, Tensor) and x.ndim == 0:
         return MulScalar(_scalar(a, x))(y)
+    if y.data.ndim == 0 and x.data.dtype == np.float16 and y.data.dtype == np.float16 and not b._requires_grad:
+        return MulScalar(_scalar(b, y))(x)  # (a 0-d other without gradient: as torch, a scalar, in float32)
     return Mul()(x, y)
 
 
@@ -261,6 +268,8 @@ def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
     x, y = operands("div", a, b)
     if not isinstance(b, Tensor) and y.ndim == 0:  # (a number: DivScalar; 1 / x stays a Div)
         return DivScalar(_scalar(b, y))(x)
+    if y.data.ndim == 0 and x.data.dtype == np.float16 and y.data.dtype == np.float16 and not b._requires_grad:
+        return DivScalar(_scalar(b, y))(x)  # (a 0-d other without gradient: as mul's)
     return Div()(x, y)
 
 
