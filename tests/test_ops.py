@@ -743,6 +743,30 @@ def test_clamp_scalar_bounds_at_ties(device):
         (g,) = tg.grad((fn(x) * up).sum(), x)
         assert g.tolist() == want
 
+def test_clamp_tensor_bounds_route_gradients_as_torch_at_nans_and_crossed_bounds(device):
+    """torch's clamp with tensor bounds gives the gradient to input where min <= x <= max, to min where
+    x < min < max, to max where x > max or max < min, and to none at a nan (input's or a bound's) or where
+    min == max is taken; the nans and min == max gave it to input or min (as the scalar-bound clamp already did)."""
+    torch = pytest.importorskip("torch")
+    v = [np.array([np.nan, 0.5, 2.0, -1.0, 0.3, 0.7, 0.5, 0.1, 0.4]),
+         np.array([0.0, np.nan, 0.0, 0.0, 0.5, 0.5, 0.5, 0.6, 0.0]),
+         np.array([1.0, 1.0, np.nan, 1.0, 0.5, 0.2, 0.5, 0.3, 1.0])]
+    w = tg.tensor(np.arange(1.0, 10.0), device=device)
+    for bounds in ((1, 2), (1, None), (None, 2)):
+        ts = [tg.tensor(a, device=device, requires_grad=True) for a in v]
+        rs = [torch.tensor(a, requires_grad=True) for a in v]
+        args = [None if i is None else ts[i] for i in bounds]
+        targs = [None if i is None else rs[i] for i in bounds]
+        y, ty = tg.clamp(ts[0], *args), torch.clamp(rs[0], *targs)
+        np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+        (y * w).sum().backward()
+        (ty * torch.arange(1.0, 10.0, dtype=torch.float64)).sum().backward()
+        for t, r in zip(ts, rs):
+            assert (t.grad is None) == (r.grad is None)
+            if t.grad is not None:
+                np.testing.assert_array_equal(t.grad.numpy(), r.grad.numpy())
+
+
 @with_fixtures
 @given(sh=st.sampled_from([0, 1, 1, 1]).flatmap(lambda lo: hnp.mutually_broadcastable_shapes(
     num_shapes=3, max_dims=3, min_side=lo, max_side=3)), data=st.data())

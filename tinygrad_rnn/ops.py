@@ -3143,12 +3143,26 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
             raise ValueError(f"clamp: the input {input.shape} and the bounds {[b.shape for b in bounds]} do not "
                              "broadcast") from None
         xp = xp_of(input.data)
-        out = input
-        if min is not None:  # (a nan bound wins, as in torch; a nan input stays)
-            out = where((_data(out) < _data(min)) | xp.isnan(_data(min)), min, out)
+        x, lo, hi = input.data, _data(min), _data(max)
+        out = input.detach()  # (the values, torch's min(max(x, min), max): a nan bound wins, a nan input stays)
+        if min is not None:
+            out = where((out.data < lo) | xp.isnan(lo), lo, out)
         if max is not None:
-            out = where((_data(out) > _data(max)) | xp.isnan(_data(max)), max, out)
-        return out
+            out = where((out.data > hi) | xp.isnan(hi), hi, out)
+        # the gradient as torch's: to input where min <= x <= max, to min where x < min < max, to max where x > max
+        # or max < min; to none where a nan is met or min == max is taken (out's values, a constant, there)
+        inside = xp.ones(np.broadcast_shapes(x.shape, xp.shape(lo), xp.shape(hi)), bool)
+        if min is not None:
+            inside = inside & (x >= lo)
+        if max is not None:
+            inside = inside & (x <= hi)
+        below = None if min is None else (x < lo) & (True if max is None else lo < hi)
+        above = None if max is None else (x > hi) | (False if min is None else hi < lo)
+        if above is not None:
+            out = where(above, max, out)
+        if below is not None:
+            out = where(below, min, out)
+        return where(inside, input, out)
     if input.dtype.kind in "biu" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
         input = input.astype(_defaults.floating)  # an int tensor clamped to float bounds is float, as in torch
     elif input.dtype.kind == "b" and any(isinstance(b, (int, np.integer)) for b in (min, max)):
