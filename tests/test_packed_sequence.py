@@ -173,6 +173,20 @@ def test_packed_sequence_moves_and_casts_like_a_tensor(device):
     assert made.unsorted_indices.tolist() == [1, 0] and made.batch_sizes.dtype == np.int64
 
 
+def test_float_lengths_are_truncated_as_torch(device):
+    """torch's pack_padded_sequence casts lengths to int64, so a float mask's mask.sum(1) packs there."""
+    x = tg.tensor(np.arange(24.0).reshape(4, 3, 2), device=device)
+    want = pack_padded_sequence(x, [4, 1, 2], enforce_sorted=False)
+    mask = tg.tensor([[1.0, 1, 1, 1], [1, 0, 0, 0], [1, 1, 0, 0]], device=device)
+    for lengths in (mask.sum(1), [4.0, 1.0, 2.9], np.array([4.0, 1.5, 2.0])):
+        p = pack_padded_sequence(x, lengths, enforce_sorted=False)
+        np.testing.assert_array_equal(p.data.numpy(), want.data.numpy())
+        assert p.batch_sizes.tolist() == want.batch_sizes.tolist() == [3, 2, 1, 1]
+        assert p.sorted_indices.tolist() == want.sorted_indices.tolist() == [0, 2, 1]
+    with pytest.raises(ValueError, match=r"lengths must lie in \[1, 4\].*min 0"):
+        pack_padded_sequence(x, [4.0, 0.5, 2.0], enforce_sorted=False)
+
+
 def test_bad_input_is_named():
     x = tg.ones(4, 3, 2)
     with pytest.raises(RuntimeError, match=r"lengths \[2, 4, 1\] must be sorted in decreasing order .* "

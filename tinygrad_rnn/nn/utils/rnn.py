@@ -215,13 +215,17 @@ def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
     """A padded batch (T, B, *) ((B, T, *) with batch_first) and each sequence's length -> PackedSequence.
     With enforce_sorted the lengths must be non-increasing; otherwise the sequences are sorted here (stably)
     and the order is kept in sorted_indices, so that pad_packed_sequence and the layers' h_n give them back
-    in the input's order. Differentiable in input."""
+    in the input's order. Float lengths are truncated to integers, as torch's int64 cast does.
+    Differentiable in input."""
     x = _time_major(input, batch_first, "pack_padded_sequence")
     if lengths is None:
         raise TypeError("pack_padded_sequence: lengths is required (one int per sequence)")
     if 0 in x.shape[:2]:
         raise ValueError(f"pack_padded_sequence: cannot pack an empty batch (input shape {input.shape}: no "
                          f"{'sequences' if x.shape[1] == 0 else 'time steps'})")
+    a = backend.to_device(lengths.data if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
+    if a.dtype.kind in "fb":  # torch casts lengths to int64, truncating (a float mask's mask.sum(1) packs there)
+        lengths = a.astype(np.int64)
     lens = _check_lengths(lengths, x.shape[0], x.shape[1], "pack_padded_sequence")
     order = None
     if enforce_sorted:
