@@ -993,6 +993,10 @@ def test_all_weights_lists_each_layer_and_direction_as_torch(make):
             for layer in range(m.num_layers) for d in range(2 if m.bidirectional else 1)]
     got = m.all_weights
     assert [[id(p) for p in ws] for ws in got] == [[id(p) for p in ws] for ws in want]
+    # torch's private names for the same lists, which third-party code reads
+    assert [[id(getattr(m, n)) for n in ws] for ws in m._all_weights] == [[id(p) for p in ws] for ws in want]
+    assert m._flat_weights_names == [n for ws in m._all_weights for n in ws]
+    assert [id(p) for p in m._flat_weights] == [id(p) for ws in want for p in ws]
 
 
 def test_rnnbase_takes_torchs_positional_order():

@@ -424,6 +424,22 @@ class RNNBase(Module):
         return [[w for w in self._layer_weights(layer, d) if w is not None]
                 for layer in range(self.num_layers) for d in range(self.num_directions)]
 
+    @property
+    def _all_weights(self) -> List[List[str]]:
+        """torch's private _all_weights: all_weights' parameter names (read by third-party code)."""
+        return [[n + self._suffix(layer, d) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+                 if getattr(self, n + self._suffix(layer, d), None) is not None]
+                for layer in range(self.num_layers) for d in range(self.num_directions)]
+
+    @property
+    def _flat_weights_names(self) -> List[str]:
+        return [n for names in self._all_weights for n in names]
+
+    @property
+    def _flat_weights(self) -> List[Tensor]:
+        """torch's private _flat_weights: the parameters in _flat_weights_names' order."""
+        return [getattr(self, n) for n in self._flat_weights_names]
+
     def flatten_parameters(self) -> None:
         """Nothing to do: torch packs the weights into one buffer for cuDNN here; these layers use them as
         they are (kept so that torch code calling it runs unchanged)."""
