@@ -44,12 +44,15 @@ from .composed import (broadcast_shapes, can_cast, corrcoef, cov, histogram, is_
 from .composed import gradient, histogramdd
 from .nn.functional import cosine_similarity
 from .printing import set_printoptions
+from .complexops import angle, conj, imag, is_complex, polar, real, view_as_complex, view_as_real
+from .complexops import complex  # noqa: A004  (torch.complex; left out of __all__, as Python's own)
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import (AnomalyError, Function, Size, Tensor, bool_, dtype, finfo, float16, float32, float64,
                      get_default_dtype, iinfo, int8, int16, int32, int64, layout, set_default_dtype, strided, typename,
                      uint8)
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
+from .tensor import complex_ok as _complex_ok
 from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, argmax,
                         argmin, argwhere, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift, bitwise_not,
                         bitwise_or, bitwise_right_shift, bitwise_xor, broadcast_to, ceil, clamp_max, clamp_min, clip,
@@ -116,15 +119,17 @@ def is_storage(obj: _Any) -> bool:
     return False
 
 
-
-
 def from_numpy(a) -> Tensor:
     """A tensor sharing memory with a numpy array (changes to one show in the other)."""
     return Tensor(a)
 
 
+_complex_ok(from_numpy)  # (a complex array makes a complex tensor)
+
+
 # torch's dtype names (they shadow Python's float, int and bool in this namespace only, as torch's do)
 float, double, half, long, int, short, bool = float32, float64, float16, int64, int32, int16, bool_  # noqa: A001
+from .tensor import ComplexNotSupportedError, cdouble, cfloat, complex64, complex128  # noqa: E402
 
 __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
@@ -210,5 +215,7 @@ __all__ = [
     "unsqueeze_copy", "view_copy", "vmap", "e", "pi", "inf", "nan", "newaxis", "frobenius_norm", "matrix_rank",
     "nuclear_norm", "gradient", "histogramdd", "testing", "random", "backends",
     "amp", "autocast",
+    "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "real", "imag",
+    "conj", "angle", "is_complex", "ComplexNotSupportedError",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

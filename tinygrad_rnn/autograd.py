@@ -17,6 +17,7 @@ from typing import Any, Callable, Collection, Dict, Optional, Sequence, Union
 
 from . import backend
 from .backend import xp_of
+from .tensor import complex_ok as _complex_ok
 from .tensor import (AnomalyError, Function as _Op, NodePostHook, NodePreHook, PostAccumulateHook, Tensor, _OutputNode,
                      _UNPACK, _mode)
 
@@ -309,6 +310,9 @@ def _owned_buffer(pending: Dict[Node, list], node: Node, shape: tuple, like: Any
 
 def _as_grad(root: Tensor, g: Any, op: str) -> Tensor:
     if g is None:
+        if root.data.dtype.kind == "c":
+            raise RuntimeError(f"{op}: grad can be implicitly created only for real scalar outputs (this one is "
+                               f"{root.dtype}); pass gradient=, or take a real part or abs first")
         if root.numel() != 1:
             raise RuntimeError(f"{op}: a gradient can be implied only for a scalar output; this output has shape "
                                f"{root.shape}, so pass gradient= (or grad_outputs=) of that shape")
@@ -456,11 +460,12 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
                 raise ValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
                                  f"of input {k}, which is a Tensor of shape {want}")
             owned = fresh
-            if ig.data.dtype is not dtype and dtype is not None and ig.data.dtype != dtype and dtype.kind == "f":
+            if ig.data.dtype is not dtype and dtype is not None and ig.data.dtype != dtype and dtype.kind in "fc":
                 # each tensor's gradient in its dtype, as torch's engine casts it: a float64 loss on a float32
                 # model sends float32 gradients through the model (hooks and retain_grad see float32). (``is
-                # not`` first: numpy's builtin dtypes are single objects, and != costs ~0.1 us an edge)
-                ig, owned = ig.astype(dtype) if create_graph else Tensor._make(ig.data.astype(dtype)), True
+                # not`` first: numpy's builtin dtypes are single objects, and != costs ~0.1 us an edge.) A
+                # complex gradient of a real tensor is its real part, as torch's
+                ig, owned = _cast_gradient(ig, dtype, create_graph), True
             if _mode.anomaly:
                 _check_gradient(node, k, ig.data)
             if parent in pending:
@@ -573,6 +578,13 @@ def _run_hooks(hooks: list, g: Tensor) -> Tensor:
                                  f"got {getattr(new, 'shape', type(new).__name__)}")
             g = new
     return g
+
+
+def _cast_gradient(ig: Tensor, dtype: Any, create_graph: bool) -> Tensor:
+    """A gradient in its tensor's float or complex dtype (see run_backward); complex to real takes the real part."""
+    if ig.data.dtype.kind == "c" and dtype.kind != "c":
+        return ig.real.astype(dtype) if create_graph else Tensor._make(ig.data.real.astype(dtype))
+    return ig.astype(dtype) if create_graph else Tensor._make(ig.data.astype(dtype))
 
 
 def _describe_grads(v: Any) -> str:
@@ -741,3 +753,11 @@ from . import autograd_function as function  # noqa: E402, F401
 from .autograd_function import Function, FunctionCtx, once_differentiable  # noqa: E402, F401
 from . import autograd_graph as graph  # noqa: E402, F401  (tg.autograd.graph, as torch's)
 from . import autograd_forward_ad as forward_ad  # noqa: E402, F401  (tg.autograd.forward_ad, as torch's)
+
+
+# the engine passes complex gradients through as it does real ones (see tensor.complex_check)
+for _fn in (_accumulate, _owned_buffer, _as_grad, run_backward, _drain, _visit, _into_leaf_hooked, _node_prehooks,
+            _node_posthooks, _hook_result, _check_gradient, _capture, _run_hooks, _cast_gradient, _into_leaf,
+            _grads_for, backward, grad, backend.quietly):
+    _complex_ok(_fn)
+del _fn

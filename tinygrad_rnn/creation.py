@@ -10,8 +10,8 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 from . import backend
-from .tensor import (_TYPE_NAMES, Tensor, _defaults, _dt, _input, _to_array, int_value, set_default_dtype,
-                     size_args)
+from .tensor import (_TYPE_NAMES, Tensor, _defaults, _dt, _input, _to_array, complex_ok, int_value,
+                     set_default_dtype, size_args)
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
@@ -712,3 +712,7 @@ _CPU_TYPES, _CUDA_TYPES = _legacy_types("cpu"), _legacy_types("cuda")
 FloatTensor, DoubleTensor, HalfTensor = _CPU_TYPES["FloatTensor"], _CPU_TYPES["DoubleTensor"], _CPU_TYPES["HalfTensor"]
 LongTensor, IntTensor, ShortTensor = _CPU_TYPES["LongTensor"], _CPU_TYPES["IntTensor"], _CPU_TYPES["ShortTensor"]
 CharTensor, ByteTensor, BoolTensor = _CPU_TYPES["CharTensor"], _CPU_TYPES["ByteTensor"], _CPU_TYPES["BoolTensor"]
+# creation functions right for complex dtypes (see tensor.complex_check)
+for _fn in (tensor, as_tensor, full, zeros, ones, _like, zeros_like, ones_like):
+    complex_ok(_fn)
+del _fn

@@ -21,7 +21,7 @@ from .nn.rnn import GATES
 from .nn.utils.rnn import PackedSequence, _pack as _pack_rows
 from . import ops
 from .ops import _input
-from .tensor import Tensor
+from .tensor import Tensor, complex_ok
 
 # (this module binds sum, max, min, any, all, abs, round and pow to torch's functions: no builtin of those names
 # may be used below)
@@ -53,6 +53,7 @@ def method_form(name: str, numbers_too: bool = False) -> Callable[..., Any]:
             raise TypeError(f"{name}: input must be {wanted}, got {type(input).__name__}")
         return method(input, *args, **kwargs)
 
+    complex_ok(form)  # (a delegation only: the method on the stack after it decides, see tensor.complex_check)
     signature = inspect.signature(method)
     first = inspect.Parameter("input", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                               annotation="Union[Tensor, Number]" if numbers_too else "Tensor")

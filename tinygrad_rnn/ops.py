@@ -20,8 +20,16 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .creation import as_tensor
-from .tensor import (Function, Tensor, _defaults, _dt, _input, _mode, _OpName, check_devices, describe, host_ints,
-                     int_value)
+from .tensor import (ComplexNotSupportedError, Function, Tensor, _complex_of, _defaults, _dt, _input, _mode, _OpName,
+                     check_devices, complex_check, complex_ok, describe, host_ints, int_value)
+
+
+def real_only(op: str, *values: Any) -> None:
+    """Refuse a complex tensor among values where op orders its inputs (lt, argmax, argsort, ...): complex numbers
+    have no order, and numpy's lexicographic one would give a silently wrong answer; torch raises too."""
+    for v in values:
+        if isinstance(v, Tensor) and v.data.dtype.kind == "c":
+            raise ComplexNotSupportedError(f"{op}: {v.dtype} input is not supported (complex numbers have no order)")
 
 
 def _const(a: Any) -> Tensor:
@@ -70,10 +78,29 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
             b = _const(b.data.astype(a.dtype))
         elif cb == 2 and ca < 2:
             a = _const(a.data.astype(b.dtype))
+        elif ca == 3 or cb == 3:
+            a, b = _to_complex(a, b)
     return a, b
 
 
-_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}  # torch's promotion categories: bool < integer < float
+def _to_complex(a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
+    """Two operands of different dtypes, one complex, in torch's common complex dtype: a float with dims and a
+    0-d complex make the float's complex (float32 * tensor(1j, complex128) is complex64), else the promotion of
+    both (float64 + complex64 is complex128). A float operand's gradient goes back through the cast (its real
+    part)."""
+    c, r = (a, b) if a.dtype.kind == "c" else (b, a)
+    if r.dtype.kind == "c":
+        dt = np.promote_types(a.dtype, b.dtype)
+    elif r.dtype.kind == "f" and c.ndim == 0 and r.ndim:
+        dt = _complex_of(r.dtype)
+    elif r.dtype.kind == "f" and r.ndim == 0 and c.ndim:
+        dt = c.dtype
+    else:
+        dt = np.promote_types(c.dtype, _complex_of(r.dtype)) if r.dtype.kind == "f" else c.dtype
+    return a.astype(dt), b.astype(dt)
+
+
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}  # torch's promotion categories: bool < integer < float < complex
 
 
 def result_dtype(tensors: Sequence[Tensor]) -> np.dtype:
@@ -116,9 +143,13 @@ def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
 def _number(op: str, x: Any, like: Tensor) -> Tensor:
     """A Python or numpy number as a 0-d constant beside ``like``, in torch's dtype: the tensor's (x * 0.5 stays
     float32, n + 1 stays int) unless the number's kind is higher."""
-    if isinstance(x, (complex, np.complexfloating)):
-        raise TypeError(f"{op}: complex numbers are not supported")
+    if isinstance(x, (complex, np.complexfloating)):  # (the tensor's complex dtype, or its floats' complex)
+        dtype = like.dtype if like.dtype.kind == "c" else \
+            _complex_of(like.dtype if like.dtype.kind == "f" else _defaults.floating)
+        return _const(backend.to_device(np.asarray(x, dtype=dtype), like.device))
     is_float = isinstance(x, (float, np.floating))
+    if like.dtype.kind == "c":
+        return _const(backend.to_device(np.asarray(x, dtype=like.dtype), like.device))
     if like.dtype.kind == "f" or isinstance(x, (bool, np.bool_)) or (like.dtype.kind in "iu" and not is_float):
         dtype = like.dtype
     else:  # a float meeting an int/bool tensor, or an int meeting a bool one: torch's promotion
@@ -131,6 +162,7 @@ def _number(op: str, x: Any, like: Tensor) -> Tensor:
 
 
 # ============================================================================ elementwise binary
+@complex_ok
 class Add(Function):
     saves_nothing = True
 
@@ -142,6 +174,7 @@ class Add(Function):
         return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
 
 
+@complex_ok
 class Sub(Function):
     saves_nothing = True
 
@@ -153,6 +186,7 @@ class Sub(Function):
         return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
 
 
+@complex_ok
 class Mul(Function):
     saved_inputs = (0, 1)
     saved_for = ((1,), (0,))  # (d/da reads b alone, d/db a alone)
@@ -160,13 +194,16 @@ class Mul(Function):
     def forward(self, a, b):
         return a * b
 
-    def backward(self, g):
+    def backward(self, g):  # (complex: g * conj(other), torch's convention)
         a, b = self.saved
         need_a, need_b = self.needs_input_grad
+        if a.data.dtype.kind == "c" or b.data.dtype.kind == "c":
+            a, b = a.conj(), b.conj()
         return (unbroadcast(g * b, a.shape) if need_a else None,
                 unbroadcast(g * a, b.shape) if need_b else None)
 
 
+@complex_ok
 class MulScalar(Function):
     """a * c for a number c (x * 0.5, a mean's 1 / n): backward reads c alone, so nothing is saved, as torch's
     product with a scalar keeps only the scalar (a Mul would keep a alive until backward, and refuse a second
@@ -182,9 +219,10 @@ class MulScalar(Function):
         return _rounded(a * self.c, a)
 
     def backward(self, g):
-        return (MulScalar(self.c)(g),)
+        return (MulScalar(self.c if self.c.dtype.kind != "c" else self.c.conj())(g),)
 
 
+@complex_ok
 class DivScalar(Function):
     """a / c for a number c: as MulScalar, only c is kept (Div would save a too)."""
 
@@ -199,7 +237,7 @@ class DivScalar(Function):
         return _rounded(a / self.c, a)
 
     def backward(self, g):
-        return (DivScalar(self.c)(g),)
+        return (DivScalar(self.c if self.c.dtype.kind != "c" else self.c.conj())(g),)
 
 
 def _scalar(number: Any, c: Tensor) -> Any:
@@ -235,6 +273,7 @@ def mul(a: Any, b: Any) -> Tensor:
     return Mul()(x, y)
 
 
+@complex_ok
 class Div(Function):
     """a / b; d/da = 1/b, d/db = -a/b^2."""
 
@@ -246,8 +285,10 @@ class Div(Function):
         out = a / b
         return out.astype(_defaults.floating) if a.dtype.kind in "biu" and b.dtype.kind in "biu" else out
 
-    def backward(self, g):
+    def backward(self, g):  # (complex: conjugates of the derivatives, torch's convention)
         a, b = self.saved
+        if a.data.dtype.kind == "c" or b.data.dtype.kind == "c":
+            a, b = a.conj(), b.conj()
         ga = g / b
         return unbroadcast(ga, a.shape), (unbroadcast(-ga * a / b, b.shape) if self.needs_input_grad[1] else None)
 
@@ -764,6 +805,7 @@ class Where(Function):
 
 
 # ============================================================================ elementwise unary
+@complex_ok
 class Neg(Function):
     saves_nothing = True
 
@@ -1887,6 +1929,7 @@ _SUM_IN = {np.dtype(t): np.dtype(np.float32 if t is np.float16 else np.int64)
            for t in (np.float16, np.bool_, np.uint8, np.uint16, np.uint32, np.uint64)}
 
 
+@complex_ok
 class Sum(Function):
     saves_nothing = True
 
@@ -1955,7 +1998,7 @@ def cast_to(x: Tensor, dtype: Any, op: str) -> Tensor:
     is recorded, so the gradient comes back cast to x's dtype). A dtype that cannot carry a gradient is refused for
     an x that requires grad while grad is on, as torch refuses it, rather than silently leaving x out of the graph."""
     dtype = _dt(dtype, op)
-    if dtype.kind != "f" and x._requires_grad and _mode.grad_enabled:
+    if dtype.kind not in "fc" and x._requires_grad and _mode.grad_enabled:
         raise RuntimeError(f"{op}: dtype={dtype} cannot carry a gradient back to this {x.dtype} tensor of shape "
                            f"{x.shape}, which requires grad (torch refuses it too); use a floating point dtype, or "
                            "reduce x.detach()")
@@ -1966,7 +2009,7 @@ def sum_as(x: Tensor, dim: Any, keepdim: bool, dtype: Any) -> Tensor:
     """x.sum(dim, keepdim, dtype=dtype): x cast to dtype first and summed in it, as torch's (an int32 sum stays
     int32, where without dtype= ints sum to int64; a float16 one still accumulates in float32)."""
     x = cast_to(x, dtype, "sum")
-    if x.dtype.kind == "f":
+    if x.dtype.kind in "fc":
         return Sum(dim, keepdim)(x)
     return Tensor._make(x.data.sum(axis=reduce_dims(dim, x.ndim, "sum"), keepdims=keepdim, dtype=x.dtype))
 
@@ -2214,6 +2257,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
     """Indices (int64) that sort input along dim, always stable (so ``stable`` changes nothing): equal values keep
     their order, descending too. NaN sorts as the largest value, as in torch."""
     d = _one_dim(dim, _input("argsort", input).ndim, "argsort")
+    real_only("argsort", input)
     bool_arg(descending, "argsort", "descending")
     bool_arg(stable, "argsort", "stable")
     return _const(_sort_indices(input.data, d, descending))
@@ -2246,6 +2290,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     """torch.topk: the k largest (or smallest) values along dim and their indices, largest first; equal
     values in their order in input. (sorted=False gives them sorted too, which torch allows.)"""
     d = _one_dim(dim, _input("topk", input).ndim, "topk")
+    real_only("topk", input)
     n = input.shape[d] if input.ndim else 1
     k = int_arg(k, "topk", "k")
     bool_arg(largest, "topk", "largest")
@@ -2310,6 +2355,7 @@ class Softmax(Function):
 
 
 # ============================================================================ movement
+@complex_ok
 class Reshape(Function):
     saves_nothing = True
 
@@ -2328,6 +2374,7 @@ class Reshape(Function):
         return (g.reshape(self.in_shape),)
 
 
+@complex_ok
 class Permute(Function):
     saves_nothing = True
 
@@ -2348,6 +2395,7 @@ class Permute(Function):
         return (g.permute(inv),)
 
 
+@complex_ok
 class BroadcastTo(Function):
     name = "broadcast_to"
     saves_nothing = True
@@ -2408,6 +2456,7 @@ def _is_basic(index: tuple) -> bool:
     return all([i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in index])
 
 
+@complex_ok
 class GetItem(Function):
     """x[index]; the gradient scatters back, summing at repeated indices (``unique``: the caller knows no
     element is picked twice, so the gradient is written, not summed with add.at, which is slow)."""
@@ -2443,6 +2492,7 @@ class GetItem(Function):
             backend.scatter_add(buffer, self.index, g)
 
 
+@complex_ok
 class IndexAdd(Function):
     """zeros(shape) with values added at index (np.add.at; written, with ``unique`` indices); the backward
     of GetItem, and a differentiable scatter."""
@@ -2945,6 +2995,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     return input.unsqueeze(1) * vec2
 
 
+@complex_ok
 class Clone(Function):
     saves_nothing = True
 
@@ -3057,6 +3108,7 @@ class ConvNd(Function):
 
 
 # ============================================================================ device and dtype
+@complex_ok
 class ToDevice(Function):
     name = "to"
     saves_nothing = True
@@ -3072,19 +3124,28 @@ class ToDevice(Function):
         return (ToDevice(self.src)(g),)
 
 
+@complex_ok
 class Cast(Function):
     quiet = True  # (a value past a narrower dtype's range, 1e5 made float16: inf, as torch's)
     saves_nothing = True
 
-    def __init__(self, dtype: np.dtype) -> None:
-        self.dtype = dtype
+    def __init__(self, dtype: np.dtype, quiet_real: bool = False) -> None:
+        self.dtype, self.quiet_real = dtype, quiet_real
 
     def forward(self, x):
         self.src = x.dtype
+        if x.dtype.kind == "c" and self.dtype.kind != "c":  # (the real part, as torch's cast, which warns)
+            complex_check(x.dtype)
+            if not self.quiet_real:
+                warnings.warn("Casting complex values to real discards the imaginary part", UserWarning,
+                              stacklevel=4)
+            return x.real.astype(self.dtype)
         return x.astype(self.dtype)
 
-    def backward(self, g):
-        return (g.astype(self.src) if self.src.kind == "f" else None,)
+    def backward(self, g):  # (to a real input from a complex output: the real part, as torch's)
+        if self.src.kind not in "fc":
+            return (None,)
+        return (Cast(self.src, True)(g) if g.data.dtype.kind == "c" and self.src.kind == "f" else g.astype(self.src),)
 
 
 # ============================================================================ composites
@@ -4023,6 +4084,8 @@ def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Optional[Tensor] = None,
 
 def compare(op: str, a: Any, b: Any) -> Tensor:
     a, b = operands(op, a, b)
+    if a.data.dtype.kind == "c" and op not in ("eq", "ne"):
+        real_only(op, a)
     fn = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
           "eq": np.equal, "ne": np.not_equal}[op]
     try:
@@ -4088,6 +4151,7 @@ def correction_arg(unbiased: Optional[bool], correction: Optional[int], op: str 
 def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
     """argmax/argmin: the flat index (dim None), or the index along dim; a 0-d tensor's is 0, as in torch."""
     axes = norm_dims(dim, x.ndim, op)  # (checks dim's range; () for a 0-d tensor)
+    real_only(op, x)
     bool_arg(keepdim, op, "keepdim")
     if x.numel() == 0 and (dim is None or x.shape[axes[0]] == 0):
         raise ValueError(f"{op}: the input (shape {x.shape}) is empty along the reduced dim, so it has no "
@@ -4188,6 +4252,7 @@ def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0
                          f"{getattr(weights, 'shape', type(weights).__name__)}")
     else:
         check_devices("bincount", [input, weights])
+        real_only("bincount", weights)
         w = weights.data if weights.dtype in (np.float32, np.float64) else weights.data.astype(np.float64)
     counts = backend.bincount(input.data, w, minlength)
     return _const(counts.astype(np.int64 if w is None else w.dtype))
@@ -4206,6 +4271,7 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
     if bins <= 0:
         raise ValueError(f"{op}: bins must be > 0, got {bins}")
     lo, hi = (_real_arg(op, v, name) for v, name in ((min, "min"), (max, "max")))
+    real_only(op, input)
     a = input.data.reshape(-1)
     xp = xp_of(a)
     if lo == hi and a.size:
@@ -4247,6 +4313,7 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     0-d result). int64 indices (int32 with out_int32), no gradient; a nan value goes last, as torch's."""
     op = "searchsorted"
     seq = _input(op, sorted_sequence, "sorted_sequence")
+    real_only(op, seq, input)
     check_devices(op, [seq] + [t for t in (input, sorter) if isinstance(t, Tensor)])  # (as torch: one device)
     values = _values_arg(op, input, "input")
     if side is not None and side not in ("left", "right"):
@@ -4284,6 +4351,7 @@ def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right:
     value <= boundaries[i] (with right=True, boundaries[i - 1] <= value < boundaries[i]): searchsorted(boundaries,
     input, right=right). input a Tensor or a number (a 0-d result)."""
     _input("bucketize", boundaries, "boundaries")
+    real_only("bucketize", input, boundaries)
     if boundaries.ndim != 1:
         raise ValueError(f"bucketize: boundaries must be 1-d, got shape {boundaries.shape}")
     check_devices("bucketize", [boundaries] + ([input] if isinstance(input, Tensor) else []))
@@ -4302,6 +4370,8 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
     a, b = _values_arg("isin", elements, "elements"), _values_arg("isin", test_elements, "test_elements")
     if a.dtype.kind == "b" or b.dtype.kind == "b":
         raise TypeError("isin: bool tensors are not supported (as torch)")
+    if a.dtype.kind == "c" or b.dtype.kind == "c":
+        raise ComplexNotSupportedError(f"isin: {a.dtype if a.dtype.kind == 'c' else b.dtype} input is not supported")
     out = np.isin(a, b, assume_unique=bool(assume_unique), invert=bool(invert))
     device = elements.device if isinstance(elements, Tensor) else test_elements.device
     return _const(backend.to_device(np.asarray(out), device))
@@ -4527,3 +4597,11 @@ def meshgrid(*tensors: Tensor, indexing: str = "ij") -> Tuple[Tensor, ...]:
         shape[d] = t.numel()
     return tuple(broadcast_to(t.reshape([-1 if j == d else 1 for j in range(len(dims))]), tuple(shape))
                  for t, d in zip(tensors, dims))
+
+
+# the functions above that complex tensors may pass through (see tensor.complex_check): each is right for them
+for _fn in (getitem, cast_to, sum_as, operands, _to_complex, _as_tensor, _number, _const, unbroadcast, _scalar,
+            _rounded, mul, div, reshape,
+            permute, transpose, expand, broadcast_to):
+    complex_ok(_fn)
+del _fn

@@ -80,6 +80,19 @@ class _Formatter:
         return " " * (self.max_width - len(s)) + s
 
 
+class _ComplexFormatter:
+    """torch's format of complex elements: the real parts and the imaginary parts each with a _Formatter of their
+    own, printed as re+imj (1.5000+2.j, -0.0000-3.j)."""
+
+    def __init__(self, a: np.ndarray) -> None:
+        self.real, self.imag = _Formatter(a.real), _Formatter(a.imag)
+        self.max_width = self.real.max_width + self.imag.max_width + 1
+
+    def format(self, v: Any) -> str:
+        re, im = self.real.format(v.real), (self.imag.format(v.imag) + "j").lstrip()
+        return re + im if im[0] in "+-" else re + "+" + im
+
+
 def _summarized(a: np.ndarray) -> np.ndarray:
     """The elements a summarized print shows (edgeitems at each end of every dim), to choose the format from."""
     e = PRINT_OPTS.edgeitems
@@ -125,7 +138,8 @@ def tensor_str(a: np.ndarray, indent: int) -> str:
     if a.size == 0:
         return "[]"
     summarize = a.size > PRINT_OPTS.threshold
-    return _nested(a, indent, summarize, _Formatter(_summarized(a) if summarize else a))
+    shown = _summarized(a) if summarize else a
+    return _nested(a, indent, summarize, _ComplexFormatter(shown) if a.dtype.kind == "c" else _Formatter(shown))
 
 
 def with_suffixes(body: str, suffixes: List[str], indent: int) -> str:

@@ -14,6 +14,7 @@ import inspect
 import itertools
 import math
 import numbers
+import os
 import sys
 import warnings
 import weakref
@@ -28,6 +29,8 @@ from .backend import device_of, xp_of
 float16, float32, float64 = np.float16, np.float32, np.float64
 int32, int64, bool_ = np.int32, np.int64, np.bool_
 int8, int16, uint8 = np.int8, np.int16, np.uint8
+complex64, complex128 = np.complex64, np.complex128
+cfloat, cdouble = complex64, complex128
 
 
 class _Mode:
@@ -72,6 +75,7 @@ def set_default_dtype(d: Any) -> None:
                         f"default, got {d!r}")
     _defaults.floating = dt
     _PYTHON_DTYPES[float] = dt
+    _PYTHON_DTYPES[complex] = _complex_of(dt)
 
 
 def get_default_dtype() -> Any:
@@ -218,8 +222,9 @@ def _dt(dtype: Any, op: str = "tensor") -> Optional[np.dtype]:
         dt = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"{op}: {dtype!r} is not a dtype") from None
-    if dt.kind not in "biuf":
-        raise TypeError(f"{op}: dtype {dt} is not supported; expected bool, an integer or a floating point dtype")
+    if dt.kind not in "biufc" or dt.kind == "c" and dt.itemsize > 16:
+        raise TypeError(f"{op}: dtype {dt} is not supported; expected bool, an integer, a floating point or a "
+                        "complex (complex64, complex128) dtype")
     return dt
 
 
@@ -296,11 +301,61 @@ def to_args(op: str, args: Sequence[Any], device: Any, dtype: Any) -> Tuple[Any,
                 kind = np.dtype(a).kind
         except TypeError:
             kind = None
-        if kind is None or (isinstance(a, str) and kind not in "biuf"):  # ('a' is numpy's bytes dtype: a device here)
+        if kind is None or (isinstance(a, str) and kind not in "biufc"):  # ('a' is numpy's bytes dtype: a device here)
             device = a
         else:
             dtype = a
     return device, _dt(dtype, op)
+
+
+# ------------------------------------------------------------------ complex safety
+# Complex tensors reach only code audited for them. Each place a complex array becomes a Tensor (Tensor._make,
+# Tensor.__init__), and each audited op that turns complex input into a real result (abs, angle, real, ...), calls
+# complex_check, which walks the Python stack: every frame of this package on it must be a function registered with
+# complex_ok (and a Function.__call__ frame's op must set complex_ok = True), else the outermost one that is not names
+# the op in the error. A composed op (var, a loss) made of audited primitives is refused too, until it is audited
+# itself. Real tensors pay one dtype-kind test in Tensor._make; nothing else on their path changes.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_COMPLEX_CODES: set = set()
+
+
+def complex_ok(fn: Any) -> Any:
+    """Register a function (or a property's getter, or every method of a Function subclass) as correct for complex
+    tensors, values and gradients, as torch's: complex_check lets complex data through its frames. Returns fn."""
+    if isinstance(fn, type):
+        fn.complex_ok = True
+        for v in vars(fn).values():
+            if callable(v) and hasattr(v, "__code__"):
+                _COMPLEX_CODES.add(v.__code__)
+        return fn
+    target = fn.fget if isinstance(fn, property) else getattr(fn, "__func__", fn)
+    _COMPLEX_CODES.add(target.__code__)
+    return fn
+
+
+class ComplexNotSupportedError(NotImplementedError):
+    """An op was given a complex tensor that it does not handle (a NotImplementedError, so a RuntimeError, as
+    torch's "not implemented for 'ComplexFloat'")."""
+
+
+def complex_check(dtype: Any) -> None:
+    """Refuse complex data (dtype) unless every frame of this package on the stack is audited (see complex_ok)."""
+    bad = None
+    f = sys._getframe(1)
+    while f is not None:
+        code = f.f_code
+        if code not in _COMPLEX_CODES and code.co_filename.startswith(_PACKAGE_DIR):
+            if code is _CALL_CODE or code is _OUTPUTS_CODE:
+                fn = f.f_locals.get("self")
+                if not getattr(fn, "complex_ok", False):
+                    bad = getattr(fn, "name", code.co_name)
+            else:
+                bad = code.co_name
+        f = f.f_back
+    if bad is not None:
+        name = bad.strip("_") or "op"
+        raise ComplexNotSupportedError(f"{name}: {np.dtype(dtype)} input is not supported (complex tensors "
+                                       "work only with the ops listed as complex in the README)")
 
 
 class _OpName(str):
@@ -341,6 +396,8 @@ class Function:
     """
 
     saved_inputs: Tuple[int, ...] = ()
+    complex_ok = False  # True: forward and backward are right for complex inputs (see complex_check); the class
+    # decorator complex_ok sets it and registers the methods
     # per saved input, the inputs whose gradient reads its values (None: every one). Backward refuses a saved tensor
     # changed in place only where a gradient that reads it is wanted, as torch saves x in x * c only if c needs grad
     saved_for: Optional[Tuple[Tuple[int, ...], ...]] = None
@@ -396,8 +453,13 @@ class Function:
         several = isinstance(out, tuple)  # (see the class docstring)
         if several:
             out = tuple([np.asarray(o) if isinstance(o, np.generic) else o for o in out])
-        elif isinstance(out, np.generic):  # numpy gives 0-d results as scalars: keep an array, writable in place
-            out = np.asarray(out)
+            if arrays and out and out[0].dtype is not arrays[0].dtype:
+                self._dtype_changed(arrays)
+        else:
+            if isinstance(out, np.generic):  # numpy gives 0-d results as scalars: keep an array, writable in place
+                out = np.asarray(out)
+            if arrays and out.dtype is not arrays[0].dtype:  # (rare: a cast, a comparison, an int result)
+                self._dtype_changed(arrays)
         if _mode.anomaly:
             for o in out if several else (out,):
                 _check_finite(o, f"forward of {self.name}", inputs)
@@ -422,6 +484,15 @@ class Function:
             self._pack_saved(result)
         return result
 
+    def _dtype_changed(self, arrays: Sequence[Any]) -> None:
+        """forward gave a dtype other than its first input's: a complex input (turned real by abs, a comparison,
+        a cast inside forward) is refused unless this op is audited for it (complex results are checked in
+        Tensor._make)."""
+        if not self.complex_ok:
+            for a in arrays:
+                if getattr(a, "dtype", None) is not None and a.dtype.kind == "c":
+                    complex_check(a.dtype)
+
     def _keep_output(self, out: Any, result: "Tensor") -> None:
         """Save the output array for backward, its version counter shared with its Tensor: backward reads it,
         so it refuses to run after an in-place change."""
@@ -433,7 +504,7 @@ class Function:
         a node of its own."""
         self.n_outputs = len(outs)
         # (the nodes point to this Function, not back: no reference cycle)
-        results = tuple([Tensor._make(o, _OutputNode(self, k, o.shape, o.dtype), True) if o.dtype.kind == "f"
+        results = tuple([Tensor._make(o, _OutputNode(self, k, o.shape, o.dtype), True) if o.dtype.kind in "fc"
                          else Tensor._make(o) for k, o in enumerate(outs)])
         if self.save_output:
             self._keep_output(outs[0], results[0])
@@ -522,7 +593,7 @@ class Function:
     def output(self) -> "Tensor":
         """The saved output as a Tensor; recorded under create_graph with grad_fn this node or, with several
         outputs, the first output's node (the same one while it lives, so its hooks see the gradient)."""
-        if not _mode.grad_enabled or self._out.dtype.kind != "f":
+        if not _mode.grad_enabled or self._out.dtype.kind not in "fc":
             return Tensor._make(self._out)
         if self._first_node is None:
             return Tensor._make(self._out, self, True)
@@ -550,6 +621,9 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+_CALL_CODE, _OUTPUTS_CODE = Function.__call__.__code__, Function._outputs.__code__
 
 
 class _OutputNode:
@@ -762,18 +836,25 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer
         except ValueError as e:
             raise ValueError(f"tensor: cannot make a tensor from this {type(data).__name__} "
                              f"(nested lists must be rectangular): {e}") from None
-        if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind not in "biufc":
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
         if dtype is None and want is None and not isinstance(data, np.generic) and \
-                (arr.dtype == np.float64 or not infer):
-            arr = arr.astype(_defaults.floating)
+                (arr.dtype in (np.float64, np.complex128) or not infer):
+            arr = arr.astype(_defaults.floating if arr.dtype.kind != "c" else _complex_of(_defaults.floating))
     if device is not None:
         arr = backend.to_device(arr, device)
     return arr
 
 
 # (float: the default dtype, which set_default_dtype keeps here)
-_PYTHON_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: np.dtype(np.float32)}
+_PYTHON_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: np.dtype(np.float32),
+                  complex: np.dtype(np.complex64)}
+
+
+def _complex_of(dt: np.dtype) -> np.dtype:
+    """The complex dtype whose parts are the float dtype dt (float16 and float32: complex64, as numpy has no
+    complex32; float64: complex128); a complex dtype as it is."""
+    return dt if dt.kind == "c" else np.dtype(np.complex128 if dt == np.float64 else np.complex64)
 
 
 def _inferred_dtype(data: Any) -> Optional[np.dtype]:
@@ -831,6 +912,8 @@ class Tensor:
         else:  # (sizes: torch.Tensor(out_features, in_features) in custom layers, before an init)
             data = _legacy_sizes(data, dtype, device)
         self.data = _to_array(data, _dt(dtype), device, infer=False)
+        if self.data.dtype.kind == "c":
+            complex_check(self.data.dtype)
         self._requires_grad = False
         self._grad: Optional[Tensor] = None
         self.grad_fn: Optional[GradFn] = None
@@ -847,6 +930,8 @@ class Tensor:
         t = object.__new__(Tensor)
         t.data, t._requires_grad, t._grad, t.grad_fn, t._hooks, t._vc = data, requires_grad, None, grad_fn, None, None
         t._base = None
+        if data.dtype.kind == "c":  # (the one test real tensors pay: see complex_check)
+            complex_check(data.dtype)
         return t
 
     @property
@@ -1022,8 +1107,8 @@ class Tensor:
                 return
             raise RuntimeError("requires_grad: can only be changed on a leaf tensor; "
                                "use .detach() to make a new leaf from a computed tensor")
-        if value and self.dtype.kind != "f":
-            raise TypeError(f"requires_grad: only floating point tensors can require gradients, "
+        if value and self.dtype.kind not in "fc":
+            raise TypeError(f"requires_grad: only floating point and complex tensors can require gradients, "
                             f"got dtype {self.dtype} (shape {self.shape})")
         self._requires_grad = value
 
@@ -1143,7 +1228,8 @@ class Tensor:
         suffixes = [] if self.device == backend.get_default_device() else [f"device='{self.device}'"]
         if a.size == 0 or not _printing.PRINT_OPTS.edgeitems:
             suffixes += [f"size={a.shape}"] if a.ndim != 1 or a.size else []
-        if self.dtype != _defaults.floating and (a.size == 0 or self.dtype.kind not in "b" and self.dtype != np.int64):
+        if self.dtype != _defaults.floating and (a.size == 0 or self.dtype.kind not in "b" and self.dtype != np.int64) \
+                and self.dtype != _PYTHON_DTYPES[complex]:
             suffixes.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
             suffixes.append(f"grad_fn={self.grad_fn!r}")
@@ -1608,11 +1694,17 @@ class Tensor:
         dtype = _dt(dtype, "astype")
         if dtype == self.dtype:
             return self
-        return _ops.Cast(dtype)(self) if dtype.kind == "f" else Tensor._make(self.data.astype(dtype))
+        if dtype.kind in "fc":
+            return _ops.Cast(dtype)(self)
+        if self.dtype.kind == "c":  # (the real part, as torch's cast, which warns)
+            complex_check(self.dtype)
+            warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=2)
+            return Tensor._make(self.data.real.astype(dtype))
+        return Tensor._make(self.data.astype(dtype))
 
     def _floating(self) -> "Tensor":
         """Integer and bool tensors in the default dtype (what torch's float-valued ops return for them)."""
-        return self if self.dtype.kind == "f" else Tensor._make(self.data.astype(_defaults.floating))
+        return self if self.dtype.kind in "fc" else Tensor._make(self.data.astype(_defaults.floating))
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -1804,7 +1896,9 @@ class Tensor:
         return Tensor._make(self.data == -np.inf if self.dtype.kind == "f" else xp.zeros(self.shape, bool))
 
     def isreal(self) -> "Tensor":
-        """Whether each element has no imaginary part (torch.isreal): all True, no dtype here is complex."""
+        """Whether each element has no imaginary part (torch.isreal): all True for a real dtype."""
+        if self.data.dtype.kind == "c":
+            return Tensor._make(self.data.imag == 0)
         return Tensor._make(xp_of(self.data).ones(self.shape, bool))
 
     def positive(self) -> "Tensor":
@@ -2072,7 +2166,7 @@ class Tensor:
         return self
 
     def __abs__(self) -> "Tensor":
-        return _ops.Abs()(self)
+        return _ops.Abs()(self) if self.data.dtype.kind != "c" else _complexops.ComplexAbs()(self)
 
     # bitwise ops on integer and bool tensors (logical on bools): no gradient
     def bitwise_and(self, other: Any) -> "Tensor":
@@ -2225,7 +2319,7 @@ class Tensor:
         return _ops.Sqrt()(self._floating())
 
     def abs(self) -> "Tensor":
-        return _ops.Abs()(self)
+        return _ops.Abs()(self) if self.data.dtype.kind != "c" else _complexops.ComplexAbs()(self)
 
     def log1p(self) -> "Tensor":
         return _ops.Log1p()(self._floating())
@@ -2857,6 +2951,25 @@ from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensor
 from . import creation as _creation  # noqa: E402  (new_zeros, new_ones)
 from . import composed as _composed  # noqa: E402  (the methods below)
 from . import linalg as _linalg  # noqa: E402  (norm's 'nuc')
+from . import complexops as _complexops  # noqa: E402  (conj, real, imag, angle)
+
+Tensor.conj, Tensor.angle, Tensor.is_complex = _complexops.conj, _complexops.angle, _complexops.is_complex
+Tensor.real = property(_complexops.real, doc="The real parts (a copy for a complex tensor; a real one itself).")
+Tensor.imag = property(_complexops.imag, doc="The imaginary parts of a complex tensor (a copy).")
+Tensor.resolve_conj = Tensor.resolve_neg = complex_ok(lambda self: self)  # (conj and neg are never lazy here)
+Tensor.is_conj = Tensor.is_neg = lambda self: False
+# the Tensor methods audited for complex tensors (see complex_check); the ops and engine register theirs
+for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__truediv__", "__rtruediv__", "add", "sub", "mul", "div", "divide", "multiply", "subtract",
+              "__neg__", "neg", "negative", "__pos__", "positive", "sum", "reshape", "view", "permute", "transpose",
+              "t", "T", "mT", "broadcast_to", "expand", "abs", "__abs__", "absolute", "astype", "to", "float",
+              "double", "detach", "clone", "backward", "_floating", "real", "imag", "masked_fill", "__eq__",
+              "__ne__", "eq", "ne", "isnan", "isinf", "isfinite", "item", "tolist", "numpy", "__repr__",
+              "__array__", "__bool__", "__len__", "zero_", "__getitem__"):
+    _attr = Tensor.__dict__.get(_name)
+    if _attr is not None:
+        complex_ok(_attr)
+del _name, _attr
 
 # torch's methods of the composed functions (composed.py): each function with ``input`` as self
 (Tensor.frac, Tensor.sgn, Tensor.hypot, Tensor.logit, Tensor.xlogy, Tensor.sinc, Tensor.deg2rad,

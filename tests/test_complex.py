@@ -1,0 +1,165 @@
+"""Complex tensors: values and gradients (torch's conjugate Wirtinger convention) against torch in complex128 and
+against central differences of the real and imaginary parts; every other op refuses complex input."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+
+C = np.complex128
+
+
+def _z(device, values):
+    return tg.tensor(np.asarray(values, C), device=device, requires_grad=True)
+
+
+# each case: f(tg or torch module, z, w, x) -> a real scalar loss, from complex z, w and real x
+_CASES = {
+    "mul_add": lambda m, z, w, x: m.view_as_real(z * w + z - w).sum(),
+    "div": lambda m, z, w, x: m.view_as_real(z / w).sum() + m.view_as_real(2.5 / w).sum(),
+    "promote": lambda m, z, w, x: m.view_as_real(x * z + x / w - x).sum(),
+    "scalar": lambda m, z, w, x: m.view_as_real(z * (1 - 2j) + (0.5 + 1j) / w).sum(),
+    "abs": lambda m, z, w, x: (z * w).abs().sum(),
+    "angle": lambda m, z, w, x: (z * w).angle().sum(),
+    "conj": lambda m, z, w, x: m.view_as_real(z.conj() * w).sum(),
+    "real_imag": lambda m, z, w, x: (z * w).real.sum() * 2 + (z * w).imag.sum() * 3,
+    "complex": lambda m, z, w, x: m.view_as_real(m.complex(x, x * x) * z).sum(),
+    "polar": lambda m, z, w, x: m.view_as_real(m.polar(x * x + 1, x) * w).sum(),
+    "view_as_complex": lambda m, z, w, x: m.view_as_complex(m.view_as_real(z) * 3).abs().sum(),
+    "sum_reshape": lambda m, z, w, x: (z.reshape(3, 1) * w).sum(0).abs().sum(),
+    "neg_sub": lambda m, z, w, x: (-(z - w)).abs().sum(),
+    "getitem": lambda m, z, w, x: (z[1:] * w[[0, 0]]).abs().sum() + z[-1].angle(),
+}
+
+
+def _leaves(device, rng):
+    z = _z(device, rng.standard_normal(3) + 1j * rng.standard_normal(3))
+    w = _z(device, rng.standard_normal(3) + 1j * rng.standard_normal(3) + 0.5)
+    x = tg.tensor(rng.standard_normal(3), dtype=tg.float64, device=device, requires_grad=True)
+    return z, w, x
+
+
+@pytest.mark.parametrize("case", sorted(_CASES))
+def test_complex_ops_match_torch(case, device):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    z, w, x = _leaves(device, rng)
+    zt, wt, xt = (torch.tensor(t.numpy(), requires_grad=True) for t in (z, w, x))
+    out, ref = _CASES[case](tg, z, w, x), _CASES[case](torch, zt, wt, xt)
+    out.backward()
+    ref.backward()
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for t, r in ((z, zt), (w, wt), (x, xt)):
+        if r.grad is None:
+            assert t.grad is None or np.all(t.grad.numpy() == 0)
+        else:
+            rg = r.grad.resolve_conj().numpy()
+            assert t.grad.dtype == rg.dtype
+            np.testing.assert_allclose(t.grad.numpy(), rg, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", sorted(_CASES))
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_complex_gradients_match_central_differences(case, seed, device):
+    """z.grad = dL/dx + i dL/dy for z = x + iy (torch's convention), each part against a central difference."""
+    rng = np.random.default_rng(seed)
+    z, w, x = _leaves(device, rng)
+    f = _CASES[case]
+    f(tg, z, w, x).backward()
+    h = 1e-6
+    for leaf in (z, w, x):
+        base = leaf.detach().numpy().copy()
+        got = np.zeros_like(base) if leaf.grad is None else leaf.grad.numpy()
+        steps = (1, 1j) if base.dtype.kind == "c" else (1,)
+        for k in range(base.size):
+            for step in steps:
+                vals = []
+                for sign in (1, -1):
+                    v = base.copy()
+                    v[k] += sign * h * step
+                    args = [tg.tensor(v, device=device) if t is leaf else t.detach() for t in (z, w, x)]
+                    vals.append(float(f(tg, *args).item()))
+                fd = (vals[0] - vals[1]) / (2 * h)
+                part = got[k].real if step == 1 else got[k].imag
+                assert abs(part - fd) <= 1e-5 * max(1, abs(fd)), (case, k, step, part, fd)
+
+
+def test_complex_creation_dtypes_and_printing(device):
+    torch = pytest.importorskip("torch")
+    assert tg.cfloat is tg.complex64 and tg.cdouble is tg.complex128
+    assert tg.tensor([1j]).dtype == tg.complex64 and tg.tensor(1 + 2j).dtype == tg.complex64
+    z = tg.tensor([[1.5 + 2j, -3j]], device=device)
+    assert repr(z) == repr(torch.tensor([[1.5 + 2j, -3j]]))
+    z2 = tg.tensor([1 + 2j, 0j], dtype=tg.complex128)
+    assert repr(z2).replace("dtype=", "dtype=torch.") == repr(torch.tensor([1 + 2j, 0j], dtype=torch.complex128))
+    assert tg.is_complex(z) and not tg.is_complex(tg.ones(2))
+    assert (tg.ones(3) + tg.tensor(1j, dtype=tg.complex128)).dtype == tg.complex64  # (torch's 0-d rule)
+    assert (tg.ones(3, dtype=tg.float64) + tg.ones(3, dtype=tg.complex64)).dtype == tg.complex128
+    assert (tg.ones(3, dtype=tg.int64) * 1j).dtype == tg.complex64
+    assert tg.zeros(2, dtype=tg.complex128).dtype == tg.complex128
+    np.testing.assert_array_equal(tg.tensor([1 + 0j, 1j]).isreal().numpy(), [True, False])
+    with pytest.raises(RuntimeError, match="imag"):
+        tg.ones(2).imag
+    with pytest.warns(UserWarning, match="discards the imaginary part"):
+        assert tg.tensor([2 + 3j]).float().tolist() == [2.0]
+
+
+_REFUSED = {
+    "relu": lambda z: z.relu(), "exp": lambda z: z.exp(), "log1p": lambda z: z.log1p(), "tanh": lambda z: z.tanh(),
+    "sqrt": lambda z: z.sqrt(), "pow": lambda z: z ** 2, "matmul": lambda z: z @ z, "cumsum": lambda z: z.cumsum(0),
+    "max": lambda z: z.max(), "sort": lambda z: z.sort(), "lt": lambda z: z < z, "ge": lambda z: z >= 1,
+    "argmax": lambda z: z.argmax(), "argsort": lambda z: z.argsort(), "topk": lambda z: z.topk(1),
+    "clamp": lambda z: z.clamp(0, 1), "cat": lambda z: tg.cat([z, z]),
+    "index_select": lambda z: z.index_select(0, tg.tensor([0])),
+    "mse_loss": lambda z: tg.nn.functional.mse_loss(z, z), "vdot": lambda z: tg.vdot(z, z),
+    "sign": lambda z: z.sign(), "sgn": lambda z: z.sgn(), "norm": lambda z: z.norm(), "prod": lambda z: z.prod(),
+    "softmax": lambda z: tg.softmax(z, 0), "where": lambda z: tg.where(z.real > 0, z, z),
+    "searchsorted": lambda z: tg.searchsorted(z, z), "long": lambda z: z.long(),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_REFUSED))
+def test_unaudited_ops_refuse_complex(op, device):
+    """The safety rule: an op not made right for complex tensors raises, naming itself and the dtype, rather than
+    give a wrong value or gradient (numpy would order complex numbers lexicographically, drop imaginary parts...)."""
+    z = tg.tensor([1 + 2j, -1j, 3 + 0j], dtype=tg.complex128, device=device, requires_grad=True)
+    with pytest.raises(NotImplementedError, match=f"{op}: complex128 input is not supported"):
+        _REFUSED[op](z)
+
+
+def test_complex_second_order_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    z, w, x = _leaves("cpu", rng)
+    zt, wt, xt = (torch.tensor(t.numpy(), requires_grad=True) for t in (z, w, x))
+    outs = []
+    for m, a, b, c in ((tg, z, w, x), (torch, zt, wt, xt)):
+        loss = (a * b / (a + 2)).abs().sum() + (a * c).angle().sum()
+        (ga,) = m.autograd.grad(loss, (a,), create_graph=True)
+        outs.append(m.autograd.grad(m.view_as_real(ga * b).sum(), (a, b, c)))
+    for got, ref in zip(*outs):
+        np.testing.assert_allclose(got.numpy(), ref.resolve_conj().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_complex_loss_needs_a_gradient():
+    z = tg.tensor([1 + 2j], dtype=tg.complex128, requires_grad=True)
+    with pytest.raises(RuntimeError, match="real scalar outputs"):
+        z.sum().backward()
+    z.sum().backward(tg.tensor(1 - 1j, dtype=tg.complex128))
+    assert z.grad.tolist() == [1 - 1j]
+    assert tg.from_numpy(np.array([1j])).dtype == tg.complex128
+
+
+def test_composed_op_of_audited_primitives_is_refused():
+    """A function of this package made of complex-ready primitives is still refused until it is audited itself
+    (complex_check walks the stack), so x * conj-less products cannot give a silently wrong vdot or variance."""
+    from tinygrad_rnn import composed
+    z = tg.tensor([1 + 2j], dtype=tg.complex128)
+
+    def unaudited(t):
+        return t * t
+    unaudited.__code__ = unaudited.__code__.replace(co_filename=composed.__file__)
+    with pytest.raises(NotImplementedError, match="unaudited: complex128"):
+        unaudited(z)
