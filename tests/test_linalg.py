@@ -999,3 +999,67 @@ def test_ex_forms_rank_cond_unpack_vander_and_tensorinv_on_device(device):
                                   np.vander([1.0, 2.0, 3.0], increasing=True))
     np.testing.assert_allclose(tg.linalg.tensorinv(t[0], ind=1).numpy(), np.linalg.tensorinv(a[0], ind=1),
                                rtol=1e-12)
+
+
+def _eig_loss(m, A, w, c):
+    """A real loss of eig that does not depend on the eigenvectors' phases: Re(sum L * w) + sum |V|^2 c."""
+    L, V = m.linalg.eig(A)
+    Va = V.abs()
+    return m.view_as_real(L * w).sum() + (Va * Va * c).sum()
+
+
+def _eig_args(rng, is_complex):
+    A = rng.standard_normal((2, 3, 3)) + (1j * rng.standard_normal((2, 3, 3)) if is_complex else 0)
+    return A, rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3)), rng.standard_normal((3, 3))
+
+
+@pytest.mark.parametrize("is_complex", [False, True])
+def test_eig_and_eigvals_match_torch(is_complex):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    A, w, c = _eig_args(rng, is_complex)
+    got, ref = [], []
+    for m, out in ((tg, got), (torch, ref)):
+        a = m.tensor(A, requires_grad=True)
+        L, V = m.linalg.eig(a)
+        _eig_loss(m, a, m.tensor(w), m.tensor(c)).backward()
+        b = m.tensor(A, requires_grad=True)
+        m.view_as_real(m.linalg.eigvals(b) * m.tensor(w)).sum().backward()
+        out += [L, V.abs(), a.grad, m.linalg.eigvals(b), b.grad]  # (each eigenvector's phase is arbitrary)
+    assert got[0].dtype == tg.complex128 and got[2].dtype == (tg.complex128 if is_complex else tg.float64)
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g.detach().numpy(), r.detach().resolve_conj().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@given(seed=st.integers(0, 2 ** 32 - 1), is_complex=st.booleans())
+def test_eig_gradient_matches_central_differences(seed, is_complex):
+    rng = np.random.default_rng(seed)
+    A, w, c = _eig_args(rng, is_complex)
+    w, c = tg.tensor(w), tg.tensor(c)
+    L = np.linalg.eigvals(A)
+    gaps = np.abs(L[:, :, None] - L[:, None, :]) + np.eye(3)
+    if gaps.min() < 0.1:  # (near-repeated eigenvalues: eigenvector gradients blow up, as torch's)
+        A = A + np.diag([0.0, 1.0, 2.0])
+    a = tg.tensor(A, requires_grad=True)
+    _eig_loss(tg, a, w, c).backward()
+    got, h = a.grad.numpy().reshape(-1), 1e-6
+    for k in range(A.size):
+        for step in ((1, 1j) if is_complex else (1,)):
+            vals = []
+            for sign in (1, -1):
+                v = A.copy().reshape(-1)
+                v[k] += sign * h * step
+                vals.append(float(_eig_loss(tg, tg.tensor(v.reshape(A.shape)), w, c).item()))
+            fd = (vals[0] - vals[1]) / (2 * h)
+            part = got[k].real if step == 1 else got[k].imag
+            assert abs(part - fd) <= 1e-5 * max(1, abs(fd)), (k, step, part, fd)
+
+
+def test_eig_refuses_ill_defined_and_higher_order_gradients():
+    a = tg.tensor(np.random.default_rng(0).standard_normal((3, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match="ill-defined"):
+        tg.view_as_real(tg.linalg.eig(a).eigenvectors).sum().backward()
+    with pytest.raises(RuntimeError, match="higher-order"):
+        tg.autograd.grad(tg.view_as_real(tg.linalg.eigvals(a)).sum(), (a,), create_graph=True)
+    with pytest.raises(ValueError, match="square"):
+        tg.linalg.eig(tg.ones(2, 3))

@@ -22,10 +22,11 @@ from typing import Any, Tuple
 import numpy as np
 
 from . import ops as _ops
-from .backend import linalg_errors, to_device, xp_of
-from .tensor import Function, Tensor, _dt, _input, _mode, _OutputNode
+from .backend import device_of, linalg_errors, to_device, xp_of
+from .tensor import Function, Tensor, _complex_of, _dt, _input, _mode, _OutputNode, complex_ok
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
+           "eig", "eigvals",
            "eigvalsh", "svd", "svdvals", "qr", "matrix_power", "matrix_exp", "pinv", "matrix_rank", "cond", "cross",
            "vecdot", "multi_dot", "matmul", "diagonal", "vander", "tensorinv", "tensorsolve", "solve_triangular",
            "lu_factor", "lu_factor_ex", "lu", "lu_solve", "lstsq", "inv_ex", "solve_ex", "cholesky_ex",
@@ -33,6 +34,7 @@ __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "s
 
 slogdet_result = namedtuple("linalg_slogdet", ("sign", "logabsdet"))  # (torch.return_types.linalg_slogdet)
 eigh_result = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
+eig_result = namedtuple("linalg_eig", ("eigenvalues", "eigenvectors"))
 svd_result = namedtuple("linalg_svd", ("U", "S", "Vh"))
 qr_result = namedtuple("linalg_qr", ("Q", "R"))
 
@@ -416,6 +418,79 @@ class Eigh(Function):
         if g_values is not None:
             inner = g_values.diag_embed() if inner is None else inner + g_values.diag_embed()
         return (vectors @ inner @ vectors.mT,)
+
+
+@complex_ok
+class Eig(Function):
+    """(L, V): the eigenvalues and eigenvectors (the columns of V, each of norm 1 with its largest component real,
+    LAPACK's geev) of each square matrix, complex; computed on the host (CuPy has no general eig). Backward
+    (torch's linalg_eig_backward): dA = V^-H (diag(gL) + (V^H gV - V^H V diag(Re diag(V^H gV))) / conj(E)) V^H,
+    E_ij = L_j - L_i (1 on the diagonal), its real part for a real A. A loss that depends on the eigenvectors'
+    phases is refused, as torch's; higher orders are not supported here (a RuntimeError, never a silent 0)."""
+
+    name = "linalg.eig"
+
+    def __init__(self, vectors: bool = True) -> None:
+        self.want_vectors = vectors
+
+    def forward(self, a):
+        self.real_input, self.device = a.dtype.kind != "c", device_of(a)
+        host = to_device(a, "cpu")
+        values, vectors = np.linalg.eig(host)
+        dt = _complex_of(host.dtype)
+        self.values, self.vectors = values.astype(dt, copy=False), vectors.astype(dt, copy=False)
+        values = to_device(self.values, self.device)
+        if not self.want_vectors:
+            return values
+        return values, to_device(self.vectors, self.device)
+
+    def backward(self, g_values, g_vectors=None):
+        if _mode.grad_enabled:
+            raise RuntimeError("linalg.eig: higher-order gradients (create_graph=True) are not supported")
+        L, V = self.values, self.vectors
+        Vh = np.conj(np.swapaxes(V, -1, -2))
+        inner = np.zeros(V.shape, V.dtype)
+        if g_vectors is not None:
+            VhgV = Vh @ to_device(g_vectors.data, "cpu")
+            diag = np.diagonal(VhgV, 0, -2, -1)
+            if not np.allclose(diag.imag, 0, rtol=1e-2, atol=1e-2):
+                raise RuntimeError("linalg.eig: the eigenvectors in the complex case are specified up to "
+                                   "multiplication by e^{i phi}; the loss depends on this quantity, so it is "
+                                   "ill-defined")
+            E = np.conj(L)[..., None, :] - np.conj(L)[..., :, None]
+            idx = np.arange(L.shape[-1])
+            E[..., idx, idx] = 1
+            inner = (VhgV - Vh @ (V * diag.real[..., None, :])) / E
+        if g_values is not None:
+            idx = np.arange(L.shape[-1])
+            inner[..., idx, idx] += to_device(g_values.data, "cpu")
+        ga = np.linalg.solve(Vh, inner @ Vh)
+        if self.real_input:
+            ga = ga.real.astype(np.float32 if V.dtype == np.complex64 else np.float64)
+        return (Tensor._make(to_device(ga, self.device)),)
+
+
+def _eig_input(op: str, A: Any) -> Tensor:
+    A = _input(op, A, "A")
+    if A.dtype.kind != "c":
+        return _square(op, A)
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"{op}: A must be square matrices (or a batch of them), got shape {A.shape}")
+    return A
+
+
+@complex_ok
+def eig(A: Tensor) -> Any:
+    """torch.linalg.eig: (eigenvalues, eigenvectors) of each square matrix, complex (complex64 for float32),
+    a named tuple as torch's; the eigenvectors are the columns, each of norm 1 (see Eig for the gradient)."""
+    values, vectors = Eig()(_eig_input("linalg.eig", A))
+    return eig_result(values, vectors)
+
+
+@complex_ok
+def eigvals(A: Tensor) -> Tensor:
+    """torch.linalg.eigvals: the (complex) eigenvalues of each square matrix; gradient V^-H diag(g) V^H."""
+    return Eig(vectors=False)(_eig_input("linalg.eigvals", A))
 
 
 def _uplo(op: str, A: Any, UPLO: Any) -> Tensor:

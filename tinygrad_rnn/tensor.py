@@ -344,7 +344,8 @@ def complex_check(dtype: Any) -> None:
     f = sys._getframe(1)
     while f is not None:
         code = f.f_code
-        if code not in _COMPLEX_CODES and code.co_filename.startswith(_PACKAGE_DIR):
+        if code not in _COMPLEX_CODES and code.co_filename.startswith(_PACKAGE_DIR) and code.co_name[0] != "<":
+            # (a comprehension's frame, '<listcomp>', is part of its function's, which is checked itself)
             if code is _CALL_CODE or code is _OUTPUTS_CODE:
                 fn = f.f_locals.get("self")
                 if not getattr(fn, "complex_ok", False):
