@@ -102,3 +102,104 @@ def test_fft_dtypes_freqs_and_errors():
         tg.fft.fft(tg.ones(3), n=0)
     with pytest.raises(IndexError, match="dim 2 is out of range"):
         tg.fft.fft(tg.ones(3), dim=2)
+
+
+# name -> (stft keywords, signal shape, complex signal, window or None, istft keywords or None)
+_STFT = {
+    "basic": (dict(n_fft=8), (40,), False, None, None),
+    "hop_win": (dict(n_fft=8, hop_length=3, win_length=6), (40,), False, "rand6", None),
+    "nocenter_normalized": (dict(n_fft=8, hop_length=2, center=False, normalized=True), (40,), False, None, None),
+    "batch_constant": (dict(n_fft=10, hop_length=5, pad_mode="constant"), (2, 33), False, None, None),
+    "replicate_circular": (dict(n_fft=6, hop_length=2, pad_mode="replicate"), (20,), False, None, None),
+    "twosided": (dict(n_fft=8, onesided=False), (40,), False, None, None),
+    "complex_signal": (dict(n_fft=8, hop_length=4), (40,), True, None, None),
+    "istft": (dict(n_fft=8, hop_length=2), (40,), False, "hann", dict(n_fft=8, hop_length=2)),
+    "istft_length": (dict(n_fft=8, hop_length=2), (2, 40), False, "hann", dict(n_fft=8, hop_length=2, length=43)),
+    "istft_normalized": (dict(n_fft=8, hop_length=2, center=False, normalized=True), (40,), False, "rand8",
+                         dict(n_fft=8, hop_length=2, center=False, normalized=True)),
+}
+
+
+def _stft_loss(m, case, x, win, device="cpu"):
+    kw, _, _, _, inv = _STFT[case]
+    S = m.stft(x, window=win, return_complex=True, **kw)
+    w = np.cos(np.arange(np.prod(S.shape))).reshape(tuple(S.shape))
+    w = tg.tensor(w, device=device) if m is tg else m.tensor(w)
+    loss = m.view_as_real(S * w).sum()
+    if inv is not None:
+        y = m.istft(S, window=win, **inv)
+        loss = loss + (y * y.detach().cos()).sum()
+        return loss, S, y
+    return loss, S, None
+
+
+def _stft_inputs(case, rng):
+    _, shape, is_complex, win, _ = _STFT[case]
+    x = _input(rng, is_complex, shape)
+    n = 6 if win == "rand6" else 8
+    w = None if win is None else np.hanning(n + 1)[:n] + 0.1 if win == "hann" else rng.random(n) + 0.5
+    return x, w
+
+
+@pytest.mark.filterwarnings("ignore:.*window was not provided")
+@pytest.mark.parametrize("case", sorted(_STFT))
+def test_stft_istft_match_torch(case, device):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, w = _stft_inputs(case, rng)
+    got = []
+    for m in (tg, torch):
+        kw = dict(device=device) if m is tg else {}
+        xt = m.tensor(x, requires_grad=True, **kw)
+        wt = None if w is None else m.tensor(w, requires_grad=True, **kw)
+        loss, S, y = _stft_loss(m, case, xt, wt, device)
+        loss.backward()
+        got.append([S.detach(), xt.grad] + ([] if wt is None else [wt.grad]) + ([] if y is None else [y.detach()]))
+    for a, b in zip(*got):
+        assert a.shape == tuple(b.shape)
+        np.testing.assert_allclose(a.numpy(), b.resolve_conj().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:.*window was not provided")
+@pytest.mark.parametrize("case", ["hop_win", "complex_signal", "istft_length"])
+@settings(max_examples=3, deadline=None)
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_stft_gradients_match_central_differences(case, seed):
+    rng = np.random.default_rng(seed)
+    x, w = _stft_inputs(case, rng)
+    x = x[..., :20] if case != "istft_length" else x[..., :24]  # (shorter: quicker differences)
+    xg = tg.tensor(x, requires_grad=True)
+    win = None if w is None else tg.tensor(w)
+    loss, _, y = _stft_loss(tg, case, xg, win)
+    loss.backward()
+    got, h = xg.grad.numpy().reshape(-1), 1e-6
+    fixed = None if y is None else y.detach()
+    for k in range(x.size):
+        for step in ((1, 1j) if x.dtype.kind == "c" else (1,)):
+            vals = []
+            for sign in (1, -1):
+                v = x.copy().reshape(-1)
+                v[k] += sign * h * step
+                kw, _, _, _, inv = _STFT[case]
+                S = tg.stft(tg.tensor(v.reshape(x.shape)), window=win, return_complex=True, **kw)
+                c = tg.tensor(np.cos(np.arange(np.prod(S.shape))).reshape(S.shape))
+                val = tg.view_as_real(S * c).sum()
+                if inv is not None:
+                    val = val + (tg.istft(S, window=win, **inv) * fixed.cos()).sum()
+                vals.append(float(val.item()))
+            fd = (vals[0] - vals[1]) / (2 * h)
+            part = got[k].real if step == 1 else got[k].imag
+            assert abs(part - fd) <= 1e-5 * max(1, abs(fd)), (case, k, step, part, fd)
+
+
+def test_stft_errors():
+    x = tg.ones(16, dtype=tg.float64)
+    with pytest.warns(UserWarning, match="window was not provided"):
+        assert tg.stft(x, 4, return_complex=False).shape == (3, 17, 2)  # (hop 1: 17 frames of the padded 20)
+    with pytest.raises(RuntimeError, match="return_complex parameter be given"):
+        tg.stft(x, 4, window=tg.ones(4, dtype=tg.float64))
+    with pytest.raises(RuntimeError, match="istft requires a complex-valued input"):
+        tg.istft(x.reshape(4, 4), 6)
+    with pytest.raises(RuntimeError, match="window overlap add"):
+        tg.istft(tg.stft(x, 4, 4, window=tg.tensor([0.0, 1, 1, 0]), center=False, return_complex=True), 4, 4,
+                 window=tg.tensor([0.0, 1, 1, 0]), center=False)

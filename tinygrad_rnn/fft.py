@@ -9,17 +9,18 @@ the gradient with the bins that stand for two (1 .. n - n // 2 - 1) doubled, as 
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .backend import module_for, xp_of
-from .complexops import Real
+from .complexops import Real, view_as_real
 from .ops import IndexAdd, _const, getitem
 from .tensor import Function, Tensor, _complex_of, _defaults, _dt, _input, complex_ok
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn",
-           "rfftn", "irfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+           "rfftn", "irfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift", "stft", "istft"]
 
 _SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
@@ -330,3 +331,136 @@ def ifftshift(input: Tensor, dim: Any = None) -> Tensor:
     """torch.fft.ifftshift: the inverse of fftshift."""
     x = _input("ifftshift", input)
     return _Shift(_axes("ifftshift", x, None, dim)[0] if x.ndim else (), True)(x)
+
+
+@complex_ok
+def _pad_signal(x: Tensor, pad: int, mode: str) -> Tensor:
+    """x's last dim padded by pad at each end (stft's center=True): 'reflect', 'constant' (zeros), 'replicate'
+    or 'circular', by an index array (or IndexAdd for zeros), so complex signals and gradients go through."""
+    n = x.shape[-1]
+    if mode == "constant":
+        return IndexAdd(x.shape[:-1] + (n + 2 * pad,), (Ellipsis, slice(pad, pad + n)))(x)
+    k = np.arange(-pad, n + pad)
+    if mode == "reflect":
+        if pad >= n:
+            raise RuntimeError(f"stft: padding size {pad} must be less than the input's last dim {n} for 'reflect'")
+        k = np.abs(k)
+        k = np.where(k > n - 1, 2 * (n - 1) - k, k)
+    elif mode == "replicate":
+        k = np.clip(k, 0, n - 1)
+    elif mode == "circular":
+        k = k % n
+    else:
+        raise ValueError(f"stft: pad_mode must be 'reflect', 'constant', 'replicate' or 'circular', got {mode!r}")
+    return getitem(x, (Ellipsis, k))
+
+
+def _window(op: str, window: Optional[Tensor], win_length: int, n_fft: int, like: Tensor) -> Tensor:
+    """The window (ones of win_length where None) zero-padded on both sides to n_fft, centered, as torch's."""
+    if window is None:
+        window = Tensor(module_for(like.device).ones(win_length, dtype=like.dtype if like.dtype.kind == "f"
+                                                     else np.float32 if like.dtype == np.complex64 else np.float64))
+    else:
+        _input(op, window, "window")
+        if window.ndim != 1 or window.shape[0] != win_length:
+            raise RuntimeError(f"{op}: expected a 1D window tensor of size equal to win_length={win_length}, but "
+                               f"got window with size {window.shape}")
+    left = (n_fft - win_length) // 2
+    if left or win_length != n_fft:
+        window = IndexAdd((n_fft,), (slice(left, left + win_length),))(window)
+    return window
+
+
+def _stft_sizes(op: str, n_fft: int, hop_length: Optional[int], win_length: Optional[int]) -> Tuple[int, int]:
+    hop = n_fft // 4 if hop_length is None else int(hop_length)
+    win = n_fft if win_length is None else int(win_length)
+    if n_fft <= 0 or hop <= 0 or not 0 < win <= n_fft:
+        raise RuntimeError(f"{op}: expected 0 < n_fft, 0 < hop_length and 0 < win_length <= n_fft, got n_fft={n_fft}, "
+                           f"hop_length={hop}, win_length={win}")
+    return hop, win
+
+
+@complex_ok
+def stft(input: Tensor, n_fft: int, hop_length: Optional[int] = None, win_length: Optional[int] = None,
+         window: Optional[Tensor] = None, center: bool = True, pad_mode: str = "reflect", normalized: bool = False,
+         onesided: Optional[bool] = None, return_complex: Optional[bool] = None) -> Tensor:
+    """torch.stft: the short-time Fourier transform of a 1-d signal or a batch (B, L): frames of n_fft samples every
+    hop_length (default n_fft // 4), each times the window (ones of win_length, centered in n_fft), their DFT
+    (onesided: n_fft // 2 + 1 bins, the default for a real signal and window) as (B?, bins, frames); center pads
+    n_fft // 2 at each end with pad_mode; normalized scales by n_fft^-0.5. return_complex must be given for a real
+    signal, as torch's (False: view_as_real of the result)."""
+    x = _input("stft", input)
+    if x.ndim not in (1, 2):
+        raise RuntimeError(f"stft: expected a 1D or 2D tensor, got shape {x.shape}")
+    if return_complex is None:
+        if x.dtype.kind != "c" and (window is None or window.dtype.kind != "c"):
+            raise RuntimeError("stft requires the return_complex parameter be given for real inputs, and will "
+                               "further require that return_complex=True in a future PyTorch release.")
+        return_complex = True
+    hop, win = _stft_sizes("stft", n_fft, hop_length, win_length)
+    if window is None:
+        warnings.warn("stft: a window was not provided; a rectangular window will be applied, which is known to "
+                      "cause spectral leakage (pass window=tg.hann_window(n_fft), or tg.ones(n_fft) to mean it), as "
+                      "torch warns", UserWarning, stacklevel=2)
+    x = x._floating() if x.dtype.kind != "c" else x
+    if center:
+        x = _pad_signal(x, n_fft // 2, pad_mode)
+    n = x.shape[-1]
+    if n_fft > n:
+        raise RuntimeError(f"stft: expected 0 < n_fft <= {n} (the padded signal's length), got n_fft={n_fft}")
+    frames = 1 + (n - n_fft) // hop
+    index = np.arange(frames)[:, None] * hop + np.arange(n_fft)[None, :]
+    w = _window("stft", window, win, n_fft, x)
+    seg = getitem(x, (Ellipsis, index)) * w  # (B?, frames, n_fft)
+    if onesided is None:
+        onesided = seg.dtype.kind != "c"
+    if onesided and seg.dtype.kind == "c":
+        raise RuntimeError("stft: onesided=True needs a real input and window")
+    norm = "ortho" if normalized else "backward"
+    out = rfftn(seg, None, (-1,), norm) if onesided else fftn(seg, None, (-1,), norm)
+    out = out.transpose(-1, -2)
+    return out if return_complex else view_as_real(out)
+
+
+@complex_ok
+def istft(input: Tensor, n_fft: int, hop_length: Optional[int] = None, win_length: Optional[int] = None,
+          window: Optional[Tensor] = None, center: bool = True, normalized: bool = False,
+          onesided: Optional[bool] = None, length: Optional[int] = None, return_complex: bool = False) -> Tensor:
+    """torch.istft: the inverse of stft by overlap-add, divided by the summed squared window (which must not vanish
+    anywhere in the kept range), then trimmed (center: n_fft // 2 at each end) or cut / zero-padded to length."""
+    z = _input("istft", input)
+    if z.dtype.kind != "c":
+        raise RuntimeError("istft requires a complex-valued input tensor")
+    if z.ndim not in (2, 3):
+        raise RuntimeError(f"istft: expected a tensor of 2 or 3 dims (B?, bins, frames), got shape {z.shape}")
+    hop, win = _stft_sizes("istft", n_fft, hop_length, win_length)
+    bins, frames = z.shape[-2], z.shape[-1]
+    if onesided is None:
+        onesided = bins != n_fft
+    if bins != (n_fft // 2 + 1 if onesided else n_fft):
+        raise RuntimeError(f"istft: expected {'n_fft // 2 + 1' if onesided else 'n_fft'} frequencies for n_fft="
+                           f"{n_fft}, got {bins}")
+    if onesided and return_complex:
+        raise RuntimeError("istft: cannot have onesided output if window or input is complex")
+    norm = "ortho" if normalized else "backward"
+    spec = z.transpose(-1, -2)  # (B?, frames, bins)
+    seg = irfftn(spec, (n_fft,), (-1,), norm) if onesided else ifftn(spec, None, (-1,), norm)
+    if not return_complex and seg.dtype.kind == "c":
+        seg = Real()(seg)
+    w = _window("istft", window, win, n_fft, seg)
+    seg = seg * w
+    total = n_fft + hop * (frames - 1)
+    index = (np.arange(frames)[:, None] * hop + np.arange(n_fft)[None, :]).reshape(-1)
+    y = IndexAdd(seg.shape[:-2] + (total,), (Ellipsis, index))(seg.reshape(seg.shape[:-2] + (frames * n_fft,)))
+    env = IndexAdd((total,), (index,))((w * w).reshape(1, n_fft).expand(frames, n_fft).reshape(frames * n_fft))
+    start = n_fft // 2 if center else 0
+    end = total if length is None and not center else total - n_fft // 2 if length is None else start + length
+    end = min(end, total)
+    env = getitem(env, (slice(start, end),))
+    if bool((env.abs() < 1e-11).any().item()):
+        raise RuntimeError("istft: window overlap add min: the summed squared window is 0 somewhere (nonzero "
+                           "overlap-add condition failed)")
+    y = getitem(y, (Ellipsis, slice(start, end))) / env
+    if length is not None and y.shape[-1] < length:
+        y = IndexAdd(y.shape[:-1] + (length,), (Ellipsis, slice(0, y.shape[-1])))(y)
+    return y

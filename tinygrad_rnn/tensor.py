@@ -2957,6 +2957,9 @@ from . import complexops as _complexops  # noqa: E402  (conj, real, imag, angle)
 Tensor.conj, Tensor.angle, Tensor.is_complex = _complexops.conj, _complexops.angle, _complexops.is_complex
 Tensor.real = property(_complexops.real, doc="The real parts (a copy for a complex tensor; a real one itself).")
 Tensor.imag = property(_complexops.imag, doc="The imaginary parts of a complex tensor (a copy).")
+from . import fft as _fft  # noqa: E402  (stft, istft)
+
+Tensor.stft, Tensor.istft = _fft.stft, _fft.istft
 Tensor.resolve_conj = Tensor.resolve_neg = complex_ok(lambda self: self)  # (conj and neg are never lazy here)
 Tensor.is_conj = Tensor.is_neg = lambda self: False
 # the Tensor methods audited for complex tensors (see complex_check); the ops and engine register theirs
