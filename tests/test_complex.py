@@ -163,3 +163,17 @@ def test_composed_op_of_audited_primitives_is_refused():
     unaudited.__code__ = unaudited.__code__.replace(co_filename=composed.__file__)
     with pytest.raises(NotImplementedError, match="unaudited: complex128"):
         unaudited(z)
+
+
+def test_recorded_complex_writes_are_refused():
+    """x[i] = v and zero_ on a complex tensor that requires grad were written unrecorded, leaving the gradient of
+    the overwritten values in place (z.grad [3+1j, 3+1j] where torch gives [0, 2-1j]): refused now."""
+    z = tg.tensor([1 + 2j, 3 - 1j], dtype=tg.complex128, requires_grad=True)
+    y = z * 1
+    with pytest.raises(NotImplementedError, match="setitem: complex input is not supported"):
+        y[0] = 5j
+    with pytest.raises(NotImplementedError, match="zero_: complex"):
+        y.zero_()
+    w = z.detach().clone()
+    w[0] = 5j  # (no graph: written as it is)
+    assert w.tolist() == [5j, 3 - 1j]

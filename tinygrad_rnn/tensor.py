@@ -1261,6 +1261,9 @@ class Tensor:
             raise TypeError(f"{op}: the value is a {type(value).__name__} holding tensors that require grad, whose "
                             "gradient a list cannot carry; join them into one tensor first (tg.stack(values))")
         recording = _mode.grad_enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
+        if recording and (self.data.dtype.kind == "c" or isinstance(value, Tensor) and value.data.dtype.kind == "c"):
+            raise ComplexNotSupportedError(f"{op}: complex input is not supported where the write is recorded for "
+                                           "autograd (a tensor that requires grad)")
         recording = recording and self.dtype.kind == "f"  # (an integer tensor takes the value unrecorded, as torch's)
         self._check_view_in_graph(op)
         if recording:
