@@ -177,3 +177,13 @@ def test_recorded_complex_writes_are_refused():
     w = z.detach().clone()
     w[0] = 5j  # (no graph: written as it is)
     assert w.tolist() == [5j, 3 - 1j]
+
+
+def test_isclose_of_complex_tensors_matches_torch():
+    """isclose cast complex inputs to the default float dtype, comparing real parts alone (1+1j, 1+2j close)."""
+    torch = pytest.importorskip("torch")
+    a = np.array([1 + 1j, 1 + 1j, np.nan + 0j, 2j, 1 + 1j])
+    b = np.array([1 + 1.00001j, 1.1 + 1j, np.nan + 0j, 2j + 1e-9, 1 + 2j])
+    for equal_nan in (False, True):
+        np.testing.assert_array_equal(tg.isclose(tg.tensor(a), tg.tensor(b), equal_nan=equal_nan).numpy(),
+                                      torch.isclose(torch.tensor(a), torch.tensor(b), equal_nan=equal_nan).numpy())

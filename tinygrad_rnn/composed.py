@@ -996,14 +996,15 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     a, b = input.data, other.data
     xp = xp_of(a, b)
     close = a == b
-    if equal_nan and a.dtype.kind == "f":
+    if equal_nan and a.dtype.kind in "fc":  # (complex: nan in either part, as torch's)
         close = close | (xp.isnan(a) & xp.isnan(b))
     if a.dtype.kind != "b" and not (rtol == 0 and atol == 0):
-        ft = a.dtype.type if a.dtype.kind == "f" else _defaults.floating.type
+        ft = a.dtype.type if a.dtype.kind in "fc" else _defaults.floating.type
+        rt = {np.complex64: np.float32, np.complex128: np.float64}.get(ft, ft)  # (the tolerances' real type)
         fa, fb = a.astype(ft), b.astype(ft)
         with np.errstate(invalid="ignore", over="ignore"):
-            err = xp.abs(fa - fb)
-            close = close | (xp.isfinite(err) & (err <= ft(atol) + xp.abs(ft(rtol) * fb)))
+            err = xp.abs(fa - fb)  # (complex: |a - b| <= atol + rtol |b|, as torch's)
+            close = close | (xp.isfinite(err) & (err <= rt(atol) + xp.abs(rt(rtol) * fb)))
     return _const(xp.asarray(close))
 
 
