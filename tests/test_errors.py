@@ -568,14 +568,14 @@ def test_one_hot_num_classes_below_minus_one():
 
 
 def test_reductions_name_themselves_for_an_unsupported_dtype():
-    """prod and mean with dtype=complex name the reduction (they said 'astype' or 'tensor', from inside); sum
-    takes it, as torch's."""
+    """prod with dtype=complex names the reduction (it said 'astype' or 'tensor', from inside), as do the others
+    for a dtype no tensor has; sum and mean take complex dtypes, as torch's."""
     x = tg.ones(3)
-    for op, call in (("prod", lambda: x.prod(dtype=complex)), ("mean", lambda: x.mean(dtype=complex)),
-                     ("prod", lambda: x.prod(dtype=np.clongdouble))):
+    for op, call in (("prod", lambda: x.prod(dtype=complex)), ("prod", lambda: x.prod(dtype=np.clongdouble)),
+                     ("sum", lambda: x.sum(dtype=np.clongdouble)), ("mean", lambda: x.mean(dtype=np.clongdouble))):
         with pytest.raises((TypeError, NotImplementedError), match=f"{op}: .*complex.* not supported"):
             call()
-    assert x.sum(dtype=complex).item() == 3 + 0j
+    assert x.sum(dtype=complex).item() == 3 + 0j and x.mean(dtype=complex).item() == 1 + 0j
 
 
 @pytest.mark.parametrize("op, call", [

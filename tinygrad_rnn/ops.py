@@ -816,6 +816,7 @@ class Neg(Function):
         return (-g,)
 
 
+@complex_ok
 class Exp(Function):
     quiet = True
     save_output = True
@@ -823,8 +824,9 @@ class Exp(Function):
     def forward(self, x):
         return xp_of(x).exp(x)
 
-    def backward(self, g):
-        return (g * self.output,)
+    def backward(self, g):  # (complex: g * conj(exp z))
+        out = self.output
+        return (g * (out if out.data.dtype.kind != "c" else out.conj()),)
 
 
 class Log(Function):
@@ -2704,6 +2706,7 @@ def _out_of_range(bad: int, n: int, dim: int, shape: Tuple[int, ...], op: str) -
 
 
 # ============================================================================ matmul
+@complex_ok
 class MatMul(Function):
     """op(a) @ op(b) with numpy's rules: 1-D operands are promoted and squeezed, batch dims broadcast. op
     transposes the last two dims of an operand of 2+ dims where ``ta`` / ``tb`` says so (a view: BLAS reads it
@@ -2734,6 +2737,8 @@ class MatMul(Function):
     def backward(self, g):
         a, b = self.saved
         ta, tb = self.ta, self.tb
+        if a.data.dtype.kind == "c":  # (g op(B)^H and op(A)^H g: the products below of the conjugates)
+            a, b = a.conj(), b.conj()
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.ndim == 1 else b
         if a.ndim == 1 and b.ndim == 1:
@@ -3382,7 +3387,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     bool_arg(keepdim, "mean", "keepdim")
     if x.dtype == np.float16:
         return half_in_float32(x, lambda y: mean(y, dim, keepdim))
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fc":
         raise TypeError(f"mean: the input is {x.dtype}; as in torch, mean needs a floating-point input (which "
                         "result dtype an integer mean should have is a guess): use x.float().mean()")
     n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "mean")], dtype=np.int64))
@@ -4600,8 +4605,8 @@ def meshgrid(*tensors: Tensor, indexing: str = "ij") -> Tuple[Tensor, ...]:
 
 
 # the functions above that complex tensors may pass through (see tensor.complex_check): each is right for them
-for _fn in (getitem, cast_to, sum_as, operands, _to_complex, _as_tensor, _number, _const, unbroadcast, _scalar,
-            _rounded, mul, div, reshape,
-            permute, transpose, expand, broadcast_to):
+for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum_as, operands, _to_complex,
+            _as_tensor, _number, _const, unbroadcast, _scalar, _rounded, mul, div, reshape, permute, transpose, expand,
+            broadcast_to):
     complex_ok(_fn)
 del _fn

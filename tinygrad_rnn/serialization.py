@@ -30,7 +30,7 @@ import numpy as np
 
 from . import backend
 from .nn.module import Parameter
-from .tensor import Tensor
+from .tensor import Tensor, complex_ok
 
 FORMAT_NAME = "tinygrad_rnn"
 FORMAT_VERSION = 1
@@ -426,3 +426,9 @@ def load(f: PathOrFile, map_location: Optional[str] = None, *, weights_only: Opt
         return _Decoder(arrays, device, name).decode(tree, "obj")
     except RecursionError:
         raise _too_deep(name) from None
+
+
+# a complex tensor loads as saved (see tensor.complex_check)
+for _fn in (_Decoder.tensor, _Decoder.decode, load):
+    complex_ok(_fn)
+del _fn

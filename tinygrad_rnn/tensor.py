@@ -625,6 +625,7 @@ class Function:
 
 
 _CALL_CODE, _OUTPUTS_CODE = Function.__call__.__code__, Function._outputs.__code__
+complex_ok(Function.__dict__["output"])  # (a saved output as a Tensor: machinery, as _make)
 
 
 class _OutputNode:
@@ -1216,6 +1217,10 @@ class Tensor:
 
     def __float__(self) -> float:
         return float(self.item())
+
+    def __complex__(self) -> complex:
+        """complex(x) of a one-element tensor, as torch's."""
+        return complex(self.item())
 
     def __int__(self) -> int:
         return int(self.item())
@@ -2548,11 +2553,12 @@ class Tensor:
         return _ops.LogSoftmax(dim)(self._cast_for("log_softmax", dtype))
 
     def _cast_for(self, op: str, dtype: Any) -> "Tensor":
-        """This tensor cast to the float ``dtype`` an op's dtype= argument asks for, or floating as it is (None)."""
+        """This tensor cast to the float (or complex) ``dtype`` an op's dtype= argument asks for, or floating as it
+        is (None). A complex one goes on only into ops audited for it (see complex_check)."""
         if dtype is None:
             return self._floating()
         out = self.to(dtype=dtype)
-        if out.dtype.kind != "f":
+        if out.dtype.kind not in "fc":
             raise TypeError(f"{op}: dtype must be a floating point type, got {out.dtype}")
         return out
 
@@ -2972,7 +2978,8 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "t", "T", "mT", "broadcast_to", "expand", "abs", "__abs__", "absolute", "astype", "to", "float",
               "double", "detach", "clone", "backward", "_floating", "real", "imag", "masked_fill", "__eq__",
               "__ne__", "eq", "ne", "isnan", "isinf", "isfinite", "item", "tolist", "numpy", "__repr__",
-              "__array__", "__bool__", "__len__", "zero_", "__getitem__"):
+              "__array__", "__bool__", "__len__", "zero_", "__getitem__", "mean", "exp", "__matmul__",
+              "__rmatmul__", "matmul", "mm", "unsqueeze", "squeeze", "flatten", "_cast_for"):
     _attr = Tensor.__dict__.get(_name)
     if _attr is not None:
         complex_ok(_attr)
