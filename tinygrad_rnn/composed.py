@@ -260,7 +260,7 @@ def frac(input: Tensor) -> Tensor:
 
 
 def sgn(input: Tensor) -> Tensor:
-    """torch.sgn: sign for real tensors (complex ones are not supported)."""
+    """torch.sgn: sign for real tensors (complex ones, z / |z| in torch, are refused here: see complex_check)."""
     return _input("sgn", input).sign()
 
 

@@ -2,7 +2,8 @@
 decompositions (Cholesky, symmetric eigendecomposition, SVD, QR, LU), matrix functions (power, exponential,
 pseudo-inverse, rank, condition number), least squares, triangular solves, the *_ex forms with LAPACK's info, and
 torch's older names on top of them (torch.svd, torch.lu, torch.triangular_solve, torch.cholesky_solve, ...). Real
-dtypes only: eig and eigvals (complex results) are left out.
+dtypes only, but for eig and eigvals, which take real or complex matrices and give complex results (the other
+functions refuse complex input, see tensor.complex_check).
 
 Every function takes a batch of matrices: the last two dims are the matrix, the leading ones a batch (empty batches
 included), as torch's. The primitives (Inv, Det, SlogDet, Solve, Cholesky, Eigh, Svd, Qr) are Functions whose forward

@@ -213,9 +213,10 @@ def _legacy_sizes(sizes: tuple, dtype: Any, device: Optional[str]) -> Any:
 
 
 def _dt(dtype: Any, op: str = "tensor") -> Optional[np.dtype]:
-    """dtype as a numpy dtype (None stays None), or a TypeError naming op: a tensor holds bools, integers or floats,
-    as torch's real dtypes (numpy would also make strings, bytes, objects or complex numbers, which no op here
-    handles: x.to('a') made a bytes tensor)."""
+    """dtype as a numpy dtype (None stays None), or a TypeError naming op: a tensor holds bools, integers, floats or
+    complex64 / complex128, as torch's dtypes (numpy would also make strings, bytes, objects or long double
+    complex numbers, which no op here handles: x.to('a') made a bytes tensor). Complex tensors go only through
+    the ops audited for them (see complex_check)."""
     if dtype is None:
         return None
     try:
