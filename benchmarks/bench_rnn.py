@@ -101,7 +101,7 @@ class Ours:
             self.layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell](I, self.H)
             names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
             for n, k in zip(names, ("w_ih", "w_hh", "b_ih", "b_hh")):
-                getattr(self.layer, n).data[...] = d[k]
+                getattr(self.layer, n).array[...] = d[k]
             self.layer.to(DEVICE)
             self.params = [getattr(self.layer, n) for n in names]
         else:

@@ -139,7 +139,7 @@ def test_saved_arrays_released_after_backward():
     x = tensor(np.linspace(-1, 1, 5))
     loss = (x.exp() * x).sum()
     mul = loss.grad_fn.parents[0]
-    exp_out = weakref.ref(mul.saved[0].data)  # exp's output: saved by mul (and exp) for backward
+    exp_out = weakref.ref(mul.saved[0].array)  # exp's output: saved by mul (and exp) for backward
     gc.collect()
     assert exp_out() is not None
     loss.backward()
@@ -247,7 +247,7 @@ def test_retain_graph_allows_two_backwards():
     x = tensor(np.linspace(-1, 1, 5))
     loss = (x.exp() * x).sum()
     mul = loss.grad_fn.parents[0]
-    exp_out = weakref.ref(mul.saved[0].data)
+    exp_out = weakref.ref(mul.saved[0].array)
     loss.backward(retain_graph=True)
     gc.collect()
     assert exp_out() is not None
@@ -690,7 +690,7 @@ class _Twice(tg.Function):
     (lambda g: (g.sum(0, keepdim=True), g), ValueError,
      r"backward of _twice returned a Tensor of shape \(1, 2\) as the gradient of input 0, which is a Tensor "
      r"of shape \(3, 2\)"),
-    (lambda g: (g.data, g), ValueError, r"returned a ndarray as the gradient of input 0"),
+    (lambda g: (g.array, g), ValueError, r"returned a ndarray as the gradient of input 0"),
 ])
 def test_a_custom_function_backward_is_checked(returns, error, match):
     a, b = tg.ones(3, 2, requires_grad=True), tg.ones(3, 2, requires_grad=True)
@@ -1188,7 +1188,7 @@ def test_create_graph_grads_of_size_one_leaves_have_memory_of_their_own(device):
     w = tg.tensor(2.0, device=device, requires_grad=True)
     b1, b2 = (tg.zeros(1, device=device, requires_grad=True) for _ in range(2))
     (w * (b1.sum() + b2.sum())).backward(create_graph=True)
-    b1.grad.data[...] *= 3
+    b1.grad.array[...] *= 3
     assert b1.grad.tolist() == [6.0] and b2.grad.tolist() == [2.0]
     assert b1.grad.grad_fn is not None  # (still recorded: a graph through the gradient stays)
 
@@ -1379,7 +1379,7 @@ def test_a_custom_backward_may_return_a_bare_tensor_for_one_input_and_is_checked
     Double()(a).sum().backward()
     assert a.grad.tolist() == [2.0] * 3
     with tg.detect_anomaly(), pytest.raises(ValueError, match="returned a ndarray as the gradient of input 0"):
-        _Twice(lambda g: (g.data, g))(tg.ones(2, requires_grad=True), tg.ones(2)).sum().backward()
+        _Twice(lambda g: (g.array, g))(tg.ones(2, requires_grad=True), tg.ones(2)).sum().backward()
 
 
 def test_inference_mode_records_nothing_like_no_grad():

@@ -42,14 +42,14 @@ grad_lists = st.lists(
        norm_type=st.sampled_from([1.0, 2.0, 3.0, 0.5, math.inf, -1.0, -math.inf]))
 def test_clip_grad_norm_matches_numpy(grads, max_norm, norm_type):
     params = with_grads(grads)
-    arrays = [p.grad.data for p in params]
+    arrays = [p.grad.array for p in params]
     total = clip_grad_norm_(params, max_norm, norm_type=norm_type)
     want = np_norm(grads, norm_type)
     assert isinstance(total, tg.Tensor) and total.shape == () and not total.requires_grad
     np.testing.assert_allclose(total.item(), want, rtol=1e-9, atol=1e-12)
     coef = min(1.0, max_norm / (want + 1e-6))
     for p, g, a in zip(params, grads, arrays):
-        assert p.grad.data is a, "gradients are scaled in place"
+        assert p.grad.array is a, "gradients are scaled in place"
         np.testing.assert_allclose(p.grad.numpy(), g * coef, rtol=1e-9, atol=1e-12)
     assert np_norm([p.grad.numpy() for p in params], norm_type) <= max_norm * (1 + 1e-9) or coef == 1.0
 
@@ -155,10 +155,10 @@ def test_clip_grad_norm_bad_arguments(kw, match):
 @given(grads=grad_lists, clip=st.floats(0, 50))
 def test_clip_grad_value(grads, clip):
     params = with_grads(grads)
-    arrays = [p.grad.data for p in params]
+    arrays = [p.grad.array for p in params]
     assert clip_grad_value_(params, clip) is None
     for p, g, a in zip(params, grads, arrays):
-        assert p.grad.data is a
+        assert p.grad.array is a
         np.testing.assert_array_equal(p.grad.numpy(), np.clip(g, -clip, clip))
 
 
@@ -182,10 +182,10 @@ def test_vector_round_trip(shapes):
     assert vec.shape == (want.size,) and vec.dtype == np.float64
     np.testing.assert_array_equal(vec.numpy(), want)
     new = [tg.zeros(s, dtype=np.float64, requires_grad=True) for s in shapes]
-    data = [p.data for p in new]
+    data = [p.array for p in new]
     vector_to_parameters(vec * 2, new)
     for p, v, d in zip(new, values, data):
-        assert p.data is d and p.shape == v.shape
+        assert p.array is d and p.shape == v.shape
         np.testing.assert_array_equal(p.numpy(), 2 * v)
 
 
@@ -220,10 +220,10 @@ def test_convert_parameters_is_torchs_submodule_of_the_same_functions():
 def _eval_bn(nd, n, affine, device="cpu", dtype=np.float64):
     bn = getattr(nn, f"BatchNorm{nd}d")(n, affine=affine, eps=1e-3, dtype=dtype, device=device)
     rng = np.random.default_rng(n)
-    bn.running_mean.data[...] = rng.standard_normal(n)
-    bn.running_var.data[...] = rng.uniform(0.5, 2.0, n)
+    bn.running_mean.array[...] = rng.standard_normal(n)
+    bn.running_var.array[...] = rng.uniform(0.5, 2.0, n)
     if affine:
-        bn.weight.data[...], bn.bias.data[...] = rng.standard_normal(n), rng.standard_normal(n)
+        bn.weight.array[...], bn.bias.array[...] = rng.standard_normal(n), rng.standard_normal(n)
     return bn.eval()
 
 
@@ -394,7 +394,7 @@ def test_weight_norm_of_an_lstm_hidden_weight_reaches_the_recurrence(fused):
 
 def test_weight_norm_of_a_vector_and_its_errors():
     m = weight_norm(nn.LayerNorm(4, dtype=tg.float64))
-    m.weight_v.data[...] = [1.0, -2.0, 3.0, 0.5]
+    m.weight_v.array[...] = [1.0, -2.0, 3.0, 0.5]
     m(tg.zeros(1, 4, dtype=tg.float64))
     np.testing.assert_allclose(m.weight.numpy(), np.sign([1.0, -2.0, 3.0, 0.5]))  # (each element's own norm)
     with pytest.raises(RuntimeError, match="weight_norm: cannot register two weight_norm hooks on the same"):

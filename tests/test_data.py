@@ -68,7 +68,7 @@ def test_bptt_batches_are_copies():
     before = streams.copy()
     for x, y in bptt_batches(streams, 5):
         y_before = y.numpy().copy()
-        x.data[...] = -1
+        x.array[...] = -1
         np.testing.assert_array_equal(y.numpy(), y_before)
     np.testing.assert_array_equal(streams, before)
 

@@ -101,8 +101,8 @@ def test_a_net_that_ignores_its_input_scores_the_baseline(kind):
     rng = np.random.default_rng(1)
     copy = lm.Copy(3, 2, 5)
     net = lm.MemoryNet(kind, copy.inputs, 8, copy.outputs)
-    net.head.weight.data[...] = 0
-    net.head.bias.data[...] = 0
+    net.head.weight.array[...] = 0
+    net.head.bias.array[...] = 0
     with tg.no_grad():
         loss, hits = copy.loss_and_hits(net, *copy.batch(rng, 64))
     assert copy.baseline == math.log(5) and copy.chance == 1 / 5
@@ -111,8 +111,8 @@ def test_a_net_that_ignores_its_input_scores_the_baseline(kind):
 
     adding = lm.Adding(12)
     net = lm.MemoryNet(kind, adding.inputs, 8, adding.outputs)
-    net.head.weight.data[...] = 0
-    net.head.bias.data[...] = 1.0
+    net.head.weight.array[...] = 0
+    net.head.bias.array[...] = 1.0
     with tg.no_grad():
         loss, hits = adding.loss_and_hits(net, *adding.batch(rng, 20_000))
     assert loss.item() == pytest.approx(adding.baseline, rel=0.03)

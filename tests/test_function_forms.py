@@ -1194,7 +1194,7 @@ def test_mT_matches_torch_and_refuses_vectors():
     a = np.arange(24.0).reshape(2, 3, 4)
     np.testing.assert_array_equal(tg.tensor(a).mT.numpy(), torch.tensor(a).mT.numpy())
     x = tg.tensor(a)
-    assert x.mT._version == 0 and x.mT.data.base is not None  # (a view, as torch's)
+    assert x.mT._version == 0 and x.mT.array.base is not None  # (a view, as torch's)
     with pytest.raises(ValueError, match=r"mT: needs a matrix or a batch of matrices, got a 1-d tensor of shape "
                                          r"\(3,\)"):
         tg.ones(3).mT

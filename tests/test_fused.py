@@ -360,7 +360,7 @@ def test_gradients_have_memory_of_their_own(cell, kernels, lengths):
     ts = tensors_for(arrs, "cpu")
     with path(kernels, 8):
         loss_of(call(run_fused, cell, ts, p), 0).backward()
-    grads = [ts[k].grad.data for k in ORDER if ts[k] is not None]
+    grads = [ts[k].grad.array for k in ORDER if ts[k] is not None]
     assert len(grads) == len([k for k in ORDER if ts[k] is not None])
     for i, a in enumerate(grads):
         assert a.flags.c_contiguous
@@ -445,7 +445,7 @@ def test_final_states_do_not_alias_the_output(cell, reverse, lengths):
     before = out.numpy().copy()
     for s in (h_n, c_n):
         if s is not None:
-            assert not np.shares_memory(s.data, out.data)
+            assert not np.shares_memory(s.array, out.array)
             s.fill_(7.0)
     np.testing.assert_array_equal(out.numpy(), before)
 

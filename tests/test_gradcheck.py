@@ -45,7 +45,7 @@ class FirstOrderOnlyCube(Function):
         return x ** 3
 
     def backward(self, g):
-        x = Tensor._make(self.saved[0].data)  # cut from the graph: create_graph cannot see it
+        x = Tensor._make(self.saved[0].array)  # cut from the graph: create_graph cannot see it
         return (g * 3 * x * x,)
 
 

@@ -25,10 +25,10 @@ def big(shape=BIG, dtype=np.float32, device="cpu"):
 
 def filled_in_place(fn, t, *args, **kwargs):
     """Run an initialiser and check it worked in place (same Tensor, same array, shape, dtype)."""
-    arr, shape, dtype = t.data, t.shape, t.dtype
+    arr, shape, dtype = t.array, t.shape, t.dtype
     out = fn(t, *args, **kwargs)
     assert out is t
-    assert t.data is arr and t.shape == shape and t.dtype == dtype
+    assert t.array is arr and t.shape == shape and t.dtype == dtype
     return t.numpy().astype(np.float64)
 
 

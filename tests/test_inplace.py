@@ -104,9 +104,9 @@ def test_in_place_returns_its_input_holding_the_out_of_place_result(name):
     fn = INPLACE[name][0]
     a = tg.randn(3, 5, requires_grad=True)
     x = a * 3
-    memory, version = id(x.data), x._version  # (holding x.data itself would count as sharing it)
+    memory, version = id(x.array), x._version  # (holding x.array itself would count as sharing it)
     out = fn(x, inplace=True)
-    assert out is x and id(x.data) == memory and x._version == version + 1
+    assert out is x and id(x.array) == memory and x._version == version + 1
     np.testing.assert_array_equal(x.numpy(), fn(a * 3).numpy())
     x.sum().backward()  # the gradient reaches a through fn's node
     g = a.grad.numpy().copy()
@@ -308,12 +308,12 @@ def test_in_place_arithmetic_writes_into_the_same_memory(name, other_shape):
     base = tg.tensor(rng.uniform(1, 2, (2, 3)))
     other = rng.uniform(1, 2, other_shape)
     want = expect(base.numpy(), other)
-    view, array, version = base[1], base.data, base._version
+    view, array, version = base[1], base.array, base._version
     for operand in (tg.tensor(other), float(other) if other.ndim == 0 else other):
         t = tg.tensor(base.numpy())
         assert call(t, operand) is t
         np.testing.assert_allclose(t.numpy(), want)
-    assert call(base, tg.tensor(other)) is base and base.data is array and base._version > version
+    assert call(base, tg.tensor(other)) is base and base.array is array and base._version > version
     np.testing.assert_allclose(view.numpy(), want[1])
 
 
@@ -395,7 +395,7 @@ def test_in_place_steps_write_their_values_and_pass_no_gradient(device, name):
     v = np.array([-1.5, -0.5, 0.0, 0.4, 0.5, 1.5, 2.7])
     x = tg.tensor(v, device=device, requires_grad=True)
     y = x * 1
-    ptr = y.data_ptr()  # (holding y.data would count as a second holder of the memory, which is refused)
+    ptr = y.data_ptr()  # (holding y.array would count as a second holder of the memory, which is refused)
     assert getattr(y, name)() is y and y.data_ptr() == ptr
     np.testing.assert_array_equal(y.numpy(), STEPS[name](v))
     (y * 3).sum().backward()

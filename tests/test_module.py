@@ -295,9 +295,9 @@ def test_zero_grad_set_to_none_false_zeroes_in_place():
     """As torch: the existing gradient arrays are zeroed, not replaced (code holding them sees the zeros)."""
     m = nn.Linear(3, 2)
     m(tg.randn(4, 3)).sum().backward()
-    arrays = [p.grad.data for p in m.parameters()]
+    arrays = [p.grad.array for p in m.parameters()]
     m.zero_grad(set_to_none=False)
-    assert all(p.grad.data is a and not a.any() for p, a in zip(m.parameters(), arrays))
+    assert all(p.grad.array is a and not a.any() for p, a in zip(m.parameters(), arrays))
 
 
 def test_apply_visits_children_first_then_self_and_returns_self():
@@ -307,7 +307,7 @@ def test_apply_visits_children_first_then_self_and_returns_self():
 
     def init_linear(mod):
         if isinstance(mod, nn.Linear):
-            mod.weight.data[...] = 0.5
+            mod.weight.array[...] = 0.5
     m.apply(init_linear)
     assert all((lin.weight.numpy() == 0.5).all() for lin in (m.layers[0], m.layers[1], m.head[0]))
     assert not (m.embed.weight.numpy() == 0.5).all()
@@ -360,13 +360,13 @@ def test_state_dict_round_trip_with_tensors_and_numpy():
     assert [v.shape for v in sd.values()] == TOY_SHAPES
     saved = {k: v.numpy().copy() for k, v in sd.items()}
 
-    params, arrays = list(b.parameters()), [p.data for p in b.parameters()]
+    params, arrays = list(b.parameters()), [p.array for p in b.parameters()]
     result = b.load_state_dict(sd)
     assert result.missing_keys == [] and result.unexpected_keys == []
-    assert all(p is q and p.data is a for p, q, a in zip(b.parameters(), params, arrays))  # copied in place
+    assert all(p is q and p.array is a for p, q, a in zip(b.parameters(), params, arrays))  # copied in place
     for k, p in b.named_parameters():
         np.testing.assert_array_equal(p.numpy(), saved[k])
-    b.layers[0].weight.data[...] = 7.0  # a copy, not an alias of a's parameters
+    b.layers[0].weight.array[...] = 7.0  # a copy, not an alias of a's parameters
     np.testing.assert_array_equal(a.layers[0].weight.numpy(), saved["layers.0.weight"])
 
     c = Toy().double()  # numpy arrays load too, cast to each parameter's dtype
@@ -488,7 +488,7 @@ def test_state_dict_and_load_state_dict_take_torchs_keywords():
     old = m.layers[0].weight
     assert m.load_state_dict(source, assign=True) == ([], [])
     assert m.layers[0].weight is not old and m.layers[0].weight.dtype == np.float64
-    assert m.layers[0].weight.data is source["layers.0.weight"]  # the value itself, not a copy
+    assert m.layers[0].weight.array is source["layers.0.weight"]  # the value itself, not a copy
     assert m.head[0].weight is source["head.0.weight"]  # a Parameter given is used as it is
     assert isinstance(m.embed.weight, nn.Parameter) and not m.embed.weight.requires_grad
     assert m.layers[0].weight.requires_grad and m.count.dtype == np.float64
@@ -821,7 +821,7 @@ def test_buffer_assigned_to_a_module_registers_a_buffer_as_torch():
     data = tg.ones(2)
     m = nn.Module()
     m.b = nn.Buffer(data)
-    data.data[0] = 7.0
+    data.array[0] = 7.0
     assert m.b.numpy().tolist() == [7.0, 1.0]
 
 
@@ -1012,7 +1012,7 @@ def test_embedding_padding_idx(padding_idx):
     emb = nn.Embedding(4, 3, padding_idx=padding_idx, dtype=np.float64)
     pad = padding_idx % 4
     assert (emb.weight.numpy()[pad] == 0).all()  # initialised to zero
-    emb.weight.data[pad] = 1.5  # even a non-zero padding row gets no gradient
+    emb.weight.array[pad] = 1.5  # even a non-zero padding row gets no gradient
     a, b = [r for r in range(4) if r != pad][:2]
     idx = np.array([pad, a, pad, a, b])
     out = emb(idx)
@@ -1994,7 +1994,7 @@ def test_parameter_list_behaves_like_torchs():
     assert [k for k, _ in part.named_parameters()] == ["0", "1"]  # (renumbered, as torch's slice)
     t = tg.ones(5)
     pl[0] = t  # (a Tensor becomes a Parameter sharing its memory)
-    assert pl[0] is not first and pl[0].shape == (5,) and np.shares_memory(pl[0].data, t.data)
+    assert pl[0] is not first and pl[0].shape == (5,) and np.shares_memory(pl[0].array, t.array)
     assert [k for k, _ in m.named_parameters()][2:5] == ["pl.0", "pl.1", "pl.2"]  # (the position keeps its name)
     pl += [nn.Parameter(tg.ones(1))]
     pl.extend((tg.zeros(2),))

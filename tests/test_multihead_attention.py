@@ -55,12 +55,12 @@ def test_matches_reference_and_central_differences(kdim, vdim, bias):
     for p, g in zip(params, grads):  # each parameter's gradient against a central difference along one direction
         direction = np.random.default_rng(2).normal(size=p.shape)
         with tg.no_grad():
-            base = p.data.copy()
-            p.data[...] = base + 1e-6 * direction
+            base = p.array.copy()
+            p.array[...] = base + 1e-6 * direction
             up = m(*ts, key_padding_mask=kpm, attn_mask=am)[0].square().sum().item()
-            p.data[...] = base - 1e-6 * direction
+            p.array[...] = base - 1e-6 * direction
             down = m(*ts, key_padding_mask=kpm, attn_mask=am)[0].square().sum().item()
-            p.data[...] = base
+            p.array[...] = base
         assert np.isclose((up - down) / 2e-6, (g.numpy() * direction).sum(), rtol=1e-5, atol=1e-7)
 
 
@@ -190,7 +190,7 @@ def test_a_fully_masked_query_without_weights_attends_to_nothing():
     """torch: with need_weights=False (its SDPA path) a query whose keys are all masked gets attention 0, so its
     output is out_proj's bias, and no nan reaches any gradient; with the weights asked for it gets nan."""
     m = nn.MultiheadAttention(2, 1).double()
-    m.out_proj.bias.data[...] = 0.5
+    m.out_proj.bias.array[...] = 0.5
     x = tg.tensor(np.ones((2, 1, 2)), requires_grad=True)
     out, w = m(x, x, x, key_padding_mask=np.array([[True, True]]), need_weights=False)
     assert w is None and (out.numpy() == 0.5).all()

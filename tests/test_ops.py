@@ -918,7 +918,7 @@ def test_nan_to_num_defaults_gradient_and_integers(device, dtype):
     assert x.nan_to_num(nan=1e40).tolist()[1] == (math.inf if dtype != np.float64 else 1e40)  # (as torch: inf)
     n = tg.tensor([1, 2], device=device)
     out = n.nan_to_num(nan=1.5)
-    assert out.dtype == np.int64 and out.tolist() == [1, 2] and out.data is not n.data
+    assert out.dtype == np.int64 and out.tolist() == [1, 2] and out.array is not n.array
     assert tg.tensor([True], device=device).nan_to_num().dtype == np.bool_
     with pytest.raises(TypeError, match="nan_to_num: posinf must be a number or None, got str"):
         x.nan_to_num(posinf="big")
@@ -1562,7 +1562,7 @@ def test_roll(device, shape, data):
 def test_roll_is_a_copy_and_checks_its_arguments():
     x = tg.arange(6.0).reshape(2, 3)
     for y in (x.roll(0, 1), x.roll(3, 1), x.roll(1)):  # (a copy even where nothing moves, as torch's)
-        assert not np.shares_memory(y.data, x.data)
+        assert not np.shares_memory(y.array, x.array)
     assert tg.tensor(3.0).roll(1).tolist() == 3.0 and tg.ones(0, 3).roll(1, 0).shape == (0, 3)
     with pytest.raises(ValueError, match=r"roll: shifts \(1,\) and dims \(0, 1\) must have one \(non-zero\) length"):
         x.roll((1,), (0, 1))

@@ -114,12 +114,12 @@ def run(cls, kw, p0, grads, device="cpu"):
     """Parameter values after each step, feeding the given gradients."""
     p = param(p0, device)
     opt = cls([p], **kw)
-    data, out = p.data, []
+    data, out = p.array, []
     for g in grads:
         p.grad = tg.tensor(g, device=device)
         opt.step()
         out.append(p.numpy().copy())
-    assert p.data is data, "the update must be in place on p.data"
+    assert p.array is data, "the update must be in place on p.array"
     return out
 
 
@@ -270,9 +270,9 @@ def test_zero_grad_set_to_none_false_zeroes_in_place():
     opt = optim.Adam([a])
     (a * a).sum().backward()
     g = a.grad
-    arr = g.data
+    arr = g.array
     opt.zero_grad(set_to_none=False)
-    assert a.grad is g and a.grad.data is arr and not arr.any()
+    assert a.grad is g and a.grad.array is arr and not arr.any()
 
 
 def test_zero_grad_of_a_create_graph_gradient_leaves_its_graph_intact():
@@ -400,7 +400,7 @@ def test_grad_shape_mismatch_raises():
     with pytest.raises(ValueError, match=r"grad: the assigned gradient is \(2,\) float32 cpu but the tensor is \(3,"):
         a.grad = tg.ones(2)  # (refused at once, as torch)
     a.grad = tg.ones(3)
-    a.data = np.ones(2, np.float32)  # (the parameter's array replaced after backward: the step still says so)
+    a.array = np.ones(2, np.float32)  # (the parameter's array replaced after backward: the step still says so)
     with pytest.raises(ValueError, match=r"SGD.step: gradient shape \(3,\)"):
         opt.step()
 
@@ -489,7 +489,7 @@ def test_a_custom_optimizer_with_its_own_step_does_not_make_the_scheduler_warn()
         def step(self, closure=None):
             for group in self.param_groups:
                 for p in group["params"]:
-                    p.data -= group["lr"] * p.grad.data
+                    p.array -= group["lr"] * p.grad.array
 
     class Wrapped(optim.SGD):
         def step(self, closure=None):

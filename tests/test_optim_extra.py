@@ -134,12 +134,12 @@ def param(a, device="cpu"):
 def run(cls, kw, p0, grads, device="cpu"):
     """(parameter, a copy of its state) after each step, feeding the given gradients; the update is in place."""
     p = param(p0, device)
-    opt, data = cls([p], **kw), p.data
+    opt, data = cls([p], **kw), p.array
 
     def step(g):
         p.grad = tg.tensor(g, device=device)
         opt.step()
-        assert p.data is data, "the update must be in place on p.data"
+        assert p.array is data, "the update must be in place on p.array"
         return p.numpy().copy(), copy.deepcopy(opt.state[p])
 
     return [step(g) for g in grads]
@@ -539,7 +539,7 @@ def test_lbfgs_follows_torch_step_by_step(problem, line_search_fn, max_eval, tor
     worst = 0.0
     for _ in range(40):
         for p, tp in zip(ours, theirs):
-            p.data[...] = tp.detach().numpy()
+            p.array[...] = tp.detach().numpy()
         opt.load_state_dict(t_opt.state_dict())
         state = opt.state[ours[0]]
         assert all(type(v) in (int, float) for v in [state.get("t", 0.0), state.get("H_diag", 1)] + state.get("ro", []))
@@ -645,7 +645,7 @@ def test_lbfgs_stops_at_a_zero_gradient_and_counts_evaluations():
 
     assert opt.step(closure).item() == 0 and len(calls) == 1 and x.numpy().tolist() == [1.0, 1.0]
     assert opt.state[x] == {"func_evals": 1, "n_iter": 0}
-    x.data[...] = [-1.5, 2.0]
+    x.array[...] = [-1.5, 2.0]
     opt.step(closure)
     assert opt.state[x]["n_iter"] == 5 and opt.state[x]["func_evals"] == len(calls) == 1 + 5  # max_eval = 6
     assert opt.defaults["max_eval"] == 6

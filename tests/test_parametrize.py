@@ -32,7 +32,7 @@ class Double(nn.Module):
 
 
 def _sd_to_torch(torch, module):
-    return {k: torch.tensor(v.data) for k, v in module.state_dict().items()}
+    return {k: torch.tensor(v.array) for k, v in module.state_dict().items()}
 
 
 @pytest.mark.parametrize("omap", ["matrix_exp", "cayley", "householder", None])
@@ -49,20 +49,20 @@ def test_orthogonal_linear_matches_torch(omap, shape):
     with torch.no_grad():  # (away from -I; the diagonal kept, which householder reads as signs)
         t.parametrizations.weight.original.add_(0.3 * torch.randn(shape, dtype=torch.float64).tril(-1))
     ours.load_state_dict(t.state_dict())  # (base, random for a non-square weight, comes across too)
-    np.testing.assert_allclose(ours.weight.data, t.weight.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours.weight.array, t.weight.detach().numpy(), atol=1e-12)
     x = np.random.randn(2, shape[1])
     ty, oy = t(torch.tensor(x)), ours(tg.tensor(x))
     (ty ** 2).sum().backward()
     (oy ** 2).sum().backward()
-    np.testing.assert_allclose(ours.parametrizations.weight.original.grad.data,
+    np.testing.assert_allclose(ours.parametrizations.weight.original.grad.array,
                                t.parametrizations.weight.original.grad.numpy(), atol=1e-10)
-    w = ours.weight.data
+    w = ours.weight.array
     np.testing.assert_allclose(w.T @ w if shape[0] >= shape[1] else w @ w.T, np.eye(min(shape)), atol=1e-12)
     new = np.random.randn(*shape)
     t.weight = torch.tensor(new)
     ours.weight = tg.tensor(new)  # (right_inverse: a new base, the original back at -I)
-    ours.parametrizations.weight[0].base.data[...] = t.parametrizations.weight[0].base.numpy()
-    np.testing.assert_allclose(ours.weight.data, t.weight.detach().numpy(), atol=1e-12)
+    ours.parametrizations.weight[0].base.array[...] = t.parametrizations.weight[0].base.numpy()
+    np.testing.assert_allclose(ours.weight.array, t.weight.detach().numpy(), atol=1e-12)
 
 
 @pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5)])
@@ -73,9 +73,9 @@ def test_orthogonal_householder_without_trivialization_matches_torch(shape):
     ours.load_state_dict(t.state_dict())
     torch.nn.utils.parametrizations.orthogonal(t, orthogonal_map="householder", use_trivialization=False)
     Ps.orthogonal(ours, orthogonal_map="householder", use_trivialization=False)
-    np.testing.assert_allclose(ours.parametrizations.weight.original.data,
+    np.testing.assert_allclose(ours.parametrizations.weight.original.array,
                                t.parametrizations.weight.original.detach().numpy(), atol=1e-12)
-    np.testing.assert_allclose(ours.weight.data, t.weight.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours.weight.array, t.weight.detach().numpy(), atol=1e-12)
     cayley = Ps.orthogonal(nn.Linear(3, 3), orthogonal_map="cayley", use_trivialization=False)
     with pytest.raises(NotImplementedError, match="use_trivialization=False"):  # (registering skips it, as torch)
         cayley.weight = tg.zeros(3, 3)
@@ -96,16 +96,16 @@ def test_lstm_with_orthogonal_weight_hh_matches_torch_and_state_dicts_round_trip
     x = np.random.randn(5, 2, 3)
     ty, (_, tc) = t(torch.tensor(x))
     oy, (_, oc) = ours(tg.tensor(x))
-    np.testing.assert_allclose(oy.data, ty.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(oy.array, ty.detach().numpy(), atol=1e-12)
     (ty.sum() + (tc ** 2).sum()).backward()
     (oy.sum() + (oc ** 2).sum()).backward()
     ours_params = dict(ours.named_parameters())
     for name, p in t.named_parameters():
-        np.testing.assert_allclose(ours_params[name].grad.data, p.grad.numpy(), atol=1e-10, err_msg=name)
+        np.testing.assert_allclose(ours_params[name].grad.array, p.grad.numpy(), atol=1e-10, err_msg=name)
     back = torch.nn.LSTM(3, 4).double()
     torch.nn.utils.parametrizations.orthogonal(back, "weight_hh_l0")
     back.load_state_dict(_sd_to_torch(torch, ours))
-    np.testing.assert_allclose(back.weight_hh_l0.detach().numpy(), ours.weight_hh_l0.data, atol=1e-12)
+    np.testing.assert_allclose(back.weight_hh_l0.detach().numpy(), ours.weight_hh_l0.array, atol=1e-12)
 
 
 @pytest.mark.parametrize("dim", [0, 1, None])
@@ -123,12 +123,12 @@ def test_weight_norm_and_spectral_norm_parametrizations_match_torch(dim):
         ours.load_state_dict(t.state_dict())  # (spectral_norm's random u, v too)
         x = np.random.randn(2, 3)
         ty, oy = t(torch.tensor(x)), ours(tg.tensor(x))  # (training: one power iteration each)
-        np.testing.assert_allclose(oy.data, ty.detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(oy.array, ty.detach().numpy(), atol=1e-12)
         (ty ** 2).sum().backward()
         (oy ** 2).sum().backward()
         ours_params = dict(ours.named_parameters())
         for name, p in t.named_parameters():
-            np.testing.assert_allclose(ours_params[name].grad.data, p.grad.numpy(), atol=1e-10, err_msg=name)
+            np.testing.assert_allclose(ours_params[name].grad.array, p.grad.numpy(), atol=1e-10, err_msg=name)
 
 
 
@@ -144,10 +144,10 @@ def test_weight_norm_loads_the_old_weight_g_weight_v_checkpoint_as_torch(dim):
     assert sorted(sd) == ["bias", "weight_g", "weight_v"]
     ours = Ps.weight_norm(nn.Linear(3, 2, dtype=np.float64), dim=dim)
     assert ours.load_state_dict(sd) == ([], [])
-    np.testing.assert_allclose(ours.weight.data, old.weight.detach().numpy(), atol=1e-14)
+    np.testing.assert_allclose(ours.weight.array, old.weight.detach().numpy(), atol=1e-14)
     seq = nn.Sequential(Ps.weight_norm(nn.Linear(3, 2, dtype=np.float64), dim=dim))
     assert seq.load_state_dict({"0." + k: v for k, v in sd.items()}) == ([], [])
-    np.testing.assert_allclose(seq[0].weight.data, old.weight.detach().numpy(), atol=1e-14)
+    np.testing.assert_allclose(seq[0].weight.array, old.weight.detach().numpy(), atol=1e-14)
     assert list(seq.state_dict()) == ["0.bias", "0.parametrizations.weight.original0",
                                       "0.parametrizations.weight.original1"]
 
@@ -163,7 +163,7 @@ def test_spectral_norm_parametrization_of_conv_transpose2d_normalizes_its_output
     assert [tuple(v.shape) for v in ours.state_dict().values()] == [tuple(v.shape) for v in t.state_dict().values()]
     ours.load_state_dict(t.state_dict())  # (torch's random u, v)
     x = np.random.default_rng(4).standard_normal((2, 2, 3, 3))
-    np.testing.assert_allclose(ours(tg.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours(tg.tensor(x)).array, t(torch.tensor(x)).detach().numpy(), atol=1e-12)
 
 
 def test_register_stack_cache_and_remove():
@@ -192,7 +192,7 @@ def test_register_stack_cache_and_remove():
         P.register_parametrization(ours, "weight", om)
     assert ours.parametrizations.weight.original is param  # (an optimizer holding it still works)
     assert list(ours.state_dict()) == list(t.state_dict()) == ["bias", "parametrizations.weight.original"]
-    np.testing.assert_allclose(ours.weight.data, t.weight.detach().numpy())
+    np.testing.assert_allclose(ours.weight.array, t.weight.detach().numpy())
     assert P.is_parametrized(ours) and P.is_parametrized(ours, "weight") and not P.is_parametrized(ours, "bias")
     assert P.type_before_parametrizations(ours) is nn.Linear
     with P.cached():
@@ -205,14 +205,14 @@ def test_register_stack_cache_and_remove():
     value = np.random.randn(3, 3)
     t.weight = torch.tensor(value)
     ours.weight = tg.tensor(value)
-    np.testing.assert_allclose(param.data, t.parametrizations.weight.original.detach().numpy())
+    np.testing.assert_allclose(param.array, t.parametrizations.weight.original.detach().numpy())
     tpz.remove_parametrizations(t, "weight")
     P.remove_parametrizations(ours, "weight")
     assert type(ours) is nn.Linear and ours.weight is param and list(ours.state_dict()) == ["bias", "weight"]
-    np.testing.assert_allclose(ours.weight.data, t.weight.detach().numpy())
+    np.testing.assert_allclose(ours.weight.array, t.weight.detach().numpy())
     P.register_parametrization(ours, "weight", Double())
     P.remove_parametrizations(ours, "weight", leave_parametrized=False)
-    np.testing.assert_allclose(ours.weight.data, t.weight.detach().numpy() / 2)
+    np.testing.assert_allclose(ours.weight.array, t.weight.detach().numpy() / 2)
 
 
 def test_parametrization_errors_as_torch():
@@ -258,10 +258,10 @@ def test_functional_call_matches_torch_and_restores_the_module():
     x = np.random.randn(5, 2, 3)
     ty = torch.func.functional_call(t, {"weight_hh_l0": tw}, torch.tensor(x))[0]
     oy = tg.func.functional_call(ours, {"weight_hh_l0": ow}, tg.tensor(x))[0]
-    np.testing.assert_allclose(oy.data, ty.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(oy.array, ty.detach().numpy(), atol=1e-12)
     ty.sum().backward()
     oy.sum().backward()
-    np.testing.assert_allclose(ow.grad.data, tw.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(ow.grad.array, tw.grad.numpy(), atol=1e-10)
     assert ours.weight_hh_l0 is own and ours._parameters["weight_hh_l0"] is own and own.grad is None
 
     class Boom(nn.Module):
@@ -283,10 +283,10 @@ def test_functional_call_matches_torch_and_restores_the_module():
     with pytest.raises(ValueError, match="appeared in multiple dictionaries"):
         tg.func.functional_call(lin, ({"weight": tg.zeros(2, 2)}, {"weight": tg.zeros(2, 2)}), tg.zeros(2))
     y = tg.func.functional_call(lin, ({"weight": tg.zeros(2, 2)}, {"bias": tg.ones(2)}), tg.zeros(2))
-    np.testing.assert_allclose(y.data, [1.0, 1.0])
+    np.testing.assert_allclose(y.array, [1.0, 1.0])
     tied = nn.Sequential(nn.Linear(2, 2, bias=False), nn.Linear(2, 2, bias=False))
     tied[1].weight = tied[0].weight
-    np.testing.assert_allclose(tg.func.functional_call(tied, {"0.weight": tg.ones(2, 2)}, tg.ones(2)).data, [4, 4])
+    np.testing.assert_allclose(tg.func.functional_call(tied, {"0.weight": tg.ones(2, 2)}, tg.ones(2)).array, [4, 4])
     with pytest.raises(ValueError, match="which are tied"):
         tg.func.functional_call(tied, {"0.weight": tg.ones(2, 2), "1.weight": tg.ones(2, 2)}, tg.ones(2))
     with warnings.catch_warnings(record=True) as caught:
@@ -300,7 +300,7 @@ def test_orthogonal_lstm_on_device(device):
     Ps.orthogonal(m, "weight_hh_l0")
     ref = nn.LSTM(3, 4).double()
     Ps.orthogonal(ref, "weight_hh_l0")
-    m.parametrizations.weight_hh_l0.original.data[...] += np.tril(np.full((16, 4), 0.1), -1)
+    m.parametrizations.weight_hh_l0.original.array[...] += np.tril(np.full((16, 4), 0.1), -1)
     ref.load_state_dict(m.state_dict())
     m.to(device)
     x = np.random.randn(5, 2, 3)
@@ -308,14 +308,14 @@ def test_orthogonal_lstm_on_device(device):
     y.sum().backward()
     y_ref, _ = ref(tg.tensor(x))
     y_ref.sum().backward()
-    np.testing.assert_allclose(y.cpu().data, y_ref.data, atol=1e-12)
-    np.testing.assert_allclose(m.parametrizations.weight_hh_l0.original.grad.cpu().data,
-                               ref.parametrizations.weight_hh_l0.original.grad.data, atol=1e-12)
-    w = m.weight_hh_l0.cpu().data
+    np.testing.assert_allclose(y.cpu().array, y_ref.array, atol=1e-12)
+    np.testing.assert_allclose(m.parametrizations.weight_hh_l0.original.grad.cpu().array,
+                               ref.parametrizations.weight_hh_l0.original.grad.array, atol=1e-12)
+    w = m.weight_hh_l0.cpu().array
     np.testing.assert_allclose(w.T @ w, np.eye(4), atol=1e-12)
     o = Ps.orthogonal(nn.Linear(3, 3).double().to(device))
     o.weight = tg.randn(3, 3, dtype=tg.float64, device=device)
-    np.testing.assert_allclose((o.weight.mT @ o.weight).cpu().data, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose((o.weight.mT @ o.weight).cpu().array, np.eye(3), atol=1e-12)
 
 
 def test_weight_norm_and_spectral_norm_on_device(device):
@@ -328,7 +328,7 @@ def test_weight_norm_and_spectral_norm_on_device(device):
     x = tg.tensor(rng.standard_normal((2, 3)), device=device)
     for fn in (Ps.weight_norm, Ps.spectral_norm):
         lin = nn.Linear(3, 4).double()
-        lin.weight.data[...] = w
+        lin.weight.array[...] = w
         lin = fn(lin.to(device))
         got = lin.weight
         assert got.device == device

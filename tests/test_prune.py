@@ -133,7 +133,7 @@ def test_pruned_lstm_weight_hh_used_by_fused_and_unfused_layers(fused):
     np.testing.assert_allclose(gl.weight_hh_l0_orig.grad.numpy(), tl.weight_hh_l0_orig.grad.numpy(), atol=1e-12)
     with torch.no_grad():
         tl.weight_hh_l0_orig.mul_(2)
-    gl.weight_hh_l0_orig.data *= 2  # (the hook recomputes the weight at the next call)
+    gl.weight_hh_l0_orig.array *= 2  # (the hook recomputes the weight at the next call)
     g2 = nn.LSTM(3, 5, dtype=tg.float64, fused=fused)
     P.identity(g2, "weight_hh_l0")
     g2.load_state_dict({k: v.detach().numpy() for k, v in tl.state_dict().items()})
@@ -144,7 +144,7 @@ def test_pruned_lstm_weight_hh_used_by_fused_and_unfused_layers(fused):
 
 def test_ties_prune_the_right_count_and_random_methods_counts():
     m = nn.Linear(4, 2, bias=False)
-    m.weight.data[...] = np.array([[1., -1, 1, 2], [-2, 1, 3, -1]])
+    m.weight.array[...] = np.array([[1., -1, 1, 2], [-2, 1, 3, -1]])
     P.l1_unstructured(m, "weight", 3)
     assert int((m.weight_mask == 0).sum()) == 3 and float(m.weight.abs().sum()) == 9.0
     m = nn.Linear(10, 8)

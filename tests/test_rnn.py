@@ -149,7 +149,7 @@ def test_layer_gradcheck(case):
     x, h0, c0, lengths = _inputs(case)
     if case["mode"] == "RNN_RELU":  # stay away from relu's kink
         for p in m.parameters():
-            p.data[...] = np.abs(p.data) + 0.1
+            p.array[...] = np.abs(p.array) + 0.1
         x = np.abs(x) + 0.1
     xt, hx, _ = _call(m, case, x, h0, c0, lengths)
     states = [] if hx is None else (list(hx) if isinstance(hx, tuple) else [hx])
@@ -203,7 +203,7 @@ def test_final_states_are_separate_from_the_output(mode, fused, layers, bidirect
         out, st_ = m(tg.tensor(np.random.default_rng(0).standard_normal((5, 2, 3))))
     before = out.numpy().copy()
     for s in (st_ if isinstance(st_, tuple) else (st_,)):
-        assert not np.shares_memory(s.data, out.data)
+        assert not np.shares_memory(s.array, out.array)
         s.fill_(3.0)
     np.testing.assert_array_equal(out.numpy(), before)
 
@@ -268,7 +268,7 @@ def test_one_step_calls_record_the_cells_step(mode, layers, bidirectional, B):
             loss = loss + (out * (t + 1)).sum() + sum(((s ** 2) * 0.5).sum() for s in (state if lstm else (state,)))
         loss.backward()
         finals = state if lstm else (state,)
-        assert not any(np.shares_memory(f.data, out.data) for f in finals)
+        assert not any(np.shares_memory(f.array, out.array) for f in finals)
         results.append([out.numpy()] + [f.numpy() for f in finals] + [p.grad.numpy() for p in m.parameters()]
                        + [x.grad.numpy(), ht.grad.numpy()] + ([ct.grad.numpy()] if lstm else []))
     for a, b in zip(*results):
@@ -397,7 +397,7 @@ def test_fused_cells_without_a_graph(device, cls, options, B, how):
             assert got.grad_fn is None and got.dtype == dtype and got.device == device
             np.testing.assert_allclose(got.numpy(), ref, rtol=tol, atol=tol)
         for got in outs:
-            got.data[...] = 7  # (memory of its own: the input and the state stay as they were)
+            got.array[...] = 7  # (memory of its own: the input and the state stay as they were)
         np.testing.assert_array_equal(xt.numpy(), x.astype(dtype))
         np.testing.assert_array_equal(ht.numpy(), h.astype(dtype))
         np.testing.assert_array_equal(ct.numpy(), c.astype(dtype))
@@ -474,13 +474,13 @@ def test_fused_cell_step_edge_cases():
         h2 += 1
     with pytest.raises(RuntimeError, match="changed in place"):
         out.sum().backward()
-    cell.weight_hh.data = cell.weight_hh.data.astype(np.float32)
+    cell.weight_hh.array = cell.weight_hh.array.astype(np.float32)
     with pytest.raises(TypeError, match="cell_step: mixed dtypes"):
         cell(x, h)
     with tg.no_grad(), pytest.raises(TypeError, match=r"cell_step: mixed dtypes or devices \(float64 on cpu, "):
         cell(x, h)  # (the step's array math without a graph: numpy would have cast to float32)
     gru = nn.GRU(3, 3, dtype=tg.float64)
-    gru.weight_hh_l0.data = gru.weight_hh_l0.data.astype(np.float32)
+    gru.weight_hh_l0.array = gru.weight_hh_l0.array.astype(np.float32)
     with tg.no_grad(), pytest.raises(TypeError, match="cell_step: mixed dtypes"):
         gru(x[None])
 
@@ -499,7 +499,7 @@ def test_fused_cell_outputs_own_their_memory(cls, B, H):
             cell = cls(4, H, dtype=tg.float64)
             out = cell(tg.tensor(xs, requires_grad=True))
         for t in out if cls is nn.LSTMCell else (out,):
-            assert t.data.base is None and t.data.flags.c_contiguous and t.shape == (B, H)
+            assert t.array.base is None and t.array.flags.c_contiguous and t.shape == (B, H)
     if cls is nn.RNNCell:  # (the RNN's h' is saved for backward: in place on it is refused, fused or not)
         return
     results = []

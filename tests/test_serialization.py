@@ -117,9 +117,9 @@ def test_shared_arrays_come_back_shared(tmp_path):
     save({"sd": model.state_dict(), "t": t, "again": [t, t.detach()], "arr": arr, "arr2": arr}, tmp_path / "tied")
     out = load(tmp_path / "tied")
     assert out["arr"] is out["arr2"]
-    assert out["sd"]["a.weight"].data is out["sd"]["b.weight"].data
-    assert not np.shares_memory(out["sd"]["a.bias"].data, out["sd"]["b.bias"].data)
-    out["t"].data[0] = 7.0
+    assert out["sd"]["a.weight"].array is out["sd"]["b.weight"].array
+    assert not np.shares_memory(out["sd"]["a.bias"].array, out["sd"]["b.bias"].array)
+    out["t"].array[0] = 7.0
     assert out["again"][0].numpy()[0] == 7.0 and out["again"][1].numpy()[0] == 7.0
     with zipfile.ZipFile(tmp_path / "tied") as z:  # each stored once: header + weight, 2 biases, t, arr
         assert len(z.namelist()) == 1 + 5
@@ -131,11 +131,11 @@ def test_one_object_saved_twice_comes_back_as_one_object(tmp_path):
     save({"a": t, "b": t, "l": [t, t, t.detach()], "x": [inner, inner], "y": inner}, tmp_path / "same")
     out = load(tmp_path / "same")
     assert out["a"] is out["b"] is out["l"][0] is out["l"][1]
-    assert out["l"][2] is not out["a"] and out["l"][2].data is out["a"].data
+    assert out["l"][2] is not out["a"] and out["l"][2].array is out["a"].array
     assert out["x"][0] is out["x"][1] is out["y"] and out["y"] == [1, 2]
     save([Tensor(np.ones(2)), Tensor(np.ones(2))], tmp_path / "two")
     first, second = load(tmp_path / "two")
-    assert first is not second and not np.shares_memory(first.data, second.data)
+    assert first is not second and not np.shares_memory(first.array, second.array)
 
 
 def test_requires_grad_and_parameters_kept(tmp_path):
@@ -524,7 +524,7 @@ def test_training_resumes_exactly(tmp_path, make_opt):
     model2, opt2, sched2 = setup(1)
     ck = load(tmp_path / "ck")
     for k, p in model2.items():
-        p.data[...] = ck["model"][k].data
+        p.array[...] = ck["model"][k].array
     opt2.load_state_dict(ck["optim"])
     sched2.load_state_dict(ck["sched"])
     assert ck["epoch"] == 3

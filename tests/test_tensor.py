@@ -68,7 +68,7 @@ def test_tensor_constructor_follows_torch_Tensor():
     assert tg.Tensor([1, 2], requires_grad=True).requires_grad  # float32, so it may require grad
     assert tg.Tensor([1, 2], dtype=np.int64).dtype == np.int64
     a = np.arange(3)
-    assert tg.Tensor(a).data is a  # numpy arrays are shared and keep their dtype (tg.from_numpy relies on it)
+    assert tg.Tensor(a).array is a  # numpy arrays are shared and keep their dtype (tg.from_numpy relies on it)
     with pytest.raises(TypeError, match="tensor: cannot make a tensor from str"):
         tg.Tensor("abc")
     torch = pytest.importorskip("torch")
@@ -78,7 +78,7 @@ def test_tensor_constructor_follows_torch_Tensor():
             assert str(tg.Tensor(data).dtype) == str(torch.Tensor(data).dtype).replace("torch.", "")
     for sizes in [(), (3,), (2, 3), (1, 0, 2)]:  # (ints are sizes: nn.Parameter(torch.Tensor(out, in)) in custom layers)
         ours, theirs = tg.Tensor(*sizes), torch.Tensor(*sizes)
-        assert ours.shape == tuple(theirs.shape) and ours.dtype == np.float32 and not ours.data.any()
+        assert ours.shape == tuple(theirs.shape) and ours.dtype == np.float32 and not ours.array.any()
     with pytest.raises(RuntimeError, match="negative dimension"):
         tg.Tensor(2, -1)
     with pytest.raises(TypeError, match="takes one argument"):
@@ -88,7 +88,7 @@ def test_tensor_constructor_follows_torch_Tensor():
 def test_as_tensor_shares_where_it_can():
     a = np.arange(4.0)
     t = tg.as_tensor(a)
-    assert t.data is a and t.dtype == np.float64
+    assert t.array is a and t.dtype == np.float64
     x = tg.randn(3, requires_grad=True)
     assert tg.as_tensor(x) is x and tg.as_tensor(x, dtype=np.float32, device="cpu") is x
     d = tg.as_tensor(x, dtype=np.float64)
@@ -314,7 +314,7 @@ def test_tensor_copies_its_input():
     a[0] = 5.0
     assert t.tolist() == [1.0, 1.0, 1.0]
     u = tg.tensor(t)
-    t.data[1] = 7.0
+    t.array[1] = 7.0
     assert u.tolist() == [1.0, 1.0, 1.0]
     src = tg.tensor([1.0, 2.0], requires_grad=True)
     c = tg.tensor(src)
@@ -378,7 +378,7 @@ def test_arange_follows_torch_for_integer_dtypes_directions_and_long_float_range
     assert a.dtype == np.int64 and a.tolist() == [0, 1, 2]
     assert tg.arange(end=3).tolist() == [0, 1, 2] and tg.arange(start=1, end=3).tolist() == [1, 2]
     b = tg.arange(1.5, 2000.3, 0.013)
-    want = (1.5 + 0.013 * np.arange(len(b.data))).astype(np.float32)  # (torch's to within 1 float32 ulp at 2000)
+    want = (1.5 + 0.013 * np.arange(len(b.array))).astype(np.float32)  # (torch's to within 1 float32 ulp at 2000)
     assert b.shape == (153754,) and np.abs(b.numpy() - want).max() <= np.spacing(np.float32(2000))
     assert tg.arange(-5, 5, 0.7).numpy()[2] == np.float32(-3.6)
 
@@ -541,7 +541,7 @@ def test_size_compile_variable_and_layout_as_torchs():
     t = tg.ones(2)
     v = tg.autograd.Variable(t, requires_grad=True)
     assert v is not t and v.requires_grad and v.is_leaf and not t.requires_grad
-    v.data[0] = 5.0  # (the same memory)
+    v.array[0] = 5.0  # (the same memory)
     assert t.tolist() == [5.0, 1.0]
     assert isinstance(t, tg.autograd.Variable) and not isinstance(np.ones(2), tg.autograd.Variable)
     assert not tg.autograd.Variable(v * 2).requires_grad
@@ -674,7 +674,7 @@ def test_ops_run_on_each_device(device):
     U = tg.tensor(u, device=device, requires_grad=True)
     h = (tg.tensor(xv, device=device) @ U.T + tg.tensor(hv, device=device) @ W.T).tanh()
     loss = (h.softmax(-1).log() * 0.5).mean() + h.sum(0).max()
-    assert h.device == device and loss.device == device and W.data.__class__.__module__.split(".")[0] in (
+    assert h.device == device and loss.device == device and W.array.__class__.__module__.split(".")[0] in (
         "numpy" if device == "cpu" else "cupy",)
     loss.backward()
     assert W.grad.device == device and U.grad.device == device
@@ -817,11 +817,11 @@ def test_clone_t_unbind_flip_norm_gradients():
     rng = np.random.default_rng(0)
     x = tg.tensor(rng.standard_normal((3, 4)) + 0.1, requires_grad=True)
     c = x.clone()
-    assert c.data is not x.data and np.shares_memory(c.data, x.data) is False
+    assert c.array is not x.array and np.shares_memory(c.array, x.array) is False
     for f in (lambda a: a.clone() * 2, lambda a: a.t(), lambda a: a.unbind(1)[2] * a.unbind(0)[1][:3],
               lambda a: a.flip(0, 1), lambda a: a.norm(), lambda a: a.norm(1, dim=1),
               lambda a: a.norm(float("inf"), dim=0), lambda a: a.norm(3, dim=1, keepdim=True),
-              lambda a: a.masked_fill(a.data > 0.5, 0.0)):
+              lambda a: a.masked_fill(a.array > 0.5, 0.0)):
         assert tg.gradcheck(f, [x])
     np.testing.assert_allclose(x.norm().item(), np.linalg.norm(x.numpy()))
     np.testing.assert_array_equal(x.flip(1).numpy(), x.numpy()[:, ::-1])
@@ -847,8 +847,8 @@ def test_masked_fill_in_place_writes_where_the_mask_broadcasts(mask_shape):
     a = rng.standard_normal((2, 3))
     mask = rng.random(mask_shape) < 0.5
     x = tg.tensor(a)
-    view, array, version = x[1], x.data, x._version
-    assert x.masked_fill_(tg.tensor(mask), 7.0) is x and x.data is array and x._version == version + 1
+    view, array, version = x[1], x.array, x._version
+    assert x.masked_fill_(tg.tensor(mask), 7.0) is x and x.array is array and x._version == version + 1
     want = np.where(mask, 7.0, a)
     np.testing.assert_array_equal(x.numpy(), want)
     np.testing.assert_array_equal(view.numpy(), want[1])
@@ -883,8 +883,8 @@ def test_masked_fill_in_place_rules_and_errors():
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_uniform_and_normal_in_place(dtype):
     x = tg.zeros(400, 50, dtype=dtype)
-    array, view = x.data, x[0]
-    assert x.uniform_(-2.0, 3.0) is x and x.data is array and x.dtype == dtype and x._version == 1
+    array, view = x.array, x[0]
+    assert x.uniform_(-2.0, 3.0) is x and x.array is array and x.dtype == dtype and x._version == 1
     v = x.numpy().astype(np.float64)
     assert v.min() >= -2.0 and v.max() <= 3.0 and abs(v.mean() - 0.5) < 0.05 and abs(v.std() - 5 / math.sqrt(12)) < 0.05
     np.testing.assert_array_equal(view.numpy(), x.numpy()[0])
@@ -1100,7 +1100,7 @@ def test_contiguous_expand_as_and_matmul_method():
     assert x.contiguous() is x
     t = x.T
     c = t.contiguous()
-    assert c is not t and c.data.flags.c_contiguous and not np.shares_memory(c.data, x.data)
+    assert c is not t and c.array.flags.c_contiguous and not np.shares_memory(c.array, x.array)
     np.testing.assert_array_equal(c.numpy(), x.numpy().T)
     assert tg.gradcheck(lambda a: a.T.contiguous() * 2, [x])
     assert tg.gradcheck(lambda a: a[:1].expand_as(a) * a, [x])
@@ -1492,7 +1492,7 @@ def test_to_takes_non_blocking_and_copy_like_torch():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     assert x.to("cpu", non_blocking=True) is x and x.to(device="cpu", dtype=tg.float32, non_blocking=True) is x
     y = x.to(copy=True)
-    assert y is not x and y.data is not x.data and y.requires_grad
+    assert y is not x and y.array is not x.array and y.requires_grad
     (y * tg.tensor([3.0, 4.0])).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
     assert x.to(tg.float64, copy=True).dtype == np.float64
@@ -1841,7 +1841,7 @@ def test_torch_method_names_for_operators_and_new_tensors():
     assert tg.tensor([1, 2]).new_tensor([1.5, 2]).tolist() == [1, 2]  # (self's int64, as torch)
     assert a.new_tensor([1, 2], dtype=tg.int64).dtype == np.int64 and a.new_tensor(3).shape == ()
     new = a.new_tensor(a, requires_grad=True)
-    assert new.requires_grad and new.is_leaf and new.data is not a.data
+    assert new.requires_grad and new.is_leaf and new.array is not a.array
     assert tg.arange(6).view_as(tg.ones(2, 3)).tolist() == [[0, 1, 2], [3, 4, 5]]
     assert tg.arange(6).reshape_as(tg.ones(3, 2)).shape == (3, 2)
 
@@ -2106,7 +2106,7 @@ def test_asarray_keeps_the_graph_unless_requires_grad_is_false():
         assert g.tolist() == [3.0, 3.0], kw
     y = x * 2
     detached = tg.asarray(y, requires_grad=False)
-    assert not detached.requires_grad and y.requires_grad and detached.data is y.data
+    assert not detached.requires_grad and y.requires_grad and detached.array is y.array
     assert not tg.asarray(y, copy=True, requires_grad=False).requires_grad
     assert not tg.asarray(y, dtype=tg.float64, requires_grad=False).requires_grad
     assert not tg.asarray(np.ones(2)).requires_grad and not tg.asarray([1.0]).requires_grad

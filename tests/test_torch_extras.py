@@ -228,7 +228,7 @@ def test_copy_and_unsafe_forms_match_torch(name, args):
         close(o, r)
         if name.endswith("_copy"):
             assert o.is_contiguous() and o.storage_offset() == 0
-            assert not np.shares_memory(o.data, x.data)
+            assert not np.shares_memory(o.array, x.array)
     backward_both(ours, theirs)
     close(x.grad, y.grad)
 
@@ -236,7 +236,7 @@ def test_copy_and_unsafe_forms_match_torch(name, args):
 def test_detach_copy_and_view_copy_dtype():
     x = tg.randn(2, 3, requires_grad=True)
     d = tg.detach_copy(x)
-    assert not d.requires_grad and not np.shares_memory(d.data, x.data)
+    assert not d.requires_grad and not np.shares_memory(d.array, x.array)
     v = tg.view_copy(tg.zeros(2, dtype=tg.float64), tg.int64)
     assert v.dtype == tg.int64 and v.tolist() == [0, 0]
     with pytest.raises(ValueError, match="step"):

@@ -138,7 +138,7 @@ def test_no_cached_array_is_visible(ws, cell, lengths):
     x, ps = inputs(0), params(cell)
     outs = run(cell, x, ps, lengths)
     loss(outs, 0).backward()
-    visible = [o.data for o in outs] + [t.grad.data for t in [x] + ps] + [x.data] + [p.data for p in ps]
+    visible = [o.array for o in outs] + [t.grad.array for t in [x] + ps] + [x.array] + [p.array for p in ps]
     cached = cached_arrays(ws)
     assert cached
     for a in cached:

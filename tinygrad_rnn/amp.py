@@ -106,8 +106,8 @@ class GradScaler:
                         continue
                     if p.grad.dtype == float16:
                         raise ValueError("Attempting to unscale FP16 gradients.")
-                    xp = backend.xp_of(p.grad.data)
-                    bad = float(not bool(xp.isfinite(p.grad.data).all()))
+                    xp = backend.xp_of(p.grad.array)
+                    bad = float(not bool(xp.isfinite(p.grad.array).all()))
                     found[p.grad.device] = max(found.get(p.grad.device, 0.0), bad)
                     with np.errstate(invalid="ignore", over="ignore"):
                         p.grad.mul_(inv_scale)

@@ -292,9 +292,9 @@ def _accumulate(pending: Dict[Node, list], node: Node, g: Tensor, create_graph: 
     elif create_graph:
         entry[0] = entry[0] + g
     elif entry[1]:
-        entry[0].data += g.data
+        entry[0].array += g.array
     else:  # (numpy makes a scalar of the sum of two 0-d arrays: keep an array, which a write in backward needs)
-        total = entry[0].data + g.data
+        total = entry[0].array + g.array
         entry[0], entry[1] = Tensor._make(total if total.ndim else xp_of(total).asarray(total)), True
 
 
@@ -304,19 +304,19 @@ def _owned_buffer(pending: Dict[Node, list], node: Node, shape: tuple, like: Any
     if entry is None:
         entry = pending[node] = [Tensor._make(xp_of(like).zeros(shape, like.dtype)), True]
     elif not entry[1]:
-        entry[0], entry[1] = Tensor._make(entry[0].data.copy()), True
-    return entry[0].data
+        entry[0], entry[1] = Tensor._make(entry[0].array.copy()), True
+    return entry[0].array
 
 
 def _as_grad(root: Tensor, g: Any, op: str) -> Tensor:
     if g is None:
-        if root.data.dtype.kind == "c":
+        if root.array.dtype.kind == "c":
             raise RuntimeError(f"{op}: grad can be implicitly created only for real scalar outputs (this one is "
                                f"{root.dtype}); pass gradient=, or take a real part or abs first")
         if root.numel() != 1:
             raise RuntimeError(f"{op}: a gradient can be implied only for a scalar output; this output has shape "
                                f"{root.shape}, so pass gradient= (or grad_outputs=) of that shape")
-        return Tensor._make(xp_of(root.data).ones(root.shape, root.dtype))
+        return Tensor._make(xp_of(root.array).ones(root.shape, root.dtype))
     g = g if isinstance(g, Tensor) else Tensor(g, dtype=root.dtype, device=root.device)
     if g.shape != root.shape:
         raise ValueError(f"{op}: gradient has shape {g.shape} but the output has shape {root.shape}")
@@ -429,7 +429,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
     into = node.backward_into
     if into is not None and not create_graph and post is None:  # add straight into the parent's gradient buffer
         if node.parents[0] is not None:
-            into(g.data, _owned_buffer(pending, node.parents[0], node.in_shape, g.data))
+            into(g.array, _owned_buffer(pending, node.parents[0], node.in_shape, g.array))
     else:
         try:
             in_grads = node.backward(*g) if type(g) is list else node.backward(g)  # (a list: several outputs)
@@ -453,21 +453,21 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
                 continue
             # (a parent released by an earlier backward has no out_shape: visiting it raises the clear error)
             if isinstance(parent, Tensor):
-                want, dtype = parent.data.shape, parent.data.dtype
+                want, dtype = parent.array.shape, parent.array.dtype
             else:
                 want, dtype = getattr(parent, "out_shape", None), getattr(parent, "out_dtype", None)
-            if not isinstance(ig, Tensor) or (want is not None and ig.data.shape != want):
+            if not isinstance(ig, Tensor) or (want is not None and ig.array.shape != want):
                 raise ValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
                                  f"of input {k}, which is a Tensor of shape {want}")
             owned = fresh
-            if ig.data.dtype is not dtype and dtype is not None and ig.data.dtype != dtype and dtype.kind in "fc":
+            if ig.array.dtype is not dtype and dtype is not None and ig.array.dtype != dtype and dtype.kind in "fc":
                 # each tensor's gradient in its dtype, as torch's engine casts it: a float64 loss on a float32
                 # model sends float32 gradients through the model (hooks and retain_grad see float32). (``is
                 # not`` first: numpy's builtin dtypes are single objects, and != costs ~0.1 us an edge.) A
                 # complex gradient of a real tensor is its real part, as torch's
                 ig, owned = _cast_gradient(ig, dtype, create_graph), True
             if _mode.anomaly:
-                _check_gradient(node, k, ig.data)
+                _check_gradient(node, k, ig.array)
             if parent in pending:
                 _accumulate(pending, parent, ig, create_graph, owned)
             else:  # (the common case, without the call)
@@ -582,9 +582,9 @@ def _run_hooks(hooks: list, g: Tensor) -> Tensor:
 
 def _cast_gradient(ig: Tensor, dtype: Any, create_graph: bool) -> Tensor:
     """A gradient in its tensor's float or complex dtype (see run_backward); complex to real takes the real part."""
-    if ig.data.dtype.kind == "c" and dtype.kind != "c":
-        return ig.real.astype(dtype) if create_graph else Tensor._make(ig.data.real.astype(dtype))
-    return ig.astype(dtype) if create_graph else Tensor._make(ig.data.astype(dtype))
+    if ig.array.dtype.kind == "c" and dtype.kind != "c":
+        return ig.real.astype(dtype) if create_graph else Tensor._make(ig.array.real.astype(dtype))
+    return ig.astype(dtype) if create_graph else Tensor._make(ig.array.astype(dtype))
 
 
 def _describe_grads(v: Any) -> str:
@@ -613,13 +613,13 @@ def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None
         # a broadcast view (read-only in numpy; for CuPy, any zero stride: its (1,) view of a 0-d gradient
         # looks writable but is shared) gets memory of its own, recorded so the graph stays, for zero_() or
         # an optimizer to write
-        if keep and create_graph and (not backend.is_writable(g.data) or 0 in g.data.strides):
+        if keep and create_graph and (not backend.is_writable(g.array) or 0 in g.array.strides):
             g = g.clone()
-        leaf._grad = g if keep else Tensor._make(g.data.copy())
+        leaf._grad = g if keep else Tensor._make(g.array.copy())
     elif create_graph or leaf._grad.grad_fn is not None:
         leaf._grad = leaf._grad + g
     else:
-        leaf._grad.data += g.data
+        leaf._grad.array += g.array
         leaf._grad._bump_version()  # (a graph that saved the old .grad must not see the sum)
 
 
@@ -714,14 +714,14 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
     for i, t in enumerate(inputs):
         g = capture[t._node()]
         if g is None and materialize_grads:
-            g = Tensor._make(xp_of(t.data).zeros(t.shape, t.dtype), requires_grad=create_graph)
+            g = Tensor._make(xp_of(t.array).zeros(t.shape, t.dtype), requires_grad=create_graph)
         elif g is None and not allow_unused:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
                                "pass allow_unused=True to get None for it (or materialize_grads=True for zeros)")
         elif g is not None and g.dtype != t.dtype:  # in the input's dtype, as .backward() stores it
             g = g.astype(t.dtype)
-        elif g is not None and not create_graph and not backend.is_writable(g.data):
-            g = Tensor._make(g.data.copy())  # a read-only broadcast view: give memory of its own
+        elif g is not None and not create_graph and not backend.is_writable(g.array):
+            g = Tensor._make(g.array.copy())  # a read-only broadcast view: give memory of its own
         result.append(g)
     return tuple(result)
 
@@ -741,7 +741,7 @@ def _batched_grad(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: Op
                          f"batch size, got {[g.shape for g in rows]} for outputs {[o.shape for o in outs]}")
     from .ops import stack  # noqa: PLC0415  (ops imports this module)
     if n == 0:
-        return tuple(Tensor._make(xp_of(t.data).zeros((0,) + t.shape, t.dtype)) for t in inputs)
+        return tuple(Tensor._make(xp_of(t.array).zeros((0,) + t.shape, t.dtype)) for t in inputs)
     per_row = [grad(outs, inputs, [g[i] for g in rows], True if i < n - 1 else retain_graph, create_graph, True,
                     allow_unused, False, materialize_grads) for i in range(n)]
     return tuple(None if got[0] is None else stack(list(got)) for got in zip(*per_row))

@@ -194,7 +194,7 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: Optional[int] = None) -
         _state.own.add(id(base))  # (the dual's handle holds base, so the id stays its own while the level is open)
     # (a handle on the node, should dual be changed in place; a broadcast zero of its shape, which holds no
     # reference to the dual's memory, so an in-place change to the dual does not see it shared)
-    xp = xp_of(dual.data)
+    xp = xp_of(dual.array)
     handle = Tensor._make(xp.broadcast_to(xp.zeros((), dual.dtype), dual.shape), dual.grad_fn, True)
     _state.duals.append((handle, tangent))
     _mode.dual = True

@@ -276,8 +276,8 @@ def _record(cls: Any, ctx: FunctionCtx, args: tuple, output: Any) -> Any:
         if id(o) in dirty:
             o._bump_version()  # (as torch's mark_dirty)
         elif id(o) in is_input or o.grad_fn is not None or o._requires_grad:  # returned as it is: an alias
-            o = outs[k] = o._share_version(Tensor._make(o.data))
-        out_meta.append((o.shape, o.dtype, o.data))
+            o = outs[k] = o._share_version(Tensor._make(o.array))
+        out_meta.append((o.shape, o.dtype, o.array))
         if o.dtype.kind != "f" or id(output if not several else output[k]) in non_diff:
             out_nodes.append(None)
             if id(o) in dirty:  # (a dirty input marked non-differentiable leaves the graph, as torch's)
@@ -320,7 +320,7 @@ def _pack(t: Optional[Tensor], originals: list, outs: list) -> Optional[tuple]:
             out = outs[k]
             if out._vc is None:
                 out._vc = [0]
-            return out.data, out._vc, out._vc[0], k, out.grad_fn is not None
+            return out.array, out._vc, out._vc[0], k, out.grad_fn is not None
     if t._vc is None:
         t._vc = [0]
     return t, t._vc, t._vc[0]
@@ -342,9 +342,9 @@ class _Hooked:
         if self.index is None:
             return _relink(t, self.edge, _mode.grad_enabled)
         if node is None or not (_mode.grad_enabled and self.differentiable):
-            return Tensor._make(t.data)
+            return Tensor._make(t.array)
         grad_fn = node if node.n_outputs == 1 and not node.tuple_output else node.output_node(self.index)
-        return Tensor._make(t.data, grad_fn, True)
+        return Tensor._make(t.array, grad_fn, True)
 
 
 def _hook_pack(entries: list, outs: list) -> list:

@@ -385,7 +385,7 @@ class Generator:
     def set_state(self, new_state: Any) -> "Generator":
         if self._device != "cpu":
             raise RuntimeError("Generator.set_state: only a cpu generator's state can be set here")
-        gen, seed = rng_from_bytes(to_device(getattr(new_state, "data", new_state), "cpu"), "Generator.set_state")
+        gen, seed = rng_from_bytes(to_device(getattr(new_state, "array", new_state), "cpu"), "Generator.set_state")
         self._rngs["cpu"], self._seed = gen, self._seed if seed is None else seed
         return self
 
@@ -420,7 +420,7 @@ class _PackageGenerator(Generator):
         return initial_seed()
 
     def set_state(self, new_state: Any) -> "Generator":
-        set_cpu_rng_bytes(to_device(getattr(new_state, "data", new_state), "cpu"))
+        set_cpu_rng_bytes(to_device(getattr(new_state, "array", new_state), "cpu"))
         return self
 
     def clone_state(self) -> "Generator":

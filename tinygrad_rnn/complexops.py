@@ -51,7 +51,7 @@ class Imag(Function):
         return z.imag.copy()
 
     def backward(self, g):
-        return (ComplexFromParts()(_const(xp_of(g.data).zeros_like(g.data)), g),)
+        return (ComplexFromParts()(_const(xp_of(g.array).zeros_like(g.array)), g),)
 
 
 @complex_ok
@@ -198,9 +198,9 @@ def angle(input: Tensor) -> Tensor:
     if input.dtype.kind == "c":
         return Angle()(input)
     x = input._floating()
-    xp = xp_of(x.data)
-    out = xp.where(x.data < 0, np.pi, 0).astype(x.dtype)
-    return _const(xp.where(x.data != x.data, x.data, out)) + x * 0
+    xp = xp_of(x.array)
+    out = xp.where(x.array < 0, np.pi, 0).astype(x.dtype)
+    return _const(xp.where(x.array != x.array, x.array, out)) + x * 0
 
 
 @complex_ok

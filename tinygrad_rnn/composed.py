@@ -276,14 +276,14 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
         a, b = a.astype(np.result_type(a.dtype, b.dtype)), b.astype(np.result_type(a.dtype, b.dtype))
     if a.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: a^2 overflows past 256)
         return half_in_float32(a, hypot, b)
-    xp = xp_of(a.data, b.data)
-    big = xp.maximum(xp.abs(a.data), xp.abs(b.data))
+    xp = xp_of(a.array, b.array)
+    big = xp.maximum(xp.abs(a.array), xp.abs(b.array))
     # 2^(e - 1) for big = m 2^e, m in [0.5, 1) (0.5 for 0, inf and nan): big / scale lies in [1, 2)
     scale = xp.ldexp(xp.ones_like(big), xp.frexp(big)[1] - 1)
     sa, sb = a / _const(scale), b / _const(scale)
     h = (sa * sa + sb * sb).sqrt() * _const(scale)
-    infinite = xp.isinf(a.data) | xp.isinf(b.data)
-    return where(infinite & xp.isnan(h.data), math.inf, h) if bool(infinite.any()) else h
+    infinite = xp.isinf(a.array) | xp.isinf(b.array)
+    return where(infinite & xp.isnan(h.array), math.inf, h) if bool(infinite.any()) else h
 
 
 def logit(input: Tensor, eps: Optional[float] = None) -> Tensor:
@@ -317,7 +317,7 @@ def sinc(input: Tensor) -> Tensor:
     x = _input("sinc", input)._floating()
     if x.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: pi x overflows past ~2e4)
         return half_in_float32(x, sinc)
-    small = xp_of(x.data).abs(x.data) < 0.25
+    small = xp_of(x.array).abs(x.array) < 0.25
     big = where(small, 1.0, x)
     u = where(small, x, 0.0) * math.pi
     u = u * u
@@ -344,8 +344,8 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
     if input.dtype != values.dtype:
         raise TypeError(f"heaviside: input and values must have one dtype, got {input.dtype} and {values.dtype}")
     _broadcast_named("heaviside", ("input", input.shape), ("values", values.shape))
-    xp = xp_of(input.data)
-    return _const(xp.asarray(xp.where(input.data == 0, values.data, input.data > 0).astype(input.dtype)))
+    xp = xp_of(input.array)
+    return _const(xp.asarray(xp.where(input.array == 0, values.array, input.array > 0).astype(input.dtype)))
 
 
 def float_power(input: Any, exponent: Any) -> Tensor:
@@ -372,7 +372,7 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
     x = _input("nansum", input)
     bool_arg(keepdim, "nansum", "keepdim")
     if x.dtype.kind == "f":
-        x = where(xp_of(x.data).isnan(x.data), 0.0, x)
+        x = where(xp_of(x.array).isnan(x.array), 0.0, x)
     return x.sum(dim, keepdim) if dtype is None else x.sum(dim, keepdim, dtype=dtype)
 
 
@@ -380,7 +380,7 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any
     """torch.nanmean: the mean of the elements that are not nan (nan where all are); floating-point only."""
     x = _floating_input("nanmean", input if dtype is None else _input("nanmean", input).astype(dtype))
     bool_arg(keepdim, "nanmean", "keepdim")
-    kept = ~xp_of(x.data).isnan(x.data)
+    kept = ~xp_of(x.array).isnan(x.array)
     count = _const(kept.sum(axis=reduce_dims(dim, x.ndim, "nanmean"), keepdims=keepdim).astype(x.dtype))
     with np.errstate(invalid="ignore"):  # (0 / 0 where every element is nan: nan, as torch's, quietly)
         return nansum(x, dim, keepdim) / count
@@ -403,7 +403,7 @@ def _index_tensor(op: str, index: Any) -> Tensor:
 def take(input: Tensor, index: Tensor) -> Tensor:
     """torch.take: input read as 1-D at index (negative counts from the end), of index's shape."""
     n = _input("take", input).numel()
-    idx = _index_tensor("take", index).data
+    idx = _index_tensor("take", index).array
     if idx.size and (bool((idx < -n).any()) or bool((idx >= n).any())):
         bad = int(idx.min()) if bool((idx < -n).any()) else int(idx.max())
         raise IndexError(f"take: index {bad} is out of range for a tensor of {n} elements (shape {input.shape})")
@@ -427,8 +427,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: Optional[int] = None) ->
     ones = [(s[:d] + (1,) + s[d + 1:]) for s in (input.shape, idx.shape)]
     shape = _broadcast_named("take_along_dim", ("input", ones[0]), ("indices", ones[1]))
     x = input.broadcast_to(shape[:d] + (input.shape[d],) + shape[d + 1:])
-    i = idx.data if idx.shape == shape[:d] + (idx.shape[d],) + shape[d + 1:] else \
-        xp_of(idx.data).broadcast_to(idx.data, shape[:d] + (idx.shape[d],) + shape[d + 1:])
+    i = idx.array if idx.shape == shape[:d] + (idx.shape[d],) + shape[d + 1:] else \
+        xp_of(idx.array).broadcast_to(idx.array, shape[:d] + (idx.shape[d],) + shape[d + 1:])
     return gather(x, d, i)
 
 
@@ -521,7 +521,7 @@ def _running_extreme(op: str, input: Tensor, dim: int) -> Any:
     d = _one_dim(dim, input.ndim, op)
     if input.ndim == 0:
         return return_types[op](input.clone(), _const(backend.to_device(np.zeros((), np.int64), input.device)))
-    a = np.moveaxis(backend.to_device(input.data, "cpu"), d, -1)
+    a = np.moveaxis(backend.to_device(input.array, "cpu"), d, -1)
     idx = np.zeros(a.shape, np.int64)
     if a.shape[-1]:
         cur, at = a[..., 0], np.zeros(a.shape[:-1], np.int64)
@@ -565,7 +565,7 @@ def _order_statistic(op: str, input: Tensor, pos: Any, dim: int, keepdim: bool) 
     d = _one_dim(dim, input.ndim, op)
     if input.ndim == 0:
         return return_types[op](input.clone(), _const(backend.to_device(np.zeros((), np.int64), input.device)))
-    a = backend.to_device(input.data, "cpu")
+    a = backend.to_device(input.array, "cpu")
     order = np.argsort(a, axis=d, kind="stable")
     idx = np.take_along_axis(order, np.broadcast_to(np.asarray(pos), a.shape[:d] + (1,) + a.shape[d + 1:])
                              if np.ndim(pos) else np.full(a.shape[:d] + (1,) + a.shape[d + 1:], pos), axis=d)
@@ -601,7 +601,7 @@ def _median(op: str, input: Tensor, dim: Optional[int], keepdim: bool) -> Any:
     bool_arg(keepdim, op, "keepdim")
     skip_nan = op == "nanmedian" and input.dtype.kind == "f"
     if dim is None:
-        a = backend.to_device(input.data, "cpu")
+        a = backend.to_device(input.array, "cpu")
         kept = a[~np.isnan(a)] if skip_nan else a.reshape(-1)
         if kept.size == 0 and a.size:  # (all nan: nan, the gradient spread over them, as median's)
             kept = a.reshape(-1)
@@ -610,7 +610,7 @@ def _median(op: str, input: Tensor, dim: Optional[int], keepdim: bool) -> Any:
                                       input.device)
             if a.dtype.kind != "f":
                 return _const(value)
-            return Chosen(value, xp_of(input.data).zeros(a.shape, a.dtype))(input)
+            return Chosen(value, xp_of(input.array).zeros(a.shape, a.dtype))(input)
         flat = np.sort(kept, kind="stable")
         has_nan = a.dtype.kind == "f" and bool(np.isnan(flat[-1]))
         value = np.asarray(flat[-1] if has_nan else flat[(kept.size - 1) // 2])
@@ -622,7 +622,7 @@ def _median(op: str, input: Tensor, dim: Optional[int], keepdim: bool) -> Any:
     d = _one_dim(dim, input.ndim, op)
     if input.ndim == 0:
         return _order_statistic(op, input, 0, d, keepdim)
-    a = backend.to_device(input.data, "cpu")
+    a = backend.to_device(input.array, "cpu")
     n = a.shape[d]
     if n == 0:
         raise ValueError(f"{op}: dim {dim} of shape {input.shape} is empty (no median)")
@@ -666,7 +666,7 @@ def _quantile(op: str, input: Tensor, q: Any, dim: Optional[int], keepdim: bool,
             raise ValueError(f"{op}: q must be a number or a 0-d or 1-d tensor of the input's dtype {x.dtype}, got "
                              f"{q.dtype} of shape {q.shape}")
         check_devices(op, [x, q])  # (as torch: 'q tensor must be on the same device as the input tensor')
-        qs = backend.to_device(q.data, "cpu")
+        qs = backend.to_device(q.array, "cpu")
     elif isinstance(q, numbers.Real) and not isinstance(q, bool):
         qs = np.asarray(q, x.dtype)
     else:
@@ -679,7 +679,7 @@ def _quantile(op: str, input: Tensor, q: Any, dim: Optional[int], keepdim: bool,
     flat = d is None or x.ndim == 0
     rows = x.reshape(-1) if flat else x.movedim(d, -1)
     ordered = rows.sort(dim=-1).values  # (nan last; its gradient goes back to the elements)
-    a = backend.to_device(ordered.data, "cpu")
+    a = backend.to_device(ordered.array, "cpu")
     n = a.shape[-1]
     qs = qs.reshape(-1)
     if op == "nanquantile":
@@ -726,7 +726,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     n = input.shape[d]
     if n == 0:
         raise IndexError(f"{op}: expected reduction dim {d} to have non-zero size (shape {input.shape})")
-    a = np.moveaxis(backend.to_device(input.data, "cpu"), d, -1)
+    a = np.moveaxis(backend.to_device(input.array, "cpu"), d, -1)
     rows = a.reshape(-1, n)
     order = np.argsort(rows, axis=1, kind="stable")
     ranked = np.take_along_axis(rows, order, 1)
@@ -769,7 +769,7 @@ def _weights(op: str, w: Any, name: str, n: int, kinds: str, what: str) -> Tenso
     if w.numel() != n:
         raise ValueError(f"{op}: expected {name} to have the same numel as there are observations in the input, "
                          f"got {w.numel()} != {n}")
-    if w.numel() and bool((w.data < 0).any()):
+    if w.numel() and bool((w.array < 0).any()):
         raise ValueError(f"{op}: {name} cannot be negative")
     return w
 
@@ -839,7 +839,7 @@ def _bin_edges(op: str, input: Tensor, values: Any, bins: Any, span: Optional[Tu
             raise ValueError(f"{op}: bins{where} must be a 1-d tensor of input's dtype {input.dtype} with at least 2 "
                              f"edges (1 bin), got {bins.dtype} of shape {bins.shape}")
         check_devices(op, [input, bins])
-        edges = backend.to_device(bins.data, "cpu")
+        edges = backend.to_device(bins.array, "cpu")
         if (np.diff(edges) < 0).any():
             raise ValueError(f"{op}: bin edges{where} must increase monotonically")
         return edges
@@ -853,7 +853,7 @@ def _bin_edges(op: str, input: Tensor, values: Any, bins: Any, span: Optional[Tu
         raise ValueError(f"{op}: min should not exceed max, got min {lo} and max {hi}{where}")
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
-    return backend.to_device(linspace(lo, hi, count + 1, dtype=input.dtype).data, "cpu")
+    return backend.to_device(linspace(lo, hi, count + 1, dtype=input.dtype).array, "cpu")
 
 
 def histogram(input: Tensor, bins: Any = 100, *, range: Optional[Sequence[float]] = None,
@@ -867,7 +867,7 @@ def histogram(input: Tensor, bins: Any = 100, *, range: Optional[Sequence[float]
     op = "histogram"
     if _input(op, input).dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got {input.dtype}")
-    a = backend.to_device(input.data, "cpu").reshape(-1)
+    a = backend.to_device(input.array, "cpu").reshape(-1)
     if range is not None:
         if isinstance(bins, Tensor):
             raise TypeError(f"{op}: range is only taken with an int bins, not with a tensor of bin edges")
@@ -882,7 +882,7 @@ def histogram(input: Tensor, bins: Any = 100, *, range: Optional[Sequence[float]
     nb = len(edges) - 1
     inside = (a >= edges[0]) & (a <= edges[-1])
     pos = np.minimum(np.searchsorted(edges, a[inside], "right") - 1, max(nb - 1, 0))
-    w = None if weight is None else backend.to_device(weight.data, "cpu").reshape(-1)[inside].astype(np.float64)
+    w = None if weight is None else backend.to_device(weight.array, "cpu").reshape(-1)[inside].astype(np.float64)
     hist = np.bincount(pos, w, minlength=nb)[:nb].astype(np.float64)
     if density:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -993,7 +993,7 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
         if not isinstance(v, numbers.Real) or not v >= 0:
             raise ValueError(f"isclose: {name} must be a number >= 0, got {v!r}")
     _broadcast_named("isclose", ("input", input.shape), ("other", other.shape))
-    a, b = input.data, other.data
+    a, b = input.array, other.array
     xp = xp_of(a, b)
     close = a == b
     if equal_nan and a.dtype.kind in "fc":  # (complex: nan in either part, as torch's)
@@ -1091,7 +1091,7 @@ def unravel_index(indices: Tensor, shape: Any) -> Tuple[Tensor, ...]:
         raise ValueError(f"{op}: 'shape' cannot have negative values, got {tuple(shape)}")
     if 0 in shape and indices.numel():
         raise ValueError(f"{op}: no index fits shape {tuple(shape)}, which has no elements")
-    xp, flat = xp_of(indices.data), indices.data.astype(np.int64)
+    xp, flat = xp_of(indices.array), indices.array.astype(np.int64)
     strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
     return tuple(_const((flat // s) % n if n else xp.zeros(flat.shape, np.int64)) for s, n in zip(strides, shape))
 
@@ -1279,7 +1279,7 @@ def _integer_pair(op: str, input: Any, other: Any, fn: Any) -> Tensor:
     if dtype.kind == "b":
         raise TypeError(f"{op}: expects integer tensors, got two bool ones (shapes {input.shape} and {other.shape})")
     _broadcast_named(op, ("input", a.shape), ("other", b.shape))
-    return _const(fn(a.data.astype(dtype, copy=False), b.data.astype(dtype, copy=False)).astype(dtype, copy=False))
+    return _const(fn(a.array.astype(dtype, copy=False), b.array.astype(dtype, copy=False)).astype(dtype, copy=False))
 
 
 def gcd(input: Tensor, other: Tensor) -> Tensor:
@@ -1306,7 +1306,7 @@ def _written(op: str, input: Tensor, positions: Any, source: Tensor, accumulate:
 
 def _positions(input: Tensor) -> Any:
     """Each element's flat position, in input's shape, on its device."""
-    return xp_of(input.data).arange(input.numel()).reshape(input.shape)
+    return xp_of(input.array).arange(input.numel()).reshape(input.shape)
 
 
 def _same_dtype(op: str, input: Tensor, source: Tensor, name: str = "source") -> None:
@@ -1323,7 +1323,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     m = _bool_mask(_input("masked_scatter", mask, "mask"), "masked_scatter", "mask")
     check_devices("masked_scatter", [input, mask, source])
     shape = _broadcast_named("masked_scatter", ("input", input.shape), ("mask", m.shape))
-    xp = xp_of(input.data)
+    xp = xp_of(input.array)
     where_true = xp.flatnonzero(xp.broadcast_to(m, shape))
     if where_true.size > source.numel():
         raise ValueError(f"masked_scatter: source has {source.numel()} elements (shape {source.shape}), fewer than "
@@ -1344,7 +1344,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
         raise ValueError(f"put: index and source must have the same number of elements, got index shape "
                          f"{index.shape} and source shape {source.shape}")
     n = input.numel()
-    idx = index.data.reshape(-1).astype(np.int64)
+    idx = index.array.reshape(-1).astype(np.int64)
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         bad = int(idx.min()) if int(idx.min()) < -n else int(idx.max())
         raise IndexError(f"put: index {bad} is out of range for a tensor of {n} elements (shape {input.shape})")
@@ -1416,7 +1416,7 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
         raise ValueError(f"{op}: source must have input's shape {input.shape} but along dim {d}, where its size is "
                          f"index's length {index.numel()}; got source shape {source.shape}")
     n = input.shape[d] if input.ndim else 1
-    idx = index.data.reshape(-1).astype(np.int64)
+    idx = index.array.reshape(-1).astype(np.int64)
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
         bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
         raise IndexError(f"{op}: index {bad} is out of range for dim {d} of size {n} (input shape {input.shape})")
@@ -1461,7 +1461,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
         raise ValueError(f"{op}: expected maxnorm to be >= 0, got {maxnorm}")
     d = _one_dim(dim, input.ndim, op)
     norms = input.norm(p, tuple(i for i in range(input.ndim) if i != d), keepdim=True)
-    over = norms.data > maxnorm
+    over = norms.array > maxnorm
     return input * where(over, maxnorm / (where(over, norms, 1.0) + 1e-7), 1.0)
 
 
@@ -1470,7 +1470,7 @@ def logdet(input: Tensor) -> Tensor:
     """torch.logdet: log det of each square matrix (float): nan where the determinant is negative, -inf where it
     is 0, as torch's; from linalg.slogdet, so the gradient is logabsdet's, inverse(A)^T."""
     sign, logabsdet = slogdet(_square("logdet", input))
-    return where(sign.data < 0, math.nan, where(sign.data == 0, -math.inf, logabsdet))
+    return where(sign.array < 0, math.nan, where(sign.array == 0, -math.inf, logabsdet))
 
 
 def _trapezoid(op: str, y: Tensor, x: Optional[Tensor], dx: Any, dim: int) -> Tensor:
@@ -1621,7 +1621,7 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
     if input.ndim < 2:
         raise ValueError(f"{op}: input should have at least 2 dims (..., D), got shape {input.shape}")
     D = input.shape[-1]
-    a = backend.to_device(input.data, "cpu").reshape(-1, D)
+    a = backend.to_device(input.array, "cpu").reshape(-1, D)
     if isinstance(bins, (tuple, list)):
         if len(bins) != D:
             raise ValueError(f"{op}: bins must have one entry per coordinate (the innermost dim of input, {D}), got "
@@ -1653,7 +1653,7 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
     for k, e in enumerate(edges):
         pos = np.minimum(np.searchsorted(e, pts[:, k], "right") - 1, max(nbs[k] - 1, 0))
         cell = cell * nbs[k] + pos
-    w = None if weight is None else backend.to_device(weight.data, "cpu").reshape(-1)[inside].astype(np.float64)
+    w = None if weight is None else backend.to_device(weight.array, "cpu").reshape(-1)[inside].astype(np.float64)
     size = int(np.prod(nbs))
     hist = np.bincount(cell, w, minlength=size)[:size].astype(np.float64).reshape(nbs)
     if density:

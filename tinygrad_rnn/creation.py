@@ -42,7 +42,7 @@ def tensor(data: Any, dtype: Any = None, device: Optional[str] = None, requires_
     dtype (set_default_dtype), ints int64, bools bool; numpy arrays keep their dtype. (tg.Tensor(data) makes Python
     data the default dtype.)"""
     arr = _to_array(data, _dt(dtype), backend.check_device(device, "tensor"), infer=True)
-    if arr is (data.data if isinstance(data, Tensor) else data):  # (an ndarray's .data is its buffer)
+    if arr is (data.array if isinstance(data, Tensor) else data):  # (an ndarray's .data is its buffer)
         arr = arr.copy()
     t = Tensor._make(arr)
     return t.requires_grad_(requires_grad) if requires_grad else t
@@ -291,7 +291,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     at most as many samples as it has non-zero weights. For sampling text: ``multinomial(softmax(
     logits / temperature, -1), 1)``."""
     device = _input("multinomial", input).device
-    w = backend.to_device(input.data, "cpu")
+    w = backend.to_device(input.array, "cpu")
     if w.ndim not in (1, 2) or w.shape[-1] == 0:
         raise ValueError(f"multinomial: input must be (C,) or (B, C) weights with C >= 1, got shape {w.shape}")
     if w.dtype.kind != "f":
@@ -337,7 +337,7 @@ def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...], generator: Any = No
     shape), from ``generator`` (one of ``device``, where the draws go) or the package's; p must lie in [0, 1]."""
     if not isinstance(p, (Tensor, numbers.Real)) or isinstance(p, bool):
         raise TypeError(f"{op}: p must be a number or a tensor of probabilities, got {type(p).__name__}")
-    probs = backend.to_device(p.data, "cpu") if isinstance(p, Tensor) else np.asarray(p, dtype=np.float64)
+    probs = backend.to_device(p.array, "cpu") if isinstance(p, Tensor) else np.asarray(p, dtype=np.float64)
     try:
         fits = probs.dtype.kind in "fiu" and np.broadcast_shapes(probs.shape, shape) == tuple(shape)
     except ValueError:
@@ -373,7 +373,7 @@ def normal(mean: Any, std: Any = 1.0, size: Optional[Sequence[int]] = None, *, g
             raise TypeError(f"normal: mean and std must be floating point tensors, got {t.dtype}")
     if len(tensors) == 2 and mean.device != std.device:
         raise ValueError(f"normal: mean is on {mean.device} but std is on {std.device}")
-    m, s = (t.data if isinstance(t, Tensor) else _number(t, "normal", name, bools=False)
+    m, s = (t.array if isinstance(t, Tensor) else _number(t, "normal", name, bools=False)
             for t, name in ((mean, "mean"), (std, "std")))
     try:
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
@@ -397,7 +397,7 @@ def poisson(input: Tensor, generator: Any = None) -> Tensor:
     if not isinstance(input, Tensor) or input.dtype.kind != "f":
         got = input.dtype if isinstance(input, Tensor) else type(input).__name__
         raise TypeError(f"poisson: input must be a floating point tensor of rates, got {got}")
-    rates = backend.to_device(input.data, "cpu")
+    rates = backend.to_device(input.array, "cpu")
     if not (rates >= 0).all():  # (nan too)
         raise ValueError("poisson: invalid Poisson rate, expected every rate to be non-negative")
     if not (rates <= _POISSON_MAX).all():  # (torch's draws there are garbage, numpy's sampler refuses them)
@@ -416,7 +416,7 @@ def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
             raise ValueError(f"binomial only supports floating-point dtypes for {name}, got: {got}")
     if count.device != prob.device:
         raise ValueError(f"binomial: count is on {count.device} but prob is on {prob.device}")
-    n, p = backend.to_device(count.data, "cpu"), backend.to_device(prob.data, "cpu")
+    n, p = backend.to_device(count.array, "cpu"), backend.to_device(prob.array, "cpu")
     if not ((n >= 0).all() and (p >= 0).all() and (p <= 1).all()):  # (nan too)
         raise ValueError("binomial: expects count >= 0 and 0 <= prob <= 1 in every element")
     if not (n == np.floor(n)).all() or (n > np.iinfo(np.int64).max).any():
@@ -429,7 +429,7 @@ def to_dlpack(tensor: Tensor) -> Any:
     """torch.utils.dlpack.to_dlpack (also tg.to_dlpack): the tensor's memory as a DLPack capsule (its array's
     ``__dlpack__``), for a consumer that takes a capsule; from_dlpack takes the tensor itself."""
     _input("to_dlpack", tensor)
-    return tensor.data.__dlpack__()
+    return tensor.array.__dlpack__()
 
 
 def set_default_tensor_type(t: Any) -> None:
@@ -586,7 +586,7 @@ def set_rng_state(new_state: Tensor) -> None:
     if not isinstance(new_state, Tensor):
         raise TypeError(f"set_rng_state: expected the uint8 Tensor get_rng_state returns, got "
                         f"{type(new_state).__name__}")
-    backend.set_cpu_rng_bytes(backend.to_device(new_state.data, "cpu"))
+    backend.set_cpu_rng_bytes(backend.to_device(new_state.array, "cpu"))
 
 
 def asarray(obj: Any, *, dtype: Any = None, device: Optional[str] = None, copy: Optional[bool] = None,
@@ -613,7 +613,7 @@ def asarray(obj: Any, *, dtype: Any = None, device: Optional[str] = None, copy: 
         array = (backend.is_cupy_array(obj) or isinstance(obj, (np.ndarray, np.generic))
                  or hasattr(obj, "__dlpack__"))
         if array and not isinstance(obj, (np.ndarray, np.generic)) and not backend.is_cupy_array(obj):
-            obj = from_dlpack(obj).data
+            obj = from_dlpack(obj).array
         if not array and copy is False:
             raise ValueError(f"asarray: copy=False, but a {type(obj).__name__} cannot be shared as a tensor's memory")
         if array and copy is False and dt is not None and np.dtype(obj.dtype) != dt:
@@ -652,7 +652,7 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
     memory through cupy.from_dlpack. A legacy capsule (torch.utils.dlpack.to_dlpack's) is refused: it does not
     say its device."""
     if isinstance(ext_tensor, Tensor):
-        return Tensor._make(ext_tensor.data)
+        return Tensor._make(ext_tensor.array)
     if not hasattr(ext_tensor, "__dlpack__") or not hasattr(ext_tensor, "__dlpack_device__"):
         raise TypeError(f"from_dlpack: expected an object with __dlpack__ and __dlpack_device__ (a tensor or array), "
                         f"got {type(ext_tensor).__name__}")

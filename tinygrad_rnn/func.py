@@ -612,8 +612,8 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         if a.shape != b.shape or a.dtype != b.dtype:
             return False
-        xp = backend.xp_of(a.data)
-        return bool(xp.array_equal(a.data, b.data, equal_nan=a.dtype.kind in "fc"))
+        xp = backend.xp_of(a.array)
+        return bool(xp.array_equal(a.array, b.array, equal_nan=a.dtype.kind in "fc"))
     return True
 
 

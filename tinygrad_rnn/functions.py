@@ -358,7 +358,7 @@ def _sequence_form(mode: str, op: str, input: Any, hx: Any, params: Any, has_bia
     output, h_n, c_n = _rnn.stacked(mode, x, h0, c0, weights, num_layers, D, float(dropout), bool(train), lengths,
                                     True, "relu" if mode == "RNN_RELU" else "tanh")
     if packed:
-        output = _pack_rows(output, sequence.batch_sizes.data)
+        output = _pack_rows(output, sequence.batch_sizes.array)
     elif unbatched:
         output, h_n, c_n = output.squeeze(1), h_n.squeeze(1), None if c_n is None else c_n.squeeze(1)
     elif batch_first:
@@ -731,7 +731,7 @@ def native_dropout(input: Tensor, p: float, train: Optional[bool]) -> Tuple[Tens
     op = "native_dropout"
     _F._check_tensor(op, "input", input)
     _F._dropout_p(op, p)
-    xp = xp_of(input.data)
+    xp = xp_of(input.array)
     if train is not None and not ops.bool_arg(train, op, "train"):
         return input.clone(), Tensor._make(xp.ones(input.shape, dtype=bool))
     if input.dtype.kind != "f":

@@ -106,7 +106,7 @@ def _forward_mode(fn: Callable[..., Any], inputs: tuple, i: int, directions: Lis
             for o, r in zip(_outputs(fn, args), directions):
                 tangent = unpack_dual(o).tangent if o.dtype.kind == "f" else None
                 if tangent is not None:
-                    total += float((backend.to_device(tangent.data, "cpu") * backend.to_device(r, "cpu")).sum())
+                    total += float((backend.to_device(tangent.array, "cpu") * backend.to_device(r, "cpu")).sum())
         out.reshape(-1)[k] = total
     return out
 
@@ -122,7 +122,7 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
         if inputs[i].dtype != np.float64:
             raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; central differences need float64 "
                             "(use .double())")
-        if not backend.is_writable(inputs[i].data):  # (an expand() view: one perturbation would move many)
+        if not backend.is_writable(inputs[i].array):  # (an expand() view: one perturbation would move many)
             raise ValueError(f"gradcheck: input {i} (shape {inputs[i].shape}) is read-only (e.g. an expand() view, "
                              "whose elements share memory), and gradcheck perturbs its elements in place; pass a "
                              "copy with memory of its own (x.clone().detach().requires_grad_())")
@@ -140,7 +140,7 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
     for i, x, a in zip(checked, targets, analytic):
         if check_grad_dtypes and a is not None and a.dtype != x.dtype:
             raise GradcheckError(f"gradcheck: the gradient of input {i} is {a.dtype}, the input {x.dtype}")
-        a = np.zeros(x.shape) if a is None else backend.to_device(a.data, "cpu").astype(np.float64)
+        a = np.zeros(x.shape) if a is None else backend.to_device(a.array, "cpu").astype(np.float64)
         if a.shape != x.shape:
             raise GradcheckError(f"gradcheck: gradient of input {i} has shape {a.shape}, input has {x.shape}")
         checks = [("analytic", a)] if backward_ad else []
@@ -149,12 +149,12 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
         numeric = np.zeros(x.shape)
         for k in range(x.numel()):  # grad mode stays on: fn may itself differentiate (gradgradcheck)
             at = np.unravel_index(k, x.shape)
-            orig = x.data[at].item()
-            x.data[at] = orig + eps
+            orig = x.array[at].item()
+            x.array[at] = orig + eps
             plus = _projection(_outputs(fn, inputs), directions)
-            x.data[at] = orig - eps
+            x.array[at] = orig - eps
             minus = _projection(_outputs(fn, inputs), directions)
-            x.data[at] = orig
+            x.array[at] = orig
             numeric.reshape(-1)[k] = 0.0 if plus is None else (plus.item() - minus.item()) / (2 * eps)
         for what, a in checks:
             err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))

@@ -107,7 +107,7 @@ def _eye_where(singular: Any, a: Tensor) -> Tensor:
     """a with each matrix flagged in ``singular`` (an array over the batch) replaced by the identity."""
     if not bool(singular.any()):
         return a
-    eye = xp_of(a.data).eye(a.shape[-1], dtype=a.dtype)
+    eye = xp_of(a.array).eye(a.shape[-1], dtype=a.dtype)
     return _ops.where(singular[..., None, None], Tensor._make(eye), a)
 
 
@@ -251,7 +251,7 @@ class Det(Function):
     def backward(self, g):
         (a,) = self.saved
         d = self.output
-        inverse = inv(_eye_where(d.data == 0, a))
+        inverse = inv(_eye_where(d.array == 0, a))
         return ((g * d)[..., None, None] * inverse.mT,)
 
 
@@ -394,7 +394,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
 
 def _gaps(values: Tensor) -> Tensor:
     """E with E_ij = values_j - values_i over the batch, and 1 on the diagonal (where it is 0) for dividing by."""
-    eye = xp_of(values.data).eye(values.shape[-1], dtype=values.dtype)
+    eye = xp_of(values.array).eye(values.shape[-1], dtype=values.dtype)
     return values.unsqueeze(-2) - values.unsqueeze(-1) + Tensor._make(eye)
 
 
@@ -452,7 +452,7 @@ class Eig(Function):
         Vh = np.conj(np.swapaxes(V, -1, -2))
         inner = np.zeros(V.shape, V.dtype)
         if g_vectors is not None:
-            VhgV = Vh @ to_device(g_vectors.data, "cpu")
+            VhgV = Vh @ to_device(g_vectors.array, "cpu")
             diag = np.diagonal(VhgV, 0, -2, -1)
             if not np.allclose(diag.imag, 0, rtol=1e-2, atol=1e-2):
                 raise RuntimeError("linalg.eig: the eigenvectors in the complex case are specified up to "
@@ -464,7 +464,7 @@ class Eig(Function):
             inner = (VhgV - Vh @ (V * diag.real[..., None, :])) / E
         if g_values is not None:
             idx = np.arange(L.shape[-1])
-            inner[..., idx, idx] += to_device(g_values.data, "cpu")
+            inner[..., idx, idx] += to_device(g_values.array, "cpu")
         ga = np.linalg.solve(Vh, inner @ Vh)
         if self.real_input:
             ga = ga.real.astype(np.float32 if V.dtype == np.complex64 else np.float64)
@@ -627,7 +627,7 @@ class Qr(Function):
         if g_v is not None:
             g_q = q @ (r[..., m:] @ g_v.mT) + (0.0 if g_q is None else g_q)
         g_x = _qr_tall_grad(q, r[..., :m], g_q, None if g_r is None else g_r[..., :m])
-        g_y = Tensor._make(xp_of(q.data).zeros(q.shape[:-1] + (n - m,), q.dtype)) if g_v is None else q @ g_v
+        g_y = Tensor._make(xp_of(q.array).zeros(q.shape[:-1] + (n - m,), q.dtype)) if g_v is None else q @ g_v
         return (_ops.cat([g_x, g_y], -1),)
 
 
@@ -659,7 +659,7 @@ def _const(a: Any) -> Tensor:
 
 
 def _eye_like(a: Tensor, n: int) -> Tensor:
-    return _const(xp_of(a.data).eye(n, dtype=a.dtype))
+    return _const(xp_of(a.array).eye(n, dtype=a.dtype))
 
 
 def matrix_power(A: Tensor, n: int) -> Tensor:
@@ -671,7 +671,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
         raise ValueError(f"{op}: A must be a square matrix or a batch of them, got shape {A.shape}")
     if n == 0:  # (A's gradient 0, as torch's)
-        return _ops.where(xp_of(A.data).ones((), bool), _eye_like(A, A.shape[-1]), A)
+        return _ops.where(xp_of(A.array).ones((), bool), _eye_like(A, A.shape[-1]), A)
     if n < 0:
         A = Inv()(_square(op, A))
         n = -n
@@ -722,7 +722,7 @@ class MatrixExp(Function):
     def backward(self, g):
         (a,) = self.saved
         at = a.mT
-        zero = _const(xp_of(a.data).zeros(a.shape, a.dtype))
+        zero = _const(xp_of(a.array).zeros(a.shape, a.dtype))
         block = _ops.cat([_ops.cat([at, g], -1), _ops.cat([zero, at], -1)], -2)
         n = a.shape[-1]
         return (MatrixExp()(block)[..., :n, n:],)
@@ -736,11 +736,11 @@ def matrix_exp(A: Tensor) -> Tensor:
 def _tolerance(op: str, A: Tensor, atol: Any, rtol: Any, batch: Tuple[int, ...]) -> Tuple[Any, Any]:
     """torch's atol / rtol as arrays over the batch: rtol defaults to eps * max(m, n), or to 0 where atol > 0 is
     given without rtol."""
-    xp = xp_of(A.data)
+    xp = xp_of(A.array)
 
     def arr(v: Any, name: str) -> Any:
         if isinstance(v, Tensor):
-            v = v.data
+            v = v.array
         elif not isinstance(v, numbers.Real) or isinstance(v, bool):
             raise TypeError(f"{op}: {name} must be a number or a Tensor, got {v!r}")
         return xp.broadcast_to(xp.asarray(v, dtype=A.dtype), batch)
@@ -819,12 +819,12 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: boo
     op = "linalg.matrix_rank"
     A = _matrices(op, A)
     _ops.bool_arg(hermitian, op, "hermitian")
-    xp = xp_of(A.data)
+    xp = xp_of(A.array)
     atol_, rtol_ = _tolerance(op, A, atol, rtol, A.shape[:-2])
     if hermitian:
-        s = xp.abs(xp.linalg.eigvalsh(_square(op, A).data))
+        s = xp.abs(xp.linalg.eigvalsh(_square(op, A).array))
     else:
-        s = xp.linalg.svd(A.data, compute_uv=False)
+        s = xp.linalg.svd(A.array, compute_uv=False)
     if not s.shape[-1]:
         return _const(xp.zeros(A.shape[:-2], np.int64))
     return _const((s > xp.maximum(atol_, rtol_ * s.max(-1))[..., None]).sum(-1).astype(np.int64))
@@ -840,7 +840,7 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
     if p is None or not isinstance(p, str) and p in (2, -2):
         s = svdvals(A)
         if not s.shape[-1]:
-            return _const(xp_of(A.data).zeros(A.shape[:-2], A.dtype))
+            return _const(xp_of(A.array).zeros(A.shape[:-2], A.dtype))
         out = s[..., 0] / s[..., -1]
         return 1 / out if p == -2 else out
     if not (p in ("fro", "nuc") if isinstance(p, str) else p in _MATRIX_ORDS):
@@ -850,7 +850,7 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
         s = svdvals(A)
         with np.errstate(divide="ignore", invalid="ignore"):
             return s.sum(-1) * (1 / s).sum(-1)
-    singular = _lu_arrays(A.data, True)[2] > 0
+    singular = _lu_arrays(A.array, True)[2] > 0
     inverse = inv(_eye_where(singular, A))
     out = matrix_norm(A, p) * matrix_norm(inverse, p)
     return _ops.where(singular, math.inf, out) if bool(singular.any()) else out
@@ -958,7 +958,7 @@ def vander(x: Tensor, *, N: Any = None) -> Tensor:
     if x.dtype == np.bool_:
         raise TypeError(f"{op}: x must not be bool")
     powers = x.unsqueeze(-1).expand(x.shape + (n - 1,)).cumprod(-1)
-    return _ops.cat([_const(xp_of(x.data).ones(x.shape + (1,), x.dtype)), powers], -1)
+    return _ops.cat([_const(xp_of(x.array).ones(x.shape + (1,), x.dtype)), powers], -1)
 
 
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
@@ -1008,8 +1008,8 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
         raise ValueError(f"{op}: the batch dims of A {A.shape[:-2]} and tau {tau.shape[:-1]} must match")
     if A.dtype != tau.dtype:
         raise TypeError(f"{op}: A and tau must have the same dtype, got {A.dtype} and {tau.dtype}")
-    vectors = A.tril(-1) + _const(xp_of(A.data).eye(m, n, dtype=A.dtype))
-    q = _const(xp_of(A.data).broadcast_to(xp_of(A.data).eye(m, dtype=A.dtype), A.shape[:-2] + (m, m)).copy())
+    vectors = A.tril(-1) + _const(xp_of(A.array).eye(m, n, dtype=A.dtype))
+    q = _const(xp_of(A.array).broadcast_to(xp_of(A.array).eye(m, dtype=A.dtype), A.shape[:-2] + (m, m)).copy())
     for i in range(tau.shape[-1]):
         v = vectors[..., :, i:i + 1]
         q = q - (q @ v) @ (tau[..., i:i + 1, None] * v.mT)
@@ -1142,7 +1142,7 @@ def _unpacked(lu: Tensor) -> Tuple[Tensor, Tensor]:
     """L (..., m, k), unit lower triangular, and U (..., k, n) from a packed LU."""
     m, n = lu.shape[-2:]
     k = min(m, n)
-    eye = _const(xp_of(lu.data).eye(m, k, dtype=lu.dtype))
+    eye = _const(xp_of(lu.array).eye(m, k, dtype=lu.dtype))
     return lu[..., :, :k].tril(-1) + eye, lu[..., :k, :].triu()
 
 
@@ -1217,8 +1217,8 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
     A. check_errors=True: LinAlgError for a singular matrix."""
     op = "linalg.lu_factor_ex"
     lu, pivots, info = _lu_factor(op, A, pivot)
-    if _ops.bool_arg(check_errors, op, "check_errors") and bool((info.data > 0).any()):
-        raise _zero_pivot(op, info.data, lu.shape)
+    if _ops.bool_arg(check_errors, op, "check_errors") and bool((info.array > 0).any()):
+        raise _zero_pivot(op, info.array, lu.shape)
     return lu_factor_ex_result(lu, pivots, info)
 
 
@@ -1226,8 +1226,8 @@ def lu_factor(A: Tensor, *, pivot: bool = True) -> Any:
     """torch.linalg.lu_factor: (LU, pivots) of lu_factor_ex; LinAlgError where U has a zero on its diagonal (any
     m by n A, as torch's: lu_solve would divide by it; linalg.lu and lu_factor_ex take such an A)."""
     lu, pivots, info = _lu_factor("linalg.lu_factor", A, pivot)
-    if bool((info.data > 0).any()):
-        raise _zero_pivot("linalg.lu_factor", info.data, lu.shape)
+    if bool((info.array > 0).any()):
+        raise _zero_pivot("linalg.lu_factor", info.array, lu.shape)
     return lu_factor_result(lu, pivots)
 
 
@@ -1242,10 +1242,10 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
     if pivots.shape != lu.shape[:-2] + (min(m, n),):
         raise ValueError(f"{op}: LU_pivots must have shape {lu.shape[:-2] + (min(m, n),)} for LU of shape "
                          f"{lu.shape}, got {pivots.shape}")
-    xp = xp_of(lu.data)
+    xp = xp_of(lu.array)
     empty = _const(xp.zeros((0,), lu.dtype))
     lower, upper = _unpacked(lu) if unpack_data else (empty, empty)
-    p = _const(_permutation(pivots.data, m, lu.dtype)) if unpack_pivots else empty
+    p = _const(_permutation(pivots.array, m, lu.dtype)) if unpack_pivots else empty
     return lu_unpack_result(p, lower, upper)
 
 
@@ -1255,7 +1255,7 @@ def lu(A: Tensor, *, pivot: bool = True) -> Any:
     Gradients as torch's (see LuFactor)."""
     lu_, pivots, _ = _lu_factor("linalg.lu", A, pivot)
     lower, upper = _unpacked(lu_)
-    return lu_result(_const(_permutation(pivots.data, lu_.shape[-2], lu_.dtype)), lower, upper)
+    return lu_result(_const(_permutation(pivots.array, lu_.shape[-2], lu_.dtype)), lower, upper)
 
 
 def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False) -> Tensor:
@@ -1327,9 +1327,9 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
         raise TypeError(f"{op}: rcond must be a number or None, got {rcond!r}")
     rtol = np.finfo(A.dtype).eps * max(m, n) if rcond is None or rcond < 0 else rcond
     x = pinv(A, rtol=rtol) @ b
-    xp = xp_of(A.data)
+    xp = xp_of(A.array)
     empty = _const(xp.zeros((0,), A.dtype))
-    s = xp.linalg.svd(A.data, compute_uv=False)
+    s = xp.linalg.svd(A.array, compute_uv=False)
     if s.shape[-1]:
         rank_ = (s > rtol * s.max(-1, keepdims=True)).sum(-1).astype(np.int64)
     else:
@@ -1350,9 +1350,9 @@ solve_ex_result = namedtuple("linalg_solve_ex", ("result", "info"))
 def _lu_info(op: str, A: Tensor, check_errors: Any) -> Any:
     """inv_ex's and solve_ex's info (LU's first zero pivot per matrix, 0: none); with check_errors, inv's and
     solve's LinAlgError for a singular one instead."""
-    info = _lu_arrays(A.data, True)[2]
+    info = _lu_arrays(A.array, True)[2]
     if _ops.bool_arg(check_errors, op, "check_errors") and bool((info > 0).any()):
-        raise _singular(op, A.data)
+        raise _singular(op, A.array)
     return info
 
 
@@ -1399,11 +1399,11 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     A = _square(op, A)
     _ops.bool_arg(upper, op, "upper")
     try:
-        return cholesky_ex_result(cholesky(A, upper=upper), _const(xp_of(A.data).zeros(A.shape[:-2], np.int32)))
+        return cholesky_ex_result(cholesky(A, upper=upper), _const(xp_of(A.array).zeros(A.shape[:-2], np.int32)))
     except LinAlgError:
         if _ops.bool_arg(check_errors, op, "check_errors"):
-            raise _not_positive_definite(op, (A.mT if upper else A).data) from None
-    info = _cholesky_info((A.mT if upper else A).data)
+            raise _not_positive_definite(op, (A.mT if upper else A).array) from None
+    info = _cholesky_info((A.mT if upper else A).array)
     bad = info > 0
     out = cholesky(_eye_where(bad, A), upper=upper)
     return cholesky_ex_result(_ops.where(bad[..., None, None], math.nan, out), _const(info))
@@ -1478,7 +1478,7 @@ def svd_old(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
     op = "svd"
     input = _matrices(op, input)
     if not compute_uv:
-        xp = xp_of(input.data)
+        xp = xp_of(input.array)
         m, n = input.shape[-2:]
         return svd_old_result(_const(xp.zeros(input.shape[:-2] + (m, m), input.dtype)), svdvals(input),
                               _const(xp.zeros(input.shape[:-2] + (n, n), input.dtype)))

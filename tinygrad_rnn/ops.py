@@ -28,7 +28,7 @@ def real_only(op: str, *values: Any) -> None:
     """Refuse a complex tensor among values where op orders its inputs (lt, argmax, argsort, ...): complex numbers
     have no order, and numpy's lexicographic one would give a silently wrong answer; torch raises too."""
     for v in values:
-        if isinstance(v, Tensor) and v.data.dtype.kind == "c":
+        if isinstance(v, Tensor) and v.array.dtype.kind == "c":
             raise ComplexNotSupportedError(f"{op}: {v.dtype} input is not supported (complex numbers have no order)")
 
 
@@ -38,7 +38,7 @@ def _const(a: Any) -> Tensor:
 
 def _data(v: Any) -> Any:
     """A Tensor's array; anything else as it is."""
-    return v.data if isinstance(v, Tensor) else v
+    return v.array if isinstance(v, Tensor) else v
 
 
 def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
@@ -67,7 +67,7 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
             raise TypeError(f"{op}: expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
         like = a if isinstance(a, Tensor) else b
         a, b = _as_tensor(op, a, like), _as_tensor(op, b, like)
-    if a.data.dtype != b.data.dtype:
+    if a.array.dtype != b.array.dtype:
         ca, cb = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
         if ca == cb and (a.ndim == 0) != (b.ndim == 0):  # (astype: a float cast keeps the gradient)
             if a.ndim == 0:
@@ -75,9 +75,9 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
             else:
                 b = b.astype(a.dtype)
         elif ca == 2 and cb < 2:
-            b = _const(b.data.astype(a.dtype))
+            b = _const(b.array.astype(a.dtype))
         elif cb == 2 and ca < 2:
-            a = _const(a.data.astype(b.dtype))
+            a = _const(a.array.astype(b.dtype))
         elif ca == 3 or cb == 3:
             a, b = _to_complex(a, b)
     return a, b
@@ -158,7 +158,7 @@ def _number(op: str, x: Any, like: Tensor) -> Tensor:
         a = backend.quietly(np.asarray, x, dtype) if not -65504 <= x <= 65504 else np.asarray(x, dtype=dtype)
     except OverflowError:
         raise OverflowError(f"{op}: {x} does not fit in the tensor's dtype {like.dtype}") from None
-    return _const(a if type(like.data) is np.ndarray else backend.to_device(a, like.device))
+    return _const(a if type(like.array) is np.ndarray else backend.to_device(a, like.device))
 
 
 # ============================================================================ elementwise binary
@@ -197,7 +197,7 @@ class Mul(Function):
     def backward(self, g):  # (complex: g * conj(other), torch's convention)
         a, b = self.saved
         need_a, need_b = self.needs_input_grad
-        if a.data.dtype.kind == "c" or b.data.dtype.kind == "c":
+        if a.array.dtype.kind == "c" or b.array.dtype.kind == "c":
             a, b = a.conj(), b.conj()
         return (unbroadcast(g * b, a.shape) if need_a else None,
                 unbroadcast(g * a, b.shape) if need_b else None)
@@ -248,10 +248,10 @@ def _scalar(number: Any, c: Tensor) -> Any:
     float16 first) is such a number too, as torch reads it: its own value in float32, a copy (not its memory,
     which may be written later)."""
     if c.dtype != np.float16:
-        return c.data
+        return c.array
     if isinstance(number, Tensor):
-        return number.data.astype(np.float32)
-    return xp_of(c.data).asarray(_data(number), np.float32)
+        return number.array.astype(np.float32)
+    return xp_of(c.array).asarray(_data(number), np.float32)
 
 
 def _rounded(out: Any, a: Any) -> Any:
@@ -268,7 +268,7 @@ def mul(a: Any, b: Any) -> Tensor:
         return MulScalar(_scalar(b, y))(x)
     if not isinstance(a, Tensor) and x.ndim == 0:
         return MulScalar(_scalar(a, x))(y)
-    if y.data.ndim == 0 and x.data.dtype == np.float16 and y.data.dtype == np.float16 and not b._requires_grad:
+    if y.array.ndim == 0 and x.array.dtype == np.float16 and y.array.dtype == np.float16 and not b._requires_grad:
         return MulScalar(_scalar(b, y))(x)  # (a 0-d other without gradient: as torch, a scalar, in float32)
     return Mul()(x, y)
 
@@ -287,7 +287,7 @@ class Div(Function):
 
     def backward(self, g):  # (complex: conjugates of the derivatives, torch's convention)
         a, b = self.saved
-        if a.data.dtype.kind == "c" or b.data.dtype.kind == "c":
+        if a.array.dtype.kind == "c" or b.array.dtype.kind == "c":
             a, b = a.conj(), b.conj()
         ga = g / b
         return unbroadcast(ga, a.shape), (unbroadcast(-ga * a / b, b.shape) if self.needs_input_grad[1] else None)
@@ -301,7 +301,7 @@ def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
     functions, with a gradient of 0 to each operand (torch's, where its floor_divide has none)."""
     if rounding_mode in ("floor", "trunc"):
         a, b = operands("div", a, b)
-        return Step((floor_divide if rounding_mode == "floor" else _trunc_divide)(a, b).data)(a, b)
+        return Step((floor_divide if rounding_mode == "floor" else _trunc_divide)(a, b).array)(a, b)
     if rounding_mode is not None:
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
     if _integral(a) and _integral(b):
@@ -309,7 +309,7 @@ def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
     x, y = operands("div", a, b)
     if not isinstance(b, Tensor) and y.ndim == 0:  # (a number: DivScalar; 1 / x stays a Div)
         return DivScalar(_scalar(b, y))(x)
-    if y.data.ndim == 0 and x.data.dtype == np.float16 and y.data.dtype == np.float16 and not b._requires_grad:
+    if y.array.ndim == 0 and x.array.dtype == np.float16 and y.array.dtype == np.float16 and not b._requires_grad:
         return DivScalar(_scalar(b, y))(x)  # (a 0-d other without gradient: as mul's)
     return Div()(x, y)
 
@@ -344,7 +344,7 @@ class Remainder(Function):
         a, b = self.saved
         gb = None
         if self.needs_input_grad[1]:  # (the quotient the forward used: floor(a / b) may round the other way)
-            gb = unbroadcast(g * _const(-_divmod_part(a.data, b.data, 0)), b.shape)
+            gb = unbroadcast(g * _const(-_divmod_part(a.array, b.array, 0)), b.shape)
         return unbroadcast(g, a.shape), gb
 
 
@@ -362,8 +362,8 @@ class Fmod(Function):
         a, b = self.saved
         gb = None
         if self.needs_input_grad[1]:  # (the quotient the forward used: (a - fmod(a, b)) / b, an integer)
-            xp = xp_of(a.data, b.data)
-            gb = unbroadcast(g * _const(-xp.round((a.data - xp.fmod(a.data, b.data)) / b.data)), b.shape)
+            xp = xp_of(a.array, b.array)
+            gb = unbroadcast(g * _const(-xp.round((a.array - xp.fmod(a.array, b.array)) / b.array)), b.shape)
         return unbroadcast(g, a.shape), gb
 
 
@@ -386,7 +386,7 @@ class XLogY(Function):
         x, y = self.saved
         gx = gy = None
         if self.needs_input_grad[0]:
-            edge = (x.data == 0) & (y.data <= (-1 if self.log1p else 0))
+            edge = (x.array == 0) & (y.array <= (-1 if self.log1p else 0))
             gx = unbroadcast(where(edge, 0.0, g * (y.log1p() if self.log1p else y.log())), x.shape)
         if self.needs_input_grad[1]:
             gy = unbroadcast(g * x / (y + 1 if self.log1p else y), y.shape)
@@ -416,7 +416,7 @@ class Logit(Function):
     def backward(self, g):
         (x,) = self.saved
         lo, hi = (0, 1) if self.eps is None else (self.eps, 1 - self.eps)
-        outside = (x.data < lo) | (x.data > hi)
+        outside = (x.array < lo) | (x.array > hi)
         return where(outside, math.nan if self.eps is None else 0.0, g / (x * (1 - x)))
 
 
@@ -450,7 +450,7 @@ class Step(Function):
         return value
 
     def backward(self, g):
-        xp = xp_of(g.data)
+        xp = xp_of(g.array)
         return tuple(_const(xp.zeros(shape, dtype)) if need else None
                      for (shape, dtype), need in zip(self.likes, self.needs_input_grad))
 
@@ -459,8 +459,8 @@ def floor_divide(input: Any, other: Any) -> Tensor:
     """input // other = floor(input / other) (Python's and torch's rounding). A step function, so without a
     gradient."""
     input, other = operands("floor_divide", input, other)
-    _check_division("floor_divide", input.data, other.data)
-    out = backend.quietly(_divmod_part, input.data, other.data, 0)  # (x // 0 of floats: inf or nan, as torch's)
+    _check_division("floor_divide", input.array, other.array)
+    out = backend.quietly(_divmod_part, input.array, other.array, 0)  # (x // 0 of floats: inf or nan, as torch's)
     return _const(np.asarray(out) if isinstance(out, np.generic) else out)  # (0-d: an array, writable in place)
 
 
@@ -468,14 +468,14 @@ def _trunc_divide(a: Any, b: Any) -> Tensor:
     """a / b rounded toward zero: for floats trunc(a / b); for integers the floor quotient q, plus one where it was
     rounded down past a negative one (q b != a, the signs differ)."""
     a, b = operands("div", a, b)
-    _check_division("div", a.data, b.data)
-    xp = xp_of(a.data, b.data)
-    if xp.result_type(a.data, b.data).kind == "f":
+    _check_division("div", a.array, b.array)
+    xp = xp_of(a.array, b.array)
+    if xp.result_type(a.array, b.array).kind == "f":
         with np.errstate(divide="ignore", invalid="ignore"):  # (x / 0: inf or nan, as torch's)
-            out = xp.trunc(a.data / b.data)
+            out = xp.trunc(a.array / b.array)
     else:
-        q = xp.floor_divide(a.data, b.data)  # (one division: the remainder's sign test reads q b against a)
-        out = q + ((q * b.data != a.data) & ((a.data < 0) != (b.data < 0)))
+        q = xp.floor_divide(a.array, b.array)  # (one division: the remainder's sign test reads q b against a)
+        out = q + ((q * b.array != a.array) & ((a.array < 0) != (b.array < 0)))
     return _const(xp.asarray(out))
 
 
@@ -532,9 +532,9 @@ class Pow(Function):
         need_a, need_b = self.needs_input_grad
         ga = gb = None
         if need_a:  # b a^(b-1), taken as 0 at a = b = 0 (a^0 is constant there too, not 0 * inf)
-            ga = unbroadcast(where((a.data != 0) | (b.data != 0), g * b * a ** (b - 1), 0.0), a.shape)
+            ga = unbroadcast(where((a.array != 0) | (b.array != 0), g * b * a ** (b - 1), 0.0), a.shape)
         if need_b:  # a^b log a, taken as 0 where a == 0 <= b (the limit for b > 0; torch's); -inf where a == 0 > b
-            zero = (a.data == 0) & (b.data >= 0)
+            zero = (a.array == 0) & (b.array >= 0)
             gb = unbroadcast(where(zero, 0.0, g * self.output * where(zero, 1.0, a).log()), b.shape)
         return ga, gb
 
@@ -574,7 +574,7 @@ class PowScalar(Function):
     def backward(self, g):
         (x,) = self.saved
         if self.p == 0:  # (zeros, not g * 0: an inf or nan reaching x ** 0 passes on 0, as in torch)
-            return (Tensor._make(xp_of(g.data).zeros_like(g.data)),)
+            return (Tensor._make(xp_of(g.array).zeros_like(g.array)),)
         return (g * self.p * x ** (self.p - 1),)
 
 
@@ -607,7 +607,7 @@ class Maximum(Function):
 
     def backward(self, g):
         a, b = self.saved
-        wa = getattr(xp_of(a.data), self.wins)(a.data, b.data) + 0.5 * (a.data == b.data)
+        wa = getattr(xp_of(a.array), self.wins)(a.array, b.array) + 0.5 * (a.array == b.array)
         wa = _const(wa.astype(g.dtype))
         return unbroadcast(g * wa, a.shape), unbroadcast(g * (1 - wa), b.shape)
 
@@ -626,8 +626,8 @@ class FMax(Maximum):
 
     def backward(self, g):
         a, b = self.saved
-        xp = xp_of(a.data)
-        wa = _const((getattr(xp, self.wins)(a.data, b.data) | xp.isnan(b.data)).astype(g.dtype))
+        xp = xp_of(a.array)
+        wa = _const((getattr(xp, self.wins)(a.array, b.array) | xp.isnan(b.array)).astype(g.dtype))
         return unbroadcast(g * wa, a.shape), unbroadcast(g * (1 - wa), b.shape)
 
 
@@ -649,7 +649,7 @@ class Atan2(Function):
     def backward(self, g):
         a, b = self.saved
         r2 = a * a + b * b
-        nonzero = r2.data != 0
+        nonzero = r2.array != 0
         scaled = where(nonzero, g / where(nonzero, r2, 1.0), 0.0)
         need_a, need_b = self.needs_input_grad
         return (unbroadcast(scaled * b, a.shape) if need_a else None,
@@ -694,7 +694,7 @@ class Copysign(Function):
     def backward(self, g):
         need_a, need_b = self.needs_input_grad
         return (unbroadcast(g * _const(self.slope), self.shapes[0]) if need_a else None,
-                _const(xp_of(g.data).zeros(self.shapes[1], g.dtype)) if need_b else None)
+                _const(xp_of(g.array).zeros(self.shapes[1], g.dtype)) if need_b else None)
 
 
 def copysign(input: Tensor, other: Any) -> Tensor:
@@ -707,7 +707,7 @@ def copysign(input: Tensor, other: Any) -> Tensor:
 def signbit(input: Tensor) -> Tensor:
     """torch.signbit: whether each element's sign bit is set (True for -0.0 and -nan, False for bools), as bools;
     no gradient."""
-    x = _input("signbit", input).data
+    x = _input("signbit", input).array
     xp = xp_of(x)
     return _const(xp.zeros(x.shape, bool) if x.dtype.kind == "b" else xp.asarray(xp.signbit(x)))
 
@@ -723,7 +723,7 @@ class Frexp(Function):
         return mantissa
 
     def backward(self, g):
-        return (g / _const(xp_of(g.data).exp2(self.exponent.astype(g.dtype))),)
+        return (g / _const(xp_of(g.array).exp2(self.exponent.astype(g.dtype))),)
 
 
 def frexp(input: Tensor) -> Any:
@@ -747,7 +747,7 @@ class NextAfter(Function):
     def backward(self, g):
         need_a, need_b = self.needs_input_grad
         return (unbroadcast(g * _const(self.moved.astype(g.dtype)), self.shapes[0]) if need_a else None,
-                _const(xp_of(g.data).zeros(self.shapes[1], g.dtype)) if need_b else None)
+                _const(xp_of(g.array).zeros(self.shapes[1], g.dtype)) if need_b else None)
 
 
 def nextafter(input: Tensor, other: Tensor) -> Tensor:
@@ -799,7 +799,7 @@ class Where(Function):
         return xp_of(a, b).where(self.condition, a, b)
 
     def backward(self, g):
-        zero = _const(xp_of(g.data).zeros((), dtype=g.dtype))
+        zero = _const(xp_of(g.array).zeros((), dtype=g.dtype))
         return (unbroadcast(Where(self.condition)(g, zero), self.shapes[0]),
                 unbroadcast(Where(self.condition)(zero, g), self.shapes[1]))
 
@@ -826,7 +826,7 @@ class Exp(Function):
 
     def backward(self, g):  # (complex: g * conj(exp z))
         out = self.output
-        return (g * (out if out.data.dtype.kind != "c" else out.conj()),)
+        return (g * (out if out.array.dtype.kind != "c" else out.conj()),)
 
 
 class Log(Function):
@@ -867,7 +867,7 @@ class Root(Function):
 
     def backward(self, g):
         (s,) = self.saved
-        pos = s.data > 0
+        pos = s.array > 0
         if self.p == 2:
             slope = 0.5 / where(pos, self.output, 1.0)
         else:
@@ -1192,8 +1192,8 @@ def exp_scaled_square(x: Tensor, scale: float) -> Tensor:
     """e^(scale x^2) of a Tensor without the error of about |scale| x^2 ulp that rounding x^2 would put in it (as
     _exp_minus_square): s = trunc(16 x)/16, a constant with |x| clipped at 64, has s^2 exact; the factor
     e^(scale (x - s)(x + s)) carries the derivative (Tensor ops, so higher orders run)."""
-    xp = xp_of(x.data)
-    s = xp.trunc(xp.clip(x.data, -64, 64) * 16) / 16
+    xp = xp_of(x.array)
+    s = xp.trunc(xp.clip(x.array, -64, 64) * 16) / 16
     return ((x - _const(s)) * (x + _const(s)) * scale).exp() * _const(xp.exp(s * s * scale))
 
 
@@ -1720,7 +1720,7 @@ class Rounding(Function):
         return getattr(xp, self.name)(x)
 
     def backward(self, g):
-        return (_const(xp_of(g.data).zeros_like(g.data)),)
+        return (_const(xp_of(g.array).zeros_like(g.array)),)
 
 
 class Abs(Function):
@@ -1822,10 +1822,10 @@ class Softplus(Function):
         s = z.sigmoid()
         if self.threshold is None:
             return (g * s,)
-        at = z.data == self.threshold  # torch's double backward: sigmoid'(z) only where z < threshold, 0 at it
+        at = z.array == self.threshold  # torch's double backward: sigmoid'(z) only where z < threshold, 0 at it
         if at.any():
             s = where(at, s.detach(), s)
-        return (g * where(z.data > self.threshold, 1.0, s),)
+        return (g * where(z.array > self.threshold, 1.0, s),)
 
 
 class Relu(Function):
@@ -1847,7 +1847,7 @@ def sloped(g: Tensor, slope: Any, node: Function) -> Tensor:
     gradient, as torch's threshold_backward and grad * sgn(x) do: so the first-order gradient requires grad, and a
     second-order one is zeros rather than an error."""
     if not _mode.grad_enabled:
-        return _const(_slope_times(g.data, slope))
+        return _const(_slope_times(g.array, slope))
     return SlopeGrad(slope)(g, Tensor._make(slope, node, True))  # (the data stands in for the output's: unread)
 
 
@@ -1869,7 +1869,7 @@ class SlopeGrad(Function):
     def backward(self, gg):
         need_g, need_out = self.needs_input_grad
         return (sloped(gg, self.slope, self.parents[1]) if need_g else None,
-                _const(xp_of(gg.data).zeros(self.slope.shape, gg.dtype)) if need_out else None)
+                _const(xp_of(gg.array).zeros(self.slope.shape, gg.dtype)) if need_out else None)
 
 
 class Clamp(Function):
@@ -1983,14 +1983,14 @@ class Prod(Function):
 def _others_product(x: Tensor, d: int, y: Tensor) -> Tensor:
     """prod_{j != i} x_j along dim d for every i, given y, the product along d (kept as a size-1 dim)."""
     if not _mode.grad_enabled:  # (a first-order backward: arrays; float16 multiplies in float32, as forward)
-        a = xp_of(x.data).moveaxis(x.data, d, -1)
+        a = xp_of(x.array).moveaxis(x.array, d, -1)
         a = a.astype(np.float32) if a.dtype == np.float16 else a
         out = xp_of(a).ones_like(a)
         out[..., 1:] = a[..., :-1].cumprod(-1)
         out[..., :-1] *= a[..., :0:-1].cumprod(-1)[..., ::-1]
         with np.errstate(over="ignore"):  # (past float16's range: inf, as the forward gives)
             return _const(xp_of(a).moveaxis(out, -1, d).astype(x.dtype, copy=False))
-    if not bool((x.data == 0).any()):
+    if not bool((x.array == 0).any()):
         return y / x
     return _products_before(x, d) * _products_before(x.flip(d), d).flip(d)
 
@@ -2013,7 +2013,7 @@ def sum_as(x: Tensor, dim: Any, keepdim: bool, dtype: Any) -> Tensor:
     x = cast_to(x, dtype, "sum")
     if x.dtype.kind in "fc":
         return Sum(dim, keepdim)(x)
-    return Tensor._make(x.data.sum(axis=reduce_dims(dim, x.ndim, "sum"), keepdims=keepdim, dtype=x.dtype))
+    return Tensor._make(x.array.sum(axis=reduce_dims(dim, x.ndim, "sum"), keepdims=keepdim, dtype=x.dtype))
 
 
 def prod(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -2080,8 +2080,8 @@ class Cumprod(Cumsum):
     def backward(self, g):
         (x,), d = self.saved, self.dim
         if not _mode.grad_enabled:
-            return (_const(_cumprod_grad(x.data, g.data, self._out, d)),)
-        if not bool((x.data == 0).any()):
+            return (_const(_cumprod_grad(x.array, g.array, self._out, d)),)
+        if not bool((x.array == 0).any()):
             return ((g * self.output).flip(d).cumsum(d).flip(d) / x,)
         n = x.shape[d]
         if n == 0:
@@ -2111,7 +2111,7 @@ def _cumprod_grad(x: Any, g: Any, y: Any, d: int) -> Any:
 
 def _products_before(x: Tensor, d: int) -> Tensor:
     """prod_{j < i} x_j along dim d for every i (1 at i = 0), in ops: the running product of x shifted by one."""
-    one = _const(xp_of(x.data).ones(x.shape[:d] + (1,) + x.shape[d + 1:], x.dtype))
+    one = _const(xp_of(x.array).ones(x.shape[:d] + (1,) + x.shape[d + 1:], x.dtype))
     return cumprod(cat([one, x[_along(d, slice(0, x.shape[d] - 1))]], d), d)
 
 
@@ -2235,11 +2235,11 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
                         f"use a{op}(dim) (input shape {x.shape})")
     axes, result = norm_dims(dim, x.ndim, op), return_types[op]
     if x.ndim == 0:
-        return result(x.clone(), _const(xp_of(x.data).zeros((), np.int64)))
+        return result(x.clone(), _const(xp_of(x.array).zeros((), np.int64)))
     (d,) = axes
     if x.shape[d] == 0:
         raise ValueError(f"{op}: dim {d} of the input (shape {x.shape}) has size 0, so it has no {op}imum")
-    idx = getattr(x.data, "arg" + op)(axis=d, keepdims=True).astype(np.int64, copy=False)
+    idx = getattr(x.array, "arg" + op)(axis=d, keepdims=True).astype(np.int64, copy=False)
     values = gather(x, d, idx)
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
@@ -2262,7 +2262,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
     real_only("argsort", input)
     bool_arg(descending, "argsort", "descending")
     bool_arg(stable, "argsort", "stable")
-    return _const(_sort_indices(input.data, d, descending))
+    return _const(_sort_indices(input.array, d, descending))
 
 
 def _sort_indices(a: Any, d: int, descending: bool) -> Any:
@@ -2284,7 +2284,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
     d = _one_dim(dim, _input("sort", input).ndim, "sort")
     bool_arg(descending, "sort", "descending")
     bool_arg(stable, "sort", "stable")
-    idx = _const(_sort_indices(input.data, d, descending))
+    idx = _const(_sort_indices(input.array, d, descending))
     return return_types["sort"](input.clone() if input.ndim == 0 else gather(input, d, idx), idx)
 
 
@@ -2576,8 +2576,8 @@ def _dims_used(i: Any) -> int:
 def _alias(x: Tensor, out: Tensor) -> Tensor:
     """If out's array is a view of x's memory (basic indexing, reshape, permute), out shares x's version
     counter, as torch's views do: an in-place change through either is caught where the other was saved."""
-    base = out.data.base
-    if base is not None and (base is x.data or base is x.data.base):  # (views of views keep the owner)
+    base = out.array.base
+    if base is not None and (base is x.array or base is x.array.base):  # (views of views keep the owner)
         view_of(x, out)
     return out
 
@@ -2633,7 +2633,7 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
     entries = []
     for i in index:
         if isinstance(i, Tensor):
-            i = i.data if i.dtype != np.uint8 else _byte_mask(i.data, op)
+            i = i.array if i.dtype != np.uint8 else _byte_mask(i.array, op)
         elif isinstance(i, list):
             i = np.asarray(i) if i else np.zeros(0, np.int64)  # ([] alone would be float64)
         if getattr(i, "dtype", None) is not None and i.ndim == 0 and i.dtype.kind in "biu":
@@ -2737,7 +2737,7 @@ class MatMul(Function):
     def backward(self, g):
         a, b = self.saved
         ta, tb = self.ta, self.tb
-        if a.data.dtype.kind == "c":  # (g op(B)^H and op(A)^H g: the products below of the conjugates)
+        if a.array.dtype.kind == "c":  # (g op(B)^H and op(A)^H g: the products below of the conjugates)
             a, b = a.conj(), b.conj()
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.ndim == 1 else b
@@ -3150,7 +3150,7 @@ class Cast(Function):
     def backward(self, g):  # (to a real input from a complex output: the real part, as torch's)
         if self.src.kind not in "fc":
             return (None,)
-        return (Cast(self.src, True)(g) if g.data.dtype.kind == "c" and self.src.kind == "f" else g.astype(self.src),)
+        return (Cast(self.src, True)(g) if g.array.dtype.kind == "c" and self.src.kind == "f" else g.astype(self.src),)
 
 
 # ============================================================================ composites
@@ -3158,7 +3158,7 @@ def pow(base: Any, exponent: Any) -> Tensor:
     """base ** exponent in torch's dtype: a bool tensor to a bool number stays bool (x ** True is x, x ** False all
     True), to an int one is int64; a bool number to an integer tensor is that tensor's integer dtype."""
     if isinstance(base, Tensor) and base.dtype.kind == "b" and isinstance(exponent, bool):
-        return Tensor._make(xp_of(base.data).logical_or(base.data, not exponent))
+        return Tensor._make(xp_of(base.array).logical_or(base.array, not exponent))
     if isinstance(base, bool) and isinstance(exponent, Tensor) and exponent.dtype.kind == "b":
         raise TypeError("pow: not implemented for a bool base and a bool tensor, as in torch; convert one")
     if isinstance(base, Tensor) and isinstance(exponent, numbers.Number) and not isinstance(exponent, bool):
@@ -3166,7 +3166,7 @@ def pow(base: Any, exponent: Any) -> Tensor:
     if isinstance(exponent, Tensor) and isinstance(base, numbers.Real) and base > 0:
         if exponent.dtype.kind in "biu" and isinstance(base, numbers.Integral):
             # exact integers, as in torch (no gradient); a negative power truncates to 0 (1 for base 1)
-            e, xp = exponent.data, xp_of(exponent.data)
+            e, xp = exponent.array, xp_of(exponent.array)
             e = e.astype(np.int64) if e.dtype.kind == "b" else e  # (the exponent's int dtype is the result's)
             b = np.uint64(int(base) % 2 ** 64).astype(e.dtype)  # wrapped into it, as torch does (a numpy scalar:
             # CuPy's ufuncs take those, not a 0-d numpy array)
@@ -3208,13 +3208,13 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
         except ValueError:
             raise ValueError(f"clamp: the input {input.shape} and the bounds {[b.shape for b in bounds]} do not "
                              "broadcast") from None
-        xp = xp_of(input.data)
-        x, lo, hi = input.data, _data(min), _data(max)
+        xp = xp_of(input.array)
+        x, lo, hi = input.array, _data(min), _data(max)
         out = input.detach()  # (the values, torch's min(max(x, min), max): a nan bound wins, a nan input stays)
         if min is not None:
-            out = where((out.data < lo) | xp.isnan(lo), lo, out)
+            out = where((out.array < lo) | xp.isnan(lo), lo, out)
         if max is not None:
-            out = where((out.data > hi) | xp.isnan(hi), hi, out)
+            out = where((out.array > hi) | xp.isnan(hi), hi, out)
         # the gradient as torch's: to input where min <= x <= max, to min where x < min < max, to max where x > max
         # or max < min; to none where a nan is met or min == max is taken (out's values, a constant, there)
         inside = xp.ones(np.broadcast_shapes(x.shape, xp.shape(lo), xp.shape(hi)), bool)
@@ -3273,7 +3273,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     diff = end - input
     if not isinstance(weight, Tensor):
         return input + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
-    return where(abs(weight.data) < 0.5, input + weight * diff, end - diff * (1 - weight))
+    return where(abs(weight.array) < 0.5, input + weight * diff, end - diff * (1 - weight))
 
 
 def nan_to_num(input: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float] = None,
@@ -3287,10 +3287,10 @@ def nan_to_num(input: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float
             raise TypeError(f"nan_to_num: {name} must be a number or None, got {type(v).__name__}")
     if input.dtype.kind != "f":
         return input.clone()
-    xp = xp_of(input.data)
+    xp = xp_of(input.array)
     with np.errstate(over="ignore"):  # (a replacement past the dtype's range becomes inf, as in torch)
-        filled = xp.nan_to_num(input.data, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
-    return where(xp.isfinite(input.data), input, _const(filled))
+        filled = xp.nan_to_num(input.array, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
+    return where(xp.isfinite(input.array), input, _const(filled))
 
 
 def _two_tensors(op: str, a: Any, b: Any, names: Tuple[str, str] = ("input", "other")) -> None:
@@ -3306,7 +3306,7 @@ def _two_tensors(op: str, a: Any, b: Any, names: Tuple[str, str] = ("input", "ot
 def equal(input: Tensor, other: Tensor) -> bool:
     """True if input and other have the same shape and the same values (as torch.equal)."""
     _two_tensors("equal", input, other)
-    return input.shape == other.shape and bool(xp_of(input.data).array_equal(input.data, other.data))
+    return input.shape == other.shape and bool(xp_of(input.array).array_equal(input.array, other.array))
 
 
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
@@ -3316,7 +3316,7 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 0:
             raise ValueError(f"allclose: {name} must be a number >= 0, got {v!r}")
     broadcast_shapes("allclose", ("input", input.shape), ("other", other.shape))
-    return bool(xp_of(input.data).allclose(input.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(xp_of(input.array).allclose(input.array, other.array, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def _bool_mask(mask: Any, op: str, what: str) -> Any:
@@ -3367,7 +3367,7 @@ def tril(x: Tensor, diagonal: int = 0, upper: bool = False) -> Tensor:
         raise ValueError(f"{op}: the input must have at least 2 dims (a matrix, or a batch of them), got shape "
                          f"{x.shape}")
     diagonal = int_arg(diagonal, op, "diagonal")
-    xp = xp_of(x.data)
+    xp = xp_of(x.array)
     n, m = x.shape[-2:]
     below = xp.tri(n, m, diagonal - (1 if upper else 0), dtype=bool)  # (True where column - row <= k)
     return where(~below if upper else below, x, Tensor._make(xp.zeros((), x.dtype)))
@@ -3401,7 +3401,7 @@ def centered(x: Tensor, dim: Any, mean: Optional[Tensor] = None) -> Tensor:
     c = x - (x.mean(dim, keepdim=True) if mean is None else mean)
     if not c.numel():
         return c
-    return c - _const(c.data.mean(axis=reduce_dims(dim, x.ndim, "mean"), keepdims=True))
+    return c - _const(c.array.mean(axis=reduce_dims(dim, x.ndim, "mean"), keepdims=True))
 
 
 def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) -> Tensor:
@@ -3430,8 +3430,8 @@ def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     axes = reduce_dims(dim, _input("logsumexp", input).ndim, "logsumexp")
     bool_arg(keepdim, "logsumexp", "keepdim")
     input = input._floating()  # (an integer input - max would wrap around)
-    xp = xp_of(input.data)
-    m = (input.data.max(axis=axes, keepdims=True) if input.numel()
+    xp = xp_of(input.array)
+    m = (input.array.max(axis=axes, keepdims=True) if input.numel()
          else xp.zeros(_kept_shape(input.shape, axes), input.dtype))
     m = _const(xp.where(xp.isfinite(m), m, 0))
     out = (input - m).exp().sum(axes, keepdim=True).log() + m
@@ -3729,7 +3729,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
 def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = input[i][index[i][j][k]][k] for dim=1 (torch.gather); index has input's rank."""
     _input("gather", input)
-    idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
+    idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
     if input.ndim == 0 and idx.ndim == 0:  # (torch takes a 0-d input as one element)
         _one_dim(dim, 0, "gather")
         return gather(input.reshape(1), 0, idx.reshape(1)).reshape(())
@@ -3743,7 +3743,7 @@ def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     if idx.size and bool(idx.min() < 0):
         raise IndexError(f"gather: index values must lie in 0..{input.shape[d] - 1} (dim {d} of shape "
                          f"{input.shape}), got {int(idx.min())}")
-    xp = xp_of(input.data)
+    xp = xp_of(input.array)
     grids = tuple(idx if i == d else xp.arange(n).reshape([-1 if j == i else 1 for j in range(idx.ndim)])
                   for i, n in enumerate(idx.shape))
     return getitem(input, grids, "gather")
@@ -3753,7 +3753,7 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
     """Rows (or slices along dim) picked by a 1-D integer index: an embedding lookup for dim=0. A 0-d index is
     one of one entry (the dim kept, of size 1), as torch's."""
     _input("index_select", input)
-    idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
+    idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
         raise ValueError(f"index_select: index must be a 0-d or 1-D integer tensor, got shape {idx.shape} dtype "
                          f"{idx.dtype}")
@@ -3796,7 +3796,7 @@ class Scatter(Function):
         need_x, need_src = self.needs_input_grad
         gx = gsrc = None
         if need_x:
-            gx = g if self.add else where(self.written, Tensor._make(xp_of(g.data).zeros((), g.dtype)), g)
+            gx = g if self.add else where(self.written, Tensor._make(xp_of(g.array).zeros((), g.dtype)), g)
         if need_src:
             gsrc = GetItem(self.grids)(g)
             if gsrc.shape != self.src_shape:
@@ -3869,20 +3869,20 @@ class ScatterReduce(Function):
                 g = g / _const(backend.to_device(self.count.astype(g.dtype), g.device))
             gx, gsrc = g, self._gather(g)
         elif self.reduce == "prod":
-            one = _const(xp_of(x.data).ones((), x.dtype))
+            one = _const(xp_of(x.array).ones((), x.dtype))
             x_nonzero = where(x == 0, one, x)
             gx = g * scatter_reduce(x_nonzero, 0, None, src, "prod", self.include_self, places=self) / x_nonzero
             zero = used == 0
-            lone = zero.data & (self._gather(self._spread(zero.astype(x.dtype), x.shape)) == 1).data
+            lone = zero.array & (self._gather(self._spread(zero.astype(x.dtype), x.shape)) == 1).array
             lone_one = where(_const(lone), one, used)
             others = scatter_reduce(x, 0, None, lone_one, "prod", self.include_self, places=self)
             gsrc = where(_const(lone), self._gather(g * others), self._gather(g * y) / where(zero, one, used))
         else:
-            in_x = xp_of(x.data).asarray(x.data == y.data)  # (an array also for a 0-d x)
+            in_x = xp_of(x.array).asarray(x.array == y.array)  # (an array also for a 0-d x)
             if not self.include_self:
                 in_x[self.grids] = False
-            in_src = used.data == self._gather(y).data
-            n = in_x.astype(g.dtype) + self._spread(_const(in_src.astype(g.dtype)), x.shape).data
+            in_src = used.array == self._gather(y).array
+            n = in_x.astype(g.dtype) + self._spread(_const(in_src.astype(g.dtype)), x.shape).array
             share = _const(n)
             gx = g * _const(in_x.astype(g.dtype)) / share
             gsrc = self._gather(g / share) * _const(in_src.astype(g.dtype))
@@ -3925,7 +3925,7 @@ def _scatter_places(op: str, x: Tensor, dim: int, index: Any, src: Any, number_o
     tensor of x's dtype (or, ``number_ok``, a number). grids pick the places: index's entries along dim, the other
     dims by position."""
     _input(op, x)
-    idx = index.data if isinstance(index, Tensor) else backend.as_array(index)
+    idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {idx.dtype}")
     if idx.ndim != x.ndim:
@@ -3953,7 +3953,7 @@ def _scatter_places(op: str, x: Tensor, dim: int, index: Any, src: Any, number_o
         if lo < 0 or hi >= n:
             raise IndexError(f"{op}: index {lo if lo < 0 else hi} is out of range for dim {d} of size {n} (input "
                              f"shape {x.shape}; valid indices are 0..{n - 1})")
-    xp = xp_of(x.data)
+    xp = xp_of(x.array)
     grids = tuple(idx.astype(np.int64) if i == d else
                   xp.arange(m).reshape([-1 if j == i else 1 for j in range(idx.ndim)]) for i, m in enumerate(idx.shape))
     return grids, idx.shape, src
@@ -4083,18 +4083,18 @@ def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Optional[Tensor] = None,
         if k == 0:
             break
         hi, lo = out[_along(d, slice(1, k))], out[_along(d, slice(0, k - 1))]
-        out = Tensor._make(hi.data != lo.data) if x.dtype.kind == "b" else hi - lo
+        out = Tensor._make(hi.array != lo.array) if x.dtype.kind == "b" else hi - lo
     return x.clone() if out is x else out
 
 
 def compare(op: str, a: Any, b: Any) -> Tensor:
     a, b = operands(op, a, b)
-    if a.data.dtype.kind == "c" and op not in ("eq", "ne"):
+    if a.array.dtype.kind == "c" and op not in ("eq", "ne"):
         real_only(op, a)
     fn = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
           "eq": np.equal, "ne": np.not_equal}[op]
     try:
-        return _const(getattr(xp_of(a.data), fn.__name__)(a.data, b.data))
+        return _const(getattr(xp_of(a.array), fn.__name__)(a.array, b.array))
     except ValueError as e:
         raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
 
@@ -4105,11 +4105,11 @@ def logical(op: str, a: Tensor, b: Any) -> Tensor:
     if b is not None:
         _two_tensors(op, a, b)
     a, b = a.astype(np.bool_), None if b is None else b.astype(np.bool_)
-    xp = xp_of(a.data)
+    xp = xp_of(a.array)
     if b is None:
-        return _const(~a.data)
+        return _const(~a.array)
     try:
-        return _const(getattr(xp, op)(a.data, b.data))
+        return _const(getattr(xp, op)(a.array, b.array))
     except ValueError as e:
         raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
 
@@ -4128,7 +4128,7 @@ def bitwise(op: str, a: Any, b: Any = None) -> Tensor:
         _input(op, a)
         if a.dtype.kind not in "biu":
             raise TypeError(f"{op}: needs an integer or bool tensor, got {a.dtype}")
-        return _const(~a.data)
+        return _const(~a.array)
     given = [str(v.dtype) if isinstance(v, Tensor) else type(v).__name__ for v in (a, b)]
     a, b = operands(op, a, b)
     if a.dtype.kind not in "biu" or b.dtype.kind not in "biu":
@@ -4138,7 +4138,7 @@ def bitwise(op: str, a: Any, b: Any = None) -> Tensor:
         raise TypeError(f"{op}: cannot shift bool tensors (as torch); convert one to an integer dtype first")
     check_devices(op, [a, b])
     try:
-        return _const(getattr(xp_of(a.data), _BITWISE[op])(a.data, b.data))
+        return _const(getattr(xp_of(a.array), _BITWISE[op])(a.array, b.array))
     except ValueError as e:
         raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
 
@@ -4162,9 +4162,9 @@ def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
         raise ValueError(f"{op}: the input (shape {x.shape}) is empty along the reduced dim, so it has no "
                          f"{op[3:]}imum")
     if dim is None or not axes:  # (keepdim keeps every dim, as size 1, as torch)
-        flat = xp_of(x.data).asarray(getattr(x.data.reshape(-1), op)())
+        flat = xp_of(x.array).asarray(getattr(x.array.reshape(-1), op)())
         return _const(flat.reshape((1,) * x.ndim) if keepdim else flat)
-    return _const(getattr(x.data, op)(axis=axes[0], keepdims=keepdim))
+    return _const(getattr(x.array, op)(axis=axes[0], keepdims=keepdim))
 
 
 # ============================================================================ torch's functions, composed
@@ -4173,16 +4173,16 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     for all), int64; a count, without a gradient."""
     _input("count_nonzero", input)
     axes = reduce_dims(dim, input.ndim, "count_nonzero")
-    return _const((input.data != 0).sum(axis=axes).astype(np.int64))
+    return _const((input.array != 0).sum(axis=axes).astype(np.int64))
 
 
 def nonzero(x: Tensor, as_tuple: bool = False) -> Any:
     """torch.nonzero: the indices of x's non-zero elements (nan counts), row-major; an (n, x.ndim) int64 tensor,
     or with as_tuple one 1-d int64 tensor per dim (a 0-d x counts as 1-d there, as in torch). No gradient."""
-    xp = xp_of(x.data)
+    xp = xp_of(x.array)
     if as_tuple:
-        return tuple(_const(i.astype(np.int64)) for i in xp.nonzero(x.data.reshape(-1) if x.ndim == 0 else x.data))
-    return _const(xp.argwhere(x.data).astype(np.int64))
+        return tuple(_const(i.astype(np.int64)) for i in xp.nonzero(x.array.reshape(-1) if x.ndim == 0 else x.array))
+    return _const(xp.argwhere(x.array).astype(np.int64))
 
 
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
@@ -4191,7 +4191,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     dim; with return_inverse each element's (slice's) position among them, with input's shape (dim's length), and
     with return_counts how often each occurs, both int64. Each nan is distinct, as in torch. No gradient."""
     _input("unique", input)
-    a = backend.to_device(input.data, "cpu")
+    a = backend.to_device(input.array, "cpu")
     axis = None if dim is None else _one_dim(dim, a.ndim, "unique")
     if axis is not None and a.ndim == 0:
         raise IndexError("unique: a 0-d tensor has no dim to take slices along")
@@ -4215,7 +4215,7 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
     _input(op, input)
     return_inverse, return_counts = bool_arg(return_inverse, op, "return_inverse"), bool_arg(return_counts, op,
                                                                                              "return_counts")
-    a, xp = input.data, xp_of(input.data)
+    a, xp = input.array, xp_of(input.array)
     if dim is None:
         rows, shape = a.reshape(-1, 1), a.shape
     else:
@@ -4244,7 +4244,7 @@ def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0
     minlength counts), int64; with weights (input's length), each occurrence adds its weight instead (float32
     and float64 weights keep their dtype, others give float64, as torch). No gradient."""
     if not isinstance(input, Tensor) or input.ndim != 1 or input.dtype.kind not in "iu" or (
-            input.numel() and int(input.data.min()) < 0):
+            input.numel() and int(input.array.min()) < 0):
         what = f"{input.dtype} of shape {input.shape}" if isinstance(input, Tensor) else type(input).__name__
         raise ValueError(f"bincount: input must be a 1-d tensor of non-negative integers, got {what}")
     minlength = int_arg(minlength, "bincount", "minlength")
@@ -4258,8 +4258,8 @@ def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0
     else:
         check_devices("bincount", [input, weights])
         real_only("bincount", weights)
-        w = weights.data if weights.dtype in (np.float32, np.float64) else weights.data.astype(np.float64)
-    counts = backend.bincount(input.data, w, minlength)
+        w = weights.array if weights.dtype in (np.float32, np.float64) else weights.array.astype(np.float64)
+    counts = backend.bincount(input.array, w, minlength)
     return _const(counts.astype(np.int64 if w is None else w.dtype))
 
 
@@ -4277,7 +4277,7 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
         raise ValueError(f"{op}: bins must be > 0, got {bins}")
     lo, hi = (_real_arg(op, v, name) for v, name in ((min, "min"), (max, "max")))
     real_only(op, input)
-    a = input.data.reshape(-1)
+    a = input.array.reshape(-1)
     xp = xp_of(a)
     if lo == hi and a.size:
         lo, hi = float(a.min()), float(a.max())
@@ -4304,7 +4304,7 @@ def _real_arg(op: str, v: Any, what: str) -> float:
 def _values_arg(op: str, v: Any, what: str) -> Any:
     """A host array of v, a Tensor or a Python/numpy number (torch takes a scalar where a tensor of values goes)."""
     if isinstance(v, Tensor):
-        return backend.to_device(v.data, "cpu")
+        return backend.to_device(v.array, "cpu")
     if isinstance(v, (numbers.Real, np.generic)):
         return np.asarray(v)
     raise TypeError(f"{op}: {what} must be a Tensor or a number, got {type(v).__name__}")
@@ -4331,9 +4331,9 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     if seq.ndim > 1 and (values.ndim != seq.ndim or values.shape[:-1] != seq.shape[:-1]):
         raise ValueError(f"{op}: sorted_sequence of shape {seq.shape} must be 1-d or have input's leading dims, got "
                          f"input of shape {values.shape}")
-    a = backend.to_device(seq.data, "cpu")
+    a = backend.to_device(seq.array, "cpu")
     if sorter is not None:
-        order = sorter.data if isinstance(sorter, Tensor) else backend.as_array(sorter)
+        order = sorter.array if isinstance(sorter, Tensor) else backend.as_array(sorter)
         order = backend.to_device(order, "cpu")
         if order.dtype != np.int64 or order.shape != a.shape:
             raise ValueError(f"{op}: sorter must be an int64 tensor of sorted_sequence's shape {a.shape}, got "
@@ -4446,7 +4446,7 @@ def put_index(x: Tensor, indices: Any, op: str) -> tuple:
         raise TypeError(f"{op}: indices must be a tuple of Tensors, got {type(indices).__name__}")
     parts, dim = [], 0
     for i in indices:
-        a = i.data if i.dtype != np.uint8 else _byte_mask(i.data, op)
+        a = i.array if i.dtype != np.uint8 else _byte_mask(i.array, op)
         if a.dtype.kind == "b":
             if a.shape != x.shape[dim:dim + a.ndim]:
                 raise IndexError(f"{op}: boolean mask of shape {a.shape} does not match the tensor's dims "

@@ -78,7 +78,7 @@ class _Encoder:
         if isinstance(obj, _PRIMITIVES):
             return obj
         if isinstance(obj, Tensor):
-            node = {"$": "tensor", "i": self.add_array(obj.data, where), "device": obj.device}
+            node = {"$": "tensor", "i": self.add_array(obj.array, where), "device": obj.device}
             if obj.requires_grad:
                 node["rg"] = True
             if isinstance(obj, Parameter):

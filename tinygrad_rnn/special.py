@@ -74,11 +74,11 @@ def ndtr(input: Tensor) -> Tensor:
     put ~x^2 ulp into erfc (torch's is 1.8e-13 off at -36, its derivative 1e-14 at 9): within ~5e-16 of mpmath,
     the derivative too; 0 and 1 past 40."""
     x = _input("special.ndtr", input)._floating()
-    far = xp_of(x.data).abs(x.data) > 1
+    far = xp_of(x.array).abs(x.array) > 1
     t = ops.where(far, x.clamp(-40.0, 40.0), 1.0)
     q = erfcx(t.abs() * math.sqrt(0.5)) * ops.exp_scaled_square(t, -0.5) * 0.5
     near = erfc(ops.where(far, 0.0, x) * -math.sqrt(0.5)) * 0.5
-    return ops.where(far, ops.where(x.data < 0, q, 1 - q), near)
+    return ops.where(far, ops.where(x.array < 0, q, 1 - q), near)
 
 
 def ndtri(input: Tensor) -> Tensor:
@@ -103,9 +103,9 @@ def multigammaln(input: Tensor, p: int) -> Tensor:
     p = ops.int_arg(p, "special.multigammaln", "p")
     if p < 1:
         raise ValueError(f"special.multigammaln: p must be at least 1, got {p}")
-    if x.numel() and bool((x.data <= (p - 1) / 2).any()):
+    if x.numel() and bool((x.array <= (p - 1) / 2).any()):
         raise ValueError(f"special.multigammaln: all elements must be greater than (p - 1) / 2 = {(p - 1) / 2}")
-    terms = x.unsqueeze(-1) - Tensor._make(xp_of(x.data).arange(p, dtype=x.dtype) / 2)
+    terms = x.unsqueeze(-1) - Tensor._make(xp_of(x.array).arange(p, dtype=x.dtype) / 2)
     return terms.lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
@@ -674,15 +674,15 @@ def _scaled_i_slope(x: Tensor, y: Tensor, order: int, formula: Tensor) -> Tensor
     cancels for large |x| (3e-12 off at 1e4, 4e-8 at 1e8): from |x| = 20 on its value is taken from D = i1e - i0e
     by Hankel's expansion (sgn(x) D; -D - i1e/x), added as a constant correction so the second derivative stays
     the formula's."""
-    xp = xp_of(x.data)
-    big = xp.abs(x.data) >= 20
-    a = xp.where(big, xp.abs(x.data), 20.0)
+    xp = xp_of(x.array)
+    big = xp.abs(x.array) >= 20
+    a = xp.where(big, xp.abs(x.array), 20.0)
     d = xp.zeros_like(a)
     for c in reversed(_I_DIFFERENCE):
         d = d / a + c
     d /= xp.sqrt(2 * math.pi * a)
-    exact = xp.sign(x.data) * d if order == 0 else -d - y.data / xp.where(big, x.data, 20.0)
-    return formula + Tensor._make(xp.where(big, exact - formula.data, 0.0))
+    exact = xp.sign(x.array) * d if order == 0 else -d - y.array / xp.where(big, x.array, 20.0)
+    return formula + Tensor._make(xp.where(big, exact - formula.array, 0.0))
 
 
 def i0e(input: Tensor) -> Tensor:
@@ -708,14 +708,14 @@ def _erfcx_slope(x: Tensor, y: Tensor) -> Tensor:
     """2 x erfcx(x) - 2/sqrt(pi), which cancels for large x (to -1/(sqrt(pi) x^2)): from x = 2 on its value is
     -2/sqrt(pi) K/(x + K), K = (1/2)/(x + 1/(x + (3/2)/(x + ...))) from erfc's continued fraction (60 terms: within
     1e-16 from 2 on), added to the formula as a constant correction, so its own derivative stays the formula's."""
-    xp = xp_of(x.data)
-    a = xp.where(x.data >= 2, x.data, 2.0)
+    xp = xp_of(x.array)
+    a = xp.where(x.array >= 2, x.array, 2.0)
     k = xp.zeros_like(a)
     for n in range(60, 0, -1):
         k = (n / 2) / (a + k)
     formula = 2 * x * y - 2 / math.sqrt(math.pi)
     exact = k / (a + k) * (-2 / math.sqrt(math.pi))
-    return formula + Tensor._make(xp.where(x.data >= 2, exact - formula.data, 0.0))
+    return formula + Tensor._make(xp.where(x.array >= 2, exact - formula.array, 0.0))
 
 
 def erfcx(input: Tensor) -> Tensor:
@@ -746,7 +746,7 @@ def log_ndtr(input: Tensor) -> Tensor:
 def _no_grad(name: str, kernel: Callable[[Any], Any], input: Any) -> Tensor:
     """kernel of input as a Tensor outside the graph: torch's result for these functions has no grad_fn."""
     x = _input(name, input)._floating()
-    return Tensor._make(backend.quietly(kernel, x.data.astype(np.float64, copy=False)).astype(x.dtype, copy=False))
+    return Tensor._make(backend.quietly(kernel, x.array.astype(np.float64, copy=False)).astype(x.dtype, copy=False))
 
 
 def modified_bessel_i0(input: Tensor) -> Tensor:
@@ -941,8 +941,8 @@ def _polynomial(name: str, kind: str, shifted: bool, input: Any, n: Any) -> Tens
     not differentiable (the result records no graph)."""
     x, k = _float_operands(f"special.{name}", input, n)
     limit = 512 if x.dtype == np.float64 else 128 if x.dtype == np.float32 else 1024
-    out = backend.quietly(polynomial_array, kind, x.data.astype(np.float64, copy=False),
-                          k.data.astype(np.float64, copy=False), shifted, limit)
+    out = backend.quietly(polynomial_array, kind, x.array.astype(np.float64, copy=False),
+                          k.array.astype(np.float64, copy=False), shifted, limit)
     return Tensor._make(out.astype(x.dtype, copy=False))
 
 

@@ -243,7 +243,7 @@ def describe(tensors: Sequence["Tensor"]) -> str:
 
 def check_devices(op: str, tensors: Sequence["Tensor"], arrays: Optional[Sequence[Any]] = None) -> None:
     """Raise, naming op and every tensor, unless the tensors (whose arrays may be passed along) share a device."""
-    if len(tensors) > 1 and backend.mixed_devices([t.data for t in tensors] if arrays is None else arrays):
+    if len(tensors) > 1 and backend.mixed_devices([t.array for t in tensors] if arrays is None else arrays):
         raise ValueError(f"{op}: tensors on different devices ({describe(tensors)}); "
                          "move them to one device with .to(device)")
 
@@ -253,7 +253,7 @@ def host_ints(value: Any, op: str, what: str, ragged: str = "") -> np.ndarray:
     ``ragged`` is added to the one for rows of different lengths. An empty list counts as integers (numpy makes
     it float64)."""
     try:
-        a = backend.to_device(backend.as_array(value.data if isinstance(value, Tensor) else value), "cpu")
+        a = backend.to_device(backend.as_array(value.array if isinstance(value, Tensor) else value), "cpu")
     except ValueError:  # (numpy: an "inhomogeneous shape")
         raise ValueError(f"{op}: {what} must be one array of integers; got rows of different lengths{ragged}") \
             from None
@@ -442,7 +442,7 @@ class Function:
         raise NotImplementedError
 
     def __call__(self, *inputs: "Tensor") -> Union["Tensor", Tuple["Tensor", ...]]:
-        arrays = [t.data for t in inputs]
+        arrays = [t.array for t in inputs]
         if len(arrays) > 1 and backend.cupy_in_use():
             check_devices(self.name, inputs, arrays)
         try:
@@ -549,7 +549,7 @@ class Function:
             saved.append(_relink(_unpacked(unpack(packed)), self.parents[self.saved_inputs[k]], create_graph))
         self.saved = tuple(saved)
         if out:
-            self._out = _unpacked(unpack(out[0])).data
+            self._out = _unpacked(unpack(out[0])).array
 
     def _repack(self) -> None:
         self.saved = ()
@@ -674,10 +674,10 @@ class _Unpacked(Function):
     name = "unpacked"
 
     def __init__(self, data: Any) -> None:
-        self.data = data
+        self.array = data
 
     def forward(self, x: Any) -> Any:
-        return self.data
+        return self.array
 
     def backward(self, g: "Tensor") -> Tuple["Tensor"]:
         return (g,)
@@ -696,12 +696,12 @@ def _relink(t: "Tensor", node: Any, record: bool) -> "Tensor":
     (checkpoint's rerun differentiates the inputs that do); a leaf's new values are recorded as a function of the
     leaf only when backward records (create_graph)."""
     if node is None:
-        return Tensor._make(t.data) if t._requires_grad else t
+        return Tensor._make(t.array) if t._requires_grad else t
     if isinstance(node, Tensor):
-        if t.data is node.data:
+        if t.array is node.array:
             return node
-        return _Unpacked(t.data)(node) if record else Tensor._make(t.data, None, True)
-    return Tensor._make(t.data, node, True)
+        return _Unpacked(t.array)(node) if record else Tensor._make(t.array, None, True)
+    return Tensor._make(t.array, node, True)
 
 
 class AccumulateGrad:
@@ -819,7 +819,7 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer
     Python data (numbers, nested lists) infers it when ``infer`` (floats -> the default dtype, ints -> int64,
     bools -> bool, like torch.tensor), else becomes the default dtype (like torch.Tensor; see set_default_dtype)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if backend.is_cupy_array(data) or isinstance(data, np.ndarray):
         arr = data.astype(dtype, copy=False) if dtype is not None else data
     else:
@@ -899,7 +899,7 @@ class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
     # (_view: True on a view op's result, set by ops.view_of and read by detach_; left unset on every other tensor)
-    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view", "__weakref__")
+    __slots__ = ("array", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view", "__weakref__")
     __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, *data: Any, dtype: Any = None, device: Optional[str] = None,
@@ -914,16 +914,16 @@ class Tensor:
             data = data[0]
         else:  # (sizes: torch.Tensor(out_features, in_features) in custom layers, before an init)
             data = _legacy_sizes(data, dtype, device)
-        self.data = _to_array(data, _dt(dtype), device, infer=False)
-        if self.data.dtype.kind == "c":
-            complex_check(self.data.dtype)
+        self.array = _to_array(data, _dt(dtype), device, infer=False)
+        if self.array.dtype.kind == "c":
+            complex_check(self.array.dtype)
         self._requires_grad = False
         self._grad: Optional[Tensor] = None
         self.grad_fn: Optional[GradFn] = None
         self._hooks: Optional[list] = None
         self._vc: Optional[list] = None  # the version counter (see _version)
         self._base: Optional[tuple] = None  # (base, index) for a view x[index] of basic indexing (see _apply_in_place)
-        if isinstance(data, Tensor) and self.data is data.data:  # an alias of data
+        if isinstance(data, Tensor) and self.array is data.array:  # an alias of data
             data._share_version(self)
         if requires_grad:
             self.requires_grad = True
@@ -931,7 +931,7 @@ class Tensor:
     @staticmethod
     def _make(data: Any, grad_fn: Optional[GradFn] = None, requires_grad: bool = False) -> "Tensor":
         t = object.__new__(Tensor)
-        t.data, t._requires_grad, t._grad, t.grad_fn, t._hooks, t._vc = data, requires_grad, None, grad_fn, None, None
+        t.array, t._requires_grad, t._grad, t.grad_fn, t._hooks, t._vc = data, requires_grad, None, grad_fn, None, None
         t._base = None
         if data.dtype.kind == "c":  # (the one test real tensors pay: see complex_check)
             complex_check(data.dtype)
@@ -970,7 +970,7 @@ class Tensor:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"grad: an assigned gradient must be a Tensor or None, got {type(value).__name__}")
-            if value.data.shape != self.data.shape or value.data.dtype != self.data.dtype or \
+            if value.array.shape != self.array.shape or value.array.dtype != self.array.dtype or \
                     value.device != self.device:
                 raise ValueError(f"grad: the assigned gradient is {describe([value])} but the tensor is "
                                  f"{describe([self])}; a gradient must match its tensor's shape, dtype and device")
@@ -978,45 +978,45 @@ class Tensor:
 
     @property
     def shape(self) -> Tuple[int, ...]:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def size(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
         """The shape, or the length of one dim (torch's Tensor.size); numel() counts elements."""
         if dim is None:
-            return self.data.shape
+            return self.array.shape
         if type(dim) is not int:
             dim = _ops.int_arg(dim, "size", "dim")
         if not -max(self.ndim, 1) <= dim < max(self.ndim, 1) or self.ndim == 0:
             raise IndexError(f"size: dim {dim} is out of range for a tensor of shape {self.shape}")
-        return self.data.shape[dim]
+        return self.array.shape[dim]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def element_size(self) -> int:
         """Bytes per element (4 for float32), as torch's."""
-        return int(self.data.itemsize)
+        return int(self.array.itemsize)
 
     @property
     def nbytes(self) -> int:
         """numel() * element_size(): the bytes the elements take, counting each element of a broadcast view
         (as torch's nbytes and numpy's), not the memory underneath."""
-        return int(self.data.nbytes)
+        return int(self.array.nbytes)
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def device(self) -> str:
-        return device_of(self.data)
+        return device_of(self.array)
 
     @property
     def is_leaf(self) -> bool:
@@ -1052,7 +1052,7 @@ class Tensor:
 
     def get_device(self) -> int:
         """-1 on the CPU, the GPU's index on cuda (as torch's)."""
-        return self.data.device.id if self.is_cuda else -1
+        return self.array.device.id if self.is_cuda else -1
 
     ndimension, nelement, itemsize = dim, numel, property(element_size)  # (torch's other names)
 
@@ -1063,7 +1063,7 @@ class Tensor:
     def stride(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
         """Steps in elements (not numpy's bytes) between neighbours along each dim, or one dim's; 0 along a
         broadcast dim."""
-        strides = tuple(s // self.data.itemsize for s in self.data.strides)
+        strides = tuple(s // self.array.itemsize for s in self.array.strides)
         if dim is None:
             return strides
         if self.ndim == 0:
@@ -1074,7 +1074,7 @@ class Tensor:
         """How many elements into the memory it views this tensor starts (x[1:] of a fresh x: 1), as torch's; 0 for a
         tensor holding its own memory. The memory is the array that owns it, so a tensor made from a numpy view
         (tg.from_numpy(a[1:])) counts from a's start, where torch counts from the view's."""
-        return _byte_offset(self.data) // max(self.data.itemsize, 1)
+        return _byte_offset(self.array) // max(self.array.itemsize, 1)
 
     def is_inference(self) -> bool:
         """False: torch's inference tensors are a kind of their own (made inside inference_mode, refused by autograd
@@ -1084,11 +1084,11 @@ class Tensor:
 
     def is_contiguous(self) -> bool:
         """Whether the elements lie in row-major order without gaps (a transpose or a strided slice does not)."""
-        return bool(self.data.flags.c_contiguous)
+        return bool(self.array.flags.c_contiguous)
 
     def data_ptr(self) -> int:
         """The address of the first element (two tensors sharing memory there give the same number)."""
-        return backend.data_ptr(self.data)
+        return backend.data_ptr(self.array)
 
     @property
     def retains_grad(self) -> bool:
@@ -1163,7 +1163,7 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The data as a numpy array (a copy to the host for a cuda tensor). torch's force=True (detach, move to the
         host, resolve conj/neg bits) has nothing more to do here: numpy() already does all of that."""
-        return backend.to_device(self.data, "cpu")
+        return backend.to_device(self.array, "cpu")
 
     def item(self) -> Union[float, int, bool]:
         if self.numel() != 1:
@@ -1205,10 +1205,10 @@ class Tensor:
         tensor that requires grad is refused, as torch's, since the consumer would not carry its gradient."""
         if self._requires_grad:
             raise RuntimeError("__dlpack__: cannot export a tensor that requires grad; use tensor.detach()")
-        return self.data.__dlpack__(*args, **kwargs)
+        return self.array.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self) -> Tuple[int, int]:
-        return self.data.__dlpack_device__()
+        return self.array.__dlpack_device__()
 
     def __index__(self) -> int:
         if self.dtype.kind not in "iu" or self.numel() != 1:
@@ -1231,7 +1231,7 @@ class Tensor:
         when it is not the default float dtype, int64 or bool (an empty tensor's unless the default float dtype),
         an empty tensor's size unless (0,), then grad_fn or requires_grad. Names are ours: dtype=float64,
         grad_fn=<Sqrt>."""
-        a = backend.to_device(self.data, "cpu")
+        a = backend.to_device(self.array, "cpu")
         suffixes = [] if self.device == backend.get_default_device() else [f"device='{self.device}'"]
         if a.size == 0 or not _printing.PRINT_OPTS.edgeitems:
             suffixes += [f"size={a.shape}"] if a.ndim != 1 or a.size else []
@@ -1267,13 +1267,13 @@ class Tensor:
             raise TypeError(f"{op}: the value is a {type(value).__name__} holding tensors that require grad, whose "
                             "gradient a list cannot carry; join them into one tensor first (tg.stack(values))")
         recording = _mode.grad_enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
-        if recording and (self.data.dtype.kind == "c" or isinstance(value, Tensor) and value.data.dtype.kind == "c"):
+        if recording and (self.array.dtype.kind == "c" or isinstance(value, Tensor) and value.array.dtype.kind == "c"):
             raise ComplexNotSupportedError(f"{op}: complex input is not supported where the write is recorded for "
                                            "autograd (a tensor that requires grad)")
         recording = recording and self.dtype.kind == "f"  # (an integer tensor takes the value unrecorded, as torch's)
         self._check_view_in_graph(op)
         if recording:
-            if isinstance(value, Tensor) and _owner(value.data) is _owner(self.data):  # (x[0] = x[1])
+            if isinstance(value, Tensor) and _owner(value.array) is _owner(self.array):  # (x[0] = x[1])
                 raise RuntimeError(f"{op}: the value (shape {value.shape}, a view of this tensor's memory) shares "
                                    "the memory written, which a graph cannot follow; write a clone() of it "
                                    "(x[0] = x[1].clone())")
@@ -1293,10 +1293,10 @@ class Tensor:
             write = _ops.SetItem(op, first, index, None if isinstance(value, Tensor) else value, in_place=in_place)
             out = write(self, value) if isinstance(value, Tensor) else write(self)
             if not in_place:
-                self.data[...] = out.data
+                self.array[...] = out.array
         else:
-            data = value.data if isinstance(value, Tensor) else value  # (a CuPy array's .data is its pointer)
-            _ops.SetItem(op, first, index, in_place=True).forward(self.data, data)
+            data = value.array if isinstance(value, Tensor) else value  # (a CuPy array's .data is its pointer)
+            _ops.SetItem(op, first, index, in_place=True).forward(self.array, data)
         self._bump_version()
         if recording:
             self._become(out)
@@ -1310,16 +1310,16 @@ class Tensor:
             self._vc[0] += 1
 
     def _check_writable(self, op: str) -> None:
-        if isinstance(self.data, np.generic):  # a full reduction's numpy scalar: make it writable
-            self.data = np.array(self.data)
-        if not backend.is_writable(self.data):  # (numpy would refuse; CuPy would write through stride-0 dims)
+        if isinstance(self.array, np.generic):  # a full reduction's numpy scalar: make it writable
+            self.array = np.array(self.array)
+        if not backend.is_writable(self.array):  # (numpy would refuse; CuPy would write through stride-0 dims)
             raise ValueError(f"{op}: this tensor of shape {self.shape} is read-only, e.g. an expand/broadcast_to view "
                              "where one element stands for many; clone() it to get memory of its own")
 
     def _reference_counts(self) -> Tuple[int, int, bool]:
         """(references to this tensor's array, to the array it views (0 if none), whether that one owns its
         memory), as sys.getrefcount sees them from here; see _memory_shared."""
-        data = self.data
+        data = self.array
         base = getattr(data, "base", None)
         return sys.getrefcount(data), 0 if base is None else sys.getrefcount(base), getattr(base, "base", None) is None
 
@@ -1377,11 +1377,11 @@ class Tensor:
             base = None
             recording = self._check_recordable(op)
         if recording:
-            old = Tensor._make(self.data.copy(), self.grad_fn, self._requires_grad)
+            old = Tensor._make(self.array.copy(), self.grad_fn, self._requires_grad)
             out = fn(old)
             if not out._requires_grad:  # a step without a gradient (floor_divide_): the old values get 0
                 if old._requires_grad:  # (as div_ with rounding_mode, torch's), not a leaf made of this non-leaf
-                    out = _ops.SetItem(op, (), (Ellipsis,), out.data)(old)
+                    out = _ops.SetItem(op, (), (Ellipsis,), out.array)(old)
                 else:  # (only an operand required grad: nothing reaches it, and this tensor stays out of the graph)
                     recording = False
         else:
@@ -1400,7 +1400,7 @@ class Tensor:
             base._write(op, index, out, shared_ok=True)
             self._become(_ops.GetItem(index)(base))  # (the view's node reads the written base)
             return self
-        self.data[...] = out.data
+        self.array[...] = out.array
         self._bump_version()
         if recording:
             self._become(out)
@@ -1416,7 +1416,7 @@ class Tensor:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
                                f"is recorded (torch refuses it too); use the out-of-place {op[:-1]}, or no_grad()")
         out = view(self.detach() if _mode.forced and self.grad_fn is None else self)
-        self.data, self._base = out.data, None
+        self.array, self._base = out.array, None
         self._bump_version()
         if out.grad_fn is not None:
             self._become(out)
@@ -1437,12 +1437,12 @@ class Tensor:
         the base's graph (made under no_grad, or a leaf given requires_grad_()): torch refuses those too."""
         if self._requires_grad != base._requires_grad or (self._requires_grad and self.grad_fn is None):
             return False
-        return self.data.base is base.data and not self._memory_shared(base_holders=1)
+        return self.array.base is base.array and not self._memory_shared(base_holders=1)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         first, index = _ops.normalize_index(self, index, "setitem")
         if isinstance(value, Tensor) and value._base is not None and value._base[0] is self and not first \
-                and _ops._is_basic(index) and value._base[1] == index and value.data.base is self.data:
+                and _ops._is_basic(index) and value._base[1] == index and value.array.base is self.array:
             return  # x[i] += v: the in-place op on the view x[i] has written x already (x[i] = x[i] too)
         self._write("setitem", index, value, first)
 
@@ -1465,7 +1465,7 @@ class Tensor:
         tensor truncates), as torch's: CPU tensors only, not one that requires grad (slow: one Python call an
         element)."""
         self._host_map_check("apply_", callable)
-        flat = [callable(v) for v in self.data.reshape(-1).tolist()]
+        flat = [callable(v) for v in self.array.reshape(-1).tolist()]
         self._write("apply_", (Ellipsis,), np.array(flat, dtype=self.dtype).reshape(self.shape))
         return self
 
@@ -1478,7 +1478,7 @@ class Tensor:
         if tensor.dtype != self.dtype or tensor.device != "cpu":
             raise TypeError(f"map_: expected tensor to be {self.dtype} on cpu, got {tensor.dtype} on {tensor.device}")
         other = tensor.expand(self.shape)
-        flat = [callable(a, b) for a, b in zip(self.data.reshape(-1).tolist(), other.data.reshape(-1).tolist())]
+        flat = [callable(a, b) for a, b in zip(self.array.reshape(-1).tolist(), other.array.reshape(-1).tolist())]
         self._write("map_", (Ellipsis,), np.array(flat, dtype=self.dtype).reshape(self.shape))
         return self
 
@@ -1500,13 +1500,13 @@ class Tensor:
         shape = _creation._sizes(sizes, None, op)
         if self._requires_grad:
             raise RuntimeError(f"{op}: cannot resize a tensor that requires grad (as torch)")
-        n, flat = math.prod(shape), self.data.reshape(-1)
+        n, flat = math.prod(shape), self.array.reshape(-1)
         if n <= flat.size:
             data = flat[:n].reshape(shape)
         else:
-            xp = xp_of(self.data)
+            xp = xp_of(self.array)
             data = xp.concatenate([flat, xp.zeros(n - flat.size, self.dtype)]).reshape(shape)
-        self.data, self._base = data, None
+        self.array, self._base = data, None
         self._bump_version()
         return self
 
@@ -1612,7 +1612,7 @@ class Tensor:
         """A new leaf sharing this data, cut off from the graph (truncated BPTT uses this). As in
         torch it also shares the version counter: an in-place change through either is seen by
         backward wherever the other was saved."""
-        return self._share_version(Tensor._make(self.data))
+        return self._share_version(Tensor._make(self.array))
 
     def detach_(self) -> "Tensor":
         """Cut this tensor off the graph in place, as torch's (the truncated-BPTT idiom ``h.detach_()``): it becomes
@@ -1643,7 +1643,7 @@ class Tensor:
         def keep(g: Tensor) -> None:
             t = ref()
             if t is not None:
-                g = g if _mode.grad_enabled else Tensor._make(g.data.copy())  # its own, writable memory
+                g = g if _mode.grad_enabled else Tensor._make(g.array.copy())  # its own, writable memory
                 t.grad = g if t.grad is None else t.grad + g
 
         keep.retains = ref  # type: ignore[attr-defined]
@@ -1709,12 +1709,12 @@ class Tensor:
         if self.dtype.kind == "c":  # (the real part, as torch's cast, which warns)
             complex_check(self.dtype)
             warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=2)
-            return Tensor._make(self.data.real.astype(dtype))
-        return Tensor._make(self.data.astype(dtype))
+            return Tensor._make(self.array.real.astype(dtype))
+        return Tensor._make(self.array.astype(dtype))
 
     def _floating(self) -> "Tensor":
         """Integer and bool tensors in the default dtype (what torch's float-valued ops return for them)."""
-        return self if self.dtype.kind in "fc" else Tensor._make(self.data.astype(_defaults.floating))
+        return self if self.dtype.kind in "fc" else Tensor._make(self.array.astype(_defaults.floating))
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -1887,29 +1887,29 @@ class Tensor:
     floor_divide, remainder = __floordiv__, __mod__
 
     def isnan(self) -> "Tensor":
-        return Tensor._make(xp_of(self.data).isnan(self.data))
+        return Tensor._make(xp_of(self.array).isnan(self.array))
 
     def isinf(self) -> "Tensor":
-        return Tensor._make(xp_of(self.data).isinf(self.data))
+        return Tensor._make(xp_of(self.array).isinf(self.array))
 
     def isfinite(self) -> "Tensor":
-        return Tensor._make(xp_of(self.data).isfinite(self.data))
+        return Tensor._make(xp_of(self.array).isfinite(self.array))
 
     def isposinf(self) -> "Tensor":
         """Whether each element is +inf (torch.isposinf), as bools."""
-        xp = xp_of(self.data)
-        return Tensor._make(self.data == np.inf if self.dtype.kind == "f" else xp.zeros(self.shape, bool))
+        xp = xp_of(self.array)
+        return Tensor._make(self.array == np.inf if self.dtype.kind == "f" else xp.zeros(self.shape, bool))
 
     def isneginf(self) -> "Tensor":
         """Whether each element is -inf (torch.isneginf), as bools."""
-        xp = xp_of(self.data)
-        return Tensor._make(self.data == -np.inf if self.dtype.kind == "f" else xp.zeros(self.shape, bool))
+        xp = xp_of(self.array)
+        return Tensor._make(self.array == -np.inf if self.dtype.kind == "f" else xp.zeros(self.shape, bool))
 
     def isreal(self) -> "Tensor":
         """Whether each element has no imaginary part (torch.isreal): all True for a real dtype."""
-        if self.data.dtype.kind == "c":
-            return Tensor._make(self.data.imag == 0)
-        return Tensor._make(xp_of(self.data).ones(self.shape, bool))
+        if self.array.dtype.kind == "c":
+            return Tensor._make(self.array.imag == 0)
+        return Tensor._make(xp_of(self.array).ones(self.shape, bool))
 
     def positive(self) -> "Tensor":
         """+self: this tensor itself, as torch.positive (which refuses a bool tensor)."""
@@ -2148,7 +2148,7 @@ class Tensor:
         if self.ndim > 2 and len(set(self.shape)) > 1:
             raise ValueError(f"{op}: all dims of a tensor with more than 2 must have one length, got shape "
                              f"{self.shape}")
-        xp = backend.xp_of(self.data)
+        xp = backend.xp_of(self.array)
         n = min(self.shape)
         if self.ndim == 2 and wrap and self.shape[0] > self.shape[1]:
             flat = xp.arange(0, self.numel(), self.shape[1] + 1)
@@ -2176,7 +2176,7 @@ class Tensor:
         return self
 
     def __abs__(self) -> "Tensor":
-        return _ops.Abs()(self) if self.data.dtype.kind != "c" else _complexops.ComplexAbs()(self)
+        return _ops.Abs()(self) if self.array.dtype.kind != "c" else _complexops.ComplexAbs()(self)
 
     # bitwise ops on integer and bool tensors (logical on bools): no gradient
     def bitwise_and(self, other: Any) -> "Tensor":
@@ -2316,7 +2316,7 @@ class Tensor:
         """Whether any element equals ``element`` (a number or a Tensor that broadcasts), as torch's."""
         if not isinstance(element, (Tensor, numbers.Number)):
             raise TypeError(f"in: a Tensor can be searched for a number or a Tensor, got {type(element).__name__}")
-        return bool((self == element).data.any())
+        return bool((self == element).array.any())
 
     # ------------------------------------------------------------------ elementwise
     def exp(self) -> "Tensor":
@@ -2329,7 +2329,7 @@ class Tensor:
         return _ops.Sqrt()(self._floating())
 
     def abs(self) -> "Tensor":
-        return _ops.Abs()(self) if self.data.dtype.kind != "c" else _complexops.ComplexAbs()(self)
+        return _ops.Abs()(self) if self.array.dtype.kind != "c" else _complexops.ComplexAbs()(self)
 
     def log1p(self) -> "Tensor":
         return _ops.Log1p()(self._floating())
@@ -2585,8 +2585,8 @@ class Tensor:
                 raise TypeError(f"view: expected a shape or a dtype, got both {args or size} and {dtype}")
             return self._view_as_dtype(_dt(args[0] if dtype is None else dtype, "view"))
         out = _ops.reshape(self, size_args(args, size, "view", "size"))
-        if out.data.size and out._vc is not self._vc:  # (ops.reshape shares the counter only with a view)
-            raise RuntimeError(f"view: a tensor of shape {self.shape} and strides {self.data.strides} cannot be "
+        if out.array.size and out._vc is not self._vc:  # (ops.reshape shares the counter only with a view)
+            raise RuntimeError(f"view: a tensor of shape {self.shape} and strides {self.array.strides} cannot be "
                                f"viewed as {out.shape} without a copy (its memory is not in that order); use "
                                ".reshape(...), which copies when it must, or .contiguous().view(...)")
         return out
@@ -2600,16 +2600,16 @@ class Tensor:
             what = f"to view {self.dtype} as {dtype} (different element sizes)"
             if self.ndim == 0:
                 raise ValueError(f"view: a 0-d tensor has no last dim to rescale {what}")
-            if self.data.strides[-1] != old and self.shape[-1] != 1:
+            if self.array.strides[-1] != old and self.shape[-1] != 1:
                 raise ValueError(f"view: the last dim must be contiguous {what}, but its stride is "
-                                 f"{self.data.strides[-1] // old} (shape {self.shape}); use .contiguous() first")
+                                 f"{self.array.strides[-1] // old} (shape {self.shape}); use .contiguous() first")
             ratio = new // old
-            if new > old and (self.shape[-1] % ratio or any(st % new for st in self.data.strides[:-1])
-                              or _byte_offset(self.data) % new):
+            if new > old and (self.shape[-1] % ratio or any(st % new for st in self.array.strides[:-1])
+                              or _byte_offset(self.array) % new):
                 raise ValueError(f"view: the last dim's size ({self.shape[-1]}), the other dims' strides and the "
                                  f"offset into the memory must be divisible by {ratio} {what} (shape {self.shape})")
         try:
-            out = self.data.view(dtype)
+            out = self.array.view(dtype)
         except ValueError as e:
             raise ValueError(f"view: cannot view {self.dtype} shape {self.shape} as {dtype}: {e}") from None
         return self._share_version(Tensor._make(out))
@@ -2794,7 +2794,7 @@ class Tensor:
 
     def contiguous(self) -> "Tensor":
         """self if its memory is in row-major order, else a row-major copy (clone), as in torch."""
-        return self if self.data.flags.c_contiguous else self.clone()
+        return self if self.array.flags.c_contiguous else self.clone()
 
     def matmul(self, other: Any) -> "Tensor":
         return _ops.matmul(self, other)
@@ -2851,7 +2851,7 @@ class Tensor:
             return x.abs().amax(dim, keepdim) if p > 0 else x.abs().amin(dim, keepdim)
         if p == 0:
             axes = _ops.reduce_dims(dim, x.ndim, "norm")
-            return Tensor._make((x.data != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype))
+            return Tensor._make((x.array != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype))
         if p == 2:
             return _ops.Root(2)((x * x).sum(dim, keepdim))
         a = x.abs()
@@ -2860,10 +2860,10 @@ class Tensor:
             if empty:
                 raise ValueError(f"norm: cannot take the {p} norm over dim {empty[0]} of shape {x.shape}: it is "
                                  "empty, and a negative norm of nothing is undefined (as in torch)")
-            nonzero = a.data != 0
+            nonzero = a.array != 0
             return _ops.Root(p)(_ops.where(nonzero, _ops.where(nonzero, a, 1.0) ** p, math.inf).sum(dim, keepdim))
         if p < 1:  # |x|^p's slope is infinite at 0, times sign(0) = 0 a nan: torch's gradient there is 0
-            nonzero = a.data != 0
+            nonzero = a.array != 0
             return _ops.Root(p)(_ops.where(nonzero, _ops.where(nonzero, a, 1.0) ** p, 0.0).sum(dim, keepdim))
         return _ops.Root(p)((a ** p).sum(dim, keepdim))
 
@@ -2877,7 +2877,7 @@ class Tensor:
 
     def _truth(self, op: str, dim: Any, keepdim: bool) -> "Tensor":
         axes, keepdim = _ops.norm_dims(dim, self.ndim, op), _ops.bool_arg(keepdim, op, "keepdim")
-        out = getattr(self.data.astype(bool), op)(axis=axes, keepdims=keepdim)
+        out = getattr(self.array.astype(bool), op)(axis=axes, keepdims=keepdim)
         return Tensor._make(out.astype(np.uint8) if self.dtype == np.uint8 else out)
 
     # torch's other names (numpy's, mostly) for the methods above: the same ops, no new math

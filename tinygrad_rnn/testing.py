@@ -118,7 +118,7 @@ def _compare_arrays(actual: Any, expected: Any, path: str, rtol: Optional[float]
         if check_device and actual.device != expected.device:
             raise _Mismatch(f"The values for attribute 'device' do not match: {actual.device} != {expected.device}.",
                             path)
-        a, e = backend.to_device(actual.data, "cpu"), backend.to_device(expected.data, "cpu")
+        a, e = backend.to_device(actual.array, "cpu"), backend.to_device(expected.array, "cpu")
     else:
         a, e = actual, expected
     if check_dtype and a.dtype != e.dtype:
@@ -229,7 +229,7 @@ def make_tensor(*shape: Any, dtype: Any, device: Optional[str], low: Optional[fl
     else:
         result = empty(tuple(shape), dtype=dt, device=device).uniform_(lo, hi)
     if exclude_zero:
-        result.data[result.data == 0] = 1 if dt.kind in "biu" else np.finfo(dt).tiny
+        result.array[result.array == 0] = 1 if dt.kind in "biu" else np.finfo(dt).tiny
     if requires_grad:
         result.requires_grad_(True)
     return result

@@ -591,8 +591,8 @@ class VonMises(Distribution):
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        loc = np.broadcast_to(backend.to_device(self.loc.detach().data, "cpu").astype(np.float64), shape)
-        kappa = np.broadcast_to(backend.to_device(self.concentration.detach().data, "cpu").astype(np.float64), shape)
+        loc = np.broadcast_to(backend.to_device(self.loc.detach().array, "cpu").astype(np.float64), shape)
+        kappa = np.broadcast_to(backend.to_device(self.concentration.detach().array, "cpu").astype(np.float64), shape)
         tau = 1 + np.sqrt(1 + 4 * kappa ** 2)
         with np.errstate(divide="ignore", invalid="ignore"):
             rho = (tau - np.sqrt(2 * tau)) / (2 * kappa)

@@ -304,7 +304,7 @@ class Poisson(ExponentialFamily):
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        rate = backend.to_device(self.rate.detach().data, "cpu")
+        rate = backend.to_device(self.rate.detach().array, "cpu")
         return host_draws(self.rate, lambda gen: gen.poisson(rate, size=shape))
 
     def log_prob(self, value: Tensor) -> Tensor:
@@ -358,8 +358,8 @@ class Binomial(_ProbsOrLogits, Distribution):
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        n = backend.to_device(self.total_count.detach().data, "cpu").astype("int64")
-        p = backend.to_device(self.probs.detach().data, "cpu")
+        n = backend.to_device(self.total_count.detach().array, "cpu").astype("int64")
+        p = backend.to_device(self.probs.detach().array, "cpu")
         return host_draws(self._param, lambda gen: gen.binomial(n, p, size=shape))
 
     def log_prob(self, value: Tensor) -> Tensor:
@@ -546,8 +546,8 @@ class NegativeBinomial(_ProbsOrLogits, Distribution):
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        n = backend.to_device(self.total_count.detach().data, "cpu")
-        scale = backend.to_device(self.logits.detach().exp().data, "cpu")
+        n = backend.to_device(self.total_count.detach().array, "cpu")
+        scale = backend.to_device(self.logits.detach().exp().array, "cpu")
         return host_draws(self._param, lambda gen: gen.poisson(gen.gamma(n, scale, size=shape)))
 
     def log_prob(self, value: Tensor) -> Tensor:

@@ -39,14 +39,14 @@ class _StandardGamma(Function):
     def backward(self, g):
         (alpha,) = self.saved
         x = self.output
-        slope = standard_gamma_grad_array(x.data.astype(np.float64), alpha.data.astype(np.float64))
+        slope = standard_gamma_grad_array(x.array.astype(np.float64), alpha.array.astype(np.float64))
         return (g * Tensor(slope.astype(alpha.dtype, copy=False)),)
 
 
 def _standard_gamma(concentration: Tensor) -> Tensor:
     """Gamma(concentration, 1) draws of concentration's shape, dtype and device, at least the dtype's smallest
     normal number (torch's clamp: a draw of a small concentration can underflow)."""
-    alpha = np.asarray(backend.to_device(concentration.detach().data, "cpu"), dtype=np.float64)
+    alpha = np.asarray(backend.to_device(concentration.detach().array, "cpu"), dtype=np.float64)
     draws = np.asarray(backend.rng("cpu").standard_gamma(alpha)).astype(concentration.dtype)
     draws = np.maximum(draws, finfo(concentration.dtype).tiny)
     return _StandardGamma(backend.to_device(draws, concentration.device))(concentration)

@@ -192,7 +192,7 @@ class CTC(Function):
         with np.errstate(invalid="ignore", divide="ignore"):
             post /= post.sum(axis=2, keepdims=True)
         post = xp.where((xp.arange(T)[:, None] < self.input_lengths[None, :])[:, :, None], post, 0)
-        post *= -g.data.astype(lpx.dtype)[:, None]
+        post *= -g.array.astype(lpx.dtype)[:, None]
         index = (xp.arange(T)[:, None, None] * N + xp.arange(N)[None, :, None]) * C + ext[None]
         grad = backend.bincount(index.ravel(), post.ravel(), T * N * C).reshape(T, N, C)
         # labels no alignment reaches (an inf loss): a nan gradient on the sequence's frames, as torch's, or 0

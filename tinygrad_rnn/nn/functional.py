@@ -45,7 +45,7 @@ def _check_ignore_index(op: str, ignore_index: Any) -> None:
 
 
 def _index_array(t: Any, op: str) -> Any:
-    a = t.data if isinstance(t, Tensor) else backend.as_array(t)
+    a = t.array if isinstance(t, Tensor) else backend.as_array(t)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be integers, got dtype {a.dtype}")
     return a
@@ -103,7 +103,7 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
         raise TypeError(f"gumbel_softmax: logits must be floating point, got dtype {logits.dtype}")
     if not _real("gumbel_softmax", "tau", tau) > 0:
         raise ValueError(f"gumbel_softmax: tau must be positive, got {tau}")
-    xp, info = xp_of(logits.data), np.finfo(logits.dtype)
+    xp, info = xp_of(logits.array), np.finfo(logits.dtype)
     u = xp.asarray(backend.rng(logits.device).random(logits.shape), dtype=logits.dtype)
     exp1 = xp.maximum(-xp.log1p(-u), info.tiny)  # (an Exp(1) draw; never 0, whose -log would be inf)
     y = ((logits - Tensor._make(xp.log(exp1))) / tau).softmax(dim)
@@ -158,7 +158,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x elsewhere (the slope is the gradient at 0, as in torch)."""
     _real("leaky_relu", "negative_slope", negative_slope)
-    return _activation("leaky_relu", input, inplace, lambda x: ops.where(x.data > 0, x, x * negative_slope))
+    return _activation("leaky_relu", input, inplace, lambda x: ops.where(x.array > 0, x, x * negative_slope))
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -177,14 +177,14 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
         raise ValueError(f"{op}: lower bound should be less than or equal to the upper bound, got lower={lower} "
                          f"upper={upper}")
     if not training:
-        return _activation(op, input, inplace, lambda x: ops.where(x.data > 0, x, x * ((lower + upper) / 2)))
+        return _activation(op, input, inplace, lambda x: ops.where(x.array > 0, x, x * ((lower + upper) / 2)))
 
     def f(x: Tensor) -> Tensor:
         if x.dtype.kind != "f":
             raise TypeError(f"{op}: the input must be floating point, got {x.dtype}")
         slopes = backend.rng(x.device).uniform(lower, upper, x.shape)
-        xp = xp_of(x.data)
-        return x * Tensor._make(xp.where(x.data <= 0, xp.asarray(slopes, dtype=x.dtype), x.dtype.type(1)))
+        xp = xp_of(x.array)
+        return x * Tensor._make(xp.where(x.array <= 0, xp.asarray(slopes, dtype=x.dtype), x.dtype.type(1)))
     return _activation(op, input, inplace, f)
 
 
@@ -198,10 +198,10 @@ def _negative_exp(x: Tensor, k: float, alpha: float) -> Tensor:
     branch, gradient 1). The exponential sees only x < 0 (0 elsewhere), so neither a large x nor a nan puts an inf
     or nan into the branch not taken, whose zero gradient would turn it into nan. At 0 it is the line k alpha x:
     the slope is k alpha and the second derivative 0, as torch's elu double backward (which reads x < 0)."""
-    neg = x.data < 0
+    neg = x.array < 0
     inside = ops.where(neg, x, 0.0)
     curve = (inside if k == 1 else inside * k).expm1() * alpha
-    return ops.where(neg, curve, ops.where(x.data == 0, x * (k * alpha), x))
+    return ops.where(neg, curve, ops.where(x.array == 0, x * (k * alpha), x))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -224,7 +224,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
 
     def f(x: Tensor) -> Tensor:
         lo, hi = (int(min_val), int(max_val)) if x.dtype.kind in "iu" else (min_val, max_val)
-        return ops.where(~((x.data <= lo) | (x.data >= hi)), x, x.detach().clamp(lo, hi))
+        return ops.where(~((x.array <= lo) | (x.array >= hi)), x, x.detach().clamp(lo, hi))
     return _activation("hardtanh", input, inplace, f)
 
 
@@ -300,7 +300,7 @@ def softsign(input: Tensor) -> Tensor:
 
 def _outside(x: Tensor, lo_value: float, hi_value: Any, inside: Tensor) -> Tensor:
     """inside where -3 < x < 3, lo_value at or below -3, hi_value (a number, or x itself) at or above 3."""
-    return ops.where(x.data <= -3, lo_value, ops.where(x.data >= 3, hi_value, inside))
+    return ops.where(x.array <= -3, lo_value, ops.where(x.array >= 3, hi_value, inside))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -318,7 +318,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     puts no inf * 0 = nan into the gradient of the branch not taken (torch's is 0 at -inf, 1 at inf)."""
     def f(x: Tensor) -> Tensor:
         x = x._floating()
-        near = ops.where(abs(x.data) >= 3, 0.0, x)
+        near = ops.where(abs(x.array) >= 3, 0.0, x)
         return _outside(x, 0.0, x, near * (near + 3) / 6)
     return _activation("hardswish", input, inplace, f)
 
@@ -350,7 +350,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     threshold, value = _real("threshold", "threshold", threshold), _real("threshold", "value", value)
     # (compared in float64: a bound past float32's range does not overflow)
     return _activation("threshold", input, inplace, lambda x: ops.masked_fill(
-        x, x.data <= np.float64(threshold), value, "threshold"))
+        x, x.array <= np.float64(threshold), value, "threshold"))
 
 
 _threshold = threshold  # (threshold_'s argument of that name hides the function in its body)
@@ -376,7 +376,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     _check_tensor("hardshrink", "input", input)
     x = input._floating()
     lambd = _real("hardshrink", "lambd", lambd)
-    return ops.masked_fill(x, (x.data >= -lambd) & (x.data <= lambd), 0.0, "hardshrink")
+    return ops.masked_fill(x, (x.array >= -lambd) & (x.array <= lambd), 0.0, "hardshrink")
 
 
 def tanhshrink(input: Tensor) -> Tensor:
@@ -401,7 +401,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         raise ValueError(f"prelu: weight has {n} parameters but the input of shape {input.shape} has {channels} "
                          "channels (dim 1; one below 2 dims): expected 1 parameter or one per channel")
     w = weight.reshape(()) if n == 1 else weight.reshape((n,) + (1,) * (input.ndim - 2))
-    positive = input.data > 0
+    positive = input.array > 0
     negative = ops.where(positive, 0.0, input)  # (so an inf input adds 0 * inf = nan to no weight's gradient)
     return ops.where(positive, input, negative * w)
 
@@ -527,7 +527,7 @@ def _attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any, dropou
                scale: float) -> Tensor:
     """scaled_dot_product_attention's computation, its arguments checked."""
     scores = query @ key.transpose(-2, -1) * scale
-    xp = xp_of(scores.data)
+    xp = xp_of(scores.array)
     if is_causal:
         attn_mask = Tensor._make(xp.tril(xp.ones(scores.shape[-2:], dtype=bool)))
     if attn_mask is not None:
@@ -551,7 +551,7 @@ def _apply_attention_mask(scores: Tensor, mask: Tensor, true_masks: bool) -> Ten
     """scores with a boolean mask (-inf where it is True if true_masks, MultiheadAttention's sense; where it is
     False otherwise, scaled_dot_product_attention's) or with a floating mask added."""
     if mask.dtype == np.bool_:
-        m = mask.to(scores.device).data
+        m = mask.to(scores.device).array
         return scores.masked_fill(m if true_masks else ~m, -math.inf)
     return scores + mask.to(scores.device, scores.dtype)
 
@@ -560,7 +560,7 @@ def _attention_softmax(scores: Tensor) -> Tensor:
     """softmax over the keys (the last dim), 0 for a query whose scores are all -inf (every key masked, or no key)
     instead of nan, with no nan on the way (those rows' scores are replaced before the softmax); a nan score
     still gives nan."""
-    live = ~(scores.data == -math.inf).all(axis=-1, keepdims=True)
+    live = ~(scores.array == -math.inf).all(axis=-1, keepdims=True)
     return ops.where(live, ops.where(live, scores, 0.0).softmax(-1), 0.0)
 
 
@@ -596,8 +596,8 @@ def _mha_mask(op: str, mask: Any, shapes: Tuple[Tuple[int, ...], ...], name: str
         raise ValueError(f"{op}: {name} has shape {m.shape}, expected {' or '.join(map(str, shapes))}{unbatched}")
     if m.dtype == np.bool_:  # (as torch's: -inf added where True, so a query with every key masked passes the
         # nan of its weights back to the scores, where filling them would pass back 0)
-        xp = xp_of(scores.data)
-        m = Tensor._make(xp.where(m.to(scores.device).data, -math.inf, 0.0).astype(scores.dtype))
+        xp = xp_of(scores.array)
+        m = Tensor._make(xp.where(m.to(scores.device).array, -math.inf, 0.0).astype(scores.dtype))
     if scores.shape[3] > m.shape[-1]:
         m = pad(m, (0, scores.shape[3] - m.shape[-1]))
     m = m.reshape(scores.shape) if m.ndim == 3 else m
@@ -668,7 +668,7 @@ def _multi_head_attention(op: str, query: Tensor, key: Tensor, value: Tensor, em
         k, v = (ops.cat([t, zeros_like(t[:, :, :1])], 2) for t in (k, v))
     scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(d))  # (N, H, L, S + the keys added)
     if is_causal and key_padding_mask is None and not need_weights:  # torch's hint: attn_mask is not read
-        xp = xp_of(scores.data)
+        xp = xp_of(scores.array)
         causal = Tensor._make(xp.tril(xp.ones(scores.shape[-2:], dtype=bool)))
         scores = _apply_attention_mask(scores, causal, true_masks=False)
     elif attn_mask is not None:
@@ -716,7 +716,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] 
     out = ops.IndexAdd(tuple(shape), tuple(place))(inside)
     if not value:
         return out
-    outside = xp_of(out.data).ones(tuple(shape), bool)
+    outside = xp_of(out.array).ones(tuple(shape), bool)
     outside[tuple(place)] = False
     return ops.masked_fill(out, outside, value)
 
@@ -1153,8 +1153,8 @@ def _max_pool(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, pa
     k, s, p, d, n_out = (ops._dims(v) for v in (k, s, p, d, n_out))
     windows = _pool_windows(x, k, s, p, d, n_out, -math.inf)
     windows = windows.reshape(x.shape[:2] + (math.prod(k),) + n_out)
-    xp = xp_of(windows.data)
-    picks = _first_max(windows.data, 2)
+    xp = xp_of(windows.array)
+    picks = _first_max(windows.array, 2)
     taps = xp.unravel_index(picks, k) if nd > 1 else (picks,)
     starts = [_along_dim(xp.arange(m) * ss - pp, i, nd) for i, (m, ss, pp) in enumerate(zip(n_out, s, p))]
     in_padding = xp.zeros(picks.shape, bool)  # (a window whose input elements are all -inf, or none)
@@ -1203,7 +1203,7 @@ def _avg_pool(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: An
     if nd == 3 and any(n < kk for n, kk in zip(x.shape[2:], k)):  # (torch's 3-d kernel's check, padding or not)
         raise ValueError(f"{op}: input {input.shape} is smaller than kernel_size {k} in a spatial dim (D, H, W); "
                          "torch's 3-d average pooling refuses that even where padding would make room")
-    xp = xp_of(x.data)
+    xp = xp_of(x.array)
     count = xp.ones((1,) * (nd + 2), np.int64)
     for i, (length, kk, ss, pp, m) in enumerate(zip(x.shape[2:], k, s, p, n_out)):
         start = xp.arange(m) * ss - pp
@@ -1253,7 +1253,7 @@ def _lp_pool(op: str, nd: int, input: Tensor, norm_type: float, kernel_size: Any
         return _max_pool(op, nd, input.abs() * sign, kernel_size, stride, 0, 1, ceil_mode, False) * sign
     k = _n_ints(op, "kernel_size", kernel_size, 1, nd)
     out = _avg_pool(op, input.pow(p), k[0] if nd == 1 else k, stride, 0, ceil_mode, True, nd)
-    return ops.where(out.data == 0, 0.0, out * math.prod(k)).pow(1.0 / p)  # (a select: no inf * 0 in the gradient)
+    return ops.where(out.array == 0, 0.0, out * math.prod(k)).pow(1.0 / p)  # (a select: no inf * 0 in the gradient)
 
 
 def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
@@ -1452,8 +1452,8 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
 
 def _adaptive_max_pool(op: str, input: Tensor, output_size: Any, return_indices: bool, nd: int) -> Any:
     x, unbatched, windows, starts, widths = _adaptive_windows(op, input, output_size, -math.inf, nd)
-    xp = xp_of(windows.data)
-    picks = _first_max(windows.data, windows.ndim - 1)
+    xp = xp_of(windows.array)
+    picks = _first_max(windows.array, windows.ndim - 1)
     values = ops.gather(windows, -1, xp.expand_dims(picks, -1)).squeeze(-1)
     if not return_indices:
         return _unbatch(unbatched, values)
@@ -1777,7 +1777,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
                         f"{grid.dtype}")
     n, c, h, w = input.shape
     points = grid.shape[1] * grid.shape[2]
-    flat, xp = input.reshape(n, c, h * w), xp_of(grid.data)
+    flat, xp = input.reshape(n, c, h * w), xp_of(grid.array)
 
     def tap(xi: Any, yi: Any) -> Tensor:
         inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
@@ -1788,9 +1788,9 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         ix = _grid_source(grid[..., 0].reshape(n, 1, points), w, padding_mode, align_corners)
         iy = _grid_source(grid[..., 1].reshape(n, 1, points), h, padding_mode, align_corners)
         if mode == "nearest":
-            out = tap(_grid_pixel(xp.rint(ix.data)), _grid_pixel(xp.rint(iy.data)))
+            out = tap(_grid_pixel(xp.rint(ix.array)), _grid_pixel(xp.rint(iy.array)))
         else:
-            x0, y0 = xp.floor(ix.data), xp.floor(iy.data)
+            x0, y0 = xp.floor(ix.array), xp.floor(iy.array)
             tx, ty = ix - Tensor._make(x0), iy - Tensor._make(y0)
             x0, y0 = _grid_pixel(x0), _grid_pixel(y0)
             out = (tap(x0, y0) * ((1 - tx) * (1 - ty)) + tap(x0 + 1, y0) * (tx * (1 - ty))
@@ -1814,15 +1814,15 @@ def _grid_source(coord: Tensor, size: int, padding_mode: str, align_corners: boo
     if padding_mode == "reflection":
         lo, hi = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
         if lo == hi:
-            return ops.where(xp_of(x.data).ones(x.shape, bool), 0.0, x)
+            return ops.where(xp_of(x.array).ones(x.shape, bool), 0.0, x)
         span = (hi - lo) / 2
         d = (x - lo / 2).abs()
-        flips = xp_of(d.data).floor(d.data / span)
+        flips = xp_of(d.array).floor(d.array / span)
         extra = d - Tensor._make(flips * span)
         x = ops.where(flips % 2 == 1, span - extra + lo / 2, extra + lo / 2)
     if padding_mode == "zeros":
         return x
-    inside = (x.data > 0) & (x.data < size - 1)  # (torch's clip_coordinates: no gradient at a bound, nor beyond it)
+    inside = (x.array > 0) & (x.array < size - 1)  # (torch's clip_coordinates: no gradient at a bound, nor beyond it)
     return ops.where(inside, x, x.detach().clamp(0, size - 1))
 
 
@@ -1944,7 +1944,7 @@ def _fractional_max_pool(op: str, nd: int, input: Tensor, kernel_size: Any, outp
                          f"C = {channels} for input {input.shape}, got {samples.shape}")
     if samples.device != x.device:
         raise ValueError(f"{op}: _random_samples is on {samples.device}, input on {x.device}")
-    u = samples.data[:n_batch]
+    u = samples.array[:n_batch]
     xp = xp_of(u)
     flat = xp.zeros((n_batch, channels) + sizes + k, dtype=np.int64)
     stride = math.prod(spatial)
@@ -1956,7 +1956,7 @@ def _fractional_max_pool(op: str, nd: int, input: Tensor, kernel_size: Any, outp
         flat += (starts + taps) * stride
     flat = flat.reshape(n_batch, channels, math.prod(sizes), math.prod(k))
     x_flat = x.reshape(n_batch, channels, math.prod(spatial))
-    windows = xp.take_along_axis(x_flat.data, flat.reshape(n_batch, channels, flat.shape[2] * flat.shape[3]), 2)
+    windows = xp.take_along_axis(x_flat.array, flat.reshape(n_batch, channels, flat.shape[2] * flat.shape[3]), 2)
     picks = _first_max(windows.reshape(flat.shape), 3)
     index = xp.take_along_axis(flat, picks[..., None], 3)[..., 0]
     values = ops.gather(x_flat, 2, index).reshape((n_batch, channels) + sizes)
@@ -2020,7 +2020,7 @@ def _max_unpool(op: str, nd: int, input: Tensor, indices: Any, kernel_size: Any,
         raise ValueError(f"{op}: an index is outside the output of {'length' if nd == 1 else 'size'} "
                          f"{sizes[0] if nd == 1 else tuple(sizes)}: found {int(where.min())}..{int(where.max())}")
     flat = x.shape[:2] + (math.prod(x.shape[2:]),)
-    zeros = Tensor._make(xp_of(x.data).zeros(x.shape[:2] + (total,), x.dtype))
+    zeros = Tensor._make(xp_of(x.array).zeros(x.shape[:2] + (total,), x.dtype))
     out = ops.scatter(zeros, 2, backend.to_device(where.reshape(flat), x.device), x.reshape(flat))
     return _unbatch(unbatched, out.reshape(x.shape[:2] + tuple(sizes)))
 
@@ -2199,7 +2199,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         if x.dtype.kind != "f":  # (1/(1-p) in an integer dtype would round, to 1 for p < 1/2)
             raise TypeError(f"dropout: the input must be floating point to scale by 1/(1-p), got {x.dtype}")
         keep = backend.rng(x.device).random(x.shape) >= p
-        return x * Tensor._make(xp_of(x.data).asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - p)))
+        return x * Tensor._make(xp_of(x.array).asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - p)))
     return _activation("dropout", input, inplace, f)
 
 
@@ -2218,7 +2218,7 @@ def _keep_mask(op: str, x: Tensor, p: float, feature: bool) -> Any:
     if feature and x.ndim < 2:
         raise ValueError(f"{op}: feature dropout needs an input of at least 2 dims (N, C, *), got shape {x.shape}")
     shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
-    return xp_of(x.data).asarray(backend.rng(x.device).random(shape) >= p, dtype=x.dtype)
+    return xp_of(x.array).asarray(backend.rng(x.device).random(shape) >= p, dtype=x.dtype)
 
 
 def _channel_dropout(op: str, input: Tensor, p: float, training: bool, inplace: bool, alpha: bool,
@@ -2356,7 +2356,7 @@ def _bags(op: str, a: Any, offsets: Any, include_last_offset: bool) -> Tuple[Any
     elif a.ndim == 1:
         if offsets is None:
             raise ValueError(f"{op}: a 1-d input needs offsets (1-d, where each bag starts), got None")
-        o = backend.to_device(offsets.data if isinstance(offsets, Tensor) else backend.as_array(offsets), "cpu")
+        o = backend.to_device(offsets.array if isinstance(offsets, Tensor) else backend.as_array(offsets), "cpu")
         if o.dtype.kind not in "iu":
             raise TypeError(f"{op}: offsets must be integers, got dtype {o.dtype}")
         if o.ndim != 1 or o.size == 0:
@@ -2428,8 +2428,8 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, *, mode: str 
         filled = np.zeros((n_bags, width), bool)
         filled[bag, rank] = True
         windows = ops.where(to(filled[..., None]), weight[to(grid)], -math.inf)  # (bags, width, D)
-        picks = _first_max(windows.data, 1)
-        values = ops.gather(windows, 1, xp_of(windows.data).expand_dims(picks, 1)).squeeze(1)
+        picks = _first_max(windows.array, 1)
+        values = ops.gather(windows, 1, xp_of(windows.array).expand_dims(picks, 1)).squeeze(1)
         return ops.where(to((count > 0)[:, None]), values, 0.0) if (count == 0).any() else values
     rows = weight[to(idx)]
     if per_sample_weights is not None:
@@ -2462,7 +2462,7 @@ def _reduce(loss: Tensor, reduction: str, op: str, denom: Optional[Tensor] = Non
         return loss.mean()
     # every target ignored, or weighted 0: a nan loss, as in torch, but zero gradients (torch's are 0 for the
     # first case and nan for the second): one such batch must not poison the weights
-    if not bool(denom.data):
+    if not bool(denom.array):
         return loss.sum() * 0.0 + float("nan")
     return loss.sum() / denom
 
@@ -2482,7 +2482,7 @@ def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
 
 
 def _check_broadcasts_to(w: Any, shape: tuple, name: str, op: str) -> None:
-    w_shape = tuple(np.shape(w.data if isinstance(w, Tensor) else w))
+    w_shape = tuple(np.shape(w.array if isinstance(w, Tensor) else w))
     try:
         ok = np.broadcast_shapes(w_shape, shape) == shape
     except ValueError:
@@ -2517,7 +2517,7 @@ def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, o
                          f"(and is not ignore_index={ignore_index})")
     w = None
     if weight is not None:
-        w = backend.to_device(weight.data if isinstance(weight, Tensor) else backend.as_array(weight), input.device)
+        w = backend.to_device(weight.array if isinstance(weight, Tensor) else backend.as_array(weight), input.device)
         if w.shape != (C,):
             raise ValueError(f"{op}: weight must have shape ({C},) (one per class), got {w.shape}")
         w = w.astype(input.dtype)
@@ -2625,7 +2625,7 @@ def _piecewise_quadratic(d: Tensor, edge: float, a: float, b: float) -> Tensor:
     taken passes a zero gradient, which an inf in it (|d| = inf, edge = inf) would turn into nan. a is applied before
     the second factor, as torch's 0.5 * d * d: d^2 itself overflows float32 from |d| = 1.8e19, where huber's is
     finite up to 2.6e19."""
-    inside = abs(d.data) < edge
+    inside = abs(d.array) < edge
     near, far = ops.where(inside, d, 0.0), ops.where(inside, 0.0, d.abs())
     return ops.where(inside, near * (near * a), (far - edge / 2) * b)
 
@@ -2639,7 +2639,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
     _check_same_shape(input, target, "binary_cross_entropy")
     target = _float_target(target, input, "binary_cross_entropy")
     w = _loss_weight(weight, input, "weight", "binary_cross_entropy")
-    p, y = input.data, target.data
+    p, y = input.array, target.array
     if p.size and not bool(((p >= 0) & (p <= 1)).all() & ((y >= 0) & (y <= 1)).all()):  # (nan fails too)
         if bool(((p >= 0) & (p <= 1)).all()):
             raise ValueError("binary_cross_entropy: target must hold probabilities in [0, 1]")
@@ -2669,7 +2669,7 @@ class _BinaryCrossEntropy(ops.Function):
 
 def _log(p: Tensor) -> Tensor:
     """log p for p >= 0, -inf at 0, without evaluating log 0 (no warning, no nan in the gradient)."""
-    pos = p.data > 0
+    pos = p.array > 0
     return ops.where(pos, ops.where(pos, p, 1.0).log(), -math.inf)
 
 
@@ -2703,7 +2703,7 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        t = ops.where(target.data == 0, 1.0, target)  # (log 1 = 0 where target is 0: the term is 0, as 0 log 0)
+        t = ops.where(target.array == 0, 1.0, target)  # (log 1 = 0 where target is 0: the term is 0, as 0 log 0)
         loss = target * (t.log() - input)
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
@@ -2762,7 +2762,7 @@ def _gaussian_var(var: Any, input: Tensor) -> Tensor:
         elif var.ndim != input.ndim or [v for s, v in zip(shape, var.shape) if s != v] != [1]:
             raise ValueError(f"{op}: var of shape {var.shape} does not fit the input's {shape}; expected {shape}, "
                              f"{shape[:-1]} (one variance per row) or {shape} with one dim of size 1")
-    if bool((var.data < 0).any()):
+    if bool((var.array < 0).any()):
         raise ValueError(f"{op}: var has negative entries")
     return var._floating()
 
@@ -2799,7 +2799,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     target = _in_dtype_of(target, input)
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
     if full:
-        big = target.data > 1
+        big = target.array > 1
         t = ops.where(big, target, 1.0)
         loss = loss + ops.where(big, t * t.log() - t + 0.5 * (t * (2 * math.pi)).log(), 0.0)
     return _reduce(loss, reduction, op)
@@ -2823,7 +2823,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, red
     _check_same_shapes(op, ("input", input), ("target", target))
     _real(op, "margin", margin, _LEGACY)
     input = input._floating()
-    y = target.data
+    y = target.array
     return _reduce(ops.where(y != 1, (margin - input).clamp_min(0), 0.0) + ops.where(y != -1, input, 0.0),
                    reduction, op)
 
@@ -2852,7 +2852,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     x1, x2 = input1._floating(), input2._floating()
     eps = float(np.float32(1e-12))  # (torch's EPSILON is a C float: 9.99999996e-13)
     cos = (x1 * x2).sum(-1) / (((x1 * x1).sum(-1) + eps) * ((x2 * x2).sum(-1) + eps)).sqrt()
-    y = target.data
+    y = target.array
     return _reduce(ops.where(y == 1, 1 - cos, 0.0) + ops.where(y == -1, (cos - margin).clamp_min(0), 0.0),
                    reduction, op)
 
@@ -2929,7 +2929,7 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
     out_shape, t = (n,) if t.ndim else (), t.reshape(n)
     z = margin - x.gather(1, Tensor._make(t[:, None])) + x
     other = xp_of(t).arange(c)[None, :] != t[:, None]
-    h = ops.where(other & (z.data > 0), z, 0.0)
+    h = ops.where(other & (z.array > 0), z, 0.0)
     h = h if p == 1 else h * h
     if weight is not None:
         _check_tensor(op, "weight", weight)
@@ -2959,7 +2959,7 @@ def multilabel_margin_loss(input: Tensor, target: Any, reduction: str = "mean") 
     rows = xp.broadcast_to(xp.arange(x.shape[0])[:, None], x.shape)
     is_target[rows[listed], t[listed]] = True
     z = 1 - x.gather(1, Tensor._make(t)).unsqueeze(2) + x.unsqueeze(1)  # (N, target j, class i)
-    keep = listed[:, :, None] & ~is_target[:, None, :] & (z.data > 0)
+    keep = listed[:, :, None] & ~is_target[:, None, :] & (z.array > 0)
     loss = ops.where(keep, z, 0.0).sum((1, 2)) / x.shape[1]
     return _reduce(loss if input.ndim == 2 else loss.reshape(()), reduction, op)
 

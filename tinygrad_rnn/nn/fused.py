@@ -609,8 +609,8 @@ class _Recurrence(Function):
         self._check_backward()
         xp = backend.xp_of(self.xs)
         T, B, H, bt = self.T, self.B, self.H, self.batch
-        dout = xp.zeros((T, B, H), dtype) if g_out is None else bt.sort(g_out.data.astype(dtype, copy=False), 1)
-        finals = [xp.zeros((B, H), dtype) if g is None else bt.sort(g.data.reshape(B, H).astype(dtype, order="C"), 0)
+        dout = xp.zeros((T, B, H), dtype) if g_out is None else bt.sort(g_out.array.astype(dtype, copy=False), 1)
+        finals = [xp.zeros((B, H), dtype) if g is None else bt.sort(g.array.reshape(B, H).astype(dtype, order="C"), 0)
                   for g in g_finals]  # (astype copies, in rows: the CuPy loops address them as such)
         return (xp, dout, *finals)
 
@@ -1566,18 +1566,18 @@ class CellStep(Function):
         if _mode.grad_enabled:
             raise RuntimeError(f"{self.name}: double backward (create_graph=True) through a fused cell is not "
                                "supported; use the reference path fused=False")
-        x, h = self.saved[0].data, self.saved[1].data
+        x, h = self.saved[0].array, self.saved[1].array
         xp, (B, H) = backend.xp_of(x), h.shape
         if self.mode.startswith("RNN"):
             y = self._out
             d = 1 - y * y if self.mode == "RNN_TANH" else (y != 0).astype(y.dtype)  # (nan passes, as torch)
             if g_h is not None:
-                d *= g_h.data
+                d *= g_h.array
             else:
                 d[...] = 0
             return self._grads(d.T, d.T, None)
         # as columns (see _gates), like the saved gates; the gate gradients D are (G*H, B)
-        g = xp.zeros((H, B), dtype=h.dtype) if g_h is None else _transposed(g_h.data)
+        g = xp.zeros((H, B), dtype=h.dtype) if g_h is None else _transposed(g_h.array)
         if self.mode == "GRU":
             (s,) = self.kept
             r, z, n, hn = s[:H], s[H:2 * H], s[2 * H:3 * H], s[3 * H:]
@@ -1602,21 +1602,21 @@ class CellStep(Function):
         d = xp.empty_like(a)
         xp.multiply(dc, gg, out=d[:H])               # di = dc g i (1 - i)
         d[:H] *= i * (1 - i)
-        xp.multiply(dc, self.saved[2].data.T, out=d[H:2 * H])  # df = dc c f (1 - f)
+        xp.multiply(dc, self.saved[2].array.T, out=d[H:2 * H])  # df = dc c f (1 - f)
         d[H:2 * H] *= f * (1 - f)
         xp.multiply(dc, i, out=d[2 * H:3 * H])       # dg = dc i (1 - g^2)
         d[2 * H:3 * H] *= 1 - gg * gg
         if g_o is None:                              # do = dL/do o (1 - o)
             d[3 * H:] = 0
         else:
-            xp.multiply(g_o.data.T, o * (1 - o), out=d[3 * H:])
+            xp.multiply(g_o.array.T, o * (1 - o), out=d[3 * H:])
         return self._grads(d, d, dc * f)             # (dL/dc = dL/dc' f)
 
     def _grads(self, d_in: Any, d_hh: Any, direct: Optional[Any]) -> tuple:
         """Tensors for (x, h, [dL/dc,] w_ih, w_hh[, b_ih, b_hh]) from the gate gradients as columns (G*H, B), d_in
         (of x W_ih^T + b_ih) and d_hh (of h W_hh^T + b_hh), and dL/dh's direct part (H, B) (the LSTM's dL/dc)."""
         need = self.needs_input_grad
-        x, h, w_ih, w_hh = (self.saved[k].data for k in (0, 1, -2, -1))
+        x, h, w_ih, w_hh = (self.saved[k].array for k in (0, 1, -2, -1))
         xp = backend.xp_of(x)
         dx = _dot(xp, None, d_in, w_ih)(d_in.T, w_ih) if need[0] else None
         dh = None
@@ -1650,8 +1650,8 @@ class LSTMOutput(Function):
             raise RuntimeError(f"{self.name}: double backward (create_graph=True) through a fused cell is not "
                                "supported; use the reference path fused=False")
         need_c, need_o = self.needs_input_grad
-        dc = g.data * self.o * (1 - self.tc * self.tc) if need_c else None
-        do = g.data * self.tc if need_o else None
+        dc = g.array * self.o * (1 - self.tc * self.tc) if need_c else None
+        do = g.array * self.tc if need_o else None
         return tuple([None if d is None else Tensor._make(d) for d in (dc, do)])
 
 # ============================================================================ public functions
@@ -1672,7 +1672,7 @@ def _check_lengths(lengths: Any, T: int, B: int, op: str, shortest: int = 1) -> 
     errors. The layers call it too, for the fused and the unrolled path alike."""
     if lengths is None:
         return None
-    a = backend.to_device(lengths.data if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
+    a = backend.to_device(lengths.array if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
     if (a.dtype.kind not in "iu" and a.size) or a.shape != (B,):  # (an empty list is float64 to numpy)
         raise ValueError(f"{op}: lengths must be {B} integers (one per sequence), got shape {a.shape} "
                          f"dtype {a.dtype}")
@@ -1698,7 +1698,7 @@ def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: A
                          f"got {w_ih.shape}")
     tensors = [x]
     for name, s in states:
-        s = Tensor._make(backend.xp_of(x.data).zeros((B, H), dtype=x.dtype)) if s is None else _as_tensor(s, name, op)
+        s = Tensor._make(backend.xp_of(x.array).zeros((B, H), dtype=x.dtype)) if s is None else _as_tensor(s, name, op)
         if s.shape != (B, H):
             raise ValueError(f"{op}: {name} must be (B, H) = {(B, H)}, got {s.shape}")
         tensors.append(s)
@@ -1709,8 +1709,8 @@ def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: A
             if b.shape != (G * H,):
                 raise ValueError(f"{op}: {name} must be ({G}*H,) = {(G * H,)}, got {b.shape}")
             tensors.append(b)
-    dt = x.data.dtype
-    if [t for t in tensors if t.data.dtype != dt]:  # numpy would silently promote the whole recurrence (torch raises)
+    dt = x.array.dtype
+    if [t for t in tensors if t.array.dtype != dt]:  # numpy would silently promote the whole recurrence (torch raises)
         names = ["x"] + [n for n, _ in states] + ["w_ih", "w_hh"] + [n for n, b in (("b_ih", b_ih), ("b_hh", b_hh))
                                                                     if b is not None]
         mixed = ", ".join(f"{n} {u.dtype}" for n, u in zip(names, tensors))

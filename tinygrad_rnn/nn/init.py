@@ -22,7 +22,7 @@ from ..tensor import Tensor
 
 
 def _fill(t: Tensor, values: Any) -> Tensor:
-    t.data[...] = backend.to_device(np.asarray(values), t.device).astype(t.dtype)
+    t.array[...] = backend.to_device(np.asarray(values), t.device).astype(t.dtype)
     t._bump_version()
     return t
 
@@ -242,11 +242,11 @@ def lstm_forget_bias_(module: Any, value: float = 1.0) -> Any:
     found = False
     for name, p in module.named_parameters():
         if name.split(".")[-1].startswith("bias_ih"):
-            p.data[H:2 * H] = value
+            p.array[H:2 * H] = value
             p._bump_version()
             found = True
         elif name.split(".")[-1].startswith("bias_hh"):
-            p.data[H:2 * H] = 0.0
+            p.array[H:2 * H] = 0.0
             p._bump_version()
     if not found:
         raise ValueError(f"lstm_forget_bias_: {type(module).__name__} has no bias_ih parameters (bias=False?)")

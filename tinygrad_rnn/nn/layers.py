@@ -182,7 +182,7 @@ class Embedding(Module):
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight.array[self.padding_idx] = 0
             self.weight._bump_version()
 
     @classmethod
@@ -2283,9 +2283,9 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         self._check_batch(input, "predict")
         head_output = self.head(input)
         output = head_output.argmax(1)
-        out = output.data.copy()
+        out = output.array.copy()
         rows = backend.xp_of(out).nonzero(out >= self.shortlist_size)[0]
         if rows.size:
             full = self._full_log_prob(input.index_select(0, rows), head_output.index_select(0, rows))
-            out[rows] = full.argmax(1).data
+            out[rows] = full.argmax(1).array
         return Tensor._make(out)

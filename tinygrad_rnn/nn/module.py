@@ -17,7 +17,7 @@ class Parameter(Tensor):
     """A leaf Tensor that a Module registers as trainable (requires_grad=True by default)."""
 
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
-        super().__init__(data.data if isinstance(data, Tensor) else data)
+        super().__init__(data.array if isinstance(data, Tensor) else data)
         self.requires_grad = requires_grad
 
     def __repr__(self) -> str:
@@ -28,7 +28,7 @@ class Parameter(Tensor):
         hooks registered on this one (a deep-copied model's backward must not run the original's hooks, such as
         an optimizer step in a post-accumulate hook). A Parameter shared in what is copied stays shared."""
         if id(self) not in memo:
-            memo[id(self)] = type(self)(self.data.copy(), requires_grad=self.requires_grad)
+            memo[id(self)] = type(self)(self.array.copy(), requires_grad=self.requires_grad)
         return memo[id(self)]
 
 
@@ -47,7 +47,7 @@ class _Uninitialized:
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
         device = self.device if device is None else backend.check_device(device, "materialize")
         xp = backend.module_for(device)
-        self.data = xp.empty(shape, self.data.dtype if dtype is None else np.dtype(dtype))
+        self.array = xp.empty(shape, self.array.dtype if dtype is None else np.dtype(dtype))
         self.__class__ = self.cls_to_become
 
     @property
@@ -550,13 +550,13 @@ class Module:
         (a lazy module's) is converted in place, staying uninitialized, as torch's. recurse=False: this module's own
         only."""
         for p in self.parameters(recurse=recurse):
-            new = fn(p.data)
-            if new is not p.data:  # (a conversion that changes nothing leaves pending graphs alone)
-                p.data = new
+            new = fn(p.array)
+            if new is not p.array:  # (a conversion that changes nothing leaves pending graphs alone)
+                p.array = new
                 p._bump_version()
             if p.grad is not None:
-                g = fn(p.grad.data)
-                if g is not p.grad.data:
+                g = fn(p.grad.array)
+                if g is not p.grad.array:
                     p.grad = Tensor(g)
         buffer_fn = fn if buffer_fn is None else buffer_fn
         done: Dict[int, Tensor] = {}
@@ -564,10 +564,10 @@ class Module:
             for k, b in m._buffers.items():
                 if b is not None:
                     if id(b) not in done:
-                        a = buffer_fn(b.data)
+                        a = buffer_fn(b.array)
                         if is_lazy(b):  # (converted in place: a new Tensor would lose materialize)
-                            b.data = a
-                        done[id(b)] = b if a is b.data else Tensor._make(a)  # unchanged: keep the object
+                            b.array = a
+                        done[id(b)] = b if a is b.array else Tensor._make(a)  # unchanged: keep the object
                     setattr(m, k, done[id(b)])
         return self
 
@@ -620,7 +620,7 @@ class Module:
         dtype = Tensor._make(np.zeros(0, np.float32)).type(host).dtype  # (checks dst_type, as Tensor.type does)
         if dtype.kind != "f" and any(True for _ in self.parameters()):
             raise TypeError(f"{type(self).__name__}.type: parameters must stay floating point, got {dtype}")
-        return self._apply(lambda a: Tensor._make(a).type(dst_type).data)
+        return self._apply(lambda a: Tensor._make(a).type(dst_type).array)
 
     def to_empty(self, *, device: Optional[str], recurse: bool = True) -> "Module":
         """Give every parameter and buffer (this module's own only, unless recurse) new uninitialised memory of
@@ -838,7 +838,7 @@ class Module:
                 msg = f"value of key {key!r} is a {type(value).__name__}"
                 error_msgs.bad_type.append(msg) if ours else error_msgs.append(msg)  # type: ignore[attr-defined]
                 continue
-            arr = _foreign_array(value.data if isinstance(value, Tensor) else value)
+            arr = _foreign_array(value.array if isinstance(value, Tensor) else value)
             shape = tuple(getattr(arr, "shape", np.shape(arr)))
             if old.ndim == 0 and shape == (1,):  # (torch's: a 1-element value loads into a 0-d tensor)
                 arr, value, shape = arr.reshape(()), None, ()
@@ -876,7 +876,7 @@ class Module:
         if is_lazy(old) and not is_lazy(value) and not assign:
             old.materialize(arr.shape)  # (a lazy module's own load pre-hook does this first)
         if not assign:
-            old.data[...] = backend.to_device(backend.to_device(arr, "cpu").astype(old.dtype), old.device)
+            old.array[...] = backend.to_device(backend.to_device(arr, "cpu").astype(old.dtype), old.device)
             old._bump_version()
             return
         if isinstance(old, Parameter):
@@ -1089,11 +1089,11 @@ def zero_grad_(p: Tensor) -> None:
     that is part of a graph (backward with create_graph=True) or read-only gets a fresh zero array
     instead, so the graph that produced it is not corrupted."""
     g = p.grad
-    if g.grad_fn is None and backend.is_writable(g.data):
-        g.data[...] = 0
+    if g.grad_fn is None and backend.is_writable(g.array):
+        g.array[...] = 0
         g._bump_version()
     else:
-        p.grad = Tensor._make(backend.xp_of(g.data).zeros_like(g.data))
+        p.grad = Tensor._make(backend.xp_of(g.array).zeros_like(g.array))
 
 
 class _HookedCall:
@@ -1156,7 +1156,7 @@ class _HookedCall:
         grad_input = list(_spread(grads, self.in_slots, len(self.args)))
         for i, a in enumerate(self.args):
             if grad_input[i] is None and isinstance(a, Tensor):  # (torch's zeros where no gradient reached a tensor)
-                grad_input[i] = Tensor._make(backend.xp_of(a.data).zeros_like(a.data))
+                grad_input[i] = Tensor._make(backend.xp_of(a.array).zeros_like(a.array))
         grad_input, grad_output, self.grad_output = tuple(grad_input), self.grad_output, None
         if grad_output is not None:  # (the outputs' node ran first in this backward, as torch requires)
             grad_input = self._run_hooks(grad_input, grad_output)

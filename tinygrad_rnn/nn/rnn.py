@@ -59,8 +59,8 @@ def fused_step(mode: str, x: Tensor, h: Tensor, c: Optional[Tensor],
     c' is a node of its own, as in torch's CPU cell); otherwise the step's array math alone (fused.cell_step). mode as
     RNNBase's: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'."""
     if not _records_graph(x, h, c, *weights):
-        h, c = fused.cell_step(mode, x.data, h.data, None if c is None else c.data,
-                               *[None if w is None else w.data for w in weights])
+        h, c = fused.cell_step(mode, x.array, h.array, None if c is None else c.array,
+                               *[None if w is None else w.array for w in weights])
         return Tensor._make(h), None if c is None else Tensor._make(c)
     outs = fused.CellStep(mode, weights[2] is not None)(*[t for t in (x, h, c, *weights) if t is not None])
     if c is None:
@@ -415,7 +415,7 @@ class RNNBase(Module):
                               input._lengths())
         if self.batch_first:
             out = out.transpose(0, 1)
-        return input._with_data(_pack(out, input.batch_sizes.data)), _permute_states(h, input.unsorted_indices)
+        return input._with_data(_pack(out, input.batch_sizes.array)), _permute_states(h, input.unsorted_indices)
 
     @property
     def all_weights(self) -> List[List[Tensor]]:
@@ -559,7 +559,7 @@ def unrolled(mode: str, x: Tensor, h: Tensor, c: Optional[Tensor], weights: tupl
     T = x.shape[0]
     mask = None
     if lengths is not None:
-        xp = xp_of(x.data)
+        xp = xp_of(x.array)
         mask = xp.asarray(np.arange(T)[:, None, None] < lengths[None, :, None])  # (T, B, 1)
     outputs: List[Optional[Tensor]] = [None] * T
     for t in (range(T - 1, -1, -1) if reverse else range(T)):

@@ -25,13 +25,13 @@ class Adadelta(Optimizer):
         check_flag("Adadelta", group, "maximize")
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         state["step"] = 0
-        state["square_avg"] = xp.zeros_like(p.data)
-        state["acc_delta"] = xp.zeros_like(p.data)
+        state["square_avg"] = xp.zeros_like(p.array)
+        state["acc_delta"] = xp.zeros_like(p.array)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         rho, eps = group["rho"], group["eps"]
         g = -grad if group["maximize"] else grad
         state["step"] += 1
@@ -42,4 +42,4 @@ class Adadelta(Optimizer):
         delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
         u *= rho
         u += (1 - rho) * (delta * delta)
-        p.data -= group["lr"] * delta
+        p.array -= group["lr"] * delta

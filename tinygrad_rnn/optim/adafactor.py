@@ -56,28 +56,28 @@ class Adafactor(Optimizer):
         return shape
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         state["step"] = 0
         if p.ndim > 1:
             state["row_var"] = xp.zeros(self._state_shape(p, "row_var"), dtype=p.dtype)
             state["col_var"] = xp.zeros(self._state_shape(p, "col_var"), dtype=p.dtype)
         else:
-            state["variance"] = xp.zeros_like(p.data)
+            state["variance"] = xp.zeros_like(p.array)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         lr, eps1, eps2 = group["lr"], *group["eps"]
         eps1 = float(np.finfo(p.dtype).eps) if eps1 is None else eps1
         g = -grad if group["maximize"] else grad
         state["step"] += 1
-        n = p.data.size
+        n = p.array.size
         if n == 0:
             return
         t = float(state["step"])
         beta = t ** group["beta2_decay"]  # (1 - beta2)
-        alpha = max(eps2, float(xp.linalg.norm(p.data.ravel())) / math.sqrt(n)) * min(lr, 1 / t ** 0.5)
+        alpha = max(eps2, float(xp.linalg.norm(p.array.ravel())) / math.sqrt(n)) * min(lr, 1 / t ** 0.5)
         if group["weight_decay"] != 0:
-            p.data *= 1 - lr * group["weight_decay"]
+            p.array *= 1 - lr * group["weight_decay"]
         gg = g * g
         if p.ndim > 1:
             row, col = state["row_var"], state["col_var"]
@@ -90,4 +90,4 @@ class Adafactor(Optimizer):
             v = state["variance"].copy()
         u = g / xp.sqrt(xp.maximum(v, eps1 * eps1))
         denom = max(1.0, float(xp.linalg.norm(u.ravel())) / (math.sqrt(n) * group["d"]))
-        p.data -= (alpha / denom) * u
+        p.array -= (alpha / denom) * u

@@ -29,10 +29,10 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         state["step"] = 0
-        state["sum"] = backend.xp_of(p.data).full_like(p.data, group["initial_accumulator_value"])
+        state["sum"] = backend.xp_of(p.array).full_like(p.array, group["initial_accumulator_value"])
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         g = -grad if group["maximize"] else grad
         state["step"] += 1
         g = apply_weight_decay(p, g, group)
@@ -41,4 +41,4 @@ class Adagrad(Optimizer):
         s += g * g
         std = xp.sqrt(s)
         std += group["eps"]
-        p.data -= clr * g / std
+        p.array -= clr * g / std

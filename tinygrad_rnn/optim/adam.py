@@ -36,15 +36,15 @@ class Adam(Optimizer):
         check_betas(name, group["betas"])
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         state["step"] = 0
-        state["exp_avg"] = xp.zeros_like(p.data)
-        state["exp_avg_sq"] = xp.zeros_like(p.data)
+        state["exp_avg"] = xp.zeros_like(p.array)
+        state["exp_avg_sq"] = xp.zeros_like(p.array)
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+            state["max_exp_avg_sq"] = xp.zeros_like(p.array)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         g = -grad if group["maximize"] else grad
         state["step"] += 1
@@ -57,12 +57,12 @@ class Adam(Optimizer):
         v += (1 - beta2) * (g * g)
         if group["amsgrad"]:
             if "max_exp_avg_sq" not in state:
-                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+                state["max_exp_avg_sq"] = xp.zeros_like(p.array)
             xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t)
         denom += eps
-        p.data -= (lr / (1 - beta1 ** t)) * m / denom
+        p.array -= (lr / (1 - beta1 ** t)) * m / denom
 
 
 class AdamW(Adam):

@@ -23,10 +23,10 @@ class _AdamVariant(Optimizer):
         check_flag(name, group, *[k for k in ("maximize", "decoupled_weight_decay") if k in group])
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         state["step"] = 0
-        state["exp_avg"] = xp.zeros_like(p.data)
-        state[self._second] = xp.zeros_like(p.data)
+        state["exp_avg"] = xp.zeros_like(p.array)
+        state[self._second] = xp.zeros_like(p.array)
 
     def _moments(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> Tuple[Any, int]:
         """Count the step, apply maximize and weight decay, update m = b1 m + (1 - b1) g; returns (g, t)."""
@@ -62,13 +62,13 @@ class Adamax(_AdamVariant):
                                       maximize=maximize, differentiable=differentiable, capturable=capturable))
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         beta1, beta2 = group["betas"]
         g, t = self._moments(p, grad, state, group)
         u = state["exp_inf"]
         u *= beta2
         xp.maximum(u, xp.abs(g) + group["eps"], out=u)
-        p.data -= group["lr"] / (1 - beta1 ** t) * (state["exp_avg"] / u)
+        p.array -= group["lr"] / (1 - beta1 ** t) * (state["exp_avg"] / u)
 
 
 class NAdam(_AdamVariant):
@@ -98,7 +98,7 @@ class NAdam(_AdamVariant):
         state["mu_product"] = 1.0
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         lr, beta1, psi = group["lr"], group["betas"][0], group["momentum_decay"]
         g, t = self._moments(p, grad, state, group)
         v = self._second_moment(g, state, group)
@@ -108,8 +108,8 @@ class NAdam(_AdamVariant):
         mu_product = state["mu_product"]
         denom = xp.sqrt(v / (1 - group["betas"][1] ** t))
         denom += group["eps"]
-        p.data -= lr * (1 - mu) / (1 - mu_product) * (g / denom)
-        p.data -= lr * mu_next / (1 - mu_product * mu_next) * (state["exp_avg"] / denom)
+        p.array -= lr * (1 - mu) / (1 - mu_product) * (g / denom)
+        p.array -= lr * mu_next / (1 - mu_product * mu_next) * (state["exp_avg"] / denom)
 
 
 class RAdam(_AdamVariant):
@@ -130,7 +130,7 @@ class RAdam(_AdamVariant):
                                       maximize=maximize, capturable=capturable, differentiable=differentiable))
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         lr, (beta1, beta2) = group["lr"], group["betas"]
         g, t = self._moments(p, grad, state, group)
         v = self._second_moment(g, state, group)
@@ -142,6 +142,6 @@ class RAdam(_AdamVariant):
             rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
             denom = xp.sqrt(v)
             denom += group["eps"]
-            p.data -= m_hat * lr * (math.sqrt(bias_correction2) / denom) * rect
+            p.array -= m_hat * lr * (math.sqrt(bias_correction2) / denom) * rect
         else:
-            p.data -= m_hat * lr
+            p.array -= m_hat * lr

@@ -33,7 +33,7 @@ class ASGD(Optimizer):
         state["step"] = 0
         state["eta"] = float(group["lr"])
         state["mu"] = 1.0
-        state["ax"] = backend.xp_of(p.data).zeros_like(p.data)
+        state["ax"] = backend.xp_of(p.array).zeros_like(p.array)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         lr, lambd, eta = group["lr"], group["lambd"], state["eta"]
@@ -41,12 +41,12 @@ class ASGD(Optimizer):
         state["step"] += 1
         t = state["step"]
         g = apply_weight_decay(p, g, group)
-        p.data *= 1 - lambd * eta
-        p.data -= eta * g
+        p.array *= 1 - lambd * eta
+        p.array -= eta * g
         ax = state["ax"]
         if state["mu"] != 1:
-            ax += state["mu"] * (p.data - ax)
+            ax += state["mu"] * (p.array - ax)
         else:
-            ax[...] = p.data
+            ax[...] = p.array
         state["eta"] = lr / (1 + lambd * lr * t) ** group["alpha"]
         state["mu"] = 1 / max(1, t - group["t0"])

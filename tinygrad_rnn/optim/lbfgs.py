@@ -66,7 +66,7 @@ class LBFGS(Optimizer):
     # ------------------------------------------------------------------ the flat vector
     def _flat_grad(self) -> Any:
         """Every parameter's gradient, flattened and joined (zeros for a parameter without one)."""
-        xp = backend.xp_of(self._params[0].data)
+        xp = backend.xp_of(self._params[0].array)
         views = []
         for p in self._params:
             if p.grad is None:
@@ -74,7 +74,7 @@ class LBFGS(Optimizer):
                 continue
             if p.grad.shape != p.shape:
                 raise ValueError(f"LBFGS.step: gradient shape {p.grad.shape} does not match parameter shape {p.shape}")
-            views.append(p.grad.data.reshape(-1))
+            views.append(p.grad.array.reshape(-1))
         return xp.concatenate(views)
 
     def _add(self, t: float, d: Any) -> None:
@@ -82,13 +82,13 @@ class LBFGS(Optimizer):
         offset = 0
         for p in self._params:
             n = p.numel()
-            p.data += t * d[offset:offset + n].reshape(p.shape)
+            p.array += t * d[offset:offset + n].reshape(p.shape)
             p._bump_version()
             offset += n
 
     def _set(self, values: List[Any]) -> None:
         for p, v in zip(self._params, values):
-            p.data[...] = v
+            p.array[...] = v
             p._bump_version()
 
     def _evaluate(self, closure: Closure) -> Tuple[Any, float, Any]:
@@ -113,7 +113,7 @@ class LBFGS(Optimizer):
         group = self.param_groups[0]
         lr, max_iter, max_eval = float(group["lr"]), group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
-        xp = backend.xp_of(self._params[0].data)
+        xp = backend.xp_of(self._params[0].array)
 
         state = self.state[self._params[0]]
         state.setdefault("func_evals", 0)
@@ -162,7 +162,7 @@ class LBFGS(Optimizer):
 
             ls_func_evals = 0
             if group["line_search_fn"] == "strong_wolfe":
-                x_init = [p.data.copy() for p in self._params]
+                x_init = [p.array.copy() for p in self._params]
 
                 def obj_func(t: float) -> Tuple[float, Any]:
                     return self._directional_evaluate(closure, x_init, t, d)

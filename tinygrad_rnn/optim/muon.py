@@ -71,7 +71,7 @@ class Muon(Optimizer):
                                  f"{p.shape}; optimize biases, embeddings and other parameters with AdamW")
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        state["momentum_buffer"] = backend.xp_of(p.data).zeros_like(p.data)
+        state["momentum_buffer"] = backend.xp_of(p.array).zeros_like(p.array)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         momentum, lr = group["momentum"], group["lr"]
@@ -83,5 +83,5 @@ class Muon(Optimizer):
         else:
             update = buf
         update = _zeropower_via_newtonschulz(update, group["ns_coefficients"], group["ns_steps"], group["eps"])
-        p.data *= 1 - lr * group["weight_decay"]
-        p.data -= _adjust_lr(lr, group["adjust_lr_fn"], p.shape) * update
+        p.array *= 1 - lr * group["weight_decay"]
+        p.array -= _adjust_lr(lr, group["adjust_lr_fn"], p.shape) * update

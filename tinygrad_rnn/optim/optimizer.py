@@ -170,9 +170,9 @@ def apply_weight_decay(p: Tensor, g: Any, group: Dict[str, Any]) -> Any:
     if wd == 0:
         return g
     if group.get("decoupled_weight_decay", False):
-        p.data *= 1 - group["lr"] * wd
+        p.array *= 1 - group["lr"] * wd
         return g
-    return g + wd * p.data
+    return g + wd * p.array
 
 
 class Optimizer:
@@ -363,7 +363,7 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    grad = p.grad.data
+                    grad = p.grad.array
                     if grad.shape != p.shape:
                         raise ValueError(f"{type(self).__name__}.step: gradient shape {grad.shape} does not match "
                                          f"parameter shape {p.shape}")
@@ -472,7 +472,7 @@ def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",))
     Another library's tensors (a torch optimizer's state dict) come in through their __array__; 0-d tensors and
     arrays under the ``scalars`` keys become Python numbers ('step' an int where it is whole)."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     elif hasattr(value, "__array__") and not (isinstance(value, np.ndarray) or backend.is_cupy_array(value)):
         value = np.asarray(_foreign_array(value))  # (a torch bfloat16 tensor through float32: numpy has none)
     if isinstance(value, np.ndarray) or backend.is_cupy_array(value):

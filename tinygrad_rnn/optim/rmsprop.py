@@ -25,16 +25,16 @@ class RMSprop(Optimizer):
         nonneg("RMSprop", group, "lr", "alpha", "eps", "weight_decay", "momentum")
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         state["step"] = 0
-        state["square_avg"] = xp.zeros_like(p.data)
+        state["square_avg"] = xp.zeros_like(p.array)
         if group["momentum"] > 0:
-            state["momentum_buffer"] = xp.zeros_like(p.data)
+            state["momentum_buffer"] = xp.zeros_like(p.array)
         if group["centered"]:
-            state["grad_avg"] = xp.zeros_like(p.data)
+            state["grad_avg"] = xp.zeros_like(p.array)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         alpha, lr = group["alpha"], group["lr"]
         g = -grad if group["maximize"] else grad
         state["step"] += 1
@@ -44,7 +44,7 @@ class RMSprop(Optimizer):
         v += (1 - alpha) * (g * g)
         if group["centered"]:
             if "grad_avg" not in state:
-                state["grad_avg"] = xp.zeros_like(p.data)
+                state["grad_avg"] = xp.zeros_like(p.array)
             a = state["grad_avg"]
             a *= alpha
             a += (1 - alpha) * g
@@ -54,10 +54,10 @@ class RMSprop(Optimizer):
         avg += group["eps"]
         if group["momentum"] > 0:
             if "momentum_buffer" not in state:
-                state["momentum_buffer"] = xp.zeros_like(p.data)
+                state["momentum_buffer"] = xp.zeros_like(p.array)
             buf = state["momentum_buffer"]
             buf *= group["momentum"]
             buf += g / avg
-            p.data -= lr * buf
+            p.array -= lr * buf
         else:
-            p.data -= lr * g / avg
+            p.array -= lr * g / avg

@@ -35,13 +35,13 @@ class Rprop(Optimizer):
         check_number("Rprop", "step_sizes[1]", high, lambda v: v >= low, f">= step_sizes[0] = {low!r}")
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         state["step"] = 0
-        state["prev"] = xp.zeros_like(p.data)
-        state["step_size"] = xp.full_like(p.data, group["lr"])
+        state["prev"] = xp.zeros_like(p.array)
+        state["step_size"] = xp.full_like(p.array, group["lr"])
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.data)
+        xp = backend.xp_of(p.array)
         minus, plus = group["etas"]
         g = -grad if group["maximize"] else grad
         state["step"] += 1
@@ -51,5 +51,5 @@ class Rprop(Optimizer):
         step_size *= factor.astype(step_size.dtype, copy=False)
         xp.clip(step_size, *group["step_sizes"], out=step_size)
         g = xp.where(factor == minus, 0, g).astype(p.dtype, copy=False)
-        p.data -= xp.sign(g) * step_size
+        p.array -= xp.sign(g) * step_size
         prev[...] = g

@@ -34,7 +34,7 @@ def _check_decay(decay: float) -> None:
 def _write(t: Tensor, values: Any) -> None:
     """t's data set to values in place (cast to t's dtype, truncating toward zero for an integer t, as torch's
     copy_), its version bumped."""
-    t.data[...] = values.astype(t.dtype, copy=False) if hasattr(values, "astype") else values
+    t.array[...] = values.astype(t.dtype, copy=False) if hasattr(values, "astype") else values
     t._bump_version()
 
 
@@ -58,10 +58,10 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> MultiAvgFn:
     def ema_update(ema_param_list: Sequence[Tensor], current_param_list: Sequence[Tensor], _: Any) -> None:
         for ema, cur in _zipped(ema_param_list, current_param_list):
             if ema.dtype.kind in "fc":
-                _lerp_(ema.data, cur.data, 1 - decay)
+                _lerp_(ema.array, cur.array, 1 - decay)
                 ema._bump_version()
             else:
-                _write(ema, ema.data * decay + cur.data * (1 - decay))
+                _write(ema, ema.array * decay + cur.array * (1 - decay))
     return ema_update
 
 
@@ -73,10 +73,10 @@ def get_swa_multi_avg_fn() -> MultiAvgFn:
         n = _count(num_averaged)
         for avg, cur in _zipped(averaged_param_list, current_param_list):
             if avg.dtype.kind in "fc":
-                _lerp_(avg.data, cur.data, 1 / (n + 1))
+                _lerp_(avg.array, cur.array, 1 / (n + 1))
                 avg._bump_version()
             else:
-                _write(avg, avg.data + (cur.data - avg.data) / (n + 1))
+                _write(avg, avg.array + (cur.array - avg.array) / (n + 1))
     return swa_update
 
 
@@ -131,21 +131,21 @@ class AveragedModel(Module):
                                     if self.use_buffers else model.parameters())
         n = int(self.n_averaged.item())
         with no_grad():
-            pairs = [(a.detach(), Tensor._make(backend.to_device(m.data, a.device))) for a, m in zip(mine, theirs)]
+            pairs = [(a.detach(), Tensor._make(backend.to_device(m.array, a.device))) for a, m in zip(mine, theirs)]
             if n == 0:
                 for a, m in pairs:
-                    _write(a, m.data)
+                    _write(a, m.array)
             elif self.avg_fn is not None:
                 for a, m in pairs:
-                    _write(a, self.avg_fn(a, m, self.n_averaged).data)
+                    _write(a, self.avg_fn(a, m, self.n_averaged).array)
             elif self.multi_avg_fn is not None:
                 self.multi_avg_fn([a for a, _ in pairs], [m for _, m in pairs], self.n_averaged)
             else:
                 for a, m in pairs:
-                    _write(a, a.data + (m.data - a.data) / (n + 1))
+                    _write(a, a.array + (m.array - a.array) / (n + 1))
             if not self.use_buffers:
                 for b_swa, b_model in _zipped(self.module.buffers(), model.buffers()):
-                    _write(b_swa, backend.to_device(b_model.data, b_swa.device))
+                    _write(b_swa, backend.to_device(b_model.array, b_swa.device))
             self.n_averaged.add_(1)
 
 

@@ -98,7 +98,7 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: Optional
     if not params and not any([t.requires_grad for t in leaves]):  # (nothing to differentiate: as it is)
         return result
     # (a view's base would keep the first run's array alive: copy it)
-    kept = [o.data if o.data.base is None else o.data.copy() for o in outputs]
+    kept = [o.array if o.array.base is None else o.array.copy() for o in outputs]
     fn = Checkpoint(function, args, kwargs, len(inputs), len(params), kept, rng_state)
     del result, outputs  # (the first run's graph goes with them)
     return fn(*inputs, *params)
@@ -106,7 +106,7 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: Optional
 
 def _leaves(inputs: Sequence[Tensor]) -> List[Tensor]:
     """A new leaf for each input, sharing its data, requiring grad as it does."""
-    return [Tensor._make(t.data).requires_grad_(t.requires_grad) for t in inputs]
+    return [Tensor._make(t.array).requires_grad_(t.requires_grad) for t in inputs]
 
 
 def _substitute(args: tuple, leaves: Sequence[Tensor]) -> tuple:

@@ -48,11 +48,11 @@ def _vector_norm(a: Any, p: float) -> Any:
 
 
 def _write(t: Tensor, value: Any) -> None:
-    """Store value into t.data in place (so other references see it); rebind if the array is read-only."""
-    if not backend.is_writable(t.data):
-        t.data = value.astype(t.dtype)
+    """Store value into t.array in place (so other references see it); rebind if the array is read-only."""
+    if not backend.is_writable(t.array):
+        t.array = value.astype(t.dtype)
     else:
-        t.data[...] = value
+        t.array[...] = value
     t._bump_version()
 
 
@@ -64,7 +64,7 @@ def get_total_norm(tensors: Params, norm_type: float = 2.0, error_if_nonfinite: 
 
 
 def _total_norm(op: str, tensors: List[Tensor], norm_type: float, error_if_nonfinite: bool) -> Tensor:
-    arrays = [t.data for t in tensors]
+    arrays = [t.array for t in tensors]
     norm_type = float(norm_type)
     if math.isnan(norm_type):
         raise ValueError(f"{op}: norm_type must be a number (the p of the p-norm, or inf or -inf), got nan")
@@ -91,12 +91,12 @@ def clip_grads_with_norm_(parameters: Params, max_norm: float, total_norm: Tenso
     if not isinstance(total_norm, Tensor) or total_norm.numel() != 1:
         raise TypeError(f"clip_grads_with_norm_: total_norm must be a one-element Tensor (get_total_norm's), got "
                         f"{getattr(total_norm, 'shape', type(total_norm).__name__)}")
-    total = total_norm.data.reshape(())
+    total = total_norm.array.reshape(())
     coef = backend.xp_of(total).minimum(max_norm / (total + 1e-6), 1.0)
     for g in grads:
         c = backend.to_device(coef, g.device).astype(g.dtype)
         with np.errstate(invalid="ignore"):
-            _write(g, g.data * c)
+            _write(g, g.array * c)
 
 
 def _max_norm(op: str, max_norm: Any) -> float:
@@ -134,8 +134,8 @@ def clip_grad_value_(parameters: Params, clip_value: float, foreach: Optional[bo
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for p in _as_list(parameters, "clip_grad_value_"):
         if p.grad is not None:
-            xp = backend.xp_of(p.grad.data)
-            _write(p.grad, xp.clip(p.grad.data, -clip_value, clip_value))
+            xp = backend.xp_of(p.grad.array)
+            _write(p.grad, xp.clip(p.grad.array, -clip_value, clip_value))
 
 
 def parameters_to_vector(parameters: Params) -> Tensor:
@@ -161,7 +161,7 @@ def vector_to_parameters(vec: Tensor, parameters: Params) -> None:
     start = 0
     for p in params:
         n = p.numel()
-        chunk = backend.to_device(vec.data[start:start + n], p.device).reshape(p.shape)
+        chunk = backend.to_device(vec.array[start:start + n], p.device).reshape(p.shape)
         _write(p, chunk)
         start += n
 
@@ -202,7 +202,7 @@ class WeightNorm:
         delattr(module, self.name)
         del module._parameters[self.name + "_g"]
         del module._parameters[self.name + "_v"]
-        setattr(module, self.name, Parameter(weight.data))
+        setattr(module, self.name, Parameter(weight.array))
 
     def __call__(self, module: Module, inputs: Any) -> None:
         setattr(module, self.name, self.compute_weight(module))
@@ -246,8 +246,8 @@ def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) ->
                          f"{weight.shape} (expected -1 or a dim in [-{weight.ndim}, {weight.ndim - 1}])")
     fn = WeightNorm(name, dim if dim == -1 else dim % weight.ndim)
     del module._parameters[name]
-    module.register_parameter(name + "_g", Parameter(fn._norm(weight).data.copy()))
-    module.register_parameter(name + "_v", Parameter(weight.data))
+    module.register_parameter(name + "_g", Parameter(fn._norm(weight).array.copy()))
+    module.register_parameter(name + "_v", Parameter(weight.array))
     setattr(module, name, fn.compute_weight(module))
     module.register_forward_pre_hook(fn)
     return module
@@ -281,11 +281,11 @@ class SpectralNorm:
         u, v = getattr(module, self.name + "_u"), getattr(module, self.name + "_v")
         mat = self._matrix(weight)
         if do_power_iteration:
-            w = mat.data
+            w = mat.array
             for _ in range(self.n_power_iterations):
-                _write(v, self._normalize(w.T @ u.data))
-                _write(u, self._normalize(w @ v.data))
-        uc, vc = Tensor._make(u.data.copy()), Tensor._make(v.data.copy())
+                _write(v, self._normalize(w.T @ u.array))
+                _write(u, self._normalize(w @ v.array))
+        uc, vc = Tensor._make(u.array.copy()), Tensor._make(v.array.copy())
         sigma = ((uc.reshape(-1, 1) * mat) * vc.reshape(1, -1)).sum()
         return weight / sigma
 
@@ -293,7 +293,7 @@ class SpectralNorm:
         weight = self.compute_weight(module, do_power_iteration=False)
         for suffix in ("", "_u", "_v", "_orig"):
             delattr(module, self.name + suffix)
-        module.register_parameter(self.name, Parameter(weight.data))
+        module.register_parameter(self.name, Parameter(weight.array))
 
     def __call__(self, module: Module, inputs: Any) -> None:
         setattr(module, self.name, self.compute_weight(module, do_power_iteration=module.training))
@@ -317,12 +317,12 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
                          f"{weight.shape}")
     fn = SpectralNorm(name, n_power_iterations, dim % weight.ndim, eps)
     h, w = fn._matrix(weight).shape
-    gen, xp = backend.rng(weight.device), backend.xp_of(weight.data)
+    gen, xp = backend.rng(weight.device), backend.xp_of(weight.array)
     u = fn._normalize(xp.asarray(gen.standard_normal(h)).astype(weight.dtype))
     v = fn._normalize(xp.asarray(gen.standard_normal(w)).astype(weight.dtype))
     delattr(module, name)
     module.register_parameter(name + "_orig", weight)
-    setattr(module, name, Tensor._make(weight.data))
+    setattr(module, name, Tensor._make(weight.array))
     module.register_buffer(name + "_u", Tensor._make(u))
     module.register_buffer(name + "_v", Tensor._make(v))
     module.register_forward_pre_hook(fn)

@@ -19,16 +19,16 @@ _MAPS = ("matrix_exp", "cayley", "householder")
 
 def _diag_sign(x: Tensor, trunc: bool) -> Tensor:
     """The diagonal of x's matrices as a detached (..., 1, k) row: truncated to ints (torch's .int()) or signs."""
-    xp = backend.xp_of(x.data)
-    d = xp.diagonal(x.data, axis1=-2, axis2=-1)
+    xp = backend.xp_of(x.array)
+    d = xp.diagonal(x.array, axis1=-2, axis2=-1)
     d = xp.trunc(d) if trunc else xp.sign(d)
     return Tensor._make(xp.expand_dims(d, -2).astype(x.dtype))
 
 
 def _is_orthogonal(q: Tensor) -> bool:
     n, k = q.shape[-2], q.shape[-1]
-    eps = 10.0 * n * float(backend.xp_of(q.data).finfo(q.dtype).eps)
-    return bool(backend.xp_of(q.data).allclose((q.mT @ q).data, eye(k, dtype=q.dtype, device=q.device).data,
+    eps = 10.0 * n * float(backend.xp_of(q.array).finfo(q.dtype).eps)
+    return bool(backend.xp_of(q.array).allclose((q.mT @ q).array, eye(k, dtype=q.dtype, device=q.device).array,
                                                atol=eps))
 
 
@@ -98,7 +98,7 @@ class _Orthogonal(Module):
                 if self.orthogonal_map != "householder":
                     raise NotImplementedError("It is not possible to assign to the matrix exponential or the Cayley "
                                               "parametrizations when use_trivialization=False.")
-                a, tau = _geqrf(Q.data)
+                a, tau = _geqrf(Q.array)
                 xp = backend.xp_of(a)
                 d = xp.sign(xp.diagonal(a, axis1=-2, axis2=-1)) * xp.where(tau == 0, -1, 1).astype(a.dtype)
                 idx = xp.arange(k)
@@ -111,8 +111,8 @@ class _Orthogonal(Module):
                 N = randn(*Q.shape[:-2], n, n - k, dtype=Q.dtype, device=Q.device)
                 Q = _make_orthogonal(cat([Q, N], dim=-1))
             self.base = Q
-            xp = backend.xp_of(Q_init.data)
-            neg_id = xp.zeros_like(Q_init.data)
+            xp = backend.xp_of(Q_init.array)
+            neg_id = xp.zeros_like(Q_init.array)
             idx = xp.arange(min(Q_init.shape[-2:]))
             neg_id[..., idx, idx] = -1
             return Tensor._make(neg_id)
@@ -218,10 +218,10 @@ class _SpectralNorm(Module):
         return x / xp.maximum(xp.sqrt((x * x).sum()), self.eps)
 
     def _power_method(self, mat: Tensor, n: int) -> None:
-        w = mat.data
+        w = mat.array
         for _ in range(n):
-            self._u.data[...] = self._normalize(w @ self._v.data)
-            self._v.data[...] = self._normalize(w.T @ self._u.data)
+            self._u.array[...] = self._normalize(w @ self._v.array)
+            self._v.array[...] = self._normalize(w.T @ self._u.array)
         self._u._bump_version()
         self._v._bump_version()
 

@@ -48,7 +48,7 @@ def _maybe_set(dest: Tensor, src: Tensor) -> None:
     """dest takes src's values (and shape) in place, keeping its identity, as torch's set_: an optimizer holding
     dest sees them."""
     if src is not dest:
-        dest.data = src.data
+        dest.array = src.array
         dest._bump_version()
 
 

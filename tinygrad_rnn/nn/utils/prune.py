@@ -113,7 +113,7 @@ class BasePruningMethod(ABC):
         name = self._tensor_name
         _drop_attr(module, name)
         orig = module._parameters[name + "_orig"]
-        orig.data = weight.data
+        orig.array = weight.array
         _drop_attr(module, name + "_orig")
         _drop_attr(module, name + "_mask")
         setattr(module, name, orig)

@@ -27,9 +27,9 @@ def invert_permutation(permutation: Optional[Tensor]) -> Optional[Tensor]:
         return None
     if not isinstance(permutation, Tensor) or permutation.ndim != 1 or permutation.dtype.kind not in "iu":
         raise TypeError(f"invert_permutation: expected a 1-d integer tensor, got {permutation!r}")
-    xp = backend.xp_of(permutation.data)
-    out = xp.empty_like(permutation.data)
-    out[permutation.data] = xp.arange(permutation.shape[0], dtype=permutation.dtype)
+    xp = backend.xp_of(permutation.array)
+    out = xp.empty_like(permutation.array)
+    out[permutation.array] = xp.arange(permutation.shape[0], dtype=permutation.dtype)
     return Tensor(out)
 
 
@@ -170,17 +170,17 @@ class PackedSequence(_PackedFields):
 
     def _lengths(self) -> np.ndarray:
         """Each sequence's length, in sorted order (longest first)."""
-        bs = self.batch_sizes.data
+        bs = self.batch_sizes.array
         return (bs[:, None] > np.arange(bs[0])).sum(0)
 
     def _padded(self, padding_value: float = 0.0, total_length: Optional[int] = None,
                 original_order: bool = True) -> Tensor:
         """data as a padded (T, B, *) batch, its columns in the input's order (or sorted, longest first):
         each row of data written to its own (t, b), so the gradient is a gather."""
-        bs, data = self.batch_sizes.data, self.data
+        bs, data = self.batch_sizes.array, self.data
         t, b = _steps(bs)
         if original_order and self.sorted_indices is not None:
-            b = backend.to_device(self.sorted_indices.data, "cpu")[b]
+            b = backend.to_device(self.sorted_indices.array, "cpu")[b]
         shape = (len(bs) if total_length is None else total_length, int(bs[0]))
         index = tuple(backend.to_device(i, data.device) for i in (t, b))
         out = ops.IndexAdd(shape + data.shape[1:], index, unique=True)(data)
@@ -223,7 +223,7 @@ def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
     if 0 in x.shape[:2]:
         raise ValueError(f"pack_padded_sequence: cannot pack an empty batch (input shape {input.shape}: no "
                          f"{'sequences' if x.shape[1] == 0 else 'time steps'})")
-    a = backend.to_device(lengths.data if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
+    a = backend.to_device(lengths.array if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
     if a.dtype.kind in "fb":  # torch casts lengths to int64, truncating (a float mask's mask.sum(1) packs there)
         lengths = a.astype(np.int64)
     lens = _check_lengths(lengths, x.shape[0], x.shape[1], "pack_padded_sequence")
@@ -246,7 +246,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     (at least the longest sequence's). Differentiable in sequence.data."""
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"pad_packed_sequence: expected a PackedSequence, got {type(sequence).__name__}")
-    T = len(sequence.batch_sizes.data)
+    T = len(sequence.batch_sizes.array)
     if total_length is not None:
         total_length = ops.int_arg(total_length, "pad_packed_sequence", "total_length")
         if total_length < T:
@@ -255,7 +255,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     padded = sequence._padded(padding_value, total_length)
     lens = sequence._lengths()
     if sequence.unsorted_indices is not None:
-        lens = lens[backend.to_device(sequence.unsorted_indices.data, "cpu")]
+        lens = lens[backend.to_device(sequence.unsorted_indices.array, "cpu")]
     return (padded.transpose(0, 1) if batch_first else padded), Tensor(lens.astype(np.int64))
 
 
