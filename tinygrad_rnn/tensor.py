@@ -958,6 +958,27 @@ class Tensor:
 
     # ------------------------------------------------------------------ attributes
     @property
+    def data(self) -> "Tensor":
+        """torch's ``.data``: a new Tensor sharing this one's memory, detached (no grad_fn, requires_grad False),
+        with a version counter of its own, so in-place changes through it (``p.data.add_(p.grad, alpha=-lr)``,
+        ``w.data.normal_(0, 0.02)``) are not seen by autograd's check of saved tensors, as torch's. The array
+        itself is ``.array``; ``.numpy()`` gives it on the host."""
+        return Tensor._make(self.array)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """``x.data = t``: this tensor takes t's memory (any shape, dtype and device, as torch's set_data), keeping
+        its identity, requires_grad and grad_fn; a tensor that requires grad takes only floating point data. A
+        numpy/CuPy array is taken as it is too (torch takes only a Tensor)."""
+        array = value.array if isinstance(value, Tensor) else value
+        if not isinstance(array, (np.ndarray, np.generic)) and not backend.is_cupy_array(array):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        if getattr(self, "_requires_grad", False) and array.dtype.kind not in "fc":
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex "
+                               f"dtype, got {array.dtype}")
+        self.array, self._base = array, None  # (no longer a view of what it viewed)
+
+    @property
     def grad(self) -> Optional["Tensor"]:
         """The gradient backward accumulated into this leaf (or retain_grad() tensor); None until one has."""
         return self._grad
