@@ -847,7 +847,7 @@ def test_the_saved_first_output_is_recorded_even_when_dropped():
 
 
 def test_optimizer_steps_load_state_dict_and_init_count_as_in_place_changes():
-    """They write .data directly; a graph that saved the old weights must refuse to backpropagate
+    """They write .array directly; a graph that saved the old weights must refuse to backpropagate
     afterwards (torch raises too) instead of mixing old and new values. (Only where a wanted gradient reads
     the weights: the input's here; with an input that needs no gradient, torch saves no weight and neither
     refuses, see test_inplace.)"""

@@ -501,7 +501,7 @@ def test_allclose_names_shapes_that_do_not_broadcast():
     ("full_like", lambda v: tg.full_like(v, 2.0)),
 ])
 def test_function_forms_name_a_non_tensor_input(op, call):
-    """As torch's TypeError: these read x.ndim, x.data or x.shape first, and a list, array or None gave an
+    """As torch's TypeError: these read x.ndim, x.array or x.shape first, and a list, array or None gave an
     AttributeError ('list' object has no attribute 'ndim') from inside the op."""
     for bad, kind in [([1.0, 2.0], "list"), (np.ones(2), "ndarray"), (None, "NoneType"), (2, "int")]:
         with raises(TypeError, op, "input must be a Tensor", kind):

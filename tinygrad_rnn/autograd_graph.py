@@ -180,7 +180,7 @@ def register_multi_grad_hook(tensors: Sequence[Tensor], fn: Callable, *, mode: s
 
 
 def increment_version(tensor: Union[Tensor, Iterable[Tensor]]) -> None:
-    """Count an in-place change made behind the engine's back (through .data or a raw array), so backward through
-    a graph that saved the tensor refuses, as after any in-place op. A tensor or an iterable of them."""
+    """Count an in-place change made behind the engine's back (through .data, .array or a raw array), so backward
+    through a graph that saved the tensor refuses, as after any in-place op. A tensor or an iterable of them."""
     for t in (tensor,) if isinstance(tensor, Tensor) else tensor:
         t._bump_version()

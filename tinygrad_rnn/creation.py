@@ -42,7 +42,7 @@ def tensor(data: Any, dtype: Any = None, device: Optional[str] = None, requires_
     dtype (set_default_dtype), ints int64, bools bool; numpy arrays keep their dtype. (tg.Tensor(data) makes Python
     data the default dtype.)"""
     arr = _to_array(data, _dt(dtype), backend.check_device(device, "tensor"), infer=True)
-    if arr is (data.array if isinstance(data, Tensor) else data):  # (an ndarray's .data is its buffer)
+    if arr is (data.array if isinstance(data, Tensor) else data):
         arr = arr.copy()
     t = Tensor._make(arr)
     return t.requires_grad_(requires_grad) if requires_grad else t

@@ -1316,14 +1316,14 @@ class Tensor:
             if not in_place:
                 self.array[...] = out.array
         else:
-            data = value.array if isinstance(value, Tensor) else value  # (a CuPy array's .data is its pointer)
+            data = value.array if isinstance(value, Tensor) else value
             _ops.SetItem(op, first, index, in_place=True).forward(self.array, data)
         self._bump_version()
         if recording:
             self._become(out)
 
     def _bump_version(self) -> None:
-        """Count one in-place change of this memory (optimizers, init and load_state_dict write .data
+        """Count one in-place change of this memory (optimizers, init and load_state_dict write .array
         directly and call this), so a graph that saved the old values refuses to backpropagate."""
         if self._vc is None:
             self._vc = [1]

@@ -1,6 +1,6 @@
 """In-place parameter initialisers (PyTorch's nn.init names and formulas).
 
-Each fills ``tensor.data`` from the package generator (see manual_seed) and
+Each fills ``tensor`` in place from the package generator (see manual_seed) and
 returns the tensor. Fans follow PyTorch: fan_in = shape[1] * receptive field,
 fan_out = shape[0] * receptive field.
 """

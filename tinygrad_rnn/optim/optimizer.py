@@ -1,7 +1,7 @@
 """Optimizer base class: parameter groups, per-parameter state, state_dict in PyTorch's format.
 
 Subclasses implement ``_update(p, grad, state, group)``, an in-place array update
-of ``p.data`` (numpy or cupy, chosen by ``backend.xp_of``); ``step()`` calls it for
+of ``p.array`` (numpy or cupy, chosen by ``backend.xp_of``); ``step()`` calls it for
 every parameter that has a gradient, without recording a graph.
 
 torch's implementation options are taken with torch's names and positions and kept in each group (so state dicts
