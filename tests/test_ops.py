@@ -2355,7 +2355,8 @@ def test_floor_divide_and_remainder_on_integers_and_numbers():
         with pytest.raises(ZeroDivisionError, match="integer division by zero"):
             f()
     empty = tg.zeros((0, 3), dtype=tg.int8)  # nothing divided: no error, as torch
-    for out in (empty // 0, empty % tg.tensor([0, 1, 2], dtype=tg.int8), tg.fmod(empty, 0), empty.div(0, rounding_mode="trunc")):
+    for out in (empty // 0, empty % tg.tensor([0, 1, 2], dtype=tg.int8), tg.fmod(empty, 0),
+                empty.div(0, rounding_mode="trunc")):
         assert out.shape == (0, 3) and out.dtype == np.int8
     b = tg.tensor([True, False])
     for f in (lambda: b // b, lambda: b % True):

@@ -76,7 +76,7 @@ def test_tensor_constructor_follows_torch_Tensor():
         assert str(tg.tensor(data).dtype) == str(torch.tensor(data).dtype).replace("torch.", "")
         if isinstance(data, list):
             assert str(tg.Tensor(data).dtype) == str(torch.Tensor(data).dtype).replace("torch.", "")
-    for sizes in [(), (3,), (2, 3), (1, 0, 2)]:  # (ints are sizes: nn.Parameter(torch.Tensor(out, in)) in custom layers)
+    for sizes in [(), (3,), (2, 3), (1, 0, 2)]:  # (ints are sizes: nn.Parameter(torch.Tensor(out, in)), custom layers)
         ours, theirs = tg.Tensor(*sizes), torch.Tensor(*sizes)
         assert ours.shape == tuple(theirs.shape) and ours.dtype == np.float32 and not ours.array.any()
     with pytest.raises(RuntimeError, match="negative dimension"):
