@@ -425,6 +425,20 @@ def test_step_lr_sequence():
     np.testing.assert_allclose(seq, want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("step_size", [1.0, 2.5])
+def test_step_lr_float_step_size_as_torch(step_size):
+    torch = pytest.importorskip("torch")
+    seq = lr_sequence(lambda o: lr_scheduler.StepLR(o, step_size, gamma=0.1), 8)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size, gamma=0.1)
+    want = []
+    for _ in range(8):
+        want.append(sched.get_last_lr())
+        opt.step()
+        sched.step()
+    np.testing.assert_allclose(seq, want, rtol=1e-12)
+
+
 def test_exponential_lr_sequence():
     seq = lr_sequence(lambda o: optim.ExponentialLR(o, gamma=0.9), 12)
     np.testing.assert_allclose(seq[:, 0], [0.1 * 0.9 ** e for e in range(12)], rtol=1e-12)
@@ -531,7 +545,7 @@ def test_scheduler_resume_needs_initial_lr():
 
 
 @pytest.mark.parametrize("make, match", [
-    (lambda o: optim.StepLR(o, step_size=0), "StepLR: step_size must be an int >= 1"),
+    (lambda o: optim.StepLR(o, step_size=0), "StepLR: invalid step_size"),
     (lambda o: optim.StepLR(o, step_size=2, gamma=-1), "StepLR: invalid gamma"),
     (lambda o: optim.ExponentialLR(o, gamma=0), "ExponentialLR: invalid gamma"),
     (lambda o: optim.CosineAnnealingLR(o, T_max=0), "CosineAnnealingLR: invalid T_max"),

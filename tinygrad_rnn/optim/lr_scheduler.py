@@ -121,12 +121,13 @@ _LRScheduler = LRScheduler
 
 
 class StepLR(LRScheduler):
-    """lr = base_lr * gamma ** (epoch // step_size)."""
+    """lr = base_lr * gamma ** (epoch // step_size). step_size may be a float, kept as given (as torch's: the
+    text classification tutorial passes 1.0; 2.5 decays at epochs 5, 10, ...)."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        check_int("StepLR", "step_size", step_size, 1)
+    def __init__(self, optimizer: Optimizer, step_size: float, gamma: float = 0.1, last_epoch: int = -1) -> None:
+        check_number("StepLR", "step_size", step_size, lambda v: v > 0, "> 0")
         check_number("StepLR", "gamma", gamma, lambda v: v > 0, "> 0")
-        self.step_size, self.gamma = int(step_size), gamma
+        self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> List[float]:
