@@ -1598,14 +1598,70 @@ def test_layers_make_parameters_and_buffers_in_the_default_dtype_as_torchs(dtype
     assert ours == want
 
 
-def test_embedding_device_dtype_and_weight_are_keyword_only():
-    """torch's 4th positional parameter is max_norm: a value meant for it must not become the device."""
-    with pytest.raises(TypeError, match="positional"):
-        nn.Embedding(4, 3, None, "cpu")
+def test_embedding_arguments_in_torch_order():
+    """torch's positional order: padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight, _freeze,
+    device, dtype (EmbeddingBag: max_norm, norm_type, scale_grad_by_freq, mode, sparse, ...)."""
+    emb = nn.Embedding(4, 3, None, 1.5, 1.0, False, True, None, False, "cpu", np.float64)
+    assert (emb.max_norm, emb.norm_type, emb.sparse, emb.weight.dtype) == (1.5, 1.0, True, np.float64)
     emb = nn.Embedding(4, 3, 0, device="cpu", dtype=np.float64)
     assert emb.weight.dtype == np.float64 and emb.weight.numpy()[0].tolist() == [0.0] * 3
     w = tg.tensor(np.arange(6.0).reshape(3, 2))
     np.testing.assert_array_equal(nn.Embedding(3, 2, _weight=w).weight.numpy(), w.numpy())
+    assert not nn.Embedding(3, 2, _weight=w, _freeze=True).weight.requires_grad
+    bag = nn.EmbeddingBag(4, 3, 2.0, 1.0, False, "sum", True)
+    assert (bag.max_norm, bag.norm_type, bag.mode, bag.sparse) == (2.0, 1.0, "sum", True)
+    for make in (lambda: nn.Embedding(4, 3, scale_grad_by_freq=True),
+                 lambda: nn.EmbeddingBag(4, 3, scale_grad_by_freq=True),
+                 lambda: F.embedding(tg.tensor([0]), tg.ones(2, 2), scale_grad_by_freq=True)):
+        with pytest.raises(NotImplementedError, match="scale_grad_by_freq=True is not supported"):
+            make()
+
+
+def test_embedding_reprs_as_torch():
+    torch = pytest.importorskip("torch")
+    for kw in (dict(), dict(padding_idx=1, max_norm=1.0, norm_type=1.0, sparse=True), dict(max_norm=1)):
+        assert repr(nn.Embedding(3, 2, **kw)) == repr(torch.nn.Embedding(3, 2, **kw))
+    for kw in (dict(), dict(max_norm=1.0, norm_type=3.0, mode="sum", sparse=True, padding_idx=0)):
+        assert repr(nn.EmbeddingBag(3, 2, **kw)) == repr(torch.nn.EmbeddingBag(3, 2, **kw))
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, float("inf")])
+@pytest.mark.parametrize("bag", [False, True])
+def test_embedding_max_norm_and_sparse_match_torch(device, norm_type, bag):
+    """max_norm renormalizes the rows looked up, in the weight itself, as torch's (repeated indices once, rows not
+    looked up left alone); sparse=True gives torch's sparse gradient, dense: the values and gradients match."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(6, 3)) * np.array([[0.1], [2.0], [0.5], [3.0], [1.0], [4.0]])
+    idx = np.array([1, 0, 3, 1, 2, 3])
+    offsets = np.array([0, 2, 5])
+    ours = (nn.EmbeddingBag(6, 3, max_norm=1.0, norm_type=norm_type, mode="sum", sparse=True, dtype=np.float64)
+            if bag else nn.Embedding(6, 3, max_norm=1.0, norm_type=norm_type, sparse=True, dtype=np.float64))
+    ours.to(device)
+    ref = (torch.nn.EmbeddingBag(6, 3, max_norm=1.0, norm_type=norm_type, mode="sum", sparse=True)
+           if bag else torch.nn.Embedding(6, 3, max_norm=1.0, norm_type=norm_type, sparse=True)).double()
+    with torch.no_grad():
+        ref.weight.copy_(torch.from_numpy(W))
+    ours.weight.data.copy_(tg.tensor(W, device=device))
+    args = (tg.tensor(idx, device=device),) + ((tg.tensor(offsets, device=device),) if bag else ())
+    out = ours(*args)
+    want = ref(torch.from_numpy(idx), *((torch.from_numpy(offsets),) if bag else ()))
+    np.testing.assert_allclose(out.numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ours.weight.numpy(), ref.weight.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert ours.weight.numpy()[[4, 5]].tolist() == W[[4, 5]].tolist()  # not looked up: not renormalized
+    g = rng.normal(size=want.shape)
+    (out * tg.tensor(g, device=device)).sum().backward()
+    (want * torch.from_numpy(g)).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), ref.weight.grad.to_dense().numpy(), rtol=1e-12)
+
+
+def test_embedding_bag_sparse_flag_as_the_text_classification_tutorial():
+    """nn.EmbeddingBag(vocab_size, embed_dim, sparse=False) (torch's tutorial) builds; F.embedding_bag takes
+    torch's positional order (input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode)."""
+    bag = nn.EmbeddingBag(5, 2, sparse=False)
+    w = bag.weight.numpy()
+    out = F.embedding_bag(tg.tensor([0, 1, 4]), bag.weight, tg.tensor([0, 2]), None, 2, False, "sum")
+    np.testing.assert_allclose(out.numpy(), [w[0] + w[1], w[4]], rtol=1e-6)
 
 
 def test_load_state_dict_needs_a_mapping_of_tensors_or_arrays():

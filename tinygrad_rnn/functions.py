@@ -490,12 +490,11 @@ def instance_norm(input: Tensor, weight: Optional[Tensor], bias: Optional[Tensor
 def embedding(weight: Tensor, indices: Any, padding_idx: int = -1, scale_grad_by_freq: bool = False,
               sparse: bool = False) -> Tensor:
     """torch.embedding, weight first: F.embedding(indices, weight); a negative padding_idx is none (torch's -1
-    default: F.embedding turns its own negative padding_idx into a row before calling it). scale_grad_by_freq and
-    sparse are refused (F.embedding has neither)."""
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
+    default: F.embedding turns its own negative padding_idx into a row before calling it). sparse and
+    scale_grad_by_freq as F.embedding's (a dense gradient; not supported)."""
     padding_idx = ops.int_arg(padding_idx, "embedding", "padding_idx")
-    return _F.embedding(indices, weight, padding_idx if padding_idx >= 0 else None)
+    return _F.embedding(indices, weight, padding_idx if padding_idx >= 0 else None,
+                        scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 
 def dropout(input: Tensor, p: float, train: bool) -> Tensor:

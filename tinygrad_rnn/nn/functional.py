@@ -2321,16 +2321,46 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:
     return Tensor._make((a[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
-def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
-    """weight[input]: (...,) int indices -> (..., D); rows at padding_idx get no gradient."""
+def _sparse_and_freq(op: str, scale_grad_by_freq: bool, sparse: bool) -> None:
+    """Checks embedding's and embedding_bag's scale_grad_by_freq and sparse flags. sparse=True is accepted and the
+    gradient is dense: the same values as torch's sparse gradient's to_dense(), so SGD takes the same steps (torch's
+    Adam refuses a sparse gradient, which here it gets dense). scale_grad_by_freq=True is refused."""
+    ops.bool_arg(sparse, op, "sparse")
+    if ops.bool_arg(scale_grad_by_freq, op, "scale_grad_by_freq"):
+        raise NotImplementedError(f"{op}: scale_grad_by_freq=True is not supported")
+
+
+def _embedding_renorm(op: str, weight: Tensor, a: Any, max_norm: float, norm_type: float) -> None:
+    """torch.embedding_renorm_: each row of weight that a looks up whose norm_type-norm exceeds max_norm is scaled,
+    in place and unrecorded, by max_norm / (norm + 1e-7)."""
+    max_norm, norm_type = _real(op, "max_norm", max_norm), _real(op, "norm_type", norm_type)
+    xp = xp_of(weight.array)
+    rows_at = xp.unique(backend.to_device(a, weight.device).reshape(-1))
+    if rows_at.size == 0:
+        return
+    rows = weight.array[rows_at]
+    norms = xp.linalg.norm(rows, ord=norm_type, axis=1) if norm_type != 0 else (rows != 0).sum(1).astype(rows.dtype)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1).astype(rows.dtype)
+    weight.array[rows_at] = rows * scale[:, None]
+    weight._bump_version()
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """weight[input]: (...,) int indices -> (..., D); rows at padding_idx get no gradient. With max_norm, the rows
+    looked up are first renormalized in weight itself to norm_type-norm at most max_norm, as torch's. sparse=True
+    gives a dense gradient (_sparse_and_freq); scale_grad_by_freq=True is not supported."""
     a = _index_array(input, "embedding")
     _check_tensor("embedding", "weight", weight)
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+    _sparse_and_freq("embedding", scale_grad_by_freq, sparse)
     n = weight.shape[0]
     if a.size and (a.min() < 0 or a.max() >= n):
         raise IndexError(f"embedding: indices must lie in [0, {n}) for num_embeddings={n}, "
                          f"got min {int(a.min())} max {int(a.max())}")
+    if max_norm is not None:
+        _embedding_renorm("embedding", weight, a, max_norm, norm_type)
     rows = weight[a]
     if padding_idx is None:
         return rows
@@ -2377,15 +2407,17 @@ def _bags(op: str, a: Any, offsets: Any, include_last_offset: bool) -> Tuple[Any
     return a.reshape(-1), np.searchsorted(o[:n_bags], np.arange(a.size), side="right") - 1, n_bags
 
 
-def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, *, mode: str = "mean",
+def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: Optional[float] = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
                   per_sample_weights: Optional[Tensor] = None, include_last_offset: bool = False,
                   padding_idx: Optional[int] = None) -> Tensor:
     """torch's F.embedding_bag: (bags, D), bag b the sum, mean or (elementwise) max of weight's rows at its indices,
     the bags being the rows of a 2-d input or the slices of a 1-d input that start at ``offsets`` (_bags). Indices
     equal to padding_idx are left out of their bag, an empty bag gives zeros; per_sample_weights (input's shape,
     mode 'sum' only) scales each row. 'max' sends each element's gradient to the bag's first maximum (a nan in the
-    bag is its maximum, as max's; torch's CPU kernel skips a nan after the first entry). max_norm, norm_type,
-    scale_grad_by_freq and sparse are not supported (so mode and the rest are keyword-only here)."""
+    bag is its maximum, as max's; torch's CPU kernel skips a nan after the first entry). max_norm renormalizes the
+    rows looked up in weight itself first, as embedding's; sparse=True gives a dense gradient (_sparse_and_freq);
+    scale_grad_by_freq=True is not supported."""
     op = "embedding_bag"
     a = _index_array(input, op)
     _check_tensor(op, "weight", weight)
@@ -2394,6 +2426,7 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, *, mode: str 
     if mode not in _BAG_MODES:
         raise ValueError(f"{op}: mode must be one of 'sum', 'mean' or 'max', got {mode!r}")
     include_last_offset = ops.bool_arg(include_last_offset, op, "include_last_offset")
+    _sparse_and_freq(op, scale_grad_by_freq, sparse)
     n, dim = weight.shape
     if a.size and (a.min() < 0 or a.max() >= n):
         raise IndexError(f"{op}: indices must lie in [0, {n}) for num_embeddings={n}, "
@@ -2410,6 +2443,8 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, *, mode: str 
             raise TypeError(f"{op}: per_sample_weights is {per_sample_weights.dtype} but weight is {weight.dtype}; "
                             "they must share one dtype")
     flat, bag, n_bags = _bags(op, backend.to_device(a, "cpu"), offsets, include_last_offset)
+    if max_norm is not None:
+        _embedding_renorm(op, weight, a, max_norm, norm_type)
     keep = np.ones(flat.size, bool)
     if padding_idx is not None:
         padding_idx = ops.int_arg(padding_idx, op, "padding_idx")

@@ -160,12 +160,18 @@ class MultiheadAttention(Module):
 
 
 class Embedding(Module):
-    """A lookup table: indices (...) -> rows (..., embedding_dim); init N(0, 1), padding row zero.
-    device, dtype and _weight are keyword-only: torch's 4th positional argument is max_norm (not supported)."""
+    """A lookup table: indices (...) -> rows (..., embedding_dim); init N(0, 1), padding row zero. torch's
+    arguments in its order: max_norm renormalizes the rows looked up (F.embedding); sparse=True gives a dense
+    gradient (the same values), scale_grad_by_freq=True is not supported."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None, *,
-                 device: Optional[str] = None, dtype: Any = None, _weight: Optional[Tensor] = None) -> None:
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None,
+                 max_norm: Optional[float] = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight: Optional[Tensor] = None, _freeze: bool = False,
+                 device: Optional[str] = None, dtype: Any = None) -> None:
         super().__init__()
+        F._sparse_and_freq("Embedding", scale_grad_by_freq, sparse)
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
@@ -177,7 +183,7 @@ class Embedding(Module):
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
                 raise ValueError(f"Embedding: _weight has shape {tuple(_weight.shape)}, expected (num_embeddings, "
                                  f"embedding_dim) = {(num_embeddings, embedding_dim)}")
-            self.weight = Parameter(_weight.detach().clone())
+            self.weight = Parameter(_weight.detach().clone(), requires_grad=not _freeze)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
@@ -186,33 +192,41 @@ class Embedding(Module):
             self.weight._bump_version()
 
     @classmethod
-    def from_pretrained(cls, embeddings: Any, freeze: bool = True, padding_idx: Optional[int] = None) -> "Embedding":
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True, padding_idx: Optional[int] = None,
+                        max_norm: Optional[float] = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> "Embedding":
         """An Embedding whose weight is a copy of ``embeddings`` (num_embeddings, embedding_dim), trained only
         if ``freeze`` is False (as torch's; the padding row is left as given)."""
         w = embeddings if isinstance(embeddings, Tensor) else Tensor(backend.as_array(embeddings))
         if w.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape {w.shape}")
-        emb = cls(w.shape[0], w.shape[1], padding_idx, _weight=w)
+        emb = cls(w.shape[0], w.shape[1], padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight=w)
         emb.weight.requires_grad = not freeze
         return emb
 
     def forward(self, input: Any) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:
         pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
-        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}{_norm_options(self)}" + (
+            ", sparse=True" if self.sparse else "")
 
 
 class EmbeddingBag(Module):
-    """Sums, means or maxima of bags of embeddings (F.embedding_bag); init N(0, 1), padding row zero. max_norm,
-    norm_type, scale_grad_by_freq and sparse are not supported, so (as Embedding's) everything after embedding_dim
-    is keyword-only: torch's 3rd positional argument is max_norm."""
+    """Sums, means or maxima of bags of embeddings (F.embedding_bag); init N(0, 1), padding row zero. torch's
+    arguments in its order: max_norm renormalizes the rows looked up; sparse=True gives a dense gradient (the same
+    values), scale_grad_by_freq=True is not supported."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, *, mode: str = "mean",
-                 include_last_offset: bool = False, padding_idx: Optional[int] = None, device: Optional[str] = None,
-                 dtype: Any = None, _weight: Optional[Tensor] = None) -> None:
+    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: Optional[float] = None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                 _weight: Optional[Tensor] = None, include_last_offset: bool = False,
+                 padding_idx: Optional[int] = None, device: Optional[str] = None, dtype: Any = None) -> None:
         super().__init__()
+        F._sparse_and_freq("EmbeddingBag", scale_grad_by_freq, sparse)
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if mode not in F._BAG_MODES:
             raise ValueError(f"EmbeddingBag: mode must be one of 'sum', 'mean' or 'max', got {mode!r}")
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
@@ -232,25 +246,35 @@ class EmbeddingBag(Module):
     reset_parameters = Embedding.reset_parameters
 
     @classmethod
-    def from_pretrained(cls, embeddings: Any, freeze: bool = True, *, mode: str = "mean",
-                        include_last_offset: bool = False, padding_idx: Optional[int] = None) -> "EmbeddingBag":
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True, max_norm: Optional[float] = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
+                        sparse: bool = False, include_last_offset: bool = False,
+                        padding_idx: Optional[int] = None) -> "EmbeddingBag":
         """An EmbeddingBag whose weight is a copy of ``embeddings`` (num_embeddings, embedding_dim), trained only
         if ``freeze`` is False (as torch's; the padding row is left as given)."""
         w = embeddings if isinstance(embeddings, Tensor) else Tensor(backend.as_array(embeddings))
         if w.ndim != 2:
             raise ValueError(f"EmbeddingBag.from_pretrained: embeddings must be 2-D, got shape {w.shape}")
-        bag = cls(w.shape[0], w.shape[1], mode=mode, include_last_offset=include_last_offset,
-                  padding_idx=padding_idx, _weight=w)
+        bag = cls(w.shape[0], w.shape[1], max_norm, norm_type, scale_grad_by_freq, mode, sparse, _weight=w,
+                  include_last_offset=include_last_offset, padding_idx=padding_idx)
         bag.weight.requires_grad = not freeze
         return bag
 
     def forward(self, input: Any, offsets: Any = None, per_sample_weights: Optional[Tensor] = None) -> Tensor:
-        return F.embedding_bag(input, self.weight, offsets, mode=self.mode, per_sample_weights=per_sample_weights,
-                               include_last_offset=self.include_last_offset, padding_idx=self.padding_idx)
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                               self.mode, self.sparse, per_sample_weights, self.include_last_offset,
+                               self.padding_idx)
 
     def extra_repr(self) -> str:
         pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
-        return f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}{pad}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{_norm_options(self)}, mode={self.mode!r}{pad}"
+
+
+def _norm_options(m: Any) -> str:
+    """Embedding's and EmbeddingBag's repr of max_norm, norm_type and scale_grad_by_freq where not the defaults."""
+    s = f", max_norm={m.max_norm}" if m.max_norm is not None else ""
+    s += f", norm_type={m.norm_type}" if m.norm_type != 2 else ""
+    return s + (", scale_grad_by_freq=True" if m.scale_grad_by_freq else "")
 
 
 class LayerNorm(Module):
