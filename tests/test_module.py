@@ -1610,9 +1610,9 @@ def test_embedding_arguments_in_torch_order():
     assert not nn.Embedding(3, 2, _weight=w, _freeze=True).weight.requires_grad
     bag = nn.EmbeddingBag(4, 3, 2.0, 1.0, False, "sum", True)
     assert (bag.max_norm, bag.norm_type, bag.mode, bag.sparse) == (2.0, 1.0, "sum", True)
-    for make in (lambda: nn.Embedding(4, 3, scale_grad_by_freq=True),
-                 lambda: nn.EmbeddingBag(4, 3, scale_grad_by_freq=True),
-                 lambda: F.embedding(tg.tensor([0]), tg.ones(2, 2), scale_grad_by_freq=True)):
+    assert nn.Embedding(4, 3, None, None, 2.0, True).scale_grad_by_freq
+    for make in (lambda: nn.EmbeddingBag(4, 3, scale_grad_by_freq=True),
+                 lambda: F.embedding_bag(tg.tensor([[0]]), tg.ones(2, 2), scale_grad_by_freq=True)):
         with pytest.raises(NotImplementedError, match="scale_grad_by_freq=True is not supported"):
             make()
 
@@ -1653,6 +1653,59 @@ def test_embedding_max_norm_and_sparse_match_torch(device, norm_type, bag):
     (out * tg.tensor(g, device=device)).sum().backward()
     (want * torch.from_numpy(g)).sum().backward()
     np.testing.assert_allclose(ours.weight.grad.numpy(), ref.weight.grad.to_dense().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 0])
+def test_embedding_scale_grad_by_freq_matches_torch(device, padding_idx):
+    """scale_grad_by_freq: each row's gradient over the number of times its index occurs in the batch, as torch's
+    (values unchanged; with max_norm and padding_idx too)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(5, 3)) * 2
+    idx = np.array([[1, 1, 2, 0], [1, 3, 0, 3]])
+    g = rng.normal(size=(2, 4, 3))
+    for max_norm in (None, 1.0):
+        w = tg.tensor(W, requires_grad=True, device=device)
+        out = F.embedding(tg.tensor(idx, device=device), w, padding_idx, max_norm, scale_grad_by_freq=True)
+        (out * tg.tensor(g, device=device)).sum().backward()
+        tw = torch.tensor(W, requires_grad=True)
+        want = torch.nn.functional.embedding(torch.from_numpy(idx), tw, padding_idx, max_norm,
+                                             scale_grad_by_freq=True)
+        (want * torch.from_numpy(g)).sum().backward()
+        np.testing.assert_allclose(out.numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12, atol=1e-14)
+    emb = nn.Embedding(5, 3, padding_idx, scale_grad_by_freq=True, dtype=np.float64).to(device)
+    ref = torch.nn.Embedding(5, 3, padding_idx, scale_grad_by_freq=True).double()
+    assert repr(emb) == repr(ref)
+    with torch.no_grad():
+        ref.weight.copy_(torch.from_numpy(emb.weight.numpy()))
+    emb(tg.tensor(idx, device=device)).sum().backward()
+    ref(torch.from_numpy(idx)).sum().backward()
+    np.testing.assert_allclose(emb.weight.grad.numpy(), ref.weight.grad.numpy(), rtol=1e-12)
+
+
+@with_fixtures
+@given(n=st.integers(1, 5), d=st.integers(1, 3), data=st.data())
+def test_embedding_scale_grad_by_freq_property(device, n, d, data):
+    """The gradient of sum(embedding(idx, w, scale_grad_by_freq=True) * G) is G at each position over its index's
+    count, summed into its row (the padding row none); its own gradient (second order) is a constant, so zero."""
+    idx = np.asarray(data.draw(hnp.arrays(np.int64, st.tuples(st.integers(0, 3), st.integers(0, 3)),
+                                          elements=st.integers(0, n - 1)), label="idx"))
+    pad = data.draw(st.none() | st.integers(0, n - 1), label="padding_idx")
+    W, G = data.draw(arrays((n, d)), label="w"), data.draw(arrays(idx.shape + (d,)), label="g")
+    w = tg.tensor(W, requires_grad=True, device=device)
+    out = F.embedding(tg.tensor(idx, device=device), w, pad, scale_grad_by_freq=True)
+    np.testing.assert_array_equal(out.numpy(), W[idx])
+    (grad,) = tg.autograd.grad((out * tg.tensor(G, device=device)).sum(), w, create_graph=True)
+    want = np.zeros((n, d))
+    counts = np.bincount(idx.reshape(-1), minlength=n)
+    for pos in np.ndindex(idx.shape):
+        if idx[pos] != pad:
+            want[idx[pos]] += G[pos] / counts[idx[pos]]
+    np.testing.assert_allclose(grad.numpy(), want, rtol=1e-12, atol=1e-14)
+    if grad.requires_grad:
+        (second,) = tg.autograd.grad(grad.sum(), w, allow_unused=True)
+        assert second is None or not second.numpy().any()
 
 
 def test_embedding_bag_sparse_flag_as_the_text_classification_tutorial():

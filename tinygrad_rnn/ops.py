@@ -3011,6 +3011,22 @@ class Clone(Function):
         return (g,)
 
 
+class ScaleGrad(Function):
+    """x (a copy) whose gradient is scaled by the constant array ``scale`` (broadcast to x): embedding's
+    scale_grad_by_freq, each looked-up row's gradient over its index's count in the batch."""
+
+    saves_nothing = True
+
+    def __init__(self, scale: Any) -> None:
+        self.scale = scale
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return (g * Tensor._make(self.scale),)
+
+
 # ============================================================================ sliding windows (convolution, pooling)
 def _dims(v: Any) -> Tuple[int, ...]:
     """An int as a tuple of one (the 1-d callers), a tuple as it is."""

@@ -2321,13 +2321,17 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:
     return Tensor._make((a[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
-def _sparse_and_freq(op: str, scale_grad_by_freq: bool, sparse: bool) -> None:
-    """Checks embedding's and embedding_bag's scale_grad_by_freq and sparse flags. sparse=True is accepted and the
-    gradient is dense: the same values as torch's sparse gradient's to_dense(), so SGD takes the same steps (torch's
-    Adam refuses a sparse gradient, which here it gets dense). scale_grad_by_freq=True is refused."""
+def _sparse_and_freq(op: str, scale_grad_by_freq: bool, sparse: bool, freq_ok: bool = False) -> bool:
+    """Checks embedding's and embedding_bag's scale_grad_by_freq and sparse flags; scale_grad_by_freq as a bool.
+    sparse=True is accepted and the gradient is dense: the same values as torch's sparse gradient's to_dense(), so
+    SGD takes the same steps (torch's Adam refuses a sparse gradient, which here it gets dense).
+    scale_grad_by_freq=True is refused unless ``freq_ok`` (embedding's; torch's CPU embedding_bag scales some rows
+    by another index's count, which is not copied)."""
     ops.bool_arg(sparse, op, "sparse")
-    if ops.bool_arg(scale_grad_by_freq, op, "scale_grad_by_freq"):
+    freq = ops.bool_arg(scale_grad_by_freq, op, "scale_grad_by_freq")
+    if freq and not freq_ok:
         raise NotImplementedError(f"{op}: scale_grad_by_freq=True is not supported")
+    return freq
 
 
 def _embedding_renorm(op: str, weight: Tensor, a: Any, max_norm: float, norm_type: float) -> None:
@@ -2348,13 +2352,14 @@ def _embedding_renorm(op: str, weight: Tensor, a: Any, max_norm: float, norm_typ
 def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """weight[input]: (...,) int indices -> (..., D); rows at padding_idx get no gradient. With max_norm, the rows
-    looked up are first renormalized in weight itself to norm_type-norm at most max_norm, as torch's. sparse=True
-    gives a dense gradient (_sparse_and_freq); scale_grad_by_freq=True is not supported."""
+    looked up are first renormalized in weight itself to norm_type-norm at most max_norm, as torch's;
+    scale_grad_by_freq divides each row's gradient by the number of times its index occurs in input. sparse=True
+    gives a dense gradient (_sparse_and_freq)."""
     a = _index_array(input, "embedding")
     _check_tensor("embedding", "weight", weight)
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
-    _sparse_and_freq("embedding", scale_grad_by_freq, sparse)
+    freq = _sparse_and_freq("embedding", scale_grad_by_freq, sparse, freq_ok=True)
     n = weight.shape[0]
     if a.size and (a.min() < 0 or a.max() >= n):
         raise IndexError(f"embedding: indices must lie in [0, {n}) for num_embeddings={n}, "
@@ -2362,6 +2367,10 @@ def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None, max
     if max_norm is not None:
         _embedding_renorm("embedding", weight, a, max_norm, norm_type)
     rows = weight[a]
+    if freq and a.size:
+        xp = xp_of(a)
+        count = xp.bincount(a.reshape(-1), minlength=n)[a]
+        rows = ops.ScaleGrad(backend.to_device((1 / count).astype(weight.dtype)[..., None], weight.device))(rows)
     if padding_idx is None:
         return rows
     keep = (a != padding_idx % n)[..., None]

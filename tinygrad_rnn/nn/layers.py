@@ -161,15 +161,15 @@ class MultiheadAttention(Module):
 
 class Embedding(Module):
     """A lookup table: indices (...) -> rows (..., embedding_dim); init N(0, 1), padding row zero. torch's
-    arguments in its order: max_norm renormalizes the rows looked up (F.embedding); sparse=True gives a dense
-    gradient (the same values), scale_grad_by_freq=True is not supported."""
+    arguments in its order: max_norm renormalizes the rows looked up, scale_grad_by_freq divides each row's gradient
+    by its index's count in the batch (F.embedding); sparse=True gives a dense gradient (the same values)."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None,
                  max_norm: Optional[float] = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
                  sparse: bool = False, _weight: Optional[Tensor] = None, _freeze: bool = False,
                  device: Optional[str] = None, dtype: Any = None) -> None:
         super().__init__()
-        F._sparse_and_freq("Embedding", scale_grad_by_freq, sparse)
+        F._sparse_and_freq("Embedding", scale_grad_by_freq, sparse, freq_ok=True)
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
