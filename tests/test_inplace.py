@@ -1455,3 +1455,39 @@ def test_in_place_forms_keep_the_dtype_as_torch():
     assert tg.tensor([0, 3]).logical_or_(tg.tensor([0, 0])).tolist() == [0, 1]
     assert tg.Tensor.exp_.__name__ == "exp_" and list(inspect.signature(tg.Tensor.cumsum_).parameters) == [
         "self", "dim", "dtype"]
+
+
+def test_deprecated_scalar_first_overloads_as_torch(device):
+    """torch's deprecated add(alpha, other), sub(alpha, other) (methods, in-place forms and torch.add/sub) and
+    addcmul/addcdiv(value, tensor1, tensor2), still in old code (p.data.add_(-lr, p.grad.data), an old Adam's
+    exp_avg_sq.mul_(beta2).addcmul_(1 - beta2, grad, grad)): the same values as torch's and its UserWarning; the
+    gradients through them too."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    A, B, C = (rng.normal(size=(2, 3)) for _ in range(3))
+    C = np.abs(C) + 0.5
+    forms = [lambda t, a, b, c: a.add(-0.5, b), lambda t, a, b, c: a.sub(2, b),
+             lambda t, a, b, c: t.add(a, -1.5, b), lambda t, a, b, c: t.sub(a, 0.25, b),
+             lambda t, a, b, c: (a * 1).add_(-0.5, b), lambda t, a, b, c: (a * 1).sub_(3, b),
+             lambda t, a, b, c: (a * 1).addcmul_(0.1, b, c), lambda t, a, b, c: (a * 1).addcdiv_(-0.3, b, c),
+             lambda t, a, b, c: t.addcmul(a, 2, b, c), lambda t, a, b, c: a.addcdiv(0.5, b, c)]
+    for form in forms:
+        ours = [tg.tensor(v, requires_grad=True, device=device) for v in (A, B, C)]
+        theirs = [torch.tensor(v, requires_grad=True) for v in (A, B, C)]
+        with pytest.warns(UserWarning, match="This overload of .* is deprecated"):
+            out = form(tg, *ours)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = form(torch, *theirs)
+        np.testing.assert_allclose(out.numpy(), want.detach().numpy(), rtol=1e-12)
+        out.sum().backward()
+        want.sum().backward()
+        for o, t in zip(ours, theirs):
+            assert (o.grad is None) == (t.grad is None)
+            if t.grad is not None:
+                np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    with pytest.raises(TypeError, match="addcmul_: takes"):
+        tg.zeros(2).addcmul_(tg.ones(2), tg.ones(2), tg.ones(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the usual forms do not warn
+        tg.ones(2).add(tg.ones(2), alpha=2), tg.ones(2).add_(1), tg.zeros(2).addcmul_(tg.ones(2), tg.ones(2), value=2)

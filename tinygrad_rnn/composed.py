@@ -31,7 +31,7 @@ from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetIt
                   return_types, scatter_reduce, split, stack, where)
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
-from .tensor import Tensor, _defaults
+from .tensor import Tensor, _defaults, _value_first
 
 
 def _floating_input(op: str, input: Any) -> Tensor:
@@ -133,14 +133,20 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any 
     return _scaled_sum("addmv", input, matmul(mat, vec, "addmv"), beta, alpha)
 
 
-def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    """torch.addcmul: input + value tensor1 tensor2, the three broadcasting (Adam's moment updates)."""
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *deprecated: Tensor, value: Any = 1) -> Tensor:
+    """torch.addcmul: input + value tensor1 tensor2, the three broadcasting (Adam's moment updates); torch's
+    deprecated addcmul(input, value, tensor1, tensor2) too, with its warning."""
+    if deprecated:
+        value, tensor1, tensor2 = _value_first("addcmul", tensor1, tensor2, deprecated)
     return _addc("addcmul", input, tensor1, tensor2, value, lambda a, b: a * b)
 
 
-def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *deprecated: Tensor, value: Any = 1) -> Tensor:
     """torch.addcdiv: input + value tensor1 / tensor2, the three broadcasting; torch refuses integer (or bool)
-    tensor1 and tensor2 both (one floating is enough)."""
+    tensor1 and tensor2 both (one floating is enough). torch's deprecated addcdiv(input, value, tensor1, tensor2)
+    too, with its warning."""
+    if deprecated:
+        value, tensor1, tensor2 = _value_first("addcdiv", tensor1, tensor2, deprecated)
     kinds = [t.dtype.kind for t in (tensor1, tensor2) if isinstance(t, Tensor)]
     if len(kinds) == 2 and "f" not in kinds:
         raise TypeError(f"addcdiv: tensor1 and tensor2 are {tensor1.dtype} and {tensor2.dtype}; integer division is "

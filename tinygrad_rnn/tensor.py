@@ -201,6 +201,27 @@ class Size(tuple):
         return math.prod(self)
 
 
+def _scalar_first(op: str, alpha: Any, other: "Tensor") -> Tuple["Tensor", Any]:
+    """(other, alpha) of torch's deprecated op(alpha, other) overload (a number, then a Tensor: old code's
+    p.data.add_(-lr, p.grad.data)), with torch's UserWarning."""
+    warnings.warn(f"This overload of {op} is deprecated:\n\t{op}(Number alpha, Tensor other)\nConsider using one of "
+                  f"the following signatures instead:\n\t{op}(Tensor other, *, Number alpha = 1)", UserWarning,
+                  stacklevel=3)
+    return other, alpha
+
+
+def _value_first(op: str, value: Any, tensor1: "Tensor", rest: tuple) -> Tuple[Any, "Tensor", "Tensor"]:
+    """(value, tensor1, tensor2) of torch's deprecated op(value, tensor1, tensor2) overload of addcmul_/addcdiv_
+    (old optimizers' exp_avg_sq.addcmul_(1 - beta2, grad, grad)), with torch's UserWarning."""
+    if len(rest) != 1 or isinstance(value, Tensor) or not isinstance(value, numbers.Number):
+        raise TypeError(f"{op}: takes (tensor1, tensor2, *, value=1), or torch's deprecated (value, tensor1, "
+                        f"tensor2); got {2 + len(rest)} positional arguments")
+    warnings.warn(f"This overload of {op} is deprecated:\n\t{op}(Number value, Tensor tensor1, Tensor tensor2)\n"
+                  f"Consider using one of the following signatures instead:\n\t{op}(Tensor tensor1, Tensor tensor2, "
+                  "*, Number value = 1)", UserWarning, stacklevel=3)
+    return value, tensor1, rest[0]
+
+
 def _legacy_sizes(sizes: tuple, dtype: Any, device: Optional[str]) -> Any:
     """The zeros of torch.Tensor(*sizes) (ints, none negative), as an array of dtype (the default one if None)."""
     if not all(type(n) is int for n in sizes):
@@ -1876,15 +1897,21 @@ class Tensor:
 
     # torch's method names for the operators
     def add(self, other: Any, alpha: float = 1) -> "Tensor":
-        """self + alpha * other, alpha * other taken in the dtype self and other promote to (as torch)."""
-        if alpha == 1 and type(alpha) is int:
+        """self + alpha * other, alpha * other taken in the dtype self and other promote to (as torch). torch's
+        deprecated add(alpha, other) (a number, then a Tensor) is read so, with its warning."""
+        if type(alpha) is int and alpha == 1:
             return self + other
+        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+            other, alpha = _scalar_first("add", other, alpha)
         return _ops.Add()(*_ops.scaled_operands("add", self, other, alpha))
 
     def sub(self, other: Any, alpha: float = 1) -> "Tensor":
-        """self - alpha * other, alpha * other taken in the dtype self and other promote to (as torch)."""
-        if alpha == 1 and type(alpha) is int:
+        """self - alpha * other, alpha * other taken in the dtype self and other promote to (as torch). torch's
+        deprecated sub(alpha, other) is read so, with its warning."""
+        if type(alpha) is int and alpha == 1:
             return self - other
+        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+            other, alpha = _scalar_first("sub", other, alpha)
         return _ops.Sub()(*_ops.scaled_operands("sub", self, other, alpha))
 
     mul = __mul__
@@ -1955,11 +1982,15 @@ class Tensor:
 
     # in-place arithmetic: the result written into this tensor's memory, recorded as torch's (_apply_in_place)
     def add_(self, other: Any, alpha: float = 1) -> "Tensor":
-        """self += alpha * other, in place."""
+        """self += alpha * other, in place (torch's deprecated add_(alpha, other) too, as add)."""
+        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+            other, alpha = _scalar_first("add_", other, alpha)
         return self._apply_in_place("add_", lambda t: t.add(other, alpha), other)
 
     def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
-        """self -= alpha * other, in place."""
+        """self -= alpha * other, in place (torch's deprecated sub_(alpha, other) too, as sub)."""
+        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+            other, alpha = _scalar_first("sub_", other, alpha)
         return self._apply_in_place("sub_", lambda t: t.sub(other, alpha), other)
 
     def mul_(self, other: Any) -> "Tensor":
@@ -2119,11 +2150,17 @@ class Tensor:
         """self + weight (end - self) in place: an exponential moving average's ema.lerp_(value, 1 - decay)."""
         return self._apply_in_place("lerp_", lambda t: t.lerp(end, weight), end, weight)
 
-    def addcmul_(self, tensor1: "Tensor", tensor2: "Tensor", *, value: Any = 1) -> "Tensor":
+    def addcmul_(self, tensor1: "Tensor", tensor2: "Tensor", *deprecated: "Tensor", value: Any = 1) -> "Tensor":
+        """self += value tensor1 tensor2 in place (torch's deprecated addcmul_(value, tensor1, tensor2) too)."""
+        if deprecated:
+            value, tensor1, tensor2 = _value_first("addcmul_", tensor1, tensor2, deprecated)
         return self._apply_in_place("addcmul_", lambda t: _composed.addcmul(t, tensor1, tensor2, value=value),
                                     tensor1, tensor2)
 
-    def addcdiv_(self, tensor1: "Tensor", tensor2: "Tensor", *, value: Any = 1) -> "Tensor":
+    def addcdiv_(self, tensor1: "Tensor", tensor2: "Tensor", *deprecated: "Tensor", value: Any = 1) -> "Tensor":
+        """self += value tensor1 / tensor2 in place (torch's deprecated addcdiv_(value, tensor1, tensor2) too)."""
+        if deprecated:
+            value, tensor1, tensor2 = _value_first("addcdiv_", tensor1, tensor2, deprecated)
         return self._apply_in_place("addcdiv_", lambda t: _composed.addcdiv(t, tensor1, tensor2, value=value),
                                     tensor1, tensor2)
 
