@@ -1,6 +1,7 @@
 """Every misuse raises ValueError/TypeError/IndexError/RuntimeError naming the op and the
 shapes involved; detect_anomaly names the op whose forward or backward made a nan or inf."""
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -324,20 +325,37 @@ def test_tensors_on_different_devices_are_named(monkeypatch):
 
 
 def test_softmax_needs_a_dim_and_mean_a_float_input():
-    """As torch: softmax's implicit dim is deprecated (a 3-d input's would be dim 0), and an integer mean
-    has no agreed result dtype."""
+    """As torch: the Tensor methods need softmax's dim; F.softmax, F.log_softmax, F.softmin and the modules take
+    None (the default) as torch's deprecated implicit choice, with its warning: dim 0 for a 0-d, 1-d or 3-d input,
+    else 1. An integer mean has no agreed result dtype."""
+    torch = pytest.importorskip("torch")
     x = tg.ones(2, 3, 4)
-    for f in (lambda: tg.nn.functional.softmax(x), lambda: tg.nn.functional.log_softmax(x), lambda: x.softmax(),
-              lambda: x.log_softmax()):
+    for f in (lambda: x.softmax(), lambda: x.log_softmax()):
         with pytest.raises(TypeError, match="dim"):
             f()
-    for bad in (None, (0, 1), 1.0):
+    for bad in ((0, 1), 1.0):
         with pytest.raises(TypeError, match="softmax: dim must be one int"):
             tg.nn.functional.softmax(x, bad)
-        with pytest.raises(TypeError, match="log_softmax: dim must be one int"):
-            x.log_softmax(bad)
-    with pytest.raises(TypeError, match="softmax: dim must be one int"):
-        tg.nn.Softmax(None)(x)
+    with pytest.raises(TypeError, match="log_softmax: dim must be one int"):
+        x.log_softmax(None)
+    rng = np.random.default_rng(0)
+    for shape in ((), (3,), (2, 3), (2, 3, 4), (2, 3, 2, 2)):
+        a = rng.normal(size=shape)
+        for name in ("softmax", "log_softmax", "softmin"):
+            with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name} has been deprecated"):
+                got = getattr(tg.nn.functional, name)(tg.tensor(a))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                want = getattr(torch.nn.functional, name)(torch.tensor(a))
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+        for module in ("Softmax", "LogSoftmax", "Softmin"):
+            ours, theirs = getattr(tg.nn, module)(), getattr(torch.nn, module)()
+            assert repr(ours) == repr(theirs) == f"{module}(dim=None)"
+            with pytest.warns(UserWarning, match="Implicit dimension choice"):
+                got = ours(tg.tensor(a))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                np.testing.assert_allclose(got.numpy(), theirs(torch.tensor(a)).numpy(), rtol=1e-12)
     with pytest.raises(TypeError, match=r"mean: the input is int64; .* use x.float\(\).mean\(\)"):
         tg.arange(4).mean()
     with pytest.raises(TypeError, match="mean: the input is bool"):

@@ -79,18 +79,27 @@ def sigmoid(input: Tensor) -> Tensor:
     return input.sigmoid()
 
 
-def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    """exp(x) / sum(exp(x)) over dim, with input first cast to ``dtype`` if given (as torch's). dim is required:
-    torch's implicit choice (dim 0 for a 3-d input) is deprecated, and a silent default would differ from it."""
+def _implicit_dim(op: str, dim: Optional[int], ndim: int, stacklevel: int = 3) -> int:
+    """dim, or where it is None torch's deprecated implicit choice (_get_softmax_dim: 0 for a 0-d, 1-d or 3-d
+    input, else 1), with torch's UserWarning (old code's F.softmax(x), nn.Softmax())."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as an "
+                  "argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: Optional[int] = None, *, dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) over dim, with input first cast to ``dtype`` if given (as torch's). dim None is
+    torch's deprecated implicit choice, with its warning (_implicit_dim)."""
     _check_tensor("softmax", "input", input)
-    return input.softmax(dim, dtype=dtype)
+    return input.softmax(_implicit_dim("softmax", dim, input.ndim), dtype=dtype)
 
 
-def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    """log(softmax(x, dim)), computed stably (input first cast to ``dtype`` if given); dim is required, as for
-    softmax."""
+def log_softmax(input: Tensor, dim: Optional[int] = None, *, dtype: Any = None) -> Tensor:
+    """log(softmax(x, dim)), computed stably (input first cast to ``dtype`` if given); dim None as softmax's."""
     _check_tensor("log_softmax", "input", input)
-    return input.log_softmax(dim, dtype=dtype)
+    return input.log_softmax(_implicit_dim("log_softmax", dim, input.ndim), dtype=dtype)
 
 
 def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
@@ -323,9 +332,10 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     return _activation("hardswish", input, inplace, f)
 
 
-def softmin(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    """softmax(-x, dim) (input first cast to ``dtype`` if given); dim is required, as for softmax."""
+def softmin(input: Tensor, dim: Optional[int] = None, *, dtype: Any = None) -> Tensor:
+    """softmax(-x, dim) (input first cast to ``dtype`` if given); dim None as softmax's."""
     _check_tensor("softmin", "input", input)
+    dim = _implicit_dim("softmin", dim, input.ndim)
     return (-input._cast_for("softmin", dtype)).softmax(dim)  # (cast first: an int64 input not through float32)
 
 

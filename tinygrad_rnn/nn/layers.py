@@ -774,11 +774,11 @@ class Hardswish(_InPlaceActivation):
 
 
 class Softmin(_Activation):
-    """softmax(-x) over ``dim`` (required, as for Softmax)."""
+    """softmax(-x) over ``dim`` (None: torch's deprecated implicit choice, as Softmax's)."""
 
     fn, options = staticmethod(F.softmin), ("dim",)
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: Optional[int] = None) -> None:
         super().__init__()
         self.dim = dim
 
@@ -1618,9 +1618,10 @@ class Identity(Module):
 
 
 class Softmax(Module):
-    """Softmax over ``dim``. dim is required: torch's implicit-dim default is deprecated."""
+    """Softmax over ``dim``; None is torch's deprecated implicit choice (0 for a 0-d, 1-d or 3-d input, else 1),
+    with its warning."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: Optional[int] = None) -> None:
         super().__init__()
         self.dim = dim
 
