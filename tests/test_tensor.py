@@ -552,6 +552,20 @@ def test_size_compile_variable_and_layout_as_torchs():
     assert [getattr(x, f) for f in flags] == [getattr(torch.ones(2), f) for f in flags] == [False] * len(flags)
     assert not x.is_neg() and not x.is_conj()
 
+
+def test_a_size_is_sizes_to_the_legacy_constructors_as_torchs():
+    """torch.Tensor(x.size()), torch.FloatTensor(size) and x.new(size) take a torch.Size as sizes (Size([]) a 0-d
+    tensor); they made a tensor holding the sizes as values (tg.Tensor(tg.Size([2, 3])) was tensor([2., 3.]))."""
+    torch = pytest.importorskip("torch")
+    for sizes in [[2, 3], [], [4]]:
+        for ours, theirs in [(tg.Tensor(tg.Size(sizes)), torch.Tensor(torch.Size(sizes))),
+                             (tg.FloatTensor(tg.Size(sizes)), torch.FloatTensor(torch.Size(sizes))),
+                             (tg.zeros(2, dtype=tg.float64).new(tg.Size(sizes)),
+                              torch.zeros(2, dtype=torch.float64).new(torch.Size(sizes)))]:
+            assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == str(theirs.dtype).split(".")[1]
+    assert tg.Tensor(tg.Size([2]), dtype=tg.float64).dtype == tg.float64
+    assert tg.Tensor((2, 3)).tolist() == torch.Tensor((2, 3)).tolist() == [2.0, 3.0]  # (a plain tuple is data)
+
 def test_manual_seed_reproducibility():
     tg.manual_seed(123)
     a = (tg.randn(4, 3).numpy(), tg.rand(5).numpy(), tg.randint(0, 100, (6,)).numpy())

@@ -10,7 +10,7 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 from . import backend
-from .tensor import (_TYPE_NAMES, Tensor, _defaults, _dt, _input, _to_array, complex_ok, int_value,
+from .tensor import (_TYPE_NAMES, Size, Tensor, _defaults, _dt, _input, _to_array, complex_ok, int_value,
                      set_default_dtype, size_args)
 
 
@@ -686,6 +686,8 @@ class LegacyTensorType(type):
                                f"{backend.check_device(device)} was passed")
         if not args:
             return zeros(0, dtype=cls.dtype, device=cls.device)
+        if len(args) == 1 and isinstance(args[0], Size):  # (tg.FloatTensor(x.size()))
+            return zeros(args[0], dtype=cls.dtype, device=cls.device)
         if all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in args):
             if min(args) < 0:
                 raise RuntimeError(f"{op}: Trying to create tensor with negative dimension {min(args)}: {list(args)}")

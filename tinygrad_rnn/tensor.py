@@ -224,6 +224,9 @@ def _value_first(op: str, value: Any, tensor1: "Tensor", rest: tuple) -> Tuple[A
 
 def _legacy_sizes(sizes: tuple, dtype: Any, device: Optional[str]) -> Any:
     """The zeros of torch.Tensor(*sizes) (ints, none negative), as an array of dtype (the default one if None)."""
+    if isinstance(sizes, Size):  # (torch.Tensor(x.size()): a Size is sizes, Size([]) a 0-d tensor)
+        return backend.module_for(backend.check_device(device, "Tensor")).zeros(
+            sizes, dtype=_defaults.floating if dtype is None else _dt(dtype))
     if not all(type(n) is int for n in sizes):
         raise TypeError(f"Tensor(): takes one argument, data (a list, number, array or tensor), or ints (sizes), "
                         f"got {', '.join(type(n).__name__ for n in sizes)}")
@@ -933,6 +936,8 @@ class Tensor:
         and a float makes a 0-d tensor (torch refuses one)."""
         if len(data) == 1 and type(data[0]) is not int:
             data = data[0]
+            if isinstance(data, Size):  # (torch.Tensor(x.size()))
+                data = _legacy_sizes(data, dtype, device)
         else:  # (sizes: torch.Tensor(out_features, in_features) in custom layers, before an init)
             data = _legacy_sizes(data, dtype, device)
         self.array = _to_array(data, _dt(dtype), device, infer=False)
@@ -1847,8 +1852,8 @@ class Tensor:
         """torch's legacy Tensor.new, this tensor's dtype and device (device= may name another): new() an empty
         (0,) tensor; new(2, 3) a tensor of that size (zero-filled, as tg.empty; torch's is uninitialised); new(data),
         a list, tuple or array, a tensor of those values (copied), as torch's; new(other), a Tensor of this dtype, an
-        alias of other's memory (detached). torch takes a torch.Size as a size, but shapes here are plain tuples,
-        which are data: give a shape as new(*t.shape)."""
+        alias of other's memory (detached); new(Size) a tensor of that size, as torch's. Shapes here are plain
+        tuples, which are data: give a shape as new(*t.shape)."""
         device = self.device if device is None else device
         if len(args) == 1 and isinstance(args[0], Tensor):
             other = args[0]
@@ -1856,6 +1861,8 @@ class Tensor:
                 raise TypeError(f"new: expected a tensor of this tensor's dtype {self.dtype} on {device}, got "
                                 f"{other.dtype} on {other.device}")
             return other.detach()
+        if len(args) == 1 and isinstance(args[0], Size):
+            return _creation.empty(args[0], dtype=self.dtype, device=device)
         if len(args) == 1 and not isinstance(args[0], numbers.Integral):
             data = args[0]
             if isinstance(data, (numbers.Number, np.generic)) or getattr(data, "ndim", 1) == 0:
