@@ -57,17 +57,29 @@ def _set_recording(enabled: bool) -> None:
     _mode.grad_enabled = on or _mode.forced
 
 
+def _restore(prev: tuple) -> None:
+    """Back to the recording state ``prev`` (grad_enabled, forced, dual) that a grad-mode context saved on entry:
+    as it was where no forward-AD level opened or closed its duals meanwhile, else the grad mode asked for then,
+    forced or not as the duals now say (a level closed inside the context must not leave forced recording behind
+    it, nor one opened there leave no_grad unrecorded around its duals)."""
+    grad_enabled, forced, dual = prev
+    if dual == _mode.dual:
+        _mode.grad_enabled, _mode.forced = grad_enabled, forced
+    else:
+        _set_recording(grad_enabled and not forced)
+
+
 class _GradMode:
     """Context manager and decorator that sets whether ops record the graph."""
 
     enabled = False
 
     def __enter__(self) -> None:
-        self._prev = (_mode.grad_enabled, _mode.forced)
+        self._prev = (_mode.grad_enabled, _mode.forced, _mode.dual)
         _set_recording(self.enabled)
 
     def __exit__(self, *exc: Any) -> None:
-        _mode.grad_enabled, _mode.forced = self._prev
+        _restore(self._prev)
 
     def _again(self) -> "_GradMode":
         """A fresh context with this one's settings, entered on each call of a decorated function."""
@@ -136,7 +148,7 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode: bool) -> None:
         self.enabled = bool(mode)
-        self._prev = (_mode.grad_enabled, _mode.forced)
+        self._prev = (_mode.grad_enabled, _mode.forced, _mode.dual)
         _set_recording(self.enabled)
 
     def __enter__(self) -> None:
@@ -146,7 +158,7 @@ class set_grad_enabled(_GradMode):
         return set_grad_enabled(self.enabled)
 
     def __call__(self, fn: Callable) -> Callable:
-        _mode.grad_enabled, _mode.forced = self._prev  # decorating must not change the mode now
+        _restore(self._prev)  # decorating must not change the mode now
         return super().__call__(fn)
 
 
@@ -164,11 +176,12 @@ class inference_mode(_GradMode):
         self.mode = bool(mode)
 
     def __enter__(self) -> None:
-        self._prev = (_mode.grad_enabled, _mode.inference, _mode.forced)
+        self._prev = (_mode.grad_enabled, _mode.forced, _mode.dual), _mode.inference
         _mode.grad_enabled, _mode.inference, _mode.forced = not self.mode, self.mode, False
 
     def __exit__(self, *exc: Any) -> None:
-        _mode.grad_enabled, _mode.inference, _mode.forced = self._prev
+        _mode.inference = self._prev[1]
+        _restore(self._prev[0])
 
     def _again(self) -> "_GradMode":
         return inference_mode(self.mode)

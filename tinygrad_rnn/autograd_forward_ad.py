@@ -43,10 +43,8 @@ __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_du
 class _State:
     level = -1  # the open level (only one at a time, as torch 2.13), -1 for none
     duals: List[Tuple[Tensor, Tensor]] = []  # (a handle on the dual's graph node, its tangent) for the open level
-    entry = True  # grad mode when the level opened
     computing = False  # a tangent is being computed: _Primal blocks the way back to the duals
     own: set = set()  # ids of the leaves made for duals of primals that do not require grad
-    entry_grad: Optional[bool] = None  # grad mode when the level opened, if make_dual switched recording on
 
 
 _state = _State()
@@ -63,8 +61,7 @@ def enter_dual_level() -> int:
     2.13's (nested forward AD is not supported)."""
     if _state.level >= 0:
         raise RuntimeError("Nested forward mode AD is not supported at the moment")
-    _state.level, _state.duals, _state.own, _state.entry_grad = 0, [], set(), None
-    _state.entry = _mode.grad_enabled
+    _state.level, _state.duals, _state.own = 0, [], set()
     return 0
 
 
@@ -78,8 +75,8 @@ def exit_dual_level(*, level: Optional[int] = None) -> None:
                            "not supported.")
     _state.level, _state.duals, _state.own = -1, [], set()
     _mode.dual = False
-    if _state.entry_grad is not None:  # (make_dual switched recording on under no_grad: back as it was)
-        _mode.grad_enabled, _mode.forced, _state.entry_grad = _state.entry_grad, False, None
+    if _mode.forced:  # (recording kept for the duals under no_grad: no_grad's again; see autograd._restore)
+        _mode.grad_enabled = _mode.forced = False
 
 
 class dual_level:
@@ -199,7 +196,6 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: Optional[int] = None) -
     _state.duals.append((handle, tangent))
     _mode.dual = True
     if not _mode.inference and not _mode.grad_enabled:  # (under no_grad, ops on the dual record all the same)
-        _state.entry_grad = _state.entry if _state.entry_grad is None else _state.entry_grad
         _mode.grad_enabled = _mode.forced = True
     return dual
 
