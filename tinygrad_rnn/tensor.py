@@ -375,6 +375,8 @@ def complex_check(dtype: Any) -> None:
                 fn = f.f_locals.get("self")
                 if not getattr(fn, "complex_ok", False):
                     bad = getattr(fn, "name", code.co_name)
+            elif code.co_name == "forward" and "self" in f.f_locals:  # (a layer: name it, 'ReLU.forward')
+                bad = f"{type(f.f_locals['self']).__name__}.forward"
             else:
                 bad = code.co_name
         f = f.f_back

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend, ops
 from ..creation import ones, zeros
-from ..tensor import Tensor
+from ..tensor import Tensor, complex_ok
 from . import functional as F
 from . import init
 from .module import Module, Parameter, _update_pairs
@@ -2314,3 +2314,6 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             full = self._full_log_prob(input.index_select(0, rows), head_output.index_select(0, rows))
             out[rows] = full.argmax(1).array
         return Tensor._make(out)
+
+
+complex_ok(Sequential.forward)  # (dispatch only: each module in it is checked itself, see tensor.complex_check)

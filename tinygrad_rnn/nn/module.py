@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tu
 import numpy as np
 
 from .. import backend
-from ..tensor import Function, Tensor, _Handle, _mode, _OutputNode, get_default_dtype, to_args
+from ..tensor import Function, Tensor, _Handle, _mode, _OutputNode, complex_ok, get_default_dtype, to_args
 
 
 class Parameter(Tensor):
@@ -585,8 +585,7 @@ class Module:
         if dtype is not None:
             if dtype.kind != "f":
                 raise TypeError(f"{name}.to: parameters must stay floating point, got {dtype}")
-            self._apply(lambda a: a.astype(dtype, copy=False),
-                        lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)  # float buffers only
+            self._cast(dtype, "fc")  # (a complex parameter cast to real, as torch's: numpy's ComplexWarning)
         if device is not None:
             self._apply(lambda a: backend.to_device(a, device))
         return self
@@ -598,14 +597,25 @@ class Module:
     def cpu(self) -> "Module":
         return self.to("cpu")
 
+    def _cast(self, dtype: Any, params: str) -> None:
+        """Cast the parameters of the dtype kinds in ``params`` and the floating point buffers to dtype."""
+        self._apply(lambda a: a.astype(dtype, copy=False) if a.dtype.kind in params else a,
+                    lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)
+
     def float(self) -> "Module":
-        return self.to(np.float32)
+        """Floating point parameters and buffers to float32; complex ones stay as they are, as torch's."""
+        self._cast(np.dtype(np.float32), "f")
+        return self
 
     def double(self) -> "Module":
-        return self.to(np.float64)
+        """Floating point parameters and buffers to float64; complex ones stay as they are, as torch's."""
+        self._cast(np.dtype(np.float64), "f")
+        return self
 
     def half(self) -> "Module":
-        return self.to(np.float16)
+        """Floating point parameters and buffers to float16; complex ones stay as they are, as torch's."""
+        self._cast(np.dtype(np.float16), "f")
+        return self
 
     def bfloat16(self) -> "Module":
         """Refused: numpy (and so this engine) has no bfloat16 dtype."""
@@ -1216,3 +1226,11 @@ def _spread(grads: tuple, slots: List[int], n: int) -> tuple:
     for i, g in zip(slots, grads):
         full[i] = g
     return tuple(full)
+
+
+# Module.__call__ only dispatches (hooks, then forward): a module of the user's on complex tensors is judged by the ops
+# its forward calls, each checked itself, and a layer of this package by its own forward (see tensor.complex_check)
+complex_ok(Module.__call__)
+complex_ok(Module._always_called_hooks)
+complex_ok(Parameter.__init__)  # (a Parameter wraps its tensor's memory: torch's take complex ones)
+complex_ok(Parameter.__deepcopy__)
