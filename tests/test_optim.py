@@ -1462,3 +1462,38 @@ def test_a_pickled_or_copied_optimizer_drops_its_hooks_as_torchs():
         assert other._optimizer_step_pre_hooks == [] and other._optimizer_load_state_dict_post_hooks == []
         assert other.state_dict()["state"][0]["step"] == 1 and other.param_groups[0]["decoupled_weight_decay"]
     assert len(opt._optimizer_step_pre_hooks) == 1
+
+
+def test_complex_parameters_update_as_torchs_or_are_refused():
+    """SGD and ASGD (linear in p and grad) update complex parameters as torch's, closure or not; the others refuse
+    them (ComplexNotSupportedError): their updates took g * g for |g|^2 on the raw arrays, a silently wrong step
+    (Adam, RMSprop, Adagrad, Rprop, ... differed from torch's, which update view_as_real)."""
+    torch = pytest.importorskip("torch")
+    z0 = np.array([1 + 2j, -0.5 + 0.3j])
+
+    def run(lib, name, kw, closure):
+        p = lib.tensor(z0.copy(), requires_grad=True)
+        opt = getattr(lib.optim, name)([p], **kw)
+
+        def loss():
+            opt.zero_grad()
+            out = (p * p.conj()).real.sum() + (p * (0.3 + 0.7j)).real.sum()
+            out.backward()
+            return out
+        for _ in range(4):
+            if closure:
+                opt.step(loss)
+            else:
+                loss()
+                opt.step()
+        return p.detach().numpy()
+
+    for name, kw in [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+                     ("SGD", dict(lr=0.1, momentum=0.5, dampening=0.2, maximize=True)),
+                     ("ASGD", dict(lr=0.1, weight_decay=0.1, t0=1))]:
+        for closure in (False, True):
+            np.testing.assert_allclose(run(tg, name, kw, closure), run(torch, name, kw, closure),
+                                       rtol=1e-8 if name == "ASGD" else 1e-12)  # (torch's eta and mu: float32)
+    for name in ["Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop"]:
+        with pytest.raises(tg.ComplexNotSupportedError, match=f"{name}: complex parameters are not supported"):
+            run(tg, name, dict(lr=0.1), False)

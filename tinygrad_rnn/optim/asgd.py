@@ -14,9 +14,10 @@ class ASGD(Optimizer):
     eta = lr / (1 + lambd lr t)^alpha and mu = 1 / max(1, t - t0). eta starts at lr and mu at 1, so ax follows
     p up to step t0 + 2 (for a whole t0) and is the average of the iterates from there on.
     maximize=True ascends (uses -grad). State: 'eta', 'mu' (numbers), 'ax' (the averaged parameters: copy them
-    into p to evaluate the average)."""
+    into p to evaluate the average). Linear in p and grad, so complex parameters update as torch's."""
 
     _scalar_state = ("step", "eta", "mu")
+    _complex_params = True
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
                  t0: float = 1e6, weight_decay: float = 0, foreach: Optional[bool] = None, maximize: bool = False,

@@ -23,7 +23,7 @@ import numpy as np
 from .. import backend
 from ..autograd import enable_grad, no_grad
 from ..nn.module import _foreign_array, zero_grad_
-from ..tensor import Tensor, _Handle
+from ..tensor import ComplexNotSupportedError, Tensor, _Handle, complex_ok
 
 ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
 
@@ -193,6 +193,9 @@ class Optimizer:
     # constructor's
     _legacy_options: Dict[str, Any] = {}
     _in_step = False
+    # True where _update is linear in p and grad elementwise, so right for complex parameters as torch's (which
+    # updates their view_as_real); any other optimizer refuses them (its |g|^2, sqrt, sign, ... would be g^2, ...)
+    _complex_params = False
     _HOOKS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
               "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
               "_optimizer_load_state_dict_post_hooks")
@@ -367,6 +370,9 @@ class Optimizer:
                     if grad.shape != p.shape:
                         raise ValueError(f"{type(self).__name__}.step: gradient shape {grad.shape} does not match "
                                          f"parameter shape {p.shape}")
+                    if grad.dtype.kind == "c" and not self._complex_params:
+                        raise ComplexNotSupportedError(f"{type(self).__name__}: complex parameters are not supported "
+                                                       f"(a {p.dtype} one of shape {p.shape}); SGD and ASGD take them")
                     state = self.state.get(p, {})
                     if not state:
                         self._init_state(p, state, group)
@@ -488,3 +494,9 @@ def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",))
     if isinstance(value, (list, tuple)):
         return type(value)(_cast(p, v, key, scalars) for v in value)
     return value
+
+
+# step runs the closure and updates through arrays: a complex loss computed in the closure is judged by its own ops,
+# and step refuses complex parameters where _update is not right for them (see tensor.complex_check)
+complex_ok(Optimizer.__dict__["step"].__wrapped__)
+complex_ok(Optimizer.__dict__["step"])

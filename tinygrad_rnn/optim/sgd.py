@@ -11,7 +11,9 @@ from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg
 class SGD(Optimizer):
     """g = grad (+ weight_decay * p); with momentum: b = momentum * b + (1 - dampening) * g
     (b = g on the first step) and g = g + momentum * b (nesterov) or g = b; then p -= lr * g.
-    maximize=True ascends (uses -grad)."""
+    maximize=True ascends (uses -grad). Linear in p and grad, so complex parameters update as torch's."""
+
+    _complex_params = True
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
