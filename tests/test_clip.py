@@ -172,6 +172,17 @@ def test_clip_grad_value_single_tensor_and_errors(device):
         clip_grad_value_(a, -1)
 
 
+def test_clip_grad_value_refuses_complex_gradients_as_torch(device):
+    """numpy's clip orders complex numbers by their real parts, so a complex gradient was clipped silently wrong
+    ([3+4j] to [1+0j]); torch's clamp refuses complex types, and so does this now (a NotImplementedError)."""
+    z = tg.tensor(np.array([3 + 4j, -0.5 + 0.3j]), requires_grad=True, device=device)
+    (z * z.conj()).real.sum().backward()
+    before = z.grad.numpy().copy()
+    with pytest.raises(tg.ComplexNotSupportedError, match="clip_grad_value_: clamp is not supported for complex"):
+        clip_grad_value_([z], 1.0)
+    np.testing.assert_array_equal(z.grad.numpy(), before)
+
+
 @given(shapes=st.lists(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), min_size=1, max_size=4))
 def test_vector_round_trip(shapes):
     rng = np.random.default_rng(len(shapes))

@@ -12,7 +12,7 @@ import numpy as np
 
 from ... import backend
 from ...ops import cat
-from ...tensor import Tensor
+from ...tensor import ComplexNotSupportedError, Tensor
 from .. import init
 from ..module import Module, Parameter
 from . import rnn  # noqa: F401  (nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
@@ -134,6 +134,9 @@ def clip_grad_value_(parameters: Params, clip_value: float, foreach: Optional[bo
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for p in _as_list(parameters, "clip_grad_value_"):
         if p.grad is not None:
+            if p.grad.dtype.kind == "c":  # (numpy clips complex numbers by their real parts; torch refuses them)
+                raise ComplexNotSupportedError(f"clip_grad_value_: clamp is not supported for complex types (a "
+                                               f"{p.grad.dtype} gradient of shape {p.grad.shape})")
             xp = backend.xp_of(p.grad.array)
             _write(p.grad, xp.clip(p.grad.array, -clip_value, clip_value))
 
