@@ -1978,3 +1978,14 @@ def test_grad_dict_inputs_batched_grad_outputs_and_only_inputs_as_torch():
         tg.autograd.grad((x * 2).sum(), x, only_inputs=False)
     with pytest.raises(ValueError, match=r"shape \(batch, \*output.shape\)"):
         tg.autograd.grad(x * 2, x, grad_outputs=tg.ones(2), is_grads_batched=True)
+
+
+def test_grad_of_no_inputs_is_torchs_error():
+    """grad(out, []) / grad(out, {}) (batched or not) raise torch's RuntimeError; they returned () or {}."""
+    torch = pytest.importorskip("torch")
+    for lib in (tg, torch):
+        x = lib.ones(2, requires_grad=True)
+        for inputs, batched in [([], False), ((), False), ({}, False), ([], True)]:
+            with pytest.raises(RuntimeError, match="`inputs` argument to `grad\\(\\)` cannot be empty"):
+                lib.autograd.grad(x * 2, inputs, grad_outputs=lib.ones(3, 2) if batched else lib.ones(2),
+                                  is_grads_batched=batched)

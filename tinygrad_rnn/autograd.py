@@ -702,6 +702,8 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
         warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
                       "gradient for other parts of the graph, please use torch.autograd.backward.", FutureWarning,
                       stacklevel=2)
+    if isinstance(inputs, (dict, list, tuple)) and not inputs:
+        raise RuntimeError("grad: `inputs` argument to `grad()` cannot be empty.")
     if isinstance(inputs, dict):
         got = grad(outputs, list(inputs.values()), grad_outputs, retain_graph, create_graph, True, allow_unused,
                    is_grads_batched, materialize_grads)
