@@ -148,3 +148,22 @@ def test_module_weight_data_assignment_and_init_as_torchs(device):
     ours.weight.data.normal_(0, 0.02)
     assert ours.weight.array is before and ours.weight._version == version
     assert 0 < float(ours.weight.std()) < 0.1
+
+
+def test_data_of_a_complex_tensor_as_torchs(device):
+    """x.data of a complex tensor is its alias, as torch's (it was refused: 'data: complex128 input is not
+    supported'), so nn.Parameter(t.data), p.grad.data.zero_(), x.data.clone() and view_as_real(x.data) run."""
+    torch = pytest.importorskip("torch")
+    z0 = np.array([1 + 2j, 3 - 1j])
+    results = []
+    for lib, dev in ((tg, device), (torch, "cpu")):
+        z = lib.tensor(z0, requires_grad=True, device=dev)
+        p = lib.nn.Parameter(z.data)
+        (p * p.conj() + p * (0.5 - 1j)).real.sum().backward()
+        grad = p.grad.detach().clone()
+        p.grad.data.zero_()
+        p.data.copy_(z.data.clone() * 2)
+        results.append([grad, p.detach(), p.grad, lib.view_as_real(z.data)])
+        assert not z.data.requires_grad and z.data.grad_fn is None and p.requires_grad
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours.cpu().numpy(), theirs.numpy())

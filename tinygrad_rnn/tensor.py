@@ -3052,6 +3052,7 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
     if _attr is not None:
         complex_ok(_attr)
 del _name, _attr
+complex_ok(Tensor.__dict__["data"])  # (torch's .data: an alias of the memory, as detach)
 
 # torch's methods of the composed functions (composed.py): each function with ``input`` as self
 (Tensor.frac, Tensor.sgn, Tensor.hypot, Tensor.logit, Tensor.xlogy, Tensor.sinc, Tensor.deg2rad,
