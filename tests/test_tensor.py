@@ -1109,6 +1109,17 @@ def test_torch_small_integer_dtype_names_and_legacy_type():
         x.type("float")
 
 
+def test_type_names_of_complex_tensors_as_torchs():
+    """x.type() of a complex tensor is torch's name (it raised KeyError 'complex64'), typename too, and the name
+    casts back (x.type('torch.ComplexDoubleTensor')); torch has no legacy class of that name, nor tg."""
+    torch = pytest.importorskip("torch")
+    for dt, tdt in [(tg.complex64, torch.complex64), (tg.complex128, torch.complex128)]:
+        name = torch.zeros(1, dtype=tdt).type()
+        assert tg.zeros(1, dtype=dt).type() == tg.typename(tg.zeros(1, dtype=dt)) == name
+        assert tg.zeros(2).type(name).dtype == dt and str(torch.zeros(2).type(name).dtype) == f"torch.{np.dtype(dt)}"
+    assert not hasattr(tg, "ComplexFloatTensor") and not hasattr(torch, "ComplexFloatTensor")
+
+
 def test_contiguous_expand_as_and_matmul_method():
     x = tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     assert x.contiguous() is x

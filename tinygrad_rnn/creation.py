@@ -704,10 +704,11 @@ class LegacyTensorType(type):
 
 
 def _legacy_types(device: str) -> dict:
-    """The legacy type of every dtype torch has one for (its _TYPE_NAMES but the unsigned ints beyond uint8)."""
+    """The legacy type of every dtype torch has one for (its _TYPE_NAMES but the unsigned ints beyond uint8 and the
+    complex ones, which torch names in x.type() only)."""
     return {name: LegacyTensorType(name, (), {"dtype": np.dtype(dt), "device": backend.device(device),
                                                "is_cuda": device == "cuda", "is_sparse": False})
-            for dt, name in _TYPE_NAMES.items() if dt not in ("uint16", "uint32", "uint64")}
+            for dt, name in _TYPE_NAMES.items() if dt not in ("uint16", "uint32", "uint64", "complex64", "complex128")}
 
 
 _CPU_TYPES, _CUDA_TYPES = _legacy_types("cpu"), _legacy_types("cuda")

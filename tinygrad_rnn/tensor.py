@@ -144,7 +144,8 @@ _serials = itertools.count().__next__  # the order in which recorded Functions w
 
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int64": "LongTensor",
                "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
-               "uint16": "UInt16Tensor", "uint32": "UInt32Tensor", "uint64": "UInt64Tensor", "bool": "BoolTensor"}
+               "uint16": "UInt16Tensor", "uint32": "UInt32Tensor", "uint64": "UInt64Tensor", "bool": "BoolTensor",
+               "complex64": "ComplexFloatTensor", "complex128": "ComplexDoubleTensor"}
 """torch's legacy tensor type names (Tensor.type()) by dtype name."""
 
 
@@ -3053,6 +3054,7 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
         complex_ok(_attr)
 del _name, _attr
 complex_ok(Tensor.__dict__["data"])  # (torch's .data: an alias of the memory, as detach)
+complex_ok(Tensor.__dict__["type"])  # (x.type() a name; x.type(t) delegates to to and astype, which decide)
 
 # torch's methods of the composed functions (composed.py): each function with ``input`` as self
 (Tensor.frac, Tensor.sgn, Tensor.hypot, Tensor.logit, Tensor.xlogy, Tensor.sinc, Tensor.deg2rad,
