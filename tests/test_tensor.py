@@ -168,9 +168,9 @@ def test_matmul_needs_one_dtype():
     assert (a @ b.float()).dtype == np.float32 and (a.double() @ b).dtype == np.float64
 
 
-def test_set_default_dtype_takes_float_dtypes_and_get_default_dtype_gives_the_type():
+def test_set_default_dtype_takes_float_dtypes_and_get_default_dtype_gives_the_dtype():
     """As torch's: float16, float32 and float64 can be the default, anything else is a TypeError (and leaves it
-    as it was); get_default_dtype returns the type, as tg.float32 is one."""
+    as it was); get_default_dtype returns the dtype itself, tg.float32 or another."""
     assert tg.get_default_dtype() is tg.float32
     for bad in (tg.int64, tg.bool_, np.complex64, np.longdouble, None, "abc"):
         with pytest.raises(TypeError, match="set_default_dtype: only floating point dtypes"):
@@ -1436,7 +1436,23 @@ def test_torch_tensor_attributes(device):
 def test_a_star_import_leaves_python_builtins_alone():
     ns = {}
     exec("from tinygrad_rnn import *", ns)
-    assert not {"float", "int", "bool"} & set(ns) and ns["long"] is np.int64 and ns["Tensor"] is tg.Tensor
+    assert not {"float", "int", "bool"} & set(ns) and ns["long"] is tg.int64 and ns["Tensor"] is tg.Tensor
+
+
+def test_dtypes_are_the_objects_tensors_carry():
+    """tg.float32 & co. are numpy's dtype objects, the ones arrays carry, so torch's identity tests hold
+    (x.dtype is torch.float32, get_default_dtype() is torch.float32) and dtypes key dicts as torch's do."""
+    torch = pytest.importorskip("torch")
+    pairs = [("float16", "half"), ("float32", "float"), ("float64", "double"), ("int8", None), ("int16", "short"),
+             ("int32", "int"), ("int64", "long"), ("uint8", None), ("bool_", "bool"), ("complex64", "cfloat"),
+             ("complex128", "cdouble")]
+    for name, alias in pairs:
+        dt = getattr(tg, name)
+        x = tg.zeros(2, dtype=dt)
+        assert x.dtype is dt and isinstance(dt, tg.dtype) and {dt: 1}[x.dtype] == 1
+        assert alias is None or getattr(tg, alias) is dt
+        assert str(getattr(torch, name.rstrip("_"))).removeprefix("torch.") == str(dt)
+    assert tg.ones(1).dtype is tg.get_default_dtype() is tg.float32 and (tg.ones(1) / 2).dtype is tg.float32
 
 
 @pytest.mark.parametrize("old, new", [(np.float32, np.int32), (np.float64, np.int64), (np.int16, np.float16),

@@ -26,10 +26,11 @@ from . import backend
 from . import printing as _printing
 from .backend import device_of, xp_of
 
-float16, float32, float64 = np.float16, np.float32, np.float64
-int32, int64, bool_ = np.int32, np.int64, np.bool_
-int8, int16, uint8 = np.int8, np.int16, np.uint8
-complex64, complex128 = np.complex64, np.complex128
+# the dtypes are numpy's dtype objects, the very ones arrays carry, so x.dtype is tg.float32 holds as in torch
+float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+int32, int64, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
+int8, int16, uint8 = np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.uint8)
+complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
 cfloat, cdouble = complex64, complex128
 
 
@@ -79,8 +80,8 @@ def set_default_dtype(d: Any) -> None:
 
 
 def get_default_dtype() -> Any:
-    """torch.get_default_dtype: the default float dtype (set_default_dtype), as a type like tinygrad_rnn.float32."""
-    return _defaults.floating.type
+    """torch.get_default_dtype: the default float dtype (set_default_dtype), tinygrad_rnn.float32 or another."""
+    return _defaults.floating
 
 
 class finfo:
