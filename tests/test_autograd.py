@@ -1415,6 +1415,17 @@ def test_inference_mode_records_nothing_like_no_grad():
 AF = tg.autograd.functional
 
 
+def test_autograd_submodules_import_by_torchs_paths():
+    """torch code imports torch.autograd's modules by name: `import torch.autograd.forward_ad as fwAD`,
+    `from torch.autograd.functional import jacobian`, `from torch.autograd.function import once_differentiable`."""
+    import importlib
+    for sub in ("functional", "function", "graph", "forward_ad"):
+        assert importlib.import_module(f"tinygrad_rnn.autograd.{sub}") is getattr(tg.autograd, sub)
+    from tinygrad_rnn.autograd.functional import jacobian
+    from tinygrad_rnn.autograd.graph import saved_tensors_hooks
+    assert jacobian is AF.jacobian and saved_tensors_hooks is tg.autograd.graph.saved_tensors_hooks
+
+
 def _numeric_jacobian(f, x, eps=1e-6):
     """d f / d x by central differences on numpy arrays: shape f(x).shape + x.shape."""
     cols = []
