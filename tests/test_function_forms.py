@@ -1262,3 +1262,45 @@ def test_functions_take_torchs_keyword_names(name, kwargs):
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
     assert list(inspect.signature(f).parameters)[:len(kwargs)] == list(kwargs)
+
+
+NUMPY_NAMED = ["sum", "mean", "prod", "amax", "amin", "var", "std", "logsumexp", "argmax", "argmin", "any", "all",
+               "max", "min"]
+
+
+@pytest.mark.parametrize("name", NUMPY_NAMED)
+def test_reductions_take_torchs_numpy_names_axis_and_keepdims(name, device):
+    """torch's argument parser takes numpy's names: x.sum(axis=1, keepdims=True), torch.mean(x, axis=0); the
+    result is that of dim= and keepdim=, values and gradient."""
+    x = tg.tensor(M3, requires_grad=True, device=device)
+    for method in (getattr(x, name), lambda **kw: getattr(tg, name)(x, **kw)):
+        got, want = method(axis=1, keepdims=True), getattr(x, name)(dim=1, keepdim=True)
+        got, want = (got.values, want.values) if name in ("max", "min") else (got, want)
+        assert got.shape == want.shape and np.array_equal(got.numpy(), want.numpy())
+        if got.requires_grad:
+            (g1,), (g2,) = tg.autograd.grad(got.sum(), [x]), tg.autograd.grad(want.sum(), [x])
+            assert np.array_equal(g1.numpy(), g2.numpy())
+        assert np.array_equal(getattr(x, name)(axis=-1).numpy() if name not in ("max", "min")
+                              else getattr(x, name)(axis=-1).values.numpy(),
+                              getattr(x, name)(-1).numpy() if name not in ("max", "min")
+                              else getattr(x, name)(-1).values.numpy())
+    with pytest.raises(TypeError, match=name):
+        getattr(x, name)(dim=1, axis=1)
+    if torch is not None:
+        t = torch.tensor(M3)
+        want = getattr(t, name)(axis=1, keepdims=True)
+        got = getattr(x, name)(axis=1, keepdims=True)
+        want, got = (want.values, got.values) if name in ("max", "min") else (want, got)
+        np.testing.assert_allclose(got.detach().numpy(), want.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["cat", "concat", "stack"])
+def test_joins_take_axis(name, device):
+    """tg.cat(xs, axis=1), as torch's (numpy's name for dim)."""
+    a, b = tg.tensor(X, device=device), tg.tensor(P, device=device)
+    fn = getattr(tg, name)
+    assert np.array_equal(fn([a, b], axis=1).numpy(), fn([a, b], dim=1).numpy())
+    assert np.array_equal(fn([a, b], axis=-1).numpy(), fn([a, b], -1).numpy())
+    if torch is not None:
+        assert fn([a, b], axis=1).shape == tuple(getattr(torch, name)([torch.tensor(X), torch.tensor(P)],
+                                                                      axis=1).shape)

@@ -62,9 +62,9 @@ def _sequence(op: str, tensors: Any) -> List[Tensor]:
     return list(tensors)
 
 
-def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """torch.concat: cat under another name."""
-    return cat(_sequence("concat", tensors), dim)
+def concat(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None) -> Tensor:
+    """torch.concat: cat under another name (``axis=`` too)."""
+    return cat(_sequence("concat", tensors), dim, axis=axis)
 
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:

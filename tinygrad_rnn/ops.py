@@ -2153,6 +2153,23 @@ def bool_arg(v: Any, op: str, what: str) -> bool:
     return v
 
 
+def numpy_names(op: str, dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> Tuple[Any, Any]:
+    """(dim, keepdim) with torch's numpy aliases applied: ``axis=`` for dim, ``keepdims=`` for keepdim
+    (``x.sum(axis=1, keepdims=True)``, ``tg.cat(xs, axis=1)``, as torch's argument parser takes them); a TypeError
+    where an argument comes under both names. Callers pass keepdim=None where they have no keepdim."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: got dim and axis (its numpy name) both; give one")
+        dim = axis
+    if keepdims is not None:
+        if keepdim is None:
+            raise TypeError(f"{op}: got an unexpected keyword argument 'keepdims'")
+        if keepdim is not False:
+            raise TypeError(f"{op}: got keepdim and keepdims (its numpy name) both; give one")
+        keepdim = keepdims
+    return dim, keepdim
+
+
 def _one_dim(dim: Any, ndim: int, op: str) -> int:
     """A single int dim, normalised (0 for a 0-d tensor, where dim may be 0 or -1)."""
     axes = norm_dims(int_arg(dim, op, "dim"), ndim, op)
@@ -2212,6 +2229,9 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
     - a Tensor alone by position, or other=: the elementwise maximum/minimum with it (tg.maximum/tg.minimum).
     """
     other = kwargs.pop("other", None)
+    if "axis" in kwargs or "keepdims" in kwargs:  # (torch's numpy names)
+        kwargs["dim"], kwargs["keepdim"] = numpy_names(op, kwargs.get("dim"), kwargs.get("keepdim", False),
+                                                       kwargs.pop("axis", None), kwargs.pop("keepdims", None))
     if other is not None and (args or kwargs):
         raise TypeError(f"{op}: other (the elementwise {op}imum) takes no dim or keepdim")
     if other is None and len(args) == 1 and not kwargs and isinstance(args[0], Tensor):
@@ -3441,8 +3461,12 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) 
         return squares * float("inf")
 
 
-def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(input))) over dim, shifted by the (constant) max so it never overflows."""
+def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False, *,
+              axis: Any = None, keepdims: Optional[bool] = None) -> Tensor:
+    """log(sum(exp(input))) over dim (``axis=``, ``keepdims=``: numpy's names, as torch's), shifted by the
+    (constant) max so it never overflows."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("logsumexp", dim, keepdim, axis, keepdims)
     axes = reduce_dims(dim, _input("logsumexp", input).ndim, "logsumexp")
     bool_arg(keepdim, "logsumexp", "keepdim")
     input = input._floating()  # (an integer input - max would wrap around)
@@ -3672,7 +3696,10 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     return input.clone() if out is input else out
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None) -> Tensor:
+    """The tensors joined along dim (``axis=``, numpy's name, as torch's); they must agree on the other dims."""
+    if axis is not None:
+        dim = numpy_names("cat", None if dim == 0 else dim, None, axis, None)[0]
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
@@ -3680,8 +3707,10 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return Cat(dim)(*_common(tensors, "cat"))
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """A new tensor (a copy, as torch.stack: never a view of an input, even of a single one)."""
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None) -> Tensor:
+    """A new tensor (a copy, as torch.stack: never a view of an input, even of a single one); ``axis=`` is dim."""
+    if axis is not None:
+        dim = numpy_names("stack", None if dim == 0 else dim, None, axis, None)[0]
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")

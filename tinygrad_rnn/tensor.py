@@ -2551,23 +2551,32 @@ class Tensor:
         return _ops.nan_to_num(self, nan, posinf, neginf)
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+            axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
         """The sum over dim (an int, a tuple of ints, or None/() for all); with ``dtype`` this tensor is cast to it
         first and summed in it, as torch's (a float dtype keeps the gradient, which comes back in this dtype)."""
+        if axis is not None or keepdims is not None:  # (torch's numpy names)
+            dim, keepdim = _ops.numpy_names("sum", dim, keepdim, axis, keepdims)
         _ops.bool_arg(keepdim, "sum", "keepdim")
         return _ops.Sum(dim, keepdim)(self) if dtype is None else _ops.sum_as(self, dim, keepdim, dtype)
 
-    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+             axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
         """The mean over dim; with ``dtype`` (a float dtype, as torch's) this tensor is cast to it first: an int
         tensor's mean needs one. For float16, as torch's on the CPU, the mean of this tensor cast to float32 is
         rounded once (so values past float16's range may still have a mean in it)."""
+        if axis is not None or keepdims is not None:  # (torch's numpy names)
+            dim, keepdim = _ops.numpy_names("mean", dim, keepdim, axis, keepdims)
         if dtype is None:
             return _ops.mean(self, dim, keepdim)
         if _dt(dtype, "mean") == np.float16 and self.dtype != np.float16:
             return _ops.mean(self._cast_for("mean", np.float32), dim, keepdim).astype(np.float16)
         return _ops.mean(self._cast_for("mean", dtype), dim, keepdim)
 
-    def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
+    def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, *,
+             axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
+        if axis is not None or keepdims is not None:  # (torch's numpy names)
+            dim, keepdim = _ops.numpy_names("prod", dim, keepdim, axis, keepdims)
         return _ops.prod(self, dim, keepdim, dtype)
 
     def max(self, *args: Any, **kwargs: Any) -> Any:
@@ -2581,26 +2590,36 @@ class Tensor:
         """As max, for the least values: ``x.min()``, ``(values, indices) = x.min(dim)``, ``x.min(other)``."""
         return _ops.max_min("min", self, *args, **kwargs)
 
-    def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def amax(self, dim: Any = None, keepdim: bool = False, *,
+             axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
         """Largest values over dim (an int, a tuple of ints, or None/() for all), values only (torch.amax);
         tied maxima share the gradient equally."""
+        if axis is not None or keepdims is not None:  # (torch's numpy names)
+            dim, keepdim = _ops.numpy_names("amax", dim, keepdim, axis, keepdims)
         return _ops.amax(self, dim, keepdim, "amax")
 
-    def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def amin(self, dim: Any = None, keepdim: bool = False, *,
+             axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
         """Least values over dim, values only (torch.amin); tied minima share the gradient equally."""
+        if axis is not None or keepdims is not None:  # (torch's numpy names)
+            dim, keepdim = _ops.numpy_names("amin", dim, keepdim, axis, keepdims)
         return _ops.amax(self, dim, keepdim, "amin")
 
     def var(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
-            correction: Optional[int] = None) -> "Tensor":
+            correction: Optional[int] = None, axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
         """sum((x - mean)^2) / (N - correction); correction=1 (or unbiased=True) is torch's default. A bool
         alone, x.var(False), is torch's var(unbiased) over all elements."""
+        if axis is not None or keepdims is not None:  # (torch's numpy names)
+            dim, keepdim = _ops.numpy_names("var", dim, keepdim, axis, keepdims)
         if isinstance(dim, bool) and unbiased is None:
             dim, unbiased = None, dim
         _composed._floating_input("var", self)  # (as torch: no integer variance; ops.var's mean said "mean")
         return _ops.var(self, dim, keepdim, _ops.correction_arg(unbiased, correction))
 
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
-            correction: Optional[int] = None) -> "Tensor":
+            correction: Optional[int] = None, axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
+        if axis is not None or keepdims is not None:  # (torch's numpy names)
+            dim, keepdim = _ops.numpy_names("std", dim, keepdim, axis, keepdims)
         _ops.bool_arg(keepdim, "std", "keepdim")
         _composed._floating_input("std", self)
         if not isinstance(dim, bool):  # (x.std(False): unbiased, read by var)
@@ -2611,8 +2630,9 @@ class Tensor:
             return self.astype(np.float64).std(dim, unbiased, keepdim, correction=correction).astype(np.float32)
         return _ops.Root(2)(self.var(dim, unbiased, keepdim, correction=correction))
 
-    def logsumexp(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return _ops.logsumexp(self, dim, keepdim)
+    def logsumexp(self, dim: Any = None, keepdim: bool = False, *,
+                  axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
+        return _ops.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def softmax(self, dim: int, dtype: Any = None) -> "Tensor":
         """exp(x) / sum(exp(x)) over dim, after casting to ``dtype`` if given (a float dtype: e.g. float64 for a
@@ -2632,10 +2652,16 @@ class Tensor:
             raise TypeError(f"{op}: dtype must be a floating point type, got {out.dtype}")
         return out
 
-    def argmax(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
+    def argmax(self, dim: Optional[int] = None, keepdim: bool = False, *,
+               axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
+        if axis is not None or keepdims is not None:  # (torch's numpy names)
+            dim, keepdim = _ops.numpy_names("argmax", dim, keepdim, axis, keepdims)
         return _ops.argreduce("argmax", self, dim, keepdim)
 
-    def argmin(self, dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
+    def argmin(self, dim: Optional[int] = None, keepdim: bool = False, *,
+               axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
+        if axis is not None or keepdims is not None:  # (torch's numpy names)
+            dim, keepdim = _ops.numpy_names("argmin", dim, keepdim, axis, keepdims)
         return _ops.argreduce("argmin", self, dim, keepdim)
 
     # ------------------------------------------------------------------ movement
@@ -2936,12 +2962,18 @@ class Tensor:
             return _ops.Root(p)(_ops.where(nonzero, _ops.where(nonzero, a, 1.0) ** p, 0.0).sum(dim, keepdim))
         return _ops.Root(p)((a ** p).sum(dim, keepdim))
 
-    def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def any(self, dim: Any = None, keepdim: bool = False, *,
+            axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
         """Whether any element over dim is nonzero: bools, or 0/1 as uint8 for a uint8 tensor (as torch)."""
+        if axis is not None or keepdims is not None:  # (torch's numpy names)
+            dim, keepdim = _ops.numpy_names("any", dim, keepdim, axis, keepdims)
         return self._truth("any", dim, keepdim)
 
-    def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def all(self, dim: Any = None, keepdim: bool = False, *,
+            axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
         """Whether every element over dim is nonzero: bools, or 0/1 as uint8 for a uint8 tensor (as torch)."""
+        if axis is not None or keepdims is not None:  # (torch's numpy names)
+            dim, keepdim = _ops.numpy_names("all", dim, keepdim, axis, keepdims)
         return self._truth("all", dim, keepdim)
 
     def _truth(self, op: str, dim: Any, keepdim: bool) -> "Tensor":
