@@ -135,3 +135,20 @@ def test_cuda_amp_deprecated_names_warn_and_are_tg_amps_for_cuda():
             assert ac.device == "cuda" and (tg.ones(2, dtype=tg.float64) * 2).dtype == tg.float64
     from tinygrad_rnn.cuda.amp import custom_bwd, custom_fwd
     assert custom_fwd(len) is len and custom_fwd(cast_inputs=tg.float32)(len) is len and custom_bwd(len) is len
+
+
+def test_bfloat16_is_a_name_autocast_takes_and_tensors_refuse():
+    """torch's CPU mixed-precision idiom, torch.autocast('cpu', dtype=torch.bfloat16), runs: tg.bfloat16 exists (a
+    torch.dtype with torch's repr and attributes) though numpy has no bfloat16, so a tensor asked to be one refuses
+    with a TypeError naming it."""
+    import pickle
+    assert repr(tg.bfloat16) == "torch.bfloat16" and isinstance(tg.bfloat16, tg.dtype)
+    assert tg.bfloat16.itemsize == 2 and tg.bfloat16.is_floating_point and tg.bfloat16 != tg.float16
+    assert pickle.loads(pickle.dumps(tg.bfloat16)) is tg.bfloat16
+    x = tg.ones(2, 2)
+    with tg.autocast("cpu", dtype=tg.bfloat16):
+        assert (x @ x).dtype == tg.float32
+    for make in (lambda: tg.zeros(2, dtype=tg.bfloat16), lambda: x.to(tg.bfloat16), lambda: x.to("cpu", tg.bfloat16),
+                 lambda: tg.tensor([1.0], dtype=tg.bfloat16), lambda: tg.nn.Linear(2, 2, dtype=tg.bfloat16)):
+        with pytest.raises(TypeError, match="bfloat16 is not supported: numpy has no bfloat16"):
+            make()

@@ -49,7 +49,7 @@ from .complexops import complex  # noqa: A004  (torch.complex; left out of __all
 from . import fft  # noqa: E402  (tg.fft, torch.fft's)
 from .fft import istft, stft  # noqa: E402
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
-from .tensor import (AnomalyError, Function, Size, Tensor, bool_, dtype, finfo, float16, float32, float64,
+from .tensor import (AnomalyError, Function, Size, Tensor, bfloat16, bool_, dtype, finfo, float16, float32, float64,
                      get_default_dtype, iinfo, int8, int16, int32, int64, layout, set_default_dtype, strided, typename,
                      uint8)
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
@@ -170,8 +170,8 @@ __all__ = [
     "clone", "detach", "neg", "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge",
     "broadcast_tensors", "meshgrid", "kron", "cdist", "addmm", "baddbmm", "linspace", "empty", "empty_like",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "utils", "func",
-    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_", "double", "half", "long",
-    "short", "set_default_dtype", "get_default_dtype",
+    "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_", "double",
+    "half", "long", "short", "set_default_dtype", "get_default_dtype",
     "multiply", "divide", "true_divide", "subtract", "negative", "absolute", "concat", "concatenate", "greater",
     "less", "greater_equal", "less_equal", "not_equal", "swapdims", "moveaxis", "fix", "flipud", "fliplr",
     "row_stack", "hstack", "vstack", "dstack", "column_stack", "mv", "addmv", "ger", "inner", "vdot", "tensordot",

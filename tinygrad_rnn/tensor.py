@@ -152,7 +152,29 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
 
 class _DtypeType(type):
     def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, np.dtype) or (isinstance(obj, type) and issubclass(obj, np.generic))
+        return (isinstance(obj, (np.dtype, _UnheldDtype))
+                or (isinstance(obj, type) and issubclass(obj, np.generic)))
+
+
+class _UnheldDtype:
+    """A torch dtype that numpy, and so this engine, has no array type for (bfloat16): the name exists, so code that
+    only passes it on runs (``torch.autocast('cpu', dtype=torch.bfloat16)``, ``if dtype == torch.bfloat16``), and a
+    tensor asked to take it refuses with a TypeError naming it (np.dtype() of it fails: _dt's message)."""
+
+    is_complex = False
+    is_signed = True
+
+    def __init__(self, name: str, itemsize: int, is_floating_point: bool) -> None:
+        self._name, self.itemsize, self.is_floating_point = name, itemsize, is_floating_point
+
+    def __repr__(self) -> str:
+        return f"torch.{self._name}"
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
+bfloat16 = _UnheldDtype("bfloat16", 2, True)
 
 
 class dtype(metaclass=_DtypeType):
@@ -248,6 +270,9 @@ def _dt(dtype: Any, op: str = "tensor") -> Optional[np.dtype]:
     try:
         dt = np.dtype(dtype)
     except TypeError:
+        if isinstance(dtype, _UnheldDtype):
+            raise TypeError(f"{op}: dtype {dtype!r} is not supported: numpy has no {dtype._name}, so no tensor here "
+                            "holds it; use float16, float32 or float64") from None
         raise TypeError(f"{op}: {dtype!r} is not a dtype") from None
     if dt.kind not in "biufc" or dt.kind == "c" and dt.itemsize > 16:
         raise TypeError(f"{op}: dtype {dt} is not supported; expected bool, an integer, a floating point or a "
@@ -327,7 +352,7 @@ def to_args(op: str, args: Sequence[Any], device: Any, dtype: Any) -> Tuple[Any,
                 warnings.simplefilter("ignore", DeprecationWarning)
                 kind = np.dtype(a).kind
         except TypeError:
-            kind = None
+            kind = "" if isinstance(a, _UnheldDtype) else None  # (a dtype, refused by _dt below)
         if kind is None or (isinstance(a, str) and kind not in "biufc"):  # ('a' is numpy's bytes dtype: a device here)
             device = a
         else:
