@@ -152,3 +152,21 @@ def test_bfloat16_is_a_name_autocast_takes_and_tensors_refuse():
                  lambda: tg.tensor([1.0], dtype=tg.bfloat16), lambda: tg.nn.Linear(2, 2, dtype=tg.bfloat16)):
         with pytest.raises(TypeError, match="bfloat16 is not supported: numpy has no bfloat16"):
             make()
+
+
+def test_cpu_module_as_torchs():
+    """tg.cpu, torch.cpu's device module: is_available, device_count, current_device, synchronize; and torch.cpu.amp's
+    deprecated autocast (bfloat16 by default) and GradScaler, tg.amp's for 'cpu' with torch's FutureWarning."""
+    import tinygrad_rnn.cpu.amp as cpu_amp  # (torch's module path)
+    assert cpu_amp is tg.cpu.amp
+    assert tg.cpu.is_available() and tg.cpu.device_count() == 1 and tg.cpu.current_device() == "cpu"
+    assert tg.cpu.synchronize() is None and tg.cpu.set_device("cpu") is None and tg.cpu.is_initialized()
+    with pytest.warns(FutureWarning, match=r"torch.amp.autocast\('cpu'"):
+        ac = tg.cpu.amp.autocast()
+    assert isinstance(ac, tg.amp.autocast) and ac.device == "cpu" and ac.fast_dtype is tg.bfloat16
+    x = tg.ones(2, dtype=tg.float64)
+    with ac:
+        assert (x * 2).dtype == tg.float64
+    with pytest.warns(FutureWarning, match=r"torch.amp.GradScaler\('cpu'"):
+        scaler = tg.cpu.amp.GradScaler(init_scale=8.0)
+    assert isinstance(scaler, tg.amp.GradScaler) and scaler.get_scale() == 8.0

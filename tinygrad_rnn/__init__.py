@@ -22,7 +22,7 @@ from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_te
                   gather, histc, index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim,
                   nan_to_num, narrow, nextafter, outer, polygamma, roll, searchsorted, select, signbit, sort, split,
                   stack, topk, unflatten, unique, unique_consecutive, where)
-from . import amp, backends, cuda, distributions, func, linalg, nn, optim, random, special, testing, utils
+from . import amp, backends, cpu, cuda, distributions, func, linalg, nn, optim, random, special, testing, utils
 from .amp import autocast
 from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, inverse, lu_unpack, matrix_exp, matrix_power,
                      pinverse, triangular_solve)
@@ -137,7 +137,7 @@ __all__ = [
     "Tensor", "Function", "tensor", "as_tensor", "zeros", "ones", "full", "eye", "arange", "randn", "rand", "randint",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
     "Generator", "default_generator", "normal", "poisson",
-    "cuda_available", "cuda", "set_printoptions", "device", "Size", "compile", "layout", "strided", "binomial",
+    "cuda_available", "cuda", "cpu", "set_printoptions", "device", "Size", "compile", "layout", "strided", "binomial",
     "set_default_tensor_type", "to_dlpack",
     "get_float32_matmul_precision", "get_num_interop_threads", "is_warn_always_enabled", "set_float32_matmul_precision",
     "set_flush_denormal", "set_num_interop_threads", "set_warn_always", "is_storage", "dtype", "FloatTensor",
