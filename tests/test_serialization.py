@@ -442,6 +442,33 @@ def test_cuda_file_needs_map_location_without_gpu(tmp_path):
     assert load(path, map_location="cpu")["t"].device == "cpu"
 
 
+def test_map_location_dict_and_callable_as_torchs(tmp_path):
+    """torch.load's other map_location forms: a dict of location names ({'cuda:0': 'cpu'}) and a callable
+    (storage, location) returning the storage moved, or None to keep it where it was saved (the classic
+    ``lambda storage, loc: storage`` loads a GPU checkpoint on the CPU)."""
+    path = tmp_path / "gpu.ckpt"
+    write_with_header(path, {"t": Tensor(np.ones(2, np.float32)), "c": Tensor(np.zeros(1, np.float32))},
+                      lambda h: h["tree"]["v"][0].update(device="cuda"))
+    seen = []
+
+    def keep(storage, loc):
+        seen.append((loc, storage.device))
+        return storage
+    for ml in (keep, {"cuda:0": "cpu"}, {"cuda": "cpu"}, lambda storage, loc: storage.cpu()):
+        out = load(path, map_location=ml)
+        assert out["t"].device == out["c"].device == "cpu"
+        np.testing.assert_array_equal(out["t"].numpy(), [1.0, 1.0])
+    assert sorted(seen) == [("cpu", "cpu"), ("cuda:0", "cpu")]
+    assert load(path, map_location=lambda storage, loc: None if loc == "cpu" else storage)["c"].device == "cpu"
+    if not tg.cuda_available():
+        with pytest.raises(RuntimeError, match="map_location='cpu'"):  # (None keeps the saved device)
+            load(path, map_location=lambda storage, loc: None)
+        with pytest.raises(RuntimeError, match="map_location='cpu'"):  # (a location the dict lacks stays)
+            load(path, map_location={"cuda:1": "cpu"})
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        load(path, map_location={"cuda:0": "tpu"})
+
+
 # --------------------------------------------------------------------------- no pickle
 class Payload:
     def __reduce__(self):

@@ -324,7 +324,7 @@ def _peek(f: IO[bytes], n: int = 8) -> bytes:
 
 
 class _Decoder:
-    def __init__(self, arrays: List[np.ndarray], device: Optional[str], name: str) -> None:
+    def __init__(self, arrays: List[np.ndarray], device: Any, name: str) -> None:
         self.arrays, self.device, self.name = arrays, device, name
         self.placed: Dict[Tuple[int, str], Any] = {}  # (index, device) -> array there: shared stays shared
         self.objects: Dict[int, Any] = {}  # a node's "id" -> the object made for it
@@ -340,9 +340,11 @@ class _Decoder:
 
     def place(self, node: dict, where: str) -> Any:
         a = self.array(node, where)
-        device = self.device or node.get("device", "cpu")
+        device = node.get("device", "cpu")
         if device not in ("cpu", "cuda"):
             raise self.corrupt(where, f"unknown device {device!r}")
+        if self.device is not None:
+            device = self.device if isinstance(self.device, str) else self.mapped(a, device)
         if device == "cuda" and not backend.cuda_available():
             raise RuntimeError(f"load: {self.name} holds data saved on 'cuda' (at {where}) but CUDA is not "
                                "available here; pass map_location='cpu'")
@@ -350,6 +352,19 @@ class _Decoder:
         if key not in self.placed:
             self.placed[key] = backend.to_device(a, device)
         return self.placed[key]
+
+    def mapped(self, a: np.ndarray, saved: str) -> str:
+        """The device a map_location dict or callable sends an array saved on ``saved`` to, as torch.load's: the
+        dict maps location names ('cuda:0', 'cpu'; others stay); the callable gets (storage, location), the
+        storage here a CPU Tensor of the array, and returns it moved (its device is taken) or None (stays)."""
+        location = "cuda:0" if saved == "cuda" else saved
+        m = self.device
+        if isinstance(m, dict):
+            target = m.get(location, m.get(saved, saved))
+        else:
+            moved = m(Tensor(backend.to_device(a, "cpu")), location)
+            target = saved if moved is None else getattr(moved, "device", moved)
+        return backend.check_device(str(target), "load: map_location")
 
     def tensor(self, node: dict, where: str) -> Tensor:
         """A leaf Tensor, or nn.Parameter, with the requires_grad it was saved with (torch.load's)."""
@@ -409,17 +424,21 @@ class _Decoder:
         return out
 
 
-def load(f: PathOrFile, map_location: Optional[str] = None, *, weights_only: Optional[bool] = None) -> Any:
+def load(f: PathOrFile, map_location: Any = None, *, weights_only: Optional[bool] = None) -> Any:
     """Read what ``save`` wrote to f, a path or a binary file object (torch.load's names). Tensors come back as
     leaf Tensors with the requires_grad they had (a computed one is a leaf now), nn.Parameters as Parameters,
-    as torch.load gives; arrays as arrays, on the device they were saved from, or all on
-    ``map_location`` ('cpu' / 'cuda').
+    as torch.load gives; arrays as arrays, on the device they were saved from, or where ``map_location`` says, as
+    torch's: a device ('cpu' / 'cuda', a tg.device) for all, a dict of locations (``{'cuda:0': 'cpu'}``), or a
+    callable ``(storage, location)`` returning the storage moved or None (``lambda storage, loc: storage``: the CPU).
 
     Raises SerializationError (a ValueError naming the file and the problem) for a missing,
     truncated, corrupt or foreign file; never unpickles anything, so every load is what torch's
     weights_only=True gives (the keyword is accepted, either value, and changes nothing).
     """
-    device = None if map_location is None else backend.check_device(map_location, "load: map_location")
+    if map_location is None or callable(map_location) or isinstance(map_location, dict):
+        device = map_location
+    else:
+        device = backend.check_device(map_location, "load: map_location")
     name = repr(getattr(f, "name", f)) if hasattr(f, "read") else repr(os.fspath(f))
     tree, arrays = _read(f, name)
     try:
