@@ -1547,6 +1547,18 @@ def test_functional_derivatives_match_torch():
     f_o, f_t = (lambda x: (tg.tensor(A) @ x).tanh()), (lambda x: torch.tanh(torch.tensor(A) @ x))
     np.testing.assert_allclose(AF.jvp(f_o, xo, tg.tensor(v))[1].numpy(), AT.jvp(f_t, xt, torch.tensor(v))[1].numpy(),
                                rtol=1e-10)
+    # torch's speed options vectorize= and strategy= (outer_jacobian_strategy= for hessian): the same values
+    for kw in ({"vectorize": True}, {"vectorize": True, "strategy": "forward-mode"}):
+        np.testing.assert_allclose(AF.jacobian(f_o, xo, **kw).numpy(), AT.jacobian(f_t, xt, **kw).detach().numpy(),
+                                   rtol=1e-10)
+    for kw in ({"vectorize": True}, {"vectorize": True, "outer_jacobian_strategy": "forward-mode"}):
+        np.testing.assert_allclose(AF.hessian(one_o, xo, **kw).numpy(), AT.hessian(one_t, xt, **kw).detach().numpy(),
+                                   rtol=1e-10)
+    for kw, error in (({"strategy": "forward-mode"}, NotImplementedError), ({"strategy": "sideways"}, AssertionError),
+                      ({"vectorize": True, "strict": True}, RuntimeError)):
+        for mod, f, x in ((AF, f_o, xo), (AT, f_t, xt)):
+            with pytest.raises(error):
+                mod.jacobian(f, x, **kw)
 
 
 def test_a_root_computed_from_another_root():

@@ -110,10 +110,26 @@ def jvp(func: Callable[..., Any], inputs: Inputs, v: Any = None, create_graph: b
     return _pack([o if create_graph else o.detach() for o in outs], single_out), _pack(jv, single_out)
 
 
-def jacobian(func: Callable[..., Any], inputs: Inputs, create_graph: bool = False, strict: bool = False) -> Any:
+def _strategy(strategy: str, vectorize: bool, strict: bool) -> None:
+    """torch's checks of jacobian's vectorize and strategy (speed choices there; the values are the same either
+    way, and here every Jacobian is computed in reverse mode, one backward pass per output element)."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError(f'Expected strategy to be either "forward-mode" or "reverse-mode", got {strategy!r}')
+    if strategy == "forward-mode" and not vectorize:
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse Hessian is only "
+                                  "implemented for `vectorize=True`.")
+    if strict and vectorize:
+        raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not "
+                           "supported together. Please either set `strict=False` or `vectorize=False`.")
+
+
+def jacobian(func: Callable[..., Any], inputs: Inputs, create_graph: bool = False, strict: bool = False,
+             vectorize: bool = False, strategy: str = "reverse-mode") -> Any:
     """d func(inputs) / d inputs, of shape output.shape + input.shape: a Tensor for one input and one
     output, a tuple over inputs (or over outputs), a tuple of tuples for several of both. One backward
-    pass per output element."""
+    pass per output element. ``vectorize`` and ``strategy`` ('reverse-mode', or 'forward-mode' with
+    vectorize=True) are torch's speed choices, checked as torch's; the result is the same."""
+    _strategy(strategy, vectorize, strict)
     xs, single_in = _leaves(inputs, "jacobian", create_graph)
     outs, single_out = _outputs(func, xs, "jacobian")
     rows = _jacobian_blocks(outs, xs, create_graph, strict, "jacobian")
@@ -136,9 +152,12 @@ def _jacobian_blocks(outs: Sequence[Tensor], xs: List[Tensor], create_graph: boo
     return rows
 
 
-def hessian(func: Callable[..., Any], inputs: Inputs, create_graph: bool = False, strict: bool = False) -> Any:
+def hessian(func: Callable[..., Any], inputs: Inputs, create_graph: bool = False, strict: bool = False,
+            vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode") -> Any:
     """The second derivatives of a one-element func(inputs): shape input.shape + input.shape for one
-    input, a tuple of tuples (one block per pair of inputs) for several: the Jacobian of the gradient."""
+    input, a tuple of tuples (one block per pair of inputs) for several: the Jacobian of the gradient.
+    ``vectorize`` and ``outer_jacobian_strategy`` as jacobian's."""
+    _strategy(outer_jacobian_strategy, vectorize, strict)
     xs, single_in = _leaves(inputs, "hessian", create_graph)
 
     def gradient(*ys: Tensor) -> Any:
