@@ -2193,3 +2193,42 @@ def test_asarray_frombuffer_and_dlpack_share_memory(device):
         x.__dlpack__()
     with pytest.raises(TypeError, match="from_dlpack"):
         tg.from_dlpack([1])
+
+
+def test_memory_format_channels_last_as_torchs(device):
+    """torch's memory formats: x.contiguous(memory_format=tg.channels_last) lays a 4-d tensor out as NHWC (torch's
+    strides, the same values, the gradient passing through), is_contiguous(memory_format) reports it, to() and
+    Module.to(memory_format=) take it (a conv's 4-d weight converted, 2-d ones left), and a wrong rank raises
+    torch's RuntimeError."""
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    x = tg.tensor(a, requires_grad=True, device=device)
+    t = torch.tensor(a, requires_grad=True)
+    for fmt, tfmt in ((tg.channels_last, torch.channels_last), (tg.contiguous_format, torch.contiguous_format)):
+        y, u = x.contiguous(memory_format=fmt), t.contiguous(memory_format=tfmt)
+        assert y.stride() == u.stride() and y.shape == tuple(u.shape)
+        for f2, t2 in ((tg.channels_last, torch.channels_last), (tg.contiguous_format, torch.contiguous_format)):
+            assert y.is_contiguous(memory_format=f2) == u.is_contiguous(memory_format=t2)
+        assert y.is_contiguous() == u.is_contiguous()
+        np.testing.assert_array_equal(y.numpy(), u.detach().numpy())
+        assert x.to(memory_format=fmt).stride() == t.to(memory_format=tfmt).stride()
+    y = x.contiguous(memory_format=tg.channels_last)
+    assert y.contiguous(memory_format=tg.channels_last) is y
+    w = np.arange(5.0)
+    (y * tg.tensor(w, device=device)).sum().backward()
+    (t.contiguous(memory_format=torch.channels_last) * torch.tensor(w)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+    assert (tg.zeros(1, 3, 1, 1).is_contiguous(memory_format=tg.channels_last)
+            == torch.zeros(1, 3, 1, 1).is_contiguous(memory_format=torch.channels_last))
+    v = tg.zeros(2, 3, 4, 5, 6, device=device).contiguous(memory_format=tg.channels_last_3d)
+    assert v.stride() == torch.zeros(2, 3, 4, 5, 6).contiguous(memory_format=torch.channels_last_3d).stride()
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last format"):
+        tg.zeros(2, 3, 4).contiguous(memory_format=tg.channels_last)
+    assert repr(tg.channels_last) == "torch.channels_last" and pickle.loads(pickle.dumps(tg.channels_last)) is \
+        tg.channels_last
+    m = tg.nn.Sequential(tg.nn.Conv2d(3, 4, 3), tg.nn.Linear(6, 2)).to(device).to(memory_format=tg.channels_last)
+    tm = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Linear(6, 2)).to(memory_format=torch.channels_last)
+    assert [p.stride() for p in m.parameters()] == [p.stride() for p in tm.parameters()]
+    out = m(tg.randn(2, 3, 8, 8, device=device).to(memory_format=tg.channels_last))
+    out.sum().backward()
+    assert m[0].weight.grad.shape == (4, 3, 3, 3)

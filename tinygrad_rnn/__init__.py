@@ -51,7 +51,7 @@ from .fft import istft, stft  # noqa: E402
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import (AnomalyError, Function, Size, Tensor, bfloat16, bool_, dtype, finfo, float16, float32, float64,
                      get_default_dtype, iinfo, int8, int16, int32, int64, layout, set_default_dtype, strided, typename,
-                     uint8)
+                     uint8, memory_format, contiguous_format, preserve_format, channels_last, channels_last_3d)
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
 from .tensor import complex_ok as _complex_ok
@@ -138,6 +138,7 @@ __all__ = [
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "randperm", "multinomial", "manual_seed",
     "Generator", "default_generator", "normal", "poisson",
     "cuda_available", "cuda", "cpu", "set_printoptions", "device", "Size", "compile", "layout", "strided", "binomial",
+    "memory_format", "contiguous_format", "preserve_format", "channels_last", "channels_last_3d",
     "set_default_tensor_type", "to_dlpack",
     "get_float32_matmul_precision", "get_num_interop_threads", "is_warn_always_enabled", "set_float32_matmul_precision",
     "set_flush_denormal", "set_num_interop_threads", "set_warn_always", "is_storage", "dtype", "FloatTensor",

@@ -201,6 +201,63 @@ class layout:
 strided = layout("strided")
 
 
+class memory_format:
+    """torch.memory_format: the order of a tensor's elements in memory, its shape unchanged. ``contiguous_format``
+    is row-major; ``channels_last`` (4-d) and ``channels_last_3d`` (5-d) put the channels dim (1) innermost, as
+    NHWC, through numpy's strides (x.contiguous(memory_format=tg.channels_last), x.to(memory_format=...),
+    Module.to(memory_format=...)); ``preserve_format`` keeps a tensor's. Ops give row-major results here (torch's
+    keep channels-last): the values are the same, only strides differ."""
+
+    def __init__(self, name: str, rank: int = 0) -> None:
+        self._name, self._rank = name, rank
+
+    def __repr__(self) -> str:
+        return f"torch.{self._name}"
+
+    def __reduce__(self) -> str:
+        return self._name
+
+    def _check(self, ndim: int, op: str) -> int:
+        """The rank this channels-last format needs (0 for the others), or torch's RuntimeError for another."""
+        if not isinstance(self, memory_format):
+            raise TypeError(f"{op}: memory_format must be a tg.memory_format, got {type(self).__name__}")
+        if self._rank and ndim != self._rank:
+            raise RuntimeError(f"required rank {self._rank} tensor to use {self._name} format")
+        return self._rank
+
+    def _order(self) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+        """(to NHWC, back to NCHW): the permutations between the shape and the memory order."""
+        r = self._rank
+        return (0, *range(2, r), 1), (0, r - 1, *range(1, r - 1))
+
+
+contiguous_format, preserve_format = memory_format("contiguous_format"), memory_format("preserve_format")
+channels_last, channels_last_3d = memory_format("channels_last", 4), memory_format("channels_last_3d", 5)
+
+
+def in_memory_format(a: Any, fmt: memory_format, op: str) -> Any:
+    """The array a laid out in fmt (a itself where it already is): for the modules' parameters (Module.to)."""
+    if not memory_format._check(fmt, a.ndim, op) or memory_format_of(a, fmt):
+        return a if fmt is not contiguous_format else xp_of(a).ascontiguousarray(a)
+    to, back = fmt._order()
+    return xp_of(a).ascontiguousarray(a.transpose(to)).transpose(back)
+
+
+def memory_format_of(a: Any, fmt: memory_format) -> bool:
+    """Whether array a's elements lie in fmt's order without gaps (torch's is_contiguous(memory_format)): dims of
+    size 1 have any stride, as torch's."""
+    if not fmt._rank:
+        return bool(a.flags.c_contiguous)
+    if a.ndim != fmt._rank:
+        return False
+    expected = 1
+    for d in fmt._order()[0][::-1]:
+        if a.shape[d] != 1 and a.strides[d] != expected * a.itemsize:
+            return False
+        expected *= a.shape[d]
+    return True
+
+
 class Size(tuple):
     """torch.Size: a shape, a tuple of ints (slices and sums stay Sizes) with torch's repr and numel(). Shapes here are
     plain tuples (x.shape, x.size()), which compare equal to it; it is for code that builds one."""
@@ -1158,9 +1215,10 @@ class Tensor:
         would cost every op a check)."""
         return False
 
-    def is_contiguous(self) -> bool:
-        """Whether the elements lie in row-major order without gaps (a transpose or a strided slice does not)."""
-        return bool(self.array.flags.c_contiguous)
+    def is_contiguous(self, memory_format: "memory_format" = contiguous_format) -> bool:
+        """Whether the elements lie in row-major order without gaps (a transpose or a strided slice does not), or in
+        ``memory_format``'s order (tg.channels_last: NHWC)."""
+        return memory_format_of(self.array, memory_format)
 
     def data_ptr(self) -> int:
         """The address of the first element (two tensors sharing memory there give the same number)."""
@@ -1755,16 +1813,19 @@ class Tensor:
 
     # ------------------------------------------------------------------ device and dtype
     def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None, non_blocking: bool = False,
-           copy: bool = False) -> "Tensor":
+           copy: bool = False, memory_format: "memory_format" = preserve_format) -> "Tensor":
         """Move to 'cpu'/'cuda' and/or cast to a dtype, as torch's: to('cuda'), to(tg.float64),
         to('cuda', tg.float64), to(other) (other's device and dtype), or by keyword. Differentiable;
         no copy when nothing changes, unless ``copy``. ``non_blocking`` is accepted (training loops pass it with
-        pinned batches) and changes nothing: every transfer here completes before it returns."""
+        pinned batches) and changes nothing: every transfer here completes before it returns. ``memory_format``
+        (tg.channels_last, ...) lays the result out as contiguous(memory_format) does."""
         device, dtype = to_args("to", args, device, dtype)
         out = self if dtype is None else self.astype(dtype)
         if device is not None:
             device = backend.check_device(device, "to")
             out = out if device == out.device else _ops.ToDevice(device)(out)
+        if memory_format is not preserve_format:
+            out = out.contiguous(memory_format)
         return out.clone() if copy and out is self else out
 
     def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
@@ -2912,9 +2973,16 @@ class Tensor:
         """A copy with its own memory; gradients flow through it."""
         return _ops.Clone()(self)
 
-    def contiguous(self) -> "Tensor":
-        """self if its memory is in row-major order, else a row-major copy (clone), as in torch."""
-        return self if self.array.flags.c_contiguous else self.clone()
+    def contiguous(self, memory_format: "memory_format" = contiguous_format) -> "Tensor":
+        """self if its memory is in row-major order, else a row-major copy (clone), as in torch; with
+        ``memory_format=tg.channels_last`` (a 4-d tensor; channels_last_3d a 5-d one) the same in NHWC order."""
+        if memory_format is contiguous_format or memory_format is preserve_format:
+            return self if self.array.flags.c_contiguous else self.clone()
+        memory_format._check(self.ndim, "contiguous")
+        if memory_format_of(self.array, memory_format):
+            return self
+        to, back = memory_format._order()
+        return self.permute(to).contiguous().permute(back)  # (views around one copy: the gradient passes through)
 
     def matmul(self, other: Any) -> "Tensor":
         return _ops.matmul(self, other)

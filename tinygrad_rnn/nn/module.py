@@ -10,7 +10,9 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tu
 import numpy as np
 
 from .. import backend
-from ..tensor import Function, Tensor, _Handle, _mode, _OutputNode, complex_ok, get_default_dtype, to_args
+from ..tensor import (Function, Tensor, _Handle, _mode, _OutputNode, complex_ok, get_default_dtype, in_memory_format,
+                      to_args)
+from ..tensor import memory_format as tensor_memory_format
 
 
 class Parameter(Tensor):
@@ -571,10 +573,12 @@ class Module:
                     setattr(m, k, done[id(b)])
         return self
 
-    def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None, non_blocking: bool = False) -> "Module":
+    def to(self, *args: Any, device: Optional[str] = None, dtype: Any = None, non_blocking: bool = False,
+           memory_format: Any = None) -> "Module":
         """Move (in place) every parameter to 'cpu'/'cuda' and/or cast it to a float dtype, as torch's:
         to('cuda'), to(tg.float64), to('cuda', tg.float64) or by keyword; None changes nothing. non_blocking is
-        accepted, as Tensor.to's."""
+        accepted, as Tensor.to's. ``memory_format`` (tg.channels_last) lays out the parameters and float buffers of
+        its rank in that order, as torch's (a conv's 4-d weight; the others stay)."""
         name = type(self).__name__
         device, dtype = to_args(f"{name}.to", args, device, dtype)
         if device is not None and not (isinstance(device, str) and device.split(":")[0] in ("cpu", "cuda")):
@@ -588,6 +592,10 @@ class Module:
             self._cast(dtype, "fc")  # (a complex parameter cast to real, as torch's: numpy's ComplexWarning)
         if device is not None:
             self._apply(lambda a: backend.to_device(a, device))
+        if memory_format is not None:  # (torch's: the 4-d and 5-d tensors only)
+            if not isinstance(memory_format, tensor_memory_format):
+                raise TypeError(f"{name}.to: memory_format must be a tg.memory_format, got {memory_format!r}")
+            self._apply(lambda a: in_memory_format(a, memory_format, f"{name}.to") if a.ndim in (4, 5) else a)
         return self
 
     def cuda(self, device: Any = None) -> "Module":
