@@ -2232,3 +2232,28 @@ def test_memory_format_channels_last_as_torchs(device):
     out = m(tg.randn(2, 3, 8, 8, device=device).to(memory_format=tg.channels_last))
     out.sum().backward()
     assert m[0].weight.grad.shape == (4, 3, 3, 3)
+
+
+@pytest.mark.parametrize("name", ["zeros_like", "ones_like", "empty_like", "randn_like", "rand_like", "full_like",
+                                  "clone"])
+def test_like_and_clone_take_memory_format_as_torchs(name, device):
+    """torch.zeros_like(p, memory_format=torch.preserve_format), the form torch's optimizers (and the custom ones
+    copied from them) use: the *_like functions and clone take memory_format; preserve_format (the default) keeps a
+    channels-last layout, channels_last / contiguous_format give theirs; torch's strides, values as before."""
+    torch = pytest.importorskip("torch")
+    extra = (2.0,) if name == "full_like" else ()
+    ours = (lambda a, **kw: a.clone(**kw)) if name == "clone" else (lambda a, **kw: getattr(tg, name)(a, *extra, **kw))
+    theirs = ((lambda a, **kw: a.clone(**kw)) if name == "clone"
+              else (lambda a, **kw: getattr(torch, name)(a, *extra, **kw)))
+    x, t = tg.ones(2, 3, 4, 5, device=device), torch.ones(2, 3, 4, 5)
+    last = (x.contiguous(memory_format=tg.channels_last), t.contiguous(memory_format=torch.channels_last))
+    for a, b in ((x, t), last):
+        assert ours(a).stride() == theirs(b).stride()
+        for fa, fb in ((tg.preserve_format, torch.preserve_format), (tg.channels_last, torch.channels_last),
+                       (tg.contiguous_format, torch.contiguous_format)):
+            got = ours(a, memory_format=fa)
+            assert got.stride() == theirs(b, memory_format=fb).stride() and got.shape == a.shape
+            if name in ("ones_like", "full_like", "clone"):
+                np.testing.assert_array_equal(got.numpy(), theirs(b, memory_format=fb).numpy())
+    p = tg.nn.Parameter(tg.ones(3, device=device))
+    assert ours(p, memory_format=tg.preserve_format).stride() == (1,)

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import backend
 from .tensor import (_TYPE_NAMES, Size, Tensor, _defaults, _dt, _input, _to_array, complex_ok, int_value,
+                     contiguous_format, in_memory_format, preserve_format, preserved_format,
                      set_default_dtype, size_args)
 
 
@@ -454,41 +455,48 @@ def set_default_tensor_type(t: Any) -> None:
     backend.set_default_device(t.device)
 
 
-def _like(fn: Any, t: Tensor, dtype: Any, device: Optional[str], **kw: Any) -> Tensor:
-    """fn of t's shape, in t's dtype and on t's device unless given (torch's *_like)."""
+def _like(fn: Any, t: Tensor, dtype: Any, device: Optional[str], memory_format: Any = preserve_format,
+          **kw: Any) -> Tensor:
+    """fn of t's shape, in t's dtype and on t's device unless given (torch's *_like), laid out in memory_format:
+    preserve_format (the default) keeps t's channels-last layout, as torch's; other layouts give row-major."""
     _input(f"{fn.__name__}_like", t)
-    return fn(t.shape, dtype=t.dtype if dtype is None else dtype, device=t.device if device is None else device, **kw)
+    out = fn(t.shape, dtype=t.dtype if dtype is None else dtype, device=t.device if device is None else device, **kw)
+    if memory_format is preserve_format:  # (row-major unless t is laid out channels-last)
+        memory_format = contiguous_format if t.array.flags.c_contiguous else preserved_format(t.array)
+    if memory_format is not contiguous_format:
+        out.array = in_memory_format(out.array, memory_format, f"{fn.__name__}_like")
+    return out
 
 
 def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
-               device: Optional[str] = None) -> Tensor:
-    return _like(zeros, input, dtype, device, requires_grad=requires_grad)
+               device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
+    return _like(zeros, input, dtype, device, memory_format, requires_grad=requires_grad)
 
 
 def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
-              device: Optional[str] = None) -> Tensor:
-    return _like(ones, input, dtype, device, requires_grad=requires_grad)
+              device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
+    return _like(ones, input, dtype, device, memory_format, requires_grad=requires_grad)
 
 
 def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
-              device: Optional[str] = None) -> Tensor:
-    return _like(full, input, dtype, device, fill_value=fill_value, requires_grad=requires_grad)
+              device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
+    return _like(full, input, dtype, device, memory_format, fill_value=fill_value, requires_grad=requires_grad)
 
 
 def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
-               device: Optional[str] = None) -> Tensor:
+               device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
     """empty of input's shape, dtype (unless given) and device: zeros, see empty."""
-    return _like(empty, input, dtype, device, requires_grad=requires_grad)
+    return _like(empty, input, dtype, device, memory_format, requires_grad=requires_grad)
 
 
 def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, generator: Any = None,
-               device: Optional[str] = None) -> Tensor:
-    return _like(randn, input, dtype, device, requires_grad=requires_grad, generator=generator)
+               device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
+    return _like(randn, input, dtype, device, memory_format, requires_grad=requires_grad, generator=generator)
 
 
 def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, generator: Any = None,
-              device: Optional[str] = None) -> Tensor:
-    return _like(rand, input, dtype, device, requires_grad=requires_grad, generator=generator)
+              device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
+    return _like(rand, input, dtype, device, memory_format, requires_grad=requires_grad, generator=generator)
 
 
 def randint_like(input: Tensor, low: int = 0, high: Optional[int] = None, *, generator: Any = None,

@@ -243,6 +243,15 @@ def in_memory_format(a: Any, fmt: memory_format, op: str) -> Any:
     return xp_of(a).ascontiguousarray(a.transpose(to)).transpose(back)
 
 
+def preserved_format(a: Any) -> memory_format:
+    """The format torch's preserve_format keeps for array a: channels_last(_3d) where a is laid out so (and not
+    also row-major, as a tensor with size-1 dims may be), else contiguous_format."""
+    for fmt in (channels_last, channels_last_3d):
+        if a.ndim == fmt._rank and not a.flags.c_contiguous and memory_format_of(a, fmt):
+            return fmt
+    return contiguous_format
+
+
 def memory_format_of(a: Any, fmt: memory_format) -> bool:
     """Whether array a's elements lie in fmt's order without gaps (torch's is_contiguous(memory_format)): dims of
     size 1 have any stride, as torch's."""
@@ -2969,15 +2978,21 @@ class Tensor:
         """value where mask is True, self elsewhere (no gradient reaches the filled places); self's dtype."""
         return _ops.masked_fill(self, mask, value)
 
-    def clone(self) -> "Tensor":
-        """A copy with its own memory; gradients flow through it."""
-        return _ops.Clone()(self)
+    def clone(self, *, memory_format: "memory_format" = preserve_format) -> "Tensor":
+        """A copy with its own memory; gradients flow through it. In row-major order, or ``memory_format``'s:
+        preserve_format (the default) keeps a channels-last layout, as torch's."""
+        out = _ops.Clone()(self)
+        if memory_format is not preserve_format or not self.array.flags.c_contiguous:
+            fmt = preserved_format(self.array) if memory_format is preserve_format else memory_format
+            if fmt is not contiguous_format:
+                out.array = in_memory_format(out.array, fmt, "clone")
+        return out
 
     def contiguous(self, memory_format: "memory_format" = contiguous_format) -> "Tensor":
         """self if its memory is in row-major order, else a row-major copy (clone), as in torch; with
         ``memory_format=tg.channels_last`` (a 4-d tensor; channels_last_3d a 5-d one) the same in NHWC order."""
         if memory_format is contiguous_format or memory_format is preserve_format:
-            return self if self.array.flags.c_contiguous else self.clone()
+            return self if self.array.flags.c_contiguous else _ops.Clone()(self)
         memory_format._check(self.ndim, "contiguous")
         if memory_format_of(self.array, memory_format):
             return self
