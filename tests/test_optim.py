@@ -1497,3 +1497,29 @@ def test_complex_parameters_update_as_torchs_or_are_refused():
     for name in ["Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop"]:
         with pytest.raises(tg.ComplexNotSupportedError, match=f"{name}: complex parameters are not supported"):
             run(tg, name, dict(lr=0.1), False)
+def test_required_marks_an_option_every_group_must_give():
+    """torch.optim.optimizer.required: a custom optimizer's option with no default (lr=required, as torch's own
+    SGD had); a group without it is refused with torch's ValueError, one with it runs."""
+    from tinygrad_rnn.optim.optimizer import Optimizer, required
+
+    class Plain(Optimizer):
+        def __init__(self, params, lr=required):
+            super().__init__(params, dict(lr=lr))
+
+        @tg.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p.add_(p.grad, alpha=-group["lr"])
+
+    assert repr(required) == "<required parameter>"
+    w = tg.nn.Parameter(tg.ones(2))
+    with pytest.raises(ValueError, match="didn't specify a value of required optimization parameter lr"):
+        Plain([w])
+    opt = Plain([{"params": [w], "lr": 0.5}])
+    assert opt.defaults["lr"] is required
+    (w * w).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(w.numpy(), [0.0, 0.0])
+    with pytest.raises(ValueError, match="required optimization parameter lr"):
+        opt.add_param_group({"params": [tg.nn.Parameter(tg.ones(1))]})

@@ -28,6 +28,17 @@ from ..tensor import ComplexNotSupportedError, Tensor, _Handle, complex_ok
 ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
 
 
+class _RequiredParameter:
+    """The class of ``required``: torch's marker for an option with no default (``def __init__(self, params,
+    lr=required)`` in a custom optimizer), which every parameter group must then give."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
 def check_number(opt: str, name: str, value: Any, ok: Callable[[float], bool], want: str) -> None:
     """Raise ValueError '<opt>: invalid <name> <value> (must be <want>)' unless ok(value)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -337,6 +348,8 @@ class Optimizer:
         if seen.intersection(ids):
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         for key, value in self.defaults.items():
+            if value is required and key not in group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {key}")
             group.setdefault(key, value)
         self._check(group)
         self.param_groups.append(group)
