@@ -1304,3 +1304,43 @@ def test_joins_take_axis(name, device):
     if torch is not None:
         assert fn([a, b], axis=1).shape == tuple(getattr(torch, name)([torch.tensor(X), torch.tensor(P)],
                                                                       axis=1).shape)
+
+
+@pytest.mark.parametrize("name, args", [("add", (P,)), ("mul", (X,)), ("tanh", ()), ("sum", (0,)), ("mean", (1,)),
+                                        ("maximum", (P,)), ("minimum", (P,)), ("exp", ())])
+def test_out_keyword_as_torchs(name, args, device):
+    """torch's out=: the function form writes its result into out and returns out (resized to the result's shape,
+    with torch's warning if it had elements); a float result refuses an int out and an argument that requires grad
+    is refused while grad mode is on, as torch's (RuntimeError)."""
+    x = tg.tensor(X, device=device)
+    targs = tuple(tg.tensor(a, device=device) if isinstance(a, np.ndarray) else a for a in args)
+    want = getattr(tg, name)(x, *targs)
+    out = tg.empty(0, device=device, dtype=tg.float64)
+    got = getattr(tg, name)(x, *targs, out=out)
+    assert got is out and out.shape == want.shape
+    np.testing.assert_array_equal(out.numpy(), want.numpy())
+    with pytest.warns(UserWarning, match="resized"):
+        getattr(tg, name)(x, *targs, out=tg.empty(7, device=device, dtype=tg.float64))
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        getattr(tg, name)(x, *targs, out=tg.empty(want.shape, dtype=tg.int64, device=device))
+    w = tg.tensor(X, requires_grad=True, device=device)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        getattr(tg, name)(w, *targs, out=tg.empty(want.shape, dtype=tg.float64, device=device))
+    with tg.no_grad():
+        np.testing.assert_array_equal(getattr(tg, name)(w, *targs, out=tg.empty(0, dtype=tg.float64,
+                                                                                device=device)).numpy(), want.numpy())
+    if torch is not None:
+        tout = torch.empty(0, dtype=torch.float64)
+        targs_t = tuple(torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args)
+        getattr(torch, name)(torch.tensor(X), *targs_t, out=tout)
+        np.testing.assert_allclose(out.numpy(), tout.numpy(), rtol=1e-12)
+
+
+def test_out_keyword_takes_a_tuple_for_values_and_indices():
+    """torch.max(x, dim, out=(values, indices)): the named tuple's parts written into the given tensors."""
+    x = tg.tensor(X)
+    v, i = tg.empty(2, dtype=tg.float64), tg.empty(2, dtype=tg.int64)
+    got = tg.max(x, 1, out=(v, i))
+    assert got.values is v and got.indices is i
+    np.testing.assert_array_equal(v.numpy(), X.max(1))
+    np.testing.assert_array_equal(i.numpy(), X.argmax(1))

@@ -48,22 +48,26 @@ def method_form(name: str, numbers_too: bool = False) -> Callable[..., Any]:
     method = getattr(Tensor, name)
     wanted = "a Tensor, or a number with a Tensor operand" if numbers_too else "a Tensor"
 
-    def form(input, *args, **kwargs):
+    def form(input, *args, out=None, **kwargs):
         if not isinstance(input, Tensor) and not (numbers_too and _number_with_tensor(input, args, kwargs)):
             raise TypeError(f"{name}: input must be {wanted}, got {type(input).__name__}")
-        return method(input, *args, **kwargs)
+        if out is None:
+            return method(input, *args, **kwargs)
+        return ops.write_out(name, method(input, *args, **kwargs), out)  # (torch's out=)
 
     complex_ok(form)  # (a delegation only: the method on the stack after it decides, see tensor.complex_check)
     signature = inspect.signature(method)
     first = inspect.Parameter("input", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                               annotation="Union[Tensor, Number]" if numbers_too else "Tensor")
     params = [first] + [p.replace(annotation=_unquoted(p.annotation)) for p in list(signature.parameters.values())[1:]]
+    out = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Optional[Tensor]")
+    params.insert(len(params) - (params[-1].kind is inspect.Parameter.VAR_KEYWORD), out)  # (torch's out=)
     form.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=params, return_annotation=_unquoted(signature.return_annotation))
     form.__annotations__ = {**{p.name: p.annotation for p in params if p.annotation is not p.empty},
                             "return": form.__signature__.return_annotation}  # type: ignore[attr-defined]
     form.__name__ = form.__qualname__ = name
-    form.__doc__ = f"tg.{name}(input, ...) is input.{name}(...), as torch.{name}." + (
+    form.__doc__ = f"tg.{name}(input, ...) is input.{name}(...), as torch.{name}; ``out=`` as torch's." + (
         f"\n\n{inspect.cleandoc(method.__doc__)}" if method.__doc__ else "")
     form.__wrapped__ = method  # type: ignore[attr-defined]
     return form

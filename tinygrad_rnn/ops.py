@@ -3211,12 +3211,45 @@ def pow(base: Any, exponent: Any) -> Tensor:
     return Pow()(*operands("pow", base, exponent))
 
 
-def maximum(input: Any, other: Any) -> Tensor:
-    return Maximum()(*operands("maximum", input, other))
+def maximum(input: Any, other: Any, *, out: Optional[Tensor] = None) -> Tensor:
+    result = Maximum()(*operands("maximum", input, other))
+    return result if out is None else write_out("maximum", result, out)
 
 
-def minimum(input: Any, other: Any) -> Tensor:
-    return Minimum()(*operands("minimum", input, other))
+def minimum(input: Any, other: Any, *, out: Optional[Tensor] = None) -> Tensor:
+    result = Minimum()(*operands("minimum", input, other))
+    return result if out is None else write_out("minimum", result, out)
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def write_out(op: str, result: Any, out: Tensor) -> Tensor:
+    """torch's ``out=``: result written into out, which is returned. As torch's: out takes result's shape
+    (resized; one with elements warns, as torch's deprecation does), result's dtype must cast to out's without
+    changing kind downwards (float into an int tensor: RuntimeError), and no autograd: an argument that requires
+    grad (so result does) is refused while grad mode is on. A tuple result (values, indices) goes into a tuple out."""
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"{op}: out must be a tuple of {len(result)} tensors, got {type(out).__name__}")
+        for r, o in zip(result, out):
+            write_out(op, r, o)
+        return type(result)(*out) if hasattr(result, "_fields") else tuple(out)
+    _input(op, out, "out")
+    if _mode.grad_enabled and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic differentiation, but "
+                           "one of the arguments requires grad.")
+    if _KIND_RANK[result.dtype.kind] > _KIND_RANK[out.dtype.kind]:
+        raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired output type {out.dtype}")
+    if out.shape != result.shape:
+        if out.numel():
+            warnings.warn(f"{op}: an output with one or more elements was resized since it had shape "
+                          f"{list(out.shape)}, which does not match the required output shape "
+                          f"{list(result.shape)}. This behavior is deprecated (as torch's).", UserWarning,
+                          stacklevel=3)
+        out.resize_(result.shape)
+    out.copy_(result)
+    return out
 
 
 def fmax(input: Tensor, other: Tensor) -> Tensor:
