@@ -414,3 +414,29 @@ def test_prehook_returning_none_stops_the_gradient_as_torch():
     # (the two engines visit the independent branches in different orders)
     assert sorted(seen, key=str) == sorted(seen_torch, key=str) == [("acc", (), (None,)), ("mul", None, (None,)),
                                                                     ("post", None)]
+
+
+def test_saved_tensors_by_torchs_names(device):
+    """grad_fn._saved_self / _saved_other / _saved_result, as torch's "Autograd mechanics" shows them: the saved
+    input is the input itself, the saved result equals the output (a new object), an op that saves no such tensor
+    has no such attribute, after backward they are freed (torch's RuntimeError), and under saved_tensors_hooks they
+    come through the unpack hook."""
+    torch = pytest.importorskip("torch")
+    a = np.array([0.5, -1.0, 2.0])
+    for lib, dev in ((tg, device), (torch, "cpu")):
+        x = lib.tensor(a, requires_grad=True, device=dev)
+        y = x.pow(2)
+        assert x.equal(y.grad_fn._saved_self) and x is y.grad_fn._saved_self
+        e = x.exp()
+        assert e.equal(e.grad_fn._saved_result) and e is not e.grad_fn._saved_result
+        z = x * x.detach()
+        assert z.grad_fn._saved_other.equal(x.detach())
+        with pytest.raises(AttributeError, match="_saved_self"):
+            e.grad_fn._saved_self
+        e.sum().backward()
+        with pytest.raises(RuntimeError, match="directly access saved tensors after they have already been freed"):
+            e.grad_fn._saved_result
+        seen = []
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: ("packed", t), lambda p: seen.append(p[0]) or p[1]):
+            w = x.exp()
+        assert w.grad_fn._saved_result.equal(w) and seen == ["packed"]

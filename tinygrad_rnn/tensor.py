@@ -710,6 +710,43 @@ class Function:
         wanted = _mode.wanted
         return tuple([p is not None and (wanted is None or p in wanted) for p in self.parents])
 
+    # torch's names for a node's saved tensors (grad_fn._saved_self, as "Autograd mechanics" shows them): the
+    # inputs saved as 0 and 1 and the saved output; an op that saves no such tensor has no such attribute
+    _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they have "
+              "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+              "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time "
+              "or if you need to access saved tensors after calling backward.")
+
+    def _saved_input(self, k: int, name: str) -> "Tensor":
+        if k not in type(self).saved_inputs:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}' (this op saves no such "
+                                 "tensor)")
+        if self.released:
+            raise RuntimeError(self._FREED)
+        j = self.saved_inputs.index(k)
+        packed = self.__dict__.get("_packed")
+        if packed is not None and not self.saved:  # (under saved_tensors_hooks: unpacked, as torch's)
+            return _unpacked(packed[2](packed[0][j]))
+        return self.saved[j]
+
+    _saved_self = property(lambda self: self._saved_input(0, "_saved_self"),
+                           doc="Input 0 as saved for backward (torch's grad_fn._saved_self): the input itself.")
+    _saved_other = property(lambda self: self._saved_input(1, "_saved_other"),
+                            doc="Input 1 as saved for backward (torch's grad_fn._saved_other).")
+
+    @property
+    def _saved_result(self) -> "Tensor":
+        """The output as saved for backward (torch's grad_fn._saved_result): equal to it, a new Tensor object."""
+        if not type(self).save_output:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '_saved_result' (this op saves "
+                                 "no output)")
+        if self.released:
+            raise RuntimeError(self._FREED)
+        packed = self.__dict__.get("_packed")
+        if packed is not None and "_out" not in self.__dict__:
+            return _unpacked(packed[2](packed[1][0]))
+        return self.output
+
     @property
     def output(self) -> "Tensor":
         """The saved output as a Tensor; recorded under create_graph with grad_fn this node or, with several
