@@ -123,3 +123,17 @@ def test_backends_record_their_settings():
     assert not cudnn.is_available() and tg.backends.mkldnn.enabled and not tg.backends.mps.is_available()
     assert tg.backends.cuda.matmul.allow_tf32 is False
     assert tg.backends.cpu.get_cpu_capability() in ("DEFAULT", "AVX2", "AVX512")
+
+
+def test_version_module_as_torchs():
+    """tg.version, read by environment printouts (print(torch.version.cuda)): __version__ is the package's, cuda the
+    CUDA runtime's version where a GPU is used (None without one, as torch's CPU build), hip None, debug False."""
+    import tinygrad_rnn.version as version
+    assert version is tg.version and version.__version__ == tg.__version__
+    assert version.hip is None and version.debug is False and isinstance(version.git_version, str)
+    if tg.cuda_available():
+        assert isinstance(version.cuda, str) and version.cuda.count(".") == 1
+    else:
+        assert version.cuda is None
+    with pytest.raises(AttributeError, match="rocm"):
+        version.rocm

@@ -103,6 +103,7 @@ sum, max, min, any, all, pow, round = (_functions.sum, _functions.max, _function
                                        _functions.any, _functions.all, _functions.pow, _functions.round)
 
 __version__ = "0.1.0"
+from . import version  # noqa: E402  (tg.version, torch.version's: it reads __version__)
 
 
 def compile(model: _Any = None, *, fullgraph: bool = False, dynamic: _Any = None, backend: _Any = None,  # noqa: A001
