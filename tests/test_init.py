@@ -451,3 +451,19 @@ def test_deprecated_aliases_warn_as_torchs_and_fill_as_the_new_names(old, args):
             getattr(init, name)(t, *args)
         filled.append(t.numpy())
     np.testing.assert_array_equal(*filled)
+
+
+def test_torchs_private_fan_helpers():
+    """init._calculate_fan_in_and_fan_out and _calculate_correct_fan, torch's names that custom layers copied from
+    torch's reset_parameters call (bound = 1 / sqrt(fan_in)): the same fans and errors as torch's."""
+    torch = pytest.importorskip("torch")
+    for shape in [(4, 3), (4, 3, 5), (4, 3, 2, 2), (6, 1, 3, 3, 3)]:
+        assert (init._calculate_fan_in_and_fan_out(tg.empty(*shape))
+                == torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(*shape)))
+        for mode in ("fan_in", "fan_out"):
+            assert (init._calculate_correct_fan(tg.empty(*shape), mode)
+                    == torch.nn.init._calculate_correct_fan(torch.empty(*shape), mode))
+    with pytest.raises(ValueError, match="at least 2 dims"):
+        init._calculate_fan_in_and_fan_out(tg.empty(3))
+    with pytest.raises(ValueError, match="fan_in"):
+        init._calculate_correct_fan(tg.empty(3, 3), "fan_sideways")

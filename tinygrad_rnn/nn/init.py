@@ -47,11 +47,20 @@ def calculate_gain(nonlinearity: str, param: Any = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def _fans(t: Tensor) -> Tuple[int, int]:
-    if t.ndim < 2:
-        raise ValueError(f"init: fan in and fan out need a tensor with at least 2 dims, got shape {t.shape}")
-    receptive = int(np.prod(t.shape[2:])) if t.ndim > 2 else 1
-    return t.shape[1] * receptive, t.shape[0] * receptive
+def _calculate_fan_in_and_fan_out(tensor: Tensor) -> Tuple[int, int]:
+    """(fan_in, fan_out) of a weight: shape[1] and shape[0] times the receptive field, under torch's private name
+    (custom layers copied from torch's call it in reset_parameters: bound = 1 / sqrt(fan_in))."""
+    if tensor.ndim < 2:
+        raise ValueError(f"init: fan in and fan out need a tensor with at least 2 dims, got shape {tensor.shape}")
+    receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+
+
+def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
+    """The fan kaiming's mode names ('fan_in' or 'fan_out'), under torch's private name."""
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"kaiming: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    return _calculate_fan_in_and_fan_out(tensor)[0 if mode == "fan_in" else 1]
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
@@ -97,13 +106,13 @@ def identity_(t: Tensor, gain: float = 1.0) -> Tensor:
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
-    fan_in, fan_out = _fans(tensor)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -a, a, generator)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
-    fan_in, fan_out = _fans(tensor)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
@@ -116,10 +125,7 @@ def _no_elements(t: Tensor) -> bool:
 
 
 def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"kaiming: mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan = _fans(t)[0 if mode == "fan_in" else 1]
-    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(t, mode))
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
