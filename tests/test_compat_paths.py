@@ -137,3 +137,23 @@ def test_version_module_as_torchs():
         assert version.cuda is None
     with pytest.raises(AttributeError, match="rocm"):
         version.rocm
+
+
+def test_nn_modules_utils_as_torchs():
+    """torch.nn.modules.utils, imported by custom layers copied from torch's: _single/_pair/_triple/_quadruple,
+    _ntuple, _reverse_repeat_tuple and consume_prefix_in_state_dict_if_present, with torch's results."""
+    pytest.importorskip("torch")
+    from torch.nn.modules import utils as theirs
+
+    from tinygrad_rnn.nn.modules import utils as ours
+    for name in ("_single", "_pair", "_triple", "_quadruple"):
+        for v in (3, (1, 2), [4, 5, 6]):
+            assert getattr(ours, name)(v) == getattr(theirs, name)(v)
+    assert ours._ntuple(5)(2) == theirs._ntuple(5)(2) and ours._ntuple(2, "x").__name__ == "x"
+    assert ours._reverse_repeat_tuple((1, 2, 3), 2) == theirs._reverse_repeat_tuple((1, 2, 3), 2)
+    m = nn.DataParallel(nn.Linear(2, 1))
+    sd = m.state_dict()
+    ours.consume_prefix_in_state_dict_if_present(sd, "module.")
+    assert list(sd) == ["weight", "bias"]
+    nn.Linear(2, 1).load_state_dict(sd)
+    assert importlib.import_module("tinygrad_rnn.nn.modules.utils") is ours

@@ -1130,6 +1130,21 @@ def _triple(v: Any) -> tuple:
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)
 
 
+def _ntuple(n: int, name: str = "parse") -> Any:
+    """torch's _ntuple: a parser giving a sequence (tuple or list) as a tuple, anything else n times, as _single,
+    _pair, _triple and _quadruple do (nn.modules.utils has them all under torch's path)."""
+    def parse(v: Any) -> tuple:
+        return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+    parse.__name__ = name
+    return parse
+
+
+def _reverse_repeat_tuple(t: Tuple[Any, ...], n: int) -> Tuple[Any, ...]:
+    """t reversed with each element repeated n times, as torch's: a conv's padding (h, w) as F.pad's (w, w, h, h)."""
+    return tuple(x for x in reversed(t) for _ in range(n))
+
+
 class AvgPool1d(_Pool):
     """F.avg_pool1d as a module (kernel_size, stride and padding kept as tuples of one, as torch's)."""
 

@@ -2,7 +2,7 @@
 submodule re-exports the classes torch has there that exist here; the package itself, all of them, as torch's."""
 from . import (module, linear, rnn, conv, activation, loss, container, dropout, normalization, sparse, pooling,
                batchnorm, transformer, padding, pixelshuffle, upsampling, flatten, instancenorm, adaptive, distance,
-               fold, channelshuffle, lazy)
+               fold, channelshuffle, lazy, utils)
 from .module import Module
 from .linear import Bilinear, Identity, Linear, LazyLinear
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell
