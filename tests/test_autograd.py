@@ -1525,6 +1525,7 @@ def test_jacobian_with_create_graph_is_differentiable():
     np.testing.assert_allclose(g.numpy(), 6 * x.numpy(), rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # (torch's vectorize=)
 def test_functional_derivatives_match_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)
