@@ -33,6 +33,23 @@ _CASES = {
     "mean_exp": lambda m, z, w, x: m.view_as_real((z * 0.5).exp() * w).mean() + (z * w).mean().abs(),
     "matmul": lambda m, z, w, x: (m.matmul(z.reshape(3, 1), w.reshape(1, 3)) @ w + z @ w
                                   + (x * 1j + z).reshape(1, 3) @ z.reshape(3, 1)).abs().sum(),
+    # elementwise (holomorphic: g conj(f'(z)))
+    "log_sqrt": lambda m, z, w, x: m.view_as_real(w.log() * 2 + (z * w).sqrt() + m.log(z) - m.sqrt(w)).sum(),
+    "sin_cos": lambda m, z, w, x: m.view_as_real(z.sin() * w.cos() + m.sin(w * 0.5)).sum(),
+    "tanh_sigmoid": lambda m, z, w, x: m.view_as_real(z.tanh() * w + w.sigmoid() + m.tanh(x * 1j)).sum(),
+    "pow": lambda m, z, w, x: m.view_as_real(z ** 2 + z ** 2.5 + w ** (0.5 - 1j) + z ** w + 2 ** z
+                                             + (x * x + 1) ** (1 + 1j) + (1 - 2j) ** z + z.pow(x)).sum(),
+    "reciprocal_square": lambda m, z, w, x: m.view_as_real(z.reciprocal() * w.square() + m.reciprocal(w)).sum(),
+    "sgn": lambda m, z, w, x: m.view_as_real(z.sgn() * w + m.sgn(z * w)).sum(),
+    "where_tril": lambda m, z, w, x: m.view_as_real(m.where(x > 0, z, w) + z.masked_fill(x < 0, 1j).sum()
+                                                    + m.outer(z, w).tril().sum(0) - m.outer(w, z).triu(1)[0]).sum(),
+    "adjoint": lambda m, z, w, x: m.view_as_real(m.outer(z, w).mH @ z + m.outer(w, x * 1j).adjoint()[1]
+                                                 + m.outer(w, z).H[0] + m.outer(z, z).mT[2]).sum(),
+    # products (vdot conjugates its first argument, as torch's)
+    "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
+                                                  + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
+                                                  + m.kron(z, w)[2:5] + m.bmm(m.outer(z, w)[None],
+                                                                              m.outer(w, x + 0j)[None])[0, 1]).sum(),
 }
 
 
@@ -110,15 +127,14 @@ def test_complex_creation_dtypes_and_printing(device):
 
 
 _REFUSED = {
-    "relu": lambda z: z.relu(), "log": lambda z: z.log(), "log1p": lambda z: z.log1p(), "tanh": lambda z: z.tanh(),
-    "sqrt": lambda z: z.sqrt(), "pow": lambda z: z ** 2, "cumsum": lambda z: z.cumsum(0),
+    "relu": lambda z: z.relu(), "log1p": lambda z: z.log1p(), "cumsum": lambda z: z.cumsum(0),
     "max": lambda z: z.max(), "sort": lambda z: z.sort(), "lt": lambda z: z < z, "ge": lambda z: z >= 1,
     "argmax": lambda z: z.argmax(), "argsort": lambda z: z.argsort(), "topk": lambda z: z.topk(1),
     "clamp": lambda z: z.clamp(0, 1), "cat": lambda z: tg.cat([z, z]),
     "index_select": lambda z: z.index_select(0, tg.tensor([0])),
-    "mse_loss": lambda z: tg.nn.functional.mse_loss(z, z), "vdot": lambda z: tg.vdot(z, z),
-    "sign": lambda z: z.sign(), "sgn": lambda z: z.sgn(), "norm": lambda z: z.norm(), "prod": lambda z: z.prod(),
-    "softmax": lambda z: tg.softmax(z, 0), "where": lambda z: tg.where(z.real > 0, z, z),
+    "mse_loss": lambda z: tg.nn.functional.mse_loss(z, z), "sign": lambda z: z.sign(),
+    "exp2": lambda z: z.exp2(), "logsumexp": lambda z: z.logsumexp(0), "norm": lambda z: z.norm(),
+    "prod": lambda z: z.prod(), "softmax": lambda z: tg.softmax(z, 0),
     "searchsorted": lambda z: tg.searchsorted(z, z), "long": lambda z: z.long(),
 }
 

@@ -31,7 +31,7 @@ from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetIt
                   return_types, scatter_reduce, split, stack, where)
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
-from .tensor import Tensor, _defaults, _value_first
+from .tensor import Tensor, _defaults, _value_first, complex_ok
 
 
 def _floating_input(op: str, input: Any) -> Tensor:
@@ -189,12 +189,12 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
 
 
 def vdot(input: Tensor, other: Tensor) -> Tensor:
-    """torch.vdot: sum(input * other) of two 1-D tensors of one length (real tensors: dot)."""
+    """torch.vdot: sum(conj(input) * other) of two 1-D tensors of one length (real tensors: dot)."""
     _two_tensors("vdot", input, other)
     if input.ndim != 1 or other.ndim != 1 or input.shape != other.shape:
         raise ValueError(f"vdot: expected two 1-D tensors of the same length, got shapes {input.shape} and "
                          f"{other.shape}")
-    return dot(input, other)
+    return dot(input.conj(), other)
 
 
 def _dim_list(op: str, dims: Any, ndim: int, which: str) -> List[int]:
@@ -266,8 +266,13 @@ def frac(input: Tensor) -> Tensor:
 
 
 def sgn(input: Tensor) -> Tensor:
-    """torch.sgn: sign for real tensors (complex ones, z / |z| in torch, are refused here: see complex_check)."""
-    return _input("sgn", input).sign()
+    """torch.sgn: sign for real tensors; z / |z| for complex ones, 0 at 0 (the gradient too, as torch's)."""
+    x = _input("sgn", input)
+    if x.dtype.kind != "c":
+        return x.sign()
+    r = x.abs()
+    zero = r == 0
+    return (x / r.masked_fill(zero, 1)).masked_fill(zero, 0)
 
 
 def hypot(input: Tensor, other: Tensor) -> Tensor:
@@ -1670,3 +1675,9 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
             hist = hist / (hist.sum() * volume)
     return return_types[op](_const(backend.to_device(hist.astype(input.dtype), input.device)),
                             tuple(_const(backend.to_device(np.array(e, input.dtype), input.device)) for e in edges))
+
+
+# the functions above right for complex tensors (see tensor.complex_check)
+for _fn in (sgn, vdot, inner, tensordot):
+    complex_ok(_fn)
+del _fn

@@ -515,8 +515,9 @@ def _check_division(op: str, a: Any, b: Any) -> None:
         raise ZeroDivisionError(f"{op}: integer division by zero (divisor of shape {b.shape}, dtype {b.dtype})")
 
 
+@complex_ok
 class Pow(Function):
-    """a ** b for two tensors; d/da = b a^(b-1), d/db = a^b log a."""
+    """a ** b for two tensors; d/da = b a^(b-1), d/db = a^b log a (complex: their conjugates, as torch's)."""
 
     quiet = True
     saved_inputs = (0, 1)
@@ -530,12 +531,25 @@ class Pow(Function):
     def backward(self, g):
         a, b = self.saved
         need_a, need_b = self.needs_input_grad
+        if a.array.dtype.kind == "c":  # (operands made both complex)
+            return self._complex_backward(g, a, b, need_a, need_b)
         ga = gb = None
         if need_a:  # b a^(b-1), taken as 0 at a = b = 0 (a^0 is constant there too, not 0 * inf)
             ga = unbroadcast(where((a.array != 0) | (b.array != 0), g * b * a ** (b - 1), 0.0), a.shape)
         if need_b:  # a^b log a, taken as 0 where a == 0 <= b (the limit for b > 0; torch's); -inf where a == 0 > b
             zero = (a.array == 0) & (b.array >= 0)
             gb = unbroadcast(where(zero, 0.0, g * self.output * where(zero, 1.0, a).log()), b.shape)
+        return ga, gb
+
+    def _complex_backward(self, g: Tensor, a: Tensor, b: Tensor, need_a: bool, need_b: bool) -> tuple:
+        """torch's pow_backward_self / _exponent for complex a, b: g conj(b a^(b-1)), 0 where b == 0; g conj(a^b
+        log a), 0 where a == 0 and re(b) >= 0."""
+        ga = gb = None
+        if need_a:
+            ga = unbroadcast(where(b.array == 0, 0.0, g * (b * a ** (b - 1)).conj()), a.shape)
+        if need_b:
+            zero = (a.array == 0) & (b.array.real >= 0)
+            gb = unbroadcast(where(zero, 0.0, g * (self.output * where(zero, 1.0, a).log()).conj()), b.shape)
         return ga, gb
 
 
@@ -552,8 +566,9 @@ def integer_power(a: Any, b: Any) -> Any:
     return xp.where(negative, inverse, out).astype(out.dtype)
 
 
+@complex_ok
 class PowScalar(Function):
-    """x ** p for a Python number p; d/dx = p x^(p-1) (0 for p = 0)."""
+    """x ** p for a Python number p; d/dx = p x^(p-1) (0 for p = 0; complex x: g conj(p x^(p-1)))."""
 
     quiet = True
     name = "pow"
@@ -563,24 +578,27 @@ class PowScalar(Function):
         self.p = p.item() if isinstance(p, np.generic) else p  # (a Python number: numpy keeps x's dtype then)
 
     def forward(self, x):
-        if x.dtype.kind != "f" and isinstance(self.p, float):  # an int tensor to a float power: the default dtype
-            x = x.astype(_defaults.floating)
+        if x.dtype.kind not in "fc" and isinstance(self.p, float):  # an int tensor to a float power: the default
+            x = x.astype(_defaults.floating)  # dtype
         elif x.dtype.kind == "b":  # a bool one to an int power: int64, as torch (numpy's is int8)
             x = x.astype(np.int64)
-        if x.dtype.kind != "f" and self.p < 0:
+        if x.dtype.kind not in "fc" and self.p < 0:
             raise ValueError(f"pow: integers to negative integer powers are not allowed ({x.dtype} ** {self.p})")
-        return x ** x.dtype.type(self.p) if x.dtype.kind == "f" else x ** self.p
+        return x ** x.dtype.type(self.p) if x.dtype.kind in "fc" else x ** self.p
 
     def backward(self, g):
         (x,) = self.saved
         if self.p == 0:  # (zeros, not g * 0: an inf or nan reaching x ** 0 passes on 0, as in torch)
             return (Tensor._make(xp_of(g.array).zeros_like(g.array)),)
+        if x.array.dtype.kind == "c":
+            return (g * (self.p * x ** (self.p - 1)).conj(),)
         return (g * self.p * x ** (self.p - 1),)
 
 
+@complex_ok
 class RPowScalar(Function):
     """b ** x for a positive Python number b, computed as a power (exp(x log b) is off in the last digits:
-    10 ** 3.0 gave 1000.0001 in float32); d/dx = b^x log b."""
+    10 ** 3.0 gave 1000.0001 in float32); d/dx = b^x log b (complex x: g conj(b^x) log b)."""
 
     quiet = True
     name = "pow"
@@ -593,7 +611,8 @@ class RPowScalar(Function):
         return xp_of(x).power(x.dtype.type(self.base), x)  # (xp: a CuPy x must not meet a numpy scalar's pow)
 
     def backward(self, g):
-        return (g * self.output * math.log(self.base),)
+        y = self.output
+        return (g * (y if y.array.dtype.kind != "c" else y.conj()) * math.log(self.base),)
 
 
 class Maximum(Function):
@@ -788,6 +807,7 @@ def logaddexp(a: Any, b: Any, base2: bool = False) -> Tensor:
     return LogAddExp(base2)(*_float_operands("logaddexp2" if base2 else "logaddexp", a, b))
 
 
+@complex_ok
 class Where(Function):
     """condition ? a : b, with a constant boolean condition."""
 
@@ -829,7 +849,10 @@ class Exp(Function):
         return (g * (out if out.array.dtype.kind != "c" else out.conj()),)
 
 
+@complex_ok
 class Log(Function):
+    """log x (complex: the principal branch); backward g / x (complex: g / conj(x))."""
+
     quiet = True
     saved_inputs = (0,)
 
@@ -837,10 +860,14 @@ class Log(Function):
         return xp_of(x).log(x)
 
     def backward(self, g):
-        return (g / self.saved[0],)
+        x = self.saved[0]
+        return (g / (x if x.array.dtype.kind != "c" else x.conj()),)
 
 
+@complex_ok
 class Sqrt(Function):
+    """sqrt x (complex: the principal root); backward g / (2 y) (complex: conj(2 y))."""
+
     quiet = True
     save_output = True
 
@@ -848,7 +875,8 @@ class Sqrt(Function):
         return xp_of(x).sqrt(x)
 
     def backward(self, g):
-        return (g / (2 * self.output),)
+        y = self.output
+        return (g / (2 * (y if y.array.dtype.kind != "c" else y.conj())),)
 
 
 class Root(Function):
@@ -902,8 +930,9 @@ class Expm1(Function):
         return (g * self.saved[0].exp(),)
 
 
+@complex_ok
 class Sin(Function):
-    """y = sin x; dy/dx = cos x."""
+    """y = sin x; dy/dx = cos x (complex: g conj(cos x))."""
 
     saved_inputs = (0,)
 
@@ -911,11 +940,13 @@ class Sin(Function):
         return xp_of(x).sin(x)
 
     def backward(self, g):
-        return (g * self.saved[0].cos(),)
+        d = self.saved[0].cos()
+        return (g * (d if d.array.dtype.kind != "c" else d.conj()),)
 
 
+@complex_ok
 class Cos(Function):
-    """y = cos x; dy/dx = -sin x."""
+    """y = cos x; dy/dx = -sin x (complex: -g conj(sin x))."""
 
     saved_inputs = (0,)
 
@@ -923,7 +954,8 @@ class Cos(Function):
         return xp_of(x).cos(x)
 
     def backward(self, g):
-        return (-g * self.saved[0].sin(),)
+        d = self.saved[0].sin()
+        return (-g * (d if d.array.dtype.kind != "c" else d.conj()),)
 
 
 def _turns(x: Any) -> Any:
@@ -1735,8 +1767,9 @@ class Abs(Function):
         return (sloped(g, self.sign, self),)
 
 
+@complex_ok
 class Tanh(Function):
-    """y = tanh(x); dy/dx = 1 - y^2."""
+    """y = tanh(x); dy/dx = 1 - y^2 (complex: g conj(1 - y^2), in Tensor ops)."""
 
     save_output = True
 
@@ -1744,7 +1777,10 @@ class Tanh(Function):
         return xp_of(x).tanh(x)
 
     def backward(self, g):
-        return (TanhGrad()(g, self.output),)
+        y = self.output
+        if y.array.dtype.kind == "c":
+            return (g * (1 - y * y).conj(),)
+        return (TanhGrad()(g, y),)
 
 
 class TanhGrad(Function):
@@ -1764,20 +1800,27 @@ class TanhGrad(Function):
                 unbroadcast(gg * g * y * -2, y.shape) if need_y else None)
 
 
+@complex_ok
 class Sigmoid(Function):
     """y = 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) for x < 0: e^-|x| never overflows, and tiny
-    results (x << 0) keep their relative precision instead of rounding to 0; dy/dx = y (1 - y)."""
+    results (x << 0) keep their relative precision instead of rounding to 0; dy/dx = y (1 - y). A complex x:
+    1 / (1 + e^-x), and g conj(y (1 - y)), as torch's."""
 
     save_output = True
 
     def forward(self, x):
         xp = xp_of(x)
+        if x.dtype.kind == "c":
+            return 1 / (1 + xp.exp(-x))
         e = xp.exp(-abs(x))
         one = e.dtype.type(1)
         return xp.where(x >= 0, one, e) / (one + e)
 
     def backward(self, g):
-        return (SigmoidGrad()(g, self.output),)
+        y = self.output
+        if y.array.dtype.kind == "c":
+            return (g * (y * (1 - y)).conj(),)
+        return (SigmoidGrad()(g, y),)
 
 
 class SigmoidGrad(Function):
@@ -2794,10 +2837,11 @@ def matmul(a: Any, b: Any, op: str = "matmul", transpose_b: bool = False) -> Ten
     return MatMul(False, transpose_b)(a, b)
 
 
+@complex_ok
 class Einsum(Function):
     """np.einsum over explicit subscripts (one letter per dim, none repeated in the output). The gradient of
-    operand k is itself an einsum: the output's gradient with the other operands, onto k's subscripts;
-    a letter only k has (summed away in the forward) comes back by broadcasting."""
+    operand k is itself an einsum: the output's gradient with the other operands (complex: their conjugates),
+    onto k's subscripts; a letter only k has (summed away in the forward) comes back by broadcasting."""
 
     def __init__(self, inputs: List[str], output: str, sizes: Dict[str, int]) -> None:
         self.subs_in, self.subs_out, self.sizes = inputs, output, sizes
@@ -2814,7 +2858,8 @@ class Einsum(Function):
             if not need:
                 grads.append(None)
                 continue
-            others = [(s, t) for j, (s, t) in enumerate(zip(self.subs_in, self.saved)) if j != k]
+            others = [(s, t if t.array.dtype.kind != "c" else t.conj())
+                      for j, (s, t) in enumerate(zip(self.subs_in, self.saved)) if j != k]
             present = set(self.subs_out).union(*[s for s, _ in others])
             kept = "".join(c for c in subs if c in present)
             gk = Einsum([self.subs_out] + [s for s, _ in others], kept, self.sizes)(g, *[t for _, t in others])
@@ -2909,6 +2954,7 @@ def _einsum_diagonals(subs: str, t: Tensor, i: int, dots: str) -> Tuple[str, Ten
     return subs, t
 
 
+@complex_ok
 class Diagonal(Function):
     """y = the offset-th diagonal of x over dims d1, d2 (x[..., i, i + offset, ...]), as a last dim: a view, as
     torch.diagonal (x.diagonal().fill_(0) zeroes x's diagonal); the gradient puts g back on that diagonal of
@@ -2933,6 +2979,7 @@ class Diagonal(Function):
         return (DiagonalEmbed(self.in_shape, self.offset, self.d1, self.d2)(g),)
 
 
+@complex_ok
 class DiagonalEmbed(Function):
     """Zeros of ``shape`` with x on the offset-th diagonal over dims d1, d2 (x's last dim runs along it): the
     reverse of Diagonal, whose gradient is Diagonal of g."""
@@ -3198,6 +3245,8 @@ def pow(base: Any, exponent: Any) -> Tensor:
     if isinstance(base, bool) and isinstance(exponent, Tensor) and exponent.dtype.kind == "b":
         raise TypeError("pow: not implemented for a bool base and a bool tensor, as in torch; convert one")
     if isinstance(base, Tensor) and isinstance(exponent, numbers.Number) and not isinstance(exponent, bool):
+        if isinstance(exponent, (complex, np.complexfloating)) and base.dtype.kind != "c":  # (a complex result,
+            base = base.astype(_complex_of(base.dtype if base.dtype.kind == "f" else _defaults.floating))  # as torch)
         return PowScalar(exponent)(base)
     if isinstance(exponent, Tensor) and isinstance(base, numbers.Real) and base > 0:
         if exponent.dtype.kind in "biu" and isinstance(base, numbers.Integral):
@@ -4685,6 +4734,8 @@ def meshgrid(*tensors: Tensor, indexing: str = "ij") -> Tuple[Tensor, ...]:
 # the functions above that complex tensors may pass through (see tensor.complex_check): each is right for them
 for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum_as, operands, _to_complex,
             _as_tensor, _number, _const, unbroadcast, _scalar, _rounded, mul, div, reshape, permute, transpose, expand,
-            broadcast_to):
+            broadcast_to, pow, where, _bool_mask, broadcast_shapes, masked_fill, tril, int_arg,
+            # (products)
+            einsum, _einsum_diagonals, diagonal, view_of, _alias, bmm, dot, outer, kron, _two_tensors):
     complex_ok(_fn)
 del _fn

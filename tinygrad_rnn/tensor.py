@@ -1316,7 +1316,8 @@ class Tensor:
         if self.ndim < 2:
             raise ValueError(f"adjoint: only supported on matrices or batches of matrices, got a {self.ndim}-d tensor "
                              f"of shape {self.shape}")
-        return _ops.transpose(self, -2, -1)
+        out = _ops.transpose(self, -2, -1)
+        return out if self.array.dtype.kind != "c" else _complexops.Conj()(out)
 
     @property
     def mH(self) -> "Tensor":
@@ -1324,7 +1325,8 @@ class Tensor:
         if self.ndim < 2:
             raise ValueError(f"mH: only supported on matrices or batches of matrices, got a {self.ndim}-d tensor of "
                              f"shape {self.shape}")
-        return _ops.transpose(self, -2, -1)
+        out = _ops.transpose(self, -2, -1)
+        return out if self.array.dtype.kind != "c" else _complexops.Conj()(out)
 
     @property
     def H(self) -> "Tensor":
@@ -1337,7 +1339,8 @@ class Tensor:
         if self.ndim != 2:
             raise ValueError(f"H: only supported on matrices (2-D tensors), got a {self.ndim}-d tensor of shape "
                              f"{self.shape}" + ("; for batches of matrices use mH" if self.ndim > 2 else ""))
-        return _ops.transpose(self, 0, 1)
+        out = _ops.transpose(self, 0, 1)
+        return out if self.array.dtype.kind != "c" else _complexops.Conj()(out)
 
     # ------------------------------------------------------------------ conversion
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -3226,7 +3229,10 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "double", "detach", "clone", "backward", "_floating", "real", "imag", "masked_fill", "__eq__",
               "__ne__", "eq", "ne", "isnan", "isinf", "isfinite", "item", "tolist", "numpy", "__repr__",
               "__array__", "__bool__", "__len__", "zero_", "__getitem__", "mean", "exp", "__matmul__",
-              "__rmatmul__", "matmul", "mm", "unsqueeze", "squeeze", "flatten", "_cast_for"):
+              "__rmatmul__", "matmul", "mm", "unsqueeze", "squeeze", "flatten", "_cast_for",
+              # (elementwise)
+              "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "reciprocal", "square", "pow", "__pow__", "__rpow__",
+              "where", "tril", "triu", "adjoint", "mH", "H"):
     _attr = Tensor.__dict__.get(_name)
     if _attr is not None:
         complex_ok(_attr)
