@@ -45,6 +45,20 @@ _CASES = {
                                                     + m.outer(z, w).tril().sum(0) - m.outer(w, z).triu(1)[0]).sum(),
     "adjoint": lambda m, z, w, x: m.view_as_real(m.outer(z, w).mH @ z + m.outer(w, x * 1j).adjoint()[1]
                                                  + m.outer(w, z).H[0] + m.outer(z, z).mT[2]).sum(),
+    # shapes, indexing and running sums
+    "cat_stack": lambda m, z, w, x: m.view_as_real(m.cat([z, w, x]) * m.cat([w, x * 1j, z]).flip(0)
+                                                   + m.cat([m.stack([z, w], 1).reshape(-1), x])
+                                                   + m.stack([x, z])[1].repeat(3)).sum(),
+    "split_chunk": lambda m, z, w, x: m.view_as_real(m.cat(m.outer(z, w).split([1, 2], 1), 1).sum(1)
+                                                     + m.cat(w.chunk(2) + z.split(2)[::-1])[1:4]).sum(),
+    "roll_flip": lambda m, z, w, x: m.view_as_real(z.roll(1) * w + m.outer(z, w).roll((1, -1), (0, 1))[0]
+                                                   + m.flip(z, [0]) + m.outer(w, z).fliplr()[1]).sum(),
+    "diagonal_trace": lambda m, z, w, x: m.view_as_real(m.outer(z, w).diagonal(1).sum() + m.outer(w, z).trace()
+                                                        + m.diag(z)[1] + m.outer(z, x + 0j).diagonal()).sum(),
+    "cumsum": lambda m, z, w, x: m.view_as_real(z.cumsum(0) * w + m.cumsum(m.outer(w, z), 1)[1]).sum(),
+    "index": lambda m, z, w, x: m.view_as_real(m.outer(z, w)[[2, 0], 1:].sum(0) + m.outer(z, w)[x > 0].sum()
+                                               + z.unbind(0)[1] * w.narrow(0, 1, 2) + m.outer(w, z).select(1, 2)[:2]
+                                               + m.conj_physical(z)[::2]).sum(),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -127,10 +141,10 @@ def test_complex_creation_dtypes_and_printing(device):
 
 
 _REFUSED = {
-    "relu": lambda z: z.relu(), "log1p": lambda z: z.log1p(), "cumsum": lambda z: z.cumsum(0),
+    "relu": lambda z: z.relu(), "log1p": lambda z: z.log1p(), "cumprod": lambda z: z.cumprod(0),
     "max": lambda z: z.max(), "sort": lambda z: z.sort(), "lt": lambda z: z < z, "ge": lambda z: z >= 1,
     "argmax": lambda z: z.argmax(), "argsort": lambda z: z.argsort(), "topk": lambda z: z.topk(1),
-    "clamp": lambda z: z.clamp(0, 1), "cat": lambda z: tg.cat([z, z]),
+    "clamp": lambda z: z.clamp(0, 1),
     "index_select": lambda z: z.index_select(0, tg.tensor([0])),
     "mse_loss": lambda z: tg.nn.functional.mse_loss(z, z), "sign": lambda z: z.sign(),
     "exp2": lambda z: z.exp2(), "logsumexp": lambda z: z.logsumexp(0), "norm": lambda z: z.norm(),

@@ -44,7 +44,7 @@ from .composed import (broadcast_shapes, can_cast, corrcoef, cov, histogram, is_
 from .composed import gradient, histogramdd
 from .nn.functional import cosine_similarity
 from .printing import set_printoptions
-from .complexops import angle, conj, imag, is_complex, polar, real, view_as_complex, view_as_real
+from .complexops import angle, conj, conj_physical, imag, is_complex, polar, real, view_as_complex, view_as_real
 from .complexops import complex  # noqa: A004  (torch.complex; left out of __all__, as Python's own)
 from . import fft  # noqa: E402  (tg.fft, torch.fft's)
 from .fft import istft, stft  # noqa: E402
@@ -220,6 +220,6 @@ __all__ = [
     "nuclear_norm", "gradient", "histogramdd", "testing", "random", "backends",
     "amp", "autocast",
     "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "real", "imag",
-    "conj", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft", "istft",
+    "conj", "conj_physical", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft", "istft",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

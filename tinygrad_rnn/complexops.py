@@ -15,7 +15,8 @@ from .backend import xp_of
 from .ops import Cast, _const, unbroadcast
 from .tensor import Function, Tensor, _complex_of, _input, complex_check, complex_ok
 
-__all__ = ["complex", "polar", "view_as_real", "view_as_complex", "real", "imag", "conj", "angle", "is_complex"]
+__all__ = ["complex", "polar", "view_as_real", "view_as_complex", "real", "imag", "conj", "conj_physical", "angle",
+           "is_complex"]
 
 
 def _part_dtype(dt: np.dtype) -> np.dtype:
@@ -187,6 +188,14 @@ def imag(input: Tensor) -> Tensor:
 def conj(input: Tensor) -> Tensor:
     """torch.conj: the complex conjugate (a copy here; torch's is lazy); a real tensor is returned as it is."""
     input = _input("conj", input)
+    return Conj()(input) if input.dtype.kind == "c" else input
+
+
+@complex_ok
+def conj_physical(input: Tensor) -> Tensor:
+    """torch.conj_physical: the complex conjugate, computed (as conj here, which is never lazy); a real tensor is
+    returned as it is, as torch's."""
+    input = _input("conj_physical", input)
     return Conj()(input) if input.dtype.kind == "c" else input
 
 

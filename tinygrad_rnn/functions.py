@@ -766,3 +766,7 @@ def norm_except_dim(v: Tensor, pow: Any = 2, dim: int = 0) -> Tensor:
     d = ops._one_dim(dim, v.ndim, op)
     return v.norm(pow, tuple(i for i in range(v.ndim) if i != d), keepdim=True)
 
+
+for _fn in (permute, flip, tile):  # (delegations to the methods, which complex_check judges)
+    complex_ok(_fn)
+del _fn

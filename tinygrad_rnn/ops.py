@@ -2073,6 +2073,7 @@ def prod(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     return Prod(d, keepdim)(x) if x.ndim else x.clone()
 
 
+@complex_ok
 class Cumsum(Function):
     """y_i = x_0 + ... + x_i along dim (accumulated as sum does); each x_i reaches every y_j with j >= i, so
     the gradient is g summed from the end: flip, cumsum, flip."""
@@ -2119,6 +2120,7 @@ class Cumprod(Cumsum):
 
     run, saved_inputs, save_output = "cumprod", (0,), True
     quiet = True  # (as Prod: a product past the dtype's range is inf, quietly)
+    complex_ok = False  # (Cumsum's is not inherited: this backward is not audited for complex tensors)
 
     def backward(self, g):
         (x,), d = self.saved, self.dim
@@ -2482,6 +2484,7 @@ class BroadcastTo(Function):
         return (unbroadcast(g, self.in_shape),)
 
 
+@complex_ok
 class Cat(Function):
     """torch.cat: inputs of shape (0,) are passed over whatever the others' shapes (torch's legacy rule, which
     makes ``out = cat([out, x])`` from ``out = tensor([])`` work); their gradient is empty."""
@@ -3618,6 +3621,7 @@ def expand(x: Tensor, sizes: Tuple[int, ...]) -> Tensor:
     return broadcast_to(x, shape)
 
 
+@complex_ok
 class Repeat(Function):
     """torch's Tensor.repeat: x tiled reps[i] times along dim i (extra leading reps add dims); every copy
     passes its gradient back, so x's is the sum over the copies."""
@@ -3810,7 +3814,7 @@ def _common(tensors: Sequence[Any], op: str) -> list:
     ts = [as_tensor(t) for t in tensors]
     kinds = {t.dtype for t in ts}
     if len(kinds) > 1:  # floats win over ints and bools with their own dtype (int64 + float32: float32, as torch)
-        floats = [k for k in kinds if k.kind == "f"]
+        floats = [k for k in kinds if k.kind in "fc"]  # (and complex over floats: float64, complex64: complex128)
         target = np.result_type(*(floats or kinds))
         ts = [t.astype(target) for t in ts]
     return ts
@@ -4736,6 +4740,9 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             _as_tensor, _number, _const, unbroadcast, _scalar, _rounded, mul, div, reshape, permute, transpose, expand,
             broadcast_to, pow, where, _bool_mask, broadcast_shapes, masked_fill, tril, int_arg,
             # (products)
-            einsum, _einsum_diagonals, diagonal, view_of, _alias, bmm, dot, outer, kron, _two_tensors):
+            einsum, _einsum_diagonals, diagonal, view_of, _alias, bmm, dot, outer, kron, _two_tensors,
+            # (shapes and running sums)
+            cumsum, _running, cat, stack, _common, split, chunk, roll, narrow, select, movedim, unflatten, diag,
+            trace, repeat, tile):
     complex_ok(_fn)
 del _fn

@@ -3214,6 +3214,7 @@ from . import linalg as _linalg  # noqa: E402  (norm's 'nuc')
 from . import complexops as _complexops  # noqa: E402  (conj, real, imag, angle)
 
 Tensor.conj, Tensor.angle, Tensor.is_complex = _complexops.conj, _complexops.angle, _complexops.is_complex
+Tensor.conj_physical = _complexops.conj_physical
 Tensor.real = property(_complexops.real, doc="The real parts (a copy for a complex tensor; a real one itself).")
 Tensor.imag = property(_complexops.imag, doc="The imaginary parts of a complex tensor (a copy).")
 from . import fft as _fft  # noqa: E402  (stft, istft)
@@ -3232,7 +3233,11 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "__rmatmul__", "matmul", "mm", "unsqueeze", "squeeze", "flatten", "_cast_for",
               # (elementwise)
               "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "reciprocal", "square", "pow", "__pow__", "__rpow__",
-              "where", "tril", "triu", "adjoint", "mH", "H"):
+              "where", "tril", "triu", "adjoint", "mH", "H",
+              # (shapes)
+              "cumsum", "split", "chunk", "flip", "fliplr", "flipud", "roll", "diagonal", "diag", "trace", "narrow",
+              "select", "movedim", "moveaxis", "unflatten", "repeat", "tile", "unbind", "contiguous", "expand_as",
+              "swapaxes", "swapdims", "view_as", "reshape_as", "ravel"):
     _attr = Tensor.__dict__.get(_name)
     if _attr is not None:
         complex_ok(_attr)
