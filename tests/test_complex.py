@@ -59,6 +59,13 @@ _CASES = {
     "index": lambda m, z, w, x: m.view_as_real(m.outer(z, w)[[2, 0], 1:].sum(0) + m.outer(z, w)[x > 0].sum()
                                                + z.unbind(0)[1] * w.narrow(0, 1, 2) + m.outer(w, z).select(1, 2)[:2]
                                                + m.conj_physical(z)[::2]).sum(),
+    # reductions with real results (var, std: sum |z - mean|^2; norms: of |z|)
+    "var_std": lambda m, z, w, x: (z * w).var() + m.outer(z, w).var(1, keepdim=True).sum() + z.std(correction=0)
+    + m.outer(w, z).std(0).sum() + m.var_mean(z)[0] * 2 + m.view_as_real(m.std_mean(w)[1]).sum(),
+    "norms": lambda m, z, w, x: z.norm() + (z * w).norm(1) + w.norm(float("inf")) + m.outer(z, w).norm(dim=1).sum()
+    + m.linalg.vector_norm(z, 3) + m.linalg.vector_norm(m.outer(w, z), 0.5, dim=0).sum() + m.linalg.norm(z * w)
+    + m.linalg.norm(m.outer(z, w)) + m.linalg.norm(m.outer(w, z), 1) + m.linalg.norm(m.outer(z, w), float("-inf"))
+    + m.linalg.matrix_norm(m.outer(z, w) + 1) + m.linalg.norm(m.outer(z, w), 2, dim=1).sum(),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -147,7 +154,8 @@ _REFUSED = {
     "clamp": lambda z: z.clamp(0, 1),
     "index_select": lambda z: z.index_select(0, tg.tensor([0])),
     "mse_loss": lambda z: tg.nn.functional.mse_loss(z, z), "sign": lambda z: z.sign(),
-    "exp2": lambda z: z.exp2(), "logsumexp": lambda z: z.logsumexp(0), "norm": lambda z: z.norm(),
+    "exp2": lambda z: z.exp2(), "logsumexp": lambda z: z.logsumexp(0),
+    "linalg.matrix_norm": lambda z: tg.linalg.norm(z[None], 2),  # (and 'nuc', -2: singular values)
     "prod": lambda z: z.prod(), "softmax": lambda z: tg.softmax(z, 0),
     "searchsorted": lambda z: tg.searchsorted(z, z), "long": lambda z: z.long(),
 }

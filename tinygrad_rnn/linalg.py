@@ -24,7 +24,8 @@ import numpy as np
 
 from . import ops as _ops
 from .backend import device_of, linalg_errors, to_device, xp_of
-from .tensor import Function, Tensor, _complex_of, _dt, _input, _mode, _OutputNode, complex_ok
+from .tensor import (ComplexNotSupportedError, Function, Tensor, _complex_of, _dt, _input, _mode, _OutputNode,
+                     complex_ok)
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
            "eig", "eigvals",
@@ -53,6 +54,19 @@ def _floating(op: str, x: Any, name: str = "input", half: bool = True) -> Tensor
         raise TypeError(f"{op}: float16 is not supported (numpy's LAPACK has no half precision); convert {name} "
                         "with .float()")
     return x
+
+
+def _complex_abs(op: str, x: Any, ord: Any, dtype: Any) -> Any:
+    """|x| for a complex tensor x whose norm of order ord depends on |x| alone (all but the singular-value ones,
+    'nuc', 2 and -2 of a matrix: refused), as torch's norms of complex tensors (real results); else x as it is."""
+    if not isinstance(x, Tensor) or x.dtype.kind != "c":
+        return x
+    if dtype is not None:
+        raise TypeError(f"{op}: dtype= is not supported for complex input here (got {x.dtype} and dtype {dtype})")
+    if isinstance(ord, str) and ord == "nuc" or ord in (2, -2):
+        raise ComplexNotSupportedError(f"{op}: {x.dtype} input is not supported for ord {ord!r} (a norm of the "
+                                       "singular values)")
+    return x.abs()
 
 
 def _with_dtype(op: str, x: Tensor, dtype: Any) -> Tensor:
@@ -117,7 +131,7 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     inf is max |x|, -inf min |x|, 0 the count of non-zeros (no gradient, as torch's); a negative ord is 0 where an
     element is 0. ``dtype``: x is cast to it first (floating, not narrowing). Tensor.norm computes it."""
     op = "linalg.vector_norm"
-    x = _floating(op, x, "x")
+    x = _floating(op, _complex_abs(op, x, None, dtype), "x")
     if not isinstance(ord, numbers.Real) or isinstance(ord, bool):
         raise TypeError(f"{op}: ord must be a number (inf and -inf included), got {ord!r}")
     _ops.bool_arg(keepdim, op, "keepdim")
@@ -150,7 +164,7 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
     same over rows), 'nuc' / 2 / -2 (the sum / largest / smallest of the singular values, by svdvals; not for
     float16, as torch's CPU). A matrix with no elements has norm 0 (-1, -inf and -2: an error, as torch's)."""
     op = "linalg.matrix_norm"
-    A = _floating(op, A, "A")
+    A = _floating(op, _complex_abs(op, A, ord, dtype), "A")
     if A.ndim < 2:
         raise ValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape {A.shape}")
     if not (ord in ("fro", "nuc") if isinstance(ord, str) else
@@ -192,7 +206,8 @@ def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, 
     string ord. Without dim: the 2-norm of all elements where ord is None, else A must be 1-D (a vector norm) or 2-D
     (a matrix norm)."""
     op = "linalg.norm"
-    A = _floating(op, A, "A")
+    if not (isinstance(A, Tensor) and A.dtype.kind == "c"):  # (complex: vector_norm's and matrix_norm's |A|)
+        A = _floating(op, A, "A")
     if dim is not None:
         dims = (dim,) if isinstance(dim, (int, np.integer)) else dim
         if not isinstance(dims, (tuple, list)) or len(dims) not in (1, 2):
@@ -1525,3 +1540,9 @@ def matrix_rank_old(input: Any, tol: Any = None, symmetric: bool = False, *, out
 def inverse(input: Tensor) -> Tensor:
     """torch.inverse: linalg.inv."""
     return inv(input)
+
+
+# norms of complex tensors: of |A|, as torch's (real results); the singular-value ones refused (see _complex_abs)
+for _fn in (vector_norm, matrix_norm, norm, _complex_abs):
+    complex_ok(_fn)
+del _fn

@@ -3529,15 +3529,17 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) 
     """sum((x - mean)^2) / (N - correction); correction=1 is the unbiased estimate (torch's default). With
     N <= correction the division is by 0, as in torch (inf, or nan where the sum is 0). float16 is computed
     in float32 (half_in_float32), and float32 in float64, as torch's CPU kernel accumulates: the squares of data
-    near 1e19 (or 1e-23) overflow (underflow) float32 where their mean need not."""
+    near 1e19 (or 1e-23) overflow (underflow) float32 where their mean need not. A complex x: sum |x - mean|^2,
+    real (complex64: float32, computed in complex128), as torch's."""
     bool_arg(keepdim, "var", "keepdim")
     if x.dtype == np.float16:
         return half_in_float32(x, lambda y: var(y, dim, keepdim, correction))
-    if x.dtype == np.float32:
-        return var(x.astype(np.float64), dim, keepdim, correction).astype(np.float32)
+    if x.dtype == np.float32 or x.dtype == np.complex64:
+        return var(x.astype(np.float64 if x.dtype.kind == "f" else np.complex128), dim, keepdim,
+                   correction).astype(np.float32)
     n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "var")], dtype=np.int64))
     c = centered(x, dim)
-    squares = (c * c).sum(dim, keepdim)
+    squares = (c * c).sum(dim, keepdim) if c.dtype.kind != "c" else (c * c.conj()).real.sum(dim, keepdim)
     if n > correction:
         return squares * (1.0 / (n - correction))
     warnings.warn(f"var: {n} values with correction={correction} leave no degrees of freedom (the result is "
@@ -4738,7 +4740,7 @@ def meshgrid(*tensors: Tensor, indexing: str = "ij") -> Tuple[Tensor, ...]:
 # the functions above that complex tensors may pass through (see tensor.complex_check): each is right for them
 for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum_as, operands, _to_complex,
             _as_tensor, _number, _const, unbroadcast, _scalar, _rounded, mul, div, reshape, permute, transpose, expand,
-            broadcast_to, pow, where, _bool_mask, broadcast_shapes, masked_fill, tril, int_arg,
+            broadcast_to, var, centered, correction_arg, bool_arg, pow, where, _bool_mask, broadcast_shapes, masked_fill, tril, int_arg,
             # (products)
             einsum, _einsum_diagonals, diagonal, view_of, _alias, bmm, dot, outer, kron, _two_tensors,
             # (shapes and running sums)

@@ -2748,7 +2748,8 @@ class Tensor:
             dim, keepdim = _ops.numpy_names("var", dim, keepdim, axis, keepdims)
         if isinstance(dim, bool) and unbiased is None:
             dim, unbiased = None, dim
-        _composed._floating_input("var", self)  # (as torch: no integer variance; ops.var's mean said "mean")
+        if self.array.dtype.kind != "c":  # (complex: sum |x - mean|^2, real)
+            _composed._floating_input("var", self)  # (as torch: no integer variance; ops.var's mean said "mean")
         return _ops.var(self, dim, keepdim, _ops.correction_arg(unbiased, correction))
 
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
@@ -2756,7 +2757,8 @@ class Tensor:
         if axis is not None or keepdims is not None:  # (torch's numpy names)
             dim, keepdim = _ops.numpy_names("std", dim, keepdim, axis, keepdims)
         _ops.bool_arg(keepdim, "std", "keepdim")
-        _composed._floating_input("std", self)
+        if self.array.dtype.kind != "c":  # (complex: the root of var's real sum |x - mean|^2)
+            _composed._floating_input("std", self)
         if not isinstance(dim, bool):  # (x.std(False): unbiased, read by var)
             _ops.correction_arg(unbiased, correction, "std")
         if self.dtype == np.float16:  # (the float16 variance may overflow where the std does not)
@@ -3087,6 +3089,8 @@ class Tensor:
         if not isinstance(p, numbers.Real) or isinstance(p, bool) or math.isnan(p):
             raise ValueError(f"norm: p must be a real number, inf, -inf, 'fro', 'nuc' or None, got {p!r}")
         _ops.bool_arg(keepdim, "norm", "keepdim")
+        if self.array.dtype.kind == "c":  # (the norm of |x|, real, as torch's)
+            return self.abs().norm(p, dim, keepdim)
         if self.dtype == np.float16:
             return _ops.half_in_float32(self, lambda y: y.norm(p, dim, keepdim))
         x = self._floating()
@@ -3237,7 +3241,9 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               # (shapes)
               "cumsum", "split", "chunk", "flip", "fliplr", "flipud", "roll", "diagonal", "diag", "trace", "narrow",
               "select", "movedim", "moveaxis", "unflatten", "repeat", "tile", "unbind", "contiguous", "expand_as",
-              "swapaxes", "swapdims", "view_as", "reshape_as", "ravel"):
+              "swapaxes", "swapdims", "view_as", "reshape_as", "ravel",
+              # (reductions with real results)
+              "var", "std", "norm"):
     _attr = Tensor.__dict__.get(_name)
     if _attr is not None:
         complex_ok(_attr)
