@@ -4740,7 +4740,8 @@ def meshgrid(*tensors: Tensor, indexing: str = "ij") -> Tuple[Tensor, ...]:
 # the functions above that complex tensors may pass through (see tensor.complex_check): each is right for them
 for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum_as, operands, _to_complex,
             _as_tensor, _number, _const, unbroadcast, _scalar, _rounded, mul, div, reshape, permute, transpose, expand,
-            broadcast_to, var, centered, correction_arg, bool_arg, pow, where, _bool_mask, broadcast_shapes, masked_fill, tril, int_arg,
+            broadcast_to, var, centered, correction_arg, bool_arg, pow, where, _bool_mask, broadcast_shapes,
+            masked_fill, tril, int_arg,
             # (products)
             einsum, _einsum_diagonals, diagonal, view_of, _alias, bmm, dot, outer, kron, _two_tensors,
             # (shapes and running sums)
