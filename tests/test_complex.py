@@ -236,3 +236,27 @@ def test_complex_conversion_and_serialization(tmp_path):
     tg.save({"z": z}, tmp_path / "z.tg")
     back = tg.load(tmp_path / "z.tg")["z"]
     assert back.dtype == tg.complex128 and back.requires_grad and back.tolist() == z.tolist()
+
+
+def test_complex_random_and_full_match_torch(device):
+    """randn of a complex dtype: each part N(0, 1/2), so E|z|^2 = 1; rand: each part uniform on [0, 1); full with a
+    complex fill_value: complex64 by default, as torch's."""
+    torch = pytest.importorskip("torch")
+    tg.manual_seed(0)
+    for dt, tdt in ((tg.complex64, torch.complex64), (tg.complex128, torch.complex128)):
+        z, u = tg.randn(20000, 2, dtype=dt, device=device), tg.rand(20000, 2, dtype=dt, device=device)
+        assert z.dtype == dt and u.dtype == dt and z.shape == (20000, 2)
+        assert str(torch.randn(2, dtype=tdt).dtype).endswith(str(z.dtype))
+        for part in (z.real, z.imag):
+            assert abs(part.mean().item()) < 0.02 and abs(part.var().item() - 0.5) < 0.02
+        for part in (u.real, u.imag):
+            assert part.min().item() >= 0 and part.max().item() < 1 and abs(part.mean().item() - 0.5) < 0.02
+        assert tg.randn_like(z).dtype == dt and tg.rand_like(u).dtype == dt
+    assert tg.full((2,), 1 + 1j, device=device).dtype == tg.complex64 == np.dtype(str(torch.full((2,), 1 + 1j).dtype)
+                                                                                    .split(".")[1])
+    assert tg.full_like(tg.zeros(2, dtype=tg.complex128), 2j).tolist() == [2j, 2j]
+    assert tg.full((2,), 3 + 0j, dtype=tg.float64).tolist() == [3.0, 3.0]
+    with pytest.raises(RuntimeError, match="full: value cannot be converted to type float64"):
+        tg.full((2,), 1 + 1j, dtype=tg.float64)
+    with pytest.raises(TypeError, match="randn: samples a floating point distribution"):
+        tg.randn(2, dtype=tg.int64)

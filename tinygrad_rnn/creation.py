@@ -10,8 +10,8 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 from . import backend
-from .tensor import (_TYPE_NAMES, Size, Tensor, _defaults, _dt, _input, _to_array, complex_ok, int_value,
-                     contiguous_format, in_memory_format, preserve_format, preserved_format,
+from .tensor import (_TYPE_NAMES, Size, Tensor, _complex_of, _defaults, _dt, _input, _to_array, complex_ok,
+                     contiguous_format, in_memory_format, int_value, preserve_format, preserved_format,
                      set_default_dtype, size_args)
 
 
@@ -33,9 +33,16 @@ def _sizes(sizes: tuple, size: Optional[Sequence[int]], op: str) -> tuple:
 
 def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool, op: str) -> Tensor:
     dtype = _defaults.floating if dtype is None else np.dtype(dtype)
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         raise TypeError(f"{op}: samples a floating point distribution, got dtype {dtype}")
+    if dtype.kind == "c":  # (a's last dim of 2: the real and imaginary parts)
+        a = a[..., 0] + 1j * a[..., 1]
     return Tensor(backend.module_for(device).asarray(a, dtype=dtype), requires_grad=requires_grad)
+
+
+def _parts(shape: tuple, dtype: Optional[np.dtype]) -> tuple:
+    """The shape to draw for samples of ``dtype``: shape, with a last dim of 2 for a complex dtype (its parts)."""
+    return shape + (2,) if dtype is not None and dtype.kind == "c" else shape
 
 
 def tensor(data: Any, dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
@@ -67,11 +74,18 @@ def full(size: Any, fill_value: float, dtype: Any = None, device: Optional[str] 
     the default dtype). A value the dtype cannot hold is an error, as torch's: nan, inf or a finite value out of range
     for an integer dtype (numpy's cast made the least integer), a finite value beyond a float dtype's range (numpy made
     inf)."""
-    fill_value = _number(fill_value, "full", "fill_value")  # (numpy would broadcast a list, make nan of None)
+    fill_value = _number(fill_value, "full", "fill_value", complexes=True)  # (numpy would broadcast a list, make
+    # nan of None)
     if dtype is None:
         dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else \
-            np.int64 if isinstance(fill_value, (int, np.integer)) else _defaults.floating
+            np.int64 if isinstance(fill_value, (int, np.integer)) else \
+            _complex_of(_defaults.floating) if isinstance(fill_value, (complex, np.complexfloating)) else \
+            _defaults.floating
     dtype = _dt(dtype, "full")
+    if isinstance(fill_value, (complex, np.complexfloating)) and dtype.kind != "c":
+        if fill_value.imag:  # (torch's message)
+            raise RuntimeError(f"full: value cannot be converted to type {dtype} without overflow")
+        fill_value = fill_value.real
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "full")
     if dtype.kind in "iuf" and isinstance(fill_value, numbers.Real):
         _fits(fill_value, dtype, "full", "fill_value")
@@ -196,9 +210,12 @@ def _nearest(v: Fraction, dt: np.dtype) -> Any:
     return min(candidates, key=lambda c: (abs(Fraction(float(c)) - v), int(np.asarray(c).view(f"u{dt.itemsize}")) & 1))
 
 
-def _number(v: Any, op: str, what: str, bools: bool = True) -> Any:
+def _number(v: Any, op: str, what: str, bools: bool = True, complexes: bool = False) -> Any:
     """op's argument ``what`` as a number: a 0-d tensor's item (an int for an integer tensor), or a Python or numpy
-    number as it is (a bool only where ``bools``); anything else is an error naming op and what."""
+    number as it is (a bool only where ``bools``, a complex one only where ``complexes``); anything else is an error
+    naming op and what."""
+    if complexes and isinstance(v, (complex, np.complexfloating)):
+        return v
     if isinstance(v, Tensor):
         if v.ndim:
             raise ValueError(f"{op}: {what} must be a number or a 0-d tensor, got shape {v.shape}")
@@ -233,16 +250,20 @@ def empty(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, 
 
 def randn(*sizes: Any, size: Optional[Sequence[int]] = None, generator: Any = None, dtype: Any = None,
           device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from ``generator`` (a tg.Generator) or the package's (see manual_seed)."""
+    """Standard normal samples from ``generator`` (a tg.Generator) or the package's (see manual_seed); a complex
+    dtype's parts are each normal with variance 1/2 (E|z|^2 = 1), as torch's."""
     gen = backend.rng_for(generator, device, "randn")
-    return _new(gen.standard_normal(_sizes(sizes, size, "randn")), dtype, device, requires_grad, "randn")
+    dt = _dt(dtype, "randn")
+    a = gen.standard_normal(_parts(_sizes(sizes, size, "randn"), dt))
+    return _new(a * math.sqrt(0.5) if dt is not None and dt.kind == "c" else a, dt, device, requires_grad, "randn")
 
 
 def rand(*sizes: Any, size: Optional[Sequence[int]] = None, generator: Any = None, dtype: Any = None,
          device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1)."""
+    """Uniform samples in [0, 1) (a complex dtype: each part, as torch's)."""
     gen = backend.rng_for(generator, device, "rand")
-    return _new(gen.random(_sizes(sizes, size, "rand")), dtype, device, requires_grad, "rand")
+    return _new(gen.random(_parts(_sizes(sizes, size, "rand"), _dt(dtype, "rand"))), dtype, device, requires_grad,
+                "rand")
 
 
 def randint(low: int = 0, high: Optional[int] = None, size: Any = (), *, generator: Any = None,
@@ -724,6 +745,7 @@ FloatTensor, DoubleTensor, HalfTensor = _CPU_TYPES["FloatTensor"], _CPU_TYPES["D
 LongTensor, IntTensor, ShortTensor = _CPU_TYPES["LongTensor"], _CPU_TYPES["IntTensor"], _CPU_TYPES["ShortTensor"]
 CharTensor, ByteTensor, BoolTensor = _CPU_TYPES["CharTensor"], _CPU_TYPES["ByteTensor"], _CPU_TYPES["BoolTensor"]
 # creation functions right for complex dtypes (see tensor.complex_check)
-for _fn in (tensor, as_tensor, full, zeros, ones, _like, zeros_like, ones_like):
+for _fn in (tensor, as_tensor, full, zeros, ones, _like, zeros_like, ones_like, full_like, empty, empty_like, randn,
+            rand, _new, randn_like, rand_like):
     complex_ok(_fn)
 del _fn
