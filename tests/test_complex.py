@@ -66,6 +66,14 @@ _CASES = {
     + m.linalg.vector_norm(z, 3) + m.linalg.vector_norm(m.outer(w, z), 0.5, dim=0).sum() + m.linalg.norm(z * w)
     + m.linalg.norm(m.outer(z, w)) + m.linalg.norm(m.outer(w, z), 1) + m.linalg.norm(m.outer(z, w), float("-inf"))
     + m.linalg.matrix_norm(m.outer(z, w) + 1) + m.linalg.norm(m.outer(z, w), 2, dim=1).sum(),
+    # linear algebra (gradients with conjugate transposes)
+    "inv_det_solve": lambda m, z, w, x: m.view_as_real(m.linalg.inv(m.outer(z, w) + m.diag(x + 4 + 0j))[1]
+                                                       + m.linalg.det(m.outer(w, z) + m.diag(z + 3))
+                                                       + m.linalg.solve(m.outer(z, z) + m.diag(w + 4), w)
+                                                       + m.linalg.solve(m.outer(w, w) + m.diag(x + 5 + 0j),
+                                                                        m.outer(z, w), left=False)[0]
+                                                       + m.inverse(m.outer(w, z) + m.diag(z + 3))[2]
+                                                       + m.det(m.outer(z, w) + m.diag(x + 4 + 0j))).sum(),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)

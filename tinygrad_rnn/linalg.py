@@ -46,9 +46,9 @@ class LinAlgError(RuntimeError):
 
 
 # ----------------------------------------------------------------------------- argument checks
-def _floating(op: str, x: Any, name: str = "input", half: bool = True) -> Tensor:
+def _floating(op: str, x: Any, name: str = "input", half: bool = True, complexes: bool = False) -> Tensor:
     x = _input(op, x, name)
-    if x.dtype.kind != "f":
+    if x.dtype.kind != "f" and not (complexes and x.dtype.kind == "c"):
         raise TypeError(f"{op}: expected a floating point tensor as {name}, got {x.dtype} (shape {x.shape})")
     if not half and x.dtype == np.float16:
         raise TypeError(f"{op}: float16 is not supported (numpy's LAPACK has no half precision); convert {name} "
@@ -81,8 +81,8 @@ def _with_dtype(op: str, x: Tensor, dtype: Any) -> Tensor:
     return x.astype(dt)
 
 
-def _square(op: str, a: Any, name: str = "A") -> Tensor:
-    a = _floating(op, a, name, half=False)
+def _square(op: str, a: Any, name: str = "A", complexes: bool = False) -> Tensor:
+    a = _floating(op, a, name, half=False, complexes=complexes)
     if a.ndim < 2:
         raise ValueError(f"{op}: {name} must have at least 2 dims (a matrix or a batch of them), got shape {a.shape}")
     if a.shape[-1] != a.shape[-2]:
@@ -228,8 +228,9 @@ def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, 
 
 
 # ----------------------------------------------------------------------------- inverse and determinants
+@complex_ok
 class Inv(Function):
-    """Y = A^-1 for each matrix of the batch; dA = -Y^T g Y^T."""
+    """Y = A^-1 for each matrix of the batch; dA = -Y^H g Y^H (Y^T for real A)."""
 
     name = "linalg.inv"
     save_output = True
@@ -242,19 +243,20 @@ class Inv(Function):
             raise _singular(self.name, a) from None
 
     def backward(self, g):
-        yt = self.output.mT
-        return (-(yt @ g @ yt),)
+        yh = self.output.mH
+        return (-(yh @ g @ yh),)
 
 
 def inv(A: Tensor) -> Tensor:
     """torch.linalg.inv: the inverse of each square matrix (the leading dims are a batch); LinAlgError for a singular
     one."""
-    return Inv()(_square("linalg.inv", A))
+    return Inv()(_square("linalg.inv", A, complexes=True))
 
 
+@complex_ok
 class Det(Function):
-    """d = det A for each matrix; dA = g d A^-T. At an exactly singular matrix (d = 0) the gradient is 0, as
-    torch's gives there."""
+    """d = det A for each matrix; dA = g conj(d) A^-H (g d A^-T for real A). At an exactly singular matrix (d = 0)
+    the gradient is 0, as torch's gives there."""
 
     name = "linalg.det"
     saved_inputs = (0,)
@@ -267,12 +269,12 @@ class Det(Function):
         (a,) = self.saved
         d = self.output
         inverse = inv(_eye_where(d.array == 0, a))
-        return ((g * d)[..., None, None] * inverse.mT,)
+        return ((g * d.conj())[..., None, None] * inverse.mH,)
 
 
 def det(A: Tensor) -> Tensor:
     """torch.linalg.det: the determinant of each square matrix (the leading dims are a batch; 1 for 0 by 0)."""
-    return Det()(_square("linalg.det", A))
+    return Det()(_square("linalg.det", A, complexes=True))
 
 
 class SlogDet(Function):
@@ -300,9 +302,10 @@ def slogdet(A: Tensor) -> Any:
 
 
 # ----------------------------------------------------------------------------- linear systems
+@complex_ok
 class Solve(Function):
-    """X = A^-1 B for matrices B (..., n, k), the batch dims of A and B broadcast; dB = A^-T g and dA = -dB X^T,
-    each summed back to its input's batch shape."""
+    """X = A^-1 B for matrices B (..., n, k), the batch dims of A and B broadcast; dB = A^-H g and dA = -dB X^H
+    (transposes for real ones), each summed back to its input's batch shape."""
 
     name = "linalg.solve"
     saved_inputs = (0,)
@@ -321,8 +324,8 @@ class Solve(Function):
     def backward(self, g):
         (a,), x = self.saved, self.output
         a_shape, b_shape = self.shapes
-        gb = Solve()(a.mT, g)
-        ga = _ops.unbroadcast(-(gb @ x.mT), a_shape) if self.needs_input_grad[0] else None
+        gb = Solve()(a.mH, g)
+        ga = _ops.unbroadcast(-(gb @ x.mH), a_shape) if self.needs_input_grad[0] else None
         return ga, _ops.unbroadcast(gb, b_shape) if self.needs_input_grad[1] else None
 
 
@@ -331,8 +334,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     (..., n) where it is 1-D or has A's shape without the last dim, else of matrices (..., n, k); batch dims
     broadcast. LinAlgError for a singular A; A and B must share a dtype, as torch's."""
     op = "linalg.solve"
-    A = _square(op, A)
-    B = _floating(op, B, "B", half=False)
+    A = _square(op, A, complexes=True)
+    B = _floating(op, B, "B", half=False, complexes=True)
     _ops.bool_arg(left, op, "left")
     if A.dtype != B.dtype:
         raise TypeError(f"{op}: A and B must have the same dtype, got A {A.dtype} and B {B.dtype} (as in torch)")
@@ -1542,7 +1545,8 @@ def inverse(input: Tensor) -> Tensor:
     return inv(input)
 
 
-# norms of complex tensors: of |A|, as torch's (real results); the singular-value ones refused (see _complex_abs)
-for _fn in (vector_norm, matrix_norm, norm, _complex_abs):
+# norms of complex tensors: of |A|, as torch's (real results); the singular-value ones refused (see _complex_abs);
+# inv, det and solve, with conjugate transposes in their gradients
+for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inverse, _eye_where):
     complex_ok(_fn)
 del _fn
