@@ -287,3 +287,32 @@ def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
             assert got is None or np.all(got.numpy() == 0)
         else:
             np.testing.assert_allclose(got.numpy(), ref.resolve_conj().numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_complex_casts_writes_and_equality_match_torch(device):
+    """to() between complex dtypes (and real into complex: a real gradient back), setitem where nothing is recorded,
+    and equality (eq, ne, equal compare both parts; ordering stays refused, as torch's)."""
+    torch = pytest.importorskip("torch")
+    a = np.array([1 + 2j, -1j, 3 + 0.5j])
+    z = tg.tensor(a, device=device, requires_grad=True)
+    x = tg.tensor(a.real, device=device, requires_grad=True)
+    zt, xt = torch.tensor(a, requires_grad=True), torch.tensor(a.real, requires_grad=True)
+    for m, u, r in ((tg, z, x), (torch, zt, xt)):
+        v = u.to(m.complex64).to(m.complex128) * r.to(m.complex128) + r.to(m.complex64)
+        m.view_as_real(v * (1 - 1j)).sum().backward()
+    assert z.to(tg.complex64).dtype == tg.complex64 and x.to(tg.complex64).dtype == tg.complex64
+    np.testing.assert_allclose(z.grad.numpy(), zt.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6)
+    assert x.grad.dtype == tg.float64
+    w, wt = z.detach().clone(), zt.detach().clone()
+    for t in (w, wt):
+        t[0] = 5j
+        t[1:] = t[1:] * 2
+        t[[2]] = t[2] + 1
+    assert w.tolist() == wt.tolist()
+    b = tg.tensor(np.array([1 + 2j, 1j, 3 + 0.5j]), device=device)
+    np.testing.assert_array_equal((z == b).numpy(), [True, False, True])
+    np.testing.assert_array_equal((z != b).numpy(), [False, True, False])
+    assert tg.equal(z, z.detach().clone()) and not tg.equal(z, b) and not tg.equal(z, z.conj())
+    with pytest.raises(NotImplementedError, match="lt: complex128"):
+        z < b
