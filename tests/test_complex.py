@@ -56,6 +56,8 @@ _CASES = {
     "diagonal_trace": lambda m, z, w, x: m.view_as_real(m.outer(z, w).diagonal(1).sum() + m.outer(w, z).trace()
                                                         + m.diag(z)[1] + m.outer(z, x + 0j).diagonal()).sum(),
     "cumsum": lambda m, z, w, x: m.view_as_real(z.cumsum(0) * w + m.cumsum(m.outer(w, z), 1)[1]).sum(),
+    "prod": lambda m, z, w, x: m.view_as_real(z.prod() * w + m.prod(m.outer(w, z), 1) + m.outer(z, w).prod(0, True)[0]
+                                              + m.cat([z[:1] * 0, w]).prod()).sum(),
     "index": lambda m, z, w, x: m.view_as_real(m.outer(z, w)[[2, 0], 1:].sum(0) + m.outer(z, w)[x > 0].sum()
                                                + z.unbind(0)[1] * w.narrow(0, 1, 2) + m.outer(w, z).select(1, 2)[:2]
                                                + m.conj_physical(z)[::2]).sum(),
@@ -164,7 +166,7 @@ _REFUSED = {
     "mse_loss": lambda z: tg.nn.functional.mse_loss(z, z), "sign": lambda z: z.sign(),
     "exp2": lambda z: z.exp2(), "logsumexp": lambda z: z.logsumexp(0),
     "linalg.matrix_norm": lambda z: tg.linalg.norm(z[None], 2),  # (and 'nuc', -2: singular values)
-    "prod": lambda z: z.prod(), "softmax": lambda z: tg.softmax(z, 0),
+    "softmax": lambda z: tg.softmax(z, 0),
     "searchsorted": lambda z: tg.searchsorted(z, z), "long": lambda z: z.long(),
 }
 

@@ -1996,11 +1996,13 @@ class Sum(Function):
         return (g.broadcast_to(self.in_shape),)
 
 
+@complex_ok
 class Prod(Function):
     """y = x_0 x_1 ... x_{n-1} along one dim (over all of x for dim None). dy/dx_i is the product of the
     others, left_i * right_i (the running products before and after i: exact at zeros, n multiplies).
     Under create_graph it is written with ops instead: y / x_i (torch's formula) where no factor is 0;
-    with zeros, left_i * right_i through cumprod, whose own gradient is exact at zeros too."""
+    with zeros, left_i * right_i through cumprod, whose own gradient is exact at zeros too (complex: refused
+    there, as cumprod is). Complex x: g conj(dy/dx_i)."""
 
     quiet = True
     saved_inputs = (0,)
@@ -2017,10 +2019,15 @@ class Prod(Function):
         (x,) = self.saved
         y = self.output
         if self.dim is None:
-            return ((g * _others_product(x.reshape(-1), 0, y.reshape(1))).reshape(x.shape),)
+            return ((g * _conj(_others_product(x.reshape(-1), 0, y.reshape(1)))).reshape(x.shape),)
         if not self.keepdim:
             g, y = g.unsqueeze(self.dim), y.unsqueeze(self.dim)
-        return (g * _others_product(x, self.dim, y),)
+        return (g * _conj(_others_product(x, self.dim, y)),)
+
+
+def _conj(d: Tensor) -> Tensor:
+    """A derivative as a complex backward multiplies by it (conjugated, torch's convention); a real one itself."""
+    return d if d.array.dtype.kind != "c" else d.conj()
 
 
 def _others_product(x: Tensor, d: int, y: Tensor) -> Tensor:
@@ -4745,7 +4752,7 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             # (products)
             einsum, _einsum_diagonals, diagonal, view_of, _alias, bmm, dot, outer, kron, _two_tensors,
             # (shapes and running sums)
-            cumsum, _running, cat, stack, _common, split, chunk, roll, narrow, select, movedim, unflatten, diag,
-            trace, repeat, tile):
+            prod, _others_product, _conj, cumsum, _running, cat, stack, _common, split, chunk, roll, narrow, select,
+            movedim, unflatten, diag, trace, repeat, tile):
     complex_ok(_fn)
 del _fn

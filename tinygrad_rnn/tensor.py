@@ -3243,7 +3243,7 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "select", "movedim", "moveaxis", "unflatten", "repeat", "tile", "unbind", "contiguous", "expand_as",
               "swapaxes", "swapdims", "view_as", "reshape_as", "ravel",
               # (reductions with real results)
-              "var", "std", "norm"):
+              "var", "std", "norm", "prod"):
     _attr = Tensor.__dict__.get(_name)
     if _attr is not None:
         complex_ok(_attr)
