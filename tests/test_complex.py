@@ -76,6 +76,8 @@ _CASES = {
                                                                         m.outer(z, w), left=False)[0]
                                                        + m.inverse(m.outer(w, z) + m.diag(z + 3))[2]
                                                        + m.det(m.outer(z, w) + m.diag(x + 4 + 0j))).sum(),
+    "linear": lambda m, z, w, x: m.view_as_real(m.nn.functional.linear(m.outer(z, w)[:2], m.outer(w, x + 1j), z)
+                                                + m.nn.functional.linear(w, m.outer(z, z))).sum(),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)

@@ -21,7 +21,7 @@ from .. import backend, ops
 from ..autograd import no_grad
 from ..backend import xp_of
 from ..creation import _number, zeros_like
-from ..tensor import Tensor
+from ..tensor import Tensor, complex_ok
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -762,8 +762,9 @@ def _pad_by_gathering(x: Tensor, amounts: List[int], mode: str, value: Optional[
     return x
 
 
+@complex_ok
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
-    """y = x W^T + b with W of shape (out_features, in_features)."""
+    """y = x W^T + b with W of shape (out_features, in_features) (complex too: W^T, not W^H, as torch's)."""
     _check_tensor("linear", "input", input)
     _check_tensor("linear", "weight", weight)
     x = input
@@ -894,9 +895,14 @@ def _batched(op: str, x: Any, nd: int = 1) -> Any:
     return (x.unsqueeze(0), True) if x.ndim == nd + 1 else (x, False)
 
 
+_COMPLEX_LAYERS = frozenset({"linear"})  # (the functions here audited for complex tensors: see tensor.complex_check)
+
+
 def _same_dtype(op: str, x: Tensor, **named: Optional[Tensor]) -> None:
-    """x floating point, and every named tensor given of its dtype (as torch: no silent promotion)."""
-    if x.dtype.kind != "f":
+    """x floating point (or complex, for the ops in _COMPLEX_LAYERS), and every named tensor given of its dtype (as
+    torch: no silent promotion)."""
+    kind = x.dtype.kind
+    if kind != "f" and not (kind == "c" and op in _COMPLEX_LAYERS):
         raise TypeError(f"{op}: input must be floating point, got {x.dtype} (convert it, e.g. x.float())")
     given = {k: t for k, t in named.items() if t is not None}
     for k, t in given.items():
