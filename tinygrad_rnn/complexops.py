@@ -4,8 +4,9 @@ angle, view_as_real, view_as_complex), with torch's gradients.
 torch's convention for a real loss L of z = x + iy: z.grad is dL/dx + i dL/dy (the conjugate Wirtinger
 derivative), so the backward of an op passes grad * conj(f'(z)) for a holomorphic f, and a real input of a complex
 op gets the real part of its gradient. Which ops take complex tensors at all is decided by tensor.complex_check:
-only functions registered with ``complex_ok`` (here, and the arithmetic, sum and shape ops marked in ops.py);
-every other op refuses complex input with a ComplexNotSupportedError naming it.
+only functions registered with ``complex_ok`` (here, and the ops marked in ops.py, composed.py, linalg.py,
+creation.py and nn.functional's linear: the README lists them); every other op refuses complex input with a
+ComplexNotSupportedError naming it.
 """
 from __future__ import annotations
 
