@@ -320,3 +320,7 @@ def test_complex_casts_writes_and_equality_match_torch(device):
     assert tg.equal(z, z.detach().clone()) and not tg.equal(z, b) and not tg.equal(z, z.conj())
     with pytest.raises(NotImplementedError, match="lt: complex128"):
         z < b
+    mask = tg.tensor([True, False, False], device=device)
+    assert tg.zeros(3, device=device).masked_fill(mask, 2 + 0j).tolist() == [2.0, 0.0, 0.0]
+    with pytest.raises(RuntimeError, match="masked_fill: value cannot be converted to type float32"):
+        tg.zeros(3, device=device).masked_fill(mask, 1j)
