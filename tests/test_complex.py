@@ -78,6 +78,8 @@ _CASES = {
                                                        + m.det(m.outer(z, w) + m.diag(x + 4 + 0j))).sum(),
     "linear": lambda m, z, w, x: m.view_as_real(m.nn.functional.linear(m.outer(z, w)[:2], m.outer(w, x + 1j), z)
                                                 + m.nn.functional.linear(w, m.outer(z, z))).sum(),
+    "svdvals": lambda m, z, w, x: (m.linalg.svdvals(m.outer(z, w) + m.diag(x + 4 + 0j)) * m.linalg.svdvals(
+        m.stack([z, w]))[0]).sum() + m.linalg.svdvals(m.stack([w, z * 2]).mT[None])[0, 1],
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -320,6 +322,8 @@ def test_complex_casts_writes_and_equality_match_torch(device):
     assert tg.equal(z, z.detach().clone()) and not tg.equal(z, b) and not tg.equal(z, z.conj())
     with pytest.raises(NotImplementedError, match="lt: complex128"):
         z < b
+    with pytest.raises(NotImplementedError, match="linalg.svdvals: gradients of gradients"):
+        tg.autograd.grad(tg.linalg.svdvals(tg.outer(z, b)).sum(), (z,), create_graph=True)
     mask = tg.tensor([True, False, False], device=device)
     assert tg.zeros(3, device=device).masked_fill(mask, 2 + 0j).tolist() == [2.0, 0.0, 0.0]
     with pytest.raises(RuntimeError, match="masked_fill: value cannot be converted to type float32"):
