@@ -79,7 +79,9 @@ _CASES = {
     "linear": lambda m, z, w, x: m.view_as_real(m.nn.functional.linear(m.outer(z, w)[:2], m.outer(w, x + 1j), z)
                                                 + m.nn.functional.linear(w, m.outer(z, z))).sum(),
     "svdvals": lambda m, z, w, x: (m.linalg.svdvals(m.outer(z, w) + m.diag(x + 4 + 0j)) * m.linalg.svdvals(
-        m.stack([z, w]))[0]).sum() + m.linalg.svdvals(m.stack([w, z * 2]).mT[None])[0, 1],
+        m.stack([z, w]))[0]).sum() + m.linalg.svdvals(m.stack([w, z * 2]).mT[None])[0, 1]
+    + m.linalg.matrix_norm(m.outer(z, w) + m.diag(x + 4 + 0j), "nuc") + m.linalg.norm(m.outer(w, z) + m.diag(z + 3), 2)
+    + m.linalg.norm(m.outer(w, w) + m.diag(z + 4), -2) + (m.outer(z, z) + m.diag(w + 4)).norm("nuc"),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -169,7 +171,6 @@ _REFUSED = {
     "index_select": lambda z: z.index_select(0, tg.tensor([0])),
     "mse_loss": lambda z: tg.nn.functional.mse_loss(z, z), "sign": lambda z: z.sign(),
     "exp2": lambda z: z.exp2(), "logsumexp": lambda z: z.logsumexp(0),
-    "linalg.matrix_norm": lambda z: tg.linalg.norm(z[None], 2),  # (and 'nuc', -2: singular values)
     "softmax": lambda z: tg.softmax(z, 0),
     "searchsorted": lambda z: tg.searchsorted(z, z), "long": lambda z: z.long(),
 }

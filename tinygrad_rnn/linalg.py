@@ -58,15 +58,13 @@ def _floating(op: str, x: Any, name: str = "input", half: bool = True, complexes
 
 def _complex_abs(op: str, x: Any, ord: Any, dtype: Any) -> Any:
     """|x| for a complex tensor x whose norm of order ord depends on |x| alone (all but the singular-value ones,
-    'nuc', 2 and -2 of a matrix: refused), as torch's norms of complex tensors (real results); else x as it is."""
+    'nuc', 2 and -2 of a matrix, which take x itself to svdvals), as torch's norms of complex tensors (real
+    results); else x as it is."""
     if not isinstance(x, Tensor) or x.dtype.kind != "c":
         return x
     if dtype is not None:
         raise TypeError(f"{op}: dtype= is not supported for complex input here (got {x.dtype} and dtype {dtype})")
-    if isinstance(ord, str) and ord == "nuc" or ord in (2, -2):
-        raise ComplexNotSupportedError(f"{op}: {x.dtype} input is not supported for ord {ord!r} (a norm of the "
-                                       "singular values)")
-    return x.abs()
+    return x if isinstance(ord, str) and ord == "nuc" or ord in (2, -2) else x.abs()
 
 
 def _with_dtype(op: str, x: Tensor, dtype: Any) -> Tensor:
@@ -164,7 +162,8 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
     same over rows), 'nuc' / 2 / -2 (the sum / largest / smallest of the singular values, by svdvals; not for
     float16, as torch's CPU). A matrix with no elements has norm 0 (-1, -inf and -2: an error, as torch's)."""
     op = "linalg.matrix_norm"
-    A = _floating(op, _complex_abs(op, A, ord, dtype), "A")
+    A = _complex_abs(op, A, ord, dtype)
+    A = A if isinstance(A, Tensor) and A.dtype.kind == "c" else _floating(op, A, "A")
     if A.ndim < 2:
         raise ValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape {A.shape}")
     if not (ord in ("fro", "nuc") if isinstance(ord, str) else
@@ -1567,6 +1566,7 @@ def inverse(input: Tensor) -> Tensor:
 
 # norms of complex tensors: of |A|, as torch's (real results); the singular-value ones refused (see _complex_abs);
 # inv, det and solve, with conjugate transposes in their gradients
-for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inverse, _eye_where, svdvals, _const):
+for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inverse, _eye_where, svdvals, _const,
+            _singular_value_norm):
     complex_ok(_fn)
 del _fn
