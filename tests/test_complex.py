@@ -82,6 +82,8 @@ _CASES = {
         m.stack([z, w]))[0]).sum() + m.linalg.svdvals(m.stack([w, z * 2]).mT[None])[0, 1]
     + m.linalg.matrix_norm(m.outer(z, w) + m.diag(x + 4 + 0j), "nuc") + m.linalg.norm(m.outer(w, z) + m.diag(z + 3), 2)
     + m.linalg.norm(m.outer(w, w) + m.diag(z + 4), -2) + (m.outer(z, z) + m.diag(w + 4)).norm("nuc"),
+    "eigvalsh": lambda m, z, w, x: (m.linalg.eigvalsh(m.outer(z, z.conj()) + m.outer(w * 1j, w.conj()) + m.outer(
+        w, -1j * w.conj()) + m.diag(x + 0j)) * m.linalg.eigh(m.outer(z, w) + m.outer(z, w).mH + 3, "U")[0]).sum(),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -325,6 +327,8 @@ def test_complex_casts_writes_and_equality_match_torch(device):
         z < b
     with pytest.raises(NotImplementedError, match="linalg.svdvals: gradients of gradients"):
         tg.autograd.grad(tg.linalg.svdvals(tg.outer(z, b)).sum(), (z,), create_graph=True)
+    with pytest.raises(NotImplementedError, match="linalg.eigh: gradients through the eigenvectors"):
+        tg.linalg.eigh(tg.outer(z, z.conj()))[1].abs().sum().backward()
     mask = tg.tensor([True, False, False], device=device)
     assert tg.zeros(3, device=device).masked_fill(mask, 2 + 0j).tolist() == [2.0, 0.0, 0.0]
     with pytest.raises(RuntimeError, match="masked_fill: value cannot be converted to type float32"):

@@ -415,11 +415,14 @@ def _gaps(values: Tensor) -> Tensor:
     return values.unsqueeze(-2) - values.unsqueeze(-1) + Tensor._make(eye)
 
 
+@complex_ok
 class Eigh(Function):
     """(L, V): the eigenvalues (ascending) and orthonormal eigenvectors (the columns of V) of each symmetric matrix,
     from its lower triangle. Backward (torch's): dA = V (diag(gL) + skew(V^T gV) / E) V^T, skew(X) = (X - X^T) / 2,
     E_ij = L_j - L_i; dA is symmetric. Where two eigenvalues are equal their eigenvectors are not unique, and a loss
-    that depends on them has no gradient: it comes out inf or nan, as torch's (which warns of it in its docs)."""
+    that depends on them has no gradient: it comes out inf or nan, as torch's (which warns of it in its docs). A
+    complex (Hermitian) A: real L; the gradient of the eigenvalues alone, V diag(gL) V^H, first order (a loss
+    that reads the eigenvectors, or create_graph, is refused)."""
 
     name = "linalg.eigh"
 
@@ -428,6 +431,12 @@ class Eigh(Function):
         return self.values.copy(), self.vectors.copy()  # (copies: an in-place change to one leaves backward's own)
 
     def backward(self, g_values, g_vectors):
+        if self.vectors.dtype.kind == "c":
+            if g_vectors is not None or _mode.grad_enabled:
+                raise ComplexNotSupportedError(f"{self.name}: gradients through the eigenvectors of complex input, "
+                                               "or of gradients (create_graph), are not supported (eigenvalues' are)")
+            v = _const(self.vectors)
+            return (v @ g_values.diag_embed().astype(v.dtype) @ v.mH,)
         values, vectors = _kept(self, 0, self.values), _kept(self, 1, self.vectors)
         inner = None
         if g_vectors is not None:
@@ -512,11 +521,12 @@ def eigvals(A: Tensor) -> Tensor:
 
 
 def _uplo(op: str, A: Any, UPLO: Any) -> Tensor:
-    """A as Eigh reads it: A itself for UPLO 'L' (its lower triangle), A^T for 'U' (A's upper triangle)."""
-    A = _square(op, A)
+    """A as Eigh reads it: A itself for UPLO 'L' (its lower triangle), A^T for 'U' (A's upper triangle; A^H for a
+    complex, Hermitian A)."""
+    A = _square(op, A, complexes=True)
     if UPLO not in ("L", "U"):
         raise ValueError(f"{op}: UPLO must be 'L' or 'U' (which triangle of A is read), got {UPLO!r}")
-    return A.mT if UPLO == "U" else A
+    return A.mH if UPLO == "U" else A
 
 
 def eigh(A: Tensor, UPLO: str = "L") -> Any:
@@ -1567,6 +1577,6 @@ def inverse(input: Tensor) -> Tensor:
 # norms of complex tensors: of |A|, as torch's (real results); the singular-value ones refused (see _complex_abs);
 # inv, det and solve, with conjugate transposes in their gradients
 for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inverse, _eye_where, svdvals, _const,
-            _singular_value_norm):
+            _singular_value_norm, eigh, eigvalsh, _uplo):
     complex_ok(_fn)
 del _fn
