@@ -534,6 +534,8 @@ def test_size_compile_variable_and_layout_as_torchs():
         assert repr(ours) == repr(theirs) and ours == theirs and ours.numel() == theirs.numel()
         assert repr(ours[1:]) == repr(theirs[1:]) and repr(ours + (5,)) == repr(theirs + (5,))
     assert tg.zeros(tg.Size([2, 3])).shape == tg.Size([2, 3]) and tg.ones(6).view(tg.Size([3, 2])).shape == (3, 2)
+    got, want = tg.ones(2, 0, 3).size(), torch.ones(2, 0, 3).size()  # (Tensor.size() is a Size, as torch's)
+    assert isinstance(got, tg.Size) and repr(got) == repr(want) and got.numel() == 0 and got == (2, 0, 3)
     with pytest.raises(TypeError):
         tg.Size([2.5])
     m = tg.nn.Linear(2, 2)

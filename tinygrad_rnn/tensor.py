@@ -1167,10 +1167,11 @@ class Tensor:
     def ndim(self) -> int:
         return self.array.ndim
 
-    def size(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
-        """The shape, or the length of one dim (torch's Tensor.size); numel() counts elements."""
+    def size(self, dim: Optional[int] = None) -> Union["Size", int]:
+        """The shape as a tg.Size (torch.Size, which prints as torch's and has numel()), or the length of one dim
+        (torch's Tensor.size). ``.shape`` stays the plain tuple the engine reads, equal to it."""
         if dim is None:
-            return self.array.shape
+            return tuple.__new__(Size, self.array.shape)
         if type(dim) is not int:
             dim = _ops.int_arg(dim, "size", "dim")
         if not -max(self.ndim, 1) <= dim < max(self.ndim, 1) or self.ndim == 0:
