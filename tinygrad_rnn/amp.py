@@ -256,6 +256,34 @@ class autocast:
         return wrapper
 
 
+class _DeviceGradScaler(GradScaler):
+    """torch.cuda.amp.GradScaler / torch.cpu.amp.GradScaler: GradScaler(device_type, ...), deprecated in torch, which
+    warns. Subclasses set device_type."""
+
+    device_type = "cuda"
+
+    def __init__(self, init_scale: float = 2.0 ** 16, growth_factor: float = 2.0, backoff_factor: float = 0.5,
+                 growth_interval: int = 2000, enabled: bool = True) -> None:
+        d = self.device_type
+        warnings.warn(f"`torch.{d}.amp.GradScaler(args...)` is deprecated. Please use `torch.amp.GradScaler('{d}', "
+                      "args...)` instead.", FutureWarning, stacklevel=2)
+        super().__init__(d, init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+
+
+class _DeviceAutocast(autocast):
+    """torch.cuda.amp.autocast / torch.cpu.amp.autocast: autocast(device_type, ...), deprecated in torch, which warns
+    (no effect here). Subclasses set device_type and default_dtype."""
+
+    device_type, default_dtype = "cuda", None
+
+    def __init__(self, enabled: bool = True, dtype: Any = None, cache_enabled: bool = True) -> None:
+        d = self.device_type
+        warnings.warn(f"`torch.{d}.amp.autocast(args...)` is deprecated. Please use `torch.amp.autocast('{d}', "
+                      "args...)` instead.", FutureWarning, stacklevel=2)
+        super().__init__(d, dtype=self.default_dtype if dtype is None else dtype, enabled=enabled,
+                         cache_enabled=cache_enabled)
+
+
 def custom_fwd(fwd: Optional[Callable] = None, *, device_type: str, cast_inputs: Any = None) -> Callable:
     """torch.amp.custom_fwd: a custom Function's forward as it is (no autocast here to run it under or out of)."""
     if fwd is None:

@@ -3,29 +3,21 @@ custom_fwd/custom_bwd pass through."""
 from __future__ import annotations
 
 import functools
-import warnings
 from typing import Any, Callable, Optional
 
 from .. import amp as _amp
 
 
-class GradScaler(_amp.GradScaler):
+class GradScaler(_amp._DeviceGradScaler):
     """torch.cuda.amp.GradScaler: tg.amp.GradScaler('cuda', ...) (deprecated in torch, which warns)."""
 
-    def __init__(self, init_scale: float = 2.0 ** 16, growth_factor: float = 2.0, backoff_factor: float = 0.5,
-                 growth_interval: int = 2000, enabled: bool = True) -> None:
-        warnings.warn("`torch.cuda.amp.GradScaler(args...)` is deprecated. Please use `torch.amp.GradScaler('cuda', "
-                      "args...)` instead.", FutureWarning, stacklevel=2)
-        super().__init__("cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+    device_type = "cuda"
 
 
-class autocast(_amp.autocast):
+class autocast(_amp._DeviceAutocast):
     """torch.cuda.amp.autocast: tg.amp.autocast('cuda', ...) (deprecated in torch, which warns; no effect here)."""
 
-    def __init__(self, enabled: bool = True, dtype: Any = None, cache_enabled: bool = True) -> None:
-        warnings.warn("`torch.cuda.amp.autocast(args...)` is deprecated. Please use `torch.amp.autocast('cuda', "
-                      "args...)` instead.", FutureWarning, stacklevel=2)
-        super().__init__("cuda", dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
+    device_type, default_dtype = "cuda", None
 
 
 def custom_fwd(fwd: Optional[Callable] = None, *, cast_inputs: Any = None) -> Callable:
