@@ -1639,8 +1639,14 @@ _PSI_ROOTS = tuple(Fraction(v) for v in (
     "-34.7699835321267100101899419190514538", "-35.7712185017427109534189035096334402",
     "-36.7724093747366270624605040501483813", "-37.773558861511580646926652539452993",
     "-38.774669440284124510527275177866089", "-39.7757433822936733198972262571329921"))
-_PSI_ROOTS_HI = np.array([float(r) for r in _PSI_ROOTS])
-_PSI_ROOTS_LO = np.array([float(r - Fraction(float(r))) for r in _PSI_ROOTS])
+
+
+def _hi_lo(roots: Tuple[Fraction, ...]) -> Tuple[Any, Any]:
+    """Exact roots as float64 pairs hi + lo: hi the nearest double, lo what it misses by (rounded)."""
+    return (np.array([float(r) for r in roots]), np.array([float(r - Fraction(float(r))) for r in roots]))
+
+
+_PSI_ROOTS_HI, _PSI_ROOTS_LO = _hi_lo(_PSI_ROOTS)
 
 
 def _psi_root_series(terms: int = 40) -> Any:
@@ -1664,8 +1670,7 @@ _LGAMMA_ROOTS = tuple(Fraction(v) for v in (
     "-7.99997519709582066415433614716680737", "-7.00019833340732475160698104644417238",
     "-8.99999724425097746819435742391477976", "-8.00002480027068195969771010379478868",
     "-9.99999972442662916646835214442079335", "-9.00000275571482265034636076739217568"))
-_LGAMMA_ROOTS_HI = np.array([float(r) for r in _LGAMMA_ROOTS])
-_LGAMMA_ROOTS_LO = np.array([float(r - Fraction(float(r))) for r in _LGAMMA_ROOTS])
+_LGAMMA_ROOTS_HI, _LGAMMA_ROOTS_LO = _hi_lo(_LGAMMA_ROOTS)
 _LGAMMA_ROOTS_REACH = np.abs(_LGAMMA_ROOTS_HI - np.round(_LGAMMA_ROOTS_HI)) / 6
 
 
