@@ -1140,3 +1140,60 @@ def test_sequence_forms_drop_out_between_layers_when_training_and_take_unbatched
     one, h_one = tg.rnn_tanh(x[:, 0], h0[:, 0], params, False, 2, 1.0, False, False, False)
     np.testing.assert_array_equal(one.numpy(), out.numpy()[:, 0])
     np.testing.assert_array_equal(h_one.numpy(), h_n.numpy()[:, 0])
+
+
+CHECK_CASES = [  # (layer kwargs, input shape, hx shapes, batch_sizes)
+    (dict(mode="LSTM", proj_size=2, num_layers=2), (5, 3, 3), [(2, 3, 2), (2, 3, 4)], None),
+    (dict(mode="LSTM", proj_size=2, num_layers=2), (5, 3, 3), [(2, 3, 4), (2, 3, 4)], None),
+    (dict(mode="LSTM", bidirectional=True), (5, 3, 3), [(2, 3, 4), (2, 3, 2)], None),
+    (dict(mode="GRU", batch_first=True), (3, 5, 3), [(1, 3, 4)], None),
+    (dict(mode="GRU", batch_first=True), (3, 5, 3), [(1, 5, 4)], None),
+    (dict(mode="RNN", num_layers=3), (7, 3), [(3, 4, 4)], [4, 2, 1]),
+    (dict(mode="RNN"), (7, 3), [(1, 4, 4)], None),
+    (dict(mode="RNN"), (5, 2, 5), [(1, 2, 4)], None),
+    (dict(mode="RNN", dtype="float32"), (5, 2, 3), [(1, 2, 4)], None),
+]
+
+
+@pytest.mark.parametrize("kwargs, shape, hx_shapes, batch_sizes", CHECK_CASES)
+def test_torchs_rnnbase_checks_for_subclasses_raise_as_torchs(kwargs, shape, hx_shapes, batch_sizes):
+    """check_forward_args & co., which subclasses writing their own forward call: the same outcome (nothing, or
+    the same error type and message) as torch's on the same shapes, and the same expected sizes."""
+    torch = pytest.importorskip("torch")
+    kwargs = dict(kwargs)
+    mode, in_dtype = kwargs.pop("mode"), kwargs.pop("dtype", "float64")
+
+    def run(lib, cls):
+        m = cls(3, 4, **kwargs).double()
+        x = lib.zeros(*shape, dtype=getattr(lib, in_dtype))
+        hx = [lib.zeros(*s, dtype=lib.float64) for s in hx_shapes]
+        sizes = None if batch_sizes is None else lib.tensor(batch_sizes)
+        sizes_got = tuple(m.get_expected_hidden_size(x, sizes)) if x.dim() > 1 or sizes is not None else None
+        try:
+            m.check_forward_args(x, tuple(hx) if mode == "LSTM" else hx[0], sizes)
+        except Exception as e:  # noqa: BLE001 (compared with torch's below)
+            return sizes_got, type(e), str(e).replace("torch.", "")  # (dtypes print without torch's prefix)
+        return sizes_got, None, None
+
+    ours, theirs = run(tg, getattr(nn, mode)), run(torch, getattr(torch.nn, mode))
+    assert ours == theirs
+
+
+def test_torchs_rnnbase_permute_hidden_and_get_name():
+    """permute_hidden picks the states' batch columns (an LSTM's pair both), None leaves them; _get_name names the
+    module in its repr, so a subclass overriding it renames itself as in torch."""
+    lstm, gru = nn.LSTM(2, 3, num_layers=2), nn.GRU(2, 3)
+    h, c = tg.randn(2, 4, 3), tg.randn(2, 4, 3)
+    perm = tg.tensor([2, 0, 3, 1])
+    ph, pc = lstm.permute_hidden((h, c), perm)
+    np.testing.assert_array_equal(ph.numpy(), h.numpy()[:, [2, 0, 3, 1]])
+    np.testing.assert_array_equal(pc.numpy(), c.numpy()[:, [2, 0, 3, 1]])
+    assert lstm.permute_hidden((h, c), None) == (h, c) and gru.permute_hidden(h, None) is h
+    np.testing.assert_array_equal(gru.permute_hidden(h, perm).numpy(), h.numpy()[:, [2, 0, 3, 1]])
+    assert lstm.get_expected_cell_size(tg.zeros(5, 4, 2), None) == (2, 4, 3)
+
+    class Renamed(nn.GRU):
+        def _get_name(self):
+            return "MyGRU"
+    assert gru._get_name() == "GRU" and repr(Renamed(2, 3)) == "MyGRU(2, 3)"
+    assert repr(nn.Sequential(Renamed(2, 3))) == "Sequential(\n  (0): MyGRU(2, 3)\n)"

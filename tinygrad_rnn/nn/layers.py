@@ -1835,9 +1835,9 @@ class ModuleList(_Positional):
             else:
                 runs.append([i, i, r])
         if not runs:
-            return f"{type(self).__name__}()"
+            return f"{self._get_name()}()"
         lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + r.replace("\n", "\n  ") for a, b, r in runs]
-        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+        return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

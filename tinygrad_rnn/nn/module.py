@@ -908,6 +908,10 @@ class Module:
     def extra_repr(self) -> str:
         return ""
 
+    def _get_name(self) -> str:
+        """The name repr prints (the class's); torch subclasses override it to rename themselves."""
+        return type(self).__name__
+
     def __repr__(self) -> str:
         """torch's layout: a one-line extra_repr and no children inline, else each of extra_repr's lines and then
         each child's (indented) on its own line."""
@@ -915,8 +919,8 @@ class Module:
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
         if len(extra_lines) <= 1 and not children:
-            return f"{type(self).__name__}({extra})"
-        return f"{type(self).__name__}(\n  " + "\n  ".join(extra_lines + children) + "\n)"
+            return f"{self._get_name()}({extra})"
+        return f"{self._get_name()}(\n  " + "\n  ".join(extra_lines + children) + "\n)"
 
 
 class _ParameterContainer(Module):
@@ -936,7 +940,7 @@ class _ParameterContainer(Module):
     def __repr__(self) -> str:
         lines = [f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}"
                  f"{'' if p.device == 'cpu' else ' on ' + p.device}]" for k, p in self._parameters.items()]
-        return f"{type(self).__name__}(" + "".join(f"\n  {line}" for line in lines) + ("\n)" if lines else ")")
+        return f"{self._get_name()}(" + "".join(f"\n  {line}" for line in lines) + ("\n)" if lines else ")")
 
 
 class ParameterList(_ParameterContainer):

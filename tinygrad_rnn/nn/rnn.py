@@ -444,6 +444,44 @@ class RNNBase(Module):
         """Nothing to do: torch packs the weights into one buffer for cuDNN here; these layers use them as
         they are (kept so that torch code calling it runs unchanged)."""
 
+    # torch's RNNBase checks, for subclasses that write their own forward (this forward does its own, above)
+    def check_input(self, input: Tensor, batch_sizes: Optional[Tensor]) -> None:
+        """input's dtype is the weights', and it is (N, I) with batch_sizes (packed data) or 3-d without."""
+        w = self.weight_ih_l0
+        if input.dtype != w.dtype:
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({w.dtype}). Convert "
+                             f"input: input.to({w.dtype}), or convert model: model.to({input.dtype})")
+        want = 2 if batch_sizes is not None else 3
+        if input.dim() != want:
+            raise RuntimeError(f"input must have {want} dimensions, got {input.dim()}")
+        if self.input_size != input.size(-1):
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                               f"got {input.size(-1)}")
+
+    def get_expected_hidden_size(self, input: Tensor, batch_sizes: Optional[Tensor]) -> Tuple[int, int, int]:
+        """h0's shape (num_layers * num_directions, batch, proj_size or hidden_size) for this input."""
+        return self._expected_state(input, batch_sizes, self.proj_size or self.hidden_size)
+
+    def _expected_state(self, input: Tensor, batch_sizes: Optional[Tensor], size: int) -> Tuple[int, int, int]:
+        if batch_sizes is not None:
+            batch = int(batch_sizes[0])
+        else:
+            batch = input.size(0) if self.batch_first else input.size(1)
+        return self.num_layers * self.num_directions, batch, size
+
+    def check_hidden_size(self, hx: Tensor, expected_hidden_size: Tuple[int, int, int],
+                          msg: str = "Expected hidden size {}, got {}") -> None:
+        if hx.size() != expected_hidden_size:
+            raise RuntimeError(msg.format(expected_hidden_size, list(hx.size())))
+
+    def check_forward_args(self, input: Tensor, hidden: Tensor, batch_sizes: Optional[Tensor]) -> None:
+        self.check_input(input, batch_sizes)
+        self.check_hidden_size(hidden, self.get_expected_hidden_size(input, batch_sizes))
+
+    def permute_hidden(self, hx: Tensor, permutation: Optional[Tensor]) -> Tensor:
+        """hx's batch columns (dim 1) in permutation's order (a PackedSequence's sorted_indices)."""
+        return hx if permutation is None else ops.index_select(hx, 1, permutation)
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.proj_size:
@@ -620,6 +658,24 @@ class LSTM(RNNBase):
                          proj_size, device, dtype, fused=fused)
         if forget_bias is not None:
             init.lstm_forget_bias_(self, forget_bias)
+
+    def get_expected_cell_size(self, input: Tensor, batch_sizes: Optional[Tensor]) -> Tuple[int, int, int]:
+        """c0's shape (num_layers * num_directions, batch, hidden_size): c keeps hidden_size under proj_size."""
+        return self._expected_state(input, batch_sizes, self.hidden_size)
+
+    def check_forward_args(self, input: Tensor, hidden: Tuple[Tensor, Tensor],  # type: ignore[override]
+                           batch_sizes: Optional[Tensor]) -> None:
+        self.check_input(input, batch_sizes)
+        self.check_hidden_size(hidden[0], self.get_expected_hidden_size(input, batch_sizes),
+                               "Expected hidden[0] size {}, got {}")
+        self.check_hidden_size(hidden[1], self.get_expected_cell_size(input, batch_sizes),
+                               "Expected hidden[1] size {}, got {}")
+
+    def permute_hidden(self, hx: Tuple[Tensor, Tensor],  # type: ignore[override]
+                       permutation: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        if permutation is None:
+            return hx
+        return RNNBase.permute_hidden(self, hx[0], permutation), RNNBase.permute_hidden(self, hx[1], permutation)
 
 
 class GRU(RNNBase):
