@@ -17,11 +17,11 @@ from .creation import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTe
 from .backend import (get_float32_matmul_precision, get_num_interop_threads, is_warn_always_enabled,
                       set_float32_matmul_precision, set_flush_denormal, set_num_interop_threads, set_warn_always)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops import (addmm, allclose, argsort, baddbmm, bincount, bmm, broadcast_tensors, bucketize, cat, cdist, chunk,
-                  clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum, equal, floor_divide, fmax, fmin, frexp,
-                  gather, histc, index_select, isin, kron, lerp, logsumexp, maximum, meshgrid, minimum, mm, movedim,
-                  nan_to_num, narrow, nextafter, outer, polygamma, roll, searchsorted, select, signbit, sort, split,
-                  stack, topk, unflatten, unique, unique_consecutive, where)
+from .ops import (addmm, allclose, argsort, as_strided, as_strided_scatter, baddbmm, bincount, bmm, broadcast_tensors,
+                  bucketize, cat, cdist, chunk, clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum, equal,
+                  floor_divide, fmax, fmin, frexp, gather, histc, index_select, isin, kron, lerp, logsumexp, maximum,
+                  meshgrid, minimum, mm, movedim, nan_to_num, narrow, nextafter, outer, polygamma, roll, searchsorted,
+                  select, signbit, sort, split, stack, topk, unflatten, unique, unique_consecutive, where)
 from . import amp, backends, cpu, cuda, distributions, func, linalg, nn, optim, random, special, testing, utils
 from .amp import autocast
 from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, inverse, lu_unpack, matrix_exp, matrix_power,
@@ -91,11 +91,11 @@ from .functions import (channel_shuffle, conv2d, conv_transpose2d, max_pool2d, n
 from .functions import (conv3d, conv_transpose3d, feature_dropout, feature_dropout_, max_pool3d, native_batch_norm,
                         native_dropout, native_layer_norm, norm_except_dim)
 # torch's unsafe_ forms, its *_copy forms of the view ops, and a few methods' function forms
-from .functions import (adjoint, is_inference, is_inference_mode_enabled, is_signed, resize_as_, unsafe_chunk,
-                        unsafe_split, unsafe_split_with_sizes)
-from .functions import (alias_copy, detach_copy, diagonal_copy, expand_copy, permute_copy, select_copy, slice_copy,
-                        split_copy, split_with_sizes_copy, squeeze_copy, t_copy, transpose_copy, unbind_copy,
-                        unfold_copy, unsqueeze_copy, view_copy)
+from .functions import (adjoint, as_strided_, is_inference, is_inference_mode_enabled, is_signed, resize_as_,
+                        unsafe_chunk, unsafe_split, unsafe_split_with_sizes)
+from .functions import (alias_copy, as_strided_copy, detach_copy, diagonal_copy, expand_copy, permute_copy,
+                        select_copy, slice_copy, split_copy, split_with_sizes_copy, squeeze_copy, t_copy,
+                        transpose_copy, unbind_copy, unfold_copy, unsqueeze_copy, view_copy)
 vmap = func.vmap  # (torch.vmap is torch.func.vmap)
 e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None  # (torch's constants)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
@@ -155,7 +155,7 @@ __all__ = [
     "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "gather", "index_select",
     "logsumexp", "cumsum", "cumprod", "sort", "argsort", "topk", "floor_divide", "remainder", "tril", "triu",
-    "diagonal", "diag", "trace",
+    "diagonal", "diag", "trace", "as_strided", "as_strided_", "as_strided_copy", "as_strided_scatter",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "matmul", "softmax", "log_softmax",
     "log1p", "expm1", "sin", "cos", "square", "reciprocal", "rsqrt", "floor", "ceil", "trunc", "sign", "prod",
     "mm", "dot", "outer", "einsum", "narrow", "select", "movedim", "unflatten", "roll", "lerp", "nan_to_num",

@@ -108,6 +108,58 @@ def data_ptr(a: Any) -> int:
     return int(a.data.ptr) if is_cupy_array(a) else int(a.__array_interface__["data"][0])
 
 
+def _host_storage(a: np.ndarray) -> np.ndarray:
+    """A 1-d uint8 array over the whole memory block a views (torch's storage): the array that owns it (followed
+    through views, numpy's as_strided and np.frombuffer's buffer), or the foreign buffer (bytes, mmap) under it."""
+    owner, obj = a, a.base
+    while obj is not None:
+        if isinstance(obj, np.ndarray):
+            owner = obj
+        elif not hasattr(obj, "base"):  # (a buffer: bytes, bytearray, mmap, memoryview)
+            try:
+                return np.frombuffer(obj, np.uint8)
+            except (TypeError, ValueError, BufferError):
+                break
+        obj = getattr(obj, "base", None)  # (numpy's as_strided leaves a DummyArray holding the array it viewed)
+    if owner.flags.c_contiguous or owner.flags.f_contiguous:
+        return owner.reshape(-1, order="A").view(np.uint8)
+    if a.flags.c_contiguous or a.flags.f_contiguous:  # (no block known: the array's own memory, as a view of it)
+        return a.reshape(-1, order="A").view(np.uint8)
+    low, high = np.lib.array_utils.byte_bounds(a)  # (a non-contiguous one: the bytes it spans, from its lowest)
+    first = a[tuple(slice(n - 1, n) if s < 0 else slice(0, 1) for n, s in zip(a.shape, a.strides))].reshape(1)
+    return np.lib.stride_tricks.as_strided(first.view(np.uint8), (high - low,), (1,))
+
+
+def storage_span(a: Any) -> Tuple[int, int]:
+    """(address, nbytes) of the memory block a views, as torch's storage: for numpy the owning array's memory (see
+    _host_storage), for CuPy the allocation (``a.data.mem``), its size the owning array's bytes where that array
+    starts the allocation, else the allocation's (CuPy's pool rounds it up to 512 bytes)."""
+    if is_cupy_array(a):
+        mem = a.data.mem
+        owner = a if a.base is None else a.base
+        exact = owner.data.ptr == mem.ptr and (owner.flags.c_contiguous or owner.flags.f_contiguous)
+        return int(mem.ptr), int(owner.nbytes if exact else mem.size)
+    flat = _host_storage(a)
+    return data_ptr(flat), int(flat.size)
+
+
+def strided_view(a: Any, shape: Tuple[int, ...], strides: Tuple[int, ...], offset: int, writeable: bool) -> Any:
+    """A view of the memory block a views (storage_span) with ``shape`` and ``strides`` in elements of a's dtype,
+    starting ``offset`` elements into the block, as torch's as_strided; the caller has checked that it stays inside
+    the block. Its base is the array that owns the memory, as other views' (numpy), so it counts as sharing it; a
+    read-only one where not ``writeable``."""
+    size = a.itemsize
+    byte_strides = tuple(s * size for s in strides)
+    if is_cupy_array(a):  # (cupy.lib.stride_tricks.as_strided's constructor, from the allocation's start)
+        start = a.data + (storage_span(a)[0] - data_ptr(a))
+        return type(a)(shape, a.dtype, memptr=start + offset * size, strides=byte_strides)
+    flat = _host_storage(a)
+    view = np.ndarray(shape, a.dtype, buffer=flat, offset=min(offset * size, flat.size), strides=byte_strides)
+    if not writeable and view.flags.writeable:
+        view.flags.writeable = False
+    return view
+
+
 _DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
                  "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")  # (torch's device names)
 

@@ -609,6 +609,7 @@ def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any =
 
 
 is_signed, adjoint, is_inference, resize_as_ = map(method_form, ("is_signed", "adjoint", "is_inference", "resize_as_"))
+as_strided_ = method_form("as_strided_")
 
 
 def is_inference_mode_enabled() -> bool:
@@ -681,6 +682,7 @@ unsqueeze_copy = _copy_form("unsqueeze", Tensor.unsqueeze, "input, dim")
 select_copy = _copy_form("select", Tensor.select, "input, dim, index")
 slice_copy = _copy_form("slice", _slice, "input, dim=0, start=None, end=None, step=1")
 diagonal_copy = _copy_form("diagonal", Tensor.diagonal, "input, offset=0, dim1=0, dim2=1")
+as_strided_copy = _copy_form("as_strided", Tensor.as_strided, "input, size, stride, storage_offset=None")
 unbind_copy = _copy_form("unbind", Tensor.unbind, "input, dim=0")
 split_copy = _copy_form("split", lambda input, split_size, dim=0: input.split(split_size, dim),
                         "input, split_size, dim=0")

@@ -20,8 +20,8 @@ import numpy as np
 from . import backend
 from .backend import xp_of
 from .creation import as_tensor
-from .tensor import (ComplexNotSupportedError, Function, Tensor, _complex_of, _defaults, _dt, _input, _mode, _OpName,
-                     check_devices, complex_check, complex_ok, describe, host_ints, int_value)
+from .tensor import (ComplexNotSupportedError, Function, Tensor, _byte_offset, _complex_of, _defaults, _dt, _input,
+                     _mode, _OpName, check_devices, complex_check, complex_ok, describe, host_ints, int_value)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -3026,6 +3026,171 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
         raise ValueError(f"diagonal: dim1 and dim2 must be different dims, got {dim1} and {dim2} (input shape "
                          f"{x.shape})")
     return view_of(x, Diagonal(offset, d1, d2)(x))  # (a view: see _alias; as_strided's base is not x's)
+
+
+# ============================================================================ as_strided: views of the memory itself
+def _strided_ints(v: Any, op: str, what: str) -> Tuple[int, ...]:
+    """size or stride of as_strided: a tuple or list of ints (torch takes no single int here)."""
+    if isinstance(v, Tensor) or not isinstance(v, (tuple, list)):
+        raise TypeError(f"{op}: argument '{what}' must be tuple of ints, not {_kind(v)}")
+    return tuple(int_arg(n, op, f"{what}[{i}]") for i, n in enumerate(v))
+
+
+@complex_ok
+def strided_geometry(x: Any, size: Any, stride: Any, storage_offset: Any, op: str) -> Tuple[tuple, tuple, int]:
+    """(size, stride, storage_offset) of torch's as_strided over the memory array x views (torch's storage; the
+    offset defaults to x's own), checked as torch: sizes and strides of one length, none negative, and every
+    element inside that memory (torch's RuntimeErrors; numpy would read outside it)."""
+    size, stride = _strided_ints(size, op, "size"), _strided_ints(stride, op, "stride")
+    itemsize = x.itemsize
+    start, nbytes = backend.storage_span(x)
+    offset = (backend.data_ptr(x) - start) // itemsize if storage_offset is None else \
+        int_arg(storage_offset, op, "storage_offset")
+    if len(size) != len(stride):
+        raise RuntimeError(f"{op}: mismatch in length of strides and shape: size {list(size)} has {len(size)} "
+                           f"dims, stride {list(stride)} {len(stride)}")
+    if min(size, default=0) < 0 or min(stride, default=0) < 0:
+        raise RuntimeError(f"{op}: Storage size calculation overflowed with sizes={list(size)} and "
+                           f"strides={list(stride)} (negative sizes and strides are not supported)")
+    if offset < 0:
+        raise RuntimeError(f"{op}: Tensor: invalid storage offset {offset}")
+    if 0 not in size:
+        need = (offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1) * itemsize
+        if need > nbytes:
+            raise RuntimeError(f"{op}: setStorage: sizes {list(size)}, strides {list(stride)}, storage offset "
+                               f"{offset}, and itemsize {itemsize} requiring a storage size of {need} are out of "
+                               f"bounds for storage of size {nbytes}")
+    return size, stride, offset
+
+
+def _geometry(x: Any) -> Tuple[tuple, tuple, int]:
+    """(shape, strides in elements, storage offset in elements) of the array x."""
+    return x.shape, tuple(s // x.itemsize for s in x.strides), _byte_offset(x) // x.itemsize
+
+
+def _positions(xp: Any, geometry: Tuple[tuple, tuple, int], base: int) -> Any:
+    """Where in the memory (counting from element ``base``) each element of a view of ``geometry`` lies: int64,
+    of the view's shape."""
+    shape, strides, offset = geometry
+    pos = xp.full(shape, offset - base, np.int64)
+    for d, (n, s) in enumerate(zip(shape, strides)):
+        pos += (xp.arange(n, dtype=np.int64) * s).reshape((n,) + (1,) * (len(shape) - d - 1))
+    return pos
+
+
+def _maybe_overlapping(geometry: Tuple[tuple, tuple, int]) -> bool:
+    """Whether two elements of a view of ``geometry`` may share a memory position (torch's
+    _maybe_overlapping_memory: a stride 0, or one no larger than the span of the smaller strides' dims)."""
+    dims = sorted((s, n) for n, s in zip(geometry[0], geometry[1]) if n > 1)
+    span = 0
+    for s, n in dims:
+        if s <= span:
+            return True
+        span += s * (n - 1)
+    return False
+
+
+@complex_ok
+class AsStrided(Function):
+    """y = the view of x's memory (torch's storage) of sizes ``size`` and strides ``stride`` (in elements) from
+    element ``offset`` of it, as torch.as_strided (checked by strided_geometry first). A stride 0 makes it
+    read-only, as expand's views: an in-place op would write one element for many (torch refuses those too). Its
+    gradient is torch's as_strided_backward on x's geometry (AsStridedGrad): g summed into each memory element
+    the view read, then read back at x's elements."""
+
+    name = "as_strided"
+    saves_nothing = True
+
+    def __init__(self, size: tuple, stride: tuple, offset: int) -> None:
+        self.size, self.stride, self.offset = size, stride, offset
+
+    def forward(self, x):
+        self.in_geometry = _geometry(x)
+        writeable = backend.is_writable(x) and not any(s == 0 and n > 1 for n, s in zip(self.size, self.stride))
+        return backend.strided_view(x, self.size, self.stride, self.offset, writeable)
+
+    def backward(self, g):
+        out = (self.size, self.stride, self.offset)
+        return (AsStridedGrad(self.in_geometry, out, self.in_geometry)(g),)
+
+
+@complex_ok
+class AsStridedGrad(Function):
+    """torch's as_strided_backward, linear in g: g (laid out at the ``write`` geometry, each a (shape, strides,
+    storage offset) in elements) summed into a buffer standing for the memory, each position divided by how many
+    elements of the ``divide`` geometry (the input's) lie there where that geometry overlaps itself, then read at
+    the ``read`` geometry. Memory the view read outside the input gets no gradient, as torch's. Its gradient is
+    the same map with read and write swapped, so higher orders follow."""
+
+    name = "as_strided_backward"
+    saves_nothing = True
+
+    def __init__(self, read: tuple, write: tuple, divide: tuple) -> None:
+        self.read, self.write, self.divide = read, write, divide
+
+    def forward(self, g):
+        xp = xp_of(g)
+        base = min(self.read[2], self.write[2])
+        read, write = _positions(xp, self.read, base), _positions(xp, self.write, base)
+        n = max([int(p.max()) + 1 for p in (read, write) if p.size] or [0])
+        buffer = xp.zeros(n, g.dtype)
+        if _maybe_overlapping(self.write):
+            backend.scatter_add(buffer, (write.reshape(-1),), g.reshape(-1))
+        else:
+            buffer[write.reshape(-1)] = g.reshape(-1)
+        if _maybe_overlapping(self.divide):
+            count = backend.bincount(_positions(xp, self.divide, base).reshape(-1), minlength=n)[:n]
+            buffer /= xp.maximum(count, 1).astype(buffer.dtype)
+        return buffer[read]
+
+    def backward(self, g):
+        return (AsStridedGrad(self.write, self.read, self.divide)(g),)
+
+
+@complex_ok
+def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
+               storage_offset: Optional[int] = None) -> Tensor:
+    """torch.as_strided: a view of input's memory (the whole block it views: torch's storage) with ``size`` and
+    ``stride`` in elements, starting ``storage_offset`` elements into that memory (default: where input starts),
+    so x[2:].as_strided((2,), (1,), 0) reads x[0], x[1]. It shares input's version counter as other views; one
+    reaching outside the memory raises torch's RuntimeError. The gradient is torch's: g summed into every memory
+    element the view read, read back at input's elements (an input that overlaps itself, as an expand, gets it
+    divided among the elements sharing a position)."""
+    op = "as_strided"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {_kind(input)}")
+    size, stride, offset = strided_geometry(input.array, size, stride, storage_offset, op)
+    return view_of(input, AsStrided(size, stride, offset)(input))
+
+
+@complex_ok
+def as_strided_scatter(input: Tensor, src: Tensor, size: Sequence[int], stride: Sequence[int],
+                       storage_offset: Optional[int] = None) -> Tensor:
+    """torch.as_strided_scatter: a copy of input whose elements lying where input.as_strided(size, stride,
+    storage_offset) would read are src's (the view taken over a copy of input's memory, input's geometry kept, as
+    torch's; where the view reads one position twice the later element wins). Differentiable in both: src's
+    gradient is g at the elements it was written to, input's g where nothing was written (torch gives input g at
+    the written elements instead, a known fault of its formula; this is the derivative)."""
+    op = "as_strided_scatter"
+    if not isinstance(input, Tensor) or not isinstance(src, Tensor):
+        raise TypeError(f"{op}: input and src must be Tensors, got {_kind(input)} and {_kind(src)}")
+    size, stride, offset = strided_geometry(input.array, size, stride, storage_offset, op)
+    if src.shape != size:
+        raise RuntimeError(f"{op}: expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(size)}")
+    check_devices(op, input, src)
+    xp = xp_of(input.array)
+    geometry = _geometry(input.array)
+    base = min(geometry[2], offset)
+    targets = _positions(xp, (size, stride, offset), base).reshape(-1)
+    here = _positions(xp, geometry, base)
+    writer = xp.full(max(int(targets.max()) + 1 if targets.size else 0, int(here.max()) + 1 if here.size else 0),
+                     -1, np.int64)
+    writer[targets] = xp.arange(targets.size, dtype=np.int64)  # (the later of two writes to one position wins)
+    which = writer[here]
+    written = which >= 0
+    values = src.reshape(-1)[Tensor._make(xp.maximum(which, 0))] if src.numel() else src.sum().expand(input.shape)
+    return where(Tensor._make(written), values.astype(input.dtype), input)
 
 
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:

@@ -2897,6 +2897,23 @@ class Tensor:
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> "Tensor":
         return _ops.diagonal(self, offset, dim1, dim2)
 
+    def as_strided(self, size: Sequence[int], stride: Sequence[int], storage_offset: Optional[int] = None) -> "Tensor":
+        """A view of this tensor's memory with ``size`` and ``stride`` in elements, from ``storage_offset``
+        elements into that memory (default: where this tensor starts), as torch's (see ops.as_strided)."""
+        return _ops.as_strided(self, size, stride, storage_offset)
+
+    def as_strided_(self, size: Sequence[int], stride: Sequence[int],
+                    storage_offset: Optional[int] = None) -> "Tensor":
+        """This tensor given as_strided(size, stride, storage_offset)'s geometry over its own memory, in place, as
+        torch's (see _restride_: a leaf that requires grad is refused, the version moves on)."""
+        return self._restride_("as_strided_", lambda t: _ops.as_strided(t, size, stride, storage_offset))
+
+    def as_strided_scatter(self, src: "Tensor", size: Sequence[int], stride: Sequence[int],
+                           storage_offset: Optional[int] = None) -> "Tensor":
+        """A copy with src written where as_strided(size, stride, storage_offset) reads (see
+        ops.as_strided_scatter)."""
+        return _ops.as_strided_scatter(self, src, size, stride, storage_offset)
+
     def diag(self, diagonal: int = 0) -> "Tensor":
         return _ops.diag(self, diagonal)
 
@@ -3199,14 +3216,9 @@ def _owner(a: Any) -> Any:
 
 
 def _byte_offset(a: Any) -> int:
-    """How many bytes into its owner's memory a starts (torch's storage_offset, in bytes); 0 for an owner that is
-    not an array."""
-    owner = _owner(a)
-    if backend.is_cupy_array(a):
-        return a.data.ptr - owner.data.ptr
-    if not isinstance(owner, np.ndarray):
-        return 0
-    return a.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    """How many bytes into the memory block it views a starts (torch's storage_offset, in bytes; see
+    backend.storage_span)."""
+    return backend.data_ptr(a) - backend.storage_span(a)[0]
 
 
 _SOLE_REFERENCES = Tensor._make(np.empty(2)[:1])._reference_counts()  # (see Tensor._memory_shared)
@@ -3242,7 +3254,7 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               # (shapes)
               "cumsum", "split", "chunk", "flip", "fliplr", "flipud", "roll", "diagonal", "diag", "trace", "narrow",
               "select", "movedim", "moveaxis", "unflatten", "repeat", "tile", "unbind", "contiguous", "expand_as",
-              "swapaxes", "swapdims", "view_as", "reshape_as", "ravel",
+              "swapaxes", "swapdims", "view_as", "reshape_as", "ravel", "as_strided", "as_strided_scatter",
               # (reductions with real results)
               "var", "std", "norm", "prod"):
     _attr = Tensor.__dict__.get(_name)

@@ -1,0 +1,282 @@
+"""torch's strided views of the memory itself: as_strided (a view of the whole memory block a tensor views, torch's
+storage, with sizes, strides and storage offset in elements), as_strided_, as_strided_copy, as_strided_scatter.
+
+Values against numpy references written from the definition (out[i] = memory[offset + sum i_d stride_d]), gradients
+against central differences in float64 (gradcheck, gradgradcheck) over hypothesis geometries, and values, first and
+second gradients and errors against torch's over random ones: overlapping windows, zero strides, offsets outside
+the input's own elements, non-contiguous and self-overlapping (expanded) inputs.
+"""
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from strategies import arrays, check_op, shapes, with_fixtures
+
+# the input views tested: each of (x * 1), a fresh row-major block holding x's values, so the memory is x's values
+VIEWS = {
+    "flat": lambda a: a.reshape(-1),
+    "transposed": lambda a: a.permute(*reversed(range(a.ndim))) if hasattr(a, "permute") else a.transpose(),
+    "sliced": lambda a: a[a.shape[0] // 2:][..., ::2],
+    "expanded": lambda a: a[:1].expand(3, *a.shape[1:]) if hasattr(a, "expand") else np.broadcast_to(
+        a[:1], (3,) + a.shape[1:]),
+}
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), kind=st.sampled_from(sorted(VIEWS)),
+       data=st.data())
+def test_as_strided_values_and_gradients(device, shape, kind, data):
+    """A view of input's memory whose elements are input's elements (so the result is a function of input, and
+    torch's gradient its derivative): out[i] = view[j0 + sum_d i_d k_d] for index steps k_d >= 0 along the view's
+    dims, as a geometry of the memory: stride_d = k_d . view's strides, offset = the view's + j0 . its strides.
+    Sizes 0 to 3, steps 0 (zero strides) to 2 (overlapping and gapped windows)."""
+    view = VIEWS[kind]
+    vshape = view(np.zeros(shape)).shape
+    nd = data.draw(st.integers(0, 3), label="ndim")
+    size = tuple(data.draw(st.lists(st.integers(0, 3), min_size=nd, max_size=nd), label="size"))
+    steps = [data.draw(st.lists(st.integers(0, 2), min_size=len(vshape), max_size=len(vshape)), label=f"k{d}")
+             for d in range(nd)]
+    j0 = [data.draw(st.integers(0, n - 1), label=f"j0[{e}]") for e, n in enumerate(vshape)]
+    if 0 not in size:
+        assume(all(j0[e] + sum((size[d] - 1) * steps[d][e] for d in range(nd)) < vshape[e]
+                   for e in range(len(vshape))))
+    x = data.draw(arrays(shape), label="x")
+
+    def geometry(t):
+        v = view(t * 1)
+        stride = tuple(sum(k * s for k, s in zip(steps[d], v.stride())) for d in range(nd))
+        return v, stride, v.storage_offset() + sum(j * s for j, s in zip(j0, v.stride()))
+
+    def ref(a):
+        v = view(a)
+        idx = np.indices(size, dtype=np.int64)
+        pick = tuple(j0[e] + sum((idx[d] * steps[d][e] for d in range(nd)), np.zeros(size, np.int64))
+                     for e in range(v.ndim))
+        return v[pick]
+
+    def fn(t):
+        v, stride, offset = geometry(t)
+        return tg.as_strided(v, size, stride, offset)
+
+    def method_exp(t):
+        v, stride, offset = geometry(t)
+        return v.as_strided(size, stride, offset).exp()
+
+    check_op(fn, ref, [x], device, gradgrad=True)
+    check_op(method_exp, lambda a: np.exp(ref(a)), [x], device)
+
+
+def _random_geometry(rng):
+    nd = int(rng.integers(0, 4))
+    size = tuple(int(v) for v in rng.integers(0, 4, nd))
+    stride = tuple(int(v) for v in rng.integers(0, 6, nd))
+    return size, stride, None if rng.random() < 0.3 else int(rng.integers(0, 16))
+
+
+def test_as_strided_as_torchs(device):
+    """Values, storage offsets, gradients, second gradients and out-of-bounds errors equal torch's in float64 over
+    random geometries of contiguous, transposed, strided and expanded inputs: zero strides, overlapping windows,
+    reads outside the input's elements (which get no gradient, as torch's), size-0 dims. torch's second gradient
+    through an expanded input is nan where its count of readers is 0 (0 / 0): those are compared as 0."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    views = [lambda b: b, lambda b: b.t(), lambda b: b[1:, ::2], lambda b: b[:1].expand(3, 5)]
+    checked = refused = 0
+    for _ in range(300):
+        base = rng.standard_normal((4, 5))
+        view = views[int(rng.integers(0, len(views)))]
+        size, stride, offset = _random_geometry(rng)
+        tb = torch.tensor(base, requires_grad=True)
+        gb = tg.tensor(base, requires_grad=True, device=device)
+        ti, gi = view(tb * 1), view(gb * 1)
+        assert gi.stride() == ti.stride() and gi.storage_offset() == ti.storage_offset()
+        try:
+            to = torch.as_strided(ti, size, stride, offset)
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError, match="as_strided: setStorage: sizes") as info:
+                tg.as_strided(gi, size, stride, offset)
+            assert str(e) in str(info.value)
+            refused += 1
+            continue
+        go = tg.as_strided(gi, size, stride, offset)
+        checked += 1
+        assert go.shape == tuple(to.shape) and go.stride() == to.stride()
+        assert go.storage_offset() == to.storage_offset()
+        np.testing.assert_array_equal(go.numpy(), to.detach().numpy())
+        w = rng.standard_normal(size)
+        tw, gw = torch.tensor(w, requires_grad=True), tg.tensor(w, requires_grad=True, device=device)
+        tgrad, = torch.autograd.grad((to * tw).sum(), tb, create_graph=True)
+        ggrad, = tg.autograd.grad((go * gw).sum(), gb, create_graph=True)
+        np.testing.assert_allclose(ggrad.numpy(), tgrad.detach().numpy(), rtol=1e-12, atol=1e-12)
+        if 0 in size:  # (torch's gradient is then a constant zeros)
+            continue
+        v = rng.standard_normal(base.shape)
+        t2, = torch.autograd.grad((tgrad * torch.tensor(v)).sum(), tw)
+        g2, = tg.autograd.grad((ggrad * tg.tensor(v, device=device)).sum(), gw)
+        np.testing.assert_allclose(g2.numpy(), np.nan_to_num(t2.numpy(), nan=0.0), rtol=1e-12, atol=1e-12)
+    assert checked > 150 and refused > 10
+
+
+def test_as_strided_shares_memory_and_versions(device):
+    """A view: writes through it reach the input and the reverse, its data_ptr is where its offset says, and an
+    in-place change through it moves the shared version counter on (so a saved input refuses backward); with a
+    zero stride it is read-only, as expand's views (torch refuses in-place ops that write one element for many)."""
+    x = tg.zeros(6, dtype=tg.float64, device=device)
+    v = x.as_strided((2, 2), (1, 2), 1)
+    assert v.data_ptr() == x.data_ptr() + 8 and v.storage_offset() == 1
+    v.add_(1)
+    assert x.tolist() == [0, 1, 1, 1, 1, 0] and x._version == v._version == 1
+    x[1] = 5
+    assert v[0, 0].item() == 5
+    assert x[2:].as_strided((2,), (1,), 0).tolist() == [0, 5]  # (the offset counts from the memory's start)
+    p = tg.arange(6.0, dtype=tg.float64, device=device, requires_grad=True)
+    q = p.exp()
+    with tg.no_grad():
+        q.as_strided((2,), (1,)).mul_(2)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        q.sum().backward()
+    with pytest.raises(ValueError, match="read-only"):
+        x.as_strided((3,), (0,)).add_(1)
+    r = p * 1
+    with pytest.raises(RuntimeError, match="shares its memory"):
+        r.as_strided((2,), (2,)).mul_(2)
+
+
+def test_as_strided_in_place_and_copy(device):
+    """as_strided_ restrides the tensor itself (its version moves on; recorded on a non-leaf, refused on a leaf
+    that requires grad); as_strided_copy is a contiguous copy with the view's gradient."""
+    a = tg.arange(6.0, dtype=tg.float64, device=device)
+    assert a.as_strided_((2, 2), (2, 1), 1) is a
+    assert a.tolist() == [[1, 2], [3, 4]] and a.stride() == (2, 1) and a.storage_offset() == 1 and a._version == 1
+    assert tg.as_strided_(tg.arange(4.0, device=device), (2,), (2,)).tolist() == [0, 2]
+    leaf = tg.arange(4.0, dtype=tg.float64, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="as_strided_: a leaf tensor that requires grad"):
+        leaf.as_strided_((2,), (2,))
+    m = leaf * 1
+    m.as_strided_((2,), (2,))
+    m.sum().backward()
+    assert leaf.grad.tolist() == [1, 0, 1, 0]
+    c = tg.as_strided_copy(leaf[1:], (2,), (2,), 1)
+    assert c.tolist() == [1, 3] and c.is_contiguous() and c.storage_offset() == 0
+    c.sum().backward()
+    assert leaf.grad.tolist() == [1, 1, 1, 1]
+
+
+def test_as_strided_errors_as_torchs(device):
+    x = tg.arange(10.0, dtype=tg.float64, device=device)
+    cases = [
+        (lambda: x.as_strided((3,), (1,), 8), RuntimeError, r"as_strided: setStorage: sizes \[3\], strides \[1\], "
+         r"storage offset 8, and itemsize 8 requiring a storage size of 88 are out of bounds for storage of size 80"),
+        (lambda: x[5:].as_strided((6,), (1,)), RuntimeError, "requiring a storage size of 88"),
+        (lambda: x.as_strided((3,), (-1,)), RuntimeError, "negative sizes and strides are not supported"),
+        (lambda: x.as_strided((-1,), (1,)), RuntimeError, "negative sizes"),
+        (lambda: x.as_strided((3,), (1,), -1), RuntimeError, "invalid storage offset -1"),
+        (lambda: x.as_strided((3, 2), (1,)), RuntimeError, "mismatch in length of strides and shape"),
+        (lambda: x.as_strided(3, (1,)), TypeError, "argument 'size' must be tuple of ints, not int"),
+        (lambda: x.as_strided((3,), (1,), 2.0), TypeError, "storage_offset must be an int"),
+        (lambda: x.as_strided((3.0,), (1,)), TypeError, r"size\[0\] must be an int"),
+        (lambda: tg.as_strided([1.0], (1,), (1,)), TypeError, "input must be a Tensor"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()
+    assert x.as_strided((0, 3), (1, 1), 20).shape == (0, 3)  # (nothing read: no bound, as torch's)
+
+
+@with_fixtures
+@given(shape=shapes(min_dims=1, max_dims=2, min_side=1, max_side=4), data=st.data())
+def test_as_strided_scatter_values_and_gradients(device, shape, data):
+    """input with src written where as_strided(size, stride, offset) reads its memory, windows that do not
+    overlap (steps along distinct dims of a row-major input); src's gradient is g there, input's g elsewhere."""
+    nd = len(shape)
+    dims = data.draw(st.permutations(range(nd)), label="dims")[:data.draw(st.integers(0, nd), label="ndim")]
+    size = tuple(data.draw(st.integers(1, shape[d]), label=f"size{d}") for d in dims)
+    j0 = [data.draw(st.integers(0, shape[e] - (size[dims.index(e)] if e in dims else 1)), label=f"j0[{e}]")
+          for e in range(nd)]
+    strides = [int(np.prod(shape[d + 1:])) for d in range(nd)]
+    stride, offset = tuple(strides[d] for d in dims), sum(j * s for j, s in zip(j0, strides))
+    x, src = data.draw(arrays(shape), label="x"), data.draw(arrays(size), label="src")
+
+    def ref(a, s):
+        out = a.copy()
+        idx = [np.full(size, j) for j in j0]
+        for k, d in enumerate(dims):
+            idx[d] = idx[d] + np.arange(size[k]).reshape([-1 if i == k else 1 for i in range(len(size))])
+        out[tuple(idx)] = s
+        return out
+
+    check_op(lambda t, s: tg.as_strided_scatter(t, s, size, stride, offset), ref, [x, src], device, gradgrad=True)
+    check_op(lambda t, s: t.as_strided_scatter(s, size, stride, offset), ref, [x, src], device)
+
+
+def test_as_strided_scatter_as_torchs(device):
+    """Values equal torch's over random geometries of contiguous, transposed and strided inputs (the view taken of
+    a copy of input's memory, input's geometry kept; windows that do not overlap: torch leaves the order of
+    overlapping writes unspecified); src's gradient equals torch's for a contiguous input (torch's formula reads g
+    as if every input were). input's gradient is the derivative, g where
+    nothing was written: torch's formula gives g at the written elements instead (a known fault), so it is
+    checked against the derivative here."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    views = [lambda b: b, lambda b: b.t(), lambda b: b[1:, ::2]]
+    checked = 0
+    for _ in range(300):
+        base = rng.standard_normal((3, 4))
+        which = int(rng.integers(0, len(views)))
+        view = views[which]
+        size, stride, offset = _random_geometry(rng)
+        positions = (offset or 0) + sum(np.indices(size).reshape(len(size), -1)[d] * stride[d]
+                                       for d in range(len(size))) if size else np.array([offset or 0])
+        if len(np.unique(positions)) != np.size(positions):
+            continue
+        src = rng.standard_normal(size)
+        ti, gi = view(torch.tensor(base)), view(tg.tensor(base, device=device))
+        tsrc = torch.tensor(src, requires_grad=True)
+        try:
+            to = torch.as_strided_scatter(ti, tsrc, size, stride, offset)
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError, match="as_strided_scatter: setStorage") as info:
+                tg.as_strided_scatter(gi, tg.tensor(src, device=device), size, stride, offset)
+            assert str(e) in str(info.value)
+            continue
+        gsrc = tg.tensor(src, requires_grad=True, device=device)
+        go = tg.as_strided_scatter(gi, gsrc, size, stride, offset)
+        np.testing.assert_array_equal(go.numpy(), to.detach().numpy())
+        checked += 1
+        if which:  # (torch's src gradient reads g as if input were contiguous)
+            continue
+        w = rng.standard_normal(go.shape)
+        tgrad, = torch.autograd.grad((to * torch.tensor(w)).sum(), tsrc)
+        (go * tg.tensor(w, device=device)).sum().backward()
+        np.testing.assert_allclose(gsrc.grad.numpy(), tgrad.numpy(), rtol=1e-12)
+    assert checked > 100
+    x = tg.zeros(2, 3, dtype=tg.float64, device=device, requires_grad=True)
+    s = tg.tensor([7.0, 9.0], dtype=tg.float64, device=device, requires_grad=True)
+    y = tg.as_strided_scatter(x, s, (2,), (2,), 1)
+    assert y.tolist() == [[0, 7, 0], [9, 0, 0]]
+    (y * tg.arange(1.0, 7.0, dtype=tg.float64, device=device).reshape(2, 3)).sum().backward()
+    assert x.grad.tolist() == [[1, 0, 3], [0, 5, 6]] and s.grad.tolist() == [2, 4]
+    with pytest.raises(RuntimeError, match=r"expected src to have a size equal to the slice of self. src size = "
+                                           r"\[3\], slice size = \[2\]"):
+        tg.as_strided_scatter(x, tg.ones(3, dtype=tg.float64, device=device), (2,), (2,))
+    assert tg.as_strided_scatter(x[1:], tg.ones(2, device=device), (2,), (1,)).tolist() == [[1, 1, 0]]
+
+
+def test_as_strided_complex_as_torchs(device):
+    """Complex input: the same view, and the gradient in torch's convention (overlapping windows sum)."""
+    torch = pytest.importorskip("torch")
+    a = np.array([1 + 2j, 3j, 4.0, -1 - 1j, 0.5j])
+    w = np.array([[1j, 2.0], [3.0, -1j]])
+    theirs = torch.tensor(a, requires_grad=True)
+    ours = tg.tensor(a, requires_grad=True, device=device)
+    t = (theirs * 1).as_strided((2, 2), (1, 2), 1)
+    o = tg.as_strided(ours * 1, (2, 2), (1, 2), 1)
+    np.testing.assert_array_equal(o.numpy(), t.detach().numpy())
+    (t * torch.tensor(w)).abs().sum().backward()
+    (o * tg.tensor(w, device=device)).abs().sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+    s = tg.as_strided_scatter(ours.detach(), tg.tensor([5j], device=device), (1,), (1,), 2)
+    np.testing.assert_array_equal(s.numpy(), torch.as_strided_scatter(
+        theirs.detach(), torch.tensor([5j]), (1,), (1,), 2).numpy())
