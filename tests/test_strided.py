@@ -280,3 +280,32 @@ def test_as_strided_complex_as_torchs(device):
     s = tg.as_strided_scatter(ours.detach(), tg.tensor([5j], device=device), (1,), (1,), 2)
     np.testing.assert_array_equal(s.numpy(), torch.as_strided_scatter(
         theirs.detach(), torch.tensor([5j]), (1,), (1,), 2).numpy())
+
+
+def test_empty_strided_as_torchs(device):
+    """empty_strided and new_empty_strided: torch's sizes, strides, dtype, device and memory size (zeros here, where
+    torch's are uninitialised); a zero stride is read-only; torch's errors."""
+    torch = pytest.importorskip("torch")
+    for size, stride in [((2, 3), (1, 2)), ((2, 3), (3, 1)), ((2, 3), (0, 1)), ((0, 3), (1, 2)), ((), ()),
+                         ((4,), (3,)), ((2, 2, 2), (1, 4, 2))]:
+        ours = tg.empty_strided(size, stride, dtype=tg.float64, device=device)
+        theirs = torch.empty_strided(size, stride, dtype=torch.float64)
+        assert ours.shape == tuple(theirs.shape) and ours.stride() == theirs.stride() and ours.device == device
+        assert ours.storage_offset() == 0 and not ours.numpy().any()
+        assert tg.backend.storage_span(ours.array)[1] == theirs.untyped_storage().nbytes()
+    e = tg.empty_strided([2, 3], [0, 1], requires_grad=True, device=device)
+    assert e.dtype == tg.float32 and e.requires_grad and e.is_leaf
+    with pytest.raises(ValueError, match="read-only"):
+        e.detach().add_(1)
+    x = tg.ones(2, dtype=tg.int64, device=device)
+    n = x.new_empty_strided((2, 2), (1, 2))
+    assert n.dtype == tg.int64 and n.device == device and n.stride() == (1, 2)
+    assert x.new_empty_strided((2,), (1,), dtype=tg.float64).dtype == tg.float64
+    with pytest.raises(TypeError):
+        x.new_empty_strided((2,), (1,), tg.float32)  # (dtype is keyword-only, as torch's)
+    with pytest.raises(RuntimeError, match=r"empty_strided: dimensionality of sizes \(2\) must match "
+                                           r"dimensionality of strides \(1\)"):
+        tg.empty_strided((2, 3), (1,))
+    with pytest.raises(RuntimeError, match=r"Storage size calculation overflowed with sizes=\[2\] and "
+                                           r"strides=\[-1\]"):
+        tg.empty_strided((2,), (-1,))

@@ -18,10 +18,11 @@ from .backend import (get_float32_matmul_precision, get_num_interop_threads, is_
                       set_float32_matmul_precision, set_flush_denormal, set_num_interop_threads, set_warn_always)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (addmm, allclose, argsort, as_strided, as_strided_scatter, baddbmm, bincount, bmm, broadcast_tensors,
-                  bucketize, cat, cdist, chunk, clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum, equal,
-                  floor_divide, fmax, fmin, frexp, gather, histc, index_select, isin, kron, lerp, logsumexp, maximum,
-                  meshgrid, minimum, mm, movedim, nan_to_num, narrow, nextafter, outer, polygamma, roll, searchsorted,
-                  select, signbit, sort, split, stack, topk, unflatten, unique, unique_consecutive, where)
+                  bucketize, cat, cdist, chunk, clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum,
+                  empty_strided, equal, floor_divide, fmax, fmin, frexp, gather, histc, index_select, isin, kron, lerp,
+                  logsumexp, maximum, meshgrid, minimum, mm, movedim, nan_to_num, narrow, nextafter, outer, polygamma,
+                  roll, searchsorted, select, signbit, sort, split, stack, topk, unflatten, unique, unique_consecutive,
+                  where)
 from . import amp, backends, cpu, cuda, distributions, func, linalg, nn, optim, random, special, testing, utils
 from .amp import autocast
 from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, inverse, lu_unpack, matrix_exp, matrix_power,
@@ -171,6 +172,7 @@ __all__ = [
     "squeeze", "unbind", "transpose", "swapaxes", "permute", "reshape", "flatten", "broadcast_to", "t", "clip",
     "clone", "detach", "neg", "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge",
     "broadcast_tensors", "meshgrid", "kron", "cdist", "addmm", "baddbmm", "linspace", "empty", "empty_like",
+    "empty_strided",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "utils", "func",
     "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_", "double",
     "half", "long", "short", "set_default_dtype", "get_default_dtype",

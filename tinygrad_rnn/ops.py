@@ -3164,6 +3164,28 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
 
 
 @complex_ok
+def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None, layout: Any = None,
+                  device: Optional[str] = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """torch.empty_strided: a tensor of ``size`` with ``stride`` (in elements) over memory of its own just large
+    enough (1 + sum((size - 1) * stride) elements; none for an empty one), filled with zeros where torch's is left
+    uninitialised (as tg.empty). A zero stride makes it read-only, as as_strided's views."""
+    op = "empty_strided"
+    size, stride = _strided_ints(size, op, "size"), _strided_ints(stride, op, "stride")
+    if len(size) != len(stride):
+        raise RuntimeError(f"{op}: dimensionality of sizes ({len(size)}) must match dimensionality of strides "
+                           f"({len(stride)})")
+    if min(size, default=0) < 0 or min(stride, default=0) < 0:
+        raise RuntimeError(f"{op}: Storage size calculation overflowed with sizes={list(size)} and "
+                           f"strides={list(stride)} (negative sizes and strides are not supported)")
+    if layout is not None and repr(layout) != "torch.strided":
+        raise ValueError(f"{op}: only the strided layout exists here, got {layout}")
+    n = 0 if 0 in size else 1 + sum((k - 1) * s for k, s in zip(size, stride))
+    memory = backend.module_for(device).zeros(n, _dt(dtype, op) or _defaults.floating)
+    writeable = not any(s == 0 and k > 1 for k, s in zip(size, stride))
+    return Tensor(backend.strided_view(memory, size, stride, 0, writeable), requires_grad=requires_grad)
+
+
+@complex_ok
 def as_strided_scatter(input: Tensor, src: Tensor, size: Sequence[int], stride: Sequence[int],
                        storage_offset: Optional[int] = None) -> Tensor:
     """torch.as_strided_scatter: a copy of input whose elements lying where input.as_strided(size, stride,

@@ -1968,6 +1968,13 @@ class Tensor:
                                dtype=self.dtype if dtype is None else dtype,
                                device=self.device if device is None else device, requires_grad=requires_grad)
 
+    def new_empty_strided(self, size: Sequence[int], stride: Sequence[int], *, dtype: Any = None, layout: Any = None,
+                          device: Optional[str] = None, requires_grad: bool = False,
+                          pin_memory: bool = False) -> "Tensor":
+        """tg.empty_strided(size, stride) with this tensor's dtype and device unless given, as torch's."""
+        return _ops.empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype, layout=layout,
+                                  device=self.device if device is None else device, requires_grad=requires_grad)
+
     def new_ones(self, *args: Any, size: Optional[Sequence[int]] = None, dtype: Any = None,
                  device: Optional[str] = None, requires_grad: bool = False) -> "Tensor":
         return _creation.ones(_creation._sizes(args, size, "new_ones"),
@@ -3255,6 +3262,7 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "cumsum", "split", "chunk", "flip", "fliplr", "flipud", "roll", "diagonal", "diag", "trace", "narrow",
               "select", "movedim", "moveaxis", "unflatten", "repeat", "tile", "unbind", "contiguous", "expand_as",
               "swapaxes", "swapdims", "view_as", "reshape_as", "ravel", "as_strided", "as_strided_scatter",
+              "new_empty_strided",
               # (reductions with real results)
               "var", "std", "norm", "prod"):
     _attr = Tensor.__dict__.get(_name)
