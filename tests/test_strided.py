@@ -1,5 +1,6 @@
 """torch's strided views of the memory itself: as_strided (a view of the whole memory block a tensor views, torch's
-storage, with sizes, strides and storage offset in elements), as_strided_, as_strided_copy, as_strided_scatter.
+storage, with sizes, strides and storage offset in elements), as_strided_, as_strided_copy, as_strided_scatter,
+empty_strided; the storages themselves (untyped_storage, storage, storage_type), set_ and is_set_to.
 
 Values against numpy references written from the definition (out[i] = memory[offset + sum i_d stride_d]), gradients
 against central differences in float64 (gradcheck, gradgradcheck) over hypothesis geometries, and values, first and
@@ -309,3 +310,68 @@ def test_empty_strided_as_torchs(device):
     with pytest.raises(RuntimeError, match=r"Storage size calculation overflowed with sizes=\[2\] and "
                                            r"strides=\[-1\]"):
         tg.empty_strided((2,), (-1,))
+
+
+def test_storages_as_torchs(device):
+    """untyped_storage / storage / storage_type: the memory block a tensor views (the whole of it for a view), its
+    address, byte and element counts, values and legacy class as torch's; data_ptr equality tells sharing."""
+    torch = pytest.importorskip("torch")
+    a = np.arange(6.0).reshape(2, 3)
+    ours, theirs = tg.tensor(a, device=device), torch.tensor(a)
+    for f in (lambda t: t, lambda t: t[1:], lambda t: t.t(), lambda t: t[:, ::2], lambda t: t.reshape(6)[2:4]):
+        s, ts = f(ours).untyped_storage(), f(theirs).untyped_storage()
+        assert isinstance(s, tg.UntypedStorage) and tg.is_storage(s) and not tg.is_storage(ours)
+        assert s.data_ptr() == ours.untyped_storage().data_ptr() == ours.data_ptr()
+        assert s.nbytes() == s.size() == len(s) == ts.nbytes() and s.element_size() == 1 and s.device == device
+        assert s.tolist() == ts.tolist() and s[8] == ts[8] and s[8:16].tolist() == ts[8:16].tolist()
+        assert repr(ours[0].untyped_storage()) == repr(theirs[0].untyped_storage()).replace("cpu", device)
+    assert ours.clone().untyped_storage().data_ptr() != ours.untyped_storage().data_ptr()
+    assert ours.detach().untyped_storage().data_ptr() == ours.untyped_storage().data_ptr()
+    with pytest.warns(UserWarning, match="TypedStorage is deprecated"):
+        s = ours[1:].storage()
+    with pytest.warns(UserWarning):
+        ts = theirs[1:].storage()
+    assert isinstance(s, tg.TypedStorage) and s.dtype == tg.float64 and s.element_size() == 8
+    assert s.size() == len(s) == ts.size() == 6 and s.nbytes() == 48 and s[1] == ts[1] == 1.0
+    assert s.tolist() == ts.tolist() and s.data_ptr() == ours.data_ptr() and s.untyped().nbytes() == 48
+    for dtype, name in [(tg.float32, "FloatStorage"), (tg.float64, "DoubleStorage"), (tg.int64, "LongStorage"),
+                        (tg.bool, "BoolStorage"), (tg.float16, "HalfStorage"), (tg.uint8, "ByteStorage")]:
+        kind = tg.zeros(2, dtype=dtype, device=device).storage_type()
+        assert kind.__name__ == name and issubclass(kind, tg.TypedStorage) and kind.dtype == dtype
+        assert getattr(torch, name) is torch.zeros(2, dtype=getattr(torch, str(np.dtype(dtype)))).storage_type()
+
+
+def test_set_and_is_set_to_as_torchs(device):
+    """set_: to nothing, to exactly another tensor's view, to a geometry of its memory or of a storage; is_set_to
+    compares memory, offset, size and stride; torch's errors (growing the memory refused here)."""
+    torch = pytest.importorskip("torch")
+    a = np.arange(6.0).reshape(2, 3)
+    x, tx = tg.tensor(a, device=device), torch.tensor(a)
+    calls = [lambda t, s: (s[1:],), lambda t, s: (s, 2, (2,), (2,)), lambda t, s: (s.untyped_storage(), 1, (2,)),
+             lambda t, s: (s.untyped_storage(),), lambda t, s: (s, 1, (2, 2), (1, 2)), lambda t, s: ()]
+    for call in calls:
+        y, ty = tg.zeros(3, dtype=tg.float64, device=device), torch.zeros(3, dtype=torch.float64)
+        assert y.set_(*call(y, x)) is y
+        ty.set_(*call(ty, tx))
+        assert y.tolist() == ty.tolist() and (y.stride() == ty.stride() or not y.numel())  # (numpy: 0 if empty)
+        assert y.storage_offset() == ty.storage_offset() and y._version == ty._version == 1
+        if y.numel():
+            assert y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
+    y = tg.zeros(3, dtype=tg.float64, device=device).set_(x[1:])
+    y.fill_(7)
+    assert x.tolist() == [[0, 1, 2], [7, 7, 7]] and x._version == 0  # (the memory shared, not the counter)
+    assert y.is_set_to(x[1:]) and not y.is_set_to(x) and x.is_set_to(x[:]) and x.is_set_to(x.detach())
+    assert not x.is_set_to(x.view(6)) and not x.is_set_to(x.clone())
+    assert tx.is_set_to(tx[:]) and not tx.is_set_to(tx.view(6))
+    with pytest.raises(RuntimeError, match="Could not set tensor of type float64 to a tensor of type float32"):
+        tg.zeros(3, device=device).set_(x)
+    with pytest.raises(RuntimeError, match="set_: setStorage: sizes \\[20\\]"):
+        tg.zeros(3, dtype=tg.float64, device=device).set_(x, 0, (20,), (1,))
+    with pytest.raises(RuntimeError, match="a tensor that requires grad"):
+        tg.zeros(3, dtype=tg.float64, device=device, requires_grad=True).set_(x)
+    leaf = tg.zeros(3, dtype=tg.float64, device=device, requires_grad=True)
+    with tg.no_grad():
+        leaf.set_(x[0])
+    assert leaf.tolist() == [0, 1, 2] and leaf.requires_grad
+    with pytest.raises(TypeError, match="source must be a Tensor or a storage"):
+        tg.zeros(1, device=device).set_([1.0])

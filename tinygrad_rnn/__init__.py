@@ -17,6 +17,7 @@ from .creation import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTe
 from .backend import (get_float32_matmul_precision, get_num_interop_threads, is_warn_always_enabled,
                       set_float32_matmul_precision, set_flush_denormal, set_num_interop_threads, set_warn_always)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .storage import TypedStorage, UntypedStorage, is_storage
 from .ops import (addmm, allclose, argsort, as_strided, as_strided_scatter, baddbmm, bincount, bmm, broadcast_tensors,
                   bucketize, cat, cdist, chunk, clamp, copysign, count_nonzero, cumprod, cumsum, dot, einsum,
                   empty_strided, equal, floor_divide, fmax, fmin, frexp, gather, histc, index_select, isin, kron, lerp,
@@ -118,10 +119,6 @@ def compile(model: _Any = None, *, fullgraph: bool = False, dynamic: _Any = None
     return model
 
 
-def is_storage(obj: _Any) -> bool:
-    """torch.is_storage: False, there are no storage objects here (a tensor wraps its array)."""
-    return False
-
 
 def from_numpy(a) -> Tensor:
     """A tensor sharing memory with a numpy array (changes to one show in the other)."""
@@ -143,7 +140,8 @@ __all__ = [
     "memory_format", "contiguous_format", "preserve_format", "channels_last", "channels_last_3d",
     "set_default_tensor_type", "to_dlpack",
     "get_float32_matmul_precision", "get_num_interop_threads", "is_warn_always_enabled", "set_float32_matmul_precision",
-    "set_flush_denormal", "set_num_interop_threads", "set_warn_always", "is_storage", "dtype", "FloatTensor",
+    "set_flush_denormal", "set_num_interop_threads", "set_warn_always", "is_storage", "UntypedStorage", "TypedStorage",
+    "dtype", "FloatTensor",
     "DoubleTensor", "HalfTensor",
     "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor", "get_default_device",
     "set_default_device", "equal",

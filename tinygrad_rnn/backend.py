@@ -143,18 +143,27 @@ def storage_span(a: Any) -> Tuple[int, int]:
     return data_ptr(flat), int(flat.size)
 
 
-def strided_view(a: Any, shape: Tuple[int, ...], strides: Tuple[int, ...], offset: int, writeable: bool) -> Any:
-    """A view of the memory block a views (storage_span) with ``shape`` and ``strides`` in elements of a's dtype,
-    starting ``offset`` elements into the block, as torch's as_strided; the caller has checked that it stays inside
-    the block. Its base is the array that owns the memory, as other views' (numpy), so it counts as sharing it; a
-    read-only one where not ``writeable``."""
-    size = a.itemsize
+def storage_bytes(a: Any) -> Any:
+    """A 1-d uint8 array over the whole memory block a views (storage_span's), sharing it."""
+    if is_cupy_array(a):
+        start, nbytes = storage_span(a)
+        return type(a)((nbytes,), np.uint8, memptr=a.data + (start - data_ptr(a)))
+    return _host_storage(a)
+
+
+def strided_view(a: Any, shape: Tuple[int, ...], strides: Tuple[int, ...], offset: int, writeable: bool,
+                 dtype: Any = None) -> Any:
+    """A view of the memory block a views (storage_span) with ``shape`` and ``strides`` in elements of ``dtype``
+    (default a's), starting ``offset`` elements into the block, as torch's as_strided; the caller has checked that
+    it stays inside the block. Its base is the array that owns the memory, as other views' (numpy), so it counts as
+    sharing it; a read-only one where not ``writeable``."""
+    dtype = a.dtype if dtype is None else np.dtype(dtype)
+    size = dtype.itemsize
     byte_strides = tuple(s * size for s in strides)
+    flat = storage_bytes(a)
     if is_cupy_array(a):  # (cupy.lib.stride_tricks.as_strided's constructor, from the allocation's start)
-        start = a.data + (storage_span(a)[0] - data_ptr(a))
-        return type(a)(shape, a.dtype, memptr=start + offset * size, strides=byte_strides)
-    flat = _host_storage(a)
-    view = np.ndarray(shape, a.dtype, buffer=flat, offset=min(offset * size, flat.size), strides=byte_strides)
+        return type(a)(shape, dtype, memptr=flat.data + offset * size, strides=byte_strides)
+    view = np.ndarray(shape, dtype, buffer=flat, offset=min(offset * size, flat.size), strides=byte_strides)
     if not writeable and view.flags.writeable:
         view.flags.writeable = False
     return view

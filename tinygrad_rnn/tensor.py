@@ -1256,6 +1256,65 @@ class Tensor:
         (tg.from_numpy(a[1:])) counts from a's start, where torch counts from the view's."""
         return _byte_offset(self.array) // max(self.array.itemsize, 1)
 
+    def untyped_storage(self) -> "_storage.UntypedStorage":
+        """The memory block this tensor views as torch's UntypedStorage (its bytes): two tensors share memory where
+        their storages' data_ptr() agree; storage_offset() and as_strided count from its start."""
+        return _storage.untyped_storage(self.array)
+
+    def storage(self) -> "_storage.TypedStorage":
+        """That memory as torch's TypedStorage of this dtype (deprecated in torch, which warns as here)."""
+        return _storage.typed_storage(self.array)
+
+    def storage_type(self) -> type:
+        """torch's legacy storage class of this dtype (tg's FloatStorage for float32, ...)."""
+        return _storage.legacy_storage_type(self.dtype)
+
+    def is_set_to(self, tensor: "Tensor") -> bool:
+        """Whether this tensor and ``tensor`` view the same memory with the same dtype, storage offset, size and
+        stride (torch's is_set_to: x[:] is set to x, x.view(6) is not)."""
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"is_set_to: tensor must be a Tensor, got {type(tensor).__name__}")
+        a, b = self.array, tensor.array
+        return a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides and \
+            self.device == tensor.device and backend.data_ptr(a) == backend.data_ptr(b) and \
+            backend.storage_span(a) == backend.storage_span(b)
+
+    def set_(self, source: Any = None, storage_offset: int = 0, size: Optional[Sequence[int]] = None,
+             stride: Optional[Sequence[int]] = None) -> "Tensor":
+        """This tensor made to view other memory in place, as torch's set_: ``set_()`` an empty one, ``set_(t)``
+        exactly t's (the same memory, offset, size and stride; t's dtype must be this one's), ``set_(t or storage,
+        storage_offset, size, stride)`` that geometry of t's memory or of a storage (stride defaults to row-major,
+        size to the whole storage). Refused while recording for a tensor that requires grad (torch records a node
+        that cannot backpropagate), and where the geometry reaches outside the memory (torch grows the storage).
+        The version moves on; the tensor is no longer a view of what it viewed."""
+        op = "set_"
+        if _mode.grad_enabled and self._requires_grad:
+            raise RuntimeError(f"{op}: a tensor that requires grad cannot be set to other memory in place while the "
+                               "graph is recorded (torch refuses a leaf: 'a leaf Variable that requires grad is being "
+                               "used in an in-place operation'); call it under no_grad()")
+        if source is None:
+            data = xp_of(self.array).zeros(0, self.dtype)
+        elif isinstance(source, (Tensor, _storage._Storage)):
+            source_dtype = source.dtype if isinstance(source, Tensor) else getattr(source, "dtype", self.dtype)
+            if source_dtype != self.dtype:
+                raise RuntimeError(f"{op}: Could not set tensor of type {source_dtype} to a tensor of type "
+                                   f"{self.dtype}")
+            if isinstance(source, Tensor) and (storage_offset, size, stride) == (0, None, None):
+                data = source.array
+            else:
+                memory = source.array if isinstance(source, Tensor) else \
+                    source._bytes[:source._bytes.size // self.dtype.itemsize * self.dtype.itemsize].view(self.dtype)
+                size = (memory.size,) if size is None else size
+                if stride is None:
+                    stride = tuple(int(np.prod(size[d + 1:])) for d in range(len(size)))
+                size, stride, offset = _ops.strided_geometry(memory, size, stride, storage_offset, op)
+                data = backend.strided_view(memory, size, stride, offset, backend.is_writable(memory), self.dtype)
+        else:
+            raise TypeError(f"{op}: source must be a Tensor or a storage, got {type(source).__name__}")
+        self.array, self._base = data, None
+        self._bump_version()
+        return self
+
     def is_inference(self) -> bool:
         """False: torch's inference tensors are a kind of their own (made inside inference_mode, refused by autograd
         later); here inference_mode only stops recording, and a tensor made there is an ordinary one (tracking them
@@ -3241,6 +3300,7 @@ Tensor.conj, Tensor.angle, Tensor.is_complex = _complexops.conj, _complexops.ang
 Tensor.conj_physical = _complexops.conj_physical
 Tensor.real = property(_complexops.real, doc="The real parts (a copy for a complex tensor; a real one itself).")
 Tensor.imag = property(_complexops.imag, doc="The imaginary parts of a complex tensor (a copy).")
+from . import storage as _storage  # noqa: E402  (untyped_storage, storage, set_)
 from . import fft as _fft  # noqa: E402  (stft, istft)
 
 Tensor.stft, Tensor.istft = _fft.stft, _fft.istft
