@@ -1,12 +1,15 @@
 """torch's strided views of the memory itself: as_strided (a view of the whole memory block a tensor views, torch's
 storage, with sizes, strides and storage offset in elements), as_strided_, as_strided_copy, as_strided_scatter,
-empty_strided; the storages themselves (untyped_storage, storage, storage_type), set_ and is_set_to.
+empty_strided; the storages themselves (untyped_storage, storage, storage_type), set_ and is_set_to; resize,
+resize_as, output_nr and dim_order.
 
 Values against numpy references written from the definition (out[i] = memory[offset + sum i_d stride_d]), gradients
 against central differences in float64 (gradcheck, gradgradcheck) over hypothesis geometries, and values, first and
 second gradients and errors against torch's over random ones: overlapping windows, zero strides, offsets outside
 the input's own elements, non-contiguous and self-overlapping (expanded) inputs.
 """
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -375,3 +378,69 @@ def test_set_and_is_set_to_as_torchs(device):
     assert leaf.tolist() == [0, 1, 2] and leaf.requires_grad
     with pytest.raises(TypeError, match="source must be a Tensor or a storage"):
         tg.zeros(1, device=device).set_([1.0])
+
+
+def test_resize_and_resize_as_as_torchs(device):
+    """torch's deprecated out-of-place resize / resize_as: a warning, a view of as many elements with reshape's
+    gradient, torch's RuntimeError for another count."""
+    torch = pytest.importorskip("torch")
+    x = tg.arange(6.0, dtype=tg.float64, device=device, requires_grad=True)
+    with pytest.warns(UserWarning, match="non-inplace resize is deprecated"):
+        y = x.resize(3, 2)
+    assert y.shape == (3, 2) and y.tolist() == [[0, 1], [2, 3], [4, 5]] and y.data_ptr() == x.data_ptr()
+    (y * tg.arange(6.0, dtype=tg.float64, device=device).reshape(3, 2)).sum().backward()
+    assert x.grad.tolist() == [0, 1, 2, 3, 4, 5]
+    with pytest.warns(UserWarning, match="non-inplace resize_as is deprecated"):
+        assert x.resize_as(tg.zeros(2, 3, device=device)).shape == (2, 3)
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError) as ours:
+        x.resize(4)
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError) as theirs:
+        torch.zeros(6).resize(4)
+    assert str(theirs.value) in str(ours.value)
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match=r"requested resize to 4 \(4 elements in "
+                                                                      r"total\), but the given tensor has a size "
+                                                                      r"of 2x3 \(6 elements\)"):
+        x.reshape(2, 3).resize_as(tg.zeros(4, device=device))
+    with pytest.raises(TypeError, match="resize_as: tensor must be a Tensor"):
+        x.resize_as([1])
+
+
+def test_output_nr_and_dim_order_as_torchs(device):
+    """output_nr: the index of a tensor among its op's outputs (0 for a leaf); dim_order: the dims from outermost
+    in memory, torch's ordering and ambiguity checks, over permuted, channels-last and expanded layouts."""
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((3, 3))
+    s, ts = tg.tensor(a + a.T, device=device, requires_grad=True), torch.tensor(a + a.T, requires_grad=True)
+    for ours, theirs in [(tg.linalg.eigh(s), torch.linalg.eigh(ts)), (tg.linalg.svd(s), torch.linalg.svd(ts)),
+                         ((s, s * 2), (ts, ts * 2))]:
+        assert [o.output_nr for o in ours] == [t.output_nr for t in theirs]
+    formats = [False, True, [tg.contiguous_format], [tg.channels_last, tg.contiguous_format]]
+    checked = 0
+    for shape in [(2, 3), (2, 1, 3), (3, 3), (2, 3, 4, 5), (2, 2, 2), (4,)]:
+        x = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+        for perm in itertools.permutations(range(len(shape))):
+            views = [lambda t, fmt: t.permute(*perm), lambda t, fmt: t[:1].expand(3, *t.shape[1:]).permute(*perm)]
+            if len(shape) == 4:
+                views.append(lambda t, fmt: t.contiguous(memory_format=fmt).permute(*perm))
+            for view in views:
+                ours = view(tg.tensor(x, device=device), tg.channels_last)
+                theirs = view(torch.tensor(x), torch.channels_last)
+                if ours.stride() != theirs.stride():  # (numpy's strides of size-1 dims may differ)
+                    continue
+                for check in formats:
+                    their_check = check if isinstance(check, bool) else [
+                        torch.channels_last if m is tg.channels_last else torch.contiguous_format for m in check]
+                    try:
+                        expected = theirs.dim_order(ambiguity_check=their_check)
+                    except RuntimeError as e:
+                        with pytest.raises(RuntimeError, match=str(e).split(",")[0]):
+                            ours.dim_order(ambiguity_check=check)
+                    else:
+                        assert ours.dim_order(ambiguity_check=check) == expected
+                    checked += 1
+    assert checked > 300
+    assert tg.zeros((), device=device).dim_order() == () and tg.zeros(2, 3, device=device).t().dim_order() == (1, 0)
+    with pytest.raises(TypeError, match="must be a bool or a list of memory formats"):
+        tg.zeros(2, device=device).dim_order(ambiguity_check=[3])
+    with pytest.raises(TypeError):
+        tg.zeros(2, device=device).dim_order(True)  # (keyword-only, as torch's)

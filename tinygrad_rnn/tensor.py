@@ -252,6 +252,40 @@ def preserved_format(a: Any) -> memory_format:
     return contiguous_format
 
 
+def _dim_order(a: Any, shape: Tuple[int, ...], strides: Tuple[int, ...]) -> Tuple[Tuple[int, ...], bool]:
+    """torch's compute_elementwise_output_logical_to_physical_perm of one tensor: row-major dims as they are, a
+    channels-last layout's (0, 2, ..., 1), else an insertion sort from the innermost dim by stride (a zero stride
+    compares as neither; equal strides put the larger dim outside); and whether each dim then lies strictly
+    outside the next (the order is unique)."""
+    nd = len(shape)
+    if nd < 2:
+        return tuple(range(nd)), True
+    row_major, last = bool(a.flags.c_contiguous), memory_format_of(a, channels_last)
+    if row_major and not last:
+        return tuple(range(nd)), True
+    if last and not row_major:
+        return (0, *range(2, nd), 1), True
+
+    def swap(i: int, j: int) -> int:
+        if strides[i] == 0 or strides[j] == 0:
+            return 0
+        if strides[i] != strides[j]:
+            return -1 if strides[i] < strides[j] else 1
+        return 1 if shape[i] > shape[j] else 0
+
+    perm = list(reversed(range(nd)))
+    for i in range(1, nd):
+        j = i
+        for k in reversed(range(i)):
+            order = swap(perm[k], perm[j])
+            if order > 0:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+            elif order < 0:
+                break
+    return tuple(reversed(perm)), all(swap(perm[k], perm[k + 1]) == -1 for k in range(nd - 1))
+
+
 def memory_format_of(a: Any, fmt: memory_format) -> bool:
     """Whether array a's elements lie in fmt's order without gaps (torch's is_contiguous(memory_format)): dims of
     size 1 have any stride, as torch's."""
@@ -1331,6 +1365,34 @@ class Tensor:
         return backend.data_ptr(self.array)
 
     @property
+    def output_nr(self) -> int:
+        """Which output of its grad_fn's op this tensor is (torch's output_nr): max's values 0, its indices 1; 0 for
+        a leaf and an op's only output. split's and unbind's pieces are each their own indexing op here (0 each,
+        where torch's one node numbers them)."""
+        node = self.grad_fn
+        return node.index if type(node) is _OutputNode else 0
+
+    def dim_order(self, *, ambiguity_check: Union[bool, List["memory_format"]] = False) -> Tuple[int, ...]:
+        """The dims from the outermost in memory to the innermost (torch's dim_order: (0, 2, 3, 1) for a
+        channels-last image batch, (1, 0) for a transposed matrix), by torch's ordering of strides (zero strides
+        left in place, equal strides ordered by size). ``ambiguity_check``: True refuses a tensor with dims of
+        size 1 or equal strides (their order is not unique) unless exactly one of the listed memory formats fits
+        it (a list of formats checks against those), as torch's RuntimeError."""
+        if not isinstance(ambiguity_check, bool) and not (isinstance(ambiguity_check, list) and all(
+                isinstance(m, memory_format) for m in ambiguity_check)):
+            raise TypeError("The ambiguity_check argument must be a bool or a list of memory formats.")
+        shape, strides = self.shape, self.stride()
+        formats = ambiguity_check if isinstance(ambiguity_check, list) else []
+        if (ambiguity_check is not False) and (1 in shape or any(a == b for a, b in zip(strides, strides[1:]))) \
+                and sum(memory_format_of(self.array, m) for m in formats) != 1:
+            raise RuntimeError("The tensor does not have unique dim order, or cannot map to exact one of the given "
+                               "memory formats.")
+        order, unique = _dim_order(self.array, shape, strides)
+        if ambiguity_check is not False and ambiguity_check != [] and not unique:
+            raise RuntimeError("The tensor does not have unique dim order.")
+        return order
+
+    @property
     def retains_grad(self) -> bool:
         """Whether retain_grad() was called on this non-leaf tensor (its .grad is kept after backward)."""
         if self.grad_fn is None:
@@ -1758,6 +1820,28 @@ class Tensor:
         if not isinstance(the_template, Tensor):
             raise TypeError(f"resize_as_: the_template must be a Tensor, got {type(the_template).__name__}")
         return self.resize_(the_template.shape)
+
+    def resize(self, *sizes: Any) -> "Tensor":
+        """torch's deprecated out-of-place resize (it warns, as here): this tensor's elements at a new shape of as
+        many elements (reshape's view where the memory allows, reshape's gradient); another count of elements is
+        torch's RuntimeError."""
+        return self._resize("resize", _creation._sizes(sizes, None, "resize"))
+
+    def resize_as(self, tensor: "Tensor") -> "Tensor":
+        """resize(tensor.shape), as torch's deprecated resize_as (it warns, as here)."""
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"resize_as: tensor must be a Tensor, got {type(tensor).__name__}")
+        return self._resize("resize_as", tensor.shape)
+
+    def _resize(self, op: str, shape: Tuple[int, ...]) -> "Tensor":
+        warnings.warn(f"non-inplace {op} is deprecated", UserWarning, stacklevel=3)
+        n = math.prod(shape)
+        if n != self.numel():
+            raise RuntimeError(f"{op}: requested resize to {'x'.join(map(str, shape))} ({n} elements in total), but "
+                               f"the given tensor has a size of {'x'.join(map(str, self.shape))} ({self.numel()} "
+                               "elements). autograd's resize can only change the shape of a given tensor, while "
+                               "preserving the number of elements. ")
+        return self.reshape(shape)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> "Tensor":
         """Samples of U(a, b) from the package generator (see manual_seed), in place (torch's uniform_(from, to);
