@@ -444,3 +444,21 @@ def test_output_nr_and_dim_order_as_torchs(device):
         tg.zeros(2, device=device).dim_order(ambiguity_check=[3])
     with pytest.raises(TypeError):
         tg.zeros(2, device=device).dim_order(True)  # (keyword-only, as torch's)
+
+
+def test_new_untyped_storage_and_set_to_it(device):
+    """UntypedStorage(size, device=): new zeroed bytes, which set_ can view; set_'s offset or stride needs a size."""
+    s = tg.UntypedStorage(24, device=device)
+    assert s.nbytes() == 24 and s.device == device and s.tolist() == [0] * 24 and tg.is_storage(s)
+    y = tg.ones(1, dtype=tg.float64, device=device).set_(s, 1, (2,))
+    y.fill_(2.0)
+    assert y.tolist() == [2, 2] and y.storage_offset() == 1 and y.untyped_storage().data_ptr() == s.data_ptr()
+    assert s[8:24].tolist() == np.full(2, 2.0).view(np.uint8).tolist()
+    z = tg.ones(1, dtype=tg.float64, device=device).set_(s[8:24], 1, (1,))  # (a slice counts from its own start)
+    assert z.storage_offset() == 2 and z.item() == 2.0
+    with pytest.raises(RuntimeError, match="requiring a storage size of 24 are out of bounds for storage of size 16"):
+        tg.ones(1, dtype=tg.float64, device=device).set_(s[8:24], 1, (2,))
+    with pytest.raises(TypeError, match="needs a size too"):
+        tg.zeros(1, device=device).set_(tg.zeros(3, device=device), 1)
+    with pytest.raises(TypeError, match="size must be a non-negative int"):
+        tg.UntypedStorage(-1)

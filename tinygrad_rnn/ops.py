@@ -3037,13 +3037,15 @@ def _strided_ints(v: Any, op: str, what: str) -> Tuple[int, ...]:
 
 
 @complex_ok
-def strided_geometry(x: Any, size: Any, stride: Any, storage_offset: Any, op: str) -> Tuple[tuple, tuple, int]:
+def strided_geometry(x: Any, size: Any, stride: Any, storage_offset: Any, op: str,
+                     span: Optional[Tuple[int, int]] = None) -> Tuple[tuple, tuple, int]:
     """(size, stride, storage_offset) of torch's as_strided over the memory array x views (torch's storage; the
     offset defaults to x's own), checked as torch: sizes and strides of one length, none negative, and every
-    element inside that memory (torch's RuntimeErrors; numpy would read outside it)."""
+    element inside that memory (torch's RuntimeErrors; numpy would read outside it). ``span``: (address, nbytes) of
+    the memory to count from and stay inside instead (a storage's slice)."""
     size, stride = _strided_ints(size, op, "size"), _strided_ints(stride, op, "stride")
     itemsize = x.itemsize
-    start, nbytes = backend.storage_span(x)
+    start, nbytes = backend.storage_span(x) if span is None else span
     offset = (backend.data_ptr(x) - start) // itemsize if storage_offset is None else \
         int_arg(storage_offset, op, "storage_offset")
     if len(size) != len(stride):
@@ -3190,7 +3192,8 @@ def as_strided_scatter(input: Tensor, src: Tensor, size: Sequence[int], stride: 
                        storage_offset: Optional[int] = None) -> Tensor:
     """torch.as_strided_scatter: a copy of input whose elements lying where input.as_strided(size, stride,
     storage_offset) would read are src's (the view taken over a copy of input's memory, input's geometry kept, as
-    torch's; where the view reads one position twice the later element wins). Differentiable in both: src's
+    torch's; where the view reads one position twice the later element wins on the CPU, either on CuPy: torch
+    leaves it unspecified too). Differentiable in both: src's
     gradient is g at the elements it was written to, input's g where nothing was written (torch gives input g at
     the written elements instead, a known fault of its formula; this is the derivative)."""
     op = "as_strided_scatter"

@@ -9,7 +9,7 @@ size, stride) views it.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Dict, List, Union
+from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
@@ -80,11 +80,22 @@ class _Storage:
 
 
 class UntypedStorage(_Storage):
-    """torch.UntypedStorage: the bytes of the memory block a tensor views (x.untyped_storage()). Indexing gives a
-    byte (an int) or, with a slice, a storage over those bytes."""
+    """torch.UntypedStorage: the bytes of the memory block a tensor views (x.untyped_storage()), or
+    ``UntypedStorage(size, device=...)``, new memory of ``size`` bytes (zeros, where torch's are uninitialised).
+    Indexing gives a byte (an int) or, with a slice, a storage over those bytes."""
 
-    def __init__(self, data: Any) -> None:
-        self._bytes = data
+    def __init__(self, size: int = 0, *, device: Optional[str] = None) -> None:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
+            raise TypeError(f"UntypedStorage: size must be a non-negative int, got {size!r}")
+        self._bytes = backend.module_for(backend.get_default_device() if device is None else device).zeros(
+            int(size), np.uint8)
+
+    @classmethod
+    def _over(cls, data: Any) -> "UntypedStorage":
+        """The storage of the bytes ``data`` (a 1-d uint8 array), sharing them."""
+        storage = object.__new__(cls)
+        storage._bytes = data
+        return storage
 
     def size(self) -> int:
         return self.nbytes()
@@ -102,7 +113,7 @@ class UntypedStorage(_Storage):
         if isinstance(index, slice):
             if index.step not in (None, 1):
                 raise RuntimeError(f"UntypedStorage: slices must have step 1, got {index.step}")
-            return UntypedStorage(self._bytes[index])
+            return UntypedStorage._over(self._bytes[index])
         return int(self._bytes[index])
 
     def _describe(self) -> str:
@@ -128,7 +139,7 @@ class TypedStorage(_Storage):
         return self._bytes[:self.size() * self.dtype.itemsize].view(self.dtype)
 
     def untyped(self) -> UntypedStorage:
-        return UntypedStorage(self._bytes)
+        return UntypedStorage._over(self._bytes)
 
     @property
     def _untyped_storage(self) -> UntypedStorage:
@@ -160,7 +171,7 @@ def legacy_storage_type(dtype: Any) -> type:
 
 def untyped_storage(a: Any) -> UntypedStorage:
     """The UntypedStorage of the memory block the array a views."""
-    return UntypedStorage(backend.storage_bytes(a))
+    return UntypedStorage._over(backend.storage_bytes(a))
 
 
 def typed_storage(a: Any) -> TypedStorage:

@@ -1320,7 +1320,8 @@ class Tensor:
         storage_offset, size, stride)`` that geometry of t's memory or of a storage (stride defaults to row-major,
         size to the whole storage). Refused while recording for a tensor that requires grad (torch records a node
         that cannot backpropagate), and where the geometry reaches outside the memory (torch grows the storage).
-        The version moves on; the tensor is no longer a view of what it viewed."""
+        A storage's slice (s[8:]) is counted from its own start, as torch's, though storage_offset() then counts
+        from the whole block's. The version moves on; the tensor is no longer a view of what it viewed."""
         op = "set_"
         if _mode.grad_enabled and self._requires_grad:
             raise RuntimeError(f"{op}: a tensor that requires grad cannot be set to other memory in place while the "
@@ -1333,16 +1334,29 @@ class Tensor:
             if source_dtype != self.dtype:
                 raise RuntimeError(f"{op}: Could not set tensor of type {source_dtype} to a tensor of type "
                                    f"{self.dtype}")
-            if isinstance(source, Tensor) and (storage_offset, size, stride) == (0, None, None):
+            if size is None and (storage_offset != 0 or stride is not None):
+                raise TypeError(f"{op}: received an invalid combination of arguments: a storage_offset or stride "
+                                "needs a size too, as torch's (source, storage_offset, size, stride)")
+            if isinstance(source, Tensor) and size is None:
                 data = source.array
             else:
-                memory = source.array if isinstance(source, Tensor) else \
-                    source._bytes[:source._bytes.size // self.dtype.itemsize * self.dtype.itemsize].view(self.dtype)
+                span, shift = None, 0
+                if isinstance(source, Tensor):
+                    memory = source.array
+                else:  # (a storage, maybe a slice of its block: counted from its own first byte)
+                    raw, itemsize = source._bytes, self.dtype.itemsize
+                    memory = raw[:raw.size // itemsize * itemsize].view(self.dtype)
+                    span = (backend.data_ptr(raw), int(raw.size))
+                    shift, misaligned = divmod(span[0] - backend.storage_span(raw)[0], itemsize)
+                    if misaligned:
+                        raise RuntimeError(f"{op}: the storage starts {misaligned} bytes off an element of "
+                                           f"{self.dtype} in its memory")
                 size = (memory.size,) if size is None else size
                 if stride is None:
                     stride = tuple(int(np.prod(size[d + 1:])) for d in range(len(size)))
-                size, stride, offset = _ops.strided_geometry(memory, size, stride, storage_offset, op)
-                data = backend.strided_view(memory, size, stride, offset, backend.is_writable(memory), self.dtype)
+                size, stride, offset = _ops.strided_geometry(memory, size, stride, storage_offset, op, span)
+                data = backend.strided_view(memory, size, stride, offset + shift, backend.is_writable(memory),
+                                            self.dtype)
         else:
             raise TypeError(f"{op}: source must be a Tensor or a storage, got {type(source).__name__}")
         self.array, self._base = data, None
