@@ -462,3 +462,15 @@ def test_new_untyped_storage_and_set_to_it(device):
         tg.zeros(1, device=device).set_(tg.zeros(3, device=device), 1)
     with pytest.raises(TypeError, match="size must be a non-negative int"):
         tg.UntypedStorage(-1)
+
+
+def test_numpy_scalar_array_is_its_own_storage():
+    """A tensor over a numpy scalar (np.float64, as a full reduction may leave) is its own one-element memory, at
+    offset 0 (its bytes are a copy: a scalar shares none)."""
+    t = tg.Tensor._make(np.float64(2.0))
+    for _ in range(20):  # (numpy hands out a new copy of a scalar's bytes at each reshape or buffer request)
+        assert t.storage_offset() == 0 and t.untyped_storage().nbytes() == 8 and t.is_set_to(t)
+        assert t.as_strided((), (), 0).item() == 2.0
+    assert t.as_strided((2,), (0,)).tolist() == [2, 2]
+    with pytest.raises(RuntimeError, match="out of bounds for storage of size 8"):
+        t.as_strided((), (), 1)

@@ -111,6 +111,8 @@ def data_ptr(a: Any) -> int:
 def _host_storage(a: np.ndarray) -> np.ndarray:
     """A 1-d uint8 array over the whole memory block a views (torch's storage): the array that owns it (followed
     through views, numpy's as_strided and np.frombuffer's buffer), or the foreign buffer (bytes, mmap) under it."""
+    if isinstance(a, np.generic):  # (a full reduction's numpy scalar shares no memory: a copy of its bytes)
+        return np.frombuffer(a, np.uint8)
     owner, obj = a, a.base
     while obj is not None:
         if isinstance(obj, np.ndarray):
@@ -139,15 +141,16 @@ def storage_span(a: Any) -> Tuple[int, int]:
         owner = a if a.base is None else a.base
         exact = owner.data.ptr == mem.ptr and (owner.flags.c_contiguous or owner.flags.f_contiguous)
         return int(mem.ptr), int(owner.nbytes if exact else mem.size)
+    if isinstance(a, np.generic):
+        return data_ptr(a), a.itemsize
     flat = _host_storage(a)
     return data_ptr(flat), int(flat.size)
 
 
 def storage_bytes(a: Any) -> Any:
     """A 1-d uint8 array over the whole memory block a views (storage_span's), sharing it."""
-    if is_cupy_array(a):
-        start, nbytes = storage_span(a)
-        return type(a)((nbytes,), np.uint8, memptr=a.data + (start - data_ptr(a)))
+    if is_cupy_array(a):  # (a MemoryPointer at the allocation's first byte)
+        return type(a)((storage_span(a)[1],), np.uint8, memptr=type(a.data)(a.data.mem, 0))
     return _host_storage(a)
 
 
