@@ -3157,7 +3157,8 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
     so x[2:].as_strided((2,), (1,), 0) reads x[0], x[1]. It shares input's version counter as other views; one
     reaching outside the memory raises torch's RuntimeError. The gradient is torch's: g summed into every memory
     element the view read, read back at input's elements (an input that overlaps itself, as an expand, gets it
-    divided among the elements sharing a position)."""
+    divided among the elements sharing a position). Inside tg.vmap (a loop over views of the batch) an offset
+    counts from the batch's memory, where torch's counts from each example's and refuses reads outside it."""
     op = "as_strided"
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {_kind(input)}")
