@@ -49,6 +49,8 @@ from .printing import set_printoptions
 from .complexops import angle, conj, conj_physical, imag, is_complex, polar, real, view_as_complex, view_as_real
 from .complexops import complex  # noqa: A004  (torch.complex; left out of __all__, as Python's own)
 from . import fft  # noqa: E402  (tg.fft, torch.fft's)
+from . import sparse  # noqa: E402  (tg.sparse, torch.sparse's: sparse COO tensors)
+from .sparse import sparse_coo, sparse_coo_tensor, spmm  # noqa: E402
 from .fft import istft, stft  # noqa: E402
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import (AnomalyError, Function, Size, Tensor, bfloat16, bool_, dtype, finfo, float16, float32, float64,
@@ -221,5 +223,6 @@ __all__ = [
     "amp", "autocast",
     "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "real", "imag",
     "conj", "conj_physical", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft", "istft",
+    "sparse", "sparse_coo", "sparse_coo_tensor", "spmm",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
 #    import would shadow Python's own)

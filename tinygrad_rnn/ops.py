@@ -2845,7 +2845,11 @@ def matmul(a: Any, b: Any, op: str = "matmul", transpose_b: bool = False) -> Ten
     """a @ b for Tensors (or arrays) of one dtype: like torch, matmul does not promote (a float64 input
     to float32 weights is refused, not silently computed in float64). ``op`` names the caller in the error.
     ``transpose_b``: a @ b^T (b of 2+ dims) as one node, F.linear's product."""
-    a, b = (x if isinstance(x, Tensor) else Tensor._make(backend.as_array(x)) for x in (a, b))
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        if _sparse_operand(a) or _sparse_operand(b):  # (a sparse COO operand, not a Tensor: sparse.py)
+            from . import sparse  # noqa: PLC0415
+            return sparse._matmul(a, b)
+        a, b = (x if isinstance(x, Tensor) else Tensor._make(backend.as_array(x)) for x in (a, b))
     if a.dtype != b.dtype:
         raise TypeError(f"{op}: {a.shape} {a.dtype} @ {b.shape} {b.dtype}: the operands must have the same dtype "
                         "(as in torch); convert one, e.g. x.float() or x.double()")
@@ -3247,8 +3251,19 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     return matmul(input, mat2, "bmm")
 
 
+def _sparse_operand(x: Any) -> bool:
+    """Whether x is a sparse COO tensor (sparse.py's, not a Tensor): the dense ops that take one (mm, matmul,
+    addmm, the function forms) ask only once an argument is not a Tensor, so dense calls pay nothing."""
+    return getattr(x, "is_sparse", False) is True
+
+
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
-    """(n, m) @ (m, p) of two matrices of one dtype, as torch.mm (matmul without its broadcasting and 1-D forms)."""
+    """(n, m) @ (m, p) of two matrices of one dtype, as torch.mm (matmul without its broadcasting and 1-D forms);
+    either may be a sparse COO matrix (sparse.mm)."""
+    if not (isinstance(input, Tensor) and isinstance(mat2, Tensor)) and (_sparse_operand(input) or
+                                                                       _sparse_operand(mat2)):
+        from . import sparse  # noqa: PLC0415
+        return sparse.mm(input, mat2)
     _two_tensors("mm", input, mat2, ("input", "mat2"))
     if input.ndim != 2 or mat2.ndim != 2 or input.shape[1] != mat2.shape[0]:
         raise ValueError(f"mm: expected (n, m) and (m, p) matrices, got shapes {input.shape} and {mat2.shape}")
@@ -4882,7 +4897,11 @@ def _scaled_sum(op: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """torch.addmm: beta input + alpha (mat1 @ mat2) for (n, m) and (m, p) matrices, input broadcasting to (n, p);
     one dtype for all three. With beta=0 input's values are left out (nan in it does not spread) and its
-    gradient is 0, as in torch."""
+    gradient is 0, as in torch. mat1 or mat2 may be a sparse COO matrix (sparse.addmm)."""
+    if not (isinstance(mat1, Tensor) and isinstance(mat2, Tensor)) and (_sparse_operand(mat1) or
+                                                                      _sparse_operand(mat2)):
+        from . import sparse  # noqa: PLC0415
+        return sparse.addmm(input, mat1, mat2, beta=beta, alpha=alpha)
     _two_tensors("addmm", mat1, mat2, ("mat1", "mat2"))
     if mat1.ndim != 2 or mat2.ndim != 2 or mat1.shape[1] != mat2.shape[0]:
         raise ValueError(f"addmm: expected (n, m) and (m, p) matrices, got shapes {mat1.shape} and {mat2.shape}")

@@ -186,7 +186,8 @@ class dtype(metaclass=_DtypeType):
 
 
 class layout:
-    """torch.layout: how a tensor's elements are stored; only ``strided`` (dense arrays) exists here."""
+    """torch.layout: how a tensor's elements are stored: ``strided`` (every Tensor, dense arrays) or ``sparse_coo``
+    (tg.sparse's SparseCooTensor)."""
 
     def __init__(self, name: str) -> None:
         self._name = name
@@ -1248,6 +1249,21 @@ class Tensor:
     # torch's flags for storage kinds and devices this package does not have (sparse, quantized, nested, meta, ...)
     is_sparse = is_sparse_csr = is_quantized = is_nested = is_meta = is_mkldnn = is_mps = is_xpu = is_xla = \
         is_ipu = is_vulkan = is_maia = is_mtia = False
+
+    def to_sparse(self, sparse_dim: Optional[int] = None, *, layout: Any = None, blocksize: Any = None,
+                  dense_dim: Any = None) -> Any:
+        """The non-zero entries as a coalesced sparse COO tensor (tg.sparse; its first sparse_dim dims indexed,
+        all by default); differentiable w.r.t. the values."""
+        from . import sparse  # noqa: PLC0415
+        return sparse.to_sparse(self, sparse_dim, layout=layout, blocksize=blocksize, dense_dim=dense_dim)
+
+    def to_sparse_coo(self) -> Any:
+        """to_sparse() (torch's to_sparse_coo)."""
+        return self.to_sparse()
+
+    def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> "Tensor":
+        """The tensor itself (it is dense; a sparse COO tensor's to_dense makes one), cast to dtype if given."""
+        return self if dtype is None else self.to(dtype)
 
     def is_neg(self) -> bool:
         """False: no lazy negation bit here (torch's is_neg, for complex views)."""

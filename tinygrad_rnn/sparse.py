@@ -1,0 +1,580 @@
+"""Sparse COO tensors, torch.sparse's: enough for the graph networks people port (Kipf's GCN: a normalised adjacency
+matrix times dense features).
+
+A ``SparseCooTensor`` is not a Tensor: it holds an int64 ``indices`` Tensor (sparse_dim, nnz) and a ``values``
+Tensor (nnz, *dense_shape), and every op on it is written with the dense engine's own differentiable ops
+(GetItem / IndexAdd gathers and scatter-adds, products and sums), so the dense engine pays nothing for it and higher
+order gradients work. ``to_dense``, ``coalesce``, ``mm`` (``tg.sparse.mm``, ``tg.spmm``, ``tg.mm``, ``tg.matmul``,
+``@``, either operand sparse), ``addmm``, ``sum``, ``softmax`` / ``log_softmax``, products with a number, a 0-d or
+a dense tensor of its shape, sums of two sparse tensors, ``t``/``transpose``, ``to``/``cuda``/``cpu``.
+
+Gradients reach the values: through ``values`` itself when it requires grad (a per-entry gradient, as torch's), or,
+for a tensor made with ``requires_grad=True`` (a sparse leaf), as its ``.grad``: a sparse tensor with the leaf's
+pattern (sorted and unique), holding the gradient of the dense form at those positions, as torch.sparse.mm's and
+to_dense's.
+Deliberate difference: torch.mm / spmm / @ give a sparse leaf a *dense* gradient (non-zero off its pattern too);
+here the leaf's gradient is always the one on its pattern (the values are what it holds to train).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+import warnings
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import backend
+from . import ops as _ops
+from . import printing as _printing
+from .tensor import Size, Tensor, _defaults, _dt, check_devices, layout, to_args
+
+sparse_coo = layout("sparse_coo")
+
+_SUPPORTED = ("to_dense, coalesce, indices/values, t/transpose, sum, mm/matmul/@, addmm, softmax/log_softmax, "
+              "products with a number or a tensor of its shape, + another sparse tensor, to/cuda/cpu")
+
+
+def _linear(idx: Any, shape: Sequence[int]) -> Any:
+    """Each column of the (k, nnz) index array idx as its row-major position in shape (int64)."""
+    xp = backend.xp_of(idx)
+    lin = xp.zeros(idx.shape[1], np.int64)
+    for d, n in enumerate(shape):
+        lin = lin * n + idx[d]
+    return lin
+
+
+def _unravel(lin: Any, shape: Sequence[int]) -> Any:
+    """_linear's inverse: (len(shape), n) int64 indices."""
+    xp = backend.xp_of(lin)
+    rows = []
+    for n in reversed(shape):
+        rows.append(lin % n if n else lin)
+        lin = lin // n if n else lin
+    return xp.stack(rows[::-1]) if rows else xp.zeros((0, lin.shape[0]), np.int64)
+
+
+class SparseCooTensor:
+    """torch's sparse COO tensor (layout tg.sparse_coo): indices (sparse_dim, nnz) int64 and values
+    (nnz, *dense_shape), of shape sparse_shape + dense_shape; repeated indices add up (coalesce sums them). Made by
+    tg.sparse_coo_tensor or Tensor.to_sparse."""
+
+    is_sparse = True
+    is_sparse_csr = False
+    layout = sparse_coo
+
+    def __init__(self, indices: Tensor, values: Tensor, shape: Tuple[int, ...], coalesced: bool,
+                 leaf: bool = False) -> None:
+        self._idx, self._val, self._shape, self._coalesced, self._leaf = indices, values, tuple(shape), coalesced, leaf
+
+    # ------------------------------------------------------------------ metadata
+    shape = property(lambda self: self._shape, doc="the shape, sparse dims then dense dims")
+    dtype = property(lambda self: self._val.dtype, doc="the values' dtype")
+    device = property(lambda self: self._val.device, doc="the values' (and indices') device")
+    is_cuda = property(lambda self: self._val.is_cuda)
+    is_cpu = property(lambda self: self._val.is_cpu)
+    ndim = property(lambda self: len(self._shape))
+    requires_grad = property(lambda self: self._val.requires_grad, doc="whether gradients reach the values")
+    grad_fn = property(lambda self: self._val.grad_fn)
+    is_leaf = property(lambda self: self._val.grad_fn is None)
+
+    def size(self, dim: Optional[int] = None) -> Union[Size, int]:
+        """The shape as a tg.Size, or one dim's length."""
+        return Size(self._shape) if dim is None else self._shape[_ops._one_dim(dim, self.ndim, "size")]
+
+    def dim(self) -> int:
+        return len(self._shape)
+
+    def sparse_dim(self) -> int:
+        """The number of indexed (sparse) dims."""
+        return self._idx.shape[0]
+
+    def dense_dim(self) -> int:
+        """The number of dims each value holds (0: scalar values)."""
+        return self._val.ndim - 1
+
+    def _nnz(self) -> int:
+        """The number of stored entries (repeats included until coalesced)."""
+        return self._val.shape[0]
+
+    def numel(self) -> int:
+        return math.prod(self._shape)
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._shape[0]
+
+    def is_coalesced(self) -> bool:
+        """Whether the indices are known sorted (row-major) and unique."""
+        return self._coalesced
+
+    def indices(self) -> Tensor:
+        """The (sparse_dim, nnz) int64 indices of a coalesced tensor (torch's rule: coalesce first)."""
+        if not self._coalesced:
+            raise RuntimeError("Cannot get indices on an uncoalesced tensor, please call .coalesce() first")
+        return self._idx
+
+    def values(self) -> Tensor:
+        """The (nnz, *dense_shape) values of a coalesced tensor (torch's rule); differentiable."""
+        if not self._coalesced:
+            raise RuntimeError("Cannot get values on an uncoalesced tensor, please call .coalesce() first")
+        return self._val
+
+    def _indices(self) -> Tensor:
+        """The indices as stored, coalesced or not."""
+        return self._idx
+
+    def _values(self) -> Tensor:
+        """The values as stored, coalesced or not."""
+        return self._val
+
+    # ------------------------------------------------------------------ autograd
+    @property
+    def grad(self) -> Optional["SparseCooTensor"]:
+        """A sparse leaf's gradient (made with requires_grad=True): on the leaf's pattern (sorted, unique), the
+        gradient of the dense form there (as torch.sparse.mm's and to_dense's). None before a backward pass, or for a
+        tensor that is not such a leaf (its values' own .grad holds theirs)."""
+        g = self._val.grad if self._leaf else None
+        if g is None:
+            return None
+        xp = backend.xp_of(self._idx.array)
+        lin = _linear(self._idx.array, self._shape[:self.sparse_dim()])
+        _, first = xp.unique(lin, return_index=True)  # (repeats all hold the same gradient: keep one)
+        first = xp.asarray(first, np.int64)
+        return SparseCooTensor(Tensor._make(self._idx.array[:, first]), Tensor._make(g.array[first]), self._shape,
+                               False)  # (sorted and unique, but flagged uncoalesced, as torch's)
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is not None:
+            raise RuntimeError("sparse COO: only None may be assigned to .grad here (zero_grad)")
+        self._val.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> "SparseCooTensor":
+        """Make this a sparse leaf whose .grad gathers the gradient on its pattern (torch's requires_grad_)."""
+        if requires_grad and not self._val.requires_grad:
+            self._val = self._val.detach().requires_grad_(True)
+            self._leaf = True
+        elif not requires_grad:
+            self._val.requires_grad_(False)
+        return self
+
+    def detach(self) -> "SparseCooTensor":
+        return SparseCooTensor(self._idx, self._val.detach(), self._shape, self._coalesced)
+
+    def clone(self) -> "SparseCooTensor":
+        return SparseCooTensor(self._idx.clone(), self._val.clone(), self._shape, self._coalesced)
+
+    # ------------------------------------------------------------------ conversions
+    def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
+        """The dense tensor, repeated indices summed; differentiable w.r.t. the values (each entry's gradient is the
+        dense gradient at its index)."""
+        if dtype is not None:
+            raise RuntimeError("dtype argument is not supported by sparse_to_dense")
+        idx = tuple(self._idx.array)
+        return _ops.IndexAdd(self._shape, idx)(self._val)
+
+    def to_sparse(self, sparse_dim: Optional[int] = None, *, layout: Any = None, blocksize: Any = None,
+                  dense_dim: Any = None) -> "SparseCooTensor":
+        if sparse_dim not in (None, self.sparse_dim()) or layout not in (None, sparse_coo):
+            raise RuntimeError("to_sparse: a sparse COO tensor converts only to itself here")
+        return self
+
+    to_sparse_coo = to_sparse
+
+    def coalesce(self) -> "SparseCooTensor":
+        """Repeated indices summed, the indices sorted row-major (torch's order); itself when already coalesced.
+        Differentiable w.r.t. the values."""
+        if self._coalesced:
+            return self
+        xp = backend.xp_of(self._idx.array)
+        sshape = self._shape[:self.sparse_dim()]
+        uniq, inverse = xp.unique(_linear(self._idx.array, sshape), return_inverse=True)
+        vals = _ops.IndexAdd((uniq.shape[0],) + self._val.shape[1:], (inverse.reshape(-1),))(self._val)
+        return SparseCooTensor(Tensor._make(_unravel(uniq, sshape)), vals, self._shape, True)
+
+    def to(self, *args: Any, device: Any = None, dtype: Any = None, non_blocking: bool = False,
+           copy: bool = False) -> "SparseCooTensor":
+        """Another device and/or dtype, as Tensor.to (the values differentiably)."""
+        device, dtype = to_args("to", args, device, dtype)
+        val = self._val.to(device=device, dtype=dtype, copy=copy)
+        idx = self._idx.to(device=device)
+        if val is self._val and idx is self._idx:
+            return self
+        return SparseCooTensor(idx, val, self._shape, self._coalesced)
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> "SparseCooTensor":
+        return self.to("cuda" if device is None or isinstance(device, int) else device)
+
+    def cpu(self) -> "SparseCooTensor":
+        return self.to("cpu")
+
+    def double(self) -> "SparseCooTensor":
+        return self.to(np.float64)
+
+    def float(self) -> "SparseCooTensor":  # noqa: A003
+        return self.to(np.float32)
+
+    def type(self, dtype: Any = None) -> Any:  # noqa: A003
+        if dtype is None:
+            return f"torch.sparse.{self._val.type().split('.')[-1]}"
+        return self.to(dtype)
+
+    # ------------------------------------------------------------------ shape ops
+    def transpose(self, dim0: int, dim1: int) -> "SparseCooTensor":
+        """Two sparse dims swapped (the indices' rows); the result is not coalesced, as torch's."""
+        sd = self.sparse_dim()
+        d0, d1 = (_ops._one_dim(d, self.ndim, "transpose") for d in (dim0, dim1))
+        if d0 >= sd or d1 >= sd:
+            raise RuntimeError(f"transpose: sparse COO swaps only sparse dims here (sparse_dim={sd}), got {dim0} "
+                               f"and {dim1}")
+        order = list(range(sd))
+        order[d0], order[d1] = d1, d0
+        shape = list(self._shape)
+        shape[d0], shape[d1] = shape[d1], shape[d0]
+        return SparseCooTensor(Tensor._make(self._idx.array[order]), self._val, tuple(shape), d0 == d1 and
+                               self._coalesced)
+
+    def t(self) -> "SparseCooTensor":
+        """The transpose of a sparse matrix (2 sparse dims and no dense dims, as torch's)."""
+        if self.sparse_dim() > 2 or self.dense_dim():
+            raise RuntimeError(f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, but got "
+                               f"{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    # ------------------------------------------------------------------ arithmetic
+    def _with_values(self, values: Tensor) -> "SparseCooTensor":
+        return SparseCooTensor(self._idx, values, self._shape, self._coalesced)
+
+    def mul(self, other: Any) -> "SparseCooTensor":
+        """self * other for a number, a 0-d tensor, or a dense tensor of self's shape (the product on self's
+        pattern, as torch's)."""
+        if isinstance(other, SparseCooTensor):
+            raise NotImplementedError("mul: sparse * sparse is not supported here; multiply one by the other's "
+                                      "to_dense()")
+        if isinstance(other, Tensor) and other.ndim:
+            if other.shape != self._shape:
+                raise RuntimeError(f"mul: a sparse COO tensor of shape {self._shape} multiplies only a number, a 0-d "
+                                   f"tensor or a dense tensor of its shape, got shape {other.shape}")
+            return self._with_values(self._val * _ops.GetItem(tuple(self._idx.array))(other))
+        if not isinstance(other, (numbers.Number, Tensor)):
+            return NotImplemented
+        return self._with_values(self._val * other)
+
+    __mul__ = __rmul__ = mul
+
+    def div(self, other: Any) -> "SparseCooTensor":
+        """self / other for a number or a 0-d tensor."""
+        if isinstance(other, Tensor) and other.ndim or not isinstance(other, (numbers.Number, Tensor)):
+            raise RuntimeError(f"div: a sparse COO tensor divides only by a number or a 0-d tensor, got "
+                               f"{type(other).__name__}")
+        return self._with_values(self._val / other)
+
+    __truediv__ = div
+
+    def neg(self) -> "SparseCooTensor":
+        return self._with_values(-self._val)
+
+    __neg__ = neg
+
+    def add(self, other: Any, *, alpha: Any = 1) -> "SparseCooTensor":
+        """self + alpha other for another sparse COO tensor of the same shape (coalesced)."""
+        if not isinstance(other, SparseCooTensor):
+            raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead; here: "
+                               "dense + sparse.to_dense()")
+        if other.shape != self._shape or other.dense_dim() != self.dense_dim():
+            raise RuntimeError(f"add: sparse COO shapes must match, got {self._shape} and {other.shape}")
+        val = _ops.cat([self._val, other._val if alpha == 1 else other._val * alpha])
+        idx = Tensor._make(backend.xp_of(self._idx.array).concatenate([self._idx.array, other._idx.array], 1))
+        return SparseCooTensor(idx, val, self._shape, False).coalesce()
+
+    __add__ = add
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> "SparseCooTensor":
+        return self.add(other, alpha=-alpha)
+
+    __sub__ = sub
+
+    def mm(self, mat2: Any) -> Any:
+        return mm(self, mat2)
+
+    def matmul(self, other: Any) -> Any:
+        return _matmul(self, other)
+
+    def __matmul__(self, other: Any) -> Any:
+        return _matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return _matmul(other, self)
+
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Any:
+        if keepdim:
+            raise RuntimeError("sum: keepdim is not supported for sparse COO tensors")
+        return sum(self, dim, dtype=dtype)
+
+    def softmax(self, dim: int, dtype: Any = None) -> "SparseCooTensor":
+        return softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim: int, dtype: Any = None) -> "SparseCooTensor":
+        return log_softmax(self, dim, dtype=dtype)
+
+    # ------------------------------------------------------------------ the rest: a clear error
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("__") and hasattr(Tensor, name):
+            raise NotImplementedError(f"{name}: not supported for a sparse COO tensor (layout=torch.sparse_coo); "
+                                      f"sparse COO supports only {_SUPPORTED}. Use .to_dense() first")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __getitem__(self, index: Any) -> Any:
+        raise NotImplementedError(f"getitem: indexing is not supported for a sparse COO tensor; sparse COO supports "
+                                  f"only {_SUPPORTED}. Use .to_dense() first")
+
+    def __bool__(self) -> bool:
+        raise NotImplementedError("bool: not supported for a sparse COO tensor; use .to_dense() first")
+
+    def __repr__(self) -> str:
+        def body(t: Tensor, indent: int) -> str:
+            return "tensor(" + _printing.tensor_str(backend.to_device(t.array, "cpu"), indent) + \
+                ("" if t.numel() else f", size={tuple(t.shape)}") + ")"
+        suffixes = [f"size={self._shape}", f"nnz={self._nnz()}"]
+        dt = self.dtype
+        if dt != _defaults.floating and dt.kind != "b" and dt != np.int64:
+            suffixes.append(f"dtype={dt}")
+        suffixes.append("layout=torch.sparse_coo")
+        if self._val.grad_fn is not None:
+            suffixes.append(f"grad_fn={self._val.grad_fn!r}")
+        elif self._val.requires_grad:
+            suffixes.append("requires_grad=True")
+        if self.device != backend.get_default_device():
+            suffixes.insert(0, f"device='{self.device}'")
+        return (f"tensor(indices={body(self._idx, 22)},\n       values={body(self._val, 21)},\n       "
+                + ", ".join(suffixes) + ")")
+
+
+def _is_sparse(x: Any) -> bool:
+    return isinstance(x, SparseCooTensor)
+
+
+def _tensor_arg(x: Any, op: str, name: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor or a sparse COO tensor, got {type(x).__name__}")
+    return x
+
+
+def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any = None, device: Any = None,
+                      pin_memory: bool = False, requires_grad: bool = False, check_invariants: Optional[bool] = None,
+                      is_coalesced: Optional[bool] = None) -> SparseCooTensor:
+    """torch.sparse_coo_tensor: a sparse COO tensor with values (nnz, *dense_shape) at the columns of indices
+    (sparse_dim, nnz), of size (sparse sizes, then values' trailing dims; without it the least that holds the
+    indices). Repeated indices add up. The indices are always checked against size (torch checks only with
+    check_invariants=True). requires_grad=True makes a sparse leaf (its .grad: see the module's docstring);
+    is_coalesced=True vouches that the indices are sorted and unique."""
+    op = "sparse_coo_tensor"
+    if isinstance(values, Tensor):
+        val = values if dtype is None else values.to(dtype)
+        val = val if device is None else val.to(device)
+    else:
+        from .creation import tensor  # noqa: PLC0415
+        val = tensor(values, dtype=dtype, device=device)
+    if isinstance(indices, Tensor):
+        idx = indices.detach()
+    else:
+        from .creation import as_tensor  # noqa: PLC0415
+        idx = as_tensor(backend.as_array(indices) if not isinstance(indices, (list, tuple)) else indices)
+    if idx.device != val.device:
+        idx = idx.to(val.device) if device is not None else idx
+        if idx.device != val.device:
+            raise RuntimeError(f"{op}: device of indices ({idx.device}) must match device of values ({val.device})")
+    if idx.dtype != np.int64:
+        if idx.dtype.kind not in "biuf":
+            raise TypeError(f"{op}: indices must be an integer tensor, got {idx.dtype}")
+        idx = idx.to(np.int64)
+    if idx.ndim != 2:
+        raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(idx.shape)}")
+    if val.ndim == 0:
+        raise RuntimeError(f"{op}: values must have at least one dim (nnz, ...), got a 0-d tensor")
+    nnz, sd = idx.shape[1], idx.shape[0]
+    if val.shape[0] != nnz:
+        raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: {nnz}, nnz from "
+                           f"values: {val.shape[0]}")
+    a = idx.array
+    lo = [int(v) for v in a.min(1)] if nnz else [0] * sd
+    hi = [int(v) for v in a.max(1)] if nnz else [-1] * sd
+    for d, m in enumerate(lo):
+        if m < 0:
+            raise RuntimeError(f"found negative index {m} for dim {d}")
+    if size is None:
+        shape = tuple(h + 1 for h in hi) + tuple(val.shape[1:])
+    else:
+        try:
+            shape = tuple(operator.index(n) for n in size)
+        except TypeError:
+            raise TypeError(f"{op}: size must be a tuple or list of ints, got {size!r}") from None
+        if len(shape) != sd + val.ndim - 1:
+            raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(shape)}, "
+                               f"sparse_dim = {sd}, dense_dim = {val.ndim - 1}")
+        for d in range(sd):
+            if hi[d] >= shape[d]:
+                raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is {shape[d]} but found "
+                                   f"index {hi[d]}")
+        if tuple(shape[sd:]) != tuple(val.shape[1:]):
+            raise RuntimeError(f"{op}: values' dense shape {tuple(val.shape[1:])} must match size's trailing dims "
+                               f"{tuple(shape[sd:])}")
+    out = SparseCooTensor(idx, val, shape, bool(is_coalesced) or nnz <= 1)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def _legacy(dtype: Any) -> Any:
+    def ctor(indices: Tensor, values: Any, size: Any = None, *, device: Any = None) -> SparseCooTensor:
+        warnings.warn("torch.sparse.SparseTensor(indices, values, shape, *, device=) is deprecated.  Please use "
+                      "torch.sparse_coo_tensor(indices, values, shape, dtype=, device=).", UserWarning, stacklevel=2)
+        return sparse_coo_tensor(indices, values, size, dtype=dtype, device=device)
+    ctor.__doc__ = f"torch.sparse's legacy constructor: sparse_coo_tensor(indices, values, size) of dtype {dtype}."
+    return ctor
+
+
+FloatTensor, DoubleTensor, LongTensor = _legacy(np.float32), _legacy(np.float64), _legacy(np.int64)
+
+
+def to_sparse(x: Tensor, sparse_dim: Optional[int] = None, *, layout: Any = None, blocksize: Any = None,
+              dense_dim: Any = None) -> SparseCooTensor:
+    """Tensor.to_sparse: the non-zero entries of a dense tensor as a coalesced sparse COO tensor, its first
+    sparse_dim dims (all by default) indexed; the values are differentiable (a gather of x)."""
+    if layout not in (None, sparse_coo) or blocksize is not None or dense_dim is not None:
+        raise NotImplementedError(f"to_sparse: only the sparse COO layout is supported here, got layout={layout}")
+    sd = x.ndim if sparse_dim is None else sparse_dim
+    if not 0 <= sd <= x.ndim:
+        raise RuntimeError(f"dense_to_sparse: sparse_dim argument must be in [0,{x.ndim}] range, but {sd} is given")
+    if sd == 0 and x.ndim:
+        raise RuntimeError("dense_to_sparse: sparse_dim argument must be in >0 when self.dim()>0")
+    a = x.array
+    xp = backend.xp_of(a)
+    nz = a != 0
+    if sd < x.ndim:
+        nz = nz.any(axis=tuple(range(sd, x.ndim)))
+    idx = xp.stack(xp.nonzero(nz)).astype(np.int64) if sd else xp.zeros((0, 1), np.int64)
+    val = _ops.GetItem(tuple(idx))(x) if sd else x.reshape((1,) + x.shape)
+    return SparseCooTensor(Tensor._make(idx), val, x.shape, True)
+
+
+# ---------------------------------------------------------------------- products
+def _spmm(a: SparseCooTensor, b: Tensor, op: str) -> Tensor:
+    """a @ b for a sparse (n, m) matrix a and a dense (m, p) or (m,) b: each entry's value times b's row at its
+    column, scatter-added into its row (repeated indices add up)."""
+    _tensor_arg(b, op, "mat2")
+    if a.sparse_dim() != 2 or a.dense_dim():
+        raise RuntimeError(f"{op}: the sparse operand must be a matrix (2 sparse dims and no dense dims), got "
+                           f"sparse_dim={a.sparse_dim()}, dense_dim={a.dense_dim()}")
+    if b.ndim not in (1, 2) or b.shape[0] != a.shape[1]:
+        raise RuntimeError(f"{op}: expected a (n, m) sparse matrix and a (m, p) dense matrix, got shapes {a.shape} "
+                           f"and {b.shape}")
+    if b.dtype != a.dtype:
+        raise TypeError(f"{op}: the sparse operand is {a.dtype} and the dense {b.dtype}; they must have one dtype "
+                        "(as in torch)")
+    check_devices(op, [a._val, b])
+    row, col = a._idx.array
+    rows = _ops.GetItem((col,))(b)
+    prod = rows * (a._val.reshape(-1, 1) if b.ndim == 2 else a._val)
+    return _ops.IndexAdd((a.shape[0],) + b.shape[1:], (row,))(prod)
+
+
+def mm(mat1: Any, mat2: Any) -> Any:
+    """torch.sparse.mm: mat1 @ mat2 where either is a sparse COO matrix (the other dense, or both sparse: then
+    the result is sparse); differentiable w.r.t. the dense operand and the sparse one's values."""
+    if _is_sparse(mat1) and _is_sparse(mat2):
+        return _spmm(mat1, mat2.to_dense(), "mm").to_sparse()
+    if _is_sparse(mat1):
+        if not isinstance(mat2, Tensor) or mat2.ndim != 2:
+            raise RuntimeError(f"mm: mat2 must be a 2-d Tensor, got {getattr(mat2, 'shape', type(mat2).__name__)}")
+        return _spmm(mat1, mat2, "mm")
+    if _is_sparse(mat2):  # (d @ s = (s^T d^T)^T)
+        d = _tensor_arg(mat1, "mm", "mat1")
+        if d.ndim != 2:
+            raise RuntimeError(f"mm: mat1 must be a 2-d Tensor, got shape {d.shape}")
+        return _spmm(mat2.t(), d.t(), "mm").t()
+    return _ops.mm(mat1, mat2)
+
+
+spmm = mm
+
+
+def _matmul(a: Any, b: Any) -> Any:
+    """a @ b with a sparse operand: mm, or a 1-d dense vector as the second operand (torch's sparse @ vector)."""
+    if _is_sparse(a) and isinstance(b, Tensor) and b.ndim == 1:
+        return _spmm(a, b, "matmul")
+    if isinstance(b, Tensor) and b.ndim > 2 or isinstance(a, Tensor) and a.ndim > 2:
+        raise RuntimeError("matmul: a sparse COO operand takes only a 2-d (or, second, 1-d) dense operand here")
+    return mm(a, b)
+
+
+def addmm(mat: Tensor, mat1: Any, mat2: Any, *, beta: Any = 1., alpha: Any = 1.) -> Tensor:
+    """torch.sparse.addmm: beta mat + alpha (mat1 @ mat2), mat1 sparse COO (or dense), mat2 dense."""
+    return _ops._scaled_sum("addmm", mat, mm(mat1, mat2), beta, alpha)
+
+
+# ---------------------------------------------------------------------- reductions
+def sum(input: SparseCooTensor, dim: Any = None, dtype: Any = None) -> Any:  # noqa: A001
+    """torch.sparse.sum: all values summed (a dense 0-d tensor), or over the dims in dim: a sparse tensor of the
+    dims left while some sparse dim is left, else a dense one."""
+    if not _is_sparse(input):
+        raise TypeError(f"sparse.sum: input must be a sparse COO tensor, got {type(input).__name__}")
+    val = input._val if dtype is None else input._val.to(_dt(dtype, "sparse.sum"))
+    if dim is None:
+        return val.sum()
+    dims = [dim] if isinstance(dim, int) else list(dim)
+    dims = [_ops._one_dim(d, input.ndim, "sparse.sum") for d in dims]
+    for d in dims:
+        if dims.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    sd = input.sparse_dim()
+    dense = tuple(d - sd + 1 for d in dims if d >= sd)
+    if dense:
+        val = val.sum(dense)
+    kept = [d for d in range(sd) if d not in dims]
+    if not kept:
+        return val.sum(0)
+    shape = tuple(input.shape[d] for d in kept) + tuple(input.shape[d] for d in range(sd, input.ndim)
+                                                         if d not in dims)
+    return SparseCooTensor(Tensor._make(input._idx.array[kept]), val, shape, False).coalesce()
+
+
+def _softmax(input: SparseCooTensor, dim: int, dtype: Any, log: bool) -> SparseCooTensor:
+    op = "sparse.log_softmax" if log else "sparse.softmax"
+    if not _is_sparse(input):
+        raise TypeError(f"{op}: input must be a sparse COO tensor, got {type(input).__name__}")
+    x = input.coalesce()
+    val = x._val if dtype is None else x._val.to(_dt(dtype, op))
+    d, sd = _ops._one_dim(dim, input.ndim, op), x.sparse_dim()
+    if d >= sd:  # (a dense dim: within each value)
+        val = val.log_softmax(d - sd + 1) if log else val.softmax(d - sd + 1)
+        return x._with_values(val)
+    xp = backend.xp_of(x._idx.array)
+    others = [k for k in range(sd) if k != d]  # (the entries that share the other sparse indices: one group)
+    _, group = xp.unique(_linear(x._idx.array[others], [x.shape[k] for k in others]), return_inverse=True)
+    group = group.reshape(-1)
+    n = int(group.max()) + 1 if group.size else 0
+    top = xp.full((n,) + val.shape[1:], -np.inf, val.dtype)
+    xp.maximum.at(top, group, val.array)  # (a constant per group: softmax does not change with it)
+    shifted = val - Tensor._make(top[group])
+    sums = _ops.IndexAdd((n,) + val.shape[1:], (group,))(shifted.exp())
+    out = shifted - _ops.GetItem((group,))(sums).log() if log else shifted.exp() / _ops.GetItem((group,))(sums)
+    return x._with_values(out)
+
+
+def softmax(input: SparseCooTensor, dim: int, *, dtype: Any = None) -> SparseCooTensor:
+    """torch.sparse.softmax: softmax along dim over the stored entries only (the unspecified ones count as -inf);
+    coalesced, on input's pattern."""
+    return _softmax(input, dim, dtype, False)
+
+
+def log_softmax(input: SparseCooTensor, dim: int, *, dtype: Any = None) -> SparseCooTensor:
+    """torch.sparse.log_softmax: log of softmax (stored entries only), coalesced."""
+    return _softmax(input, dim, dtype, True)
+
+
+__all__ = ["FloatTensor", "DoubleTensor", "LongTensor", "SparseCooTensor", "addmm", "log_softmax", "mm",
+           "softmax", "sparse_coo", "sparse_coo_tensor", "spmm", "sum"]
