@@ -565,6 +565,17 @@ def scatter_add(out: Any, index: tuple, values: Any) -> None:
         cupyx.scatter_add(out, index, values)
 
 
+def scatter_max(out: Any, index: tuple, values: Any) -> None:
+    """out[index] = max(out[index], values), over repeated indices too (``maximum.at``; cupyx.scatter_max before
+    CuPy 13)."""
+    xp = xp_of(out)
+    if hasattr(xp.maximum, "at"):
+        xp.maximum.at(out, index, values)
+    else:
+        import cupyx  # noqa: PLC0415
+        cupyx.scatter_max(out, index, values)
+
+
 def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     """xp.bincount(x, weights, minlength) of a 1-d array of non-negative integers: int64 counts, float64 with
     weights. An empty x gives minlength zeros without calling it: CuPy's takes int(max(x)) first, which raises on an
