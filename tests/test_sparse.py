@@ -106,8 +106,13 @@ def test_unsupported_ops_name_the_op():
                        (lambda: s[0], "getitem"), (lambda: s.reshape(4), "reshape")):
         with pytest.raises(NotImplementedError, match=f"^{name}: .*sparse COO supports only"):
             call()
+    with pytest.raises(NotImplementedError, match="^softmax: .*tg.sparse.softmax"):  # (torch's refuses it too)
+        tg.softmax(s, 1)
     with pytest.raises(RuntimeError, match="add\\(sparse, dense\\) is not supported"):
         s + tg.ones(2, 2)
+    for call in (lambda: tg.ones(2, 2) + s, lambda: tg.ones(2, 2) * s):
+        with pytest.raises(TypeError, match="sparse COO operand is not supported here"):
+            call()
     with pytest.raises(AttributeError):
         s.no_such_thing
 

@@ -137,6 +137,9 @@ def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
         return _number(op, x, like)
     if isinstance(x, np.ndarray) or backend.is_cupy_array(x):
         return _const(x)
+    if _sparse_operand(x):
+        raise TypeError(f"{op}: a dense tensor with a sparse COO operand is not supported here (torch's dense + "
+                        "sparse, dense * sparse); put the sparse tensor first (sparse * dense) or use its to_dense()")
     raise TypeError(f"{op}: expected a Tensor, number or array as operand, got {type(x).__name__}")
 
 

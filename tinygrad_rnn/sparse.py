@@ -32,8 +32,9 @@ from .tensor import Size, Tensor, _defaults, _dt, check_devices, layout, to_args
 
 sparse_coo = layout("sparse_coo")
 
-_SUPPORTED = ("to_dense, coalesce, indices/values, t/transpose, sum, mm/matmul/@, addmm, softmax/log_softmax, "
-              "products with a number or a tensor of its shape, + another sparse tensor, to/cuda/cpu")
+_SUPPORTED = ("to_dense, coalesce, indices/values, t/transpose, sum, mm/matmul/@, addmm, "
+              "tg.sparse.softmax/log_softmax, products with a number or a tensor of its shape, + another sparse "
+              "tensor, to/cuda/cpu")
 
 
 def _linear(idx: Any, shape: Sequence[int]) -> Any:
@@ -314,12 +315,6 @@ class SparseCooTensor:
             raise RuntimeError("sum: keepdim is not supported for sparse COO tensors")
         return sum(self, dim, dtype=dtype)
 
-    def softmax(self, dim: int, dtype: Any = None) -> "SparseCooTensor":
-        return softmax(self, dim, dtype=dtype)
-
-    def log_softmax(self, dim: int, dtype: Any = None) -> "SparseCooTensor":
-        return log_softmax(self, dim, dtype=dtype)
-
     # ------------------------------------------------------------------ the rest: a clear error
     def __getattr__(self, name: str) -> Any:
         if not name.startswith("__") and hasattr(Tensor, name):
@@ -558,7 +553,7 @@ def _softmax(input: SparseCooTensor, dim: int, dtype: Any, log: bool) -> SparseC
     group = group.reshape(-1)
     n = int(group.max()) + 1 if group.size else 0
     top = xp.full((n,) + val.shape[1:], -np.inf, val.dtype)
-    xp.maximum.at(top, group, val.array)  # (a constant per group: softmax does not change with it)
+    backend.scatter_max(top, (group,), val.array)  # (a constant per group: softmax does not change with it)
     shifted = val - Tensor._make(top[group])
     sums = _ops.IndexAdd((n,) + val.shape[1:], (group,))(shifted.exp())
     out = shifted - _ops.GetItem((group,))(sums).log() if log else shifted.exp() / _ops.GetItem((group,))(sums)
