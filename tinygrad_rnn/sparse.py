@@ -28,7 +28,7 @@ import numpy as np
 from . import backend
 from . import ops as _ops
 from . import printing as _printing
-from .tensor import Size, Tensor, _defaults, _dt, check_devices, layout, to_args
+from .tensor import Function, Size, Tensor, _defaults, _dt, check_devices, layout, to_args
 
 sparse_coo = layout("sparse_coo")
 
@@ -472,9 +472,52 @@ def _spmm(a: SparseCooTensor, b: Tensor, op: str) -> Tensor:
                         "(as in torch)")
     check_devices(op, [a._val, b])
     row, col = a._idx.array
-    rows = _ops.GetItem((col,))(b)
-    prod = rows * (a._val.reshape(-1, 1) if b.ndim == 2 else a._val)
-    return _ops.IndexAdd((a.shape[0],) + b.shape[1:], (row,))(prod)
+    return SpMM(row, col, a.shape[0])(a._val, b)
+
+
+def _segment_sum(prod: Any, row: Any, n: int) -> Any:
+    """zeros((n, ...)) with prod's rows added at row (repeats summing). On the CPU through a stable sort by row and
+    add.reduceat, several times faster than add.at's scatter (a GCN's adjacency times its features); CuPy's
+    scatter_add on the GPU."""
+    xp = backend.xp_of(prod)
+    out = xp.zeros((n,) + prod.shape[1:], prod.dtype)
+    if row.size == 0:
+        return out
+    if xp is not np:
+        backend.scatter_add(out, (row,), prod)
+        return out
+    if bool((row[1:] < row[:-1]).any()):
+        order = np.argsort(row, kind="stable")
+        row, prod = row[order], prod[order]
+    starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
+    out[row[starts]] = np.add.reduceat(prod, starts, axis=0)
+    return out
+
+
+class SpMM(Function):
+    """out[i] = sum over entries k with row[k] = i of values[k] b[col[k]]: a sparse (n, m) matrix (row, col,
+    values) times a dense (m, p) or (m,) b. Gradients: values' g[row] . b[col] (per entry), b's the transposed
+    product S^T g (this op again, rows and columns swapped), both of Tensor ops, so higher orders work."""
+
+    name = "sparse.mm"
+    saved_inputs = (0, 1)
+
+    def __init__(self, row: Any, col: Any, n: int) -> None:
+        self.row, self.col, self.n = row, col, n
+
+    def forward(self, v, b):
+        prod = b[self.col] * (v.reshape(-1, 1) if b.ndim == 2 else v)
+        return _segment_sum(prod, self.row, self.n)
+
+    def backward(self, g):
+        v, b = self.saved
+        gv = gb = None
+        if self.needs_input_grad[0]:
+            gv = _ops.GetItem((self.row,))(g) * _ops.GetItem((self.col,))(b)
+            gv = gv.sum(1) if b.ndim == 2 else gv
+        if self.needs_input_grad[1]:
+            gb = SpMM(self.col, self.row, b.shape[0])(v, g)
+        return gv, gb
 
 
 def mm(mat1: Any, mat2: Any) -> Any:
