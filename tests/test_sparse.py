@@ -74,6 +74,9 @@ def test_size_inferred_hybrid_and_empty(device):
     lst = tg.sparse_coo_tensor([[0, 1], [1, 0]], [1., 2.], (2, 2), device=device)
     assert lst.dtype == tg.float32 and lst.device == device
     assert tg.sparse_coo_tensor([[0, 1], [1, 0]], [1, 2]).dtype == tg.int64
+    for i, flag in (([[0], [1]], None), ([[0], [1]], False), ([[0, 0], [1, 1]], True), ([[0, 1], [1, 0]], None)):
+        assert tg.sparse_coo_tensor(i, tg.ones(len(i[0])), (2, 2), is_coalesced=flag).is_coalesced() == \
+            torch.sparse_coo_tensor(i, torch.ones(len(i[0])), (2, 2), is_coalesced=flag).is_coalesced()
 
 
 def test_legacy_constructor_and_repr():
@@ -253,13 +256,16 @@ def test_arithmetic_as_torch(device):
              torch.mul(ts, 2), ts * torch.tensor(w)]
     loss, tloss = 0, 0
     for k, (o, t) in enumerate(zip(outs, touts)):
-        assert o.is_sparse
+        assert o.is_sparse and o.is_coalesced() == t.is_coalesced()
         close(o.to_dense(), t.to_dense())
         loss, tloss = loss + (o.to_dense() ** 2).sum() * (k + 1), tloss + (t.to_dense() ** 2).sum() * (k + 1)
     loss.backward()
     tloss.backward()
     close(v.grad, tv.grad)
     close(v2.grad, tv2.grad)
+    c, tc = s.coalesce(), ts.coalesce()
+    for o, t in ((c + c, tc + tc), (c * 2, tc * 2), (-c, -tc), (c.t(), tc.t())):
+        same_sparse(o, t)
 
 
 @pytest.mark.parametrize("dim", [None, 0, 1, -1, (0, 1), [1], (0, 2), 2, (1, 2), (0, 1, 2)])

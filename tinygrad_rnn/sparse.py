@@ -281,7 +281,8 @@ class SparseCooTensor:
     __neg__ = neg
 
     def add(self, other: Any, *, alpha: Any = 1) -> "SparseCooTensor":
-        """self + alpha other for another sparse COO tensor of the same shape (coalesced)."""
+        """self + alpha other for another sparse COO tensor of the same shape: the entries of both, coalesced where
+        both were (as torch's)."""
         if not isinstance(other, SparseCooTensor):
             raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead; here: "
                                "dense + sparse.to_dense()")
@@ -289,7 +290,8 @@ class SparseCooTensor:
             raise RuntimeError(f"add: sparse COO shapes must match, got {self._shape} and {other.shape}")
         val = _ops.cat([self._val, other._val if alpha == 1 else other._val * alpha])
         idx = Tensor._make(backend.xp_of(self._idx.array).concatenate([self._idx.array, other._idx.array], 1))
-        return SparseCooTensor(idx, val, self._shape, False).coalesce()
+        out = SparseCooTensor(idx, val, self._shape, False)
+        return out.coalesce() if self._coalesced and other._coalesced else out
 
     __add__ = add
 
@@ -417,7 +419,7 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
         if tuple(shape[sd:]) != tuple(val.shape[1:]):
             raise RuntimeError(f"{op}: values' dense shape {tuple(val.shape[1:])} must match size's trailing dims "
                                f"{tuple(shape[sd:])}")
-    out = SparseCooTensor(idx, val, shape, bool(is_coalesced) or nnz <= 1)
+    out = SparseCooTensor(idx, val, shape, nnz <= 1 if is_coalesced is None else bool(is_coalesced))
     if requires_grad:
         out.requires_grad_(True)
     return out
