@@ -217,6 +217,8 @@ def test_mm_errors():
         tg.sparse.mm(s, tg.ones(4, 2, dtype=tg.float64))
     with pytest.raises(TypeError, match="one dtype"):
         tg.mm(s, tg.ones(3, 2))
+    with pytest.raises(NotImplementedError, match="reduce='mean' is not supported for sparse COO"):
+        tg.sparse.mm(s, tg.ones(3, 2, dtype=tg.float64), "mean")
     with pytest.raises(RuntimeError, match="must be a matrix"):
         tg.sparse.mm(tg.sparse_coo_tensor([[0], [1]], tg.ones(1, 2), (1, 2, 2)), tg.ones(2, 2))
 

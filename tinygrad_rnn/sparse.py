@@ -522,9 +522,13 @@ class SpMM(Function):
         return gv, gb
 
 
-def mm(mat1: Any, mat2: Any) -> Any:
+def mm(mat1: Any, mat2: Any, reduce: str = "sum") -> Any:
     """torch.sparse.mm: mat1 @ mat2 where either is a sparse COO matrix (the other dense, or both sparse: then
-    the result is sparse); differentiable w.r.t. the dense operand and the sparse one's values."""
+    the result is sparse); differentiable w.r.t. the dense operand and the sparse one's values. reduce: "sum"
+    only (torch's other reductions are for CSR matrices)."""
+    if reduce != "sum":
+        raise NotImplementedError(f"sparse.mm: reduce={reduce!r} is not supported for sparse COO (only 'sum'; "
+                                  "torch's 'mean', 'amax' and 'amin' take a CSR matrix)")
     if _is_sparse(mat1) and _is_sparse(mat2):
         return _spmm(mat1, mat2.to_dense(), "mm").to_sparse()
     if _is_sparse(mat1):
@@ -539,7 +543,9 @@ def mm(mat1: Any, mat2: Any) -> Any:
     return _ops.mm(mat1, mat2)
 
 
-spmm = mm
+def spmm(input: Any, mat2: Any) -> Any:
+    """torch.spmm: sparse.mm(input, mat2) (a sparse COO input times a dense mat2, as Kipf's GCN layers call it)."""
+    return mm(input, mat2)
 
 
 def _matmul(a: Any, b: Any) -> Any:
