@@ -6,9 +6,9 @@ Tensor (nnz, *dense_shape), and every op on it is written with the dense engine'
 (GetItem / IndexAdd gathers and scatter-adds, products and sums; the matrix product is one SpMM node, a row-sorted
 segment sum, whose backward is such ops), so the dense engine pays nothing for it and higher order gradients work.
 The dense ops that take a sparse operand (tg.mm, tg.matmul, @, tg.addmm, the function forms) look for one only
-once an argument is not a Tensor. ``to_dense``, ``coalesce``, ``mm`` (``tg.sparse.mm``, ``tg.spmm``, ``tg.mm``, ``tg.matmul``,
-``@``, either operand sparse), ``addmm``, ``sum``, ``softmax`` / ``log_softmax``, products with a number, a 0-d or
-a dense tensor of its shape, sums of two sparse tensors, ``t``/``transpose``, ``to``/``cuda``/``cpu``.
+once an argument is not a Tensor. ``to_dense``, ``coalesce``, ``mm`` (``tg.sparse.mm``, ``tg.spmm``, ``tg.mm``,
+``tg.matmul``, ``@``, either operand sparse), ``addmm``, ``sum``, ``softmax`` / ``log_softmax``, products with a
+number, a 0-d or a dense tensor of its shape, sums of two sparse tensors, ``t``/``transpose``, ``to``/``cuda``/``cpu``.
 
 Gradients reach the values: through ``values`` itself when it requires grad (a per-entry gradient, as torch's), or,
 for a tensor made with ``requires_grad=True`` (a sparse leaf), as its ``.grad``: a sparse tensor with the leaf's
