@@ -165,6 +165,27 @@ def test_transpose_as_torch(device):
         h.t()
 
 
+@pytest.mark.parametrize("dim,index", [(0, [2, 0, 2]), (1, [1, 3]), (-1, []), (0, [1, 1, 1, 0])])
+def test_index_select_as_torch(device, dim, index):
+    """Indices and values as torch's; the values' gradient as torch's through the dense form (torch's own backward
+    refuses a sparse input)."""
+    rng = np.random.default_rng(9)
+    idx, val = coo(rng, (3, 4), 8)
+    s, v, ts, tv = pair(idx, val, (3, 4), device)
+    out = s.index_select(dim, tg.tensor(index, dtype=tg.int64, device=device))
+    same_sparse(out, ts.index_select(dim, torch.tensor(index, dtype=torch.long)))
+    w = rng.standard_normal(out.shape)
+    (out.to_dense() * tg.tensor(w, device=device)).sum().backward()
+    (ts.to_dense().index_select(dim, torch.tensor(index, dtype=torch.long)) * torch.tensor(w)).sum().backward()
+    close(v.grad, tv.grad)
+    for i in ([1], [2], [0, 2]):  # (one entry or none: coalesced, as torch's flag)
+        same_sparse(s.index_select(0, tg.tensor(i, device=device)), ts.index_select(0, torch.tensor(i)))
+    e = tg.sparse_coo_tensor(tg.zeros(2, 0, dtype=tg.int64, device=device), tg.zeros(0, device=device), (2, 3))
+    assert e.t().is_coalesced()
+    with pytest.raises(IndexError, match="index_select: index must hold integers in 0..2"):
+        s.index_select(0, tg.tensor([3]))
+
+
 # ---------------------------------------------------------------------- products
 @pytest.mark.parametrize("form", ["sparse.mm", "spmm", "mm", "matmul", "@", "method"])
 @pytest.mark.parametrize("nnz", [0, 1, 10])
@@ -341,6 +362,7 @@ def test_gradcheck_to_dense_coalesce_sum_softmax(device, case):
     def fn(v):
         s = tg.sparse_coo_tensor(i, v, shape + (2,))
         return (s.to_dense(), s.coalesce()._values(), tg.sparse.sum(s, 1).to_dense(), tg.sparse.sum(s, (0, 2)),
+                s.index_select(1, tg.tensor([0, 0], device=device)).to_dense(),
                 tg.sparse.softmax(s, 0)._values(), tg.sparse.log_softmax(s, 2)._values(), (s * 3).to_dense())
     assert tg.gradcheck(fn, [_values(val, device)])
     assert tg.gradgradcheck(fn, [_values(val, device)])

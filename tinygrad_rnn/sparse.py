@@ -34,7 +34,7 @@ from .tensor import Function, Size, Tensor, _defaults, _dt, check_devices, layou
 
 sparse_coo = layout("sparse_coo")
 
-_SUPPORTED = ("to_dense, coalesce, indices/values, t/transpose, sum, mm/matmul/@, addmm, "
+_SUPPORTED = ("to_dense, coalesce, indices/values, t/transpose, index_select, sum, mm/matmul/@, addmm, "
               "tg.sparse.softmax/log_softmax, products with a number or a tensor of its shape, + another sparse "
               "tensor, to/cuda/cpu")
 
@@ -237,8 +237,8 @@ class SparseCooTensor:
         order[d0], order[d1] = d1, d0
         shape = list(self._shape)
         shape[d0], shape[d1] = shape[d1], shape[d0]
-        return SparseCooTensor(Tensor._make(self._idx.array[order]), self._val, tuple(shape), d0 == d1 and
-                               self._coalesced)
+        return SparseCooTensor(Tensor._make(self._idx.array[order]), self._val, tuple(shape),
+                               d0 == d1 and self._coalesced or self._nnz() <= 1)  # (torch's flag)
 
     def t(self) -> "SparseCooTensor":
         """The transpose of a sparse matrix (2 sparse dims and no dense dims, as torch's)."""
@@ -246,6 +246,38 @@ class SparseCooTensor:
             raise RuntimeError(f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, but got "
                                f"{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions")
         return self if self.ndim < 2 else self.transpose(0, 1)
+
+    def index_select(self, dim: int, index: Any) -> "SparseCooTensor":
+        """The slices along a sparse dim at index's positions (repeats allowed), as torch's: for each position in
+        turn, the entries there in their stored order; not coalesced. Differentiable w.r.t. the values (torch's
+        backward refuses a sparse input here)."""
+        op = "index_select"
+        d = _ops._one_dim(dim, self.ndim, op)
+        if d >= self.sparse_dim():
+            raise NotImplementedError(f"{op}: selecting along a dense dim of a sparse COO tensor is not supported "
+                                      f"here (dim {dim}, sparse_dim={self.sparse_dim()})")
+        xp = backend.xp_of(self._idx.array)
+        idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
+        idx = xp.asarray(idx).reshape(-1)
+        if idx.size and idx.dtype.kind not in "iu":
+            raise TypeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
+        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= self._shape[d]):
+            raise IndexError(f"{op}: index must hold integers in 0..{self._shape[d] - 1} (dim {d} of shape "
+                             f"{self._shape}), got {idx}")
+        idx = idx.astype(np.int64)
+        order = xp.argsort(idx, kind="stable")
+        key, sidx = self._idx.array[d], idx[order]
+        left = xp.searchsorted(sidx, key, "left")
+        counts = xp.searchsorted(sidx, key, "right") - left  # (how many positions pick each entry)
+        ent = xp.repeat(xp.arange(key.shape[0]), counts)
+        offs = xp.arange(ent.shape[0]) - xp.repeat(xp.cumsum(counts) - counts, counts)
+        pos = order[xp.repeat(left, counts) + offs]
+        perm = xp.lexsort(xp.stack([ent, pos]))  # (by position, then by stored order)
+        ent, pos = ent[perm], pos[perm]
+        new = self._idx.array[:, ent]
+        new[d] = pos
+        shape = self._shape[:d] + (idx.shape[0],) + self._shape[d + 1:]
+        return SparseCooTensor(Tensor._make(new), _ops.GetItem((ent,))(self._val), shape, ent.shape[0] <= 1)
 
     # ------------------------------------------------------------------ arithmetic
     def _with_values(self, values: Tensor) -> "SparseCooTensor":
