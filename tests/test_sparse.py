@@ -252,6 +252,8 @@ def test_sparse_leaf_grad_as_torch(device):
     s = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), requires_grad=True)
     ts = torch.sparse_coo_tensor(torch.tensor(idx), torch.tensor(val), requires_grad=True)
     assert s.is_leaf and s.requires_grad and s.grad is None
+    assert not tg.sparse_coo_tensor(s._indices(), tg.ones(9, requires_grad=True)).is_leaf  # (torch's too)
+    assert tg.sparse_coo_tensor(s._indices(), tg.ones(9)).is_leaf
     b = rng.standard_normal((5, 2))
     (tg.sparse.mm(s, tg.tensor(b, device=device)) ** 2).sum().backward()
     (torch.sparse.mm(ts, torch.tensor(b)) ** 2).sum().backward()

@@ -80,7 +80,8 @@ class SparseCooTensor:
     ndim = property(lambda self: len(self._shape))
     requires_grad = property(lambda self: self._val.requires_grad, doc="whether gradients reach the values")
     grad_fn = property(lambda self: self._val.grad_fn)
-    is_leaf = property(lambda self: self._val.grad_fn is None)
+    is_leaf = property(lambda self: self._leaf or not self._val.requires_grad,
+                       doc="made with requires_grad=True, or with values that need no gradient (as torch's)")
 
     def size(self, dim: Optional[int] = None) -> Union[Size, int]:
         """The shape as a tg.Size, or one dim's length."""
