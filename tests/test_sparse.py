@@ -124,6 +124,9 @@ def test_unsupported_ops_name_the_op():
             call()
     with pytest.raises(AttributeError):
         s.no_such_thing
+    with pytest.raises(AttributeError, match="sparse COO supports only"):  # (a property: getattr's default works)
+        s.T
+    assert getattr(s, "array", None) is None and getattr(s, "_vc", None) is None
 
 
 # ---------------------------------------------------------------------- coalesce, to_dense, to_sparse, t

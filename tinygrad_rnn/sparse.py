@@ -354,10 +354,14 @@ class SparseCooTensor:
 
     # ------------------------------------------------------------------ the rest: a clear error
     def __getattr__(self, name: str) -> Any:
-        if not name.startswith("__") and hasattr(Tensor, name):
-            raise NotImplementedError(f"{name}: not supported for a sparse COO tensor (layout=torch.sparse_coo); "
-                                      f"sparse COO supports only {_SUPPORTED}. Use .to_dense() first")
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        """A Tensor method this class lacks: NotImplementedError naming it (torch's kind of error); anything else,
+        a Tensor property or private name included, an AttributeError (so getattr(x, name, default) works)."""
+        known = not name.startswith("_") and hasattr(Tensor, name)
+        hint = f"; sparse COO supports only {_SUPPORTED}. Use .to_dense() first" if known else ""
+        if known and callable(getattr(Tensor, name)):
+            raise NotImplementedError(f"{name}: not supported for a sparse COO tensor (layout=torch.sparse_coo)"
+                                      f"{hint}")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'{hint}")
 
     def __getitem__(self, index: Any) -> Any:
         raise NotImplementedError(f"getitem: indexing is not supported for a sparse COO tensor; sparse COO supports "
