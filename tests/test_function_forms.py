@@ -337,6 +337,7 @@ def _view_copy_and_native_forms(add):
         add(name, lambda T, a=args, n=name: ((T(M3[0] if n == "t_copy" else M3), *a), {}))
     add("slice_copy", lambda T: ((T(M3),), {}), "default")
     add("expand_copy", lambda T: ((T(M3[:, :1]), (2, 3, 4)), {}))
+    add("as_strided_copy", lambda T: ((T(M3), (3, 2), (1, 3), 2), {}))  # (overlapping reads)
     add("squeeze_copy", lambda T: ((T(M3[:, :1]),), {}))
     add("squeeze_copy", lambda T: ((T(M3[:, :1]), 1), {}), "dim")
     add("norm_except_dim", lambda T: ((T(M3), 2, -1), {}), "all")
@@ -558,7 +559,7 @@ IN_PLACE_FORMS = {  # name: (input, the other arguments, keywords)
     "dropout_-eval": (U, (0.5, False), {}),
     "i0_": (U, (), {}), "ldexp_": (U, (P,), {}),
     "feature_dropout_": (U, (1.0, True), {}), "feature_dropout_-eval": (M3, (0.5, False), {}),
-    "resize_as_": (X, (M3[0, :2, :2],), {}),
+    "resize_as_": (X, (M3[0, :2, :2],), {}), "as_strided_": (X, ((2, 2), (1, 2), 1), {}),
 }
 
 
