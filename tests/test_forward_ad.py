@@ -305,6 +305,36 @@ def test_autograd_function_and_once_differentiable(device):
             fwAD.unpack_dual(CubeOnce.apply(fwAD.make_dual(x * 1, t)))
 
 
+class CubeOnArrays(tg.autograd.Function):
+    """A backward written on arrays (not differentiable in g): the double-vjp trick would read a zero tangent."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return tg.tensor(g.numpy(), device=g.device) * 3 * x * x  # (through x alone: still not through g)
+
+
+def test_a_backward_not_differentiable_in_its_gradient_is_refused_not_a_zero_tangent(device):
+    x, t = tg.tensor(rand(3), device=device), tg.tensor(rand(3), device=device)
+    message = "CubeOnArraysBackward: forward-mode AD .* gradient 0 does not depend on them"
+    with fwAD.dual_level():
+        with pytest.raises(RuntimeError, match=message):
+            fwAD.unpack_dual(CubeOnArrays.apply(fwAD.make_dual(x, t) * 2))
+    with pytest.raises(RuntimeError, match=message):
+        tg.func.jvp(CubeOnArrays.apply, (x,), (t,))
+    with pytest.raises(RuntimeError, match=message):
+        tg.func.jacfwd(CubeOnArrays.apply)(x)
+    xr = x.detach().requires_grad_()  # (reverse mode, double backward included, is as before)
+    g, = tg.autograd.grad(CubeOnArrays.apply(xr).sum(), xr, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), 3 * x.numpy() ** 2, rtol=1e-12)
+    _, jt = tg.func.jvp(Cube.apply, (x,), (t,))
+    np.testing.assert_allclose(jt.numpy(), 3 * x.numpy() ** 2 * t.numpy(), rtol=1e-12)
+
+
 def test_gradient_hooks_do_not_run_saved_tensor_hooks_do(device):
     x = tg.tensor(rand(3), device=device, requires_grad=True)
     t = tg.tensor(rand(3), device=device)

@@ -14,7 +14,8 @@ sum_d J_d tangent_d. Differences from torch, kept deliberately:
 - It needs double backward of every op between the duals and the tensor: ops whose backward is written in tensor ops
   (ops.py's, tg.autograd.Function subclasses with such a backward, the nn layers with ``fused=False``) work; the
   fused RNN/LSTM/GRU layers and cells (``fused=True``, the default) and ``once_differentiable`` functions refuse it,
-  and unpack_dual raises a RuntimeError saying so, never a wrong tangent.
+  and unpack_dual raises a RuntimeError saying so, never a wrong tangent; so does a Function whose backward does
+  not depend on its incoming gradient (written on arrays): a Function's jvp staticmethod is not used.
 - A dual is a recorded copy of its primal (memory of its own, where torch's is a view): an in-place change to the
   dual is recorded and its tangent follows, but the primal does not see it. It (and what is computed from it)
   reports requires_grad=True even when its primal does not require grad; a gradient that reaches such a dual by
@@ -236,7 +237,7 @@ def _tangent(t: Tensor, duals: List[Tuple[Tensor, Tensor]], visited: list) -> Op
         return None
     handles = [h for h, _ in duals]
     keep = _mode.grad_enabled and not _mode.forced and (any(v.requires_grad for _, v in duals) or _outside(t))
-    prev = _state.computing
+    prev, prev_jvp = _state.computing, _mode.jvp
     hooked = [(n, n._hooks) for n in visited if n._hooks]
     for n, hooks in hooked:  # (a new list: hook handles hold the old one)
         n._hooks = [h for h in hooks if h is _UNPACK] or None
@@ -244,7 +245,11 @@ def _tangent(t: Tensor, duals: List[Tuple[Tensor, Tensor]], visited: list) -> Op
     try:
         with inference_mode(False):
             u = t.detach().new_zeros(t.shape).requires_grad_()
-            gs = grad(t, handles, u, retain_graph=True, create_graph=True, allow_unused=True)
+            _mode.jvp = True  # (a custom Function's backward must depend on u: autograd_function's _check_linear)
+            try:
+                gs = grad(t, handles, u, retain_graph=True, create_graph=True, allow_unused=True)
+            finally:
+                _mode.jvp = prev_jvp
             total = None
             for g, (h, v) in zip(gs, duals):
                 if g is not None:

@@ -118,6 +118,8 @@ class _Backward(_Op):
         if len(result) != n:
             raise RuntimeError(f"function {name} returned an incorrect number of gradients (expected {n}, got "
                                f"{len(result)}): one per argument of forward, None for a non-Tensor one")
+        if _mode.jvp and _mode.grad_enabled:
+            _check_linear(name, grads, result, self.parents)
         out = []
         for i, (g, parent, meta) in enumerate(zip(result, self.parents, self.in_meta)):
             if g is not None and not isinstance(g, Tensor):
@@ -163,6 +165,35 @@ class _Backward(_Op):
         if ctx is not None:
             ctx._saved = None
         super().release()
+
+
+def _check_linear(name: str, grads: tuple, result: tuple, parents: tuple) -> None:
+    """Forward mode here (forward_ad, tg.func.jvp / jacfwd / linearize) reads J t off the derivative of the
+    backward's results with respect to its incoming gradients (the double-vjp trick): a result that does not depend
+    on them (a backward written on arrays, or on detached tensors) would give a zero tangent, silently. torch calls
+    the Function's jvp there (and refuses a Function without one); this refuses such a backward by name."""
+    targets = {id(g._node()) for g in grads if isinstance(g, Tensor) and g._requires_grad}
+    if not targets:
+        return
+    for i, (g, parent) in enumerate(zip(result, parents)):
+        if isinstance(g, Tensor) and parent is not None and not _reaches(g, targets):
+            raise RuntimeError(f"function {name}: forward-mode AD here differentiates backward with respect to its "
+                               f"incoming gradients (the double-vjp trick; a Function's jvp is not used), but "
+                               f"gradient {i} does not depend on them (a backward written on arrays or detached "
+                               f"tensors), so the tangent would be wrong: write backward with Tensor ops")
+
+
+def _reaches(t: Tensor, targets: set) -> bool:
+    """Whether t's graph has a node whose id is in targets."""
+    stack, seen = [t._node()] if t._requires_grad else [], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in targets:
+            return True
+        if id(node) not in seen and not isinstance(node, Tensor):
+            seen.add(id(node))
+            stack += [p for p in node.parents if p is not None]
+    return False
 
 
 def _zeros(meta: tuple) -> Tensor:

@@ -31,7 +31,7 @@ from .autograd_functional import _grads, _jacobian_blocks
 from .nn.module import Module
 from .nn.utils.stateless import _functional_call
 from .ops import cat, stack
-from .tensor import Tensor
+from .tensor import Tensor, _mode
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
            "vmap", "stack_module_state"]
@@ -323,8 +323,12 @@ def _forward(level: _Level, outs: List[Tensor], xs: List[Tensor]) -> Tuple[List[
     """The double-vjp trick's first pass: stand-in cotangents us (this level's leaves) and gs = J^T us, recorded,
     so that J t is the gradient of gs . t with respect to us."""
     us = [level.new(o.new_zeros(o.shape).requires_grad_()) for o in outs]
-    with _recording():
-        gs = _grads(outs, xs, us, True, False, level.op)
+    prev, _mode.jvp = _mode.jvp, True  # (a custom Function's backward must depend on us: autograd_function)
+    try:
+        with _recording():
+            gs = _grads(outs, xs, us, True, False, level.op)
+    finally:
+        _mode.jvp = prev
     return us, gs
 
 

@@ -44,6 +44,7 @@ class _Mode:
     saved_hooks_disabled: Optional[str] = None  # disable_saved_tensors_hooks's message while it holds
     dual = False  # a forward-AD level holds duals: no_grad records all the same (autograd_forward_ad's docstring)
     forced = False  # recording only for forward AD, where the user asked for none (is_grad_enabled() is False)
+    jvp = False  # the double-vjp trick's first pass (forward AD, tg.func's jvp): custom Functions check backward
 
 
 _mode = _Mode()
