@@ -187,6 +187,16 @@ def test_unaudited_ops_refuse_complex(op, device):
         _REFUSED[op](z)
 
 
+def test_isposinf_isneginf_refuse_complex_as_torchs(device):
+    """They answered all False for complex input (an infinite complex number has no sign); torch refuses."""
+    z = tg.tensor([complex(np.inf, 0), complex(-np.inf, 1)], device=device)
+    for name in ("isposinf", "isneginf"):
+        with pytest.raises(RuntimeError, match=f"{name} does not support complex inputs"):
+            getattr(z, name)()
+        with pytest.raises(RuntimeError, match=f"{name} does not support complex inputs"):
+            getattr(tg, name)(z)
+
+
 def test_complex_second_order_gradients_match_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)

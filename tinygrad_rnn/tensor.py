@@ -2273,11 +2273,15 @@ class Tensor:
 
     def isposinf(self) -> "Tensor":
         """Whether each element is +inf (torch.isposinf), as bools."""
+        if self.dtype.kind == "c":  # (torch's error: an infinity of a complex number has no sign)
+            raise RuntimeError("isposinf does not support complex inputs.")
         xp = xp_of(self.array)
         return Tensor._make(self.array == np.inf if self.dtype.kind == "f" else xp.zeros(self.shape, bool))
 
     def isneginf(self) -> "Tensor":
         """Whether each element is -inf (torch.isneginf), as bools."""
+        if self.dtype.kind == "c":  # (torch's error: an infinity of a complex number has no sign)
+            raise RuntimeError("isneginf does not support complex inputs.")
         xp = xp_of(self.array)
         return Tensor._make(self.array == -np.inf if self.dtype.kind == "f" else xp.zeros(self.shape, bool))
 
