@@ -1420,6 +1420,7 @@ def test_torch_tensor_attributes(device):
     assert tg.tensor(1.0, device=device).expand(3).stride() == (0,)
     assert x[1].data_ptr() - x.data_ptr() == 16 and x.detach().data_ptr() == x.data_ptr()
     assert not tg.tensor(np.array([1], np.uint8)).is_signed() and not tg.tensor([True]).is_signed()
+    assert tg.tensor([1j], device=device).is_signed() and tg.tensor([1], dtype=tg.int8).is_signed()  # (torch's)
     with pytest.raises(IndexError, match="stride: a 0-d tensor has no dims"):
         tg.tensor(1.0).stride(0)
     with pytest.raises(IndexError, match="stride: dim 2 is out of range"):

@@ -1288,8 +1288,9 @@ class Tensor:
     ndimension, nelement, itemsize = dim, numel, property(element_size)  # (torch's other names)
 
     def is_signed(self) -> bool:
-        """Whether the dtype holds negative numbers: floats and signed integers (not bool or uint8), as torch."""
-        return self.dtype.kind in "fi"
+        """Whether the dtype holds negative numbers: floats, complex and signed integers (not bool or uint8), as
+        torch."""
+        return self.dtype.kind in "fic"
 
     def stride(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
         """Steps in elements (not numpy's bytes) between neighbours along each dim, or one dim's; 0 along a
