@@ -197,6 +197,15 @@ def test_isposinf_isneginf_refuse_complex_as_torchs(device):
             getattr(tg, name)(z)
 
 
+def test_clamp_refuses_a_complex_bound(device):
+    """numpy clipped to the bound's real part (x.clamp(max=1j) gave zeros); torch refuses a complex bound."""
+    for x in (tg.tensor([1.0, 2.0], device=device), tg.tensor([1, 2], device=device)):
+        for call in (lambda: x.clamp(min=1.5 - 2j), lambda: x.clamp(max=1j), lambda: x.clip(0, 1j),
+                     lambda: tg.clamp_min(x, np.complex128(1j)), lambda: x.clone().clamp_(max=2j)):
+            with pytest.raises(RuntimeError, match="clamp: value cannot be converted to type .* complex"):
+                call()
+
+
 def test_complex_second_order_gradients_match_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)

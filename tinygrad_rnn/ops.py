@@ -3542,6 +3542,10 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
     _input("clamp", input)
     if min is None and max is None:  # (torch refuses it rather than return input)
         raise ValueError("clamp: at least one of min and max must be given (not None), as in torch")
+    for name, b in (("min", min), ("max", max)):  # (numpy would clip to the real part, silently)
+        if isinstance(b, (complex, np.complexfloating)):
+            raise RuntimeError(f"clamp: value cannot be converted to type {input.dtype} without overflow ({name} "
+                               f"{b!r} is complex; clamp is not supported for complex types, as torch's)")
     if isinstance(min, Tensor) or isinstance(max, Tensor):  # input keeps the gradient at ties with a bound (torch)
         bounds = [b for b in (min, max) if isinstance(b, Tensor)]
         check_devices("clamp", [input] + bounds)
