@@ -197,6 +197,22 @@ def test_isposinf_isneginf_refuse_complex_as_torchs(device):
             getattr(tg, name)(z)
 
 
+def test_eq_ne_of_complex_and_real_operands_match_torch(device):
+    """eq / ne with a real tensor, a Python number or a complex of another width promote as torch's (they raised,
+    naming compare); the ordering comparisons still refuse complex operands."""
+    torch = pytest.importorskip("torch")
+    a = np.array([1 + 0j, 1j, 2 + 0j])
+    outs = []
+    for m, dev in ((tg, device), (torch, "cpu")):
+        z, r = m.tensor(a, device=dev), m.tensor([1.0, 0.0, 2.0], device=dev)
+        outs.append([(z == r), (r == z), (z != 1), (z == 1j), (r == 1j), m.tensor([1, 2], device=dev) == 1 + 0j,
+                     z.ne(r), m.eq(r, z), z.to(m.complex64) == z, z == m.tensor(True, device=dev)])
+    for got, ref in zip(*outs):
+        assert got.tolist() == ref.tolist()
+    with pytest.raises(NotImplementedError, match="gt: complex128 input"):
+        tg.tensor([1.0], device=device) > tg.tensor(a, device=device)
+
+
 def test_clamp_refuses_a_complex_bound(device):
     """numpy clipped to the bound's real part (x.clamp(max=1j) gave zeros); torch refuses a complex bound."""
     for x in (tg.tensor([1.0, 2.0], device=device), tg.tensor([1, 2], device=device)):
