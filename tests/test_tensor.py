@@ -2067,6 +2067,8 @@ def test_finfo_iinfo_and_typename_match_torch():
         for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
             assert getattr(ours, field) == getattr(theirs, field), (name, field)
         assert repr(ours) == repr(theirs)
+    for name in ("complex64", "complex128"):  # (its parts', as torch's)
+        assert repr(tg.finfo(getattr(tg, name))) == repr(torch.finfo(getattr(torch, name)))
     for name in ("int8", "int16", "int32", "int64", "uint8"):
         ours, theirs = tg.iinfo(getattr(tg, name)), torch.iinfo(getattr(torch, name))
         assert (ours.bits, ours.max, ours.min, ours.dtype, repr(ours)) == (

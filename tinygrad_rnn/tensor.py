@@ -87,10 +87,13 @@ def get_default_dtype() -> Any:
 
 class finfo:
     """torch.finfo: the limits of a float dtype (default: the default dtype), numpy's values under torch's field
-    names: bits, eps, max, min, tiny (= smallest_normal), smallest_normal, resolution; dtype is its name."""
+    names: bits, eps, max, min, tiny (= smallest_normal), smallest_normal, resolution; dtype is its name. A complex
+    dtype gives its parts' (complex64: float32's), as torch's."""
 
     def __init__(self, type: Any = None) -> None:  # noqa: A002  (torch's argument name)
         dt = _defaults.floating if type is None else _dt(type, "finfo")
+        if dt.kind == "c":
+            dt = np.dtype(np.float32 if dt == np.complex64 else np.float64)
         if dt.kind != "f":
             raise TypeError(f"finfo: requires a floating point dtype, got {dt} (iinfo takes integer dtypes)")
         info = np.finfo(dt)
