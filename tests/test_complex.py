@@ -213,6 +213,25 @@ def test_eq_ne_of_complex_and_real_operands_match_torch(device):
         tg.tensor([1.0], device=device) > tg.tensor(a, device=device)
 
 
+def test_fills_of_a_complex_value_into_a_real_tensor_are_torchs(device):
+    """index_fill_ of a complex 0-d tensor into a real tensor wrote its real part (numpy's cast); torch refuses any
+    complex value there, and a complex number with an imaginary part in fill_ / fill_diagonal_ (a TypeError from
+    float() here before)."""
+    z = tg.tensor(3 - 1j, device=device)
+    x = tg.tensor([1.0, 2.0], device=device)
+    for value in (z, 1j, 2 + 0j):
+        with pytest.raises(RuntimeError, match="index_fill_\\(\\): Converting complex Scalar to non-complex type"):
+            x.index_fill(0, tg.tensor([0], device=device), value)
+    for call in (lambda: x.clone().fill_(1j), lambda: tg.zeros(2, 2, device=device).fill_diagonal_(1j),
+                 lambda: tg.zeros(2, 2, device=device).fill_diagonal_(z)):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type float32 without overflow"):
+            call()
+    assert x.clone().fill_(2 + 0j).tolist() == [2.0, 2.0]
+    assert tg.zeros(2, 2, device=device).fill_diagonal_(2 + 0j).tolist() == [[2.0, 0.0], [0.0, 2.0]]
+    w = tg.zeros(2, dtype=tg.complex64, device=device)
+    assert w.index_fill_(0, tg.tensor([1], device=device), 1j).tolist() == [0j, 1j]
+
+
 def test_clamp_refuses_a_complex_bound(device):
     """numpy clipped to the bound's real part (x.clamp(max=1j) gave zeros); torch refuses a complex bound."""
     for x in (tg.tensor([1.0, 2.0], device=device), tg.tensor([1, 2], device=device)):

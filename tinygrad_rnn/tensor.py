@@ -1792,7 +1792,7 @@ class Tensor:
 
     def fill_(self, value: Any) -> "Tensor":
         """Every element set to value, a number or a 0-d tensor (torch's rule; copy_ writes a tensor's values)."""
-        self._write("fill_", (Ellipsis,), _fill_value("fill_", value))
+        self._write("fill_", (Ellipsis,), _fill_value("fill_", value, self.dtype))
         return self
 
     def copy_(self, src: Any) -> "Tensor":
@@ -2389,7 +2389,7 @@ class Tensor:
     def index_fill_(self, dim: int, index: Any, value: Any) -> "Tensor":
         """The slices index[j] along dim set to value, a number or a 0-d tensor, in place (a recorded write);
         negative indices count from the end, and a 0-d tensor is one element (dim 0 or -1), as in torch."""
-        value = _fill_value("index_fill_", value)
+        value = _fill_value("index_fill_", value, self.dtype)
         if self.ndim == 0:
             if _ops.index_along(self.detach().reshape(1), dim, index, "index_fill_", wrap=True)[-1].size:
                 self._write("index_fill_", (Ellipsis,), value)
@@ -2536,7 +2536,7 @@ class Tensor:
         fill_diagonal). A recorded write: no gradient reaches the old diagonal."""
         op = "fill_diagonal_"
         wrap = _ops.bool_arg(wrap, op, "wrap")
-        fill_value = _fill_value(op, fill_value)
+        fill_value = _fill_value(op, fill_value, self.dtype)
         if self.ndim < 2:
             raise ValueError(f"{op}: expects a tensor with at least 2 dims, got shape {self.shape}")
         if self.ndim > 2 and len(set(self.shape)) > 1:
@@ -3387,8 +3387,19 @@ class PostAccumulateHook:
             raise RuntimeError("register_post_accumulate_grad_hook: a post accumulate grad hook must return None")
 
 
-def _fill_value(op: str, value: Any) -> Any:
-    """A fill value as torch takes one: a number or a 0-d tensor (copy_ writes a tensor's values)."""
+def _fill_value(op: str, value: Any, dtype: Any = None) -> Any:
+    """A fill value as torch takes one: a number or a 0-d tensor (copy_ writes a tensor's values). Into a real dtype
+    a complex value is torch's RuntimeError (index_fill_: any; others: one with an imaginary part, except fill_'s 0-d
+    tensor, cast with a warning) rather than numpy's cast to its real part."""
+    if dtype is not None and dtype.kind != "c" and (isinstance(value, (complex, np.complexfloating)) or
+                                                    isinstance(value, Tensor) and value.dtype.kind == "c"):
+        if op == "index_fill_":
+            raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is not supported")
+        imag = complex(value.item() if isinstance(value, Tensor) else value).imag
+        if imag and not (op == "fill_" and isinstance(value, Tensor)):
+            raise RuntimeError(f"{op}: value cannot be converted to type {dtype} without overflow")
+        if not isinstance(value, Tensor):
+            value = complex(value).real
     if isinstance(value, Tensor) and value.ndim:
         raise ValueError(f"{op}: the value must be a number or a 0-d tensor, got a tensor of shape {value.shape} "
                          "(copy_ writes a tensor's values)")
