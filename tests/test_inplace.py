@@ -272,6 +272,7 @@ ARITHMETIC = {  # name: (the in-place call on (tensor, operand), numpy reference
     "clamp_min_": (lambda t, o: t.clamp_min_(o), lambda a, b: np.maximum(a, b)),
     "clamp_max_": (lambda t, o: t.clamp_max_(o), lambda a, b: np.minimum(a, b)),
     "pow_": (lambda t, o: t.abs_().add_(0.5).pow_(o), lambda a, b: (np.abs(a) + 0.5) ** b),
+    "**=": (lambda t, o: t.abs_().add_(0.5).__ipow__(o), lambda a, b: (np.abs(a) + 0.5) ** b),
 }
 UNARY_METHODS = {  # name: (x.name_(), numpy reference); x drawn in [0.5, 2]
     "relu_": (lambda t: t.relu_(), lambda a: np.maximum(a, 0)),
@@ -315,6 +316,18 @@ def test_in_place_arithmetic_writes_into_the_same_memory(name, other_shape):
         np.testing.assert_allclose(t.numpy(), want)
     assert call(base, tg.tensor(other)) is base and base.array is array and base._version > version
     np.testing.assert_allclose(view.numpy(), want[1])
+
+
+def test_ipow_is_in_place_as_torchs(device):
+    """x **= y changes x's memory, as torch's __ipow__ (pow_): without __ipow__ Python rebound x to a new tensor,
+    so an alias or a view of x (a parameter an optimizer holds) kept the old values, silently."""
+    x = tg.tensor([1.0, 2.0, 3.0], device=device)
+    alias, view = x, x[1:]
+    x **= 2
+    assert x is alias and view.tolist() == [4.0, 9.0] and alias.tolist() == [1.0, 4.0, 9.0]
+    n = tg.tensor([1, 2], device=device)
+    with pytest.raises(TypeError, match="the result is float32, which this int64 tensor cannot hold"):
+        n **= 0.5
 
 
 def test_div_in_place_takes_rounding_mode_as_div():

@@ -2459,6 +2459,9 @@ class Tensor:
     def __imod__(self, other: Any) -> "Tensor":
         return self._apply_in_place("%=", lambda t: t % other, other)
 
+    def __ipow__(self, other: Any) -> "Tensor":  # (without it, x **= 2 rebound x to a new tensor: aliases kept the old)
+        return self._apply_in_place("**=", lambda t: t ** other, other)
+
     def floor_divide_(self, other: Any) -> "Tensor":
         return self._apply_in_place("floor_divide_", lambda t: t // other, other)
 
