@@ -1045,6 +1045,20 @@ def test_where_of_the_condition_alone_and_its_errors():
         tg.where([1, 0])
 
 
+def test_where_reads_a_uint8_condition_as_torchs(device):
+    """torch.where still takes a uint8 condition (non-zero is True) with a deprecation warning; it raised here. Other
+    integer conditions stay refused, as torch's."""
+    m = tg.tensor([1, 0, 2], dtype=tg.uint8, device=device)
+    x = tg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    with pytest.warns(UserWarning, match="where received a uint8 condition tensor"):
+        out = tg.where(m, x, -1.0)
+    assert out.tolist() == [1.0, -1.0, 3.0]
+    out.sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0, 1.0]
+    with pytest.raises(TypeError, match="where: condition must be boolean, got dtype int64"):
+        tg.where(tg.tensor([1, 0], device=device), 1.0, 0.0)
+
+
 def test_count_nonzero_dims_and_errors():
     x = tg.tensor([[0.0, 1.0, np.nan], [2.0, 0.0, 0.0]])
     assert tg.count_nonzero(x, ()).tolist() == 3 and tg.count_nonzero(x, [0, 1]).tolist() == 3  # (() is every dim)

@@ -3682,6 +3682,10 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     if input is None or other is None:
         raise TypeError("where: expected the condition alone or the condition, input and other, got "
                         f"{'input' if other is None else 'other'} without {'other' if other is None else 'input'}")
+    if isinstance(condition, Tensor) and condition.dtype == np.uint8:  # (torch still reads one, with this warning)
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed in a "
+                      "future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=2)
+        condition = Tensor._make(condition.array != 0)
     cond = _bool_mask(condition, "where", "condition")
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     device = backend.device_of(cond) if like is None else like.device
