@@ -169,18 +169,18 @@ class _Backward(_Op):
 
 def _check_linear(name: str, grads: tuple, result: tuple, parents: tuple) -> None:
     """Forward mode here (forward_ad, tg.func.jvp / jacfwd / linearize) reads J t off the derivative of the
-    backward's results with respect to its incoming gradients (the double-vjp trick): a result that does not depend
+    backward's results with respect to its incoming gradients (the double-vjp trick): results none of which depend
     on them (a backward written on arrays, or on detached tensors) would give a zero tangent, silently. torch calls
-    the Function's jvp there (and refuses a Function without one); this refuses such a backward by name."""
+    the Function's jvp there (and refuses a Function without one); this refuses such a backward by name. (One
+    result that does not depend on them is let through: a multi-output Function's gradient for an input only an
+    unused output reads comes from that output's materialized zeros.)"""
     targets = {id(g._node()) for g in grads if isinstance(g, Tensor) and g._requires_grad}
-    if not targets:
-        return
-    for i, (g, parent) in enumerate(zip(result, parents)):
-        if isinstance(g, Tensor) and parent is not None and not _reaches(g, targets):
-            raise RuntimeError(f"function {name}: forward-mode AD here differentiates backward with respect to its "
-                               f"incoming gradients (the double-vjp trick; a Function's jvp is not used), but "
-                               f"gradient {i} does not depend on them (a backward written on arrays or detached "
-                               f"tensors), so the tangent would be wrong: write backward with Tensor ops")
+    given = [i for i, (g, parent) in enumerate(zip(result, parents)) if isinstance(g, Tensor) and parent is not None]
+    if targets and given and not any(_reaches(result[i], targets) for i in given):
+        raise RuntimeError(f"function {name}: forward-mode AD here differentiates backward with respect to its "
+                           f"incoming gradients (the double-vjp trick; a Function's jvp is not used), but gradient "
+                           f"{given[0]} does not depend on them (a backward written on arrays or detached tensors), "
+                           f"so the tangent would be wrong: write backward with Tensor ops")
 
 
 def _reaches(t: Tensor, targets: set) -> bool:
