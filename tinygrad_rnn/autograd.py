@@ -769,9 +769,10 @@ from . import autograd_function as function  # noqa: E402, F401
 from .autograd_function import Function, FunctionCtx, once_differentiable  # noqa: E402, F401
 from . import autograd_graph as graph  # noqa: E402, F401  (tg.autograd.graph, as torch's)
 from . import autograd_forward_ad as forward_ad  # noqa: E402, F401  (tg.autograd.forward_ad, as torch's)
+from . import autograd_profiler as profiler  # noqa: E402, F401  (tg.autograd.profiler, as torch's)
 # torch.autograd is a package: `import torch.autograd.forward_ad as fwAD`, `from torch.autograd.functional import
 # jacobian` name its modules. This one is a module, so its submodules are registered under those names
-for _sub in ("functional", "function", "graph", "forward_ad"):
+for _sub in ("functional", "function", "graph", "forward_ad", "profiler"):
     sys.modules[f"{__name__}.{_sub}"] = globals()[_sub]
 del _sub
 
