@@ -26,6 +26,7 @@ from .ops import (addmm, allclose, argsort, as_strided, as_strided_scatter, badd
                   where)
 from . import amp, backends, cpu, cuda, distributions, func, linalg, nn, optim, random, special, testing, utils
 from .amp import autocast
+from . import distributed  # noqa: E402  (tg.distributed: is_available() False, no process groups)
 from . import profiler  # noqa: E402  (tg.profiler: record_function ranges, no per-op events)
 from . import jit  # noqa: E402  (tg.jit, torch.jit's names as a porting shim: no TorchScript here)
 from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, inverse, lu_unpack, matrix_exp, matrix_power,
@@ -222,7 +223,7 @@ __all__ = [
     "split_with_sizes_copy", "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy",
     "unsqueeze_copy", "view_copy", "vmap", "e", "pi", "inf", "nan", "newaxis", "frobenius_norm", "matrix_rank",
     "nuclear_norm", "gradient", "histogramdd", "testing", "random", "backends",
-    "amp", "autocast", "jit", "profiler",
+    "amp", "autocast", "jit", "profiler", "distributed",
     "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "real", "imag",
     "conj", "conj_physical", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft", "istft",
     "sparse", "sparse_coo", "sparse_coo_tensor", "spmm",

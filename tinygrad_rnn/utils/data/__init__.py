@@ -24,13 +24,13 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional
 import numpy as np
 
 from ... import backend
-from ...creation import as_tensor, tensor
+from ...creation import as_tensor, randperm, tensor
 from ...ops import stack
 from ...tensor import Tensor, float64
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset", "ChainDataset",
            "random_split", "get_worker_info", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "BatchSampler", "default_collate", "default_convert", "DataLoader"]
+           "WeightedRandomSampler", "BatchSampler", "DistributedSampler", "default_collate", "default_convert", "DataLoader"]
 
 
 def _generator(generator: Any, op: str) -> np.random.Generator:
@@ -329,6 +329,62 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
+class DistributedSampler(Sampler):
+    """torch.utils.data.DistributedSampler: rank ``rank``'s share of the dataset's indices among ``num_replicas``
+    (every num_replicas-th index from ``rank``), torch's partition: padded by repeating the first indices to a
+    multiple of num_replicas, or cut to one with ``drop_last``. ``shuffle`` permutes them first, the same way on
+    every rank, from a generator seeded with ``seed + epoch`` (``set_epoch`` before each epoch for a new order;
+    tg's generator, so not torch's permutation). There are no process groups here: num_replicas and rank must be
+    given (without them torch's RuntimeError, as where torch.distributed is unavailable)."""
+
+    def __init__(self, dataset: Any, num_replicas: Optional[int] = None, rank: Optional[int] = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
+        from ... import distributed  # noqa: PLC0415  (tg.distributed: no process group to ask)
+        if num_replicas is None:
+            if not distributed.is_available():
+                raise RuntimeError("Requires distributed package to be available")
+            num_replicas = distributed.get_world_size()
+        if rank is None:
+            if not distributed.is_available():
+                raise RuntimeError("Requires distributed package to be available")
+            rank = distributed.get_rank()
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+        self.dataset, self.num_replicas, self.rank, self.epoch = dataset, num_replicas, rank, 0
+        self.drop_last, self.shuffle, self.seed = drop_last, shuffle, seed
+        n = len(dataset)
+        if drop_last and n % num_replicas != 0:
+            self.num_samples = math.ceil((n - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(n / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            g = backend.Generator()
+            g.manual_seed(self.seed + self.epoch)
+            indices = randperm(n, generator=g).tolist()
+        else:
+            indices = list(range(n))
+        if not self.drop_last:
+            padding = self.total_size - len(indices)
+            if padding <= len(indices):
+                indices += indices[:padding]
+            else:
+                indices += (indices * math.ceil(padding / len(indices)))[:padding]
+        else:
+            indices = indices[:self.total_size]
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch, mixed into the shuffle's seed: every rank gets a new order, the same one, each epoch."""
+        self.epoch = epoch
+
+
 # ----------------------------------------------------------------------------- collation
 def _rebuild(elem: Any, parts: Any) -> Any:
     """``parts`` (a dict for a mapping, a list for a sequence) in elem's container, as torch rebuilds it: a
@@ -520,10 +576,10 @@ class DataLoader:
 
 
 def _import_submodules() -> None:
-    """torch.utils.data's submodule paths (utils.data.sampler, .dataset, .dataloader), imported after the names
+    """torch.utils.data's submodule paths (utils.data.sampler, .dataset, .dataloader, .distributed), imported after the names
     they re-export (imported by name, not bound here: 'dataset' and 'sampler' are parameter names above)."""
     import importlib
-    for sub in ("dataloader", "dataset", "sampler"):
+    for sub in ("dataloader", "dataset", "distributed", "sampler"):
         importlib.import_module(f"{__name__}.{sub}")
 
 
