@@ -170,3 +170,81 @@ def test_cpu_module_as_torchs():
     with pytest.warns(FutureWarning, match=r"torch.amp.GradScaler\('cpu'"):
         scaler = tg.cpu.amp.GradScaler(init_scale=8.0)
     assert isinstance(scaler, tg.amp.GradScaler) and scaler.get_scale() == 8.0
+
+
+def _autocast_states(lib):
+    """What the state functions report through nested autocast blocks (the same program for torch and tg)."""
+    name = lambda d: str(d).replace("torch.", "")  # noqa: E731
+    seen = []
+
+    def snap(tag):
+        seen.append((tag, lib.is_autocast_enabled(), lib.is_autocast_enabled("cpu"), lib.is_autocast_enabled("cuda"),
+                     name(lib.get_autocast_dtype("cpu")), name(lib.get_autocast_dtype("cuda")),
+                     lib.is_autocast_cache_enabled()))
+    snap("outside")
+    with lib.autocast("cpu"):
+        snap("cpu")
+        with lib.autocast("cpu", enabled=False):
+            snap("cpu off")
+        with lib.autocast("cpu", dtype=lib.float16, cache_enabled=False):
+            snap("cpu f16 no cache")
+        snap("cpu again")
+    with lib.autocast("cuda", dtype=lib.bfloat16, enabled=False):
+        snap("cuda off")
+
+    @lib.autocast("cpu", dtype=lib.float16)
+    def f():
+        snap("decorated")
+    f()
+    lib.set_autocast_cache_enabled(False)
+    with lib.autocast("cpu"):
+        snap("cache inherited")
+    lib.set_autocast_cache_enabled(True)
+    lib.set_autocast_enabled("cpu", True)
+    lib.set_autocast_dtype("cpu", lib.float16)
+    snap("set by hand")
+    lib.set_autocast_enabled("cpu", False)
+    lib.set_autocast_dtype("cpu", lib.bfloat16)
+    lib.set_autocast_enabled(True)  # (torch's legacy form: CUDA's)
+    snap("legacy cuda")
+    lib.set_autocast_enabled(False)
+    snap("end")
+    return seen
+
+
+def test_autocast_state_functions_report_what_torchs_do():
+    torch = pytest.importorskip("torch")
+    from tinygrad_rnn.amp import STATE_FUNCTIONS
+    assert all(hasattr(torch, n) and getattr(tg, n) is getattr(tg.amp, n) for n in STATE_FUNCTIONS)
+    assert _autocast_states(tg) == _autocast_states(torch)
+    assert tg.clear_autocast_cache() is None
+    assert tg.autocast_increment_nesting() == 1 and tg.autocast_decrement_nesting() == 0
+    with pytest.raises(RuntimeError, match="device type at start of device string: foo"):
+        tg.is_autocast_enabled("foo")
+    with pytest.raises(TypeError):
+        tg.get_autocast_dtype()
+
+
+def test_autocast_deprecated_state_functions_warn_as_torch():
+    for fn, args, msg in [(tg.get_autocast_cpu_dtype, (), r"get_autocast_cpu_dtype\(\) is deprecated"),
+                          (tg.get_autocast_gpu_dtype, (), r"get_autocast_gpu_dtype\(\) is deprecated"),
+                          (tg.is_autocast_cpu_enabled, (), r"is_autocast_cpu_enabled\(\) is deprecated"),
+                          (tg.set_autocast_cpu_enabled, (False,), r"set_autocast_cpu_enabled\(enabled\) is deprecated"),
+                          (tg.set_autocast_cpu_dtype, (tg.bfloat16,), r"set_autocast_cpu_dtype\(dtype\) is deprecated"),
+                          (tg.set_autocast_gpu_dtype, (tg.float16,), r"set_autocast_gpu_dtype\(dtype\) is deprecated")]:
+        with pytest.warns(DeprecationWarning, match=msg):
+            fn(*args)
+    with pytest.warns(DeprecationWarning):
+        with tg.autocast("cpu"):
+            assert tg.is_autocast_cpu_enabled() and tg.get_autocast_cpu_dtype() is tg.bfloat16
+        assert tg.get_autocast_gpu_dtype() is tg.float16
+
+
+def test_cpu_autocast_with_an_unsupported_dtype_warns_and_is_disabled_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (tg, torch):
+        with pytest.warns(UserWarning, match="In CPU autocast, but the target dtype is not supported"):
+            ac = lib.autocast("cpu", dtype=lib.float64)
+        with ac:
+            assert lib.is_autocast_enabled("cpu") is False and lib.get_autocast_dtype("cpu") == lib.float64
+        assert lib.get_autocast_dtype("cpu") == lib.bfloat16

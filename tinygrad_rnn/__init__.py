@@ -26,6 +26,10 @@ from .ops import (addmm, allclose, argsort, as_strided, as_strided_scatter, badd
                   where)
 from . import amp, backends, cpu, cuda, distributions, func, linalg, nn, optim, random, special, testing, utils
 from .amp import autocast
+from .amp import (autocast_decrement_nesting, autocast_increment_nesting, clear_autocast_cache, get_autocast_cpu_dtype,
+                  get_autocast_dtype, get_autocast_gpu_dtype, is_autocast_cache_enabled, is_autocast_cpu_enabled,
+                  is_autocast_enabled, set_autocast_cache_enabled, set_autocast_cpu_dtype, set_autocast_cpu_enabled,
+                  set_autocast_dtype, set_autocast_enabled, set_autocast_gpu_dtype)
 from . import distributed  # noqa: E402  (tg.distributed: is_available() False, no process groups)
 from . import profiler  # noqa: E402  (tg.profiler: record_function ranges, no per-op events)
 from . import jit  # noqa: E402  (tg.jit, torch.jit's names as a porting shim: no TorchScript here)
@@ -224,6 +228,10 @@ __all__ = [
     "unsqueeze_copy", "view_copy", "vmap", "e", "pi", "inf", "nan", "newaxis", "frobenius_norm", "matrix_rank",
     "nuclear_norm", "gradient", "histogramdd", "testing", "random", "backends",
     "amp", "autocast", "jit", "profiler", "distributed",
+    "is_autocast_enabled", "set_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype", "get_autocast_cpu_dtype",
+    "get_autocast_gpu_dtype", "set_autocast_cpu_dtype", "set_autocast_gpu_dtype", "is_autocast_cpu_enabled",
+    "set_autocast_cpu_enabled", "is_autocast_cache_enabled", "set_autocast_cache_enabled", "clear_autocast_cache",
+    "autocast_increment_nesting", "autocast_decrement_nesting",
     "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "real", "imag",
     "conj", "conj_physical", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft", "istft",
     "sparse", "sparse_coo", "sparse_coo_tensor", "spmm",

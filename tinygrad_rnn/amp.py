@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable
@@ -16,9 +17,15 @@ import numpy as np
 
 from . import backend
 from .autograd import no_grad
-from .tensor import Tensor, float16
+from .tensor import Tensor, bfloat16, float16
 
 __all__ = ["GradScaler", "autocast", "custom_fwd", "custom_bwd", "is_autocast_available"]
+# torch's autocast state functions (torch.is_autocast_enabled & co., exported at tg's top level)
+STATE_FUNCTIONS = ["is_autocast_enabled", "set_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype",
+                   "get_autocast_cpu_dtype", "get_autocast_gpu_dtype", "set_autocast_cpu_dtype",
+                   "set_autocast_gpu_dtype", "is_autocast_cpu_enabled", "set_autocast_cpu_enabled",
+                   "is_autocast_cache_enabled", "set_autocast_cache_enabled", "clear_autocast_cache",
+                   "autocast_increment_nesting", "autocast_decrement_nesting"]
 
 
 class OptState(Enum):
@@ -230,22 +237,159 @@ def is_autocast_available(device_type: str) -> bool:
     return device_type in ("cpu", "cuda")
 
 
+class _AutocastState(threading.local):
+    """torch's autocast state, per thread as torch's: enabled and dtype per device type, the cache switch and the
+    nesting depth. Recorded and reported only: no op reads it (one precision here)."""
+
+    def __init__(self) -> None:
+        self.enabled: Dict[str, bool] = {}
+        self.dtype: Dict[str, Any] = {}
+        self.cache_enabled, self.nesting = True, 0
+
+
+_state = _AutocastState()
+
+
+def _device_type(device_type: Any) -> str:
+    if not isinstance(device_type, str):
+        raise TypeError(f"expected a device type string such as 'cpu' or 'cuda', got {type(device_type).__name__}")
+    backend.device(device_type)  # (an unknown type: torch's RuntimeError)
+    return device_type
+
+
+def is_autocast_enabled(device_type: Optional[str] = None) -> bool:
+    """Whether autocast is on for device_type now (inside ``with tg.autocast(device_type)``); no argument: CUDA's,
+    as torch's legacy form."""
+    return _state.enabled.get("cuda" if device_type is None else _device_type(device_type), False)
+
+
+def set_autocast_enabled(*args: Any) -> None:
+    """set_autocast_enabled(device_type, enabled), or torch's legacy set_autocast_enabled(enabled) for CUDA."""
+    if len(args) == 1:
+        device_type, enabled = "cuda", args[0]
+    elif len(args) == 2:
+        device_type, enabled = _device_type(args[0]), args[1]
+    else:
+        raise TypeError(f"set_autocast_enabled(device_type, enabled) takes 1 or 2 arguments, got {len(args)}")
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_autocast_enabled: enabled must be a bool, got {type(enabled).__name__}")
+    _state.enabled[device_type] = enabled
+
+
+def get_autocast_dtype(device_type: str) -> Any:
+    """The dtype autocast would run device_type's ops in: bfloat16 for the CPU and float16 elsewhere unless set
+    (recorded: ops keep their dtypes here)."""
+    device_type = _device_type(device_type)
+    return _state.dtype.get(device_type, bfloat16 if device_type == "cpu" else float16)
+
+
+def set_autocast_dtype(device_type: str, dtype: Any) -> None:
+    _state.dtype[_device_type(device_type)] = dtype
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"torch.{old} is deprecated. Please use torch.{new} instead.", DeprecationWarning, stacklevel=3)
+
+
+def get_autocast_cpu_dtype() -> Any:
+    """Deprecated, as torch's: get_autocast_dtype('cpu')."""
+    _deprecated("get_autocast_cpu_dtype()", "get_autocast_dtype('cpu')")
+    return get_autocast_dtype("cpu")
+
+
+def get_autocast_gpu_dtype() -> Any:
+    """Deprecated, as torch's: get_autocast_dtype('cuda')."""
+    _deprecated("get_autocast_gpu_dtype()", "get_autocast_dtype('cuda')")
+    return get_autocast_dtype("cuda")
+
+
+def set_autocast_cpu_dtype(dtype: Any) -> None:
+    _deprecated("set_autocast_cpu_dtype(dtype)", "set_autocast_dtype('cpu', dtype)")
+    set_autocast_dtype("cpu", dtype)
+
+
+def set_autocast_gpu_dtype(dtype: Any) -> None:
+    _deprecated("set_autocast_gpu_dtype(dtype)", "set_autocast_dtype('cuda', dtype)")
+    set_autocast_dtype("cuda", dtype)
+
+
+def is_autocast_cpu_enabled() -> bool:
+    """Deprecated, as torch's: is_autocast_enabled('cpu')."""
+    _deprecated("is_autocast_cpu_enabled()", "is_autocast_enabled('cpu')")
+    return is_autocast_enabled("cpu")
+
+
+def set_autocast_cpu_enabled(enabled: bool) -> None:
+    _deprecated("set_autocast_cpu_enabled(enabled)", "set_autocast_enabled('cpu', enabled)")
+    set_autocast_enabled("cpu", enabled)
+
+
+def is_autocast_cache_enabled() -> bool:
+    """torch's autocast weight-cache switch (True by default; there is no cache here)."""
+    return _state.cache_enabled
+
+
+def set_autocast_cache_enabled(enabled: bool) -> None:
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_autocast_cache_enabled: enabled must be a bool, got {type(enabled).__name__}")
+    _state.cache_enabled = enabled
+
+
+def clear_autocast_cache() -> None:
+    """Nothing to clear: autocast keeps no cast copies here."""
+
+
+def autocast_increment_nesting() -> int:
+    _state.nesting += 1
+    return _state.nesting
+
+
+def autocast_decrement_nesting() -> int:
+    _state.nesting -= 1
+    return _state.nesting
+
+
 class autocast:
     """torch.autocast(device_type, dtype=None, enabled=True, cache_enabled=None), as a context manager or a
-    decorator: checked and accepted, with no effect (one precision here: ops keep the tensors' dtypes)."""
+    decorator: checked, and recorded in torch's autocast state (``tg.is_autocast_enabled('cpu')``,
+    ``tg.get_autocast_dtype``, ``tg.is_autocast_cache_enabled`` report what torch's do inside it, restored on exit),
+    with no effect on ops (one precision here: they keep the tensors' dtypes). As torch's, dtype defaults to
+    get_autocast_dtype(device_type), a CPU dtype other than bfloat16/float16 warns and disables it, and 'cuda'
+    without a GPU is disabled (silently here: it changes nothing either way)."""
 
     def __init__(self, device_type: str, dtype: Any = None, enabled: bool = True,
                  cache_enabled: Optional[bool] = None) -> None:
         if not isinstance(device_type, str):
             raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
         backend.device(device_type)  # (an unknown type: torch's RuntimeError)
-        self.device, self.fast_dtype, self._enabled = device_type, dtype, bool(enabled)
-        self._cache_enabled = cache_enabled
+        self.device = device_type
+        self.fast_dtype = get_autocast_dtype(device_type) if dtype is None else dtype
+        self._cache_enabled = is_autocast_cache_enabled() if cache_enabled is None else cache_enabled
+        enabled = bool(enabled)
+        if enabled and device_type == "cuda" and not backend.cuda_available():
+            enabled = False
+        elif enabled and device_type != "cuda" and not any(self.fast_dtype is d for d in (bfloat16, float16)):
+            name = device_type.upper()
+            warnings.warn(f"In {name} autocast, but the target dtype is not supported. Disabling autocast.\n{name} "
+                          "Autocast only supports dtypes of torch.bfloat16, torch.float16 currently.", stacklevel=2)
+            enabled = False
+        self._enabled = enabled
 
     def __enter__(self) -> "autocast":
+        self._prev = (is_autocast_cache_enabled(), is_autocast_enabled(self.device), get_autocast_dtype(self.device))
+        set_autocast_enabled(self.device, self._enabled)
+        set_autocast_dtype(self.device, self.fast_dtype)
+        autocast_increment_nesting()
+        set_autocast_cache_enabled(self._cache_enabled)
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        if autocast_decrement_nesting() == 0:
+            clear_autocast_cache()
+        cache, enabled, dtype = self._prev
+        set_autocast_enabled(self.device, enabled)
+        set_autocast_dtype(self.device, dtype)
+        set_autocast_cache_enabled(cache)
         return None
 
     def __call__(self, func: Callable) -> Callable:
