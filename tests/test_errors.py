@@ -279,7 +279,7 @@ def test_anomaly_backward_nan_is_a_runtime_error_naming_the_function_as_torch():
 def test_set_detect_anomaly_and_is_anomaly_enabled():
     x = tensor([1.0], dtype=np.float64)
     try:
-        assert not tg.is_anomaly_enabled() and not tg.is_anomaly_check_nan_enabled()
+        assert not tg.is_anomaly_enabled() and tg.is_anomaly_check_nan_enabled()  # (torch's default check_nan)
         with tg.autograd.set_detect_anomaly(True):
             assert tg.is_anomaly_enabled() and tg.is_anomaly_check_nan_enabled()
             with pytest.raises(RuntimeError, match="NanGrad"):
@@ -295,6 +295,31 @@ def test_set_detect_anomaly_and_is_anomaly_enabled():
         assert not tg.is_anomaly_enabled()
     finally:
         tg.autograd.set_detect_anomaly(False)
+
+
+def _anomaly_states(lib):
+    """is_anomaly_enabled / is_anomaly_check_nan_enabled through the anomaly switches (torch and tg alike)."""
+    seen = [(lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled())]
+    with lib.autograd.detect_anomaly(check_nan=False):
+        seen.append((lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()))
+    seen.append((lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()))
+    lib.autograd.set_detect_anomaly(False, check_nan=False)
+    seen.append((lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()))
+    lib.autograd.set_detect_anomaly(True, check_nan=False)
+    seen.append((lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()))
+    lib.autograd.set_detect_anomaly(False)
+    seen.append((lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()))
+    return seen
+
+
+def test_is_anomaly_check_nan_enabled_reports_the_setting_with_the_mode_off_as_torch():
+    """torch keeps check_nan (True by default) apart from the mode: it read False outside anomaly mode here."""
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = _anomaly_states(torch)
+    assert _anomaly_states(tg) == theirs
+    assert theirs[0] == (False, True) and theirs[3] == (False, False)
 
 
 def test_second_backward_message():

@@ -194,7 +194,16 @@ def is_grad_enabled() -> bool:
 
 
 def _set_anomaly(mode: bool, check_nan: bool) -> None:
-    _mode.anomaly_enabled, _mode.anomaly = bool(mode), bool(mode) and bool(check_nan)
+    _mode.anomaly_enabled, _mode.anomaly_check_nan = bool(mode), bool(check_nan)
+    _mode.anomaly = bool(mode) and bool(check_nan)
+
+
+def _anomaly_state() -> tuple:
+    return _mode.anomaly_enabled, _mode.anomaly_check_nan
+
+
+def _restore_anomaly(state: tuple) -> None:
+    _set_anomaly(*state)
 
 
 def is_anomaly_enabled() -> bool:
@@ -203,8 +212,9 @@ def is_anomaly_enabled() -> bool:
 
 
 def is_anomaly_check_nan_enabled() -> bool:
-    """torch.is_anomaly_check_nan_enabled: whether anomaly mode checks for nan (and, here, inf) values."""
-    return _mode.anomaly
+    """torch.is_anomaly_check_nan_enabled: the check_nan setting last made (True by default, and kept while anomaly
+    mode is off, as torch's): whether anomaly mode, when on, checks for nan (and, here, inf) values."""
+    return _mode.anomaly_check_nan
 
 
 class detect_anomaly(_GradMode):
@@ -217,11 +227,11 @@ class detect_anomaly(_GradMode):
         self.check_nan = check_nan
 
     def __enter__(self) -> None:
-        self._prev = (_mode.anomaly_enabled, _mode.anomaly)
+        self._prev = _anomaly_state()
         _set_anomaly(True, self.check_nan)
 
     def __exit__(self, *exc: Any) -> None:
-        _mode.anomaly_enabled, _mode.anomaly = self._prev
+        _restore_anomaly(self._prev)
 
     def _again(self) -> "_GradMode":
         return detect_anomaly(self.check_nan)
@@ -232,14 +242,14 @@ class set_detect_anomaly:
     detect_anomaly); as a context manager, the previous mode comes back on exit."""
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
-        self._prev = (_mode.anomaly_enabled, _mode.anomaly)
+        self._prev = _anomaly_state()
         _set_anomaly(mode, check_nan)
 
     def __enter__(self) -> None:
         pass
 
     def __exit__(self, *exc: Any) -> None:
-        _mode.anomaly_enabled, _mode.anomaly = self._prev
+        _restore_anomaly(self._prev)
 
 
 # --------------------------------------------------------------------------- the engine

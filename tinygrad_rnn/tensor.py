@@ -38,6 +38,7 @@ class _Mode:
     grad_enabled = True
     anomaly = False  # the nan/inf checks run (anomaly mode on with check_nan): the one flag ops and backward read
     anomaly_enabled = False  # anomaly mode is on (torch.is_anomaly_enabled), with or without the checks
+    anomaly_check_nan = True  # the check_nan last set (torch.is_anomaly_check_nan_enabled: kept with the mode off)
     inference = False  # inside inference_mode(): enable_grad cannot switch recording back on
     wanted = None  # in a grad()/backward(inputs=) pass, the nodes leading to its inputs (None: every node)
     task = None  # during a backward: [its number once asked, the nodes it reaches, wanted, grad()'s captures]
