@@ -333,7 +333,7 @@ def _view_copy_and_native_forms(add):
                        ("split_copy", (2, 2)), ("split_with_sizes_copy", ([1, 3], -1)), ("unfold_copy", (2, 2, 1)),
                        ("detach_copy", ()), ("alias_copy", ()), ("unsafe_chunk", (2, 2)), ("unsafe_split", (2, 1)),
                        ("unsafe_split_with_sizes", ([1, 2], 1)), ("norm_except_dim", (3, 1)), ("adjoint", ()),
-                       ("is_signed", ()), ("is_inference", ())):
+                       ("is_signed", ()), ("is_inference", ()), ("get_device", ())):
         add(name, lambda T, a=args, n=name: ((T(M3[0] if n == "t_copy" else M3), *a), {}))
     add("slice_copy", lambda T: ((T(M3),), {}), "default")
     add("expand_copy", lambda T: ((T(M3[:, :1]), (2, 3, 4)), {}))

@@ -3,7 +3,7 @@ import math as _math
 from typing import Any as _Any
 
 from .autograd import (backward, detect_anomaly, enable_grad, grad, inference_mode, is_anomaly_check_nan_enabled,
-                       is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
+                       is_anomaly_enabled, is_grad_enabled, no_grad, set_anomaly_enabled, set_grad_enabled)
 from .backend import (Generator, are_deterministic_algorithms_enabled, cuda_available, default_generator, device,
                       get_default_device, get_num_threads, initial_seed, is_deterministic_algorithms_warn_only_enabled,
                       manual_seed, seed, set_default_device, set_num_threads, use_deterministic_algorithms)
@@ -14,6 +14,7 @@ from .creation import (bartlett_window, blackman_window, hamming_window, hann_wi
                        randint_like, scalar_tensor)
 from .creation import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
                        LongTensor, ShortTensor, binomial, set_default_tensor_type, to_dlpack)
+from .backend import get_deterministic_debug_mode, set_deterministic_debug_mode
 from .backend import (get_float32_matmul_precision, get_num_interop_threads, is_warn_always_enabled,
                       set_float32_matmul_precision, set_flush_denormal, set_num_interop_threads, set_warn_always)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -79,7 +80,7 @@ from .functions import (abs, acos, acosh, add, amax, amin, arccos, arccosh, arcs
                         transpose, tril, triu, trunc, unbind, unsqueeze, var, var_mean)
 from .functions import (absolute, divide, fix, fliplr, flipud, greater, greater_equal, less, less_equal, moveaxis,
                         multiply, negative, not_equal, ravel, subtract, swapdims, true_divide)
-from .functions import isneginf, isposinf, isreal, positive, rsub
+from .functions import get_device, isneginf, isposinf, isreal, positive, rsub
 # torch's function forms of the in-place methods (tg.exp_(x) is x.exp_()) and of F's in-place ops (tg.dropout_)
 from .functions import (abs_, acos_, acosh_, addmv_, alpha_dropout_, arccos_, arccosh_, arcsin_, arcsinh_, arctan2,
                         arctan_, arctanh_, asin_, asinh_, atan_, atanh_, ceil_, celu_, clamp_, clamp_max_, clamp_min_,
@@ -112,6 +113,7 @@ e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None  # (tor
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
 sum, max, min, any, all, pow, round = (_functions.sum, _functions.max, _functions.min,  # noqa: A001
                                        _functions.any, _functions.all, _functions.pow, _functions.round)
+from .creation import range_ as range  # noqa: E402, A004  (torch.range, deprecated: end inclusive)
 
 __version__ = "0.1.0"
 from . import version  # noqa: E402  (tg.version, torch.version's: it reads __version__)
@@ -232,8 +234,9 @@ __all__ = [
     "get_autocast_gpu_dtype", "set_autocast_cpu_dtype", "set_autocast_gpu_dtype", "is_autocast_cpu_enabled",
     "set_autocast_cpu_enabled", "is_autocast_cache_enabled", "set_autocast_cache_enabled", "clear_autocast_cache",
     "autocast_increment_nesting", "autocast_decrement_nesting",
+    "set_anomaly_enabled", "get_deterministic_debug_mode", "set_deterministic_debug_mode", "get_device",
     "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "real", "imag",
     "conj", "conj_physical", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft", "istft",
     "sparse", "sparse_coo", "sparse_coo_tensor", "spmm",
-]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all and tg.pow are left out: a star
-#    import would shadow Python's own)
+]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all, tg.pow and tg.range are left out:
+#    a star import would shadow Python's own)

@@ -206,6 +206,14 @@ def _restore_anomaly(state: tuple) -> None:
     _set_anomaly(*state)
 
 
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """torch.set_anomaly_enabled(enabled, check_nan=True): anomaly mode on or off, for good (see detect_anomaly)."""
+    for name, value in (("enabled", enabled), ("check_nan", check_nan)):
+        if not isinstance(value, bool):
+            raise TypeError(f"set_anomaly_enabled(): argument '{name}' must be bool, not {type(value).__name__}")
+    _set_anomaly(enabled, check_nan)
+
+
 def is_anomaly_enabled() -> bool:
     """torch.is_anomaly_enabled: whether anomaly mode (detect_anomaly, set_detect_anomaly) is on."""
     return _mode.anomaly_enabled

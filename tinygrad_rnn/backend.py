@@ -11,7 +11,7 @@ import copy
 import os
 import threading
 import warnings
-from typing import Any, Iterable, Optional, Tuple
+from typing import Any, Iterable, Optional, Tuple, Union
 
 import numpy as np
 
@@ -536,6 +536,30 @@ def are_deterministic_algorithms_enabled() -> bool:
 
 def is_deterministic_algorithms_warn_only_enabled() -> bool:
     return _deterministic["warn_only"]
+
+
+_DEBUG_MODES = ("default", "warn", "error")
+
+
+def set_deterministic_debug_mode(debug_mode: Union[str, int]) -> None:
+    """torch.set_deterministic_debug_mode: 'default' / 0 (off), 'warn' / 1 (use_deterministic_algorithms(True,
+    warn_only=True)), 'error' / 2 (use_deterministic_algorithms(True)); recorded, as that is."""
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError(f"invalid value of debug_mode, expected one of `default`, `warn`, `error`, but got "
+                               f"{debug_mode}")
+        debug_mode = _DEBUG_MODES.index(debug_mode)
+    elif isinstance(debug_mode, int):
+        if debug_mode not in (0, 1, 2):
+            raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got {debug_mode}")
+    else:
+        raise TypeError(f"debug_mode must be str or int, but got {type(debug_mode)}")
+    _deterministic.update(mode=debug_mode != 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    """torch.get_deterministic_debug_mode: 0 off, 1 warn only, 2 error (what use_deterministic_algorithms set)."""
+    return 0 if not _deterministic["mode"] else 1 if _deterministic["warn_only"] else 2
 
 
 def _copy_rng(gen: Any) -> Any:

@@ -151,6 +151,50 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
     return Tensor(xp.asarray(values), requires_grad=requires_grad)
 
 
+def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Optional[Tensor] = None, dtype: Any = None,
+           layout: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+    """torch.range (deprecated, with torch's warning; ``tg.range``): trunc((end - start) / step + 1) values from
+    start to end inclusive, start + i * step computed in float64 and rounded once; the default float dtype unless
+    ``dtype`` is given (an integer dtype works in int64 from the truncated ends and step; float16 in float32),
+    whatever the arguments' types. Use ``arange``, which stops before end."""
+    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
+                  "[start, end).", UserWarning, stacklevel=2)
+    if end is None:
+        raise TypeError('range() missing 1 required positional arguments: "end"')
+    start, end, step = (_number(v, "range", what) for v, what in ((start, "start"), (end, "end"), (step, "step")))
+    start, end, step = (v.item() if isinstance(v, np.generic) else v for v in (start, end, step))
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if not all(math.isfinite(v) for v in (start, end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    dt = np.dtype(_defaults.floating if dtype is None else dtype)
+    if dt.kind not in "iuf":
+        raise TypeError(f"range: dtype must be a floating or integer dtype, got {dt}")
+    # (torch's kernel: start, end and step in the dtype's accumulation type, int64, float32 for float16 or float64,
+    # and trunc((end - start) / step + 1) values, computed in that type)
+    work = np.int64 if dt.kind in "iu" else np.float32 if dt == np.float16 else np.float64
+    start, end, step = (work(v) for v in (start, end, step))
+    if step == 0:
+        raise RuntimeError(f"step must be nonzero (the step truncated to {dt} is 0)")
+    if work is np.int64:
+        n = abs(int(end) - int(start)) // abs(int(step)) + 1  # (C's truncating division; the signs agree)
+    else:
+        n = int((end - start) / step + work(1))  # (in that type, truncated, as torch's)
+    with np.errstate(over="ignore"):
+        values = (start + step * np.arange(n, dtype=work)).astype(dt)
+    result = Tensor(backend.module_for(device).asarray(values), requires_grad=requires_grad)
+    if out is not None:
+        from .ops import write_out  # noqa: PLC0415  (ops imports this module)
+        return write_out("range", result, out)
+    return result
+
+
+range_.__name__ = range_.__qualname__ = "range"
+
+
 def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Optional[str] = None,
              requires_grad: bool = False) -> Tensor:
     """torch.linspace: ``steps`` evenly spaced values from start to end, both included; the default dtype unless dtype

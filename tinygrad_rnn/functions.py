@@ -612,6 +612,7 @@ def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any =
 
 is_signed, adjoint, is_inference, resize_as_ = map(method_form, ("is_signed", "adjoint", "is_inference", "resize_as_"))
 as_strided_ = method_form("as_strided_")
+get_device = method_form("get_device")  # (-1 on the CPU)
 
 
 def is_inference_mode_enabled() -> bool:
