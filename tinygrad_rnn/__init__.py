@@ -31,6 +31,7 @@ from .amp import (autocast_decrement_nesting, autocast_increment_nesting, clear_
                   get_autocast_dtype, get_autocast_gpu_dtype, is_autocast_cache_enabled, is_autocast_cpu_enabled,
                   is_autocast_enabled, set_autocast_cache_enabled, set_autocast_cpu_dtype, set_autocast_cpu_enabled,
                   set_autocast_dtype, set_autocast_enabled, set_autocast_gpu_dtype)
+from . import signal  # noqa: E402  (tg.signal.windows, torch.signal's)
 from . import distributed  # noqa: E402  (tg.distributed: is_available() False, no process groups)
 from . import profiler  # noqa: E402  (tg.profiler: record_function ranges, no per-op events)
 from . import jit  # noqa: E402  (tg.jit, torch.jit's names as a porting shim: no TorchScript here)
@@ -234,7 +235,7 @@ __all__ = [
     "get_autocast_gpu_dtype", "set_autocast_cpu_dtype", "set_autocast_gpu_dtype", "is_autocast_cpu_enabled",
     "set_autocast_cpu_enabled", "is_autocast_cache_enabled", "set_autocast_cache_enabled", "clear_autocast_cache",
     "autocast_increment_nesting", "autocast_decrement_nesting",
-    "set_anomaly_enabled", "get_deterministic_debug_mode", "set_deterministic_debug_mode", "get_device",
+    "set_anomaly_enabled", "get_deterministic_debug_mode", "set_deterministic_debug_mode", "get_device", "signal",
     "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "real", "imag",
     "conj", "conj_physical", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft", "istft",
     "sparse", "sparse_coo", "sparse_coo_tensor", "spmm",
