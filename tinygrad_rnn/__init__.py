@@ -40,6 +40,7 @@ from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, invers
 from .linalg import cholesky_old as cholesky, lu_old as lu, lu_solve_old as lu_solve, qr_old as qr
 from .linalg import slogdet_old as slogdet, svd_old as svd
 from .linalg import frobenius_norm, matrix_rank_old as matrix_rank, nuclear_norm
+from .lowrank import pca_lowrank, svd_lowrank
 from .special import i0, igamma, igammac, multigammaln as mvlgamma
 from .composed import (addbmm, addcdiv, addcmul, addmv, addr, aminmax, atleast_1d, atleast_2d, atleast_3d, block_diag,
                        cartesian_prod, column_stack, combinations, concat, concatenate, cross, cummax, cummin,
@@ -236,6 +237,7 @@ __all__ = [
     "set_autocast_cpu_enabled", "is_autocast_cache_enabled", "set_autocast_cache_enabled", "clear_autocast_cache",
     "autocast_increment_nesting", "autocast_decrement_nesting",
     "set_anomaly_enabled", "get_deterministic_debug_mode", "set_deterministic_debug_mode", "get_device", "signal",
+    "pca_lowrank", "svd_lowrank",
     "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "real", "imag",
     "conj", "conj_physical", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft", "istft",
     "sparse", "sparse_coo", "sparse_coo_tensor", "spmm",
