@@ -3,7 +3,8 @@
 on ``example_inputs`` nor freezes its control flow, so the result keeps every branch of the Python it is), with
 torch 2.13's DeprecationWarnings; the decorators (``ignore``, ``unused``, ``export``, ``interface``,
 ``script_method``, ``script_if_tracing``) return what they decorate; ``is_scripting()`` and ``is_tracing()`` are
-False, as torch's in eager Python; ``Final`` is ``typing.Final``, ``annotate`` returns the value and ``Attribute`` is torch's namedtuple.
+False, as torch's in eager Python; ``Final`` is ``typing.Final``, ``annotate`` returns the value and
+``Attribute`` is torch's namedtuple.
 ``save`` and ``load`` raise: there is no TorchScript archive to write or read (save a ``state_dict`` with tg.save)."""
 from __future__ import annotations
 
@@ -119,7 +120,8 @@ def annotate(the_type: Any, the_value: Any) -> Any:
 
 
 Attribute = collections.namedtuple("Attribute", ["value", "type"])
-Attribute.__doc__ = """torch.jit.Attribute(value, type), torch's namedtuple: a ScriptModule's __setattr__ stores its value."""
+Attribute.__doc__ = """torch.jit.Attribute(value, type), torch's namedtuple: a ScriptModule's __setattr__ stores
+its value."""
 
 
 class ScriptModule(Module):

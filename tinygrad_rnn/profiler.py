@@ -63,7 +63,8 @@ def _format_share(time_us: float, total_us: float) -> str:
 class FunctionEvent:
     """One record_function range: ``name``/``key``, ``start_us``/``end_us`` (perf_counter, microseconds),
     ``cpu_time_total`` (its wall time), ``self_cpu_time_total`` (less its direct children's), ``cpu_parent``,
-    ``cpu_children``, ``thread``; ``ProfilerStep#N`` ranges are named ``ProfilerStep*`` (``trace_name`` keeps N). Device times, memory and FLOPs are 0 (nothing measures them here)."""
+    ``cpu_children``, ``thread``; ``ProfilerStep#N`` ranges are named ``ProfilerStep*`` (``trace_name`` keeps N).
+    Device times, memory and FLOPs are 0 (nothing measures them here)."""
 
     def __init__(self, id: int, name: str, thread: int, start_us: float,  # noqa: A002  (torch's name)
                  cpu_parent: Optional["FunctionEvent"] = None) -> None:

@@ -30,7 +30,8 @@ from ...tensor import Tensor, float64
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset", "ChainDataset",
            "random_split", "get_worker_info", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "BatchSampler", "DistributedSampler", "default_collate", "default_convert", "DataLoader"]
+           "WeightedRandomSampler", "BatchSampler", "DistributedSampler", "default_collate", "default_convert",
+           "DataLoader"]
 
 
 def _generator(generator: Any, op: str) -> np.random.Generator:
@@ -576,8 +577,8 @@ class DataLoader:
 
 
 def _import_submodules() -> None:
-    """torch.utils.data's submodule paths (utils.data.sampler, .dataset, .dataloader, .distributed), imported after the names
-    they re-export (imported by name, not bound here: 'dataset' and 'sampler' are parameter names above)."""
+    """torch.utils.data's submodule paths (utils.data.sampler, .dataset, .dataloader, .distributed), imported after
+    the names they re-export (imported by name, not bound here: 'dataset' and 'sampler' are parameter names above)."""
     import importlib
     for sub in ("dataloader", "dataset", "distributed", "sampler"):
         importlib.import_module(f"{__name__}.{sub}")
