@@ -32,7 +32,7 @@ __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "s
            "eigvalsh", "svd", "svdvals", "qr", "matrix_power", "matrix_exp", "pinv", "matrix_rank", "cond", "cross",
            "vecdot", "multi_dot", "matmul", "diagonal", "vander", "tensorinv", "tensorsolve", "solve_triangular",
            "lu_factor", "lu_factor_ex", "lu", "lu_solve", "lstsq", "inv_ex", "solve_ex", "cholesky_ex",
-           "householder_product"]
+           "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
 slogdet_result = namedtuple("linalg_slogdet", ("sign", "logabsdet"))  # (torch.return_types.linalg_slogdet)
 eigh_result = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
@@ -1580,3 +1580,204 @@ for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inver
             _singular_value_norm, eigh, eigvalsh, _uplo):
     complex_ok(_fn)
 del _fn
+
+
+# ----------------------------------------------------------------------------- LDL (Bunch-Kaufman)
+_BK_ALPHA = (1.0 + math.sqrt(17.0)) / 8.0  # (LAPACK's: bounds the growth of the 2x2 pivots' elements)
+
+
+def _sytf2_lower(a: np.ndarray) -> Tuple[np.ndarray, np.ndarray, int]:
+    """LAPACK dsytf2 (uplo 'L'), in place on a copy of a square float matrix: A = P L D L^T P^T by Bunch-Kaufman
+    diagonal pivoting, D with 1x1 and 2x2 blocks. Returns (LD: L's multipliers below D's blocks, D on and (2x2)
+    below the diagonal, zeros above; pivots int32, LAPACK's 1-based ipiv, negative for both rows of a 2x2 block;
+    info: the 1-based index of D's first zero block, 0 if none)."""
+    a = np.tril(a).astype(a.dtype, copy=True)
+    n, info, k = a.shape[0], 0, 0
+    ipiv = np.zeros(n, np.int32)
+    while k < n:
+        kstep, absakk = 1, abs(a[k, k])
+        if k < n - 1:
+            imax = k + 1 + int(np.argmax(np.abs(a[k + 1:, k])))
+            colmax = abs(a[imax, k])
+        else:
+            imax, colmax = k, 0.0
+        if max(absakk, colmax) == 0 or np.isnan(absakk):
+            info = info or k + 1
+            kp = k
+        else:
+            if absakk >= _BK_ALPHA * colmax:
+                kp = k
+            else:
+                jmax = k + int(np.argmax(np.abs(a[imax, k:imax])))
+                rowmax = abs(a[imax, jmax])
+                if imax < n - 1:
+                    jmax = imax + 1 + int(np.argmax(np.abs(a[imax + 1:, imax])))
+                    rowmax = max(rowmax, abs(a[jmax, imax]))
+                if absakk >= _BK_ALPHA * colmax * (colmax / rowmax):
+                    kp = k
+                elif abs(a[imax, imax]) >= _BK_ALPHA * rowmax:
+                    kp = imax
+                else:
+                    kp, kstep = imax, 2
+            kk = k + kstep - 1
+            if kp != kk:  # (rows and columns kk and kp of the trailing lower triangle trade places)
+                if kp < n - 1:
+                    a[kp + 1:, [kk, kp]] = a[kp + 1:, [kp, kk]]
+                seg = a[kk + 1:kp, kk].copy()
+                a[kk + 1:kp, kk] = a[kp, kk + 1:kp]
+                a[kp, kk + 1:kp] = seg
+                a[kk, kk], a[kp, kp] = a[kp, kp], a[kk, kk]
+                if kstep == 2:
+                    a[k + 1, k], a[kp, k] = a[kp, k], a[k + 1, k]
+            if kstep == 1:
+                if k < n - 1:
+                    d11 = 1.0 / a[k, k]
+                    x = a[k + 1:, k].copy()
+                    a[k + 1:, k + 1:] -= np.tril(d11 * np.outer(x, x))
+                    a[k + 1:, k] *= d11
+            elif k < n - 2:
+                d21 = a[k + 1, k]
+                d11, d22 = a[k + 1, k + 1] / d21, a[k, k] / d21
+                t = 1.0 / (d11 * d22 - 1.0)
+                d21 = t / d21
+                wk = d21 * (d11 * a[k + 2:, k] - a[k + 2:, k + 1])
+                wkp1 = d21 * (d22 * a[k + 2:, k + 1] - a[k + 2:, k])
+                a[k + 2:, k + 2:] -= np.tril(np.outer(a[k + 2:, k], wk) + np.outer(a[k + 2:, k + 1], wkp1))
+                a[k + 2:, k], a[k + 2:, k + 1] = wk, wkp1
+        if kstep == 1:
+            ipiv[k] = kp + 1
+        else:
+            ipiv[k] = ipiv[k + 1] = -(kp + 1)
+        k += kstep
+    return a, ipiv, info
+
+
+def _sytrs_lower(ld: np.ndarray, ipiv: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """LAPACK dsytrs (uplo 'L'): X with A X = B from _sytf2_lower's (LD, pivots), B (n, k)."""
+    b = b.copy()
+    n, k = ld.shape[0], 0
+    while k < n:  # (P L D Y = B, forward)
+        if ipiv[k] > 0:
+            kp = ipiv[k] - 1
+            if kp != k:
+                b[[k, kp]] = b[[kp, k]]
+            b[k + 1:] -= np.outer(ld[k + 1:, k], b[k])
+            b[k] /= ld[k, k]
+            k += 1
+        else:
+            kp = -ipiv[k] - 1
+            if kp != k + 1:
+                b[[k + 1, kp]] = b[[kp, k + 1]]
+            b[k + 2:] -= np.outer(ld[k + 2:, k], b[k]) + np.outer(ld[k + 2:, k + 1], b[k + 1])
+            akm1k = ld[k + 1, k]
+            akm1, ak = ld[k, k] / akm1k, ld[k + 1, k + 1] / akm1k
+            denom = akm1 * ak - 1.0
+            bkm1, bk = b[k] / akm1k, b[k + 1] / akm1k
+            b[k], b[k + 1] = (ak * bkm1 - bk) / denom, (akm1 * bk - bkm1) / denom
+            k += 2
+    k = n - 1
+    while k >= 0:  # (L^T P^T X = Y, backward)
+        if ipiv[k] > 0:
+            b[k] -= ld[k + 1:, k] @ b[k + 1:]
+            kp = ipiv[k] - 1
+            if kp != k:
+                b[[k, kp]] = b[[kp, k]]
+            k -= 1
+        else:
+            b[k] -= ld[k + 1:, k] @ b[k + 1:]
+            b[k - 1] -= ld[k + 1:, k - 1] @ b[k + 1:]
+            kp = -ipiv[k] - 1
+            if kp != k:
+                b[[k, kp]] = b[[kp, k]]
+            k -= 2
+    return b
+
+
+class _NoDerivative(Function):
+    """An op torch has no derivative for (its backward raises torch's error): ``compute`` maps the input arrays,
+    on the host, to the output array; its other results are kept on the instance."""
+
+    def __init__(self, name: str, aten: str, compute: Any) -> None:
+        self.name, self.aten, self.compute = name, aten, compute
+
+    def forward(self, *arrays):
+        device = device_of(arrays[0])
+        return to_device(self.compute(*(to_device(a, "cpu") for a in arrays)), device)
+
+    def backward(self, g):
+        raise RuntimeError(f"derivative for aten::{self.aten} is not implemented")
+
+
+ldl_factor_result = namedtuple("linalg_ldl_factor", ("LD", "pivots"))
+ldl_factor_ex_result = namedtuple("linalg_ldl_factor_ex", ("LD", "pivots", "info"))
+
+
+def _real_hermitian(op: str, hermitian: Any) -> None:
+    _ops.bool_arg(hermitian, op, "hermitian")  # (real matrices: hermitian=True is the same factorization)
+
+
+def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False) -> Any:
+    """torch.linalg.ldl_factor_ex: (LD, pivots, info) of A = P L D L^T P^T for symmetric (possibly indefinite) real
+    A, read from its lower triangle, by LAPACK sytrf's Bunch-Kaufman pivoting (computed on the host, one matrix at
+    a time, as dsytf2): LD holds D's 1x1 and 2x2 blocks and L's multipliers below them, pivots (int32, 1-based)
+    the interchanges (negative for a 2x2 block), info (int32 over the batch) the 1-based index of D's first zero
+    block. No derivative, as torch's (backward raises)."""
+    op = "linalg.ldl_factor_ex"
+    A = _square(op, A)
+    _real_hermitian(op, hermitian)
+    batch, n = A.shape[:-2], A.shape[-1]
+    found: dict = {}
+
+    def compute(a):
+        flat = a.reshape((-1, n, n))
+        outs = [_sytf2_lower(m) for m in flat]
+        found["pivots"] = np.array([o[1] for o in outs], np.int32).reshape(batch + (n,))
+        found["info"] = np.array([o[2] for o in outs], np.int32).reshape(batch)
+        return np.array([o[0] for o in outs], a.dtype).reshape(a.shape)
+    ld = _NoDerivative(op, "linalg_ldl_factor_ex", compute)(A)
+    xp = xp_of(A.array)
+    pivots, info = _const(xp.asarray(found["pivots"])), _const(xp.asarray(found["info"]))
+    if _ops.bool_arg(check_errors, op, "check_errors") and bool((found["info"] != 0).any()):
+        raise LinAlgError(f"{op}: the factorization could not be completed: D[{int(found['info'].max())}] is zero "
+                          f"(A of shape {A.shape}; info {found['info'].tolist()})")
+    return ldl_factor_ex_result(ld, pivots, info)
+
+
+def ldl_factor(A: Tensor, *, hermitian: bool = False) -> Any:
+    """torch.linalg.ldl_factor: (LD, pivots) of ldl_factor_ex. A zero block of D (a singular A) is reported by
+    ldl_factor_ex's info; here it raises a LinAlgError (torch's build raises an internal assertion)."""
+    LD, pivots, info = ldl_factor_ex(A, hermitian=hermitian)
+    if bool((info.array != 0).any()):
+        raise LinAlgError(f"linalg.ldl_factor: the factorization could not be completed: D has a zero block (A of "
+                          f"shape {A.shape}); ldl_factor_ex returns it with info")
+    return ldl_factor_result(LD, pivots)
+
+
+def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False) -> Tensor:
+    """torch.linalg.ldl_solve: X with A X = B from ldl_factor's (LD, pivots) (LAPACK sytrs, on the host), batch
+    dims broadcast. No derivative, as torch's (backward raises)."""
+    op = "linalg.ldl_solve"
+    LD = _square(op, LD, "LD")
+    B = _floating(op, B, "B", half=False)
+    pivots = _input(op, pivots, "pivots")
+    _real_hermitian(op, hermitian)
+    n = LD.shape[-1]
+    if B.ndim < 2 or B.shape[-2] != n:
+        raise RuntimeError(f"Incompatible matrix sizes for torch.linalg.ldl_solve: each A matrix is {n} by {n} but "
+                           f"each b matrix is {B.shape[-2] if B.ndim >= 2 else B.shape} by "
+                           f"{B.shape[-1] if B.ndim >= 2 else ''}".rstrip(" by"))
+    if pivots.dtype != np.int32 or pivots.shape != LD.shape[:-1]:
+        raise RuntimeError(f"{op}: pivots must be an int32 tensor of shape {LD.shape[:-1]}, got {pivots.dtype} "
+                           f"{pivots.shape}")
+    if LD.dtype != B.dtype:
+        raise TypeError(f"{op}: LD and B must have the same dtype, got {LD.dtype} and {B.dtype}")
+    batch = np.broadcast_shapes(LD.shape[:-2], B.shape[:-2])
+    piv = to_device(pivots.array, "cpu")
+
+    def compute(ld, b):
+        lds = np.broadcast_to(ld, batch + (n, n)).reshape((-1, n, n))
+        ps = np.broadcast_to(piv, batch + (n,)).reshape((-1, n))
+        bs = np.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+        return np.array([_sytrs_lower(m, p, x) for m, p, x in zip(lds, ps, bs)], b.dtype).reshape(
+            batch + b.shape[-2:])
+    return _NoDerivative(op, "linalg_ldl_solve", compute)(LD, B)
