@@ -147,3 +147,8 @@ def test_tensorboard_trace_handler_raises_and_emit_nvtx_is_a_no_op():
     assert ProfilerAction.RECORD_AND_SAVE.value == 3 and tg.profiler.supported_activities() == {ProfilerActivity.CPU}
     with pytest.raises(TypeError, match="ProfilerActivity"):
         profile(activities=["cpu"])
+    with pytest.raises(AssertionError, match="No valid profiler activities found"):
+        profile(activities=[])
+    with pytest.warns(FutureWarning, match="`use_cuda` is deprecated, use `activities` argument instead"):
+        assert ProfilerActivity.CUDA in profile(use_cuda=True).activities
+    assert profile(activities=[{ProfilerActivity.CPU: ["x"]}]).activities == {ProfilerActivity.CPU}

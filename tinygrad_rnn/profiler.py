@@ -347,14 +347,16 @@ class profile(_Session):
                  acc_events: bool = False, use_cuda: Optional[bool] = None,
                  custom_trace_id_callback: Optional[Callable[[], str]] = None,
                  post_processing_timeout_s: Optional[float] = None) -> None:
-        acts = set(activities) if activities is not None else supported_activities()
-        bad = [a for a in acts if not isinstance(a, ProfilerActivity)]
-        if bad:
-            raise TypeError(f"profile: activities must be ProfilerActivity members, got {bad}")
-        if use_cuda:
-            warnings.warn("The use_cuda parameter is deprecated. Please use the activities parameter instead.",
-                          FutureWarning, stacklevel=2)
-            acts.add(ProfilerActivity.CUDA)
+        acts = set() if activities is not None else supported_activities()
+        for item in activities or ():  # (torch's: members, or dicts keyed by them)
+            if not isinstance(item, (ProfilerActivity, dict)):
+                raise TypeError(f"profile: activities must be ProfilerActivity members, got {item!r}")
+            acts.update(item.keys() if isinstance(item, dict) else (item,))
+        if use_cuda is not None:
+            warnings.warn("`use_cuda` is deprecated, use `activities` argument instead", FutureWarning, stacklevel=2)
+            (acts.add if use_cuda else acts.discard)(ProfilerActivity.CUDA)
+        if not acts:
+            raise AssertionError("No valid profiler activities found")
         self.activities = acts
         self.record_shapes, self.profile_memory, self.with_stack = record_shapes, profile_memory, with_stack
         self.with_flops, self.with_modules, self.acc_events = with_flops, with_modules, acc_events
