@@ -1464,39 +1464,121 @@ def test_a_pickled_or_copied_optimizer_drops_its_hooks_as_torchs():
     assert len(opt._optimizer_step_pre_hooks) == 1
 
 
-def test_complex_parameters_update_as_torchs_or_are_refused():
-    """SGD and ASGD (linear in p and grad) update complex parameters as torch's, closure or not; the others refuse
-    them (ComplexNotSupportedError): their updates took g * g for |g|^2 on the raw arrays, a silently wrong step
-    (Adam, RMSprop, Adagrad, Rprop, ... differed from torch's, which update view_as_real)."""
+def _complex_run(lib, name, kw, steps=6, closure=False, device="cpu", opt_out=None):
+    """Steps of optimizer ``name`` on a complex128 parameter and a real one (losses through |z|^2, z^2 and a linear
+    term, so each part gets a gradient of its own); returns the parameters as numpy arrays."""
+    kwargs = {} if lib is __import__("torch") else {"device": device}
+    p = lib.tensor(np.array([[1 + 2j, -0.5 + 0.3j], [0.2 - 1j, 3 + 0.1j]]), requires_grad=True, **kwargs)
+    q = lib.tensor(np.array([0.5, -1.5]), requires_grad=True, **kwargs)
+    opt = getattr(lib.optim, name)([p, q], **kw)
+
+    def loss():
+        opt.zero_grad()
+        out = ((p * p.conj()).real.sum() + (p * (0.3 + 0.7j)).real.sum() + (p * p * (0.1 - 0.2j)).real.sum()
+               + (q * q).sum() * (p * p.conj()).real.mean())
+        out.backward()
+        return out
+    for _ in range(steps):
+        if closure:
+            opt.step(loss)
+        else:
+            loss()
+            opt.step()
+    if opt_out is not None:
+        opt_out.append(opt)
+    return np.asarray(p.detach().cpu().numpy() if lib is tg else p.detach().numpy()), np.asarray(
+        q.detach().cpu().numpy() if lib is tg else q.detach().numpy())
+
+
+_COMPLEX_OPTIMIZERS = [
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.5, dampening=0.2, maximize=True)),
+    ("ASGD", dict(lr=0.1, weight_decay=0.1, t0=1)),
+    ("Adam", dict(lr=0.1)), ("Adam", dict(lr=0.1, amsgrad=True, weight_decay=0.1, maximize=True)),
+    ("Adam", dict(lr=0.1, decoupled_weight_decay=True, weight_decay=0.2)),
+    ("AdamW", dict(lr=0.1, amsgrad=True)), ("AdamW", dict(lr=0.1, weight_decay=0.3)),
+    ("RMSprop", dict(lr=0.05)), ("RMSprop", dict(lr=0.05, centered=True, momentum=0.8, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.05, momentum=0.5, maximize=True)),
+    ("Adagrad", dict(lr=0.1)), ("Adagrad", dict(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.2,
+                                                weight_decay=0.1)),
+    ("Adadelta", dict(lr=0.5)), ("Adadelta", dict(lr=0.5, weight_decay=0.1, rho=0.8, maximize=True)),
+    ("Adamax", dict(lr=0.1)), ("Adamax", dict(lr=0.1, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.1)), ("NAdam", dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("NAdam", dict(lr=0.1, weight_decay=0.1, momentum_decay=0.01)),
+    ("RAdam", dict(lr=0.1, betas=(0.9, 0.9))), ("RAdam", dict(lr=0.1, betas=(0.9, 0.9), weight_decay=0.1,
+                                                              decoupled_weight_decay=True)),
+    ("Rprop", dict(lr=0.1)), ("Rprop", dict(lr=0.1, etas=(0.3, 1.5), step_sizes=(1e-3, 0.4), maximize=True)),
+]
+
+
+@pytest.mark.parametrize("name,kw", _COMPLEX_OPTIMIZERS)
+def test_complex_parameters_update_as_torchs(name, kw, device):
+    """torch's optimizers update a complex parameter as view_as_real (each real and imaginary part a real parameter
+    of its own, for |g|^2, sqrt, sign, max): so do these, every option, closure or not (Adam's took g * g for |g|^2
+    on the complex arrays, a silently wrong step, and was refused before). SGD and ASGD are linear in p and grad."""
     torch = pytest.importorskip("torch")
-    z0 = np.array([1 + 2j, -0.5 + 0.3j])
+    tol = 1e-8 if name in ("ASGD", "NAdam") else 1e-12  # (torch's eta, mu, mu_product: float32)
+    for closure in (False, True):
+        got, want = _complex_run(tg, name, kw, closure=closure, device=device), _complex_run(torch, name, kw,
+                                                                                              closure=closure)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
-    def run(lib, name, kw, closure):
-        p = lib.tensor(z0.copy(), requires_grad=True)
-        opt = getattr(lib.optim, name)([p], **kw)
 
-        def loss():
+@pytest.mark.parametrize("name,kw", _COMPLEX_OPTIMIZERS[3:])
+def test_complex_state_dict_round_trips_with_torchs(name, kw):
+    """A complex parameter's state is complex, as torch's (Adagrad's and Rprop's start at value + value i); a state
+    dict saved here loads into torch's optimizer and back, and the steps after it match torch's."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = [], []
+    _complex_run(tg, name, kw, steps=3, opt_out=ours)
+    _complex_run(torch, name, kw, steps=3, opt_out=theirs)
+    sd, tsd = ours[0].state_dict(), theirs[0].state_dict()
+    assert sorted(sd["state"][0]) == sorted(tsd["state"][0])
+    for k, v in tsd["state"][0].items():
+        if isinstance(v, torch.Tensor) and v.ndim:
+            assert sd["state"][0][k].dtype == np.complex128, k
+            np.testing.assert_allclose(sd["state"][0][k], v.numpy(), rtol=1e-8, atol=1e-14)
+    # ours into torch's, torch's into ours: both go on as the uninterrupted run
+    want = _complex_run(torch, name, kw, steps=5)
+    for src, lib in ((sd, torch), (tsd, tg)):
+        p = lib.tensor(np.asarray(theirs[0].param_groups[0]["params"][0].detach().numpy()), requires_grad=True)
+        q = lib.tensor(np.asarray(theirs[0].param_groups[0]["params"][1].detach().numpy()), requires_grad=True)
+        opt = getattr(lib.optim, name)([p, q], **kw)
+        if lib is torch:
+            src = {"state": {i: {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in st.items()}
+                             for i, st in src["state"].items()}, "param_groups": src["param_groups"]}
+        opt.load_state_dict(copy.deepcopy(src))
+        for _ in range(2):
             opt.zero_grad()
-            out = (p * p.conj()).real.sum() + (p * (0.3 + 0.7j)).real.sum()
+            out = ((p * p.conj()).real.sum() + (p * (0.3 + 0.7j)).real.sum() + (p * p * (0.1 - 0.2j)).real.sum()
+                   + (q * q).sum() * (p * p.conj()).real.mean())
             out.backward()
-            return out
-        for _ in range(4):
-            if closure:
-                opt.step(loss)
-            else:
-                loss()
-                opt.step()
-        return p.detach().numpy()
+            opt.step()
+        np.testing.assert_allclose(np.asarray(p.detach().numpy()), want[0], rtol=1e-7)
 
-    for name, kw in [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
-                     ("SGD", dict(lr=0.1, momentum=0.5, dampening=0.2, maximize=True)),
-                     ("ASGD", dict(lr=0.1, weight_decay=0.1, t0=1))]:
-        for closure in (False, True):
-            np.testing.assert_allclose(run(tg, name, kw, closure), run(torch, name, kw, closure),
-                                       rtol=1e-8 if name == "ASGD" else 1e-12)  # (torch's eta and mu: float32)
-    for name in ["Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop"]:
-        with pytest.raises(tg.ComplexNotSupportedError, match=f"{name}: complex parameters are not supported"):
-            run(tg, name, dict(lr=0.1), False)
+
+def test_complex_parameters_refused_where_torchs_are():
+    """Adafactor and Muon refuse complex parameters, as torch's (a RuntimeError there, ComplexNotSupportedError
+    here), before any state is made."""
+    p = tg.tensor(np.ones((2, 2), complex), requires_grad=True)
+    for cls in (optim.Adafactor, optim.Muon):
+        opt = cls([p])
+        p.grad = tg.tensor(np.ones((2, 2), complex))
+        with pytest.raises(tg.ComplexNotSupportedError, match=f"{cls.__name__} does not support complex parameters"):
+            opt.step()
+        assert not opt.state
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_complex_parameters_as_torchs(line_search_fn, device):
+    """LBFGS takes complex parameters as torch's: the flat vector holds their real and imaginary parts."""
+    torch = pytest.importorskip("torch")
+    kw = dict(lr=0.5, max_iter=4, history_size=3, line_search_fn=line_search_fn)
+    got, want = _complex_run(tg, "LBFGS", kw, 2, True, device), _complex_run(torch, "LBFGS", kw, 2, True)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-13)
+
 def test_required_marks_an_option_every_group_must_give():
     """torch.optim.optimizer.required: a custom optimizer's option with no default (lr=required, as torch's own
     SGD had); a group without it is refused with torch's ValueError, one with it runs."""

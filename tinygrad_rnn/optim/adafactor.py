@@ -29,6 +29,8 @@ class Adafactor(Optimizer):
     p's dtype (torch takes the first parameter's of the group). maximize=True ascends (uses -grad).
     A size-0 parameter counts its steps and keeps zero state (torch's divides by its size, 0, and raises)."""
 
+    _complex_params = False  # (torch's refuses complex parameters too)
+
     def __init__(self, params: ParamsT, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: Tuple[Optional[float], float] = (None, 1e-3), d: float = 1.0, weight_decay: float = 0.0, *,
                  foreach: Optional[bool] = None, maximize: bool = False) -> None:

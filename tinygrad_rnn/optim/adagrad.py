@@ -29,7 +29,10 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         state["step"] = 0
-        state["sum"] = backend.xp_of(p.array).full_like(p.array, group["initial_accumulator_value"])
+        value = group["initial_accumulator_value"]
+        if p.dtype.kind == "c":  # (both parts of a complex p's, as torch's)
+            value = complex(value, value)
+        state["sum"] = backend.xp_of(p.array).full_like(p.array, value)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)

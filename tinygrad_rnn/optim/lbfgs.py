@@ -1,13 +1,14 @@
 """L-BFGS with an optional strong-Wolfe line search, like torch.optim.LBFGS (after minFunc)."""
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import backend
 from ..autograd import enable_grad
-from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_int, nonneg
+from ..tensor import Tensor, complex_ok
+from .optimizer import Optimizer, ParamsT, _real_pairs, check_int, nonneg
 
 Closure = Callable[[], Any]
 
@@ -61,28 +62,31 @@ class LBFGS(Optimizer):
         return self.param_groups[0]["params"]
 
     def _state_shape(self, p: Tensor, key: str) -> Tuple[int, ...]:
-        return (sum(q.numel() for q in self._params),)
+        return (sum(q.numel() * (2 if q.dtype.kind == "c" else 1) for q in self._params),)
 
     # ------------------------------------------------------------------ the flat vector
     def _flat_grad(self) -> Any:
-        """Every parameter's gradient, flattened and joined (zeros for a parameter without one)."""
+        """Every parameter's gradient, flattened and joined (zeros for a parameter without one); a complex one as
+        its real and imaginary parts, as torch's (view_as_real), so the vector is real."""
         xp = backend.xp_of(self._params[0].array)
         views = []
         for p in self._params:
             if p.grad is None:
-                views.append(xp.zeros(p.numel(), dtype=p.dtype))
+                views.append(xp.zeros(p.numel() * (2 if p.dtype.kind == "c" else 1), dtype=p.array.real.dtype))
                 continue
             if p.grad.shape != p.shape:
                 raise ValueError(f"LBFGS.step: gradient shape {p.grad.shape} does not match parameter shape {p.shape}")
-            views.append(p.grad.array.reshape(-1))
+            g = p.grad.array
+            views.append((_real_pairs(g) if g.dtype.kind == "c" else g).reshape(-1))
         return xp.concatenate(views)
 
     def _add(self, t: float, d: Any) -> None:
         """x += t d, in place."""
         offset = 0
         for p in self._params:
-            n = p.numel()
-            p.array += t * d[offset:offset + n].reshape(p.shape)
+            x = _real_pairs(p.array) if p.dtype.kind == "c" else p.array
+            n = x.size
+            x += t * d[offset:offset + n].reshape(x.shape)
             p._bump_version()
             offset += n
 
@@ -163,10 +167,7 @@ class LBFGS(Optimizer):
             ls_func_evals = 0
             if group["line_search_fn"] == "strong_wolfe":
                 x_init = [p.array.copy() for p in self._params]
-
-                def obj_func(t: float) -> Tuple[float, Any]:
-                    return self._directional_evaluate(closure, x_init, t, d)
-
+                obj_func = functools.partial(self._directional_evaluate, closure, x_init, d=d)  # (loss, grad) at t
                 loss, flat_grad, t, ls_func_evals = _strong_wolfe(obj_func, t, d, loss, flat_grad, gtd,
                                                                   max_ls=max_eval - current_evals)
                 self._add(t, d)
@@ -300,3 +301,10 @@ def _strong_wolfe(obj_func: Callable[[float], Tuple[float, Any]], t: float, d: A
             bracket_g[low_pos], bracket_gtd[low_pos] = g_new.copy(), gtd_new
 
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
+
+
+# step calls the closure, whose complex loss its own ops judge, and moves complex parameters through their real and
+# imaginary parts (see tensor.complex_check)
+for _fn in (LBFGS.__dict__["step"].__wrapped__, LBFGS._evaluate, LBFGS._directional_evaluate, _strong_wolfe):
+    complex_ok(_fn)
+del _fn

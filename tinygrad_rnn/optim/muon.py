@@ -45,6 +45,8 @@ class Muon(Optimizer):
     dtype (numpy has no bfloat16), so float64 parameters get float64 orthogonalisation. A parameter that is not
     2-d is a ValueError (here also for a group added later), as torch's constructor raises."""
 
+    _complex_params = False  # (torch's refuses complex parameters too)
+
     def __init__(self, params: ParamsT, lr: float = 1e-3, weight_decay: float = 0.1, momentum: float = 0.95,
                  nesterov: bool = True, ns_coefficients: Tuple[float, float, float] = (3.4445, -4.7750, 2.0315),
                  eps: float = 1e-7, ns_steps: int = 5, adjust_lr_fn: Optional[str] = None) -> None:

@@ -204,9 +204,10 @@ class Optimizer:
     # constructor's
     _legacy_options: Dict[str, Any] = {}
     _in_step = False
-    # True where _update is linear in p and grad elementwise, so right for complex parameters as torch's (which
-    # updates their view_as_real); any other optimizer refuses them (its |g|^2, sqrt, sign, ... would be g^2, ...)
-    _complex_params = False
+    # complex parameters: "pairs" (torch's rule) updates each one's view_as_real, its gradient's and its complex
+    # state's, so |g|^2, sqrt, sign, ... act on the real and imaginary parts apart (see _update_pairs); True where
+    # _update is linear in p and grad, so the complex arrays update as they are (SGD, ASGD); False refuses them
+    _complex_params: Any = "pairs"
     _HOOKS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
               "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
               "_optimizer_load_state_dict_post_hooks")
@@ -383,17 +384,33 @@ class Optimizer:
                     if grad.shape != p.shape:
                         raise ValueError(f"{type(self).__name__}.step: gradient shape {grad.shape} does not match "
                                          f"parameter shape {p.shape}")
-                    if grad.dtype.kind == "c" and not self._complex_params:
-                        raise ComplexNotSupportedError(f"{type(self).__name__}: complex parameters are not supported "
-                                                       f"(a {p.dtype} one of shape {p.shape}); SGD and ASGD take them")
                     state = self.state.get(p, {})
                     if not state:
                         self._init_state(p, state, group)
-                    self._update(p, grad, state, group)
+                    if grad.dtype.kind == "c" and self._complex_params is not True:
+                        self._update_pairs(p, grad, state, group)
+                    else:
+                        self._update(p, grad, state, group)
                     if state:  # (SGD without momentum keeps nothing: p gets no entry, as in torch's state_dict)
                         self.state[p] = state
                     p._bump_version()  # a graph that saved p's old values must not backpropagate with these
         return loss
+
+    def _update_pairs(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        """_update on a complex parameter as torch's: on view_as_real of p, of its gradient and of each complex
+        state array (in place, through views of their memory), so each real and imaginary part is updated as a
+        real parameter of its own. State the update creates (a real pair array) is kept complex, as torch keeps it."""
+        if not self._complex_params:
+            raise ComplexNotSupportedError(f"{type(self).__name__} does not support complex parameters (a {p.dtype} "
+                                           f"one of shape {p.shape})")
+        pairs = {k: _real_pairs(v) if getattr(v, "dtype", None) is not None and v.dtype.kind == "c" else v
+                 for k, v in state.items()}
+        views = {k: v for k, v in pairs.items() if v is not state[k]}
+        self._update(Tensor._make(_real_pairs(p.array)), _real_pairs(grad), pairs, group)
+        for k, v in pairs.items():
+            if views.get(k) is not v:  # (a number, or an array the update made or replaced)
+                state[k] = (v.view(p.dtype)[..., 0] if getattr(v, "shape", None) == p.shape + (2,)
+                            and v.dtype.kind == "f" else v)
 
     def state_dict(self) -> Dict[str, Any]:
         """{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]} like torch.
@@ -486,6 +503,11 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
+def _real_pairs(a: Any) -> Any:
+    """A complex array's memory as its real and imaginary parts, a last dim of 2 (torch's view_as_real; a view)."""
+    return a[..., None].view(a.real.dtype)
+
+
 def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",)) -> Any:
     """A state value from a state dict, copied onto p's device (floats also to p's dtype, except 'step').
     Another library's tensors (a torch optimizer's state dict) come in through their __array__; 0-d tensors and
@@ -499,8 +521,8 @@ def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",))
             number = value.item()  # array kept would compute beta ** step in float32, torch in float64)
             return int(number) if key == "step" and float(number).is_integer() else number
         value = backend.to_device(value, p.device)
-        if key != "step" and value.dtype.kind == "f":
-            return value.astype(p.dtype, copy=True)
+        if key != "step" and value.dtype.kind == "f" and p.dtype.kind == "f":  # (a complex p's state keeps its
+            return value.astype(p.dtype, copy=True)  # dtype, as torch's, which casts for floating-point p only)
         return value.copy()
     if isinstance(value, dict):
         return {k: _cast(p, v, k, scalars) for k, v in value.items()}

@@ -38,7 +38,8 @@ class Rprop(Optimizer):
         xp = backend.xp_of(p.array)
         state["step"] = 0
         state["prev"] = xp.zeros_like(p.array)
-        state["step_size"] = xp.full_like(p.array, group["lr"])
+        lr = group["lr"]  # (a complex p's steps start at lr for both parts, as torch's complex(lr, lr))
+        state["step_size"] = xp.full_like(p.array, complex(lr, lr) if p.dtype.kind == "c" else lr)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
