@@ -222,6 +222,54 @@ def test_vector_to_parameters_keeps_dtype_and_checks_size():
         parameters_to_vector([])
 
 
+def test_complex_gradients_norm_and_clip_as_torchs(device):
+    """get_total_norm, clip_grad_norm_ and clip_grads_with_norm_ take complex gradients as torch's: each element
+    counts by its modulus, and the real scale multiplies both parts."""
+    torch = pytest.importorskip("torch")
+    grads = [np.array([3 + 4j, -0.2 + 5j, 0.1j]), np.array([[2.0, -3.0], [0.5, 0.0]]), np.array(1 - 1j)]
+    for norm_type in (2.0, 1.0, 3.0, math.inf, 0.0):
+        ours = get_total_norm([tg.tensor(g, device=device) for g in grads], norm_type)
+        want = torch.nn.utils.get_total_norm([torch.tensor(g) for g in grads], norm_type)
+        np.testing.assert_allclose(ours.numpy(), want.numpy(), rtol=1e-12)
+        params, tparams = with_grads(grads, device), []
+        for g in grads:
+            t = torch.zeros(g.shape, dtype=torch.tensor(g).dtype, requires_grad=True)
+            t.grad = torch.tensor(g)
+            tparams.append(t)
+        total = clip_grad_norm_(params, 1.5, norm_type)
+        np.testing.assert_allclose(total.numpy(), torch.nn.utils.clip_grad_norm_(tparams, 1.5, norm_type).numpy(),
+                                   rtol=1e-12)
+        for p, t in zip(params, tparams):
+            assert p.grad.dtype == t.grad.numpy().dtype
+            np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+def test_parameters_to_vector_complex_as_torchs(device):
+    """parameters_to_vector of complex and real parameters is a complex vector (cat's promotion), with torch's
+    gradients (a real parameter gets the real part); vector_to_parameters writes it back, a complex slice into a
+    real parameter keeping the real parts with torch's copy_ warning (torch's makes that parameter complex)."""
+    torch = pytest.importorskip("torch")
+    z, x = np.array([[1 + 2j, -3 + 0.5j]]), np.array([1.0, 2.0, -1.0])
+    w = np.array([1, 2j, 3, 4 - 1j, 0.5 + 0.5j])
+    out = []
+    for lib, kw in ((tg, {"device": device}), (torch, {})):
+        a, b = lib.tensor(z, requires_grad=True, **kw), lib.tensor(x, requires_grad=True, **kw)
+        vec = lib.nn.utils.parameters_to_vector([a, b])
+        (vec * lib.tensor(w, **kw)).real.sum().backward()
+        out.append([vec.detach().cpu().numpy() if lib is tg else vec.detach().numpy(), a.grad.cpu().numpy()
+                    if lib is tg else a.grad.numpy(), b.grad.cpu().numpy() if lib is tg else b.grad.numpy()])
+    for ours, theirs in zip(*out):
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+    a = tg.zeros(1, 2, dtype=tg.complex128, device=device, requires_grad=True)
+    b = tg.zeros(3, dtype=tg.float64, device=device, requires_grad=True)
+    with pytest.warns(UserWarning, match="Casting complex values to real discards the imaginary part"):
+        vector_to_parameters(tg.tensor(w, device=device), [a, b])
+    np.testing.assert_array_equal(a.numpy(), w[None, :2])
+    assert b.dtype == np.float64
+    np.testing.assert_array_equal(b.numpy(), w[2:].real)
+
+
 def test_convert_parameters_is_torchs_submodule_of_the_same_functions():
     from tinygrad_rnn.nn.utils import convert_parameters
     assert convert_parameters.parameters_to_vector is parameters_to_vector

@@ -12,7 +12,7 @@ import numpy as np
 
 from ... import backend
 from ...ops import cat
-from ...tensor import ComplexNotSupportedError, Tensor
+from ...tensor import ComplexNotSupportedError, Tensor, complex_ok
 from .. import init
 from ..module import Module, Parameter
 from . import rnn  # noqa: F401  (nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
@@ -141,8 +141,10 @@ def clip_grad_value_(parameters: Params, clip_value: float, foreach: Optional[bo
             _write(p.grad, xp.clip(p.grad.array, -clip_value, clip_value))
 
 
+@complex_ok
 def parameters_to_vector(parameters: Params) -> Tensor:
-    """All parameters flattened and joined into one 1-d Tensor (differentiable: cat of reshapes)."""
+    """All parameters flattened and joined into one 1-d Tensor (differentiable: cat of reshapes; real and complex
+    parameters make a complex vector, as torch's cat promotes)."""
     params = _as_list(parameters, "parameters_to_vector")
     if not params:
         raise ValueError("parameters_to_vector: got no parameters")
@@ -153,7 +155,9 @@ def parameters_to_vector(parameters: Params) -> Tensor:
 
 
 def vector_to_parameters(vec: Tensor, parameters: Params) -> None:
-    """Copy consecutive slices of the 1-d vec into each parameter's data (in place, keeping its dtype)."""
+    """Copy consecutive slices of the 1-d vec into each parameter's data (in place, keeping its dtype; a complex
+    vec into a real parameter keeps the real parts and warns, as torch's copy_: torch's makes that parameter
+    complex)."""
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters: vec must be a Tensor, got {type(vec).__name__}")
     params = _as_list(parameters, "vector_to_parameters")
@@ -165,6 +169,9 @@ def vector_to_parameters(vec: Tensor, parameters: Params) -> None:
     for p in params:
         n = p.numel()
         chunk = backend.to_device(vec.array[start:start + n], p.device).reshape(p.shape)
+        if chunk.dtype.kind == "c" and p.dtype.kind != "c":
+            warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=2)
+            chunk = chunk.real
         _write(p, chunk)
         start += n
 
