@@ -387,3 +387,59 @@ def test_complex_casts_writes_and_equality_match_torch(device):
     assert tg.zeros(3, device=device).masked_fill(mask, 2 + 0j).tolist() == [2.0, 0.0, 0.0]
     with pytest.raises(RuntimeError, match="masked_fill: value cannot be converted to type float32"):
         tg.zeros(3, device=device).masked_fill(mask, 1j)
+
+
+def test_complex_module_state_dict_save_and_load_match_torch(device, tmp_path):
+    """A module with complex parameters: state_dict (detached copies), load_state_dict (copy and assign=True, from
+    another module's or torch's), tg.save / tg.load round trip, as torch's (state_dict refused them before)."""
+    torch = pytest.importorskip("torch")
+    m = tg.nn.Linear(3, 2, dtype=tg.complex128, device=device)
+    ref = torch.nn.Linear(3, 2, dtype=torch.complex128)
+    sd = m.state_dict()
+    assert sd["weight"].dtype == tg.complex128 and not sd["weight"].requires_grad
+    assert sorted(sd) == sorted(ref.state_dict())
+    other = tg.nn.Linear(3, 2, dtype=tg.complex128, device=device)
+    other.load_state_dict(sd)
+    np.testing.assert_array_equal(other.weight.numpy(), m.weight.numpy())
+    other.load_state_dict(ref.state_dict())
+    np.testing.assert_array_equal(other.bias.numpy(), ref.bias.detach().numpy())
+    other.load_state_dict(sd, assign=True)
+    assert other.weight.requires_grad and other.weight.dtype == tg.complex128
+    np.testing.assert_array_equal(other.weight.numpy(), m.weight.numpy())
+    ref.load_state_dict({k: torch.tensor(v.numpy()) for k, v in sd.items()})
+    np.testing.assert_array_equal(ref.weight.detach().numpy(), m.weight.numpy())
+    tg.save(sd, tmp_path / "m.tg")
+    back = tg.load(tmp_path / "m.tg")
+    for k in sd:
+        assert back[k].dtype == sd[k].dtype
+        np.testing.assert_array_equal(back[k].numpy(), sd[k].numpy())
+
+
+def test_complex_linear_layer_as_torchs(device):
+    """nn.Linear(dtype=complex64/complex128), as torch's: each part of the weight and bias U(-k, k), k = 1/sqrt(in);
+    its forward (F.linear: x W^T + b) with torch's values and gradients; uniform_ and normal_ on a complex tensor
+    draw each part (normal_'s each N(mean, std^2 / 2), as torch's)."""
+    torch = pytest.importorskip("torch")
+    tg.manual_seed(0)
+    m = tg.nn.Linear(400, 300, dtype=tg.complex64, device=device)
+    assert m.weight.dtype == tg.complex64 == m.bias.dtype and m.weight.requires_grad
+    for part in (m.weight.real, m.weight.imag):
+        assert abs(part).max().item() <= 0.05 and part.max().item() > 0.049 and abs(part.mean().item()) < 1e-3
+    m = tg.nn.Linear(3, 2, dtype=tg.complex128, device=device)
+    ref = torch.nn.Linear(3, 2, dtype=torch.complex128)
+    ref.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    x = np.array([[1 + 2j, -1j, 0.5], [0.3 - 0.2j, 2, 1j]])
+    xs, xt = tg.tensor(x, device=device, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, want = m(xs), ref(xt)
+    (out * out.conj()).real.sum().backward()
+    (want * want.conj()).real.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-12)
+    for a, b in ((m.weight, ref.weight), (m.bias, ref.bias), (xs, xt)):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12)
+    z = tg.zeros(40000, dtype=tg.complex128, device=device).normal_(1.0, 2.0)
+    for part in (z.real, z.imag):
+        assert abs(part.mean().item() - 1) < 0.03 and abs(part.std().item() - 2 ** 0.5) < 0.03
+    u = tg.zeros(40000, dtype=tg.complex64, device=device).uniform_(-2, 1)
+    assert u.dtype == tg.complex64
+    for part in (u.real, u.imag):
+        assert part.min().item() >= -2 and part.max().item() <= 1 and abs(part.mean().item() + 0.5) < 0.03

@@ -491,6 +491,11 @@ def complex_ok(fn: Any) -> Any:
     return fn
 
 
+def _complex_draws(pairs: Any) -> Any:
+    """Real draws of shape (..., 2) as complex numbers, the last dim holding the real and imaginary parts."""
+    return pairs[..., 0] + 1j * pairs[..., 1]
+
+
 class ComplexNotSupportedError(NotImplementedError):
     """An op was given a complex tensor that it does not handle (a NotImplementedError, so a RuntimeError, as
     torch's "not implemented for 'ComplexFloat'")."""
@@ -1884,12 +1889,18 @@ class Tensor:
         nn.init.uniform_ is this under no_grad)."""
         if not (math.isfinite(a) and math.isfinite(b) and a <= b):
             raise ValueError(f"uniform_: expects finite bounds a <= b, got a={a}, b={b}")
+        if self.dtype.kind == "c":  # (torch's: the real and imaginary parts each U(a, b))
+            return self._sample_("uniform_", lambda gen: _complex_draws(gen.uniform(a, b, self.shape + (2,))),
+                                 generator, False)
         return self._sample_("uniform_", lambda gen: gen.uniform(a, b, self.shape), generator)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> "Tensor":
         """Samples of N(mean, std^2) from the package generator, in place (nn.init.normal_ is this under no_grad)."""
         if not std >= 0:  # (nan too)
             raise ValueError(f"normal_: std must be >= 0, got {std}")
+        if self.dtype.kind == "c":  # (torch's: mean + i mean plus parts each N(0, std^2 / 2), as randn's)
+            return self._sample_("normal_", lambda gen: _complex_draws(gen.normal(mean, std / math.sqrt(2),
+                                                                                  self.shape + (2,))), generator, False)
         return self._sample_("normal_", lambda gen: gen.normal(mean, std, self.shape), generator)
 
     def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> "Tensor":

@@ -2332,3 +2332,6 @@ class AdaptiveLogSoftmaxWithLoss(Module):
 
 
 complex_ok(Sequential.forward)  # (dispatch only: each module in it is checked itself, see tensor.complex_check)
+# Linear with complex parameters (dtype=tg.complex64), as torch's: zeros, each part U(-k, k), F.linear (audited)
+complex_ok(Linear)
+complex_ok(_param)  # (a delegation: the layer whose __init__ calls it is checked itself)

@@ -810,6 +810,7 @@ class Module:
                     raise AssertionError(f"{type(module).__name__}: a load_state_dict post-hook must return None "
                                          "(change incompatible_keys' lists in place)")
 
+        complex_ok(load)  # (machinery, as load_state_dict: complex values load as torch's)
         load(self, state_dict, "")
         if errors.bad_type:
             raise TypeError(f"{where}: expected Tensors or arrays as values: {'; '.join(errors.bad_type)}")
@@ -1246,3 +1247,8 @@ complex_ok(Module.__call__)
 complex_ok(Module._always_called_hooks)
 complex_ok(Parameter.__init__)  # (a Parameter wraps its tensor's memory: torch's take complex ones)
 complex_ok(Parameter.__deepcopy__)
+# state_dict and load_state_dict move complex parameters and buffers as real ones, as torch's
+for _fn in (Module.state_dict, Module._save_to_state_dict, Module.load_state_dict, Module._load_from_state_dict,
+            Module._load_one):
+    complex_ok(_fn)
+del _fn
