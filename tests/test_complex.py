@@ -14,6 +14,33 @@ def _z(device, values):
     return tg.tensor(np.asarray(values, C), device=device, requires_grad=True)
 
 
+def _in_place_chain(m, z, w, x):
+    """The in-place forms of the audited ops, on tensors in the graph (not leaves), as torch's."""
+    y = z * 1
+    y.mul_(w).add_(x, alpha=0.5).sub_(w, alpha=1 - 1j).div_(w * w.conj() + 3)
+    y += z
+    y -= 0.5j
+    y *= w
+    y /= (2 + 1j)
+    y.pow_(2)
+    y.conj_physical_()
+    y = y.tanh_() * 1
+    y = y.exp_() * 1
+    y.unsqueeze_(0).t_()
+    y = y.sigmoid_() + m.outer(z, w).tril_().triu_(-1).sum(1, keepdim=True)
+    y = y.sin_() * 1
+    y = y.cos_() * w.reshape(3, 1)
+    y = y.sqrt_() * 1
+    y.square_()
+    y.neg_()
+    y = y.log_() * 1
+    y.masked_fill_(x.reshape(3, 1) > 1, 0.5 + 1j)
+    y.squeeze_()
+    y = y.reciprocal_() * 1
+    y = y.sgn_() * 1 + z.add(w, alpha=0.5 + 2j)
+    return m.view_as_real(y).sum()
+
+
 # each case: f(tg or torch module, z, w, x) -> a real scalar loss, from complex z, w and real x
 _CASES = {
     "mul_add": lambda m, z, w, x: m.view_as_real(z * w + z - w).sum(),
@@ -89,6 +116,8 @@ _CASES = {
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
                                                   + m.kron(z, w)[2:5] + m.bmm(m.outer(z, w)[None],
                                                                               m.outer(w, x + 0j)[None])[0, 1]).sum(),
+    # the in-place forms of the audited ops
+    "in_place": _in_place_chain,
 }
 
 
@@ -277,19 +306,67 @@ def test_composed_op_of_audited_primitives_is_refused():
         unaudited(z)
 
 
-def test_recorded_complex_writes_are_refused():
-    """x[i] = v and zero_ on a complex tensor that requires grad were written unrecorded, leaving the gradient of
-    the overwritten values in place (z.grad [3+1j, 3+1j] where torch gives [0, 2-1j]): refused now."""
-    z = tg.tensor([1 + 2j, 3 - 1j], dtype=tg.complex128, requires_grad=True)
-    y = z * 1
-    with pytest.raises(NotImplementedError, match="setitem: complex input is not supported"):
+def test_recorded_complex_writes_match_torch(device):
+    """x[i] = v, zero_, fill_ and copy_ on a complex tensor that requires grad are recorded (setitem's node), as
+    torch's: the overwritten values get no gradient, the value written gets its part (a real value the real part;
+    a complex one copied into a real tensor its real part, with torch's warning). They were written unrecorded
+    (z.grad [3+1j, 3+1j] where torch gives [0, 2-1j]), then refused."""
+    torch = pytest.importorskip("torch")
+    out = []
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        z = m.tensor(np.array([1 + 2j, 3 - 1j, 0.5j]), requires_grad=True, **kw)
+        w = m.tensor(np.array([1 + 1j, 2j, -1]), requires_grad=True, **kw)
+        r = m.tensor(np.array([1.0, 2.0, -0.5]), requires_grad=True, **kw)
+        c = m.tensor(np.array([1j, 2 + 1j, 3 - 2j]), **kw)
+        y = z * 1
         y[0] = 5j
-    with pytest.raises(NotImplementedError, match="zero_: complex"):
-        y.zero_()
-    w = z.detach().clone()
-    w[0] = 5j  # (no graph: written as it is)
-    assert w.tolist() == [5j, 3 - 1j]
+        y[1:] = w[:2] * r[1:]
+        y2 = z * 2
+        y2.zero_()
+        y3 = z * 3
+        y3.copy_(w)
+        y3[2] = r[0]
+        y4 = r * 1
+        with pytest.warns(UserWarning, match="Casting complex values to real discards the imaginary part"):
+            y4.copy_(w * z)
+        y5 = z * 1
+        y5.copy_(r)
+        loss = (y * c).real.sum() + (y2 * c).imag.sum() + (y3 * c).real.sum() + (y4 * r).sum() + (y5 * c).real.sum()
+        loss.backward()
+        out.append([loss.detach(), z.grad, w.grad, r.grad])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    v = tg.tensor([1 + 2j, 3 - 1j], dtype=tg.complex128, requires_grad=True).detach().clone()
+    v[0] = 5j  # (no graph: written as it is)
+    assert v.tolist() == [5j, 3 - 1j]
 
+
+
+
+def test_in_place_forms_refuse_complex_where_torchs_do(device):
+    """abs_ (a real result) refuses a complex tensor, as torch's; the in-place forms of unaudited ops name the op;
+    div's rounding modes refuse complex operands as torch's; a complex result does not go into a real tensor, and a
+    complex alpha scales only a complex result."""
+    z = tg.tensor(np.array([1 + 2j, 3 - 1j]), device=device)
+    with pytest.raises(RuntimeError, match="abs_: in-place abs is not supported for complex tensors"):
+        z.clone().abs_()
+    with pytest.raises(RuntimeError, match="absolute_: in-place absolute is not supported"):
+        tg.tensor(np.array([1j]), device=device).absolute_()
+    for name, f in (("relu", lambda t: t.relu_()), ("clamp", lambda t: t.clamp_(0, 1)),
+                    ("floor", lambda t: t.floor_()), ("exp2", lambda t: tg.exp2_(t))):
+        with pytest.raises(tg.ComplexNotSupportedError, match=f"{name}: complex128 input is not supported"):
+            f(z.clone())
+    for mode in ("floor", "trunc"):
+        with pytest.raises(tg.ComplexNotSupportedError, match=f"div: rounding_mode='{mode}' is not supported"):
+            z.clone().div_(2, rounding_mode=mode)
+        with pytest.raises(tg.ComplexNotSupportedError, match="is not supported for complex"):
+            z.div(2, rounding_mode=mode)
+    with pytest.raises(TypeError, match="mul_: the result is complex"):
+        tg.ones(2, device=device).mul_(1j)
+    with pytest.raises(TypeError, match="alpha must be a number"):
+        tg.ones(2, device=device).add(tg.ones(2, device=device), alpha=1j)
+    assert tg.abs_(tg.tensor([-1.0, 2.0], device=device)).tolist() == [1.0, 2.0]
+    np.testing.assert_array_equal(tg.conj_physical_(z.clone()).numpy(), z.numpy().conj())
 
 def test_isclose_of_complex_tensors_matches_torch():
     """isclose cast complex inputs to the default float dtype, comparing real parts alone (1+1j, 1+2j close)."""

@@ -91,7 +91,7 @@ from .functions import (abs_, acos_, acosh_, addmv_, alpha_dropout_, arccos_, ar
                         log1p_, log2_, log_, logit_, nan_to_num_, neg_, negative_, rad2deg_, reciprocal_, relu_,
                         round_, rrelu_, rsqrt_, selu_, sigmoid_, sin_, sinc_, sinh_, sqrt_, square_, tan_, tanh_,
                         threshold_, trunc_, xlogy_, zero_)
-from .functions import i0_, ldexp_
+from .functions import conj_physical_, i0_, ldexp_
 # torch's function forms of the recurrent cells and layers (nn.rnn's code) and of nn.functional's ops
 from .functions import (adaptive_avg_pool1d, adaptive_max_pool1d, alpha_dropout, avg_pool1d, batch_norm, bilinear,
                         binary_cross_entropy_with_logits, celu, constant_pad_nd, conv1d, conv_transpose1d,
@@ -239,7 +239,7 @@ __all__ = [
     "set_anomaly_enabled", "get_deterministic_debug_mode", "set_deterministic_debug_mode", "get_device", "signal",
     "pca_lowrank", "svd_lowrank",
     "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "real", "imag",
-    "conj", "conj_physical", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft", "istft",
-    "sparse", "sparse_coo", "sparse_coo_tensor", "spmm",
+    "conj", "conj_physical", "conj_physical_", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft",
+    "istft", "sparse", "sparse_coo", "sparse_coo_tensor", "spmm",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all, tg.pow and tg.range are left out:
 #    a star import would shadow Python's own)

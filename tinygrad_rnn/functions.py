@@ -137,7 +137,7 @@ arcsin_, arccos_, arctan_, arcsinh_, arccosh_, arctanh_ = map(method_form, (
     "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_", "arctanh_"))
 zero_, fill_, detach_, index_put_, gcd_, lcm_, addmv_ = map(method_form, (
     "zero_", "fill_", "detach_", "index_put_", "gcd_", "lcm_", "addmv_"))
-i0_, ldexp_ = map(method_form, ("i0_", "ldexp_"))
+i0_, ldexp_, conj_physical_ = map(method_form, ("i0_", "ldexp_", "conj_physical_"))
 # torch's function forms of nn.functional's in-place activations and dropouts
 celu_, selu_, rrelu_, threshold_ = _F.celu_, _F.selu_, _F.rrelu_, _F.threshold_
 

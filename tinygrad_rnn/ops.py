@@ -304,6 +304,9 @@ def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
     functions, with a gradient of 0 to each operand (torch's, where its floor_divide has none)."""
     if rounding_mode in ("floor", "trunc"):
         a, b = operands("div", a, b)
+        if "c" in (a.dtype.kind, b.dtype.kind):
+            raise ComplexNotSupportedError(f"div: rounding_mode={rounding_mode!r} is not supported for complex "
+                                           f"tensors (got {a.dtype} and {b.dtype}), as torch's")
         return Step((floor_divide if rounding_mode == "floor" else _trunc_divide)(a, b).array)(a, b)
     if rounding_mode is not None:
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
@@ -2599,6 +2602,7 @@ class IndexAdd(Function):
         return (GetItem(self.index, self.unique)(g),)
 
 
+@complex_ok
 class SetItem(Function):
     """x with x[first][index] = v (``first``: integers applied before index arrays, see _ints_first), v a Tensor
     input or the constant ``value``, broadcast to the target and cast to x's dtype. dx is g with the written
@@ -2640,6 +2644,8 @@ class SetItem(Function):
         if gv.ndim < len(self.v_shape):  # (v may carry leading 1s that the write drops, as numpy and torch)
             gv = gv.reshape((1,) * (len(self.v_shape) - gv.ndim) + gv.shape)
         gv = unbroadcast(gv, self.v_shape)
+        if gv.dtype.kind == "c" and self.v_dtype.kind != "c":  # (a real value written into a complex tensor)
+            gv = gv.real
         return gx, (gv if gv.dtype == self.v_dtype else gv.astype(self.v_dtype))
 
 
@@ -4750,10 +4756,10 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
 
 
 def _scale_factor(v: Any, dtype: np.dtype) -> bool:
-    """Whether v may scale a tensor of dtype, as torch's alpha and beta: a real number, not a bool, and an
-    integer for an integer or bool tensor."""
-    return not isinstance(v, bool) and isinstance(v, numbers.Real) and (
-        dtype.kind == "f" or isinstance(v, numbers.Integral))
+    """Whether v may scale a tensor of dtype, as torch's alpha and beta: a real number (a complex one for a complex
+    tensor), not a bool, and an integer for an integer or bool tensor."""
+    return not isinstance(v, bool) and isinstance(v, numbers.Complex if dtype.kind == "c" else numbers.Real) and (
+        dtype.kind in "fc" or isinstance(v, numbers.Integral))
 
 
 def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: Any = 1) -> Tensor:
@@ -4984,6 +4990,8 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             einsum, _einsum_diagonals, diagonal, view_of, _alias, bmm, dot, outer, kron, _two_tensors,
             # (shapes and running sums)
             prod, _others_product, _conj, cumsum, _running, cat, stack, _common, split, chunk, roll, narrow, select,
-            movedim, unflatten, diag, trace, repeat, tile):
+            movedim, unflatten, diag, trace, repeat, tile,
+            # (add and sub with alpha, a complex one for a complex result)
+            scaled_operands, _scale_factor):
     complex_ok(_fn)
 del _fn

@@ -1612,11 +1612,11 @@ class Tensor:
                 isinstance(v, Tensor) and v._requires_grad for v in value]:
             raise TypeError(f"{op}: the value is a {type(value).__name__} holding tensors that require grad, whose "
                             "gradient a list cannot carry; join them into one tensor first (tg.stack(values))")
+        if getattr(value, "dtype", None) is not None and value.dtype.kind == "c" and self.array.dtype.kind != "c":
+            warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=3)
+            value = value.real  # (as torch's copy_: a complex tensor's gradient is then the real one + 0i)
         recording = _mode.grad_enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
-        if recording and (self.array.dtype.kind == "c" or isinstance(value, Tensor) and value.array.dtype.kind == "c"):
-            raise ComplexNotSupportedError(f"{op}: complex input is not supported where the write is recorded for "
-                                           "autograd (a tensor that requires grad)")
-        recording = recording and self.dtype.kind == "f"  # (an integer tensor takes the value unrecorded, as torch's)
+        recording = recording and self.dtype.kind in "fc"  # (an integer tensor takes the value unrecorded, as torch's)
         self._check_view_in_graph(op)
         if recording:
             if isinstance(value, Tensor) and _owner(value.array) is _owner(self.array):  # (x[0] = x[1])
@@ -3557,8 +3557,12 @@ def _in_place_form(name: str) -> Callable[..., Tensor]:
     logical_*_ forms out of the graph instead (the gradient passes them unchanged, leaves are not refused)."""
     method, op = getattr(Tensor, name), f"{name}_"
     signature = inspect.signature(method)
+    real_result = name in ("abs", "absolute")  # (a complex tensor cannot hold it: torch refuses these in place)
 
     def in_place(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if real_result and self.dtype.kind == "c":
+            raise RuntimeError(f"{op}: in-place {name} is not supported for complex tensors (its result is real); "
+                               f"use the out-of-place {name}")
         if "dtype" in signature.parameters:
             dtype = signature.bind(self, *args, **kwargs).arguments.get("dtype")
             if dtype is not None and _dt(dtype, op) != self.dtype:
@@ -3571,6 +3575,7 @@ def _in_place_form(name: str) -> Callable[..., Tensor]:
         parameters=[params[0].replace(name="self")] + params[1:])
     in_place.__name__, in_place.__qualname__ = op, f"Tensor.{op}"
     in_place.__doc__ = f"x.{op}(...) is x.{name}(...) written into x in place, as torch's {op}."
+    complex_ok(in_place)  # (a delegation: the method it applies decides, see tensor.complex_check)
     return in_place
 
 
@@ -3583,6 +3588,11 @@ for _name in ("relu", "sigmoid", "tanh", "exp", "exp2", "expm1", "log", "log10",
               "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma",
               "multiply", "divide", "true_divide", "subtract", "fmod", "hypot", "heaviside", "xlogy",
               "logical_and", "logical_or", "logical_xor", "logical_not", "cumsum", "cumprod", "addmv", "ldexp",
-              "nextafter", "i0", "igamma", "igammac", "mvlgamma"):
+              "nextafter", "i0", "igamma", "igammac", "mvlgamma", "conj_physical"):
     setattr(Tensor, f"{_name}_", _in_place_form(_name))
+# the in-place machinery and forms that delegate to an op: complex tensors go through where that op takes them
+for _name in ("_write", "copy_", "fill_", "__setitem__", "_apply_in_place", "_restride_", "add_", "sub_", "mul_",
+              "div_", "pow_", "__iadd__", "__isub__", "__imul__", "__itruediv__", "tril_", "triu_", "masked_fill_",
+              "squeeze_", "unsqueeze_", "transpose_", "swapaxes_", "swapdims_", "t_"):
+    complex_ok(Tensor.__dict__[_name])
 del _name
