@@ -520,3 +520,37 @@ def test_complex_linear_layer_as_torchs(device):
     assert u.dtype == tg.complex64
     for part in (u.real, u.imag):
         assert part.min().item() >= -2 and part.max().item() <= 1 and abs(part.mean().item() + 0.5) < 0.03
+
+
+def test_cfloat_cdouble_conj_bits_and_copy_views_match_torch(device):
+    """Tensor.cfloat / cdouble (to complex64 / complex128; a real tensor's gradient the real part), tg.is_conj /
+    is_neg (never set here: conj and neg are not lazy, False as torch's for a resolved tensor), resolve_conj /
+    resolve_neg (the tensor itself, as torch's for one without the bit), view_as_real_copy / view_as_complex_copy
+    (values and gradients as torch's; torch's view_as_complex_copy refuses autograd, this one has view_as_complex's
+    gradient)."""
+    torch = pytest.importorskip("torch")
+    out = []
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        x = m.tensor(np.array([1.0, -2.0]), requires_grad=True, **kw)
+        z = m.tensor(np.array([1 + 2j, 3 - 1j]), requires_grad=True, **kw)
+        c = m.tensor(np.array([1j, 2 + 1j]), **kw)
+        a, b = x.cfloat(), x.cdouble()
+        assert str(a.dtype).endswith("complex64") and str(b.dtype).endswith("complex128")
+        assert str(z.cfloat().dtype).endswith("complex64") and str(m.tensor([1, 2], **kw).cdouble().dtype).endswith(
+            "complex128")
+        r = m.view_as_real_copy(z * c)
+        # (torch's view_as_complex_copy has no gradient; here it has view_as_complex's, which torch's stands for)
+        y = (m.view_as_complex_copy(r * 2) if m is tg else m.view_as_complex(r * 2)) * c + b * c
+        np.testing.assert_array_equal(m.view_as_complex_copy(r.detach()).numpy(), (z * c).detach().numpy())
+        loss = m.view_as_real(y).sum() + (a * c.to(a.dtype)).real.sum().to(x.dtype)
+        loss.backward()
+        out.append([loss.detach(), x.grad, z.grad, r.detach()])
+        for t in (x, z, z.conj()):
+            assert m.is_conj(t) is (m is torch and t.is_conj()) and t.is_neg() is False and m.is_neg(t) is False
+        assert m.resolve_conj(z) is z and z.resolve_neg() is z and x.resolve_conj() is x
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+    with pytest.raises(TypeError, match="is_conj: input must be a Tensor"):
+        tg.is_conj([1])
+    with pytest.raises(RuntimeError, match="view_as_real_copy is only supported for complex tensors"):
+        tg.view_as_real_copy(tg.ones(2, device=device))

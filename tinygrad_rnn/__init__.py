@@ -57,6 +57,7 @@ from .composed import gradient, histogramdd
 from .nn.functional import cosine_similarity
 from .printing import set_printoptions
 from .complexops import angle, conj, conj_physical, imag, is_complex, polar, real, view_as_complex, view_as_real
+from .complexops import is_conj, is_neg, resolve_conj, resolve_neg, view_as_complex_copy, view_as_real_copy
 from .complexops import complex  # noqa: A004  (torch.complex; left out of __all__, as Python's own)
 from . import fft  # noqa: E402  (tg.fft, torch.fft's)
 from . import sparse  # noqa: E402  (tg.sparse, torch.sparse's: sparse COO tensors)
@@ -238,7 +239,8 @@ __all__ = [
     "autocast_increment_nesting", "autocast_decrement_nesting",
     "set_anomaly_enabled", "get_deterministic_debug_mode", "set_deterministic_debug_mode", "get_device", "signal",
     "pca_lowrank", "svd_lowrank",
-    "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "real", "imag",
+    "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "view_as_real_copy",
+    "view_as_complex_copy", "is_conj", "is_neg", "resolve_conj", "resolve_neg", "real", "imag",
     "conj", "conj_physical", "conj_physical_", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft",
     "istft", "sparse", "sparse_coo", "sparse_coo_tensor", "spmm",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all, tg.pow and tg.range are left out:

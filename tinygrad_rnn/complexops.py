@@ -16,7 +16,8 @@ from .backend import xp_of
 from .ops import Cast, _const, unbroadcast
 from .tensor import Function, Tensor, _complex_of, _input, complex_check, complex_ok
 
-__all__ = ["complex", "polar", "view_as_real", "view_as_complex", "real", "imag", "conj", "conj_physical", "angle",
+__all__ = ["complex", "polar", "view_as_real", "view_as_complex", "view_as_real_copy", "view_as_complex_copy",
+           "is_conj", "is_neg", "resolve_conj", "resolve_neg", "real", "imag", "conj", "conj_physical", "angle",
            "is_complex"]
 
 
@@ -241,3 +242,46 @@ def view_as_complex(input: Tensor) -> Tensor:
     """torch.view_as_complex: a float tensor whose last dim is 2 as complex numbers (a copy here)."""
     return ViewAsComplex()(_input("view_as_complex", input))
 
+
+
+@complex_ok
+def view_as_real_copy(input: Tensor) -> Tensor:
+    """torch.view_as_real_copy: view_as_real's result in memory of its own (view_as_real is a copy here already)."""
+    input = _input("view_as_real_copy", input)
+    if input.dtype.kind != "c":
+        raise RuntimeError("view_as_real_copy is only supported for complex tensors")
+    return ViewAsReal()(input)
+
+
+@complex_ok
+def view_as_complex_copy(input: Tensor) -> Tensor:
+    """torch.view_as_complex_copy: view_as_complex's result in memory of its own (view_as_complex is a copy here)."""
+    return ViewAsComplex()(_input("view_as_complex_copy", input))
+
+
+# conj and neg are never lazy here (conj computes, as conj_physical): so a tensor's conjugate and negative bits are
+# never set, and resolving them returns the tensor itself, as torch's do for a tensor without the bit
+@complex_ok
+def is_conj(input: Tensor) -> bool:
+    """torch.is_conj: whether input's conjugate bit is set (never, here: conj is not lazy)."""
+    _input("is_conj", input)
+    return False
+
+
+@complex_ok
+def is_neg(input: Tensor) -> bool:
+    """torch.is_neg: whether input's negative bit is set (never, here)."""
+    _input("is_neg", input)
+    return False
+
+
+@complex_ok
+def resolve_conj(input: Tensor) -> Tensor:
+    """torch.resolve_conj: input with its lazy conjugation done; input itself here (it never has one)."""
+    return _input("resolve_conj", input)
+
+
+@complex_ok
+def resolve_neg(input: Tensor) -> Tensor:
+    """torch.resolve_neg: input with its lazy negation done; input itself here (it never has one)."""
+    return _input("resolve_neg", input)

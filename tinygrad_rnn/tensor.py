@@ -2099,6 +2099,14 @@ class Tensor:
     def double(self) -> "Tensor":
         return self.astype(np.float64)
 
+    def cfloat(self) -> "Tensor":
+        """self.to(complex64), as torch's (a real tensor's values with imaginary parts 0)."""
+        return self.astype(np.complex64)
+
+    def cdouble(self) -> "Tensor":
+        """self.to(complex128), as torch's."""
+        return self.astype(np.complex128)
+
     def long(self) -> "Tensor":
         return self.astype(np.int64)
 
@@ -3453,8 +3461,8 @@ from . import storage as _storage  # noqa: E402  (untyped_storage, storage, set_
 from . import fft as _fft  # noqa: E402  (stft, istft)
 
 Tensor.stft, Tensor.istft = _fft.stft, _fft.istft
-Tensor.resolve_conj = Tensor.resolve_neg = complex_ok(lambda self: self)  # (conj and neg are never lazy here)
-Tensor.is_conj = Tensor.is_neg = lambda self: False
+Tensor.resolve_conj, Tensor.resolve_neg = _complexops.resolve_conj, _complexops.resolve_neg
+Tensor.is_conj, Tensor.is_neg = _complexops.is_conj, _complexops.is_neg  # (conj and neg are never lazy here)
 # the Tensor methods audited for complex tensors (see complex_check); the ops and engine register theirs
 for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
               "__truediv__", "__rtruediv__", "add", "sub", "mul", "div", "divide", "multiply", "subtract",
@@ -3473,7 +3481,9 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "swapaxes", "swapdims", "view_as", "reshape_as", "ravel", "as_strided", "as_strided_scatter",
               "new_empty_strided",
               # (reductions with real results)
-              "var", "std", "norm", "prod"):
+              "var", "std", "norm", "prod",
+              # (casts to a complex dtype)
+              "cfloat", "cdouble"):
     _attr = Tensor.__dict__.get(_name)
     if _attr is not None:
         complex_ok(_attr)
