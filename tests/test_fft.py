@@ -27,6 +27,16 @@ _CALLS = {
     "ifftn_s": (lambda m, x, norm: m.ifftn(x, s=(5,), norm=norm), True),
     "rfftn_s": (lambda m, x, norm: m.rfftn(x, s=(4, -1), norm=norm), False),
     "irfftn_dim": (lambda m, x, norm: m.irfftn(x, dim=(0,), norm=norm), True),
+    "hfft2": (lambda m, x, norm: m.hfft2(x, norm=norm), True),
+    "hfft2_s": (lambda m, x, norm: m.hfft2(x, s=(4, 7), norm=norm), True),
+    "ihfft2": (lambda m, x, norm: m.ihfft2(x, norm=norm), False),
+    "ihfft2_s_dim": (lambda m, x, norm: m.ihfft2(x, s=(2, 5), dim=(1, 0), norm=norm), False),
+    "hfftn": (lambda m, x, norm: m.hfftn(x, norm=norm), True),
+    "hfftn_s_dim": (lambda m, x, norm: m.hfftn(x, s=(3, -1), dim=(1, 0), norm=norm), True),
+    "hfftn_last": (lambda m, x, norm: m.hfftn(x, s=(6,), norm=norm), True),
+    "ihfftn": (lambda m, x, norm: m.ihfftn(x, norm=norm), False),
+    "ihfftn_s": (lambda m, x, norm: m.ihfftn(x, s=(4, 3), norm=norm), False),
+    "ihfftn_dim": (lambda m, x, norm: m.ihfftn(x, dim=(0,), norm=norm), False),
     "fftshift": (lambda m, x, norm: m.fftshift(x), True),
     "ifftshift_dim": (lambda m, x, norm: m.ifftshift(x, dim=1), False),
 }
@@ -98,6 +108,13 @@ def test_fft_dtypes_freqs_and_errors():
         tg.fft.fft(tg.ones(3), norm="bad")
     with pytest.raises(RuntimeError, match="rfftn expects a real input tensor"):
         tg.fft.rfft(tg.ones(3, dtype=tg.complex64))
+    for name in ("ihfft", "ihfft2", "ihfftn"):
+        with pytest.raises(RuntimeError, match=f"{name} expects a real input tensor"):
+            getattr(tg.fft, name)(tg.ones(2, 2, dtype=tg.complex64))
+    assert tg.fft.hfftn(tg.ones(2, 2, dtype=tg.int64)).dtype == tg.float32 == tg.fft.hfft2(tg.ones(2, 3)).dtype
+    assert tg.fft.ihfftn(tg.ones(2, 2, dtype=tg.int64)).dtype == tg.complex64 == tg.fft.ihfft2(tg.ones(2, 3)).dtype
+    with pytest.raises(RuntimeError, match='Invalid normalization mode: "bad"'):
+        tg.fft.hfftn(tg.ones(2, 2), norm="bad")
     with pytest.raises(RuntimeError, match=r"Invalid number of data points \(0\)"):
         tg.fft.fft(tg.ones(3), n=0)
     with pytest.raises(IndexError, match="dim 2 is out of range"):

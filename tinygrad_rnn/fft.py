@@ -19,8 +19,9 @@ from .complexops import Real, view_as_real
 from .ops import IndexAdd, _const, getitem
 from .tensor import Function, Tensor, _complex_of, _defaults, _dt, _input, complex_ok
 
-__all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn",
-           "rfftn", "irfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift", "stft", "istft"]
+__all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "hfft2", "ihfft2",
+           "fftn", "ifftn", "rfftn", "irfftn", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift",
+           "stft", "istft"]
 
 _SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
@@ -189,10 +190,15 @@ def _c2c(op: str, input: Tensor, s: Any, dim: Any, norm: Optional[str], inverse:
 def rfftn(input: Tensor, s: Optional[Sequence[int]] = None, dim: Optional[Sequence[int]] = None,
           norm: Optional[str] = None) -> Tensor:
     """torch.fft.rfftn: fftn of a real input, the last dim halved (n // 2 + 1 bins)."""
-    x = _real_input("rfftn", _input("rfftn", input))
-    axes, sizes = _axes("rfftn", x, s, dim)
+    return _r2c("rfftn", input, s, dim, norm)
+
+
+@complex_ok
+def _r2c(op: str, input: Tensor, s: Any, dim: Any, norm: Optional[str]) -> Tensor:
+    x = _real_input(op, _input(op, input))
+    axes, sizes = _axes(op, x, s, dim)
     sizes = tuple(x.shape[a] if sizes is None or sizes[k] == -1 else sizes[k] for k, a in enumerate(axes))
-    return _R2C(axes, sizes, _norm("rfftn", norm))(x)
+    return _R2C(axes, sizes, _norm(op, norm))(x)
 
 
 @complex_ok
@@ -249,7 +255,7 @@ def hfft(input: Tensor, n: Optional[int] = None, dim: int = -1, norm: Optional[s
 @complex_ok
 def ihfft(input: Tensor, n: Optional[int] = None, dim: int = -1, norm: Optional[str] = None) -> Tensor:
     """torch.fft.ihfft: the inverse of hfft: the conjugate of rfft, with the other normalization."""
-    return rfftn(input, *_one(n, dim), _SWAP[_norm("ihfft", norm)]).conj()
+    return _r2c("ihfft", input, *_one(n, dim), _SWAP[_norm("ihfft", norm)]).conj()
 
 
 @complex_ok
@@ -278,6 +284,39 @@ def irfft2(input: Tensor, s: Optional[Sequence[int]] = None, dim: Sequence[int] 
            norm: Optional[str] = None) -> Tensor:
     """torch.fft.irfft2: irfftn over two dims (the last two)."""
     return irfftn(input, s, dim, norm)
+
+
+@complex_ok
+def hfftn(input: Tensor, s: Optional[Sequence[int]] = None, dim: Optional[Sequence[int]] = None,
+          norm: Optional[str] = None) -> Tensor:
+    """torch.fft.hfftn: the real n-dimensional DFT of a Hermitian signal given by its half along the last dim of
+    dim: irfftn of the conjugate with the other normalization (as hfft); the last dim's length is 2 (m - 1) for m
+    input bins unless s gives it."""
+    z = _complex_input(_input("hfftn", input))
+    return irfftn(z.conj(), s, dim, _SWAP[_norm("hfftn", norm)])
+
+
+@complex_ok
+def ihfftn(input: Tensor, s: Optional[Sequence[int]] = None, dim: Optional[Sequence[int]] = None,
+           norm: Optional[str] = None) -> Tensor:
+    """torch.fft.ihfftn: the inverse of hfftn, of a real input: the conjugate of rfftn with the other
+    normalization, the last dim halved (n // 2 + 1 bins)."""
+    return _r2c("ihfftn", input, s, dim, _SWAP[_norm("ihfftn", norm)]).conj()
+
+
+@complex_ok
+def hfft2(input: Tensor, s: Optional[Sequence[int]] = None, dim: Sequence[int] = (-2, -1),
+          norm: Optional[str] = None) -> Tensor:
+    """torch.fft.hfft2: hfftn over two dims (the last two)."""
+    z = _complex_input(_input("hfft2", input))
+    return irfftn(z.conj(), s, dim, _SWAP[_norm("hfft2", norm)])
+
+
+@complex_ok
+def ihfft2(input: Tensor, s: Optional[Sequence[int]] = None, dim: Sequence[int] = (-2, -1),
+           norm: Optional[str] = None) -> Tensor:
+    """torch.fft.ihfft2: ihfftn over two dims (the last two)."""
+    return _r2c("ihfft2", input, s, dim, _SWAP[_norm("ihfft2", norm)]).conj()
 
 
 def _freq(op: str, values: Any, d: float, dtype: Any, device: Optional[str], requires_grad: bool) -> Tensor:
