@@ -199,7 +199,7 @@ _REFUSED = {
     "max": lambda z: z.max(), "sort": lambda z: z.sort(), "lt": lambda z: z < z, "ge": lambda z: z >= 1,
     "argmax": lambda z: z.argmax(), "argsort": lambda z: z.argsort(), "topk": lambda z: z.topk(1),
     "clamp": lambda z: z.clamp(0, 1),
-    "index_select": lambda z: z.index_select(0, tg.tensor([0])),
+    "gather": lambda z: z.gather(0, tg.tensor([0])),
     "mse_loss": lambda z: tg.nn.functional.mse_loss(z, z), "sign": lambda z: z.sign(),
     "exp2": lambda z: z.exp2(), "logsumexp": lambda z: z.logsumexp(0),
     "softmax": lambda z: tg.softmax(z, 0),
@@ -554,3 +554,114 @@ def test_cfloat_cdouble_conj_bits_and_copy_views_match_torch(device):
         tg.is_conj([1])
     with pytest.raises(RuntimeError, match="view_as_real_copy is only supported for complex tensors"):
         tg.view_as_real_copy(tg.ones(2, device=device))
+
+
+# nn pieces torch takes complex tensors in: f(module, x, y) from complex (2, 3) x and y
+_NN_CASES = {
+    "tanh_sigmoid": lambda m, x, y: m.nn.functional.tanh(x) + m.nn.functional.sigmoid(y) + m.nn.Tanh()(y)
+    + m.nn.Sigmoid()(x),
+    "softsign_tanhshrink": lambda m, x, y: m.nn.functional.softsign(x) * m.nn.functional.tanhshrink(y)
+    + m.nn.Softsign()(y) + m.nn.Tanhshrink()(x),
+    "normalize": lambda m, x, y: m.nn.functional.normalize(x) + m.nn.functional.normalize(y, p=1, dim=0),
+    "pairwise_distance": lambda m, x, y: m.nn.functional.pairwise_distance(x, y)
+    + m.nn.functional.pairwise_distance(x, y, p=1, keepdim=True)[:, 0],
+    "l1_loss": lambda m, x, y: m.nn.functional.l1_loss(x, y) + m.nn.functional.l1_loss(x, y, reduction="sum")
+    + m.nn.L1Loss(reduction="none")(y, x)[1],
+    "pad": lambda m, x, y: m.nn.functional.pad(x, (1, 2, 0, 1), value=0.5)[:2, :3] + m.nn.functional.pad(
+        y, (-1, 1)) + m.nn.ZeroPad2d(1)(x[None])[0, 1:3, 1:4] + m.nn.ConstantPad1d((2, 0), 2.0)(y)[:, :3],
+    "pad_gather": lambda m, x, y: m.nn.functional.pad(x[None], (2, 1), mode="reflect")[0, :, :3]
+    + m.nn.functional.pad(y[None], (2, 1), mode="circular")[0, :, 1:4]
+    + m.nn.ReplicationPad1d((0, 2))(x)[:, 2:] + m.nn.ReflectionPad1d(1)(y)[:, :3],
+    "flatten_index_select": lambda m, x, y: m.nn.Flatten(0)(x).reshape(2, 3) * m.nn.Unflatten(1, (3, 1))(y)[..., 0]
+    + m.nn.Identity()(x) + y.index_select(1, m.tensor([2, 0, 0])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_NN_CASES))
+def test_complex_nn_pieces_match_torch(case, device):
+    """The nn functions and modules torch runs on complex tensors that are made of audited ops (tanh, sigmoid,
+    softsign, tanhshrink, normalize, pairwise_distance, l1_loss, pad in every mode and the Pad modules, Flatten,
+    Unflatten, Identity, index_select): torch's values and gradients."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    xs, ys = (rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3)) for _ in range(2))
+    out = []
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        x, y = m.tensor(xs, requires_grad=True, **kw), m.tensor(ys, requires_grad=True, **kw)
+        r = _NN_CASES[case](m, x, y)
+        loss = m.view_as_real(r * (1 - 0.5j)).sum() if r.dtype == m.complex128 else (r * r).sum()
+        loss.backward()
+        out.append([loss.detach(), x.grad, y.grad])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", sorted(_NN_CASES))
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_complex_nn_pieces_gradients_match_central_differences(case, seed, device):
+    """x.grad = dL/da + i dL/db for x = a + ib, each part against a central difference."""
+    rng = np.random.default_rng(seed)
+    xs, ys = (rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3)) for _ in range(2))
+
+    def loss(a, b):
+        r = _NN_CASES[case](tg, a, b)
+        return tg.view_as_real(r * (1 - 0.5j)).sum() if r.dtype == tg.complex128 else (r * r).sum()
+    x, y = tg.tensor(xs, device=device, requires_grad=True), tg.tensor(ys, device=device, requires_grad=True)
+    loss(x, y).backward()
+    h = 1e-6
+    for leaf, base, other in ((x, xs, 0), (y, ys, 1)):
+        got = leaf.grad.numpy().reshape(-1)
+        for k in range(base.size):
+            for step in (1, 1j):
+                vals = []
+                for sign in (1, -1):
+                    v = base.copy().reshape(-1)
+                    v[k] += sign * h * step
+                    pair = [tg.tensor(xs, device=device), tg.tensor(ys, device=device)]
+                    pair[other] = tg.tensor(v.reshape(base.shape), device=device)
+                    vals.append(float(loss(*pair).item()))
+                fd = (vals[0] - vals[1]) / (2 * h)
+                part = got[k].real if step == 1 else got[k].imag
+                assert abs(part - fd) <= 1e-5 * max(1, abs(fd)), (case, k, step, part, fd)
+
+
+def test_complex_nn_refusals_name_the_op(device):
+    """The modules of unaudited ops refuse complex input naming themselves (ReLU's forward, mse_loss), as before."""
+    z = tg.tensor(np.array([1j, 2 + 0j]), device=device)
+    with pytest.raises(tg.ComplexNotSupportedError, match="ReLU.forward: complex128"):
+        tg.nn.ReLU()(z)
+    with pytest.raises(tg.ComplexNotSupportedError, match="mse_loss: complex128"):
+        tg.nn.MSELoss()(z, z)
+    with pytest.raises(tg.ComplexNotSupportedError, match="gelu: complex128"):
+        tg.nn.GELU()(z)
+
+
+def test_module_to_a_complex_dtype_as_torchs(device):
+    """Module.to(complex dtype) casts the floating and complex parameters (and their gradients) and buffers, with
+    torch's warning (it refused before); integer buffers keep their dtype; an integer dtype is refused, as torch's.
+    The complex module then runs forward and backward with torch's values and gradients."""
+    torch = pytest.importorskip("torch")
+    m = tg.nn.Sequential(tg.nn.Linear(3, 2), tg.nn.Tanh(), tg.nn.Linear(2, 1)).to(device)
+    ref = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1))
+    ref.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    m[0].weight.grad = tg.ones(2, 3, device=device)
+    for mod, lib in ((m, tg), (ref, torch)):
+        with pytest.warns(UserWarning, match="Complex modules are a new feature"):
+            mod.to(lib.complex128)
+    assert m[0].weight.dtype == m[2].bias.dtype == m[0].weight.grad.dtype == tg.complex128
+    x = np.array([[1 + 1j, 2, 3j], [0.5, -1j, 1 - 1j]])
+    out = []
+    for mod, lib, kw in ((m, tg, {"device": device}), (ref, torch, {})):
+        mod.zero_grad()
+        y = mod(lib.tensor(x, **kw))
+        (y * y.conj()).real.sum().backward()
+        out.append([y.detach(), mod[0].weight.grad, mod[2].bias.grad])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    bn = tg.nn.BatchNorm1d(3)
+    with pytest.warns(UserWarning):
+        bn.to(tg.complex64)
+    assert bn.running_mean.dtype == tg.complex64 and bn.num_batches_tracked.dtype == tg.int64
+    with pytest.raises(TypeError, match="parameters must stay floating point or complex, got int64"):
+        tg.nn.Linear(2, 2).to(tg.int64)

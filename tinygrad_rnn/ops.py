@@ -4992,6 +4992,8 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             prod, _others_product, _conj, cumsum, _running, cat, stack, _common, split, chunk, roll, narrow, select,
             movedim, unflatten, diag, trace, repeat, tile,
             # (add and sub with alpha, a complex one for a complex result)
-            scaled_operands, _scale_factor):
+            scaled_operands, _scale_factor,
+            # (a gather through getitem; float16 computed in float32)
+            index_select, half_in_float32):
     complex_ok(_fn)
 del _fn

@@ -3482,8 +3482,8 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "new_empty_strided",
               # (reductions with real results)
               "var", "std", "norm", "prod",
-              # (casts to a complex dtype)
-              "cfloat", "cdouble"):
+              # (casts to a complex dtype; a gather through indexing)
+              "cfloat", "cdouble", "index_select"):
     _attr = Tensor.__dict__.get(_name)
     if _attr is not None:
         complex_ok(_attr)

@@ -69,11 +69,13 @@ def relu_(input: Tensor) -> Tensor:
     return relu(input, inplace=True)
 
 
+@complex_ok
 def tanh(input: Tensor) -> Tensor:
     _check_tensor("tanh", "input", input)
     return input.tanh()
 
 
+@complex_ok
 def sigmoid(input: Tensor) -> Tensor:
     _check_tensor("sigmoid", "input", input)
     return input.sigmoid()
@@ -300,6 +302,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
                        lambda x: ops.half_in_float32(x._floating(), lambda y: y * _softplus(y).tanh()))
 
 
+@complex_ok
 def softsign(input: Tensor) -> Tensor:
     """x / (1 + |x|); derivative 1 / (1 + |x|)^2."""
     _check_tensor("softsign", "input", input)
@@ -389,6 +392,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     return ops.masked_fill(x, (x.array >= -lambd) & (x.array <= lambd), 0.0, "hardshrink")
 
 
+@complex_ok
 def tanhshrink(input: Tensor) -> Tensor:
     """x - tanh(x); derivative tanh(x)^2."""
     _check_tensor("tanhshrink", "input", input)
@@ -416,6 +420,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return ops.where(positive, input, negative * w)
 
 
+@complex_ok
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """torch's F.normalize: x / max(||x||_p, eps), the norm over dim (kept), so a zero vector stays zero."""
     _check_tensor("normalize", "input", input)
@@ -442,6 +447,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     return ((x1 / n1) * (x2 / n2)).sum(d)
 
 
+@complex_ok
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
     """torch's F.pairwise_distance: ||x1 - x2 + eps||_p over the last dim, x1 and x2 broadcast (eps keeps the
     2-norm's gradient finite where x1 = x2)."""
@@ -449,12 +455,17 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     _check_tensor("pairwise_distance", "x2", x2)
     ops.bool_arg(keepdim, "pairwise_distance", "keepdim")
     ops.broadcast_shapes("pairwise_distance", ("x1", x1.shape), ("x2", x2.shape))
-    def distance(a: Tensor, b: Tensor) -> Tensor:  # (float16: in float32, where a - b overflows past 65504)
-        d = a - b + eps
-        return d.norm(p, -1 if d.ndim else None, keepdim)
     x1, x2 = x1._floating(), x2._floating()
     dtype = ops.result_dtype([x1, x2])  # (float16 beside a float32 with dims: float32, as torch's a - b)
-    return ops.half_in_float32(x1.astype(dtype), distance, x2.astype(dtype))
+    # (float16: in float32, where a - b overflows past 65504)
+    return ops.half_in_float32(x1.astype(dtype), _distance, x2.astype(dtype), p, eps, keepdim)
+
+
+@complex_ok
+def _distance(a: Tensor, b: Tensor, p: float, eps: float, keepdim: bool) -> Tensor:
+    """pairwise_distance's ||a - b + eps||_p over the last dim."""
+    d = a - b + eps
+    return d.norm(p, -1 if d.ndim else None, keepdim)
 
 
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:
@@ -696,6 +707,7 @@ def _multi_head_attention(op: str, query: Tensor, key: Tensor, value: Tensor, em
     return out, (weights if batched else weights.squeeze(0))
 
 
+@complex_ok
 def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] = None) -> Tensor:
     """torch's F.pad: ``pad`` = (left, right) for the last dim, then (left, right) for the one before, ...; a
     negative amount crops. 'constant': the input lands in a new tensor of ``value`` (0 by default), so its
@@ -737,6 +749,7 @@ _PAD_SOURCES = {"reflect": lambda j, n: (n - 1) - np.abs((n - 1) - np.abs(j)),
                 "circular": lambda j, n: j % n}
 
 
+@complex_ok
 def _pad_by_gathering(x: Tensor, amounts: List[int], mode: str, value: Optional[float]) -> Tensor:
     """F.pad's reflect, replicate and circular modes: crop where an amount is negative, then gather each padded
     dim's elements from the positions _PAD_SOURCES gives."""
@@ -2511,6 +2524,7 @@ def sequence_mask(lengths: Any, max_len: Optional[int] = None, batch_first: bool
 
 
 # --------------------------------------------------------------------------- losses
+@complex_ok
 def _reduce(loss: Tensor, reduction: str, op: str, denom: Optional[Tensor] = None) -> Tensor:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
@@ -2527,6 +2541,7 @@ def _reduce(loss: Tensor, reduction: str, op: str, denom: Optional[Tensor] = Non
     return loss.sum() / denom
 
 
+@complex_ok
 def _check_same_shapes(op: str, *named: Any) -> None:
     """Each (name, value) a Tensor, all of one shape (no implicit broadcasting in losses)."""
     for name, t in named:
@@ -2536,6 +2551,7 @@ def _check_same_shapes(op: str, *named: Any) -> None:
         raise ValueError(f"{op}: {shapes} differ; they must have the same shape (no implicit broadcasting in losses)")
 
 
+@complex_ok
 def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
     """_check_same_shapes for the usual pair, input and target."""
     _check_same_shapes(op, ("input", input), ("target", target))
@@ -2655,6 +2671,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce(d * d, reduction, "mse_loss")
 
 
+@complex_ok
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """|input - target|, same shapes."""
     _check_same_shape(input, target, "l1_loss")

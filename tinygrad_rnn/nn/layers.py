@@ -2335,3 +2335,9 @@ complex_ok(Sequential.forward)  # (dispatch only: each module in it is checked i
 # Linear with complex parameters (dtype=tg.complex64), as torch's: zeros, each part U(-k, k), F.linear (audited)
 complex_ok(Linear)
 complex_ok(_param)  # (a delegation: the layer whose __init__ calls it is checked itself)
+# the modules of the nn.functional ops audited for complex tensors: each forward a delegation (to F's function, which
+# decides: ReLU's relu refuses complex), or a view of its input
+for _fn in (_Activation.forward, _PairLoss.forward, _Pad1d.forward, ConstantPad1d.forward, Flatten.forward,
+            Unflatten.forward):
+    complex_ok(_fn)
+del _fn

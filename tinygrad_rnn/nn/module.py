@@ -587,8 +587,12 @@ class Module:
             device = backend.check_device(device, f"{name}.to")
             backend.module_for(device)
         if dtype is not None:
-            if dtype.kind != "f":
-                raise TypeError(f"{name}.to: parameters must stay floating point, got {dtype}")
+            if dtype.kind not in "fc":
+                raise TypeError(f"{name}.to: parameters must stay floating point or complex, got {dtype}")
+            if dtype.kind == "c":  # (torch's warning; its floating and complex parameters and buffers all cast)
+                warnings.warn("Complex modules are a new feature under active development whose design may change, "
+                              "and some modules might not work as expected when using complex tensors as parameters "
+                              "or buffers.", UserWarning, stacklevel=2)
             self._cast(dtype, "fc")  # (a complex parameter cast to real, as torch's: numpy's ComplexWarning)
         if device is not None:
             self._apply(lambda a: backend.to_device(a, device))
@@ -607,8 +611,9 @@ class Module:
 
     def _cast(self, dtype: Any, params: str) -> None:
         """Cast the parameters of the dtype kinds in ``params`` and the floating point buffers to dtype."""
+        buffers = "fc" if dtype.kind == "c" else "f"
         self._apply(lambda a: a.astype(dtype, copy=False) if a.dtype.kind in params else a,
-                    lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)
+                    lambda a: a.astype(dtype, copy=False) if a.dtype.kind in buffers else a)
 
     def float(self) -> "Module":
         """Floating point parameters and buffers to float32; complex ones stay as they are, as torch's."""
@@ -1247,8 +1252,9 @@ complex_ok(Module.__call__)
 complex_ok(Module._always_called_hooks)
 complex_ok(Parameter.__init__)  # (a Parameter wraps its tensor's memory: torch's take complex ones)
 complex_ok(Parameter.__deepcopy__)
-# state_dict and load_state_dict move complex parameters and buffers as real ones, as torch's
+# state_dict and load_state_dict move complex parameters and buffers as real ones, as torch's; to(complex dtype)
+# casts them
 for _fn in (Module.state_dict, Module._save_to_state_dict, Module.load_state_dict, Module._load_from_state_dict,
-            Module._load_one):
+            Module._load_one, Module.to, Module._cast, Module._apply):
     complex_ok(_fn)
 del _fn
