@@ -118,6 +118,10 @@ _CASES = {
                                                                               m.outer(w, x + 0j)[None])[0, 1]).sum(),
     # the in-place forms of the audited ops
     "in_place": _in_place_chain,
+    # cdouble, the *_copy views (torch's view_as_complex_copy has no gradient: its view_as_complex stands for it)
+    "cdouble_copies": lambda m, z, w, x: m.view_as_real(
+        (m.view_as_complex_copy if m is tg else m.view_as_complex)(m.view_as_real_copy(z * w) * 2) * x.cdouble()
+        + (x * x).cdouble() * w.cdouble()).sum(),
 }
 
 
