@@ -1605,3 +1605,31 @@ def test_required_marks_an_option_every_group_must_give():
     np.testing.assert_array_equal(w.numpy(), [0.0, 0.0])
     with pytest.raises(ValueError, match="required optimization parameter lr"):
         opt.add_param_group({"params": [tg.nn.Parameter(tg.ones(1))]})
+
+
+@pytest.mark.parametrize("kind", ["ema_multi", "ema", "swa", "swa_multi", "default"])
+def test_averaged_model_of_a_complex_model_as_torchs(kind, device):
+    """AveragedModel of a module with complex parameters (refused before: its copy made complex tensors), every
+    averaging function, as torch's (torch's swa multi_avg_fn takes its weight 1 / (n + 1) in float32)."""
+    torch = pytest.importorskip("torch")
+    res = []
+    for lib, kw in ((tg, {"device": device}), (torch, {})):
+        s = lib.optim.swa_utils
+        m = lib.nn.Linear(2, 1, dtype=lib.complex128, **kw)
+        with lib.no_grad():
+            m.weight.copy_(lib.tensor(np.array([[1 + 1j, 2 - 1j]]), **kw))
+            m.bias.copy_(lib.tensor(np.array([0.5j]), **kw))
+        fns = {"ema_multi": dict(multi_avg_fn=s.get_ema_multi_avg_fn(0.9)), "ema": dict(avg_fn=s.get_ema_avg_fn(0.8)),
+               "swa": dict(avg_fn=s.get_swa_avg_fn()), "swa_multi": dict(multi_avg_fn=s.get_swa_multi_avg_fn()),
+               "default": {}}
+        avg = s.AveragedModel(m, **fns[kind])
+        for k in range(3):
+            with lib.no_grad():
+                m.weight.mul_(2j + k)
+                m.bias.add_(1 - 1j)
+            avg.update_parameters(m)
+        out = avg(lib.tensor(np.array([[1j, 2]]), **kw))
+        res.append([avg.module.weight.detach(), avg.module.bias.detach(), out.detach()])
+    for a, b in zip(*res):
+        assert a.dtype == tg.complex128
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6 if kind == "swa_multi" else 1e-14)

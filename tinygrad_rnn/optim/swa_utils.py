@@ -14,7 +14,7 @@ from ..autograd import no_grad
 from ..creation import tensor as _tensor
 from ..nn.layers import _BatchNorm
 from ..nn.module import Module
-from ..tensor import Tensor
+from ..tensor import Tensor, complex_ok
 from .adafactor import _lerp_
 from .lr_scheduler import LRScheduler, _per_group
 from .optimizer import Optimizer, check_int
@@ -62,7 +62,7 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> MultiAvgFn:
                 ema._bump_version()
             else:
                 _write(ema, ema.array * decay + cur.array * (1 - decay))
-    return ema_update
+    return complex_ok(ema_update)
 
 
 def get_swa_multi_avg_fn() -> MultiAvgFn:
@@ -77,7 +77,7 @@ def get_swa_multi_avg_fn() -> MultiAvgFn:
                 avg._bump_version()
             else:
                 _write(avg, avg.array + (cur.array - avg.array) / (n + 1))
-    return swa_update
+    return complex_ok(swa_update)
 
 
 def get_ema_avg_fn(decay: float = 0.999) -> AvgFn:
@@ -87,7 +87,7 @@ def get_ema_avg_fn(decay: float = 0.999) -> AvgFn:
     def ema_update(ema_param: Tensor, current_param: Tensor, num_averaged: Any) -> Tensor:
         with no_grad():
             return decay * ema_param + (1 - decay) * current_param
-    return ema_update
+    return complex_ok(ema_update)
 
 
 def get_swa_avg_fn() -> AvgFn:
@@ -95,7 +95,7 @@ def get_swa_avg_fn() -> AvgFn:
     def swa_update(averaged_param: Tensor, current_param: Tensor, num_averaged: Any) -> Tensor:
         with no_grad():
             return averaged_param + (current_param - averaged_param) / (_count(num_averaged) + 1)
-    return swa_update
+    return complex_ok(swa_update)
 
 
 class AveragedModel(Module):
@@ -147,6 +147,12 @@ class AveragedModel(Module):
                 for b_swa, b_model in _zipped(self.module.buffers(), model.buffers()):
                     _write(b_swa, backend.to_device(b_model.array, b_swa.device))
             self.n_averaged.add_(1)
+
+
+# an averaged copy of a complex model, as torch's: the averages are linear (lerp) in each complex value
+for _fn in (AveragedModel.__init__, AveragedModel.forward, AveragedModel.update_parameters):
+    complex_ok(_fn)
+del _fn
 
 
 def update_bn(loader: Iterable[Any], model: Module, device: Optional[str] = None) -> None:
