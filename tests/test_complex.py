@@ -41,6 +41,15 @@ def _in_place_chain(m, z, w, x):
     return m.view_as_real(y).sum()
 
 
+def _svd_loss(m, a, full):
+    """A loss of linalg.svd's factors that does not depend on the phase of each singular vector pair (torch
+    refuses one that does): |U|, |Vh|, S and U Vh."""
+    u, s, vh = m.linalg.svd(a, full_matrices=full)
+    k = s.shape[-1]
+    u, vh = u[..., :k], vh[..., :k, :]
+    return (u.abs() ** 3).sum() + (vh.abs() ** 2 * 0.5).sum() + (s * s).sum() + m.view_as_real(u @ vh).sum()
+
+
 # each case: f(tg or torch module, z, w, x) -> a real scalar loss, from complex z, w and real x
 _CASES = {
     "mul_add": lambda m, z, w, x: m.view_as_real(z * w + z - w).sum(),
@@ -111,6 +120,10 @@ _CASES = {
     + m.linalg.norm(m.outer(w, w) + m.diag(z + 4), -2) + (m.outer(z, z) + m.diag(w + 4)).norm("nuc"),
     "eigvalsh": lambda m, z, w, x: (m.linalg.eigvalsh(m.outer(z, z.conj()) + m.outer(w * 1j, w.conj()) + m.outer(
         w, -1j * w.conj()) + m.diag(x + 0j)) * m.linalg.eigh(m.outer(z, w) + m.outer(z, w).mH + 3, "U")[0]).sum(),
+    "svd": lambda m, z, w, x: _svd_loss(m, m.outer(z, w) + m.diag(x * 2 + 6 + 0j), False)
+    + _svd_loss(m, m.outer(w, z) + m.diag(x + 4 + 0j), True) + _svd_loss(m, m.stack([z, w * 2]), False)
+    + _svd_loss(m, m.stack([w, z * 2]), True) + _svd_loss(m, m.stack([w, z * 2]).mT[None], False)
+    + (lambda usv: m.view_as_real(usv[0] @ usv[2].mH).sum() + usv[1].sum())(m.svd(m.stack([z, w * 2]).mT)),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -415,7 +428,7 @@ def test_complex_random_and_full_match_torch(device):
 
 
 @pytest.mark.parametrize("case", ["log_sqrt", "sin_cos", "tanh_sigmoid", "pow", "reciprocal_square", "sgn",
-                                  "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint"])
+                                  "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""
@@ -669,3 +682,10 @@ def test_module_to_a_complex_dtype_as_torchs(device):
     assert bn.running_mean.dtype == tg.complex64 and bn.num_batches_tracked.dtype == tg.int64
     with pytest.raises(TypeError, match="parameters must stay floating point or complex, got int64"):
         tg.nn.Linear(2, 2).to(tg.int64)
+
+
+def test_complex_linalg_refusals():
+    """What torch refuses of complex linear algebra, refused here with its message."""
+    z = tg.tensor(np.array([[1 + 2j, 0.5j], [3 - 1j, 2 + 0j]]), requires_grad=True)
+    with pytest.raises(RuntimeError, match="svd_backward: The singular vectors in the complex case are specified"):
+        tg.linalg.svd(z)[0].real.sum().backward()

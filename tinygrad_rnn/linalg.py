@@ -2,8 +2,9 @@
 decompositions (Cholesky, symmetric eigendecomposition, SVD, QR, LU), matrix functions (power, exponential,
 pseudo-inverse, rank, condition number), least squares, triangular solves, the *_ex forms with LAPACK's info, and
 torch's older names on top of them (torch.svd, torch.lu, torch.triangular_solve, torch.cholesky_solve, ...). Real
-dtypes only, but for eig and eigvals, which take real or complex matrices and give complex results (the other
-functions refuse complex input, see tensor.complex_check).
+or complex dtypes where the function is registered with complex_ok (at the end of this file and on its Functions;
+the others refuse complex input, see tensor.complex_check): complex gradients follow torch's conjugate convention,
+the real formulas with conjugate transposes; eig and eigvals give complex results for real input too.
 
 Every function takes a batch of matrices: the last two dims are the matrix, the leading ones a batch (empty batches
 included), as torch's. The primitives (Inv, Det, SlogDet, Solve, Cholesky, Eigh, Svd, Qr) are Functions whose forward
@@ -544,13 +545,16 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return Eigh()(_uplo("linalg.eigvalsh", A, UPLO))[0]
 
 
+@complex_ok
 class Svd(Function):
     """(U, S, Vh) with A = U diag(S) Vh, S descending, U (m, k) and Vh (k, n), k = min(m, n) (full_matrices: U and
     Vh square; the gradients reaching their columns / rows past k are dropped, as torch's, since those are an
-    arbitrary basis). Backward (torch's): with skew(X) = X - X^T and E_ij = S_j^2 - S_i^2,
-    dA = U [(skew(U^T gU) S + S skew(Vh gVh^T)) / E + diag(gS)] Vh plus, for m > n, (I - U U^T) gU S^-1 Vh and, for
-    m < n, U S^-1 gVh (I - Vh^T Vh). Losses that read U or Vh need distinct non-zero singular values (else inf or
-    nan, as torch's)."""
+    arbitrary basis). Backward (torch's): with skew(X) = X - X^H and E_ij = S_j^2 - S_i^2,
+    dA = U [(skew(U^H gU) S + S skew(Vh gVh^H)) / E + diag(gS)] Vh plus, for m > n, (I - U U^H) gU S^-1 Vh and, for
+    m < n, U S^-1 gVh (I - Vh^H Vh). Losses that read U or Vh need distinct non-zero singular values (else inf or
+    nan, as torch's). Complex A: each singular vector pair is defined up to a phase e^(i phi), so a loss that
+    depends on it is refused (torch's check: Im diag(U^H gU) = -Im diag(Vh gVh^H)); U^H gU's imaginary diagonal
+    over 2 S adds to the diagonal, as torch's."""
 
     name = "linalg.svd"
 
@@ -570,22 +574,41 @@ class Svd(Function):
         if g_u is None and g_vh is None:
             return (u @ (g_s.unsqueeze(-1) * vh),)
         gaps = _gaps(s * s)
-        skew_u = None if g_u is None else (lambda x: x - x.mT)(u.mT @ g_u) * s.unsqueeze(-2)
-        skew_v = None if g_vh is None else s.unsqueeze(-1) * (lambda x: x - x.mT)(vh @ g_vh.mT)
+        uhgu = None if g_u is None else (lambda x: x - x.mH)(u.mH @ g_u)
+        vhgv = None if g_vh is None else (lambda x: x - x.mH)(vh @ g_vh.mH)
+        skew_u = None if uhgu is None else uhgu * s.unsqueeze(-2)
+        skew_v = None if vhgv is None else s.unsqueeze(-1) * vhgv
         inner = (skew_v if skew_u is None else skew_u if skew_v is None else skew_u + skew_v) / gaps
         if g_s is not None:
             inner = inner + g_s.diag_embed()
+        if u.dtype.kind == "c":
+            inner = _svd_phase(inner, uhgu, vhgv, s)
         if m > n and g_u is not None:
             scaled = g_u / s.unsqueeze(-2)
-            return ((u @ inner + scaled - u @ (u.mT @ scaled)) @ vh,)
+            return ((u @ inner + scaled - u @ (u.mH @ scaled)) @ vh,)
         if m < n and g_vh is not None:
             scaled = g_vh / s.unsqueeze(-1)
-            return (u @ (inner @ vh + scaled - (scaled @ vh.mT) @ vh),)
+            return (u @ (inner @ vh + scaled - (scaled @ vh.mH) @ vh),)
         return (u @ inner @ vh,)
 
 
-def _matrices(op: str, A: Any) -> Tensor:
-    A = _floating(op, A, "A", half=False)
+def _svd_phase(inner: Tensor, uhgu: Any, vhgv: Any, s: Tensor) -> Tensor:
+    """Svd's backward for complex A: torch's gauge check (a loss must not depend on the phases of the singular
+    vector pairs: Im diag(U^H gU) = -Im diag(Vh gVh^H), within 1e-2), then inner plus i Im diag(U^H gU) / S."""
+    xp = xp_of(s.array)
+    im_u = xp.zeros(s.shape, s.dtype) if uhgu is None else uhgu.array.diagonal(0, -2, -1).imag
+    im_v = xp.zeros(s.shape, s.dtype) if vhgv is None else vhgv.array.diagonal(0, -2, -1).imag
+    if not bool(xp.allclose(im_u, -im_v, rtol=1e-2, atol=1e-2)):
+        raise RuntimeError("linalg.svd: svd_backward: The singular vectors in the complex case are specified up to "
+                           "multiplication by e^{i phi}. The specified loss function depends on this phase term, "
+                           "making it ill-defined.")
+    if uhgu is None:
+        return inner
+    return inner + (uhgu.diagonal(0, -2, -1).imag / (2 * s)).diag_embed() * 1j
+
+
+def _matrices(op: str, A: Any, complexes: bool = False) -> Tensor:
+    A = _floating(op, A, "A", half=False, complexes=complexes)
     if A.ndim < 2:
         raise ValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape {A.shape}")
     return A
@@ -597,7 +620,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None) -> Any:
     it). full_matrices=False: U (..., m, k) and Vh (..., k, n), k = min(m, n); True: U and Vh square. driver is
     CUDA-only in torch; here only None."""
     op = "linalg.svd"
-    A = _matrices(op, A)
+    A = _matrices(op, A, complexes=True)
     _ops.bool_arg(full_matrices, op, "full_matrices")
     if driver is not None:
         raise ValueError(f"{op}: driver must be None here (torch's drivers are for CUDA's cuSOLVER), got {driver!r}")
@@ -1523,14 +1546,14 @@ def svd_old(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
     """torch.svd (its old API): (U, S, V) with input = U diag(S) V^T, V (not Vh); some=False: square U and V;
     compute_uv=False: U and V zero-filled and square whatever some is (no gradient through them), as torch's."""
     op = "svd"
-    input = _matrices(op, input)
+    input = _matrices(op, input, complexes=True)
     if not compute_uv:
         xp = xp_of(input.array)
         m, n = input.shape[-2:]
         return svd_old_result(_const(xp.zeros(input.shape[:-2] + (m, m), input.dtype)), svdvals(input),
                               _const(xp.zeros(input.shape[:-2] + (n, n), input.dtype)))
     u, s, vh = svd(input, full_matrices=not some)
-    return svd_old_result(u, s, vh.mT)
+    return svd_old_result(u, s, vh.mH)
 
 
 def qr_old(input: Tensor, some: bool = True) -> Any:
@@ -1577,7 +1600,7 @@ def inverse(input: Tensor) -> Tensor:
 # norms of complex tensors: of |A|, as torch's (real results); the singular-value ones refused (see _complex_abs);
 # inv, det and solve, with conjugate transposes in their gradients
 for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inverse, _eye_where, svdvals, _const,
-            _singular_value_norm, eigh, eigvalsh, _uplo):
+            _singular_value_norm, eigh, eigvalsh, _uplo, _matrices, _kept, _gaps, svd, svd_old, _svd_phase):
     complex_ok(_fn)
 del _fn
 
