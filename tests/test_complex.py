@@ -124,6 +124,11 @@ _CASES = {
     + _svd_loss(m, m.outer(w, z) + m.diag(x + 4 + 0j), True) + _svd_loss(m, m.stack([z, w * 2]), False)
     + _svd_loss(m, m.stack([w, z * 2]), True) + _svd_loss(m, m.stack([w, z * 2]).mT[None], False)
     + (lambda usv: m.view_as_real(usv[0] @ usv[2].mH).sum() + usv[1].sum())(m.svd(m.stack([z, w * 2]).mT)),
+    "qr": lambda m, z, w, x: sum(m.view_as_real(q * (1.5 + 0.5j) + q ** 2).sum() + (r.abs() ** 2).sum()
+                                 + m.view_as_real(r * (1 - 2j)).sum()
+                                 for q, r in (m.linalg.qr(m.outer(z, w) + m.diag(x + 4 + 0j)),
+                                              m.linalg.qr(m.stack([z, w * 2])), m.linalg.qr(m.stack([w, z]), "complete"),
+                                              m.linalg.qr(m.stack([w, z * 2]).mT[None]), m.qr(m.outer(w, z) + m.diag(z + 3)))),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -428,7 +433,8 @@ def test_complex_random_and_full_match_torch(device):
 
 
 @pytest.mark.parametrize("case", ["log_sqrt", "sin_cos", "tanh_sigmoid", "pow", "reciprocal_square", "sgn",
-                                  "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd"])
+                                  "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd",
+                                  "qr"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

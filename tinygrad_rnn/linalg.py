@@ -660,10 +660,12 @@ class ComplexSvdvals(Function):
 _QR_MODES = ("reduced", "complete", "r")
 
 
+@complex_ok
 class Qr(Function):
     """(Q, R) with A = Q R, Q orthonormal columns (m, k) and R upper triangular (k, n), k = min(m, n) (complete: Q
-    (m, m) and R (m, n); 'r': R only, Q empty). Backward: for m >= n torch's (_qr_tall_grad); for m < n, A = [X | Y]
-    and R = [U | V] with X = Q U and Y = Q V, so dA = [X's gradient for gQ + Q V gV^T and gU | Q gV]. Not
+    (m, m) and R (m, n); 'r': R only, Q empty; complex A: R's diagonal real, LAPACK's). Backward: for m >= n torch's
+    (_qr_tall_grad); for m < n, A = [X | Y] and R = [U | V] with X = Q U and Y = Q V, so dA = [X's gradient for
+    gQ + Q V gV^H and gU | Q gV]. Not
     differentiable for mode 'r' (no Q) nor for 'complete' with m > n (Q's last columns are arbitrary), as torch's:
     the backward says so. R needs a non-zero diagonal (A of full rank k) for a gradient; where a column of A is
     exactly zero below the diagonal LAPACK skips its reflection, and the signs of Q's column and R's row jump (no
@@ -695,21 +697,26 @@ class Qr(Function):
             return (_qr_tall_grad(q, r, g_q, g_r),)
         g_v = None if g_r is None else g_r[..., m:]  # (R = [U | V] with A = [X | Y], X = Q U, Y = Q V)
         if g_v is not None:
-            g_q = q @ (r[..., m:] @ g_v.mT) + (0.0 if g_q is None else g_q)
+            g_q = q @ (r[..., m:] @ g_v.mH) + (0.0 if g_q is None else g_q)
         g_x = _qr_tall_grad(q, r[..., :m], g_q, None if g_r is None else g_r[..., :m])
         g_y = Tensor._make(xp_of(q.array).zeros(q.shape[:-1] + (n - m,), q.dtype)) if g_v is None else q @ g_v
         return (_ops.cat([g_x, g_y], -1),)
 
 
 def _qr_tall_grad(q: Tensor, r: Tensor, g_q: Any, g_r: Any) -> Tensor:
-    """Qr's gradient for m >= n (torch's): (gQ + Q sym(M)) R^-T with M = gR R^T - Q^T gQ and
-    sym(M) = triu(M) + triu(M, 1)^T."""
+    """Qr's gradient for m >= n (torch's): (gQ + Q sym(M)) R^-H with M = gR R^H - Q^H gQ and
+    sym(M) = triu(M) + triu(M, 1)^T; for complex A, whose R has a real diagonal (Q^H dQ skew-Hermitian),
+    triu(M, 1) + triu(M, 1)^H + diag(Re diag M)."""
     if g_q is None:
-        grad = g_r @ r.mT
+        grad = g_r @ r.mH
     else:
-        grad = -(q.mT @ g_q) if g_r is None else g_r @ r.mT - q.mT @ g_q
-    out = q @ (grad.triu() + grad.triu(1).mT)
-    return solve(r.mT, out if g_q is None else out + g_q, left=False)
+        grad = -(q.mH @ g_q) if g_r is None else g_r @ r.mH - q.mH @ g_q
+    if grad.dtype.kind == "c":
+        upper = grad.triu(1)
+        out = q @ (upper + upper.mH + grad.diagonal(0, -2, -1).real.diag_embed())
+    else:
+        out = q @ (grad.triu() + grad.triu(1).mT)
+    return solve(r.mH, out if g_q is None else out + g_q, left=False)
 
 
 def qr(A: Tensor, mode: str = "reduced") -> Any:
@@ -717,7 +724,7 @@ def qr(A: Tensor, mode: str = "reduced") -> Any:
     Householder QR as torch's (the same signs). mode 'reduced': Q (..., m, k), R (..., k, n), k = min(m, n);
     'complete': Q (..., m, m), R (..., m, n); 'r': R alone, Q an empty tensor. Gradients: see Qr."""
     op = "linalg.qr"
-    A = _matrices(op, A)
+    A = _matrices(op, A, complexes=True)
     if mode not in _QR_MODES:
         raise ValueError(f"{op}: mode must be one of 'reduced' (the default), 'complete' or 'r', got {mode!r}")
     return qr_result(*Qr(mode)(A))
@@ -1600,7 +1607,8 @@ def inverse(input: Tensor) -> Tensor:
 # norms of complex tensors: of |A|, as torch's (real results); the singular-value ones refused (see _complex_abs);
 # inv, det and solve, with conjugate transposes in their gradients
 for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inverse, _eye_where, svdvals, _const,
-            _singular_value_norm, eigh, eigvalsh, _uplo, _matrices, _kept, _gaps, svd, svd_old, _svd_phase):
+            _singular_value_norm, eigh, eigvalsh, _uplo, _matrices, _kept, _gaps, svd, svd_old, _svd_phase,
+            qr, qr_old, _qr_tall_grad):
     complex_ok(_fn)
 del _fn
 
