@@ -50,6 +50,20 @@ def _svd_loss(m, a, full):
     return (u.abs() ** 3).sum() + (vh.abs() ** 2 * 0.5).sum() + (s * s).sum() + m.view_as_real(u @ vh).sum()
 
 
+def _hermitian(m, z, w, x):
+    """A Hermitian positive-definite matrix of the leaves."""
+    return m.outer(z, z.conj()) + m.outer(w, w.conj()) * 0.5 + m.diag(x * x + 1 + 0j)
+
+
+def _cholesky_loss(m, z, w, x):
+    a = _hermitian(m, z, w, x)
+    lower, upper = m.linalg.cholesky(a), m.linalg.cholesky(a, upper=True)
+    l2, info = m.linalg.cholesky_ex(a * 2, upper=True)
+    return m.view_as_real(lower * (1 + 2j) + lower ** 2 + upper * (0.5 - 1j) + l2).sum() \
+        + m.view_as_real(m.cholesky_solve(m.outer(z, w), lower) + m.cholesky_solve(m.outer(w, x + 1j), l2, True)
+                         + m.cholesky_inverse(upper, True) * (0.3 - 1j) + m.cholesky_inverse(lower)).sum()
+
+
 # each case: f(tg or torch module, z, w, x) -> a real scalar loss, from complex z, w and real x
 _CASES = {
     "mul_add": lambda m, z, w, x: m.view_as_real(z * w + z - w).sum(),
@@ -129,6 +143,7 @@ _CASES = {
                                  for q, r in (m.linalg.qr(m.outer(z, w) + m.diag(x + 4 + 0j)),
                                               m.linalg.qr(m.stack([z, w * 2])), m.linalg.qr(m.stack([w, z]), "complete"),
                                               m.linalg.qr(m.stack([w, z * 2]).mT[None]), m.qr(m.outer(w, z) + m.diag(z + 3)))),
+    "cholesky": _cholesky_loss,
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -434,7 +449,7 @@ def test_complex_random_and_full_match_torch(device):
 
 @pytest.mark.parametrize("case", ["log_sqrt", "sin_cos", "tanh_sigmoid", "pow", "reciprocal_square", "sgn",
                                   "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd",
-                                  "qr"])
+                                  "qr", "cholesky"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

@@ -99,6 +99,12 @@ def _singular(op: str, a: Any) -> LinAlgError:
     return LinAlgError(f"{op}: the input matrix is singular{where}; it has no inverse")
 
 
+def _adjoint_array(a: Any) -> Any:
+    """The conjugate transpose of each matrix of the array a (a real one: its transpose, a view)."""
+    out = xp_of(a).swapaxes(a, -1, -2)
+    return out.conj() if out.dtype.kind == "c" else out
+
+
 def _checked(op: str, a: Any, out: Any) -> Any:
     """out, or the singular error where CuPy (which does not raise) gave non-finite values for a finite a."""
     xp = xp_of(out)
@@ -374,15 +380,22 @@ def _has_cholesky(m: Any) -> bool:
         return False
 
 
+@complex_ok
 class Cholesky(Function):
-    """L, lower triangular with L L^T = A, from A's lower triangle (the upper one is not read, as torch's). Backward
-    (Murray 2016, torch's): dA = L^-T P L^-1 with P = (T + tril(T, -1)^T) / 2 for T = tril(L^T g); dA is symmetric."""
+    """L, lower triangular with L L^H = A, from A's lower triangle (the upper one is not read, as torch's). Backward
+    (Murray 2016, torch's): dA = L^-H P L^-1 with P = (T + tril(T, -1)^H) / 2 for T = tril(L^H g); dA is symmetric
+    (for complex A Hermitian up to an imaginary diagonal, as torch's, which no Hermitian change of A sees).
+    upper: U = L^H from A's upper triangle (L from A^H), its gradient read as L's, as torch's."""
 
     name = "linalg.cholesky"
     save_output = True
 
+    def __init__(self, upper: bool = False) -> None:
+        self.upper = upper
+
     def forward(self, a):
         xp = xp_of(a)
+        a = _adjoint_array(a) if self.upper else a
         try:
             with linalg_errors(xp):  # (CuPy's potrf may leave finite garbage where A is not positive-definite)
                 out = xp.linalg.cholesky(a)
@@ -390,24 +403,24 @@ class Cholesky(Function):
             raise _not_positive_definite(self.name, a) from None
         if xp is not np and not bool(xp.isfinite(out).all()) and bool(xp.isfinite(a).all()):
             raise _not_positive_definite(self.name, a)  # (and nans where its info reports nothing)
-        return out
+        return _adjoint_array(out) if self.upper else out
 
     def backward(self, g):
-        lower = self.output
-        t = (lower.mT @ g).tril()
-        p = 0.5 * (t + t.tril(-1).mT)
-        return (solve(lower, solve(lower.mT, p), left=False),)
+        lower, g = (self.output.mH, g.mH) if self.upper else (self.output, g)
+        t = (lower.mH @ g).tril()
+        p = 0.5 * (t + t.tril(-1).mH)
+        return (solve(lower, solve(lower.mH, p), left=False),)
 
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
-    """torch.linalg.cholesky: L, lower triangular with a positive diagonal and L L^T = A, for each symmetric
-    positive-definite matrix of the batch; only A's lower triangle is read. upper=True: U = L^T, from A's upper
-    triangle, as torch's. LinAlgError naming the batch element and the order of its first leading minor that is not
-    positive-definite, as torch's."""
+    """torch.linalg.cholesky: L, lower triangular with a positive diagonal and L L^H = A, for each symmetric
+    (complex: Hermitian) positive-definite matrix of the batch; only A's lower triangle is read. upper=True: U = L^H,
+    from A's upper triangle, as torch's. LinAlgError naming the batch element and the order of its first leading
+    minor that is not positive-definite, as torch's."""
     op = "linalg.cholesky"
-    A = _square(op, A)
+    A = _square(op, A, complexes=True)
     _ops.bool_arg(upper, op, "upper")
-    return Cholesky()(A.mT).mT if upper else Cholesky()(A)
+    return Cholesky(upper)(A)
 
 
 def _gaps(values: Tensor) -> Tensor:
@@ -1473,22 +1486,23 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     not positive-definite (0: none), as LAPACK's potrf; that matrix's L is not specified (here nans).
     check_errors=True: LinAlgError as cholesky's."""
     op = "linalg.cholesky_ex"
-    A = _square(op, A)
+    A = _square(op, A, complexes=True)
     _ops.bool_arg(upper, op, "upper")
     try:
         return cholesky_ex_result(cholesky(A, upper=upper), _const(xp_of(A.array).zeros(A.shape[:-2], np.int32)))
     except LinAlgError:
         if _ops.bool_arg(check_errors, op, "check_errors"):
-            raise _not_positive_definite(op, (A.mT if upper else A).array) from None
-    info = _cholesky_info((A.mT if upper else A).array)
+            raise _not_positive_definite(op, (A.mH if upper else A).array) from None
+    info = _cholesky_info((A.mH if upper else A).array)
     bad = info > 0
     out = cholesky(_eye_where(bad, A), upper=upper)
     return cholesky_ex_result(_ops.where(bad[..., None, None], math.nan, out), _const(info))
 
 
+@complex_ok
 class CholeskySolve(Function):
-    """X = A^-1 B for A = L L^T (upper: U^T U) from the factor's triangle, batches broadcast. Backward (torch's):
-    dB = A^-1 g and, with C = dB X^T + X dB^T, dL = -C L (upper: -U C): a full matrix, not the triangle's."""
+    """X = A^-1 B for A = L L^H (upper: U^H U) from the factor's triangle, batches broadcast. Backward (torch's):
+    dB = A^-1 g and, with C = dB X^H + X dB^H, dL = -C L (upper: -U C): a full matrix, not the triangle's."""
 
     name = "cholesky_solve"
     saved_inputs = (1,)
@@ -1499,9 +1513,9 @@ class CholeskySolve(Function):
 
     def forward(self, b, factor):
         self.shapes = b.shape, factor.shape
-        lower = xp_of(factor).swapaxes(factor, -1, -2) if self.upper else factor
+        lower = _adjoint_array(factor) if self.upper else factor
         y = _triangular_arrays(lower, b, False, False)
-        return _triangular_arrays(xp_of(lower).swapaxes(lower, -1, -2), y, True, False)
+        return _triangular_arrays(_adjoint_array(lower), y, True, False)
 
     def backward(self, g):
         (factor,), x = self.saved, self.output
@@ -1509,8 +1523,8 @@ class CholeskySolve(Function):
         gb = CholeskySolve(self.upper)(g, factor)
         gf = None
         if self.needs_input_grad[1]:
-            common = gb @ x.mT
-            common = common + common.mT
+            common = gb @ x.mH
+            common = common + common.mH
             gf = _ops.unbroadcast(-(factor @ common) if self.upper else -(common @ factor), f_shape)
         return _ops.unbroadcast(gb, b_shape) if self.needs_input_grad[0] else None, gf
 
@@ -1519,8 +1533,8 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     """torch.cholesky_solve: X with A X = B for A = L L^T (upper=True: U^T U) given its Cholesky factor (only its
     triangle read), batches broadcast; gradients as torch's (see CholeskySolve)."""
     op = "cholesky_solve"
-    L = _square(op, L, "L")
-    B = _floating(op, B, "B", half=False)
+    L = _square(op, L, "L", complexes=True)
+    B = _floating(op, B, "B", half=False, complexes=True)
     _ops.bool_arg(upper, op, "upper")
     if B.dtype != L.dtype:
         raise TypeError(f"{op}: B and L must have the same dtype, got {B.dtype} and {L.dtype}")
@@ -1534,7 +1548,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
 def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
     """torch.cholesky_inverse: A^-1 for A = L L^T (upper=True: U^T U) given its Cholesky factor."""
     op = "cholesky_inverse"
-    L = _square(op, L, "L")
+    L = _square(op, L, "L", complexes=True)
     _ops.bool_arg(upper, op, "upper")
     return cholesky_solve(_eye_like(L, L.shape[-1]).expand(L.shape), L, upper)
 
@@ -1608,7 +1622,8 @@ def inverse(input: Tensor) -> Tensor:
 # inv, det and solve, with conjugate transposes in their gradients
 for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inverse, _eye_where, svdvals, _const,
             _singular_value_norm, eigh, eigvalsh, _uplo, _matrices, _kept, _gaps, svd, svd_old, _svd_phase,
-            qr, qr_old, _qr_tall_grad):
+            qr, qr_old, _qr_tall_grad, cholesky, cholesky_ex, cholesky_solve, cholesky_inverse, cholesky_old,
+            _eye_like, _triangular_arrays, _adjoint_array):
     complex_ok(_fn)
 del _fn
 
