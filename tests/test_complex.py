@@ -144,6 +144,10 @@ _CASES = {
                                               m.linalg.qr(m.stack([z, w * 2])), m.linalg.qr(m.stack([w, z]), "complete"),
                                               m.linalg.qr(m.stack([w, z * 2]).mT[None]), m.qr(m.outer(w, z) + m.diag(z + 3)))),
     "cholesky": _cholesky_loss,
+    "slogdet_logdet": lambda m, z, w, x: (lambda sl, sl2: sl[1] + m.view_as_real(sl[0] * (1 - 2j) * sl[1]).sum()
+                                          + m.view_as_real(sl2[0] * (0.5 + 1j)).sum() + sl2[1].sum())(
+        m.linalg.slogdet(m.outer(z, w) + m.diag(x + 4 + 0j)), m.slogdet(m.stack([m.outer(w, z), m.outer(z, z)]) + m.diag(w * 1j + 3)))
+    + m.view_as_real(m.logdet(m.outer(w, z) + m.diag(z + 3)) * (2 - 1j)).sum(),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -449,7 +453,7 @@ def test_complex_random_and_full_match_torch(device):
 
 @pytest.mark.parametrize("case", ["log_sqrt", "sin_cos", "tanh_sigmoid", "pow", "reciprocal_square", "sgn",
                                   "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd",
-                                  "qr", "cholesky"])
+                                  "qr", "cholesky", "slogdet_logdet"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

@@ -1479,8 +1479,11 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
 # ----------------------------------------------------------------------------- logdet, trapezoid
 def logdet(input: Tensor) -> Tensor:
     """torch.logdet: log det of each square matrix (float): nan where the determinant is negative, -inf where it
-    is 0, as torch's; from linalg.slogdet, so the gradient is logabsdet's, inverse(A)^T."""
-    sign, logabsdet = slogdet(_square("logdet", input))
+    is 0, as torch's; from linalg.slogdet, so the gradient is logabsdet's, inverse(A)^T. Complex A: the complex
+    log det, log(sign) + logabsdet, as torch's."""
+    sign, logabsdet = slogdet(_square("logdet", input, complexes=True))
+    if sign.dtype.kind == "c":
+        return sign.log() + logabsdet
     return where(sign.array < 0, math.nan, where(sign.array == 0, -math.inf, logabsdet))
 
 
@@ -1678,6 +1681,6 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
 
 
 # the functions above right for complex tensors (see tensor.complex_check)
-for _fn in (sgn, vdot, inner, tensordot):
+for _fn in (sgn, vdot, inner, tensordot, logdet):
     complex_ok(_fn)
 del _fn

@@ -283,27 +283,35 @@ def det(A: Tensor) -> Tensor:
     return Det()(_square("linalg.det", A, complexes=True))
 
 
+@complex_ok
 class SlogDet(Function):
     """(sign, log |det A|) for each matrix; the sign is a step (no gradient) and d log|det A| / dA = A^-T. A singular
-    matrix's log|det| is -inf; its gradient, which torch gives as infs, is LinAlgError here (through inv)."""
+    matrix's log|det| is -inf; its gradient, which torch gives as infs, is LinAlgError here (through inv). Complex
+    A: sign = det / |det| (complex), log |det| real, and dA = (g_log + i Im(conj(sign) g_sign)) A^-H, torch's."""
 
     name = "linalg.slogdet"
     saved_inputs = (0,)
+    save_output = True
 
     def forward(self, a):
         sign, logabsdet = xp_of(a).linalg.slogdet(a)
-        return sign.astype(a.dtype, copy=False), logabsdet.astype(a.dtype, copy=False)
+        return sign.astype(a.dtype, copy=False), logabsdet.astype(a.real.dtype, copy=False)
 
     def backward(self, g_sign, g_log):
-        if g_log is None:
-            return (None,)
-        return (g_log[..., None, None] * inv(self.saved[0]).mT,)
+        (a,) = self.saved
+        if a.dtype.kind != "c":
+            return (None,) if g_log is None else (g_log[..., None, None] * inv(a).mT,)
+        if g_sign is not None:
+            turn = (self.output.conj() * g_sign).imag * 1j
+            g_log = turn if g_log is None else g_log + turn
+        return (g_log[..., None, None] * inv(a).mH,)
 
 
 def slogdet(A: Tensor) -> Any:
     """torch.linalg.slogdet: (sign, logabsdet) of each square matrix, a named tuple, as torch's; sign is -1, 0 or 1
-    in A's dtype, and det A = sign * exp(logabsdet) without overflow."""
-    sign, logabsdet = SlogDet()(_square("linalg.slogdet", A))
+    in A's dtype (complex A: det / |det|, of modulus 1, and a real logabsdet), and det A = sign * exp(logabsdet)
+    without overflow."""
+    sign, logabsdet = SlogDet()(_square("linalg.slogdet", A, complexes=True))
     return slogdet_result(sign, logabsdet)
 
 
@@ -1623,7 +1631,7 @@ def inverse(input: Tensor) -> Tensor:
 for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inverse, _eye_where, svdvals, _const,
             _singular_value_norm, eigh, eigvalsh, _uplo, _matrices, _kept, _gaps, svd, svd_old, _svd_phase,
             qr, qr_old, _qr_tall_grad, cholesky, cholesky_ex, cholesky_solve, cholesky_inverse, cholesky_old,
-            _eye_like, _triangular_arrays, _adjoint_array):
+            _eye_like, _triangular_arrays, _adjoint_array, slogdet, slogdet_old):
     complex_ok(_fn)
 del _fn
 
