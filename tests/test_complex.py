@@ -148,6 +148,12 @@ _CASES = {
                                           + m.view_as_real(sl2[0] * (0.5 + 1j)).sum() + sl2[1].sum())(
         m.linalg.slogdet(m.outer(z, w) + m.diag(x + 4 + 0j)), m.slogdet(m.stack([m.outer(w, z), m.outer(z, z)]) + m.diag(w * 1j + 3)))
     + m.view_as_real(m.logdet(m.outer(w, z) + m.diag(z + 3)) * (2 - 1j)).sum(),
+    "solve_triangular": lambda m, z, w, x: m.view_as_real(
+        m.linalg.solve_triangular(m.outer(z, w) + m.diag(x + 4 + 0j), m.outer(w, z)[:, :2], upper=True) * (1 + 1j)
+        + m.linalg.solve_triangular(m.outer(z, z) + 3, m.outer(z, w)[:, 1:], upper=False, unitriangular=True)
+        + m.linalg.solve_triangular(m.outer(w, z) + m.diag(w + 4), m.stack([z, w]), upper=False, left=False).mT
+        + m.triangular_solve(m.outer(w, x + 1j)[:, :2], m.outer(z, w) + m.diag(x + 4 + 0j), transpose=True)[0] ** 2
+        ).sum(),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -453,7 +459,7 @@ def test_complex_random_and_full_match_torch(device):
 
 @pytest.mark.parametrize("case", ["log_sqrt", "sin_cos", "tanh_sigmoid", "pow", "reciprocal_square", "sgn",
                                   "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd",
-                                  "qr", "cholesky", "slogdet_logdet"])
+                                  "qr", "cholesky", "slogdet_logdet", "solve_triangular"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

@@ -1131,9 +1131,10 @@ def _triangular_arrays(a: Any, b: Any, upper: bool, unit: bool) -> Any:
     return x
 
 
+@complex_ok
 class SolveTriangular(Function):
     """X = A^-1 B for triangular A (..., n, n) and B (..., n, k), batches broadcast. Backward (torch's):
-    dB = A^-T g (a triangular solve with the other triangle) and dA = -dB X^T on A's triangle (without the diagonal
+    dB = A^-H g (a triangular solve with the other triangle) and dA = -dB X^H on A's triangle (without the diagonal
     for unitriangular), each summed back to its input's batch shape."""
 
     name = "linalg.solve_triangular"
@@ -1150,10 +1151,10 @@ class SolveTriangular(Function):
     def backward(self, g):
         (a,), x = self.saved, self.output
         a_shape, b_shape = self.shapes
-        gb = SolveTriangular(not self.upper, self.unit)(a.mT, g)
+        gb = SolveTriangular(not self.upper, self.unit)(a.mH, g)
         ga = None
         if self.needs_input_grad[0]:
-            ga = -(gb @ x.mT)
+            ga = -(gb @ x.mH)
             ga = ga.triu(1 if self.unit else 0) if self.upper else ga.tril(-1 if self.unit else 0)
             ga = _ops.unbroadcast(ga, a_shape)
         return ga, _ops.unbroadcast(gb, b_shape) if self.needs_input_grad[1] else None
@@ -1164,8 +1165,8 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
     triangle not read; unitriangular: its diagonal taken as ones (not read). B is (..., n, k) (left=False:
     (..., k, n)), batch dims broadcast. A zero on the diagonal gives infs and nans, as torch's."""
     op = "linalg.solve_triangular"
-    A = _square(op, A)
-    B = _floating(op, B, "B", half=False)
+    A = _square(op, A, complexes=True)
+    B = _floating(op, B, "B", half=False, complexes=True)
     for v, what in ((upper, "upper"), (left, "left"), (unitriangular, "unitriangular")):
         _ops.bool_arg(v, op, what)
     if A.dtype != B.dtype:
@@ -1189,7 +1190,7 @@ def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bo
                      unitriangular: bool = False) -> Any:
     """torch.triangular_solve (its old API): (solution, cloned_coefficient) with A X = input (A^T X = input for
     transpose=True), upper by default."""
-    A = _square("triangular_solve", A)
+    A = _square("triangular_solve", A, complexes=True)
     coefficient = A.mT if transpose else A
     out = solve_triangular(coefficient, input, upper=upper != transpose, unitriangular=unitriangular)
     return triangular_solve_result(out, A.clone())
@@ -1631,7 +1632,8 @@ def inverse(input: Tensor) -> Tensor:
 for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inverse, _eye_where, svdvals, _const,
             _singular_value_norm, eigh, eigvalsh, _uplo, _matrices, _kept, _gaps, svd, svd_old, _svd_phase,
             qr, qr_old, _qr_tall_grad, cholesky, cholesky_ex, cholesky_solve, cholesky_inverse, cholesky_old,
-            _eye_like, _triangular_arrays, _adjoint_array, slogdet, slogdet_old):
+            _eye_like, _triangular_arrays, _adjoint_array, slogdet, slogdet_old, solve_triangular,
+            triangular_solve):
     complex_ok(_fn)
 del _fn
 
