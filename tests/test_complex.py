@@ -64,6 +64,20 @@ def _cholesky_loss(m, z, w, x):
                          + m.cholesky_inverse(upper, True) * (0.3 - 1j) + m.cholesky_inverse(lower)).sum()
 
 
+def _lu_loss(m, z, w, x):
+    a = m.outer(z, w) + m.diag(x + 4 + 0j)
+    lu, piv = m.linalg.lu_factor(a)
+    p, lower, upper = m.linalg.lu(m.stack([z, w * 2]).mT)
+    p2, l2, u2 = m.lu_unpack(*m.linalg.lu_factor(m.stack([w, z])))
+    out = m.view_as_real(lu * (1 + 1j) + lu ** 2).sum() + m.view_as_real(l2 @ u2 @ m.outer(z, w)).sum()
+    out = out + (lower.abs() ** 2).sum()
+    out = out + m.view_as_real(upper * (0.5 - 2j)).sum() + m.view_as_real(m.lu_solve(m.outer(w, z), *m.lu(a))).sum()
+    for adjoint in (False, True):
+        out = out + m.view_as_real(m.linalg.lu_solve(lu, piv, m.outer(z, w)[:, :2], adjoint=adjoint) * (1 - 1j)).sum()
+        out = out + (m.linalg.lu_solve(lu, piv, m.stack([w, z]), left=False, adjoint=adjoint).abs() ** 2).sum()
+    return out
+
+
 # each case: f(tg or torch module, z, w, x) -> a real scalar loss, from complex z, w and real x
 _CASES = {
     "mul_add": lambda m, z, w, x: m.view_as_real(z * w + z - w).sum(),
@@ -154,6 +168,7 @@ _CASES = {
         + m.linalg.solve_triangular(m.outer(w, z) + m.diag(w + 4), m.stack([z, w]), upper=False, left=False).mT
         + m.triangular_solve(m.outer(w, x + 1j)[:, :2], m.outer(z, w) + m.diag(x + 4 + 0j), transpose=True)[0] ** 2
         ).sum(),
+    "lu": _lu_loss,
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -459,7 +474,8 @@ def test_complex_random_and_full_match_torch(device):
 
 @pytest.mark.parametrize("case", ["log_sqrt", "sin_cos", "tanh_sigmoid", "pow", "reciprocal_square", "sgn",
                                   "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd",
-                                  "qr", "cholesky", "slogdet_logdet", "solve_triangular"])
+                                  "qr", "cholesky", "slogdet_logdet", "solve_triangular",
+                                  "lu"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""
@@ -720,3 +736,13 @@ def test_complex_linalg_refusals():
     z = tg.tensor(np.array([[1 + 2j, 0.5j], [3 - 1j, 2 + 0j]]), requires_grad=True)
     with pytest.raises(RuntimeError, match="svd_backward: The singular vectors in the complex case are specified"):
         tg.linalg.svd(z)[0].real.sum().backward()
+
+
+def test_complex_lu_pivots_as_lapack(device):
+    """A complex pivot is the largest in |Re| + |Im| (LAPACK's izamax), as torch's: 2+2j over 3 here."""
+    torch = pytest.importorskip("torch")
+    a = np.array([[3 + 0j, 1], [2 + 2j, 1j]])
+    lu, piv = tg.linalg.lu_factor(tg.tensor(a, device=device))
+    ref = torch.linalg.lu_factor(torch.tensor(a))
+    np.testing.assert_allclose(lu.numpy(), ref.LU.numpy(), rtol=1e-15)
+    assert piv.tolist() == ref.pivots.tolist() == [2, 2]

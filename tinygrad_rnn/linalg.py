@@ -1199,7 +1199,8 @@ def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bo
 def _lu_arrays(a: Any, pivot: bool) -> Tuple[Any, Any, Any]:
     """LAPACK getrf's (LU, pivots, info) for a batch of m by n matrices by partial pivoting over the columns
     (vectorised over the batch): LU packs L (unit, below the diagonal) and U; pivots (int32, 1-based) the row swapped
-    with row j at step j; info the 1-based index of the first zero pivot (0: none). pivot=False: no row swaps."""
+    with row j at step j; info the 1-based index of the first zero pivot (0: none). pivot=False: no row swaps. A
+    complex pivot is the largest in |Re| + |Im|, LAPACK's (izamax)."""
     xp = xp_of(a)
     m, n = a.shape[-2:]
     count, k = math.prod(a.shape[:-2]), min(m, n)
@@ -1208,7 +1209,9 @@ def _lu_arrays(a: Any, pivot: bool) -> Tuple[Any, Any, Any]:
     pivots = xp.zeros((count, k), np.int32)
     info = xp.zeros(count, np.int32)
     for j in range(k):
-        p = (xp.argmax(xp.abs(lu[:, j:, j]), axis=1) + j) if pivot else xp.full(count, j)
+        col = lu[:, j:, j]
+        size = xp.abs(col) if col.dtype.kind != "c" else xp.abs(col.real) + xp.abs(col.imag)
+        p = (xp.argmax(size, axis=1) + j) if pivot else xp.full(count, j)
         pivots[:, j] = p + 1
         top = lu[rows, j].copy()
         lu[rows, j] = lu[rows, p]
@@ -1245,10 +1248,11 @@ def _unpacked(lu: Tensor) -> Tuple[Tensor, Tensor]:
     return lu[..., :, :k].tril(-1) + eye, lu[..., :k, :].triu()
 
 
+@complex_ok
 class LuFactor(Function):
     """The packed LU of A = P L U (see _lu_arrays). Backward (torch's linalg_lu_backward, for square, wide and tall
-    A), from the gradients of L (below LU's diagonal) and U (on and above it); it needs U with a non-zero diagonal
-    (A of full rank k), as torch's."""
+    A, with conjugate transposes for complex A), from the gradients of L (below LU's diagonal) and U (on and above
+    it); it needs U with a non-zero diagonal (A of full rank k), as torch's."""
 
     name = "linalg.lu_factor"
     save_output = True
@@ -1266,21 +1270,21 @@ class LuFactor(Function):
         k = min(m, n)
         g_l, g_u = g[..., :, :k].tril(-1), g[..., :k, :].triu()
         if m == n:
-            grad = (lower.mT @ g_l).tril(-1) + (g_u @ upper.mT).triu()
-            grad = solve_triangular(upper.mT, grad, upper=False, left=False)
-            grad = solve_triangular(lower.mT, grad, upper=True, unitriangular=True)
+            grad = (lower.mH @ g_l).tril(-1) + (g_u @ upper.mH).triu()
+            grad = solve_triangular(upper.mH, grad, upper=False, left=False)
+            grad = solve_triangular(lower.mH, grad, upper=True, unitriangular=True)
         elif m < n:
             u1 = upper[..., :, :k]
-            grad = ((lower.mT @ g_l) - g_u @ upper.mT).tril(-1)
-            grad = solve_triangular(u1.mT, grad, upper=False, left=False)
+            grad = ((lower.mH @ g_l) - g_u @ upper.mH).tril(-1)
+            grad = solve_triangular(u1.mH, grad, upper=False, left=False)
             grad = _ops.cat([grad + g_u[..., :, :k], g_u[..., :, k:]], -1)
-            grad = solve_triangular(lower.mT, grad, upper=True, unitriangular=True)
+            grad = solve_triangular(lower.mH, grad, upper=True, unitriangular=True)
         else:
             l1 = lower[..., :k, :]
-            grad = (g_u @ upper.mT - lower.mT @ g_l).triu()
-            grad = solve_triangular(l1.mT, grad, upper=True, unitriangular=True)
+            grad = (g_u @ upper.mH - lower.mH @ g_l).triu()
+            grad = solve_triangular(l1.mH, grad, upper=True, unitriangular=True)
             grad = _ops.cat([grad + g_l[..., :k, :], g_l[..., k:, :]], -2)
-            grad = solve_triangular(upper.mT, grad, upper=False, left=False)
+            grad = solve_triangular(upper.mH, grad, upper=False, left=False)
         if self.pivot:
             grad = _const(_permutation(self.pivots, m, g.dtype)) @ grad
         return (grad,)
@@ -1293,7 +1297,7 @@ lu_unpack_result = namedtuple("lu_unpack", ("P", "L", "U"))
 
 
 def _lu_factor(op: str, A: Any, pivot: bool) -> Tuple[Tensor, Tensor, Tensor]:
-    A = _matrices(op, A)
+    A = _matrices(op, A, complexes=True)
     _ops.bool_arg(pivot, op, "pivot")
     fn = LuFactor(pivot)
     lu = fn(A)
@@ -1333,7 +1337,7 @@ def lu_factor(A: Tensor, *, pivot: bool = True) -> Any:
 def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True) -> Any:
     """torch.lu_unpack: (P, L, U) from a packed LU and its pivots; empty tensors for the parts not asked for."""
     op = "lu_unpack"
-    lu = _matrices(op, LU_data)
+    lu = _matrices(op, LU_data, complexes=True)
     pivots = _input(op, LU_pivots, "LU_pivots")
     if pivots.dtype.kind not in "iu":
         raise TypeError(f"{op}: LU_pivots must be an integer tensor, got {pivots.dtype}")
@@ -1359,10 +1363,11 @@ def lu(A: Tensor, *, pivot: bool = True) -> Any:
 
 def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False) -> Tensor:
     """torch.linalg.lu_solve: X with A X = B for A = P L U given by lu_factor (adjoint: A^T X = B; left=False:
-    X A = B, X A^T = B), batch dims broadcast; composed of solve_triangular, so gradients reach LU and B."""
+    X A = B, X A^T = B; complex: A^H for A^T), batch dims broadcast; composed of solve_triangular, so gradients
+    reach LU and B."""
     op = "linalg.lu_solve"
-    LU = _square(op, LU, "LU")
-    B = _floating(op, B, "B", half=False)
+    LU = _square(op, LU, "LU", complexes=True)
+    B = _floating(op, B, "B", half=False, complexes=True)
     p = lu_unpack(LU, pivots, unpack_data=False).P
     for v, what in ((left, "left"), (adjoint, "adjoint")):
         _ops.bool_arg(v, op, what)
@@ -1372,15 +1377,15 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
                          f"{'(..., n, k)' if left else '(..., k, n)'} with n = {n}")
     if LU.dtype != B.dtype:
         raise TypeError(f"{op}: LU and B must have the same dtype, got {LU.dtype} and {B.dtype}")
-    if not left:
-        B, adjoint = B.mT, not adjoint
-    if adjoint:  # (A^T X = U^T L^T P^T X = B)
-        y = solve_triangular(LU.mT, B, upper=False)
-        x = p @ solve_triangular(LU.mT, y, upper=True, unitriangular=True)
+    if not left:  # (X A = B: A^H X^H = B^H)
+        B, adjoint = B.mH, not adjoint
+    if adjoint:  # (A^H X = U^H L^H P^T X = B)
+        y = solve_triangular(LU.mH, B, upper=False)
+        x = p @ solve_triangular(LU.mH, y, upper=True, unitriangular=True)
     else:
         y = solve_triangular(LU, p.mT @ B, upper=False, unitriangular=True)
         x = solve_triangular(LU, y, upper=True)
-    return x if left else x.mT
+    return x if left else x.mH
 
 
 def lu_solve_old(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
@@ -1633,7 +1638,8 @@ for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inver
             _singular_value_norm, eigh, eigvalsh, _uplo, _matrices, _kept, _gaps, svd, svd_old, _svd_phase,
             qr, qr_old, _qr_tall_grad, cholesky, cholesky_ex, cholesky_solve, cholesky_inverse, cholesky_old,
             _eye_like, _triangular_arrays, _adjoint_array, slogdet, slogdet_old, solve_triangular,
-            triangular_solve):
+            triangular_solve, _lu_arrays, _permutation, _unpacked, _lu_factor, lu_factor, lu_factor_ex, lu_unpack, lu,
+            lu_solve, lu_solve_old, lu_old):
     complex_ok(_fn)
 del _fn
 
