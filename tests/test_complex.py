@@ -78,6 +78,18 @@ def _lu_loss(m, z, w, x):
     return out
 
 
+def _pinv_lstsq_loss(m, z, w, x):
+    a = m.outer(z, w) + m.diag(x + 4 + 0j)
+    out = m.view_as_real(m.linalg.pinv(a) * (1 + 1j) + m.pinverse(m.outer(w, z) + m.diag(z + 3)) ** 2).sum()
+    out = out + m.view_as_real(m.linalg.pinv(m.stack([z, w])) @ m.linalg.pinv(m.stack([w, z * 2]).mT)).sum()
+    out = out + (m.linalg.pinv(_hermitian(m, z, w, x), hermitian=True).abs() ** 2).sum()
+    for driver, b in (("gelsy", m.outer(w, z)[:, :2]), ("gelsd", m.stack([z, w]).mT), ("gels", w)):
+        sol, res, rank, values = m.linalg.lstsq(m.stack([z, w * 2, z * w, w + 1]).mT if driver == "gels" else a, b,
+                                                driver=driver)
+        out = out + m.view_as_real(sol * (0.5 - 1j)).sum() + res.sum()
+    return out + m.linalg.cond(a) + m.linalg.cond(a, "nuc") * m.linalg.cond(a, -2)
+
+
 # each case: f(tg or torch module, z, w, x) -> a real scalar loss, from complex z, w and real x
 _CASES = {
     "mul_add": lambda m, z, w, x: m.view_as_real(z * w + z - w).sum(),
@@ -169,6 +181,7 @@ _CASES = {
         + m.triangular_solve(m.outer(w, x + 1j)[:, :2], m.outer(z, w) + m.diag(x + 4 + 0j), transpose=True)[0] ** 2
         ).sum(),
     "lu": _lu_loss,
+    "pinv_lstsq": _pinv_lstsq_loss,
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -746,3 +759,28 @@ def test_complex_lu_pivots_as_lapack(device):
     ref = torch.linalg.lu_factor(torch.tensor(a))
     np.testing.assert_allclose(lu.numpy(), ref.LU.numpy(), rtol=1e-15)
     assert piv.tolist() == ref.pivots.tolist() == [2, 2]
+
+
+def test_complex_rank_cond_and_lstsq_fields_match_torch(device):
+    """matrix_rank and cond of complex matrices, and lstsq's fields per driver: real ranks, norms, residuals and
+    singular values, as torch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2, 3, 3)) + 1j * rng.standard_normal((2, 3, 3))
+    a[1, 2] = a[1, 0] * (1 - 2j)  # (rank 2)
+    at, ag = torch.tensor(a), tg.tensor(a, device=device)
+    assert tg.linalg.matrix_rank(ag).tolist() == torch.linalg.matrix_rank(at).tolist() == [3, 2]
+    h = a @ a.conj().swapaxes(-1, -2)
+    assert tg.linalg.matrix_rank(tg.tensor(h, device=device), hermitian=True).tolist() == [3, 2]
+    for p in (None, 2, -2, "nuc", "fro", 1, -1, float("inf"), float("-inf")):
+        got, ref = tg.linalg.cond(ag[:1], p), torch.linalg.cond(at[:1], p)
+        assert got.dtype == tg.float64
+        np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-10)
+    b = rng.standard_normal((4, 2)) + 1j * rng.standard_normal((4, 2))
+    a4 = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
+    for driver in ("gels", "gelsy", "gelsd", "gelss"):
+        got = tg.linalg.lstsq(tg.tensor(a4, device=device), tg.tensor(b, device=device), driver=driver)
+        ref = torch.linalg.lstsq(torch.tensor(a4), torch.tensor(b), driver=driver)
+        for g, r in zip(got, ref):
+            assert g.shape == tuple(r.shape) and str(g.dtype) == str(r.dtype).replace("torch.", "")
+            np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-10, atol=1e-12)

@@ -833,29 +833,32 @@ def matrix_exp(A: Tensor) -> Tensor:
 
 def _tolerance(op: str, A: Tensor, atol: Any, rtol: Any, batch: Tuple[int, ...]) -> Tuple[Any, Any]:
     """torch's atol / rtol as arrays over the batch: rtol defaults to eps * max(m, n), or to 0 where atol > 0 is
-    given without rtol."""
+    given without rtol; real (complex A: of its real dtype, as its singular values)."""
     xp = xp_of(A.array)
+    dt = np.finfo(A.dtype).dtype
 
     def arr(v: Any, name: str) -> Any:
         if isinstance(v, Tensor):
             v = v.array
         elif not isinstance(v, numbers.Real) or isinstance(v, bool):
             raise TypeError(f"{op}: {name} must be a number or a Tensor, got {v!r}")
-        return xp.broadcast_to(xp.asarray(v, dtype=A.dtype), batch)
-    default = np.finfo(A.dtype).eps * max(A.shape[-2:], default=0)
-    a = xp.zeros(batch, A.dtype) if atol is None else arr(atol, "atol")
+        return xp.broadcast_to(xp.asarray(v, dtype=dt), batch)
+    default = np.finfo(dt).eps * max(A.shape[-2:], default=0)
+    a = xp.zeros(batch, dt) if atol is None else arr(atol, "atol")
     if rtol is not None:
         r = arr(rtol, "rtol")
     elif atol is None:
-        r = xp.full(batch, default, A.dtype)
+        r = xp.full(batch, default, dt)
     else:
-        r = xp.where(a > 0, 0, default).astype(A.dtype)
+        r = xp.where(a > 0, 0, default).astype(dt)
     return a, r
 
 
+@complex_ok
 class Pinv(Function):
     """The pseudo-inverse by the SVD (hermitian: by eigh), singular values (|eigenvalues|) at or below
-    max(atol, rtol * the largest) taken as 0. Backward (torch's pinv_backward), in Tensor ops of A and A^+."""
+    max(atol, rtol * the largest) taken as 0. Backward (torch's pinv_backward, with conjugate transposes for
+    complex A), in Tensor ops of A and A^+."""
 
     name = "linalg.pinv"
     saved_inputs = (0,)
@@ -873,32 +876,32 @@ class Pinv(Function):
             big = xp.abs(w).max(-1)
             keep = xp.abs(w) > xp.maximum(self.atol, self.rtol * big)[..., None]
             inv_w = xp.where(keep, 1 / xp.where(keep, w, 1), 0)
-            return (v * inv_w[..., None, :]) @ xp.swapaxes(v, -1, -2)
+            return (v * inv_w[..., None, :]) @ _adjoint_array(v)
         u, s, vh = xp.linalg.svd(a, full_matrices=False)
         keep = s > xp.maximum(self.atol, self.rtol * s[..., :1].max(-1))[..., None]
         inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
-        return (xp.swapaxes(vh, -1, -2) * inv_s[..., None, :]) @ xp.swapaxes(u, -1, -2)
+        return (_adjoint_array(vh) * inv_s[..., None, :]) @ _adjoint_array(u)
 
     def backward(self, g):
         (a,), p = self.saved, self.output
         m, n = a.shape[-2:]
-        ph, gh = p.mT, g.mT
+        ph, gh = p.mH, g.mH
         if m <= n:
             k = gh @ p
             kph = k @ ph
-            return (-(p @ k).mT + kph - (a @ p) @ kph + (ph @ p) @ (gh - k @ a),)
+            return (-(p @ k).mH + kph - (a @ p) @ kph + (ph @ p) @ (gh - k @ a),)
         k = p @ gh
         phk = ph @ k
-        return (-(k @ p).mT + (gh - a @ k) @ p @ ph + phk - phk @ p @ a,)
+        return (-(k @ p).mH + (gh - a @ k) @ p @ ph + phk - phk @ p @ a,)
 
 
 def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:
     """torch.linalg.pinv: the Moore-Penrose pseudo-inverse (..., n, m) of each matrix (..., m, n); singular values
     at or below max(atol, rtol * the largest) count as 0, rtol defaulting to eps * max(m, n) (to 0 where only
     atol > 0 is given), as torch's; atol and rtol are numbers or Tensors broadcasting with the batch. hermitian=True:
-    A is symmetric (its lower triangle is read, by eigh)."""
+    A is symmetric (complex: Hermitian; its lower triangle is read, by eigh)."""
     op = "linalg.pinv"
-    A = _matrices(op, A)
+    A = _matrices(op, A, complexes=True)
     _ops.bool_arg(hermitian, op, "hermitian")
     if hermitian and A.shape[-1] != A.shape[-2]:
         raise ValueError(f"{op}: hermitian=True needs square matrices, got shape {A.shape}")
@@ -915,12 +918,12 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: boo
     """torch.linalg.matrix_rank: the number of singular values (|eigenvalues| for hermitian=True) above
     max(atol, rtol * the largest), int64 over the batch; tolerances as pinv's."""
     op = "linalg.matrix_rank"
-    A = _matrices(op, A)
+    A = _matrices(op, A, complexes=True)
     _ops.bool_arg(hermitian, op, "hermitian")
     xp = xp_of(A.array)
     atol_, rtol_ = _tolerance(op, A, atol, rtol, A.shape[:-2])
     if hermitian:
-        s = xp.abs(xp.linalg.eigvalsh(_square(op, A).array))
+        s = xp.abs(xp.linalg.eigvalsh(_square(op, A, complexes=True).array))
     else:
         s = xp.linalg.svd(A.array, compute_uv=False)
     if not s.shape[-1]:
@@ -934,16 +937,16 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
     inverses; other p ('fro', inf, -inf, 1, -1) give inf for a singular A, as torch's. All but None, 2 and -2 need
     square A."""
     op = "linalg.cond"
-    A = _matrices(op, A)
+    A = _matrices(op, A, complexes=True)
     if p is None or not isinstance(p, str) and p in (2, -2):
         s = svdvals(A)
         if not s.shape[-1]:
-            return _const(xp_of(A.array).zeros(A.shape[:-2], A.dtype))
+            return _const(xp_of(A.array).zeros(A.shape[:-2], s.dtype))
         out = s[..., 0] / s[..., -1]
         return 1 / out if p == -2 else out
     if not (p in ("fro", "nuc") if isinstance(p, str) else p in _MATRIX_ORDS):
         raise ValueError(f"{op}: p {p!r} is not supported; expected None, 'fro', 'nuc', 1, -1, 2, -2, inf or -inf")
-    A = _square(op, A)
+    A = _square(op, A, complexes=True)
     if p == "nuc":  # (torch's: from the singular values, so a rounded singular A gives a huge number, 0 gives nan)
         s = svdvals(A)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -1413,8 +1416,8 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
     (the squared residual of each column) for gels, gelsd and gelss where m > n and every A has full rank (for
     gels, m > n); an empty tensor otherwise. Gradients of the solution are pinv's and matmul's, as torch's."""
     op = "linalg.lstsq"
-    A = _matrices(op, A)
-    B = _floating(op, B, "B", half=False)
+    A = _matrices(op, A, complexes=True)
+    B = _floating(op, B, "B", half=False, complexes=True)
     if A.dtype != B.dtype:
         raise TypeError(f"{op}: A and B must have the same dtype, got A {A.dtype} and B {B.dtype}")
     driver = "gelsy" if driver is None else driver
@@ -1432,7 +1435,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
     rtol = np.finfo(A.dtype).eps * max(m, n) if rcond is None or rcond < 0 else rcond
     x = pinv(A, rtol=rtol) @ b
     xp = xp_of(A.array)
-    empty = _const(xp.zeros((0,), A.dtype))
+    empty = _const(xp.zeros((0,), np.finfo(A.dtype).dtype))  # (real, as the residuals and singular values)
     s = xp.linalg.svd(A.array, compute_uv=False)
     if s.shape[-1]:
         rank_ = (s > rtol * s.max(-1, keepdims=True)).sum(-1).astype(np.int64)
@@ -1442,7 +1445,8 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
     values = _const(s) if driver in ("gelsd", "gelss") else empty
     residuals = empty
     if driver != "gelsy" and m > n and (driver == "gels" or bool((rank_ == n).all())):
-        residuals = ((A @ x - b) ** 2).sum(-2)  # (a vector B's too: (..., 1), as torch's)
+        r = A @ x - b
+        residuals = (r.abs() ** 2 if r.dtype.kind == "c" else r ** 2).sum(-2)  # (a vector B's too: (..., 1))
     return lstsq_result(x.squeeze(-1) if vector else x, residuals, rank, values)
 
 
@@ -1639,7 +1643,7 @@ for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inver
             qr, qr_old, _qr_tall_grad, cholesky, cholesky_ex, cholesky_solve, cholesky_inverse, cholesky_old,
             _eye_like, _triangular_arrays, _adjoint_array, slogdet, slogdet_old, solve_triangular,
             triangular_solve, _lu_arrays, _permutation, _unpacked, _lu_factor, lu_factor, lu_factor_ex, lu_unpack, lu,
-            lu_solve, lu_solve_old, lu_old):
+            lu_solve, lu_solve_old, lu_old, _tolerance, pinv, pinverse, matrix_rank, cond, lstsq):
     complex_ok(_fn)
 del _fn
 
