@@ -650,32 +650,12 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None) -> Any:
 
 def svdvals(A: Tensor, *, driver: Any = None) -> Tensor:
     """torch.linalg.svdvals: the singular values of each matrix, descending; their gradient U diag(g) Vh is defined
-    for repeated ones too. A complex A: real values, first-order gradients only (ComplexSvdvals)."""
+    for repeated ones too (complex A: real values; higher orders too, as torch's)."""
     op = "linalg.svdvals"
-    A = _matrices(op, A) if not (isinstance(A, Tensor) and A.dtype.kind == "c") else A
-    if A.ndim < 2:
-        raise ValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape {A.shape}")
+    A = _matrices(op, A, complexes=True)
     if driver is not None:
         raise ValueError(f"{op}: driver must be None here (torch's drivers are for CUDA's cuSOLVER), got {driver!r}")
-    return Svd(False)(A)[1] if A.dtype.kind != "c" else ComplexSvdvals()(A)
-
-
-@complex_ok
-class ComplexSvdvals(Function):
-    """The singular values (real, descending) of complex matrices, through LAPACK; gradient U diag(g) Vh, torch's
-    svd_backward with only gS. Its own gradient (create_graph) is refused: U and Vh are kept as arrays."""
-
-    name = "linalg.svdvals"
-
-    def forward(self, a):
-        self.u, s, self.vh = xp_of(a).linalg.svd(a, full_matrices=False)
-        return s
-
-    def backward(self, g):
-        if _mode.grad_enabled:
-            raise ComplexNotSupportedError(f"{self.name}: gradients of gradients (create_graph) of complex input are "
-                                           "not supported")
-        return (_const((self.u * g.array[..., None, :]) @ self.vh),)
+    return Svd(False)(A)[1]
 
 
 _QR_MODES = ("reduced", "complete", "r")
