@@ -182,6 +182,10 @@ _CASES = {
         ).sum(),
     "lu": _lu_loss,
     "pinv_lstsq": _pinv_lstsq_loss,
+    "matrix_exp_power": lambda m, z, w, x: m.view_as_real(
+        m.linalg.matrix_exp(m.outer(z, w) * 0.5) * (1 - 1j) + m.matrix_exp(m.stack([m.outer(w, z), m.diag(z)])).sum(0)
+        + m.linalg.matrix_power(m.outer(z, w) + m.diag(x + 4 + 0j), -2) + m.matrix_power(m.outer(w, z), 0)
+        + m.linalg.matrix_power(m.outer(z, z) + m.diag(w), 3) ** 2).sum(),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
@@ -488,7 +492,7 @@ def test_complex_random_and_full_match_torch(device):
 @pytest.mark.parametrize("case", ["log_sqrt", "sin_cos", "tanh_sigmoid", "pow", "reciprocal_square", "sgn",
                                   "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd",
                                   "qr", "cholesky", "slogdet_logdet", "solve_triangular",
-                                  "lu", "svdvals", "pinv_lstsq"])
+                                  "lu", "svdvals", "pinv_lstsq", "matrix_exp_power"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

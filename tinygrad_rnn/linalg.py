@@ -742,7 +742,8 @@ def _eye_like(a: Tensor, n: int) -> Tensor:
 
 def matrix_power(A: Tensor, n: int) -> Tensor:
     """torch.linalg.matrix_power: A^n for each square matrix of the batch by repeated squaring; n = 0 the identity
-    (no gradient reaches A, as torch's), n < 0 (inv A)^-n (floating A only; LinAlgError for a singular one)."""
+    (no gradient reaches A, as torch's), n < 0 (inv A)^-n (floating or complex A only; LinAlgError for a singular
+    one)."""
     op = "linalg.matrix_power"
     A = _input(op, A, "A")
     n = _ops.int_arg(n, op, "n")
@@ -751,7 +752,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     if n == 0:  # (A's gradient 0, as torch's)
         return _ops.where(xp_of(A.array).ones((), bool), _eye_like(A, A.shape[-1]), A)
     if n < 0:
-        A = Inv()(_square(op, A))
+        A = Inv()(_square(op, A, complexes=True))
         n = -n
     out, base = None, A
     while n:
@@ -768,10 +769,11 @@ _PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796
 _THETA13 = 5.371920351148152
 
 
+@complex_ok
 class MatrixExp(Function):
     """exp(A) by scaling and squaring with the [13/13] Pade approximant (Higham 2005), each matrix of the batch
-    scaled by its own power of 2. Backward: dA is the top right block of exp([[A^T, g], [0, A^T]]) (Mathias 1996),
-    itself a matrix_exp, so second derivatives come from the same Function."""
+    scaled by its own power of 2. Backward: dA is the top right block of exp([[A^H, g], [0, A^H]]) (Mathias 1996;
+    A^T for real A), itself a matrix_exp, so second derivatives come from the same Function."""
 
     name = "linalg.matrix_exp"
     saved_inputs = (0,)
@@ -799,7 +801,7 @@ class MatrixExp(Function):
 
     def backward(self, g):
         (a,) = self.saved
-        at = a.mT
+        at = a.mH
         zero = _const(xp_of(a.array).zeros(a.shape, a.dtype))
         block = _ops.cat([_ops.cat([at, g], -1), _ops.cat([zero, at], -1)], -2)
         n = a.shape[-1]
@@ -808,7 +810,7 @@ class MatrixExp(Function):
 
 def matrix_exp(A: Tensor) -> Tensor:
     """torch.linalg.matrix_exp: the matrix exponential of each square matrix of the batch (see MatrixExp)."""
-    return MatrixExp()(_square("linalg.matrix_exp", A))
+    return MatrixExp()(_square("linalg.matrix_exp", A, complexes=True))
 
 
 def _tolerance(op: str, A: Tensor, atol: Any, rtol: Any, batch: Tuple[int, ...]) -> Tuple[Any, Any]:
@@ -1623,7 +1625,8 @@ for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inver
             qr, qr_old, _qr_tall_grad, cholesky, cholesky_ex, cholesky_solve, cholesky_inverse, cholesky_old,
             _eye_like, _triangular_arrays, _adjoint_array, slogdet, slogdet_old, solve_triangular,
             triangular_solve, _lu_arrays, _permutation, _unpacked, _lu_factor, lu_factor, lu_factor_ex, lu_unpack, lu,
-            lu_solve, lu_solve_old, lu_old, _tolerance, pinv, pinverse, matrix_rank, cond, lstsq):
+            lu_solve, lu_solve_old, lu_old, _tolerance, pinv, pinverse, matrix_rank, cond, lstsq, matrix_exp,
+            matrix_power):
     complex_ok(_fn)
 del _fn
 
