@@ -182,6 +182,16 @@ _CASES = {
         ).sum(),
     "lu": _lu_loss,
     "pinv_lstsq": _pinv_lstsq_loss,
+    "linalg_products": lambda m, z, w, x: m.view_as_real(
+        m.linalg.multi_dot([m.outer(z, w), m.outer(w, z) * 2, z]) + m.chain_matmul(m.outer(z, w), m.outer(w, x + 1j))[1]
+        + m.linalg.diagonal(m.outer(z, w) @ m.outer(w, z)) * (1 - 1j) + m.linalg.vecdot(z, w)
+        + m.linalg.vecdot(m.outer(z, w), m.outer(w, z) * (1 + 2j), dim=0) + m.linalg.cross(z, w) * (2 + 1j)
+        + m.cross(m.outer(z, w), m.outer(w, x + 1j), dim=0)[1]
+        + m.linalg.tensorinv(m.outer(z, w) + m.diag(x + 4 + 0j), 1)[0] * (0.5 + 1j)
+        + m.linalg.tensorsolve(m.outer(w, z) + m.diag(z + 3), w) ** 2
+        + m.linalg.householder_product(m.stack([z, w]).mT, w[:2])[:, 1]
+        + m.linalg.inv_ex(m.outer(z, w) + m.diag(x + 4 + 0j))[0][2]
+        + m.linalg.solve_ex(m.outer(w, z) + m.diag(z + 3), m.outer(z, w))[0][0]).sum(),
     "matrix_exp_power": lambda m, z, w, x: m.view_as_real(
         m.linalg.matrix_exp(m.outer(z, w) * 0.5) * (1 - 1j) + m.matrix_exp(m.stack([m.outer(w, z), m.diag(z)])).sum(0)
         + m.linalg.matrix_power(m.outer(z, w) + m.diag(x + 4 + 0j), -2) + m.matrix_power(m.outer(w, z), 0)
@@ -492,7 +502,8 @@ def test_complex_random_and_full_match_torch(device):
 @pytest.mark.parametrize("case", ["log_sqrt", "sin_cos", "tanh_sigmoid", "pow", "reciprocal_square", "sgn",
                                   "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd",
                                   "qr", "cholesky", "slogdet_logdet", "solve_triangular",
-                                  "lu", "svdvals", "pinv_lstsq", "matrix_exp_power"])
+                                  "lu", "svdvals", "pinv_lstsq", "matrix_exp_power",
+                                  "linalg_products"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

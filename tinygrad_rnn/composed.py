@@ -1681,6 +1681,6 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
 
 
 # the functions above right for complex tensors (see tensor.complex_check)
-for _fn in (sgn, vdot, inner, tensordot, logdet):
+for _fn in (sgn, vdot, inner, tensordot, logdet, cross):
     complex_ok(_fn)
 del _fn

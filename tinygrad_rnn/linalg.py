@@ -951,15 +951,15 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
-    """torch.linalg.vecdot: sum(x * y) along dim, the operands (floating, as torch's) broadcast; real, so no
-    conjugation."""
+    """torch.linalg.vecdot: sum(conj(x) * y) along dim, the operands (floating or complex, as torch's) broadcast."""
     op = "linalg.vecdot"
-    x, y = _floating(op, x, "x"), _floating(op, y, "y")
+    x, y = _floating(op, x, "x", complexes=True), _floating(op, y, "y", complexes=True)
     shape = _ops.broadcast_shapes(op, ("x", x.shape), ("y", y.shape))
+    product = x.conj() * y if x.dtype.kind == "c" else x * y
     if not shape:
-        return x * y
+        return product
     d = _ops._one_dim(dim, len(shape), op)
-    return (x * y).sum(d)
+    return product.sum(d)
 
 
 def _chain_order(dims: Tuple[int, ...]) -> Any:
@@ -973,6 +973,14 @@ def _chain_order(dims: Tuple[int, ...]) -> Any:
             cost[i][j], split[i][j] = min((cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1], k)
                                           for k in range(i, j))
     return split
+
+
+def _chain_product(ts: Any, split: Any, i: int, j: int, op: str) -> Tensor:
+    """The product of the matrices ts[i..j], parenthesised as split says (see _chain_order)."""
+    if i == j:
+        return ts[i]
+    k = split[i][j]
+    return _ops.matmul(_chain_product(ts, split, i, k, op), _chain_product(ts, split, k + 1, j, op), op)
 
 
 def multi_dot(tensors: Any) -> Tensor:
@@ -994,12 +1002,7 @@ def multi_dot(tensors: Any) -> Tensor:
             raise ValueError(f"{op}: tensors {i - 1} and {i} cannot be multiplied: shapes {ts[i - 1].shape} and "
                              f"{t.shape}")
     split = _chain_order(tuple(t.shape[0] for t in ts) + (ts[-1].shape[1],))
-
-    def product(i: int, j: int) -> Tensor:
-        if i == j:
-            return ts[i]
-        return _ops.matmul(product(i, split[i][j]), product(split[i][j] + 1, j), op)
-    out = product(0, len(ts) - 1)
+    out = _chain_product(ts, split, 0, len(ts) - 1, op)
     if first:
         out = out.squeeze(0)
     return out.squeeze(-1) if last else out
@@ -1048,7 +1051,7 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """torch.linalg.tensorinv: the inverse of A seen as a matrix (prod of its first ind dims) by (prod of the rest),
     which must be square, shaped A.shape[ind:] + A.shape[:ind]."""
     op = "linalg.tensorinv"
-    A = _floating(op, A, "A", half=False)
+    A = _floating(op, A, "A", half=False, complexes=True)
     ind = _ops.int_arg(ind, op, "ind")
     if ind <= 0:
         raise ValueError(f"{op}: ind must be a positive integer, got {ind}")
@@ -1062,7 +1065,7 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
 def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
     """torch.linalg.tensorsolve: X with tensordot(A, X, X.ndim) = B; dims (A's dims moved to the end first)."""
     op = "linalg.tensorsolve"
-    A, B = _floating(op, A, "A", half=False), _floating(op, B, "B", half=False)
+    A, B = _floating(op, A, "A", half=False, complexes=True), _floating(op, B, "B", half=False, complexes=True)
     if dims is not None:
         moved = [_ops._one_dim(d, A.ndim, op) for d in dims]
         A = A.movedim(moved, list(range(A.ndim - len(moved), A.ndim)))
@@ -1077,11 +1080,11 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
 
 
 def householder_product(A: Tensor, tau: Tensor) -> Tensor:
-    """torch.linalg.householder_product: the first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with v_i
+    """torch.linalg.householder_product: the first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^H with v_i
     column i of A below the diagonal and 1 on it (geqrf's packing), for A (..., m, n), m >= n >= k, tau (..., k).
     Composed of Tensor ops, so gradients reach A and tau."""
     op = "linalg.householder_product"
-    A, tau = _matrices(op, A), _floating(op, tau, "tau", half=False)
+    A, tau = _matrices(op, A, complexes=True), _floating(op, tau, "tau", half=False, complexes=True)
     m, n = A.shape[-2:]
     if m < n:
         raise ValueError(f"{op}: A must have at least as many rows as columns, got shape {A.shape}")
@@ -1095,7 +1098,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     q = _const(xp_of(A.array).broadcast_to(xp_of(A.array).eye(m, dtype=A.dtype), A.shape[:-2] + (m, m)).copy())
     for i in range(tau.shape[-1]):
         v = vectors[..., :, i:i + 1]
-        q = q - (q @ v) @ (tau[..., i:i + 1, None] * v.mT)
+        q = q - (q @ v) @ (tau[..., i:i + 1, None] * v.mH)
     return q[..., :, :n]
 
 
@@ -1451,7 +1454,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> Any:
     first zero pivot of a singular matrix, whose inverse is not raised for (its values are not specified: here
     nans). check_errors=True: LinAlgError as inv's."""
     op = "linalg.inv_ex"
-    A = _square(op, A)
+    A = _square(op, A, complexes=True)
     info = _lu_info(op, A, check_errors)
     singular = info > 0
     out = inv(_eye_where(singular, A))
@@ -1463,7 +1466,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> Any:
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> Any:
     """torch.linalg.solve_ex: (result, info) as solve's, info as inv_ex's (a singular matrix's result nans)."""
     op = "linalg.solve_ex"
-    A = _square(op, A)
+    A = _square(op, A, complexes=True)
     info = _lu_info(op, A, check_errors)
     singular = info > 0
     out = solve(_eye_where(singular, A), B, left=left)
@@ -1626,7 +1629,8 @@ for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inver
             _eye_like, _triangular_arrays, _adjoint_array, slogdet, slogdet_old, solve_triangular,
             triangular_solve, _lu_arrays, _permutation, _unpacked, _lu_factor, lu_factor, lu_factor_ex, lu_unpack, lu,
             lu_solve, lu_solve_old, lu_old, _tolerance, pinv, pinverse, matrix_rank, cond, lstsq, matrix_exp,
-            matrix_power):
+            matrix_power, multi_dot, _chain_product, chain_matmul, diagonal, vecdot, cross, tensorinv, tensorsolve,
+            householder_product, inv_ex, solve_ex, _lu_info):
     complex_ok(_fn)
 del _fn
 

@@ -4990,7 +4990,7 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             einsum, _einsum_diagonals, diagonal, view_of, _alias, bmm, dot, outer, kron, _two_tensors,
             # (shapes and running sums)
             prod, _others_product, _conj, cumsum, _running, cat, stack, _common, split, chunk, roll, narrow, select,
-            movedim, unflatten, diag, trace, repeat, tile,
+            movedim, unflatten, diag, trace, repeat, tile, broadcast_tensors,
             # (add and sub with alpha, a complex one for a complex result)
             scaled_operands, _scale_factor,
             # (a gather through getitem; float16 computed in float32)
