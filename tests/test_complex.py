@@ -192,6 +192,9 @@ _CASES = {
         + m.linalg.householder_product(m.stack([z, w]).mT, w[:2])[:, 1]
         + m.linalg.inv_ex(m.outer(z, w) + m.diag(x + 4 + 0j))[0][2]
         + m.linalg.solve_ex(m.outer(w, z) + m.diag(z + 3), m.outer(z, w))[0][0]).sum(),
+    "norm_forms": lambda m, z, w, x: m.nuclear_norm(m.outer(z, w) + m.diag(x + 4 + 0j))
+    + m.frobenius_norm(m.outer(w, z), (0, 1)) + m.view_as_real(m.linalg.matmul(m.outer(z, w), w)).sum()
+    + m.nuclear_norm(m.stack([m.outer(z, z) + m.diag(w + 3), m.outer(w, z) + m.diag(x + 4 + 0j)]), (1, 2)).sum(),
     "matrix_exp_power": lambda m, z, w, x: m.view_as_real(
         m.linalg.matrix_exp(m.outer(z, w) * 0.5) * (1 - 1j) + m.matrix_exp(m.stack([m.outer(w, z), m.diag(z)])).sum(0)
         + m.linalg.matrix_power(m.outer(z, w) + m.diag(x + 4 + 0j), -2) + m.matrix_power(m.outer(w, z), 0)
@@ -503,7 +506,7 @@ def test_complex_random_and_full_match_torch(device):
                                   "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd",
                                   "qr", "cholesky", "slogdet_logdet", "solve_triangular",
                                   "lu", "svdvals", "pinv_lstsq", "matrix_exp_power",
-                                  "linalg_products"])
+                                  "linalg_products", "norm_forms"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

@@ -1630,7 +1630,7 @@ for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inver
             triangular_solve, _lu_arrays, _permutation, _unpacked, _lu_factor, lu_factor, lu_factor_ex, lu_unpack, lu,
             lu_solve, lu_solve_old, lu_old, _tolerance, pinv, pinverse, matrix_rank, cond, lstsq, matrix_exp,
             matrix_power, multi_dot, _chain_product, chain_matmul, diagonal, vecdot, cross, tensorinv, tensorsolve,
-            householder_product, inv_ex, solve_ex, _lu_info):
+            householder_product, inv_ex, solve_ex, _lu_info, matmul, nuclear_norm, frobenius_norm):
     complex_ok(_fn)
 del _fn
 
