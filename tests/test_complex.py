@@ -170,6 +170,10 @@ _CASES = {
                                               m.linalg.qr(m.stack([z, w * 2])), m.linalg.qr(m.stack([w, z]), "complete"),
                                               m.linalg.qr(m.stack([w, z * 2]).mT[None]), m.qr(m.outer(w, z) + m.diag(z + 3)))),
     "cholesky": _cholesky_loss,
+    "eigh_vectors": lambda m, z, w, x: (lambda lv, lv2: (lv[1].abs() ** 3).sum() + (lv[0] * lv[0]).sum()
+                                        + m.view_as_real((lv[1] * lv[0]) @ lv[1].mH * (1 - 1j)).sum()
+                                        + (lv2[1][..., :1, :].abs() * lv2[0]).sum())(
+        m.linalg.eigh(_hermitian(m, z, w, x)), m.linalg.eigh(m.outer(z, w) + m.outer(z, w).mH + m.diag(x * 3), "U")),
     "slogdet_logdet": lambda m, z, w, x: (lambda sl, sl2: sl[1] + m.view_as_real(sl[0] * (1 - 2j) * sl[1]).sum()
                                           + m.view_as_real(sl2[0] * (0.5 + 1j)).sum() + sl2[1].sum())(
         m.linalg.slogdet(m.outer(z, w) + m.diag(x + 4 + 0j)), m.slogdet(m.stack([m.outer(w, z), m.outer(z, z)]) + m.diag(w * 1j + 3)))
@@ -506,7 +510,8 @@ def test_complex_random_and_full_match_torch(device):
                                   "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd",
                                   "qr", "cholesky", "slogdet_logdet", "solve_triangular",
                                   "lu", "svdvals", "pinv_lstsq", "matrix_exp_power",
-                                  "linalg_products", "norm_forms"])
+                                  "linalg_products", "norm_forms",
+                                  "eigh_vectors"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""
@@ -551,8 +556,6 @@ def test_complex_casts_writes_and_equality_match_torch(device):
     assert tg.equal(z, z.detach().clone()) and not tg.equal(z, b) and not tg.equal(z, z.conj())
     with pytest.raises(NotImplementedError, match="lt: complex128"):
         z < b
-    with pytest.raises(NotImplementedError, match="linalg.eigh: gradients through the eigenvectors"):
-        tg.linalg.eigh(tg.outer(z, z.conj()))[1].abs().sum().backward()
     mask = tg.tensor([True, False, False], device=device)
     assert tg.zeros(3, device=device).masked_fill(mask, 2 + 0j).tolist() == [2.0, 0.0, 0.0]
     with pytest.raises(RuntimeError, match="masked_fill: value cannot be converted to type float32"):
@@ -765,6 +768,8 @@ def test_complex_linalg_refusals():
     z = tg.tensor(np.array([[1 + 2j, 0.5j], [3 - 1j, 2 + 0j]]), requires_grad=True)
     with pytest.raises(RuntimeError, match="svd_backward: The singular vectors in the complex case are specified"):
         tg.linalg.svd(z)[0].real.sum().backward()
+    with pytest.raises(RuntimeError, match="linalg_eigh_backward: The eigenvectors in the complex case are"):
+        tg.linalg.eigh(z + z.mH)[1].real.sum().backward()
 
 
 def test_complex_lu_pivots_as_lapack(device):

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import ops as _ops
 from .backend import device_of, linalg_errors, to_device, xp_of
-from .tensor import (ComplexNotSupportedError, Function, Tensor, _complex_of, _dt, _input, _mode, _OutputNode,
+from .tensor import (Function, Tensor, _complex_of, _dt, _input, _mode, _OutputNode,
                      complex_ok)
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
@@ -439,12 +439,12 @@ def _gaps(values: Tensor) -> Tensor:
 
 @complex_ok
 class Eigh(Function):
-    """(L, V): the eigenvalues (ascending) and orthonormal eigenvectors (the columns of V) of each symmetric matrix,
-    from its lower triangle. Backward (torch's): dA = V (diag(gL) + skew(V^T gV) / E) V^T, skew(X) = (X - X^T) / 2,
-    E_ij = L_j - L_i; dA is symmetric. Where two eigenvalues are equal their eigenvectors are not unique, and a loss
-    that depends on them has no gradient: it comes out inf or nan, as torch's (which warns of it in its docs). A
-    complex (Hermitian) A: real L; the gradient of the eigenvalues alone, V diag(gL) V^H, first order (a loss
-    that reads the eigenvectors, or create_graph, is refused)."""
+    """(L, V): the eigenvalues (ascending) and orthonormal eigenvectors (the columns of V) of each symmetric
+    (complex: Hermitian) matrix, from its lower triangle. Backward (torch's): dA = V (diag(gL) + skew(V^H gV) / E) V^H,
+    skew(X) = (X - X^H) / 2, E_ij = L_j - L_i; dA is symmetric (Hermitian). Where two eigenvalues are equal their
+    eigenvectors are not unique, and a loss that depends on them has no gradient: it comes out inf or nan, as
+    torch's (which warns of it in its docs). Complex A: each eigenvector is defined up to a phase e^(i phi), so a
+    loss that depends on it (Im diag(V^H gV) not 0) is refused, as torch's."""
 
     name = "linalg.eigh"
 
@@ -453,20 +453,22 @@ class Eigh(Function):
         return self.values.copy(), self.vectors.copy()  # (copies: an in-place change to one leaves backward's own)
 
     def backward(self, g_values, g_vectors):
-        if self.vectors.dtype.kind == "c":
-            if g_vectors is not None or _mode.grad_enabled:
-                raise ComplexNotSupportedError(f"{self.name}: gradients through the eigenvectors of complex input, "
-                                               "or of gradients (create_graph), are not supported (eigenvalues' are)")
-            v = _const(self.vectors)
-            return (v @ g_values.diag_embed().astype(v.dtype) @ v.mH,)
         values, vectors = _kept(self, 0, self.values), _kept(self, 1, self.vectors)
         inner = None
         if g_vectors is not None:
-            x = vectors.mT @ g_vectors
-            inner = 0.5 * (x - x.mT) / _gaps(values)
+            x = vectors.mH @ g_vectors
+            if x.dtype.kind == "c":
+                phases = x.array.diagonal(0, -2, -1).imag
+                if not bool(xp_of(phases).allclose(phases, 0, rtol=1e-2, atol=1e-2)):
+                    raise RuntimeError(f"{self.name}: linalg_eigh_backward: The eigenvectors in the complex case are "
+                                       "specified up to multiplication by e^{i phi}. The specified loss function "
+                                       "depends on this quantity, so it is ill-defined.")
+            inner = 0.5 * (x - x.mH) / _gaps(values)
         if g_values is not None:
             inner = g_values.diag_embed() if inner is None else inner + g_values.diag_embed()
-        return (vectors @ inner @ vectors.mT,)
+        if inner.dtype != vectors.dtype:
+            inner = inner.astype(vectors.dtype)
+        return (vectors @ inner @ vectors.mH,)
 
 
 @complex_ok
