@@ -1623,8 +1623,9 @@ def inverse(input: Tensor) -> Tensor:
     return inv(input)
 
 
-# norms of complex tensors: of |A|, as torch's (real results); the singular-value ones refused (see _complex_abs);
-# inv, det and solve, with conjugate transposes in their gradients
+# the functions above right for complex tensors, as torch's (see tensor.complex_check): the norms of |A| (real
+# results; the singular-value ones through svdvals, see _complex_abs), and the rest with conjugate transposes in their
+# gradients; vander is not among them (cumprod refuses complex tensors)
 for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inverse, _eye_where, svdvals, _const,
             _singular_value_norm, eigh, eigvalsh, _uplo, _matrices, _kept, _gaps, svd, svd_old, _svd_phase,
             qr, qr_old, _qr_tall_grad, cholesky, cholesky_ex, cholesky_solve, cholesky_inverse, cholesky_old,
