@@ -164,11 +164,11 @@ _CASES = {
     + _svd_loss(m, m.outer(w, z) + m.diag(x + 4 + 0j), True) + _svd_loss(m, m.stack([z, w * 2]), False)
     + _svd_loss(m, m.stack([w, z * 2]), True) + _svd_loss(m, m.stack([w, z * 2]).mT[None], False)
     + (lambda usv: m.view_as_real(usv[0] @ usv[2].mH).sum() + usv[1].sum())(m.svd(m.stack([z, w * 2]).mT)),
-    "qr": lambda m, z, w, x: sum(m.view_as_real(q * (1.5 + 0.5j) + q ** 2).sum() + (r.abs() ** 2).sum()
-                                 + m.view_as_real(r * (1 - 2j)).sum()
-                                 for q, r in (m.linalg.qr(m.outer(z, w) + m.diag(x + 4 + 0j)),
-                                              m.linalg.qr(m.stack([z, w * 2])), m.linalg.qr(m.stack([w, z]), "complete"),
-                                              m.linalg.qr(m.stack([w, z * 2]).mT[None]), m.qr(m.outer(w, z) + m.diag(z + 3)))),
+    "qr": lambda m, z, w, x: sum(
+        m.view_as_real(q * (1.5 + 0.5j) + q ** 2).sum() + (r.abs() ** 2).sum() + m.view_as_real(r * (1 - 2j)).sum()
+        for q, r in (m.linalg.qr(m.outer(z, w) + m.diag(x + 4 + 0j)), m.linalg.qr(m.stack([z, w * 2])),
+                     m.linalg.qr(m.stack([w, z]), "complete"), m.linalg.qr(m.stack([w, z * 2]).mT[None]),
+                     m.qr(m.outer(w, z) + m.diag(z + 3)))),
     "cholesky": _cholesky_loss,
     "eigh_vectors": lambda m, z, w, x: (lambda lv, lv2: (lv[1].abs() ** 3).sum() + (lv[0] * lv[0]).sum()
                                         + m.view_as_real((lv[1] * lv[0]) @ lv[1].mH * (1 - 1j)).sum()
@@ -176,7 +176,8 @@ _CASES = {
         m.linalg.eigh(_hermitian(m, z, w, x)), m.linalg.eigh(m.outer(z, w) + m.outer(z, w).mH + m.diag(x * 3), "U")),
     "slogdet_logdet": lambda m, z, w, x: (lambda sl, sl2: sl[1] + m.view_as_real(sl[0] * (1 - 2j) * sl[1]).sum()
                                           + m.view_as_real(sl2[0] * (0.5 + 1j)).sum() + sl2[1].sum())(
-        m.linalg.slogdet(m.outer(z, w) + m.diag(x + 4 + 0j)), m.slogdet(m.stack([m.outer(w, z), m.outer(z, z)]) + m.diag(w * 1j + 3)))
+        m.linalg.slogdet(m.outer(z, w) + m.diag(x + 4 + 0j)),
+        m.slogdet(m.stack([m.outer(w, z), m.outer(z, z)]) + m.diag(w * 1j + 3)))
     + m.view_as_real(m.logdet(m.outer(w, z) + m.diag(z + 3)) * (2 - 1j)).sum(),
     "solve_triangular": lambda m, z, w, x: m.view_as_real(
         m.linalg.solve_triangular(m.outer(z, w) + m.diag(x + 4 + 0j), m.outer(w, z)[:, :2], upper=True) * (1 + 1j)
@@ -200,9 +201,10 @@ _CASES = {
     + m.frobenius_norm(m.outer(w, z), (0, 1)) + m.view_as_real(m.linalg.matmul(m.outer(z, w), w)).sum()
     + m.nuclear_norm(m.stack([m.outer(z, z) + m.diag(w + 3), m.outer(w, z) + m.diag(x + 4 + 0j)]), (1, 2)).sum(),
     "matrix_exp_power": lambda m, z, w, x: m.view_as_real(
-        m.linalg.matrix_exp(m.outer(z, w) * 0.5) * (1 - 1j) + m.matrix_exp(m.stack([m.outer(w, z), m.diag(z)])).sum(0)
+        m.linalg.matrix_exp(m.outer(z, w) * 0.3) * (1 - 1j)
+        + m.matrix_exp(m.stack([m.outer(w, z) * 0.3, m.diag(z)])).sum(0)
         + m.linalg.matrix_power(m.outer(z, w) + m.diag(x + 4 + 0j), -2) + m.matrix_power(m.outer(w, z), 0)
-        + m.linalg.matrix_power(m.outer(z, z) + m.diag(w), 3) ** 2).sum(),
+        + m.linalg.matrix_power((m.outer(z, z) + m.diag(w)) * 0.5, 3) * (0.5 + 1j)).sum(),
     # products (vdot conjugates its first argument, as torch's)
     "products": lambda m, z, w, x: m.view_as_real(m.vdot(z, w) + m.dot(z, w) + m.inner(w, z) + m.outer(z, w)[1]
                                                   + m.einsum("i,j->ij", z, w)[2] + m.einsum("i,i->", z, w)
