@@ -1569,7 +1569,7 @@ slogdet_old_result = namedtuple("slogdet", ("sign", "logabsdet"))
 
 
 def svd_old(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
-    """torch.svd (its old API): (U, S, V) with input = U diag(S) V^T, V (not Vh); some=False: square U and V;
+    """torch.svd (its old API): (U, S, V) with input = U diag(S) V^H, V = Vh^H (not Vh); some=False: square U and V;
     compute_uv=False: U and V zero-filled and square whatever some is (no gradient through them), as torch's."""
     op = "svd"
     input = _matrices(op, input, complexes=True)
