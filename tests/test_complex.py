@@ -196,7 +196,8 @@ _CASES = {
         + m.linalg.tensorsolve(m.outer(w, z) + m.diag(z + 3), w) ** 2
         + m.linalg.householder_product(m.stack([z, w]).mT, w[:2])[:, 1]
         + m.linalg.inv_ex(m.outer(z, w) + m.diag(x + 4 + 0j))[0][2]
-        + m.linalg.solve_ex(m.outer(w, z) + m.diag(z + 3), m.outer(z, w))[0][0]).sum(),
+        + m.linalg.solve_ex(m.outer(w, z) + m.diag(z + 3), m.outer(z, w))[0][0]).sum()
+    + m.view_as_real(m.linalg.vander(z * 0.5) * (1 - 1j) + m.linalg.vander(m.stack([w, z]) * 0.5, N=4)[1, :, 1:]).sum(),
     "norm_forms": lambda m, z, w, x: m.nuclear_norm(m.outer(z, w) + m.diag(x + 4 + 0j))
     + m.frobenius_norm(m.outer(w, z), (0, 1)) + m.view_as_real(m.linalg.matmul(m.outer(z, w), w)).sum()
     + m.nuclear_norm(m.stack([m.outer(z, z) + m.diag(w + 3), m.outer(w, z) + m.diag(x + 4 + 0j)]), (1, 2)).sum(),

@@ -1045,8 +1045,14 @@ def vander(x: Tensor, *, N: Any = None) -> Tensor:
         raise ValueError(f"{op}: N must be greater than 1 (as torch's), got {n} for x of shape {x.shape}")
     if x.dtype == np.bool_:
         raise TypeError(f"{op}: x must not be bool")
+    ones = _const(xp_of(x.array).ones(x.shape + (1,), x.dtype))
+    if x.dtype.kind == "c":  # (cumprod is not audited for complex tensors: the powers one product at a time)
+        columns = [ones, x.unsqueeze(-1)]
+        while len(columns) < n:
+            columns.append(columns[-1] * columns[1])
+        return _ops.cat(columns, -1)
     powers = x.unsqueeze(-1).expand(x.shape + (n - 1,)).cumprod(-1)
-    return _ops.cat([_const(xp_of(x.array).ones(x.shape + (1,), x.dtype)), powers], -1)
+    return _ops.cat([ones, powers], -1)
 
 
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
@@ -1625,7 +1631,7 @@ def inverse(input: Tensor) -> Tensor:
 
 # the functions above right for complex tensors, as torch's (see tensor.complex_check): the norms of |A| (real
 # results; the singular-value ones through svdvals, see _complex_abs), and the rest with conjugate transposes in their
-# gradients; vander is not among them (cumprod refuses complex tensors)
+# gradients
 for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inverse, _eye_where, svdvals, _const,
             _singular_value_norm, eigh, eigvalsh, _uplo, _matrices, _kept, _gaps, svd, svd_old, _svd_phase,
             qr, qr_old, _qr_tall_grad, cholesky, cholesky_ex, cholesky_solve, cholesky_inverse, cholesky_old,
@@ -1633,7 +1639,7 @@ for _fn in (vector_norm, matrix_norm, norm, _complex_abs, inv, det, solve, inver
             triangular_solve, _lu_arrays, _permutation, _unpacked, _lu_factor, lu_factor, lu_factor_ex, lu_unpack, lu,
             lu_solve, lu_solve_old, lu_old, _tolerance, pinv, pinverse, matrix_rank, cond, lstsq, matrix_exp,
             matrix_power, multi_dot, _chain_product, chain_matmul, diagonal, vecdot, cross, tensorinv, tensorsolve,
-            householder_product, inv_ex, solve_ex, _lu_info, matmul, nuclear_norm, frobenius_norm):
+            householder_product, inv_ex, solve_ex, _lu_info, matmul, nuclear_norm, frobenius_norm, vander):
     complex_ok(_fn)
 del _fn
 
