@@ -227,6 +227,7 @@ def _leaves(device, rng):
     return z, w, x
 
 
+@pytest.mark.filterwarnings("ignore:.*(is deprecated|deprecated in favor):UserWarning")  # (torch's old forms: lu, qr...)
 @pytest.mark.parametrize("case", sorted(_CASES))
 def test_complex_ops_match_torch(case, device):
     torch = pytest.importorskip("torch")
