@@ -132,6 +132,10 @@ _CASES = {
     "diagonal_trace": lambda m, z, w, x: m.view_as_real(m.outer(z, w).diagonal(1).sum() + m.outer(w, z).trace()
                                                         + m.diag(z)[1] + m.outer(z, x + 0j).diagonal()).sum(),
     "cumsum": lambda m, z, w, x: m.view_as_real(z.cumsum(0) * w + m.cumsum(m.outer(w, z), 1)[1]).sum(),
+    "logsumexp": lambda m, z, w, x: m.view_as_real(m.logsumexp(m.outer(z, w), 1) + (z * 3).logsumexp(0)
+                                                   + m.outer(w, z + x).logsumexp((0, 1), keepdim=True)[0]).sum(),
+    "logcumsumexp": lambda m, z, w, x: m.view_as_real(m.logcumsumexp(m.outer(z, w) * 2, 1)[1] + (z * 3j).logcumsumexp(0)
+                                                      + m.logcumsumexp(m.outer(w, x + 0j), 0)[2]).sum(),
     "prod": lambda m, z, w, x: m.view_as_real(z.prod() * w + m.prod(m.outer(w, z), 1) + m.outer(z, w).prod(0, True)[0]
                                               + m.cat([z[:1] * 0, w]).prod()).sum(),
     "index": lambda m, z, w, x: m.view_as_real(m.outer(z, w)[[2, 0], 1:].sum(0) + m.outer(z, w)[x > 0].sum()
@@ -301,7 +305,7 @@ _REFUSED = {
     "clamp": lambda z: z.clamp(0, 1),
     "gather": lambda z: z.gather(0, tg.tensor([0])),
     "mse_loss": lambda z: tg.nn.functional.mse_loss(z, z), "sign": lambda z: z.sign(),
-    "exp2": lambda z: z.exp2(), "logsumexp": lambda z: z.logsumexp(0),
+    "exp2": lambda z: z.exp2(), "cummax": lambda z: z.cummax(0),
     "softmax": lambda z: tg.softmax(z, 0),
     "searchsorted": lambda z: tg.searchsorted(z, z), "long": lambda z: z.long(),
 }
@@ -809,3 +813,35 @@ def test_complex_rank_cond_and_lstsq_fields_match_torch(device):
         for g, r in zip(got, ref):
             assert g.shape == tuple(r.shape) and str(g.dtype) == str(r.dtype).replace("torch.", "")
             np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_complex_logcumsumexp_keeps_torchs_branch(device):
+    """torch accumulates a complex logcumsumexp as max + log1p(exp(min - max)) (by real part), so an imaginary part
+    can leave (-pi, pi]: the same values (and gradients) here, ties, -inf, +inf and nan included; logsumexp's
+    is the principal log."""
+    torch = pytest.importorskip("torch")
+    inf, nan = float("inf"), float("nan")
+    rows = [[1 + 5j, 4j, 3 - 7j, -1 + 0j], [1 + 0j, 1 + 6j, 1 + 0j, 2 + 9j],
+            [complex(-inf, 2), complex(-inf, -1), 1 + 1j, 0j], [1 + 1j, complex(nan, 0), 2j, 0j],
+            [complex(inf, 1), 2j, 0j, 7j]]
+    for dtype in (np.complex128, np.complex64):
+        for dim in (0, 1):
+            a = np.array(rows, dtype)
+            a = a if dim == 1 else np.ascontiguousarray(a.T)
+            got = tg.logcumsumexp(tg.tensor(a, device=device), dim)
+            ref = torch.logcumsumexp(torch.tensor(a), dim)
+            assert got.dtype == a.dtype
+            np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((3, 6, 4)) * 3 + 1j * rng.standard_normal((3, 6, 4)) * 6
+    w = rng.standard_normal(z.shape + (2,))
+    for dim in (0, 1, -1):
+        x, xt = tg.tensor(z, device=device, requires_grad=True), torch.tensor(z, requires_grad=True)
+        out, ref = tg.logcumsumexp(x, dim), torch.logcumsumexp(xt, dim)
+        np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+        (tg.view_as_real(out) * tg.tensor(w, device=device)).sum().backward()
+        (torch.view_as_real(ref) * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), xt.grad.resolve_conj().numpy(), rtol=1e-10, atol=1e-12)
+    big = np.array([[3 + 5j, 4j], [1 + 0j, 1 + 6j]])
+    np.testing.assert_allclose(tg.tensor(big, device=device).logsumexp(1).numpy(),
+                               torch.tensor(big).logsumexp(1).numpy(), rtol=1e-12)

@@ -557,8 +557,11 @@ def cummin(input: Tensor, dim: int) -> Any:
 
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """torch.logcumsumexp: out[..., j] = log(sum(exp(input[..., :j + 1]))) along dim, as logsumexp over a
-    triangle of the (n, n) pairs (each stable; O(n^2) memory along dim); floating-point only."""
-    x = _floating_input("logcumsumexp", input)
+    triangle of the (n, n) pairs (each stable; O(n^2) memory along dim); floating-point or complex. A complex
+    result's imaginary part is on torch's branch (see _logcumsumexp_branch), not always the principal one."""
+    x = _input("logcumsumexp", input)
+    if x.dtype.kind != "c":
+        _floating_input("logcumsumexp", x)
     d = _one_dim(dim, x.ndim, "logcumsumexp")
     if x.ndim == 0:
         return x.clone()
@@ -566,7 +569,34 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     n = xt.shape[-1]
     upto = np.tril(np.ones((n, n), bool))  # [j, i]: i <= j
     pairs = where(upto, xt.unsqueeze(-2), -math.inf)  # (..., j, i)
-    return pairs.logsumexp(-1).movedim(-1, d)
+    out = pairs.logsumexp(-1)
+    if x.dtype.kind == "c" and n:
+        turns = _logcumsumexp_branch(xt.array, out.array)
+        if turns is not None:  # (a constant: the gradient is unchanged)
+            out = out + _const(turns)
+    return out.movedim(-1, d)
+
+
+def _logcumsumexp_branch(x: Any, principal: Any) -> Any:
+    """What to add to the principal logs (principal, (..., n), complex) of logcumsumexp's complex x (..., n) to
+    land on torch's branch, or None: torch accumulates acc = max + log1p(exp(min - max)) along the last axis
+    (max and min by real part, the new element the max on a tie), so each imaginary part stays within pi/2 of the
+    larger operand's, a multiple of 2 pi away from the principal value (where the real part is +inf, torch keeps
+    the imaginary part of the element that made it so)."""
+    xp = xp_of(x)
+    acc = xp.full(x.shape[:-1], -xp.inf, x.dtype)
+    ref = xp.empty_like(x)
+    with np.errstate(all="ignore"):
+        for j in range(x.shape[-1]):
+            new = x[..., j]
+            new_max = ~(new.real < acc.real)
+            hi, lo = xp.where(new_max, new, acc), xp.where(new_max, acc, new)
+            acc = xp.where(xp.isneginf(lo.real), hi, hi + xp.log1p(xp.exp(lo - hi)))
+            ref[..., j] = acc
+        turns = xp.rint((ref.imag - principal.imag) / (2 * math.pi)) * (2 * math.pi)
+        turns = xp.where(xp.isposinf(ref.real) & xp.isposinf(principal.real), ref.imag - principal.imag, turns)
+    turns = xp.where(xp.isfinite(turns), turns, 0)
+    return turns.astype(x.dtype) * 1j if xp.any(turns) else None
 
 
 def _order_statistic(op: str, input: Tensor, pos: Any, dim: int, keepdim: bool) -> Any:
@@ -1681,6 +1711,6 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
 
 
 # the functions above right for complex tensors (see tensor.complex_check)
-for _fn in (sgn, vdot, inner, tensordot, logdet, cross):
+for _fn in (sgn, vdot, inner, tensordot, logdet, cross, logcumsumexp, _logcumsumexp_branch):
     complex_ok(_fn)
 del _fn

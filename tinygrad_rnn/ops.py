@@ -3791,15 +3791,17 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) 
 def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False, *,
               axis: Any = None, keepdims: Optional[bool] = None) -> Tensor:
     """log(sum(exp(input))) over dim (``axis=``, ``keepdims=``: numpy's names, as torch's), shifted by the
-    (constant) max so it never overflows."""
+    (constant) max so it never overflows. Complex input: shifted by the max real part, the principal log (as torch's;
+    the gradient g conj(exp(input - out)))."""
     if axis is not None or keepdims is not None:
         dim, keepdim = numpy_names("logsumexp", dim, keepdim, axis, keepdims)
     axes = reduce_dims(dim, _input("logsumexp", input).ndim, "logsumexp")
     bool_arg(keepdim, "logsumexp", "keepdim")
     input = input._floating()  # (an integer input - max would wrap around)
     xp = xp_of(input.array)
-    m = (input.array.max(axis=axes, keepdims=True) if input.numel()
-         else xp.zeros(_kept_shape(input.shape, axes), input.dtype))
+    a = input.array.real if input.dtype.kind == "c" else input.array
+    m = (a.max(axis=axes, keepdims=True) if input.numel()
+         else xp.zeros(_kept_shape(input.shape, axes), a.dtype))
     m = _const(xp.where(xp.isfinite(m), m, 0))
     out = (input - m).exp().sum(axes, keepdim=True).log() + m
     return out if keepdim else out.reshape([s for i, s in enumerate(input.shape) if i not in axes])
@@ -4986,6 +4988,7 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             _as_tensor, _number, _const, unbroadcast, _scalar, _rounded, mul, div, reshape, permute, transpose, expand,
             broadcast_to, var, centered, correction_arg, bool_arg, pow, where, _bool_mask, broadcast_shapes,
             masked_fill, tril, int_arg, compare,  # (compare: eq / ne; the ordering ones refuse complex: real_only)
+            logsumexp, reduce_dims, numpy_names, _kept_shape,
             # (products)
             einsum, _einsum_diagonals, diagonal, view_of, _alias, bmm, dot, outer, kron, _two_tensors,
             # (shapes and running sums)

@@ -3481,7 +3481,7 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "swapaxes", "swapdims", "view_as", "reshape_as", "ravel", "as_strided", "as_strided_scatter",
               "new_empty_strided",
               # (reductions with real results)
-              "var", "std", "norm", "prod",
+              "var", "std", "norm", "prod", "logsumexp",
               # (casts to a complex dtype; a gather through indexing)
               "cfloat", "cdouble", "index_select"):
     _attr = Tensor.__dict__.get(_name)
