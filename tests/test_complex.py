@@ -136,6 +136,8 @@ _CASES = {
                                                    + m.outer(w, z + x).logsumexp((0, 1), keepdim=True)[0]).sum(),
     "logcumsumexp": lambda m, z, w, x: m.view_as_real(m.logcumsumexp(m.outer(z, w) * 2, 1)[1] + (z * 3j).logcumsumexp(0)
                                                       + m.logcumsumexp(m.outer(w, x + 0j), 0)[2]).sum(),
+    "logaddexp": lambda m, z, w, x: m.view_as_real(m.logaddexp(z, w * 3) + (z * 2j).logaddexp(w)
+                                                   + m.logaddexp(x + 0j, w)).sum(),
     "prod": lambda m, z, w, x: m.view_as_real(z.prod() * w + m.prod(m.outer(w, z), 1) + m.outer(z, w).prod(0, True)[0]
                                               + m.cat([z[:1] * 0, w]).prod()).sum(),
     "index": lambda m, z, w, x: m.view_as_real(m.outer(z, w)[[2, 0], 1:].sum(0) + m.outer(z, w)[x > 0].sum()
@@ -845,3 +847,29 @@ def test_complex_logcumsumexp_keeps_torchs_branch(device):
     big = np.array([[3 + 5j, 4j], [1 + 0j, 1 + 6j]])
     np.testing.assert_allclose(tg.tensor(big, device=device).logsumexp(1).numpy(),
                                torch.tensor(big).logsumexp(1).numpy(), rtol=1e-12)
+
+
+def test_complex_logaddexp_keeps_torchs_branch(device):
+    """torch's complex logaddexp is max + log1p(exp(min - max)) by real part (the first argument the max on a tie):
+    its imaginary part can leave (-pi, pi]; the same values here, ties, infinities and nan included, and the
+    same gradients. logaddexp2 refuses complex input, as torch's."""
+    torch = pytest.importorskip("torch")
+    inf, nan = float("inf"), float("nan")
+    a = np.array([1 + 5j, complex(-inf, 1), complex(-inf, 2), 3 + 0j, 1 + 1j, complex(inf, 1), complex(nan, 0), 2j])
+    b = np.array([4j, 1 + 1j, complex(-inf, -1), 3 + 6j, 1 + 1j, 2j, 1j, complex(1, nan)])
+    for x, y in ((a, b), (b, a)):
+        got = tg.logaddexp(tg.tensor(x, device=device), tg.tensor(y, device=device)).numpy()
+        np.testing.assert_array_equal(got, torch.logaddexp(torch.tensor(x), torch.tensor(y)).numpy())
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((4, 3)) * 2 + 1j * rng.standard_normal((4, 3)) * 5
+    w = rng.standard_normal(3) + 1j * rng.standard_normal(3) * 5
+    zs, ws = (tg.tensor(v, device=device, requires_grad=True) for v in (z, w))
+    zt, wt = (torch.tensor(v, requires_grad=True) for v in (z, w))
+    out, ref = tg.logaddexp(zs, ws), torch.logaddexp(zt, wt)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-13)
+    (tg.view_as_real(out) * tg.tensor([1.0, -2.0], device=device)).sum().backward()
+    (torch.view_as_real(ref) * torch.tensor([1.0, -2.0])).sum().backward()
+    for t, r in ((zs, zt), (ws, wt)):
+        np.testing.assert_allclose(t.grad.numpy(), r.grad.resolve_conj().numpy(), rtol=1e-12, atol=1e-14)
+    with pytest.raises(NotImplementedError, match="logaddexp2: complex128 input is not supported"):
+        tg.logaddexp2(zs, ws)

@@ -26,9 +26,9 @@ from .backend import xp_of
 from .creation import linspace
 from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetItem, SinPi, UnfoldNd, XLogY, _along,
                   _bool_mask, _const, _float_operands, _input, _kind, _one_dim, _scale_factor, _scaled_sum, _selected,
-                  _two_tensors, bool_arg, broadcast_tensors, cat, check_devices, dot, gather, half_in_float32,
-                  int_arg, lerp, matmul, meshgrid, narrow, operands, outer, pow, reduce_dims, result_dtype,
-                  return_types, scatter_reduce, split, stack, where)
+                  _two_tensors, bool_arg, broadcast_tensors, cat, check_devices, complex_log_add_exp, dot,
+                  gather, half_in_float32, int_arg, lerp, matmul, meshgrid, narrow, operands, outer, pow, reduce_dims,
+                  result_dtype, return_types, scatter_reduce, split, stack, where)
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
 from .tensor import Tensor, _defaults, _value_first, complex_ok
@@ -579,20 +579,15 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
 
 def _logcumsumexp_branch(x: Any, principal: Any) -> Any:
     """What to add to the principal logs (principal, (..., n), complex) of logcumsumexp's complex x (..., n) to
-    land on torch's branch, or None: torch accumulates acc = max + log1p(exp(min - max)) along the last axis
-    (max and min by real part, the new element the max on a tie), so each imaginary part stays within pi/2 of the
-    larger operand's, a multiple of 2 pi away from the principal value (where the real part is +inf, torch keeps
-    the imaginary part of the element that made it so)."""
+    land on torch's branch, or None: torch accumulates acc = complex_log_add_exp(x_j, acc) along the last axis,
+    so each imaginary part stays within pi/2 of the larger operand's, a multiple of 2 pi away from the principal
+    value (where the real part is +inf, torch keeps the imaginary part of the element that made it so)."""
     xp = xp_of(x)
     acc = xp.full(x.shape[:-1], -xp.inf, x.dtype)
     ref = xp.empty_like(x)
+    for j in range(x.shape[-1]):
+        acc = ref[..., j] = complex_log_add_exp(x[..., j], acc)
     with np.errstate(all="ignore"):
-        for j in range(x.shape[-1]):
-            new = x[..., j]
-            new_max = ~(new.real < acc.real)
-            hi, lo = xp.where(new_max, new, acc), xp.where(new_max, acc, new)
-            acc = xp.where(xp.isneginf(lo.real), hi, hi + xp.log1p(xp.exp(lo - hi)))
-            ref[..., j] = acc
         turns = xp.rint((ref.imag - principal.imag) / (2 * math.pi)) * (2 * math.pi)
         turns = xp.where(xp.isposinf(ref.real) & xp.isposinf(principal.real), ref.imag - principal.imag, turns)
     turns = xp.where(xp.isfinite(turns), turns, 0)

@@ -785,9 +785,26 @@ def nextafter(input: Tensor, other: Tensor) -> Tensor:
     return NextAfter()(input.to(dtype=dtype), other.to(dtype=dtype))
 
 
+def complex_log_add_exp(x: Any, y: Any) -> Any:
+    """log(e^x + e^y) of complex arrays as torch computes it (its _log_add_exp_helper, which logaddexp and
+    logcumsumexp share): max + log1p(exp(min - max)), min and max by real part (x the max on a tie), so the
+    imaginary part stays within pi/2 of the max's rather than in (-pi, pi]; both real parts -inf: the min; both
+    +inf: log(e^min + e^max); nan (both parts) where either is nan."""
+    xp = xp_of(x, y)
+    x_lo = x.real < y.real
+    lo, hi = xp.where(x_lo, x, y), xp.where(x_lo, y, x)
+    with np.errstate(all="ignore"):
+        out = hi + xp.log1p(xp.exp(lo - hi))
+        both_inf = xp.isinf(lo.real) & (lo.real == hi.real)
+        out = xp.where(both_inf, xp.where(lo.real < 0, lo, xp.log(xp.exp(lo) + xp.exp(hi))), out)
+    return xp.where(xp.isnan(x) | xp.isnan(y), out.dtype.type(complex(math.nan, math.nan)), out)
+
+
+@complex_ok
 class LogAddExp(Function):
     """y = log(e^a + e^b) (base2: log2(2^a + 2^b)), numpy's stable logaddexp; the gradients are the softmax
-    weights of a and b: dy/da = sigmoid((a - b) c), dy/db = sigmoid((b - a) c), c = 1 (base2: ln 2)."""
+    weights of a and b: dy/da = sigmoid((a - b) c), dy/db = sigmoid((b - a) c), c = 1 (base2: ln 2). Complex a and
+    b (logaddexp only): torch's branch (complex_log_add_exp), gradients g conj(sigmoid(+-(a - b)))."""
 
     quiet = True
     saved_inputs = (0, 1)
@@ -797,20 +814,27 @@ class LogAddExp(Function):
 
     def forward(self, a, b):
         xp = xp_of(a, b)
+        if a.dtype.kind == "c":
+            return complex_log_add_exp(a, b)
         return (xp.logaddexp2 if self.base2 else xp.logaddexp)(a, b)
 
     def backward(self, g):
         a, b = self.saved
         d = (a - b) * math.log(2.0) if self.base2 else a - b
         need_a, need_b = self.needs_input_grad
-        return (unbroadcast(g * d.sigmoid(), a.shape) if need_a else None,
-                unbroadcast(g * (-d).sigmoid(), b.shape) if need_b else None)
+        return (unbroadcast(g * _conj(d.sigmoid()), a.shape) if need_a else None,
+                unbroadcast(g * _conj((-d).sigmoid()), b.shape) if need_b else None)
 
 
 def logaddexp(a: Any, b: Any, base2: bool = False) -> Tensor:
     """torch.logaddexp (base2: torch.logaddexp2): log(e^a + e^b) elementwise without overflow, a and b broadcast;
-    integer inputs give the default dtype."""
-    return LogAddExp(base2)(*_float_operands("logaddexp2" if base2 else "logaddexp", a, b))
+    integer inputs give the default dtype. Complex inputs: logaddexp only, as torch's."""
+    op = "logaddexp2" if base2 else "logaddexp"
+    a, b = _float_operands(op, a, b)
+    if base2 and a.dtype.kind == "c":
+        raise ComplexNotSupportedError(f"logaddexp2: {a.dtype} input is not supported (as torch's; logaddexp takes "
+                                       "complex tensors)")
+    return LogAddExp(base2)(a, b)
 
 
 @complex_ok
@@ -4989,6 +5013,7 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             broadcast_to, var, centered, correction_arg, bool_arg, pow, where, _bool_mask, broadcast_shapes,
             masked_fill, tril, int_arg, compare,  # (compare: eq / ne; the ordering ones refuse complex: real_only)
             logsumexp, reduce_dims, numpy_names, _kept_shape,
+            logaddexp, _float_operands, _integral,
             # (products)
             einsum, _einsum_diagonals, diagonal, view_of, _alias, bmm, dot, outer, kron, _two_tensors,
             # (shapes and running sums)

@@ -3483,7 +3483,8 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               # (reductions with real results)
               "var", "std", "norm", "prod", "logsumexp",
               # (casts to a complex dtype; a gather through indexing)
-              "cfloat", "cdouble", "index_select"):
+              "cfloat", "cdouble", "index_select",
+              "logaddexp", "logaddexp2"):
     _attr = Tensor.__dict__.get(_name)
     if _attr is not None:
         complex_ok(_attr)
