@@ -138,6 +138,8 @@ _CASES = {
                                                       + m.logcumsumexp(m.outer(w, x + 0j), 0)[2]).sum(),
     "logaddexp": lambda m, z, w, x: m.view_as_real(m.logaddexp(z, w * 3) + (z * 2j).logaddexp(w)
                                                    + m.logaddexp(x + 0j, w)).sum(),
+    "cumprod": lambda m, z, w, x: m.view_as_real(z.cumprod(0) * w + m.cumprod(m.outer(w, z), 1)[1]
+                                                 + m.cumprod(m.cat([z[:1] * 0, w[1:]]), 0)).sum(),
     "prod": lambda m, z, w, x: m.view_as_real(z.prod() * w + m.prod(m.outer(w, z), 1) + m.outer(z, w).prod(0, True)[0]
                                               + m.cat([z[:1] * 0, w]).prod()).sum(),
     "index": lambda m, z, w, x: m.view_as_real(m.outer(z, w)[[2, 0], 1:].sum(0) + m.outer(z, w)[x > 0].sum()
@@ -301,7 +303,7 @@ def test_complex_creation_dtypes_and_printing(device):
 
 
 _REFUSED = {
-    "relu": lambda z: z.relu(), "log1p": lambda z: z.log1p(), "cumprod": lambda z: z.cumprod(0),
+    "relu": lambda z: z.relu(), "log1p": lambda z: z.log1p(), "erf": lambda z: z.erf(),
     "max": lambda z: z.max(), "sort": lambda z: z.sort(), "lt": lambda z: z < z, "ge": lambda z: z >= 1,
     "argmax": lambda z: z.argmax(), "argsort": lambda z: z.argsort(), "topk": lambda z: z.topk(1),
     "clamp": lambda z: z.clamp(0, 1),
@@ -517,11 +519,10 @@ def test_complex_random_and_full_match_torch(device):
 
 
 @pytest.mark.parametrize("case", ["log_sqrt", "sin_cos", "tanh_sigmoid", "pow", "reciprocal_square", "sgn",
-                                  "var_std", "norms", "cumsum", "products", "inv_det_solve", "adjoint", "svd",
-                                  "qr", "cholesky", "slogdet_logdet", "solve_triangular",
-                                  "lu", "svdvals", "pinv_lstsq", "matrix_exp_power",
-                                  "linalg_products", "norm_forms",
-                                  "eigh_vectors"])
+                                  "var_std", "norms", "cumsum", "cumprod", "logsumexp", "logaddexp", "products",
+                                  "inv_det_solve", "adjoint", "svd", "qr", "cholesky", "slogdet_logdet",
+                                  "solve_triangular", "lu", "svdvals", "pinv_lstsq", "matrix_exp_power",
+                                  "linalg_products", "norm_forms", "eigh_vectors"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

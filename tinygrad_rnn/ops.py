@@ -2153,23 +2153,27 @@ def _running(fn: Any, x: Tensor, dim: int, dtype: Any, op: str) -> Tensor:
     return out if dtype is None else out.astype(dtype)
 
 
+@complex_ok
 class Cumprod(Cumsum):
     """y_i = x_0 x_1 ... x_i along dim (ints give int64; float16 multiplies in float32, float32 in float64 on
     the CPU, as cumsum). dL/dx_i = sum_{k >= i} g_k y_k / x_i: g y summed from the end, over x, where no
     factor is 0. With a first zero at z: that for i < z, 0 for i > z, and at z the product before z times
     sum_{k >= z} g_k prod_{z < j <= k} x_j (arrays, vectorized); under create_graph, in ops, the product
-    before i times S_i, S_i = g_i + x_{i+1} S_{i+1} run from the end (exact, O(n), a step per element)."""
+    before i times S_i, S_i = g_i + x_{i+1} S_{i+1} run from the end (exact, O(n), a step per element).
+    Complex x (holomorphic): the same formulas at conj(x) and conj(y), g conj(dy/dx) as torch's."""
 
     run, saved_inputs, save_output = "cumprod", (0,), True
     quiet = True  # (as Prod: a product past the dtype's range is inf, quietly)
-    complex_ok = False  # (Cumsum's is not inherited: this backward is not audited for complex tensors)
 
     def backward(self, g):
         (x,), d = self.saved, self.dim
+        conj = x.array.dtype.kind == "c"
         if not _mode.grad_enabled:
-            return (_const(_cumprod_grad(x.array, g.array, self._out, d)),)
+            x_a, y_a = (x.array.conj(), self._out.conj()) if conj else (x.array, self._out)
+            return (_const(_cumprod_grad(x_a, g.array, y_a, d)),)
+        x, y = (x.conj(), self.output.conj()) if conj else (x, self.output)
         if not bool((x.array == 0).any()):
-            return ((g * self.output).flip(d).cumsum(d).flip(d) / x,)
+            return ((g * y).flip(d).cumsum(d).flip(d) / x,)
         n = x.shape[d]
         if n == 0:
             return (g,)
@@ -5013,6 +5017,7 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             broadcast_to, var, centered, correction_arg, bool_arg, pow, where, _bool_mask, broadcast_shapes,
             masked_fill, tril, int_arg, compare,  # (compare: eq / ne; the ordering ones refuse complex: real_only)
             logsumexp, reduce_dims, numpy_names, _kept_shape,
+            scaled_operands,
             logaddexp, _float_operands, _integral,
             # (products)
             einsum, _einsum_diagonals, diagonal, view_of, _alias, bmm, dot, outer, kron, _two_tensors,
@@ -5022,6 +5027,7 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             # (add and sub with alpha, a complex one for a complex result)
             scaled_operands, _scale_factor,
             # (a gather through getitem; float16 computed in float32)
-            index_select, half_in_float32):
+            index_select, half_in_float32,
+            cumprod, _products_before):
     complex_ok(_fn)
 del _fn

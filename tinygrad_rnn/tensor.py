@@ -3480,6 +3480,7 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "select", "movedim", "moveaxis", "unflatten", "repeat", "tile", "unbind", "contiguous", "expand_as",
               "swapaxes", "swapdims", "view_as", "reshape_as", "ravel", "as_strided", "as_strided_scatter",
               "new_empty_strided",
+              "cumprod",
               # (reductions with real results)
               "var", "std", "norm", "prod", "logsumexp",
               # (casts to a complex dtype; a gather through indexing)
