@@ -140,6 +140,8 @@ _CASES = {
                                                    + m.logaddexp(x + 0j, w)).sum(),
     "cumprod": lambda m, z, w, x: m.view_as_real(z.cumprod(0) * w + m.cumprod(m.outer(w, z), 1)[1]
                                                  + m.cumprod(m.cat([z[:1] * 0, w[1:]]), 0)).sum(),
+    "vander": lambda m, z, w, x: m.view_as_real(m.linalg.vander(z, N=3).sum(0) * w[0] + m.linalg.vander(
+        m.stack([z, w]))[1, 2]).sum(),
     "prod": lambda m, z, w, x: m.view_as_real(z.prod() * w + m.prod(m.outer(w, z), 1) + m.outer(z, w).prod(0, True)[0]
                                               + m.cat([z[:1] * 0, w]).prod()).sum(),
     "index": lambda m, z, w, x: m.view_as_real(m.outer(z, w)[[2, 0], 1:].sum(0) + m.outer(z, w)[x > 0].sum()

@@ -1039,3 +1039,23 @@ def test_trapezoid_takes_integers_and_refuses_what_torch_refuses():
         tg.cumulative_trapezoid(tg.ones(3), tg.ones(3), dx=1.0)
     with pytest.raises(IndexError, match="trapezoid: y must have at least 1 dim"):
         tg.trapezoid(tg.tensor(1.0))
+
+
+def test_vander_is_a_running_product_as_torchs(device):
+    """torch.vander is a cumprod of x: integer and bool input give int64 (an int32 x gave int32 here), and complex
+    input works (it was refused); torch.linalg.vander takes complex input too, with torch's gradients."""
+    torch = pytest.importorskip("torch")
+    for dt in ("int32", "uint8", "bool", "int64"):
+        x = np.array([1, 2, 3] if dt != "bool" else [True, False, True], dtype=dt)
+        got, ref = tg.vander(tg.tensor(x, device=device), N=3), torch.vander(torch.tensor(x), N=3)
+        assert got.dtype == tg.int64 and got.tolist() == ref.tolist()
+    z = np.array([1 + 2j, -1j, 3 + 0j, 0j])
+    for n in (0, 1, 2, 5):
+        for inc in (False, True):
+            got = tg.vander(tg.tensor(z, device=device), N=n, increasing=inc)
+            np.testing.assert_array_equal(got.numpy(), torch.vander(torch.tensor(z), N=n, increasing=inc).numpy())
+    np.testing.assert_array_equal(tg.linalg.vander(tg.tensor(z, device=device)).numpy(),
+                                  torch.linalg.vander(torch.tensor(z)).numpy())
+    x = tg.tensor([0.0, 2.0, -1.5], dtype=tg.float64, device=device, requires_grad=True)
+    tg.vander(x, N=4).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 17.0, 4.75])

@@ -1289,18 +1289,21 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alph
 
 def vander(x: Tensor, N: Optional[int] = None, increasing: bool = False) -> Tensor:
     """torch.vander: the Vandermonde matrix of a 1-D x, columns x^(N-1), ..., x^0 (x^0 first if increasing); N
-    defaults to len(x). bool input gives int64, as torch's."""
+    defaults to len(x). As torch's, a running product of x (cumprod: integer and bool input give int64; complex
+    too)."""
     if _input("vander", x).ndim != 1:
         raise ValueError(f"vander: x must be a 1-D tensor, got shape {x.shape}")
     n = len(x) if N is None else int_arg(N, "vander", "N")
     if n < 0:
         raise ValueError(f"vander: N must be non-negative, got {n}")
     increasing = bool_arg(increasing, "vander", "increasing")
-    if x.dtype == np.bool_:
+    if x.dtype.kind in "biu":
         x = x.astype(np.int64)
-    powers = [x.unsqueeze(1) ** k for k in range(n)] if n else [x.unsqueeze(1)[:, :0]]
-    cols = [p if p.dtype == x.dtype else p.astype(x.dtype) for p in powers]  # (x ** 0 of an int x keeps its dtype)
-    return cat(cols if increasing else cols[::-1], 1)
+    cols = [_const(xp_of(x.array).ones((len(x), min(n, 1)), x.dtype))]  # (x^0; none for N = 0)
+    if n > 1:
+        cols.append(x.unsqueeze(1).expand(len(x), n - 1).cumprod(1))
+    out = cat(cols, 1)
+    return out if increasing else out.flip(1)
 
 
 def _integer_pair(op: str, input: Any, other: Any, fn: Any) -> Tensor:
@@ -1706,6 +1709,6 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
 
 
 # the functions above right for complex tensors (see tensor.complex_check)
-for _fn in (sgn, vdot, inner, tensordot, logdet, cross, logcumsumexp, _logcumsumexp_branch):
+for _fn in (sgn, vdot, inner, tensordot, logdet, cross, logcumsumexp, _logcumsumexp_branch, vander):
     complex_ok(_fn)
 del _fn

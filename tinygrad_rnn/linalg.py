@@ -1046,11 +1046,6 @@ def vander(x: Tensor, *, N: Any = None) -> Tensor:
     if x.dtype == np.bool_:
         raise TypeError(f"{op}: x must not be bool")
     ones = _const(xp_of(x.array).ones(x.shape + (1,), x.dtype))
-    if x.dtype.kind == "c":  # (cumprod is not audited for complex tensors: the powers one product at a time)
-        columns = [ones, x.unsqueeze(-1)]
-        while len(columns) < n:
-            columns.append(columns[-1] * columns[1])
-        return _ops.cat(columns, -1)
     powers = x.unsqueeze(-1).expand(x.shape + (n - 1,)).cumprod(-1)
     return _ops.cat([ones, powers], -1)
 
