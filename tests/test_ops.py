@@ -407,6 +407,7 @@ def test_activations_at_their_edges_and_as_modules():
             (g,) = tg.grad(y.sum(), x)
         np.testing.assert_allclose(y.numpy(), want_y, rtol=1e-12)
         np.testing.assert_allclose(g.numpy(), want_g, rtol=1e-12)
+        assert not np.signbit(y.numpy()[1])  # (logsigmoid(800) is +0.0, as torch's, not -0.0)
     v = tg.randn(3, 4)
     for module, fn in ((tg.nn.SiLU(), F.silu), (tg.nn.LogSigmoid(), F.logsigmoid),
                        (tg.nn.LeakyReLU(0.3), lambda t: F.leaky_relu(t, 0.3)),

@@ -155,10 +155,10 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 
 def logsigmoid(input: Tensor) -> Tensor:
-    """log(sigmoid(x)) = -softplus(-x): finite for any finite x, where log of a sigmoid that rounded to 0
-    would be -inf."""
+    """log(sigmoid(x)) = 0 - softplus(-x): finite for any finite x, where log of a sigmoid that rounded to 0
+    would be -inf; +0.0 (not -0.0) where softplus(-x) is 0, as torch's."""
     _check_tensor("logsigmoid", "input", input)
-    return -_softplus(-input._floating())
+    return 0 - _softplus(-input._floating())
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
