@@ -113,6 +113,8 @@ _CASES = {
     "log_sqrt": lambda m, z, w, x: m.view_as_real(w.log() * 2 + (z * w).sqrt() + m.log(z) - m.sqrt(w)).sum(),
     "sin_cos": lambda m, z, w, x: m.view_as_real(z.sin() * w.cos() + m.sin(w * 0.5)).sum(),
     "tanh_sigmoid": lambda m, z, w, x: m.view_as_real(z.tanh() * w + w.sigmoid() + m.tanh(x * 1j)).sum(),
+    "log1p_expm1_sinh_cosh": lambda m, z, w, x: m.view_as_real(z.log1p() * w + m.expm1(w * 0.5) + z.sinh()
+                                                               + m.cosh(w) * m.log1p(z * 1e-9) * 1e9).sum(),
     "pow": lambda m, z, w, x: m.view_as_real(z ** 2 + z ** 2.5 + w ** (0.5 - 1j) + z ** w + 2 ** z
                                              + (x * x + 1) ** (1 + 1j) + (1 - 2j) ** z + z.pow(x)).sum(),
     "reciprocal_square": lambda m, z, w, x: m.view_as_real(z.reciprocal() * w.square() + m.reciprocal(w)).sum(),
@@ -305,7 +307,7 @@ def test_complex_creation_dtypes_and_printing(device):
 
 
 _REFUSED = {
-    "relu": lambda z: z.relu(), "log1p": lambda z: z.log1p(), "erf": lambda z: z.erf(),
+    "relu": lambda z: z.relu(), "tan": lambda z: z.tan(), "erf": lambda z: z.erf(),
     "max": lambda z: z.max(), "sort": lambda z: z.sort(), "lt": lambda z: z < z, "ge": lambda z: z >= 1,
     "argmax": lambda z: z.argmax(), "argsort": lambda z: z.argsort(), "topk": lambda z: z.topk(1),
     "clamp": lambda z: z.clamp(0, 1),
@@ -521,10 +523,10 @@ def test_complex_random_and_full_match_torch(device):
 
 
 @pytest.mark.parametrize("case", ["log_sqrt", "sin_cos", "tanh_sigmoid", "pow", "reciprocal_square", "sgn",
-                                  "var_std", "norms", "cumsum", "cumprod", "logsumexp", "logaddexp", "products",
-                                  "inv_det_solve", "adjoint", "svd", "qr", "cholesky", "slogdet_logdet",
-                                  "solve_triangular", "lu", "svdvals", "pinv_lstsq", "matrix_exp_power",
-                                  "linalg_products", "norm_forms", "eigh_vectors"])
+                                  "log1p_expm1_sinh_cosh", "var_std", "norms", "cumsum", "cumprod", "logsumexp",
+                                  "logaddexp", "products", "inv_det_solve", "adjoint", "svd", "qr", "cholesky",
+                                  "slogdet_logdet", "solve_triangular", "lu", "svdvals", "pinv_lstsq",
+                                  "matrix_exp_power", "linalg_products", "norm_forms", "eigh_vectors"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

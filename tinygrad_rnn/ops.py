@@ -933,22 +933,32 @@ class Root(Function):
         return (where(pos, g * slope, 0.0),)
 
 
+@complex_ok
 class Log1p(Function):
-    """y = log(1 + x), exact where x is tiny (log(1 + x) rounds 1 + x first); dy/dx = 1 / (1 + x)."""
+    """y = log(1 + x), exact where x is tiny (log(1 + x) rounds 1 + x first); dy/dx = 1 / (1 + x). Complex x:
+    the principal log, its real part 0.5 log1p(2 re + |x|^2) where |x| < 1/2 (numpy's complex log1p rounds 1 + x
+    first), and g / conj(1 + x), as torch's."""
 
     quiet = True
     saved_inputs = (0,)
 
     def forward(self, x):
-        return xp_of(x).log1p(x)
+        xp = xp_of(x)
+        if x.dtype.kind != "c":
+            return xp.log1p(x)
+        re, im = x.real, x.imag
+        with np.errstate(all="ignore"):
+            real = xp.where(abs(x) < 0.5, 0.5 * xp.log1p(re * (2 + re) + im * im), xp.log(abs(1 + x)))
+        return (real + 1j * xp.arctan2(im, 1 + re)).astype(x.dtype, copy=False)
 
     def backward(self, g):
-        return (g / (1 + self.saved[0]),)
+        return (g / _conj(1 + self.saved[0]),)
 
 
+@complex_ok
 class Expm1(Function):
     """y = e^x - 1, exact where x is tiny; dy/dx = e^x, not torch's y + 1, which is 0 once y rounds to -1 (x < -17
-    in float32): elu's and celu's gradient far left, which torch's own kernels give as e^x."""
+    in float32): elu's and celu's gradient far left, which torch's own kernels give as e^x. Complex x: g conj(e^x)."""
 
     quiet = True
     saved_inputs = (0,)
@@ -957,7 +967,7 @@ class Expm1(Function):
         return xp_of(x).expm1(x)
 
     def backward(self, g):
-        return (g * self.saved[0].exp(),)
+        return (g * _conj(self.saved[0].exp()),)
 
 
 @complex_ok
@@ -1043,8 +1053,9 @@ class Tan(Function):
         return (g * (1 + y * y),)
 
 
+@complex_ok
 class Sinh(Function):
-    """y = sinh x; dy/dx = cosh x."""
+    """y = sinh x; dy/dx = cosh x (complex: g conj(cosh x))."""
 
     quiet = True
     saved_inputs = (0,)
@@ -1053,11 +1064,12 @@ class Sinh(Function):
         return xp_of(x).sinh(x)
 
     def backward(self, g):
-        return (g * self.saved[0].cosh(),)
+        return (g * _conj(self.saved[0].cosh()),)
 
 
+@complex_ok
 class Cosh(Function):
-    """y = cosh x; dy/dx = sinh x."""
+    """y = cosh x; dy/dx = sinh x (complex: g conj(sinh x))."""
 
     quiet = True
     saved_inputs = (0,)
@@ -1066,7 +1078,7 @@ class Cosh(Function):
         return xp_of(x).cosh(x)
 
     def backward(self, g):
-        return (g * self.saved[0].sinh(),)
+        return (g * _conj(self.saved[0].sinh()),)
 
 
 class Asin(Function):

@@ -3473,7 +3473,8 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "__array__", "__bool__", "__len__", "zero_", "__getitem__", "mean", "exp", "__matmul__",
               "__rmatmul__", "matmul", "mm", "unsqueeze", "squeeze", "flatten", "_cast_for",
               # (elementwise)
-              "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "reciprocal", "square", "pow", "__pow__", "__rpow__",
+              "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "sinh", "cosh", "reciprocal",
+              "square", "pow", "__pow__", "__rpow__",
               "where", "tril", "triu", "adjoint", "mH", "H",
               # (shapes)
               "cumsum", "split", "chunk", "flip", "fliplr", "flipud", "roll", "diagonal", "diag", "trace", "narrow",
