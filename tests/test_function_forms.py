@@ -1322,6 +1322,27 @@ def test_joins_take_axis(name, device):
                                                                       axis=1).shape)
 
 
+@pytest.mark.parametrize("name", ["cumsum", "cumprod"])
+def test_running_ops_take_axis(name, device):
+    """torch.cumprod(alphas, axis=0) (the annotated DDPM's schedule), x.cumsum(axis=1), x.cumsum_(axis=1): numpy's
+    name for dim, as torch's parser takes it; values and gradient those of dim=; no dim at all is a TypeError."""
+    x = tg.tensor(M3, requires_grad=True, device=device)
+    for got in (getattr(tg, name)(x, axis=1), getattr(x, name)(axis=1), getattr(x, name)(axis=1, dtype=tg.float64)):
+        want = getattr(x, name)(1)
+        assert np.array_equal(got.numpy(), want.numpy())
+        (g1,), (g2,) = tg.autograd.grad(got.sum(), [x]), tg.autograd.grad(want.sum(), [x])
+        assert np.array_equal(g1.numpy(), g2.numpy())
+    y = x.detach().clone()
+    assert np.array_equal(getattr(y, name + "_")(axis=0).numpy(), getattr(x, name)(0).numpy())
+    with pytest.raises(TypeError, match=name):
+        getattr(tg, name)(x, 1, axis=1)
+    with pytest.raises(TypeError, match="dim must be an int, got NoneType"):
+        getattr(tg, name)(x)
+    if torch is not None:
+        want = getattr(torch, name)(torch.tensor(M3), axis=1)
+        np.testing.assert_allclose(getattr(tg, name)(x, axis=1).detach().numpy(), want.numpy(), rtol=1e-12)
+
+
 @pytest.mark.parametrize("name, args", [("add", (P,)), ("mul", (X,)), ("tanh", ()), ("sum", (0,)), ("mean", (1,)),
                                         ("maximum", (P,)), ("minimum", (P,)), ("exp", ())])
 def test_out_keyword_as_torchs(name, args, device):

@@ -2150,14 +2150,16 @@ class Cumsum(Function):
         return (g.flip(self.dim).cumsum(self.dim).flip(self.dim),)
 
 
-def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    """torch.cumsum: running sums along dim (ints and bools give int64, float16 sums in float32); with
-    ``dtype``, input is cast to it first."""
-    return _running(Cumsum, input, dim, dtype, "cumsum")
+def cumsum(input: Tensor, dim: Optional[int] = None, dtype: Any = None, *, axis: Optional[int] = None) -> Tensor:
+    """torch.cumsum: running sums along dim (``axis=``, numpy's name, as torch's; ints and bools give int64,
+    float16 sums in float32); with ``dtype``, input is cast to it first."""
+    return _running(Cumsum, input, dim, dtype, "cumsum", axis)
 
 
-def _running(fn: Any, x: Tensor, dim: int, dtype: Any, op: str) -> Tensor:
-    """cumsum/cumprod: x (cast to dtype, which the result keeps, as torch) run along one dim."""
+def _running(fn: Any, x: Tensor, dim: Optional[int], dtype: Any, op: str, axis: Optional[int] = None) -> Tensor:
+    """cumsum/cumprod: x (cast to dtype, which the result keeps, as torch) run along one dim (or axis)."""
+    if axis is not None:
+        dim = numpy_names(op, dim, None, axis, None)[0]
     d = _one_dim(dim, _input(op, x).ndim, op)
     if dtype is not None:
         x = cast_to(x, dtype, op)
@@ -2218,9 +2220,10 @@ def _products_before(x: Tensor, d: int) -> Tensor:
     return cumprod(cat([one, x[_along(d, slice(0, x.shape[d] - 1))]], d), d)
 
 
-def cumprod(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    """torch.cumprod: running products along dim (ints and bools give int64); with ``dtype``, input is cast first."""
-    return _running(Cumprod, input, dim, dtype, "cumprod")
+def cumprod(input: Tensor, dim: Optional[int] = None, dtype: Any = None, *, axis: Optional[int] = None) -> Tensor:
+    """torch.cumprod: running products along dim (or ``axis=``, as cumsum; ints and bools give int64); with
+    ``dtype``, input is cast first."""
+    return _running(Cumprod, input, dim, dtype, "cumprod", axis)
 
 
 def _kind(v: Any) -> str:

@@ -3138,11 +3138,11 @@ class Tensor:
     def triu(self, diagonal: int = 0) -> "Tensor":
         return _ops.tril(self, diagonal, upper=True)
 
-    def cumsum(self, dim: int, dtype: Any = None) -> "Tensor":
-        return _ops.cumsum(self, dim, dtype)
+    def cumsum(self, dim: Optional[int] = None, dtype: Any = None, *, axis: Optional[int] = None) -> "Tensor":
+        return _ops.cumsum(self, dim, dtype, axis=axis)
 
-    def cumprod(self, dim: int, dtype: Any = None) -> "Tensor":
-        return _ops.cumprod(self, dim, dtype)
+    def cumprod(self, dim: Optional[int] = None, dtype: Any = None, *, axis: Optional[int] = None) -> "Tensor":
+        return _ops.cumprod(self, dim, dtype, axis=axis)
 
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
         return _ops.sort(self, dim, descending, stable=stable)
