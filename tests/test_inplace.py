@@ -705,6 +705,18 @@ def test_fill_zero_copy_and_sampling_are_recorded_writes():
     assert s.grad.item() == 16.0
 
 
+def test_copy_takes_non_blocking_as_torch(device):
+    """x.copy_(src, non_blocking=True), as ported code writes for host-to-device copies (torch's signature): the
+    copy is the same, done when copy_ returns, and recorded the same."""
+    w = tg.tensor([1.0, 2.0], requires_grad=True, device=device)
+    for kwargs in ({"non_blocking": True}, {"non_blocking": False}, {}):
+        z = tg.zeros(3, 2, device=device)
+        assert z.copy_(w * 2, **kwargs) is z
+        (g,) = tg.autograd.grad(z.sum(), [w])
+        assert z.tolist() == [[2.0, 4.0]] * 3 and g.tolist() == [6.0, 6.0]
+    assert list(inspect.signature(tg.Tensor.copy_).parameters) == ["self", "src", "non_blocking"]
+
+
 def test_a_value_of_another_dtype_gets_its_own_dtypes_gradient():
     w = tg.tensor(1.5, dtype=tg.float64, requires_grad=True)
     v = w * 1

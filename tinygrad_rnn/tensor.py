@@ -1801,8 +1801,9 @@ class Tensor:
         self._write("fill_", (Ellipsis,), _fill_value("fill_", value, self.dtype))
         return self
 
-    def copy_(self, src: Any) -> "Tensor":
-        """Copy src's values into this tensor (src broadcasts to this shape; dtype and device are kept)."""
+    def copy_(self, src: Any, non_blocking: bool = False) -> "Tensor":
+        """Copy src's values into this tensor (src broadcasts to this shape; dtype and device are kept).
+        ``non_blocking`` is accepted, as torch's, and changes nothing: the copy is done when copy_ returns."""
         self._write("copy_", (Ellipsis,), src if isinstance(src, Tensor) or src is None else backend.as_array(src))
         return self
 
