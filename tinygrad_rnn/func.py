@@ -1,5 +1,5 @@
 """torch.func: functional_call, and the function transforms grad, grad_and_value, vjp, jvp, linearize, jacrev, jacfwd,
-hessian, vmap and stack_module_state, with torch 2.13's signatures, outputs and errors.
+hessian, vmap, stack_module_state and replace_all_batch_norm_modules_, with torch 2.13's signatures, outputs and errors.
 
 torch.func wraps tensors in levels; here each transform is a few calls to the reverse-mode engine (tg.autograd's
 ``grad``, through autograd_functional's helpers), which compose because every derivative is taken with
@@ -28,13 +28,14 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 from . import backend
 from .autograd import inference_mode, is_grad_enabled
 from .autograd_functional import _grads, _jacobian_blocks
+from .nn.layers import _BatchNorm
 from .nn.module import Module
 from .nn.utils.stateless import _functional_call
 from .ops import cat, stack
 from .tensor import Tensor, _mode
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
-           "vmap", "stack_module_state"]
+           "vmap", "stack_module_state", "replace_all_batch_norm_modules_"]
 
 Argnums = Union[int, Tuple[int, ...]]
 
@@ -675,3 +676,16 @@ def stack_module_state(models: Sequence[Module]) -> Tuple[Dict[str, Any], Dict[s
     return (stacked([dict(m.named_parameters()) for m in models]),
             stacked([dict(m.named_buffers()) for m in models]))
 
+
+def replace_all_batch_norm_modules_(root: Module) -> Module:
+    """torch.func.replace_all_batch_norm_modules_: every batch norm module in root (root too) stops tracking running
+    statistics, in place: running_mean, running_var and num_batches_tracked become None and track_running_stats
+    False, so it normalizes with each batch's statistics in training and eval mode alike (what vmap over tasks of
+    functorch's MAML example needs). Returns root."""
+    for module in root.modules():  # (root.modules() starts with root)
+        if isinstance(module, _BatchNorm) and module.track_running_stats:
+            module.running_mean = None
+            module.running_var = None
+            module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root
