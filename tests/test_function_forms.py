@@ -1343,6 +1343,37 @@ def test_running_ops_take_axis(name, device):
         np.testing.assert_allclose(getattr(tg, name)(x, axis=1).detach().numpy(), want.numpy(), rtol=1e-12)
 
 
+AXIS_TAKERS = [("softmax", 1), ("log_softmax", 0), ("squeeze", None), ("unsqueeze", 3), ("sort", 0), ("argsort", 2)]
+
+
+@pytest.mark.parametrize("name, axis", AXIS_TAKERS)
+def test_dim_ops_take_axis(name, axis, device):
+    """x.softmax(axis=1), torch.squeeze(x, axis=1), x.sort(axis=0), torch.argsort(x, axis=2) and kin: numpy's name
+    for dim, which torch's parser takes for every native op; the method, the function form and the in-place form
+    (squeeze_, unsqueeze_) give what dim= gives, values and gradient; dim and axis both is a TypeError."""
+    a = M3[:, :1] if name == "squeeze" else M3
+    axis = 1 if axis is None else axis
+    x = tg.tensor(a, requires_grad=True, device=device)
+
+    def first(r):
+        return r.values if name == "sort" else r
+    want = first(getattr(x, name)(axis))
+    for got in (first(getattr(x, name)(axis=axis)), first(getattr(tg, name)(x, axis=axis))):
+        assert got.shape == want.shape and np.array_equal(got.detach().numpy(), want.detach().numpy())
+        if got.requires_grad:
+            (g1,) = tg.autograd.grad(got.sum() ** 2, [x])
+            (g2,) = tg.autograd.grad(want.sum() ** 2, [x], retain_graph=True)
+            assert np.array_equal(g1.numpy(), g2.numpy())
+    if name in ("squeeze", "unsqueeze"):
+        assert getattr(x.detach().clone(), name + "_")(axis=axis).shape == want.shape
+    with pytest.raises(TypeError, match=f"{name}: got dim and axis"):
+        getattr(x, name)(axis, axis=axis)
+    if torch is not None:
+        t = torch.tensor(a)
+        np.testing.assert_allclose(first(getattr(x, name)(axis=axis)).detach().numpy(),
+                                   first(getattr(torch, name)(t, axis=axis)).numpy(), rtol=1e-12)
+
+
 @pytest.mark.parametrize("name, args", [("add", (P,)), ("mul", (X,)), ("tanh", ()), ("sum", (0,)), ("mean", (1,)),
                                         ("maximum", (P,)), ("minimum", (P,)), ("exp", ())])
 def test_out_keyword_as_torchs(name, args, device):

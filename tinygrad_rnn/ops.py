@@ -2381,9 +2381,12 @@ return_types["histogramdd"] = namedtuple("histogramdd", ("hist", "bin_edges"))
 return_types["aminmax"] = namedtuple("aminmax", ("min", "max"))
 
 
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
-    """Indices (int64) that sort input along dim, always stable (so ``stable`` changes nothing): equal values keep
-    their order, descending too. NaN sorts as the largest value, as in torch."""
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False,
+            axis: Optional[int] = None) -> Tensor:
+    """Indices (int64) that sort input along dim (or ``axis=``, numpy's name), always stable (so ``stable`` changes
+    nothing): equal values keep their order, descending too. NaN sorts as the largest value, as in torch."""
+    if axis is not None:
+        dim = numpy_names("argsort", None if dim == -1 else dim, None, axis, None)[0]
     d = _one_dim(dim, _input("argsort", input).ndim, "argsort")
     real_only("argsort", input)
     bool_arg(descending, "argsort", "descending")
@@ -2404,9 +2407,12 @@ def _sort_indices(a: Any, d: int, descending: bool) -> Any:
     return (a.shape[d] - 1 - xp.flip(argsort_(xp.flip(a, d)), d)).astype(np.int64, copy=False)
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
-    """torch.sort: the named tuple (values, indices), always stable. values = input.gather(dim, indices), so each
-    value's gradient goes back to the element it came from."""
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False,
+         axis: Optional[int] = None) -> Any:
+    """torch.sort: the named tuple (values, indices) along dim (or ``axis=``), always stable. values =
+    input.gather(dim, indices), so each value's gradient goes back to the element it came from."""
+    if axis is not None:
+        dim = numpy_names("sort", None if dim == -1 else dim, None, axis, None)[0]
     d = _one_dim(dim, _input("sort", input).ndim, "sort")
     bool_arg(descending, "sort", "descending")
     bool_arg(stable, "sort", "stable")

@@ -2985,12 +2985,16 @@ class Tensor:
                   axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
         return _ops.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def softmax(self, dim: int, dtype: Any = None) -> "Tensor":
-        """exp(x) / sum(exp(x)) over dim, after casting to ``dtype`` if given (a float dtype: e.g. float64 for a
-        float32 input, as torch's; the cast is differentiable)."""
+    def softmax(self, dim: Optional[int] = None, dtype: Any = None, *, axis: Optional[int] = None) -> "Tensor":
+        """exp(x) / sum(exp(x)) over dim (or ``axis=``, numpy's name, as torch's), after casting to ``dtype`` if
+        given (a float dtype: e.g. float64 for a float32 input, as torch's; the cast is differentiable)."""
+        if axis is not None:
+            dim = _ops.numpy_names("softmax", dim, None, axis, None)[0]
         return _ops.Softmax(dim)(self._cast_for("softmax", dtype))
 
-    def log_softmax(self, dim: int, dtype: Any = None) -> "Tensor":
+    def log_softmax(self, dim: Optional[int] = None, dtype: Any = None, *, axis: Optional[int] = None) -> "Tensor":
+        if axis is not None:
+            dim = _ops.numpy_names("log_softmax", dim, None, axis, None)[0]
         return _ops.LogSoftmax(dim)(self._cast_for("log_softmax", dtype))
 
     def _cast_for(self, op: str, dtype: Any) -> "Tensor":
@@ -3145,27 +3149,37 @@ class Tensor:
     def cumprod(self, dim: Optional[int] = None, dtype: Any = None, *, axis: Optional[int] = None) -> "Tensor":
         return _ops.cumprod(self, dim, dtype, axis=axis)
 
-    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
-        return _ops.sort(self, dim, descending, stable=stable)
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False,
+             axis: Optional[int] = None) -> Any:
+        return _ops.sort(self, dim, descending, stable=stable, axis=axis)
 
-    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> "Tensor":
-        return _ops.argsort(self, dim, descending, stable=stable)
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False,
+                axis: Optional[int] = None) -> "Tensor":
+        return _ops.argsort(self, dim, descending, stable=stable, axis=axis)
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
         return _ops.topk(self, k, dim, largest, sorted)
 
-    def squeeze(self, dim: Any = None) -> "Tensor":
+    def squeeze(self, dim: Any = None, *, axis: Any = None) -> "Tensor":
+        if axis is not None:  # (torch's numpy name)
+            dim = _ops.numpy_names("squeeze", dim, None, axis, None)[0]
         return _ops.squeeze(self, dim)
 
-    def unsqueeze(self, dim: int) -> "Tensor":
+    def unsqueeze(self, dim: Optional[int] = None, *, axis: Optional[int] = None) -> "Tensor":
+        if axis is not None:  # (torch's numpy name)
+            dim = _ops.numpy_names("unsqueeze", dim, None, axis, None)[0]
         return _ops.unsqueeze(self, dim)
 
-    def squeeze_(self, dim: Any = None) -> "Tensor":
+    def squeeze_(self, dim: Any = None, *, axis: Any = None) -> "Tensor":
         """squeeze in place: this tensor's size-1 dims (of dim, an int or a tuple, or all) dropped."""
+        if axis is not None:
+            dim = _ops.numpy_names("squeeze_", dim, None, axis, None)[0]
         return self._restride_("squeeze_", lambda t: _ops.squeeze(t, dim))
 
-    def unsqueeze_(self, dim: int) -> "Tensor":
+    def unsqueeze_(self, dim: Optional[int] = None, *, axis: Optional[int] = None) -> "Tensor":
         """unsqueeze in place: a size-1 dim inserted at dim."""
+        if axis is not None:
+            dim = _ops.numpy_names("unsqueeze_", dim, None, axis, None)[0]
         return self._restride_("unsqueeze_", lambda t: _ops.unsqueeze(t, dim))
 
     def transpose_(self, dim0: int, dim1: int) -> "Tensor":
