@@ -2281,3 +2281,79 @@ class Scale(nn.Module):
     def __init__(self, w):
         super().__init__()
         self.w = nn.Parameter(w)
+
+
+def _clone_module(module):
+    """learn2learn's clone_module, as written there: a shallow copy of the module's __dict__ and registries, then
+    each parameter replaced by a differentiable clone, each submodule by its clone, through the registries."""
+    clone = module.__new__(type(module))
+    clone.__dict__ = module.__dict__.copy()
+    clone._parameters = clone._parameters.copy()
+    clone._buffers = clone._buffers.copy()
+    clone._modules = clone._modules.copy()
+    for key, param in module._parameters.items():
+        if param is not None:
+            clone._parameters[key] = param.clone()
+    for key in clone._modules:
+        clone._modules[key] = _clone_module(module._modules[key])
+    return clone
+
+
+def _update_module(module, updates):
+    """learn2learn's update_module: each parameter p replaced, in the registry, by p + update (a non-leaf)."""
+    for key, p in module._parameters.items():
+        if p is not None and p in updates:
+            module._parameters[key] = p + updates[p]
+    for child in module._modules.values():
+        _update_module(child, updates)
+    return module
+
+
+def test_writing_a_registry_entry_sets_the_attribute_as_torchs():
+    """module._parameters['weight'] = w makes module.weight w (torch's __getattr__ reads the registry; here the
+    registry writes the attribute); del and pop remove it; an assigned copy of a registry belongs to its new module;
+    a plain value (and __dict__ itself) may be assigned before Module.__init__, as torch allows."""
+    m = nn.Linear(2, 3)
+    w = m.weight * 2
+    m._parameters["weight"] = w
+    assert m.weight is w and dict(m.named_parameters())["weight"] is w
+    m._buffers["scale"] = tg.ones(3)
+    assert m.scale is m._buffers["scale"] and "scale" in m.state_dict()
+    del m._buffers["scale"]
+    assert not hasattr(m, "scale")
+    assert m._parameters.pop("bias") is not None and not hasattr(m, "bias")
+    seq = nn.Sequential(nn.Linear(2, 2))
+    seq._modules["0"] = nn.Tanh()
+    assert isinstance(seq[0], nn.Tanh) and isinstance(getattr(seq, "0"), nn.Tanh)
+    clone = m.__new__(type(m))
+    clone.__dict__ = m.__dict__.copy()
+    clone._parameters = clone._parameters.copy()
+    clone._parameters["weight"] = tg.zeros(3, 2)
+    assert clone.weight.sum().item() == 0 and m.weight is w  # (the copy is the clone's: m keeps its own)
+    with pytest.raises(AttributeError, match=r"call super\(\)\.__init__\(\) before"):
+        nn.Module.__new__(nn.Module).weight = nn.Parameter(tg.ones(1))
+
+
+def test_learn2learn_clone_and_update_module_maml_matches_torch():
+    """MAML written with learn2learn's clone_module / update_module (registry writes): the meta-gradient through
+    two inner steps (create_graph) is torch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((6, 2)), rng.standard_normal((6, 1))
+
+    def meta_grads(lib):
+        model = lib.nn.Sequential(lib.nn.Linear(2, 5), lib.nn.Tanh(), lib.nn.Linear(5, 1)).double()
+        with lib.no_grad():
+            for p in model.parameters():
+                p.copy_(lib.tensor(np.random.default_rng(p.numel()).standard_normal(tuple(p.shape))))
+        learner = _clone_module(model)
+        X, Y = lib.tensor(x), lib.tensor(y)
+        for _ in range(2):
+            params = list(learner.parameters())
+            loss = lib.nn.functional.mse_loss(learner(X[:3]), Y[:3])
+            grads = lib.autograd.grad(loss, params, create_graph=True)
+            _update_module(learner, {p: -0.1 * g for p, g in zip(params, grads)})
+        lib.nn.functional.mse_loss(learner(X[3:]), Y[3:]).backward()
+        return [p.grad.numpy() for p in model.parameters()]
+    for got, want in zip(meta_grads(tg), meta_grads(torch)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

@@ -134,6 +134,63 @@ class _LoadErrors(list):
         self.defer = True  # (False: copies made at once, as torch's)
 
 
+_REGISTRIES = ("_parameters", "_buffers", "_modules")
+
+
+class _Registry(OrderedDict):
+    """A module's _parameters, _buffers or _modules. The engine reads a member as a plain attribute (module.weight
+    is in the module's __dict__, no __getattr__ on the way), so writing an entry here also writes the attribute,
+    and deleting one deletes it: ``module._parameters['weight'] = w`` makes ``module.weight`` w, as torch's (where the
+    registry is what __getattr__ reads). learn2learn's clone_module and update_module and pruning-style code write
+    entries so. Only writes pay for this; a copy (registry.copy()) belongs to the module it is assigned to."""
+
+    def __init__(self, *args: Any, owner: Optional["Module"] = None, **kwargs: Any) -> None:
+        self._owner: Optional[Module] = None
+        super().__init__(*args, **kwargs)
+        self._owner = owner
+
+    def _mine(self) -> Optional["Module"]:
+        """The module whose registry this is (None while it is nobody's)."""
+        owner = self._owner
+        if owner is not None and any(owner.__dict__.get(kind) is self for kind in _REGISTRIES):
+            return owner
+        return None
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        owner = self._mine()
+        if owner is not None and isinstance(key, str):
+            object.__setattr__(owner, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        value = self[key]
+        super().__delitem__(key)
+        owner = self._mine()
+        if owner is not None and isinstance(key, str) and owner.__dict__.get(key, self) is value:
+            object.__delattr__(owner, key)
+
+    _MISSING = object()
+
+    def pop(self, key: Any, default: Any = _MISSING) -> Any:
+        if key in self:
+            value = self[key]
+            del self[key]
+            return value
+        if default is _Registry._MISSING:
+            raise KeyError(key)
+        return default
+
+    def popitem(self, last: bool = True) -> Tuple[Any, Any]:
+        if not self:
+            raise KeyError("dictionary is empty")
+        key = next(reversed(self)) if last else next(iter(self))
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        for key in list(self):
+            del self[key]
+
+
 class Module:
     """Base class: Parameters and Modules assigned as attributes are registered by name;
     buffers (non-trainable state such as a loss's class weights) via ``register_buffer``."""
@@ -161,17 +218,29 @@ class Module:
         if not self.call_super_init and args:
             raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but {len(args) + 1} were "
                             "given")
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_parameters", _Registry(owner=self))
+        object.__setattr__(self, "_buffers", _Registry(owner=self))
         object.__setattr__(self, "_non_persistent_buffers", set())
-        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_modules", _Registry(owner=self))
         object.__setattr__(self, "training", True)
         if self.call_super_init:
             super().__init__(*args, **kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
-            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+            if isinstance(value, (Parameter, Module, Tensor)):
+                raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+            object.__setattr__(self, name, value)  # (a plain value, or __dict__ itself, as torch allows)
+            return
+        if name in _REGISTRIES and isinstance(value, dict):  # (module._parameters = module._parameters.copy())
+            if not isinstance(value, _Registry):
+                value = _Registry(value)
+            value._owner = self
+            object.__setattr__(self, name, value)
+            for key, member in value.items():
+                if isinstance(key, str):
+                    object.__setattr__(self, key, member)
+            return
         if isinstance(value, (Parameter, Module)) and isinstance(getattr(type(self), name, None), property):
             raise KeyError(f"attribute {name!r} already exists")  # (torch's: a parametrized tensor's property)
         if name in self._buffers and not isinstance(value, (Parameter, Module)):
@@ -215,10 +284,12 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        self._parameters.pop(name, None)
+        registered = name in self._parameters or name in self._modules or name in self._buffers
+        self._parameters.pop(name, None)  # (a registry's entry takes its attribute with it: _Registry)
         self._modules.pop(name, None)
         self._del_buffer(name)
-        object.__delattr__(self, name)
+        if name in self.__dict__ or not registered:
+            object.__delattr__(self, name)
 
     def _del_buffer(self, name: str) -> None:
         self._buffers.pop(name, None)
