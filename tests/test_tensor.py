@@ -1,5 +1,6 @@
 """The Tensor API: dtype rules, attributes, conversions, repr, creation functions, seeding,
 casts, and the numpy/CuPy backend."""
+import copy
 import math
 import os
 import pickle
@@ -2262,3 +2263,18 @@ def test_like_and_clone_take_memory_format_as_torchs(name, device):
                 np.testing.assert_array_equal(got.numpy(), theirs(b, memory_format=fb).numpy())
     p = tg.nn.Parameter(tg.ones(3, device=device))
     assert ours(p, memory_format=tg.preserve_format).stride() == (1,)
+
+
+def test_code_may_set_its_own_attributes_on_a_tensor_as_torchs():
+    """t.update = g on any tensor (learn2learn's update_module marks each parameter so, then reads p.update), as
+    torch's tensors allow; copies made by deepcopy keep them; a name never set is still an AttributeError."""
+    p = tg.ones(2, requires_grad=True) * 2  # (a non-leaf, as a MAML learner's parameters are after one step)
+    p.update = -0.1 * p
+    assert p.update.shape == (2,) and copy.deepcopy(p.detach()).__dict__ == {}
+    p.update = None
+    assert p.update is None
+    leaf = tg.zeros(3)
+    leaf.tag = "x"
+    assert copy.deepcopy(leaf).tag == "x"
+    with pytest.raises(AttributeError):
+        tg.ones(1).never_set

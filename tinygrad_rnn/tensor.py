@@ -1100,7 +1100,8 @@ class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
     # (_view: True on a view op's result, set by ops.view_of and read by detach_; left unset on every other tensor)
-    __slots__ = ("array", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view", "__weakref__")
+    __slots__ = ("array", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view", "__weakref__",
+                 "__dict__")  # (__dict__: attributes code sets on a tensor, p.update = g, as torch allows)
     __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, *data: Any, dtype: Any = None, device: Optional[str] = None,
