@@ -1479,7 +1479,7 @@ def test_in_place_forms_keep_the_dtype_as_torch():
     assert t.logical_not_() is t and t.dtype == np.float32 and t.tolist() == [1.0, 0.0]
     assert tg.tensor([0, 3]).logical_or_(tg.tensor([0, 0])).tolist() == [0, 1]
     assert tg.Tensor.exp_.__name__ == "exp_" and list(inspect.signature(tg.Tensor.cumsum_).parameters) == [
-        "self", "dim", "dtype"]
+        "self", "dim", "dtype", "axis"]
 
 
 def test_deprecated_scalar_first_overloads_as_torch(device):
