@@ -222,6 +222,7 @@ def test_vector_to_parameters_keeps_dtype_and_checks_size():
         parameters_to_vector([])
 
 
+@pytest.mark.filterwarnings("ignore:Casting complex values to real:UserWarning")  # (torch's own _foreach_norm)
 def test_complex_gradients_norm_and_clip_as_torchs(device):
     """get_total_norm, clip_grad_norm_ and clip_grads_with_norm_ take complex gradients as torch's: each element
     counts by its modulus, and the real scale multiplies both parts."""

@@ -1,5 +1,7 @@
 """Complex tensors: values and gradients (torch's conjugate Wirtinger convention) against torch in complex128 and
 against central differences of the real and imaginary parts; every other op refuses complex input."""
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -319,6 +321,7 @@ _REFUSED = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:Casting complex values to real")  # (numpy's, inside an op before it is refused)
 @pytest.mark.parametrize("op", sorted(_REFUSED))
 def test_unaudited_ops_refuse_complex(op, device):
     """The safety rule: an op not made right for complex tensors raises, naming itself and the dtype, rather than
@@ -439,8 +442,10 @@ def test_recorded_complex_writes_match_torch(device):
         y3.copy_(w)
         y3[2] = r[0]
         y4 = r * 1
-        with pytest.warns(UserWarning, match="Casting complex values to real discards the imaginary part"):
+        with warnings.catch_warnings(record=True) as caught:  # (torch warns once per process: only ours is required)
+            warnings.simplefilter("always")
             y4.copy_(w * z)
+        assert m is torch or any("Casting complex values to real discards" in str(c.message) for c in caught)
         y5 = z * 1
         y5.copy_(r)
         loss = (y * c).real.sum() + (y2 * c).imag.sum() + (y3 * c).real.sum() + (y4 * r).sum() + (y5 * c).real.sum()
