@@ -474,3 +474,32 @@ def test_numpy_scalar_array_is_its_own_storage():
     assert t.as_strided((2,), (0,)).tolist() == [2, 2]
     with pytest.raises(RuntimeError, match="out of bounds for storage of size 8"):
         t.as_strided((), (), 1)
+
+
+def test_resize_reads_the_memory_row_major_as_torchs(device):
+    """resize_ reads the tensor's memory row-major from its storage offset, strides ignored, as torch's: a view
+    grown inside the memory it views sees (and shares) the elements there, a tensor shrunk and grown back gets its
+    elements again, a transposed one is refilled in memory order, and its own size leaves it as it is."""
+    torch = pytest.importorskip("torch")
+    cases = [lambda L, x: x[1:3].resize_(4),
+             lambda L, x: x.resize_(2, 2).resize_(3, 2),
+             lambda L, x: x.reshape(2, 3).t().resize_(3, 2),
+             lambda L, x: x.reshape(2, 3).t().resize_(2, 2),
+             lambda L, x: x[2:].resize_(6)[:4],
+             lambda L, x: x[:1].expand(2, 3).resize_(3),
+             lambda L, x: x.resize_(0).resize_(3)]
+    for case in cases:
+        theirs = torch.arange(6.0, dtype=torch.float64)
+        ours = tg.arange(6.0, dtype=tg.float64, device=device)
+        got, want = case(tg, ours), case(torch, theirs)
+        assert got.shape == tuple(want.shape) and got.tolist() == want.tolist()
+    x = tg.arange(6.0, dtype=tg.float64, device=device)
+    v = x[1:3].resize_(4)
+    v[3] = 9.0
+    assert x.tolist() == [0, 1, 2, 3, 9, 5] and v.storage_offset() == 1
+    t = tg.arange(6.0, dtype=tg.float64, device=device).reshape(2, 3)
+    u = t.t()
+    u.resize_(2, 3)
+    assert u.stride() == (3, 1) and u.tolist() == [[0, 1, 2], [3, 4, 5]] and u.data_ptr() == t.data_ptr()
+    w = t.t()
+    assert w.resize_(3, 2) is w and w.stride() == (1, 3)  # (its own size: unchanged)

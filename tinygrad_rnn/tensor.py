@@ -1839,21 +1839,28 @@ class Tensor:
             raise TypeError(f"{op}: callable must be callable, got {type(fn).__name__}")
 
     def resize_(self, *sizes: Any, memory_format: Any = None) -> "Tensor":
-        """This tensor given a new size in place, as torch's: its elements in row-major order fill the new shape
-        (shrinking keeps the first ones, over the same memory where it is contiguous, so views of it see them);
-        growing appends zeros (torch leaves them uninitialised) in new memory. Refused on a tensor that requires
-        grad, as torch's. torch reads a non-contiguous tensor's memory in its own order; this reads its elements in
-        row-major order."""
+        """This tensor given a new size in place, as torch's: its memory (torch's storage) read row-major from its
+        storage offset, its strides ignored, so a tensor shrunk and grown back, or a view grown inside the memory it
+        views, sees the elements there and still shares them. Where that memory is too small, new memory holding a
+        copy of it and zeros after (torch's are uninitialised; torch grows the storage itself, so other tensors on
+        it move too, where here they keep the old memory). Its own size leaves it unchanged. Refused on a tensor
+        that requires grad, as torch's."""
         op = "resize_"
         shape = _creation._sizes(sizes, None, op)
         if self._requires_grad:
             raise RuntimeError(f"{op}: cannot resize a tensor that requires grad (as torch)")
-        n, flat = math.prod(shape), self.array.reshape(-1)
-        if n <= flat.size:
-            data = flat[:n].reshape(shape)
+        if shape == self.shape:
+            return self
+        a = self.array if not isinstance(self.array, np.generic) else np.array(self.array)
+        n, offset = math.prod(shape), self.storage_offset()
+        strides = tuple(math.prod(shape[d + 1:]) for d in range(len(shape)))
+        nbytes = backend.storage_span(a)[1]
+        if (offset + n) * a.itemsize <= nbytes:
+            data = backend.strided_view(a, shape, strides, offset, True)
         else:
-            xp = xp_of(self.array)
-            data = xp.concatenate([flat, xp.zeros(n - flat.size, self.dtype)]).reshape(shape)
+            memory = xp_of(a).zeros(offset + n, a.dtype)
+            memory.view(np.uint8)[:nbytes] = backend.storage_bytes(a)
+            data = memory[offset:].reshape(shape)
         self.array, self._base = data, None
         self._bump_version()
         return self
