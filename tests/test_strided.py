@@ -503,3 +503,22 @@ def test_resize_reads_the_memory_row_major_as_torchs(device):
     assert u.stride() == (3, 1) and u.tolist() == [[0, 1, 2], [3, 4, 5]] and u.data_ptr() == t.data_ptr()
     w = t.t()
     assert w.resize_(3, 2) is w and w.stride() == (1, 3)  # (its own size: unchanged)
+
+
+@pytest.mark.parametrize("geometry", [((2,), (1,), 2), ((3, 2), (1, 2), 1), ((2, 2), (0, 1), 3), ((4,), (1,), 1)])
+def test_as_strided_of_a_negative_stride_view(device, geometry):
+    """A view with a negative stride (x[::-1], numpy's flipped arrays: torch has none) reaches memory below its
+    offset: as_strided reads the memory there, and the gradient lands on the view's elements at those positions
+    (it raised in backward: the positions were counted from the offset)."""
+    size, stride, offset = geometry
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+
+    def view(t):
+        return t.reshape(-1)[1:][::-1]  # (memory positions 5, 4, 3, 2, 1 of x's six)
+
+    out = tg.as_strided(view(tg.tensor(x, dtype=tg.float64, device=device)), size, stride, offset)
+    pos = offset + sum(np.indices(size) * np.reshape(stride, (-1,) + (1,) * len(size)), 0) if size else offset
+    np.testing.assert_array_equal(out.cpu().numpy(), x.reshape(-1)[pos])
+    t = tg.tensor(x, dtype=tg.float64, device=device, requires_grad=True)
+    assert tg.autograd.gradcheck(lambda a: tg.as_strided(view(a), size, stride, offset), (t,))
+    assert tg.autograd.gradgradcheck(lambda a: tg.as_strided(view(a), size, stride, offset), (t,))

@@ -3142,6 +3142,13 @@ def _positions(xp: Any, geometry: Tuple[tuple, tuple, int], base: int) -> Any:
     return pos
 
 
+def _lowest(geometry: Tuple[tuple, tuple, int]) -> int:
+    """The lowest memory position an element of a view of ``geometry`` lies at (below its offset where a stride is
+    negative: a numpy array's flipped view, tg.from_numpy(a[::-1]))."""
+    shape, strides, offset = geometry
+    return offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0 and n > 0)
+
+
 def _maybe_overlapping(geometry: Tuple[tuple, tuple, int]) -> bool:
     """Whether two elements of a view of ``geometry`` may share a memory position (torch's
     _maybe_overlapping_memory: a stride 0, or one no larger than the span of the smaller strides' dims)."""
@@ -3194,7 +3201,7 @@ class AsStridedGrad(Function):
 
     def forward(self, g):
         xp = xp_of(g)
-        base = min(self.read[2], self.write[2])
+        base = min(_lowest(self.read), _lowest(self.write))  # (a negative stride reaches below its offset)
         read, write = _positions(xp, self.read, base), _positions(xp, self.write, base)
         n = max([int(p.max()) + 1 for p in (read, write) if p.size] or [0])
         buffer = xp.zeros(n, g.dtype)
