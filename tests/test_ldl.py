@@ -80,3 +80,15 @@ def test_singular_errors_and_no_derivative():
     b = tg.ones(3, 1, dtype=tg.float64, requires_grad=True)
     with pytest.raises(RuntimeError, match="derivative for aten::linalg_ldl_solve is not implemented"):
         tg.linalg.ldl_solve(LD.detach(), piv, b).sum().backward()
+
+
+@pytest.mark.parametrize("shape, b_shape", [((0, 0), (0, 2)), ((3, 0, 0), (3, 0, 1)), ((0, 2, 2), (0, 2, 1)),
+                                            ((2, 2), (2, 0))])
+def test_empty_matrices_and_batches_as_torchs(shape, b_shape, device):
+    """An empty matrix or batch factors and solves to empty results of torch's shapes (it raised numpy's reshape
+    error: -1 over no elements)."""
+    a = tg.tensor(2 * np.eye(shape[-1]) + np.zeros(shape), dtype=tg.float64, device=device)
+    LD, pivots, info = tg.linalg.ldl_factor_ex(a)
+    assert LD.shape == shape and pivots.shape == shape[:-1] and info.shape == shape[:-2] and info.dtype == tg.int32
+    x = tg.linalg.ldl_solve(LD, pivots, tg.zeros(b_shape, dtype=tg.float64, device=device))
+    assert x.shape == b_shape

@@ -1786,7 +1786,7 @@ def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = Fa
     found: dict = {}
 
     def compute(a):
-        flat = a.reshape((-1, n, n))
+        flat = a.reshape((math.prod(batch), n, n))  # (not -1: an empty matrix or batch)
         outs = [_sytf2_lower(m) for m in flat]
         found["pivots"] = np.array([o[1] for o in outs], np.int32).reshape(batch + (n,))
         found["info"] = np.array([o[2] for o in outs], np.int32).reshape(batch)
@@ -1832,9 +1832,10 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
     piv = to_device(pivots.array, "cpu")
 
     def compute(ld, b):
-        lds = np.broadcast_to(ld, batch + (n, n)).reshape((-1, n, n))
-        ps = np.broadcast_to(piv, batch + (n,)).reshape((-1, n))
-        bs = np.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+        count = math.prod(batch)  # (not -1: an empty matrix or batch)
+        lds = np.broadcast_to(ld, batch + (n, n)).reshape((count, n, n))
+        ps = np.broadcast_to(piv, batch + (n,)).reshape((count, n))
+        bs = np.broadcast_to(b, batch + b.shape[-2:]).reshape((count,) + b.shape[-2:])
         return np.array([_sytrs_lower(m, p, x) for m, p, x in zip(lds, ps, bs)], b.dtype).reshape(
             batch + b.shape[-2:])
     return _NoDerivative(op, "linalg_ldl_solve", compute)(LD, B)
