@@ -92,3 +92,13 @@ def test_empty_matrices_and_batches_as_torchs(shape, b_shape, device):
     assert LD.shape == shape and pivots.shape == shape[:-1] and info.shape == shape[:-2] and info.dtype == tg.int32
     x = tg.linalg.ldl_solve(LD, pivots, tg.zeros(b_shape, dtype=tg.float64, device=device))
     assert x.shape == b_shape
+
+
+@pytest.mark.parametrize("pivots", [[0, 2], [1, 0], [1, 5], [-3, -3], [0, 0]])
+def test_ldl_solve_refuses_pivots_out_of_range_as_torch(pivots, device):
+    """Pivots outside 1..n in absolute value are torch's RuntimeError (0 gave nan or garbage silently: a swap with
+    row -1; beyond n an IndexError)."""
+    eye = tg.eye(2, dtype=tg.float64, device=device)
+    with pytest.raises(RuntimeError, match=r"Pivots given to ldl_solve must all satisfy \|pivot\| (>= 1|<= "
+                                           r"LD.size\(-2\))"):
+        tg.linalg.ldl_solve(eye, tg.tensor(pivots, dtype=tg.int32, device=device), eye)

@@ -1830,6 +1830,12 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
         raise TypeError(f"{op}: LD and B must have the same dtype, got {LD.dtype} and {B.dtype}")
     batch = np.broadcast_shapes(LD.shape[:-2], B.shape[:-2])
     piv = to_device(pivots.array, "cpu")
+    if piv.size and int(np.abs(piv).min()) < 1:  # (sytrs would swap with row -1: nan or garbage, silently)
+        raise RuntimeError("Pivots given to ldl_solve must all satisfy |pivot| >= 1. Did you properly pass the "
+                           "result of ldl_factor?")
+    if piv.size and int(np.abs(piv).max()) > n:
+        raise RuntimeError("Pivots given to ldl_solve must all satisfy |pivot| <= LD.size(-2). Did you properly "
+                           "pass the result of ldl_factor?")
 
     def compute(ld, b):
         count = math.prod(batch)  # (not -1: an empty matrix or batch)
