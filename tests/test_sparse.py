@@ -458,3 +458,18 @@ def test_gcn_training_step_as_torch(device):
     np.testing.assert_allclose(gl, tl, rtol=1e-5)
     for p, q in zip(gp, tp):
         np.testing.assert_allclose(p, q, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("nnz, dense", [(3, (2,)), (0, (2,)), (1, (2,)), (2, ()), (0, ())])
+def test_to_dense_without_sparse_dims(device, nnz, dense):
+    """A tensor with no sparse dims (indices (0, nnz)): every entry adds into the one dense value, as torch's (it
+    raised for more than one entry or none: the entries were written over the value, not added)."""
+    val = np.arange(nnz * int(np.prod(dense)), dtype=np.float64).reshape((nnz,) + dense) + 1
+    v = tg.tensor(val, device=device, requires_grad=True)
+    s = tg.sparse_coo_tensor(tg.zeros(0, nnz, dtype=tg.int64, device=device), v, dense)
+    d = s.to_dense()
+    assert d.shape == dense
+    np.testing.assert_allclose(d.detach().cpu().numpy(), val.sum(0))
+    weight = np.arange(1.0, 1 + int(np.prod(dense))).reshape(dense)
+    (d * tg.tensor(weight, device=device)).sum().backward()
+    np.testing.assert_allclose(v.grad.cpu().numpy(), np.broadcast_to(weight, val.shape))

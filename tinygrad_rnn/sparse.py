@@ -177,6 +177,9 @@ class SparseCooTensor:
         dense gradient at its index)."""
         if dtype is not None:
             raise RuntimeError("dtype argument is not supported by sparse_to_dense")
+        if not self.sparse_dim():  # (no sparse dims: every entry adds into the one dense value)
+            zero = backend.xp_of(self._idx.array).zeros(self._nnz(), np.int64)
+            return _ops.IndexAdd((1,) + self._shape, (zero,))(self._val).reshape(self._shape)
         idx = tuple(self._idx.array)
         return _ops.IndexAdd(self._shape, idx)(self._val)
 
