@@ -473,3 +473,13 @@ def test_to_dense_without_sparse_dims(device, nnz, dense):
     weight = np.arange(1.0, 1 + int(np.prod(dense))).reshape(dense)
     (d * tg.tensor(weight, device=device)).sum().backward()
     np.testing.assert_allclose(v.grad.cpu().numpy(), np.broadcast_to(weight, val.shape))
+
+
+def test_add_of_another_density_names_it(device):
+    """Sparse tensors of one shape split differently into sparse and dense dims: torch's 'same density' error (it
+    said the shapes must match, naming two equal shapes)."""
+    a = tg.sparse_coo_tensor(tg.tensor([[0], [1]], device=device), tg.ones(1, 3, device=device), (2, 2, 3))
+    b = tg.sparse_coo_tensor(tg.tensor([[0], [1], [2]], device=device), tg.ones(1, device=device), (2, 2, 3))
+    with pytest.raises(RuntimeError, match="expected 'self' and 'other' to have same density, but 'self' has 2 "
+                                           "sparse dimensions while 'other' has 3 sparse dimensions"):
+        a + b

@@ -324,8 +324,12 @@ class SparseCooTensor:
         if not isinstance(other, SparseCooTensor):
             raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead; here: "
                                "dense + sparse.to_dense()")
-        if other.shape != self._shape or other.dense_dim() != self.dense_dim():
+        if other.shape != self._shape:
             raise RuntimeError(f"add: sparse COO shapes must match, got {self._shape} and {other.shape}")
+        if other.sparse_dim() != self.sparse_dim():
+            raise RuntimeError(f"add: expected 'self' and 'other' to have same density, but 'self' has "
+                               f"{self.sparse_dim()} sparse dimensions while 'other' has {other.sparse_dim()} sparse "
+                               "dimensions")
         val = _ops.cat([self._val, other._val if alpha == 1 else other._val * alpha])
         idx = Tensor._make(backend.xp_of(self._idx.array).concatenate([self._idx.array, other._idx.array], 1))
         out = SparseCooTensor(idx, val, self._shape, False)
