@@ -195,8 +195,12 @@ def test_index_select_as_torch(device, dim, index):
         same_sparse(s.index_select(0, tg.tensor(i, device=device)), ts.index_select(0, torch.tensor(i)))
     e = tg.sparse_coo_tensor(tg.zeros(2, 0, dtype=tg.int64, device=device), tg.zeros(0, device=device), (2, 3))
     assert e.t().is_coalesced()
-    with pytest.raises(IndexError, match="index_select: index must hold integers in 0..2"):
+    with pytest.raises(IndexError, match="index_select: index must hold integers in -3..2"):
         s.index_select(0, tg.tensor([3]))
+    with pytest.raises(IndexError, match="index_select: index must hold integers in -3..2"):
+        s.index_select(0, tg.tensor([-4]))
+    for i in ([-1], [-3, 2, -2]):  # (negative positions count from the end, as torch's sparse index_select)
+        same_sparse(s.index_select(0, tg.tensor(i, device=device)), ts.index_select(0, torch.tensor(i)))
 
 
 # ---------------------------------------------------------------------- products

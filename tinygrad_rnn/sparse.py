@@ -252,9 +252,10 @@ class SparseCooTensor:
         return self if self.ndim < 2 else self.transpose(0, 1)
 
     def index_select(self, dim: int, index: Any) -> "SparseCooTensor":
-        """The slices along a sparse dim at index's positions (repeats allowed), as torch's: for each position in
-        turn, the entries there in their stored order; not coalesced. Differentiable w.r.t. the values (torch's
-        backward refuses a sparse input here)."""
+        """The slices along a sparse dim at index's positions (repeats allowed, a negative one counted from the end,
+        as torch's): for each position in turn, the entries there in their stored order (torch's order where it
+        searches the index; its other searches order them by entry first: the same tensor); not coalesced.
+        Differentiable w.r.t. the values (torch's backward refuses a sparse input here)."""
         op = "index_select"
         d = _ops._one_dim(dim, self.ndim, op)
         if d >= self.sparse_dim():
@@ -265,10 +266,12 @@ class SparseCooTensor:
         idx = xp.asarray(idx).reshape(-1)
         if idx.size and idx.dtype.kind not in "iu":
             raise TypeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
-        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= self._shape[d]):
-            raise IndexError(f"{op}: index must hold integers in 0..{self._shape[d] - 1} (dim {d} of shape "
+        size = self._shape[d]
+        if idx.size and (int(idx.min()) < -size or int(idx.max()) >= size):
+            raise IndexError(f"{op}: index must hold integers in -{size}..{size - 1} (dim {d} of shape "
                              f"{self._shape}), got {idx}")
         idx = idx.astype(np.int64)
+        idx = xp.where(idx < 0, idx + size, idx)  # (torch's sparse index_select counts a negative from the end)
         order = xp.argsort(idx, kind="stable")
         key, sidx = self._idx.array[d], idx[order]
         left = xp.searchsorted(sidx, key, "left")
