@@ -487,3 +487,25 @@ def test_add_of_another_density_names_it(device):
     with pytest.raises(RuntimeError, match="expected 'self' and 'other' to have same density, but 'self' has 2 "
                                            "sparse dimensions while 'other' has 3 sparse dimensions"):
         a + b
+
+
+@needs_torch
+@pytest.mark.parametrize("form", ["@", "matmul", "method"])
+def test_vector_at_sparse_as_torch(device, form):
+    """A 1-d dense vector times a sparse matrix (v @ s, torch's matmul): values and both gradients as torch's (it
+    raised 'mat1 must be a 2-d Tensor')."""
+    rng = np.random.default_rng(4)
+    idx, val = coo(rng, (3, 4), 7)
+    x = rng.standard_normal(3)
+    w = rng.standard_normal(4)
+    fn = {"@": lambda a, b, m: a @ b, "matmul": lambda a, b, m: m.matmul(a, b),
+          "method": lambda a, b, m: a.matmul(b)}[form]
+    s, v, ts, tv = pair(idx, val, (3, 4), device)
+    d, td = tg.tensor(x, device=device, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, tout = fn(d, s, tg), fn(td, ts, torch)
+    assert out.shape == (4,)
+    close(out, tout)
+    (out * tg.tensor(w, device=device)).sum().backward()
+    (tout * torch.tensor(w)).sum().backward()
+    close(v.grad, tv.grad)
+    close(d.grad, td.grad)

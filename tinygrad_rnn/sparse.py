@@ -598,9 +598,12 @@ def spmm(input: Any, mat2: Any) -> Any:
 
 
 def _matmul(a: Any, b: Any) -> Any:
-    """a @ b with a sparse operand: mm, or a 1-d dense vector as the second operand (torch's sparse @ vector)."""
+    """a @ b with a sparse operand: mm, or a 1-d dense vector as either operand (torch's sparse @ vector and
+    vector @ sparse)."""
     if _is_sparse(a) and isinstance(b, Tensor) and b.ndim == 1:
         return _spmm(a, b, "matmul")
+    if _is_sparse(b) and isinstance(a, Tensor) and a.ndim == 1:  # (v @ s = s^T v)
+        return _spmm(b.t(), a, "matmul")
     if isinstance(b, Tensor) and b.ndim > 2 or isinstance(a, Tensor) and a.ndim > 2:
         raise RuntimeError("matmul: a sparse COO operand takes only a 2-d (or, second, 1-d) dense operand here")
     return mm(a, b)
