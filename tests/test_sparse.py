@@ -509,3 +509,24 @@ def test_vector_at_sparse_as_torch(device, form):
     (tout * torch.tensor(w)).sum().backward()
     close(v.grad, tv.grad)
     close(d.grad, td.grad)
+
+
+@needs_torch
+@pytest.mark.parametrize("values_dtype, dtype", [("int32", None), ("int32", "int32"), ("int32", "float64"),
+                                                 ("float32", "float64"), ("int64", "int16")])
+def test_sum_dtype_as_torch(device, values_dtype, dtype):
+    """sparse.sum's dtype= is the result's dtype, an integer one included, as torch's (the full sum widened an
+    int32 or int16 asked for to int64); the sums over dims keep torch's dtypes too."""
+    idx = [[0, 1, 1], [2, 0, 0]]
+    s = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor([1, 2, 3], dtype=getattr(tg, values_dtype),
+                                                                      device=device), (2, 3))
+    ts = torch.sparse_coo_tensor(torch.tensor(idx), torch.tensor([1, 2, 3], dtype=getattr(torch, values_dtype)),
+                                 (2, 3))
+    kw, tkw = ({}, {}) if dtype is None else ({"dtype": getattr(tg, dtype)}, {"dtype": getattr(torch, dtype)})
+    for dim in (None, 0, (0, 1)):
+        out = tg.sparse.sum(s, **kw) if dim is None else tg.sparse.sum(s, dim, **kw)
+        tout = torch.sparse.sum(ts, **tkw) if dim is None else torch.sparse.sum(ts, dim, **tkw)
+        assert str(out.dtype) == str(tout.dtype).replace("torch.", "")
+        dense = out.to_dense() if isinstance(out, tg.sparse.SparseCooTensor) else out
+        tdense = tout.to_dense() if tout.is_sparse else tout
+        assert dense.tolist() == tdense.tolist()

@@ -620,9 +620,10 @@ def sum(input: SparseCooTensor, dim: Any = None, dtype: Any = None) -> Any:  # n
     dims left while some sparse dim is left, else a dense one."""
     if not _is_sparse(input):
         raise TypeError(f"sparse.sum: input must be a sparse COO tensor, got {type(input).__name__}")
-    val = input._val if dtype is None else input._val.to(_dt(dtype, "sparse.sum"))
-    if dim is None:
-        return val.sum()
+    dt = None if dtype is None else _dt(dtype, "sparse.sum")
+    val = input._val if dt is None else input._val.to(dt)
+    if dim is None:  # (torch's: an integer dtype asked for is kept, not widened to int64)
+        return val.sum(dtype=dt)
     dims = [dim] if isinstance(dim, int) else list(dim)
     dims = [_ops._one_dim(d, input.ndim, "sparse.sum") for d in dims]
     for d in dims:
