@@ -530,3 +530,20 @@ def test_sum_dtype_as_torch(device, values_dtype, dtype):
         dense = out.to_dense() if isinstance(out, tg.sparse.SparseCooTensor) else out
         tdense = tout.to_dense() if tout.is_sparse else tout
         assert dense.tolist() == tdense.tolist()
+
+
+@needs_torch
+def test_add_on_the_same_indices_adds_the_values_as_torch(device):
+    """s + s, s - s, s.add(t, alpha=) with the very same indices (uncoalesced ones too) add the values on them,
+    as torch's merge: the entries stored are torch's (they were concatenated, doubling nnz at each sum)."""
+    idx, val = coo(np.random.default_rng(3), (3, 4), 7)
+    s, _, ts, _ = pair(idx, val, (3, 4), device, grad=False)
+    t, _, tt, _ = pair(idx, val[::-1].copy(), (3, 4), device, grad=False)
+    same_sparse(s + s, ts + ts)
+    same_sparse(s - s, ts - ts)
+    same_sparse(s.add(t, alpha=2.5), ts.add(tt, alpha=2.5))
+    same_sparse(s.coalesce() + t.coalesce(), ts.coalesce() + tt.coalesce())
+    acc, tacc = s, ts
+    for _ in range(4):  # (a running sum over one pattern keeps its entries)
+        acc, tacc = acc + s, tacc + ts
+    same_sparse(acc, tacc)

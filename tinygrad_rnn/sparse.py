@@ -323,7 +323,9 @@ class SparseCooTensor:
 
     def add(self, other: Any, *, alpha: Any = 1) -> "SparseCooTensor":
         """self + alpha other for another sparse COO tensor of the same shape: the entries of both, coalesced where
-        both were (as torch's)."""
+        both were (as torch's); with the very same indices (s + s, a running sum over one pattern) the values added
+        on them, as torch's merge (torch merges other uncoalesced operands too, where these are concatenated: the
+        same tensor, more entries stored)."""
         if not isinstance(other, SparseCooTensor):
             raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead; here: "
                                "dense + sparse.to_dense()")
@@ -333,7 +335,11 @@ class SparseCooTensor:
             raise RuntimeError(f"add: expected 'self' and 'other' to have same density, but 'self' has "
                                f"{self.sparse_dim()} sparse dimensions while 'other' has {other.sparse_dim()} sparse "
                                "dimensions")
-        val = _ops.cat([self._val, other._val if alpha == 1 else other._val * alpha])
+        scaled = other._val if alpha == 1 else other._val * alpha
+        a, b = self._idx.array, other._idx.array
+        if a is b or a.shape == b.shape and bool((a == b).all()):
+            return SparseCooTensor(self._idx, self._val + scaled, self._shape, self._coalesced and other._coalesced)
+        val = _ops.cat([self._val, scaled])
         idx = Tensor._make(backend.xp_of(self._idx.array).concatenate([self._idx.array, other._idx.array], 1))
         out = SparseCooTensor(idx, val, self._shape, False)
         return out.coalesce() if self._coalesced and other._coalesced else out
