@@ -547,3 +547,18 @@ def test_add_on_the_same_indices_adds_the_values_as_torch(device):
     for _ in range(4):  # (a running sum over one pattern keeps its entries)
         acc, tacc = acc + s, tacc + ts
     same_sparse(acc, tacc)
+
+
+@needs_torch
+@pytest.mark.parametrize("nnz", [0, 1, 2])
+@pytest.mark.parametrize("coalesced", [False, True])
+def test_transpose_coalesced_flag_as_torch(device, nnz, coalesced):
+    """transpose / t() of two different dims: coalesced only when empty (and coalesced before), as torch's; one
+    entry was kept coalesced, and an empty tensor flagged uncoalesced was made coalesced."""
+    idx = np.array([[0, 1], [1, 0]], np.int64)[:, :nnz]
+    s = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.ones(nnz, device=device), (2, 3),
+                             is_coalesced=coalesced)
+    ts = torch.sparse_coo_tensor(torch.tensor(idx), torch.ones(nnz), (2, 3), is_coalesced=coalesced)
+    for a, b in [(0, 1), (1, 0), (-1, 0), (0, 0), (1, 1)]:
+        assert s.transpose(a, b).is_coalesced() == ts.transpose(a, b).is_coalesced()
+    assert s.t().is_coalesced() == ts.t().is_coalesced()

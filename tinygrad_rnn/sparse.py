@@ -231,7 +231,8 @@ class SparseCooTensor:
 
     # ------------------------------------------------------------------ shape ops
     def transpose(self, dim0: int, dim1: int) -> "SparseCooTensor":
-        """Two sparse dims swapped (the indices' rows); the result is not coalesced, as torch's."""
+        """Two sparse dims swapped (the indices' rows); the result is not coalesced (even of one entry), as torch's,
+        unless it is empty or the same dim twice."""
         sd = self.sparse_dim()
         d0, d1 = (_ops._one_dim(d, self.ndim, "transpose") for d in (dim0, dim1))
         if d0 >= sd or d1 >= sd:
@@ -242,7 +243,7 @@ class SparseCooTensor:
         shape = list(self._shape)
         shape[d0], shape[d1] = shape[d1], shape[d0]
         return SparseCooTensor(Tensor._make(self._idx.array[order]), self._val, tuple(shape),
-                               d0 == d1 and self._coalesced or self._nnz() <= 1)  # (torch's flag)
+                               self._coalesced and (d0 == d1 or not self._nnz()))  # (torch's flag: one entry too)
 
     def t(self) -> "SparseCooTensor":
         """The transpose of a sparse matrix (2 sparse dims and no dense dims, as torch's)."""
