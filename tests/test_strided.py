@@ -522,3 +522,28 @@ def test_as_strided_of_a_negative_stride_view(device, geometry):
     t = tg.tensor(x, dtype=tg.float64, device=device, requires_grad=True)
     assert tg.autograd.gradcheck(lambda a: tg.as_strided(view(a), size, stride, offset), (t,))
     assert tg.autograd.gradgradcheck(lambda a: tg.as_strided(view(a), size, stride, offset), (t,))
+
+
+@pytest.mark.parametrize("geometry", [((4,), (1,), 2), ((2, 2), (2, 1), 1), ((3,), (2,), 1), ((2,), (0,), 5)])
+def test_as_strided_scatter_into_a_negative_stride_view(device, geometry):
+    """as_strided_scatter into a view with a negative stride (x[::-1]: positions 5, 4, 3, 2, 1 of x's memory) writes
+    src's elements at the view's elements lying at the positions it names; an element lying below the view's own
+    offset read a wrapped-around position and took a value meant for another, silently."""
+    size, stride, offset = geometry
+    x = np.arange(1.0, 7.0)
+    src = np.arange(10.0, 10.0 + np.prod(size)).reshape(size)
+
+    def view(t):
+        return t[1:][::-1]
+
+    memory = x.copy()
+    pos = offset + sum(np.indices(size) * np.reshape(stride, (-1,) + (1,) * len(size)), 0)
+    for p, v in zip(pos.reshape(-1), src.reshape(-1)):  # (the later of two writes to one position wins)
+        memory[p] = v
+    want = view(memory)
+    got = tg.as_strided_scatter(view(tg.tensor(x, dtype=tg.float64, device=device)),
+                                tg.tensor(src, dtype=tg.float64, device=device), size, stride, offset)
+    np.testing.assert_array_equal(got.cpu().numpy(), want)
+    t = tg.tensor(x, dtype=tg.float64, device=device, requires_grad=True)
+    s = tg.tensor(src, dtype=tg.float64, device=device, requires_grad=True)
+    assert tg.autograd.gradcheck(lambda a, b: tg.as_strided_scatter(view(a), b, size, stride, offset), (t, s))

@@ -3276,7 +3276,7 @@ def as_strided_scatter(input: Tensor, src: Tensor, size: Sequence[int], stride: 
     check_devices(op, input, src)
     xp = xp_of(input.array)
     geometry = _geometry(input.array)
-    base = min(geometry[2], offset)
+    base = min(_lowest(geometry), offset)  # (a negative stride reaches below input's offset)
     targets = _positions(xp, (size, stride, offset), base).reshape(-1)
     here = _positions(xp, geometry, base)
     writer = xp.full(max(int(targets.max()) + 1 if targets.size else 0, int(here.max()) + 1 if here.size else 0),
