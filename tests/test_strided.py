@@ -547,3 +547,17 @@ def test_as_strided_scatter_into_a_negative_stride_view(device, geometry):
     t = tg.tensor(x, dtype=tg.float64, device=device, requires_grad=True)
     s = tg.tensor(src, dtype=tg.float64, device=device, requires_grad=True)
     assert tg.autograd.gradcheck(lambda a, b: tg.as_strided_scatter(view(a), b, size, stride, offset), (t, s))
+
+
+def test_as_strided_of_an_expand_is_writable_without_zero_strides(device):
+    """A view of an expanded tensor's memory with no zero stride writes each position once, as torch's (it was
+    read-only, as its input); with a zero stride it stays read-only, and numpy's read-only memory stays so."""
+    x = tg.zeros(1, 2, device=device)
+    v = x.expand(3, 2).as_strided((2,), (1,), 0)
+    v.add_(1)
+    assert x.tolist() == [[1, 1]] and x._version == 1
+    with pytest.raises(ValueError, match="read-only"):
+        x.expand(3, 2).as_strided((3, 2), (0, 1), 0).add_(1)
+    frozen = tg.from_numpy(np.frombuffer(bytes(16), dtype=np.float64))
+    with pytest.raises(ValueError, match="read-only"):
+        frozen.as_strided((2,), (1,), 0).add_(1)

@@ -3165,9 +3165,9 @@ def _maybe_overlapping(geometry: Tuple[tuple, tuple, int]) -> bool:
 class AsStrided(Function):
     """y = the view of x's memory (torch's storage) of sizes ``size`` and strides ``stride`` (in elements) from
     element ``offset`` of it, as torch.as_strided (checked by strided_geometry first). A stride 0 makes it
-    read-only, as expand's views: an in-place op would write one element for many (torch refuses those too). Its
-    gradient is torch's as_strided_backward on x's geometry (AsStridedGrad): g summed into each memory element
-    the view read, then read back at x's elements."""
+    read-only, as expand's views: an in-place op would write one element for many (torch refuses those too); one
+    without is writable, an expand's included, as torch's. Its gradient is torch's as_strided_backward on x's
+    geometry (AsStridedGrad): g summed into each memory element the view read, then read back at x's elements."""
 
     name = "as_strided"
     saves_nothing = True
@@ -3177,7 +3177,9 @@ class AsStrided(Function):
 
     def forward(self, x):
         self.in_geometry = _geometry(x)
-        writeable = backend.is_writable(x) and not any(s == 0 and n > 1 for n, s in zip(self.size, self.stride))
+        # (its own geometry decides, not x's: a view of an expand's memory with no zero stride writes each
+        # position once, as torch's; memory numpy holds read-only stays so through the view's buffer)
+        writeable = not any(s == 0 and n > 1 for n, s in zip(self.size, self.stride))
         return backend.strided_view(x, self.size, self.stride, self.offset, writeable)
 
     def backward(self, g):
