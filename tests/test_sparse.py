@@ -562,3 +562,19 @@ def test_transpose_coalesced_flag_as_torch(device, nnz, coalesced):
     for a, b in [(0, 1), (1, 0), (-1, 0), (0, 0), (1, 1)]:
         assert s.transpose(a, b).is_coalesced() == ts.transpose(a, b).is_coalesced()
     assert s.t().is_coalesced() == ts.t().is_coalesced()
+
+
+def test_requires_grad_attribute_set_as_torch(device):
+    """s.requires_grad = True makes a sparse leaf as requires_grad_() (torch's setter; it raised AttributeError:
+    no setter); False on a leaf turns it off, on a computed tensor it is refused."""
+    s = tg.sparse_coo_tensor(tg.tensor([[0, 1], [1, 0]], device=device), tg.tensor([1.0, 2.0], device=device), (2, 2))
+    s.requires_grad = True
+    assert s.requires_grad and s.is_leaf
+    tg.sparse.sum(s * 3).backward()
+    assert s.grad._values().tolist() == [3.0, 3.0]
+    s.requires_grad = False
+    assert not s.requires_grad
+    v = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    computed = tg.sparse_coo_tensor(tg.tensor([[0, 1], [1, 0]], device=device), v * 2, (2, 2))
+    with pytest.raises(RuntimeError):
+        computed.requires_grad = False

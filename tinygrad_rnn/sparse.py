@@ -78,7 +78,11 @@ class SparseCooTensor:
     is_cuda = property(lambda self: self._val.is_cuda)
     is_cpu = property(lambda self: self._val.is_cpu)
     ndim = property(lambda self: len(self._shape))
-    requires_grad = property(lambda self: self._val.requires_grad, doc="whether gradients reach the values")
+    def _set_requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    requires_grad = property(lambda self: self._val.requires_grad, _set_requires_grad,
+                             doc="whether gradients reach the values (set: requires_grad_, as torch's setter)")
     grad_fn = property(lambda self: self._val.grad_fn)
     is_leaf = property(lambda self: self._leaf or not self._val.requires_grad,
                        doc="made with requires_grad=True, or with values that need no gradient (as torch's)")
