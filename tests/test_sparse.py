@@ -578,3 +578,12 @@ def test_requires_grad_attribute_set_as_torch(device):
     computed = tg.sparse_coo_tensor(tg.tensor([[0, 1], [1, 0]], device=device), v * 2, (2, 2))
     with pytest.raises(RuntimeError):
         computed.requires_grad = False
+
+
+def test_data_is_the_detached_tensor(device):
+    """s.data: the tensor detached, over the same values' memory, as torch's (it raised AttributeError)."""
+    v = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    s = tg.sparse_coo_tensor(tg.tensor([[0, 1], [1, 0]], device=device), v, (2, 2))
+    d = s.data
+    assert d.is_sparse and not d.requires_grad and d.shape == (2, 2)
+    assert d._values().data_ptr() == v.data_ptr() and d._indices().tolist() == [[0, 1], [1, 0]]

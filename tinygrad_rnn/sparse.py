@@ -83,6 +83,7 @@ class SparseCooTensor:
 
     requires_grad = property(lambda self: self._val.requires_grad, _set_requires_grad,
                              doc="whether gradients reach the values (set: requires_grad_, as torch's setter)")
+    data = property(lambda self: self.detach(), doc="the tensor detached, over the same indices and values (torch's)")
     grad_fn = property(lambda self: self._val.grad_fn)
     is_leaf = property(lambda self: self._leaf or not self._val.requires_grad,
                        doc="made with requires_grad=True, or with values that need no gradient (as torch's)")
