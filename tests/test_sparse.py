@@ -587,3 +587,23 @@ def test_data_is_the_detached_tensor(device):
     d = s.data
     assert d.is_sparse and not d.requires_grad and d.shape == (2, 2)
     assert d._values().data_ptr() == v.data_ptr() and d._indices().tolist() == [[0, 1], [1, 0]]
+
+
+@needs_torch
+@pytest.mark.parametrize("index", [[2, 0, 2], [1], []])
+@pytest.mark.parametrize("coalesced", [False, True])
+def test_index_select_along_a_dense_dim_as_torch(device, index, coalesced):
+    """index_select along a dense dim of a hybrid tensor: the same indices, the values' index_select, flagged
+    uncoalesced, as torch's (it raised NotImplementedError); the values' gradient is the dense one's."""
+    idx = np.array([[0, 1, 0], [1, 0, 1]])
+    val = np.arange(9.0).reshape(3, 3)
+    s, v, ts, tv = pair(idx, val, (2, 2, 3), device)
+    if coalesced:
+        s, ts = s.coalesce(), ts.coalesce()
+    out = s.index_select(2, tg.tensor(index, dtype=tg.int64, device=device))
+    tout = ts.index_select(2, torch.tensor(index, dtype=torch.long))
+    same_sparse(out, tout)
+    w = np.random.default_rng(0).standard_normal(out.shape)
+    (out.to_dense() * tg.tensor(w, device=device)).sum().backward()
+    (ts.to_dense().index_select(2, torch.tensor(index, dtype=torch.long)) * torch.tensor(w)).sum().backward()
+    close(v.grad, tv.grad)

@@ -260,13 +260,17 @@ class SparseCooTensor:
     def index_select(self, dim: int, index: Any) -> "SparseCooTensor":
         """The slices along a sparse dim at index's positions (repeats allowed, a negative one counted from the end,
         as torch's): for each position in turn, the entries there in their stored order (torch's order where it
-        searches the index; its other searches order them by entry first: the same tensor); not coalesced.
-        Differentiable w.r.t. the values (torch's backward refuses a sparse input here)."""
+        searches the index; its other searches order them by entry first: the same tensor); not coalesced. Along
+        a dense dim, the values' index_select on the same indices. Differentiable w.r.t. the values (torch's
+        backward refuses a sparse input here)."""
         op = "index_select"
         d = _ops._one_dim(dim, self.ndim, op)
-        if d >= self.sparse_dim():
-            raise NotImplementedError(f"{op}: selecting along a dense dim of a sparse COO tensor is not supported "
-                                      f"here (dim {dim}, sparse_dim={self.sparse_dim()})")
+        if d >= self.sparse_dim():  # (a dense dim: the values' own index_select; torch's flag is False)
+            index = index if isinstance(index, Tensor) else Tensor._make(backend.as_array(index))
+            k = d - self.sparse_dim() + 1
+            values = self._val.index_select(k, index.to(self.device))
+            return SparseCooTensor(self._idx, values, self._shape[:d] + values.shape[k:k + 1] + self._shape[d + 1:],
+                                   False)
         xp = backend.xp_of(self._idx.array)
         idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
         idx = xp.asarray(idx).reshape(-1)
