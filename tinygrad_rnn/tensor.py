@@ -1843,8 +1843,9 @@ class Tensor:
         storage offset, its strides ignored, so a tensor shrunk and grown back, or a view grown inside the memory it
         views, sees the elements there and still shares them. Where that memory is too small, new memory holding a
         copy of it and zeros after (torch's are uninitialised; torch grows the storage itself, so other tensors on
-        it move too, where here they keep the old memory). Its own size leaves it unchanged. Refused on a tensor
-        that requires grad, as torch's."""
+        it move too, where here they keep the old memory); an empty tensor always gets new zeroed memory (numpy
+        loses an empty view's offset). Its own size leaves it unchanged. Refused on a tensor that requires grad, as
+        torch's."""
         op = "resize_"
         shape = _creation._sizes(sizes, None, op)
         if self._requires_grad:
@@ -1852,14 +1853,15 @@ class Tensor:
         if shape == self.shape:
             return self
         a = self.array if not isinstance(self.array, np.generic) else np.array(self.array)
-        n, offset = math.prod(shape), self.storage_offset()
-        strides = tuple(math.prod(shape[d + 1:]) for d in range(len(shape)))
-        nbytes = backend.storage_span(a)[1]
+        n, strides = math.prod(shape), tuple(math.prod(shape[d + 1:]) for d in range(len(shape)))
+        # (an empty tensor's offset is not known: numpy points an empty slice, x[6:], at its block's start)
+        offset, nbytes = (self.storage_offset(), backend.storage_span(a)[1]) if a.size else (0, 0)
         if (offset + n) * a.itemsize <= nbytes:
             data = backend.strided_view(a, shape, strides, offset, True)
         else:
             memory = xp_of(a).zeros(offset + n, a.dtype)
-            memory.view(np.uint8)[:nbytes] = backend.storage_bytes(a)
+            if nbytes:
+                memory.view(np.uint8)[:nbytes] = backend.storage_bytes(a)
             data = memory[offset:].reshape(shape)
         self.array, self._base = data, None
         self._bump_version()
