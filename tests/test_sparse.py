@@ -203,6 +203,45 @@ def test_index_select_as_torch(device, dim, index):
         same_sparse(s.index_select(0, tg.tensor(i, device=device)), ts.index_select(0, torch.tensor(i)))
 
 
+class _CupyLikeRepeat:
+    """numpy, except that repeat refuses an array of counts, as CuPy before 14 does: code that relies on numpy's
+    array-valued repeat fails here on the CPU, not only on a GPU."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def repeat(a, repeats, axis=None):
+        if isinstance(repeats, np.ndarray):
+            raise ValueError("cupy.ndaray cannot be specified as `repeats` argument.")
+        return np.repeat(a, repeats, axis)
+
+
+@given(st.lists(st.integers(0, 4), max_size=12))
+def test_repeat_by_search_matches_numpy(counts):
+    """backend.repeat's CuPy path (a search in the running counts) gives numpy's repeat, zero counts included."""
+    from tinygrad_rnn import backend
+    counts = np.array(counts, np.int64)
+    a = np.arange(10, 10 + counts.size)
+    np.testing.assert_array_equal(backend._repeat_by_search(np, a, counts), np.repeat(a, counts))
+    np.testing.assert_array_equal(backend.repeat(a, counts), np.repeat(a, counts))
+
+
+def test_index_select_without_array_repeat(monkeypatch):
+    """index_select needs no array-valued repeat, which CuPy before 14 refuses (it raised ValueError on a GPU)."""
+    from tinygrad_rnn import backend
+    rng = np.random.default_rng(9)
+    idx, val = coo(rng, (3, 4), 8)
+    s = tg.sparse_coo_tensor(tg.tensor(idx), tg.tensor(val), (3, 4))
+    want = s.index_select(0, tg.tensor([2, 0, 2, 1]))
+    fake = _CupyLikeRepeat()
+    monkeypatch.setattr(backend, "xp_of", lambda *arrays: fake)
+    got = s.index_select(0, tg.tensor([2, 0, 2, 1]))
+    monkeypatch.undo()
+    np.testing.assert_array_equal(got._indices().numpy(), want._indices().numpy())
+    np.testing.assert_array_equal(got._values().detach().numpy(), want._values().detach().numpy())
+
+
 # ---------------------------------------------------------------------- products
 @needs_torch
 @pytest.mark.parametrize("form", ["sparse.mm", "spmm", "mm", "matmul", "@", "method"])

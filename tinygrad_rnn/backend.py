@@ -600,6 +600,24 @@ def scatter_max(out: Any, index: tuple, values: Any) -> None:
         cupyx.scatter_max(out, index, values)
 
 
+def repeat(a: Any, counts: Any) -> Any:
+    """xp.repeat(a, counts) of a 1-d array a and a 1-d array of non-negative int counts, one per element. CuPy
+    before 14 refuses an array of counts (ValueError: cupy.ndaray cannot be specified as `repeats` argument):
+    there, each output position's element is found by a search in the counts' running sums."""
+    xp = xp_of(a, counts)
+    if xp is np:
+        return np.repeat(a, counts)
+    return _repeat_by_search(xp, a, counts)
+
+
+def _repeat_by_search(xp: Any, a: Any, counts: Any) -> Any:
+    """repeat's CuPy path, written for any array module (so numpy checks it): output position k takes the element
+    whose running count first exceeds k."""
+    ends = xp.cumsum(counts)
+    total = int(ends[-1]) if ends.shape[0] else 0
+    return a[xp.searchsorted(ends, xp.arange(total, dtype=ends.dtype), side="right")]
+
+
 def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     """xp.bincount(x, weights, minlength) of a 1-d array of non-negative integers: int64 counts, float64 with
     weights. An empty x gives minlength zeros without calling it: CuPy's takes int(max(x)) first, which raises on an

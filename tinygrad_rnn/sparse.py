@@ -286,9 +286,9 @@ class SparseCooTensor:
         key, sidx = self._idx.array[d], idx[order]
         left = xp.searchsorted(sidx, key, "left")
         counts = xp.searchsorted(sidx, key, "right") - left  # (how many positions pick each entry)
-        ent = xp.repeat(xp.arange(key.shape[0]), counts)
-        offs = xp.arange(ent.shape[0]) - xp.repeat(xp.cumsum(counts) - counts, counts)
-        pos = order[xp.repeat(left, counts) + offs]
+        ent = backend.repeat(xp.arange(key.shape[0]), counts)  # (CuPy before 14 takes no array of counts)
+        offs = xp.arange(ent.shape[0]) - backend.repeat(xp.cumsum(counts) - counts, counts)
+        pos = order[backend.repeat(left, counts) + offs]
         perm = xp.lexsort(xp.stack([ent, pos]))  # (by position, then by stored order)
         ent, pos = ent[perm], pos[perm]
         new = self._idx.array[:, ent]
