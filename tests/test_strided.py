@@ -464,6 +464,25 @@ def test_new_untyped_storage_and_set_to_it(device):
         tg.UntypedStorage(-1)
 
 
+def test_views_of_as_strided_views_keep_the_whole_memory(device):
+    """An as_strided, set_ or empty_strided view, and views of it, still view the whole memory block (torch's
+    storage: its size, bounds and offsets), not only their own elements: on CuPy such a view is made by the array
+    constructor, whose base is None, and it counted as owning just its own bytes."""
+    torch = pytest.importorskip("torch")
+    x, tx = tg.arange(10.0, dtype=tg.float64, device=device), torch.arange(10.0, dtype=torch.float64)
+    y, ty = x.as_strided((2,), (1,), 0), tx.as_strided((2,), (1,), 0)
+    assert y.untyped_storage().nbytes() == ty.untyped_storage().nbytes() == 80
+    assert y.as_strided((5,), (2,), 0).tolist() == ty.as_strided((5,), (2,), 0).tolist()
+    assert y[1:].as_strided((3,), (1,), 7).tolist() == [7, 8, 9] and y[1:].storage_offset() == 1
+    z = tg.zeros(1, dtype=tg.float64, device=device).set_(x, 2, (2,), (1,))
+    assert z.untyped_storage().nbytes() == 80 and z.as_strided((2,), (1,), 8).tolist() == [8, 9]
+    e = tg.empty_strided((4,), (3,), dtype=tg.float64, device=device)
+    assert e.untyped_storage().nbytes() == torch.empty_strided((4,), (3,), dtype=torch.float64).untyped_storage(
+    ).nbytes() == 80
+    with pytest.raises(RuntimeError, match="out of bounds for storage of size 80"):
+        y.as_strided((11,), (1,), 0)
+
+
 def test_numpy_scalar_array_is_its_own_storage():
     """A tensor over a numpy scalar (np.float64, as a full reduction may leave) is its own one-element memory, at
     offset 0 (its bytes are a copy: a scalar shares none)."""

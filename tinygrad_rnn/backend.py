@@ -11,6 +11,7 @@ import copy
 import os
 import threading
 import warnings
+import weakref
 from typing import Any, Iterable, Optional, Tuple, Union
 
 import numpy as np
@@ -132,13 +133,20 @@ def _host_storage(a: np.ndarray) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(first.view(np.uint8), (high - low,), (1,))
 
 
+# id(view) -> the block (storage_bytes) a CuPy strided_view was made over: CuPy's constructor leaves such a view's
+# base None, so it would count as owning its memory (its own bytes, not the block's); an entry goes with its view.
+_CUPY_BLOCKS: dict = {}
+
+
 def storage_span(a: Any) -> Tuple[int, int]:
     """(address, nbytes) of the memory block a views, as torch's storage: for numpy the owning array's memory (see
     _host_storage), for CuPy the allocation (``a.data.mem``), its size the owning array's bytes where that array
-    starts the allocation, else the allocation's (CuPy's pool rounds it up to 512 bytes)."""
+    starts the allocation, else the allocation's (CuPy's pool rounds it up to 512 bytes). A CuPy strided_view (or a
+    view of one) is owned by the block it was made over."""
     if is_cupy_array(a):
         mem = a.data.mem
         owner = a if a.base is None else a.base
+        owner = _CUPY_BLOCKS.get(id(owner), owner)
         exact = owner.data.ptr == mem.ptr and (owner.flags.c_contiguous or owner.flags.f_contiguous)
         return int(mem.ptr), int(owner.nbytes if exact else mem.size)
     if isinstance(a, np.generic):
@@ -165,7 +173,10 @@ def strided_view(a: Any, shape: Tuple[int, ...], strides: Tuple[int, ...], offse
     byte_strides = tuple(s * size for s in strides)
     flat = storage_bytes(a)
     if is_cupy_array(a):  # (cupy.lib.stride_tricks.as_strided's constructor, from the allocation's start)
-        return type(a)(shape, dtype, memptr=flat.data + offset * size, strides=byte_strides)
+        view = type(a)(shape, dtype, memptr=flat.data + offset * size, strides=byte_strides)
+        _CUPY_BLOCKS[id(view)] = flat  # (its base is None: storage_span finds the block here instead)
+        weakref.finalize(view, _CUPY_BLOCKS.pop, id(view), None)
+        return view
     view = np.ndarray(shape, dtype, buffer=flat, offset=min(offset * size, flat.size), strides=byte_strides)
     if not writeable and view.flags.writeable:
         view.flags.writeable = False
