@@ -883,3 +883,34 @@ def test_complex_logaddexp_keeps_torchs_branch(device):
         np.testing.assert_allclose(t.grad.numpy(), r.grad.resolve_conj().numpy(), rtol=1e-12, atol=1e-14)
     with pytest.raises(NotImplementedError, match="logaddexp2: complex128 input is not supported"):
         tg.logaddexp2(zs, ws)
+
+
+class _CupyLikeAddAt:
+    """numpy, except that add.at refuses what CuPy's refuses (complex and int64 data: 'cupy.add.at only supports
+    int32, float16, float32, float64, uint32, uint64'), so backend.scatter_add's way around it runs on the CPU."""
+
+    class add:  # noqa: N801  (stands for the ufunc)
+        @staticmethod
+        def at(a, index, values):
+            if a.dtype.kind == "c" or a.dtype == np.int64:
+                raise TypeError("cupy.add.at only supports int32, float16, float32, float64, uint32, uint64")
+            np.add.at(a, index, values)
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128, np.int64])
+def test_scatter_add_of_complex_and_int64_where_add_at_refuses_them(dtype, monkeypatch):
+    """backend.scatter_add sums complex (part by part) and int64 (as uint64, the same bits) into repeated indices
+    where CuPy's add.at takes neither (a complex gradient through x[[0, 0]] raised TypeError on a GPU)."""
+    from tinygrad_rnn import backend
+    index = (np.array([0, 2, 0, 0]),)
+    values = (np.array([1 + 2j, -3j, 4, -1 - 1j]) if np.dtype(dtype).kind == "c" else
+              np.array([2 ** 62, -5, 2 ** 62, -(2 ** 63) + 7])).astype(dtype)
+    want = np.zeros(3, dtype)
+    np.add.at(want, index, values)
+    monkeypatch.setattr(backend, "xp_of", lambda *arrays: _CupyLikeAddAt())
+    out = np.zeros(3, dtype)
+    backend.scatter_add(out, index, values)
+    np.testing.assert_array_equal(out, want)

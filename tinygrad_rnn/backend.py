@@ -591,8 +591,18 @@ def linalg_errors(xp: Any) -> Any:
 
 
 def scatter_add(out: Any, index: tuple, values: Any) -> None:
-    """out[index] += values, summing where index repeats (``add.at``; cupyx.scatter_add before CuPy 13)."""
+    """out[index] += values, summing where index repeats (``add.at``; cupyx.scatter_add before CuPy 13). CuPy's
+    takes int32, uint32, uint64 and floats only (TypeError otherwise): a complex out is summed part by part (its
+    real and imaginary views), an int64 one as uint64 (the same bits: two's complement sums agree)."""
     xp = xp_of(out)
+    if xp is not np and out.dtype.kind == "c":
+        values = xp.asarray(values).astype(out.dtype, copy=False)
+        scatter_add(out.real, index, values.real)
+        scatter_add(out.imag, index, values.imag)
+        return
+    if xp is not np and out.dtype == np.int64:
+        scatter_add(out.view(np.uint64), index, xp.asarray(values).astype(np.int64, copy=False).view(np.uint64))
+        return
     if hasattr(xp.add, "at"):
         xp.add.at(out, index, values)
     else:
