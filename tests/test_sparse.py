@@ -646,3 +646,32 @@ def test_index_select_along_a_dense_dim_as_torch(device, index, coalesced):
     (out.to_dense() * tg.tensor(w, device=device)).sum().backward()
     (ts.to_dense().index_select(2, torch.tensor(index, dtype=torch.long)) * torch.tensor(w)).sum().backward()
     close(v.grad, tv.grad)
+
+
+class _CupyLikeMaximumAt:
+    """numpy, except that maximum.at refuses float16, as CuPy's ('scatter_max only supports int32, float32,
+    float64, uint32, uint64')."""
+
+    class maximum:  # noqa: N801  (stands for the ufunc)
+        @staticmethod
+        def at(a, index, values):
+            if a.dtype == np.float16:
+                raise TypeError("scatter_max only supports int32, float32, float64, uint32, uint64 as data type")
+            np.maximum.at(a, index, values)
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+def test_scatter_max_of_float16_where_maximum_at_refuses_it(monkeypatch):
+    """backend.scatter_max takes a float16 out (in float32) where CuPy's maximum.at refuses it (sparse softmax of
+    half values raised TypeError on a GPU)."""
+    from tinygrad_rnn import backend
+    index, values = (np.array([0, 2, 0, 1, 2]),), np.array([1.5, -2, 3.25, -np.inf, 7], np.float16)
+    want = np.full(3, -np.inf, np.float16)
+    np.maximum.at(want, index, values)
+    monkeypatch.setattr(backend, "xp_of", lambda *arrays: _CupyLikeMaximumAt())
+    out = np.full(3, -np.inf, np.float16)
+    backend.scatter_max(out, index, values)
+    np.testing.assert_array_equal(out, want)
+    assert out.dtype == np.float16

@@ -612,8 +612,13 @@ def scatter_add(out: Any, index: tuple, values: Any) -> None:
 
 def scatter_max(out: Any, index: tuple, values: Any) -> None:
     """out[index] = max(out[index], values), over repeated indices too (``maximum.at``; cupyx.scatter_max before
-    CuPy 13)."""
+    CuPy 13). CuPy's takes no float16 (TypeError): such an out is done in float32 (a maximum rounds to itself)."""
     xp = xp_of(out)
+    if xp is not np and out.dtype == np.float16:
+        wide = out.astype(np.float32)
+        scatter_max(wide, index, xp.asarray(values).astype(np.float32))
+        out[...] = wide
+        return
     if hasattr(xp.maximum, "at"):
         xp.maximum.at(out, index, values)
     else:
