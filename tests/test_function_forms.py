@@ -1374,6 +1374,147 @@ def test_dim_ops_take_axis(name, axis, device):
                                    first(getattr(torch, name)(t, axis=axis)).numpy(), rtol=1e-12)
 
 
+def _axis_args(name, lib, device=None):
+    """(arguments before dim, keywords after it, dim, whether the op has keepdim) for AXIS_TABLE's op on M3-shaped
+    float64 input, made by lib (tg or torch)."""
+    def t(a, dtype=None):
+        return lib.tensor(a, dtype=dtype, **({"device": device} if lib is tg else {}))
+    long, f64 = lib.int64, lib.float64
+    idx, rows = t(np.arange(24).reshape(2, 3, 4) % 3, long), t([0, 2], long)
+    source = t(np.arange(16.0).reshape(2, 2, 4) / 5, f64)
+    table = {
+        "aminmax": ((), {}, 1, True), "chunk": ((2,), {}, 1, False), "count_nonzero": ((), {}, 1, False),
+        "cosine_similarity": ((t(M3[::-1].copy(), f64),), {}, 0, False),
+        "cross": ((t(M3[:, :, ::-1].copy(), f64),), {}, 1, False), "cummax": ((), {}, 1, False),
+        "cummin": ((), {}, 1, False), "cumulative_trapezoid": ((), {}, 1, False), "diff": ((1,), {}, 1, False),
+        "gather": ((), {"index": idx}, 1, False), "gradient": ((), {}, 1, False),
+        "index_add": ((), {"index": rows, "source": source}, 1, False),
+        "index_copy": ((), {"index": rows, "source": source}, 1, False),
+        "index_fill": ((), {"index": rows, "value": 2.5}, 1, False),
+        "index_reduce": ((), {"index": rows, "source": source, "reduce": "prod"}, 1, False),
+        "index_select": ((), {"index": rows}, 1, False), "kthvalue": ((2,), {}, 1, True),
+        "logcumsumexp": ((), {}, 1, False), "median": ((), {}, 1, True), "mode": ((), {}, 1, True),
+        "nanmean": ((), {}, 1, True), "nanmedian": ((), {}, 1, True), "nansum": ((), {}, 1, True),
+        "nanquantile": ((0.3,), {}, 1, True), "quantile": ((0.3,), {}, 1, True),
+        "narrow": ((), {"start": 1, "length": 2}, 1, False), "narrow_copy": ((), {"start": 1, "length": 2}, 1, False),
+        "renorm": ((2,), {"maxnorm": 1.0}, 1, False), "repeat_interleave": ((2,), {}, 1, False),
+        "scatter": ((), {"index": idx, "src": t(M3 * 2, f64)}, 1, False),
+        "scatter_add": ((), {"index": idx, "src": t(M3 * 2, f64)}, 1, False),
+        "scatter_reduce": ((), {"index": idx, "src": t(M3 * 2, f64), "reduce": "amax"}, 1, False),
+        "select": ((), {"index": 2}, 1, False), "select_scatter": ((t(M3[:, 0] * 3, f64),), {"index": 0}, 1, False),
+        "slice_scatter": ((t(M3[:, :1] * 3, f64),), {"start": 1, "end": 2}, 1, False),
+        "split_with_sizes": (([1, 2],), {}, 1, False), "std_mean": ((), {}, 1, True), "var_mean": ((), {}, 1, True),
+        "take_along_dim": ((idx,), {}, 1, False), "tensor_split": (([1],), {}, 1, False), "topk": ((2,), {}, 1, False),
+        "unbind": ((), {}, 1, False), "unflatten": ((), {"sizes": (3, 1)}, 1, False),
+        "unsafe_chunk": ((2,), {}, 1, False), "unsafe_split": ((2,), {}, 1, False),
+        "unsafe_split_with_sizes": (([2, 1],), {}, 1, False), "trapezoid": ((), {}, 1, False),
+        "trapz": ((), {}, 1, False), "norm_except_dim": ((2,), {}, 1, False),
+        "frobenius_norm": ((), {}, (1, 2), True), "nuclear_norm": ((), {}, (1, 2), True),
+    }
+    return table[name]
+
+
+AXIS_TABLE = ["aminmax", "chunk", "count_nonzero", "cosine_similarity", "cross", "cummax", "cummin",
+              "cumulative_trapezoid", "diff", "gather", "gradient", "index_add", "index_copy", "index_fill",
+              "index_reduce", "index_select", "kthvalue", "logcumsumexp", "median", "mode", "nanmean", "nanmedian",
+              "nansum", "nanquantile", "quantile", "narrow", "narrow_copy", "renorm", "repeat_interleave", "scatter",
+              "scatter_add", "scatter_reduce", "select", "select_scatter", "slice_scatter", "split_with_sizes",
+              "std_mean", "var_mean", "take_along_dim", "tensor_split", "topk", "unbind", "unflatten", "unsafe_chunk",
+              "unsafe_split", "unsafe_split_with_sizes", "trapezoid", "trapz", "norm_except_dim", "frobenius_norm",
+              "nuclear_norm"]
+
+
+def _axis_forms(lib, name):
+    """The function form, the method (where the library's Tensor has one that takes axis: torch's Tensor.unflatten
+    is Python and refuses it) and the in-place method, each as f(input, *args, **kwargs)."""
+    forms = [getattr(lib, name)]
+    if name != "unflatten" and hasattr(lib.Tensor, name):
+        forms.append(lambda x, *a, **k: getattr(x, name)(*a, **k))
+    if hasattr(lib.Tensor, name + "_") and name not in ("select_scatter", "slice_scatter"):
+        forms.append(lambda x, *a, **k: getattr(x.detach().clone(), name + "_")(*a, **k))
+    return forms
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # (torch's beta index_reduce, its deprecated norms)
+@pytest.mark.parametrize("name", AXIS_TABLE)
+def test_native_ops_take_axis_and_keepdims(name, device):
+    """torch's argument parser takes numpy's names for every native op: axis= for dim, keepdims= for keepdim
+    (torch.gather(x, axis=1, index=i), x.median(axis=0, keepdims=True), ...). Each form gives what dim= gives, and
+    what torch gives with the same keywords; dim and axis both is torch's TypeError."""
+    x = tg.tensor(M3, device=device)
+    pre, post, d, has_keepdim = _axis_args(name, tg, device)
+    for form in _axis_forms(tg, name):
+        want = _values(form(x, *pre, dim=d, **post))
+        for got in (form(x, *pre, axis=d, **post),) + ((form(x, *pre, axis=d, keepdims=False, **post),)
+                                                       if has_keepdim else ()):
+            got = _values(got)
+            assert len(got) == len(want) and all(np.array_equal(g, w, equal_nan=True) for g, w in zip(got, want))
+        if has_keepdim:
+            got, want = _values(form(x, *pre, axis=d, keepdims=True, **post)), _values(
+                form(x, *pre, dim=d, keepdim=True, **post))
+            assert all(g.shape == w.shape and np.array_equal(g, w, equal_nan=True) for g, w in zip(got, want))
+            with pytest.raises(TypeError):
+                form(x, *pre, dim=d, keepdim=True, keepdims=True, **post)
+        with pytest.raises(TypeError):
+            form(x, *pre, dim=d, axis=d, **post)
+    if torch is not None:
+        tpre, tpost, _, _ = _axis_args(name, torch)
+        extra = {"keepdims": True} if has_keepdim else {}
+        for form, tform in zip(_axis_forms(tg, name), _axis_forms(torch, name)):
+            got = _values(form(x, *pre, axis=d, **post, **extra))
+            want = [w.numpy() for w in _values_t(tform(torch.tensor(M3), *tpre, axis=d, **tpost, **extra))]
+            assert len(got) == len(want)
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+@needs_torch
+def test_every_native_dim_op_takes_axis():
+    """Each tg function and Tensor method with a dim parameter whose torch counterpart is native (C++, read by
+    torch's argument parser, which takes axis= for dim) takes axis= too (101 such forms refused it before)."""
+    def native(f):
+        return type(f).__name__ in ("builtin_function_or_method", "method_descriptor")
+    missing = []
+    for where, ours, theirs in (("tg", tg, torch), ("Tensor", tg.Tensor, torch.Tensor)):
+        for name in dir(ours):
+            f, tf = getattr(ours, name, None), getattr(theirs, name, None)
+            if name.startswith("_") or not callable(f) or tf is None or not native(tf):
+                continue
+            try:
+                params = inspect.signature(f).parameters
+            except (TypeError, ValueError):
+                continue
+            if "dim" in params and "axis" not in params and all(p.kind != p.VAR_KEYWORD for p in params.values()):
+                missing.append(f"{where}.{name}")
+    assert missing == []
+
+
+def _values_t(out):
+    return [a for o in out for a in _values_t(o)] if isinstance(out, (tuple, list)) else [out]
+
+
+def test_axis_where_torch_takes_it_and_only_there(device):
+    """Tensor.size(axis=), Tensor.stride(axis=) (native in torch) take axis; torch's Python-level Tensor.split and
+    Tensor.unflatten refuse it, as here; a dim torch requires is still required (TypeError) when axis is absent."""
+    x = tg.tensor(M3, device=device)
+    assert x.size(axis=1) == 3 and x.size(axis=-1) == 4 and x.stride(axis=0) == x.stride(0)
+    for bad in (lambda: x.size(1, axis=1), lambda: x.split(2, axis=1), lambda: x.unflatten(axis=1, sizes=(3, 1)),
+                lambda: x.gather(index=tg.zeros(2, 3, 4, dtype=tg.int64)), lambda: tg.narrow(x, axis=1, start=0),
+                lambda: x.index_add_(axis=1, index=tg.tensor([0]))):
+        with pytest.raises(TypeError):
+            bad()
+    assert tg.unflatten(x, axis=1, sizes=(3, 1)).shape == (2, 3, 1, 4)
+    assert [p.shape for p in x.unsafe_split(2, axis=1)] == [(2, 2, 4), (2, 1, 4)]
+    if torch is not None:
+        t = torch.tensor(M3)
+        assert t.size(axis=1) == 3 and t.stride(axis=0) == x.stride(0)
+        for bad in (lambda: t.size(1, axis=1), lambda: t.split(2, axis=1), lambda: t.unflatten(axis=1, sizes=(3, 1)),
+                    lambda: t.gather(index=torch.zeros(2, 3, 4, dtype=torch.int64)),
+                    lambda: torch.narrow(t, axis=1, start=0), lambda: t.index_add_(axis=1, index=torch.tensor([0]))):
+            with pytest.raises(TypeError):
+                bad()
+
+
 @pytest.mark.parametrize("name, args", [("add", (P,)), ("mul", (X,)), ("tanh", ()), ("sum", (0,)), ("mean", (1,)),
                                         ("maximum", (P,)), ("minimum", (P,)), ("exp", ())])
 def test_out_keyword_as_torchs(name, args, device):

@@ -27,8 +27,8 @@ from .creation import linspace
 from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetItem, SinPi, UnfoldNd, XLogY, _along,
                   _bool_mask, _const, _float_operands, _input, _kind, _one_dim, _scale_factor, _scaled_sum, _selected,
                   _two_tensors, bool_arg, broadcast_tensors, cat, check_devices, complex_log_add_exp, dot,
-                  gather, half_in_float32, int_arg, lerp, matmul, meshgrid, narrow, operands, outer, pow, reduce_dims,
-                  result_dtype, return_types, scatter_reduce, split, stack, where)
+                  gather, half_in_float32, int_arg, lerp, matmul, meshgrid, narrow, numpy_names, operands, outer, pow,
+                  reduce_dims, required_dim, result_dtype, return_types, scatter_reduce, split, stack, where)
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
 from .tensor import Tensor, _defaults, _value_first, complex_ok
@@ -238,9 +238,11 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     return matmul(ma, mb, "tensordot").reshape([a.shape[i] for i in free_a] + [b.shape[j] for j in free_b])
 
 
-def cross(input: Tensor, other: Tensor, dim: Optional[int] = None) -> Tensor:
+def cross(input: Tensor, other: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
     """torch.cross: the cross product of 3-vectors along dim, the operands broadcast. dim None: the first dim of
     size 3 (torch's default, which it warns will become -1; no warning here)."""
+    if axis is not None:
+        dim = numpy_names("cross", dim, None, axis, None)[0]
     _two_tensors("cross", input, other)
     shape = _broadcast_named("cross", ("input", input.shape), ("other", other.shape))
     if dim is None:
@@ -378,8 +380,11 @@ def fmod(input: Tensor, other: Any) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- reductions
-def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None,
+           keepdims: Optional[bool] = None) -> Tensor:
     """torch.nansum: sum treating nan as 0 (its gradient 0 there); with ``dtype`` summed in it, as sum(dtype=)."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("nansum", dim, keepdim, axis, keepdims)
     x = _input("nansum", input)
     bool_arg(keepdim, "nansum", "keepdim")
     if x.dtype.kind == "f":
@@ -387,8 +392,11 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
     return x.sum(dim, keepdim) if dtype is None else x.sum(dim, keepdim, dtype=dtype)
 
 
-def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None,
+            keepdims: Optional[bool] = None) -> Tensor:
     """torch.nanmean: the mean of the elements that are not nan (nan where all are); floating-point only."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("nanmean", dim, keepdim, axis, keepdims)
     x = _floating_input("nanmean", input if dtype is None else _input("nanmean", input).astype(dtype))
     bool_arg(keepdim, "nanmean", "keepdim")
     kept = ~xp_of(x.array).isnan(x.array)
@@ -422,9 +430,11 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     return gather(input.reshape(-1), 0, flat).reshape(index.shape)
 
 
-def take_along_dim(input: Tensor, indices: Tensor, dim: Optional[int] = None) -> Tensor:
+def take_along_dim(input: Tensor, indices: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
     """torch.take_along_dim: gather along dim, input and indices broadcast in the other dims; dim None: both
     read as 1-D."""
+    if axis is not None:
+        dim = numpy_names("take_along_dim", dim, None, axis, None)[0]
     _input("take_along_dim", input)
     idx = _index_tensor("take_along_dim", indices)
     if dim is None:
@@ -464,13 +474,15 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
 
 
 def tensor_split(input: Tensor, indices_or_sections: Any = None, dim: int = 0, *, sections: Optional[int] = None,
-                 indices: Optional[Sequence[int]] = None,
-                 tensor_indices_or_sections: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
+                 indices: Optional[Sequence[int]] = None, tensor_indices_or_sections: Optional[Tensor] = None,
+                 axis: Optional[int] = None) -> Tuple[Tensor, ...]:
     """torch.tensor_split: views of input along dim; an int n gives n pieces, the first size % n one longer
     (n may exceed the size: empty pieces); a list of indices splits before each (slices' rules: negative counts
     from the end, out of range clamps). A 0-d int64 tensor is n, a 1-D one the indices. The split is given once:
     positionally, or as torch's keywords sections= (an int), indices= (a sequence) or tensor_indices_or_sections=
     (a tensor)."""
+    if axis is not None:
+        dim = numpy_names("tensor_split", dim, None, axis, None, 0)[0]
     _input("tensor_split", input)
     given = {k: v for k, v in (("indices_or_sections", indices_or_sections), ("sections", sections),
                                ("indices", indices), ("tensor_indices_or_sections", tensor_indices_or_sections))
@@ -545,20 +557,26 @@ def _running_extreme(op: str, input: Tensor, dim: int) -> Any:
     return return_types[op](gather(input, d, idx), _const(idx))
 
 
-def cummax(input: Tensor, dim: int) -> Any:
+def cummax(input: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Any:
     """torch.cummax: (values, indices), values[..., j] = max(input[..., :j + 1]) along dim and where it was."""
+    if axis is not None or dim is None:
+        dim = required_dim("cummax", dim, axis)
     return _running_extreme("cummax", input, dim)
 
 
-def cummin(input: Tensor, dim: int) -> Any:
+def cummin(input: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Any:
     """torch.cummin: (values, indices), the running minimum along dim and where it was."""
+    if axis is not None or dim is None:
+        dim = required_dim("cummin", dim, axis)
     return _running_extreme("cummin", input, dim)
 
 
-def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+def logcumsumexp(input: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
     """torch.logcumsumexp: out[..., j] = log(sum(exp(input[..., :j + 1]))) along dim, as logsumexp over a
     triangle of the (n, n) pairs (each stable; O(n^2) memory along dim); floating-point or complex. A complex
     result's imaginary part is on torch's branch (see _logcumsumexp_branch), not always the principal one."""
+    if axis is not None or dim is None:
+        dim = required_dim("logcumsumexp", dim, axis)
     x = _input("logcumsumexp", input)
     if x.dtype.kind != "c":
         _floating_input("logcumsumexp", x)
@@ -618,16 +636,22 @@ def _gathered(op: str, input: Tensor, idx: Any, d: int, keepdim: bool) -> Any:
     return return_types[op](values, _const(backend.to_device(idx.copy(), input.device)))
 
 
-def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False, *, axis: Optional[int] = None,
+           keepdims: Optional[bool] = None) -> Any:
     """torch.median: the lower of the two middle values ((n - 1) // 2 in sorted order), nan if any element is nan.
     Without dim a 0-d tensor over all elements (nan if empty), whose gradient is spread evenly over the elements
     equal to it, as torch's; with dim, (values, indices) along dim, the gradient to the chosen element."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("median", dim, keepdim, axis, keepdims)
     return _median("median", input, dim, keepdim)
 
 
-def nanmedian(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+def nanmedian(input: Tensor, dim: Optional[int] = None, keepdim: bool = False, *, axis: Optional[int] = None,
+              keepdims: Optional[bool] = None) -> Any:
     """torch.nanmedian: median with the nans left out (the lower middle of the others), nan only where all are nan;
     gradients as median's."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("nanmedian", dim, keepdim, axis, keepdims)
     return _median("nanmedian", input, dim, keepdim)
 
 
@@ -676,18 +700,22 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
 def quantile(input: Tensor, q: Any, dim: Optional[int] = None, keepdim: bool = False, *,
-             interpolation: str = "linear") -> Tensor:
+             interpolation: str = "linear", axis: Optional[int] = None, keepdims: Optional[bool] = None) -> Tensor:
     """torch.quantile: the q-th quantiles (q a number or a 0-d or 1-d tensor of input's dtype, in [0, 1]) of input's
     values along dim (all of them for None), at rank q (n - 1) in sorted order, between neighbours by interpolation
     ('linear', 'lower', 'higher', 'midpoint', 'nearest': half to even); a 1-d q's dim comes first. nan where a slice
     has one. Float32 and float64 only, as torch. The gradient goes to the sorted elements read."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("quantile", dim, keepdim, axis, keepdims)
     return _quantile("quantile", input, q, dim, keepdim, interpolation)
 
 
 def nanquantile(input: Tensor, q: Any, dim: Optional[int] = None, keepdim: bool = False, *,
-                interpolation: str = "linear") -> Tensor:
+                interpolation: str = "linear", axis: Optional[int] = None, keepdims: Optional[bool] = None) -> Tensor:
     """torch.nanquantile: quantile with the nans left out (rank q (count - 1) among the others), nan only where a
     slice is all nan."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("nanquantile", dim, keepdim, axis, keepdims)
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation)
 
 
@@ -737,8 +765,11 @@ def _quantile(op: str, input: Tensor, q: Any, dim: Optional[int], keepdim: bool,
     return out[0] if isinstance(q, numbers.Real) or q.ndim == 0 else out
 
 
-def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, axis: Optional[int] = None,
+             keepdims: Optional[bool] = None) -> Any:
     """torch.kthvalue: (values, indices) of the k-th smallest element (k from 1) along dim, nan sorting last."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("kthvalue", dim, keepdim, axis, keepdims, -1)
     _input("kthvalue", input)
     k = int_arg(k, "kthvalue", "k")
     d = _one_dim(dim, input.ndim, "kthvalue")
@@ -749,10 +780,13 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any
     return _order_statistic("kthvalue", input, k - 1, d, keepdim)
 
 
-def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, axis: Optional[int] = None,
+         keepdims: Optional[bool] = None) -> Any:
     """torch.mode: (values, indices) of the most frequent value along dim; among equally frequent values the
     smallest, and its last index along dim, as torch's CPU kernel (each nan counts apart, nan != nan). The
     gradient goes to that element."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("mode", dim, keepdim, axis, keepdims, -1)
     op = "mode"
     _input(op, input)
     bool_arg(keepdim, op, "keepdim")
@@ -774,9 +808,12 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     return _gathered(op, input, np.expand_dims(best.reshape(a.shape[:-1]), d), d, keepdim)
 
 
-def aminmax(input: Tensor, *, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+def aminmax(input: Tensor, *, dim: Optional[int] = None, keepdim: bool = False, axis: Optional[int] = None,
+            keepdims: Optional[bool] = None) -> Any:
     """torch.aminmax: the named tuple (min, max) of amin and amax over dim (all elements for None), whose gradients
     split evenly among tied extremes as theirs do."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("aminmax", dim, keepdim, axis, keepdims)
     _input("aminmax", input)
     if dim is not None:
         dim = _one_dim(dim, input.ndim, "aminmax")
@@ -1132,8 +1169,11 @@ def unravel_index(indices: Tensor, shape: Any) -> Tuple[Tensor, ...]:
     return tuple(_const((flat // s) % n if n else xp.zeros(flat.shape, np.int64)) for s, n in zip(strides, shape))
 
 
-def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+def narrow_copy(input: Tensor, dim: Optional[int] = None, start: Any = None, length: Optional[int] = None, *,
+                axis: Optional[int] = None) -> Tensor:
     """torch.narrow_copy: narrow's slice as a tensor of its own (a copy, not a view); the gradient is narrow's."""
+    if axis is not None or dim is None or start is None or length is None:
+        dim = required_dim("narrow_copy", dim, axis, start=start, length=length)
     return narrow(_input("narrow_copy", input), dim, start, length).clone()
 
 
@@ -1247,8 +1287,11 @@ def dsplit(input: Tensor, indices_or_sections: Any) -> Tuple[Tensor, ...]:
     return _numpy_split("dsplit", input, indices_or_sections, 3, 2)
 
 
-def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> Tuple[Tensor, ...]:
+def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0, *,
+                     axis: Optional[int] = None) -> Tuple[Tensor, ...]:
     """torch.split_with_sizes: split by a list of sizes, which must sum to the dim's size."""
+    if axis is not None:
+        dim = numpy_names("split_with_sizes", dim, None, axis, None, 0)[0]
     if not isinstance(split_sizes, (list, tuple)):
         raise TypeError(f"split_with_sizes: split_sizes must be a list or tuple of ints, got "
                         f"{type(split_sizes).__name__}")
@@ -1399,16 +1442,21 @@ def _scatter_src(op: str, input: Tensor, src: Tensor, positions: Any) -> Tensor:
     return _written(op, input, positions, src)
 
 
-def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+def select_scatter(input: Tensor, src: Tensor, dim: Optional[int] = None, index: Optional[int] = None, *,
+                   axis: Optional[int] = None) -> Tensor:
     """torch.select_scatter: input with src written at input.select(dim, index) (a copy; src has that slice's
     shape and is cast to input's dtype)."""
+    if axis is not None or dim is None or index is None:
+        dim = required_dim("select_scatter", dim, axis, index=index)
     return _scatter_src("select_scatter", input, src, _positions(input)[_selected("select_scatter", input, dim, index)])
 
 
 def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: Optional[int] = None, end: Optional[int] = None,
-                  step: int = 1) -> Tensor:
+                  step: int = 1, *, axis: Optional[int] = None) -> Tensor:
     """torch.slice_scatter: input with src written at input[start:end:step] along dim (a copy; src has that
     slice's shape, cast to input's dtype); step must be positive."""
+    if axis is not None:
+        dim = numpy_names("slice_scatter", dim, None, axis, None, 0)[0]
     if _input("slice_scatter", input).ndim == 0:
         raise IndexError("slice_scatter: a 0-d tensor has no dim to slice")
     d = _one_dim(dim, input.ndim, "slice_scatter")
@@ -1431,12 +1479,15 @@ def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
     return _scatter_src("diagonal_scatter", input, src, _positions(input).diagonal(offset, d1, d2))
 
 
-def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
-                 include_self: bool = True) -> Tensor:
+def index_reduce(input: Tensor, dim: Optional[int] = None, index: Optional[Tensor] = None,
+                 source: Optional[Tensor] = None, reduce: Optional[str] = None, *, include_self: bool = True,
+                 axis: Optional[int] = None) -> Tensor:
     """torch.index_reduce: source's slices j reduced into input's slices index[j] along dim by reduce ('prod',
     'mean', 'amax' or 'amin'), input's own values taking part unless include_self=False; index is a 1-D integer
     tensor of source.shape[dim] entries in 0..input.shape[dim]-1 and source has input's shape elsewhere. It is
     scatter_reduce with index spread along source's other dims, so its gradients are scatter_reduce's."""
+    if axis is not None or dim is None or index is None or source is None or reduce is None:
+        dim = required_dim("index_reduce", dim, axis, index=index, source=source, reduce=reduce)
     op = "index_reduce"
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise ValueError(f"{op}: reduce must be one of 'prod', 'mean', 'amax', 'amin', got {reduce!r}")
@@ -1482,10 +1533,13 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     return input[backend.to_device(rows, input.device)]
 
 
-def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+def renorm(input: Tensor, p: float, dim: Optional[int] = None, maxnorm: Optional[float] = None, *,
+           axis: Optional[int] = None) -> Tensor:
     """torch.renorm: each slice of input along dim whose p-norm (over its elements) exceeds maxnorm scaled to
     maxnorm (by maxnorm / (norm + 1e-7), torch's factor), the others kept; p > 0, maxnorm >= 0, floating input
     with at least 2 dims. The gradient is the composition's, through the norm."""
+    if axis is not None or dim is None or maxnorm is None:
+        dim = required_dim("renorm", dim, axis, maxnorm=maxnorm)
     op = "renorm"
     if _input(op, input).ndim < 2:
         raise ValueError(f"{op}: input needs at least 2 dims, got shape {input.shape}")
@@ -1547,31 +1601,43 @@ def _trapezoid(op: str, y: Tensor, x: Optional[Tensor], dx: Any, dim: int) -> Te
     return mid * steps
 
 
-def trapezoid(y: Tensor, x: Optional[Tensor] = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+def trapezoid(y: Tensor, x: Optional[Tensor] = None, *, dx: Any = None, dim: int = -1,
+              axis: Optional[int] = None) -> Tensor:
     """torch.trapezoid: the trapezoidal rule's integral of y along dim, over sample points x or spacing dx."""
+    if axis is not None:
+        dim = numpy_names("trapezoid", dim, None, axis, None, -1)[0]
     parts = _trapezoid("trapezoid", y, x, dx, dim)
     return parts.sum(_one_dim(dim, y.ndim, "trapezoid") - y.ndim)
 
 
-def cumulative_trapezoid(y: Tensor, x: Optional[Tensor] = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+def cumulative_trapezoid(y: Tensor, x: Optional[Tensor] = None, *, dx: Any = None, dim: int = -1,
+                         axis: Optional[int] = None) -> Tensor:
     """torch.cumulative_trapezoid: the running trapezoidal integral of y along dim (one fewer element there)."""
+    if axis is not None:
+        dim = numpy_names("cumulative_trapezoid", dim, None, axis, None, -1)[0]
     parts = _trapezoid("cumulative_trapezoid", y, x, dx, dim)
     return parts.cumsum(_one_dim(dim, y.ndim, "cumulative_trapezoid") - y.ndim)
 
 
-def trapz(y: Tensor, x: Optional[Tensor] = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+def trapz(y: Tensor, x: Optional[Tensor] = None, *, dx: Any = None, dim: int = -1,
+          axis: Optional[int] = None) -> Tensor:
     """torch.trapz: trapezoid under its older name."""
+    if axis is not None:
+        dim = numpy_names("trapz", dim, None, axis, None, -1)[0]
     parts = _trapezoid("trapz", y, x, dx, dim)
     return parts.sum(_one_dim(dim, y.ndim, "trapz") - y.ndim)
 
 
 # ----------------------------------------------------------------------------- gradient, histogramdd
-def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1) -> Tuple[Tensor, ...]:
+def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1,
+             axis: Any = None) -> Tuple[Tensor, ...]:
     """torch.gradient: the derivative of input along each of dim (every dim for None), by second-order central
     differences inside and one-sided differences of edge_order (1 or 2) at the two ends, as numpy.gradient.
     spacing: a number (the step along every dim), a list of numbers (one per dim), or a list of 1-d tensors, each
     the coordinates of the samples along its dim (uneven steps). A tuple of one tensor per dim, in input's floating
     dtype (an integer input: the default dtype); differentiable in input and in coordinate tensors."""
+    if axis is not None:
+        dim = numpy_names("gradient", dim, None, axis, None)[0]
     op = "gradient"
     _input(op, input)
     edge_order = int_arg(edge_order, op, "edge_order")

@@ -194,14 +194,20 @@ def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
 
 # torch functions without a method of that name: two methods' results together
 def var_mean(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
-             correction: Optional[int] = None) -> Tuple[Tensor, Tensor]:
+             correction: Optional[int] = None, axis: Any = None,
+             keepdims: Optional[bool] = None) -> Tuple[Tensor, Tensor]:
     """torch.var_mean: (input.var(dim, unbiased, keepdim, correction=...), input.mean(dim, keepdim))."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = ops.numpy_names("var_mean", dim, keepdim, axis, keepdims)
     return _spread_and_mean("var", input, dim, unbiased, keepdim, correction)
 
 
 def std_mean(input: Tensor, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
-             correction: Optional[int] = None) -> Tuple[Tensor, Tensor]:
+             correction: Optional[int] = None, axis: Any = None,
+             keepdims: Optional[bool] = None) -> Tuple[Tensor, Tensor]:
     """torch.std_mean: (input.std(dim, unbiased, keepdim, correction=...), input.mean(dim, keepdim))."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = ops.numpy_names("std_mean", dim, keepdim, axis, keepdims)
     return _spread_and_mean("std", input, dim, unbiased, keepdim, correction)
 
 
@@ -622,19 +628,21 @@ def is_inference_mode_enabled() -> bool:
 
 
 # torch's unsafe_ forms: the same pieces as chunk / split (torch's skip a view check that has no counterpart here)
-def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
-    """torch.unsafe_chunk: input.chunk(chunks, dim)."""
-    return _input("unsafe_chunk", input).chunk(chunks, dim)
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0, *, axis: Optional[int] = None) -> Tuple[Tensor, ...]:
+    """torch.unsafe_chunk: input.chunk(chunks, dim) (or ``axis=``)."""
+    return _input("unsafe_chunk", input).chunk(chunks, dim, axis=axis)
 
 
-def unsafe_split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:
-    """torch.unsafe_split: tensor.split(split_size_or_sections, dim)."""
-    return _input("unsafe_split", tensor, "tensor").split(split_size_or_sections, dim)
+def unsafe_split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0, *,
+                 axis: Optional[int] = None) -> Tuple[Tensor, ...]:
+    """torch.unsafe_split: tensor.split(split_size_or_sections, dim) (or ``axis=``, which torch.split refuses)."""
+    return _input("unsafe_split", tensor, "tensor").unsafe_split(split_size_or_sections, dim, axis=axis)
 
 
-def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> Tuple[Tensor, ...]:
-    """torch.unsafe_split_with_sizes: input.split_with_sizes(split_sizes, dim)."""
-    return _input("unsafe_split_with_sizes", input).split_with_sizes(split_sizes, dim)
+def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0, *,
+                            axis: Optional[int] = None) -> Tuple[Tensor, ...]:
+    """torch.unsafe_split_with_sizes: input.split_with_sizes(split_sizes, dim) (or ``axis=``)."""
+    return _input("unsafe_split_with_sizes", input).split_with_sizes(split_sizes, dim, axis=axis)
 
 
 # torch's *_copy forms: the view op's result as a new tensor of its own memory (contiguous), with the view's gradient
@@ -760,10 +768,12 @@ def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
     return _F._channel_dropout("feature_dropout_", input, p, train, True, False, True)
 
 
-def norm_except_dim(v: Tensor, pow: Any = 2, dim: int = 0) -> Tensor:
-    """torch.norm_except_dim (weight norm's): the pow-norm of v over every dim but dim, kept as size-1 dims; dim -1
-    is torch's 'no dim': the norm of every element, 0-d."""
+def norm_except_dim(v: Tensor, pow: Any = 2, dim: int = 0, *, axis: Optional[int] = None) -> Tensor:
+    """torch.norm_except_dim (weight norm's): the pow-norm of v over every dim but dim (or ``axis=``), kept as
+    size-1 dims; dim -1 is torch's 'no dim': the norm of every element, 0-d."""
     op = "norm_except_dim"
+    if axis is not None:
+        dim = ops.numpy_names(op, dim, None, axis, None, 0)[0]
     _input(op, v)
     dim = ops.int_arg(dim, op, "dim")
     if dim == -1:

@@ -1593,19 +1593,26 @@ def slogdet_old(input: Tensor) -> Any:
     return slogdet_old_result(*slogdet(input))
 
 
-def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+                 keepdims: Any = None) -> Tensor:
     """torch.nuclear_norm (its old API): linalg.matrix_norm(input, 'nuc', dim, keepdim), the sum of the singular
     values of the matrices over dim (a pair; without it the last two, a batch over the leading dims, as torch's).
     torch's other overload, nuclear_norm(input, keepdim), is read too."""
+    if axis is not None or keepdims is not None:  # (numpy's names, as torch's parser takes them)
+        dim, keepdim = _ops.numpy_names("nuclear_norm", dim, keepdim, axis, keepdims)
     if isinstance(dim, bool):
         dim, keepdim = None, dim
     return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
 
 
-def frobenius_norm(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+def frobenius_norm(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+                   keepdims: Any = None) -> Tensor:
     """torch.frobenius_norm (its old API, kept for TorchScript): the square root of the sum of squares over dim (at
     most 2 dims; [] is every element), linalg.vector_norm(input, 2, dim, keepdim)."""
     op = "frobenius_norm"
+    if axis is not None or keepdims is not None or dim is None:  # (numpy's names, as torch's parser takes them)
+        keepdim = _ops.numpy_names(op, None, keepdim, None, keepdims)[1]
+        dim = _ops.required_dim(op, dim, axis)
     dims = (dim,) if isinstance(dim, numbers.Integral) and not isinstance(dim, bool) else dim
     if not isinstance(dims, (tuple, list)) or len(dims) > 2:
         raise ValueError(f"{op}: dim must be an int or a list of at most 2 dims, got {dim!r}")

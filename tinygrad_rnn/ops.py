@@ -2259,12 +2259,15 @@ def bool_arg(v: Any, op: str, what: str) -> bool:
     return v
 
 
-def numpy_names(op: str, dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> Tuple[Any, Any]:
+def numpy_names(op: str, dim: Any, keepdim: Any, axis: Any, keepdims: Any,
+                default: Any = None) -> Tuple[Any, Any]:
     """(dim, keepdim) with torch's numpy aliases applied: ``axis=`` for dim, ``keepdims=`` for keepdim
-    (``x.sum(axis=1, keepdims=True)``, ``tg.cat(xs, axis=1)``, as torch's argument parser takes them); a TypeError
-    where an argument comes under both names. Callers pass keepdim=None where they have no keepdim."""
+    (``x.sum(axis=1, keepdims=True)``, ``tg.cat(xs, axis=1)``, as torch's argument parser takes them for every
+    native op); a TypeError where an argument comes under both names. Callers pass keepdim=None where they have no
+    keepdim, and dim's default where it is not None (``default``: a dim equal to it counts as not given).
+    Called only where axis or keepdims is given (``if axis is not None: ...``), so the common call pays nothing."""
     if axis is not None:
-        if dim is not None:
+        if dim is not default and dim is not None and dim != default:
             raise TypeError(f"{op}: got dim and axis (its numpy name) both; give one")
         dim = axis
     if keepdims is not None:
@@ -2274,6 +2277,20 @@ def numpy_names(op: str, dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> Tu
             raise TypeError(f"{op}: got keepdim and keepdims (its numpy name) both; give one")
         keepdim = keepdims
     return dim, keepdim
+
+
+def required_dim(op: str, dim: Any, axis: Any, **required: Any) -> Any:
+    """dim for an op whose dim torch requires (gather, narrow, select, index_add, ...), given as dim or as ``axis=``
+    (numpy_names); a TypeError, as torch's, where it comes under both names or neither, or where another argument
+    torch requires (``required``, by name: those after dim take None here so that axis= can stand for dim) is
+    missing. Callers call it only where axis is given or something is None."""
+    dim = numpy_names(op, dim, None, axis, None)[0]
+    if dim is None:
+        raise TypeError(f"{op}: dim must be an int, got NoneType (dim, or axis= by numpy's name, is required)")
+    for name, value in required.items():
+        if value is None:
+            raise TypeError(f"{op}: missing the required argument {name} (got None)")
+    return dim
 
 
 def _one_dim(dim: Any, ndim: int, op: str) -> int:
@@ -2420,9 +2437,12 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
     return return_types["sort"](input.clone() if input.ndim == 0 else gather(input, d, idx), idx)
 
 
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
-    """torch.topk: the k largest (or smallest) values along dim and their indices, largest first; equal
-    values in their order in input. (sorted=False gives them sorted too, which torch allows.)"""
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
+         axis: Optional[int] = None) -> Any:
+    """torch.topk: the k largest (or smallest) values along dim (or ``axis=``) and their indices, largest first;
+    equal values in their order in input. (sorted=False gives them sorted too, which torch allows.)"""
+    if axis is not None:
+        dim = numpy_names("topk", dim, None, axis, None, -1)[0]
     d = _one_dim(dim, _input("topk", input).ndim, "topk")
     real_only("topk", input)
     n = input.shape[d] if input.ndim else 1
@@ -3980,9 +4000,13 @@ def _along(d: int, index: Any) -> tuple:
     return (slice(None),) * d + (index,)
 
 
-def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """torch.narrow: the ``length`` elements from ``start`` along dim (a negative start counts from the end), as a
-    slice: a view, sharing input's memory and version counter, and the gradient passes to those elements."""
+def narrow(input: Tensor, dim: Optional[int] = None, start: Any = None, length: Optional[int] = None, *,
+           axis: Optional[int] = None) -> Tensor:
+    """torch.narrow: the ``length`` elements from ``start`` along dim (or ``axis=``; a negative start counts from
+    the end), as a slice: a view, sharing input's memory and version counter, and the gradient passes to those
+    elements."""
+    if axis is not None or dim is None or start is None or length is None:
+        dim = required_dim("narrow", dim, axis, start=start, length=length)
     if _input("narrow", input).ndim == 0:
         raise ValueError("narrow: a 0-d tensor has no dim to narrow")
     d = _one_dim(dim, input.ndim, "narrow")
@@ -4011,8 +4035,12 @@ def _selected(op: str, input: Tensor, dim: int, index: int) -> tuple:
     return _along(d, index)
 
 
-def select(input: Tensor, dim: int, index: int) -> Tensor:
-    """torch.select: the slice at ``index`` along dim, without that dim (input[:, i] for dim 1); a view."""
+def select(input: Tensor, dim: Optional[int] = None, index: Optional[int] = None, *,
+           axis: Optional[int] = None) -> Tensor:
+    """torch.select: the slice at ``index`` along dim (or ``axis=``), without that dim (input[:, i] for dim 1); a
+    view."""
+    if axis is not None or dim is None or index is None:
+        dim = required_dim("select", dim, axis, index=index)
     return input[_selected("select", input, dim, index)]
 
 
@@ -4036,9 +4064,13 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     return permute(input, tuple(order)) if input.ndim else input
 
 
-def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
-    """torch.unflatten: dim split into dims of ``sizes`` (a tuple or list; one of them may be -1, inferred from
-    the others); a reshape, so a view where reshape gives one."""
+def unflatten(input: Tensor, dim: Optional[int] = None, sizes: Optional[Sequence[int]] = None, *,
+              axis: Optional[int] = None) -> Tensor:
+    """torch.unflatten: dim (or ``axis=``: torch.unflatten's, not Tensor.unflatten's, which is Python in torch and
+    refuses it) split into dims of ``sizes`` (a tuple or list; one of them may be -1, inferred from the others); a
+    reshape, so a view where reshape gives one."""
+    if axis is not None or dim is None or sizes is None:
+        dim = required_dim("unflatten", dim, axis, sizes=sizes)
     _input("unflatten", input)
     if not isinstance(sizes, (tuple, list)):
         raise TypeError(f"unflatten: sizes must be a tuple or list of ints, got {type(sizes).__name__}")
@@ -4146,7 +4178,10 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Te
     return tuple(out)
 
 
-def chunk(input: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
+def chunk(input: Tensor, chunks: int, dim: int = 0, *, axis: Optional[int] = None) -> Tuple[Tensor, ...]:
+    """torch.chunk: chunks pieces along dim (or ``axis=``, numpy's name, as torch's), the last smaller."""
+    if axis is not None:
+        dim = numpy_names("chunk", dim, None, axis, None, 0)[0]
     _input("chunk", input)
     chunks = int_arg(chunks, "chunk", "chunks")
     if chunks <= 0:
@@ -4159,8 +4194,11 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
     return split(input, max(1, -(-input.shape[d] // chunks)), d)
 
 
-def gather(input: Tensor, dim: int, index: Any) -> Tensor:
-    """out[i][j][k] = input[i][index[i][j][k]][k] for dim=1 (torch.gather); index has input's rank."""
+def gather(input: Tensor, dim: Optional[int] = None, index: Any = None, *, axis: Optional[int] = None) -> Tensor:
+    """out[i][j][k] = input[i][index[i][j][k]][k] for dim=1 (or ``axis=1``) (torch.gather); index has input's
+    rank."""
+    if axis is not None or dim is None or index is None:
+        dim = required_dim("gather", dim, axis, index=index)
     _input("gather", input)
     idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
     if input.ndim == 0 and idx.ndim == 0:  # (torch takes a 0-d input as one element)
@@ -4182,9 +4220,12 @@ def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     return getitem(input, grids, "gather")
 
 
-def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
-    """Rows (or slices along dim) picked by a 1-D integer index: an embedding lookup for dim=0. A 0-d index is
-    one of one entry (the dim kept, of size 1), as torch's."""
+def index_select(input: Tensor, dim: Optional[int] = None, index: Any = None, *,
+                 axis: Optional[int] = None) -> Tensor:
+    """Rows (or slices along dim, or ``axis=``) picked by a 1-D integer index: an embedding lookup for dim=0. A
+    0-d index is one of one entry (the dim kept, of size 1), as torch's."""
+    if axis is not None or dim is None or index is None:
+        dim = required_dim("index_select", dim, axis, index=index)
     _input("index_select", input)
     idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
@@ -4601,9 +4642,11 @@ def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
 
 
 # ============================================================================ torch's functions, composed
-def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
-    """torch.count_nonzero: how many elements are not 0 (nan counts) over dim (an int, a tuple, or None or ()
-    for all), int64; a count, without a gradient."""
+def count_nonzero(input: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
+    """torch.count_nonzero: how many elements are not 0 (nan counts) over dim (or ``axis=``: an int, a tuple, or
+    None or () for all), int64; a count, without a gradient."""
+    if axis is not None:
+        dim = numpy_names("count_nonzero", dim, None, axis, None)[0]
     _input("count_nonzero", input)
     axes = reduce_dims(dim, input.ndim, "count_nonzero")
     return _const((input.array != 0).sum(axis=axes).astype(np.int64))

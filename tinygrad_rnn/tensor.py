@@ -1213,9 +1213,11 @@ class Tensor:
     def ndim(self) -> int:
         return self.array.ndim
 
-    def size(self, dim: Optional[int] = None) -> Union["Size", int]:
+    def size(self, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Union["Size", int]:
         """The shape as a tg.Size (torch.Size, which prints as torch's and has numel()), or the length of one dim
-        (torch's Tensor.size). ``.shape`` stays the plain tuple the engine reads, equal to it."""
+        (or ``axis=``, as torch's Tensor.size). ``.shape`` stays the plain tuple the engine reads, equal to it."""
+        if axis is not None:
+            dim = _ops.numpy_names("size", dim, None, axis, None)[0]
         if dim is None:
             return tuple.__new__(Size, self.array.shape)
         if type(dim) is not int:
@@ -1302,9 +1304,11 @@ class Tensor:
         torch."""
         return self.dtype.kind in "fic"
 
-    def stride(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
-        """Steps in elements (not numpy's bytes) between neighbours along each dim, or one dim's; 0 along a
-        broadcast dim."""
+    def stride(self, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Union[Tuple[int, ...], int]:
+        """Steps in elements (not numpy's bytes) between neighbours along each dim, or one dim's (``axis=`` too, as
+        torch's); 0 along a broadcast dim."""
+        if axis is not None:
+            dim = _ops.numpy_names("stride", dim, None, axis, None)[0]
         strides = tuple(s // self.array.itemsize for s in self.array.strides)
         if dim is None:
             return strides
@@ -2382,25 +2386,36 @@ class Tensor:
         """masked_fill in place; the mask broadcasts to this tensor's shape."""
         return self._apply_in_place("masked_fill_", lambda t: _ops.masked_fill(t, mask, value, "masked_fill_"), value)
 
-    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
-                 reduce: Optional[str] = None) -> "Tensor":
+    def scatter_(self, dim: Optional[int] = None, index: Any = None, src: Any = None, *, value: Any = None,
+                 reduce: Optional[str] = None, axis: Optional[int] = None) -> "Tensor":
         """scatter in place: torch's one-hot idiom, zeros(B, C).scatter_(1, labels[:, None], 1.0)."""
+        if axis is not None or dim is None or index is None:
+            dim = _ops.required_dim("scatter_", dim, axis, index=index)
         return self._apply_in_place("scatter_", lambda t: t.scatter(dim, index, src, value=value, reduce=reduce), src)
 
     def copysign_(self, other: Any) -> "Tensor":
         """copysign in place: this tensor's magnitudes with other's signs (a float tensor, as torch's)."""
         return self._apply_in_place("copysign_", lambda t: _ops.copysign(t, other), other)
 
-    def scatter_reduce_(self, dim: int, index: Any, src: "Tensor", reduce: str, *,
-                        include_self: bool = True) -> "Tensor":
+    def scatter_reduce_(self, dim: Optional[int] = None, index: Any = None, src: Optional["Tensor"] = None,
+                        reduce: Optional[str] = None, *, include_self: bool = True,
+                        axis: Optional[int] = None) -> "Tensor":
         """scatter_reduce in place."""
+        if axis is not None or dim is None or index is None or src is None or reduce is None:
+            dim = _ops.required_dim("scatter_reduce_", dim, axis, index=index, src=src, reduce=reduce)
         return self._apply_in_place("scatter_reduce_", lambda t: t.scatter_reduce(
             dim, index, src, reduce, include_self=include_self), src)
 
-    def scatter_add_(self, dim: int, index: Any, src: "Tensor") -> "Tensor":
+    def scatter_add_(self, dim: Optional[int] = None, index: Any = None, src: Optional["Tensor"] = None, *,
+                     axis: Optional[int] = None) -> "Tensor":
+        if axis is not None or dim is None or index is None or src is None:
+            dim = _ops.required_dim("scatter_add_", dim, axis, index=index, src=src)
         return self._apply_in_place("scatter_add_", lambda t: t.scatter_add(dim, index, src), src)
 
-    def index_add_(self, dim: int, index: Any, source: "Tensor", *, alpha: Any = 1) -> "Tensor":
+    def index_add_(self, dim: Optional[int] = None, index: Any = None, source: Optional["Tensor"] = None, *,
+                   alpha: Any = 1, axis: Optional[int] = None) -> "Tensor":
+        if axis is not None or dim is None or index is None or source is None:
+            dim = _ops.required_dim("index_add_", dim, axis, index=index, source=source)
         return self._apply_in_place("index_add_", lambda t: t.index_add(dim, index, source, alpha=alpha), source)
 
     def masked_scatter_(self, mask: "Tensor", source: "Tensor") -> "Tensor":
@@ -2411,15 +2426,22 @@ class Tensor:
         """put in place: source's elements written (or added, accumulate) at index into self read as 1-D."""
         return self._apply_in_place("put_", lambda t: _composed.put(t, index, source, accumulate), source)
 
-    def index_reduce_(self, dim: int, index: "Tensor", source: "Tensor", reduce: str, *,
-                      include_self: bool = True) -> "Tensor":
+    def index_reduce_(self, dim: Optional[int] = None, index: Optional["Tensor"] = None,
+                      source: Optional["Tensor"] = None, reduce: Optional[str] = None, *, include_self: bool = True,
+                      axis: Optional[int] = None) -> "Tensor":
         """index_reduce in place."""
+        if axis is not None or dim is None or index is None or source is None or reduce is None:
+            dim = _ops.required_dim("index_reduce_", dim, axis, index=index, source=source, reduce=reduce)
         return self._apply_in_place("index_reduce_", lambda t: _composed.index_reduce(
             t, dim, index, source, reduce, include_self=include_self), source)
 
-    def index_fill_(self, dim: int, index: Any, value: Any) -> "Tensor":
-        """The slices index[j] along dim set to value, a number or a 0-d tensor, in place (a recorded write);
-        negative indices count from the end, and a 0-d tensor is one element (dim 0 or -1), as in torch."""
+    def index_fill_(self, dim: Optional[int] = None, index: Any = None, value: Any = None, *,
+                    axis: Optional[int] = None) -> "Tensor":
+        """The slices index[j] along dim (or ``axis=``) set to value, a number or a 0-d tensor, in place (a
+        recorded write); negative indices count from the end, and a 0-d tensor is one element (dim 0 or -1), as in
+        torch."""
+        if axis is not None or dim is None or index is None or value is None:
+            dim = _ops.required_dim("index_fill_", dim, axis, index=index, value=value)
         value = _fill_value("index_fill_", value, self.dtype)
         if self.ndim == 0:
             if _ops.index_along(self.detach().reshape(1), dim, index, "index_fill_", wrap=True)[-1].size:
@@ -2428,10 +2450,13 @@ class Tensor:
         self._write("index_fill_", _ops.index_along(self, dim, index, "index_fill_", unique=True, wrap=True), value)
         return self
 
-    def index_copy_(self, dim: int, index: Any, source: "Tensor") -> "Tensor":
-        """self[.., index[j], ..] = source[.., j, ..] along dim, in place (a recorded write); source has this
-        tensor's dtype and shape but index's length along dim. A 0-d tensor is one element (dim 0 or -1, a 0-d
-        source for one index), as torch's."""
+    def index_copy_(self, dim: Optional[int] = None, index: Any = None, source: Optional["Tensor"] = None, *,
+                    axis: Optional[int] = None) -> "Tensor":
+        """self[.., index[j], ..] = source[.., j, ..] along dim (or ``axis=``), in place (a recorded write);
+        source has this tensor's dtype and shape but index's length along dim. A 0-d tensor is one element (dim 0
+        or -1, a 0-d source for one index), as torch's."""
+        if axis is not None or dim is None or index is None or source is None:
+            dim = _ops.required_dim("index_copy_", dim, axis, index=index, source=source)
         one = self.ndim == 0  # (written through its 1-d view self[None])
         where = _ops.index_along(self.detach().reshape(1) if one else self, dim, index, "index_copy_")
         d = len(where) - 1
@@ -2466,10 +2491,16 @@ class Tensor:
     def index_put(self, indices: Sequence["Tensor"], values: "Tensor", accumulate: bool = False) -> "Tensor":
         return self.clone().index_put_(indices, values, accumulate)
 
-    def index_fill(self, dim: int, index: Any, value: Any) -> "Tensor":
+    def index_fill(self, dim: Optional[int] = None, index: Any = None, value: Any = None, *,
+                   axis: Optional[int] = None) -> "Tensor":
+        if axis is not None or dim is None or index is None or value is None:
+            dim = _ops.required_dim("index_fill", dim, axis, index=index, value=value)
         return self.clone().index_fill_(dim, index, value)
 
-    def index_copy(self, dim: int, index: Any, source: "Tensor") -> "Tensor":
+    def index_copy(self, dim: Optional[int] = None, index: Any = None, source: Optional["Tensor"] = None, *,
+                   axis: Optional[int] = None) -> "Tensor":
+        if axis is not None or dim is None or index is None or source is None:
+            dim = _ops.required_dim("index_copy", dim, axis, index=index, source=source)
         return self.clone().index_copy_(dim, index, source)
 
     def __iadd__(self, other: Any) -> "Tensor":
@@ -2560,9 +2591,10 @@ class Tensor:
     def lcm_(self, other: "Tensor") -> "Tensor":
         return self._apply_in_place("lcm_", lambda t: _composed.lcm(t, other))
 
-    def renorm_(self, p: float, dim: int, maxnorm: float) -> "Tensor":
-        """renorm in place: each slice along dim with a p-norm over maxnorm scaled down to it."""
-        return self._apply_in_place("renorm_", lambda t: _composed.renorm(t, p, dim, maxnorm))
+    def renorm_(self, p: float, dim: Optional[int] = None, maxnorm: Optional[float] = None, *,
+                axis: Optional[int] = None) -> "Tensor":
+        """renorm in place: each slice along dim (or ``axis=``) with a p-norm over maxnorm scaled down to it."""
+        return self._apply_in_place("renorm_", lambda t: _composed.renorm(t, p, dim, maxnorm, axis=axis))
 
     def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> "Tensor":
         """The main diagonal (i, i, ..., i) set to fill_value in place, as torch's: at least 2 dims, all of one
@@ -3084,11 +3116,13 @@ class Tensor:
     def unflatten(self, dim: int, sizes: Sequence[int]) -> "Tensor":
         return _ops.unflatten(self, dim, sizes)
 
-    def narrow(self, dim: int, start: int, length: int) -> "Tensor":
-        return _ops.narrow(self, dim, start, length)
+    def narrow(self, dim: Optional[int] = None, start: Any = None, length: Optional[int] = None, *,
+               axis: Optional[int] = None) -> "Tensor":
+        return _ops.narrow(self, dim, start, length, axis=axis)
 
-    def select(self, dim: int, index: int) -> "Tensor":
-        return _ops.select(self, dim, index)
+    def select(self, dim: Optional[int] = None, index: Optional[int] = None, *,
+               axis: Optional[int] = None) -> "Tensor":
+        return _ops.select(self, dim, index, axis=axis)
 
     def movedim(self, source: Any, destination: Any) -> "Tensor":
         return _ops.movedim(self, source, destination)
@@ -3167,8 +3201,9 @@ class Tensor:
                 axis: Optional[int] = None) -> "Tensor":
         return _ops.argsort(self, dim, descending, stable=stable, axis=axis)
 
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
-        return _ops.topk(self, k, dim, largest, sorted)
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
+             axis: Optional[int] = None) -> Any:
+        return _ops.topk(self, k, dim, largest, sorted, axis=axis)
 
     def squeeze(self, dim: Any = None, *, axis: Any = None) -> "Tensor":
         if axis is not None:  # (torch's numpy name)
@@ -3211,41 +3246,59 @@ class Tensor:
         Tensor.split, whose keyword is split_size (torch.split's is split_size_or_sections)."""
         return _ops.split(self, split_size, dim)
 
-    def chunk(self, chunks: int, dim: int = 0) -> Tuple["Tensor", ...]:
-        return _ops.chunk(self, chunks, dim)
+    def chunk(self, chunks: int, dim: int = 0, *, axis: Optional[int] = None) -> Tuple["Tensor", ...]:
+        return _ops.chunk(self, chunks, dim, axis=axis)
 
-    def gather(self, dim: int, index: Any) -> "Tensor":
-        return _ops.gather(self, dim, index)
+    def unsafe_split(self, split_size: Any, dim: int = 0, *, axis: Optional[int] = None) -> Tuple["Tensor", ...]:
+        """torch's Tensor.unsafe_split: split's pieces (torch's skips a view check that has no counterpart here);
+        native in torch, so it takes ``axis=``, where Tensor.split (Python in torch) does not."""
+        if axis is not None:
+            dim = _ops.numpy_names("unsafe_split", dim, None, axis, None, 0)[0]
+        return _ops.split(self, split_size, dim)
 
-    def index_select(self, dim: int, index: Any) -> "Tensor":
-        return _ops.index_select(self, dim, index)
+    def gather(self, dim: Optional[int] = None, index: Any = None, *, axis: Optional[int] = None) -> "Tensor":
+        return _ops.gather(self, dim, index, axis=axis)
 
-    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
-                reduce: Optional[str] = None) -> "Tensor":
-        """A copy of self with src's values written at index along dim (torch.scatter, out of place); a number
-        as src, or as torch's keyword value=, is written everywhere index points. reduce='add' or 'multiply'
-        adds or multiplies them in instead (no derivative for 'multiply', as torch)."""
+    def index_select(self, dim: Optional[int] = None, index: Any = None, *, axis: Optional[int] = None) -> "Tensor":
+        return _ops.index_select(self, dim, index, axis=axis)
+
+    def scatter(self, dim: Optional[int] = None, index: Any = None, src: Any = None, *, value: Any = None,
+                reduce: Optional[str] = None, axis: Optional[int] = None) -> "Tensor":
+        """A copy of self with src's values written at index along dim (or ``axis=``) (torch.scatter, out of
+        place); a number as src, or as torch's keyword value=, is written everywhere index points. reduce='add' or
+        'multiply' adds or multiplies them in instead (no derivative for 'multiply', as torch)."""
+        if axis is not None or dim is None or index is None:
+            dim = _ops.required_dim("scatter", dim, axis, index=index)
         if (src is None) == (value is None):
             raise TypeError("scatter: expected one of src (a Tensor or a number) and value (a number), got "
                             f"{'neither' if src is None else 'both'}")
         return _ops.scatter(self, dim, index, src if value is None else value, reduce=reduce)
 
-    def scatter_add(self, dim: int, index: Any, src: "Tensor") -> "Tensor":
+    def scatter_add(self, dim: Optional[int] = None, index: Any = None, src: Optional["Tensor"] = None, *,
+                    axis: Optional[int] = None) -> "Tensor":
         """A copy of self with src's values added at index along dim (torch.scatter_add, out of place)."""
+        if axis is not None or dim is None or index is None or src is None:
+            dim = _ops.required_dim("scatter_add", dim, axis, index=index, src=src)
         return _ops.scatter(self, dim, index, src, add=True)
 
-    def scatter_reduce(self, dim: int, index: Any, src: "Tensor", reduce: str, *,
-                       include_self: bool = True) -> "Tensor":
+    def scatter_reduce(self, dim: Optional[int] = None, index: Any = None, src: Optional["Tensor"] = None,
+                       reduce: Optional[str] = None, *, include_self: bool = True,
+                       axis: Optional[int] = None) -> "Tensor":
         """A copy of self with src's values reduced in at index along dim by reduce ('sum', 'prod', 'mean', 'amax',
         'amin'), self's own values taking part unless include_self=False (torch.scatter_reduce)."""
+        if axis is not None or dim is None or index is None or src is None or reduce is None:
+            dim = _ops.required_dim("scatter_reduce", dim, axis, index=index, src=src, reduce=reduce)
         return _ops.scatter_reduce(self, dim, index, src, reduce, include_self)
 
     def masked_select(self, mask: Any) -> "Tensor":
         return _ops.masked_select(self, mask)
 
-    def index_add(self, dim: int, index: Any, source: "Tensor", *, alpha: Any = 1) -> "Tensor":
-        """A copy of self with alpha * source's slices added at index along dim, repeated indices adding up
-        (torch.index_add, out of place); both get gradients."""
+    def index_add(self, dim: Optional[int] = None, index: Any = None, source: Optional["Tensor"] = None, *,
+                  alpha: Any = 1, axis: Optional[int] = None) -> "Tensor":
+        """A copy of self with alpha * source's slices added at index along dim (or ``axis=``), repeated indices
+        adding up (torch.index_add, out of place); both get gradients."""
+        if axis is not None or dim is None or index is None or source is None:
+            dim = _ops.required_dim("index_add", dim, axis, index=index, source=source)
         return _ops.index_add(self, dim, index, source, alpha)
 
     def nonzero(self, *, as_tuple: bool = False) -> Any:
@@ -3258,14 +3311,18 @@ class Tensor:
         return _ops.nonzero(self)
 
     def repeat_interleave(self, repeats: Any = None, dim: Optional[int] = None, *,
-                          output_size: Optional[int] = None) -> "Tensor":
+                          output_size: Optional[int] = None, axis: Optional[int] = None) -> "Tensor":
+        if axis is not None:
+            dim = _ops.numpy_names("repeat_interleave", dim, None, axis, None)[0]
         return _ops.repeat_interleave(self, repeats, dim, output_size=output_size)
 
     def tile(self, *args: Any, dims: Optional[Sequence[int]] = None) -> "Tensor":
         return _ops.tile(self, _ops.dims_arg(size_args(args, dims, "tile", "dims"), "tile"))
 
     def diff(self, n: int = 1, dim: int = -1, prepend: Optional["Tensor"] = None,
-             append: Optional["Tensor"] = None) -> "Tensor":
+             append: Optional["Tensor"] = None, *, axis: Optional[int] = None) -> "Tensor":
+        if axis is not None:
+            dim = _ops.numpy_names("diff", dim, None, axis, None, -1)[0]
         return _ops.diff(self, n, dim, prepend, append)
 
     def where(self, condition: Any, other: Any) -> "Tensor":
@@ -3313,8 +3370,10 @@ class Tensor:
             raise ValueError(f"t: expects a tensor with at most 2 dims, got shape {self.shape}; use transpose")
         return self.T
 
-    def unbind(self, dim: int = 0) -> Tuple["Tensor", ...]:
-        """The slices along dim, each without that dim: a sequence (T, B, I) -> T tensors (B, I)."""
+    def unbind(self, dim: int = 0, *, axis: Optional[int] = None) -> Tuple["Tensor", ...]:
+        """The slices along dim (or ``axis=``), each without that dim: a sequence (T, B, I) -> T tensors (B, I)."""
+        if axis is not None:
+            dim = _ops.numpy_names("unbind", dim, None, axis, None, 0)[0]
         if self.ndim == 0:
             raise IndexError("unbind: a 0-d tensor has no dim to unbind")
         d = _ops._one_dim(dim, self.ndim, "unbind")
@@ -3564,7 +3623,7 @@ Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
     _ops.copysign, _ops.signbit, _composed.aminmax, _composed.msort)
 Tensor.multinomial, Tensor.bernoulli = _creation.multinomial, _creation.bernoulli
 Tensor.histc = _ops.histc
-Tensor.unsafe_chunk, Tensor.unsafe_split = Tensor.chunk, Tensor.split
+Tensor.unsafe_chunk = Tensor.chunk
 Tensor.unsafe_split_with_sizes = _composed.split_with_sizes
 
 

@@ -431,9 +431,12 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     return x / x.norm(p, dim, keepdim=True).clamp_min(eps)
 
 
-def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8, *,
+                      axis: Optional[int] = None) -> Tensor:
     """torch's F.cosine_similarity: sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) over dim, x1 and x2
     broadcast (each normalized first, as torch does; each clamp passes the norm's gradient on whole, as torch's)."""
+    if axis is not None:  # (numpy's name for dim, as torch's parser takes it)
+        dim = ops.numpy_names("cosine_similarity", dim, None, axis, None, 1)[0]
     _check_tensor("cosine_similarity", "x1", x1)
     _check_tensor("cosine_similarity", "x2", x2)
     shape = ops.broadcast_shapes("cosine_similarity", ("x1", x1.shape), ("x2", x2.shape))
