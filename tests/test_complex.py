@@ -120,6 +120,13 @@ _CASES = {
     "pow": lambda m, z, w, x: m.view_as_real(z ** 2 + z ** 2.5 + w ** (0.5 - 1j) + z ** w + 2 ** z
                                              + (x * x + 1) ** (1 + 1j) + (1 - 2j) ** z + z.pow(x)).sum(),
     "reciprocal_square": lambda m, z, w, x: m.view_as_real(z.reciprocal() * w.square() + m.reciprocal(w)).sum(),
+    "tan_inverse_trig": lambda m, z, w, x: m.view_as_real(z.tan() * w + m.tan(w * 0.3) + m.asin(z) * 0.5 + w.acos()
+                                                          + m.atan(z * w) + z.asinh() * w + m.acosh(w) + z.atanh()
+                                                          + m.arcsin(x * 0.3 + 0j) + m.acosh(x - 2 + 0j)).sum(),
+    "exp2_log2_log10_rsqrt": lambda m, z, w, x: m.view_as_real(z.exp2() * w + m.exp2(x * 1j) + m.log2(z) + w.log10() * z
+                                                               + z.rsqrt() + m.rsqrt(w * 2) + m.log10(x * x + 1j)).sum(),
+    "true_divide_rsub": lambda m, z, w, x: m.view_as_real(m.true_divide(z, w) + z.true_divide(x + 2) + m.rsub(z, w)
+                                                          + m.rsub(w, z, alpha=2) + m.rsub(z, 1 - 2j)).sum(),
     "sgn": lambda m, z, w, x: m.view_as_real(z.sgn() * w + m.sgn(z * w)).sum(),
     "where_tril": lambda m, z, w, x: m.view_as_real(m.where(x > 0, z, w) + z.masked_fill(x < 0, 1j).sum()
                                                     + m.outer(z, w).tril().sum(0) - m.outer(w, z).triu(1)[0]).sum(),
@@ -309,13 +316,13 @@ def test_complex_creation_dtypes_and_printing(device):
 
 
 _REFUSED = {
-    "relu": lambda z: z.relu(), "tan": lambda z: z.tan(), "erf": lambda z: z.erf(),
+    "relu": lambda z: z.relu(), "erf": lambda z: z.erf(),
     "max": lambda z: z.max(), "sort": lambda z: z.sort(), "lt": lambda z: z < z, "ge": lambda z: z >= 1,
     "argmax": lambda z: z.argmax(), "argsort": lambda z: z.argsort(), "topk": lambda z: z.topk(1),
     "clamp": lambda z: z.clamp(0, 1),
     "gather": lambda z: z.gather(0, tg.tensor([0])),
     "mse_loss": lambda z: tg.nn.functional.mse_loss(z, z), "sign": lambda z: z.sign(),
-    "exp2": lambda z: z.exp2(), "cummax": lambda z: z.cummax(0),
+    "cummax": lambda z: z.cummax(0),
     "softmax": lambda z: tg.softmax(z, 0),
     "searchsorted": lambda z: tg.searchsorted(z, z), "long": lambda z: z.long(),
 }
@@ -470,7 +477,7 @@ def test_in_place_forms_refuse_complex_where_torchs_do(device):
     with pytest.raises(RuntimeError, match="absolute_: in-place absolute is not supported"):
         tg.tensor(np.array([1j]), device=device).absolute_()
     for name, f in (("relu", lambda t: t.relu_()), ("clamp", lambda t: t.clamp_(0, 1)),
-                    ("floor", lambda t: t.floor_()), ("exp2", lambda t: tg.exp2_(t))):
+                    ("floor", lambda t: t.floor_()), ("sign", lambda t: t.sign_())):
         with pytest.raises(tg.ComplexNotSupportedError, match=f"{name}: complex128 input is not supported"):
             f(z.clone())
     for mode in ("floor", "trunc"):
@@ -531,7 +538,8 @@ def test_complex_random_and_full_match_torch(device):
                                   "log1p_expm1_sinh_cosh", "var_std", "norms", "cumsum", "cumprod", "logsumexp",
                                   "logaddexp", "products", "inv_det_solve", "adjoint", "svd", "qr", "cholesky",
                                   "slogdet_logdet", "solve_triangular", "lu", "svdvals", "pinv_lstsq",
-                                  "matrix_exp_power", "linalg_products", "norm_forms", "eigh_vectors"])
+                                  "matrix_exp_power", "linalg_products", "norm_forms", "eigh_vectors",
+                                  "tan_inverse_trig", "exp2_log2_log10_rsqrt", "true_divide_rsub"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

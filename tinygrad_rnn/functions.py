@@ -782,7 +782,7 @@ def norm_except_dim(v: Tensor, pow: Any = 2, dim: int = 0, *, axis: Optional[int
     return v.norm(pow, tuple(i for i in range(v.ndim) if i != d), keepdim=True)
 
 
-for _fn in (permute, flip, tile, var_mean, std_mean, _spread_and_mean):  # (delegations to the methods, which
+for _fn in (permute, flip, tile, var_mean, std_mean, _spread_and_mean, rsub):  # (delegations to the methods, which
     # complex_check judges)
     complex_ok(_fn)
 del _fn

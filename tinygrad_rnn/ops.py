@@ -1039,8 +1039,9 @@ class SinPi(Function):
         return (g * SinPi(self.k + 1)(self.saved[0]) * math.pi,)
 
 
+@complex_ok
 class Tan(Function):
-    """y = tan x; dy/dx = 1 + y^2."""
+    """y = tan x; dy/dx = 1 + y^2 (complex: g conj(1 + y^2))."""
 
     quiet = True
     save_output = True
@@ -1050,7 +1051,7 @@ class Tan(Function):
 
     def backward(self, g):
         y = self.output
-        return (g * (1 + y * y),)
+        return (g * _conj(1 + y * y),)
 
 
 @complex_ok
@@ -1081,10 +1082,11 @@ class Cosh(Function):
         return (g * _conj(self.saved[0].sinh()),)
 
 
+@complex_ok
 class Asin(Function):
     """y = arcsin x (Acos: arccos x); dy/dx = 1 / sqrt((1 - x)(1 + x)) (arccos: its negative), inf at +-1; the
     factored 1 - x^2 is exact near +-1. Outside [-1, 1] y and the gradient are nan, as torch's (without numpy's
-    warning)."""
+    warning). Complex: the principal branches, the gradient conjugated."""
 
     quiet = True
     saved_inputs = (0,)
@@ -1095,30 +1097,36 @@ class Asin(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        return (g * self.sign / ((1 - x) * (1 + x)).sqrt(),)
+        return (g * _conj(self.sign / ((1 - x) * (1 + x)).sqrt()),)
 
 
+@complex_ok
 class Acos(Asin):
     """y = arccos x; dy/dx = -1 / sqrt((1 - x)(1 + x))."""
 
     fn, sign = "arccos", -1.0
 
 
+@complex_ok
 class Atan(Function):
-    """y = arctan x; dy/dx = 1 / (1 + x^2)."""
+    """y = arctan x; dy/dx = 1 / (1 + x^2) (complex: conjugated)."""
 
     saved_inputs = (0,)
 
     def forward(self, x):
+        if x.dtype.kind == "c":  # (+-i are poles: inf without numpy's warning, as torch's)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return xp_of(x).arctan(x)
         return xp_of(x).arctan(x)
 
     def backward(self, g):
         (x,) = self.saved
-        return (g / (1 + x * x),)
+        return (g / _conj(1 + x * x),)
 
 
+@complex_ok
 class Asinh(Function):
-    """y = arcsinh x = log(x + sqrt(x^2 + 1)); dy/dx = 1 / sqrt(x^2 + 1)."""
+    """y = arcsinh x = log(x + sqrt(x^2 + 1)); dy/dx = 1 / sqrt(x^2 + 1) (complex: conjugated)."""
 
     saved_inputs = (0,)
 
@@ -1127,12 +1135,15 @@ class Asinh(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        return (g / (x * x + 1).sqrt(),)
+        return (g / _conj((x * x + 1).sqrt()),)
 
 
+@complex_ok
 class Acosh(Function):
     """y = arccosh x = log(x + sqrt(x^2 - 1)) for x >= 1 (nan below, as torch's); dy/dx = 1 / sqrt((x - 1)(x + 1)),
-    inf at 1 (the factored x^2 - 1 is exact near 1, where x^2 would round)."""
+    inf at 1 (the factored x^2 - 1 is exact near 1, where x^2 would round). Complex: the principal branch,
+    log(z + sqrt(z - 1) sqrt(z + 1)), so dy/dz = 1 / (sqrt(z - 1) sqrt(z + 1)) (one root of the product has the
+    wrong sign left of the imaginary axis), conjugated."""
 
     quiet = True
     saved_inputs = (0,)
@@ -1142,12 +1153,15 @@ class Acosh(Function):
 
     def backward(self, g):
         (x,) = self.saved
+        if x.array.dtype.kind == "c":
+            return (g / ((x - 1).sqrt() * (x + 1).sqrt()).conj(),)
         return (g / ((x - 1) * (x + 1)).sqrt(),)
 
 
+@complex_ok
 class Atanh(Function):
     """y = arctanh x = log((1 + x) / (1 - x)) / 2, +-inf at +-1 and nan outside [-1, 1] (as torch's);
-    dy/dx = 1 / ((1 - x)(1 + x))."""
+    dy/dx = 1 / ((1 - x)(1 + x)) (complex: conjugated)."""
 
     quiet = True
     saved_inputs = (0,)
@@ -1157,11 +1171,12 @@ class Atanh(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        return (g / ((1 - x) * (1 + x)),)
+        return (g / _conj((1 - x) * (1 + x)),)
 
 
+@complex_ok
 class LogBase(Function):
-    """y = log_b x for b = 2 or 10 (numpy's log2 / log10); dy/dx = 1 / (x ln b)."""
+    """y = log_b x for b = 2 or 10 (numpy's log2 / log10); dy/dx = 1 / (x ln b) (complex: conj(x))."""
 
     quiet = True
     saved_inputs = (0,)
@@ -1173,11 +1188,12 @@ class LogBase(Function):
         return (xp_of(x).log2 if self.base == 2 else xp_of(x).log10)(x)
 
     def backward(self, g):
-        return (g / (self.saved[0] * math.log(self.base)),)
+        return (g / (_conj(self.saved[0]) * math.log(self.base)),)
 
 
+@complex_ok
 class Exp2(Function):
-    """y = 2^x (exact at integers); dy/dx = y ln 2."""
+    """y = 2^x (exact at integers); dy/dx = y ln 2 (complex: conj(y))."""
 
     quiet = True
     save_output = True
@@ -1186,7 +1202,7 @@ class Exp2(Function):
         return xp_of(x).exp2(x)
 
     def backward(self, g):
-        return (g * self.output * math.log(2.0),)
+        return (g * _conj(self.output) * math.log(2.0),)
 
 
 class Erf(Function):

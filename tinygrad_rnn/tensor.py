@@ -3570,7 +3570,10 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "var", "std", "norm", "prod", "logsumexp",
               # (casts to a complex dtype; a gather through indexing)
               "cfloat", "cdouble", "index_select",
-              "logaddexp", "logaddexp2"):
+              "logaddexp", "logaddexp2",
+              # (elementwise, principal branches)
+              "tan", "log2", "log10", "exp2", "rsqrt", "asin", "acos", "atan", "asinh", "acosh", "atanh",
+              "true_divide"):
     _attr = Tensor.__dict__.get(_name)
     if _attr is not None:
         complex_ok(_attr)
