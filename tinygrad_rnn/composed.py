@@ -1775,6 +1775,7 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
 
 
 # the functions above right for complex tensors (see tensor.complex_check)
-for _fn in (sgn, vdot, inner, tensordot, logdet, cross, logcumsumexp, _logcumsumexp_branch, vander):
+for _fn in (sgn, vdot, inner, tensordot, logdet, cross, logcumsumexp, _logcumsumexp_branch, vander, take,
+            take_along_dim, rot90, diag_embed):
     complex_ok(_fn)
 del _fn

@@ -4260,6 +4260,7 @@ def index_select(input: Tensor, dim: Optional[int] = None, index: Any = None, *,
     return getitem(input, _along(d, idx), "index_select")
 
 
+@complex_ok
 class Scatter(Function):
     """torch's out-of-place scatter / scatter_add along dim: x with the values src[j] written to (or, ``add``,
     added at) the places ``grids`` (index's entries along dim, the other dims by position) picks. Only src's
@@ -4428,7 +4429,8 @@ def _scatter_places(op: str, x: Tensor, dim: int, index: Any, src: Any, number_o
         if src.dtype != x.dtype:
             raise TypeError(f"{op}: src must have the input's dtype {x.dtype}, got {src.dtype}")
         check_devices(op, [x, src])
-    elif not number_ok or isinstance(src, bool) or not isinstance(src, numbers.Real):
+    elif not number_ok or isinstance(src, bool) or not isinstance(src, numbers.Complex if x.dtype.kind == "c"
+                                                                  else numbers.Real):
         raise TypeError(f"{op}: src must be a Tensor{' or a number' if number_ok else ''}, got {type(src).__name__}")
     else:
         src = _as_tensor(op, src, x).astype(x.dtype).broadcast_to(idx.shape)
@@ -5117,6 +5119,8 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             scaled_operands, _scale_factor,
             # (a gather through getitem; float16 computed in float32)
             index_select, half_in_float32,
-            cumprod, _products_before):
+            cumprod, _products_before,
+            # (gathers, scatters and index writes: values moved, gradients gathered or scattered back)
+            gather, scatter, _scatter_places, masked_select, repeat_interleave, index_add):
     complex_ok(_fn)
 del _fn
