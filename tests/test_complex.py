@@ -109,6 +109,17 @@ def _gather_scatter_loss(m, z, w, x):
                                                       + m.diag_embed(z * w, 1)[1:, 2].sum()).sum()
 
 
+def _addc_lerp_loss(m, z, w, x):
+    """addcmul / addcdiv (a complex value, real operands promoting) and lerp (a complex weight: a number, a 0-d
+    tensor, one per element on both sides of |weight| = 0.5), and their in-place forms."""
+    out = m.addcmul(z, w, z, value=1j) + z.addcdiv(w, z + 2, value=0.5 - 1j) + m.addcmul(z, x, w) + m.addcdiv(
+        w, z, x + 3) + m.lerp(z, w, 0.3) + z.lerp(w, 0.7 - 0.2j) + m.lerp(z, w, x * 0.4 + 0.3j) + m.lerp(
+        w, z, m.tensor(0.3j, device=z.device)) + m.lerp(x + 0j, z, 0.5)
+    y = z * 1
+    y.addcmul_(w, w, value=2j).lerp_(w, 0.25 + 0.5j).addcdiv_(z, w).lerp_(z * 2, w)
+    return m.view_as_real(out + y).sum()
+
+
 # each case: f(tg or torch module, z, w, x) -> a real scalar loss, from complex z, w and real x
 _CASES = {
     "mul_add": lambda m, z, w, x: m.view_as_real(z * w + z - w).sum(),
@@ -145,6 +156,7 @@ _CASES = {
     "true_divide_rsub": lambda m, z, w, x: m.view_as_real(m.true_divide(z, w) + z.true_divide(x + 2) + m.rsub(z, w)
                                                           + m.rsub(w, z, alpha=2) + m.rsub(z, 1 - 2j)).sum(),
     "gather_scatter": _gather_scatter_loss,
+    "addcmul_addcdiv_lerp": _addc_lerp_loss,
     "sgn": lambda m, z, w, x: m.view_as_real(z.sgn() * w + m.sgn(z * w)).sum(),
     "where_tril": lambda m, z, w, x: m.view_as_real(m.where(x > 0, z, w) + z.masked_fill(x < 0, 1j).sum()
                                                     + m.outer(z, w).tril().sum(0) - m.outer(w, z).triu(1)[0]).sum(),
@@ -586,7 +598,8 @@ def test_complex_random_and_full_match_torch(device):
                                   "logaddexp", "products", "inv_det_solve", "adjoint", "svd", "qr", "cholesky",
                                   "slogdet_logdet", "solve_triangular", "lu", "svdvals", "pinv_lstsq",
                                   "matrix_exp_power", "linalg_products", "norm_forms", "eigh_vectors",
-                                  "tan_inverse_trig", "exp2_log2_log10_rsqrt", "true_divide_rsub", "gather_scatter"])
+                                  "tan_inverse_trig", "exp2_log2_log10_rsqrt", "true_divide_rsub", "gather_scatter",
+                                  "addcmul_addcdiv_lerp"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

@@ -148,7 +148,7 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *deprecated: Tensor
     if deprecated:
         value, tensor1, tensor2 = _value_first("addcdiv", tensor1, tensor2, deprecated)
     kinds = [t.dtype.kind for t in (tensor1, tensor2) if isinstance(t, Tensor)]
-    if len(kinds) == 2 and "f" not in kinds:
+    if len(kinds) == 2 and "f" not in kinds and "c" not in kinds:
         raise TypeError(f"addcdiv: tensor1 and tensor2 are {tensor1.dtype} and {tensor2.dtype}; integer division is "
                         "not supported (as torch): convert one of them to floating point")
     return _addc("addcdiv", input, tensor1, tensor2, value, lambda a, b: a / b)
@@ -1776,6 +1776,6 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
 
 # the functions above right for complex tensors (see tensor.complex_check)
 for _fn in (sgn, vdot, inner, tensordot, logdet, cross, logcumsumexp, _logcumsumexp_branch, vander, take,
-            take_along_dim, rot90, diag_embed):
+            take_along_dim, rot90, diag_embed, addcmul, addcdiv, _addc):
     complex_ok(_fn)
 del _fn

@@ -3697,7 +3697,8 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     |weight| >= 0.5 (weight 1 gives end exactly). input and end have one floating dtype; weight is a number or a
     tensor (of that dtype unless 0-d); the three broadcast, and each gets its gradient. As torch's, a 0-d weight
     promotes with input and end as in any op: beside 0-d ones its wider float wins, beside integer ones it makes them
-    float; a number (numpy's too) is read as a Python float (a np.uint8 weight's 1 - w wrapped around)."""
+    float; a number (numpy's too) is read as a Python float (a np.uint8 weight's 1 - w wrapped around). Complex input
+    and end take a complex weight too (|weight| picks the form, as torch's)."""
     _two_tensors("lerp", input, end)
     if isinstance(weight, Tensor):
         if weight.ndim and weight.dtype != input.dtype:  # (a 0-d one is taken as a number, as in torch)
@@ -3709,10 +3710,16 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
             input, end, weight = input.astype(dtype), end.astype(dtype), weight.astype(dtype)
     elif isinstance(weight, numbers.Real):
         weight = float(weight)
+    elif isinstance(weight, numbers.Complex) and not isinstance(weight, bool):  # (complex tensors only, as torch's)
+        if input.dtype.kind != "c":
+            raise RuntimeError(f"lerp: value cannot be converted to type {input.dtype} without overflow (a complex "
+                               f"weight {weight!r} needs complex input and end)")
+        weight = complex(weight)
     else:
         raise TypeError(f"lerp: weight must be a number or a Tensor, got {type(weight).__name__}")
-    if input.dtype.kind != "f" or end.dtype != input.dtype:
-        raise TypeError(f"lerp: input and end must have one floating-point dtype, got {input.dtype} and {end.dtype}")
+    if input.dtype.kind not in "fc" or end.dtype != input.dtype:
+        raise TypeError(f"lerp: input and end must have one floating-point dtype, got {input.dtype} and {end.dtype} "
+                        "(or one complex dtype)")
     broadcast_shapes("lerp", ("the input", input.shape), ("end", end.shape), ("weight", getattr(weight, "shape", ())))
     if input.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: end - input can overflow)
         return half_in_float32(input, lerp, end, weight)
@@ -5121,6 +5128,7 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             index_select, half_in_float32,
             cumprod, _products_before,
             # (gathers, scatters and index writes: values moved, gradients gathered or scattered back)
-            gather, scatter, _scatter_places, masked_select, repeat_interleave, index_add):
+            gather, scatter, _scatter_places, masked_select, repeat_interleave, index_add,
+            lerp):
     complex_ok(_fn)
 del _fn
