@@ -325,6 +325,25 @@ def test_complex_gradients_match_central_differences(case, seed, device):
                 assert abs(part - fd) <= 1e-5 * max(1, abs(fd)), (case, k, step, part, fd)
 
 
+def test_lerp_complex_weight_of_real_tensors_as_torchs(device):
+    """A complex number weight with real input and end is refused, as torch's; a 0-d complex tensor weight promotes
+    them to complex, as torch's (a 0-d tensor of a higher category wins: float64 ones and a complex64 0-d weight
+    give complex128, as float64 + tensor(1j) does; result_dtype gave complex64, the 0-d one's own dtype)."""
+    torch = pytest.importorskip("torch")
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, device=device)
+    with pytest.raises(RuntimeError, match="lerp: value cannot be converted to type float64"):
+        tg.lerp(x, x * 2, 0.3j)
+    got = tg.lerp(x, x * 2, tg.tensor(0.3j, device=device))
+    ref = torch.lerp(torch.tensor([1.0, 2.0], dtype=torch.float64), torch.tensor([2.0, 4.0], dtype=torch.float64),
+                     torch.tensor(0.3j))
+    assert str(ref.dtype).endswith(str(got.dtype))
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-15)
+    for m in (tg, torch):
+        ones = m.ones(2, dtype=m.float32)
+        assert str(m.addcmul(ones, ones, m.tensor(1j, dtype=m.complex128)).dtype).endswith("complex64")
+        assert str(m.addcmul(ones.double(), ones.double(), m.tensor(1j)).dtype).endswith("complex128")
+
+
 def test_complex_index_add_alpha_gradient_is_conjugated(device):
     """index_add's source gradient with a complex alpha is g conj(alpha), as alpha * source's (mul's): torch 2.13's
     index_add passes g alpha (not conjugated, against its own convention and a central difference); compared here

@@ -105,14 +105,17 @@ _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}  # torch's promotion catego
 
 def result_dtype(tensors: Sequence[Tensor]) -> np.dtype:
     """torch's dtype for tensors meeting in one op (torch.result_type of several; operands' rule for two, taken
-    at once, as a chain of pairs can differ): the promoted dtype of the highest category (bool < integer < float)
-    among the tensors with dims, unless a 0-d tensor's category is higher, when the 0-d ones' decides. So a
-    float64 0-d tensor beside float32 ones stays float32, and beside int64 ones gives float64."""
+    at once, as a chain of pairs can differ): the promoted dtype of the highest category (bool < integer < float
+    < complex) among the tensors with dims, unless a 0-d tensor's category is higher, when the 0-d ones' decides.
+    So a float64 0-d tensor beside float32 ones stays float32, and beside int64 ones gives float64; a complex 0-d one
+    beside floats gives their complex (float64 and complex64: complex128, as _to_complex's pairs)."""
     def promoted(ts: List[Tensor]) -> Optional[np.dtype]:
         top = max((_CATEGORY[t.dtype.kind] for t in ts), default=None)
         return None if top is None else np.result_type(*[t.dtype for t in ts if _CATEGORY[t.dtype.kind] == top])
     dims, zero = promoted([t for t in tensors if t.ndim]), promoted([t for t in tensors if not t.ndim])
-    return zero if dims is None or (zero is not None and _CATEGORY[zero.kind] > _CATEGORY[dims.kind]) else dims
+    if dims is None or (zero is not None and _CATEGORY[zero.kind] > _CATEGORY[dims.kind]):
+        return _complex_of(dims) if zero.kind == "c" and dims is not None and dims.kind == "f" else zero
+    return dims
 
 
 def scaled_operands(op: str, a: Any, b: Any, alpha: Any) -> Tuple[Tensor, Tensor]:
