@@ -374,6 +374,28 @@ def test_complex_index_add_alpha_gradient_is_conjugated(device):
             assert abs(part - fd) < 1e-6
 
 
+def test_complex_eye_and_linspace_match_torch(device):
+    """eye of a complex dtype, and linspace with complex ends (complex64 under the default float32, as torch's) or a
+    complex dtype: torch's values (to rounding: torch's vectorised kernel's last bit depends on the CPU); a complex
+    end with a real dtype is refused as torch's. Both refused complex before."""
+    torch = pytest.importorskip("torch")
+    for dt in ("complex64", "complex128"):
+        got = tg.eye(2, 3, dtype=getattr(tg, dt), device=device)
+        assert got.dtype == getattr(tg, dt) and got.tolist() == torch.eye(2, 3, dtype=getattr(torch, dt)).tolist()
+    for start, end, steps, dt in ((0, 1j, 5, None), (1 + 1j, -2 + 3j, 7, "complex128"), (0.1, 0.7, 6, "complex64"),
+                                  (1 + 2j, 3, 1, None), (2.5 - 1e3j, 1e-3 + 4j, 33, "complex128"), (1j, 0, 0, None)):
+        kw = {} if dt is None else {"dtype": getattr(tg, dt)}
+        got = tg.linspace(start, end, steps, device=device, **kw)
+        ref = torch.linspace(start, end, steps, **({} if dt is None else {"dtype": getattr(torch, dt)}))
+        assert str(ref.dtype).endswith(str(got.dtype)) and got.shape == tuple(ref.shape)
+        tol = 1e-15 if got.dtype == tg.complex128 else 2e-7
+        np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=0, atol=tol * max(abs(start), abs(end)))
+    assert tg.linspace(tg.tensor(1j, device=device), 2, 3, device=device).tolist() == [1j, 1 + 0.5j, 2 + 0j]
+    assert tg.linspace(0, 1j, 3, requires_grad=True).requires_grad
+    with pytest.raises(RuntimeError, match="can't be safely cast to passed dtype float64"):
+        tg.linspace(0, 1j, 3, dtype=tg.float64)
+
+
 def test_complex_creation_dtypes_and_printing(device):
     torch = pytest.importorskip("torch")
     assert tg.cfloat is tg.complex64 and tg.cdouble is tg.complex128

@@ -202,16 +202,24 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Opt
     kernel does, from both ends toward the middle (start + i step in the first half, end - (steps - 1 - i) step
     in the rest), so both ends are exact, and each value rounded as the kernel rounds it (_multiply_add): torch's
     to the bit (for float64 and integer dtypes where numpy's longdouble is x86's 80-bit type; elsewhere to
-    rounding, so an integer may be 1 apart where a value falls near one)."""
-    start, end = (_number(v, "linspace", what, bools=False) for v, what in ((start, "start"), (end, "end")))
+    rounding, so an integer may be 1 apart where a value falls near one). A complex end (or a complex dtype) gives
+    complex values (the default dtype's complex unless dtype is given), as torch's to rounding (_linspace_complex)."""
+    start, end = (_number(v, "linspace", what, bools=False, complexes=True) for v, what in ((start, "start"),
+                                                                                         (end, "end")))
     steps = int_value(steps)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
         raise TypeError(f"linspace: steps must be an int, got {type(steps).__name__}")
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
-    dt = _defaults.floating if dtype is None else np.dtype(dtype)
-    if dt.kind not in "iuf":
+    complex_ends = any(isinstance(v, (complex, np.complexfloating)) for v in (start, end))
+    dt = (_complex_of(_defaults.floating) if complex_ends else _defaults.floating) if dtype is None else np.dtype(dtype)
+    if complex_ends and dt.kind != "c":
+        raise RuntimeError(f"linspace: inferred dtype {_complex_of(_defaults.floating)} (a complex end) can't be "
+                           f"safely cast to passed dtype {dt}")
+    if dt.kind not in "iufc":
         raise TypeError(f"linspace: dtype must be a floating or integer dtype, got {dt}")
+    if dt.kind == "c":
+        return _linspace_complex(complex(start), complex(end), steps, dt, device, requires_grad)
     if steps == 0:  # (no values: the ends are not converted, nor checked, as in torch)
         return Tensor(backend.module_for(device).zeros(0, dt), requires_grad=requires_grad)
     for v, what in ((start, "start"), (end, "end")):
@@ -227,6 +235,21 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Opt
         else:
             values = np.where(i < steps // 2, _multiply_add(a, step, i, work),
                               _multiply_add(b, -step, steps - 1 - i, work))
+    return Tensor(backend.module_for(device).asarray(values.astype(dt)), requires_grad=requires_grad)
+
+
+def _linspace_complex(start: complex, end: complex, steps: int, dt: np.dtype, device: Optional[str],
+                      requires_grad: bool) -> Tensor:
+    """linspace of a complex dtype, as torch's scalar kernel: the ends in dt, step = (end - start) / (steps - 1),
+    start + i step in the first half and end - (steps - 1 - i) step in the rest, in complex arithmetic of dt (not
+    fused). torch's vectorised kernel (base + j step within a vector, its width the CPU's) may differ in the last
+    bit."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        a, b = dt.type(start), dt.type(end)
+        step = (b - a) / dt.type(max(steps - 1, 1))
+        i = np.arange(steps).astype(dt)
+        values = np.full(steps, a) if steps <= 1 else np.where(i.real < steps // 2, a + step * i,
+                                                               b - step * (steps - 1 - i))
     return Tensor(backend.module_for(device).asarray(values.astype(dt)), requires_grad=requires_grad)
 
 
@@ -790,6 +813,6 @@ LongTensor, IntTensor, ShortTensor = _CPU_TYPES["LongTensor"], _CPU_TYPES["IntTe
 CharTensor, ByteTensor, BoolTensor = _CPU_TYPES["CharTensor"], _CPU_TYPES["ByteTensor"], _CPU_TYPES["BoolTensor"]
 # creation functions right for complex dtypes (see tensor.complex_check)
 for _fn in (tensor, as_tensor, full, zeros, ones, _like, zeros_like, ones_like, full_like, empty, empty_like, randn,
-            rand, _new, randn_like, rand_like):
+            rand, _new, randn_like, rand_like, eye, linspace, _linspace_complex):
     complex_ok(_fn)
 del _fn
