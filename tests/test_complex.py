@@ -194,7 +194,9 @@ _CASES = {
     "norms": lambda m, z, w, x: z.norm() + (z * w).norm(1) + w.norm(float("inf")) + m.outer(z, w).norm(dim=1).sum()
     + m.linalg.vector_norm(z, 3) + m.linalg.vector_norm(m.outer(w, z), 0.5, dim=0).sum() + m.linalg.norm(z * w)
     + m.linalg.norm(m.outer(z, w)) + m.linalg.norm(m.outer(w, z), 1) + m.linalg.norm(m.outer(z, w), float("-inf"))
-    + m.linalg.matrix_norm(m.outer(z, w) + 1) + m.linalg.norm(m.outer(z, w), 2, dim=1).sum(),
+    + m.linalg.matrix_norm(m.outer(z, w) + 1) + m.linalg.norm(m.outer(z, w), 2, dim=1).sum()
+    + m.linalg.vector_norm(z * w, 1.5, dtype=m.complex128)
+    + m.linalg.matrix_norm(m.outer(w, z), "nuc", dtype=m.cdouble),
     # linear algebra (gradients with conjugate transposes)
     "inv_det_solve": lambda m, z, w, x: m.view_as_real(m.linalg.inv(m.outer(z, w) + m.diag(x + 4 + 0j))[1]
                                                        + m.linalg.det(m.outer(w, z) + m.diag(z + 3))
@@ -394,6 +396,30 @@ def test_complex_eye_and_linspace_match_torch(device):
     assert tg.linspace(0, 1j, 3, requires_grad=True).requires_grad
     with pytest.raises(RuntimeError, match="can't be safely cast to passed dtype float64"):
         tg.linspace(0, 1j, 3, dtype=tg.float64)
+
+
+def test_complex_norms_with_dtype_match_torch(device):
+    """vector_norm / matrix_norm / norm with dtype= of a complex input: the input cast to that complex dtype (not
+    narrowing), the result its real part dtype, torch's values and gradients; a real dtype or a narrowing one is
+    refused with torch's messages (all were refused before)."""
+    torch = pytest.importorskip("torch")
+    a = np.array([[1 + 2j, 3 - 1j], [0.5j, 2 + 0j]], np.complex64)
+    out = []
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        z = m.tensor(a, requires_grad=True, **kw)
+        r = [m.linalg.vector_norm(z, dtype=m.complex128), m.linalg.matrix_norm(z, dtype=m.complex128),
+             m.linalg.matrix_norm(z, "nuc", dtype=m.complex128), m.linalg.norm(z, dtype=m.complex128),
+             m.linalg.vector_norm(z, 3, dim=1, dtype=m.complex128)]
+        assert all(str(t.dtype).endswith("float64") for t in r)
+        (r[0] + r[1] + r[2] + r[3] + r[4].sum()).backward()
+        out.append([t.detach() for t in r] + [z.grad])
+    for g, ref in zip(*out):
+        np.testing.assert_allclose(g.numpy(), ref.numpy(), rtol=1e-6)
+    z = tg.tensor(a.astype(np.complex128), device=device)
+    with pytest.raises(RuntimeError, match="dtype should be complex for complex inputs, but got float64"):
+        tg.linalg.vector_norm(z, dtype=tg.float64)
+    with pytest.raises(RuntimeError, match="should be convertible without narrowing to the specified dtype"):
+        tg.linalg.matrix_norm(z, dtype=tg.complex64)
 
 
 def test_complex_creation_dtypes_and_printing(device):

@@ -57,15 +57,21 @@ def _floating(op: str, x: Any, name: str = "input", half: bool = True, complexes
     return x
 
 
-def _complex_abs(op: str, x: Any, ord: Any, dtype: Any) -> Any:
-    """|x| for a complex tensor x whose norm of order ord depends on |x| alone (all but the singular-value ones,
-    'nuc', 2 and -2 of a matrix, which take x itself to svdvals), as torch's norms of complex tensors (real
-    results); else x as it is."""
+def _complex_abs(op: str, x: Any, ord: Any, dtype: Any) -> Tuple[Any, Any]:
+    """(|x|, None) for a complex tensor x whose norm of order ord depends on |x| alone (all but the singular-value
+    ones, 'nuc', 2 and -2 of a matrix, which take x itself to svdvals), as torch's norms of complex tensors (real
+    results), x cast to dtype first (complex, not narrowing, as torch's); else (x, dtype) as they are."""
     if not isinstance(x, Tensor) or x.dtype.kind != "c":
-        return x
-    if dtype is not None:
-        raise TypeError(f"{op}: dtype= is not supported for complex input here (got {x.dtype} and dtype {dtype})")
-    return x if isinstance(ord, str) and ord == "nuc" or ord in (2, -2) else x.abs()
+        return x, dtype
+    dt = _dt(dtype, op)
+    if dt is not None and dt != x.dtype:
+        if dt.kind != "c":
+            raise RuntimeError(f"{op}: dtype should be complex for complex inputs, but got {dt}")
+        if not np.can_cast(x.dtype, dt, "safe"):
+            raise RuntimeError(f"{op}: the dtype of the input ({x.dtype}) should be convertible without narrowing to "
+                               f"the specified dtype ({dt})")
+        x = x.astype(dt)
+    return (x if isinstance(ord, str) and ord == "nuc" or ord in (2, -2) else x.abs()), None
 
 
 def _with_dtype(op: str, x: Tensor, dtype: Any) -> Tensor:
@@ -136,7 +142,8 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     inf is max |x|, -inf min |x|, 0 the count of non-zeros (no gradient, as torch's); a negative ord is 0 where an
     element is 0. ``dtype``: x is cast to it first (floating, not narrowing). Tensor.norm computes it."""
     op = "linalg.vector_norm"
-    x = _floating(op, _complex_abs(op, x, None, dtype), "x")
+    x, dtype = _complex_abs(op, x, None, dtype)
+    x = _floating(op, x, "x")
     if not isinstance(ord, numbers.Real) or isinstance(ord, bool):
         raise TypeError(f"{op}: ord must be a number (inf and -inf included), got {ord!r}")
     _ops.bool_arg(keepdim, op, "keepdim")
@@ -169,7 +176,7 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
     same over rows), 'nuc' / 2 / -2 (the sum / largest / smallest of the singular values, by svdvals; not for
     float16, as torch's CPU). A matrix with no elements has norm 0 (-1, -inf and -2: an error, as torch's)."""
     op = "linalg.matrix_norm"
-    A = _complex_abs(op, A, ord, dtype)
+    A, dtype = _complex_abs(op, A, ord, dtype)
     A = A if isinstance(A, Tensor) and A.dtype.kind == "c" else _floating(op, A, "A")
     if A.ndim < 2:
         raise ValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape {A.shape}")
