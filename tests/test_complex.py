@@ -151,12 +151,21 @@ _CASES = {
     "tan_inverse_trig": lambda m, z, w, x: m.view_as_real(z.tan() * w + m.tan(w * 0.3) + m.asin(z) * 0.5 + w.acos()
                                                           + m.atan(z * w) + z.asinh() * w + m.acosh(w) + z.atanh()
                                                           + m.arcsin(x * 0.3 + 0j) + m.acosh(x - 2 + 0j)).sum(),
-    "exp2_log2_log10_rsqrt": lambda m, z, w, x: m.view_as_real(z.exp2() * w + m.exp2(x * 1j) + m.log2(z) + w.log10() * z
-                                                               + z.rsqrt() + m.rsqrt(w * 2) + m.log10(x * x + 1j)).sum(),
+    "exp2_log2_log10_rsqrt": lambda m, z, w, x: m.view_as_real(
+        z.exp2() * w + m.exp2(x * 1j) + m.log2(z) + w.log10() * z + z.rsqrt() + m.rsqrt(w * 2) + m.log10(x * x + 1j)
+    ).sum(),
     "true_divide_rsub": lambda m, z, w, x: m.view_as_real(m.true_divide(z, w) + z.true_divide(x + 2) + m.rsub(z, w)
                                                           + m.rsub(w, z, alpha=2) + m.rsub(z, 1 - 2j)).sum(),
     "gather_scatter": _gather_scatter_loss,
     "addcmul_addcdiv_lerp": _addc_lerp_loss,
+    # (complex convolutions: three real ones, as torch's)
+    "conv": lambda m, z, w, x: m.view_as_real(
+        m.nn.functional.conv1d(m.stack([z, w * 2]), m.stack([w[:2], z[1:]])[:, None], w[1:], padding=1, groups=2) ** 2
+    ).sum()
+    + m.view_as_real(m.nn.functional.conv2d(m.outer(z, w)[None, None], m.outer(w, x + 1j)[None, None, :2, 1:],
+                                            stride=(1, 2), padding="valid") * (1 - 2j)).sum()
+    + m.view_as_real(m.nn.functional.conv3d(m.outer(z, w)[None, None, None], m.outer(w, z)[None, None, None, 1:],
+                                            z[:1], dilation=(1, 2, 1)) ** 2).sum(),
     "sgn": lambda m, z, w, x: m.view_as_real(z.sgn() * w + m.sgn(z * w)).sum(),
     "where_tril": lambda m, z, w, x: m.view_as_real(m.where(x > 0, z, w) + z.masked_fill(x < 0, 1j).sum()
                                                     + m.outer(z, w).tril().sum(0) - m.outer(w, z).triu(1)[0]).sum(),
@@ -666,7 +675,7 @@ def test_complex_random_and_full_match_torch(device):
                                   "slogdet_logdet", "solve_triangular", "lu", "svdvals", "pinv_lstsq",
                                   "matrix_exp_power", "linalg_products", "norm_forms", "eigh_vectors",
                                   "tan_inverse_trig", "exp2_log2_log10_rsqrt", "true_divide_rsub", "gather_scatter",
-                                  "addcmul_addcdiv_lerp"])
+                                  "addcmul_addcdiv_lerp", "conv"])
 def test_complex_second_order_gradients_of_audited_ops_match_torch(case):
     """create_graph through the audited ops: their backwards are made of audited Tensor ops, so the gradient of a
     gradient matches torch's."""

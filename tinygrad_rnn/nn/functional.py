@@ -901,6 +901,7 @@ def _n_ints(op: str, name: str, v: Any, least: int, nd: int) -> Tuple[int, ...]:
     return tuple(_one_int(op, name, e, least) for e in given * (nd // len(given)))
 
 
+@complex_ok
 def _batched(op: str, x: Any, nd: int = 1) -> Any:
     """A (C, *spatial) or (N, C, *spatial) input with nd spatial dims as (N, C, *spatial), and whether it came
     unbatched."""
@@ -911,7 +912,8 @@ def _batched(op: str, x: Any, nd: int = 1) -> Any:
     return (x.unsqueeze(0), True) if x.ndim == nd + 1 else (x, False)
 
 
-_COMPLEX_LAYERS = frozenset({"linear"})  # (the functions here audited for complex tensors: see tensor.complex_check)
+# (the functions here audited for complex tensors: see tensor.complex_check)
+_COMPLEX_LAYERS = frozenset({"linear", "conv1d", "conv2d", "conv3d"})
 
 
 def _same_dtype(op: str, x: Tensor, **named: Optional[Tensor]) -> None:
@@ -953,6 +955,7 @@ def _pad_amounts(pairs: List[Tuple[int, int]]) -> List[int]:
     return [a for pair in reversed(pairs) for a in pair]
 
 
+@complex_ok
 def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
     """torch's F.conv1d: y[n, o, j] = b[o] + sum_{c, k} w[o, c, k] x_p[n, g(o) C / groups + c, j stride + k dilation]
@@ -962,6 +965,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@complex_ok
 def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
     """torch's F.conv2d: conv1d over two spatial dims, input (N, C, H, W) or (C, H, W), weight (O, C / groups, kH,
@@ -970,6 +974,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@complex_ok
 def conv3d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
     """torch's F.conv3d: conv1d over three spatial dims, input (N, C, D, H, W) or (C, D, H, W), weight (O, C /
@@ -978,6 +983,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
+@complex_ok
 def _conv_operands(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor],
                    channels: str) -> Tuple[Tensor, bool]:
     """conv's and conv_transpose's shared checks: tensors, weight (channels, kernel dims >= 1), one dtype; the
@@ -993,6 +999,7 @@ def _conv_operands(op: str, nd: int, input: Tensor, weight: Tensor, bias: Option
     return x, unbatched
 
 
+@complex_ok
 def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any,
           dilation: Any, groups: int) -> Tensor:
     """conv1d and conv2d: the checks, the zero padding and ops.ConvNd over nd spatial dims."""
@@ -1019,10 +1026,26 @@ def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor
                          f"{reach if nd > 1 else reach[0]} (kernel_size {k if nd > 1 else k[0]}, dilation "
                          f"{dilation if nd > 1 else dilation[0]})")
     amounts = _pad_amounts(pads)
-    y = ops.ConvNd(stride, dilation, groups)(pad(x, amounts) if any(amounts) else x, weight)
+    x = pad(x, amounts) if any(amounts) else x
+    if x.dtype.kind == "c":
+        y = _complex_conv(lambda: ops.ConvNd(stride, dilation, groups), x, weight)
+    else:
+        y = ops.ConvNd(stride, dilation, groups)(x, weight)
     if bias is not None:
         y = y + bias.reshape((o,) + (1,) * nd)
     return y.squeeze(0) if unbatched else y
+
+
+@complex_ok
+def _complex_conv(conv: Callable[[], Any], x: Tensor, w: Tensor) -> Tensor:
+    """The convolution conv() makes (an ops.ConvNd) of a complex x and w in three real ones, as torch's
+    complex_convolution (Gauss's trick): a = conv(Re x, Re w), b = conv(Im x, Im w), c = conv(Re x + Im x, Re w +
+    Im w); the result a - b + i (c - a - b) is made of audited ops, so its gradients (correlations with conj(w) and
+    conj(x)) follow, higher orders too."""
+    from ..complexops import complex as make_complex  # noqa: PLC0415  (complexops imports nothing of nn)
+    xr, xi, wr, wi = x.real, x.imag, w.real, w.imag
+    a, b, c = conv()(xr, wr), conv()(xi, wi), conv()(xr + xi, wr + wi)
+    return make_complex(a - b, c - a - b)
 
 
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
