@@ -431,6 +431,45 @@ def test_complex_norms_with_dtype_match_torch(device):
         tg.linalg.matrix_norm(z, dtype=tg.complex64)
 
 
+def test_gradcheck_and_gradgradcheck_of_complex_functions_as_torchs(device):
+    """tg.autograd.gradcheck / gradgradcheck take complex128 inputs and outputs, as torch's (they refused them):
+    the Wirtinger derivatives checked by perturbing each real and imaginary part; a wrong complex gradient (a hook
+    conjugating it, one dropping its imaginary part) fails, as torch's; check_forward_ad refuses complex."""
+    torch = pytest.importorskip("torch")
+    z, x = np.array([0.3 + 0.2j, -1 + 0.5j, 0.7 - 1.1j]), np.array([0.5, -1.5, 2.0])
+
+    def f(a, b):
+        return a * a.conj() * b + a.exp() / (a + 3), (a * b).abs(), a.sin().real * b
+
+    def conjugated(a):
+        y = a.exp()
+        if y.requires_grad:
+            y.register_hook(lambda g: g.conj())
+        return y * 2
+
+    def real_part(a):
+        y = a * a
+        if y.requires_grad:
+            y.register_hook(lambda g: g.real + 0j)
+        return y.abs()
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        a, b = m.tensor(z, requires_grad=True, **kw), m.tensor(x, requires_grad=True, **kw)
+        assert m.autograd.gradcheck(f, (a, b)) and m.autograd.gradgradcheck(f, (a, b))
+        assert m.autograd.gradcheck(lambda t: t.conj() * 2 + t.tan(), (a,))
+        assert m.autograd.gradgradcheck(lambda t: m.view_as_real(t.sin() * t.conj()), (a,))
+        for bad in (conjugated, real_part):
+            assert m.autograd.gradcheck(bad, (a,), raise_exception=False) is False
+            with pytest.raises(Exception, match="(?i)mismatch|numeric"):
+                m.autograd.gradcheck(bad, (a,))
+    with pytest.raises(tg.autograd.GradcheckError, match=r"input 0 .* analytic \(.*j\) vs numeric"):
+        tg.autograd.gradcheck(conjugated, (tg.tensor(z, requires_grad=True, device=device),))
+    with pytest.raises(NotImplementedError, match="check_forward_ad=True is not supported with complex"):
+        tg.autograd.gradcheck(lambda t: t * 2, (tg.tensor(z, requires_grad=True, device=device),),
+                              check_forward_ad=True)
+    with pytest.raises(TypeError, match="input 0 is complex64; central differences need float64"):
+        tg.autograd.gradcheck(lambda t: t * 2, (tg.tensor(z, dtype=tg.complex64, requires_grad=True),))
+
+
 def test_complex_creation_dtypes_and_printing(device):
     torch = pytest.importorskip("torch")
     assert tg.cfloat is tg.complex64 and tg.cdouble is tg.complex128

@@ -4,6 +4,11 @@ Like Chainer's check_backward, each output is projected on a fixed random
 direction r, so one backward pass gives d(sum(r * out))/d(input) for every
 input element, and each element is compared with
 (f(x + eps) - f(x - eps)) / (2 eps).
+
+Complex inputs and outputs (complex128), as torch's: a complex output is projected on a complex direction r as
+sum Re(conj(r) out) (its real and imaginary parts each on a real direction), and a complex input's gradient,
+dL/dx + i dL/dy in torch's convention, is compared with the central differences of its real part (x +- eps) and
+of its imaginary part (x +- i eps): the Wirtinger derivatives that torch's gradcheck checks.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import numpy as np
 
 from . import backend
 from .autograd import grad
-from .tensor import Tensor
+from .tensor import Tensor, complex_ok
 
 
 class GradcheckError(AssertionError):
@@ -28,20 +33,32 @@ def _outputs(fn: Callable, inputs: Sequence[Any]) -> List[Tensor]:
         outs = [o for o in out if isinstance(o, Tensor)] if isinstance(out, (tuple, list)) else []
     if not outs:
         raise TypeError(f"gradcheck: fn must return a Tensor or a tuple/list of Tensors, got {type(out).__name__}")
-    low = [o.dtype for o in outs if o.dtype.kind == "f" and o.dtype != np.float64]
+    low = [o.dtype for o in outs if o.dtype.kind in "fc" and o.dtype not in (np.float64, np.complex128)]
     if low:
-        raise TypeError(f"gradcheck: fn returned a {low[0]} output; central differences need float64 outputs "
-                        "too (is a float32 constant or parameter inside fn?)")
+        raise TypeError(f"gradcheck: fn returned a {low[0]} output; central differences need float64 (or complex128) "
+                        "outputs too (is a float32 constant or parameter inside fn?)")
     return outs
 
 
 def _projection(outs: List[Tensor], directions: List[Any]) -> Tensor:
+    """sum(r * out) over the floating outputs, sum(Re(conj(r) out)) over the complex ones: a real scalar."""
     total = None
     for o, r in zip(outs, directions):
         if o.dtype.kind == "f":
             term = (o * Tensor._make(r)).sum()
-            total = term if total is None else total + term
+        elif o.dtype.kind == "c":
+            term = (o * Tensor._make(r.conj())).real.sum()
+        else:
+            continue
+        total = term if total is None else total + term
     return total
+
+
+def _direction(rng: Any, o: Tensor) -> Any:
+    """A random direction for output o: standard normal, each part for a complex output."""
+    if o.dtype.kind == "c":
+        return backend.to_device(rng.standard_normal(o.shape) + 1j * rng.standard_normal(o.shape), o.device)
+    return backend.to_device(rng.standard_normal(o.shape).astype(o.dtype), o.device)
 
 
 def _torch_options(op: str, nondet_tol: float, refused: dict) -> None:
@@ -119,16 +136,19 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
     if not checked:
         raise ValueError("gradcheck: no input is a Tensor with requires_grad=True")
     for i in checked:
-        if inputs[i].dtype != np.float64:
+        if inputs[i].dtype not in (np.float64, np.complex128):
             raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; central differences need float64 "
-                            "(use .double())")
+                            "(use .double()) or complex128")
         if not backend.is_writable(inputs[i].array):  # (an expand() view: one perturbation would move many)
             raise ValueError(f"gradcheck: input {i} (shape {inputs[i].shape}) is read-only (e.g. an expand() view, "
                              "whose elements share memory), and gradcheck perturbs its elements in place; pass a "
                              "copy with memory of its own (x.clone().detach().requires_grad_())")
     rng = np.random.default_rng(seed)
     outs = _outputs(fn, inputs)
-    directions = [backend.to_device(rng.standard_normal(o.shape).astype(o.dtype), o.device) for o in outs]
+    directions = [_direction(rng, o) for o in outs]
+    if forward_ad and any(t.dtype.kind == "c" for t in [*outs, *(inputs[i] for i in checked)]):
+        raise NotImplementedError("gradcheck: check_forward_ad=True is not supported with complex inputs or outputs "
+                                  "here (forward-mode AD is real only)")
 
     total = _projection(outs, directions) if backward_ad else None
     targets = [inputs[i] for i in checked]
@@ -140,29 +160,31 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
     for i, x, a in zip(checked, targets, analytic):
         if check_grad_dtypes and a is not None and a.dtype != x.dtype:
             raise GradcheckError(f"gradcheck: the gradient of input {i} is {a.dtype}, the input {x.dtype}")
-        a = np.zeros(x.shape) if a is None else backend.to_device(a.array, "cpu").astype(np.float64)
+        dt = np.complex128 if x.dtype.kind == "c" else np.float64
+        a = np.zeros(x.shape, dt) if a is None else backend.to_device(a.array, "cpu").astype(dt)
         if a.shape != x.shape:
             raise GradcheckError(f"gradcheck: gradient of input {i} has shape {a.shape}, input has {x.shape}")
         checks = [("analytic", a)] if backward_ad else []
         if forward_ad:
             checks.append(("forward-mode", _forward_mode(fn, inputs, i, directions)))
-        numeric = np.zeros(x.shape)
+        numeric = np.zeros(x.shape, dt)
         for k in range(x.numel()):  # grad mode stays on: fn may itself differentiate (gradgradcheck)
             at = np.unravel_index(k, x.shape)
             orig = x.array[at].item()
-            x.array[at] = orig + eps
-            plus = _projection(_outputs(fn, inputs), directions)
-            x.array[at] = orig - eps
-            minus = _projection(_outputs(fn, inputs), directions)
-            x.array[at] = orig
-            numeric.reshape(-1)[k] = 0.0 if plus is None else (plus.item() - minus.item()) / (2 * eps)
+            for step in ((1, 1j) if x.dtype.kind == "c" else (1,)):  # (a complex x: dL/dx + i dL/dy)
+                x.array[at] = orig + eps * step
+                plus = _projection(_outputs(fn, inputs), directions)
+                x.array[at] = orig - eps * step
+                minus = _projection(_outputs(fn, inputs), directions)
+                x.array[at] = orig
+                numeric.reshape(-1)[k] += 0.0 if plus is None else step * (plus.item() - minus.item()) / (2 * eps)
         for what, a in checks:
             err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
             if err.size and (err.max() > 0 or not np.isfinite(a).all() or not np.isfinite(numeric).all()):
                 k = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(err), err, np.inf))), x.shape)
                 raise GradcheckError(
                     f"gradcheck: input {i} (shape {x.shape}) at index {tuple(int(j) for j in k)}: "
-                    f"{what} {float(a[k])!r} vs numeric {float(numeric[k])!r} (atol={atol}, rtol={rtol})")
+                    f"{what} {a[k].item()!r} vs numeric {numeric[k].item()!r} (atol={atol}, rtol={rtol})")
     return True
 
 
@@ -186,8 +208,9 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: O
     outs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(seed + 1)
-        grad_outputs = [Tensor(backend.to_device(rng.standard_normal(o.shape), o.device), requires_grad=True)
-                        for o in outs]
+        grad_outputs = [Tensor(backend.to_device(rng.standard_normal(o.shape) + 1j * rng.standard_normal(o.shape)
+                                                 if o.dtype.kind == "c" else rng.standard_normal(o.shape), o.device),
+                               requires_grad=True) for o in outs]
     n = len(inputs)
 
     def first_derivative(*args: Any) -> tuple:
@@ -198,5 +221,13 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: O
                   allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
+    complex_ok(first_derivative)  # (see below)
     return gradcheck(first_derivative, inputs + list(grad_outputs), eps, atol, rtol, seed, raise_exception,
                      check_grad_dtypes=check_grad_dtypes)
+
+
+# complex inputs and outputs are checked as torch's (see the module's docstring and tensor.complex_check): these
+# frames only perturb, project and differentiate; fn's own ops are checked themselves
+for _fn in (gradcheck, _gradcheck, gradgradcheck, _outputs, _projection, _direction):
+    complex_ok(_fn)
+del _fn
