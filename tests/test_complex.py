@@ -470,6 +470,27 @@ def test_gradcheck_and_gradgradcheck_of_complex_functions_as_torchs(device):
         tg.autograd.gradcheck(lambda t: t * 2, (tg.tensor(z, dtype=tg.complex64, requires_grad=True),))
 
 
+def test_complex_nan_to_num_as_torchs(device):
+    """nan_to_num of a complex tensor replaces each part (the defaults the part dtype's largest values), as torch's;
+    without a derivative: refused where the input requires grad, with torch's message (it was refused always)."""
+    torch = pytest.importorskip("torch")
+    inf, nan = float("inf"), float("nan")
+    a = np.array([complex(nan, inf), complex(-inf, 1), complex(2, nan), 1 + 1j])
+    for dt in (np.complex64, np.complex128):
+        for kw in ({}, {"nan": 1.5, "posinf": 7.0, "neginf": -3.0}):
+            got = tg.nan_to_num(tg.tensor(a.astype(dt), device=device), **kw)
+            assert got.dtype == dt
+            np.testing.assert_array_equal(got.numpy(), torch.nan_to_num(torch.tensor(a.astype(dt)), **kw).numpy())
+            np.testing.assert_array_equal(tg.tensor(a.astype(dt), device=device).nan_to_num_(**kw).numpy(),
+                                          got.numpy())
+    z = tg.tensor(a, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="nan_to_num does not support automatic differentiation for outputs with "
+                                           "complex dtype"):
+        z.nan_to_num()
+    with tg.no_grad():
+        assert tg.nan_to_num(z, posinf=2.0).tolist()[0] == 2j
+
+
 def test_complex_creation_dtypes_and_printing(device):
     torch = pytest.importorskip("torch")
     assert tg.cfloat is tg.complex64 and tg.cdouble is tg.complex128

@@ -3736,11 +3736,18 @@ def nan_to_num(input: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float
                neginf: Optional[float] = None) -> Tensor:
     """torch.nan_to_num: nan, inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (None: 0, and the
     dtype's largest and least finite values; beyond the dtype's range, inf); the gradient passes where input is
-    finite, 0 elsewhere, as torch's. Integer and bool tensors come back as they are (a copy)."""
+    finite, 0 elsewhere, as torch's. Integer and bool tensors come back as they are (a copy). A complex tensor: each
+    part replaced, no derivative (refused where input requires grad, as torch's)."""
     _input("nan_to_num", input)
     for name, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
         if v is not None and not isinstance(v, numbers.Real):
             raise TypeError(f"nan_to_num: {name} must be a number or None, got {type(v).__name__}")
+    if input.dtype.kind == "c":  # (each part, as torch's; without a derivative, as torch's)
+        if input.requires_grad and _mode.grad_enabled:
+            raise RuntimeError("nan_to_num does not support automatic differentiation for outputs with complex dtype.")
+        with np.errstate(over="ignore"):
+            return _const(xp_of(input.array).nan_to_num(input.array, nan=0.0 if nan is None else nan, posinf=posinf,
+                                                        neginf=neginf))
     if input.dtype.kind != "f":
         return input.clone()
     xp = xp_of(input.array)
@@ -5132,6 +5139,6 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             cumprod, _products_before,
             # (gathers, scatters and index writes: values moved, gradients gathered or scattered back)
             gather, scatter, _scatter_places, masked_select, repeat_interleave, index_add,
-            lerp):
+            lerp, nan_to_num):
     complex_ok(_fn)
 del _fn

@@ -3576,7 +3576,8 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "true_divide",
               # (gathers, scatters and index writes)
               "gather", "scatter", "scatter_add", "masked_select", "index_add", "repeat_interleave", "index_put",
-              "index_put_", "scatter_", "scatter_add_", "index_add_", "lerp", "lerp_", "addcmul_", "addcdiv_"):
+              "index_put_", "scatter_", "scatter_add_", "index_add_", "lerp", "lerp_", "addcmul_", "addcdiv_",
+              "nan_to_num"):
     _attr = Tensor.__dict__.get(_name)
     if _attr is not None:
         complex_ok(_attr)
