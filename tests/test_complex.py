@@ -491,6 +491,33 @@ def test_complex_nan_to_num_as_torchs(device):
         assert tg.nan_to_num(z, posinf=2.0).tolist()[0] == 2j
 
 
+def test_complex_conv_modules_as_torchs(device):
+    """nn.Conv1d / Conv2d / Conv3d(dtype=complex), as torch's (refused before): kaiming_uniform_ fills each part of
+    the weight U(-b, b), b = 1 / sqrt(fan_in); forward (a padding_mode too) with torch's values and gradients."""
+    torch = pytest.importorskip("torch")
+    tg.manual_seed(0)
+    m = tg.nn.Conv2d(8, 30, 5, dtype=tg.complex64, device=device)
+    assert m.weight.dtype == tg.complex64 == m.bias.dtype
+    for part in (m.weight.real, m.weight.imag):
+        assert abs(part).max().item() <= 1 / 200 ** 0.5 and abs(part).max().item() > 0.99 / 200 ** 0.5
+    rng = np.random.default_rng(6)
+    for cls, shape, extra in (("Conv1d", (2, 4, 7), {}), ("Conv2d", (2, 4, 5, 6), {"padding_mode": "circular",
+                                                                                   "padding": 1}),
+                              ("Conv3d", (1, 4, 3, 4, 4), {"groups": 2, "stride": (1, 2, 1)})):
+        x = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+        ref = getattr(torch.nn, cls)(4, 6, 2, dtype=torch.complex128, **extra)
+        mod = getattr(tg.nn, cls)(4, 6, 2, dtype=tg.complex128, device=device, **extra)
+        mod.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+        outs = []
+        for mo, lib, kw in ((mod, tg, {"device": device}), (ref, torch, {})):
+            xs = lib.tensor(x, requires_grad=True, **kw)
+            y = mo(xs)
+            (y.abs() ** 2).sum().backward()
+            outs.append([y.detach(), xs.grad, mo.weight.grad, mo.bias.grad])
+        for a, b in zip(*outs):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_complex_creation_dtypes_and_printing(device):
     torch = pytest.importorskip("torch")
     assert tg.cfloat is tg.complex64 and tg.cdouble is tg.complex128

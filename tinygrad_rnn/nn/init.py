@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, complex_ok
 
 
 def _fill(t: Tensor, values: Any) -> Tensor:
@@ -310,3 +310,9 @@ kaiming_uniform = _deprecated("kaiming_uniform_")
 kaiming_normal = _deprecated("kaiming_normal_")
 orthogonal = _deprecated("orthogonal_")
 sparse = _deprecated("sparse_")
+
+
+# the fills right for complex tensors, as torch's (uniform_ and normal_ fill each part; see tensor.complex_check)
+for _fn in (uniform_, normal_, kaiming_uniform_):
+    complex_ok(_fn)
+del _fn
