@@ -620,8 +620,8 @@ def test_load_state_dict_takes_foreign_tensors_through_array():
                             "params": [0]}]}
     opt.load_state_dict(sd)
     st = opt.state[w]
-    assert st["step"] == 3 and isinstance(st["step"], int)
-    assert isinstance(st["exp_avg"], np.ndarray) and st["exp_avg"].dtype == np.float32
+    assert isinstance(st["step"], tg.Tensor) and st["step"].dtype == tg.float32 and st["step"].item() == 3
+    assert isinstance(st["exp_avg"], tg.Tensor) and st["exp_avg"].dtype == tg.float32
     w.grad = tg.tensor([0.5, 0.5])
     opt.step()
     m = 0.9 * np.array([0.1, 0.2]) + 0.1 * 0.5
@@ -630,22 +630,30 @@ def test_load_state_dict_takes_foreign_tensors_through_array():
     np.testing.assert_allclose(w.numpy(), want, rtol=1e-5)
 
 
-def test_load_state_dict_takes_a_0d_array_step_as_a_number():
-    """A torch state dict turned into numpy ({k: v.numpy()}): its float32 0-d step must become a number, or
-    beta ** step is computed in float32 (torch takes step.item(), a float64) and the updates drift."""
+def test_load_state_dict_takes_0d_arrays_and_numbers_as_0d_tensors():
+    """A torch state dict turned into numpy ({k: v.numpy()}), or one saved when 'step' was an int: the 0-d state
+    loads as 0-d Tensors ('step' keeps a float dtype; the others take the parameter's, torch's rule) and the next
+    step is the uninterrupted run's (beta ** step is computed from the count as a Python float, as torch's)."""
     for opt_cls in (optim.Adam, optim.NAdam, optim.ASGD):
-        w = tg.tensor([1.0, -2.0], requires_grad=True)
-        opt = opt_cls([w], lr=0.1)
-        w.grad = tg.tensor([0.5, 0.25])
-        opt.step()
-        sd = opt.state_dict()
-        for k in opt._scalar_state:
-            sd["state"][0][k] = np.array(sd["state"][0][k], dtype=np.float32 if k == "step" else np.float64)
-        fresh = opt_cls([w], lr=0.1)
-        fresh.load_state_dict(sd)
-        st = fresh.state[w]
-        assert st["step"] == 1 and type(st["step"]) is int
-        assert all(type(st[k]) is float for k in opt._scalar_state if k != "step")
+        for as_number in (False, True):
+            w, ref = tg.tensor([1.0, -2.0], requires_grad=True), tg.tensor([1.0, -2.0], requires_grad=True)
+            opt, ref_opt = opt_cls([w], lr=0.1), opt_cls([ref], lr=0.1)
+            for p, o in ((w, opt), (ref, ref_opt)):
+                p.grad = tg.tensor([0.5, 0.25])
+                o.step()
+            sd = opt.state_dict()
+            for k in opt._scalar_state:
+                v = sd["state"][0][k]
+                sd["state"][0][k] = (int(v.item()) if k == "step" else v.item()) if as_number else v.numpy()
+            fresh = opt_cls([w], lr=0.1)
+            fresh.load_state_dict(sd)
+            st = fresh.state[w]
+            assert isinstance(st["step"], tg.Tensor) and st["step"].dtype == tg.float32 and st["step"].item() == 1
+            assert all(isinstance(st[k], tg.Tensor) and st[k].shape == () for k in opt._scalar_state)
+            for p, o in ((w, fresh), (ref, ref_opt)):
+                p.grad = tg.tensor([0.5, 0.25])
+                o.step()
+            np.testing.assert_array_equal(w.numpy(), ref.numpy())
 
 
 def test_a_torch_optimizer_state_resumes_here():
@@ -1546,7 +1554,7 @@ def test_complex_state_dict_round_trips_with_torchs(name, kw):
         q = lib.tensor(np.asarray(theirs[0].param_groups[0]["params"][1].detach().numpy()), requires_grad=True)
         opt = getattr(lib.optim, name)([p, q], **kw)
         if lib is torch:
-            src = {"state": {i: {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in st.items()}
+            src = {"state": {i: {k: torch.tensor(v.numpy()) if isinstance(v, tg.Tensor) else v for k, v in st.items()}
                              for i, st in src["state"].items()}, "param_groups": src["param_groups"]}
         opt.load_state_dict(copy.deepcopy(src))
         for _ in range(2):
@@ -1633,3 +1641,88 @@ def test_averaged_model_of_a_complex_model_as_torchs(kind, device):
     for a, b in zip(*res):
         assert a.dtype == tg.complex128
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6 if kind == "swa_multi" else 1e-14)
+
+
+# --------------------------------------------------------------------------- the state holds torch's Tensors
+STATE_CASES = [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(amsgrad=True)), ("AdamW", {}), ("Adagrad", {}),
+               ("RMSprop", dict(momentum=0.9, centered=True)), ("Adamax", {}), ("NAdam", {}), ("RAdam", {}),
+               ("Adadelta", {}), ("ASGD", dict(t0=1)), ("Rprop", {}), ("Adafactor", {}), ("Muon", {})]
+
+
+def _state_pair(torch, name, kw, device, steps=3):
+    """Our optimizer and torch's on the same float64 parameters after ``steps`` steps of the same gradients."""
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4)] if name == "Muon" else [(3, 4), (4,)]  # (Muon takes 2-d parameters only)
+    ours = [tg.tensor(rng.standard_normal(s), device=device, requires_grad=True) for s in shapes]
+    theirs = [torch.tensor(p.numpy(), requires_grad=True) for p in ours]
+    opt, t_opt = getattr(optim, name)(ours, **kw), getattr(torch.optim, name)(theirs, **kw)
+    for _ in range(steps):
+        for p, q in zip(ours, theirs):
+            g = rng.standard_normal(p.shape)
+            p.grad, q.grad = tg.tensor(g, device=device), torch.tensor(g)
+        opt.step()
+        t_opt.step()
+    return ours, theirs, opt, t_opt
+
+
+def _assert_state_as_torchs(name, state, t_state, device):
+    """Same keys; each value a Tensor with torch's dtype, shape and values (Muon's buffer is a lerp of the
+    gradients, whatever torch's bfloat16 Newton-Schulz does to the parameters), on p's device ('step' on the CPU,
+    except ASGD's, as torch's)."""
+    assert sorted(state) == sorted(t_state)
+    for k, t_v in t_state.items():
+        v = state[k]
+        assert isinstance(v, tg.Tensor), (name, k, type(v))
+        assert v.dtype == np.dtype(str(t_v.dtype).replace("torch.", "")) and v.shape == tuple(t_v.shape), (name, k)
+        assert v.device == (device if k != "step" or name == "ASGD" else "cpu"), (name, k, v.device)
+        rtol = 1e-10 if v.dtype == np.float64 else 1e-6
+        np.testing.assert_allclose(v.numpy(), t_v.numpy(), rtol=rtol, atol=1e-15, err_msg=f"{name} {k}")
+
+
+@pytest.mark.parametrize("name, kw", STATE_CASES, ids=[n for n, _ in STATE_CASES])
+def test_state_holds_tensors_as_torchs(name, kw, device):
+    """opt.state[p] holds torch's keys as Tensors of torch's dtypes, shapes and values, 'step' a 0-d float Tensor
+    (float32, the default dtype's scalar type), and code written for torch's reads it with Tensor methods."""
+    torch = pytest.importorskip("torch")
+    ours, theirs, opt, t_opt = _state_pair(torch, name, kw, device)
+    for p, q in zip(ours, theirs):
+        state, t_state = opt.state[p], t_opt.state[q]
+        _assert_state_as_torchs(name, state, t_state, device)
+        if "step" in state:
+            assert state["step"].item() == t_state["step"].item() == 3
+        for k, v in state.items():  # (a copy of its own, as torch's clone; methods give Tensors)
+            c = v.clone().to(device)
+            assert isinstance(c, tg.Tensor) and c is not v and np.array_equal(c.numpy(), v.numpy())
+        if "exp_avg_sq" in state:
+            np.testing.assert_allclose(state["exp_avg_sq"].sqrt().numpy(), t_state["exp_avg_sq"].sqrt().numpy(),
+                                       rtol=1e-10)
+
+
+@pytest.mark.parametrize("name, kw", STATE_CASES, ids=[n for n, _ in STATE_CASES])
+def test_state_dicts_load_both_ways_as_tensors(name, kw, device):
+    """torch's state dict loads here, and ours (its Tensors as torch tensors) into torch: the two loaded states
+    are alike (Tensors; NAdam's and ASGD's 0-d state cast to the parameter's dtype, torch's rule), and each loaded
+    pair goes on alike, as the uninterrupted pair does."""
+    torch = pytest.importorskip("torch")
+    ours, theirs, opt, t_opt = _state_pair(torch, name, kw, device)
+    fresh = [tg.tensor(q.detach().numpy(), device=device, requires_grad=True) for q in theirs]
+    t_fresh = [torch.tensor(p.numpy(), requires_grad=True) for p in ours]
+    a, b = getattr(optim, name)(fresh, **kw), getattr(torch.optim, name)(t_fresh, **kw)
+    a.load_state_dict(t_opt.state_dict())
+    saved = opt.state_dict()
+    b.load_state_dict({"state": {i: {k: torch.from_numpy(v.numpy().copy()) for k, v in s.items()}
+                                 for i, s in saved["state"].items()}, "param_groups": saved["param_groups"]})
+    for p, q in zip(fresh, t_fresh):
+        _assert_state_as_torchs(name, a.state[p], b.state[q], device)
+    rng = np.random.default_rng(1)
+    for _ in range(2):
+        for p, q, p2, q2 in zip(fresh, theirs, ours, t_fresh):
+            g = rng.standard_normal(p.shape)
+            p.grad, q.grad, p2.grad, q2.grad = (tg.tensor(g, device=device), torch.tensor(g),
+                                                tg.tensor(g, device=device), torch.tensor(g))
+        for o in (a, t_opt, opt, b):
+            o.step()
+    if name != "Muon":  # (torch's Newton-Schulz runs in bfloat16)
+        for p, q, p2, q2 in zip(fresh, theirs, ours, t_fresh):
+            np.testing.assert_allclose(p.numpy(), q2.detach().numpy(), rtol=1e-10, atol=1e-14)
+            np.testing.assert_allclose(p2.numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-14)

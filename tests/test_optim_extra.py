@@ -1,5 +1,6 @@
 """Adamax, NAdam, RAdam, Adadelta, ASGD, LBFGS, Rprop and Adafactor against their published update rules written
 out in numpy, and against torch.optim where torch is installed."""
+import contextlib
 import copy
 import itertools
 import math
@@ -126,6 +127,26 @@ NAMES = [cls.__name__ for cls in CLASSES]
 finite = st.floats(-5, 5, allow_nan=False, allow_subnormal=False)
 
 
+@contextlib.contextmanager
+def tg_default_dtype(dtype):
+    """tg.set_default_dtype(dtype) inside the block, the old one restored after it."""
+    old = tg.get_default_dtype()
+    tg.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        tg.set_default_dtype(old)
+
+
+@pytest.fixture
+def default64():
+    """float64 as tg's default dtype: NAdam's mu_product and ASGD's eta and mu (0-d state Tensors of the default
+    dtype, as torch's) then round as the float64 reference rules, and keep their dtype through a state dict, which
+    casts them to the parameter's dtype (torch's rule)."""
+    with tg_default_dtype(tg.float64):
+        yield
+
+
 def param(a, device="cpu"):
     """A fresh leaf parameter holding its own copy of a."""
     return tg.tensor(np.array(a), device=device, requires_grad=True)
@@ -153,7 +174,9 @@ def test_update_matches_rule(cls, data):
     shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
     p0 = data.draw(hnp.arrays(np.float64, shape, elements=finite))
     grads = [data.draw(hnp.arrays(np.float64, shape, elements=finite)) for _ in range(8)]
-    for (got, state), want in zip(run(cls, kw, p0, grads), ref(p0, grads, **kw)):
+    with tg_default_dtype(tg.float64):  # (float64 scalar state, as the rule's: see default64)
+        out = run(cls, kw, p0, grads)
+    for (got, state), want in zip(out, ref(p0, grads, **kw)):
         if cls is optim.ASGD:
             want, ax = want
             np.testing.assert_allclose(state["ax"], ax, rtol=1e-9, atol=1e-12)
@@ -171,8 +194,9 @@ def test_update_on_device_and_float32(cls, device):
     grads = [rng.standard_normal((3, 4)).astype(np.float32) for _ in range(8)]
     got = run(cls, kw, p0, grads, device)
     assert all(p.dtype == np.float32 for p, _ in got)
-    assert all(getattr(v, "dtype", np.float32) == np.float32 and tg.backend.device_of(v) == device
-               for v in got[-1][1].values() if hasattr(v, "shape"))
+    state = got[-1][1]  # (Tensors on p's device, but 'step' on the CPU, as torch's, except ASGD's)
+    assert all(isinstance(v, tg.Tensor) and v.dtype == np.float32 for v in state.values())
+    assert all(v.device == (device if k != "step" or cls is optim.ASGD else "cpu") for k, v in state.items())
     want = ref(p0.astype(np.float64), [g.astype(np.float64) for g in grads], **kw)[-1]
     np.testing.assert_allclose(got[-1][0], want[0] if cls is optim.ASGD else want, rtol=1e-4, atol=1e-5)
 
@@ -198,7 +222,7 @@ def test_radam_switches_to_the_rectified_step_once_rho_t_exceeds_5():
     assert 0.02 < r[0] < 0.03
 
 
-def test_asgd_averages_from_t0_on():
+def test_asgd_averages_from_t0_on(default64):
     # lambd = 0 and alpha = 0 keep eta = lr: plain SGD. Step t averages with mu = 1 / max(1, t - 1 - t0), so ax is
     # the iterate itself up to step t0 + 2 and the mean of the iterates from there on (torch's ax: -2.1333)
     grads = [np.array([float(k)]) for k in range(1, 8)]
@@ -207,14 +231,14 @@ def test_asgd_averages_from_t0_on():
     np.testing.assert_allclose(ps, -0.1 * np.cumsum(np.arange(1, 8)), rtol=1e-12)
     np.testing.assert_allclose(np.ravel([s["ax"] for _, s in out[:5]]), ps[:5], rtol=1e-12)
     np.testing.assert_allclose(np.ravel(out[-1][1]["ax"]), ps[4:].mean(), rtol=1e-12)  # steps 5, 6, 7
-    assert out[-1][1]["mu"] == 1 / 4 and out[-1][1]["eta"] == 0.1
+    assert out[-1][1]["mu"].item() == 1 / 4 and out[-1][1]["eta"].item() == 0.1
 
 
 # --------------------------------------------------------------------------- against torch
 @pytest.fixture
-def torch64():
-    """torch with float64 as its default dtype (so NAdam's mu_product and ASGD's eta and mu, which torch keeps as
-    tensors of the default dtype, are float64 as ours), restored afterwards."""
+def torch64(default64):
+    """torch and tg with float64 as their default dtype (so NAdam's mu_product and ASGD's eta and mu, which both keep
+    as 0-d tensors of the default dtype, are float64), restored afterwards."""
     torch = pytest.importorskip("torch")
     old = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
@@ -274,7 +298,8 @@ def test_matches_torch_for_every_option(cls, torch64):
 
 @pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
 def test_a_torch_state_dict_resumes_here(cls, torch64):
-    """torch's state (its step and scalars are 0-d tensors) loads; both continue alike, scalars as numbers."""
+    """torch's state (its step and scalars are 0-d tensors) loads as Tensors with torch's loaded dtypes; both
+    continue alike."""
     rng = np.random.default_rng(1)
     p0 = rng.standard_normal((2, 3))
     tp = torch64.tensor(p0, requires_grad=True)
@@ -285,9 +310,10 @@ def test_a_torch_state_dict_resumes_here(cls, torch64):
     p = param(tp.detach().numpy())
     opt = cls([p], lr=0.5)
     opt.load_state_dict(t_opt.state_dict())
-    assert opt.param_groups[0]["lr"] == 0.1 and opt.state[p]["step"] == 3
-    for k in opt._scalar_state:
-        assert type(opt.state[p][k]) in (int, float), k
+    assert opt.param_groups[0]["lr"] == 0.1 and opt.state[p]["step"].item() == 3
+    for k, v in t_opt.state[tp].items():  # (torch's loaded state: 'step' as it was, the others in p's dtype)
+        assert isinstance(opt.state[p][k], tg.Tensor) and opt.state[p][k].shape == tuple(v.shape), k
+        assert opt.state[p][k].dtype == (np.dtype(str(v.dtype)[6:]) if k == "step" else p.dtype), k
     for _ in range(5):
         g = rng.standard_normal((2, 3))
         p.grad, tp.grad = tg.tensor(g), torch64.tensor(g)
@@ -305,7 +331,7 @@ def feed(params, opt, grads):
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
-def test_state_dict_round_trip_through_save_and_load(cls, tmp_path):
+def test_state_dict_round_trip_through_save_and_load(cls, tmp_path, default64):
     rng = np.random.default_rng(2)
     p0 = [rng.standard_normal((2, 3)), rng.standard_normal(4)]
     grads = [[rng.standard_normal(p.shape) for p in p0] for _ in range(7)]
@@ -870,7 +896,8 @@ def test_new_optimizers_state_dicts_load_either_way(cls, torch64):
     a, b = cls(groups(fresh), lr=0.5), getattr(torch64.optim, cls.__name__)(groups(t_fresh), lr=0.5)
     a.load_state_dict(t_saved)
     b.load_state_dict(to_torch(torch64, saved))
-    assert all(type(a.state[p]["step"]) is int for p in fresh) and a.param_groups[0]["lr"] == opt.defaults["lr"]
+    assert all(isinstance(a.state[p]["step"], tg.Tensor) for p in fresh)
+    assert a.param_groups[0]["lr"] == opt.defaults["lr"]
     assert_same(fresh, t_fresh, a, b, TOL[cls])
     feed_both(torch64, fresh, t_fresh, a, b, 10)
     assert_same(fresh, t_fresh, a, b, TOL[cls])

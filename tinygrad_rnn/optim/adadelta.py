@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from .. import backend
-from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_flag, check_number, nonneg
+from ..tensor import Tensor, complex_ok
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_flag, check_number, nonneg, scalar_state
 
 
 class Adadelta(Optimizer):
@@ -26,20 +26,24 @@ class Adadelta(Optimizer):
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
-        state["step"] = 0
-        state["square_avg"] = xp.zeros_like(p.array)
-        state["acc_delta"] = xp.zeros_like(p.array)
+        state["step"] = scalar_state(0.0)
+        state["square_avg"] = Tensor._make(xp.zeros_like(p.array))
+        state["acc_delta"] = Tensor._make(xp.zeros_like(p.array))
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
         rho, eps = group["rho"], group["eps"]
         g = -grad if group["maximize"] else grad
-        state["step"] += 1
+        state["step"].array += 1
         g = apply_weight_decay(p, g, group)
-        v, u = state["square_avg"], state["acc_delta"]
+        v, u = state["square_avg"].array, state["acc_delta"].array
         v *= rho
         v += (1 - rho) * (g * g)
         delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
         u *= rho
         u += (1 - rho) * (delta * delta)
         p.array -= group["lr"] * delta
+
+# the state Tensors made here are complex for a complex parameter, as torch's (see Optimizer._update_pairs and
+# tensor.complex_check)
+complex_ok(Adadelta._init_state)

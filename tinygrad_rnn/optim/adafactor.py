@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_flag, check_number, nonneg
+from .optimizer import Optimizer, ParamsT, check_flag, check_number, nonneg, scalar_state
 
 
 def _lerp_(start: Any, end: Any, weight: float) -> None:
@@ -59,37 +59,39 @@ class Adafactor(Optimizer):
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
-        state["step"] = 0
+        state["step"] = scalar_state(0.0)
         if p.ndim > 1:
-            state["row_var"] = xp.zeros(self._state_shape(p, "row_var"), dtype=p.dtype)
-            state["col_var"] = xp.zeros(self._state_shape(p, "col_var"), dtype=p.dtype)
+            state["row_var"] = Tensor._make(xp.zeros(self._state_shape(p, "row_var"), dtype=p.dtype))
+            state["col_var"] = Tensor._make(xp.zeros(self._state_shape(p, "col_var"), dtype=p.dtype))
         else:
-            state["variance"] = xp.zeros_like(p.array)
+            state["variance"] = Tensor._make(xp.zeros_like(p.array))
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
         lr, eps1, eps2 = group["lr"], *group["eps"]
         eps1 = float(np.finfo(p.dtype).eps) if eps1 is None else eps1
         g = -grad if group["maximize"] else grad
-        state["step"] += 1
+        step = state["step"].array
+        step += 1
         n = p.array.size
         if n == 0:
             return
-        t = float(state["step"])
+        t = float(step)
         beta = t ** group["beta2_decay"]  # (1 - beta2)
         alpha = max(eps2, float(xp.linalg.norm(p.array.ravel())) / math.sqrt(n)) * min(lr, 1 / t ** 0.5)
         if group["weight_decay"] != 0:
             p.array *= 1 - lr * group["weight_decay"]
         gg = g * g
         if p.ndim > 1:
-            row, col = state["row_var"], state["col_var"]
+            row, col = state["row_var"].array, state["col_var"].array
             _lerp_(row, gg.mean(axis=-1, keepdims=True), beta)
             _lerp_(col, gg.mean(axis=-2, keepdims=True), beta)
             v = row @ col
             v /= xp.maximum(row.mean(axis=-2, keepdims=True), eps1)
         else:
-            _lerp_(state["variance"], gg, beta)
-            v = state["variance"].copy()
+            variance = state["variance"].array
+            _lerp_(variance, gg, beta)
+            v = variance.copy()
         u = g / xp.sqrt(xp.maximum(v, eps1 * eps1))
         denom = max(1.0, float(xp.linalg.norm(u.ravel())) / (math.sqrt(n) * group["d"]))
         p.array -= (alpha / denom) * u

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from .. import backend
-from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg
+from ..tensor import Tensor, complex_ok
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg, scalar_state
 
 
 class Adagrad(Optimizer):
@@ -28,20 +28,26 @@ class Adagrad(Optimizer):
         nonneg("Adagrad", group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        state["step"] = 0
+        state["step"] = scalar_state(0.0)
         value = group["initial_accumulator_value"]
         if p.dtype.kind == "c":  # (both parts of a complex p's, as torch's)
             value = complex(value, value)
-        state["sum"] = backend.xp_of(p.array).full_like(p.array, value)
+        state["sum"] = Tensor._make(backend.xp_of(p.array).full_like(p.array, value))
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
         g = -grad if group["maximize"] else grad
-        state["step"] += 1
+        step = state["step"]
+        step.array += 1
         g = apply_weight_decay(p, g, group)
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        s = state["sum"]
+        clr = group["lr"] / (1 + (float(step.array) - 1) * group["lr_decay"])
+        s = state["sum"].array
         s += g * g
         std = xp.sqrt(s)
         std += group["eps"]
         p.array -= clr * g / std
+
+# the state Tensors made here are complex for a complex parameter, as torch's (see Optimizer._update_pairs and
+# tensor.complex_check)
+complex_ok(Adagrad.__init__)
+complex_ok(Adagrad._init_state)

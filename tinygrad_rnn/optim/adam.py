@@ -5,8 +5,8 @@ import math
 from typing import Any, Dict, Optional, Tuple
 
 from .. import backend
-from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_betas, check_flag, nonneg
+from ..tensor import Tensor, complex_ok
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_betas, check_flag, nonneg, scalar_state
 
 
 class Adam(Optimizer):
@@ -37,29 +37,31 @@ class Adam(Optimizer):
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
-        state["step"] = 0
-        state["exp_avg"] = xp.zeros_like(p.array)
-        state["exp_avg_sq"] = xp.zeros_like(p.array)
+        state["step"] = scalar_state(0.0)
+        state["exp_avg"] = Tensor._make(xp.zeros_like(p.array))
+        state["exp_avg_sq"] = Tensor._make(xp.zeros_like(p.array))
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = xp.zeros_like(p.array)
+            state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(p.array))
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         g = -grad if group["maximize"] else grad
-        state["step"] += 1
-        t = state["step"]
+        step = state["step"]
+        step.array += 1
+        t = float(step.array)
         g = apply_weight_decay(p, g, group)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m, v = state["exp_avg"].array, state["exp_avg_sq"].array
         m *= beta1
         m += (1 - beta1) * g
         v *= beta2
         v += (1 - beta2) * (g * g)
         if group["amsgrad"]:
             if "max_exp_avg_sq" not in state:
-                state["max_exp_avg_sq"] = xp.zeros_like(p.array)
-            xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
+                state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(p.array))
+            v_max = state["max_exp_avg_sq"].array
+            xp.maximum(v_max, v, out=v_max)
+            v = v_max
         denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t)
         denom += eps
         p.array -= (lr / (1 - beta1 ** t)) * m / denom
@@ -82,3 +84,7 @@ class AdamW(Adam):
         super().__setstate__(state)
         for group in self.param_groups:
             group["decoupled_weight_decay"] = True
+
+# the state Tensors made here are complex for a complex parameter, as torch's (see Optimizer._update_pairs and
+# tensor.complex_check)
+complex_ok(Adam._init_state)

@@ -5,8 +5,8 @@ import math
 from typing import Any, Dict, Optional, Tuple
 
 from .. import backend
-from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_betas, check_flag, nonneg
+from ..tensor import Tensor, complex_ok
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_betas, check_flag, nonneg, scalar_state
 
 
 class _AdamVariant(Optimizer):
@@ -24,25 +24,27 @@ class _AdamVariant(Optimizer):
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
-        state["step"] = 0
-        state["exp_avg"] = xp.zeros_like(p.array)
-        state[self._second] = xp.zeros_like(p.array)
+        state["step"] = scalar_state(0.0)
+        state["exp_avg"] = Tensor._make(xp.zeros_like(p.array))
+        state[self._second] = Tensor._make(xp.zeros_like(p.array))
 
-    def _moments(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> Tuple[Any, int]:
-        """Count the step, apply maximize and weight decay, update m = b1 m + (1 - b1) g; returns (g, t)."""
+    def _moments(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]
+                 ) -> Tuple[Any, Any, float]:
+        """Count the step, apply maximize and weight decay, update m = b1 m + (1 - b1) g; returns (g, m, t)."""
         beta1 = group["betas"][0]
         g = -grad if group["maximize"] else grad
-        state["step"] += 1
+        step = state["step"]
+        step.array += 1
         g = apply_weight_decay(p, g, group)
-        m = state["exp_avg"]
+        m = state["exp_avg"].array
         m *= beta1
         m += (1 - beta1) * g
-        return g, state["step"]
+        return g, m, float(step.array)
 
     def _second_moment(self, g: Any, state: Dict[str, Any], group: Dict[str, Any]) -> Any:
         """v = b2 v + (1 - b2) g^2, in place; returns v."""
         beta2 = group["betas"][1]
-        v = state["exp_avg_sq"]
+        v = state["exp_avg_sq"].array
         v *= beta2
         v += (1 - beta2) * (g * g)
         return v
@@ -64,11 +66,11 @@ class Adamax(_AdamVariant):
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
         beta1, beta2 = group["betas"]
-        g, t = self._moments(p, grad, state, group)
-        u = state["exp_inf"]
+        g, m, t = self._moments(p, grad, state, group)
+        u = state["exp_inf"].array
         u *= beta2
         xp.maximum(u, xp.abs(g) + group["eps"], out=u)
-        p.array -= group["lr"] / (1 - beta1 ** t) * (state["exp_avg"] / u)
+        p.array -= group["lr"] / (1 - beta1 ** t) * (m / u)
 
 
 class NAdam(_AdamVariant):
@@ -76,7 +78,8 @@ class NAdam(_AdamVariant):
     p *= 1 - lr * weight_decay with decoupled_weight_decay=True); mu_t = b1 (1 - 0.96^(t psi) / 2) with
     psi = momentum_decay; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; d = sqrt(v / (1 - b2^t)) + eps;
     p -= lr (1 - mu_t) / (1 - prod_{i<=t} mu_i) g / d + lr mu_{t+1} / (1 - prod_{i<=t+1} mu_i) m / d.
-    maximize=True ascends (uses -grad). State: 'mu_product' (prod_{i<=t} mu_i, a number), 'exp_avg', 'exp_avg_sq'."""
+    maximize=True ascends (uses -grad). State: 'mu_product' (prod_{i<=t} mu_i, a 0-d Tensor as 'step', whose
+    rounding the next step's update reads, as torch's), 'exp_avg', 'exp_avg_sq'."""
 
     _scalar_state = ("step", "mu_product")
 
@@ -95,21 +98,22 @@ class NAdam(_AdamVariant):
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         super()._init_state(p, state, group)
-        state["mu_product"] = 1.0
+        state["mu_product"] = scalar_state(1.0)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
         lr, beta1, psi = group["lr"], group["betas"][0], group["momentum_decay"]
-        g, t = self._moments(p, grad, state, group)
+        g, m, t = self._moments(p, grad, state, group)
         v = self._second_moment(g, state, group)
         mu = beta1 * (1 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
-        state["mu_product"] *= mu
-        mu_product = state["mu_product"]
+        mu_product = state["mu_product"].array
+        mu_product *= mu
+        mu_product = float(mu_product)
         denom = xp.sqrt(v / (1 - group["betas"][1] ** t))
         denom += group["eps"]
         p.array -= lr * (1 - mu) / (1 - mu_product) * (g / denom)
-        p.array -= lr * mu_next / (1 - mu_product * mu_next) * (state["exp_avg"] / denom)
+        p.array -= lr * mu_next / (1 - mu_product * mu_next) * (m / denom)
 
 
 class RAdam(_AdamVariant):
@@ -132,9 +136,9 @@ class RAdam(_AdamVariant):
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
         lr, (beta1, beta2) = group["lr"], group["betas"]
-        g, t = self._moments(p, grad, state, group)
+        g, m, t = self._moments(p, grad, state, group)
         v = self._second_moment(g, state, group)
-        m_hat = state["exp_avg"] / (1 - beta1 ** t)
+        m_hat = m / (1 - beta1 ** t)
         bias_correction2 = 1 - beta2 ** t
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * t * beta2 ** t / bias_correction2
@@ -145,3 +149,8 @@ class RAdam(_AdamVariant):
             p.array -= m_hat * lr * (math.sqrt(bias_correction2) / denom) * rect
         else:
             p.array -= m_hat * lr
+
+# the state Tensors made here are complex for a complex parameter, as torch's (see Optimizer._update_pairs and
+# tensor.complex_check)
+complex_ok(_AdamVariant._init_state)
+complex_ok(NAdam._init_state)

@@ -29,6 +29,7 @@ class LBFGS(Optimizer):
     't', so a scheduler filling it in place changes the last step's t that the next step's s = t d uses."""
 
     _scalar_state = ("t", "H_diag", "ro", "al")
+    _tensor_state = False  # (its state keeps arrays and numbers: torch keeps tensors for d, H_diag, ro, al, ...)
 
     def __init__(self, params: ParamsT, lr: float = 1, max_iter: int = 20, max_eval: Optional[int] = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,

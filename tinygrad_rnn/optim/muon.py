@@ -73,11 +73,11 @@ class Muon(Optimizer):
                                  f"{p.shape}; optimize biases, embeddings and other parameters with AdamW")
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        state["momentum_buffer"] = backend.xp_of(p.array).zeros_like(p.array)
+        state["momentum_buffer"] = Tensor._make(backend.xp_of(p.array).zeros_like(p.array))
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         momentum, lr = group["momentum"], group["lr"]
-        buf = state["momentum_buffer"]
+        buf = state["momentum_buffer"].array
         _lerp_(buf, grad, 1 - momentum)
         if group["nesterov"]:
             update = grad.copy()

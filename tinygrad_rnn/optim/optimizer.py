@@ -23,7 +23,7 @@ import numpy as np
 from .. import backend
 from ..autograd import enable_grad, no_grad
 from ..nn.module import _foreign_array, zero_grad_
-from ..tensor import ComplexNotSupportedError, Tensor, _Handle, complex_ok
+from ..tensor import ComplexNotSupportedError, Tensor, _Handle, complex_ok, get_default_dtype
 
 ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
 
@@ -174,6 +174,14 @@ def _counted(step: Callable[..., Any]) -> Callable[..., Any]:
     return counted
 
 
+def scalar_state(value: float, p: Optional[Tensor] = None) -> Tensor:
+    """A 0-d state Tensor holding value ('step', ASGD's 'eta' and 'mu', NAdam's 'mu_product'), as torch keeps them:
+    torch's scalar dtype (float64 where the default dtype is, else float32), on the CPU, or on p's device."""
+    dtype = np.float64 if get_default_dtype() == np.float64 else np.float32
+    array = np.array(value, dtype=dtype)
+    return Tensor._make(array if p is None else backend.to_device(array, p.device))
+
+
 def apply_weight_decay(p: Tensor, g: Any, group: Dict[str, Any]) -> Any:
     """The gradient after weight decay: g + weight_decay * p (L2), or g itself after p *= 1 - lr * weight_decay
     where the group has decoupled_weight_decay=True."""
@@ -191,15 +199,17 @@ class Optimizer:
 
     params: an iterable of Tensors (or of (name, Tensor) pairs, as named_parameters() gives: the names go to
     the group's 'param_names'), or of dicts {'params': [...], <option>: value}
-    whose options override ``defaults`` for that group. ``state[p]`` holds each
-    parameter's buffers (arrays on p's device, or numbers). torch's foreach, fused, capturable and differentiable
+    whose options override ``defaults`` for that group. ``state[p]`` holds each parameter's buffers as torch's,
+    under its keys: Tensors on p's device ('step' a 0-d float Tensor on the CPU; see scalar_state), which the
+    update changes in place through their arrays. torch's foreach, fused, capturable and differentiable
     options: foreach=True is honoured as a no-op, the others True refused (see the module docstring).
     lr may be a 1-element Tensor, as torch's: each step reads its value (a scheduler fills it in place).
     torch's step, state_dict and load_state_dict hooks (register_*_hook) run for every subclass: step is wrapped
     once per class (its outermost call runs the hooks), at the cost of one check when none is registered.
     """
 
-    _scalar_state: Tuple[str, ...] = ("step",)  # state kept as Python numbers (torch keeps 0-d tensors)
+    _scalar_state: Tuple[str, ...] = ("step",)  # 0-d state: a number loaded under these keys becomes a Tensor
+    _tensor_state = True  # state values are Tensors (LBFGS keeps arrays and numbers: False)
     # options a loaded group may lack, saved before they existed: it takes these values (torch's rule), not the
     # constructor's
     _legacy_options: Dict[str, Any] = {}
@@ -386,6 +396,8 @@ class Optimizer:
                                          f"parameter shape {p.shape}")
                     state = self.state.get(p, {})
                     if not state:
+                        if not self._complex_params and grad.dtype.kind == "c":
+                            _refuse_complex(self, p)
                         self._init_state(p, state, group)
                     if grad.dtype.kind == "c" and self._complex_params is not True:
                         self._update_pairs(p, grad, state, group)
@@ -401,16 +413,16 @@ class Optimizer:
         state array (in place, through views of their memory), so each real and imaginary part is updated as a
         real parameter of its own. State the update creates (a real pair array) is kept complex, as torch keeps it."""
         if not self._complex_params:
-            raise ComplexNotSupportedError(f"{type(self).__name__} does not support complex parameters (a {p.dtype} "
-                                           f"one of shape {p.shape})")
-        pairs = {k: _real_pairs(v) if getattr(v, "dtype", None) is not None and v.dtype.kind == "c" else v
-                 for k, v in state.items()}
-        views = {k: v for k, v in pairs.items() if v is not state[k]}
+            _refuse_complex(self, p)
+        views = {k: Tensor._make(_real_pairs(v.array)) for k, v in state.items()
+                 if isinstance(v, Tensor) and v.array.dtype.kind == "c"}
+        pairs = {**state, **views}
         self._update(Tensor._make(_real_pairs(p.array)), _real_pairs(grad), pairs, group)
         for k, v in pairs.items():
-            if views.get(k) is not v:  # (a number, or an array the update made or replaced)
-                state[k] = (v.view(p.dtype)[..., 0] if getattr(v, "shape", None) == p.shape + (2,)
-                            and v.dtype.kind == "f" else v)
+            if v is not views.get(k, state.get(k)):  # (a Tensor the update made or replaced)
+                a = getattr(v, "array", None)
+                state[k] = (Tensor._make(a.view(p.dtype)[..., 0]) if getattr(a, "shape", None) == p.shape + (2,)
+                            and a.dtype.kind == "f" else v)
 
     def state_dict(self) -> Dict[str, Any]:
         """{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]} like torch.
@@ -440,9 +452,10 @@ class Optimizer:
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         """Restore state and group options from ``state_dict()`` output (possibly from ``load``).
 
-        Floating-point buffers are copied onto each parameter's device and dtype;
-        'step' counters stay numbers. The current parameters are kept. The load pre-hooks see (and may replace)
-        the dict first; the post-hooks run once it is loaded.
+        Buffers are copied into Tensors of their own on each parameter's device, floating-point ones in its
+        dtype, as torch's ('step' keeps its dtype; a number under a 0-d key becomes a 0-d Tensor). The current
+        parameters are kept. The load pre-hooks see (and may replace) the dict first; the post-hooks run once it
+        is loaded.
         """
         name = type(self).__name__
         if self._optimizer_load_state_dict_pre_hooks:  # (on a shallow copy, as torch's)
@@ -468,7 +481,7 @@ class Optimizer:
         for key, value in state_dict["state"].items():
             if key in id_map:
                 p = id_map[key]
-                state[p] = {k: _cast(p, v, k, self._scalar_state) for k, v in value.items()}
+                state[p] = {k: _cast(p, v, k, self._scalar_state, self._tensor_state) for k, v in value.items()}
                 for k, v in state[p].items():  # (a parameter list in another order gives other shapes)
                     if hasattr(v, "shape") and v.ndim and v.shape != (shape := self._state_shape(p, k)):
                         wants = f" (so {k!r} should have shape {shape})" if shape != p.shape else ""
@@ -503,31 +516,45 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
+def _refuse_complex(opt: Optimizer, p: Tensor) -> None:
+    """Raise ComplexNotSupportedError: opt (its _complex_params False) does not update complex parameters."""
+    raise ComplexNotSupportedError(f"{type(opt).__name__} does not support complex parameters (a {p.dtype} one of "
+                                   f"shape {p.shape})")
+
+
 def _real_pairs(a: Any) -> Any:
     """A complex array's memory as its real and imaginary parts, a last dim of 2 (torch's view_as_real; a view)."""
     return a[..., None].view(a.real.dtype)
 
 
-def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",)) -> Any:
-    """A state value from a state dict, copied onto p's device (floats also to p's dtype, except 'step').
-    Another library's tensors (a torch optimizer's state dict) come in through their __array__; 0-d tensors and
-    arrays under the ``scalars`` keys become Python numbers ('step' an int where it is whole)."""
+def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",), tensors: bool = True) -> Any:
+    """A state value from a state dict, copied onto p's device (floats also to p's dtype, except 'step', as torch's
+    rule). Another library's tensors (a torch optimizer's state dict) and numpy/CuPy arrays come in through their
+    arrays. tensors: each array becomes a Tensor of its own, and a number under the ``scalars`` keys a 0-d one
+    (scalar_state: a state dict saved when 'step' was an int); else (LBFGS) arrays stay arrays, and 0-d ones
+    under the ``scalars`` keys become Python numbers ('step' an int where it is whole)."""
     if isinstance(value, Tensor):
         value = value.array
     elif hasattr(value, "__array__") and not (isinstance(value, np.ndarray) or backend.is_cupy_array(value)):
         value = np.asarray(_foreign_array(value))  # (a torch bfloat16 tensor through float32: numpy has none)
     if isinstance(value, np.ndarray) or backend.is_cupy_array(value):
-        if key in scalars and value.ndim == 0:  # (torch keeps its step count as a float tensor; a 0-d float32
-            number = value.item()  # array kept would compute beta ** step in float32, torch in float64)
+        if key in scalars and value.ndim == 0 and not tensors:
+            number = value.item()
             return int(number) if key == "step" and float(number).is_integer() else number
+        if key == "step" and tensors and value.ndim == 0:  # (torch keeps a loaded step as it is; an integer
+            return Tensor._make(value.copy() if value.dtype.kind == "f" else scalar_state(value.item()).array)
         value = backend.to_device(value, p.device)
         if key != "step" and value.dtype.kind == "f" and p.dtype.kind == "f":  # (a complex p's state keeps its
-            return value.astype(p.dtype, copy=True)  # dtype, as torch's, which casts for floating-point p only)
-        return value.copy()
+            value = value.astype(p.dtype, copy=True)  # dtype, as torch's, which casts for floating-point p only)
+        else:
+            value = value.copy()
+        return Tensor._make(value) if tensors else value
+    if tensors and key in scalars and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return _cast(p, scalar_state(value).array, key, scalars, tensors)
     if isinstance(value, dict):
-        return {k: _cast(p, v, k, scalars) for k, v in value.items()}
+        return {k: _cast(p, v, k, scalars, tensors) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_cast(p, v, key, scalars) for v in value)
+        return type(value)(_cast(p, v, key, scalars, tensors) for v in value)
     return value
 
 
@@ -535,3 +562,7 @@ def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",))
 # and step refuses complex parameters where _update is not right for them (see tensor.complex_check)
 complex_ok(Optimizer.__dict__["step"].__wrapped__)
 complex_ok(Optimizer.__dict__["step"])
+# (these keep a complex parameter's state complex, as torch's: updated through its real pairs, loaded as it is)
+for _fn in (Optimizer._update_pairs, Optimizer.load_state_dict, _cast):
+    complex_ok(_fn)
+del _fn

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from .. import backend
-from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg
+from ..tensor import Tensor, complex_ok
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg, scalar_state
 
 
 class RMSprop(Optimizer):
@@ -26,26 +26,26 @@ class RMSprop(Optimizer):
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
-        state["step"] = 0
-        state["square_avg"] = xp.zeros_like(p.array)
+        state["step"] = scalar_state(0.0)
+        state["square_avg"] = Tensor._make(xp.zeros_like(p.array))
         if group["momentum"] > 0:
-            state["momentum_buffer"] = xp.zeros_like(p.array)
+            state["momentum_buffer"] = Tensor._make(xp.zeros_like(p.array))
         if group["centered"]:
-            state["grad_avg"] = xp.zeros_like(p.array)
+            state["grad_avg"] = Tensor._make(xp.zeros_like(p.array))
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
         alpha, lr = group["alpha"], group["lr"]
         g = -grad if group["maximize"] else grad
-        state["step"] += 1
+        state["step"].array += 1
         g = apply_weight_decay(p, g, group)
-        v = state["square_avg"]
+        v = state["square_avg"].array
         v *= alpha
         v += (1 - alpha) * (g * g)
         if group["centered"]:
             if "grad_avg" not in state:
-                state["grad_avg"] = xp.zeros_like(p.array)
-            a = state["grad_avg"]
+                state["grad_avg"] = Tensor._make(xp.zeros_like(p.array))
+            a = state["grad_avg"].array
             a *= alpha
             a += (1 - alpha) * g
             avg = xp.sqrt(v - a * a)
@@ -54,10 +54,14 @@ class RMSprop(Optimizer):
         avg += group["eps"]
         if group["momentum"] > 0:
             if "momentum_buffer" not in state:
-                state["momentum_buffer"] = xp.zeros_like(p.array)
-            buf = state["momentum_buffer"]
+                state["momentum_buffer"] = Tensor._make(xp.zeros_like(p.array))
+            buf = state["momentum_buffer"].array
             buf *= group["momentum"]
             buf += g / avg
             p.array -= lr * buf
         else:
             p.array -= lr * g / avg
+
+# the state Tensors made here are complex for a complex parameter, as torch's (see Optimizer._update_pairs and
+# tensor.complex_check)
+complex_ok(RMSprop._init_state)

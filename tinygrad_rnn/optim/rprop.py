@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Tuple
 
 from .. import backend
-from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_flag, check_number, nonneg
+from ..tensor import Tensor, complex_ok
+from .optimizer import Optimizer, ParamsT, check_flag, check_number, nonneg, scalar_state
 
 
 class Rprop(Optimizer):
@@ -36,17 +36,17 @@ class Rprop(Optimizer):
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
-        state["step"] = 0
-        state["prev"] = xp.zeros_like(p.array)
+        state["step"] = scalar_state(0.0)
+        state["prev"] = Tensor._make(xp.zeros_like(p.array))
         lr = group["lr"]  # (a complex p's steps start at lr for both parts, as torch's complex(lr, lr))
-        state["step_size"] = xp.full_like(p.array, complex(lr, lr) if p.dtype.kind == "c" else lr)
+        state["step_size"] = Tensor._make(xp.full_like(p.array, complex(lr, lr) if p.dtype.kind == "c" else lr))
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
         minus, plus = group["etas"]
         g = -grad if group["maximize"] else grad
-        state["step"] += 1
-        prev, step_size = state["prev"], state["step_size"]
+        state["step"].array += 1
+        prev, step_size = state["prev"].array, state["step_size"].array
         sign = xp.sign(g * prev)
         factor = xp.where(sign > 0, plus, xp.where(sign < 0, minus, xp.where(sign == 0, 1.0, sign)))
         step_size *= factor.astype(step_size.dtype, copy=False)
@@ -54,3 +54,7 @@ class Rprop(Optimizer):
         g = xp.where(factor == minus, 0, g).astype(p.dtype, copy=False)
         p.array -= xp.sign(g) * step_size
         prev[...] = g
+
+# the state Tensors made here are complex for a complex parameter, as torch's (see Optimizer._update_pairs and
+# tensor.complex_check)
+complex_ok(Rprop._init_state)

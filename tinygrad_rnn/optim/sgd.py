@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, complex_ok
 from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg
 
 
@@ -35,9 +35,15 @@ class SGD(Optimizer):
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = backend.xp_of(g).array(g)  # an array even for 0-d p
+                buf = backend.xp_of(g).array(g)  # an array even for 0-d p
+                state["momentum_buffer"] = Tensor._make(buf)
             else:
+                buf = buf.array
                 buf *= momentum
                 buf += (1 - group["dampening"]) * g
             g = g + momentum * buf if group["nesterov"] else buf
         p.array -= group["lr"] * g
+
+# the state Tensors made here are complex for a complex parameter, as torch's (see Optimizer._update_pairs and
+# tensor.complex_check)
+complex_ok(SGD._update)
