@@ -1726,3 +1726,43 @@ def test_state_dicts_load_both_ways_as_tensors(name, kw, device):
         for p, q, p2, q2 in zip(fresh, theirs, ours, t_fresh):
             np.testing.assert_allclose(p.numpy(), q2.detach().numpy(), rtol=1e-10, atol=1e-14)
             np.testing.assert_allclose(p2.numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_lbfgs_state_holds_torchs_types(device):
+    """LBFGS's state as torch's: d, prev_flat_grad, H_diag and the history (old_dirs, old_stps, ro, al) Tensors
+    of torch's dtypes, shapes and values; t and prev_loss numbers, func_evals and n_iter ints."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((5, 3)), rng.standard_normal(5)
+    x, tx = tg.tensor(np.zeros(3), device=device, requires_grad=True), torch.zeros(3, dtype=torch.float64,
+                                                                                   requires_grad=True)
+    opt, t_opt = optim.LBFGS([x], max_iter=3, history_size=4), torch.optim.LBFGS([tx], max_iter=3, history_size=4)
+    for lib, o, v in ((tg, opt, x), (torch, t_opt, tx)):
+        A, B = lib.tensor(a), lib.tensor(b)
+        if lib is tg:
+            A, B = A.to(device), B.to(device)
+
+        def closure():
+            o.zero_grad()
+            loss = ((A @ v - B) ** 2).sum()
+            loss.backward()
+            return loss
+        for _ in range(2):
+            o.step(closure)
+    state, t_state = opt.state[x], t_opt.state[tx]
+    assert sorted(state) == sorted(t_state)
+
+    def same(v, t_v, k):
+        if isinstance(t_v, torch.Tensor):
+            assert isinstance(v, tg.Tensor) and v.dtype == np.float64 and v.shape == tuple(t_v.shape), k
+            assert v.device == device, k
+            np.testing.assert_allclose(v.numpy(), t_v.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
+        elif isinstance(t_v, list):
+            assert isinstance(v, list) and len(v) == len(t_v), k
+            for e, t_e in zip(v, t_v):
+                same(e, t_e, k)
+        else:
+            assert type(v) is type(t_v) and v == pytest.approx(t_v, rel=1e-9), k
+    for k in t_state:
+        same(state[k], t_state[k], k)
+    assert state["H_diag"].sqrt().item() == pytest.approx(t_state["H_diag"].sqrt().item(), rel=1e-9)

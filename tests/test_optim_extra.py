@@ -568,7 +568,11 @@ def test_lbfgs_follows_torch_step_by_step(problem, line_search_fn, max_eval, tor
             p.array[...] = tp.detach().numpy()
         opt.load_state_dict(t_opt.state_dict())
         state = opt.state[ours[0]]
-        assert all(type(v) in (int, float) for v in [state.get("t", 0.0), state.get("H_diag", 1)] + state.get("ro", []))
+        t_state = t_opt.state[theirs[0]]  # (torch's types: Tensors but for t, prev_loss, the counts, H_diag's 1)
+        assert {k: type(v) for k, v in state.items() if not isinstance(v, list)} == {
+            k: tg.Tensor if isinstance(v, torch64.Tensor) else type(v)
+            for k, v in t_state.items() if not isinstance(v, list)}
+        assert all(isinstance(v, tg.Tensor) for k in ("old_dirs", "old_stps", "ro") for v in state.get(k, []))
         opt.step(closure_for(opt, ours, loss_fn))
         t_opt.step(closure_for(t_opt, theirs, t_loss_fn))
         worst = max(worst, *(np.abs(p.numpy() - tp.detach().numpy()).max() for p, tp in zip(ours, theirs)))

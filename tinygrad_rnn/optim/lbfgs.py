@@ -25,11 +25,11 @@ class LBFGS(Optimizer):
     loss falls below tolerance_change. The closure clears the gradients, computes the loss, calls backward and
     returns the loss; step returns its first value. One parameter group, on one device; the state (torch's
     keys: 'd', 't', 'old_dirs', 'old_stps', 'ro', 'H_diag', 'prev_flat_grad', 'prev_loss', 'al', 'n_iter',
-    'func_evals') lives under the first parameter. A Tensor lr is read as its value: torch's keeps that tensor as
-    't', so a scheduler filling it in place changes the last step's t that the next step's s = t d uses."""
+    'func_evals', of torch's types: Tensors but for t, prev_loss, the counts and H_diag's first 1) lives under
+    the first parameter. A Tensor lr is read as its value: torch's keeps that tensor as 't', so a scheduler filling
+    it in place changes the last step's t that the next step's s = t d uses."""
 
-    _scalar_state = ("t", "H_diag", "ro", "al")
-    _tensor_state = False  # (its state keeps arrays and numbers: torch keeps tensors for d, H_diag, ro, al, ...)
+    _scalar_state = ("ro", "al")  # (numbers in these lists, from older saves, load as 0-d Tensors)
 
     def __init__(self, params: ParamsT, lr: float = 1, max_iter: int = 20, max_eval: Optional[int] = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
@@ -129,16 +129,21 @@ class LBFGS(Optimizer):
         if float(xp.abs(flat_grad).max()) <= tolerance_grad:
             return orig_loss
 
+        # (the state holds torch's: Tensors for d, prev_flat_grad and the history (old_dirs, old_stps, ro, al: its
+        # entries made once each), H_diag the int 1 until a pair is kept, then a 0-d Tensor; t and prev_loss numbers)
         d, t = state.get("d"), state.get("t")
+        d, t = (None if d is None else d.array), (float(t) if isinstance(t, Tensor) else t)
         old_dirs, old_stps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
         H_diag, prev_flat_grad, prev_loss = state.get("H_diag"), state.get("prev_flat_grad"), state.get("prev_loss")
+        if prev_flat_grad is not None:
+            prev_flat_grad = prev_flat_grad.array
         n_iter = 0
         while n_iter < max_iter:
             n_iter += 1
             state["n_iter"] += 1
             if state["n_iter"] == 1:
                 d = -flat_grad
-                old_dirs, old_stps, ro, H_diag = [], [], [], 1.0
+                old_dirs, old_stps, ro, H_diag = [], [], [], 1
             else:
                 y = flat_grad - prev_flat_grad
                 s = d * t
@@ -148,10 +153,10 @@ class LBFGS(Optimizer):
                         old_dirs.pop(0)
                         old_stps.pop(0)
                         ro.pop(0)
-                    old_dirs.append(y)
-                    old_stps.append(s)
-                    ro.append(1.0 / ys)
-                    H_diag = ys / float(y @ y)
+                    old_dirs.append(Tensor._make(y))
+                    old_stps.append(Tensor._make(s))
+                    ro.append(Tensor._make(xp.asarray(1.0 / ys, dtype=y.dtype)))
+                    H_diag = Tensor._make(xp.asarray(ys / float(y @ y), dtype=y.dtype))
                 al = state.setdefault("al", [None] * group["history_size"])
                 d = _two_loop(-flat_grad, old_dirs, old_stps, ro, H_diag, al)
 
@@ -160,7 +165,8 @@ class LBFGS(Optimizer):
             else:
                 prev_flat_grad[...] = flat_grad
             prev_loss = loss
-            t = min(1.0, 1.0 / float(xp.abs(flat_grad).sum())) * lr if state["n_iter"] == 1 else lr
+            t = (min(1.0, 1.0 / float(xp.abs(flat_grad).sum())) * lr if state["n_iter"] == 1
+                 else lr if isinstance(group["lr"], Tensor) else group["lr"])  # (an int lr stays one, as torch's t)
             gtd = float(flat_grad @ d)
             if gtd > -tolerance_change:
                 break
@@ -187,22 +193,31 @@ class LBFGS(Optimizer):
             if float(xp.abs(d * t).max()) <= tolerance_change or abs(loss - prev_loss) < tolerance_change:
                 break
 
-        state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=H_diag,
-                     prev_flat_grad=prev_flat_grad, prev_loss=prev_loss)
+        prev = state.get("prev_flat_grad")
+        state.update(d=Tensor._make(d), t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=H_diag,
+                     prev_flat_grad=prev if prev is not None and prev.array is prev_flat_grad
+                     else Tensor._make(prev_flat_grad), prev_loss=prev_loss)
         return orig_loss
 
 
-def _two_loop(q: Any, old_dirs: List[Any], old_stps: List[Any], ro: List[float], H_diag: float,
+def _two_loop(q: Any, old_dirs: List[Tensor], old_stps: List[Tensor], ro: List[Tensor], H_diag: Any,
               al: List[Any]) -> Any:
     """H q by the two-loop recursion (Nocedal & Wright, Algorithm 7.4) over the pairs (s, y) = (old_stps,
-    old_dirs), ro = 1 / y's, H_0 = H_diag I; q (here -g) is overwritten, ``al`` holds the alphas."""
+    old_dirs), ro = 1 / y's, H_0 = H_diag I; q (here -g) is overwritten, ``al`` holds the alphas (0-d Tensors in
+    q's dtype, made once, as torch's: their values rounded to it)."""
+    xp = backend.xp_of(q)
+    alphas = []
     for i in range(len(old_dirs) - 1, -1, -1):
-        al[i] = float(old_stps[i] @ q) * ro[i]
-        q -= al[i] * old_dirs[i]
-    r = q * H_diag
+        a = al[i]
+        if a is None:
+            a = al[i] = Tensor._make(xp.zeros((), dtype=q.dtype))
+        a.array[...] = float(old_stps[i].array @ q) * float(ro[i].array)
+        alphas.append(float(a.array))
+        q -= alphas[-1] * old_dirs[i].array
+    r = q * (H_diag.array if isinstance(H_diag, Tensor) else H_diag)
     for i in range(len(old_dirs)):
-        be_i = float(old_dirs[i] @ r) * ro[i]
-        r += (al[i] - be_i) * old_stps[i]
+        be_i = float(q.dtype.type(float(old_dirs[i].array @ r) * float(ro[i].array)))
+        r += (alphas[len(old_dirs) - 1 - i] - be_i) * old_stps[i].array
     return r
 
 

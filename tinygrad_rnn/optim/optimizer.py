@@ -209,7 +209,6 @@ class Optimizer:
     """
 
     _scalar_state: Tuple[str, ...] = ("step",)  # 0-d state: a number loaded under these keys becomes a Tensor
-    _tensor_state = True  # state values are Tensors (LBFGS keeps arrays and numbers: False)
     # options a loaded group may lack, saved before they existed: it takes these values (torch's rule), not the
     # constructor's
     _legacy_options: Dict[str, Any] = {}
@@ -481,7 +480,7 @@ class Optimizer:
         for key, value in state_dict["state"].items():
             if key in id_map:
                 p = id_map[key]
-                state[p] = {k: _cast(p, v, k, self._scalar_state, self._tensor_state) for k, v in value.items()}
+                state[p] = {k: _cast(p, v, k, self._scalar_state) for k, v in value.items()}
                 for k, v in state[p].items():  # (a parameter list in another order gives other shapes)
                     if hasattr(v, "shape") and v.ndim and v.shape != (shape := self._state_shape(p, k)):
                         wants = f" (so {k!r} should have shape {shape})" if shape != p.shape else ""
@@ -527,34 +526,28 @@ def _real_pairs(a: Any) -> Any:
     return a[..., None].view(a.real.dtype)
 
 
-def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",), tensors: bool = True) -> Any:
-    """A state value from a state dict, copied onto p's device (floats also to p's dtype, except 'step', as torch's
-    rule). Another library's tensors (a torch optimizer's state dict) and numpy/CuPy arrays come in through their
-    arrays. tensors: each array becomes a Tensor of its own, and a number under the ``scalars`` keys a 0-d one
-    (scalar_state: a state dict saved when 'step' was an int); else (LBFGS) arrays stay arrays, and 0-d ones
-    under the ``scalars`` keys become Python numbers ('step' an int where it is whole)."""
+def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",)) -> Any:
+    """A state value from a state dict as a Tensor of its own on p's device (floats also in p's dtype, except
+    'step', torch's rule); another library's tensors (a torch optimizer's state dict) and numpy/CuPy arrays come in
+    through their arrays. A number under the ``scalars`` keys (a state dict saved when they were numbers) becomes a
+    0-d Tensor (see scalar_state); other numbers stay numbers, as torch's."""
     if isinstance(value, Tensor):
         value = value.array
     elif hasattr(value, "__array__") and not (isinstance(value, np.ndarray) or backend.is_cupy_array(value)):
         value = np.asarray(_foreign_array(value))  # (a torch bfloat16 tensor through float32: numpy has none)
     if isinstance(value, np.ndarray) or backend.is_cupy_array(value):
-        if key in scalars and value.ndim == 0 and not tensors:
-            number = value.item()
-            return int(number) if key == "step" and float(number).is_integer() else number
-        if key == "step" and tensors and value.ndim == 0:  # (torch keeps a loaded step as it is; an integer
+        if key == "step" and value.ndim == 0:  # (torch keeps a loaded step as it is; an integer one becomes float)
             return Tensor._make(value.copy() if value.dtype.kind == "f" else scalar_state(value.item()).array)
         value = backend.to_device(value, p.device)
         if key != "step" and value.dtype.kind == "f" and p.dtype.kind == "f":  # (a complex p's state keeps its
-            value = value.astype(p.dtype, copy=True)  # dtype, as torch's, which casts for floating-point p only)
-        else:
-            value = value.copy()
-        return Tensor._make(value) if tensors else value
-    if tensors and key in scalars and isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return _cast(p, scalar_state(value).array, key, scalars, tensors)
+            return Tensor._make(value.astype(p.dtype, copy=True))  # dtype, as torch's: it casts floating p's only)
+        return Tensor._make(value.copy())
+    if key in scalars and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return _cast(p, scalar_state(value).array, key, scalars)
     if isinstance(value, dict):
-        return {k: _cast(p, v, k, scalars, tensors) for k, v in value.items()}
+        return {k: _cast(p, v, k, scalars) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_cast(p, v, key, scalars, tensors) for v in value)
+        return type(value)(_cast(p, v, key, scalars) for v in value)
     return value
 
 
