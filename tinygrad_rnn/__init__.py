@@ -112,6 +112,7 @@ from .functions import (alias_copy, as_strided_copy, detach_copy, diagonal_copy,
                         select_copy, slice_copy, split_copy, split_with_sizes_copy, squeeze_copy, t_copy,
                         transpose_copy, unbind_copy, unfold_copy, unsqueeze_copy, view_copy)
 from .foreach import FOREACH as _FOREACH  # noqa: E402  (torch._foreach_mul_ and kin: private there, so not in __all__)
+globals().update(_FOREACH)
 vmap = func.vmap  # (torch.vmap is torch.func.vmap)
 e, pi, inf, nan, newaxis = _math.e, _math.pi, _math.inf, _math.nan, None  # (torch's constants)
 # (the forms named as Python's builtins: in this namespace only, as torch's; left out of __all__ below)
