@@ -525,7 +525,7 @@ def test_complex_creation_dtypes_and_printing(device):
     z = tg.tensor([[1.5 + 2j, -3j]], device=device)
     assert repr(z) == repr(torch.tensor([[1.5 + 2j, -3j]]))
     z2 = tg.tensor([1 + 2j, 0j], dtype=tg.complex128)
-    assert repr(z2).replace("dtype=", "dtype=torch.") == repr(torch.tensor([1 + 2j, 0j], dtype=torch.complex128))
+    assert repr(z2) == repr(torch.tensor([1 + 2j, 0j], dtype=torch.complex128))
     assert tg.is_complex(z) and not tg.is_complex(tg.ones(2))
     assert (tg.ones(3) + tg.tensor(1j, dtype=tg.complex128)).dtype == tg.complex64  # (torch's 0-d rule)
     assert (tg.ones(3, dtype=tg.float64) + tg.ones(3, dtype=tg.complex64)).dtype == tg.complex128
@@ -556,7 +556,7 @@ def test_unaudited_ops_refuse_complex(op, device):
     """The safety rule: an op not made right for complex tensors raises, naming itself and the dtype, rather than
     give a wrong value or gradient (numpy would order complex numbers lexicographically, drop imaginary parts...)."""
     z = tg.tensor([1 + 2j, -1j, 3 + 0j], dtype=tg.complex128, device=device, requires_grad=True)
-    with pytest.raises(NotImplementedError, match=f"{op}: complex128 input is not supported"):
+    with pytest.raises(NotImplementedError, match=rf"{op}: (torch\.)?complex128 input is not supported"):
         _REFUSED[op](z)
 
 
@@ -597,7 +597,7 @@ def test_fills_of_a_complex_value_into_a_real_tensor_are_torchs(device):
             x.index_fill(0, tg.tensor([0], device=device), value)
     for call in (lambda: x.clone().fill_(1j), lambda: tg.zeros(2, 2, device=device).fill_diagonal_(1j),
                  lambda: tg.zeros(2, 2, device=device).fill_diagonal_(z)):
-        with pytest.raises(RuntimeError, match="value cannot be converted to type float32 without overflow"):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type torch.float32 without overflow"):
             call()
     assert x.clone().fill_(2 + 0j).tolist() == [2.0, 2.0]
     assert tg.zeros(2, 2, device=device).fill_diagonal_(2 + 0j).tolist() == [[2.0, 0.0], [0.0, 2.0]]
@@ -805,11 +805,11 @@ def test_complex_casts_writes_and_equality_match_torch(device):
     np.testing.assert_array_equal((z == b).numpy(), [True, False, True])
     np.testing.assert_array_equal((z != b).numpy(), [False, True, False])
     assert tg.equal(z, z.detach().clone()) and not tg.equal(z, b) and not tg.equal(z, z.conj())
-    with pytest.raises(NotImplementedError, match="lt: complex128"):
+    with pytest.raises(NotImplementedError, match="lt: torch.complex128"):
         z < b
     mask = tg.tensor([True, False, False], device=device)
     assert tg.zeros(3, device=device).masked_fill(mask, 2 + 0j).tolist() == [2.0, 0.0, 0.0]
-    with pytest.raises(RuntimeError, match="masked_fill: value cannot be converted to type float32"):
+    with pytest.raises(RuntimeError, match="masked_fill: value cannot be converted to type torch.float32"):
         tg.zeros(3, device=device).masked_fill(mask, 1j)
 
 

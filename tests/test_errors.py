@@ -183,7 +183,7 @@ def test_other_argument_errors():
 
 # ============================================================================ detect_anomaly
 def test_edge_inputs_get_errors_that_name_the_op():
-    with raises(TypeError, "abs", "(1,) bool"):  # numpy's own TypeError subclass, re-raised naming the op
+    with raises(TypeError, "abs", "(1,) torch.bool"):  # numpy's own TypeError subclass, re-raised naming the op
         tg.tensor([True]).abs()
     with raises(ValueError, "argmax", "(0,)", "empty"):
         tg.zeros(0).argmax()
@@ -381,9 +381,9 @@ def test_softmax_needs_a_dim_and_mean_a_float_input():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 np.testing.assert_allclose(got.numpy(), theirs(torch.tensor(a)).numpy(), rtol=1e-12)
-    with pytest.raises(TypeError, match=r"mean: the input is int64; .* use x.float\(\).mean\(\)"):
+    with pytest.raises(TypeError, match=r"mean: the input is torch.int64; .* use x.float\(\).mean\(\)"):
         tg.arange(4).mean()
-    with pytest.raises(TypeError, match="mean: the input is bool"):
+    with pytest.raises(TypeError, match="mean: the input is torch.bool"):
         (tg.arange(4) > 1).mean(0)
     assert (tg.arange(4) > 1).float().mean().item() == 0.5
 
@@ -409,9 +409,9 @@ def test_layers_and_losses_take_tensors(call, parts):
 
 def test_layer_norm_refuses_mixed_dtypes():
     """torch raises 'mixed dtype'; numpy would silently compute in float64 with float32 parameters."""
-    with raises(TypeError, "LayerNorm", "input is float64", "parameters are float32", "convert one side"):
+    with raises(TypeError, "LayerNorm", "input is torch.float64", "parameters are torch.float32", "convert one side"):
         tg.nn.LayerNorm(4)(tg.ones(2, 4, dtype=tg.float64))
-    with raises(TypeError, "layer_norm", "input is float32", "weight is float64"):
+    with raises(TypeError, "layer_norm", "input is torch.float32", "weight is torch.float64"):
         tg.nn.functional.layer_norm(tg.ones(2, 4), 4, tg.ones(4, dtype=tg.float64))
     assert tg.nn.LayerNorm(4).double()(tg.ones(2, 4, dtype=tg.float64)).dtype == tg.float64
 
@@ -421,11 +421,11 @@ def test_fused_sequences_refuse_mixed_dtypes():
     T, B, I, H = 3, 2, 4, 5
     f32 = lambda *s: tg.zeros(*s)  # noqa: E731
     f64 = lambda *s: tg.zeros(*s, dtype=tg.float64)  # noqa: E731
-    with raises(TypeError, "lstm_sequence", "mixed float dtypes", "x float32", "w_ih float64"):
+    with raises(TypeError, "lstm_sequence", "mixed float dtypes", "x torch.float32", "w_ih torch.float64"):
         fused.lstm_sequence(f32(T, B, I), None, None, f64(4 * H, I), f64(4 * H, H), None, None)
-    with raises(TypeError, "gru_sequence", "mixed float dtypes", "h0 float64"):
+    with raises(TypeError, "gru_sequence", "mixed float dtypes", "h0 torch.float64"):
         fused.gru_sequence(f32(T, B, I), f64(B, H), f32(3 * H, I), f32(3 * H, H), None, None)
-    with raises(TypeError, "rnn_sequence", "mixed float dtypes", "b_hh float64"):
+    with raises(TypeError, "rnn_sequence", "mixed float dtypes", "b_hh torch.float64"):
         fused.rnn_sequence(f32(T, B, I), None, f32(H, I), f32(H, H), f32(H), f64(H))
     out, h = fused.gru_sequence(f64(T, B, I), None, f64(3 * H, I), f64(3 * H, H), None, None)
     assert out.dtype == h.dtype == tg.float64
@@ -437,8 +437,9 @@ def test_assigned_grad_must_match_the_tensor():
     x = tg.zeros(3, requires_grad=True)
     with pytest.raises(TypeError, match="grad: an assigned gradient must be a Tensor or None, got ndarray"):
         x.grad = np.zeros(3, np.float32)
-    for bad, shown in ((tg.zeros(1), r"\(1,\) float32"), (tg.zeros(3, dtype=tg.float64), r"\(3,\) float64")):
-        with pytest.raises(ValueError, match=shown + r" cpu but the tensor is \(3,\) float32 cpu"):
+    for bad, shown in ((tg.zeros(1), r"\(1,\) torch.float32"),
+                       (tg.zeros(3, dtype=tg.float64), r"\(3,\) torch.float64")):
+        with pytest.raises(ValueError, match=shown + r" cpu but the tensor is \(3,\) torch.float32 cpu"):
             x.grad = bad
     assert x.grad is None
     x.grad = tg.ones(3)

@@ -785,9 +785,10 @@ def test_cdist_float32_and_large_agree_with_torch_mm_path():
 
 
 def test_cdist_errors():
-    with pytest.raises(TypeError, match=r"cdist: x1 and x2 must have one floating-point dtype, got int64 and int64"):
+    with pytest.raises(TypeError, match=r"cdist: x1 and x2 must have one floating-point dtype, got torch.int64 and "
+                                        r"torch.int64"):
         tg.cdist(tg.ones(3, 2, dtype=tg.int64), tg.ones(4, 2, dtype=tg.int64))
-    with pytest.raises(TypeError, match="cdist: .* float32 and float64"):
+    with pytest.raises(TypeError, match="cdist: .* torch.float32 and torch.float64"):
         tg.cdist(tg.ones(3, 2), tg.ones(4, 2, dtype=tg.float64))
     with pytest.raises(ValueError, match=r"cdist: expected .* got shapes \(3,\) and \(4, 3\)"):
         tg.cdist(tg.ones(3), tg.ones(4, 3))
@@ -872,7 +873,7 @@ def test_addmm_errors_name_the_op_and_shapes():
         tg.addmm(tg.ones(2, 1, 3), tg.ones(2, 4), tg.ones(4, 3))
     with pytest.raises(ValueError, match=r"addmm: input \(5,\) and the product \(2, 3\) do not broadcast"):
         tg.addmm(tg.ones(5), tg.ones(2, 4), tg.ones(4, 3))
-    with pytest.raises(TypeError, match="addmm: input is float64, the matrices float32"):
+    with pytest.raises(TypeError, match="addmm: input is torch.float64, the matrices torch.float32"):
         tg.addmm(tg.ones(3, dtype=tg.float64), tg.ones(2, 4), tg.ones(4, 3))
     with pytest.raises(TypeError, match="addmm: .* same dtype"):
         tg.addmm(tg.ones(3), tg.ones(2, 4), tg.ones(4, 3, dtype=tg.float64))
@@ -909,7 +910,7 @@ def test_meshgrid_matches_torch(indexing):
 
 
 def test_meshgrid_errors():
-    with pytest.raises(TypeError, match="meshgrid: expects tensors of one dtype, got int64 and float32"):
+    with pytest.raises(TypeError, match="meshgrid: expects tensors of one dtype, got torch.int64 and torch.float32"):
         tg.meshgrid(tg.arange(3), tg.ones(2))
     with pytest.raises(ValueError, match=r"meshgrid: expects 0-d or 1-d tensors, got shape \(2, 2\) for tensor 0"):
         tg.meshgrid(tg.ones(2, 2), tg.ones(2))
@@ -978,7 +979,8 @@ def test_index_add_errors_as_torch():
         x.index_add(0, tg.tensor([0, -1]), tg.ones(2, 2))
     with pytest.raises(IndexError, match="index_add: index 3 is out of range"):
         x.index_add(0, tg.tensor([0, 3]), tg.ones(2, 2))
-    with pytest.raises(TypeError, match="index_add: source must have the input's dtype float32, got float64"):
+    with pytest.raises(TypeError, match="index_add: source must have the input's dtype torch.float32, got "
+                                        "torch.float64"):
         x.index_add(0, tg.tensor([0, 1]), tg.ones(2, 2, dtype=tg.float64))
     with pytest.raises(TypeError, match="index_add: index must be integers, got dtype float32"):
         x.index_add(0, tg.tensor([0.0, 1.0]), tg.ones(2, 2))

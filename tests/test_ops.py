@@ -680,7 +680,7 @@ def test_fmax_fmin_dtypes_and_errors():
     assert tg.fmin(x, tg.tensor(2.5)).tolist() == [1.0, 2.5] and tg.fmin(x, tg.tensor(2.5)).dtype == np.float32
     with pytest.raises(TypeError, match="fmax: other must be a Tensor, got float"):  # (as torch)
         tg.fmax(x, 2.0)
-    with pytest.raises(ValueError, match=r"fmin: inputs \(2,\) int32 cpu, \(3,\) int32 cpu"):
+    with pytest.raises(ValueError, match=r"fmin: inputs \(2,\) torch.int32 cpu, \(3,\) torch.int32 cpu"):
         x.fmin(tg.ones(3, dtype=tg.int32))
 
 
@@ -875,12 +875,13 @@ def test_lerp_dtypes_exact_ends_and_errors():
     assert half.lerp(tg.tensor([3.0, 5.0], dtype=tg.float16), 0.5).dtype == np.float16
     x = tg.tensor([1.0, 2.0])
     assert x.lerp(tg.tensor([3.0, 5.0]), tg.tensor(0.5, dtype=tg.float64)).dtype == np.float32  # (0-d: a number)
-    with pytest.raises(TypeError, match="lerp: input and end must have one floating-point dtype, got int64 and int64"):
+    with pytest.raises(TypeError, match="lerp: input and end must have one floating-point dtype, got torch.int64 "
+                                        "and torch.int64"):
         tg.tensor([1, 2]).lerp(tg.tensor([3, 5]), 0.5)
-    with pytest.raises(TypeError, match="lerp: input and end .* got float32 and float64"):
+    with pytest.raises(TypeError, match="lerp: input and end .* got torch.float32 and torch.float64"):
         x.lerp(tg.tensor(3.0, dtype=tg.float64), 0.5)
-    with pytest.raises(TypeError, match=r"lerp: a weight tensor with dims must have the input's dtype float32, got "
-                                        r"float64 of shape \(2,\)"):
+    with pytest.raises(TypeError, match=r"lerp: a weight tensor with dims must have the input's dtype "
+                                        r"torch.float32, got torch.float64 of shape \(2,\)"):
         x.lerp(x, tg.tensor([0.5, 2.0], dtype=tg.float64))
     with pytest.raises(TypeError, match="lerp: weight must be a number or a Tensor, got str"):
         x.lerp(x, "0.5")
@@ -982,11 +983,11 @@ def test_sum_and_mean_take_a_dtype():
     assert ints.mean(dtype=tg.float64).item() == (6 + 2 ** 30) / 4
     half = tg.tensor(np.array([100000, 0], np.int32)).mean(dtype=tg.float16)  # (100000 itself is past float16)
     assert half.dtype == np.float16 and half.item() == np.float16(50000.0)
-    with pytest.raises(TypeError, match="mean: dtype must be a floating point type, got int64"):
+    with pytest.raises(TypeError, match="mean: dtype must be a floating point type, got torch.int64"):
         ints.mean(dtype=tg.int64)
     for reduce in (lambda t: t.sum(dtype=tg.int64), lambda t: t.prod(dtype=tg.int32), lambda t: t.cumsum(0, tg.int64),
                    lambda t: t.cumprod(0, dtype=tg.int64)):
-        with pytest.raises(RuntimeError, match=r"dtype=int(32|64) cannot carry a gradient back to this float32 "
+        with pytest.raises(RuntimeError, match=r"dtype=int(32|64) cannot carry a gradient back to this torch.float32 "
                                                r"tensor of shape \(2, 2\), which requires grad"):
             reduce(x)
         with tg.no_grad():
@@ -2216,9 +2217,10 @@ def test_logical_functions_take_tensors_only():
         x.logical_or(1)
     with pytest.raises(TypeError, match="logical_xor: input must be a Tensor, got list"):
         tg.logical_xor([1, 0], x)
-    with pytest.raises(ValueError, match=r"logical_and: inputs \(2,\) bool cpu, \(3,\) bool cpu: .*broadcast"):
+    with pytest.raises(ValueError, match=r"logical_and: inputs \(2,\) torch.bool cpu, \(3,\) torch.bool cpu: "
+                                         r".*broadcast"):
         x.logical_and(tg.ones(3))
-    with pytest.raises(TypeError, match="bitwise_and: needs integer or bool operands .*got float32 and int"):
+    with pytest.raises(TypeError, match="bitwise_and: needs integer or bool operands .*got torch.float32 and int"):
         tg.tensor([1.0, 0.0]) & 1  # (the operators are bitwise: no float ones, as torch)
 
 
@@ -2278,15 +2280,16 @@ def test_bitwise_operators_as_torch():
     y >>= 2
     assert y is x and x.tolist() == [3, 1, 3] and x.dtype == np.int32
     assert tg.bitwise_not(x).tolist() == [-4, -2, -4] and x.bitwise_not_() is x and x.tolist() == [-4, -2, -4]
-    with pytest.raises(TypeError, match="bitwise_and: needs integer or bool operands .*got int64 and float"):
+    with pytest.raises(TypeError, match="bitwise_and: needs integer or bool operands .*got torch.int64 and float"):
         tg.tensor([1]) & 1.5
-    with pytest.raises(TypeError, match="bitwise_not: needs an integer or bool tensor, got float32"):
+    with pytest.raises(TypeError, match="bitwise_not: needs an integer or bool tensor, got torch.float32"):
         ~tg.tensor([1.0])
     with pytest.raises(TypeError, match="bitwise_left_shift: cannot shift bool tensors"):
         b << b
-    with pytest.raises(TypeError, match="bitwise_and_: the result is int64, which this bool tensor cannot hold"):
+    with pytest.raises(TypeError, match="bitwise_and_: the result is torch.int64, which this torch.bool tensor "
+                                        "cannot hold"):
         b &= tg.tensor([1, 1, 1])
-    with pytest.raises(ValueError, match=r"bitwise_xor: inputs \(3,\) bool cpu, \(2,\) bool cpu"):
+    with pytest.raises(ValueError, match=r"bitwise_xor: inputs \(3,\) torch.bool cpu, \(2,\) torch.bool cpu"):
         b ^ tg.tensor([True, False])
 
 
@@ -2403,7 +2406,7 @@ def test_floor_divide_and_remainder_in_place_and_0d(device):
     x //= 0.5
     assert x.tolist() == [2.0, 2.0, 2.0] and x.remainder_(3).floor_divide_(2) is x and x.tolist() == [1.0] * 3
     n = tg.tensor([7, 8], device=device)
-    with pytest.raises(TypeError, match=r"//=: the result is float32, which this int64 tensor cannot hold"):
+    with pytest.raises(TypeError, match=r"//=: the result is torch.float32, which this torch.int64 tensor cannot hold"):
         n //= 2.5
     q = tg.tensor(7.0, device=device) // 2
     alias = q.detach()
@@ -2718,12 +2721,12 @@ def test_zero_d_integer_tensors_serve_as_ints(call):
 
 def test_only_zero_d_integer_tensors_serve_as_ints():
     x = tg.arange(12.0).reshape(3, 4)
-    with pytest.raises(TypeError, match=r"narrow: start must be an int, got a float32 tensor of shape \(\)"):
+    with pytest.raises(TypeError, match=r"narrow: start must be an int, got a torch.float32 tensor of shape \(\)"):
         x.narrow(0, tg.tensor(1.0), 1)
-    with pytest.raises(TypeError, match=r"narrow: length must be an int, got an int64 tensor of shape \(1,\)"):
+    with pytest.raises(TypeError, match=r"narrow: length must be an int, got a torch.int64 tensor of shape \(1,\)"):
         x.narrow(0, 0, tg.tensor([1]))
     with pytest.raises(TypeError, match=r"split: split_size \(or a list of section sizes\) must be an int, got a "
-                                        r"float32 tensor"):
+                                        r"torch.float32 tensor"):
         x.split(tg.tensor(1.0))
     with pytest.raises(TypeError, match="split: each section size must be an int, got float"):
         x.split([1.5, 2.5], 1)
@@ -2732,7 +2735,7 @@ def test_only_zero_d_integer_tensors_serve_as_ints():
     for call, op in ((lambda: x.reshape(tg.tensor(2.0), -1), "reshape"),
                      (lambda: x.expand(tg.tensor(3.0), 4), "expand"),
                      (lambda: x.permute(tg.tensor(1.0), 0), "permute")):
-        with pytest.raises(TypeError, match=f"{op}: sizes and dims must be ints, got a float32 tensor of shape"):
+        with pytest.raises(TypeError, match=f"{op}: sizes and dims must be ints, got a torch.float32 tensor of shape"):
             call()
     with pytest.raises(TypeError, match="one_hot: num_classes must be an int, got float"):
         F.one_hot(tg.tensor([1]), 2.5)

@@ -397,7 +397,8 @@ def test_bad_params_raise_type_error(params):
 def test_grad_shape_mismatch_raises():
     a = tg.ones(3, requires_grad=True)
     opt = optim.SGD([a], lr=0.1)
-    with pytest.raises(ValueError, match=r"grad: the assigned gradient is \(2,\) float32 cpu but the tensor is \(3,"):
+    with pytest.raises(ValueError, match=r"grad: the assigned gradient is \(2,\) torch.float32 cpu but the tensor "
+                                         r"is \(3,"):
         a.grad = tg.ones(2)  # (refused at once, as torch)
     a.grad = tg.ones(3)
     a.array = np.ones(2, np.float32)  # (the parameter's array replaced after backward: the step still says so)

@@ -812,7 +812,7 @@ def test_float32_stays_float32():
     (lambda m: m(tg.randn(5, 2, 3), lengths=[6, 2]), r"lengths must lie in \[1, 5\]"),
     (lambda m: m(tg.randn(5, 2, 3), lengths=[5]), "lengths must be 2 integers"),
     (lambda m: m(tg.randn(5, 2, 3), lengths=[0, 2]), "lengths must lie"),
-    (lambda m: m(tg.tensor([[[1, 2, 3]]])), "LSTM: input is int64, but the layer reads float features; integer "
+    (lambda m: m(tg.tensor([[[1, 2, 3]]])), "LSTM: input is torch.int64, but the layer reads float features; integer "
                                             "token ids go through nn.Embedding"),
 ])
 def test_layer_bad_inputs(call, match):
@@ -835,17 +835,17 @@ def test_layers_run_and_gradcheck_under_a_float64_default(float64_default, mode,
 
 
 def test_input_dtype_must_match_parameters():
-    with pytest.raises(TypeError, match="GRU: input is float64 on cpu but the parameters are float32"):
+    with pytest.raises(TypeError, match="GRU: input is torch.float64 on cpu but the parameters are torch.float32"):
         nn.GRU(3, 4)(tg.randn(5, 2, 3, dtype=tg.float64))
 
 
 @pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("make, hx, match", [
     (lambda f: nn.GRU(3, 4, fused=f), lambda: tg.zeros(1, 2, 4, dtype=tg.float64),
-     "GRU: h0 is float64 but the input and parameters are float32"),
-    (lambda f: nn.RNN(3, 4, fused=f), lambda: tg.zeros(1, 2, 4, dtype=tg.float64), "RNN: h0 is float64"),
+     "GRU: h0 is torch.float64 but the input and parameters are torch.float32"),
+    (lambda f: nn.RNN(3, 4, fused=f), lambda: tg.zeros(1, 2, 4, dtype=tg.float64), "RNN: h0 is torch.float64"),
     (lambda f: nn.LSTM(3, 4, fused=f), lambda: (tg.zeros(1, 2, 4), tg.zeros(1, 2, 4, dtype=tg.float64)),
-     "LSTM: c0 is float64 but the input and parameters are float32"),
+     "LSTM: c0 is torch.float64 but the input and parameters are torch.float32"),
 ])
 def test_state_dtype_must_match_parameters(fused, make, hx, match):
     """A float64 h0/c0 with float32 parameters is an error (torch raises too), not a silent float64 run."""
@@ -854,11 +854,12 @@ def test_state_dtype_must_match_parameters(fused, make, hx, match):
 
 
 def test_cell_dtypes_must_match_parameters():
-    with pytest.raises(TypeError, match="GRUCell: hx is float64 but the input and parameters are float32"):
+    with pytest.raises(TypeError, match="GRUCell: hx is torch.float64 but the input and parameters are torch.float32"):
         nn.GRUCell(3, 4)(tg.randn(2, 3), tg.zeros(2, 4, dtype=tg.float64))
-    with pytest.raises(TypeError, match="LSTMCell: c is float64"):
+    with pytest.raises(TypeError, match="LSTMCell: c is torch.float64"):
         nn.LSTMCell(3, 4)(tg.randn(2, 3), (tg.zeros(2, 4), tg.zeros(2, 4, dtype=tg.float64)))
-    with pytest.raises(TypeError, match="RNNCell: input is float64 on cpu but the parameters are float32 on cpu"):
+    with pytest.raises(TypeError, match="RNNCell: input is torch.float64 on cpu but the parameters are "
+                                        "torch.float32 on cpu"):
         nn.RNNCell(3, 4)(tg.randn(2, 3, dtype=tg.float64))
 
 
@@ -878,7 +879,8 @@ def test_cell_devices_must_match(monkeypatch, graph):
     monkeypatch.setattr(backend, "_cupy", FakeCupy)
     on_gpu = tg.Tensor(np.ones((2, 3), np.float32).view(FakeGPUArray))
     with tg.set_grad_enabled(graph):
-        with pytest.raises(TypeError, match="GRUCell: input is float32 on cuda but the parameters are float32 on cpu"):
+        with pytest.raises(TypeError, match="GRUCell: input is torch.float32 on cuda but the parameters are "
+                                            "torch.float32 on cpu"):
             nn.GRUCell(3, 4)(on_gpu)
         h = tg.Tensor(np.zeros((2, 4), np.float32).view(FakeGPUArray))
         with pytest.raises(ValueError, match="LSTMCell: c is on cuda but the input is on cpu"):
@@ -897,9 +899,10 @@ def test_cell_bad_inputs():
         nn.GRUCell(3, 4)(tg.randn(2, 3), tg.zeros(3, 4))
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
-    with pytest.raises(TypeError, match="RNNCell: input is int64, but the layer reads float features"):
+    with pytest.raises(TypeError, match="RNNCell: input is torch.int64, but the layer reads float features"):
         nn.RNNCell(3, 4)(tg.tensor([[1, 2, 3]]))
-    with pytest.raises(TypeError, match=r"GRUCell: hx is float64 .* convert one side \(e.g. hx.to\('float32'\)"):
+    with pytest.raises(TypeError, match=r"GRUCell: hx is torch.float64 .* convert one side \(e.g. "
+                                        r"hx.to\(torch.float32\)"):
         nn.GRUCell(3, 4)(tg.randn(2, 3), tg.zeros(2, 4, dtype=tg.float64))
 
 
@@ -1114,14 +1117,14 @@ def test_function_forms_refuse_bad_arguments_by_name():
         tg.rnn_tanh_cell(x[0], h[0], w_ih[:4], w_hh[:4])
     with pytest.raises(TypeError, match="lstm_cell: hx must be a sequence"):
         tg.lstm_cell(x, h, w_ih, w_hh)
-    with pytest.raises(TypeError, match="lstm_cell: hx\\[1\\] is float32"):
+    with pytest.raises(TypeError, match="lstm_cell: hx\\[1\\] is torch.float32"):
         tg.lstm_cell(x, (h, h.float()), w_ih, w_hh)
     seq = tg.randn(5, 2, 3, dtype=tg.float64)
     with pytest.raises(ValueError, match=r"lstm: params has 3 tensors, expected num_layers \* num_directions \* 4"):
         tg.lstm(seq, (h[None], h[None]), [w_ih, w_hh, w_ih[0]], True, 1, 0.0, False, False, False)
-    with pytest.raises(ValueError, match=r"gru: params\[1\] is float64 of shape \(16, 4\)"):
+    with pytest.raises(ValueError, match=r"gru: params\[1\] is torch.float64 of shape \(16, 4\)"):
         tg.gru(seq, h[None], [w_ih[:12], w_hh], False, 1, 0.0, False, False, False)
-    with pytest.raises(ValueError, match=r"rnn_tanh: hx is float64 of shape \(2, 2, 4\)"):
+    with pytest.raises(ValueError, match=r"rnn_tanh: hx is torch.float64 of shape \(2, 2, 4\)"):
         tg.rnn_tanh(seq, tg.stack([h, h]), [w_ih[:4], w_hh[:4]], False, 1, 0.0, False, False, False)
     with pytest.raises(TypeError, match=r"lstm: hx must be a sequence \(h0, c0\)"):
         tg.lstm(seq, h[None], [w_ih, w_hh], False, 1, 0.0, False, False, False)
@@ -1172,7 +1175,7 @@ def test_torchs_rnnbase_checks_for_subclasses_raise_as_torchs(kwargs, shape, hx_
         try:
             m.check_forward_args(x, tuple(hx) if mode == "LSTM" else hx[0], sizes)
         except Exception as e:  # noqa: BLE001 (compared with torch's below)
-            return sizes_got, type(e), str(e).replace("torch.", "")  # (dtypes print without torch's prefix)
+            return sizes_got, type(e), str(e).replace("torch.", "")  # (compared without the "torch." prefixes)
         return sizes_got, None, None
 
     ours, theirs = run(tg, getattr(nn, mode)), run(torch, getattr(torch.nn, mode))

@@ -366,7 +366,8 @@ def test_set_and_is_set_to_as_torchs(device):
     assert y.is_set_to(x[1:]) and not y.is_set_to(x) and x.is_set_to(x[:]) and x.is_set_to(x.detach())
     assert not x.is_set_to(x.view(6)) and not x.is_set_to(x.clone())
     assert tx.is_set_to(tx[:]) and not tx.is_set_to(tx.view(6))
-    with pytest.raises(RuntimeError, match="Could not set tensor of type float64 to a tensor of type float32"):
+    with pytest.raises(RuntimeError, match="Could not set tensor of type torch.float64 to a tensor of type "
+                                           "torch.float32"):
         tg.zeros(3, device=device).set_(x)
     with pytest.raises(RuntimeError, match="set_: setStorage: sizes \\[20\\]"):
         tg.zeros(3, dtype=tg.float64, device=device).set_(x, 0, (20,), (1,))

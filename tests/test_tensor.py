@@ -74,9 +74,9 @@ def test_tensor_constructor_follows_torch_Tensor():
         tg.Tensor("abc")
     torch = pytest.importorskip("torch")
     for data in ([1, 2], [[1.5, 2]], [True], 1.5, 7, [[1], [2]], []):
-        assert str(tg.tensor(data).dtype) == str(torch.tensor(data).dtype).replace("torch.", "")
+        assert str(tg.tensor(data).dtype) == str(torch.tensor(data).dtype)
         if isinstance(data, list):
-            assert str(tg.Tensor(data).dtype) == str(torch.Tensor(data).dtype).replace("torch.", "")
+            assert str(tg.Tensor(data).dtype) == str(torch.Tensor(data).dtype)
     for sizes in [(), (3,), (2, 3), (1, 0, 2)]:  # (ints are sizes: nn.Parameter(torch.Tensor(out, in)), custom layers)
         ours, theirs = tg.Tensor(*sizes), torch.Tensor(*sizes)
         assert ours.shape == tuple(theirs.shape) and ours.dtype == np.float32 and not ours.array.any()
@@ -161,10 +161,11 @@ def test_int_tensor_to_a_float_power_is_float32():
 
 def test_matmul_needs_one_dtype():
     a, b = tg.ones(2, 3), tg.ones(3, 4, dtype=tg.float64)
-    with pytest.raises(TypeError, match=r"matmul: \(2, 3\) float32 @ \(3, 4\) float64: the operands must have the "
+    with pytest.raises(TypeError, match=r"matmul: \(2, 3\) torch.float32 @ \(3, 4\) torch.float64: the operands "
+                                        r"must have the "
                                         "same dtype"):
         a @ b
-    with pytest.raises(TypeError, match="linear: input is float64, weight float32"):
+    with pytest.raises(TypeError, match="linear: input is torch.float64, weight torch.float32"):
         tg.nn.Linear(3, 2)(tg.ones(5, 3, dtype=tg.float64))
     assert (a @ b.float()).dtype == np.float32 and (a.double() @ b).dtype == np.float64
 
@@ -267,7 +268,7 @@ def test_repr_shows_data_dtype_grad_fn():
     assert repr(x) == "tensor([ 1.2500, -2.5000], requires_grad=True)"
     assert repr(x * 2) == "tensor([ 2.5000, -5.0000], grad_fn=<MulScalar>)"
     assert repr(tg.tensor([1, 2])) == "tensor([1, 2])" and repr(tg.tensor([1, 2], dtype=tg.int32)) == (
-        "tensor([1, 2], dtype=int32)")
+        "tensor([1, 2], dtype=torch.int32)")
 
 
 @pytest.fixture
@@ -304,7 +305,7 @@ def test_repr_and_set_printoptions_match_torch(printoptions):
                 ours, theirs = repr(tg.tensor(b)), repr(torch.tensor(b))
                 assert _suffixes_on_one_line(ours) == _suffixes_on_one_line(theirs), (opts, b.dtype, b.shape)
     assert repr(tg.tensor([0.5], dtype=tg.float64, requires_grad=True)) == (
-        repr(torch.tensor([0.5], dtype=torch.float64, requires_grad=True)).replace("torch.", ""))
+        repr(torch.tensor([0.5], dtype=torch.float64, requires_grad=True)))
     with pytest.raises(ValueError, match="profile"):
         tg.set_printoptions(profile="long")
 
@@ -565,7 +566,7 @@ def test_a_size_is_sizes_to_the_legacy_constructors_as_torchs():
                              (tg.FloatTensor(tg.Size(sizes)), torch.FloatTensor(torch.Size(sizes))),
                              (tg.zeros(2, dtype=tg.float64).new(tg.Size(sizes)),
                               torch.zeros(2, dtype=torch.float64).new(torch.Size(sizes)))]:
-            assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == str(theirs.dtype).split(".")[1]
+            assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == str(theirs.dtype)
     assert tg.Tensor(tg.Size([2]), dtype=tg.float64).dtype == tg.float64
     assert tg.Tensor((2, 3)).tolist() == torch.Tensor((2, 3)).tolist() == [2.0, 3.0]  # (a plain tuple is data)
 
@@ -939,7 +940,7 @@ def test_uniform_and_normal_in_place_rules_and_errors():
             tg.zeros(3).normal_(0.0, std)
     for fill in (lambda t: t.uniform_(), lambda t: t.normal_()):
         with pytest.raises(TypeError, match="(uniform_|normal_): samples a floating point distribution, but this "
-                                            "tensor is int64"):
+                                            "tensor is torch.int64"):
             fill(tg.tensor([1, 2]))
     with pytest.raises(ValueError, match="uniform_: this tensor of shape .* is read-only"):
         tg.zeros(1).expand(3).uniform_()
@@ -986,9 +987,9 @@ def test_random_fill_arguments_and_dtypes_as_torch():
                         (lambda t: t.random_(0), "random_: expects 'from' to be less than 'to', got from=0 >= to=0")):
         with pytest.raises(ValueError, match=match):
             call(tg.zeros(3))
-    with pytest.raises(ValueError, match="random_: to - 1 = 299 is out of bounds for uint8"):
+    with pytest.raises(ValueError, match="random_: to - 1 = 299 is out of bounds for torch.uint8"):
         tg.zeros(3, dtype=tg.uint8).random_(0, 300)
-    with pytest.raises(ValueError, match="random_: from=-1 is out of bounds for uint8"):
+    with pytest.raises(ValueError, match="random_: from=-1 is out of bounds for torch.uint8"):
         tg.zeros(3, dtype=tg.uint8).random_(-1, 3)
     with pytest.raises(TypeError, match="random_: from must be an int, got float"):
         tg.zeros(3).random_(2.5, 4)
@@ -1050,9 +1051,9 @@ def test_in_place_arithmetic_errors():
     np.testing.assert_allclose(h.numpy(), 2 * w.numpy())
     assert h.grad_fn is None and not h.requires_grad  # (recorded: tests/test_inplace.py)
     n = tg.ones(3, dtype=tg.int64)
-    with pytest.raises(TypeError, match=r"\+=: the result is float32, which this int64 tensor cannot hold"):
+    with pytest.raises(TypeError, match=r"\+=: the result is torch.float32, which this torch.int64 tensor cannot hold"):
         n += 1.5
-    with pytest.raises(TypeError, match="/=: the result is float32"):
+    with pytest.raises(TypeError, match="/=: the result is torch.float32"):
         n /= 2
     n += 2
     assert n.tolist() == [3, 3, 3] and n.dtype == np.int64
@@ -1060,7 +1061,7 @@ def test_in_place_arithmetic_errors():
     u += tg.tensor([1, 1], dtype=np.int8)  # integer into integer: allowed, as in torch (numpy's same_kind is not)
     assert u.dtype == np.uint8 and u.tolist() == [2, 3]
     flags = tg.tensor([True, False])
-    with pytest.raises(TypeError, match="the result is int64, which this bool tensor cannot hold"):
+    with pytest.raises(TypeError, match="the result is torch.int64, which this torch.bool tensor cannot hold"):
         flags += 1
     f = tg.ones(3)
     with pytest.raises(ValueError, match=r"\+=: the result has the broadcast shape \(2, 3\), but this tensor has "
@@ -1392,7 +1393,7 @@ def test_histc_matches_its_definition_and_torch(device):
     values = values[np.abs(values * 7 - np.round(values * 7)) > 1e-6]  # (none within rounding of an edge)
     want = np.histogram(values, bins=49, range=(-2, 5))[0]
     np.testing.assert_array_equal(tg.histc(tg.tensor(values, device=device), 49, -2, 5).numpy(), want)
-    cases = [(dict(input=tg.tensor([1, 2])), TypeError, "histc: input must be floating point, got int64"),
+    cases = [(dict(input=tg.tensor([1, 2])), TypeError, "histc: input must be floating point, got torch.int64"),
              (dict(input=tg.ones(3), bins=0), ValueError, "histc: bins must be > 0, got 0"),
              (dict(input=tg.ones(3), min=3, max=1), ValueError, "histc: max must be larger than min"),
              (dict(input=tg.tensor([1.0, np.inf])), ValueError, r"histc: the range \[1.0, inf\] is not finite"),
@@ -1443,20 +1444,100 @@ def test_a_star_import_leaves_python_builtins_alone():
     assert not {"float", "int", "bool"} & set(ns) and ns["long"] is tg.int64 and ns["Tensor"] is tg.Tensor
 
 
+_DTYPE_NAMES = ("bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float16",
+                "float32", "float64", "complex64", "complex128")
+
+
 def test_dtypes_are_the_objects_tensors_carry():
-    """tg.float32 & co. are numpy's dtype objects, the ones arrays carry, so torch's identity tests hold
-    (x.dtype is torch.float32, get_default_dtype() is torch.float32) and dtypes key dicts as torch's do."""
+    """tg.float32 & co. are tg.dtype objects, one per dtype, the ones x.dtype returns, so torch's identity tests
+    hold (x.dtype is torch.float32, get_default_dtype() is torch.float32) and they print as torch's."""
     torch = pytest.importorskip("torch")
     pairs = [("float16", "half"), ("float32", "float"), ("float64", "double"), ("int8", None), ("int16", "short"),
-             ("int32", "int"), ("int64", "long"), ("uint8", None), ("bool_", "bool"), ("complex64", "cfloat"),
-             ("complex128", "cdouble")]
+             ("int32", "int"), ("int64", "long"), ("uint8", None), ("uint16", None), ("uint32", None),
+             ("uint64", None), ("bool_", "bool"), ("complex64", "cfloat"), ("complex128", "cdouble")]
     for name, alias in pairs:
         dt = getattr(tg, name)
         x = tg.zeros(2, dtype=dt)
-        assert x.dtype is dt and isinstance(dt, tg.dtype) and {dt: 1}[x.dtype] == 1
+        assert x.dtype is dt and type(dt) is tg.dtype and isinstance(dt, tg.dtype) and {dt: 1}[x.dtype] == 1
+        assert tg.tensor(np.zeros(2, np.dtype(name.rstrip("_")))).dtype is dt
         assert alias is None or getattr(tg, alias) is dt
-        assert str(getattr(torch, name.rstrip("_"))).removeprefix("torch.") == str(dt)
+        assert str(getattr(torch, name.rstrip("_"))) == str(dt) == repr(dt) == f"{dt}"
     assert tg.ones(1).dtype is tg.get_default_dtype() is tg.float32 and (tg.ones(1) / 2).dtype is tg.float32
+    tg.set_default_dtype(np.float64)
+    try:
+        assert tg.get_default_dtype() is tg.float64 and tg.ones(1).dtype is tg.float64
+    finally:
+        tg.set_default_dtype(tg.float32)
+    assert repr(tg.tensor([1.0], dtype=tg.float64)) == repr(torch.tensor([1.0], dtype=torch.float64))
+    assert repr(tg.tensor([1], dtype=tg.uint8)) == repr(torch.tensor([1], dtype=torch.uint8))
+    with pytest.raises(TypeError, match="cannot create 'torch.dtype' instances"):
+        tg.dtype()
+
+
+@pytest.mark.parametrize("name", _DTYPE_NAMES)
+def test_dtype_attributes_are_torchs(name):
+    """is_floating_point, is_complex, is_signed, itemsize, to_real() and to_complex() as torch's dtypes' (float16's
+    to_complex is complex64: numpy has no complex32, torch's answer); bfloat16's too."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = getattr(tg, name.replace("bool", "bool_")), getattr(torch, name)
+    for attr in ("is_floating_point", "is_complex", "is_signed", "itemsize"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert str(ours.to_real()) == str(theirs.to_real())
+    if theirs.is_floating_point or theirs.is_complex:
+        want = "torch.complex64" if name == "float16" else str(theirs.to_complex())
+        assert str(ours.to_complex()) == want and ours.to_complex() is getattr(tg, want[6:])
+    else:
+        with pytest.raises(RuntimeError, match="Unknown Complex ScalarType"):
+            theirs.to_complex()
+        with pytest.raises(RuntimeError, match="Unknown Complex ScalarType"):
+            ours.to_complex()
+    b = tg.bfloat16
+    assert (b.is_floating_point, b.is_complex, b.is_signed, b.itemsize) == (True, False, True, 2)
+    assert b.to_real() is b and b.to_complex() is tg.complex64 and str(torch.bfloat16.to_complex()) == "torch.complex64"
+
+
+@pytest.mark.parametrize("name", _DTYPE_NAMES)
+def test_dtypes_equal_and_hash_as_numpys(name):
+    """A tg dtype equals its numpy dtype and scalar type (either side of ==), not other dtypes or strings (as
+    torch's), hashes as the numpy dtype (so either keys a dict for the other), and pickles and copies as itself."""
+    dt, npd = getattr(tg, name.replace("bool", "bool_")), np.dtype(name)
+    assert dt == npd and npd == dt and dt == npd.type and npd.type == dt and not dt != npd and not npd != dt
+    assert dt != "float32" and dt != name and dt != None and dt != 1  # noqa: E711
+    for other in _DTYPE_NAMES:
+        if other != name:
+            assert dt != np.dtype(other) and np.dtype(other) != dt and dt != getattr(tg, other.replace("bool", "bool_"))
+    assert hash(dt) == hash(npd) and {npd: 1}[dt] == 1 and {dt: 1}[npd] == 1 and npd in {dt} and dt in {npd}
+    assert pickle.loads(pickle.dumps(dt)) is dt and copy.copy(dt) is dt and copy.deepcopy([dt])[0] is dt
+    assert (dt.kind, dt.name, dt.char, dt.type, dt.str, dt.itemsize) == (npd.kind, npd.name, npd.char, npd.type,
+                                                                         npd.str, npd.itemsize)
+    assert dt.byteorder == npd.byteorder and dt.alignment == npd.alignment  # (numpy's others, read through)
+    with pytest.raises(AttributeError):
+        dt.kind = "f"
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("name", _DTYPE_NAMES)
+def test_numpy_takes_tg_dtypes_wherever_it_takes_a_dtype(name):
+    """Each carries its numpy dtype (.dtype, and numpy 2.4's __numpy_dtype__), which numpy's functions read, with
+    no warning: the ones the package and ported code call."""
+    dt, npd = getattr(tg, name.replace("bool", "bool_")), np.dtype(name)
+    assert dt.dtype is npd and np.dtype(dt) is npd
+    assert np.zeros(2, dtype=dt).dtype == npd and np.empty(2, dt).dtype == npd and np.ones(2).astype(dt).dtype == npd
+    assert np.array([1], dtype=dt).dtype == npd and np.asarray([1], dt).dtype == npd and np.full(2, 1, dt).dtype == npd
+    assert np.issubdtype(dt, np.generic) and np.issubdtype(dt, npd) and np.issubdtype(npd, dt)
+    assert np.issubdtype(dt, np.floating) == (npd.kind == "f")
+    assert np.result_type(dt, np.int8) == np.result_type(npd, np.int8)
+    assert np.promote_types(dt, np.int8) == np.promote_types(npd, np.int8)
+    assert np.can_cast(dt, np.complex128) == np.can_cast(npd, np.complex128)
+    if npd.kind in "fc":
+        assert np.finfo(dt) == np.finfo(npd) and tg.finfo(dt) == tg.finfo(npd)
+    elif npd.kind in "iu":
+        assert (np.iinfo(dt).min, np.iinfo(dt).max) == (np.iinfo(npd).min, np.iinfo(npd).max)
+        assert tg.iinfo(dt) == tg.iinfo(npd)
+    for given in (dt, npd, npd.type, name):  # every dtype= argument takes each form, as before
+        assert tg.zeros(2, dtype=given).dtype is dt and tg.ones(2).to(given).dtype is dt
+        assert tg.tensor([1], dtype=given).dtype is dt
+        assert isinstance(given, str) or tg.zeros(2).type(given).dtype is dt  # (type()'s strings name tensor types)
 
 
 @pytest.mark.parametrize("old, new", [(np.float32, np.int32), (np.float64, np.int64), (np.int16, np.float16),
@@ -1478,12 +1559,13 @@ def test_view_as_a_dtype_reads_the_same_bytes(old, new):
 
 def test_view_as_a_dtype_refuses_what_torch_refuses():
     assert tg.tensor(1.0).view(tg.int32).tolist() == 1065353216 and tg.ones(3, 1).view(tg.int32).shape == (3, 1)
-    with pytest.raises(ValueError, match="view: a 0-d tensor has no last dim to rescale to view float32 as int16"):
+    with pytest.raises(ValueError, match="view: a 0-d tensor has no last dim to rescale to view torch.float32 as "
+                                         "int16"):
         tg.tensor(1.0).view(np.int16)
     with pytest.raises(ValueError, match="view: the last dim must be contiguous .*stride is 4 .*contiguous"):
         tg.ones(2, 4).t().view(np.int16)
     for bad in (tg.ones(3), tg.ones(2, 4)[:, 1:3], tg.ones(4, 3)[:, :2]):  # (size, offset, a stride of 3 elements)
-        with pytest.raises(ValueError, match="must be divisible by 2 to view float32 as float64"):
+        with pytest.raises(ValueError, match="must be divisible by 2 to view torch.float32 as float64"):
             bad.view(tg.float64)
     with pytest.raises(TypeError, match="view: expected a shape or a dtype, got both"):
         tg.ones(2).view(2, dtype=tg.int32)
@@ -1695,7 +1777,7 @@ def test_norm_takes_torchs_dtype_argument(device):
     assert tg.norm(x, 3, dtype=tg.float64).item() == pytest.approx(torch.norm(tx, 3, dtype=torch.float64).item())
     half = tg.tensor(v.astype(np.float16), device=device)
     assert half.norm(dtype=tg.float32).dtype == np.float32
-    with pytest.raises(TypeError, match="norm: the input's dtype float32 does not convert to dtype float16"):
+    with pytest.raises(TypeError, match="norm: the input's dtype torch.float32 does not convert to dtype float16"):
         x.norm(dtype=tg.float16)
     with pytest.raises(TypeError, match="norm: expected a floating point tensor"):
         tg.tensor([3, 4], device=device).norm(dtype=tg.float32)

@@ -66,7 +66,8 @@ from .fft import istft, stft  # noqa: E402
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import (AnomalyError, Function, Size, Tensor, bfloat16, bool_, dtype, finfo, float16, float32, float64,
                      get_default_dtype, iinfo, int8, int16, int32, int64, layout, set_default_dtype, strided, typename,
-                     uint8, memory_format, contiguous_format, preserve_format, channels_last, channels_last_3d)
+                     uint8, uint16, uint32, uint64, memory_format, contiguous_format, preserve_format, channels_last,
+                     channels_last_3d)
 # torch's function forms of the Tensor methods (tg.tanh(x) is x.tanh(), tg.sum(x, 1) is x.sum(1)): functions.py
 from . import functions as _functions
 from .tensor import complex_ok as _complex_ok
@@ -188,7 +189,8 @@ __all__ = [
     "broadcast_tensors", "meshgrid", "kron", "cdist", "addmm", "baddbmm", "linspace", "empty", "empty_like",
     "empty_strided",
     "from_numpy", "save", "load", "SerializationError", "CheckpointNotFoundError", "nn", "optim", "utils", "func",
-    "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_", "double",
+    "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+    "uint64", "bool_", "double",
     "half", "long", "short", "set_default_dtype", "get_default_dtype",
     "multiply", "divide", "true_divide", "subtract", "negative", "absolute", "concat", "concatenate", "greater",
     "less", "greater_equal", "less_equal", "not_equal", "swapdims", "moveaxis", "fix", "flipud", "fliplr",

@@ -32,6 +32,7 @@ from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetIt
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
 from .tensor import Tensor, _defaults, _value_first, complex_ok
+from .tensor import dtype as _tg_dtype, tg_dtype
 
 
 def _floating_input(op: str, input: Any) -> Tensor:
@@ -1091,7 +1092,7 @@ def is_same_size(input: Tensor, other: Tensor) -> bool:
 def _dtype_arg(op: str, v: Any, what: str) -> np.dtype:
     """A dtype argument (tg.float32, a numpy dtype or type), or a TypeError naming op."""
     try:
-        dt = np.dtype(v) if isinstance(v, (np.dtype, type)) else None
+        dt = np.dtype(v) if isinstance(v, (np.dtype, type, _tg_dtype)) else None
     except TypeError:
         dt = None
     if dt is None or dt.kind not in _CATEGORY:
@@ -1099,13 +1100,13 @@ def _dtype_arg(op: str, v: Any, what: str) -> np.dtype:
     return dt
 
 
-def promote_types(type1: Any, type2: Any) -> np.dtype:
+def promote_types(type1: Any, type2: Any) -> _tg_dtype:
     """torch.promote_types: the dtype two dtypes meet in: the higher category's (bool < integer < float), as
     torch (int64 with float16 is float16, where numpy gives float64), else numpy's promotion within it."""
     a, b = _dtype_arg("promote_types", type1, "type1"), _dtype_arg("promote_types", type2, "type2")
     if _CATEGORY[a.kind] != _CATEGORY[b.kind]:
-        return a if _CATEGORY[a.kind] > _CATEGORY[b.kind] else b
-    return np.promote_types(a, b)
+        return tg_dtype(a if _CATEGORY[a.kind] > _CATEGORY[b.kind] else b)
+    return tg_dtype(np.promote_types(a, b))
 
 
 def can_cast(from_: Any, to: Any) -> bool:
@@ -1115,7 +1116,7 @@ def can_cast(from_: Any, to: Any) -> bool:
     return _CATEGORY[a.kind] <= _CATEGORY[b.kind]
 
 
-def result_type(tensor: Any, other: Any) -> np.dtype:
+def result_type(tensor: Any, other: Any) -> _tg_dtype:
     """torch.result_type: the dtype an op of tensor and other (Tensors or numbers, one a Tensor at least) gives,
     by torch's rules (ops.result_dtype; a number counts below a 0-d tensor, in the tensor's dtype unless of a
     higher category)."""
@@ -1123,7 +1124,7 @@ def result_type(tensor: Any, other: Any) -> np.dtype:
         raise TypeError(f"result_type: expects a Tensor among its arguments, got {type(tensor).__name__} and "
                         f"{type(other).__name__}")
     if isinstance(tensor, Tensor) and isinstance(other, Tensor):
-        return result_dtype([tensor, other])
+        return tg_dtype(result_dtype([tensor, other]))
     t, number = (tensor, other) if isinstance(tensor, Tensor) else (other, tensor)
     try:
         a, b = operands("result_type", t, number)
@@ -1131,7 +1132,7 @@ def result_type(tensor: Any, other: Any) -> np.dtype:
         if t.dtype.kind not in "iu":
             raise
         return t.dtype
-    return a.dtype if a.dtype == b.dtype else result_dtype([t, b])
+    return tg_dtype(a.dtype if a.dtype == b.dtype else result_dtype([t, b]))
 
 
 def broadcast_shapes(*shapes: Any) -> Tuple[int, ...]:

@@ -2246,9 +2246,9 @@ def cumprod(input: Tensor, dim: Optional[int] = None, dtype: Any = None, *, axis
 
 
 def _kind(v: Any) -> str:
-    """What v is, for an error message: 'an int64 tensor of shape (1,)', 'float'."""
+    """What v is, for an error message: 'a torch.int64 tensor of shape (1,)', 'float'."""
     if isinstance(v, Tensor):
-        return f"{'an' if v.dtype.name[0] in 'aeiou' else 'a'} {v.dtype} tensor of shape {v.shape}"
+        return f"a {v.dtype} tensor of shape {v.shape}"
     return type(v).__name__
 
 

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 
 from . import backend
+from .tensor import tg_dtype
 
 _LEGACY_NAMES = {"float32": "FloatStorage", "float64": "DoubleStorage", "float16": "HalfStorage",
                  "int64": "LongStorage", "int32": "IntStorage", "int16": "ShortStorage", "int8": "CharStorage",
@@ -127,7 +128,7 @@ class TypedStorage(_Storage):
     dtype: Any = None
 
     def __init__(self, data: Any, dtype: Any) -> None:
-        self._bytes, self.dtype = data, np.dtype(dtype)
+        self._bytes, self.dtype = data, tg_dtype(dtype)
 
     def size(self) -> int:
         return self.nbytes() // self.dtype.itemsize

@@ -26,12 +26,125 @@ from . import backend
 from . import printing as _printing
 from .backend import device_of, xp_of
 
-# the dtypes are numpy's dtype objects, the very ones arrays carry, so x.dtype is tg.float32 holds as in torch
-float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
-int32, int64, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
-int8, int16, uint8 = np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.uint8)
-complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
+
+class _DtypeType(type):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return (type(obj) is cls or isinstance(obj, (np.dtype, _UnheldDtype))
+                or (isinstance(obj, type) and issubclass(obj, np.generic)))
+
+
+class dtype(metaclass=_DtypeType):
+    """torch.dtype: one instance per dtype a tensor holds (tg.float32, tg.int64, tg.bool, tg.complex64, ...), which
+    ``x.dtype`` returns, so ``x.dtype is tg.float32`` holds. Each carries its numpy dtype as ``.dtype``, so numpy
+    takes it wherever it takes a dtype (np.dtype(tg.float32), np.zeros(n, dtype=tg.int64), a.astype(tg.float64));
+    it has torch's attributes (is_floating_point, is_complex, is_signed, itemsize, to_real(), to_complex()) and
+    prints as torch's ('torch.float32'); it equals, and hashes as, its numpy dtype (and equals the numpy scalar
+    type: tg.float32 == np.float32), so either serves as a dict key for the other; numpy's kind, name, char, type
+    and str are there too (others are read from the numpy dtype). ``isinstance(d, tg.dtype)`` also holds for numpy
+    dtypes and scalar types, which every dtype= argument here takes. Not constructed by users, as torch's."""
+
+    __slots__ = ("dtype", "__numpy_dtype__", "kind", "name", "char", "type", "str", "itemsize", "is_floating_point",
+                 "is_complex", "is_signed", "_global", "_hash")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("cannot create 'torch.dtype' instances; use tg.float32, tg.int64, ...")
+
+    @classmethod
+    def _make(cls, np_dtype: Any, global_name: str) -> "dtype":
+        """The one instance for np_dtype, named global_name in this module (pickle's reference to it); torch's
+        name is numpy's ('bool', 'float32', ...)."""
+        self = object.__new__(cls)
+        dt = np.dtype(np_dtype)
+        for k, v in (("dtype", dt), ("__numpy_dtype__", dt), ("kind", dt.kind), ("name", dt.name),
+                     ("char", dt.char), ("type", dt.type), ("str", dt.str), ("itemsize", dt.itemsize),
+                     ("is_floating_point", dt.kind == "f"), ("is_complex", dt.kind == "c"),
+                     ("is_signed", dt.kind in "ifc"), ("_global", global_name), ("_hash", hash(dt))):
+            object.__setattr__(self, k, v)
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"torch.dtype {self} is read-only")
+
+    def __getattr__(self, name: str) -> Any:  # (only for names not in __slots__: numpy's other dtype attributes)
+        if name.startswith("_") or name == "dtype":
+            raise AttributeError(name)
+        return getattr(self.dtype, name)
+
+    def to_real(self) -> "dtype":
+        """torch.dtype.to_real: a complex dtype's part dtype (complex64: float32); any other dtype itself."""
+        return _DTYPES[np.dtype(np.float32 if self.dtype == np.complex64 else np.float64)] if self.is_complex \
+            else self
+
+    def to_complex(self) -> "dtype":
+        """torch.dtype.to_complex: the complex dtype of a float dtype's parts (float32: complex64, float64:
+        complex128; float16: complex64, as numpy has no complex32, torch's answer); a complex dtype itself; other
+        dtypes raise torch's RuntimeError."""
+        if self.is_complex:
+            return self
+        if not self.is_floating_point:
+            raise RuntimeError(f"Unknown Complex ScalarType for {self.name}")
+        return complex128 if self.dtype == np.float64 else complex64
+
+    def __eq__(self, other: Any) -> Any:
+        if type(other) is dtype:
+            return self is other
+        if isinstance(other, np.dtype) or (isinstance(other, type) and issubclass(other, np.generic)):
+            return self.dtype == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+    def __reduce__(self) -> str:
+        return self._global
+
+
+class _UnheldDtype:
+    """A torch dtype that numpy, and so this engine, has no array type for (bfloat16): the name exists, so code that
+    only passes it on runs (``torch.autocast('cpu', dtype=torch.bfloat16)``, ``if dtype == torch.bfloat16``), and a
+    tensor asked to take it refuses with a TypeError naming it (np.dtype() of it fails: _dt's message)."""
+
+    is_complex = False
+    is_signed = True
+
+    def __init__(self, name: str, itemsize: int, is_floating_point: bool) -> None:
+        self._name, self.itemsize, self.is_floating_point = name, itemsize, is_floating_point
+
+    def to_real(self) -> "_UnheldDtype":
+        return self
+
+    def to_complex(self) -> dtype:
+        return complex64  # (torch's: bfloat16.to_complex() is complex64)
+
+    def __repr__(self) -> str:
+        return f"torch.{self._name}"
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
+bfloat16 = _UnheldDtype("bfloat16", 2, True)
+# the dtypes: x.dtype returns these very objects, so x.dtype is tg.float32 holds as in torch
+bool_ = dtype._make(np.bool_, "bool_")
+(uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, float32, float64, complex64,
+ complex128) = (dtype._make(np.dtype(n), n) for n in ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32",
+                                                      "int64", "float16", "float32", "float64", "complex64",
+                                                      "complex128"))
 cfloat, cdouble = complex64, complex128
+_Dtype = dtype  # (the class, for code where a dtype= argument hides its name)
+_DTYPES: Dict[np.dtype, dtype] = {d.dtype: d for d in (bool_, uint8, int8, int16, int32, int64, uint16, uint32, uint64,
+                                                       float16, float32, float64, complex64, complex128)}
+"""The tg dtype of each numpy dtype a tensor holds (Tensor.dtype's lookup)."""
+
+
+def tg_dtype(dt: Any) -> Any:
+    """The tg dtype (tg.float32 & co.) of dt, a numpy dtype, scalar type or tg dtype, as functions that return a
+    dtype give it (torch's objects); one without a tg dtype comes back as numpy's."""
+    dt = np.dtype(dt)
+    return _DTYPES.get(dt, dt)
 
 
 class _Mode:
@@ -83,7 +196,7 @@ def set_default_dtype(d: Any) -> None:
 
 def get_default_dtype() -> Any:
     """torch.get_default_dtype: the default float dtype (set_default_dtype), tinygrad_rnn.float32 or another."""
-    return _defaults.floating
+    return tg_dtype(_defaults.floating)
 
 
 class finfo:
@@ -153,41 +266,6 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
                "uint16": "UInt16Tensor", "uint32": "UInt32Tensor", "uint64": "UInt64Tensor", "bool": "BoolTensor",
                "complex64": "ComplexFloatTensor", "complex128": "ComplexDoubleTensor"}
 """torch's legacy tensor type names (Tensor.type()) by dtype name."""
-
-
-class _DtypeType(type):
-    def __instancecheck__(cls, obj: Any) -> bool:
-        return (isinstance(obj, (np.dtype, _UnheldDtype))
-                or (isinstance(obj, type) and issubclass(obj, np.generic)))
-
-
-class _UnheldDtype:
-    """A torch dtype that numpy, and so this engine, has no array type for (bfloat16): the name exists, so code that
-    only passes it on runs (``torch.autocast('cpu', dtype=torch.bfloat16)``, ``if dtype == torch.bfloat16``), and a
-    tensor asked to take it refuses with a TypeError naming it (np.dtype() of it fails: _dt's message)."""
-
-    is_complex = False
-    is_signed = True
-
-    def __init__(self, name: str, itemsize: int, is_floating_point: bool) -> None:
-        self._name, self.itemsize, self.is_floating_point = name, itemsize, is_floating_point
-
-    def __repr__(self) -> str:
-        return f"torch.{self._name}"
-
-    def __reduce__(self) -> str:
-        return self._name
-
-
-bfloat16 = _UnheldDtype("bfloat16", 2, True)
-
-
-class dtype(metaclass=_DtypeType):
-    """torch.dtype, the class of dtypes, for isinstance checks: the dtypes here are numpy's (tg.float32 is
-    np.float32, x.dtype a np.dtype), and both kinds are instances. Not constructed: the dtypes are tg.float32 & co."""
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("cannot create 'torch.dtype' instances; use tg.float32, tg.int64, ... (numpy's dtypes)")
 
 
 class layout:
@@ -1206,8 +1284,10 @@ class Tensor:
         return self.array.shape
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.array.dtype
+    def dtype(self) -> _Dtype:
+        """torch's dtype of the array (tg.float32 & co., see the dtype class)."""
+        dt = self.array.dtype
+        return _DTYPES.get(dt, dt)  # (a dtype no tg dtype names: numpy's, as it is)
 
     @property
     def ndim(self) -> int:
@@ -1580,8 +1660,8 @@ class Tensor:
     def __repr__(self) -> str:
         """torch's repr (printing.py; set_printoptions): the device when it is not the default device, the dtype
         when it is not the default float dtype, int64 or bool (an empty tensor's unless the default float dtype),
-        an empty tensor's size unless (0,), then grad_fn or requires_grad. Names are ours: dtype=float64,
-        grad_fn=<Sqrt>."""
+        an empty tensor's size unless (0,), then grad_fn or requires_grad: dtype=torch.float64 as torch's, grad_fn
+        in our names (grad_fn=<Sqrt>)."""
         a = backend.to_device(self.array, "cpu")
         suffixes = [] if self.device == backend.get_default_device() else [f"device='{self.device}'"]
         if a.size == 0 or not _printing.PRINT_OPTS.edgeitems:
@@ -3072,7 +3152,7 @@ class Tensor:
         (a transposed tensor, say), it raises instead of returning a copy that writes would not reach. view(dtype)
         reads the same bytes as another dtype (see _view_as_dtype). The shape may be given as torch's size=(...), the
         dtype as dtype=..."""
-        if dtype is not None or (size is None and len(args) == 1 and isinstance(args[0], (type, np.dtype))):
+        if dtype is not None or (size is None and len(args) == 1 and isinstance(args[0], (type, _Dtype))):
             if dtype is not None and (args or size is not None):
                 raise TypeError(f"view: expected a shape or a dtype, got both {args or size} and {dtype}")
             return self._view_as_dtype(_dt(args[0] if dtype is None else dtype, "view"))

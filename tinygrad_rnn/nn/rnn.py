@@ -160,7 +160,7 @@ class RNNCellBase(Module):
             raise ValueError(f"{name}: {what} is on {h.device} but the input is on {x.device}")
         if h.dtype != w.dtype:
             raise TypeError(f"{name}: {what} is {h.dtype} but the input and parameters are {w.dtype}; "
-                            f"convert one side (e.g. {what}.to('{w.dtype}') or module.to({what}.dtype))")
+                            f"convert one side (e.g. {what}.to({w.dtype}) or module.to({what}.dtype))")
         return x, h, unbatched
 
     def extra_repr(self) -> str:
@@ -342,7 +342,7 @@ class RNNBase(Module):
                              f"expected input_size={self.input_size}")
         w = self.weight_ih_l0
         _check_features(self._name, input)
-        if input.dtype != w.dtype or input.device != w.device:
+        if input.array.dtype != w.array.dtype or input.device != w.device:
             raise TypeError(f"{self._name}: input is {input.dtype} on {input.device} but the parameters are "
                             f"{w.dtype} on {w.device}; convert one side (e.g. module.double() or x.float(), "
                             ".to(device))")
@@ -369,7 +369,7 @@ class RNNBase(Module):
             raise ValueError(f"{self._name}: {what} is on {h.device} but the input is on {like.device}")
         if h.dtype != like.dtype:  # numpy would silently promote the whole recurrence (torch raises)
             raise TypeError(f"{self._name}: {what} is {h.dtype} but the input and parameters are {like.dtype}; "
-                            f"convert one side (e.g. {what}.to('{like.dtype}') or module.to({what}.dtype))")
+                            f"convert one side (e.g. {what}.to({like.dtype}) or module.to({what}.dtype))")
         return h.unsqueeze(1) if unbatched else h
 
     # ------------------------------------------------------------------ forward

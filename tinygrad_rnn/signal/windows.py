@@ -24,7 +24,8 @@ def _checks(name: str, M: int, dtype: Any, layout: Any) -> Any:
     if layout is not strided:
         raise ValueError(f"{name} is implemented for strided tensors only, got: {layout}")
     if dtype not in (float32, float64):
-        raise ValueError(f"{name} expects float32 or float64 dtypes, got: torch.{dtype}")
+        shown = dtype if type(dtype) is type(float32) else f"torch.{dtype}"  # (a tg dtype prints as torch's)
+        raise ValueError(f"{name} expects float32 or float64 dtypes, got: {shown}")
     return dtype
 
 
