@@ -413,10 +413,10 @@ def test_errors_name_the_op_and_what_was_expected():
         tg.nn.PReLU(3)(tg.ones(3))
     with pytest.raises(ValueError, match=r"prelu: weight must be 0-d or 1-d, got shape \(1, 3\)"):
         F.prelu(x, tg.ones(1, 3))
-    with pytest.raises(TypeError, match="prelu: input and weight must be floating point of one dtype, got float64 "
-                                        "and float32"):
+    with pytest.raises(TypeError, match="prelu: input and weight must be floating point of one dtype, got "
+                                        "torch.float64 and torch.float32"):
         F.prelu(x.double(), tg.ones(3))
-    with pytest.raises(TypeError, match="prelu: input and weight must be floating point of one dtype, got int64"):
+    with pytest.raises(TypeError, match="prelu: input and weight must be floating point of one dtype, got torch.int64"):
         tg.nn.PReLU()(tg.tensor([1, -2]))
     with pytest.raises(TypeError, match="prelu: weight must be a Tensor, got float"):
         F.prelu(x, 0.25)

@@ -1493,7 +1493,7 @@ def test_functional_derivatives_of_several_inputs_and_outputs():
         AF.vjp(lambda x: x * 2, a)
     with pytest.raises(ValueError, match=r"jvp: v must match the inputs' shapes \[\(3,\)\], got \[\(2,\)\]"):
         AF.jvp(lambda x: x * 2, a, tg.ones(2, dtype=tg.float64))
-    with pytest.raises(TypeError, match="jacobian: input 0 is int64; derivatives need floating-point inputs"):
+    with pytest.raises(TypeError, match="jacobian: input 0 is torch.int64; derivatives need floating-point inputs"):
         AF.jacobian(lambda x: x * 2, tg.tensor([1, 2]))
 
 

@@ -166,10 +166,10 @@ def test_errors_name_the_op_and_shapes():
         (lambda: bn(tg.zeros(2, 4)), ValueError, r"batch_norm: running_mean must have shape \(4,\), one value per "
                                                  r"channel \(dim 1\) of the input \(2, 4\), got \(3,\)"),
         (lambda: bn(tg.zeros(2, 3, dtype=tg.float64)), TypeError,
-         "batch_norm: input is float64, weight float32, bias float32, running_mean float32, running_var float32; they "
-         "must share one dtype"),
+         "batch_norm: input is torch.float64, weight torch.float32, bias torch.float32, running_mean torch.float32, "
+         "running_var torch.float32; they must share one dtype"),
         (lambda: F.batch_norm(tg.zeros(2, 3), tg.zeros(3, dtype=tg.float64), tg.ones(3, dtype=tg.float64)), TypeError,
-         "batch_norm: input is float32, running_mean float64, running_var float64; they must share"),
+         "batch_norm: input is torch.float32, running_mean torch.float64, running_var torch.float64; they must share"),
         (lambda: F.batch_norm(tg.randn(2, 3), tg.zeros(3), tg.ones(3), training=True, momentum=None), TypeError,
          r"batch_norm: momentum must be a real number, got None \(NoneType\)"),
         (lambda: nn.BatchNorm1d(3, momentum="0.1"), TypeError, "BatchNorm1d: momentum must be a real number, got '0.1'"),

@@ -215,8 +215,9 @@ def test_conv1d_errors_name_the_op_and_shapes():
         (lambda: F.conv1d(x, tg.zeros(3, 4)), ValueError,
          r"conv1d: weight must be 3-d \(out_channels, in_channels / groups, kernel_size\) with kernel_size >= 1, "
          r"got shape \(3, 4\)"),
-        (lambda: F.conv1d(x, w.double()), TypeError, "conv1d: input is float32, weight float64; they must share one"),
-        (lambda: F.conv1d(x.long(), w), TypeError, "conv1d: input must be floating point, got int64"),
+        (lambda: F.conv1d(x, w.double()), TypeError, "conv1d: input is torch.float32, weight torch.float64; they "
+                                                     "must share one"),
+        (lambda: F.conv1d(x.long(), w), TypeError, "conv1d: input must be floating point, got torch.int64"),
         (lambda: F.conv1d(np.zeros((2, 4, 10)), w), TypeError, "conv1d: input must be a Tensor, got ndarray"),
         (lambda: nn.Conv1d(4, 6, 3, groups=4), ValueError, r"Conv1d: out_channels \(6\) must be divisible by groups "
                                                            r"\(4\)"),
@@ -528,7 +529,7 @@ def test_pool_errors_name_the_op_and_shapes():
         (lambda: F.max_pool1d(tg.zeros(2, 3, 3), 2, dilation=3), ValueError, "dilation 3: 4 positions"),
         (lambda: F.avg_pool1d(tg.zeros(5), 2), ValueError, r"avg_pool1d: expected a 2-d \(C, L: unbatched\) or 3-d"),
         (lambda: F.max_pool1d(tg.tensor([[1, 2, 3]]), 2), TypeError,
-         "max_pool1d: input must be floating point, got int64"),
+         "max_pool1d: input must be floating point, got torch.int64"),
         (lambda: F.adaptive_avg_pool1d(tg.zeros(2, 3, 0), 2), ValueError,
          r"adaptive_avg_pool1d: input \(2, 3, 0\) has length 0; adaptive pooling needs at least one element"),
         (lambda: F.adaptive_max_pool1d(x, -1), ValueError,
@@ -818,7 +819,7 @@ def test_conv_transpose1d_errors_name_the_op_and_shapes():
     for call, msg in cases:
         with pytest.raises(ValueError, match="conv_transpose1d: .*" + msg):
             call()
-    with pytest.raises(TypeError, match="conv_transpose1d: input is float64, weight float32"):
+    with pytest.raises(TypeError, match="conv_transpose1d: input is torch.float64, weight torch.float32"):
         F.conv_transpose1d(x.double(), w)
     assert F.conv_transpose1d(tg.zeros(0, 4, 5), w).shape == (0, 3, 7)
 
@@ -2322,7 +2323,7 @@ def test_fractional_max_pools_draw_windows_and_check_arguments():
         F.fractional_max_pool2d(x, 2)
     with pytest.raises(ValueError, match="pool width 3 too large relative to input width 9"):
         F.fractional_max_pool2d(x, 3, (4, 8), _random_samples=u)
-    with pytest.raises(TypeError, match="_random_samples float32"):
+    with pytest.raises(TypeError, match="_random_samples torch.float32"):
         F.fractional_max_pool2d(x, 2, 3, _random_samples=u.float())
     with pytest.raises(ValueError, match=r"shape \(N', C, 2\)"):
         F.fractional_max_pool2d(x, 2, 3, _random_samples=u[:2])

@@ -531,7 +531,7 @@ def test_binary_cross_entropy_at_certain_predictions_and_bad_input():
             F.binary_cross_entropy(t64(bad), y)
         with pytest.raises(ValueError, match=r"binary_cross_entropy: target must hold probabilities in \[0, 1\]$"):
             F.binary_cross_entropy(y, t64(bad))
-    with pytest.raises(TypeError, match="binary_cross_entropy: target must be floating point .* got dtype int64"):
+    with pytest.raises(TypeError, match="binary_cross_entropy: target must be floating point .* got dtype torch.int64"):
         F.binary_cross_entropy(tg.tensor([0.5]), tg.tensor([1]))
     assert F.binary_cross_entropy(tg.tensor([0.5]), t64([1.0])).dtype == np.float32  # (the target takes p's dtype)
     w64 = F.binary_cross_entropy(tg.tensor([0.5]), tg.tensor([0.5]), weight=t64([2.0]))  # float32 stays float32
@@ -723,7 +723,7 @@ def test_wrong_target_shape_names_the_function():
 def test_float_class_indices_are_named_as_such():
     """A float target shaped like class indices is almost always indices of the wrong dtype."""
     with pytest.raises(TypeError, match=r"cross_entropy: target has shape \(3,\) like class indices, but dtype "
-                                        r"float32: class indices must be integers \(target.long\(\)\)"):
+                                        r"torch.float32: class indices must be integers \(target.long\(\)\)"):
         F.cross_entropy(tg.zeros(3, 10), tg.tensor([1.0, 2.0, 3.0]))
     with pytest.raises(TypeError, match=r"target has shape \(2, 5\) like class indices"):
         F.cross_entropy(tg.zeros(2, 4, 5), tg.zeros(2, 5))

@@ -736,7 +736,7 @@ def test_adaptive_log_softmax_errors():
         m(x, tg.tensor([[1, 2]]))
     with pytest.raises(ValueError, match=re.escape("AdaptiveLogSoftmaxWithLoss.predict: input must be 2-d")):
         m.predict(x[0])
-    with pytest.raises(TypeError, match="linear: input is float64, weight float32"):
+    with pytest.raises(TypeError, match="linear: input is torch.float64, weight torch.float32"):
         m(x.double(), tg.tensor([1, 2]))
 
 

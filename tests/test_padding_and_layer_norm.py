@@ -134,9 +134,9 @@ def test_rms_norm_module_matches_torch_and_refuses_bad_shapes():
     assert repr(nn.RMSNorm(4, eps=1e-6)) == "RMSNorm((4,), eps=1e-06, elementwise_affine=True)"
     with pytest.raises(ValueError, match=r"rms_norm: normalized_shape \(3, 4\) must be the input's trailing dims"):
         m(tg.randn(4, 3, dtype=tg.float64))
-    with pytest.raises(TypeError, match="rms_norm: input is float32 but weight is float64"):
+    with pytest.raises(TypeError, match="rms_norm: input is torch.float32 but weight is torch.float64"):
         m(tg.randn(3, 4))
-    with pytest.raises(TypeError, match="rms_norm: input must be floating point, got dtype int64"):
+    with pytest.raises(TypeError, match="rms_norm: input must be floating point, got dtype torch.int64"):
         nn.functional.rms_norm(tg.tensor([[1, 2]]), 2)
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(0).standard_normal((2, 3, 4))
