@@ -3137,6 +3137,19 @@ def _strided_ints(v: Any, op: str, what: str) -> Tuple[int, ...]:
     return tuple(int_arg(n, op, f"{what}[{i}]") for i, n in enumerate(v))
 
 
+def _sizes_and_strides(size: Any, stride: Any, op: str, mismatch: str) -> Tuple[tuple, tuple]:
+    """size and stride as int tuples of one length (else RuntimeError ``mismatch``, torch's op-specific message,
+    formatted with size, stride and their lengths n, m), none negative (torch's overflow message)."""
+    size, stride = _strided_ints(size, op, "size"), _strided_ints(stride, op, "stride")
+    if len(size) != len(stride):
+        raise RuntimeError(f"{op}: " + mismatch.format(size=list(size), stride=list(stride), n=len(size),
+                                                       m=len(stride)))
+    if min(size, default=0) < 0 or min(stride, default=0) < 0:
+        raise RuntimeError(f"{op}: Storage size calculation overflowed with sizes={list(size)} and "
+                           f"strides={list(stride)} (negative sizes and strides are not supported)")
+    return size, stride
+
+
 @complex_ok
 def strided_geometry(x: Any, size: Any, stride: Any, storage_offset: Any, op: str,
                      span: Optional[Tuple[int, int]] = None) -> Tuple[tuple, tuple, int]:
@@ -3144,17 +3157,12 @@ def strided_geometry(x: Any, size: Any, stride: Any, storage_offset: Any, op: st
     offset defaults to x's own), checked as torch: sizes and strides of one length, none negative, and every
     element inside that memory (torch's RuntimeErrors; numpy would read outside it). ``span``: (address, nbytes) of
     the memory to count from and stay inside instead (a storage's slice)."""
-    size, stride = _strided_ints(size, op, "size"), _strided_ints(stride, op, "stride")
+    size, stride = _sizes_and_strides(size, stride, op, "mismatch in length of strides and shape: size {size} has "
+                                      "{n} dims, stride {stride} {m}")
     itemsize = x.itemsize
     start, nbytes = backend.storage_span(x) if span is None else span
     offset = (backend.data_ptr(x) - start) // itemsize if storage_offset is None else \
         int_arg(storage_offset, op, "storage_offset")
-    if len(size) != len(stride):
-        raise RuntimeError(f"{op}: mismatch in length of strides and shape: size {list(size)} has {len(size)} "
-                           f"dims, stride {list(stride)} {len(stride)}")
-    if min(size, default=0) < 0 or min(stride, default=0) < 0:
-        raise RuntimeError(f"{op}: Storage size calculation overflowed with sizes={list(size)} and "
-                           f"strides={list(stride)} (negative sizes and strides are not supported)")
     if offset < 0:
         raise RuntimeError(f"{op}: Tensor: invalid storage offset {offset}")
     if 0 not in size:
@@ -3283,13 +3291,8 @@ def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = No
     enough (1 + sum((size - 1) * stride) elements; none for an empty one), filled with zeros where torch's is left
     uninitialised (as tg.empty). A zero stride makes it read-only, as as_strided's views."""
     op = "empty_strided"
-    size, stride = _strided_ints(size, op, "size"), _strided_ints(stride, op, "stride")
-    if len(size) != len(stride):
-        raise RuntimeError(f"{op}: dimensionality of sizes ({len(size)}) must match dimensionality of strides "
-                           f"({len(stride)})")
-    if min(size, default=0) < 0 or min(stride, default=0) < 0:
-        raise RuntimeError(f"{op}: Storage size calculation overflowed with sizes={list(size)} and "
-                           f"strides={list(stride)} (negative sizes and strides are not supported)")
+    size, stride = _sizes_and_strides(size, stride, op, "dimensionality of sizes ({n}) must match dimensionality "
+                                      "of strides ({m})")
     if layout is not None and repr(layout) != "torch.strided":
         raise ValueError(f"{op}: only the strided layout exists here, got {layout}")
     n = 0 if 0 in size else 1 + sum((k - 1) * s for k, s in zip(size, stride))
