@@ -228,13 +228,19 @@ def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002
 
 
 @complex_ok
+def _view_as_real(input: Tensor, op: str) -> Tensor:
+    """view_as_real and view_as_real_copy (``op`` names the caller in the errors)."""
+    input = _input(op, input)
+    if input.dtype.kind != "c":
+        raise RuntimeError(f"{op} is only supported for complex tensors")
+    return ViewAsReal()(input)
+
+
+@complex_ok
 def view_as_real(input: Tensor) -> Tensor:
     """torch.view_as_real: a complex tensor as a real one with a last dim of 2 (a copy here; values and gradients
     as torch's view)."""
-    input = _input("view_as_real", input)
-    if input.dtype.kind != "c":
-        raise RuntimeError("view_as_real is only supported for complex tensors")
-    return ViewAsReal()(input)
+    return _view_as_real(input, "view_as_real")
 
 
 @complex_ok
@@ -247,10 +253,7 @@ def view_as_complex(input: Tensor) -> Tensor:
 @complex_ok
 def view_as_real_copy(input: Tensor) -> Tensor:
     """torch.view_as_real_copy: view_as_real's result in memory of its own (view_as_real is a copy here already)."""
-    input = _input("view_as_real_copy", input)
-    if input.dtype.kind != "c":
-        raise RuntimeError("view_as_real_copy is only supported for complex tensors")
-    return ViewAsReal()(input)
+    return _view_as_real(input, "view_as_real_copy")
 
 
 @complex_ok
