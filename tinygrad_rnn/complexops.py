@@ -249,7 +249,6 @@ def view_as_complex(input: Tensor) -> Tensor:
     return ViewAsComplex()(_input("view_as_complex", input))
 
 
-
 @complex_ok
 def view_as_real_copy(input: Tensor) -> Tensor:
     """torch.view_as_real_copy: view_as_real's result in memory of its own (view_as_real is a copy here already)."""
