@@ -10,15 +10,27 @@ A Dataset maps an index to a sample; a sampler yields indices (a batch sampler, 
 fetches each batch's samples and joins them with ``collate_fn`` (default_collate stacks them field by field).
 Sequences of different lengths need a collate_fn that pads them, e.g. one built on nn.utils.rnn.pad_sequence;
 ``tinygrad_rnn.data.length_batches`` gives batches of similar lengths to pass as ``batch_sampler``.
-Everything runs in this one process: there are no worker processes.
+With ``num_workers=0`` everything runs in this one process; with more, worker processes (torch's rules: each with
+its copy of the dataset and its own seed, batches sent round-robin and handed back in order) load the batches.
 """
 from __future__ import annotations
 
+import atexit
 import bisect
 import copy
+import itertools
 import math
+import multiprocessing
+import multiprocessing.context
+import os
+import pickle
+import queue
+import random
+import sys
+import traceback
 import warnings
 from collections.abc import Mapping, MutableMapping, MutableSequence, Sequence
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 import numpy as np
@@ -211,11 +223,28 @@ def random_split(dataset: Any, lengths: Sequence[float],
     return [Subset(dataset, order[end - k:end]) for end, k in zip(ends, lengths)]
 
 
-def get_worker_info() -> None:
-    """torch's: information about the DataLoader worker process this runs in, None in the main process. There are
-    no worker processes here (num_workers=0 only), so always None: an IterableDataset that splits its stream by
-    worker sees the one main process."""
-    return None
+@dataclass(frozen=True)
+class WorkerInfo:
+    """What get_worker_info tells a DataLoader worker process (torch's fields): its ``id`` (0 to num_workers - 1),
+    ``num_workers``, the ``seed`` its random generators were given (base seed + id) and its own copy of the
+    ``dataset``; ``rng`` and ``worker_method`` as torch's for process workers (None, 'multiprocessing')."""
+
+    id: int
+    num_workers: int
+    seed: int
+    dataset: Any
+    rng: Any = None
+    worker_method: Optional[str] = "multiprocessing"
+
+
+_worker_info: Optional[WorkerInfo] = None  # (set in a worker process only)
+
+
+def get_worker_info() -> Optional[WorkerInfo]:
+    """torch's: the WorkerInfo of the DataLoader worker process this runs in, None in the main process. An
+    IterableDataset reads it in ``__iter__`` to give each worker its own share of the stream (each worker iterates
+    its own copy of the dataset: without that, every worker yields the whole stream)."""
+    return _worker_info
 
 
 # ----------------------------------------------------------------------------- samplers
@@ -472,12 +501,23 @@ class DataLoader:
     ``batch_size=None`` turns batching off: each sample goes through ``collate_fn`` (default: default_convert)
     alone. An IterableDataset's stream is cut into batches of ``batch_size`` in order (shuffle, sampler and
     batch_sampler are refused, as torch); ``len`` is the number of batches its own len() gives, if it has one.
-    Argument clashes raise ValueError as in torch. ``num_workers`` must be 0: this engine loads in the one process
-    it runs in, and anything else raises NotImplementedError rather than pretend to run workers.
-    The arguments come in torch's order. ``pin_memory`` (and ``pin_memory_device``, ``in_order``) are accepted and
-    change nothing: batches are host arrays already and come in order; ``worker_init_fn`` is never called (there
-    are no workers), ``timeout`` must be 0, and the worker-only ``multiprocessing_context``, ``prefetch_factor`` and
-    ``persistent_workers`` raise ValueError as in torch at num_workers=0.
+    Argument clashes raise ValueError as in torch. The arguments come in torch's order.
+
+    ``num_workers=0`` loads in this process: ``timeout`` must be 0, ``worker_init_fn`` is never called, and the
+    worker-only ``multiprocessing_context``, ``prefetch_factor`` and ``persistent_workers`` raise ValueError as in
+    torch. ``num_workers > 0`` starts that many worker processes at each ``iter`` (torch's rules): each has its own
+    copy of the dataset (and of collate_fn and worker_init_fn), seeds Python's ``random``, tg's generators and
+    numpy's global ``np.random`` from a base seed plus its id (get_worker_info tells the seed), then calls
+    ``worker_init_fn(worker_id)``. Map-style batches go to the workers round-robin, ``prefetch_factor`` (default 2)
+    batches per worker ahead, and come back in order (``in_order=False``: as they finish); each worker iterates its
+    own copy of an IterableDataset, so the stream comes once per worker unless it splits itself by
+    get_worker_info(), the workers' batches interleaved. Samples cross to this process by pickle. An error in a
+    worker is raised here again, naming the worker and carrying its traceback's text; ``timeout`` (seconds, 0: no
+    limit) raises RuntimeError when a batch takes longer. The workers stop at the end of the pass, or when the
+    iterator is dropped (a ``break``, an error); with ``persistent_workers`` they stay for the next epoch.
+    ``multiprocessing_context`` is a start method's name ('fork', 'spawn', 'forkserver') or a context (default:
+    the platform's). ``pin_memory`` and ``pin_memory_device`` are accepted and change nothing: batches are host
+    arrays already.
     """
 
     def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: Optional[bool] = None,
@@ -491,19 +531,28 @@ class DataLoader:
             raise ValueError(f"DataLoader: num_workers must be non-negative, got {num_workers}; "
                              "use num_workers=0 to load in this process")
         if num_workers > 0:
-            raise NotImplementedError(f"DataLoader: num_workers={num_workers}: this engine loads data in one "
-                                      "process; use num_workers=0")
+            _check_positive_int("DataLoader", "num_workers", num_workers)
         if timeout < 0:
             raise ValueError(f"DataLoader: timeout must be non-negative, got {timeout}")
-        if timeout > 0:  # (torch's in-process iterator refuses it when iterating)
-            raise ValueError(f"DataLoader: timeout={timeout} applies to worker processes; loading here is in this "
-                             "process (num_workers=0), which takes timeout=0 only")
-        for name, value, unset in (("multiprocessing_context", multiprocessing_context, None),
-                                   ("prefetch_factor", prefetch_factor, None),
-                                   ("persistent_workers", bool(persistent_workers), False)):
-            if value is not unset:
-                raise ValueError(f"DataLoader: {name}={value!r} needs worker processes (num_workers > 0), which this "
-                                 "engine does not run; leave it unset")
+        if num_workers == 0:
+            if timeout > 0:  # (torch's in-process iterator refuses it when iterating)
+                raise ValueError(f"DataLoader: timeout={timeout} applies to worker processes; loading here is in "
+                                 "this process (num_workers=0), which takes timeout=0 only")
+            for name, value, unset in (("multiprocessing_context", multiprocessing_context, None),
+                                       ("prefetch_factor", prefetch_factor, None),
+                                       ("persistent_workers", bool(persistent_workers), False)):
+                if value is not unset:
+                    raise ValueError(f"DataLoader: {name}={value!r} needs worker processes (num_workers > 0); "
+                                     "leave it unset")
+        else:
+            prefetch_factor = 2 if prefetch_factor is None else prefetch_factor
+            _check_positive_int("DataLoader", "prefetch_factor", prefetch_factor)
+            multiprocessing_context = _multiprocessing_context(multiprocessing_context)
+        self.num_workers, self.prefetch_factor, self.persistent_workers = num_workers, prefetch_factor, \
+            bool(persistent_workers)
+        self.multiprocessing_context, self.in_order, self.pin_memory_device = multiprocessing_context, in_order, \
+            pin_memory_device
+        self._iterator: Optional[_WorkerIterator] = None  # (the persistent workers' iterator)
         if isinstance(dataset, IterableDataset):  # (a stream: no indices to sample, shuffle or batch)
             for name, value in (("shuffle", shuffle if shuffle else None), ("sampler", sampler),
                                 ("batch_sampler", batch_sampler)):
@@ -516,7 +565,7 @@ class DataLoader:
             if batch_size is not None:
                 _check_positive_int("DataLoader", "batch_size", batch_size)
                 _check_bool("DataLoader", "drop_last", drop_last)
-            self.dataset, self.batch_size, self.drop_last, self.num_workers = dataset, batch_size, drop_last, 0
+            self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
             self.sampler = self.batch_sampler = None
             self.generator, self.pin_memory, self.timeout = generator, bool(pin_memory), timeout
             self.worker_init_fn = worker_init_fn
@@ -535,36 +584,53 @@ class DataLoader:
             sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         if batch_size is not None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
-        self.dataset, self.batch_size, self.drop_last, self.num_workers = dataset, batch_size, drop_last, num_workers
+        self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
         self.sampler, self.batch_sampler, self.generator = sampler, batch_sampler, generator
         self.pin_memory, self.timeout, self.worker_init_fn = bool(pin_memory), timeout, worker_init_fn
         self.collate_fn = collate_fn or (default_convert if batch_sampler is None else default_collate)
 
     def __iter__(self) -> Iterator[Any]:
-        if isinstance(self.dataset, IterableDataset):
-            yield from self._stream()
-        elif self.batch_sampler is None:
-            for i in self.sampler:
-                yield self.collate_fn(self.dataset[i])
+        """One pass over the batches: in this process (num_workers=0), else from worker processes started now
+        (with persistent_workers, those of the first pass, sent on to the next)."""
+        if self.num_workers == 0:
+            return self._in_process()
+        if not self.persistent_workers:
+            return _WorkerIterator(self)
+        if self._iterator is None:
+            self._iterator = _WorkerIterator(self)
         else:
-            for indices in self.batch_sampler:
-                yield self.collate_fn([self.dataset[i] for i in indices])
+            self._iterator._reset(self)
+        return self._iterator
 
-    def _stream(self) -> Iterator[Any]:
-        """An IterableDataset's samples (a fresh iter each epoch), in batches of batch_size, the last shorter one
-        dropped with drop_last; each sample alone with batch_size=None."""
-        if self.batch_size is None:
-            for sample in self.dataset:
-                yield self.collate_fn(sample)
-            return
-        batch = []
-        for sample in self.dataset:
-            batch.append(sample)
-            if len(batch) == self.batch_size:
-                yield self.collate_fn(batch)
-                batch = []
-        if batch and not self.drop_last:
-            yield self.collate_fn(batch)
+    def _in_process(self) -> Iterator[Any]:
+        """The batches loaded here, by the fetcher the workers use (an IterableDataset's iter is taken at the first
+        batch, a fresh one each epoch; its end ends the pass)."""
+        fetcher = self._fetcher()
+        for task in self._tasks():
+            if fetcher.stream is None:
+                yield fetcher.fetch(task)
+                continue
+            try:
+                batch = fetcher.fetch(task)
+            except StopIteration:
+                return
+            yield batch
+
+    @property
+    def _batched(self) -> bool:
+        """Whether a task is a batch's indices (collate_fn joins a list of samples) rather than one index."""
+        return self.batch_size is not None or self.batch_sampler is not None
+
+    def _fetcher(self) -> "_Fetcher":
+        return _Fetcher(self.dataset, isinstance(self.dataset, IterableDataset), self._batched, self.collate_fn,
+                        self.drop_last)
+
+    def _tasks(self) -> Iterator[Any]:
+        """What the workers are sent, one task each: a batch's indices (one index with batching off); for an
+        IterableDataset, endlessly, batch_size Nones (one None), as torch's _InfiniteConstantSampler batched."""
+        if isinstance(self.dataset, IterableDataset):
+            return itertools.repeat(None if self.batch_size is None else [None] * self.batch_size)
+        return iter(self.sampler if self.batch_sampler is None else self.batch_sampler)
 
     def __len__(self) -> int:
         """The number of batches; for an IterableDataset, from its len() (a TypeError if it defines none)."""
@@ -574,6 +640,388 @@ class DataLoader:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
+
+
+# ----------------------------------------------------------------------------- worker processes
+_STATUS_CHECK_INTERVAL = 5.0  # seconds between a blocked worker's (or loader's) checks that the other side lives
+_exiting = False  # (set at interpreter exit: iterators dropped then leave the workers to multiprocessing's cleanup)
+# The index queues of each running _WorkerIterator, by id: held here so that an iterator collected in a reference
+# cycle (an exception's traceback holds it) still has them working in its __del__. A queue in the same cycle would
+# be closed first (its weakref finalizer runs before __del__), the None that stops each worker lost, and the
+# shutdown would wait for the workers' timeout.
+_index_queues_held: dict = {}
+
+
+@atexit.register
+def _note_exit() -> None:
+    global _exiting
+    _exiting = True
+
+
+def _multiprocessing_context(context: Any) -> Any:
+    """DataLoader's multiprocessing_context as a context: a start method's name or a context (torch's errors)."""
+    if context is None:
+        return None
+    if isinstance(context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if context not in methods:
+            raise ValueError(f"DataLoader: multiprocessing_context option should specify a valid start method in "
+                             f"{methods!r}, but got multiprocessing_context={context!r}")
+        return multiprocessing.get_context(context)
+    if not isinstance(context, multiprocessing.context.BaseContext):
+        raise TypeError(f"DataLoader: multiprocessing_context option should be a valid context object or a string "
+                        f"specifying the start method, but got multiprocessing_context={context!r}")
+    return context
+
+
+def _base_seed(generator: Any) -> int:
+    """A pass's base seed for its workers (worker k seeds with base + k), a 63-bit int from the loader's generator
+    or the package's, as torch's. Taken from a child of the generator (numpy's SeedSequence.spawn), which leaves
+    the generator's stream as it was, so a shuffle gives the same batches whatever num_workers; a generator whose
+    seed cannot spawn children gives a draw from its stream."""
+    gen = _generator(generator, "DataLoader")
+    try:
+        gen = gen.spawn(1)[0]
+    except (TypeError, AttributeError):
+        pass
+    return int(gen.integers(2 ** 63))
+
+
+def _numpy_seed(base_seed: int, worker_id: int) -> List[int]:
+    """Worker worker_id's seed for numpy's global generator: torch's _generate_state, 4 uint32 words hashed from
+    the worker id and the base seed's two 32-bit halves (numpy's SeedSequence mixing), so the workers' numpy draws
+    differ from each other and from the tg/random seed base + id."""
+    mask = 0xFFFFFFFF
+    mult_a, state = 0x931E8875, [0x43B0D7E5]
+
+    def hashed(value: int) -> int:
+        value = (value ^ state[0]) & mask
+        state[0] = (state[0] * mult_a) & mask
+        value = (value * state[0]) & mask
+        return value ^ (value >> 16)
+
+    def mix(x: int, y: int) -> int:
+        r = ((0xCA01F9DD * x) - (0x4973F715 * y)) & mask
+        return r ^ (r >> 16)
+
+    pool = [hashed(v) for v in (worker_id, base_seed & mask, base_seed >> 32, 0)]
+    for src in range(4):
+        for dst in range(4):
+            if src != dst:
+                pool[dst] = mix(pool[dst], hashed(pool[src]))
+    out, const = [], 0x8B51F9DD
+    for value in pool:
+        value ^= const
+        const = (const * 0x58F38DED) & mask
+        value = (value * const) & mask
+        out.append(value ^ (value >> 16))
+    return out
+
+
+class _KeyErrorMessage(str):
+    """A KeyError's message that prints as itself (KeyError shows the repr of its argument)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class _WorkerError:
+    """An exception caught in a worker, sent to the main process as its type and traceback text (traceback
+    objects do not pickle) and raised there again with torch's message: 'Caught ValueError in DataLoader worker
+    process 1.' then 'Original Traceback (most recent call last): ...'. A type that does not pickle (a class
+    defined in a function) comes as a RuntimeError."""
+
+    def __init__(self, worker_id: int) -> None:
+        exc_type, exc, tb = sys.exc_info()
+        self.text, self.name = "".join(traceback.format_exception(exc_type, exc, tb)), exc_type.__name__
+        try:
+            pickle.dumps(exc_type)
+            self.exc_type = exc_type
+        except Exception:  # noqa: BLE001
+            self.exc_type = RuntimeError
+        self.where = f"in DataLoader worker process {worker_id}"
+
+    def reraise(self) -> None:
+        msg = f"Caught {self.name} {self.where}.\nOriginal {self.text}"
+        if self.exc_type is KeyError:
+            msg = _KeyErrorMessage(msg)
+        try:
+            error = self.exc_type(msg)
+        except Exception:  # noqa: BLE001  (a type that takes other arguments)
+            raise RuntimeError(msg) from None
+        raise error
+
+
+@dataclass(frozen=True)
+class _StreamEnd:
+    """A worker's IterableDataset copy is used up."""
+    worker_id: int
+
+
+class _Resume:
+    """Sent to persistent workers for a new pass: restart the dataset's iteration (each answers it back)."""
+
+
+class _Fetcher:
+    """One task to one batch, in a worker or in the main process (torch's fetchers): map-style, the samples at the
+    indices collated; an IterableDataset, the next batch_size samples of the iteration it started (StopIteration
+    once they are used up, a short last batch dropped with drop_last)."""
+
+    def __init__(self, dataset: Any, iterable: bool, batched: bool, collate_fn: Callable, drop_last: bool) -> None:
+        self.dataset, self.batched, self.collate_fn, self.drop_last = dataset, batched, collate_fn, drop_last
+        self.stream, self.ended = (iter(dataset) if iterable else None), False
+
+    def fetch(self, task: Any) -> Any:
+        if self.stream is None:
+            return self.collate_fn([self.dataset[i] for i in task] if self.batched else self.dataset[task])
+        if self.ended:
+            raise StopIteration
+        if not self.batched:
+            return self.collate_fn(next(self.stream))
+        samples = list(itertools.islice(self.stream, len(task)))
+        self.ended = len(samples) < len(task)
+        if not samples or (self.drop_last and self.ended):
+            raise StopIteration
+        return self.collate_fn(samples)
+
+
+def _payload(data: Any, worker_id: int) -> bytes:
+    """data pickled in the worker (a batch that does not pickle becomes the error, rather than being lost in the
+    queue's feeder thread while the main process waits for it)."""
+    try:
+        return pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001
+        return pickle.dumps(_WorkerError(worker_id), pickle.HIGHEST_PROTOCOL)
+
+
+def _worker_loop(dataset: Any, iterable: bool, batched: bool, collate_fn: Callable, drop_last: bool,
+                 index_queue: Any, data_queue: Any, done_event: Any, base_seed: int,
+                 init_fn: Optional[Callable[[int], Any]], worker_id: int, num_workers: int) -> None:
+    """A worker process: seed, run worker_init_fn, then answer each (task number, task) of index_queue with
+    (task number, pickled batch or _WorkerError or _StreamEnd) on data_queue until None comes (or the main
+    process is gone)."""
+    global _worker_info
+    try:
+        seed = base_seed + worker_id
+        random.seed(seed)
+        backend.manual_seed(seed)
+        np.random.seed(_numpy_seed(base_seed, worker_id))
+        _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
+        fetcher, init_error = None, None
+        try:
+            if init_fn is not None:
+                init_fn(worker_id)
+            fetcher = _Fetcher(dataset, iterable, batched, collate_fn, drop_last)
+        except Exception:  # noqa: BLE001
+            init_error = _payload(_WorkerError(worker_id), worker_id)
+        ended, parent = False, os.getppid()
+        while os.getppid() == parent:
+            try:
+                message = index_queue.get(timeout=_STATUS_CHECK_INTERVAL)
+            except queue.Empty:
+                continue
+            if isinstance(message, _Resume):
+                data_queue.put((message, None))
+                ended = False
+                try:
+                    fetcher, init_error = _Fetcher(dataset, iterable, batched, collate_fn, drop_last), None
+                except Exception:  # noqa: BLE001
+                    init_error = _payload(_WorkerError(worker_id), worker_id)
+                continue
+            if message is None:
+                break
+            if done_event.is_set() or ended:
+                continue
+            number, task = message
+            if init_error is not None:
+                data_queue.put((number, init_error))
+                continue
+            try:
+                data = fetcher.fetch(task)
+            except StopIteration:
+                if not iterable:
+                    data = _WorkerError(worker_id)
+                else:
+                    data, ended = _StreamEnd(worker_id), True
+            except Exception:  # noqa: BLE001
+                data = _WorkerError(worker_id)
+            data_queue.put((number, _payload(data, worker_id)))
+            del data, task, message
+    except KeyboardInterrupt:  # (Ctrl-C reaches the workers too; the main process reports it)
+        pass
+    if done_event.is_set():  # (nobody reads what is left: exit without flushing it)
+        data_queue.cancel_join_thread()
+        data_queue.close()
+
+
+class _WorkerIterator:
+    """One pass of a DataLoader over worker processes (torch's _MultiProcessingDataLoaderIter's algorithm): tasks
+    numbered in order and sent round-robin to the workers that still run, prefetch_factor per worker ahead; the
+    answers are handed back in task order (held until their turn), or as they come with in_order=False."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        self._shutdown, self._workers, self._index_queues = True, [], []  # (for __del__ should the start fail)
+        n = self._num_workers = loader.num_workers
+        self._iterable = isinstance(loader.dataset, IterableDataset)
+        self._prefetch, self._in_order, self._timeout = loader.prefetch_factor, loader.in_order, loader.timeout
+        self._persistent = loader.persistent_workers
+        self._status = [True] * n
+        base_seed = _base_seed(loader.generator)
+        context = loader.multiprocessing_context or multiprocessing.get_context()
+        self._data_queue, self._done = context.Queue(), context.Event()
+        self._shutdown = False
+        _index_queues_held[id(self)] = self._index_queues
+        try:
+            for worker_id in range(n):
+                index_queue = context.Queue()
+                index_queue.cancel_join_thread()
+                worker = context.Process(target=_worker_loop, daemon=True, args=(
+                    loader.dataset, self._iterable, loader._batched, loader.collate_fn, loader.drop_last, index_queue,
+                    self._data_queue, self._done, base_seed, loader.worker_init_fn, worker_id, n))
+                worker.start()
+                self._index_queues.append(index_queue)
+                self._workers.append(worker)
+            self._reset(loader, first=True)
+        except BaseException:
+            self._shutdown_workers()
+            raise
+
+    def __iter__(self) -> "_WorkerIterator":
+        return self
+
+    def _reset(self, loader: DataLoader, first: bool = False) -> None:
+        """A new pass: fresh tasks from the loader's sampler, the workers (persistent ones told to restart their
+        datasets, and their answers to the last pass discarded), the first prefetch_factor tasks each sent."""
+        n = self._num_workers
+        self._tasks = loader._tasks()
+        self._send_idx = self._rcvd_idx = self._outstanding = 0
+        self._task_info: dict = {}  # task number -> (worker,) while out, (worker, data) when it came early
+        self._status, self._worker_tasks = [True] * n, [0] * n
+        self._next_worker = itertools.cycle(range(n))
+        if not first:
+            for index_queue in self._index_queues:
+                index_queue.put(_Resume())
+            left = n
+            while left:
+                if isinstance(self._get_data()[0], _Resume):
+                    left -= 1
+        for _ in range(self._prefetch * n):
+            self._try_put_task()
+
+    def _try_get(self, timeout: float) -> Any:
+        """(True, (task number, data)) from the workers within timeout seconds, or (False, None); a worker that
+        died meanwhile is a RuntimeError, as torch's."""
+        try:
+            number, payload = self._data_queue.get(timeout=timeout)
+        except queue.Empty as e:
+            dead = [i for i, w in enumerate(self._workers) if self._status[i] and not w.is_alive()]
+            for i in dead:
+                self._mark_worker_unavailable(i)
+            if dead:
+                pids = ", ".join(str(self._workers[i].pid) for i in dead)
+                raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly") from e
+            return False, None
+        return True, (number, None if payload is None else pickle.loads(payload))
+
+    def _get_data(self) -> Any:
+        if self._timeout > 0:
+            ok, data = self._try_get(self._timeout)
+            if not ok:
+                raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
+            return data
+        while True:
+            ok, data = self._try_get(_STATUS_CHECK_INTERVAL)
+            if ok:
+                return data
+
+    def __next__(self) -> Any:
+        while True:
+            while self._rcvd_idx < self._send_idx:  # (skip the tasks of workers whose stream ended)
+                info = self._task_info.get(self._rcvd_idx)
+                if info and (len(info) == 2 or self._status[info[0]]):
+                    break
+                self._task_info.pop(self._rcvd_idx, None)
+                self._rcvd_idx += 1
+            else:
+                if not self._persistent:
+                    self._shutdown_workers()
+                raise StopIteration
+            if len(self._task_info[self._rcvd_idx]) == 2:  # (it came earlier)
+                worker_id, data = self._task_info.pop(self._rcvd_idx)
+                self._rcvd_idx += 1
+                return self._process(data, worker_id)
+            number, data = self._get_data()
+            self._outstanding -= 1
+            if isinstance(data, _StreamEnd):
+                if self._persistent:
+                    self._status[data.worker_id] = False
+                else:
+                    self._mark_worker_unavailable(data.worker_id)
+                self._try_put_task()
+                continue
+            if number == self._rcvd_idx or not self._in_order:
+                worker_id = self._task_info.pop(number)[0]
+                self._rcvd_idx += number == self._rcvd_idx
+                return self._process(data, worker_id)
+            self._task_info[number] += (data,)
+
+    def _try_put_task(self) -> None:
+        """The next task to the next running worker in turn (with in_order=False, one not already holding its
+        share of the prefetched tasks); none when the sampler is used up or no worker runs."""
+        most = self._prefetch * self._num_workers
+        try:
+            task = next(self._tasks)
+        except StopIteration:
+            return
+        for _ in range(self._num_workers):
+            worker_id = next(self._next_worker)
+            if self._status[worker_id] and (self._in_order or
+                                            self._worker_tasks[worker_id] < most // sum(self._status)):
+                break
+        else:
+            return
+        self._index_queues[worker_id].put((self._send_idx, task))
+        self._task_info[self._send_idx] = (worker_id,)
+        self._worker_tasks[worker_id] += 1
+        self._outstanding += 1
+        self._send_idx += 1
+
+    def _process(self, data: Any, worker_id: int) -> Any:
+        self._worker_tasks[worker_id] -= 1
+        self._try_put_task()
+        if isinstance(data, _WorkerError):
+            data.reraise()
+        return data
+
+    def _mark_worker_unavailable(self, worker_id: int) -> None:
+        self._index_queues[worker_id].put(None)
+        self._status[worker_id] = False
+
+    def _shutdown_workers(self) -> None:
+        """Stop the workers: the done event, None to each, a join; any still alive after that is terminated."""
+        if self._shutdown or _exiting:
+            return
+        self._shutdown = True
+        try:
+            self._done.set()
+            for worker_id in range(len(self._workers)):
+                if self._persistent or self._status[worker_id]:
+                    self._mark_worker_unavailable(worker_id)
+            for worker in self._workers:
+                worker.join(timeout=_STATUS_CHECK_INTERVAL)
+            for index_queue in self._index_queues:
+                index_queue.cancel_join_thread()
+                index_queue.close()
+        finally:
+            for worker in self._workers:
+                if worker.is_alive():
+                    worker.terminate()
+                    worker.join(timeout=_STATUS_CHECK_INTERVAL)
+            self._data_queue.close()
+            _index_queues_held.pop(id(self), None)
+
+    def __del__(self) -> None:
+        self._shutdown_workers()
 
 
 def _import_submodules() -> None:
