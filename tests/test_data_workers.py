@@ -13,6 +13,7 @@ import pytest
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.utils.data as data_module
+from tinygrad_rnn import backend
 from tinygrad_rnn.utils.data import (DataLoader, IterableDataset, SubsetRandomSampler, TensorDataset,
                                      get_worker_info)
 
@@ -174,6 +175,28 @@ def test_numpy_seed_is_torchs_generate_state():
     rng = random.Random(0)
     for base, wid in [(0, 0), (2 ** 63 - 1, 7)] + [(rng.randrange(2 ** 63), rng.randrange(16)) for _ in range(50)]:
         assert data_module._numpy_seed(base, wid) == worker._generate_state(base, wid)
+
+
+class BrokenCuPy:
+    """A CuPy whose generators cannot be made: what a worker forked from a process that had used CUDA meets."""
+
+    class ndarray:
+        pass
+
+    class random:
+        @staticmethod
+        def default_rng(seed):
+            raise RuntimeError("CUDA driver initialization failed (a forked process)")
+
+
+def test_seeding_a_worker_makes_no_device_generator(children, monkeypatch):
+    """tg.manual_seed (and so each worker's seeding) leaves the CuPy generator to the first draw on the GPU, with
+    the same seed: a worker forked from a CUDA process that loads host data starts."""
+    monkeypatch.setattr(backend, "_cupy", BrokenCuPy)
+    tg.manual_seed(4)
+    assert tg.initial_seed() == 4
+    samples = probe(DataLoader(Probe(), num_workers=2))
+    assert [s["tg_seed"] for s in samples] == [samples[0]["seed"], samples[0]["seed"] + 1] * 2
 
 
 def test_base_seed_from_generator_or_manual_seed(children):

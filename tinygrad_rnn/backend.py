@@ -303,12 +303,11 @@ _rngs: dict = {}
 def manual_seed(seed: int) -> "Generator":
     """Seed every generator the package uses (numpy's and, when present, CuPy's). As torch.manual_seed, seed is
     taken through int() and a negative one as its uint64 (-1 is 2^64 - 1), which initial_seed then returns; returns
-    default_generator."""
+    default_generator. CuPy's is made from the seed at its first draw (rng), not here: seeding touches no GPU (a
+    DataLoader worker forked from a process that used CUDA seeds itself and loads host data)."""
     seed = int(seed) % 2 ** 64
     _rngs.clear()
     _rngs["cpu"] = np.random.default_rng(seed)
-    if _cupy is not None:
-        _rngs["cuda"] = _cupy.random.default_rng(seed)
     _rngs["seed"] = seed
     return default_generator
 
