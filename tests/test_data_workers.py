@@ -392,6 +392,7 @@ def test_start_methods_and_worker_argument_errors(children):
             DataLoader(range(3), num_workers=2, prefetch_factor=bad)
     with pytest.raises(ValueError, match="num_workers"):
         DataLoader(range(3), num_workers=1.5)
+    assert [b.item() for b in DataLoader(range(3), num_workers=np.int64(2))] == [0, 1, 2]
 
 
 def test_worker_argument_errors_match_torch():

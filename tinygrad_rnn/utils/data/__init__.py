@@ -531,6 +531,7 @@ class DataLoader:
             raise ValueError(f"DataLoader: num_workers must be non-negative, got {num_workers}; "
                              "use num_workers=0 to load in this process")
         if num_workers > 0:
+            num_workers = int(num_workers) if isinstance(num_workers, np.integer) else num_workers
             _check_positive_int("DataLoader", "num_workers", num_workers)
         if timeout < 0:
             raise ValueError(f"DataLoader: timeout must be non-negative, got {timeout}")
