@@ -2360,3 +2360,53 @@ def test_code_may_set_its_own_attributes_on_a_tensor_as_torchs():
     assert copy.deepcopy(leaf).tag == "x"
     with pytest.raises(AttributeError):
         tg.ones(1).never_set
+
+
+# ============================================================================ pickle and deepcopy
+def _pickled(t):
+    return pickle.loads(pickle.dumps(t))
+
+
+def test_pickle_keeps_data_requires_grad_and_attributes_not_graph_or_grad(device):
+    """As torch's: a pickled non-leaf comes back a leaf that requires grad (no graph crosses, e.g. from a
+    DataLoader worker), .grad is not pickled, attributes set on the tensor are, and a Parameter stays one."""
+    a = tg.tensor([1.0, -2.0, 3.0], dtype=tg.float64, device=device, requires_grad=True)
+    a.grad, a.note = tg.ones(3, dtype=tg.float64, device=device), "kept"
+    b = a * 2
+    pb, pa = _pickled(b), _pickled(a)
+    assert pb.is_leaf and pb.grad_fn is None and pb.requires_grad and pb.device == b.device
+    np.testing.assert_array_equal(pb.cpu().numpy(), [2.0, -4.0, 6.0])
+    assert pa.grad is None and pa.note == "kept" and pa.requires_grad and pa.dtype is tg.float64
+    assert not _pickled(b.detach()).requires_grad
+    p = tg.nn.Parameter(tg.zeros(2, device=device), requires_grad=False)
+    assert type(_pickled(p)) is tg.nn.Parameter and not _pickled(p).requires_grad
+    assert type(_pickled(tg.nn.Buffer(tg.zeros(2, device=device)))) is tg.Tensor  # (torch's Buffer is a Tensor)
+    s = copy.copy(a)  # (a shallow copy shares the memory, as torch's)
+    s.array[0] = 7.0
+    assert float(a.array[0]) == 7.0
+
+
+def test_pickle_agrees_with_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (torch, tg):
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        a.grad = lib.ones(2)
+        got = (_pickled(a * 3), _pickled(a))
+        if lib is torch:
+            want = [(t.is_leaf, t.requires_grad, t.grad is None, t.tolist()) for t in got]
+    assert [(t.is_leaf, t.requires_grad, t.grad is None, t.tolist()) for t in got] == want
+
+
+def test_deepcopy_of_a_leaf_copies_grad_and_attributes_and_of_a_non_leaf_its_graph(device):
+    a = tg.tensor([1.0, 2.0], dtype=tg.float64, device=device, requires_grad=True)
+    a.grad, a.tag = tg.ones(2, dtype=tg.float64, device=device), [1]
+    c = copy.deepcopy(a)
+    assert c.is_leaf and c.requires_grad and c.array is not a.array and c.tag == [1] and c.tag is not a.tag
+    np.testing.assert_array_equal(c.grad.cpu().numpy(), [1.0, 1.0])
+    assert c.grad.array is not a.grad.array
+    b = a * a  # (torch refuses a non-leaf; ours copies its graph, its leaves mapped by the same memo)
+    a2, b2 = copy.deepcopy([a, b])
+    a2.grad = None
+    b2.sum().backward()
+    np.testing.assert_array_equal(a2.grad.cpu().numpy(), [2.0, 4.0])
+    assert a.grad.tolist() == [1.0, 1.0]

@@ -1174,6 +1174,16 @@ def _promote_kinds(a: Optional[np.dtype], b: Optional[np.dtype]) -> Optional[np.
     return np.promote_types(a, b) if ra == rb else a if ra > rb else b
 
 
+def _rebuild_tensor(cls: type, array: Any, requires_grad: bool, attrs: Optional[dict]) -> "Tensor":
+    """A pickled tensor back: a leaf of cls (a subclass keeps its class; its own slots stay unset) on array."""
+    t = Tensor._make(array, requires_grad=bool(requires_grad))
+    if cls is not Tensor:
+        t = cls._unpickled(t)
+    if attrs:
+        t.__dict__.update(attrs)
+    return t
+
+
 class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
@@ -1234,6 +1244,39 @@ class Tensor:
             vc = self._vc = [0]
         view._vc = vc
         return view
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        """pickle (and copy.copy) as torch's: the array, requires_grad and the attributes set on the tensor, not its
+        graph, .grad or hooks, so a non-leaf comes back a leaf (a DataLoader worker's sample carries no graph)."""
+        return _rebuild_tensor, (type(self), self.array, self.requires_grad, getattr(self, "__dict__", None) or None)
+
+    @classmethod
+    def _unpickled(cls, t: "Tensor") -> "Tensor":
+        """t, a plain leaf, as one of this subclass (pickle's and deepcopy's rebuild)."""
+        new = object.__new__(cls)
+        new.array, new._requires_grad, new._grad, new.grad_fn, new._hooks, new._vc, new._base = \
+            t.array, t._requires_grad, None, None, None, None, None
+        return new
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "Tensor":
+        """copy.deepcopy: a leaf's data copied, with its requires_grad, .grad and attributes (deep copies, what is
+        shared staying shared), as torch's. A non-leaf (a pruned module's weight) is copied with its graph, whose
+        leaves the same memo maps to their copies (torch refuses a non-leaf)."""
+        import copy
+        if id(self) in memo:
+            return memo[id(self)]
+        if self.grad_fn is None:
+            t = memo[id(self)] = _rebuild_tensor(type(self), self.array.copy(), self._requires_grad, None)
+            if self._grad is not None:
+                t._grad = copy.deepcopy(self._grad, memo)
+        else:
+            t = memo[id(self)] = object.__new__(type(self))
+            for name in ("array", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view"):
+                if hasattr(self, name):
+                    setattr(t, name, copy.deepcopy(getattr(self, name), memo))
+        if getattr(self, "__dict__", None):
+            t.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return t
 
     def _node(self) -> Union[GradFn, "Tensor"]:
         return self.grad_fn if self.grad_fn is not None else self

@@ -113,6 +113,11 @@ class Buffer(Tensor):
         super().__init__(data, requires_grad=data.requires_grad)
         self.persistent = bool(persistent)
 
+    @classmethod
+    def _unpickled(cls, t: Tensor) -> Tensor:
+        """A pickled Buffer comes back a plain tensor, as torch's (its registration is the module's business)."""
+        return t
+
 
 class IncompatibleKeys(NamedTuple):
     missing_keys: List[str]
