@@ -119,9 +119,8 @@ def test_unsupported_ops_name_the_op():
         tg.softmax(s, 1)
     with pytest.raises(RuntimeError, match="add\\(sparse, dense\\) is not supported"):
         s + tg.ones(2, 2)
-    for call in (lambda: tg.ones(2, 2) + s, lambda: tg.ones(2, 2) * s):
-        with pytest.raises(TypeError, match="sparse COO operand is not supported here"):
-            call()
+    with pytest.raises(TypeError, match="sparse COO operand is not supported here"):  # (dense + sparse works)
+        tg.ones(2, 2) * s
     with pytest.raises(AttributeError):
         s.no_such_thing
     with pytest.raises(AttributeError, match="sparse COO supports only"):  # (a property: getattr's default works)

@@ -141,8 +141,14 @@ def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
     if isinstance(x, np.ndarray) or backend.is_cupy_array(x):
         return _const(x)
     if _sparse_operand(x):
-        raise TypeError(f"{op}: a dense tensor with a sparse COO operand is not supported here (torch's dense + "
-                        "sparse, dense * sparse); put the sparse tensor first (sparse * dense) or use its to_dense()")
+        if op in ("add", "sub"):  # (torch's dense + sparse and dense - sparse: dense, differentiable in the values)
+            if tuple(x.shape) != like.shape:
+                raise RuntimeError(f"{op}: expected 'self' and 'other' to have same size, but self has size "
+                                   f"{list(like.shape)} while other has size {list(x.shape)} (FYI: dense-sparse "
+                                   "addition does not currently support broadcasting)")
+            return x.to_dense()
+        raise TypeError(f"{op}: a dense tensor with a sparse COO operand is not supported here (dense * sparse); "
+                        "put the sparse tensor first (sparse * dense) or use its to_dense()")
     raise TypeError(f"{op}: expected a Tensor, number or array as operand, got {type(x).__name__}")
 
 
