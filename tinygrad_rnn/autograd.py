@@ -321,6 +321,8 @@ def _accumulate(pending: Dict[Node, list], node: Node, g: Tensor, create_graph: 
     entry = pending.get(node)
     if entry is None:
         pending[node] = [g, fresh]
+    elif entry[1] is None:  # (a sparse gradient pending, see _accumulate_sparse: dense + sparse is dense, as torch's)
+        entry[0], entry[1] = g + entry[0], not create_graph
     elif create_graph:
         entry[0] = entry[0] + g
     elif entry[1]:
@@ -330,13 +332,27 @@ def _accumulate(pending: Dict[Node, list], node: Node, g: Tensor, create_graph: 
         entry[0], entry[1] = Tensor._make(total if total.ndim else xp_of(total).asarray(total)), True
 
 
+def _accumulate_sparse(pending: Dict[Node, list], node: Node, g: Any) -> None:
+    """pending[node] += g for a sparse COO gradient g (sparse.py's SparseCooTensor, as F.embedding(sparse=True)
+    gives its weight): kept sparse (marked None, not owned) while only sparse ones arrive, their entries
+    concatenated; dense once a dense one joins (dense + sparse, as torch's). Only a leaf takes one (_into_leaf)."""
+    entry = pending.get(node)
+    if entry is None:
+        pending[node] = [g, None]
+    elif entry[1] is None:
+        entry[0] = entry[0] + g
+    else:
+        entry[0], entry[1] = entry[0] + g, True
+
+
 def _owned_buffer(pending: Dict[Node, list], node: Node, shape: tuple, like: Any) -> Any:
     """The gradient array pending for node, allocated (zeros) or copied so the engine may add into it."""
     entry = pending.get(node)
     if entry is None:
         entry = pending[node] = [Tensor._make(xp_of(like).zeros(shape, like.dtype)), True]
-    elif not entry[1]:
-        entry[0], entry[1] = Tensor._make(entry[0].array.copy()), True
+    elif not entry[1]:  # (None: a sparse gradient, made dense)
+        dense = entry[0].to_dense().array if entry[1] is None else entry[0].array.copy()
+        entry[0], entry[1] = Tensor._make(dense), True
     return entry[0].array
 
 
@@ -418,7 +434,8 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
     hooks = node._hooks
     if hooks:
         g = _run_hooks(hooks, g)
-        entry[1] = False  # a hook may keep g: never adopt it as a leaf's in-place .grad buffer
+        if entry[1]:  # a hook may keep g: never adopt it as a leaf's in-place .grad buffer (None: sparse, stays)
+            entry[1] = False
     if capture is not None and node in capture:
         capture[node] = g
     if isinstance(node, Tensor):
@@ -489,6 +506,9 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             else:
                 want, dtype = getattr(parent, "out_shape", None), getattr(parent, "out_dtype", None)
             if not isinstance(ig, Tensor) or (want is not None and ig.array.shape != want):
+                if getattr(ig, "is_sparse", False) is True and tuple(ig.shape) == want:  # (sparse.py's: embedding)
+                    _accumulate_sparse(pending, parent, ig)
+                    continue
                 raise ValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
                                  f"of input {k}, which is a Tensor of shape {want}")
             owned = fresh
@@ -515,7 +535,7 @@ def _into_leaf_hooked(leaf: Tensor, hooks: list, g: Tensor, create_graph: bool) 
     grad hooks, the node's hooks (with grad_inputs ())."""
     g, post = _node_prehooks(leaf, hooks, g, create_graph)
     if g is not None:  # (None: a pre-hook made it torch's undefined gradient, which accumulates nothing)
-        _into_leaf(leaf, g, False, create_graph)
+        _into_leaf(leaf, g, None if g.is_sparse else False, create_graph)
     for hook in list(hooks):
         if type(hook) is PostAccumulateHook:
             hook(leaf)
@@ -632,6 +652,9 @@ def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None
     used it, and an error for one an in-place op has since made the output of a node."""
     if not leaf._requires_grad:
         return
+    if owned is None:  # (a sparse COO gradient, see _accumulate_sparse)
+        _into_leaf_sparse(leaf, g)
+        return
     if leaf.grad_fn is not None:
         raise RuntimeError(f"backward: a leaf tensor of shape {leaf.shape} that this graph used has since become the "
                            f"output of {leaf.grad_fn.name} (an in-place op), so its gradient has nowhere to go (torch: "
@@ -649,10 +672,37 @@ def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None
             g = g.clone()
         leaf._grad = g if keep else Tensor._make(g.array.copy())
     elif create_graph or leaf._grad.grad_fn is not None:
-        leaf._grad = leaf._grad + g
+        leaf._grad = g + leaf._grad if leaf._grad.is_sparse else leaf._grad + g
     else:
-        leaf._grad.array += g.array
+        try:
+            leaf._grad.array += g.array
+        except AttributeError:  # (a sparse gradient from an earlier backward has no .array: dense + sparse is dense,
+            if not leaf._grad.is_sparse:  # as torch's; caught, not tested for, so a dense one pays nothing)
+                raise
+            leaf._grad = g + leaf._grad
+            return
         leaf._grad._bump_version()  # (a graph that saved the old .grad must not see the sum)
+
+
+def _into_leaf_sparse(leaf: Tensor, g: Any) -> None:
+    """leaf.grad += g for a sparse COO gradient g, as torch's AccumulateGrad: g itself (detached) when there is
+    none, the new entries before the old ones when the gradient is sparse (torch's order), dense + sparse (in
+    place) when it is dense."""
+    if leaf.grad_fn is not None:
+        raise RuntimeError(f"backward: a leaf tensor of shape {leaf.shape} that this graph used has since become the "
+                           f"output of {leaf.grad_fn.name} (an in-place op), so its gradient has nowhere to go")
+    if g.dtype != leaf.dtype:
+        g = g.to(leaf.dtype)
+    grad = leaf._grad
+    if grad is None:
+        leaf._grad = g if g.grad_fn is not None else g.detach()
+    elif grad.is_sparse:
+        leaf._grad = g + grad
+    elif grad.grad_fn is not None:
+        leaf._grad = grad + g
+    else:
+        grad.array += g.to_dense().array
+        grad._bump_version()
 
 
 def _grads_for(outputs: list, given: Any, op: str) -> list:
@@ -752,6 +802,8 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
         elif g is None and not allow_unused:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
                                "pass allow_unused=True to get None for it (or materialize_grads=True for zeros)")
+        elif g is not None and g.is_sparse:  # (a sparse COO gradient, F.embedding(sparse=True)'s, as torch's)
+            g = (g if create_graph else g.detach()).to(t.dtype)
         elif g is not None and g.dtype != t.dtype:  # in the input's dtype, as .backward() stores it
             g = g.astype(t.dtype)
         elif g is not None and not create_graph and not backend.is_writable(g.array):
@@ -796,8 +848,8 @@ del _sub
 
 
 # the engine passes complex gradients through as it does real ones (see tensor.complex_check)
-for _fn in (_accumulate, _owned_buffer, _as_grad, run_backward, _drain, _visit, _into_leaf_hooked, _node_prehooks,
-            _node_posthooks, _hook_result, _check_gradient, _capture, _run_hooks, _cast_gradient, _into_leaf,
-            _grads_for, backward, grad, backend.quietly):
+for _fn in (_accumulate, _accumulate_sparse, _owned_buffer, _as_grad, run_backward, _drain, _visit, _into_leaf_hooked,
+            _node_prehooks, _node_posthooks, _hook_result, _check_gradient, _capture, _run_hooks, _cast_gradient,
+            _into_leaf, _into_leaf_sparse, _grads_for, backward, grad, backend.quietly):
     _complex_ok(_fn)
 del _fn

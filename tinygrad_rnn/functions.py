@@ -503,7 +503,7 @@ def embedding(weight: Tensor, indices: Any, padding_idx: int = -1, scale_grad_by
               sparse: bool = False) -> Tensor:
     """torch.embedding, weight first: F.embedding(indices, weight); a negative padding_idx is none (torch's -1
     default: F.embedding turns its own negative padding_idx into a row before calling it). sparse and
-    scale_grad_by_freq as F.embedding's (sparse gives a dense gradient)."""
+    scale_grad_by_freq as F.embedding's (sparse: torch's sparse COO gradient)."""
     padding_idx = ops.int_arg(padding_idx, "embedding", "padding_idx")
     return _F.embedding(indices, weight, padding_idx if padding_idx >= 0 else None,
                         scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)

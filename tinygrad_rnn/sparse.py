@@ -5,15 +5,18 @@ A ``SparseCooTensor`` is not a Tensor: it holds an int64 ``indices`` Tensor (spa
 Tensor (nnz, *dense_shape), and every op on it is written with the dense engine's own differentiable ops
 (GetItem / IndexAdd gathers and scatter-adds, products and sums; the matrix product is one SpMM node, a row-sorted
 segment sum, whose backward is such ops), so the dense engine pays nothing for it and higher order gradients work.
-The dense ops that take a sparse operand (tg.mm, tg.matmul, @, tg.addmm, the function forms) look for one only
-once an argument is not a Tensor. ``to_dense``, ``coalesce``, ``mm`` (``tg.sparse.mm``, ``tg.spmm``, ``tg.mm``,
-``tg.matmul``, ``@``, either operand sparse), ``addmm``, ``sum``, ``softmax`` / ``log_softmax``, products with a
-number, a 0-d or a dense tensor of its shape, sums of two sparse tensors, ``t``/``transpose``, ``to``/``cuda``/``cpu``.
+The dense ops that take a sparse operand (tg.mm, tg.matmul, @, tg.addmm, dense + / - sparse, the function
+forms) look for one only once an argument is not a Tensor. ``to_dense``, ``coalesce``, ``mm`` (``tg.sparse.mm``,
+``tg.spmm``, ``tg.mm``, ``tg.matmul``, ``@``, either operand sparse), ``addmm``, ``sum``, ``softmax`` /
+``log_softmax``, products with a number, a 0-d or a dense tensor of its shape, sums of two sparse tensors,
+``t``/``transpose``, ``to``/``cuda``/``cpu``.
 
 Gradients reach the values: through ``values`` itself when it requires grad (a per-entry gradient, as torch's), or,
 for a tensor made with ``requires_grad=True`` (a sparse leaf), as its ``.grad``: a sparse tensor with the leaf's
 pattern (sorted and unique), holding the gradient of the dense form at those positions, as torch.sparse.mm's and
 to_dense's.
+F.embedding(sparse=True) gives its (leaf) weight torch's sparse gradient (EmbeddingSparse, which the engine keeps
+sparse: autograd._accumulate_sparse); SGD, Adagrad, SparseAdam and LBFGS take it (_add_into).
 Deliberate difference: torch.mm / spmm / @ give a sparse leaf a *dense* gradient (non-zero off its pattern too);
 here the leaf's gradient is always the one on its pattern (the values are what it holds to train).
 """
@@ -415,6 +418,13 @@ class SparseCooTensor:
                 + ", ".join(suffixes) + ")")
 
 
+def _add_into(array: Any, x: SparseCooTensor, alpha: float) -> None:
+    """array += alpha * x in place for a sparse COO x of array's shape (repeated indices add up): torch's
+    dense.add_(sparse, alpha=), the optimizers' update of a parameter with a sparse gradient."""
+    values = x._val.array
+    backend.scatter_add(array, tuple(x._idx.array), values if alpha == 1 else alpha * values)
+
+
 def _is_sparse(x: Any) -> bool:
     return isinstance(x, SparseCooTensor)
 
@@ -585,6 +595,34 @@ class SpMM(Function):
         if self.needs_input_grad[1]:
             gb = SpMM(self.col, self.row, b.shape[0])(v, g)
         return gv, gb
+
+
+class EmbeddingSparse(Function):
+    """weight[index], F.embedding(sparse=True)'s lookup, whose gradient is torch's sparse one: a SparseCooTensor of
+    weight's shape with an entry per looked-up position (index flattened, in order; its value the output
+    gradient's row there), uncoalesced (unless of one entry), the positions at padding_idx left out, as torch's
+    embedding_sparse_backward. The engine hands it to the weight's .grad (autograd._accumulate_sparse)."""
+
+    name = "embedding"
+    saves_nothing = True
+
+    def __init__(self, index: Any, padding_idx: Optional[int], freq: bool) -> None:
+        self.index, self.padding_idx, self.freq = index, padding_idx, freq
+
+    def forward(self, w):
+        self.in_shape = w.shape
+        return w[self.index]
+
+    def backward(self, g):
+        if self.freq:
+            raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse gradients")
+        flat = self.index.reshape(-1)
+        values = g.reshape(flat.shape[0], self.in_shape[1])
+        if self.padding_idx is not None:
+            keep = backend.xp_of(flat).flatnonzero(flat != self.padding_idx)
+            flat, values = flat[keep], _ops.GetItem((keep,))(values)
+        return (SparseCooTensor(Tensor._make(flat.astype(np.int64)[None]), values, self.in_shape,
+                                flat.shape[0] <= 1),)
 
 
 def mm(mat1: Any, mat2: Any, reduce: str = "sum") -> Any:

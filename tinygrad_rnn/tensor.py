@@ -1314,6 +1314,13 @@ class Tensor:
         backwards add into it in place and optimizers step with it, where a mismatch would fail far from here (or
         broadcast silently)."""
         if value is not None:
+            if getattr(value, "is_sparse", False) is True and not isinstance(value, Tensor):  # (sparse.py's COO)
+                if tuple(value.shape) != self.shape or value.dtype != self.dtype or value.device != self.device:
+                    raise ValueError(f"grad: the assigned sparse gradient is {value.dtype} {tuple(value.shape)} on "
+                                     f"{value.device} but the tensor is {describe([self])}; a gradient must match "
+                                     "its tensor's shape, dtype and device")
+                self._grad = value
+                return
             if not isinstance(value, Tensor):
                 raise TypeError(f"grad: an assigned gradient must be a Tensor or None, got {type(value).__name__}")
             if value.array.shape != self.array.shape or value.array.dtype != self.array.dtype or \

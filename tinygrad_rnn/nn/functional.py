@@ -2378,8 +2378,8 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:
 
 def _sparse_and_freq(op: str, scale_grad_by_freq: bool, sparse: bool, freq_ok: bool = False) -> bool:
     """Checks embedding's and embedding_bag's scale_grad_by_freq and sparse flags; scale_grad_by_freq as a bool.
-    sparse=True is accepted and the gradient is dense: the same values as torch's sparse gradient's to_dense(), so
-    SGD takes the same steps (torch's Adam refuses a sparse gradient, which here it gets dense).
+    sparse=True: embedding gives a leaf weight torch's sparse COO gradient (sparse.EmbeddingSparse); embedding_bag
+    a dense one, the same values as torch's sparse gradient's to_dense().
     scale_grad_by_freq=True is refused unless ``freq_ok`` (embedding's; torch's CPU embedding_bag scales some rows
     by another index's count, which is not copied)."""
     ops.bool_arg(sparse, op, "sparse")
@@ -2409,7 +2409,7 @@ def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None, max
     """weight[input]: (...,) int indices -> (..., D); rows at padding_idx get no gradient. With max_norm, the rows
     looked up are first renormalized in weight itself to norm_type-norm at most max_norm, as torch's;
     scale_grad_by_freq divides each row's gradient by the number of times its index occurs in input. sparse=True
-    gives a dense gradient (_sparse_and_freq)."""
+    gives a leaf weight torch's sparse COO gradient (sparse.EmbeddingSparse; a non-leaf weight a dense one)."""
     a = _index_array(input, "embedding")
     _check_tensor("embedding", "weight", weight)
     if weight.ndim != 2:
@@ -2421,6 +2421,10 @@ def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None, max
                          f"got min {int(a.min())} max {int(a.max())}")
     if max_norm is not None:
         _embedding_renorm("embedding", weight, a, max_norm, norm_type)
+    if sparse and weight.grad_fn is None:  # (a leaf weight: torch's sparse gradient, see sparse.EmbeddingSparse)
+        from ..sparse import EmbeddingSparse  # noqa: PLC0415
+        return EmbeddingSparse(backend.to_device(a, weight.device), None if padding_idx is None else padding_idx % n,
+                               freq)(weight)
     rows = weight[a]
     if freq and a.size:
         xp = xp_of(a)

@@ -162,7 +162,7 @@ class MultiheadAttention(Module):
 class Embedding(Module):
     """A lookup table: indices (...) -> rows (..., embedding_dim); init N(0, 1), padding row zero. torch's
     arguments in its order: max_norm renormalizes the rows looked up, scale_grad_by_freq divides each row's gradient
-    by its index's count in the batch (F.embedding); sparse=True gives a dense gradient (the same values)."""
+    by its index's count in the batch (F.embedding); sparse=True gives the weight torch's sparse COO gradient."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None,
                  max_norm: Optional[float] = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,

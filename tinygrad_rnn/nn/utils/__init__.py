@@ -63,7 +63,18 @@ def get_total_norm(tensors: Params, norm_type: float = 2.0, error_if_nonfinite: 
     return _total_norm("get_total_norm", _as_list(tensors, "get_total_norm"), norm_type, error_if_nonfinite)
 
 
+def _no_sparse(op: str, tensors: List[Any], what: str) -> None:
+    """torch's norms and clamps have no sparse COO kernel: a sparse gradient (F.embedding(sparse=True)'s) is
+    refused as there (NotImplementedError)."""
+    for t in tensors:
+        if t.is_sparse:
+            raise NotImplementedError(f"{op}: a sparse COO gradient (shape {tuple(t.shape)}) is not supported: "
+                                      f"torch has no sparse kernel for {what} (Could not run 'aten::{what}' with "
+                                      "arguments from the 'SparseCPU' backend); use the gradient's to_dense()")
+
+
 def _total_norm(op: str, tensors: List[Tensor], norm_type: float, error_if_nonfinite: bool) -> Tensor:
+    _no_sparse(op, tensors, "linalg_vector_norm")
     arrays = [t.array for t in tensors]
     norm_type = float(norm_type)
     if math.isnan(norm_type):
@@ -132,7 +143,9 @@ def clip_grad_value_(parameters: Params, clip_value: float, foreach: Optional[bo
     clip_value = float(clip_value)
     if math.isnan(clip_value) or clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
-    for p in _as_list(parameters, "clip_grad_value_"):
+    params = _as_list(parameters, "clip_grad_value_")
+    _no_sparse("clip_grad_value_", [p.grad for p in params if p.grad is not None], "clamp_min_")
+    for p in params:
         if p.grad is not None:
             if p.grad.dtype.kind == "c":  # (numpy clips complex numbers by their real parts; torch refuses them)
                 raise ComplexNotSupportedError(f"clip_grad_value_: clamp is not supported for complex types (a "
