@@ -47,6 +47,24 @@ class Adagrad(Optimizer):
         std += group["eps"]
         p.array -= clr * g / std
 
+    def _update_sparse(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        """_update for a sparse COO gradient, as torch's: coalesced, then sum, std and p change only at its
+        indices; weight_decay refused (torch's error)."""
+        step = state["step"]
+        step.array += 1
+        g = -grad if group["maximize"] else grad
+        if group["weight_decay"] != 0:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        clr = group["lr"] / (1 + (float(step.array) - 1) * group["lr_decay"])
+        g = g.coalesce()
+        at, v = tuple(g._indices().array), g._values().array
+        s = state["sum"].array
+        s[at] += v * v
+        std = backend.xp_of(s).sqrt(s[at])
+        std += group["eps"]
+        p.array[at] += -clr * (v / std)
+
+
 # the state Tensors made here are complex for a complex parameter, as torch's (see Optimizer._update_pairs and
 # tensor.complex_check)
 complex_ok(Adagrad.__init__)

@@ -18,6 +18,7 @@ class Adam(Optimizer):
     p *= 1 - lr * weight_decay instead of the L2 term: AdamW."""
 
     _legacy_options = {"decoupled_weight_decay": False}  # (a group saved before the option existed decays coupled)
+    _sparse_refusal = "Adam does not support sparse gradients, please consider SparseAdam instead"  # (AdamW's too)
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,

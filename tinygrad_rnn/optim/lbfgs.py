@@ -77,7 +77,7 @@ class LBFGS(Optimizer):
                 continue
             if p.grad.shape != p.shape:
                 raise ValueError(f"LBFGS.step: gradient shape {p.grad.shape} does not match parameter shape {p.shape}")
-            g = p.grad.array
+            g = p.grad.to_dense().array if p.grad.is_sparse else p.grad.array  # (a sparse one dense, as torch's)
             views.append((_real_pairs(g) if g.dtype.kind == "c" else g).reshape(-1))
         return xp.concatenate(views)
 

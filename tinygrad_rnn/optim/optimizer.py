@@ -387,9 +387,13 @@ class Optimizer:
                 if isinstance(group["lr"], Tensor):  # (torch's tensor lr: its value now, as a number)
                     group = dict(group, lr=float(group["lr"]))
                 for p in group["params"]:
-                    if p.grad is None:
+                    grad = p.grad
+                    if grad is None:
                         continue
-                    grad = p.grad.array
+                    if type(grad) is not Tensor and grad.is_sparse:  # (sparse COO, F.embedding(sparse=True)'s)
+                        self._step_sparse(p, grad, group)
+                        continue
+                    grad = grad.array
                     if grad.shape != p.shape:
                         raise ValueError(f"{type(self).__name__}.step: gradient shape {grad.shape} does not match "
                                          f"parameter shape {p.shape}")
@@ -406,6 +410,26 @@ class Optimizer:
                         self.state[p] = state
                     p._bump_version()  # a graph that saved p's old values must not backpropagate with these
         return loss
+
+    def _step_sparse(self, p: Tensor, grad: Any, group: Dict[str, Any]) -> None:
+        """One parameter's step with a sparse COO gradient: _update_sparse, for the optimizers torch lets take one
+        (SGD, Adagrad; SparseAdam has its own step); the others refuse it with torch's error."""
+        if type(self)._update_sparse is Optimizer._update_sparse:
+            raise RuntimeError(self._sparse_refusal or f"{type(self).__name__} does not support sparse gradients")
+        state = self.state.get(p, {})
+        if not state:
+            self._init_state(p, state, group)
+        self._update_sparse(p, grad, state, group)
+        if state:
+            self.state[p] = state
+        p._bump_version()
+
+    # torch's refusal of a sparse gradient where it is not the default "<name> does not support sparse gradients"
+    _sparse_refusal: Optional[str] = None
+
+    def _update_sparse(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        """_update for a sparse COO gradient (tg.sparse.SparseCooTensor), in place; not overridden: refused."""
+        raise NotImplementedError
 
     def _update_pairs(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         """_update on a complex parameter as torch's: on view_as_real of p, of its gradient and of each complex

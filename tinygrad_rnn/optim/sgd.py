@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from .. import backend
+from ..sparse import _add_into
 from ..tensor import Tensor, complex_ok
 from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg
 
@@ -43,6 +44,31 @@ class SGD(Optimizer):
                 buf += (1 - group["dampening"]) * g
             g = g + momentum * buf if group["nesterov"] else buf
         p.array -= group["lr"] * g
+
+    def _update_sparse(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
+        """_update for a sparse COO gradient, as torch's: weight_decay refused (add(sparse, dense)); the momentum
+        buffer starts as the sparse gradient and stays sparse (its entries concatenated each step), or, dense from
+        earlier dense steps, takes the gradient added in."""
+        g = -grad if group["maximize"] else grad
+        if group["weight_decay"] != 0:
+            g = g.add(p, alpha=group["weight_decay"])  # (torch's error)
+        momentum = group["momentum"]
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = g.clone()
+            elif buf.is_sparse:
+                buf = (buf * momentum).add(g, alpha=1 - group["dampening"])
+            else:
+                buf.array *= momentum
+                _add_into(buf.array, g, 1 - group["dampening"])
+            state["momentum_buffer"] = buf
+            g = g.add(buf, alpha=momentum) if group["nesterov"] else buf
+        if g.is_sparse:
+            _add_into(p.array, g, -group["lr"])
+        else:
+            p.array -= group["lr"] * g.array
+
 
 # the state Tensors made here are complex for a complex parameter, as torch's (see Optimizer._update_pairs and
 # tensor.complex_check)
