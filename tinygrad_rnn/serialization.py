@@ -9,7 +9,9 @@ state_dict's tied weights) is stored once and comes back shared, as torch.save k
 storages shared; one Tensor, list or dict object met twice comes back as one object, as
 torch.load gives (its nodes share an "id"); an OrderedDict's _metadata (a state_dict's module versions) comes
 back with it, as torch.save keeps it; a view of another array comes back with
-memory of its own. Files
+memory of its own. A sparse COO tensor (tg.sparse's) is a node over two arrays, its indices and values, with
+its size, coalesced flag and requires_grad: such a file is format version 2 (one without stays version 1, which
+older readers take). Files
 are read with ``np.load(..., allow_pickle=False)``, so loading a file from an
 untrusted source cannot run code. ``save`` writes a temporary file in the target
 directory, fsyncs it and renames it over the target, so a crash mid-save leaves
@@ -30,10 +32,11 @@ import numpy as np
 
 from . import backend
 from .nn.module import Parameter
+from .sparse import SparseCooTensor
 from .tensor import Tensor, complex_ok
 
 FORMAT_NAME = "tinygrad_rnn"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # (2: sparse COO tensors, "sparse_coo" nodes; a file without one is still written as 1)
 HEADER_KEY = "__tinygrad_rnn__"
 ARRAY_KINDS = "biufc"  # bool, signed/unsigned int, float, complex: all stored without pickle
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip: what np.load reads as .npz
@@ -63,6 +66,7 @@ class _Encoder:
         self.seen: Dict[int, int] = {}  # id(array) -> index in arrays
         self.active: set = set()  # ids of the containers being encoded: a cycle check
         self.nodes: Dict[int, List[dict]] = {}  # id(Tensor or container) -> its nodes
+        self.sparse = False  # a sparse COO tensor was met: the file is format version 2
 
     def tree(self, obj: Any) -> Any:
         tree = self.encode(obj, "obj")
@@ -86,6 +90,14 @@ class _Encoder:
             return self.shared(obj, node)
         if isinstance(obj, np.ndarray) or backend.is_cupy_array(obj):
             return {"$": "array", "i": self.add_array(obj, where), "device": backend.device_of(obj)}
+        if isinstance(obj, SparseCooTensor):  # (its indices and values as two arrays; format version 2)
+            self.sparse = True
+            node = {"$": "sparse_coo", "i": self.add_array(obj._indices().array, f"{where}._indices()"),
+                    "v": self.add_array(obj._values().array, f"{where}._values()"), "device": obj.device,
+                    "size": list(obj.shape), "coalesced": obj.is_coalesced()}
+            if obj.requires_grad and obj.is_leaf:
+                node["rg"] = True
+            return self.shared(obj, node)
         if isinstance(obj, (dict, list, tuple)):
             if id(obj) in self.active:
                 raise ValueError(f"save: {where} contains itself (a reference cycle); cannot save it")
@@ -139,7 +151,7 @@ def _entries(obj: Any) -> Dict[str, np.ndarray]:
     try:
         tree = encoder.tree(obj)
         arrays = encoder.arrays
-        header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "tree": tree,
+        header = {"format": FORMAT_NAME, "version": FORMAT_VERSION if encoder.sparse else 1, "tree": tree,
                   "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}
         text = json.dumps(header, ensure_ascii=True, separators=(",", ":"))
     except RecursionError:
@@ -376,6 +388,28 @@ class _Decoder:
             raise self.corrupt(where, f"a {data.dtype} tensor that requires grad")
         return Parameter(data, requires_grad=rg) if cls else Tensor(data, requires_grad=rg)
 
+    def sparse(self, node: dict, where: str) -> SparseCooTensor:
+        """A sparse COO tensor (torch.load's: a leaf, requires_grad as saved), its indices checked against its
+        size as sparse_coo_tensor checks them, so a corrupt file cannot index past it."""
+        idx = self.place(node, where)
+        val = self.place({"i": node.get("v"), "device": node.get("device", "cpu")}, where)
+        size, rg, coalesced = node.get("size"), node.get("rg", False), node.get("coalesced")
+        if not (isinstance(size, list) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                                               for n in size) and isinstance(rg, bool) and isinstance(coalesced, bool)):
+            raise self.corrupt(where, f"a sparse tensor with size {size!r}, requires_grad {rg!r}, coalesced "
+                                      f"{coalesced!r}")
+        sd = idx.shape[0] if idx.ndim == 2 else -1
+        if idx.dtype != np.int64 or sd < 0 or val.ndim < 1 or val.shape[0] != idx.shape[1] or \
+                len(size) != sd + val.ndim - 1 or list(val.shape[1:]) != size[sd:] or \
+                (rg and val.dtype.kind not in "fc"):
+            raise self.corrupt(where, f"a sparse tensor of size {size} with {idx.dtype} indices {idx.shape} and "
+                                      f"{val.dtype} values {val.shape}")
+        if idx.shape[1] and (bool((idx < 0).any()) or bool((idx.max(1) >= backend.xp_of(idx).asarray(
+                size[:sd], dtype=np.int64)).any())):
+            raise self.corrupt(where, f"a sparse tensor of size {size} with indices out of range")
+        out = SparseCooTensor(Tensor(idx), Tensor(val), tuple(size), coalesced)
+        return out.requires_grad_(True) if rg else out
+
     def decode(self, node: Any, where: str) -> Any:
         """The object node describes; nodes with one "id" give one object (a Tensor or container saved twice).
         One Python frame per level (loops, not comprehensions), so that load reads as deep as json does."""
@@ -394,6 +428,8 @@ class _Decoder:
             out = self.tensor(node, where)
         elif kind == "array":
             out = self.place(node, where)
+        elif kind == "sparse_coo":
+            out = self.sparse(node, where)
         elif kind == "scalar":
             a = self.array(node, where)
             if a.ndim != 0:
