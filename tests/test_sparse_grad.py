@@ -1,0 +1,400 @@
+"""Sparse gradients: F.embedding(sparse=True)'s sparse COO weight.grad, its accumulation (sparse + sparse, dense +
+sparse), the optimizers that take one (SGD, Adagrad, SparseAdam, LBFGS) and those that refuse it, zero_grad,
+clip_grad_*, dense + sparse, and save/load of sparse tensors; against torch in float64."""
+import io
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from strategies import with_fixtures
+
+try:
+    import torch
+except ImportError:  # (the comparisons with torch skip; the rest still runs)
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+pytestmark = [pytest.mark.filterwarnings("ignore:Sparse invariant checks")]
+F = tg.nn.functional
+
+
+def dense(x):
+    """A tg or torch tensor, sparse or not, as a float64 numpy array."""
+    if isinstance(x, tg.sparse.SparseCooTensor):
+        x = x.to_dense()
+    if torch is not None and isinstance(x, torch.Tensor):
+        return (x.to_dense() if x.is_sparse else x).detach().numpy()
+    return x.detach().cpu().numpy()
+
+
+def weight(device, rows=6, dim=3, seed=0):
+    return tg.nn.Parameter(tg.tensor(np.random.default_rng(seed).standard_normal((rows, dim)), device=device))
+
+
+# ---------------------------------------------------------------------- embedding's sparse gradient
+@needs_torch
+@pytest.mark.parametrize("padding_idx", [None, 1, -2])
+def test_embedding_sparse_grad_matches_torch(device, padding_idx):
+    """weight.grad is sparse COO: one entry per looked-up position in order (padding_idx's left out), the output
+    gradient's rows as values, uncoalesced; Embedding and F.embedding alike."""
+    rng = np.random.default_rng(1)
+    W, idx = rng.standard_normal((6, 3)), np.array([[4, 0, 3], [3, 4, 1]])
+    g = rng.standard_normal((2, 3, 3))
+    emb = tg.nn.Embedding(6, 3, padding_idx=padding_idx, sparse=True, dtype=tg.float64).to(device)
+    emb.weight.data.copy_(tg.tensor(W, device=device))
+    ref = torch.nn.Embedding(6, 3, padding_idx=padding_idx, sparse=True).double()
+    with torch.no_grad():
+        ref.weight.copy_(torch.from_numpy(W))
+    (emb(tg.tensor(idx, device=device)) * tg.tensor(g, device=device)).sum().backward()
+    (ref(torch.from_numpy(idx)) * torch.from_numpy(g)).sum().backward()
+    ours, want = emb.weight.grad, ref.weight.grad
+    assert ours.is_sparse and ours.layout == tg.sparse_coo and ours.is_coalesced() == want.is_coalesced()
+    assert ours._indices().tolist() == want._indices().tolist()
+    np.testing.assert_array_equal(ours._values().cpu().numpy(), want._values().numpy())
+    w = tg.nn.Parameter(tg.tensor(W, device=device))
+    F.embedding(tg.tensor([2], device=device), w, sparse=True).sum().backward()
+    assert w.grad.is_coalesced()  # (one entry: coalesced, as torch's)
+
+
+@needs_torch
+def test_embedding_sparse_grad_accumulates_as_torch(device):
+    """Two backwards: the entries of both (values merged where the indices are the very same); two uses in one
+    graph: both; a dense use of the same weight as well, before or after: a dense gradient, as torch's."""
+    rng = np.random.default_rng(2)
+    W = rng.standard_normal((6, 3))
+    a, b = np.array([[0, 1, 3], [3, 4, 1]]), np.array([2, 0])
+
+    def run(lib, steps):
+        w = (tg.nn.Parameter(tg.tensor(W, device=device)) if lib is tg
+             else torch.nn.Parameter(torch.from_numpy(W.copy())))
+        t = (lambda x: tg.tensor(x, device=device)) if lib is tg else torch.from_numpy
+        emb = lib.nn.functional.embedding
+        for s in steps:
+            if s == "a":
+                emb(t(a), w, sparse=True).pow(2).sum().backward()
+            elif s == "b":
+                (emb(t(b), w, sparse=True) * 3).sum().backward()
+            elif s == "ab":
+                (emb(t(a), w, sparse=True).sum() + emb(t(b), w, sparse=True).sin().sum()).backward()
+            elif s == "dense":
+                (w ** 3).sum().backward()
+            else:  # (one graph, sparse and dense)
+                (emb(t(a), w, sparse=True).sum() + w.exp().sum() + emb(t(b), w, sparse=True).sum()).backward()
+        return w.grad
+
+    for steps in (["a", "a"], ["a", "b"], ["ab"], ["a", "dense"], ["dense", "a"], ["mixed"], ["a", "mixed", "b"]):
+        ours, want = run(tg, steps), run(torch, steps)
+        assert ours.is_sparse == want.is_sparse, steps
+        if want.is_sparse:
+            assert ours._nnz() == want._nnz(), steps
+        np.testing.assert_allclose(dense(ours), dense(want), rtol=1e-13, atol=1e-14, err_msg=str(steps))
+
+
+def test_embedding_sparse_grad_hooks_grad_and_errors(device):
+    """autograd.grad gives the sparse gradient (torch's), hooks see it; a non-leaf weight gets a dense one (a
+    deliberate difference); scale_grad_by_freq refuses in backward (torch's error); assigning .grad."""
+    w = weight(device)
+    idx = tg.tensor([1, 4, 1], device=device)
+    (g,) = tg.autograd.grad(F.embedding(idx, w, sparse=True).sum(), w)
+    assert g.is_sparse and g._indices().tolist() == [[1, 4, 1]]
+    seen = []
+    w.register_hook(lambda grad: seen.append(grad.is_sparse))
+    F.embedding(idx, w, sparse=True).sum().backward()
+    assert seen == [True] and w.grad.is_sparse
+    v = w * 2
+    F.embedding(idx, v, sparse=True).sum().backward()
+    assert not w.grad.is_sparse  # (the sparse one, then a dense one through v)
+    np.testing.assert_array_equal(dense(w.grad), [[0] * 3, [6] * 3, [0] * 3, [0] * 3, [3] * 3, [0] * 3])
+    u = weight(device)
+    out = F.embedding(idx, u, sparse=True, scale_grad_by_freq=True).sum()
+    with pytest.raises(RuntimeError, match="scale_grad_by_freq not supported with sparse gradients"):
+        out.backward()
+    u.grad = tg.sparse_coo_tensor(tg.tensor([[0]], device=device), tg.ones(1, 3, dtype=tg.float64, device=device),
+                                  (6, 3))
+    assert u.grad.is_sparse
+    with pytest.raises(ValueError, match="sparse gradient"):
+        u.grad = tg.sparse_coo_tensor(tg.tensor([[0]]), tg.ones(1, 2, dtype=tg.float64), (6, 2))
+
+
+@with_fixtures
+@given(idx=st.lists(st.integers(0, 4), min_size=1, max_size=8), pad=st.sampled_from([None, 0, 3]),
+       seed=st.integers(0, 2 ** 16))
+def test_embedding_sparse_grad_is_the_dense_gradient(device, idx, pad, seed):
+    """The sparse gradient's dense form is the gradient by central differences (padding_idx's row aside) and the
+    dense path's."""
+    rng = np.random.default_rng(seed)
+    W, g = rng.standard_normal((5, 2)), rng.standard_normal((len(idx), 2))
+    i, gt = tg.tensor(np.array(idx), device=device), tg.tensor(g, device=device)
+
+    def loss(w, sparse):
+        return (F.embedding(i, w, padding_idx=pad, sparse=sparse).tanh() * gt).sum()
+    w = tg.nn.Parameter(tg.tensor(W, device=device))
+    loss(w, True).backward()
+    w2 = tg.nn.Parameter(tg.tensor(W, device=device))
+    loss(w2, False).backward()
+    np.testing.assert_allclose(dense(w.grad), dense(w2.grad), rtol=1e-13, atol=1e-15)
+    num = np.zeros_like(W)
+    with tg.no_grad():
+        for k in np.ndindex(W.shape):
+            e = np.zeros_like(W)
+            e[k] = 1e-6
+            num[k] = (loss(tg.tensor(W + e, device=device), True).item()
+                      - loss(tg.tensor(W - e, device=device), True).item()) / 2e-6
+    if pad is not None:
+        num[pad] = 0  # (padding_idx's row takes no gradient, by definition)
+    np.testing.assert_allclose(dense(w.grad), num, rtol=1e-6, atol=1e-8)
+
+
+# ---------------------------------------------------------------------- dense + sparse
+@needs_torch
+def test_dense_plus_sparse_matches_torch(device):
+    """dense + sparse, dense - sparse, tg.add(dense, sparse, alpha=), += : dense, with gradients for both; sparse
+    + dense and a shape mismatch refuse with torch's errors."""
+    rng = np.random.default_rng(3)
+    D, idx, val = rng.standard_normal((3, 4)), np.array([[0, 2, 0], [1, 3, 1]]), rng.standard_normal(3)
+    G = rng.standard_normal((3, 4))
+    for fn in (lambda d, s: d + s, lambda d, s: d - s, lambda d, s: d.add(s, alpha=2.5),
+               lambda d, s: tg.add(d, s, alpha=-1) if isinstance(d, tg.Tensor) else torch.add(d, s, alpha=-1)):
+        d = tg.tensor(D, device=device, requires_grad=True)
+        v = tg.tensor(val, device=device, requires_grad=True)
+        td, tv = torch.tensor(D, requires_grad=True), torch.tensor(val, requires_grad=True)
+        out = fn(d, tg.sparse_coo_tensor(tg.tensor(idx, device=device), v, (3, 4)))
+        want = fn(td, torch.sparse_coo_tensor(torch.tensor(idx), tv, (3, 4)))
+        assert isinstance(out, tg.Tensor) and out.layout == tg.strided
+        np.testing.assert_allclose(dense(out), dense(want), rtol=1e-14)
+        (out * tg.tensor(G, device=device)).sum().backward()
+        (want * torch.from_numpy(G)).sum().backward()
+        np.testing.assert_allclose(dense(d.grad), dense(td.grad), rtol=1e-14)
+        np.testing.assert_allclose(dense(v.grad), dense(tv.grad), rtol=1e-14)
+    s = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), (3, 4))
+    d = tg.tensor(D, device=device)
+    d += s
+    np.testing.assert_allclose(dense(d), D + dense(s), rtol=1e-15)
+    with pytest.raises(RuntimeError, match=r"add\(sparse, dense\) is not supported"):
+        s + tg.tensor(D, device=device)
+    with pytest.raises(RuntimeError, match="to have same size"):
+        tg.ones(4, dtype=tg.float64, device=device) + s
+
+
+@with_fixtures
+@given(nnz=st.integers(0, 5), seed=st.integers(0, 2 ** 16))
+def test_gradcheck_dense_plus_sparse(device, nnz, seed):
+    rng = np.random.default_rng(seed)
+    idx = tg.tensor(np.stack([rng.integers(0, 3, nnz), rng.integers(0, 2, nnz)]).astype(np.int64), device=device)
+
+    def fn(d, v):
+        s = tg.sparse_coo_tensor(idx, v, (3, 2))
+        return d + s, d.sub(s, alpha=0.5)
+    inputs = [tg.tensor(rng.standard_normal((3, 2)), device=device, requires_grad=True),
+              tg.tensor(rng.standard_normal(nnz), device=device, requires_grad=True)]
+    assert tg.gradcheck(fn, inputs)
+    assert tg.gradgradcheck(fn, inputs)
+
+
+# ---------------------------------------------------------------------- optimizers
+def _train(lib, device, make_opts, padding_idx, steps=5, set_to_none=True):
+    """An Embedding(sparse=True) + Linear model trained ``steps`` steps; its weights after."""
+    rng = np.random.default_rng(4)
+    W, L, B = rng.standard_normal((7, 4)), rng.standard_normal((2, 4)), rng.standard_normal(2)
+    X = [rng.integers(0, 7, size=(3, 5)) for _ in range(steps)]
+    emb = lib.nn.Embedding(7, 4, sparse=True, padding_idx=padding_idx).double()
+    lin = lib.nn.Linear(4, 2).double()
+    t = (lambda x: tg.tensor(x, device=device)) if lib is tg else torch.from_numpy
+    if lib is tg:
+        emb.to(device), lin.to(device)
+    with lib.no_grad():
+        emb.weight.copy_(t(W)), lin.weight.copy_(t(L)), lin.bias.copy_(t(B))
+    opts = make_opts(lib, list(emb.parameters()), list(lin.parameters()))
+    for x in X:
+        for o in opts:
+            o.zero_grad(set_to_none=set_to_none)
+        out = lin(emb(t(x)))
+        ((out ** 2).mean() + out.sin().sum()).backward()
+        for o in opts:
+            o.step()
+    return [dense(p) for p in (emb.weight, lin.weight, lin.bias)]
+
+
+OPTIMIZERS = {
+    "SparseAdam+Adam": lambda lib, e, l: [lib.optim.SparseAdam(e, lr=0.1), lib.optim.Adam(l, lr=0.1)],
+    "SparseAdam-maximize": lambda lib, e, l: [lib.optim.SparseAdam(e, lr=0.05, betas=(0.8, 0.9), eps=1e-6,
+                                                                   maximize=True)],
+    "SGD": lambda lib, e, l: [lib.optim.SGD(e + l, lr=0.1, maximize=True)],
+    "SGD-momentum": lambda lib, e, l: [lib.optim.SGD(e + l, lr=0.1, momentum=0.9, dampening=0.1)],
+    "SGD-nesterov": lambda lib, e, l: [lib.optim.SGD(e + l, lr=0.1, momentum=0.9, nesterov=True)],
+    "Adagrad": lambda lib, e, l: [lib.optim.Adagrad(e + l, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)],
+    "Adagrad-maximize": lambda lib, e, l: [lib.optim.Adagrad(e + l, lr=0.1, eps=1e-3, maximize=True)],
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_optimizer_trajectories_with_sparse_grads_match_torch(device, name, padding_idx):
+    ours = _train(tg, device, OPTIMIZERS[name], padding_idx, set_to_none=name != "SGD-momentum")
+    want = _train(torch, device, OPTIMIZERS[name], padding_idx, set_to_none=name != "SGD-momentum")
+    for a, b in zip(ours, want):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@needs_torch
+def test_lbfgs_takes_a_sparse_grad_dense(device):
+    def run(lib):
+        W = np.random.default_rng(5).standard_normal((4, 2))
+        t = (lambda x: tg.tensor(x, device=device)) if lib is tg else torch.from_numpy
+        w = (lib.nn.Parameter(t(W)))
+        opt = lib.optim.LBFGS([w], lr=0.5, max_iter=4)
+
+        def closure():
+            opt.zero_grad()
+            loss = lib.nn.functional.embedding(t(np.array([0, 3, 3])), w, sparse=True).pow(2).sum()
+            loss.backward()
+            return loss
+        opt.step(closure)
+        return dense(w)
+    np.testing.assert_allclose(run(tg), run(torch), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("Adam", "Adam does not support sparse gradients, please consider SparseAdam instead"),
+    ("AdamW", "Adam does not support sparse gradients, please consider SparseAdam instead"),
+    ("RMSprop", "RMSprop does not support sparse gradients"), ("Adadelta", "Adadelta does not support sparse"),
+    ("Adamax", "Adamax does not support sparse"), ("NAdam", "NAdam does not support sparse"),
+    ("RAdam", "RAdam does not support sparse"), ("ASGD", "ASGD does not support sparse"),
+    ("Rprop", "Rprop does not support sparse"), ("Adafactor", "Adafactor does not support sparse")])
+def test_optimizers_refuse_sparse_grads_as_torch(device, name, message):
+    w = weight(device)
+    F.embedding(tg.tensor([1, 2], device=device), w, sparse=True).sum().backward()
+    with pytest.raises(RuntimeError, match=message):
+        getattr(tg.optim, name)([w], lr=0.1).step()
+
+
+def test_sparse_grad_option_errors_as_torch(device):
+    """SGD's weight_decay (add(sparse, dense)), Adagrad's weight_decay, SparseAdam's dense gradient, dense or
+    complex parameters and bad hyperparameters: torch's errors."""
+    def sparse_grad_weight():
+        w = weight(device)
+        F.embedding(tg.tensor([1, 2], device=device), w, sparse=True).sum().backward()
+        return w
+    with pytest.raises(RuntimeError, match=r"add\(sparse, dense\) is not supported"):
+        tg.optim.SGD([sparse_grad_weight()], lr=0.1, weight_decay=0.1).step()
+    with pytest.raises(RuntimeError, match="weight_decay option is not compatible with sparse gradients"):
+        tg.optim.Adagrad([sparse_grad_weight()], lr=0.1, weight_decay=0.1).step()
+    w = weight(device)
+    w.sum().backward()
+    with pytest.raises(RuntimeError, match="SparseAdam does not support dense gradients, please consider Adam"):
+        tg.optim.SparseAdam([w]).step()
+    s = tg.sparse_coo_tensor([[0]], [1.], (2,))
+    with pytest.raises(ValueError, match=r"Sparse params at indices \[\[0, 1\]\]: SparseAdam requires dense"):
+        tg.optim.SparseAdam([weight(device), s])
+    with pytest.raises(ValueError, match=r"Complex params at indices \[\[0, 0\]\]: SparseAdam does not support"):
+        tg.optim.SparseAdam([tg.zeros(2, dtype=tg.complex128, requires_grad=True)])
+    for kw, msg in ((dict(lr=0.0), "Invalid learning rate: 0.0"), (dict(eps=-1.), "Invalid epsilon value: -1.0"),
+                    (dict(betas=(1.0, 0.9)), "Invalid beta parameter at index 0: 1.0"),
+                    (dict(betas=(0.9, -0.1)), "Invalid beta parameter at index 1: -0.1")):
+        with pytest.raises(ValueError, match=msg):
+            tg.optim.SparseAdam([weight(device)], **kw)
+
+
+def test_sparse_adam_state_as_torch(device):
+    """SparseAdam's state: 'step' a Python int counting the steps the parameter had a gradient (an empty one too),
+    exp_avg / exp_avg_sq dense; a state_dict round trip keeps going as the original."""
+    w = weight(device)
+    opt = tg.optim.SparseAdam([w], lr=0.1)
+    for idx in ([1, 2], [], [2, 5]):
+        opt.zero_grad()
+        F.embedding(tg.tensor(idx, dtype=tg.int64, device=device), w, sparse=True).pow(2).sum().backward()
+        opt.step()
+    state = opt.state[w]
+    assert state["step"] == 3 and type(state["step"]) is int
+    assert not state["exp_avg"].is_sparse and state["exp_avg"].shape == w.shape
+    assert dense(state["exp_avg"])[[0, 3, 4]].tolist() == [[0.] * 3] * 3  # (rows never looked up)
+    w2 = tg.nn.Parameter(w.detach().clone())
+    opt2 = tg.optim.SparseAdam([w2], lr=0.1)
+    buf = io.BytesIO()
+    tg.save(opt.state_dict(), buf)
+    buf.seek(0)
+    opt2.load_state_dict(tg.load(buf))
+    for o, p in ((opt, w), (opt2, w2)):
+        o.zero_grad()
+        F.embedding(tg.tensor([2, 3], device=device), p, sparse=True).pow(2).sum().backward()
+        o.step()
+    np.testing.assert_array_equal(dense(w), dense(w2))
+
+
+def test_zero_grad_and_clipping_with_sparse_grads(device):
+    """zero_grad(set_to_none=False) leaves an empty sparse gradient (torch's zero_()); clip_grad_norm_ and
+    clip_grad_value_ refuse a sparse gradient, as torch 2.13's (no sparse norm or clamp kernel)."""
+    emb = tg.nn.Embedding(6, 3, sparse=True, dtype=tg.float64).to(device)
+    for zero in (lambda: emb.zero_grad(set_to_none=False),
+                 lambda: tg.optim.SGD(emb.parameters(), lr=0.1).zero_grad(set_to_none=False)):
+        emb(tg.tensor([1, 2, 1], device=device)).sum().backward()
+        zero()
+        g = emb.weight.grad
+        assert g.is_sparse and g._nnz() == 0 and g.shape == (6, 3) and not dense(g).any()
+        emb(tg.tensor([4], device=device)).sum().backward()  # (accumulates onto the empty one)
+        assert emb.weight.grad.is_sparse and emb.weight.grad._indices().tolist() == [[4]]
+        emb.zero_grad()
+        assert emb.weight.grad is None
+    emb(tg.tensor([1, 2, 1], device=device)).sum().backward()
+    with pytest.raises(NotImplementedError, match="linalg_vector_norm"):
+        tg.nn.utils.clip_grad_norm_(emb.parameters(), 1.0)
+    with pytest.raises(NotImplementedError, match="clamp_min_"):
+        tg.nn.utils.clip_grad_value_(emb.parameters(), 1.0)
+
+
+# ---------------------------------------------------------------------- save / load
+def test_save_load_sparse_tensors(device, tmp_path):
+    """tg.save / tg.load keep a sparse COO tensor (indices as stored, values, size, coalesced flag, a sparse
+    leaf's requires_grad, one object saved twice stays one), in a state dict and an optimizer's state (SGD's
+    sparse momentum buffer); a file without one stays format version 1."""
+    s = tg.sparse_coo_tensor(tg.tensor([[0, 2, 0], [1, 3, 1]], device=device),
+                             tg.tensor(np.arange(6.).reshape(3, 2), device=device), (3, 4, 2))
+    leaf = tg.sparse_coo_tensor([[1, 0]], [1., 2.], (3,), requires_grad=True).to(device)
+    emb = tg.nn.Embedding(5, 3, sparse=True, dtype=tg.float64).to(device)
+    opt = tg.optim.SGD(emb.parameters(), lr=0.1, momentum=0.9)
+    emb(tg.tensor([1, 2, 1], device=device)).sum().backward()
+    opt.step()
+    path = tmp_path / "ckpt"
+    tg.save({"s": s, "again": s, "leaf": leaf, "c": s.coalesce(), "opt": opt.state_dict(), "g": emb.weight.grad},
+            path)
+    back = tg.load(path)
+    assert back["s"] is back["again"] and back["s"].device == s.device
+    for k, want in (("s", s), ("c", s.coalesce()), ("g", emb.weight.grad), ("leaf", leaf)):
+        got = back[k]
+        assert got.is_sparse and got.shape == want.shape and got.is_coalesced() == want.is_coalesced()
+        assert got._indices().tolist() == want._indices().tolist()
+        np.testing.assert_array_equal(dense(got._values()), dense(want._values()))
+    assert back["leaf"].requires_grad and back["leaf"].is_leaf and not back["s"].requires_grad
+    assert back["opt"]["state"][0]["momentum_buffer"].is_sparse
+    opt.load_state_dict(back["opt"])
+    assert tg.load(path, map_location="cpu")["s"].device == "cpu"
+    tg.save({"w": emb.weight}, path)
+    import json
+    with np.load(path) as z:
+        assert json.loads(z["__tinygrad_rnn__"].tobytes())["version"] == 1
+
+
+def test_load_refuses_a_corrupt_sparse_entry(tmp_path):
+    """A sparse node whose indices pass its size, or whose shapes do not pair up, is a SerializationError."""
+    import json
+    from tinygrad_rnn import serialization
+    path = tmp_path / "ckpt"
+    tg.save({"s": tg.sparse_coo_tensor([[0, 2]], [1., 2.], (3,))}, path)
+    with np.load(path) as z:
+        entries = {k: z[k] for k in z.files}
+    header = json.loads(entries["__tinygrad_rnn__"].tobytes())
+    for change in ({"size": [2]}, {"size": [3, 1]}, {"coalesced": "yes"}, {"i": 1}):
+        h = json.loads(json.dumps(header))
+        h["tree"]["v"][0].update(change)
+        h["arrays"] = [[entries[f"a{i}"].dtype.str, list(entries[f"a{i}"].shape)] for i in range(2)]
+        e = dict(entries, __tinygrad_rnn__=np.frombuffer(json.dumps(h).encode(), np.uint8))
+        np.savez(path, **e)
+        with open(str(path) + ".npz", "rb") as f, pytest.raises(serialization.SerializationError,
+                                                                match="corrupt"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tg.load(f)
