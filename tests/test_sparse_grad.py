@@ -398,3 +398,26 @@ def test_load_refuses_a_corrupt_sparse_entry(tmp_path):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 tg.load(f)
+
+
+@needs_torch
+def test_grad_scaler_and_module_conversion_with_sparse_grads(device):
+    """GradScaler.unscale_ scales a sparse gradient's values (found_inf from them), as torch's; Module.double()
+    converts a sparse gradient's values with the parameter."""
+    def run(lib):
+        t = (lambda x: tg.tensor(x, device=device)) if lib is tg else torch.tensor
+        w = lib.nn.Parameter(t(np.arange(15.).reshape(5, 3)))
+        scaler = lib.amp.GradScaler(device if lib is tg else "cpu", init_scale=4.)
+        opt = lib.optim.SGD([w], lr=0.1)
+        scaler.scale(lib.nn.functional.embedding(t([1, 2, 1]), w, sparse=True).sum()).backward()
+        scaler.unscale_(opt)
+        vals = dense(w.grad._values())
+        scaler.step(opt)
+        return vals, dense(w)
+    for a, b in zip(run(tg), run(torch)):
+        np.testing.assert_array_equal(a, b)
+    emb = tg.nn.Embedding(5, 3, sparse=True).to(device)
+    emb(tg.tensor([1, 2], device=device)).sum().backward()
+    emb.double()
+    assert emb.weight.grad.is_sparse and emb.weight.grad.dtype == tg.float64
+    assert emb.weight.grad._values().dtype == tg.float64

@@ -113,11 +113,12 @@ class GradScaler:
                         continue
                     if p.grad.dtype == float16:
                         raise ValueError("Attempting to unscale FP16 gradients.")
-                    xp = backend.xp_of(p.grad.array)
-                    bad = float(not bool(xp.isfinite(p.grad.array).all()))
+                    grad = p.grad._values() if p.grad.is_sparse else p.grad  # (a sparse one's values, as torch's)
+                    xp = backend.xp_of(grad.array)
+                    bad = float(not bool(xp.isfinite(grad.array).all()))
                     found[p.grad.device] = max(found.get(p.grad.device, 0.0), bad)
                     with np.errstate(invalid="ignore", over="ignore"):
-                        p.grad.mul_(inv_scale)
+                        grad.mul_(inv_scale)
         state["found_inf_per_device"] = found
         state["stage"] = OptState.UNSCALED
 

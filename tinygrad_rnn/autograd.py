@@ -695,7 +695,11 @@ def _into_leaf_sparse(leaf: Tensor, g: Any) -> None:
         g = g.to(leaf.dtype)
     grad = leaf._grad
     if grad is None:
-        leaf._grad = g if g.grad_fn is not None else g.detach()
+        if g.grad_fn is None:  # (values of its own, writable: GradScaler.unscale_ scales them in place)
+            values = g._values().array
+            keep = backend.is_writable(values) and 0 not in values.strides
+            g = g.detach() if keep else g._with_values(Tensor._make(values.copy()))
+        leaf._grad = g
     elif grad.is_sparse:
         leaf._grad = g + grad
     elif grad.grad_fn is not None:

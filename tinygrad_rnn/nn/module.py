@@ -632,7 +632,13 @@ class Module:
             if new is not p.array:  # (a conversion that changes nothing leaves pending graphs alone)
                 p.array = new
                 p._bump_version()
-            if p.grad is not None:
+            if p.grad is not None and p.grad.is_sparse:  # (a sparse COO gradient: its values converted, its
+                old, v = p.grad, p.grad._values().array  # indices moved with them)
+                g = fn(v)
+                if g is not v:
+                    idx = backend.to_device(old._indices().array, backend.device_of(g))
+                    p.grad = type(old)(Tensor(idx), Tensor(g), old.shape, old.is_coalesced())
+            elif p.grad is not None:
                 g = fn(p.grad.array)
                 if g is not p.grad.array:
                     p.grad = Tensor(g)
