@@ -421,3 +421,30 @@ def test_grad_scaler_and_module_conversion_with_sparse_grads(device):
     emb.double()
     assert emb.weight.grad.is_sparse and emb.weight.grad.dtype == tg.float64
     assert emb.weight.grad._values().dtype == tg.float64
+
+
+@needs_torch
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_bag_sparse_grad_matches_torch(device, mode, padding_idx):
+    """EmbeddingBag(sparse=True): an entry per index kept (padding_idx's left out), in order, its value the bag's
+    gradient row (over the bag's count for 'mean', times per_sample_weights for 'sum'); 'max' refuses sparse."""
+    rng = np.random.default_rng(6)
+    W, G = rng.standard_normal((5, 3)), rng.standard_normal((4, 3))
+    idx, offsets, psw = np.array([4, 0, 2, 3, 2, 1]), np.array([0, 2, 2, 5]), rng.standard_normal(6)
+
+    def run(lib):
+        t = (lambda x: tg.tensor(x, device=device)) if lib is tg else torch.from_numpy
+        w = lib.nn.Parameter(t(W.copy()))
+        kw = dict(per_sample_weights=t(psw)) if mode == "sum" else {}
+        out = lib.nn.functional.embedding_bag(t(idx), w, t(offsets), mode=mode, sparse=True,
+                                              padding_idx=padding_idx, **kw)
+        (out * t(G)).sum().backward()
+        return w.grad
+    ours, want = run(tg), run(torch)
+    assert ours.is_sparse and ours.is_coalesced() == want.is_coalesced()
+    assert ours._indices().tolist() == want._indices().tolist()
+    np.testing.assert_allclose(dense(ours._values()), dense(want._values()), rtol=1e-14)
+    with pytest.raises(ValueError, match="max mode does not support sparse weights"):
+        F.embedding_bag(tg.tensor([1, 2], device=device), weight(device), tg.tensor([0], device=device),
+                        mode="max", sparse=True)

@@ -2378,8 +2378,8 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:
 
 def _sparse_and_freq(op: str, scale_grad_by_freq: bool, sparse: bool, freq_ok: bool = False) -> bool:
     """Checks embedding's and embedding_bag's scale_grad_by_freq and sparse flags; scale_grad_by_freq as a bool.
-    sparse=True: embedding gives a leaf weight torch's sparse COO gradient (sparse.EmbeddingSparse); embedding_bag
-    a dense one, the same values as torch's sparse gradient's to_dense().
+    sparse=True: embedding and embedding_bag give a leaf weight torch's sparse COO gradient
+    (sparse.EmbeddingSparse).
     scale_grad_by_freq=True is refused unless ``freq_ok`` (embedding's; torch's CPU embedding_bag scales some rows
     by another index's count, which is not copied)."""
     ops.bool_arg(sparse, op, "sparse")
@@ -2484,8 +2484,9 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: Opt
     equal to padding_idx are left out of their bag, an empty bag gives zeros; per_sample_weights (input's shape,
     mode 'sum' only) scales each row. 'max' sends each element's gradient to the bag's first maximum (a nan in the
     bag is its maximum, as max's; torch's CPU kernel skips a nan after the first entry). max_norm renormalizes the
-    rows looked up in weight itself first, as embedding's; sparse=True gives a dense gradient (_sparse_and_freq);
-    scale_grad_by_freq=True is not supported."""
+    rows looked up in weight itself first, as embedding's; sparse=True gives a leaf weight torch's sparse COO
+    gradient (an entry per index kept, in order; mode 'max' refuses it, as torch's); scale_grad_by_freq=True is not
+    supported."""
     op = "embedding_bag"
     a = _index_array(input, op)
     _check_tensor(op, "weight", weight)
@@ -2523,6 +2524,8 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: Opt
     idx, bag = flat[pos], bag[pos]
     count = np.bincount(bag, minlength=n_bags)
     to = functools.partial(backend.to_device, device=weight.device)
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
     if mode == "max" and pos.size:
         width = int(count.max())
         rank = np.arange(pos.size) - (np.cumsum(count) - count)[bag]
@@ -2534,7 +2537,11 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: Opt
         picks = _first_max(windows.array, 1)
         values = ops.gather(windows, 1, xp_of(windows.array).expand_dims(picks, 1)).squeeze(1)
         return ops.where(to((count > 0)[:, None]), values, 0.0) if (count == 0).any() else values
-    rows = weight[to(idx)]
+    if sparse and weight.grad_fn is None:  # (a leaf weight: torch's sparse gradient, as embedding's)
+        from ..sparse import EmbeddingSparse  # noqa: PLC0415
+        rows = EmbeddingSparse(to(idx), None, False)(weight)
+    else:
+        rows = weight[to(idx)]
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.reshape(-1)[to(pos)].unsqueeze(1)
     out = ops.IndexAdd((n_bags, dim), (to(bag),))(rows)

@@ -216,8 +216,8 @@ class Embedding(Module):
 
 class EmbeddingBag(Module):
     """Sums, means or maxima of bags of embeddings (F.embedding_bag); init N(0, 1), padding row zero. torch's
-    arguments in its order: max_norm renormalizes the rows looked up; sparse=True gives a dense gradient (the same
-    values), scale_grad_by_freq=True is not supported."""
+    arguments in its order: max_norm renormalizes the rows looked up; sparse=True gives the weight torch's sparse
+    COO gradient (mode 'sum' or 'mean'), scale_grad_by_freq=True is not supported."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: Optional[float] = None,
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
