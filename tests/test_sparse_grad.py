@@ -264,7 +264,8 @@ def test_lbfgs_takes_a_sparse_grad_dense(device):
     ("RMSprop", "RMSprop does not support sparse gradients"), ("Adadelta", "Adadelta does not support sparse"),
     ("Adamax", "Adamax does not support sparse"), ("NAdam", "NAdam does not support sparse"),
     ("RAdam", "RAdam does not support sparse"), ("ASGD", "ASGD does not support sparse"),
-    ("Rprop", "Rprop does not support sparse"), ("Adafactor", "Adafactor does not support sparse")])
+    ("Rprop", "Rprop does not support sparse"), ("Adafactor", "Adafactor does not support sparse"),
+    ("Muon", "Muon does not support sparse")])
 def test_optimizers_refuse_sparse_grads_as_torch(device, name, message):
     w = weight(device)
     F.embedding(tg.tensor([1, 2], device=device), w, sparse=True).sum().backward()
