@@ -340,8 +340,7 @@ class SparseCooTensor:
         on them, as torch's merge (torch merges other uncoalesced operands too, where these are concatenated: the
         same tensor, more entries stored)."""
         if not isinstance(other, SparseCooTensor):
-            raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead; here: "
-                               "dense + sparse.to_dense()")
+            raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")  # (torch's)
         if other.shape != self._shape:
             raise RuntimeError(f"add: sparse COO shapes must match, got {self._shape} and {other.shape}")
         if other.sparse_dim() != self.sparse_dim():
