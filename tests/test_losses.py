@@ -580,6 +580,24 @@ def test_kl_div_of_a_negative_target_is_nan_as_torch():
     assert np.isnan(out.numpy()[0]) and out.numpy()[1] == 0.0
 
 
+def test_kl_div_is_torchs_xlogy_form():
+    """torch's xlogy(t, t) - t input: a float32 target's t log t is taken in float32 beside a float64 input (the
+    tree-LSTM's float target with a double model), and d/dt is nan at t = 0, as torch's."""
+    torch = pytest.importorskip("torch")
+    logq, t = [-1.0, -2.0, -1.5], [0.0, 0.6, 0.4]
+    for dt in ("float32", "float64"):
+        outs = []
+        for T in (torch, tg):
+            x = T.tensor(logq, dtype=T.float64, requires_grad=True)
+            y = T.tensor(t, dtype=getattr(T, dt), requires_grad=True)
+            loss = T.nn.functional.kl_div(x, y, reduction="batchmean")
+            loss.backward()
+            outs.append([a.detach().numpy() for a in (loss, x.grad, y.grad)])
+        for a, b in zip(*outs):  # (a float32 d/dt is summed from its terms in another order: to 1 ulp)
+            np.testing.assert_allclose(b, a, rtol=1e-15 if b.dtype == np.float64 else 1e-6, atol=0)
+        assert outs[1][2].dtype == np.dtype(dt) and np.isnan(outs[1][2][0])
+
+
 @given(class_problem(), st.booleans())
 def test_kl_div_matches_reference_and_gradcheck(prob, log_target):
     """Against sum target (log target - input), 0 where target is 0; 'batchmean' divides by the batch size."""

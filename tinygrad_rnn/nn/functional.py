@@ -2809,16 +2809,15 @@ def _loss_weight(w: Any, input: Tensor, name: str, op: str) -> Optional[Tensor]:
 
 
 def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
-    """KL(target || q) pointwise, with input = log q: target (log target - input), 0 where target = 0
-    (``log_target``: target holds log probabilities, exp(t) (t - input)). 'batchmean' divides the sum by
+    """KL(target || q) pointwise, with input = log q: xlogy(target, target) - target input, as torch's (0 where
+    target = 0; ``log_target``: target holds log probabilities, exp(t) (t - input)). 'batchmean' divides the sum by
     the batch size (input.shape[0]), the true KL divergence per sample; 'mean' averages over every element,
     as torch."""
     _check_same_shape(input, target, "kl_div")
     if log_target:
         loss = target.exp() * (target - input)
-    else:
-        t = ops.where(target.array == 0, 1.0, target)  # (log 1 = 0 where target is 0: the term is 0, as 0 log 0)
-        loss = target * (t.log() - input)
+    else:  # torch's xlogy(t, t) - t input: 0 log 0 = 0; each term in its operands' dtype (a float32 target's t log t
+        loss = target.xlogy(target) - target * input  # in float32 beside a float64 input), d/dt nan at t = 0
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction, "kl_div")
