@@ -371,32 +371,25 @@ def test_gradient_hooks_do_not_run_saved_tensor_hooks_do(device):
     np.testing.assert_allclose(x.grad.numpy(), 60 * np.cos(x.numpy()), rtol=1e-12)
 
 
-def test_fused_recurrences_refuse_clearly_reference_path_matches_torch():
+def test_fused_and_reference_recurrences_match_torch():
+    """The fused layers and cells (the default) give forward AD's tangent too: their double backward differentiates
+    the composed equations on the saved inputs; the reference path (fused=False) gives the same tangent."""
     torch = pytest.importorskip("torch")
     import torch.autograd.forward_ad as tfw
     tg.manual_seed(0)
     x, t = rand(5, 2, 3), rand(2, 5, 3).transpose(1, 0, 2).copy()
-    for cls in ("LSTM", "GRU", "RNN"):
-        fused = getattr(tg.nn, cls)(3, 4).double()
-        with fwAD.dual_level():
-            with pytest.raises(RuntimeError, match="unpack_dual: forward AD .* double backward.*fused=False"):
-                fwAD.unpack_dual(fused(fwAD.make_dual(tg.tensor(x), tg.tensor(t)))[0])
-        ref = getattr(tg.nn, cls)(3, 4, fused=False)
+    for cls in ("LSTM", "GRU", "RNN", "LSTMCell"):
+        x_, t_ = (x[0], t[0]) if cls.endswith("Cell") else (x, t)
         theirs = getattr(torch.nn, cls)(3, 4).double()
-        with torch.no_grad():
-            for name, p in ref.named_parameters():
-                getattr(theirs, name).copy_(torch.tensor(p.detach().numpy()))
         with tfw.dual_level():
-            want = tfw.unpack_dual(theirs(tfw.make_dual(torch.tensor(x), torch.tensor(t)))[0]).tangent
-        ref = ref.double()
-        with fwAD.dual_level():
-            got = fwAD.unpack_dual(ref(fwAD.make_dual(tg.tensor(x), tg.tensor(t)))[0]).tangent
-        assert got.requires_grad and want.requires_grad  # (it depends on the layer's weights)
-        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
-    cell = tg.nn.LSTMCell(3, 4).double()  # (fused by default)
-    with fwAD.dual_level():
-        with pytest.raises(RuntimeError, match="double backward"):
-            fwAD.unpack_dual(cell(fwAD.make_dual(tg.tensor(x[0]), tg.tensor(t[0])))[0])
+            want = tfw.unpack_dual(theirs(tfw.make_dual(torch.tensor(x_), torch.tensor(t_)))[0]).tangent
+        for fused in (True, False):
+            ours = getattr(tg.nn, cls)(3, 4, fused=fused).double()
+            ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+            with fwAD.dual_level():
+                got = fwAD.unpack_dual(ours(fwAD.make_dual(tg.tensor(x_), tg.tensor(t_)))[0]).tangent
+            assert got.requires_grad and want.requires_grad  # (it depends on the layer's weights)
+            np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 def errors(mod, lib):

@@ -585,13 +585,34 @@ def test_one_step_layer_outputs_keep_their_own_gradients():
     assert (r(x[:1])[0].numpy() >= 0).all()
 
 
-def test_fused_cells_refuse_double_backward_and_show_the_flag():
-    """Double backward needs the composed equations (fused=False), as for the layers; repr shows fused=False."""
-    x = tg.randn(2, 3, dtype=tg.float64, requires_grad=True)
-    (g,) = tg.grad(nn.GRUCell(3, 4, dtype=tg.float64, fused=False)(x).sum(), x, create_graph=True)
-    assert g.requires_grad
-    with pytest.raises(RuntimeError, match="double backward .* use the reference path fused=False"):
-        tg.grad(nn.GRUCell(3, 4, dtype=tg.float64)(x).sum(), x, create_graph=True)
+@pytest.mark.parametrize("cls, kw", [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu", "bias": False}),
+                                     ("GRUCell", {}), ("LSTMCell", {}), ("LSTMCell", {"bias": False})])
+def test_fused_cells_double_backward_as_the_composed_equations(cls, kw):
+    """create_graph=True through a fused cell (MAML's inner step with torch.func.grad, a gradient penalty): the
+    gradients are differentiable and their gradients are the reference path's (fused=False), as torch's CPU cells
+    allow; the state is passed as one tensor twice, (h, h), for the LSTM."""
+    x = tg.randn(3, 2, 3, dtype=tg.float64, requires_grad=True)
+    h0 = tg.randn(2, 4, dtype=tg.float64, requires_grad=True)
+    fused = getattr(nn, cls)(3, 4, dtype=tg.float64, **kw)
+    ref = getattr(nn, cls)(3, 4, dtype=tg.float64, fused=False, **kw)
+    ref.load_state_dict(fused.state_dict())
+    results = []
+    for cell in (fused, ref):
+        state = (h0, h0) if cls == "LSTMCell" else h0
+        loss = 0
+        for t in range(3):
+            state = cell(x[t], state)
+            loss = loss + (state[0] * state[1] if cls == "LSTMCell" else state).sin().sum()
+        wanted = [x, h0, *cell.parameters()]
+        grads = tg.grad(loss, wanted, create_graph=True)
+        assert all(g.requires_grad for g in grads)
+        second = tg.grad(sum((g * g).sum() for g in grads), wanted)
+        results.append([g.numpy() for g in grads + second])
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_cells_show_the_fused_flag():
     assert repr(nn.LSTMCell(3, 4)) == "LSTMCell(3, 4)"
     assert repr(nn.RNNCell(3, 4, bias=False, fused=False)) == "RNNCell(3, 4, bias=False, fused=False)"
 

@@ -12,9 +12,8 @@ sum_d J_d tangent_d. Differences from torch, kept deliberately:
   (the first with create_graph) from that tensor to the duals, not one forward op per op; the graph must still be
   there (a backward without retain_graph through it first frees it, and unpack_dual then raises that error).
 - It needs double backward of every op between the duals and the tensor: ops whose backward is written in tensor ops
-  (ops.py's, tg.autograd.Function subclasses with such a backward, the nn layers with ``fused=False``) work; the
-  fused RNN/LSTM/GRU layers and cells (``fused=True``, the default) and ``once_differentiable`` functions refuse it,
-  and unpack_dual raises a RuntimeError saying so, never a wrong tangent; so does a Function whose backward does
+  (ops.py's, tg.autograd.Function subclasses with such a backward, the nn layers, the fused RNN/LSTM/GRU ones
+  included) work; ``once_differentiable`` functions refuse it, and unpack_dual raises a RuntimeError saying so, never a wrong tangent; so does a Function whose backward does
   not depend on its incoming gradient (written on arrays): a Function's jvp staticmethod is not used.
 - A dual is a recorded copy of its primal (memory of its own, where torch's is a view): an in-place change to the
   dual is recorded and its tangent follows, but the primal does not see it. It (and what is computed from it)

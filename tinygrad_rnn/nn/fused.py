@@ -1,8 +1,8 @@
 """Fused whole-sequence recurrences: LSTM, GRU and Elman RNN as one Function each.
 
 Each Function runs all T steps in ``forward`` on raw arrays and back-propagates
-through time in ``backward`` with hand-derived array code (first-order only:
-under create_graph the backward raises). Each step does one matmul for all
+through time in ``backward`` with hand-derived array code (first order; under
+create_graph the backward differentiates rnn.unrolled on the saved inputs instead). Each step does one matmul for all
 gates (on numpy, in blocks of rows where numpy's BLAS has small-matrix kernels:
 see _product), plus, where the input part is not folded into it, one matmul up front
 for the input projection of all steps, and the weight gradients are one
@@ -562,8 +562,12 @@ class _Recurrence(Function):
                  keep: bool = True, stacked: bool = False) -> None:
         self.reverse, self.lengths, self.stacked = bool(reverse), lengths, stacked
         self.save_output = lengths is None  # backward reads the output's rows as the history (not with lengths)
-        self.saved_inputs = (0, 1 + self.states, 2 + self.states)  # x, w_ih, w_hh: backward reads their arrays,
-        # so the engine refuses a backward after any of them changed in place (an optimizer step, x *= 2)
+        n = 3 + self.states + has_b_ih + has_b_hh
+        self.saved_inputs = tuple(range(n))  # every input, for a double backward (_composed_grads); backward reads
+        # the arrays of x, w_ih and w_hh, so the engine refuses a backward after one of them changed in place (an
+        # optimizer step, x *= 2), not after a change to a state or bias, whose values it does not read
+        every, read = tuple(range(n)), (0, 1 + self.states, 2 + self.states)
+        self.saved_for = tuple([every if k in read else () for k in range(n)])
         self.has_b_ih, self.has_b_hh, self.keep = has_b_ih, has_b_hh, keep
 
     def _split(self, items: Sequence[Any]) -> tuple:
@@ -597,16 +601,23 @@ class _Recurrence(Function):
         """Which of (x, states..., w_ih, w_hh, b_ih, b_hh) need a gradient (an absent bias: False)."""
         return [p is not None for p in self._split(self.parents)]
 
-    def _check_backward(self) -> None:
-        if _mode.grad_enabled:
-            raise RuntimeError(f"{self.name}: double backward (create_graph=True) through the fused recurrence "
-                               "is not supported; use the reference path fused=False")
+    def _composed_backward(self, *grads: Optional[Tensor]) -> tuple:
+        """create_graph: the gradients from the reference recurrence (rnn.unrolled) on the saved inputs."""
+        from .rnn import unrolled
+        mode = {"lstm_sequence": "LSTM", "gru_sequence": "GRU"}.get(self.name, "RNN")
+        shape = (1, self.B, self.H) if self.stacked else (self.B, self.H)
+
+        def compose(*inputs: Tensor) -> tuple:
+            x, *states, w_ih, w_hh, b_ih, b_hh = self._split(inputs)
+            out, h, c = unrolled(mode, x, states[0], states[1] if mode == "LSTM" else None, (w_ih, w_hh, b_ih, b_hh),
+                                 self.lengths, self.reverse, getattr(self, "nonlinearity", "tanh"))
+            return (out, h.reshape(shape)) + ((c.reshape(shape),) if mode == "LSTM" else ())
+        return _composed_grads(self, compose, grads)
 
     def _start_backward(self, dtype: Any, g_out: Optional[Tensor], *g_finals: Optional[Tensor]) -> tuple:
         """(xp, dL/d output (T, B, H), then dL/dh_n (and dL/dc_n) (B, H)), in sorted batch order; zeros for an
         output that no gradient reached. dL/d output may be the caller's array, even a read-only broadcast
         view: backward only reads it. The final states' gradients are copies, which backward adds into."""
-        self._check_backward()
         xp = backend.xp_of(self.xs)
         T, B, H, bt = self.T, self.B, self.H, self.batch
         dout = xp.zeros((T, B, H), dtype) if g_out is None else bt.sort(g_out.array.astype(dtype, copy=False), 1)
@@ -1013,6 +1024,8 @@ class LSTMSequence(_Recurrence):
         return self._finish_forward(y, hs, c_n)
 
     def backward(self, g_out, g_hn, g_cn):
+        if _mode.grad_enabled:
+            return self._composed_backward(g_out, g_hn, g_cn)
         if not self._kernel_path(backend.xp_of(self.xs)):
             return self._numpy_backward(g_out, g_hn, g_cn)
         T, B, H, o = self.T, self.B, self.H, self.o
@@ -1242,6 +1255,8 @@ class GRUSequence(_Recurrence):
             _gru_update(rz, r, z, n_, hn, hp, hc, tmp)
 
     def backward(self, g_out, g_hn):
+        if _mode.grad_enabled:
+            return self._composed_backward(g_out, g_hn)
         T, B, H, o = self.T, self.B, self.H, self.o
         bt, a, hs, w_hh = self.batch, self.a, self.hs, self.w_hh
         xp, dout, dh = self._start_backward(a.dtype, g_out, g_hn)
@@ -1384,6 +1399,8 @@ class RNNSequence(_Recurrence):
         return self._finish_forward(y, hs)
 
     def backward(self, g_out, g_hn):
+        if _mode.grad_enabled:
+            return self._composed_backward(g_out, g_hn)
         T, B, H, o = self.T, self.B, self.H, self.o
         bt, hs, w_hh = self.batch, self.hs, self.w_hh
         xp, dout, dh = self._start_backward(hs.dtype, g_out, g_hn)
@@ -1548,7 +1565,11 @@ class CellStep(Function):
 
     def __init__(self, mode: str, bias: bool) -> None:
         self.mode, self.bias, self.lstm = mode, bias, mode == "LSTM"
-        self.saved_inputs = (0, 1, 2, 3, 4) if self.lstm else (0, 1, 2, 3)  # (backward reads them)
+        read = 5 if self.lstm else 4  # (backward reads x, h, [c,] w_ih, w_hh; the biases are saved for a double
+        n = read + 2 * bias  # backward alone, _composed_grads: a change to them in place is not refused)
+        self.saved_inputs = tuple(range(n))
+        if bias:
+            self.saved_for = (tuple(range(n)),) * read + ((), ())
         self.save_output = mode.startswith("RNN")  # (the RNN's backward reads h')
 
     def forward(self, *arrays):
@@ -1564,8 +1585,7 @@ class CellStep(Function):
 
     def backward(self, g_h, g_o=None):  # (the LSTM's: g_h is dL/dc', g_o dL/do)
         if _mode.grad_enabled:
-            raise RuntimeError(f"{self.name}: double backward (create_graph=True) through a fused cell is not "
-                               "supported; use the reference path fused=False")
+            return _composed_grads(self, self._composed, (g_h, g_o))
         x, h = self.saved[0].array, self.saved[1].array
         xp, (B, H) = backend.xp_of(x), h.shape
         if self.mode.startswith("RNN"):
@@ -1612,11 +1632,23 @@ class CellStep(Function):
             xp.multiply(g_o.array.T, o * (1 - o), out=d[3 * H:])
         return self._grads(d, d, dc * f)             # (dL/dc = dL/dc' f)
 
+    def _composed(self, x: Tensor, h: Tensor, *rest: Tensor) -> tuple:
+        """The step composed of ordinary ops (rnn.py's cell equations): (h',), or the LSTM's (c', o)."""
+        from .rnn import gru_cell, lstm_state, rnn_cell
+        weights = rest[1:] if self.lstm else rest
+        weights = weights if self.bias else (*weights, None, None)
+        if self.lstm:
+            return lstm_state(x, h, rest[0], *weights)
+        if self.mode == "GRU":
+            return (gru_cell(x, h, *weights),)
+        return (rnn_cell(x, h, *weights, "tanh" if self.mode == "RNN_TANH" else "relu"),)
+
     def _grads(self, d_in: Any, d_hh: Any, direct: Optional[Any]) -> tuple:
         """Tensors for (x, h, [dL/dc,] w_ih, w_hh[, b_ih, b_hh]) from the gate gradients as columns (G*H, B), d_in
         (of x W_ih^T + b_ih) and d_hh (of h W_hh^T + b_hh), and dL/dh's direct part (H, B) (the LSTM's dL/dc)."""
         need = self.needs_input_grad
-        x, h, w_ih, w_hh = (self.saved[k].array for k in (0, 1, -2, -1))
+        n = 5 if self.lstm else 4
+        x, h, w_ih, w_hh = (self.saved[k].array for k in (0, 1, n - 2, n - 1))
         xp = backend.xp_of(x)
         dx = _dot(xp, None, d_in, w_ih)(d_in.T, w_ih) if need[0] else None
         dh = None
@@ -1640,6 +1672,8 @@ class LSTMOutput(Function):
 
     name = "lstm_output"
     fresh_grads = True
+    saved_inputs = (0, 1)  # (c' and o, for a double backward; dL/dc' reads o's array, as torch's mul saves o)
+    saved_for = ((), (0,))
 
     def forward(self, c, o):
         self.o, self.tc = o, backend.xp_of(c).tanh(c)
@@ -1647,12 +1681,27 @@ class LSTMOutput(Function):
 
     def backward(self, g):
         if _mode.grad_enabled:
-            raise RuntimeError(f"{self.name}: double backward (create_graph=True) through a fused cell is not "
-                               "supported; use the reference path fused=False")
+            return _composed_grads(self, lambda c, o: (o * c.tanh(),), (g,))
         need_c, need_o = self.needs_input_grad
         dc = g.array * self.o * (1 - self.tc * self.tc) if need_c else None
         do = g.array * self.tc if need_o else None
         return tuple([None if d is None else Tensor._make(d) for d in (dc, do)])
+
+def _composed_grads(node: Function, compose: Callable[..., tuple], grads: Sequence[Optional[Tensor]]) -> tuple:
+    """A fused node's backward under create_graph (a double backward, torch.func.grad, a gradient penalty): its
+    forward again as ``compose`` (the reference equations, ordinary ops) on its saved inputs, differentiated by the
+    engine, so the gradients are themselves differentiable, as torch's CPU cells and layers. Each input that needs
+    a gradient enters as an alias of its own, so a tensor given twice (h as c) gets each slot's share."""
+    from ..autograd import grad
+    need = node.needs_input_grad
+    inputs = [t.view_as(t) if n else t for t, n in zip(node.saved, need)]
+    pairs = [(o, g) for o, g in zip(compose(*inputs), grads) if g is not None]
+    wanted = [t for t, n in zip(inputs, need) if n]
+    if not pairs or not wanted:
+        return (None,) * len(need)
+    got = iter(grad([o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True, allow_unused=True))
+    return tuple([next(got) if n else None for n in need])
+
 
 # ============================================================================ public functions
 def _as_tensor(a: Any, name: str, op: str) -> Tensor:

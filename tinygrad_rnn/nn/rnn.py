@@ -80,11 +80,17 @@ def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih:
               b_hh: Optional[Tensor], w_hr: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
     """(h', c') with gates i|f|g|o: c' = f * c + i * g, h' = o * tanh(c'); with a projection w_hr
     (P, H), h' = (o * tanh(c')) W_hr^T has P features (torch's proj_size)."""
-    i, f, g, o = (_affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)).chunk(4, 1)
-    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
-    c = f * c + i * g
+    c, o = lstm_state(x, h, c, w_ih, w_hh, b_ih, b_hh)
     h = o * c.tanh()
     return (h if w_hr is None else h @ w_hr.T), c
+
+
+def lstm_state(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor],
+               b_hh: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+    """The LSTM step up to h': (c', o), c' = f * c + i * g and the output gate o (the fused cell's outputs)."""
+    i, f, g, o = (_affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)).chunk(4, 1)
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    return f * c + i * g, o
 
 
 def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor],
@@ -104,8 +110,8 @@ class RNNCellBase(Module):
     (num_chunks H, H), bias_ih and bias_hh (num_chunks H) or None, all ~ U(-1/sqrt(H), 1/sqrt(H)).
     One step of a recurrence. ``fused=True`` (the default) runs the step as one node with a hand-derived
     backward (fused.CellStep; benchmarks/bench_cells.py), or, while no graph is recorded, as the step's array
-    math alone; ``fused=False`` composes the cell equations above from ordinary ops (the readable reference;
-    needed for double backward). The tests hold the two to the same outputs and gradients."""
+    math alone; ``fused=False`` composes the cell equations above from ordinary ops (the readable reference; a
+    fused step's double backward differentiates them on its saved inputs). The tests hold the two to the same outputs and gradients."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device: Optional[str] = None,
                  dtype: Any = None, *, fused: bool = True) -> None:
@@ -259,7 +265,7 @@ class RNNBase(Module):
     t >= lengths[b] change neither state nor h_n/c_n and their outputs are 0. ``fused=True`` runs each
     layer and direction as one primitive with a hand-derived backward (fast);
     ``fused=False`` unrolls the cell equations step by step with ordinary ops (the
-    readable reference, which also supports create_graph and per-step hooks).
+    readable reference, with per-step hooks; under create_graph a fused layer's backward differentiates it).
     """
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
