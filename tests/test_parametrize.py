@@ -344,3 +344,39 @@ def test_weight_norm_and_spectral_norm_on_device(device):
             originals = [lin.parametrizations.weight.original]
         (lin(x) ** 2).sum().backward()
         assert all(p.grad is not None and p.grad.device == device for p in originals)
+
+
+@pytest.mark.parametrize("cls, names", [("GRU", ["weight_hh_l0"]), ("LSTM", ["weight_ih_l1", "weight_hh_l1"]),
+                                        ("RNN", ["weight_ih_l0_reverse"])])
+def test_spectral_norm_on_a_recurrent_layer_trains_as_torchs(cls, names):
+    """torch's RNNBase.forward reads its weights through _update_flat_weights (hasattr and getattr of the first
+    parametrized one, then of every one), so spectral_norm's power iteration runs 4 times per training forward for
+    the first parametrized weight and twice for each other; the layer reads them as often, so u, v, the weights and
+    the losses stay torch's over a few Adam steps."""
+    torch = pytest.importorskip("torch")
+    kw = dict(num_layers=2, bidirectional=cls == "RNN", batch_first=True)
+    theirs = getattr(torch.nn, cls)(3, 4, **kw).double()
+    ours = getattr(nn, cls)(3, 4, **kw).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    for m, lib in ((theirs, torch.nn), (ours, nn)):
+        for n in names:
+            lib.utils.parametrizations.spectral_norm(m, n)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})  # (the same u and v)
+    x = np.random.default_rng(0).standard_normal((2, 5, 3))
+    results = []
+    for m, lib in ((theirs, torch), (ours, tg)):
+        opt = lib.optim.Adam(m.parameters(), lr=0.01)
+        out = []
+        for _ in range(3):
+            opt.zero_grad()
+            y, _ = m(lib.tensor(x))
+            loss = y.pow(2).sum()
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+        m.eval()
+        out += [m(lib.tensor(x))[0].detach().numpy()]
+        out += [v.detach().numpy() for _, v in sorted(m.state_dict().items())]
+        results.append(out)
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

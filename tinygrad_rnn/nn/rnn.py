@@ -331,13 +331,35 @@ class RNNBase(Module):
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (("weight_hr",) if self.proj_size else ())
         return tuple([getattr(self, n + s) for n in names])
 
+    def _forward_weights(self) -> List[tuple]:
+        """_layer_weights of every layer and direction, for one forward. A parametrized weight (parametrize) is
+        read as torch's RNNBase.forward reads its weights (_update_flat_weights: hasattr and getattr of the first
+        parametrized one, then of every one), so a parametrization's side effect (spectral_norm's power iteration
+        in training mode) happens as often per forward as in torch: 4 times for the first, twice for the others."""
+        layers = [(layer, d) for layer in range(self.num_layers) for d in range(self.num_directions)]
+        if "parametrizations" not in self._modules:  # (the common case: the parameters themselves)
+            return [self._layer_weights(layer, d) for layer, d in layers]
+        from .utils.parametrize import is_parametrized
+        names = self._flat_weights_names
+        parametrized = [is_parametrized(self, n) for n in names]
+        if True in parametrized:
+            first = names[parametrized.index(True)]
+            getattr(self, first), getattr(self, first)
+        values = {}
+        for n, again in zip(names, parametrized):
+            if again:
+                getattr(self, n)
+            values[n] = getattr(self, n)
+        kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (("weight_hr",) if self.proj_size else ())
+        return [tuple([values.get(k + self._suffix(layer, d)) for k in kinds]) for layer, d in layers]
+
     @property
     def _name(self) -> str:
         return type(self).__name__
 
     # ------------------------------------------------------------------ checks
-    def _check_input(self, input: Tensor) -> Tuple[Tensor, bool]:
-        """The input as time-major (T, B, I) and whether it was unbatched."""
+    def _check_input(self, input: Tensor, w: Tensor) -> Tuple[Tensor, bool]:
+        """The input as time-major (T, B, I) and whether it was unbatched; w is weight_ih_l0."""
         layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
         if not isinstance(input, Tensor):
             raise TypeError(f"{self._name}: input must be a Tensor, got {type(input).__name__}")
@@ -346,7 +368,6 @@ class RNNBase(Module):
         if input.shape[-1] != self.input_size:
             raise ValueError(f"{self._name}: input has {input.shape[-1]} features (shape {input.shape}), "
                              f"expected input_size={self.input_size}")
-        w = self.weight_ih_l0
         _check_features(self._name, input)
         if input.array.dtype != w.array.dtype or input.device != w.device:
             raise TypeError(f"{self._name}: input is {input.dtype} on {input.device} but the parameters are "
@@ -383,7 +404,8 @@ class RNNBase(Module):
                 lengths: Any = None) -> Tuple[Union[Tensor, PackedSequence], State]:
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx, lengths)
-        x, unbatched = self._check_input(input)
+        weights = self._forward_weights()
+        x, unbatched = self._check_input(input, weights[0][0])
         T, B = x.shape[0], x.shape[1]
         lens = fused._check_lengths(lengths, T, B, self._name)
         if self.mode == "LSTM":
@@ -395,8 +417,6 @@ class RNNBase(Module):
                 raise TypeError(f"{self._name}: hx must be a Tensor h0, got {type(hx).__name__}")
             h0 = self._check_state(hx, B, unbatched, x, "h0")
             c0 = None
-        weights = [self._layer_weights(layer, d) for layer in range(self.num_layers)
-                   for d in range(self.num_directions)]
         output, h_out, c_out = stacked(self.mode, x, h0, c0, weights, self.num_layers, self.num_directions,
                                        self.dropout, self.training, lens, self.fused, self.nonlinearity)
         if unbatched:
@@ -433,8 +453,9 @@ class RNNBase(Module):
     @property
     def _all_weights(self) -> List[List[str]]:
         """torch's private _all_weights: all_weights' parameter names (read by third-party code)."""
-        return [[n + self._suffix(layer, d) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
-                 if getattr(self, n + self._suffix(layer, d), None) is not None]
+        kinds = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.bias else ()) + \
+            (("weight_hr",) if self.proj_size else ())  # (from the configuration: reading a parametrized weight
+        return [[k + self._suffix(layer, d) for k in kinds]  # would compute it)
                 for layer in range(self.num_layers) for d in range(self.num_directions)]
 
     @property
