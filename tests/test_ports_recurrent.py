@@ -12,7 +12,8 @@ bidirectional over a packed batch, a Neural Turing Machine (loudinthecloud/pytor
 circular convolution), Phased LSTM, a Clockwork RNN, seq2seq with scheduled sampling and beam search, a character
 VAE (GRU encoder/decoder, KL by formula and by distributions), truncated BPTT as pytorch/examples' word language
 model (repackage_hidden, tied weights), a WGAN-GP critic (gradient penalty through an LSTM), MAML's inner step through
-an LSTMCell (torch.func.grad + functional_call) and a spectral-normed GRU. Both run from the same initial weights
+an LSTMCell (torch.func.grad + functional_call), a spectral-normed GRU and a DNC's memory (usage, allocation by
+topk and cumprod, temporal links). Both run from the same initial weights
 (copied through state_dict) on the same data for a few training steps; losses, outputs, final weights and
 gradients agree to 1e-10 in float64.
 """
@@ -1731,6 +1732,141 @@ def train_gp(torch, D):
 
 def test_wgan_gp_lstm():
     _check(critic, train_gp)
+
+
+
+# DNC memory (ixaxaar/pytorch-dnc style essentials): usage, allocation via sort + cumprod, link matrix, read modes
+def dnc(torch):
+    nn = torch.nn; F = torch.nn.functional
+    δ = 1e-6
+    class Memory(nn.Module):
+        def __init__(self, input_size, mem_size=6, cell_size=4, read_heads=2):
+            super().__init__()
+            self.mem_size = mem_size; self.cell_size = cell_size; self.read_heads = read_heads
+            self.input_size = input_size
+            m, w, r = mem_size, cell_size, read_heads
+            self.interface_size = (w * r) + (3 * w) + (5 * r) + 3
+            self.interface_weights = nn.Linear(self.input_size, self.interface_size)
+            self.I = 1 - torch.eye(m).unsqueeze(0)
+        def reset(self, batch_size=1):
+            m, w, r, b = self.mem_size, self.cell_size, self.read_heads, batch_size
+            return {'memory': torch.zeros(b, m, w).fill_(0), 'link_matrix': torch.zeros(b, 1, m, m),
+                    'precedence': torch.zeros(b, 1, m), 'read_weights': torch.zeros(b, r, m).fill_(0),
+                    'write_weights': torch.zeros(b, 1, m).fill_(0), 'usage_vector': torch.zeros(b, m)}
+        def get_usage_vector(self, usage, free_gates, read_weights, write_weights):
+            usage = usage + (1 - usage) * (1 - torch.prod(1 - write_weights, 1))
+            ψ = torch.prod(1 - free_gates.unsqueeze(2) * read_weights, 1)
+            return usage * ψ
+        def allocate(self, usage, write_gate):
+            usage = δ + (1 - δ) * usage
+            batch_size = usage.size(0)
+            sorted_usage, φ = torch.topk(usage, self.mem_size, dim=1, largest=False)
+            v = sorted_usage.data.new(batch_size, 1).fill_(1)
+            cat_sorted_usage = torch.cat((v, sorted_usage), 1)
+            prod_sorted_usage = torch.cumprod(cat_sorted_usage, 1)[:, :-1]
+            sorted_allocation_weights = (1 - sorted_usage) * prod_sorted_usage.squeeze()
+            _, φ_rev = torch.topk(φ, k=self.mem_size, dim=1, largest=False)
+            allocation_weights = sorted_allocation_weights.gather(1, φ_rev.long())
+            return allocation_weights.unsqueeze(1), usage
+        def write_weighting(self, memory, write_content_weights, allocation_weights, write_gate, allocation_gate):
+            ag = allocation_gate.unsqueeze(-1); wg = write_gate.unsqueeze(-1)
+            return wg * (ag * allocation_weights + (1 - ag) * write_content_weights)
+        def get_link_matrix(self, link_matrix, write_weights, precedence):
+            precedence = precedence.unsqueeze(2)
+            write_weights_i = write_weights.unsqueeze(3)
+            write_weights_j = write_weights.unsqueeze(2)
+            prev_scale = 1 - write_weights_i - write_weights_j
+            new_link_matrix = write_weights_i * precedence
+            link_matrix = prev_scale * link_matrix + new_link_matrix
+            return self.I.expand_as(link_matrix) * link_matrix
+        def update_precedence(self, precedence, write_weights):
+            return (1 - torch.sum(write_weights, 2, keepdim=True)) * precedence + write_weights
+        def write(self, write_key, write_vector, erase_vector, free_gates, read_strengths, write_strength,
+                  write_gate, allocation_gate, hidden):
+            hidden['usage_vector'] = self.get_usage_vector(hidden['usage_vector'], free_gates, hidden['read_weights'],
+                                                           hidden['write_weights'])
+            write_content_weights = self.content_weightings(hidden['memory'], write_key, write_strength)
+            alloc, _ = self.allocate(hidden['usage_vector'], allocation_gate * write_gate)
+            hidden['write_weights'] = self.write_weighting(hidden['memory'], write_content_weights, alloc,
+                                                           write_gate, allocation_gate)
+            weighted_resets = hidden['write_weights'].unsqueeze(3) * erase_vector.unsqueeze(2)
+            reset_gate = torch.prod(1 - weighted_resets, 1)
+            hidden['memory'] = hidden['memory'] * reset_gate
+            hidden['memory'] = hidden['memory'] + torch.bmm(hidden['write_weights'].transpose(1, 2), write_vector)
+            hidden['link_matrix'] = self.get_link_matrix(hidden['link_matrix'], hidden['write_weights'],
+                                                         hidden['precedence'])
+            hidden['precedence'] = self.update_precedence(hidden['precedence'], hidden['write_weights'])
+            return hidden
+        def content_weightings(self, memory, keys, strengths):
+            d = torch.bmm(keys, memory.transpose(1, 2)) / (torch.norm(keys, 2, dim=2, keepdim=True) * torch.norm(memory, 2, dim=2).unsqueeze(1) + δ)
+            return F.softmax(d * strengths.unsqueeze(2), dim=2)
+        def directional_weightings(self, link_matrix, read_weights):
+            rw = read_weights.unsqueeze(1)
+            f = torch.matmul(link_matrix, rw.transpose(2, 3)).transpose(2, 3)
+            b = torch.matmul(rw, link_matrix)
+            return f.transpose(1, 2), b.transpose(1, 2)
+        def read_weightings(self, memory, content_weights, link_matrix, read_modes, read_weights):
+            forward_weight, backward_weight = self.directional_weightings(link_matrix, read_weights)
+            content_mode = read_modes[:, :, 2].contiguous().unsqueeze(2) * content_weights
+            backward_mode = torch.sum(read_modes[:, :, 0:1].contiguous().unsqueeze(3) * backward_weight, 2)
+            forward_mode = torch.sum(read_modes[:, :, 1:2].contiguous().unsqueeze(3) * forward_weight, 2)
+            return backward_mode + content_mode + forward_mode
+        def read(self, read_keys, read_strengths, read_modes, hidden):
+            content_weights = self.content_weightings(hidden['memory'], read_keys, read_strengths)
+            hidden['read_weights'] = self.read_weightings(hidden['memory'], content_weights, hidden['link_matrix'],
+                                                          read_modes, hidden['read_weights'])
+            return torch.bmm(hidden['read_weights'], hidden['memory']), hidden
+        def forward(self, ξ, hidden):
+            w, r = self.cell_size, self.read_heads
+            b = ξ.size()[0]
+            ξ = self.interface_weights(ξ)
+            read_keys = torch.tanh(ξ[:, :r * w].contiguous().view(b, r, w))
+            read_strengths = F.softplus(ξ[:, r * w:r * w + r].contiguous().view(b, r))
+            write_key = torch.tanh(ξ[:, r * w + r:r * w + r + w].contiguous().view(b, 1, w))
+            write_strength = F.softplus(ξ[:, r * w + r + w].contiguous().view(b, 1))
+            erase_vector = torch.sigmoid(ξ[:, r * w + r + w + 1: r * w + r + 2 * w + 1].contiguous().view(b, 1, w))
+            write_vector = torch.tanh(ξ[:, r * w + r + 2 * w + 1: r * w + r + 3 * w + 1].contiguous().view(b, 1, w))
+            free_gates = torch.sigmoid(ξ[:, r * w + r + 3 * w + 1: r * w + 2 * r + 3 * w + 1].contiguous().view(b, r))
+            allocation_gate = torch.sigmoid(ξ[:, r * w + 2 * r + 3 * w + 1].contiguous().unsqueeze(1).view(b, 1))
+            write_gate = torch.sigmoid(ξ[:, r * w + 2 * r + 3 * w + 2].contiguous()).unsqueeze(1).view(b, 1)
+            read_modes = F.softmax(ξ[:, r * w + 2 * r + 3 * w + 3: r * w + 5 * r + 3 * w + 3].contiguous().view(b, r, 3), -1)
+            hidden = self.write(write_key, write_vector, erase_vector, free_gates, read_strengths, write_strength,
+                                write_gate, allocation_gate, hidden)
+            return self.read(read_keys, read_strengths, read_modes, hidden)
+    class DNC(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTMCell(3 + 2 * 4, 10)
+            self.memory = Memory(10)
+            self.output = nn.Linear(10 + 2 * 4, 3)
+        def forward(self, x):
+            b = x.size(1)
+            hidden = self.memory.reset(b)
+            h = c = torch.zeros(b, 10)
+            reads = torch.zeros(b, 8)
+            outs = []
+            for t in range(x.size(0)):
+                h, c = self.rnn(torch.cat([x[t], reads], 1), (h, c))
+                read_vectors, hidden = self.memory(h, hidden)
+                reads = read_vectors.view(b, -1)
+                outs.append(self.output(torch.cat([h, reads], 1)))
+            return torch.stack(outs), hidden
+    return DNC()
+dx = rng.standard_normal((6, 2, 3))
+def train_dnc(torch, m):
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3, eps=1e-9, betas=[0.9, 0.98])
+    out = []
+    for _ in range(2):
+        opt.zero_grad()
+        y, hid = m(torch.tensor(dx))
+        loss = torch.nn.functional.smooth_l1_loss(y[1:], torch.tensor(dx[:-1]))
+        loss.backward(); torch.nn.utils.clip_grad_norm_(m.parameters(), 50); opt.step()
+        out += [loss.detach(), y.detach()]  # (not the memory: which of the equally unused slots is written first
+    return out  # is topk's order of ties, torch's an implementation detail) + [p.detach() for p in m.parameters()]
+
+
+def test_dnc():
+    _check(dnc, train_dnc)
 
 
 # ----------------------------------------------------------------------------- MAML, spectral norm
