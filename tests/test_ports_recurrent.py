@@ -12,10 +12,11 @@ bidirectional over a packed batch, a Neural Turing Machine (loudinthecloud/pytor
 circular convolution), Phased LSTM, a Clockwork RNN, seq2seq with scheduled sampling and beam search, a character
 VAE (GRU encoder/decoder, KL by formula and by distributions), truncated BPTT as pytorch/examples' word language
 model (repackage_hidden, tied weights), a WGAN-GP critic (gradient penalty through an LSTM), MAML's inner step through
-an LSTMCell (torch.func.grad + functional_call), a spectral-normed GRU and a DNC's memory (usage, allocation by
-topk and cumprod, temporal links). Both run from the same initial weights
-(copied through state_dict) on the same data for a few training steps; losses, outputs, final weights and
-gradients agree to 1e-10 in float64.
+an LSTMCell (torch.func.grad + functional_call), a spectral-normed GRU, Graves' handwriting mixture density network
+(MixtureSameFamily of MultivariateNormals beside the paper's closed form), ON-LSTM (cumax gates, ASGD), LSTNet (conv
++ GRU + skip-GRU + highway) and a DNC's memory (usage, allocation by topk and cumprod, temporal links). Both run from
+the same initial weights (copied through state_dict) on the same data for a few training steps; losses, outputs,
+final weights and gradients agree to 1e-10 in float64.
 """
 import math
 
@@ -211,7 +212,8 @@ def indrnn(torch):
             self.reset_parameters()
         def check_bounds(self):
             if self.hidden_max_abs:
-                self.weight_hh.data.copy_(torch.clamp(self.weight_hh.data, min=-self.hidden_max_abs, max=self.hidden_max_abs))
+                self.weight_hh.data.copy_(torch.clamp(self.weight_hh.data, min=-self.hidden_max_abs,
+                                                                     max=self.hidden_max_abs))
         def reset_parameters(self):
             for name, weight in self.named_parameters():
                 if "bias" in name:
@@ -272,7 +274,8 @@ def sru(torch):
             k = 4 if n_in != out_size else 3
             self.k = k
             self.size_per_dir = n_out * k
-            self.weight = nn.Parameter(torch.Tensor(n_in, self.size_per_dir * 2 if bidirectional else self.size_per_dir))
+            self.weight = nn.Parameter(torch.Tensor(
+                n_in, self.size_per_dir * 2 if bidirectional else self.size_per_dir))
             self.bias = nn.Parameter(torch.Tensor(n_out * 4 if bidirectional else n_out * 2))
             self.init_weight()
         def init_weight(self):
@@ -581,7 +584,8 @@ def ctcnet(torch):
     class SpeechRecognition(nn.Module):
         def __init__(self, n_feats=8, hidden=12, n_class=6):
             super().__init__()
-            self.cnn = nn.Sequential(nn.Conv1d(n_feats, n_feats, 5, stride=1, padding=5 // 2), nn.GELU(), nn.Dropout(0.0))
+            self.cnn = nn.Sequential(nn.Conv1d(n_feats, n_feats, 5, stride=1, padding=5 // 2), nn.GELU(),
+                                     nn.Dropout(0.0))
             self.layer_norm = nn.LayerNorm(n_feats)
             self.lstm = nn.LSTM(input_size=n_feats, hidden_size=hidden, num_layers=2, dropout=0.0, bidirectional=True)
             self.layer_norm2 = nn.LayerNorm(hidden * 2)
@@ -671,7 +675,8 @@ def loss_fn(torch, mu, sigma, labels):
     distribution = torch.distributions.normal.Normal(mu[zero_index], sigma[zero_index])
     likelihood = distribution.log_prob(labels[zero_index])
     return -torch.mean(likelihood)
-tb = rng.standard_normal((4, 10, 3)); tb[2, 4, 0] = tb[0, 7, 0] = 0; idb = rng.integers(0, 5, 4); lb = rng.standard_normal((4, 10)); lb[1, 3] = 0
+tb = rng.standard_normal((4, 10, 3)); tb[2, 4, 0] = tb[0, 7, 0] = 0; idb = rng.integers(0, 5, 4)
+lb = rng.standard_normal((4, 10)); lb[1, 3] = 0
 def train_deepar(torch, model):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     labels_batch = torch.tensor(lb).permute(1, 0).to(torch.float64)
@@ -810,7 +815,8 @@ def ptrnet(torch):
             encoder_hidden0 = self.encoder.init_hidden(embedded_inputs)
             encoder_outputs, encoder_hidden = self.encoder(embedded_inputs, encoder_hidden0)
             if self.bidir:
-                decoder_hidden0 = (torch.cat(tuple(encoder_hidden[0][-2:]), dim=-1), torch.cat(tuple(encoder_hidden[1][-2:]), dim=-1))
+                decoder_hidden0 = (torch.cat(tuple(encoder_hidden[0][-2:]), dim=-1),
+                                   torch.cat(tuple(encoder_hidden[1][-2:]), dim=-1))
             else:
                 decoder_hidden0 = (encoder_hidden[0][-1], encoder_hidden[1][-1])
             (outputs, pointers), decoder_hidden = self.decoder(embedded_inputs, decoder_input0, decoder_hidden0,
@@ -1292,7 +1298,8 @@ def ntm(torch):
             nn.init.xavier_uniform_(self.fc.weight, gain=1)
             nn.init.normal_(self.fc.bias, std=0.01)
         def create_new_state(self, batch_size):
-            init_r = [getattr(self, "read{}_bias".format(i)).clone().repeat(batch_size, 1) for i in range(self.num_read_heads)]
+            init_r = [getattr(self, "read{}_bias".format(i)).clone().repeat(batch_size, 1)
+                      for i in range(self.num_read_heads)]
             controller_state = self.controller.create_new_state(batch_size)
             heads_state = [head.create_new_state(batch_size) for head in self.heads]
             return init_r, controller_state, heads_state
@@ -1377,7 +1384,8 @@ def phased(torch):
             self.phase = nn.Parameter(torch.Tensor(hidden_size))
             self.tau = nn.Parameter(torch.Tensor(hidden_size))
             with torch.no_grad():
-                self.tau.copy_(torch.exp(torch.empty(hidden_size).uniform_(math.log(period_init_min), math.log(period_init_max))))
+                self.tau.copy_(torch.exp(torch.empty(hidden_size).uniform_(math.log(period_init_min),
+                                                                          math.log(period_init_max))))
                 self.phase.copy_(torch.empty(hidden_size).uniform_(0, 1) * self.tau)
         def _compute_phi(self, t, s, tau):
             return torch.fmod(torch.fmod(t - s, tau) + tau, tau) / tau
@@ -1586,7 +1594,8 @@ def charvae(torch):
             self.decoder = nn.GRU(emb + z_dim, hid, batch_first=True)
             self.out = nn.Linear(hid, vocab)
         def encode(self, x, lengths):
-            packed = nn.utils.rnn.pack_padded_sequence(self.emb(x), lengths.cpu(), batch_first=True, enforce_sorted=False)
+            packed = nn.utils.rnn.pack_padded_sequence(self.emb(x), lengths.cpu(), batch_first=True,
+                                                       enforce_sorted=False)
             _, h = self.encoder(packed)
             h = torch.cat([h[-2], h[-1]], dim=1)
             return self.q_mu(h), self.q_logvar(h)
@@ -1612,7 +1621,8 @@ def train_vae(torch, m):
     x, lengths = torch.from_numpy(VX), torch.from_numpy(VL)
     for step in range(4):
         logits, mu, logvar = m(x, lengths, torch.from_numpy(EPS[step]))
-        recon = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1), ignore_index=0, reduction='sum')
+        recon = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1), ignore_index=0,
+                                reduction='sum')
         kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
         q = torch.distributions.Normal(mu, (0.5 * logvar).exp())
         p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
@@ -1628,7 +1638,8 @@ def test_charvae():
     _check(charvae, train_vae)
 
 
-# truncated BPTT as pytorch/examples word_language_model (repackage_hidden), GRU + tied decoder + clip_grad_norm_ + manual SGD
+# truncated BPTT as pytorch/examples word_language_model (repackage_hidden), GRU + tied decoder
+# + clip_grad_norm_ + manual SGD
 def tbptt(torch):
     nn = torch.nn
     class RNNModel(nn.Module):
@@ -1798,7 +1809,8 @@ def dnc(torch):
             hidden['precedence'] = self.update_precedence(hidden['precedence'], hidden['write_weights'])
             return hidden
         def content_weightings(self, memory, keys, strengths):
-            d = torch.bmm(keys, memory.transpose(1, 2)) / (torch.norm(keys, 2, dim=2, keepdim=True) * torch.norm(memory, 2, dim=2).unsqueeze(1) + δ)
+            d = torch.bmm(keys, memory.transpose(1, 2)) / (torch.norm(keys, 2, dim=2, keepdim=True)
+                                                            * torch.norm(memory, 2, dim=2).unsqueeze(1) + δ)
             return F.softmax(d * strengths.unsqueeze(2), dim=2)
         def directional_weightings(self, link_matrix, read_weights):
             rw = read_weights.unsqueeze(1)
@@ -1829,7 +1841,8 @@ def dnc(torch):
             free_gates = torch.sigmoid(ξ[:, r * w + r + 3 * w + 1: r * w + 2 * r + 3 * w + 1].contiguous().view(b, r))
             allocation_gate = torch.sigmoid(ξ[:, r * w + 2 * r + 3 * w + 1].contiguous().unsqueeze(1).view(b, 1))
             write_gate = torch.sigmoid(ξ[:, r * w + 2 * r + 3 * w + 2].contiguous()).unsqueeze(1).view(b, 1)
-            read_modes = F.softmax(ξ[:, r * w + 2 * r + 3 * w + 3: r * w + 5 * r + 3 * w + 3].contiguous().view(b, r, 3), -1)
+            read_modes = F.softmax(
+                ξ[:, r * w + 2 * r + 3 * w + 3: r * w + 5 * r + 3 * w + 3].contiguous().view(b, r, 3), -1)
             hidden = self.write(write_key, write_vector, erase_vector, free_gates, read_strengths, write_strength,
                                 write_gate, allocation_gate, hidden)
             return self.read(read_keys, read_strengths, read_modes, hidden)
@@ -1867,6 +1880,208 @@ def train_dnc(torch, m):
 
 def test_dnc():
     _check(dnc, train_dnc)
+
+
+
+
+# Graves handwriting: LSTM + bivariate Gaussian mixture + Bernoulli end-of-stroke (MixtureSameFamily)
+def mdn(torch):
+    nn = torch.nn; F = torch.nn.functional
+    class HandwritingRNN(nn.Module):
+        def __init__(self, hidden=10, K=3):
+            super().__init__()
+            self.K = K
+            self.lstm1 = nn.LSTM(3, hidden, batch_first=True)
+            self.lstm2 = nn.LSTM(3 + hidden, hidden, batch_first=True)
+            self.out = nn.Linear(2 * hidden, 1 + 6 * K)
+        def forward(self, x, state=None):
+            h1, s1 = self.lstm1(x)
+            h2, s2 = self.lstm2(torch.cat([x, h1], -1))
+            y = self.out(torch.cat([h1, h2], -1))
+            e, pi, mu1, mu2, s1_, s2_, rho = torch.split(y, [1] + [self.K] * 6, dim=-1)
+            return torch.sigmoid(e), F.log_softmax(pi, -1), mu1, mu2, torch.exp(s1_), torch.exp(s2_), torch.tanh(rho)
+    return HandwritingRNN()
+strokes = rng.standard_normal((2, 8, 3)); strokes[..., 2] = (rng.random((2, 8)) > 0.8)
+def nll_bivariate(torch, params, target):
+    D = torch.distributions
+    e, logpi, mu1, mu2, s1, s2, rho = params
+    loc = torch.stack([mu1, mu2], -1)
+    cov = torch.stack([torch.stack([s1 ** 2, rho * s1 * s2], -1), torch.stack([rho * s1 * s2, s2 ** 2], -1)], -2)
+    mix = D.MixtureSameFamily(D.Categorical(logits=logpi), D.MultivariateNormal(loc, covariance_matrix=cov))
+    lp = mix.log_prob(target[..., :2])
+    lp_e = D.Bernoulli(probs=e.squeeze(-1)).log_prob(target[..., 2])
+    # the closed form of the paper as well
+    x1, x2 = target[..., 0:1], target[..., 1:2]
+    z = ((x1 - mu1) / s1) ** 2 + ((x2 - mu2) / s2) ** 2 - 2 * rho * (x1 - mu1) * (x2 - mu2) / (s1 * s2)
+    n = torch.exp(-z / (2 * (1 - rho ** 2))) / (2 * math.pi * s1 * s2 * torch.sqrt(1 - rho ** 2))
+    closed = torch.log(torch.sum(logpi.exp() * n, -1) + 1e-20)
+    return -(lp + lp_e).mean(), closed, lp, mix.mean, mix.variance
+def train_mdn(torch, m):
+    opt = torch.optim.RMSprop(m.parameters(), lr=1e-3, alpha=0.95, eps=1e-4, momentum=0.9, centered=True)
+    x = torch.tensor(strokes)
+    out = []
+    for _ in range(3):
+        opt.zero_grad()
+        loss, closed, lp, mean, var = nll_bivariate(torch, m(x[:, :-1]), x[:, 1:])
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(m.parameters(), 10)
+        opt.step()
+        out += [loss.detach(), closed.detach(), lp.detach(), mean.detach(), var.detach()]
+    return out + [p.detach() for p in m.parameters()]
+
+
+def test_handwriting_mdn():
+    _check(mdn, train_mdn)
+
+
+
+# ON-LSTM (Shen et al.): cumax master gates, chunked
+def onlstm(torch):
+    nn = torch.nn; F = torch.nn.functional
+    def cumsoftmax(x, dim=-1):
+        return torch.cumsum(F.softmax(x, dim=dim), dim=dim)
+    class ONLSTMCell(nn.Module):
+        def __init__(self, input_size, hidden_size, chunk_size):
+            super(ONLSTMCell, self).__init__()
+            self.input_size = input_size; self.hidden_size = hidden_size; self.chunk_size = chunk_size
+            self.n_chunk = int(hidden_size / chunk_size)
+            self.ih = nn.Sequential(nn.Linear(input_size, hidden_size * 4 + self.n_chunk * 2, bias=True))
+            self.hh = nn.Linear(hidden_size, hidden_size * 4 + self.n_chunk * 2, bias=True)
+        def forward(self, input, hidden, transformed_input=None):
+            hx, cx = hidden
+            if transformed_input is None:
+                transformed_input = self.ih(input)
+            gates = transformed_input + self.hh(hx)
+            cingate, cforgetgate = gates[:, :self.n_chunk * 2].chunk(2, 1)
+            outgate, cell, ingate, forgetgate = gates[:, self.n_chunk * 2:].view(
+                -1, self.n_chunk * 4, self.chunk_size).chunk(4, 1)
+            cingate = 1. - cumsoftmax(cingate)
+            cforgetgate = cumsoftmax(cforgetgate)
+            distance_cforget = 1. - cforgetgate.sum(-1) / self.n_chunk
+            distance_cin = cingate.sum(-1) / self.n_chunk
+            cingate = cingate[:, :, None]
+            cforgetgate = cforgetgate[:, :, None]
+            ingate = F.sigmoid(ingate); forgetgate = F.sigmoid(forgetgate)
+            cell = F.tanh(cell); outgate = F.sigmoid(outgate)
+            overlap = cforgetgate * cingate
+            forgetgate = forgetgate * overlap + (cforgetgate - overlap)
+            ingate = ingate * overlap + (cingate - overlap)
+            cy = forgetgate * cx + ingate * cell
+            hy = outgate * F.tanh(cy)
+            return hy.view(-1, self.hidden_size), cy, (distance_cforget, distance_cin)
+        def init_hidden(self, bsz):
+            weight = next(self.parameters()).data
+            return (weight.new(bsz, self.hidden_size).zero_(), weight.new(bsz, self.n_chunk, self.chunk_size).zero_())
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 6); self.cell = ONLSTMCell(6, 8, 2); self.dec = nn.Linear(8, 10)
+        def forward(self, input):
+            length, batch_size = input.size()
+            emb = self.emb(input)
+            transformed_input = self.cell.ih(emb)
+            hx, cx = self.cell.init_hidden(batch_size)
+            outs, dists = [], []
+            for t in range(length):
+                hx, cx, d = self.cell(None, (hx, cx), transformed_input=transformed_input[t])
+                outs.append(hx); dists.append(d[0])
+            return self.dec(torch.stack(outs)), torch.stack(dists)
+    return Net()
+onl = rng.integers(0, 10, (7, 3))
+def train_onl(torch, m):
+    opt = torch.optim.ASGD(m.parameters(), lr=0.5, t0=0, lambd=0.)
+    out = []
+    d = torch.tensor(onl)
+    for _ in range(3):
+        opt.zero_grad()
+        logits, dist = m(d[:-1])
+        loss = torch.nn.functional.cross_entropy(logits.view(-1, 10), d[1:].reshape(-1))
+        loss.backward(); opt.step()
+        out += [loss.detach(), dist.detach()]
+    state = [v for st in opt.state.values() for k, v in sorted(st.items()) if hasattr(v, 'detach')]
+    return out + [p.detach() for p in m.parameters()] + state
+
+
+def test_on_lstm():
+    _check(onlstm, train_onl)
+
+
+
+# LSTNet (Lai et al.)
+def lstnet(torch):
+    nn = torch.nn; F = torch.nn.functional
+    class Model(nn.Module):
+        def __init__(self, m=3, window=12, hidRNN=5, hidCNN=4, hidSkip=3, Ck=3, skip=4, hw=4):
+            super(Model, self).__init__()
+            self.P = window; self.m = m; self.hidR = hidRNN; self.hidC = hidCNN; self.hidS = hidSkip
+            self.Ck = Ck; self.skip = skip
+            self.pt = int((self.P - self.Ck) / self.skip)
+            self.hw = hw
+            self.conv1 = nn.Conv2d(1, self.hidC, kernel_size=(self.Ck, self.m))
+            self.GRU1 = nn.GRU(self.hidC, self.hidR)
+            self.dropout = nn.Dropout(p=0.0)
+            if self.skip > 0:
+                self.GRUskip = nn.GRU(self.hidC, self.hidS)
+                self.linear1 = nn.Linear(self.hidR + self.skip * self.hidS, self.m)
+            else:
+                self.linear1 = nn.Linear(self.hidR, self.m)
+            if self.hw > 0:
+                self.highway = nn.Linear(self.hw, 1)
+            self.output = F.sigmoid
+        def forward(self, x):
+            batch_size = x.size(0)
+            c = x.view(-1, 1, self.P, self.m)
+            c = F.relu(self.conv1(c))
+            c = self.dropout(c)
+            c = torch.squeeze(c, 3)
+            r = c.permute(2, 0, 1).contiguous()
+            _, r = self.GRU1(r)
+            r = self.dropout(torch.squeeze(r, 0))
+            if self.skip > 0:
+                s = c[:, :, int(-self.pt * self.skip):].contiguous()
+                s = s.view(batch_size, self.hidC, self.pt, self.skip)
+                s = s.permute(2, 0, 3, 1).contiguous()
+                s = s.view(self.pt, batch_size * self.skip, self.hidC)
+                _, s = self.GRUskip(s)
+                s = s.view(batch_size, self.skip * self.hidS)
+                s = self.dropout(s)
+                r = torch.cat((r, s), 1)
+            res = self.linear1(r)
+            if self.hw > 0:
+                z = x[:, -self.hw:, :]
+                z = z.permute(0, 2, 1).contiguous().view(-1, self.hw)
+                z = self.highway(z)
+                z = z.view(-1, self.m)
+                res = res + z
+            if self.output:
+                res = self.output(res)
+            return res
+    return Model()
+lx = rng.random((5, 12, 3)); ly = rng.random((5, 3))
+def train_lstnet(torch, m):
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    crit = torch.nn.L1Loss(reduction='sum')
+    out = []
+    for _ in range(3):
+        m.zero_grad()
+        output = m(torch.tensor(lx))
+        scale = torch.tensor(ly).abs().max(0)[0].expand(output.size(0), 3)
+        loss = crit(output * scale, torch.tensor(ly) * scale)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 10.)
+        opt.step(); out.append(loss.detach())
+    # evaluate: rse, rae, correlation
+    with torch.no_grad():
+        predict = m(torch.tensor(lx)); Y = torch.tensor(ly)
+        sigma_p = predict.std(dim=0); sigma_g = Y.std(dim=0)
+        mean_p = predict.mean(dim=0); mean_g = Y.mean(dim=0)
+        correlation = ((predict - mean_p) * (Y - mean_g)).mean(dim=0) / (sigma_p * sigma_g)
+        out += [correlation, torch.var(Y, unbiased=False), torch.std_mean(Y, dim=0, correction=0)]
+    return out + [p.detach() for p in m.parameters()]
+
+
+def test_lstnet():
+    _check(lstnet, train_lstnet)
 
 
 # ----------------------------------------------------------------------------- MAML, spectral norm
