@@ -14,11 +14,14 @@ VAE (GRU encoder/decoder, KL by formula and by distributions), truncated BPTT as
 model (repackage_hidden, tied weights), a WGAN-GP critic (gradient penalty through an LSTM), MAML's inner step through
 an LSTMCell (torch.func.grad + functional_call), a spectral-normed GRU, Graves' handwriting mixture density network
 (MixtureSameFamily of MultivariateNormals beside the paper's closed form), ON-LSTM (cumax gates, ASGD), LSTNet (conv
-+ GRU + skip-GRU + highway) and a DNC's memory (usage, allocation by topk and cumprod, temporal links). Both run from
++ GRU + skip-GRU + highway), a DNC's memory (usage, allocation by topk and cumprod, temporal links) and
+pytorch/benchmarks' TorchScript custom_lstms (layer-norm LSTM cells, bidirectional and stacked layers). Both run from
 the same initial weights (copied through state_dict) on the same data for a few training steps; losses, outputs,
 final weights and gradients agree to 1e-10 in float64.
 """
 import math
+import numbers
+from typing import List, Tuple
 
 import numpy as np
 import pytest
@@ -2082,6 +2085,163 @@ def train_lstnet(torch, m):
 
 def test_lstnet():
     _check(lstnet, train_lstnet)
+
+
+
+# pytorch/benchmarks/fastrnns/custom_lstms.py (abridged): TorchScript modules (tg.jit passes them through)
+def custom(torch):
+    nn = torch.nn; jit = torch.jit; Parameter = nn.Parameter; Tensor = torch.Tensor
+    def reverse(lst: List[Tensor]) -> List[Tensor]:
+        return lst[::-1]
+    class LSTMCell(jit.ScriptModule):
+        def __init__(self, input_size, hidden_size):
+            super().__init__()
+            self.input_size = input_size; self.hidden_size = hidden_size
+            self.weight_ih = Parameter(torch.randn(4 * hidden_size, input_size))
+            self.weight_hh = Parameter(torch.randn(4 * hidden_size, hidden_size))
+            self.bias_ih = Parameter(torch.randn(4 * hidden_size))
+            self.bias_hh = Parameter(torch.randn(4 * hidden_size))
+        @jit.script_method
+        def forward(self, input: Tensor, state: Tuple[Tensor, Tensor]) -> Tuple[Tensor, Tuple[Tensor, Tensor]]:
+            hx, cx = state
+            gates = (torch.mm(input, self.weight_ih.t()) + self.bias_ih
+                     + torch.mm(hx, self.weight_hh.t()) + self.bias_hh)
+            ingate, forgetgate, cellgate, outgate = gates.chunk(4, 1)
+            ingate = torch.sigmoid(ingate); forgetgate = torch.sigmoid(forgetgate)
+            cellgate = torch.tanh(cellgate); outgate = torch.sigmoid(outgate)
+            cy = (forgetgate * cx) + (ingate * cellgate)
+            hy = outgate * torch.tanh(cy)
+            return hy, (hy, cy)
+    class LayerNorm(jit.ScriptModule):
+        def __init__(self, normalized_shape):
+            super().__init__()
+            if isinstance(normalized_shape, numbers.Integral):
+                normalized_shape = (normalized_shape,)
+            normalized_shape = torch.Size(normalized_shape)
+            self.weight = Parameter(torch.ones(normalized_shape))
+            self.bias = Parameter(torch.zeros(normalized_shape))
+            self.normalized_shape = normalized_shape
+        @jit.script_method
+        def compute_layernorm_stats(self, input):
+            mu = input.mean(-1, keepdim=True)
+            sigma = input.std(-1, keepdim=True, unbiased=False)
+            return mu, sigma
+        @jit.script_method
+        def forward(self, input):
+            mu, sigma = self.compute_layernorm_stats(input)
+            return (input - mu) / sigma * self.weight + self.bias
+    class LayerNormLSTMCell(jit.ScriptModule):
+        def __init__(self, input_size, hidden_size, decompose_layernorm=False):
+            super().__init__()
+            self.input_size = input_size; self.hidden_size = hidden_size
+            self.weight_ih = Parameter(torch.randn(4 * hidden_size, input_size))
+            self.weight_hh = Parameter(torch.randn(4 * hidden_size, hidden_size))
+            if decompose_layernorm:
+                ln = LayerNorm
+            else:
+                ln = nn.LayerNorm
+            self.layernorm_i = ln(4 * hidden_size)
+            self.layernorm_h = ln(4 * hidden_size)
+            self.layernorm_c = ln(hidden_size)
+        @jit.script_method
+        def forward(self, input: Tensor, state: Tuple[Tensor, Tensor]) -> Tuple[Tensor, Tuple[Tensor, Tensor]]:
+            hx, cx = state
+            igates = self.layernorm_i(torch.mm(input, self.weight_ih.t()))
+            hgates = self.layernorm_h(torch.mm(hx, self.weight_hh.t()))
+            gates = igates + hgates
+            ingate, forgetgate, cellgate, outgate = gates.chunk(4, 1)
+            ingate = torch.sigmoid(ingate); forgetgate = torch.sigmoid(forgetgate)
+            cellgate = torch.tanh(cellgate); outgate = torch.sigmoid(outgate)
+            cy = self.layernorm_c((forgetgate * cx) + (ingate * cellgate))
+            hy = outgate * torch.tanh(cy)
+            return hy, (hy, cy)
+    class LSTMLayer(jit.ScriptModule):
+        def __init__(self, cell, *cell_args):
+            super().__init__()
+            self.cell = cell(*cell_args)
+        @jit.script_method
+        def forward(self, input: Tensor, state: Tuple[Tensor, Tensor]) -> Tuple[Tensor, Tuple[Tensor, Tensor]]:
+            inputs = input.unbind(0)
+            outputs = torch.jit.annotate(List[Tensor], [])
+            for i in range(len(inputs)):
+                out, state = self.cell(inputs[i], state)
+                outputs += [out]
+            return torch.stack(outputs), state
+    class ReverseLSTMLayer(jit.ScriptModule):
+        def __init__(self, cell, *cell_args):
+            super().__init__()
+            self.cell = cell(*cell_args)
+        @jit.script_method
+        def forward(self, input: Tensor, state: Tuple[Tensor, Tensor]) -> Tuple[Tensor, Tuple[Tensor, Tensor]]:
+            inputs = reverse(input.unbind(0))
+            outputs = jit.annotate(List[Tensor], [])
+            for i in range(len(inputs)):
+                out, state = self.cell(inputs[i], state)
+                outputs += [out]
+            return torch.stack(reverse(outputs)), state
+    class BidirLSTMLayer(jit.ScriptModule):
+        __constants__ = ["directions"]
+        def __init__(self, cell, *cell_args):
+            super().__init__()
+            self.directions = nn.ModuleList([LSTMLayer(cell, *cell_args), ReverseLSTMLayer(cell, *cell_args)])
+        @jit.script_method
+        def forward(self, input: Tensor,
+                    states: List[Tuple[Tensor, Tensor]]) -> Tuple[Tensor, List[Tuple[Tensor, Tensor]]]:
+            outputs = jit.annotate(List[Tensor], [])
+            output_states = jit.annotate(List[Tuple[Tensor, Tensor]], [])
+            i = 0
+            for direction in self.directions:
+                state = states[i]
+                out, out_state = direction(input, state)
+                outputs += [out]
+                output_states += [out_state]
+                i += 1
+            return torch.cat(outputs, -1), output_states
+    def init_stacked_lstm(num_layers, layer, first_layer_args, other_layer_args):
+        layers = [layer(*first_layer_args)] + [layer(*other_layer_args) for _ in range(num_layers - 1)]
+        return nn.ModuleList(layers)
+    class StackedLSTM(jit.ScriptModule):
+        __constants__ = ["layers"]
+        def __init__(self, num_layers, layer, first_layer_args, other_layer_args):
+            super().__init__()
+            self.layers = init_stacked_lstm(num_layers, layer, first_layer_args, other_layer_args)
+        @jit.script_method
+        def forward(self, input: Tensor,
+                    states: List[Tuple[Tensor, Tensor]]) -> Tuple[Tensor, List[Tuple[Tensor, Tensor]]]:
+            output_states = jit.annotate(List[Tuple[Tensor, Tensor]], [])
+            output = input
+            i = 0
+            for rnn_layer in self.layers:
+                state = states[i]
+                output, out_state = rnn_layer(output, state)
+                output_states += [out_state]
+                i += 1
+            return output, output_states
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bidir = BidirLSTMLayer(LayerNormLSTMCell, 3, 4, True)
+            self.stack = StackedLSTM(2, LSTMLayer, first_layer_args=[LSTMCell, 8, 5], other_layer_args=[LSTMCell, 5, 5])
+        def forward(self, x, states, states2):
+            y, s = self.bidir(x, states)
+            return self.stack(y, states2)
+    return Net()
+cx_ = rng.standard_normal((5, 2, 3))
+def train_custom(torch, m):
+    out = []
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    for _ in range(2):
+        states = [(torch.ones(2, 4) * 0.2, torch.zeros(2, 4)) for _ in range(2)]
+        states2 = [(torch.ones(2, 5) * 0.1, torch.zeros(2, 5)) for _ in range(2)]
+        y, st = m(torch.tensor(cx_), states, states2)
+        loss = y.pow(2).mean() + sum(h.sum() + c.sum() for h, c in st)
+        opt.zero_grad(); loss.backward(); opt.step()
+        out += [loss.detach(), y.detach()]
+    return out + [p.detach() for p in m.parameters()]
+
+
+def test_custom_lstms_torchscript_benchmark():
+    _check(custom, train_custom)
 
 
 # ----------------------------------------------------------------------------- MAML, spectral norm
