@@ -1552,6 +1552,17 @@ def cell_step(mode: str, x: Any, h: Any, c: Optional[Any], w_ih: Any, w_hh: Any,
     return _rnn_step(mode, x, h, w_ih, w_hh, b_ih, b_hh)[:2]
 
 
+def _cell_saves(lstm: bool, bias: bool) -> tuple:
+    """CellStep's (saved_inputs, saved_for): every input. Backward reads x, h, [c,] w_ih and w_hh; the biases are
+    saved for a double backward alone (_composed_grads), so a change to them in place is not refused."""
+    read = 5 if lstm else 4
+    n = read + 2 * bias
+    return tuple(range(n)), (tuple(range(n)),) * read + ((), ()) * bias
+
+
+_CELL_SAVES = {(lstm, bias): _cell_saves(lstm, bias) for lstm in (False, True) for bias in (False, True)}
+
+
 class CellStep(Function):
     """One step of an RNN/LSTM/GRU cell as one node: inputs (x, h, [c,] w_ih, w_hh[, b_ih, b_hh]), output h', or
     for the LSTM (c', o), the output gate o left for the caller's h' = o tanh(c') (so that c' is a node of its
@@ -1565,11 +1576,7 @@ class CellStep(Function):
 
     def __init__(self, mode: str, bias: bool) -> None:
         self.mode, self.bias, self.lstm = mode, bias, mode == "LSTM"
-        read = 5 if self.lstm else 4  # (backward reads x, h, [c,] w_ih, w_hh; the biases are saved for a double
-        n = read + 2 * bias  # backward alone, _composed_grads: a change to them in place is not refused)
-        self.saved_inputs = tuple(range(n))
-        if bias:
-            self.saved_for = (tuple(range(n)),) * read + ((), ())
+        self.saved_inputs, self.saved_for = _CELL_SAVES[self.lstm, bias]
         self.save_output = mode.startswith("RNN")  # (the RNN's backward reads h')
 
     def forward(self, *arrays):
