@@ -485,8 +485,8 @@ def test_a_view_at_the_same_shape_is_a_tensor_of_its_own(name):
 
 def test_grad_runs_only_the_backward_that_leads_to_its_inputs():
     """As torch's autograd.grad: a node from which no requested input can be reached is not run (its backward
-    could not add to the result), so a fused cell upstream of a head does not refuse create_graph for the head's
-    weight, and an op whose backward raises off the path is never called."""
+    could not add to the result), so a fused cell upstream of a head is not recomputed under create_graph for the
+    head's weight, and an op whose backward raises off the path is never called."""
     class Boom(tg.Function):
         def forward(self, a):
             return a * 1

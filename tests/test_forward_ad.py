@@ -372,22 +372,22 @@ def test_gradient_hooks_do_not_run_saved_tensor_hooks_do(device):
 
 
 def test_fused_and_reference_recurrences_match_torch():
-    """The fused layers and cells (the default) give forward AD's tangent too: their double backward differentiates
-    the composed equations on the saved inputs; the reference path (fused=False) gives the same tangent."""
+    """The double-vjp trick through the layers and cells, fused (whose create_graph backward recomputes the
+    composed equations) or not, gives torch's tangents."""
     torch = pytest.importorskip("torch")
     import torch.autograd.forward_ad as tfw
     tg.manual_seed(0)
     x, t = rand(5, 2, 3), rand(2, 5, 3).transpose(1, 0, 2).copy()
-    for cls in ("LSTM", "GRU", "RNN", "LSTMCell"):
-        x_, t_ = (x[0], t[0]) if cls.endswith("Cell") else (x, t)
+    for cls, steps in (("LSTM", x), ("GRU", x), ("RNN", x), ("LSTMCell", x[0]), ("GRUCell", x[0])):
+        tangent = t if steps is x else t[0]
         theirs = getattr(torch.nn, cls)(3, 4).double()
         with tfw.dual_level():
-            want = tfw.unpack_dual(theirs(tfw.make_dual(torch.tensor(x_), torch.tensor(t_)))[0]).tangent
+            want = tfw.unpack_dual(theirs(tfw.make_dual(torch.tensor(steps), torch.tensor(tangent)))[0]).tangent
         for fused in (True, False):
             ours = getattr(tg.nn, cls)(3, 4, fused=fused).double()
-            ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+            ours.load_state_dict(theirs.state_dict())
             with fwAD.dual_level():
-                got = fwAD.unpack_dual(ours(fwAD.make_dual(tg.tensor(x_), tg.tensor(t_)))[0]).tangent
+                got = fwAD.unpack_dual(ours(fwAD.make_dual(tg.tensor(steps), tg.tensor(tangent)))[0]).tangent
             assert got.requires_grad and want.requires_grad  # (it depends on the layer's weights)
             np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
 

@@ -100,7 +100,7 @@ def test_grad_leaves_the_callers_tensors_alone_and_connects_to_outer_graphs():
 
 def test_grad_runs_under_no_grad_and_inference_mode_as_torch():
     """torch.func.grad records inside wherever it is called; outside recording off, nothing is connected, so a
-    fused LSTM (which refuses create_graph) runs."""
+    fused LSTM runs its own first-order backward."""
     x = tg.tensor(X0)
     for mode in (tg.no_grad, tg.inference_mode):
         with mode():

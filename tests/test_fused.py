@@ -342,6 +342,25 @@ def test_double_backward_matches_the_engine_reference(device, cell, lengths):
         results.append([_cpu(g.detach()) for g in grads] + [_cpu(t.grad) for t in wanted])
     for got, want in zip(*results):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+@pytest.mark.parametrize("lengths, reverse", [(None, False), ([5, 2, 4], True)])
+@pytest.mark.parametrize("cell", CELLS)
+def test_double_backward_as_the_composed_recurrence(device, cell, lengths, reverse):
+    """create_graph through the fused function: its backward recomputes the outputs by the composed equations, so
+    a gradient penalty has the composed recurrence's second-order gradients. The inputs depend on each other (h0 on
+    w_ih, x on w_hh): the node's gradient must not add the paths through one input's history to another."""
+    p, arrs = _problem(cell, lengths=lengths, reverse=reverse)
+    grads = {}
+    for fn in (run_fused, engine_reference):
+        ts = tensors_for(arrs, device)
+        inputs = dict(ts, h0=ts["h0"] + 0.1 * ts["w_ih"].sum(), x=ts["x"] * ts["w_hh"].mean())
+        outs = call(fn, cell, inputs, p)
+        wrt = [ts[k] for k in ORDER if ts[k] is not None]
+        first = tg.grad(loss_of(outs, 0), wrt, create_graph=True)
+        assert all(g.requires_grad for g in first)
+        sum((g * g).sum() for g in first).backward()
+        grads[fn] = [_cpu(g) for g in first] + [_cpu(t.grad) for t in wrt]
+    for a, b in zip(grads[run_fused], grads[engine_reference]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("kernels", [False, True], ids=["numpy", "kernels"])

@@ -44,8 +44,10 @@ def _layers(mode, I, H, dt, device, fused, **kw):
 @given(mode=st.sampled_from(["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]), dt=st.sampled_from(["float64", "float32"]),
        sizes=st.tuples(*[st.integers(1, 4)] * 5), flags=st.tuples(*[st.booleans()] * 6),
        packing=st.sampled_from([None, "sorted", "unsorted", "lengths"]), proj=st.integers(0, 3),
-       seed=st.integers(0, 2 ** 16))
-def test_layers_match_torch(device, mode, dt, sizes, flags, packing, proj, seed):
+       penalty=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_layers_match_torch(device, mode, dt, sizes, flags, packing, proj, penalty, seed):
+    """A layer against torch's with its weights: outputs, final states, and the gradients of the input, the
+    states and every parameter, maybe with a gradient penalty (dL/dx)^2 (double backward, fused or not)."""
     I, H, L, T, B = sizes
     bidirectional, batch_first, bias, fused, give_state, unbatched = flags
     proj = proj if mode == "LSTM" and proj < H else 0
@@ -85,8 +87,15 @@ def test_layers_match_torch(device, mode, dt, sizes, flags, packing, proj, seed)
     for what, a, b in zip(["output", "h_n", "c_n"], [g_out] + g_fin, [t_out] + t_fin):
         _close(a, b, dt, what)
     weights = [rng.standard_normal(tuple(t.shape)).astype(dt) for t in [t_out] + t_fin]
-    sum((t * torch.from_numpy(w)).sum() for t, w in zip([t_out] + t_fin, weights)).backward()
-    sum((t * tg.tensor(w, device=device)).sum() for t, w in zip([g_out] + g_fin, weights)).backward()
+    t_loss = sum((t * torch.from_numpy(w)).sum() for t, w in zip([t_out] + t_fin, weights))
+    g_loss = sum((t * tg.tensor(w, device=device)).sum() for t, w in zip([g_out] + g_fin, weights))
+    if penalty:
+        t_gx, = torch.autograd.grad(t_loss, tx, create_graph=True)
+        g_gx, = tg.autograd.grad(g_loss, gx, create_graph=True)
+        _close(g_gx, t_gx, dt, "dL/dx")
+        t_loss, g_loss = t_loss + (t_gx ** 2).sum(), g_loss + (g_gx ** 2).sum()
+    t_loss.backward()
+    g_loss.backward()
     _close(gx.grad, tx.grad, dt, "input.grad")
     if give_state:
         for (t, g), what in zip(states, ["h0.grad", "c0.grad"]):
@@ -98,12 +107,12 @@ def test_layers_match_torch(device, mode, dt, sizes, flags, packing, proj, seed)
 
 @with_fixtures
 @given(mode=st.sampled_from(["tanh", "relu", "LSTM", "GRU"]), dt=st.sampled_from(["float64", "float32"]),
-       sizes=st.tuples(*[st.integers(1, 4)] * 4), flags=st.tuples(*[st.booleans()] * 4), seed=st.integers(0, 2 ** 16))
+       sizes=st.tuples(*[st.integers(1, 4)] * 4), flags=st.tuples(*[st.booleans()] * 5), seed=st.integers(0, 2 ** 16))
 def test_cells_match_torch(device, mode, dt, sizes, flags, seed):
-    """Cells over a few steps, batched or not, with or without a state, and a gradient penalty (dL/dx)^2 through
-    the reference cells (torch's cells support double backward)."""
+    """Cells over a few steps, batched or not, with or without a state, and maybe a gradient penalty (dL/dx)^2
+    through the cells (torch's support double backward; a fused cell's recomputes the composed equations)."""
     I, H, B, steps = sizes
-    bias, fused, unbatched, give_state = flags
+    bias, fused, unbatched, give_state, penalty = flags
     rng = np.random.default_rng(seed)
     name, extra = ("RNNCell", {"nonlinearity": mode}) if mode in ("tanh", "relu") else (mode + "Cell", {})
     theirs = getattr(torch.nn, name)(I, H, bias, **extra, dtype=getattr(torch, dt))
@@ -126,7 +135,7 @@ def test_cells_match_torch(device, mode, dt, sizes, flags, seed):
     weights = [rng.standard_normal(tuple(t.shape)).astype(dt) for t in t_outs]
     t_loss = sum((t * torch.from_numpy(w)).sum() for t, w in zip(t_outs, weights))
     g_loss = sum((t * tg.tensor(w, device=device)).sum() for t, w in zip(g_outs, weights))
-    if not fused:  # (the fused cells refuse a second backward)
+    if penalty:
         t_gx, = torch.autograd.grad(t_loss, tx, create_graph=True)
         g_gx, = tg.autograd.grad(g_loss, gx, create_graph=True)
         _close(g_gx, t_gx, dt, "dL/dx")

@@ -284,9 +284,10 @@ def _dependencies(roots: Sequence[Node]) -> Dict[Node, int]:
 def _leading_to(roots: Sequence[Node], targets: Collection[Node], capture: bool) -> Dict[Node, bool]:
     """The nodes from which one of ``targets`` can be reached (targets included; an iterative post-order walk), each
     with whether its backward runs: grad() and backward(inputs=) run only the backward on those paths, as torch's, so
-    a node off them (a fused op that refuses create_graph, say) never runs. With ``capture`` (grad()), a target from
-    which no other target can be reached runs only its hooks, as torch's grad() takes the gradient flowing into it
-    without running its backward (which may have been freed, or have saved a tensor changed in place since)."""
+    a node off them (a fused op, which recomputes under create_graph) never runs. With ``capture`` (grad()), a
+    target from which no other target can be reached runs only its hooks, as torch's grad() takes the gradient
+    flowing into it without running its backward (which may have been freed, or have saved a tensor changed in
+    place since)."""
     needed: Dict[Node, bool] = {}
     seen: set = set()
     stack = [(r, False) for r in roots]

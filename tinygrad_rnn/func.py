@@ -15,7 +15,7 @@ create_graph=True whenever anything outside the transform could differentiate it
 - Forward mode (jvp, jacfwd, linearize) is the double-vjp trick: u -> J^T u is linear in u, so the gradient of
   its dot product with a tangent t, with respect to u, is J t. Two backward passes, no dual numbers.
 - Called where nothing records (tg.no_grad, tg.inference_mode), a transform still records func's graph, as
-  torch.func's, but takes its derivatives without create_graph: a fused recurrence, which refuses create_graph, runs.
+  torch.func's, but takes its derivatives without create_graph (a fused recurrence runs its own backward then).
 - vmap calls func once per example (a loop over slices, stacked along out_dims): torch's semantics, not its speed.
 """
 from __future__ import annotations
@@ -165,7 +165,7 @@ def _recording() -> inference_mode:
 class _Level:
     """One call of a transform: the leaves it made, and whether a result reaches anything outside them. Called where
     grad mode is off (tg.no_grad, inference_mode), nothing outside records, so every result is detached, as torch's:
-    the derivatives need no graph of their own then (a fused recurrence, which refuses create_graph, runs)."""
+    the derivatives need no graph of their own then (a fused recurrence runs its own backward, not recomputed)."""
 
     def __init__(self, op: str) -> None:
         self.op = op

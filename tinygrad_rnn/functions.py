@@ -280,7 +280,7 @@ def _cell_form(op: str, mode: str) -> Callable[..., Tensor]:
     cell.__doc__ = (f"torch.{op}: one step of nn.{'GRUCell' if mode == 'GRU' else 'RNNCell'}"
                     f"{'' if mode == 'GRU' else ' (' + mode[4:].lower() + ')'} with these weights, h' (B, H) from "
                     "input (B, I) and hx (B, H); the cells' own step (nn.rnn.fused_step, fused as the cells' default: "
-                    "no second backward).")
+                    "its create_graph backward recomputes the step by the composed equations).")
     return cell
 
 
@@ -291,7 +291,7 @@ rnn_tanh_cell, rnn_relu_cell, gru_cell = (_cell_form(op, mode) for op, mode in (
 def lstm_cell(input: Tensor, hx: Sequence[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor] = None,
               b_hh: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
     """torch.lstm_cell: one step of nn.LSTMCell with these weights, (h', c') (B, H) from input (B, I) and
-    hx = (h, c) (B, H); the cell's own step (nn.rnn.fused_step, fused as the cell's default: no second backward)."""
+    hx = (h, c) (B, H); the cell's own step (nn.rnn.fused_step, fused as the cell's default)."""
     if not isinstance(hx, (tuple, list)) or len(hx) != 2:
         raise TypeError(f"lstm_cell: hx must be a sequence (h, c) of two Tensors, got "
                         f"{type(hx).__name__}{'' if not isinstance(hx, (tuple, list)) else f' of {len(hx)}'}")
@@ -387,7 +387,7 @@ def _sequence_doc(mode: str, layer: str) -> str:
             + (", c_n)" if mode == "LSTM" else ")") + ". The packed overload (data, batch_sizes, hx, params, "
             "has_biases, num_layers, dropout, train, bidirectional) runs packed rows, sorted longest first, as "
             f"nn.{layer} does a PackedSequence; hx and h_n are in that sorted order. The layers' recurrence "
-            "(nn.rnn.stacked), fused as their default (no second backward; an unbatched (T, I) input, which torch's "
+            "(nn.rnn.stacked), fused as their default (an unbatched (T, I) input, which torch's "
             "forms take only in part, runs as the layers run it).")
 
 
