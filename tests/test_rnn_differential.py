@@ -206,5 +206,6 @@ def test_dropout_between_layers_only(device, mode, fused):
     ours.train()
     g_out, g_h = ours(gx)
     assert not np.allclose(g_out.numpy(), t_out.detach().numpy())
+    assert (g_out.numpy() != 0).all()  # (the last layer's output is not dropped)
     g_h, t_h = (g_h[0], t_h[0]) if mode == "LSTM" else (g_h, t_h)
     _close(g_h[0], t_h[0], "float64", "layer 0 h_n")
