@@ -617,6 +617,19 @@ def test_cells_show_the_fused_flag():
     assert repr(nn.RNNCell(3, 4, bias=False, fused=False)) == "RNNCell(3, 4, bias=False, fused=False)"
 
 
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_fused_layers_and_cells_pass_gradgradcheck(device, mode):
+    """Second derivatives through the fused layers (bidirectional, with lengths) and cells against central
+    differences: their create_graph backward recomputes the composed equations."""
+    layer = getattr(nn, mode)(2, 3, bidirectional=True, dtype=tg.float64, device=device)
+    cell = getattr(nn, mode + "Cell")(2, 3, dtype=tg.float64, device=device)
+    x = tg.randn(3, 2, 2, dtype=tg.float64, device=device, requires_grad=True)
+    assert tg.autograd.gradgradcheck(lambda x, w: layer(x)[0], (x, layer.weight_hh_l0))
+    assert tg.autograd.gradgradcheck(lambda x: layer(x, lengths=[3, 1])[0], (x,))
+    assert tg.autograd.gradgradcheck(lambda x, w: (cell(x)[1] if mode == "LSTM" else cell(x)) * w.sum(),
+                                     (x[0], cell.weight_ih))
+
+
 def test_cell_and_layer_parameter_layout_match_pytorch():
     lstm = nn.LSTM(10, 20, num_layers=2, bidirectional=True)
     shapes = {k: v.shape for k, v in lstm.state_dict().items()}
