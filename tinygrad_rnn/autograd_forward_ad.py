@@ -13,8 +13,9 @@ sum_d J_d tangent_d. Differences from torch, kept deliberately:
   there (a backward without retain_graph through it first frees it, and unpack_dual then raises that error).
 - It needs double backward of every op between the duals and the tensor: ops whose backward is written in tensor ops
   (ops.py's, tg.autograd.Function subclasses with such a backward, the nn layers, the fused RNN/LSTM/GRU ones
-  included) work; ``once_differentiable`` functions refuse it, and unpack_dual raises a RuntimeError saying so, never a wrong tangent; so does a Function whose backward does
-  not depend on its incoming gradient (written on arrays): a Function's jvp staticmethod is not used.
+  included) work; ``once_differentiable`` functions refuse it, and unpack_dual raises a RuntimeError saying so,
+  never a wrong tangent; so does a Function whose backward does not depend on its incoming gradient (written on
+  arrays): a Function's jvp staticmethod is not used.
 - A dual is a recorded copy of its primal (memory of its own, where torch's is a view): an in-place change to the
   dual is recorded and its tangent follows, but the primal does not see it. It (and what is computed from it)
   reports requires_grad=True even when its primal does not require grad; a gradient that reaches such a dual by

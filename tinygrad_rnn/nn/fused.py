@@ -2,8 +2,9 @@
 
 Each Function runs all T steps in ``forward`` on raw arrays and back-propagates
 through time in ``backward`` with hand-derived array code (first order; under
-create_graph the backward differentiates rnn.unrolled on the saved inputs instead). Each step does one matmul for all
-gates (on numpy, in blocks of rows where numpy's BLAS has small-matrix kernels:
+create_graph the backward differentiates rnn.unrolled on the saved inputs instead,
+so second-order gradients run, as torch's CPU recurrences'). Each step does one
+matmul for all gates (on numpy, in blocks of rows where numpy's BLAS has small-matrix kernels:
 see _product), plus, where the input part is not folded into it, one matmul up front
 for the input projection of all steps, and the weight gradients are one
 matmul each per group of backward blocks of steps (blocks of 65536 / H rows or
@@ -1693,6 +1694,7 @@ class LSTMOutput(Function):
         dc = g.array * self.o * (1 - self.tc * self.tc) if need_c else None
         do = g.array * self.tc if need_o else None
         return tuple([None if d is None else Tensor._make(d) for d in (dc, do)])
+
 
 def _composed_grads(node: Function, compose: Callable[..., tuple], grads: Sequence[Optional[Tensor]]) -> tuple:
     """A fused node's backward under create_graph (a double backward, torch.func.grad, a gradient penalty): its

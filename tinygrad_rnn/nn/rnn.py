@@ -111,7 +111,8 @@ class RNNCellBase(Module):
     One step of a recurrence. ``fused=True`` (the default) runs the step as one node with a hand-derived
     backward (fused.CellStep; benchmarks/bench_cells.py), or, while no graph is recorded, as the step's array
     math alone; ``fused=False`` composes the cell equations above from ordinary ops (the readable reference; a
-    fused step's double backward differentiates them on its saved inputs). The tests hold the two to the same outputs and gradients."""
+    fused step's double backward differentiates them on its saved inputs). The tests hold the two to the same
+    outputs and gradients."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device: Optional[str] = None,
                  dtype: Any = None, *, fused: bool = True) -> None:
