@@ -333,13 +333,12 @@ class RNNBase(Module):
         return tuple([getattr(self, n + s) for n in names])
 
     def _forward_weights(self) -> List[tuple]:
-        """_layer_weights of every layer and direction, for one forward. A parametrized weight (parametrize) is
-        read as torch's RNNBase.forward reads its weights (_update_flat_weights: hasattr and getattr of the first
-        parametrized one, then of every one), so a parametrization's side effect (spectral_norm's power iteration
-        in training mode) happens as often per forward as in torch: 4 times for the first, twice for the others."""
+        """_layer_weights of every layer and direction, for one forward of a parametrized layer: a parametrized
+        weight is read as torch's RNNBase.forward reads its weights (_update_flat_weights: hasattr and getattr of
+        the first parametrized one, then of every one), so a parametrization's side effect (spectral_norm's power
+        iteration in training mode) happens as often per forward as in torch: 4 times for the first, twice for
+        the others."""
         layers = [(layer, d) for layer in range(self.num_layers) for d in range(self.num_directions)]
-        if "parametrizations" not in self._modules:  # (the common case: the parameters themselves)
-            return [self._layer_weights(layer, d) for layer, d in layers]
         from .utils.parametrize import is_parametrized
         names = self._flat_weights_names
         parametrized = [is_parametrized(self, n) for n in names]
@@ -405,7 +404,11 @@ class RNNBase(Module):
                 lengths: Any = None) -> Tuple[Union[Tensor, PackedSequence], State]:
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx, lengths)
-        weights = self._forward_weights()
+        if "parametrizations" in self._modules:  # (parametrize: a weight computed on access)
+            weights = self._forward_weights()
+        else:  # (the common case: the parameters themselves, one read each)
+            weights = [self._layer_weights(layer, d) for layer in range(self.num_layers)
+                       for d in range(self.num_directions)]
         x, unbatched = self._check_input(input, weights[0][0])
         T, B = x.shape[0], x.shape[1]
         lens = fused._check_lengths(lengths, T, B, self._name)
