@@ -518,6 +518,80 @@ def test_complex_conv_modules_as_torchs(device):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
 
 
+# conv_transpose{nd}d options (stride, padding, output_padding, groups, dilation), input (C=4) and weight (4, 3, k)
+_CONV_T = [(1, dict(stride=2, padding=1, output_padding=1, groups=2)), (1, dict(dilation=2)),
+           (2, dict(stride=(2, 1), padding=(0, 1), groups=1, dilation=(1, 2))), (3, dict(stride=2, groups=4))]
+
+
+@pytest.mark.parametrize("nd, options", _CONV_T)
+def test_complex_conv_transpose_matches_torch(nd, options, device):
+    """F.conv_transpose1d / 2d / 3d with complex input, weight and bias (refused before): torch's values and
+    gradients in complex128, batched and unbatched."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(nd)
+    g = options.get("groups", 1)
+    shapes = ((2, 4) + (3,) * nd, (4, 6 // g if g < 4 else 2) + (2,) * nd)
+    xs, ws = (rng.standard_normal(s) + 1j * rng.standard_normal(s) for s in shapes)
+    bs = rng.standard_normal(ws.shape[1] * g) + 1j * rng.standard_normal(ws.shape[1] * g)
+    for batch in (slice(None), 0):
+        outs = []
+        for m, kw in ((tg, {"device": device}), (torch, {})):
+            x, w, b = (m.tensor(a, requires_grad=True, **kw) for a in (xs[batch], ws, bs))
+            y = getattr(m.nn.functional, f"conv_transpose{nd}d")(x, w, b, **options)
+            m.view_as_real(y * (0.5 - 1j) + y * y.conj()).sum().backward()
+            outs.append([y.detach(), x.grad, w.grad, b.grad])
+        for a, r in zip(*outs):
+            np.testing.assert_allclose(a.numpy(), r.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("nd, options", _CONV_T)
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_complex_conv_transpose_gradcheck(nd, options, seed, device):
+    """conv_transpose's Wirtinger derivatives and their derivatives against central differences (gradcheck and
+    gradgradcheck of complex input, weight and bias), a real input's too."""
+    rng = np.random.default_rng(seed)
+    g = options.get("groups", 1)
+    shapes = ((1, 4) + (2,) * nd, (4, 6 // g if g < 4 else 1) + (2,) * nd)
+    xs, ws = (rng.standard_normal(s) + 1j * rng.standard_normal(s) for s in shapes)
+    bs = rng.standard_normal(ws.shape[1] * g) + 1j * rng.standard_normal(ws.shape[1] * g)
+    x, w, b = (tg.tensor(a, requires_grad=True, device=device) for a in (xs, ws, bs))
+    f = getattr(tg.nn.functional, f"conv_transpose{nd}d")
+    assert tg.autograd.gradcheck(lambda *t: f(*t, **options), (x, w, b))
+    if nd < 3:
+        assert tg.autograd.gradgradcheck(lambda *t: f(*t, **options), (x, w, b))
+    r = tg.tensor(xs.real, requires_grad=True, device=device)
+    assert tg.autograd.gradcheck(lambda a, c: f(a.cdouble(), c, **options).abs(), (r, w))
+
+
+def test_complex_conv_transpose_modules_as_torchs(device):
+    """nn.ConvTranspose1d / 2d / 3d(dtype=complex), as torch's (refused before): each part of the weight U(-b, b),
+    b = 1 / sqrt(out_channels / groups * prod(kernel_size)); forward (output_size too) with torch's values and
+    gradients."""
+    torch = pytest.importorskip("torch")
+    tg.manual_seed(0)
+    m = tg.nn.ConvTranspose2d(8, 30, 5, dtype=tg.complex64, device=device)
+    assert m.weight.dtype == tg.complex64 == m.bias.dtype
+    for part in (m.weight.real, m.weight.imag):
+        assert 0.99 / 750 ** 0.5 < abs(part).max().item() <= 1 / 750 ** 0.5
+    rng = np.random.default_rng(7)
+    for cls, shape, extra, size in (("ConvTranspose1d", (2, 4, 5), {"stride": 2}, [11]),
+                                    ("ConvTranspose2d", (4, 3, 4), {"padding": 1, "groups": 2}, None),
+                                    ("ConvTranspose3d", (1, 4, 2, 3, 2), {"stride": (1, 2, 1)}, None)):
+        x = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+        ref = getattr(torch.nn, cls)(4, 6, 2, dtype=torch.complex128, **extra)
+        mod = getattr(tg.nn, cls)(4, 6, 2, dtype=tg.complex128, device=device, **extra)
+        mod.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+        outs = []
+        for mo, lib, kw in ((mod, tg, {"device": device}), (ref, torch, {})):
+            xs = lib.tensor(x, requires_grad=True, **kw)
+            y = mo(xs, size)
+            (y.abs() ** 2).sum().backward()
+            outs.append([y.detach(), xs.grad, mo.weight.grad, mo.bias.grad])
+        for a, b in zip(*outs):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_complex_creation_dtypes_and_printing(device):
     torch = pytest.importorskip("torch")
     assert tg.cfloat is tg.complex64 and tg.cdouble is tg.complex128

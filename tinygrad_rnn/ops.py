@@ -3449,6 +3449,7 @@ def windows_nd(a: Any, size: Sequence[int], stride: Sequence[int], dilation: Seq
                                                                                        zip(stride, steps)))
 
 
+@complex_ok
 class UnfoldNd(Function):
     """The sliding windows of the last d dims as a new array (im2col): (..., *L) -> (..., *size, *L_out),
     y[..., k, j] = x[..., j stride + k dilation] in each dim; size, stride and dilation ints (d = 1) or tuples of d.
@@ -3468,6 +3469,7 @@ class UnfoldNd(Function):
         return (FoldNd(self.length, self.stride, self.dilation)(g),)
 
 
+@complex_ok
 class FoldNd(Function):
     """UnfoldNd's adjoint (col2im): (..., *size, *L_out) -> (..., *length), y[..., i] = sum of x[..., k, j] over the
     (k, j) with j stride + k dilation = i in each dim: one strided add per kernel position."""

@@ -913,7 +913,8 @@ def _batched(op: str, x: Any, nd: int = 1) -> Any:
 
 
 # (the functions here audited for complex tensors: see tensor.complex_check)
-_COMPLEX_LAYERS = frozenset({"linear", "conv1d", "conv2d", "conv3d"})
+_COMPLEX_LAYERS = frozenset({"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                             "conv_transpose3d"})
 
 
 def _same_dtype(op: str, x: Tensor, **named: Optional[Tensor]) -> None:
@@ -1048,6 +1049,7 @@ def _complex_conv(conv: Callable[[], Any], x: Tensor, w: Tensor) -> Tensor:
     return make_complex(a - b, c - a - b)
 
 
+@complex_ok
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
     """torch's F.conv_transpose1d, conv1d's adjoint in its input: each x[n, c, j] adds w[c, o, k] x[n, c, j] at
@@ -1060,6 +1062,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
                            dilation)
 
 
+@complex_ok
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
     """torch's F.conv_transpose2d: conv_transpose1d over two spatial dims, input (N, C, H, W) or (C, H, W), weight
@@ -1068,6 +1071,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
                            dilation)
 
 
+@complex_ok
 def conv_transpose3d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
     """torch's F.conv_transpose3d: conv_transpose1d over three spatial dims, input (N, C, D, H, W) or (C, D, H, W),
@@ -1076,6 +1080,7 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
                            dilation)
 
 
+@complex_ok
 def _conv_transpose(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any,
                     padding: Any, output_padding: Any, groups: int, dilation: Any) -> Tensor:
     x, unbatched = _conv_operands(op, nd, input, weight, bias, "in_channels, out_channels / groups")

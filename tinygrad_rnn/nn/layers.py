@@ -2335,8 +2335,10 @@ complex_ok(Sequential.forward)  # (dispatch only: each module in it is checked i
 # Linear with complex parameters (dtype=tg.complex64), as torch's: zeros, each part U(-k, k), F.linear (audited)
 complex_ok(Linear)
 # Conv1d / Conv2d / Conv3d with complex parameters, as torch's: kaiming_uniform_ fills each part U(-b, b), forward
-# F.conv*d (audited: three real convolutions); a padding_mode other than zeros pads with F.pad (audited, every mode)
+# F.conv*d (audited: three real convolutions); a padding_mode other than zeros pads with F.pad (audited, every mode).
+# ConvTranspose1d / 2d / 3d likewise (_ConvNd's reset_parameters; F.conv_transpose*d: a complex matmul and FoldNd)
 complex_ok(_ConvNd)
+complex_ok(_ConvTransposeNd)
 complex_ok(_param)  # (a delegation: the layer whose __init__ calls it is checked itself)
 # the modules of the nn.functional ops audited for complex tensors: each forward a delegation (to F's function, which
 # decides: ReLU's relu refuses complex), or a view of its input
