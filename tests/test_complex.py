@@ -407,6 +407,20 @@ def test_complex_eye_and_linspace_match_torch(device):
         tg.linspace(0, 1j, 3, dtype=tg.float64)
 
 
+@pytest.mark.filterwarnings("ignore:torch.range is deprecated")
+def test_complex_arange_and_range_raise_torchs_exception_type(device):
+    """arange / range with a complex dtype raise a NotImplementedError (ComplexNotSupportedError), as torch's (a
+    TypeError before)."""
+    torch = pytest.importorskip("torch")
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        for dt in (m.complex64, m.complex128):
+            with pytest.raises(NotImplementedError, match="arange_cpu\" not implemented for 'Complex"):
+                m.arange(5, dtype=dt, **kw)
+            with pytest.raises(NotImplementedError, match="range_cpu\" not implemented for 'Complex"):
+                m.range(0, 2, dtype=dt, **kw)
+    with pytest.raises(tg.ComplexNotSupportedError, match="arange: .*'ComplexDouble'"):
+        tg.arange(0.0, 1.0, 0.5, dtype=tg.complex128, device=device)
+
 def test_complex_norms_with_dtype_match_torch(device):
     """vector_norm / matrix_norm / norm with dtype= of a complex input: the input cast to that complex dtype (not
     narrowing), the result its real part dtype, torch's values and gradients; a real dtype or a narrowing one is

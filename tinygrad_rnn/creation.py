@@ -10,7 +10,7 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 from . import backend
-from .tensor import (_TYPE_NAMES, Size, Tensor, _complex_of, _defaults, _dt, _input, _to_array, complex_ok,
+from .tensor import (_TYPE_NAMES, ComplexNotSupportedError, Size, Tensor, _complex_of, _defaults, _dt, _input, _to_array, complex_ok,
                      contiguous_format, in_memory_format, int_value, preserve_format, preserved_format,
                      set_default_dtype, size_args)
 
@@ -109,6 +109,14 @@ def eye(n: int, m: Optional[int] = None, dtype: Any = None, device: Optional[str
                   requires_grad=requires_grad)
 
 
+def _no_complex_range(op: str, dt: np.dtype) -> None:
+    """arange's and range's refusal of a complex dtype: a ComplexNotSupportedError (a NotImplementedError), torch's
+    exception type, with its message."""
+    if dt.kind == "c":
+        raise ComplexNotSupportedError(f'{op}: "{op}_cpu" not implemented for '
+                                       f"'{_TYPE_NAMES[dt.name][:-len('Tensor')]}' (no complex dtype, as torch's)")
+
+
 def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None, device: Optional[str] = None,
            requires_grad: bool = False) -> Tensor:
     """Like torch.arange: int64 when all of start/end/step are ints (0-d integer tensors count), else the default dtype.
@@ -129,6 +137,7 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
     if dtype is None:
         dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else _defaults.floating
     dt = np.dtype(dtype)
+    _no_complex_range("arange", dt)
     if dt.kind not in "iuf":
         raise TypeError(f"arange: dtype must be a floating or integer dtype, got {dt}")
     if step == 0 or step != step:
@@ -171,6 +180,7 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Optional[Tens
     if (end - start) * step < 0:
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     dt = np.dtype(_defaults.floating if dtype is None else dtype)
+    _no_complex_range("range", dt)
     if dt.kind not in "iuf":
         raise TypeError(f"range: dtype must be a floating or integer dtype, got {dt}")
     # (torch's kernel: start, end and step in the dtype's accumulation type, int64, float32 for float16 or float64,
