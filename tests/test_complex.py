@@ -606,6 +606,166 @@ def test_complex_conv_transpose_modules_as_torchs(device):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
 
 
+def _custom_functions(m):
+    """torch-style autograd Functions on complex tensors (module m: tg or torch), backward in the conjugate
+    Wirtinger convention: a holomorphic f's gradient g conj(f'(z)), an antiholomorphic one's conj(g) df/dconj(z)."""
+
+    class MulConjExp(m.autograd.Function):  # z conj(w) + exp(z); saves an output, backward in Tensor ops
+        @staticmethod
+        def forward(ctx, z, w):
+            out = z * w.conj() + z.exp()
+            ctx.save_for_backward(z, w, out)
+            return out
+
+        @staticmethod
+        def backward(ctx, g):
+            z, w, out = ctx.saved_tensors
+            return g * (w + (out - z * w.conj()).conj()), g.conj() * z
+
+    class SquareAbs(m.autograd.Function):  # (z^2, |z|): a complex and a real output, the new-style form
+        @staticmethod
+        def forward(z):
+            return z * z, z.abs()
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            (z,) = ctx.saved_tensors
+            return g1 * 2 * z.conj() + g2 * z / z.abs()
+
+    class MulInPlace(m.autograd.Function):  # z *= w, marked dirty
+        @staticmethod
+        def forward(ctx, z, w):
+            ctx.save_for_backward(z.clone(), w)
+            z.mul_(w)
+            ctx.mark_dirty(z)
+            return z
+
+        @staticmethod
+        def backward(ctx, g):
+            z, w = ctx.saved_tensors
+            return g * w.conj(), g * z.conj()
+
+    class SinOnArrays(m.autograd.Function):  # backward on numpy arrays: once differentiable
+        @staticmethod
+        def forward(ctx, z):
+            ctx.save_for_backward(z)
+            return z.sin()
+
+        @staticmethod
+        @m.autograd.function.once_differentiable
+        def backward(ctx, g):
+            (z,) = ctx.saved_tensors
+            return m.tensor(g.numpy() * np.conj(np.cos(z.numpy())), device=g.device)
+
+    class Rotate(m.autograd.Function):  # a real x to x (1 + 2j): the real part of the complex gradient
+        @staticmethod
+        def forward(ctx, x):
+            return x * (1 + 2j)
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g * (1 - 2j)).real
+
+    return MulConjExp, SquareAbs, MulInPlace, SinOnArrays, Rotate
+
+
+def test_custom_autograd_function_with_complex_tensors_matches_torch(device):
+    """A torch-style autograd.Function takes and returns complex tensors (refused before), as torch's:
+    save_for_backward (an output too), setup_context, several outputs, mark_dirty, once_differentiable, a real input
+    with a complex output; values and gradients as torch's in complex128, a second order through a Tensor-op
+    backward."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    zs, ws = (rng.standard_normal(3) + 1j * rng.standard_normal(3) for _ in range(2))
+    xs = rng.standard_normal(3)
+    outs = []
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        mul_conj_exp, square_abs, mul_in_place, sin_on_arrays, rotate = _custom_functions(m)
+        z, w = m.tensor(zs, requires_grad=True, **kw), m.tensor(ws, requires_grad=True, **kw)
+        x = m.tensor(xs, requires_grad=True, **kw)
+        a = mul_conj_exp.apply(z, w)
+        b, r = square_abs.apply(z)
+        c = mul_in_place.apply(z * 1, w)
+        d = sin_on_arrays.apply(w)
+        e = rotate.apply(x)
+        assert a.dtype == b.dtype == c.dtype == d.dtype == e.dtype == m.complex128 and r.dtype == m.float64
+        loss = m.view_as_real(a * (1 - 0.5j) + b + c * c + d * 2j + e * w).sum() + (r ** 3).sum()
+        gz, gw = m.autograd.grad(loss, (z, w), create_graph=True)
+        second = m.autograd.grad(m.view_as_real(gz * gz).sum(), w, retain_graph=True)[0]
+        loss.backward()
+        outs.append([a, b, r, c, d, e, z.grad, w.grad, x.grad, second])
+        with pytest.raises(RuntimeError, match="twice a function that was marked with @once_differentiable"):
+            v = m.tensor(ws * 1j, requires_grad=True, **kw)
+            g2 = m.autograd.grad(sin_on_arrays.apply(w), w, grad_outputs=v, create_graph=True)[0]
+            m.view_as_real(g2).sum().backward()
+    for got, ref in zip(*outs):
+        np.testing.assert_allclose(got.detach().numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_custom_function_complex_gradient_for_a_real_input_is_refused_as_torchs(device):
+    """A backward returning a complex gradient for a real input raises a RuntimeError, as torch's validate_outputs
+    does; a real gradient for a complex input becomes complex, as torch's."""
+    torch = pytest.importorskip("torch")
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        class Wrong(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 1j
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * -1j
+
+        class AbsReal(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, z):
+                return z.abs()
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+
+        x = m.tensor(np.array([1.0, 2.0]), requires_grad=True, **kw)
+        with pytest.raises(RuntimeError, match="complex gradient .* for a real input|input_is_complex"):
+            m.view_as_real(Wrong.apply(x)).sum().backward()
+        z = m.tensor(np.array([1 + 1j, 2j]), requires_grad=True, **kw)
+        AbsReal.apply(z).sum().backward()
+        assert z.grad.dtype == m.complex128 and z.grad.tolist() == [2, 2]
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_custom_complex_function_gradcheck(seed, device):
+    """gradcheck and gradgradcheck of custom complex Functions (Wirtinger derivatives against central differences
+    of each part); a backward with a wrong convention (not conjugated) fails, as torch's."""
+    rng = np.random.default_rng(seed)
+    z, w = (tg.tensor(rng.standard_normal(3) + 1j * rng.standard_normal(3), requires_grad=True, device=device)
+            for _ in range(2))
+    x = tg.tensor(rng.standard_normal(3), requires_grad=True, device=device)
+    mul_conj_exp, square_abs, mul_in_place, sin_on_arrays, rotate = _custom_functions(tg)
+    assert tg.autograd.gradcheck(mul_conj_exp.apply, (z, w))
+    assert tg.autograd.gradgradcheck(mul_conj_exp.apply, (z, w))
+    assert tg.autograd.gradcheck(lambda a: square_abs.apply(a * 1 + 3), (z,))
+    assert tg.autograd.gradcheck(lambda a, b: mul_in_place.apply(a * 1, b), (z, w))
+    assert tg.autograd.gradcheck(sin_on_arrays.apply, (w,))
+    assert tg.autograd.gradcheck(rotate.apply, (x,))
+
+    class Unconjugated(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2 * ctx.saved_tensors[0]
+    assert tg.autograd.gradcheck(Unconjugated.apply, (z,), raise_exception=False) is False
+
+
 def test_complex_creation_dtypes_and_printing(device):
     torch = pytest.importorskip("torch")
     assert tg.cfloat is tg.complex64 and tg.cdouble is tg.complex128

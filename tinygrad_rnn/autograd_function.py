@@ -19,7 +19,8 @@ import numpy as np
 from . import ops as _ops
 from .autograd import no_grad
 from .backend import xp_of
-from .tensor import Function as _Op, Tensor, _mode, _OutputNode, _relink, _saved_hooks, _serials, _unpacked
+from .tensor import (Function as _Op, Tensor, _mode, _OutputNode, _relink, _saved_hooks, _serials, _unpacked,
+                     complex_ok)
 
 _SECOND_TIME = ("Trying to backward through the graph a second time (or to read saved tensors after they were "
                 "freed): the saved tensors of {} were freed by the first backward; pass retain_graph=True to it")
@@ -131,7 +132,11 @@ class _Backward(_Op):
             if g is None or parent is None:
                 out.append(None)
                 continue
-            shape, device = meta
+            shape, device, dtype = meta
+            if g.dtype.kind == "c" and dtype.kind != "c":
+                raise RuntimeError(f"function {name} returned a complex gradient ({g.dtype}) at index {i} for a real "
+                                   f"input ({dtype}): as torch's, a real input's gradient must be real (its real part, "
+                                   "g.real, is the conjugate Wirtinger convention's)")
             if g.device != device:
                 raise RuntimeError(f"function {name} returned a gradient on {g.device} at index {i}, but the input "
                                    f"is on {device}")
@@ -201,6 +206,7 @@ def _zeros(meta: tuple) -> Tensor:
     return Tensor._make(xp_of(like).zeros(shape, dtype))
 
 
+@complex_ok
 class _DelayedError(_Op):
     """Stands between a once_differentiable backward's results and its inputs: going through it raises."""
 
@@ -288,7 +294,7 @@ def _record(cls: Any, ctx: FunctionCtx, args: tuple, output: Any) -> Any:
     node.parents = tuple([(a.grad_fn or a) if isinstance(a, Tensor) and a._requires_grad else None for a in args])
     node.serial = _serials()
     node.saved = node.saved_versions = ()
-    node.in_meta = tuple([(a.shape, a.device) if isinstance(a, Tensor) else None for a in args])
+    node.in_meta = tuple([(a.shape, a.device, a.dtype) if isinstance(a, Tensor) else None for a in args])
     node.tuple_output = several
     inputs = [a for a in args if isinstance(a, Tensor)]
     is_input = {id(a) for a in inputs}
@@ -309,7 +315,7 @@ def _record(cls: Any, ctx: FunctionCtx, args: tuple, output: Any) -> Any:
         elif id(o) in is_input or o.grad_fn is not None or o._requires_grad:  # returned as it is: an alias
             o = outs[k] = o._share_version(Tensor._make(o.array))
         out_meta.append((o.shape, o.dtype, o.array))
-        if o.dtype.kind != "f" or id(output if not several else output[k]) in non_diff:
+        if o.dtype.kind not in "fc" or id(output if not several else output[k]) in non_diff:
             out_nodes.append(None)
             if id(o) in dirty:  # (a dirty input marked non-differentiable leaves the graph, as torch's)
                 o.grad_fn, o._requires_grad = None, False
@@ -410,10 +416,18 @@ def once_differentiable(fn: Callable) -> Callable:
             return outputs
         message = "trying to differentiate twice a function that was marked with @once_differentiable"
         several = isinstance(outputs, tuple)
-        wrapped = tuple([_DelayedError(message)(o, *needing) if isinstance(o, Tensor) and o.dtype.kind == "f"
+        wrapped = tuple([_DelayedError(message)(o, *needing) if isinstance(o, Tensor) and o.dtype.kind in "fc"
                          else o for o in (outputs if several else (outputs,))])
         return wrapped if several else wrapped[0]
-    return wrapper
+    return complex_ok(wrapper)  # (the user's backward decides what it does with complex gradients)
 
+
+# complex tensors go through a custom Function as torch's: its forward and backward are the user's (their ops are
+# checked themselves, see tensor.complex_check), and this machinery only records, saves and hands on gradients
+# (conjugate Wirtinger ones, as the built-in ops': backward gets dL/d(out) and returns dL/d(input) in that convention)
+for _fn in (Function.__dict__["apply"], _record, _Backward, _unpack, _zeros, _pack,
+            FunctionCtx.__dict__["saved_tensors"], _Hooked, _hook_pack):
+    complex_ok(_fn)
+del _fn
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
