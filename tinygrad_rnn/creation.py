@@ -10,8 +10,8 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 from . import backend
-from .tensor import (_TYPE_NAMES, ComplexNotSupportedError, Size, Tensor, _complex_of, _defaults, _dt, _input, _to_array, complex_ok,
-                     contiguous_format, in_memory_format, int_value, preserve_format, preserved_format,
+from .tensor import (_TYPE_NAMES, ComplexNotSupportedError, Size, Tensor, _complex_of, _defaults, _dt, _input,
+                     _to_array, complex_ok, contiguous_format, in_memory_format, int_value, preserve_format, preserved_format,
                      set_default_dtype, size_args)
 
 
