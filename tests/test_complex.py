@@ -766,6 +766,19 @@ def test_custom_complex_function_gradcheck(seed, device):
     assert tg.autograd.gradcheck(Unconjugated.apply, (z,), raise_exception=False) is False
 
 
+def test_new_creators_of_a_complex_tensor_match_torch(device):
+    """new_zeros / new_ones / new_full / new_empty / new_tensor of a complex tensor keep its dtype, as torch's (they
+    refused it: forward AD's stand-in cotangents are made by new_zeros)."""
+    torch = pytest.importorskip("torch")
+    outs = []
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        z = m.tensor(np.array([1 + 2j, -0.5j]), **kw)
+        made = [z.new_zeros(2), z.new_ones((1, 2)), z.new_full((2,), 1.5 - 1j), z.new_empty(0), z.new_tensor([2j])]
+        assert all(str(t.dtype) == str(z.dtype) for t in made)
+        outs.append(made)
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
 def test_complex_creation_dtypes_and_printing(device):
     torch = pytest.importorskip("torch")
     assert tg.cfloat is tg.complex64 and tg.cdouble is tg.complex128

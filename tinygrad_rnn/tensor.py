@@ -3694,7 +3694,7 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
               "cumsum", "split", "chunk", "flip", "fliplr", "flipud", "roll", "diagonal", "diag", "trace", "narrow",
               "select", "movedim", "moveaxis", "unflatten", "repeat", "tile", "unbind", "contiguous", "expand_as",
               "swapaxes", "swapdims", "view_as", "reshape_as", "ravel", "as_strided", "as_strided_scatter",
-              "new_empty_strided",
+              "new_empty_strided", "new_zeros", "new_ones", "new_full", "new_empty", "new_tensor",
               "cumprod",
               # (reductions with real results)
               "var", "std", "norm", "prod", "logsumexp",
