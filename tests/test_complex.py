@@ -448,7 +448,7 @@ def test_complex_norms_with_dtype_match_torch(device):
 def test_gradcheck_and_gradgradcheck_of_complex_functions_as_torchs(device):
     """tg.autograd.gradcheck / gradgradcheck take complex128 inputs and outputs, as torch's (they refused them):
     the Wirtinger derivatives checked by perturbing each real and imaginary part; a wrong complex gradient (a hook
-    conjugating it, one dropping its imaginary part) fails, as torch's; check_forward_ad refuses complex."""
+    conjugating it, one dropping its imaginary part) fails, as torch's; check_forward_ad too."""
     torch = pytest.importorskip("torch")
     z, x = np.array([0.3 + 0.2j, -1 + 0.5j, 0.7 - 1.1j]), np.array([0.5, -1.5, 2.0])
 
@@ -477,9 +477,9 @@ def test_gradcheck_and_gradgradcheck_of_complex_functions_as_torchs(device):
                 m.autograd.gradcheck(bad, (a,))
     with pytest.raises(tg.autograd.GradcheckError, match=r"input 0 .* analytic \(.*j\) vs numeric"):
         tg.autograd.gradcheck(conjugated, (tg.tensor(z, requires_grad=True, device=device),))
-    with pytest.raises(NotImplementedError, match="check_forward_ad=True is not supported with complex"):
-        tg.autograd.gradcheck(lambda t: t * 2, (tg.tensor(z, requires_grad=True, device=device),),
-                              check_forward_ad=True)
+    for m, kw in ((tg, {"device": device}), (torch, {})):  # (forward AD of complex: refused here before)
+        a, b = m.tensor(z, requires_grad=True, **kw), m.tensor(x, requires_grad=True, **kw)
+        assert m.autograd.gradcheck(f, (a, b), check_forward_ad=True)
     with pytest.raises(TypeError, match="input 0 is torch.complex64; central differences need float64"):
         tg.autograd.gradcheck(lambda t: t * 2, (tg.tensor(z, dtype=tg.complex64, requires_grad=True),))
 
@@ -778,6 +778,107 @@ def test_new_creators_of_a_complex_tensor_match_torch(device):
         outs.append(made)
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+# forward-mode AD of complex tensors: f(m, z, w, x) of complex (3,) z and w and a float64 (3,) x; each a table row
+# compared with torch.autograd.forward_ad's tangents (and torch.func.jvp's) in complex128
+_FORWARD_CASES = {
+    "arithmetic": lambda m, z, w, x: z * w + z / (w + 2) - z ** 2 + 1j * z - x * z + (z - w) * (0.5 - 2j) + w ** 1.5
+    + (z * 0.3) ** w,
+    "matmul": lambda m, z, w, x: (z.reshape(3, 1) @ w.reshape(1, 3)) @ z + m.outer(z, x.cdouble()) @ w,
+    "exp_log": lambda m, z, w, x: z.exp() * (w + 3).log() + z.sqrt() + (w * w + 1).reciprocal(),
+    "trig": lambda m, z, w, x: z.sin() * w.cos() + z.tanh() - w.sigmoid() + (z * 0.5).tan(),
+    "parts": lambda m, z, w, x: m.stack([z.abs(), w.angle(), z.real * w.imag, (z * w.conj()).imag]) + x,
+    "conj": lambda m, z, w, x: z.conj() * w + m.conj_physical(z * w) + z.sgn(),
+    "reductions": lambda m, z, w, x: z.sum() * w + (z * w).mean() + (z * x).sum(0, keepdim=True),
+    "views": lambda m, z, w, x: m.cat([z, w.flip(0), z[1:] * w[:2]])[None].expand(2, 8).transpose(0, 1).reshape(4, 4)
+    * m.stack([z, w], 1)[1:, 0].unsqueeze(1)[:1],
+    "view_as_real": lambda m, z, w, x: m.view_as_complex(m.view_as_real(z * w) * x[:2].reshape(1, 2)) + z,
+    "conv": lambda m, z, w, x: m.nn.functional.conv1d(z.reshape(1, 1, 3), w.reshape(1, 1, 3), padding=1)
+    + m.nn.functional.conv_transpose1d(w.reshape(1, 1, 3), z.reshape(1, 1, 3))[..., 1:4],
+}
+
+
+def _forward_leaves(rng):
+    z, w = (rng.standard_normal(3) + 1j * rng.standard_normal(3) for _ in range(2))
+    return z, w + 0.5, rng.standard_normal(3)
+
+
+@pytest.mark.parametrize("case", sorted(_FORWARD_CASES))
+def test_complex_forward_ad_tangents_match_torch(case, device):
+    """forward_ad's dual numbers and func.jvp / linearize with complex primals and tangents (refused before), each
+    tangent du + i dv of the real and imaginary parts, as torch's: the tangents of the table's ops against
+    torch.autograd.forward_ad's and torch.func.jvp's in complex128 (a real x with a real tangent beside them)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    primals, tangents = _forward_leaves(rng), _forward_leaves(rng)
+    f = _FORWARD_CASES[case]
+    results = []
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        fa = m.autograd.forward_ad
+        with fa.dual_level():
+            duals = [fa.make_dual(m.tensor(p, **kw), m.tensor(t, **kw)) for p, t in zip(primals, tangents)]
+            primal, tangent = fa.unpack_dual(f(m, *duals))
+        value, jvp = m.func.jvp(lambda *a: f(m, *a), tuple(m.tensor(p, **kw) for p in primals),
+                                tuple(m.tensor(t, **kw) for t in tangents))
+        lin = m.func.linearize(lambda *a: f(m, *a), *(m.tensor(p, **kw) for p in primals))[1](
+            *(m.tensor(t, **kw) for t in tangents))
+        results.append([primal, tangent, value, jvp, lin])
+    for got, ref in zip(*results):
+        assert str(got.dtype) == str(ref.dtype)
+        np.testing.assert_allclose(got.detach().numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", sorted(_FORWARD_CASES))
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_complex_forward_ad_gradcheck(case, seed, device):
+    """gradcheck(check_forward_ad=True) with complex inputs and outputs (refused before): the forward-mode
+    derivatives (tangents 1 and i per element) against the central differences of each part, as torch's."""
+    rng = np.random.default_rng(seed)
+    leaves = [tg.tensor(a, requires_grad=True, device=device) for a in _forward_leaves(rng)]
+    assert tg.autograd.gradcheck(lambda *a: _FORWARD_CASES[case](tg, *a), leaves, check_forward_ad=True)
+
+
+def test_complex_forward_ad_of_a_real_exponent_keeps_the_imaginary_part(device):
+    """The tangent of w ** x, complex w, at a real dual x is w^x log(w) tx, complex, which central differences
+    confirm (gradcheck with check_forward_ad); torch 2.13's forward AD keeps only its real part (its own gradcheck
+    fails there): a difference kept deliberately."""
+    w = tg.tensor(np.array([0.3 + 1j, -1 + 0.5j]), device=device)
+    x = tg.tensor(np.array([0.7, -1.3]), requires_grad=True, device=device)
+    fa = tg.autograd.forward_ad
+    with fa.dual_level():
+        tangent = fa.unpack_dual(w ** fa.make_dual(x, tg.ones(2, dtype=tg.float64, device=device))).tangent
+    np.testing.assert_allclose(tangent.numpy(), (w ** x * w.log()).detach().numpy(), rtol=1e-12)
+    assert tg.autograd.gradcheck(lambda e: w ** e, (x,), check_forward_ad=True)
+
+
+def test_complex_forward_ad_refusals_name_the_op(device):
+    """Forward AD of complex tensors refuses, by name, what it cannot do: an op that takes no complex input, a
+    once_differentiable Function, jacrev / jacfwd of complex inputs or outputs and a complex tangent of a real
+    primal (torch's errors where it has them)."""
+    torch = pytest.importorskip("torch")
+    z = tg.tensor(np.array([1 + 2j, -0.5j]), device=device)
+    fa = tg.autograd.forward_ad
+    with fa.dual_level():
+        d = fa.make_dual(z, z * 1j)
+        with pytest.raises(tg.ComplexNotSupportedError, match="relu: complex128"):
+            fa.unpack_dual(tg.relu(d))
+        sin_on_arrays = _custom_functions(tg)[3]
+        with pytest.raises(RuntimeError, match="unpack_dual: .*double backward.*once_differentiable"):
+            fa.unpack_dual(sin_on_arrays.apply(d))
+        with pytest.raises(NotImplementedError, match="make_dual: a complex tangent .* of a real primal"):
+            fa.make_dual(z.real, z)
+        # (a real tangent of a complex primal is taken as complex, as torch's)
+        np.testing.assert_array_equal(fa.unpack_dual(fa.make_dual(z, z.real) * 2).tangent.numpy(), [2, 0])
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        zc, xr = m.tensor(np.array([1 + 2j, -0.5j]), **kw), m.tensor(np.array([1.0, 2.0]), **kw)
+        for jac in (m.func.jacrev, m.func.jacfwd):
+            with pytest.raises(RuntimeError, match="Expected all inputs to be real but received complex tensor at "
+                                                   "flattened input idx: 0"):
+                jac(m.sin)(zc)
+            with pytest.raises(RuntimeError, match="Expected all outputs to be real but received complex tensor"):
+                jac(lambda a: a * 1j)(xr)
+
 
 def test_complex_creation_dtypes_and_printing(device):
     torch = pytest.importorskip("torch")

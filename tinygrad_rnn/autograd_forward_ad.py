@@ -27,7 +27,10 @@ sum_d J_d tangent_d. Differences from torch, kept deliberately:
   requires_grad=True where their inputs do, unlike torch's. An in-place change there that a graph could not follow
   is made unrecorded, as under no_grad, to a tensor outside the graph (a parameter update, an initialiser; such a
   tensor then has no tangent from it), and refused, as with grad on, to one in it. Under ``inference_mode`` nothing
-  records and tangents are None, as torch's. Complex duals are refused (no complex autograd).
+  records and tangents are None, as torch's.
+- Complex duals and tangents work through the ops that take complex tensors (a tangent is du + i dv of the parts);
+  a complex tangent of a real primal is refused. The tangent of a complex w ** x at a real dual x keeps its
+  imaginary part, which torch 2.13's drops (its own gradcheck with check_forward_ad fails there).
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ from typing import Any, Callable, List, NamedTuple, Optional, Tuple
 
 from .autograd import grad, inference_mode
 from .backend import xp_of
-from .tensor import _UNPACK, Function as _Op, Tensor, _mode
+from .tensor import _UNPACK, Function as _Op, Tensor, _mode, complex_ok
 
 __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "dual_level"]
 
@@ -173,9 +176,10 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: Optional[int] = None) -
         raise ValueError(f"Expected primal to be floating point or complex, but got: {tensor.dtype}")
     if tangent.dtype.kind not in "fc":
         raise ValueError(f"Expected tangent to be floating point or complex, but got: {tangent.dtype}")
-    if "c" in (tensor.dtype.kind, tangent.dtype.kind):
-        raise NotImplementedError(f"make_dual: complex primals and tangents are not supported (the engine has no "
-                                  f"complex autograd), got {tensor.dtype} and {tangent.dtype}")
+    if tangent.dtype.kind == "c" and tensor.dtype.kind != "c":
+        raise NotImplementedError(f"make_dual: a complex tangent ({tangent.dtype}) of a real primal ({tensor.dtype}) "
+                                  "is not supported here (tangents are computed in the primal's dtype); make the "
+                                  "primal complex")
     if tangent.shape != tensor.shape:
         raise RuntimeError("Trying to set a forward gradient that has a different size than that of the original "
                            f"Tensor, this is not supported. Tensor is of size {list(tensor.shape)} while the given "
@@ -233,7 +237,7 @@ def _tangent(t: Tensor, duals: List[Tuple[Tensor, Tensor]], visited: list) -> Op
     """sum_d J_d tangent_d by the double-vjp trick; None where t is not floating (no tangent, as torch's). The
     gradient hooks of the nodes on the way (visited: tensor hooks, retain_grad, node hooks) are set aside while it
     runs, as torch's forward AD runs none; the unpacking of saved tensors (saved_tensors_hooks) stays."""
-    if t.dtype.kind != "f":
+    if t.dtype.kind not in "fc":
         return None
     handles = [h for h, _ in duals]
     keep = _mode.grad_enabled and not _mode.forced and (any(v.requires_grad for _, v in duals) or _outside(t))
@@ -252,8 +256,10 @@ def _tangent(t: Tensor, duals: List[Tuple[Tensor, Tensor]], visited: list) -> Op
                 _mode.jvp = prev_jvp
             total = None
             for g, (h, v) in zip(gs, duals):
-                if g is not None:
-                    term = (g * v.astype(g.dtype)).sum()
+                if g is not None:  # (complex: the real inner product <g, v> = Re(conj(g) v), as g and v encode
+                    # the real and imaginary parts' derivatives and tangents)
+                    term = (g * v.astype(g.dtype)).sum() if g.dtype.kind != "c" else \
+                        (g.conj() * v.astype(g.dtype)).real.sum()
                     total = term if total is None else total + term
             jt = None
             if total is not None and total.requires_grad:
@@ -289,3 +295,12 @@ def _outside(t: Tensor) -> bool:
             continue
         stack += [p for p in node.parents if p is not None]
     return False
+
+
+# complex duals and tangents, as torch's: the tangent of a complex tensor is du + i dv (of its real and imaginary
+# parts u, v), and the double-vjp trick holds for the conjugate Wirtinger backward (a real-linear map J^T of the
+# parts), the inner product being Re(conj(g) v). The ops between duals and tangents are checked themselves (see
+# tensor.complex_check): an op that refuses complex, or double backward, refuses here by name
+for _fn in (make_dual, unpack_dual, _tangent, _Dual, _Primal, _reached, _outside, _dual_nodes, _check_level):
+    complex_ok(_fn)
+del _fn

@@ -12,7 +12,7 @@ from typing import Any, Callable, List, Sequence, Tuple, Union
 
 from .autograd import enable_grad, grad
 from .ops import stack
-from .tensor import Tensor
+from .tensor import Tensor, complex_ok
 
 Inputs = Union[Tensor, Sequence[Tensor]]
 
@@ -69,6 +69,9 @@ def _grads(outs: Sequence[Tensor], xs: List[Tensor], vs: Sequence[Any], create_g
             raise RuntimeError(f"{op}: the derivative with respect to input {i} does not depend on the inputs "
                                "(strict=True with create_graph=True)")
     return [x.new_zeros(x.shape) if g is None else g for x, g in zip(xs, gs)]
+
+
+complex_ok(_grads)  # (tg.func's complex transforms: a call of grad, whose ops are checked themselves)
 
 
 def _pack(values: List[Any], single: bool) -> Any:

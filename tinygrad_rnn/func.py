@@ -32,7 +32,7 @@ from .nn.layers import _BatchNorm
 from .nn.module import Module
 from .nn.utils.stateless import _functional_call
 from .ops import cat, stack
-from .tensor import Tensor, _mode
+from .tensor import Tensor, _mode, complex_ok
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
            "vmap", "stack_module_state", "replace_all_batch_norm_modules_"]
@@ -173,11 +173,16 @@ class _Level:
         self.own: set = set()
         self._keep: List[Tensor] = []  # (holds the leaves, so their ids stay theirs)
 
-    def leaf(self, x: Any) -> Tensor:
-        """x as a tensor to differentiate with respect to, the caller's x untouched (see the module docstring)."""
+    def leaf(self, x: Any, i: int = 0) -> Tensor:
+        """x (flat input i) as a tensor to differentiate with respect to, the caller's x untouched (see the module
+        docstring). Complex x: jvp, linearize, vjp and grad take it, as torch's; jacrev and jacfwd refuse it with
+        torch's error."""
         if not isinstance(x, Tensor):
             raise ValueError(f"{self.op}: Thing passed to transform API must be Tensor, got {type(x)}")
-        if x.dtype.kind != "f":
+        if x.dtype.kind == "c" and self.op in ("jacrev", "jacfwd"):
+            raise RuntimeError(f"{self.op}: Expected all inputs to be real but received complex tensor at flattened "
+                               f"input idx: {i}")
+        if x.dtype.kind not in "fc":
             raise RuntimeError(f"{self.op}: only Tensors of floating point dtype can require gradients, got a "
                                f"{x.dtype} tensor of shape {x.shape} to differentiate with respect to")
         with _recording():
@@ -227,7 +232,7 @@ def _differentiable_args(level: _Level, args: tuple, argnums: Argnums) -> Tuple[
     nums = _argnums(args, argnums)
     chosen = args[nums[0]] if isinstance(argnums, int) else tuple(args[i] for i in nums)
     flat, spec = _flatten(chosen)
-    xs = [level.leaf(x) for x in flat]
+    xs = [level.leaf(x, i) for i, x in enumerate(flat)]
     new = _unflatten(xs, spec)
     replaced = list(args)
     for k, i in enumerate(nums):
@@ -243,16 +248,20 @@ def _split_aux(out: Any, has_aux: bool, api: str) -> Tuple[Any, Any]:
     return out
 
 
-def _tensor_outputs(flat: List[Any], api: str) -> None:
-    """torch's checks: at least one output, each a floating-point Tensor."""
+def _tensor_outputs(flat: List[Any], api: str, real: str = "") -> None:
+    """torch's checks: at least one output, each a floating-point or complex Tensor (real: the transform, jacrev or
+    jacfwd, that refuses complex outputs as torch's)."""
     if not flat or (len(flat) == 1 and flat[0] is None):
         raise RuntimeError(f"{api}: Expected f to be a function that has non-empty output (got output = {flat})")
-    for o in flat:
+    for i, o in enumerate(flat):
         if not isinstance(o, Tensor):
             raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, got unsupported type {type(o)}")
-        if o.dtype.kind != "f":
+        if o.dtype.kind not in "fc":
             raise RuntimeError(f"{api}: All outputs of f must be floating-point or complex Tensors, got Tensor with "
                                f"dtype {o.dtype}")
+        if real and o.dtype.kind == "c":  # (torch's message says input for an output too)
+            raise RuntimeError(f"{real}: Expected all outputs to be real but received complex tensor at flattened "
+                               f"input idx: {i}")
 
 
 # ----------------------------------------------------------------------------- grad, vjp, jvp
@@ -277,7 +286,7 @@ def grad_and_value(func: Callable[..., Any], argnums: Argnums = 0, has_aux: bool
         result = _unflatten(level.unwrap(gs), spec)
         value = level.unwrap(out)
         return (result, (value, level.unwrap(aux))) if has_aux else (result, value)
-    return _named(wrapper, func)
+    return _named(complex_ok(wrapper), func)  # (complex inputs as torch's, see the end of this module)
 
 
 def grad(func: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Callable[..., Any]:
@@ -287,7 +296,7 @@ def grad(func: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         g, value = gv(*args, **kwargs)
         return (g, value[1]) if has_aux else g
-    return _named(wrapper, func)
+    return _named(complex_ok(wrapper), func)  # (complex inputs as torch's, see the end of this module)
 
 
 def _named(wrapper: Callable[..., Any], func: Callable[..., Any]) -> Callable[..., Any]:
@@ -316,7 +325,7 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple
         gs = _grads(flat_out, xs, flat_ct, bool(create) and level.outer(flat_out + flat_ct), False, "vjp",
                     retain_graph)
         return tuple(_unflatten(level.unwrap(gs), spec)) if primals else ()
-    result = (level.unwrap(out), vjp_fn)
+    result = (level.unwrap(out), complex_ok(vjp_fn))
     return result + (level.unwrap(aux),) if has_aux else result
 
 
@@ -373,7 +382,7 @@ def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool =
                 raise RuntimeError(f"{api}: Expected {name} to only contain Tensors, got {type(x)}")
     _check_tangents(flat_p, flat_t, api)
     level = _Level("jvp")
-    xs = [level.leaf(x) for x in flat_p]
+    xs = [level.leaf(x, i) for i, x in enumerate(flat_p)]
     with _recording():
         out, aux = _split_aux(func(*_unflatten(xs, p_spec)), has_aux, api)
     flat_out, out_spec = _flatten(out)
@@ -395,7 +404,7 @@ def linearize(func: Callable[..., Any], *primals: Any) -> Tuple[Any, Callable[..
     running func again (its recorded graph, and the double-vjp trick's first pass, are kept for every call)."""
     flat_p, p_spec = _flatten(primals)
     level = _Level("linearize")
-    xs = [level.leaf(x) for x in flat_p]
+    xs = [level.leaf(x, i) for i, x in enumerate(flat_p)]
     with _recording():
         out = func(*_unflatten(xs, p_spec))
     flat_out, out_spec = _flatten(out)
@@ -409,7 +418,7 @@ def linearize(func: Callable[..., Any], *primals: Any) -> Tuple[Any, Callable[..
                                f"{_spec_str(p_spec)}")
         _check_tangents(flat_p, flat_t, "linearize")
         return _unflatten(_push(level, flat_out, us, gs, flat_t), out_spec)
-    return _unflatten(level.unwrap(flat_out), out_spec), jvp_fn
+    return _unflatten(level.unwrap(flat_out), out_spec), complex_ok(jvp_fn)
 
 
 # ----------------------------------------------------------------------------- Jacobians
@@ -433,11 +442,11 @@ def jacrev(func: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = Fa
         with _recording():
             out, aux = _split_aux(func(*args), has_aux, "vjp(f, *primals)")
         flat_out, out_spec = _flatten(out)
-        _tensor_outputs(flat_out, "vjp(f, *primals)")
+        _tensor_outputs(flat_out, "vjp(f, *primals)", "jacrev")
         blocks = _jacobian_blocks(flat_out, xs, level.outer(flat_out), False, "jacrev")
         jac = _by_output([level.unwrap(row) for row in blocks], spec, out_spec)
         return (jac, level.unwrap(aux)) if has_aux else jac
-    return _named(wrapper, func)
+    return _named(complex_ok(wrapper), func)  # (complex intermediates; complex inputs and outputs refused)
 
 
 def jacfwd(func: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False, *,
@@ -453,7 +462,7 @@ def jacfwd(func: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
         with _recording(), _random_guard(randomness):
             out, aux = _split_aux(func(*args), has_aux, "jvp(f, primals, tangents)")
         flat_out, out_spec = _flatten(out)
-        _tensor_outputs(flat_out, "jvp(f, primals, tangents)")
+        _tensor_outputs(flat_out, "jvp(f, primals, tangents)", "jacfwd")
         us, gs = _forward(level, flat_out, xs)
         columns: List[List[Tensor]] = [[] for _ in flat_out]  # per output, one J e_j per input element j
         for i, x in enumerate(xs):
@@ -474,7 +483,7 @@ def jacfwd(func: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
             blocks.append(row)
         jac = _by_output(blocks, spec, out_spec)
         return (jac, level.unwrap(aux)) if has_aux else jac
-    return _named(wrapper, func)
+    return _named(complex_ok(wrapper), func)  # (complex intermediates; complex inputs and outputs refused)
 
 
 def hessian(func: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
@@ -689,3 +698,12 @@ def replace_all_batch_norm_modules_(root: Module) -> Module:
             module.num_batches_tracked = None
             module.track_running_stats = False
     return root
+
+
+# complex inputs, tangents and cotangents for grad, vjp, jvp and linearize, as torch.func's (jacrev and jacfwd refuse
+# them with torch's errors): the gradients are the conjugate Wirtinger ones of the reverse engine, and a complex
+# tangent is du + i dv of the parts, which the double-vjp trick gives as it is (J^T is real-linear in the parts).
+# These frames only record and differentiate: func's own ops are checked themselves (see tensor.complex_check)
+for _fn in (vjp, jvp, linearize, _Level, _differentiable_args, _forward, _push, _check_tangents):
+    complex_ok(_fn)
+del _fn

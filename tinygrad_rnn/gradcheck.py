@@ -109,22 +109,26 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
 
 def _forward_mode(fn: Callable[..., Any], inputs: tuple, i: int, directions: List[Any]) -> np.ndarray:
     """d sum(r * fn(inputs)) / d inputs[i] by forward AD: a dual level per element of inputs[i], whose tangent is
-    that element's unit vector, and unpack_dual of each output."""
+    that element's unit vector, and unpack_dual of each output. A complex input: the tangents 1 and i per element
+    (d/dx + i d/dy, as the central differences), a complex output projected as Re(conj(r) tangent)."""
     from .autograd_forward_ad import dual_level, make_dual, unpack_dual  # noqa: PLC0415  (it imports autograd)
     x = inputs[i]
-    out = np.zeros(x.shape)
+    complex_x = x.dtype.kind == "c"
+    out = np.zeros(x.shape, np.complex128 if complex_x else np.float64)
     for k in range(x.numel()):
-        e = np.zeros(x.numel())
-        e[k] = 1.0
-        with dual_level():
-            args = list(inputs)
-            args[i] = make_dual(x, Tensor(backend.to_device(e.reshape(x.shape), x.device)))
-            total = 0.0
-            for o, r in zip(_outputs(fn, args), directions):
-                tangent = unpack_dual(o).tangent if o.dtype.kind == "f" else None
-                if tangent is not None:
-                    total += float((backend.to_device(tangent.array, "cpu") * backend.to_device(r, "cpu")).sum())
-        out.reshape(-1)[k] = total
+        for step in ((1, 1j) if complex_x else (1,)):
+            e = np.zeros(x.numel(), out.dtype)
+            e[k] = step
+            with dual_level():
+                args = list(inputs)
+                args[i] = make_dual(x, Tensor(backend.to_device(e.reshape(x.shape), x.device)))
+                total = 0.0
+                for o, r in zip(_outputs(fn, args), directions):
+                    tangent = unpack_dual(o).tangent if o.dtype.kind in "fc" else None
+                    if tangent is not None:
+                        t, r = backend.to_device(tangent.array, "cpu"), backend.to_device(r, "cpu")
+                        total += float((t * r).sum() if o.dtype.kind == "f" else (np.conj(r) * t).real.sum())
+            out.reshape(-1)[k] += step * total
     return out
 
 
@@ -146,9 +150,6 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
     rng = np.random.default_rng(seed)
     outs = _outputs(fn, inputs)
     directions = [_direction(rng, o) for o in outs]
-    if forward_ad and any(t.dtype.kind == "c" for t in [*outs, *(inputs[i] for i in checked)]):
-        raise NotImplementedError("gradcheck: check_forward_ad=True is not supported with complex inputs or outputs "
-                                  "here (forward-mode AD is real only)")
 
     total = _projection(outs, directions) if backward_ad else None
     targets = [inputs[i] for i in checked]
@@ -228,6 +229,6 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: O
 
 # complex inputs and outputs are checked as torch's (see the module's docstring and tensor.complex_check): these
 # frames only perturb, project and differentiate; fn's own ops are checked themselves
-for _fn in (gradcheck, _gradcheck, gradgradcheck, _outputs, _projection, _direction):
+for _fn in (gradcheck, _gradcheck, gradgradcheck, _outputs, _projection, _direction, _forward_mode):
     complex_ok(_fn)
 del _fn
