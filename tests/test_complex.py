@@ -741,13 +741,14 @@ def test_custom_function_complex_gradient_for_a_real_input_is_refused_as_torchs(
 @given(seed=st.integers(0, 2 ** 32 - 1))
 def test_custom_complex_function_gradcheck(seed, device):
     """gradcheck and gradgradcheck of custom complex Functions (Wirtinger derivatives against central differences
-    of each part); a backward with a wrong convention (not conjugated) fails, as torch's."""
+    of each part; forward AD through a Tensor-op backward too); a backward with a wrong convention (not
+    conjugated) fails, as torch's."""
     rng = np.random.default_rng(seed)
     z, w = (tg.tensor(rng.standard_normal(3) + 1j * rng.standard_normal(3), requires_grad=True, device=device)
             for _ in range(2))
     x = tg.tensor(rng.standard_normal(3), requires_grad=True, device=device)
     mul_conj_exp, square_abs, mul_in_place, sin_on_arrays, rotate = _custom_functions(tg)
-    assert tg.autograd.gradcheck(mul_conj_exp.apply, (z, w))
+    assert tg.autograd.gradcheck(mul_conj_exp.apply, (z, w), check_forward_ad=True)  # (forward AD: double vjp)
     assert tg.autograd.gradgradcheck(mul_conj_exp.apply, (z, w))
     assert tg.autograd.gradcheck(lambda a: square_abs.apply(a * 1 + 3), (z,))
     assert tg.autograd.gradcheck(lambda a, b: mul_in_place.apply(a * 1, b), (z, w))
