@@ -737,6 +737,24 @@ def test_custom_function_complex_gradient_for_a_real_input_is_refused_as_torchs(
         assert z.grad.dtype == m.complex128 and z.grad.tolist() == [2, 2]
 
 
+def test_saved_tensors_hooks_with_complex_tensors_match_torch(device):
+    """saved_tensors_hooks and save_on_cpu over complex ops and a custom complex Function (refused before: packing
+    and unpacking were not registered for complex tensors): torch's gradients, to the second order."""
+    torch = pytest.importorskip("torch")
+    outs = []
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        mul_conj_exp = _custom_functions(m)[0]
+        z = m.tensor(np.array([0.3 + 0.2j, -1 + 0.5j]), requires_grad=True, **kw)
+        w = m.tensor(np.array([0.5 - 1j, 2 + 0.1j]), requires_grad=True, **kw)
+        with m.autograd.graph.saved_tensors_hooks(lambda t: t * 1, lambda t: t):
+            y = z * z.exp() + mul_conj_exp.apply(z, w)
+        with m.autograd.graph.save_on_cpu():
+            y = y + (w * z).sin() + mul_conj_exp.apply(w * 1, z)
+        gz, = m.autograd.grad(m.view_as_real(y).sum(), z, create_graph=True)
+        outs.append([gz, m.autograd.grad(m.view_as_real(gz).sum(), w)[0]])
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12)
+
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2 ** 32 - 1))
 def test_custom_complex_function_gradcheck(seed, device):

@@ -906,6 +906,9 @@ class Function:
 
 _CALL_CODE, _OUTPUTS_CODE = Function.__call__.__code__, Function._outputs.__code__
 complex_ok(Function.__dict__["output"])  # (a saved output as a Tensor: machinery, as _make)
+# (saved_tensors_hooks: packing and unpacking saved tensors is machinery too; the hooks' own ops are checked)
+complex_ok(Function.__dict__["_pack_saved"])
+complex_ok(Function.__dict__["_unpack_saved"])
 
 
 class _OutputNode:
@@ -946,6 +949,7 @@ class _OutputNode:
         return f"<{type(self.fn).__name__} output {self.index}>"
 
 
+@complex_ok
 class _Unpacked(Function):
     """A saved tensor as an unpack hook returned it, linked under create_graph to the leaf it was saved from."""
 
@@ -981,6 +985,10 @@ def _relink(t: "Tensor", node: Any, record: bool) -> "Tensor":
             return node
         return _Unpacked(t.array)(node) if record else Tensor._make(t.array, None, True)
     return Tensor._make(t.array, node, True)
+
+
+complex_ok(_unpacked)
+complex_ok(_relink)
 
 
 class AccumulateGrad:
