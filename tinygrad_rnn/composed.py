@@ -31,14 +31,15 @@ from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetIt
                   reduce_dims, required_dim, result_dtype, return_types, scatter_reduce, split, stack, where)
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
-from .tensor import Tensor, _defaults, _value_first, complex_ok
+from .tensor import (Tensor, _defaults, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError, _value_first,
+                     complex_ok)
 from .tensor import dtype as _tg_dtype, tg_dtype
 
 
 def _floating_input(op: str, input: Any) -> Tensor:
     """input, which must be a floating-point Tensor (torch has no integer kernel for op)."""
     if _input(op, input).dtype.kind != "f":
-        raise TypeError(f"{op}: expects a floating-point tensor, got dtype {input.dtype} (shape {input.shape})")
+        raise _RuntimeTypeError(f"{op}: expects a floating-point tensor, got dtype {input.dtype} (shape {input.shape})")
     return input
 
 
@@ -120,8 +121,8 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     """torch.mv: the (n, m) matrix input times the (m,) vector vec, (n,)."""
     _two_tensors("mv", input, vec, ("input", "vec"))
     if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
-        raise ValueError(f"mv: expected an (n, m) matrix and an (m,) vector, got shapes {input.shape} and "
-                         f"{vec.shape}")
+        raise _RuntimeValueError(f"mv: expected an (n, m) matrix and an (m,) vector, got shapes {input.shape} and "
+                                 f"{vec.shape}")
     return matmul(input, vec, "mv")
 
 
@@ -253,8 +254,8 @@ def cross(input: Tensor, other: Tensor, dim: Optional[int] = None, *, axis: Opti
                              f"{other.shape})")
     d = _one_dim(dim, len(shape), "cross")
     if not shape or shape[d] != 3:
-        raise ValueError(f"cross: dim {dim} must have size 3, got broadcast shape {shape} (shapes {input.shape} "
-                         f"and {other.shape})")
+        raise _RuntimeValueError(f"cross: dim {dim} must have size 3, got broadcast shape {shape} (shapes "
+                                 f"{input.shape} and {other.shape})")
     a, b = broadcast_tensors(input, other)
     a0, a1, a2 = (a.select(d, i) for i in range(3))
     b0, b1, b2 = (b.select(d, i) for i in range(3))
@@ -530,8 +531,8 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     size, step = int_arg(size, "unfold", "size"), int_arg(step, "unfold", "step")
     n = input.shape[d] if input.ndim else 1
     if not 0 <= size <= n or step < 1:
-        raise ValueError(f"unfold: windows of size {size} (at most {n}, the length of dim {dimension} of shape "
-                         f"{input.shape}) and step {step} (at least 1) expected")
+        raise _RuntimeValueError(f"unfold: windows of size {size} (at most {n}, the length of dim {dimension} of shape "
+                                 f"{input.shape}) and step {step} (at least 1) expected")
     x = input.reshape(1) if input.ndim == 0 else input
     out = UnfoldNd(size, step, 1)(x.movedim(d, -1)).movedim(-1, d)  # (..., size, windows) -> windows at d
     return out if input.ndim else out.reshape(size)
@@ -776,8 +777,8 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, axi
     d = _one_dim(dim, input.ndim, "kthvalue")
     n = input.shape[d] if input.ndim else 1
     if not 1 <= k <= n:
-        raise IndexError(f"kthvalue: k {k} is out of range for dim {dim} of size {n} (shape {input.shape}; valid: "
-                         f"1..{n})")
+        raise _RuntimeIndexError(f"kthvalue: k {k} is out of range for dim {dim} of size {n} (shape {input.shape}; "
+                                 f"valid: 1..{n})")
     return _order_statistic("kthvalue", input, k - 1, d, keepdim)
 
 

@@ -11,8 +11,8 @@ import numpy as np
 
 from . import backend
 from .tensor import (_TYPE_NAMES, ComplexNotSupportedError, Size, Tensor, _complex_of, _defaults, _dt, _input,
-                     _to_array, complex_ok, contiguous_format, in_memory_format, int_value, preserve_format, preserved_format,
-                     set_default_dtype, size_args)
+                     _RuntimeValueError, _to_array, complex_ok, contiguous_format, in_memory_format, int_value,
+                     preserve_format, preserved_format, set_default_dtype, size_args)
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
@@ -22,7 +22,7 @@ def _shape(size: tuple, op: str = "zeros") -> tuple:
     if not all(isinstance(n, (int, np.integer)) for n in shape) or shape and isinstance(shape[0], (bool, np.bool_)):
         raise TypeError(f"{op}: sizes must be non-negative integers, got {shape}")
     if not all(n >= 0 for n in shape):
-        raise ValueError(f"{op}: sizes must be non-negative integers, got {shape}")
+        raise _RuntimeValueError(f"{op}: sizes must be non-negative integers, got {shape}")
     return tuple(int(n) for n in shape)
 
 
@@ -141,7 +141,7 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
     if dt.kind not in "iuf":
         raise TypeError(f"arange: dtype must be a floating or integer dtype, got {dt}")
     if step == 0 or step != step:
-        raise ValueError(f"arange: step must be nonzero, got {step}")
+        raise _RuntimeValueError(f"arange: step must be nonzero, got {step}")
     if not all(math.isfinite(v) for v in (start, end)):
         raise ValueError(f"arange: unsupported range {start} -> {end} (the ends must be finite)")
     if (end - start) * step < 0:
@@ -220,7 +220,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Opt
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
         raise TypeError(f"linspace: steps must be an int, got {type(steps).__name__}")
     if steps < 0:
-        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
+        raise _RuntimeValueError(f"linspace: steps must be non-negative, got {steps}")
     complex_ends = any(isinstance(v, (complex, np.complexfloating)) for v in (start, end))
     dt = (_complex_of(_defaults.floating) if complex_ends else _defaults.floating) if dtype is None else np.dtype(dtype)
     if complex_ends and dt.kind != "c":
@@ -355,7 +355,7 @@ def randint(low: int = 0, high: Optional[int] = None, size: Any = (), *, generat
     if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (low, high)):
         raise TypeError(f"randint: low and high must be integers, got {low!r} and {high!r}")
     if low >= high:
-        raise ValueError(f"randint: low ({low}) must be less than high ({high})")
+        raise _RuntimeValueError(f"randint: low ({low}) must be less than high ({high})")
     dt = np.dtype(dtype)
     if dt.kind in "iub":
         lo, hi = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
@@ -403,8 +403,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     if not isinstance(replacement, bool):
         raise TypeError(f"multinomial: replacement must be a bool, got {type(replacement).__name__}")
     if not replacement and num_samples > w.shape[-1]:  # (torch refuses it even with no rows)
-        raise ValueError(f"multinomial: {num_samples} samples without replacement, but there are only "
-                         f"{w.shape[-1]} categories (pass replacement=True)")
+        raise _RuntimeValueError(f"multinomial: {num_samples} samples without replacement, but there are only "
+                                 f"{w.shape[-1]} categories (pass replacement=True)")
     if w.size == 0:  # no rows
         return Tensor(backend.to_device(np.zeros((0, num_samples), np.int64), device))
     rows = w.reshape(-1, w.shape[-1]).astype(np.float64)

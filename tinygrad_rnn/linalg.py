@@ -25,8 +25,8 @@ import numpy as np
 
 from . import ops as _ops
 from .backend import device_of, linalg_errors, to_device, xp_of
-from .tensor import (Function, Tensor, _complex_of, _dt, _input, _mode, _OutputNode,
-                     complex_ok)
+from .tensor import (Function, Tensor, _complex_of, _dt, _input, _mode, _OutputNode, _RuntimeTypeError,
+                     _RuntimeValueError, complex_ok)
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
            "eig", "eigvals",
@@ -50,7 +50,7 @@ class LinAlgError(RuntimeError):
 def _floating(op: str, x: Any, name: str = "input", half: bool = True, complexes: bool = False) -> Tensor:
     x = _input(op, x, name)
     if x.dtype.kind != "f" and not (complexes and x.dtype.kind == "c"):
-        raise TypeError(f"{op}: expected a floating point tensor as {name}, got {x.dtype} (shape {x.shape})")
+        raise _RuntimeTypeError(f"{op}: expected a floating point tensor as {name}, got {x.dtype} (shape {x.shape})")
     if not half and x.dtype == np.float16:
         raise TypeError(f"{op}: float16 is not supported (numpy's LAPACK has no half precision); convert {name} "
                         "with .float()")
@@ -89,10 +89,11 @@ def _with_dtype(op: str, x: Tensor, dtype: Any) -> Tensor:
 def _square(op: str, a: Any, name: str = "A", complexes: bool = False) -> Tensor:
     a = _floating(op, a, name, half=False, complexes=complexes)
     if a.ndim < 2:
-        raise ValueError(f"{op}: {name} must have at least 2 dims (a matrix or a batch of them), got shape {a.shape}")
+        raise _RuntimeValueError(f"{op}: {name} must have at least 2 dims (a matrix or a batch of them), got "
+                                 f"shape {a.shape}")
     if a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"{op}: {name} must be square matrices (or a batch of them), got shape {a.shape}: "
-                         f"{a.shape[-2]} by {a.shape[-1]}")
+        raise _RuntimeValueError(f"{op}: {name} must be square matrices (or a batch of them), got shape {a.shape}: "
+                                 f"{a.shape[-2]} by {a.shape[-1]}")
     return a
 
 
@@ -182,7 +183,8 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
         raise ValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape {A.shape}")
     if not (ord in ("fro", "nuc") if isinstance(ord, str) else
             isinstance(ord, numbers.Real) and not isinstance(ord, bool) and ord in _MATRIX_ORDS):
-        raise ValueError(f"{op}: ord {ord!r} is not supported; expected 'fro', 'nuc', 1, -1, 2, -2, inf or -inf")
+        raise _RuntimeValueError(f"{op}: ord {ord!r} is not supported; expected 'fro', 'nuc', 1, -1, 2, -2, "
+                                 "inf or -inf")
     _ops.bool_arg(keepdim, op, "keepdim")
     d0, d1 = _matrix_dims(op, A, dim)
     A = _with_dtype(op, A, dtype)
@@ -365,8 +367,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     if B.ndim == 0 or not vector and B.ndim < 2 or (B.shape[-1] if vector or not left else B.shape[-2]) != n or \
             vector and not left:
         eq, rhs = ("AX = B", "(..., n) or (..., n, k)") if left else ("XA = B", "(..., k, n)")
-        raise ValueError(f"{op}: incompatible shapes for {eq}: A {A.shape} and B {B.shape}; B must be {rhs} "
-                         f"with n = {n}")
+        raise _RuntimeValueError(f"{op}: incompatible shapes for {eq}: A {A.shape} and B {B.shape}; B must be {rhs} "
+                                 f"with n = {n}")
     if vector:
         return Solve()(A, B.unsqueeze(-1)).squeeze(-1)
     _ops.broadcast_shapes(op, ("the batch dims of A", A.shape[:-2]), ("of B", B.shape[:-2]))

@@ -21,7 +21,8 @@ from . import backend
 from .backend import xp_of
 from .creation import as_tensor
 from .tensor import (ComplexNotSupportedError, Function, Tensor, _byte_offset, _complex_of, _defaults, _dt, _input,
-                     _mode, _OpName, check_devices, complex_check, complex_ok, describe, host_ints, int_value)
+                     _IndexValueError, _mode, _NotImplementedTypeError, _OpName, _RuntimeIndexError, _RuntimeTypeError,
+                     _RuntimeValueError, check_devices, complex_check, complex_ok, describe, host_ints, int_value)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -2027,7 +2028,7 @@ def norm_dims(dim: Any, ndim: int, op: str) -> Tuple[int, ...]:
             raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
         out.append(int(d) % ndim if ndim else 0)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dim {dim} repeats an axis")
+        raise _RuntimeValueError(f"{op}: dim {dim} repeats an axis")
     return tuple(sorted(out)) if ndim else ()
 
 
@@ -2264,7 +2265,7 @@ def broadcast_shapes(op: str, *named: Tuple[str, Tuple[int, ...]]) -> Tuple[int,
         return np.broadcast_shapes(*[shape for _, shape in named])
     except ValueError:
         parts = [f"{name} {shape}".strip() for name, shape in named]
-        raise ValueError(f"{op}: {', '.join(parts[:-1])} and {parts[-1]} do not broadcast") from None
+        raise _RuntimeValueError(f"{op}: {', '.join(parts[:-1])} and {parts[-1]} do not broadcast") from None
 
 
 def int_arg(v: Any, op: str, what: str) -> int:
@@ -2394,8 +2395,8 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
     dim, keepdim = given.get("dim"), bool_arg(given.get("keepdim", False), op, "keepdim")
     if dim is None:
         if x.numel() == 0:
-            raise ValueError(f"{op}: the input (shape {x.shape}) is empty; reduce a non-empty dim with "
-                             f"{op}(dim) or a{op}(dim)")
+            raise _RuntimeValueError(f"{op}: the input (shape {x.shape}) is empty; reduce a non-empty dim with "
+                                     f"{op}(dim) or a{op}(dim)")
         return amax(x, None, False, "a" + op, nan_share=True)
     dim = int_value(dim)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
@@ -2475,7 +2476,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     bool_arg(largest, "topk", "largest")
     bool_arg(sorted, "topk", "sorted")
     if not 0 <= k <= n:
-        raise ValueError(f"topk: k must be in 0..{n} (the size of dim {dim} of shape {input.shape}), got {k}")
+        raise _RuntimeValueError(f"topk: k must be in 0..{n} (the size of dim {dim} of shape {input.shape}), got {k}")
     values, idx = sort(input, d, descending=largest)
     if input.ndim == 0:  # (torch gives the element back for k = 0 too)
         return return_types["topk"](values, idx)
@@ -2546,8 +2547,8 @@ class Reshape(Function):
         try:
             return x.reshape(self.shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
-                             f"into {self.shape}") from None
+            raise _RuntimeValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                                     f"into {self.shape}") from None
 
     def backward(self, g):
         return (g.reshape(self.in_shape),)
@@ -2566,7 +2567,8 @@ class Permute(Function):
             for d in self.dims if len(self.dims) == n else ():  # (an out-of-range dim: IndexError, as torch's)
                 if not -n <= d < n:
                     raise IndexError(f"permute: dim {d} is out of range for a tensor with {n} dims (shape {x.shape})")
-            raise ValueError(f"permute: dims {self.dims} are not a permutation of the {n} dims of shape {x.shape}")
+            raise _RuntimeValueError(f"permute: dims {self.dims} are not a permutation of the {n} dims of shape "
+                                     f"{x.shape}")
         return x.transpose(self.dims)
 
     def backward(self, g):
@@ -2589,8 +2591,8 @@ class BroadcastTo(Function):
                 raise ValueError
             return backend.broadcast_to(x, self.shape)
         except ValueError:
-            raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {self.shape} "
-                             "(each dim must match or be 1, leading dims may be added)") from None
+            raise _RuntimeValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {self.shape} "
+                                     "(each dim must match or be 1, leading dims may be added)") from None
 
     def backward(self, g):
         return (unbroadcast(g, self.in_shape),)
@@ -2618,8 +2620,8 @@ class Cat(Function):
         d = _one_dim(self.dim, ndim, "cat")
         for i, x in enumerate(xs):
             if self.kept[i] and (x.ndim != ndim or x.shape[:d] + x.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]):
-                raise ValueError(f"cat: tensor {i} has shape {x.shape}, tensor {k} has {ref.shape}; "
-                                 f"all dims except dim {d} must match")
+                raise _RuntimeValueError(f"cat: tensor {i} has shape {x.shape}, tensor {k} has {ref.shape}; "
+                                         f"all dims except dim {d} must match")
         self.d, self.sizes = d, [x.shape[d] if kept else 0 for x, kept in zip(xs, self.kept)]
         return xp_of(*xs).concatenate([x for x, kept in zip(xs, self.kept) if kept], axis=d)
 
@@ -2721,10 +2723,11 @@ class SetItem(Function):
                 target[index] = v
             else:  # (an array cast to a narrower float overflows to inf quietly, as torch's copy_)
                 backend.quietly(target.__setitem__, index, v)
-        except (ValueError, IndexError) as e:
+        except (ValueError, IndexError) as e:  # (a value of the wrong shape: torch's RuntimeError)
             what = f"source of shape {v.shape}" if hasattr(v, "shape") else type(v).__name__
-            raise type(e)(f"{self.op}: cannot write {what} into a tensor of shape {x.shape} at "
-                          f"{show_index(self.first + self.index)}: {e}") from None
+            kind = IndexError if isinstance(e, IndexError) else _RuntimeValueError
+            raise kind(f"{self.op}: cannot write {what} into a tensor of shape {x.shape} at "
+                       f"{show_index(self.first + self.index)}: {e}") from None
         self.v_shape, self.v_dtype = getattr(v, "shape", ()), getattr(v, "dtype", None)
         return out
 
@@ -2882,8 +2885,9 @@ def _check_bounds(i: Any, n: int, dim: int, shape: Tuple[int, ...], op: str) -> 
 
 
 def _out_of_range(bad: int, n: int, dim: int, shape: Tuple[int, ...], op: str) -> None:
-    raise IndexError(f"{op}: index {bad} is out of range for dim {dim} of size {n} "
-                     f"(tensor shape {shape}; valid indices are -{n}..{n - 1})")
+    kind = _RuntimeIndexError if op == "gather" else IndexError  # (torch: an IndexError for indexing alone)
+    raise kind(f"{op}: index {bad} is out of range for dim {dim} of size {n} "
+               f"(tensor shape {shape}; valid indices are -{n}..{n - 1})")
 
 
 # ============================================================================ matmul
@@ -2902,12 +2906,13 @@ class MatMul(Function):
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(f"matmul: {a.shape} @ {b.shape}: both operands need at least 1 dim (use * for scalars)")
+            raise _RuntimeValueError(f"matmul: {a.shape} @ {b.shape}: both operands need at least 1 dim (use * for "
+                                     "scalars)")
         a = a.swapaxes(-1, -2) if self.ta else a
         b = b.swapaxes(-1, -2) if self.tb else b
         k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
         if k_a != k_b:
-            raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ")
+            raise _RuntimeValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ")
         if k_a == 1 and a.ndim > 1 and b.ndim > 1:  # (outer products: numpy's matmul skips BLAS there, 2x-5x slower)
             return a * b
         if a.ndim > 2 and b.ndim == 2:  # (a batch against one matrix, a layer's weight: one product over all rows,
@@ -2954,8 +2959,8 @@ def matmul(a: Any, b: Any, op: str = "matmul", transpose_b: bool = False) -> Ten
             return sparse._matmul(a, b)
         a, b = (x if isinstance(x, Tensor) else Tensor._make(backend.as_array(x)) for x in (a, b))
     if a.dtype != b.dtype:
-        raise TypeError(f"{op}: {a.shape} {a.dtype} @ {b.shape} {b.dtype}: the operands must have the same dtype "
-                        "(as in torch); convert one, e.g. x.float() or x.double()")
+        raise _RuntimeTypeError(f"{op}: {a.shape} {a.dtype} @ {b.shape} {b.dtype}: the operands must have the same "
+                                "dtype (as in torch); convert one, e.g. x.float() or x.double()")
     return MatMul(False, transpose_b)(a, b)
 
 
@@ -3039,16 +3044,16 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     for i, (subs, t) in enumerate(zip(explicit, operands)):
         for c, n in zip(subs, t.shape):
             if sizes.setdefault(c, n) != n and 1 not in (sizes[c], n):
-                raise ValueError(f"einsum: {_subscript(c, dots)} has size {sizes[c]} in one place and {n} in "
-                                 f"operand {i} (shape {shapes[i]}); sizes must match or be 1")
+                raise _RuntimeValueError(f"einsum: {_subscript(c, dots)} has size {sizes[c]} in one place and {n} in "
+                                         f"operand {i} (shape {shapes[i]}); sizes must match or be 1")
             if sizes[c] == 1:
                 sizes[c] = n
     operands = [t.expand(tuple(sizes[c] for c in subs)) for subs, t in zip(explicit, operands)]  # (size 1: a view)
     if arrow:
         named = out.replace("...", "")
         if out.count("...") > 1 or len(set(named)) != len(named) or not set(named) <= set(lhs) - {".", ","}:
-            raise ValueError(f"einsum: output subscripts {out!r} must be distinct letters that the operands use "
-                             "(and at most one '...')")
+            raise _RuntimeValueError(f"einsum: output subscripts {out!r} must be distinct letters that the operands "
+                                     "use (and at most one '...')")
         output = out.replace("...", dots)
     else:
         joined = "".join(inputs).replace("...", "")
@@ -3130,8 +3135,8 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
         raise ValueError(f"diagonal: the input needs two dims at least, got shape {x.shape}")
     d1, d2 = _one_dim(dim1, x.ndim, "diagonal"), _one_dim(dim2, x.ndim, "diagonal")
     if d1 == d2:
-        raise ValueError(f"diagonal: dim1 and dim2 must be different dims, got {dim1} and {dim2} (input shape "
-                         f"{x.shape})")
+        raise _RuntimeValueError(f"diagonal: dim1 and dim2 must be different dims, got {dim1} and {dim2} (input shape "
+                                 f"{x.shape})")
     return view_of(x, Diagonal(offset, d1, d2)(x))  # (a view: see _alias; as_strided's base is not x's)
 
 
@@ -3345,7 +3350,7 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
     if x.ndim == 2:
         return Diagonal(k, 0, 1)(x)
     if x.ndim != 1:
-        raise ValueError(f"diag: the input must be 1-d (a diagonal) or 2-d (a matrix), got shape {x.shape}")
+        raise _RuntimeValueError(f"diag: the input must be 1-d (a diagonal) or 2-d (a matrix), got shape {x.shape}")
     m = x.shape[0] + abs(k)
     return DiagonalEmbed((m, m), k, 0, 1)(x)
 
@@ -3353,7 +3358,7 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
 def trace(x: Tensor) -> Tensor:
     """torch.trace: the sum of a matrix's main diagonal (0-d; integers sum to int64)."""
     if x.ndim != 2:
-        raise ValueError(f"trace: the input must be a matrix (2-d), got shape {x.shape}")
+        raise _RuntimeValueError(f"trace: the input must be a matrix (2-d), got shape {x.shape}")
     return Diagonal(0, 0, 1)(x).sum()
 
 
@@ -3361,8 +3366,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched input @ mat2 for (B, n, m) and (B, m, p), as torch.bmm (matmul without its broadcasting)."""
     _two_tensors("bmm", input, mat2, ("input", "mat2"))
     if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
-        raise ValueError(f"bmm: expected (B, n, m) and (B, m, p) with the same B and m, got {input.shape} and "
-                         f"{mat2.shape}")
+        raise _RuntimeValueError(f"bmm: expected (B, n, m) and (B, m, p) with the same B and m, got {input.shape} and "
+                                 f"{mat2.shape}")
     return matmul(input, mat2, "bmm")
 
 
@@ -3381,7 +3386,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         return sparse.mm(input, mat2)
     _two_tensors("mm", input, mat2, ("input", "mat2"))
     if input.ndim != 2 or mat2.ndim != 2 or input.shape[1] != mat2.shape[0]:
-        raise ValueError(f"mm: expected (n, m) and (m, p) matrices, got shapes {input.shape} and {mat2.shape}")
+        raise _RuntimeValueError(f"mm: expected (n, m) and (m, p) matrices, got shapes {input.shape} and {mat2.shape}")
     return matmul(input, mat2, "mm")
 
 
@@ -3389,8 +3394,8 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """sum(input * tensor) of two 1-D tensors of one length and dtype, 0-d, as torch.dot."""
     _two_tensors("dot", input, tensor)
     if input.ndim != 1 or tensor.ndim != 1 or input.shape != tensor.shape:
-        raise ValueError(f"dot: expected two 1-D tensors of the same length, got shapes {input.shape} and "
-                         f"{tensor.shape}")
+        raise _RuntimeValueError(f"dot: expected two 1-D tensors of the same length, got shapes {input.shape} and "
+                                 f"{tensor.shape}")
     return matmul(input, tensor, "dot")
 
 
@@ -3399,7 +3404,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     input * vec2)."""
     _two_tensors("outer", input, vec2)
     if input.ndim != 1 or vec2.ndim != 1:
-        raise ValueError(f"outer: expected two 1-D tensors, got shapes {input.shape} and {vec2.shape}")
+        raise _RuntimeValueError(f"outer: expected two 1-D tensors, got shapes {input.shape} and {vec2.shape}")
     return input.unsqueeze(1) * vec2
 
 
@@ -3655,7 +3660,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """input limited to [min, max] (numbers or tensors broadcasting to input; one may be None), as torch.clamp."""
     _input("clamp", input)
     if min is None and max is None:  # (torch refuses it rather than return input)
-        raise ValueError("clamp: at least one of min and max must be given (not None), as in torch")
+        raise _RuntimeValueError("clamp: at least one of min and max must be given (not None), as in torch")
     for name, b in (("min", min), ("max", max)):  # (numpy would clip to the real part, silently)
         if isinstance(b, (complex, np.complexfloating)):
             raise RuntimeError(f"clamp: value cannot be converted to type {input.dtype} without overflow ({name} "
@@ -3798,7 +3803,7 @@ def _bool_mask(mask: Any, op: str, what: str) -> Any:
     m = _data(mask)
     m = m if hasattr(m, "dtype") else np.asarray(m)
     if m.dtype.kind != "b":
-        raise TypeError(f"{op}: {what} must be boolean, got dtype {m.dtype} (shape {m.shape})")
+        raise _RuntimeTypeError(f"{op}: {what} must be boolean, got dtype {m.dtype} (shape {m.shape})")
     return m
 
 
@@ -3847,8 +3852,8 @@ def tril(x: Tensor, diagonal: int = 0, upper: bool = False) -> Tensor:
     last two dims, the rest 0; a where, so the gradient passes where the elements are kept."""
     op = "triu" if upper else "tril"
     if x.ndim < 2:
-        raise ValueError(f"{op}: the input must have at least 2 dims (a matrix, or a batch of them), got shape "
-                         f"{x.shape}")
+        raise _RuntimeValueError(f"{op}: the input must have at least 2 dims (a matrix, or a batch of them), got shape "
+                                 f"{x.shape}")
     diagonal = int_arg(diagonal, op, "diagonal")
     xp = xp_of(x.array)
     n, m = x.shape[-2:]
@@ -3871,8 +3876,8 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     if x.dtype == np.float16:
         return half_in_float32(x, lambda y: mean(y, dim, keepdim))
     if x.dtype.kind not in "fc":
-        raise TypeError(f"mean: the input is {x.dtype}; as in torch, mean needs a floating-point input (which "
-                        "result dtype an integer mean should have is a guess): use x.float().mean()")
+        raise _RuntimeTypeError(f"mean: the input is {x.dtype}; as in torch, mean needs a floating-point input (which "
+                                "result dtype an integer mean should have is a guess): use x.float().mean()")
     n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "mean")], dtype=np.int64))
     return x.sum(dim, keepdim) * (1.0 / n if n else float("nan"))
 
@@ -3945,8 +3950,8 @@ def reshape(x: Tensor, shape: tuple) -> Tensor:
     shape = dims_arg(shape, "reshape")
     for d in shape:
         if isinstance(d, (int, np.integer)) and d < -1:
-            raise ValueError(f"reshape: invalid size {d} in {shape} (sizes must be non-negative, or -1 for one to "
-                             "infer)")
+            raise _RuntimeValueError(f"reshape: invalid size {d} in {shape} (sizes must be non-negative, or -1 for "
+                                     "one to infer)")
     return _alias(x, Reshape(shape)(x))
 
 
@@ -3960,7 +3965,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return x.reshape(1)
     if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (tensor shape {x.shape})")
+        raise _RuntimeValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (tensor shape "
+                                 f"{x.shape})")
     if s == e:  # (nothing to flatten: x itself, as torch's flatten returns its input)
         return x
     return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:]) if x.numel() else x.reshape(
@@ -3982,7 +3988,7 @@ def expand(x: Tensor, sizes: Tuple[int, ...]) -> Tensor:
     """Broadcast size-1 dims to ``sizes``; -1 keeps a dim (torch's Tensor.expand)."""
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ValueError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims (shape {x.shape})")
+        raise _RuntimeValueError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims (shape {x.shape})")
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
 
@@ -4010,10 +4016,10 @@ class Repeat(Function):
 def repeat(x: Tensor, reps: Tuple[int, ...]) -> Tensor:
     reps = tuple(map(int_value, reps))
     if any(isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0 for r in reps):
-        raise ValueError(f"repeat: repeats must be non-negative ints, got {reps}")
+        raise _RuntimeValueError(f"repeat: repeats must be non-negative ints, got {reps}")
     if len(reps) < x.ndim:
-        raise ValueError(f"repeat: {len(reps)} repeats given for a tensor with {x.ndim} dims (shape {x.shape}); "
-                         "give one per dim at least (extra leading ones add dims)")
+        raise _RuntimeValueError(f"repeat: {len(reps)} repeats given for a tensor with {x.ndim} dims (shape "
+                                 f"{x.shape}); give one per dim at least (extra leading ones add dims)")
     return Repeat(tuple(int(r) for r in reps))(x)
 
 
@@ -4062,8 +4068,8 @@ def narrow(input: Tensor, dim: Optional[int] = None, start: Any = None, length: 
     if length < 0:
         raise ValueError(f"narrow: length must be non-negative, got {length}")
     if start + length > n:
-        raise ValueError(f"narrow: start {start} + length {length} exceeds the size {n} of dim {d} "
-                         f"(tensor shape {input.shape})")
+        raise _RuntimeValueError(f"narrow: start {start} + length {length} exceeds the size {n} of dim {d} "
+                                 f"(tensor shape {input.shape})")
     return input[_along(d, slice(start, start + length))]
 
 
@@ -4130,8 +4136,8 @@ def unflatten(input: Tensor, dim: Optional[int] = None, sizes: Optional[Sequence
     if -1 in sizes and known and n % known == 0:
         sizes[sizes.index(-1)] = n // known
     if -1 in sizes or math.prod(sizes) != n:  # (a -1 left: nothing fits it, or beside a 0 any size would)
-        raise ValueError(f"unflatten: sizes {tuple(sizes)} do not multiply up to the size {n} of dim {d} "
-                         f"(tensor shape {input.shape})")
+        raise _RuntimeValueError(f"unflatten: sizes {tuple(sizes)} do not multiply up to the size {n} of dim {d} "
+                                 f"(tensor shape {input.shape})")
     return input.reshape(input.shape[:d] + tuple(sizes) + input.shape[d + 1:])
 
 
@@ -4147,7 +4153,7 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         return roll(input.flatten(), shifts, 0).reshape(input.shape)
     dims = list(dims) if isinstance(dims, (tuple, list)) else [dims]
     if not shifts or len(shifts) != len(dims):
-        raise ValueError(f"roll: shifts {tuple(shifts)} and dims {tuple(dims)} must have one (non-zero) length")
+        raise _RuntimeValueError(f"roll: shifts {tuple(shifts)} and dims {tuple(dims)} must have one (non-zero) length")
     if input.ndim == 0:
         raise IndexError(f"roll: a 0-d tensor has no dims to roll (got dims {tuple(dims)}; dims=None rolls it)")
     out = input
@@ -4177,10 +4183,10 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None
         dim = numpy_names("stack", None if dim == 0 else dim, None, axis, None)[0]
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+        raise _RuntimeValueError("stack: expected a non-empty sequence of tensors")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+        raise _RuntimeValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
     nd, dim = tensors[0].ndim + 1, int_arg(dim, "stack", "dim")
     if not -nd <= dim < nd:
         raise IndexError(f"stack: dim {dim} is out of range for stacking tensors of shape {tensors[0].shape} "
@@ -4209,7 +4215,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Te
         if any(s < 0 for s in sizes):
             raise ValueError(f"split: section sizes must be >= 0, got {sizes}")
         if sum(sizes) != n:
-            raise ValueError(f"split: sections {sizes} sum to {sum(sizes)}, but dim {d} has size {n}")
+            raise _RuntimeValueError(f"split: sections {sizes} sum to {sum(sizes)}, but dim {d} has size {n}")
     else:
         size = int_arg(split_size_or_sections, "split", "split_size (or a list of section sizes)")
         if size <= 0:
@@ -4229,7 +4235,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0, *, axis: Optional[int] = Non
     _input("chunk", input)
     chunks = int_arg(chunks, "chunk", "chunks")
     if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        raise _RuntimeValueError(f"chunk: chunks must be positive, got {chunks}")
     if input.ndim == 0:
         raise ValueError("chunk: a 0-d tensor cannot be chunked")
     d = _one_dim(dim, input.ndim, "chunk")
@@ -4250,14 +4256,14 @@ def gather(input: Tensor, dim: Optional[int] = None, index: Any = None, *, axis:
         return gather(input.reshape(1), 0, idx.reshape(1)).reshape(())
     d = _one_dim(dim, input.ndim, "gather")
     if idx.ndim != input.ndim or idx.dtype.kind not in "iu":
-        raise ValueError(f"gather: index must be an integer tensor with input's {input.ndim} dims, "
-                         f"got shape {idx.shape} dtype {idx.dtype}")
+        raise _RuntimeValueError(f"gather: index must be an integer tensor with input's {input.ndim} dims, "
+                                 f"got shape {idx.shape} dtype {idx.dtype}")
     for i, (a, b) in enumerate(zip(idx.shape, input.shape)):
         if i != d and a > b:
-            raise ValueError(f"gather: index shape {idx.shape} exceeds input shape {input.shape} at dim {i}")
+            raise _RuntimeValueError(f"gather: index shape {idx.shape} exceeds input shape {input.shape} at dim {i}")
     if idx.size and bool(idx.min() < 0):
-        raise IndexError(f"gather: index values must lie in 0..{input.shape[d] - 1} (dim {d} of shape "
-                         f"{input.shape}), got {int(idx.min())}")
+        raise _RuntimeIndexError(f"gather: index values must lie in 0..{input.shape[d] - 1} (dim {d} of shape "
+                                 f"{input.shape}), got {int(idx.min())}")
     xp = xp_of(input.array)
     grids = tuple(idx if i == d else xp.arange(n).reshape([-1 if j == i else 1 for j in range(idx.ndim)])
                   for i, n in enumerate(idx.shape))
@@ -4273,8 +4279,8 @@ def index_select(input: Tensor, dim: Optional[int] = None, index: Any = None, *,
     _input("index_select", input)
     idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
-        raise ValueError(f"index_select: index must be a 0-d or 1-D integer tensor, got shape {idx.shape} dtype "
-                         f"{idx.dtype}")
+        raise _IndexValueError(f"index_select: index must be a 0-d or 1-D integer tensor, got shape {idx.shape} dtype "
+                               f"{idx.dtype}")
     idx = idx.reshape(1) if idx.ndim == 0 else idx
     if input.ndim == 0:  # (torch takes a 0-d input as one element)
         _one_dim(dim, 0, "index_select")
@@ -4464,15 +4470,15 @@ def _scatter_places(op: str, x: Tensor, dim: int, index: Any, src: Any, number_o
         src = _as_tensor(op, src, x).astype(x.dtype).broadcast_to(idx.shape)
     for i, n in enumerate(idx.shape):
         if n > src.shape[i] or (i != d and n > x.shape[i]):
-            raise ValueError(f"{op}: index shape {idx.shape} must be no larger than src {src.shape} in every dim "
-                             f"and no larger than the input {x.shape} but in dim {d}")
+            raise _RuntimeValueError(f"{op}: index shape {idx.shape} must be no larger than src {src.shape} in every "
+                                     f"dim and no larger than the input {x.shape} but in dim {d}")
     idx = backend.to_device(idx, x.device)  # (no copy when it is there already)
     n = x.shape[d] if x.ndim else 1
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= n:
-            raise IndexError(f"{op}: index {lo if lo < 0 else hi} is out of range for dim {d} of size {n} (input "
-                             f"shape {x.shape}; valid indices are 0..{n - 1})")
+            raise _RuntimeIndexError(f"{op}: index {lo if lo < 0 else hi} is out of range for dim {d} of size {n} "
+                                     f"(input shape {x.shape}; valid indices are 0..{n - 1})")
     xp = xp_of(x.array)
     grids = tuple(idx.astype(np.int64) if i == d else
                   xp.arange(m).reshape([-1 if j == i else 1 for j in range(idx.ndim)]) for i, m in enumerate(idx.shape))
@@ -4616,7 +4622,7 @@ def compare(op: str, a: Any, b: Any) -> Tensor:
     try:
         return _const(getattr(xp_of(a.array), fn.__name__)(a.array, b.array))
     except ValueError as e:
-        raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
+        raise _RuntimeValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
 
 
 def logical(op: str, a: Tensor, b: Any) -> Tensor:
@@ -4652,8 +4658,8 @@ def bitwise(op: str, a: Any, b: Any = None) -> Tensor:
     given = [str(v.dtype) if isinstance(v, Tensor) else type(v).__name__ for v in (a, b)]
     a, b = operands(op, a, b)
     if a.dtype.kind not in "biu" or b.dtype.kind not in "biu":
-        raise TypeError(f"{op}: needs integer or bool operands (as torch, no float ones), got {given[0]} and "
-                        f"{given[1]}")
+        raise _NotImplementedTypeError(f"{op}: needs integer or bool operands (as torch, no float ones), got "
+                                       f"{given[0]} and {given[1]}")
     if a.dtype.kind == b.dtype.kind == "b" and op.endswith("shift"):
         raise TypeError(f"{op}: cannot shift bool tensors (as torch); convert one to an integer dtype first")
     check_devices(op, [a, b])
@@ -4679,8 +4685,8 @@ def argreduce(op: str, x: Tensor, dim: Optional[int], keepdim: bool) -> Tensor:
     real_only(op, x)
     bool_arg(keepdim, op, "keepdim")
     if x.numel() == 0 and (dim is None or x.shape[axes[0]] == 0):
-        raise ValueError(f"{op}: the input (shape {x.shape}) is empty along the reduced dim, so it has no "
-                         f"{op[3:]}imum")
+        raise _IndexValueError(f"{op}: the input (shape {x.shape}) is empty along the reduced dim, so it has no "
+                               f"{op[3:]}imum")
     if dim is None or not axes:  # (keepdim keeps every dim, as size 1, as torch)
         flat = xp_of(x.array).asarray(getattr(x.array.reshape(-1), op)())
         return _const(flat.reshape((1,) * x.ndim) if keepdim else flat)
@@ -4768,7 +4774,7 @@ def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0
     if not isinstance(input, Tensor) or input.ndim != 1 or input.dtype.kind not in "iu" or (
             input.numel() and int(input.array.min()) < 0):
         what = f"{input.dtype} of shape {input.shape}" if isinstance(input, Tensor) else type(input).__name__
-        raise ValueError(f"bincount: input must be a 1-d tensor of non-negative integers, got {what}")
+        raise _RuntimeValueError(f"bincount: input must be a 1-d tensor of non-negative integers, got {what}")
     minlength = int_arg(minlength, "bincount", "minlength")
     if minlength < 0:
         raise ValueError(f"bincount: minlength must be non-negative, got {minlength}")
@@ -5033,8 +5039,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = _CDIST_MOD
     if x1.dtype.kind != "f" or x2.dtype != x1.dtype:
         raise TypeError(f"cdist: x1 and x2 must have one floating-point dtype, got {x1.dtype} and {x2.dtype}")
     if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
-        raise ValueError(f"cdist: expected (.., P, M) and (.., R, M) with the same M, got shapes {x1.shape} and "
-                         f"{x2.shape}")
+        raise _RuntimeValueError(f"cdist: expected (.., P, M) and (.., R, M) with the same M, got shapes {x1.shape} "
+                                 f"and {x2.shape}")
     broadcast_shapes("cdist", ("x1's batch dims", x1.shape[:-2]), ("x2's", x2.shape[:-2]))
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     return CdistInf()(diff) if p == math.inf else diff.norm(p, dim=-1)

@@ -579,6 +579,33 @@ class ComplexNotSupportedError(NotImplementedError):
     torch's "not implemented for 'ComplexFloat'")."""
 
 
+# Misuse that torch reports with one exception type and this package did with another: each class below is both,
+# so ported code catching torch's type (``except RuntimeError``) and code catching the older one keep working.
+class _RuntimeValueError(RuntimeError, ValueError):
+    """A bad shape, size or value (wrong shapes for matmul or cat, a bad view, item() of many elements): torch
+    raises a RuntimeError; a ValueError too, as raised here before."""
+
+
+class _RuntimeTypeError(RuntimeError, TypeError):
+    """A bad dtype (matmul of float32 and float64, an integer tensor asked to require grad): torch raises a
+    RuntimeError; a TypeError too, as raised here before."""
+
+
+class _RuntimeIndexError(RuntimeError, IndexError):
+    """An index out of range inside an op's index tensor (gather, scatter, embedding_bag): torch raises a
+    RuntimeError (an IndexError only for Python indexing); an IndexError too, as raised here before."""
+
+
+class _NotImplementedTypeError(NotImplementedError, TypeError):
+    """A dtype an op has no kernel for (bitwise ops on floats): torch raises a NotImplementedError ("not implemented
+    for 'Float'"), a RuntimeError; a TypeError too, as raised here before."""
+
+
+class _IndexValueError(IndexError, ValueError):
+    """An index of the wrong shape or a dim torch checks as an index (index_select's 2-d index): torch raises an
+    IndexError; a ValueError too, as raised here before."""
+
+
 def complex_check(dtype: Any) -> None:
     """Refuse complex data (dtype) unless every frame of this package on the stack is audited (see complex_ok)."""
     bad = None
@@ -692,8 +719,11 @@ class Function:
         except (ValueError, TypeError, IndexError) as e:
             if str(e).startswith(self.name + ":"):
                 raise
-            kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(e, k))  # (numpy's own
-            raise kind(f"{self.name}: inputs {describe(inputs)}: {e}") from None  # subclasses take other args)
+            # numpy's ValueError (shapes that do not broadcast) and TypeError (a dtype the ufunc refuses) are
+            # torch's RuntimeErrors; an IndexError stays one (numpy's own subclasses take other args)
+            kind = (IndexError if isinstance(e, IndexError) else _RuntimeValueError if isinstance(e, ValueError)
+                    else _RuntimeTypeError)
+            raise kind(f"{self.name}: inputs {describe(inputs)}: {e}") from None
         several = isinstance(out, tuple)  # (see the class docstring)
         if several:
             out = tuple([np.asarray(o) if isinstance(o, np.generic) else o for o in out])
@@ -1333,8 +1363,9 @@ class Tensor:
                 raise TypeError(f"grad: an assigned gradient must be a Tensor or None, got {type(value).__name__}")
             if value.array.shape != self.array.shape or value.array.dtype != self.array.dtype or \
                     value.device != self.device:
-                raise ValueError(f"grad: the assigned gradient is {describe([value])} but the tensor is "
-                                 f"{describe([self])}; a gradient must match its tensor's shape, dtype and device")
+                raise _RuntimeValueError(f"grad: the assigned gradient is {describe([value])} but the tensor is "
+                                         f"{describe([self])}; a gradient must match its tensor's shape, dtype "
+                                         "and device")
         self._grad = value
 
     @property
@@ -1597,8 +1628,8 @@ class Tensor:
             raise RuntimeError("requires_grad: can only be changed on a leaf tensor; "
                                "use .detach() to make a new leaf from a computed tensor")
         if value and self.dtype.kind not in "fc":
-            raise TypeError(f"requires_grad: only floating point and complex tensors can require gradients, "
-                            f"got dtype {self.dtype} (shape {self.shape})")
+            raise _RuntimeTypeError(f"requires_grad: only floating point and complex tensors can require gradients, "
+                                    f"got dtype {self.dtype} (shape {self.shape})")
         self._requires_grad = value
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -1656,8 +1687,8 @@ class Tensor:
 
     def item(self) -> Union[float, int, bool]:
         if self.numel() != 1:
-            raise ValueError("item: only a tensor with one element converts to a Python number, "
-                             f"got shape {self.shape}")
+            raise _RuntimeValueError("item: only a tensor with one element converts to a Python number, "
+                                     f"got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
     def tolist(self) -> Any:
@@ -1677,7 +1708,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
-            raise ValueError(f"bool: the truth value of a tensor with {self.numel()} elements is ambiguous")
+            raise _RuntimeValueError(f"bool: the truth value of a tensor with {self.numel()} elements is ambiguous")
         return bool(self.item())
 
     def __format__(self, spec: str) -> str:
@@ -1876,11 +1907,11 @@ class Tensor:
         else:
             out = fn(self)
         if _ops._CATEGORY[out.dtype.kind] > _ops._CATEGORY[self.dtype.kind]:  # (float into int, int into bool)
-            raise TypeError(f"{op}: the result is {out.dtype}, which this {self.dtype} tensor cannot hold "
-                            "(as in torch); use the out-of-place op, or convert first")
+            raise _RuntimeTypeError(f"{op}: the result is {out.dtype}, which this {self.dtype} tensor cannot hold "
+                                    "(as in torch); use the out-of-place op, or convert first")
         if out.shape != self.shape:
-            raise ValueError(f"{op}: the result has the broadcast shape {out.shape}, but this tensor has shape "
-                             f"{self.shape}; an in-place op cannot change a tensor's shape")
+            raise _RuntimeValueError(f"{op}: the result has the broadcast shape {out.shape}, but this tensor has shape "
+                                     f"{self.shape}; an in-place op cannot change a tensor's shape")
         self._check_writable(op)
         if recording and out.dtype != self.dtype:  # (float64 into float32: the cast is in the graph too)
             out = out.astype(self.dtype)
@@ -2483,7 +2514,7 @@ class Tensor:
         except ValueError:
             fits = False
         if not fits:
-            raise ValueError(f"sum_to_size: size {shape} is not expandable to the tensor's shape {self.shape}")
+            raise _RuntimeValueError(f"sum_to_size: size {shape} is not expandable to the tensor's shape {self.shape}")
         return _ops.unbroadcast(self, shape)
 
     def is_same_size(self, other: "Tensor") -> bool:

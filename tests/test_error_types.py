@@ -1,0 +1,161 @@
+"""Misuse raises the exception type torch 2.13 raises, so ported code that catches torch's type (``except
+RuntimeError:``, ``pytest.raises(RuntimeError)``) keeps working; the type raised here before (a ValueError, TypeError
+or IndexError) stays a base class, so code and tests that catch it keep working too.
+
+Each case is one call made with either library (``m`` is torch or tinygrad_rnn). Where torch is installed, the type
+torch raises is found by running the case, and ours must be an instance of it (of its nearest built-in base: torch's
+``_LinAlgError`` is a RuntimeError); the name recorded beside each case, checked against torch 2.13 here, is the one
+asserted without torch.
+"""
+import builtins
+
+import pytest
+
+import tinygrad_rnn as tg
+
+try:
+    import torch
+except ImportError:  # (the recorded names are checked instead)
+    torch = None
+
+
+def _t(m, d, *shape, **kw):
+    return m.ones(*shape, device=d, **kw)
+
+
+def _ints(m, d, *values):
+    return m.tensor(list(values), device=d)
+
+
+def _leaf(m, d, *shape):
+    return m.ones(*shape, device=d, requires_grad=True)
+
+
+def _setitem(x, index, value):
+    x[index] = value
+
+
+# (name, call, the type torch raises, the type raised here before)
+TENSOR_OPS = [
+    ("item_of_many", lambda m, d: _t(m, d, 3).item(), "RuntimeError", ValueError),
+    ("bool_of_many", lambda m, d: bool(_t(m, d, 3)), "RuntimeError", ValueError),
+    ("matmul_inner", lambda m, d: _t(m, d, 3, 4) @ _t(m, d, 5, 2), "RuntimeError", ValueError),
+    ("matmul_0d", lambda m, d: m.tensor(1.0, device=d) @ _t(m, d, 3), "RuntimeError", ValueError),
+    ("matmul_batch", lambda m, d: _t(m, d, 2, 3, 4) @ _t(m, d, 3, 4, 2), "RuntimeError", ValueError),
+    ("matmul_dtypes", lambda m, d: _t(m, d, 2, 3) @ _t(m, d, 3, 2, dtype=m.float64), "RuntimeError", TypeError),
+    ("bmm_batch", lambda m, d: m.bmm(_t(m, d, 2, 3, 4), _t(m, d, 3, 4, 2)), "RuntimeError", ValueError),
+    ("bmm_2d", lambda m, d: m.bmm(_t(m, d, 3, 4), _t(m, d, 4, 2)), "RuntimeError", ValueError),
+    ("mm_inner", lambda m, d: m.mm(_t(m, d, 3, 4), _t(m, d, 5, 2)), "RuntimeError", ValueError),
+    ("mv_inner", lambda m, d: m.mv(_t(m, d, 3, 4), _t(m, d, 3)), "RuntimeError", ValueError),
+    ("dot_lengths", lambda m, d: m.dot(_t(m, d, 3), _t(m, d, 4)), "RuntimeError", ValueError),
+    ("outer_2d", lambda m, d: m.outer(_t(m, d, 3, 1), _t(m, d, 3)), "RuntimeError", ValueError),
+    ("add_broadcast", lambda m, d: _t(m, d, 2, 3) + _t(m, d, 4), "RuntimeError", ValueError),
+    ("mul_broadcast", lambda m, d: _t(m, d, 2, 3) * _t(m, d, 2), "RuntimeError", ValueError),
+    ("lt_broadcast", lambda m, d: _t(m, d, 2, 3) < _t(m, d, 4), "RuntimeError", ValueError),
+    ("where_broadcast", lambda m, d: m.where(_t(m, d, 2, dtype=m.bool), _t(m, d, 3), _t(m, d, 4)), "RuntimeError",
+     ValueError),
+    ("where_float_condition", lambda m, d: m.where(_t(m, d, 3), _t(m, d, 3), _t(m, d, 3)), "RuntimeError", TypeError),
+    ("broadcast_tensors", lambda m, d: m.broadcast_tensors(_t(m, d, 2), _t(m, d, 3)), "RuntimeError", ValueError),
+    ("neg_bool", lambda m, d: -_t(m, d, 3, dtype=m.bool), "RuntimeError", TypeError),
+    ("bitwise_float", lambda m, d: _t(m, d, 3) & _t(m, d, 3), "NotImplementedError", TypeError),
+    ("inplace_broadcast", lambda m, d: _t(m, d, 3).add_(_t(m, d, 2, 3)), "RuntimeError", ValueError),
+    ("inplace_int_by_float", lambda m, d: _t(m, d, 3, dtype=m.int64).mul_(1.5), "RuntimeError", TypeError),
+    ("copy_shape", lambda m, d: _t(m, d, 3).copy_(_t(m, d, 4)), "RuntimeError", ValueError),
+    ("setitem_shape", lambda m, d: _setitem(_t(m, d, 3, 2), 0, _t(m, d, 3)), "RuntimeError", ValueError),
+    ("view_size", lambda m, d: _t(m, d, 2, 3).view(4), "RuntimeError", ValueError),
+    ("view_two_inferred", lambda m, d: _t(m, d, 2, 3).view(-1, -1), "RuntimeError", ValueError),
+    ("reshape_negative", lambda m, d: _t(m, d, 2, 3).reshape(-2, 3), "RuntimeError", ValueError),
+    ("expand_size", lambda m, d: _t(m, d, 3).expand(4), "RuntimeError", ValueError),
+    ("expand_fewer_sizes", lambda m, d: _t(m, d, 2, 3).expand(3), "RuntimeError", ValueError),
+    ("sum_to_size", lambda m, d: _t(m, d, 2, 3).sum_to_size(3, 3), "RuntimeError", ValueError),
+    ("permute_repeated", lambda m, d: _t(m, d, 2, 3).permute(0, 0), "RuntimeError", ValueError),
+    ("flip_repeated", lambda m, d: _t(m, d, 3, 2).flip(0, 0), "RuntimeError", ValueError),
+    ("flatten_order", lambda m, d: _t(m, d, 2, 3).flatten(1, 0), "RuntimeError", ValueError),
+    ("unflatten_sizes", lambda m, d: _t(m, d, 6).unflatten(0, (4, 2)), "RuntimeError", ValueError),
+    ("repeat_fewer", lambda m, d: _t(m, d, 2, 3).repeat(2), "RuntimeError", ValueError),
+    ("cat_shapes", lambda m, d: m.cat([_t(m, d, 2, 3), _t(m, d, 2, 4)]), "RuntimeError", ValueError),
+    ("cat_ndims", lambda m, d: m.cat([_t(m, d, 2, 3), _t(m, d, 2, 3, 1)]), "RuntimeError", ValueError),
+    ("stack_shapes", lambda m, d: m.stack([_t(m, d, 2), _t(m, d, 3)]), "RuntimeError", ValueError),
+    ("stack_empty", lambda m, d: m.stack([]), "RuntimeError", ValueError),
+    ("split_sizes", lambda m, d: _t(m, d, 5).split([2, 2]), "RuntimeError", ValueError),
+    ("chunk_zero", lambda m, d: _t(m, d, 5).chunk(0), "RuntimeError", ValueError),
+    ("narrow_past_end", lambda m, d: _t(m, d, 5).narrow(0, 3, 4), "RuntimeError", ValueError),
+    ("roll_lengths", lambda m, d: _t(m, d, 3, 2).roll((1, 1), (0,)), "RuntimeError", ValueError),
+    ("topk_k", lambda m, d: _t(m, d, 3).topk(5), "RuntimeError", ValueError),
+    ("kthvalue_k", lambda m, d: _t(m, d, 3).kthvalue(5), "RuntimeError", IndexError),
+    ("max_of_empty", lambda m, d: m.ones(0, device=d).max(), "RuntimeError", ValueError),
+    ("argmax_of_empty", lambda m, d: m.ones(0, device=d).argmax(), "IndexError", ValueError),
+    ("mean_of_ints", lambda m, d: _t(m, d, 3, dtype=m.int64).mean(), "RuntimeError", TypeError),
+    ("std_of_ints", lambda m, d: _t(m, d, 3, dtype=m.int64).std(), "RuntimeError", TypeError),
+    ("gather_index_dims", lambda m, d: _t(m, d, 2, 3).gather(1, m.zeros(2, dtype=m.int64, device=d)),
+     "RuntimeError", ValueError),
+    ("gather_out_of_range", lambda m, d: _t(m, d, 2, 3).gather(1, m.full((2, 1), 5, dtype=m.int64, device=d)),
+     "RuntimeError", IndexError),
+    ("scatter_index_shape", lambda m, d: _t(m, d, 2, 3).scatter(1, m.zeros(3, 3, dtype=m.int64, device=d),
+                                                               _t(m, d, 2, 3)), "RuntimeError", ValueError),
+    ("scatter_out_of_range", lambda m, d: _t(m, d, 2, 3).scatter(1, m.full((2, 1), 5, dtype=m.int64, device=d),
+                                                                _t(m, d, 2, 3)), "RuntimeError", IndexError),
+    ("index_select_2d_index", lambda m, d: _t(m, d, 3).index_select(0, m.zeros(1, 1, dtype=m.int64, device=d)),
+     "IndexError", ValueError),
+    ("masked_fill_float_mask", lambda m, d: _t(m, d, 2, 3).masked_fill(_t(m, d, 2, 3), 0.0), "RuntimeError",
+     TypeError),
+    ("clamp_without_bounds", lambda m, d: m.clamp(_t(m, d, 3)), "RuntimeError", ValueError),
+    ("einsum_sizes", lambda m, d: m.einsum("ij,jk->ik", _t(m, d, 2, 3), _t(m, d, 4, 5)), "RuntimeError", ValueError),
+    ("diagonal_same_dims", lambda m, d: _t(m, d, 3, 3).diagonal(0, 0, 0), "RuntimeError", ValueError),
+    ("diag_3d", lambda m, d: m.diag(_t(m, d, 2, 2, 2)), "RuntimeError", ValueError),
+    ("trace_1d", lambda m, d: m.trace(_t(m, d, 3)), "RuntimeError", ValueError),
+    ("tril_1d", lambda m, d: m.tril(_t(m, d, 3)), "RuntimeError", ValueError),
+    ("unfold_size", lambda m, d: _t(m, d, 3).unfold(0, 5, 1), "RuntimeError", ValueError),
+    ("bincount_negative", lambda m, d: m.bincount(_ints(m, d, -1, 2)), "RuntimeError", ValueError),
+    ("cdist_columns", lambda m, d: m.cdist(_t(m, d, 2, 3), _t(m, d, 2, 4)), "RuntimeError", ValueError),
+    ("cross_size", lambda m, d: m.linalg.cross(_t(m, d, 2), _t(m, d, 2)), "RuntimeError", ValueError),
+    ("zeros_negative", lambda m, d: m.zeros(-1, device=d), "RuntimeError", ValueError),
+    ("arange_zero_step", lambda m, d: m.arange(0, 10, 0, device=d), "RuntimeError", ValueError),
+    ("linspace_negative", lambda m, d: m.linspace(0, 1, -1, device=d), "RuntimeError", ValueError),
+    ("randint_bounds", lambda m, d: m.randint(5, 2, (3,), device=d), "RuntimeError", ValueError),
+    ("multinomial_too_many", lambda m, d: m.multinomial(m.tensor([0.5, 0.5], device=d), 5), "RuntimeError",
+     ValueError),
+    ("inv_not_square", lambda m, d: m.linalg.inv(_t(m, d, 2, 3)), "RuntimeError", ValueError),
+    ("inv_of_ints", lambda m, d: m.linalg.inv(_t(m, d, 2, 2, dtype=m.int64)), "RuntimeError", TypeError),
+    ("inv_singular", lambda m, d: m.linalg.inv(m.zeros(2, 2, device=d)), "RuntimeError", RuntimeError),
+    ("solve_shapes", lambda m, d: m.linalg.solve(m.eye(2, device=d), _t(m, d, 3)), "RuntimeError", ValueError),
+    ("matrix_norm_ord", lambda m, d: m.linalg.norm(_t(m, d, 2, 3), ord="bad"), "RuntimeError", ValueError),
+    # (already torch's type)
+    ("getitem_out_of_range", lambda m, d: _t(m, d, 3)[5], "IndexError", IndexError),
+    ("getitem_index_out_of_range", lambda m, d: _t(m, d, 3)[_ints(m, d, 5)], "IndexError", IndexError),
+    ("setitem_out_of_range", lambda m, d: _setitem(_t(m, d, 3), 5, 1.0), "IndexError", IndexError),
+    ("index_select_out_of_range", lambda m, d: _t(m, d, 3).index_select(0, _ints(m, d, 5)), "IndexError",
+     IndexError),
+    ("sum_dim_out_of_range", lambda m, d: _t(m, d, 2, 3).sum(5), "IndexError", IndexError),
+    ("add_str", lambda m, d: _t(m, d, 3) + "a", "TypeError", TypeError),
+]
+
+CASES = TENSOR_OPS
+
+
+def _raised(call, lib, device):
+    """The exception that call(lib, device) raises (None if it returns)."""
+    try:
+        call(lib, device)
+    except Exception as e:  # noqa: BLE001  (any type: the point is which)
+        return e
+    return None
+
+
+def _builtin_base(kind):
+    """kind, or its nearest base that is a built-in exception (torch's _LinAlgError: RuntimeError)."""
+    return next(k for k in kind.__mro__ if getattr(builtins, k.__name__, None) is k)
+
+
+@pytest.mark.parametrize("call,expected,before", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_error_type_is_torchs(device, call, expected, before):
+    want = getattr(builtins, expected)
+    if torch is not None:
+        theirs = _raised(call, torch, "cpu")
+        assert theirs is not None, "torch accepts this call"
+        want = _builtin_base(type(theirs))
+        assert want.__name__ == expected, f"torch raises {type(theirs).__name__}: {theirs}"
+    ours = _raised(call, tg, device)
+    assert ours is not None, "the call was accepted"
+    assert isinstance(ours, want), f"{type(ours).__name__} is not a {want.__name__}: {ours}"
+    assert isinstance(ours, before), f"no longer a {before.__name__}: {ours}"  # (code catching that still works)
