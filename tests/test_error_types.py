@@ -35,6 +35,22 @@ def _setitem(x, index, value):
     x[index] = value
 
 
+def _backward_twice(m, d):
+    y = (_leaf(m, d, 3) * _leaf(m, d, 3)).sum()
+    y.backward()
+    y.backward()
+
+
+def _hook_changes_shape(m, d):
+    y = _leaf(m, d, 3) * 2
+    y.register_hook(lambda g: m.ones(4, device=d))
+    y.sum().backward()
+
+
+def _set_grad(x, g):
+    x.grad = g
+
+
 # (name, call, the type torch raises, the type raised here before)
 TENSOR_OPS = [
     ("item_of_many", lambda m, d: _t(m, d, 3).item(), "RuntimeError", ValueError),
@@ -130,7 +146,34 @@ TENSOR_OPS = [
     ("add_str", lambda m, d: _t(m, d, 3) + "a", "TypeError", TypeError),
 ]
 
-CASES = TENSOR_OPS
+AUTOGRAD = [
+    ("backward_gradient_shape", lambda m, d: (_leaf(m, d, 3) * 2).backward(m.ones(2, device=d)), "RuntimeError",
+     ValueError),
+    ("grad_outputs_shape", lambda m, d: m.autograd.grad(_leaf(m, d, 3) * 2, _leaf(m, d, 3),
+                                                        grad_outputs=[m.ones(1, 3, device=d)]), "RuntimeError",
+     ValueError),
+    ("grad_input_not_tensor", lambda m, d: m.autograd.grad(_leaf(m, d, 3).sum(), [3]), "RuntimeError", TypeError),
+    ("hook_changes_shape", _hook_changes_shape, "RuntimeError", ValueError),
+    ("set_grad_shape", lambda m, d: _set_grad(_leaf(m, d, 3), m.ones(2, device=d)), "RuntimeError", ValueError),
+    ("requires_grad_int", lambda m, d: _t(m, d, 3, dtype=m.int64).requires_grad_(), "RuntimeError", TypeError),
+    ("hessian_not_scalar", lambda m, d: m.autograd.functional.hessian(lambda x: x * 2, _t(m, d, 3)), "RuntimeError",
+     ValueError),
+    ("vjp_v_shape", lambda m, d: m.autograd.functional.vjp(lambda x: x * 2, _t(m, d, 3), _t(m, d, 4)),
+     "RuntimeError", ValueError),
+    ("vjp_v_missing", lambda m, d: m.autograd.functional.vjp(lambda x: x * 2, _t(m, d, 3)), "RuntimeError",
+     ValueError),
+    ("jacobian_int_input", lambda m, d: m.autograd.functional.jacobian(lambda x: x * 2, _t(m, d, 3, dtype=m.int64)),
+     "RuntimeError", TypeError),
+    # (already torch's type)
+    ("backward_twice", _backward_twice, "RuntimeError", RuntimeError),
+    ("backward_not_scalar", lambda m, d: (_leaf(m, d, 3) * 2).backward(), "RuntimeError", RuntimeError),
+    ("grad_not_scalar", lambda m, d: m.autograd.grad(_leaf(m, d, 3) * 2, _leaf(m, d, 3)), "RuntimeError",
+     RuntimeError),
+    ("inplace_on_leaf", lambda m, d: _leaf(m, d, 3).add_(1), "RuntimeError", RuntimeError),
+    ("backward_without_grad", lambda m, d: _t(m, d, 3).sum().backward(), "RuntimeError", RuntimeError),
+]
+
+CASES = TENSOR_OPS + AUTOGRAD
 
 
 def _raised(call, lib, device):

@@ -20,7 +20,7 @@ from . import backend
 from .backend import xp_of
 from .tensor import complex_ok as _complex_ok
 from .tensor import (AnomalyError, Function as _Op, NodePostHook, NodePreHook, PostAccumulateHook, Tensor, _OutputNode,
-                     _UNPACK, _mode)
+                     _RuntimeTypeError, _RuntimeValueError, _UNPACK, _mode)
 
 Node = Union[_Op, _OutputNode, Tensor]
 
@@ -368,9 +368,9 @@ def _as_grad(root: Tensor, g: Any, op: str) -> Tensor:
         return Tensor._make(xp_of(root.array).ones(root.shape, root.dtype))
     g = g if isinstance(g, Tensor) else Tensor(g, dtype=root.dtype, device=root.device)
     if g.shape != root.shape:
-        raise ValueError(f"{op}: gradient has shape {g.shape} but the output has shape {root.shape}")
+        raise _RuntimeValueError(f"{op}: gradient has shape {g.shape} but the output has shape {root.shape}")
     if g.device != root.device:
-        raise ValueError(f"{op}: gradient is on {g.device} but the output is on {root.device}")
+        raise _RuntimeValueError(f"{op}: gradient is on {g.device} but the output is on {root.device}")
     if g.dtype != root.dtype:  # (in the output's dtype, as torch's engine casts it: hooks and retain_grad see that)
         g = g.astype(root.dtype)
     return g
@@ -493,8 +493,8 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
         if isinstance(in_grads, Tensor) and len(node.parents) == 1:  # (torch accepts a bare one, too)
             in_grads = (in_grads,)
         if not isinstance(in_grads, tuple) or len(in_grads) != len(node.parents):
-            raise TypeError(f"backward of {node.name} must return a tuple of {len(node.parents)} gradients (a "
-                            f"Tensor or None per input), got {_describe_grads(in_grads)}")
+            raise _RuntimeTypeError(f"backward of {node.name} must return a tuple of {len(node.parents)} gradients (a "
+                                    f"Tensor or None per input), got {_describe_grads(in_grads)}")
         if post:
             in_grads = _node_posthooks(node, post, in_grads, g)
         fresh = node.fresh_grads
@@ -510,8 +510,8 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
                 if getattr(ig, "is_sparse", False) is True and tuple(ig.shape) == want:  # (sparse.py's: embedding)
                     _accumulate_sparse(pending, parent, ig)
                     continue
-                raise ValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
-                                 f"of input {k}, which is a Tensor of shape {want}")
+                raise _RuntimeValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
+                                         f"of input {k}, which is a Tensor of shape {want}")
             owned = fresh
             if ig.array.dtype is not dtype and dtype is not None and ig.array.dtype != dtype and dtype.kind in "fc":
                 # each tensor's gradient in its dtype, as torch's engine casts it: a float64 loss on a float32
@@ -627,8 +627,8 @@ def _run_hooks(hooks: list, g: Tensor) -> Tensor:
         new = hook(g)
         if new is not None:
             if not isinstance(new, Tensor) or new.shape != g.shape:
-                raise ValueError(f"register_hook: a hook must return None or a Tensor of shape {g.shape}, "
-                                 f"got {getattr(new, 'shape', type(new).__name__)}")
+                raise _RuntimeValueError(f"register_hook: a hook must return None or a Tensor of shape {g.shape}, "
+                                         f"got {getattr(new, 'shape', type(new).__name__)}")
             g = new
     return g
 
@@ -790,6 +790,8 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):  # (torch's RuntimeError; a TypeError too)
+            raise _RuntimeTypeError(f"grad: inputs must be Tensors, but input {i} is a {type(t).__name__}")
         if not t.requires_grad:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
     for t in outputs:
@@ -823,12 +825,12 @@ def _batched_grad(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: Op
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     rows = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs or [])
     if len(rows) != len(outs) or not all(isinstance(g, Tensor) and g.ndim >= 1 for g in rows):
-        raise ValueError("grad: is_grads_batched=True needs a grad_output tensor for every output, each with a "
-                         "leading batch dim")
+        raise _RuntimeValueError("grad: is_grads_batched=True needs a grad_output tensor for every output, each with a "
+                                 "leading batch dim")
     n = rows[0].shape[0]
     if any(g.shape[0] != n or g.shape[1:] != o.shape for g, o in zip(rows, outs)):
-        raise ValueError(f"grad: is_grads_batched=True needs grad_outputs of shape (batch, *output.shape) with one "
-                         f"batch size, got {[g.shape for g in rows]} for outputs {[o.shape for o in outs]}")
+        raise _RuntimeValueError(f"grad: is_grads_batched=True needs grad_outputs of shape (batch, *output.shape) with "
+                                 f"one batch size, got {[g.shape for g in rows]} for outputs {[o.shape for o in outs]}")
     from .ops import stack  # noqa: PLC0415  (ops imports this module)
     if n == 0:
         return tuple(Tensor._make(xp_of(t.array).zeros((0,) + t.shape, t.dtype)) for t in inputs)

@@ -12,7 +12,7 @@ from typing import Any, Callable, List, Sequence, Tuple, Union
 
 from .autograd import enable_grad, grad
 from .ops import stack
-from .tensor import Tensor, complex_ok
+from .tensor import Tensor, _RuntimeTypeError, _RuntimeValueError, complex_ok
 
 Inputs = Union[Tensor, Sequence[Tensor]]
 
@@ -27,7 +27,7 @@ def _leaves(inputs: Inputs, op: str, create_graph: bool) -> Tuple[List[Tensor], 
         if not isinstance(x, Tensor):
             raise TypeError(f"{op}: inputs must be Tensors, but input {i} is a {type(x).__name__}")
         if x.dtype.kind != "f":
-            raise TypeError(f"{op}: input {i} is {x.dtype}; derivatives need floating-point inputs")
+            raise _RuntimeTypeError(f"{op}: input {i} is {x.dtype}; derivatives need floating-point inputs")
     return [x if create_graph and x.requires_grad else x.detach().requires_grad_() for x in xs], single
 
 
@@ -45,7 +45,8 @@ def _scalar(func: Callable[..., Any], xs: List[Tensor], op: str) -> List[Tensor]
     """func's output, which must be one Tensor of one element (what a Hessian is taken of)."""
     outs, _ = _outputs(func, xs, op)
     if len(outs) != 1 or outs[0].numel() != 1:
-        raise ValueError(f"{op}: func must return one Tensor with one element, got shapes {[o.shape for o in outs]}")
+        raise _RuntimeValueError(f"{op}: func must return one Tensor with one element, got shapes "
+                                 f"{[o.shape for o in outs]}")
     return outs
 
 
@@ -82,12 +83,12 @@ def _vectors(v: Any, like: List[Tensor], op: str, what: str) -> List[Tensor]:
     """v (a Tensor or a tuple of them) matched to like's shapes; None means ones for one-element tensors."""
     if v is None:
         if any(t.numel() != 1 for t in like):
-            raise ValueError(f"{op}: v can be left out only when the {what} have one element each")
+            raise _RuntimeValueError(f"{op}: v can be left out only when the {what} have one element each")
         return [t.new_ones(t.shape) for t in like]
     vs = [v] if isinstance(v, Tensor) else list(v)
     if len(vs) != len(like) or any(not isinstance(a, Tensor) or a.shape != t.shape for a, t in zip(vs, like)):
-        raise ValueError(f"{op}: v must match the {what}' shapes {[t.shape for t in like]}, got "
-                         f"{[getattr(a, 'shape', type(a).__name__) for a in vs]}")
+        raise _RuntimeValueError(f"{op}: v must match the {what}' shapes {[t.shape for t in like]}, got "
+                                 f"{[getattr(a, 'shape', type(a).__name__) for a in vs]}")
     return vs
 
 
