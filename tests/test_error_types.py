@@ -8,6 +8,7 @@ torch raises is found by running the case, and ours must be an instance of it (o
 asserted without torch.
 """
 import builtins
+import warnings
 
 import pytest
 
@@ -49,6 +50,16 @@ def _hook_changes_shape(m, d):
 
 def _set_grad(x, g):
     x.grad = g
+
+
+def _lstm(m, d, x_shape, hx_shapes=None):
+    lstm = m.nn.LSTM(3, 4).to(d)
+    x = _t(m, d, *x_shape)
+    return lstm(x) if hx_shapes is None else lstm(x, tuple(m.zeros(*s, device=d) for s in hx_shapes))
+
+
+def _load_state(m, state):
+    m.nn.Linear(3, 2).load_state_dict(state(m))
 
 
 # (name, call, the type torch raises, the type raised here before)
@@ -173,13 +184,88 @@ AUTOGRAD = [
     ("backward_without_grad", lambda m, d: _t(m, d, 3).sum().backward(), "RuntimeError", RuntimeError),
 ]
 
-CASES = TENSOR_OPS + AUTOGRAD
+def _f(m):
+    return m.nn.functional
+
+
+NN = [
+    ("lstm_input_size", lambda m, d: _lstm(m, d, (5, 2, 4)), "RuntimeError", ValueError),
+    ("lstm_h0_shape", lambda m, d: _lstm(m, d, (5, 2, 3), [(1, 3, 4), (1, 3, 4)]), "RuntimeError", ValueError),
+    ("lstm_c0_shape", lambda m, d: _lstm(m, d, (5, 2, 3), [(1, 2, 4), (1, 2, 5)]), "RuntimeError", ValueError),
+    ("gru_h0_shape", lambda m, d: m.nn.GRU(3, 4).to(d)(_t(m, d, 5, 2, 3), m.zeros(2, 2, 4, device=d)),
+     "RuntimeError", ValueError),
+    ("lstm_cell_input_size", lambda m, d: m.nn.LSTMCell(3, 4).to(d)(_t(m, d, 2, 4)), "RuntimeError", ValueError),
+    ("gru_cell_hx_batch", lambda m, d: m.nn.GRUCell(3, 4).to(d)(_t(m, d, 2, 3), m.zeros(3, 4, device=d)),
+     "RuntimeError", ValueError),
+    ("linear_in_features", lambda m, d: m.nn.Linear(3, 2).to(d)(_t(m, d, 2, 4)), "RuntimeError", ValueError),
+    ("bilinear_features", lambda m, d: m.nn.Bilinear(2, 3, 4).to(d)(_t(m, d, 5, 2), _t(m, d, 5, 2)),
+     "RuntimeError", ValueError),
+    ("conv2d_channels", lambda m, d: m.nn.Conv2d(3, 4, 3).to(d)(_t(m, d, 1, 2, 5, 5)), "RuntimeError", ValueError),
+    ("conv2d_rank", lambda m, d: m.nn.Conv2d(3, 4, 3).to(d)(_t(m, d, 5, 5)), "RuntimeError", ValueError),
+    ("conv2d_too_small", lambda m, d: m.nn.Conv2d(3, 4, 3).to(d)(_t(m, d, 1, 3, 2, 2)), "RuntimeError", ValueError),
+    ("conv_transpose2d_channels", lambda m, d: m.nn.ConvTranspose2d(3, 4, 3).to(d)(_t(m, d, 1, 2, 5, 5)),
+     "RuntimeError", ValueError),
+    ("max_pool2d_too_small", lambda m, d: _f(m).max_pool2d(_t(m, d, 1, 1, 2, 2), 3), "RuntimeError", ValueError),
+    ("unfold_too_small", lambda m, d: _f(m).unfold(_t(m, d, 1, 1, 2, 2), 3), "RuntimeError", ValueError),
+    ("pixel_shuffle_channels", lambda m, d: _f(m).pixel_shuffle(_t(m, d, 1, 3, 2, 2), 2), "RuntimeError",
+     ValueError),
+    ("grid_sample_grid", lambda m, d: _f(m).grid_sample(_t(m, d, 1, 1, 3, 3), _t(m, d, 1, 2, 2, 3),
+                                                         align_corners=False), "RuntimeError", ValueError),
+    ("batch_norm_channels", lambda m, d: m.nn.BatchNorm1d(3).to(d)(_t(m, d, 2, 4)), "RuntimeError", ValueError),
+    ("layer_norm_shape", lambda m, d: _f(m).layer_norm(_t(m, d, 2, 3), (4,)), "RuntimeError", ValueError),
+    ("group_norm_groups", lambda m, d: _f(m).group_norm(_t(m, d, 2, 6), 4), "RuntimeError", ValueError),
+    ("embedding_float_indices", lambda m, d: m.nn.Embedding(5, 2).to(d)(m.tensor([1.0], device=d)),
+     "RuntimeError", TypeError),
+    ("embedding_bag_out_of_range", lambda m, d: _f(m).embedding_bag(m.tensor([[0, 7]], device=d), _t(m, d, 5, 2)),
+     "RuntimeError", IndexError),
+    ("one_hot_out_of_range", lambda m, d: _f(m).one_hot(_ints(m, d, 0, 5), 3), "RuntimeError", ValueError),
+    ("one_hot_float", lambda m, d: _f(m).one_hot(_t(m, d, 2), 3), "RuntimeError", TypeError),
+    ("pad_odd_length", lambda m, d: _f(m).pad(_t(m, d, 2, 3), (1, 1, 1)), "RuntimeError", ValueError),
+    ("pad_reflect_too_far", lambda m, d: _f(m).pad(_t(m, d, 1, 1, 3), (5, 5), mode="reflect"), "RuntimeError",
+     ValueError),
+    ("sdpa_shapes", lambda m, d: _f(m).scaled_dot_product_attention(_t(m, d, 2, 3, 4), _t(m, d, 2, 3, 5),
+                                                                     _t(m, d, 2, 3, 5)), "RuntimeError", ValueError),
+    ("multihead_attention_shapes", lambda m, d: m.nn.MultiheadAttention(4, 2).to(d)(
+        _t(m, d, 3, 2, 4), _t(m, d, 3, 2, 5), _t(m, d, 3, 2, 5)), "RuntimeError", ValueError),
+    ("nll_float_target", lambda m, d: _f(m).nll_loss(_t(m, d, 2, 3), _t(m, d, 2)), "RuntimeError", TypeError),
+    ("nll_target_dims", lambda m, d: _f(m).nll_loss(_t(m, d, 2, 3), m.zeros(2, 3, dtype=m.int64, device=d)),
+     "RuntimeError", ValueError),
+    ("mse_shapes", lambda m, d: _f(m).mse_loss(_t(m, d, 3), _t(m, d, 4)), "RuntimeError", ValueError),
+    ("triplet_shapes", lambda m, d: _f(m).triplet_margin_loss(_t(m, d, 2, 3), _t(m, d, 2, 4), _t(m, d, 2, 3)),
+     "RuntimeError", ValueError),
+    ("bce_not_probabilities", lambda m, d: _f(m).binary_cross_entropy(_t(m, d, 3) * 2, _t(m, d, 3) * 0.5),
+     "RuntimeError", ValueError),
+    ("ctc_target_lengths", lambda m, d: _f(m).ctc_loss(_t(m, d, 5, 2, 4).log_softmax(2),
+                                                       m.ones(2, 3, dtype=m.int64, device=d), m.tensor([5, 5]),
+                                                       m.tensor([3, 3, 3])), "RuntimeError", ValueError),
+    ("pad_sequence_shapes", lambda m, d: m.nn.utils.rnn.pad_sequence([_t(m, d, 2, 3), _t(m, d, 2, 4)]),
+     "RuntimeError", ValueError),
+    ("pack_zero_length", lambda m, d: m.nn.utils.rnn.pack_padded_sequence(_t(m, d, 3, 2, 1), m.tensor([3, 0])),
+     "RuntimeError", ValueError),
+    ("load_state_dict_missing", lambda m, d: _load_state(m, lambda m: {"weight": m.zeros(2, 3)}), "RuntimeError",
+     ValueError),
+    ("load_state_dict_unexpected", lambda m, d: _load_state(m, lambda m: {"weight": m.zeros(2, 3),
+                                                                          "bias": m.zeros(2), "extra": m.zeros(1)}),
+     "RuntimeError", ValueError),
+    ("load_state_dict_shape", lambda m, d: _load_state(m, lambda m: {"weight": m.zeros(3, 3), "bias": m.zeros(2)}),
+     "RuntimeError", ValueError),
+    # (already torch's type)
+    ("embedding_out_of_range", lambda m, d: m.nn.Embedding(5, 2).to(d)(_ints(m, d, 7)), "IndexError", IndexError),
+    ("bce_shapes", lambda m, d: _f(m).binary_cross_entropy(_t(m, d, 3) * 0.5, _t(m, d, 4) * 0.5), "ValueError",
+     ValueError),
+    ("dropout_p", lambda m, d: m.nn.Dropout(1.5), "ValueError", ValueError),
+    ("sequential_index", lambda m, d: m.nn.Sequential(m.nn.ReLU())[3], "IndexError", IndexError),
+]
+
+CASES = TENSOR_OPS + AUTOGRAD + NN
 
 
 def _raised(call, lib, device):
     """The exception that call(lib, device) raises (None if it returns)."""
     try:
-        call(lib, device)
+        with warnings.catch_warnings():  # (torch's mse_loss warns before it raises)
+            warnings.simplefilter("ignore")
+            call(lib, device)
     except Exception as e:  # noqa: BLE001  (any type: the point is which)
         return e
     return None

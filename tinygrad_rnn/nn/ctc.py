@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import xp_of
-from ..tensor import Function, Tensor, _mode, host_ints, int_value
+from ..tensor import Function, Tensor, _mode, _RuntimeValueError, host_ints, int_value
 from .functional import _REDUCTIONS, _check_tensor, _reduce
 
 _OP = "ctc_loss"
@@ -225,7 +225,7 @@ def _lengths(v: Any, N: int, name: str) -> np.ndarray:
     """input_lengths or target_lengths (a Tensor, array, list or tuple of ints; an int for one sequence) as (N,)."""
     a = host_ints(v, _OP, name)
     if a.shape != (N,) and not (N == 1 and a.shape == ()):
-        raise ValueError(f"{_OP}: {name} must have shape ({N},), one length per sequence, got shape {a.shape}")
+        raise _RuntimeValueError(f"{_OP}: {name} must have shape ({N},), one length per sequence, got shape {a.shape}")
     if a.size and a.min() < 0:
         raise ValueError(f"{_OP}: {name} must be >= 0, got {int(a.min())}")
     return a.reshape(N)

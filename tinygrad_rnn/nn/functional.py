@@ -21,7 +21,7 @@ from .. import backend, ops
 from ..autograd import no_grad
 from ..backend import xp_of
 from ..creation import _number, zeros_like
-from ..tensor import Tensor, complex_ok
+from ..tensor import Tensor, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError, complex_ok
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -47,7 +47,7 @@ def _check_ignore_index(op: str, ignore_index: Any) -> None:
 def _index_array(t: Any, op: str) -> Any:
     a = t.array if isinstance(t, Tensor) else backend.as_array(t)
     if a.dtype.kind not in "iu":
-        raise TypeError(f"{op}: indices must be integers, got dtype {a.dtype}")
+        raise _RuntimeTypeError(f"{op}: indices must be integers, got dtype {a.dtype}")
     return a
 
 
@@ -514,8 +514,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{op}: query {given[0]}, key {given[1]} and value {given[2]} must be (..., L, E), "
-                         "(..., S, E) and (..., S, Ev) with broadcasting leading dims")
+        raise _RuntimeValueError(f"{op}: query {given[0]}, key {given[1]} and value {given[2]} must be (..., L, E), "
+                                 "(..., S, E) and (..., S, Ev) with broadcasting leading dims")
     dropout_p = float(_number(dropout_p, op, "dropout_p"))  # (torch's float arguments: a number or 0-d tensor)
     if scale is not None:
         scale = float(_number(scale, op, "scale"))
@@ -660,9 +660,10 @@ def _multi_head_attention(op: str, query: Tensor, key: Tensor, value: Tensor, em
         w_q, w_k, w_v = in_proj_weight.chunk(3, 0)
     (L, N, E), (S, Nk, Ek), (Sv, Nv, Ev) = query.shape, key.shape, value.shape
     if (E, Ek, Ev) != (embed_dim, w_k.shape[-1], w_v.shape[-1]) or not N == Nk == Nv or S != Sv:
-        raise ValueError(f"{op}: query, key and value of shapes (L, N, E) = {query.shape}, {key.shape}, "
-                         f"{value.shape} (sequence first) do not fit embed_dim={embed_dim}, kdim={w_k.shape[-1]}, "
-                         f"vdim={w_v.shape[-1]} (key and value need the same S and N as query)")
+        raise _RuntimeValueError(f"{op}: query, key and value of shapes (L, N, E) = {query.shape}, {key.shape}, "
+                                 f"{value.shape} (sequence first) do not fit embed_dim={embed_dim}, "
+                                 f"kdim={w_k.shape[-1]}, vdim={w_v.shape[-1]} (key and value need the same S and N "
+                                 "as query)")
     if H <= 0 or E % H:
         raise ValueError(f"{op}: embed_dim {E} must be a positive multiple of num_heads {H}")
     b_q, b_k, b_v = in_proj_bias.chunk(3) if in_proj_bias is not None else (None, None, None)
@@ -723,8 +724,8 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] 
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     amounts = [ops.int_arg(p, "pad", "each padding amount") for p in (pad if isinstance(pad, (tuple, list)) else [pad])]
     if len(amounts) % 2 or len(amounts) > 2 * input.ndim:
-        raise ValueError(f"pad: expected an even number of padding amounts, at most 2 per dim ({2 * input.ndim} for "
-                         f"shape {input.shape}), got {len(amounts)}")
+        raise _RuntimeValueError(f"pad: expected an even number of padding amounts, at most 2 per dim "
+                                 f"({2 * input.ndim} for shape {input.shape}), got {len(amounts)}")
     if mode != "constant":
         return _pad_by_gathering(input, amounts, mode, value)
     crop, place, shape = [slice(None)] * input.ndim, [slice(None)] * input.ndim, list(input.shape)
@@ -770,8 +771,8 @@ def _pad_by_gathering(x: Tensor, amounts: List[int], mode: str, value: Optional[
         n, lo, hi = x.shape[d], max(lo, 0), max(hi, 0)
         most = {"reflect": n - 1, "circular": n}.get(mode, math.inf if n else 0)  # (from an empty dim: nothing)
         if max(lo, hi) > max(most, 0):
-            raise ValueError(f"pad: mode {mode!r} pads dim {d} (size {n} after any cropping) by at most "
-                             f"{max(most, 0)} on a side, got ({lo}, {hi})")
+            raise _RuntimeValueError(f"pad: mode {mode!r} pads dim {d} (size {n} after any cropping) by at most "
+                                     f"{max(most, 0)} on a side, got ({lo}, {hi})")
         if lo or hi:
             source = _PAD_SOURCES[mode](np.arange(-lo, n + hi), n)
             x = ops.index_select(x, d, backend.to_device(source, x.device))
@@ -787,8 +788,8 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
-                         f"weight {weight.shape} expects {weight.shape[1]}")
+        raise _RuntimeValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
+                                 f"weight {weight.shape} expects {weight.shape[1]}")
     _same_dtype("linear", x, weight=weight, bias=bias)
     y = ops.matmul(x, weight, "linear", transpose_b=True)  # x @ weight.T as one node
     return y if bias is None else y + bias
@@ -807,9 +808,9 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Optional[Tens
         raise ValueError(f"{op}: input1 {input1.shape} and input2 {input2.shape} must have the same leading "
                          "(batch) dims")
     if input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
-        raise ValueError(f"{op}: inputs of shapes {input1.shape} and {input2.shape} have {input1.shape[-1]} and "
-                         f"{input2.shape[-1]} features, weight {weight.shape} expects {weight.shape[1]} and "
-                         f"{weight.shape[2]}")
+        raise _RuntimeValueError(f"{op}: inputs of shapes {input1.shape} and {input2.shape} have {input1.shape[-1]} "
+                                 f"and {input2.shape[-1]} features, weight {weight.shape} expects {weight.shape[1]} "
+                                 f"and {weight.shape[2]}")
     if bias is not None and bias.shape != weight.shape[:1]:
         raise ValueError(f"{op}: bias must have shape ({weight.shape[0]},), got {bias.shape}")
     _same_dtype(op, input1, input2=input2, weight=weight, bias=bias)
@@ -849,8 +850,8 @@ def _trailing_dims(op: str, x: Tensor, normalized_shape: Any, **params: Optional
     shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else \
         tuple(ops.int_arg(n, op, "each size in normalized_shape") for n in normalized_shape)
     if not shape or x.shape[x.ndim - len(shape):] != shape:
-        raise ValueError(f"{op}: normalized_shape {shape} must be the input's trailing dims, got input "
-                         f"shape {x.shape}")
+        raise _RuntimeValueError(f"{op}: normalized_shape {shape} must be the input's trailing dims, got input "
+                                 f"shape {x.shape}")
     for name, p in params.items():
         if p is not None and p.shape != shape:
             raise ValueError(f"{op}: {name} must have the shape normalized_shape {shape}, got {p.shape}")
@@ -907,8 +908,8 @@ def _batched(op: str, x: Any, nd: int = 1) -> Any:
     unbatched."""
     _check_tensor(op, "input", x)
     if x.ndim not in (nd + 1, nd + 2):
-        raise ValueError(f"{op}: expected a {nd + 1}-d (C, {_SPATIAL[nd]}: unbatched) or {nd + 2}-d (N, C, "
-                         f"{_SPATIAL[nd]}: batched) input, got shape {x.shape}")
+        raise _RuntimeValueError(f"{op}: expected a {nd + 1}-d (C, {_SPATIAL[nd]}: unbatched) or {nd + 2}-d (N, C, "
+                                 f"{_SPATIAL[nd]}: batched) input, got shape {x.shape}")
     return (x.unsqueeze(0), True) if x.ndim == nd + 1 else (x, False)
 
 
@@ -994,8 +995,8 @@ def _conv_operands(op: str, nd: int, input: Tensor, weight: Tensor, bias: Option
     if bias is not None:
         _check_tensor(op, "bias", bias)
     if weight.ndim != nd + 2 or 0 in weight.shape[2:]:
-        raise ValueError(f"{op}: weight must be {nd + 2}-d ({channels}, {_KERNEL_DIMS[nd]} >= 1, got shape "
-                         f"{weight.shape}")
+        raise _RuntimeValueError(f"{op}: weight must be {nd + 2}-d ({channels}, {_KERNEL_DIMS[nd]} >= 1, got shape "
+                                 f"{weight.shape}")
     _same_dtype(op, x, weight=weight, bias=bias)
     return x, unbatched
 
@@ -1013,8 +1014,8 @@ def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor
         raise ValueError(f"{op}: weight {weight.shape} has {o} output channels (dim 0), not divisible by "
                          f"groups={groups}")
     if c != cg * groups:
-        raise ValueError(f"{op}: input {input.shape} has {c} channels, but weight {weight.shape} with groups={groups} "
-                         f"expects {cg * groups} (weight.shape[1] * groups)")
+        raise _RuntimeValueError(f"{op}: input {input.shape} has {c} channels, but weight {weight.shape} with "
+                                 f"groups={groups} expects {cg * groups} (weight.shape[1] * groups)")
     if bias is not None and bias.shape != (o,):
         raise ValueError(f"{op}: bias must have shape ({o},), one value per output channel of weight {weight.shape}, "
                          f"got {bias.shape}")
@@ -1022,10 +1023,10 @@ def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor
     reach = tuple(d * (kk - 1) + 1 for d, kk in zip(dilation, k))
     if any(n < r for n, r in zip(padded, reach)):
         described = f"{pads[0]}" if nd == 1 else f"{pads}"
-        raise ValueError(f"{op}: input {input.shape} padded by {described} has {'length' if nd == 1 else 'size'} "
-                         f"{padded if nd > 1 else padded[0]}, shorter than the kernel's reach "
-                         f"{reach if nd > 1 else reach[0]} (kernel_size {k if nd > 1 else k[0]}, dilation "
-                         f"{dilation if nd > 1 else dilation[0]})")
+        raise _RuntimeValueError(f"{op}: input {input.shape} padded by {described} has "
+                                 f"{'length' if nd == 1 else 'size'} {padded if nd > 1 else padded[0]}, shorter than "
+                                 f"the kernel's reach {reach if nd > 1 else reach[0]} (kernel_size "
+                                 f"{k if nd > 1 else k[0]}, dilation {dilation if nd > 1 else dilation[0]})")
     amounts = _pad_amounts(pads)
     x = pad(x, amounts) if any(amounts) else x
     if x.dtype.kind == "c":
@@ -1093,8 +1094,8 @@ def _conv_transpose(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optio
         raise ValueError(f"{op}: weight {weight.shape} has {c} input channels (dim 0), not divisible by "
                          f"groups={groups}")
     if x.shape[1] != c:
-        raise ValueError(f"{op}: input {input.shape} has {x.shape[1]} channels, but weight {weight.shape} expects "
-                         f"{c} (weight.shape[0])")
+        raise _RuntimeValueError(f"{op}: input {input.shape} has {x.shape[1]} channels, but weight {weight.shape} "
+                                 f"expects {c} (weight.shape[0])")
     o = og * groups
     if bias is not None and bias.shape != (o,):
         raise ValueError(f"{op}: bias must have shape ({o},), one value per output channel of weight {weight.shape} "
@@ -1144,9 +1145,9 @@ def _pool_args(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: A
     if min(n_out) < 1:
         one = (lambda t: t[0]) if nd == 1 else tuple
         reach = one([dd * (kk - 1) + 1 for kk, dd in zip(k, d)])
-        raise ValueError(f"{op}: input {input.shape} padded by {one(p)} on each side is shorter than a window "
-                         f"(kernel_size {one(k)}, dilation {one(d)}: {reach} positions); the output would have "
-                         f"{'length' if nd == 1 else 'size'} {one(n_out)}")
+        raise _RuntimeValueError(f"{op}: input {input.shape} padded by {one(p)} on each side is shorter than a window "
+                                 f"(kernel_size {one(k)}, dilation {one(d)}: {reach} positions); the output would have "
+                                 f"{'length' if nd == 1 else 'size'} {one(n_out)}")
     if nd == 1:
         return x, unbatched, k[0], s[0], p[0], d[0], n_out[0]
     return x, unbatched, k, s, p, d, tuple(n_out)
@@ -1326,9 +1327,9 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     size = tuple(n + 2 * pp for n, pp in zip(x.shape[2:], p))
     blocks = tuple((n - dd * (kk - 1) - 1) // ss + 1 for n, kk, dd, ss in zip(size, k, d, s))
     if min(blocks) < 1:
-        raise ValueError(f"{op}: given input with spatial size {tuple(x.shape[2:])}, kernel_size={k}, dilation={d}, "
-                         f"padding={p}, the array of sliding blocks would have shape {blocks}; its components must "
-                         "be at least one")
+        raise _RuntimeValueError(f"{op}: given input with spatial size {tuple(x.shape[2:])}, kernel_size={k}, "
+                                 f"dilation={d}, padding={p}, the array of sliding blocks would have shape {blocks}; "
+                                 "its components must be at least one")
     amounts = _pad_amounts([(pp, pp) for pp in p])
     cols = ops.UnfoldNd(k, s, d)(pad(x, amounts) if any(amounts) else x)
     return _unbatch(unbatched, cols.reshape(x.shape[0], x.shape[1] * math.prod(k), math.prod(blocks)))
@@ -1392,8 +1393,8 @@ def _pixel_shuffle(op: str, x: Tensor, factor: int, up: bool) -> Tensor:
     b = len(lead)
     if up:
         if c % (r * r):
-            raise ValueError(f"{op}: expects its input's 'channel' dimension to be divisible by the square of "
-                             f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+            raise _RuntimeValueError(f"{op}: expects its input's 'channel' dimension to be divisible by the square of "
+                                     f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
         order = tuple(range(b)) + tuple(b + i for i in (0, 3, 1, 4, 2))
         y = x.reshape(lead + (c // (r * r), r, r, h, w)).permute(order)
         return y.reshape(lead + (c // (r * r), h * r, w * r))
@@ -1828,7 +1829,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     if 0 in input.shape[2:]:  # (there is nothing to read a point from, even 'border' has no pixel to clamp to)
         raise ValueError(f"{op}: expected input to have non-empty spatial dimensions, got shape {input.shape}")
     if grid.ndim != 4 or grid.shape[-1] != 2:
-        raise ValueError(f"{op}: expected a 4-d grid (N, H_out, W_out, 2) of (x, y) points, got shape {grid.shape}")
+        raise _RuntimeValueError(f"{op}: expected a 4-d grid (N, H_out, W_out, 2) of (x, y) points, got shape "
+                                 f"{grid.shape}")
     if grid.shape[0] != input.shape[0]:
         raise ValueError(f"{op}: expected grid and input to have the same batch size, but got input of shape "
                          f"{input.shape} and grid of shape {grid.shape}")
@@ -2105,8 +2107,8 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
         if t is not None:
             _check_tensor(op, name, t)
             if t.shape != (c,):
-                raise ValueError(f"{op}: {name} must have shape ({c},), one value per channel (dim 1) of the input "
-                                 f"{input.shape}, got {t.shape}")
+                raise _RuntimeValueError(f"{op}: {name} must have shape ({c},), one value per channel (dim 1) of the "
+                                         f"input {input.shape}, got {t.shape}")
     dims, shape = (0,) + tuple(range(2, input.ndim)), (c,) + (1,) * (input.ndim - 2)
     n = input.numel() // max(c, 1)
     half = input.dtype == np.float16  # (computed in float32 and rounded once, as torch: float16 squares overflow)
@@ -2172,8 +2174,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None, 
     g = ops.int_arg(num_groups, op, "num_groups")
     n, c = input.shape[:2]
     if g <= 0 or c % g:
-        raise ValueError(f"{op}: expected the number of channels of the input, shape {input.shape}, to be divisible "
-                         f"by num_groups={g}")
+        raise _RuntimeValueError(f"{op}: expected the number of channels of the input, shape {input.shape}, to be "
+                                 f"divisible by num_groups={g}")
     if n * (c // g) * math.prod(input.shape[2:]) == 1:  # (torch's check, on the sizes it passes on)
         raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of shape "
                          f"{input.shape} with num_groups={g}")
@@ -2375,8 +2377,8 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:
     if num_classes < 0:
         num_classes = int(a.max()) + 1 if a.size else 0
     if a.size and (a.min() < 0 or a.max() >= num_classes):
-        raise ValueError(f"one_hot: indices must lie in [0, {num_classes}), got min {int(a.min())} "
-                         f"max {int(a.max())}")
+        raise _RuntimeValueError(f"one_hot: indices must lie in [0, {num_classes}), got min {int(a.min())} "
+                                 f"max {int(a.max())}")
     xp = xp_of(a)
     return Tensor._make((a[..., None] == xp.arange(num_classes)).astype(np.int64))
 
@@ -2503,8 +2505,8 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: Opt
     _sparse_and_freq(op, scale_grad_by_freq, sparse)
     n, dim = weight.shape
     if a.size and (a.min() < 0 or a.max() >= n):
-        raise IndexError(f"{op}: indices must lie in [0, {n}) for num_embeddings={n}, "
-                         f"got min {int(a.min())} max {int(a.max())}")
+        raise _RuntimeIndexError(f"{op}: indices must lie in [0, {n}) for num_embeddings={n}, "
+                                 f"got min {int(a.min())} max {int(a.max())}")
     if per_sample_weights is not None:
         _check_tensor(op, "per_sample_weights", per_sample_weights)
         if mode != "sum":
@@ -2590,7 +2592,8 @@ def _check_same_shapes(op: str, *named: Any) -> None:
         _check_tensor(op, name, t)
     if len({t.shape for _, t in named}) > 1:
         shapes = ", ".join(f"{name} {t.shape}" for name, t in named)
-        raise ValueError(f"{op}: {shapes} differ; they must have the same shape (no implicit broadcasting in losses)")
+        raise _RuntimeValueError(f"{op}: {shapes} differ; they must have the same shape (no implicit broadcasting in "
+                                 "losses)")
 
 
 @complex_ok
@@ -2606,7 +2609,7 @@ def _check_broadcasts_to(w: Any, shape: tuple, name: str, op: str) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{op}: {name} of shape {w_shape} does not broadcast to the input shape {shape}")
+        raise _RuntimeValueError(f"{op}: {name} of shape {w_shape} does not broadcast to the input shape {shape}")
 
 
 def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, op: str):
@@ -2626,8 +2629,8 @@ def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, o
         raise ValueError(f"{op}: input must be (C,), (N, C) or (N, C, d1, ...), got shape {input.shape}")
     C = input.shape[1]
     if t.shape != input.shape[:1] + input.shape[2:]:
-        raise ValueError(f"{op}: target shape {out_shape} does not match input {input.shape}; expected "
-                         f"{input.shape[:1] + input.shape[2:]} (the input without its class dim 1)")
+        raise _RuntimeValueError(f"{op}: target shape {out_shape} does not match input {input.shape}; expected "
+                                 f"{input.shape[:1] + input.shape[2:]} (the input without its class dim 1)")
     keep = t != ignore_index
     bad = t[keep & ((t < 0) | (t >= C))]
     if bad.size:
@@ -2762,8 +2765,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
     if p.size and not bool(((p >= 0) & (p <= 1)).all() & ((y >= 0) & (y <= 1)).all()):  # (nan fails too)
         if bool(((p >= 0) & (p <= 1)).all()):
             raise ValueError("binary_cross_entropy: target must hold probabilities in [0, 1]")
-        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] (apply sigmoid first, or use "
-                         "binary_cross_entropy_with_logits on the logits)")
+        raise _RuntimeValueError("binary_cross_entropy: input must hold probabilities in [0, 1] (apply sigmoid "
+                                 "first, or use binary_cross_entropy_with_logits on the logits)")
     loss = _BinaryCrossEntropy()(input, target)
     return _reduce(loss if w is None else loss * w, reduction, "binary_cross_entropy")
 

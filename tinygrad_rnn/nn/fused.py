@@ -50,7 +50,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import backend
-from ..tensor import Function, Tensor, _mode
+from ..tensor import Function, Tensor, _mode, _RuntimeValueError
 
 ArrayLike = Union[Tensor, np.ndarray]
 
@@ -1735,8 +1735,8 @@ def _check_lengths(lengths: Any, T: int, B: int, op: str, shortest: int = 1) -> 
         raise ValueError(f"{op}: lengths must be {B} integers (one per sequence), got shape {a.shape} "
                          f"dtype {a.dtype}")
     if a.size and (a.min() < shortest or a.max() > T):
-        raise ValueError(f"{op}: lengths must lie in [{shortest}, {T}] (the padded length T), "
-                         f"got min {int(a.min())} max {int(a.max())}")
+        raise _RuntimeValueError(f"{op}: lengths must lie in [{shortest}, {T}] (the padded length T), "
+                                 f"got min {int(a.min())} max {int(a.max())}")
     return a.astype(np.int64)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from .. import backend
 from ..tensor import (Function, Tensor, _Handle, _mode, _OutputNode, complex_ok, get_default_dtype, in_memory_format,
                       to_args)
-from ..tensor import memory_format as tensor_memory_format
+from ..tensor import memory_format as tensor_memory_format, _RuntimeValueError
 
 
 class Parameter(Tensor):
@@ -907,7 +907,7 @@ class Module:
             return (([f"missing keys: {', '.join(missing)}"] if missing else []) +
                     ([f"unexpected keys: {', '.join(unexpected)}"] if unexpected else [])) if strict else []
         if problems or strict_problems():
-            raise ValueError(f"{where}: " + " | ".join(problems + strict_problems()))
+            raise _RuntimeValueError(f"{where}: " + " | ".join(problems + strict_problems()))
         for copy in errors.copies:
             copy()
         return IncompatibleKeys(missing, unexpected)

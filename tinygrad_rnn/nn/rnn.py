@@ -28,7 +28,7 @@ import numpy as np
 from .. import ops
 from ..backend import xp_of
 from ..creation import zeros
-from ..tensor import Tensor, _mode
+from ..tensor import Tensor, _mode, _RuntimeValueError
 from . import functional as F
 from . import fused, init
 from .module import Module, Parameter
@@ -143,8 +143,8 @@ class RNNCellBase(Module):
         if not isinstance(x, Tensor):
             F._check_tensor(name, "input", x)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: input must be (batch, {self.input_size}) or ({self.input_size},), "
-                             f"got shape {x.shape}")
+            raise _RuntimeValueError(f"{name}: input must be (batch, {self.input_size}) or ({self.input_size},), "
+                                     f"got shape {x.shape}")
         w = self.weight_ih
         _check_features(name, x)
         if x.dtype != w.dtype or x.device != w.device:  # numpy would silently promote (torch raises)
@@ -159,9 +159,9 @@ class RNNCellBase(Module):
         if not isinstance(hx, Tensor):
             F._check_tensor(name, what, hx)
         if hx.shape != (want[1:] if unbatched else want):  # (torch too: no batch dim on one side only)
-            raise ValueError(f"{name}: {what} has shape {hx.shape}, expected "
-                             + (f"{want[1:]} (hidden_size,) for the unbatched input of shape {x.shape[1:]}"
-                                if unbatched else f"{want} (batch, hidden_size)"))
+            raise _RuntimeValueError(f"{name}: {what} has shape {hx.shape}, expected "
+                                     + (f"{want[1:]} (hidden_size,) for the unbatched input of shape {x.shape[1:]}"
+                                        if unbatched else f"{want} (batch, hidden_size)"))
         h = hx.unsqueeze(0) if unbatched else hx
         if h.device != x.device:
             raise ValueError(f"{name}: {what} is on {h.device} but the input is on {x.device}")
@@ -366,8 +366,8 @@ class RNNBase(Module):
         if input.ndim not in (2, 3):
             raise ValueError(f"{self._name}: input must be {layout} or unbatched (T, I), got shape {input.shape}")
         if input.shape[-1] != self.input_size:
-            raise ValueError(f"{self._name}: input has {input.shape[-1]} features (shape {input.shape}), "
-                             f"expected input_size={self.input_size}")
+            raise _RuntimeValueError(f"{self._name}: input has {input.shape[-1]} features (shape {input.shape}), "
+                                     f"expected input_size={self.input_size}")
         _check_features(self._name, input)
         if input.array.dtype != w.array.dtype or input.device != w.device:
             raise TypeError(f"{self._name}: input is {input.dtype} on {input.device} but the parameters are "
@@ -389,9 +389,9 @@ class RNNBase(Module):
             raise TypeError(f"{self._name}: {what} must be a Tensor, got {type(h).__name__}")
         shown = want[:1] + want[2:] if unbatched else want
         if h.shape != shown:
-            raise ValueError(f"{self._name}: {what} has shape {h.shape}, expected {shown} "
-                             f"(num_layers * num_directions, batch, {size})" + (" for unbatched input"
-                                                                               if unbatched else ""))
+            raise _RuntimeValueError(f"{self._name}: {what} has shape {h.shape}, expected {shown} "
+                                     f"(num_layers * num_directions, batch, {size})" + (" for unbatched input"
+                                                                                       if unbatched else ""))
         if h.device != like.device:
             raise ValueError(f"{self._name}: {what} is on {h.device} but the input is on {like.device}")
         if h.dtype != like.dtype:  # numpy would silently promote the whole recurrence (torch raises)

@@ -13,7 +13,7 @@ import numpy as np
 from ... import backend, ops
 from ...creation import full
 from ...ops import cat, stack
-from ...tensor import Tensor, host_ints
+from ...tensor import Tensor, _RuntimeValueError, host_ints
 from ..fused import _check_lengths
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence", "unpack_sequence",
@@ -48,8 +48,8 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
         if not isinstance(s, Tensor):
             raise TypeError(f"pad_sequence: sequence {i} is a {type(s).__name__}, expected a Tensor")
         if s.ndim == 0 or s.shape[1:] != first.shape[1:]:
-            raise ValueError(f"pad_sequence: sequence {i} has shape {s.shape}, but every sequence must be (L, *) "
-                             f"with the trailing dims of sequence 0, {first.shape[1:]}")
+            raise _RuntimeValueError(f"pad_sequence: sequence {i} has shape {s.shape}, but every sequence must be "
+                                     f"(L, *) with the trailing dims of sequence 0, {first.shape[1:]}")
     seqs = [s if s.dtype == first.dtype else s.astype(first.dtype) for s in seqs]  # (the first's dtype, as torch)
     T = max(s.shape[0] for s in seqs)
     rows = []
