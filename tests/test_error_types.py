@@ -8,6 +8,7 @@ torch raises is found by running the case, and ours must be an instance of it (o
 asserted without torch.
 """
 import builtins
+import io
 import warnings
 
 import pytest
@@ -60,6 +61,23 @@ def _lstm(m, d, x_shape, hx_shapes=None):
 
 def _load_state(m, state):
     m.nn.Linear(3, 2).load_state_dict(state(m))
+
+
+def _truncated_load(m):
+    buf = io.BytesIO()
+    m.save({"w": m.ones(3)}, buf)
+    m.load(io.BytesIO(buf.getvalue()[:len(buf.getvalue()) // 2]))
+
+
+def _sgd(m, *params, **options):
+    return m.optim.SGD(list(params) or [m.nn.Parameter(m.ones(3))], **options)
+
+
+def _load_groups_twice(m):
+    opt = _sgd(m, lr=0.1)
+    state = opt.state_dict()
+    state["param_groups"] = state["param_groups"] * 2
+    opt.load_state_dict(state)
 
 
 # (name, call, the type torch raises, the type raised here before)
@@ -257,7 +275,20 @@ NN = [
     ("sequential_index", lambda m, d: m.nn.Sequential(m.nn.ReLU())[3], "IndexError", IndexError),
 ]
 
-CASES = TENSOR_OPS + AUTOGRAD + NN
+OPTIM_AND_SERIALIZATION = [
+    ("load_truncated", lambda m, d: _truncated_load(m), "RuntimeError", ValueError),
+    ("to_unknown_device", lambda m, d: _t(m, d, 3).to("nodevice"), "RuntimeError", ValueError),
+    # (already torch's type)
+    ("load_missing_file", lambda m, d: m.load("/nonexistent/checkpoint.pt"), "FileNotFoundError", FileNotFoundError),
+    ("sgd_negative_lr", lambda m, d: _sgd(m, lr=-1.0), "ValueError", ValueError),
+    ("adam_betas", lambda m, d: m.optim.Adam([m.nn.Parameter(m.ones(3))], betas=(1.5, 0.9)), "ValueError",
+     ValueError),
+    ("optimizer_of_ints", lambda m, d: _sgd(m, 1, 2, lr=0.1), "TypeError", TypeError),
+    ("optimizer_load_group_count", lambda m, d: _load_groups_twice(m), "ValueError", ValueError),
+    ("scheduler_of_int", lambda m, d: m.optim.lr_scheduler.StepLR(3, step_size=1), "TypeError", TypeError),
+]
+
+CASES = TENSOR_OPS + AUTOGRAD + NN + OPTIM_AND_SERIALIZATION
 
 
 def _raised(call, lib, device):

@@ -275,12 +275,13 @@ def get_default_device() -> device:
 
 def check_device(device: Optional[str], op: str = "device") -> str:
     """'cpu' or 'cuda' for device ('cpu', 'cuda', 'cuda:0', ...; None is the default device, 'cpu' unless
-    set_default_device changed it, as torch's), or a ValueError naming op and what it got."""
+    set_default_device changed it, as torch's), or a RuntimeError (a ValueError) naming op and what it got."""
     if device is None:
         return _default_device
     name, colon, index = str(device).partition(":")
     if name not in ("cpu", "cuda") or colon and not index.isdigit():
-        raise ValueError(f"{op}: device must be 'cpu' or 'cuda', got {str(device)!r}")
+        from .tensor import _RuntimeValueError  # noqa: PLC0415  (tensor imports this module; torch: a RuntimeError)
+        raise _RuntimeValueError(f"{op}: device must be 'cpu' or 'cuda', got {str(device)!r}")
     return name
 
 

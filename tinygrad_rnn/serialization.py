@@ -44,8 +44,9 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty z
 PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
 
 
-class SerializationError(ValueError):
-    """load() cannot read this file: missing, truncated, corrupt, or not written by save()."""
+class SerializationError(RuntimeError, ValueError):
+    """load() cannot read this file: missing, truncated, corrupt, or not written by save() (a RuntimeError, as
+    torch.load's for a damaged archive, and a ValueError, as raised here before)."""
 
 
 class CheckpointNotFoundError(SerializationError, FileNotFoundError):
