@@ -130,8 +130,8 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any 
     """torch.addmv: beta input + alpha (mat @ vec), input broadcasting to (n,); beta=0 leaves input out (as addmm)."""
     _two_tensors("addmv", mat, vec, ("mat", "vec"))
     if mat.ndim != 2 or vec.ndim != 1 or mat.shape[1] != vec.shape[0]:
-        raise ValueError(f"addmv: expected an (n, m) matrix and an (m,) vector, got shapes {mat.shape} and "
-                         f"{vec.shape}")
+        raise _RuntimeValueError(f"addmv: expected an (n, m) matrix and an (m,) vector, got shapes {mat.shape} and "
+                                 f"{vec.shape}")
     return _scaled_sum("addmv", input, matmul(mat, vec, "addmv"), beta, alpha)
 
 
@@ -186,7 +186,7 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
     if input.ndim == 0 or other.ndim == 0:
         return input * other
     if input.shape[-1] != other.shape[-1]:
-        raise ValueError(f"inner: the last dims must have one size, got shapes {input.shape} and {other.shape}")
+        raise _RuntimeValueError(f"inner: the last dims must have one size, got shapes {input.shape} and {other.shape}")
     return tensordot(input, other, ([-1], [-1]))
 
 
@@ -194,8 +194,8 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
     """torch.vdot: sum(conj(input) * other) of two 1-D tensors of one length (real tensors: dot)."""
     _two_tensors("vdot", input, other)
     if input.ndim != 1 or other.ndim != 1 or input.shape != other.shape:
-        raise ValueError(f"vdot: expected two 1-D tensors of the same length, got shapes {input.shape} and "
-                         f"{other.shape}")
+        raise _RuntimeValueError(f"vdot: expected two 1-D tensors of the same length, got shapes {input.shape} and "
+                                 f"{other.shape}")
     return dot(input.conj(), other)
 
 
@@ -230,8 +230,8 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
         raise TypeError(f"tensordot: dims must be an int or a pair of lists of dims, got {dims!r}")
     for i, j in zip(da, db):
         if a.shape[i] != b.shape[j]:
-            raise ValueError(f"tensordot: contracted dims differ in size: a's dim {i} is {a.shape[i]}, b's dim {j} "
-                             f"is {b.shape[j]} (shapes {a.shape} and {b.shape})")
+            raise _RuntimeValueError(f"tensordot: contracted dims differ in size: a's dim {i} is {a.shape[i]}, b's "
+                                     f"dim {j} is {b.shape[j]} (shapes {a.shape} and {b.shape})")
     free_a = [i for i in range(a.ndim) if i not in da]
     free_b = [j for j in range(b.ndim) if j not in db]
     k = math.prod(a.shape[i] for i in da)
@@ -442,8 +442,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: Optional[int] = None, *,
     if dim is None:
         return gather(input.reshape(-1), 0, idx.reshape(-1))
     if input.ndim != idx.ndim:
-        raise ValueError(f"take_along_dim: input and indices must have one number of dims, got shapes "
-                         f"{input.shape} and {idx.shape}")
+        raise _RuntimeValueError(f"take_along_dim: input and indices must have one number of dims, got shapes "
+                                 f"{input.shape} and {idx.shape}")
     d = _one_dim(dim, input.ndim, "take_along_dim")
     if input.ndim == 0:
         return gather(input, 0, idx)
@@ -858,7 +858,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Optional[Tensor] = None
     orders too) are the composition's."""
     op = "cov"
     if _input(op, input).ndim > 2:
-        raise ValueError(f"{op}: expected input to have two or fewer dimensions, got shape {input.shape}")
+        raise _RuntimeValueError(f"{op}: expected input to have two or fewer dimensions, got shape {input.shape}")
     correction = int_arg(correction, op, "correction")
     x = input if input.dtype.kind == "f" else input.astype(_defaults.floating)
     x = x.reshape(1, -1) if x.ndim < 2 else x
@@ -990,7 +990,8 @@ def block_diag(*tensors: Tensor) -> Tensor:
     for i, t in enumerate(tensors):
         _input("block_diag", t, f"tensor {i}")
         if t.ndim > 2:
-            raise ValueError(f"block_diag: expects tensors of at most 2 dims, got shape {t.shape} for tensor {i}")
+            raise _RuntimeValueError(f"block_diag: expects tensors of at most 2 dims, got shape {t.shape} for tensor "
+                                     f"{i}")
     check_devices("block_diag", tensors)
     blocks = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
     if not blocks:
@@ -1024,7 +1025,7 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
 def _triangle_indices(op: str, row: int, col: int, offset: int, dtype: Any, device: str) -> Tensor:
     row, col, offset = (int_arg(v, op, name) for v, name in ((row, "row"), (col, "col"), (offset, "offset")))
     if row < 0 or col < 0:
-        raise ValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
+        raise _RuntimeValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
     dt = np.dtype(np.int64 if dtype is None else dtype)
     if dt.kind not in "iu":
         raise TypeError(f"{op}: dtype must be an integer one, got {dt}")
@@ -1410,8 +1411,8 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     xp = xp_of(input.array)
     where_true = xp.flatnonzero(xp.broadcast_to(m, shape))
     if where_true.size > source.numel():
-        raise ValueError(f"masked_scatter: source has {source.numel()} elements (shape {source.shape}), fewer than "
-                         f"the {where_true.size} True values of the mask (shape {m.shape})")
+        raise _RuntimeValueError(f"masked_scatter: source has {source.numel()} elements (shape {source.shape}), "
+                                 f"fewer than the {where_true.size} True values of the mask (shape {m.shape})")
     return _written("masked_scatter", input.broadcast_to(shape), where_true, source.reshape(-1)[:where_true.size])
 
 
@@ -1590,8 +1591,8 @@ def _trapezoid(op: str, y: Tensor, x: Optional[Tensor], dx: Any, dim: int) -> Te
     _two_tensors(op, y, x, ("y", "x"))
     if x.ndim == 1:
         if len(x) != n:
-            raise ValueError(f"{op}: there must be one x value for each sample point: x has {len(x)}, y has {n} along "
-                             f"dim {d} (shape {y.shape})")
+            raise _RuntimeValueError(f"{op}: there must be one x value for each sample point: x has {len(x)}, y has "
+                                     f"{n} along dim {d} (shape {y.shape})")
         x = x.reshape([-1 if i == d else 1 for i in range(y.ndim)])
     else:
         dx_dim = d - y.ndim

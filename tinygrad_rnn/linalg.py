@@ -642,7 +642,8 @@ def _svd_phase(inner: Tensor, uhgu: Any, vhgv: Any, s: Tensor) -> Tensor:
 def _matrices(op: str, A: Any, complexes: bool = False) -> Tensor:
     A = _floating(op, A, "A", half=False, complexes=complexes)
     if A.ndim < 2:
-        raise ValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape {A.shape}")
+        raise _RuntimeValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape "
+                                 f"{A.shape}")
     return A
 
 
@@ -759,7 +760,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     A = _input(op, A, "A")
     n = _ops.int_arg(n, op, "n")
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
-        raise ValueError(f"{op}: A must be a square matrix or a batch of them, got shape {A.shape}")
+        raise _RuntimeValueError(f"{op}: A must be a square matrix or a batch of them, got shape {A.shape}")
     if n == 0:  # (A's gradient 0, as torch's)
         return _ops.where(xp_of(A.array).ones((), bool), _eye_like(A, A.shape[-1]), A)
     if n < 0:
@@ -1010,8 +1011,8 @@ def multi_dot(tensors: Any) -> Tensor:
         if t.ndim != 2:
             raise ValueError(f"{op}: tensor {i} must be 2-D (the first and last may be 1-D), got shape {t.shape}")
         if i and ts[i - 1].shape[1] != t.shape[0]:
-            raise ValueError(f"{op}: tensors {i - 1} and {i} cannot be multiplied: shapes {ts[i - 1].shape} and "
-                             f"{t.shape}")
+            raise _RuntimeValueError(f"{op}: tensors {i - 1} and {i} cannot be multiplied: shapes {ts[i - 1].shape} "
+                                     f"and {t.shape}")
     split = _chain_order(tuple(t.shape[0] for t in ts) + (ts[-1].shape[1],))
     out = _chain_product(ts, split, 0, len(ts) - 1, op)
     if first:
@@ -1424,8 +1425,8 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
     b = B.unsqueeze(-1) if vector else B
     m, n = A.shape[-2:]
     if b.ndim < 2 or b.shape[-2] != m:
-        raise ValueError(f"{op}: incompatible shapes A {A.shape} and B {B.shape}: B must be (..., m, k) or "
-                         f"(..., m) with m = {m}")
+        raise _RuntimeValueError(f"{op}: incompatible shapes A {A.shape} and B {B.shape}: B must be (..., m, k) or "
+                                 f"(..., m) with m = {m}")
     _ops.broadcast_shapes(op, ("the batch dims of A", A.shape[:-2]), ("of B", b.shape[:-2]))
     if rcond is not None and (not isinstance(rcond, numbers.Real) or isinstance(rcond, bool)):
         raise TypeError(f"{op}: rcond must be a number or None, got {rcond!r}")

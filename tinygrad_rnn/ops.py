@@ -3023,7 +3023,8 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     lhs, arrow, out = eq.partition("->")
     inputs = lhs.split(",")
     if len(inputs) != len(operands):
-        raise ValueError(f"einsum: {equation!r} has {len(inputs)} operand subscripts for {len(operands)} operands")
+        raise _RuntimeValueError(f"einsum: {equation!r} has {len(inputs)} operand subscripts for {len(operands)} "
+                                 "operands")
     spare = [c for c in _LETTERS if c not in eq]
     n_dots = []
     for i, (subs, t) in enumerate(zip(inputs, operands)):
@@ -3671,8 +3672,8 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
         try:
             np.broadcast_shapes(input.shape, *[b.shape for b in bounds])
         except ValueError:
-            raise ValueError(f"clamp: the input {input.shape} and the bounds {[b.shape for b in bounds]} do not "
-                             "broadcast") from None
+            raise _RuntimeValueError(f"clamp: the input {input.shape} and the bounds {[b.shape for b in bounds]} do "
+                                     "not broadcast") from None
         xp = xp_of(input.array)
         x, lo, hi = input.array, _data(min), _data(max)
         out = input.detach()  # (the values, torch's min(max(x, min), max): a nan bound wins, a nan input stays)
@@ -3737,8 +3738,8 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     else:
         raise TypeError(f"lerp: weight must be a number or a Tensor, got {type(weight).__name__}")
     if input.dtype.kind not in "fc" or end.dtype != input.dtype:
-        raise TypeError(f"lerp: input and end must have one floating-point dtype, got {input.dtype} and {end.dtype} "
-                        "(or one complex dtype)")
+        raise _NotImplementedTypeError(f"lerp: input and end must have one floating-point dtype, got {input.dtype} "
+                                       f"and {end.dtype} (or one complex dtype)")
     broadcast_shapes("lerp", ("the input", input.shape), ("end", end.shape), ("weight", getattr(weight, "shape", ())))
     if input.dtype == np.float16:  # (in float32, rounded once, as torch's half kernel: end - input can overflow)
         return half_in_float32(input, lerp, end, weight)
@@ -4107,7 +4108,7 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
         raise ValueError(f"movedim: source {source} and destination {destination} name different numbers of dims")
     for name, dims, given in (("source", src, source), ("destination", dst, destination)):
         if len(set(dims)) != len(dims):
-            raise ValueError(f"movedim: {name} {given} repeats a dim (tensor shape {input.shape})")
+            raise _RuntimeValueError(f"movedim: {name} {given} repeats a dim (tensor shape {input.shape})")
     order = [i for i in range(input.ndim) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -4541,8 +4542,8 @@ def repeat_interleave(x: Tensor, repeats: Any = None, dim: Optional[int] = None,
         counts = _repeat_counts(repeats, op, "repeats")
     if counts.size != 1:
         if counts.shape != (shape[d],):
-            raise ValueError(f"{op}: repeats must hold one count per slice along dim {d} ({shape[d]} of them, "
-                             f"input shape {shape}), or one count for all, got shape {counts.shape}")
+            raise _RuntimeValueError(f"{op}: repeats must hold one count per slice along dim {d} ({shape[d]} of them, "
+                                     f"input shape {shape}), or one count for all, got shape {counts.shape}")
         index = backend.to_device(np.repeat(np.arange(shape[d]), counts), x.device)
         return _sized(index_select(x, d, index), d, output_size)
     r = int(counts.reshape(()))
@@ -4799,7 +4800,7 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
     op = "histc"
     input = _input(op, input)
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got {input.dtype} (as torch)")
+        raise _NotImplementedTypeError(f"{op}: input must be floating point, got {input.dtype} (as torch)")
     bins = int_arg(bins, op, "bins")
     if bins <= 0:
         raise ValueError(f"{op}: bins must be > 0, got {bins}")
@@ -4857,8 +4858,8 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     if seq.ndim == 0:
         raise ValueError(f"{op}: sorted_sequence must have at least 1 dim, got a 0-d tensor")
     if seq.ndim > 1 and (values.ndim != seq.ndim or values.shape[:-1] != seq.shape[:-1]):
-        raise ValueError(f"{op}: sorted_sequence of shape {seq.shape} must be 1-d or have input's leading dims, got "
-                         f"input of shape {values.shape}")
+        raise _RuntimeValueError(f"{op}: sorted_sequence of shape {seq.shape} must be 1-d or have input's leading "
+                                 f"dims, got input of shape {values.shape}")
     a = backend.to_device(seq.array, "cpu")
     if sorter is not None:
         order = sorter.array if isinstance(sorter, Tensor) else backend.as_array(sorter)
@@ -4940,8 +4941,8 @@ def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: Any = 1) -
     d = _one_dim(dim, x.ndim, op)
     if source.ndim != x.ndim or source.shape[:d] + source.shape[d + 1:] != x.shape[:d] + x.shape[d + 1:] \
             or source.shape[d] != idx.size:
-        raise ValueError(f"{op}: source must have the input's shape {x.shape} but index's length {idx.size} along "
-                         f"dim {d}, got shape {source.shape}")
+        raise _RuntimeValueError(f"{op}: source must have the input's shape {x.shape} but index's length {idx.size} "
+                                 f"along dim {d}, got shape {source.shape}")
     added = IndexAdd(x.shape, index_along(x, d, idx, op))(source if alpha == 1 else source * alpha)
     return x + added
 
@@ -4956,7 +4957,7 @@ def index_along(x: Tensor, dim: int, index: Any, op: str, unique: bool = False, 
     d = _one_dim(dim, x.ndim, op)
     idx = host_ints(index, op, "index")
     if idx.ndim > 1:
-        raise ValueError(f"{op}: index must be 0-d or 1-d, got shape {idx.shape}")
+        raise _RuntimeValueError(f"{op}: index must be 0-d or 1-d, got shape {idx.shape}")
     n, idx = x.shape[d], idx.reshape(-1)
     lo = -n if wrap else 0
     if idx.size and (idx.min() < lo or idx.max() >= n):
@@ -5076,7 +5077,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
         return sparse.addmm(input, mat1, mat2, beta=beta, alpha=alpha)
     _two_tensors("addmm", mat1, mat2, ("mat1", "mat2"))
     if mat1.ndim != 2 or mat2.ndim != 2 or mat1.shape[1] != mat2.shape[0]:
-        raise ValueError(f"addmm: expected (n, m) and (m, p) matrices, got shapes {mat1.shape} and {mat2.shape}")
+        raise _RuntimeValueError(f"addmm: expected (n, m) and (m, p) matrices, got shapes {mat1.shape} and "
+                                 f"{mat2.shape}")
     return _scaled_sum("addmm", input, matmul(mat1, mat2, "addmm"), beta, alpha)
 
 
@@ -5086,8 +5088,8 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alp
     _two_tensors("baddbmm", batch1, batch2, ("batch1", "batch2"))
     if batch1.ndim != 3 or batch2.ndim != 3 or batch1.shape[0] != batch2.shape[0] \
             or batch1.shape[2] != batch2.shape[1]:
-        raise ValueError(f"baddbmm: expected (B, n, m) and (B, m, p) with the same B and m, got shapes "
-                         f"{batch1.shape} and {batch2.shape}")
+        raise _RuntimeValueError(f"baddbmm: expected (B, n, m) and (B, m, p) with the same B and m, got shapes "
+                                 f"{batch1.shape} and {batch2.shape}")
     return _scaled_sum("baddbmm", input, matmul(batch1, batch2, "baddbmm"), beta, alpha)
 
 
@@ -5122,7 +5124,7 @@ def meshgrid(*tensors: Tensor, indexing: str = "ij") -> Tuple[Tensor, ...]:
         raise ValueError("meshgrid: expects at least one tensor")
     for i, t in enumerate(tensors):
         if t.ndim > 1:
-            raise ValueError(f"meshgrid: expects 0-d or 1-d tensors, got shape {t.shape} for tensor {i}")
+            raise _RuntimeValueError(f"meshgrid: expects 0-d or 1-d tensors, got shape {t.shape} for tensor {i}")
         if t.dtype != tensors[0].dtype:
             raise TypeError(f"meshgrid: expects tensors of one dtype, got {tensors[0].dtype} and {t.dtype} "
                             f"(tensor {i})")

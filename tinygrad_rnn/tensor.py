@@ -2633,8 +2633,8 @@ class Tensor:
         if not isinstance(source, Tensor) or source.dtype != self.dtype or not (
                 source.shape == want or one and source.ndim == 0 and want == (1,)):
             got = f"{source.dtype} {source.shape}" if isinstance(source, Tensor) else type(source).__name__
-            raise ValueError(f"index_copy_: source must be a {self.dtype} tensor of shape {want} (this tensor's "
-                             f"shape {self.shape} with index's length along dim), got {got}")
+            raise _IndexValueError(f"index_copy_: source must be a {self.dtype} tensor of shape {want} (this tensor's "
+                                   f"shape {self.shape} with index's length along dim), got {got}")
         self._write("index_copy_", where, source, (None,) if one else ())
         return self
 

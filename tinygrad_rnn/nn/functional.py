@@ -352,7 +352,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     d = ops._one_dim(dim, x.ndim, "glu")
     n = x.shape[d]
     if n % 2:
-        raise ValueError(f"glu: halving dim {d} needs an even size, got {n} (input shape {x.shape})")
+        raise _RuntimeValueError(f"glu: halving dim {d} needs an even size, got {n} (input shape {x.shape})")
     a, b = ops.split(x._floating(), n // 2, d) if n else (x._floating(), x._floating())
     return ops.half_in_float32(a, lambda u, v: u * v.sigmoid(), b)  # (float16: a sigmoid'(b) was inf * 0 = nan)
 
@@ -412,8 +412,9 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
                         f"{weight.dtype}")
     channels, n = input.shape[1] if input.ndim >= 2 else 1, weight.numel()
     if n not in (1, channels):
-        raise ValueError(f"prelu: weight has {n} parameters but the input of shape {input.shape} has {channels} "
-                         "channels (dim 1; one below 2 dims): expected 1 parameter or one per channel")
+        raise _RuntimeValueError(f"prelu: weight has {n} parameters but the input of shape {input.shape} has "
+                                 f"{channels} channels (dim 1; one below 2 dims): expected 1 parameter or one per "
+                                 "channel")
     w = weight.reshape(()) if n == 1 else weight.reshape((n,) + (1,) * (input.ndim - 2))
     positive = input.array > 0
     negative = ops.where(positive, 0.0, input)  # (so an inf input adds 0 * inf = nan to no weight's gradient)
@@ -928,8 +929,8 @@ def _same_dtype(op: str, x: Tensor, **named: Optional[Tensor]) -> None:
     for k, t in given.items():
         _check_tensor(op, k, t)
     if any(t.dtype != x.dtype for t in given.values()):
-        raise TypeError(f"{op}: input is {x.dtype}" + "".join(f", {k} {t.dtype}" for k, t in given.items())
-                        + "; they must share one dtype (e.g. module.double() or x.float())")
+        raise _RuntimeTypeError(f"{op}: input is {x.dtype}" + "".join(f", {k} {t.dtype}" for k, t in given.items())
+                                + "; they must share one dtype (e.g. module.double() or x.float())")
 
 
 def conv_padding(op: str, padding: Any, kernel_size: Any, stride: Any, dilation: Any) -> Any:
@@ -946,8 +947,8 @@ def conv_padding(op: str, padding: Any, kernel_size: Any, stride: Any, dilation:
     if padding != "same":
         raise ValueError(f"{op}: padding must be an int, 'valid' or 'same', got {padding!r}")
     if any(s != 1 for s in stride):
-        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions (stride="
-                         f"{stride[0] if nd == 1 else stride})")
+        raise _RuntimeValueError(f"{op}: padding='same' is not supported for strided convolutions (stride="
+                                 f"{stride[0] if nd == 1 else stride})")
     totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
     return [(t // 2, t - t // 2) for t in totals]
 
@@ -1136,8 +1137,8 @@ def _pool_args(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: A
     s = k if none else _n_ints(op, "stride", stride, 1, nd)
     p, d = _n_ints(op, "padding", padding, 0, nd), _n_ints(op, "dilation", dilation, 1, nd)
     if any(pp > kk // 2 for pp, kk in zip(p, k)):
-        raise ValueError(f"{op}: padding should be at most half of kernel_size, got padding="
-                         f"{p[0] if nd == 1 else p} and kernel_size={k[0] if nd == 1 else k}")
+        raise _RuntimeValueError(f"{op}: padding should be at most half of kernel_size, got padding="
+                                 f"{p[0] if nd == 1 else p} and kernel_size={k[0] if nd == 1 else k}")
     n_out = []
     for length, kk, ss, pp, dd in zip(x.shape[2:], k, s, p, d):
         m = (length + 2 * pp - dd * (kk - 1) - 1 + (ss - 1 if ceil_mode else 0)) // ss + 1
@@ -1343,8 +1344,8 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     op = "fold"
     _check_tensor(op, "input", input)
     if input.ndim not in (2, 3):
-        raise ValueError(f"{op}: expected a 2-d (C kH kW, L: unbatched) or 3-d (N, C kH kW, L: batched) input, got "
-                         f"shape {input.shape}")
+        raise _RuntimeValueError(f"{op}: expected a 2-d (C kH kW, L: unbatched) or 3-d (N, C kH kW, L: batched) "
+                                 f"input, got shape {input.shape}")
     _same_dtype(op, input)
     x, unbatched = (input.unsqueeze(0), True) if input.ndim == 2 else (input, False)
     out = _n_ints(op, "output_size", output_size, 1, 2)
@@ -1352,12 +1353,13 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     size = tuple(n + 2 * pp for n, pp in zip(out, p))
     blocks = tuple((n - dd * (kk - 1) - 1) // ss + 1 for n, kk, dd, ss in zip(size, k, d, s))
     if x.shape[1] % math.prod(k):
-        raise ValueError(f"{op}: expected size of input's dimension 1 to be divisible by the product of kernel_size, "
-                         f"but got input.size(1)={x.shape[1]} and kernel_size={k}")
+        raise _RuntimeValueError(f"{op}: expected size of input's dimension 1 to be divisible by the product of "
+                                 f"kernel_size, but got input.size(1)={x.shape[1]} and kernel_size={k}")
     if min(blocks) < 1 or x.shape[2] != math.prod(blocks):
-        raise ValueError(f"{op}: given output_size={out}, kernel_size={k}, dilation={d}, padding={p}, stride={s}, "
-                         f"expected size of input's dimension 2 to match the calculated number of sliding blocks "
-                         f"{blocks[0]} * {blocks[1]} = {math.prod(blocks)}, but got input.size(2)={x.shape[2]}")
+        raise _RuntimeValueError(f"{op}: given output_size={out}, kernel_size={k}, dilation={d}, padding={p}, "
+                                 f"stride={s}, expected size of input's dimension 2 to match the calculated number of "
+                                 f"sliding blocks {blocks[0]} * {blocks[1]} = {math.prod(blocks)}, but got "
+                                 f"input.size(2)={x.shape[2]}")
     c = x.shape[1] // math.prod(k)
     y = ops.FoldNd(size, s, d)(x.reshape((x.shape[0], c) + k + blocks))
     if any(p):
@@ -1400,8 +1402,8 @@ def _pixel_shuffle(op: str, x: Tensor, factor: int, up: bool) -> Tensor:
         return y.reshape(lead + (c // (r * r), h * r, w * r))
     for name, n, dim in (("height", h, -2), ("width", w, -1)):
         if n % r:
-            raise ValueError(f"{op}: expects {name} to be divisible by downscale_factor, but input.size({dim})={n} "
-                             f"is not divisible by {r}")
+            raise _RuntimeValueError(f"{op}: expects {name} to be divisible by downscale_factor, but "
+                                     f"input.size({dim})={n} is not divisible by {r}")
     order = tuple(range(b)) + tuple(b + i for i in (0, 2, 4, 1, 3))
     y = x.reshape(lead + (c, h // r, r, w // r, r)).permute(order)
     return y.reshape(lead + (c * r * r, h // r, w // r))
@@ -1449,8 +1451,8 @@ def _adaptive_windows(op: str, input: Tensor, output_size: Any, fill: float,
                              f"{output_size!r}")
         sizes = tuple(n if v is None else _one_int(op, "output_size", v, 0) for v, n in zip(given, x.shape[2:]))
     if 0 in x.shape[2:]:
-        raise ValueError(f"{op}: input {input.shape} has {'length' if nd == 1 else 'a spatial size'} 0; adaptive "
-                         "pooling needs at least one element")
+        raise _RuntimeValueError(f"{op}: input {input.shape} has {'length' if nd == 1 else 'a spatial size'} 0; "
+                                 "adaptive pooling needs at least one element")
     ext = pad(x, [0, 1] * nd, value=fill)  # (position L of each dim: the fill)
     starts, widths, spans = [], [], []
     for i, (n_out, length) in enumerate(zip(sizes, x.shape[2:])):
@@ -2467,8 +2469,8 @@ def _bags(op: str, a: Any, offsets: Any, include_last_offset: bool) -> Tuple[Any
         if o.ndim != 1 or o.size == 0:
             raise ValueError(f"{op}: offsets must be a non-empty 1-d tensor of bag starts, got shape {o.shape}")
         if o[0] != 0:
-            raise ValueError(f"{op}: offsets[0] must be 0 (the first bag starts at the start of input), got "
-                             f"{int(o[0])}")
+            raise _RuntimeValueError(f"{op}: offsets[0] must be 0 (the first bag starts at the start of input), got "
+                                     f"{int(o[0])}")
         if o[-1] > a.size:
             raise ValueError(f"{op}: offsets[-1] must be at most the input's length {a.size}, got {int(o[-1])}")
         if (np.diff(o) < 0).any():
@@ -2640,7 +2642,7 @@ def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, o
     if weight is not None:
         w = backend.to_device(weight.array if isinstance(weight, Tensor) else backend.as_array(weight), input.device)
         if w.shape != (C,):
-            raise ValueError(f"{op}: weight must have shape ({C},) (one per class), got {w.shape}")
+            raise _RuntimeValueError(f"{op}: weight must have shape ({C},) (one per class), got {w.shape}")
         w = w.astype(input.dtype)
     return input, xp_of(t).where(keep, t, 0), w, keep, out_shape
 
@@ -2675,7 +2677,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
     _check_tensor("cross_entropy", "input", input)
     _check_ignore_index("cross_entropy", ignore_index)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise _RuntimeValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.ndim == 0:
         raise ValueError("cross_entropy: input must have a class dim, got a 0-d tensor")
     dim = 0 if input.ndim == 1 else 1
@@ -3026,8 +3028,8 @@ def _margin_input(op: str, input: Tensor) -> Tensor:
 def _target_range(op: str, t: Any, lo: int, classes: int) -> None:
     bad = t[(t < lo) | (t >= classes)]
     if bad.size:
-        raise IndexError(f"{op}: target value {int(bad.ravel()[0])} is out of range for {classes} classes "
-                         f"(expected {lo}..{classes - 1})")
+        raise _RuntimeIndexError(f"{op}: target value {int(bad.ravel()[0])} is out of range for {classes} classes "
+                                 f"(expected {lo}..{classes - 1})")
 
 
 def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.0, weight: Optional[Tensor] = None,
@@ -3070,7 +3072,7 @@ def multilabel_margin_loss(input: Tensor, target: Any, reduction: str = "mean") 
     x = _margin_input(op, input)
     t = backend.to_device(_index_array(target, op), input.device)
     if t.shape != input.shape:
-        raise ValueError(f"{op}: target must have the input's shape {input.shape}, got {t.shape}")
+        raise _RuntimeValueError(f"{op}: target must have the input's shape {input.shape}, got {t.shape}")
     _target_range(op, t, -1, x.shape[1])
     xp = xp_of(t)
     t = t.reshape(x.shape)
