@@ -11,6 +11,7 @@ import itertools
 import math
 import numbers
 import warnings
+import weakref
 from collections import namedtuple
 from fractions import Fraction
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -2766,6 +2767,16 @@ def _alias(x: Tensor, out: Tensor) -> Tensor:
     return out
 
 
+class _ViewRef(weakref.ref):
+    """A weak reference to a view x[i], kept in the version counter it shares with x (see getitem): a copy or a
+    pickle of the counter holds a dead one instead (NoneType, which called gives None), since views are not
+    copied with it."""
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple:
+        return type, (None,)
+
+
 def view_of(x: Tensor, out: Tensor) -> Tensor:
     """Mark out a view of x: it shares x's version counter, and detach_ refuses it (as torch's)."""
     x._share_version(out)._view = True
@@ -2779,8 +2790,13 @@ def getitem(x: Tensor, index: Any, op: str = "getitem", unique: bool = False) ->
     if first:
         x = _alias(x, GetItem(first)(x))
     out = _alias(x, GetItem(index, unique)(x))
-    if not first and out._vc is not None and out._vc is x._vc:  # (a view of x: basic indexing)
+    vc = out._vc
+    if not first and vc is not None and vc is x._vc:  # (a view of x: basic indexing)
         out._base = (x, index)  # (an in-place op on it writes through x, see Tensor._apply_in_place)
+        vc.append(_ViewRef(out))  # (the counter lists the live views: a write to x rebases them, _view_family)
+        n = len(vc)
+        if n >= 32 and not n & (n - 1):  # (the dead ones dropped now and then: at 32, 64, 128, ... entries)
+            vc[1:] = [r for r in vc[1:] if r() is not None]
     return out
 
 

@@ -1270,9 +1270,10 @@ class Tensor:
     @property
     def _version(self) -> int:
         """How many in-place changes this tensor's memory has seen, so backward can tell a saved tensor
-        was changed. The counter (``_vc``, a one-element list made on first need) is shared by every
-        tensor that aliases the same memory: detach(), Tensor(t), and the views that basic indexing,
-        reshape and permute return (as in torch; see ops._alias). None means version 0, no alias yet."""
+        was changed. The counter (``_vc``, a list made on first need: the count, then weak references to the live
+        views x[i] of basic indexing, see _view_family) is shared by every tensor that aliases the same memory:
+        detach(), Tensor(t), and the views that basic indexing, reshape and permute return (as in torch; see
+        ops._alias). None means version 0, no alias yet."""
         return 0 if self._vc is None else self._vc[0]
 
     def _share_version(self, view: "Tensor") -> "Tensor":
@@ -1774,12 +1775,14 @@ class Tensor:
         _autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 
     # ------------------------------------------------------------------ in place
-    def _write(self, op: str, index: tuple, value: Any, first: tuple = (), shared_ok: bool = False) -> None:
+    def _write(self, op: str, index: tuple, value: Any, first: tuple = (), family: Optional[tuple] = None) -> None:
         """data[first][index] = value in place (``first``: integers applied before index arrays, see
         ops._ints_first), then bump the version counter (shared with every alias), so backward can tell a
         saved tensor changed. While the graph is recorded (this tensor or the value requires grad) the tensor
         becomes an ops.SetItem node, as torch's CopySlices: the gradient skips the written positions and reaches
-        the value there. A write that fails leaves data and version as they were."""
+        the value there; a view x[i] writes through x, and the views of the memory are rebased on the written x
+        (see _view_family, which ``family`` is when a view's write comes through here). A write that fails leaves
+        data and version as they were."""
         if value is None:
             raise TypeError(f"{op}: cannot write None into a tensor (as torch; numpy would write nan)")
         if isinstance(value, (list, tuple)) and _mode.grad_enabled and True in [
@@ -1797,12 +1800,15 @@ class Tensor:
                 raise RuntimeError(f"{op}: the value (shape {value.shape}, a view of this tensor's memory) shares "
                                    "the memory written, which a graph cannot follow; write a clone() of it "
                                    "(x[0] = x[1].clone())")
-            if not shared_ok and self._base is not None and self._only_viewed_by(self._base[0]):
-                # a view x[i] alone with its base: the write as an in-place op on the view, which goes through x
+            if family is None and (self._base is not None or (self._vc is not None and len(self._vc) > 1)):
+                family = self._view_family(op)  # (views x[i] of this memory, or this tensor one of them)
+            if family is not None and self._base is not None:
+                # a view x[i]: the write as an in-place op on the view, which goes through x
                 const, args = (None, (value,)) if isinstance(value, Tensor) else (value, ())
-                self._apply_in_place(op, lambda t: _ops.SetItem(op, first, index, const)(t, *args), *args)
+                self._apply_in_place(op, lambda t: _ops.SetItem(op, first, index, const)(t, *args), *args,
+                                     family=family)
                 return
-            recording = self._check_recordable(op, shared_ok)
+            recording = self._check_recordable(op, family is not None)
         if isinstance(value, Tensor) and value.device != self.device:
             value = value.to(self.device)
         elif hasattr(value, "shape") and not isinstance(value, Tensor):
@@ -1820,6 +1826,10 @@ class Tensor:
         self._bump_version()
         if recording:
             self._become(out)
+            if family is not None:
+                basic = not first and _ops._is_basic(index)
+                _rebase_views(family[1], self.array[index if Ellipsis in index else index + (Ellipsis,)]
+                              if basic else self.array)
 
     def _bump_version(self) -> None:
         """Count one in-place change of this memory (optimizers, init and load_state_dict write .array
@@ -1843,19 +1853,21 @@ class Tensor:
         base = getattr(data, "base", None)
         return sys.getrefcount(data), 0 if base is None else sys.getrefcount(base), getattr(base, "base", None) is None
 
-    def _memory_shared(self, base_holders: int = 0) -> bool:
-        """Whether anything but this tensor (and ``base_holders`` more references to the array it views, its base
-        Tensor's, see _only_viewed_by) holds its memory: another reference to its array (a view's base, an alias, a
-        saved output) or, for a view, to the array it views (numpy points every view at the owning array, so any
-        other view of the memory counts). By reference counts, against those measured at import for a view alone
-        with its memory (how many references the interpreter itself holds varies between versions)."""
+    def _memory_shared(self, base_holders: int = 0, data_holders: int = 0) -> bool:
+        """Whether anything but this tensor (and ``data_holders`` more references to its array and ``base_holders``
+        to the array it views: its views' arrays, see _view_family) holds its memory: another reference to its array
+        (a view's base, an alias, a saved output) or, for a view, to the array it views (numpy points every view at
+        the owning array, so any other view of the memory counts). By reference counts, against those measured at
+        import for a view alone with its memory (how many references the interpreter itself holds varies between
+        versions)."""
         data_refs, base_refs, base_owns = self._reference_counts()
-        return data_refs > _SOLE_REFERENCES[0] or base_refs > _SOLE_REFERENCES[1] + base_holders or not base_owns
+        return data_refs > _SOLE_REFERENCES[0] + data_holders or base_refs > _SOLE_REFERENCES[1] + base_holders \
+            or not base_owns
 
     def _check_recordable(self, op: str, shared_ok: bool = False) -> bool:
         """Refuse an in-place change that a recorded graph could not follow: a leaf that requires grad (torch
         refuses it too) and memory that anything else holds (a view, detach(), an output an op saved), unless
-        ``shared_ok`` (a write through the one view that shares it, see _apply_in_place). True: record it. Under
+        ``shared_ok`` (views x[i] alone share it, see _view_family). True: record it. Under
         no_grad kept recording for forward AD (_mode.forced), such a change to a tensor outside the graph (no
         grad_fn) is made unrecorded instead (False), as no_grad would: a parameter update or an initialiser inside a
         dual level; one in the graph, which may carry a tangent, is refused as with grad on."""
@@ -1881,21 +1893,25 @@ class Tensor:
             old._hooks.remove(retains[0])  # (retain_grad registers one hook a tensor)
             self.retain_grad()
 
-    def _apply_in_place(self, op: str, fn: Callable[["Tensor"], "Tensor"], *operands: Any) -> "Tensor":
+    def _apply_in_place(self, op: str, fn: Callable[["Tensor"], "Tensor"], *operands: Any,
+                        family: Optional[tuple] = None) -> "Tensor":
         """This tensor replaced by fn(self), as torch's in-place ops (``x += y``, ``x.mul_(y)``, ``F.relu(x,
         inplace=True)``; ``operands`` are fn's other inputs): fn's result is written into this tensor's memory (views
         see it), and while the graph is recorded (this tensor or an operand requires grad) the tensor becomes fn's
         node, applied to a copy of the old values: torch's values and gradients, not its memory saving. A node that
-        saved the old values sees the version move on and refuses to backpropagate, as in torch. A view x[i] (basic
-        indexing) alone with its base goes through the base: x records x[i] = fn(x[i]) (torch's CopySlices) and the
-        view reads the written x. Otherwise refused while recording where _check_recordable says."""
+        saved the old values sees the version move on and refuses to backpropagate, as in torch. Where views x[i]
+        (basic indexing) and their base alone hold the memory (see _view_family, ``family`` when it was found
+        already), a view goes through its base: x records x[i] = fn(x[i]) (torch's CopySlices), and every view,
+        this one too, is rebased on the written x, as torch's views are. Otherwise refused while recording where
+        _check_recordable says."""
         recording = _mode.grad_enabled and (self._requires_grad or True in [
             isinstance(o, Tensor) and o._requires_grad for o in operands])
         self._check_view_in_graph(op)
-        base = self._base[0] if recording and self._base is not None else None
-        if recording and (base is None or not self._only_viewed_by(base)):
-            base = None
-            recording = self._check_recordable(op)
+        if recording and family is None and (self._base is not None or (self._vc is not None and len(self._vc) > 1)):
+            family = self._view_family(op)  # (views x[i] of this memory, or this tensor one of them)
+        through = recording and family is not None and self._base is not None  # (a view: written through its base)
+        if recording and not through:
+            recording = self._check_recordable(op, family is not None)
         if recording:
             old = Tensor._make(self.array.copy(), self.grad_fn, self._requires_grad)
             out = fn(old)
@@ -1915,15 +1931,16 @@ class Tensor:
         self._check_writable(op)
         if recording and out.dtype != self.dtype:  # (float64 into float32: the cast is in the graph too)
             out = out.astype(self.dtype)
-        if base is not None:  # a view x[index] whose base is alive: written as x[index] = out (torch's CopySlices)
-            index = self._base[1]
-            base._write(op, index, out, shared_ok=True)
-            self._become(_ops.GetItem(index)(base))  # (the view's node reads the written base)
+        if through:  # a view x[index]: written as x[index] = out (torch's CopySlices), which rebases this view too
+            base, index = self._base
+            base._write(op, index, out, family=family)
             return self
         self.array[...] = out.array
         self._bump_version()
         if recording:
             self._become(out)
+            if family is not None:
+                _rebase_views(family[1], self.array)
         return self
 
     def _restride_(self, op: str, view: Callable[["Tensor"], "Tensor"]) -> "Tensor":
@@ -1951,13 +1968,42 @@ class Tensor:
                                "grad on (torch refuses it too); change it under no_grad(), or make the view with "
                                "grad on")
 
-    def _only_viewed_by(self, base: "Tensor") -> bool:
-        """Whether this view's memory is held by nothing but itself and its base Tensor (no other view, alias or
-        saved output): an in-place op on it may then go through the base, whose graph sees it. Not a view that left
-        the base's graph (made under no_grad, or a leaf given requires_grad_()): torch refuses those too."""
-        if self._requires_grad != base._requires_grad or (self._requires_grad and self.grad_fn is None):
-            return False
-        return self.array.base is base.array and not self._memory_shared(base_holders=1)
+    def _view_family(self, op: str) -> Optional[Tuple["Tensor", List["Tensor"]]]:
+        """(root, views): the tensor x this one views by basic indexing (through views of views; itself if it views
+        none) and x's live views x[i], oldest first (the version counter lists them, see ops.getitem), when those
+        alone hold x's memory and each is in the graph as its base is; an in-place change to any of them is then
+        written into x (torch's CopySlices) and every view is rebased on the written x (_rebase_views), as torch's
+        views are. None without such views, or where something else holds the memory (a view of another kind,
+        detach(), an output saved for backward). A view that left its base's graph (made under no_grad, or a leaf
+        given requires_grad_()) is refused, naming ``op``: torch refuses those too."""
+        root = self
+        while root._base is not None:
+            root = root._base[0]
+        vc = root._vc
+        if vc is None or len(vc) < 2:
+            return None
+        owns = root.array.base is None  # (numpy points a view's array at the array that owns the memory)
+        views = []
+        for ref in vc[1:]:
+            view = ref()
+            if view is None or view._base is None:
+                continue
+            base = top = view._base[0]
+            while top._base is not None:
+                top = top._base[0]
+            if top is not root or view.array.base is not (root.array if owns else root.array.base) or \
+                    view._reference_counts()[0] > _SOLE_REFERENCES[0]:
+                return None
+            if view._requires_grad != base._requires_grad or (view._requires_grad and view.grad_fn is None):
+                raise RuntimeError(f"{op}: a view (shape {view.shape}) of this memory was made under no_grad, or given "
+                                   "requires_grad_(), so it is out of its base's graph, which an in-place change with "
+                                   "grad on would leave it (torch refuses it too); make the view and the change both "
+                                   "with grad on, or both under no_grad()")
+            views.append(view)
+        vc[1:] = [_ops._ViewRef(v) for v in views]  # (the dead ones dropped)
+        if not views or root._memory_shared(0 if owns else len(views), len(views) if owns else 0):
+            return None
+        return root, views
 
     def __setitem__(self, index: Any, value: Any) -> None:
         first, index = _ops.normalize_index(self, index, "setitem")
@@ -3698,6 +3744,19 @@ def _byte_offset(a: Any) -> int:
 
 
 _SOLE_REFERENCES = Tensor._make(np.empty(2)[:1])._reference_counts()  # (see Tensor._memory_shared)
+
+
+def _rebase_views(views: List[Tensor], written: Any) -> None:
+    """Each view x[i] of a tensor x written in place made x[i] of the written x in the graph (oldest first, so a
+    view of a view reads its rebased base), as torch regenerates a view's grad_fn after its base changed; not a view
+    whose memory lies outside the bounds of ``written`` (the array written), whose values, and so gradient, the
+    write did not change (rows h[t] kept while the next is written stay as they are), unless it joins the graph
+    (x did not require grad before: torch's views of it then do)."""
+    shares = xp_of(written).may_share_memory
+    for view in views:
+        if not view._requires_grad or shares(view.array, written):
+            base, index = view._base
+            view._become(_ops.GetItem(index)(base))
 
 from . import autograd as _autograd  # noqa: E402  (the engine walks Tensors and Functions)
 from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensors)
