@@ -145,7 +145,76 @@ def test_as_strided_shares_memory_and_versions(device):
         x.as_strided((3,), (0,)).add_(1)
     r = p * 1
     with pytest.raises(RuntimeError, match="shares its memory"):
-        r.as_strided((2,), (2,)).mul_(2)
+        r.as_strided((2, 2), (1, 1)).mul_(2)  # (its elements overlap: torch's in-place result depends on the order)
+
+
+_STRIDED_IN_PLACE = {  # name: f(x, w) -> a tensor, with in-place changes to, or under, as_strided views
+    "mul_ on a view": lambda x, w: _strided_then(x, lambda r, v: v.mul_(w[:2]), lambda r, v: (r * r).sum()),
+    "view read after": lambda x, w: _strided_then(x, lambda r, v: v.mul_(3), lambda r, v: (v * v).sum() * w[0]),
+    "setitem into a view": lambda x, w: _strided_then(x, lambda r, v: v.__setitem__(0, w[0] * 7),
+                                                      lambda r, v: (r * r).sum() + v.sum()),
+    "base written under a view": lambda x, w: _strided_then(x, lambda r, v: r.mul_(w[0]), lambda r, v: (v * v).sum()),
+    "view of a slice, default offset": lambda x, w: _strided_then(
+        x, lambda r, v: r[2:].as_strided((2, 2), (1, 3)).add_(w[:2]), lambda r, v: (r * r).sum() + v.sum()),
+    "a row of a view": lambda x, w: _strided_then(x, lambda r, v: v[1].sub_(w[1]), lambda r, v: (r * v.sum()).sum()),
+    "a view beside getitem's": lambda x, w: _strided_then(x, lambda r, v: r[1:3].mul_(w[:2]),
+                                                          lambda r, v: (v.exp() * r[0]).sum()),
+}
+
+
+def _strided_then(x, change, loss):
+    r = x * 1
+    v = r.as_strided((2, 2), (2, 1), 1) if x.ndim == 1 else None
+    change(r, v)
+    return loss(r, v)
+
+
+@pytest.mark.parametrize("case", list(_STRIDED_IN_PLACE))
+def test_in_place_through_as_strided_views_as_torchs(device, case):
+    """An in-place op on x.as_strided(...) of a tensor in the graph (torch records it as a CopySlices of x) is written
+    into x, recorded as as_strided_scatter, and x's views are rebased on the written x, as getitem's: values and
+    gradients against torch's in float64."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal(8), rng.standard_normal(2)
+    results = []
+    for lib in (tg, torch):
+        kw = {"device": device} if lib is tg else {}
+        x, w = (lib.tensor(v, dtype=lib.float64, requires_grad=True, **kw) for v in (a, b))
+        out = _STRIDED_IN_PLACE[case](x, w)
+        out.backward()
+        results.append([out.detach().cpu().numpy()] + [t.grad.cpu().numpy() for t in (x, w)])
+    for g, e in zip(*results):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-14)
+
+
+@with_fixtures
+@given(n=st.integers(1, 10), data=st.data())
+def test_in_place_on_an_as_strided_view_values_and_gradients(device, n, data):
+    """y.as_strided(size, stride, offset).mul_(w) on a non-leaf y, for geometries whose elements do not overlap: y
+    is written where the view lies, and the view reads the written y (central differences, second order too)."""
+    dims = data.draw(st.integers(1, 2), label="dims")
+    size = tuple(data.draw(st.lists(st.integers(1, 3), min_size=dims, max_size=dims), label="size"))
+    stride = tuple(data.draw(st.lists(st.integers(1, 4), min_size=dims, max_size=dims), label="stride"))
+    positions = np.zeros(size, dtype=np.int64)
+    for d, (k, s) in enumerate(zip(size, stride)):
+        positions = positions + (np.arange(k) * s).reshape((-1,) + (1,) * (dims - 1 - d))
+    assume(len(np.unique(positions)) == positions.size and positions.max() < n)
+    offset = data.draw(st.integers(0, n - 1 - int(positions.max())), label="offset")
+    a, v = data.draw(arrays((n,)), label="x"), data.draw(arrays(size), label="w")
+
+    def change(x, w):
+        y = x * 1
+        view = y.as_strided(size, stride, offset)
+        view.mul_(w)
+        return y, view * 1
+
+    def ref(x, w):
+        y = np.array(x, dtype=np.float64)
+        y[positions + offset] *= w
+        return y, y[positions + offset]
+
+    check_op(change, ref, [a, v], device, gradgrad=True)
 
 
 def test_as_strided_in_place_and_copy(device):

@@ -3309,7 +3309,35 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {_kind(input)}")
     size, stride, offset = strided_geometry(input.array, size, stride, storage_offset, op)
-    return view_of(input, AsStrided(size, stride, offset)(input))
+    out = view_of(input, AsStrided(size, stride, offset)(input))
+    root = input
+    while root._base is not None:
+        root = root._base[0]
+    a = root.array
+    if root._vc is out._vc and a.base is None and a.flags.c_contiguous and not _maybe_overlapping((size, stride, 0)) \
+            and (backend.data_ptr(a), a.nbytes) == backend.storage_span(a):
+        # (a view of a tensor that is its whole memory block: an in-place op on it writes through that tensor,
+        # which records as_strided_scatter, and a write to the tensor rebases it, as getitem's views; see StridedView)
+        out._base = (root, StridedView(size, stride, offset))
+        out._vc.append(_ViewRef(out))
+    return out
+
+
+class StridedView:
+    """Where a view y = x.as_strided(size, stride, offset) lies in the memory of x, the tensor that is the whole
+    block, kept as y's place in x (y._base[1], where getitem's views keep their index): ``view`` makes y again (a
+    view rebased on a written x), ``scatter`` writes values there (an in-place op on y, recorded on x)."""
+
+    __slots__ = ("size", "stride", "offset")
+
+    def __init__(self, size: tuple, stride: tuple, offset: int) -> None:
+        self.size, self.stride, self.offset = size, stride, offset
+
+    def view(self, x: Tensor) -> Tensor:
+        return AsStrided(self.size, self.stride, self.offset)(x)
+
+    def scatter(self, x: Tensor, src: Tensor) -> Tensor:
+        return as_strided_scatter(x, src, self.size, self.stride, self.offset)
 
 
 @complex_ok

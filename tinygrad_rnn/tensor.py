@@ -1933,7 +1933,10 @@ class Tensor:
             out = out.astype(self.dtype)
         if through:  # a view x[index]: written as x[index] = out (torch's CopySlices), which rebases this view too
             base, index = self._base
-            base._write(op, index, out, family=family)
+            if type(index) is _ops.StridedView:  # (x.as_strided's view: x records as_strided_scatter)
+                base._apply_in_place(op, lambda t: index.scatter(t, out), out, family=family)
+            else:
+                base._write(op, index, out, family=family)
             return self
         self.array[...] = out.array
         self._bump_version()
@@ -1983,7 +1986,7 @@ class Tensor:
         if vc is None or len(vc) < 2:
             return None
         owns = root.array.base is None  # (numpy points a view's array at the array that owns the memory)
-        views = []
+        views, strided = [], 0
         for ref in vc[1:]:
             view = ref()
             if view is None or view._base is None:
@@ -1991,8 +1994,12 @@ class Tensor:
             base = top = view._base[0]
             while top._base is not None:
                 top = top._base[0]
-            if top is not root or view.array.base is not (root.array if owns else root.array.base) or \
-                    view._reference_counts()[0] > _SOLE_REFERENCES[0]:
+            if view.array.base is None and backend.is_cupy_array(view.array) and \
+                    view.array.data.mem is root.array.data.mem:
+                strided += 1  # (a CuPy as_strided view holds the allocation, not the array: see backend.strided_view)
+            elif view.array.base is not (root.array if owns else root.array.base):  # (no local: it would count)
+                return None
+            if top is not root or view._reference_counts()[0] > _SOLE_REFERENCES[0]:
                 return None
             if view._requires_grad != base._requires_grad or (view._requires_grad and view.grad_fn is None):
                 raise RuntimeError(f"{op}: a view (shape {view.shape}) of this memory was made under no_grad, or given "
@@ -2001,7 +2008,8 @@ class Tensor:
                                    "with grad on, or both under no_grad()")
             views.append(view)
         vc[1:] = [_ops._ViewRef(v) for v in views]  # (the dead ones dropped)
-        if not views or root._memory_shared(0 if owns else len(views), len(views) if owns else 0):
+        holders = len(views) - strided
+        if not views or root._memory_shared(0 if owns else holders, holders if owns else 0):
             return None
         return root, views
 
@@ -3756,7 +3764,7 @@ def _rebase_views(views: List[Tensor], written: Any) -> None:
     for view in views:
         if not view._requires_grad or shares(view.array, written):
             base, index = view._base
-            view._become(_ops.GetItem(index)(base))
+            view._become(index.view(base) if type(index) is _ops.StridedView else _ops.GetItem(index)(base))
 
 from . import autograd as _autograd  # noqa: E402  (the engine walks Tensors and Functions)
 from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensors)
