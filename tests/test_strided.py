@@ -217,6 +217,42 @@ def test_in_place_on_an_as_strided_view_values_and_gradients(device, n, data):
     check_op(change, ref, [a, v], device, gradgrad=True)
 
 
+def test_empty_slices_keep_torchs_storage_offset(device):
+    """numpy points an empty slice at its block's start; torch's starts where the slice does (clamped to the dim), so
+    storage_offset() and as_strided's default offset read from there (x[4:4].as_strided((2,), (1,)) is x[4:6]).
+    Not past the memory's end, where torch's may start (m[2:, 3:] of an m (2, 3, 4): 36 elements into 24; here 0)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    t, m = torch.arange(6.0, dtype=torch.float64), torch.arange(24.0, dtype=torch.float64).reshape(2, 3, 4)
+    x, y = tg.arange(6.0, dtype=tg.float64, device=device), tg.arange(24.0, dtype=tg.float64, device=device)
+    y = y.reshape(2, 3, 4)
+    cases = [(slice(10, None),), (slice(-2, 1),), (slice(3, 3, 2),), (slice(5, 3),), (slice(-10, 0),)]
+    for _ in range(40):  # (random slices of m, some empty, with ints and None among them)
+        index = []
+        for n in (2, 3, 4):
+            kind = rng.integers(3)
+            ends = [int(v) for v in rng.integers(-n - 1, n + 2, 2)]
+            index.append(int(rng.integers(-n, n)) if kind == 0 else slice(*ends, int(rng.integers(1, 3))))
+        if rng.integers(2):
+            index.insert(int(rng.integers(len(index) + 1)), None)
+        cases.append(tuple(index))
+    checked = 0
+    for index in cases:
+        mine, theirs = (x, t) if len(index) == 1 else (y, m)
+        a, b = mine[index], theirs[index]
+        assert a.shape == tuple(b.shape)
+        if b.storage_offset() > theirs.numel():  # (torch's may lie past the memory, where numpy cannot point)
+            continue
+        assert a.storage_offset() == b.storage_offset(), index
+        if b.numel() == 0:
+            checked += 1
+            if b.storage_offset() + 2 <= theirs.numel():
+                got = a.as_strided((2,), (1,)).tolist()
+                assert got == b.as_strided((2,), (1,)).tolist(), index
+    assert checked > 10
+    assert x[4:4].as_strided((2,), (1,)).tolist() == [4.0, 5.0] and x[6:].reshape(0, 3).storage_offset() == 6
+
+
 def test_as_strided_in_place_and_copy(device):
     """as_strided_ restrides the tensor itself (its version moves on; recorded on a non-leaf, refused on a leaf
     that requires grad); as_strided_copy is a contiguous copy with the view's gradient."""

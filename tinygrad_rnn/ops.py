@@ -2659,6 +2659,8 @@ class GetItem(Function):
             out = x[self.index]
             if isinstance(out, np.generic):  # numpy gives a scalar (a copy) for x[i, j]; x[i, j, ...] is a 0-d view
                 out = x[self.index + (Ellipsis,)]
+            elif out.size == 0 and x.size and _is_basic(self.index):  # (numpy points it at x's start: see below)
+                out = _empty_view(x, self.index, out)
             return out
         except IndexError as e:
             raise IndexError(f"getitem: index {show_index(self.index)} does not fit a tensor of shape "
@@ -2745,6 +2747,29 @@ class SetItem(Function):
         if gv.dtype.kind == "c" and self.v_dtype.kind != "c":  # (a real value written into a complex tensor)
             gv = gv.real
         return gx, (gv if gv.dtype == self.v_dtype else gv.astype(self.v_dtype))
+
+
+def _empty_view(x: Any, index: tuple, out: Any) -> Any:
+    """out = x[index] (basic, empty) placed where torch's view starts: numpy adds no offset for a dim sliced empty,
+    so x[6:] of 6 elements would start at x's first element, and storage_offset() and as_strided's default offset
+    would read 0; torch's starts at the slice's start, clamped to the dim (x[6:], x[10:]: 6; m[1:, 4:] of a (3, 4)
+    m: 8). Integers and slice starts times x's strides, as torch's select and slice."""
+    if [i for i in index if type(i) is bool]:  # (a bool adds a dim of 0 or 1: advanced indexing, not a start)
+        return out
+    index = list(index)
+    if Ellipsis in index:
+        k = index.index(Ellipsis)
+        index[k:k + 1] = [slice(None)] * (x.ndim - len([i for i in index if i is not None]) + 1)
+    offset, d = _byte_offset(x) // x.itemsize, 0
+    for i in index:
+        if i is None:
+            continue
+        n, step = x.shape[d], x.strides[d] // x.itemsize
+        offset += (i.indices(n)[0] if type(i) is slice else int(i) % n) * step
+        d += 1
+    view = backend.strided_view(x, out.shape, tuple(s // x.itemsize for s in out.strides), offset,
+                                getattr(x.flags, "writeable", True))  # (CuPy's arrays are always writable)
+    return view if _byte_offset(view) // x.itemsize == offset else out  # (memory numpy cannot place it in: as it is)
 
 
 def show_index(index: tuple) -> str:
