@@ -147,6 +147,35 @@ def test_update_on_device_and_float32(cls, ref, kw, device):
     np.testing.assert_allclose(got[-1], want[-1], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
+                                  "RAdam", "ASGD", "Rprop"])
+def test_a_step_moves_the_state_tensors_versions_on(device, name):
+    """The state Tensors are updated in place, so their versions move on at each step, as torch's (whose counts
+    differ: one per in-place op it runs), and a graph that saved one refuses to backpropagate afterwards."""
+    torch = pytest.importorskip("torch")
+    kw = {"momentum": 0.9} if name == "SGD" else {}
+    p = tg.nn.Parameter(tg.randn(3, dtype=tg.float64, device=device))
+    q = torch.nn.Parameter(torch.randn(3, dtype=torch.float64))
+    p.grad, q.grad = tg.ones_like(p), torch.ones_like(q)
+    opt, ref = getattr(optim, name)([p], lr=0.1, **kw), getattr(torch.optim, name)([q], lr=0.1, **kw)
+    opt.step()
+    ref.step()
+    before = {k: v._version for k, v in opt.state[p].items() if isinstance(v, tg.Tensor)}
+    first = {k: v._version for k, v in ref.state[q].items() if isinstance(v, torch.Tensor)}
+    assert sorted(before) == sorted(first)
+    w = tg.ones(3, dtype=tg.float64, device=device, requires_grad=True)
+    key = [k for k in before if opt.state[p][k].shape == (3,)][0]
+    saved = w * opt.state[p][key]  # (saves the state tensor)
+    opt.step()
+    ref.step()
+    for k, v in ref.state[q].items():
+        if isinstance(v, torch.Tensor):
+            assert v._version > first[k]
+            assert opt.state[p][k]._version > before[k]
+    with pytest.raises(RuntimeError, match="changed in place"):
+        saved.sum().backward()
+
+
 def test_sgd_momentum_by_hand():
     # p = 1, lr = 0.1, momentum 0.9, grads 1, 2, 3: b = 1, 2.9, 5.61; p = 0.9, 0.61, 0.049
     assert np.allclose(np.ravel(run(optim.SGD, dict(lr=0.1, momentum=0.9), np.array([1.0]),

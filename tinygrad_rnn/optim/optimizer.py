@@ -408,6 +408,13 @@ class Optimizer:
                         self._update(p, grad, state, group)
                     if state:  # (SGD without momentum keeps nothing: p gets no entry, as in torch's state_dict)
                         self.state[p] = state
+                        for key in state:  # (the state Tensors were written in place too: t._bump_version(),
+                            t = state[key]  # without a call per tensor on this loop)
+                            if t.__class__ is Tensor:
+                                if t._vc is None:
+                                    t._vc = [1]
+                                else:
+                                    t._vc[0] += 1
                     p._bump_version()  # a graph that saved p's old values must not backpropagate with these
         return loss
 
