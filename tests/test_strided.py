@@ -251,6 +251,11 @@ def test_empty_slices_keep_torchs_storage_offset(device):
                 assert got == b.as_strided((2,), (1,)).tolist(), index
     assert checked > 10
     assert x[4:4].as_strided((2,), (1,)).tolist() == [4.0, 5.0] and x[6:].reshape(0, 3).storage_offset() == 6
+    e, f = x[4:4], t[4:4]
+    e.resize_(2)
+    f.resize_(2)
+    x[5], t[5] = 50.0, 50.0  # (the grown slice still views the memory there)
+    assert e.tolist() == f.tolist() == [4.0, 50.0] and e.storage_offset() == f.storage_offset() == 4
 
 
 def test_as_strided_in_place_and_copy(device):

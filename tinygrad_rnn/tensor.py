@@ -2070,8 +2070,8 @@ class Tensor:
         storage offset, its strides ignored, so a tensor shrunk and grown back, or a view grown inside the memory it
         views, sees the elements there and still shares them. Where that memory is too small, new memory holding a
         copy of it and zeros after (torch's are uninitialised; torch grows the storage itself, so other tensors on
-        it move too, where here they keep the old memory); an empty tensor always gets new zeroed memory (numpy
-        loses an empty view's offset). Its own size leaves it unchanged. Refused on a tensor that requires grad, as
+        it move too, where here they keep the old memory); an empty slice too (x[6:6].resize_(2) views x[6:8], as
+        torch's: see ops._empty_view). Its own size leaves it unchanged. Refused on a tensor that requires grad, as
         torch's."""
         op = "resize_"
         shape = _creation._sizes(sizes, None, op)
@@ -2081,8 +2081,7 @@ class Tensor:
             return self
         a = self.array if not isinstance(self.array, np.generic) else np.array(self.array)
         n, strides = math.prod(shape), tuple(math.prod(shape[d + 1:]) for d in range(len(shape)))
-        # (an empty tensor's offset is not known: numpy points an empty slice, x[6:], at its block's start)
-        offset, nbytes = (self.storage_offset(), backend.storage_span(a)[1]) if a.size else (0, 0)
+        offset, nbytes = self.storage_offset(), backend.storage_span(a)[1]
         if (offset + n) * a.itemsize <= nbytes:
             data = backend.strided_view(a, shape, strides, offset, True)
         else:
