@@ -217,6 +217,20 @@ def test_in_place_on_an_as_strided_view_values_and_gradients(device, n, data):
     check_op(change, ref, [a, v], device, gradgrad=True)
 
 
+def test_views_made_at_every_step_do_not_grow_their_bases_version_counter(device):
+    """The counter lists the live views x[i] and x.as_strided(...) by weak reference (for in-place writes), dropping
+    the dead ones now and then: a tensor viewed at every step holds a bounded list."""
+    x = tg.zeros(10, device=device) * 1
+    for i in range(1000):
+        x.as_strided((2,), (1,), i % 8)
+    assert len(x._vc) < 64
+    for i in range(1000):
+        x[i % 8].as_strided((2,), (1,))
+    assert len(x._vc) < 64
+    kept = [x[i % 10] for i in range(100)]
+    assert len(x._vc) > 100 and all(v._base[0] is x for v in kept)
+
+
 def test_empty_slices_keep_torchs_storage_offset(device):
     """numpy points an empty slice at its block's start; torch's starts where the slice does (clamped to the dim), so
     storage_offset() and as_strided's default offset read from there (x[4:4].as_strided((2,), (1,)) is x[4:6]).

@@ -2818,11 +2818,27 @@ def getitem(x: Tensor, index: Any, op: str = "getitem", unique: bool = False) ->
     vc = out._vc
     if not first and vc is not None and vc is x._vc:  # (a view of x: basic indexing)
         out._base = (x, index)  # (an in-place op on it writes through x, see Tensor._apply_in_place)
-        vc.append(_ViewRef(out))  # (the counter lists the live views: a write to x rebases them, _view_family)
-        n = len(vc)
-        if n >= 32 and not n & (n - 1):  # (the dead ones dropped now and then: at 32, 64, 128, ... entries)
-            vc[1:] = [r for r in vc[1:] if r() is not None]
+        vc.append(_ViewRef(out))  # (register_view's work, inline: no call per index. The counter lists the live
+        n = len(vc)  # views: a write to x rebases them, see Tensor._view_family)
+        if n >= 32 and not n & (n - 1):
+            _drop_dead_views(vc)
     return out
+
+
+def register_view(out: Tensor) -> None:
+    """List the view out (its _base set) in the version counter it shares with its base, by weak reference, so an
+    in-place write to the base finds and rebases it (Tensor._view_family); getitem does the same inline."""
+    vc = out._vc
+    vc.append(_ViewRef(out))
+    n = len(vc)
+    if n >= 32 and not n & (n - 1):
+        _drop_dead_views(vc)
+
+
+def _drop_dead_views(vc: list) -> None:
+    """The views a version counter lists (see getitem, as_strided) that are gone dropped; called where it holds 32,
+    64, 128, ... entries, so a tensor viewed at every step does not grow it without end."""
+    vc[1:] = [r for r in vc[1:] if r() is not None]
 
 
 def _ints_first(index: list) -> Tuple[tuple, tuple]:
@@ -3344,7 +3360,7 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
         # (a view of a tensor that is its whole memory block: an in-place op on it writes through that tensor,
         # which records as_strided_scatter, and a write to the tensor rebases it, as getitem's views; see StridedView)
         out._base = (root, StridedView(size, stride, offset))
-        out._vc.append(_ViewRef(out))
+        register_view(out)
     return out
 
 
