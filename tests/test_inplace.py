@@ -159,7 +159,7 @@ def test_in_place_refuses_a_leaf_that_requires_grad():
     assert a._version == 0
 
 
-@pytest.mark.parametrize("case", ["reshaped view", "transposed view beside an index view", "detached alias",
+@pytest.mark.parametrize("case", ["reshaped view", "transposed view beside an index view", "detached view",
                                   "saved output"])
 def test_in_place_refuses_memory_something_else_holds(case):
     """Its graph would not see the change (torch tracks every view; this engine follows the views of basic indexing,
@@ -171,8 +171,8 @@ def test_in_place_refuses_memory_something_else_holds(case):
         keep = x.reshape(12)
     elif case == "transposed view beside an index view":
         keep, x = x.T, x[1]
-    elif case == "detached alias":
-        keep = x.detach()
+    elif case == "detached view":
+        keep = x[1].detach()
     else:
         x = a.exp()
     before = x.numpy().copy()
@@ -920,7 +920,15 @@ _WITH_VIEWS = {  # name: f(lib, x, w) -> a tensor, in-place writes while other v
     "x[i] += view": lambda lib, x, w: _add_a_view(x),
     "rows of a buffer, each kept": lambda lib, x, w: _rows(lib, x),
     "base without grad takes a value that has it": lambda lib, x, w: _plain_base(lib, x, w),
+    "base scaled under detach() and a view": lambda lib, x, w: _under_detach(x, w),
 }
+
+
+def _under_detach(x, w):
+    k = x * 1
+    d, v = k.detach(), k[0]
+    k.mul_(w)
+    return (k * d).sum() + (v * v).sum()
 
 
 def _k_write_beside(x, w):

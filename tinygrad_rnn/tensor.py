@@ -1986,9 +1986,11 @@ class Tensor:
         if vc is None or len(vc) < 2:
             return None
         owns = root.array.base is None  # (numpy points a view's array at the array that owns the memory)
-        views, strided = [], 0
+        views, strided, aliases = [], 0, 0
         for ref in vc[1:]:
             view = ref()
+            if view is not None and view._base is None and view is not root and view.array is root.array:
+                aliases += 1  # (root.detach(): it holds root's array and reads the written values, as torch's)
             if view is None or view._base is None:
                 continue
             base = top = view._base[0]
@@ -2007,9 +2009,9 @@ class Tensor:
                                    "grad on would leave it (torch refuses it too); make the view and the change both "
                                    "with grad on, or both under no_grad()")
             views.append(view)
-        vc[1:] = [_ops._ViewRef(v) for v in views]  # (the dead ones dropped)
+        vc[1:] = [r for r in vc[1:] if r() is not None]  # (the dead ones dropped)
         holders = len(views) - strided
-        if not views or root._memory_shared(0 if owns else holders, holders if owns else 0):
+        if not (views or aliases) or root._memory_shared(0 if owns else holders, holders + aliases if owns else aliases):
             return None
         return root, views
 
@@ -2222,8 +2224,11 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A new leaf sharing this data, cut off from the graph (truncated BPTT uses this). As in
         torch it also shares the version counter: an in-place change through either is seen by
-        backward wherever the other was saved."""
-        return self._share_version(Tensor._make(self.array))
+        backward wherever the other was saved. It is listed in the counter too (ops.register_view), so this tensor
+        may be changed in place while it lives (it sees the change; see _view_family), as torch's."""
+        out = self._share_version(Tensor._make(self.array))
+        _ops.register_view(out)
+        return out
 
     def detach_(self) -> "Tensor":
         """Cut this tensor off the graph in place, as torch's (the truncated-BPTT idiom ``h.detach_()``): it becomes
