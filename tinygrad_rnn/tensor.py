@@ -2011,7 +2011,8 @@ class Tensor:
             views.append(view)
         vc[1:] = [r for r in vc[1:] if r() is not None]  # (the dead ones dropped)
         holders = len(views) - strided
-        if not (views or aliases) or root._memory_shared(0 if owns else holders, holders + aliases if owns else aliases):
+        shared = root._memory_shared(0 if owns else holders, holders + aliases if owns else aliases)
+        if shared or not (views or aliases):
             return None
         return root, views
 
