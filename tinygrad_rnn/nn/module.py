@@ -10,9 +10,9 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tu
 import numpy as np
 
 from .. import backend
-from ..tensor import (Function, Tensor, _Handle, _mode, _OutputNode, complex_ok, get_default_dtype, in_memory_format,
-                      to_args)
-from ..tensor import memory_format as tensor_memory_format, _RuntimeValueError
+from ..tensor import (Function, Size, Tensor, _Handle, _mode, _OutputNode, _RuntimeValueError, complex_ok,
+                      get_default_dtype, in_memory_format, to_args)
+from ..tensor import memory_format as tensor_memory_format
 
 
 class Parameter(Tensor):
@@ -862,7 +862,7 @@ class Module:
         As torch's, each module (parents before children) runs its load pre-hooks and _load_from_state_dict on a
         copy of the dict (its '_metadata' giving local_metadata), then, after its children, its load post-hooks.
         Shapes must match; with strict=True missing and unexpected keys are errors too. All problems are reported
-        together, by name. Unless a module of the tree has load hooks, nothing is loaded when there is one (the
+        together, by name, in one RuntimeError with torch's messages. Unless a module of the tree has load hooks, nothing is loaded when there is one (the
         copies, and set_extra_state, wait until the whole dict has been checked); with hooks, which may rely on
         torch's order, each module is loaded as it is reached, as torch's, so an error comes after some were.
         ``assign=True`` (torch's) puts the values themselves in place of the parameters (new Parameters keeping
@@ -899,15 +899,14 @@ class Module:
 
         complex_ok(load)  # (machinery, as load_state_dict: complex values load as torch's)
         load(self, state_dict, "")
-        if errors.bad_type:
-            raise TypeError(f"{where}: expected Tensors or arrays as values: {'; '.join(errors.bad_type)}")
-        problems = ([f"wrong shapes: {'; '.join(errors.bad_shape)}"] if errors.bad_shape else []) + list(errors)
-
-        def strict_problems() -> List[str]:
-            return (([f"missing keys: {', '.join(missing)}"] if missing else []) +
-                    ([f"unexpected keys: {', '.join(unexpected)}"] if unexpected else [])) if strict else []
-        if problems or strict_problems():
-            raise _RuntimeValueError(f"{where}: " + " | ".join(problems + strict_problems()))
+        problems = errors.bad_type + errors.bad_shape + list(errors)
+        if strict:  # (torch's messages and order: missing, unexpected, then the rest)
+            quoted = lambda keys: ", ".join(f'"{k}"' for k in keys)  # noqa: E731
+            problems = ([f"Missing key(s) in state_dict: {quoted(missing)}. "] if missing else []) + \
+                ([f"Unexpected key(s) in state_dict: {quoted(unexpected)}. "] if unexpected else []) + problems
+        if problems:  # (a RuntimeError, as torch's; also a ValueError, as before)
+            raise _RuntimeValueError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" +
+                                     "\n\t".join(problems))
         for copy in errors.copies:
             copy()
         return IncompatibleKeys(missing, unexpected)
@@ -941,7 +940,8 @@ class Module:
                 continue
             value = state_dict[key]
             if not _is_array_like(value):
-                msg = f"value of key {key!r} is a {type(value).__name__}"
+                msg = (f'While copying the parameter named "{key}", expected torch.Tensor or Tensor-like object from '
+                       f"checkpoint but received {type(value)}")
                 error_msgs.bad_type.append(msg) if ours else error_msgs.append(msg)  # type: ignore[attr-defined]
                 continue
             arr = _foreign_array(value.array if isinstance(value, Tensor) else value)
@@ -953,7 +953,8 @@ class Module:
                 error_msgs.bad_shape.append(msg) if ours else error_msgs.append(msg)  # type: ignore[attr-defined]
                 continue
             if not is_lazy(old) and shape != old.shape:
-                msg = f"{key}: checkpoint {shape} vs model {old.shape}"
+                msg = (f"size mismatch for {key}: copying a param with shape {Size(shape)} from checkpoint, the shape "
+                       f"in current model is {Size(old.shape)}.")
                 error_msgs.bad_shape.append(msg) if ours else error_msgs.append(msg)  # type: ignore[attr-defined]
                 continue
             copy = functools.partial(self._load_one, name, old, value, arr, assign)
