@@ -428,6 +428,7 @@ def test_weight_norm_matches_torch_values_and_gradients_of_g_and_v(dim):
     np.testing.assert_allclose(m.weight.numpy(), t.weight.detach().numpy(), atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated:FutureWarning")
 @pytest.mark.parametrize("fused", [True, False])
 def test_weight_norm_of_an_lstm_hidden_weight_reaches_the_recurrence(fused):
     """AWD-LSTM's weight-normalized weight_hh_l0: the layer reads the weight the hook recomputed each call."""
@@ -452,6 +453,17 @@ def test_weight_norm_of_an_lstm_hidden_weight_reaches_the_recurrence(fused):
         m.zero_grad()
 
 
+def test_old_weight_norm_warns_as_torch_deprecated():
+    """nn.utils.weight_norm is deprecated in torch (a FutureWarning naming parametrizations.weight_norm, before any
+    check); a port written against it saw no warning here."""
+    with pytest.warns(FutureWarning, match=r"^`torch.nn.utils.weight_norm` is deprecated in favor of "
+                                           r"`torch.nn.utils.parametrizations.weight_norm`.$"):
+        weight_norm(nn.Linear(2, 2))
+    with pytest.warns(FutureWarning), pytest.raises(ValueError):
+        weight_norm(nn.Linear(2, 2), "nope")
+
+
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated:FutureWarning")
 def test_weight_norm_of_a_vector_and_its_errors():
     m = weight_norm(nn.LayerNorm(4, dtype=tg.float64))
     m.weight_v.array[...] = [1.0, -2.0, 3.0, 0.5]

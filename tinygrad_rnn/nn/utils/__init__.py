@@ -260,7 +260,10 @@ def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) ->
     parameter is replaced by <name>_g (the norms, kept dims of size 1) and <name>_v (the direction, the weight's
     values), and a forward pre-hook recomputes the weight from them before every call (so an LSTM's weight_hh_l0
     can be normalized, AWD-LSTM style). The norm is over every dim but ``dim``; dim None or -1 takes the norm of
-    the whole tensor, as torch's (other negative dims count from the end). Returns the module."""
+    the whole tensor, as torch's (other negative dims count from the end). Returns the module. Deprecated, as
+    torch's (its FutureWarning first): parametrizations.weight_norm is the current form."""
+    warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
+                  "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning, stacklevel=2)
     weight = _normed_parameter(module, name, WeightNorm, "weight_norm")
     if dim is None:
         dim = -1
