@@ -3965,7 +3965,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
         raise _RuntimeTypeError(f"mean: the input is {x.dtype}; as in torch, mean needs a floating-point input (which "
                                 "result dtype an integer mean should have is a guess): use x.float().mean()")
     n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "mean")], dtype=np.int64))
-    return x.sum(dim, keepdim) * (1.0 / n if n else float("nan"))
+    return x.sum(dim, keepdim) / n if n else x.sum(dim, keepdim) * float("nan")  # (divided, as torch's: rounded once)
 
 
 def centered(x: Tensor, dim: Any, mean: Optional[Tensor] = None) -> Tensor:
@@ -3994,7 +3994,7 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) 
     c = centered(x, dim)
     squares = (c * c).sum(dim, keepdim) if c.dtype.kind != "c" else (c * c.conj()).real.sum(dim, keepdim)
     if n > correction:
-        return squares * (1.0 / (n - correction))
+        return squares / (n - correction)
     warnings.warn(f"var: {n} values with correction={correction} leave no degrees of freedom (the result is "
                   "inf, or nan where they are all equal)", RuntimeWarning, stacklevel=3)
     with np.errstate(invalid="ignore"):  # (0 * inf: nan, said above)
