@@ -985,3 +985,62 @@ def test_margin_losses_match_torch(case, reduction):
     for o, t in zip(ours_in, theirs_in):
         if t.requires_grad:
             np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-300)
+
+
+_LEGACY_PAIRS = [(False, None), (True, None), (None, False), (False, False), (None, True), (True, True)]
+
+
+def _legacy_losses(lib, size_average, reduce):
+    """Every loss torch gives size_average / reduce, as function and as module, on one batch."""
+    Fn, mods = lib.nn.functional, lib.nn
+    rng = np.random.default_rng(0)
+    t = partial(lib.tensor, dtype=lib.float64)
+    p, x = t(rng.random((4, 3)) * .8 + .1), t((rng.random((4, 3)) > .5) * 1.0)
+    lg, y, s = t(rng.standard_normal((4, 3))), lib.tensor([0, 2, 1, 2]), t([1., -1., -1., 1.])
+    ml = lib.tensor([[0, -1, 1], [2, -1, 0], [1, 0, 2], [0, 1, -1]])
+    kw = dict(size_average=size_average, reduce=reduce)
+    return [Fn.binary_cross_entropy(p, x, **kw), Fn.mse_loss(p, x, **kw), Fn.l1_loss(p, x, reduction="sum", **kw),
+            Fn.cross_entropy(lg, y, **kw), Fn.nll_loss(lg, y, **kw), Fn.kl_div(lg, p, reduction="sum", **kw),
+            Fn.smooth_l1_loss(p, x, **kw), Fn.binary_cross_entropy_with_logits(lg, x, **kw),
+            Fn.soft_margin_loss(lg, x * 2 - 1, **kw), Fn.poisson_nll_loss(lg, p, **kw),
+            Fn.multi_margin_loss(lg, y, **kw), Fn.multilabel_soft_margin_loss(lg, x, **kw), Fn.hinge_embedding_loss(lg, x * 2 - 1, **kw),
+            Fn.margin_ranking_loss(lg[:, 0], lg[:, 1], s, **kw), Fn.cosine_embedding_loss(lg, p, s, **kw),
+            Fn.triplet_margin_loss(lg, p, x, **kw), Fn.multilabel_margin_loss(lg, ml, **kw),
+            mods.BCELoss(**kw)(p, x), mods.MSELoss(**kw)(p, x), mods.L1Loss(**kw)(p, x),
+            mods.CrossEntropyLoss(**kw)(lg, y), mods.NLLLoss(None, **kw)(lg, y),
+            mods.KLDivLoss(reduction="sum", **kw)(lg, p), mods.SmoothL1Loss(**kw)(p, x),
+            mods.BCEWithLogitsLoss(**kw)(lg, x), mods.SoftMarginLoss(**kw)(lg, x), mods.PoissonNLLLoss(**kw)(lg, p),
+            mods.MultiMarginLoss(**kw)(lg, y), mods.MultiLabelSoftMarginLoss(**kw)(lg, x),
+            mods.HingeEmbeddingLoss(**kw)(lg, x), mods.MarginRankingLoss(**kw)(lg[:, 0], lg[:, 1], s),
+            mods.CosineEmbeddingLoss(**kw)(lg, p, s), mods.TripletMarginLoss(**kw)(lg, p, x),
+            mods.MultiLabelMarginLoss(**kw)(lg, ml)]
+
+
+@pytest.mark.parametrize("size_average, reduce", _LEGACY_PAIRS)
+def test_legacy_size_average_and_reduce_choose_the_reduction_as_torchs(size_average, reduce):
+    """Old code (pytorch/examples' first VAE: F.binary_cross_entropy(recon, x, size_average=False)) passes torch's
+    deprecated size_average / reduce by keyword: they pick the reduction (reduce False: 'none'; else size_average
+    False: 'sum'; else 'mean') with torch's UserWarning, functions and modules alike. They were a TypeError."""
+    torch = pytest.importorskip("torch")
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated, please use "
+                                         "reduction='(mean|sum|none)' instead."):
+        ours = _legacy_losses(tg, size_average, reduce)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = _legacy_losses(torch, size_average, reduce)
+    for i, (o, t) in enumerate(zip(ours, theirs)):
+        assert o.shape == tuple(t.shape), i
+        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12, err_msg=str(i))
+    expected = "none" if reduce is False else "sum" if size_average is False else "mean"
+    with pytest.warns(UserWarning, match=f"reduction='{expected}'"):
+        assert nn.MSELoss(size_average=size_average, reduce=reduce).reduction == expected
+    with pytest.warns(UserWarning):  # (they win over reduction=, as torch's)
+        assert F.mse_loss(tg.ones(2), tg.zeros(2), reduction="none", size_average=size_average,
+                          reduce=reduce).shape == (() if expected != "none" else (2,))
+
+
+def test_legacy_size_average_and_reduce_none_leave_the_reduction():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nn.L1Loss(size_average=None, reduce=None, reduction="sum").reduction == "sum"
+        assert F.nll_loss(tg.zeros(2, 3), tg.tensor([0, 1]), reduction="none", size_average=None).shape == (2,)
