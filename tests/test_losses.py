@@ -574,6 +574,23 @@ def test_huber_and_smooth_l1_near_float32_overflow():
     np.testing.assert_allclose(x.grad.numpy(), 2 * d.astype(np.float64) / 1e20, rtol=1e-6)
 
 
+def test_kl_div_mean_warns_as_torchs_and_only_it():
+    """reduction='mean' (KLDivLoss's default) is not the KL divergence: torch warns on each call, pointing at
+    'batchmean'; other reductions and the function form tg.kl_div (torch.kl_div: none) are quiet. We gave none."""
+    import warnings
+    x, t = t64([[-1.0, -2.0]]), t64([[0.25, 0.75]])
+    with pytest.warns(UserWarning, match=r"^reduction: 'mean' divides the total loss by both the batch size and the "
+                                         r"support size.'batchmean' divides only by the batch size"):
+        F.kl_div(x, t)
+    with pytest.warns(UserWarning, match="'batchmean'"):
+        nn.KLDivLoss()(x, t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for reduction in ("batchmean", "sum", "none"):
+            F.kl_div(x, t, reduction=reduction)
+        assert tg.kl_div(x, t, 1).item() == pytest.approx(F.kl_div(x, t, reduction="sum").item() / 2)
+
+
 def test_kl_div_of_a_negative_target_is_nan_as_torch():
     with np.errstate(invalid="ignore"):
         out = F.kl_div(t64([-1.0, -2.0]), t64([-0.5, 0.0]), reduction="none")

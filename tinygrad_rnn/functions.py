@@ -577,7 +577,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, red
 def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: bool = False) -> Tensor:
     """torch.kl_div: F's, reduction torch's int (0 none, the default, 1 mean over every element, 2 sum; no
     'batchmean')."""
-    return _F.kl_div(input, target, _reduction("kl_div", reduction), log_target)
+    return _F._kl_div(input, target, _reduction("kl_div", reduction), log_target)
 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,

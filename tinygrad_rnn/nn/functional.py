@@ -150,7 +150,7 @@ def legacy_get_string(size_average: Optional[bool], reduce: Optional[bool], emit
     ret = ("mean" if size_average else "sum") if reduce else "none"
     if emit_warning:
         warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
-                      stacklevel=4)
+                      stacklevel=3)  # (the caller of the loss: legacy_reduction's wrapper, then the caller)
     return ret
 
 
@@ -2865,7 +2865,17 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
     """KL(target || q) pointwise, with input = log q: xlogy(target, target) - target input, as torch's (0 where
     target = 0; ``log_target``: target holds log probabilities, exp(t) (t - input)). 'batchmean' divides the sum by
     the batch size (input.shape[0]), the true KL divergence per sample; 'mean' averages over every element,
-    as torch."""
+    as torch (with its warning that 'mean' is not the KL divergence)."""
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=3)  # (the caller's line: legacy_reduction's wrapper is one frame)
+    return _kl_div(input, target, reduction, log_target)
+
+
+def _kl_div(input: Tensor, target: Tensor, reduction: str, log_target: bool) -> Tensor:
+    """kl_div without its warning (torch.kl_div, the function form, gives none)."""
     _check_same_shape(input, target, "kl_div")
     if log_target:
         loss = target.exp() * (target - input)
