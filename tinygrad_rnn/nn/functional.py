@@ -171,6 +171,7 @@ def legacy_reduction(fn: Callable[..., Any]) -> Callable[..., Any]:
             bound.arguments["reduction"] = legacy_get_string(size_average, reduce)
             args, kwargs = bound.args, bound.kwargs
         return fn(*args, **kwargs)
+    complex_ok(wrapper)  # (machinery, one code object for every loss: the loss's own frame is checked as before)
     legacy = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None) for n in ("size_average", "reduce")]
     wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *legacy])  # type: ignore[attr-defined]
     return wrapper
@@ -2757,8 +2758,8 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce(d * d, reduction, "mse_loss")
 
 
-@complex_ok
 @legacy_reduction
+@complex_ok
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """|input - target|, same shapes."""
     _check_same_shape(input, target, "l1_loss")
