@@ -315,12 +315,31 @@ def test_tensor_copies_its_input():
     t = tg.tensor(a)
     a[0] = 5.0
     assert t.tolist() == [1.0, 1.0, 1.0]
-    u = tg.tensor(t)
+    with pytest.warns(UserWarning, match="To copy construct from a tensor"):
+        u = tg.tensor(t)
     t.array[1] = 7.0
     assert u.tolist() == [1.0, 1.0, 1.0]
     src = tg.tensor([1.0, 2.0], requires_grad=True)
-    c = tg.tensor(src)
+    with pytest.warns(UserWarning, match="To copy construct from a tensor"):
+        c = tg.tensor(src)
     assert c.is_leaf and not c.requires_grad
+
+
+def test_tensor_and_new_tensor_of_a_tensor_warn_as_torchs():
+    """torch.tensor(t) and x.new_tensor(t) copy, as here, with torch's UserWarning pointing at detach().clone();
+    a list of 0-d tensors, other data and the legacy x.new(t) are quiet, as torch's. We gave no warning."""
+    import warnings
+    torch = pytest.importorskip("torch")
+
+    def caught(lib, fn):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            fn(lib)
+        return [str(m.message) for m in w if m.category is UserWarning]
+    for fn in (lambda T: T.tensor(T.ones(2)), lambda T: T.ones(2).new_tensor(T.ones(2)),
+               lambda T: T.tensor([T.tensor(1.0), T.tensor(2.0)]), lambda T: T.ones(2).new_tensor([1, 2]),
+               lambda T: T.tensor([1.0]), lambda T: T.ones(2).new(T.ones(3)).shape):
+        assert caught(tg, fn) == caught(torch, fn)
 
 
 # ============================================================================ creation

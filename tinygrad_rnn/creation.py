@@ -48,7 +48,22 @@ def _parts(shape: tuple, dtype: Optional[np.dtype]) -> tuple:
 def tensor(data: Any, dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor (a copy), the dtype inferred like torch.tensor: Python floats become the default
     dtype (set_default_dtype), ints int64, bools bool; numpy arrays keep their dtype. (tg.Tensor(data) makes Python
-    data the default dtype.)"""
+    data the default dtype.) A Tensor as data gives torch's UserWarning (use x.detach().clone())."""
+    copy_construct_warning(data, "torch.tensor")
+    return _tensor(data, dtype, device, requires_grad)
+
+
+def copy_construct_warning(data: Any, form: str) -> None:
+    """torch's UserWarning when tensor() / x.new_tensor() (``form``) is given a Tensor: a copy is made either way,
+    detach().clone() says so."""
+    if isinstance(data, Tensor):
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+                      f"sourceTensor.detach().clone().requires_grad_(True), rather than {form}(sourceTensor).",
+                      stacklevel=3)
+
+
+def _tensor(data: Any, dtype: Any, device: Optional[str], requires_grad: bool) -> Tensor:
+    """tensor() without its warning."""
     arr = _to_array(data, _dt(dtype), backend.check_device(device, "tensor"), infer=True)
     if arr is (data.array if isinstance(data, Tensor) else data):
         arr = arr.copy()

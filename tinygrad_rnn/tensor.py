@@ -2432,9 +2432,11 @@ class Tensor:
 
     def new_tensor(self, data: Any, *, dtype: Any = None, device: Optional[str] = None,
                    requires_grad: bool = False) -> "Tensor":
-        """A new leaf tensor (a copy) of data with this tensor's dtype and device unless given (torch's)."""
-        return _creation.tensor(data, self.dtype if dtype is None else dtype, self.device if device is None else device,
-                                requires_grad)
+        """A new leaf tensor (a copy) of data with this tensor's dtype and device unless given (torch's; data a
+        Tensor: torch's copy-construct warning)."""
+        _creation.copy_construct_warning(data, "tensor.new_tensor")
+        return _creation._tensor(data, self.dtype if dtype is None else dtype,
+                                 self.device if device is None else device, requires_grad)
 
     def new(self, *args: Any, device: Optional[str] = None) -> "Tensor":
         """torch's legacy Tensor.new, this tensor's dtype and device (device= may name another): new() an empty
@@ -2455,7 +2457,7 @@ class Tensor:
             data = args[0]
             if isinstance(data, (numbers.Number, np.generic)) or getattr(data, "ndim", 1) == 0:
                 raise TypeError(f"new: data must be a sequence (got {type(data).__name__})")
-            return _creation.tensor(data, self.dtype, device)
+            return _creation._tensor(data, self.dtype, device, False)
         return _creation.empty(_creation._sizes(args, None, "new") if args else (0,), dtype=self.dtype,
                                device=device)
 
