@@ -10,14 +10,18 @@ entropy variants, distillation and focal losses, WGAN-GP, EMA / SWA, RealNVP, pa
 PointNet / Deep Sets, LBFGS time-sequence prediction, a spatial transformer, skip-gram, BiLSTM-CRF, VQ-VAE, Swin
 blocks, DETR's matcher, NeRF sampling / rendering, a mixture density network, Grad-CAM / adversarial examples /
 integrated gradients, DANN's gradient reversal, a scatter-based GAT, WaveNet, 0.4-era code with checkpoint resume,
-CycleGAN.
+CycleGAN, nanoGPT, a multi-resolution STFT loss with mel features, the transfer-learning tutorial's loop.
 """
 import copy
 import functools
+import inspect
 import io
 import itertools
+import math
 import random
 from collections import deque, namedtuple
+from contextlib import nullcontext
+from dataclasses import dataclass
 from importlib import import_module
 
 import numpy as np
@@ -2080,6 +2084,381 @@ def cyclegan(T, sds, A, B):
     out += [n.state_dict() for n in nets]
     return out
 
+
+def nanogpt(T, sd, data, flash):
+    nn, F = T.nn, T.nn.functional
+    class LayerNorm(nn.Module):
+        def __init__(self, ndim, bias):
+            super().__init__()
+            self.weight = nn.Parameter(T.ones(ndim))
+            self.bias = nn.Parameter(T.zeros(ndim)) if bias else None
+        def forward(self, input):
+            return F.layer_norm(input, self.weight.shape, self.weight, self.bias, 1e-5)
+    class CausalSelfAttention(nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            assert config.n_embd % config.n_head == 0
+            self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+            self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+            self.attn_dropout = nn.Dropout(config.dropout)
+            self.resid_dropout = nn.Dropout(config.dropout)
+            self.n_head = config.n_head
+            self.n_embd = config.n_embd
+            self.dropout = config.dropout
+            self.flash = hasattr(T.nn.functional, 'scaled_dot_product_attention') and flash
+            if not self.flash:
+                self.register_buffer("bias", T.tril(T.ones(config.block_size, config.block_size))
+                                     .view(1, 1, config.block_size, config.block_size))
+        def forward(self, x):
+            B, Tt, C = x.size()
+            q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+            k = k.view(B, Tt, self.n_head, C // self.n_head).transpose(1, 2)
+            q = q.view(B, Tt, self.n_head, C // self.n_head).transpose(1, 2)
+            v = v.view(B, Tt, self.n_head, C // self.n_head).transpose(1, 2)
+            if self.flash:
+                y = T.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=None,
+                                                                 dropout_p=self.dropout if self.training else 0,
+                                                                 is_causal=True)
+            else:
+                att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+                att = att.masked_fill(self.bias[:, :, :Tt, :Tt] == 0, float('-inf'))
+                att = F.softmax(att, dim=-1)
+                att = self.attn_dropout(att)
+                y = att @ v
+            y = y.transpose(1, 2).contiguous().view(B, Tt, C)
+            y = self.resid_dropout(self.c_proj(y))
+            return y
+    class MLP(nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+            self.gelu = nn.GELU()
+            self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+            self.dropout = nn.Dropout(config.dropout)
+        def forward(self, x):
+            return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+    class Block(nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            self.ln_1 = LayerNorm(config.n_embd, bias=config.bias)
+            self.attn = CausalSelfAttention(config)
+            self.ln_2 = LayerNorm(config.n_embd, bias=config.bias)
+            self.mlp = MLP(config)
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            x = x + self.mlp(self.ln_2(x))
+            return x
+    @dataclass
+    class GPTConfig:
+        block_size: int = 8
+        vocab_size: int = 11
+        n_layer: int = 2
+        n_head: int = 2
+        n_embd: int = 8
+        dropout: float = 0.0
+        bias: bool = True
+    class GPT(nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            self.config = config
+            self.transformer = nn.ModuleDict(dict(
+                wte=nn.Embedding(config.vocab_size, config.n_embd),
+                wpe=nn.Embedding(config.block_size, config.n_embd),
+                drop=nn.Dropout(config.dropout),
+                h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+                ln_f=LayerNorm(config.n_embd, bias=config.bias),
+            ))
+            self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+            self.transformer.wte.weight = self.lm_head.weight
+            self.apply(self._init_weights)
+            for pn, p in self.named_parameters():
+                if pn.endswith('c_proj.weight'):
+                    T.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+        def get_num_params(self, non_embedding=True):
+            n_params = sum(p.numel() for p in self.parameters())
+            if non_embedding:
+                n_params -= self.transformer.wpe.weight.numel()
+            return n_params
+        def _init_weights(self, module):
+            if isinstance(module, nn.Linear):
+                T.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+                if module.bias is not None:
+                    T.nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Embedding):
+                T.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        def forward(self, idx, targets=None):
+            device = idx.device
+            b, t = idx.size()
+            assert t <= self.config.block_size
+            pos = T.arange(0, t, dtype=T.long, device=device)
+            tok_emb = self.transformer.wte(idx)
+            pos_emb = self.transformer.wpe(pos)
+            x = self.transformer.drop(tok_emb + pos_emb)
+            for block in self.transformer.h:
+                x = block(x)
+            x = self.transformer.ln_f(x)
+            if targets is not None:
+                logits = self.lm_head(x)
+                loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+            else:
+                logits = self.lm_head(x[:, [-1], :])
+                loss = None
+            return logits, loss
+        def crop_block_size(self, block_size):
+            assert block_size <= self.config.block_size
+            self.config.block_size = block_size
+            self.transformer.wpe.weight = nn.Parameter(self.transformer.wpe.weight[:block_size])
+            for block in self.transformer.h:
+                if hasattr(block.attn, 'bias'):
+                    block.attn.bias = block.attn.bias[:, :, :block_size, :block_size]
+        def configure_optimizers(self, weight_decay, learning_rate, betas, device_type):
+            param_dict = {pn: p for pn, p in self.named_parameters()}
+            param_dict = {pn: p for pn, p in param_dict.items() if p.requires_grad}
+            decay_params = [p for n, p in param_dict.items() if p.dim() >= 2]
+            nodecay_params = [p for n, p in param_dict.items() if p.dim() < 2]
+            optim_groups = [
+                {'params': decay_params, 'weight_decay': weight_decay},
+                {'params': nodecay_params, 'weight_decay': 0.0}
+            ]
+            fused_available = 'fused' in inspect.signature(T.optim.AdamW).parameters
+            use_fused = fused_available and device_type == 'cuda'
+            extra_args = dict(fused=True) if use_fused else dict()
+            optimizer = T.optim.AdamW(optim_groups, lr=learning_rate, betas=betas, **extra_args)
+            return optimizer
+        @T.no_grad()
+        def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
+            for _ in range(max_new_tokens):
+                idx_cond = idx if idx.size(1) <= self.config.block_size else idx[:, -self.config.block_size:]
+                logits, _ = self(idx_cond)
+                logits = logits[:, -1, :] / temperature
+                if top_k is not None:
+                    v, _ = T.topk(logits, min(top_k, logits.size(-1)))
+                    logits[logits < v[:, [-1]]] = -float('Inf')
+                probs = F.softmax(logits, dim=-1)
+                idx_next = T.argmax(probs, dim=-1, keepdim=True)
+                idx = T.cat((idx, idx_next), dim=1)
+            return idx
+    model = GPT(GPTConfig())
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    out = [model.get_num_params(), model.lm_head.weight is model.transformer.wte.weight]
+    optimizer = model.configure_optimizers(0.1, 6e-3, (0.9, 0.95), "cpu")
+    ctx = nullcontext()
+    scaler = T.cuda.amp.GradScaler(enabled=False)
+    def get_lr(it, warmup_iters=2, lr_decay_iters=6, learning_rate=6e-3, min_lr=6e-4):
+        if it < warmup_iters:
+            return learning_rate * (it + 1) / (warmup_iters + 1)
+        if it > lr_decay_iters:
+            return min_lr
+        decay_ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
+        coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio))
+        return min_lr + coeff * (learning_rate - min_lr)
+    def get_batch(i):
+        ix = data["ix"][i]
+        x = T.stack([T.from_numpy((data["tokens"][j:j + 8]).astype(np.int64)) for j in ix])
+        y = T.stack([T.from_numpy((data["tokens"][j + 1:j + 1 + 8]).astype(np.int64)) for j in ix])
+        return x, y
+    X, Y = get_batch(0)
+    for it in range(5):
+        lr = get_lr(it)
+        for param_group in optimizer.param_groups:
+            param_group['lr'] = lr
+        for micro_step in range(2):
+            with ctx:
+                logits, loss = model(X, Y)
+                loss = loss / 2
+            X, Y = get_batch(it * 2 + micro_step + 1)
+            scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        T.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(optimizer)
+        scaler.update()
+        out += [loss.item() * 2, {n: p.grad for n, p in model.named_parameters()}]
+        optimizer.zero_grad(set_to_none=True)
+    model.eval()
+    out.append(model.generate(T.tensor([[1, 2, 3]]), 7, temperature=0.8, top_k=4))
+    model.crop_block_size(6)
+    out.append(model(T.tensor([[1, 2, 3, 4, 5, 6]]))[0])
+    out.append(model.state_dict())
+    return out
+
+
+def audio(T, sd, wav, target):
+    nn, F = T.nn, T.nn.functional
+    def stft(x, fft_size, hop_size, win_length, window):
+        x_stft = T.stft(x, fft_size, hop_size, win_length, window, return_complex=True)
+        real = x_stft.real
+        imag = x_stft.imag
+        return T.sqrt(T.clamp(real ** 2 + imag ** 2, min=1e-7)).transpose(2, 1)
+    class SpectralConvergengeLoss(nn.Module):
+        def forward(self, x_mag, y_mag):
+            return T.norm(y_mag - x_mag, p="fro") / T.norm(y_mag, p="fro")
+    class LogSTFTMagnitudeLoss(nn.Module):
+        def forward(self, x_mag, y_mag):
+            return F.l1_loss(T.log(y_mag), T.log(x_mag))
+    class STFTLoss(nn.Module):
+        def __init__(self, fft_size=32, shift_size=8, win_length=24, window="hann_window"):
+            super().__init__()
+            self.fft_size, self.shift_size, self.win_length = fft_size, shift_size, win_length
+            self.register_buffer("window", getattr(T, window)(win_length))
+            self.spectral_convergenge_loss = SpectralConvergengeLoss()
+            self.log_stft_magnitude_loss = LogSTFTMagnitudeLoss()
+        def forward(self, x, y):
+            x_mag = stft(x, self.fft_size, self.shift_size, self.win_length, self.window)
+            y_mag = stft(y, self.fft_size, self.shift_size, self.win_length, self.window)
+            return self.spectral_convergenge_loss(x_mag, y_mag), self.log_stft_magnitude_loss(x_mag, y_mag)
+    class MultiResolutionSTFTLoss(nn.Module):
+        def __init__(self, fft_sizes=[32, 64, 16], hop_sizes=[8, 16, 4], win_lengths=[24, 48, 12],
+                     window="hann_window"):
+            super().__init__()
+            self.stft_losses = T.nn.ModuleList()
+            for fs, ss, wl in zip(fft_sizes, hop_sizes, win_lengths):
+                self.stft_losses += [STFTLoss(fs, ss, wl, window)]
+        def forward(self, x, y):
+            sc_loss = 0.0
+            mag_loss = 0.0
+            for f in self.stft_losses:
+                sc_l, mag_l = f(x, y)
+                sc_loss += sc_l
+                mag_loss += mag_l
+            sc_loss /= len(self.stft_losses)
+            mag_loss /= len(self.stft_losses)
+            return sc_loss, mag_loss
+    def _hz_to_mel(freq):
+        return 2595.0 * math.log10(1.0 + (freq / 700.0))
+    def _mel_to_hz(mels):
+        return 700.0 * (10.0 ** (mels / 2595.0) - 1.0)
+    def _create_triangular_filterbank(all_freqs, f_pts):
+        f_diff = f_pts[1:] - f_pts[:-1]
+        slopes = f_pts.unsqueeze(0) - all_freqs.unsqueeze(1)
+        zero = T.zeros(1)
+        down_slopes = (-1.0 * slopes[:, :-2]) / f_diff[:-1]
+        up_slopes = slopes[:, 2:] / f_diff[1:]
+        fb = T.max(zero, T.min(down_slopes, up_slopes))
+        return fb
+    def melscale_fbanks(n_freqs, f_min, f_max, n_mels, sample_rate):
+        all_freqs = T.linspace(0, sample_rate // 2, n_freqs)
+        m_min = _hz_to_mel(f_min)
+        m_max = _hz_to_mel(f_max)
+        m_pts = T.linspace(m_min, m_max, n_mels + 2)
+        f_pts = _mel_to_hz(m_pts)
+        fb = _create_triangular_filterbank(all_freqs, f_pts)
+        enorm = 2.0 / (f_pts[2: n_mels + 2] - f_pts[:n_mels])
+        fb *= enorm.unsqueeze(0)
+        return fb
+    def amplitude_to_DB(x, multiplier, amin, db_multiplier, top_db=None):
+        x_db = multiplier * T.log10(T.clamp(x, min=amin))
+        x_db -= multiplier * db_multiplier
+        if top_db is not None:
+            shape = x_db.size()
+            packed_channels = shape[-3] if x_db.dim() > 2 else 1
+            x_db = x_db.reshape(-1, packed_channels, shape[-2], shape[-1])
+            x_db = T.max(x_db, (x_db.amax(dim=(-3, -2, -1)) - top_db).view(-1, 1, 1, 1))
+            x_db = x_db.reshape(shape)
+        return x_db
+    model = nn.Sequential(nn.Conv1d(1, 4, 5, padding=2), nn.Tanh(), nn.Conv1d(4, 1, 5, padding=2))
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    crit = MultiResolutionSTFTLoss().double()
+    opt = T.optim.Adam(model.parameters(), lr=1e-3)
+    out = []
+    x, y = T.from_numpy(wav), T.from_numpy(target)
+    for _ in range(2):
+        pred = model(x.unsqueeze(1)).squeeze(1)
+        sc, mag = crit(pred, y)
+        loss = sc + mag + F.l1_loss(pred, y)
+        opt.zero_grad(); loss.backward(); opt.step()
+        out += [sc, mag, {n: p.grad for n, p in model.named_parameters()}]
+    win = T.hann_window(32, periodic=True)
+    spec = T.stft(y, 32, 8, window=win, center=True, pad_mode="reflect", normalized=False, onesided=True,
+                  return_complex=True)
+    power = spec.abs().pow(2.0)
+    fb = melscale_fbanks(17, 0.0, 4000.0, 6, 8000)
+    mel = T.matmul(power.transpose(-1, -2), fb).transpose(-1, -2)
+    db = amplitude_to_DB(mel, 10.0, 1e-10, 0.0, top_db=80.0)
+    rec = T.istft(spec, 32, 8, window=win, length=y.shape[-1])
+    phase = T.angle(spec)
+    rebuilt = T.polar(spec.abs(), phase)
+    out += [power, fb, mel, db, rec, T.view_as_real(rebuilt)]
+    return out
+
+
+def finetune(T, sd, phases):
+    nn = T.nn
+    device = T.device("cuda:0" if T.cuda.is_available() else "cpu")
+    assert T.backends.cudnn.benchmark is False  # (the tutorial sets it True: a global we leave alone)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d((1, 1)),
+                          nn.Flatten(), nn.Dropout(0.0), nn.Linear(4, 3))
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    model = model.to(device)
+    for param in model[0].parameters():
+        param.requires_grad = False
+    criterion = nn.CrossEntropyLoss()
+    optimizer_ft = T.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()), lr=0.01, momentum=0.9)
+    exp_lr_scheduler = T.optim.lr_scheduler.StepLR(optimizer_ft, step_size=1, gamma=0.1)
+    best_model_wts = copy.deepcopy(model.state_dict())
+    best_acc = 0.0
+    out = []
+    class AverageMeter(object):
+        def __init__(self):
+            self.reset()
+        def reset(self):
+            self.val = self.avg = self.sum = self.count = 0
+        def update(self, val, n=1):
+            self.val = val; self.sum += val * n; self.count += n; self.avg = self.sum / self.count
+    def accuracy(output, target, topk=(1,)):
+        with T.no_grad():
+            maxk = max(topk)
+            batch_size = target.size(0)
+            _, pred = output.topk(maxk, 1, True, True)
+            pred = pred.t()
+            correct = pred.eq(target.view(1, -1).expand_as(pred))
+            res = []
+            for k in topk:
+                correct_k = correct[:k].reshape(-1).float().sum(0, keepdim=True)
+                res.append(correct_k.mul_(100.0 / batch_size))
+            return res
+    top1, top2 = AverageMeter(), AverageMeter()
+    for epoch in range(2):
+        for phase in ['train', 'val']:
+            if phase == 'train':
+                model.train()
+            else:
+                model.eval()
+            running_loss = 0.0
+            running_corrects = 0
+            for inputs, labels in phases[phase]:
+                inputs = T.from_numpy(inputs).to(device)
+                labels = T.from_numpy(labels).to(device)
+                optimizer_ft.zero_grad()
+                with T.set_grad_enabled(phase == 'train'):
+                    outputs = model(inputs)
+                    _, preds = T.max(outputs, 1)
+                    loss = criterion(outputs, labels)
+                    if phase == 'train':
+                        loss.backward()
+                        optimizer_ft.step()
+                    out.append(loss.requires_grad)
+                running_loss += loss.item() * inputs.size(0)
+                running_corrects += T.sum(preds == labels.data)
+                a1, a2 = accuracy(outputs, labels, topk=(1, 2))
+                top1.update(a1[0], inputs.size(0)); top2.update(a2[0].item(), inputs.size(0))
+            if phase == 'train':
+                exp_lr_scheduler.step()
+            epoch_loss = running_loss / 8
+            epoch_acc = running_corrects.double() / 8
+            out += [epoch_loss, epoch_acc, str(running_corrects.dtype)]
+            if phase == 'val' and epoch_acc > best_acc:
+                best_acc = epoch_acc
+                best_model_wts = copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_model_wts)
+    out += [best_acc, top1.avg, top2.avg, model.state_dict()]
+    return out
+
 # ---------------------------------------------------------------------------------------------------------- the tests
 def _rng():
     return np.random.default_rng(0)
@@ -2400,3 +2779,40 @@ def test_cyclegan_step(torch):
     sds = cyclegan(torch, None, None, None)
     A, B = rng.random((2, 1, 3, 12, 12)) * 2 - 1, rng.random((2, 1, 3, 12, 12)) * 2 - 1
     _compare(cyclegan(tg, sds, A, B), cyclegan(torch, sds, A, B))
+
+
+@pytest.mark.parametrize("flash", [True, False])
+def test_nanogpt_model_and_training_loop(torch, flash):
+    """karpathy's nanoGPT: a dataclass config, causal attention by scaled_dot_product_attention(is_causal=True) or a
+    tril buffer with masked_fill, tied wte / lm_head weights, configure_optimizers (decay groups by p.dim(),
+    inspect.signature(AdamW) for 'fused'), gradient accumulation under nullcontext with a disabled GradScaler,
+    the cosine lr in param_groups, top-k generate, crop_block_size."""
+    import warnings
+    rng = _rng()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # (torch.cuda.amp.GradScaler is deprecated)
+        sd = nanogpt(torch, None, None, flash)
+        data = {"tokens": rng.integers(0, 11, 100), "ix": rng.integers(0, 90, (12, 4))}
+        _compare(nanogpt(tg, sd, data, flash), nanogpt(torch, sd, data, flash))
+
+
+def test_multi_resolution_stft_loss_and_mel_features(torch):
+    """ParallelWaveGAN's multi-resolution STFT loss (stft return_complex, .real/.imag, Frobenius norms), then
+    torchaudio's spectrogram pieces: hann window, melscale_fbanks, amplitude_to_DB with top_db, istft, polar."""
+    rng = _rng()
+    sd = audio(torch, None, None, None)
+    wav, target = rng.standard_normal((2, 200)) * .3, np.sin(np.arange(200) / 3.0)[None].repeat(2, 0) * .5
+    _compare(audio(tg, sd, wav, target), audio(torch, sd, wav, target))
+
+
+def test_transfer_learning_tutorial_loop(torch):
+    """The finetuning tutorial's train_model: frozen layer, set_grad_enabled(phase == 'train'), running_corrects
+    as an int64 tensor summed with +=, .double() / size, best weights by deepcopy(state_dict()); the ImageNet
+    example's topk accuracy and AverageMeter."""
+    rng = _rng()
+    sd = finetune(torch, None, None)
+    phases = {p: [(rng.standard_normal((4, 3, 6, 6)), rng.integers(0, 3, 4)) for _ in range(2)]
+              for p in ("train", "val")}
+    ours, theirs = finetune(tg, sd, phases), finetune(torch, sd, phases)
+    assert [x for x in ours if isinstance(x, str)] == [x for x in theirs if isinstance(x, str)]
+    _compare([x for x in ours if not isinstance(x, str)], [x for x in theirs if not isinstance(x, str)])
