@@ -325,6 +325,23 @@ def test_tensor_copies_its_input():
     assert c.is_leaf and not c.requires_grad
 
 
+def test_T_other_than_2d_warns_once_as_torchs(monkeypatch):
+    """x.T of a 1-d or 3-d tensor (and of a 0-d one) is deprecated in torch: its UserWarning, once a process
+    (TORCH_WARN_ONCE); a matrix's is quiet. We gave none."""
+    import importlib
+    import warnings
+    monkeypatch.setattr(importlib.import_module("tinygrad_rnn.tensor"), "_WARNED_ONCE", set())
+    with pytest.warns(UserWarning, match=r"^The use of `x.T` on tensors of dimension other than 2 to reverse their "
+                                         r"shape is deprecated"):
+        assert tg.ones(2, 3, 4).T.shape == (4, 3, 2)
+    with pytest.warns(UserWarning, match=r"^Tensor.T is deprecated on 0-D tensors"):
+        tg.tensor(1.0).T
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tg.ones(2).T.shape == (2,) and tg.tensor(2.0).T.item() == 2.0  # (once only)
+        assert tg.ones(2, 3).T.shape == (3, 2)
+
+
 def test_tensor_and_new_tensor_of_a_tensor_warn_as_torchs():
     """torch.tensor(t) and x.new_tensor(t) copy, as here, with torch's UserWarning pointing at detach().clone();
     a list of 0-d tensors, other data and the legacy x.new(t) are quiet, as torch's. We gave no warning."""

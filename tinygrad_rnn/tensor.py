@@ -555,6 +555,21 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _COMPLEX_CODES: set = set()
 
 
+_WARNED_ONCE: set = set()
+_T_ND = ("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it will throw "
+         "an error in a future release. Consider `x.mT` to transpose batches of matrices or "
+         "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.")
+_T_0D = "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases."
+
+
+def warn_once(message: str, category: type = UserWarning) -> None:
+    """warnings.warn(message) the first time in the process only, as torch's TORCH_WARN_ONCE (the caller's caller's
+    line)."""
+    if message not in _WARNED_ONCE:
+        _WARNED_ONCE.add(message)
+        warnings.warn(message, category, stacklevel=3)
+
+
 def complex_ok(fn: Any) -> Any:
     """Register a function (or a property's getter, or every method of a Function subclass) as correct for complex
     tensors, values and gradients, as torch's: complex_check lets complex data through its frames. Returns fn."""
@@ -1639,6 +1654,10 @@ class Tensor:
 
     @property
     def T(self) -> "Tensor":
+        """The dims reversed (a matrix transposed). Other than 2-d it is deprecated in torch: its warning, once a
+        process as torch's (x.mT transposes a batch of matrices)."""
+        if self.ndim != 2:
+            warn_once(_T_0D if self.ndim == 0 else _T_ND)
         return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
     @property
