@@ -837,7 +837,7 @@ FloatTensor, DoubleTensor, HalfTensor = _CPU_TYPES["FloatTensor"], _CPU_TYPES["D
 LongTensor, IntTensor, ShortTensor = _CPU_TYPES["LongTensor"], _CPU_TYPES["IntTensor"], _CPU_TYPES["ShortTensor"]
 CharTensor, ByteTensor, BoolTensor = _CPU_TYPES["CharTensor"], _CPU_TYPES["ByteTensor"], _CPU_TYPES["BoolTensor"]
 # creation functions right for complex dtypes (see tensor.complex_check)
-for _fn in (tensor, as_tensor, full, zeros, ones, _like, zeros_like, ones_like, full_like, empty, empty_like, randn,
-            rand, _new, randn_like, rand_like, eye, linspace, _linspace_complex):
+for _fn in (tensor, _tensor, copy_construct_warning, as_tensor, full, zeros, ones, _like, zeros_like, ones_like,
+            full_like, empty, empty_like, randn, rand, _new, randn_like, rand_like, eye, linspace, _linspace_complex):
     complex_ok(_fn)
 del _fn
