@@ -141,23 +141,23 @@ _LEGACY = ("; torch's deprecated size_average and reduce (which sat in some of t
            "taken by keyword only, so pass the options by keyword")
 
 
-def legacy_get_string(size_average: Optional[bool], reduce: Optional[bool], emit_warning: bool = True) -> str:
+def _legacy_get_string(size_average: Optional[bool], reduce: Optional[bool], emit_warning: bool = True) -> str:
     """The reduction torch's deprecated size_average / reduce pair stands for (torch.nn._reduction's
-    legacy_get_string): 'none' unless reduce, else 'mean' if size_average else 'sum' (None counts as True); with
+    _legacy_get_string): 'none' unless reduce, else 'mean' if size_average else 'sum' (None counts as True); with
     torch's UserWarning naming the reduction to use instead."""
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     ret = ("mean" if size_average else "sum") if reduce else "none"
     if emit_warning:
         warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
-                      stacklevel=3)  # (the caller of the loss: legacy_reduction's wrapper, then the caller)
+                      stacklevel=3)  # (the caller of the loss: _legacy_reduction's wrapper, then the caller)
     return ret
 
 
-def legacy_reduction(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _legacy_reduction(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A loss (function or module __init__) that also takes torch's deprecated ``size_average`` and ``reduce``, by
     keyword (old code writes F.binary_cross_entropy(p, x, size_average=False), nn.MSELoss(reduce=False)): either
-    given and not None replaces ``reduction`` by legacy_get_string's, with its warning, as torch's. Calls without
+    given and not None replaces ``reduction`` by _legacy_get_string's, with its warning, as torch's. Calls without
     them go straight through."""
     sig = inspect.signature(fn)
 
@@ -168,7 +168,7 @@ def legacy_reduction(fn: Callable[..., Any]) -> Callable[..., Any]:
         size_average, reduce = kwargs.pop("size_average", None), kwargs.pop("reduce", None)
         if size_average is not None or reduce is not None:
             bound = sig.bind(*args, **kwargs)
-            bound.arguments["reduction"] = legacy_get_string(size_average, reduce)
+            bound.arguments["reduction"] = _legacy_get_string(size_average, reduce)
             args, kwargs = bound.args, bound.kwargs
         return fn(*args, **kwargs)
     complex_ok(wrapper)  # (machinery, one code object for every loss: the loss's own frame is checked as before)
@@ -2692,7 +2692,7 @@ def _nll(logp: Tensor, t: Any, w: Any, keep: Any):
     return ops.where(keep, -picked, 0.0) * Tensor._make(wt), Tensor._make(wt.sum())
 
 
-@legacy_reduction
+@_legacy_reduction
 def nll_loss(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """-input[n, target[n]] * weight[target[n]] for log-probabilities input (N, C, d1, ...).
@@ -2706,7 +2706,7 @@ def nll_loss(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore
     return _reduce(loss.reshape(shape), reduction, "nll_loss", denom)
 
 
-@legacy_reduction
+@_legacy_reduction
 def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross entropy of logits (C,), (N, C) or (N, C, d1, ...) against class indices
@@ -2750,7 +2750,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
     return _reduce(loss.reshape(shape), reduction, "cross_entropy", denom)
 
 
-@legacy_reduction
+@_legacy_reduction
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """(input - target)^2, same shapes."""
     _check_same_shape(input, target, "mse_loss")
@@ -2758,7 +2758,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce(d * d, reduction, "mse_loss")
 
 
-@legacy_reduction
+@_legacy_reduction
 @complex_ok
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """|input - target|, same shapes."""
@@ -2766,7 +2766,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
-@legacy_reduction
+@_legacy_reduction
 def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target): quadratic near 0, L1 beyond
     beta; beta = 0 is the L1 loss."""
@@ -2796,7 +2796,7 @@ def _piecewise_quadratic(d: Tensor, edge: float, a: float, b: float) -> Tensor:
     return ops.where(inside, near * (near * a), (far - edge / 2) * b)
 
 
-@legacy_reduction
+@_legacy_reduction
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
                          reduction: str = "mean") -> Tensor:
     """-w [y log p + (1 - y) log(1 - p)] for probabilities p = input and targets y in [0, 1], each log clamped
@@ -2861,7 +2861,7 @@ def _loss_weight(w: Any, input: Tensor, name: str, op: str) -> Optional[Tensor]:
     return w.to(input.device, input.dtype if input.dtype.kind == "f" else None)
 
 
-@legacy_reduction
+@_legacy_reduction
 def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL(target || q) pointwise, with input = log q: xlogy(target, target) - target input, as torch's (0 where
     target = 0; ``log_target``: target holds log probabilities, exp(t) (t - input)). 'batchmean' divides the sum by
@@ -2871,7 +2871,7 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                      stacklevel=3)  # (the caller's line: legacy_reduction's wrapper is one frame)
+                      stacklevel=3)  # (the caller's line: _legacy_reduction's wrapper is one frame)
     return _kl_div(input, target, reduction, log_target)
 
 
@@ -2887,7 +2887,7 @@ def _kl_div(input: Tensor, target: Tensor, reduction: str, log_target: bool) -> 
     return _reduce(loss, reduction, "kl_div")
 
 
-@legacy_reduction
+@_legacy_reduction
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
                                      reduction: str = "mean", pos_weight: Optional[Tensor] = None) -> Tensor:
     """-[p y log s(x) + (1 - y) log(1 - s(x))] with s the sigmoid and p = pos_weight,
@@ -2966,7 +2966,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = Fals
     return _reduce(loss, reduction, op)
 
 
-@legacy_reduction
+@_legacy_reduction
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, eps: float = 1e-8,
                      reduction: str = "mean") -> Tensor:
     """exp(input) - target input (log_input), or input - target log(input + eps); full adds Stirling's
@@ -2984,7 +2984,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     return _reduce(loss, reduction, op)
 
 
-@legacy_reduction
+@_legacy_reduction
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                         reduction: str = "mean") -> Tensor:
     """max(0, -target (input1 - input2) + margin), target 1 where input1 should rank higher, -1 where input2;
@@ -2996,7 +2996,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _reduce((-target * diff + margin).clamp_min(0), reduction, op)
 
 
-@legacy_reduction
+@_legacy_reduction
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: str = "mean") -> Tensor:
     """input where target is 1, max(0, margin - input) where it is -1 (torch's formula: a target of any other
     value gets both terms); same shapes."""
@@ -3009,7 +3009,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, red
                    reduction, op)
 
 
-@legacy_reduction
+@_legacy_reduction
 def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target input)), as softplus: finite for any finite input (torch's overflows to inf, with a nan
     gradient, once -target input passes 709.8 in float64, 88.7 in float32); same shapes."""
@@ -3018,7 +3018,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
     return _reduce(_softplus(-target * input._floating()), reduction, op)
 
 
-@legacy_reduction
+@_legacy_reduction
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                           reduction: str = "mean") -> Tensor:
     """1 - cos where target is 1, max(0, cos - margin) where it is -1, 0 for any other target (as torch), with
@@ -3040,7 +3040,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
                    reduction, op)
 
 
-@legacy_reduction
+@_legacy_reduction
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
                                 reduction: str = "mean") -> Tensor:
     """-mean_c w_c [y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c)] over the classes, the last dim: input
@@ -3055,7 +3055,7 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Optional[
     return _reduce(loss.sum(-1) / input.shape[-1], reduction, op)
 
 
-@legacy_reduction
+@_legacy_reduction
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
                         eps: float = 1e-6, swap: bool = False, reduction: str = "mean") -> Tensor:
     """max(0, margin + d(anchor, positive) - d(anchor, negative)) with d = F.pairwise_distance(., ., p, eps) over
@@ -3094,7 +3094,7 @@ def _target_range(op: str, t: Any, lo: int, classes: int) -> None:
                                  f"(expected {lo}..{classes - 1})")
 
 
-@legacy_reduction
+@_legacy_reduction
 def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.0, weight: Optional[Tensor] = None,
                       reduction: str = "mean") -> Tensor:
     """Multi-class hinge: sum over classes i != y of w[y] max(0, margin - x[y] + x[i])^p, divided by the number of
@@ -3126,7 +3126,7 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
     return _reduce(loss.reshape(out_shape), reduction, op)
 
 
-@legacy_reduction
+@_legacy_reduction
 def multilabel_margin_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Multi-label hinge: for each sample, sum over its target classes j and the classes i not among them of
     max(0, 1 - (x[j] - x[i])), divided by the number of classes C. target has the input's shape, (C,) or (N, C)

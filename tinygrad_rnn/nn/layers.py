@@ -1911,7 +1911,7 @@ class ModuleDict(Module):
 class _Loss(Module):
     shown: Tuple[str, ...] = ()  # constructor options that extra_repr names before the reduction
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = reduction
@@ -1926,7 +1926,7 @@ class _Loss(Module):
 
 
 class CrossEntropyLoss(_Loss):
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, weight: Optional[Tensor] = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
@@ -1940,7 +1940,7 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, weight: Optional[Tensor] = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
         F._check_ignore_index("NLLLoss", ignore_index)
@@ -2002,7 +2002,7 @@ class SmoothL1Loss(_PairLoss):
 
     fn, options = staticmethod(F.smooth_l1_loss), ("beta",)
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
         super().__init__(reduction)
         self.beta = beta
@@ -2023,7 +2023,7 @@ class KLDivLoss(_PairLoss):
 
     fn, options = staticmethod(F.kl_div), ("log_target",)
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
         super().__init__(reduction)
         self.log_target = log_target
@@ -2034,7 +2034,7 @@ class BCELoss(_PairLoss):
 
     fn, options = staticmethod(F.binary_cross_entropy), ("weight",)
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self._buffer("weight", weight)
@@ -2043,7 +2043,7 @@ class BCELoss(_PairLoss):
 class BCEWithLogitsLoss(_PairLoss):
     fn, options = staticmethod(F.binary_cross_entropy_with_logits), ("weight", "pos_weight")
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean",
                  pos_weight: Optional[Tensor] = None) -> None:
         super().__init__(reduction)
@@ -2072,7 +2072,7 @@ class PoissonNLLLoss(_PairLoss):
     fn, options = staticmethod(F.poisson_nll_loss), ("log_input", "full", "eps")
     shown = options
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.log_input, self.full, self.eps = log_input, full, eps
@@ -2087,7 +2087,7 @@ class HingeEmbeddingLoss(_PairLoss):
     fn, options = staticmethod(F.hinge_embedding_loss), ("margin",)
     shown = options
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.margin = margin
@@ -2104,7 +2104,7 @@ class MultiLabelSoftMarginLoss(_PairLoss):
 
     fn, options = staticmethod(F.multilabel_soft_margin_loss), ("weight",)
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self._buffer("weight", weight)
@@ -2128,7 +2128,7 @@ class MarginRankingLoss(_TripleLoss):
 
     fn, names, shown = staticmethod(F.margin_ranking_loss), ("input1", "input2", "target"), ("margin",)
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.margin = margin
@@ -2142,7 +2142,7 @@ class CosineEmbeddingLoss(_TripleLoss):
 
     fn, names, shown = staticmethod(F.cosine_embedding_loss), ("input1", "input2", "target"), ("margin",)
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.margin = margin
@@ -2157,7 +2157,7 @@ class TripletMarginLoss(_TripleLoss):
     fn, names = staticmethod(F.triplet_margin_loss), ("anchor", "positive", "negative")
     shown = ("margin", "p", "eps", "swap")
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
                  reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -2173,7 +2173,7 @@ class MultiMarginLoss(_PairLoss):
     fn, options = staticmethod(F.multi_margin_loss), ("p", "margin", "weight")
     shown = ("p", "margin")
 
-    @F.legacy_reduction
+    @F._legacy_reduction
     def __init__(self, p: int = 1, margin: float = 1.0, weight: Optional[Tensor] = None,
                  reduction: str = "mean") -> None:
         super().__init__(reduction)
