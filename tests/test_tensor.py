@@ -2446,3 +2446,18 @@ def test_deepcopy_of_a_leaf_copies_grad_and_attributes_and_of_a_non_leaf_its_gra
     b2.sum().backward()
     np.testing.assert_array_equal(a2.grad.cpu().numpy(), [2.0, 4.0])
     assert a.grad.tolist() == [1.0, 1.0]
+
+
+def test_pickle_copy_and_deepcopy_take_complex_tensors(device):
+    """As torch's: a complex tensor (a leaf with its .grad, a Parameter) pickles, copies and deep-copies (the rebuild
+    had refused complex data)."""
+    torch = pytest.importorskip("torch")
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        a = lib.tensor([1 + 2j, -3j], dtype=lib.complex128, device=dev, requires_grad=True)
+        a.grad = lib.tensor([1j, 2.0], dtype=lib.complex128, device=dev)
+        p = lib.nn.Parameter(lib.tensor([0.5 - 1j], dtype=lib.complex128, device=dev))
+        got = [(type(r).__name__, r.tolist(), r.requires_grad, None if r.grad is None else r.grad.tolist())
+               for t in (a, p) for r in (_pickled(t), copy.copy(t), copy.deepcopy(t))]
+        if lib is torch:
+            want = got
+    assert got == want

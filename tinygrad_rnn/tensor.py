@@ -3846,6 +3846,10 @@ for _name in ("_make", "__init__", "__add__", "__radd__", "__sub__", "__rsub__",
 del _name, _attr
 complex_ok(Tensor.__dict__["data"])  # (torch's .data: an alias of the memory, as detach)
 complex_ok(Tensor.__dict__["type"])  # (x.type() a name; x.type(t) delegates to to and astype, which decide)
+# pickle, copy.copy and deepcopy rebuild a tensor of any dtype on its array (torch's take complex ones)
+for _fn in (_rebuild_tensor, Tensor.__reduce_ex__, Tensor._unpickled, Tensor.__deepcopy__):
+    complex_ok(_fn)
+del _fn
 
 # torch's methods of the composed functions (composed.py): each function with ``input`` as self
 (Tensor.frac, Tensor.sgn, Tensor.hypot, Tensor.logit, Tensor.xlogy, Tensor.sinc, Tensor.deg2rad,
