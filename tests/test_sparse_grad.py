@@ -119,6 +119,28 @@ def test_embedding_sparse_grad_hooks_grad_and_errors(device):
         u.grad = tg.sparse_coo_tensor(tg.tensor([[0]]), tg.ones(1, 2, dtype=tg.float64), (6, 2))
 
 
+@needs_torch
+def test_hook_on_a_sparse_grad_may_return_a_sparse_tensor(device):
+    """A leaf's hook may replace its sparse gradient by another sparse tensor (torch's; it was refused as not a
+    Tensor); a hook that changes sparse to dense, or dense to sparse, raises torch's RuntimeError."""
+    got = {}
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        w = lib.tensor(np.arange(12.0).reshape(4, 3), device=dev, requires_grad=True)
+        w.register_hook(lambda g: g * 2)
+        lib.nn.functional.embedding(lib.tensor([[1, 3], [1, 0]], device=dev), w, sparse=True).sum().backward()
+        got[lib] = (w.grad.is_sparse, w.grad._indices().tolist(), dense(w.grad.cpu()))
+    assert got[tg][:2] == got[torch][:2]
+    np.testing.assert_array_equal(got[tg][2], got[torch][2])
+    w = weight(device)
+    w.register_hook(lambda g: g.to_dense())
+    with pytest.raises(RuntimeError, match="has changed the type of value"):
+        F.embedding(tg.tensor([1], device=device), w, sparse=True).sum().backward()
+    v = weight(device)
+    v.register_hook(lambda g: g.to_sparse())
+    with pytest.raises(RuntimeError, match="has changed the type of value"):
+        (v * v).sum().backward()
+
+
 @with_fixtures
 @given(idx=st.lists(st.integers(0, 4), min_size=1, max_size=8), pad=st.sampled_from([None, 0, 3]),
        seed=st.integers(0, 2 ** 16))

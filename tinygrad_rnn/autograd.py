@@ -626,9 +626,14 @@ def _run_hooks(hooks: list, g: Tensor) -> Tensor:
             continue
         new = hook(g)
         if new is not None:
-            if not isinstance(new, Tensor) or new.shape != g.shape:
+            sparse = getattr(new, "is_sparse", None)  # (True: a sparse COO tensor, as a sparse gradient's hook gives)
+            if (sparse is not True and not isinstance(new, Tensor)) or new.shape != g.shape:
                 raise _RuntimeValueError(f"register_hook: a hook must return None or a Tensor of shape {g.shape}, "
                                          f"got {getattr(new, 'shape', type(new).__name__)}")
+            if sparse is not g.is_sparse:  # (torch's message)
+                kinds = ("a dense tensor", "a sparse COO tensor")
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', type(hook).__name__)}' has changed the type of "
+                                   f"value (was {kinds[g.is_sparse]} got {kinds[sparse]})")
             g = new
     return g
 
