@@ -348,6 +348,34 @@ def test_sparse_adam_state_as_torch(device):
     np.testing.assert_array_equal(dense(w), dense(w2))
 
 
+@needs_torch
+def test_sparse_grad_is_zeroed_and_accumulated_in_place_as_torch(device):
+    """As torch's: p.grad.zero_() empties a sparse gradient in place (it raised NotImplementedError), and
+    zero_grad(set_to_none=False) and a later backward's sparse gradient keep the .grad object code holds (grad +=
+    g); the sum itself is torch's. A sparse tensor that requires grad refuses zero_ (torch's error)."""
+    got = {}
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        w = lib.tensor(np.arange(12.0).reshape(4, 3), device=dev, requires_grad=True)
+        opt = lib.optim.SGD([w], lr=0.1)
+        look = lib.tensor([[1, 3], [1, 0]], device=dev)
+        lib.nn.functional.embedding(look, w, sparse=True).sum().backward()
+        held = w.grad
+        held.zero_()
+        empty = (held is w.grad, held._nnz(), held.is_coalesced())
+        lib.nn.functional.embedding(look, w, sparse=True).sum().backward()
+        lib.nn.functional.embedding(look[:1], w, sparse=True).sum().backward()
+        after = (held is w.grad, dense(held.cpu()))
+        opt.zero_grad(set_to_none=False)
+        lib.nn.functional.embedding(look, w, sparse=True).sum().backward()
+        got[lib] = (empty, after[0], held is w.grad, after[1], dense(held.cpu()))
+    assert got[tg][:3] == got[torch][:3] == (((True, 0, True)), True, True)
+    np.testing.assert_array_equal(got[tg][3], got[torch][3])
+    np.testing.assert_array_equal(got[tg][4], got[torch][4])
+    s = tg.sparse_coo_tensor(tg.tensor([[1]]), tg.ones(1, 2, dtype=tg.float64), (3, 2), requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place operation"):
+        s.zero_()
+
+
 def test_zero_grad_and_clipping_with_sparse_grads(device):
     """zero_grad(set_to_none=False) leaves an empty sparse gradient (torch's zero_()); clip_grad_norm_ and
     clip_grad_value_ refuse a sparse gradient, as torch 2.13's (no sparse norm or clamp kernel)."""

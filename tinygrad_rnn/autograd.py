@@ -692,9 +692,9 @@ def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None
 
 def _into_leaf_sparse(leaf: Tensor, g: Any) -> None:
     """leaf.grad += g for a sparse COO gradient g, as torch's AccumulateGrad: g itself (detached) when there is
-    none, grad + g when the gradient is sparse (torch's grad += g: the same tensor, though torch's CPU sparse add
-    interleaves two uncoalesced operands' entries by a merge walk where this one concatenates them), dense +
-    sparse (in place) when it is dense."""
+    none, grad + g when the gradient is sparse (torch's grad += g, in place unless a graph is recorded: the same
+    object with the sum's entries, though torch's CPU sparse add interleaves two uncoalesced operands' entries by a
+    merge walk where this one concatenates them), dense + sparse (in place) when it is dense."""
     if leaf.grad_fn is not None:
         raise RuntimeError(f"backward: a leaf tensor of shape {leaf.shape} that this graph used has since become the "
                            f"output of {leaf.grad_fn.name} (an in-place op), so its gradient has nowhere to go")
@@ -707,6 +707,9 @@ def _into_leaf_sparse(leaf: Tensor, g: Any) -> None:
             keep = backend.is_writable(values) and 0 not in values.strides
             g = g.detach() if keep else g._with_values(Tensor._make(values.copy()))
         leaf._grad = g
+    elif grad.is_sparse and grad.grad_fn is None and g.grad_fn is None:  # (in place, as torch's: the same object,
+        total = grad + g  # new index and value arrays, so nothing else sharing the old ones sees the sum)
+        grad._idx, grad._val, grad._coalesced = total._idx, total._val, total._coalesced
     elif grad.is_sparse or grad.grad_fn is not None:
         leaf._grad = grad + g
     else:

@@ -37,7 +37,7 @@ from .tensor import Function, Size, Tensor, _defaults, _dt, check_devices, layou
 
 sparse_coo = layout("sparse_coo")
 
-_SUPPORTED = ("to_dense, coalesce, indices/values, t/transpose, index_select, sum, mm/matmul/@, addmm, "
+_SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_select, sum, mm/matmul/@, addmm, "
               "tg.sparse.softmax/log_softmax, products with a number or a tensor of its shape, + another sparse "
               "tensor, to/cuda/cpu")
 
@@ -178,6 +178,17 @@ class SparseCooTensor:
 
     def clone(self) -> "SparseCooTensor":
         return SparseCooTensor(self._idx.clone(), self._val.clone(), self._shape, self._coalesced)
+
+    def zero_(self) -> "SparseCooTensor":
+        """No entries left (nnz 0, coalesced), in place, as torch's: so p.grad.zero_() and zero_grad(set_to_none=False)
+        keep the gradient object code may hold. A tensor that requires grad is refused (torch's message)."""
+        if self.requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        xp = backend.xp_of(self._idx.array)
+        self._idx = Tensor._make(xp.zeros((self.sparse_dim(), 0), np.int64))
+        self._val = Tensor._make(xp.zeros((0,) + self._shape[self.sparse_dim():], self._val.array.dtype))
+        self._coalesced = True
+        return self
 
     # ------------------------------------------------------------------ conversions
     def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:

@@ -1200,12 +1200,10 @@ def zero_grad_(p: Tensor) -> None:
     that is part of a graph (backward with create_graph=True) or read-only gets a fresh zero array
     instead, so the graph that produced it is not corrupted."""
     g = p.grad
-    if g.is_sparse:  # (a sparse COO gradient: no entries left, as torch's zero_())
-        from ..sparse import SparseCooTensor  # noqa: PLC0415
-        xp = backend.xp_of(g._indices().array)
-        p.grad = SparseCooTensor(Tensor._make(xp.zeros((g.sparse_dim(), 0), np.int64)),
-                                 Tensor._make(xp.zeros((0,) + g.shape[g.sparse_dim():], g._values().array.dtype)),
-                                 g.shape, True)
+    if g.is_sparse:  # (a sparse COO gradient: no entries left, in place, as torch's zero_())
+        if g.requires_grad:  # (one recorded by create_graph: its graph left alone)
+            g = p.grad = g.detach()
+        g.zero_()
     elif g.grad_fn is None and backend.is_writable(g.array):
         g.array[...] = 0
         g._bump_version()
