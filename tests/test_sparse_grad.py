@@ -295,6 +295,31 @@ def test_optimizers_refuse_sparse_grads_as_torch(device, name, message):
         getattr(tg.optim, name)([w], lr=0.1).step()
 
 
+@needs_torch
+def test_sgd_sparse_momentum_buffer_refuses_a_later_dense_grad_as_torch(device):
+    """SGD's momentum buffer kept sparse by a sparse gradient, then a dense gradient: torch's RuntimeError (it was an
+    AttributeError on the sparse buffer's .array); dense first, then sparse, works as torch's."""
+    got = {}
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        w = lib.nn.Parameter(lib.tensor(np.arange(6.0).reshape(3, 2), device=dev))
+        opt = lib.optim.SGD([w], lr=0.1, momentum=0.9)
+        lib.nn.functional.embedding(lib.tensor([0, 2], device=dev), w, sparse=True).sum().backward()
+        opt.step()
+        opt.zero_grad()
+        (w * w).sum().backward()
+        with pytest.raises(RuntimeError, match=r"add\(sparse, dense\) is not supported"):
+            opt.step()
+        v = lib.nn.Parameter(lib.tensor(np.arange(6.0).reshape(3, 2), device=dev))
+        opt = lib.optim.SGD([v], lr=0.1, momentum=0.9)
+        (v * v).sum().backward()
+        opt.step()
+        opt.zero_grad()
+        lib.nn.functional.embedding(lib.tensor([0, 2], device=dev), v, sparse=True).sum().backward()
+        opt.step()
+        got[lib] = dense(v)
+    np.testing.assert_allclose(got[tg], got[torch], rtol=1e-12)
+
+
 def test_sparse_grad_option_errors_as_torch(device):
     """SGD's weight_decay (add(sparse, dense)), Adagrad's weight_decay, SparseAdam's dense gradient, dense or
     complex parameters and bad hyperparameters: torch's errors."""

@@ -39,6 +39,8 @@ class SGD(Optimizer):
                 buf = backend.xp_of(g).array(g)  # an array even for 0-d p
                 state["momentum_buffer"] = Tensor._make(buf)
             else:
+                if buf.is_sparse:  # (kept sparse by earlier sparse gradients: torch's buf.mul_(m).add_(g) refuses)
+                    raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
                 buf = buf.array
                 buf *= momentum
                 buf += (1 - group["dampening"]) * g
