@@ -2461,3 +2461,19 @@ def test_pickle_copy_and_deepcopy_take_complex_tensors(device):
         if lib is torch:
             want = got
     assert got == want
+
+
+def test_deepcopy_keeps_memory_shared_between_views_as_torch(device):
+    """As torch's deepcopy (one storage, copied once): a tensor, its views and its detach() deep-copied together
+    stay over one memory, in whatever order they are copied; the originals are untouched; strides are kept."""
+    torch = pytest.importorskip("torch")
+    got = {}
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        base = lib.arange(12.0, device=dev).reshape(3, 4)
+        view, col, alias = base[1:, ::2], base.t()[2], base.detach()
+        c_view, c_base, c_alias, c_col, c_t = copy.deepcopy([view, base, alias, col, base.t()])
+        with lib.no_grad():
+            c_view.add_(100)
+            c_alias[0, 0] = -1
+        got[lib] = ([t.tolist() for t in (c_base, c_col, c_t)], base.tolist(), c_t.is_contiguous())
+    assert got[tg] == got[torch]

@@ -1237,6 +1237,26 @@ def _rebuild_tensor(cls: type, array: Any, requires_grad: bool, attrs: Optional[
     return t
 
 
+def _deepcopy_array(a: Any, memo: Dict[int, Any]) -> Any:
+    """a copied for copy.deepcopy, its strides kept: tensors over one numpy buffer (a view, a detach()) get views of
+    one copy of it, as torch's deepcopy keeps a storage shared. A read-only view (a broadcast), a buffer that is not
+    C-contiguous or a CuPy array is copied alone."""
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if type(a) is not np.ndarray or type(root) is not np.ndarray or not a.flags.writeable or \
+            not root.flags.c_contiguous:
+        return a.copy(order="K")
+    copied = memo.get(id(root))
+    if copied is None:
+        copied = memo[id(root)] = root.copy()
+        memo.setdefault(id(memo), []).append(root)  # (copy's keep-alive list: root's id stays its own meanwhile)
+    if a is root:
+        return copied
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=copied, offset=offset, strides=a.strides)
+
+
 class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
@@ -1314,13 +1334,15 @@ class Tensor:
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> "Tensor":
         """copy.deepcopy: a leaf's data copied, with its requires_grad, .grad and attributes (deep copies, what is
-        shared staying shared), as torch's. A non-leaf (a pruned module's weight) is copied with its graph, whose
-        leaves the same memo maps to their copies (torch refuses a non-leaf)."""
+        shared staying shared, memory included: see _deepcopy_array), as torch's. A non-leaf (a pruned module's
+        weight) is copied with its graph, whose leaves the same memo maps to their copies (torch refuses a
+        non-leaf)."""
         import copy
         if id(self) in memo:
             return memo[id(self)]
         if self.grad_fn is None:
-            t = memo[id(self)] = _rebuild_tensor(type(self), self.array.copy(), self._requires_grad, None)
+            t = memo[id(self)] = _rebuild_tensor(type(self), _deepcopy_array(self.array, memo), self._requires_grad,
+                                                  None)
             if self._grad is not None:
                 t._grad = copy.deepcopy(self._grad, memo)
         else:
@@ -3847,7 +3869,7 @@ del _name, _attr
 complex_ok(Tensor.__dict__["data"])  # (torch's .data: an alias of the memory, as detach)
 complex_ok(Tensor.__dict__["type"])  # (x.type() a name; x.type(t) delegates to to and astype, which decide)
 # pickle, copy.copy and deepcopy rebuild a tensor of any dtype on its array (torch's take complex ones)
-for _fn in (_rebuild_tensor, Tensor.__reduce_ex__, Tensor._unpickled, Tensor.__deepcopy__):
+for _fn in (_rebuild_tensor, Tensor.__reduce_ex__, Tensor._unpickled, Tensor.__deepcopy__, _deepcopy_array):
     complex_ok(_fn)
 del _fn
 
