@@ -524,3 +524,18 @@ def test_embedding_bag_sparse_grad_matches_torch(device, mode, padding_idx):
     with pytest.raises(ValueError, match="max mode does not support sparse weights"):
         F.embedding_bag(tg.tensor([1, 2], device=device), weight(device), tg.tensor([0], device=device),
                         mode="max", sparse=True)
+
+
+@needs_torch
+def test_embedding_bag_max_sparse_refuses_before_renorm_and_weights_as_torch(device):
+    """mode='max' with sparse=True raises torch's ValueError first: before max_norm renormalises the weight in place
+    (it did, then raised) and before per_sample_weights' NotImplementedError."""
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        w = lib.tensor(np.arange(6.0).reshape(3, 2), device=dev)
+        idx, offsets = lib.tensor([0, 2], device=dev), lib.tensor([0], device=dev)
+        with pytest.raises(ValueError, match="max mode does not support sparse weights"):
+            lib.nn.functional.embedding_bag(idx, w, offsets, mode="max", sparse=True, max_norm=1.0)
+        np.testing.assert_array_equal(w.cpu().numpy(), np.arange(6.0).reshape(3, 2))
+        with pytest.raises(ValueError, match="max mode does not support sparse weights"):
+            lib.nn.functional.embedding_bag(idx, w, offsets, mode="max", sparse=True,
+                                            per_sample_weights=lib.ones(2, dtype=lib.float64, device=dev))

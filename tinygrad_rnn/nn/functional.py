@@ -2542,6 +2542,8 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: Opt
         raise ValueError(f"{op}: mode must be one of 'sum', 'mean' or 'max', got {mode!r}")
     include_last_offset = ops.bool_arg(include_last_offset, op, "include_last_offset")
     _sparse_and_freq(op, scale_grad_by_freq, sparse)
+    if mode == "max" and sparse:  # (torch's order: before per_sample_weights' checks and max_norm's renorm)
+        raise ValueError("max mode does not support sparse weights")
     n, dim = weight.shape
     if a.size and (a.min() < 0 or a.max() >= n):
         raise _RuntimeIndexError(f"{op}: indices must lie in [0, {n}) for num_embeddings={n}, "
@@ -2570,8 +2572,6 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: Opt
     idx, bag = flat[pos], bag[pos]
     count = np.bincount(bag, minlength=n_bags)
     to = functools.partial(backend.to_device, device=weight.device)
-    if mode == "max" and sparse:
-        raise ValueError("max mode does not support sparse weights")
     if mode == "max" and pos.size:
         width = int(count.max())
         rank = np.arange(pos.size) - (np.cumsum(count) - count)[bag]
