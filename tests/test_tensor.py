@@ -421,6 +421,23 @@ def test_arange_follows_torch_for_integer_dtypes_directions_and_long_float_range
     assert tg.arange(-5, 5, 0.7).numpy()[2] == np.float32(-3.6)
 
 
+def test_arange_takes_torchs_out(device):
+    """torch.arange(0, n, out=torch.LongTensor(n)) (Tacotron 2's get_mask_from_lengths): the values in out's dtype,
+    written into out (resized), which is returned; a dtype other than out's and an out that requires grad refused."""
+    o = tg.zeros(5, dtype=tg.int64, device=device)
+    r = tg.arange(0.5, 5, out=o)  # (computed in out's int64, as torch's: start truncated)
+    assert r is o and o.tolist() == [0, 1, 2, 3, 4] and o.dtype == tg.int64
+    f = tg.zeros(5, dtype=tg.float64, device=device)
+    assert tg.arange(0, 1, 0.25, out=f) is f and f.tolist() == [0.0, 0.25, 0.5, 0.75] and f.dtype == tg.float64
+    assert tg.arange(5, out=tg.LongTensor(5)).tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(RuntimeError, match=r"dtype Double does not match dtype of out parameter \(Long\)"):
+        tg.arange(0, 5, out=o, dtype=tg.float64)
+    with pytest.raises(RuntimeError, match="arange.*don't support automatic differentiation"):
+        tg.arange(0, 5, out=tg.zeros(5, requires_grad=True))
+    with pytest.raises(TypeError, match="arange: out must be a Tensor"):
+        tg.arange(5, out=[0] * 5)
+
+
 def test_random_creation_functions():
     tg.manual_seed(0)
     n, u, k = tg.randn(100, 100), tg.rand(2000), tg.randint(3, 7, (1000,))

@@ -5,7 +5,7 @@ import math
 import numbers
 import warnings
 from fractions import Fraction
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -132,14 +132,19 @@ def _no_complex_range(op: str, dt: np.dtype) -> None:
                                        f"'{_TYPE_NAMES[dt.name][:-len('Tensor')]}' (no complex dtype, as torch's)")
 
 
-def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None, device: Optional[str] = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(start: Any = None, end: Any = None, step: Any = 1, *, out: Optional[Tensor] = None, dtype: Any = None,
+           device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
     """Like torch.arange: int64 when all of start/end/step are ints (0-d integer tensors count), else the default dtype.
     arange(end) and arange(end=...) start at 0. An integer dtype truncates start, end and step toward 0 first (a
     step that truncates to 0 is an error), as torch's; a float dtype computes start + i * step in float64 and
     rounds once, as torch's kernel does (numpy's float32 arange adds a float32 step, drifting along the range; torch's
     vectorised kernel may still differ from this in the last bit). A nonzero step against the direction from start to
-    end is an error, as in torch, rather than an empty range."""
+    end is an error, as in torch, rather than an empty range. ``out=`` as torch's: the values are written into out
+    (resized to them) and computed in out's dtype, which a given dtype must equal."""
+    if out is not None:
+        ops_write_out = _out_dtype_check(out, dtype, "arange")
+        result = arange(start, end, step, dtype=out.dtype, device=out.device, requires_grad=requires_grad)
+        return ops_write_out("arange", result, out)
     if end is None:
         if start is None:
             raise TypeError("arange: needs an end (arange(end), arange(start, end[, step]) or arange(end=...))")
@@ -173,6 +178,17 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
     with np.errstate(over="ignore"):
         values = (work(start) + work(step) * np.arange(n, dtype=work)).astype(dt)
     return Tensor(xp.asarray(values), requires_grad=requires_grad)
+
+
+def _out_dtype_check(out: Any, dtype: Any, op: str) -> Callable[[str, Tensor, Tensor], Tensor]:
+    """A factory's ``out=``: out must be a Tensor and a given dtype its dtype (torch's message); returns ops.write_out."""
+    from .ops import write_out  # noqa: PLC0415  (ops imports this module)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}: out must be a Tensor, got {type(out).__name__}")
+    if dtype is not None and np.dtype(dtype) != out.dtype:
+        name = {d: _TYPE_NAMES.get(d.name, d.name)[:-len("Tensor")] for d in (np.dtype(dtype), out.dtype)}
+        raise RuntimeError(f"dtype {name[np.dtype(dtype)]} does not match dtype of out parameter ({name[out.dtype]})")
+    return write_out
 
 
 def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Optional[Tensor] = None, dtype: Any = None,
