@@ -2088,6 +2088,31 @@ def test_cumprod_dtypes_and_prod_second_order_memory():
     np.testing.assert_allclose(g.numpy()[7], np.prod(np.delete(x, 7)), rtol=1e-10)
 
 
+def test_cumsum_cumprod_with_a_narrower_dtype_take_the_gradient_in_the_inputs_dtype(device):
+    """x.cumsum(d, dtype=float32) of a float64 x: the values are the float32 run, and the gradient comes back to
+    float64 before it is summed from the end, as torch's cumsum_backward(grad.to(self.scalar_type())) (it was
+    summed in float32 and then cast: ~1e-8 off torch's). cumprod alike, from the float64 x and float32 y."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.5, 1.5, (2, 30))
+    w = rng.standard_normal((2, 30))
+    w32 = w.astype(np.float32).astype(np.float64)  # (the gradient reaching the float32 result)
+    for run in ("cumsum", "cumprod"):
+        t = tg.tensor(x, requires_grad=True, device=device)
+        y = getattr(t, run)(1, dtype=tg.float32)
+        assert y.dtype == tg.float32
+        (y.double() * tg.tensor(w, device=device)).sum().backward()
+        assert t.grad.dtype == tg.float64
+        y64 = y.numpy().astype(np.float64)
+        want = (np.cumsum(w32[:, ::-1], 1)[:, ::-1] if run == "cumsum"
+                else np.cumsum((w32 * y64)[:, ::-1], 1)[:, ::-1] / x)
+        np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-13)
+        assert not np.array_equal(want, want.astype(np.float32))  # (not a float32 run's)
+        torch = pytest.importorskip("torch")
+        tt = torch.tensor(x, requires_grad=True)
+        (getattr(tt, run)(1, dtype=torch.float32).double() * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-13)
+
+
 def test_cumsum_dtypes_and_errors():
     assert tg.tensor([True, True, False]).cumsum(0).tolist() == [1, 2, 2]
     assert tg.tensor(np.array([200, 100], np.uint8)).cumsum(0).tolist() == [200, 300]  # (int64, as torch)

@@ -2157,15 +2157,20 @@ def prod(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
 @complex_ok
 class Cumsum(Function):
     """y_i = x_0 + ... + x_i along dim (accumulated as sum does); each x_i reaches every y_j with j >= i, so
-    the gradient is g summed from the end: flip, cumsum, flip."""
+    the gradient is g summed from the end: flip, cumsum, flip. ``cast``: a float dtype= other than x's float
+    dtype; x is cast to it first and the gradient is cast back to x's dtype before it is summed, as torch's
+    (cumsum_backward(grad.to(self.scalar_type())): float64 sums of a float32 run's gradient)."""
 
     run = "cumsum"
     saves_nothing = True
 
-    def __init__(self, dim: int) -> None:
-        self.dim = dim
+    def __init__(self, dim: int, cast: Any = None) -> None:
+        self.dim, self.cast = dim, cast
 
     def forward(self, x):
+        if self.cast is not None:
+            self.in_dtype = x.dtype
+            x = x.astype(self.cast)
         acc = np.float64 if x.dtype == np.float32 and isinstance(x, np.ndarray) else _SUM_IN.get(x.dtype)
         out = getattr(xp_of(x), self.run)(x, axis=self.dim, dtype=acc)  # (float32 runs in float64 on the CPU,
         if x.dtype.kind != "f":  # as torch's: one rounding a step adds up)
@@ -2174,6 +2179,8 @@ class Cumsum(Function):
             return out.astype(x.dtype, copy=False)
 
     def backward(self, g):
+        if self.cast is not None:
+            g = g.astype(self.in_dtype)
         return (g.flip(self.dim).cumsum(self.dim).flip(self.dim),)
 
 
@@ -2188,9 +2195,13 @@ def _running(fn: Any, x: Tensor, dim: Optional[int], dtype: Any, op: str, axis: 
     if axis is not None:
         dim = numpy_names(op, dim, None, axis, None)[0]
     d = _one_dim(dim, _input(op, x).ndim, op)
+    cast = None
     if dtype is not None:
-        x = cast_to(x, dtype, op)
-    out = fn(0)(x.reshape(1)).reshape(()) if x.ndim == 0 else fn(d)(x)
+        if x.dtype.kind == "f" and _dt(dtype, op).kind == "f" and _dt(dtype, op) != x.dtype:
+            cast = _dt(dtype, op)  # (cast inside the op: its gradient runs in x's dtype, as torch's)
+        else:
+            x = cast_to(x, dtype, op)
+    out = fn(0, cast)(x.reshape(1)).reshape(()) if x.ndim == 0 else fn(d, cast)(x)
     return out if dtype is None else out.astype(dtype)
 
 
@@ -2207,7 +2218,9 @@ class Cumprod(Cumsum):
     quiet = True  # (as Prod: a product past the dtype's range is inf, quietly)
 
     def backward(self, g):
-        (x,), d = self.saved, self.dim
+        (x,), d = self.saved, self.dim  # (x before the cast, as torch's cumprod_backward(grad.to(x's dtype), x))
+        if self.cast is not None:
+            g = g.astype(self.in_dtype)
         conj = x.array.dtype.kind == "c"
         if not _mode.grad_enabled:
             x_a, y_a = (x.array.conj(), self._out.conj()) if conj else (x.array, self._out)
