@@ -288,6 +288,58 @@ def test_conv1d_modules_match_torch_and_state_dicts_move_both_ways():
 
 
 # ----------------------------------------------------------------------------- pools: definitions and gradients
+def conv_tbc_ref(x, w, b, pad):
+    """torch.conv_tbc by its definition: y[t, n, o] = b[o] + sum_{k, c} w[k, c, o] x_p[t + k, n, c], x_p the input
+    with pad zero steps on each side of time (a negative pad drops steps)."""
+    xp = np.pad(x, ((pad, pad), (0, 0), (0, 0))) if pad >= 0 else x[-pad:x.shape[0] + pad]
+    K = w.shape[0]
+    return np.stack([b + sum(xp[t + k] @ w[k] for k in range(K)) for t in range(xp.shape[0] - K + 1)])
+
+
+@with_fixtures
+@given(time=st.integers(1, 6), batch=st.integers(1, 2), cin=st.integers(1, 3), cout=st.integers(1, 3),
+       kernel=st.integers(1, 3), pad=st.integers(-1, 2), data=st.data())
+def test_conv_tbc_matches_its_definition_and_central_differences(device, time, batch, cin, cout, kernel, pad, data):
+    """fairseq's ConvTBC (torch.conv_tbc): values by the definition, first and second derivatives by central
+    differences."""
+    if time + 2 * pad - kernel + 1 < 1:
+        return
+    x = data.draw(arrays((time, batch, cin)), label="x")
+    w = data.draw(arrays((kernel, cin, cout)), label="w")
+    b = data.draw(arrays((cout,)), label="b")
+    check_op(lambda x, w, b: tg.conv_tbc(x, w, b, pad), lambda x, w, b: conv_tbc_ref(x, w, b, pad), [x, w, b],
+             device, gradgrad=True)
+
+
+@pytest.mark.parametrize("pad", [0, 1, 3, -1])
+def test_conv_tbc_matches_torch(pad):
+    """torch.conv_tbc's values, gradients and second-order gradients; F.conv_tbc is the same function; torch's
+    checks (with its messages) and a contiguous (time, batch, out) result."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(pad + 5)
+    arrs = [rng.standard_normal(s) for s in ((5, 2, 3), (3, 3, 4), (4,))]
+    res = []
+    for T in (torch, tg):
+        ts = [T.tensor(a, requires_grad=True) for a in arrs]
+        y = T.conv_tbc(*ts, pad)
+        g = T.autograd.grad((y ** 2).sum(), ts, create_graph=True)
+        g2 = T.autograd.grad(sum((gg ** 2).sum() for gg in g), ts)
+        assert y.is_contiguous()
+        res.append([y.detach().numpy()] + [a.detach().numpy() for a in (*g, *g2)])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+    assert F.conv_tbc is tg.conv_tbc
+    x, w, b = (tg.tensor(a) for a in arrs)
+    assert tg.conv_tbc(x, w, bias=b, pad=2).shape == (7, 2, 4)
+    for args, msg in (((x[0], w, b), "Input must have 3 dims"), ((x, w[0], b), "Weight tensor must have 3 dims"),
+                      ((x, w, b[None]), "Bias must be 1-D"), ((x, w[:, :2], b), r"Input dim 2 \(input channels\)"),
+                      ((x, w, b[:3]), "Bias size must equal dim 2")):
+        with pytest.raises(RuntimeError, match=msg):
+            tg.conv_tbc(*args)
+    with pytest.raises(TypeError, match="conv_tbc: bias must be a Tensor"):
+        tg.conv_tbc(x, w, None)
+
+
 @st.composite
 def pool_configs(draw, dilation=True):
     k = draw(st.integers(1, 4))

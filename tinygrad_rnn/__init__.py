@@ -96,7 +96,8 @@ from .functions import (abs_, acos_, acosh_, addmv_, alpha_dropout_, arccos_, ar
 from .functions import conj_physical_, i0_, ldexp_
 # torch's function forms of the recurrent cells and layers (nn.rnn's code) and of nn.functional's ops
 from .functions import (adaptive_avg_pool1d, adaptive_max_pool1d, alpha_dropout, avg_pool1d, batch_norm, bilinear,
-                        binary_cross_entropy_with_logits, celu, constant_pad_nd, conv1d, conv_transpose1d,
+                        binary_cross_entropy_with_logits, celu, constant_pad_nd, conv1d, conv_tbc,
+                        conv_transpose1d,
                         cosine_embedding_loss, ctc_loss, dropout, embedding, feature_alpha_dropout, group_norm, gru,
                         gru_cell, hardshrink, hinge_embedding_loss, instance_norm, kl_div, layer_norm, lstm, lstm_cell,
                         margin_ranking_loss, max_pool1d, max_pool1d_with_indices, pairwise_distance, pdist,
@@ -221,7 +222,7 @@ __all__ = [
     "threshold_", "trunc_", "xlogy_", "zero_",
     "i0", "igamma", "igammac", "mvlgamma", "i0_", "ldexp_",
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "alpha_dropout", "avg_pool1d", "batch_norm", "bilinear",
-    "binary_cross_entropy_with_logits", "celu", "constant_pad_nd", "conv1d", "conv_transpose1d",
+    "binary_cross_entropy_with_logits", "celu", "constant_pad_nd", "conv1d", "conv_tbc", "conv_transpose1d",
     "cosine_embedding_loss", "ctc_loss", "dropout", "embedding", "feature_alpha_dropout", "group_norm", "gru",
     "gru_cell", "hardshrink", "hinge_embedding_loss", "instance_norm", "kl_div", "layer_norm", "lstm", "lstm_cell",
     "margin_ranking_loss", "max_pool1d", "max_pool1d_with_indices", "pairwise_distance", "pdist",

@@ -441,6 +441,7 @@ def _stride(stride: Any) -> Any:
 
 conv1d, conv_transpose1d, avg_pool1d, adaptive_avg_pool1d = (
     _F.conv1d, _F.conv_transpose1d, _F.avg_pool1d, _F.adaptive_avg_pool1d)
+conv_tbc = _F.conv_tbc
 bilinear, hardshrink, prelu, pdist, pairwise_distance, rms_norm = (
     _F.bilinear, _F.hardshrink, _F.prelu, _F.pdist, _F.pairwise_distance, _F.rms_norm)
 

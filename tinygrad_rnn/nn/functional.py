@@ -1005,6 +1005,33 @@ def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
+    """torch.conv_tbc (F.conv_tbc, fairseq's ConvTBC): a 1-d convolution over (time, batch, channels) input with
+    weight (kernel width, in channels, out channels) and bias (out channels,); ``pad`` steps on each side of time
+    (negative crops, as torch's). Output (time + 2 pad - kernel width + 1, batch, out channels), contiguous. conv1d
+    on the permuted input, so its gradients (of any order) are conv1d's."""
+    for name, t in (("input", input), ("weight", weight), ("bias", bias)):
+        _check_tensor("conv_tbc", name, t)
+    pad = ops.int_arg(pad, "conv_tbc", "pad")
+    if input.ndim != 3:
+        raise RuntimeError(f"conv_tbc: Input must have 3 dims: time, batch, in_channel (got shape {input.shape})")
+    if weight.ndim != 3:
+        raise RuntimeError("conv_tbc: Weight tensor must have 3 dims: kernel_width, in_channels, out_channels. "
+                           f"(got shape {weight.shape})")
+    if bias.ndim != 1:
+        raise RuntimeError(f"conv_tbc: Bias must be 1-D (got shape {bias.shape})")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError(f"conv_tbc: Input dim 2 (input channels) is not == dim 1 in the weight tensor (input "
+                           f"{input.shape}, weight {weight.shape})")
+    if bias.shape[0] != weight.shape[2]:
+        raise RuntimeError(f"conv_tbc: Bias size must equal dim 2 in the weight tensor (output channels) (bias "
+                           f"{bias.shape}, weight {weight.shape})")
+    x = input.permute(1, 2, 0)
+    if pad:
+        x = globals()["pad"](x, (pad, pad))  # (F.pad: the argument's name hides it here)
+    return conv1d(x, weight.permute(2, 1, 0), bias).permute(2, 0, 1).contiguous()
+
+
 @complex_ok
 def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
