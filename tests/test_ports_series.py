@@ -10,8 +10,10 @@ DeepSpeech2-like conv + packed bidirectional GRU + CTC model, Parallel WaveGAN's
 quantile (pinball) loss forecaster, a teacher-forced GRU seq2seq forecaster, HiFi-GAN (weight/spectral norm, MPD,
 MSD, feature matching), torchaudio's mel filterbank / amplitude_to_DB / MFCC features feeding a GRU, Conv-TasNet
 with a permutation-invariant SI-SNR loss, PatchTST (RevIN, unfold patches, a Transformer encoder), parts of the
-Temporal Fusion Transformer (GRN, GLU, variable selection, masked MultiheadAttention) and Informer (ProbSparse
-attention, circular token convolution, distilling).
+Temporal Fusion Transformer (GRN, GLU, variable selection, masked MultiheadAttention), Informer (ProbSparse
+attention, circular token convolution, distilling), DeepAR (Gaussian and negative binomial likelihoods) and
+wav2vec 2.0's pre-training loss (conv feature encoder, weight-normed positional convolution, quantizer,
+contrastive logits over negatives).
 """
 import math
 
@@ -2171,3 +2173,240 @@ def test_informer_probsparse_attention():
         return T.optim.lr_scheduler.LambdaLR(o, lambda epoch: 0.5 ** ((epoch - 1) // 1))
 
     _run(_informer, data, step, steps=3, opt=opt, sched=sched)
+
+
+# ----------------------------------------------------------------------------- DeepAR (likelihood heads)
+def _deepar(T, n_cov=2, hidden=6, emb=3, n_series=4):
+    nn, F = T.nn, T.nn.functional
+
+    class DeepAR(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(n_series, emb)
+            self.lstm = nn.LSTM(input_size=1 + n_cov + emb, hidden_size=hidden, num_layers=2, bias=True,
+                                batch_first=False, dropout=0.0)
+            for names in self.lstm._all_weights:
+                for name in filter(lambda n: "bias" in n, names):
+                    bias = getattr(self.lstm, name)
+                    n = bias.size(0)
+                    start, end = n // 4, n // 2
+                    bias.data[start:end].fill_(1.)
+            self.distribution_mu = nn.Linear(hidden * 2, 1)
+            self.distribution_presigma = nn.Linear(hidden * 2, 1)
+            self.distribution_sigma = nn.Softplus()
+            self.nb_mu = nn.Linear(hidden * 2, 1)
+            self.nb_alpha = nn.Linear(hidden * 2, 1)
+
+        def forward(self, x, idx, hidden, cell):
+            onehot_embed = self.embedding(idx)
+            lstm_input = T.cat((x, onehot_embed), dim=2)
+            output, (hidden, cell) = self.lstm(lstm_input, (hidden, cell))
+            hidden_permute = hidden.permute(1, 2, 0).contiguous().view(hidden.shape[1], -1)
+            pre_sigma = self.distribution_presigma(hidden_permute)
+            mu = self.distribution_mu(hidden_permute)
+            sigma = self.distribution_sigma(pre_sigma)
+            nb_mu = F.softplus(self.nb_mu(hidden_permute))
+            alpha = F.softplus(self.nb_alpha(hidden_permute)) + 1e-3
+            return T.squeeze(mu), T.squeeze(sigma), nb_mu.squeeze(-1), alpha.squeeze(-1), hidden, cell
+
+    return DeepAR()
+
+
+def test_deepar_gaussian_and_negative_binomial_likelihoods():
+    rng = np.random.default_rng(18)
+    steps, batch = 6, 4
+    z = np.abs(np.cumsum(rng.standard_normal((steps, batch)), 0)) + 0.5
+    counts = np.floor(z * 2)
+    cov = rng.standard_normal((steps, batch, 2))
+    idx = np.arange(4)
+
+    def data(T):
+        return T.tensor(z), T.tensor(counts), T.tensor(cov), T.tensor(idx)
+
+    def step(T, m, batch_):
+        z, counts, cov, idx = batch_
+        D = T.distributions
+        hidden = T.zeros(2, z.shape[1], 6)
+        cell = T.zeros(2, z.shape[1], 6)
+        loss = T.zeros(1)
+        outs = []
+        for t in range(1, z.shape[0]):
+            x = T.cat([z[t - 1].view(1, -1, 1), cov[t].unsqueeze(0)], dim=2)
+            mu, sigma, nb_mu, alpha, hidden, cell = m(x, idx.unsqueeze(0), hidden, cell)
+            zero_index = (z[t] != 0)
+            normal = D.normal.Normal(mu[zero_index], sigma[zero_index])
+            loss = loss - T.mean(normal.log_prob(z[t][zero_index]))
+            # negative binomial as pytorch-forecasting's: total_count 1/alpha, probs mu alpha / (1 + mu alpha)
+            r = 1.0 / alpha
+            p = nb_mu * alpha / (1.0 + nb_mu * alpha)
+            nb = D.NegativeBinomial(total_count=r, probs=p)
+            loss = loss - nb.log_prob(counts[t]).mean()
+            outs += [mu, sigma, normal.cdf(z[t]), nb.mean, nb.variance]
+        return loss.squeeze(), outs
+
+    def opt(T, p):
+        return T.optim.Adam(p, lr=1e-3)
+
+    def sched(T, o):
+        warm = T.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=2)
+        decay = T.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)
+        return T.optim.lr_scheduler.SequentialLR(o, [warm, decay], milestones=[2])
+
+    _run(_deepar, data, step, steps=4, opt=opt, sched=sched)
+
+
+# ----------------------------------------------------------------------------- wav2vec 2.0 (pre-training loss)
+def _wav2vec2(T, dim=8, codebook=4, groups=2, final=6):
+    nn, F = T.nn, T.nn.functional
+    # (fairseq's .float() casts, for half-precision training, are .double() here: float32 rounds differently in
+    # the two frameworks, ~1e-7, and the comparison is in float64)
+
+    class Fp32GroupNorm(nn.GroupNorm):
+        def forward(self, input):
+            output = F.group_norm(input.double(), self.num_groups, self.weight.double() if self.weight is not None
+                                  else None, self.bias.double() if self.bias is not None else None, self.eps)
+            return output.type_as(input)
+
+    class ConvFeatureExtractionModel(nn.Module):
+        def __init__(self, conv_layers=((6, 5, 3), (6, 3, 2), (dim, 2, 2))):
+            super().__init__()
+
+            def block(n_in, n_out, k, stride, is_group_norm=False):
+                conv = nn.Conv1d(n_in, n_out, k, stride=stride, bias=False)
+                nn.init.kaiming_normal_(conv.weight)
+                if is_group_norm:
+                    return nn.Sequential(conv, nn.Dropout(p=0.0), Fp32GroupNorm(n_out, n_out, affine=True),
+                                         nn.GELU())
+                return nn.Sequential(conv, nn.Dropout(p=0.0), nn.GELU())
+            in_d = 1
+            self.conv_layers = nn.ModuleList()
+            for i, (d, k, s) in enumerate(conv_layers):
+                self.conv_layers.append(block(in_d, d, k, s, is_group_norm=i == 0))
+                in_d = d
+
+        def forward(self, x):
+            x = x.unsqueeze(1)
+            for conv in self.conv_layers:
+                x = conv(x)
+            return x
+
+    class SamePad(nn.Module):
+        def __init__(self, kernel_size):
+            super().__init__()
+            self.remove = 1 if kernel_size % 2 == 0 else 0
+
+        def forward(self, x):
+            if self.remove > 0:
+                x = x[:, :, : -self.remove]
+            return x
+
+    class GumbelVectorQuantizer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.groups, self.num_vars = groups, codebook
+            var_dim = final // groups
+            self.vars = nn.Parameter(T.FloatTensor(1, groups * codebook, var_dim))
+            nn.init.uniform_(self.vars)
+            self.weight_proj = nn.Linear(dim, groups * codebook)
+            nn.init.normal_(self.weight_proj.weight, mean=0, std=1)
+            nn.init.zeros_(self.weight_proj.bias)
+            self.curr_temp = 2.0
+
+        def forward(self, x):
+            bsz, tsz, fsz = x.shape
+            x = x.reshape(-1, fsz)
+            x = self.weight_proj(x)
+            x = x.view(bsz * tsz * self.groups, -1)
+            _, k = x.max(-1)
+            hard_x = x.new_zeros(*x.shape).scatter_(-1, k.view(-1, 1), 1.0).view(bsz * tsz, self.groups, -1)
+            hard_probs = T.mean(hard_x.double(), dim=0)
+            code_perplexity = T.exp(-T.sum(hard_probs * T.log(hard_probs + 1e-7), dim=-1)).sum()
+            avg_probs = T.softmax(x.view(bsz * tsz, self.groups, -1).double(), dim=-1).mean(dim=0)
+            prob_perplexity = T.exp(-T.sum(avg_probs * T.log(avg_probs + 1e-7), dim=-1)).sum()
+            # (training: gumbel_softmax(hard=True); eval's deterministic straight-through stand-in here)
+            x = hard_x.view(bsz * tsz, -1) + x.view(bsz * tsz, -1).softmax(-1) - \
+                x.view(bsz * tsz, -1).softmax(-1).detach()
+            x = x.unsqueeze(-1) * self.vars
+            x = x.view(bsz * tsz, self.groups, self.num_vars, -1)
+            x = x.sum(-2)
+            return x.view(bsz, tsz, -1), code_perplexity, prob_perplexity
+
+    class Wav2Vec2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.feature_extractor = ConvFeatureExtractionModel()
+            self.layer_norm = nn.LayerNorm(dim)
+            self.mask_emb = nn.Parameter(T.FloatTensor(dim).uniform_())
+            pos_conv = nn.Conv1d(dim, dim, kernel_size=4, padding=2, groups=2)
+            nn.init.normal_(pos_conv.weight, mean=0, std=math.sqrt(4 / (4 * dim)))
+            nn.init.constant_(pos_conv.bias, 0)
+            pos_conv = nn.utils.parametrizations.weight_norm(pos_conv, name="weight", dim=2)
+            self.pos_conv = nn.Sequential(pos_conv, SamePad(4), nn.GELU())
+            layer = nn.TransformerEncoderLayer(dim, 2, 16, dropout=0.0, activation="gelu", batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+            self.quantizer = GumbelVectorQuantizer()
+            self.project_q = nn.Linear(final, final)
+            self.final_proj = nn.Linear(dim, final)
+            self.logit_temp = 0.1
+
+        def compute_preds(self, x, y, negatives):
+            neg_is_pos = (y == negatives).all(-1)
+            y = y.unsqueeze(0)
+            targets = T.cat([y, negatives], dim=0)
+            logits = T.cosine_similarity(x.double(), targets.double(), dim=-1)
+            logits = logits / self.logit_temp
+            logits = logits.type_as(x)
+            if neg_is_pos.any():
+                logits[1:][neg_is_pos] = float("-inf")
+            return logits
+
+        def forward(self, source, mask_indices, neg_idxs):
+            features = self.feature_extractor(source)
+            features_pen = features.double().pow(2).mean()
+            features = features.transpose(1, 2)
+            features = self.layer_norm(features)
+            unmasked_features = features.clone()
+            x = features.clone()
+            x[mask_indices] = self.mask_emb.to(x.dtype)
+            x_conv = self.pos_conv(x.transpose(1, 2)).transpose(1, 2)
+            x = self.encoder(x + x_conv)
+            y = unmasked_features[mask_indices].view(unmasked_features.size(0), -1, unmasked_features.size(-1))
+            q, code_ppl, prob_ppl = self.quantizer(y)
+            y = self.project_q(q)
+            bsz, num, fsz = y.shape
+            negs = y.view(-1, fsz)[neg_idxs.view(-1)].view(bsz, num, -1, fsz).permute(2, 0, 1, 3)
+            x = x[mask_indices].view(x.size(0), -1, x.size(-1))
+            x = self.final_proj(x)
+            logits = self.compute_preds(x, y, negs)
+            return logits, features_pen, code_ppl, prob_ppl
+
+    return Wav2Vec2()
+
+
+def test_wav2vec2_contrastive_loss():
+    rng = np.random.default_rng(19)
+    wav = rng.standard_normal((2, 60))
+    mask = np.zeros((2, 4), bool)  # (60 samples -> 4 frames)
+    mask[:, [1, 3]] = True
+    neg = np.array([[[1, 2], [0, 3]], [[3, 0], [2, 1]]])  # (bsz, num, n_negatives) indices into the 4 targets
+
+    def data(T):
+        return T.tensor(wav), T.tensor(mask), T.tensor(neg)
+
+    def step(T, m, batch):
+        logits, pen, code_ppl, prob_ppl = m(*batch)
+        logits_ = logits.transpose(0, 2).reshape(-1, logits.size(0))
+        target = logits_.new_zeros(logits_.size(0), dtype=T.long)
+        loss = T.nn.functional.cross_entropy(logits_, target, reduction="sum")
+        diversity = (m.quantizer.groups * m.quantizer.num_vars - prob_ppl) / (m.quantizer.groups *
+                                                                             m.quantizer.num_vars)
+        loss = loss + 0.1 * diversity * target.numel() + 10 * pen
+        return loss, [logits, code_ppl, prob_ppl]
+
+    def opt(T, p):
+        return T.optim.AdamW(p, lr=5e-4, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01)
+
+    def sched(T, o):
+        return T.optim.lr_scheduler.PolynomialLR(o, total_iters=5, power=1.0)
+
+    _run(_wav2vec2, data, step, steps=3, opt=opt, sched=sched)
