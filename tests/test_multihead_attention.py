@@ -14,6 +14,9 @@ from tinygrad_rnn.nn import functional as F
 
 from strategies import with_fixtures
 
+# (the property tests draw a bool and a float mask together at times: torch's deprecation warning, checked once below)
+pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask:UserWarning")
+
 
 def ref_mha(m, q, k, v, kpm=None, am=None):
     """numpy, sequence first (L, N, E): per head softmax(q_h k_h^T / sqrt(d) + masks) v_h, joined, projected."""
@@ -342,3 +345,21 @@ def test_functional_multi_head_attention_forward_is_the_module_and_checks_argume
         F.multi_head_attention_forward(*args, static_v=tg.zeros(2, 3, 2, dtype=tg.float64, device=device))
     with pytest.raises(ValueError, match="use_separate_proj_weight=True needs"):
         F.multi_head_attention_forward(*args, use_separate_proj_weight=True)
+
+
+def test_mismatched_mask_types_warn_as_torchs():
+    """A bool key_padding_mask with a float attn_mask (nn.Transformer.generate_square_subsequent_mask's, as
+    Transformer ASR/TTS code passes them): torch's deprecation warning, once a call; masks of one type do not."""
+    import warnings
+    m = nn.MultiheadAttention(4, 2, batch_first=True)
+    x = tg.randn(1, 3, 4)
+    kpm = tg.tensor([[False, False, True]])
+    causal = nn.Transformer.generate_square_subsequent_mask(3)
+    with pytest.warns(UserWarning, match="Support for mismatched key_padding_mask and attn_mask is deprecated. "
+                                         "Use same type for both instead.") as record:
+        m(x, x, x, key_padding_mask=kpm, attn_mask=causal)
+    assert len([w for w in record if "mismatched" in str(w.message)]) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m(x, x, x, key_padding_mask=kpm, attn_mask=causal == -math.inf)
+        m(x, x, x, key_padding_mask=kpm)

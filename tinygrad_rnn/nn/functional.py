@@ -684,6 +684,10 @@ def _multi_head_attention(op: str, query: Tensor, key: Tensor, value: Tensor, em
                          f"{query.shape}, {key.shape}, {value.shape}")
     if is_causal and attn_mask is None:
         raise ValueError(f"{op}: is_causal is a hint that attn_mask is causal; pass the mask too")
+    if key_padding_mask is not None and attn_mask is not None and (
+            getattr(key_padding_mask, "dtype", None) != getattr(attn_mask, "dtype", None)):
+        warnings.warn("Support for mismatched key_padding_mask and attn_mask is deprecated. Use same type for both "
+                      "instead.", UserWarning, stacklevel=2)  # (torch's _canonical_mask: a bool and a float mask)
     if not batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
     if separate:
