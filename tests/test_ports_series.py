@@ -28,7 +28,8 @@ torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.usefixtures("float64_default"),
               pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated:FutureWarning"),
               pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask:UserWarning"),
-              pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning")]
+              pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning"),
+              pytest.mark.filterwarnings("ignore:To copy construct from a tensor:UserWarning")]  # (Conv-TasNet's)
 TOL = dict(rtol=1e-9, atol=1e-10)
 
 
