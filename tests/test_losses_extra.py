@@ -1016,6 +1016,7 @@ def _legacy_losses(lib, size_average, reduce):
             mods.MultiLabelMarginLoss(**kw)(lg, ml)]
 
 
+@pytest.mark.filterwarnings("ignore:reduction. .mean. divides the total loss:UserWarning")  # (torch's kl_div note)
 @pytest.mark.parametrize("size_average, reduce", _LEGACY_PAIRS)
 def test_legacy_size_average_and_reduce_choose_the_reduction_as_torchs(size_average, reduce):
     """Old code (pytorch/examples' first VAE: F.binary_cross_entropy(recon, x, size_average=False)) passes torch's
