@@ -272,6 +272,22 @@ def test_empty_slices_keep_torchs_storage_offset(device):
     assert e.tolist() == f.tolist() == [4.0, 50.0] and e.storage_offset() == f.storage_offset() == 4
 
 
+def test_empty_slices_are_views_sharing_the_version_counter(device):
+    """An empty slice is a view of its tensor as any other, as torch's: it shares the version counter, so an in-place
+    change to the tensor shows in its _version, and it keeps the slice's storage offset. On CuPy, which places such
+    a view itself, re-placing it (ops._empty_view) lost its base, and so the shared counter."""
+    x = tg.arange(6.0, dtype=tg.float64, device=device)
+    m = tg.zeros((3, 4), dtype=tg.float64, device=device)
+    for base, index, offset in ((x, (slice(6, None),), 6), (x, (slice(4, 4),), 4),
+                                (m, (slice(1, None), slice(4, None)), 8), (m, (1, slice(2, 2)), 6)):
+        v = base[index]
+        assert v.numel() == 0 and v.storage_offset() == offset, index
+        before = v._version
+        with tg.no_grad():
+            base.add_(1)
+        assert v._version == base._version == before + 1, index
+
+
 def test_as_strided_in_place_and_copy(device):
     """as_strided_ restrides the tensor itself (its version moves on; recorded on a non-leaf, refused on a leaf
     that requires grad); as_strided_copy is a contiguous copy with the view's gradient."""

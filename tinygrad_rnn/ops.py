@@ -2766,9 +2766,11 @@ def _empty_view(x: Any, index: tuple, out: Any) -> Any:
     """out = x[index] (basic, empty) placed where torch's view starts: numpy adds no offset for a dim sliced empty,
     so x[6:] of 6 elements would start at x's first element, and storage_offset() and as_strided's default offset
     would read 0; torch's starts at the slice's start, clamped to the dim (x[6:], x[10:]: 6; m[1:, 4:] of a (3, 4)
-    m: 8). Integers and slice starts times x's strides, as torch's select and slice."""
-    if [i for i in index if type(i) is bool]:  # (a bool adds a dim of 0 or 1: advanced indexing, not a start)
-        return out
+    m: 8). Integers and slice starts times x's strides, as torch's select and slice. A CuPy array is left as it is:
+    CuPy's view of a non-empty x starts there already (its _view_getitem adds the offset whatever the view's size),
+    and a strided_view would lose its base (x), so that it would no longer share x's version counter."""
+    if backend.is_cupy_array(x) or [i for i in index if type(i) is bool]:  # (a bool adds a dim of 0 or 1: advanced
+        return out  # indexing, not a start)
     index = list(index)
     if Ellipsis in index:
         k = index.index(Ellipsis)
