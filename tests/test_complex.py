@@ -1526,3 +1526,31 @@ def test_scatter_add_of_complex_and_int64_where_add_at_refuses_them(dtype, monke
     out = np.zeros(3, dtype)
     backend.scatter_add(out, index, values)
     np.testing.assert_array_equal(out, want)
+
+
+def test_save_on_cpu_moves_complex_cuda_tensors(monkeypatch):
+    """save_on_cpu's hooks copy a CUDA tensor to the host and back, which a cpu tensor never does (no copy): those
+    copies are made in the hooks' frames, which complex_check refused for a complex tensor. Simulated on the CPU
+    with a stand-in 'cupy' whose arrays are an ndarray subclass (as test_tensor does)."""
+    from tinygrad_rnn import backend
+
+    class FakeGPUArray(np.ndarray):
+        def get(self):
+            return self.view(np.ndarray).copy()
+
+    class FakeCupy:
+        ndarray = FakeGPUArray
+
+        @staticmethod
+        def asarray(a):
+            return np.array(a).view(FakeGPUArray)
+
+    monkeypatch.setattr(backend, "_cupy", FakeCupy)
+    monkeypatch.setattr(backend, "_cupy_checked", True)
+    z = tg.Tensor(np.array([0.3 + 0.2j, -1 + 0.5j]).view(FakeGPUArray), requires_grad=True)
+    with tg.autograd.graph.save_on_cpu():
+        y = z * z  # (mul saves both inputs: packed, each copied to the host)
+    assert y.device == "cuda"
+    y.backward(tg.Tensor(np.array([1.0 + 0j, 1.0 + 0j]).view(FakeGPUArray)))  # (unpacked: copied back)
+    assert z.grad.device == "cuda" and z.grad.dtype == tg.complex128
+    np.testing.assert_allclose(z.grad.numpy(), 2 * np.conj(z.numpy()))

@@ -14,7 +14,7 @@ import itertools
 import threading
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
-from .tensor import AccumulateGrad, Function as _Op, Tensor, _Handle, _mode, _OutputNode, _saved_hooks
+from .tensor import AccumulateGrad, Function as _Op, Tensor, _Handle, _mode, _OutputNode, _saved_hooks, complex_ok
 
 __all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks", "register_multi_grad_hook",
            "increment_version"]
@@ -76,14 +76,20 @@ class save_on_cpu(saved_tensors_hooks):
     Tensor.pin_memory); ``device_type`` names the accelerator, 'cuda' as torch's default."""
 
     def __init__(self, pin_memory: bool = False, device_type: str = "cuda") -> None:
-        def pack_to_cpu(tensor: Tensor) -> tuple:
-            return tensor.device, tensor.cpu()
+        super().__init__(_pack_to_cpu, _unpack_from_cpu)
 
-        def unpack_from_cpu(packed: tuple) -> Tensor:
-            device, tensor = packed
-            return tensor.to(device)
 
-        super().__init__(pack_to_cpu, unpack_from_cpu)
+@complex_ok  # (a CUDA tensor's copy is made in this frame: complex_check reads it, see tensor.complex_ok)
+def _pack_to_cpu(tensor: Tensor) -> tuple:
+    """save_on_cpu's pack hook: (the tensor's device, the tensor on the cpu; itself there)."""
+    return tensor.device, tensor.cpu()
+
+
+@complex_ok
+def _unpack_from_cpu(packed: tuple) -> Tensor:
+    """save_on_cpu's unpack hook: the saved tensor back on its device."""
+    device, tensor = packed
+    return tensor.to(device)
 
 
 @contextlib.contextmanager
