@@ -1528,10 +1528,9 @@ def test_scatter_add_of_complex_and_int64_where_add_at_refuses_them(dtype, monke
     np.testing.assert_array_equal(out, want)
 
 
-def test_save_on_cpu_moves_complex_cuda_tensors(monkeypatch):
-    """save_on_cpu's hooks copy a CUDA tensor to the host and back, which a cpu tensor never does (no copy): those
-    copies are made in the hooks' frames, which complex_check refused for a complex tensor. Simulated on the CPU
-    with a stand-in 'cupy' whose arrays are an ndarray subclass (as test_tensor does)."""
+def _fake_cupy(monkeypatch):
+    """A stand-in 'cupy' whose arrays are an ndarray subclass (as test_tensor's), copied to and from the host: the
+    package's CUDA-only paths (a copy where a cpu tensor's .cpu() makes none) run on the CPU. Returns the class."""
     from tinygrad_rnn import backend
 
     class FakeGPUArray(np.ndarray):
@@ -1547,6 +1546,14 @@ def test_save_on_cpu_moves_complex_cuda_tensors(monkeypatch):
 
     monkeypatch.setattr(backend, "_cupy", FakeCupy)
     monkeypatch.setattr(backend, "_cupy_checked", True)
+    return FakeGPUArray
+
+
+def test_save_on_cpu_moves_complex_cuda_tensors(monkeypatch):
+    """save_on_cpu's hooks copy a CUDA tensor to the host and back, which a cpu tensor never does (no copy): those
+    copies are made in the hooks' frames and Tensor.cpu/.cuda, which complex_check refused for a complex tensor.
+    Simulated on the CPU (_fake_cupy)."""
+    FakeGPUArray = _fake_cupy(monkeypatch)
     z = tg.Tensor(np.array([0.3 + 0.2j, -1 + 0.5j]).view(FakeGPUArray), requires_grad=True)
     with tg.autograd.graph.save_on_cpu():
         y = z * z  # (mul saves both inputs: packed, each copied to the host)
@@ -1554,3 +1561,20 @@ def test_save_on_cpu_moves_complex_cuda_tensors(monkeypatch):
     y.backward(tg.Tensor(np.array([1.0 + 0j, 1.0 + 0j]).view(FakeGPUArray)))  # (unpacked: copied back)
     assert z.grad.device == "cuda" and z.grad.dtype == tg.complex128
     np.testing.assert_allclose(z.grad.numpy(), 2 * np.conj(z.numpy()))
+
+
+def test_complex_module_moves_between_devices(monkeypatch):
+    """Module.cuda() / .cpu() of a complex module move its parameters, gradients and buffers, as to('cuda') does
+    (their frames were not registered for complex tensors: ComplexNotSupportedError 'cuda'). Simulated on the CPU
+    (_fake_cupy)."""
+    FakeGPUArray = _fake_cupy(monkeypatch)
+    m = tg.nn.Linear(2, 2, dtype=tg.complex128)
+    m.register_buffer("b", tg.tensor([1j]))
+    m(tg.tensor(np.array([[1 + 1j, -0.5j]]))).abs().sum().backward()
+    grad = m.weight.grad.numpy()
+    m.cuda()
+    assert type(m.weight.grad.array) is FakeGPUArray and type(m.b.array) is FakeGPUArray
+    assert (m.weight.device, m.weight.grad.device, m.b.device) == ("cuda", "cuda", "cuda")
+    m.cpu()
+    assert (m.weight.device, m.weight.grad.device, m.b.device) == ("cpu", "cpu", "cpu")
+    np.testing.assert_array_equal(m.weight.grad.numpy(), grad)

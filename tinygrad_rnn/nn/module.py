@@ -1342,6 +1342,6 @@ complex_ok(Parameter.__deepcopy__)
 # state_dict and load_state_dict move complex parameters and buffers as real ones, as torch's; to(complex dtype)
 # casts them
 for _fn in (Module.state_dict, Module._save_to_state_dict, Module.load_state_dict, Module._load_from_state_dict,
-            Module._load_one, Module.to, Module._cast, Module._apply):
+            Module._load_one, Module.to, Module.cuda, Module.cpu, Module._cast, Module._apply):
     complex_ok(_fn)
 del _fn
