@@ -2494,3 +2494,52 @@ def test_deepcopy_keeps_memory_shared_between_views_as_torch(device):
             c_alias[0, 0] = -1
         got[lib] = ([t.tolist() for t in (c_base, c_col, c_t)], base.tolist(), c_t.is_contiguous())
     assert got[tg] == got[torch]
+
+
+def test_deepcopy_keeps_cuda_memory_shared_between_views(monkeypatch):
+    """The deepcopy above on CUDA, simulated on the CPU: a stand-in 'cupy' whose arrays are an ndarray subclass with
+    CuPy's device pointer (``.data``: ``ptr`` and the allocation ``mem``) and its constructor over a pointer (what
+    backend.strided_view uses). A CuPy tensor and its views were each copied alone, so a change through one copy
+    did not show in the others, as it does on the CPU and in torch."""
+    from tinygrad_rnn import backend
+    mems = {}
+
+    class Mem:
+        def __init__(self, owner):
+            self.ptr, self.size, self.owner = owner.__array_interface__["data"][0], owner.nbytes, owner
+
+    class Pointer:
+        def __init__(self, mem, offset):
+            self.mem, self.offset, self.ptr = mem, offset, mem.ptr + offset
+
+        def __add__(self, k):
+            return Pointer(self.mem, self.offset + k)
+
+    class FakeGPUArray(np.ndarray):
+        def __new__(cls, shape, dtype=float, memptr=None, strides=None):
+            owner = memptr.mem.owner.reshape(-1).view(np.uint8)
+            return np.ndarray(shape, dtype, owner, memptr.offset, strides).view(cls)
+
+        @property
+        def data(self):
+            owner = self if self.base is None else self.base
+            mem = mems.setdefault(id(owner), Mem(owner))
+            return Pointer(mem, self.__array_interface__["data"][0] - mem.ptr)
+
+        def get(self):
+            return self.view(np.ndarray).copy()
+
+    class FakeCupy:
+        ndarray = FakeGPUArray
+
+    monkeypatch.setattr(backend, "_cupy", FakeCupy)
+    owned = np.ndarray.__new__(FakeGPUArray, (12,), np.float64)
+    owned[...] = np.arange(12.0)
+    base = tg.Tensor(owned).reshape(3, 4)
+    assert base.device == "cuda"
+    c_view, c_base, c_alias, c_col, c_t = copy.deepcopy([base[1:, ::2], base, base.detach(), base.t()[2], base.t()])
+    c_view.array += 100
+    c_alias.array[0, 0] = -1
+    assert c_base.tolist() == [[-1.0, 1.0, 2.0, 3.0], [104.0, 5.0, 106.0, 7.0], [108.0, 9.0, 110.0, 11.0]]
+    assert c_col.tolist() == [2.0, 106.0, 110.0] and c_t.tolist() == c_base.t().tolist() and not c_t.is_contiguous()
+    assert base.tolist() == np.arange(12.0).reshape(3, 4).tolist() and c_t.device == "cuda"

@@ -1238,9 +1238,11 @@ def _rebuild_tensor(cls: type, array: Any, requires_grad: bool, attrs: Optional[
 
 
 def _deepcopy_array(a: Any, memo: Dict[int, Any]) -> Any:
-    """a copied for copy.deepcopy, its strides kept: tensors over one numpy buffer (a view, a detach()) get views of
-    one copy of it, as torch's deepcopy keeps a storage shared. A read-only view (a broadcast), a buffer that is not
-    C-contiguous or a CuPy array is copied alone."""
+    """a copied for copy.deepcopy, its strides kept: tensors over one numpy or CuPy buffer (a view, a detach()) get
+    views of one copy of it, as torch's deepcopy keeps a storage shared. A read-only view (a broadcast) or a buffer
+    that is not C-contiguous is copied alone, as is a CuPy array over part of a block (an as_strided view's)."""
+    if backend.is_cupy_array(a):
+        return _deepcopy_cupy(a, memo)
     root = a
     while isinstance(root.base, np.ndarray):
         root = root.base
@@ -1255,6 +1257,25 @@ def _deepcopy_array(a: Any, memo: Dict[int, Any]) -> Any:
         return copied
     offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
     return np.ndarray(a.shape, a.dtype, buffer=copied, offset=offset, strides=a.strides)
+
+
+def _deepcopy_cupy(a: Any, memo: Dict[int, Any]) -> Any:
+    """_deepcopy_array of a CuPy array: CuPy points a view's base at the array that owns the memory, as numpy does,
+    but its views cannot be made with a base, so a copied view is a backend.strided_view of the owner's copy (which
+    storage_span counts as that memory, as as_strided's views)."""
+    root = a if a.base is None else a.base
+    size = a.itemsize
+    start = backend.data_ptr(a) - backend.data_ptr(root)
+    if not size or start % size or any(s % size for s in a.strides) or not backend.is_writable(a) or \
+            not root.flags.c_contiguous or backend.storage_span(root) != (backend.data_ptr(root), root.nbytes):
+        return a.copy(order="K")
+    copied = memo.get(id(root))
+    if copied is None:
+        copied = memo[id(root)] = root.copy()
+        memo.setdefault(id(memo), []).append(root)  # (copy's keep-alive list, as _deepcopy_array's)
+    if a is root:
+        return copied
+    return backend.strided_view(copied, a.shape, tuple(s // size for s in a.strides), start // size, True, a.dtype)
 
 
 class Tensor:
