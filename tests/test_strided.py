@@ -156,6 +156,9 @@ _STRIDED_IN_PLACE = {  # name: f(x, w) -> a tensor, with in-place changes to, or
     "base written under a view": lambda x, w: _strided_then(x, lambda r, v: r.mul_(w[0]), lambda r, v: (v * v).sum()),
     "view of a slice, default offset": lambda x, w: _strided_then(
         x, lambda r, v: r[2:].as_strided((2, 2), (1, 3)).add_(w[:2]), lambda r, v: (r * r).sum() + v.sum()),
+    "view of a slice, reaching before it": lambda x, w: _strided_then(  # (the old values read from r, not r[4:])
+        x, lambda r, v: r[4:].as_strided((2,), (2,), 1).mul_(w[0]), lambda r, v: (r * r).sum()),
+    "view of a slice, reaching before it, read after": lambda x, w: _view_read_after(x, w),
     "a row of a view": lambda x, w: _strided_then(x, lambda r, v: v[1].sub_(w[1]), lambda r, v: (r * v.sum()).sum()),
     "a view beside getitem's": lambda x, w: _strided_then(x, lambda r, v: r[1:3].mul_(w[:2]),
                                                           lambda r, v: (v.exp() * r[0]).sum()),
@@ -167,6 +170,13 @@ def _strided_then(x, change, loss):
     v = r.as_strided((2, 2), (2, 1), 1) if x.ndim == 1 else None
     change(r, v)
     return loss(r, v)
+
+
+def _view_read_after(x, w):
+    r = x * 1
+    v = r[4:].as_strided((2, 2), (3, 1), 2)
+    v.mul_(w)
+    return (v * v).sum() + r[0]
 
 
 @pytest.mark.parametrize("case", list(_STRIDED_IN_PLACE))

@@ -1975,7 +1975,12 @@ class Tensor:
         if recording and not through:
             recording = self._check_recordable(op, family is not None)
         if recording:
-            old = Tensor._make(self.array.copy(), self.grad_fn, self._requires_grad)
+            if through and type(self._base[1]) is _ops.StridedView:
+                # (x.as_strided's view read from x, the whole block, as torch's CopySlices reads it: made of a view
+                # of x, its node may lie partly outside that view, whose gradient would miss those elements)
+                old = self._base[1].view(self._base[0]).clone()
+            else:
+                old = Tensor._make(self.array.copy(), self.grad_fn, self._requires_grad)
             out = fn(old)
             if not out._requires_grad:  # a step without a gradient (floor_divide_): the old values get 0
                 if old._requires_grad:  # (as div_ with rounding_mode, torch's), not a leaf made of this non-leaf
