@@ -1685,3 +1685,43 @@ def test_deprecated_scalar_first_overloads_as_torch(device):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the usual forms do not warn
         tg.ones(2).add(tg.ones(2), alpha=2), tg.ones(2).add_(1), tg.zeros(2).addcmul_(tg.ones(2), tg.ones(2), value=2)
+
+
+_RESULT_SAVED = {  # name: the in-place op; torch's derivative of each reads its result, which it saves as x itself
+    "exp_": lambda x: x.exp_(), "tanh_": lambda x: x.tanh_(), "sigmoid_": lambda x: x.sigmoid_(),
+    "sqrt_": lambda x: x.sqrt_(), "tan_": lambda x: x.tan_(), "exp2_": lambda x: x.exp2_(),
+    "cumprod_": lambda x: x.cumprod_(0),
+}
+
+
+@pytest.mark.parametrize("name", list(_RESULT_SAVED))
+@pytest.mark.parametrize("where", ["tensor", "view", "base after a view's"])
+def test_an_in_place_result_changed_again_refuses_backward_as_torchs(device, name, where):
+    """x.exp_() saves its result, x itself in torch's: a later in-place change to x's memory (x, a view of it, or
+    its base) makes backward refuse, as torch's; without one, values and gradients are torch's. An op whose
+    derivative reads its input (erfinv_) keeps a copy of it, and backward runs after the change, as torch's."""
+    torch = pytest.importorskip("torch")
+    a = np.array([0.5, 1.5, 0.25, 0.75])
+    grads = []
+    for lib in (tg, torch):
+        kw = {"device": device} if lib is tg else {}
+        x = lib.tensor(a, dtype=lib.float64, requires_grad=True, **kw)
+        y = x * 1
+        target = y if where == "tensor" else y[1:3]
+        _RESULT_SAVED[name](target)
+        (y * y).sum().backward()
+        grads.append(x.grad.cpu().numpy())
+        x.grad = None
+        y = x * 1
+        target = y if where == "tensor" else y[1:3]
+        _RESULT_SAVED[name](target)
+        (y if where == "base after a view's" else target).add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation|changed in place"):
+            y.sum().backward()
+        y = x * 0.1
+        y.erfinv_()
+        y.add_(1)
+        y.sum().backward()
+        grads.append(x.grad.cpu().numpy())
+    np.testing.assert_allclose(grads[0], grads[2], rtol=1e-12)
+    np.testing.assert_allclose(grads[1], grads[3], rtol=1e-12)

@@ -2237,6 +2237,12 @@ class Cumprod(Cumsum):
         return (_products_before(x, d) * stack(s[::-1], d),)
 
 
+# The ops whose in-place form torch differentiates by its result (derivatives.yaml's ``result``): x.exp_() saves x
+# itself, so a later in-place change to x's memory makes backward refuse (Tensor._apply_in_place watches the result
+# these nodes save). Others saving their output here (erfinv, i0, ...) read self in torch's, which it keeps a copy of
+IN_PLACE_SAVES_RESULT = (Exp, Exp2, Sqrt, Tan, Tanh, Sigmoid, Cumprod, Pow)
+
+
 def _cumprod_grad(x: Any, g: Any, y: Any, d: int) -> Any:
     """Cumprod's first-order gradient on arrays (see Cumprod), exact at zeros."""
     xp = xp_of(x)

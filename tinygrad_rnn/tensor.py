@@ -2004,11 +2004,13 @@ class Tensor:
                 base._apply_in_place(op, lambda t: index.scatter(t, out), out, family=family)
             else:
                 base._write(op, index, out, family=family)
+            _watch_saved_output(out, self._vc)
             return self
         self.array[...] = out.array
         self._bump_version()
         if recording:
             self._become(out)
+            _watch_saved_output(out, self._vc)
             if family is not None:
                 _rebase_views(family[1], self.array)
         return self
@@ -3826,6 +3828,27 @@ def _byte_offset(a: Any) -> int:
 
 
 _SOLE_REFERENCES = Tensor._make(np.empty(2)[:1])._reference_counts()  # (see Tensor._memory_shared)
+
+
+class _VersionsSince:
+    """A saved output's version counter read as how many changes the memory ``vc`` (a version counter) saw since
+    version ``v0``: what Function._out_vc holds for a node whose output an in-place op wrote into a tensor."""
+    __slots__ = ("vc", "v0")
+
+    def __init__(self, vc: list) -> None:
+        self.vc, self.v0 = vc, vc[0]
+
+    def __getitem__(self, i: int) -> int:
+        return self.vc[0] - self.v0
+
+
+def _watch_saved_output(out: Tensor, vc: Optional[list]) -> None:
+    """An in-place op y.exp_() records exp(old) and writes it into y: the node saved that result, which torch's saves
+    as y itself (ops.IN_PLACE_SAVES_RESULT), so a later in-place change to y's memory (counter ``vc``, just moved on)
+    makes backward refuse, as torch's (it read a copy: the values were right, but torch raises)."""
+    node = out.grad_fn
+    if vc is not None and type(node) in _ops.IN_PLACE_SAVES_RESULT and getattr(node, "_out_vc", None) is out._vc:
+        node._out_vc = _VersionsSince(vc)
 
 
 def _rebase_views(views: List[Tensor], written: Any) -> None:
