@@ -2543,3 +2543,16 @@ def test_deepcopy_keeps_cuda_memory_shared_between_views(monkeypatch):
     assert c_base.tolist() == [[-1.0, 1.0, 2.0, 3.0], [104.0, 5.0, 106.0, 7.0], [108.0, 9.0, 110.0, 11.0]]
     assert c_col.tolist() == [2.0, 106.0, 110.0] and c_t.tolist() == c_base.t().tolist() and not c_t.is_contiguous()
     assert base.tolist() == np.arange(12.0).reshape(3, 4).tolist() and c_t.device == "cuda"
+
+
+def test_t_of_a_vector_or_scalar_is_quiet_and_a_view_as_torchs(device):
+    """Tensor.t() of a 1-d or 0-d tensor returns it (a view), with no warning (x.T warns there, t() does not);
+    more than 2 dims is torch's RuntimeError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for shape in ((3,), ()):
+            x = tg.zeros(shape, device=device)
+            assert x.t().shape == shape
+        assert tg.zeros((2, 3), device=device).t().shape == (3, 2)
+    with pytest.raises(RuntimeError, match="at most 2 dims"):
+        tg.zeros((2, 3, 4), device=device).t()

@@ -1699,9 +1699,10 @@ class Tensor:
     def T(self) -> "Tensor":
         """The dims reversed (a matrix transposed). Other than 2-d it is deprecated in torch: its warning, once a
         process as torch's (x.mT transposes a batch of matrices)."""
-        if self.ndim != 2:
-            warn_once(_T_0D if self.ndim == 0 else _T_ND)
-        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+        n = self.array.ndim
+        if n != 2:
+            warn_once(_T_0D if n == 0 else _T_ND)
+        return _ops.permute(self, tuple(range(n - 1, -1, -1)))
 
     @property
     def mT(self) -> "Tensor":
@@ -3665,9 +3666,11 @@ class Tensor:
         return _ops.outer(self, vec2)
 
     def t(self) -> "Tensor":
+        """A matrix transposed; a vector or a scalar as it is (a view), as torch's t(), which has no warning."""
         if self.ndim > 2:
-            raise ValueError(f"t: expects a tensor with at most 2 dims, got shape {self.shape}; use transpose")
-        return self.T
+            raise _RuntimeValueError(f"t: expects a tensor with at most 2 dims, got shape {self.shape}; use "
+                                     "transpose")
+        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
     def unbind(self, dim: int = 0, *, axis: Optional[int] = None) -> Tuple["Tensor", ...]:
         """The slices along dim (or ``axis=``), each without that dim: a sequence (T, B, I) -> T tensors (B, I)."""
