@@ -822,6 +822,8 @@ def _forward_leaves(rng):
     return z, w + 0.5, rng.standard_normal(3)
 
 
+@pytest.mark.filterwarnings("ignore:.torch.jit.script. is deprecated:DeprecationWarning",
+                            "ignore:Attempted to insert a get_attr Node:UserWarning")  # (torch.func.linearize's own)
 @pytest.mark.parametrize("case", sorted(_FORWARD_CASES))
 def test_complex_forward_ad_tangents_match_torch(case, device):
     """forward_ad's dual numbers and func.jvp / linearize with complex primals and tangents (refused before), each
