@@ -167,3 +167,27 @@ def test_data_of_a_complex_tensor_as_torchs(device):
         assert not z.data.requires_grad and z.data.grad_fn is None and p.requires_grad
     for ours, theirs in zip(*results):
         np.testing.assert_array_equal(ours.cpu().numpy(), theirs.numpy())
+
+
+def test_data_changed_in_place_by_a_tensor_that_requires_grad_as_torchs(device):
+    """loralib's merge, ``self.weight.data += (self.lora_B @ self.lora_A) * self.scaling`` with grad on: the .data
+    tensor records the op on itself alone (it requires grad, its gradient reaches the operand), the weight sees the
+    new values and its graph is as it was (a product that saved it backpropagates with the new values), as torch's.
+    It was refused as memory shared."""
+    torch = pytest.importorskip("torch")
+    res = []
+    for lib in (tg, torch):
+        a = lib.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=lib.float64, requires_grad=True)
+        w = lib.nn.Parameter(lib.tensor([[0.25, 1.0], [2.0, -1.0]], dtype=lib.float64))
+        if lib is tg:
+            a, w = a.to(device).detach().requires_grad_(), nn.Parameter(w.to(device).detach())
+        y = (w * w).sum()  # (saves w)
+        d = w.data
+        d += a * 2
+        d.mul_(a)  # (a second change of the same alias)
+        assert d.requires_grad and d.grad_fn is not None and w.grad_fn is None and w.requires_grad
+        d.sum().backward()
+        y.backward()
+        res.append([t.detach().cpu().numpy() for t in (w, d, a.grad, w.grad)])
+    for ours, theirs in zip(*res):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-14)

@@ -1281,9 +1281,10 @@ def _deepcopy_cupy(a: Any, memo: Dict[int, Any]) -> Any:
 class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
-    # (_view: True on a view op's result, set by ops.view_of and read by detach_; left unset on every other tensor)
-    __slots__ = ("array", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view", "__weakref__",
-                 "__dict__")  # (__dict__: attributes code sets on a tensor, p.update = g, as torch allows)
+    # (_view: True on a view op's result, set by ops.view_of and read by detach_; _data_alias: True on .data's
+    # result, read by _check_recordable; both left unset on every other tensor)
+    __slots__ = ("array", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view", "_data_alias",
+                 "__weakref__", "__dict__")  # (__dict__: attributes code sets on a tensor, p.update = g, as torch allows)
     __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, *data: Any, dtype: Any = None, device: Optional[str] = None,
@@ -1384,8 +1385,12 @@ class Tensor:
         """torch's ``.data``: a new Tensor sharing this one's memory, detached (no grad_fn, requires_grad False),
         with a version counter of its own, so in-place changes through it (``p.data.add_(p.grad, alpha=-lr)``,
         ``w.data.normal_(0, 0.02)``) are not seen by autograd's check of saved tensors, as torch's. The array
-        itself is ``.array``; ``.numpy()`` gives it on the host."""
-        return Tensor._make(self.array)
+        itself is ``.array``; ``.numpy()`` gives it on the host. Changed in place by a tensor that requires grad
+        (loralib's ``self.weight.data += (self.lora_B @ self.lora_A) * self.scaling`` with grad on), it records the
+        op on itself alone, as torch's: this tensor sees the new values and its graph stays as it was."""
+        t = Tensor._make(self.array)
+        t._data_alias = True
+        return t
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -1930,17 +1935,19 @@ class Tensor:
     def _check_recordable(self, op: str, shared_ok: bool = False) -> bool:
         """Refuse an in-place change that a recorded graph could not follow: a leaf that requires grad (torch
         refuses it too) and memory that anything else holds (a view, detach(), an output an op saved), unless
-        ``shared_ok`` (views x[i] alone share it, see _view_family). True: record it. Under
-        no_grad kept recording for forward AD (_mode.forced), such a change to a tensor outside the graph (no
-        grad_fn) is made unrecorded instead (False), as no_grad would: a parameter update or an initialiser inside a
-        dual level; one in the graph, which may carry a tangent, is refused as with grad on."""
+        ``shared_ok`` (views x[i] alone share it, see _view_family) or it is ``x.data`` without views of its own (torch
+        records the change on it alone, x's graph unchanged). True: record it. Under no_grad kept recording for
+        forward AD (_mode.forced), such a change to a tensor outside the graph (no grad_fn) is made unrecorded
+        instead (False), as no_grad would: a parameter update or an initialiser inside a dual level; one in the
+        graph, which may carry a tangent, is refused as with grad on."""
         if _mode.forced and self.grad_fn is None and (self._requires_grad or (not shared_ok and self._memory_shared())):
             return False
         if self.grad_fn is None and self._requires_grad:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
                                "is recorded (torch refuses it too); write it out of place (y = x + 1, "
                                "inplace=False), or under no_grad() for a parameter update")
-        if not shared_ok and self._memory_shared():
+        if not shared_ok and not (getattr(self, "_data_alias", False) and (self._vc is None or len(self._vc) < 2)) \
+                and self._memory_shared():  # (x.data's alias, without views of its own, records alone: torch's)
             raise RuntimeError(f"{op}: this tensor of shape {self.shape} shares its memory (a view or a base of "
                                "views, detach(), or an output saved for backward), so a graph would not see an "
                                "in-place change; write it out of place (y = x + 1, inplace=False; for x[i] += v, "
