@@ -650,6 +650,21 @@ def test_casts():
     assert x.to("cpu") is x and x.cpu() is x
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_inf_and_nan_cast_to_integers_quietly_as_torchs(device):
+    """A float inf or nan cast to an integer dtype (T5's relative-position buckets cast log(0) = -inf to long, then
+    torch.where drops it) gives no RuntimeWarning, as torch's (numpy warned 'invalid value encountered in cast');
+    x86's values, torch's too, for int64 and int32."""
+    x = tg.tensor([-math.inf, math.nan, math.inf, 2.5], dtype=tg.float64, device=device)
+    lowest = np.iinfo(np.int64).min
+    assert x.to(tg.long).tolist()[3] == 2 and x.long().dtype == tg.int64 and x.int().tolist()[3] == 2
+    with np.errstate(invalid="ignore"):
+        x86 = np.array([np.inf]).astype(np.int64)[0] == lowest
+    if device == "cpu" and x86:
+        assert x.long().tolist() == [lowest] * 3 + [2]
+        assert x.int().tolist() == [np.iinfo(np.int32).min] * 3 + [2]
+
+
 # ============================================================================ backend
 def test_is_writable_of_device_arrays_reads_strides():
     """A CuPy array has no writeable flag: a zero stride along a dim of size > 1 (a broadcast view) is

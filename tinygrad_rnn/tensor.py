@@ -2407,7 +2407,9 @@ class Tensor:
             complex_check(self.dtype)
             warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=2)
             return Tensor._make(self.array.real.astype(dtype))
-        return Tensor._make(self.array.astype(dtype))
+        # (inf and nan into an integer dtype: quietly, as torch's; T5's log-bucket code casts log(0) = -inf)
+        return Tensor._make(backend.quietly(self.array.astype, dtype) if self.dtype.kind == "f"
+                            else self.array.astype(dtype))
 
     def _floating(self) -> "Tensor":
         """Integer and bool tensors in the default dtype (what torch's float-valued ops return for them)."""
