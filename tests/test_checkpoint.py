@@ -233,3 +233,33 @@ def test_without_grad_it_is_the_function_and_misuse_is_refused():
         out.sum().backward()
     with pytest.raises(ValueError, match="checkpoint_sequential: segments must be a positive int, got 0"):
         checkpoint_sequential([lin], 0, x)
+
+
+def test_complex_inputs_and_outputs_as_torchs(device):
+    """LLaMA's rotary embedding passes the complex freqs_cis to each checkpointed block: complex inputs (one
+    requiring grad), complex intermediates and a complex output go through checkpoint and checkpoint_sequential
+    with the gradients of the plain run, torch's too. They were refused (ComplexNotSupportedError)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x0, w0 = rng.standard_normal((3, 4)), rng.standard_normal((4, 4))
+    f0 = rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2))
+    res = []
+    tc = torch.utils.checkpoint
+    for lib, ckpt, ckpt_seq in ((tg, checkpoint, checkpoint_sequential), (tg, None, None),
+                                (torch, tc.checkpoint, tc.checkpoint_sequential)):
+        dev = {"device": device} if lib is tg else {}
+        x = lib.tensor(x0, **dev, requires_grad=True)
+        w = lib.nn.Parameter(lib.tensor(w0, **dev))
+        f = lib.tensor(f0, **dev, requires_grad=True)
+
+        def block(x, f):
+            z = lib.view_as_complex((x @ w).reshape(3, 2, 2)) * f  # (complex inside and out)
+            return z, lib.view_as_real(z).flatten(1).tanh()
+        z, y = ckpt(block, x, f, use_reentrant=False) if ckpt else block(x, f)
+        seq = lib.nn.Sequential(lib.nn.Tanh(), lib.nn.Tanh())
+        y = ckpt_seq(seq, 2, y, use_reentrant=False) if ckpt_seq else seq(y)
+        ((z * z.conj()).real.sum() + y.sum()).backward()
+        res.append([t.detach().cpu().numpy() for t in (z, y, x.grad, w.grad, f.grad)])
+    for ours in res[:2]:
+        for a, b in zip(ours, res[2]):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

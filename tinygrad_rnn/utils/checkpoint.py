@@ -19,9 +19,10 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from .. import backend
 from ..autograd import enable_grad, grad
-from ..tensor import Function, Tensor, _mode, _OutputNode, _serials
+from ..tensor import Function, Tensor, _mode, _OutputNode, _serials, complex_ok
 
 
+@complex_ok  # (complex inputs and outputs, LLaMA's rotary freqs_cis: gradients as the function's own, as torch's)
 class Checkpoint(Function):
     """The outputs of ``function`` on the tensor inputs (and the parameters it reads, found in a first recorded
     run), without its graph: backward runs it again, with the random generators as they were, and takes the
@@ -70,6 +71,7 @@ class Checkpoint(Function):
                      + [next(found, None) if p is not None else None for p in params])
 
 
+@complex_ok
 def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: Optional[bool] = None,
                preserve_rng_state: bool = True, **kwargs: Any) -> Any:
     """function(*args, **kwargs), its intermediate values not kept for backward: backward runs the function
@@ -104,17 +106,20 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: Optional
     return fn(*inputs, *params)
 
 
+@complex_ok
 def _leaves(inputs: Sequence[Tensor]) -> List[Tensor]:
     """A new leaf for each input, sharing its data, requiring grad as it does."""
     return [Tensor._make(t.array).requires_grad_(t.requires_grad) for t in inputs]
 
 
+@complex_ok
 def _substitute(args: tuple, leaves: Sequence[Tensor]) -> tuple:
     """args with each Tensor replaced by the next of leaves."""
     it = iter(leaves)
     return tuple([next(it) if isinstance(a, Tensor) else a for a in args])
 
 
+@complex_ok
 def _as_outputs(result: Any) -> Tuple[Tensor, ...]:
     outputs = result if isinstance(result, tuple) else (result,)
     if not outputs or not all([isinstance(o, Tensor) for o in outputs]):
@@ -124,6 +129,7 @@ def _as_outputs(result: Any) -> Tuple[Tensor, ...]:
     return outputs
 
 
+@complex_ok
 def _parameters(outputs: Sequence[Tensor], leaves: Sequence[Tensor], start: int) -> List[Tensor]:
     """The leaf tensors requiring grad that the outputs were computed from, other than the inputs' leaves: the
     parameters the function read, in the order it first reached them. A computed tensor from before the call
@@ -150,6 +156,7 @@ def _parameters(outputs: Sequence[Tensor], leaves: Sequence[Tensor], start: int)
     return found
 
 
+@complex_ok
 def checkpoint_sequential(functions: Any, segments: int, input: Tensor, use_reentrant: Optional[bool] = None,
                           preserve_rng_state: bool = True) -> Tensor:
     """torch's checkpoint_sequential: functions (an nn.Sequential, or a list of modules / functions of one
@@ -165,7 +172,7 @@ def checkpoint_sequential(functions: Any, segments: int, input: Tensor, use_reen
             for f in functions[start:end]:
                 x = f(x)
             return x
-        return forward
+        return complex_ok(forward)
 
     starts = list(range(0, len(functions), size))
     for start in starts[:-1]:
