@@ -1283,8 +1283,9 @@ class Tensor:
 
     # (_view: True on a view op's result, set by ops.view_of and read by detach_; _data_alias: True on .data's
     # result, read by _check_recordable; both left unset on every other tensor)
+    # (__dict__: attributes code sets on a tensor, p.update = g, as torch allows)
     __slots__ = ("array", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view", "_data_alias",
-                 "__weakref__", "__dict__")  # (__dict__: attributes code sets on a tensor, p.update = g, as torch allows)
+                 "__weakref__", "__dict__")
     __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, *data: Any, dtype: Any = None, device: Optional[str] = None,
