@@ -1,0 +1,1165 @@
+"""Recommender-system and NLP fine-tuning programs, ported: each written once, as its authors write it, against a
+module ``T`` (torch or tinygrad_rnn), run by both from the same initial weights (torch's, loaded into ours) and
+data for a few steps in float64; losses, outputs, gradients (sparse ones densified) and final weights agree to
+~1e-10. Skipped without torch.
+
+Programs: DLRM (EmbeddingBag sum with offsets, sparse=True, SGD, dot interaction), NCF / NeuMF, Wide & Deep,
+DeepFM (the FM second-order trick), a two-tower retrieval model with in-batch softmax, word2vec skip-gram with
+negative sampling and SparseAdam, the text_sentiment_ngrams fastText classifier (collate_batch offsets, a
+DataLoader with workers), a BERT-style classifier with LoRA adapters (merge / unmerge), T5's relative position
+bias, a KV-cache greedy and beam decoder, rotary embeddings and ALiBi, a label-smoothed seq2seq with padding masks,
+a GPT-2 style tied-embedding LM with AdamW parameter groups and a linear warmup schedule (LambdaLR), gradient
+checkpointing in a transformer block.
+"""
+import math
+import pickle
+from importlib import import_module
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from conftest import default_dtype
+
+
+@pytest.fixture
+def torch():
+    """torch, with float64 as both libraries' default dtype for the test."""
+    torch = pytest.importorskip("torch")
+    with default_dtype("float64"):
+        yield torch
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _state(m):
+    return {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+
+
+def _load(T, m, sd):
+    m.load_state_dict({k: T.tensor(v) for k, v in sd.items()})
+    return m
+
+
+def _plain(x):
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if hasattr(x, "detach"):
+        if getattr(x, "is_sparse", False):
+            x = x.to_dense()
+        return x.detach().numpy()
+    return np.asarray(x)
+
+
+def _compare(ours, theirs, tol=1e-10, where="result"):
+    """ours and theirs (nested lists/dicts of tensors, numbers, arrays) agree: same structure, shapes and values to
+    tol relative to 1 + |theirs|; booleans and integers exactly."""
+    a, b = _plain(ours), _plain(theirs)
+    if isinstance(b, list):
+        assert isinstance(a, list) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _compare(x, y, tol, f"{where}[{i}]")
+        return
+    if isinstance(b, dict):
+        assert isinstance(a, dict) and list(a) == list(b), (where, list(a), list(b))
+        for k in b:
+            _compare(a[k], b[k], tol, f"{where}.{k}")
+        return
+    assert a.shape == b.shape, (where, a.shape, b.shape)
+    if b.dtype.kind in "biu":
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    else:
+        np.testing.assert_allclose(a, b, rtol=0, atol=tol * (1 + np.abs(b).max(initial=0)), err_msg=where)
+
+
+def _grads(m):
+    return {k: p.grad for k, p in m.named_parameters() if p.grad is not None}
+
+
+# ------------------------------------------------------------------------------------------------------- the programs
+def dlrm(T, sd, dense_x, lS_i, lS_o, y):
+    """facebookresearch/dlrm's model: bottom MLP, EmbeddingBag(mode='sum', sparse=True) tables fed (indices,
+    offsets), the 'dot' interaction (bmm, the strictly lower triangle by li/lj), top MLP, sigmoid + BCE; SGD."""
+    nn = T.nn
+    class DLRM_Net(nn.Module):
+        def create_mlp(self, ln, sigmoid_layer):
+            layers = nn.ModuleList()
+            for i in range(0, ln.size - 1):
+                n, m = ln[i], ln[i + 1]
+                LL = nn.Linear(int(n), int(m), bias=True)
+                layers.append(LL)
+                if i == sigmoid_layer:
+                    layers.append(nn.Sigmoid())
+                else:
+                    layers.append(nn.ReLU())
+            return T.nn.Sequential(*layers)
+        def create_emb(self, m, ln):
+            emb_l = nn.ModuleList()
+            for i in range(0, ln.size):
+                n = ln[i]
+                EE = nn.EmbeddingBag(n, m, mode="sum", sparse=True)
+                emb_l.append(EE)
+            return emb_l
+        def __init__(self, m_spa, ln_emb, ln_bot, ln_top, sigmoid_top):
+            super(DLRM_Net, self).__init__()
+            self.emb_l = self.create_emb(m_spa, ln_emb)
+            self.bot_l = self.create_mlp(ln_bot, -1)
+            self.top_l = self.create_mlp(ln_top, sigmoid_top)
+        def apply_emb(self, lS_o, lS_i, emb_l):
+            ly = []
+            for k, sparse_index_group_batch in enumerate(lS_i):
+                sparse_offset_group_batch = lS_o[k]
+                E = emb_l[k]
+                V = E(sparse_index_group_batch, sparse_offset_group_batch, per_sample_weights=None)
+                ly.append(V)
+            return ly
+        def interact_features(self, x, ly):
+            (batch_size, d) = x.shape
+            T_ = T.cat([x] + ly, dim=1).view((batch_size, -1, d))
+            Z = T.bmm(T_, T.transpose(T_, 1, 2))
+            _, ni, nj = Z.shape
+            offset = 0
+            li = T.tensor([i for i in range(ni) for j in range(i + offset)])
+            lj = T.tensor([j for i in range(nj) for j in range(i + offset)])
+            Zflat = Z[:, li, lj]
+            R = T.cat([x] + [Zflat], dim=1)
+            return R
+        def forward(self, dense_x, lS_o, lS_i):
+            x = self.bot_l(dense_x)
+            ly = self.apply_emb(lS_o, lS_i, self.emb_l)
+            z = self.interact_features(x, ly)
+            p = self.top_l(z)
+            return p
+    ln_emb = np.array([7, 9, 5])
+    m = DLRM_Net(4, ln_emb, np.array([6, 8, 4]), np.array([4 + 6, 8, 1]), 1)
+    if sd is None:
+        return _state(m)
+    _load(T, m, sd)
+    loss_fn = T.nn.BCELoss(reduction="mean")
+    optimizer = T.optim.SGD(m.parameters(), lr=0.1)
+    out = []
+    for j in range(3):
+        X = T.tensor(dense_x[j])
+        Z = m(X, [T.tensor(o) for o in lS_o[j]], [T.tensor(i) for i in lS_i[j]])
+        E = loss_fn(Z, T.tensor(y[j]))
+        optimizer.zero_grad()
+        E.backward()
+        out += [Z, E, _grads(m)]
+        assert all(e.weight.grad.is_sparse for e in m.emb_l)
+        optimizer.step()
+    out.append(m.state_dict())
+    return out
+
+
+def test_dlrm_sparse_embedding_bags_and_dot_interaction(torch):
+    rng = _rng()
+    sd = dlrm(torch, None, None, None, None, None)
+    dense_x = rng.standard_normal((3, 5, 6))
+    lS_i, lS_o = [], []
+    for _ in range(3):
+        idx, off = [], []
+        for n in (7, 9, 5):
+            lens = rng.integers(0, 4, 5)  # (an empty bag too)
+            lens[0] = 2
+            idx.append(rng.integers(0, n, lens.sum()))
+            off.append(np.concatenate([[0], np.cumsum(lens)[:-1]]))
+        lS_i.append(idx)
+        lS_o.append(off)
+    y = rng.integers(0, 2, (3, 5, 1)).astype(float)
+    _compare(dlrm(tg, sd, dense_x, lS_i, lS_o, y), dlrm(torch, sd, dense_x, lS_i, lS_o, y))
+
+
+def neumf(T, sd, users, items, labels):
+    """NCF's NeuMF (guoyang9/NCF): GMF and MLP embeddings, concatenated predictors, BCEWithLogitsLoss, Adam."""
+    nn = T.nn
+    class NCF(nn.Module):
+        def __init__(self, user_num, item_num, factor_num, num_layers, dropout, model):
+            super(NCF, self).__init__()
+            self.dropout = dropout
+            self.model = model
+            self.embed_user_GMF = nn.Embedding(user_num, factor_num)
+            self.embed_item_GMF = nn.Embedding(item_num, factor_num)
+            self.embed_user_MLP = nn.Embedding(user_num, factor_num * (2 ** (num_layers - 1)))
+            self.embed_item_MLP = nn.Embedding(item_num, factor_num * (2 ** (num_layers - 1)))
+            MLP_modules = []
+            for i in range(num_layers):
+                input_size = factor_num * (2 ** (num_layers - i))
+                MLP_modules.append(nn.Dropout(p=self.dropout))
+                MLP_modules.append(nn.Linear(input_size, input_size // 2))
+                MLP_modules.append(nn.ReLU())
+            self.MLP_layers = nn.Sequential(*MLP_modules)
+            predict_size = factor_num * 2
+            self.predict_layer = nn.Linear(predict_size, 1)
+            self._init_weight_()
+        def _init_weight_(self):
+            nn.init.normal_(self.embed_user_GMF.weight, std=0.01)
+            nn.init.normal_(self.embed_user_MLP.weight, std=0.01)
+            nn.init.normal_(self.embed_item_GMF.weight, std=0.01)
+            nn.init.normal_(self.embed_item_MLP.weight, std=0.01)
+            for m in self.MLP_layers:
+                if isinstance(m, nn.Linear):
+                    nn.init.xavier_uniform_(m.weight)
+            nn.init.kaiming_uniform_(self.predict_layer.weight, a=1, nonlinearity='sigmoid')
+            for m in self.modules():
+                if isinstance(m, nn.Linear) and m.bias is not None:
+                    m.bias.data.zero_()
+        def forward(self, user, item):
+            embed_user_GMF = self.embed_user_GMF(user)
+            embed_item_GMF = self.embed_item_GMF(item)
+            output_GMF = embed_user_GMF * embed_item_GMF
+            embed_user_MLP = self.embed_user_MLP(user)
+            embed_item_MLP = self.embed_item_MLP(item)
+            interaction = T.cat((embed_user_MLP, embed_item_MLP), -1)
+            output_MLP = self.MLP_layers(interaction)
+            concat = T.cat((output_GMF, output_MLP), -1)
+            prediction = self.predict_layer(concat)
+            return prediction.view(-1)
+    model = NCF(10, 12, 4, 3, 0.0, "NeuMF-end")
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    loss_function = nn.BCEWithLogitsLoss()
+    optimizer = T.optim.Adam(model.parameters(), lr=0.01)
+    out = []
+    model.train()
+    for user, item, label in zip(users, items, labels):
+        user, item, label = T.from_numpy(user), T.from_numpy(item), T.from_numpy(label).float()
+        model.zero_grad()
+        prediction = model(user, item)
+        loss = loss_function(prediction, label.double())
+        loss.backward()
+        optimizer.step()
+        out += [loss, prediction, _grads(model)]
+    model.eval()
+    with T.no_grad():
+        predictions = model(T.from_numpy(users[0]), T.from_numpy(items[0]))
+        _, indices = T.topk(predictions, 3)
+        recommends = T.take(T.from_numpy(items[0]), indices).numpy().tolist()
+    out += [predictions, np.array(recommends), model.state_dict()]
+    return out
+
+
+def test_ncf_neumf(torch):
+    rng = _rng(1)
+    sd = neumf(torch, None, None, None, None)
+    users, items = rng.integers(0, 10, (3, 8)), rng.integers(0, 12, (3, 8))
+    labels = rng.integers(0, 2, (3, 8)).astype(np.float32)
+    _compare(neumf(tg, sd, users, items, labels), neumf(torch, sd, users, items, labels))
+
+
+def deepfm(T, sd, Xi, Xv, y):
+    """DeepFM (as in chenxijun1029/DeepFM_with_PyTorch): first-order embeddings, the FM second-order trick
+    0.5 * ((sum v)^2 - sum v^2), a deep part with BatchNorm + ReLU and dropout off, BCEWithLogits; a Wide & Deep
+    head beside it (a wide linear over one-hot crosses by EmbeddingBag(mode='sum') with per_sample_weights); Adagrad."""
+    nn, F = T.nn, T.nn.functional
+    class DeepFM(nn.Module):
+        def __init__(self, feature_sizes, embedding_size=4, hidden_dims=[8, 6]):
+            super().__init__()
+            self.field_size = len(feature_sizes)
+            self.fm_first_order_embeddings = nn.ModuleList([nn.Embedding(fs, 1) for fs in feature_sizes])
+            self.fm_second_order_embeddings = nn.ModuleList(
+                [nn.Embedding(fs, embedding_size) for fs in feature_sizes])
+            all_dims = [self.field_size * embedding_size] + hidden_dims
+            for i in range(1, len(hidden_dims) + 1):
+                setattr(self, 'linear_' + str(i), nn.Linear(all_dims[i - 1], all_dims[i]))
+                setattr(self, 'batchNorm_' + str(i), nn.BatchNorm1d(all_dims[i]))
+                setattr(self, 'dropout_' + str(i), nn.Dropout(0.0))
+            self.hidden_dims = hidden_dims
+            self.bias = nn.Parameter(T.randn(1))
+            self.wide = nn.EmbeddingBag(sum(feature_sizes), 1, mode="sum")
+        def forward(self, Xi, Xv, wide_idx, wide_off, wide_w):
+            fm_first_order_emb_arr = [(T.sum(emb(Xi[:, i, :]), 1).t() * Xv[:, i]).t()
+                                      for i, emb in enumerate(self.fm_first_order_embeddings)]
+            fm_first_order = T.cat(fm_first_order_emb_arr, 1)
+            fm_second_order_emb_arr = [(T.sum(emb(Xi[:, i, :]), 1).t() * Xv[:, i]).t()
+                                       for i, emb in enumerate(self.fm_second_order_embeddings)]
+            fm_sum_second_order_emb = sum(fm_second_order_emb_arr)
+            fm_sum_second_order_emb_square = fm_sum_second_order_emb * fm_sum_second_order_emb
+            fm_second_order_emb_square = [item * item for item in fm_second_order_emb_arr]
+            fm_second_order_emb_square_sum = sum(fm_second_order_emb_square)
+            fm_second_order = (fm_sum_second_order_emb_square - fm_second_order_emb_square_sum) * 0.5
+            deep_emb = T.cat(fm_second_order_emb_arr, 1)
+            deep_out = deep_emb
+            for i in range(1, len(self.hidden_dims) + 1):
+                deep_out = getattr(self, 'linear_' + str(i))(deep_out)
+                deep_out = F.relu(getattr(self, 'batchNorm_' + str(i))(deep_out))
+                deep_out = getattr(self, 'dropout_' + str(i))(deep_out)
+            wide = self.wide(wide_idx, wide_off, per_sample_weights=wide_w).squeeze(1)
+            total_sum = T.sum(fm_first_order, 1) + T.sum(fm_second_order, 1) + T.sum(deep_out, 1) + self.bias + wide
+            return total_sum
+    model = DeepFM([5, 7, 3])
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adagrad(model.parameters(), lr=0.05, weight_decay=1e-3)
+    out = []
+    for xi, xv, yy in zip(Xi, Xv, y):
+        xi, xv, yy = T.tensor(xi), T.tensor(xv), T.tensor(yy)
+        offs = T.tensor([0, 1, 2])
+        base = T.tensor([0, 5, 12])
+        wide_idx = (xi[:, :, 0] + base).flatten()
+        wide_w = xv.flatten()
+        wide_off = T.arange(0, wide_idx.numel(), 3)
+        total = model(xi, xv, wide_idx, wide_off, wide_w)
+        loss = F.binary_cross_entropy_with_logits(total, yy)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        out += [total, loss, _grads(model)]
+        del offs
+    out.append(model.state_dict())
+    return out
+
+
+def test_deepfm_fm_trick_and_wide_part(torch):
+    rng = _rng(2)
+    sd = deepfm(torch, None, None, None, None)
+    Xi = np.stack([rng.integers(0, n, (3, 6, 1)) for n in (5, 7, 3)], 2)
+    Xv = rng.uniform(0.5, 1.5, (3, 6, 3))
+    y = rng.integers(0, 2, (3, 6)).astype(float)
+    _compare(deepfm(tg, sd, Xi, Xv, y), deepfm(torch, sd, Xi, Xv, y))
+
+
+def two_tower(T, sd, users, items, hist, logq):
+    """A two-tower retrieval model (YouTube / TFRS style): a user tower over the user id and the mean of the
+    watched items (EmbeddingBag(mode='mean', padding_idx=0)), an item tower, L2-normalised embeddings, in-batch
+    softmax with temperature and a log-Q correction, cross entropy against the diagonal; AdamW; recall@k."""
+    nn, F = T.nn, T.nn.functional
+    class Tower(nn.Module):
+        def __init__(self, n, d, hist=False):
+            super().__init__()
+            self.id = nn.Embedding(n, d)
+            self.hist = nn.EmbeddingBag(13, d, mode="mean", padding_idx=0) if hist else None
+            self.mlp = nn.Sequential(nn.Linear(2 * d if hist else d, 16), nn.GELU(), nn.LayerNorm(16),
+                                     nn.Linear(16, 8))
+        def forward(self, ids, h=None):
+            x = self.id(ids)
+            if self.hist is not None:
+                x = T.cat([x, self.hist(h)], -1)
+            return F.normalize(self.mlp(x), dim=-1)
+    class TwoTower(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.user = Tower(9, 6, hist=True)
+            self.item = Tower(13, 6)
+            self.log_temp = nn.Parameter(T.tensor(math.log(0.2)))
+        def forward(self, u, i, h, logq):
+            q, c = self.user(u, h), self.item(i)
+            logits = q @ c.T / self.log_temp.exp() - logq
+            return logits, q, c
+    model = TwoTower()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = T.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                        lr=3e-3)
+    out = []
+    for u, i, h, lq in zip(users, items, hist, logq):
+        u, i, h, lq = T.tensor(u), T.tensor(i), T.tensor(h), T.tensor(lq)
+        logits, q, c = model(u, i, h, lq)
+        labels = T.arange(len(u))
+        loss = F.cross_entropy(logits, labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out += [logits, loss, _grads(model)]
+    with T.no_grad():
+        q = model.user(T.tensor(users[0]), T.tensor(hist[0]))
+        cand = model.item(T.arange(13))
+        scores = q @ cand.T
+        top = scores.topk(3, dim=1).indices
+        recall = (top == T.tensor(items[0])[:, None]).any(1).float().mean()
+    out += [scores, top, recall, model.state_dict()]
+    return out
+
+
+def test_two_tower_in_batch_softmax(torch):
+    rng = _rng(3)
+    sd = two_tower(torch, None, None, None, None, None)
+    users = np.stack([rng.permutation(9)[:6] for _ in range(3)])
+    items = np.stack([rng.permutation(13)[:6] for _ in range(3)])
+    hist = rng.integers(0, 13, (3, 6, 4))
+    logq = np.log(rng.uniform(0.05, 0.3, (3, 6)))
+    _compare(two_tower(tg, sd, users, items, hist, logq), two_tower(torch, sd, users, items, hist, logq))
+
+
+def w2v_sparse(T, sd, pos_u, pos_v, neg_v):
+    """The classic torch word2vec (Andras7/word2vec-pytorch): sparse=True u/v embeddings, SparseAdam and
+    CosineAnnealingLR, embeddings then saved by pickling the model's state dict."""
+    nn, F = T.nn, T.nn.functional
+    class SkipGramModel(nn.Module):
+        def __init__(self, emb_size, emb_dimension):
+            super(SkipGramModel, self).__init__()
+            self.emb_size = emb_size
+            self.emb_dimension = emb_dimension
+            self.u_embeddings = nn.Embedding(emb_size, emb_dimension, sparse=True)
+            self.v_embeddings = nn.Embedding(emb_size, emb_dimension, sparse=True)
+            initrange = 1.0 / self.emb_dimension
+            nn.init.uniform_(self.u_embeddings.weight.data, -initrange, initrange)
+            nn.init.constant_(self.v_embeddings.weight.data, 0)
+        def forward(self, pos_u, pos_v, neg_v):
+            emb_u = self.u_embeddings(pos_u)
+            emb_v = self.v_embeddings(pos_v)
+            emb_neg_v = self.v_embeddings(neg_v)
+            score = T.sum(T.mul(emb_u, emb_v), dim=1)
+            score = T.clamp(score, max=10, min=-10)
+            score = -F.logsigmoid(score)
+            neg_score = T.bmm(emb_neg_v, emb_u.unsqueeze(2)).squeeze()
+            neg_score = T.clamp(neg_score, max=10, min=-10)
+            neg_score = -T.sum(F.logsigmoid(-neg_score), dim=1)
+            return T.mean(score + neg_score)
+    model = SkipGramModel(20, 6)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.SparseAdam(list(model.parameters()), lr=0.01)
+    scheduler = T.optim.lr_scheduler.CosineAnnealingLR(optimizer, len(pos_u))
+    out = []
+    for i in range(len(pos_u)):
+        scheduler.step()
+        optimizer.zero_grad()
+        loss = model.forward(T.from_numpy(pos_u[i]), T.from_numpy(pos_v[i]), T.from_numpy(neg_v[i]))
+        loss.backward()
+        out += [loss, _grads(model), scheduler.get_last_lr()]
+        optimizer.step()
+    blob = pickle.dumps(model.state_dict())
+    again = SkipGramModel(20, 6)
+    again.load_state_dict(pickle.loads(blob))
+    opt_blob = pickle.loads(pickle.dumps(optimizer.state_dict()))
+    out += [again.state_dict(), [s["exp_avg"] for s in opt_blob["state"].values()],
+            [s["exp_avg_sq"] for s in opt_blob["state"].values()]]
+    return out
+
+
+# (the author's order: scheduler.step() first)
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")
+def test_word2vec_sparse_adam(torch):
+    rng = _rng(4)
+    sd = w2v_sparse(torch, None, None, None, None)
+    sd["v_embeddings.weight"] = rng.standard_normal((20, 6)) * .1
+    pu, pv, nv = rng.integers(0, 20, (4, 7)), rng.integers(0, 20, (4, 7)), rng.integers(0, 20, (4, 7, 4))
+    _compare(w2v_sparse(tg, sd, pu, pv, nv), w2v_sparse(torch, sd, pu, pv, nv))
+
+
+_NEWS = [(1, "stocks rally as markets cheer rate cut"), (2, "home team wins the cup final"),
+         (3, "new phone chip doubles battery life"), (0, "leaders meet to discuss trade deal"),
+         (1, "bank shares fall on weak profit"), (2, "star striker scores twice in derby"),
+         (3, "startup unveils faster cloud chip"), (0, "election results spark protests abroad"),
+         (1, "oil prices rise after supply cut"), (2, "coach praises team after cup win"),
+         (3, "phone maker reports record sales"), (0, "trade talks stall between leaders")]
+
+
+def _ngrams_iterator(token_list, ngrams):
+    for x in token_list:
+        yield x
+    for n in range(2, ngrams + 1):
+        for x in zip(*[token_list[i:] for i in range(n)]):
+            yield " ".join(x)
+
+
+_VOCAB = {"<unk>": 0}
+for _, _text in _NEWS:
+    for _tok in _ngrams_iterator(_text.split(), 2):
+        _VOCAB.setdefault(_tok, len(_VOCAB))
+
+
+class _CollateBatch:
+    """text_sentiment_ngrams' collate_batch (a class so that the loader's workers can pickle it)."""
+    def __init__(self, T):
+        self.T = T
+    def __call__(self, batch):
+        T = self.T
+        label_list, text_list, offsets = [], [], [0]
+        for (_label, _text) in batch:
+            label_list.append(_label)
+            processed_text = T.tensor([_VOCAB.get(t, 0) for t in _ngrams_iterator(_text.split(), 2)],
+                                      dtype=T.int64)
+            text_list.append(processed_text)
+            offsets.append(processed_text.size(0))
+        label_list = T.tensor(label_list, dtype=T.int64)
+        offsets = T.tensor(offsets[:-1]).cumsum(dim=0)
+        text_list = T.cat(text_list)
+        return label_list, text_list, offsets
+
+
+def fasttext(T, sd, perms, num_workers):
+    """PyTorch's text_sentiment_ngrams tutorial: EmbeddingBag(sparse=True) + Linear, bigram tokens, collate_batch
+    building offsets, a DataLoader (workers, a sampler order given), SGD with StepLR, clip_grad_norm_ 0.1 of the dense
+    layer (torch has no norm of a sparse gradient),
+    evaluate with accuracy; then its layers pickled whole (torch.save-style) and reloaded."""
+    nn = T.nn
+    data = import_module(T.__name__ + ".utils.data")
+    class TextClassificationModel(nn.Module):
+        def __init__(self, vocab_size, embed_dim, num_class):
+            super(TextClassificationModel, self).__init__()
+            self.embedding = nn.EmbeddingBag(vocab_size, embed_dim, sparse=True)
+            self.fc = nn.Linear(embed_dim, num_class)
+            self.init_weights()
+        def init_weights(self):
+            initrange = 0.5
+            self.embedding.weight.data.uniform_(-initrange, initrange)
+            self.fc.weight.data.uniform_(-initrange, initrange)
+            self.fc.bias.data.zero_()
+        def forward(self, text, offsets):
+            embedded = self.embedding(text, offsets)
+            return self.fc(embedded)
+    model = TextClassificationModel(len(_VOCAB), 8, 4)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    criterion = T.nn.CrossEntropyLoss()
+    optimizer = T.optim.SGD(model.parameters(), lr=5)
+    scheduler = T.optim.lr_scheduler.StepLR(optimizer, 1.0, gamma=0.1)
+    out = []
+    for perm in perms:
+        dataloader = data.DataLoader(_NEWS, batch_size=4, sampler=list(perm), collate_fn=_CollateBatch(T),
+                                     num_workers=num_workers)
+        model.train()
+        for idx, (label, text, offsets) in enumerate(dataloader):
+            optimizer.zero_grad()
+            predicted_label = model(text, offsets)
+            loss = criterion(predicted_label, label)
+            loss.backward()
+            out += [offsets, loss, _grads(model), T.nn.utils.clip_grad_norm_(model.fc.parameters(), 0.1)]
+            optimizer.step()
+        scheduler.step()
+    model.eval()
+    total_acc, total_count = 0, 0
+    with T.no_grad():
+        for idx, (label, text, offsets) in enumerate(data.DataLoader(_NEWS, batch_size=5,
+                                                                      collate_fn=_CollateBatch(T))):
+            predicted_label = model(text, offsets)
+            total_acc += (predicted_label.argmax(1) == label).sum().item()
+            total_count += label.size(0)
+    again = T.nn.Sequential(pickle.loads(pickle.dumps(model.embedding)), pickle.loads(pickle.dumps(model.fc)))
+    _, text, offsets = _CollateBatch(T)(_NEWS[:3])
+    out += [np.array(total_acc / total_count), again[1](again[0](text, offsets)), model.state_dict()]
+    return out
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_text_sentiment_ngrams_embedding_bag(torch, num_workers):
+    rng = _rng(5)
+    sd = fasttext(torch, None, None, None)
+    perms = [rng.permutation(len(_NEWS)) for _ in range(2)]
+    _compare(fasttext(tg, sd, perms, num_workers), fasttext(torch, sd, perms, 0))
+
+
+def lora_bert(T, sd, ids, mask, labels):
+    """A BERT-style encoder classifier fine-tuned with loralib's LoRA Linear on the query / value projections
+    (nn.Linear subclassed, reset_parameters overridden, weight.data merged in eval() and unmerged in train()),
+    mark_only_lora_as_trainable plus the classifier head, an attention mask as a large negative additive bias,
+    [CLS] pooling with tanh; AdamW over the trainable parameters only."""
+    nn, F = T.nn, T.nn.functional
+    class LoRALinear(nn.Linear):
+        def __init__(self, in_features, out_features, r=0, lora_alpha=1, lora_dropout=0., fan_in_fan_out=False,
+                     merge_weights=True, **kwargs):
+            nn.Linear.__init__(self, in_features, out_features, **kwargs)
+            self.r, self.lora_alpha = r, lora_alpha
+            self.lora_dropout = nn.Dropout(p=lora_dropout) if lora_dropout > 0. else (lambda x: x)
+            self.merged, self.merge_weights = False, merge_weights
+            self.fan_in_fan_out = fan_in_fan_out
+            if r > 0:
+                self.lora_A = nn.Parameter(self.weight.new_zeros((r, in_features)))
+                self.lora_B = nn.Parameter(self.weight.new_zeros((out_features, r)))
+                self.scaling = self.lora_alpha / self.r
+                self.weight.requires_grad = False
+            self.reset_parameters()
+            if fan_in_fan_out:
+                self.weight.data = self.weight.data.transpose(0, 1)
+        def reset_parameters(self):
+            nn.Linear.reset_parameters(self)
+            if hasattr(self, 'lora_A'):
+                nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+                nn.init.zeros_(self.lora_B)
+        def train(self, mode: bool = True):
+            def Tr(w):
+                return w.transpose(0, 1) if self.fan_in_fan_out else w
+            nn.Linear.train(self, mode)
+            if mode:
+                if self.merge_weights and self.merged:
+                    if self.r > 0:
+                        self.weight.data -= Tr(self.lora_B @ self.lora_A) * self.scaling
+                    self.merged = False
+            else:
+                if self.merge_weights and not self.merged:
+                    if self.r > 0:
+                        self.weight.data += Tr(self.lora_B @ self.lora_A) * self.scaling
+                    self.merged = True
+            return self
+        def forward(self, x):
+            def Tr(w):
+                return w.transpose(0, 1) if self.fan_in_fan_out else w
+            if self.r > 0 and not self.merged:
+                result = F.linear(x, Tr(self.weight), bias=self.bias)
+                result += (self.lora_dropout(x) @ self.lora_A.transpose(0, 1) @ self.lora_B.transpose(0, 1)) \
+                    * self.scaling
+                return result
+            return F.linear(x, Tr(self.weight), bias=self.bias)
+    class SelfAttention(nn.Module):
+        def __init__(self, d, h):
+            super().__init__()
+            self.h, self.dh = h, d // h
+            self.query = LoRALinear(d, d, r=2, lora_alpha=4)
+            self.key = nn.Linear(d, d)
+            self.value = LoRALinear(d, d, r=2, lora_alpha=4, fan_in_fan_out=True)
+            self.out = nn.Linear(d, d)
+            self.norm = nn.LayerNorm(d, eps=1e-12)
+        def transpose_for_scores(self, x):
+            new_x_shape = x.size()[:-1] + (self.h, self.dh)
+            return x.view(new_x_shape).permute(0, 2, 1, 3)
+        def forward(self, x, ext_mask):
+            q, k, v = (self.transpose_for_scores(f(x)) for f in (self.query, self.key, self.value))
+            scores = T.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.dh) + ext_mask
+            probs = nn.functional.softmax(scores, dim=-1)
+            ctx = T.matmul(probs, v).permute(0, 2, 1, 3).contiguous()
+            ctx = ctx.view(ctx.size()[:-2] + (self.h * self.dh,))
+            return self.norm(self.out(ctx) + x)
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.word_embeddings = nn.Embedding(30, 8, padding_idx=0)
+            self.position_embeddings = nn.Embedding(16, 8)
+            self.LayerNorm = nn.LayerNorm(8, eps=1e-12)
+            self.layers = nn.ModuleList([SelfAttention(8, 2) for _ in range(2)])
+            self.pooler = nn.Linear(8, 8)
+            self.classifier = nn.Linear(8, 3)
+        def forward(self, input_ids, attention_mask):
+            pos = T.arange(input_ids.size(1), dtype=T.long).unsqueeze(0).expand_as(input_ids)
+            x = self.LayerNorm(self.word_embeddings(input_ids) + self.position_embeddings(pos))
+            ext = attention_mask[:, None, None, :].to(dtype=x.dtype)
+            ext = (1.0 - ext) * T.finfo(x.dtype).min
+            for layer in self.layers:
+                x = layer(x, ext)
+            return self.classifier(T.tanh(self.pooler(x[:, 0])))
+    model = Classifier()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    for n, p in model.named_parameters():
+        if 'lora_' not in n:
+            p.requires_grad = False
+    for p in model.classifier.parameters():
+        p.requires_grad = True
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = T.optim.AdamW(trainable, lr=1e-2, weight_decay=0.01)
+    out = [[n for n, p in model.named_parameters() if p.requires_grad]]
+    model.train()
+    for x, m, y in zip(ids, mask, labels):
+        logits = model(T.tensor(x), T.tensor(m))
+        loss = F.cross_entropy(logits, T.tensor(y))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out += [logits, loss, _grads(model)]
+    model.eval()  # merges
+    merged_w = model.layers[0].query.weight.detach().clone()
+    with T.no_grad():
+        merged = model(T.tensor(ids[0]), T.tensor(mask[0]))
+    model.train()  # unmerges
+    with T.no_grad():
+        unmerged = model(T.tensor(ids[0]), T.tensor(mask[0]))
+    out += [merged_w, merged, unmerged, model.state_dict()]
+    return out
+
+
+def test_lora_bert_classifier_merge_unmerge(torch):
+    rng = _rng(6)
+    sd = lora_bert(torch, None, None, None, None)
+    for k in sd:
+        if "lora_B" in k:
+            sd[k] = rng.standard_normal(sd[k].shape) * .1
+    ids = rng.integers(1, 30, (3, 4, 7))
+    mask = np.ones((3, 4, 7), dtype=np.int64)
+    mask[:, 1, 5:] = 0
+    mask[:, 3, 3:] = 0
+    ids[mask == 0] = 0
+    labels = rng.integers(0, 3, (3, 4))
+    tg_out, torch_out = lora_bert(tg, sd, ids, mask, labels), lora_bert(torch, sd, ids, mask, labels)
+    assert _plain(tg_out[0]) == _plain(torch_out[0])
+    _compare(tg_out[1:], torch_out[1:])
+    np.testing.assert_allclose(_plain(torch_out[-3]), _plain(torch_out[-2]), atol=1e-12)
+
+
+def t5(T, sd, src, tgt, beams):
+    """A tiny T5 (HF's modelling code): RMS LayerNorm without mean or bias, unscaled attention with the relative
+    position bias (_relative_position_bucket's log buckets, bidirectional in the encoder, causal in the decoder),
+    computed in the first layer and shared, an extended padding mask, cross attention, the tied LM head scaled by
+    d_model ** -0.5, shift_right with the decoder start token, labels with -100; Adafactor. Then generation with a
+    key/value cache (self-attention cache grown by cat, cross-attention keys computed once): greedy, checked
+    against recomputing the whole prefix, and beam search (topk over beams * vocab, the cache reordered by
+    index_select, length-normalised finished hypotheses)."""
+    nn, F = T.nn, T.nn.functional
+    D, H, V, PAD, NB = 8, 2, 11, 0, 8
+    class T5LayerNorm(nn.Module):
+        def __init__(self, hidden_size, eps=1e-6):
+            super().__init__()
+            self.weight = nn.Parameter(T.ones(hidden_size))
+            self.variance_epsilon = eps
+        def forward(self, hidden_states):
+            variance = hidden_states.pow(2).mean(-1, keepdim=True)
+            hidden_states = hidden_states * T.rsqrt(variance + self.variance_epsilon)
+            return self.weight * hidden_states
+    class T5Attention(nn.Module):
+        def __init__(self, is_decoder, has_relative_attention_bias):
+            super().__init__()
+            self.is_decoder, self.has_relative_attention_bias = is_decoder, has_relative_attention_bias
+            self.q, self.k, self.v, self.o = (nn.Linear(D, D, bias=False) for _ in range(4))
+            if has_relative_attention_bias:
+                self.relative_attention_bias = nn.Embedding(NB, H)
+        @staticmethod
+        def _relative_position_bucket(relative_position, bidirectional=True, num_buckets=32, max_distance=128):
+            relative_buckets = 0
+            if bidirectional:
+                num_buckets //= 2
+                relative_buckets += (relative_position > 0).to(T.long) * num_buckets
+                relative_position = T.abs(relative_position)
+            else:
+                relative_position = -T.min(relative_position, T.zeros_like(relative_position))
+            max_exact = num_buckets // 2
+            is_small = relative_position < max_exact
+            relative_position_if_large = max_exact + (
+                T.log(relative_position.float() / max_exact) / math.log(max_distance / max_exact)
+                * (num_buckets - max_exact)).to(T.long)
+            relative_position_if_large = T.min(relative_position_if_large,
+                                               T.full_like(relative_position_if_large, num_buckets - 1))
+            relative_buckets += T.where(is_small, relative_position, relative_position_if_large)
+            return relative_buckets
+        def compute_bias(self, query_length, key_length, offset=0):
+            context_position = T.arange(query_length, dtype=T.long)[:, None] + offset
+            memory_position = T.arange(key_length, dtype=T.long)[None, :]
+            relative_position = memory_position - context_position
+            bucket = self._relative_position_bucket(relative_position, bidirectional=(not self.is_decoder),
+                                                    num_buckets=NB, max_distance=20)
+            values = self.relative_attention_bias(bucket)
+            return values.permute([2, 0, 1]).unsqueeze(0)
+        def forward(self, hidden_states, mask=None, key_value_states=None, position_bias=None, past=None):
+            batch_size, seq_length = hidden_states.shape[:2]
+            def shape(states):
+                return states.view(batch_size, -1, H, D // H).transpose(1, 2)
+            def unshape(states):
+                return states.transpose(1, 2).contiguous().view(batch_size, -1, D)
+            query_states = shape(self.q(hidden_states))
+            if key_value_states is None:
+                key_states, value_states = shape(self.k(hidden_states)), shape(self.v(hidden_states))
+                if past is not None:
+                    key_states = T.cat([past[0], key_states], dim=2)
+                    value_states = T.cat([past[1], value_states], dim=2)
+            elif past is not None:
+                key_states, value_states = past
+            else:
+                key_states, value_states = shape(self.k(key_value_states)), shape(self.v(key_value_states))
+            scores = T.matmul(query_states, key_states.transpose(3, 2))
+            if position_bias is None:
+                key_length = key_states.shape[2]
+                if not self.has_relative_attention_bias:
+                    position_bias = T.zeros((1, H, seq_length, key_length), dtype=scores.dtype)
+                else:
+                    position_bias = self.compute_bias(seq_length, key_length, key_length - seq_length)
+                if mask is not None:
+                    position_bias = position_bias + mask
+            scores += position_bias
+            attn_weights = F.softmax(scores.double(), dim=-1).type_as(scores)  # (HF's .float(): float64 here)
+            attn_output = unshape(T.matmul(attn_weights, value_states))
+            return self.o(attn_output), position_bias, (key_states, value_states)
+    class Block(nn.Module):
+        def __init__(self, is_decoder, first):
+            super().__init__()
+            self.is_decoder = is_decoder
+            self.ln1, self.sa = T5LayerNorm(D), T5Attention(is_decoder, first)
+            if is_decoder:
+                self.ln2, self.ca = T5LayerNorm(D), T5Attention(True, False)
+            self.ln3 = T5LayerNorm(D)
+            self.wi, self.wo = nn.Linear(D, 16, bias=False), nn.Linear(16, D, bias=False)
+        def forward(self, x, mask, bias, enc=None, enc_mask=None, enc_bias=None, past=None):
+            h, bias, kv = self.sa(self.ln1(x), mask, position_bias=bias, past=None if past is None else past[0])
+            x = x + h
+            cross = None
+            if self.is_decoder:
+                h, enc_bias, cross = self.ca(self.ln2(x), enc_mask, key_value_states=enc, position_bias=enc_bias,
+                                             past=None if past is None else past[1])
+                x = x + h
+            x = x + self.wo(F.relu(self.wi(self.ln3(x))))
+            return x, bias, enc_bias, (kv, cross)
+    class T5(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.shared = nn.Embedding(V, D)
+            self.encoder = nn.ModuleList([Block(False, i == 0) for i in range(2)])
+            self.decoder = nn.ModuleList([Block(True, i == 0) for i in range(2)])
+            self.enc_norm, self.dec_norm = T5LayerNorm(D), T5LayerNorm(D)
+        def extended(self, mask):
+            return (1.0 - mask[:, None, None, :].to(T.get_default_dtype())) * T.finfo(T.get_default_dtype()).min
+        def encode(self, ids, mask):
+            x, bias = self.shared(ids), None
+            for blk in self.encoder:
+                x, bias, _, _ = blk(x, self.extended(mask) if bias is None else None, bias)
+            return self.enc_norm(x)
+        def decode(self, ids, enc, enc_mask, past=None):
+            x, bias, enc_bias = self.shared(ids), None, None
+            n, past_len = ids.shape[1], 0 if past is None else past[0][0][0].shape[2]
+            causal = T.tril(T.ones(n, past_len + n), diagonal=past_len)[None, None]
+            causal = (1.0 - causal) * T.finfo(T.get_default_dtype()).min
+            new = []
+            for i, blk in enumerate(self.decoder):
+                x, bias, enc_bias, kv = blk(x, causal if bias is None else None, bias, enc,
+                                            self.extended(enc_mask) if enc_bias is None else None, enc_bias,
+                                            None if past is None else past[i])
+                new.append(kv)
+            x = self.dec_norm(x) * (D ** -0.5)
+            return x @ self.shared.weight.t(), new
+    def shift_right(labels):
+        shifted = labels.new_zeros(labels.shape)
+        shifted[..., 1:] = labels[..., :-1].clone()
+        shifted[..., 0] = PAD
+        return shifted.masked_fill(shifted == -100, PAD)
+    model = T5()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adafactor(model.parameters(), lr=1e-2)
+    out = []
+    for s, t in zip(src, tgt):
+        s, labels = T.tensor(s), T.tensor(t)
+        mask = (s != PAD).long()
+        logits, _ = model.decode(shift_right(labels), model.encode(s, mask), mask)
+        loss = F.cross_entropy(logits.view(-1, V), labels.view(-1), ignore_index=-100)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out += [logits, loss, _grads(model)]
+    model.eval()
+    with T.no_grad():
+        s = T.tensor(src[0])
+        mask = (s != PAD).long()
+        enc = model.encode(s, mask)
+        ids = T.full((s.shape[0], 1), PAD, dtype=T.long)
+        past, steps = None, []
+        for _ in range(5):  # greedy with the cache
+            logits, past = model.decode(ids[:, -1:], enc, mask, past)
+            steps.append(logits[:, -1])
+            ids = T.cat([ids, logits[:, -1].argmax(-1, keepdim=True)], 1)
+        full, _ = model.decode(ids[:, :-1], enc, mask)  # (the whole prefix again)
+        out += [ids, T.stack(steps, 1), full]
+        np.testing.assert_allclose(_plain(full), _plain(T.stack(steps, 1)), atol=1e-12)
+        # beam search on the first sentence
+        enc1, mask1 = enc[:1].expand(beams, -1, -1), mask[:1].expand(beams, -1)
+        seqs = T.full((beams, 1), PAD, dtype=T.long)
+        scores = T.tensor([0.0] + [-math.inf] * (beams - 1))
+        past, finished = None, []
+        for step in range(5):
+            logits, past = model.decode(seqs[:, -1:], enc1, mask1, past)
+            logp = F.log_softmax(logits[:, -1], dim=-1) + scores[:, None]
+            top, idx = logp.view(-1).topk(beams)
+            beam_idx, tok = T.div(idx, V, rounding_mode="floor"), idx % V
+            seqs = T.cat([seqs.index_select(0, beam_idx), tok[:, None]], 1)
+            past = [tuple(tuple(t.index_select(0, beam_idx) for t in kv) for kv in layer) for layer in past]
+            scores = top.clone()
+            for b in range(beams):
+                if tok[b].item() == 1:  # (eos)
+                    finished.append((scores[b].item() / (step + 1), seqs[b].tolist()))
+                    scores[b] = -math.inf
+        best = max(finished + [(scores[b].item() / 5, seqs[b].tolist()) for b in range(beams)])
+        out += [seqs, scores, np.array(best[0]), np.array(best[1])]
+    out.append(model.state_dict())
+    return out
+
+
+def test_t5_relative_bias_kv_cache_greedy_and_beam(torch):
+    rng = _rng(7)
+    sd = t5(torch, None, None, None, None)
+    src = rng.integers(2, 11, (2, 3, 9))
+    src[:, 1, 6:] = 0
+    tgt = rng.integers(1, 11, (2, 3, 6))
+    tgt[:, 2, 4:] = -100
+    _compare(t5(tg, sd, src, tgt, 3), t5(torch, sd, src, tgt, 3))
+
+
+def _alibi_slopes(n):
+    """ALiBi's get_slopes (ofirpress/attention_with_linear_biases), a non-power-of-2 head count too."""
+    def get_slopes_power_of_2(n):
+        start = (2 ** (-2 ** -(math.log2(n) - 3)))
+        ratio = start
+        return [start * ratio ** i for i in range(n)]
+    if math.log2(n).is_integer():
+        return get_slopes_power_of_2(n)
+    closest_power_of_2 = 2 ** math.floor(math.log2(n))
+    return get_slopes_power_of_2(closest_power_of_2) + _alibi_slopes(2 * closest_power_of_2)[0::2][
+        :n - closest_power_of_2]
+
+
+def gpt(T, sd, batches, attn_mask, pos, ckpt):
+    """A GPT-2 style LM: tied input / output embeddings (lm_head.weight = wte.weight), pre-LN blocks, positions
+    by learned embeddings, LLaMA's rotary embeddings (precompute_freqs_cis with torch.polar, view_as_complex,
+    view_as_real) or ALiBi (BLOOM's build_alibi_tensor from the attention mask's cumsum, a float bias with the
+    causal mask into scaled_dot_product_attention); HF's AdamW parameter groups (no decay on biases and LayerNorm
+    weights), get_linear_schedule_with_warmup as a LambdaLR, clip_grad_norm_, blocks run through
+    torch.utils.checkpoint (non-reentrant) when ckpt; labels shifted inside, padding as -100."""
+    nn, F = T.nn, T.nn.functional
+    checkpoint = import_module(T.__name__ + ".utils.checkpoint").checkpoint
+    D, H, V, L = 8, 4, 17, 10
+    def precompute_freqs_cis(dim, end, theta=10000.0):
+        freqs = 1.0 / (theta ** (T.arange(0, dim, 2)[: (dim // 2)].double() / dim))  # (LLaMA's .float())
+        t = T.arange(end, device=freqs.device)
+        freqs = T.outer(t, freqs).double()
+        return T.polar(T.ones_like(freqs), freqs)
+    def reshape_for_broadcast(freqs_cis, x):
+        ndim = x.ndim
+        shape = [d if i == 1 or i == ndim - 1 else 1 for i, d in enumerate(x.shape)]
+        return freqs_cis.view(*shape)
+    def apply_rotary_emb(xq, xk, freqs_cis):
+        xq_ = T.view_as_complex(xq.double().reshape(*xq.shape[:-1], -1, 2))
+        xk_ = T.view_as_complex(xk.double().reshape(*xk.shape[:-1], -1, 2))
+        freqs_cis = reshape_for_broadcast(freqs_cis, xq_)
+        xq_out = T.view_as_real(xq_ * freqs_cis).flatten(3)
+        xk_out = T.view_as_real(xk_ * freqs_cis).flatten(3)
+        return xq_out.type_as(xq), xk_out.type_as(xk)
+    def build_alibi_tensor(attention_mask, num_heads, dtype):
+        slopes = T.tensor(_alibi_slopes(num_heads), dtype=T.float64)
+        arange_tensor = ((attention_mask.cumsum(dim=-1) - 1) * attention_mask)[:, None, :]
+        alibi = slopes[..., None] * arange_tensor
+        return alibi.to(dtype)  # (batch, heads, keys)
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.ln_2 = nn.LayerNorm(D), nn.LayerNorm(D)
+            self.c_attn, self.c_proj = nn.Linear(D, 3 * D), nn.Linear(D, D)
+            self.mlp = nn.Sequential(nn.Linear(D, 4 * D), nn.GELU(approximate="tanh"), nn.Linear(4 * D, D))
+        def forward(self, x, freqs_cis, bias):
+            B, S, _ = x.shape
+            q, k, v = self.c_attn(self.ln_1(x)).split(D, dim=2)
+            q, k, v = (t.view(B, S, H, D // H) for t in (q, k, v))
+            if freqs_cis is not None:
+                q, k = apply_rotary_emb(q, k, freqs_cis)
+            q, k, v = (t.transpose(1, 2) for t in (q, k, v))
+            if bias is None:
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            else:
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+            x = x + self.c_proj(y.transpose(1, 2).contiguous().view(B, S, D))
+            return x + self.mlp(self.ln_2(x))
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(V, D)
+            self.wpe = nn.Embedding(L, D) if pos == "learned" else None
+            self.h = nn.ModuleList([Block() for _ in range(2)])
+            self.ln_f = nn.LayerNorm(D)
+            self.lm_head = nn.Linear(D, V, bias=False)
+            self.lm_head.weight = self.wte.weight
+            self.gradient_checkpointing = ckpt
+        def forward(self, input_ids, attention_mask, labels=None):
+            B, S = input_ids.shape
+            x = self.wte(input_ids)
+            freqs_cis, bias = None, None
+            if pos == "learned":
+                x = x + self.wpe(T.arange(S))
+            elif pos == "rotary":
+                freqs_cis = precompute_freqs_cis(D // H, L)[:S]
+            if pos == "alibi":
+                causal = T.full((S, S), float("-inf")).triu(1)
+                pad = T.zeros(B, 1, 1, S).masked_fill(attention_mask[:, None, None, :] == 0, float("-inf"))
+                bias = build_alibi_tensor(attention_mask, H, x.dtype)[:, :, None, :] + causal + pad
+                bias = bias.masked_fill(T.eye(S, dtype=T.bool), 0.0)  # (a padded query still sees itself)
+            for block in self.h:
+                if self.gradient_checkpointing and self.training:
+                    x = checkpoint(block, x, freqs_cis, bias, use_reentrant=False)
+                else:
+                    x = block(x, freqs_cis, bias)
+            logits = self.lm_head(self.ln_f(x))
+            loss = None
+            if labels is not None:
+                shift_logits = logits[..., :-1, :].contiguous()
+                shift_labels = labels[..., 1:].contiguous()
+                loss = F.cross_entropy(shift_logits.view(-1, shift_logits.size(-1)), shift_labels.view(-1))
+            return loss, logits
+    def get_linear_schedule_with_warmup(optimizer, num_warmup_steps, num_training_steps, last_epoch=-1):
+        def lr_lambda(current_step: int):
+            if current_step < num_warmup_steps:
+                return float(current_step) / float(max(1, num_warmup_steps))
+            return max(0.0, float(num_training_steps - current_step) /
+                       float(max(1, num_training_steps - num_warmup_steps)))
+        return T.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda, last_epoch)
+    model = GPT()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    assert model.lm_head.weight is model.wte.weight
+    no_decay = ["bias", "LayerNorm.weight", "ln_1.weight", "ln_2.weight", "ln_f.weight"]
+    optimizer_grouped_parameters = [
+        {"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)],
+         "weight_decay": 0.1},
+        {"params": [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)],
+         "weight_decay": 0.0}]
+    optimizer = T.optim.AdamW(optimizer_grouped_parameters, lr=5e-3, eps=1e-8)
+    scheduler = get_linear_schedule_with_warmup(optimizer, num_warmup_steps=1, num_training_steps=len(batches))
+    out = [[len(g["params"]) for g in optimizer.param_groups]]
+    model.train()
+    for ids in batches:
+        input_ids, mask = T.tensor(ids), T.tensor(attn_mask)
+        labels = input_ids.masked_fill(mask == 0, -100)
+        loss, logits = model(input_ids, mask, labels=labels)
+        loss.backward()
+        out += [loss, logits, _grads(model), T.nn.utils.clip_grad_norm_(model.parameters(), 1.0),
+                scheduler.get_last_lr()]
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+    out.append(model.state_dict())
+    return out
+
+
+@pytest.mark.parametrize("pos,ckpt", [("learned", False), ("rotary", True), ("alibi", True), ("alibi", False)])
+def test_gpt2_tied_lm_adamw_groups_warmup_rotary_alibi_checkpoint(torch, pos, ckpt):
+    rng = _rng(8)
+    sd = gpt(torch, None, None, None, pos, ckpt)
+    batches = rng.integers(0, 17, (3, 3, 7))
+    mask = np.ones((3, 7), dtype=np.int64)
+    mask[1, 5:] = 0
+    mask[2, 3:] = 0
+    _compare(gpt(tg, sd, batches, mask, pos, ckpt), gpt(torch, sd, batches, mask, pos, ckpt))
+
+
+def translation(T, sd, srcs, tgts):
+    """PyTorch's translation_transformer tutorial (Seq2SeqTransformer over nn.Transformer, sequence-first, the
+    sinusoidal PositionalEncoding buffer, TokenEmbedding * sqrt(emb_size), create_mask's float causal mask and
+    bool padding masks, CrossEntropyLoss(ignore_index=PAD, label_smoothing=0.1), greedy_decode with
+    model.encode / decode) plus fairseq's label_smoothed_nll_loss (gather, masked_fill_ of the padding) on the
+    same log-probabilities; Adam with the tutorial's betas and eps."""
+    nn = T.nn
+    PAD_IDX, BOS_IDX, EOS_IDX, V, E = 1, 2, 3, 13, 8
+    class PositionalEncoding(nn.Module):
+        def __init__(self, emb_size, dropout, maxlen=50):
+            super(PositionalEncoding, self).__init__()
+            den = T.exp(- T.arange(0, emb_size, 2) * math.log(10000) / emb_size)
+            pos = T.arange(0, maxlen).reshape(maxlen, 1)
+            pos_embedding = T.zeros((maxlen, emb_size))
+            pos_embedding[:, 0::2] = T.sin(pos * den)
+            pos_embedding[:, 1::2] = T.cos(pos * den)
+            pos_embedding = pos_embedding.unsqueeze(-2)
+            self.dropout = nn.Dropout(dropout)
+            self.register_buffer('pos_embedding', pos_embedding)
+        def forward(self, token_embedding):
+            return self.dropout(token_embedding + self.pos_embedding[:token_embedding.size(0), :])
+    class TokenEmbedding(nn.Module):
+        def __init__(self, vocab_size, emb_size):
+            super(TokenEmbedding, self).__init__()
+            self.embedding = nn.Embedding(vocab_size, emb_size)
+            self.emb_size = emb_size
+        def forward(self, tokens):
+            return self.embedding(tokens.long()) * math.sqrt(self.emb_size)
+    class Seq2SeqTransformer(nn.Module):
+        def __init__(self, num_encoder_layers, num_decoder_layers, emb_size, nhead, src_vocab_size,
+                     tgt_vocab_size, dim_feedforward=512, dropout=0.1):
+            super(Seq2SeqTransformer, self).__init__()
+            self.transformer = nn.Transformer(d_model=emb_size, nhead=nhead, num_encoder_layers=num_encoder_layers,
+                                              num_decoder_layers=num_decoder_layers,
+                                              dim_feedforward=dim_feedforward, dropout=dropout)
+            self.generator = nn.Linear(emb_size, tgt_vocab_size)
+            self.src_tok_emb = TokenEmbedding(src_vocab_size, emb_size)
+            self.tgt_tok_emb = TokenEmbedding(tgt_vocab_size, emb_size)
+            self.positional_encoding = PositionalEncoding(emb_size, dropout=dropout)
+        def forward(self, src, trg, src_mask, tgt_mask, src_padding_mask, tgt_padding_mask,
+                    memory_key_padding_mask):
+            src_emb = self.positional_encoding(self.src_tok_emb(src))
+            tgt_emb = self.positional_encoding(self.tgt_tok_emb(trg))
+            outs = self.transformer(src_emb, tgt_emb, src_mask, tgt_mask, None,
+                                    src_padding_mask, tgt_padding_mask, memory_key_padding_mask)
+            return self.generator(outs)
+        def encode(self, src, src_mask):
+            return self.transformer.encoder(self.positional_encoding(self.src_tok_emb(src)), src_mask)
+        def decode(self, tgt, memory, tgt_mask):
+            return self.transformer.decoder(self.positional_encoding(self.tgt_tok_emb(tgt)), memory, tgt_mask)
+    def generate_square_subsequent_mask(sz):
+        mask = (T.triu(T.ones((sz, sz))) == 1).transpose(0, 1)
+        mask = mask.float().masked_fill(mask == 0, float('-inf')).masked_fill(mask == 1, float(0.0))
+        return mask
+    def create_mask(src, tgt):
+        src_seq_len, tgt_seq_len = src.shape[0], tgt.shape[0]
+        tgt_mask = generate_square_subsequent_mask(tgt_seq_len)
+        src_mask = T.zeros((src_seq_len, src_seq_len)).type(T.bool)
+        src_padding_mask = (src == PAD_IDX).transpose(0, 1)
+        tgt_padding_mask = (tgt == PAD_IDX).transpose(0, 1)
+        return src_mask, tgt_mask, src_padding_mask, tgt_padding_mask
+    def label_smoothed_nll_loss(lprobs, target, epsilon, ignore_index=None, reduce=True):
+        if target.dim() == lprobs.dim() - 1:
+            target = target.unsqueeze(-1)
+        nll_loss = -lprobs.gather(dim=-1, index=target)
+        smooth_loss = -lprobs.sum(dim=-1, keepdim=True)
+        if ignore_index is not None:
+            pad_mask = target.eq(ignore_index)
+            nll_loss.masked_fill_(pad_mask, 0.0)
+            smooth_loss.masked_fill_(pad_mask, 0.0)
+        else:
+            nll_loss = nll_loss.squeeze(-1)
+            smooth_loss = smooth_loss.squeeze(-1)
+        if reduce:
+            nll_loss = nll_loss.sum()
+            smooth_loss = smooth_loss.sum()
+        eps_i = epsilon / (lprobs.size(-1) - 1)
+        loss = (1.0 - epsilon - eps_i) * nll_loss + eps_i * smooth_loss
+        return loss, nll_loss
+    transformer = Seq2SeqTransformer(2, 2, E, 2, V, V, 16, dropout=0.0)
+    if sd is None:
+        for p in transformer.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+        return _state(transformer)
+    _load(T, transformer, sd)
+    loss_fn = T.nn.CrossEntropyLoss(ignore_index=PAD_IDX, label_smoothing=0.1)
+    optimizer = T.optim.Adam(transformer.parameters(), lr=0.001, betas=(0.9, 0.98), eps=1e-9)
+    out = []
+    transformer.train()
+    for src, tgt in zip(srcs, tgts):
+        src, tgt = T.tensor(src), T.tensor(tgt)
+        tgt_input = tgt[:-1, :]
+        src_mask, tgt_mask, src_padding_mask, tgt_padding_mask = create_mask(src, tgt_input)
+        logits = transformer(src, tgt_input, src_mask, tgt_mask, src_padding_mask, tgt_padding_mask,
+                             src_padding_mask)
+        optimizer.zero_grad()
+        tgt_out = tgt[1:, :]
+        loss = loss_fn(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
+        fs_loss, nll = label_smoothed_nll_loss(T.log_softmax(logits, -1).view(-1, V), tgt_out.reshape(-1), 0.1,
+                                               ignore_index=PAD_IDX)
+        (loss + 0.01 * fs_loss).backward()
+        optimizer.step()
+        out += [logits, loss, fs_loss, nll, _grads(transformer)]
+    transformer.eval()
+    src = T.tensor(srcs[0])[:, :1]
+    num_tokens = src.shape[0]
+    src_mask = (T.zeros(num_tokens, num_tokens)).type(T.bool)
+    memory = transformer.encode(src, src_mask)
+    ys = T.ones(1, 1).fill_(BOS_IDX).type(T.long)
+    for i in range(num_tokens + 4):
+        tgt_mask = (generate_square_subsequent_mask(ys.size(0)).type(T.bool))
+        out_ = transformer.decode(ys, memory, tgt_mask)
+        out_ = out_.transpose(0, 1)
+        prob = transformer.generator(out_[:, -1])
+        _, next_word = T.max(prob, dim=1)
+        next_word = next_word.item()
+        ys = T.cat([ys, T.ones(1, 1).type_as(src.data).fill_(next_word)], dim=0)
+        if next_word == EOS_IDX:
+            break
+    out += [memory, ys, prob, transformer.state_dict()]
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning")
+@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask:UserWarning")  # (torch's too)
+def test_translation_transformer_label_smoothing_and_padding_masks(torch):
+    rng = _rng(9)
+    sd = translation(torch, None, None, None)
+    srcs = rng.integers(4, 13, (3, 7, 4))
+    tgts = rng.integers(4, 13, (3, 6, 4))
+    tgts[:, 0] = 2
+    for b, n in ((1, 5), (3, 3)):
+        srcs[:, n:, b] = 1
+        tgts[:, n - 1, b] = 3
+        tgts[:, n:, b] = 1
+    _compare(translation(tg, sd, srcs, tgts), translation(torch, sd, srcs, tgts))
