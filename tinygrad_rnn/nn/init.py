@@ -51,7 +51,8 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> Tuple[int, int]:
     """(fan_in, fan_out) of a weight: shape[1] and shape[0] times the receptive field, under torch's private name
     (custom layers copied from torch's call it in reset_parameters: bound = 1 / sqrt(fan_in))."""
     if tensor.ndim < 2:
-        raise ValueError(f"init: fan in and fan out need a tensor with at least 2 dims, got shape {tensor.shape}")
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions "
+                         f"(got shape {tensor.shape})")  # (torch's message)
     receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
