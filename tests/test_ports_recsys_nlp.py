@@ -9,8 +9,10 @@ negative sampling and SparseAdam, the text_sentiment_ngrams fastText classifier 
 DataLoader with workers), a BERT-style classifier with LoRA adapters (merge / unmerge), T5's relative position
 bias, a KV-cache greedy and beam decoder, rotary embeddings and ALiBi, a label-smoothed seq2seq with padding masks,
 a GPT-2 style tied-embedding LM with AdamW parameter groups and a linear warmup schedule (LambdaLR), gradient
-checkpointing in a transformer block.
+checkpointing in a transformer block; DLRM's QR embeddings with SparseAdam + Adam resumed from torch.save, a sparse
+bag-of-words logistic regression through DataLoader workers, SASRec.
 """
+import io
 import math
 import pickle
 from importlib import import_module
@@ -1163,3 +1165,274 @@ def test_translation_transformer_label_smoothing_and_padding_masks(torch):
         tgts[:, n - 1, b] = 3
         tgts[:, n:, b] = 1
     _compare(translation(tg, sd, srcs, tgts), translation(torch, sd, srcs, tgts))
+
+
+def dlrm_qr_split(T, sd, batches, save_at):
+    """DLRM's QREmbeddingBag (the quotient-remainder trick: two sparse EmbeddingBags indexed by
+    torch.remainder and floor division, combined by 'mult'), plain Embedding(sparse=True) tables, a dense MLP; the
+    common split of optimizers (SparseAdam for the sparse tables, Adam for the rest, both stepped); a checkpoint of
+    the model and both optimizers through torch.save / torch.load (a BytesIO) taken mid-run and resumed into new
+    objects."""
+    nn, F = T.nn, T.nn.functional
+    class QREmbeddingBag(nn.Module):
+        def __init__(self, num_categories, embedding_dim, num_collisions, operation="mult", mode="sum",
+                     sparse=True):
+            super(QREmbeddingBag, self).__init__()
+            self.num_categories, self.num_collisions, self.operation = num_categories, num_collisions, operation
+            self.num_embeddings = [int(np.ceil(num_categories / num_collisions)), num_collisions]
+            self.weight_q = nn.Parameter(T.Tensor(self.num_embeddings[0], embedding_dim))
+            self.weight_r = nn.Parameter(T.Tensor(self.num_embeddings[1], embedding_dim))
+            self.mode, self.sparse = mode, sparse
+            nn.init.uniform_(self.weight_q, np.sqrt(1 / self.num_categories))
+            nn.init.uniform_(self.weight_r, np.sqrt(1 / self.num_categories))
+        def forward(self, input, offsets=None, per_sample_weights=None):
+            input_q = (input / self.num_collisions).long()
+            input_r = T.remainder(input, self.num_collisions).long()
+            embed_q = F.embedding_bag(input_q, self.weight_q, offsets, mode=self.mode, sparse=self.sparse,
+                                      per_sample_weights=per_sample_weights)
+            embed_r = F.embedding_bag(input_r, self.weight_r, offsets, mode=self.mode, sparse=self.sparse,
+                                      per_sample_weights=per_sample_weights)
+            if self.operation == "concat":
+                return T.cat((embed_q, embed_r), dim=1)
+            elif self.operation == "add":
+                return embed_q + embed_r
+            return embed_q * embed_r
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qr = QREmbeddingBag(23, 4, 5)
+            self.tab = nn.Embedding(9, 4, sparse=True)
+            self.bot = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+            self.top = nn.Sequential(nn.Linear(12, 6), nn.ReLU(), nn.Linear(6, 1))
+        def forward(self, dense, idx, off, psw, cat):
+            return self.top(T.cat([self.bot(dense), self.qr(idx, off, psw), self.tab(cat)], 1)).squeeze(1)
+    def make():
+        model = Net()
+        _load(T, model, sd)
+        sparse_params = [model.qr.weight_q, model.qr.weight_r, model.tab.weight]
+        dense_params = [p for p in model.parameters() if all(p is not q for q in sparse_params)]
+        return model, T.optim.SparseAdam(sparse_params, lr=0.05), T.optim.Adam(dense_params, lr=0.01)
+    if sd is None:
+        return _state(Net())
+    model, opt_s, opt_d = make()
+    out = []
+    for step, (dense, idx, off, psw, cat, y) in enumerate(batches):
+        if step == save_at:
+            buf = io.BytesIO()
+            T.save({"model": model.state_dict(), "opt_s": opt_s.state_dict(), "opt_d": opt_d.state_dict()}, buf)
+            buf.seek(0)
+            ck = T.load(buf)
+            model, opt_s, opt_d = make()
+            model.load_state_dict(ck["model"])
+            opt_s.load_state_dict(ck["opt_s"])
+            opt_d.load_state_dict(ck["opt_d"])
+        logit = model(T.tensor(dense), T.tensor(idx), T.tensor(off), T.tensor(psw), T.tensor(cat))
+        loss = F.binary_cross_entropy_with_logits(logit, T.tensor(y))
+        opt_s.zero_grad()
+        opt_d.zero_grad()
+        loss.backward()
+        out += [logit, loss, _grads(model)]
+        opt_s.step()
+        opt_d.step()
+    out += [model.state_dict(), [s["exp_avg_sq"] for s in opt_s.state_dict()["state"].values()]]
+    return out
+
+
+def test_dlrm_qr_embeddings_split_optimizers_and_resume(torch):
+    rng = _rng(10)
+    sd = dlrm_qr_split(torch, None, None, None)
+    batches = []
+    for _ in range(4):
+        lens = rng.integers(1, 4, 5)
+        n = lens.sum()
+        offsets = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        batches.append((rng.standard_normal((5, 3)), rng.integers(0, 23, n), offsets,
+                        rng.uniform(0.5, 1.5, n), rng.integers(0, 9, 5), rng.integers(0, 2, 5).astype(float)))
+    _compare(dlrm_qr_split(tg, sd, batches, 2), dlrm_qr_split(torch, sd, batches, 2))
+
+
+class _SparseRows:
+    """A bag-of-words dataset of sparse COO rows (label, torch.sparse_coo_tensor of shape (vocab,))."""
+    def __init__(self, T, rows, labels, vocab):
+        self.items = [(T.sparse_coo_tensor(T.tensor([list(r)]), T.tensor([float(c) for c in r.values()]), (vocab,)),
+                       float(y)) for r, y in zip(rows, labels)]
+    def __len__(self):
+        return len(self.items)
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+class _SparseCollate:
+    def __init__(self, T):
+        self.T = T
+    def __call__(self, batch):
+        T = self.T
+        idx = T.cat([T.stack([T.full_like(x.coalesce().indices()[0], b), x.coalesce().indices()[0]])
+                     for b, (x, _) in enumerate(batch)], 1)
+        val = T.cat([x.coalesce().values() for x, _ in batch])
+        return T.sparse_coo_tensor(idx, val, (len(batch), batch[0][0].shape[0])), T.tensor([y for _, y in batch])
+
+
+def sparse_logreg(T, sd, rows, labels, perm, num_workers):
+    """Logistic regression on sparse bag-of-words rows: a Dataset of sparse COO tensors batched by a collate_fn
+    into one sparse (batch, vocab) matrix, through a DataLoader with worker processes (the sparse tensors pickled
+    across), torch.sparse.mm into a dense weight, BCE with L2 weight decay by SGD."""
+    nn, F = T.nn, T.nn.functional
+    data = import_module(T.__name__ + ".utils.data")
+    class LogReg(nn.Module):
+        def __init__(self, vocab):
+            super().__init__()
+            self.weight = nn.Parameter(T.zeros(vocab, 1))
+            self.bias = nn.Parameter(T.zeros(1))
+        def forward(self, x):
+            return (T.sparse.mm(x, self.weight) + self.bias).squeeze(1)
+    model = LogReg(15)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    ds = _SparseRows(T, rows, labels, 15)
+    loader = data.DataLoader(ds, batch_size=3, sampler=list(perm), collate_fn=_SparseCollate(T),
+                             num_workers=num_workers)
+    opt = T.optim.SGD(model.parameters(), lr=0.5, momentum=0.9, weight_decay=1e-3)
+    out = []
+    for x, y in loader:
+        assert x.is_sparse
+        logit = model(x)
+        loss = F.binary_cross_entropy_with_logits(logit, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out += [x, logit, loss, _grads(model)]
+    return out + [model.state_dict()]
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks are implicitly disabled:UserWarning")  # (torch's)
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_sparse_bag_of_words_rows_through_dataloader_workers(torch, num_workers):
+    rng = _rng(11)
+    sd = sparse_logreg(torch, None, None, None, None, None)
+    sd["weight"] = rng.standard_normal((15, 1)) * .1
+    rows = [{int(k): int(c) for k, c in zip(rng.choice(15, 3, replace=False), rng.integers(1, 4, 3))}
+            for _ in range(9)]
+    labels = rng.integers(0, 2, 9)
+    perm = rng.permutation(9)
+    _compare(sparse_logreg(tg, sd, rows, labels, perm, num_workers),
+             sparse_logreg(torch, sd, rows, labels, perm, 0))
+
+
+def sasrec(T, sd, batches, eval_seq, eval_items):
+    """SASRec (pmixer/SASRec.pytorch): item and position embeddings with padding_idx 0 scaled in place, sequence-
+    first MultiheadAttention with a bool causal attn_mask, a point-wise Conv1d feed-forward adding its input in
+    place, BCEWithLogits on the positions np.where(pos != 0) picks, an L2 term by torch.norm on the item
+    embedding; torch.LongTensor of numpy arrays, xavier_normal_ tried on every parameter (1-d ones raise), the
+    padding rows zeroed through .data; evaluation ranks by argsort().argsort()."""
+    class PointWiseFeedForward(T.nn.Module):
+        def __init__(self, hidden_units, dropout_rate):
+            super(PointWiseFeedForward, self).__init__()
+            self.conv1 = T.nn.Conv1d(hidden_units, hidden_units, kernel_size=1)
+            self.dropout1 = T.nn.Dropout(p=dropout_rate)
+            self.relu = T.nn.ReLU()
+            self.conv2 = T.nn.Conv1d(hidden_units, hidden_units, kernel_size=1)
+            self.dropout2 = T.nn.Dropout(p=dropout_rate)
+        def forward(self, inputs):
+            outputs = self.dropout2(self.conv2(self.relu(self.dropout1(self.conv1(inputs.transpose(-1, -2))))))
+            outputs = outputs.transpose(-1, -2)
+            outputs += inputs
+            return outputs
+    class SASRec(T.nn.Module):
+        def __init__(self, user_num, item_num, hidden_units=8, maxlen=6, num_blocks=2, num_heads=2,
+                     dropout_rate=0.0):
+            super(SASRec, self).__init__()
+            self.user_num, self.item_num = user_num, item_num
+            self.item_emb = T.nn.Embedding(self.item_num + 1, hidden_units, padding_idx=0)
+            self.pos_emb = T.nn.Embedding(maxlen + 1, hidden_units, padding_idx=0)
+            self.emb_dropout = T.nn.Dropout(p=dropout_rate)
+            self.attention_layernorms = T.nn.ModuleList()
+            self.attention_layers = T.nn.ModuleList()
+            self.forward_layernorms = T.nn.ModuleList()
+            self.forward_layers = T.nn.ModuleList()
+            self.last_layernorm = T.nn.LayerNorm(hidden_units, eps=1e-8)
+            for _ in range(num_blocks):
+                self.attention_layernorms.append(T.nn.LayerNorm(hidden_units, eps=1e-8))
+                self.attention_layers.append(T.nn.MultiheadAttention(hidden_units, num_heads, dropout_rate))
+                self.forward_layernorms.append(T.nn.LayerNorm(hidden_units, eps=1e-8))
+                self.forward_layers.append(PointWiseFeedForward(hidden_units, dropout_rate))
+        def log2feats(self, log_seqs):
+            seqs = self.item_emb(T.LongTensor(log_seqs))
+            seqs *= self.item_emb.embedding_dim ** 0.5
+            poss = np.tile(np.arange(1, log_seqs.shape[1] + 1), [log_seqs.shape[0], 1])
+            poss *= (log_seqs != 0)
+            seqs += self.pos_emb(T.LongTensor(poss))
+            seqs = self.emb_dropout(seqs)
+            tl = seqs.shape[1]
+            attention_mask = ~T.tril(T.ones((tl, tl), dtype=T.bool))
+            for i in range(len(self.attention_layers)):
+                seqs = T.transpose(seqs, 0, 1)
+                Q = self.attention_layernorms[i](seqs)
+                mha_outputs, _ = self.attention_layers[i](Q, seqs, seqs, attn_mask=attention_mask)
+                seqs = Q + mha_outputs
+                seqs = T.transpose(seqs, 0, 1)
+                seqs = self.forward_layernorms[i](seqs)
+                seqs = self.forward_layers[i](seqs)
+            return self.last_layernorm(seqs)
+        def forward(self, user_ids, log_seqs, pos_seqs, neg_seqs):
+            log_feats = self.log2feats(log_seqs)
+            pos_embs = self.item_emb(T.LongTensor(pos_seqs))
+            neg_embs = self.item_emb(T.LongTensor(neg_seqs))
+            return (log_feats * pos_embs).sum(dim=-1), (log_feats * neg_embs).sum(dim=-1)
+        def predict(self, user_ids, log_seqs, item_indices):
+            log_feats = self.log2feats(log_seqs)
+            final_feat = log_feats[:, -1, :]
+            item_embs = self.item_emb(T.LongTensor(item_indices))
+            return item_embs.matmul(final_feat.unsqueeze(-1)).squeeze(-1)
+    model = SASRec(5, 12)
+    if sd is None:
+        for name, param in model.named_parameters():
+            try:
+                T.nn.init.xavier_normal_(param.data)
+            except Exception:
+                pass
+        model.pos_emb.weight.data[0, :] = 0
+        model.item_emb.weight.data[0, :] = 0
+        return _state(model)
+    _load(T, model, sd)
+    model.train()
+    bce_criterion = T.nn.BCEWithLogitsLoss()
+    adam_optimizer = T.optim.Adam(model.parameters(), lr=0.01, betas=(0.9, 0.98))
+    out = []
+    for u, seq, pos, neg in batches:
+        pos_logits, neg_logits = model(u, seq, pos, neg)
+        pos_labels, neg_labels = T.ones(pos_logits.shape), T.zeros(neg_logits.shape)
+        adam_optimizer.zero_grad()
+        indices = np.where(pos != 0)
+        loss = bce_criterion(pos_logits[indices], pos_labels[indices])
+        loss += bce_criterion(neg_logits[indices], neg_labels[indices])
+        for param in model.item_emb.parameters():
+            loss += 1e-3 * T.norm(param)
+        loss.backward()
+        adam_optimizer.step()
+        out += [pos_logits, neg_logits, loss, _grads(model)]
+    model.eval()
+    with T.no_grad():
+        predictions = -model.predict(*[np.array(a) for a in [[1], [eval_seq], eval_items]])
+        predictions = predictions[0]
+        rank = predictions.argsort().argsort()[0].item()
+    out += [predictions, np.array(rank), model.state_dict()]
+    return out
+
+
+def test_sasrec_sequential_recommendation(torch):
+    rng = _rng(12)
+    sd = sasrec(torch, None, None, None, None)
+    ours = sasrec(tg, None, None, None, None)  # (the init loop runs here too: 1-d parameters raise, as torch's)
+    assert list(ours) == list(sd) and not ours["item_emb.weight"][0].any() and not ours["pos_emb.weight"][0].any()
+    batches = []
+    for _ in range(3):
+        seq = rng.integers(1, 13, (4, 6))
+        seq[0, :2] = 0
+        seq[2, :4] = 0
+        pos = np.concatenate([seq[:, 1:], rng.integers(1, 13, (4, 1))], 1)
+        pos[seq == 0] = 0
+        batches.append((rng.integers(1, 6, 4), seq, pos, rng.integers(1, 13, (4, 6))))
+    eval_seq, eval_items = np.array([0, 3, 5, 7, 2, 9]), rng.permutation(np.arange(1, 13))[:6]
+    _compare(sasrec(tg, sd, batches, eval_seq, eval_items), sasrec(torch, sd, batches, eval_seq, eval_items))
