@@ -10,7 +10,8 @@ DataLoader with workers), a BERT-style classifier with LoRA adapters (merge / un
 bias, a KV-cache greedy and beam decoder, rotary embeddings and ALiBi, a label-smoothed seq2seq with padding masks,
 a GPT-2 style tied-embedding LM with AdamW parameter groups and a linear warmup schedule (LambdaLR), gradient
 checkpointing in a transformer block; DLRM's QR embeddings with SparseAdam + Adam resumed from torch.save, a sparse
-bag-of-words logistic regression through DataLoader workers, SASRec.
+bag-of-words logistic regression through DataLoader workers, SASRec, sentence-transformers fine-tuning (prompt
+tuning, layer-wise lr decay, resize_token_embeddings, a padding collator in workers).
 """
 import io
 import math
@@ -1436,3 +1437,125 @@ def test_sasrec_sequential_recommendation(torch):
         batches.append((rng.integers(1, 6, 4), seq, pos, rng.integers(1, 13, (4, 6))))
     eval_seq, eval_items = np.array([0, 3, 5, 7, 2, 9]), rng.permutation(np.arange(1, 13))[:6]
     _compare(sasrec(tg, sd, batches, eval_seq, eval_items), sasrec(torch, sd, batches, eval_seq, eval_items))
+
+
+class _PadCollate:
+    """HF's DataCollatorWithPadding for (input_ids, label) pairs: pad_sequence(batch_first=True) + attention mask."""
+    def __init__(self, T, pad):
+        self.T, self.pad = T, pad
+    def __call__(self, batch):
+        T = self.T
+        rnn = import_module(T.__name__ + ".nn.utils.rnn")
+        ids = rnn.pad_sequence([T.tensor(x) for x, _ in batch], batch_first=True, padding_value=self.pad)
+        return {"input_ids": ids, "attention_mask": (ids != self.pad).long(),
+                "labels": T.tensor([y for _, y in batch])}
+
+
+def sbert(T, sd, pairs, sents, num_workers):
+    """Sentence-transformers style fine-tuning: an encoder with HF's _init_weights applied by model.apply
+    (normal_ on .data, the padding row zeroed), resize_token_embeddings (a new Embedding, old rows copied through
+    .data), soft prompt tuning (a prompt Parameter concatenated in front, the backbone frozen by
+    requires_grad_(False) but for the top layer), masked mean pooling with clamp(min=1e-9),
+    MultipleNegativesRankingLoss (cosine similarities * 20, cross entropy on the diagonal); layer-wise learning
+    rate decay as parameter groups, a cosine schedule with warmup (LambdaLR), gradient accumulation over 2 batches
+    from a DataLoader with a padding collator (workers too)."""
+    nn, F = T.nn, T.nn.functional
+    data = import_module(T.__name__ + ".utils.data")
+    D, PAD = 8, 0
+    class Encoder(nn.Module):
+        def __init__(self, vocab):
+            super().__init__()
+            self.embeddings = nn.Embedding(vocab, D, padding_idx=PAD)
+            self.layers = nn.ModuleList([nn.TransformerEncoderLayer(D, 2, 16, dropout=0.0, batch_first=True,
+                                                                    norm_first=True) for _ in range(2)])
+            self.prompt = nn.Parameter(T.zeros(2, D))
+            self.apply(self._init_weights)
+        def _init_weights(self, module):
+            if isinstance(module, nn.Linear):
+                module.weight.data.normal_(mean=0.0, std=0.02)
+                if module.bias is not None:
+                    module.bias.data.zero_()
+            elif isinstance(module, nn.Embedding):
+                module.weight.data.normal_(mean=0.0, std=0.02)
+                if module.padding_idx is not None:
+                    module.weight.data[module.padding_idx].zero_()
+            elif isinstance(module, nn.LayerNorm):
+                module.bias.data.zero_()
+                module.weight.data.fill_(1.0)
+        def resize_token_embeddings(self, new_num_tokens):
+            old = self.embeddings
+            new_embeddings = nn.Embedding(new_num_tokens, D, padding_idx=PAD)
+            self._init_weights(new_embeddings)
+            n = min(old.num_embeddings, new_num_tokens)
+            new_embeddings.weight.data[:n, :] = old.weight.data[:n, :]
+            self.embeddings = new_embeddings
+            return self.embeddings
+        def forward(self, input_ids, attention_mask):
+            x = self.embeddings(input_ids)
+            x = T.cat([self.prompt.unsqueeze(0).expand(x.shape[0], -1, -1), x], 1)
+            mask = T.cat([T.ones(x.shape[0], 2, dtype=attention_mask.dtype), attention_mask], 1)
+            for layer in self.layers:
+                x = layer(x, src_key_padding_mask=mask == 0)
+            token_embeddings = x
+            input_mask_expanded = mask.unsqueeze(-1).expand(token_embeddings.size()).to(token_embeddings.dtype)
+            return T.sum(token_embeddings * input_mask_expanded, 1) / T.clamp(input_mask_expanded.sum(1), min=1e-9)
+    def cos_sim(a, b):
+        a_norm = F.normalize(a, p=2, dim=1)
+        b_norm = F.normalize(b, p=2, dim=1)
+        return T.mm(a_norm, b_norm.transpose(0, 1))
+    def get_cosine_schedule_with_warmup(optimizer, num_warmup_steps, num_training_steps, num_cycles=0.5):
+        def lr_lambda(current_step):
+            if current_step < num_warmup_steps:
+                return float(current_step) / float(max(1, num_warmup_steps))
+            progress = float(current_step - num_warmup_steps) / float(max(1, num_training_steps - num_warmup_steps))
+            return max(0.0, 0.5 * (1.0 + math.cos(math.pi * float(num_cycles) * 2.0 * progress)))
+        return T.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda, -1)
+    model = Encoder(12)
+    if sd is None:
+        model.resize_token_embeddings(15)
+        return _state(model)
+    model = Encoder(12)
+    _load(T, model, {k: v[:12] if k == "embeddings.weight" else v for k, v in sd.items()})
+    model.resize_token_embeddings(15)
+    with T.no_grad():
+        model.embeddings.weight[12:] = T.tensor(sd["embeddings.weight"][12:])
+    model.requires_grad_(False)
+    model.prompt.requires_grad_(True)
+    model.layers[1].requires_grad_(True)
+    groups, lr, decay = [], 1e-2, 0.5
+    for i, layer in reversed(list(enumerate(model.layers))):
+        groups.append({"params": [p for p in layer.parameters() if p.requires_grad], "lr": lr})
+        lr *= decay
+    groups.append({"params": [model.prompt], "lr": lr})
+    groups = [g for g in groups if g["params"]]
+    optimizer = T.optim.AdamW(groups, weight_decay=0.01)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, 1, 3)
+    loader_a = data.DataLoader(pairs, batch_size=3, collate_fn=_PadCollate(T, PAD), num_workers=num_workers)
+    loader_b = data.DataLoader(sents, batch_size=3, collate_fn=_PadCollate(T, PAD))
+    out = []
+    for step, (a, b) in enumerate(zip(loader_a, loader_b)):
+        emb_a = model(a["input_ids"], a["attention_mask"])
+        emb_b = model(b["input_ids"], b["attention_mask"])
+        scores = cos_sim(emb_a, emb_b) * 20.0
+        labels = T.arange(len(scores), dtype=T.long)
+        loss = F.cross_entropy(scores, labels) / 2
+        loss.backward()
+        out += [a["input_ids"], emb_a, scores, loss]
+        if step % 2 == 1:
+            out += [_grads(model), scheduler.get_last_lr()]
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+    out.append(model.state_dict())
+    return out
+
+
+def test_sentence_transformers_prompt_tuning_llrd_and_resized_embeddings(torch):
+    rng = _rng(13)
+    sd = sbert(torch, None, None, None, None)
+    pairs = [(list(rng.integers(1, 15, rng.integers(2, 6))), 0) for _ in range(12)]
+    sents = [(list(rng.integers(1, 15, rng.integers(2, 6))), 0) for _ in range(12)]
+    ours, theirs = sbert(tg, sd, pairs, sents, 2), sbert(torch, sd, pairs, sents, 0)
+    _compare(ours[:-1], theirs[:-1])
+    # (the key bias's gradient is 0 but for rounding: AdamW moves it by lr * noise / eps, ~1e-10, differently)
+    _compare(ours[-1], theirs[-1], tol=1e-9)
