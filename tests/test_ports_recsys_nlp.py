@@ -1559,3 +1559,112 @@ def test_sentence_transformers_prompt_tuning_llrd_and_resized_embeddings(torch):
     _compare(ours[:-1], theirs[:-1])
     # (the key bias's gradient is 0 but for rounding: AdamW moves it by lr * noise / eps, ~1e-10, differently)
     _compare(ours[-1], theirs[-1], tol=1e-9)
+
+
+def minlora(T, sd, xs, ys):
+    """minLoRA (cccntu/minLoRA): LoRA as a parametrization (register_parametrization on Linear / Embedding
+    weights through model.apply, fan_in_fan_out for the embedding), only lora_ parameters trained, a LoRA-only
+    state dict saved (name filter) and loaded with strict=False into a fresh model (missing / unexpected keys
+    reported), merged with remove_parametrizations(leave_parametrized=True); the merged model matches."""
+    nn, F = T.nn, T.nn.functional
+    parametrize = import_module(T.__name__ + ".nn.utils.parametrize")
+    class LoRAParametrization(nn.Module):
+        def __init__(self, fan_in, fan_out, fan_in_fan_out=False, rank=4, lora_dropout_p=0.0, lora_alpha=1):
+            super().__init__()
+            self.swap = (lambda x: (x[1], x[0])) if fan_in_fan_out else (lambda x: x)
+            self.lora_A = nn.Parameter(T.zeros(self.swap((rank, fan_in))))
+            self.lora_B = nn.Parameter(T.zeros(self.swap((fan_out, rank))))
+            nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+            self.lora_alpha, self.rank = lora_alpha, rank
+            self.scaling = lora_alpha / rank
+            self.lora_dropout = nn.Dropout(p=lora_dropout_p) if lora_dropout_p > 0 else lambda x: x
+            self.dropout_fn = self._dropout if lora_dropout_p > 0 else lambda x: x
+            self.register_buffer("lora_dropout_mask", T.ones(self.swap((1, fan_in)), dtype=self.lora_A.dtype))
+            self.forward_fn = self.lora_forward
+        def _dropout(self, A):
+            return A * self.lora_dropout(self.lora_dropout_mask)
+        def lora_forward(self, X):
+            return X + T.matmul(*self.swap((self.lora_B, self.dropout_fn(self.lora_A)))).view(X.shape) \
+                * self.scaling
+        def forward(self, X):
+            return self.forward_fn(X)
+        @classmethod
+        def from_linear(cls, layer, rank=4, lora_dropout_p=0.0, lora_alpha=1):
+            fan_out, fan_in = layer.weight.shape
+            return cls(fan_in, fan_out, fan_in_fan_out=False, rank=rank, lora_dropout_p=lora_dropout_p,
+                       lora_alpha=lora_alpha)
+        @classmethod
+        def from_embedding(cls, layer, rank=4, lora_dropout_p=0.0, lora_alpha=1):
+            fan_in, fan_out = layer.weight.shape
+            return cls(fan_in, fan_out, fan_in_fan_out=True, rank=rank, lora_dropout_p=lora_dropout_p,
+                       lora_alpha=lora_alpha)
+    default_lora_config = {nn.Embedding: {"weight": LoRAParametrization.from_embedding},
+                           nn.Linear: {"weight": LoRAParametrization.from_linear}}
+    def apply_lora(layer, register=True, merge=False, lora_config=default_lora_config):
+        if register:
+            if type(layer) in lora_config:
+                for attr_name, parametrization in lora_config[type(layer)].items():
+                    parametrize.register_parametrization(layer, attr_name, parametrization(layer))
+        else:
+            if hasattr(layer, "parametrizations"):
+                for attr_name in list(layer.parametrizations.keys()):
+                    parametrize.remove_parametrizations(layer, attr_name, leave_parametrized=merge)
+    def name_is_lora(name):
+        return len(name.split(".")) >= 4 and (name.split(".")[-4]) == "parametrizations" \
+            and name.split(".")[-1] in ["lora_A", "lora_B"]
+    def get_lora_state_dict(model):
+        return {k: v for k, v in model.state_dict().items() if name_is_lora(k)}
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 6)
+            self.fc1, self.fc2 = nn.Linear(6, 6), nn.Linear(6, 3)
+        def forward(self, x):
+            return self.fc2(F.gelu(self.fc1(self.emb(x).mean(1))))
+    def build():
+        model = Net()
+        _load(T, model, {k: v for k, v in sd.items() if "lora" not in k and "parametrizations" not in k})
+        model.apply(apply_lora)
+        return model
+    if sd is None:
+        model = Net()
+        base = _state(model)
+        model.apply(apply_lora)
+        return {**base, **_state(model)}
+    model = build()
+    model.load_state_dict({k: T.tensor(v) for k, v in sd.items() if name_is_lora(k)}, strict=False)
+    params = [p for n, p in model.named_parameters() if name_is_lora(n)]
+    for n, p in model.named_parameters():
+        p.requires_grad = name_is_lora(n)
+    opt = T.optim.Adam(params, lr=0.02)
+    out = [sorted(n for n, p in model.named_parameters() if p.requires_grad)]
+    for x, y in zip(xs, ys):
+        loss = F.cross_entropy(model(T.tensor(x)), T.tensor(y))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out += [loss, _grads(model)]
+    lora_sd = get_lora_state_dict(model)
+    fresh = build()
+    result = fresh.load_state_dict(lora_sd, strict=False)
+    out.append([sorted(result.missing_keys), sorted(result.unexpected_keys)])
+    with T.no_grad():
+        before = model(T.tensor(xs[0]))
+        fresh_out = fresh(T.tensor(xs[0]))
+        model.apply(lambda m: apply_lora(m, register=False, merge=True))
+        after = model(T.tensor(xs[0]))
+    out += [before, fresh_out, after, model.state_dict(), lora_sd]
+    return out
+
+
+def test_minlora_parametrizations_merge_and_lora_only_checkpoint(torch):
+    rng = _rng(14)
+    sd = minlora(torch, None, None, None)
+    for k in sd:
+        if k.endswith("lora_B"):
+            sd[k] = rng.standard_normal(sd[k].shape) * .1
+    xs, ys = rng.integers(0, 10, (3, 5, 4)), rng.integers(0, 3, (3, 5))
+    ours, theirs = minlora(tg, sd, xs, ys), minlora(torch, sd, xs, ys)
+    assert ours[0] == theirs[0] and ours[-6] == theirs[-6]
+    _compare(ours[1:-6] + ours[-5:], theirs[1:-6] + theirs[-5:])
+    np.testing.assert_allclose(_plain(theirs[-5]), _plain(theirs[-3]), atol=1e-12)
