@@ -11,7 +11,8 @@ bias, a KV-cache greedy and beam decoder, rotary embeddings and ALiBi, a label-s
 a GPT-2 style tied-embedding LM with AdamW parameter groups and a linear warmup schedule (LambdaLR), gradient
 checkpointing in a transformer block; DLRM's QR embeddings with SparseAdam + Adam resumed from torch.save, a sparse
 bag-of-words logistic regression through DataLoader workers, SASRec, sentence-transformers fine-tuning (prompt
-tuning, layer-wise lr decay, resize_token_embeddings, a padding collator in workers).
+tuning, layer-wise lr decay, resize_token_embeddings, a padding collator in workers), minLoRA's parametrizations,
+HF-style sampling filters (repetition penalty, top-k / top-p) with a searchsorted sampler.
 """
 import io
 import math
@@ -76,7 +77,8 @@ def _compare(ours, theirs, tol=1e-10, where="result"):
     if b.dtype.kind in "biu":
         np.testing.assert_array_equal(a, b, err_msg=where)
     else:
-        np.testing.assert_allclose(a, b, rtol=0, atol=tol * (1 + np.abs(b).max(initial=0)), err_msg=where)
+        scale = np.abs(b[np.isfinite(b)]).max(initial=0)  # (-inf where a filter masked logits)
+        np.testing.assert_allclose(a, b, rtol=0, atol=tol * (1 + scale), err_msg=where)
 
 
 def _grads(m):
@@ -1668,3 +1670,73 @@ def test_minlora_parametrizations_merge_and_lora_only_checkpoint(torch):
     assert ours[0] == theirs[0] and ours[-6] == theirs[-6]
     _compare(ours[1:-6] + ours[-5:], theirs[1:-6] + theirs[-5:])
     np.testing.assert_allclose(_plain(theirs[-5]), _plain(theirs[-3]), atol=1e-12)
+
+
+def sampling(T, sd, prompt, uniforms):
+    """HF-style decoding of a small GRU LM with a hidden-state cache: repetition penalty (gather, where, scatter_),
+    temperature, top_k_top_p_filtering (topk()[0][..., -1, None], sort, cumsum of softmax, the shift that keeps the
+    first token over the threshold, scatter back to the unsorted order, masked_fill with -inf), sampling by
+    inverse CDF with searchsorted from given uniforms (torch.multinomial's draws differ), then the sequences' log
+    likelihood with its gradient."""
+    nn, F = T.nn, T.nn.functional
+    V = 13
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.rnn, self.out = nn.Embedding(V, 8), nn.GRU(8, 8, batch_first=True), nn.Linear(8, V)
+        def forward(self, ids, h=None):
+            o, h = self.rnn(self.emb(ids), h)
+            return self.out(o), h
+    def top_k_top_p_filtering(logits, top_k=0, top_p=1.0, filter_value=-float("Inf"), min_tokens_to_keep=1):
+        if top_k > 0:
+            top_k = min(max(top_k, min_tokens_to_keep), logits.size(-1))
+            indices_to_remove = logits < T.topk(logits, top_k)[0][..., -1, None]
+            logits[indices_to_remove] = filter_value
+        if top_p < 1.0:
+            sorted_logits, sorted_indices = T.sort(logits, descending=True)
+            cumulative_probs = T.cumsum(F.softmax(sorted_logits, dim=-1), dim=-1)
+            sorted_indices_to_remove = cumulative_probs > top_p
+            if min_tokens_to_keep > 1:
+                sorted_indices_to_remove[..., :min_tokens_to_keep] = 0
+            sorted_indices_to_remove[..., 1:] = sorted_indices_to_remove[..., :-1].clone()
+            sorted_indices_to_remove[..., 0] = 0
+            indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices, sorted_indices_to_remove)
+            logits[indices_to_remove] = filter_value
+        return logits
+    model = LM()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    model.eval()
+    out = []
+    for top_k, top_p in ((0, 0.8), (4, 1.0), (5, 0.6)):
+        ids = T.tensor(prompt)
+        with T.no_grad():
+            logits, h = model(ids)
+            for step in range(6):
+                next_logits = logits[:, -1, :] / 0.7
+                score = T.gather(next_logits, 1, ids)
+                score = T.where(score < 0, score * 1.3, score / 1.3)
+                next_logits.scatter_(1, ids, score)
+                filtered = top_k_top_p_filtering(next_logits, top_k=top_k, top_p=top_p, min_tokens_to_keep=2)
+                probs = F.softmax(filtered, dim=-1)
+                cdf = T.cumsum(probs, -1)
+                u = T.tensor(uniforms[step])[:, None] * cdf[:, -1:]
+                next_token = T.searchsorted(cdf, u).clamp(max=V - 1)
+                ids = T.cat([ids, next_token], dim=-1)
+                logits, h = model(next_token, h)
+                out += [filtered, probs]
+        out.append(ids)
+        model.zero_grad()
+        logits, _ = model(ids[:, :-1])
+        nll = F.cross_entropy(logits.reshape(-1, V), ids[:, 1:].reshape(-1), reduction="none").view(ids.shape[0], -1)
+        nll.sum(1).mean().backward()
+        out += [nll, _grads(model)]
+    return out
+
+
+def test_generation_filters_repetition_penalty_and_searchsorted_sampling(torch):
+    rng = _rng(15)
+    sd = sampling(torch, None, None, None)
+    prompt, uniforms = rng.integers(0, 13, (3, 4)), rng.uniform(size=(6, 3))
+    _compare(sampling(tg, sd, prompt, uniforms), sampling(torch, sd, prompt, uniforms))
