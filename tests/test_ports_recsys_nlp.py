@@ -12,7 +12,8 @@ a GPT-2 style tied-embedding LM with AdamW parameter groups and a linear warmup 
 checkpointing in a transformer block; DLRM's QR embeddings with SparseAdam + Adam resumed from torch.save, a sparse
 bag-of-words logistic regression through DataLoader workers, SASRec, sentence-transformers fine-tuning (prompt
 tuning, layer-wise lr decay, resize_token_embeddings, a padding collator in workers), minLoRA's parametrizations,
-HF-style sampling filters (repetition penalty, top-k / top-p) with a searchsorted sampler.
+HF-style sampling filters (repetition penalty, top-k / top-p) with a searchsorted sampler, a Switch-Transformer
+mixture of experts, DIN with Dice and a DCN-v2 cross network.
 """
 import io
 import math
@@ -1740,3 +1741,165 @@ def test_generation_filters_repetition_penalty_and_searchsorted_sampling(torch):
     sd = sampling(torch, None, None, None)
     prompt, uniforms = rng.integers(0, 13, (3, 4)), rng.uniform(size=(6, 3))
     _compare(sampling(tg, sd, prompt, uniforms), sampling(torch, sd, prompt, uniforms))
+
+
+def switch_moe(T, sd, xs, ys):
+    """A Switch-Transformer feed-forward (top-1 routing with router z-loss and the load-balancing loss from
+    one_hot means, expert capacity enforced by a cumsum over the one-hot dispatch, dropped tokens passed through,
+    tokens gathered per expert by nonzero and written back by index_add_), in a classifier trained with Adam."""
+    nn, F = T.nn, T.nn.functional
+    E, D, CAP = 4, 6, 3
+    class SwitchFFN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.router = nn.Linear(D, E, bias=False)
+            self.experts = nn.ModuleList([nn.Sequential(nn.Linear(D, 12), nn.ReLU(), nn.Linear(12, D))
+                                          for _ in range(E)])
+        def forward(self, x):
+            B, S, _ = x.shape
+            tokens = x.reshape(-1, D)
+            router_logits = self.router(tokens)
+            z_loss = T.logsumexp(router_logits, dim=-1).pow(2).mean()
+            probs = F.softmax(router_logits, dim=-1)
+            gate, expert_index = probs.max(dim=-1)
+            one_hot = F.one_hot(expert_index, num_classes=E)
+            position = T.cumsum(one_hot, dim=0) * one_hot
+            keep = (position <= CAP).any(-1) & (position > 0).any(-1)
+            keep = keep & ((position * one_hot).sum(-1) <= CAP)
+            density = one_hot.float().mean(0)
+            density_proxy = probs.mean(0)
+            aux_loss = (density * density_proxy).mean() * E * E
+            out = tokens.clone()
+            for e in range(E):
+                idx = T.nonzero((expert_index == e) & keep, as_tuple=True)[0]
+                if idx.numel() == 0:
+                    continue
+                routed = self.experts[e](tokens[idx]) * gate[idx].unsqueeze(-1)
+                out = out.index_add(0, idx, routed - tokens[idx])
+            return out.view(B, S, D), aux_loss, z_loss
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp, self.moe, self.norm, self.head = nn.Linear(3, D), SwitchFFN(), nn.LayerNorm(D), nn.Linear(D, 2)
+        def forward(self, x):
+            h = self.inp(x)
+            m, aux, z = self.moe(h)
+            return self.head(self.norm(h + m).mean(1)), aux, z
+    model = Net()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=0.01)
+    out = []
+    for x, y in zip(xs, ys):
+        logits, aux, z = model(T.tensor(x))
+        loss = F.cross_entropy(logits, T.tensor(y)) + 0.01 * aux + 0.001 * z
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out += [logits, aux, z, loss, _grads(model)]
+    return out + [model.state_dict()]
+
+
+def test_switch_transformer_moe_routing(torch):
+    rng = _rng(16)
+    sd = switch_moe(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 5, 3)), rng.integers(0, 2, (3, 2))
+    _compare(switch_moe(tg, sd, xs, ys), switch_moe(torch, sd, xs, ys))
+
+
+def din_dcn(T, sd, batches):
+    """Deep Interest Network (local activation unit over the behaviour sequence with a padding mask, masked
+    softmax-free weighted sum, the Dice activation with BatchNorm1d(affine=False)) and a DCN-v2 cross network
+    (x0 * (W x + b) + x) side by side, BCE with logits, Adam with weight decay on the embeddings only."""
+    nn, F = T.nn, T.nn.functional
+    D = 4
+    class Dice(nn.Module):
+        def __init__(self, num_features, dim=2):
+            super(Dice, self).__init__()
+            self.bn = nn.BatchNorm1d(num_features, eps=1e-9, affine=False)
+            self.sigmoid, self.dim = nn.Sigmoid(), dim
+            self.alpha = nn.Parameter(T.zeros((num_features,)))
+        def forward(self, x):
+            if self.dim == 2:
+                x_p = self.sigmoid(self.bn(x))
+                return self.alpha * (1 - x_p) * x + x_p * x
+            x = T.transpose(x, 1, 2)
+            x_p = self.sigmoid(self.bn(x))
+            out = self.alpha.unsqueeze(-1) * (1 - x_p) * x + x_p * x
+            return T.transpose(out, 1, 2)
+    class LocalActivationUnit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.dice, self.fc2 = nn.Linear(4 * D, 6), Dice(6, dim=3), nn.Linear(6, 1)
+        def forward(self, query, user_behavior):
+            L = user_behavior.size(1)
+            queries = query.expand(-1, L, -1)
+            attention_input = T.cat([queries, user_behavior, queries - user_behavior, queries * user_behavior],
+                                    dim=-1)
+            return self.fc2(self.dice(self.fc1(attention_input)))
+    class CrossNetV2(nn.Module):
+        def __init__(self, in_features, layer_num=2):
+            super().__init__()
+            self.kernels = nn.ParameterList([nn.Parameter(nn.init.xavier_normal_(T.empty(in_features, in_features)))
+                                             for _ in range(layer_num)])
+            self.bias = nn.ParameterList([nn.Parameter(nn.init.zeros_(T.empty(in_features, 1)))
+                                          for _ in range(layer_num)])
+        def forward(self, inputs):
+            x_0 = inputs.unsqueeze(2)
+            x_l = x_0
+            for i in range(len(self.kernels)):
+                xl_w = T.matmul(self.kernels[i], x_l)
+                dot_ = xl_w + self.bias[i]
+                x_l = x_0 * dot_ + x_l
+            return T.squeeze(x_l, dim=2)
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.item = nn.Embedding(20, D, padding_idx=0)
+            self.user = nn.Embedding(7, D)
+            self.att = LocalActivationUnit()
+            self.cross = CrossNetV2(3 * D)
+            self.dnn = nn.Sequential(nn.Linear(3 * D, 8), Dice(8), nn.Linear(8, 4))
+            self.out = nn.Linear(3 * D + 4, 1)
+        def forward(self, user, target, hist):
+            q = self.item(target).unsqueeze(1)
+            keys = self.item(hist)
+            mask = (hist != 0).unsqueeze(-1)
+            score = self.att(q, keys).masked_fill(~mask, 0.0)
+            interest = (score * keys).sum(1)
+            x = T.cat([self.user(user), q.squeeze(1), interest], -1)
+            return self.out(T.cat([self.cross(x), self.dnn(x)], -1)).squeeze(-1)
+    model = Net()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    emb = [model.item.weight, model.user.weight]
+    rest = [p for p in model.parameters() if all(p is not q for q in emb)]
+    opt = T.optim.Adam([{"params": emb, "weight_decay": 1e-4}, {"params": rest}], lr=0.01)
+    out = []
+    model.train()
+    for user, target, hist, y in batches:
+        logit = model(T.tensor(user), T.tensor(target), T.tensor(hist))
+        loss = F.binary_cross_entropy_with_logits(logit, T.tensor(y))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out += [logit, loss, _grads(model)]
+    model.eval()
+    with T.no_grad():
+        user, target, hist, _ = batches[0]
+        out.append(model(T.tensor(user), T.tensor(target), T.tensor(hist)))
+    return out + [model.state_dict()]
+
+
+def test_din_dice_and_dcn_v2_cross_network(torch):
+    rng = _rng(17)
+    sd = din_dcn(torch, None, None)
+    batches = []
+    for _ in range(3):
+        hist = rng.integers(1, 20, (5, 6))
+        hist[1, 3:] = 0
+        hist[4, 1:] = 0
+        batches.append((rng.integers(0, 7, 5), rng.integers(1, 20, 5), hist, rng.integers(0, 2, 5).astype(float)))
+    _compare(din_dcn(tg, sd, batches), din_dcn(torch, sd, batches))
