@@ -13,7 +13,7 @@ checkpointing in a transformer block; DLRM's QR embeddings with SparseAdam + Ada
 bag-of-words logistic regression through DataLoader workers, SASRec, sentence-transformers fine-tuning (prompt
 tuning, layer-wise lr decay, resize_token_embeddings, a padding collator in workers), minLoRA's parametrizations,
 HF-style sampling filters (repetition penalty, top-k / top-p) with a searchsorted sampler, a Switch-Transformer
-mixture of experts, DIN with Dice and a DCN-v2 cross network.
+mixture of experts, DIN with Dice and a DCN-v2 cross network, the pointer-generator with coverage.
 """
 import io
 import math
@@ -1903,3 +1903,131 @@ def test_din_dice_and_dcn_v2_cross_network(torch):
         hist[4, 1:] = 0
         batches.append((rng.integers(0, 7, 5), rng.integers(1, 20, 5), hist, rng.integers(0, 2, 5).astype(float)))
     _compare(din_dcn(tg, sd, batches), din_dcn(torch, sd, batches))
+
+
+def pointer_generator(T, sd, src, lens, ext, tgt_in, tgt_out, dec_mask, n_oov):
+    """See et al.'s pointer-generator with coverage (atulkum/pointer_summarizer): a packed bidirectional LSTM
+    encoder, ReduceState, Bahdanau attention with the coverage feature and the padding mask renormalised, p_gen,
+    the copy distribution scatter_add'ed onto the vocabulary extended by extra zeros for the source's OOV words,
+    -log(gold + eps) plus the coverage loss sum(min(attn, coverage)), masked per step and averaged by the target
+    lengths; Adagrad(initial_accumulator_value=0.1) with clip_grad_norm_ 2.0."""
+    nn, F = T.nn, T.nn.functional
+    rnn_utils = import_module(T.__name__ + ".nn.utils.rnn")
+    V, E, H = 12, 6, 5
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(V, E)
+            self.lstm = nn.LSTM(E, H, num_layers=1, batch_first=True, bidirectional=True)
+            self.W_h = nn.Linear(H * 2, H * 2, bias=False)
+            self.reduce_h, self.reduce_c = nn.Linear(H * 2, H), nn.Linear(H * 2, H)
+            self.decode_proj = nn.Linear(H * 2, H * 2)
+            self.v = nn.Linear(H * 2, 1, bias=False)
+            self.W_c = nn.Linear(1, H * 2, bias=False)
+            self.x_context = nn.Linear(H * 2 + E, E)
+            self.dec_lstm = nn.LSTM(E, H, num_layers=1, batch_first=True, bidirectional=False)
+            self.p_gen_linear = nn.Linear(H * 4 + E, 1)
+            self.out1, self.out2 = nn.Linear(H * 3, H), nn.Linear(H, V)
+        def encode(self, input, seq_lens):
+            embedded = self.embedding(input)
+            packed = rnn_utils.pack_padded_sequence(embedded, seq_lens, batch_first=True)
+            output, hidden = self.lstm(packed)
+            encoder_outputs, _ = rnn_utils.pad_packed_sequence(output, batch_first=True)
+            encoder_outputs = encoder_outputs.contiguous()
+            encoder_feature = self.W_h(encoder_outputs.view(-1, 2 * H))
+            h, c = hidden
+            h_in = h.transpose(0, 1).contiguous().view(-1, H * 2)
+            hidden_reduced_h = F.relu(self.reduce_h(h_in))
+            c_in = c.transpose(0, 1).contiguous().view(-1, H * 2)
+            hidden_reduced_c = F.relu(self.reduce_c(c_in))
+            return encoder_outputs, encoder_feature, (hidden_reduced_h.unsqueeze(0), hidden_reduced_c.unsqueeze(0))
+        def attention(self, s_t_hat, encoder_outputs, encoder_feature, enc_padding_mask, coverage):
+            b, t_k, n = list(encoder_outputs.size())
+            dec_fea = self.decode_proj(s_t_hat)
+            dec_fea_expanded = dec_fea.unsqueeze(1).expand(b, t_k, n).contiguous().view(-1, n)
+            att_features = encoder_feature + dec_fea_expanded
+            coverage_input = coverage.view(-1, 1)
+            att_features = att_features + self.W_c(coverage_input)
+            e = T.tanh(att_features)
+            scores = self.v(e).view(-1, t_k)
+            attn_dist_ = F.softmax(scores, dim=1) * enc_padding_mask
+            normalization_factor = attn_dist_.sum(1, keepdim=True)
+            attn_dist = attn_dist_ / normalization_factor
+            c_t = T.bmm(attn_dist.unsqueeze(1), encoder_outputs).view(-1, H * 2)
+            return c_t, attn_dist, coverage + attn_dist
+        def decode(self, y_t_1, s_t_1, encoder_outputs, encoder_feature, enc_padding_mask, c_t_1, extra_zeros,
+                   enc_batch_extend_vocab, coverage):
+            y_t_1_embd = self.embedding(y_t_1)
+            x = self.x_context(T.cat((c_t_1, y_t_1_embd), 1))
+            lstm_out, s_t = self.dec_lstm(x.unsqueeze(1), s_t_1)
+            h_decoder, c_decoder = s_t
+            s_t_hat = T.cat((h_decoder.view(-1, H), c_decoder.view(-1, H)), 1)
+            c_t, attn_dist, coverage_next = self.attention(s_t_hat, encoder_outputs, encoder_feature,
+                                                           enc_padding_mask, coverage)
+            p_gen = T.sigmoid(self.p_gen_linear(T.cat((c_t, s_t_hat, x), 1)))
+            output = self.out2(self.out1(T.cat((lstm_out.view(-1, H), c_t), 1)))
+            vocab_dist = F.softmax(output, dim=1)
+            vocab_dist_ = p_gen * vocab_dist
+            attn_dist_ = (1 - p_gen) * attn_dist
+            if extra_zeros is not None:
+                vocab_dist_ = T.cat([vocab_dist_, extra_zeros], 1)
+            final_dist = vocab_dist_.scatter_add(1, enc_batch_extend_vocab, attn_dist_)
+            return final_dist, s_t, c_t, attn_dist, p_gen, coverage_next
+    model = Model()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adagrad(model.parameters(), lr=0.15, initial_accumulator_value=0.1)
+    out = []
+    for it in range(2):
+        enc_batch, enc_lens = T.tensor(src), lens
+        enc_padding_mask = (enc_batch != 0).double()
+        enc_batch_extend_vocab = T.tensor(ext)
+        extra_zeros = T.zeros((enc_batch.size(0), n_oov))
+        opt.zero_grad()
+        encoder_outputs, encoder_feature, s_t_1 = model.encode(enc_batch, enc_lens)
+        c_t_1 = T.zeros((enc_batch.size(0), 2 * H))
+        coverage = T.zeros(enc_batch.size())
+        dec_batch, target_batch, dec_padding_mask = T.tensor(tgt_in), T.tensor(tgt_out), T.tensor(dec_mask)
+        step_losses = []
+        for di in range(dec_batch.size(1)):
+            y_t_1 = dec_batch[:, di]
+            final_dist, s_t_1, c_t_1, attn_dist, p_gen, next_coverage = model.decode(
+                y_t_1, s_t_1, encoder_outputs, encoder_feature, enc_padding_mask, c_t_1, extra_zeros,
+                enc_batch_extend_vocab, coverage)
+            target = target_batch[:, di]
+            gold_probs = T.gather(final_dist, 1, target.unsqueeze(1)).squeeze()
+            step_loss = -T.log(gold_probs + 1e-12)
+            step_coverage_loss = T.sum(T.min(attn_dist, coverage), 1)
+            step_loss = step_loss + 1.0 * step_coverage_loss
+            coverage = next_coverage
+            step_loss = step_loss * dec_padding_mask[:, di]
+            step_losses.append(step_loss)
+            out += [final_dist, p_gen]
+        sum_losses = T.sum(T.stack(step_losses, 1), 1)
+        batch_avg_loss = sum_losses / dec_padding_mask.sum(1)
+        loss = T.mean(batch_avg_loss)
+        loss.backward()
+        norm = T.nn.utils.clip_grad_norm_(model.parameters(), 2.0)
+        opt.step()
+        out += [loss, norm, _grads(model)]
+    return out + [model.state_dict()]
+
+
+def test_pointer_generator_with_coverage(torch):
+    rng = _rng(18)
+    sd = pointer_generator(torch, None, None, None, None, None, None, None, None)
+    lens = [7, 5, 3]
+    src = np.zeros((3, 7), dtype=np.int64)
+    ext = np.zeros((3, 7), dtype=np.int64)
+    for b, n in enumerate(lens):
+        src[b, :n] = rng.integers(1, 12, n)
+        ext[b, :n] = np.where(rng.uniform(size=n) < .3, rng.integers(12, 14, n), src[b, :n])
+        src[b, :n][ext[b, :n] >= 12] = 1  # (unk)
+    tgt_out = rng.integers(1, 14, (3, 4))
+    prev = tgt_out[:, :-1]
+    tgt_in = np.concatenate([np.full((3, 1), 2), np.where(prev >= 12, 1, prev)], 1)  # (OOV fed back as unk)
+    dec_mask = np.ones((3, 4))
+    dec_mask[2, 2:] = 0
+    args = (src, lens, ext, tgt_in, tgt_out, dec_mask, 2)
+    _compare(pointer_generator(tg, sd, *args), pointer_generator(torch, sd, *args))
