@@ -13,7 +13,8 @@ checkpointing in a transformer block; DLRM's QR embeddings with SparseAdam + Ada
 bag-of-words logistic regression through DataLoader workers, SASRec, sentence-transformers fine-tuning (prompt
 tuning, layer-wise lr decay, resize_token_embeddings, a padding collator in workers), minLoRA's parametrizations,
 HF-style sampling filters (repetition penalty, top-k / top-p) with a searchsorted sampler, a Switch-Transformer
-mixture of experts, DIN with Dice and a DCN-v2 cross network, the pointer-generator with coverage.
+mixture of experts, DIN with Dice and a DCN-v2 cross network, the pointer-generator with coverage, TinyBERT-style
+distillation into a student with adapters attached by forward hooks.
 """
 import io
 import math
@@ -2031,3 +2032,101 @@ def test_pointer_generator_with_coverage(torch):
     dec_mask[2, 2:] = 0
     args = (src, lens, ext, tgt_in, tgt_out, dec_mask, 2)
     _compare(pointer_generator(tg, sd, *args), pointer_generator(torch, sd, *args))
+
+
+def distill_adapters(T, sd, xs, mask, ys):
+    """TinyBERT-style distillation into a student with Houlsby adapters attached by forward hooks: a frozen
+    teacher (requires_grad_(False), eval) and a student of nn.TransformerEncoderLayer-like blocks built on
+    nn.MultiheadAttention (need_weights=True, average_attn_weights=False for per-head maps), adapters added to a
+    block's output by register_forward_hook (the hook returns the new output), a kwargs pre-hook
+    (register_forward_pre_hook(with_kwargs=True)) that fills in the padding mask; losses: per-head attention-map
+    MSE where not padded, hidden-state MSE through a fitting Linear, KL divergence of the soft logits
+    (log_target=True, T^2 scaled) and the hard cross entropy; AdamW on the student's trainable parameters."""
+    nn, F = T.nn, T.nn.functional
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(d, 2, batch_first=True)
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.ff = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
+        def forward(self, x, key_padding_mask=None):
+            a, w = self.attn(x, x, x, key_padding_mask=key_padding_mask, need_weights=True,
+                             average_attn_weights=False)
+            x = self.ln1(x + a)
+            return self.ln2(x + self.ff(x)), w
+    class Encoder(nn.Module):
+        def __init__(self, d, n, classes=3):
+            super().__init__()
+            self.proj = nn.Linear(4, d)
+            self.blocks = nn.ModuleList([Block(d) for _ in range(n)])
+            self.cls = nn.Linear(d, classes)
+        def forward(self, x, mask):
+            h, hs, ws = self.proj(x), [], []
+            for blk in self.blocks:
+                h, w = blk(h)
+                hs.append(h)
+                ws.append(w)
+            pooled = (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+            return self.cls(pooled), hs, ws
+    class Adapter(nn.Module):
+        def __init__(self, d, r=2):
+            super().__init__()
+            self.down, self.up = nn.Linear(d, r), nn.Linear(r, d)
+        def forward(self, x):
+            return x + self.up(F.relu(self.down(x)))
+    teacher, student = Encoder(8, 2), Encoder(6, 2)
+    student.adapters = nn.ModuleList([Adapter(6) for _ in student.blocks])
+    student.fit = nn.Linear(6, 8)
+    if sd is None:
+        return {**{"t." + k: v for k, v in _state(teacher).items()},
+                **{"s." + k: v for k, v in _state(student).items()}}
+    _load(T, teacher, {k[2:]: v for k, v in sd.items() if k.startswith("t.")})
+    _load(T, student, {k[2:]: v for k, v in sd.items() if k.startswith("s.")})
+    teacher.requires_grad_(False)
+    teacher.eval()
+    current = {}
+    handles = []
+    for blk, adapter in zip(student.blocks, student.adapters):
+        def hook(module, args, output, adapter=adapter):
+            h, w = output
+            return adapter(h), w
+        handles.append(blk.register_forward_hook(hook))
+        def pre(module, args, kwargs):
+            kwargs = dict(kwargs)
+            kwargs.setdefault("key_padding_mask", current["pad"])
+            return args, kwargs
+        handles.append(blk.register_forward_pre_hook(pre, with_kwargs=True))
+    for blk in student.blocks:
+        for p in blk.ff.parameters():
+            p.requires_grad_(False)
+    opt = T.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=5e-3)
+    out, temp = [], 2.0
+    for x, y in zip(xs, ys):
+        x, m, y = T.tensor(x), T.tensor(mask), T.tensor(y)
+        current["pad"] = m == 0
+        with T.no_grad():
+            t_logits, t_hs, t_ws = teacher(x, m)
+        s_logits, s_hs, s_ws = student(x, m)
+        keep = (m[:, None, :, None] * m[:, None, None, :]).expand_as(s_ws[0])
+        att_loss = sum(F.mse_loss(sw[keep.bool()], tw[keep.bool()]) for sw, tw in zip(s_ws, t_ws))
+        hid_loss = sum(F.mse_loss(student.fit(sh), th) for sh, th in zip(s_hs, t_hs))
+        kd = F.kl_div(F.log_softmax(s_logits / temp, -1), F.log_softmax(t_logits / temp, -1), reduction="batchmean",
+                      log_target=True) * temp ** 2
+        loss = att_loss + hid_loss + kd + F.cross_entropy(s_logits, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out += [s_logits, s_ws, att_loss, hid_loss, kd, loss, _grads(student)]
+    for h in handles:
+        h.remove()
+    out.append(student.state_dict())
+    return out
+
+
+def test_tinybert_distillation_with_hooked_adapters(torch):
+    rng = _rng(19)
+    sd = distill_adapters(torch, None, None, None, None)
+    xs, ys = rng.standard_normal((3, 3, 5, 4)), rng.integers(0, 3, (3, 3))
+    mask = np.ones((3, 5))
+    mask[1, 3:] = 0
+    _compare(distill_adapters(tg, sd, xs, mask, ys), distill_adapters(torch, sd, xs, mask, ys))
