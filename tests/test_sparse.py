@@ -674,3 +674,42 @@ def test_scatter_max_of_float16_where_maximum_at_refuses_it(monkeypatch):
     backend.scatter_max(out, index, values)
     np.testing.assert_array_equal(out, want)
     assert out.dtype == np.float16
+
+
+@needs_torch
+def test_sparse_mask_as_torch(device):
+    """x.sparse_mask(mask): mask's indices (order, repeats and coalesced flag kept) with x's values, mask's dense dims
+    taken whole; the gradient reaches x (repeats add up); torch's errors. Old sparse optimizers write
+    std = state['sum'].sparse_mask(grad); it was an AttributeError."""
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal((4, 3))
+    for idx, shape in (([[3, 1, 3]], (4, 3)), ([[0, 1, 3], [2, 0, 1]], (4, 3))):
+        vals = np.ones((len(idx[0]),) + shape[len(idx):])
+        x, tx = tg.tensor(x0, device=device, requires_grad=True), torch.tensor(x0, requires_grad=True)
+        m = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(vals, device=device), shape)
+        tm = torch.sparse_coo_tensor(torch.tensor(idx), torch.tensor(vals), shape)
+        for mm, tmm in ((m, tm), (m.coalesce(), tm.coalesce())):
+            y, ty = x.sparse_mask(mm), tx.sparse_mask(tmm)
+            same_sparse(y, ty)
+            assert y.dtype == x.dtype
+        (x.sparse_mask(m).to_dense() ** 2).sum().backward()
+        (tx.sparse_mask(tm).to_dense() ** 2).sum().backward()
+        close(x.grad, tx.grad)
+    with pytest.raises(RuntimeError, match=r"sparse_mask\(\): operands have incompatible sizes; self has size \[4, 3\] "
+                                           r"but mask has size \[5, 3\]"):
+        x.sparse_mask(tg.sparse_coo_tensor(tg.tensor([[0]], device=device), tg.ones(1, 3, device=device), (5, 3)))
+    with pytest.raises(NotImplementedError, match="sparse_mask: mask must be a sparse COO tensor"):
+        x.sparse_mask(tg.ones(4, 3, device=device))
+
+
+@with_fixtures
+@given(case=sparse_case(dense=True))
+def test_gradcheck_sparse_mask(device, case):
+    shape, (idx, val), seed = case
+    mask = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), shape + (2,))
+    x = tg.tensor(np.random.default_rng(seed).standard_normal(shape + (2,)), device=device, requires_grad=True)
+
+    def fn(x):
+        return x.sparse_mask(mask).to_dense(), x.sparse_mask(mask.coalesce())._values()
+    assert tg.gradcheck(fn, [x])
+    assert tg.gradgradcheck(fn, [x])

@@ -543,6 +543,19 @@ def to_sparse(x: Tensor, sparse_dim: Optional[int] = None, *, layout: Any = None
     return SparseCooTensor(Tensor._make(idx), val, x.shape, True)
 
 
+def sparse_mask(x: Tensor, mask: Any) -> SparseCooTensor:
+    """Tensor.sparse_mask: a sparse COO tensor with mask's indices (their order and repeats, coalesced where mask
+    is) and x's values there (mask's values ignored; mask's dense dims taken whole from x), as torch's; the values
+    are differentiable (a gather of x: old sparse optimizers' state['sum'].sparse_mask(grad))."""
+    if not isinstance(mask, SparseCooTensor):
+        raise NotImplementedError(f"sparse_mask: mask must be a sparse COO tensor, got {type(mask).__name__} (torch "
+                                  "has no sparse_mask with a strided mask)")
+    if tuple(x.shape) != mask.shape:
+        raise RuntimeError(f"sparse_mask(): operands have incompatible sizes; self has size {list(x.shape)} but mask "
+                           f"has size {list(mask.shape)}")  # (torch's)
+    return SparseCooTensor(mask._idx, _ops.GetItem(tuple(mask._idx.array))(x), mask.shape, mask._coalesced)
+
+
 # ---------------------------------------------------------------------- products
 def _spmm(a: SparseCooTensor, b: Tensor, op: str) -> Tensor:
     """a @ b for a sparse (n, m) matrix a and a dense (m, p) or (m,) b: each entry's value times b's row at its

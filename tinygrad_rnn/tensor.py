@@ -1504,6 +1504,11 @@ class Tensor:
         from . import sparse  # noqa: PLC0415
         return sparse.to_sparse(self, sparse_dim, layout=layout, blocksize=blocksize, dense_dim=dense_dim)
 
+    def sparse_mask(self, mask: Any) -> Any:
+        """This tensor's values at a sparse COO mask's indices, as a sparse COO tensor (see sparse.sparse_mask)."""
+        from . import sparse  # noqa: PLC0415
+        return sparse.sparse_mask(self, mask)
+
     def to_sparse_coo(self) -> Any:
         """to_sparse() (torch's to_sparse_coo)."""
         return self.to_sparse()
