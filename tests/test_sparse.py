@@ -713,3 +713,25 @@ def test_gradcheck_sparse_mask(device, case):
         return x.sparse_mask(mask).to_dense(), x.sparse_mask(mask.coalesce())._values()
     assert tg.gradcheck(fn, [x])
     assert tg.gradgradcheck(fn, [x])
+
+
+@needs_torch
+def test_legacy_new_of_a_sparse_tensor_as_torch(device):
+    """grad.new(indices, values[, size]) (make_sparse in old sparse optimizers): a sparse COO tensor over them, the
+    values' dtype; new() and new(*sizes) an empty one of the tensor's dtype. It was a NotImplementedError."""
+    g = tg.sparse_coo_tensor(tg.tensor([[1, 3]], device=device), tg.ones(2, 2, dtype=tg.float64, device=device), (5, 2))
+    tgr = torch.sparse_coo_tensor(torch.tensor([[1, 3]]), torch.ones(2, 2, dtype=torch.float64), (5, 2))
+    i, v = np.array([[0, 2]]), np.arange(4.).reshape(2, 2)
+    for args in ((i, v, (5, 2)), (i, v)):
+        ours = g.new(tg.tensor(args[0], device=device), tg.tensor(args[1], device=device), *args[2:])
+        same_sparse(ours, tgr.new(torch.tensor(args[0]), torch.tensor(args[1]), *args[2:]))
+    f32 = g.new(tg.tensor(i, device=device), tg.tensor(v, dtype=tg.float32, device=device), (5, 2))
+    assert f32.dtype == tg.float32 and f32.device == g.device
+    for args in ((), (3, 4)):
+        ours, theirs = g.new(*args), tgr.new(*args)
+        assert ours.is_sparse and ours.shape == tuple(theirs.shape) and ours.dtype == tg.float64
+        assert (ours._nnz(), ours.sparse_dim(), ours.is_coalesced()) == (theirs._nnz(), theirs.sparse_dim(),
+                                                                         theirs.is_coalesced())
+    for bad in (([[0, 1]], [1.0, 2.0], (3,)), ((3, 4),)):
+        with pytest.raises(TypeError):
+            g.new(*bad)

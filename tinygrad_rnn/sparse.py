@@ -310,6 +310,22 @@ class SparseCooTensor:
         shape = self._shape[:d] + (idx.shape[0],) + self._shape[d + 1:]
         return SparseCooTensor(Tensor._make(new), _ops.GetItem((ent,))(self._val), shape, ent.shape[0] <= 1)
 
+    def new(self, *args: Any, device: Any = None) -> "SparseCooTensor":
+        """torch's legacy x.new of a sparse COO tensor: (indices, values[, size]) a sparse COO tensor over them (the
+        values' dtype, as torch's; make_sparse in old sparse optimizers), () or sizes an empty one of this dtype."""
+        if len(args) in (2, 3) and isinstance(args[0], Tensor) and isinstance(args[1], Tensor):
+            return sparse_coo_tensor(args[0], args[1], args[2] if len(args) == 3 else None,
+                                     device=self.device if device is None else device)
+        sizes = args
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in sizes):
+            raise TypeError(f"new() received an invalid combination of arguments - got "
+                            f"({', '.join(type(a).__name__ for a in args)}), but expected one of: (), (Tensor indices, "
+                            "Tensor values), (Tensor indices, Tensor values, tuple of ints size), (tuple of ints size)")
+        xp = backend.xp_of(self._val.array)
+        shape = sizes or (0,)
+        return SparseCooTensor(Tensor._make(xp.zeros((len(shape), 0), np.int64)),
+                               Tensor._make(xp.zeros((0,), self._val.dtype)), shape, True)
+
     # ------------------------------------------------------------------ arithmetic
     def _with_values(self, values: Tensor) -> "SparseCooTensor":
         return SparseCooTensor(self._idx, values, self._shape, self._coalesced)
