@@ -735,3 +735,24 @@ def test_legacy_new_of_a_sparse_tensor_as_torch(device):
     for bad in (([[0, 1]], [1.0, 2.0], (3,)), ((3, 4),)):
         with pytest.raises(TypeError):
             g.new(*bad)
+
+
+@needs_torch
+def test_deprecated_alpha_first_add_of_a_sparse_tensor_as_torch(device):
+    """p.data.add_(-clr, make_sparse(values)) (torch's old Adagrad / SparseAdam sparse branch, copied into many
+    repositories): the deprecated add_(Number alpha, Tensor other) overload with a sparse COO other, as torch's (with
+    its warning), also add / sub / sub_; the number was taken for the tensor and the sparse tensor for alpha
+    (TypeError)."""
+    idx, val = np.array([[1, 3, 1]]), np.arange(6.).reshape(3, 2)
+    g = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), (5, 2))
+    tgr = torch.sparse_coo_tensor(torch.tensor(idx), torch.tensor(val), (5, 2))
+    w0 = np.arange(10.).reshape(5, 2)
+    for op in ("add_", "sub_", "add", "sub"):
+        w, tw = tg.tensor(w0, device=device), torch.tensor(w0)
+        with pytest.warns(UserWarning, match=f"This overload of {op} is deprecated"):
+            ours = getattr(w, op)(-0.5, g)
+        with warnings.catch_warnings():  # (torch's warns once a process)
+            warnings.simplefilter("ignore")
+            theirs = getattr(tw, op)(-0.5, tgr)
+        close(ours, theirs)
+        assert (ours is w) == op.endswith("_")

@@ -409,9 +409,15 @@ class Size(tuple):
         return math.prod(self)
 
 
+def _is_sparse(x: Any) -> bool:
+    """Whether x is a sparse COO tensor (sparse.py's, not a Tensor), asked only once x is not a Tensor."""
+    return getattr(x, "is_sparse", False) is True
+
+
 def _scalar_first(op: str, alpha: Any, other: "Tensor") -> Tuple["Tensor", Any]:
-    """(other, alpha) of torch's deprecated op(alpha, other) overload (a number, then a Tensor: old code's
-    p.data.add_(-lr, p.grad.data)), with torch's UserWarning."""
+    """(other, alpha) of torch's deprecated op(alpha, other) overload (a number, then a Tensor or a sparse COO
+    tensor: old code's p.data.add_(-lr, p.grad.data), old sparse optimizers' p.data.add_(-clr, make_sparse(v))),
+    with torch's UserWarning."""
     warnings.warn(f"This overload of {op} is deprecated:\n\t{op}(Number alpha, Tensor other)\nConsider using one of "
                   f"the following signatures instead:\n\t{op}(Tensor other, *, Number alpha = 1)", UserWarning,
                   stacklevel=3)
@@ -2583,7 +2589,7 @@ class Tensor:
         deprecated add(alpha, other) (a number, then a Tensor) is read so, with its warning."""
         if type(alpha) is int and alpha == 1:
             return self + other
-        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+        if not isinstance(other, Tensor) and (isinstance(alpha, Tensor) or _is_sparse(alpha)):
             other, alpha = _scalar_first("add", other, alpha)
         return _ops.Add()(*_ops.scaled_operands("add", self, other, alpha))
 
@@ -2592,7 +2598,7 @@ class Tensor:
         deprecated sub(alpha, other) is read so, with its warning."""
         if type(alpha) is int and alpha == 1:
             return self - other
-        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+        if not isinstance(other, Tensor) and (isinstance(alpha, Tensor) or _is_sparse(alpha)):
             other, alpha = _scalar_first("sub", other, alpha)
         return _ops.Sub()(*_ops.scaled_operands("sub", self, other, alpha))
 
@@ -2669,13 +2675,13 @@ class Tensor:
     # in-place arithmetic: the result written into this tensor's memory, recorded as torch's (_apply_in_place)
     def add_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self += alpha * other, in place (torch's deprecated add_(alpha, other) too, as add)."""
-        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+        if not isinstance(other, Tensor) and (isinstance(alpha, Tensor) or _is_sparse(alpha)):
             other, alpha = _scalar_first("add_", other, alpha)
         return self._apply_in_place("add_", lambda t: t.add(other, alpha), other)
 
     def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self -= alpha * other, in place (torch's deprecated sub_(alpha, other) too, as sub)."""
-        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+        if not isinstance(other, Tensor) and (isinstance(alpha, Tensor) or _is_sparse(alpha)):
             other, alpha = _scalar_first("sub_", other, alpha)
         return self._apply_in_place("sub_", lambda t: t.sub(other, alpha), other)
 
