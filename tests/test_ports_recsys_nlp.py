@@ -14,7 +14,8 @@ bag-of-words logistic regression through DataLoader workers, SASRec, sentence-tr
 tuning, layer-wise lr decay, resize_token_embeddings, a padding collator in workers), minLoRA's parametrizations,
 HF-style sampling filters (repetition penalty, top-k / top-p) with a searchsorted sampler, a Switch-Transformer
 mixture of experts, DIN with Dice and a DCN-v2 cross network, the pointer-generator with coverage, TinyBERT-style
-distillation into a student with adapters attached by forward hooks.
+distillation into a student with adapters attached by forward hooks, torch 0.4's SparseAdam and Adagrad sparse
+branch as custom optimizers.
 """
 import io
 import math
@@ -2130,3 +2131,128 @@ def test_tinybert_distillation_with_hooked_adapters(torch):
     mask = np.ones((3, 5))
     mask[1, 3:] = 0
     _compare(distill_adapters(tg, sd, xs, mask, ys), distill_adapters(torch, sd, xs, mask, ys))
+
+
+def old_sparse_optimizers(T, sd, batches):
+    """torch 0.4's SparseAdam and Adagrad sparse branch, as custom Optimizer subclasses copied into repositories:
+    grad.coalesce(), _indices() / _values(), make_sparse through grad.new(indices, values, size),
+    state.sparse_mask(grad), in-place arithmetic on the values (sub_, mul_, sqrt_, add_, div_), dense.add_(sparse)
+    and the deprecated p.data.add_(-clr, sparse) overload; training a sparse embedding model."""
+    nn, F = T.nn, T.nn.functional
+    class OldSparseAdam(T.optim.Optimizer):
+        def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+            defaults = dict(lr=lr, betas=betas, eps=eps)
+            super(OldSparseAdam, self).__init__(params, defaults)
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                loss = closure()
+            for group in self.param_groups:
+                for p in group['params']:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad.data
+                    if not grad.is_sparse:
+                        raise RuntimeError('SparseAdam does not support dense gradients, please consider Adam instead')
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state['step'] = 0
+                        state['exp_avg'] = T.zeros_like(p.data)
+                        state['exp_avg_sq'] = T.zeros_like(p.data)
+                    state['step'] += 1
+                    grad = grad.coalesce()
+                    grad_indices = grad._indices()
+                    grad_values = grad._values()
+                    size = grad.size()
+                    def make_sparse(values):
+                        constructor = grad.new
+                        if grad_indices.dim() == 0 or values.dim() == 0:
+                            return constructor().resize_as_(grad)
+                        return constructor(grad_indices, values, size)
+                    exp_avg, exp_avg_sq = state['exp_avg'], state['exp_avg_sq']
+                    beta1, beta2 = group['betas']
+                    old_exp_avg_values = exp_avg.sparse_mask(grad)._values()
+                    exp_avg_update_values = grad_values.sub(old_exp_avg_values).mul_(1 - beta1)
+                    exp_avg.add_(make_sparse(exp_avg_update_values))
+                    old_exp_avg_sq_values = exp_avg_sq.sparse_mask(grad)._values()
+                    exp_avg_sq_update_values = grad_values.pow(2).sub_(old_exp_avg_sq_values).mul_(1 - beta2)
+                    exp_avg_sq.add_(make_sparse(exp_avg_sq_update_values))
+                    numer = exp_avg_update_values.add_(old_exp_avg_values)
+                    exp_avg_sq_update_values.add_(old_exp_avg_sq_values)
+                    denom = exp_avg_sq_update_values.sqrt_().add_(group['eps'])
+                    del exp_avg_update_values, exp_avg_sq_update_values
+                    bias_correction1 = 1 - beta1 ** state['step']
+                    bias_correction2 = 1 - beta2 ** state['step']
+                    step_size = group['lr'] * math.sqrt(bias_correction2) / bias_correction1
+                    p.data.add_(make_sparse(-step_size * numer.div_(denom)))
+            return loss
+    class OldAdagrad(T.optim.Optimizer):
+        def __init__(self, params, lr=1e-2, lr_decay=0, initial_accumulator_value=0):
+            defaults = dict(lr=lr, lr_decay=lr_decay, initial_accumulator_value=initial_accumulator_value)
+            super(OldAdagrad, self).__init__(params, defaults)
+            for group in self.param_groups:
+                for p in group['params']:
+                    state = self.state[p]
+                    state['step'] = 0
+                    state['sum'] = T.full_like(p.data, initial_accumulator_value)
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group['params']:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad.data
+                    state = self.state[p]
+                    state['step'] += 1
+                    clr = group['lr'] / (1 + (state['step'] - 1) * group['lr_decay'])
+                    if grad.is_sparse:
+                        grad = grad.coalesce()
+                        grad_indices = grad._indices()
+                        grad_values = grad._values()
+                        size = grad.size()
+                        def make_sparse(values):
+                            constructor = grad.new
+                            if grad_indices.dim() == 0 or values.dim() == 0:
+                                return constructor().resize_as_(grad)
+                            return constructor(grad_indices, values, size)
+                        state['sum'].add_(make_sparse(grad_values.pow(2)))
+                        std = state['sum'].sparse_mask(grad)
+                        std_values = std._values().sqrt_().add_(1e-10)
+                        p.data.add_(-clr, make_sparse(grad_values / std_values))
+                    else:
+                        state['sum'].addcmul_(grad, grad, value=1)
+                        std = state['sum'].sqrt().add_(1e-10)
+                        p.data.addcdiv_(grad, std, value=-clr)
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Embedding(11, 4, sparse=True)
+            self.b = nn.EmbeddingBag(9, 4, mode="sum", sparse=True)
+            self.fc = nn.Linear(4, 2)
+        def forward(self, x, bag, off):
+            return self.fc(self.a(x).mean(1) * self.b(bag, off))
+    model = Net()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt_a = OldSparseAdam([model.a.weight, model.b.weight], lr=0.05)
+    opt_b = OldAdagrad(list(model.fc.parameters()) + [model.b.weight], lr=0.1, lr_decay=0.01,
+                       initial_accumulator_value=0.1)
+    out = []
+    for x, bag, off, y in batches:
+        loss = F.cross_entropy(model(T.tensor(x), T.tensor(bag), T.tensor(off)), T.tensor(y))
+        opt_a.zero_grad()
+        opt_b.zero_grad()
+        loss.backward()
+        out += [loss, _grads(model)]
+        opt_a.step()
+        opt_b.step()
+    return out + [model.state_dict(), [opt_a.state[p]["exp_avg_sq"] for p in (model.a.weight, model.b.weight)]]
+
+
+@pytest.mark.filterwarnings("ignore:This overload of add_ is deprecated:UserWarning")  # (the old code's)
+def test_torch_0_4_sparse_adam_and_adagrad_sparse_branch(torch):
+    rng = _rng(20)
+    sd = old_sparse_optimizers(torch, None, None)
+    batches = [(rng.integers(0, 11, (4, 3)), rng.integers(0, 9, 8), np.array([0, 2, 5, 5]), rng.integers(0, 2, 4))
+               for _ in range(3)]
+    _compare(old_sparse_optimizers(tg, sd, batches), old_sparse_optimizers(torch, sd, batches))
