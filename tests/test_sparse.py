@@ -756,3 +756,34 @@ def test_deprecated_alpha_first_add_of_a_sparse_tensor_as_torch(device):
             theirs = getattr(tw, op)(-0.5, tgr)
         close(ours, theirs)
         assert (ours is w) == op.endswith("_")
+
+
+@needs_torch
+def test_mul_and_div_in_place_as_torch(device):
+    """s.mul_(number, 0-d tensor or a dense tensor of its shape) and s.div_(number or 0-d tensor) scale the values
+    in place, the same object returned, as torch's (hand-written clipping's p.grad.mul_(clip_coef) on a sparse
+    embedding gradient); torch's errors for a dense divisor and a leaf that requires grad. They raised
+    NotImplementedError."""
+    idx, val = np.array([[1, 3, 1]]), np.arange(6.).reshape(3, 2)
+    s = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), (5, 2))
+    ts = torch.sparse_coo_tensor(torch.tensor(idx), torch.tensor(val), (5, 2))
+    w = np.arange(10.).reshape(5, 2)
+    for op, arg, targ in (("mul_", 2, 2), ("div_", 4, 4), ("mul_", tg.tensor(3., device=device), torch.tensor(3.)),
+                          ("mul_", tg.tensor(w, device=device), torch.tensor(w))):
+        assert getattr(s, op)(arg) is s
+        getattr(ts, op)(targ)
+        same_sparse(s, ts)
+    with pytest.raises(RuntimeError):
+        s.div_(tg.ones(5, 2, device=device))
+    e = tg.nn.Embedding(4, 2, sparse=True).to(device)
+    e(tg.tensor([1, 1], device=device)).sum().backward()
+    e.weight.grad.mul_(0.5)
+    assert e.weight.grad.to_dense().cpu().numpy().tolist() == [[0., 0.], [1., 1.], [0., 0.], [0., 0.]]
+    leaf = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), (5, 2),
+                                requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+        leaf.mul_(2)
+    with tg.no_grad():
+        leaf.mul_(2)
+    expected = torch.sparse_coo_tensor(torch.tensor(idx), torch.tensor(val) * 2, (5, 2)).to_dense()
+    close(leaf.detach().to_dense(), expected)

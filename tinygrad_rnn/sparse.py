@@ -33,13 +33,13 @@ import numpy as np
 from . import backend
 from . import ops as _ops
 from . import printing as _printing
-from .tensor import Function, Size, Tensor, _defaults, _dt, check_devices, layout, to_args
+from .tensor import Function, Size, Tensor, _defaults, _dt, _mode, check_devices, layout, to_args
 
 sparse_coo = layout("sparse_coo")
 
 _SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_select, sum, mm/matmul/@, addmm, "
-              "tg.sparse.softmax/log_softmax, products with a number or a tensor of its shape, + another sparse "
-              "tensor, to/cuda/cpu")
+              "tg.sparse.softmax/log_softmax, products with a number or a tensor of its shape (mul_/div_ too), + "
+              "another sparse tensor, to/cuda/cpu")
 
 
 def _linear(idx: Any, shape: Sequence[int]) -> Any:
@@ -355,6 +355,24 @@ class SparseCooTensor:
         return self._with_values(self._val / other)
 
     __truediv__ = div
+
+    def _in_place(self, op: str, out: "SparseCooTensor") -> "SparseCooTensor":
+        if self._leaf and self._val.requires_grad and _mode.grad_enabled:
+            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation.")
+        self._val = out._val  # (new values, as torch's: values() taken before keeps the old ones)
+        return self
+
+    def mul_(self, other: Any) -> "SparseCooTensor":
+        """In place: the values times other (a number, a 0-d tensor, or a dense tensor of this shape), as torch's
+        (hand-written clipping and gradient averaging: p.grad.mul_(clip_coef) on a sparse gradient)."""
+        out = self.mul(other)
+        if out is NotImplemented:
+            raise TypeError(f"mul_: a sparse COO tensor multiplies a number or a tensor, got {type(other).__name__}")
+        return self._in_place("mul_", out)
+
+    def div_(self, other: Any) -> "SparseCooTensor":
+        """In place: the values divided by a number or a 0-d tensor, as torch's."""
+        return self._in_place("div_", self.div(other))
 
     def neg(self) -> "SparseCooTensor":
         return self._with_values(-self._val)
