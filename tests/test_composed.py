@@ -619,7 +619,7 @@ def test_nanmedian_quantile_match_torch_and_refuse_as_torch():
     assert tg.quantile(tg.ones(2, 3), tg.tensor([0.2, 0.5]), keepdim=True).shape == (2, 1, 1)
     assert tg.nanquantile(tg.tensor([1.0, nan, 3.0, 4.0]), 0.5).item() == 3.0
     assert np.isnan(tg.quantile(tg.tensor([1.0, nan, 3.0, 4.0]), 0.5).item())
-    with pytest.raises(TypeError, match="quantile: input must be float32 or float64"):
+    with pytest.raises(TypeError, match="quantile: input must be torch.float32 or torch.float64"):
         tg.quantile(tg.tensor([1, 2]), 0.5)
     with pytest.raises(ValueError, match=r"quantile: q must lie in \[0, 1\], got 1.5"):
         tg.quantile(tg.tensor([1.0, 2.0]), 1.5)

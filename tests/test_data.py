@@ -226,7 +226,7 @@ def test_decode_and_pad_refuse_what_they_would_silently_change():
     assert v.decode(v.encode("cab")) == "cab"
     with pytest.raises(IndexError, match="id -1 is out of range for 3 characters"):
         v.decode([-1])  # (Python's negative indexing would have given 'c')
-    with pytest.raises(ValueError, match="float64 do not fit dtype int64"):
+    with pytest.raises(ValueError, match="torch.float64 do not fit dtype torch.int64"):
         pad_sequences([[1.5], [2.0]])
     padded, lengths = pad_sequences([[1.5], [2.0, 3.0]], dtype=np.float32)
     assert padded.tolist() == [[1.5, 0.0], [2.0, 3.0]] and lengths.tolist() == [1, 2]

@@ -982,7 +982,7 @@ def test_index_add_errors_as_torch():
     with pytest.raises(TypeError, match="index_add: source must have the input's dtype torch.float32, got "
                                         "torch.float64"):
         x.index_add(0, tg.tensor([0, 1]), tg.ones(2, 2, dtype=tg.float64))
-    with pytest.raises(TypeError, match="index_add: index must be integers, got dtype float32"):
+    with pytest.raises(TypeError, match="index_add: index must be integers, got dtype torch.float32"):
         x.index_add(0, tg.tensor([0.0, 1.0]), tg.ones(2, 2))
     with pytest.raises(ValueError, match=r"index_add: index must be 0-d or 1-d, got shape \(1, 1\)"):
         x.index_add(0, tg.tensor([[1]]), tg.ones(1, 2))
@@ -1058,7 +1058,7 @@ def test_where_reads_a_uint8_condition_as_torchs(device):
     assert out.tolist() == [1.0, -1.0, 3.0]
     out.sum().backward()
     assert x.grad.tolist() == [1.0, 0.0, 1.0]
-    with pytest.raises(TypeError, match="where: condition must be boolean, got dtype int64"):
+    with pytest.raises(TypeError, match="where: condition must be boolean, got dtype torch.int64"):
         tg.where(tg.tensor([1, 0], device=device), 1.0, 0.0)
 
 
@@ -1158,7 +1158,7 @@ def test_linspace_arguments():
         tg.linspace(0, 1, 3.0)
     with pytest.raises(ValueError, match=r"linspace: start must be a number or a 0-d tensor, got shape \(1,\)"):
         tg.linspace(tg.ones(1), 2, 3)
-    with pytest.raises(TypeError, match="linspace: dtype must be a floating or integer dtype, got bool"):
+    with pytest.raises(TypeError, match="linspace: dtype must be a floating or integer dtype, got torch.bool"):
         tg.linspace(0, 1, 3, dtype=tg.bool_)
 
 

@@ -145,7 +145,7 @@ def test_gradcheck_says_what_is_wrong_with_an_output():
     x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
     with pytest.raises(TypeError, match="fn must return a Tensor or a tuple/list of Tensors, got float"):
         tg.gradcheck(lambda a: 1.0, [x])
-    with pytest.raises(TypeError, match="returned a torch.float32 output; central differences need float64"):
+    with pytest.raises(TypeError, match="returned a torch.float32 output; central differences need torch.float64"):
         tg.gradcheck(lambda a: a.float() * 2, [x])
     assert tg.gradcheck(lambda a: (a * 2, a.argmax()), [x])  # an integer output alongside is fine
 

@@ -135,7 +135,7 @@ def test_in_place_dropout_keeps_its_mask_and_scales_the_gradient():
 def test_dropout_refuses_an_integer_input_it_would_scale(inplace):
     """As torch's: 1/(1-p) does not fit an integer dtype (it rounded, to 1 for p < 1/2: no scaling at all)."""
     x = tg.arange(1, 9)
-    with pytest.raises(TypeError, match="dropout: the input must be floating point.*int64"):
+    with pytest.raises(TypeError, match="dropout: the input must be floating point.*torch.int64"):
         F.dropout(x, 0.3, True, inplace)
     assert x.tolist() == list(range(1, 9))
     assert F.dropout(x, 1.0, True, inplace).tolist() == [0] * 8  # (p = 1 and p = 0 need no scale, as in torch)
@@ -1639,9 +1639,9 @@ def test_in_place_forms_keep_the_dtype_as_torch():
     with pytest.raises(TypeError, match="sinh_: the result is torch.float32, which this torch.int64 tensor cannot "
                                         "hold"):
         tg.tensor([1, 2]).sinh_()
-    with pytest.raises(TypeError, match="float_power_: the result is float64, but this tensor is torch.float32"):
+    with pytest.raises(TypeError, match="float_power_: the result is torch.float64, but this tensor is torch.float32"):
         tg.ones(2).float_power_(2)
-    with pytest.raises(TypeError, match="cumsum_: dtype=float64 differs from this tensor's torch.float32"):
+    with pytest.raises(TypeError, match="cumsum_: dtype=torch.float64 differs from this tensor's torch.float32"):
         tg.ones(2).cumsum_(0, dtype=tg.float64)
     assert tg.ones(3).cumsum_(0, dtype=tg.float32).tolist() == [1.0, 2.0, 3.0]
     t = tg.tensor([0.0, 2.5])

@@ -545,7 +545,7 @@ def test_searchsorted_bucketize_isin_errors_and_forms_as_torch():
         tg.searchsorted(s, s, side="middle")
     with pytest.raises(ValueError, match=r"searchsorted: sorted_sequence of shape \(2, 2\) must be 1-d or have"):
         tg.searchsorted(s.reshape(2, 2), tg.tensor([1.0]))
-    with pytest.raises(ValueError, match="searchsorted: sorter must be an int64 tensor"):
+    with pytest.raises(ValueError, match="searchsorted: sorter must be a torch.int64 tensor"):
         tg.searchsorted(s, s, sorter=tg.tensor([0, 1, 2, 3], dtype=tg.int32))
     with pytest.raises(IndexError, match=r"searchsorted: sorter's indices must lie in 0..3"):
         tg.searchsorted(s, s, sorter=tg.tensor([0, 1, 2, 4]))
@@ -773,7 +773,7 @@ def test_index_op_errors_name_the_op():
     x, src = tg.zeros(2, 3), tg.ones(2, 2)
     for op in ("scatter", "scatter_add"):
         call = getattr(x, op)
-        with pytest.raises(TypeError, match=f"{op}: index must be an integer tensor, got dtype float"):
+        with pytest.raises(TypeError, match=f"{op}: index must be an integer tensor, got dtype torch.float"):
             call(1, tg.tensor([[0.0, 1.0]]), src)
         with pytest.raises(ValueError, match=rf"{op}: index must have the input's 2 dims, got shape \(2,\)"):
             call(1, tg.tensor([0, 1]), src)
@@ -791,7 +791,7 @@ def test_index_op_errors_name_the_op():
             call(2, tg.tensor([[0, 1]]), src)
     with pytest.raises(TypeError, match="scatter_add: src must be a Tensor, got float"):
         x.scatter_add(1, tg.tensor([[0, 1]]), 1.0)
-    with pytest.raises(TypeError, match="masked_select: mask must be boolean, got dtype int64"):
+    with pytest.raises(TypeError, match="masked_select: mask must be boolean, got dtype torch.int64"):
         x.masked_select(tg.tensor([1, 0, 1]))
     with pytest.raises(ValueError, match=r"masked_select: the input \(2, 3\) and mask \(4,\) do not broadcast"):
         x.masked_select(tg.ones(4).bool())
@@ -804,7 +804,7 @@ def test_index_op_errors_name_the_op():
         x.repeat_interleave(tg.tensor([[1, 2]]), 0)
     with pytest.raises(ValueError, match="repeat_interleave: repeats must be non-negative, got -1"):
         x.repeat_interleave([1, -1], 0)
-    with pytest.raises(TypeError, match="repeat_interleave: repeats must be integers, got dtype float32"):
+    with pytest.raises(TypeError, match="repeat_interleave: repeats must be integers, got dtype torch.float32"):
         x.repeat_interleave(tg.tensor([1.0, 2.0]), 0)
     with pytest.raises(TypeError, match="repeat_interleave: repeats must be an int or a 1-d integer tensor, got float"):
         x.repeat_interleave(2.0)

@@ -20,7 +20,7 @@ from . import ops as _ops
 from .autograd import no_grad
 from .backend import xp_of
 from .tensor import (Function as _Op, Tensor, _mode, _OutputNode, _relink, _saved_hooks, _serials, _unpacked,
-                     complex_ok)
+                     complex_ok, dtype_name)
 
 _SECOND_TIME = ("Trying to backward through the graph a second time (or to read saved tensors after they were "
                 "freed): the saved tensors of {} were freed by the first backward; pass retain_graph=True to it")
@@ -134,9 +134,9 @@ class _Backward(_Op):
                 continue
             shape, device, dtype = meta
             if g.dtype.kind == "c" and dtype.kind != "c":
-                raise RuntimeError(f"function {name} returned a complex gradient ({g.dtype}) at index {i} for a real "
-                                   f"input ({dtype}): as torch's, a real input's gradient must be real (its real part, "
-                                   "g.real, is the conjugate Wirtinger convention's)")
+                raise RuntimeError(f"function {name} returned a complex gradient ({dtype_name(g.dtype)}) at index {i} "
+                                   f"for a real input ({dtype_name(dtype)}): as torch's, a real input's gradient must "
+                                   "be real (its real part, g.real, is the conjugate Wirtinger convention's)")
             if g.device != device:
                 raise RuntimeError(f"function {name} returned a gradient on {g.device} at index {i}, but the input "
                                    f"is on {device}")

@@ -12,7 +12,7 @@ from typing import Any, Callable, List, Sequence, Tuple, Union
 
 from .autograd import enable_grad, grad
 from .ops import stack
-from .tensor import Tensor, _RuntimeTypeError, _RuntimeValueError, complex_ok
+from .tensor import Tensor, _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name
 
 Inputs = Union[Tensor, Sequence[Tensor]]
 
@@ -27,7 +27,7 @@ def _leaves(inputs: Inputs, op: str, create_graph: bool) -> Tuple[List[Tensor], 
         if not isinstance(x, Tensor):
             raise TypeError(f"{op}: inputs must be Tensors, but input {i} is a {type(x).__name__}")
         if x.dtype.kind != "f":
-            raise _RuntimeTypeError(f"{op}: input {i} is {x.dtype}; derivatives need floating-point inputs")
+            raise _RuntimeTypeError(f"{op}: input {i} is {dtype_name(x.dtype)}; derivatives need floating-point inputs")
     return [x if create_graph and x.requires_grad else x.detach().requires_grad_() for x in xs], single
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .backend import xp_of
 from .ops import Cast, _const, unbroadcast
-from .tensor import Function, Tensor, _complex_of, _input, complex_check, complex_ok
+from .tensor import Function, Tensor, _complex_of, _input, complex_check, complex_ok, dtype_name
 
 __all__ = ["complex", "polar", "view_as_real", "view_as_complex", "view_as_real_copy", "view_as_complex_copy",
            "is_conj", "is_neg", "resolve_conj", "resolve_neg", "real", "imag", "conj", "conj_physical", "angle",
@@ -117,8 +117,8 @@ class ComplexFromParts(Function):
 
     def forward(self, re, im):
         if re.dtype != im.dtype or re.dtype.kind != "f" or re.dtype == np.float16:
-            raise TypeError(f"complex: expected both inputs to be float32 or float64 tensors of one dtype, got "
-                            f"{re.dtype} and {im.dtype}")
+            raise TypeError("complex: expected both inputs to be torch.float32 or torch.float64 tensors of one dtype, "
+                            f"got {dtype_name(re.dtype)} and {dtype_name(im.dtype)}")
         self.shapes = re.shape, im.shape
         out = re.astype(_complex_of(re.dtype))
         out = out + 1j * im  # (broadcasting, as torch.complex)
@@ -152,8 +152,8 @@ class ViewAsComplex(Function):
 
     def forward(self, x):
         if x.dtype not in (np.float32, np.float64):
-            raise TypeError(f"view_as_complex: is only supported for float64 and float32 tensors, but got a tensor "
-                            f"of scalar type: {x.dtype}")
+            raise TypeError("view_as_complex: is only supported for float64 and float32 tensors, but got a tensor of "
+                            f"scalar type: {dtype_name(x.dtype)}")
         if x.ndim == 0 or x.shape[-1] != 2:
             raise RuntimeError(f"view_as_complex: Tensor must have a last dimension of size 2, got shape {x.shape}")
         out = x[..., 0].astype(_complex_of(x.dtype))

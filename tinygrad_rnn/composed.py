@@ -32,14 +32,15 @@ from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetIt
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
 from .tensor import (Tensor, _defaults, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError, _value_first,
-                     complex_ok)
+                     complex_ok, dtype_name)
 from .tensor import dtype as _tg_dtype, tg_dtype
 
 
 def _floating_input(op: str, input: Any) -> Tensor:
     """input, which must be a floating-point Tensor (torch has no integer kernel for op)."""
     if _input(op, input).dtype.kind != "f":
-        raise _RuntimeTypeError(f"{op}: expects a floating-point tensor, got dtype {input.dtype} (shape {input.shape})")
+        raise _RuntimeTypeError(f"{op}: expects a floating-point tensor, got dtype {dtype_name(input.dtype)} (shape "
+                                f"{input.shape})")
     return input
 
 
@@ -48,8 +49,8 @@ def _floating_pair(op: str, input: Any, other: Any) -> None:
     to the other's float dtype, but has no integer kernel for op."""
     _two_tensors(op, input, other)
     if input.dtype.kind != "f" and other.dtype.kind != "f":
-        raise TypeError(f"{op}: expects a floating-point tensor (one at least), got dtypes {input.dtype} and "
-                        f"{other.dtype} (shapes {input.shape} and {other.shape})")
+        raise TypeError(f"{op}: expects a floating-point tensor (one at least), got dtypes {dtype_name(input.dtype)} "
+                        f"and {dtype_name(other.dtype)} (shapes {input.shape} and {other.shape})")
 
 
 # ----------------------------------------------------------------------------- joining
@@ -416,8 +417,8 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
 # ----------------------------------------------------------------------------- indexing and movement
 def _index_tensor(op: str, index: Any) -> Tensor:
     if not isinstance(index, Tensor) or index.dtype != np.int64:
-        raise TypeError(f"{op}: index must be an int64 Tensor, got "
-                        f"{index.dtype if isinstance(index, Tensor) else type(index).__name__}")
+        raise TypeError(f"{op}: index must be a torch.int64 Tensor, got "
+                        f"{dtype_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__}")
     return index
 
 
@@ -503,8 +504,8 @@ def tensor_split(input: Tensor, indices_or_sections: Any = None, dim: int = 0, *
     size, v = input.shape[d], indices_or_sections
     if isinstance(v, Tensor):
         if v.dtype != np.int64 or v.ndim > 1:
-            raise TypeError(f"tensor_split: a tensor indices_or_sections must be int64, 0-d or 1-D, got dtype "
-                            f"{v.dtype} shape {v.shape}")
+            raise TypeError("tensor_split: a tensor indices_or_sections must be torch.int64, 0-d or 1-D, got dtype "
+                            f"{dtype_name(v.dtype)} shape {v.shape}")
         v = int(v.item()) if v.ndim == 0 else [int(i) for i in v.tolist()]
     if isinstance(v, numbers.Integral) and not isinstance(v, bool):
         if v <= 0:
@@ -514,7 +515,7 @@ def tensor_split(input: Tensor, indices_or_sections: Any = None, dim: int = 0, *
         starts = [sum(lengths[:i]) for i in range(len(lengths))]
         return tuple(narrow(input, d, s, n) for s, n in zip(starts, lengths))
     if not isinstance(v, (list, tuple)):
-        raise TypeError(f"tensor_split: indices_or_sections must be an int, a list of ints or an int64 tensor, "
+        raise TypeError(f"tensor_split: indices_or_sections must be an int, a list of ints or a torch.int64 tensor, "
                         f"got {type(v).__name__}")
     bounds = [0] + [min(max(i + size if i < 0 else i, 0), size)
                     for i in (int_arg(i, "tensor_split", "index") for i in v)] + [size]
@@ -724,13 +725,13 @@ def nanquantile(input: Tensor, q: Any, dim: Optional[int] = None, keepdim: bool 
 def _quantile(op: str, input: Tensor, q: Any, dim: Optional[int], keepdim: bool, interpolation: str) -> Tensor:
     x = _input(op, input)
     if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: input must be float32 or float64 (as torch), got {x.dtype}")
+        raise TypeError(f"{op}: input must be torch.float32 or torch.float64 (as torch), got {dtype_name(x.dtype)}")
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"{op}: interpolation must be one of {', '.join(_INTERPOLATIONS)}, got {interpolation!r}")
     if isinstance(q, Tensor):
         if q.ndim > 1 or q.dtype != x.dtype:
-            raise ValueError(f"{op}: q must be a number or a 0-d or 1-d tensor of the input's dtype {x.dtype}, got "
-                             f"{q.dtype} of shape {q.shape}")
+            raise ValueError(f"{op}: q must be a number or a 0-d or 1-d tensor of the input's dtype "
+                             f"{dtype_name(x.dtype)}, got {dtype_name(q.dtype)} of shape {q.shape}")
         check_devices(op, [x, q])  # (as torch: 'q tensor must be on the same device as the input tensor')
         qs = backend.to_device(q.array, "cpu")
     elif isinstance(q, numbers.Real) and not isinstance(q, bool):
@@ -840,7 +841,7 @@ def _weights(op: str, w: Any, name: str, n: int, kinds: str, what: str) -> Tenso
     if w.ndim > 1:
         raise ValueError(f"{op}: expected {name} to have one or fewer dimensions, got shape {w.shape}")
     if w.dtype.kind not in kinds:
-        raise TypeError(f"{op}: expected {name} to have {what} dtype, got {w.dtype}")
+        raise TypeError(f"{op}: expected {name} to have {what} dtype, got {dtype_name(w.dtype)}")
     if w.numel() != n:
         raise ValueError(f"{op}: expected {name} to have the same numel as there are observations in the input, "
                          f"got {w.numel()} != {n}")
@@ -912,7 +913,7 @@ def _bin_edges(op: str, input: Tensor, values: Any, bins: Any, span: Optional[Tu
     if isinstance(bins, Tensor):
         if bins.dtype != input.dtype or bins.ndim != 1 or len(bins) < 2:  # (one edge is 0 bins: torch refuses)
             raise ValueError(f"{op}: bins{where} must be a 1-d tensor of input's dtype {input.dtype} with at least 2 "
-                             f"edges (1 bin), got {bins.dtype} of shape {bins.shape}")
+                             f"edges (1 bin), got {dtype_name(bins.dtype)} of shape {bins.shape}")
         check_devices(op, [input, bins])
         edges = backend.to_device(bins.array, "cpu")
         if (np.diff(edges) < 0).any():
@@ -1028,7 +1029,7 @@ def _triangle_indices(op: str, row: int, col: int, offset: int, dtype: Any, devi
         raise _RuntimeValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
     dt = np.dtype(np.int64 if dtype is None else dtype)
     if dt.kind not in "iu":
-        raise TypeError(f"{op}: dtype must be an integer one, got {dt}")
+        raise TypeError(f"{op}: dtype must be an integer one, got {dtype_name(dt)}")
     rows, cols = (np.tril_indices if op == "tril_indices" else np.triu_indices)(row, offset, col)
     return _const(backend.to_device(np.stack([rows, cols]).astype(dt).reshape(2, -1), device))
 
@@ -1203,7 +1204,7 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
         raise ValueError(f"logspace: steps must be non-negative, got {steps}")
     dt = _defaults.floating if dtype is None else np.dtype(dtype)
     if dt.kind not in "fiu":
-        raise TypeError(f"logspace: dtype must be a float or integer one, got {dt}")
+        raise TypeError(f"logspace: dtype must be a float or integer one, got {dtype_name(dt)}")
     if steps == 1:
         powers = [float(start)]
     else:
@@ -1358,7 +1359,8 @@ def _integer_pair(op: str, input: Any, other: Any, fn: Any) -> Tensor:
     _two_tensors(op, input, other)
     for name, t in (("input", input), ("other", other)):
         if t.dtype.kind not in "biu":
-            raise TypeError(f"{op}: expects integer tensors, got {name} of dtype {t.dtype} (shape {t.shape})")
+            raise TypeError(f"{op}: expects integer tensors, got {name} of dtype {dtype_name(t.dtype)} (shape "
+                            f"{t.shape})")
     a, b = operands(op, input, other)
     dtype = result_dtype((a, b))
     if dtype.kind == "b":

@@ -11,8 +11,8 @@ import numpy as np
 
 from . import backend
 from .tensor import (_TYPE_NAMES, ComplexNotSupportedError, Size, Tensor, _complex_of, _defaults, _dt, _input,
-                     _RuntimeValueError, _to_array, complex_ok, contiguous_format, in_memory_format, int_value,
-                     preserve_format, preserved_format, set_default_dtype, size_args)
+                     _RuntimeValueError, _to_array, complex_ok, contiguous_format, dtype_name, in_memory_format,
+                     int_value, preserve_format, preserved_format, set_default_dtype, size_args)
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
@@ -34,7 +34,7 @@ def _sizes(sizes: tuple, size: Optional[Sequence[int]], op: str) -> tuple:
 def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool, op: str) -> Tensor:
     dtype = _defaults.floating if dtype is None else np.dtype(dtype)
     if dtype.kind not in "fc":
-        raise TypeError(f"{op}: samples a floating point distribution, got dtype {dtype}")
+        raise TypeError(f"{op}: samples a floating point distribution, got dtype {dtype_name(dtype)}")
     if dtype.kind == "c":  # (a's last dim of 2: the real and imaginary parts)
         a = a[..., 0] + 1j * a[..., 1]
     return Tensor(backend.module_for(device).asarray(a, dtype=dtype), requires_grad=requires_grad)
@@ -99,7 +99,7 @@ def full(size: Any, fill_value: float, dtype: Any = None, device: Optional[str] 
     dtype = _dt(dtype, "full")
     if isinstance(fill_value, (complex, np.complexfloating)) and dtype.kind != "c":
         if fill_value.imag:  # (torch's message)
-            raise RuntimeError(f"full: value cannot be converted to type {dtype} without overflow")
+            raise RuntimeError(f"full: value cannot be converted to type {dtype_name(dtype)} without overflow")
         fill_value = fill_value.real
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "full")
     if dtype.kind in "iuf" and isinstance(fill_value, numbers.Real):
@@ -159,7 +159,7 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, *, out: Optional[T
     dt = np.dtype(dtype)
     _no_complex_range("arange", dt)
     if dt.kind not in "iuf":
-        raise TypeError(f"arange: dtype must be a floating or integer dtype, got {dt}")
+        raise TypeError(f"arange: dtype must be a floating or integer dtype, got {dtype_name(dt)}")
     if step == 0 or step != step:
         raise _RuntimeValueError(f"arange: step must be nonzero, got {step}")
     if not all(math.isfinite(v) for v in (start, end)):
@@ -169,7 +169,7 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, *, out: Optional[T
     if dt.kind in "iu":  # (torch casts the ends and step to the integer type first)
         start, end, step = (int(v) for v in (start, end, step))  # (int() truncates toward 0)
         if step == 0:
-            raise ValueError(f"arange: step must be nonzero, got {step} (truncated to {dt})")
+            raise ValueError(f"arange: step must be nonzero, got {step} (truncated to {dtype_name(dt)})")
     xp = backend.module_for(device)
     if dt.kind in "iu":
         return Tensor(xp.asarray(np.arange(start, end, step, dtype=np.int64).astype(dt)), requires_grad=requires_grad)
@@ -213,13 +213,13 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Optional[Tens
     dt = np.dtype(_defaults.floating if dtype is None else dtype)
     _no_complex_range("range", dt)
     if dt.kind not in "iuf":
-        raise TypeError(f"range: dtype must be a floating or integer dtype, got {dt}")
+        raise TypeError(f"range: dtype must be a floating or integer dtype, got {dtype_name(dt)}")
     # (torch's kernel: start, end and step in the dtype's accumulation type, int64, float32 for float16 or float64,
     # and trunc((end - start) / step + 1) values, computed in that type)
     work = np.int64 if dt.kind in "iu" else np.float32 if dt == np.float16 else np.float64
     start, end, step = (work(v) for v in (start, end, step))
     if step == 0:
-        raise RuntimeError(f"step must be nonzero (the step truncated to {dt} is 0)")
+        raise RuntimeError(f"step must be nonzero (the step truncated to {dtype_name(dt)} is 0)")
     if work is np.int64:
         n = abs(int(end) - int(start)) // abs(int(step)) + 1  # (C's truncating division; the signs agree)
     else:
@@ -255,10 +255,10 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Opt
     complex_ends = any(isinstance(v, (complex, np.complexfloating)) for v in (start, end))
     dt = (_complex_of(_defaults.floating) if complex_ends else _defaults.floating) if dtype is None else np.dtype(dtype)
     if complex_ends and dt.kind != "c":
-        raise RuntimeError(f"linspace: inferred dtype {_complex_of(_defaults.floating)} (a complex end) can't be "
-                           f"safely cast to passed dtype {dt}")
+        raise RuntimeError(f"linspace: inferred dtype {dtype_name(_complex_of(_defaults.floating))} (a complex end) "
+                           f"can't be safely cast to passed dtype {dtype_name(dt)}")
     if dt.kind not in "iufc":
-        raise TypeError(f"linspace: dtype must be a floating or integer dtype, got {dt}")
+        raise TypeError(f"linspace: dtype must be a floating or integer dtype, got {dtype_name(dt)}")
     if dt.kind == "c":
         return _linspace_complex(complex(start), complex(end), steps, dt, device, requires_grad)
     if steps == 0:  # (no values: the ends are not converted, nor checked, as in torch)
@@ -346,7 +346,7 @@ def _fits(v: Any, dt: np.dtype, op: str, what: str) -> None:
         info = np.iinfo(dt)
         fits = (isinstance(v, int) or math.isfinite(v)) and info.min <= v <= info.max
     if not fits:
-        raise ValueError(f"{op}: {what}={v!r} cannot be converted to {dt} without overflow")
+        raise ValueError(f"{op}: {what}={v!r} cannot be converted to {dtype_name(dt)} without overflow")
 
 
 def empty(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
@@ -391,7 +391,7 @@ def randint(low: int = 0, high: Optional[int] = None, size: Any = (), *, generat
     if dt.kind in "iub":
         lo, hi = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
         if low < lo or high - 1 > hi:
-            raise ValueError(f"randint: [{low}, {high}) does not fit {dt} (values {lo}..{hi})")
+            raise ValueError(f"randint: [{low}, {high}) does not fit {dtype_name(dt)} (values {lo}..{hi})")
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "randint")
     gen = backend.rng_for(generator, device, "randint")
     return Tensor(backend.module_for(device).asarray(gen.integers(low, high, size=shape), dtype=dtype))
@@ -409,7 +409,7 @@ def randperm(n: int, *, generator: Any = None, dtype: Any = np.int64, device: Op
     else:  # bool
         exact = -1
     if n - 1 > exact:
-        raise ValueError(f"randperm: {dtype} cannot hold the values 0..{n - 1} exactly")
+        raise ValueError(f"randperm: {dtype_name(dtype)} cannot hold the values 0..{n - 1} exactly")
     gen = backend.rng_for(generator, device, "randperm", host=True)
     return Tensor(backend.module_for(device).asarray(gen.permutation(int(n)), dtype=dtype))
 
@@ -425,7 +425,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     if w.ndim not in (1, 2) or w.shape[-1] == 0:
         raise ValueError(f"multinomial: input must be (C,) or (B, C) weights with C >= 1, got shape {w.shape}")
     if w.dtype.kind != "f":
-        raise TypeError(f"multinomial: the weights must be floating point, got {w.dtype}")
+        raise TypeError(f"multinomial: the weights must be floating point, got {dtype_name(w.dtype)}")
     num_samples = int_value(num_samples)  # (a 0-d integer tensor counts, as in torch)
     if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)):
         raise TypeError(f"multinomial: num_samples must be a positive integer, got {type(num_samples).__name__}")
@@ -473,8 +473,8 @@ def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...], generator: Any = No
     except ValueError:
         fits = False
     if not fits:
-        raise ValueError(f"{op}: p must be a number or a tensor that broadcasts to {shape}, got {probs.dtype} of "
-                         f"shape {probs.shape}")
+        raise ValueError(f"{op}: p must be a number or a tensor that broadcasts to {shape}, got "
+                         f"{dtype_name(probs.dtype)} of shape {probs.shape}")
     if not ((probs >= 0) & (probs <= 1)).all():
         raise ValueError(f"{op}: probabilities must lie in [0, 1]")
     return backend.rng_for(generator, device, op, host=True).random(shape) < probs
@@ -500,7 +500,7 @@ def normal(mean: Any, std: Any = 1.0, size: Optional[Sequence[int]] = None, *, g
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
     for t in tensors:
         if t.dtype.kind != "f":
-            raise TypeError(f"normal: mean and std must be floating point tensors, got {t.dtype}")
+            raise TypeError(f"normal: mean and std must be floating point tensors, got {dtype_name(t.dtype)}")
     if len(tensors) == 2 and mean.device != std.device:
         raise ValueError(f"normal: mean is on {mean.device} but std is on {std.device}")
     m, s = (t.array if isinstance(t, Tensor) else _number(t, "normal", name, bools=False)
@@ -531,7 +531,7 @@ def poisson(input: Tensor, generator: Any = None) -> Tensor:
     if not (rates >= 0).all():  # (nan too)
         raise ValueError("poisson: invalid Poisson rate, expected every rate to be non-negative")
     if not (rates <= _POISSON_MAX).all():  # (torch's draws there are garbage, numpy's sampler refuses them)
-        raise ValueError(f"poisson: expected every rate to be at most {_POISSON_MAX:.6g} (an int64 draw), got "
+        raise ValueError(f"poisson: expected every rate to be at most {_POISSON_MAX:.6g} (a torch.int64 draw), got "
                          f"{rates.max()}")
     draws = np.asarray(backend.rng_for(generator, input.device, "poisson", host=True).poisson(rates))  # (0-d: an int)
     return Tensor(backend.to_device(draws.astype(input.dtype), input.device))
@@ -550,7 +550,7 @@ def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
     if not ((n >= 0).all() and (p >= 0).all() and (p <= 1).all()):  # (nan too)
         raise ValueError("binomial: expects count >= 0 and 0 <= prob <= 1 in every element")
     if not (n == np.floor(n)).all() or (n > np.iinfo(np.int64).max).any():
-        raise ValueError("binomial: count must hold whole numbers (within int64)")
+        raise ValueError("binomial: count must hold whole numbers (within torch.int64)")
     draws = backend.rng_for(generator, count.device, "binomial", host=True).binomial(n.astype(np.int64), p)
     return Tensor(backend.to_device(np.asarray(draws).astype(count.dtype), count.device))
 
@@ -661,7 +661,7 @@ def _window(op: str, window_length: int, periodic: bool, dtype: Any, device: Opt
         raise TypeError(f"{op}: periodic must be a bool, got {type(periodic).__name__}")
     dt = _defaults.floating if dtype is None else _dt(dtype, op)
     if dt.kind != "f":
-        raise TypeError(f"{op}: expects a floating point dtype, got {dt}")
+        raise TypeError(f"{op}: expects a floating point dtype, got {dtype_name(dt)}")
     if window_length <= 1:
         values = np.ones(window_length)
     else:
@@ -721,7 +721,7 @@ def get_rng_state() -> Tensor:
 def set_rng_state(new_state: Tensor) -> None:
     """torch.set_rng_state: put back a get_rng_state state; the draws that followed it repeat."""
     if not isinstance(new_state, Tensor):
-        raise TypeError(f"set_rng_state: expected the uint8 Tensor get_rng_state returns, got "
+        raise TypeError(f"set_rng_state: expected the torch.uint8 Tensor get_rng_state returns, got "
                         f"{type(new_state).__name__}")
     backend.set_cpu_rng_bytes(backend.to_device(new_state.array, "cpu"))
 
@@ -739,8 +739,8 @@ def asarray(obj: Any, *, dtype: Any = None, device: Optional[str] = None, copy: 
         out = obj
         if (dt is not None and dt != obj.dtype) or (device is not None and backend.check_device(device) != obj.device):
             if copy is False:
-                raise ValueError(f"asarray: copy=False, but a {obj.dtype} tensor on {obj.device} is to become "
-                                 f"{dt or obj.dtype} on {device or obj.device}, which copies")
+                raise ValueError(f"asarray: copy=False, but a {dtype_name(obj.dtype)} tensor on {obj.device} is to "
+                                 f"become {dtype_name(dt or obj.dtype)} on {device or obj.device}, which copies")
             out = obj.to(device=device, dtype=dt)
         elif copy:
             out = obj.detach().clone() if requires_grad is False else obj.clone()
@@ -754,7 +754,8 @@ def asarray(obj: Any, *, dtype: Any = None, device: Optional[str] = None, copy: 
         if not array and copy is False:
             raise ValueError(f"asarray: copy=False, but a {type(obj).__name__} cannot be shared as a tensor's memory")
         if array and copy is False and dt is not None and np.dtype(obj.dtype) != dt:
-            raise ValueError(f"asarray: copy=False, but the {obj.dtype} array is to become {dt}, which copies")
+            raise ValueError(f"asarray: copy=False, but the {dtype_name(obj.dtype)} array is to become "
+                             f"{dtype_name(dt)}, which copies")
         if array:
             a = obj.astype(dt, copy=bool(copy)) if dt is not None else (obj.copy() if copy else obj)
             a = np.asarray(a) if isinstance(a, np.generic) else a
@@ -774,8 +775,8 @@ def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, req
     try:
         a = np.frombuffer(buffer, dtype=dt, count=count, offset=offset)
     except (ValueError, TypeError) as e:
-        raise type(e)(f"frombuffer: cannot read {count if count >= 0 else 'all'} {dt} elements from byte {offset} "
-                      f"of a {type(buffer).__name__}: {e}") from None
+        raise type(e)(f"frombuffer: cannot read {count if count >= 0 else 'all'} {dtype_name(dt)} elements from byte "
+                      f"{offset} of a {type(buffer).__name__}: {e}") from None
     out = Tensor._make(a)
     return out.requires_grad_() if requires_grad else out
 
@@ -831,8 +832,8 @@ class LegacyTensorType(type):
             return zeros(*args, dtype=cls.dtype, device=cls.device)
         if len(args) == 1 and isinstance(args[0], Tensor):
             if args[0].dtype != cls.dtype or args[0].device != cls.device:
-                raise TypeError(f"{op}: expected a {cls.dtype} tensor on {cls.device}, got {args[0].dtype} on "
-                                f"{args[0].device}")
+                raise TypeError(f"{op}: expected a {dtype_name(cls.dtype)} tensor on {cls.device}, got "
+                                f"{dtype_name(args[0].dtype)} on {args[0].device}")
             return args[0].view_as(args[0])
         if len(args) == 1 and not isinstance(args[0], (numbers.Number, np.generic, str, bytes)):
             return tensor(args[0], dtype=cls.dtype, device=cls.device)

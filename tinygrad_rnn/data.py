@@ -17,7 +17,7 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .ops import int_arg
-from .tensor import Tensor
+from .tensor import Tensor, dtype_name
 
 
 def _whole(r: Any) -> Optional[int]:
@@ -111,10 +111,10 @@ def pad_sequences(seqs: Sequence[Any], pad: int = 0, dtype: Any = np.int64) -> T
     dtype = np.dtype(dtype)
     for a in raw:  # (what an integer dtype would silently change, 1.5 -> 1 or 300 -> 44 in uint8, is refused)
         if a.dtype.kind in "fiub" and dtype.kind in "iub" and a.size and not np.array_equal(a.astype(dtype), a):
-            raise ValueError(f"pad_sequences: values of dtype {a.dtype} do not fit dtype {dtype} unchanged "
-                             "(pass dtype=)")
+            raise ValueError(f"pad_sequences: values of dtype {dtype_name(a.dtype)} do not fit dtype "
+                             f"{dtype_name(dtype)} unchanged (pass dtype=)")
     if dtype.kind in "iub" and np.asarray(pad).astype(dtype) != pad:
-        raise ValueError(f"pad_sequences: pad={pad!r} does not fit dtype {dtype} unchanged (pass dtype=)")
+        raise ValueError(f"pad_sequences: pad={pad!r} does not fit dtype {dtype_name(dtype)} unchanged (pass dtype=)")
     arrays = [a.astype(dtype) for a in raw]
     bad = [a.shape for a in arrays if a.ndim != 1]
     if bad:

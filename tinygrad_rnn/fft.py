@@ -17,7 +17,7 @@ import numpy as np
 from .backend import module_for, xp_of
 from .complexops import Real, view_as_real
 from .ops import IndexAdd, _const, getitem
-from .tensor import Function, Tensor, _complex_of, _defaults, _dt, _input, complex_ok
+from .tensor import Function, Tensor, _complex_of, _defaults, _dt, _input, complex_ok, dtype_name
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "hfft2", "ihfft2",
            "fftn", "ifftn", "rfftn", "irfftn", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift",
@@ -322,7 +322,7 @@ def ihfft2(input: Tensor, s: Optional[Sequence[int]] = None, dim: Sequence[int] 
 def _freq(op: str, values: Any, d: float, dtype: Any, device: Optional[str], requires_grad: bool) -> Tensor:
     dt = _dt(dtype, op) or _defaults.floating
     if dt.kind != "f":
-        raise TypeError(f"{op}: dtype must be a floating point dtype, got {dt}")
+        raise TypeError(f"{op}: dtype must be a floating point dtype, got {dtype_name(dt)}")
     out = Tensor(module_for(device or "cpu").asarray(values / float(d)).astype(dt), device=device)
     return out.requires_grad_(requires_grad) if requires_grad else out
 

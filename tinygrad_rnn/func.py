@@ -32,7 +32,7 @@ from .nn.layers import _BatchNorm
 from .nn.module import Module
 from .nn.utils.stateless import _functional_call
 from .ops import cat, stack
-from .tensor import Tensor, _mode, complex_ok
+from .tensor import Tensor, _mode, complex_ok, dtype_name
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
            "vmap", "stack_module_state", "replace_all_batch_norm_modules_"]
@@ -184,7 +184,7 @@ class _Level:
                                f"input idx: {i}")
         if x.dtype.kind not in "fc":
             raise RuntimeError(f"{self.op}: only Tensors of floating point dtype can require gradients, got a "
-                               f"{x.dtype} tensor of shape {x.shape} to differentiate with respect to")
+                               f"{dtype_name(x.dtype)} tensor of shape {x.shape} to differentiate with respect to")
         with _recording():
             if x.requires_grad:
                 return x.view_as(x)
@@ -258,7 +258,7 @@ def _tensor_outputs(flat: List[Any], api: str, real: str = "") -> None:
             raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, got unsupported type {type(o)}")
         if o.dtype.kind not in "fc":
             raise RuntimeError(f"{api}: All outputs of f must be floating-point or complex Tensors, got Tensor with "
-                               f"dtype {o.dtype}")
+                               f"dtype {dtype_name(o.dtype)}")
         if real and o.dtype.kind == "c":  # (torch's message says input for an output too)
             raise RuntimeError(f"{real}: Expected all outputs to be real but received complex tensor at flattened "
                                f"input idx: {i}")
@@ -356,8 +356,8 @@ def _check_tangents(primals: List[Tensor], tangents: List[Any], api: str) -> Non
             raise RuntimeError(f"{api}: tangent {i} has shape {t.shape}, but its primal has shape {p.shape} (a "
                                "tangent must have its primal's shape)")
         if t.dtype != p.dtype or t.device != p.device:
-            raise RuntimeError(f"{api}: tangent {i} is {t.dtype} on {t.device}, but its primal is {p.dtype} on "
-                               f"{p.device}")
+            raise RuntimeError(f"{api}: tangent {i} is {dtype_name(t.dtype)} on {t.device}, but its primal is "
+                               f"{dtype_name(p.dtype)} on {p.device}")
 
 
 def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool = False,

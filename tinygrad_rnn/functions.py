@@ -21,7 +21,7 @@ from .nn.rnn import GATES
 from .nn.utils.rnn import PackedSequence, _pack as _pack_rows
 from . import ops
 from .ops import _input
-from .tensor import Tensor, complex_ok
+from .tensor import Tensor, complex_ok, dtype_name
 
 # (this module binds sum, max, min, any, all, abs, round and pow to torch's functions: no builtin of those names
 # may be used below)
@@ -257,8 +257,9 @@ def _check_cell(op: str, input: Any, states: Sequence[Any], w_ih: Any, w_hh: Any
                              f"({_CELL_GATES[op]} * hidden_size,))")
     for name, t in named:
         if t is not None and (t.dtype != input.dtype or t.device != input.device or t.dtype.kind != "f"):
-            raise TypeError(f"{op}: {name} is {t.dtype} on {t.device} but input is {input.dtype} on {input.device}; "
-                            "every argument must be one floating dtype on one device")
+            raise TypeError(f"{op}: {name} is {dtype_name(t.dtype)} on {t.device} but input is "
+                            f"{dtype_name(input.dtype)} on {input.device}; every argument must be one floating dtype "
+                            "on one device")
 
 
 def _bias_pair(b_ih: Optional[Tensor], b_hh: Optional[Tensor]) -> Tuple[Optional[Tensor], Optional[Tensor]]:
@@ -328,8 +329,8 @@ def _sequence_form(mode: str, op: str, input: Any, hx: Any, params: Any, has_bia
     D = 2 if ops.bool_arg(bidirectional, op, "bidirectional") else 1
     unbatched = input.ndim == 2
     if input.ndim not in (2, 3) or input.dtype.kind != "f":
-        raise ValueError(f"{op}: input must be a floating (T, B, I) ((B, T, I) batch_first) or unbatched (T, I), "
-                         f"got {input.dtype} of shape {input.shape}")
+        raise ValueError(f"{op}: input must be a floating (T, B, I) ((B, T, I) batch_first) or unbatched (T, I), got "
+                         f"{dtype_name(input.dtype)} of shape {input.shape}")
     if num_layers < 1 or [s for s in states if s.ndim != input.ndim]:
         raise ValueError(f"{op}: num_layers must be positive and hx {input.ndim}-D as the input (num_layers * "
                          f"num_directions, batch, hidden_size), got {num_layers} and shapes "
@@ -354,15 +355,16 @@ def _sequence_form(mode: str, op: str, input: Any, hx: Any, params: Any, has_bia
             (P, H)] * proj
         for j, (t, shape) in enumerate(zip(w, shapes)):
             if t.shape != shape or t.dtype != x.dtype or t.device != x.device:
-                raise ValueError(f"{op}: params[{k * per + j}] is {t.dtype} of shape {t.shape} on {t.device}, "
-                                 f"expected {x.dtype} of shape {shape} on {x.device} (layer {k // D}"
+                raise ValueError(f"{op}: params[{k * per + j}] is {dtype_name(t.dtype)} of shape {t.shape} on "
+                                 f"{t.device}, expected {dtype_name(x.dtype)} of shape {shape} on {x.device} (layer "
+                                 f"{k // D}"
                                  + (", reverse" if k % D else "") + f"; hidden_size {H})")
         weights.append((w_ih, w_hh, b_ih, b_hh) + ((w_hr,) if proj else ()))
     for i, s in enumerate(states):
         want_s = (num_layers * D,) + (() if unbatched else (B,)) + ((P,) if i == 0 else (H,))
         if s.shape != want_s or s.dtype != x.dtype or s.device != x.device:
-            raise ValueError(f"{op}: hx{f'[{i}]' if len(states) > 1 else ''} is {s.dtype} of shape {s.shape} on "
-                             f"{s.device}, expected {x.dtype} of shape {want_s} on {x.device} "
+            raise ValueError(f"{op}: hx{f'[{i}]' if len(states) > 1 else ''} is {dtype_name(s.dtype)} of shape "
+                             f"{s.shape} on {s.device}, expected {dtype_name(x.dtype)} of shape {want_s} on {x.device} "
                              "(num_layers * num_directions, batch, hidden_size)")
     if T == 0:
         raise ValueError(f"{op}: input has no time steps (shape {input.shape})")

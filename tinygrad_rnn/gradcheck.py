@@ -18,7 +18,7 @@ import numpy as np
 
 from . import backend
 from .autograd import grad
-from .tensor import Tensor, complex_ok
+from .tensor import Tensor, complex_ok, dtype_name
 
 
 class GradcheckError(AssertionError):
@@ -35,8 +35,8 @@ def _outputs(fn: Callable, inputs: Sequence[Any]) -> List[Tensor]:
         raise TypeError(f"gradcheck: fn must return a Tensor or a tuple/list of Tensors, got {type(out).__name__}")
     low = [o.dtype for o in outs if o.dtype.kind in "fc" and o.dtype not in (np.float64, np.complex128)]
     if low:
-        raise TypeError(f"gradcheck: fn returned a {low[0]} output; central differences need float64 (or complex128) "
-                        "outputs too (is a float32 constant or parameter inside fn?)")
+        raise TypeError(f"gradcheck: fn returned a {dtype_name(low[0])} output; central differences need torch.float64 "
+                        "(or torch.complex128) outputs too (is a torch.float32 constant or parameter inside fn?)")
     return outs
 
 
@@ -141,8 +141,8 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
         raise ValueError("gradcheck: no input is a Tensor with requires_grad=True")
     for i in checked:
         if inputs[i].dtype not in (np.float64, np.complex128):
-            raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; central differences need float64 "
-                            "(use .double()) or complex128")
+            raise TypeError(f"gradcheck: input {i} is {dtype_name(inputs[i].dtype)}; central differences need "
+                            "torch.float64 (use .double()) or torch.complex128")
         if not backend.is_writable(inputs[i].array):  # (an expand() view: one perturbation would move many)
             raise ValueError(f"gradcheck: input {i} (shape {inputs[i].shape}) is read-only (e.g. an expand() view, "
                              "whose elements share memory), and gradcheck perturbs its elements in place; pass a "
@@ -160,7 +160,8 @@ def _gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float, atol: 
 
     for i, x, a in zip(checked, targets, analytic):
         if check_grad_dtypes and a is not None and a.dtype != x.dtype:
-            raise GradcheckError(f"gradcheck: the gradient of input {i} is {a.dtype}, the input {x.dtype}")
+            raise GradcheckError(f"gradcheck: the gradient of input {i} is {dtype_name(a.dtype)}, the input "
+                                 f"{dtype_name(x.dtype)}")
         dt = np.complex128 if x.dtype.kind == "c" else np.float64
         a = np.zeros(x.shape, dt) if a is None else backend.to_device(a.array, "cpu").astype(dt)
         if a.shape != x.shape:

@@ -26,7 +26,7 @@ import numpy as np
 from . import ops as _ops
 from .backend import device_of, linalg_errors, to_device, xp_of
 from .tensor import (Function, Tensor, _complex_of, _dt, _input, _mode, _OutputNode, _RuntimeTypeError,
-                     _RuntimeValueError, complex_ok)
+                     _RuntimeValueError, complex_ok, dtype_name)
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
            "eig", "eigvals",
@@ -50,9 +50,10 @@ class LinAlgError(RuntimeError):
 def _floating(op: str, x: Any, name: str = "input", half: bool = True, complexes: bool = False) -> Tensor:
     x = _input(op, x, name)
     if x.dtype.kind != "f" and not (complexes and x.dtype.kind == "c"):
-        raise _RuntimeTypeError(f"{op}: expected a floating point tensor as {name}, got {x.dtype} (shape {x.shape})")
+        raise _RuntimeTypeError(f"{op}: expected a floating point tensor as {name}, got {dtype_name(x.dtype)} (shape "
+                                f"{x.shape})")
     if not half and x.dtype == np.float16:
-        raise TypeError(f"{op}: float16 is not supported (numpy's LAPACK has no half precision); convert {name} "
+        raise TypeError(f"{op}: torch.float16 is not supported (numpy's LAPACK has no half precision); convert {name} "
                         "with .float()")
     return x
 
@@ -66,10 +67,10 @@ def _complex_abs(op: str, x: Any, ord: Any, dtype: Any) -> Tuple[Any, Any]:
     dt = _dt(dtype, op)
     if dt is not None and dt != x.dtype:
         if dt.kind != "c":
-            raise RuntimeError(f"{op}: dtype should be complex for complex inputs, but got {dt}")
+            raise RuntimeError(f"{op}: dtype should be complex for complex inputs, but got {dtype_name(dt)}")
         if not np.can_cast(x.dtype, dt, "safe"):
-            raise RuntimeError(f"{op}: the dtype of the input ({x.dtype}) should be convertible without narrowing to "
-                               f"the specified dtype ({dt})")
+            raise RuntimeError(f"{op}: the dtype of the input ({dtype_name(x.dtype)}) should be convertible without "
+                               f"narrowing to the specified dtype ({dtype_name(dt)})")
         x = x.astype(dt)
     return (x if isinstance(ord, str) and ord == "nuc" or ord in (2, -2) else x.abs()), None
 
@@ -80,9 +81,10 @@ def _with_dtype(op: str, x: Tensor, dtype: Any) -> Tensor:
     if dt is None or dt == x.dtype:
         return x
     if dt.kind != "f":
-        raise TypeError(f"{op}: dtype must be a floating point dtype, got {dt}")
+        raise TypeError(f"{op}: dtype must be a floating point dtype, got {dtype_name(dt)}")
     if not np.can_cast(x.dtype, dt, "safe"):
-        raise TypeError(f"{op}: the input's dtype {x.dtype} does not convert to dtype {dt} without narrowing")
+        raise TypeError(f"{op}: the input's dtype {x.dtype} does not convert to dtype {dtype_name(dt)} without "
+                        "narrowing")
     return x.astype(dt)
 
 
@@ -206,8 +208,8 @@ def _singular_value_norm(op: str, A: Tensor, ord: Any, dims: Tuple[int, int], ke
     """The 'nuc', 2 or -2 norm of A over dims: the sum, max or min of its singular values (amax / amin: tied ones
     share the gradient, as torch's)."""
     if A.dtype == np.float16:
-        raise TypeError(f"{op}: ord {ord!r} needs an SVD, which float16 does not have (as torch's CPU); convert A "
-                        f"(shape {A.shape}) with .float()")
+        raise TypeError(f"{op}: ord {ord!r} needs an SVD, which torch.float16 does not have (as torch's CPU); convert "
+                        f"A (shape {A.shape}) with .float()")
     if ord == -2 and 0 in (A.shape[dims[0]], A.shape[dims[1]]):
         raise ValueError(f"{op}: ord -2 takes the smallest singular value of A over dims {dims} (shape {A.shape}), "
                          f"and it has none")
@@ -1341,7 +1343,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
     lu = _matrices(op, LU_data, complexes=True)
     pivots = _input(op, LU_pivots, "LU_pivots")
     if pivots.dtype.kind not in "iu":
-        raise TypeError(f"{op}: LU_pivots must be an integer tensor, got {pivots.dtype}")
+        raise TypeError(f"{op}: LU_pivots must be an integer tensor, got {dtype_name(pivots.dtype)}")
     m, n = lu.shape[-2:]
     if pivots.shape != lu.shape[:-2] + (min(m, n),):
         raise ValueError(f"{op}: LU_pivots must have shape {lu.shape[:-2] + (min(m, n),)} for LU of shape "
@@ -1841,8 +1843,8 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
                            f"each b matrix is {B.shape[-2] if B.ndim >= 2 else B.shape} by "
                            f"{B.shape[-1] if B.ndim >= 2 else ''}".rstrip(" by"))
     if pivots.dtype != np.int32 or pivots.shape != LD.shape[:-1]:
-        raise RuntimeError(f"{op}: pivots must be an int32 tensor of shape {LD.shape[:-1]}, got {pivots.dtype} "
-                           f"{pivots.shape}")
+        raise RuntimeError(f"{op}: pivots must be a torch.int32 tensor of shape {LD.shape[:-1]}, got "
+                           f"{dtype_name(pivots.dtype)} {pivots.shape}")
     if LD.dtype != B.dtype:
         raise TypeError(f"{op}: LD and B must have the same dtype, got {LD.dtype} and {B.dtype}")
     batch = np.broadcast_shapes(LD.shape[:-2], B.shape[:-2])

@@ -23,7 +23,8 @@ from .backend import xp_of
 from .creation import as_tensor
 from .tensor import (ComplexNotSupportedError, Function, Tensor, _byte_offset, _complex_of, _defaults, _dt, _input,
                      _IndexValueError, _mode, _NotImplementedTypeError, _OpName, _RuntimeIndexError, _RuntimeTypeError,
-                     _RuntimeValueError, check_devices, complex_check, complex_ok, describe, host_ints, int_value)
+                     _RuntimeValueError, check_devices, complex_check, complex_ok, describe, dtype_name, host_ints,
+                     int_value)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -31,7 +32,8 @@ def real_only(op: str, *values: Any) -> None:
     have no order, and numpy's lexicographic one would give a silently wrong answer; torch raises too."""
     for v in values:
         if isinstance(v, Tensor) and v.array.dtype.kind == "c":
-            raise ComplexNotSupportedError(f"{op}: {v.dtype} input is not supported (complex numbers have no order)")
+            raise ComplexNotSupportedError(f"{op}: {dtype_name(v.dtype)} input is not supported (complex numbers have "
+                                           "no order)")
 
 
 def _const(a: Any) -> Tensor:
@@ -128,7 +130,7 @@ def scaled_operands(op: str, a: Any, b: Any, alpha: Any) -> Tuple[Tensor, Tensor
     dtype = result_dtype((a, b))
     if not (_scale_factor(alpha, dtype) or dtype.kind == "b" and isinstance(alpha, (numbers.Integral, np.bool_))):
         raise TypeError(f"{op}: alpha must be a number, an integer for an integer result and a bool only for a bool "
-                        f"one (as torch), got {alpha!r} for a {dtype} result")
+                        f"one (as torch), got {alpha!r} for a {dtype_name(dtype)} result")
     if b.dtype != dtype:
         b = b.astype(dtype)
     return a, b * (bool(alpha) if dtype.kind == "b" else alpha)
@@ -316,8 +318,8 @@ def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
     if rounding_mode in ("floor", "trunc"):
         a, b = operands("div", a, b)
         if "c" in (a.dtype.kind, b.dtype.kind):
-            raise ComplexNotSupportedError(f"div: rounding_mode={rounding_mode!r} is not supported for complex "
-                                           f"tensors (got {a.dtype} and {b.dtype}), as torch's")
+            raise ComplexNotSupportedError(f"div: rounding_mode={rounding_mode!r} is not supported for complex tensors "
+                                           f"(got {dtype_name(a.dtype)} and {dtype_name(b.dtype)}), as torch's")
         return Step((floor_divide if rounding_mode == "floor" else _trunc_divide)(a, b).array)(a, b)
     if rounding_mode is not None:
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
@@ -529,7 +531,8 @@ def _check_division(op: str, a: Any, b: Any) -> None:
     if a.dtype.kind == "b" and b.dtype.kind == "b":
         raise TypeError(f"{op}: both operands are bool; convert one (e.g. x.long())")
     if a.dtype.kind in "biu" and b.dtype.kind in "biu" and a.size and bool((b == 0).any()):
-        raise ZeroDivisionError(f"{op}: integer division by zero (divisor of shape {b.shape}, dtype {b.dtype})")
+        raise ZeroDivisionError(f"{op}: integer division by zero (divisor of shape {b.shape}, dtype "
+                                f"{dtype_name(b.dtype)})")
 
 
 @complex_ok
@@ -600,7 +603,8 @@ class PowScalar(Function):
         elif x.dtype.kind == "b":  # a bool one to an int power: int64, as torch (numpy's is int8)
             x = x.astype(np.int64)
         if x.dtype.kind not in "fc" and self.p < 0:
-            raise ValueError(f"pow: integers to negative integer powers are not allowed ({x.dtype} ** {self.p})")
+            raise ValueError(f"pow: integers to negative integer powers are not allowed ({dtype_name(x.dtype)} ** "
+                             f"{self.p})")
         return x ** x.dtype.type(self.p) if x.dtype.kind in "fc" else x ** self.p
 
     def backward(self, g):
@@ -843,8 +847,8 @@ def logaddexp(a: Any, b: Any, base2: bool = False) -> Tensor:
     op = "logaddexp2" if base2 else "logaddexp"
     a, b = _float_operands(op, a, b)
     if base2 and a.dtype.kind == "c":
-        raise ComplexNotSupportedError(f"logaddexp2: {a.dtype} input is not supported (as torch's; logaddexp takes "
-                                       "complex tensors)")
+        raise ComplexNotSupportedError(f"logaddexp2: {dtype_name(a.dtype)} input is not supported (as torch's; "
+                                       "logaddexp takes complex tensors)")
     return LogAddExp(base2)(a, b)
 
 
@@ -1816,7 +1820,7 @@ class Rounding(Function):
         xp = xp_of(x)
         if self.name == "round" and self.decimals:
             if x.dtype.kind != "f":
-                raise TypeError(f"round: decimals= needs a floating-point tensor, got {x.dtype} (as torch)")
+                raise TypeError(f"round: decimals= needs a floating-point tensor, got {dtype_name(x.dtype)} (as torch)")
             # (float16 scales by 10^decimals in float32: in float16 that overflows, as numpy's round does)
             return xp.round(x.astype(np.float32) if x.dtype == np.float16 else x, self.decimals).astype(x.dtype)
         if x.dtype.kind == "b" or (x.dtype.kind != "f" and self.name != "sign"):
@@ -2125,9 +2129,9 @@ def cast_to(x: Tensor, dtype: Any, op: str) -> Tensor:
     an x that requires grad while grad is on, as torch refuses it, rather than silently leaving x out of the graph."""
     dtype = _dt(dtype, op)
     if dtype.kind not in "fc" and x._requires_grad and _mode.grad_enabled:
-        raise RuntimeError(f"{op}: dtype={dtype} cannot carry a gradient back to this {x.dtype} tensor of shape "
-                           f"{x.shape}, which requires grad (torch refuses it too); use a floating point dtype, or "
-                           "reduce x.detach()")
+        raise RuntimeError(f"{op}: dtype={dtype_name(dtype)} cannot carry a gradient back to this {x.dtype} tensor of "
+                           f"shape {x.shape}, which requires grad (torch refuses it too); use a floating point dtype, "
+                           "or reduce x.detach()")
     return x.astype(dtype)
 
 
@@ -2275,7 +2279,7 @@ def cumprod(input: Tensor, dim: Optional[int] = None, dtype: Any = None, *, axis
 def _kind(v: Any) -> str:
     """What v is, for an error message: 'a torch.int64 tensor of shape (1,)', 'float'."""
     if isinstance(v, Tensor):
-        return f"a {v.dtype} tensor of shape {v.shape}"
+        return f"a {dtype_name(v.dtype)} tensor of shape {v.shape}"
     return type(v).__name__
 
 
@@ -2904,7 +2908,7 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
             i = bool(i) if i.dtype.kind == "b" else int(i)
         if hasattr(i, "dtype") and not isinstance(i, np.integer):
             if i.dtype.kind not in "iub":
-                raise IndexError(f"{op}: index arrays must be integer or boolean, got dtype {i.dtype}")
+                raise IndexError(f"{op}: index arrays must be integer or boolean, got dtype {dtype_name(i.dtype)}")
             if backend.device_of(i) != x.device:  # (a host mask or index array for a cuda tensor)
                 i = backend.to_device(i, x.device)
         elif not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))):
@@ -2949,8 +2953,8 @@ def _byte_mask(i: Any, op: str) -> Any:
     torch's deprecation warning: not as integer positions, which would pick other elements without a word. (A
     numpy uint8 array keeps numpy's reading, integer positions: gather, embedding and the losses index with the
     arrays of their integer tensors, uint8 ones too.)"""
-    warnings.warn(f"{op}: indexing with dtype uint8 is deprecated; it is read as a boolean mask (as torch), use a "
-                  "bool tensor instead", UserWarning, stacklevel=4)
+    warnings.warn(f"{op}: indexing with dtype torch.uint8 is deprecated; it is read as a boolean mask (as torch), use "
+                  "a torch.bool tensor instead", UserWarning, stacklevel=4)
     return i != 0
 
 
@@ -3037,8 +3041,9 @@ def matmul(a: Any, b: Any, op: str = "matmul", transpose_b: bool = False) -> Ten
             return sparse._matmul(a, b)
         a, b = (x if isinstance(x, Tensor) else Tensor._make(backend.as_array(x)) for x in (a, b))
     if a.dtype != b.dtype:
-        raise _RuntimeTypeError(f"{op}: {a.shape} {a.dtype} @ {b.shape} {b.dtype}: the operands must have the same "
-                                "dtype (as in torch); convert one, e.g. x.float() or x.double()")
+        raise _RuntimeTypeError(f"{op}: {a.shape} {dtype_name(a.dtype)} @ {b.shape} {dtype_name(b.dtype)}: the "
+                                "operands must have the same dtype (as in torch); convert one, e.g. x.float() or "
+                                "x.double()")
     return MatMul(False, transpose_b)(a, b)
 
 
@@ -3739,7 +3744,8 @@ def write_out(op: str, result: Any, out: Tensor) -> Tensor:
         raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic differentiation, but "
                            "one of the arguments requires grad.")
     if _KIND_RANK[result.dtype.kind] > _KIND_RANK[out.dtype.kind]:
-        raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired output type {out.dtype}")
+        raise RuntimeError(f"{op}: result type {dtype_name(result.dtype)} can't be cast to the desired output type "
+                           f"{out.dtype}")
     if out.shape != result.shape:
         if out.numel():
             warnings.warn(f"{op}: an output with one or more elements was resized since it had shape "
@@ -3829,7 +3835,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     if isinstance(weight, Tensor):
         if weight.ndim and weight.dtype != input.dtype:  # (a 0-d one is taken as a number, as in torch)
             raise TypeError(f"lerp: a weight tensor with dims must have the input's dtype {input.dtype}, got "
-                            f"{weight.dtype} of shape {weight.shape}")
+                            f"{dtype_name(weight.dtype)} of shape {weight.shape}")
         check_devices("lerp", [input, weight])
         if end.dtype == input.dtype:
             dtype = result_dtype([input, end, weight])
@@ -3910,7 +3916,7 @@ def _bool_mask(mask: Any, op: str, what: str) -> Any:
     m = _data(mask)
     m = m if hasattr(m, "dtype") else np.asarray(m)
     if m.dtype.kind != "b":
-        raise _RuntimeTypeError(f"{op}: {what} must be boolean, got dtype {m.dtype} (shape {m.shape})")
+        raise _RuntimeTypeError(f"{op}: {what} must be boolean, got dtype {dtype_name(m.dtype)} (shape {m.shape})")
     return m
 
 
@@ -4363,8 +4369,8 @@ def gather(input: Tensor, dim: Optional[int] = None, index: Any = None, *, axis:
         return gather(input.reshape(1), 0, idx.reshape(1)).reshape(())
     d = _one_dim(dim, input.ndim, "gather")
     if idx.ndim != input.ndim or idx.dtype.kind not in "iu":
-        raise _RuntimeValueError(f"gather: index must be an integer tensor with input's {input.ndim} dims, "
-                                 f"got shape {idx.shape} dtype {idx.dtype}")
+        raise _RuntimeValueError(f"gather: index must be an integer tensor with input's {input.ndim} dims, got shape "
+                                 f"{idx.shape} dtype {dtype_name(idx.dtype)}")
     for i, (a, b) in enumerate(zip(idx.shape, input.shape)):
         if i != d and a > b:
             raise _RuntimeValueError(f"gather: index shape {idx.shape} exceeds input shape {input.shape} at dim {i}")
@@ -4387,7 +4393,7 @@ def index_select(input: Tensor, dim: Optional[int] = None, index: Any = None, *,
     idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
         raise _IndexValueError(f"index_select: index must be a 0-d or 1-D integer tensor, got shape {idx.shape} dtype "
-                               f"{idx.dtype}")
+                               f"{dtype_name(idx.dtype)}")
     idx = idx.reshape(1) if idx.ndim == 0 else idx
     if input.ndim == 0:  # (torch takes a 0-d input as one element)
         _one_dim(dim, 0, "index_select")
@@ -4559,7 +4565,7 @@ def _scatter_places(op: str, x: Tensor, dim: int, index: Any, src: Any, number_o
     _input(op, x)
     idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must be an integer tensor, got dtype {idx.dtype}")
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {dtype_name(idx.dtype)}")
     if idx.ndim != x.ndim:
         raise ValueError(f"{op}: index must have the input's {x.ndim} dims, got shape {idx.shape} (input shape "
                          f"{x.shape})")
@@ -4568,7 +4574,7 @@ def _scatter_places(op: str, x: Tensor, dim: int, index: Any, src: Any, number_o
         if src.ndim != x.ndim:
             raise ValueError(f"{op}: src must have the input's {x.ndim} dims, got shape {src.shape}")
         if src.dtype != x.dtype:
-            raise TypeError(f"{op}: src must have the input's dtype {x.dtype}, got {src.dtype}")
+            raise TypeError(f"{op}: src must have the input's dtype {x.dtype}, got {dtype_name(src.dtype)}")
         check_devices(op, [x, src])
     elif not number_ok or isinstance(src, bool) or not isinstance(src, numbers.Complex if x.dtype.kind == "c"
                                                                   else numbers.Real):
@@ -4760,7 +4766,7 @@ def bitwise(op: str, a: Any, b: Any = None) -> Tensor:
     if b is None:
         _input(op, a)
         if a.dtype.kind not in "biu":
-            raise TypeError(f"{op}: needs an integer or bool tensor, got {a.dtype}")
+            raise TypeError(f"{op}: needs an integer or bool tensor, got {dtype_name(a.dtype)}")
         return _const(~a.array)
     given = [str(v.dtype) if isinstance(v, Tensor) else type(v).__name__ for v in (a, b)]
     a, b = operands(op, a, b)
@@ -4971,8 +4977,8 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
         order = sorter.array if isinstance(sorter, Tensor) else backend.as_array(sorter)
         order = backend.to_device(order, "cpu")
         if order.dtype != np.int64 or order.shape != a.shape:
-            raise ValueError(f"{op}: sorter must be an int64 tensor of sorted_sequence's shape {a.shape}, got "
-                             f"{order.dtype} of shape {order.shape}")
+            raise ValueError(f"{op}: sorter must be a torch.int64 tensor of sorted_sequence's shape {a.shape}, got "
+                             f"{dtype_name(order.dtype)} of shape {order.shape}")
         if order.size and (int(order.min()) < 0 or int(order.max()) >= a.shape[-1]):
             raise IndexError(f"{op}: sorter's indices must lie in 0..{a.shape[-1] - 1}")
         a = np.take_along_axis(a, order, -1)
@@ -5011,7 +5017,8 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
     if a.dtype.kind == "b" or b.dtype.kind == "b":
         raise TypeError("isin: bool tensors are not supported (as torch)")
     if a.dtype.kind == "c" or b.dtype.kind == "c":
-        raise ComplexNotSupportedError(f"isin: {a.dtype if a.dtype.kind == 'c' else b.dtype} input is not supported")
+        raise ComplexNotSupportedError(f"isin: {dtype_name(a.dtype if a.dtype.kind == 'c' else b.dtype)} input is not "
+                                       "supported")
     out = np.isin(a, b, assume_unique=bool(assume_unique), invert=bool(invert))
     device = elements.device if isinstance(elements, Tensor) else test_elements.device
     return _const(backend.to_device(np.asarray(out), device))
@@ -5090,7 +5097,7 @@ def put_index(x: Tensor, indices: Any, op: str) -> tuple:
             dim += a.ndim
             continue
         if a.dtype.kind not in "iu":
-            raise IndexError(f"{op}: index tensors must be integer or boolean, got dtype {a.dtype}")
+            raise IndexError(f"{op}: index tensors must be integer or boolean, got dtype {dtype_name(a.dtype)}")
         if dim >= x.ndim:
             raise IndexError(f"{op}: {len(indices)} index tensors for a tensor of {x.ndim} dims (shape {x.shape})")
         if a.size:
@@ -5232,8 +5239,8 @@ def meshgrid(*tensors: Tensor, indexing: str = "ij") -> Tuple[Tensor, ...]:
         if t.ndim > 1:
             raise _RuntimeValueError(f"meshgrid: expects 0-d or 1-d tensors, got shape {t.shape} for tensor {i}")
         if t.dtype != tensors[0].dtype:
-            raise TypeError(f"meshgrid: expects tensors of one dtype, got {tensors[0].dtype} and {t.dtype} "
-                            f"(tensor {i})")
+            raise TypeError(f"meshgrid: expects tensors of one dtype, got {dtype_name(tensors[0].dtype)} and "
+                            f"{dtype_name(t.dtype)} (tensor {i})")
     dims = list(range(len(tensors)))
     if indexing == "xy" and len(dims) > 1:
         dims[0], dims[1] = 1, 0

@@ -33,7 +33,7 @@ import numpy as np
 from . import backend
 from . import ops as _ops
 from . import printing as _printing
-from .tensor import Function, Size, Tensor, _defaults, _dt, _mode, check_devices, layout, to_args
+from .tensor import Function, Size, Tensor, _defaults, _dt, _mode, check_devices, dtype_name, layout, to_args
 
 sparse_coo = layout("sparse_coo")
 
@@ -289,7 +289,7 @@ class SparseCooTensor:
         idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
         idx = xp.asarray(idx).reshape(-1)
         if idx.size and idx.dtype.kind not in "iu":
-            raise TypeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
+            raise TypeError(f"{op}: index must be an integer tensor, got {dtype_name(idx.dtype)}")
         size = self._shape[d]
         if idx.size and (int(idx.min()) < -size or int(idx.max()) >= size):
             raise IndexError(f"{op}: index must hold integers in -{size}..{size - 1} (dim {d} of shape "
@@ -450,7 +450,7 @@ class SparseCooTensor:
         suffixes = [f"size={self._shape}", f"nnz={self._nnz()}"]
         dt = self.dtype
         if dt != _defaults.floating and dt.kind != "b" and dt != np.int64:
-            suffixes.append(f"dtype={dt}")
+            suffixes.append(f"dtype={dtype_name(dt)}")
         suffixes.append("layout=torch.sparse_coo")
         if self._val.grad_fn is not None:
             suffixes.append(f"grad_fn={self._val.grad_fn!r}")
@@ -505,7 +505,7 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
             raise RuntimeError(f"{op}: device of indices ({idx.device}) must match device of values ({val.device})")
     if idx.dtype != np.int64:
         if idx.dtype.kind not in "biuf":
-            raise TypeError(f"{op}: indices must be an integer tensor, got {idx.dtype}")
+            raise TypeError(f"{op}: indices must be an integer tensor, got {dtype_name(idx.dtype)}")
         idx = idx.to(np.int64)
     if idx.ndim != 2:
         raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(idx.shape)}")

@@ -147,6 +147,24 @@ def tg_dtype(dt: Any) -> Any:
     return _DTYPES.get(dt, dt)
 
 
+def dtype_name(dt: Any) -> str:
+    """torch's name of dt for messages ('torch.float32', 'torch.int64', 'torch.bool'), as torch's messages name
+    dtypes: dt a tg dtype, a numpy dtype or scalar type (a CuPy array's dtype is numpy's), a Python type or a
+    dtype's name; a dtype no tensor holds (a string or object array's) or a non-dtype shows as str() shows it.
+    For error and warning text only (not on any op's success path)."""
+    if type(dt) is dtype or isinstance(dt, _UnheldDtype):
+        return repr(dt)
+    held = None
+    if dt is not None:
+        try:
+            with warnings.catch_warnings():  # (numpy 2 deprecates some one-letter codes)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                held = _DTYPES.get(np.dtype(dt))
+        except (TypeError, ValueError):
+            pass
+    return str(dt) if held is None else repr(held)
+
+
 class _Mode:
     grad_enabled = True
     anomaly = False  # the nan/inf checks run (anomaly mode on with check_nan): the one flag ops and backward read
@@ -187,8 +205,8 @@ def set_default_dtype(d: Any) -> None:
     except TypeError:
         dt = None
     if dt is None or dt not in (np.float16, np.float32, np.float64):
-        raise TypeError(f"set_default_dtype: only floating point dtypes (float16, float32, float64) can be the "
-                        f"default, got {d!r}")
+        raise TypeError("set_default_dtype: only floating point dtypes (torch.float16, torch.float32, torch.float64) "
+                        f"can be the default, got {d!r}")
     _defaults.floating = dt
     _PYTHON_DTYPES[float] = dt
     _PYTHON_DTYPES[complex] = _complex_of(dt)
@@ -209,7 +227,8 @@ class finfo:
         if dt.kind == "c":
             dt = np.dtype(np.float32 if dt == np.complex64 else np.float64)
         if dt.kind != "f":
-            raise TypeError(f"finfo: requires a floating point dtype, got {dt} (iinfo takes integer dtypes)")
+            raise TypeError(f"finfo: requires a floating point dtype, got {dtype_name(dt)} (iinfo takes integer "
+                            "dtypes)")
         info = np.finfo(dt)
         self.bits, self.dtype = info.bits, dt.name
         self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
@@ -233,7 +252,7 @@ class iinfo:
     def __init__(self, type: Any) -> None:  # noqa: A002
         dt = _dt(type, "iinfo")
         if dt is None or dt.kind not in "iu":
-            raise TypeError(f"iinfo: requires an integer dtype, got {dt} (finfo takes float dtypes)")
+            raise TypeError(f"iinfo: requires an integer dtype, got {dtype_name(dt)} (finfo takes float dtypes)")
         info = np.iinfo(dt)
         self.bits, self.max, self.min, self.dtype = info.bits, int(info.max), int(info.min), dt.name
 
@@ -462,11 +481,11 @@ def _dt(dtype: Any, op: str = "tensor") -> Optional[np.dtype]:
     except TypeError:
         if isinstance(dtype, _UnheldDtype):
             raise TypeError(f"{op}: dtype {dtype!r} is not supported: numpy has no {dtype._name}, so no tensor here "
-                            "holds it; use float16, float32 or float64") from None
+                            "holds it; use torch.float16, torch.float32 or torch.float64") from None
         raise TypeError(f"{op}: {dtype!r} is not a dtype") from None
     if dt.kind not in "biufc" or dt.kind == "c" and dt.itemsize > 16:
-        raise TypeError(f"{op}: dtype {dt} is not supported; expected bool, an integer, a floating point or a "
-                        "complex (complex64, complex128) dtype")
+        raise TypeError(f"{op}: dtype {dtype_name(dt)} is not supported; expected bool, an integer, a floating point "
+                        "or a complex (torch.complex64, torch.complex128) dtype")
     return dt
 
 
@@ -499,7 +518,7 @@ def host_ints(value: Any, op: str, what: str, ragged: str = "") -> np.ndarray:
         raise ValueError(f"{op}: {what} must be one array of integers; got rows of different lengths{ragged}") \
             from None
     if a.dtype.kind not in "iu" and a.size:
-        raise TypeError(f"{op}: {what} must be integers, got dtype {a.dtype}")
+        raise TypeError(f"{op}: {what} must be integers, got dtype {dtype_name(a.dtype)}")
     if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{op}: {what} holds {int(a.max())}, out of range")
     return a.astype(np.int64)
@@ -646,7 +665,7 @@ def complex_check(dtype: Any) -> None:
         f = f.f_back
     if bad is not None:
         name = bad.strip("_") or "op"
-        raise ComplexNotSupportedError(f"{name}: {np.dtype(dtype)} input is not supported (complex tensors "
+        raise ComplexNotSupportedError(f"{name}: {dtype_name(np.dtype(dtype))} input is not supported (complex tensors "
                                        "work only with the ops listed as complex in the README)")
 
 
@@ -1171,14 +1190,14 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer
         except OverflowError as e:
             if want is None:
                 raise
-            raise OverflowError(f"tensor: a Python int does not fit in {want}, the dtype inferred as torch.tensor "
-                                f"infers it (an int beside floats makes the default float dtype; pass dtype=): "
-                                f"{e}") from None
+            raise OverflowError(f"tensor: a Python int does not fit in {dtype_name(want)}, the dtype inferred as "
+                                "torch.tensor infers it (an int beside floats makes the default float dtype; pass "
+                                f"dtype=): {e}") from None
         except ValueError as e:
             raise ValueError(f"tensor: cannot make a tensor from this {type(data).__name__} "
                              f"(nested lists must be rectangular): {e}") from None
         if arr.dtype.kind not in "biufc":
-            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
+            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {dtype_name(arr.dtype)})")
         if dtype is None and want is None and not isinstance(data, np.generic) and \
                 (arr.dtype in (np.float64, np.complex128) or not infer):
             arr = arr.astype(_defaults.floating if arr.dtype.kind != "c" else _complex_of(_defaults.floating))
@@ -1408,8 +1427,8 @@ class Tensor:
         if not isinstance(array, (np.ndarray, np.generic)) and not backend.is_cupy_array(array):
             raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         if getattr(self, "_requires_grad", False) and array.dtype.kind not in "fc":
-            raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex "
-                               f"dtype, got {array.dtype}")
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype, "
+                               f"got {dtype_name(array.dtype)}")
         self.array, self._base = array, None  # (no longer a view of what it viewed)
 
     @property
@@ -1609,7 +1628,7 @@ class Tensor:
         elif isinstance(source, (Tensor, _storage._Storage)):
             source_dtype = source.dtype if isinstance(source, Tensor) else getattr(source, "dtype", self.dtype)
             if source_dtype != self.dtype:
-                raise RuntimeError(f"{op}: Could not set tensor of type {source_dtype} to a tensor of type "
+                raise RuntimeError(f"{op}: Could not set tensor of type {dtype_name(source_dtype)} to a tensor of type "
                                    f"{self.dtype}")
             if size is None and (storage_offset != 0 or stride is not None):
                 raise TypeError(f"{op}: received an invalid combination of arguments: a storage_offset or stride "
@@ -2010,8 +2029,8 @@ class Tensor:
         else:
             out = fn(self)
         if _ops._CATEGORY[out.dtype.kind] > _ops._CATEGORY[self.dtype.kind]:  # (float into int, int into bool)
-            raise _RuntimeTypeError(f"{op}: the result is {out.dtype}, which this {self.dtype} tensor cannot hold "
-                                    "(as in torch); use the out-of-place op, or convert first")
+            raise _RuntimeTypeError(f"{op}: the result is {dtype_name(out.dtype)}, which this {self.dtype} tensor "
+                                    "cannot hold (as in torch); use the out-of-place op, or convert first")
         if out.shape != self.shape:
             raise _RuntimeValueError(f"{op}: the result has the broadcast shape {out.shape}, but this tensor has shape "
                                      f"{self.shape}; an in-place op cannot change a tensor's shape")
@@ -2540,7 +2559,7 @@ class Tensor:
             other = args[0]
             if other.dtype != self.dtype or other.device != device:
                 raise TypeError(f"new: expected a tensor of this tensor's dtype {self.dtype} on {device}, got "
-                                f"{other.dtype} on {other.device}")
+                                f"{dtype_name(other.dtype)} on {other.device}")
             return other.detach()
         if len(args) == 1 and isinstance(args[0], Size):
             return _creation.empty(args[0], dtype=self.dtype, device=device)
@@ -2858,8 +2877,8 @@ class Tensor:
         """float_power in place: its result is float64, so only a float64 tensor takes it, as torch's (which
         refuses float32 rather than round the double precision power)."""
         if self.dtype != np.float64:
-            raise TypeError(f"float_power_: the result is float64, but this tensor is {self.dtype} (torch refuses "
-                            "it too); use float_power, or convert to float64 first")
+            raise TypeError(f"float_power_: the result is torch.float64, but this tensor is {self.dtype} (torch "
+                            "refuses it too); use float_power, or convert to torch.float64 first")
         return self._apply_in_place("float_power_", lambda t: t.float_power(exponent), exponent)
 
     def clamp_min_(self, min: Any) -> "Tensor":
@@ -3367,7 +3386,7 @@ class Tensor:
             return self._floating()
         out = self.to(dtype=dtype)
         if out.dtype.kind not in "fc":
-            raise TypeError(f"{op}: dtype must be a floating point type, got {out.dtype}")
+            raise TypeError(f"{op}: dtype must be a floating point type, got {dtype_name(out.dtype)}")
         return out
 
     def argmax(self, dim: Optional[int] = None, keepdim: bool = False, *,
@@ -3395,7 +3414,7 @@ class Tensor:
         dtype as dtype=..."""
         if dtype is not None or (size is None and len(args) == 1 and isinstance(args[0], (type, _Dtype))):
             if dtype is not None and (args or size is not None):
-                raise TypeError(f"view: expected a shape or a dtype, got both {args or size} and {dtype}")
+                raise TypeError(f"view: expected a shape or a dtype, got both {args or size} and {dtype_name(dtype)}")
             return self._view_as_dtype(_dt(args[0] if dtype is None else dtype, "view"))
         out = _ops.reshape(self, size_args(args, size, "view", "size"))
         if out.array.size and out._vc is not self._vc:  # (ops.reshape shares the counter only with a view)
@@ -3410,7 +3429,7 @@ class Tensor:
         scaled by the ratio of the sizes, and must be divisible by it when the new elements are larger."""
         old, new = self.dtype.itemsize, dtype.itemsize
         if old != new:
-            what = f"to view {self.dtype} as {dtype} (different element sizes)"
+            what = f"to view {self.dtype} as {dtype_name(dtype)} (different element sizes)"
             if self.ndim == 0:
                 raise ValueError(f"view: a 0-d tensor has no last dim to rescale {what}")
             if self.array.strides[-1] != old and self.shape[-1] != 1:
@@ -3424,7 +3443,7 @@ class Tensor:
         try:
             out = self.array.view(dtype)
         except ValueError as e:
-            raise ValueError(f"view: cannot view {self.dtype} shape {self.shape} as {dtype}: {e}") from None
+            raise ValueError(f"view: cannot view {self.dtype} shape {self.shape} as {dtype_name(dtype)}: {e}") from None
         return self._share_version(Tensor._make(out))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
@@ -3827,7 +3846,7 @@ def _fill_value(op: str, value: Any, dtype: Any = None) -> Any:
             raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is not supported")
         imag = complex(value.item() if isinstance(value, Tensor) else value).imag
         if imag and not (op == "fill_" and isinstance(value, Tensor)):
-            raise RuntimeError(f"{op}: value cannot be converted to type {dtype} without overflow")
+            raise RuntimeError(f"{op}: value cannot be converted to type {dtype_name(dtype)} without overflow")
         if not isinstance(value, Tensor):
             value = complex(value).real
     if isinstance(value, Tensor) and value.ndim:
@@ -4031,8 +4050,8 @@ def _in_place_form(name: str) -> Callable[..., Tensor]:
         if "dtype" in signature.parameters:
             dtype = signature.bind(self, *args, **kwargs).arguments.get("dtype")
             if dtype is not None and _dt(dtype, op) != self.dtype:
-                raise TypeError(f"{op}: dtype={_dt(dtype, op)} differs from this tensor's {self.dtype}, which an "
-                                f"in-place op keeps (as in torch); use the out-of-place {name}")
+                raise TypeError(f"{op}: dtype={dtype_name(_dt(dtype, op))} differs from this tensor's {self.dtype}, "
+                                f"which an in-place op keeps (as in torch); use the out-of-place {name}")
         return self._apply_in_place(op, lambda t: method(t, *args, **kwargs), *args, *kwargs.values())
 
     params = list(signature.parameters.values())

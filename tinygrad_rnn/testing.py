@@ -15,7 +15,7 @@ import numpy as np
 from . import backend
 from .composed import promote_types
 from .creation import empty, randint
-from .tensor import Tensor, _defaults, _dt
+from .tensor import Tensor, _defaults, _dt, dtype_name
 
 __all__ = ["assert_close", "make_tensor"]
 
@@ -122,7 +122,8 @@ def _compare_arrays(actual: Any, expected: Any, path: str, rtol: Optional[float]
     else:
         a, e = actual, expected
     if check_dtype and a.dtype != e.dtype:
-        raise _Mismatch(f"The values for attribute 'dtype' do not match: {a.dtype} != {e.dtype}.", path)
+        raise _Mismatch(f"The values for attribute 'dtype' do not match: {dtype_name(a.dtype)} != "
+                        f"{dtype_name(e.dtype)}.", path)
     if rtol is None:
         rtol, atol = _tolerances(a.dtype, e.dtype)
     common = promote_types(a.dtype, e.dtype)
@@ -212,8 +213,8 @@ def make_tensor(*shape: Any, dtype: Any, device: Optional[str], low: Optional[fl
         raise ValueError(f"The parameters `noncontiguous` and `memory_format` are mutually exclusive, but got "
                          f"noncontiguous={noncontiguous} and memory_format={memory_format}")
     if requires_grad and dt.kind != "f":
-        raise ValueError(f"`requires_grad=True` is not supported for boolean and integral dtypes, but got "
-                         f"dtype={dt}")
+        raise ValueError("`requires_grad=True` is not supported for boolean and integral dtypes, but got "
+                         f"dtype={dtype_name(dt)}")
     if dt.kind == "b":
         lo, hi = _low_high(dt, low, high, 0, 2, 0, 2)
     elif dt.kind in "iu":
@@ -245,8 +246,8 @@ def _low_high(dt: np.dtype, low: Optional[float], high: Optional[float], lowest:
     if low >= high and not (low == high and dt.kind == "f"):
         raise ValueError(f"`low` must be less than `high`, but got {low} >= {high}")
     if high < lowest or low >= highest:
-        raise ValueError(f"The value interval specified by `low` and `high` is [{low}, {high}), but {dt} only "
-                         f"supports [{lowest}, {highest})")
+        raise ValueError(f"The value interval specified by `low` and `high` is [{low}, {high}), but {dtype_name(dt)} "
+                         f"only supports [{lowest}, {highest})")
     low, high = min(max(low, lowest), highest), min(max(high, lowest), highest)
     return (math.ceil(low), math.ceil(high)) if dt.kind in "biu" else (low, high)
 
