@@ -223,7 +223,7 @@ def test_bad_input_is_named():
         PackedSequence(p.data, [1, 3, 3])
     with pytest.raises(ValueError, match=r"sorted_indices must be a permutation of 0\.\.2, got \[0, 0, 1\]"):
         PackedSequence(p.data, p.batch_sizes, [0, 0, 1])
-    with pytest.raises(TypeError, match="batch_sizes must be integers, got dtype float64"):
+    with pytest.raises(TypeError, match="batch_sizes must be integers, got dtype torch.float64"):
         PackedSequence(p.data, [3.0, 2.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="PackedSequence: sorted_indices must be one array of integers; got rows of "
                                          "different lengths"):

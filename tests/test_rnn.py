@@ -477,7 +477,7 @@ def test_fused_cell_step_edge_cases():
     cell.weight_hh.array = cell.weight_hh.array.astype(np.float32)
     with pytest.raises(TypeError, match="cell_step: mixed dtypes"):
         cell(x, h)
-    with tg.no_grad(), pytest.raises(TypeError, match=r"cell_step: mixed dtypes or devices \(float64 on cpu, "):
+    with tg.no_grad(), pytest.raises(TypeError, match=r"cell_step: mixed dtypes or devices \(torch.float64 on cpu, "):
         cell(x, h)  # (the step's array math without a graph: numpy would have cast to float32)
     gru = nn.GRU(3, 3, dtype=tg.float64)
     gru.weight_hh_l0.array = gru.weight_hh_l0.array.astype(np.float32)

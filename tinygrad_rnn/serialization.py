@@ -33,7 +33,7 @@ import numpy as np
 from . import backend
 from .nn.module import Parameter
 from .sparse import SparseCooTensor
-from .tensor import Tensor, complex_ok
+from .tensor import Tensor, complex_ok, dtype_name
 
 FORMAT_NAME = "tinygrad_rnn"
 FORMAT_VERSION = 2  # (2: sparse COO tensors, "sparse_coo" nodes; a file without one is still written as 1)
@@ -139,8 +139,8 @@ class _Encoder:
         if share and id(a) in self.seen:
             return self.seen[id(a)]
         if a.dtype.kind not in ARRAY_KINDS:
-            raise TypeError(f"save: the array at {where} has dtype {a.dtype}; only bool, integer, float and "
-                            "complex arrays can be saved (other dtypes would need pickle)")
+            raise TypeError(f"save: the array at {where} has dtype {dtype_name(a.dtype)}; only bool, integer, float "
+                            "and complex arrays can be saved (other dtypes would need pickle)")
         self.arrays.append(backend.to_device(a, "cpu"))
         if share:
             self.seen[id(a)] = len(self.arrays) - 1
@@ -279,7 +279,8 @@ def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray]]:
         try:
             raw = npz[HEADER_KEY]
             if raw.dtype != np.uint8 or raw.ndim != 1:
-                raise ValueError(f"header entry has dtype {raw.dtype} and shape {raw.shape}, expected 1-d uint8")
+                raise ValueError(f"header entry has dtype {dtype_name(raw.dtype)} and shape {raw.shape}, expected 1-d "
+                                 "torch.uint8")
             header = json.loads(raw.tobytes().decode("ascii"))
             if not isinstance(header, dict):
                 raise ValueError(f"header is a JSON {type(header).__name__}, expected an object")
@@ -386,7 +387,7 @@ class _Decoder:
             raise self.corrupt(where, f"a tensor with requires_grad {rg!r} and class {cls!r}")
         data = self.place(node, where)
         if rg and data.dtype.kind not in "fc":
-            raise self.corrupt(where, f"a {data.dtype} tensor that requires grad")
+            raise self.corrupt(where, f"a {dtype_name(data.dtype)} tensor that requires grad")
         return Parameter(data, requires_grad=rg) if cls else Tensor(data, requires_grad=rg)
 
     def sparse(self, node: dict, where: str) -> SparseCooTensor:
@@ -403,8 +404,8 @@ class _Decoder:
         if idx.dtype != np.int64 or sd < 0 or val.ndim < 1 or val.shape[0] != idx.shape[1] or \
                 len(size) != sd + val.ndim - 1 or list(val.shape[1:]) != size[sd:] or \
                 (rg and val.dtype.kind not in "fc"):
-            raise self.corrupt(where, f"a sparse tensor of size {size} with {idx.dtype} indices {idx.shape} and "
-                                      f"{val.dtype} values {val.shape}")
+            raise self.corrupt(where, f"a sparse tensor of size {size} with {dtype_name(idx.dtype)} indices "
+                                      f"{idx.shape} and {dtype_name(val.dtype)} values {val.shape}")
         if idx.shape[1] and (bool((idx < 0).any()) or bool((idx.max(1) >= backend.xp_of(idx).asarray(
                 size[:sd], dtype=np.int64)).any())):
             raise self.corrupt(where, f"a sparse tensor of size {size} with indices out of range")

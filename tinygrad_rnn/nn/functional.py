@@ -22,7 +22,7 @@ from .. import backend, ops
 from ..autograd import no_grad
 from ..backend import xp_of
 from ..creation import _number, zeros_like
-from ..tensor import Tensor, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError, complex_ok
+from ..tensor import Tensor, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -48,7 +48,7 @@ def _check_ignore_index(op: str, ignore_index: Any) -> None:
 def _index_array(t: Any, op: str) -> Any:
     a = t.array if isinstance(t, Tensor) else backend.as_array(t)
     if a.dtype.kind not in "iu":
-        raise _RuntimeTypeError(f"{op}: indices must be integers, got dtype {a.dtype}")
+        raise _RuntimeTypeError(f"{op}: indices must be integers, got dtype {dtype_name(a.dtype)}")
     return a
 
 
@@ -539,7 +539,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         _check_tensor(op, name, t)
         if t.ndim < 2 or t.dtype.kind != "f":
             raise ValueError(f"{op}: {name} must be a floating point tensor of at least 2 dims, got shape {t.shape} "
-                             f"and dtype {t.dtype}")
+                             f"and dtype {dtype_name(t.dtype)}")
     if not query.dtype == key.dtype == value.dtype:
         raise TypeError(f"{op}: query, key and value must share a dtype, got {query.dtype}, {key.dtype}, {value.dtype}")
     given = (query.shape, key.shape, value.shape)
@@ -605,7 +605,8 @@ def _attention_mask(mask: Any, name: str, op: str) -> Tensor:
     m = mask if isinstance(mask, Tensor) else Tensor(backend.as_array(mask))
     if m.dtype != np.bool_ and m.dtype.kind != "f":
         raise TypeError(f"{op}: {name} must be boolean (True: masked for MultiheadAttention, attended for "
-                        f"scaled_dot_product_attention) or floating (added to the scores), got dtype {m.dtype}")
+                        "scaled_dot_product_attention) or floating (added to the scores), got dtype "
+                        f"{dtype_name(m.dtype)}")
     return m
 
 
@@ -898,8 +899,8 @@ def _trailing_dims(op: str, x: Tensor, normalized_shape: Any, **params: Optional
         if p is not None and p.shape != shape:
             raise ValueError(f"{op}: {name} must have the shape normalized_shape {shape}, got {p.shape}")
         if p is not None and p.dtype != x.dtype:  # numpy would silently promote (torch raises "mixed dtype")
-            raise TypeError(f"{op}: input is {x.dtype} but {name} is {p.dtype}; convert one side "
-                            f"(e.g. x.float() or {name}.double())")
+            raise TypeError(f"{op}: input is {x.dtype} but {name} is {dtype_name(p.dtype)}; convert one side (e.g. "
+                            f"x.float() or {name}.double())")
     return tuple(range(x.ndim - len(shape), x.ndim))
 
 
@@ -2533,7 +2534,7 @@ def _bags(op: str, a: Any, offsets: Any, include_last_offset: bool) -> Tuple[Any
             raise ValueError(f"{op}: a 1-d input needs offsets (1-d, where each bag starts), got None")
         o = backend.to_device(offsets.array if isinstance(offsets, Tensor) else backend.as_array(offsets), "cpu")
         if o.dtype.kind not in "iu":
-            raise TypeError(f"{op}: offsets must be integers, got dtype {o.dtype}")
+            raise TypeError(f"{op}: offsets must be integers, got dtype {dtype_name(o.dtype)}")
         if o.ndim != 1 or o.size == 0:
             raise ValueError(f"{op}: offsets must be a non-empty 1-d tensor of bag starts, got shape {o.shape}")
         if o[0] != 0:
@@ -2755,13 +2756,13 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
     if isinstance(target, Tensor) and target.dtype.kind == "f":  # class probabilities
         if target.shape == input.shape[:dim] + input.shape[dim + 1:]:
             raise TypeError(f"cross_entropy: target has shape {target.shape} like class indices, but dtype "
-                            f"{target.dtype}: class indices must be integers (target.long()); a float target is "
-                            f"read as class probabilities, of the input's shape {input.shape}")
+                            f"{dtype_name(target.dtype)}: class indices must be integers (target.long()); a float "
+                            f"target is read as class probabilities, of the input's shape {input.shape}")
         _check_same_shape(input, target, "cross_entropy")
         if ignore_index >= 0:  # (torch raises too: a class to ignore, but no class index to compare with)
-            raise ValueError(f"cross_entropy: ignore_index is not supported for floating point (class probability) "
-                             f"targets, got ignore_index={ignore_index} with a {target.dtype} target of shape "
-                             f"{target.shape}; use class index targets, or reduction='none' and mask the rows")
+            raise ValueError("cross_entropy: ignore_index is not supported for floating point (class probability) "
+                             f"targets, got ignore_index={ignore_index} with a {dtype_name(target.dtype)} target of "
+                             f"shape {target.shape}; use class index targets, or reduction='none' and mask the rows")
         if label_smoothing:
             target = target * (1 - label_smoothing) + label_smoothing / C
         logp = input.log_softmax(dim)

@@ -50,7 +50,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import backend
-from ..tensor import Function, Tensor, _mode, _RuntimeValueError
+from ..tensor import Function, Tensor, _mode, _RuntimeValueError, dtype_name
 
 ArrayLike = Union[Tensor, np.ndarray]
 
@@ -1535,7 +1535,7 @@ def _check_alike(arrays: Sequence[Any]) -> None:
     """One dtype and one kind of array (numpy or CuPy) for a step's input, states and parameters: numpy would
     silently promote mixed dtypes (torch raises)."""
     if len({(a.dtype, type(a)) for a in arrays if a is not None}) > 1:
-        kinds = ", ".join(f"{a.dtype} on {backend.device_of(a)}" for a in arrays if a is not None)
+        kinds = ", ".join(f"{dtype_name(a.dtype)} on {backend.device_of(a)}" for a in arrays if a is not None)
         raise TypeError(f"cell_step: mixed dtypes or devices ({kinds}); the input, the state and the parameters "
                         "must share one dtype and device (e.g. module.double() or x.float(), .to(device))")
 
@@ -1721,7 +1721,7 @@ def _as_tensor(a: Any, name: str, op: str) -> Tensor:
     else:
         raise TypeError(f"{op}: {name} must be a Tensor or an array, got {type(a).__name__}")
     if t.dtype.kind != "f":
-        raise TypeError(f"{op}: {name} must be floating point, got dtype {t.dtype}")
+        raise TypeError(f"{op}: {name} must be floating point, got dtype {dtype_name(t.dtype)}")
     return t
 
 
@@ -1732,8 +1732,8 @@ def _check_lengths(lengths: Any, T: int, B: int, op: str, shortest: int = 1) -> 
         return None
     a = backend.to_device(lengths.array if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
     if (a.dtype.kind not in "iu" and a.size) or a.shape != (B,):  # (an empty list is float64 to numpy)
-        raise ValueError(f"{op}: lengths must be {B} integers (one per sequence), got shape {a.shape} "
-                         f"dtype {a.dtype}")
+        raise ValueError(f"{op}: lengths must be {B} integers (one per sequence), got shape {a.shape} dtype "
+                         f"{dtype_name(a.dtype)}")
     if a.size and (a.min() < shortest or a.max() > T):
         raise _RuntimeValueError(f"{op}: lengths must lie in [{shortest}, {T}] (the padded length T), "
                                  f"got min {int(a.min())} max {int(a.max())}")
@@ -1771,7 +1771,7 @@ def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: A
     if [t for t in tensors if t.array.dtype != dt]:  # numpy would silently promote the whole recurrence (torch raises)
         names = ["x"] + [n for n, _ in states] + ["w_ih", "w_hh"] + [n for n, b in (("b_ih", b_ih), ("b_hh", b_hh))
                                                                     if b is not None]
-        mixed = ", ".join(f"{n} {u.dtype}" for n, u in zip(names, tensors))
+        mixed = ", ".join(f"{n} {dtype_name(u.dtype)}" for n, u in zip(names, tensors))
         raise TypeError(f"{op}: mixed float dtypes ({mixed}); x, the states, weights and biases must share "
                         "one dtype: convert them, e.g. .float() or .double()")
     need_grad = _mode.grad_enabled and True in [t._requires_grad for t in tensors]  # (a list: cheaper than any())

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tu
 import numpy as np
 
 from .. import backend
-from ..tensor import (Function, Size, Tensor, _Handle, _mode, _OutputNode, _RuntimeValueError, complex_ok,
+from ..tensor import (Function, Size, Tensor, _Handle, _mode, _OutputNode, _RuntimeValueError, complex_ok, dtype_name,
                       get_default_dtype, in_memory_format, to_args)
 from ..tensor import memory_format as tensor_memory_format
 
@@ -670,7 +670,7 @@ class Module:
             backend.module_for(device)
         if dtype is not None:
             if dtype.kind not in "fc":
-                raise TypeError(f"{name}.to: parameters must stay floating point or complex, got {dtype}")
+                raise TypeError(f"{name}.to: parameters must stay floating point or complex, got {dtype_name(dtype)}")
             if dtype.kind == "c":  # (torch's warning; its floating and complex parameters and buffers all cast)
                 warnings.warn("Complex modules are a new feature under active development whose design may change, "
                               "and some modules might not work as expected when using complex tensors as parameters "
@@ -715,7 +715,7 @@ class Module:
     def bfloat16(self) -> "Module":
         """Refused: numpy (and so this engine) has no bfloat16 dtype."""
         raise TypeError(f"{type(self).__name__}.bfloat16: numpy has no bfloat16 dtype, so tinygrad_rnn cannot hold "
-                        "one; use half() (float16), float() or double()")
+                        "one; use half() (torch.float16), float() or double()")
 
     def type(self, dst_type: Any) -> "Module":
         """Cast every parameter and buffer, integer ones included, to dst_type (a dtype, or a tensor type name as
@@ -724,7 +724,7 @@ class Module:
         host = dst_type.replace("torch.cuda.", "torch.") if isinstance(dst_type, str) else dst_type
         dtype = Tensor._make(np.zeros(0, np.float32)).type(host).dtype  # (checks dst_type, as Tensor.type does)
         if dtype.kind != "f" and any(True for _ in self.parameters()):
-            raise TypeError(f"{type(self).__name__}.type: parameters must stay floating point, got {dtype}")
+            raise TypeError(f"{type(self).__name__}.type: parameters must stay floating point, got {dtype_name(dtype)}")
         return self._apply(lambda a: Tensor._make(a).type(dst_type).array)
 
     def to_empty(self, *, device: Optional[str], recurse: bool = True) -> "Module":

@@ -28,7 +28,7 @@ import numpy as np
 from .. import ops
 from ..backend import xp_of
 from ..creation import zeros
-from ..tensor import Tensor, _mode, _RuntimeValueError
+from ..tensor import Tensor, _mode, _RuntimeValueError, dtype_name
 from . import functional as F
 from . import fused, init
 from .module import Module, Parameter
@@ -148,7 +148,7 @@ class RNNCellBase(Module):
         w = self.weight_ih
         _check_features(name, x)
         if x.dtype != w.dtype or x.device != w.device:  # numpy would silently promote (torch raises)
-            raise TypeError(f"{name}: input is {x.dtype} on {x.device} but the parameters are {w.dtype} on "
+            raise TypeError(f"{name}: input is {x.dtype} on {x.device} but the parameters are {dtype_name(w.dtype)} on "
                             f"{w.device}; convert one side (e.g. module.double() or x.float(), .to(device))")
         unbatched = x.ndim == 1
         if unbatched:
@@ -166,8 +166,9 @@ class RNNCellBase(Module):
         if h.device != x.device:
             raise ValueError(f"{name}: {what} is on {h.device} but the input is on {x.device}")
         if h.dtype != w.dtype:
-            raise TypeError(f"{name}: {what} is {h.dtype} but the input and parameters are {w.dtype}; "
-                            f"convert one side (e.g. {what}.to({w.dtype}) or module.to({what}.dtype))")
+            raise TypeError(f"{name}: {what} is {dtype_name(h.dtype)} but the input and parameters are "
+                            f"{dtype_name(w.dtype)}; convert one side (e.g. {what}.to({dtype_name(w.dtype)}) or "
+                            f"module.to({what}.dtype))")
         return x, h, unbatched
 
     def extra_repr(self) -> str:
@@ -480,8 +481,9 @@ class RNNBase(Module):
         """input's dtype is the weights', and it is (N, I) with batch_sizes (packed data) or 3-d without."""
         w = self.weight_ih_l0
         if input.dtype != w.dtype:
-            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({w.dtype}). Convert "
-                             f"input: input.to({w.dtype}), or convert model: model.to({input.dtype})")
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({dtype_name(w.dtype)}). "
+                             f"Convert input: input.to({dtype_name(w.dtype)}), or convert model: "
+                             f"model.to({input.dtype})")
         want = 2 if batch_sizes is not None else 3
         if input.dim() != want:
             raise RuntimeError(f"input must have {want} dimensions, got {input.dim()}")

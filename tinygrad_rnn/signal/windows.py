@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any, Optional
 
 from .. import creation, ops
-from ..tensor import Tensor, _defaults, float32, float64, strided
+from ..tensor import Tensor, _defaults, dtype_name, float32, float64, strided
 
 __all__ = ["bartlett", "blackman", "cosine", "exponential", "gaussian", "general_cosine", "general_hamming",
            "hamming", "hann", "kaiser", "nuttall"]
@@ -24,8 +24,7 @@ def _checks(name: str, M: int, dtype: Any, layout: Any) -> Any:
     if layout is not strided:
         raise ValueError(f"{name} is implemented for strided tensors only, got: {layout}")
     if dtype not in (float32, float64):
-        shown = dtype if type(dtype) is type(float32) else f"torch.{dtype}"  # (a tg dtype prints as torch's)
-        raise ValueError(f"{name} expects float32 or float64 dtypes, got: {shown}")
+        raise ValueError(f"{name} expects float32 or float64 dtypes, got: {dtype_name(dtype)}")  # (torch's words)
     return dtype
 
 

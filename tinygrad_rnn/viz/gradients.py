@@ -22,7 +22,7 @@ from ..autograd import enable_grad, grad
 from ..creation import zeros
 from ..nn.rnn import GRUCell, LSTMCell, RNNCell
 from ..serialization import atomic_write
-from ..tensor import Tensor
+from ..tensor import Tensor, dtype_name
 
 Cell = Union[RNNCell, LSTMCell, GRUCell]
 _NAME = "hidden_gradient_norms"
@@ -93,8 +93,8 @@ def hidden_gradient_norms(cell: Cell, x: Any, h0: Any = None,
         raise ValueError(f"{_NAME}: x must be (T, B, {cell.input_size}) with T, B >= 1 (time-major, "
                          f"input_size={cell.input_size}), got shape {x.shape}")
     if x.dtype != w.dtype:
-        raise TypeError(f"{_NAME}: x is {x.dtype} but the cell's parameters are {w.dtype}; convert one side "
-                        "(e.g. cell.double() or x.astype(...))")
+        raise TypeError(f"{_NAME}: x is {dtype_name(x.dtype)} but the cell's parameters are {dtype_name(w.dtype)}; "
+                        "convert one side (e.g. cell.double() or x.astype(...))")
     T, B = x.shape[0], x.shape[1]
     with enable_grad():  # works inside no_grad() too: the unrolled graph is what we measure
         state = _initial_state(cell, h0, B, x)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ... import backend
 from ...ops import cat
-from ...tensor import ComplexNotSupportedError, Tensor, complex_ok
+from ...tensor import ComplexNotSupportedError, Tensor, complex_ok, dtype_name
 from .. import init
 from ..module import Module, Parameter
 from . import rnn  # noqa: F401  (nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
@@ -148,8 +148,8 @@ def clip_grad_value_(parameters: Params, clip_value: float, foreach: Optional[bo
     for p in params:
         if p.grad is not None:
             if p.grad.dtype.kind == "c":  # (numpy clips complex numbers by their real parts; torch refuses them)
-                raise ComplexNotSupportedError(f"clip_grad_value_: clamp is not supported for complex types (a "
-                                               f"{p.grad.dtype} gradient of shape {p.grad.shape})")
+                raise ComplexNotSupportedError("clip_grad_value_: clamp is not supported for complex types (a "
+                                               f"{dtype_name(p.grad.dtype)} gradient of shape {p.grad.shape})")
             xp = backend.xp_of(p.grad.array)
             _write(p.grad, xp.clip(p.grad.array, -clip_value, clip_value))
 

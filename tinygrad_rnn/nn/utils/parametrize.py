@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any, Dict, Iterator, Optional, Tuple
 
 from ...autograd import no_grad
-from ...tensor import Tensor
+from ...tensor import Tensor, dtype_name
 from ..layers import ModuleDict, ModuleList
 from ..module import Module, Parameter
 
@@ -55,8 +55,8 @@ def _maybe_set(dest: Tensor, src: Tensor) -> None:
 def _check_result(what: str, x: Any, like: Tensor, unsafe_hint: str) -> None:
     """torch's checks that a parametrization (or its right_inverse) keeps the tensor's dtype and shape."""
     if x.dtype != like.dtype:
-        raise ValueError(f"{what} may not change the dtype of the tensor, unless the `unsafe` flag is enabled.\n"
-                         f"{unsafe_hint}.dtype: {like.dtype}\n{what} dtype: {x.dtype}")
+        raise ValueError(f"{what} may not change the dtype of the tensor, unless the `unsafe` flag is "
+                         f"enabled.\n{unsafe_hint}.dtype: {like.dtype}\n{what} dtype: {dtype_name(x.dtype)}")
     if x.shape != like.shape:
         raise ValueError(f"{what} may not change the shape of the tensor, unless the `unsafe` flag is enabled.\n"
                          f"{unsafe_hint}.shape: {like.shape}\n{what} shape: {x.shape}")
@@ -88,8 +88,9 @@ class ParametrizationList(ModuleList):
         self.ntensors = 1 if self.is_tensor else len(new)
         if self.is_tensor:
             if original.dtype != new.dtype:
-                raise ValueError(f"When `right_inverse` outputs one tensor, it may not change the dtype.\n"
-                                 f"original.dtype: {original.dtype}\nright_inverse(original).dtype: {new.dtype}")
+                raise ValueError("When `right_inverse` outputs one tensor, it may not change the "
+                                 f"dtype.\noriginal.dtype: {original.dtype}\nright_inverse(original).dtype: "
+                                 f"{dtype_name(new.dtype)}")
             _maybe_set(original, new)
             _register_parameter_or_buffer(self, "original", original)
         else:
@@ -108,8 +109,8 @@ class ParametrizationList(ModuleList):
                 raise ValueError(f"A parametrization must return a tensor. Got {type(z).__name__}.")
             if z.dtype != dtype:
                 raise ValueError("Registering a parametrization may not change the dtype of the tensor, unless "
-                                 f"`unsafe` flag is enabled.\nunparametrized dtype: {dtype}\n"
-                                 f"parametrized dtype: {z.dtype}")
+                                 f"`unsafe` flag is enabled.\nunparametrized dtype: {dtype_name(dtype)}\nparametrized "
+                                 f"dtype: {dtype_name(z.dtype)}")
             if z.shape != shape:
                 raise ValueError("Registering a parametrization may not change the shape of the tensor, unless "
                                  f"`unsafe` flag is enabled.\nunparametrized shape: {shape}\n"
@@ -126,8 +127,8 @@ class ParametrizationList(ModuleList):
                 if not isinstance(value, Tensor):
                     raise ValueError(f"`right_inverse` should return a tensor. Got {type(value).__name__}")
                 if value.dtype != self.original.dtype:
-                    raise ValueError(f"The tensor returned by `right_inverse` has dtype {value.dtype} while "
-                                     f"`original` has dtype {self.original.dtype}")
+                    raise ValueError(f"The tensor returned by `right_inverse` has dtype {value.dtype} while `original` "
+                                     f"has dtype {dtype_name(self.original.dtype)}")
                 _maybe_set(self.original, value)
                 return
             if not isinstance(value, Sequence):
@@ -141,8 +142,8 @@ class ParametrizationList(ModuleList):
                     raise ValueError(f"`right_inverse` must return a sequence of tensors. Got element {i} of type "
                                      f"{type(t).__name__}")
                 if original.dtype != t.dtype:
-                    raise ValueError(f"Tensor {i} returned by `right_inverse` has dtype {t.dtype} while "
-                                     f"`original{i}` has dtype {original.dtype}")
+                    raise ValueError(f"Tensor {i} returned by `right_inverse` has dtype {dtype_name(t.dtype)} while "
+                                     f"`original{i}` has dtype {dtype_name(original.dtype)}")
                 _maybe_set(original, t)
 
     def forward(self) -> Tensor:
