@@ -719,3 +719,56 @@ def test_std_and_var_of_an_integer_tensor_name_themselves():
                             (lambda: tg.std_mean(tg.tensor([1, 2], dtype=tg.uint8)), "std", "uint8")):
         with raises(TypeError, op, "expects a floating-point tensor", dtype):
             call()
+
+
+_BARE_DTYPE = re.compile(r"(?<!torch\.)\b(float|int|uint|complex)(8|16|32|64|128)\b")
+_DTYPE_MISUSE = [  # (call, the torch dtype name its message must say)
+    (lambda d: tg.arange(3, dtype=tg.bool_, device=d), "torch.bool"),
+    (lambda d: tg.linspace(0, 1, 3, dtype=tg.bool_, device=d), "torch.bool"),
+    (lambda d: tg.randperm(300, dtype=np.uint8, device=d), "torch.uint8"),
+    (lambda d: tg.full((2,), float("nan"), dtype=np.int64, device=d), "torch.int64"),
+    (lambda d: tg.rand(2, dtype=np.int32, device=d), "torch.int32"),
+    (lambda d: tg.tensor([2**70], device=d), "torch.int64"),
+    (lambda d: tg.finfo(np.int64), "torch.int64"),
+    (lambda d: tg.iinfo(np.float32), "torch.float32"),
+    (lambda d: tg.ones(2, device=d).to(np.dtype("U3")), "<U3"),
+    (lambda d: tg.ones(2, dtype=tg.uint8, device=d) ** -1, "torch.uint8"),
+    (lambda d: tg.ones(2, 3, device=d).masked_fill(tg.ones(2, 3, dtype=tg.int64, device=d), 0), "torch.int64"),
+    (lambda d: tg.ones(3, device=d).index_select(0, tg.ones(2, device=d)), "torch.float32"),
+    (lambda d: tg.ones(3, dtype=tg.int64, device=d).round(decimals=1), "torch.int64"),
+    (lambda d: tg.ones(2, 2, device=d).cumsum_(0, dtype=tg.float64), "torch.float64"),
+    (lambda d: tg.ones(3, device=d).view(np.float64), "torch.float64"),
+    (lambda d: tg.ones(3, dtype=tg.int64, device=d).quantile(0.5), "torch.int64"),
+    (lambda d: tg.searchsorted(tg.arange(4.0, device=d), tg.ones(2, device=d),
+                               sorter=tg.zeros(4, dtype=tg.int32, device=d)), "torch.int32"),
+    (lambda d: tg.ones(2, 2, dtype=tg.int64, device=d).norm(dtype=tg.float16), "torch.int64"),
+    (lambda d: tg.linalg.vector_norm(tg.ones(3, device=d), dtype=tg.float16), "torch.float16"),
+    (lambda d: tg.linalg.inv(tg.ones(2, 2, dtype=tg.int64, device=d)), "torch.int64"),
+    (lambda d: tg.ones(2, device=d).float_power_(2), "torch.float64"),
+    (lambda d: tg.multinomial(tg.ones(3, dtype=tg.int64, device=d), 1), "torch.int64"),
+    (lambda d: tg.nn.functional.embedding(tg.ones(2, device=d), tg.ones(3, 2, device=d)), "torch.float32"),
+    (lambda d: tg.nn.functional.cross_entropy(tg.ones(2, 3, device=d), tg.ones(2, device=d)), "torch.float32"),
+    (lambda d: tg.nn.Linear(2, 2).to(device=d).to(tg.int64), "torch.int64"),
+    (lambda d: tg.nn.RNN(2, 3).to(device=d)(tg.ones(4, 1, 2, dtype=tg.float64, device=d)), "torch.float64"),
+    (lambda d: tg.nn.functional.layer_norm(tg.ones(2, 3, dtype=tg.int64, device=d), (3,)), "torch.int64"),
+    (lambda d: tg.nn.init.normal_(tg.ones(2, dtype=tg.int64, device=d)), "torch.int64"),
+    (lambda d: tg.save({"a": np.array(["x"])}, __import__("io").BytesIO()), "<U1"),
+    (lambda d: tg.signal.windows.kaiser(5, dtype=np.int64), "torch.int64"),
+    (lambda d: tg.testing.make_tensor(2, dtype=tg.int64, device=d, requires_grad=True), "torch.int64"),
+    (lambda d: tg.autograd.gradcheck(lambda x: x, (tg.ones(2, requires_grad=True, device=d),)), "torch.float32"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(_DTYPE_MISUSE)))
+def test_dtype_misuse_messages_name_torch_dtypes(case, device):
+    """Every message about a dtype names it as torch's do ('torch.float32'), never numpy's bare 'float32', whether
+    the dtype came from a tensor, a numpy array or a dtype= argument."""
+    call, name = _DTYPE_MISUSE[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(Exception) as info:
+            call(device)
+    text = str(info.value)
+    assert name in text, text
+    # (kaiser & co. say torch's own words, 'expects float32 or float64 dtypes', before the dtype they got)
+    assert not _BARE_DTYPE.search(text.replace("expects float32 or float64 dtypes", "")), text
