@@ -181,7 +181,8 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, *, out: Optional[T
 
 
 def _out_dtype_check(out: Any, dtype: Any, op: str) -> Callable[[str, Tensor, Tensor], Tensor]:
-    """A factory's ``out=``: out must be a Tensor and a given dtype its dtype (torch's message); returns ops.write_out."""
+    """A factory's ``out=``: out must be a Tensor and a given dtype its dtype (torch's message); returns
+    ops.write_out."""
     from .ops import write_out  # noqa: PLC0415  (ops imports this module)
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}: out must be a Tensor, got {type(out).__name__}")

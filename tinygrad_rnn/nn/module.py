@@ -862,8 +862,9 @@ class Module:
         As torch's, each module (parents before children) runs its load pre-hooks and _load_from_state_dict on a
         copy of the dict (its '_metadata' giving local_metadata), then, after its children, its load post-hooks.
         Shapes must match; with strict=True missing and unexpected keys are errors too. All problems are reported
-        together, by name, in one RuntimeError with torch's messages. Unless a module of the tree has load hooks, nothing is loaded when there is one (the
-        copies, and set_extra_state, wait until the whole dict has been checked); with hooks, which may rely on
+        together, by name, in one RuntimeError with torch's messages. Unless a module of the tree has load hooks,
+        nothing is loaded when there is one (the copies, and set_extra_state, wait until the whole dict has been
+        checked); with hooks, which may rely on
         torch's order, each module is loaded as it is reached, as torch's, so an error comes after some were.
         ``assign=True`` (torch's) puts the values themselves in place of the parameters (new Parameters keeping
         each old one's requires_grad) and buffers, with their dtype and device, instead of copying them into the
