@@ -29,55 +29,17 @@ import pytest
 
 import tinygrad_rnn as tg
 from conftest import default_dtype
+from ports import compare as _compare, load as _load, state as _state
 
 
 @pytest.fixture
 def torch():
-    """torch, with float64 as both libraries' default dtype for the test."""
+    """torch, with float64 as both libraries' default dtype for the test, seeded (the weights torch draws for a
+    program are the same every run)."""
     torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
     with default_dtype("float64"):
         yield torch
-
-
-def _state(m):
-    """A module's state dict as numpy arrays (copies)."""
-    return {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
-
-
-def _load(T, m, sd):
-    m.load_state_dict({k: T.tensor(v) for k, v in sd.items()})
-    return m
-
-
-def _plain(x):
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if hasattr(x, "detach"):
-        return x.detach().numpy()
-    return np.asarray(x)
-
-
-def _compare(ours, theirs, tol=1e-10, where="result"):
-    """ours and theirs (nested lists/dicts of tensors, numbers, arrays) agree: same structure, shapes and values to
-    tol relative to 1 + |theirs|; booleans and integers exactly."""
-    a, b = _plain(ours), _plain(theirs)
-    if isinstance(b, list):
-        assert isinstance(a, list) and len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            _compare(x, y, tol, f"{where}[{i}]")
-        return
-    if isinstance(b, dict):
-        assert isinstance(a, dict) and list(a) == list(b), (where, list(a), list(b))
-        for k in b:
-            _compare(a[k], b[k], tol, f"{where}.{k}")
-        return
-    assert a.shape == b.shape, (where, a.shape, b.shape)
-    if b.dtype.kind in "biu":
-        np.testing.assert_array_equal(a, b, err_msg=where)
-    else:
-        np.testing.assert_allclose(a, b, rtol=0, atol=tol * (1 + np.abs(b).max(initial=0)), err_msg=where)
 
 
 # ------------------------------------------------------------------------------------------------------- the programs
