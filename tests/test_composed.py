@@ -770,7 +770,7 @@ ERRORS = [
     (lambda: tg.dist(tg.ones(2), tg.ones(3)), ValueError, r"\(2,\).*\(3,\)"),
     (lambda: tg.take(tg.ones(2, 2), _int_tensor([4])), IndexError, r"take: index 4 is out of range for a tensor of "
                                                                    r"4 elements \(shape \(2, 2\)\)"),
-    (lambda: tg.take(tg.ones(2), tg.tensor([0.0])), TypeError, r"take: index must be an int64 Tensor, got "
+    (lambda: tg.take(tg.ones(2), tg.tensor([0.0])), TypeError, r"take: index must be a torch.int64 Tensor, got "
                                                                r"torch.float32"),
     (lambda: tg.take_along_dim(tg.ones(2, 2), _int_tensor([0]), 1), ValueError, r"take_along_dim: input and indices "
                                                                                 r"must have one number of dims"),
