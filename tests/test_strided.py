@@ -735,3 +735,15 @@ def test_as_strided_of_an_expand_is_writable_without_zero_strides(device):
     frozen = tg.from_numpy(np.frombuffer(bytes(16), dtype=np.float64))
     with pytest.raises(ValueError, match="read-only"):
         frozen.as_strided((2,), (1,), 0).add_(1)
+
+
+def test_empty_slices_with_a_negative_step_index_and_backward(device):
+    """An empty slice with a negative step may start before its dim (slice(-4, None, -1) of 1 element: start -1);
+    it is still an empty view at the dim's start, and backward runs (the empty-slice offset once raised here)."""
+    x = tg.tensor([0.0], dtype=tg.float64, device=device, requires_grad=True)
+    for s in (slice(-4, None, -1), slice(-4, None, -2), slice(0, 0, -1)):
+        v = x[s]
+        assert v.shape == (0,)
+        v.sum().backward()
+    m = tg.arange(12.0, device=device).reshape(3, 4)
+    assert m[-9::-1].shape == (0, 4) and m[:, -9::-1].shape == (3, 0)

@@ -2790,11 +2790,14 @@ def _empty_view(x: Any, index: tuple, out: Any) -> Any:
         if i is None:
             continue
         n, step = x.shape[d], x.strides[d] // x.itemsize
-        offset += (i.indices(n)[0] if type(i) is slice else int(i) % n) * step
-        d += 1
-    view = backend.strided_view(x, out.shape, tuple(s // x.itemsize for s in out.strides), offset,
-                                getattr(x.flags, "writeable", True))  # (CuPy's arrays are always writable)
-    return view if _byte_offset(view) // x.itemsize == offset else out  # (memory numpy cannot place it in: as it is)
+        offset += (max(i.indices(n)[0], 0) if type(i) is slice else int(i) % n) * step  # (a negative step's
+        d += 1  # empty slice may start before the dim: -1)
+    try:
+        view = backend.strided_view(x, out.shape, tuple(s // x.itemsize for s in out.strides), offset,
+                                    getattr(x.flags, "writeable", True))  # (CuPy's arrays are always writable)
+    except ValueError:  # (memory numpy cannot place it in: as it is)
+        return out
+    return view if _byte_offset(view) // x.itemsize == offset else out
 
 
 def show_index(index: tuple) -> str:
