@@ -445,6 +445,7 @@ def test_complex_norms_with_dtype_match_torch(device):
         tg.linalg.matrix_norm(z, dtype=tg.complex64)
 
 
+@pytest.mark.filterwarnings("ignore:.torch.jit.script. is deprecated:DeprecationWarning")  # (torch's gradcheck's own)
 def test_gradcheck_and_gradgradcheck_of_complex_functions_as_torchs(device):
     """tg.autograd.gradcheck / gradgradcheck take complex128 inputs and outputs, as torch's (they refused them):
     the Wirtinger derivatives checked by perturbing each real and imaginary part; a wrong complex gradient (a hook
