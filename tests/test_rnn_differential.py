@@ -41,6 +41,7 @@ def _layers(mode, I, H, dt, device, fused, **kw):
 
 
 @with_fixtures
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN:UserWarning")  # (torch's)
 @given(mode=st.sampled_from(["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]), dt=st.sampled_from(["float64", "float32"]),
        sizes=st.tuples(*[st.integers(1, 4)] * 5), flags=st.tuples(*[st.booleans()] * 6),
        packing=st.sampled_from([None, "sorted", "unsorted", "lengths"]), proj=st.integers(0, 3),
