@@ -342,6 +342,43 @@ def test_double_backward_matches_the_engine_reference(device, cell, lengths):
         results.append([_cpu(g.detach()) for g in grads] + [_cpu(t.grad) for t in wanted])
     for got, want in zip(*results):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_double_backward_refuses_a_state_or_bias_changed_in_place(device, cell):
+    """A first-order backward does not read h0, c0 or the biases, so changing one in place after the forward is
+    allowed there; under create_graph backward recomputes the forward from every saved input, so the change would
+    give gradients of another forward: refused, as for x and the weights."""
+    p, arrs = _problem(cell)
+    for k in [k for k in ORDER[1:] if k not in ("w_ih", "w_hh") and arrs[k] is not None]:
+        for create_graph in (False, True):
+            ts = tensors_for(arrs, device)
+            loss = loss_of(call(run_fused, cell, ts, p), 0)
+            with tg.no_grad():
+                ts[k].add_(0.5)
+            wanted = [ts[j] for j in ORDER if ts[j] is not None]
+            if not create_graph:
+                tg.grad(loss, wanted)
+                continue
+            with pytest.raises(RuntimeError, match="changed in place"):
+                tg.grad(loss, wanted, create_graph=True)
+
+
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_double_backward_through_a_cell_refuses_a_bias_changed_in_place(device, mode):
+    """The fused cell's step (and the LSTM's h' = o tanh(c') node) recompute under create_graph, as the layers."""
+    tg.manual_seed(0)
+    cell = getattr(tg.nn, mode + "Cell")(3, 4, dtype=tg.float64).to(device)
+    x = tg.randn(2, 3, dtype=tg.float64, device=device)
+    out = cell(x)
+    loss = (out[0] if mode == "LSTM" else out).pow(2).sum()
+    with tg.no_grad():
+        cell.bias_hh.add_(0.5)
+    tg.grad(loss, list(cell.parameters()), retain_graph=True)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        tg.grad(loss, list(cell.parameters()), create_graph=True)
+
+
 @pytest.mark.parametrize("lengths, reverse", [(None, False), ([5, 2, 4], True)])
 @pytest.mark.parametrize("cell", CELLS)
 def test_double_backward_as_the_composed_recurrence(device, cell, lengths, reverse):

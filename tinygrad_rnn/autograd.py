@@ -459,7 +459,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
         grads[k] = g if grads[k] is None else grads[k] + g  # (a sum: Function.output may make a second node)
         return
     for t, v in zip(node.saved, node.saved_versions):
-        if (0 if t._vc is None else t._vc[0]) != v and _read_by_wanted(node, t):  # (t._version, without the call)
+        if (0 if t._vc is None else t._vc[0]) != v and _read_by_wanted(node, t, create_graph):  # (t._version)
             raise RuntimeError(f"backward: a tensor of shape {t.shape} that {node.name} saved for backward was "
                                "changed in place after the forward pass; the gradient would be wrong")
     if node.save_output and node._out_vc[0]:
@@ -609,11 +609,12 @@ def _capture(node: Node, g: Tensor, capture: Dict[Node, Optional[Tensor]]) -> No
     capture[node] = g
 
 
-def _read_by_wanted(node: _Op, t: Tensor) -> bool:
+def _read_by_wanted(node: _Op, t: Tensor, create_graph: bool) -> bool:
     """Whether a gradient this backward computes reads the saved tensor t (Function.saved_for; without it, every
     gradient counts): a saved input changed in place matters only then, as torch saves x in x * c only when c
-    needs grad."""
-    if node.saved_for is None:
+    needs grad. A fused node's backward under create_graph recomputes its forward from every saved input
+    (``composed_double_backward``), so there any of them counts."""
+    if node.saved_for is None or (create_graph and getattr(node, "composed_double_backward", False)):
         return True
     readers = [node.saved_for[k] for k, s in enumerate(node.saved) if s is t]
     return True in [node.parents[i] is not None for r in readers for i in r]

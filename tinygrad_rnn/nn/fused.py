@@ -558,6 +558,7 @@ class _Recurrence(Function):
     fresh_grads = True  # every gradient is an array of its own (the two bias gradients too: see _GradSums)
     recycled: Tuple[str, ...] = ()  # saved numpy work arrays that go to the workspace when the node is released
     use_kernels_on_cpu = False  # tests flip this to run the CUDA kernel path with numpy stand-ins
+    composed_double_backward = True  # (under create_graph backward reads every saved input: autograd's check)
 
     def __init__(self, reverse: bool, lengths: Optional[np.ndarray], has_b_ih: bool, has_b_hh: bool,
                  keep: bool = True, stacked: bool = False) -> None:
@@ -566,7 +567,7 @@ class _Recurrence(Function):
         n = 3 + self.states + has_b_ih + has_b_hh
         self.saved_inputs = tuple(range(n))  # every input, for a double backward (_composed_grads); backward reads
         # the arrays of x, w_ih and w_hh, so the engine refuses a backward after one of them changed in place (an
-        # optimizer step, x *= 2), not after a change to a state or bias, whose values it does not read
+        # optimizer step, x *= 2), and after a change to a state or bias only under create_graph (which reads them)
         every, read = tuple(range(n)), (0, 1 + self.states, 2 + self.states)
         self.saved_for = tuple([every if k in read else () for k in range(n)])
         self.has_b_ih, self.has_b_hh, self.keep = has_b_ih, has_b_hh, keep
@@ -1555,7 +1556,7 @@ def cell_step(mode: str, x: Any, h: Any, c: Optional[Any], w_ih: Any, w_hh: Any,
 
 def _cell_saves(lstm: bool, bias: bool) -> tuple:
     """CellStep's (saved_inputs, saved_for): every input. Backward reads x, h, [c,] w_ih and w_hh; the biases are
-    saved for a double backward alone (_composed_grads), so a change to them in place is not refused."""
+    saved for a double backward alone (_composed_grads), so a change to them in place is refused only there."""
     read = 5 if lstm else 4
     n = read + 2 * bias
     return tuple(range(n)), (tuple(range(n)),) * read + ((), ()) * bias
@@ -1574,6 +1575,7 @@ class CellStep(Function):
 
     name = "cell_step"
     fresh_grads = True
+    composed_double_backward = True
 
     def __init__(self, mode: str, bias: bool) -> None:
         self.mode, self.bias, self.lstm = mode, bias, mode == "LSTM"
@@ -1680,6 +1682,7 @@ class LSTMOutput(Function):
 
     name = "lstm_output"
     fresh_grads = True
+    composed_double_backward = True
     saved_inputs = (0, 1)  # (c' and o, for a double backward; dL/dc' reads o's array, as torch's mul saves o)
     saved_for = ((), (0,))
 
