@@ -75,6 +75,27 @@ def test_map_style_batches_are_those_of_one_process(children, kw):
         assert got == want
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_pass_has_torchs_len(children, workers):
+    """len(iter(loader)), as torch's iterator: its sampler's number of index lists, through the pass and with
+    persistent workers each epoch; a TypeError for an IterableDataset's pass."""
+    torch = pytest.importorskip("torch")
+    extra = dict(persistent_workers=True) if workers else {}
+    for kw in (dict(batch_size=3), dict(batch_size=4, drop_last=True), dict(batch_size=None),
+               dict(batch_sampler=[[5, 1], [0]])):
+        ours = DataLoader(dataset(), num_workers=workers, **kw, **extra)
+        theirs = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(11)), **kw)
+        for _ in range(2):
+            it, want = iter(ours), len(iter(theirs))
+            assert len(it) == want
+            next(it)
+            assert len(it) == want
+            assert len(list(it)) == want - 1
+        del it, ours
+    with pytest.raises(TypeError, match="IterableDataset"):
+        len(iter(DataLoader(Stream(5, False), batch_size=2, num_workers=workers)))
+
+
 def test_shuffle_under_manual_seed_matches_one_process(children):
     """Without a generator the package's is used: the same after tg.manual_seed with or without workers, and the
     package's draws after the loop are those without workers too (numpy's global generator untouched)."""

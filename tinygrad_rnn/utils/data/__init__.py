@@ -594,7 +594,7 @@ class DataLoader:
         """One pass over the batches: in this process (num_workers=0), else from worker processes started now
         (with persistent_workers, those of the first pass, sent on to the next)."""
         if self.num_workers == 0:
-            return self._in_process()
+            return _InProcessIterator(self)
         if not self.persistent_workers:
             return _WorkerIterator(self)
         if self._iterator is None:
@@ -631,7 +631,7 @@ class DataLoader:
         IterableDataset, endlessly, batch_size Nones (one None), as torch's _InfiniteConstantSampler batched."""
         if isinstance(self.dataset, IterableDataset):
             return itertools.repeat(None if self.batch_size is None else [None] * self.batch_size)
-        return iter(self.sampler if self.batch_sampler is None else self.batch_sampler)
+        return iter(self._index_lists)
 
     def __len__(self) -> int:
         """The number of batches; for an IterableDataset, from its len() (a TypeError if it defines none)."""
@@ -640,7 +640,39 @@ class DataLoader:
             if self.batch_size is None:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-        return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
+        return len(self._index_lists)
+
+    @property
+    def _index_lists(self) -> Any:
+        """The sampler a pass takes its tasks from (batch_sampler, or sampler with batching off); None for an
+        IterableDataset, whose pass counts an endless constant sampler."""
+        if isinstance(self.dataset, IterableDataset):
+            return None
+        return self.sampler if self.batch_sampler is None else self.batch_sampler
+
+
+def _pass_length(index_lists: Any) -> int:
+    """len() of a pass's iterator, as torch's: its sampler's length (a TypeError for an IterableDataset's)."""
+    if index_lists is None:
+        raise TypeError("DataLoader: an iterator over an IterableDataset has no len() (len(loader) takes the "
+                        "dataset's len(), if it has one)")
+    return len(index_lists)
+
+
+class _InProcessIterator:
+    """One pass of a DataLoader in this process (num_workers=0): its batches, and len() as torch's iterator."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        self._batches, self._index_lists = loader._in_process(), loader._index_lists
+
+    def __iter__(self) -> "_InProcessIterator":
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._batches)
+
+    def __len__(self) -> int:
+        return _pass_length(self._index_lists)
 
 
 # ----------------------------------------------------------------------------- worker processes
@@ -890,11 +922,14 @@ class _WorkerIterator:
     def __iter__(self) -> "_WorkerIterator":
         return self
 
+    def __len__(self) -> int:
+        return _pass_length(self._index_lists)
+
     def _reset(self, loader: DataLoader, first: bool = False) -> None:
         """A new pass: fresh tasks from the loader's sampler, the workers (persistent ones told to restart their
         datasets, and their answers to the last pass discarded), the first prefetch_factor tasks each sent."""
         n = self._num_workers
-        self._tasks = loader._tasks()
+        self._tasks, self._index_lists = loader._tasks(), loader._index_lists
         self._send_idx = self._rcvd_idx = self._outstanding = 0
         self._task_info: dict = {}  # task number -> (worker,) while out, (worker, data) when it came early
         self._status, self._worker_tasks = [True] * n, [0] * n
