@@ -341,6 +341,66 @@ def test_conv_tbc_matches_torch(pad):
 
 
 @st.composite
+def conv_backward_configs(draw):
+    """(d, x shape, w shape, conv kwargs, output shape): a valid F.conv{d}d call with groups, strides that leave
+    input rows unused, paddings and dilations."""
+    d, groups = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    N, cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ks = [draw(st.integers(1, 3)) for _ in range(d)]
+    stride, dil, pad = ([draw(st.integers(lo, 2)) for _ in range(d)] for lo in (1, 1, 0))
+    least = [max(dl * (k - 1) + 1 - 2 * p, 1) for k, dl, p in zip(ks, dil, pad)]
+    size = [draw(st.integers(n, n + 4 - d)) for n in least]
+    out = [(n + 2 * p - dl * (k - 1) - 1) // s + 1 for n, p, dl, k, s in zip(size, pad, dil, ks, stride)]
+    kw = dict(stride=stride, padding=pad, dilation=dil, groups=groups)
+    return d, (N, cg * groups, *size), (og * groups, cg, *ks), kw, (N, og * groups, *out)
+
+
+@with_fixtures
+@given(config=conv_backward_configs(), data=st.data())
+def test_nn_grad_conv_gradients_are_the_convolutions_adjoints(device, config, data):
+    """torch.nn.grad's conv{d}d_input and conv{d}d_weight by the adjoint identity <conv(x, w), g> = <x,
+    conv_input(g)> = <w, conv_weight(x, g)>, independent of how the engine differentiates; differentiable in the
+    given tensor and in grad_output (central differences)."""
+    d, xs, ws, kw, outs = config
+    x, w, g = (tensor(data.draw(arrays(s), label=n), device) for s, n in ((xs, "x"), (ws, "w"), (outs, "g")))
+    conv = getattr(F, f"conv{d}d")(x, w, **kw)
+    gx = getattr(nn.grad, f"conv{d}d_input")(xs, w, g, **kw)
+    gw = getattr(nn.grad, f"conv{d}d_weight")(x, ws, g, **kw)
+    want = float((conv * g).sum())
+    np.testing.assert_allclose(float((x * gx).sum()), want, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(float((w * gw).sum()), want, rtol=1e-9, atol=1e-9)
+    assert gx.shape == xs and gw.shape == ws
+    assert tg.gradcheck(lambda w, g: getattr(nn.grad, f"conv{d}d_input")(xs, w, g, **kw), [w, g])
+    assert tg.gradcheck(lambda x, g: getattr(nn.grad, f"conv{d}d_weight")(x, ws, g, **kw), [x, g])
+
+
+def test_nn_grad_matches_torch():
+    """torch.nn.grad's six functions, their values and their gradients (through grad_output and the given tensor)
+    against torch's; a grad_output of the wrong shape or a size of the wrong length is refused naming the op."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    for d in (1, 2, 3):
+        xs, ws, kw = (2, 4) + (5,) * d, (6, 2) + (3,) * d, dict(stride=2, padding=1, dilation=1, groups=2)
+        gs = (2, 6) + (3,) * d
+        arrs = [rng.standard_normal(s) for s in (xs, ws, gs)]
+        res = []
+        for T in (torch, tg):
+            x, w, g = (T.tensor(a, requires_grad=True) for a in arrs)
+            gx = getattr(T.nn.grad, f"conv{d}d_input")(xs, w, g, **kw)
+            gw = getattr(T.nn.grad, f"conv{d}d_weight")(x, ws, g, **kw)
+            second = T.autograd.grad((gx ** 2).sum() + (gw ** 3).sum(), (x, w, g))
+            res.append([t.detach().numpy() for t in (gx, gw, *second)])
+        for a, b in zip(*res):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    w, g = tg.zeros(6, 2, 3, 3), tg.zeros(2, 6, 4, 4)
+    with pytest.raises(RuntimeError, match=r"conv2d_input: grad_output must have the convolution's output shape "
+                                           r"\(2, 6, 3, 3\)"):
+        nn.grad.conv2d_input((2, 4, 5, 5), w, g, groups=2)
+    with pytest.raises(RuntimeError, match="conv2d_weight: the weight size must have 4 entries"):
+        nn.grad.conv2d_weight(tg.zeros(2, 4, 5, 5), (6, 2, 3), g, groups=2)
+
+
+@st.composite
 def pool_configs(draw, dilation=True):
     k = draw(st.integers(1, 4))
     stride = draw(st.sampled_from([None, 1, 2, 3]))

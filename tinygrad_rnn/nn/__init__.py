@@ -1,5 +1,5 @@
 """Layers, cells, losses and initialisers (PyTorch's torch.nn names)."""
-from . import attention, functional, fused, init, utils
+from . import attention, functional, fused, grad, init, utils
 from .layers import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveLogSoftmaxWithLoss, AdaptiveMaxPool1d,
                      AdaptiveMaxPool2d, AlphaDropout, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, BCELoss,
                      BCEWithLogitsLoss, Bilinear, CELU, CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,
