@@ -268,7 +268,10 @@ def test_conversions():
 def test_repr_shows_data_dtype_grad_fn():
     x = tg.tensor([1.25, -2.5], requires_grad=True)
     assert repr(x) == "tensor([ 1.2500, -2.5000], requires_grad=True)"
-    assert repr(x * 2) == "tensor([ 2.5000, -5.0000], grad_fn=<MulScalar>)"
+    assert repr(x * 2) == "tensor([ 2.5000, -5.0000], grad_fn=<MulBackward0>)"  # (torch's: the node's name())
+    assert re.fullmatch(r"<MulBackward0 object at 0x[0-9a-f]+>", repr((x * 2).grad_fn))
+    assert re.fullmatch(r"<AccumulateGrad object at 0x[0-9a-f]+>", repr((x * 2).grad_fn.next_functions[0][0]))
+    assert repr(x.sum()) == "tensor(-1.2500, grad_fn=<SumBackward0>)"
     assert repr(tg.tensor([1, 2])) == "tensor([1, 2])" and repr(tg.tensor([1, 2], dtype=tg.int32)) == (
         "tensor([1, 2], dtype=torch.int32)")
 

@@ -453,7 +453,7 @@ class SparseCooTensor:
             suffixes.append(f"dtype={dtype_name(dt)}")
         suffixes.append("layout=torch.sparse_coo")
         if self._val.grad_fn is not None:
-            suffixes.append(f"grad_fn={self._val.grad_fn!r}")
+            suffixes.append(f"grad_fn=<{self._val.grad_fn.name()}>")
         elif self._val.requires_grad:
             suffixes.append("requires_grad=True")
         if self.device != backend.get_default_device():

@@ -971,7 +971,7 @@ class Function:
             self._metadata = meta
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}>"
+        return f"<{self.name()} object at {id(self):#x}>"
 
 
 _CALL_CODE, _OUTPUTS_CODE = Function.__call__.__code__, Function._outputs.__code__
@@ -1015,8 +1015,8 @@ class _OutputNode:
     def register_hook(self, fn: Callable[[tuple, tuple], Optional[tuple]]) -> "_Handle":
         return self.fn.register_hook(fn)
 
-    def __repr__(self) -> str:
-        return f"<{type(self.fn).__name__} output {self.index}>"
+    def __repr__(self) -> str:  # (torch's one node for every output)
+        return f"<{self.fn.name()} object at {id(self.fn):#x}>"
 
 
 @complex_ok
@@ -1095,7 +1095,7 @@ class AccumulateGrad:
         return _add_node_hook(self.variable, NodePostHook(fn))
 
     def __repr__(self) -> str:
-        return "<AccumulateGrad>"
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
 
 _accumulators: "weakref.WeakValueDictionary[int, AccumulateGrad]" = weakref.WeakValueDictionary()
@@ -1849,8 +1849,8 @@ class Tensor:
     def __repr__(self) -> str:
         """torch's repr (printing.py; set_printoptions): the device when it is not the default device, the dtype
         when it is not the default float dtype, int64 or bool (an empty tensor's unless the default float dtype),
-        an empty tensor's size unless (0,), then grad_fn or requires_grad: dtype=torch.float64 as torch's, grad_fn
-        in our names (grad_fn=<Sqrt>)."""
+        an empty tensor's size unless (0,), then grad_fn (its name(), grad_fn=<SqrtBackward0>) or requires_grad, as
+        torch's."""
         a = backend.to_device(self.array, "cpu")
         suffixes = [] if self.device == backend.get_default_device() else [f"device='{self.device}'"]
         if a.size == 0 or not _printing.PRINT_OPTS.edgeitems:
@@ -1859,7 +1859,7 @@ class Tensor:
                 and self.dtype != _PYTHON_DTYPES[complex]:
             suffixes.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
-            suffixes.append(f"grad_fn={self.grad_fn!r}")
+            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self._requires_grad:
             suffixes.append("requires_grad=True")
         return _printing.with_suffixes("tensor(" + _printing.tensor_str(a, 7), suffixes, 7)
