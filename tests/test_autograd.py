@@ -1889,6 +1889,48 @@ def test_custom_function_marks_as_torch():
         Dirty.apply(tg.ones(2, dtype=tg.float64, requires_grad=True))
 
 
+def _sparse_saving_spmm(lib, indices, values, b, hooks):
+    """pyGAT's SpecialSpmmFunction: forward builds a sparse COO matrix and saves it (save_for_backward of a sparse
+    tensor) with the dense operand; backward reads its _indices() and t(); under saved_tensors_hooks too."""
+    class SpecialSpmm(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, indices, values, shape, b):
+            a = lib.sparse_coo_tensor(indices, values, shape)
+            ctx.save_for_backward(a, b)
+            ctx.N = shape[0]
+            return lib.matmul(a, b)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            a, b = ctx.saved_tensors
+            edge_idx = a._indices()[0, :] * ctx.N + a._indices()[1, :]
+            return None, grad_output.matmul(b.t()).view(-1)[edge_idx], None, a.t().matmul(grad_output)
+
+    v, d = lib.tensor(values, requires_grad=True), lib.tensor(b, requires_grad=True)
+    n = b.shape[0]
+    if hooks:
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+            out = SpecialSpmm.apply(lib.tensor(indices), v, lib.Size([n, n]), d)
+    else:
+        out = SpecialSpmm.apply(lib.tensor(indices), v, lib.Size([n, n]), d)
+    (out * out).sum().backward()
+    return [t.detach().numpy() for t in (out, v.grad, d.grad)]
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks")
+@pytest.mark.parametrize("hooks", [False, True])
+def test_custom_function_saves_a_sparse_tensor(hooks):
+    """save_for_backward takes a sparse COO tensor (torch's does; pyGAT's sparse attention saves the matrix it
+    built), and saved_tensors gives it back."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    indices = np.array([[0, 0, 1, 2, 3, 3], [1, 3, 2, 0, 0, 3]])
+    values, b = rng.standard_normal(6), rng.standard_normal((4, 3))
+    for ours, theirs in zip(_sparse_saving_spmm(tg, indices, values, b, hooks),
+                            _sparse_saving_spmm(torch, indices, values, b, hooks)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
 class _SavesInput(tg.autograd.Function):
     @staticmethod
     def forward(ctx, x):

@@ -19,6 +19,7 @@ import numpy as np
 from . import ops as _ops
 from .autograd import no_grad
 from .backend import xp_of
+from .sparse import SparseCooTensor
 from .tensor import (Function as _Op, Tensor, _mode, _OutputNode, _relink, _saved_hooks, _serials, _unpacked,
                      complex_ok, dtype_name)
 
@@ -42,10 +43,10 @@ class FunctionCtx:
         self._node: Optional[weakref.ref] = None  # (weak: the node holds this ctx)
 
     def save_for_backward(self, *tensors: Optional[Tensor]) -> None:
-        """Keep tensors (inputs, outputs or intermediates; None too) for backward, which reads them as
-        ``saved_tensors``; an input or output changed in place since makes that read raise, as torch's."""
+        """Keep tensors (inputs, outputs or intermediates, sparse COO ones too; None too) for backward, which reads
+        them as ``saved_tensors``; an input or output changed in place since makes that read raise, as torch's."""
         for i, t in enumerate(tensors):
-            if t is not None and not isinstance(t, Tensor):
+            if t is not None and not isinstance(t, (Tensor, SparseCooTensor)):
                 raise TypeError(f"save_for_backward can only save tensors (or None), but argument {i} is of type "
                                 f"{type(t).__name__}")
         self._to_save = tensors
@@ -352,6 +353,11 @@ def _pack(t: Optional[Tensor], originals: list, outs: list) -> Optional[tuple]:
     grad_fn), anything else by the Tensor itself."""
     if t is None:
         return None
+    if isinstance(t, SparseCooTensor):  # (pyGAT's SpecialSpmmFunction saves the sparse matrix it built)
+        values = t._values()
+        if values._vc is None:
+            values._vc = [0]
+        return t, values._vc, values._vc[0]
     for k, o in enumerate(originals):
         if o is t:
             out = outs[k]
@@ -388,11 +394,11 @@ def _hook_pack(entries: list, outs: list) -> list:
     """saved_tensors_hooks is active: pass each saved tensor (an output as the Tensor returned) to its pack hook,
     with recording off, keeping only what the hook returns."""
     pack, unpack = _saved_hooks[-1]
-    hooked: List[Optional[_Hooked]] = []
+    hooked: List[Any] = []
     with no_grad():
         for s in entries:
-            if s is None:
-                hooked.append(None)
+            if s is None or isinstance(s[0], SparseCooTensor):  # (a sparse one is kept as it is, not hooked)
+                hooked.append(s)
             elif len(s) == 3:
                 t = s[0]
                 edge = t.grad_fn if t.grad_fn is not None else t if t._requires_grad else None
