@@ -295,6 +295,8 @@ def test_mm_errors():
         tg.sparse.mm(s, tg.ones(4, 2, dtype=tg.float64))
     with pytest.raises(TypeError, match="one dtype"):
         tg.mm(s, tg.ones(3, 2))
+    with pytest.raises(RuntimeError, match="one dtype"):  # (torch's error type: expected scalar type ...)
+        tg.spmm(s.float(), tg.ones(3, 2, dtype=tg.float64))
     with pytest.raises(NotImplementedError, match="reduce='mean' is not supported for sparse COO"):
         tg.sparse.mm(s, tg.ones(3, 2, dtype=tg.float64), "mean")
     with pytest.raises(RuntimeError, match="must be a matrix"):

@@ -33,7 +33,8 @@ import numpy as np
 from . import backend
 from . import ops as _ops
 from . import printing as _printing
-from .tensor import Function, Size, Tensor, _defaults, _dt, _mode, check_devices, dtype_name, layout, to_args
+from .tensor import (Function, Size, Tensor, _defaults, _dt, _mode, _RuntimeTypeError, check_devices, dtype_name,
+                     layout, to_args)
 
 sparse_coo = layout("sparse_coo")
 
@@ -601,9 +602,9 @@ def _spmm(a: SparseCooTensor, b: Tensor, op: str) -> Tensor:
     if b.ndim not in (1, 2) or b.shape[0] != a.shape[1]:
         raise RuntimeError(f"{op}: expected a (n, m) sparse matrix and a (m, p) dense matrix, got shapes {a.shape} "
                            f"and {b.shape}")
-    if b.dtype != a.dtype:
-        raise TypeError(f"{op}: the sparse operand is {a.dtype} and the dense {b.dtype}; they must have one dtype "
-                        "(as in torch)")
+    if b.dtype != a.dtype:  # (torch's RuntimeError: expected scalar type Float but found Double)
+        raise _RuntimeTypeError(f"{op}: the sparse operand is {a.dtype} and the dense {b.dtype}; they must have one "
+                                "dtype (as in torch)")
     check_devices(op, [a._val, b])
     row, col = a._idx.array
     return SpMM(row, col, a.shape[0])(a._val, b)
