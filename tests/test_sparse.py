@@ -289,6 +289,49 @@ def test_dense_at_sparse_vector_addmm_and_sparse_at_sparse(device):
     close(ss.to_dense(), tss.to_dense())
 
 
+@needs_torch
+@pytest.mark.parametrize("form", ["function", "method"])
+@pytest.mark.parametrize("nnz", [0, 1, 9])
+def test_mv_and_bmm_of_a_sparse_input_as_torch(device, form, nnz):
+    """torch.mv (a PageRank step) and torch.bmm (batched sparse adjacencies) with a sparse COO first operand:
+    values and the gradients of the dense operand and of the values."""
+    rng = np.random.default_rng(nnz)
+    idx, val = coo(rng, (4, 5), nnz)
+    s, v, ts, tv = pair(idx, val, (4, 5), device)
+    bidx, bval = coo(rng, (2, 4, 5), nnz)
+    bs, bv, tbs, tbv = pair(bidx, bval, (2, 4, 5), device)
+    x, y = rng.standard_normal(5), rng.standard_normal((2, 5, 3))
+    d, td = tg.tensor(x, device=device, requires_grad=True), torch.tensor(x, requires_grad=True)
+    e, te = tg.tensor(y, device=device, requires_grad=True), torch.tensor(y, requires_grad=True)
+    if form == "function":
+        out, tout = (tg.mv(s, d), tg.bmm(bs, e)), (torch.mv(ts, td), torch.bmm(tbs, te))
+    else:
+        out, tout = (s.mv(d), bs.bmm(e)), (ts.mv(td), tbs.bmm(te))
+    for o, to in zip(out, tout):
+        assert isinstance(o, tg.Tensor) and o.device == device and o.shape == tuple(to.shape)
+        close(o, to)
+    g, h = rng.standard_normal(4), rng.standard_normal((2, 4, 3))
+    ((out[0] * tg.tensor(g, device=device)).sum() + (out[1] * tg.tensor(h, device=device)).sum()).backward()
+    ((tout[0] * torch.tensor(g)).sum() + (tout[1] * torch.tensor(h)).sum()).backward()
+    for a, b in ((d, td), (v, tv), (e, te), (bv, tbv)):
+        close(a.grad, b.grad)
+
+
+def test_mv_and_bmm_errors():
+    s = tg.sparse_coo_tensor([[0, 1], [2, 0]], tg.ones(2, dtype=tg.float64), (2, 3))
+    b = tg.sparse_coo_tensor([[0, 1], [1, 0], [2, 0]], tg.ones(2, dtype=tg.float64), (2, 2, 3))
+    with pytest.raises(RuntimeError, match="mv: expected a \\(n, m\\) sparse matrix and an \\(m,\\) vector"):
+        tg.mv(s, tg.ones(2, dtype=tg.float64))
+    with pytest.raises(RuntimeError, match="one dtype"):
+        s.mv(tg.ones(3, dtype=tg.float32))
+    with pytest.raises(RuntimeError, match="3 sparse dims"):
+        tg.bmm(s, tg.ones(2, 3, 1, dtype=tg.float64))
+    with pytest.raises(RuntimeError, match="expected a \\(B, n, m\\) sparse input and a \\(B, m, p\\)"):
+        tg.bmm(b, tg.ones(2, 2, 1, dtype=tg.float64))
+    with pytest.raises(RuntimeError, match="'mat2' must be dense"):
+        b.bmm(b)
+
+
 def test_mm_errors():
     s = tg.sparse_coo_tensor([[0, 1], [2, 0]], tg.ones(2, dtype=tg.float64), (2, 3))
     with pytest.raises(RuntimeError, match="mm: expected a \\(n, m\\) sparse matrix and a \\(m, p\\)"):
@@ -445,6 +488,26 @@ def test_gradcheck_mm(device, case, p):
         s = tg.sparse_coo_tensor(i, v, shape)
         return tg.sparse.mm(s, d), e @ s, tg.sparse.addmm(e.t(), s, d, beta=0.5, alpha=2.)
     inputs = [_values(val, device), _values(b, device), _values(a, device)]
+    assert tg.gradcheck(fn, inputs)
+    assert tg.gradgradcheck(fn, inputs)
+
+
+@with_fixtures
+@given(case=sparse_case(), p=st.integers(1, 3), batch=st.integers(1, 3))
+def test_gradcheck_mv_and_bmm(device, case, p, batch):
+    """torch.mv and torch.bmm of a sparse input: the (n, m) pattern, and a batch of it made of it shifted, with
+    its values and the dense operand as gradcheck's inputs."""
+    shape, (idx, val), seed = case
+    i = tg.tensor(idx, device=device)
+    bi = tg.tensor(np.concatenate([np.vstack([np.full(idx.shape[1], k), (idx + k) % np.array(shape)[:, None]])
+                                   for k in range(batch)], 1), device=device)
+    rng = np.random.default_rng(seed + 1)
+
+    def fn(v, x, bv, y):
+        return tg.mv(tg.sparse_coo_tensor(i, v, shape), x), tg.bmm(tg.sparse_coo_tensor(bi, bv, (batch,) + shape), y)
+    inputs = [_values(val, device), _values(rng.standard_normal(shape[1]), device),
+              _values(rng.standard_normal(batch * len(val)), device),
+              _values(rng.standard_normal((batch, shape[1], p)), device)]
     assert tg.gradcheck(fn, inputs)
     assert tg.gradgradcheck(fn, inputs)
 

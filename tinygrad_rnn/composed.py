@@ -119,7 +119,10 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
 
 # ----------------------------------------------------------------------------- products
 def mv(input: Tensor, vec: Tensor) -> Tensor:
-    """torch.mv: the (n, m) matrix input times the (m,) vector vec, (n,)."""
+    """torch.mv: the (n, m) matrix input times the (m,) vector vec, (n,); input may be a sparse COO matrix."""
+    if not isinstance(input, Tensor) and getattr(input, "is_sparse", False) is True:
+        from . import sparse  # noqa: PLC0415
+        return sparse._mv(input, vec)
     _two_tensors("mv", input, vec, ("input", "vec"))
     if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
         raise _RuntimeValueError(f"mv: expected an (n, m) matrix and an (m,) vector, got shapes {input.shape} and "

@@ -3478,7 +3478,11 @@ def trace(x: Tensor) -> Tensor:
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Batched input @ mat2 for (B, n, m) and (B, m, p), as torch.bmm (matmul without its broadcasting)."""
+    """Batched input @ mat2 for (B, n, m) and (B, m, p), as torch.bmm (matmul without its broadcasting); input may
+    be a sparse COO tensor of 3 sparse dims (sparse._bmm)."""
+    if not isinstance(input, Tensor) and _sparse_operand(input):
+        from . import sparse  # noqa: PLC0415
+        return sparse._bmm(input, mat2)
     _two_tensors("bmm", input, mat2, ("input", "mat2"))
     if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
         raise _RuntimeValueError(f"bmm: expected (B, n, m) and (B, m, p) with the same B and m, got {input.shape} and "

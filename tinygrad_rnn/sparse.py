@@ -7,7 +7,8 @@ Tensor (nnz, *dense_shape), and every op on it is written with the dense engine'
 segment sum, whose backward is such ops), so the dense engine pays nothing for it and higher order gradients work.
 The dense ops that take a sparse operand (tg.mm, tg.matmul, @, tg.addmm, dense + / - sparse, the function
 forms) look for one only once an argument is not a Tensor. ``to_dense``, ``coalesce``, ``mm`` (``tg.sparse.mm``,
-``tg.spmm``, ``tg.mm``, ``tg.matmul``, ``@``, either operand sparse), ``addmm``, ``sum``, ``softmax`` /
+``tg.spmm``, ``tg.mm``, ``tg.matmul``, ``@``, either operand sparse), ``mv`` and ``bmm`` (a sparse first
+operand), ``addmm``, ``sum``, ``softmax`` /
 ``log_softmax``, products with a number, a 0-d or a dense tensor of its shape, sums of two sparse tensors,
 ``t``/``transpose``, ``to``/``cuda``/``cpu``.
 
@@ -38,7 +39,7 @@ from .tensor import (Function, Size, Tensor, _defaults, _dt, _mode, _RuntimeType
 
 sparse_coo = layout("sparse_coo")
 
-_SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_select, sum, mm/matmul/@, addmm, "
+_SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_select, sum, mm/matmul/@, mv, bmm, addmm, "
               "tg.sparse.softmax/log_softmax, products with a number or a tensor of its shape (mul_/div_ too), + "
               "another sparse tensor, to/cuda/cpu")
 
@@ -415,6 +416,12 @@ class SparseCooTensor:
     def matmul(self, other: Any) -> Any:
         return _matmul(self, other)
 
+    def mv(self, vec: Any) -> Tensor:
+        return _mv(self, vec)
+
+    def bmm(self, mat2: Any) -> Tensor:
+        return _bmm(self, mat2)
+
     def __matmul__(self, other: Any) -> Any:
         return _matmul(self, other)
 
@@ -602,12 +609,16 @@ def _spmm(a: SparseCooTensor, b: Tensor, op: str) -> Tensor:
     if b.ndim not in (1, 2) or b.shape[0] != a.shape[1]:
         raise RuntimeError(f"{op}: expected a (n, m) sparse matrix and a (m, p) dense matrix, got shapes {a.shape} "
                            f"and {b.shape}")
+    _same_dtype_device(a, b, op)
+    row, col = a._idx.array
+    return SpMM(row, col, a.shape[0])(a._val, b)
+
+
+def _same_dtype_device(a: SparseCooTensor, b: Tensor, op: str) -> None:
     if b.dtype != a.dtype:  # (torch's RuntimeError: expected scalar type Float but found Double)
         raise _RuntimeTypeError(f"{op}: the sparse operand is {a.dtype} and the dense {b.dtype}; they must have one "
                                 "dtype (as in torch)")
     check_devices(op, [a._val, b])
-    row, col = a._idx.array
-    return SpMM(row, col, a.shape[0])(a._val, b)
 
 
 def _segment_sum(prod: Any, row: Any, n: int) -> Any:
@@ -707,6 +718,34 @@ def mm(mat1: Any, mat2: Any, reduce: str = "sum") -> Any:
 def spmm(input: Any, mat2: Any) -> Any:
     """torch.spmm: sparse.mm(input, mat2) (a sparse COO input times a dense mat2, as Kipf's GCN layers call it)."""
     return mm(input, mat2)
+
+
+def _mv(input: SparseCooTensor, vec: Any) -> Tensor:
+    """torch.mv with a sparse COO matrix input: input @ vec for a dense (m,) vec, (n,) (a PageRank power step)."""
+    _tensor_arg(vec, "mv", "vec")
+    if vec.ndim != 1 or input.ndim != 2 or input.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"mv: expected a (n, m) sparse matrix and an (m,) vector, got shapes {input.shape} and "
+                           f"{vec.shape}")
+    return _spmm(input, vec, "mv")
+
+
+def _bmm(input: Any, mat2: Any) -> Tensor:
+    """torch.bmm with a sparse COO input: (B, n, m) of 3 sparse dims times a dense (B, m, p), dense (B, n, p);
+    differentiable w.r.t. mat2 and the values. The batch is one block-diagonal (B n, B m) matrix's product."""
+    if _is_sparse(mat2):
+        raise RuntimeError("bmm_sparse: Tensor 'mat2' must be dense (torch's bmm takes a sparse input only)")
+    _tensor_arg(mat2, "bmm", "mat2")
+    if input.sparse_dim() != 3 or input.dense_dim():
+        raise RuntimeError(f"bmm_sparse: the sparse input must have 3 sparse dims and no dense dims, got "
+                           f"sparse_dim={input.sparse_dim()}, dense_dim={input.dense_dim()}")
+    B, n, m = input.shape
+    if mat2.ndim != 3 or mat2.shape[0] != B or mat2.shape[1] != m:
+        raise RuntimeError(f"bmm_sparse: expected a (B, n, m) sparse input and a (B, m, p) dense mat2, got shapes "
+                           f"{input.shape} and {mat2.shape}")
+    _same_dtype_device(input, mat2, "bmm")
+    b, i, j = input._idx.array
+    p = mat2.shape[2]
+    return SpMM(b * n + i, b * m + j, B * n)(input._val, mat2.reshape(B * m, p)).reshape(B, n, p)
 
 
 def _matmul(a: Any, b: Any) -> Any:
