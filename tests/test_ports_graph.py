@@ -562,7 +562,7 @@ def ggnn_sparse(T, sd, x, edge_index, edge_type, batch, y):
     boolean mask, index_add_ into the targets), one GRUCell shared over the steps (its weights' gradient sums every
     step's), then the soft-attention graph readout sum_v sigmoid(i(h_v, x_v)) * tanh(j(h_v)) per graph by index_add;
     BCEWithLogitsLoss, RMSprop, gradient clipping."""
-    nn, F = T.nn, T.nn.functional
+    nn = T.nn
     class GatedGraphConv(nn.Module):
         def __init__(self, out_channels, num_layers, num_edge_types):
             super().__init__()
@@ -627,3 +627,534 @@ def test_ggnn_gru_cell_index_add_and_attention_readout(torch):
     sd = ggnn_sparse(torch, None, x, edge_index, edge_type, batch, y)
     _compare(ggnn_sparse(tg, sd, x, edge_index, edge_type, batch, y),
              ggnn_sparse(torch, sd, x, edge_index, edge_type, batch, y))
+
+
+# ----------------------------------------------------------------------------------------------------------- MPNN
+def _scatter_softmax(src, index, num_segments):
+    """PyG's utils.softmax without torch_scatter: the max per segment (of src detached) by scatter_reduce('amax'),
+    exp, the sums by index_add_, divided back out at each entry (+1e-16)."""
+    src_max = src.detach().new_zeros(num_segments, src.size(-1)).scatter_reduce(
+        0, index.unsqueeze(-1).expand_as(src), src.detach(), reduce="amax", include_self=False)
+    out = (src - src_max.index_select(0, index)).exp()
+    out_sum = out.new_zeros(num_segments, src.size(-1)).index_add_(0, index, out) + 1e-16
+    return out / out_sum.index_select(0, index)
+
+
+def mpnn(T, sd, x, edge_index, edge_attr, batch, y):
+    """Gilmer et al.'s MPNN as PyG's QM9 example (examples/qm9_nn_conv.py) builds it, without torch_scatter: lin0,
+    NNConv (an edge network Sequential(Linear, ReLU, Linear(dim * dim)) giving each edge its own (dim, dim)
+    weight, messages x_j @ W_e by bmm, aggr='mean' by index_add_ over the in-degree, plus a root weight and bias),
+    a GRU over 3 message-passing steps (out, h = gru(m.unsqueeze(0), h)), Set2Set (an LSTM over processing steps,
+    attention a scatter softmax by index ops, r its weighted sum per graph), lin1 / lin2, mse_loss; Adam and
+    ReduceLROnPlateau on the loss."""
+    nn, F = T.nn, T.nn.functional
+    class NNConv(nn.Module):
+        def __init__(self, in_channels, out_channels, nn_, aggr='mean', root_weight=True, bias=True):
+            super().__init__()
+            self.in_channels, self.out_channels, self.nn, self.aggr = in_channels, out_channels, nn_, aggr
+            self.lin = nn.Linear(in_channels, out_channels, bias=False) if root_weight else None
+            self.bias = nn.Parameter(T.zeros(out_channels)) if bias else None
+        def forward(self, x, edge_index, edge_attr):
+            src, dst = edge_index[0], edge_index[1]
+            weight = self.nn(edge_attr).view(-1, self.in_channels, self.out_channels)
+            msg = T.matmul(x[src].unsqueeze(1), weight).squeeze(1)
+            out = x.new_zeros(x.size(0), self.out_channels).index_add_(0, dst, msg)
+            if self.aggr == 'mean':
+                count = x.new_zeros(x.size(0)).index_add_(0, dst, T.ones_like(dst, dtype=x.dtype))
+                out = out / count.clamp(min=1).view(-1, 1)
+            if self.lin is not None:
+                out = out + self.lin(x)
+            if self.bias is not None:
+                out = out + self.bias
+            return out
+    class Set2Set(nn.Module):
+        def __init__(self, in_channels, processing_steps):
+            super().__init__()
+            self.in_channels = in_channels
+            self.out_channels = 2 * in_channels
+            self.processing_steps = processing_steps
+            self.lstm = nn.LSTM(self.out_channels, in_channels, 1)
+            self.lstm.reset_parameters()
+        def forward(self, x, batch, dim_size):
+            h = (x.new_zeros((1, dim_size, x.size(-1))), x.new_zeros((1, dim_size, x.size(-1))))
+            q_star = x.new_zeros(dim_size, self.out_channels)
+            for _ in range(self.processing_steps):
+                q, h = self.lstm(q_star.unsqueeze(0), h)
+                q = q.view(dim_size, self.in_channels)
+                e = (x * q[batch]).sum(dim=-1, keepdim=True)
+                a = _scatter_softmax(e, batch, dim_size)
+                r = x.new_zeros(dim_size, x.size(-1)).index_add_(0, batch, a * x)
+                q_star = T.cat([q, r], dim=-1)
+            return q_star
+    dim = 4
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin0 = nn.Linear(x.shape[1], dim)
+            nn_ = nn.Sequential(nn.Linear(edge_attr.shape[1], 8), nn.ReLU(), nn.Linear(8, dim * dim))
+            self.conv = NNConv(dim, dim, nn_, aggr='mean')
+            self.gru = nn.GRU(dim, dim)
+            self.set2set = Set2Set(dim, processing_steps=3)
+            self.lin1 = nn.Linear(2 * dim, dim)
+            self.lin2 = nn.Linear(dim, 1)
+        def forward(self, data):
+            out = F.relu(self.lin0(data.x))
+            h = out.unsqueeze(0)
+            for i in range(3):
+                m = F.relu(self.conv(out, data.edge_index, data.edge_attr))
+                out, h = self.gru(m.unsqueeze(0), h)
+                out = out.squeeze(0)
+            out = self.set2set(out, data.batch, data.num_graphs)
+            out = F.relu(self.lin1(out))
+            out = self.lin2(out)
+            return out.view(-1)
+    model = Net()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    class Data:
+        pass
+    data = Data()
+    data.x, data.edge_index, data.edge_attr = T.tensor(x), T.tensor(edge_index), T.tensor(edge_attr)
+    data.batch, data.y, data.num_graphs = T.tensor(batch), T.tensor(y), int(batch.max()) + 1
+    optimizer = T.optim.Adam(model.parameters(), lr=0.001)
+    scheduler = T.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode='min', factor=0.7, patience=0, min_lr=0.00001)
+    out = []
+    model.train()
+    for epoch in range(3):
+        optimizer.zero_grad()
+        pred = model(data)
+        loss = F.mse_loss(pred, data.y)
+        loss.backward()
+        out += [pred, loss, _all_grads(model)]
+        optimizer.step()
+        scheduler.step(-loss.item() if epoch == 1 else loss.item())
+        out.append(optimizer.param_groups[0]['lr'])
+    return out + [_state(model)]
+
+
+def test_mpnn_nnconv_gru_set2set(torch):
+    rng = _rng(7)
+    edge_index, batch = _random_graphs(rng, [4, 5, 3])
+    x, edge_attr = rng.standard_normal((len(batch), 3)), rng.standard_normal((edge_index.shape[1], 2))
+    y = rng.standard_normal(3)
+    sd = mpnn(torch, None, x, edge_index, edge_attr, batch, y)
+    _compare(mpnn(tg, sd, x, edge_index, edge_attr, batch, y), mpnn(torch, sd, x, edge_index, edge_attr, batch, y))
+
+
+def test_scatter_softmax_of_index_ops(torch):
+    """The segment softmax (PyG's utils.softmax) each library builds of scatter_reduce / index_add_ /
+    index_select: values and gradients (through the non-detached src)."""
+    rng = _rng(8)
+    index = np.array([0, 0, 2, 2, 2, 3])  # (segment 1 is empty)
+    src = rng.standard_normal((6, 2))
+    w = rng.standard_normal((6, 2))
+    res = []
+    for T in (tg, torch):
+        s = T.tensor(src, requires_grad=True)
+        out = _scatter_softmax(s, T.tensor(index), 4)
+        (out * T.tensor(w)).sum().backward()
+        res.append([out, s.grad])
+    _compare(*res)
+
+
+# --------------------------------------------------------------------------------- relation network, graph network
+def relation_network(T, sd, img, qst, label):
+    """kimhc6028/relational-networks' RN (Sort-of-CLEVR): a conv stack to a (mb, 24, d, d) feature map, the
+    coordinate features built by cvt_coord and stacked (mb, 25, 2), objects flattened and tagged, every pair made
+    by unsqueeze / repeat / cat with the question repeated over the pairs, g_theta on (mb * 25 * 25, 63), summed
+    over pairs, f_phi with dropout off and log_softmax, nll_loss; Adam."""
+    nn, F = T.nn, T.nn.functional
+    class ConvInputModel(nn.Module):
+        def __init__(self):
+            super(ConvInputModel, self).__init__()
+            self.conv1 = nn.Conv2d(3, 24, 3, stride=2, padding=1)
+            self.batchNorm1 = nn.BatchNorm2d(24)
+            self.conv2 = nn.Conv2d(24, 24, 3, stride=2, padding=1)
+            self.batchNorm2 = nn.BatchNorm2d(24)
+        def forward(self, img):
+            x = self.conv1(img)
+            x = F.relu(x)
+            x = self.batchNorm1(x)
+            x = self.conv2(x)
+            x = F.relu(x)
+            x = self.batchNorm2(x)
+            return x
+    class FCOutputModel(nn.Module):
+        def __init__(self):
+            super(FCOutputModel, self).__init__()
+            self.fc2 = nn.Linear(16, 16)
+            self.fc3 = nn.Linear(16, 10)
+        def forward(self, x):
+            x = self.fc2(x)
+            x = F.relu(x)
+            x = F.dropout(x, training=False)
+            x = self.fc3(x)
+            return F.log_softmax(x, dim=1)
+    mb, d = img.shape[0], 2
+    class RN(nn.Module):
+        def __init__(self):
+            super(RN, self).__init__()
+            self.conv = ConvInputModel()
+            self.g_fc1 = nn.Linear((24+2)*2+11, 16)
+            self.g_fc2 = nn.Linear(16, 16)
+            self.g_fc3 = nn.Linear(16, 16)
+            self.g_fc4 = nn.Linear(16, 16)
+            self.f_fc1 = nn.Linear(16, 16)
+            self.coord_oi = T.FloatTensor(mb, 2).double()
+            self.coord_oj = T.FloatTensor(mb, 2).double()
+            def cvt_coord(i):
+                return [(i/d-d/2.)/(d/2.), (i % d-d/2.)/(d/2.)]
+            self.coord_tensor = T.FloatTensor(mb, d*d, 2).double()
+            np_coord_tensor = np.zeros((mb, d*d, 2))
+            for i in range(d*d):
+                np_coord_tensor[:, i, :] = np.array(cvt_coord(i))
+            self.coord_tensor.data.copy_(T.from_numpy(np_coord_tensor))
+            self.fcout = FCOutputModel()
+        def forward(self, img, qst):
+            x = self.conv(img)
+            mb = x.size()[0]
+            n_channels = x.size()[1]
+            d = x.size()[2]
+            x_flat = x.view(mb, n_channels, d*d).permute(0, 2, 1)
+            x_flat = T.cat([x_flat, self.coord_tensor], 2)
+            qst = T.unsqueeze(qst, 1)
+            qst = qst.repeat(1, d*d, 1)
+            qst = T.unsqueeze(qst, 2)
+            x_i = T.unsqueeze(x_flat, 1)
+            x_i = x_i.repeat(1, d*d, 1, 1)
+            x_j = T.unsqueeze(x_flat, 2)
+            x_j = T.cat([x_j, qst], 3)
+            x_j = x_j.repeat(1, 1, d*d, 1)
+            x_full = T.cat([x_i, x_j], 3)
+            x_ = x_full.view(mb * (d * d) * (d * d), (24+2)*2+11)
+            x_ = self.g_fc1(x_)
+            x_ = F.relu(x_)
+            x_ = self.g_fc2(x_)
+            x_ = F.relu(x_)
+            x_ = self.g_fc3(x_)
+            x_ = F.relu(x_)
+            x_ = self.g_fc4(x_)
+            x_ = F.relu(x_)
+            x_g = x_.view(mb, (d * d) * (d * d), 16)
+            x_g = x_g.sum(1).squeeze()
+            x_f = self.f_fc1(x_g)
+            x_f = F.relu(x_f)
+            return self.fcout(x_f)
+    model = RN()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.0001)
+    out = []
+    model.train()
+    for step in range(2):
+        optimizer.zero_grad()
+        output = model(T.tensor(img), T.tensor(qst))
+        loss = F.nll_loss(output, T.tensor(label))
+        loss.backward()
+        optimizer.step()
+        pred = output.data.max(1)[1]
+        correct = pred.eq(T.tensor(label).data).cpu().sum()
+        out += [output, loss, correct, _all_grads(model)]
+    return out + [_state(model)]
+
+
+def test_relation_network_object_pairs(torch):
+    rng = _rng(9)
+    img, qst = rng.standard_normal((3, 3, 8, 8)), (rng.random((3, 11)) < 0.3).astype(float)
+    label = rng.integers(0, 10, 3)
+    sd = relation_network(torch, None, img, qst, label)
+    _compare(relation_network(tg, sd, img, qst, label), relation_network(torch, sd, img, qst, label))
+
+
+def graph_network(T, sd, x, edge_index, edge_attr, u, batch, y):
+    """A Graph Network block (Battaglia et al.) as PyG's MetaLayer composes it: EdgeModel phi_e([x_src, x_dst, e,
+    u[batch[src]]]), NodeModel (an MLP on [x_src, e'] per edge, its mean per target node by index_add_ / counts,
+    then phi_v([x, mean, u[batch]])), GlobalModel phi_u([u, mean of the nodes per graph]); two blocks, residuals,
+    a graph-level regression with smooth_l1_loss; AdamW."""
+    nn, F = T.nn, T.nn.functional
+    def Seq(*sizes):
+        layers = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        return nn.Sequential(*layers[:-1])
+    def scatter_mean(src, index, dim_size):
+        out = src.new_zeros(dim_size, src.size(1)).index_add_(0, index, src)
+        count = src.new_zeros(dim_size).index_add_(0, index, src.new_ones(index.size(0)))
+        return out / count.clamp(min=1).unsqueeze(-1)
+    class EdgeModel(nn.Module):
+        def __init__(self, f_x, f_e, f_u):
+            super().__init__()
+            self.edge_mlp = Seq(2 * f_x + f_e + f_u, 8, f_e)
+        def forward(self, src, dst, edge_attr, u, batch):
+            out = T.cat([src, dst, edge_attr, u[batch]], 1)
+            return self.edge_mlp(out)
+    class NodeModel(nn.Module):
+        def __init__(self, f_x, f_e, f_u):
+            super().__init__()
+            self.node_mlp_1 = Seq(f_x + f_e, 8, 8)
+            self.node_mlp_2 = Seq(f_x + 8 + f_u, 8, f_x)
+        def forward(self, x, edge_index, edge_attr, u, batch):
+            row, col = edge_index
+            out = T.cat([x[row], edge_attr], dim=1)
+            out = self.node_mlp_1(out)
+            out = scatter_mean(out, col, dim_size=x.size(0))
+            out = T.cat([x, out, u[batch]], dim=1)
+            return self.node_mlp_2(out)
+    class GlobalModel(nn.Module):
+        def __init__(self, f_x, f_u):
+            super().__init__()
+            self.global_mlp = Seq(f_u + f_x, 8, f_u)
+        def forward(self, x, edge_index, edge_attr, u, batch):
+            out = T.cat([u, scatter_mean(x, batch, dim_size=u.size(0))], dim=1)
+            return self.global_mlp(out)
+    class MetaLayer(nn.Module):
+        def __init__(self, edge_model=None, node_model=None, global_model=None):
+            super().__init__()
+            self.edge_model, self.node_model, self.global_model = edge_model, node_model, global_model
+        def forward(self, x, edge_index, edge_attr=None, u=None, batch=None):
+            row, col = edge_index[0], edge_index[1]
+            if self.edge_model is not None:
+                edge_attr = self.edge_model(x[row], x[col], edge_attr, u, batch if batch is None else batch[row])
+            if self.node_model is not None:
+                x = self.node_model(x, edge_index, edge_attr, u, batch)
+            if self.global_model is not None:
+                u = self.global_model(x, edge_index, edge_attr, u, batch)
+            return x, edge_attr, u
+        def __repr__(self):
+            return f'{self.__class__.__name__}(\n  edge_model={self.edge_model},\n  node_model={self.node_model},' \
+                   f'\n  global_model={self.global_model}\n)'
+    fx, fe, fu = x.shape[1], edge_attr.shape[1], u.shape[1]
+    class GN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([MetaLayer(EdgeModel(fx, fe, fu), NodeModel(fx, fe, fu), GlobalModel(fx, fu))
+                                         for _ in range(2)])
+            self.head = nn.Linear(fu, 1)
+        def forward(self, x, edge_index, e, u, batch):
+            for block in self.blocks:
+                x2, e2, u2 = block(x, edge_index, e, u, batch)
+                x, e, u = x + x2, e + e2, u + u2
+            return self.head(u).squeeze(-1), x, e
+    model = GN()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    assert "edge_model=EdgeModel(" in repr(model.blocks[0])
+    optimizer = T.optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.01)
+    x, edge_index, edge_attr, u, batch, y = (T.tensor(a) for a in (x, edge_index, edge_attr, u, batch, y))
+    out = []
+    for step in range(3):
+        optimizer.zero_grad()
+        pred, xs, es = model(x, edge_index, edge_attr, u, batch)
+        loss = F.smooth_l1_loss(pred, y, beta=0.5)
+        loss.backward()
+        optimizer.step()
+        out += [pred, xs, es, loss, _all_grads(model)]
+    return out + [_state(model), repr(model)]
+
+
+def test_graph_network_block_meta_layer(torch):
+    rng = _rng(10)
+    edge_index, batch = _random_graphs(rng, [4, 3, 5])
+    x, edge_attr = rng.standard_normal((len(batch), 3)), rng.standard_normal((edge_index.shape[1], 2))
+    u, y = rng.standard_normal((3, 2)), rng.standard_normal(3)
+    sd = graph_network(torch, None, x, edge_index, edge_attr, u, batch, y)
+    ours, theirs = (graph_network(T, sd, x, edge_index, edge_attr, u, batch, y) for T in (tg, torch))
+    assert ours.pop() == theirs.pop()
+    _compare(ours, theirs)
+
+
+# ------------------------------------------------------------------------------------------------------------ NRI
+def _encode_onehot(labels):
+    classes = set(labels)
+    classes_dict = {c: np.identity(len(classes))[i, :] for i, c in enumerate(classes)}
+    labels_onehot = np.array(list(map(classes_dict.get, labels)), dtype=np.int32)
+    return labels_onehot
+
+
+def nri(T, sd, inputs, uniforms, hard):
+    """ethanfetaya/NRI's MLPEncoder (factor graph: node2edge / edge2node by matmuls with the one-hot rel_rec /
+    rel_send, MLPs of ELU, dropout and BatchNorm1d over (B * E, F) views, xavier_normal init and bias 0.1), its
+    utils' gumbel_softmax (my_softmax by transpose + F.softmax, sample_gumbel of uniforms drawn in numpy here for
+    torch.rand, hard: the argmax one-hot made by zero_().scatter_ and the straight-through y_hard - y_soft.data +
+    y_soft), kl_categorical_uniform, and a decoder-free loss on the sampled edges; Adam + StepLR."""
+    nn, F = T.nn, T.nn.functional
+    Variable = T.autograd.Variable
+    class MLP(nn.Module):
+        """Two-layer fully-connected ELU net with batch norm."""
+        def __init__(self, n_in, n_hid, n_out, do_prob=0.):
+            super(MLP, self).__init__()
+            self.fc1 = nn.Linear(n_in, n_hid)
+            self.fc2 = nn.Linear(n_hid, n_out)
+            self.bn = nn.BatchNorm1d(n_out)
+            self.dropout_prob = do_prob
+            self.init_weights()
+        def init_weights(self):
+            for m in self.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.xavier_normal_(m.weight.data)
+                    m.bias.data.fill_(0.1)
+                elif isinstance(m, nn.BatchNorm1d):
+                    m.weight.data.fill_(1)
+                    m.bias.data.zero_()
+        def batch_norm(self, inputs):
+            x = inputs.view(inputs.size(0) * inputs.size(1), -1)
+            x = self.bn(x)
+            return x.view(inputs.size(0), inputs.size(1), -1)
+        def forward(self, inputs):
+            # Input shape: [num_sims, num_things, num_features]
+            x = F.elu(self.fc1(inputs))
+            x = F.dropout(x, self.dropout_prob, training=self.training)
+            x = F.elu(self.fc2(x))
+            return self.batch_norm(x)
+    class MLPEncoder(nn.Module):
+        def __init__(self, n_in, n_hid, n_out, do_prob=0., factor=True):
+            super(MLPEncoder, self).__init__()
+            self.factor = factor
+            self.mlp1 = MLP(n_in, n_hid, n_hid, do_prob)
+            self.mlp2 = MLP(n_hid * 2, n_hid, n_hid, do_prob)
+            self.mlp3 = MLP(n_hid, n_hid, n_hid, do_prob)
+            if self.factor:
+                self.mlp4 = MLP(n_hid * 3, n_hid, n_hid, do_prob)
+            else:
+                self.mlp4 = MLP(n_hid * 2, n_hid, n_hid, do_prob)
+            self.fc_out = nn.Linear(n_hid, n_out)
+            self.init_weights()
+        def init_weights(self):
+            for m in self.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.xavier_normal_(m.weight.data)
+                    m.bias.data.fill_(0.1)
+        def edge2node(self, x, rel_rec, rel_send):
+            # NOTE: Assumes that we have the same graph across all samples.
+            incoming = T.matmul(rel_rec.t(), x)
+            return incoming / incoming.size(1)
+        def node2edge(self, x, rel_rec, rel_send):
+            # NOTE: Assumes that we have the same graph across all samples.
+            receivers = T.matmul(rel_rec, x)
+            senders = T.matmul(rel_send, x)
+            edges = T.cat([senders, receivers], dim=2)
+            return edges
+        def forward(self, inputs, rel_rec, rel_send):
+            # Input shape: [num_sims, num_atoms, num_timesteps, num_dims]
+            x = inputs.view(inputs.size(0), inputs.size(1), -1)
+            # New shape: [num_sims, num_atoms, num_timesteps*num_dims]
+            x = self.mlp1(x)  # 2-layer ELU net per node
+            x = self.node2edge(x, rel_rec, rel_send)
+            x = self.mlp2(x)
+            x_skip = x
+            if self.factor:
+                x = self.edge2node(x, rel_rec, rel_send)
+                x = self.mlp3(x)
+                x = self.node2edge(x, rel_rec, rel_send)
+                x = T.cat((x, x_skip), dim=2)  # Skip connection
+                x = self.mlp4(x)
+            else:
+                x = self.mlp3(x)
+                x = T.cat((x, x_skip), dim=2)  # Skip connection
+                x = self.mlp4(x)
+            return self.fc_out(x)
+    def my_softmax(input, axis=1):
+        trans_input = input.transpose(axis, 0).contiguous()
+        soft_max_1d = F.softmax(trans_input, dim=0)
+        return soft_max_1d.transpose(axis, 0)
+    def sample_gumbel(shape, eps=1e-10, step=[0]):
+        U = T.tensor(uniforms[step[0]])  # (torch.rand(shape).float(), drawn in numpy)
+        step[0] += 1
+        return - T.log(eps - T.log(U + eps))
+    def gumbel_softmax_sample(logits, tau=1, eps=1e-10):
+        gumbel_noise = sample_gumbel(logits.size(), eps=eps)
+        if logits.is_cuda:
+            gumbel_noise = gumbel_noise.cuda()
+        y = logits + Variable(gumbel_noise)
+        return my_softmax(y / tau, axis=-1)
+    def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10):
+        y_soft = gumbel_softmax_sample(logits, tau=tau, eps=eps)
+        if hard:
+            shape = logits.size()
+            _, k = y_soft.data.max(-1)
+            y_hard = T.zeros(*shape)
+            if y_soft.is_cuda:
+                y_hard = y_hard.cuda()
+            y_hard = y_hard.zero_().scatter_(-1, k.view(shape[:-1] + (1,)), 1.0)
+            y = Variable(y_hard - y_soft.data) + y_soft
+        else:
+            y = y_soft
+        return y
+    def kl_categorical_uniform(preds, num_atoms, num_edge_types, add_const=False, eps=1e-16):
+        kl_div = preds * T.log(preds + eps)
+        if add_const:
+            kl_div += np.log(num_edge_types)
+        return kl_div.sum() / (num_atoms * preds.size(0))
+    num_atoms, edge_types = inputs.shape[1], 2
+    off_diag = np.ones([num_atoms, num_atoms]) - np.eye(num_atoms)
+    rel_rec = np.array(_encode_onehot(np.where(off_diag)[0]), dtype=np.float32)
+    rel_send = np.array(_encode_onehot(np.where(off_diag)[1]), dtype=np.float32)
+    rel_rec = T.FloatTensor(rel_rec).double()
+    rel_send = T.FloatTensor(rel_send).double()
+    rel_rec, rel_send = Variable(rel_rec), Variable(rel_send)
+    encoder = MLPEncoder(inputs.shape[2] * inputs.shape[3], 6, edge_types, 0., True)
+    if sd is None:
+        return _state(encoder)
+    _load(T, encoder, sd)
+    optimizer = T.optim.Adam(encoder.parameters(), lr=0.0005)
+    scheduler = T.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    target = T.tensor(np.linspace(-1, 1, num_atoms * (num_atoms - 1)))
+    out = []
+    encoder.train()
+    for step in range(3):
+        optimizer.zero_grad()
+        data = Variable(T.tensor(inputs))
+        logits = encoder(data, rel_rec, rel_send)
+        edges = gumbel_softmax(logits, tau=0.5, hard=hard)
+        prob = my_softmax(logits, -1)
+        loss_kl = kl_categorical_uniform(prob, num_atoms, edge_types)
+        loss_fit = ((edges[:, :, 1] - target) ** 2).mean()  # (a stand-in for the decoder's nll_gaussian)
+        loss = loss_fit + loss_kl
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        out += [logits, edges, loss_kl, loss, _all_grads(encoder)]
+    return out + [_state(encoder)]
+
+
+@pytest.mark.parametrize("hard", [True, False])
+def test_nri_encoder_straight_through_gumbel(torch, hard):
+    rng = _rng(11)
+    inputs = rng.standard_normal((3, 4, 5, 2))  # (sims, atoms, timesteps, dims)
+    uniforms = rng.random((3, 3, 12, 2))
+    sd = nri(torch, None, inputs, uniforms, hard)
+    _compare(nri(tg, sd, inputs, uniforms, hard), nri(torch, sd, inputs, uniforms, hard))
+
+
+@pytest.mark.parametrize("hard", [True, False])
+def test_gumbel_softmax_properties(torch, hard):
+    """F.gumbel_softmax draws its own noise, so not its values but its properties are torch's: hard=True gives
+    one-hots along dim (the argmax of the soft sample) with the soft sample's straight-through gradient,
+    hard=False a softmax (rows sum to 1); the gradient sums to zero along dim either way, and the result's dtype,
+    shape and requires_grad are torch's."""
+    rng = _rng(12)
+    logits_np = rng.standard_normal((5, 4, 3))
+    w = rng.standard_normal((5, 4, 3))
+    for T in (tg, torch):
+        logits = T.tensor(logits_np, requires_grad=True)
+        T.manual_seed(1)
+        y = T.nn.functional.gumbel_softmax(logits, tau=0.7, hard=hard, dim=1)
+        assert y.shape == (5, 4, 3) and y.dtype == T.float64 and y.requires_grad
+        yn = y.detach().numpy()
+        np.testing.assert_allclose(yn.sum(1), 1, atol=1e-12)
+        if hard:
+            assert set(np.unique(yn)) <= {0., 1.}
+        (y * T.tensor(w)).sum().backward()
+        g = logits.grad.numpy()
+        assert np.abs(g).max() > 0
+        np.testing.assert_allclose(g.sum(1), 0, atol=1e-12)
+        if hard:  # (straight-through: the soft sample's softmax gradient, that sample recovered from the output)
+            T.manual_seed(1)
+            logits2 = T.tensor(logits_np, requires_grad=True)
+            soft = T.nn.functional.gumbel_softmax(logits2, tau=0.7, hard=False, dim=1)
+            np.testing.assert_array_equal(soft.detach().numpy().argmax(1), yn.argmax(1))
+            (soft * T.tensor(w)).sum().backward()
+            np.testing.assert_allclose(g, logits2.grad.numpy(), rtol=1e-12, atol=1e-12)
