@@ -12,8 +12,10 @@ linears, and the index_add / GRUCell form with a soft-attention graph readout); 
 network with per-edge weight matrices, a GRU update, Set2Set readout with a scatter softmax made of index ops);
 a Relation Network over object pairs and a Graph Network block (edge / node / global updates); NRI's MLP encoder
 with its pre-F.gumbel_softmax straight-through sampler (numpy noise), and F.gumbel_softmax's properties; SchNet's
-continuous-filter convolution (gaussian RBF, cosine cutoff, scatter sums) and a Graphormer-lite layer
-(shortest-path spatial bias from numpy, degree embeddings).
+continuous-filter convolution (gaussian RBF, cosine cutoff, scatter sums, trained on forces: a double backward)
+and a Graphormer-lite encoder (shortest-path spatial bias from numpy, degree embeddings); APPNP with learnt edge
+weights on torch.sparse (sparse_coo_tensor values that require grad, torch.sparse.sum degrees, sparse.mm, a
+PageRank by torch.mv, a sparse batch through torch.bmm).
 """
 import math
 
@@ -1158,3 +1160,362 @@ def test_gumbel_softmax_properties(torch, hard):
             np.testing.assert_array_equal(soft.detach().numpy().argmax(1), yn.argmax(1))
             (soft * T.tensor(w)).sum().backward()
             np.testing.assert_allclose(g, logits2.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------------- SchNet
+def schnet(T, sd, z, pos, batch, energy, forces):
+    """SchNet (Schütt et al.) as PyG's models/schnet.py writes it, without torch_cluster: an atom-type Embedding,
+    the radius graph from torch.cdist (same molecule, closer than the cutoff, no self loops: fill_diagonal_,
+    nonzero), distances by norm, GaussianSmearing (a linspace buffer), the cosine cutoff, CFConv's filter network
+    times the cutoff, messages x_j * W summed by index_add_, ShiftedSoftplus, residual interactions, a sum per
+    molecule; trained on energies and forces (-d energy / d pos by autograd.grad with create_graph=True, so the
+    loss's gradient goes through a second backward); Adam, ExponentialLR."""
+    nn, F = T.nn, T.nn.functional
+    PI = math.pi
+    class GaussianSmearing(nn.Module):
+        def __init__(self, start=0.0, stop=5.0, num_gaussians=50):
+            super().__init__()
+            offset = T.linspace(start, stop, num_gaussians)
+            self.coeff = -0.5 / (offset[1] - offset[0]).item()**2
+            self.register_buffer('offset', offset)
+        def forward(self, dist):
+            dist = dist.view(-1, 1) - self.offset.view(1, -1)
+            return T.exp(self.coeff * T.pow(dist, 2))
+    class ShiftedSoftplus(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.shift = T.log(T.tensor(2.0)).item()
+        def forward(self, x):
+            return F.softplus(x) - self.shift
+    class CFConv(nn.Module):
+        def __init__(self, in_channels, out_channels, num_filters, nn_, cutoff):
+            super().__init__()
+            self.lin1 = nn.Linear(in_channels, num_filters, bias=False)
+            self.lin2 = nn.Linear(num_filters, out_channels)
+            self.nn = nn_
+            self.cutoff = cutoff
+            self.reset_parameters()
+        def reset_parameters(self):
+            nn.init.xavier_uniform_(self.lin1.weight)
+            nn.init.xavier_uniform_(self.lin2.weight)
+            self.lin2.bias.data.fill_(0)
+        def forward(self, x, edge_index, edge_weight, edge_attr):
+            C = 0.5 * (T.cos(edge_weight * PI / self.cutoff) + 1.0)
+            W = self.nn(edge_attr) * C.view(-1, 1)
+            x = self.lin1(x)
+            x_j = x.index_select(0, edge_index[0])
+            x = T.zeros_like(x).index_add_(0, edge_index[1], x_j * W)
+            x = self.lin2(x)
+            return x
+    class InteractionBlock(nn.Module):
+        def __init__(self, hidden_channels, num_gaussians, num_filters, cutoff):
+            super().__init__()
+            self.mlp = nn.Sequential(nn.Linear(num_gaussians, num_filters), ShiftedSoftplus(),
+                                     nn.Linear(num_filters, num_filters))
+            self.conv = CFConv(hidden_channels, hidden_channels, num_filters, self.mlp, cutoff)
+            self.act = ShiftedSoftplus()
+            self.lin = nn.Linear(hidden_channels, hidden_channels)
+        def forward(self, x, edge_index, edge_weight, edge_attr):
+            x = self.conv(x, edge_index, edge_weight, edge_attr)
+            x = self.act(x)
+            x = self.lin(x)
+            return x
+    def radius_graph(pos, r, batch):
+        dist = T.cdist(pos, pos)
+        mask = (batch.view(-1, 1) == batch.view(1, -1)) & (dist < r)
+        mask.fill_diagonal_(False)
+        return mask.nonzero().t()
+    class SchNet(nn.Module):
+        def __init__(self, hidden_channels=6, num_filters=6, num_interactions=2, num_gaussians=8, cutoff=2.5):
+            super().__init__()
+            self.cutoff = cutoff
+            self.embedding = nn.Embedding(100, hidden_channels, padding_idx=0)
+            self.distance_expansion = GaussianSmearing(0.0, cutoff, num_gaussians)
+            self.interactions = nn.ModuleList([InteractionBlock(hidden_channels, num_gaussians, num_filters, cutoff)
+                                               for _ in range(num_interactions)])
+            self.lin1 = nn.Linear(hidden_channels, hidden_channels // 2)
+            self.act = ShiftedSoftplus()
+            self.lin2 = nn.Linear(hidden_channels // 2, 1)
+        def forward(self, z, pos, batch):
+            h = self.embedding(z)
+            edge_index = radius_graph(pos, r=self.cutoff, batch=batch)
+            row, col = edge_index
+            edge_weight = (pos[row] - pos[col]).norm(dim=-1)
+            edge_attr = self.distance_expansion(edge_weight)
+            for interaction in self.interactions:
+                h = h + interaction(h, edge_index, edge_weight, edge_attr)
+            h = self.lin1(h)
+            h = self.act(h)
+            h = self.lin2(h)
+            out = h.new_zeros(int(batch.max()) + 1, 1).index_add_(0, batch, h)
+            return out, edge_index
+    model = SchNet()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    z, batch, energy, forces = T.tensor(z), T.tensor(batch), T.tensor(energy), T.tensor(forces)
+    optimizer = T.optim.Adam(model.parameters(), lr=1e-3)
+    scheduler = T.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
+    out = []
+    for step in range(3):
+        optimizer.zero_grad()
+        p = T.tensor(pos, requires_grad=True)
+        pred, edge_index = model(z, p, batch)
+        pred_forces = -T.autograd.grad(pred.sum(), p, create_graph=True)[0]
+        loss = F.l1_loss(pred.view(-1), energy) + 10 * F.mse_loss(pred_forces, forces)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        out += [edge_index, pred, pred_forces, loss, _all_grads(model)]
+    return out + [_state(model)]
+
+
+def test_schnet_cfconv_with_force_training(torch):
+    rng = _rng(13)
+    batch = np.repeat([0, 1], [4, 5])
+    z = rng.integers(1, 9, len(batch))
+    pos = rng.uniform(0, 2.5, (len(batch), 3))
+    energy, forces = rng.standard_normal(2), rng.standard_normal((len(batch), 3)) * 0.1
+    sd = schnet(torch, None, z, pos, batch, energy, forces)
+    _compare(schnet(tg, sd, z, pos, batch, energy, forces), schnet(torch, sd, z, pos, batch, energy, forces))
+
+
+# ------------------------------------------------------------------------------------------------------ Graphormer
+def _floyd_warshall(adj, max_dist):
+    """Graphormer's algos.floyd_warshall (in numpy): shortest path lengths, unreachable and far pairs clipped to
+    max_dist, +1 so 0 stays the padding's index (the collator's shift)."""
+    n = adj.shape[0]
+    d = np.where(adj > 0, 1, 510)
+    np.fill_diagonal(d, 0)
+    for k in range(n):
+        d = np.minimum(d, d[:, k:k + 1] + d[k:k + 1, :])
+    return np.minimum(d, max_dist) + 1
+
+
+def graphormer(T, sd, x, spatial_pos, in_degree, out_degree, y, num_heads=2):
+    """Graphormer-lite (microsoft/Graphormer's graphormer_layers): atom embeddings summed over features plus in /
+    out degree embeddings (padding_idx=0), a graph token, the attention bias: a spatial_pos Embedding per head
+    (shortest paths from numpy), the graph token's virtual distance, padding columns at -inf; pre-LN encoder
+    layers with its own multi-head attention (q scaled, attn_bias added, masked_fill for key padding, softmax,
+    dropout off); the graph token's state to a regression head; L1 loss, AdamW with a PolynomialLR decay."""
+    nn, F = T.nn, T.nn.functional
+    def init_params(module, n_layers):
+        if isinstance(module, nn.Linear):
+            module.weight.data.normal_(mean=0.0, std=0.02 / math.sqrt(n_layers))
+            if module.bias is not None:
+                module.bias.data.zero_()
+        if isinstance(module, nn.Embedding):
+            module.weight.data.normal_(mean=0.0, std=0.02)
+    class GraphNodeFeature(nn.Module):
+        def __init__(self, num_heads, num_atoms, num_in_degree, num_out_degree, hidden_dim, n_layers):
+            super(GraphNodeFeature, self).__init__()
+            self.num_heads = num_heads
+            self.atom_encoder = nn.Embedding(num_atoms + 1, hidden_dim, padding_idx=0)
+            self.in_degree_encoder = nn.Embedding(num_in_degree, hidden_dim, padding_idx=0)
+            self.out_degree_encoder = nn.Embedding(num_out_degree, hidden_dim, padding_idx=0)
+            self.graph_token = nn.Embedding(1, hidden_dim)
+            self.apply(lambda module: init_params(module, n_layers=n_layers))
+        def forward(self, x, in_degree, out_degree):
+            n_graph, n_node = x.size()[:2]
+            node_feature = self.atom_encoder(x).sum(dim=-2)  # [n_graph, n_node, n_hidden]
+            node_feature = (node_feature + self.in_degree_encoder(in_degree) + self.out_degree_encoder(out_degree))
+            graph_token_feature = self.graph_token.weight.unsqueeze(0).repeat(n_graph, 1, 1)
+            graph_node_feature = T.cat([graph_token_feature, node_feature], dim=1)
+            return graph_node_feature
+    class GraphAttnBias(nn.Module):
+        def __init__(self, num_heads, num_spatial, n_layers):
+            super(GraphAttnBias, self).__init__()
+            self.num_heads = num_heads
+            self.spatial_pos_encoder = nn.Embedding(num_spatial, num_heads, padding_idx=0)
+            self.graph_token_virtual_distance = nn.Embedding(1, num_heads)
+            self.apply(lambda module: init_params(module, n_layers=n_layers))
+        def forward(self, attn_bias, spatial_pos):
+            n_graph, n_node = spatial_pos.size()[:2]
+            graph_attn_bias = attn_bias.clone()
+            graph_attn_bias = graph_attn_bias.unsqueeze(1).repeat(1, self.num_heads, 1, 1)
+            # spatial pos: [n_graph, n_node, n_node, n_head] -> [n_graph, n_head, n_node, n_node]
+            spatial_pos_bias = self.spatial_pos_encoder(spatial_pos).permute(0, 3, 1, 2)
+            graph_attn_bias[:, :, 1:, 1:] = graph_attn_bias[:, :, 1:, 1:] + spatial_pos_bias
+            t = self.graph_token_virtual_distance.weight.view(1, self.num_heads, 1)
+            graph_attn_bias[:, :, 1:, 0] = graph_attn_bias[:, :, 1:, 0] + t
+            graph_attn_bias[:, :, 0, :] = graph_attn_bias[:, :, 0, :] + t
+            graph_attn_bias = graph_attn_bias + attn_bias.unsqueeze(1)  # reset
+            return graph_attn_bias
+    class MultiheadAttention(nn.Module):
+        def __init__(self, embed_dim, num_heads):
+            super().__init__()
+            self.embed_dim, self.num_heads = embed_dim, num_heads
+            self.head_dim = embed_dim // num_heads
+            self.scaling = self.head_dim ** -0.5
+            self.k_proj = nn.Linear(embed_dim, embed_dim)
+            self.v_proj = nn.Linear(embed_dim, embed_dim)
+            self.q_proj = nn.Linear(embed_dim, embed_dim)
+            self.out_proj = nn.Linear(embed_dim, embed_dim)
+            nn.init.xavier_uniform_(self.k_proj.weight, gain=1 / math.sqrt(2))
+            nn.init.xavier_uniform_(self.v_proj.weight, gain=1 / math.sqrt(2))
+            nn.init.xavier_uniform_(self.q_proj.weight, gain=1 / math.sqrt(2))
+            nn.init.xavier_uniform_(self.out_proj.weight)
+            nn.init.constant_(self.out_proj.bias, 0.0)
+        def forward(self, query, attn_bias, key_padding_mask):
+            tgt_len, bsz, embed_dim = query.size()
+            q = self.q_proj(query) * self.scaling
+            k = self.k_proj(query)
+            v = self.v_proj(query)
+            q = q.contiguous().view(tgt_len, bsz * self.num_heads, self.head_dim).transpose(0, 1)
+            k = k.contiguous().view(-1, bsz * self.num_heads, self.head_dim).transpose(0, 1)
+            v = v.contiguous().view(-1, bsz * self.num_heads, self.head_dim).transpose(0, 1)
+            src_len = k.size(1)
+            attn_weights = T.bmm(q, k.transpose(1, 2))
+            attn_weights = attn_weights + attn_bias.view(bsz * self.num_heads, tgt_len, src_len)
+            attn_weights = attn_weights.view(bsz, self.num_heads, tgt_len, src_len)
+            attn_weights = attn_weights.masked_fill(key_padding_mask.unsqueeze(1).unsqueeze(2).to(T.bool),
+                                                    float("-inf"))
+            attn_weights = attn_weights.view(bsz * self.num_heads, tgt_len, src_len)
+            attn_probs = F.dropout(F.softmax(attn_weights, dim=-1), p=0.1, training=False)
+            attn = T.bmm(attn_probs, v)
+            attn = attn.transpose(0, 1).contiguous().view(tgt_len, bsz, embed_dim)
+            return self.out_proj(attn), attn_probs
+    class EncoderLayer(nn.Module):
+        def __init__(self, dim, num_heads):
+            super().__init__()
+            self.self_attn = MultiheadAttention(dim, num_heads)
+            self.self_attn_layer_norm = nn.LayerNorm(dim)
+            self.fc1, self.fc2 = nn.Linear(dim, 2 * dim), nn.Linear(2 * dim, dim)
+            self.final_layer_norm = nn.LayerNorm(dim)
+        def forward(self, x, attn_bias, padding_mask):
+            residual = x
+            x = self.self_attn_layer_norm(x)
+            x, attn = self.self_attn(x, attn_bias, padding_mask)
+            x = residual + x
+            residual = x
+            x = self.final_layer_norm(x)
+            x = self.fc2(F.gelu(self.fc1(x)))
+            return residual + x, attn
+    dim, n_layers = 8, 2
+    class Graphormer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.graph_node_feature = GraphNodeFeature(num_heads, 10, 6, 6, dim, n_layers)
+            self.graph_attn_bias = GraphAttnBias(num_heads, 6, n_layers)
+            self.layers = nn.ModuleList([EncoderLayer(dim, num_heads) for _ in range(n_layers)])
+            self.head = nn.Linear(dim, 1)
+        def forward(self, x, spatial_pos, in_degree, out_degree):
+            n_graph, n_node = x.size()[:2]
+            padding_mask = (x[:, :, 0]).eq(0)  # B x T x 1
+            padding_mask_cls = T.zeros(n_graph, 1, device=padding_mask.device, dtype=padding_mask.dtype)
+            padding_mask = T.cat((padding_mask_cls, padding_mask), dim=1)
+            attn_bias = T.zeros(n_graph, n_node + 1, n_node + 1)
+            h = self.graph_node_feature(x, in_degree, out_degree).transpose(0, 1)
+            bias = self.graph_attn_bias(attn_bias, spatial_pos)
+            attns = []
+            for layer in self.layers:
+                h, attn = layer(h, bias, padding_mask)
+                attns.append(attn)
+            return self.head(h[0]).squeeze(-1), attns
+    model = Graphormer()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
+    scheduler = T.optim.lr_scheduler.PolynomialLR(optimizer, total_iters=5, power=1.0)
+    x, spatial_pos, in_degree, out_degree, y = (T.tensor(a) for a in (x, spatial_pos, in_degree, out_degree, y))
+    out = []
+    for step in range(3):
+        optimizer.zero_grad()
+        pred, attns = model(x, spatial_pos, in_degree, out_degree)
+        loss = F.l1_loss(pred, y)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        out += [pred, attns, loss, _all_grads(model)]
+    return out + [_state(model)]
+
+
+def test_graphormer_spatial_bias_and_degree_embeddings(torch):
+    rng = _rng(14)
+    sizes, n = [5, 3, 4], 5
+    edge_index, batch = _random_graphs(rng, sizes, p=0.3)
+    x = np.zeros((3, n, 2), dtype=np.int64)
+    spatial = np.zeros((3, n, n), dtype=np.int64)
+    deg = np.zeros((3, n), dtype=np.int64)
+    start = 0
+    for g, k in enumerate(sizes):
+        adj = np.zeros((k, k))
+        sel = batch[edge_index[0]] == g
+        adj[edge_index[0][sel] - start, edge_index[1][sel] - start] = 1
+        x[g, :k] = rng.integers(1, 11, (k, 2))
+        spatial[g, :k, :k] = _floyd_warshall(adj, 4)
+        deg[g, :k] = adj.sum(1) + 1
+        start += k
+    y = rng.standard_normal(3)
+    sd = graphormer(torch, None, x, spatial, deg, deg, y)
+    _compare(graphormer(tg, sd, x, spatial, deg, deg, y), graphormer(torch, sd, x, spatial, deg, deg, y))
+
+
+# ----------------------------------------------------------------------------------------- APPNP, PageRank, bmm
+def appnp(T, sd, x, edge_index, y, train_idx, batched):
+    """APPNP (Klicpera et al., predict then propagate) with learnt edge weights, on torch.sparse: an edge MLP on
+    the endpoint features gives each edge a weight (sparse_coo_tensor values that require grad), the weighted
+    degree by torch.sparse.sum, the symmetrically normalised A_hat of coalesce()'d indices / values, K power
+    steps Z = (1 - alpha) A_hat Z + alpha H by torch.sparse.mm, and personalized PageRank scores by torch.mv;
+    ``batched``: a (2, N, N) sparse batch of it and another through torch.bmm. Adam. (Values are read by
+    values() of the coalesced tensor or kept: torch's _values() is not differentiable.)"""
+    nn, F = T.nn, T.nn.functional
+    class APPNPNet(nn.Module):
+        def __init__(self, nfeat, nhid, nclass, K=4, alpha=0.1):
+            super().__init__()
+            self.lin1, self.lin2 = nn.Linear(nfeat, nhid), nn.Linear(nhid, nclass)
+            self.edge_mlp = nn.Sequential(nn.Linear(2 * nfeat, 4), nn.Tanh(), nn.Linear(4, 1))
+            self.K, self.alpha = K, alpha
+        def normalized_adj(self, x, edge_index):
+            N = x.size(0)
+            w = T.sigmoid(self.edge_mlp(T.cat([x[edge_index[0]], x[edge_index[1]]], dim=-1))).squeeze(-1)
+            A = T.sparse_coo_tensor(edge_index, w, (N, N)).coalesce()
+            deg = T.sparse.sum(A, dim=1).to_dense() + 1.
+            dinv = deg.pow(-0.5)
+            row, col = A.indices()
+            values = dinv[row] * A.values() * dinv[col]
+            return T.sparse_coo_tensor(A.indices(), values, (N, N)), A.indices(), values
+        def forward(self, x, edge_index):
+            h = self.lin2(F.relu(self.lin1(x)))
+            A_hat, i, values = self.normalized_adj(x, edge_index)
+            if batched:
+                idx = T.cat([T.cat([T.zeros_like(i[:1]), i], 0), T.cat([T.ones_like(i[:1]), i], 0)], 1)
+                A2 = T.sparse_coo_tensor(idx, T.cat([values, values.flip(0)]), (2,) + tuple(A_hat.shape))
+            z = h
+            for _ in range(self.K):
+                if batched:
+                    z = (1 - self.alpha) * T.bmm(A2, T.stack([z, z.flip(0)]))[0] + self.alpha * h
+                else:
+                    z = (1 - self.alpha) * T.sparse.mm(A_hat, z) + self.alpha * h
+            ppr = T.ones(x.size(0)) / x.size(0)
+            for _ in range(3):
+                ppr = (1 - self.alpha) * T.mv(A_hat, ppr) + self.alpha / x.size(0)
+            return F.log_softmax(z, dim=1), ppr
+    model = APPNPNet(x.shape[1], 6, 3)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    x, edge_index, y, train_idx = T.tensor(x), T.tensor(edge_index), T.tensor(y), T.tensor(train_idx)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.01)
+    out = []
+    for step in range(3):
+        optimizer.zero_grad()
+        logp, ppr = model(x, edge_index)
+        loss = F.nll_loss(logp[train_idx], y[train_idx]) + (ppr ** 2).sum()
+        loss.backward()
+        optimizer.step()
+        out += [logp, ppr, loss, _all_grads(model)]
+    return out + [_state(model)]
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_appnp_learnt_edge_weights_sparse_sum_mm_mv_bmm(torch, batched):
+    rng = _rng(15)
+    edge_index, _ = _random_graphs(rng, [10], p=0.25)
+    edge_index = np.concatenate([edge_index, edge_index[:, :3]], 1)  # (repeated edges: coalesce adds them)
+    x, y = rng.standard_normal((10, 4)), rng.integers(0, 3, 10)
+    train_idx = np.arange(0, 10, 2)
+    sd = appnp(torch, None, x, edge_index, y, train_idx, batched)
+    _compare(appnp(tg, sd, x, edge_index, y, train_idx, batched),
+             appnp(torch, sd, x, edge_index, y, train_idx, batched))
