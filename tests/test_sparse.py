@@ -340,6 +340,12 @@ def test_mm_errors():
         tg.mm(s, tg.ones(3, 2))
     with pytest.raises(RuntimeError, match="one dtype"):  # (torch's error type: expected scalar type ...)
         tg.spmm(s.float(), tg.ones(3, 2, dtype=tg.float64))
+    for make, error in ((lambda: tg.ones(3, dtype=tg.float64), IndexError), (lambda: [[1.], [2.], [3.]], TypeError),
+                        (lambda: tg.ones(3, 2, 1, dtype=tg.float64), RuntimeError)):  # (torch's error types)
+        with pytest.raises(error, match="mat2 must be a"):
+            tg.sparse.mm(s, make())
+    with pytest.raises(IndexError, match="mat1 must be a 2-d Tensor"):
+        tg.sparse.mm(tg.ones(2, dtype=tg.float64), s)
     with pytest.raises(NotImplementedError, match="reduce='mean' is not supported for sparse COO"):
         tg.sparse.mm(s, tg.ones(3, 2, dtype=tg.float64), "mean")
     with pytest.raises(RuntimeError, match="must be a matrix"):

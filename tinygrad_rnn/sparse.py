@@ -34,8 +34,8 @@ import numpy as np
 from . import backend
 from . import ops as _ops
 from . import printing as _printing
-from .tensor import (Function, Size, Tensor, _defaults, _dt, _mode, _RuntimeTypeError, check_devices, dtype_name,
-                     layout, to_args)
+from .tensor import (Function, Size, Tensor, _defaults, _dt, _mode, _RuntimeIndexError, _RuntimeTypeError,
+                     check_devices, dtype_name, layout, to_args)
 
 sparse_coo = layout("sparse_coo")
 
@@ -704,15 +704,21 @@ def mm(mat1: Any, mat2: Any, reduce: str = "sum") -> Any:
     if _is_sparse(mat1) and _is_sparse(mat2):
         return _spmm(mat1, mat2.to_dense(), "mm").to_sparse()
     if _is_sparse(mat1):
-        if not isinstance(mat2, Tensor) or mat2.ndim != 2:
-            raise RuntimeError(f"mm: mat2 must be a 2-d Tensor, got {getattr(mat2, 'shape', type(mat2).__name__)}")
+        _two_d(_tensor_arg(mat2, "mm", "mat2"), "mat2")
         return _spmm(mat1, mat2, "mm")
     if _is_sparse(mat2):  # (d @ s = (s^T d^T)^T)
-        d = _tensor_arg(mat1, "mm", "mat1")
-        if d.ndim != 2:
-            raise RuntimeError(f"mm: mat1 must be a 2-d Tensor, got shape {d.shape}")
+        d = _two_d(_tensor_arg(mat1, "mm", "mat1"), "mat1")
         return _spmm(mat2.t(), d.t(), "mm").t()
     return _ops.mm(mat1, mat2)
+
+
+def _two_d(x: Tensor, name: str) -> Tensor:
+    """x, the dense operand of a sparse mm, if a matrix; torch's IndexError below 2 dims (its dim -2 is out of
+    range), RuntimeError above."""
+    if x.ndim != 2:
+        raise (_RuntimeIndexError if x.ndim < 2 else RuntimeError)(f"mm: {name} must be a 2-d Tensor, got shape "
+                                                                  f"{x.shape}")
+    return x
 
 
 def spmm(input: Any, mat2: Any) -> Any:
