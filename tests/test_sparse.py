@@ -423,6 +423,10 @@ def test_sum_as_torch(device, dim):
     assert tg.sparse.sum(s, dtype=tg.float32).dtype == tg.float32
     with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
         tg.sparse.sum(s, (0, 0))
+    with pytest.raises(RuntimeError, match="sparse.sum: input must be a sparse COO tensor, got Tensor"):
+        tg.sparse.sum(out.detach())  # (a dense tensor: torch's RuntimeError)
+    with pytest.raises(TypeError, match="input must be a sparse COO tensor, got list"):
+        tg.sparse.sum([1.])
 
 
 @needs_torch

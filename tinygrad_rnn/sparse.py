@@ -775,8 +775,9 @@ def addmm(mat: Tensor, mat1: Any, mat2: Any, *, beta: Any = 1., alpha: Any = 1.)
 def sum(input: SparseCooTensor, dim: Any = None, dtype: Any = None) -> Any:  # noqa: A001
     """torch.sparse.sum: all values summed (a dense 0-d tensor), or over the dims in dim: a sparse tensor of the
     dims left while some sparse dim is left, else a dense one."""
-    if not _is_sparse(input):
-        raise TypeError(f"sparse.sum: input must be a sparse COO tensor, got {type(input).__name__}")
+    if not _is_sparse(input):  # (a dense Tensor: torch's RuntimeError, coalesce expected sparse coordinate ...)
+        raise (_RuntimeTypeError if isinstance(input, Tensor) else TypeError)(
+            f"sparse.sum: input must be a sparse COO tensor, got {type(input).__name__}")
     dt = None if dtype is None else _dt(dtype, "sparse.sum")
     val = input._val if dt is None else input._val.to(dt)
     if dim is None:  # (torch's: an integer dtype asked for is kept, not widened to int64)
