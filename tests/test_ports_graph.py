@@ -15,7 +15,8 @@ with its pre-F.gumbel_softmax straight-through sampler (numpy noise), and F.gumb
 continuous-filter convolution (gaussian RBF, cosine cutoff, scatter sums, trained on forces: a double backward)
 and a Graphormer-lite encoder (shortest-path spatial bias from numpy, degree embeddings); APPNP with learnt edge
 weights on torch.sparse (sparse_coo_tensor values that require grad, torch.sparse.sum degrees, sparse.mm, a
-PageRank by torch.mv, a sparse batch through torch.bmm).
+PageRank by torch.mv, a sparse batch through torch.bmm); gae-pytorch's VGAE (spmm GCN encoder, inner product
+decoder, pos_weight BCE and KL) and DiffPool on dense padded batches (DenseSAGEConv, link and entropy losses).
 """
 import math
 
@@ -1519,3 +1520,222 @@ def test_appnp_learnt_edge_weights_sparse_sum_mm_mv_bmm(torch, batched):
     sd = appnp(torch, None, x, edge_index, y, train_idx, batched)
     _compare(appnp(tg, sd, x, edge_index, y, train_idx, batched),
              appnp(torch, sd, x, edge_index, y, train_idx, batched))
+
+
+# ------------------------------------------------------------------------------------------------ VGAE, DiffPool
+def vgae(T, sd, features, coo, adj_label, eps):
+    """zfjsail/gae-pytorch's VGAE (Kipf & Welling): GraphConvolution layers (F.dropout with p=0, torch.mm then
+    torch.spmm on the symmetrically normalised sparse adjacency from preprocess_graph, xavier_uniform_ weights),
+    mu / logvar heads, reparameterize with eps (torch.randn_like's draw, from numpy: eps.mul(std).add_(mu)), the
+    InnerProductDecoder z z^T, norm * binary_cross_entropy_with_logits(pos_weight=) + the KL term; Adam."""
+    nn, F = T.nn, T.nn.functional
+    class GraphConvolution(nn.Module):
+        def __init__(self, in_features, out_features, dropout=0., act=F.relu):
+            super(GraphConvolution, self).__init__()
+            self.in_features = in_features
+            self.out_features = out_features
+            self.dropout = dropout
+            self.act = act
+            self.weight = nn.Parameter(T.DoubleTensor(in_features, out_features))
+            self.reset_parameters()
+        def reset_parameters(self):
+            T.nn.init.xavier_uniform_(self.weight)
+        def forward(self, input, adj):
+            input = F.dropout(input, self.dropout, self.training)
+            support = T.mm(input, self.weight)
+            output = T.spmm(adj, support)
+            output = self.act(output)
+            return output
+    class InnerProductDecoder(nn.Module):
+        def __init__(self, dropout, act=T.sigmoid):
+            super(InnerProductDecoder, self).__init__()
+            self.dropout = dropout
+            self.act = act
+        def forward(self, z):
+            z = F.dropout(z, self.dropout, training=self.training)
+            adj = self.act(T.mm(z, z.t()))
+            return adj
+    class GCNModelVAE(nn.Module):
+        def __init__(self, input_feat_dim, hidden_dim1, hidden_dim2, dropout):
+            super(GCNModelVAE, self).__init__()
+            self.gc1 = GraphConvolution(input_feat_dim, hidden_dim1, dropout, act=F.relu)
+            self.gc2 = GraphConvolution(hidden_dim1, hidden_dim2, dropout, act=lambda x: x)
+            self.gc3 = GraphConvolution(hidden_dim1, hidden_dim2, dropout, act=lambda x: x)
+            self.dc = InnerProductDecoder(dropout, act=lambda x: x)
+        def encode(self, x, adj):
+            hidden1 = self.gc1(x, adj)
+            return self.gc2(hidden1, adj), self.gc3(hidden1, adj)
+        def reparameterize(self, mu, logvar, eps):
+            if self.training:
+                std = T.exp(logvar)
+                return eps.mul(std).add_(mu)
+            else:
+                return mu
+        def forward(self, x, adj, eps=None):
+            mu, logvar = self.encode(x, adj)
+            z = self.reparameterize(mu, logvar, eps)
+            return self.dc(z), mu, logvar
+    def loss_function(preds, labels, mu, logvar, n_nodes, norm, pos_weight):
+        cost = norm * F.binary_cross_entropy_with_logits(preds, labels, pos_weight=pos_weight)
+        KLD = -0.5 / n_nodes * T.mean(T.sum(1 + 2 * logvar - mu.pow(2) - logvar.exp().pow(2), 1))
+        return cost + KLD
+    n_nodes, feat_dim = features.shape
+    model = GCNModelVAE(feat_dim, 6, 3, 0.)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    row, col, data = coo
+    adj_norm = T.sparse.DoubleTensor(T.from_numpy(np.vstack((row, col)).astype(np.int64)), T.from_numpy(data),
+                                     T.Size((n_nodes, n_nodes)))
+    pos_weight = T.tensor(float(n_nodes * n_nodes - adj_label.sum()) / adj_label.sum())
+    norm = n_nodes * n_nodes / float((n_nodes * n_nodes - adj_label.sum()) * 2)
+    features, adj_label = T.DoubleTensor(features), T.DoubleTensor(adj_label)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.01)
+    out = []
+    for epoch in range(3):
+        model.train()
+        optimizer.zero_grad()
+        recovered, mu, logvar = model(features, adj_norm, T.tensor(eps[epoch]))
+        loss = loss_function(preds=recovered, labels=adj_label, mu=mu, logvar=logvar, n_nodes=n_nodes, norm=norm,
+                             pos_weight=pos_weight)
+        loss.backward()
+        cur_loss = loss.item()
+        optimizer.step()
+        hidden_emb = mu.data.numpy()
+        out += [recovered, cur_loss, hidden_emb, _all_grads(model)]
+    model.eval()
+    return out + [model(features, adj_norm)[0], _state(model)]
+
+
+def test_vgae_sparse_gcn_encoder_inner_product_decoder(torch):
+    rng = _rng(16)
+    n = 9
+    edge_index, _ = _random_graphs(rng, [n], p=0.3)
+    adj = np.zeros((n, n))
+    adj[edge_index[0], edge_index[1]] = 1
+    adj_ = adj + np.eye(n)  # (preprocess_graph: D^-1/2 (A + I) D^-1/2, as a coo)
+    d = np.power(adj_.sum(1), -0.5)
+    adj_normalized = d[:, None] * adj_ * d[None, :]
+    row, col = np.nonzero(adj_normalized)
+    features = np.eye(n)  # (featureless: the identity, as the repository's --dataset without features)
+    eps = rng.standard_normal((3, n, 3))
+    sd = vgae(torch, None, features, (row, col, adj_normalized[row, col]), adj_, eps)
+    _compare(vgae(tg, sd, features, (row, col, adj_normalized[row, col]), adj_, eps),
+             vgae(torch, sd, features, (row, col, adj_normalized[row, col]), adj_, eps))
+
+
+def diffpool(T, sd, x, adj, mask, y):
+    """DiffPool (Ying et al.) as PyG's dense_diff_pool and DenseSAGEConv write it, on padded dense batches: a
+    DenseSAGEConv (adj @ x over the clamped degree, L2-normalised) for embeddings and one for the assignment
+    logits, s softmaxed, x and s masked, out = s^T x, out_adj = s^T adj s (transpose / matmul), the link loss
+    ||adj - s s^T|| / numel and the entropy loss, a second level, mean over clusters, cross_entropy; Adam."""
+    nn, F = T.nn, T.nn.functional
+    EPS = 1e-15
+    class DenseSAGEConv(nn.Module):
+        def __init__(self, in_channels, out_channels, normalize=False):
+            super().__init__()
+            self.normalize = normalize
+            self.lin_rel = nn.Linear(in_channels, out_channels, bias=False)
+            self.lin_root = nn.Linear(in_channels, out_channels, bias=True)
+        def forward(self, x, adj, mask=None):
+            x = x.unsqueeze(0) if x.dim() == 2 else x
+            adj = adj.unsqueeze(0) if adj.dim() == 2 else adj
+            B, N, _ = adj.size()
+            out = T.matmul(adj, x)
+            out = out / adj.sum(dim=-1, keepdim=True).clamp(min=1)
+            out = self.lin_rel(out) + self.lin_root(x)
+            if self.normalize:
+                out = F.normalize(out, p=2.0, dim=-1)
+            if mask is not None:
+                out = out * mask.view(B, N, 1).to(x.dtype)
+            return out
+    def dense_diff_pool(x, adj, s, mask=None, normalize=True):
+        x = x.unsqueeze(0) if x.dim() == 2 else x
+        adj = adj.unsqueeze(0) if adj.dim() == 2 else adj
+        s = s.unsqueeze(0) if s.dim() == 2 else s
+        batch_size, num_nodes, _ = x.size()
+        s = T.softmax(s, dim=-1)
+        if mask is not None:
+            mask = mask.view(batch_size, num_nodes, 1).to(x.dtype)
+            x, s = x * mask, s * mask
+        out = T.matmul(s.transpose(1, 2), x)
+        out_adj = T.matmul(T.matmul(s.transpose(1, 2), adj), s)
+        link_loss = adj - T.matmul(s, s.transpose(1, 2))
+        link_loss = T.norm(link_loss, p=2)
+        if normalize is True:
+            link_loss = link_loss / adj.numel()
+        ent_loss = (-s * T.log(s + EPS)).sum(dim=-1).mean()
+        return out, out_adj, link_loss, ent_loss
+    class GNN(nn.Module):
+        def __init__(self, in_channels, hidden_channels, out_channels):
+            super().__init__()
+            self.conv1 = DenseSAGEConv(in_channels, hidden_channels, normalize=True)
+            self.bn1 = nn.BatchNorm1d(hidden_channels)
+            self.conv2 = DenseSAGEConv(hidden_channels, out_channels, normalize=True)
+        def bn(self, i, x):
+            batch_size, num_nodes, num_channels = x.size()
+            x = x.view(-1, num_channels)
+            x = getattr(self, f'bn{i}')(x)
+            x = x.view(batch_size, num_nodes, num_channels)
+            return x
+        def forward(self, x, adj, mask=None):
+            x = self.bn(1, self.conv1(x, adj, mask).relu())
+            x = self.conv2(x, adj, mask).relu()
+            return x
+    class Net(nn.Module):
+        def __init__(self, num_features, num_classes, max_nodes):
+            super().__init__()
+            num_nodes = math.ceil(0.5 * max_nodes)
+            self.gnn1_pool = GNN(num_features, 8, num_nodes)
+            self.gnn1_embed = GNN(num_features, 8, 8)
+            num_nodes = math.ceil(0.5 * num_nodes)
+            self.gnn2_pool = GNN(8, 8, num_nodes)
+            self.gnn2_embed = GNN(8, 8, 8)
+            self.lin1 = nn.Linear(8, 8)
+            self.lin2 = nn.Linear(8, num_classes)
+        def forward(self, x, adj, mask=None):
+            s = self.gnn1_pool(x, adj, mask)
+            x = self.gnn1_embed(x, adj, mask)
+            x, adj, l1, e1 = dense_diff_pool(x, adj, s, mask)
+            s = self.gnn2_pool(x, adj)
+            x = self.gnn2_embed(x, adj)
+            x, adj, l2, e2 = dense_diff_pool(x, adj, s)
+            x = x.mean(dim=1)
+            x = self.lin1(x).relu()
+            x = self.lin2(x)
+            return F.log_softmax(x, dim=-1), l1 + l2, e1 + e2
+    model = Net(x.shape[-1], 2, x.shape[1])
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.001)
+    x, adj, mask, y = T.tensor(x), T.tensor(adj), T.tensor(mask), T.tensor(y)
+    out = []
+    model.train()
+    for epoch in range(3):
+        optimizer.zero_grad()
+        output, link_loss, ent_loss = model(x, adj, mask)
+        loss = F.nll_loss(output, y.view(-1)) + link_loss + ent_loss
+        loss.backward()
+        optimizer.step()
+        out += [output, link_loss, ent_loss, loss, _all_grads(model)]
+    return out + [_state(model)]
+
+
+def test_diffpool_dense_batches(torch):
+    rng = _rng(17)
+    sizes, n = [6, 4, 5], 6
+    edge_index, batch = _random_graphs(rng, sizes, p=0.4)
+    x = np.zeros((3, n, 3))
+    adj = np.zeros((3, n, n))
+    mask = np.zeros((3, n), dtype=bool)
+    start = 0
+    for g, k in enumerate(sizes):
+        sel = batch[edge_index[0]] == g
+        adj[g, edge_index[0][sel] - start, edge_index[1][sel] - start] = 1
+        x[g, :k] = rng.standard_normal((k, 3))
+        mask[g, :k] = True
+        start += k
+    y = np.array([0, 1, 1])
+    sd = diffpool(torch, None, x, adj, mask, y)
+    _compare(diffpool(tg, sd, x, adj, mask, y), diffpool(torch, sd, x, adj, mask, y))
