@@ -16,7 +16,9 @@ continuous-filter convolution (gaussian RBF, cosine cutoff, scatter sums, traine
 and a Graphormer-lite encoder (shortest-path spatial bias from numpy, degree embeddings); APPNP with learnt edge
 weights on torch.sparse (sparse_coo_tensor values that require grad, torch.sparse.sum degrees, sparse.mm, a
 PageRank by torch.mv, a sparse batch through torch.bmm); gae-pytorch's VGAE (spmm GCN encoder, inner product
-decoder, pos_weight BCE and KL) and DiffPool on dense padded batches (DenseSAGEConv, link and entropy losses).
+decoder, pos_weight BCE and KL) and DiffPool on dense padded batches (DenseSAGEConv, link and entropy losses);
+R-GCN with basis decomposition on per-relation sparse adjacencies (torch.sparse.sum degrees, sparse.mm), and a
+Graph U-Net style classifier with TopKPooling (per-graph top-k by a stable argsort, filter_adj relabelling).
 """
 import math
 
@@ -1739,3 +1741,171 @@ def test_diffpool_dense_batches(torch):
     y = np.array([0, 1, 1])
     sd = diffpool(torch, None, x, adj, mask, y)
     _compare(diffpool(tg, sd, x, adj, mask, y), diffpool(torch, sd, x, adj, mask, y))
+
+
+# -------------------------------------------------------------------------------------------- R-GCN, TopK pooling
+def rgcn(T, sd, edge_index, edge_type, num_nodes, y, train_idx):
+    """R-GCN (Schlichtkrull et al.) for entity classification, featureless (the first layer's input is the
+    identity, so it indexes the weights): basis decomposition W_r = sum_b att[r, b] V_b (torch.matmul over the
+    flattened bases), one sparse adjacency per relation (inverse relations added) with 1 / in-degree values from
+    torch.sparse.sum of an all-ones sparse matrix, messages torch.sparse.mm(A_r, x W_r) summed with a self-loop
+    weight, ReLU, L2 regularisation of the first layer's weights in the loss; Adam."""
+    nn, F = T.nn, T.nn.functional
+    class RGCNLayer(nn.Module):
+        def __init__(self, in_dim, out_dim, num_rels, num_bases, featureless=False, bias=True):
+            super().__init__()
+            self.in_dim, self.out_dim, self.num_rels, self.num_bases = in_dim, out_dim, num_rels, num_bases
+            self.featureless = featureless
+            self.weight = nn.Parameter(T.Tensor(num_bases, in_dim, out_dim))
+            self.w_comp = nn.Parameter(T.Tensor(num_rels, num_bases))
+            self.loop_weight = nn.Parameter(T.Tensor(in_dim, out_dim))
+            self.bias = nn.Parameter(T.Tensor(out_dim)) if bias else None
+            nn.init.xavier_uniform_(self.weight, gain=nn.init.calculate_gain('relu'))
+            nn.init.xavier_uniform_(self.w_comp, gain=nn.init.calculate_gain('relu'))
+            nn.init.xavier_uniform_(self.loop_weight, gain=nn.init.calculate_gain('relu'))
+            if self.bias is not None:
+                nn.init.zeros_(self.bias)
+        def forward(self, x, adjs):
+            weight = self.weight.view(self.num_bases, self.in_dim * self.out_dim)
+            weight = T.matmul(self.w_comp, weight).view(self.num_rels, self.in_dim, self.out_dim)
+            out = self.loop_weight if self.featureless else T.mm(x, self.loop_weight)
+            for r, A in enumerate(adjs):
+                h = weight[r] if self.featureless else x @ weight[r]
+                out = out + T.sparse.mm(A, h)
+            if self.bias is not None:
+                out = out + self.bias
+            return out
+    class RGCN(nn.Module):
+        def __init__(self, num_nodes, h_dim, out_dim, num_rels, num_bases):
+            super().__init__()
+            self.layers = nn.ModuleList([RGCNLayer(num_nodes, h_dim, num_rels, num_bases, featureless=True),
+                                         RGCNLayer(h_dim, out_dim, num_rels, num_bases)])
+        def forward(self, adjs):
+            x = None
+            for i, layer in enumerate(self.layers):
+                x = layer(x, adjs)
+                if i < len(self.layers) - 1:
+                    x = F.relu(x)
+            return x
+    num_rels = int(edge_type.max()) + 1
+    model = RGCN(num_nodes, 5, int(y.max()) + 1, 2 * num_rels, 2)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    ei, et = T.tensor(edge_index), T.tensor(edge_type)
+    adjs = []
+    for r in range(num_rels):  # (the relation and its inverse)
+        for idx in (ei[:, et == r], ei[:, et == r].flip(0)):
+            ones = T.sparse_coo_tensor(idx, T.ones(idx.size(1)), (num_nodes, num_nodes))
+            deg = T.sparse.sum(ones, dim=1).to_dense()
+            adjs.append(T.sparse_coo_tensor(idx, 1. / deg[idx[0]], (num_nodes, num_nodes)).coalesce())
+    optimizer = T.optim.Adam(model.parameters(), lr=0.01)
+    y, train_idx = T.tensor(y), T.tensor(train_idx)
+    out = [[a.to_dense() for a in adjs]]
+    for epoch in range(3):
+        optimizer.zero_grad()
+        logits = model(adjs)
+        loss = F.cross_entropy(logits[train_idx], y[train_idx])
+        loss = loss + 5e-4 * model.layers[0].weight.pow(2).sum()
+        loss.backward()
+        optimizer.step()
+        out += [logits, loss, _all_grads(model)]
+    return out + [_state(model)]
+
+
+def test_rgcn_basis_decomposition_sparse_relations(torch):
+    rng = _rng(18)
+    n = 10
+    edge_index = rng.integers(0, n, (2, 24))
+    edge_index = edge_index[:, edge_index[0] != edge_index[1]]
+    edge_type = rng.integers(0, 3, edge_index.shape[1])
+    y, train_idx = rng.integers(0, 3, n), np.arange(0, n, 2)
+    sd = rgcn(torch, None, edge_index, edge_type, n, y, train_idx)
+    _compare(rgcn(tg, sd, edge_index, edge_type, n, y, train_idx),
+             rgcn(torch, sd, edge_index, edge_type, n, y, train_idx))
+
+
+def graph_unet_topk(T, sd, x, edge_index, batch, y):
+    """TopKPooling (Gao & Ji's gPool, PyG's TopKPooling / topk without torch_scatter) in a small Graph U-Net
+    classifier: scores x p / ||p|| (tanh), per graph the top ceil(ratio n) nodes by a sort over (graph, -score)
+    (a stable argsort of a composite key, as PyG's topk does), x[perm] * score[perm], the edges filtered and
+    relabelled by an index map (filter_adj), a GCN-like mean conv, global max and mean pooling per graph
+    (scatter_reduce 'amax' / index_add_), a readout summed over levels; Adam."""
+    nn, F = T.nn, T.nn.functional
+    def topk(score, ratio, batch):
+        num_nodes = T.bincount(batch)
+        k = (ratio * num_nodes.to(score.dtype)).ceil().to(T.long)
+        order = T.argsort(batch.to(score.dtype) * 10 - T.tanh(score.detach()) - 1e-7 * T.arange(score.size(0)),
+                          stable=True)  # (by graph, then score descending; ties by position)
+        start = T.cat([num_nodes.new_zeros(1), num_nodes.cumsum(0)[:-1]])
+        rank = T.arange(batch.size(0)) - start[batch[order]]
+        return order[rank < k[batch[order]]]
+    def filter_adj(edge_index, perm, num_nodes):
+        mask = perm.new_full((num_nodes,), -1)
+        mask[perm] = T.arange(perm.size(0))
+        row, col = mask[edge_index[0]], mask[edge_index[1]]
+        keep = (row >= 0) & (col >= 0)
+        return T.stack([row[keep], col[keep]], dim=0)
+    class TopKPooling(nn.Module):
+        def __init__(self, in_channels, ratio=0.5):
+            super().__init__()
+            self.ratio = ratio
+            self.weight = nn.Parameter(T.Tensor(1, in_channels))
+            nn.init.uniform_(self.weight, -1 / math.sqrt(in_channels), 1 / math.sqrt(in_channels))
+        def forward(self, x, edge_index, batch):
+            score = (x * self.weight).sum(dim=-1)
+            score = T.tanh(score / self.weight.norm(p=2, dim=-1))
+            perm = topk(score, self.ratio, batch)
+            x = x[perm] * score[perm].view(-1, 1)
+            return x, filter_adj(edge_index, perm, score.size(0)), batch[perm], perm
+    class MeanConv(nn.Module):
+        def __init__(self, i, o):
+            super().__init__()
+            self.lin = nn.Linear(i, o)
+        def forward(self, x, edge_index):
+            agg = T.zeros_like(x).index_add_(0, edge_index[1], x[edge_index[0]])
+            deg = T.zeros(x.size(0)).index_add_(0, edge_index[1], T.ones(edge_index.size(1))) + 1
+            return self.lin((agg + x) / deg.unsqueeze(-1))
+    def readout(x, batch, num_graphs):
+        mx = x.new_zeros(num_graphs, x.size(1)).scatter_reduce(0, batch.unsqueeze(-1).expand_as(x), x, 'amax',
+                                                                include_self=False)
+        cnt = T.bincount(batch, minlength=num_graphs).clamp(min=1).to(x.dtype)
+        mean = x.new_zeros(num_graphs, x.size(1)).index_add_(0, batch, x) / cnt.unsqueeze(-1)
+        return T.cat([mx, mean], dim=1)
+    class Net(nn.Module):
+        def __init__(self, fin, hidden, classes):
+            super().__init__()
+            self.conv1, self.pool1 = MeanConv(fin, hidden), TopKPooling(hidden, 0.6)
+            self.conv2, self.pool2 = MeanConv(hidden, hidden), TopKPooling(hidden, 0.6)
+            self.lin = nn.Linear(2 * hidden, classes)
+        def forward(self, x, edge_index, batch, num_graphs):
+            x = F.relu(self.conv1(x, edge_index))
+            x, edge_index, batch, perm1 = self.pool1(x, edge_index, batch)
+            x1 = readout(x, batch, num_graphs)
+            x = F.relu(self.conv2(x, edge_index))
+            x, edge_index, batch, perm2 = self.pool2(x, edge_index, batch)
+            x2 = readout(x, batch, num_graphs)
+            return F.log_softmax(self.lin(x1 + x2), dim=-1), perm1, perm2, edge_index
+    model = Net(x.shape[1], 6, 2)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    x, edge_index, batch, y = T.tensor(x), T.tensor(edge_index), T.tensor(batch), T.tensor(y)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.005)
+    out = []
+    for epoch in range(3):
+        optimizer.zero_grad()
+        output, perm1, perm2, ei = model(x, edge_index, batch, 3)
+        loss = F.nll_loss(output, y)
+        loss.backward()
+        optimizer.step()
+        out += [output, perm1, perm2, ei, loss, _all_grads(model)]
+    return out + [_state(model)]
+
+
+def test_graph_unet_topk_pooling(torch):
+    rng = _rng(19)
+    edge_index, batch = _random_graphs(rng, [6, 5, 7], p=0.3)
+    x, y = rng.standard_normal((len(batch), 3)), np.array([0, 1, 0])
+    sd = graph_unet_topk(torch, None, x, edge_index, batch, y)
+    _compare(graph_unet_topk(tg, sd, x, edge_index, batch, y), graph_unet_topk(torch, sd, x, edge_index, batch, y))
