@@ -27,23 +27,26 @@ def plain(x):
     return np.asarray(x)
 
 
-def compare(ours, theirs, tol=1e-10, where="result"):
+def compare(ours, theirs, tol=1e-10, where="result", *, rtol=None):
     """ours and theirs (nested lists/dicts of tensors, numbers, arrays) agree: same structure, shapes and values to
-    tol relative to 1 + max |theirs| over its finite values; booleans and integers exactly."""
+    tol relative to 1 + max |theirs| over its finite values; booleans and integers exactly.
+    rtol given: each value instead to rtol relative to its own (numpy's assert_allclose) plus tol absolute."""
     a, b = plain(ours), plain(theirs)
     if isinstance(b, list):
         assert isinstance(a, list) and len(a) == len(b), where
         for i, (x, y) in enumerate(zip(a, b)):
-            compare(x, y, tol, f"{where}[{i}]")
+            compare(x, y, tol, f"{where}[{i}]", rtol=rtol)
         return
     if isinstance(b, dict):
         assert isinstance(a, dict) and list(a) == list(b), (where, list(a), list(b))
         for k in b:
-            compare(a[k], b[k], tol, f"{where}.{k}")
+            compare(a[k], b[k], tol, f"{where}.{k}", rtol=rtol)
         return
     assert a.shape == b.shape, (where, a.shape, b.shape)
     if b.dtype.kind in "biu":
         np.testing.assert_array_equal(a, b, err_msg=where)
+    elif rtol is not None:
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=tol, err_msg=where)
     else:
         scale = np.abs(b[np.isfinite(b)]).max(initial=0)  # (-inf where a filter masked logits)
         np.testing.assert_allclose(a, b, rtol=0, atol=tol * (1 + scale), err_msg=where)

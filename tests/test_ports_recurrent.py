@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
+from ports import compare as _compare, load as _load, state as _state
 
 torch = pytest.importorskip("torch")
 
@@ -39,27 +40,15 @@ def _double(float64_default):
     yield
 
 
-def _arrays(x):
-    """A result (a Tensor of either framework, a number, a nested list) as a flat list of numpy arrays."""
-    if isinstance(x, (list, tuple)):
-        return [a for v in x for a in _arrays(v)]
-    if hasattr(x, "detach"):
-        return [np.asarray(x.detach().numpy())]
-    return [np.asarray(x)]
-
-
 def _check(build, train, seed=0):
     """build(framework) a model (torch's drawn from seed, ours given its state_dict); train(framework, model)
     gives the results to compare."""
     torch.manual_seed(seed)
     theirs = build(torch)
-    ours = build(tg)
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-    want, got = _arrays(train(torch, theirs)), _arrays(train(tg, ours))
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        assert g.shape == w.shape
-        np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64), rtol=1e-10, atol=1e-12)
+    ours = _load(tg, build(tg), _state(theirs))
+    want = train(torch, theirs)
+    _compare(train(tg, ours), want, 1e-12, where=build.__name__, rtol=1e-10)
+
 
 rng = np.random.default_rng(0)
 

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
+from ports import compare as _compare, load as _load, plain as _plain, state as _state
 
 torch = pytest.importorskip("torch")
 
@@ -33,18 +34,13 @@ pytestmark = [pytest.mark.usefixtures("float64_default"),
 TOL = dict(rtol=1e-9, atol=1e-10)
 
 
-def _np(t):
-    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t.detach().numpy()
-
-
 def _run(build, data, step_fn, steps=3, opt=None, sched=None, check_grads=True, clip=None):
     """build(T) -> model; data(T) -> batch; step_fn(T, model, batch) -> (loss, outputs). Runs both frameworks from
     torch's initial weights, `steps` optimizer steps each, comparing losses, outputs and gradients every step.
     clip: the max norm of clip_grad_norm_ between backward and step (its total norm is compared too)."""
     torch.manual_seed(0)
     tm = build(torch).double()
-    gm = build(tg).double()
-    gm.load_state_dict({k: tg.tensor(_np(v)) for k, v in tm.state_dict().items()})
+    gm = _load(tg, build(tg).double(), _state(tm))
     runs = []
     for T, m in ((torch, tm), (tg, gm)):
         o = (opt or (lambda T, p: T.optim.Adam(p, lr=1e-2)))(T, m.parameters())
@@ -66,17 +62,17 @@ def _run(build, data, step_fn, steps=3, opt=None, sched=None, check_grads=True, 
             elif s is not None:
                 s.step()
         (tl, to, tgr), (gl, go, ggr) = res
-        np.testing.assert_allclose(_np(gl), _np(tl), err_msg=f"loss, step {step}", **TOL)
+        _compare(gl, tl, TOL["atol"], f"loss, step {step}", rtol=TOL["rtol"])
         for i, (a, b) in enumerate(zip(to, go)):
-            np.testing.assert_allclose(_np(b), _np(a), err_msg=f"output {i}, step {step}", **TOL)
+            _compare(b, a, TOL["atol"], f"output {i}, step {step}", rtol=TOL["rtol"])
         if check_grads:
             assert set(ggr) == set(tgr)
             for k in tgr:
-                np.testing.assert_allclose(_np(ggr[k]), _np(tgr[k]), err_msg=f"grad {k}, step {step}", **TOL)
+                _compare(ggr[k], tgr[k], TOL["atol"], f"grad {k}, step {step}", rtol=TOL["rtol"])
     for (k, a), (_, b) in zip(runs[0][1].state_dict().items(), runs[1][1].state_dict().items()):
         # (atol 1e-9: Adam turns a gradient that is 0 but for rounding, such as a key bias's under softmax, into
         # lr-sized steps of the rounding noise's sign)
-        np.testing.assert_allclose(_np(b), _np(a), err_msg=f"state {k} after training", rtol=TOL["rtol"], atol=1e-9)
+        _compare(b, a, 1e-9, f"state {k} after training", rtol=TOL["rtol"])
     return runs
 
 
@@ -163,7 +159,7 @@ def test_wavenet_mu_law():
 
     runs = _run(_wavenet, data, step, steps=4,
                 sched=lambda T, o: T.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5))
-    assert _np(runs[1][4][0]).dtype == np.int64
+    assert _plain(runs[1][4][0]).dtype == np.int64
 
 
 # ----------------------------------------------------------------------------- torchaudio's M5
@@ -890,7 +886,7 @@ def test_tacotron2_location_sensitive_attention():
     runs = _run(_tacotron, data, step, steps=3, opt=opt, clip=1.0,
                 sched=lambda T, o: T.optim.lr_scheduler.ExponentialLR(o, gamma=0.9))
     # masked encoder steps get no attention
-    assert (_np(runs[1][1].decoder.attention_weights)[1, 3:] == 0).all()
+    assert (_plain(runs[1][1].decoder.attention_weights)[1, 3:] == 0).all()
 
 
 # ----------------------------------------------------------------------------- DeepSpeech2-like
@@ -1439,7 +1435,7 @@ def test_hifigan_weight_and_spectral_norm_gan_step():
         T.nn.utils.remove_weight_norm(g.conv_post)
         assert "conv_pre.weight" in g.state_dict() and "conv_pre.weight_g" not in g.state_dict()
         with T.no_grad():
-            outs.append(_np(g(T.tensor(mel))))
+            outs.append(_plain(g(T.tensor(mel))))
     np.testing.assert_allclose(outs[1], outs[0], **TOL)
 
 
