@@ -40,6 +40,28 @@ def _layers(mode, I, H, dt, device, fused, **kw):
     return theirs, ours
 
 
+def _compare_grads(rng, theirs, ours, t_outs, g_outs, pairs, names, dt, device, penalty):
+    """Backward through both of a random weighting of the results (t_outs torch's, g_outs ours), maybe plus a
+    gradient penalty (dL/dx)^2 of the first pair's input (double backward); then the gradients of pairs (torch's
+    tensor, ours) compared under names, and of every parameter of the modules theirs and ours."""
+    tx, gx = pairs[0]
+    weights = [rng.standard_normal(tuple(t.shape)).astype(dt) for t in t_outs]
+    t_loss = sum((t * torch.from_numpy(w)).sum() for t, w in zip(t_outs, weights))
+    g_loss = sum((t * tg.tensor(w, device=device)).sum() for t, w in zip(g_outs, weights))
+    if penalty:
+        t_gx, = torch.autograd.grad(t_loss, tx, create_graph=True)
+        g_gx, = tg.autograd.grad(g_loss, gx, create_graph=True)
+        _close(g_gx, t_gx, dt, "dL/dx")
+        t_loss, g_loss = t_loss + (t_gx ** 2).sum(), g_loss + (g_gx ** 2).sum()
+    t_loss.backward()
+    g_loss.backward()
+    for (t, g), what in zip(pairs, names):
+        _close(g.grad, t.grad, dt, what)
+    mine = dict(ours.named_parameters())
+    for name, p in theirs.named_parameters():
+        _close(mine[name].grad, p.grad, dt, name + ".grad")
+
+
 @with_fixtures
 @pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN:UserWarning")  # (torch's)
 @given(mode=st.sampled_from(["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]), dt=st.sampled_from(["float64", "float32"]),
@@ -87,23 +109,8 @@ def test_layers_match_torch(device, mode, dt, sizes, flags, packing, proj, penal
     t_fin, g_fin = (list(t_fin), list(g_fin)) if mode == "LSTM" else ([t_fin], [g_fin])
     for what, a, b in zip(["output", "h_n", "c_n"], [g_out] + g_fin, [t_out] + t_fin):
         _close(a, b, dt, what)
-    weights = [rng.standard_normal(tuple(t.shape)).astype(dt) for t in [t_out] + t_fin]
-    t_loss = sum((t * torch.from_numpy(w)).sum() for t, w in zip([t_out] + t_fin, weights))
-    g_loss = sum((t * tg.tensor(w, device=device)).sum() for t, w in zip([g_out] + g_fin, weights))
-    if penalty:
-        t_gx, = torch.autograd.grad(t_loss, tx, create_graph=True)
-        g_gx, = tg.autograd.grad(g_loss, gx, create_graph=True)
-        _close(g_gx, t_gx, dt, "dL/dx")
-        t_loss, g_loss = t_loss + (t_gx ** 2).sum(), g_loss + (g_gx ** 2).sum()
-    t_loss.backward()
-    g_loss.backward()
-    _close(gx.grad, tx.grad, dt, "input.grad")
-    if give_state:
-        for (t, g), what in zip(states, ["h0.grad", "c0.grad"]):
-            _close(g.grad, t.grad, dt, what)
-    mine = dict(ours.named_parameters())
-    for name, p in theirs.named_parameters():
-        _close(mine[name].grad, p.grad, dt, name + ".grad")
+    _compare_grads(rng, theirs, ours, [t_out] + t_fin, [g_out] + g_fin, [(tx, gx)] + (states if give_state else []),
+                   ["input.grad", "h0.grad", "c0.grad"], dt, device, penalty)
 
 
 @with_fixtures
@@ -133,23 +140,8 @@ def test_cells_match_torch(device, mode, dt, sizes, flags, seed):
         g_outs += list(g_s) if mode == "LSTM" else [g_s]
     for a, b in zip(g_outs, t_outs):
         _close(a, b, dt, "state")
-    weights = [rng.standard_normal(tuple(t.shape)).astype(dt) for t in t_outs]
-    t_loss = sum((t * torch.from_numpy(w)).sum() for t, w in zip(t_outs, weights))
-    g_loss = sum((t * tg.tensor(w, device=device)).sum() for t, w in zip(g_outs, weights))
-    if penalty:
-        t_gx, = torch.autograd.grad(t_loss, tx, create_graph=True)
-        g_gx, = tg.autograd.grad(g_loss, gx, create_graph=True)
-        _close(g_gx, t_gx, dt, "dL/dx")
-        t_loss, g_loss = t_loss + (t_gx ** 2).sum(), g_loss + (g_gx ** 2).sum()
-    t_loss.backward()
-    g_loss.backward()
-    _close(gx.grad, tx.grad, dt, "input.grad")
-    if give_state:
-        for (t, g), what in zip(states, ["h.grad", "c.grad"]):
-            _close(g.grad, t.grad, dt, what)
-    mine = dict(ours.named_parameters())
-    for n, p in theirs.named_parameters():
-        _close(mine[n].grad, p.grad, dt, n + ".grad")
+    _compare_grads(rng, theirs, ours, t_outs, g_outs, [(tx, gx)] + (states if give_state else []),
+                   ["input.grad", "h.grad", "c.grad"], dt, device, penalty)
 
 
 @with_fixtures
