@@ -330,6 +330,23 @@ def test_step_with_closure_returns_loss():
     assert loss.item() == 4.0 and w.item() == 1.0
 
 
+@pytest.mark.parametrize("kind", ["LBFGS", "SparseAdam"])
+def test_step_runs_the_closure_with_grad_on(kind):
+    """LBFGS's and SparseAdam's own steps evaluate the closure with grad on under no_grad, as Optimizer.step's."""
+    w = tg.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=tg.float64, requires_grad=True)
+    opt = optim.LBFGS([w], max_iter=1) if kind == "LBFGS" else optim.SparseAdam([w], lr=0.5)
+
+    def closure():
+        opt.zero_grad()
+        loss = tg.nn.functional.embedding(tg.tensor([1]), w, sparse=kind == "SparseAdam").sum()
+        loss.backward()
+        return loss
+
+    with tg.no_grad():
+        loss = opt.step(closure)
+    assert loss.item() == 7.0 and np.allclose(w.tolist(), [[1.0, 2.0], [2.5, 3.5]])  # (torch's, both)
+
+
 @pytest.mark.parametrize("cls, ref, kw", CASES[1::2], ids=IDS[1::2])
 def test_state_dict_round_trip_resumes_exactly(cls, ref, kw):
     rng = np.random.default_rng(2)

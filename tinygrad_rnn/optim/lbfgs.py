@@ -6,7 +6,6 @@ import math
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import backend
-from ..autograd import enable_grad
 from ..tensor import Tensor, complex_ok
 from .optimizer import Optimizer, ParamsT, _real_pairs, check_int, nonneg
 
@@ -98,8 +97,7 @@ class LBFGS(Optimizer):
 
     def _evaluate(self, closure: Closure) -> Tuple[Any, float, Any]:
         """(closure's value, it as a float, the flat gradient) at the current parameters."""
-        with enable_grad():
-            loss = closure()
+        loss = self._closure_loss(closure)
         return loss, float(loss), self._flat_grad()
 
     def _directional_evaluate(self, closure: Closure, x: List[Any], t: float, d: Any) -> Tuple[float, Any]:

@@ -375,13 +375,17 @@ class Optimizer:
                 else:
                     zero_grad_(p)
 
+    @staticmethod
+    def _closure_loss(closure: Callable[[], Any]) -> Any:
+        """closure() evaluated with grad on, as every step runs its closure (callers check for None themselves, so
+        that a step without a closure pays no call)."""
+        with enable_grad():
+            return closure()
+
     @_counted
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Update every parameter that has a gradient; returns closure() (evaluated with grad on) if given."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = None if closure is None else self._closure_loss(closure)
         with no_grad():
             for group in self.param_groups:
                 if isinstance(group["lr"], Tensor):  # (torch's tensor lr: its value now, as a number)
@@ -582,10 +586,12 @@ def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",))
     return value
 
 
-# step runs the closure and updates through arrays: a complex loss computed in the closure is judged by its own ops,
-# and step refuses complex parameters where _update is not right for them (see tensor.complex_check)
+# step runs the closure (through _closure_loss) and updates through arrays: a complex loss computed in the closure is
+# judged by its own ops, and step refuses complex parameters where _update is not right for them (see
+# tensor.complex_check)
 complex_ok(Optimizer.__dict__["step"].__wrapped__)
 complex_ok(Optimizer.__dict__["step"])
+complex_ok(Optimizer._closure_loss)
 # (these keep a complex parameter's state complex, as torch's: updated through its real pairs, loaded as it is)
 for _fn in (Optimizer._update_pairs, Optimizer.load_state_dict, _cast):
     complex_ok(_fn)

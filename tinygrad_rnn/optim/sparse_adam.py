@@ -5,7 +5,7 @@ import math
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from .. import backend
-from ..autograd import enable_grad, no_grad
+from ..autograd import no_grad
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT
 
@@ -47,10 +47,7 @@ class SparseAdam(Optimizer):
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """One SparseAdam step for every parameter with a gradient (all of a group's checked sparse first, as
         torch's); returns closure() (evaluated with grad on) if given."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = None if closure is None else self._closure_loss(closure)
         with no_grad():
             for group in self.param_groups:
                 todo = []
