@@ -20,7 +20,7 @@ from . import backend
 from .backend import xp_of
 from .tensor import complex_ok as _complex_ok
 from .tensor import (AnomalyError, Function as _Op, NodePostHook, NodePreHook, PostAccumulateHook, Tensor, _OutputNode,
-                     _RuntimeTypeError, _RuntimeValueError, _UNPACK, _mode)
+                     _RuntimeTypeError, _RuntimeValueError, _UNPACK, _is_sparse, _mode)
 
 Node = Union[_Op, _OutputNode, Tensor]
 
@@ -507,7 +507,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             else:
                 want, dtype = getattr(parent, "out_shape", None), getattr(parent, "out_dtype", None)
             if not isinstance(ig, Tensor) or (want is not None and ig.array.shape != want):
-                if getattr(ig, "is_sparse", False) is True and tuple(ig.shape) == want:  # (sparse.py's: embedding)
+                if _is_sparse(ig) and tuple(ig.shape) == want:  # (sparse.py's COO, not a Tensor: embedding's)
                     _accumulate_sparse(pending, parent, ig)
                     continue
                 raise _RuntimeValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
