@@ -10,7 +10,6 @@ weights only the last step.
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 import numbers
 import warnings
@@ -144,37 +143,15 @@ _LEGACY = ("; torch's deprecated size_average and reduce (which sat in some of t
 def _legacy_get_string(size_average: Optional[bool], reduce: Optional[bool], emit_warning: bool = True) -> str:
     """The reduction torch's deprecated size_average / reduce pair stands for (torch.nn._reduction's
     _legacy_get_string): 'none' unless reduce, else 'mean' if size_average else 'sum' (None counts as True); with
-    torch's UserWarning naming the reduction to use instead."""
+    torch's UserWarning naming the reduction to use instead. Each loss (function, module __init__) takes the pair by
+    keyword and calls this only when either is not None, so that calls without them pay nothing."""
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     ret = ("mean" if size_average else "sum") if reduce else "none"
     if emit_warning:
         warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
-                      stacklevel=3)  # (the caller of the loss: _legacy_reduction's wrapper, then the caller)
+                      stacklevel=3)  # (the caller of the loss, which calls this)
     return ret
-
-
-def _legacy_reduction(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A loss (function or module __init__) that also takes torch's deprecated ``size_average`` and ``reduce``, by
-    keyword (old code writes F.binary_cross_entropy(p, x, size_average=False), nn.MSELoss(reduce=False)): either
-    given and not None replaces ``reduction`` by _legacy_get_string's, with its warning, as torch's. Calls without
-    them go straight through."""
-    sig = inspect.signature(fn)
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if "size_average" not in kwargs and "reduce" not in kwargs:
-            return fn(*args, **kwargs)
-        size_average, reduce = kwargs.pop("size_average", None), kwargs.pop("reduce", None)
-        if size_average is not None or reduce is not None:
-            bound = sig.bind(*args, **kwargs)
-            bound.arguments["reduction"] = _legacy_get_string(size_average, reduce)
-            args, kwargs = bound.args, bound.kwargs
-        return fn(*args, **kwargs)
-    complex_ok(wrapper)  # (machinery, one code object for every loss: the loss's own frame is checked as before)
-    legacy = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None) for n in ("size_average", "reduce")]
-    wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *legacy])  # type: ignore[attr-defined]
-    return wrapper
 
 
 def _softplus(x: Tensor) -> Tensor:
@@ -2724,13 +2701,14 @@ def _nll(logp: Tensor, t: Any, w: Any, keep: Any):
     return ops.where(keep, -picked, 0.0) * Tensor._make(wt), Tensor._make(wt.sum())
 
 
-@_legacy_reduction
 def nll_loss(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
+             reduction: str = "mean", *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """-input[n, target[n]] * weight[target[n]] for log-probabilities input (N, C, d1, ...).
 
     'mean' divides by the summed weights of the targets that are not ignore_index.
     """
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     _check_tensor("nll_loss", "input", input)
     _check_ignore_index("nll_loss", ignore_index)
     logp, t, w, keep, shape = _class_targets(input, target, weight, ignore_index, "nll_loss")
@@ -2738,13 +2716,15 @@ def nll_loss(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore
     return _reduce(loss.reshape(shape), reduction, "nll_loss", denom)
 
 
-@_legacy_reduction
 def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+                  reduction: str = "mean", label_smoothing: float = 0.0,
+                  *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """Softmax cross entropy of logits (C,), (N, C) or (N, C, d1, ...) against class indices
     (N, d1, ...) or class probabilities (the input's shape). Computed through log_softmax, so it
     is stable for any logits. With label_smoothing eps the target is (1 - eps) one-hot + eps / C.
     """
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     _check_tensor("cross_entropy", "input", input)
     _check_ignore_index("cross_entropy", ignore_index)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -2782,26 +2762,32 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
     return _reduce(loss.reshape(shape), reduction, "cross_entropy", denom)
 
 
-@_legacy_reduction
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+             *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """(input - target)^2, same shapes."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     _check_same_shape(input, target, "mse_loss")
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
 
 
-@_legacy_reduction
 @complex_ok
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+            *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """|input - target|, same shapes."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     _check_same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
-@_legacy_reduction
-def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0,
+                   *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target): quadratic near 0, L1 beyond
     beta; beta = 0 is the L1 loss."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     _check_same_shape(input, target, "smooth_l1_loss")
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
@@ -2828,13 +2814,15 @@ def _piecewise_quadratic(d: Tensor, edge: float, a: float, b: float) -> Tensor:
     return ops.where(inside, near * (near * a), (far - edge / 2) * b)
 
 
-@_legacy_reduction
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-                         reduction: str = "mean") -> Tensor:
+                         reduction: str = "mean",
+                         *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """-w [y log p + (1 - y) log(1 - p)] for probabilities p = input and targets y in [0, 1], each log clamped
     at -100 as in torch, so p = 0 or 1 gives a finite loss; the gradient in p is torch's,
     (p - y) / max(p (1 - p), 1e-12), finite there too. On logits, binary_cross_entropy_with_logits is
     stabler."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     _check_same_shape(input, target, "binary_cross_entropy")
     target = _float_target(target, input, "binary_cross_entropy")
     w = _loss_weight(weight, input, "weight", "binary_cross_entropy")
@@ -2893,17 +2881,19 @@ def _loss_weight(w: Any, input: Tensor, name: str, op: str) -> Optional[Tensor]:
     return w.to(input.device, input.dtype if input.dtype.kind == "f" else None)
 
 
-@_legacy_reduction
-def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False,
+           *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """KL(target || q) pointwise, with input = log q: xlogy(target, target) - target input, as torch's (0 where
     target = 0; ``log_target``: target holds log probabilities, exp(t) (t - input)). 'batchmean' divides the sum by
     the batch size (input.shape[0]), the true KL divergence per sample; 'mean' averages over every element,
     as torch (with its warning that 'mean' is not the KL divergence)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     if reduction == "mean":
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                      stacklevel=3)  # (the caller's line: _legacy_reduction's wrapper is one frame)
+                      stacklevel=2)  # (the caller's line)
     return _kl_div(input, target, reduction, log_target)
 
 
@@ -2919,11 +2909,13 @@ def _kl_div(input: Tensor, target: Tensor, reduction: str, log_target: bool) -> 
     return _reduce(loss, reduction, "kl_div")
 
 
-@_legacy_reduction
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-                                     reduction: str = "mean", pos_weight: Optional[Tensor] = None) -> Tensor:
+                                     reduction: str = "mean", pos_weight: Optional[Tensor] = None,
+                                     *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """-[p y log s(x) + (1 - y) log(1 - s(x))] with s the sigmoid and p = pos_weight,
     written (1 - y) x + (1 + (p - 1) y) softplus(-x) so it is stable for any logit."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
     target = _float_target(target, input, "binary_cross_entropy_with_logits")
     weight, pos_weight = [_loss_weight(w, input, name, "binary_cross_entropy_with_logits")
@@ -2998,11 +2990,13 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = Fals
     return _reduce(loss, reduction, op)
 
 
-@_legacy_reduction
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, eps: float = 1e-8,
-                     reduction: str = "mean") -> Tensor:
+                     reduction: str = "mean",
+                     *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """exp(input) - target input (log_input), or input - target log(input + eps); full adds Stirling's
     target log target - target + 0.5 log(2 pi target) where target > 1. Same shapes; integer counts are taken."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     op = "poisson_nll_loss"
     _check_same_shapes(op, ("input", input), ("target", target))
     _real(op, "eps", eps, _LEGACY)
@@ -3016,11 +3010,13 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     return _reduce(loss, reduction, op)
 
 
-@_legacy_reduction
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
-                        reduction: str = "mean") -> Tensor:
+                        reduction: str = "mean",
+                        *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """max(0, -target (input1 - input2) + margin), target 1 where input1 should rank higher, -1 where input2;
     all three of one shape."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     op = "margin_ranking_loss"
     _check_same_shapes(op, ("input1", input1), ("input2", input2), ("target", target))
     _real(op, "margin", margin, _LEGACY)
@@ -3028,10 +3024,12 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _reduce((-target * diff + margin).clamp_min(0), reduction, op)
 
 
-@_legacy_reduction
-def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: str = "mean") -> Tensor:
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: str = "mean",
+                         *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """input where target is 1, max(0, margin - input) where it is -1 (torch's formula: a target of any other
     value gets both terms); same shapes."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     op = "hinge_embedding_loss"
     _check_same_shapes(op, ("input", input), ("target", target))
     _real(op, "margin", margin, _LEGACY)
@@ -3041,22 +3039,26 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, red
                    reduction, op)
 
 
-@_legacy_reduction
-def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+                     *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """log(1 + exp(-target input)), as softplus: finite for any finite input (torch's overflows to inf, with a nan
     gradient, once -target input passes 709.8 in float64, 88.7 in float32); same shapes."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     op = "soft_margin_loss"
     _check_same_shapes(op, ("input", input), ("target", target))
     return _reduce(_softplus(-target * input._floating()), reduction, op)
 
 
-@_legacy_reduction
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
-                          reduction: str = "mean") -> Tensor:
+                          reduction: str = "mean",
+                          *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """1 - cos where target is 1, max(0, cos - margin) where it is -1, 0 for any other target (as torch), with
     torch's cos = sum(x1 x2) / sqrt((sum(x1^2) + 1e-12) (sum(x2^2) + 1e-12)) over the last dim: 0 for a zero
     vector, with a finite gradient. (F.cosine_similarity clamps each norm at eps instead.) Inputs (N, D) with
     target (N,), or (D,) with a 0-d target."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     op = "cosine_embedding_loss"
     _check_same_shapes(op, ("input1", input1), ("input2", input2))
     _check_tensor(op, "target", target)
@@ -3072,11 +3074,13 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
                    reduction, op)
 
 
-@_legacy_reduction
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-                                reduction: str = "mean") -> Tensor:
+                                reduction: str = "mean",
+                                *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """-mean_c w_c [y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c)] over the classes, the last dim: input
     and target (N, C) give N losses, (C,) one. weight broadcasts to the input; 0/1 integer targets are taken."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     op = "multilabel_soft_margin_loss"
     _check_same_shapes(op, ("input", input), ("target", target))
     if input.ndim == 0:
@@ -3087,12 +3091,14 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Optional[
     return _reduce(loss.sum(-1) / input.shape[-1], reduction, op)
 
 
-@_legacy_reduction
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
-                        eps: float = 1e-6, swap: bool = False, reduction: str = "mean") -> Tensor:
+                        eps: float = 1e-6, swap: bool = False, reduction: str = "mean",
+                        *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """max(0, margin + d(anchor, positive) - d(anchor, negative)) with d = F.pairwise_distance(., ., p, eps) over
     the last dim; swap uses min(d(a, n), d(positive, negative)) as the negative distance. All three of one shape,
     (N, D) or (D,)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     op = "triplet_margin_loss"
     _check_same_shapes(op, ("anchor", anchor), ("positive", positive), ("negative", negative))
     for name, v in (("margin", margin), ("p", p), ("eps", eps)):
@@ -3126,13 +3132,15 @@ def _target_range(op: str, t: Any, lo: int, classes: int) -> None:
                                  f"(expected {lo}..{classes - 1})")
 
 
-@_legacy_reduction
 def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.0, weight: Optional[Tensor] = None,
-                      reduction: str = "mean") -> Tensor:
+                      reduction: str = "mean",
+                      *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """Multi-class hinge: sum over classes i != y of w[y] max(0, margin - x[y] + x[i])^p, divided by the number of
     classes C, for input (N, C) and class indices y (N,), or (C,) (0-d: one class) with y 0-d or of one element; p
     is 1 or 2, weight (C,) one per class (cast to the input's dtype). 'none' gives the target's shape. The slope at
     the hinge point is 0, as torch's (which takes z > 0). An empty batch's mean is nan (torch's is undefined)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     op = "multi_margin_loss"
     x = _margin_input(op, input)
     if isinstance(p, bool) or p not in (1, 2):
@@ -3158,12 +3166,14 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
     return _reduce(loss.reshape(out_shape), reduction, op)
 
 
-@_legacy_reduction
-def multilabel_margin_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def multilabel_margin_loss(input: Tensor, target: Any, reduction: str = "mean",
+                           *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """Multi-label hinge: for each sample, sum over its target classes j and the classes i not among them of
     max(0, 1 - (x[j] - x[i])), divided by the number of classes C. target has the input's shape, (C,) or (N, C)
     (0-d: one class), and lists a sample's classes up to its first -1 (the rest is ignored; a repeated class counts
     again, as torch's). 'none' gives one loss per sample ((N,), or 0-d for an unbatched input)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
     op = "multilabel_margin_loss"
     x = _margin_input(op, input)
     t = backend.to_device(_index_array(target, op), input.device)

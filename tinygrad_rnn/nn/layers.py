@@ -1911,8 +1911,10 @@ class ModuleDict(Module):
 class _Loss(Module):
     shown: Tuple[str, ...] = ()  # constructor options that extra_repr names before the reduction
 
-    @F._legacy_reduction
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, reduction: str = "mean",
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__()
         self.reduction = reduction
 
@@ -1926,9 +1928,11 @@ class _Loss(Module):
 
 
 class CrossEntropyLoss(_Loss):
-    @F._legacy_reduction
     def __init__(self, weight: Optional[Tensor] = None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0) -> None:
+                 label_smoothing: float = 0.0,
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         F._check_ignore_index("CrossEntropyLoss", ignore_index)
         self._buffer("weight", weight)
@@ -1940,8 +1944,10 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    @F._legacy_reduction
-    def __init__(self, weight: Optional[Tensor] = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+    def __init__(self, weight: Optional[Tensor] = None, ignore_index: int = -100, reduction: str = "mean",
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         F._check_ignore_index("NLLLoss", ignore_index)
         self._buffer("weight", weight)
@@ -2002,8 +2008,10 @@ class SmoothL1Loss(_PairLoss):
 
     fn, options = staticmethod(F.smooth_l1_loss), ("beta",)
 
-    @F._legacy_reduction
-    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+    def __init__(self, reduction: str = "mean", beta: float = 1.0,
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         self.beta = beta
 
@@ -2023,8 +2031,10 @@ class KLDivLoss(_PairLoss):
 
     fn, options = staticmethod(F.kl_div), ("log_target",)
 
-    @F._legacy_reduction
-    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+    def __init__(self, reduction: str = "mean", log_target: bool = False,
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         self.log_target = log_target
 
@@ -2034,8 +2044,10 @@ class BCELoss(_PairLoss):
 
     fn, options = staticmethod(F.binary_cross_entropy), ("weight",)
 
-    @F._legacy_reduction
-    def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean") -> None:
+    def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean",
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         self._buffer("weight", weight)
 
@@ -2043,9 +2055,11 @@ class BCELoss(_PairLoss):
 class BCEWithLogitsLoss(_PairLoss):
     fn, options = staticmethod(F.binary_cross_entropy_with_logits), ("weight", "pos_weight")
 
-    @F._legacy_reduction
     def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean",
-                 pos_weight: Optional[Tensor] = None) -> None:
+                 pos_weight: Optional[Tensor] = None,
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         self._buffer("weight", weight)
         self._buffer("pos_weight", pos_weight)
@@ -2072,8 +2086,10 @@ class PoissonNLLLoss(_PairLoss):
     fn, options = staticmethod(F.poisson_nll_loss), ("log_input", "full", "eps")
     shown = options
 
-    @F._legacy_reduction
-    def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8, reduction: str = "mean") -> None:
+    def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8, reduction: str = "mean",
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         self.log_input, self.full, self.eps = log_input, full, eps
 
@@ -2087,8 +2103,10 @@ class HingeEmbeddingLoss(_PairLoss):
     fn, options = staticmethod(F.hinge_embedding_loss), ("margin",)
     shown = options
 
-    @F._legacy_reduction
-    def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
+    def __init__(self, margin: float = 1.0, reduction: str = "mean",
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         self.margin = margin
 
@@ -2104,8 +2122,10 @@ class MultiLabelSoftMarginLoss(_PairLoss):
 
     fn, options = staticmethod(F.multilabel_soft_margin_loss), ("weight",)
 
-    @F._legacy_reduction
-    def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean") -> None:
+    def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean",
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         self._buffer("weight", weight)
 
@@ -2128,8 +2148,10 @@ class MarginRankingLoss(_TripleLoss):
 
     fn, names, shown = staticmethod(F.margin_ranking_loss), ("input1", "input2", "target"), ("margin",)
 
-    @F._legacy_reduction
-    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
+    def __init__(self, margin: float = 0.0, reduction: str = "mean",
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         self.margin = margin
 
@@ -2142,8 +2164,10 @@ class CosineEmbeddingLoss(_TripleLoss):
 
     fn, names, shown = staticmethod(F.cosine_embedding_loss), ("input1", "input2", "target"), ("margin",)
 
-    @F._legacy_reduction
-    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
+    def __init__(self, margin: float = 0.0, reduction: str = "mean",
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         self.margin = margin
 
@@ -2157,9 +2181,11 @@ class TripletMarginLoss(_TripleLoss):
     fn, names = staticmethod(F.triplet_margin_loss), ("anchor", "positive", "negative")
     shown = ("margin", "p", "eps", "swap")
 
-    @F._legacy_reduction
     def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
-                 reduction: str = "mean") -> None:
+                 reduction: str = "mean",
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
 
@@ -2173,9 +2199,11 @@ class MultiMarginLoss(_PairLoss):
     fn, options = staticmethod(F.multi_margin_loss), ("p", "margin", "weight")
     shown = ("p", "margin")
 
-    @F._legacy_reduction
     def __init__(self, p: int = 1, margin: float = 1.0, weight: Optional[Tensor] = None,
-                 reduction: str = "mean") -> None:
+                 reduction: str = "mean",
+                 *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = F._legacy_get_string(size_average, reduce)
         super().__init__(reduction)
         if isinstance(p, bool) or p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 supported, got {p!r}")
