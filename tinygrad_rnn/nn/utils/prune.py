@@ -11,7 +11,7 @@ from __future__ import annotations
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 from ...autograd import no_grad
 from ...creation import ones_like, rand, rand_like, zeros_like
@@ -213,10 +213,15 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-def _flat_zero(mask: Tensor, indices: Tensor) -> Tensor:
-    """mask (a fresh copy) with the flat positions ``indices`` set to 0."""
-    with no_grad():
-        mask.view(-1)[indices] = 0
+def _unstructured_mask(amount: Any, t: Tensor, default_mask: Tensor, pruned: Callable[[int], Tensor]) -> Tensor:
+    """A copy of default_mask with k more entries set to 0, k = amount (an int, or a fraction of t's entries,
+    rounded, checked as torch's): the flat positions pruned(k) gives (computed under no_grad)."""
+    k = _compute_nparams_toprune(amount, t.numel())
+    _validate_pruning_amount(k, t.numel())
+    mask = default_mask.clone()
+    if k != 0:
+        with no_grad():
+            mask.view(-1)[pruned(k)] = 0
     return mask
 
 
@@ -230,14 +235,8 @@ class RandomUnstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        k = _compute_nparams_toprune(self.amount, t.numel())
-        _validate_pruning_amount(k, t.numel())
-        mask = default_mask.clone()
-        if k != 0:
-            with no_grad():
-                prob = rand_like(t.detach())
-            mask = _flat_zero(mask, prob.view(-1).topk(k).indices)
-        return mask
+        return _unstructured_mask(self.amount, t, default_mask,
+                                  lambda k: rand_like(t.detach()).view(-1).topk(k).indices)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Any) -> "BasePruningMethod":  # type: ignore[override]
@@ -254,14 +253,8 @@ class L1Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        k = _compute_nparams_toprune(self.amount, t.numel())
-        _validate_pruning_amount(k, t.numel())
-        mask = default_mask.clone()
-        if k != 0:
-            with no_grad():
-                idx = t.detach().abs().reshape(-1).topk(k, largest=False).indices
-            mask = _flat_zero(mask, idx)
-        return mask
+        return _unstructured_mask(self.amount, t, default_mask,
+                                  lambda k: t.detach().abs().reshape(-1).topk(k, largest=False).indices)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Any,  # type: ignore[override]
@@ -269,12 +262,24 @@ class L1Unstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
-def _channel_mask(t: Tensor, dim: int, channels: Any) -> Tensor:
-    """Zeros like t, with ones in the channels (a bool vector or indices) along dim."""
-    mask = zeros_like(t, requires_grad=False)
-    slc = tuple(channels if d == dim % t.ndim else slice(None) for d in range(t.ndim))
+def _structured_count(amount: Any, t: Tensor, dim: int) -> Tuple[int, int]:
+    """(t's size along dim, how many of those channels amount prunes: an int, or a fraction, rounded), t, dim and
+    the count checked as torch's."""
+    _validate_structured_pruning(t)
+    _validate_pruning_dim(t, dim)
+    size = t.shape[dim]
+    k = _compute_nparams_toprune(amount, size)
+    _validate_pruning_amount(k, size)
+    return size, k
+
+
+def _channel_mask(t: Tensor, dim: int, channels: Any, default_mask: Tensor) -> Tensor:
+    """default_mask times a mask of ones in the channels to keep (a bool vector or indices) along dim, zeros
+    elsewhere."""
     with no_grad():
-        mask[slc] = 1
+        mask = zeros_like(t.detach(), requires_grad=False)
+        mask[tuple(channels if d == dim % t.ndim else slice(None) for d in range(t.ndim))] = 1
+        mask *= default_mask.to(dtype=mask.dtype)
     return mask
 
 
@@ -288,19 +293,13 @@ class RandomStructured(BasePruningMethod):
         self.amount, self.dim = amount, dim
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        size = t.shape[self.dim]
-        k = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(k, size)
+        size, k = _structured_count(self.amount, t, self.dim)
         if k == 0:
             return default_mask
         with no_grad():
             prob = rand(size, device=t.device)
             keep = prob > prob.kthvalue(k).values
-            mask = _channel_mask(t.detach(), self.dim, keep)
-            mask *= default_mask.to(dtype=mask.dtype)
-        return mask
+        return _channel_mask(t, self.dim, keep, default_mask)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Any, dim: int = -1) -> "BasePruningMethod":  # type: ignore
@@ -318,19 +317,10 @@ class LnStructured(BasePruningMethod):
         self.amount, self.n, self.dim = amount, n, dim
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        size = t.shape[self.dim]
-        k = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(k, size)
+        size, k = _structured_count(self.amount, t, self.dim)
         with no_grad():
             keep = _compute_norm(t.detach(), self.n, self.dim).topk(size - k, largest=True).indices
-        if k == 0:
-            return default_mask
-        with no_grad():
-            mask = _channel_mask(t.detach(), self.dim, keep)
-            mask *= default_mask.to(dtype=mask.dtype)
-        return mask
+        return default_mask if k == 0 else _channel_mask(t, self.dim, keep, default_mask)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Any, n: Any, dim: int,  # type: ignore[override]
