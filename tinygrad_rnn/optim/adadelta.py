@@ -5,7 +5,8 @@ from typing import Any, Dict, Optional
 
 from .. import backend
 from ..tensor import Tensor, complex_ok
-from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_flag, check_number, nonneg, scalar_state
+from .optimizer import (Optimizer, ParamsT, apply_weight_decay, check_flag, check_number, nonneg, scalar_state,
+                         zeros_state)
 
 
 class Adadelta(Optimizer):
@@ -25,10 +26,9 @@ class Adadelta(Optimizer):
         check_flag("Adadelta", group, "maximize")
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.array)
         state["step"] = scalar_state(0.0)
-        state["square_avg"] = Tensor._make(xp.zeros_like(p.array))
-        state["acc_delta"] = Tensor._make(xp.zeros_like(p.array))
+        state["square_avg"] = zeros_state(p)
+        state["acc_delta"] = zeros_state(p)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_flag, check_number, nonneg, scalar_state
+from .optimizer import Optimizer, ParamsT, check_flag, check_number, nonneg, scalar_state, zeros_state
 
 
 def _lerp_(start: Any, end: Any, weight: float) -> None:
@@ -64,7 +64,7 @@ class Adafactor(Optimizer):
             state["row_var"] = Tensor._make(xp.zeros(self._state_shape(p, "row_var"), dtype=p.dtype))
             state["col_var"] = Tensor._make(xp.zeros(self._state_shape(p, "col_var"), dtype=p.dtype))
         else:
-            state["variance"] = Tensor._make(xp.zeros_like(p.array))
+            state["variance"] = zeros_state(p)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)

@@ -6,7 +6,8 @@ from typing import Any, Dict, Optional, Tuple
 
 from .. import backend
 from ..tensor import Tensor, complex_ok
-from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_betas, check_flag, nonneg, scalar_state
+from .optimizer import (Optimizer, ParamsT, apply_weight_decay, check_betas, check_flag, nonneg, scalar_state,
+                         zeros_state)
 
 
 class Adam(Optimizer):
@@ -37,12 +38,11 @@ class Adam(Optimizer):
         check_betas(name, group["betas"])
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.array)
         state["step"] = scalar_state(0.0)
-        state["exp_avg"] = Tensor._make(xp.zeros_like(p.array))
-        state["exp_avg_sq"] = Tensor._make(xp.zeros_like(p.array))
+        state["exp_avg"] = zeros_state(p)
+        state["exp_avg_sq"] = zeros_state(p)
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(p.array))
+            state["max_exp_avg_sq"] = zeros_state(p)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
@@ -59,7 +59,7 @@ class Adam(Optimizer):
         v += (1 - beta2) * (g * g)
         if group["amsgrad"]:
             if "max_exp_avg_sq" not in state:
-                state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(p.array))
+                state["max_exp_avg_sq"] = zeros_state(p)
             v_max = state["max_exp_avg_sq"].array
             xp.maximum(v_max, v, out=v_max)
             v = v_max

@@ -6,7 +6,8 @@ from typing import Any, Dict, Optional, Tuple
 
 from .. import backend
 from ..tensor import Tensor, complex_ok
-from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_betas, check_flag, nonneg, scalar_state
+from .optimizer import (Optimizer, ParamsT, apply_weight_decay, check_betas, check_flag, nonneg, scalar_state,
+                         zeros_state)
 
 
 class _AdamVariant(Optimizer):
@@ -23,10 +24,9 @@ class _AdamVariant(Optimizer):
         check_flag(name, group, *[k for k in ("maximize", "decoupled_weight_decay") if k in group])
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.array)
         state["step"] = scalar_state(0.0)
-        state["exp_avg"] = Tensor._make(xp.zeros_like(p.array))
-        state[self._second] = Tensor._make(xp.zeros_like(p.array))
+        state["exp_avg"] = zeros_state(p)
+        state[self._second] = zeros_state(p)
 
     def _moments(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]
                  ) -> Tuple[Any, Any, float]:

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from .. import backend
 from ..tensor import Tensor, _defaults, complex_ok
-from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_flag, nonneg, scalar_state
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, check_flag, nonneg, scalar_state, zeros_state
 
 
 class ASGD(Optimizer):
@@ -35,7 +34,7 @@ class ASGD(Optimizer):
         state["step"] = scalar_state(0.0, p)
         state["eta"] = scalar_state(float(group["lr"]), p)
         state["mu"] = scalar_state(1.0, p)
-        state["ax"] = Tensor._make(backend.xp_of(p.array).zeros_like(p.array))
+        state["ax"] = zeros_state(p)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         lr, lambd, eta, mu = group["lr"], group["lambd"], state["eta"].array, state["mu"].array

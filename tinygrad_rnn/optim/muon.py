@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Tuple
 from .. import backend
 from ..tensor import Tensor
 from .adafactor import _lerp_
-from .optimizer import Optimizer, ParamsT, check_flag, check_int, nonneg
+from .optimizer import Optimizer, ParamsT, check_flag, check_int, nonneg, zeros_state
 
 _ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 
@@ -73,7 +73,7 @@ class Muon(Optimizer):
                                  f"{p.shape}; optimize biases, embeddings and other parameters with AdamW")
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        state["momentum_buffer"] = Tensor._make(backend.xp_of(p.array).zeros_like(p.array))
+        state["momentum_buffer"] = zeros_state(p)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         momentum, lr = group["momentum"], group["lr"]

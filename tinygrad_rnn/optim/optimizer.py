@@ -182,6 +182,11 @@ def scalar_state(value: float, p: Optional[Tensor] = None) -> Tensor:
     return Tensor._make(array if p is None else backend.to_device(array, p.device))
 
 
+def zeros_state(p: Tensor) -> Tensor:
+    """A state Tensor of zeros of p's shape, dtype and device (exp_avg, momentum_buffer, square_avg, ...)."""
+    return Tensor._make(backend.xp_of(p.array).zeros_like(p.array))
+
+
 def apply_weight_decay(p: Tensor, g: Any, group: Dict[str, Any]) -> Any:
     """The gradient after weight decay: g + weight_decay * p (L2), or g itself after p *= 1 - lr * weight_decay
     where the group has decoupled_weight_decay=True."""
@@ -592,7 +597,8 @@ def _cast(p: Tensor, value: Any, key: Any, scalars: Tuple[str, ...] = ("step",))
 complex_ok(Optimizer.__dict__["step"].__wrapped__)
 complex_ok(Optimizer.__dict__["step"])
 complex_ok(Optimizer._closure_loss)
-# (these keep a complex parameter's state complex, as torch's: updated through its real pairs, loaded as it is)
-for _fn in (Optimizer._update_pairs, Optimizer.load_state_dict, _cast):
+# (these keep a complex parameter's state complex, as torch's: made like it, updated through its real pairs, loaded
+# as it is)
+for _fn in (zeros_state, Optimizer._update_pairs, Optimizer.load_state_dict, _cast):
     complex_ok(_fn)
 del _fn

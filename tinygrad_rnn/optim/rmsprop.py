@@ -5,7 +5,7 @@ from typing import Any, Dict, Optional
 
 from .. import backend
 from ..tensor import Tensor, complex_ok
-from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg, scalar_state
+from .optimizer import Optimizer, ParamsT, apply_weight_decay, nonneg, scalar_state, zeros_state
 
 
 class RMSprop(Optimizer):
@@ -25,13 +25,12 @@ class RMSprop(Optimizer):
         nonneg("RMSprop", group, "lr", "alpha", "eps", "weight_decay", "momentum")
 
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
-        xp = backend.xp_of(p.array)
         state["step"] = scalar_state(0.0)
-        state["square_avg"] = Tensor._make(xp.zeros_like(p.array))
+        state["square_avg"] = zeros_state(p)
         if group["momentum"] > 0:
-            state["momentum_buffer"] = Tensor._make(xp.zeros_like(p.array))
+            state["momentum_buffer"] = zeros_state(p)
         if group["centered"]:
-            state["grad_avg"] = Tensor._make(xp.zeros_like(p.array))
+            state["grad_avg"] = zeros_state(p)
 
     def _update(self, p: Tensor, grad: Any, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
@@ -44,7 +43,7 @@ class RMSprop(Optimizer):
         v += (1 - alpha) * (g * g)
         if group["centered"]:
             if "grad_avg" not in state:
-                state["grad_avg"] = Tensor._make(xp.zeros_like(p.array))
+                state["grad_avg"] = zeros_state(p)
             a = state["grad_avg"].array
             a *= alpha
             a += (1 - alpha) * g
@@ -54,7 +53,7 @@ class RMSprop(Optimizer):
         avg += group["eps"]
         if group["momentum"] > 0:
             if "momentum_buffer" not in state:
-                state["momentum_buffer"] = Tensor._make(xp.zeros_like(p.array))
+                state["momentum_buffer"] = zeros_state(p)
             buf = state["momentum_buffer"].array
             buf *= group["momentum"]
             buf += g / avg

@@ -5,7 +5,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from .. import backend
 from ..tensor import Tensor, complex_ok
-from .optimizer import Optimizer, ParamsT, check_flag, check_number, nonneg, scalar_state
+from .optimizer import Optimizer, ParamsT, check_flag, check_number, nonneg, scalar_state, zeros_state
 
 
 class Rprop(Optimizer):
@@ -37,7 +37,7 @@ class Rprop(Optimizer):
     def _init_state(self, p: Tensor, state: Dict[str, Any], group: Dict[str, Any]) -> None:
         xp = backend.xp_of(p.array)
         state["step"] = scalar_state(0.0)
-        state["prev"] = Tensor._make(xp.zeros_like(p.array))
+        state["prev"] = zeros_state(p)
         lr = group["lr"]  # (a complex p's steps start at lr for both parts, as torch's complex(lr, lr))
         state["step_size"] = Tensor._make(xp.full_like(p.array, complex(lr, lr) if p.dtype.kind == "c" else lr))
 

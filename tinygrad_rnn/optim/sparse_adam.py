@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from .. import backend
 from ..autograd import no_grad
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, zeros_state
 
 
 class SparseAdam(Optimizer):
@@ -58,10 +58,9 @@ class SparseAdam(Optimizer):
                                                "instead")
                         state = self.state[p]
                         if not state:
-                            xp = backend.xp_of(p.array)
                             state["step"] = 0
-                            state["exp_avg"] = Tensor._make(xp.zeros_like(p.array))
-                            state["exp_avg_sq"] = Tensor._make(xp.zeros_like(p.array))
+                            state["exp_avg"] = zeros_state(p)
+                            state["exp_avg_sq"] = zeros_state(p)
                         state["step"] += 1
                         todo.append((p, state))
                 for p, state in todo:
