@@ -21,7 +21,7 @@ from .nn.rnn import GATES
 from .nn.utils.rnn import PackedSequence, _pack as _pack_rows
 from . import ops
 from .ops import _input
-from .tensor import Tensor, complex_ok, dtype_name
+from .tensor import Tensor, _is_sparse, complex_ok, dtype_name
 
 # (this module binds sum, max, min, any, all, abs, round and pow to torch's functions: no builtin of those names
 # may be used below)
@@ -50,7 +50,7 @@ def method_form(name: str, numbers_too: bool = False) -> Callable[..., Any]:
 
     def form(input, *args, out=None, **kwargs):
         if not isinstance(input, Tensor) and not (numbers_too and _number_with_tensor(input, args, kwargs)):
-            if ops._sparse_operand(input) and out is None:  # (sparse.py's method, or its error naming the op)
+            if _is_sparse(input) and out is None:  # (sparse.py's method, or its error naming the op)
                 return getattr(input, name)(*args, **kwargs)
             raise TypeError(f"{name}: input must be {wanted}, got {type(input).__name__}")
         if out is None:

@@ -23,8 +23,8 @@ from .backend import xp_of
 from .creation import as_tensor
 from .tensor import (ComplexNotSupportedError, Function, Tensor, _byte_offset, _complex_of, _defaults, _dt, _input,
                      _IndexValueError, _mode, _NotImplementedTypeError, _OpName, _RuntimeIndexError, _RuntimeTypeError,
-                     _RuntimeValueError, check_devices, complex_check, complex_ok, describe, dtype_name, host_ints,
-                     int_value)
+                     _RuntimeValueError, _is_sparse, check_devices, complex_check, complex_ok, describe, dtype_name,
+                     host_ints, int_value)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -144,7 +144,7 @@ def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
         return _number(op, x, like)
     if isinstance(x, np.ndarray) or backend.is_cupy_array(x):
         return _const(x)
-    if _sparse_operand(x):
+    if _is_sparse(x):
         if op in ("add", "sub"):  # (torch's dense + sparse and dense - sparse: dense, differentiable in the values)
             if tuple(x.shape) != like.shape:
                 raise RuntimeError(f"{op}: expected 'self' and 'other' to have same size, but self has size "
@@ -3039,7 +3039,7 @@ def matmul(a: Any, b: Any, op: str = "matmul", transpose_b: bool = False) -> Ten
     to float32 weights is refused, not silently computed in float64). ``op`` names the caller in the error.
     ``transpose_b``: a @ b^T (b of 2+ dims) as one node, F.linear's product."""
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
-        if _sparse_operand(a) or _sparse_operand(b):  # (a sparse COO operand, not a Tensor: sparse.py)
+        if _is_sparse(a) or _is_sparse(b):  # (a sparse COO operand, not a Tensor: sparse.py)
             from . import sparse  # noqa: PLC0415
             return sparse._matmul(a, b)
         a, b = (x if isinstance(x, Tensor) else Tensor._make(backend.as_array(x)) for x in (a, b))
@@ -3490,17 +3490,10 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     return matmul(input, mat2, "bmm")
 
 
-def _sparse_operand(x: Any) -> bool:
-    """Whether x is a sparse COO tensor (sparse.py's, not a Tensor): the dense ops that take one (mm, matmul,
-    addmm, the function forms) ask only once an argument is not a Tensor, so dense calls pay nothing."""
-    return getattr(x, "is_sparse", False) is True
-
-
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """(n, m) @ (m, p) of two matrices of one dtype, as torch.mm (matmul without its broadcasting and 1-D forms);
     either may be a sparse COO matrix (sparse.mm)."""
-    if not (isinstance(input, Tensor) and isinstance(mat2, Tensor)) and (_sparse_operand(input) or
-                                                                       _sparse_operand(mat2)):
+    if not (isinstance(input, Tensor) and isinstance(mat2, Tensor)) and (_is_sparse(input) or _is_sparse(mat2)):
         from . import sparse  # noqa: PLC0415
         return sparse.mm(input, mat2)
     _two_tensors("mm", input, mat2, ("input", "mat2"))
@@ -5191,8 +5184,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     """torch.addmm: beta input + alpha (mat1 @ mat2) for (n, m) and (m, p) matrices, input broadcasting to (n, p);
     one dtype for all three. With beta=0 input's values are left out (nan in it does not spread) and its
     gradient is 0, as in torch. mat1 or mat2 may be a sparse COO matrix (sparse.addmm)."""
-    if not (isinstance(mat1, Tensor) and isinstance(mat2, Tensor)) and (_sparse_operand(mat1) or
-                                                                      _sparse_operand(mat2)):
+    if not (isinstance(mat1, Tensor) and isinstance(mat2, Tensor)) and (_is_sparse(mat1) or _is_sparse(mat2)):
         from . import sparse  # noqa: PLC0415
         return sparse.addmm(input, mat1, mat2, beta=beta, alpha=alpha)
     _two_tensors("addmm", mat1, mat2, ("mat1", "mat2"))

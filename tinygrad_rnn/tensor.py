@@ -429,7 +429,9 @@ class Size(tuple):
 
 
 def _is_sparse(x: Any) -> bool:
-    """Whether x is a sparse COO tensor (sparse.py's, not a Tensor), asked only once x is not a Tensor."""
+    """Whether x is a sparse COO tensor (sparse.py's, not a Tensor): the dense ops that take one (mm, matmul, addmm,
+    the function forms), .grad's setter and the backward engine ask only once x is not a Tensor, so dense calls pay
+    nothing."""
     return getattr(x, "is_sparse", False) is True
 
 
@@ -1442,7 +1444,7 @@ class Tensor:
         backwards add into it in place and optimizers step with it, where a mismatch would fail far from here (or
         broadcast silently)."""
         if value is not None:
-            if getattr(value, "is_sparse", False) is True and not isinstance(value, Tensor):  # (sparse.py's COO)
+            if not isinstance(value, Tensor) and _is_sparse(value):  # (sparse.py's COO)
                 if tuple(value.shape) != self.shape or value.dtype != self.dtype or value.device != self.device:
                     raise ValueError(f"grad: the assigned sparse gradient is {value.dtype} {tuple(value.shape)} on "
                                      f"{value.device} but the tensor is {describe([self])}; a gradient must match "

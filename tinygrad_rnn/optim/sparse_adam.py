@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from .. import backend
 from ..autograd import no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _is_sparse
 from .optimizer import Optimizer, ParamsT, zeros_state
 
 
@@ -34,7 +34,7 @@ class SparseAdam(Optimizer):
         params = list(params) if not isinstance(params, Tensor) else params
         groups = params if params and isinstance(params[0], dict) else [{"params": params}]
         sparse = [[i, j] for i, g in enumerate(groups) for j, p in enumerate(_plain(g["params"]))
-                  if getattr(p, "is_sparse", False) is True]  # (before the base class, which takes only Tensors)
+                  if _is_sparse(p)]  # (before the base class, which takes only Tensors)
         if sparse:
             raise ValueError(f"Sparse params at indices {sparse}: SparseAdam requires dense parameter tensors")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, maximize=maximize))
