@@ -3480,7 +3480,7 @@ def trace(x: Tensor) -> Tensor:
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched input @ mat2 for (B, n, m) and (B, m, p), as torch.bmm (matmul without its broadcasting); input may
     be a sparse COO tensor of 3 sparse dims (sparse._bmm)."""
-    if not isinstance(input, Tensor) and _sparse_operand(input):
+    if not isinstance(input, Tensor) and _is_sparse(input):
         from . import sparse  # noqa: PLC0415
         return sparse._bmm(input, mat2)
     _two_tensors("bmm", input, mat2, ("input", "mat2"))
