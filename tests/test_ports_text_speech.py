@@ -1,0 +1,319 @@
+"""Classic text and speech sequence models, ported: each written once, as its authors wrote it against torch, as a
+function of a module ``T`` (torch or tinygrad_rnn), run by both from the same initial weights (torch's, loaded into
+ours) and data for a few steps in float64; losses, outputs, every parameter's gradient and the final weights agree
+to ~1e-10. Skipped without torch.
+
+Programs: allennlp's ELMo (character CNN with several filter widths and max-pooling, highway layers, the
+LstmCellWithProjection bidirectional LM with memory-cell and state clipping, residual connections between layers,
+sorting by length and restoring, scalar mixes with and without masked layer norm, forward and backward LM losses
+through one shared softmax); BiDAF (char CNN + word embeddings, highway, contextual BiLSTMs over packed sequences
+with enforce_sorted=False, the trilinear similarity matrix, context-to-query and query-to-context attention with
+masked softmax, modeling layer, start/end span losses and the span decoding by triu of the outer product);
+"""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from conftest import default_dtype
+from ports import compare as _compare, load as _load, state as _state
+
+
+@pytest.fixture
+def torch():
+    """torch, with float64 as both libraries' default dtype for the test, seeded (the weights torch draws for a
+    program are the same every run)."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    with default_dtype("float64"):
+        yield torch
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _grads(m):
+    return {k: p.grad for k, p in m.named_parameters() if p.grad is not None}
+
+
+def _run(program, *data):
+    """program(T, sd, *data) by tg and torch from torch's initial weights (program(torch, None) gives them)."""
+    import torch
+    sd = program(torch, None, *data)
+    _compare(program(tg, sd, *data), program(torch, sd, *data))
+
+
+# ------------------------------------------------------------------------------------------------------------- ELMo
+def elmo(T, sd, chars, tokens):
+    """allennlp's ELMo: _ElmoCharacterEncoder (char CNN, Highway, projection), ElmoLstm of
+    LstmCellWithProjection (clipped memory and state, residual between layers, sort_batch_by_length), ScalarMix,
+    and the bidirectional LanguageModel's loss (forward and backward targets, one _SoftmaxLoss); Adagrad."""
+    nn, F = T.nn, T.nn.functional
+
+    class Highway(nn.Module):
+        def __init__(self, input_dim, num_layers=1, activation=F.relu):
+            super().__init__()
+            self._input_dim = input_dim
+            self._layers = nn.ModuleList([nn.Linear(input_dim, input_dim * 2) for _ in range(num_layers)])
+            self._activation = activation
+            for layer in self._layers:
+                layer.bias[input_dim:].data.fill_(1)
+
+        def forward(self, inputs):
+            current_input = inputs
+            for layer in self._layers:
+                projected_input = layer(current_input)
+                linear_part = current_input
+                nonlinear_part, gate = projected_input.chunk(2, dim=-1)
+                nonlinear_part = self._activation(nonlinear_part)
+                gate = T.sigmoid(gate)
+                current_input = gate * linear_part + (1 - gate) * nonlinear_part
+            return current_input
+
+    class CharacterEncoder(nn.Module):
+        def __init__(self, n_chars, char_dim, filters, n_highway, output_dim):
+            super().__init__()
+            self._char_embedding_weights = nn.Parameter(T.randn(n_chars, char_dim) * 0.5)
+            self._convolutions = []
+            for i, (width, num) in enumerate(filters):
+                conv = nn.Conv1d(in_channels=char_dim, out_channels=num, kernel_size=width, bias=True)
+                conv.weight.data.uniform_(-0.05, 0.05)
+                conv.bias.data.fill_(0.0)
+                self.add_module("char_conv_{}".format(i), conv)
+                self._convolutions.append(conv)
+            n_filters = sum(f[1] for f in filters)
+            self._highways = Highway(n_filters, n_highway, activation=F.relu)
+            self._projection = nn.Linear(n_filters, output_dim, bias=True)
+
+        def forward(self, inputs):
+            mask = ((inputs > 0).long().sum(dim=-1) > 0).long()
+            character_embedding = F.embedding(inputs.view(-1, inputs.size(-1)), self._char_embedding_weights)
+            character_embedding = T.transpose(character_embedding, 1, 2)
+            convs = []
+            for i in range(len(self._convolutions)):
+                conv = getattr(self, "char_conv_{}".format(i))
+                convolved = conv(character_embedding)
+                convolved, _ = T.max(convolved, dim=-1)
+                convolved = F.relu(convolved)
+                convs.append(convolved)
+            token_embedding = T.cat(convs, dim=-1)
+            token_embedding = self._highways(token_embedding)
+            token_embedding = self._projection(token_embedding)
+            batch_size, sequence_length, _ = inputs.size()
+            return {"mask": mask, "token_embedding": token_embedding.view(batch_size, sequence_length, -1)}
+
+    class LstmCellWithProjection(nn.Module):
+        def __init__(self, input_size, hidden_size, cell_size, go_forward=True, memory_cell_clip_value=None,
+                     state_projection_clip_value=None):
+            super().__init__()
+            self.input_size, self.hidden_size, self.cell_size = input_size, hidden_size, cell_size
+            self.go_forward = go_forward
+            self.state_projection_clip_value = state_projection_clip_value
+            self.memory_cell_clip_value = memory_cell_clip_value
+            self.input_linearity = nn.Linear(input_size, 4 * cell_size, bias=False)
+            self.state_linearity = nn.Linear(hidden_size, 4 * cell_size, bias=True)
+            self.state_projection = nn.Linear(cell_size, hidden_size, bias=False)
+            self.state_linearity.bias.data.fill_(0.0)
+            self.state_linearity.bias.data[cell_size:2 * cell_size].fill_(1.0)  # forget gate bias
+
+        def forward(self, inputs, batch_lengths, initial_state=None):
+            batch_size, total_timesteps = inputs.size()[0], inputs.size()[1]
+            output_accumulator = inputs.new_zeros(batch_size, total_timesteps, self.hidden_size)
+            full_batch_previous_memory = inputs.new_zeros(batch_size, self.cell_size)
+            full_batch_previous_state = inputs.new_zeros(batch_size, self.hidden_size)
+            current_length_index = batch_size - 1 if self.go_forward else 0
+            cs = self.cell_size
+            for timestep in range(total_timesteps):
+                index = timestep if self.go_forward else total_timesteps - timestep - 1
+                if self.go_forward:
+                    while batch_lengths[current_length_index] <= index:
+                        current_length_index -= 1
+                else:
+                    while (current_length_index < (len(batch_lengths) - 1)
+                           and batch_lengths[current_length_index + 1] > index):
+                        current_length_index += 1
+                previous_memory = full_batch_previous_memory[0: current_length_index + 1].clone()
+                previous_state = full_batch_previous_state[0: current_length_index + 1].clone()
+                timestep_input = inputs[0: current_length_index + 1, index]
+                projected_input = self.input_linearity(timestep_input)
+                projected_state = self.state_linearity(previous_state)
+                input_gate = T.sigmoid(projected_input[:, 0 * cs:1 * cs] + projected_state[:, 0 * cs:1 * cs])
+                forget_gate = T.sigmoid(projected_input[:, 1 * cs:2 * cs] + projected_state[:, 1 * cs:2 * cs])
+                memory_init = T.tanh(projected_input[:, 2 * cs:3 * cs] + projected_state[:, 2 * cs:3 * cs])
+                output_gate = T.sigmoid(projected_input[:, 3 * cs:4 * cs] + projected_state[:, 3 * cs:4 * cs])
+                memory = input_gate * memory_init + forget_gate * previous_memory
+                if self.memory_cell_clip_value:
+                    memory.clamp_(-self.memory_cell_clip_value, self.memory_cell_clip_value)
+                pre_projection_timestep_output = output_gate * T.tanh(memory)
+                timestep_output = self.state_projection(pre_projection_timestep_output)
+                if self.state_projection_clip_value:
+                    timestep_output = T.clamp(timestep_output, -self.state_projection_clip_value,
+                                              self.state_projection_clip_value)
+                full_batch_previous_memory = full_batch_previous_memory.clone()
+                full_batch_previous_state = full_batch_previous_state.clone()
+                full_batch_previous_memory[0:current_length_index + 1] = memory
+                full_batch_previous_state[0:current_length_index + 1] = timestep_output
+                output_accumulator[0:current_length_index + 1, index] = timestep_output
+            final_state = (full_batch_previous_state.unsqueeze(0), full_batch_previous_memory.unsqueeze(0))
+            return output_accumulator, final_state
+
+    def sort_batch_by_length(tensor, sequence_lengths):
+        sorted_sequence_lengths, permutation_index = sequence_lengths.sort(0, descending=True)
+        sorted_tensor = tensor.index_select(0, permutation_index)
+        index_range = T.arange(0, len(sequence_lengths), device=sequence_lengths.device)
+        _, reverse_mapping = permutation_index.sort(0, descending=False)
+        restoration_indices = index_range.index_select(0, reverse_mapping)
+        return sorted_tensor, sorted_sequence_lengths, restoration_indices, permutation_index
+
+    class ElmoLstm(nn.Module):
+        def __init__(self, input_size, hidden_size, cell_size, num_layers, memory_cell_clip_value,
+                     state_projection_clip_value):
+            super().__init__()
+            self.num_layers = num_layers
+            forward_layers, backward_layers = [], []
+            lstm_input_size = input_size
+            go_forward = True
+            for layer_index in range(num_layers):
+                forward_layer = LstmCellWithProjection(lstm_input_size, hidden_size, cell_size, go_forward,
+                                                       memory_cell_clip_value, state_projection_clip_value)
+                backward_layer = LstmCellWithProjection(lstm_input_size, hidden_size, cell_size, not go_forward,
+                                                        memory_cell_clip_value, state_projection_clip_value)
+                lstm_input_size = hidden_size
+                self.add_module("forward_layer_{}".format(layer_index), forward_layer)
+                self.add_module("backward_layer_{}".format(layer_index), backward_layer)
+                forward_layers.append(forward_layer)
+                backward_layers.append(backward_layer)
+            self.forward_layers, self.backward_layers = forward_layers, backward_layers
+
+        def _lstm_forward(self, inputs, batch_lengths):
+            forward_output_sequence = inputs
+            backward_output_sequence = inputs
+            sequence_outputs = []
+            for layer_index in range(len(self.forward_layers)):
+                forward_layer = getattr(self, "forward_layer_{}".format(layer_index))
+                backward_layer = getattr(self, "backward_layer_{}".format(layer_index))
+                forward_cache = forward_output_sequence
+                backward_cache = backward_output_sequence
+                forward_output_sequence, _ = forward_layer(forward_output_sequence, batch_lengths)
+                backward_output_sequence, _ = backward_layer(backward_output_sequence, batch_lengths)
+                if layer_index != 0:
+                    forward_output_sequence += forward_cache
+                    backward_output_sequence += backward_cache
+                sequence_outputs.append(T.cat([forward_output_sequence, backward_output_sequence], -1))
+            return T.stack(sequence_outputs)
+
+        def forward(self, inputs, mask):
+            sequence_lengths = mask.sum(-1)
+            sorted_inputs, sorted_lengths, restoration_indices, _ = sort_batch_by_length(inputs, sequence_lengths)
+            stacked = self._lstm_forward(sorted_inputs, sorted_lengths.tolist())
+            return stacked.index_select(1, restoration_indices)
+
+    class ScalarMix(nn.Module):
+        def __init__(self, mixture_size, do_layer_norm=False, initial_scalar_parameters=None):
+            super().__init__()
+            self.mixture_size = mixture_size
+            self.do_layer_norm = do_layer_norm
+            if initial_scalar_parameters is None:
+                initial_scalar_parameters = [0.0] * mixture_size
+            self.scalar_parameters = nn.ParameterList(
+                [nn.Parameter(T.tensor([initial_scalar_parameters[i]])) for i in range(mixture_size)])
+            self.gamma = nn.Parameter(T.tensor([1.0]))
+
+        def forward(self, tensors, mask=None):
+            def _do_layer_norm(tensor, broadcast_mask, num_elements_not_masked):
+                tensor_masked = tensor * broadcast_mask
+                mean = T.sum(tensor_masked) / num_elements_not_masked
+                variance = T.sum(((tensor_masked - mean) * broadcast_mask) ** 2) / num_elements_not_masked
+                return (tensor - mean) / T.sqrt(variance + 1e-13)
+
+            normed_weights = F.softmax(T.cat([parameter for parameter in self.scalar_parameters]), dim=0)
+            normed_weights = T.split(normed_weights, split_size_or_sections=1)
+            pieces = []
+            if not self.do_layer_norm:
+                for weight, tensor in zip(normed_weights, tensors):
+                    pieces.append(weight * tensor)
+                return self.gamma * sum(pieces)
+            broadcast_mask = mask.unsqueeze(-1)
+            input_dim = tensors[0].size(-1)
+            num_elements_not_masked = T.sum(mask) * input_dim
+            for weight, tensor in zip(normed_weights, tensors):
+                pieces.append(weight * _do_layer_norm(tensor, broadcast_mask, num_elements_not_masked))
+            return self.gamma * sum(pieces)
+
+    class SoftmaxLoss(nn.Module):
+        def __init__(self, num_words, embedding_dim):
+            super().__init__()
+            self.softmax_w = nn.Parameter(T.randn(embedding_dim, num_words) / np.sqrt(embedding_dim))
+            self.softmax_b = nn.Parameter(T.zeros(num_words))
+
+        def forward(self, embeddings, targets):
+            probs = F.log_softmax(T.matmul(embeddings, self.softmax_w) + self.softmax_b, dim=-1)
+            return F.nll_loss(probs, targets.long(), reduction="sum")
+
+    class BiLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self._token_embedder = CharacterEncoder(12, 4, [[1, 4], [2, 5], [3, 6]], 2, 6)
+            self._elmo_lstm = ElmoLstm(6, 6, 8, 2, memory_cell_clip_value=0.1, state_projection_clip_value=0.03)
+            self._scalar_mixes = nn.ModuleList([ScalarMix(3, initial_scalar_parameters=[0.1, -0.2, 0.3]),
+                                                ScalarMix(3, do_layer_norm=True)])
+            self._softmax_loss = SoftmaxLoss(num_words=9, embedding_dim=6)
+            self._dropout = nn.Dropout(p=0.0)
+
+        def forward(self, character_ids, token_ids):
+            token_embedding = self._token_embedder(character_ids)
+            mask = token_embedding["mask"]
+            type_representation = token_embedding["token_embedding"]
+            lstm_outputs = self._elmo_lstm(type_representation, mask)
+            layer0 = T.cat([type_representation, type_representation], dim=-1) * mask.unsqueeze(-1)
+            layer_activations = [layer0] + [lstm_outputs[i] for i in range(lstm_outputs.size(0))]
+            representations = [self._dropout(mix(layer_activations, mask)) for mix in self._scalar_mixes]
+            # the language model's loss on the top layer
+            forward_embeddings, backward_embeddings = lstm_outputs[-1].chunk(2, -1)
+            forward_targets = T.zeros_like(token_ids)
+            forward_targets[:, 0:-1] = token_ids[:, 1:]
+            backward_targets = T.zeros_like(token_ids)
+            backward_targets[:, 1:] = token_ids[:, 0:-1]
+            losses = []
+            for embedding, targets in ((forward_embeddings, forward_targets),
+                                       (backward_embeddings, backward_targets)):
+                tmask = targets > 0
+                non_masked_targets = targets.masked_select(tmask) - 1
+                non_masked_embeddings = embedding.masked_select(tmask.unsqueeze(-1)).view(-1, 6)
+                losses.append(self._softmax_loss(non_masked_embeddings, non_masked_targets))
+            num_targets = T.sum((forward_targets > 0).long())
+            average_loss = 0.5 * (losses[0] + losses[1]) / num_targets.float()
+            return average_loss, representations
+
+    model = BiLM()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adagrad(model.parameters(), lr=0.2, initial_accumulator_value=0.1)
+    out = []
+    for c, t in zip(chars, tokens):
+        optimizer.zero_grad()
+        loss, reps = model(T.tensor(c), T.tensor(t))
+        loss.backward()
+        norm = nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        out += [loss, reps, norm, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def _elmo_batch(rng, lengths, n_chars=12, max_chars=5, vocab=9):
+    chars = np.zeros((len(lengths), max(lengths), max_chars), dtype=np.int64)
+    tokens = np.zeros((len(lengths), max(lengths)), dtype=np.int64)
+    for b, n in enumerate(lengths):
+        for t in range(n):
+            k = rng.integers(1, max_chars + 1)
+            chars[b, t, :k] = rng.integers(1, n_chars, k)
+        tokens[b, :n] = rng.integers(1, vocab + 1, n)
+    return chars, tokens
+
+
+def test_elmo_char_cnn_highway_clipped_bilm_scalar_mix(torch):
+    rng = _rng(0)
+    batches = [_elmo_batch(rng, lens) for lens in ([3, 5, 4], [4, 2, 5], [5, 3, 1])]
+    _run(elmo, [b[0] for b in batches], [b[1] for b in batches])
