@@ -317,3 +317,223 @@ def test_elmo_char_cnn_highway_clipped_bilm_scalar_mix(torch):
     rng = _rng(0)
     batches = [_elmo_batch(rng, lens) for lens in ([3, 5, 4], [4, 2, 5], [5, 3, 1])]
     _run(elmo, [b[0] for b in batches], [b[1] for b in batches])
+
+
+# ------------------------------------------------------------------------------------------------------------ BiDAF
+def bidaf(T, sd, batches):
+    """BiDAF as galsang/BiDAF-pytorch embeds characters (Conv2d over (char_dim, width), max_pool1d) and
+    chrischute/squad writes the rest: HighwayEncoder, RNNEncoder (here the contextual one packs with
+    enforce_sorted=False, the modeling and output ones sort, pack and unsort), the trilinear similarity matrix,
+    masked_softmax (mask * logits + (1 - mask) * -1e30), the paper's query-to-context attention (max over a
+    -inf-filled similarity), BiDAFOutput's log-softmaxes, NLL start/end losses, Adadelta, and util.discretize."""
+    nn, F = T.nn, T.nn.functional
+    pack_padded_sequence, pad_packed_sequence = nn.utils.rnn.pack_padded_sequence, nn.utils.rnn.pad_packed_sequence
+
+    def masked_softmax(logits, mask, dim=-1, log_softmax=False):
+        mask = mask.type(T.float32)
+        masked_logits = mask * logits + (1 - mask) * -1e30
+        softmax_fn = F.log_softmax if log_softmax else F.softmax
+        return softmax_fn(masked_logits, dim)
+
+    class HighwayEncoder(nn.Module):
+        def __init__(self, num_layers, hidden_size):
+            super(HighwayEncoder, self).__init__()
+            self.transforms = nn.ModuleList([nn.Linear(hidden_size, hidden_size) for _ in range(num_layers)])
+            self.gates = nn.ModuleList([nn.Linear(hidden_size, hidden_size) for _ in range(num_layers)])
+
+        def forward(self, x):
+            for gate, transform in zip(self.gates, self.transforms):
+                g = T.sigmoid(gate(x))
+                t = F.relu(transform(x))
+                x = g * t + (1 - g) * x
+            return x
+
+    class Embedding(nn.Module):
+        def __init__(self, word_vectors, char_vocab, char_dim, char_channel_size, char_channel_width, hidden_size):
+            super(Embedding, self).__init__()
+            self.char_dim, self.char_channel_size = char_dim, char_channel_size
+            self.char_emb = nn.Embedding(char_vocab, char_dim, padding_idx=1)
+            nn.init.uniform_(self.char_emb.weight, -0.5, 0.5)
+            self.char_conv = nn.Sequential(nn.Conv2d(1, char_channel_size, (char_dim, char_channel_width)),
+                                           nn.ReLU())
+            self.embed = nn.Embedding.from_pretrained(word_vectors, freeze=True)
+            self.proj = nn.Linear(word_vectors.size(1), hidden_size * 2 - char_channel_size, bias=False)
+            self.hwy = HighwayEncoder(2, hidden_size * 2)
+
+        def char_emb_layer(self, x):
+            batch_size = x.size(0)
+            x = self.char_emb(x)
+            x = x.view(-1, self.char_dim, x.size(2)).unsqueeze(1)
+            x = self.char_conv(x).squeeze()
+            x = F.max_pool1d(x, x.size(2)).squeeze()
+            x = x.view(batch_size, -1, self.char_channel_size)
+            return x
+
+        def forward(self, w, c):
+            emb = self.proj(self.embed(w))
+            return self.hwy(T.cat([self.char_emb_layer(c), emb], dim=-1))
+
+    class RNNEncoder(nn.Module):
+        def __init__(self, input_size, hidden_size, num_layers, drop_prob=0., enforce_sorted=True):
+            super(RNNEncoder, self).__init__()
+            self.drop_prob, self.enforce_sorted = drop_prob, enforce_sorted
+            self.rnn = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, bidirectional=True,
+                               dropout=drop_prob if num_layers > 1 else 0.)
+
+        def forward(self, x, lengths):
+            orig_len = x.size(1)
+            if not self.enforce_sorted:
+                x = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+                x, _ = self.rnn(x)
+                x, _ = pad_packed_sequence(x, batch_first=True, total_length=orig_len)
+            else:
+                lengths, sort_idx = lengths.sort(0, descending=True)
+                x = x[sort_idx]
+                x = pack_padded_sequence(x, lengths.cpu(), batch_first=True)
+                x, _ = self.rnn(x)
+                x, _ = pad_packed_sequence(x, batch_first=True, total_length=orig_len)
+                _, unsort_idx = sort_idx.sort(0)
+                x = x[unsort_idx]
+            return F.dropout(x, self.drop_prob, self.training)
+
+    class BiDAFAttention(nn.Module):
+        def __init__(self, hidden_size, drop_prob=0.1):
+            super(BiDAFAttention, self).__init__()
+            self.drop_prob = drop_prob
+            self.c_weight = nn.Parameter(T.zeros(hidden_size, 1))
+            self.q_weight = nn.Parameter(T.zeros(hidden_size, 1))
+            self.cq_weight = nn.Parameter(T.zeros(1, 1, hidden_size))
+            for weight in (self.c_weight, self.q_weight, self.cq_weight):
+                nn.init.xavier_uniform_(weight)
+            self.bias = nn.Parameter(T.zeros(1))
+
+        def forward(self, c, q, c_mask, q_mask):
+            batch_size, c_len, _ = c.size()
+            q_len = q.size(1)
+            s = self.get_similarity_matrix(c, q)
+            c_mask = c_mask.view(batch_size, c_len, 1)
+            q_mask = q_mask.view(batch_size, 1, q_len)
+            s1 = masked_softmax(s, q_mask, dim=2)
+            a = T.bmm(s1, q)
+            # the paper's query-to-context attention: the most similar query word of each context word
+            s_max = T.max(s.masked_fill(~q_mask, float("-inf")), dim=2)[0]
+            b = masked_softmax(s_max, c_mask.squeeze(-1), dim=1).unsqueeze(1)
+            q2c_att = T.bmm(b, c).expand(-1, c_len, -1)
+            return T.cat([c, a, c * a, c * q2c_att], dim=2)
+
+        def get_similarity_matrix(self, c, q):
+            c_len, q_len = c.size(1), q.size(1)
+            c = F.dropout(c, self.drop_prob, self.training)
+            q = F.dropout(q, self.drop_prob, self.training)
+            s0 = T.matmul(c, self.c_weight).expand([-1, -1, q_len])
+            s1 = T.matmul(q, self.q_weight).transpose(1, 2).expand([-1, c_len, -1])
+            s2 = T.matmul(c * self.cq_weight, q.transpose(1, 2))
+            return s0 + s1 + s2 + self.bias
+
+    class BiDAFOutput(nn.Module):
+        def __init__(self, hidden_size, drop_prob):
+            super(BiDAFOutput, self).__init__()
+            self.att_linear_1 = nn.Linear(8 * hidden_size, 1)
+            self.mod_linear_1 = nn.Linear(2 * hidden_size, 1)
+            self.rnn = RNNEncoder(input_size=2 * hidden_size, hidden_size=hidden_size, num_layers=1,
+                                  drop_prob=drop_prob)
+            self.att_linear_2 = nn.Linear(8 * hidden_size, 1)
+            self.mod_linear_2 = nn.Linear(2 * hidden_size, 1)
+
+        def forward(self, att, mod, mask):
+            logits_1 = self.att_linear_1(att) + self.mod_linear_1(mod)
+            mod_2 = self.rnn(mod, mask.sum(-1))
+            logits_2 = self.att_linear_2(att) + self.mod_linear_2(mod_2)
+            log_p1 = masked_softmax(logits_1.squeeze(), mask, log_softmax=True)
+            log_p2 = masked_softmax(logits_2.squeeze(), mask, log_softmax=True)
+            return log_p1, log_p2
+
+    class BiDAF(nn.Module):
+        def __init__(self, word_vectors, hidden_size, drop_prob=0.):
+            super(BiDAF, self).__init__()
+            self.emb = Embedding(word_vectors, 10, 3, 4, 2, hidden_size)
+            self.enc = RNNEncoder(2 * hidden_size, hidden_size, 1, drop_prob, enforce_sorted=False)
+            self.att = BiDAFAttention(hidden_size=2 * hidden_size, drop_prob=drop_prob)
+            self.mod = RNNEncoder(input_size=8 * hidden_size, hidden_size=hidden_size, num_layers=2,
+                                  drop_prob=drop_prob)
+            self.out = BiDAFOutput(hidden_size=hidden_size, drop_prob=drop_prob)
+
+        def forward(self, cw_idxs, cc_idxs, qw_idxs, qc_idxs):
+            c_mask = T.zeros_like(cw_idxs) != cw_idxs
+            q_mask = T.zeros_like(qw_idxs) != qw_idxs
+            c_len, q_len = c_mask.sum(-1), q_mask.sum(-1)
+            c_emb = self.emb(cw_idxs, cc_idxs)
+            q_emb = self.emb(qw_idxs, qc_idxs)
+            c_enc = self.enc(c_emb, c_len)
+            q_enc = self.enc(q_emb, q_len)
+            att = self.att(c_enc, q_enc, c_mask, q_mask)
+            mod = self.mod(att, c_len)
+            return self.out(att, mod, c_mask)
+
+    def discretize(p_start, p_end, max_len=15, no_answer=False):
+        c_len, device = p_start.size(1), p_start.device
+        is_legal_pair = T.triu(T.ones((c_len, c_len), device=device))
+        is_legal_pair -= T.triu(T.ones((c_len, c_len), device=device), diagonal=max_len)
+        if no_answer:
+            p_no_answer = p_start[:, 0] * p_end[:, 0]
+            is_legal_pair[0, :] = 0
+            is_legal_pair[:, 0] = 0
+        p_joint = T.matmul(p_start.unsqueeze(dim=2), p_end.unsqueeze(dim=1))
+        p_joint *= is_legal_pair
+        max_in_row, _ = T.max(p_joint, dim=2)
+        max_in_col, _ = T.max(p_joint, dim=1)
+        start_idxs = T.argmax(max_in_row, dim=-1)
+        end_idxs = T.argmax(max_in_col, dim=-1)
+        if no_answer:
+            max_prob, _ = T.max(max_in_col, dim=-1)
+            start_idxs[p_no_answer > max_prob] = 0
+            end_idxs[p_no_answer > max_prob] = 0
+        return start_idxs, end_idxs
+
+    word_vectors = T.tensor(_rng(5).standard_normal((15, 4)))
+    model = BiDAF(word_vectors, hidden_size=4)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adadelta(model.parameters(), lr=0.5, weight_decay=0.001)
+    out = []
+    model.train()
+    for cw, cc, qw, qc, y1, y2 in batches:
+        cw, cc, qw, qc, y1, y2 = (T.tensor(a) for a in (cw, cc, qw, qc, y1, y2))
+        optimizer.zero_grad()
+        log_p1, log_p2 = model(cw, cc, qw, qc)
+        loss = F.nll_loss(log_p1, y1) + F.nll_loss(log_p2, y2)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        out += [loss, log_p1, log_p2, _grads(model)]
+        model.eval()
+        with T.no_grad():
+            p1, p2 = model(cw, cc, qw, qc)
+            p1, p2 = p1.exp(), p2.exp()
+            out += list(discretize(p1, p2, max_len=3, no_answer=True)) + list(discretize(p1, p2, max_len=4))
+        model.train()
+    out.append(model.state_dict())
+    return out
+
+
+def _bidaf_batch(rng, c_lens, q_lens, word_len=4):
+    def words(lens):
+        w = np.zeros((len(lens), max(lens)), dtype=np.int64)
+        c = np.ones((len(lens), max(lens), word_len), dtype=np.int64)
+        for b, n in enumerate(lens):
+            w[b, :n] = rng.integers(1, 15, n)
+            for t in range(n):
+                k = rng.integers(1, word_len + 1)
+                c[b, t, :k] = rng.integers(2, 10, k)
+        return w, c
+    cw, cc = words(c_lens)
+    qw, qc = words(q_lens)
+    y1 = np.array([rng.integers(0, n) for n in c_lens])
+    y2 = np.array([rng.integers(s, n) for s, n in zip(y1, c_lens)])
+    return cw, cc, qw, qc, y1, y2
+
+
+def test_bidaf_packed_bilstms_masked_attention_and_span_decoding(torch):
+    rng = _rng(1)
+    _run(bidaf, [_bidaf_batch(rng, c, q) for c, q in (([7, 5, 6], [3, 4, 2]), ([4, 6, 3], [2, 2, 3]))])
