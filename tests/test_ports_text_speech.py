@@ -10,6 +10,8 @@ through one shared softmax); BiDAF (char CNN + word embeddings, highway, context
 with enforce_sorted=False, the trilinear similarity matrix, context-to-query and query-to-context attention with
 masked softmax, modeling layer, start/end span losses and the span decoding by triu of the outer product);
 """
+from importlib import import_module
+
 import numpy as np
 import pytest
 
@@ -537,3 +539,156 @@ def _bidaf_batch(rng, c_lens, q_lens, word_len=4):
 def test_bidaf_packed_bilstms_masked_attention_and_span_decoding(torch):
     rng = _rng(1)
     _run(bidaf, [_bidaf_batch(rng, c, q) for c, q in (([7, 5, 6], [3, 4, 2]), ([4, 6, 3], [2, 2, 3]))])
+
+
+# ----------------------------------------------------------------------------------- the seq2seq translation tutorial
+def translation_tutorial(T, sd, pairs):
+    """PyTorch's "NLP From Scratch: Translation with a Sequence to Sequence Network and Attention": EncoderRNN (GRU,
+    batch_first), BahdanauAttention (Wa, Ua, Va), AttnDecoderRNN with teacher forcing and greedy decoding
+    (topk(1), detach), LogSoftmax + NLLLoss, get_dataloader's int32 arrays through LongTensor, TensorDataset and a
+    DataLoader, two Adam optimizers, train_epoch and evaluate."""
+    nn, F, optim = T.nn, T.nn.functional, T.optim
+    from_data = import_module(T.__name__ + ".utils.data")
+    TensorDataset, DataLoader, SequentialSampler = (from_data.TensorDataset, from_data.DataLoader,
+                                                    from_data.SequentialSampler)
+    SOS_token, EOS_token, MAX_LENGTH = 0, 1, 6
+    device = T.device("cpu")
+
+    class EncoderRNN(nn.Module):
+        def __init__(self, input_size, hidden_size, dropout_p=0.1):
+            super(EncoderRNN, self).__init__()
+            self.hidden_size = hidden_size
+            self.embedding = nn.Embedding(input_size, hidden_size)
+            self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
+            self.dropout = nn.Dropout(dropout_p)
+
+        def forward(self, input):
+            embedded = self.dropout(self.embedding(input))
+            output, hidden = self.gru(embedded)
+            return output, hidden
+
+    class BahdanauAttention(nn.Module):
+        def __init__(self, hidden_size):
+            super(BahdanauAttention, self).__init__()
+            self.Wa = nn.Linear(hidden_size, hidden_size)
+            self.Ua = nn.Linear(hidden_size, hidden_size)
+            self.Va = nn.Linear(hidden_size, 1)
+
+        def forward(self, query, keys):
+            scores = self.Va(T.tanh(self.Wa(query) + self.Ua(keys)))
+            scores = scores.squeeze(2).unsqueeze(1)
+            weights = F.softmax(scores, dim=-1)
+            context = T.bmm(weights, keys)
+            return context, weights
+
+    class AttnDecoderRNN(nn.Module):
+        def __init__(self, hidden_size, output_size, dropout_p=0.1):
+            super(AttnDecoderRNN, self).__init__()
+            self.embedding = nn.Embedding(output_size, hidden_size)
+            self.attention = BahdanauAttention(hidden_size)
+            self.gru = nn.GRU(2 * hidden_size, hidden_size, batch_first=True)
+            self.out = nn.Linear(hidden_size, output_size)
+            self.dropout = nn.Dropout(dropout_p)
+
+        def forward(self, encoder_outputs, encoder_hidden, target_tensor=None):
+            batch_size = encoder_outputs.size(0)
+            decoder_input = T.empty(batch_size, 1, dtype=T.long, device=device).fill_(SOS_token)
+            decoder_hidden = encoder_hidden
+            decoder_outputs = []
+            attentions = []
+            for i in range(MAX_LENGTH):
+                decoder_output, decoder_hidden, attn_weights = self.forward_step(
+                    decoder_input, decoder_hidden, encoder_outputs)
+                decoder_outputs.append(decoder_output)
+                attentions.append(attn_weights)
+                if target_tensor is not None:
+                    decoder_input = target_tensor[:, i].unsqueeze(1)  # Teacher forcing
+                else:
+                    _, topi = decoder_output.topk(1)
+                    decoder_input = topi.squeeze(-1).detach()
+            decoder_outputs = T.cat(decoder_outputs, dim=1)
+            decoder_outputs = F.log_softmax(decoder_outputs, dim=-1)
+            attentions = T.cat(attentions, dim=1)
+            return decoder_outputs, decoder_hidden, attentions
+
+        def forward_step(self, input, hidden, encoder_outputs):
+            embedded = self.dropout(self.embedding(input))
+            query = hidden.permute(1, 0, 2)
+            context, attn_weights = self.attention(query, encoder_outputs)
+            input_gru = T.cat((embedded, context), dim=2)
+            output, hidden = self.gru(input_gru, hidden)
+            output = self.out(output)
+            return output, hidden, attn_weights
+
+    def get_dataloader(batch_size):
+        n = len(pairs)
+        input_ids = np.zeros((n, MAX_LENGTH), dtype=np.int32)
+        target_ids = np.zeros((n, MAX_LENGTH), dtype=np.int32)
+        for idx, (inp_ids, tgt_ids) in enumerate(pairs):
+            inp_ids, tgt_ids = list(inp_ids) + [EOS_token], list(tgt_ids) + [EOS_token]
+            input_ids[idx, :len(inp_ids)] = inp_ids
+            target_ids[idx, :len(tgt_ids)] = tgt_ids
+        train_data = TensorDataset(T.LongTensor(input_ids).to(device), T.LongTensor(target_ids).to(device))
+        train_sampler = SequentialSampler(train_data)  # (the tutorial's RandomSampler draws from each one's RNG)
+        return DataLoader(train_data, sampler=train_sampler, batch_size=batch_size)
+
+    def train_epoch(dataloader, encoder, decoder, encoder_optimizer, decoder_optimizer, criterion, record):
+        total_loss = 0
+        for data in dataloader:
+            input_tensor, target_tensor = data
+            encoder_optimizer.zero_grad()
+            decoder_optimizer.zero_grad()
+            encoder_outputs, encoder_hidden = encoder(input_tensor)
+            decoder_outputs, _, _ = decoder(encoder_outputs, encoder_hidden, target_tensor)
+            loss = criterion(decoder_outputs.view(-1, decoder_outputs.size(-1)), target_tensor.view(-1))
+            loss.backward()
+            record += [loss, _grads(encoder), _grads(decoder)]
+            encoder_optimizer.step()
+            decoder_optimizer.step()
+            total_loss += loss.item()
+        return total_loss / len(dataloader)
+
+    def evaluate(encoder, decoder, input_tensor):
+        with T.no_grad():
+            encoder_outputs, encoder_hidden = encoder(input_tensor)
+            decoder_outputs, decoder_hidden, decoder_attn = decoder(encoder_outputs, encoder_hidden)
+            _, topi = decoder_outputs.topk(1)
+            decoded_ids = topi.squeeze()
+            decoded_words = []
+            for row in decoded_ids:
+                words = []
+                for idx in row:
+                    if idx.item() == EOS_token:
+                        words.append('<EOS>')
+                        break
+                    words.append(idx.item())
+                decoded_words.append(words)
+        return decoded_words, decoder_outputs, decoder_attn
+
+    hidden_size = 8
+    encoder = EncoderRNN(11, hidden_size, dropout_p=0.0).to(device)
+    decoder = AttnDecoderRNN(hidden_size, 10, dropout_p=0.0).to(device)
+    if sd is None:
+        return {"encoder": _state(encoder), "decoder": _state(decoder)}
+    _load(T, encoder, sd["encoder"])
+    _load(T, decoder, sd["decoder"])
+    train_dataloader = get_dataloader(batch_size=3)
+    encoder_optimizer = optim.Adam(encoder.parameters(), lr=0.01)
+    decoder_optimizer = optim.Adam(decoder.parameters(), lr=0.01)
+    criterion = nn.NLLLoss()
+    out = []
+    for epoch in range(1, 3):
+        out.append(train_epoch(train_dataloader, encoder, decoder, encoder_optimizer, decoder_optimizer, criterion,
+                               out))
+    encoder.eval()
+    decoder.eval()
+    words, outputs, attn = evaluate(encoder, decoder, next(iter(train_dataloader))[0])
+    out += [[[w if isinstance(w, int) else -1 for w in ws] + [-2] * (MAX_LENGTH - len(ws)) for ws in words],
+            outputs, attn, encoder.state_dict(), decoder.state_dict()]
+    return out
+
+
+def test_seq2seq_translation_tutorial_bahdanau_attention(torch):
+    rng = _rng(2)
+    pairs = [(rng.integers(2, 11, rng.integers(2, 6)), rng.integers(2, 10, rng.integers(2, 6))) for _ in range(7)]
+    _run(translation_tutorial, pairs)
