@@ -692,3 +692,149 @@ def test_seq2seq_translation_tutorial_bahdanau_attention(torch):
     rng = _rng(2)
     pairs = [(rng.integers(2, 11, rng.integers(2, 6)), rng.integers(2, 10, rng.integers(2, 6))) for _ in range(7)]
     _run(translation_tutorial, pairs)
+
+
+# ----------------------------------------------------------------------------------------- Listen, Attend and Spell
+def las(T, sd, batches, coins):
+    """Listen, Attend and Spell as it is commonly written against torch: a BiLSTM then pyramidal BiLSTMs over
+    PackedSequences (pad, drop an odd last frame, reshape pairs of frames into one, halve the lengths, pack again
+    with enforce_sorted=False), key and value projections, location-unaware dot-product attention masked by the
+    listener's lengths (masked_fill_ -1e9), a speller of two LSTMCells fed the previous character's embedding and
+    the last context, tied output and embedding weights, teacher forcing by coin flips (given), and a
+    label-smoothed cross entropy masked by target lengths beside the paper's hand-written smoothing; Adam."""
+    nn, F = T.nn, T.nn.functional
+    pack_padded_sequence, pad_packed_sequence = nn.utils.rnn.pack_padded_sequence, nn.utils.rnn.pad_packed_sequence
+    SOS, EOS = 0, 1
+
+    class pBLSTM(nn.Module):
+        def __init__(self, input_dim, hidden_dim):
+            super(pBLSTM, self).__init__()
+            self.blstm = nn.LSTM(input_size=input_dim * 2, hidden_size=hidden_dim, num_layers=1,
+                                 bidirectional=True, batch_first=True)
+
+        def forward(self, x):
+            x, lengths = pad_packed_sequence(x, batch_first=True)
+            x = x[:, :(x.size(1) // 2) * 2, :]
+            x = x.reshape(x.size(0), x.size(1) // 2, x.size(2) * 2)
+            lengths = lengths // 2
+            x = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, _ = self.blstm(x)
+            return out
+
+    class Listener(nn.Module):
+        def __init__(self, input_dim, encoder_hidden_dim, key_value_size):
+            super(Listener, self).__init__()
+            self.lstm = nn.LSTM(input_dim, encoder_hidden_dim, num_layers=1, bidirectional=True, batch_first=True)
+            self.pBLSTMs = nn.Sequential(pBLSTM(encoder_hidden_dim * 2, encoder_hidden_dim),
+                                         pBLSTM(encoder_hidden_dim * 2, encoder_hidden_dim))
+            self.key_network = nn.Linear(encoder_hidden_dim * 2, key_value_size)
+            self.value_network = nn.Linear(encoder_hidden_dim * 2, key_value_size)
+
+        def forward(self, x, x_len):
+            packed = pack_padded_sequence(x, x_len, batch_first=True, enforce_sorted=False)
+            out, _ = self.lstm(packed)
+            out = self.pBLSTMs(out)
+            out, lengths = pad_packed_sequence(out, batch_first=True)
+            return self.key_network(out), self.value_network(out), lengths
+
+    class Attention(nn.Module):
+        def forward(self, query, key, value, mask):
+            energy = T.bmm(key, query.unsqueeze(2)).squeeze(2)
+            energy.masked_fill_(mask, -1e9)
+            attention = F.softmax(energy, dim=1)
+            context = T.bmm(attention.unsqueeze(1), value).squeeze(1)
+            return context, attention
+
+    class Speller(nn.Module):
+        def __init__(self, vocab_size, decoder_hidden_dim, key_value_size):
+            super(Speller, self).__init__()
+            embed_dim = 2 * key_value_size
+            self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=EOS)
+            self.lstm1 = nn.LSTMCell(input_size=embed_dim + key_value_size, hidden_size=decoder_hidden_dim)
+            self.lstm2 = nn.LSTMCell(input_size=decoder_hidden_dim, hidden_size=key_value_size)
+            self.attention = Attention()
+            self.character_prob = nn.Linear(2 * key_value_size, vocab_size)
+            self.character_prob.weight = self.embedding.weight  # weight tying
+
+        def forward(self, key, value, encoder_len, y=None, mode='train', coins=None, max_len=5):
+            B, key_seq_max_len, key_value_size = key.shape
+            if mode == 'train':
+                max_len = y.shape[1]
+                char_embeddings = self.embedding(y)
+            mask = T.arange(key_seq_max_len).unsqueeze(0) >= encoder_len.unsqueeze(1)
+            predictions, attention_plot = [], []
+            prediction = T.full((B,), fill_value=SOS)
+            hidden_states = [None, None]
+            context = value[:, 0, :]
+            for i in range(max_len):
+                if i == 0:
+                    char_embed = self.embedding(prediction)
+                elif mode == 'train' and coins[i]:
+                    char_embed = char_embeddings[:, i - 1, :]
+                else:
+                    char_embed = self.embedding(prediction.argmax(dim=-1))
+                y_context = T.cat([char_embed, context], dim=1)
+                hidden_states[0] = self.lstm1(y_context, hidden_states[0])
+                hidden_states[1] = self.lstm2(hidden_states[0][0], hidden_states[1])
+                output = hidden_states[1][0]
+                context, attention = self.attention(output, key, value, mask)
+                attention_plot.append(attention[0].detach().cpu())
+                output_context = T.cat([output, context], dim=1)
+                prediction = self.character_prob(output_context)
+                predictions.append(prediction.unsqueeze(1))
+            return T.cat(predictions, dim=1), T.stack(attention_plot, dim=0)
+
+    class Seq2Seq(nn.Module):
+        def __init__(self, input_dim, vocab_size, encoder_hidden_dim, decoder_hidden_dim, key_value_size):
+            super(Seq2Seq, self).__init__()
+            self.encoder = Listener(input_dim, encoder_hidden_dim, key_value_size)
+            self.decoder = Speller(vocab_size, decoder_hidden_dim, key_value_size)
+
+        def forward(self, x, x_len, y=None, mode='train', coins=None):
+            key, value, encoder_len = self.encoder(x, x_len)
+            return self.decoder(key, value, encoder_len, y=y, mode=mode, coins=coins)
+
+    model = Seq2Seq(5, 8, 4, 6, 3)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=2e-3, weight_decay=5e-6)
+    criterion = nn.CrossEntropyLoss(reduction='none', label_smoothing=0.1)
+    out = []
+    for (x, x_len, y, y_len), coin in zip(batches, coins):
+        x, x_len, y, y_len = T.tensor(x), T.tensor(x_len), T.tensor(y), T.tensor(y_len)
+        optimizer.zero_grad()
+        predictions, attentions = model(x, x_len, y, mode='train', coins=coin)
+        mask = T.arange(y.size(1)).unsqueeze(0) < y_len.unsqueeze(1)
+        loss = (criterion(predictions.view(-1, predictions.size(2)), y.view(-1)) * mask.view(-1)).sum()
+        loss = loss / mask.sum()
+        # the paper's smoothing by hand: (1 - eps) * NLL + eps * the mean negative log-probability over classes
+        log_probs = F.log_softmax(predictions, dim=-1)
+        nll = -log_probs.gather(2, y.unsqueeze(2)).squeeze(2)
+        by_hand = ((0.9 * nll - 0.1 * log_probs.mean(-1)) * mask).sum() / mask.sum()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 2.0)
+        optimizer.step()
+        out += [loss, by_hand, predictions, attentions, _grads(model)]
+    model.eval()
+    with T.no_grad():
+        x, x_len = batches[0][:2]
+        predictions, attentions = model(T.tensor(x), T.tensor(x_len), mode='eval')
+    out += [predictions.argmax(-1), attentions, model.state_dict()]
+    return out
+
+
+def _las_batch(rng, x_lens, y_lens, n_mels=5, vocab=8):
+    x = np.zeros((len(x_lens), max(x_lens), n_mels))
+    y = np.full((len(y_lens), max(y_lens)), 1, dtype=np.int64)  # (<eos> pads)
+    for b, (n, m) in enumerate(zip(x_lens, y_lens)):
+        x[b, :n] = rng.standard_normal((n, n_mels))
+        y[b, :m - 1] = rng.integers(2, vocab, m - 1)
+    return x, np.array(x_lens), y, np.array(y_lens)
+
+
+def test_listen_attend_spell_pyramidal_bilstm_label_smoothing(torch):
+    rng = _rng(3)
+    batches = [_las_batch(rng, xl, yl) for xl, yl in (([13, 9, 16], [4, 3, 5]), ([8, 12, 10], [5, 5, 2]))]
+    coins = [rng.random(5) < 0.7 for _ in batches]
+    _run(las, batches, coins)
