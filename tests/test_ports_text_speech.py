@@ -838,3 +838,166 @@ def test_listen_attend_spell_pyramidal_bilstm_label_smoothing(torch):
     batches = [_las_batch(rng, xl, yl) for xl, yl in (([13, 9, 16], [4, 3, 5]), ([8, 12, 10], [5, 5, 2]))]
     coins = [rng.random(5) < 0.7 for _ in batches]
     _run(las, batches, coins)
+
+
+# ------------------------------------------------------------------------------------------------------- RNN-T
+def rnn_transducer(T, sd, batches):
+    """An RNN-Transducer: LSTM encoder, a prediction network (embedding + LSTM fed blank-then-labels), the joint
+    network (broadcast add of (B, T, 1, H) and (B, 1, U+1, H), tanh, linear), and the RNN-T loss written in torch
+    twice: the alpha recursion over the (T, U) lattice as lists of per-cell tensors with logsumexp, and Loren
+    Lugosch's transducer tutorial's in-place log_alpha[:, t, u] = ... lattice (the joiner per cell); the loss's
+    gradients with respect to the logits by autograd.grad, Adam, and the tutorial's greedy search."""
+    nn, F = T.nn, T.nn.functional
+    blank = 0
+
+    class Encoder(nn.Module):
+        def __init__(self, num_inputs, hidden, joiner_dim):
+            super().__init__()
+            self.rnn = nn.LSTM(num_inputs, hidden, num_layers=2, batch_first=True)
+            self.linear = nn.Linear(hidden, joiner_dim)
+
+        def forward(self, x):
+            return self.linear(self.rnn(x)[0])
+
+    class Predictor(nn.Module):
+        def __init__(self, num_outputs, predictor_dim, joiner_dim):
+            super().__init__()
+            self.embed = nn.Embedding(num_outputs, predictor_dim)
+            self.rnn = nn.LSTM(predictor_dim, predictor_dim, batch_first=True)
+            self.linear = nn.Linear(predictor_dim, joiner_dim)
+
+        def forward(self, y, state=None):
+            out, state = self.rnn(self.embed(y), state)
+            return self.linear(out), state
+
+    class Joiner(nn.Module):
+        def __init__(self, joiner_dim, num_outputs):
+            super().__init__()
+            self.linear = nn.Linear(joiner_dim, num_outputs)
+
+        def forward(self, encoder_out, predictor_out):
+            return self.linear(T.tanh(encoder_out + predictor_out))
+
+    def rnnt_loss(logits, targets, logit_lengths, target_lengths, reduction="mean"):
+        log_probs = logits.log_softmax(dim=-1)
+        B, T_, U1, _ = log_probs.shape
+        blank_lp = log_probs[:, :, :, blank]
+        emit_lp = log_probs[:, :, :-1, :].gather(3, targets[:, None, :, None].expand(B, T_, U1 - 1, 1)).squeeze(3)
+        alpha = [[None] * U1 for _ in range(T_)]
+        for t in range(T_):
+            for u in range(U1):
+                if t == 0 and u == 0:
+                    alpha[t][u] = log_probs.new_zeros(B)
+                elif t == 0:
+                    alpha[t][u] = alpha[t][u - 1] + emit_lp[:, t, u - 1]
+                elif u == 0:
+                    alpha[t][u] = alpha[t - 1][u] + blank_lp[:, t - 1, u]
+                else:
+                    alpha[t][u] = T.logsumexp(T.stack([alpha[t - 1][u] + blank_lp[:, t - 1, u],
+                                                       alpha[t][u - 1] + emit_lp[:, t, u - 1]]), dim=0)
+        alphas = T.stack([T.stack(row, dim=1) for row in alpha], dim=1)
+        b = T.arange(B)
+        log_likelihood = (alphas[b, logit_lengths - 1, target_lengths]
+                          + blank_lp[b, logit_lengths - 1, target_lengths])
+        loss = -log_likelihood
+        return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+    class Transducer(nn.Module):
+        def __init__(self, num_inputs, num_outputs, hidden=6, joiner_dim=5):
+            super().__init__()
+            self.encoder = Encoder(num_inputs, hidden, joiner_dim)
+            self.predictor = Predictor(num_outputs, hidden, joiner_dim)
+            self.joiner = Joiner(joiner_dim, num_outputs)
+
+        def forward(self, x, y):
+            encoder_out = self.encoder(x)
+            predictor_out, _ = self.predictor(F.pad(y, (1, 0), value=blank))
+            return self.joiner(encoder_out.unsqueeze(2), predictor_out.unsqueeze(1)), encoder_out, predictor_out
+
+        def compute_forward_prob(self, encoder_out, predictor_out, y, T_lens, U_lens):
+            batch_size, T_max, U_max = encoder_out.shape[0], encoder_out.shape[1], y.shape[1] + 1
+            log_alpha = T.zeros(batch_size, T_max, U_max)
+            for t in range(T_max):
+                for u in range(U_max):
+                    if u == 0:
+                        if t == 0:
+                            log_alpha[:, t, u] = 0.
+                        else:
+                            log_alpha[:, t, u] = log_alpha[:, t - 1, u] + self.joiner.forward(
+                                encoder_out[:, t - 1], predictor_out[:, 0]).log_softmax(1)[:, blank]
+                    else:
+                        emit = log_alpha[:, t, u - 1] + T.gather(self.joiner.forward(
+                            encoder_out[:, t], predictor_out[:, u - 1]).log_softmax(1), dim=1,
+                            index=y[:, u - 1].view(-1, 1)).reshape(-1)
+                        if t == 0:
+                            log_alpha[:, t, u] = emit
+                        else:
+                            log_alpha[:, t, u] = T.logsumexp(T.stack([
+                                log_alpha[:, t - 1, u] + self.joiner.forward(
+                                    encoder_out[:, t - 1], predictor_out[:, u]).log_softmax(1)[:, blank],
+                                emit]), dim=0)
+            log_probs = []
+            for b in range(batch_size):
+                log_prob = log_alpha[b, T_lens[b] - 1, U_lens[b]] + self.joiner.forward(
+                    encoder_out[b, T_lens[b] - 1], predictor_out[b, U_lens[b]]).log_softmax(0)[blank]
+                log_probs.append(log_prob)
+            return T.stack(log_probs)
+
+        def greedy_search(self, x, T_lens, U_max=10):
+            y_batch = []
+            encoder_out = self.encoder(x)
+            for b in range(len(x)):
+                t, u, y, state = 0, 0, [blank], None
+                while t < T_lens[b] and u < U_max:
+                    g_u, new_state = self.predictor(T.tensor([[y[-1]]]), state)
+                    h_t_u = self.joiner(encoder_out[b, t], g_u[0, 0])
+                    argmax = h_t_u.max(-1)[1].item()
+                    if argmax == blank:
+                        t += 1
+                    else:
+                        u += 1
+                        y.append(argmax)
+                        state = new_state
+                y_batch.append(y[1:])
+            return y_batch
+
+    model = Transducer(4, 6)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.01)
+    out = []
+    for x, x_len, y, y_len in batches:
+        with T.no_grad():
+            hyps = model.greedy_search(T.tensor(x), x_len)
+        out.append([h + [-1] * (10 - len(h)) for h in hyps])
+        x, x_len, y, y_len = T.tensor(x), T.tensor(x_len), T.tensor(y), T.tensor(y_len)
+        optimizer.zero_grad()
+        logits, encoder_out, predictor_out = model(x, y)
+        loss = rnnt_loss(logits, y, x_len, y_len)
+        per_utterance = rnnt_loss(logits, y, x_len, y_len, reduction="none")
+        lugosch = -model.compute_forward_prob(encoder_out, predictor_out, y, x_len, y_len)
+        d_logits, = T.autograd.grad(loss, logits, retain_graph=True)
+        d_encoder, d_predictor = T.autograd.grad(lugosch.mean(), (encoder_out, predictor_out), retain_graph=True)
+        loss.backward()
+        optimizer.step()
+        out += [loss, per_utterance, lugosch, d_logits, d_encoder, d_predictor, _grads(model)]
+    with T.no_grad():
+        x, x_len = batches[0][:2]
+        hyps = model.greedy_search(T.tensor(x), x_len)
+    out += [[h + [-1] * (10 - len(h)) for h in hyps], model.state_dict()]
+    return out
+
+
+def _rnnt_batch(rng, x_lens, y_lens, n_feats=4, vocab=6):
+    x = np.zeros((len(x_lens), max(x_lens), n_feats))
+    y = np.zeros((len(y_lens), max(y_lens)), dtype=np.int64)
+    for b, (n, m) in enumerate(zip(x_lens, y_lens)):
+        x[b, :n] = rng.standard_normal((n, n_feats))
+        y[b, :m] = rng.integers(1, vocab, m)
+    return x, np.array(x_lens), y, np.array(y_lens)
+
+
+def test_rnn_transducer_joint_network_and_lattice_loss(torch):
+    rng = _rng(4)
+    _run(rnn_transducer, [_rnnt_batch(rng, xl, yl) for xl, yl in (([6, 4, 5], [3, 2, 3]), ([5, 6, 3], [1, 3, 2]))])
