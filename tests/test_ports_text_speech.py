@@ -1001,3 +1001,117 @@ def _rnnt_batch(rng, x_lens, y_lens, n_feats=4, vocab=6):
 def test_rnn_transducer_joint_network_and_lattice_loss(torch):
     rng = _rng(4)
     _run(rnn_transducer, [_rnnt_batch(rng, xl, yl) for xl, yl in (([6, 4, 5], [3, 2, 3]), ([5, 6, 3], [1, 3, 2]))])
+
+
+# ------------------------------------------------------------------------------------------------------------ ULMFiT
+def ulmfit(T, sd, batches):
+    """ULMFiT's classifier fine-tuning written in plain torch as fastai does it: an AWD-LSTM encoder (embedding with
+    padding_idx, three LSTMs, the last one back to the embedding size), fastai's masked_concat_pool (the last real
+    hidden state, max-pool over a -inf-filled and mean-pool over a zero-filled output, in-place div_), a
+    PoolingLinearClassifier of BatchNorm1d / Linear(bias=False) / ReLU blocks, awd_lstm_clas_split's parameter
+    groups with discriminative learning rates (lr / 2.6 ** depth), one AdamW over all groups, gradual unfreezing
+    (freeze_to by requires_grad_), and for each stage slanted triangular learning rates by a LambdaLR with a lambda
+    per group."""
+    nn, F = T.nn, T.nn.functional
+    pad_idx = 1
+
+    class AWD_LSTM(nn.Module):
+        def __init__(self, vocab_sz, emb_sz, n_hid, n_layers):
+            super().__init__()
+            self.encoder = nn.Embedding(vocab_sz, emb_sz, padding_idx=pad_idx)
+            self.encoder.weight.data.uniform_(-0.1, 0.1)
+            self.rnns = nn.ModuleList([nn.LSTM(emb_sz if l == 0 else n_hid, (n_hid if l != n_layers - 1 else emb_sz),
+                                               1, batch_first=True) for l in range(n_layers)])
+
+        def forward(self, inp):
+            output = self.encoder(inp)
+            for rnn in self.rnns:
+                output, _ = rnn(output)
+            return output, inp == pad_idx
+
+    def masked_concat_pool(output, mask, bptt):
+        lens = output.shape[1] - mask.long().sum(dim=1)
+        last_lens = mask[:, -bptt:].long().sum(dim=1)
+        avg_pool = output.masked_fill(mask[:, :, None], 0).sum(dim=1)
+        avg_pool.div_(lens.type(avg_pool.dtype)[:, None])
+        max_pool = output.masked_fill(mask[:, :, None], -float('inf')).max(dim=1)[0]
+        return T.cat([output[T.arange(0, output.size(0)), -last_lens - 1], max_pool, avg_pool], 1)
+
+    class LinBnDrop(nn.Sequential):
+        def __init__(self, n_in, n_out, bn=True, p=0., act=None):
+            layers = [nn.BatchNorm1d(n_in)] if bn else []
+            if p != 0:
+                layers.append(nn.Dropout(p))
+            lin = [nn.Linear(n_in, n_out, bias=not bn)]
+            if act is not None:
+                lin.append(act)
+            super().__init__(*(layers + lin))
+
+    class PoolingLinearClassifier(nn.Module):
+        def __init__(self, dims, bptt):
+            super().__init__()
+            acts = [nn.ReLU(inplace=True)] * (len(dims) - 2) + [None]
+            self.layers = nn.Sequential(*[LinBnDrop(dims[i], dims[i + 1], act=act) for i, act in enumerate(acts)])
+            self.bptt = bptt
+
+        def forward(self, input):
+            out, mask = input
+            return self.layers(masked_concat_pool(out, mask, self.bptt))
+
+    model = nn.Sequential(AWD_LSTM(20, 4, 6, 3), PoolingLinearClassifier([12, 5, 3], bptt=72))
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    enc = model[0]
+    groups = [[enc.encoder], [enc.rnns[0]], [enc.rnns[1]], [enc.rnns[2]], [model[1]]]
+    groups = [[p for m in g for p in m.parameters()] for g in groups]
+
+    def freeze_to(n):
+        for i, g in enumerate(groups):
+            for p in g:
+                p.requires_grad_(i >= (len(groups) + n if n < 0 else n))
+
+    def stlr(T_total, cut_frac=0.25, ratio=32):
+        cut = max(1, int(T_total * cut_frac))
+        def f(it):
+            p = it / cut if it < cut else 1 - (it - cut) / (cut * (1 / cut_frac - 1))
+            return (1 + p * (ratio - 1)) / ratio
+        return f
+
+    lr = 1e-2
+    optimizer = T.optim.AdamW([{"params": g, "lr": lr / 2.6 ** (len(groups) - 1 - i)} for i, g in enumerate(groups)],
+                              betas=(0.8, 0.99), weight_decay=0.01)
+    loss_func = nn.CrossEntropyLoss()
+    out = []
+    model.train()
+    for stage, (n, steps) in enumerate(((-1, 2), (-2, 2), (0, 4))):
+        freeze_to(n)
+        scheduler = T.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=[stlr(steps)] * len(groups))
+        for step in range(steps):
+            x, y = batches[(stage + step) % len(batches)]
+            x, y = T.tensor(x), T.tensor(y)
+            optimizer.zero_grad()
+            loss = loss_func(model(x), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+            optimizer.step()
+            scheduler.step()
+            out += [loss, [g["lr"] for g in optimizer.param_groups], scheduler.get_last_lr(), _grads(model),
+                    [p.requires_grad for p in model.parameters()]]
+    model.eval()
+    with T.no_grad():
+        out.append(model(T.tensor(batches[0][0])).softmax(-1))
+    out.append(model.state_dict())
+    return out
+
+
+def _ulmfit_batch(rng, lens, vocab=20, n_classes=3):
+    x = np.full((len(lens), max(lens)), 1, dtype=np.int64)
+    for b, n in enumerate(lens):
+        x[b, :n] = rng.integers(2, vocab, n)
+    return x, rng.integers(0, n_classes, len(lens))
+
+
+def test_ulmfit_discriminative_lrs_stlr_gradual_unfreezing_concat_pooling(torch):
+    rng = _rng(5)
+    _run(ulmfit, [_ulmfit_batch(rng, lens) for lens in ([5, 7, 3, 6], [4, 4, 6, 2], [7, 5, 6, 3])])
