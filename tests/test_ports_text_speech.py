@@ -1115,3 +1115,209 @@ def _ulmfit_batch(rng, lens, vocab=20, n_classes=3):
 def test_ulmfit_discriminative_lrs_stlr_gradual_unfreezing_concat_pooling(torch):
     rng = _rng(5)
     _run(ulmfit, [_ulmfit_batch(rng, lens) for lens in ([5, 7, 3, 6], [4, 4, 6, 2], [7, 5, 6, 3])])
+
+
+# ------------------------------------------------------------------------------------- NMT with input feeding (Luong)
+def luong_nmt(T, sd, batches, attn_type):
+    """OpenNMT-py's RNN NMT (Luong et al. 2015): a bidirectional LSTM RNNEncoder over time-major packed sequences
+    (lengths sorted), _fix_enc_hidden concatenating the directions, an InputFeedRNNDecoder (StackedLSTM of
+    LSTMCells fed [embedding; previous attentional output]), GlobalAttention with 'dot', 'general' or Luong's
+    'concat' score, source masking by sequence_mask (masked_fill_ -inf), tanh(linear_out([c; h])), a Linear +
+    LogSoftmax generator, NLLLoss(ignore_index=pad, reduction='sum') normalised by the target tokens, SGD with
+    max_grad_norm and an ExponentialLR decay; then greedy decoding one step at a time."""
+    nn, F = T.nn, T.nn.functional
+    pack, unpack = nn.utils.rnn.pack_padded_sequence, nn.utils.rnn.pad_packed_sequence
+    PAD, BOS, EOS = 0, 1, 2
+
+    def sequence_mask(lengths, max_len=None):
+        batch_size = lengths.numel()
+        max_len = max_len or lengths.max()
+        return (T.arange(0, max_len, device=lengths.device).type_as(lengths).repeat(batch_size, 1)
+                .lt(lengths.unsqueeze(1)))
+
+    class RNNEncoder(nn.Module):
+        def __init__(self, hidden_size, embeddings, num_layers=2):
+            super(RNNEncoder, self).__init__()
+            self.embeddings = embeddings
+            self.rnn = nn.LSTM(input_size=embeddings.embedding_dim, hidden_size=hidden_size // 2,
+                               num_layers=num_layers, bidirectional=True)
+
+        def forward(self, src, lengths=None):
+            emb = self.embeddings(src)
+            packed_emb = emb
+            if lengths is not None:
+                lengths_list = lengths.view(-1).tolist()
+                packed_emb = pack(emb, lengths_list)
+            memory_bank, encoder_final = self.rnn(packed_emb)
+            if lengths is not None:
+                memory_bank = unpack(memory_bank)[0]
+            return encoder_final, memory_bank, lengths
+
+    class GlobalAttention(nn.Module):
+        def __init__(self, dim, attn_type="dot"):
+            super(GlobalAttention, self).__init__()
+            self.dim, self.attn_type = dim, attn_type
+            if self.attn_type == "general":
+                self.linear_in = nn.Linear(dim, dim, bias=False)
+            elif self.attn_type == "concat":
+                self.W_a = nn.Linear(dim * 2, dim, bias=False)
+                self.v_a = nn.Linear(dim, 1, bias=False)
+            self.linear_out = nn.Linear(dim * 2, dim, bias=False)
+
+        def score(self, h_t, h_s):
+            src_batch, src_len, src_dim = h_s.size()
+            tgt_batch, tgt_len, tgt_dim = h_t.size()
+            if self.attn_type in ["general", "dot"]:
+                if self.attn_type == "general":
+                    h_t_ = h_t.view(tgt_batch * tgt_len, tgt_dim)
+                    h_t_ = self.linear_in(h_t_)
+                    h_t = h_t_.view(tgt_batch, tgt_len, tgt_dim)
+                h_s_ = h_s.transpose(1, 2)
+                return T.bmm(h_t, h_s_)
+            wq = h_t.unsqueeze(2).expand(tgt_batch, tgt_len, src_len, tgt_dim)
+            uh = h_s.unsqueeze(1).expand(src_batch, tgt_len, src_len, src_dim)
+            return self.v_a(T.tanh(self.W_a(T.cat([wq, uh], -1)))).squeeze(-1)
+
+        def forward(self, source, memory_bank, memory_lengths=None):
+            one_step = source.dim() == 2
+            if one_step:
+                source = source.unsqueeze(1)
+            batch, source_l, dim = memory_bank.size()
+            batch_, target_l, dim_ = source.size()
+            align = self.score(source, memory_bank)
+            if memory_lengths is not None:
+                mask = sequence_mask(memory_lengths, max_len=align.size(-1))
+                mask = mask.unsqueeze(1)
+                align.masked_fill_(~mask, -float('inf'))
+            align_vectors = F.softmax(align.view(batch * target_l, source_l), -1)
+            align_vectors = align_vectors.view(batch, target_l, source_l)
+            c = T.bmm(align_vectors, memory_bank)
+            concat_c = T.cat([c, source], 2).view(batch * target_l, dim * 2)
+            attn_h = self.linear_out(concat_c).view(batch, target_l, dim)
+            attn_h = T.tanh(attn_h)
+            if one_step:
+                return attn_h.squeeze(1), align_vectors.squeeze(1)
+            return attn_h.transpose(0, 1).contiguous(), align_vectors.transpose(0, 1).contiguous()
+
+    class StackedLSTM(nn.Module):
+        def __init__(self, num_layers, input_size, rnn_size):
+            super(StackedLSTM, self).__init__()
+            self.num_layers = num_layers
+            self.layers = nn.ModuleList()
+            for _ in range(num_layers):
+                self.layers.append(nn.LSTMCell(input_size, rnn_size))
+                input_size = rnn_size
+
+        def forward(self, input_feed, hidden):
+            h_0, c_0 = hidden
+            h_1, c_1 = [], []
+            for i, layer in enumerate(self.layers):
+                h_1_i, c_1_i = layer(input_feed, (h_0[i], c_0[i]))
+                input_feed = h_1_i
+                h_1 += [h_1_i]
+                c_1 += [c_1_i]
+            return input_feed, (T.stack(h_1), T.stack(c_1))
+
+    class InputFeedRNNDecoder(nn.Module):
+        def __init__(self, hidden_size, embeddings, attn_type, num_layers=2):
+            super(InputFeedRNNDecoder, self).__init__()
+            self.embeddings, self.hidden_size = embeddings, hidden_size
+            self.rnn = StackedLSTM(num_layers, embeddings.embedding_dim + hidden_size, hidden_size)
+            self.attn = GlobalAttention(hidden_size, attn_type=attn_type)
+
+        def init_state(self, encoder_final):
+            def _fix_enc_hidden(hidden):
+                return T.cat([hidden[0:hidden.size(0):2], hidden[1:hidden.size(0):2]], 2)
+            self.state = {"hidden": tuple(_fix_enc_hidden(enc_hid) for enc_hid in encoder_final)}
+            batch_size = self.state["hidden"][0].size(1)
+            self.state["input_feed"] = self.state["hidden"][0].data.new(batch_size, self.hidden_size).zero_() \
+                .unsqueeze(0)
+
+        def forward(self, tgt, memory_bank, memory_lengths=None):
+            dec_outs, attns = [], []
+            input_feed = self.state["input_feed"].squeeze(0)
+            dec_state = self.state["hidden"]
+            emb = self.embeddings(tgt)
+            for emb_t in emb.split(1):
+                decoder_input = T.cat([emb_t.squeeze(0), input_feed], 1)
+                rnn_output, dec_state = self.rnn(decoder_input, dec_state)
+                decoder_output, p_attn = self.attn(rnn_output, memory_bank.transpose(0, 1),
+                                                   memory_lengths=memory_lengths)
+                input_feed = decoder_output
+                dec_outs += [decoder_output]
+                attns += [p_attn]
+            self.state["hidden"] = dec_state
+            self.state["input_feed"] = input_feed.unsqueeze(0)
+            return T.stack(dec_outs), T.stack(attns)
+
+    class NMTModel(nn.Module):
+        def __init__(self, encoder, decoder):
+            super(NMTModel, self).__init__()
+            self.encoder, self.decoder = encoder, decoder
+
+        def forward(self, src, tgt, lengths):
+            dec_in = tgt[:-1]
+            enc_state, memory_bank, lengths = self.encoder(src, lengths)
+            self.decoder.init_state(enc_state)
+            return self.decoder(dec_in, memory_bank, memory_lengths=lengths)
+
+    hidden = 6
+    model = NMTModel(RNNEncoder(hidden, nn.Embedding(12, 5, padding_idx=PAD)),
+                     InputFeedRNNDecoder(hidden, nn.Embedding(10, 5, padding_idx=PAD), attn_type))
+    model.generator = nn.Sequential(nn.Linear(hidden, 10), nn.LogSoftmax(dim=-1))
+    for p in model.parameters():
+        p.data.uniform_(-0.1, 0.1)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    criterion = nn.NLLLoss(ignore_index=PAD, reduction='sum')
+    optimizer = T.optim.SGD(model.parameters(), lr=1.0)
+    scheduler = T.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
+    out = []
+    model.train()
+    for src, lengths, tgt in batches:
+        src, lengths, tgt = T.tensor(src), T.tensor(lengths), T.tensor(tgt)
+        optimizer.zero_grad()
+        outputs, attns = model(src, tgt, lengths)
+        scores = model.generator(outputs.view(-1, outputs.size(2)))
+        gtruth = tgt[1:].contiguous().view(-1)
+        normalization = gtruth.ne(PAD).sum().item()
+        loss = criterion(scores, gtruth)
+        loss.div(float(normalization)).backward()
+        norm = nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        out += [loss, attns, norm, _grads(model)]
+    model.eval()
+    with T.no_grad():
+        src, lengths, _ = batches[0]
+        src, lengths = T.tensor(src), T.tensor(lengths)
+        enc_state, memory_bank, lengths = model.encoder(src, lengths)
+        model.decoder.init_state(enc_state)
+        decoder_input = T.full((1, src.size(1)), BOS, dtype=T.long)
+        hyps = []
+        for _ in range(5):
+            dec_out, _ = model.decoder(decoder_input, memory_bank, memory_lengths=lengths)
+            log_probs = model.generator(dec_out.squeeze(0))
+            decoder_input = log_probs.argmax(-1).view(1, -1)
+            hyps.append(decoder_input)
+        out.append(T.cat(hyps))
+    out.append(model.state_dict())
+    return out
+
+
+def _nmt_batch(rng, src_lens, tgt_lens):
+    """Time-major source sorted by length (OpenNMT sorts its batches), and BOS ... EOS targets, PAD = 0."""
+    src = np.zeros((max(src_lens), len(src_lens)), dtype=np.int64)
+    tgt = np.zeros((max(tgt_lens) + 2, len(tgt_lens)), dtype=np.int64)
+    for b, (n, m) in enumerate(zip(src_lens, tgt_lens)):
+        src[:n, b] = rng.integers(3, 12, n)
+        tgt[:m + 2, b] = [1, *rng.integers(3, 10, m), 2]
+    return src, np.array(src_lens), tgt
+
+
+@pytest.mark.parametrize("attn_type", ["dot", "general", "concat"])
+def test_luong_nmt_input_feeding(torch, attn_type):
+    rng = _rng(6)
+    batches = [_nmt_batch(rng, s, t) for s, t in (([6, 5, 3], [4, 2, 5]), ([7, 4, 4], [3, 5, 1]))]
+    _run(luong_nmt, batches, attn_type)
