@@ -1321,3 +1321,88 @@ def test_luong_nmt_input_feeding(torch, attn_type):
     rng = _rng(6)
     batches = [_nmt_batch(rng, s, t) for s, t in (([6, 5, 3], [4, 2, 5]), ([7, 4, 4], [3, 5, 1]))]
     _run(luong_nmt, batches, attn_type)
+
+
+# ------------------------------------------------------------------------------------------ char-LSTM word features
+def char_lstm_ner(T, sd, batches):
+    """A CRF-free NER tagger with Lample et al.'s character features: every word of the batch embedded as a
+    character sequence, sorted by length (sort descending), packed with pack_sequence, the char BiLSTM's final
+    states of both directions concatenated and unsorted with index_select (and again with enforce_sorted=False,
+    where torch restores the order itself, and from the packed outputs by pad_packed_sequence and gather at each
+    word's last character), split back per sentence and padded with pad_sequence, concatenated to word
+    embeddings, a word BiLSTM over pack_padded_sequence(enforce_sorted=False), a linear tag layer, cross entropy
+    ignoring padded positions (-100), SGD with momentum and clip_grad_value_, and argmax decoding."""
+    nn, F = T.nn, T.nn.functional
+    rnn_utils = nn.utils.rnn
+
+    class Tagger(nn.Module):
+        def __init__(self, n_chars, char_dim, char_hidden, vocab, word_dim, hidden, n_tags):
+            super().__init__()
+            self.char_embeds = nn.Embedding(n_chars, char_dim)
+            self.char_lstm = nn.LSTM(char_dim, char_hidden, bidirectional=True)
+            self.word_embeds = nn.Embedding(vocab, word_dim, padding_idx=0)
+            self.lstm = nn.LSTM(word_dim + 2 * char_hidden, hidden, bidirectional=True, batch_first=True)
+            self.hidden2tag = nn.Linear(2 * hidden, n_tags)
+
+        def char_features(self, words):
+            word_lens = T.tensor([len(w) for w in words])
+            sorted_lens, sorted_idx = word_lens.sort(descending=True)
+            embedded = [self.char_embeds(T.tensor(words[i])) for i in sorted_idx.tolist()]
+            packed = rnn_utils.pack_sequence(embedded)
+            outputs, (h, _) = self.char_lstm(packed)
+            feats = T.cat([h[0], h[1]], -1)
+            _, unsort_idx = sorted_idx.sort()
+            feats = feats.index_select(0, unsort_idx)
+            # the same from unsorted words: torch sorts and restores the order itself
+            packed_u = rnn_utils.pack_sequence([self.char_embeds(T.tensor(w)) for w in words], enforce_sorted=False)
+            _, (h_u, _) = self.char_lstm(packed_u)
+            # and from the padded outputs: the forward half at each word's last character, the backward at its first
+            padded, lens = rnn_utils.pad_packed_sequence(outputs, batch_first=True)
+            last = (lens - 1).view(-1, 1, 1).expand(-1, 1, padded.size(2))
+            fw = padded.gather(1, last).squeeze(1)[:, :h.size(2)]
+            bw = padded[:, 0, h.size(2):]
+            by_outputs = T.cat([fw, bw], -1).index_select(0, unsort_idx)
+            return feats, T.cat([h_u[0], h_u[1]], -1), by_outputs, packed.batch_sizes
+
+        def forward(self, word_ids, words, lengths):
+            feats, feats_u, by_outputs, batch_sizes = self.char_features(words)
+            char_feats = rnn_utils.pad_sequence(feats.split(lengths.tolist()), batch_first=True)
+            x = T.cat([self.word_embeds(word_ids), char_feats], -1)
+            packed = rnn_utils.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, _ = self.lstm(packed)
+            out, _ = rnn_utils.pad_packed_sequence(out, batch_first=True, total_length=word_ids.size(1))
+            return self.hidden2tag(out), [feats_u, by_outputs, feats, batch_sizes]
+
+    model = Tagger(10, 3, 4, 15, 4, 5, 4)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    out = []
+    for word_ids, words, lengths, tags in batches:
+        word_ids, lengths, tags = T.tensor(word_ids), T.tensor(lengths), T.tensor(tags)
+        optimizer.zero_grad()
+        scores, extra = model(word_ids, words, lengths)
+        loss = F.cross_entropy(scores.view(-1, scores.size(-1)), tags.view(-1), ignore_index=-100)
+        loss.backward()
+        nn.utils.clip_grad_value_(model.parameters(), 0.5)
+        optimizer.step()
+        out += [loss, scores.argmax(-1).masked_fill(tags == -100, -1), extra, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def _ner_batch(rng, lens, vocab=15, n_chars=10, n_tags=4):
+    word_ids = np.zeros((len(lens), max(lens)), dtype=np.int64)
+    tags = np.full((len(lens), max(lens)), -100, dtype=np.int64)
+    words = []
+    for b, n in enumerate(lens):
+        word_ids[b, :n] = rng.integers(1, vocab, n)
+        tags[b, :n] = rng.integers(0, n_tags, n)
+        words += [rng.integers(0, n_chars, rng.integers(1, 6)) for _ in range(n)]
+    return word_ids, words, np.array(lens), tags
+
+
+def test_char_lstm_word_features_ner(torch):
+    rng = _rng(7)
+    _run(char_lstm_ner, [_ner_batch(rng, lens) for lens in ([4, 6, 3], [5, 2, 5])])
