@@ -1406,3 +1406,94 @@ def _ner_batch(rng, lens, vocab=15, n_chars=10, n_tags=4):
 def test_char_lstm_word_features_ner(torch):
     rng = _rng(7)
     _run(char_lstm_ner, [_ner_batch(rng, lens) for lens in ([4, 6, 3], [5, 2, 5])])
+
+
+# ------------------------------------------------------------------------------------------- GE2E speaker encoder
+def ge2e_speaker_encoder(T, sd, batches):
+    """Real-Time-Voice-Cloning's speaker encoder (CorentinJ): an LSTM over mel frames, ReLU(Linear(hidden[-1])),
+    L2-normalised embeddings, the GE2E similarity matrix (centroids including and excluding each utterance, filled
+    by numpy index arrays, sim_matrix[mask, :, j] = ...), a learnt scale and bias, cross entropy against
+    np.repeat'd speaker ids, do_gradient_ops (the scale's and bias's grads *= 0.01, clip_grad_norm_), Adam; the EER
+    from the detached similarities by numpy."""
+    nn = T.nn
+
+    class SpeakerEncoder(nn.Module):
+        def __init__(self, mel_n_channels=4, model_hidden_size=6, model_embedding_size=5, model_num_layers=2):
+            super().__init__()
+            self.lstm = nn.LSTM(input_size=mel_n_channels, hidden_size=model_hidden_size,
+                                num_layers=model_num_layers, batch_first=True)
+            self.linear = nn.Linear(in_features=model_hidden_size, out_features=model_embedding_size)
+            self.relu = T.nn.ReLU()
+            self.similarity_weight = nn.Parameter(T.tensor([10.]))
+            self.similarity_bias = nn.Parameter(T.tensor([-5.]))
+            self.loss_fn = nn.CrossEntropyLoss()
+
+        def do_gradient_ops(self):
+            self.similarity_weight.grad *= 0.01
+            self.similarity_bias.grad *= 0.01
+            return nn.utils.clip_grad_norm_(self.parameters(), 3, norm_type=2)
+
+        def forward(self, utterances, hidden_init=None):
+            out, (hidden, cell) = self.lstm(utterances, hidden_init)
+            embeds_raw = self.relu(self.linear(hidden[-1]))
+            embeds = embeds_raw / (T.norm(embeds_raw, dim=1, keepdim=True) + 1e-5)
+            return embeds
+
+        def similarity_matrix(self, embeds):
+            speakers_per_batch, utterances_per_speaker = embeds.shape[:2]
+            centroids_incl = T.mean(embeds, dim=1, keepdim=True)
+            centroids_incl = centroids_incl.clone() / (T.norm(centroids_incl, dim=2, keepdim=True) + 1e-5)
+            centroids_excl = (T.sum(embeds, dim=1, keepdim=True) - embeds)
+            centroids_excl /= (utterances_per_speaker - 1)
+            centroids_excl = centroids_excl.clone() / (T.norm(centroids_excl, dim=2, keepdim=True) + 1e-5)
+            sim_matrix = T.zeros(speakers_per_batch, utterances_per_speaker, speakers_per_batch)
+            mask_matrix = 1 - np.eye(speakers_per_batch, dtype=np.int64)
+            for j in range(speakers_per_batch):
+                mask = np.where(mask_matrix[j])[0]
+                sim_matrix[mask, :, j] = (embeds[mask] * centroids_incl[j]).sum(dim=2)
+                sim_matrix[j, :, j] = (embeds[j] * centroids_excl[j]).sum(dim=1)
+            sim_matrix = sim_matrix * self.similarity_weight + self.similarity_bias
+            return sim_matrix
+
+        def loss(self, embeds):
+            speakers_per_batch, utterances_per_speaker = embeds.shape[:2]
+            sim_matrix = self.similarity_matrix(embeds)
+            sim_matrix = sim_matrix.reshape((speakers_per_batch * utterances_per_speaker, speakers_per_batch))
+            ground_truth = np.repeat(np.arange(speakers_per_batch), utterances_per_speaker)
+            target = T.from_numpy(ground_truth).long()
+            loss = self.loss_fn(sim_matrix, target)
+            with T.no_grad():
+                labels = np.eye(speakers_per_batch)[ground_truth]
+                preds = sim_matrix.detach().cpu().numpy()
+                # the equal error rate: the threshold where false accepts and false rejects cross
+                order = np.argsort(-preds.flatten(), kind="stable")
+                pos = labels.flatten()[order]
+                fnr = 1 - np.cumsum(pos) / pos.sum()
+                fpr = np.cumsum(1 - pos) / (1 - pos).sum()
+                eer = fpr[np.argmin(np.abs(fnr - fpr))]
+            return loss, eer
+
+    model = SpeakerEncoder()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=1e-2)
+    out = []
+    for speaker_batch in batches:
+        speakers, utterances = speaker_batch.shape[:2]
+        inputs = T.from_numpy(speaker_batch.reshape(speakers * utterances, *speaker_batch.shape[2:]))
+        embeds = model(inputs)
+        embeds_loss = embeds.view((speakers, utterances, -1))
+        loss, eer = model.loss(embeds_loss)
+        model.zero_grad()
+        loss.backward()
+        norm = model.do_gradient_ops()
+        optimizer.step()
+        out += [loss, eer, embeds, norm, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_ge2e_speaker_encoder_similarity_matrix(torch):
+    rng = _rng(8)
+    _run(ge2e_speaker_encoder, [rng.standard_normal((3, 4, 7, 4)) for _ in range(3)])
