@@ -1497,3 +1497,227 @@ def ge2e_speaker_encoder(T, sd, batches):
 def test_ge2e_speaker_encoder_similarity_matrix(torch):
     rng = _rng(8)
     _run(ge2e_speaker_encoder, [rng.standard_normal((3, 4, 7, 4)) for _ in range(3)])
+
+
+# ---------------------------------------------------------------------------------------- Show, Attend and Tell
+def show_attend_tell(T, sd, batches):
+    """sgrvinod's a-PyTorch-Tutorial-to-Image-Captioning: an encoder (a small conv net standing in for ResNet-101,
+    its first children frozen by fine_tune, AdaptiveAvgPool2d to a grid that does not divide the map, permute to
+    pixels last), soft attention (encoder_att + decoder_att, ReLU, full_att, Softmax(dim=1)), a DecoderWithAttention
+    that sorts by caption length, initialises h and c from the mean encoding, gates the context by sigmoid(f_beta(h))
+    and decodes with a shrinking batch (batch_size_t), predictions and alphas written into zeros; the loss on
+    pack_padded_sequence(...).data of scores and targets plus the doubly stochastic attention penalty, clip_gradient
+    by clamp_, two Adams, adjust_learning_rate, top-5 accuracy; then caption.py's beam search (topk over the
+    flattened scores, floor division and remainder into beams, completed sequences set aside)."""
+    nn = T.nn
+    pack_padded_sequence = nn.utils.rnn.pack_padded_sequence
+
+    class Encoder(nn.Module):
+        def __init__(self, encoded_image_size=3):
+            super(Encoder, self).__init__()
+            self.resnet = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                                        nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.ReLU())
+            self.adaptive_pool = nn.AdaptiveAvgPool2d((encoded_image_size, encoded_image_size))
+            self.fine_tune()
+
+        def forward(self, images):
+            out = self.resnet(images)
+            out = self.adaptive_pool(out)
+            return out.permute(0, 2, 3, 1)
+
+        def fine_tune(self, fine_tune=True):
+            for p in self.resnet.parameters():
+                p.requires_grad = False
+            for c in list(self.resnet.children())[3:]:
+                for p in c.parameters():
+                    p.requires_grad = fine_tune
+
+    class Attention(nn.Module):
+        def __init__(self, encoder_dim, decoder_dim, attention_dim):
+            super(Attention, self).__init__()
+            self.encoder_att = nn.Linear(encoder_dim, attention_dim)
+            self.decoder_att = nn.Linear(decoder_dim, attention_dim)
+            self.full_att = nn.Linear(attention_dim, 1)
+            self.relu = nn.ReLU()
+            self.softmax = nn.Softmax(dim=1)
+
+        def forward(self, encoder_out, decoder_hidden):
+            att1 = self.encoder_att(encoder_out)
+            att2 = self.decoder_att(decoder_hidden)
+            att = self.full_att(self.relu(att1 + att2.unsqueeze(1))).squeeze(2)
+            alpha = self.softmax(att)
+            attention_weighted_encoding = (encoder_out * alpha.unsqueeze(2)).sum(dim=1)
+            return attention_weighted_encoding, alpha
+
+    class DecoderWithAttention(nn.Module):
+        def __init__(self, attention_dim, embed_dim, decoder_dim, vocab_size, encoder_dim=6, dropout=0.0):
+            super(DecoderWithAttention, self).__init__()
+            self.encoder_dim, self.vocab_size = encoder_dim, vocab_size
+            self.attention = Attention(encoder_dim, decoder_dim, attention_dim)
+            self.embedding = nn.Embedding(vocab_size, embed_dim)
+            self.dropout = nn.Dropout(p=dropout)
+            self.decode_step = nn.LSTMCell(embed_dim + encoder_dim, decoder_dim, bias=True)
+            self.init_h = nn.Linear(encoder_dim, decoder_dim)
+            self.init_c = nn.Linear(encoder_dim, decoder_dim)
+            self.f_beta = nn.Linear(decoder_dim, encoder_dim)
+            self.sigmoid = nn.Sigmoid()
+            self.fc = nn.Linear(decoder_dim, vocab_size)
+            self.embedding.weight.data.uniform_(-0.1, 0.1)
+            self.fc.bias.data.fill_(0)
+            self.fc.weight.data.uniform_(-0.1, 0.1)
+
+        def init_hidden_state(self, encoder_out):
+            mean_encoder_out = encoder_out.mean(dim=1)
+            return self.init_h(mean_encoder_out), self.init_c(mean_encoder_out)
+
+        def forward(self, encoder_out, encoded_captions, caption_lengths):
+            batch_size = encoder_out.size(0)
+            encoder_dim = encoder_out.size(-1)
+            vocab_size = self.vocab_size
+            encoder_out = encoder_out.view(batch_size, -1, encoder_dim)
+            num_pixels = encoder_out.size(1)
+            caption_lengths, sort_ind = caption_lengths.squeeze(1).sort(dim=0, descending=True)
+            encoder_out = encoder_out[sort_ind]
+            encoded_captions = encoded_captions[sort_ind]
+            embeddings = self.embedding(encoded_captions)
+            h, c = self.init_hidden_state(encoder_out)
+            decode_lengths = (caption_lengths - 1).tolist()
+            predictions = T.zeros(batch_size, max(decode_lengths), vocab_size)
+            alphas = T.zeros(batch_size, max(decode_lengths), num_pixels)
+            for t in range(max(decode_lengths)):
+                batch_size_t = sum([l > t for l in decode_lengths])
+                attention_weighted_encoding, alpha = self.attention(encoder_out[:batch_size_t], h[:batch_size_t])
+                gate = self.sigmoid(self.f_beta(h[:batch_size_t]))
+                attention_weighted_encoding = gate * attention_weighted_encoding
+                h, c = self.decode_step(T.cat([embeddings[:batch_size_t, t, :], attention_weighted_encoding], dim=1),
+                                        (h[:batch_size_t], c[:batch_size_t]))
+                preds = self.fc(self.dropout(h))
+                predictions[:batch_size_t, t, :] = preds
+                alphas[:batch_size_t, t, :] = alpha
+            return predictions, encoded_captions, decode_lengths, alphas, sort_ind
+
+    def clip_gradient(optimizer, grad_clip):
+        for group in optimizer.param_groups:
+            for param in group['params']:
+                if param.grad is not None:
+                    param.grad.data.clamp_(-grad_clip, grad_clip)
+
+    def adjust_learning_rate(optimizer, shrink_factor):
+        for param_group in optimizer.param_groups:
+            param_group['lr'] = param_group['lr'] * shrink_factor
+
+    def accuracy(scores, targets, k):
+        batch_size = targets.size(0)
+        _, ind = scores.topk(k, 1, True, True)
+        correct = ind.eq(targets.view(-1, 1).expand_as(ind))
+        correct_total = correct.view(-1).float().sum()
+        return correct_total.item() * (100.0 / batch_size)
+
+    def caption_image_beam_search(encoder, decoder, image, word_map_start=1, word_map_end=2, beam_size=3):
+        k = beam_size
+        vocab_size = decoder.vocab_size
+        encoder_out = encoder(image.unsqueeze(0))
+        enc_image_size = encoder_out.size(1)
+        encoder_dim = encoder_out.size(3)
+        encoder_out = encoder_out.view(1, -1, encoder_dim)
+        num_pixels = encoder_out.size(1)
+        encoder_out = encoder_out.expand(k, num_pixels, encoder_dim)
+        k_prev_words = T.LongTensor([[word_map_start]] * k)
+        seqs = k_prev_words
+        top_k_scores = T.zeros(k, 1)
+        seqs_alpha = T.ones(k, 1, enc_image_size, enc_image_size)
+        complete_seqs, complete_seqs_alpha, complete_seqs_scores = [], [], []
+        step = 1
+        h, c = decoder.init_hidden_state(encoder_out)
+        while True:
+            embeddings = decoder.embedding(k_prev_words).squeeze(1)
+            awe, alpha = decoder.attention(encoder_out, h)
+            alpha = alpha.view(-1, enc_image_size, enc_image_size)
+            gate = decoder.sigmoid(decoder.f_beta(h))
+            awe = gate * awe
+            h, c = decoder.decode_step(T.cat([embeddings, awe], dim=1), (h, c))
+            scores = decoder.fc(h)
+            scores = T.nn.functional.log_softmax(scores, dim=1)
+            scores = top_k_scores.expand_as(scores) + scores
+            if step == 1:
+                top_k_scores, top_k_words = scores[0].topk(k, 0, True, True)
+            else:
+                top_k_scores, top_k_words = scores.view(-1).topk(k, 0, True, True)
+            prev_word_inds = T.div(top_k_words, vocab_size, rounding_mode='floor')
+            next_word_inds = top_k_words % vocab_size
+            seqs = T.cat([seqs[prev_word_inds], next_word_inds.unsqueeze(1)], dim=1)
+            seqs_alpha = T.cat([seqs_alpha[prev_word_inds], alpha[prev_word_inds].unsqueeze(1)], dim=1)
+            incomplete_inds = [ind for ind, next_word in enumerate(next_word_inds) if next_word != word_map_end]
+            complete_inds = list(set(range(len(next_word_inds))) - set(incomplete_inds))
+            if len(complete_inds) > 0:
+                complete_seqs.extend(seqs[complete_inds].tolist())
+                complete_seqs_alpha.extend(seqs_alpha[complete_inds].tolist())
+                complete_seqs_scores.extend(top_k_scores[complete_inds])
+            k -= len(complete_inds)
+            if k == 0:
+                break
+            seqs = seqs[incomplete_inds]
+            seqs_alpha = seqs_alpha[incomplete_inds]
+            h = h[prev_word_inds[incomplete_inds]]
+            c = c[prev_word_inds[incomplete_inds]]
+            encoder_out = encoder_out[prev_word_inds[incomplete_inds]]
+            top_k_scores = top_k_scores[incomplete_inds].unsqueeze(1)
+            k_prev_words = next_word_inds[incomplete_inds].unsqueeze(1)
+            if step > 6:
+                break
+            step += 1
+        if not complete_seqs_scores:
+            return seqs[0].tolist(), seqs_alpha[0].tolist(), top_k_scores[0]
+        i = complete_seqs_scores.index(max(complete_seqs_scores))
+        return complete_seqs[i], complete_seqs_alpha[i], complete_seqs_scores[i]
+
+    encoder = Encoder()
+    decoder = DecoderWithAttention(attention_dim=5, embed_dim=4, decoder_dim=6, vocab_size=9)
+    if sd is None:
+        return {"encoder": _state(encoder), "decoder": _state(decoder)}
+    _load(T, encoder, sd["encoder"])
+    _load(T, decoder, sd["decoder"])
+    decoder_optimizer = T.optim.Adam(params=filter(lambda p: p.requires_grad, decoder.parameters()), lr=4e-3)
+    encoder_optimizer = T.optim.Adam(params=filter(lambda p: p.requires_grad, encoder.parameters()), lr=1e-3)
+    criterion = nn.CrossEntropyLoss()
+    alpha_c, grad_clip = 1., 0.05
+    out = []
+    decoder.train()
+    encoder.train()
+    for i, (imgs, caps, caplens) in enumerate(batches):
+        imgs, caps, caplens = T.tensor(imgs), T.tensor(caps), T.tensor(caplens)
+        imgs = encoder(imgs)
+        scores, caps_sorted, decode_lengths, alphas, sort_ind = decoder(imgs, caps, caplens)
+        targets = caps_sorted[:, 1:]
+        scores = pack_padded_sequence(scores, decode_lengths, batch_first=True).data
+        targets = pack_padded_sequence(targets, decode_lengths, batch_first=True).data
+        loss = criterion(scores, targets)
+        loss += alpha_c * ((1. - alphas.sum(dim=1)) ** 2).mean()
+        decoder_optimizer.zero_grad()
+        encoder_optimizer.zero_grad()
+        loss.backward()
+        out += [loss, _grads(encoder), _grads(decoder)]
+        clip_gradient(decoder_optimizer, grad_clip)
+        clip_gradient(encoder_optimizer, grad_clip)
+        decoder_optimizer.step()
+        encoder_optimizer.step()
+        out += [accuracy(scores, targets, 5), sort_ind, alphas]
+        adjust_learning_rate(decoder_optimizer, 0.8)
+    encoder.eval()
+    decoder.eval()
+    with T.no_grad():
+        seq, alphas, score = caption_image_beam_search(encoder, decoder, T.tensor(batches[0][0][0]))
+    out += [seq, alphas, score, encoder.state_dict(), decoder.state_dict()]
+    return out
+
+
+def _caption_batch(rng, lens, vocab=9):
+    caps = np.zeros((len(lens), max(lens) + 2), dtype=np.int64)
+    for b, n in enumerate(lens):
+        caps[b, :n + 2] = [1, *rng.integers(3, vocab, n), 2]
+    return rng.standard_normal((len(lens), 3, 8, 8)), caps, np.array(lens)[:, None] + 2
+
+
+def test_show_attend_tell_shrinking_batch_and_beam_search(torch):
+    rng = _rng(9)
+    _run(show_attend_tell, [_caption_batch(rng, lens) for lens in ([3, 5, 2, 4], [4, 1, 3, 5])])
