@@ -1721,3 +1721,159 @@ def _caption_batch(rng, lens, vocab=9):
 def test_show_attend_tell_shrinking_batch_and_beam_search(torch):
     rng = _rng(9)
     _run(show_attend_tell, [_caption_batch(rng, lens) for lens in ([3, 5, 2, 4], [4, 1, 3, 5])])
+
+
+# ---------------------------------------------------------------------------------------------------------- ConvS2S
+def convs2s(T, sd, batches):
+    """bentrevett/pytorch-seq2seq's "Convolutional Sequence to Sequence Learning": token + position embeddings,
+    Conv1d + GLU blocks with residual connections scaled by torch.sqrt(torch.FloatTensor([0.5])) (a float32
+    factor on float64 activations), a decoder padded causally by torch.zeros(...).fill_(pad) concatenated in
+    front, multi-step attention from each decoder layer over the encoder's conved and combined outputs,
+    CrossEntropyLoss(ignore_index=pad), clip_grad_norm_, Adam, count_parameters, and translate_sentence's greedy
+    loop (argmax(2)[:, -1].item())."""
+    nn, F = T.nn, T.nn.functional
+    PAD, SOS, EOS = 1, 2, 3
+
+    class Encoder(nn.Module):
+        def __init__(self, input_dim, emb_dim, hid_dim, n_layers, kernel_size, dropout, max_length=100):
+            super().__init__()
+            assert kernel_size % 2 == 1, "Kernel size must be odd!"
+            self.scale = T.sqrt(T.FloatTensor([0.5]))
+            self.tok_embedding = nn.Embedding(input_dim, emb_dim)
+            self.pos_embedding = nn.Embedding(max_length, emb_dim)
+            self.emb2hid = nn.Linear(emb_dim, hid_dim)
+            self.hid2emb = nn.Linear(hid_dim, emb_dim)
+            self.convs = nn.ModuleList([nn.Conv1d(in_channels=hid_dim, out_channels=2 * hid_dim,
+                                                  kernel_size=kernel_size, padding=(kernel_size - 1) // 2)
+                                        for _ in range(n_layers)])
+            self.dropout = nn.Dropout(dropout)
+
+        def forward(self, src):
+            batch_size, src_len = src.shape[0], src.shape[1]
+            pos = T.arange(0, src_len).unsqueeze(0).repeat(batch_size, 1)
+            embedded = self.dropout(self.tok_embedding(src) + self.pos_embedding(pos))
+            conv_input = self.emb2hid(embedded)
+            conv_input = conv_input.permute(0, 2, 1)
+            for i, conv in enumerate(self.convs):
+                conved = conv(self.dropout(conv_input))
+                conved = F.glu(conved, dim=1)
+                conved = (conved + conv_input) * self.scale
+                conv_input = conved
+            conved = self.hid2emb(conved.permute(0, 2, 1))
+            combined = (conved + embedded) * self.scale
+            return conved, combined
+
+    class Decoder(nn.Module):
+        def __init__(self, output_dim, emb_dim, hid_dim, n_layers, kernel_size, dropout, trg_pad_idx, max_length=100):
+            super().__init__()
+            self.kernel_size, self.trg_pad_idx = kernel_size, trg_pad_idx
+            self.scale = T.sqrt(T.FloatTensor([0.5]))
+            self.tok_embedding = nn.Embedding(output_dim, emb_dim)
+            self.pos_embedding = nn.Embedding(max_length, emb_dim)
+            self.emb2hid = nn.Linear(emb_dim, hid_dim)
+            self.hid2emb = nn.Linear(hid_dim, emb_dim)
+            self.attn_hid2emb = nn.Linear(hid_dim, emb_dim)
+            self.attn_emb2hid = nn.Linear(emb_dim, hid_dim)
+            self.fc_out = nn.Linear(emb_dim, output_dim)
+            self.convs = nn.ModuleList([nn.Conv1d(in_channels=hid_dim, out_channels=2 * hid_dim,
+                                                  kernel_size=kernel_size) for _ in range(n_layers)])
+            self.dropout = nn.Dropout(dropout)
+
+        def calculate_attention(self, embedded, conved, encoder_conved, encoder_combined):
+            conved_emb = self.attn_hid2emb(conved.permute(0, 2, 1))
+            combined = (conved_emb + embedded) * self.scale
+            energy = T.matmul(combined, encoder_conved.permute(0, 2, 1))
+            attention = F.softmax(energy, dim=2)
+            attended_encoding = T.matmul(attention, encoder_combined)
+            attended_encoding = self.attn_emb2hid(attended_encoding)
+            attended_combined = (conved + attended_encoding.permute(0, 2, 1)) * self.scale
+            return attention, attended_combined
+
+        def forward(self, trg, encoder_conved, encoder_combined):
+            batch_size, trg_len = trg.shape[0], trg.shape[1]
+            pos = T.arange(0, trg_len).unsqueeze(0).repeat(batch_size, 1)
+            embedded = self.dropout(self.tok_embedding(trg) + self.pos_embedding(pos))
+            conv_input = self.emb2hid(embedded)
+            conv_input = conv_input.permute(0, 2, 1)
+            batch_size, hid_dim = conv_input.shape[0], conv_input.shape[1]
+            for i, conv in enumerate(self.convs):
+                conv_input = self.dropout(conv_input)
+                padding = T.zeros(batch_size, hid_dim, self.kernel_size - 1).fill_(self.trg_pad_idx)
+                padded_conv_input = T.cat((padding, conv_input), dim=2)
+                conved = conv(padded_conv_input)
+                conved = F.glu(conved, dim=1)
+                attention, conved = self.calculate_attention(embedded, conved, encoder_conved, encoder_combined)
+                conved = (conved + conv_input) * self.scale
+                conv_input = conved
+            conved = self.hid2emb(conved.permute(0, 2, 1))
+            output = self.fc_out(self.dropout(conved))
+            return output, attention
+
+    class Seq2Seq(nn.Module):
+        def __init__(self, encoder, decoder):
+            super().__init__()
+            self.encoder, self.decoder = encoder, decoder
+
+        def forward(self, src, trg):
+            encoder_conved, encoder_combined = self.encoder(src)
+            return self.decoder(trg, encoder_conved, encoder_combined)
+
+    def count_parameters(model):
+        return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+    def translate_sentence(src_indexes, model, max_len=6):
+        model.eval()
+        src_tensor = T.LongTensor(src_indexes).unsqueeze(0)
+        with T.no_grad():
+            encoder_conved, encoder_combined = model.encoder(src_tensor)
+        trg_indexes = [SOS]
+        for i in range(max_len):
+            trg_tensor = T.LongTensor(trg_indexes).unsqueeze(0)
+            with T.no_grad():
+                output, attention = model.decoder(trg_tensor, encoder_conved, encoder_combined)
+            pred_token = output.argmax(2)[:, -1].item()
+            trg_indexes.append(pred_token)
+            if pred_token == EOS:
+                break
+        return trg_indexes, attention
+
+    model = Seq2Seq(Encoder(11, 4, 6, 2, 3, 0.0), Decoder(10, 4, 6, 2, 3, 0.0, PAD))
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=5e-3)
+    criterion = nn.CrossEntropyLoss(ignore_index=PAD)
+    out = [count_parameters(model)]
+    model.train()
+    epoch_loss = 0
+    for src, trg in batches:
+        src, trg = T.tensor(src), T.tensor(trg)
+        optimizer.zero_grad()
+        output, attention = model(src, trg[:, :-1])
+        output_dim = output.shape[-1]
+        output = output.contiguous().view(-1, output_dim)
+        trg = trg[:, 1:].contiguous().view(-1)
+        loss = criterion(output, trg)
+        loss.backward()
+        T.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        optimizer.step()
+        epoch_loss += loss.item()
+        out += [loss, attention, _grads(model)]
+    out.append(epoch_loss / len(batches))
+    trg_indexes, attention = translate_sentence(batches[0][0][0].tolist(), model)
+    out += [trg_indexes + [-1] * (7 - len(trg_indexes)), attention, model.state_dict()]
+    return out
+
+
+def _convs2s_batch(rng, src_lens, trg_lens):
+    src = np.full((len(src_lens), max(src_lens) + 2), 1, dtype=np.int64)
+    trg = np.full((len(trg_lens), max(trg_lens) + 2), 1, dtype=np.int64)
+    for b, (n, m) in enumerate(zip(src_lens, trg_lens)):
+        src[b, :n + 2] = [2, *rng.integers(4, 11, n), 3]
+        trg[b, :m + 2] = [2, *rng.integers(4, 10, m), 3]
+    return src, trg
+
+
+def test_convs2s_glu_blocks_and_multistep_attention(torch):
+    rng = _rng(10)
+    _run(convs2s, [_convs2s_batch(rng, s, t) for s, t in (([5, 3, 4], [4, 4, 2]), ([2, 6, 4], [3, 5, 3]))])
