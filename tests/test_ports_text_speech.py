@@ -10,6 +10,7 @@ through one shared softmax); BiDAF (char CNN + word embeddings, highway, context
 with enforce_sorted=False, the trilinear similarity matrix, context-to-query and query-to-context attention with
 masked softmax, modeling layer, start/end span losses and the span decoding by triu of the outer product);
 """
+import math
 from importlib import import_module
 
 import numpy as np
@@ -1877,3 +1878,86 @@ def _convs2s_batch(rng, src_lens, trg_lens):
 def test_convs2s_glu_blocks_and_multistep_attention(torch):
     rng = _rng(10)
     _run(convs2s, [_convs2s_batch(rng, s, t) for s, t in (([5, 3, 4], [4, 4, 2]), ([2, 6, 4], [3, 5, 3]))])
+
+
+# ------------------------------------------------------------------------------------ an LSTM LM, adaptive softmax
+def adaptive_softmax_lm(T, sd, corpus):
+    """pytorch/examples' word language model (batchify, get_batch, repackage_hidden, the manual SGD update
+    p.data.add_(p.grad, alpha=-lr), clip_grad_norm_, lr annealed by 4) with Grave et al.'s adaptive softmax as
+    its decoder (nn.AdaptiveLogSoftmaxWithLoss with cutoffs, div_value and head_bias), evaluated with log_prob,
+    predict and math.exp of the loss."""
+    nn = T.nn
+    bptt = 4
+
+    class RNNModel(nn.Module):
+        def __init__(self, ntoken, ninp, nhid, nlayers, cutoffs):
+            super(RNNModel, self).__init__()
+            self.encoder = nn.Embedding(ntoken, ninp)
+            self.rnn = nn.LSTM(ninp, nhid, nlayers)
+            self.decoder = nn.AdaptiveLogSoftmaxWithLoss(nhid, ntoken, cutoffs=cutoffs, div_value=2.0,
+                                                         head_bias=True)
+            self.nhid, self.nlayers = nhid, nlayers
+            initrange = 0.1
+            nn.init.uniform_(self.encoder.weight, -initrange, initrange)
+
+        def forward(self, input, hidden, target):
+            emb = self.encoder(input)
+            output, hidden = self.rnn(emb, hidden)
+            output = output.view(-1, output.size(2))
+            out = self.decoder(output, target.view(-1))
+            return out.output, out.loss, output, hidden
+
+        def init_hidden(self, bsz):
+            weight = next(self.parameters())
+            return (weight.new_zeros(self.nlayers, bsz, self.nhid), weight.new_zeros(self.nlayers, bsz, self.nhid))
+
+    def batchify(data, bsz):
+        nbatch = data.size(0) // bsz
+        data = data.narrow(0, 0, nbatch * bsz)
+        return data.view(bsz, -1).t().contiguous()
+
+    def get_batch(source, i):
+        seq_len = min(bptt, len(source) - 1 - i)
+        data = source[i:i + seq_len]
+        target = source[i + 1:i + 1 + seq_len].view(-1)
+        return data, target
+
+    def repackage_hidden(h):
+        if isinstance(h, T.Tensor):
+            return h.detach()
+        return tuple(repackage_hidden(v) for v in h)
+
+    model = RNNModel(20, 5, 6, 2, cutoffs=[4, 10])
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    train_data = batchify(T.tensor(corpus), 3)
+    lr, out = 5.0, []
+    for epoch in range(2):
+        model.train()
+        hidden = model.init_hidden(3)
+        for batch, i in enumerate(range(0, train_data.size(0) - 1, bptt)):
+            data, targets = get_batch(train_data, i)
+            model.zero_grad()
+            hidden = repackage_hidden(hidden)
+            target_log_probs, loss, _, hidden = model(data, hidden, targets)
+            loss.backward()
+            norm = T.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+            for p in model.parameters():
+                p.data.add_(p.grad, alpha=-lr)
+            out += [target_log_probs, loss, norm, _grads(model)]
+        lr /= 4.0
+    model.eval()
+    with T.no_grad():
+        hidden = model.init_hidden(3)
+        data, targets = get_batch(train_data, 0)
+        _, loss, output, hidden = model(data, hidden, targets)
+        out += [math.exp(loss.item()), model.decoder.log_prob(output), model.decoder.predict(output)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_word_language_model_with_adaptive_softmax(torch):
+    rng = _rng(11)
+    corpus = np.minimum(rng.zipf(1.5, 40) - 1, 19)
+    _run(adaptive_softmax_lm, corpus)
