@@ -1961,3 +1961,222 @@ def test_word_language_model_with_adaptive_softmax(torch):
     rng = _rng(11)
     corpus = np.minimum(rng.zipf(1.5, 40) - 1, 19)
     _run(adaptive_softmax_lm, corpus)
+
+
+# ---------------------------------------------------------------------------------------------------------- AWD-LSTM
+def awd_lstm_lm(T, sd, corpus, draws):
+    """salesforce/awd-lstm-lm: WeightDrop (del module._parameters[name], a '_raw' Parameter registered, the
+    dropped weight setattr'd before each forward, flatten_parameters replaced by a no-op; in eval a clone of the
+    raw weight, as fastai's WeightDropout has it, since torch 2 refuses the repo's), LockedDropout and
+    embedded_dropout (their bernoulli_ masks from x.data.new(...); F.embedding with padding_idx=-1 and the other
+    arguments positional), tied encoder and decoder weights, activation and temporal activation regularization,
+    variable-length BPTT (the lengths drawn from numpy as main.py does, given) with the lr rescaled by
+    seq_len / bptt in param_groups, SGD then NT-ASGD (evaluation on the averaged weights swapped in by
+    prm.data = optimizer.state[prm]['ax'].clone() and back). The dropout probabilities are 1e-20: every dropout
+    path runs, with all-ones masks, so both libraries draw the same network."""
+    nn = T.nn
+    Parameter = nn.Parameter
+    Variable = T.autograd.Variable
+
+    class LockedDropout(nn.Module):
+        def forward(self, x, dropout=0.5):
+            if not self.training or not dropout:
+                return x
+            m = x.data.new(1, x.size(1), x.size(2)).bernoulli_(1 - dropout)
+            mask = Variable(m, requires_grad=False) / (1 - dropout)
+            mask = mask.expand_as(x)
+            return mask * x
+
+    def embedded_dropout(embed, words, dropout=0.1, scale=None):
+        if dropout:
+            mask = embed.weight.data.new().resize_((embed.weight.size(0), 1)).bernoulli_(1 - dropout).expand_as(
+                embed.weight) / (1 - dropout)
+            masked_embed_weight = mask * embed.weight
+        else:
+            masked_embed_weight = embed.weight
+        if scale:
+            masked_embed_weight = scale.expand_as(masked_embed_weight) * masked_embed_weight
+        padding_idx = embed.padding_idx
+        if padding_idx is None:
+            padding_idx = -1
+        return T.nn.functional.embedding(words, masked_embed_weight, padding_idx, embed.max_norm, embed.norm_type,
+                                         embed.scale_grad_by_freq, embed.sparse)
+
+    class WeightDrop(T.nn.Module):
+        def __init__(self, module, weights, dropout=0, variational=False):
+            super(WeightDrop, self).__init__()
+            self.module, self.weights, self.dropout, self.variational = module, weights, dropout, variational
+            self._setup()
+
+        def widget_demagnetizer_y2k_edition(*args, **kwargs):
+            return
+
+        def _setup(self):
+            if issubclass(type(self.module), T.nn.RNNBase):
+                self.module.flatten_parameters = self.widget_demagnetizer_y2k_edition
+            for name_w in self.weights:
+                w = getattr(self.module, name_w)
+                del self.module._parameters[name_w]
+                self.module.register_parameter(name_w + '_raw', Parameter(w.data))
+
+        def _setweights(self):
+            for name_w in self.weights:
+                raw_w = getattr(self.module, name_w + '_raw')
+                if self.variational:
+                    mask = Variable(T.ones(raw_w.size(0), 1))
+                    mask = T.nn.functional.dropout(mask, p=self.dropout, training=True)
+                    w = mask.expand_as(raw_w) * raw_w
+                elif self.training:
+                    w = T.nn.functional.dropout(raw_w, p=self.dropout, training=True)
+                else:  # (fastai's fix: dropout(training=False) is raw_w itself, a Parameter, which setattr would
+                    w = raw_w.clone()  # register, and the next training step's Tensor then cannot replace)
+                setattr(self.module, name_w, w)
+
+        def forward(self, *args):
+            self._setweights()
+            return self.module.forward(*args)
+
+    class RNNModel(nn.Module):
+        def __init__(self, ntoken, ninp, nhid, nlayers, dropout=0.5, dropouth=0.5, dropouti=0.5, dropoute=0.1,
+                     wdrop=0, tie_weights=False):
+            super(RNNModel, self).__init__()
+            self.lockdrop = LockedDropout()
+            self.encoder = nn.Embedding(ntoken, ninp)
+            self.rnns = [T.nn.LSTM(ninp if l == 0 else nhid, nhid if l != nlayers - 1 else (
+                ninp if tie_weights else nhid), 1, dropout=0) for l in range(nlayers)]
+            if wdrop:
+                self.rnns = [WeightDrop(rnn, ['weight_hh_l0'], dropout=wdrop, variational=(l == 1))
+                             for l, rnn in enumerate(self.rnns)]
+            self.rnns = T.nn.ModuleList(self.rnns)
+            self.decoder = nn.Linear(nhid, ntoken)
+            if tie_weights:
+                self.decoder.weight = self.encoder.weight
+            self.init_weights()
+            self.ninp, self.nhid, self.nlayers, self.tie_weights = ninp, nhid, nlayers, tie_weights
+            self.dropout, self.dropouti, self.dropouth, self.dropoute = dropout, dropouti, dropouth, dropoute
+
+        def init_weights(self):
+            initrange = 0.1
+            self.encoder.weight.data.uniform_(-initrange, initrange)
+            self.decoder.bias.data.fill_(0)
+            self.decoder.weight.data.uniform_(-initrange, initrange)
+
+        def forward(self, input, hidden, return_h=False):
+            emb = embedded_dropout(self.encoder, input, dropout=self.dropoute if self.training else 0)
+            emb = self.lockdrop(emb, self.dropouti)
+            raw_output = emb
+            new_hidden, raw_outputs, outputs = [], [], []
+            for l, rnn in enumerate(self.rnns):
+                raw_output, new_h = rnn(raw_output, hidden[l])
+                new_hidden.append(new_h)
+                raw_outputs.append(raw_output)
+                if l != self.nlayers - 1:
+                    raw_output = self.lockdrop(raw_output, self.dropouth)
+                    outputs.append(raw_output)
+            hidden = new_hidden
+            output = self.lockdrop(raw_output, self.dropout)
+            outputs.append(output)
+            result = output.view(output.size(0) * output.size(1), output.size(2))
+            if return_h:
+                return result, hidden, raw_outputs, outputs
+            return result, hidden
+
+        def init_hidden(self, bsz):
+            weight = next(self.parameters()).data
+            return [(Variable(weight.new(1, bsz, self.nhid if l != self.nlayers - 1 else (
+                self.ninp if self.tie_weights else self.nhid)).zero_()),
+                     Variable(weight.new(1, bsz, self.nhid if l != self.nlayers - 1 else (
+                         self.ninp if self.tie_weights else self.nhid)).zero_()))
+                    for l in range(self.nlayers)]
+
+    def criterion(weight, bias, hiddens, targets):
+        return T.nn.functional.cross_entropy(T.nn.functional.linear(hiddens, weight, bias), targets)
+
+    def batchify(data, bsz):
+        nbatch = data.size(0) // bsz
+        data = data.narrow(0, 0, nbatch * bsz)
+        return data.view(bsz, -1).t().contiguous()
+
+    def get_batch(source, i, seq_len):
+        seq_len = min(seq_len, len(source) - 1 - i)
+        return source[i:i + seq_len], source[i + 1:i + 1 + seq_len].view(-1)
+
+    def repackage_hidden(h):
+        if isinstance(h, T.Tensor):
+            return h.detach()
+        return tuple(repackage_hidden(v) for v in h)
+
+    p = 1e-20
+    model = RNNModel(12, 4, 6, 3, dropout=p, dropouth=p, dropouti=p, dropoute=p, wdrop=p, tie_weights=True)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    train_data = batchify(T.tensor(corpus), 3)
+    bptt, alpha, beta, clip, lr = 6, 2, 1, 0.25, 5.0
+    params = list(model.parameters())
+    optimizer = T.optim.SGD(params, lr=lr, weight_decay=1.2e-6)
+    out, draw = [], iter(draws)
+
+    def evaluate(data_source, batch_size=3):
+        model.eval()
+        total_loss = 0
+        hidden = model.init_hidden(batch_size)
+        for i in range(0, data_source.size(0) - 1, bptt):
+            data, targets = get_batch(data_source, i, bptt)
+            output, hidden = model(data, hidden)
+            total_loss += len(data) * criterion(model.decoder.weight, model.decoder.bias, output, targets).data
+            hidden = repackage_hidden(hidden)
+        return total_loss.item() / len(data_source)
+
+    def train():
+        model.train()
+        total_loss = 0
+        hidden = model.init_hidden(3)
+        i = 0
+        while i < train_data.size(0) - 1 - 1:
+            u, z = next(draw)
+            bptt_ = bptt if u < 0.95 else bptt / 2.
+            seq_len = max(5, int(bptt_ + 5 * z))
+            lr2 = optimizer.param_groups[0]['lr']
+            optimizer.param_groups[0]['lr'] = lr2 * seq_len / bptt
+            model.train()
+            data, targets = get_batch(train_data, i, seq_len=seq_len)
+            hidden = repackage_hidden(hidden)
+            optimizer.zero_grad()
+            output, hidden, rnn_hs, dropped_rnn_hs = model(data, hidden, return_h=True)
+            raw_loss = criterion(model.decoder.weight, model.decoder.bias, output, targets)
+            loss = raw_loss
+            loss = loss + sum(alpha * dropped_rnn_h.pow(2).mean() for dropped_rnn_h in dropped_rnn_hs[-1:])
+            loss = loss + sum(beta * (rnn_h[1:] - rnn_h[:-1]).pow(2).mean() for rnn_h in rnn_hs[-1:])
+            loss.backward()
+            T.nn.utils.clip_grad_norm_(params, clip)
+            optimizer.step()
+            total_loss += raw_loss.data
+            optimizer.param_groups[0]['lr'] = lr2
+            out.extend([raw_loss, loss, _grads(model)])
+            i += seq_len
+        return total_loss
+
+    for epoch in range(3):
+        out.append(train())
+        if 't0' in optimizer.param_groups[0]:
+            tmp = {}
+            for prm in model.parameters():
+                tmp[prm] = prm.data.clone()
+                prm.data = optimizer.state[prm]['ax'].clone()
+            out.append(evaluate(train_data))
+            for prm in model.parameters():
+                prm.data = tmp[prm].clone()
+        else:
+            out.append(evaluate(train_data))
+            optimizer = T.optim.ASGD(model.parameters(), lr=lr, t0=0, lambd=0., weight_decay=1.2e-6)
+    out.append(model.state_dict())
+    return out
+
+
+def test_awd_lstm_weight_drop_locked_dropout_nt_asgd(torch):
+    rng = _rng(12)
+    corpus = rng.integers(0, 12, 66)
+    corpus[::7] = 11  # (the last token: F.embedding's padding_idx=-1 leaves its gradient out)
+    draws = [(rng.random(), rng.standard_normal()) for _ in range(30)]
+    _run(awd_lstm_lm, corpus, draws)
