@@ -4,11 +4,20 @@ ours) and data for a few steps in float64; losses, outputs, every parameter's gr
 to ~1e-10. Skipped without torch.
 
 Programs: allennlp's ELMo (character CNN with several filter widths and max-pooling, highway layers, the
-LstmCellWithProjection bidirectional LM with memory-cell and state clipping, residual connections between layers,
-sorting by length and restoring, scalar mixes with and without masked layer norm, forward and backward LM losses
-through one shared softmax); BiDAF (char CNN + word embeddings, highway, contextual BiLSTMs over packed sequences
-with enforce_sorted=False, the trilinear similarity matrix, context-to-query and query-to-context attention with
-masked softmax, modeling layer, start/end span losses and the span decoding by triu of the outer product);
+LstmCellWithProjection bidirectional LM with memory-cell clamp_ and state clipping, residual connections between
+layers, sorting by length and restoring, scalar mixes with and without masked layer norm, forward and backward LM
+losses through one shared softmax); BiDAF (char CNN + word embeddings, highway, contextual BiLSTMs over packed
+sequences with enforce_sorted=False, the trilinear similarity matrix, context-to-query and query-to-context
+attention with masked softmax, modeling layer, start/end span losses and the span decoding by triu of the outer
+product); PyTorch's "Translation with a Sequence to Sequence Network and Attention" tutorial (GRU encoder,
+BahdanauAttention, AttnDecoderRNN, teacher forcing and greedy decoding, two optimizers); Listen, Attend and Spell
+(pyramidal BiLSTMs, content attention, an LSTMCell speller, label smoothing); an RNN-Transducer (prediction and
+joint networks, the lattice loss by logsumexp in two pure-torch forms, greedy search); ULMFiT's classifier
+fine-tuning (discriminative learning rates, slanted triangular schedules by LambdaLR, gradual unfreezing, masked
+concat pooling); OpenNMT-py's Luong NMT with input feeding (dot, general and concat scores); a CRF-free NER tagger
+with char-LSTM word features (pack_sequence, sorting and unsorting); Real-Time-Voice-Cloning's GE2E speaker
+encoder; Show, Attend and Tell (shrinking-batch decoding, beam search); bentrevett's convolutional seq2seq;
+pytorch/examples' word LM with an adaptive softmax; salesforce's AWD-LSTM (WeightDrop, NT-ASGD).
 """
 import math
 from importlib import import_module
@@ -1013,7 +1022,7 @@ def ulmfit(T, sd, batches):
     groups with discriminative learning rates (lr / 2.6 ** depth), one AdamW over all groups, gradual unfreezing
     (freeze_to by requires_grad_), and for each stage slanted triangular learning rates by a LambdaLR with a lambda
     per group."""
-    nn, F = T.nn, T.nn.functional
+    nn = T.nn
     pad_idx = 1
 
     class AWD_LSTM(nn.Module):
@@ -1128,7 +1137,7 @@ def luong_nmt(T, sd, batches, attn_type):
     max_grad_norm and an ExponentialLR decay; then greedy decoding one step at a time."""
     nn, F = T.nn, T.nn.functional
     pack, unpack = nn.utils.rnn.pack_padded_sequence, nn.utils.rnn.pad_packed_sequence
-    PAD, BOS, EOS = 0, 1, 2
+    PAD, BOS = 0, 1  # (EOS = 2 ends the targets)
 
     def sequence_mask(lengths, max_len=None):
         batch_size = lengths.numel()
