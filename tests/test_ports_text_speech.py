@@ -2189,3 +2189,280 @@ def test_awd_lstm_weight_drop_locked_dropout_nt_asgd(torch):
     corpus[::7] = 11  # (the last token: F.embedding's padding_idx=-1 leaves its gradient out)
     draws = [(rng.random(), rng.standard_normal()) for _ in range(30)]
     _run(awd_lstm_lm, corpus, draws)
+
+
+# ---------------------------------------------------------------------------------------------------------- Tacotron
+def tacotron(T, sd, batches):
+    """r9y9/tacotron_pytorch (Tacotron 1) at small sizes: Prenet, CBHG (a bank of BatchNormConv1d of widths 1..K
+    cut to T frames, MaxPool1d(2, stride=1, padding=1) cut again, conv projections, a residual, Highway layers, a
+    BiGRU over pack_padded_sequence fed numpy lengths), a decoder of r frames per step (an AttentionWrapper round a
+    GRUCell with Bahdanau attention, scores masked through alignment.data.masked_fill_ and an implicit-dim
+    F.softmax, residual GRUCells), the postnet CBHG and last linear; train.py's sort by input length, L1 mel and
+    priority-frequency linear losses, Noam learning-rate decay written into param_groups, clip_grad_norm_, Adam;
+    then greedy synthesis until is_end_of_frames or max_decoder_steps. (The prenet's dropout is 0 here: the
+    repo's 0.5 would draw different masks in each library.)"""
+    nn, F = T.nn, T.nn.functional
+    Variable = T.autograd.Variable
+    A, P = 8, 4  # (the repo's 256 and 128)
+
+    class Prenet(nn.Module):
+        def __init__(self, in_dim, sizes=[A, P]):
+            super(Prenet, self).__init__()
+            in_sizes = [in_dim] + sizes[:-1]
+            self.layers = nn.ModuleList([nn.Linear(in_size, out_size) for (in_size, out_size) in zip(in_sizes, sizes)])
+            self.relu = nn.ReLU()
+            self.dropout = nn.Dropout(0.0)
+
+        def forward(self, inputs):
+            for linear in self.layers:
+                inputs = self.dropout(self.relu(linear(inputs)))
+            return inputs
+
+    class BatchNormConv1d(nn.Module):
+        def __init__(self, in_dim, out_dim, kernel_size, stride, padding, activation=None):
+            super(BatchNormConv1d, self).__init__()
+            self.conv1d = nn.Conv1d(in_dim, out_dim, kernel_size=kernel_size, stride=stride, padding=padding,
+                                    bias=False)
+            self.bn = nn.BatchNorm1d(out_dim, momentum=0.99, eps=1e-3)
+            self.activation = activation
+
+        def forward(self, x):
+            x = self.conv1d(x)
+            x = self.activation(x) if self.activation is not None else x
+            return self.bn(x)
+
+    class Highway(nn.Module):
+        def __init__(self, in_size, out_size):
+            super(Highway, self).__init__()
+            self.H = nn.Linear(in_size, out_size)
+            self.H.bias.data.zero_()
+            self.T = nn.Linear(in_size, out_size)
+            self.T.bias.data.fill_(-1)
+            self.relu = nn.ReLU()
+            self.sigmoid = nn.Sigmoid()
+
+        def forward(self, inputs):
+            H = self.relu(self.H(inputs))
+            T_ = self.sigmoid(self.T(inputs))
+            return H * T_ + inputs * (1.0 - T_)
+
+    class CBHG(nn.Module):
+        def __init__(self, in_dim, K=16, projections=[P, P]):
+            super(CBHG, self).__init__()
+            self.in_dim = in_dim
+            self.relu = nn.ReLU()
+            self.conv1d_banks = nn.ModuleList([BatchNormConv1d(in_dim, in_dim, kernel_size=k, stride=1,
+                                                               padding=k // 2, activation=self.relu)
+                                               for k in range(1, K + 1)])
+            self.max_pool1d = nn.MaxPool1d(kernel_size=2, stride=1, padding=1)
+            in_sizes = [K * in_dim] + projections[:-1]
+            activations = [self.relu] * (len(projections) - 1) + [None]
+            self.conv1d_projections = nn.ModuleList([BatchNormConv1d(in_size, out_size, kernel_size=3, stride=1,
+                                                                     padding=1, activation=ac)
+                                                     for (in_size, out_size, ac) in zip(
+                                                         in_sizes, projections, activations)])
+            self.pre_highway = nn.Linear(projections[-1], in_dim, bias=False)
+            self.highways = nn.ModuleList([Highway(in_dim, in_dim) for _ in range(4)])
+            self.gru = nn.GRU(in_dim, in_dim, 1, batch_first=True, bidirectional=True)
+
+        def forward(self, inputs, input_lengths=None):
+            x = inputs
+            if x.size(-1) == self.in_dim:
+                x = x.transpose(1, 2)
+            T_ = x.size(-1)
+            x = T.cat([conv1d(x)[:, :, :T_] for conv1d in self.conv1d_banks], dim=1)
+            assert x.size(1) == self.in_dim * len(self.conv1d_banks)
+            x = self.max_pool1d(x)[:, :, :T_]
+            for conv1d in self.conv1d_projections:
+                x = conv1d(x)
+            x = x.transpose(1, 2)
+            if x.size(-1) != self.in_dim:
+                x = self.pre_highway(x)
+            x += inputs
+            for highway in self.highways:
+                x = highway(x)
+            if input_lengths is not None:
+                x = nn.utils.rnn.pack_padded_sequence(x, input_lengths, batch_first=True)
+            outputs, _ = self.gru(x)
+            if input_lengths is not None:
+                outputs, _ = nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True)
+            return outputs
+
+    class BahdanauAttention(nn.Module):
+        def __init__(self, dim):
+            super(BahdanauAttention, self).__init__()
+            self.query_layer = nn.Linear(dim, dim, bias=False)
+            self.tanh = nn.Tanh()
+            self.v = nn.Linear(dim, 1, bias=False)
+
+        def forward(self, query, processed_memory):
+            if query.dim() == 2:
+                query = query.unsqueeze(1)
+            processed_query = self.query_layer(query)
+            alignment = self.v(self.tanh(processed_query + processed_memory))
+            return alignment.squeeze(-1)
+
+    def get_mask_from_lengths(memory, memory_lengths):
+        mask = memory.data.new(memory.size(0), memory.size(1)).bool().zero_()
+        for idx, l in enumerate(memory_lengths):
+            mask[idx][:l] = 1
+        return ~mask
+
+    class AttentionWrapper(nn.Module):
+        def __init__(self, rnn_cell, attention_mechanism, score_mask_value=-float("inf")):
+            super(AttentionWrapper, self).__init__()
+            self.rnn_cell, self.attention_mechanism = rnn_cell, attention_mechanism
+            self.score_mask_value = score_mask_value
+
+        def forward(self, query, attention, cell_state, memory, processed_memory=None, mask=None):
+            if processed_memory is None:
+                processed_memory = memory
+            cell_input = T.cat((query, attention), -1)
+            cell_output = self.rnn_cell(cell_input, cell_state)
+            alignment = self.attention_mechanism(cell_output, processed_memory)
+            if mask is not None:
+                mask = mask.view(query.size(0), -1)
+                alignment.data.masked_fill_(mask, self.score_mask_value)
+            alignment = F.softmax(alignment)
+            attention = T.bmm(alignment.unsqueeze(1), memory)
+            attention = attention.squeeze(1)
+            return cell_output, attention, alignment
+
+    def is_end_of_frames(output, eps=0.2):
+        return (output.data <= eps).all()
+
+    class Decoder(nn.Module):
+        def __init__(self, in_dim, r, max_decoder_steps=3):
+            super(Decoder, self).__init__()
+            self.in_dim, self.r = in_dim, r
+            self.prenet = Prenet(in_dim * r, sizes=[A, P])
+            self.attention_rnn = AttentionWrapper(nn.GRUCell(A + P, A), BahdanauAttention(A))
+            self.memory_layer = nn.Linear(A, A, bias=False)
+            self.project_to_decoder_in = nn.Linear(2 * A, A)
+            self.decoder_rnns = nn.ModuleList([nn.GRUCell(A, A) for _ in range(2)])
+            self.proj_to_mel = nn.Linear(A, in_dim * r)
+            self.max_decoder_steps = max_decoder_steps
+
+        def forward(self, encoder_outputs, inputs=None, memory_lengths=None):
+            B = encoder_outputs.size(0)
+            processed_memory = self.memory_layer(encoder_outputs)
+            mask = get_mask_from_lengths(processed_memory, memory_lengths) if memory_lengths is not None else None
+            greedy = inputs is None
+            if inputs is not None:
+                if inputs.size(-1) == self.in_dim:
+                    inputs = inputs.view(B, inputs.size(1) // self.r, -1)
+                assert inputs.size(-1) == self.in_dim * self.r
+                T_decoder = inputs.size(1)
+            initial_input = Variable(encoder_outputs.data.new(B, self.in_dim * self.r).zero_())
+            attention_rnn_hidden = Variable(encoder_outputs.data.new(B, A).zero_())
+            decoder_rnn_hiddens = [Variable(encoder_outputs.data.new(B, A).zero_())
+                                   for _ in range(len(self.decoder_rnns))]
+            current_attention = Variable(encoder_outputs.data.new(B, A).zero_())
+            if inputs is not None:
+                inputs = inputs.transpose(0, 1)
+            outputs, alignments = [], []
+            t = 0
+            current_input = initial_input
+            while True:
+                if t > 0:
+                    current_input = outputs[-1] if greedy else inputs[t - 1]
+                current_input = self.prenet(current_input)
+                attention_rnn_hidden, current_attention, alignment = self.attention_rnn(
+                    current_input, current_attention, attention_rnn_hidden, encoder_outputs,
+                    processed_memory=processed_memory, mask=mask)
+                decoder_input = self.project_to_decoder_in(T.cat((attention_rnn_hidden, current_attention), -1))
+                for idx in range(len(self.decoder_rnns)):
+                    decoder_rnn_hiddens[idx] = self.decoder_rnns[idx](decoder_input, decoder_rnn_hiddens[idx])
+                    decoder_input = decoder_rnn_hiddens[idx] + decoder_input
+                output = self.proj_to_mel(decoder_input)
+                outputs += [output]
+                alignments += [alignment]
+                t += 1
+                if greedy:
+                    if t > 1 and is_end_of_frames(output):
+                        break
+                    elif t > self.max_decoder_steps:
+                        break
+                elif t >= T_decoder:
+                    break
+            assert greedy or len(outputs) == T_decoder
+            alignments = T.stack(alignments).transpose(0, 1)
+            outputs = T.stack(outputs).transpose(0, 1).contiguous()
+            return outputs, alignments
+
+    class Tacotron(nn.Module):
+        def __init__(self, n_vocab, embedding_dim=A, mel_dim=4, linear_dim=7, r=2, padding_idx=None,
+                     use_memory_mask=False):
+            super(Tacotron, self).__init__()
+            self.mel_dim, self.linear_dim, self.use_memory_mask = mel_dim, linear_dim, use_memory_mask
+            self.embedding = nn.Embedding(n_vocab, embedding_dim, padding_idx=padding_idx)
+            self.embedding.weight.data.normal_(0, 0.3)
+            self.encoder_prenet = Prenet(embedding_dim, sizes=[A, P])
+            self.encoder_cbhg = CBHG(P, K=4, projections=[A, P])
+            self.decoder = Decoder(mel_dim, r)
+            self.postnet = CBHG(mel_dim, K=3, projections=[P, mel_dim])
+            self.last_linear = nn.Linear(mel_dim * 2, linear_dim)
+
+        def forward(self, inputs, targets=None, input_lengths=None):
+            B = inputs.size(0)
+            inputs = self.embedding(inputs)
+            encoder_outputs = self.encoder_cbhg(self.encoder_prenet(inputs), input_lengths)
+            memory_lengths = input_lengths if self.use_memory_mask else None
+            mel_outputs, alignments = self.decoder(encoder_outputs, targets, memory_lengths=memory_lengths)
+            mel_outputs = mel_outputs.view(B, -1, self.mel_dim)
+            linear_outputs = self.postnet(mel_outputs)
+            linear_outputs = self.last_linear(linear_outputs)
+            return mel_outputs, linear_outputs, alignments
+
+    def _learning_rate_decay(init_lr, global_step):
+        warmup_steps = 4000.0
+        step = global_step + 1.
+        return init_lr * warmup_steps ** 0.5 * np.minimum(step * warmup_steps ** -1.5, step ** -0.5)
+
+    model = Tacotron(10, padding_idx=0, use_memory_mask=True)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.002, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0)
+    criterion = nn.L1Loss()
+    fs, linear_dim = 16000, 7
+    out = []
+    model.train()
+    for global_step, (x, input_lengths, mel, y) in enumerate(batches):
+        x, input_lengths, mel, y = T.tensor(x), T.tensor(input_lengths), T.tensor(mel), T.tensor(y)
+        sorted_lengths, indices = T.sort(input_lengths.view(-1), dim=0, descending=True)
+        sorted_lengths = sorted_lengths.long().numpy()
+        x, mel, y = x[indices], mel[indices], y[indices]
+        current_lr = _learning_rate_decay(2000 * 0.002, global_step)
+        for param_group in optimizer.param_groups:
+            param_group['lr'] = current_lr
+        optimizer.zero_grad()
+        mel_outputs, linear_outputs, attn = model(x, mel, input_lengths=sorted_lengths)
+        mel_loss = criterion(mel_outputs, mel)
+        n_priority_freq = int(3000 / (fs * 0.5) * linear_dim)
+        linear_loss = 0.5 * criterion(linear_outputs, y) + 0.5 * criterion(linear_outputs[:, :, :n_priority_freq],
+                                                                             y[:, :, :n_priority_freq])
+        loss = mel_loss + linear_loss
+        loss.backward()
+        grad_norm = T.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        out += [loss, mel_outputs, linear_outputs, attn, grad_norm, _grads(model)]
+    model.eval()
+    with T.no_grad():
+        x, input_lengths = batches[0][:2]
+        mel_outputs, linear_outputs, alignments = model(T.tensor(x[:1]), input_lengths=input_lengths[:1])
+    out += [mel_outputs, linear_outputs, alignments, model.state_dict()]
+    return out
+
+
+def _tacotron_batch(rng, lens, frames):
+    x = np.zeros((len(lens), max(lens)), dtype=np.int64)
+    for b, n in enumerate(lens):
+        x[b, :n] = rng.integers(1, 10, n)
+    return x, np.array(lens), rng.standard_normal((len(lens), frames, 4)), rng.standard_normal((len(lens), frames, 7))
+
+
+@pytest.mark.filterwarnings("ignore:Implicit dimension choice for softmax")  # (the repo's F.softmax(alignment))
+def test_tacotron_cbhg_attention_wrapper_and_greedy_synthesis(torch):
+    rng = _rng(13)
+    _run(tacotron, [_tacotron_batch(rng, lens, 6) for lens in ([5, 7, 4], [6, 3, 6])])
