@@ -2466,3 +2466,192 @@ def _tacotron_batch(rng, lens, frames):
 def test_tacotron_cbhg_attention_wrapper_and_greedy_synthesis(torch):
     rng = _rng(13)
     _run(tacotron, [_tacotron_batch(rng, lens, 6) for lens in ([5, 7, 4], [6, 3, 6])])
+
+
+# -------------------------------------------------------------------------------------------------------------- ESIM
+def esim(T, sd, batches):
+    """coetaur0/ESIM (Chen et al.'s Enhanced Sequential Inference Model): get_mask (a float32 mask sized by a 0-d
+    max length, zeroed by boolean indexing), sort_by_seq_lens (new_tensor of an arange, index_select restoring),
+    Seq2SeqEncoder's packed BiLSTMs, SoftmaxAttention with the repo's masked_softmax and weighted_sum, the
+    [a; a~; a - a~; a * a~] enhancement, a ReLU projection, composition BiLSTMs, masked average and max pooling
+    (replace_masked with -1e7), the classifier, _init_esim_weights (xavier, orthogonal, forget-gate biases of 1 in
+    both directions through .data slices), Adam, clip_grad_norm_, ReduceLROnPlateau on the accuracy."""
+    nn = T.nn
+
+    def sort_by_seq_lens(batch, sequences_lengths, descending=True):
+        sorted_seq_lens, sorting_index = sequences_lengths.sort(0, descending=descending)
+        sorted_batch = batch.index_select(0, sorting_index)
+        idx_range = sequences_lengths.new_tensor(T.arange(0, len(sequences_lengths)))
+        _, reverse_mapping = sorting_index.sort(0, descending=False)
+        restoration_index = idx_range.index_select(0, reverse_mapping)
+        return sorted_batch, sorted_seq_lens, sorting_index, restoration_index
+
+    def get_mask(sequences_batch, sequences_lengths):
+        batch_size = sequences_batch.size()[0]
+        max_length = T.max(sequences_lengths)
+        mask = T.ones(batch_size, max_length, dtype=T.float)
+        mask[sequences_batch[:, :max_length] == 0] = 0.0
+        return mask
+
+    def masked_softmax(tensor, mask):
+        tensor_shape = tensor.size()
+        reshaped_tensor = tensor.view(-1, tensor_shape[-1])
+        while mask.dim() < tensor.dim():
+            mask = mask.unsqueeze(1)
+        mask = mask.expand_as(tensor).contiguous().float()
+        reshaped_mask = mask.view(-1, mask.size()[-1])
+        result = nn.functional.softmax(reshaped_tensor * reshaped_mask, dim=-1)
+        result = result * reshaped_mask
+        result = result / (result.sum(dim=-1, keepdim=True) + 1e-13)
+        return result.view(*tensor_shape)
+
+    def weighted_sum(tensor, weights, mask):
+        weighted_sum = weights.bmm(tensor)
+        while mask.dim() < weighted_sum.dim():
+            mask = mask.unsqueeze(1)
+        mask = mask.transpose(-1, -2)
+        mask = mask.expand_as(weighted_sum).contiguous().float()
+        return weighted_sum * mask
+
+    def replace_masked(tensor, mask, value):
+        mask = mask.unsqueeze(1).transpose(2, 1)
+        reverse_mask = 1.0 - mask
+        values_to_add = value * reverse_mask
+        return tensor * mask + values_to_add
+
+    class Seq2SeqEncoder(nn.Module):
+        def __init__(self, rnn_type, input_size, hidden_size, num_layers=1, bias=True, dropout=0.0,
+                     bidirectional=False):
+            assert issubclass(rnn_type, nn.RNNBase), "rnn_type must be a class inheriting from torch.nn.RNNBase"
+            super(Seq2SeqEncoder, self).__init__()
+            self._encoder = rnn_type(input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=True,
+                                     dropout=dropout, bidirectional=bidirectional)
+
+        def forward(self, sequences_batch, sequences_lengths):
+            sorted_batch, sorted_lengths, _, restoration_idx = sort_by_seq_lens(sequences_batch, sequences_lengths)
+            packed_batch = nn.utils.rnn.pack_padded_sequence(sorted_batch, sorted_lengths, batch_first=True)
+            outputs, _ = self._encoder(packed_batch, None)
+            outputs, _ = nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True)
+            return outputs.index_select(0, restoration_idx)
+
+    class SoftmaxAttention(nn.Module):
+        def forward(self, premise_batch, premise_mask, hypothesis_batch, hypothesis_mask):
+            similarity_matrix = premise_batch.bmm(hypothesis_batch.transpose(2, 1).contiguous())
+            prem_hyp_attn = masked_softmax(similarity_matrix, hypothesis_mask)
+            hyp_prem_attn = masked_softmax(similarity_matrix.transpose(1, 2).contiguous(), premise_mask)
+            attended_premises = weighted_sum(hypothesis_batch, prem_hyp_attn, premise_mask)
+            attended_hypotheses = weighted_sum(premise_batch, hyp_prem_attn, hypothesis_mask)
+            return attended_premises, attended_hypotheses
+
+    def _init_esim_weights(module):
+        if isinstance(module, nn.Linear):
+            nn.init.xavier_uniform_(module.weight.data)
+            nn.init.constant_(module.bias.data, 0.0)
+        elif isinstance(module, nn.LSTM):
+            nn.init.xavier_uniform_(module.weight_ih_l0.data)
+            nn.init.orthogonal_(module.weight_hh_l0.data)
+            nn.init.constant_(module.bias_ih_l0.data, 0.0)
+            nn.init.constant_(module.bias_hh_l0.data, 0.0)
+            hidden_size = module.bias_hh_l0.data.shape[0] // 4
+            module.bias_hh_l0.data[hidden_size:(2 * hidden_size)] = 1.0
+            if module.bidirectional:
+                nn.init.xavier_uniform_(module.weight_ih_l0_reverse.data)
+                nn.init.orthogonal_(module.weight_hh_l0_reverse.data)
+                nn.init.constant_(module.bias_ih_l0_reverse.data, 0.0)
+                nn.init.constant_(module.bias_hh_l0_reverse.data, 0.0)
+                module.bias_hh_l0_reverse.data[hidden_size:(2 * hidden_size)] = 1.0
+
+    class ESIM(nn.Module):
+        def __init__(self, vocab_size, embedding_dim, hidden_size, embeddings=None, padding_idx=0, dropout=0.5,
+                     num_classes=3):
+            super(ESIM, self).__init__()
+            self.vocab_size, self.embedding_dim, self.hidden_size = vocab_size, embedding_dim, hidden_size
+            self.num_classes, self.dropout = num_classes, dropout
+            self._word_embedding = nn.Embedding(self.vocab_size, self.embedding_dim, padding_idx=padding_idx,
+                                                _weight=embeddings)
+            self._encoding = Seq2SeqEncoder(nn.LSTM, self.embedding_dim, self.hidden_size, bidirectional=True)
+            self._attention = SoftmaxAttention()
+            self._projection = nn.Sequential(nn.Linear(4 * 2 * self.hidden_size, self.hidden_size), nn.ReLU())
+            self._composition = Seq2SeqEncoder(nn.LSTM, self.hidden_size, self.hidden_size, bidirectional=True)
+            self._classification = nn.Sequential(nn.Dropout(p=self.dropout),
+                                                 nn.Linear(2 * 4 * self.hidden_size, self.hidden_size),
+                                                 nn.Tanh(), nn.Dropout(p=self.dropout),
+                                                 nn.Linear(self.hidden_size, self.num_classes))
+            self.apply(_init_esim_weights)
+
+        def forward(self, premises, premises_lengths, hypotheses, hypotheses_lengths):
+            premises_mask = get_mask(premises, premises_lengths)
+            hypotheses_mask = get_mask(hypotheses, hypotheses_lengths)
+            embedded_premises = self._word_embedding(premises)
+            embedded_hypotheses = self._word_embedding(hypotheses)
+            encoded_premises = self._encoding(embedded_premises, premises_lengths)
+            encoded_hypotheses = self._encoding(embedded_hypotheses, hypotheses_lengths)
+            attended_premises, attended_hypotheses = self._attention(encoded_premises, premises_mask,
+                                                                     encoded_hypotheses, hypotheses_mask)
+            enhanced_premises = T.cat([encoded_premises, attended_premises, encoded_premises - attended_premises,
+                                       encoded_premises * attended_premises], dim=-1)
+            enhanced_hypotheses = T.cat([encoded_hypotheses, attended_hypotheses,
+                                         encoded_hypotheses - attended_hypotheses,
+                                         encoded_hypotheses * attended_hypotheses], dim=-1)
+            projected_premises = self._projection(enhanced_premises)
+            projected_hypotheses = self._projection(enhanced_hypotheses)
+            v_ai = self._composition(projected_premises, premises_lengths)
+            v_bj = self._composition(projected_hypotheses, hypotheses_lengths)
+            v_a_avg = T.sum(v_ai * premises_mask.unsqueeze(1).transpose(2, 1), dim=1) / T.sum(
+                premises_mask, dim=1, keepdim=True)
+            v_b_avg = T.sum(v_bj * hypotheses_mask.unsqueeze(1).transpose(2, 1), dim=1) / T.sum(
+                hypotheses_mask, dim=1, keepdim=True)
+            v_a_max, _ = replace_masked(v_ai, premises_mask, -1e7).max(dim=1)
+            v_b_max, _ = replace_masked(v_bj, hypotheses_mask, -1e7).max(dim=1)
+            v = T.cat([v_a_avg, v_a_max, v_b_avg, v_b_max], dim=1)
+            logits = self._classification(v)
+            probabilities = nn.functional.softmax(logits, dim=-1)
+            return logits, probabilities
+
+    def correct_predictions(output_probabilities, targets):
+        _, out_classes = output_probabilities.max(dim=1)
+        correct = (out_classes == targets).sum()
+        return correct.item()
+
+    model = ESIM(14, 4, 5, dropout=0.0)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=4e-2)
+    scheduler = T.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=0)
+    criterion = nn.CrossEntropyLoss()
+    out = []
+    for epoch in range(2):
+        model.train()
+        correct = 0
+        for premises, premises_lengths, hypotheses, hypotheses_lengths, labels in batches:
+            premises, premises_lengths = T.tensor(premises), T.tensor(premises_lengths)
+            hypotheses, hypotheses_lengths, labels = T.tensor(hypotheses), T.tensor(hypotheses_lengths), \
+                T.tensor(labels)
+            optimizer.zero_grad()
+            logits, probs = model(premises, premises_lengths, hypotheses, hypotheses_lengths)
+            loss = criterion(logits, labels)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            optimizer.step()
+            correct += correct_predictions(probs, labels)
+            out += [loss, probs, _grads(model)]
+        scheduler.step(correct / 8)
+        out += [correct, optimizer.param_groups[0]["lr"]]
+    out.append(model.state_dict())
+    return out
+
+
+def _esim_batch(rng, p_lens, h_lens, vocab=14):
+    def seqs(lens):
+        x = np.zeros((len(lens), max(lens) + 1), dtype=np.int64)  # (one column of padding past the longest)
+        for b, n in enumerate(lens):
+            x[b, :n] = rng.integers(1, vocab, n)
+        return x
+    return seqs(p_lens), np.array(p_lens), seqs(h_lens), np.array(h_lens), rng.integers(0, 3, len(p_lens))
+
+
+@pytest.mark.filterwarnings("ignore:To copy construct from a tensor")  # (the repo's new_tensor(torch.arange(...)))
+def test_esim_natural_language_inference(torch):
+    rng = _rng(14)
+    _run(esim, [_esim_batch(rng, p, h) for p, h in (([6, 4, 5, 3], [3, 5, 2, 4]), ([5, 6, 2, 4], [4, 2, 3, 5]))])
