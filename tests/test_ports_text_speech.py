@@ -2655,3 +2655,177 @@ def _esim_batch(rng, p_lens, h_lens, vocab=14):
 def test_esim_natural_language_inference(torch):
     rng = _rng(14)
     _run(esim, [_esim_batch(rng, p, h) for p, h in (([6, 4, 5, 3], [3, 5, 2, 4]), ([5, 6, 2, 4], [4, 2, 3, 5]))])
+
+
+# ------------------------------------------------------------------------------------------------------------ MoChA
+def mocha(T, sd, batches, noise):
+    """j-min/MoChA-pytorch (Raffel et al.'s monotonic attention and Chiu & Raffel's monotonic chunkwise
+    attention): an Energy with a weight-normed v whose weight_g.data is replaced by
+    torch.Tensor([[1 / att_dim]]).sqrt() and a learnt offset r, soft monotonic attention (sigmoid of energy plus
+    pre-sigmoid noise, safe_cumprod by exp of an exclusive cumsum of clamped logs, alpha by the cumsum recursion,
+    alpha[:, 0] written into zeros at the first step), the chunkwise soft attention by moving sums (F.pad and a
+    conv1d of ones), and at inference the hard monotonic attention (exclusive_cumprod, the tensor truthiness
+    `if not attended[i]`) with its chunk masked by masked_fill_ -inf and a softmax; inside an LSTMCell decoder
+    trained with MSE and Adam. The repo's V(decoder_h).repeat(sequence_length, 1) is kept as it is written.
+    (The Gaussian noise is drawn by numpy and given: each library's normal_() draws its own.)"""
+    nn, F = T.nn, T.nn.functional
+    noise = list(noise)
+
+    def exclusive_cumsum(x):
+        return T.cumsum(F.pad(x, (1, 0)), dim=1)[:, :-1]
+
+    class Energy(nn.Module):
+        def __init__(self, enc_dim=10, dec_dim=10, att_dim=10, init_r=-4):
+            super().__init__()
+            self.tanh = nn.Tanh()
+            self.W = nn.Linear(enc_dim, att_dim, bias=False)
+            self.V = nn.Linear(dec_dim, att_dim, bias=False)
+            self.b = nn.Parameter(T.Tensor(att_dim).normal_())
+            self.v = nn.utils.weight_norm(nn.Linear(10, 1))
+            self.v.weight_g.data = T.Tensor([[1 / att_dim]]).sqrt()  # (the repo's [1 / att_dim], shape (1,),
+            # fails torch 2's weight-norm backward: a gradient of shape (1,) where (1, 1) is expected)
+            self.r = nn.Parameter(T.Tensor([init_r]))
+
+        def forward(self, encoder_outputs, decoder_h):
+            batch_size, sequence_length, enc_dim = encoder_outputs.size()
+            encoder_outputs = encoder_outputs.view(-1, enc_dim)
+            energy = self.tanh(self.W(encoder_outputs) + self.V(decoder_h).repeat(sequence_length, 1) + self.b)
+            energy = self.v(energy).squeeze(-1) + self.r
+            return energy.view(batch_size, sequence_length)
+
+    class MonotonicAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.monotonic_energy = Energy()
+            self.sigmoid = nn.Sigmoid()
+
+        def gaussian_noise(self, *size):
+            return T.tensor(noise.pop(0)).view(*size)
+
+        def safe_cumprod(self, x):
+            return T.exp(exclusive_cumsum(T.log(T.clamp(x, min=1e-10, max=1))))
+
+        def exclusive_cumprod(self, x):
+            batch_size, sequence_length = x.size()
+            one_x = T.cat([T.ones(batch_size, 1), x], dim=1)[:, :-1]
+            return T.cumprod(one_x, dim=1)
+
+        def soft(self, encoder_outputs, decoder_h, previous_alpha=None):
+            batch_size, sequence_length, enc_dim = encoder_outputs.size()
+            monotonic_energy = self.monotonic_energy(encoder_outputs, decoder_h)
+            p_select = self.sigmoid(monotonic_energy + self.gaussian_noise(monotonic_energy.size()))
+            cumprod_1_minus_p = self.safe_cumprod(1 - p_select)
+            if previous_alpha is None:
+                alpha = T.zeros(batch_size, sequence_length)
+                alpha[:, 0] = T.ones(batch_size)
+            else:
+                alpha = p_select * cumprod_1_minus_p * T.cumsum(previous_alpha / cumprod_1_minus_p, dim=1)
+            return alpha
+
+        def hard(self, encoder_outputs, decoder_h, previous_attention=None):
+            batch_size, sequence_length, enc_dim = encoder_outputs.size()
+            if previous_attention is None:
+                attention = T.zeros(batch_size, sequence_length)
+                attention[:, 0] = T.ones(batch_size)
+            else:
+                monotonic_energy = self.monotonic_energy(encoder_outputs, decoder_h)
+                above_threshold = (monotonic_energy > 0).float()
+                p_select = above_threshold * T.cumsum(previous_attention, dim=1)
+                attention = p_select * self.exclusive_cumprod(1 - p_select)
+                attended = attention.sum(dim=1)
+                for batch_i in range(batch_size):
+                    if not attended[batch_i]:
+                        attention[batch_i, -1] = 1
+            return attention
+
+    class MoChA(MonotonicAttention):
+        def __init__(self, chunk_size=3):
+            super().__init__()
+            self.chunk_size = chunk_size
+            self.chunk_energy = Energy()
+            self.softmax = nn.Softmax(dim=1)
+
+        def moving_sum(self, x, back, forward):
+            x_padded = F.pad(x, pad=[back, forward])
+            x_padded = x_padded.unsqueeze(1)
+            filters = T.ones(1, 1, back + forward + 1)
+            x_sum = F.conv1d(x_padded, filters)
+            return x_sum.squeeze(1)
+
+        def chunkwise_attention_soft(self, alpha, u):
+            exp_u = T.exp(u)
+            return exp_u * self.moving_sum(alpha / (self.moving_sum(exp_u, self.chunk_size - 1, 0)), 0,
+                                           self.chunk_size - 1)
+
+        def chunkwise_attention_hard(self, monotonic_attention, chunk_energy):
+            mask = monotonic_attention.new_tensor(monotonic_attention)
+            for i in range(1, self.chunk_size):
+                mask[:, :-i] += monotonic_attention[:, i:]
+            masked_energy = chunk_energy.masked_fill_((1 - mask).bool(), -float('inf'))
+            return self.softmax(masked_energy)
+
+        def soft(self, encoder_outputs, decoder_h, previous_alpha=None):
+            alpha = super().soft(encoder_outputs, decoder_h, previous_alpha)
+            chunk_energy = self.chunk_energy(encoder_outputs, decoder_h)
+            return alpha, self.chunkwise_attention_soft(alpha, chunk_energy)
+
+        def hard(self, encoder_outputs, decoder_h, previous_attention=None):
+            monotonic_attention = super().hard(encoder_outputs, decoder_h, previous_attention)
+            chunk_energy = self.chunk_energy(encoder_outputs, decoder_h)
+            return monotonic_attention, self.chunkwise_attention_hard(monotonic_attention, chunk_energy)
+
+    class Seq2Seq(nn.Module):
+        def __init__(self, n_in=3, n_out=2, dim=10):
+            super().__init__()
+            self.encoder = nn.GRU(n_in, dim, batch_first=True)
+            self.attention = MoChA(chunk_size=2)
+            self.cell = nn.LSTMCell(n_out + dim, dim)
+            self.out = nn.Linear(2 * dim, n_out)
+
+        def forward(self, x, y_in, hard=False):
+            enc, _ = self.encoder(x)
+            enc = enc.contiguous()  # (a batch_first GRU's output is a transposed view: Energy views it)
+            h = c = enc.new_zeros(enc.size(0), enc.size(2))
+            context = enc.new_zeros(enc.size(0), enc.size(2))
+            alpha, outs, attns = None, [], []
+            for t in range(y_in.size(1)):
+                h, c = self.cell(T.cat([y_in[:, t], context], -1), (h, c))
+                if hard:
+                    alpha, beta = self.attention.hard(enc, h, alpha)
+                else:
+                    alpha, beta = self.attention.soft(enc, h, alpha)
+                context = T.bmm(beta.unsqueeze(1), enc).squeeze(1)
+                outs.append(self.out(T.cat([h, context], -1)))
+                attns.append(beta)
+            return T.stack(outs, 1), T.stack(attns, 1)
+
+    model = Seq2Seq()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=1e-2)
+    out = []
+    for x, y in batches:
+        x, y = T.tensor(x), T.tensor(y)
+        y_in = F.pad(y[:, :-1], (0, 0, 1, 0))
+        optimizer.zero_grad()
+        pred, attns = model(x, y_in)
+        loss = F.mse_loss(pred, y)
+        loss.backward()
+        optimizer.step()
+        out += [loss, attns, _grads(model)]
+    model.eval()
+    with T.no_grad():
+        x, y = batches[0]
+        pred, attns = model(T.tensor(x), F.pad(T.tensor(y)[:, :-1], (0, 0, 1, 0)), hard=True)
+    out += [pred, attns, model.state_dict()]
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:To copy construct from a tensor")  # (the repo's new_tensor(attention))
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated:FutureWarning")
+def test_mocha_monotonic_chunkwise_attention(torch):
+    rng = _rng(15)
+    batches = [(rng.standard_normal((3, 6, 3)), rng.standard_normal((3, 4, 2))) for _ in range(2)]
+    noise = [rng.standard_normal((3, 6)) for _ in range(8)]
+    _run(mocha, batches, noise)
