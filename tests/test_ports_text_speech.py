@@ -855,8 +855,10 @@ def rnn_transducer(T, sd, batches):
     """An RNN-Transducer: LSTM encoder, a prediction network (embedding + LSTM fed blank-then-labels), the joint
     network (broadcast add of (B, T, 1, H) and (B, 1, U+1, H), tanh, linear), and the RNN-T loss written in torch
     twice: the alpha recursion over the (T, U) lattice as lists of per-cell tensors with logsumexp, and Loren
-    Lugosch's transducer tutorial's in-place log_alpha[:, t, u] = ... lattice (the joiner per cell); the loss's
-    gradients with respect to the logits by autograd.grad, Adam, and the tutorial's greedy search."""
+    Lugosch's transducer tutorial's in-place log_alpha[:, t, u] = ... lattice (the joiner per cell); and awni's
+    reference transducer as a custom autograd.Function (alphas and betas written into views, the gradient by
+    formula, once_differentiable); the losses' gradients with respect to the logits by autograd.grad, Adam, and the
+    tutorial's greedy search."""
     nn, F = T.nn, T.nn.functional
     blank = 0
 
@@ -911,6 +913,54 @@ def rnn_transducer(T, sd, batches):
                           + blank_lp[b, logit_lengths - 1, target_lengths])
         loss = -log_likelihood
         return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+    once_differentiable = import_module(T.__name__ + ".autograd.function").once_differentiable
+
+    class _RNNT(T.autograd.Function):
+        """awni/transducer's reference transducer (alphas, betas and the gradient of -log p with respect to the
+        log-probabilities by formula) as a custom autograd.Function over a padded batch."""
+        @staticmethod
+        def forward(ctx, log_probs, labels, act_lens, label_lens):
+            B = log_probs.size(0)
+            alphas = T.zeros_like(log_probs[..., 0])
+            betas = T.zeros_like(log_probs[..., 0])
+            grads = T.full_like(log_probs, -float("inf"))
+            costs = log_probs.new_zeros(B)
+            for b in range(B):
+                T_, U = int(act_lens[b]), int(label_lens[b]) + 1
+                lp, lab, al, be = log_probs[b], labels[b].tolist(), alphas[b], betas[b]
+                for t in range(1, T_):
+                    al[t, 0] = al[t - 1, 0] + lp[t - 1, 0, blank]
+                for u in range(1, U):
+                    al[0, u] = al[0, u - 1] + lp[0, u - 1, lab[u - 1]]
+                for t in range(1, T_):
+                    for u in range(1, U):
+                        al[t, u] = T.logaddexp(al[t - 1, u] + lp[t - 1, u, blank],
+                                               al[t, u - 1] + lp[t, u - 1, lab[u - 1]])
+                be[T_ - 1, U - 1] = lp[T_ - 1, U - 1, blank]
+                for t in reversed(range(T_ - 1)):
+                    be[t, U - 1] = be[t + 1, U - 1] + lp[t, U - 1, blank]
+                for u in reversed(range(U - 1)):
+                    be[T_ - 1, u] = be[T_ - 1, u + 1] + lp[T_ - 1, u, lab[u]]
+                for t in reversed(range(T_ - 1)):
+                    for u in reversed(range(U - 1)):
+                        be[t, u] = T.logaddexp(be[t + 1, u] + lp[t, u, blank], be[t, u + 1] + lp[t, u, lab[u]])
+                log_like = be[0, 0]
+                g = grads[b]
+                g[T_ - 1, U - 1, blank] = al[T_ - 1, U - 1]
+                g[:T_ - 1, :U, blank] = al[:T_ - 1, :U] + be[1:T_, :U]
+                for u, l in enumerate(lab[:U - 1]):
+                    g[:T_, u, l] = al[:T_, u] + be[:T_, u + 1]
+                grads[b] = -T.exp(g + lp - log_like)
+                costs[b] = -log_like
+            ctx.save_for_backward(grads)
+            return costs
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, grad_output):
+            grads, = ctx.saved_tensors
+            return grads * grad_output.view(-1, 1, 1, 1), None, None, None
 
     class Transducer(nn.Module):
         def __init__(self, num_inputs, num_outputs, hidden=6, joiner_dim=5):
@@ -988,6 +1038,9 @@ def rnn_transducer(T, sd, batches):
         per_utterance = rnnt_loss(logits, y, x_len, y_len, reduction="none")
         lugosch = -model.compute_forward_prob(encoder_out, predictor_out, y, x_len, y_len)
         d_logits, = T.autograd.grad(loss, logits, retain_graph=True)
+        by_function = _RNNT.apply(logits.log_softmax(-1), y, x_len, y_len)
+        d_logits_by_function, = T.autograd.grad(by_function.mean(), logits, retain_graph=True)
+        out += [by_function, d_logits_by_function]
         d_encoder, d_predictor = T.autograd.grad(lugosch.mean(), (encoder_out, predictor_out), retain_graph=True)
         loss.backward()
         optimizer.step()
