@@ -2161,6 +2161,38 @@ def test_type_and_numpy_take_torchs_arguments():
     np.testing.assert_array_equal(x.numpy(force=True), x.numpy())
 
 
+@pytest.mark.filterwarnings("ignore:__array_wrap__ must accept context:DeprecationWarning")  # (torch's)
+def test_numpy_ufuncs_take_tensors_as_torchs_do():
+    """np.isnan(grad_norm) (WaveRNN's and many training loops' check of clip_grad_norm_'s result), np.sqrt(t) and
+    the like run on the tensor's data and give a Tensor back, booleans as uint8, as torch's __array_wrap__; ours
+    raised numpy's 'operand does not support ufuncs'. `ndarray op Tensor` stays the Tensor's differentiable
+    reflected operator."""
+    torch = pytest.importorskip("torch")
+    cases = [lambda T: np.isnan(T.tensor(1.5)), lambda T: np.isfinite(T.tensor([1.0, float("inf")])),
+             lambda T: np.sqrt(T.tensor([1.0, 4.0])), lambda T: np.exp(T.tensor(1.0, dtype=T.float64)),
+             lambda T: np.maximum(T.tensor([1.0, 4.0]), 2), lambda T: np.abs(T.tensor([-1, 2])),
+             lambda T: np.add(np.ones(2), T.tensor([1.0, 4.0])), lambda T: np.add.reduce(T.tensor([1.0, 4.0])),
+             lambda T: np.equal(T.tensor([1, 2]), T.tensor([1, 3])), lambda T: np.float64(2.0) * T.tensor([1.0, 4.0])]
+    for case in cases:
+        ours, theirs = case(tg), case(torch)
+        assert isinstance(ours, tg.Tensor) and str(ours.dtype) == str(theirs.dtype), (ours, theirs)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    ours, theirs = np.divmod(tg.tensor([1.0, 4.0]), 3), np.divmod(torch.tensor([1.0, 4.0]), 3)
+    assert [o.tolist() for o in ours] == [t.tolist() for t in theirs]
+    if np.isnan(tg.tensor(float("nan"))):
+        pass
+    else:
+        raise AssertionError("np.isnan(nan) is false")
+    out = np.zeros(2, bool)
+    assert np.isnan(tg.tensor([1.0, float("nan")]), out=out) is out and out.tolist() == [False, True]
+    x = tg.tensor([1.0, 4.0], requires_grad=True)
+    y = np.array([2.0, 3.0]) * x + np.float64(1.0) / x - np.ones(2) ** x
+    assert isinstance(y, tg.Tensor) and y.requires_grad
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2 - 1, 3 - 1 / 16])
+    assert (np.array([1.0, 5.0]) < tg.tensor([2.0, 3.0])).tolist() == [True, False]
+
+
 def test_type_with_a_host_type_name_moves_a_cuda_tensor_to_the_cpu(monkeypatch):
     """torch's x.cuda().type('torch.DoubleTensor') is a CPU tensor (the legacy names carry the device); ours stayed
     on the GPU. Simulated on the CPU with a stand-in 'cupy' whose arrays are an ndarray subclass (as test_errors

@@ -1305,6 +1305,19 @@ def _deepcopy_cupy(a: Any, memo: Dict[int, Any]) -> Any:
     return backend.strided_view(copied, a.shape, tuple(s // size for s in a.strides), start // size, True, a.dtype)
 
 
+# numpy's ufuncs that are Python's binary operators (numpy calls them for `ndarray op Tensor`): the Tensor's operator
+# and the reflection that answers them (Tensor.__array_ufunc__)
+_NUMPY_OPERATORS = {
+    np.add: ("__add__", "__radd__"), np.subtract: ("__sub__", "__rsub__"), np.multiply: ("__mul__", "__rmul__"),
+    np.true_divide: ("__truediv__", "__rtruediv__"), np.floor_divide: ("__floordiv__", "__rfloordiv__"),
+    np.remainder: ("__mod__", "__rmod__"), np.power: ("__pow__", "__rpow__"), np.matmul: ("__matmul__", "__rmatmul__"),
+    np.bitwise_and: ("__and__", "__rand__"), np.bitwise_or: ("__or__", "__ror__"),
+    np.bitwise_xor: ("__xor__", "__rxor__"), np.left_shift: ("__lshift__", "__rlshift__"),
+    np.right_shift: ("__rshift__", "__rrshift__"), np.less: ("__lt__", "__gt__"), np.greater: ("__gt__", "__lt__"),
+    np.less_equal: ("__le__", "__ge__"), np.greater_equal: ("__ge__", "__le__"), np.equal: ("__eq__", "__eq__"),
+    np.not_equal: ("__ne__", "__ne__")}
+
+
 class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
@@ -1313,7 +1326,30 @@ class Tensor:
     # (__dict__: attributes code sets on a tensor, p.update = g, as torch allows)
     __slots__ = ("array", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view", "_data_alias",
                  "__weakref__", "__dict__")
-    __array_ufunc__ = None  # numpy defers `ndarray + Tensor` to Tensor.__radd__
+    __array_priority__ = 1000  # (torch's: CuPy, which reads it, defers `cupy array op Tensor` to the Tensor)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy's ufuncs given tensors. `ndarray op Tensor` (numpy's operator ufunc, the Tensor second) is the
+        Tensor's reflected operator, a differentiable Tensor; any other ufunc call (np.isnan(grad_norm), np.sqrt(t),
+        np.equal(t, t)) runs on the arrays and its result comes back as a cpu Tensor, booleans as uint8, as torch's
+        __array_wrap__ gives them; with out= arrays, numpy's result."""
+        if method == "__call__" and len(inputs) == 2 and not kwargs and not isinstance(inputs[0], Tensor):
+            names = _NUMPY_OPERATORS.get(ufunc)
+            if names is not None:
+                return getattr(inputs[1], names[1])(inputs[0])
+        out = kwargs.get("out", ())
+        if any(isinstance(o, Tensor) for o in (out if isinstance(out, tuple) else (out,))):
+            return NotImplemented
+        result = getattr(ufunc, method)(*(np.asarray(x) if isinstance(x, Tensor) else x for x in inputs), **kwargs)
+        if "out" in kwargs:
+            return result
+
+        def wrap(r: Any) -> Any:
+            if not isinstance(r, (np.ndarray, np.generic)):
+                return r
+            r = np.asarray(r)
+            return Tensor(r.astype(np.uint8) if r.dtype == np.bool_ else r)
+        return tuple(wrap(r) for r in result) if isinstance(result, tuple) else wrap(result)
 
     def __init__(self, *data: Any, dtype: Any = None, device: Optional[str] = None,
                  requires_grad: bool = False) -> None:
