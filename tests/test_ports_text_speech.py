@@ -17,7 +17,9 @@ fine-tuning (discriminative learning rates, slanted triangular schedules by Lamb
 concat pooling); OpenNMT-py's Luong NMT with input feeding (dot, general and concat scores); a CRF-free NER tagger
 with char-LSTM word features (pack_sequence, sorting and unsorting); Real-Time-Voice-Cloning's GE2E speaker
 encoder; Show, Attend and Tell (shrinking-batch decoding, beam search); bentrevett's convolutional seq2seq;
-pytorch/examples' word LM with an adaptive softmax; salesforce's AWD-LSTM (WeightDrop, NT-ASGD).
+pytorch/examples' word LM with an adaptive softmax; salesforce's AWD-LSTM (WeightDrop, NT-ASGD); r9y9's
+Tacotron (CBHG, AttentionWrapper, greedy synthesis); coetaur0's ESIM; j-min's MoChA (monotonic chunkwise
+attention); fatchord's WaveRNN (upsample network, RAW cross entropy and the mixture-of-logistics loss).
 """
 import math
 from importlib import import_module
@@ -2882,3 +2884,204 @@ def test_mocha_monotonic_chunkwise_attention(torch):
     batches = [(rng.standard_normal((3, 6, 3)), rng.standard_normal((3, 4, 2))) for _ in range(2)]
     noise = [rng.standard_normal((3, 6)) for _ in range(8)]
     _run(mocha, batches, noise)
+
+
+# ----------------------------------------------------------------------------------------------------------- WaveRNN
+def wavernn(T, sd, batches, mode):
+    """fatchord/WaveRNN's vocoder: MelResNet (ResBlocks of 1x1 Conv1d + BatchNorm1d), Stretch2d (unsqueeze, repeat,
+    view), the UpsampleNetwork (Conv2d smoothing kernels filled with 1/k, the indent cut), the WaveRNN body (aux
+    slices, two GRUs with residuals, fc layers), its `step` buffer counted in place, and the loss of either mode:
+    'RAW' (cross entropy over (B, C, T, 1) logits) or 'MOL' (the discretized mixture of logistics loss, with its
+    log_sum_exp, softplus, float32 condition masks and numpy-scalar constants); clip_grad_norm_, Adam."""
+    nn, F = T.nn, T.nn.functional
+
+    class ResBlock(nn.Module):
+        def __init__(self, dims):
+            super().__init__()
+            self.conv1 = nn.Conv1d(dims, dims, kernel_size=1, bias=False)
+            self.conv2 = nn.Conv1d(dims, dims, kernel_size=1, bias=False)
+            self.batch_norm1 = nn.BatchNorm1d(dims)
+            self.batch_norm2 = nn.BatchNorm1d(dims)
+
+        def forward(self, x):
+            residual = x
+            x = F.relu(self.batch_norm1(self.conv1(x)))
+            x = self.batch_norm2(self.conv2(x))
+            return x + residual
+
+    class MelResNet(nn.Module):
+        def __init__(self, res_blocks, in_dims, compute_dims, res_out_dims, pad):
+            super().__init__()
+            k_size = pad * 2 + 1
+            self.conv_in = nn.Conv1d(in_dims, compute_dims, kernel_size=k_size, bias=False)
+            self.batch_norm = nn.BatchNorm1d(compute_dims)
+            self.layers = nn.ModuleList()
+            for i in range(res_blocks):
+                self.layers.append(ResBlock(compute_dims))
+            self.conv_out = nn.Conv1d(compute_dims, res_out_dims, kernel_size=1)
+
+        def forward(self, x):
+            x = F.relu(self.batch_norm(self.conv_in(x)))
+            for f in self.layers:
+                x = f(x)
+            return self.conv_out(x)
+
+    class Stretch2d(nn.Module):
+        def __init__(self, x_scale, y_scale):
+            super().__init__()
+            self.x_scale, self.y_scale = x_scale, y_scale
+
+        def forward(self, x):
+            b, c, h, w = x.size()
+            x = x.unsqueeze(-1).unsqueeze(3)
+            x = x.repeat(1, 1, 1, self.y_scale, 1, self.x_scale)
+            return x.view(b, c, h * self.y_scale, w * self.x_scale)
+
+    class UpsampleNetwork(nn.Module):
+        def __init__(self, feat_dims, upsample_scales, compute_dims, res_blocks, res_out_dims, pad):
+            super().__init__()
+            total_scale = int(np.cumprod(upsample_scales)[-1])
+            self.indent = pad * total_scale
+            self.resnet = MelResNet(res_blocks, feat_dims, compute_dims, res_out_dims, pad)
+            self.resnet_stretch = Stretch2d(total_scale, 1)
+            self.up_layers = nn.ModuleList()
+            for scale in upsample_scales:
+                k_size = (1, scale * 2 + 1)
+                padding = (0, scale)
+                stretch = Stretch2d(scale, 1)
+                conv = nn.Conv2d(1, 1, kernel_size=k_size, padding=padding, bias=False)
+                conv.weight.data.fill_(1. / k_size[1])
+                self.up_layers.append(stretch)
+                self.up_layers.append(conv)
+
+        def forward(self, m):
+            aux = self.resnet(m).unsqueeze(1)
+            aux = self.resnet_stretch(aux)
+            aux = aux.squeeze(1)
+            m = m.unsqueeze(1)
+            for f in self.up_layers:
+                m = f(m)
+            m = m.squeeze(1)[:, :, self.indent:-self.indent]
+            return m.transpose(1, 2), aux.transpose(1, 2)
+
+    class WaveRNN(nn.Module):
+        def __init__(self, rnn_dims, fc_dims, bits, pad, upsample_factors, feat_dims, compute_dims, res_out_dims,
+                     res_blocks, mode='RAW'):
+            super().__init__()
+            self.mode = mode
+            self.n_classes = 2 ** bits if mode == 'RAW' else 30
+            self.rnn_dims = rnn_dims
+            self.aux_dims = res_out_dims // 4
+            self.upsample = UpsampleNetwork(feat_dims, upsample_factors, compute_dims, res_blocks, res_out_dims, pad)
+            self.I = nn.Linear(feat_dims + self.aux_dims + 1, rnn_dims)
+            self.rnn1 = nn.GRU(rnn_dims, rnn_dims, batch_first=True)
+            self.rnn2 = nn.GRU(rnn_dims + self.aux_dims, rnn_dims, batch_first=True)
+            self.fc1 = nn.Linear(rnn_dims + self.aux_dims, fc_dims)
+            self.fc2 = nn.Linear(fc_dims + self.aux_dims, fc_dims)
+            self.fc3 = nn.Linear(fc_dims, self.n_classes)
+            self.register_buffer('step', T.zeros(1, dtype=T.long))
+
+        def forward(self, x, mels):
+            device = next(self.parameters()).device
+            self.step += 1
+            bsize = x.size(0)
+            h1 = T.zeros(1, bsize, self.rnn_dims, device=device)
+            h2 = T.zeros(1, bsize, self.rnn_dims, device=device)
+            mels, aux = self.upsample(mels)
+            aux_idx = [self.aux_dims * i for i in range(5)]
+            a1 = aux[:, :, aux_idx[0]:aux_idx[1]]
+            a2 = aux[:, :, aux_idx[1]:aux_idx[2]]
+            a3 = aux[:, :, aux_idx[2]:aux_idx[3]]
+            a4 = aux[:, :, aux_idx[3]:aux_idx[4]]
+            x = T.cat([x.unsqueeze(-1), mels, a1], dim=2)
+            x = self.I(x)
+            res = x
+            x, _ = self.rnn1(x, h1)
+            x = x + res
+            res = x
+            x = T.cat([x, a2], dim=2)
+            x, _ = self.rnn2(x, h2)
+            x = x + res
+            x = T.cat([x, a3], dim=2)
+            x = F.relu(self.fc1(x))
+            x = T.cat([x, a4], dim=2)
+            x = F.relu(self.fc2(x))
+            return self.fc3(x)
+
+    def log_sum_exp(x):
+        axis = len(x.size()) - 1
+        m, _ = T.max(x, dim=axis)
+        m2, _ = T.max(x, dim=axis, keepdim=True)
+        return m + T.log(T.sum(T.exp(x - m2), dim=axis))
+
+    def discretized_mix_logistic_loss(y_hat, y, num_classes=65536, log_scale_min=None, reduce=True):
+        if log_scale_min is None:
+            log_scale_min = float(np.log(1e-14))
+        y_hat = y_hat.permute(0, 2, 1)
+        assert y_hat.dim() == 3
+        assert y_hat.size(1) % 3 == 0
+        nr_mix = y_hat.size(1) // 3
+        y_hat = y_hat.transpose(1, 2)
+        logit_probs = y_hat[:, :, :nr_mix]
+        means = y_hat[:, :, nr_mix:2 * nr_mix]
+        log_scales = T.clamp(y_hat[:, :, 2 * nr_mix:3 * nr_mix], min=log_scale_min)
+        y = y.expand_as(means)
+        centered_y = y - means
+        inv_stdv = T.exp(-log_scales)
+        plus_in = inv_stdv * (centered_y + 1. / (num_classes - 1))
+        cdf_plus = T.sigmoid(plus_in)
+        min_in = inv_stdv * (centered_y - 1. / (num_classes - 1))
+        cdf_min = T.sigmoid(min_in)
+        log_cdf_plus = plus_in - F.softplus(plus_in)
+        log_one_minus_cdf_min = -F.softplus(min_in)
+        cdf_delta = cdf_plus - cdf_min
+        mid_in = inv_stdv * centered_y
+        log_pdf_mid = mid_in - log_scales - 2. * F.softplus(mid_in)
+        inner_inner_cond = (cdf_delta > 1e-5).float()
+        inner_inner_out = inner_inner_cond * T.log(T.clamp(cdf_delta, min=1e-12)) + (1. - inner_inner_cond) * (
+            log_pdf_mid - np.log((num_classes - 1) / 2))
+        inner_cond = (y > 0.999).float()
+        inner_out = inner_cond * log_one_minus_cdf_min + (1. - inner_cond) * inner_inner_out
+        cond = (y < -0.999).float()
+        log_probs = cond * log_cdf_plus + (1. - cond) * inner_out
+        log_probs = log_probs + F.log_softmax(logit_probs, -1)
+        if reduce:
+            return -T.mean(log_sum_exp(log_probs))
+        return -log_sum_exp(log_probs).unsqueeze(-1)
+
+    model = WaveRNN(rnn_dims=6, fc_dims=5, bits=4, pad=1, upsample_factors=(2, 2), feat_dims=3, compute_dims=4,
+                    res_out_dims=8, res_blocks=1, mode=mode)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=1e-2)
+    loss_func = F.cross_entropy if mode == 'RAW' else discretized_mix_logistic_loss
+    out = []
+    for x, m, y in batches:
+        x, m, y = T.tensor(x), T.tensor(m), T.tensor(y if mode == 'RAW' else (y * 2. / 15 - 1))
+        y_hat = model(x, m)
+        if model.mode == 'RAW':
+            y_hat = y_hat.transpose(1, 2).unsqueeze(-1)
+        elif model.mode == 'MOL':
+            y = y.float()
+        y = y.unsqueeze(-1)
+        loss = loss_func(y_hat, y)
+        optimizer.zero_grad()
+        loss.backward()
+        grad_norm = T.nn.utils.clip_grad_norm_(model.parameters(), 4)
+        if np.isnan(grad_norm):
+            print('grad_norm was NaN!')
+        optimizer.step()
+        out += [loss, y_hat, grad_norm, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:__array_wrap__ must accept context:DeprecationWarning")  # (torch's, np.isnan)
+@pytest.mark.parametrize("mode", ["RAW", "MOL"])
+def test_wavernn_upsample_network_and_mixture_of_logistics(torch, mode):
+    rng = _rng(16)
+    batches = [(rng.uniform(-1, 1, (2, 12)), rng.standard_normal((2, 3, 5)), rng.integers(0, 16, (2, 12)))
+               for _ in range(2)]
+    batches[1][2][0, :3] = [0, 15, 15]  # (the edge bins: the MOL loss's y < -0.999 and y > 0.999 branches)
+    _run(wavernn, batches, mode)
