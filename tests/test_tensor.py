@@ -2193,6 +2193,26 @@ def test_numpy_ufuncs_take_tensors_as_torchs_do():
     assert (np.array([1.0, 5.0]) < tg.tensor([2.0, 3.0])).tolist() == [True, False]
 
 
+@pytest.mark.filterwarnings("ignore:__array_wrap__ must accept context:DeprecationWarning")  # (torch's)
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+def test_numpy_functions_wrap_their_results_of_tensors_as_torchs():
+    """np.clip(t, 0, 1), np.argmax(t), np.round(t, 1), np.cumsum(t) (numpy's functions that compute on the array
+    and wrap the result with the argument's __array_wrap__) give a Tensor, as torch's; ours gave the bare array or
+    numpy scalar. Functions that do not wrap (np.concatenate, np.dot) stay numpy's."""
+    torch = pytest.importorskip("torch")
+    cases = [lambda T: np.clip(T.tensor([0.5, 2.0]), 0, 1), lambda T: np.argmax(T.tensor([1.0, 3.0, 2.0])),
+             lambda T: np.round(T.tensor([1.26]), 1), lambda T: np.cumsum(T.tensor([1.0, 2.0])),
+             lambda T: np.argsort(T.tensor([3.0, 1.0])), lambda T: np.squeeze(T.tensor([[1.0]]))]
+    for case in cases:
+        ours, theirs = case(tg), case(torch)
+        assert isinstance(ours, tg.Tensor) and str(ours.dtype) == str(theirs.dtype), (ours, theirs)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for case in (lambda T: np.concatenate([T.tensor([1.0]), T.tensor([2.0])]),
+                 lambda T: np.dot(T.tensor([1.0, 2.0]), T.tensor([3.0, 4.0]))):
+        ours, theirs = case(tg), case(torch)
+        assert type(ours) is type(theirs) and np.array_equal(ours, theirs)
+
+
 def test_type_with_a_host_type_name_moves_a_cuda_tensor_to_the_cpu(monkeypatch):
     """torch's x.cuda().type('torch.DoubleTensor') is a CPU tensor (the legacy names carry the device); ours stayed
     on the GPU. Simulated on the CPU with a stand-in 'cupy' whose arrays are an ndarray subclass (as test_errors

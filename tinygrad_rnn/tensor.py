@@ -1345,11 +1345,14 @@ class Tensor:
             return result
 
         def wrap(r: Any) -> Any:
-            if not isinstance(r, (np.ndarray, np.generic)):
-                return r
-            r = np.asarray(r)
-            return Tensor(r.astype(np.uint8) if r.dtype == np.bool_ else r)
+            return self.__array_wrap__(r) if isinstance(r, (np.ndarray, np.generic)) else r
         return tuple(wrap(r) for r in result) if isinstance(result, tuple) else wrap(result)
+
+    def __array_wrap__(self, array: Any, context: Any = None, return_scalar: bool = False) -> "Tensor":
+        """numpy's result of a function given this tensor (np.clip(t, 0, 1), np.argmax(t), a ufunc) as a cpu
+        Tensor, booleans as uint8, as torch's."""
+        array = np.asarray(array)
+        return Tensor(array.astype(np.uint8) if array.dtype == np.bool_ else array)
 
     def __init__(self, *data: Any, dtype: Any = None, device: Optional[str] = None,
                  requires_grad: bool = False) -> None:
