@@ -2191,6 +2191,11 @@ def test_numpy_ufuncs_take_tensors_as_torchs_do():
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [2 - 1, 3 - 1 / 16])
     assert (np.array([1.0, 5.0]) < tg.tensor([2.0, 3.0])).tolist() == [True, False]
+    for T in (torch, tg):  # (an array's in-place operator with a tensor: a TypeError, the array unchanged)
+        a = np.zeros(2)
+        with pytest.raises(TypeError):
+            a += T.ones(2)
+        assert a.tolist() == [0.0, 0.0]
 
 
 @pytest.mark.filterwarnings("ignore:__array_wrap__ must accept context:DeprecationWarning")  # (torch's)

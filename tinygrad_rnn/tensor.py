@@ -1332,11 +1332,13 @@ class Tensor:
         """numpy's ufuncs given tensors. `ndarray op Tensor` (numpy's operator ufunc, the Tensor second) is the
         Tensor's reflected operator, a differentiable Tensor; any other ufunc call (np.isnan(grad_norm), np.sqrt(t),
         np.equal(t, t)) runs on the arrays and its result comes back as a cpu Tensor, booleans as uint8, as torch's
-        __array_wrap__ gives them; with out= arrays, numpy's result."""
-        if method == "__call__" and len(inputs) == 2 and not kwargs and not isinstance(inputs[0], Tensor):
-            names = _NUMPY_OPERATORS.get(ufunc)
-            if names is not None:
-                return getattr(inputs[1], names[1])(inputs[0])
+        __array_wrap__ gives them; with out= arrays, numpy's result. `ndarray += Tensor` (an operator with out=)
+        raises numpy's TypeError, as with torch's tensors: it would write the values into the array, graph dropped."""
+        if method == "__call__" and len(inputs) == 2 and ufunc in _NUMPY_OPERATORS:
+            if "out" in kwargs:
+                return NotImplemented
+            if not kwargs and not isinstance(inputs[0], Tensor):
+                return getattr(inputs[1], _NUMPY_OPERATORS[ufunc][1])(inputs[0])
         out = kwargs.get("out", ())
         if any(isinstance(o, Tensor) for o in (out if isinstance(out, tuple) else (out,))):
             return NotImplemented
