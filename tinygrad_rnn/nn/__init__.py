@@ -27,6 +27,7 @@ from .parallel import DataParallel
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d, LazyConv3d,
                    LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
                    LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear, LazyModuleMixin)
+from .linear_cross_entropy import LinearCrossEntropyOptions
 from .module import (Buffer, Module, Parameter, ParameterDict, ParameterList, UninitializedBuffer,
                      UninitializedParameter)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
@@ -35,6 +36,7 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
 from . import modules, parameter  # noqa: E402  (torch's paths: nn.modules.<file>, nn.parameter)
 
 __all__ = ["attention", "functional", "fused", "init", "utils", "modules", "parameter", "Module", "Parameter",
+           "LinearCrossEntropyOptions",
            "ParameterList", "ParameterDict",
            "Buffer", "UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear", "LazyConv1d",
            "LazyConvTranspose1d", "LazyBatchNorm1d", "LazyInstanceNorm1d", "LazyConv2d", "LazyConvTranspose2d",

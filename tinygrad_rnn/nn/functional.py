@@ -2762,6 +2762,97 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
     return _reduce(loss.reshape(shape), reduction, "cross_entropy", denom)
 
 
+def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Any, *, linear_bias: Optional[Tensor] = None,
+                         weight: Optional[Tensor] = None, reduction: str = "mean", ignore_index: Optional[int] = None,
+                         label_smoothing: float = 0.0, options: Any = None) -> Tensor:
+    """cross_entropy(linear(input, linear_weight, linear_bias), target, ...), torch's F.linear_cross_entropy.
+
+    input (in,) or (N, in); linear_weight (C, in) or (C, d1, ..., dK, in) for a K-dimensional loss (batched input
+    only), whose logits are (N, C, d1, ..., dK). ignore_index None is -100 for class indices and may not be given
+    for class probabilities (a target of the logits' shape). With ``options`` (nn.LinearCrossEntropyOptions) the
+    loss is computed batch_chunk_size rows at a time, never holding the whole (N, C) logits, forward or backward
+    (its acc_policy and acc_dtype are checked and ignored; no double backward there, as torch's); options that the
+    chunked path cannot take (K > 0, label_smoothing, a non-int64 target) fall back to the reference path with
+    torch's warning.
+    """
+    op = "linear_cross_entropy"
+    for name, t in (("input", input), ("linear_weight", linear_weight), ("target", target)):
+        _check_tensor(op, name, t)
+    if input.ndim < 1 or input.ndim > 2:
+        raise RuntimeError(f"{op}: expected input with dimensionality 1 or 2, got {input.ndim}")
+    if linear_weight.ndim < 2:
+        raise RuntimeError(f"{op}: expected linear_weight with dimensionality at least 2, got {linear_weight.ndim}")
+    batches, in_features = input.shape[:-1], input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError(f"{op}: expected equal input and linear_weight last dimensions (in_features), got "
+                           f"{in_features} and {linear_weight.shape[-1]}, respectively")
+    C, out_features = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (C, *out_features):
+        raise RuntimeError(f"{op}: expected linear_bias shape {(C, *out_features)}, got {tuple(linear_bias.shape)}")
+    if out_features and not batches:
+        raise RuntimeError(f"{op}: K-dimensional loss defined by linear_weight shape {tuple(linear_weight.shape)} "
+                           f"requires batched input, (N, {in_features}), got unbatched input with shape "
+                           f"{tuple(input.shape)}")
+    logits_shape = (*batches, C, *out_features)
+    if tuple(target.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError(f"{op}: ignore_index cannot be specified when target contains probabilities")
+    ignore_index = -100 if ignore_index is None else ignore_index
+    chunked = (reduction in _REDUCTIONS and label_smoothing == 0.0 and target.dtype == np.int64
+               and not out_features)
+    if options is not None and not chunked:
+        warnings.warn("linear_cross_entropy: ``options`` ignored; chunked path needs reduction in "
+                      "{'mean','sum','none'}, label_smoothing == 0, target.dtype == int64, out_features == (). Got "
+                      f"reduction={reduction!r}, label_smoothing={label_smoothing}, target.dtype={target.dtype}, "
+                      f"out_features={out_features}, tracing=False, linear_bias.shape="
+                      f"{tuple(linear_bias.shape) if linear_bias is not None else None}.", stacklevel=2)
+    if options is not None and chunked:
+        return _linear_cross_entropy_chunked(input, linear_weight, target, linear_bias, weight, reduction,
+                                             ignore_index, options)
+    W, b = linear_weight, linear_bias
+    if out_features:
+        W = W.reshape(math.prod(out_features, start=C), in_features)
+        b = None if b is None else b.reshape(math.prod(out_features, start=C))
+    logits = linear(input, W, b).reshape(logits_shape)
+    return cross_entropy(logits, target, weight=weight, reduction=reduction, ignore_index=ignore_index,
+                         label_smoothing=label_smoothing)
+
+
+def _linear_cross_entropy_chunked(input: Tensor, linear_weight: Tensor, target: Tensor, linear_bias: Any,
+                                  weight: Any, reduction: str, ignore_index: int, options: Any) -> Tensor:
+    """linear_cross_entropy's options path: checks, then nn.linear_cross_entropy.LinearCrossEntropyChunked."""
+    from .linear_cross_entropy import LinearCrossEntropyChunked, LinearCrossEntropyOptions  # noqa: PLC0415
+    op = "linear_cross_entropy"
+    if not isinstance(options, LinearCrossEntropyOptions):
+        raise TypeError(f"{op}: options must be an nn.LinearCrossEntropyOptions or None, got {type(options).__name__}")
+    _check_ignore_index(op, ignore_index)
+    _same_dtype(op, input, linear_weight=linear_weight, linear_bias=linear_bias)
+    unbatched = input.ndim == 1
+    x = input.unsqueeze(0) if unbatched else input
+    N, C = x.shape[0], linear_weight.shape[0]
+    t = backend.to_device(_index_array(target, op), input.device)
+    if t.shape != ((N,) if not unbatched else ()):
+        raise RuntimeError(f"{op}: target of shape {tuple(t.shape)} does not match input {tuple(input.shape)}; "
+                           f"expected {(N,) if not unbatched else ()} class indices")
+    t = t.reshape(N)
+    xp = xp_of(t)
+    keep = t != ignore_index
+    bad = t[keep & ((t < 0) | (t >= C))]
+    if bad.size:
+        raise _RuntimeIndexError(f"{op}: Target {int(bad.ravel()[0])} is out of bounds (for {C} classes, and not "
+                                 f"ignore_index={ignore_index}).")
+    t = xp.where(keep, t, 0)
+    row_weight = keep.astype(x.dtype)
+    if weight is not None:
+        w = backend.to_device(weight.array if isinstance(weight, Tensor) else backend.as_array(weight), input.device)
+        if w.shape != (C,):
+            raise RuntimeError(f"{op}: weight must have shape ({C},) (one per class), got {tuple(w.shape)}")
+        row_weight = row_weight * w.astype(x.dtype)[t]
+    opts = options._adjust(N, input.shape[-1], C, input.dtype, input.device)
+    fn = LinearCrossEntropyChunked(t, row_weight, keep, reduction, opts.batch_chunk_size, linear_bias is not None)
+    out = fn(x, linear_weight) if linear_bias is None else fn(x, linear_weight, linear_bias)
+    return out.squeeze(0) if unbatched and reduction == "none" else out
+
+
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean",
              *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """(input - target)^2, same shapes."""
