@@ -549,7 +549,7 @@ def _running_extreme(op: str, input: Tensor, dim: int) -> Any:
     _input(op, input)
     d = _one_dim(dim, input.ndim, op)
     if input.ndim == 0:
-        return return_types[op](input.clone(), _const(backend.to_device(np.zeros((), np.int64), input.device)))
+        return return_types.by_name[op](input.clone(), _const(backend.to_device(np.zeros((), np.int64), input.device)))
     a = np.moveaxis(backend.to_device(input.array, "cpu"), d, -1)
     idx = np.zeros(a.shape, np.int64)
     if a.shape[-1]:
@@ -560,7 +560,7 @@ def _running_extreme(op: str, input: Tensor, dim: int) -> Any:
             cur, at = np.where(better, x, cur), np.where(better, j, at)
             idx[..., j] = at
     idx = backend.to_device(np.ascontiguousarray(np.moveaxis(idx, -1, d)), input.device)
-    return return_types[op](gather(input, d, idx), _const(idx))
+    return return_types.by_name[op](gather(input, d, idx), _const(idx))
 
 
 def cummax(input: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Any:
@@ -624,7 +624,7 @@ def _order_statistic(op: str, input: Tensor, pos: Any, dim: int, keepdim: bool) 
     bool_arg(keepdim, op, "keepdim")
     d = _one_dim(dim, input.ndim, op)
     if input.ndim == 0:
-        return return_types[op](input.clone(), _const(backend.to_device(np.zeros((), np.int64), input.device)))
+        return return_types.by_name[op](input.clone(), _const(backend.to_device(np.zeros((), np.int64), input.device)))
     a = backend.to_device(input.array, "cpu")
     order = np.argsort(a, axis=d, kind="stable")
     idx = np.take_along_axis(order, np.broadcast_to(np.asarray(pos), a.shape[:d] + (1,) + a.shape[d + 1:])
@@ -639,7 +639,7 @@ def _gathered(op: str, input: Tensor, idx: Any, d: int, keepdim: bool) -> Any:
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
     # (idx.copy(): memory of its own, where squeeze gave a view)
-    return return_types[op](values, _const(backend.to_device(idx.copy(), input.device)))
+    return return_types.by_name[op](values, _const(backend.to_device(idx.copy(), input.device)))
 
 
 def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False, *, axis: Optional[int] = None,
@@ -826,7 +826,7 @@ def aminmax(input: Tensor, *, dim: Optional[int] = None, keepdim: bool = False, 
     if (input.numel() == 0 if dim is None else input.ndim and input.shape[dim] == 0):
         raise ValueError(f"aminmax: cannot reduce over an empty {'tensor' if dim is None else f'dim {dim}'} (shape "
                          f"{input.shape}): it has no minimum or maximum")
-    return return_types["aminmax"](input.amin(dim=() if dim is None else dim, keepdim=keepdim),
+    return return_types.aminmax(input.amin(dim=() if dim is None else dim, keepdim=keepdim),
                                    input.amax(dim=() if dim is None else dim, keepdim=keepdim))
 
 
@@ -966,7 +966,7 @@ def histogram(input: Tensor, bins: Any = 100, *, range: Optional[Sequence[float]
     if density:
         with np.errstate(divide="ignore", invalid="ignore"):
             hist = hist / (hist.sum() * np.diff(edges.astype(np.float64)))
-    return return_types[op](_const(backend.to_device(hist.astype(input.dtype), input.device)),
+    return return_types.by_name[op](_const(backend.to_device(hist.astype(input.dtype), input.device)),
                             _const(backend.to_device(np.array(edges, input.dtype), input.device)))
 
 
@@ -1778,7 +1778,7 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
             volume = volume * np.diff(e.astype(np.float64)).reshape((-1,) + (1,) * (D - 1 - k))
         with np.errstate(divide="ignore", invalid="ignore"):
             hist = hist / (hist.sum() * volume)
-    return return_types[op](_const(backend.to_device(hist.astype(input.dtype), input.device)),
+    return return_types.by_name[op](_const(backend.to_device(hist.astype(input.dtype), input.device)),
                             tuple(_const(backend.to_device(np.array(e, input.dtype), input.device)) for e in edges))
 
 

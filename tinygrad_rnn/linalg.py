@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections import namedtuple
 from typing import Any, Tuple
 
 import numpy as np
 
-from . import ops as _ops
+from . import ops as _ops, return_types
 from .backend import device_of, linalg_errors, to_device, xp_of
 from .tensor import (Function, Tensor, _complex_of, _dt, _input, _mode, _OutputNode, _RuntimeTypeError,
                      _RuntimeValueError, complex_ok, dtype_name)
@@ -35,11 +34,11 @@ __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "s
            "lu_factor", "lu_factor_ex", "lu", "lu_solve", "lstsq", "inv_ex", "solve_ex", "cholesky_ex",
            "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
-slogdet_result = namedtuple("linalg_slogdet", ("sign", "logabsdet"))  # (torch.return_types.linalg_slogdet)
-eigh_result = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
-eig_result = namedtuple("linalg_eig", ("eigenvalues", "eigenvectors"))
-svd_result = namedtuple("linalg_svd", ("U", "S", "Vh"))
-qr_result = namedtuple("linalg_qr", ("Q", "R"))
+slogdet_result = return_types.linalg_slogdet
+eigh_result = return_types.linalg_eigh
+eig_result = return_types.linalg_eig
+svd_result = return_types.linalg_svd
+qr_result = return_types.linalg_qr
 
 
 class LinAlgError(RuntimeError):
@@ -1186,7 +1185,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
     return SolveTriangular(not upper, unitriangular)(A.mT, B.mT).mT
 
 
-triangular_solve_result = namedtuple("triangular_solve", ("solution", "cloned_coefficient"))
+triangular_solve_result = return_types.triangular_solve
 
 
 def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
@@ -1293,10 +1292,10 @@ class LuFactor(Function):
         return (grad,)
 
 
-lu_factor_result = namedtuple("linalg_lu_factor", ("LU", "pivots"))
-lu_factor_ex_result = namedtuple("linalg_lu_factor_ex", ("LU", "pivots", "info"))
-lu_result = namedtuple("linalg_lu", ("P", "L", "U"))
-lu_unpack_result = namedtuple("lu_unpack", ("P", "L", "U"))
+lu_factor_result = return_types.linalg_lu_factor
+lu_factor_ex_result = return_types.linalg_lu_factor_ex
+lu_result = return_types.linalg_lu
+lu_unpack_result = return_types.lu_unpack
 
 
 def _lu_factor(op: str, A: Any, pivot: bool) -> Tuple[Tensor, Tensor, Tensor]:
@@ -1403,7 +1402,7 @@ def lu_old(A: Tensor, pivot: bool = True, get_infos: bool = False) -> Any:
 
 
 # ----------------------------------------------------------------------------- least squares, *_ex, old API
-lstsq_result = namedtuple("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+lstsq_result = return_types.linalg_lstsq
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
@@ -1450,9 +1449,9 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
     return lstsq_result(x.squeeze(-1) if vector else x, residuals, rank, values)
 
 
-inv_ex_result = namedtuple("linalg_inv_ex", ("inverse", "info"))
-cholesky_ex_result = namedtuple("linalg_cholesky_ex", ("L", "info"))
-solve_ex_result = namedtuple("linalg_solve_ex", ("result", "info"))
+inv_ex_result = return_types.linalg_inv_ex
+cholesky_ex_result = return_types.linalg_cholesky_ex
+solve_ex_result = return_types.linalg_solve_ex
 
 
 def _lu_info(op: str, A: Tensor, check_errors: Any) -> Any:
@@ -1576,9 +1575,9 @@ def cholesky_old(input: Tensor, upper: bool = False) -> Tensor:
     return cholesky(input, upper=upper)
 
 
-svd_old_result = namedtuple("svd", ("U", "S", "V"))
-qr_old_result = namedtuple("qr", ("Q", "R"))
-slogdet_old_result = namedtuple("slogdet", ("sign", "logabsdet"))
+svd_old_result = return_types.svd
+qr_old_result = return_types.qr
+slogdet_old_result = return_types.slogdet
 
 
 def svd_old(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
@@ -1784,8 +1783,8 @@ class _NoDerivative(Function):
         raise RuntimeError(f"derivative for aten::{self.aten} is not implemented")
 
 
-ldl_factor_result = namedtuple("linalg_ldl_factor", ("LD", "pivots"))
-ldl_factor_ex_result = namedtuple("linalg_ldl_factor_ex", ("LD", "pivots", "info"))
+ldl_factor_result = return_types.linalg_ldl_factor
+ldl_factor_ex_result = return_types.linalg_ldl_factor_ex
 
 
 def _real_hermitian(op: str, hermitian: Any) -> None:

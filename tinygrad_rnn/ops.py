@@ -12,13 +12,12 @@ import math
 import numbers
 import warnings
 import weakref
-from collections import namedtuple
 from fractions import Fraction
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import backend
+from . import backend, return_types
 from .backend import xp_of
 from .creation import as_tensor
 from .tensor import (ComplexNotSupportedError, Function, Tensor, _byte_offset, _complex_of, _defaults, _dt, _input,
@@ -773,7 +772,7 @@ def frexp(input: Tensor) -> Any:
         raise TypeError(f"frexp: only supports floating-point dtypes, got {input.dtype} (as torch)")
     node = Frexp()
     mantissa = node(input)
-    return return_types["frexp"](mantissa, _const(node.exponent))
+    return return_types.frexp(mantissa, _const(node.exponent))
 
 
 class NextAfter(Function):
@@ -2426,7 +2425,7 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}; for the values over several dims "
                         f"use a{op}(dim) (input shape {x.shape})")
-    axes, result = norm_dims(dim, x.ndim, op), return_types[op]
+    axes, result = norm_dims(dim, x.ndim, op), return_types.by_name[op]
     if x.ndim == 0:
         return result(x.clone(), _const(xp_of(x.array).zeros((), np.int64)))
     (d,) = axes
@@ -2437,15 +2436,6 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
     return result(values, _const(idx))
-
-
-return_types = {op: namedtuple(op, ("values", "indices"))  # (torch's)
-                for op in ("max", "min", "sort", "topk", "cummax", "cummin", "median", "nanmedian", "kthvalue",
-                           "mode")}
-return_types["frexp"] = namedtuple("frexp", ("mantissa", "exponent"))
-return_types["histogram"] = namedtuple("histogram", ("hist", "bin_edges"))
-return_types["histogramdd"] = namedtuple("histogramdd", ("hist", "bin_edges"))
-return_types["aminmax"] = namedtuple("aminmax", ("min", "max"))
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False,
@@ -2484,7 +2474,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
     bool_arg(descending, "sort", "descending")
     bool_arg(stable, "sort", "stable")
     idx = _const(_sort_indices(input.array, d, descending))
-    return return_types["sort"](input.clone() if input.ndim == 0 else gather(input, d, idx), idx)
+    return return_types.sort(input.clone() if input.ndim == 0 else gather(input, d, idx), idx)
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
@@ -2503,9 +2493,9 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         raise _RuntimeValueError(f"topk: k must be in 0..{n} (the size of dim {dim} of shape {input.shape}), got {k}")
     values, idx = sort(input, d, descending=largest)
     if input.ndim == 0:  # (torch gives the element back for k = 0 too)
-        return return_types["topk"](values, idx)
+        return return_types.topk(values, idx)
     part = _along(d, slice(0, k))
-    return return_types["topk"](values[part], idx[part])
+    return return_types.topk(values[part], idx[part])
 
 
 def _shift_by_max(x: Any, dim: int, op: str) -> Tuple[Any, Optional[int]]:
