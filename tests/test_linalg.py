@@ -1063,3 +1063,40 @@ def test_eig_refuses_ill_defined_and_higher_order_gradients():
         tg.autograd.grad(tg.view_as_real(tg.linalg.eigvals(a)).sum(), (a,), create_graph=True)
     with pytest.raises(ValueError, match="square"):
         tg.linalg.eig(tg.ones(2, 3))
+
+
+def test_old_api_functions_warn_their_deprecation_as_torchs(monkeypatch, device):
+    """torch.triangular_solve, torch.cholesky, torch.qr and torch.lu_solve (and their Tensor methods) give torch's
+    deprecation UserWarning once a process (TORCH_WARN_ONCE), torch.lu at every call (Python's warnings.warn); the
+    values are linalg's. We gave none."""
+    import importlib
+    import warnings
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(importlib.import_module("tinygrad_rnn.tensor"), "_WARNED_ONCE", set())
+    a = np.array([[4.0, 1.0], [1.0, 3.0]])
+    b = np.array([[1.0], [2.0]])
+    calls = [("triangular_solve", lambda T, A, B: T.triangular_solve(B, A)),
+             ("cholesky", lambda T, A, B: T.cholesky(A)),
+             ("qr", lambda T, A, B: T.qr(A)),
+             ("lu_solve", lambda T, A, B: T.lu_solve(B, *T.linalg.lu_factor(A))),
+             ("lu", lambda T, A, B: T.lu(A))]
+    for name, call in calls:
+        A, B = tg.tensor(a, device=device), tg.tensor(b, device=device)
+        with warnings.catch_warnings(record=True) as ours:
+            warnings.simplefilter("always")
+            call(tg, A, B)
+            call(tg, A, B)  # (a second call: torch.lu's warns again, the others do not)
+        with warnings.catch_warnings(record=True) as theirs:
+            warnings.simplefilter("always")
+            call(torch, torch.tensor(a), torch.tensor(b))
+        ours = [str(w.message) for w in ours if w.category is UserWarning]
+        assert len(ours) == (2 if name == "lu" else 1), (name, ours)
+        assert ours[0].startswith(f"torch.{name} is deprecated in favor of torch.linalg."), ours
+        for msg in theirs:  # (torch's own once-a-process warning may have been given already)
+            assert str(msg.message).startswith(ours[0]), (name, str(msg.message), ours[0])
+        assert ours[0].endswith(")") or ours[0].endswith(".")
+    A = tg.tensor(a, device=device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A.cholesky(), A.qr(), tg.tensor(b, device=device).triangular_solve(A)  # (once only, methods too)
+        np.testing.assert_allclose(tg.cholesky(A).cpu().numpy(), np.linalg.cholesky(a))

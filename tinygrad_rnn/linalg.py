@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, Tuple
 
 import numpy as np
 
 from . import ops as _ops, return_types
 from .backend import device_of, linalg_errors, to_device, xp_of
+from .tensor import warn_once as _warn_once
 from .tensor import (Function, Tensor, _complex_of, _dt, _input, _mode, _OutputNode, _RuntimeTypeError,
                      _RuntimeValueError, complex_ok, dtype_name)
 
@@ -1185,6 +1187,30 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
     return SolveTriangular(not upper, unitriangular)(A.mT, B.mT).mT
 
 
+# torch's messages for its old linear algebra functions (each warned once a process, as TORCH_WARN_ONCE; torch.lu's
+# is Python's warnings.warn, at every call)
+_DEPRECATED = {
+    "triangular_solve": "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand will be "
+    "removed in a future PyTorch release.\ntorch.linalg.solve_triangular has its arguments reversed and does not "
+    "return a copy of one of the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be replaced with\n"
+    "X = torch.linalg.solve_triangular(A, B).",
+    "cholesky": "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a future "
+    "PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\nL = torch.linalg.cholesky(A)\nand\n"
+    "U = torch.cholesky(A, upper=True)\nshould be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform "
+    "will produce equivalent results for all valid (symmetric positive definite) inputs.",
+    "qr": "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch release.\nThe "
+    "boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould "
+    "be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else 'complete')",
+    "lu_solve": "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in a future "
+    "PyTorch release.\nNote that torch.linalg.lu_solve has its arguments reversed.\nX = torch.lu_solve(B, LU, "
+    "pivots)\nshould be replaced with\nX = torch.linalg.lu_solve(LU, pivots, B)",
+    "lu": "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and will be removed "
+    "in a future PyTorch release.\nLU, pivots = torch.lu(A, compute_pivots)\nshould be replaced with\nLU, pivots = "
+    "torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info = torch.lu(A, compute_pivots, "
+    "get_infos=True)\nshould be replaced with\nLU, pivots, info = torch.linalg.lu_factor_ex(A, compute_pivots)",
+}
+
+
 triangular_solve_result = return_types.triangular_solve
 
 
@@ -1192,6 +1218,7 @@ def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bo
                      unitriangular: bool = False) -> Any:
     """torch.triangular_solve (its old API): (solution, cloned_coefficient) with A X = input (A^T X = input for
     transpose=True), upper by default."""
+    _warn_once(_DEPRECATED["triangular_solve"])
     A = _square("triangular_solve", A, complexes=True)
     coefficient = A.mT if transpose else A
     out = solve_triangular(coefficient, input, upper=upper != transpose, unitriangular=unitriangular)
@@ -1392,11 +1419,13 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
 
 def lu_solve_old(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
     """torch.lu_solve (its old API): linalg.lu_solve(LU_data, LU_pivots, b)."""
+    _warn_once(_DEPRECATED["lu_solve"])
     return lu_solve(LU_data, LU_pivots, b)
 
 
 def lu_old(A: Tensor, pivot: bool = True, get_infos: bool = False) -> Any:
     """torch.lu (its old API): (LU, pivots), and info where get_infos; a singular A is no error, as torch's."""
+    warnings.warn(_DEPRECATED["lu"], stacklevel=2)
     out = lu_factor_ex(A, pivot=pivot)
     return tuple(out) if get_infos else tuple(out[:2])
 
@@ -1572,6 +1601,7 @@ def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
 
 def cholesky_old(input: Tensor, upper: bool = False) -> Tensor:
     """torch.cholesky (its old API): linalg.cholesky."""
+    _warn_once(_DEPRECATED["cholesky"])
     return cholesky(input, upper=upper)
 
 
@@ -1596,6 +1626,7 @@ def svd_old(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
 
 def qr_old(input: Tensor, some: bool = True) -> Any:
     """torch.qr (its old API): linalg.qr with mode 'reduced' (some=True) or 'complete'."""
+    _warn_once(_DEPRECATED["qr"])
     return qr_old_result(*qr(input, "reduced" if some else "complete"))
 
 
