@@ -906,20 +906,35 @@ def test_meshgrid_matches_torch(indexing):
     for o, t in zip(ours, theirs):
         assert o.shape == tuple(t.shape) and o.dtype == np.float64
         np.testing.assert_array_equal(o.numpy(), t.numpy())
-    assert tg.meshgrid(tg.arange(3), tg.arange(2))[0].shape == (3, 2)  # (default 'ij', as torch's)
+
+
+def test_meshgrid_without_indexing_warns_once_as_torchs(monkeypatch, device):
+    """torch.meshgrid without indexing= is 'ij' with torch's UserWarning that indexing will be required, once a
+    process (TORCH_WARN_ONCE); with indexing it is quiet. We gave none."""
+    import importlib
+    import warnings
+    monkeypatch.setattr(importlib.import_module("tinygrad_rnn.tensor"), "_WARNED_ONCE", set())
+    with pytest.warns(UserWarning, match=r"^torch.meshgrid: in an upcoming release, it will be required to pass the "
+                                         r"indexing argument.$"):
+        assert tg.meshgrid(tg.arange(3, device=device), tg.arange(2, device=device))[0].shape == (3, 2)  # ('ij')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tg.meshgrid(tg.arange(3, device=device))  # (once only)
+        monkeypatch.setattr(importlib.import_module("tinygrad_rnn.tensor"), "_WARNED_ONCE", set())
+        tg.meshgrid(tg.arange(3, device=device), indexing="xy")
 
 
 def test_meshgrid_errors():
     with pytest.raises(TypeError, match="meshgrid: expects tensors of one dtype, got torch.int64 and torch.float32"):
-        tg.meshgrid(tg.arange(3), tg.ones(2))
+        tg.meshgrid(tg.arange(3), tg.ones(2), indexing="ij")  # (indexing: no warning on the way)
     with pytest.raises(ValueError, match=r"meshgrid: expects 0-d or 1-d tensors, got shape \(2, 2\) for tensor 0"):
-        tg.meshgrid(tg.ones(2, 2), tg.ones(2))
+        tg.meshgrid(tg.ones(2, 2), tg.ones(2), indexing="ij")
     with pytest.raises(ValueError, match="meshgrid: indexing must be 'ij' or 'xy'"):
         tg.meshgrid(tg.ones(2), indexing="ji")
     with pytest.raises(ValueError, match="meshgrid: expects at least one tensor"):
-        tg.meshgrid()
+        tg.meshgrid(indexing="ij")
     with pytest.raises(TypeError, match="meshgrid: argument 1 must be a Tensor, got list"):
-        tg.meshgrid(tg.ones(2), [1.0])
+        tg.meshgrid(tg.ones(2), [1.0], indexing="ij")
 
 
 @with_fixtures

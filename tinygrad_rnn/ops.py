@@ -23,7 +23,7 @@ from .creation import as_tensor
 from .tensor import (ComplexNotSupportedError, Function, Tensor, _byte_offset, _complex_of, _defaults, _dt, _input,
                      _IndexValueError, _mode, _NotImplementedTypeError, _OpName, _RuntimeIndexError, _RuntimeTypeError,
                      _RuntimeValueError, _is_sparse, check_devices, complex_check, complex_ok, describe, dtype_name,
-                     host_ints, int_value)
+                     host_ints, int_value, warn_once)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -5214,12 +5214,15 @@ def broadcast_tensors(*tensors: Tensor) -> Tuple[Tensor, ...]:
     return tuple(broadcast_to(t, shape) for t in tensors)
 
 
-def meshgrid(*tensors: Tensor, indexing: str = "ij") -> Tuple[Tensor, ...]:
+def meshgrid(*tensors: Tensor, indexing: Optional[str] = None) -> Tuple[Tensor, ...]:
     """torch.meshgrid: for 1-d (or 0-d) tensors of lengths n0, n1, .., one grid (n0, n1, ..) each, tensor i
-    running along dim i ('ij', torch's default, which torch warns will be required; here it is simply the
-    default); 'xy' swaps the first two dims, (n1, n0, ..), numpy's default, x across and y down. Read-only views
+    running along dim i ('ij', torch's default: without indexing, torch's once-a-process warning that it will be
+    required); 'xy' swaps the first two dims, (n1, n0, ..), numpy's default, x across and y down. Read-only views
     (a reshape and broadcast_to): the gradients sum back. The tensors share one dtype."""
     tensors = _tensor_args("meshgrid", tensors)
+    if indexing is None:
+        warn_once("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.")
+        indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
     if not tensors:
