@@ -1237,7 +1237,7 @@ def test_results_stay_on_the_inputs_device(device):
     """What is made from a tensor lands on its device; what is made from nothing, on the one asked for."""
     x = tg.tensor([[0.0, 1.5], [2.0, 0.0]], device=device)
     outs = [tg.nonzero(x), *tg.nonzero(x, as_tuple=True), tg.count_nonzero(x, 0), x.index_add(0, [1], x[:1]), x.mT,
-            tg.kron(x, x), tg.cdist(x, x), tg.addmm(x[0], x, x), *tg.meshgrid(x[0], x[1]),
+            tg.kron(x, x), tg.cdist(x, x), tg.addmm(x[0], x, x), *tg.meshgrid(x[0], x[1], indexing="ij"),
             *tg.broadcast_tensors(x, x[0]), tg.linspace(0, 1, 3, device=device), tg.empty(2, device=device),
             tg.empty_like(x), tg.sum(x, 0)]
     assert all(o.device == device for o in outs)
