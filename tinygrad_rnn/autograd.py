@@ -815,8 +815,8 @@ def grad(outputs: Union[Tensor, Sequence[Tensor]], inputs: Union[Tensor, Sequenc
         if g is None and materialize_grads:
             g = Tensor._make(xp_of(t.array).zeros(t.shape, t.dtype), requires_grad=create_graph)
         elif g is None and not allow_unused:
-            raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
-                               "pass allow_unused=True to get None for it (or materialize_grads=True for zeros)")
+            raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
+                               "Set allow_unused=True if this is the desired behavior.")  # (torch's words)
         elif g is not None and g.is_sparse:  # (a sparse COO gradient, F.embedding(sparse=True)'s, as torch's)
             g = (g if create_graph else g.detach()).to(t.dtype)
         elif g is not None and g.dtype != t.dtype:  # in the input's dtype, as .backward() stores it
