@@ -1742,7 +1742,7 @@ def test_grad_materialize_grads_gives_zeros_for_unused_inputs():
     assert gx.requires_grad and gu.requires_grad and gu.is_leaf and gv.shape == (2, 3) and not gv.numpy().any()
     with pytest.raises(ValueError, match="materialize_grads=True .* allow_unused=False"):
         tg.grad((x * x).sum(), [x, u], allow_unused=False, materialize_grads=True)
-    with pytest.raises(RuntimeError, match="input 1 .* was not used"):
+    with pytest.raises(RuntimeError, match="The differentiated Tensor at index 1 appears to not have been used"):
         tg.grad((x * x).sum(), [x, u], allow_unused=None)
 
 
