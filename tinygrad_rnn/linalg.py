@@ -1176,11 +1176,12 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
     if A.dtype != B.dtype:
         raise TypeError(f"{op}: A and B must have the same dtype, got A {A.dtype} and B {B.dtype} (as in torch)")
     if B.ndim < 2:
-        raise ValueError(f"{op}: B must have at least 2 dims (a matrix or a batch of them), got shape {B.shape}")
+        raise _RuntimeValueError(f"{op}: B must have at least 2 dims (a matrix or a batch of them), got shape "
+                                 f"{B.shape}")
     n = A.shape[-1]
     if (B.shape[-2] if left else B.shape[-1]) != n:
-        raise ValueError(f"{op}: incompatible shapes A {A.shape} and B {B.shape}: B must be "
-                         f"{'(..., n, k)' if left else '(..., k, n)'} with n = {n}")
+        raise _RuntimeValueError(f"{op}: incompatible shapes A {A.shape} and B {B.shape}: B must be "
+                                 f"{'(..., n, k)' if left else '(..., k, n)'} with n = {n}")
     _ops.broadcast_shapes(op, ("the batch dims of A", A.shape[:-2]), ("of B", B.shape[:-2]))
     if left:
         return SolveTriangular(upper, unitriangular)(A, B)
@@ -1402,10 +1403,10 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
         _ops.bool_arg(v, op, what)
     n = LU.shape[-1]
     if B.ndim < 2 or (B.shape[-2] if left else B.shape[-1]) != n:
-        raise ValueError(f"{op}: incompatible shapes LU {LU.shape} and B {B.shape}: B must be "
-                         f"{'(..., n, k)' if left else '(..., k, n)'} with n = {n}")
+        raise _RuntimeValueError(f"{op}: incompatible shapes LU {LU.shape} and B {B.shape}: B must be "
+                                 f"{'(..., n, k)' if left else '(..., k, n)'} with n = {n}")
     if LU.dtype != B.dtype:
-        raise TypeError(f"{op}: LU and B must have the same dtype, got {LU.dtype} and {B.dtype}")
+        raise _RuntimeTypeError(f"{op}: LU and B must have the same dtype, got {LU.dtype} and {B.dtype}")
     if not left:  # (X A = B: A^H X^H = B^H)
         B, adjoint = B.mH, not adjoint
     if adjoint:  # (A^H X = U^H L^H P^T X = B)
@@ -1583,10 +1584,10 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     B = _floating(op, B, "B", half=False, complexes=True)
     _ops.bool_arg(upper, op, "upper")
     if B.dtype != L.dtype:
-        raise TypeError(f"{op}: B and L must have the same dtype, got {B.dtype} and {L.dtype}")
+        raise _RuntimeTypeError(f"{op}: B and L must have the same dtype, got {B.dtype} and {L.dtype}")
     if B.ndim < 2 or B.shape[-2] != L.shape[-1]:
-        raise ValueError(f"{op}: B must be (..., n, k) with n = {L.shape[-1]} for L of shape {L.shape}, got shape "
-                         f"{B.shape}")
+        raise _RuntimeValueError(f"{op}: B must be (..., n, k) with n = {L.shape[-1]} for L of shape {L.shape}, "
+                                 f"got shape {B.shape}")
     _ops.broadcast_shapes(op, ("the batch dims of B", B.shape[:-2]), ("of L", L.shape[:-2]))
     return CholeskySolve(upper)(B, L)
 
