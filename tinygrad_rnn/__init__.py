@@ -35,6 +35,7 @@ from . import signal  # noqa: E402  (tg.signal.windows, torch.signal's)
 from . import distributed  # noqa: E402  (tg.distributed: is_available() False, no process groups)
 from . import profiler  # noqa: E402  (tg.profiler: record_function ranges, no per-op events)
 from . import jit  # noqa: E402  (tg.jit, torch.jit's names as a porting shim: no TorchScript here)
+from . import quasirandom  # noqa: E402  (tg.quasirandom.SobolEngine, torch's)
 from .linalg import (chain_matmul, cholesky_inverse, cholesky_solve, det, inverse, lu_unpack, matrix_exp, matrix_power,
                      pinverse, triangular_solve)
 from .linalg import cholesky_old as cholesky, lu_old as lu, lu_solve_old as lu_solve, qr_old as qr
@@ -237,7 +238,7 @@ __all__ = [
     "split_with_sizes_copy", "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy",
     "unsqueeze_copy", "view_copy", "vmap", "e", "pi", "inf", "nan", "newaxis", "frobenius_norm", "matrix_rank",
     "nuclear_norm", "gradient", "histogramdd", "testing", "random", "backends",
-    "amp", "autocast", "jit", "profiler", "distributed",
+    "amp", "autocast", "jit", "profiler", "quasirandom", "distributed",
     "is_autocast_enabled", "set_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype", "get_autocast_cpu_dtype",
     "get_autocast_gpu_dtype", "set_autocast_cpu_dtype", "set_autocast_gpu_dtype", "is_autocast_cpu_enabled",
     "set_autocast_cpu_enabled", "is_autocast_cache_enabled", "set_autocast_cache_enabled", "clear_autocast_cache",
