@@ -8,7 +8,8 @@ Programs: a physics-informed network for Burgers' equation (maziarraissi's PyTor
 learnable lambdas, u_t / u_x / u_xx by autograd.grad with create_graph, Adam then LBFGS with strong Wolfe); a neural
 ODE (a fixed-step RK4 odeint in torch ops, the adjoint method as a custom autograd.Function integrating the
 augmented dynamics backward with autograd.grad(allow_unused=True), checked against backprop through RK4) and an
-ODE-RNN on irregular times with a GRUCell; Greydanus' Hamiltonian neural network and a Lagrangian neural network
+ODE-RNN on irregular times with a GRUCell; a heat-equation PINN in torch.func style (Sobol collocation points,
+vmap(grad(grad)), functional_call, grad_and_value); Greydanus' Hamiltonian neural network and a Lagrangian neural network
 (autograd.functional.hessian, and torch.func's vmap(hessian) / jacrev); exact GP regression (softplus
 hyperparameters, cdist, cholesky, cholesky_solve, solve_triangular, triangular_solve, the marginal likelihood);
 Bayes by backprop with a scale-mixture prior and a VAE (Normal.rsample, Independent, kl_divergence); a planar flow
@@ -1206,3 +1207,164 @@ def test_fno_and_deeponet(torch):
     ys = rng.uniform(0, 1, (5, 2))
     sd = fno_deeponet(torch, None, a, u, ys)
     _compare(fno_deeponet(tg, sd, a, u, ys), fno_deeponet(torch, sd, a, u, ys))
+
+
+def ode_rnn(T, sd, data, mask, time_steps):
+    """Rubanova's ODE-RNN (YuliaRubanova/latent_ode's run_odernn): between observations the hidden state follows an
+    ODE (a fixed-step RK4 odeint over linspace_vector(prev_t, t_i, n) with n from ((t_i - prev_t) / minimum_step)
+    .int(), or one Euler step when the gap is short), then a GRUCell reads (data, mask) and the state is kept where
+    nothing was observed; init_network_weights; a masked MSE; Adamax."""
+    nn = T.nn
+    def init_network_weights(net, std=0.1):
+        for m in net.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, mean=0, std=std)
+                nn.init.constant_(m.bias, val=0)
+    def linspace_vector(start, end, n_points):
+        size = np.prod(start.size())
+        assert start.size() == end.size()
+        if size == 1:
+            res = T.linspace(start, end, n_points)
+        else:
+            res = T.Tensor()
+            for i in range(0, start.size(0)):
+                res = T.cat((res, T.linspace(start[i], end[i], n_points)), 0)
+            res = T.t(res.reshape(start.size(0), n_points))
+        return res
+    def odeint(func, y0, t):
+        ys = [y0]
+        y = y0
+        for t0, t1 in zip(t[:-1], t[1:]):
+            dt = t1 - t0
+            k1 = func(t0, y)
+            k2 = func(t0 + dt / 2, y + dt * k1 / 2)
+            k3 = func(t0 + dt / 2, y + dt * k2 / 2)
+            k4 = func(t1, y + dt * k3)
+            y = y + dt * (k1 + 2 * (k2 + k3) + k4) / 6
+            ys.append(y)
+        return T.stack(ys)
+    class ODEFunc(nn.Module):
+        def __init__(self, latent_dim, n_units):
+            super(ODEFunc, self).__init__()
+            self.gradient_net = nn.Sequential(nn.Linear(latent_dim, n_units), nn.Tanh(),
+                                              nn.Linear(n_units, latent_dim))
+            init_network_weights(self.gradient_net)
+        def forward(self, t_local, y, backwards=False):
+            grad = self.gradient_net(y)
+            if backwards:
+                grad = -grad
+            return grad
+    class ODE_RNN(nn.Module):
+        def __init__(self, input_dim, latent_dim, n_units):
+            super().__init__()
+            self.latent_dim = latent_dim
+            self.ode_func = ODEFunc(latent_dim, n_units)
+            self.gru = nn.GRUCell(input_dim * 2, latent_dim)
+            self.decoder = nn.Linear(latent_dim, input_dim)
+            init_network_weights(self.decoder)
+        def forward(self, data, time_steps, mask, minimum_step=0.1):
+            batch = data.size(0)
+            prev_y = T.zeros((batch, self.latent_dim))
+            prev_t, t_i = time_steps[0] - 0.01, time_steps[0]
+            latent_ys = []
+            for i in range(len(time_steps)):
+                if abs(t_i - prev_t) < minimum_step:
+                    inc = self.ode_func(prev_t, prev_y) * (t_i - prev_t)
+                    ode_sol = prev_y + inc
+                else:
+                    n_intermediate_tp = max(2, ((t_i - prev_t) / minimum_step).int())
+                    time_points = linspace_vector(prev_t, t_i, n_intermediate_tp)
+                    ode_sol = odeint(self.ode_func, prev_y, time_points)[-1]
+                xi = T.cat([data[:, i, :], mask[:, i, :]], -1)
+                yi = self.gru(xi, ode_sol)
+                mask_any = (T.sum(mask[:, i, :], -1, keepdim=True) > 0).float()
+                yi = mask_any * yi + (1 - mask_any) * ode_sol
+                prev_y, prev_t = yi, t_i
+                if i + 1 < len(time_steps):
+                    t_i = time_steps[i + 1]
+                latent_ys.append(yi)
+            latent_ys = T.stack(latent_ys, 1)
+            return self.decoder(latent_ys), latent_ys
+    model = ODE_RNN(2, 4, 8)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adamax(model.parameters(), lr=1e-2)
+    data, mask, time_steps = T.tensor(data), T.tensor(mask), T.tensor(time_steps)
+    out = []
+    for itr in range(2):
+        optimizer.zero_grad()
+        pred, latent = model(data, time_steps, mask)
+        next_pred = pred[:, :-1]  # (one-step-ahead: the state after t_i predicts the data at t_i+1)
+        loss = (((next_pred - data[:, 1:]) ** 2) * mask[:, 1:]).sum() / mask[:, 1:].sum()
+        loss.backward()
+        optimizer.step()
+        out += [pred, latent, loss, _grads(model)]
+    return out + [model.state_dict()]
+
+
+def test_ode_rnn_irregular_times_gru_cell(torch):
+    rng = _rng(11)
+    time_steps = np.array([0.0, 0.05, 0.37, 0.42, 0.9, 1.3])  # (short gaps: an Euler step; long: RK4 odeint)
+    data = rng.standard_normal((3, 6, 2))
+    mask = (rng.uniform(0, 1, (3, 6, 2)) > 0.3).astype(float)
+    mask[0, 2] = 0  # (nothing seen: the ODE state kept)
+    data = data * mask
+    sd = ode_rnn(torch, None, data, mask, time_steps)
+    _compare(ode_rnn(tg, sd, data, mask, time_steps), ode_rnn(torch, sd, data, mask, time_steps))
+
+
+def pinn_heat_func(T, sd, x, t, x_b, t_b, u_b, alpha, functional_update):
+    """A heat-equation PINN in torch.func style (the functorch PINN tutorials): collocation points from
+    quasirandom.SobolEngine, u(x, t; params) by functional_call
+    on one point, u_t = vmap(grad(u, argnums=1)), u_xx = vmap(grad(grad(u, argnums=0), argnums=0)), the residual
+    u_t - alpha u_xx plus boundary / initial terms; the update by loss.backward() and Adam, or (functional_update)
+    by torch.func.grad_and_value of the loss in the parameters and a hand-written SGD step on the dict."""
+    nn = T.nn
+    from_func = T.func
+    model = nn.Sequential(nn.Linear(2, 10), nn.Tanh(), nn.Linear(10, 10), nn.Tanh(), nn.Linear(10, 1))
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    def u(x, t, params):
+        return from_func.functional_call(model, params, (T.stack([x, t]).unsqueeze(0),)).squeeze()
+    u_b_fn = from_func.vmap(u, in_dims=(0, 0, None))
+    u_t = from_func.vmap(from_func.grad(u, argnums=1), in_dims=(0, 0, None))
+    u_xx = from_func.vmap(from_func.grad(from_func.grad(u, argnums=0), argnums=0), in_dims=(0, 0, None))
+    def loss_fn(params, x, t):
+        residual = u_t(x, t, params) - alpha * u_xx(x, t, params)
+        boundary = u_b_fn(x_b, t_b, params) - u_b
+        return residual.pow(2).mean() + boundary.pow(2).mean()
+    x_b, t_b, u_b = (T.tensor(v) for v in (x_b, t_b, u_b))
+    sobol = T.quasirandom.SobolEngine(dimension=2, scramble=False)  # collocation points: quasi-random, skip 0
+    xt = sobol.fast_forward(1).draw(x, dtype=T.float64) * T.tensor([1.0, t])
+    x, t = xt[:, 0], xt[:, 1]
+    out = [xt]
+    if functional_update:
+        params = {k: v.detach() for k, v in model.named_parameters()}
+        for step in range(3):
+            grads, loss = from_func.grad_and_value(loss_fn)(params, x, t)
+            params = {k: p - 0.05 * grads[k] for k, p in params.items()}
+            out += [loss, grads]
+        return out + [params]
+    optimizer = T.optim.Adam(model.parameters(), lr=1e-2)
+    params = dict(model.named_parameters())
+    for step in range(3):
+        optimizer.zero_grad()
+        loss = loss_fn(params, x, t)
+        loss.backward()
+        optimizer.step()
+        out += [loss, _grads(model), u_t(x, t, params), u_xx(x, t, params)]
+    return out + [model.state_dict()]
+
+
+@pytest.mark.parametrize("functional_update", [False, True])
+def test_pinn_heat_equation_torch_func(torch, functional_update):
+    rng = _rng(12)
+    x, t = 10, 0.5  # (10 Sobol points in [0, 1] x [0, 0.5])
+    x_b = np.concatenate([np.zeros(3), np.ones(3), rng.uniform(0, 1, 4)])
+    t_b = np.concatenate([rng.uniform(0, 0.5, 6), np.zeros(4)])
+    u_b = np.where(t_b == 0, np.sin(np.pi * x_b), 0.0)
+    args = (x, t, x_b, t_b, u_b, 0.1, functional_update)
+    sd = pinn_heat_func(torch, None, *args)
+    _compare(pinn_heat_func(tg, sd, *args), pinn_heat_func(torch, sd, *args))
