@@ -741,6 +741,18 @@ def test_predicates():
             tg.is_nonzero(tg.ones(*shape))
 
 
+def test_concatenate_and_concat_take_dim_and_axis_as_torchs(device):
+    """torch.concatenate (numpy's name, axis=0 in its signature) takes dim= as well, as torch.concat and torch.cat
+    take axis= (efficient-kan's update_grid calls torch.concatenate(..., dim=0)); we refused dim=."""
+    a, b = tg.ones(2, 3, device=device), tg.zeros(2, 1, device=device)
+    expect = np.concatenate([np.ones((2, 3)), np.zeros((2, 1))], 1)
+    for fn in (tg.concatenate, tg.concat, tg.cat):
+        for kw in ({"dim": 1}, {"axis": 1}, {"dim": -1}):
+            np.testing.assert_array_equal(fn([a, b], **kw).cpu().numpy(), expect)
+        np.testing.assert_array_equal(fn([a, b], 1).cpu().numpy(), expect)
+        np.testing.assert_array_equal(fn([a.T, b.T]).cpu().numpy(), expect.T)
+
+
 # ----------------------------------------------------------------------------- errors name the function
 ERRORS = [
     (lambda: tg.hstack(tg.ones(2)), TypeError, r"hstack: expects a list or tuple of Tensors, got Tensor"),

@@ -70,9 +70,9 @@ def concat(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = Non
     return cat(_sequence("concat", tensors), dim, axis=axis)
 
 
-def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """torch.concatenate: cat under numpy's name (its dim is called axis)."""
-    return cat(_sequence("concatenate", tensors), axis)
+def concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None) -> Tensor:
+    """torch.concatenate: cat under numpy's name (its dim is called axis; ``dim=`` is taken too, as torch's)."""
+    return cat(_sequence("concatenate", tensors), dim, axis=axis)
 
 
 def _at_least(t: Tensor, n: int) -> Tensor:
