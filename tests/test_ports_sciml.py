@@ -14,7 +14,8 @@ vmap(grad(grad)), functional_call, grad_and_value); Greydanus' Hamiltonian neura
 hyperparameters, cdist, cholesky, cholesky_solve, solve_triangular, triangular_solve, the marginal likelihood);
 Bayes by backprop with a scale-mixture prior and a VAE (Normal.rsample, Independent, kl_divergence); a planar flow
 (the u-hat constraint) and MADE / MAF with mask buffers; SIREN (its uniform_ init under no_grad, gradient and
-laplacian of the output); a Fourier neural operator layer (rfft2 / irfft2, complex weights by einsum) and DeepONet.
+laplacian of the output); a Fourier neural operator layer (rfft2 / irfft2, complex weights by einsum) and DeepONet;
+efficient-kan's B-spline KAN (lstsq coefficients, update_grid with concatenate(dim=), the entropy regularization).
 """
 import math
 from collections import OrderedDict
@@ -1368,3 +1369,148 @@ def test_pinn_heat_equation_torch_func(torch, functional_update):
     args = (x, t, x_b, t_b, u_b, 0.1, functional_update)
     sd = pinn_heat_func(torch, None, *args)
     _compare(pinn_heat_func(tg, sd, *args), pinn_heat_func(torch, sd, *args))
+
+
+def efficient_kan(T, sd, x, y):
+    """Blealtan/efficient-kan's KANLinear / KAN: a B-spline grid buffer, b_splines by the Cox-de Boor recursion on
+    comparisons, curve2coeff by linalg.lstsq, the base SiLU branch, scaled_spline_weight; update_grid under
+    torch.no_grad (sort, an int64 linspace of indices, a float32 arange, concatenate, grid.copy_), the activation /
+    entropy regularization; AdamW with ExponentialLR."""
+    F = T.nn.functional
+    class KANLinear(T.nn.Module):
+        def __init__(self, in_features, out_features, grid_size=5, spline_order=3, scale_noise=0.1, scale_base=1.0,
+                     scale_spline=1.0, enable_standalone_scale_spline=True, base_activation=T.nn.SiLU, grid_eps=0.02,
+                     grid_range=[-1, 1]):
+            super(KANLinear, self).__init__()
+            self.in_features = in_features
+            self.out_features = out_features
+            self.grid_size = grid_size
+            self.spline_order = spline_order
+            h = (grid_range[1] - grid_range[0]) / grid_size
+            grid = ((T.arange(-spline_order, grid_size + spline_order + 1) * h + grid_range[0])
+                    .expand(in_features, -1).contiguous())
+            self.register_buffer("grid", grid)
+            self.base_weight = T.nn.Parameter(T.Tensor(out_features, in_features))
+            self.spline_weight = T.nn.Parameter(T.Tensor(out_features, in_features, grid_size + spline_order))
+            if enable_standalone_scale_spline:
+                self.spline_scaler = T.nn.Parameter(T.Tensor(out_features, in_features))
+            self.scale_noise = scale_noise
+            self.scale_base = scale_base
+            self.scale_spline = scale_spline
+            self.enable_standalone_scale_spline = enable_standalone_scale_spline
+            self.base_activation = base_activation()
+            self.grid_eps = grid_eps
+            self.reset_parameters()
+        def reset_parameters(self):
+            T.nn.init.kaiming_uniform_(self.base_weight, a=math.sqrt(5) * self.scale_base)
+            with T.no_grad():
+                noise = ((T.rand(self.grid_size + 1, self.in_features, self.out_features) - 1 / 2)
+                         * self.scale_noise / self.grid_size)
+                self.spline_weight.data.copy_(
+                    (self.scale_spline if not self.enable_standalone_scale_spline else 1.0)
+                    * self.curve2coeff(self.grid.T[self.spline_order: -self.spline_order], noise))
+                if self.enable_standalone_scale_spline:
+                    T.nn.init.kaiming_uniform_(self.spline_scaler, a=math.sqrt(5) * self.scale_spline)
+        def b_splines(self, x):
+            assert x.dim() == 2 and x.size(1) == self.in_features
+            grid = self.grid
+            x = x.unsqueeze(-1)
+            bases = ((x >= grid[:, :-1]) & (x < grid[:, 1:])).to(x.dtype)
+            for k in range(1, self.spline_order + 1):
+                bases = ((x - grid[:, : -(k + 1)]) / (grid[:, k:-1] - grid[:, : -(k + 1)]) * bases[:, :, :-1]) + (
+                    (grid[:, k + 1:] - x) / (grid[:, k + 1:] - grid[:, 1:(-k)]) * bases[:, :, 1:])
+            assert bases.size() == (x.size(0), self.in_features, self.grid_size + self.spline_order)
+            return bases.contiguous()
+        def curve2coeff(self, x, y):
+            assert x.dim() == 2 and x.size(1) == self.in_features
+            assert y.size() == (x.size(0), self.in_features, self.out_features)
+            A = self.b_splines(x).transpose(0, 1)
+            B = y.transpose(0, 1)
+            solution = T.linalg.lstsq(A, B).solution
+            result = solution.permute(2, 0, 1)
+            assert result.size() == (self.out_features, self.in_features, self.grid_size + self.spline_order)
+            return result.contiguous()
+        @property
+        def scaled_spline_weight(self):
+            return self.spline_weight * (
+                self.spline_scaler.unsqueeze(-1) if self.enable_standalone_scale_spline else 1.0)
+        def forward(self, x):
+            assert x.size(-1) == self.in_features
+            original_shape = x.shape
+            x = x.reshape(-1, self.in_features)
+            base_output = F.linear(self.base_activation(x), self.base_weight)
+            spline_output = F.linear(self.b_splines(x).view(x.size(0), -1),
+                                     self.scaled_spline_weight.view(self.out_features, -1))
+            output = base_output + spline_output
+            output = output.reshape(*original_shape[:-1], self.out_features)
+            return output
+        @T.no_grad()
+        def update_grid(self, x, margin=0.01):
+            assert x.dim() == 2 and x.size(1) == self.in_features
+            batch = x.size(0)
+            splines = self.b_splines(x)
+            splines = splines.permute(1, 0, 2)
+            orig_coeff = self.scaled_spline_weight
+            orig_coeff = orig_coeff.permute(1, 2, 0)
+            unreduced_spline_output = T.bmm(splines, orig_coeff)
+            unreduced_spline_output = unreduced_spline_output.permute(1, 0, 2)
+            x_sorted = T.sort(x, dim=0)[0]
+            grid_adaptive = x_sorted[T.linspace(0, batch - 1, self.grid_size + 1, dtype=T.int64, device=x.device)]
+            uniform_step = (x_sorted[-1] - x_sorted[0] + 2 * margin) / self.grid_size
+            grid_uniform = (T.arange(self.grid_size + 1, dtype=T.float32, device=x.device).unsqueeze(1)
+                            * uniform_step + x_sorted[0] - margin)
+            grid = self.grid_eps * grid_uniform + (1 - self.grid_eps) * grid_adaptive
+            grid = T.concatenate([
+                grid[:1] - uniform_step * T.arange(self.spline_order, 0, -1, device=x.device).unsqueeze(1),
+                grid,
+                grid[-1:] + uniform_step * T.arange(1, self.spline_order + 1, device=x.device).unsqueeze(1)], dim=0)
+            self.grid.copy_(grid.T)
+            self.spline_weight.data.copy_(self.curve2coeff(x, unreduced_spline_output))
+        def regularization_loss(self, regularize_activation=1.0, regularize_entropy=1.0):
+            l1_fake = self.spline_weight.abs().mean(-1)
+            regularization_loss_activation = l1_fake.sum()
+            p = l1_fake / regularization_loss_activation
+            regularization_loss_entropy = -T.sum(p * p.log())
+            return regularize_activation * regularization_loss_activation + \
+                regularize_entropy * regularization_loss_entropy
+    class KAN(T.nn.Module):
+        def __init__(self, layers_hidden, grid_size=5, spline_order=3):
+            super(KAN, self).__init__()
+            self.layers = T.nn.ModuleList()
+            for in_features, out_features in zip(layers_hidden, layers_hidden[1:]):
+                self.layers.append(KANLinear(in_features, out_features, grid_size=grid_size,
+                                             spline_order=spline_order))
+        def forward(self, x, update_grid=False):
+            for layer in self.layers:
+                if update_grid:
+                    layer.update_grid(x)
+                x = layer(x)
+            return x
+        def regularization_loss(self, regularize_activation=1.0, regularize_entropy=1.0):
+            return sum(layer.regularization_loss(regularize_activation, regularize_entropy)
+                       for layer in self.layers)
+    model = KAN([2, 4, 1], grid_size=4)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-4)
+    scheduler = T.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.8)
+    x, y = T.tensor(x), T.tensor(y)
+    out = []
+    for step in range(3):
+        optimizer.zero_grad()
+        output = model(x, update_grid=(step == 1))
+        loss = F.mse_loss(output, y) + 1e-3 * model.regularization_loss()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        out += [output, loss, _grads(model), model.layers[0].grid.clone()]
+    return out + [model.state_dict()]
+
+
+def test_efficient_kan_b_splines_and_grid_update(torch):
+    rng = _rng(13)
+    x = rng.uniform(-1, 1, (16, 2))
+    y = np.sin(np.pi * x[:, :1]) * x[:, 1:]
+    sd = efficient_kan(torch, None, x, y)
+    _compare(efficient_kan(tg, sd, x, y), efficient_kan(torch, sd, x, y))
