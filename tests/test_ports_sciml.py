@@ -15,7 +15,9 @@ hyperparameters, cdist, cholesky, cholesky_solve, solve_triangular, triangular_s
 Bayes by backprop with a scale-mixture prior and a VAE (Normal.rsample, Independent, kl_divergence); a planar flow
 (the u-hat constraint) and MADE / MAF with mask buffers; SIREN (its uniform_ init under no_grad, gradient and
 laplacian of the output); a Fourier neural operator layer (rfft2 / irfft2, complex weights by einsum) and DeepONet;
-efficient-kan's B-spline KAN (lstsq coefficients, update_grid with concatenate(dim=), the entropy regularization).
+efficient-kan's B-spline KAN (lstsq coefficients, update_grid with concatenate(dim=), the entropy regularization);
+Stein variational gradient descent (the median heuristic) and HMC's leapfrog on a Gaussian mixture; a whitened
+sparse variational GP (transform_to(lower_cholesky), MultivariateNormal KL, Gauss-Hermite quadrature).
 """
 import math
 from collections import OrderedDict
@@ -1514,3 +1516,168 @@ def test_efficient_kan_b_splines_and_grid_update(torch):
     y = np.sin(np.pi * x[:, :1]) * x[:, 1:]
     sd = efficient_kan(torch, None, x, y)
     _compare(efficient_kan(tg, sd, x, y), efficient_kan(torch, sd, x, y))
+
+
+def svgd_hmc(T, x0, q0, momenta, uniforms):
+    """Stein variational gradient descent (DartML/Stein-Variational-Gradient-Descent's PyTorch port): an RBF
+    kernel with the median heuristic (pdist-style cdist, torch.median), grad log p by autograd.grad, the repulsive
+    term by autograd.grad of the kernel sum, Adagrad on the particles; then Hamiltonian Monte Carlo's leapfrog
+    (autograd.grad of the potential) with a Metropolis correction (the momenta and uniforms drawn outside)."""
+    D = T.distributions
+    mix = D.MixtureSameFamily(D.Categorical(probs=T.tensor([0.3, 0.7])),
+                              D.Independent(D.Normal(T.tensor([[-2.0, 0.0], [2.0, 1.0]]), T.ones(2, 2)), 1))
+    target = D.MultivariateNormal(T.tensor([0.5, -0.5]), covariance_matrix=T.tensor([[1.0, 0.6], [0.6, 2.0]]))
+    class RBF(T.nn.Module):
+        def __init__(self, sigma=None):
+            super(RBF, self).__init__()
+            self.sigma = sigma
+        def forward(self, X, Y):
+            XX = X.matmul(X.t())
+            XY = X.matmul(Y.t())
+            YY = Y.matmul(Y.t())
+            dnorm2 = -2 * XY + XX.diag().unsqueeze(1) + YY.diag().unsqueeze(0)
+            if self.sigma is None:
+                np_dnorm2 = dnorm2.detach().cpu().numpy()
+                h = np.median(np_dnorm2) / (2 * np.log(X.size(0) + 1))
+                sigma = np.sqrt(h).item()
+            else:
+                sigma = self.sigma
+            gamma = 1.0 / (1e-8 + 2 * sigma ** 2)
+            K_XY = (-gamma * dnorm2).exp()
+            return K_XY
+    class SVGD:
+        def __init__(self, P, K, optimizer):
+            self.P = P
+            self.K = K
+            self.optim = optimizer
+        def phi(self, X):
+            X = X.detach().requires_grad_(True)
+            log_prob = self.P.log_prob(X)
+            score_func = T.autograd.grad(log_prob.sum(), X)[0]
+            K_XX = self.K(X, X.detach())
+            grad_K = -T.autograd.grad(K_XX.sum(), X)[0]
+            phi = (K_XX.detach().matmul(score_func) + grad_K) / X.size(0)
+            return phi
+        def step(self, X):
+            self.optim.zero_grad()
+            X.grad = -self.phi(X)
+            self.optim.step()
+    out = []
+    for P in (mix, target):
+        X = T.tensor(x0).clone().requires_grad_(True)
+        svgd = SVGD(P, RBF(), T.optim.Adagrad([X], lr=0.5))
+        for _ in range(4):
+            svgd.step(X)
+        out += [X.detach().clone(), T.median(T.cdist(X, X)), T.cdist(X, X).median(dim=1)]
+    def potential(q):
+        return -mix.log_prob(q)
+    def leapfrog(q, p, step_size, n_steps):
+        q = q.clone().requires_grad_(True)
+        grad = T.autograd.grad(potential(q), q)[0]
+        p = p - 0.5 * step_size * grad
+        for i in range(n_steps):
+            q = (q + step_size * p).detach().requires_grad_(True)
+            grad = T.autograd.grad(potential(q), q)[0]
+            if i != n_steps - 1:
+                p = p - step_size * grad
+        p = p - 0.5 * step_size * grad
+        return q.detach(), -p
+    q = T.tensor(q0)
+    samples, accepts = [], []
+    for p0, u in zip(momenta, uniforms):
+        p0 = T.tensor(p0)
+        q_new, p_new = leapfrog(q, p0, 0.3, 5)
+        with T.no_grad():
+            h_old = potential(q) + 0.5 * (p0 ** 2).sum()
+            h_new = potential(q_new) + 0.5 * (p_new ** 2).sum()
+            accept = T.log(T.tensor(u)) < (h_old - h_new)
+        if accept:
+            q = q_new
+        samples.append(q)
+        accepts.append(accept)
+    return out + [T.stack(samples), T.stack(accepts)]
+
+
+def test_svgd_median_heuristic_and_hmc(torch):
+    rng = _rng(14)
+    x0 = rng.standard_normal((12, 2)) * 2
+    momenta, uniforms = rng.standard_normal((6, 2)), rng.uniform(0, 1, 6)
+    q0 = np.array([0.1, -0.2])
+    _compare(svgd_hmc(tg, x0, q0, momenta, uniforms), svgd_hmc(torch, x0, q0, momenta, uniforms))
+
+
+def svgp(T, sd, X, y, likelihood):
+    """A whitened sparse variational GP (SVGP, as hand-written tutorials do it): inducing points as a Parameter,
+    q(u) = MultivariateNormal(q_mu, scale_tril=transform_to(lower_cholesky)(raw)), Kzz's cholesky, A by
+    solve_triangular, the marginals mean A'm and variance kxx - diag(A'A) + diag(A'SA), kl_divergence of two
+    MultivariateNormals, the expected log likelihood in closed form (Gaussian) or by Gauss-Hermite quadrature
+    (Bernoulli logits), minibatch scaling; Adam, then the predictive."""
+    nn, F = T.nn, T.nn.functional
+    D = T.distributions
+    gh_x, gh_w = np.polynomial.hermite.hermgauss(12)
+    class SVGP(nn.Module):
+        def __init__(self, Z):
+            super().__init__()
+            M = Z.shape[0]
+            self.Z = nn.Parameter(T.tensor(Z))
+            self.q_mu = nn.Parameter(T.zeros(M))
+            self.q_sqrt_raw = nn.Parameter(T.eye(M) * 0.5 + 0.1 * T.ones(M, M).tril(-1))
+            self.raw_lengthscale = nn.Parameter(T.tensor(0.0))
+            self.raw_variance = nn.Parameter(T.tensor(0.5))
+            self.raw_noise = nn.Parameter(T.tensor(-1.0))
+        def kernel(self, a, b):
+            ls = F.softplus(self.raw_lengthscale)
+            d2 = ((a.unsqueeze(-2) - b.unsqueeze(-3)) / ls).pow(2).sum(-1)
+            return F.softplus(self.raw_variance) * T.exp(-0.5 * d2)
+        @property
+        def q_sqrt(self):
+            return D.transform_to(D.constraints.lower_cholesky)(self.q_sqrt_raw)
+        def forward(self, X):
+            M = self.Z.shape[0]
+            Kzz = self.kernel(self.Z, self.Z) + 1e-6 * T.eye(M)
+            L = T.linalg.cholesky(Kzz)
+            A = T.linalg.solve_triangular(L, self.kernel(self.Z, X), upper=False)
+            mean = A.t() @ self.q_mu
+            SA = self.q_sqrt.t() @ A
+            var = F.softplus(self.raw_variance) - A.pow(2).sum(0) + SA.pow(2).sum(0)
+            return mean, var
+        def kl(self):
+            M = self.Z.shape[0]
+            q = D.MultivariateNormal(self.q_mu, scale_tril=self.q_sqrt)
+            p = D.MultivariateNormal(T.zeros(M), scale_tril=T.eye(M))
+            return D.kl_divergence(q, p)
+        def expected_log_lik(self, mean, var, y):
+            if likelihood == "gaussian":
+                noise = F.softplus(self.raw_noise)
+                return -0.5 * T.log(2 * math.pi * noise) - 0.5 * ((y - mean) ** 2 + var) / noise
+            f = mean.unsqueeze(-1) + T.sqrt(2 * var).unsqueeze(-1) * T.tensor(gh_x)
+            log_p = D.Bernoulli(logits=f).log_prob(y.unsqueeze(-1).expand_as(f))
+            return (log_p * T.tensor(gh_w / np.sqrt(np.pi))).sum(-1)
+    model = SVGP(X[::4].copy())
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=0.05)
+    N, out = X.shape[0], []
+    for step, idx in enumerate([slice(0, 8), slice(8, 16), slice(0, 16, 2)]):
+        xb, yb = T.tensor(X[idx]), T.tensor(y[idx])
+        opt.zero_grad()
+        mean, var = model(xb)
+        elbo = model.expected_log_lik(mean, var, yb).sum() * N / xb.shape[0] - model.kl()
+        loss = -elbo
+        loss.backward()
+        opt.step()
+        out += [mean, var, loss, model.kl(), _grads(model)]
+    with T.no_grad():
+        mean, var = model(T.tensor(X))
+    return out + [mean, var, model.q_sqrt, model.state_dict()]
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
+def test_svgp_whitened_kl_and_quadrature(torch, likelihood):
+    rng = _rng(15)
+    X = rng.uniform(-2, 2, (16, 2))
+    f = np.sin(2 * X[:, 0]) + X[:, 1]
+    y = f + 0.1 * rng.standard_normal(16) if likelihood == "gaussian" else (f > 0).astype(float)
+    sd = svgp(torch, None, X, y, likelihood)
+    _compare(svgp(tg, sd, X, y, likelihood), svgp(torch, sd, X, y, likelihood))
