@@ -9,8 +9,8 @@ learnable lambdas, u_t / u_x / u_xx by autograd.grad with create_graph, Adam the
 ODE (a fixed-step RK4 odeint in torch ops, the adjoint method as a custom autograd.Function integrating the
 augmented dynamics backward with autograd.grad(allow_unused=True), checked against backprop through RK4) and an
 ODE-RNN on irregular times with a GRUCell; a heat-equation PINN in torch.func style (Sobol collocation points,
-vmap(grad(grad)), functional_call, grad_and_value); Greydanus' Hamiltonian neural network and a Lagrangian neural network
-(autograd.functional.hessian, and torch.func's vmap(hessian) / jacrev); exact GP regression (softplus
+vmap(grad(grad)), functional_call, grad_and_value); Greydanus' Hamiltonian neural network and a Lagrangian neural
+network (autograd.functional.hessian, and torch.func's vmap(hessian) / jacrev); exact GP regression (softplus
 hyperparameters, cdist, cholesky, cholesky_solve, solve_triangular, triangular_solve, the marginal likelihood);
 Bayes by backprop with a scale-mixture prior and a VAE (Normal.rsample, Independent, kl_divergence); a planar flow
 (the u-hat constraint) and MADE / MAF with mask buffers; SIREN (its uniform_ init under no_grad, gradient and
