@@ -777,6 +777,7 @@ def test_lu_matches_torch(shape):
             np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:torch.triangular_solve is deprecated:UserWarning")
 def test_lu_errors_and_singular_matrices():
     a = tg.tensor(np.stack([np.eye(2), [[1.0, 2.0], [2.0, 4.0]]]))
     lu_, pivots, info = tg.linalg.lu_factor_ex(a)
@@ -793,8 +794,8 @@ def test_lu_errors_and_singular_matrices():
         tg.linalg.solve_triangular(tg.eye(3), tg.ones(3), upper=True)
     with pytest.raises(ValueError, match=r"linalg.solve_triangular.*incompatible shapes.*\(3, 3\).*\(2, 3\)"):
         tg.linalg.solve_triangular(tg.eye(3), tg.ones(2, 3), upper=True)
-    with pytest.raises(TypeError, match=r"linalg.solve_triangular.*same dtype"):
-        tg.linalg.solve_triangular(tg.eye(3), tg.ones(3, 1, dtype=tg.float64), upper=True)
+    with pytest.raises(RuntimeError, match=r"triangular_solve: Expected b and A to have the same dtype"):
+        tg.triangular_solve(tg.ones(3, 1, dtype=tg.float64), tg.eye(3))  # (linalg.solve_triangular casts B)
     out = tg.linalg.solve_triangular(tg.zeros(2, 2), tg.ones(2, 1), upper=True)  # (a zero diagonal: no error)
     assert not np.isfinite(out.numpy()).any()
 
@@ -1100,3 +1101,34 @@ def test_old_api_functions_warn_their_deprecation_as_torchs(monkeypatch, device)
         warnings.simplefilter("error")
         A.cholesky(), A.qr(), tg.tensor(b, device=device).triangular_solve(A)  # (once only, methods too)
         np.testing.assert_allclose(tg.cholesky(A).cpu().numpy(), np.linalg.cholesky(a))
+
+
+@pytest.mark.filterwarnings("ignore:Casting complex values to real discards the imaginary part:UserWarning")
+@pytest.mark.filterwarnings("ignore:torch.triangular_solve is deprecated:UserWarning")
+def test_solve_triangular_casts_B_to_As_dtype_as_torchs(device):
+    """torch.linalg.solve_triangular takes a B of another dtype (float32 or float64, an integer, even complex with
+    its warning) and solves in A's dtype, B's gradient in B's own; torch.triangular_solve refuses the mix with a
+    RuntimeError. We refused both with a TypeError."""
+    torch = pytest.importorskip("torch")
+    a = np.array([[2.0, 0.0], [1.0, 3.0]])
+    for adt, bdt in [("float64", "float32"), ("float32", "float64"), ("float64", "int64"), ("complex128", "float64"),
+                     ("float32", "complex64")]:
+        ours_ab = tg.tensor(a, device=device).to(getattr(tg, adt)), tg.tensor([[1.0], [2.0]], device=device)
+        ours_ab = ours_ab[0], ours_ab[1].to(getattr(tg, bdt))
+        theirs_ab = torch.tensor(a).to(getattr(torch, adt)), torch.tensor([[1.0], [2.0]]).to(getattr(torch, bdt))
+        grads = bdt.startswith("float") and not adt.startswith("complex")
+        if grads:
+            for t in ours_ab + theirs_ab:
+                t.requires_grad_()
+        ours = tg.linalg.solve_triangular(*ours_ab, upper=False)
+        theirs = torch.linalg.solve_triangular(*theirs_ab, upper=False)
+        assert str(ours.dtype) == str(theirs.dtype), (adt, bdt)
+        np.testing.assert_allclose(ours.detach().cpu().numpy(), theirs.detach().numpy(), rtol=1e-6)
+        if grads:
+            ours.sum().backward()
+            theirs.sum().backward()
+            for o, t in zip(ours_ab, theirs_ab):
+                assert str(o.grad.dtype) == str(t.grad.dtype)
+                np.testing.assert_allclose(o.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="Expected b and A to have the same dtype"):
+        tg.triangular_solve(tg.ones(2, 1, device=device), tg.tensor(a, device=device))

@@ -1170,11 +1170,11 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
     (..., k, n)), batch dims broadcast. A zero on the diagonal gives infs and nans, as torch's."""
     op = "linalg.solve_triangular"
     A = _square(op, A, complexes=True)
+    if isinstance(B, Tensor) and B.dtype != A.dtype:  # (torch's: B cast to A's dtype, ints and complex too)
+        B = B.to(A.dtype)
     B = _floating(op, B, "B", half=False, complexes=True)
     for v, what in ((upper, "upper"), (left, "left"), (unitriangular, "unitriangular")):
         _ops.bool_arg(v, op, what)
-    if A.dtype != B.dtype:
-        raise TypeError(f"{op}: A and B must have the same dtype, got A {A.dtype} and B {B.dtype} (as in torch)")
     if B.ndim < 2:
         raise _RuntimeValueError(f"{op}: B must have at least 2 dims (a matrix or a batch of them), got shape "
                                  f"{B.shape}")
@@ -1221,6 +1221,9 @@ def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bo
     transpose=True), upper by default."""
     _warn_once(_DEPRECATED["triangular_solve"])
     A = _square("triangular_solve", A, complexes=True)
+    if isinstance(input, Tensor) and input.dtype != A.dtype:
+        raise _RuntimeTypeError(f"triangular_solve: Expected b and A to have the same dtype, but found b of type "
+                                f"{input.dtype} and A of type {A.dtype} instead.")
     coefficient = A.mT if transpose else A
     out = solve_triangular(coefficient, input, upper=upper != transpose, unitriangular=unitriangular)
     return triangular_solve_result(out, A.clone())
