@@ -17,7 +17,8 @@ Bayes by backprop with a scale-mixture prior and a VAE (Normal.rsample, Independ
 laplacian of the output); a Fourier neural operator layer (rfft2 / irfft2, complex weights by einsum) and DeepONet;
 efficient-kan's B-spline KAN (lstsq coefficients, update_grid with concatenate(dim=), the entropy regularization);
 Stein variational gradient descent (the median heuristic) and HMC's leapfrog on a Gaussian mixture; a whitened
-sparse variational GP (transform_to(lower_cholesky), MultivariateNormal KL, Gauss-Hermite quadrature).
+sparse variational GP (transform_to(lower_cholesky), MultivariateNormal KL, Gauss-Hermite quadrature); Yang Song's
+score-based SDE tutorial (Gaussian Fourier features, a small U-Net score model, Euler-Maruyama sampling).
 """
 import math
 from collections import OrderedDict
@@ -1681,3 +1682,112 @@ def test_svgp_whitened_kl_and_quadrature(torch, likelihood):
     y = f + 0.1 * rng.standard_normal(16) if likelihood == "gaussian" else (f > 0).astype(float)
     sd = svgp(torch, None, X, y, likelihood)
     _compare(svgp(tg, sd, X, y, likelihood), svgp(torch, sd, X, y, likelihood))
+
+
+def score_sde(T, sd, x, random_t, z, sampler_noise):
+    """Yang Song's score-based generative modeling tutorial: GaussianFourierProjection (a Parameter with
+    requires_grad=False), Dense reshaped by [..., None, None], a small U-Net ScoreNet (Conv2d / ConvTranspose2d,
+    GroupNorm, swish), marginal_prob_std by functools.partial with torch.tensor(t) of a tensor (its warning) and
+    sigma ** (2 t), the denoising score-matching loss; Adam; then Euler-Maruyama sampling steps (noise drawn
+    outside)."""
+    import functools
+    nn = T.nn
+    class GaussianFourierProjection(nn.Module):
+        def __init__(self, embed_dim, scale=30.):
+            super().__init__()
+            self.W = nn.Parameter(T.randn(embed_dim // 2) * scale, requires_grad=False)
+        def forward(self, x):
+            x_proj = x[:, None] * self.W[None, :] * 2 * np.pi
+            return T.cat([T.sin(x_proj), T.cos(x_proj)], dim=-1)
+    class Dense(nn.Module):
+        def __init__(self, input_dim, output_dim):
+            super().__init__()
+            self.dense = nn.Linear(input_dim, output_dim)
+        def forward(self, x):
+            return self.dense(x)[..., None, None]
+    class ScoreNet(nn.Module):
+        def __init__(self, marginal_prob_std, channels=[4, 8], embed_dim=8):
+            super().__init__()
+            self.embed = nn.Sequential(GaussianFourierProjection(embed_dim=embed_dim),
+                                       nn.Linear(embed_dim, embed_dim))
+            self.conv1 = nn.Conv2d(1, channels[0], 3, stride=1, bias=False)
+            self.dense1 = Dense(embed_dim, channels[0])
+            self.gnorm1 = nn.GroupNorm(2, num_channels=channels[0])
+            self.conv2 = nn.Conv2d(channels[0], channels[1], 3, stride=2, bias=False)
+            self.dense2 = Dense(embed_dim, channels[1])
+            self.gnorm2 = nn.GroupNorm(4, num_channels=channels[1])
+            self.tconv2 = nn.ConvTranspose2d(channels[1], channels[0], 3, stride=2, bias=False, output_padding=1)
+            self.dense7 = Dense(embed_dim, channels[0])
+            self.tgnorm2 = nn.GroupNorm(2, num_channels=channels[0])
+            self.tconv1 = nn.ConvTranspose2d(channels[0] + channels[0], 1, 3, stride=1)
+            self.act = lambda x: x * T.sigmoid(x)
+            self.marginal_prob_std = marginal_prob_std
+        def forward(self, x, t):
+            embed = self.act(self.embed(t))
+            h1 = self.conv1(x)
+            h1 += self.dense1(embed)
+            h1 = self.gnorm1(h1)
+            h1 = self.act(h1)
+            h2 = self.conv2(h1)
+            h2 += self.dense2(embed)
+            h2 = self.gnorm2(h2)
+            h2 = self.act(h2)
+            h = self.tconv2(h2)
+            h += self.dense7(embed)
+            h = self.tgnorm2(h)
+            h = self.act(h)
+            h = self.tconv1(T.cat([h, h1], dim=1))
+            h = h / self.marginal_prob_std(t)[:, None, None, None]
+            return h
+    device = 'cpu'
+    def marginal_prob_std(t, sigma):
+        t = T.tensor(t, device=device)
+        return T.sqrt((sigma ** (2 * t) - 1.) / 2. / np.log(sigma))
+    def diffusion_coeff(t, sigma):
+        return T.tensor(sigma ** t, device=device)
+    sigma = 25.0
+    marginal_prob_std_fn = functools.partial(marginal_prob_std, sigma=sigma)
+    diffusion_coeff_fn = functools.partial(diffusion_coeff, sigma=sigma)
+    score_model = ScoreNet(marginal_prob_std=marginal_prob_std_fn)
+    if sd is None:
+        return _state(score_model)
+    _load(T, score_model, sd)
+    def loss_fn(model, x, marginal_prob_std, random_t, z, eps=1e-5):
+        random_t = random_t * (1. - eps) + eps
+        std = marginal_prob_std(random_t)
+        perturbed_x = x + z * std[:, None, None, None]
+        score = model(perturbed_x, random_t)
+        loss = T.mean(T.sum((score * std[:, None, None, None] + z) ** 2, dim=(1, 2, 3)))
+        return loss
+    optimizer = T.optim.Adam(score_model.parameters(), lr=1e-3)
+    out = []
+    for i in range(2):
+        loss = loss_fn(score_model, T.tensor(x), marginal_prob_std_fn, T.tensor(random_t[i]), T.tensor(z[i]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        out += [loss, _grads(score_model)]
+    batch_size = sampler_noise.shape[1]
+    t = T.ones(batch_size, device=device)
+    init_x = T.tensor(sampler_noise[0]) * marginal_prob_std_fn(t)[:, None, None, None]
+    time_steps = T.linspace(1., 1e-3, sampler_noise.shape[0] - 1, device=device)
+    step_size = time_steps[0] - time_steps[1]
+    x = init_x
+    with T.no_grad():
+        for time_step, noise in zip(time_steps, sampler_noise[1:]):
+            batch_time_step = T.ones(batch_size, device=device) * time_step
+            g = diffusion_coeff_fn(batch_time_step)
+            mean_x = x + (g ** 2)[:, None, None, None] * score_model(x, batch_time_step) * step_size
+            x = mean_x + T.sqrt(step_size) * g[:, None, None, None] * T.tensor(noise)
+            out.append(x)
+    return out + [mean_x, score_model.state_dict()]
+
+
+@pytest.mark.filterwarnings("ignore:To copy construct from a tensor:UserWarning")
+def test_score_sde_denoising_loss_and_euler_maruyama(torch):
+    rng = _rng(16)
+    x = rng.uniform(0, 1, (3, 1, 8, 8))
+    random_t, z = rng.uniform(0, 1, (2, 3)), rng.standard_normal((2, 3, 1, 8, 8))
+    sampler_noise = rng.standard_normal((4, 2, 1, 8, 8))
+    sd = score_sde(torch, None, x, random_t, z, sampler_noise)
+    _compare(score_sde(tg, sd, x, random_t, z, sampler_noise), score_sde(torch, sd, x, random_t, z, sampler_noise))
