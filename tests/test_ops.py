@@ -306,6 +306,32 @@ def test_diag_and_trace(device, n, m, k, data):
     assert tg.tensor(np.ones((n, m), np.int32), device=device).trace().dtype == np.int64  # (as torch's)
 
 
+def test_einsum_sublist_form_as_torchs(device):
+    """torch.einsum's sublist form, operands interleaved with their subscript lists (0-25 'A'-'Z', 26-51 'a'-'z',
+    Ellipsis '...') and an optional output list, with gradients; a subscript out of range is torch's ValueError.
+    We took the equation string only."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
+    for args in (([0, 1], [1, 2]), ([0, 1], [1, 2], [2, 0]), ([27, 1], [1, 0]), ([Ellipsis, 1], [1, 51], [51])):
+        outs, grads = [], []
+        for T in (tg, torch):
+            x = T.tensor(a, device=device) if T is tg else T.tensor(a)
+            y = T.tensor(b, device=device) if T is tg else T.tensor(b)
+            x.requires_grad_(), y.requires_grad_()
+            out = T.einsum(x, args[0], y, *args[1:])
+            (out ** 2).sum().backward()
+            outs.append(out.detach().cpu().numpy())
+            grads.append([x.grad.cpu().numpy(), y.grad.cpu().numpy()])
+        np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
+        for g, h in zip(*grads):
+            np.testing.assert_allclose(g, h, rtol=1e-12)
+    np.testing.assert_allclose(tg.einsum(tg.tensor(a, device=device), [Ellipsis, 0], [0]).cpu().numpy(), a.sum(0))
+    with pytest.raises(ValueError, match=r"^einsum\(\): subscript in subscript list is not within the valid range "
+                                         r"\[0, 52\)$"):
+        tg.einsum(tg.tensor(a, device=device), [0, 52])
+
+
 def test_einsum_traces_and_names_bad_input():
     x = np.random.default_rng(0).standard_normal((3, 3))
     assert tg.einsum("ii->", tg.tensor(x)).item() == pytest.approx(np.trace(x))

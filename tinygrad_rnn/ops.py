@@ -3081,7 +3081,23 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     '...ij,...jk->...ik'; without '->', the output is the letters used once, in alphabetical order (after the
     '...' dims). Operands are Tensors of one dtype (or one list of them). A letter's dims of size 1 broadcast
     against its larger ones in other operands, as in torch (the '...' dims of an operand may be fewer than
-    another's); a letter repeated within one operand takes that operand's diagonal first."""
+    another's); a letter repeated within one operand takes that operand's diagonal first. torch's sublist form too:
+    einsum(a, [0, 1], b, [1, 2], [0, 2]), subscripts 0-25 read as 'A'-'Z', 26-51 as 'a'-'z', Ellipsis as '...'."""
+    if isinstance(equation, Tensor):  # (the sublist form: operands and their subscript lists interleaved)
+        args = (equation,) + operands
+
+        def parse_subscript(n: Any) -> str:
+            if n is Ellipsis:
+                return "..."
+            if isinstance(n, numbers.Integral) and 0 <= n < 26:
+                return chr(ord("A") + n)
+            if isinstance(n, numbers.Integral) and 26 <= n < 52:
+                return chr(ord("a") + n - 26)
+            raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+        equation = ",".join("".join(parse_subscript(n) for n in sub) for sub in args[1::2])
+        if len(args) % 2 == 1:
+            equation += "->" + "".join(parse_subscript(n) for n in args[-1])
+        operands = args[:-1:2] if len(args) % 2 == 1 else args[::2]
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not isinstance(equation, str) or not operands:
