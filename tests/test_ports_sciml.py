@@ -18,7 +18,8 @@ laplacian of the output); a Fourier neural operator layer (rfft2 / irfft2, compl
 efficient-kan's B-spline KAN (lstsq coefficients, update_grid with concatenate(dim=), the entropy regularization);
 Stein variational gradient descent (the median heuristic) and HMC's leapfrog on a Gaussian mixture; a whitened
 sparse variational GP (transform_to(lower_cholesky), MultivariateNormal KL, Gauss-Hermite quadrature); Yang Song's
-score-based SDE tutorial (Gaussian Fourier features, a small U-Net score model, Euler-Maruyama sampling).
+score-based SDE tutorial (Gaussian Fourier features, a small U-Net score model, Euler-Maruyama sampling); torchsde's
+latent SDE example (a GRU context encoder, the logqp path term, kl_divergence of the initial states, KL annealing).
 """
 import math
 from collections import OrderedDict
@@ -1791,3 +1792,118 @@ def test_score_sde_denoising_loss_and_euler_maruyama(torch):
     sampler_noise = rng.standard_normal((4, 2, 1, 8, 8))
     sd = score_sde(torch, None, x, random_t, z, sampler_noise)
     _compare(score_sde(tg, sd, x, random_t, z, sampler_noise), score_sde(torch, sd, x, random_t, z, sampler_noise))
+
+
+def latent_sde(T, sd, xs, ts, eps0, dWs):
+    """torchsde's examples/latent_sde.py, its solver written out: a GRU encoder over the time-reversed data (flip)
+    giving the context, qz0 = Normal(mean, softplus(logstd)) drawn by the reparameterization (eps drawn outside),
+    the posterior drift f(t, y, ctx), the prior drift h and a per-dimension diagonal diffusion g (sigmoid nets on
+    each coordinate), Euler-Maruyama with the logqp term 0.5 |(f - h) / g|^2 dt (Brownian increments drawn
+    outside), a Normal likelihood, kl_divergence(qz0, pz0), KL annealing, clip_grad_norm_, Adam + ExponentialLR."""
+    nn, F = T.nn, T.nn.functional
+    D = T.distributions
+    class Encoder(nn.Module):
+        def __init__(self, input_size, hidden_size, output_size):
+            super(Encoder, self).__init__()
+            self.gru = nn.GRU(input_size=input_size, hidden_size=hidden_size)
+            self.lin = nn.Linear(hidden_size, output_size)
+        def forward(self, inp):
+            out, _ = self.gru(inp)
+            out = self.lin(out)
+            return out
+    class LatentSDE(nn.Module):
+        def __init__(self, data_size, latent_size, context_size, hidden_size):
+            super(LatentSDE, self).__init__()
+            self.encoder = Encoder(input_size=data_size, hidden_size=hidden_size, output_size=context_size)
+            self.qz0_net = nn.Linear(context_size, latent_size + latent_size)
+            self.f_net = nn.Sequential(nn.Linear(latent_size + context_size, hidden_size), nn.Softplus(),
+                                       nn.Linear(hidden_size, latent_size))
+            self.h_net = nn.Sequential(nn.Linear(latent_size, hidden_size), nn.Softplus(),
+                                       nn.Linear(hidden_size, latent_size))
+            self.g_nets = nn.ModuleList([nn.Sequential(nn.Linear(1, hidden_size), nn.Softplus(),
+                                                       nn.Linear(hidden_size, 1), nn.Sigmoid())
+                                         for _ in range(latent_size)])
+            self.projector = nn.Linear(latent_size, data_size)
+            self.pz0_mean = nn.Parameter(T.zeros(1, latent_size))
+            self.pz0_logstd = nn.Parameter(T.zeros(1, latent_size))
+            self._ctx = None
+        def contextualize(self, ctx):
+            self._ctx = ctx
+        def f(self, t, y):
+            ts, ctx = self._ctx
+            i = min(T.searchsorted(ts, t, right=True), len(ts) - 1)
+            return self.f_net(T.cat((y, ctx[i]), dim=1))
+        def h(self, t, y):
+            return self.h_net(y)
+        def g(self, t, y):
+            y = T.split(y, split_size_or_sections=1, dim=1)
+            out = [g_net_i(y_i) for (g_net_i, y_i) in zip(self.g_nets, y)]
+            return T.cat(out, dim=1)
+        def forward(self, xs, ts, noise_std, eps, dWs, dt):
+            ctx = self.encoder(T.flip(xs, dims=(0,)))
+            ctx = T.flip(ctx, dims=(0,))
+            self.contextualize((ts, ctx))
+            qz0_mean, qz0_logstd = self.qz0_net(ctx[0]).chunk(chunks=2, dim=1)
+            z0 = qz0_mean + qz0_logstd.exp() * eps
+            zs, log_ratio = [z0], T.zeros(z0.size(0))
+            z, k = z0, 0
+            for i in range(len(ts) - 1):
+                n_sub = int(round(float((ts[i + 1] - ts[i]) / dt)))
+                for j in range(n_sub):
+                    t = ts[i] + j * dt
+                    f, h, g = self.f(t, z), self.h(t, z), self.g(t, z)
+                    u = (f - h) / g
+                    log_ratio = log_ratio + 0.5 * (u ** 2).sum(dim=1) * dt
+                    z = z + f * dt + g * dWs[k]
+                    k += 1
+                zs.append(z)
+            zs = T.stack(zs)
+            _xs = self.projector(zs)
+            xs_dist = D.Normal(loc=_xs, scale=noise_std)
+            log_pxs = xs_dist.log_prob(xs).sum(dim=(0, 2)).mean(dim=0)
+            qz0 = D.Normal(loc=qz0_mean, scale=qz0_logstd.exp())
+            pz0 = D.Normal(loc=self.pz0_mean, scale=self.pz0_logstd.exp())
+            logqp0 = D.kl_divergence(qz0, pz0).sum(dim=1).mean(dim=0)
+            logqp_path = log_ratio.mean(dim=0)
+            return log_pxs, logqp0 + logqp_path, _xs
+    class LinearScheduler(object):
+        def __init__(self, iters, maxval=1.0):
+            self._iters = max(1, iters)
+            self._val = maxval / self._iters
+            self._maxval = maxval
+        def step(self):
+            self._val = min(self._maxval, self._val + self._maxval / self._iters)
+        @property
+        def val(self):
+            return self._val
+    latent_sde = LatentSDE(data_size=1, latent_size=2, context_size=3, hidden_size=6)
+    if sd is None:
+        return _state(latent_sde)
+    _load(T, latent_sde, sd)
+    optimizer = T.optim.Adam(params=latent_sde.parameters(), lr=1e-2)
+    scheduler = T.optim.lr_scheduler.ExponentialLR(optimizer=optimizer, gamma=0.999)
+    kl_scheduler = LinearScheduler(iters=3)
+    xs, ts = T.tensor(xs), T.tensor(ts)
+    out = []
+    for global_step in range(2):
+        latent_sde.zero_grad()
+        log_pxs, log_ratio, _xs = latent_sde(xs, ts, 0.01, T.tensor(eps0[global_step]),
+                                             T.tensor(dWs[global_step]), 0.05)
+        loss = -log_pxs + log_ratio * kl_scheduler.val
+        loss.backward()
+        T.nn.utils.clip_grad_norm_(latent_sde.parameters(), max_norm=5.0)
+        optimizer.step()
+        scheduler.step()
+        kl_scheduler.step()
+        out += [log_pxs, log_ratio, _xs, _grads(latent_sde)]
+    return out + [latent_sde.state_dict()]
+
+
+def test_latent_sde_logqp_euler_maruyama(torch):
+    rng = _rng(17)
+    ts = np.array([0.0, 0.1, 0.25, 0.4])
+    xs = np.sin(4 * ts)[:, None, None] + 0.1 * rng.standard_normal((4, 3, 1))
+    eps0 = rng.standard_normal((2, 3, 2))
+    dWs = rng.standard_normal((2, 8, 3, 2)) * np.sqrt(0.05)
+    sd = latent_sde(torch, None, xs, ts, eps0, dWs)
+    _compare(latent_sde(tg, sd, xs, ts, eps0, dWs), latent_sde(torch, sd, xs, ts, eps0, dWs))
