@@ -1800,7 +1800,7 @@ def latent_sde(T, sd, xs, ts, eps0, dWs):
     the posterior drift f(t, y, ctx), the prior drift h and a per-dimension diagonal diffusion g (sigmoid nets on
     each coordinate), Euler-Maruyama with the logqp term 0.5 |(f - h) / g|^2 dt (Brownian increments drawn
     outside), a Normal likelihood, kl_divergence(qz0, pz0), KL annealing, clip_grad_norm_, Adam + ExponentialLR."""
-    nn, F = T.nn, T.nn.functional
+    nn = T.nn
     D = T.distributions
     class Encoder(nn.Module):
         def __init__(self, input_size, hidden_size, output_size):
