@@ -11,6 +11,9 @@ import tinygrad_rnn as tg
 
 C = np.complex128
 
+# (the old linear algebra forms, torch.lu at every call, warn their deprecation in both libraries)
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of torch.linalg:UserWarning")
+
 
 def _z(device, values):
     return tg.tensor(np.asarray(values, C), device=device, requires_grad=True)
