@@ -109,6 +109,20 @@ def data_ptr(a: Any) -> int:
     return int(a.data.ptr) if is_cupy_array(a) else int(a.__array_interface__["data"][0])
 
 
+def byte_bounds(a: Any) -> Tuple[int, int]:
+    """(lowest address, one past the highest) of the bytes a numpy or CuPy array reads; (p, p) for an empty one,
+    which overlaps nothing (as may_share_memory's bounds test, without its call)."""
+    low = high = data_ptr(a)
+    if a.size == 0:
+        return low, low
+    for n, s in zip(a.shape, a.strides):
+        if s < 0:
+            low += (n - 1) * s
+        else:
+            high += (n - 1) * s
+    return low, high + a.itemsize
+
+
 def _host_storage(a: np.ndarray) -> np.ndarray:
     """A 1-d uint8 array over the whole memory block a views (torch's storage): the array that owns it (followed
     through views, numpy's as_strided and np.frombuffer's buffer), or the foreign buffer (bytes, mmap) under it."""

@@ -1472,6 +1472,7 @@ class Tensor:
         if getattr(self, "_requires_grad", False) and array.dtype.kind not in "fc":
             raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype, "
                                f"got {dtype_name(array.dtype)}")
+        _left_its_base(self)
         self.array, self._base = array, None  # (no longer a view of what it viewed)
 
     @property
@@ -1698,6 +1699,7 @@ class Tensor:
                                             self.dtype)
         else:
             raise TypeError(f"{op}: source must be a Tensor or a storage, got {type(source).__name__}")
+        _left_its_base(self)
         self.array, self._base = data, None
         self._bump_version()
         return self
@@ -1943,7 +1945,9 @@ class Tensor:
                                    "the memory written, which a graph cannot follow; write a clone() of it "
                                    "(x[0] = x[1].clone())")
             if family is None and (self._base is not None or (self._vc is not None and len(self._vc) > 1)):
-                family = self._view_family(op)  # (views x[i] of this memory, or this tensor one of them)
+                family = self._view_family(op, backend.byte_bounds(  # (views x[i] of this memory, or this one of them)
+                    self.array if first or not _ops._is_basic(index) else
+                    self.array[index if Ellipsis in index else index + (Ellipsis,)]))
             if family is not None and self._base is not None:
                 # a view x[i]: the write as an in-place op on the view, which goes through x
                 const, args = (None, (value,)) if isinstance(value, Tensor) else (value, ())
@@ -2052,7 +2056,8 @@ class Tensor:
             isinstance(o, Tensor) and o._requires_grad for o in operands])
         self._check_view_in_graph(op)
         if recording and family is None and (self._base is not None or (self._vc is not None and len(self._vc) > 1)):
-            family = self._view_family(op)  # (views x[i] of this memory, or this tensor one of them)
+            family = self._view_family(op, backend.byte_bounds(self.array))  # (views x[i] of this memory, or this
+            # tensor one of them)
         through = recording and family is not None and self._base is not None  # (a view: written through its base)
         if recording and not through:
             recording = self._check_recordable(op, family is not None)
@@ -2107,6 +2112,7 @@ class Tensor:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
                                f"is recorded (torch refuses it too); use the out-of-place {op[:-1]}, or no_grad()")
         out = view(self.detach() if _mode.forced and self.grad_fn is None else self)
+        _left_its_base(self)
         self.array, self._base = out.array, None
         self._bump_version()
         if out.grad_fn is not None:
@@ -2122,48 +2128,83 @@ class Tensor:
                                "grad on (torch refuses it too); change it under no_grad(), or make the view with "
                                "grad on")
 
-    def _view_family(self, op: str) -> Optional[Tuple["Tensor", List["Tensor"]]]:
+    def _view_family(self, op: str, region: Optional[Tuple[int, int]] = None) \
+            -> Optional[Tuple["Tensor", List["Tensor"]]]:
         """(root, views): the tensor x this one views by basic indexing (through views of views; itself if it views
-        none) and x's live views x[i], oldest first (the version counter lists them, see ops.getitem), when those
-        alone hold x's memory and each is in the graph as its base is; an in-place change to any of them is then
-        written into x (torch's CopySlices) and every view is rebased on the written x (_rebase_views), as torch's
-        views are. None without such views, or where something else holds the memory (a view of another kind,
-        detach(), an output saved for backward). A view that left its base's graph (made under no_grad, or a leaf
-        given requires_grad_()) is refused, naming ``op``: torch refuses those too."""
+        none) and those of x's live views x[i] (the version counter lists them, see ops.getitem; filed by where they
+        lie once checked, see _ViewIndex) that ``region`` may overlap (the bytes about to be written: backend's
+        byte_bounds of a part of this tensor's array, not the array, which would count as another holder of the
+        memory), oldest first; all of them where x is not in the graph yet (they join it) or no region is given.
+        That when the views alone hold x's memory and each is in the graph as its base is; an in-place change to any
+        of them is then written into x (torch's CopySlices) and the views it reaches are rebased on the written x
+        (_rebase_views), as torch's views are. None without such views, or where something else holds the memory (a
+        view of another kind, detach(), an output saved for backward, an array of an overlapping view). A view that
+        left its base's graph (made under no_grad, or a leaf given requires_grad_()) is refused, naming ``op``: torch
+        refuses those too. A write walks the views made since the last one and those it may overlap, not every
+        view: rows h[t + 1] kept while the next rows are written cost the same at every step."""
         root = self
         while root._base is not None:
             root = root._base[0]
         vc = root._vc
         if vc is None or len(vc) < 2:
             return None
-        owns = root.array.base is None  # (numpy points a view's array at the array that owns the memory)
-        views, strided, aliases = [], 0, 0
-        for ref in vc[1:]:
+        a = root.array
+        owns = a.base is None  # (numpy points a view's array at the array that owns the memory)
+        index = vc[1] if type(vc[1]) is _ViewIndex else None
+        pending = vc[1:] if index is None else vc[2:]
+        if index is None or index.stale or index.key != _ViewIndex.key_of(a):  # (filed afresh: each view checked)
+            pending = ([] if index is None else index.refs()) + pending
+            index = _ViewIndex(a)
+        odd, checked = list(index.odd), []
+        for ref in pending:
             view = ref()
-            if view is not None and view._base is None and view is not root and view.array is root.array:
-                aliases += 1  # (root.detach(): it holds root's array and reads the written values, as torch's)
-            if view is None or view._base is None:
+            if view is None:
+                continue
+            if view._base is None:  # (root.detach() or a view restrided since: see below)
+                odd.append(ref)
                 continue
             base = top = view._base[0]
             while top._base is not None:
                 top = top._base[0]
-            if view.array.base is None and backend.is_cupy_array(view.array) and \
-                    view.array.data.mem is root.array.data.mem:
-                strided += 1  # (a CuPy as_strided view holds the allocation, not the array: see backend.strided_view)
-            elif view.array.base is not (root.array if owns else root.array.base):  # (no local: it would count)
-                return None
-            if top is not root or view._reference_counts()[0] > _SOLE_REFERENCES[0]:
+            strided = view.array.base is None and backend.is_cupy_array(view.array) and \
+                view.array.data.mem is a.data.mem  # (a CuPy as_strided view holds the allocation, not the array)
+            if not strided and view.array.base is not (a if owns else a.base) or top is not root:
                 return None
             if view._requires_grad != base._requires_grad or (view._requires_grad and view.grad_fn is None):
                 raise RuntimeError(f"{op}: a view (shape {view.shape}) of this memory was made under no_grad, or given "
                                    "requires_grad_(), so it is out of its base's graph, which an in-place change with "
                                    "grad on would leave it (torch refuses it too); make the view and the change both "
                                    "with grad on, or both under no_grad()")
-            views.append(view)
-        vc[1:] = [r for r in vc[1:] if r() is not None]  # (the dead ones dropped)
-        holders = len(views) - strided
+            checked.append((view, strided))
+        for view, strided in checked:
+            index.add(view, strided)
+        index.odd = [r for r in odd if r() is not None]
+        vc[1:] = [index]
+        aliases = 0
+        for ref in index.odd:
+            view = ref()
+            if view is not None and view._base is None and view is not root and view.array is a:
+                aliases += 1  # (root.detach(): it holds root's array and reads the written values, as torch's)
+        if not (index.live() or index.odd):
+            del vc[1:]
+            return None
+        if root._requires_grad and region is not None:
+            views = index.overlapping(*region)
+        else:
+            views = index.views()
+        for view in views:
+            if view._base is None or view._reference_counts()[0] > _SOLE_REFERENCES[0]:
+                return None  # (its array held elsewhere, or no longer a view: see _left_its_base)
+            base = view._base[0]
+            if view._requires_grad != base._requires_grad or (view._requires_grad and view.grad_fn is None):
+                raise RuntimeError(f"{op}: a view (shape {view.shape}) of this memory was made under no_grad, or given "
+                                   "requires_grad_(), so it is out of its base's graph, which an in-place change with "
+                                   "grad on would leave it (torch refuses it too); make the view and the change both "
+                                   "with grad on, or both under no_grad()")
+        holders = len(index.held)
+        del a  # (a local reference to the array would count as another holder)
         shared = root._memory_shared(0 if owns else holders, holders + aliases if owns else aliases)
-        if shared or not (views or aliases):
+        if shared or not (index.live() or aliases):
             return None
         return root, views
 
@@ -2243,6 +2284,7 @@ class Tensor:
             if nbytes:
                 memory.view(np.uint8)[:nbytes] = backend.storage_bytes(a)
             data = memory[offset:].reshape(shape)
+        _left_its_base(self)
         self.array, self._base = data, None
         self._bump_version()
         return self
@@ -3935,6 +3977,109 @@ def _watch_saved_output(out: Tensor, vc: Optional[list]) -> None:
     node = out.grad_fn
     if vc is not None and type(node) in _ops.IN_PLACE_SAVES_RESULT and getattr(node, "_out_vc", None) is out._vc:
         node._out_vc = _VersionsSince(vc)
+
+
+class _ViewIndex:
+    """The live views x[i] of a tensor x that a recorded in-place write has checked (see Tensor._view_family), filed
+    by the bytes of x's memory they read, so that a write finds those it may overlap without walking the others.
+    It stands in x's version counter in place of their weak references (vc[1]; the views made since follow it,
+    unchecked yet): a view within a few rows of x (its first dim) under the row it starts in, a wider one in a list
+    of its own. Its weak references leave ``held`` (views whose arrays hold x's memory) and ``free`` (CuPy's
+    as_strided views, which hold the allocation) as their views go, so their sizes count the live views. Called,
+    it gives itself, so the counter's compaction keeps it (ops._drop_dead_views); a copy or a pickle of the counter
+    holds a dead reference instead, as ops._ViewRef's. ``stale``: a view left its base (_left_its_base), so the
+    next write files every view afresh."""
+    __slots__ = ("key", "low", "step", "held", "free", "rows", "reach", "wide", "odd", "entries", "seq", "stale")
+    SPAN = 16  # (the rows a view may span and still be filed under its first)
+
+    def __init__(self, array: Any) -> None:
+        self.key, self.low = _ViewIndex.key_of(array), backend.byte_bounds(array)[0]  # (not the array: it would
+        # count as another holder of x's memory)
+        step = array.strides[0] if array.ndim else 0
+        self.step = step if step > 0 else 0  # (0: every view in the list of wide ones)
+        self.held: set = set()
+        self.free: set = set()
+        self.rows: Dict[int, list] = {}  # row -> [(seq, weak reference, low, high)], the views starting there
+        self.reach, self.wide, self.odd, self.entries, self.seq, self.stale = 0, [], [], 0, 0, False
+
+    @staticmethod
+    def key_of(array: Any) -> tuple:
+        """What the index keeps of x's array, to tell it for the same (another array is filed afresh)."""
+        return id(array), backend.data_ptr(array), array.shape, array.strides
+
+    def __call__(self) -> "_ViewIndex":
+        return self
+
+    def __reduce__(self) -> tuple:
+        return type, (None,)
+
+    def add(self, view: Tensor, strided: bool) -> None:
+        """File the checked view (``strided``: a CuPy as_strided view, see _view_family)."""
+        live = self.free if strided else self.held
+        ref = weakref.ref(view, live.discard)
+        live.add(ref)
+        low, high = backend.byte_bounds(view.array)
+        self._file((self.seq, ref, low, high))
+        self.seq += 1
+        if self.entries > 2 * self.live() + 64:  # (the dead ones dropped now and then: linear in all)
+            entries = self._entries()
+            self.rows, self.reach, self.wide, self.entries = {}, 0, [], 0
+            for entry in entries:
+                self._file(entry)
+
+    def _file(self, entry: tuple) -> None:
+        self.entries += 1
+        if self.step:
+            first, last = (entry[2] - self.low) // self.step, (entry[3] - 1 - self.low) // self.step
+            if last - first <= self.SPAN:
+                self.rows.setdefault(first, []).append(entry)
+                self.reach = max(self.reach, last - first)
+                return
+        self.wide.append(entry)
+
+    def live(self) -> int:
+        return len(self.held) + len(self.free)
+
+    def _entries(self) -> list:
+        """The live views' entries, oldest first."""
+        found = [e for e in self.wide if e[1]() is not None]
+        for bucket in self.rows.values():
+            found += [e for e in bucket if e[1]() is not None]
+        found.sort()  # (by seq, which no two share)
+        return found
+
+    def refs(self) -> list:
+        """Weak references to every live view filed, oldest first, then to the others the counter listed."""
+        return [e[1] for e in self._entries()] + self.odd
+
+    def views(self) -> List[Tensor]:
+        views = [e[1]() for e in self._entries()]
+        return [v for v in views if v is not None]
+
+    def overlapping(self, low: int, high: int) -> List[Tensor]:
+        """The live views whose bytes may meet [low, high), oldest first (a view of a view after its base)."""
+        if low >= high:
+            return []
+        found = [e for e in self.wide if e[2] < high and low < e[3]]
+        if self.rows:
+            first, last = (low - self.low) // self.step - self.reach, (high - 1 - self.low) // self.step
+            rows = self.rows
+            buckets = [b for r, b in rows.items() if first <= r <= last] if last - first >= len(rows) else \
+                [rows[r] for r in range(first, last + 1) if r in rows]
+            for bucket in buckets:
+                found += [e for e in bucket if e[2] < high and low < e[3]]
+        found.sort()
+        views = [e[1]() for e in found]
+        return [v for v in views if v is not None]
+
+
+def _left_its_base(t: Tensor) -> None:
+    """t, a tensor whose version counter may list views, is given other memory or another shape (its _base set to
+    None: set_, resize_, the data setter, unsqueeze_ and the like): the counter's views are filed afresh at the next
+    write (see _ViewIndex), which no longer counts it among them."""
+    vc = getattr(t, "_vc", None)  # (the data setter may run before __init__ sets it)
+    if vc is not None and len(vc) > 1 and type(vc[1]) is _ViewIndex:
+        vc[1].stale = True
 
 
 def _rebase_views(views: List[Tensor], written: Any) -> None:
