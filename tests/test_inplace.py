@@ -159,18 +159,19 @@ def test_in_place_refuses_a_leaf_that_requires_grad():
     assert a._version == 0
 
 
-@pytest.mark.parametrize("case", ["reshaped view", "transposed view beside an index view", "detached view",
+@pytest.mark.parametrize("case", ["view as another dtype", "reshaped view of a detach()", "detached view",
                                   "saved output"])
 def test_in_place_refuses_memory_something_else_holds(case):
     """Its graph would not see the change (torch tracks every view; this engine follows the views of basic indexing,
-    see test_writes_with_other_views_alive_match_torch, and refuses memory anything else holds)."""
+    reshape, permute, expand and diagonal, see test_writes_with_other_views_alive_match_torch, and refuses memory
+    anything else holds)."""
     a = tg.randn(3, 4, requires_grad=True)
     x = a * 2
     keep = None
-    if case == "reshaped view":
-        keep = x.reshape(12)
-    elif case == "transposed view beside an index view":
-        keep, x = x.T, x[1]
+    if case == "view as another dtype":
+        keep = x.view(tg.int32)
+    elif case == "reshaped view of a detach()":
+        keep = x.detach().reshape(12)
     elif case == "detached view":
         keep = x[1].detach()
     else:
@@ -741,9 +742,9 @@ def test_recorded_writes_refuse_what_the_graph_could_not_follow():
     with pytest.raises(RuntimeError, match="setitem: a leaf tensor that requires grad cannot be changed in place"):
         w[0] = 1.0
     buf = tg.zeros(2, 3)
-    flat = buf.reshape(6)
+    flat = buf.detach().reshape(6)
     with pytest.raises(RuntimeError, match="copy_: this tensor of shape \\(3,\\) shares its memory"):
-        buf[1].copy_(w * 2)  # (a view of buf beside a reshaped one, which buf's graph could not follow)
+        buf[1].copy_(w * 2)  # (a view of buf beside a view of its detach(), which buf's graph could not follow)
     del flat
     with pytest.raises(ValueError, match=r"setitem: cannot write source of shape \(2,\) into a tensor of shape "
                                          r"\(2, 3\) at \(0\): could not broadcast"):
@@ -921,7 +922,42 @@ _WITH_VIEWS = {  # name: f(lib, x, w) -> a tensor, in-place writes while other v
     "rows of a buffer, each kept": lambda lib, x, w: _rows(lib, x),
     "base without grad takes a value that has it": lambda lib, x, w: _plain_base(lib, x, w),
     "base scaled under detach() and a view": lambda lib, x, w: _under_detach(x, w),
+    "unsqueeze view scaled": lambda lib, x, w: _through(x, lambda k: k.unsqueeze(0), lambda v: v.mul_(w)),
+    "x[None] scaled": lambda lib, x, w: _through(x, lambda k: k[None], lambda v: v.mul_(w)),
+    "squeeze view added to": lambda lib, x, w: _through(x, lambda k: k[1:2].squeeze(0), lambda v: v.add_(w)),
+    "view(-1) part scaled": lambda lib, x, w: _through(x, lambda k: k.view(-1), lambda v: v[1:5].mul_(2.0)),
+    "reshape filled": lambda lib, x, w: _through(x, lambda k: k.reshape(2, 6), lambda v: v.fill_(2.0)),
+    "transpose column scaled": lambda lib, x, w: _through(x, lambda k: k.t(), lambda v: v[:, 0].mul_(3.0)),
+    "permute copied into": lambda lib, x, w: _through(x, lambda k: k.permute(1, 0), lambda v: v.copy_(
+        w.unsqueeze(1).expand(4, 3) * 1)),
+    "movedim row written": lambda lib, x, w: _through(x, lambda k: k.movedim(0, 1), lambda v: v.__setitem__(
+        1, w[:3] * 2)),
+    "unsqueeze of a row scaled": lambda lib, x, w: _through(x, lambda k: k[1].unsqueeze(0), lambda v: v.mul_(w)),
+    "base scaled under unsqueeze": lambda lib, x, w: _through(x, lambda k: k.unsqueeze(1), lambda v: None,
+                                                               lambda k: k.mul_(w)),
+    "row scaled under reshape": lambda lib, x, w: _through(x, lambda k: k.reshape(2, 6), lambda v: None,
+                                                            lambda k: k[1].mul_(w)),
+    "base added under T and a row": lambda lib, x, w: _through(x, lambda k: k.T, lambda v: None,
+                                                                lambda k: (k[1].add_(w), k.mul_(2.0))),
+    "base scaled under expand": lambda lib, x, w: _through(x, lambda k: k[0].expand(3, 4), lambda v: None,
+                                                            lambda k: k.mul_(w)),
+    "diagonal filled": lambda lib, x, w: _through(x, lambda k: k.diagonal(), lambda v: v.fill_(2.0)),
+    "upper diagonal scaled": lambda lib, x, w: _through(x, lambda k: k.diagonal(1), lambda v: v.mul_(w[:3])),
+    "diagonal of t() scaled": lambda lib, x, w: _through(x, lambda k: k.t().diagonal(), lambda v: v.mul_(w[1:])),
+    "row scaled under a diagonal": lambda lib, x, w: _through(x, lambda k: k.diagonal(-1), lambda v: None,
+                                                               lambda k: k[1].mul_(w)),
 }
+
+
+def _through(x, view, change, base_change=None):
+    """A view of k = x * 1 made, changed in place (``change``) and, or, k changed (``base_change``): k and the
+    view read after."""
+    k = x * 1
+    v = view(k)
+    change(v)
+    if base_change is not None:
+        base_change(k)
+    return (k * k * 1.5).sum() + (v * v).sum() + k[0].sum()
 
 
 def _under_detach(x, w):
@@ -1034,6 +1070,62 @@ def test_a_write_rebases_the_views_alive_values_and_gradients(device, case, view
         return y, y[j if Ellipsis in j else j + (Ellipsis,)]
 
     check_op(write, ref, [a, v], device, gradgrad=True)
+
+
+@with_fixtures
+@given(data=st.data())
+def test_writes_through_reshaped_and_permuted_views_values_and_gradients(device, data):
+    """A view of y = x * 1 made by permute (transpose, t, movedim) then unsqueeze (view, reshape), scaled in place
+    by v, and y then written at a basic index while the view lives: y and the view read, and differentiate, the
+    written memory (central differences, second order too)."""
+    shape = data.draw(shapes(min_dims=1, max_dims=3), label="shape")
+    perm = tuple(data.draw(st.permutations(range(len(shape))), label="perm"))
+    d = data.draw(st.integers(0, len(shape)), label="unsqueeze")
+    j = data.draw(hnp.basic_indices(shape, min_dims=0), label="index")
+    j = j if isinstance(j, tuple) else (j,)
+    vshape = tuple(shape[p] for p in perm)
+    vshape = vshape[:d] + (1,) + vshape[d:]
+    a, v = data.draw(arrays(shape), label="x"), data.draw(arrays(vshape), label="v")
+
+    def write(x, value):
+        y = x * 1
+        seen = y.permute(perm).unsqueeze(d)
+        seen.mul_(value)
+        y[j] = y[j] * 0.5
+        return y, seen * 1
+
+    def ref(x, value):
+        y = np.array(x)
+        seen = np.expand_dims(y.transpose(perm), d)
+        seen *= value
+        target = j if Ellipsis in j else j + (Ellipsis,)
+        y[target] = y[target] * 0.5
+        return y, np.expand_dims(y.transpose(perm), d)
+
+    check_op(write, ref, [a, v], device, gradgrad=True)
+
+
+def test_writing_into_an_expand_view_is_torchs_error_and_a_base_write_rebases_it(device):
+    """An expand view is read-only (torch's RuntimeError, a ValueError too as before), while its base may be
+    written in place, which the view then reads and differentiates as torch's."""
+    torch = pytest.importorskip("torch")
+    a = tg.tensor([1.0, 2.0], dtype=tg.float64, device=device, requires_grad=True)
+    x = a * 1
+    v = x[:1].expand(3)
+    for change in (lambda: v.add_(1.0), lambda: v.mul_(a[0]), lambda: v.copy_(a[:1].expand(3) * 1)):
+        with pytest.raises(RuntimeError, match=r"is read-only: unsupported operation: more than one element of the "
+                                               r"written-to tensor refers to a single memory location"):
+            change()
+    assert x._version == 0
+    x.mul_(3.0)
+    (v * v).sum().backward()
+    t = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    y = t * 1
+    u = y[:1].expand(3)
+    y.mul_(3.0)
+    (u * u).sum().backward()
+    assert v.tolist() == u.tolist() and x._version == y._version
+    np.testing.assert_allclose(a.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-12)
 
 
 def test_a_write_leaves_the_views_it_did_not_touch_as_they_were():

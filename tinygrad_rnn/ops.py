@@ -2801,12 +2801,13 @@ def _dims_used(i: Any) -> int:
     return i.ndim if getattr(i, "dtype", None) is not None and i.dtype.kind == "b" else 1
 
 
-def _alias(x: Tensor, out: Tensor) -> Tensor:
+def _alias(x: Tensor, out: Tensor, place: Optional[tuple] = None) -> Tensor:
     """If out's array is a view of x's memory (basic indexing, reshape, permute), out shares x's version
-    counter, as torch's views do: an in-place change through either is caught where the other was saved."""
+    counter, as torch's views do: an in-place change through either is caught where the other was saved; with
+    ``place`` (see view_of) it is listed as a view of x too."""
     base = out.array.base
     if base is not None and (base is x.array or base is x.array.base):  # (views of views keep the owner)
-        view_of(x, out)
+        view_of(x, out, place)
     return out
 
 
@@ -2820,9 +2821,19 @@ class _ViewRef(weakref.ref):
         return type, (None,)
 
 
-def view_of(x: Tensor, out: Tensor) -> Tensor:
-    """Mark out a view of x: it shares x's version counter, and detach_ refuses it (as torch's)."""
+def view_of(x: Tensor, out: Tensor, place: Optional[tuple] = None) -> Tensor:
+    """Mark out a view of x: it shares x's version counter, and detach_ refuses it (as torch's). ``place``, where
+    it lies in x (a ReshapeView, PermuteView or ExpandView: out._base[1], as getitem's index), lists it in the
+    counter as getitem's views (register_view's work, inline), so an in-place change to x rebases it and one to it
+    goes through x (see Tensor._view_family)."""
     x._share_version(out)._view = True
+    if place is not None:
+        out._base = (x, place)
+        vc = out._vc
+        vc.append(_ViewRef(out))
+        n = len(vc)
+        if n >= 32 and not n & (n - 1):
+            _drop_dead_views(vc)
     return out
 
 
@@ -2857,6 +2868,51 @@ def _drop_dead_views(vc: list) -> None:
     """The views a version counter lists (see getitem, as_strided) that are gone dropped; called where it holds 32,
     64, 128, ... entries, so a tensor viewed at every step does not grow it without end."""
     vc[1:] = [r for r in vc[1:] if r() is not None]
+
+
+class ReshapeView(tuple):
+    """(shape,): where a view y = x.reshape(shape) lies in x (y._base[1], where getitem's views keep their index;
+    view, unsqueeze, squeeze, flatten, unflatten make these): ``view`` makes y again from x (a view rebased on a
+    written x), ``scatter`` the x that an in-place change to y leaves (y's values at x's shape, recorded on x as
+    torch's CopySlices). A tuple, so that making one is no Python call."""
+    __slots__ = ()
+
+    def view(self, x: Tensor) -> Tensor:
+        return Reshape(self[0])(x)
+
+    def scatter(self, x: Tensor, src: Tensor) -> Tensor:
+        return src.reshape(x.shape)
+
+
+class PermuteView(tuple):
+    """(dims,): a view y = x.permute(dims) (transpose, t, T, movedim) as ReshapeView's."""
+    __slots__ = ()
+
+    def view(self, x: Tensor) -> Tensor:
+        return Permute(self[0])(x)
+
+    def scatter(self, x: Tensor, src: Tensor) -> Tensor:
+        return Permute(tuple(np.argsort([d % src.ndim for d in self[0]]).tolist()))(src)
+
+
+class DiagonalView(tuple):
+    """(offset, d1, d2): a view y = x.diagonal(offset, d1, d2) as ReshapeView's, written into x by diagonal_scatter."""
+    __slots__ = ()
+
+    def view(self, x: Tensor) -> Tensor:
+        return Diagonal(*self)(x)
+
+    def scatter(self, x: Tensor, src: Tensor) -> Tensor:
+        return x.diagonal_scatter(src, *self)
+
+
+class ExpandView(tuple):
+    """(shape,): a view y = x.expand(shape) as ReshapeView's, rebased when x is written; y itself is read-only (an
+    in-place change to it is refused before it could be scattered, as torch's)."""
+    __slots__ = ()
+
+    def view(self, x: Tensor) -> Tensor:
+        return BroadcastTo(self[0])(x)
 
 
 def _ints_first(index: list) -> Tuple[tuple, tuple]:
@@ -3191,9 +3247,13 @@ class Diagonal(Function):
         d = xp.diagonal(x, self.offset, self.d1, self.d2)
         if xp is not np:  # (CuPy's is a writable view already)
             return d
-        # numpy's is read-only: the same strides over a writable view that starts at the diagonal's first element
-        start = np.moveaxis(x, (self.d1, self.d2), (-2, -1))[..., max(-self.offset, 0):, max(self.offset, 0):]
-        return np.lib.stride_tricks.as_strided(start, d.shape, d.strides, writeable=x.flags.writeable)
+        # numpy's is read-only: the same strides over a writable view of the block (whose base, as other views',
+        # is the array that owns the memory: see Tensor._view_family)
+        if d.size == 0:
+            return np.empty(d.shape, d.dtype)
+        size = d.itemsize
+        return backend.strided_view(x, d.shape, tuple(s // size for s in d.strides),
+                                    (backend.data_ptr(d) - backend.storage_span(x)[0]) // size, x.flags.writeable)
 
     def backward(self, g):
         return (DiagonalEmbed(self.in_shape, self.offset, self.d1, self.d2)(g),)
@@ -3230,7 +3290,7 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
     if d1 == d2:
         raise _RuntimeValueError(f"diagonal: dim1 and dim2 must be different dims, got {dim1} and {dim2} (input shape "
                                  f"{x.shape})")
-    return view_of(x, Diagonal(offset, d1, d2)(x))  # (a view: see _alias; as_strided's base is not x's)
+    return view_of(x, Diagonal(offset, d1, d2)(x), DiagonalView((offset, d1, d2)))  # (a view: see _alias)
 
 
 # ============================================================================ as_strided: views of the memory itself
@@ -4071,11 +4131,12 @@ def reshape(x: Tensor, shape: tuple) -> Tensor:
         if isinstance(d, (int, np.integer)) and d < -1:
             raise _RuntimeValueError(f"reshape: invalid size {d} in {shape} (sizes must be non-negative, or -1 for "
                                      "one to infer)")
-    return _alias(x, Reshape(shape)(x))
+    out = Reshape(shape)(x)
+    return _alias(x, out, ReshapeView((out.array.shape,)))
 
 
 def permute(x: Tensor, dims: Tuple[int, ...]) -> Tensor:
-    return _alias(x, Permute(dims)(x))
+    return _alias(x, Permute(dims)(x), PermuteView((dims,)))
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -4146,7 +4207,7 @@ def broadcast_to(x: Tensor, shape: Tuple[int, ...]) -> Tensor:
     """A read-only view of x at ``shape``; it shares x's version counter (a change to x shows through it). At x's
     own shape, a plain (writable) view."""
     shape = tuple(shape)
-    return reshape(x, shape) if shape == x.shape else view_of(x, BroadcastTo(shape)(x))
+    return reshape(x, shape) if shape == x.shape else view_of(x, BroadcastTo(shape)(x), ExpandView((shape,)))
 
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:

@@ -1989,6 +1989,12 @@ class Tensor:
         if isinstance(self.array, np.generic):  # a full reduction's numpy scalar: make it writable
             self.array = np.array(self.array)
         if not backend.is_writable(self.array):  # (numpy would refuse; CuPy would write through stride-0 dims)
+            if 0 in [s for s, n in zip(self.array.strides, self.array.shape) if n > 1]:  # (torch's RuntimeError)
+                raise _RuntimeValueError(
+                    f"{op}: this tensor of shape {self.shape} is read-only: unsupported operation: more than one "
+                    "element of the written-to tensor refers to a single memory location (an expand/broadcast_to "
+                    "view, where one element stands for many). Please clone() the tensor before performing the "
+                    "operation.")
             raise ValueError(f"{op}: this tensor of shape {self.shape} is read-only, e.g. an expand/broadcast_to view "
                              "where one element stands for many; clone() it to get memory of its own")
 
@@ -2087,7 +2093,8 @@ class Tensor:
             out = out.astype(self.dtype)
         if through:  # a view x[index]: written as x[index] = out (torch's CopySlices), which rebases this view too
             base, index = self._base
-            if type(index) is _ops.StridedView:  # (x.as_strided's view: x records as_strided_scatter)
+            if type(index) is not tuple:  # (x.as_strided's view: x records as_strided_scatter; a reshape's, ...
+                # x[...] = the values at x's shape: see ops.ReshapeView)
                 base._apply_in_place(op, lambda t: index.scatter(t, out), out, family=family)
             else:
                 base._write(op, index, out, family=family)
@@ -2211,7 +2218,8 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         first, index = _ops.normalize_index(self, index, "setitem")
         if isinstance(value, Tensor) and value._base is not None and value._base[0] is self and not first \
-                and _ops._is_basic(index) and value._base[1] == index and value.array.base is self.array:
+                and _ops._is_basic(index) and type(value._base[1]) is tuple and value._base[1] == index \
+                and value.array.base is self.array:
             return  # x[i] += v: the in-place op on the view x[i] has written x already (x[i] = x[i] too)
         self._write("setitem", index, value, first)
 
@@ -4092,7 +4100,7 @@ def _rebase_views(views: List[Tensor], written: Any) -> None:
     for view in views:
         if not view._requires_grad or shares(view.array, written):
             base, index = view._base
-            view._become(index.view(base) if type(index) is _ops.StridedView else _ops.GetItem(index)(base))
+            view._become(_ops.GetItem(index)(base) if type(index) is tuple else index.view(base))
 
 from . import autograd as _autograd  # noqa: E402  (the engine walks Tensors and Functions)
 from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensors)
