@@ -1499,6 +1499,28 @@ def test_a_new_tensor_from_tensors_with_grad_warns_as_torchs():
         tg.stack([h, h * 2])
 
 
+@pytest.mark.parametrize("view", ["x", "x[1:]", "x.t()", "x[None][0]"])
+def test_an_augmented_write_into_a_view_of_a_view_matches_torch(device, view):
+    """y[0] += w where y is itself a view of x (Python: t = y[0]; t += w; y[0] = t): the in-place op on y[0] has
+    written y, and so x, already; the final setitem writes nothing (it raised that the value shares the memory
+    written), though it moves the version on, as torch's. Values, gradients and _version against torch in
+    float64."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (tg, torch):
+        kw = {"device": device} if lib is tg else {}
+        a = lib.tensor(np.arange(12.0).reshape(3, 4) / 7, dtype=lib.float64, requires_grad=True, **kw)
+        w = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True, **kw)
+        x = a * 1
+        y = {"x": lambda: x, "x[1:]": lambda: x[1:], "x.t()": lambda: x.t(), "x[None][0]": lambda: x[None][0]}[view]()
+        y[0] += w.sum() if y.shape[1] == 4 else w
+        loss = (x * x).sum() + (y * 3).sum()
+        loss.backward()
+        results.append([x.detach().cpu().numpy(), a.grad.cpu().numpy(), w.grad.cpu().numpy(), x._version])
+    for g, e in zip(*results):
+        np.testing.assert_allclose(g, e, rtol=1e-12)
+
+
 def test_writes_into_a_view_go_through_its_base():
     """buf[1].copy_(v), buf[0][1] = v, buf[0].fill_(s): a view alone with its base is written as the base's write."""
     torch = pytest.importorskip("torch")

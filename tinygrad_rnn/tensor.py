@@ -2219,7 +2219,8 @@ class Tensor:
         first, index = _ops.normalize_index(self, index, "setitem")
         if isinstance(value, Tensor) and value._base is not None and value._base[0] is self and not first \
                 and _ops._is_basic(index) and type(value._base[1]) is tuple and value._base[1] == index \
-                and value.array.base is self.array:
+                and value.array.base is _owner(self.array):  # (x itself a view: x[1:][0] += v, x.t()[0] += v)
+            self._bump_version()  # (torch's setitem copies the values onto themselves: its version moves on)
             return  # x[i] += v: the in-place op on the view x[i] has written x already (x[i] = x[i] too)
         self._write("setitem", index, value, first)
 
