@@ -1521,6 +1521,62 @@ def test_an_augmented_write_into_a_view_of_a_view_matches_torch(device, view):
         np.testing.assert_allclose(g, e, rtol=1e-12)
 
 
+_MULTI = {"unbind": (lambda x: x.unbind(0), "Unbind"), "unbind(1)": (lambda x: x.unbind(1), "Unbind"),
+          "split": (lambda x: x.split(2), "Split"), "chunk": (lambda x: x.chunk(2), "Split"),
+          "tg.split": (lambda x: x.split([1, 3]), "SplitWithSizes"),
+          "split_with_sizes": (lambda x: x.split_with_sizes([1, 3]), "SplitWithSizes")}
+
+
+@pytest.mark.parametrize("case", list(_MULTI))
+def test_outputs_of_a_function_returning_several_views_refuse_in_place_changes_as_torch(device, case):
+    """torch refuses changing in place, with grad on, an output of unbind, split, chunk or split_with_sizes (or a view
+    of one) that requires grad, or one written with a value that does; once their base is changed in place, the
+    gradient through such an output raises (torch's raises when the output is next used). Under no_grad, without
+    grad, and for tensor_split and the unsafe_ forms, the change goes through. Messages against torch's."""
+    torch = pytest.importorskip("torch")
+    split, name = _MULTI[case]
+    a = tg.ones(4, 3, dtype=tg.float64, device=device, requires_grad=True)
+    t = torch.ones(4, 3, dtype=torch.float64, requires_grad=True)
+    changes = [lambda outs, a: outs[1].mul_(2), lambda outs, a: outs[1].zero_(),
+               lambda outs, a: outs[1].__setitem__(0, 5.0), lambda outs, a: outs[1][0:1].mul_(2)]
+    for change in changes:
+        messages = []
+        for lib, base in ((tg, a), (torch, t)):
+            outs = split(base * 1)
+            with pytest.raises(RuntimeError) as info:
+                change(outs, base)
+            messages.append(str(info.value))
+        assert messages[0].endswith(messages[1]) and "This view is the output of a function that returns multiple " \
+            "views" in messages[0]
+    assert f"Output 1 of {name} is a view and is being modified inplace" in str(pytest.raises(
+        RuntimeError, lambda: split(a * 1)[1].add_(1.0)).value)
+    outs = split(tg.zeros(4, 3, dtype=tg.float64, device=device))
+    with pytest.raises(RuntimeError, match="copy_: A view was created in no_grad mode and is being modified inplace "
+                                           "with grad mode enabled. This view is the output of a function"):
+        outs[0].copy_(tg.ones(outs[0].shape, dtype=tg.float64, device=device, requires_grad=True) * 2)
+    x = a * 1
+    outs = split(x)
+    x.mul_(3.0)
+    with pytest.raises(RuntimeError, match=f"Output 0 of {name} is a view and its base or another view of its base "
+                                           "has been modified inplace"):
+        (outs[0] * 1).sum().backward()
+    assert np.all(outs[0].cpu().numpy() == 3.0)  # (its values are the written ones)
+    for ok in (lambda x: x.tensor_split(2), lambda x: x.unsafe_split(2), lambda x: tg.unsafe_chunk(x, 2),
+               lambda x: tg.unsafe_split_with_sizes(x, [1, 3]), lambda x: x.unsafe_split_with_sizes([1, 3])):
+        x = a * 1
+        outs = ok(x)
+        outs[0].mul_(2.0)
+        (x * x).sum().backward()
+        assert x.tolist()[0] == [2.0] * 3 and a.grad.tolist()[0] == [8.0] * 3
+        a.grad = None
+    with tg.no_grad():
+        x = a * 1
+        split(x)[0].mul_(2.0)
+    y = tg.ones(4, 3, dtype=tg.float64, device=device)
+    split(y)[0].mul_(2.0)
+    assert x.tolist() == y.tolist() and x.sum().item() > 12.0
+
+
 def test_writes_into_a_view_go_through_its_base():
     """buf[1].copy_(v), buf[0][1] = v, buf[0].fill_(s): a view alone with its base is written as the base's write."""
     torch = pytest.importorskip("torch")

@@ -27,8 +27,9 @@ from .creation import linspace
 from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetItem, SinPi, UnfoldNd, XLogY, _along,
                   _bool_mask, _const, _float_operands, _input, _kind, _one_dim, _scale_factor, _scaled_sum, _selected,
                   _two_tensors, bool_arg, broadcast_tensors, cat, check_devices, complex_log_add_exp, dot,
-                  gather, half_in_float32, int_arg, lerp, matmul, meshgrid, narrow, numpy_names, operands, outer, pow,
-                  reduce_dims, required_dim, result_dtype, return_types, scatter_reduce, split, stack, where)
+                  gather, half_in_float32, int_arg, lerp, matmul, meshgrid, multi_output, narrow, numpy_names, operands,
+                  outer, pow, reduce_dims, required_dim, result_dtype, return_types, scatter_reduce, split, stack,
+                  where)
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
 from .tensor import (Tensor, _defaults, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError, _value_first,
@@ -1292,6 +1293,13 @@ def vsplit(input: Tensor, indices_or_sections: Any) -> Tuple[Tensor, ...]:
 def dsplit(input: Tensor, indices_or_sections: Any) -> Tuple[Tensor, ...]:
     """torch.dsplit: tensor_split along dim 2 of an input with at least 3 dims; an int must divide evenly."""
     return _numpy_split("dsplit", input, indices_or_sections, 3, 2)
+
+
+def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0, *,
+                            axis: Optional[int] = None) -> Tuple[Tensor, ...]:
+    """torch's Tensor.unsafe_split_with_sizes: split_with_sizes's pieces, which may be changed in place while the
+    graph is recorded (see ops.multi_output)."""
+    return multi_output(split_with_sizes(input, split_sizes, dim, axis=axis), None)
 
 
 def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0, *,

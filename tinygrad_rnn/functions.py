@@ -633,7 +633,7 @@ def is_inference_mode_enabled() -> bool:
 # torch's unsafe_ forms: the same pieces as chunk / split (torch's skip a view check that has no counterpart here)
 def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0, *, axis: Optional[int] = None) -> Tuple[Tensor, ...]:
     """torch.unsafe_chunk: input.chunk(chunks, dim) (or ``axis=``)."""
-    return _input("unsafe_chunk", input).chunk(chunks, dim, axis=axis)
+    return ops.multi_output(_input("unsafe_chunk", input).chunk(chunks, dim, axis=axis), None)
 
 
 def unsafe_split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0, *,
@@ -645,7 +645,7 @@ def unsafe_split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0, *,
 def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0, *,
                             axis: Optional[int] = None) -> Tuple[Tensor, ...]:
     """torch.unsafe_split_with_sizes: input.split_with_sizes(split_sizes, dim) (or ``axis=``)."""
-    return _input("unsafe_split_with_sizes", input).split_with_sizes(split_sizes, dim, axis=axis)
+    return _input("unsafe_split_with_sizes", input).unsafe_split_with_sizes(split_sizes, dim, axis=axis)
 
 
 # torch's *_copy forms: the view op's result as a new tensor of its own memory (contiguous), with the view's gradient

@@ -2870,6 +2870,56 @@ def _drop_dead_views(vc: list) -> None:
     vc[1:] = [r for r in vc[1:] if r() is not None]
 
 
+_MULTI_OUTPUT = ("This view is the output of a function that returns multiple views. Such functions do not allow the "
+                 "output views to be modified inplace. You should replace the inplace operation by an out-of-place "
+                 "one.")
+
+
+class MultiOutputView(tuple):
+    """(index, name, k): the place in its base (a getitem index) of output k of a function that returns several
+    views (unbind, split, chunk, split_with_sizes: ``name`` torch's name for it), which torch refuses to change in
+    place while the graph is recorded (see Tensor._check_single_output), and whose graph, once its base was written,
+    raises when backward reaches it, as torch's does when the view is next used (``view``)."""
+    __slots__ = ()
+
+    def view(self, x: Tensor) -> Tensor:
+        return ModifiedMultiOutput(self[1], self[2])(GetItem(self[0])(x))
+
+
+@complex_ok
+class ModifiedMultiOutput(Function):
+    """The node of an output of a function returning several views (see MultiOutputView) whose base was changed in
+    place: the values pass, the gradient raises torch's error."""
+
+    saves_nothing = True
+
+    def __init__(self, name: str, k: int) -> None:
+        self.multi, self.k = name, k
+
+    def forward(self, x):
+        return x
+
+    def backward(self, g):
+        raise RuntimeError(f"Output {self.k} of {self.multi} is a view and its base or another view of its base has "
+                           f"been modified inplace. {_MULTI_OUTPUT}")
+
+
+def multi_output(outs: Tuple[Tensor, ...], name: Optional[str]) -> Tuple[Tensor, ...]:
+    """outs, the views x[index] of a function that returns several (``name`` its name in torch: 'Unbind', 'Split',
+    'SplitWithSizes'), marked as such (see MultiOutputView); None unmarks them (torch's unsafe_split, unsafe_chunk
+    allow changing their outputs in place)."""
+    for k, out in enumerate(outs):
+        base = out._base
+        if base is None:
+            continue
+        if name is None:
+            if type(base[1]) is MultiOutputView:
+                out._base = (base[0], base[1][0])
+        elif type(base[1]) is tuple:
+            out._base = (base[0], MultiOutputView((base[1], name, k)))
+    return outs
+
+
 class ReshapeView(tuple):
     """(shape,): where a view y = x.reshape(shape) lies in x (y._base[1], where getitem's views keep their index;
     view, unsqueeze, squeeze, flatten, unflatten make these): ``view`` makes y again from x (a view rebased on a
@@ -4405,7 +4455,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Te
     for s in sizes:
         out.append(tensor[_along(d, slice(start, start + s))])
         start += s
-    return tuple(out)
+    return multi_output(tuple(out), "SplitWithSizes" if isinstance(split_size_or_sections, (tuple, list)) else "Split")
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0, *, axis: Optional[int] = None) -> Tuple[Tensor, ...]:
@@ -4420,7 +4470,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0, *, axis: Optional[int] = Non
         raise ValueError("chunk: a 0-d tensor cannot be chunked")
     d = _one_dim(dim, input.ndim, "chunk")
     if input.shape[d] == 0:  # chunks empty pieces, as torch
-        return tuple(getitem(input, _along(d, slice(0, 0))) for _ in range(chunks))
+        return multi_output(tuple(getitem(input, _along(d, slice(0, 0))) for _ in range(chunks)), "Split")
     return split(input, max(1, -(-input.shape[d] // chunks)), d)
 
 

@@ -1940,6 +1940,8 @@ class Tensor:
         recording = recording and self.dtype.kind in "fc"  # (an integer tensor takes the value unrecorded, as torch's)
         self._check_view_in_graph(op)
         if recording:
+            if self._base is not None:
+                self._check_single_output(op, index if not first else first + index)
             if isinstance(value, Tensor) and _owner(value.array) is _owner(self.array):  # (x[0] = x[1])
                 raise RuntimeError(f"{op}: the value (shape {value.shape}, a view of this tensor's memory) shares "
                                    "the memory written, which a graph cannot follow; write a clone() of it "
@@ -2061,6 +2063,8 @@ class Tensor:
         recording = _mode.grad_enabled and (self._requires_grad or True in [
             isinstance(o, Tensor) and o._requires_grad for o in operands])
         self._check_view_in_graph(op)
+        if recording and self._base is not None:
+            self._check_single_output(op)
         if recording and family is None and (self._base is not None or (self._vc is not None and len(self._vc) > 1)):
             family = self._view_family(op, backend.byte_bounds(self.array))  # (views x[i] of this memory, or this
             # tensor one of them)
@@ -2134,6 +2138,33 @@ class Tensor:
                                "requires grad, so the tensor's graph would not see an in-place change to it with "
                                "grad on (torch refuses it too); change it under no_grad(), or make the view with "
                                "grad on")
+
+    def _check_single_output(self, op: str, index: tuple = (Ellipsis,)) -> None:
+        """Refuse changing in place, while the graph is recorded, an output of a function that returns several views
+        (unbind, split, chunk: see ops.MultiOutputView) or a view of one (``index``: the part written, torch's view
+        of it), with torch's error."""
+        view, name, k = self, None, 0
+        while view._base is not None:
+            place = view._base[1]
+            if type(place) is _ops.MultiOutputView:
+                if view is self:
+                    name, k = place[1], place[2]
+                break
+            view = view._base[0]
+        else:
+            return
+        place = self._base[1]
+        if index != (Ellipsis,) and _ops._is_basic(index):  # (x[i] = v: torch's copies v into the view x[i])
+            name, k, place = None, 0, index
+        if name is None:  # (a view of such an output: torch names the view's own node)
+            name = ("Select" if [i for i in place if type(i) is int] else "Slice") if type(place) is tuple else {
+                _ops.ReshapeView: "View", _ops.PermuteView: "Permute", _ops.ExpandView: "Expand",
+                _ops.DiagonalView: "Diagonal"}.get(type(place), "AsStrided")
+        if not self._requires_grad:
+            raise RuntimeError(f"{op}: A view was created in no_grad mode and is being modified inplace with grad "
+                               f"mode enabled. {_ops._MULTI_OUTPUT}")
+        raise RuntimeError(f"{op}: Output {k} of {name} is a view and is being modified inplace. "
+                           f"{_ops._MULTI_OUTPUT}")
 
     def _view_family(self, op: str, region: Optional[Tuple[int, int]] = None) \
             -> Optional[Tuple["Tensor", List["Tensor"]]]:
@@ -3688,7 +3719,7 @@ class Tensor:
         native in torch, so it takes ``axis=``, where Tensor.split (Python in torch) does not."""
         if axis is not None:
             dim = _ops.numpy_names("unsafe_split", dim, None, axis, None, 0)[0]
-        return _ops.split(self, split_size, dim)
+        return _ops.multi_output(_ops.split(self, split_size, dim), None)
 
     def gather(self, dim: Optional[int] = None, index: Any = None, *, axis: Optional[int] = None) -> "Tensor":
         return _ops.gather(self, dim, index, axis=axis)
@@ -3813,7 +3844,7 @@ class Tensor:
         if self.ndim == 0:
             raise IndexError("unbind: a 0-d tensor has no dim to unbind")
         d = _ops._one_dim(dim, self.ndim, "unbind")
-        return tuple(self[_ops._along(d, i)] for i in range(self.shape[d]))
+        return _ops.multi_output(tuple(self[_ops._along(d, i)] for i in range(self.shape[d])), "Unbind")
 
     def flip(self, *args: Any, dims: Optional[Sequence[int]] = None) -> "Tensor":
         """A copy with the order of elements along dims reversed (a copy, as torch.flip: not a view)."""
@@ -4208,7 +4239,7 @@ Tensor.copysign, Tensor.signbit, Tensor.aminmax, Tensor.msort = (
 Tensor.multinomial, Tensor.bernoulli = _creation.multinomial, _creation.bernoulli
 Tensor.histc = _ops.histc
 Tensor.unsafe_chunk = Tensor.chunk
-Tensor.unsafe_split_with_sizes = _composed.split_with_sizes
+Tensor.unsafe_split_with_sizes = _composed.unsafe_split_with_sizes
 
 
 def _special_method(name: str, function: Optional[str] = None) -> Callable[..., Tensor]:
