@@ -1176,6 +1176,46 @@ def test_rows_written_while_every_row_lives_match_torch(device, kept):
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-14)
 
 
+_VIEWS = [lambda k: k[1], lambda k: k[2:4], lambda k: k[:, 1], lambda k: k.t(), lambda k: k.unsqueeze(0),
+          lambda k: k[3].unsqueeze(1), lambda k: k.view(-1), lambda k: k.diagonal(), lambda k: k[1:].t(),
+          lambda k: k[0], lambda k: k[4:], lambda k: k[::2]]
+
+
+@with_fixtures
+@given(steps=st.lists(st.tuples(st.integers(0, len(_VIEWS) - 1), st.integers(-1, 7), st.integers(0, 3)),
+                      min_size=1, max_size=8), rows=st.sampled_from([6, 20]))
+def test_writes_among_many_live_views_match_torch(device, steps, rows):
+    """Views of a buffer (rows, slices, columns, t(), unsqueeze, view, diagonal, views of views) made and kept while
+    the buffer or one of them is changed in place, step by step: values, gradients and versions against torch in
+    float64 (the views a write reaches found by where they lie, see _ViewIndex: 20 rows make some views wide)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(len(steps))
+    data = rng.standard_normal((rows, 3)), rng.standard_normal(3)
+    results = []
+    for lib in (tg, torch):
+        kw = {"device": device} if lib is tg else {}
+        x, w = (lib.tensor(v, dtype=lib.float64, requires_grad=True, **kw) for v in data)
+        k = x * 1
+        views = []
+        for make, target, change in steps:
+            views.append(_VIEWS[make](k))
+            t = k if target < 0 else views[target % len(views)]
+            if change == 0:
+                t.mul_(w[0])
+            elif change == 1:
+                t.add_(w[1] * 2)
+            elif change == 2:
+                t.fill_(0.5)
+            else:
+                t[0] = w[2] * 3
+        loss = (k * k).sum() + sum((v * v).sum() * (i + 2) for i, v in enumerate(views))
+        loss.backward()
+        grads = [np.zeros(t.shape) if t.grad is None else t.grad.cpu().numpy() for t in (x, w)]
+        results.append([loss.detach().cpu().numpy(), k._version] + grads + [v.detach().cpu().numpy() for v in views])
+    for g, e in zip(*results):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
+
+
 def test_a_row_write_checks_only_the_views_it_may_reach(monkeypatch):
     """The views a write checks and rebases: those made since the last write and those whose memory it may overlap,
     not every live view, so rows kept at every step cost the same at each (linear in the steps, where walking
