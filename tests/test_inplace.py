@@ -1601,6 +1601,12 @@ def test_outputs_of_a_function_returning_several_views_refuse_in_place_changes_a
                                            "has been modified inplace"):
         (outs[0] * 1).sum().backward()
     assert np.all(outs[0].cpu().numpy() == 3.0)  # (its values are the written ones)
+    x = tg.zeros(4, 3, dtype=tg.float64, device=device)
+    outs = split(x)  # (made outside the graph, which their base then joins)
+    x.copy_(a * 2)
+    with pytest.raises(RuntimeError, match="A view was created in no_grad mode and its base or another view of its "
+                                           "base has been modified inplace with grad mode enabled. This view is"):
+        (outs[1] * 1).sum().backward()
     for ok in (lambda x: x.tensor_split(2), lambda x: x.unsafe_split(2), lambda x: tg.unsafe_chunk(x, 2),
                lambda x: tg.unsafe_split_with_sizes(x, [1, 3]), lambda x: x.unsafe_split_with_sizes([1, 3])):
         x = a * 1

@@ -2882,8 +2882,10 @@ class MultiOutputView(tuple):
     raises when backward reaches it, as torch's does when the view is next used (``view``)."""
     __slots__ = ()
 
-    def view(self, x: Tensor) -> Tensor:
-        return ModifiedMultiOutput(self[1], self[2])(GetItem(self[0])(x))
+    def view(self, x: Tensor, in_graph: bool = True) -> Tensor:
+        """The output again, from the written x: its gradient raises (``in_graph``: it was in the graph already;
+        not, made of an x outside it, it says so, as torch's)."""
+        return ModifiedMultiOutput(self[1], self[2], in_graph)(GetItem(self[0])(x))
 
 
 @complex_ok
@@ -2893,13 +2895,16 @@ class ModifiedMultiOutput(Function):
 
     saves_nothing = True
 
-    def __init__(self, name: str, k: int) -> None:
-        self.multi, self.k = name, k
+    def __init__(self, name: str, k: int, in_graph: bool) -> None:
+        self.multi, self.k, self.in_graph = name, k, in_graph
 
     def forward(self, x):
         return x
 
     def backward(self, g):
+        if not self.in_graph:
+            raise RuntimeError("A view was created in no_grad mode and its base or another view of its base has been "
+                               f"modified inplace with grad mode enabled. {_MULTI_OUTPUT}")
         raise RuntimeError(f"Output {self.k} of {self.multi} is a view and its base or another view of its base has "
                            f"been modified inplace. {_MULTI_OUTPUT}")
 

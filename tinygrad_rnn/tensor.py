@@ -4132,7 +4132,8 @@ def _rebase_views(views: List[Tensor], written: Any) -> None:
     for view in views:
         if not view._requires_grad or shares(view.array, written):
             base, index = view._base
-            view._become(_ops.GetItem(index)(base) if type(index) is tuple else index.view(base))
+            view._become(_ops.GetItem(index)(base) if type(index) is tuple else index.view(base, view._requires_grad)
+                         if type(index) is _ops.MultiOutputView else index.view(base))
 
 from . import autograd as _autograd  # noqa: E402  (the engine walks Tensors and Functions)
 from . import ops as _ops  # noqa: E402  (ops subclass Function and build Tensors)
