@@ -869,7 +869,7 @@ def test_layers_run_and_gradcheck_under_a_float64_default(float64_default, mode,
 
 
 def test_input_dtype_must_match_parameters():
-    with pytest.raises(TypeError, match="GRU: input is torch.float64 on cpu but the parameters are torch.float32"):
+    with pytest.raises(TypeError, match="GRU: input is torch.float64 but the parameters are torch.float32"):
         nn.GRU(3, 4)(tg.randn(5, 2, 3, dtype=tg.float64))
 
 

@@ -643,6 +643,12 @@ class _NotImplementedTypeError(NotImplementedError, TypeError):
     for 'Float'"), a RuntimeError; a TypeError too, as raised here before."""
 
 
+class _TypeValueError(TypeError, ValueError):
+    """A wrong kind of argument torch's argument parser refuses (full's fill_value a 1-d tensor: "must be Number,
+    not Tensor") or a dtype its Python checks refuse with a ValueError (an RNN's input dtype not the weights'): one
+    library raises a TypeError, the other a ValueError; this is both, so code catching either keeps working."""
+
+
 class _IndexValueError(IndexError, ValueError):
     """An index of the wrong shape or a dim torch checks as an index (index_select's 2-d index): torch raises an
     IndexError; a ValueError too, as raised here before."""

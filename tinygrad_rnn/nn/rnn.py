@@ -28,7 +28,7 @@ import numpy as np
 from .. import ops
 from ..backend import xp_of
 from ..creation import zeros
-from ..tensor import Tensor, _mode, _RuntimeValueError, dtype_name
+from ..tensor import Tensor, _mode, _RuntimeTypeError, _RuntimeValueError, _TypeValueError, dtype_name
 from . import functional as F
 from . import fused, init
 from .module import Module, Parameter
@@ -146,10 +146,11 @@ class RNNCellBase(Module):
             raise _RuntimeValueError(f"{name}: input must be (batch, {self.input_size}) or ({self.input_size},), "
                                      f"got shape {x.shape}")
         w = self.weight_ih
-        _check_features(name, x)
-        if x.dtype != w.dtype or x.device != w.device:  # numpy would silently promote (torch raises)
-            raise TypeError(f"{name}: input is {x.dtype} on {x.device} but the parameters are {dtype_name(w.dtype)} on "
-                            f"{w.device}; convert one side (e.g. module.double() or x.float(), .to(device))")
+        _check_features(name, x, _RuntimeTypeError)  # (torch: "mat1 and mat2 must have the same dtype")
+        if x.dtype != w.dtype or x.device != w.device:  # numpy would silently promote (torch: "mat1 and mat2 ...")
+            raise _RuntimeTypeError(f"{name}: input is {x.dtype} on {x.device} but the parameters are "
+                                    f"{dtype_name(w.dtype)} on {w.device}; convert one side (e.g. module.double() or "
+                                    "x.float(), .to(device))")
         unbatched = x.ndim == 1
         if unbatched:
             x = x.unsqueeze(0)
@@ -166,9 +167,9 @@ class RNNCellBase(Module):
         if h.device != x.device:
             raise ValueError(f"{name}: {what} is on {h.device} but the input is on {x.device}")
         if h.dtype != w.dtype:
-            raise TypeError(f"{name}: {what} is {dtype_name(h.dtype)} but the input and parameters are "
-                            f"{dtype_name(w.dtype)}; convert one side (e.g. {what}.to({dtype_name(w.dtype)}) or "
-                            f"module.to({what}.dtype))")
+            raise _RuntimeTypeError(f"{name}: {what} is {dtype_name(h.dtype)} but the input and parameters are "
+                                    f"{dtype_name(w.dtype)}; convert one side (e.g. {what}.to({dtype_name(w.dtype)}) "
+                                    f"or module.to({what}.dtype))")
         return x, h, unbatched
 
     def extra_repr(self) -> str:
@@ -369,13 +370,15 @@ class RNNBase(Module):
         if input.shape[-1] != self.input_size:
             raise _RuntimeValueError(f"{self._name}: input has {input.shape[-1]} features (shape {input.shape}), "
                                      f"expected input_size={self.input_size}")
-        _check_features(self._name, input)
-        if input.array.dtype != w.array.dtype or input.device != w.device:
-            raise TypeError(f"{self._name}: input is {input.dtype} on {input.device} but the parameters are "
-                            f"{w.dtype} on {w.device}; convert one side (e.g. module.double() or x.float(), "
-                            ".to(device))")
+        _check_features(self._name, input, _TypeValueError)  # (torch's check_input: a ValueError)
+        if input.array.dtype != w.array.dtype:  # (torch's check_input: a ValueError)
+            raise _TypeValueError(f"{self._name}: input is {input.dtype} but the parameters are {w.dtype}; convert "
+                                  f"one side (e.g. module.double() or x.float())")
+        if input.device != w.device:
+            raise _RuntimeTypeError(f"{self._name}: input is on {input.device} but the parameters are on {w.device}; "
+                                    "move one side (module.to(device) or x.to(device))")
         if input.shape[0 if input.ndim == 2 or not self.batch_first else 1] == 0:
-            raise ValueError(f"{self._name}: input has no time steps (shape {input.shape})")
+            raise _RuntimeValueError(f"{self._name}: input has no time steps (shape {input.shape})")
         if input.ndim == 2:
             return input.unsqueeze(1), True
         return (input.transpose(0, 1) if self.batch_first else input), False
@@ -395,9 +398,10 @@ class RNNBase(Module):
                                                                                        if unbatched else ""))
         if h.device != like.device:
             raise ValueError(f"{self._name}: {what} is on {h.device} but the input is on {like.device}")
-        if h.dtype != like.dtype:  # numpy would silently promote the whole recurrence (torch raises)
-            raise TypeError(f"{self._name}: {what} is {h.dtype} but the input and parameters are {like.dtype}; "
-                            f"convert one side (e.g. {what}.to({like.dtype}) or module.to({what}.dtype))")
+        if h.dtype != like.dtype:  # numpy would silently promote the whole recurrence (torch: a RuntimeError)
+            raise _RuntimeTypeError(f"{self._name}: {what} is {h.dtype} but the input and parameters are "
+                                    f"{like.dtype}; convert one side (e.g. {what}.to({like.dtype}) or "
+                                    f"module.to({what}.dtype))")
         return h.unsqueeze(1) if unbatched else h
 
     # ------------------------------------------------------------------ forward
@@ -608,9 +612,10 @@ def _check_pair(name: str, hx: Any, pair: str) -> None:
     raise TypeError(f"{name}: hx must be a tuple {pair} of two Tensors (or None for zero states), got {got}")
 
 
-def _check_features(name: str, x: Tensor) -> None:
+def _check_features(name: str, x: Tensor, kind: type = TypeError) -> None:
+    """A float input (kind, a TypeError, is raised for another: torch's type for the caller)."""
     if x.dtype.kind != "f":
-        raise TypeError(f"{name}: input is {x.dtype}, but the layer reads float features; integer token ids "
+        raise kind(f"{name}: input is {x.dtype}, but the layer reads float features; integer token ids "
                         "go through nn.Embedding (or a one-hot encoding) first")
 
 
