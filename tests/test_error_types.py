@@ -359,6 +359,8 @@ NN = [
     ("gru_cell_hx_dtype", lambda m, d: m.nn.GRUCell(3, 4).to(d)(_t(m, d, 2, 3), m.zeros(2, 4, dtype=m.float64,
                                                                                        device=d)), "RuntimeError",
      TypeError),
+    ("pad_unknown_mode", lambda m, d: _f(m).pad(_t(m, d, 1, 1, 3), (1, 1), mode="bogus"), "NotImplementedError",
+     ValueError),
     # (already torch's type)
     ("embedding_out_of_range", lambda m, d: m.nn.Embedding(5, 2).to(d)(_ints(m, d, 7)), "IndexError", IndexError),
     ("bce_shapes", lambda m, d: _f(m).binary_cross_entropy(_t(m, d, 3) * 0.5, _t(m, d, 4) * 0.5), "ValueError",

@@ -649,6 +649,11 @@ class _TypeValueError(TypeError, ValueError):
     library raises a TypeError, the other a ValueError; this is both, so code catching either keeps working."""
 
 
+class _NotImplementedValueError(NotImplementedError, ValueError):
+    """An option value torch has no implementation for (F.pad's mode 'bogus'): torch raises a NotImplementedError
+    (a RuntimeError); a ValueError too, as raised here before."""
+
+
 class _IndexValueError(IndexError, ValueError):
     """An index of the wrong shape or a dim torch checks as an index (index_select's 2-d index): torch raises an
     IndexError; a ValueError too, as raised here before."""

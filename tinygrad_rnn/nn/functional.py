@@ -21,7 +21,8 @@ from .. import backend, ops
 from ..autograd import no_grad
 from ..backend import xp_of
 from ..creation import _number, zeros_like
-from ..tensor import Tensor, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name
+from ..tensor import (Tensor, _NotImplementedValueError, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError,
+                      complex_ok, dtype_name)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -741,7 +742,8 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] 
     and are gathers, so each element's gradient is the sum over its copies."""
     _check_tensor("pad", "input", input)
     if mode not in ("constant", *_PAD_SOURCES):
-        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+        raise _NotImplementedValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', "
+                                        f"got {mode!r}")
     amounts = [ops.int_arg(p, "pad", "each padding amount") for p in (pad if isinstance(pad, (tuple, list)) else [pad])]
     if len(amounts) % 2 or len(amounts) > 2 * input.ndim:
         raise _RuntimeValueError(f"pad: expected an even number of padding amounts, at most 2 per dim "
