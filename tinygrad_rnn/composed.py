@@ -1202,7 +1202,8 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
     are cast to dtype (the default dtype if None) and subtracted there, the exponents are formed in float64 from the
     start for the first half and from the end for the second, and the power is C's pow in float64 (math.pow:
     numpy's vectorised one may differ in the last bit), then cast to dtype (float16 through float32)."""
-    from .creation import tensor as _tensor
+    from .creation import _number, tensor as _tensor
+    start, end = (_number(v, "logspace", what, tensors=True) for v, what in ((start, "start"), (end, "end")))
     steps = int_arg(steps, "logspace", "steps")
     if steps < 0:
         raise ValueError(f"logspace: steps must be non-negative, got {steps}")

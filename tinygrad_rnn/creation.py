@@ -11,7 +11,7 @@ import numpy as np
 
 from . import backend
 from .tensor import (_TYPE_NAMES, ComplexNotSupportedError, Size, Tensor, _complex_of, _defaults, _dt, _input,
-                     _RuntimeValueError, _to_array, complex_ok, contiguous_format, dtype_name, in_memory_format,
+                     _RuntimeValueError, _to_array, _TypeValueError, complex_ok, contiguous_format, dtype_name, in_memory_format,
                      int_value, preserve_format, preserved_format, set_default_dtype, size_args)
 
 
@@ -246,8 +246,8 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Opt
     to the bit (for float64 and integer dtypes where numpy's longdouble is x86's 80-bit type; elsewhere to
     rounding, so an integer may be 1 apart where a value falls near one). A complex end (or a complex dtype) gives
     complex values (the default dtype's complex unless dtype is given), as torch's to rounding (_linspace_complex)."""
-    start, end = (_number(v, "linspace", what, bools=False, complexes=True) for v, what in ((start, "start"),
-                                                                                         (end, "end")))
+    start, end = (_number(v, "linspace", what, bools=False, complexes=True, tensors=True)
+                  for v, what in ((start, "start"), (end, "end")))
     steps = int_value(steps)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
         raise TypeError(f"linspace: steps must be an int, got {type(steps).__name__}")
@@ -319,15 +319,17 @@ def _nearest(v: Fraction, dt: np.dtype) -> Any:
     return min(candidates, key=lambda c: (abs(Fraction(float(c)) - v), int(np.asarray(c).view(f"u{dt.itemsize}")) & 1))
 
 
-def _number(v: Any, op: str, what: str, bools: bool = True, complexes: bool = False) -> Any:
+def _number(v: Any, op: str, what: str, bools: bool = True, complexes: bool = False, tensors: bool = False) -> Any:
     """op's argument ``what`` as a number: a 0-d tensor's item (an int for an integer tensor), or a Python or numpy
     number as it is (a bool only where ``bools``, a complex one only where ``complexes``); anything else is an error
-    naming op and what."""
+    naming op and what. A tensor of more dims is torch's TypeError where its signature takes a Number (full's
+    fill_value), its RuntimeError where it takes a tensor (``tensors``: linspace's ends); either is a ValueError."""
     if complexes and isinstance(v, (complex, np.complexfloating)):
         return v
     if isinstance(v, Tensor):
         if v.ndim:
-            raise ValueError(f"{op}: {what} must be a number or a 0-d tensor, got shape {v.shape}")
+            raise (_RuntimeValueError if tensors else _TypeValueError)(
+                f"{op}: {what} must be a number or a 0-d tensor, got shape {v.shape}")
         return v.item()
     if (isinstance(v, (bool, np.bool_)) and not bools) or \
             not isinstance(v, (int, float, np.integer, np.floating, np.bool_)):

@@ -4071,7 +4071,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any, op: str = "masked_fill") -> Te
     if not isinstance(value, (numbers.Number, Tensor)):
         raise TypeError(f"{op}: value must be a number or a 0-d tensor, got {type(value).__name__}")
     if isinstance(value, Tensor) and value.ndim:
-        raise ValueError(f"{op}: a value tensor must be 0-d, got shape {value.shape}")
+        raise _RuntimeValueError(f"{op}: a value tensor must be 0-d, got shape {value.shape}")
     if x.dtype.kind != "c" and (isinstance(value, (complex, np.complexfloating)) or
                                 isinstance(value, Tensor) and value.dtype.kind == "c"):
         if complex(value.item() if isinstance(value, Tensor) else value).imag:  # (torch's message)

@@ -3986,8 +3986,8 @@ def _fill_value(op: str, value: Any, dtype: Any = None) -> Any:
         if not isinstance(value, Tensor):
             value = complex(value).real
     if isinstance(value, Tensor) and value.ndim:
-        raise ValueError(f"{op}: the value must be a number or a 0-d tensor, got a tensor of shape {value.shape} "
-                         "(copy_ writes a tensor's values)")
+        raise _RuntimeValueError(f"{op}: the value must be a number or a 0-d tensor, got a tensor of shape "
+                                 f"{value.shape} (copy_ writes a tensor's values)")
     if isinstance(value, (list, tuple)) or (not isinstance(value, Tensor) and getattr(value, "ndim", 0)):
         raise TypeError(f"{op}: the value must be a number or a 0-d tensor, got a {type(value).__name__} "
                         f"of shape {np.shape(value)} (copy_ writes a tensor's values)")
