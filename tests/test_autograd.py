@@ -910,7 +910,8 @@ def test_a_leaf_that_stopped_requiring_grad_after_use_takes_no_gradient():
     x.add_(tg.tensor([1.0, 1.0], requires_grad=True))
     with pytest.raises(RuntimeError, match="graph interior"):
         loss.backward()
-    assert x.grad is None
+    with pytest.warns(UserWarning, match="not a leaf Tensor"):  # (x is now a node's output, as torch's)
+        assert x.grad is None
 
 
 def test_retain_grad_on_non_leaf():
@@ -921,7 +922,8 @@ def test_retain_grad_on_non_leaf():
     w = y * 4
     (y * y + w).sum().backward()
     np.testing.assert_allclose(y.grad.numpy(), 2 * 3 * np.array([1.0, -2.0, 0.5]) + 4, rtol=1e-14)
-    assert w.grad is None  # not retained
+    with pytest.warns(UserWarning, match="not a leaf Tensor"):
+        assert w.grad is None  # not retained
     np.testing.assert_allclose(x.grad.numpy(), 3 * y.grad.numpy(), rtol=1e-14)
 
 
@@ -2056,3 +2058,36 @@ def test_grad_of_no_inputs_is_torchs_error():
             with pytest.raises(RuntimeError, match="`inputs` argument to `grad\\(\\)` cannot be empty"):
                 lib.autograd.grad(x * 2, inputs, grad_outputs=lib.ones(3, 2) if batched else lib.ones(2),
                                   is_grads_batched=batched)
+
+
+def _grad_warnings(m, d):
+    """Which of these .grad reads warn in library m (torch or tg): a non-leaf, a retained one, one after backward,
+    a leaf, a tensor that does not require grad, a view of a leaf, a retained one after backward."""
+    import warnings
+    x = m.ones(3, device=d, requires_grad=True)
+    reads = [lambda: x * 2, lambda: (x * 2), lambda: x * 3, lambda: x, lambda: m.ones(2, device=d),
+             lambda: x.view(3)]
+    out = []
+    for i, make in enumerate(reads):
+        t = make()
+        if i == 1:
+            t.retain_grad()
+        if i == 2:
+            t.sum().backward()
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            assert t.grad is None or i == 3
+        out.append([str(w.message) for w in seen if w.category is UserWarning])
+    return out
+
+
+def test_grad_of_a_non_leaf_warns_as_torchs(device):
+    """As torch's: reading .grad of a non-leaf that does not retain its gradient (None) warns, with torch's words;
+    a leaf, a tensor that does not require grad and a retain_grad() one do not."""
+    ours = _grad_warnings(tg, device)
+    assert [bool(w) for w in ours] == [True, False, True, False, False, True]
+    assert "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed" in ours[0][0]
+    torch = pytest.importorskip("torch")
+    theirs = _grad_warnings(torch, "cpu")
+    assert [bool(w) for w in theirs] == [bool(w) for w in ours]
+    assert theirs[0][0].startswith(ours[0][0])  # (torch's adds where it was triggered)

@@ -623,6 +623,14 @@ class ComplexNotSupportedError(NotImplementedError):
 
 # Misuse that torch reports with one exception type and this package did with another: each class below is both,
 # so ported code catching torch's type (``except RuntimeError``) and code catching the older one keep working.
+# torch's warning for .grad read on a non-leaf that does not retain its gradient (TensorBody.h)
+_NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                  "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+                  "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor "
+                  "by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 "
+                  "for more information.")
+
+
 class _RuntimeValueError(RuntimeError, ValueError):
     """A bad shape, size or value (wrong shapes for matmul or cat, a bad view, item() of many elements): torch
     raises a RuntimeError; a ValueError too, as raised here before."""
@@ -1488,8 +1496,13 @@ class Tensor:
 
     @property
     def grad(self) -> Optional["Tensor"]:
-        """The gradient backward accumulated into this leaf (or retain_grad() tensor); None until one has."""
-        return self._grad
+        """The gradient backward accumulated into this leaf (or retain_grad() tensor); None until one has. As torch's,
+        reading it on a non-leaf that does not retain its gradient (still None) warns: backward never fills it, which
+        usually means the leaf was meant (the engine and optimizers read ``_grad``, so they never warn)."""
+        g = self._grad
+        if g is None and self.grad_fn is not None and not self.retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value: Optional["Tensor"]) -> None:
@@ -2505,7 +2518,7 @@ class Tensor:
             t = ref()
             if t is not None:
                 g = g if _mode.grad_enabled else Tensor._make(g.array.copy())  # its own, writable memory
-                t.grad = g if t.grad is None else t.grad + g
+                t.grad = g if t._grad is None else t._grad + g
 
         keep.retains = ref  # type: ignore[attr-defined]
         if not any(getattr(h, "retains", None) is ref for h in self.grad_fn._hooks or ()):
