@@ -469,7 +469,7 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
         raise ValueError(f"rot90: expects a tensor with at least 2 dims, got shape {input.shape}")
     d0, d1 = (_one_dim(d, input.ndim, "rot90") for d in dims)
     if d0 == d1:
-        raise ValueError(f"rot90: dims {tuple(dims)} must be two different dims (tensor shape {input.shape})")
+        raise _RuntimeValueError(f"rot90: dims {tuple(dims)} must be two different dims (tensor shape {input.shape})")
     k = int_arg(k, "rot90", "k") % 4
     if k == 1:
         return input.flip(d1).transpose(d0, d1)
@@ -513,7 +513,7 @@ def tensor_split(input: Tensor, indices_or_sections: Any = None, dim: int = 0, *
         v = int(v.item()) if v.ndim == 0 else [int(i) for i in v.tolist()]
     if isinstance(v, numbers.Integral) and not isinstance(v, bool):
         if v <= 0:
-            raise ValueError(f"tensor_split: the number of sections must be positive, got {v}")
+            raise _RuntimeValueError(f"tensor_split: the number of sections must be positive, got {v}")
         q, r = divmod(size, int(v))
         lengths = [q + 1] * r + [q] * (int(v) - r)
         starts = [sum(lengths[:i]) for i in range(len(lengths))]

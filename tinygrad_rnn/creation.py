@@ -11,8 +11,9 @@ import numpy as np
 
 from . import backend
 from .tensor import (_TYPE_NAMES, ComplexNotSupportedError, Size, Tensor, _complex_of, _defaults, _dt, _input,
-                     _RuntimeValueError, _to_array, _TypeValueError, complex_ok, contiguous_format, dtype_name, in_memory_format,
-                     int_value, preserve_format, preserved_format, set_default_dtype, size_args)
+                     _NotImplementedTypeError, _RuntimeValueError, _to_array, _TypeValueError, complex_ok,
+                     contiguous_format, dtype_name, in_memory_format, int_value, preserve_format, preserved_format,
+                     set_default_dtype, size_args)
 
 
 def _shape(size: tuple, op: str = "zeros") -> tuple:
@@ -34,7 +35,7 @@ def _sizes(sizes: tuple, size: Optional[Sequence[int]], op: str) -> tuple:
 def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool, op: str) -> Tensor:
     dtype = _defaults.floating if dtype is None else np.dtype(dtype)
     if dtype.kind not in "fc":
-        raise TypeError(f"{op}: samples a floating point distribution, got dtype {dtype_name(dtype)}")
+        raise _NotImplementedTypeError(f"{op}: samples a floating point distribution, got dtype {dtype_name(dtype)}")
     if dtype.kind == "c":  # (a's last dim of 2: the real and imaginary parts)
         a = a[..., 0] + 1j * a[..., 1]
     return Tensor(backend.module_for(device).asarray(a, dtype=dtype), requires_grad=requires_grad)
@@ -165,7 +166,7 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, *, out: Optional[T
     if not all(math.isfinite(v) for v in (start, end)):
         raise ValueError(f"arange: unsupported range {start} -> {end} (the ends must be finite)")
     if (end - start) * step < 0:
-        raise ValueError(f"arange: the range {start} -> {end} runs against the sign of step {step}")
+        raise _RuntimeValueError(f"arange: the range {start} -> {end} runs against the sign of step {step}")
     if dt.kind in "iu":  # (torch casts the ends and step to the integer type first)
         start, end, step = (int(v) for v in (start, end, step))  # (int() truncates toward 0)
         if step == 0:
@@ -403,7 +404,7 @@ def randint(low: int = 0, high: Optional[int] = None, size: Any = (), *, generat
 def randperm(n: int, *, generator: Any = None, dtype: Any = np.int64, device: Optional[str] = None) -> Tensor:
     """A random permutation of 0..n-1 (for shuffling a dataset's order)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
+        raise _RuntimeValueError(f"randperm: n must be a non-negative integer, got {n!r}")
     dtype = np.dtype(dtype)
     if dtype.kind in "iu":  # the largest value the dtype holds exactly
         exact = np.iinfo(dtype).max

@@ -183,7 +183,8 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
     A, dtype = _complex_abs(op, A, ord, dtype)
     A = A if isinstance(A, Tensor) and A.dtype.kind == "c" else _floating(op, A, "A")
     if A.ndim < 2:
-        raise ValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape {A.shape}")
+        raise _RuntimeValueError(f"{op}: A must have at least 2 dims (a matrix or a batch of them), got shape "
+                                 f"{A.shape}")
     if not (ord in ("fro", "nuc") if isinstance(ord, str) else
             isinstance(ord, numbers.Real) and not isinstance(ord, bool) and ord in _MATRIX_ORDS):
         raise _RuntimeValueError(f"{op}: ord {ord!r} is not supported; expected 'fro', 'nuc', 1, -1, 2, -2, "
@@ -364,7 +365,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     B = _floating(op, B, "B", half=False, complexes=True)
     _ops.bool_arg(left, op, "left")
     if A.dtype != B.dtype:
-        raise TypeError(f"{op}: A and B must have the same dtype, got A {A.dtype} and B {B.dtype} (as in torch)")
+        raise _RuntimeTypeError(f"{op}: A and B must have the same dtype, got A {A.dtype} and B {B.dtype} (as in "
+                                "torch)")
     vector = B.ndim == 1 or B.ndim == A.ndim - 1 and B.shape == A.shape[:-1]
     n = A.shape[-1]
     if B.ndim == 0 or not vector and B.ndim < 2 or (B.shape[-1] if vector or not left else B.shape[-2]) != n or \
@@ -942,7 +944,8 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
         out = s[..., 0] / s[..., -1]
         return 1 / out if p == -2 else out
     if not (p in ("fro", "nuc") if isinstance(p, str) else p in _MATRIX_ORDS):
-        raise ValueError(f"{op}: p {p!r} is not supported; expected None, 'fro', 'nuc', 1, -1, 2, -2, inf or -inf")
+        raise _RuntimeValueError(f"{op}: p {p!r} is not supported; expected None, 'fro', 'nuc', 1, -1, 2, -2, inf or "
+                                 "-inf")
     A = _square(op, A, complexes=True)
     if p == "nuc":  # (torch's: from the singular values, so a rounded singular A gives a huge number, 0 gives nan)
         s = svdvals(A)
@@ -1070,7 +1073,7 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     A = _floating(op, A, "A", half=False, complexes=True)
     ind = _ops.int_arg(ind, op, "ind")
     if ind <= 0:
-        raise ValueError(f"{op}: ind must be a positive integer, got {ind}")
+        raise _RuntimeValueError(f"{op}: ind must be a positive integer, got {ind}")
     rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
     if rows != cols:
         raise ValueError(f"{op}: the product of A's first ind = {ind} dims ({rows}) must equal that of the rest "
@@ -1103,7 +1106,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     A, tau = _matrices(op, A, complexes=True), _floating(op, tau, "tau", half=False, complexes=True)
     m, n = A.shape[-2:]
     if m < n:
-        raise ValueError(f"{op}: A must have at least as many rows as columns, got shape {A.shape}")
+        raise _RuntimeValueError(f"{op}: A must have at least as many rows as columns, got shape {A.shape}")
     if tau.ndim != A.ndim - 1 or tau.shape[-1] > n:
         raise ValueError(f"{op}: tau must be (..., k) with k <= n = {n} for A of shape {A.shape}, got {tau.shape}")
     if tau.shape[:-1] != A.shape[:-2]:
@@ -1451,7 +1454,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any
     A = _matrices(op, A, complexes=True)
     B = _floating(op, B, "B", half=False, complexes=True)
     if A.dtype != B.dtype:
-        raise TypeError(f"{op}: A and B must have the same dtype, got A {A.dtype} and B {B.dtype}")
+        raise _RuntimeTypeError(f"{op}: A and B must have the same dtype, got A {A.dtype} and B {B.dtype}")
     driver = "gelsy" if driver is None else driver
     if driver not in _LSTSQ_DRIVERS:
         raise ValueError(f"{op}: driver must be one of {_LSTSQ_DRIVERS} on the CPU, got {driver!r}")

@@ -22,8 +22,8 @@ from .backend import xp_of
 from .creation import as_tensor
 from .tensor import (ComplexNotSupportedError, Function, Tensor, _byte_offset, _complex_of, _defaults, _dt, _input,
                      _IndexValueError, _mode, _NotImplementedTypeError, _OpName, _RuntimeIndexError, _RuntimeTypeError,
-                     _RuntimeValueError, _is_sparse, check_devices, complex_check, complex_ok, describe, dtype_name,
-                     host_ints, int_value, warn_once)
+                     _RuntimeValueError, _RuntimeZeroDivisionError, _is_sparse, check_devices, complex_check,
+                     complex_ok, describe, dtype_name, host_ints, int_value, warn_once)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -321,7 +321,7 @@ def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
                                            f"(got {dtype_name(a.dtype)} and {dtype_name(b.dtype)}), as torch's")
         return Step((floor_divide if rounding_mode == "floor" else _trunc_divide)(a, b).array)(a, b)
     if rounding_mode is not None:
-        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+        raise _RuntimeValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
     if _integral(a) and _integral(b):
         a, b = _floating(a), _floating(b)
     x, y = operands("div", a, b)
@@ -530,8 +530,8 @@ def _check_division(op: str, a: Any, b: Any) -> None:
     if a.dtype.kind == "b" and b.dtype.kind == "b":
         raise TypeError(f"{op}: both operands are bool; convert one (e.g. x.long())")
     if a.dtype.kind in "biu" and b.dtype.kind in "biu" and a.size and bool((b == 0).any()):
-        raise ZeroDivisionError(f"{op}: integer division by zero (divisor of shape {b.shape}, dtype "
-                                f"{dtype_name(b.dtype)})")
+        raise _RuntimeZeroDivisionError(f"{op}: integer division by zero (divisor of shape {b.shape}, dtype "
+                                        f"{dtype_name(b.dtype)})")
 
 
 @complex_ok
@@ -602,8 +602,8 @@ class PowScalar(Function):
         elif x.dtype.kind == "b":  # a bool one to an int power: int64, as torch (numpy's is int8)
             x = x.astype(np.int64)
         if x.dtype.kind not in "fc" and self.p < 0:
-            raise ValueError(f"pow: integers to negative integer powers are not allowed ({dtype_name(x.dtype)} ** "
-                             f"{self.p})")
+            raise _RuntimeValueError(f"pow: integers to negative integer powers are not allowed "
+                                     f"({dtype_name(x.dtype)} ** {self.p})")
         return x ** x.dtype.type(self.p) if x.dtype.kind in "fc" else x ** self.p
 
     def backward(self, g):
@@ -4301,7 +4301,7 @@ def narrow(input: Tensor, dim: Optional[int] = None, start: Any = None, length: 
                          f"valid starts are -{n}..{n})")
     start = start + n if start < 0 else start
     if length < 0:
-        raise ValueError(f"narrow: length must be non-negative, got {length}")
+        raise _RuntimeValueError(f"narrow: length must be non-negative, got {length}")
     if start + length > n:
         raise _RuntimeValueError(f"narrow: start {start} + length {length} exceeds the size {n} of dim {d} "
                                  f"(tensor shape {input.shape})")
@@ -4454,7 +4454,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Te
     else:
         size = int_arg(split_size_or_sections, "split", "split_size (or a list of section sizes)")
         if size <= 0:
-            raise ValueError(f"split: split_size must be positive, got {size}")
+            raise _RuntimeValueError(f"split: split_size must be positive, got {size}")
         sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
     out, start = [], 0
     for s in sizes:
@@ -4669,8 +4669,8 @@ def scatter_reduce(input: Tensor, dim: int, index: Any, src: Tensor, reduce: str
     ScatterReduce. index and src as for scatter (src a Tensor of input's dtype). ``places``: a node whose places
     to reuse (its backward's own products), dim and index then unused."""
     if reduce not in ScatterReduce._AT:
-        raise ValueError(f"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', 'amin', got "
-                         f"{reduce!r}")
+        raise _RuntimeValueError(f"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', 'amin', got "
+                                 f"{reduce!r}")
     if places is not None:
         return ScatterReduce(places.grids, places.index_shape, reduce, include_self)(input, src)
     grids, index_shape, src = _scatter_places("scatter_reduce", input, dim, index, src, number_ok=False)
@@ -4696,7 +4696,7 @@ def _scatter_places(op: str, x: Tensor, dim: int, index: Any, src: Any, number_o
         if src.ndim != x.ndim:
             raise ValueError(f"{op}: src must have the input's {x.ndim} dims, got shape {src.shape}")
         if src.dtype != x.dtype:
-            raise TypeError(f"{op}: src must have the input's dtype {x.dtype}, got {dtype_name(src.dtype)}")
+            raise _RuntimeTypeError(f"{op}: src must have the input's dtype {x.dtype}, got {dtype_name(src.dtype)}")
         check_devices(op, [x, src])
     elif not number_ok or isinstance(src, bool) or not isinstance(src, numbers.Complex if x.dtype.kind == "c"
                                                                   else numbers.Real):
@@ -4811,7 +4811,7 @@ def tile(x: Tensor, dims: Tuple[int, ...]) -> Tensor:
     than x add leading dims); Tensor.repeat otherwise."""
     dims = tuple(int_arg(v, "tile", "each repetition") for v in dims)
     if any(v < 0 for v in dims):
-        raise ValueError(f"tile: repetitions must be non-negative, got {dims}")
+        raise _RuntimeValueError(f"tile: repetitions must be non-negative, got {dims}")
     dims = (1,) * (x.ndim - len(dims)) + dims
     return Repeat(dims)(x) if dims else x.clone()
 
@@ -4824,7 +4824,7 @@ def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Optional[Tensor] = None,
     gradient follows (into prepend and append too)."""
     n = int_arg(n, "diff", "n")
     if n < 0:
-        raise ValueError(f"diff: n must be non-negative, got {n}")
+        raise _RuntimeValueError(f"diff: n must be non-negative, got {n}")
     if x.ndim == 0:
         raise ValueError("diff: the input must have at least one dim, got a 0-d tensor")
     d = _one_dim(dim, x.ndim, "diff")
@@ -4872,7 +4872,7 @@ def logical(op: str, a: Tensor, b: Any) -> Tensor:
     try:
         return _const(getattr(xp, op)(a.array, b.array))
     except ValueError as e:
-        raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
+        raise _RuntimeValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
 
 
 _BITWISE = {"bitwise_and": "bitwise_and", "bitwise_or": "bitwise_or", "bitwise_xor": "bitwise_xor",
@@ -4901,7 +4901,7 @@ def bitwise(op: str, a: Any, b: Any = None) -> Tensor:
     try:
         return _const(getattr(xp_of(a.array), _BITWISE[op])(a.array, b.array))
     except ValueError as e:
-        raise ValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
+        raise _RuntimeValueError(f"{op}: inputs {describe([a, b])}: {e}") from None
 
 
 def correction_arg(unbiased: Optional[bool], correction: Optional[int], op: str = "var") -> int:
@@ -5037,7 +5037,7 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
         raise _NotImplementedTypeError(f"{op}: input must be floating point, got {input.dtype} (as torch)")
     bins = int_arg(bins, op, "bins")
     if bins <= 0:
-        raise ValueError(f"{op}: bins must be > 0, got {bins}")
+        raise _RuntimeValueError(f"{op}: bins must be > 0, got {bins}")
     lo, hi = (_real_arg(op, v, name) for v, name in ((min, "min"), (max, "max")))
     real_only(op, input)
     a = input.array.reshape(-1)
@@ -5121,7 +5121,7 @@ def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right:
     _input("bucketize", boundaries, "boundaries")
     real_only("bucketize", input, boundaries)
     if boundaries.ndim != 1:
-        raise ValueError(f"bucketize: boundaries must be 1-d, got shape {boundaries.shape}")
+        raise _RuntimeValueError(f"bucketize: boundaries must be 1-d, got shape {boundaries.shape}")
     check_devices("bucketize", [boundaries] + ([input] if isinstance(input, Tensor) else []))
     _values_arg("bucketize", input, "input")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)

@@ -662,6 +662,11 @@ class _NotImplementedValueError(NotImplementedError, ValueError):
     (a RuntimeError); a ValueError too, as raised here before."""
 
 
+class _RuntimeZeroDivisionError(RuntimeError, ZeroDivisionError):
+    """An integer division by zero (floor_divide, remainder): torch raises a RuntimeError ("ZeroDivisionError"); a
+    ZeroDivisionError too, as raised here before."""
+
+
 class _IndexValueError(IndexError, ValueError):
     """An index of the wrong shape or a dim torch checks as an index (index_select's 2-d index): torch raises an
     IndexError; a ValueError too, as raised here before."""
@@ -1218,7 +1223,8 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer
             raise ValueError(f"tensor: cannot make a tensor from this {type(data).__name__} "
                              f"(nested lists must be rectangular): {e}") from None
         if arr.dtype.kind not in "biufc":
-            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {dtype_name(arr.dtype)})")
+            raise _RuntimeTypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype "
+                                    f"{dtype_name(arr.dtype)})")
         if dtype is None and want is None and not isinstance(data, np.generic) and \
                 (arr.dtype in (np.float64, np.complex128) or not infer):
             arr = arr.astype(_defaults.floating if arr.dtype.kind != "c" else _complex_of(_defaults.floating))
@@ -3892,7 +3898,7 @@ class Tensor:
                                  "its matrices span (torch's)")
             return _linalg.matrix_norm(self, "nuc", (-2, -1) if dim is None else dim, keepdim)
         if not isinstance(p, numbers.Real) or isinstance(p, bool) or math.isnan(p):
-            raise ValueError(f"norm: p must be a real number, inf, -inf, 'fro', 'nuc' or None, got {p!r}")
+            raise _RuntimeValueError(f"norm: p must be a real number, inf, -inf, 'fro', 'nuc' or None, got {p!r}")
         _ops.bool_arg(keepdim, "norm", "keepdim")
         if self.array.dtype.kind == "c":  # (the norm of |x|, real, as torch's)
             return self.abs().norm(p, dim, keepdim)

@@ -295,7 +295,7 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     T, N, C = lp.shape
     blank = int_value(blank)
     if isinstance(blank, bool) or not isinstance(blank, numbers.Integral) or not 0 <= blank < C:
-        raise ValueError(f"{_OP}: blank must be a class index in [0, {C}), got {blank!r}")
+        raise _RuntimeValueError(f"{_OP}: blank must be a class index in [0, {C}), got {blank!r}")
     ilen = _lengths(input_lengths, N, "input_lengths")
     if ilen.max() > T:
         raise ValueError(f"{_OP}: input length {int(ilen.max())} exceeds the {T} frames of log_probs")

@@ -268,7 +268,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     avoids at 5 times the cost), so there they differ from torch's values."""
     _check_tensor("gelu", "input", input)
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise _RuntimeValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
     def fn(x: Tensor) -> Tensor:
         if approximate == "tanh":
@@ -909,7 +909,7 @@ def _one_int(op: str, name: str, v: Any, least: int) -> int:
         v = v[0]
     n = ops.int_arg(v, op, name)
     if n < least:
-        raise ValueError(f"{op}: {name} must be at least {least}, got {n}")
+        raise _RuntimeValueError(f"{op}: {name} must be at least {least}, got {n}")
     return n
 
 
@@ -1066,8 +1066,8 @@ def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor
         raise _RuntimeValueError(f"{op}: input {input.shape} has {c} channels, but weight {weight.shape} with "
                                  f"groups={groups} expects {cg * groups} (weight.shape[1] * groups)")
     if bias is not None and bias.shape != (o,):
-        raise ValueError(f"{op}: bias must have shape ({o},), one value per output channel of weight {weight.shape}, "
-                         f"got {bias.shape}")
+        raise _RuntimeValueError(f"{op}: bias must have shape ({o},), one value per output channel of weight "
+                                 f"{weight.shape}, got {bias.shape}")
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, pads))
     reach = tuple(d * (kk - 1) + 1 for d, kk in zip(dilation, k))
     if any(n < r for n, r in zip(padded, reach)):
@@ -1147,8 +1147,8 @@ def _conv_transpose(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optio
                                  f"expects {c} (weight.shape[0])")
     o = og * groups
     if bias is not None and bias.shape != (o,):
-        raise ValueError(f"{op}: bias must have shape ({o},), one value per output channel of weight {weight.shape} "
-                         f"with groups={groups}, got {bias.shape}")
+        raise _RuntimeValueError(f"{op}: bias must have shape ({o},), one value per output channel of weight "
+                                 f"{weight.shape} with groups={groups}, got {bias.shape}")
     if any(op_ >= max(s, d) for op_, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(f"{op}: output_padding must be smaller than either stride or dilation, got output_padding="
                          f"{one(output_padding)}, stride={one(stride)}, dilation={one(dilation)}")
@@ -2470,7 +2470,8 @@ def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None, max
     a = _index_array(input, "embedding")
     _check_tensor("embedding", "weight", weight)
     if weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+        raise _RuntimeValueError("embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape "
+                                 f"{weight.shape}")
     freq = _sparse_and_freq("embedding", scale_grad_by_freq, sparse, freq_ok=True)
     n = weight.shape[0]
     if a.size and (a.min() < 0 or a.max() >= n):
@@ -2548,7 +2549,7 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: Opt
     a = _index_array(input, op)
     _check_tensor(op, "weight", weight)
     if weight.ndim != 2:
-        raise ValueError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+        raise _RuntimeValueError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
     if mode not in _BAG_MODES:
         raise ValueError(f"{op}: mode must be one of 'sum', 'mean' or 'max', got {mode!r}")
     include_last_offset = ops.bool_arg(include_last_offset, op, "include_last_offset")
@@ -2883,7 +2884,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
         reduction = _legacy_get_string(size_average, reduce)
     _check_same_shape(input, target, "smooth_l1_loss")
     if not beta >= 0:
-        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+        raise _RuntimeValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
     return _reduce(_piecewise_quadratic(input - target, beta, 0.5 / beta if beta else 0.0, 1.0), reduction,
                    "smooth_l1_loss")
 
@@ -2892,7 +2893,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): smooth_l1_loss with beta = delta, times delta."""
     _check_same_shape(input, target, "huber_loss")
     if not delta > 0:
-        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+        raise _RuntimeValueError(f"huber_loss: delta must be > 0, got {delta}")
     return _reduce(_piecewise_quadratic(input - target, delta, 0.5, delta), reduction, "huber_loss")
 
 
@@ -2957,8 +2958,8 @@ def _float_target(target: Tensor, input: Tensor, op: str) -> Tensor:
     """A probability target in the input's dtype; an integer one is refused (torch raises too: it would be read
     as 0/1 labels silently)."""
     if target.dtype.kind != "f":
-        raise TypeError(f"{op}: target must be floating point (probabilities in [0, 1]), got dtype {target.dtype}; "
-                        "convert it, e.g. target.float()")
+        raise _RuntimeTypeError(f"{op}: target must be floating point (probabilities in [0, 1]), got dtype "
+                                f"{target.dtype}; convert it, e.g. target.float()")
     return target if input.dtype.kind != "f" else target.astype(input.dtype)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend, ops
 from ..creation import ones, zeros
-from ..tensor import Tensor, complex_ok, dtype_name
+from ..tensor import Tensor, _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name
 from . import functional as F
 from . import init
 from .module import Module, Parameter, _update_pairs
@@ -302,8 +302,8 @@ class LayerNorm(Module):
         _check_input(self, input)
         w = self.weight if self.weight is not None else self.bias
         if w is not None and input.dtype != w.dtype:  # numpy would silently promote (torch raises "mixed dtype")
-            raise TypeError(f"LayerNorm: input is {input.dtype} but the parameters are {dtype_name(w.dtype)}; convert "
-                            "one side (e.g. module.double() or input.float())")
+            raise _RuntimeTypeError(f"LayerNorm: input is {input.dtype} but the parameters are {dtype_name(w.dtype)}; "
+                                    "convert one side (e.g. module.double() or input.float())")
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -718,7 +718,7 @@ class GELU(_Activation):
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise _RuntimeValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def extra_repr(self) -> str:

@@ -664,7 +664,7 @@ class Module:
         name = type(self).__name__
         device, dtype = to_args(f"{name}.to", args, device, dtype)
         if device is not None and not (isinstance(device, str) and device.split(":")[0] in ("cpu", "cuda")):
-            raise ValueError(f"{name}.to: expected 'cpu', 'cuda' or a float dtype, got {device!r}")
+            raise _RuntimeValueError(f"{name}.to: expected 'cpu', 'cuda' or a float dtype, got {device!r}")
         if device is not None:  # (checked, and CUDA found, before anything is cast: an error leaves the module whole)
             device = backend.check_device(device, f"{name}.to")
             backend.module_for(device)

@@ -40,7 +40,7 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
     each sequence's own elements. Pass ``lengths=[L_b ...]`` to the layer alongside."""
     seqs = list(sequences)
     if not seqs:
-        raise ValueError("pad_sequence: no sequences")
+        raise _RuntimeValueError("pad_sequence: no sequences")
     if padding_side not in ("right", "left"):
         raise ValueError(f"pad_sequence: padding_side must be 'right' or 'left', got {padding_side!r}")
     first = seqs[0]
