@@ -121,6 +121,8 @@ TENSOR_OPS = [
     ("cat_shapes", lambda m, d: m.cat([_t(m, d, 2, 3), _t(m, d, 2, 4)]), "RuntimeError", ValueError),
     ("cat_ndims", lambda m, d: m.cat([_t(m, d, 2, 3), _t(m, d, 2, 3, 1)]), "RuntimeError", ValueError),
     ("stack_shapes", lambda m, d: m.stack([_t(m, d, 2), _t(m, d, 3)]), "RuntimeError", ValueError),
+    ("cat_of_a_tensor", lambda m, d: m.cat(_t(m, d, 2, 3)), "TypeError", TypeError),
+    ("stack_of_a_tensor", lambda m, d: m.stack(_t(m, d, 2, 3)), "TypeError", TypeError),
     ("stack_empty", lambda m, d: m.stack([]), "RuntimeError", ValueError),
     ("split_sizes", lambda m, d: _t(m, d, 5).split([2, 2]), "RuntimeError", ValueError),
     ("chunk_zero", lambda m, d: _t(m, d, 5).chunk(0), "RuntimeError", ValueError),

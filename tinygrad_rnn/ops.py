@@ -4405,6 +4405,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None) 
     """The tensors joined along dim (``axis=``, numpy's name, as torch's); they must agree on the other dims."""
     if axis is not None:
         dim = numpy_names("cat", None if dim == 0 else dim, None, axis, None)[0]
+    _not_a_tensor("cat", tensors)
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
@@ -4416,6 +4417,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None
     """A new tensor (a copy, as torch.stack: never a view of an input, even of a single one); ``axis=`` is dim."""
     if axis is not None:
         dim = numpy_names("stack", None if dim == 0 else dim, None, axis, None)[0]
+    _not_a_tensor("stack", tensors)
     tensors = list(tensors)
     if not tensors:
         raise _RuntimeValueError("stack: expected a non-empty sequence of tensors")
@@ -4427,6 +4429,12 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None
         raise IndexError(f"stack: dim {dim} is out of range for stacking tensors of shape {tensors[0].shape} "
                          f"(valid: -{nd}..{nd - 1})")
     return Cat(dim)(*(t.unsqueeze(dim) for t in _common(tensors, "stack")))
+
+
+def _not_a_tensor(op: str, tensors: Any) -> None:
+    """A Tensor passed as the sequence is refused, as torch's (iterating it would join its rows)."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expects a list or tuple of Tensors, got Tensor of shape {tensors.shape}")
 
 
 def _common(tensors: Sequence[Any], op: str) -> list:
