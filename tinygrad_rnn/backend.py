@@ -409,8 +409,9 @@ def rng_from_bytes(raw: np.ndarray, op: str = "set_rng_state") -> Tuple[np.rando
     raw = np.asarray(raw)
     if raw.dtype != np.uint8 or raw.shape not in ((_STATE_BYTES,), (_STATE_BYTES + 8,)):
         from .tensor import dtype_name  # noqa: PLC0415  (tensor imports this module)
-        raise ValueError(f"{op}: expected the torch.uint8 tensor of shape ({_STATE_BYTES + 8},) that get_rng_state "
-                         f"returns, got {dtype_name(raw.dtype)} of shape {raw.shape}")
+        from .tensor import _TypeValueError  # noqa: PLC0415  (tensor imports this module; torch: a TypeError)
+        raise _TypeValueError(f"{op}: expected the torch.uint8 tensor of shape ({_STATE_BYTES + 8},) that "
+                              f"get_rng_state returns, got {dtype_name(raw.dtype)} of shape {raw.shape}")
     b = raw.tobytes()
     gen = np.random.Generator(np.random.PCG64())
     gen.bit_generator.state = {"bit_generator": "PCG64", "state": {"state": int.from_bytes(b[:16], "little"),

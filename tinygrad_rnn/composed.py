@@ -421,8 +421,8 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
 # ----------------------------------------------------------------------------- indexing and movement
 def _index_tensor(op: str, index: Any) -> Tensor:
     if not isinstance(index, Tensor) or index.dtype != np.int64:
-        raise TypeError(f"{op}: index must be a torch.int64 Tensor, got "
-                        f"{dtype_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__}")
+        raise _RuntimeTypeError(f"{op}: index must be a torch.int64 Tensor, got "
+                                f"{dtype_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__}")
     return index
 
 
@@ -729,9 +729,11 @@ def nanquantile(input: Tensor, q: Any, dim: Optional[int] = None, keepdim: bool 
 def _quantile(op: str, input: Tensor, q: Any, dim: Optional[int], keepdim: bool, interpolation: str) -> Tensor:
     x = _input(op, input)
     if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: input must be torch.float32 or torch.float64 (as torch), got {dtype_name(x.dtype)}")
+        raise _RuntimeTypeError(f"{op}: input must be torch.float32 or torch.float64 (as torch), got "
+                                f"{dtype_name(x.dtype)}")
     if interpolation not in _INTERPOLATIONS:
-        raise ValueError(f"{op}: interpolation must be one of {', '.join(_INTERPOLATIONS)}, got {interpolation!r}")
+        raise _RuntimeValueError(f"{op}: interpolation must be one of {', '.join(_INTERPOLATIONS)}, got "
+                                 f"{interpolation!r}")
     if isinstance(q, Tensor):
         if q.ndim > 1 or q.dtype != x.dtype:
             raise ValueError(f"{op}: q must be a number or a 0-d or 1-d tensor of the input's dtype "
@@ -743,7 +745,7 @@ def _quantile(op: str, input: Tensor, q: Any, dim: Optional[int], keepdim: bool,
     else:
         raise TypeError(f"{op}: q must be a number or a Tensor, got {type(q).__name__}")
     if not ((qs >= 0) & (qs <= 1)).all():
-        raise ValueError(f"{op}: q must lie in [0, 1], got {qs.tolist()}")
+        raise _RuntimeValueError(f"{op}: q must lie in [0, 1], got {qs.tolist()}")
     if x.numel() == 0:
         raise ValueError(f"{op}: the input (shape {x.shape}) must be non-empty")
     d = None if dim is None else _one_dim(dim, x.ndim, op)
@@ -1019,7 +1021,7 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
     for i, t in enumerate(tensors):
         _input("cartesian_prod", t, f"tensor {i}")
         if t.ndim != 1:
-            raise ValueError(f"cartesian_prod: expects 1-D tensors, got shape {t.shape} for tensor {i}")
+            raise _RuntimeValueError(f"cartesian_prod: expects 1-D tensors, got shape {t.shape} for tensor {i}")
     if not tensors:
         raise ValueError("cartesian_prod: expects at least one tensor")
     if len(tensors) == 1:
@@ -1538,7 +1540,7 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     an (n, r) tensor, with_replacement also repeating elements; r=0 gives an empty 1-D tensor, as torch. The
     gradient goes back to the elements read (a gather)."""
     if _input("combinations", input).ndim != 1:
-        raise ValueError(f"combinations: expects a 1-D tensor, got shape {input.shape}")
+        raise _RuntimeValueError(f"combinations: expects a 1-D tensor, got shape {input.shape}")
     r = int_arg(r, "combinations", "r")
     if r < 0:
         raise ValueError(f"combinations: r must be non-negative, got {r}")

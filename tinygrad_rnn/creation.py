@@ -427,7 +427,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     device = _input("multinomial", input).device
     w = backend.to_device(input.array, "cpu")
     if w.ndim not in (1, 2) or w.shape[-1] == 0:
-        raise ValueError(f"multinomial: input must be (C,) or (B, C) weights with C >= 1, got shape {w.shape}")
+        raise _RuntimeValueError(f"multinomial: input must be (C,) or (B, C) weights with C >= 1, got shape "
+                                 f"{w.shape}")
     if w.dtype.kind != "f":
         raise TypeError(f"multinomial: the weights must be floating point, got {dtype_name(w.dtype)}")
     num_samples = int_value(num_samples)  # (a 0-d integer tensor counts, as in torch)
@@ -444,7 +445,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         return Tensor(backend.to_device(np.zeros((0, num_samples), np.int64), device))
     rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
     if not np.isfinite(rows).all() or (rows < 0).any() or not (rows.sum(1) > 0).all():
-        raise ValueError("multinomial: weights must be finite and non-negative, with a positive sum in every row")
+        raise _RuntimeValueError("multinomial: weights must be finite and non-negative, with a positive sum in every "
+                                 "row")
     if not replacement:
         fewest = int((rows > 0).sum(1).min())  # non-zero weights in a row
         if num_samples > fewest:
@@ -480,7 +482,7 @@ def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...], generator: Any = No
         raise ValueError(f"{op}: p must be a number or a tensor that broadcasts to {shape}, got "
                          f"{dtype_name(probs.dtype)} of shape {probs.shape}")
     if not ((probs >= 0) & (probs <= 1)).all():
-        raise ValueError(f"{op}: probabilities must lie in [0, 1]")
+        raise _RuntimeValueError(f"{op}: probabilities must lie in [0, 1]")
     return backend.rng_for(generator, device, op, host=True).random(shape) < probs
 
 
@@ -495,7 +497,7 @@ def normal(mean: Any, std: Any = 1.0, size: Optional[Sequence[int]] = None, *, g
         if size is None:
             raise TypeError("normal: with mean and std numbers, pass size= (the shape of the draws)")
         if not std >= 0:
-            raise ValueError(f"normal: expects std >= 0.0, got {std}")
+            raise _RuntimeValueError(f"normal: expects std >= 0.0, got {std}")
         shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "normal")
         gen = backend.rng_for(generator, device, "normal")
         return _new(mean + std * gen.standard_normal(shape), dtype, device, requires_grad, "normal")
@@ -515,7 +517,7 @@ def normal(mean: Any, std: Any = 1.0, size: Optional[Sequence[int]] = None, *, g
         raise ValueError(f"normal: mean of shape {np.shape(m)} and std of shape {np.shape(s)} do not broadcast") \
             from None
     if not (s >= 0 if isinstance(s, numbers.Real) else bool((s >= 0).all())):  # (nan too)
-        raise ValueError("normal: expects every element of std >= 0.0")
+        raise _RuntimeValueError("normal: expects every element of std >= 0.0")
     out_dtype = tensors[0].dtype  # (mean's when it is a tensor, as torch's: not promoted with std's)
     z = backend.rng_for(generator, tensors[0].device, "normal").standard_normal(shape)
     return Tensor._make((m + s * z).astype(out_dtype, copy=False))
@@ -533,7 +535,7 @@ def poisson(input: Tensor, generator: Any = None) -> Tensor:
         raise TypeError(f"poisson: input must be a floating point tensor of rates, got {got}")
     rates = backend.to_device(input.array, "cpu")
     if not (rates >= 0).all():  # (nan too)
-        raise ValueError("poisson: invalid Poisson rate, expected every rate to be non-negative")
+        raise _RuntimeValueError("poisson: invalid Poisson rate, expected every rate to be non-negative")
     if not (rates <= _POISSON_MAX).all():  # (torch's draws there are garbage, numpy's sampler refuses them)
         raise ValueError(f"poisson: expected every rate to be at most {_POISSON_MAX:.6g} (a torch.int64 draw), got "
                          f"{rates.max()}")

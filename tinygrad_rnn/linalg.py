@@ -563,7 +563,7 @@ def _uplo(op: str, A: Any, UPLO: Any) -> Tensor:
     complex, Hermitian A)."""
     A = _square(op, A, complexes=True)
     if UPLO not in ("L", "U"):
-        raise ValueError(f"{op}: UPLO must be 'L' or 'U' (which triangle of A is read), got {UPLO!r}")
+        raise _RuntimeValueError(f"{op}: UPLO must be 'L' or 'U' (which triangle of A is read), got {UPLO!r}")
     return A.mH if UPLO == "U" else A
 
 
@@ -744,7 +744,8 @@ def qr(A: Tensor, mode: str = "reduced") -> Any:
     op = "linalg.qr"
     A = _matrices(op, A, complexes=True)
     if mode not in _QR_MODES:
-        raise ValueError(f"{op}: mode must be one of 'reduced' (the default), 'complete' or 'r', got {mode!r}")
+        raise _RuntimeValueError(f"{op}: mode must be one of 'reduced' (the default), 'complete' or 'r', got "
+                                 f"{mode!r}")
     return qr_result(*Qr(mode)(A))
 
 
@@ -1055,7 +1056,7 @@ def vander(x: Tensor, *, N: Any = None) -> Tensor:
     op = "linalg.vander"
     x = _input(op, x, "x")
     if x.ndim < 1:
-        raise ValueError(f"{op}: x must have at least 1 dim, got a 0-d tensor")
+        raise _RuntimeValueError(f"{op}: x must have at least 1 dim, got a 0-d tensor")
     n = x.shape[-1] if N is None else _ops.int_arg(N, op, "N")
     if n <= 1:
         raise ValueError(f"{op}: N must be greater than 1 (as torch's), got {n} for x of shape {x.shape}")

@@ -3236,7 +3236,8 @@ def einsum(equation: str, *operands: Any) -> Tensor:
             raise ValueError(f"einsum: subscripts {subs!r} of operand {i} must be letters a-z, A-Z and at most "
                              "one '...'")
         if len(named) > t.ndim or ("..." not in subs and len(named) != t.ndim):
-            raise ValueError(f"einsum: subscripts {subs!r} name {len(named)} dims, but operand {i} has shape {t.shape}")
+            raise _RuntimeValueError(f"einsum: subscripts {subs!r} name {len(named)} dims, but operand {i} has shape "
+                                     f"{t.shape}")
         n_dots.append(t.ndim - len(named))
     widest = max(n_dots)
     dots = "".join(spare[:widest])  # (right-aligned: an operand with n '...' dims takes the last n letters)
@@ -3340,7 +3341,7 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
     main diagonal, < 0 below), those two dims removed and the diagonal appended as the last."""
     offset = int_arg(offset, "diagonal", "offset")
     if x.ndim < 2:
-        raise ValueError(f"diagonal: the input needs two dims at least, got shape {x.shape}")
+        raise _IndexValueError(f"diagonal: the input needs two dims at least, got shape {x.shape}")
     d1, d2 = _one_dim(dim1, x.ndim, "diagonal"), _one_dim(dim2, x.ndim, "diagonal")
     if d1 == d2:
         raise _RuntimeValueError(f"diagonal: dim1 and dim2 must be different dims, got {dim1} and {dim2} (input shape "
@@ -5279,7 +5280,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = _CDIST_MOD
     if compute_mode not in _CDIST_MODES:
         raise ValueError(f"cdist: compute_mode must be one of {', '.join(_CDIST_MODES)}; got {compute_mode!r}")
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not p >= 0:
-        raise ValueError(f"cdist: p must be a non-negative number or inf, got {p!r}")
+        raise _RuntimeValueError(f"cdist: p must be a non-negative number or inf, got {p!r}")
     if x1.dtype.kind != "f" or x2.dtype != x1.dtype:
         raise TypeError(f"cdist: x1 and x2 must have one floating-point dtype, got {x1.dtype} and {x2.dtype}")
     if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:

@@ -2391,7 +2391,7 @@ class Tensor:
         """Samples of U(a, b) from the package generator (see manual_seed), in place (torch's uniform_(from, to);
         nn.init.uniform_ is this under no_grad)."""
         if not (math.isfinite(a) and math.isfinite(b) and a <= b):
-            raise ValueError(f"uniform_: expects finite bounds a <= b, got a={a}, b={b}")
+            raise _RuntimeValueError(f"uniform_: expects finite bounds a <= b, got a={a}, b={b}")
         if self.dtype.kind == "c":  # (torch's: the real and imaginary parts each U(a, b))
             return self._sample_("uniform_", lambda gen: _complex_draws(gen.uniform(a, b, self.shape + (2,))),
                                  generator, False)
@@ -2424,7 +2424,7 @@ class Tensor:
         """Samples of the exponential distribution of rate lambd (mean 1/lambd) from the package generator, in
         place (torch's exponential_; lambd > 0, an infinite rate draws zeros)."""
         if not lambd > 0:
-            raise ValueError(f"exponential_: expects lambd > 0, got lambd={lambd}")
+            raise _RuntimeValueError(f"exponential_: expects lambd > 0, got lambd={lambd}")
         return self._sample_("exponential_", lambda gen: gen.exponential(1.0 / lambd, self.shape), generator)
 
     def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator: Any = None) -> "Tensor":

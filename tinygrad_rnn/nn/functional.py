@@ -493,11 +493,11 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     row, with cdist's values and gradients (p >= 0 or inf; 0 where two rows coincide; p=0 a constant count)."""
     _check_tensor("pdist", "input", input)
     if input.ndim != 2:
-        raise ValueError(f"pdist: expected a 2-d (N, M) input, got shape {input.shape}")
+        raise _RuntimeValueError(f"pdist: expected a 2-d (N, M) input, got shape {input.shape}")
     if input.dtype.kind != "f":
         raise TypeError(f"pdist: input must be floating point, got {input.dtype}")
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not p >= 0:
-        raise ValueError(f"pdist: p must be a non-negative number or inf, got {p!r}")
+        raise _RuntimeValueError(f"pdist: p must be a non-negative number or inf, got {p!r}")
     i, j = (backend.to_device(a, input.device) for a in np.triu_indices(input.shape[0], 1))
     diff = ops.index_select(input, 0, i) - ops.index_select(input, 0, j)
     return ops.CdistInf()(diff) if p == math.inf else diff.norm(p, dim=-1)
@@ -966,7 +966,7 @@ def conv_padding(op: str, padding: Any, kernel_size: Any, stride: Any, dilation:
     if padding == "valid":
         return [(0, 0)] * nd
     if padding != "same":
-        raise ValueError(f"{op}: padding must be an int, 'valid' or 'same', got {padding!r}")
+        raise _RuntimeValueError(f"{op}: padding must be an int, 'valid' or 'same', got {padding!r}")
     if any(s != 1 for s in stride):
         raise _RuntimeValueError(f"{op}: padding='same' is not supported for strided convolutions (stride="
                                  f"{stride[0] if nd == 1 else stride})")
@@ -2126,7 +2126,8 @@ def _max_unpool(op: str, nd: int, input: Tensor, indices: Any, kernel_size: Any,
     where = _index_array(indices, op)
     where = where[None] if unbatched else where
     if where.shape != x.shape:
-        raise ValueError(f"{op}: indices of shape {tuple(indices.shape)} must have the input's shape {input.shape}")
+        raise _RuntimeValueError(f"{op}: indices of shape {tuple(indices.shape)} must have the input's shape "
+                                 f"{input.shape}")
     total = math.prod(sizes)
     if where.size and (where.min() < 0 or where.max() >= total):
         raise ValueError(f"{op}: an index is outside the output of {'length' if nd == 1 else 'size'} "
@@ -2328,7 +2329,8 @@ def _keep_mask(op: str, x: Tensor, p: float, feature: bool) -> Any:
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: the input must be floating point, got {x.dtype}")
     if feature and x.ndim < 2:
-        raise ValueError(f"{op}: feature dropout needs an input of at least 2 dims (N, C, *), got shape {x.shape}")
+        raise _RuntimeValueError(f"{op}: feature dropout needs an input of at least 2 dims (N, C, *), got shape "
+                                 f"{x.shape}")
     shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
     return xp_of(x.array).asarray(backend.rng(x.device).random(shape) >= p, dtype=x.dtype)
 

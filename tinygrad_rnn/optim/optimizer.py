@@ -23,7 +23,7 @@ import numpy as np
 from .. import backend
 from ..autograd import enable_grad, no_grad
 from ..nn.module import _foreign_array, zero_grad_
-from ..tensor import ComplexNotSupportedError, Tensor, _Handle, complex_ok, get_default_dtype
+from ..tensor import ComplexNotSupportedError, Tensor, _Handle, _TypeValueError, complex_ok, get_default_dtype
 
 ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
 
@@ -42,7 +42,7 @@ required = _RequiredParameter()
 def check_number(opt: str, name: str, value: Any, ok: Callable[[float], bool], want: str) -> None:
     """Raise ValueError '<opt>: invalid <name> <value> (must be <want>)' unless ok(value)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{opt}: {name} must be a real number, got {value!r} ({type(value).__name__})")
+        raise _TypeValueError(f"{opt}: {name} must be a real number, got {value!r} ({type(value).__name__})")
     if math.isnan(value) or not ok(value):
         raise ValueError(f"{opt}: invalid {name} {value!r} (must be {want})")
 

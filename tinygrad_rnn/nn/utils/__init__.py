@@ -12,7 +12,7 @@ import numpy as np
 
 from ... import backend
 from ...ops import cat
-from ...tensor import ComplexNotSupportedError, Tensor, complex_ok, dtype_name
+from ...tensor import ComplexNotSupportedError, Tensor, _RuntimeValueError, complex_ok, dtype_name
 from .. import init
 from ..module import Module, Parameter
 from . import rnn  # noqa: F401  (nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
@@ -176,8 +176,8 @@ def vector_to_parameters(vec: Tensor, parameters: Params) -> None:
     params = _as_list(parameters, "vector_to_parameters")
     total = sum(p.numel() for p in params)
     if vec.ndim != 1 or vec.numel() != total:
-        raise ValueError(f"vector_to_parameters: vec has shape {vec.shape}, expected ({total},) "
-                         f"(the parameters have {total} elements in all)")
+        raise _RuntimeValueError(f"vector_to_parameters: vec has shape {vec.shape}, expected ({total},) "
+                                 f"(the parameters have {total} elements in all)")
     start = 0
     for p in params:
         n = p.numel()
