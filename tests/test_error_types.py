@@ -373,6 +373,9 @@ NN = [
      ValueError),
     ("sdpa_shapes", lambda m, d: _f(m).scaled_dot_product_attention(_t(m, d, 2, 3, 4), _t(m, d, 2, 3, 5),
                                                                      _t(m, d, 2, 3, 5)), "RuntimeError", ValueError),
+    ("multihead_attention_mask_shape", lambda m, d: m.nn.MultiheadAttention(4, 2).to(d)(
+        _t(m, d, 3, 2, 4), _t(m, d, 3, 2, 4), _t(m, d, 3, 2, 4), attn_mask=_t(m, d, 5, 5, dtype=m.bool)),
+     "RuntimeError", ValueError),
     ("multihead_attention_shapes", lambda m, d: m.nn.MultiheadAttention(4, 2).to(d)(
         _t(m, d, 3, 2, 4), _t(m, d, 3, 2, 5), _t(m, d, 3, 2, 5)), "RuntimeError", ValueError),
     ("nll_float_target", lambda m, d: _f(m).nll_loss(_t(m, d, 2, 3), _t(m, d, 2)), "RuntimeError", TypeError),

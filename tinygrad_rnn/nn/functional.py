@@ -634,7 +634,9 @@ def _mha_mask(op: str, mask: Any, shapes: Tuple[Tuple[int, ...], ...], name: str
     m = _attention_mask(mask, name, op)
     if m.shape not in shapes:
         unbatched = " (an unbatched input takes a 1-d key_padding_mask)" if len(shapes[0]) == 1 else ""
-        raise ValueError(f"{op}: {name} has shape {m.shape}, expected {' or '.join(map(str, shapes))}{unbatched}")
+        kind = _RuntimeValueError if name == "attn_mask" else ValueError  # (torch: a RuntimeError; an assert for
+        # key_padding_mask)
+        raise kind(f"{op}: {name} has shape {m.shape}, expected {' or '.join(map(str, shapes))}{unbatched}")
     if m.dtype == np.bool_:  # (as torch's: -inf added where True, so a query with every key masked passes the
         # nan of its weights back to the scores, where filling them would pass back 0)
         xp = xp_of(scores.array)
