@@ -323,3 +323,208 @@ def test_awd_lstm_weight_drop_locked_dropout_ar_tar_nt_asgd(torch):
     for T in (tg, torch):  # (as written: the second epoch's training forward fails after an evaluation)
         with pytest.raises(TypeError, match="weight_hh_l0"):
             awd_lstm(T, sd, corpus, val, seq_lens, 1, _Masks(), eval_clone=False)
+
+
+def mogrifier(T, sd, batches, masks):
+    """The Mogrifier LSTM (Melis et al., ICLR 2020) as fawazsammani/mogrifier-lstm-pytorch writes it: nn.LSTMCell
+    after `mogrify_steps` rounds in which x and h gate each other (x *= 2 sigmoid(Q h), h *= 2 sigmoid(R x)); two
+    stacked cells in a word-level LM with tied embeddings, dropout between layers, a step loop over the sequence,
+    Adam, clip_grad_norm_."""
+    nn = T.nn
+    F = nn.functional
+
+    class MogrifierLSTMCell(nn.Module):
+        def __init__(self, input_size, hidden_size, mogrify_steps):
+            super(MogrifierLSTMCell, self).__init__()
+            self.mogrify_steps = mogrify_steps
+            self.lstm = nn.LSTMCell(input_size, hidden_size)
+            self.mogrifier_list = nn.ModuleList([nn.Linear(hidden_size, input_size)])  # start with q
+            for i in range(1, mogrify_steps):
+                if i % 2 == 0:
+                    self.mogrifier_list.extend([nn.Linear(hidden_size, input_size)])  # q
+                else:
+                    self.mogrifier_list.extend([nn.Linear(input_size, hidden_size)])  # r
+
+        def mogrify(self, x, h):
+            for i in range(self.mogrify_steps):
+                if (i + 1) % 2 == 0:
+                    h = (2 * T.sigmoid(self.mogrifier_list[i](x))) * h
+                else:
+                    x = (2 * T.sigmoid(self.mogrifier_list[i](h))) * x
+            return x, h
+
+        def forward(self, x, states):
+            ht, ct = states
+            x, ht = self.mogrify(x, ht)  # Note: This should be called every timestep
+            ht, ct = self.lstm(x, (ht, ct))  # Note: This should be called every timestep
+            return ht, ct
+
+    class MogrifierLSTM(nn.Module):
+        def __init__(self, input_size, hidden_size, mogrify_steps, vocab_size, tie_weights, dropout):
+            super(MogrifierLSTM, self).__init__()
+            self.embedding = nn.Embedding(vocab_size, input_size)
+            self.mogrifier_lstm_layer1 = MogrifierLSTMCell(input_size, hidden_size, mogrify_steps)
+            self.mogrifier_lstm_layer2 = MogrifierLSTMCell(hidden_size, hidden_size, mogrify_steps)
+            self.fc = nn.Linear(hidden_size, vocab_size)
+            self.drop = nn.Dropout(dropout)
+            self.dropout = dropout
+            if tie_weights:
+                self.fc.weight = self.embedding.weight
+
+        def forward(self, seq, max_len=10):
+            embed = self.embedding(seq)
+            batch_size = seq.shape[0]
+            h1, c1 = [T.zeros(batch_size, self.mogrifier_lstm_layer1.lstm.hidden_size),
+                      T.zeros(batch_size, self.mogrifier_lstm_layer1.lstm.hidden_size)]
+            h2, c2 = [T.zeros(batch_size, self.mogrifier_lstm_layer2.lstm.hidden_size),
+                      T.zeros(batch_size, self.mogrifier_lstm_layer2.lstm.hidden_size)]
+            hidden_states = []
+            outputs = []
+            for step in range(max_len):
+                x = masks.dropout(T, embed[:, step], self.dropout, self.training)
+                h1, c1 = self.mogrifier_lstm_layer1(x, (h1, c1))
+                h2, c2 = self.mogrifier_lstm_layer2(masks.dropout(T, h1, self.dropout, self.training), (h2, c2))
+                out = self.fc(masks.dropout(T, h2, self.dropout, self.training))
+                hidden_states.append(h2.unsqueeze(1))
+                outputs.append(out.unsqueeze(1))
+            hidden_states = T.cat(hidden_states, dim=1)  # (batch_size, max_len, hidden_size)
+            outputs = T.cat(outputs, dim=1)  # (batch_size, max_len, vocab_size)
+            return outputs, hidden_states
+
+    model = MogrifierLSTM(6, 6, 5, 13, tie_weights=True, dropout=0.2)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.01)
+    criterion = nn.CrossEntropyLoss()
+    out = []
+    model.train()
+    for seq in batches:
+        seq = T.from_numpy(seq)
+        inp, target = seq[:, :-1], seq[:, 1:]
+        outputs, hidden_states = model(inp, max_len=inp.size(1))
+        loss = criterion(outputs.reshape(-1, outputs.size(-1)), target.reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        out += [loss, hidden_states, _grads(model)]
+        out.append(nn.utils.clip_grad_norm_(model.parameters(), 0.5))
+        optimizer.step()
+    model.eval()
+    with T.no_grad():
+        logits, _ = model(T.from_numpy(batches[0][:, :-1]), max_len=4)
+        out.append(F.log_softmax(logits, dim=-1).argmax(-1))
+    out.append(model.state_dict())
+    return out
+
+
+def test_mogrifier_lstm(torch):
+    rng = _rng(1)
+    batches = [rng.integers(0, 13, (3, 7)) for _ in range(3)]
+    sd = mogrifier(torch, None, None, None)
+    _compare(mogrifier(tg, sd, batches, _Masks(1)), mogrifier(torch, sd, batches, _Masks(1)))
+
+
+def nested_indy(T, sd, xs, ys):
+    """Nested LSTM (Moniz & Krueger, 2017): the outer cell's memory is an inner LSTM's output, the inner LSTM fed
+    i * g as its input and f * c as its hidden state (depth 2, written as hannw/nlstm's cell); IndyLSTM (Gonnet &
+    Deselaers, 2019): the recurrent weights diagonal, u * h by addcmul. Both unrolled over a sequence, a sequence
+    classifier on the last state and a regression on all steps, RMSprop and a StepLR."""
+    nn = T.nn
+    F = nn.functional
+
+    class NestedLSTMCell(nn.Module):
+        def __init__(self, input_size, hidden_size, depth=2):
+            super().__init__()
+            self.input_size, self.hidden_size, self.depth = input_size, hidden_size, depth
+            self.outer = nn.Linear(input_size + hidden_size, 4 * hidden_size)
+            self.inner = nn.ModuleList([nn.Linear(2 * hidden_size, 4 * hidden_size) for _ in range(depth - 1)])
+            self.reset_parameters()
+
+        def reset_parameters(self):
+            stdv = 1.0 / math.sqrt(self.hidden_size)
+            for weight in self.parameters():
+                nn.init.uniform_(weight, -stdv, stdv)
+            with T.no_grad():  # (forget-gate bias 1, as the paper's TF code)
+                for lin in [self.outer, *self.inner]:
+                    lin.bias[self.hidden_size:2 * self.hidden_size].fill_(1.0)
+
+        def forward(self, x, state):
+            h, cs = state  # cs: one memory per depth
+            gates = self.outer(T.cat([x, h], dim=1))
+            i, f, g, o = gates.chunk(4, 1)
+            inner_x, inner_h = T.sigmoid(i) * T.tanh(g), T.sigmoid(f) * cs[0]
+            new_cs = []
+            for d, lin in enumerate(self.inner):
+                ii, ff, gg, oo = lin(T.cat([inner_x, inner_h], dim=1)).chunk(4, 1)
+                c_inner = T.sigmoid(ff) * cs[d + 1] + T.sigmoid(ii) * gg  # (identity activation inside)
+                inner_h = T.sigmoid(oo) * c_inner
+                new_cs.append(c_inner)
+            c = inner_h
+            h = T.sigmoid(o) * T.tanh(c)
+            return h, [c] + new_cs
+
+    class IndyLSTMCell(nn.Module):
+        def __init__(self, input_size, hidden_size):
+            super().__init__()
+            self.hidden_size = hidden_size
+            self.weight_ih = nn.Parameter(T.empty(4 * hidden_size, input_size))
+            self.weight_hh = nn.Parameter(T.empty(4 * hidden_size))  # (diagonal: one weight per unit and gate)
+            self.bias = nn.Parameter(T.zeros(4 * hidden_size))
+            nn.init.xavier_uniform_(self.weight_ih)
+            nn.init.uniform_(self.weight_hh, -1.0, 1.0)
+
+        def forward(self, x, state):
+            h, c = state
+            gates = T.addcmul(F.linear(x, self.weight_ih, self.bias), self.weight_hh, h.repeat(1, 4))
+            i, f, g, o = gates.chunk(4, 1)
+            c = T.sigmoid(f) * c + T.sigmoid(i) * T.tanh(g)
+            h = T.sigmoid(o) * T.tanh(c)
+            return h, c
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.nested = NestedLSTMCell(3, 5, depth=3)
+            self.indy = IndyLSTMCell(5, 4)
+            self.cls = nn.Linear(4, 2)
+            self.reg = nn.Linear(4, 1)
+
+        def forward(self, x):
+            B = x.size(1)
+            h = x.new_zeros(B, 5)
+            cs = [x.new_zeros(B, 5) for _ in range(3)]
+            h2, c2 = x.new_zeros(B, 4), x.new_zeros(B, 4)
+            steps = []
+            for x_t in x.unbind(0):
+                h, cs = self.nested(x_t, (h, cs))
+                h2, c2 = self.indy(h, (h2, c2))
+                steps.append(h2)
+            hs = T.stack(steps)
+            return self.cls(hs[-1]), self.reg(hs).squeeze(-1)
+
+    model = Net()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.RMSprop(model.parameters(), lr=0.01, alpha=0.9, momentum=0.5)
+    sched = T.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    out = []
+    for x, y in zip(xs, ys):
+        x = T.from_numpy(x)
+        logits, reg = model(x)
+        loss = F.cross_entropy(logits, T.from_numpy(y)) + F.mse_loss(reg, x.sum(-1))
+        opt.zero_grad()
+        loss.backward()
+        out += [loss, logits, reg, _grads(model)]
+        opt.step()
+        sched.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_nested_lstm_and_indy_lstm(torch):
+    rng = _rng(2)
+    xs = [rng.standard_normal((6, 4, 3)) for _ in range(4)]
+    ys = [rng.integers(0, 2, 4) for _ in range(4)]
+    sd = nested_indy(torch, None, None, None)
+    _compare(nested_indy(tg, sd, xs, ys), nested_indy(torch, sd, xs, ys))
