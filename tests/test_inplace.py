@@ -183,6 +183,42 @@ def test_in_place_refuses_memory_something_else_holds(case):
     assert keep is not False  # (keep held the memory until here)
 
 
+@pytest.mark.parametrize("alias", ["x.data.cpu().numpy()", "x.numpy()", "x.data", "x[1:].data.numpy()"])
+def test_in_place_with_numpy_or_data_aliases_held_matches_torch(alias, device):
+    """The arrays numpy() hands out and .data's tensors share the memory without the version counter, in torch
+    too: an in-place change while one is held (learning-to-learn's ``losses.append(loss.data.cpu().numpy())``
+    before ``all_losses += loss``) is made, the alias sees it, and the gradient is the new graph's."""
+    torch = pytest.importorskip("torch")
+    if device != "cpu" and "numpy" in alias:
+        pytest.skip("numpy() of a cuda tensor is a copy on the host (torch's raises)")
+    got = {}
+    for T in (tg, torch):
+        a = T.tensor([1.0, 2.0, 3.0], dtype=T.float64, requires_grad=True)
+        if T is tg:
+            a = a.to(device).detach().requires_grad_()
+        x = a * 2  # (mul saves its inputs, not its output)
+        if "numpy" in alias and T is torch:
+            held = eval(alias.replace("x.numpy()", "x.detach().numpy()"), {"x": x})
+        else:
+            held = eval(alias, {"x": x})
+        x += a ** 2
+        x.sum().backward()
+        held = held if isinstance(held, np.ndarray) else held.cpu().numpy()
+        got[T] = (np.asarray(held).copy(), x.detach().cpu().numpy(), a.grad.cpu().numpy())
+    for ours, theirs in zip(got[tg], got[torch]):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=0)
+
+
+def test_in_place_still_refuses_a_tensor_sharing_memory_beside_a_numpy_alias():
+    """numpy()'s arrays are not counted, the other holders still are: a reshaped view made beside one."""
+    a = tg.randn(3, 4, requires_grad=True)
+    x = a * 2
+    held, keep = x.numpy(), x.reshape(12)
+    with pytest.raises(RuntimeError, match="add_: this tensor of shape .* shares its memory"):
+        x.add_(1.0)
+    assert held is not None and keep is not None
+
+
 @pytest.mark.parametrize("make", [lambda t: t.max(1)[0], lambda t: t.repeat(2, 1), lambda t: t.reshape(2, 6),
                                   lambda t: (t * 1).T])
 def test_in_place_on_a_view_nothing_else_holds_is_recorded(make):

@@ -1484,7 +1484,7 @@ class Tensor:
         op on itself alone, as torch's: this tensor sees the new values and its graph stays as it was."""
         t = Tensor._make(self.array)
         t._data_alias = True
-        return t
+        return _export(t)
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -1858,7 +1858,8 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The data as a numpy array (a copy to the host for a cuda tensor). torch's force=True (detach, move to the
         host, resolve conj/neg bits) has nothing more to do here: numpy() already does all of that."""
-        return backend.to_device(self.array, "cpu")
+        out = backend.to_device(self.array, "cpu")
+        return _export(out.view()) if out is self.array else out
 
     def item(self) -> Union[float, int, bool]:
         if self.numel() != 1:
@@ -2045,8 +2046,17 @@ class Tensor:
         import for a view alone with its memory (how many references the interpreter itself holds varies between
         versions)."""
         data_refs, base_refs, base_owns = self._reference_counts()
-        return data_refs > _SOLE_REFERENCES[0] + data_holders or base_refs > _SOLE_REFERENCES[1] + base_holders \
-            or not base_owns
+        data_refs, base_refs = data_refs - _SOLE_REFERENCES[0] - data_holders, base_refs - _SOLE_REFERENCES[1] - \
+            base_holders
+        if (data_refs > 0 or base_refs > 0) and _EXPORTED:  # (numpy()'s arrays hold it as torch's do: not counted)
+            data, base = self.array, getattr(self.array, "base", None)
+            for ref in list(_EXPORTED.values()):
+                alias = ref()
+                held = alias.array if isinstance(alias, Tensor) else getattr(alias, "base", None)  # (a numpy view's)
+                if held is not None:
+                    data_refs -= held is data
+                    base_refs -= held is base
+        return data_refs > 0 or base_refs > 0 or not base_owns
 
     def _check_recordable(self, op: str, shared_ok: bool = False) -> bool:
         """Refuse an in-place change that a recorded graph could not follow: a leaf that requires grad (torch
@@ -4026,6 +4036,20 @@ def _byte_offset(a: Any) -> int:
 
 
 _SOLE_REFERENCES = Tensor._make(np.empty(2)[:1])._reference_counts()  # (see Tensor._memory_shared)
+
+
+def _export(alias: Any) -> Any:
+    """alias, listed in _EXPORTED (by weak reference) while it lives: a view of a tensor's array that numpy() hands
+    out, or .data's tensor. torch's .numpy() and .data share the memory without sharing its version counter, so an
+    in-place change to the tensor while such an alias is held (``losses.append(loss.data.numpy())`` before ``loss
+    += ...``) is allowed there and seen by the alias; Tensor._memory_shared does not count them (any other holder of
+    the memory, a tensor sharing it or an output saved for backward, still is)."""
+    key = id(alias)
+    _EXPORTED[key] = weakref.ref(alias, lambda _, key=key: _EXPORTED.pop(key, None))
+    return alias
+
+
+_EXPORTED: Dict[int, weakref.ref] = {}  # (see _export and Tensor._memory_shared)
 
 
 class _VersionsSince:
