@@ -193,7 +193,6 @@ def awd_lstm(T, sd, corpus, val, seq_lens, switch_at, masks, eval_clone=True):
             raw_outputs = []
             outputs = []
             for l, rnn in enumerate(self.rnns):
-                current_input = raw_output  # noqa: F841 (the repository's)
                 raw_output, new_h = rnn(raw_output, hidden[l])
                 new_hidden.append(new_h)
                 raw_outputs.append(raw_output)
@@ -528,3 +527,173 @@ def test_nested_lstm_and_indy_lstm(torch):
     ys = [rng.integers(0, 2, 4) for _ in range(4)]
     sd = nested_indy(torch, None, None, None)
     _compare(nested_indy(tg, sd, xs, ys), nested_indy(torch, sd, xs, ys))
+
+
+def l2l(T, sd, W, y, second_order):
+    """"Learning to learn by gradient descent by gradient descent" (Andrychowicz et al., 2016) as the PyTorch
+    reimplementation of its quadratic experiment writes it: a coordinatewise two-layer LSTM optimizer (LSTMCells
+    over the n_params coordinates as a batch) with the paper's Appendix A preprocessing (log|g| / p and sign(g), or
+    -1 and e^p g for tiny gradients, written into a zeros tensor through boolean masks of column views), proposes
+    updates for the optimizee's theta; the losses of `unroll` steps are summed and backpropagated to the optimizer
+    through the optimizee's parameters (kept in the graph, retain_grad on the non-leaf thetas), the optimizee's
+    gradients detached (detach_var) as in the paper; Adam on the optimizer. second_order: the optimizee's gradients
+    by autograd.grad(create_graph=True), not detached, so the meta-gradient flows through them too."""
+    nn = T.nn
+
+    def w(v):
+        return v  # (.cuda() when USE_CUDA)
+
+    def detach_var(v):
+        var = w(v.data.clone().requires_grad_(True))
+        var.retain_grad()
+        return var
+
+    class QuadraticLoss:
+        def __init__(self, **kwargs):
+            self.W = w(T.from_numpy(W))
+            self.y = w(T.from_numpy(y))
+
+        def get_loss(self, theta):
+            return T.sum((self.W.matmul(theta) - self.y) ** 2)
+
+    class QuadOptimizee(nn.Module):
+        def __init__(self, theta=None):
+            super().__init__()
+            if theta is None:
+                self.theta = T.zeros(W.shape[1], requires_grad=True)
+            else:
+                self.theta = theta
+
+        def forward(self, target):
+            return target.get_loss(self.theta)
+
+        def all_named_parameters(self):
+            return [('theta', self.theta)]
+
+    class Optimizer(nn.Module):
+        def __init__(self, preproc=False, hidden_sz=20, preproc_factor=10.0):
+            super().__init__()
+            self.hidden_sz = hidden_sz
+            if preproc:
+                self.recurs = nn.LSTMCell(2, hidden_sz)
+            else:
+                self.recurs = nn.LSTMCell(1, hidden_sz)
+            self.recurs2 = nn.LSTMCell(hidden_sz, hidden_sz)
+            self.output = nn.Linear(hidden_sz, 1)
+            self.preproc = preproc
+            self.preproc_factor = preproc_factor
+            self.preproc_threshold = np.exp(-preproc_factor)
+
+        def forward(self, inp, hidden, cell):
+            if self.preproc:
+                # Implement preproc described in Appendix A
+                if second_order:  # (differentiable: the same values by where, the graph kept)
+                    keep = T.abs(inp) >= self.preproc_threshold
+                    inp = T.cat([T.where(keep, T.log(T.abs(inp) + 1e-8) / self.preproc_factor, -T.ones_like(inp)),
+                                 T.where(keep, T.sign(inp), float(np.exp(self.preproc_factor)) * inp)], 1)
+                else:
+                    # Note: we do all this work on tensors, which means the gradients won't propagate through inp.
+                    inp = inp.data
+                    inp2 = w(T.zeros(inp.size()[0], 2))
+                    keep_grads = (T.abs(inp) >= self.preproc_threshold).squeeze()
+                    inp2[:, 0][keep_grads] = (T.log(T.abs(inp[keep_grads]) + 1e-8) / self.preproc_factor).squeeze()
+                    inp2[:, 1][keep_grads] = T.sign(inp[keep_grads]).squeeze()
+                    inp2[:, 0][~keep_grads] = -1
+                    inp2[:, 1][~keep_grads] = (float(np.exp(self.preproc_factor)) * inp[~keep_grads]).squeeze()
+                    inp = w(inp2)
+            hidden0, cell0 = self.recurs(inp, (hidden[0], cell[0]))
+            hidden1, cell1 = self.recurs2(hidden0, (hidden[1], cell[1]))
+            return self.output(hidden1), (hidden0, hidden1), (cell0, cell1)
+
+    opt_net = w(Optimizer(preproc=True, hidden_sz=6))
+    if sd is None:
+        return _state(opt_net)
+    _load(T, opt_net, sd)
+    meta_opt = T.optim.Adam(opt_net.parameters(), lr=0.01)
+
+    def do_fit(opt_net, meta_opt, target_cls, target_to_opt, unroll, optim_it, out_mul, should_train=True):
+        if should_train:
+            opt_net.train()
+        else:
+            opt_net.eval()
+            unroll = 1
+        target = target_cls(training=should_train)
+        optimizee = w(target_to_opt())
+        n_params = 0
+        for name, p in optimizee.all_named_parameters():
+            n_params += int(np.prod(p.size()))
+        hidden_states = [w(T.zeros(n_params, opt_net.hidden_sz)) for _ in range(2)]
+        cell_states = [w(T.zeros(n_params, opt_net.hidden_sz)) for _ in range(2)]
+        all_losses_ever = []
+        if should_train:
+            meta_opt.zero_grad()
+        all_losses = None
+        for iteration in range(1, optim_it + 1):
+            loss = optimizee(target)
+            if all_losses is None:
+                all_losses = loss
+            else:
+                all_losses += loss
+            all_losses_ever.append(loss.data.cpu().numpy())
+            if second_order:
+                grads = T.autograd.grad(loss, [p for _, p in optimizee.all_named_parameters()],
+                                        create_graph=should_train)
+            else:
+                loss.backward(retain_graph=should_train)
+            offset = 0
+            result_params = {}
+            hidden_states2 = [w(T.zeros(n_params, opt_net.hidden_sz)) for _ in range(2)]
+            cell_states2 = [w(T.zeros(n_params, opt_net.hidden_sz)) for _ in range(2)]
+            for k, (name, p) in enumerate(optimizee.all_named_parameters()):
+                cur_sz = int(np.prod(p.size()))
+                # We do this so the gradients are disconnected from the graph but we still get gradients from the
+                # rest
+                if second_order:
+                    gradients = grads[k].view(cur_sz, 1)
+                else:
+                    gradients = detach_var(p.grad.view(cur_sz, 1))
+                updates, new_hidden, new_cell = opt_net(
+                    gradients,
+                    [h[offset:offset + cur_sz] for h in hidden_states],
+                    [c[offset:offset + cur_sz] for c in cell_states]
+                )
+                for i in range(len(new_hidden)):
+                    hidden_states2[i][offset:offset + cur_sz] = new_hidden[i]
+                    cell_states2[i][offset:offset + cur_sz] = new_cell[i]
+                result_params[name] = p + updates.view(*p.size()) * out_mul
+                result_params[name].retain_grad()
+                offset += cur_sz
+            if iteration % unroll == 0:
+                if should_train:
+                    meta_opt.zero_grad()
+                    all_losses.backward()
+                    out.append(_grads(opt_net))
+                    out.append([p.grad for _, p in optimizee.all_named_parameters()])
+                    meta_opt.step()
+                all_losses = None
+                optimizee = w(target_to_opt(**{k: detach_var(v) for k, v in result_params.items()}))
+                hidden_states = [detach_var(v) for v in hidden_states2]
+                cell_states = [detach_var(v) for v in cell_states2]
+            else:
+                optimizee = w(target_to_opt(**result_params))
+                assert len(list(optimizee.all_named_parameters()))
+                hidden_states = hidden_states2
+                cell_states = cell_states2
+        return all_losses_ever
+
+    out = []
+    for epoch in range(2):
+        out.append(do_fit(opt_net, meta_opt, QuadraticLoss, QuadOptimizee, 3, 6, 0.1, should_train=True))
+    out.append(do_fit(opt_net, meta_opt, QuadraticLoss, QuadOptimizee, 3, 4, 0.1, should_train=False))
+    out.append(opt_net.state_dict())
+    return out
+
+
+@pytest.mark.parametrize("second_order", [False, True])
+def test_learning_to_learn_lstm_optimizer(torch, second_order):
+    rng = _rng(3)
+    W, y = rng.standard_normal((4, 3)), rng.standard_normal(4)
+    W[:, 2] *= 1e-6  # (theta[2]'s gradient below the preprocessing's threshold e^-10 at first: the other branch)
+    y[:] *= 1e-3
+    sd = l2l(torch, None, None, None, second_order)
+    _compare(l2l(tg, sd, W, y, second_order), l2l(torch, sd, W, y, second_order))
