@@ -35,8 +35,13 @@ def torch():
     program are the same every run)."""
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    with default_dtype("float64"):
-        yield torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # (the programs' tensors are tiny: threads only cost, on a loaded machine seconds)
+    try:
+        with default_dtype("float64"):
+            yield torch
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _rng(seed=0):
@@ -697,3 +702,318 @@ def test_learning_to_learn_lstm_optimizer(torch, second_order):
     y[:] *= 1e-3
     sd = l2l(torch, None, None, None, second_order)
     _compare(l2l(tg, sd, W, y, second_order), l2l(torch, sd, W, y, second_order))
+
+
+def sketch_hyper(T, sd, strokes, lengths, noises, masks):
+    """sketch-rnn (alexis-jacq/Pytorch-Sketch-RNN) with magenta's HyperLSTM decoder (Ha et al., HyperNetworks): a
+    small hyper LSTMCell reads [x, h] and its output gives, through an embedding, the scaling vectors of W_x x and
+    W_h h for each gate and a bias, then layer_norm_all over the four gates, recurrent dropout on the candidate;
+    the bidirectional encoder, z = mu + sigma N, the stroke-5 targets (make_target), the bivariate-normal mixture
+    reconstruction loss and the pen-state loss, the KL term with eta annealing and KL_min (torch.max of a 0-d and a
+    1-element tensor), F.softmax without dim (its implicit dim), clip_grad_norm, lr_decay of two Adam optimizers.
+    (``inputs.float()`` of the repository dropped: the test runs in float64; torch.normal's noise from numpy.)"""
+    nn = T.nn
+    F = nn.functional
+
+    class HParams():
+        def __init__(self):
+            self.enc_hidden_size = 4
+            self.dec_hidden_size = 6
+            self.hyper_num_units = 5
+            self.hyper_embedding_size = 3
+            self.Nz = 3
+            self.M = 2
+            self.dropout = 0.1
+            self.batch_size = 3
+            self.eta_min = 0.01
+            self.R = 0.99995
+            self.KL_min = 0.2
+            self.wKL = 0.5
+            self.lr = 0.001
+            self.lr_decay = 0.9999
+            self.min_lr = 0.00001
+            self.grad_clip = 1.
+    hp = HParams()
+    Nmax = 5
+
+    class HyperLSTMCell(nn.Module):
+        """magenta/models/sketch_rnn/rnn.py's HyperLSTMCell, in PyTorch."""
+        def __init__(self, input_size, num_units, hyper_num_units, hyper_embedding_size, forget_bias=1.0,
+                     use_recurrent_dropout=True, dropout_keep_prob=0.9):
+            super().__init__()
+            self.num_units = num_units
+            self.forget_bias = forget_bias
+            self.use_recurrent_dropout, self.dropout_keep_prob = use_recurrent_dropout, dropout_keep_prob
+            self.hyper_cell = nn.LSTMCell(input_size + num_units, hyper_num_units)
+            self.W_xh = nn.Parameter(T.empty(input_size, 4 * num_units))
+            self.W_hh = nn.Parameter(T.empty(num_units, 4 * num_units))
+            self.bias = nn.Parameter(T.zeros(4 * num_units))
+            nn.init.orthogonal_(self.W_xh)
+            nn.init.orthogonal_(self.W_hh)
+            # hyper_norm: z = W_z hyper_h + b_z (bias 1), alpha = W_alpha z (0.1 / embedding), alpha * layer
+            self.hyper_z = nn.ModuleDict({k: nn.Linear(hyper_num_units, hyper_embedding_size)
+                                          for k in ('ix', 'jx', 'fx', 'ox', 'ih', 'jh', 'fh', 'oh')})
+            self.hyper_alpha = nn.ModuleDict({k: nn.Linear(hyper_embedding_size, num_units, bias=False)
+                                              for k in self.hyper_z})
+            # hyper_bias: z = W_z hyper_h (gaussian 0.01), beta = W_beta z (zeros)
+            self.hyper_zb = nn.ModuleDict({k: nn.Linear(hyper_num_units, hyper_embedding_size, bias=False)
+                                           for k in ('ib', 'jb', 'fb', 'ob')})
+            self.hyper_beta = nn.ModuleDict({k: nn.Linear(hyper_embedding_size, num_units, bias=False)
+                                             for k in self.hyper_zb})
+            for k in self.hyper_z:
+                nn.init.zeros_(self.hyper_z[k].weight)
+                nn.init.ones_(self.hyper_z[k].bias)
+                nn.init.constant_(self.hyper_alpha[k].weight, 0.1 / hyper_embedding_size)
+            for k in self.hyper_zb:
+                nn.init.normal_(self.hyper_zb[k].weight, std=0.01)
+                nn.init.zeros_(self.hyper_beta[k].weight)
+            self.ln_all_gamma = nn.Parameter(T.ones(4 * num_units))
+            self.ln_all_beta = nn.Parameter(T.zeros(4 * num_units))
+            self.ln_c = nn.LayerNorm(num_units)
+
+        def hyper_norm(self, layer, hyper_output, name):
+            return self.hyper_alpha[name](self.hyper_z[name](hyper_output)) * layer
+
+        def hyper_bias(self, hyper_output, name):
+            return self.hyper_beta[name](self.hyper_zb[name](hyper_output))
+
+        def layer_norm_all(self, h, base):
+            h_reshape = h.view(-1, base, self.num_units)
+            h_reshape = F.layer_norm(h_reshape, (self.num_units,), eps=1e-3)
+            return h_reshape.view(-1, base * self.num_units) * self.ln_all_gamma + self.ln_all_beta
+
+        def forward(self, x, state):
+            c, h, hyper_c, hyper_h = state
+            hyper_h, hyper_c = self.hyper_cell(T.cat([x, h], 1), (hyper_h, hyper_c))
+            xh = T.matmul(x, self.W_xh)
+            hh = T.matmul(h, self.W_hh)
+            ix, jx, fx, ox = T.split(xh, self.num_units, 1)
+            ih, jh, fh, oh = T.split(hh, self.num_units, 1)
+            ib, jb, fb, ob = T.split(self.bias, self.num_units, 0)
+            i = self.hyper_norm(ix, hyper_h, 'ix') + self.hyper_norm(ih, hyper_h, 'ih') + ib + \
+                self.hyper_bias(hyper_h, 'ib')
+            j = self.hyper_norm(jx, hyper_h, 'jx') + self.hyper_norm(jh, hyper_h, 'jh') + jb + \
+                self.hyper_bias(hyper_h, 'jb')
+            f = self.hyper_norm(fx, hyper_h, 'fx') + self.hyper_norm(fh, hyper_h, 'fh') + fb + \
+                self.hyper_bias(hyper_h, 'fb')
+            o = self.hyper_norm(ox, hyper_h, 'ox') + self.hyper_norm(oh, hyper_h, 'oh') + ob + \
+                self.hyper_bias(hyper_h, 'ob')
+            concat = self.layer_norm_all(T.cat([i, j, f, o], 1), 4)
+            i, j, f, o = T.split(concat, self.num_units, 1)
+            g = T.tanh(j)
+            if self.use_recurrent_dropout:
+                g = masks.dropout(T, g, 1 - self.dropout_keep_prob, self.training)
+            new_c = c * T.sigmoid(f + self.forget_bias) + T.sigmoid(i) * g
+            new_h = T.tanh(self.ln_c(new_c)) * T.sigmoid(o)
+            return new_h, (new_c, new_h, hyper_c, hyper_h)
+
+    class EncoderRNN(nn.Module):
+        def __init__(self):
+            super(EncoderRNN, self).__init__()
+            # bidirectional lstm:
+            self.lstm = nn.LSTM(5, hp.enc_hidden_size, bidirectional=True)
+            # create mu and sigma from lstm's last output:
+            self.fc_mu = nn.Linear(2 * hp.enc_hidden_size, hp.Nz)
+            self.fc_sigma = nn.Linear(2 * hp.enc_hidden_size, hp.Nz)
+            # active dropout:
+            self.train()
+
+        def forward(self, inputs, batch_size, noise, hidden_cell=None):
+            if hidden_cell is None:
+                # then must init with zeros
+                hidden = T.zeros(2, batch_size, hp.enc_hidden_size)
+                cell = T.zeros(2, batch_size, hp.enc_hidden_size)
+                hidden_cell = (hidden, cell)
+            _, (hidden, cell) = self.lstm(inputs, hidden_cell)
+            # hidden is (2, batch_size, hidden_size), we want (batch_size, 2*hidden_size):
+            hidden_forward, hidden_backward = T.split(hidden, 1, 0)
+            hidden_cat = T.cat([hidden_forward.squeeze(0), hidden_backward.squeeze(0)], 1)
+            # mu and sigma:
+            mu = self.fc_mu(hidden_cat)
+            sigma_hat = self.fc_sigma(hidden_cat)
+            sigma = T.exp(sigma_hat / 2.)
+            # N ~ N(0,1)
+            N = T.from_numpy(noise)
+            z = mu + sigma * N
+            # mu and sigma_hat are needed for LKL loss
+            return z, mu, sigma_hat
+
+    class DecoderRNN(nn.Module):
+        def __init__(self):
+            super(DecoderRNN, self).__init__()
+            # to init hidden and cell from z:
+            self.fc_hc = nn.Linear(hp.Nz, 2 * hp.dec_hidden_size)
+            # unidirectional hyper lstm:
+            self.cell = HyperLSTMCell(hp.Nz + 5, hp.dec_hidden_size, hp.hyper_num_units, hp.hyper_embedding_size)
+            # create proba distribution parameters from hiddens:
+            self.fc_params = nn.Linear(hp.dec_hidden_size, 6 * hp.M + 3)
+
+        def forward(self, inputs, z, hidden_cell=None):
+            if hidden_cell is None:
+                # then we must init from z
+                hidden, cell = T.split(T.tanh(self.fc_hc(z)), hp.dec_hidden_size, 1)
+                B = inputs.size(1)
+                hidden_cell = (cell.contiguous(), hidden.contiguous(), T.zeros(B, hp.hyper_num_units),
+                               T.zeros(B, hp.hyper_num_units))
+            outputs = []
+            for x_t in inputs:
+                h, hidden_cell = self.cell(x_t, hidden_cell)
+                outputs.append(h)
+            outputs = T.stack(outputs)
+            hidden, cell = hidden_cell[1].unsqueeze(0), hidden_cell[0].unsqueeze(0)
+            # in training we feed the lstm with the whole input in one shot
+            # and use all outputs contained in 'outputs', while in generate
+            # mode we just feed with the last generated sample:
+            if self.training:
+                y = self.fc_params(outputs.view(-1, hp.dec_hidden_size))
+            else:
+                y = self.fc_params(hidden.view(-1, hp.dec_hidden_size))
+            # separate pen and mixture params:
+            params = T.split(y, 6, 1)
+            params_mixture = T.stack(params[:-1])  # trajectories
+            params_pen = params[-1]  # pen up/down
+            # identify mixture params:
+            pi, mu_x, mu_y, sigma_x, sigma_y, rho_xy = T.split(params_mixture, 1, 2)
+            # preprocess params::
+            if self.training:
+                len_out = Nmax + 1
+            else:
+                len_out = 1
+            pi = F.softmax(pi.transpose(0, 1).squeeze()).view(len_out, -1, hp.M)
+            sigma_x = T.exp(sigma_x.transpose(0, 1).squeeze()).view(len_out, -1, hp.M)
+            sigma_y = T.exp(sigma_y.transpose(0, 1).squeeze()).view(len_out, -1, hp.M)
+            rho_xy = T.tanh(rho_xy.transpose(0, 1).squeeze()).view(len_out, -1, hp.M)
+            mu_x = mu_x.transpose(0, 1).squeeze().contiguous().view(len_out, -1, hp.M)
+            mu_y = mu_y.transpose(0, 1).squeeze().contiguous().view(len_out, -1, hp.M)
+            q = F.softmax(params_pen).view(len_out, -1, 3)
+            return pi, mu_x, mu_y, sigma_x, sigma_y, rho_xy, q, hidden, cell
+
+    class Model():
+        def __init__(self):
+            self.encoder = EncoderRNN()
+            self.decoder = DecoderRNN()
+
+        def start(self):
+            self.encoder_optimizer = T.optim.Adam(self.encoder.parameters(), hp.lr)
+            self.decoder_optimizer = T.optim.Adam(self.decoder.parameters(), hp.lr)
+            self.eta_step = hp.eta_min
+
+        def make_target(self, batch, lengths):
+            eos = T.stack([T.Tensor([0, 0, 0, 0, 1])] * batch.size()[1]).unsqueeze(0)
+            batch = T.cat([batch, eos], 0)
+            mask = T.zeros(Nmax + 1, batch.size()[1])
+            for indice, length in enumerate(lengths):
+                mask[:length, indice] = 1
+            dx = T.stack([batch.data[:, :, 0]] * hp.M, 2)
+            dy = T.stack([batch.data[:, :, 1]] * hp.M, 2)
+            p1 = batch.data[:, :, 2]
+            p2 = batch.data[:, :, 3]
+            p3 = batch.data[:, :, 4]
+            p = T.stack([p1, p2, p3], 2)
+            return mask, dx, dy, p
+
+        def train(self, epoch, batch, lengths, noise):
+            self.encoder.train()
+            self.decoder.train()
+            # encode:
+            z, self.mu, self.sigma = self.encoder(batch, hp.batch_size, noise)
+            # create start of sequence:
+            sos = T.stack([T.Tensor([0, 0, 1, 0, 0])] * hp.batch_size).unsqueeze(0)
+            # had sos at the begining of the batch:
+            batch_init = T.cat([sos, batch], 0)
+            # expend z to be ready to concatenate with inputs:
+            z_stack = T.stack([z] * (Nmax + 1))
+            # inputs is concatenation of z and batch_inputs
+            inputs = T.cat([batch_init, z_stack], 2)
+            # decode:
+            self.pi, self.mu_x, self.mu_y, self.sigma_x, self.sigma_y, \
+                self.rho_xy, self.q, _, _ = self.decoder(inputs, z)
+            # prepare targets:
+            mask, dx, dy, p = self.make_target(batch, lengths)
+            # prepare optimizers:
+            self.encoder_optimizer.zero_grad()
+            self.decoder_optimizer.zero_grad()
+            # update eta for LKL:
+            self.eta_step = 1 - (1 - self.eta_step) * hp.R
+            # compute losses:
+            LKL = self.kullback_leibler_loss()
+            LR = self.reconstruction_loss(mask, dx, dy, p, epoch)
+            loss = LR + LKL
+            # gradient step
+            loss.backward()
+            grads = [_grads(self.encoder), _grads(self.decoder)]
+            # gradient cliping
+            nn.utils.clip_grad_norm(self.encoder.parameters(), hp.grad_clip)
+            nn.utils.clip_grad_norm(self.decoder.parameters(), hp.grad_clip)
+            # optim step
+            self.encoder_optimizer.step()
+            self.decoder_optimizer.step()
+            if epoch % 1 == 0:
+                self.encoder_optimizer = lr_decay(self.encoder_optimizer)
+                self.decoder_optimizer = lr_decay(self.decoder_optimizer)
+            return [loss, LR, LKL, self.pi, self.q, self.rho_xy, grads]
+
+        def bivariate_normal_pdf(self, dx, dy):
+            z_x = ((dx - self.mu_x) / self.sigma_x) ** 2
+            z_y = ((dy - self.mu_y) / self.sigma_y) ** 2
+            z_xy = (dx - self.mu_x) * (dy - self.mu_y) / (self.sigma_x * self.sigma_y)
+            z = z_x + z_y - 2 * self.rho_xy * z_xy
+            exp = T.exp(-z / (2 * (1 - self.rho_xy ** 2)))
+            norm = 2 * np.pi * self.sigma_x * self.sigma_y * T.sqrt(1 - self.rho_xy ** 2)
+            return exp / norm
+
+        def reconstruction_loss(self, mask, dx, dy, p, epoch):
+            pdf = self.bivariate_normal_pdf(dx, dy)
+            LS = -T.sum(mask * T.log(1e-5 + T.sum(self.pi * pdf, 2))) / float(Nmax * hp.batch_size)
+            LP = -T.sum(p * T.log(self.q)) / float(Nmax * hp.batch_size)
+            return LS + LP
+
+        def kullback_leibler_loss(self):
+            LKL = -0.5 * T.sum(1 + self.sigma - self.mu ** 2 - T.exp(self.sigma)) / float(hp.Nz * hp.batch_size)
+            KL_min = T.Tensor([hp.KL_min]).detach()
+            return hp.wKL * self.eta_step * T.max(LKL, KL_min)
+
+    def lr_decay(optimizer):
+        """Decay learning rate by a factor of lr_decay"""
+        for param_group in optimizer.param_groups:
+            if param_group['lr'] > hp.min_lr:
+                param_group['lr'] *= hp.lr_decay
+        return optimizer
+
+    model = Model()
+    if sd is None:
+        return [_state(model.encoder), _state(model.decoder)]
+    _load(T, model.encoder, sd[0])
+    _load(T, model.decoder, sd[1])
+    model.start()
+    out = []
+    for epoch, (batch, noise) in enumerate(zip(strokes, noises)):
+        out.append(model.train(epoch, T.from_numpy(batch), lengths[epoch], noise))
+    model.decoder.eval()
+    with T.no_grad():
+        z, _, _ = model.encoder(T.from_numpy(strokes[0]), hp.batch_size, noises[0])
+        sos = T.Tensor([0, 0, 1, 0, 0]).view(1, 1, -1).repeat(1, hp.batch_size, 1)
+        out.append(model.decoder(T.cat([sos, z.unsqueeze(0)], 2), z)[:7])
+    out += [model.encoder.state_dict(), model.decoder.state_dict()]
+    return out
+
+
+def test_sketch_rnn_hyper_lstm_decoder_mixture_loss(torch):
+    rng = _rng(4)
+    strokes, lengths = [], []
+    for _ in range(3):
+        lens = rng.integers(2, 6, 3)
+        lens[0] = 5
+        batch = np.zeros((5, 3, 5))
+        for b, n in enumerate(lens):
+            batch[:n, b, :2] = rng.standard_normal((n, 2))
+            pen = rng.integers(0, 2, n)
+            batch[:n, b, 2], batch[:n, b, 3] = 1 - pen, pen
+            batch[n - 1, b, 2:] = [0, 1, 0]
+            batch[n:, b, 4] = 1
+        strokes.append(batch)
+        lengths.append(list(lens))
+    noises = [rng.standard_normal((3, 3)) for _ in range(3)]
+    sd = sketch_hyper(torch, None, None, None, None, None)
+    _compare(sketch_hyper(tg, sd, strokes, lengths, noises, _Masks(4)),
+             sketch_hyper(torch, sd, strokes, lengths, noises, _Masks(4)))
