@@ -1017,3 +1017,144 @@ def test_sketch_rnn_hyper_lstm_decoder_mixture_loss(torch):
     sd = sketch_hyper(torch, None, None, None, None, None)
     _compare(sketch_hyper(tg, sd, strokes, lengths, noises, _Masks(4)),
              sketch_hyper(torch, sd, strokes, lengths, noises, _Masks(4)))
+
+
+def r2d2(T, sd, env_obs, env_rewards, uniforms, samples):
+    """R2D2 (Kapturowski et al., 2019) / DRQN's recurrent replay, as the PyTorch R2D2 implementations write it: an
+    actor steps an LSTM Q-network one observation at a time under no_grad (epsilon-greedy from given uniforms) and
+    stores overlapping sequences with the recurrent state at their start; the learner samples sequences, burns the
+    stored state in under no_grad (online and target nets), unrolls the rest with grad, takes Q(s, a) by gather,
+    the n-step double-Q target with the value rescaling h / h^-1, the elementwise smooth_l1_loss with the padded
+    steps of short episodes zeroed in place (g6ling's ``td_error[idx][length - burn_in_length:][:] = 0``),
+    importance weights, the mixed max/mean priorities, Adam with clip_grad_norm_, the target net synced by
+    load_state_dict every few updates."""
+    nn = T.nn
+    F = nn.functional
+    burn_in_length, learn_length, n_step, gamma, eta, sync_every = 2, 4, 2, 0.97, 0.9, 2
+    sequence_length = burn_in_length + learn_length + n_step
+
+    class R2D2(nn.Module):
+        def __init__(self, num_inputs, num_outputs, hidden_size=6):
+            super(R2D2, self).__init__()
+            self.num_inputs = num_inputs
+            self.num_outputs = num_outputs
+            self.lstm = nn.LSTM(input_size=num_inputs, hidden_size=hidden_size, batch_first=True)
+            self.fc1 = nn.Linear(hidden_size, 8)
+            self.fc2 = nn.Linear(8, num_outputs)
+
+        def forward(self, x, hidden=None):
+            # x [batch_size, sequence_length, num_inputs]
+            batch_size = x.size()[0]
+            sequence_length = x.size()[1]
+            out, hidden = self.lstm(x, hidden)
+            out = F.relu(self.fc1(out))
+            qvalue = self.fc2(out)
+            qvalue = qvalue.view(batch_size, sequence_length, self.num_outputs)
+            return qvalue, hidden
+
+    def h(x, eps=1e-3):
+        return T.sign(x) * (T.sqrt(T.abs(x) + 1) - 1) + eps * x
+
+    def h_inv(x, eps=1e-3):
+        return T.sign(x) * (((T.sqrt(1 + 4 * eps * (T.abs(x) + 1 + eps)) - 1) / (2 * eps)) ** 2 - 1)
+
+    online_net, target_net = R2D2(3, 2), R2D2(3, 2)
+    if sd is None:
+        return _state(online_net)
+    _load(T, online_net, sd)
+    target_net.load_state_dict(online_net.state_dict())
+    optimizer = T.optim.Adam(online_net.parameters(), lr=1e-2)
+    out = []
+
+    # the actor: one episode per row of env_obs, stepped one observation at a time, sequences stored with the
+    # recurrent state at their start (zeros padding an episode shorter than a sequence)
+    memory = []
+    hidden_size = online_net.lstm.hidden_size
+    for ep, (obs, rew) in enumerate(zip(env_obs, env_rewards)):
+        hidden = (T.zeros(1, 1, hidden_size), T.zeros(1, 1, hidden_size))
+        states, actions, hiddens = [], [], []
+        for t in range(len(obs)):
+            hiddens.append(T.stack([hidden[0].view(-1), hidden[1].view(-1)]))
+            state = T.from_numpy(obs[t]).unsqueeze(0).unsqueeze(0)
+            with T.no_grad():
+                qvalue, hidden = online_net(state, hidden)
+            if uniforms[ep][t] < 0.2:
+                action = int(uniforms[ep][t] * 10) % 2
+            else:
+                _, action = T.max(qvalue, 2)
+                action = action.item()
+            states.append(obs[t])
+            actions.append(action)
+        length = len(obs)
+        for start in range(0, max(1, length - burn_in_length - 1), learn_length):
+            seq = slice(start, start + sequence_length)
+            pad = sequence_length - len(states[seq])
+            memory.append(dict(
+                state=np.concatenate([np.stack(states[seq]), np.zeros((pad, 3))]),
+                action=np.concatenate([np.array(actions[seq]), np.zeros(pad, dtype=np.int64)]),
+                reward=np.concatenate([rew[seq], np.zeros(pad)]),
+                done=np.concatenate([np.zeros(len(states[seq]) - 1), [1.0 if start + sequence_length >= length
+                                                                      else 0.0], np.ones(pad)]),
+                rnn_state=hiddens[start].detach().clone(),
+                length=len(states[seq])))
+    out.append([m['rnn_state'] for m in memory])
+
+    for update, (idx, weights) in enumerate(samples):
+        batch = [memory[i] for i in idx]
+        states = T.from_numpy(np.stack([b['state'] for b in batch]))
+        actions = T.from_numpy(np.stack([b['action'] for b in batch])).long()
+        rewards = T.from_numpy(np.stack([b['reward'] for b in batch]))
+        dones = T.from_numpy(np.stack([b['done'] for b in batch]))
+        lengths = [b['length'] for b in batch]
+        rnn_state = T.stack([b['rnn_state'] for b in batch])  # (batch, 2, hidden)
+        [h0, c0] = rnn_state.transpose(0, 1)
+        h0 = h0.unsqueeze(0).detach()
+        c0 = c0.unsqueeze(0).detach()
+        # burn-in: the stored state brought up to date, no gradient
+        with T.no_grad():
+            _, burn_online = online_net(states[:, :burn_in_length], (h0, c0))
+            _, burn_target = target_net(states[:, :burn_in_length], (h0, c0))
+        pred, _ = online_net(states[:, burn_in_length:], burn_online)
+        with T.no_grad():
+            next_pred, _ = target_net(states[:, burn_in_length:], burn_target)
+        L = learn_length
+        a = actions[:, burn_in_length:burn_in_length + L]
+        q_taken = pred[:, :L].gather(2, a.unsqueeze(2)).squeeze(2)
+        # n-step double Q: the online net picks, the target net evaluates, in the rescaled space
+        next_online_action = pred[:, n_step:n_step + L].detach().max(2)[1]
+        q_next = next_pred[:, n_step:n_step + L].gather(2, next_online_action.unsqueeze(2)).squeeze(2)
+        G = T.zeros_like(q_next)
+        not_done = T.ones_like(q_next)
+        for k in range(n_step):
+            r = rewards[:, burn_in_length + k:burn_in_length + k + L]
+            G = G + (gamma ** k) * not_done * r
+            not_done = not_done * (1 - dones[:, burn_in_length + k:burn_in_length + k + L])
+        target = h(G + (gamma ** n_step) * not_done * h_inv(q_next))
+        td_error = F.smooth_l1_loss(q_taken, target.detach(), reduction='none')
+        for idx_, length in enumerate(lengths):
+            td_error[idx_][length - burn_in_length:][:] = 0
+        loss = (T.from_numpy(weights).unsqueeze(1) * td_error).mean()
+        abs_td = (q_taken - target).abs().detach()
+        priorities = eta * abs_td.max(dim=1)[0] + (1 - eta) * abs_td.mean(dim=1)
+        optimizer.zero_grad()
+        loss.backward()
+        out += [loss, q_taken, target, priorities, _grads(online_net)]
+        out.append(nn.utils.clip_grad_norm_(online_net.parameters(), 1.0))
+        optimizer.step()
+        if (update + 1) % sync_every == 0:
+            target_net.load_state_dict(online_net.state_dict())
+    out += [online_net.state_dict(), target_net.state_dict()]
+    return out
+
+
+def test_r2d2_recurrent_replay_burn_in_value_rescaling_double_q(torch):
+    rng = _rng(5)
+    lengths = [11, 7, 9]
+    env_obs = [rng.standard_normal((n, 3)) for n in lengths]
+    env_rewards = [rng.standard_normal(n) for n in lengths]
+    uniforms = [rng.random(n) for n in lengths]
+    sd = r2d2(torch, None, None, None, None, None)
+    n_seq = len(r2d2(torch, sd, env_obs, env_rewards, uniforms, [])[0])
+    samples = [(rng.integers(0, n_seq, 3), rng.random(3)) for _ in range(4)]
+    _compare(r2d2(tg, sd, env_obs, env_rewards, uniforms, samples),
+             r2d2(torch, sd, env_obs, env_rewards, uniforms, samples))
