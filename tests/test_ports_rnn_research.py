@@ -1158,3 +1158,148 @@ def test_r2d2_recurrent_replay_burn_in_value_rescaling_double_q(torch):
     samples = [(rng.integers(0, n_seq, 3), rng.random(3)) for _ in range(4)]
     _compare(r2d2(tg, sd, env_obs, env_rewards, uniforms, samples),
              r2d2(torch, sd, env_obs, env_rewards, uniforms, samples))
+
+
+def grud(T, sd, inputs, labels, X_mean):
+    """GRU-D (Che et al., 2018) as zhiyongc/GRU-D writes it: FilterLinear (a weight masked by a fixed identity
+    filter), the input and hidden decays exp(-max(0, W delta + b)) toward the last observation and the empirical
+    mean, the gates over [x, h, mask], the step loop building outputs by torch.cat, output_last; MSE training with
+    RMSprop and the L1 metric, as its Train_Model."""
+    nn = T.nn
+    F = nn.functional
+    Parameter = nn.Parameter
+
+    class FilterLinear(nn.Module):
+        def __init__(self, in_features, out_features, filter_square_matrix, bias=True):
+            '''
+            filter_square_matrix : filter square matrix, whose each elements is 0 or 1.
+            '''
+            super(FilterLinear, self).__init__()
+            self.in_features = in_features
+            self.out_features = out_features
+            self.filter_square_matrix = None
+            self.filter_square_matrix = filter_square_matrix.requires_grad_(False)
+            self.weight = Parameter(T.Tensor(out_features, in_features))
+            if bias:
+                self.bias = Parameter(T.Tensor(out_features))
+            else:
+                self.register_parameter('bias', None)
+            self.reset_parameters()
+
+        def reset_parameters(self):
+            stdv = 1. / math.sqrt(self.weight.size(1))
+            self.weight.data.uniform_(-stdv, stdv)
+            if self.bias is not None:
+                self.bias.data.uniform_(-stdv, stdv)
+
+        def forward(self, input):
+            return F.linear(input, self.filter_square_matrix.mul(self.weight), self.bias)
+
+    class GRUD(nn.Module):
+        def __init__(self, input_size, hidden_size, X_mean, output_last=False):
+            super(GRUD, self).__init__()
+            self.hidden_size = hidden_size
+            self.delta_size = input_size
+            self.mask_size = input_size
+            self.identity = T.eye(input_size)
+            self.zeros = T.zeros(input_size)
+            self.X_mean = T.Tensor(X_mean)
+            self.zl = nn.Linear(input_size + hidden_size + self.mask_size, hidden_size)
+            self.rl = nn.Linear(input_size + hidden_size + self.mask_size, hidden_size)
+            self.hl = nn.Linear(input_size + hidden_size + self.mask_size, hidden_size)
+            self.gamma_x_l = FilterLinear(self.delta_size, self.delta_size, self.identity)
+            self.gamma_h_l = nn.Linear(self.delta_size, self.delta_size)
+            self.output_last = output_last
+
+        def step(self, x, x_last_obsv, x_mean, h, mask, delta):
+            delta_x = T.exp(-T.max(self.zeros, self.gamma_x_l(delta)))
+            delta_h = T.exp(-T.max(self.zeros, self.gamma_h_l(delta)))
+            x = mask * x + (1 - mask) * (delta_x * x_last_obsv + (1 - delta_x) * x_mean)
+            h = delta_h * h
+            combined = T.cat((x, h, mask), 1)
+            z = F.sigmoid(self.zl(combined))
+            r = F.sigmoid(self.rl(combined))
+            combined_r = T.cat((x, r * h, mask), 1)
+            h_tilde = F.tanh(self.hl(combined_r))
+            h = (1 - z) * h + z * h_tilde
+            return h
+
+        def forward(self, input):
+            batch_size = input.size(0)
+            step_size = input.size(2)
+            Hidden_State = self.initHidden(batch_size)
+            X = T.squeeze(input[:, 0, :, :])
+            X_last_obsv = T.squeeze(input[:, 1, :, :])
+            Mask = T.squeeze(input[:, 2, :, :])
+            Delta = T.squeeze(input[:, 3, :, :])
+            outputs = None
+            for i in range(step_size):
+                Hidden_State = self.step(T.squeeze(X[:, i:i + 1, :]),
+                                         T.squeeze(X_last_obsv[:, i:i + 1, :]),
+                                         T.squeeze(self.X_mean[:, i:i + 1, :]),
+                                         Hidden_State,
+                                         T.squeeze(Mask[:, i:i + 1, :]),
+                                         T.squeeze(Delta[:, i:i + 1, :]))
+                if outputs is None:
+                    outputs = Hidden_State.unsqueeze(1)
+                else:
+                    outputs = T.cat((outputs, Hidden_State.unsqueeze(1)), 1)
+            if self.output_last:
+                return outputs[:, -1, :]
+            else:
+                return outputs
+
+        def initHidden(self, batch_size):
+            Hidden_State = T.zeros(batch_size, self.hidden_size)
+            return Hidden_State
+
+    model = GRUD(4, 4, X_mean, output_last=True)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    loss_MSE = T.nn.MSELoss()
+    loss_L1 = T.nn.L1Loss()
+    optimizer = T.optim.RMSprop(model.parameters(), lr=0.01)
+    out = []
+    for inp, lab in zip(inputs, labels):
+        inputs_, labels_ = T.from_numpy(inp), T.from_numpy(lab)
+        model.zero_grad()
+        outputs = model(inputs_)
+        loss_train = loss_MSE(T.squeeze(outputs), T.squeeze(labels_))
+        optimizer.zero_grad()
+        loss_train.backward()
+        out += [loss_train, outputs, _grads(model)]
+        optimizer.step()
+        out.append(loss_L1(T.squeeze(model(inputs_)), T.squeeze(labels_)).data)
+    out.append(model.state_dict())
+    return out
+
+
+def _grud_inputs(x, mask):
+    """zhiyongc/GRU-D's PrepareDataset: (batch, 4, steps, features) of the values (0 where missing), the last
+    observation carried forward, the mask and the time since the last observation (delta)."""
+    B, S, D = x.shape
+    x = np.where(mask == 1, x, 0.0)
+    last = np.zeros_like(x)
+    delta = np.zeros_like(x)
+    for t in range(S):
+        if t == 0:
+            last[:, t] = x[:, t]
+        else:
+            last[:, t] = np.where(mask[:, t] == 1, x[:, t], last[:, t - 1])
+            delta[:, t] = 1.0 + np.where(mask[:, t - 1] == 1, 0.0, delta[:, t - 1])
+    return np.stack([x, last, mask, delta], 1)
+
+
+def test_gru_d_decays_toward_the_mean_on_missing_values(torch):
+    rng = _rng(6)
+    inputs, labels = [], []
+    for _ in range(3):
+        x = rng.standard_normal((5, 6, 4))
+        mask = (rng.random((5, 6, 4)) < 0.6).astype(float)
+        mask[:, 0] = 1
+        inputs.append(_grud_inputs(x, mask))
+        labels.append(rng.standard_normal((5, 4)))
+    X_mean = rng.standard_normal((1, 6, 4)) * 0.1
+    sd = grud(torch, None, None, None, X_mean)
+    _compare(grud(tg, sd, inputs, labels, X_mean), grud(torch, sd, inputs, labels, X_mean))
