@@ -1303,3 +1303,211 @@ def test_gru_d_decays_toward_the_mean_on_missing_values(torch):
     X_mean = rng.standard_normal((1, 6, 4)) * 0.1
     sd = grud(torch, None, None, None, X_mean)
     _compare(grud(tg, sd, inputs, labels, X_mean), grud(torch, sd, inputs, labels, X_mean))
+
+
+def gru_ode_bayes(T, sd, batches):
+    """GRU-ODE-Bayes (De Brouwer et al., 2019) as edebrouwer/gru_ode_bayes writes it: FullGRUODECell's dh/dt =
+    (1 - z)(u - h) integrated by the midpoint rule between observation times, GRUObservationCellLogvar's Bayesian
+    jump at each observation time (the Gaussian negative log-likelihood of the observed dims, the prep layer by a
+    batched matmul, relu_ in place, the GRUCell update written into a clone of h at the observed rows by index),
+    compute_KL_loss against the observations, the covariates' initial state; Adam with weight decay."""
+    nn = T.nn
+
+    class FullGRUODECell(T.nn.Module):
+        def __init__(self, input_size, hidden_size, bias=True):
+            super().__init__()
+            self.lin_xh = T.nn.Linear(input_size, hidden_size * 3, bias=bias)
+            self.lin_hh = T.nn.Linear(hidden_size, hidden_size, bias=False)
+            self.lin_hz = T.nn.Linear(hidden_size, hidden_size, bias=False)
+            self.lin_hr = T.nn.Linear(hidden_size, hidden_size, bias=False)
+
+        def forward(self, x, h):
+            xr, xz, xh = T.chunk(self.lin_xh(x), 3, dim=1)
+            r = T.sigmoid(xr + self.lin_hr(h))
+            z = T.sigmoid(xz + self.lin_hz(h))
+            u = T.tanh(xh + self.lin_hh(r * h))
+            dh = (1 - z) * (u - h)
+            return dh
+
+    class GRUObservationCellLogvar(T.nn.Module):
+        def __init__(self, input_size, hidden_size, prep_hidden, bias=True):
+            super().__init__()
+            self.gru_d = T.nn.GRUCell(prep_hidden * input_size, hidden_size, bias=bias)
+            # prep layer and its initialization
+            std = math.sqrt(2.0 / (4 + prep_hidden))
+            self.w_prep = T.nn.Parameter(std * T.randn(input_size, 4, prep_hidden))
+            self.bias_prep = T.nn.Parameter(0.1 + T.zeros(input_size, prep_hidden))
+            self.input_size = input_size
+            self.prep_hidden = prep_hidden
+
+        def forward(self, h, p, X_obs, M_obs, i_obs):
+            p_obs = p[i_obs]
+            mean, logvar = T.chunk(p_obs, 2, dim=1)
+            sigma = T.exp(0.5 * logvar)
+            error = (X_obs - mean) / sigma
+            # log normal loss, over all observations
+            log_lik_c = np.log(np.sqrt(2 * np.pi))
+            losses = 0.5 * ((T.pow(error, 2) + logvar + 2 * log_lik_c) * M_obs)
+            assert losses.sum() == losses.sum()
+            gru_input = T.stack([X_obs, mean, logvar, error], dim=2).unsqueeze(2)
+            gru_input = T.matmul(gru_input, self.w_prep).squeeze(2) + self.bias_prep
+            gru_input.relu_()
+            # gru_input is (sample x feature x prep_hidden)
+            gru_input = gru_input.permute(2, 0, 1)
+            gru_input = (gru_input * M_obs).permute(1, 2, 0).contiguous().view(-1, self.prep_hidden * self.input_size)
+            temp = h.clone()
+            temp[i_obs] = self.gru_d(gru_input, h[i_obs])
+            h = temp
+            return h, losses
+
+    def compute_KL_loss(p_obs, X_obs, M_obs, obs_noise_std=1e-2, logvar=True):
+        obs_noise_std = T.tensor(obs_noise_std)
+        if logvar:
+            mean, var = T.chunk(p_obs, 2, dim=1)
+            std = T.exp(0.5 * var)
+        else:
+            mean, var = T.chunk(p_obs, 2, dim=1)
+            std = T.pow(T.abs(var) + 1e-5, 0.5)
+        return (gaussian_KL(mu_1=mean, mu_2=X_obs, sigma_1=std, sigma_2=obs_noise_std) * M_obs).sum()
+
+    def gaussian_KL(mu_1, mu_2, sigma_1, sigma_2):
+        return (T.log(sigma_2) - T.log(sigma_1) + (T.pow(sigma_1, 2) + T.pow((mu_1 - mu_2), 2)) / (2 * sigma_2 ** 2)
+                - 0.5)
+
+    class NNFOwithBayesianJumps(T.nn.Module):
+        def __init__(self, input_size, hidden_size, p_hidden, prep_hidden, bias=True, cov_size=1, cov_hidden=1,
+                     logvar=True, mixing=1, dropout_rate=0, solver="euler", impute=True):
+            super().__init__()
+            self.impute = impute
+            self.p_model = T.nn.Sequential(
+                T.nn.Linear(hidden_size, p_hidden, bias=bias),
+                T.nn.ReLU(),
+                T.nn.Dropout(p=dropout_rate),
+                T.nn.Linear(p_hidden, 2 * input_size, bias=bias),
+            )
+            self.gru_c = FullGRUODECell(2 * input_size, hidden_size, bias=bias)
+            self.gru_obs = GRUObservationCellLogvar(input_size, hidden_size, prep_hidden, bias=bias)
+            self.covariates_map = T.nn.Sequential(
+                T.nn.Linear(cov_size, cov_hidden, bias=bias),
+                T.nn.ReLU(),
+                T.nn.Dropout(p=dropout_rate),
+                T.nn.Linear(cov_hidden, hidden_size, bias=bias),
+                T.nn.Tanh()
+            )
+            assert solver in ["euler", "midpoint"], "Solver must be either 'euler' or 'midpoint'."
+            self.solver = solver
+            self.input_size = input_size
+            self.logvar = logvar
+            self.mixing = mixing
+            self.apply(self.init_weights)
+
+        def init_weights(self, m):
+            if type(m) == nn.Linear:
+                nn.init.xavier_uniform_(m.weight)
+                if m.bias is not None:
+                    m.bias.data.fill_(0.05)
+
+        def ode_step(self, h, p, delta_t, current_time):
+            """Executes a single ODE step."""
+            eval_times = T.tensor([0], dtype=T.float64)
+            eval_ps = T.tensor([0], dtype=T.float32)
+            if self.impute is False:
+                p = T.zeros_like(p)
+            if self.solver == "euler":
+                h = h + delta_t * self.gru_c(p, h)
+                p = self.p_model(h)
+            elif self.solver == "midpoint":
+                k = h + delta_t / 2 * self.gru_c(p, h)
+                pk = self.p_model(k)
+                h = h + delta_t * self.gru_c(pk, k)
+                p = self.p_model(h)
+            current_time += delta_t
+            return h, p, current_time, eval_times, eval_ps
+
+        def forward(self, times, time_ptr, X, M, obs_idx, delta_t, T_, cov, return_path=False):
+            h = self.covariates_map(cov)
+            p = self.p_model(h)
+            current_time = 0.0
+            counter = 0
+            loss_1 = 0  # Pre-jump loss
+            loss_2 = 0  # Post-jump loss (KL between p_updated and the actual sample)
+            if return_path:
+                path_t = [0]
+                path_p = [p]
+                path_h = [h]
+            assert len(times) + 1 == len(time_ptr)
+            assert (len(times) == 0) or (times[-1] <= T_)
+            for i, obs_time in enumerate(times):
+                # Propagation of the ODE until next observation
+                while current_time < (obs_time - 0.001 * delta_t):  # 0.0001 delta_t used for numerical consistency.
+                    h, p, current_time, eval_times, eval_ps = self.ode_step(h, p, delta_t, current_time)
+                    counter += 1
+                    if return_path:
+                        path_t.append(current_time)
+                        path_p.append(p)
+                        path_h.append(h)
+                # Reached an observation
+                start = time_ptr[i]
+                end = time_ptr[i + 1]
+                X_obs = X[start:end]
+                M_obs = M[start:end]
+                i_obs = obs_idx[start:end]
+                # Using GRUObservationCell to update h. Also updating p and loss
+                h, losses = self.gru_obs(h, p, X_obs, M_obs, i_obs=i_obs)
+                loss_1 = loss_1 + losses.sum()
+                p = self.p_model(h)
+                loss_2 = loss_2 + compute_KL_loss(p_obs=p[i_obs], X_obs=X_obs, M_obs=M_obs, logvar=self.logvar)
+                if return_path:
+                    path_t.append(obs_time)
+                    path_p.append(p)
+                    path_h.append(h)
+            # after every observation has been processed, propagating until T
+            while current_time < T_:
+                h, p, current_time, eval_times, eval_ps = self.ode_step(h, p, delta_t, current_time)
+                counter += 1
+                if return_path:
+                    path_t.append(current_time)
+                    path_p.append(p)
+                    path_h.append(h)
+            loss = loss_1 + self.mixing * loss_2
+            if return_path:
+                return h, loss, np.array(path_t), T.stack(path_p), T.stack(path_h)
+            return h, loss
+
+    model = NNFOwithBayesianJumps(input_size=3, hidden_size=5, p_hidden=4, prep_hidden=2, cov_size=2,
+                                  cov_hidden=3, mixing=0.1, solver="midpoint", impute=True)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.0005)
+    out = []
+    for b in batches:
+        optimizer.zero_grad()
+        hT, loss, path_t, path_p, path_h = model(
+            b["times"], b["time_ptr"], T.from_numpy(b["X"]), T.from_numpy(b["M"]), T.from_numpy(b["obs_idx"]),
+            delta_t=0.1, T_=1.0, cov=T.from_numpy(b["cov"]), return_path=True)
+        loss = loss / b["cov"].shape[0]
+        loss.backward()
+        out += [loss, hT, path_t, path_p, path_h, _grads(model)]
+        optimizer.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_gru_ode_bayes_midpoint_ode_and_bayesian_jumps(torch):
+    rng = _rng(7)
+    batches = []
+    for _ in range(2):
+        times = np.array([0.25, 0.4, 0.75])
+        obs_idx, ptr = [], [0]
+        for _t in times:
+            rows = np.sort(rng.choice(4, size=rng.integers(1, 4), replace=False))
+            obs_idx.extend(rows)
+            ptr.append(len(obs_idx))
+        n = len(obs_idx)
+        M = (rng.random((n, 3)) < 0.7).astype(float)
+        M[:, 0] = 1
+        batches.append(dict(times=times, time_ptr=np.array(ptr), X=rng.standard_normal((n, 3)) * M, M=M,
+                            obs_idx=np.array(obs_idx), cov=rng.standard_normal((4, 2))))
+    sd = gru_ode_bayes(torch, None, None)
+    _compare(gru_ode_bayes(tg, sd, batches), gru_ode_bayes(torch, sd, batches))
