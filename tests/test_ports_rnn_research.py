@@ -77,8 +77,9 @@ class _Masks:
 
 # ------------------------------------------------------------------------------------------------------- the programs
 def awd_lstm(T, sd, corpus, val, seq_lens, switch_at, masks, eval_clone=True):
-    """salesforce/awd-lstm-lm: weight_drop.py, locked_dropout.py, embed_regularize.py, model.py, utils.py and
-    main.py's train / evaluate / NT-ASGD, at toy sizes (a plain softmax for SplitCrossEntropyLoss). With
+    """salesforce/awd-lstm-lm: weight_drop.py, locked_dropout.py, embed_regularize.py, model.py, utils.py,
+    splitcross.py (SplitCrossEntropyLoss, a head and a tail: a tombstone, masked_select, gather; its float32 sums) and
+    main.py's train / evaluate / NT-ASGD, at toy sizes. With
     eval_clone, WeightDrop in eval mode sets a clone of the raw weight (fastai's fix): as written, F.dropout in eval
     mode returns the raw Parameter itself, setattr registers it as a parameter 'weight_hh_l0', and the next
     training forward's setattr of a Tensor raises TypeError (in torch >= 0.4, and in tg)."""
@@ -220,6 +221,140 @@ def awd_lstm(T, sd, corpus, val, seq_lens, switch_at, masks, eval_clone=True):
                                 (self.ninp if self.tie_weights else self.nhid)).zero_())
                     for l in range(self.nlayers)]
 
+    class SplitCrossEntropyLoss(nn.Module):
+        r'''SplitCrossEntropyLoss calculates an approximate softmax'''
+        def __init__(self, hidden_size, splits, verbose=False):
+            # We assume splits is [0, split1, split2, N] where N >= |V|
+            # For example, a vocab of 1000 words may have splits [0] + [100, 500] + [inf]
+            super(SplitCrossEntropyLoss, self).__init__()
+            self.hidden_size = hidden_size
+            self.splits = [0] + splits + [100 * 1000000]
+            self.nsplits = len(self.splits) - 1
+            self.verbose = verbose
+            # Each of the splits that aren't in the head require a pretend token, we'll call them tombstones
+            # The probability given to this tombstone is the probability of selecting an item from the represented
+            # split
+            if self.nsplits > 1:
+                self.tail_vectors = nn.Parameter(T.zeros(self.nsplits - 1, hidden_size))
+                self.tail_bias = nn.Parameter(T.zeros(self.nsplits - 1))
+
+        def logprob(self, weight, bias, hiddens, splits=None, softmaxed_head_res=None, verbose=False):
+            # First we perform the first softmax on the head vocabulary and the tombstones
+            if softmaxed_head_res is None:
+                start, end = self.splits[0], self.splits[1]
+                head_weight = None if end - start == 0 else weight[start:end]
+                head_bias = None if end - start == 0 else bias[start:end]
+                # We only add the tombstones if we have more than one split
+                if self.nsplits > 1:
+                    head_weight = self.tail_vectors if head_weight is None else T.cat([head_weight,
+                                                                                        self.tail_vectors])
+                    head_bias = self.tail_bias if head_bias is None else T.cat([head_bias, self.tail_bias])
+                # Perform the softmax calculation for the word vectors in the head for all splits
+                # We need to guard against empty splits as torch.cat does not like random lists
+                head_res = T.nn.functional.linear(hiddens, head_weight, bias=head_bias)
+                softmaxed_head_res = T.nn.functional.log_softmax(head_res, dim=-1)
+            if splits is None:
+                splits = list(range(self.nsplits))
+            results = []
+            for idx in splits:
+                # For those targets in the head (idx == 0) we only need to return their loss
+                if idx == 0:
+                    results.append(softmaxed_head_res[:, :-(self.nsplits - 1)])
+                # If the target is in one of the splits, the probability is the p(tombstone) * p(word within
+                # tombstone)
+                else:
+                    start, end = self.splits[idx], self.splits[idx + 1]
+                    tail_weight = weight[start:end]
+                    tail_bias = bias[start:end]
+                    # Calculate the softmax for the words in the tombstone
+                    tail_res = T.nn.functional.linear(hiddens, tail_weight, bias=tail_bias)
+                    # Then we calculate p(tombstone) * p(word in tombstone)
+                    # Adding is equivalent to multiplication in log space
+                    head_entropy = (softmaxed_head_res[:, -idx]).contiguous()
+                    tail_entropy = T.nn.functional.log_softmax(tail_res, dim=-1)
+                    results.append(head_entropy.view(-1, 1) + tail_entropy)
+            if len(results) > 1:
+                return T.cat(results, dim=1)
+            return results[0]
+
+        def split_on_targets(self, hiddens, targets):
+            # Split the targets into those in the head and in the tail
+            split_targets = []
+            split_hiddens = []
+            # Determine to which split each element belongs (for each start split value, add 1 if equal or greater)
+            # This is equally fast for smaller splits as method below but scales linearly
+            # (with bool masks, as targets >= s gives since torch 1.2, mask + partial_mask is their or: with three
+            # splits or more the later splits' targets land in split 1 and gather fails, in torch as in tg)
+            mask = None
+            for idx in range(1, self.nsplits):
+                partial_mask = targets >= self.splits[idx]
+                mask = mask + partial_mask if mask is not None else partial_mask
+            for idx in range(self.nsplits):
+                # If there are no splits, avoid costly masked select
+                if self.nsplits == 1:
+                    split_targets, split_hiddens = [targets], [hiddens]
+                    continue
+                # If all the words are covered by earlier targets, we have empties so later stages don't freak out
+                if sum(len(t) for t in split_targets) == len(targets):
+                    split_targets.append([])
+                    split_hiddens.append([])
+                    continue
+                # Are you in our split?
+                tmp_mask = mask == idx
+                split_targets.append(T.masked_select(targets, tmp_mask))
+                split_hiddens.append(hiddens.masked_select(tmp_mask.unsqueeze(1).expand_as(hiddens))
+                                     .view(-1, hiddens.size(1)))
+            return split_targets, split_hiddens
+
+        def forward(self, weight, bias, hiddens, targets, verbose=False):
+            total_loss = None
+            if len(hiddens.size()) > 2:
+                hiddens = hiddens.view(-1, hiddens.size(2))
+            split_targets, split_hiddens = self.split_on_targets(hiddens, targets)
+            # First we perform the first softmax on the head vocabulary and the tombstones
+            start, end = self.splits[0], self.splits[1]
+            head_weight = None if end - start == 0 else weight[start:end]
+            head_bias = None if end - start == 0 else bias[start:end]
+            # We only add the tombstones if we have more than one split
+            if self.nsplits > 1:
+                head_weight = self.tail_vectors if head_weight is None else T.cat([head_weight, self.tail_vectors])
+                head_bias = self.tail_bias if head_bias is None else T.cat([head_bias, self.tail_bias])
+            # Perform the softmax calculation for the word vectors in the head for all splits
+            # We need to guard against empty splits as torch.cat does not like random lists
+            combo = T.cat([split_hiddens[i] for i in range(self.nsplits) if len(split_hiddens[i])])
+            all_head_res = T.nn.functional.linear(combo, head_weight, bias=head_bias)
+            softmaxed_all_head_res = T.nn.functional.log_softmax(all_head_res, dim=-1)
+            running_offset = 0
+            for idx in range(self.nsplits):
+                # If there are no targets for this split, continue
+                if len(split_targets[idx]) == 0:
+                    continue
+                # For those targets in the head (idx == 0) we only need to return their loss
+                if idx == 0:
+                    softmaxed_head_res = softmaxed_all_head_res[running_offset:running_offset
+                                                                + len(split_hiddens[idx])]
+                    entropy = -T.gather(softmaxed_head_res, dim=1, index=split_targets[idx].view(-1, 1))
+                # If the target is in one of the splits, the probability is the p(tombstone) * p(word within
+                # tombstone)
+                else:
+                    softmaxed_head_res = softmaxed_all_head_res[running_offset:running_offset
+                                                                + len(split_hiddens[idx])]
+                    # Calculate the softmax for the words in the tombstone
+                    tail_res = self.logprob(weight, bias, split_hiddens[idx], splits=[idx],
+                                            softmaxed_head_res=softmaxed_head_res)
+                    # Then we calculate p(tombstone) * p(word in tombstone)
+                    # Adding is equivalent to multiplication in log space
+                    head_entropy = softmaxed_head_res[:, -idx]
+                    # All indices are shifted - if the first split handles [0,1,..,9] then [10,11,...] is [0,1,...]
+                    indices = (split_targets[idx] - self.splits[idx]).view(-1, 1)
+                    # Warning: if you don't squeeze, you get an N x 1 return, which acts oddly with broadcasting
+                    tail_entropy = T.gather(T.nn.functional.log_softmax(tail_res, dim=-1), dim=1,
+                                            index=indices).squeeze()
+                    entropy = -(head_entropy + tail_entropy)
+                running_offset += len(split_hiddens[idx])
+                total_loss = entropy.float().sum() if total_loss is None else total_loss + entropy.float().sum()
+            return (total_loss / len(targets)).type_as(weight)
+
     def repackage_hidden(h):
         if isinstance(h, T.Tensor):
             return h.detach()
@@ -241,16 +376,17 @@ def awd_lstm(T, sd, corpus, val, seq_lens, switch_at, masks, eval_clone=True):
     ntokens, bptt, batch_size, eval_batch_size = 11, 6, 3, 2
     model = RNNModel('LSTM', ntokens, 5, 7, 3, dropout=0.4, dropouth=0.25, dropouti=0.4, dropoute=0.1, wdrop=0.5,
                      tie_weights=True)
+    criterion = SplitCrossEntropyLoss(5, splits=[6], verbose=False)
     if sd is None:
-        return _state(model)
-    _load(T, model, sd)
+        return _state(model), _state(criterion)
+    _load(T, model, sd[0])
+    _load(T, criterion, sd[1])
     train_data = batchify(T.from_numpy(corpus), batch_size)
     val_data = batchify(T.from_numpy(val), eval_batch_size)
-    criterion = nn.CrossEntropyLoss()
-    params = list(model.parameters())
+    params = list(model.parameters()) + list(criterion.parameters())
     lr, alpha, beta, clip, wdecay = 5.0, 2.0, 1.0, 0.25, 1.2e-6
     optimizer = T.optim.SGD(params, lr=lr, weight_decay=wdecay)
-    out = []
+    out, f32 = [], []  # (f32: the losses, which SplitCrossEntropyLoss sums in float32)
 
     def evaluate(data_source, batch_size=10):
         model.eval()
@@ -259,7 +395,7 @@ def awd_lstm(T, sd, corpus, val, seq_lens, switch_at, masks, eval_clone=True):
         for i in range(0, data_source.size(0) - 1, bptt):
             data, targets = get_batch(data_source, i, bptt, evaluation=True)
             output, hidden = model(data, hidden)
-            total_loss += len(data) * criterion(model.decoder(output), targets).data
+            total_loss += len(data) * criterion(model.decoder.weight, model.decoder.bias, output, targets).data
             hidden = repackage_hidden(hidden)
         return total_loss.item() / len(data_source)
 
@@ -276,7 +412,7 @@ def awd_lstm(T, sd, corpus, val, seq_lens, switch_at, masks, eval_clone=True):
             hidden = repackage_hidden(hidden)
             optimizer.zero_grad()
             output, hidden, rnn_hs, dropped_rnn_hs = model(data, hidden, return_h=True)
-            raw_loss = criterion(model.decoder(output), targets)
+            raw_loss = criterion(model.decoder.weight, model.decoder.bias, output, targets)
             loss = raw_loss
             # Activiation Regularization
             if alpha:
@@ -285,7 +421,8 @@ def awd_lstm(T, sd, corpus, val, seq_lens, switch_at, masks, eval_clone=True):
             if beta:
                 loss = loss + sum(beta * (rnn_h[1:] - rnn_h[:-1]).pow(2).mean() for rnn_h in rnn_hs[-1:])
             loss.backward()
-            out.extend([loss, _grads(model)])
+            out.extend([_grads(model), _grads(criterion)])
+            f32.append(loss)
             if clip:
                 out.append(T.nn.utils.clip_grad_norm_(params, clip))
             optimizer.step()
@@ -293,7 +430,7 @@ def awd_lstm(T, sd, corpus, val, seq_lens, switch_at, masks, eval_clone=True):
             optimizer.param_groups[0]['lr'] = lr2
             batch += 1
             i += seq_len
-        out.append(total_loss)
+        f32.append(total_loss)
 
     for epoch in range(len(seq_lens)):
         train(seq_lens[epoch])
@@ -302,18 +439,18 @@ def awd_lstm(T, sd, corpus, val, seq_lens, switch_at, masks, eval_clone=True):
             for prm in model.parameters():
                 tmp[prm] = prm.data.clone()
                 prm.data = optimizer.state[prm]['ax'].clone()
-            out.append(evaluate(val_data, eval_batch_size))
+            f32.append(evaluate(val_data, eval_batch_size))
             out.append([optimizer.state[prm]['ax'] for prm in model.parameters()])
             for prm in model.parameters():
                 prm.data = tmp[prm].clone()
         else:
-            out.append(evaluate(val_data, eval_batch_size))
+            f32.append(evaluate(val_data, eval_batch_size))
             if epoch == switch_at:  # (main.py: when the validation loss stops improving for nonmono epochs)
                 optimizer = T.optim.ASGD(model.parameters(), lr=lr, t0=0, lambd=0., weight_decay=wdecay)
     assert not isinstance(model.rnns[0].module.weight_hh_l0, T.nn.Parameter)
     assert 'weight_hh_l0' not in dict(model.named_parameters(recurse=True))
-    out.append(model.state_dict())
-    return out
+    out += [model.state_dict(), criterion.state_dict()]
+    return out, f32
 
 
 def test_awd_lstm_weight_drop_locked_dropout_ar_tar_nt_asgd(torch):
@@ -323,7 +460,8 @@ def test_awd_lstm_weight_drop_locked_dropout_ar_tar_nt_asgd(torch):
     sd = awd_lstm(torch, None, None, None, None, None, _Masks())
     ours = awd_lstm(tg, sd, corpus, val, seq_lens, 1, _Masks())
     theirs = awd_lstm(torch, sd, corpus, val, seq_lens, 1, _Masks())
-    _compare(ours, theirs)
+    _compare(ours[0], theirs[0])
+    _compare(ours[1], theirs[1], tol=1e-6)  # (float32 sums: torch's and numpy's orders differ by an ulp)
     for T in (tg, torch):  # (as written: the second epoch's training forward fails after an evaluation)
         with pytest.raises(TypeError, match="weight_hh_l0"):
             awd_lstm(T, sd, corpus, val, seq_lens, 1, _Masks(), eval_clone=False)
