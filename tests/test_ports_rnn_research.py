@@ -1649,3 +1649,179 @@ def test_gru_ode_bayes_midpoint_ode_and_bayesian_jumps(torch):
                             obs_idx=np.array(obs_idx), cov=rng.standard_normal((4, 2))))
     sd = gru_ode_bayes(torch, None, None)
     _compare(gru_ode_bayes(tg, sd, batches), gru_ode_bayes(torch, sd, batches))
+
+
+def ode_cells(T, sd, batches):
+    """ODE-inspired recurrent cells on the adding problem, as their authors' repositories write them: coRNN
+    (tk-rusch/coRNN: a second-order oscillator, explicit Euler on (hy, hz)), LEM (tk-rusch/LEM: multiscale learned
+    time steps), AntisymmetricRNN (Chang et al.: W - W^T - gamma I, Euler step) and the Lipschitz RNN (Erichson et
+    al.: A = (1 - beta)(M + M^T) + beta (M - M^T) - gamma I); each unrolled over the sequence, read out from its
+    last state, MSELoss, Adam; the cells' shared weights' gradients after the unroll compared."""
+    nn = T.nn
+    F = nn.functional
+
+    class coRNNCell(nn.Module):
+        def __init__(self, n_inp, n_hid, dt, gamma, epsilon):
+            super(coRNNCell, self).__init__()
+            self.dt = dt
+            self.gamma = gamma
+            self.epsilon = epsilon
+            self.i2h = nn.Linear(n_inp + n_hid + n_hid, n_hid)
+
+        def forward(self, x, hy, hz):
+            hz = hz + self.dt * (T.tanh(self.i2h(T.cat((x, hz, hy), 1))) - self.gamma * hy - self.epsilon * hz)
+            hy = hy + self.dt * hz
+            return hy, hz
+
+    class coRNN(nn.Module):
+        def __init__(self, n_inp, n_hid, n_out, dt, gamma, epsilon):
+            super(coRNN, self).__init__()
+            self.n_hid = n_hid
+            self.cell = coRNNCell(n_inp, n_hid, dt, gamma, epsilon)
+            self.readout = nn.Linear(n_hid, n_out)
+
+        def forward(self, x):
+            # initialize hidden states
+            hy = T.zeros(x.size(1), self.n_hid)
+            hz = T.zeros(x.size(1), self.n_hid)
+            for t in range(x.size(0)):
+                hy, hz = self.cell(x[t], hy, hz)
+            output = self.readout(hy)
+            return output
+
+    class LEMCell(nn.Module):
+        def __init__(self, ninp, nhid, dt):
+            super(LEMCell, self).__init__()
+            self.ninp = ninp
+            self.nhid = nhid
+            self.dt = dt
+            self.inp2hid = nn.Linear(ninp, 4 * nhid)
+            self.hid2hid = nn.Linear(nhid, 3 * nhid)
+            self.transform_z = nn.Linear(nhid, nhid)
+            self.reset_parameters()
+
+        def reset_parameters(self):
+            std = 1.0 / math.sqrt(self.nhid)
+            for w in self.parameters():
+                w.data.uniform_(-std, std)
+
+        def forward(self, x, y, z):
+            transformed_inp = self.inp2hid(x)
+            transformed_hid = self.hid2hid(y)
+            i_dt1, i_dt2, i_z, i_y = transformed_inp.chunk(4, 1)
+            h_dt1, h_dt2, h_y = transformed_hid.chunk(3, 1)
+            ms_dt_bar = self.dt * T.sigmoid(i_dt1 + h_dt1)
+            ms_dt = self.dt * T.sigmoid(i_dt2 + h_dt2)
+            z = (1. - ms_dt) * z + ms_dt * T.tanh(i_y + h_y)
+            y = (1. - ms_dt_bar) * y + ms_dt_bar * T.tanh(self.transform_z(z) + i_z)
+            return y, z
+
+    class LEM(nn.Module):
+        def __init__(self, ninp, nhid, nout, dt=1.):
+            super(LEM, self).__init__()
+            self.nhid = nhid
+            self.cell = LEMCell(ninp, nhid, dt)
+            self.classifier = nn.Linear(nhid, nout)
+            self.init_weights()
+
+        def init_weights(self):
+            for name, param in self.named_parameters():
+                if 'classifier' in name and 'weight' in name:
+                    nn.init.kaiming_normal_(param.data)
+
+        def forward(self, input):
+            # initialize hidden states
+            y = input.data.new(input.size(1), self.nhid).zero_()
+            z = input.data.new(input.size(1), self.nhid).zero_()
+            for x in input:
+                y, z = self.cell(x, y, z)
+            out = self.classifier(y)
+            return out
+
+    class AntisymmetricRNNCell(nn.Module):
+        def __init__(self, input_size, hidden_size, eps=0.1, gamma=0.01):
+            super().__init__()
+            self.eps, self.gamma = eps, gamma
+            self.W = nn.Parameter(T.empty(hidden_size, hidden_size))
+            self.V = nn.Linear(input_size, hidden_size)
+            nn.init.normal_(self.W, std=1 / hidden_size)
+
+        def forward(self, x, h):
+            A = self.W - self.W.t() - self.gamma * T.eye(self.W.size(0))
+            return h + self.eps * T.tanh(F.linear(h, A) + self.V(x))
+
+    class LipschitzRNN(nn.Module):
+        def __init__(self, input_dim, hidden_dim, output_dim, eps=0.03, beta=0.75, gamma_A=0.001, gamma_W=0.001):
+            super().__init__()
+            self.hidden_dim = hidden_dim
+            self.E = nn.Linear(input_dim, hidden_dim)
+            self.D = nn.Linear(hidden_dim, output_dim)
+            self.C = nn.Parameter(T.empty(hidden_dim, hidden_dim))
+            self.B = nn.Parameter(T.empty(hidden_dim, hidden_dim))
+            nn.init.normal_(self.C, 0, 1 / hidden_dim)
+            nn.init.normal_(self.B, 0, 1 / hidden_dim)
+            self.I = T.eye(hidden_dim)
+            self.eps, self.beta, self.gamma_A, self.gamma_W = eps, beta, gamma_A, gamma_W
+
+        def forward(self, x):
+            h = T.zeros(x.shape[1], self.hidden_dim)
+            A = self.beta * (self.B - self.B.transpose(1, 0)) + (1 - self.beta) * (
+                self.B + self.B.transpose(1, 0)) - self.gamma_A * self.I
+            W = self.beta * (self.C - self.C.transpose(1, 0)) + (1 - self.beta) * (
+                self.C + self.C.transpose(1, 0)) - self.gamma_W * self.I
+            for i in range(x.shape[0]):
+                z = self.E(x[i])
+                h = h + self.eps * T.matmul(h, A) + self.eps * T.tanh(T.matmul(h, W) + z)
+            return self.D(h)
+
+    class Antisymmetric(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = AntisymmetricRNNCell(2, 5)
+            self.out = nn.Linear(5, 1)
+
+        def forward(self, x):
+            h = x.new_zeros(x.size(1), 5)
+            for x_t in x:
+                h = self.cell(x_t, h)
+            return self.out(h)
+
+    models = nn.ModuleDict(dict(cornn=coRNN(2, 5, 1, 0.042, 2.7, 4.7), lem=LEM(2, 5, 1, dt=0.5),
+                                antisymmetric=Antisymmetric(), lipschitz=LipschitzRNN(2, 5, 1)))
+    if sd is None:
+        return _state(models)
+    _load(T, models, sd)
+    objective = nn.MSELoss()
+    out = []
+    for name, model in models.items():
+        optimizer = T.optim.Adam(model.parameters(), lr=0.01)
+        for data, label in batches:
+            data, label = T.from_numpy(data), T.from_numpy(label)
+            label = label.unsqueeze(1)
+            optimizer.zero_grad()
+            output = model(data)
+            loss = objective(output, label)
+            loss.backward()
+            out += [loss, output, _grads(model)]
+            optimizer.step()
+    out.append(models.state_dict())
+    return out
+
+
+def _adding_problem(rng, T, batch_size):
+    """tk-rusch/coRNN's get_batch for the adding problem, on numpy: (T, batch, 2) values and two markers, the sum
+    of the marked values."""
+    values = rng.random((T, batch_size))
+    indices = np.zeros_like(values)
+    half = int(T / 2)
+    for i in range(batch_size):
+        indices[rng.integers(half), i] = 1
+        indices[rng.integers(half, T), i] = 1
+    return np.stack((values, indices), -1), (values * indices).sum(0)
+
+
+def test_cornn_lem_antisymmetric_and_lipschitz_rnn_on_the_adding_problem(torch):
+    rng = _rng(8)
+    batches = [_adding_problem(rng, 8, 4) for _ in range(3)]
+    sd = ode_cells(torch, None, None)
+    _compare(ode_cells(tg, sd, batches), ode_cells(torch, sd, batches))
