@@ -1825,3 +1825,166 @@ def test_cornn_lem_antisymmetric_and_lipschitz_rnn_on_the_adding_problem(torch):
     batches = [_adding_problem(rng, 8, 4) for _ in range(3)]
     sd = ode_cells(torch, None, None)
     _compare(ode_cells(tg, sd, batches), ode_cells(torch, sd, batches))
+
+
+def dynamic_eval(T, sd, train, test):
+    """Dynamic evaluation (Krause et al., 2018) as benkrause/dynamic-evaluation's dynamiceval.py writes it, on
+    pytorch/examples' word-language-model RNNModel: gradstat() gathers the mean squared gradients over the training
+    data as attributes set on the parameters (param.MS), the decay rates param.decrate = MS / sum(mean MS) clipped at
+    1 / lamb through a numpy array that shares their memory (``decratenp[ind] = 1 / lamb``) and cast back with
+    ``.type(torch.FloatTensor)``; evaluate() adapts the weights on each test segment after scoring it (RMS-normalised
+    SGD plus a decay toward the trained weights param.data0, written by ``param.data += dW``)."""
+    nn = T.nn
+
+    class RNNModel(nn.Module):
+        """Container module with an encoder, a recurrent module, and a decoder."""
+        def __init__(self, rnn_type, ntoken, ninp, nhid, nlayers, dropout=0.5, tie_weights=False):
+            super(RNNModel, self).__init__()
+            self.ntoken = ntoken
+            self.drop = nn.Dropout(dropout)
+            self.encoder = nn.Embedding(ntoken, ninp)
+            self.rnn = getattr(nn, rnn_type)(ninp, nhid, nlayers, dropout=dropout)
+            self.decoder = nn.Linear(nhid, ntoken)
+            if tie_weights:
+                self.decoder.weight = self.encoder.weight
+            self.init_weights()
+            self.rnn_type = rnn_type
+            self.nhid = nhid
+            self.nlayers = nlayers
+
+        def init_weights(self):
+            initrange = 0.1
+            nn.init.uniform_(self.encoder.weight, -initrange, initrange)
+            nn.init.zeros_(self.decoder.bias)
+            nn.init.uniform_(self.decoder.weight, -initrange, initrange)
+
+        def forward(self, input, hidden):
+            emb = self.drop(self.encoder(input))
+            output, hidden = self.rnn(emb, hidden)
+            output = self.drop(output)
+            decoded = self.decoder(output)
+            decoded = decoded.view(-1, self.ntoken)
+            return T.nn.functional.log_softmax(decoded, dim=1), hidden
+
+        def init_hidden(self, bsz):
+            weight = next(self.parameters())
+            if self.rnn_type == 'LSTM':
+                return (weight.new_zeros(self.nlayers, bsz, self.nhid),
+                        weight.new_zeros(self.nlayers, bsz, self.nhid))
+            else:
+                return weight.new_zeros(self.nlayers, bsz, self.nhid)
+
+    def repackage_hidden(h):
+        """Wraps hidden states in new Tensors, to detach them from their history."""
+        if isinstance(h, T.Tensor):
+            return h.detach()
+        else:
+            return tuple(repackage_hidden(v) for v in h)
+
+    def batchify(data, bsz):
+        nbatch = data.size(0) // bsz
+        data = data.narrow(0, 0, nbatch * bsz)
+        data = data.view(bsz, -1).t().contiguous()
+        return data
+
+    def get_batch(source, i, seq_len):
+        seq_len = min(seq_len, len(source) - 1 - i)
+        data = source[i:i + seq_len]
+        target = source[i + 1:i + 1 + seq_len].view(-1)
+        return data, target
+
+    model = RNNModel('LSTM', 9, 4, 4, 2, dropout=0.2, tie_weights=True)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    bptt, lamb, lr, epsilon = 4, 2.0, 0.1, 0.00002  # (1 / lamb below the largest rates: clipped)
+    train_data, eval_data = batchify(T.from_numpy(train), 2), batchify(T.from_numpy(test), 1)
+    criterion = nn.NLLLoss()
+    out = []
+
+    def gradstat():
+        total_loss = 0
+        hidden = model.init_hidden(2)
+        batch, i = 0, 0
+        for param in model.parameters():
+            param.MS = 0 * param.data
+        while i < train_data.size(0) - 1 - 1:
+            seq_len = bptt
+            model.eval()
+            data, targets = get_batch(train_data, i, seq_len=seq_len)
+            hidden = repackage_hidden(hidden)
+            model.zero_grad()
+            # assumes model has atleast 2 returns, and first is output and second is hidden
+            output, hidden = model(data, hidden)
+            loss = criterion(output, targets)
+            loss.backward()
+            for param in model.parameters():
+                param.MS = param.MS + param.grad.data * param.grad.data
+            total_loss += loss.data
+            batch += 1
+            i += seq_len
+        gsum = 0
+        for param in model.parameters():
+            param.MS = T.sqrt(param.MS / batch)
+            gsum += T.mean(param.MS)
+        for param in model.parameters():
+            param.decrate = param.MS / gsum
+        return total_loss
+
+    def evaluate():
+        # clips decay rates at 1/lamb
+        # otherwise scaled decay rates can be greater than 1
+        # would cause decay updates to overshoot
+        for param in model.parameters():
+            decratenp = param.decrate.numpy()
+            ind = np.nonzero(decratenp > (1 / lamb))
+            decratenp[ind] = (1 / lamb)
+            param.decrate = T.from_numpy(decratenp).type(T.FloatTensor)
+            param.data0 = 1 * param.data
+        total_loss = 0
+        # loops through data
+        hidden = model.init_hidden(1)
+        batch, i = 0, 0
+        seq_len0 = bptt
+        while i < eval_data.size(0) - 1 - 1:
+            model.eval()
+            # gets last chunk of seqlence if seqlen doesn't divide full sequence cleanly
+            if (i + bptt) > eval_data.size(0):
+                seq_len = eval_data.size(0) - i
+            else:
+                seq_len = bptt
+            data, targets = get_batch(eval_data, i, seq_len=seq_len)
+            seq_len = data.size(0)
+            # detaches hidden state from history to prevent backprop through entire corpus
+            hidden = repackage_hidden(hidden)
+            model.zero_grad()
+            output, hidden = model(data, hidden)
+            loss = criterion(output, targets)
+            # compute gradient on sequence segment loss
+            loss.backward()
+            out.append([p.grad for p in model.parameters()])
+            # update rule
+            for param in model.parameters():
+                dW = lamb * param.decrate * (param.data0 - param.data) - lr * param.grad.data / (param.MS + epsilon)
+                param.data += dW
+            # seq_len/seq_len0 will be 1 except for last sequence
+            # for last sequence, we downweight if sequence is shorter
+            total_loss += (seq_len / seq_len0) * loss.data
+            batch += (seq_len / seq_len0)
+            i += seq_len
+        perp = T.exp(total_loss / batch)
+        return perp
+
+    out.append(gradstat())
+    out.append([[p.MS, p.decrate] for p in model.parameters()])
+    out.append(evaluate())
+    out.append([p.decrate for p in model.parameters()])
+    out.append(model.state_dict())
+    return out
+
+
+def test_dynamic_evaluation_of_an_lstm_language_model(torch):
+    rng = _rng(9)
+    train, test = rng.integers(0, 9, 2 * 13), rng.integers(0, 9, 15)
+    sd = dynamic_eval(torch, None, None, None)
+    _compare(dynamic_eval(tg, sd, train, test), dynamic_eval(torch, sd, train, test))
