@@ -24,7 +24,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from conftest import default_dtype
-from ports import compare as _compare, load as _load, state as _state
+from ports import compare as _compare, load as _load, plain as _plain, state as _state
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -1988,3 +1988,126 @@ def test_dynamic_evaluation_of_an_lstm_language_model(torch):
     train, test = rng.integers(0, 9, 2 * 13), rng.integers(0, 9, 15)
     sd = dynamic_eval(torch, None, None, None)
     _compare(dynamic_eval(tg, sd, train, test), dynamic_eval(torch, sd, train, test))
+
+
+def skip_act(T, sd, xs, ys):
+    """Skip RNN (Campos et al., 2018; imatge-upc's skiprnn port): an LSTM cell that updates its state only where a
+    binary gate, round(u) by a straight-through torch.autograd.Function, is 1, the update probability accumulated
+    with min(delta_u, 1 - u), the budget loss on the number of updates; and Adaptive Computation Time (Graves,
+    2016) over a GRUCell: the data-dependent pondering loop (while any sequence is still running), halting
+    probabilities, remainders and the ponder cost, the mean-field state. A classifier on each, Adam."""
+    nn = T.nn
+    F = nn.functional
+
+    class STEFunction(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, input):
+            return T.round(input)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output
+
+    class SkipLSTMCell(nn.Module):
+        def __init__(self, input_size, hidden_size):
+            super().__init__()
+            self.cell = nn.LSTMCell(input_size, hidden_size)
+            self.linear = nn.Linear(hidden_size, 1)
+            self.linear.bias.data.fill_(1)
+
+        def forward(self, x, state):
+            h, c, u_acc = state
+            u_t = STEFunction.apply(u_acc)
+            new_h, new_c = self.cell(x, (h, c))
+            delta_u = T.sigmoid(self.linear(new_c))
+            h = u_t * new_h + (1 - u_t) * h
+            c = u_t * new_c + (1 - u_t) * c
+            new_u = u_t * delta_u + (1 - u_t) * (u_acc + T.min(delta_u, 1 - u_acc))
+            return (h, c, new_u), u_t
+
+    class ACTCell(nn.Module):
+        def __init__(self, input_size, hidden_size, max_ponder=4, epsilon=0.01):
+            super().__init__()
+            self.cell = nn.GRUCell(input_size + 1, hidden_size)
+            self.halt = nn.Linear(hidden_size, 1)
+            self.halt.bias.data.fill_(-1.0)
+            self.max_ponder, self.epsilon = max_ponder, epsilon
+
+        def forward(self, x, h):
+            B = x.size(0)
+            halting_prob = x.new_zeros(B)
+            remainders = x.new_zeros(B)
+            n_updates = x.new_zeros(B)
+            acc_state = T.zeros_like(h)
+            step = 0
+            while bool((halting_prob < 1 - self.epsilon).any()) and step < self.max_ponder:
+                flag = x.new_full((B, 1), 1.0 if step == 0 else 0.0)
+                h = self.cell(T.cat([x, flag], 1), h)
+                p = T.sigmoid(self.halt(h)).squeeze(1)
+                still_running = (halting_prob < 1 - self.epsilon).float()
+                new_halted = ((halting_prob + p * still_running) > 1 - self.epsilon).float() * still_running
+                if step == self.max_ponder - 1:  # (the last step halts everything)
+                    new_halted = still_running
+                still_running = ((halting_prob + p * still_running) <= 1 - self.epsilon).float() * still_running \
+                    * (step < self.max_ponder - 1)
+                halting_prob = halting_prob + p * still_running
+                remainders = remainders + new_halted * (1 - halting_prob)
+                halting_prob = halting_prob + new_halted * remainders
+                n_updates = n_updates + still_running + new_halted
+                update_weights = p * still_running + new_halted * remainders
+                acc_state = acc_state + update_weights.unsqueeze(1) * h
+                step += 1
+            return acc_state, n_updates + remainders, step
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.skip = SkipLSTMCell(3, 5)
+            self.act = ACTCell(5, 4)
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            B = x.size(1)
+            state = (x.new_zeros(B, 5), x.new_zeros(B, 5), x.new_ones(B, 1))
+            h_act = x.new_zeros(B, 4)
+            updates, ponder, steps = [], [], []
+            for x_t in x:
+                state, u_t = self.skip(x_t, state)
+                h_act, p_cost, n = self.act(state[0], h_act)
+                updates.append(u_t)
+                ponder.append(p_cost)
+                steps.append(n)
+            return self.fc(h_act), T.cat(updates, 1), T.stack(ponder, 1), steps
+
+    model = Net()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.05)
+    out = []
+    for x, y in zip(xs, ys):
+        logits, updates, ponder, steps = model(T.from_numpy(x))
+        budget_loss = 0.01 * updates.sum(1).mean()
+        ponder_loss = 0.01 * ponder.sum(1).mean()
+        loss = F.cross_entropy(logits, T.from_numpy(y)) + budget_loss + ponder_loss
+        optimizer.zero_grad()
+        loss.backward()
+        out += [loss, logits, updates, ponder, np.array(steps), _grads(model)]
+        optimizer.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_skip_rnn_straight_through_gate_and_adaptive_computation_time(torch):
+    rng = _rng(10)
+    xs = [rng.standard_normal((6, 4, 3)) * 2 for _ in range(4)]
+    ys = [rng.integers(0, 3, 4) for _ in range(4)]
+    sd = skip_act(torch, None, None, None)
+    sd["skip.linear.bias"][:] = -0.3  # (from its init of 1 the gate would always update)
+    sd["act.halt.bias"][:] = 0.0  # (and from -1, with small weights, every sequence would ponder the most steps)
+    sd["act.halt.weight"] *= 6
+    ours, theirs = skip_act(tg, sd, xs, ys), skip_act(torch, sd, xs, ys)
+    _compare(ours, theirs)
+    updates = np.concatenate([_plain(u).ravel() for u in theirs[2::6]])
+    assert 0 < updates.sum() < updates.size  # (both branches of the gate taken)
+    assert len({int(s) for s in np.concatenate([_plain(s) for s in theirs[4::6]])}) > 1  # (ponder steps vary)
