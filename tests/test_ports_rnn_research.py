@@ -7,15 +7,19 @@ own mask-drawing call (``bernoulli_``, ``F.dropout``) is replaced by one that fi
 the rest of the program kept as written.
 
 Programs: salesforce/awd-lstm-lm (WeightDrop's DropConnect on weight_hh_l0 by deleting the parameter and setattr of
-the dropped tensor, the flatten_parameters no-op, LockedDropout, embedded_dropout, LSTMs of different sizes, AR /
-TAR, variable-length BPTT with the learning rate scaled, clip_grad_norm_, NT-ASGD's switch from SGD to ASGD and the
-``ax`` swap to evaluate); the Mogrifier LSTM (Melis et al.); a Nested LSTM and an IndyLSTM cell; "Learning to learn
-by gradient descent by gradient descent" (a coordinatewise two-layer LSTM optimizer with the log / sign gradient
-preprocessing, unrolled on a quadratic, first order with detached gradients and second order with
-autograd.grad(create_graph=True)); a HyperLSTM decoder with sketch-rnn's bivariate-normal mixture loss on stroke-5
-data; R2D2 / DRQN's recurrent replay (stored states, burn-in under no_grad, value rescaling, n-step double-Q
-targets, smooth_l1_loss, target sync by load_state_dict); GRU-D (decay of the input and hidden state toward the
-empirical mean on missing values).
+the dropped tensor, the flatten_parameters no-op, LockedDropout, embedded_dropout, LSTMs of different sizes,
+SplitCrossEntropyLoss, AR / TAR, variable-length BPTT with the learning rate scaled, clip_grad_norm_, NT-ASGD's
+switch from SGD to ASGD and the ``ax`` swap to evaluate; the repository's eval-mode WeightDrop failing in both);
+the Mogrifier LSTM (Melis et al.); a Nested LSTM and an IndyLSTM cell; "Learning to learn by gradient descent by
+gradient descent" (a coordinatewise two-layer LSTM optimizer with the log / sign gradient preprocessing, unrolled
+on a quadratic, first order with detached gradients and second order with autograd.grad(create_graph=True)); a
+HyperLSTM decoder in sketch-rnn with its bivariate-normal mixture loss on stroke-5 data; R2D2 / DRQN's recurrent
+replay (stored states, burn-in under no_grad, value rescaling, n-step double-Q targets, smooth_l1_loss, target sync
+by load_state_dict); GRU-D (decays toward the last observation and the empirical mean on missing values);
+GRU-ODE-Bayes (a midpoint-rule GRU-ODE between observations, Bayesian jumps at them); coRNN, LEM, AntisymmetricRNN
+and the Lipschitz RNN on the adding problem; dynamic evaluation (Krause et al.) of an LSTM language model; the Skip
+RNN's straight-through update gate and Adaptive Computation Time's pondering loop. (pytorch/benchmarks'
+LayerNormLSTMCell is ported in test_ports_recurrent.py.)
 """
 import math
 
