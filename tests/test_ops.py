@@ -2236,6 +2236,18 @@ def test_topk_errors_and_tuple_names():
         == [[5.0, 3.0, 1.0]] and x.argsort(stable=True).tolist() == [[0, 2, 1]]  # (torch's keyword; always stable)
 
 
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_topk_outputs_are_row_major_as_torch(device, dim):
+    """torch's topk writes new row-major tensors, so ``topk(...).indices.view(-1)`` works (RIMs' top-k mask); the
+    first k of a sort were a strided view here, which view() refused."""
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((3, 4, 5))
+    ours, theirs = tg.tensor(a, device=device).topk(2, dim), torch.tensor(a).topk(2, dim)
+    for o, t in zip(ours, theirs):
+        assert o.is_contiguous() == t.is_contiguous() is True and o.stride() == t.stride()
+        np.testing.assert_array_equal(o.view(-1).cpu().numpy(), t.view(-1).numpy())
+
+
 @with_fixtures
 @given(shape=shapes(min_dims=2, min_side=0), diagonal=st.integers(-3, 3), upper=st.booleans(), data=st.data())
 def test_tril_triu(device, shape, diagonal, upper, data):

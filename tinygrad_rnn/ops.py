@@ -2494,8 +2494,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     values, idx = sort(input, d, descending=largest)
     if input.ndim == 0:  # (torch gives the element back for k = 0 too)
         return return_types.topk(values, idx)
-    part = _along(d, slice(0, k))
-    return return_types.topk(values[part], idx[part])
+    part = _along(d, slice(0, k))  # (row-major, as torch's: topk(...).indices.view(-1))
+    return return_types.topk(values[part].contiguous(), idx[part].contiguous())
 
 
 def _shift_by_max(x: Any, dim: int, op: str) -> Tuple[Any, Optional[int]]:
