@@ -2064,6 +2064,22 @@ def test_index_select_takes_a_0d_index_as_torch():
     assert tg.index_select(tg.tensor(5.0), 0, tg.tensor(0)).shape == ()
 
 
+@pytest.mark.parametrize("index", ["x[:, :, [0, 2]]", "x[:, [2, 0]]", "x[:, [0, 1], [0, 2]]", "x[:, :, [[0, 1]]]",
+                                   "x[..., T.tensor([True, False, True, False, True])]", "x[[1, 0], :, [0, 2]]",
+                                   "x.index_select(2, T.tensor([0, 2]))", "x.index_select(1, T.tensor([3]))"])
+def test_advanced_indexing_results_are_row_major_as_torch(device, index):
+    """Index arrays copy, and torch's copy is row-major, so a view() of it works; numpy's result for an index
+    array past the first dim is laid out otherwise, which view() refused."""
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((3, 4, 5))
+    ours = eval(index, {"x": tg.tensor(a, device=device, requires_grad=True), "T": tg})
+    theirs = eval(index, {"x": torch.tensor(a, requires_grad=True), "T": torch})
+    assert ours.is_contiguous() and theirs.is_contiguous()
+    assert [s for s, n in zip(ours.stride(), ours.shape) if n > 1] == \
+        [s for s, n in zip(theirs.stride(), theirs.shape) if n > 1]  # (a size-1 dim's stride is never used)
+    np.testing.assert_array_equal(ours.view(-1).detach().cpu().numpy(), theirs.view(-1).detach().numpy())
+
+
 # ============================================================================ cumsum / repeat / sort / topk
 @with_fixtures
 @given(shape=shapes(min_side=0), data=st.data())

@@ -2674,6 +2674,8 @@ class GetItem(Function):
                 out = x[self.index + (Ellipsis,)]
             elif out.size == 0 and x.size and _is_basic(self.index):  # (numpy points it at x's start: see below)
                 out = _empty_view(x, self.index, out)
+            elif not out.flags.c_contiguous and not _is_basic(self.index):
+                out = xp_of(out).ascontiguousarray(out)  # (index arrays copy: torch's result is row-major, view()s)
             return out
         except IndexError as e:
             raise IndexError(f"getitem: index {show_index(self.index)} does not fit a tensor of shape "
