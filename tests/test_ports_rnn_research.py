@@ -18,8 +18,9 @@ replay (stored states, burn-in under no_grad, value rescaling, n-step double-Q t
 by load_state_dict); GRU-D (decays toward the last observation and the empirical mean on missing values);
 GRU-ODE-Bayes (a midpoint-rule GRU-ODE between observations, Bayesian jumps at them); coRNN, LEM, AntisymmetricRNN
 and the Lipschitz RNN on the adding problem; dynamic evaluation (Krause et al.) of an LSTM language model; the Skip
-RNN's straight-through update gate and Adaptive Computation Time's pondering loop. (pytorch/benchmarks'
-LayerNormLSTMCell is ported in test_ports_recurrent.py.)
+RNN's straight-through update gate and Adaptive Computation Time's pondering loop; Recurrent Independent Mechanisms
+(top-k units by input attention, blocked_grad, communication attention). (pytorch/benchmarks' LayerNormLSTMCell is
+ported in test_ports_recurrent.py.)
 """
 import math
 
@@ -2115,3 +2116,220 @@ def test_skip_rnn_straight_through_gate_and_adaptive_computation_time(torch):
     updates = np.concatenate([_plain(u).ravel() for u in theirs[2::6]])
     assert 0 < updates.sum() < updates.size  # (both branches of the gate taken)
     assert len({int(s) for s in np.concatenate([_plain(s) for s in theirs[4::6]])}) > 1  # (ponder steps vary)
+
+
+def rims(T, sd, xs, ys, h0s):
+    """Recurrent Independent Mechanisms (Goyal et al., 2021) as dido1998/Recurrent-Independent-Mechanisms writes
+    them: GroupLinearLayer (one weight per unit, by bmm), a GroupLSTMCell, input attention against a null input (a
+    float32 zeros ``.float()`` concatenated to the float64 input, promoted by cat) whose top-k units get the mask
+    (written by a numpy row index and the topk indices), blocked_grad (an autograd.Function passing the gradient
+    of the active units only, and returning one for the mask), communication attention between the units, the
+    inactive units' state kept; a sequence classifier on the units' last states, Adam. (Dropouts 0; the initial
+    state given.)"""
+    nn = T.nn
+    device = "cpu"
+
+    class blocked_grad(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, mask):
+            ctx.save_for_backward(x, mask)
+            return x
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            x, mask = ctx.saved_tensors
+            return grad_output * mask, mask * 0.0
+
+    class GroupLinearLayer(nn.Module):
+        def __init__(self, din, dout, num_blocks):
+            super(GroupLinearLayer, self).__init__()
+            self.w = nn.Parameter(0.01 * T.randn(num_blocks, din, dout))
+
+        def forward(self, x):
+            x = x.permute(1, 0, 2)
+            x = T.bmm(x, self.w)
+            return x.permute(1, 0, 2)
+
+    class GroupLSTMCell(nn.Module):
+        def __init__(self, inp_size, hidden_size, num_lstms):
+            super().__init__()
+            self.inp_size = inp_size
+            self.hidden_size = hidden_size
+            self.i2h = GroupLinearLayer(inp_size, 4 * hidden_size, num_lstms)
+            self.h2h = GroupLinearLayer(hidden_size, 4 * hidden_size, num_lstms)
+            self.reset_parameters()
+
+        def reset_parameters(self):
+            stdv = 1.0 / math.sqrt(self.hidden_size)
+            for weight in self.parameters():
+                weight.data.uniform_(-stdv, stdv)
+
+        def forward(self, x, hid_state):
+            h, c = hid_state
+            preact = self.i2h(x) + self.h2h(h)
+            gates = preact[:, :, :3 * self.hidden_size].sigmoid()
+            g_t = preact[:, :, 3 * self.hidden_size:].tanh()
+            i_t = gates[:, :, :self.hidden_size]
+            f_t = gates[:, :, self.hidden_size:2 * self.hidden_size]
+            o_t = gates[:, :, -self.hidden_size:]
+            c_t = T.mul(c, f_t) + T.mul(i_t, g_t)
+            h_t = T.mul(o_t, c_t.tanh())
+            return h_t, c_t
+
+    class RIMCell(nn.Module):
+        def __init__(self, device, input_size, hidden_size, num_units, k, rnn_cell, input_key_size=64,
+                     input_value_size=400, input_query_size=64, num_input_heads=1, input_dropout=0.1,
+                     comm_key_size=32, comm_value_size=100, comm_query_size=32, num_comm_heads=4, comm_dropout=0.1):
+            super().__init__()
+            if comm_value_size != hidden_size:
+                comm_value_size = hidden_size
+            self.device = device
+            self.hidden_size = hidden_size
+            self.num_units = num_units
+            self.rnn_cell = rnn_cell
+            self.key_size = input_key_size
+            self.k = k
+            self.num_input_heads = num_input_heads
+            self.num_comm_heads = num_comm_heads
+            self.input_key_size = input_key_size
+            self.input_query_size = input_query_size
+            self.input_value_size = input_value_size
+            self.comm_key_size = comm_key_size
+            self.comm_query_size = comm_query_size
+            self.comm_value_size = comm_value_size
+            self.key = nn.Linear(input_size, num_input_heads * input_query_size).to(self.device)
+            self.value = nn.Linear(input_size, num_input_heads * input_value_size).to(self.device)
+            self.rnn = GroupLSTMCell(input_value_size, hidden_size, num_units)
+            self.query = GroupLinearLayer(hidden_size, input_key_size * num_input_heads, self.num_units)
+            self.query_ = GroupLinearLayer(hidden_size, comm_query_size * num_comm_heads, self.num_units)
+            self.key_ = GroupLinearLayer(hidden_size, comm_key_size * num_comm_heads, self.num_units)
+            self.value_ = GroupLinearLayer(hidden_size, comm_value_size * num_comm_heads, self.num_units)
+            self.comm_attention_output = GroupLinearLayer(num_comm_heads * comm_value_size, comm_value_size,
+                                                          self.num_units)
+            self.comm_dropout = nn.Dropout(p=input_dropout)
+            self.input_dropout = nn.Dropout(p=comm_dropout)
+
+        def transpose_for_scores(self, x, num_attention_heads, attention_head_size):
+            new_x_shape = x.size()[:-1] + (num_attention_heads, attention_head_size)
+            x = x.view(*new_x_shape)
+            return x.permute(0, 2, 1, 3)
+
+        def input_attention_mask(self, x, h):
+            key_layer = self.key(x)
+            value_layer = self.value(x)
+            query_layer = self.query(h)
+            key_layer = self.transpose_for_scores(key_layer, self.num_input_heads, self.input_key_size)
+            value_layer = T.mean(self.transpose_for_scores(value_layer, self.num_input_heads, self.input_value_size),
+                                 dim=1)
+            query_layer = self.transpose_for_scores(query_layer, self.num_input_heads, self.input_query_size)
+            attention_scores = T.matmul(query_layer, key_layer.transpose(-1, -2)) / math.sqrt(self.input_key_size)
+            attention_scores = T.mean(attention_scores, dim=1)
+            mask_ = T.zeros(x.size(0), self.num_units).to(self.device)
+            not_null_scores = attention_scores[:, :, 0]
+            topk1 = T.topk(not_null_scores, self.k, dim=1)
+            row_index = np.arange(x.size(0))
+            row_index = np.repeat(row_index, self.k)
+            mask_[row_index, topk1.indices.view(-1)] = 1
+            attention_probs = self.input_dropout(nn.Softmax(dim=-1)(attention_scores))
+            inputs = T.matmul(attention_probs, value_layer) * mask_.unsqueeze(2)
+            return inputs, mask_
+
+        def communication_attention(self, h, mask):
+            query_layer = self.query_(h)
+            key_layer = self.key_(h)
+            value_layer = self.value_(h)
+            query_layer = self.transpose_for_scores(query_layer, self.num_comm_heads, self.comm_query_size)
+            key_layer = self.transpose_for_scores(key_layer, self.num_comm_heads, self.comm_key_size)
+            value_layer = self.transpose_for_scores(value_layer, self.num_comm_heads, self.comm_value_size)
+            attention_scores = T.matmul(query_layer, key_layer.transpose(-1, -2))
+            attention_scores = attention_scores / math.sqrt(self.comm_key_size)
+            attention_probs = nn.Softmax(dim=-1)(attention_scores)
+            mask = [mask for _ in range(attention_probs.size(1))]
+            mask = T.stack(mask, dim=1)
+            attention_probs = attention_probs * mask.unsqueeze(3)
+            attention_probs = self.comm_dropout(attention_probs)
+            context_layer = T.matmul(attention_probs, value_layer)
+            context_layer = context_layer.permute(0, 2, 1, 3).contiguous()
+            new_context_layer_shape = context_layer.size()[:-2] + (self.num_comm_heads * self.comm_value_size,)
+            context_layer = context_layer.view(*new_context_layer_shape)
+            context_layer = self.comm_attention_output(context_layer)
+            context_layer = context_layer + h
+            return context_layer
+
+        def forward(self, x, hs, cs=None):
+            size = x.size()
+            null_input = T.zeros(size[0], 1, size[2]).float().to(self.device)
+            x = T.cat((x, null_input), dim=1)
+            # Compute input attention
+            inputs, mask = self.input_attention_mask(x, hs)
+            h_old = hs * 1.0
+            if cs is not None:
+                c_old = cs * 1.0
+            # Compute RNN(LSTM or GRU) output
+            if cs is not None:
+                hs, cs = self.rnn(inputs, (hs, cs))
+            else:
+                hs = self.rnn(inputs, hs)
+            # Block gradient through inactive units
+            mask = mask.unsqueeze(2)
+            h_new = blocked_grad.apply(hs, mask)
+            # Compute communication attention
+            h_new = self.communication_attention(h_new, mask.squeeze(2))
+            hs = mask * h_new + (1 - mask) * h_old
+            if cs is not None:
+                cs = mask * cs + (1 - mask) * c_old
+                return hs, cs, None
+            return hs, None, None
+
+    class MnistModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rim_model = RIMCell(device, 2, 4, 4, 2, 'LSTM', input_key_size=3, input_value_size=5,
+                                     input_query_size=3, num_input_heads=1, input_dropout=0.0, comm_key_size=3,
+                                     comm_value_size=4, comm_query_size=3, num_comm_heads=2, comm_dropout=0.0)
+            self.Linear = nn.Linear(4 * 4, 3)
+            self.Loss = nn.CrossEntropyLoss()
+
+        def forward(self, x, h0, y=None):
+            # (the repository's x = x.float() dropped: the test runs in float64)
+            # initialize hidden states (h0 given, not zeros: from zeros every unit's input attention score ties,
+            # and which units topk picks among ties is torch's implementation's choice)
+            hs = T.from_numpy(h0).to(device)
+            cs = T.randn(x.size(0), 4, 4).to(device) * 0
+            xs = T.split(x, 1, 1)
+            # pass through RIMCell for all timesteps
+            for x in xs:
+                hs, cs, _ = self.rim_model(x, hs, cs)
+            preds = self.Linear(hs.contiguous().view(x.size(0), -1))
+            if y is not None:
+                # Compute Loss
+                y = y.long()
+                probs = nn.Softmax(dim=-1)(preds)
+                entropy = T.mean(T.sum(probs * T.log(probs), dim=1))
+                loss = self.Loss(preds, y) - entropy
+                return probs, loss
+            return preds
+
+    model = MnistModel()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=0.01)
+    out = []
+    for x, y, h0 in zip(xs, ys, h0s):
+        probs, loss = model(T.from_numpy(x), h0, T.from_numpy(y))
+        optimizer.zero_grad()
+        loss.backward()
+        out += [probs, loss, _grads(model)]
+        optimizer.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_recurrent_independent_mechanisms_top_k_units_and_blocked_grad(torch):
+    rng = _rng(11)
+    xs = [rng.standard_normal((3, 5, 2)) for _ in range(3)]
+    ys = [rng.integers(0, 3, 3) for _ in range(3)]
+    h0s = [rng.standard_normal((3, 4, 4)) * 0.5 for _ in range(3)]
+    sd = rims(torch, None, None, None, None)
+    _compare(rims(tg, sd, xs, ys, h0s), rims(torch, sd, xs, ys, h0s))
