@@ -2080,6 +2080,25 @@ def test_advanced_indexing_results_are_row_major_as_torch(device, index):
     np.testing.assert_array_equal(ours.view(-1).detach().cpu().numpy(), theirs.view(-1).detach().numpy())
 
 
+@pytest.mark.parametrize("expr", ["T.cat([x.mT, x.mT], 0)", "T.einsum('bij,bkj->bik', x, x)", "T.softmax(x.mT, -1)",
+                                  "T.log_softmax(x.mT, 1)", "T.cumsum(x.mT, 1)", "x.mT.sum(0)", "x.mT.mean(0)",
+                                  "x.permute(2, 0, 1).sum(-1, keepdim=True)"])
+def test_results_of_strided_inputs_are_row_major_as_torch(device, expr):
+    """torch writes its reductions, scans, softmaxes, cat and einsum row-major whatever the inputs' strides, so a
+    view() of the result works (torch.cat([h.transpose(0, 1), ...]).view(...)); numpy kept a transposed input's
+    layout, which view() refused. Values and gradients as torch's."""
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((3, 4, 5))
+    x, xt = tg.tensor(a, device=device, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ours, theirs = eval(expr, {"x": x, "T": tg}), eval(expr, {"x": xt, "T": torch})
+    assert ours.is_contiguous() and theirs.is_contiguous()
+    w = np.random.default_rng(1).standard_normal(theirs.numel())
+    (ours.view(-1) * tg.tensor(w, device=device)).sum().backward()
+    (theirs.view(-1) * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(ours.detach().cpu().numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 # ============================================================================ cumsum / repeat / sort / topk
 @with_fixtures
 @given(shape=shapes(min_side=0), data=st.data())

@@ -2063,9 +2063,9 @@ class Sum(Function):
         self.in_shape = x.shape
         acc = _SUM_IN.get(x.dtype)
         if acc is None:
-            return x.sum(axis=self.axes, keepdims=self.keepdim)
+            return _row_major(x.sum(axis=self.axes, keepdims=self.keepdim))
         out = x.sum(axis=self.axes, keepdims=self.keepdim, dtype=acc)  # (float16: past 65504 is inf, quietly)
-        return backend.quietly(out.astype, x.dtype) if x.dtype.kind == "f" else out
+        return _row_major(backend.quietly(out.astype, x.dtype) if x.dtype.kind == "f" else out)
 
     def backward(self, g):
         if g.ndim:  # (a 0-d g, from a sum over every axis, broadcasts as it is)
@@ -2177,9 +2177,9 @@ class Cumsum(Function):
         acc = np.float64 if x.dtype == np.float32 and isinstance(x, np.ndarray) else _SUM_IN.get(x.dtype)
         out = getattr(xp_of(x), self.run)(x, axis=self.dim, dtype=acc)  # (float32 runs in float64 on the CPU,
         if x.dtype.kind != "f":  # as torch's: one rounding a step adds up)
-            return out
+            return _row_major(out)
         with np.errstate(over="ignore"):  # (a float16 product past 65504 is inf, as the cast gives)
-            return out.astype(x.dtype, copy=False)
+            return _row_major(out.astype(x.dtype, copy=False))
 
     def backward(self, g):
         if self.cast is not None:
@@ -2522,7 +2522,7 @@ class LogSoftmax(Function):
 
     def forward(self, x):
         shifted, d = _shift_by_max(x, self.dim, "log_softmax")
-        return shifted - xp_of(x).log(xp_of(x).exp(shifted).sum(axis=d, keepdims=True))
+        return _row_major(shifted - xp_of(x).log(xp_of(x).exp(shifted).sum(axis=d, keepdims=True)))
 
     def backward(self, g):
         y = self.output
@@ -2541,7 +2541,7 @@ class Softmax(Function):
     def forward(self, x):
         shifted, d = _shift_by_max(x, self.dim, "softmax")
         e = xp_of(x).exp(shifted)
-        return e / e.sum(axis=d, keepdims=True)
+        return _row_major(e / e.sum(axis=d, keepdims=True))
 
     def backward(self, g):
         y = self.output
@@ -2637,7 +2637,7 @@ class Cat(Function):
                 raise _RuntimeValueError(f"cat: tensor {i} has shape {x.shape}, tensor {k} has {ref.shape}; "
                                          f"all dims except dim {d} must match")
         self.d, self.sizes = d, [x.shape[d] if kept else 0 for x, kept in zip(xs, self.kept)]
-        return xp_of(*xs).concatenate([x for x, kept in zip(xs, self.kept) if kept], axis=d)
+        return _row_major(xp_of(*xs).concatenate([x for x, kept in zip(xs, self.kept) if kept], axis=d))
 
     def backward(self, g):
         out, start = [], 0
@@ -2650,6 +2650,12 @@ class Cat(Function):
 # ============================================================================ indexing
 def _is_basic(index: tuple) -> bool:
     return all([i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in index])
+
+
+def _row_major(a: Any) -> Any:
+    """a, or a row-major copy of it: torch writes the results of its index copies, reductions, scans, softmaxes, cat
+    and einsum row-major whatever its inputs' strides, so a view() of them works; numpy keeps the inputs' layout."""
+    return a if a.flags.c_contiguous else xp_of(a).ascontiguousarray(a)
 
 
 @complex_ok
@@ -2675,7 +2681,7 @@ class GetItem(Function):
             elif out.size == 0 and x.size and _is_basic(self.index):  # (numpy points it at x's start: see below)
                 out = _empty_view(x, self.index, out)
             elif not out.flags.c_contiguous and not _is_basic(self.index):
-                out = xp_of(out).ascontiguousarray(out)  # (index arrays copy: torch's result is row-major, view()s)
+                out = _row_major(out)  # (index arrays copy)
             return out
         except IndexError as e:
             raise IndexError(f"getitem: index {show_index(self.index)} does not fit a tensor of shape "
@@ -3165,8 +3171,9 @@ class Einsum(Function):
 
     def forward(self, *arrays):
         sums = len(arrays) == 1 and arrays[0].dtype.kind in "biu" and set(self.subs_out) != set(self.subs_in[0])
-        return xp_of(*arrays).einsum(",".join(self.subs_in) + "->" + self.subs_out, *arrays, optimize=len(arrays) > 1,
-                                     dtype=np.int64 if sums else None)  # (an integer sum is int64, as torch's)
+        return _row_major(xp_of(*arrays).einsum(",".join(self.subs_in) + "->" + self.subs_out, *arrays,
+                                                optimize=len(arrays) > 1,
+                                                dtype=np.int64 if sums else None))  # (an integer sum: int64)
 
     def backward(self, g):
         grads = []
