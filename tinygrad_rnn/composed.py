@@ -599,7 +599,7 @@ def logcumsumexp(input: Tensor, dim: Optional[int] = None, *, axis: Optional[int
         turns = _logcumsumexp_branch(xt.array, out.array)
         if turns is not None:  # (a constant: the gradient is unchanged)
             out = out + _const(turns)
-    return out.movedim(-1, d)
+    return out.movedim(-1, d).contiguous()  # (row-major, as torch's)
 
 
 def _logcumsumexp_branch(x: Any, principal: Any) -> Any:

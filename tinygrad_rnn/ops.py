@@ -2090,7 +2090,7 @@ class Prod(Function):
 
     def forward(self, x):
         out = x.prod(axis=self.dim, keepdims=self.keepdim, dtype=np.float32 if x.dtype == np.float16 else None)
-        return out.astype(x.dtype, copy=False)  # (float16 multiplies in float32, as torch on CUDA)
+        return _row_major(out.astype(x.dtype, copy=False))  # (float16 multiplies in float32, as torch on CUDA)
 
     def backward(self, g):
         (x,) = self.saved
@@ -2366,7 +2366,8 @@ class Amax(Function):
         hit = hit.astype(x.dtype)
         with np.errstate(invalid="ignore"):  # (0 / 0 where amax's maximum is nan: nan, as torch's, quietly)
             self.share = hit / hit.sum(axis=self.axes, keepdims=True)
-        return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
+        return _row_major(out if self.keepdim else
+                          out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes]))
 
     def backward(self, g):
         return (g.reshape(_kept_shape(self.share.shape, self.axes)) * _const(self.share),)
@@ -4102,7 +4103,7 @@ def tril(x: Tensor, diagonal: int = 0, upper: bool = False) -> Tensor:
     xp = xp_of(x.array)
     n, m = x.shape[-2:]
     below = xp.tri(n, m, diagonal - (1 if upper else 0), dtype=bool)  # (True where column - row <= k)
-    return where(~below if upper else below, x, Tensor._make(xp.zeros((), x.dtype)))
+    return where(~below if upper else below, x, Tensor._make(xp.zeros((), x.dtype))).contiguous()  # (as torch's)
 
 
 def half_in_float32(x: Tensor, f: Callable[..., Tensor], *more: Any) -> Tensor:
@@ -4954,7 +4955,7 @@ def count_nonzero(input: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor
         dim = numpy_names("count_nonzero", dim, None, axis, None)[0]
     _input("count_nonzero", input)
     axes = reduce_dims(dim, input.ndim, "count_nonzero")
-    return _const((input.array != 0).sum(axis=axes).astype(np.int64))
+    return _const(_row_major((input.array != 0).sum(axis=axes).astype(np.int64)))
 
 
 def nonzero(x: Tensor, as_tuple: bool = False) -> Any:

@@ -173,7 +173,7 @@ def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)) = 0 - softplus(-x): finite for any finite x, where log of a sigmoid that rounded to 0
     would be -inf; +0.0 (not -0.0) where softplus(-x) is 0, as torch's."""
     _check_tensor("logsigmoid", "input", input)
-    return 0 - _softplus(-input._floating())
+    return (0 - _softplus(-input._floating())).contiguous()  # (row-major whatever input's strides, as torch's)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -849,7 +849,8 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = 
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing dims ``normalized_shape`` (biased
     variance, as torch's); each sample is normalized on its own."""
     dims = _trailing_dims("layer_norm", input, normalized_shape, weight=weight, bias=bias)
-    return ops.half_in_float32(input, _layer_norm, weight, bias, dims, eps)  # (float16: its squares overflow past 256)
+    return ops.half_in_float32(input.contiguous(), _layer_norm, weight, bias, dims, eps)  # (float16: its squares
+    # overflow past 256; row-major whatever input's strides, as torch's)
 
 
 def rms_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None,
@@ -859,7 +860,7 @@ def rms_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = No
     dtype it computes in, as torch's (float16's: float32's, 1.2e-7, not float16's 9.8e-4)."""
     dims = _trailing_dims("rms_norm", input, normalized_shape, weight=weight)
     eps = float(np.finfo(np.result_type(input.dtype, np.float32)).eps) if eps is None else eps
-    return ops.half_in_float32(input, _rms_norm, weight, dims, eps)
+    return ops.half_in_float32(input.contiguous(), _rms_norm, weight, dims, eps)  # (row-major, as torch's)
 
 
 def _trailing_dims(op: str, x: Tensor, normalized_shape: Any, **params: Optional[Tensor]) -> Tuple[int, ...]:
