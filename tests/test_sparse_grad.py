@@ -296,6 +296,28 @@ def test_optimizers_refuse_sparse_grads_as_torch(device, name, message):
 
 
 @needs_torch
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop",
+                                  "Adafactor"])
+@pytest.mark.parametrize("groups", [False, True])
+def test_optimizers_refuse_sparse_grads_before_stepping_as_torch(device, name, groups):
+    """A dense parameter before the sparse-gradient one in its group is left as it was when the step refuses, as
+    torch's (which checks a group's gradients before updating any of them; an earlier group has stepped)."""
+    got = {}
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        a = lib.nn.Parameter(lib.tensor(np.arange(3.0), device=dev))
+        w = lib.nn.Parameter(lib.tensor(np.arange(6.0).reshape(3, 2), device=dev))
+        b = lib.nn.Parameter(lib.tensor(np.arange(2.0), device=dev))
+        loss = (a * a).sum() + lib.nn.functional.embedding(lib.tensor([0, 2], device=dev), w, sparse=True).sum()
+        (loss + (b * b).sum()).backward()
+        opt = getattr(lib.optim, name)([{"params": [a]}, {"params": [w, b]}] if groups else [a, w, b], lr=0.1)
+        with pytest.raises(RuntimeError, match="does not support sparse gradients"):
+            opt.step()
+        got[lib] = [dense(t) for t in (a, w, b)]
+    for x, y in zip(got[tg], got[torch]):
+        np.testing.assert_array_equal(x, y)
+
+
+@needs_torch
 def test_sgd_sparse_momentum_buffer_refuses_a_later_dense_grad_as_torch(device):
     """SGD's momentum buffer kept sparse by a sparse gradient, then a dense gradient: torch's RuntimeError (it was an
     AttributeError on the sparse buffer's .array); dense first, then sparse, works as torch's."""

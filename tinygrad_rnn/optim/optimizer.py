@@ -391,10 +391,17 @@ class Optimizer:
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Update every parameter that has a gradient; returns closure() (evaluated with grad on) if given."""
         loss = None if closure is None else self._closure_loss(closure)
+        refuses_sparse = type(self)._update_sparse is Optimizer._update_sparse
         with no_grad():
             for group in self.param_groups:
                 if isinstance(group["lr"], Tensor):  # (torch's tensor lr: its value now, as a number)
                     group = dict(group, lr=float(group["lr"]))
+                if refuses_sparse:  # (a group's sparse gradient refused before any of its parameters steps, as
+                    for p in group["params"]:  # torch's _init_group; attribute reads only, no call per parameter)
+                        g = p._grad
+                        if g is not None and type(g) is not Tensor and g.is_sparse:
+                            raise RuntimeError(self._sparse_refusal
+                                               or f"{type(self).__name__} does not support sparse gradients")
                 for p in group["params"]:
                     grad = p.grad
                     if grad is None:
@@ -429,9 +436,8 @@ class Optimizer:
 
     def _step_sparse(self, p: Tensor, grad: Any, group: Dict[str, Any]) -> None:
         """One parameter's step with a sparse COO gradient: _update_sparse, for the optimizers torch lets take one
-        (SGD, Adagrad; SparseAdam has its own step); the others refuse it with torch's error."""
-        if type(self)._update_sparse is Optimizer._update_sparse:
-            raise RuntimeError(self._sparse_refusal or f"{type(self).__name__} does not support sparse gradients")
+        (SGD, Adagrad; SparseAdam has its own step); step refuses it for the others, with torch's error, before a
+        group's parameters step."""
         state = self.state.get(p, {})
         if not state:
             self._init_state(p, state, group)
