@@ -2504,10 +2504,10 @@ _BAG_MODES = ("sum", "mean", "max")
 
 def _bags(op: str, a: Any, offsets: Any, include_last_offset: bool) -> Tuple[Any, Any, int]:
     """(flat indices, bag of each, number of bags) for a 2-d input (one bag a row) or a 1-d input cut at offsets,
-    checked as torch (offsets starting at 0, at most len(input)); with include_last_offset the last offset is the end
-    of the last bag, which must be len(input), as torch's documentation says (its kernel runs the last bag to the
-    end whatever it is); a 2-d input ignores the flag, as torch. Decreasing offsets, which torch does not check (and
-    reads garbage for), are refused."""
+    checked as torch (offsets starting at 0, at most len(input)); with include_last_offset the last offset only
+    closes the offsets (its documentation says it is len(input), but torch's kernel runs the last bag to the end of
+    input whatever it is, and so does this); a 2-d input ignores the flag, as torch. Decreasing offsets, which torch
+    does not check (and reads garbage for), are refused."""
     if a.ndim == 2:
         if offsets is not None:
             raise ValueError(f"{op}: a 2-d input {a.shape} is a batch of equal bags, one a row, so offsets must be "
@@ -2529,9 +2529,6 @@ def _bags(op: str, a: Any, offsets: Any, include_last_offset: bool) -> Tuple[Any
             raise ValueError(f"{op}: offsets[-1] must be at most the input's length {a.size}, got {int(o[-1])}")
         if (np.diff(o) < 0).any():
             raise ValueError(f"{op}: offsets must be non-decreasing, got {o.tolist()}")
-        if include_last_offset and o[-1] != a.size:
-            raise ValueError(f"{op}: with include_last_offset, offsets[-1] must be the input's length {a.size} (the "
-                             f"end of the last bag), got {int(o[-1])}")
     else:
         raise ValueError(f"{op}: input must be 1-d (with offsets) or 2-d (bags, indices), got shape {a.shape}")
     n_bags = max(len(o) - 1, 0) if include_last_offset else len(o)
