@@ -201,6 +201,60 @@ def test_dense_plus_sparse_matches_torch(device):
         tg.ones(4, dtype=tg.float64, device=device) + s
 
 
+@needs_torch
+@pytest.mark.parametrize("shape, sparse_dim", [((30,), 1), ((30, 4), 1), ((6, 5), 2), ((6, 5, 3), 2)])
+@pytest.mark.parametrize("coalesced", [False, True])
+def test_dense_add_sparse_with_alpha_rounds_as_torch(device, shape, sparse_dim, coalesced):
+    """dense.add/add_/sub/sub_(sparse, alpha=) and the optimizers' update, bit for bit as torch's CPU kernel: entry by
+    entry, alpha * value + dense in one rounding (a fused multiply-add; repeats in turn), a coalesced tensor of
+    scalar values in two (this rounded alpha * value + dense everywhere, summing repeats first: 1 ulp off)."""
+    rng = np.random.default_rng(5)
+    D = rng.standard_normal(shape)
+    lin = rng.permutation(int(np.prod(shape[:sparse_dim])))[:8]
+    lin = lin if coalesced else np.concatenate([lin, lin[:5], lin[:3]])  # (repeats: three at most, uncoalesced)
+    idx, V = np.stack(np.unravel_index(lin, shape[:sparse_dim])), rng.standard_normal((len(lin),) + shape[sparse_dim:])
+    for alpha in (0.1, -0.37, 7.77, 1 / 3, 1, 2.0):
+        ts = torch.sparse_coo_tensor(torch.tensor(idx), torch.tensor(V), shape)
+        gs = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(V, device=device), shape)
+        if coalesced:
+            ts, gs = ts.coalesce(), gs.coalesce()
+        for op in ("add", "add_", "sub", "sub_"):
+            want = getattr(torch.tensor(D), op)(ts, alpha=alpha).numpy()
+            np.testing.assert_array_equal(dense(getattr(tg.tensor(D, device=device), op)(gs, alpha=alpha)), want)
+        p = tg.nn.Parameter(tg.tensor(D, device=device))
+        p.grad = gs
+        tg.optim.SGD([p], lr=abs(alpha)).step()
+        np.testing.assert_array_equal(dense(p), torch.tensor(D).add_(ts, alpha=-abs(alpha)).numpy())
+    td = torch.tensor(D, requires_grad=True)
+    tv = torch.tensor(V, requires_grad=True)
+    d = tg.tensor(D, device=device, requires_grad=True)
+    v = tg.tensor(V, device=device, requires_grad=True)
+    G = rng.standard_normal(shape)
+    want = td.sub(torch.sparse_coo_tensor(torch.tensor(idx), tv, shape), alpha=0.3)
+    out = d.sub(tg.sparse_coo_tensor(tg.tensor(idx, device=device), v, shape), alpha=0.3)
+    np.testing.assert_array_equal(dense(out), dense(want))
+    (want * torch.tensor(G)).sum().backward()
+    (out * tg.tensor(G, device=device)).sum().backward()
+    np.testing.assert_allclose(dense(d.grad), dense(td.grad), rtol=1e-15)
+    np.testing.assert_allclose(dense(v.grad), dense(tv.grad), rtol=1e-15)
+
+
+@needs_torch
+def test_sparse_grad_accumulates_into_a_dense_grad_as_torch(device):
+    """An embedding's sparse gradient added into a dense .grad (torch's grad += g): entry by entry, as its add_
+    (this summed repeats first: 1 ulp off)."""
+    rng = np.random.default_rng(6)
+    W, D, G = rng.standard_normal((5, 2)), rng.standard_normal((5, 2)), rng.standard_normal((3, 2))
+    got = []
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        w = lib.tensor(W, device=dev, requires_grad=True)
+        w.grad = lib.tensor(D, device=dev)
+        lib.nn.functional.embedding(lib.tensor([1, 1, 1], device=dev), w, sparse=True) \
+            .backward(lib.tensor(G, device=dev))
+        got.append(dense(w.grad))
+    np.testing.assert_array_equal(got[1], got[0])
+
+
 @with_fixtures
 @given(nnz=st.integers(0, 5), seed=st.integers(0, 2 ** 16))
 def test_gradcheck_dense_plus_sparse(device, nnz, seed):
@@ -209,7 +263,7 @@ def test_gradcheck_dense_plus_sparse(device, nnz, seed):
 
     def fn(d, v):
         s = tg.sparse_coo_tensor(idx, v, (3, 2))
-        return d + s, d.sub(s, alpha=0.5)
+        return d + s, d.sub(s, alpha=0.5), d.add(s.coalesce(), alpha=-1.5)
     inputs = [tg.tensor(rng.standard_normal((3, 2)), device=device, requires_grad=True),
               tg.tensor(rng.standard_normal(nnz), device=device, requires_grad=True)]
     assert tg.gradcheck(fn, inputs)

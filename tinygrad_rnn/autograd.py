@@ -714,7 +714,8 @@ def _into_leaf_sparse(leaf: Tensor, g: Any) -> None:
     elif grad.is_sparse or grad.grad_fn is not None:
         leaf._grad = grad + g
     else:
-        grad.array += g.to_dense().array
+        from .sparse import _add_into  # noqa: PLC0415  (torch's grad += g: entry by entry, as its add_)
+        _add_into(grad.array, g, 1)
         grad._bump_version()
 
 

@@ -470,11 +470,95 @@ class SparseCooTensor:
                 + ", ".join(suffixes) + ")")
 
 
-def _add_into(array: Any, x: SparseCooTensor, alpha: float) -> None:
-    """array += alpha * x in place for a sparse COO x of array's shape (repeated indices add up): torch's
-    dense.add_(sparse, alpha=), the optimizers' update of a parameter with a sparse gradient."""
-    values = x._val.array
-    backend.scatter_add(array, tuple(x._idx.array), values if alpha == 1 else alpha * values)
+def _fma(a: Any, b: Any, c: Any) -> Any:
+    """a * b + c with (almost always) one rounding, as a fused multiply-add (torch's vectorised axpy): the product's
+    rounding error (Dekker's split) and the sum's (Knuth's two-sum) added back. A float array b and c; a a number."""
+    xp = backend.xp_of(b)
+    split = float(2 ** ((np.finfo(b.dtype).nmant + 2) // 2) + 1)
+    a = b.dtype.type(a)
+    p = a * b
+    ta, tb = split * a, split * b
+    ah, bh = ta - (ta - a), tb - (tb - b)
+    al, bl = a - ah, b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    total = p + c
+    back = total - p
+    err = (p - (total - back)) + (c - back)
+    out = total + (err + e)
+    return xp.where(xp.isfinite(out), out, a * b + c)  # (an inf or nan: the plain sum's)
+
+
+def _axpy_into(out: Any, idx: Any, values: Any, alpha: Any, coalesced: bool) -> None:
+    """out += alpha * the sparse tensor (idx (sparse_dim >= 1, nnz), values) in place, rounded as torch's CPU kernel:
+    entry by entry in their stored order, out = alpha * value + out in one rounding (a fused multiply-add), so a
+    repeated index's entries in turns (past 64 repeats of one index, their sum in one step instead); a coalesced
+    tensor of scalar values (torch's other kernel) out + alpha * value, two roundings."""
+    xp = backend.xp_of(out)
+    if alpha == 1 or out.dtype.kind != "f" or values.dtype != out.dtype:
+        backend.scatter_add(out, tuple(idx), values if alpha == 1 else alpha * values)
+        return
+    if coalesced and values.ndim == 1:
+        index = tuple(idx)
+        out[index] = out[index] + alpha * values
+        return
+    lin = _linear(idx, out.shape[:idx.shape[0]])
+    order = xp.argsort(lin, kind="stable")
+    ordered = lin[order]
+    new = xp.concatenate([xp.ones(min(1, ordered.shape[0]), bool), ordered[1:] != ordered[:-1]])
+    starts = xp.flatnonzero(new)
+    rank = xp.empty_like(order)
+    rank[order] = xp.arange(order.shape[0]) - backend.repeat(starts, xp.diff(xp.append(starts, order.shape[0])))
+    turns = int(rank.max()) + 1 if rank.shape[0] else 0
+    if turns > 64:  # (one index repeated a lot: its entries summed, then one fused step)
+        uniq, inverse = xp.unique(lin, return_inverse=True)
+        sums = xp.zeros((uniq.shape[0],) + values.shape[1:], values.dtype)
+        backend.scatter_add(sums, (inverse.reshape(-1),), values)
+        idx, values, rank, turns = _unravel(uniq, out.shape[:idx.shape[0]]), sums, xp.zeros(uniq.shape[0], int), 1
+    for turn in range(turns):
+        sel = xp.flatnonzero(rank == turn) if turns > 1 else slice(None)
+        index = tuple(idx[:, sel])
+        out[index] = _fma(alpha, values[sel], out[index])
+
+
+def _add_into(array: Any, x: SparseCooTensor, alpha: Any) -> None:
+    """array += alpha * x in place for a sparse COO x of array's shape, rounded as torch's dense.add_(sparse,
+    alpha=) (_axpy_into): the optimizers' update of a parameter with a sparse gradient."""
+    if not x.sparse_dim():  # (no sparse dims: the values' sum is the whole tensor)
+        array += alpha * x._val.array.sum(0)
+        return
+    _axpy_into(array, x._idx.array, x._val.array, alpha, x._coalesced)
+
+
+class AddSparse(Function):
+    """dense + alpha * sparse (its indices this op's, its values the second input): torch's dense.add(sparse,
+    alpha=) and sub, rounded as its (_axpy_into). Gradients: the dense operand's g, the values' alpha * g at their
+    indices."""
+
+    name = "add"
+    saves_nothing = True
+
+    def __init__(self, idx: Any, alpha: Any, coalesced: bool) -> None:
+        self.idx, self.alpha, self.coalesced = idx, alpha, coalesced
+
+    def forward(self, d, v):
+        out = d.copy()
+        _axpy_into(out, self.idx, v, self.alpha, self.coalesced)
+        return out
+
+    def backward(self, g):
+        gv = _ops.GetItem(tuple(self.idx))(g) * self.alpha if self.needs_input_grad[1] else None
+        return g, gv
+
+
+def _add_dense(d: Tensor, x: SparseCooTensor, alpha: Any, op: str) -> Tensor:
+    """d + alpha * x (op "add") or d - alpha * x ("sub") for a dense d and a sparse COO x, rounded as torch's
+    (AddSparse). Other dtypes than d's and x's same float dtype take the dense form's sum (d + alpha * x.to_dense()),
+    as does a tensor of no sparse dims."""
+    if x.shape != d.shape or d.dtype != x.dtype or d.dtype.kind != "f" or not x.sparse_dim() \
+            or not isinstance(alpha, numbers.Real):
+        return _ops.Add()(*_ops.scaled_operands(op, d, x, alpha if op == "add" else -alpha))
+    check_devices(op, [d, x._val])
+    return AddSparse(x._idx.array, alpha if op == "add" else -alpha, x._coalesced)(d, x._val)
 
 
 def _is_sparse(x: Any) -> bool:

@@ -2771,19 +2771,27 @@ class Tensor:
     def add(self, other: Any, alpha: float = 1) -> "Tensor":
         """self + alpha * other, alpha * other taken in the dtype self and other promote to (as torch). torch's
         deprecated add(alpha, other) (a number, then a Tensor) is read so, with its warning."""
-        if type(alpha) is int and alpha == 1:
+        if type(alpha) is int and alpha == 1 and getattr(other, "is_sparse", False) is not True:
             return self + other
-        if not isinstance(other, Tensor) and (isinstance(alpha, Tensor) or _is_sparse(alpha)):
-            other, alpha = _scalar_first("add", other, alpha)
+        if not isinstance(other, Tensor):
+            if isinstance(alpha, Tensor) or _is_sparse(alpha):
+                other, alpha = _scalar_first("add", other, alpha)
+            if _is_sparse(other):  # (torch's rounding: sparse._add_dense)
+                from . import sparse  # noqa: PLC0415
+                return sparse._add_dense(self, other, alpha, "add")
         return _ops.Add()(*_ops.scaled_operands("add", self, other, alpha))
 
     def sub(self, other: Any, alpha: float = 1) -> "Tensor":
         """self - alpha * other, alpha * other taken in the dtype self and other promote to (as torch). torch's
         deprecated sub(alpha, other) is read so, with its warning."""
-        if type(alpha) is int and alpha == 1:
+        if type(alpha) is int and alpha == 1 and getattr(other, "is_sparse", False) is not True:
             return self - other
-        if not isinstance(other, Tensor) and (isinstance(alpha, Tensor) or _is_sparse(alpha)):
-            other, alpha = _scalar_first("sub", other, alpha)
+        if not isinstance(other, Tensor):
+            if isinstance(alpha, Tensor) or _is_sparse(alpha):
+                other, alpha = _scalar_first("sub", other, alpha)
+            if _is_sparse(other):  # (torch's rounding: sparse._add_dense)
+                from . import sparse  # noqa: PLC0415
+                return sparse._add_dense(self, other, alpha, "sub")
         return _ops.Sub()(*_ops.scaled_operands("sub", self, other, alpha))
 
     mul = __mul__
