@@ -119,8 +119,8 @@ def test_unsupported_ops_name_the_op():
         tg.softmax(s, 1)
     with pytest.raises(RuntimeError, match="add\\(sparse, dense\\) is not supported"):
         s + tg.ones(2, 2)
-    with pytest.raises(TypeError, match="sparse COO operand is not supported here"):  # (dense + sparse works)
-        tg.ones(2, 2) * s
+    with pytest.raises(TypeError, match="sparse COO operand is not supported here"):  # (dense + or * sparse work)
+        tg.ones(2, 2) / s
     with pytest.raises(AttributeError):
         s.no_such_thing
     with pytest.raises(AttributeError, match="sparse COO supports only"):  # (a property: getattr's default works)
@@ -404,6 +404,55 @@ def test_arithmetic_as_torch(device):
 
 
 @needs_torch
+@pytest.mark.parametrize("coalesced", [False, True])
+@pytest.mark.parametrize("dense", [(), (2,)])
+def test_products_with_dense_and_sparse_as_torch(device, coalesced, dense):
+    """sparse * dense, dense * sparse (tg.mul, .mul too), a dense operand that broadcasts, sparse * sparse, dense.mul_(
+    sparse): sparse (the last dense) on the sparse operand's pattern, indices, values and coalesced flag as torch's;
+    a dense leaf's gradient sparse on that pattern, as torch's (dense * sparse was refused)."""
+    rng = np.random.default_rng(8)
+    idx, val = coo(rng, (3, 4), 7, dense=dense)
+    D, G = rng.standard_normal((3, 4) + dense), rng.standard_normal((3, 4) + dense)
+    forms = [lambda lib, s, d, s2: s * d, lambda lib, s, d, s2: d * s, lambda lib, s, d, s2: lib.mul(d, s),
+             lambda lib, s, d, s2: d.mul(s), lambda lib, s, d, s2: s * d[1].detach(),
+             lambda lib, s, d, s2: s * s2, lambda lib, s, d, s2: d.detach().clone().mul_(s)]
+    idx2, val2 = coo(rng, (3, 4), 6, dense=dense, dup=False)
+    for k, form in enumerate(forms):
+        got = []
+        for lib, dev in ((torch, "cpu"), (tg, device)):
+            s = lib.sparse_coo_tensor(lib.tensor(idx, device=dev), lib.tensor(val, device=dev), (3, 4) + dense)
+            s2 = lib.sparse_coo_tensor(lib.tensor(idx2, device=dev), lib.tensor(val2, device=dev), (3, 4) + dense)
+            s, s2 = (s.coalesce(), s2.coalesce()) if coalesced else (s, s2.coalesce())
+            s.requires_grad_(True), s2.requires_grad_(True)
+            d = lib.tensor(D, device=dev, requires_grad=True)
+            out = form(lib, s, d, s2)
+            got.append((out, s, d, s2))
+            ((out.to_dense() if out.is_sparse else out) * lib.tensor(G, device=dev)).sum().backward()
+        (t, ts, td, ts2), (o, s, d, s2) = got
+        assert o.is_sparse == t.is_sparse, k
+        if t.is_sparse and (coalesced or k != 5):  # (torch's uncoalesced s * s2 keeps s's pattern: same dense form)
+            same_sparse(o, t)
+        elif t.is_sparse:
+            close(o.to_dense(), t.to_dense())
+        else:
+            close(o, t)
+        if k == 5 and not coalesced:
+            continue
+        on = (ts._indices() if ts.is_coalesced() else ts.coalesce()._indices()).numpy()  # (a dense one: on s's pattern
+        close(s.grad.to_dense()[tuple(on)], ts.grad.to_dense()[tuple(on)])  # here, the module's deliberate difference)
+        if td.grad is not None:
+            assert d.grad.is_sparse == td.grad.is_sparse, k
+            close(d.grad.to_dense() if d.grad.is_sparse else d.grad, td.grad.to_dense())
+        if ts2.grad is not None:
+            close(s2.grad.to_dense(), ts2.grad.to_dense())
+    s = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), (3, 4) + dense)
+    with pytest.raises(RuntimeError, match="broadcasts to its shape"):
+        s * tg.ones((2, 3, 4) + dense, dtype=tg.float64, device=device)
+    with pytest.raises(RuntimeError, match="expects sparse inputs with equal dimensionality"):
+        s * tg.sparse_coo_tensor(tg.tensor([[0]], device=device), tg.tensor([1.], device=device), (3,))
+
+
+@needs_torch
 @pytest.mark.parametrize("dim", [None, 0, 1, -1, (0, 1), [1], (0, 2), 2, (1, 2), (0, 1, 2)])
 def test_sum_as_torch(device, dim):
     rng = np.random.default_rng(6)
@@ -469,6 +518,23 @@ def sparse_case(draw, dense=False):
 
 def _values(val, device):
     return tg.tensor(val, dtype=tg.float64, device=device, requires_grad=True)
+
+
+@with_fixtures
+@given(case=sparse_case(dense=True))
+def test_gradcheck_products_with_dense_and_sparse(device, case):
+    shape, (idx, val), seed = case
+    i = tg.tensor(idx, device=device)
+    rng = np.random.default_rng(seed)
+    idx2, val2 = coo(rng, shape, 3, dense=(2,), dup=False)
+
+    def fn(v, d, w):
+        s = tg.sparse_coo_tensor(i, v, shape + (2,))
+        s2 = tg.sparse_coo_tensor(tg.tensor(idx2, device=device), w, shape + (2,))
+        return (s * d).to_dense(), (d * s).coalesce()._values(), (s * s2).to_dense(), (s * d[0]).to_dense()
+    inputs = [_values(val, device), _values(rng.standard_normal(shape + (2,)), device), _values(val2, device)]
+    assert tg.gradcheck(fn, inputs)
+    assert tg.gradgradcheck(fn, inputs)
 
 
 @with_fixtures

@@ -150,8 +150,9 @@ def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
                                    f"{list(like.shape)} while other has size {list(x.shape)} (FYI: dense-sparse "
                                    "addition does not currently support broadcasting)")
             return x.to_dense()
-        raise TypeError(f"{op}: a dense tensor with a sparse COO operand is not supported here (dense * sparse); "
-                        "put the sparse tensor first (sparse * dense) or use its to_dense()")
+        if op == "mul":  # (ops.mul hands the product to sparse.py)
+            raise _SparseProduct
+        raise TypeError(f"{op}: a dense tensor with a sparse COO operand is not supported here; use its to_dense()")
     raise TypeError(f"{op}: expected a Tensor, number or array as operand, got {type(x).__name__}")
 
 
@@ -275,10 +276,18 @@ def _rounded(out: Any, a: Any) -> Any:
     return backend.quietly(out.astype, np.float16) if a.dtype == np.float16 and out.dtype != a.dtype else out
 
 
+class _SparseProduct(Exception):
+    """_as_tensor's signal to mul that an operand is a sparse COO tensor (the product is sparse.py's: sparse)."""
+
+
 def mul(a: Any, b: Any) -> Tensor:
     """a * b in torch's dtype (operands): by a number (Python's or numpy's, or a 0-d array) a MulScalar, as
-    PowScalar for powers; else a Mul."""
-    x, y = operands("mul", a, b)
+    PowScalar for powers; else a Mul. dense * sparse COO is sparse, as torch's (sparse._mul)."""
+    try:  # (free on the dense path: an exception only for a sparse operand)
+        x, y = operands("mul", a, b)
+    except _SparseProduct:
+        from . import sparse  # noqa: PLC0415
+        return sparse._mul(a, b)
     if not isinstance(b, Tensor) and y.ndim == 0:
         return MulScalar(_scalar(b, y))(x)
     if not isinstance(a, Tensor) and x.ndim == 0:

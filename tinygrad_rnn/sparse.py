@@ -40,8 +40,8 @@ from .tensor import (Function, Size, Tensor, _defaults, _dt, _mode, _RuntimeInde
 sparse_coo = layout("sparse_coo")
 
 _SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_select, sum, mm/matmul/@, mv, bmm, addmm, "
-              "tg.sparse.softmax/log_softmax, products with a number or a tensor of its shape (mul_/div_ too), + "
-              "another sparse tensor, to/cuda/cpu")
+              "tg.sparse.softmax/log_softmax, products with a number, a dense tensor or a sparse one (mul_/div_ "
+              "too), + another sparse tensor, to/cuda/cpu")
 
 
 def _linear(idx: Any, shape: Sequence[int]) -> Any:
@@ -333,19 +333,48 @@ class SparseCooTensor:
         return SparseCooTensor(self._idx, values, self._shape, self._coalesced)
 
     def mul(self, other: Any) -> "SparseCooTensor":
-        """self * other for a number, a 0-d tensor, or a dense tensor of self's shape (the product on self's
-        pattern, as torch's)."""
+        """self * other, sparse, as torch's: by a number or a 0-d tensor (the values scaled); by a dense tensor that
+        broadcasts to self's shape (the product on self's pattern: a leaf of self's shape gets a sparse gradient
+        there, as torch's); by another sparse tensor of self's shape (both coalesced, the product where both hold an
+        entry). dense * sparse is the same product."""
         if isinstance(other, SparseCooTensor):
-            raise NotImplementedError("mul: sparse * sparse is not supported here; multiply one by the other's "
-                                      "to_dense()")
+            return self._mul_sparse(other)
         if isinstance(other, Tensor) and other.ndim:
+            check_devices("mul", [self._val, other])
             if other.shape != self._shape:
-                raise RuntimeError(f"mul: a sparse COO tensor of shape {self._shape} multiplies only a number, a 0-d "
-                                   f"tensor or a dense tensor of its shape, got shape {other.shape}")
-            return self._with_values(self._val * _ops.GetItem(tuple(self._idx.array))(other))
+                try:
+                    grown = np.broadcast_shapes(other.shape, self._shape) != self._shape
+                except ValueError:
+                    grown = True
+                if grown:
+                    raise RuntimeError(f"mul: a sparse COO tensor of shape {self._shape} multiplies a number, a 0-d "
+                                       f"tensor or a dense tensor that broadcasts to its shape, got shape "
+                                       f"{tuple(other.shape)}")
+                other = other.expand(self._shape)
+            idx = self._idx.array
+            if other.grad_fn is None and other.requires_grad and _mode.grad_enabled and self.sparse_dim():
+                gathered = SparseGather(idx, self._coalesced)(other)  # (a leaf: torch's sparse gradient)
+            else:
+                gathered = _ops.GetItem(tuple(idx))(other) if self.sparse_dim() else other[None]
+            return self._with_values(self._val * gathered)
         if not isinstance(other, (numbers.Number, Tensor)):
             return NotImplemented
         return self._with_values(self._val * other)
+
+    def _mul_sparse(self, other: "SparseCooTensor") -> "SparseCooTensor":
+        """self * other for two sparse COO tensors of one shape and sparse_dim: both coalesced, the products where
+        both hold an entry (coalesced), as torch's intersection (differentiable in both operands' values)."""
+        if other.shape != self._shape or other.sparse_dim() != self.sparse_dim():
+            raise RuntimeError("sparse_binary_op_intersection_cpu(): expects sparse inputs with equal dimensionality, "
+                               "number of sparse dimensions, and shape of sparse dimensions")  # (torch's)
+        check_devices("mul", [self._val, other._val])
+        a, b = self.coalesce(), other.coalesce()
+        xp = backend.xp_of(a._idx.array)
+        sshape = self._shape[:self.sparse_dim()]
+        _, ia, ib = xp.intersect1d(_linear(a._idx.array, sshape), _linear(b._idx.array, sshape), assume_unique=True,
+                                   return_indices=True)
+        values = _ops.GetItem((ia,))(a._val) * _ops.GetItem((ib,))(b._val)
+        return SparseCooTensor(Tensor._make(a._idx.array[:, ia]), values, self._shape, True)
 
     __mul__ = __rmul__ = mul
 
@@ -750,6 +779,25 @@ class SpMM(Function):
         return gv, gb
 
 
+class SparseGather(Function):
+    """x[idx] (idx: (sparse_dim, nnz) indices into x's leading dims) whose gradient is sparse, as torch's for the
+    dense operand of a product with a sparse tensor: a SparseCooTensor of x's shape, the output gradient's rows at
+    idx (coalesced where idx is). The engine hands it to the leaf's .grad (autograd._accumulate_sparse)."""
+
+    name = "mul"
+    saves_nothing = True
+
+    def __init__(self, idx: Any, coalesced: bool) -> None:
+        self.idx, self.coalesced = idx, coalesced
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x[tuple(self.idx)]
+
+    def backward(self, g):
+        return (SparseCooTensor(Tensor._make(self.idx), g, self.in_shape, self.coalesced),)
+
+
 class EmbeddingSparse(Function):
     """weight[index], F.embedding(sparse=True)'s lookup, whose gradient is torch's sparse one: a SparseCooTensor of
     weight's shape with an entry per looked-up position (index flattened, in order; its value the output
@@ -776,6 +824,11 @@ class EmbeddingSparse(Function):
             flat, values = flat[keep], _ops.GetItem((keep,))(values)
         return (SparseCooTensor(Tensor._make(flat.astype(np.int64)[None]), values, self.in_shape,
                                 flat.shape[0] <= 1),)
+
+
+def _mul(a: Any, b: Any) -> SparseCooTensor:
+    """a * b where one is a sparse COO tensor (ops.mul's dense * sparse): sparse, as torch's (SparseCooTensor.mul)."""
+    return a.mul(b) if _is_sparse(a) else b.mul(a)
 
 
 def mm(mat1: Any, mat2: Any, reduce: str = "sum") -> Any:

@@ -2878,6 +2878,9 @@ class Tensor:
         return self._apply_in_place("sub_", lambda t: t.sub(other, alpha), other)
 
     def mul_(self, other: Any) -> "Tensor":
+        """self * other in place (a sparse COO other: the product's dense form, as torch's)."""
+        if not isinstance(other, Tensor) and _is_sparse(other):
+            return self._apply_in_place("mul_", lambda t: (t * other).to_dense(), other._values())
         return self._apply_in_place("mul_", lambda t: t * other, other)
 
     def div_(self, other: Any, *, rounding_mode: Optional[str] = None) -> "Tensor":
