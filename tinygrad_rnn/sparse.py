@@ -8,8 +8,9 @@ segment sum, whose backward is such ops), so the dense engine pays nothing for i
 The dense ops that take a sparse operand (tg.mm, tg.matmul, @, tg.addmm, dense + / - sparse, the function
 forms) look for one only once an argument is not a Tensor. ``to_dense``, ``coalesce``, ``mm`` (``tg.sparse.mm``,
 ``tg.spmm``, ``tg.mm``, ``tg.matmul``, ``@``, either operand sparse), ``mv`` and ``bmm`` (a sparse first
-operand), ``addmm``, ``sum``, ``softmax`` /
-``log_softmax``, products with a number, a 0-d or a dense tensor of its shape, sums of two sparse tensors,
+operand), ``addmm``, ``sum``, ``softmax`` / ``log_softmax``, products with a number, a dense tensor (either side)
+or a sparse one, sums of two sparse tensors, torch's zero-preserving elementwise ops (``abs``, ``sqrt``, ``pow``,
+``relu``, ...), ``copy_``, ``resize_as_``,
 ``t``/``transpose``, ``to``/``cuda``/``cpu``.
 
 Gradients reach the values: through ``values`` itself when it requires grad (a per-entry gradient, as torch's), or,
@@ -41,7 +42,8 @@ sparse_coo = layout("sparse_coo")
 
 _SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_select, sum, mm/matmul/@, mv, bmm, addmm, "
               "tg.sparse.softmax/log_softmax, products with a number, a dense tensor or a sparse one (mul_/div_ "
-              "too), + another sparse tensor, to/cuda/cpu")
+              "too), + another sparse tensor, zero-preserving elementwise ops (abs, sqrt, pow, relu, sin, ...), "
+              "copy_, resize_as_, to/cuda/cpu")
 
 
 def _linear(idx: Any, shape: Sequence[int]) -> Any:
@@ -408,7 +410,82 @@ class SparseCooTensor:
     def neg(self) -> "SparseCooTensor":
         return self._with_values(-self._val)
 
-    __neg__ = neg
+    __neg__ = negative = neg
+
+    def neg_(self) -> "SparseCooTensor":
+        """-self in place (torch's neg_, coalesced or not)."""
+        return self._in_place("neg_", self.neg())
+
+    negative_ = neg_
+
+    def positive(self) -> "SparseCooTensor":
+        return self
+
+    def conj(self) -> "SparseCooTensor":
+        """The complex conjugate (its values'; a real tensor itself)."""
+        return self if self._val.dtype.kind != "c" else self._with_values(self._val.conj())
+
+    def _unary(self, name: str, *args: Any, **kwargs: Any) -> "SparseCooTensor":
+        """The values' op ``name`` on the coalesced tensor (a zero-preserving elementwise op, as torch's sparse
+        kernels: coalesced first, since f(a + b) is not f(a) + f(b)); differentiable through the values."""
+        c = self.coalesce()
+        return SparseCooTensor(c._idx, getattr(c._val, name)(*args, **kwargs), self._shape, True)
+
+    def _unary_(self, name: str, *args: Any, **kwargs: Any) -> "SparseCooTensor":
+        """The values' op ``name`` in place, on a coalesced tensor only (torch's rule and message)."""
+        if not self._coalesced:
+            raise RuntimeError(f"{name}_ requires coalesced input")
+        return self._in_place(f"{name}_", self._unary(name, *args, **kwargs))
+
+    def pow(self, exponent: Any) -> "SparseCooTensor":
+        """self ** exponent for a non-zero number exponent (the values', coalesced first, as torch's; a zero one
+        would make every unspecified element 1: torch's error)."""
+        if isinstance(exponent, (Tensor, SparseCooTensor)) or not isinstance(exponent, numbers.Number):
+            raise NotImplementedError(f"pow: a sparse COO tensor takes only a number exponent (as torch's), got "
+                                      f"{type(exponent).__name__}")
+        if exponent == 0:
+            raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would make the result tensor "
+                               "dense")
+        return self._unary("pow", exponent)
+
+    __pow__ = pow
+
+    def copy_(self, src: Any, non_blocking: bool = False) -> "SparseCooTensor":
+        """self takes src's indices, values (in self's dtype and device, differentiably) and shape, in place, as
+        torch's sparse copy_; a dense src is torch's error."""
+        if not isinstance(src, SparseCooTensor):
+            raise RuntimeError(f"copy_() between dense and sparse Tensors is not implemented! Found self type = "
+                               f"torch.sparse.{self._val.type().split('.')[-1]} and src type = "
+                               f"{getattr(src, 'type', lambda: type(src).__name__)()}")
+        out = SparseCooTensor(src._idx.to(self.device).clone(), src._val.to(self.device, self.dtype).clone(),
+                              src.shape, src._coalesced)
+        self._in_place("copy_", out)
+        self._idx, self._shape, self._coalesced = out._idx, out._shape, out._coalesced
+        return self
+
+    def resize_as_(self, other: Any) -> "SparseCooTensor":
+        """self with other's shape, its entries kept, in place, as torch's sparse resize_as_: a non-empty tensor's
+        sparse dims may only grow (torch's error), its dense dims not change."""
+        if not isinstance(other, SparseCooTensor):
+            raise RuntimeError(f"resize_as_: a sparse COO tensor resizes only as another one, got "
+                               f"{type(other).__name__}")
+        sd, shape = self.sparse_dim(), tuple(other.shape)
+        if other.sparse_dim() != sd or other.dense_dim() != self.dense_dim():
+            raise RuntimeError(f"resize_as_: expected the same sparse_dim and dense_dim, got ({sd}, "
+                               f"{self.dense_dim()}) and ({other.sparse_dim()}, {other.dense_dim()})")
+        if self._nnz():
+            if any(n < m for n, m in zip(shape[:sd], self._shape[:sd])):
+                raise RuntimeError(f"shrinking the size of sparse dimensions (from {list(self._shape[:sd])} to "
+                                   f"{list(shape[:sd])}) on a non-empty sparse tensor is not supported.")
+            if shape[sd:] != self._shape[sd:]:
+                raise RuntimeError(f"changing the dense dimensions (from {list(self._shape[sd:])} to "
+                                   f"{list(shape[sd:])}) of a non-empty sparse tensor is not supported.")
+            self._shape = shape
+        else:
+            xp = backend.xp_of(self._val.array)
+            self._shape = shape
+            self._val = Tensor._make(xp.zeros((0,) + shape[sd:], self._val.array.dtype))
+        return self
 
     def add(self, other: Any, *, alpha: Any = 1) -> "SparseCooTensor":
         """self + alpha other for another sparse COO tensor of the same shape: the entries of both, coalesced where
@@ -497,6 +574,30 @@ class SparseCooTensor:
             suffixes.insert(0, f"device='{self.device}'")
         return (f"tensor(indices={body(self._idx, 22)},\n       values={body(self._val, 21)},\n       "
                 + ", ".join(suffixes) + ")")
+
+
+# torch's zero-preserving elementwise ops on sparse COO (f(0) = 0: the unspecified elements stay 0): each the values'
+# op on the coalesced tensor, in place (name_) on a coalesced one only
+_UNARY = ("abs", "sqrt", "sign", "sgn", "sin", "tan", "tanh", "asin", "asinh", "atan", "atanh", "sinh", "relu",
+          "log1p", "expm1", "square", "floor", "ceil", "round", "trunc", "frac", "nan_to_num", "erf", "erfinv",
+          "deg2rad", "rad2deg", "isnan", "isinf", "isposinf", "isneginf", "signbit")
+_NO_IN_PLACE = ("square", "isnan", "isinf", "isposinf", "isneginf", "signbit")
+
+
+def _unary_method(name: str, in_place: bool) -> Any:
+    def method(self: SparseCooTensor, *args: Any, **kwargs: Any) -> SparseCooTensor:
+        return self._unary_(name, *args, **kwargs) if in_place else self._unary(name, *args, **kwargs)
+    method.__name__ = name + "_" * in_place
+    method.__doc__ = (f"torch's sparse {name}{'_' * in_place}: the values' {name} on the coalesced tensor"
+                      + (" (itself, coalesced, in place)" if in_place else ""))
+    return method
+
+
+for _name in _UNARY:
+    setattr(SparseCooTensor, _name, _unary_method(_name, False))
+    if _name not in _NO_IN_PLACE:
+        setattr(SparseCooTensor, _name + "_", _unary_method(_name, True))
+SparseCooTensor.__abs__ = SparseCooTensor.abs
 
 
 def _fma(a: Any, b: Any, c: Any) -> Any:
