@@ -94,8 +94,8 @@ def test_embedding_sparse_grad_accumulates_as_torch(device):
 
 
 def test_embedding_sparse_grad_hooks_grad_and_errors(device):
-    """autograd.grad gives the sparse gradient (torch's), hooks see it; a non-leaf weight gets a dense one (a
-    deliberate difference); scale_grad_by_freq refuses in backward (torch's error); assigning .grad."""
+    """autograd.grad gives the sparse gradient (torch's), hooks see it; through a non-leaf weight w * 2 it stays
+    sparse, as torch's; scale_grad_by_freq refuses in backward (torch's error); assigning .grad."""
     w = weight(device)
     idx = tg.tensor([1, 4, 1], device=device)
     (g,) = tg.autograd.grad(F.embedding(idx, w, sparse=True).sum(), w)
@@ -106,7 +106,7 @@ def test_embedding_sparse_grad_hooks_grad_and_errors(device):
     assert seen == [True] and w.grad.is_sparse
     v = w * 2
     F.embedding(idx, v, sparse=True).sum().backward()
-    assert not w.grad.is_sparse  # (the sparse one, then a dense one through v)
+    assert w.grad.is_sparse  # (the sparse one, then another through v, as torch's)
     np.testing.assert_array_equal(dense(w.grad), [[0] * 3, [6] * 3, [0] * 3, [0] * 3, [3] * 3, [0] * 3])
     u = weight(device)
     out = F.embedding(idx, u, sparse=True, scale_grad_by_freq=True).sum()
@@ -117,6 +117,47 @@ def test_embedding_sparse_grad_hooks_grad_and_errors(device):
     assert u.grad.is_sparse
     with pytest.raises(ValueError, match="sparse gradient"):
         u.grad = tg.sparse_coo_tensor(tg.tensor([[0]]), tg.ones(1, 2, dtype=tg.float64), (6, 2))
+
+
+@needs_torch
+@pytest.mark.parametrize("make", ["w * 2", "w / 3", "-w", "w + 1", "1 - w", "w * w", "w.clone()", "w.exp()",
+                                  "(w * 2 + w) * 0.5", "w * d", "w.tanh()", "w[[1, 0, 2, 3]]"])
+@pytest.mark.parametrize("bag", [False, True])
+def test_sparse_grad_through_a_non_leaf_weight_as_torch(device, make, bag):
+    """F.embedding(w * 2, sparse=True) (a non-leaf or parametrized weight): the sparse gradient goes through the ops
+    whose backward torch runs on one (products, sums, exp, clone, ...), so the leaf's .grad is sparse, as torch's
+    (it was dense here); through the others (tanh, indexing: torch's backward fails) it is dense. Values and
+    gradients as torch's."""
+    rng = np.random.default_rng(11)
+    W, D, G = rng.standard_normal((4, 2)), rng.standard_normal((4, 2)), rng.standard_normal((3, 2))
+    got = []
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        w = lib.tensor(W, device=dev, requires_grad=True)
+        d = lib.tensor(D, device=dev, requires_grad=True)
+        weight = eval(make)
+        idx = lib.tensor([0, 2, 2], device=dev)
+        if bag:
+            out = lib.nn.functional.embedding_bag(idx, weight, lib.tensor([0, 1, 1], device=dev), mode="sum",
+                                                  sparse=True)
+        else:
+            out = lib.nn.functional.embedding(idx, weight, sparse=True)
+        try:
+            (out * lib.tensor(G, device=dev)).sum().backward()
+        except (RuntimeError, NotImplementedError):  # (torch's backward takes no sparse gradient there)
+            assert lib is torch and make in ("w.tanh()", "w[[1, 0, 2, 3]]")
+            got.append(None)
+            continue
+        got.append((dense(out), w.grad.is_sparse, dense(w.grad), d.grad is not None and d.grad.is_sparse,
+                    None if d.grad is None else dense(d.grad)))
+    if got[0] is None:
+        assert not got[1][1]
+        return
+    (o, ws, wg, ds, dg), (to, tws, twg, tds, tdg) = got[1], got[0]
+    np.testing.assert_allclose(o, to, rtol=1e-14)
+    assert ws == tws and ds == tds
+    np.testing.assert_allclose(wg, twg, rtol=1e-14)
+    if tdg is not None:
+        np.testing.assert_allclose(dg, tdg, rtol=1e-14)
 
 
 @needs_torch

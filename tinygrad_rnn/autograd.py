@@ -333,10 +333,18 @@ def _accumulate(pending: Dict[Node, list], node: Node, g: Tensor, create_graph: 
         entry[0], entry[1] = Tensor._make(total if total.ndim else xp_of(total).asarray(total)), True
 
 
-def _accumulate_sparse(pending: Dict[Node, list], node: Node, g: Any) -> None:
+def _accumulate_sparse(pending: Dict[Node, list], node: Node, g: Any, create_graph: bool) -> None:
     """pending[node] += g for a sparse COO gradient g (sparse.py's SparseCooTensor, as F.embedding(sparse=True)
     gives its weight): kept sparse (marked None, not owned) while only sparse ones arrive, their entries
-    concatenated; dense once a dense one joins (dense + sparse, as torch's). Only a leaf takes one (_into_leaf)."""
+    concatenated; dense once a dense one joins (dense + sparse, as torch's). A leaf takes it (_into_leaf); a Function
+    whose backward torch runs on a sparse gradient (sparse.SPARSE_BACKWARD: w * 2, w + b, w.exp(), ...) takes it
+    through that rule, installed on the node (so the dense path pays nothing), and passes a sparse gradient on; any
+    other node gets its dense form (where torch's backward would fail)."""
+    if not isinstance(node, Tensor):
+        from .sparse import sparse_backward  # noqa: PLC0415
+        if type(node) is _OutputNode or not sparse_backward(node):
+            _accumulate(pending, node, g.to_dense(), create_graph, True)
+            return
     entry = pending.get(node)
     if entry is None:
         pending[node] = [g, None]
@@ -508,7 +516,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
                 want, dtype = getattr(parent, "out_shape", None), getattr(parent, "out_dtype", None)
             if not isinstance(ig, Tensor) or (want is not None and ig.array.shape != want):
                 if _is_sparse(ig) and tuple(ig.shape) == want:  # (sparse.py's COO, not a Tensor: embedding's)
-                    _accumulate_sparse(pending, parent, ig)
+                    _accumulate_sparse(pending, parent, ig, create_graph)
                     continue
                 raise _RuntimeValueError(f"backward of {node.name} returned {_describe_grads(ig)} as the gradient "
                                          f"of input {k}, which is a Tensor of shape {want}")

@@ -336,7 +336,7 @@ class SparseCooTensor:
 
     def mul(self, other: Any) -> "SparseCooTensor":
         """self * other, sparse, as torch's: by a number or a 0-d tensor (the values scaled); by a dense tensor that
-        broadcasts to self's shape (the product on self's pattern: a leaf of self's shape gets a sparse gradient
+        broadcasts to self's shape (the product on self's pattern: a tensor of self's shape gets a sparse gradient
         there, as torch's); by another sparse tensor of self's shape (both coalesced, the product where both hold an
         entry). dense * sparse is the same product."""
         if isinstance(other, SparseCooTensor):
@@ -354,8 +354,8 @@ class SparseCooTensor:
                                        f"{tuple(other.shape)}")
                 other = other.expand(self._shape)
             idx = self._idx.array
-            if other.grad_fn is None and other.requires_grad and _mode.grad_enabled and self.sparse_dim():
-                gathered = SparseGather(idx, self._coalesced)(other)  # (a leaf: torch's sparse gradient)
+            if other.requires_grad and _mode.grad_enabled and self.sparse_dim():
+                gathered = SparseGather(idx, self._coalesced)(other)  # (torch's sparse gradient)
             else:
                 gathered = _ops.GetItem(tuple(idx))(other) if self.sparse_dim() else other[None]
             return self._with_values(self._val * gathered)
@@ -925,6 +925,68 @@ class EmbeddingSparse(Function):
             flat, values = flat[keep], _ops.GetItem((keep,))(values)
         return (SparseCooTensor(Tensor._make(flat.astype(np.int64)[None]), values, self.in_shape,
                                 flat.shape[0] <= 1),)
+
+
+# The backward of a Function given a sparse COO gradient g, where torch's runs on one (a sparse gradient through a
+# non-leaf embedding weight, F.embedding(w * 2, sparse=True)): the gradients it passes on, sparse on g's pattern;
+# None where it cannot (broadcast shapes): the dense form then.
+def _add_backward(node: Function, g: SparseCooTensor, sign: int) -> Optional[tuple]:
+    """Add's and Sub's: g (and -g) to an input of g's shape, nothing to one that needs none (x + 1's constant)."""
+    out = []
+    for k, (shape, need) in enumerate(zip(node.shapes, node.needs_input_grad)):
+        if not need:
+            out.append(None)
+        elif tuple(shape) != g.shape:
+            return None
+        else:
+            out.append(-g if k and sign < 0 else g)
+    return tuple(out)
+
+
+def _scaled(node: Function, g: SparseCooTensor, op: Any) -> tuple:
+    c = node.c if node.c.dtype.kind != "c" else node.c.conj()
+    return (g._with_values(op(c)(g._val)),)
+
+
+def _mul_backward(node: Function, g: SparseCooTensor) -> Optional[tuple]:
+    a, b = node.saved
+    if a.shape != g.shape or b.shape != g.shape or a.dtype.kind == "c" or b.dtype.kind == "c":
+        return None
+    need_a, need_b = node.needs_input_grad
+    return g.mul(b) if need_a else None, g.mul(a) if need_b else None
+
+
+SPARSE_BACKWARD = {
+    _ops.MulScalar: lambda node, g: _scaled(node, g, _ops.MulScalar),
+    _ops.DivScalar: lambda node, g: _scaled(node, g, _ops.DivScalar),
+    _ops.Neg: lambda node, g: (-g,),
+    _ops.Clone: lambda node, g: (g,),
+    _ops.Add: lambda node, g: _add_backward(node, g, 1),
+    _ops.Sub: lambda node, g: _add_backward(node, g, -1),
+    _ops.Mul: _mul_backward,
+    _ops.Exp: lambda node, g: (g.mul(node.output),) if node.output.dtype.kind != "c" else None,
+}
+
+
+def sparse_backward(node: Function) -> bool:
+    """Whether node's backward takes a sparse COO gradient (SPARSE_BACKWARD): if so, its rule is installed on the
+    node (its own backward, which a dense gradient still reaches), so the engine passes a sparse gradient on."""
+    if "backward" in node.__dict__:
+        return True
+    rule = SPARSE_BACKWARD.get(type(node))
+    if rule is None:
+        return False
+    dense_backward = type(node).backward
+
+    def backward(g: Any) -> Any:
+        if isinstance(g, SparseCooTensor):
+            out = rule(node, g)
+            if out is not None:
+                return out
+            g = g.to_dense()
+        return dense_backward(node, g)
+    node.backward = backward
+    return True
 
 
 def _mul(a: Any, b: Any) -> SparseCooTensor:

@@ -2440,7 +2440,7 @@ def one_hot(input: Any, num_classes: int = -1) -> Tensor:
 
 def _sparse_and_freq(op: str, scale_grad_by_freq: bool, sparse: bool, freq_ok: bool = False) -> bool:
     """Checks embedding's and embedding_bag's scale_grad_by_freq and sparse flags; scale_grad_by_freq as a bool.
-    sparse=True: embedding and embedding_bag give a leaf weight torch's sparse COO gradient
+    sparse=True: embedding and embedding_bag give the weight torch's sparse COO gradient
     (sparse.EmbeddingSparse).
     scale_grad_by_freq=True is refused unless ``freq_ok`` (embedding's; torch's CPU embedding_bag scales some rows
     by another index's count, which is not copied)."""
@@ -2471,7 +2471,8 @@ def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None, max
     """weight[input]: (...,) int indices -> (..., D); rows at padding_idx get no gradient. With max_norm, the rows
     looked up are first renormalized in weight itself to norm_type-norm at most max_norm, as torch's;
     scale_grad_by_freq divides each row's gradient by the number of times its index occurs in input. sparse=True
-    gives a leaf weight torch's sparse COO gradient (sparse.EmbeddingSparse; a non-leaf weight a dense one)."""
+    gives the weight torch's sparse COO gradient (sparse.EmbeddingSparse; through a non-leaf weight's ops where torch's
+    backward takes one, sparse.SPARSE_BACKWARD, else dense)."""
     a = _index_array(input, "embedding")
     _check_tensor("embedding", "weight", weight)
     if weight.ndim != 2:
@@ -2484,7 +2485,7 @@ def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None, max
                          f"got min {int(a.min())} max {int(a.max())}")
     if max_norm is not None:
         _embedding_renorm("embedding", weight, a, max_norm, norm_type)
-    if sparse and weight.grad_fn is None:  # (a leaf weight: torch's sparse gradient, see sparse.EmbeddingSparse)
+    if sparse:  # (torch's sparse gradient, see sparse.EmbeddingSparse; through a non-leaf weight's ops that take one)
         from ..sparse import EmbeddingSparse  # noqa: PLC0415
         return EmbeddingSparse(backend.to_device(a, weight.device), None if padding_idx is None else padding_idx % n,
                                freq)(weight)
@@ -2544,7 +2545,7 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: Opt
     equal to padding_idx are left out of their bag, an empty bag gives zeros; per_sample_weights (input's shape,
     mode 'sum' only) scales each row. 'max' sends each element's gradient to the bag's first maximum (a nan in the
     bag is its maximum, as max's; torch's CPU kernel skips a nan after the first entry). max_norm renormalizes the
-    rows looked up in weight itself first, as embedding's; sparse=True gives a leaf weight torch's sparse COO
+    rows looked up in weight itself first, as embedding's; sparse=True gives the weight torch's sparse COO
     gradient (an entry per index kept, in order; mode 'max' refuses it, as torch's); scale_grad_by_freq=True is not
     supported."""
     op = "embedding_bag"
@@ -2597,7 +2598,7 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: Opt
         picks = _first_max(windows.array, 1)
         values = ops.gather(windows, 1, xp_of(windows.array).expand_dims(picks, 1)).squeeze(1)
         return ops.where(to((count > 0)[:, None]), values, 0.0) if (count == 0).any() else values
-    if sparse and weight.grad_fn is None:  # (a leaf weight: torch's sparse gradient, as embedding's)
+    if sparse:  # (torch's sparse gradient, as embedding's)
         from ..sparse import EmbeddingSparse  # noqa: PLC0415
         rows = EmbeddingSparse(to(idx), None, False)(weight)
     else:
