@@ -567,6 +567,46 @@ def test_elementwise_ops_as_torch(device, name, coalesced):
 
 
 @needs_torch
+@pytest.mark.parametrize("coalesced", [False, True])
+def test_add_in_place_and_mv_as_torch(device, coalesced):
+    """s.add_/sub_(s2, alpha=), s += s2 (in place: the same object, add's entries: coalesced ones as torch's, others
+    the same dense form) and tg.mv / s.mv (sparse matrix times dense vector, values and gradients); they were
+    refused."""
+    rng = np.random.default_rng(12)
+    idx, val = coo(rng, (3, 4), 6)
+    idx2, val2 = coo(rng, (3, 4), 3)
+    for op in ("add_", "sub_", "+="):
+        got = []
+        for lib, dev in ((torch, "cpu"), (tg, device)):
+            s = lib.sparse_coo_tensor(lib.tensor(idx, device=dev), lib.tensor(val, device=dev), (3, 4))
+            s2 = lib.sparse_coo_tensor(lib.tensor(idx2, device=dev), lib.tensor(val2, device=dev), (3, 4))
+            if coalesced:
+                s, s2 = s.coalesce(), s2.coalesce()
+            t = s
+            if op == "+=":
+                t += s2
+            else:
+                t = getattr(s, op)(s2, alpha=2.5)
+            assert t is s
+            got.append(s)
+        if coalesced:
+            same_sparse(got[1], got[0])
+        else:
+            close(got[1].to_dense(), got[0].to_dense())
+    s, v, ts, tv = pair(idx, val, (3, 4), device)
+    if coalesced:
+        s, ts = s.coalesce(), ts.coalesce()
+    x = tg.tensor(rng.standard_normal(4), device=device, requires_grad=True)
+    tx = torch.tensor(x.detach().cpu().numpy(), requires_grad=True)
+    out, tout = tg.mv(s, x) + s.mv(x) * 2, torch.mv(ts, tx) + ts.mv(tx) * 2
+    close(out, tout)
+    (out ** 2).sum().backward()
+    (tout ** 2).sum().backward()
+    close(x.grad, tx.grad)
+    close(v.grad, tv.grad)
+
+
+@needs_torch
 def test_copy_and_resize_as_as_torch(device):
     """copy_ of another sparse tensor (its indices, values in this dtype, and shape; differentiable) and resize_as_
     (growing a non-empty tensor, any size for an empty one), with torch's errors."""

@@ -42,8 +42,8 @@ sparse_coo = layout("sparse_coo")
 
 _SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_select, sum, mm/matmul/@, mv, bmm, addmm, "
               "tg.sparse.softmax/log_softmax, products with a number, a dense tensor or a sparse one (mul_/div_ "
-              "too), + another sparse tensor, zero-preserving elementwise ops (abs, sqrt, pow, relu, sin, ...), "
-              "copy_, resize_as_, to/cuda/cpu")
+              "too), + / add_ another sparse tensor, zero-preserving elementwise ops (abs, sqrt, pow, relu, sin, "
+              "...), copy_, resize_as_, to/cuda/cpu")
 
 
 def _linear(idx: Any, shape: Sequence[int]) -> Any:
@@ -393,6 +393,7 @@ class SparseCooTensor:
         if self._leaf and self._val.requires_grad and _mode.grad_enabled:
             raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation.")
         self._val = out._val  # (new values, as torch's: values() taken before keeps the old ones)
+        self._idx, self._shape, self._coalesced = out._idx, out._shape, out._coalesced  # (add_'s, copy_'s entries)
         return self
 
     def mul_(self, other: Any) -> "SparseCooTensor":
@@ -459,9 +460,7 @@ class SparseCooTensor:
                                f"{getattr(src, 'type', lambda: type(src).__name__)()}")
         out = SparseCooTensor(src._idx.to(self.device).clone(), src._val.to(self.device, self.dtype).clone(),
                               src.shape, src._coalesced)
-        self._in_place("copy_", out)
-        self._idx, self._shape, self._coalesced = out._idx, out._shape, out._coalesced
-        return self
+        return self._in_place("copy_", out)
 
     def resize_as_(self, other: Any) -> "SparseCooTensor":
         """self with other's shape, its entries kept, in place, as torch's sparse resize_as_: a non-empty tensor's
@@ -515,6 +514,16 @@ class SparseCooTensor:
         return self.add(other, alpha=-alpha)
 
     __sub__ = sub
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> "SparseCooTensor":
+        """self + alpha other in place for another sparse COO tensor (add's entries), as torch's."""
+        return self._in_place("add_", self.add(other, alpha=alpha))
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> "SparseCooTensor":
+        """self - alpha other in place for another sparse COO tensor, as torch's."""
+        return self._in_place("sub_", self.add(other, alpha=-alpha))
+
+    __iadd__, __isub__ = add_, sub_
 
     def mm(self, mat2: Any) -> Any:
         return mm(self, mat2)
