@@ -43,7 +43,7 @@ sparse_coo = layout("sparse_coo")
 _SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_select, sum, mm/matmul/@, mv, bmm, addmm, "
               "tg.sparse.softmax/log_softmax, products with a number, a dense tensor or a sparse one (mul_/div_ "
               "too), + / add_ another sparse tensor, zero-preserving elementwise ops (abs, sqrt, pow, relu, sin, "
-              "...), copy_, resize_as_, to/cuda/cpu")
+              "...), copy_, resize_as_, unsqueeze, T/mT, to/cuda/cpu/half")
 
 
 def _linear(idx: Any, shape: Sequence[int]) -> Any:
@@ -274,6 +274,41 @@ class SparseCooTensor:
             raise RuntimeError(f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, but got "
                                f"{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions")
         return self if self.ndim < 2 else self.transpose(0, 1)
+
+    @property
+    def T(self) -> "SparseCooTensor":  # noqa: N802
+        """The transpose of a sparse matrix (0 to 2 sparse dims, no dense dims), as torch's x.T."""
+        if self.ndim > 2 or self.dense_dim():
+            raise RuntimeError("permute(sparse_coo): x.T of a sparse COO tensor takes at most 2 dims, all sparse, here")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    @property
+    def mT(self) -> "SparseCooTensor":  # noqa: N802
+        """The last two dims swapped (both sparse), as torch's x.mT."""
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D "
+                               "tensor.")
+        return self.transpose(-2, -1)
+
+    def unsqueeze(self, dim: int) -> "SparseCooTensor":
+        """A dim of size 1 at dim: a sparse one (an index row of zeros) up to sparse_dim, else the values' (a dense
+        one), as torch's; flagged uncoalesced, as torch's."""
+        d = _ops._one_dim(dim, self.ndim + 1, "unsqueeze")
+        sd = self.sparse_dim()
+        shape = self._shape[:d] + (1,) + self._shape[d:]
+        if d <= sd:
+            xp = backend.xp_of(self._idx.array)
+            idx = self._idx.array
+            idx = xp.concatenate([idx[:d], xp.zeros((1, idx.shape[1]), np.int64), idx[d:]])
+            return SparseCooTensor(Tensor._make(idx), self._val, shape, False)
+        return SparseCooTensor(self._idx, self._val.unsqueeze(d - sd + 1), shape, False)
+
+    def half(self) -> "SparseCooTensor":
+        return self.to(np.float16)
+
+    def element_size(self) -> int:
+        """The bytes of one value (its dtype's itemsize), as torch's."""
+        return self._val.element_size()
 
     def index_select(self, dim: int, index: Any) -> "SparseCooTensor":
         """The slices along a sparse dim at index's positions (repeats allowed, a negative one counted from the end,
