@@ -120,6 +120,25 @@ def test_embedding_sparse_grad_hooks_grad_and_errors(device):
 
 
 @needs_torch
+def test_retain_grad_of_a_non_leaf_weight_keeps_the_sparse_gradient_as_torch(device):
+    """retain_grad() on F.embedding(sparse=True)'s non-leaf weight: its .grad is the sparse gradient, summed over
+    backwards, as torch's (the hook read a sparse gradient's .array); autograd.grad through it is sparse too."""
+    got = []
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        w = lib.tensor(np.arange(8.0).reshape(4, 2), device=dev, requires_grad=True)
+        ww = w * 2
+        ww.retain_grad()
+        for _ in range(2):
+            lib.nn.functional.embedding(lib.tensor([0, 2], device=dev), ww, sparse=True).sum().backward(
+                retain_graph=True)
+        (g,) = lib.autograd.grad(lib.nn.functional.embedding(lib.tensor([0, 2], device=dev), w * 2, sparse=True)
+                                 .sum(), w, create_graph=True)
+        got.append((ww.grad.is_sparse, dense(ww.grad), w.grad.is_sparse, dense(w.grad), g.is_sparse, dense(g)))
+    for a, b in zip(got[1], got[0]):
+        np.testing.assert_array_equal(a, b)
+
+
+@needs_torch
 @pytest.mark.parametrize("make", ["w * 2", "w / 3", "-w", "w + 1", "1 - w", "w * w", "w.clone()", "w.exp()",
                                   "(w * 2 + w) * 0.5", "w * d", "w.tanh()", "w[[1, 0, 2, 3]]"])
 @pytest.mark.parametrize("bag", [False, True])

@@ -2533,8 +2533,14 @@ class Tensor:
         def keep(g: Tensor) -> None:
             t = ref()
             if t is not None:
-                g = g if _mode.grad_enabled else Tensor._make(g.array.copy())  # its own, writable memory
-                t.grad = g if t._grad is None else t._grad + g
+                if _mode.grad_enabled:
+                    pass
+                elif type(g) is Tensor or not _is_sparse(g):
+                    g = Tensor._make(g.array.copy())  # its own, writable memory
+                else:  # (a sparse COO gradient through a non-leaf weight, as torch's)
+                    g = g.detach().clone()
+                grad = t._grad
+                t.grad = g if grad is None else grad + g if type(grad) is Tensor else g + grad  # (dense + sparse)
 
         keep.retains = ref  # type: ignore[attr-defined]
         if not any(getattr(h, "retains", None) is ref for h in self.grad_fn._hooks or ()):
