@@ -2072,7 +2072,8 @@ class Sum(Function):
         self.in_shape = x.shape
         acc = _SUM_IN.get(x.dtype)
         if acc is None:
-            return _row_major(x.sum(axis=self.axes, keepdims=self.keepdim))
+            out = x.sum(axis=self.axes, keepdims=self.keepdim)
+            return out if out.flags.c_contiguous else _row_major(out)  # (no call on the loss's path)
         out = x.sum(axis=self.axes, keepdims=self.keepdim, dtype=acc)  # (float16: past 65504 is inf, quietly)
         return _row_major(backend.quietly(out.astype, x.dtype) if x.dtype.kind == "f" else out)
 
