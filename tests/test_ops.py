@@ -368,6 +368,37 @@ def test_einsum_traces_and_names_bad_input():
         with pytest.raises(err, match=match):
             call()
 
+def test_einsum_promotes_mixed_dtypes_where_torch_multiplies(device):
+    """Operands of several dtypes: where no product sums a letter torch multiplies them (mul promotes: a real delta
+    times a complex A is complex, as mamba's selective_scan_ref writes it) and the real operand's gradient is the
+    real part; a product that sums a letter refuses two dtypes (a RuntimeError, as torch's bmm)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    cases = [("bdl,dn->bdln", [(2, 3, 4), (3, 5)], ["float64", "complex128"]),
+             ("bdl,dn,bdl->bdln", [(2, 3, 4), (3, 5), (2, 3, 4)], ["float64", "complex128", "float64"]),
+             ("i,j,j->i", [(3,), (4,), (4,)], ["float32", "float64", "float64"]),  # (the sum meets one dtype)
+             ("ii,j->j", [(3, 3), (4,)], ["float32", "float64"])]
+    for eq, shapes_, dtypes in cases:
+        arrays_ = [(rng.standard_normal(s) + (1j * rng.standard_normal(s) if d.startswith("complex") else 0)).astype(d)
+                   for s, d in zip(shapes_, dtypes)]
+        ours = [tg.tensor(a, requires_grad=True, device=device) for a in arrays_]
+        theirs = [torch.tensor(a, requires_grad=True) for a in arrays_]
+        y, ty = tg.einsum(eq, *ours), torch.einsum(eq, *theirs)
+        assert str(y.dtype) == str(ty.dtype), eq
+        w = rng.standard_normal(tuple(ty.shape))
+        (y.abs() * tg.tensor(w, device=device)).sum().backward()
+        (ty.abs() * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(y.detach().cpu().numpy(), ty.detach().numpy(), rtol=1e-6, err_msg=eq)
+        for o, t in zip(ours, theirs):
+            assert str(o.grad.dtype) == str(t.grad.dtype), eq
+            np.testing.assert_allclose(o.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-6, err_msg=eq)
+    a, c = tg.ones(2, 3, dtype=tg.float64), tg.ones(3, 4, dtype=tg.complex128)
+    with pytest.raises(RuntimeError, match=r"einsum: operands must have one dtype \(as torch\) where a product sums "
+                                           r"over 'j' \(operand 1 and the ones before it\)"):
+        tg.einsum("ij,jk->ik", a, c)
+    with pytest.raises(RuntimeError, match="where a product sums over 'j'"):
+        tg.einsum("ij,j,jk->ik", a, tg.ones(3, dtype=tg.float64), c)
+
 
 # ============================================================================ elementwise unary
 def _sigmoid(a):

@@ -3210,7 +3210,8 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 def einsum(equation: str, *operands: Any) -> Tensor:
     """torch.einsum: 'ij,jk->ik' (matmul), 'bij,bjk->bik', 'i,j->ij', 'ii->' (trace), 'ii->i' (diagonal),
     '...ij,...jk->...ik'; without '->', the output is the letters used once, in alphabetical order (after the
-    '...' dims). Operands are Tensors of one dtype (or one list of them). A letter's dims of size 1 broadcast
+    '...' dims). Operands are Tensors (or one list of them) of one dtype, or of several where torch promotes them
+    (no product between them sums a letter: _einsum_dtype). A letter's dims of size 1 broadcast
     against its larger ones in other operands, as in torch (the '...' dims of an operand may be fewer than
     another's); a letter repeated within one operand takes that operand's diagonal first. torch's sublist form too:
     einsum(a, [0, 1], b, [1, 2], [0, 2]), subscripts 0-25 read as 'A'-'Z', 26-51 as 'a'-'z', Ellipsis as '...'."""
@@ -3237,8 +3238,6 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         if not isinstance(t, Tensor):
             raise TypeError(f"einsum: operand {i} is a {type(t).__name__}, expected a Tensor")
     check_devices("einsum", list(operands))
-    if len({t.dtype for t in operands}) > 1:
-        raise TypeError(f"einsum: operands must have one dtype (as torch), got {describe(list(operands))}")
     if len(operands) > 1 and operands[0].dtype == np.bool_:
         raise TypeError("einsum: boolean operands multiply only one at a time (torch refuses them too); convert "
                         "them, e.g. with .long()")
@@ -3283,7 +3282,29 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     else:
         joined = "".join(inputs).replace("...", "")
         output = dots + "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+    if len({t.dtype for t in operands}) > 1:
+        dtype = _einsum_dtype(explicit, output, operands)
+        operands = [t if t.dtype == dtype else t.astype(dtype) for t in operands]
     return Einsum(explicit, output, sizes)(*operands)
+
+
+def _einsum_dtype(subs: List[str], output: str, operands: List[Tensor]) -> np.dtype:
+    """The dtype of an einsum of operands of several dtypes, as torch's (without opt_einsum): it multiplies them
+    left to right, a pair that sums no letter by mul (which promotes: float64 times complex128 is complex128) and
+    one that sums a letter by a batched product (which refuses two dtypes, a RuntimeError)."""
+    dtype = operands[0].dtype
+    for k in range(1, len(operands)):
+        other = operands[k].dtype
+        if other == dtype:
+            continue
+        summed = set("".join(subs[:k])) & set(subs[k]) - set(output) - set("".join(subs[k + 1:]))
+        if summed:
+            raise _RuntimeTypeError(f"einsum: operands must have one dtype (as torch) where a product sums over "
+                                    f"{''.join(sorted(summed))!r} (operand {k} and the ones before it), got "
+                                    f"{describe(list(operands))}")
+        ca, cb = _CATEGORY[dtype.kind], _CATEGORY[other.kind]
+        dtype = np.promote_types(dtype, other) if ca == cb else dtype if ca > cb else other
+    return dtype
 
 
 def _subscript(c: str, dots: str) -> str:
