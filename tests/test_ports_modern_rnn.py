@@ -1,0 +1,923 @@
+"""Modern recurrent and state-space sequence models, ported: each written once, in plain torch as their reference
+implementations are, against a module ``T`` (torch or tinygrad_rnn), run by both from the same initial weights
+(torch's, loaded into ours) and data for a few optimizer steps in float64; outputs, losses, every parameter's
+gradient and the final weights agree to ~1e-10. Skipped without torch.
+
+Programs: minGRU and minLSTM ("Were RNNs All We Needed?": sequential mode and the log-space parallel scan with
+logcumsumexp, the two modes agreeing), RWKV-4's time mixing (token shift by ZeroPad2d((0, 0, 1, -1)), the serial WKV
+recurrence with the stable (aa, bb, pp) state of RWKV_v4's inference code, squared-relu channel mixing), Mamba's
+selective_scan_ref and a Mamba block (in_proj, depthwise causal conv1d, x_proj/dt_proj with the inverse-softplus dt
+bias init, D skip, out_proj), S4D (complex diagonal kernel from view_as_real parameters, Vandermonde by einsum, FFT
+convolution with rfft/irfft n=2L, the s4 example's optimizer groups from per-parameter _optim attributes), the LRU
+(complex diagonal recurrence, exp(-exp(nu_log) + i exp(theta_log)), gamma normalization, complex parameters under
+Adam), xLSTM's sLSTM cell (exponential input gate, stabilizer m, normalizer n) and the mLSTM in its recurrent and
+parallel (stabilized D matrix) forms, RetNet's multi-scale retention in parallel and recurrent forms (xPos, group
+norm), causal linear attention (Katharopoulos, elu + 1 features) in its parallel and recurrent forms, and Hyena's
+FFT long convolution with its implicit filter (positional features, Sin activation, exponential modulation).
+"""
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from conftest import default_dtype
+from ports import compare as _compare, load as _load, state as _state
+
+
+@pytest.fixture
+def torch():
+    """torch, with float64 as both libraries' default dtype for the test, seeded (the weights torch draws for a
+    program are the same every run)."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    with default_dtype("float64"):
+        yield torch
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _grads(m):
+    return {k: p.grad for k, p in m.named_parameters() if p.grad is not None}
+
+
+# ------------------------------------------------------------------------------------------------ minGRU / minLSTM
+def min_rnns(T, sd, xs, ys):
+    """minGRU and minLSTM (Feng et al. 2024, the paper's reference code): the sequential mode step by step and the
+    parallel mode as a log-space scan (cumsum of log coefficients, logcumsumexp of log values), g / log_g by
+    torch.where; MSE on the parallel mode's output, Adam."""
+    nn, F = T.nn, T.nn.functional
+
+    def g(x):
+        return T.where(x >= 0, x + 0.5, T.sigmoid(x))
+
+    def log_g(x):
+        return T.where(x >= 0, (F.relu(x) + 0.5).log(), -F.softplus(-x))
+
+    def parallel_scan_log(log_coeffs, log_values):
+        # log_coeffs: (batch_size, seq_len, input_size); log_values: (batch_size, seq_len + 1, input_size)
+        a_star = F.pad(T.cumsum(log_coeffs, dim=1), (0, 0, 1, 0))
+        log_h0_plus_b_star = T.logcumsumexp(log_values - a_star, dim=1)
+        log_h = a_star + log_h0_plus_b_star
+        return T.exp(log_h)[:, 1:]
+
+    class MinGRU(nn.Module):
+        def __init__(self, input_size, hidden_size):
+            super().__init__()
+            self.linear_z = nn.Linear(input_size, hidden_size)
+            self.linear_h = nn.Linear(input_size, hidden_size)
+        def forward(self, x, h_0):  # parallel mode
+            k = self.linear_z(x)
+            log_z = -F.softplus(-k)
+            log_coeffs = -F.softplus(k)
+            log_h_0 = log_g(h_0)
+            log_tilde_h = log_g(self.linear_h(x))
+            return parallel_scan_log(log_coeffs, T.cat([log_h_0, log_z + log_tilde_h], dim=1))
+        def step(self, x_t, h_prev):  # sequential mode
+            z = T.sigmoid(self.linear_z(x_t))
+            h_tilde = g(self.linear_h(x_t))
+            return (1 - z) * h_prev + z * h_tilde
+
+    class MinLSTM(nn.Module):
+        def __init__(self, input_size, hidden_size):
+            super().__init__()
+            self.linear_f = nn.Linear(input_size, hidden_size)
+            self.linear_i = nn.Linear(input_size, hidden_size)
+            self.linear_h = nn.Linear(input_size, hidden_size)
+        def forward(self, x, h_0):
+            diff = F.softplus(-self.linear_f(x)) - F.softplus(-self.linear_i(x))
+            log_f = -F.softplus(diff)
+            log_i = -F.softplus(-diff)
+            log_h_0 = log_g(h_0)
+            log_tilde_h = log_g(self.linear_h(x))
+            return parallel_scan_log(log_f, T.cat([log_h_0, log_i + log_tilde_h], dim=1))
+        def step(self, x_t, h_prev):
+            f_t = T.sigmoid(self.linear_f(x_t))
+            i_t = T.sigmoid(self.linear_i(x_t))
+            tilde_h_t = g(self.linear_h(x_t))
+            f_prime_t = f_t / (f_t + i_t)
+            i_prime_t = i_t / (f_t + i_t)
+            return f_prime_t * h_prev + i_prime_t * tilde_h_t
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = MinGRU(3, 5)
+            self.lstm = MinLSTM(5, 4)
+            self.head = nn.Linear(4, 2)
+        def forward(self, x, h0, h1):
+            return self.head(self.lstm(self.gru(x, h0), h1))
+        def sequential(self, x, h0, h1):
+            hs = []
+            for t in range(x.shape[1]):
+                h0 = self.gru.step(x[:, t:t + 1], h0)
+                h1 = self.lstm.step(h0, h1)
+                hs.append(h1)
+            return self.head(T.cat(hs, dim=1))
+
+    net = Net()
+    if sd is None:
+        return _state(net)
+    _load(T, net, sd)
+    opt = T.optim.Adam(net.parameters(), lr=0.01)
+    out = []
+    for x, y in zip(xs, ys):
+        x, y = T.tensor(x), T.tensor(y)
+        h0, h1 = T.full((x.shape[0], 1, 5), 0.3), T.zeros(x.shape[0], 1, 4)
+        with T.no_grad():  # (the parallel mode reads h_0 through log_g: the sequential one starts at g(h_0))
+            seq = net.sequential(x, g(h0), g(h1))
+        opt.zero_grad()
+        par = net(x, h0, h1)
+        loss = F.mse_loss(par, y)
+        loss.backward()
+        out += [par, seq, loss, _grads(net)]
+        opt.step()
+    b = xs[0].shape[0]
+    seq_out = net.sequential(T.tensor(xs[0]), T.full((b, 1, 5), 0.8), T.full((b, 1, 4), 0.5))
+    seq_out.pow(2).sum().backward()  # gradients through the sequential mode too
+    out += [seq_out, _grads(net), net.state_dict()]
+    return out
+
+
+def test_min_gru_min_lstm_parallel_scan_and_sequential(torch):
+    rng = _rng(1)
+    sd = min_rnns(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 6, 3)) * 2, rng.standard_normal((3, 2, 6, 2))
+    ours, theirs = min_rnns(tg, sd, xs, ys), min_rnns(torch, sd, xs, ys)
+    _compare(ours, theirs)
+    for k in range(3):  # the parallel and the sequential modes agree
+        _compare(ours[4 * k], ours[4 * k + 1], where=f"parallel vs sequential, step {k}")
+
+
+# ------------------------------------------------------------------------------------------------------------ RWKV-4
+def rwkv4(T, sd, idx, targets):
+    """RWKV-4 (BlinkDL/RWKV-LM, RWKV-v4): the GPT-mode blocks (LayerNorm, token shift by nn.ZeroPad2d((0, 0, 1,
+    -1)), time_mix_k/v/r interpolation, squared-relu channel mixing) with the WKV computed by the serial recurrence
+    of the RWKV_v4 inference code (aa, bb, pp kept stable by the running maximum), trained by backprop through it;
+    the RNN-mode inference (one token at a time, the state list) checked against the GPT mode."""
+    nn, F = T.nn, T.nn.functional
+
+    def wkv_serial(w, u, k, v):
+        # w = -exp(time_decay), u = time_first; k, v: (B, T, C)
+        B, Tn, C = k.shape
+        aa = T.zeros(B, C)
+        bb = T.zeros(B, C)
+        pp = T.full((B, C), -1e38)
+        ys = []
+        for t in range(Tn):
+            kk, vv = k[:, t], v[:, t]
+            ww = u + kk
+            p = T.maximum(pp, ww)
+            e1 = T.exp(pp - p)
+            e2 = T.exp(ww - p)
+            ys.append((e1 * aa + e2 * vv) / (e1 * bb + e2))
+            ww = w + pp
+            p = T.maximum(ww, kk)
+            e1 = T.exp(ww - p)
+            e2 = T.exp(kk - p)
+            aa = e1 * aa + e2 * vv
+            bb = e1 * bb + e2
+            pp = p
+        return T.stack(ys, dim=1)
+
+    class RWKV_TimeMix(nn.Module):
+        def __init__(self, n_embd, layer_id, n_layer):
+            super().__init__()
+            attn_sz = n_embd
+            with T.no_grad():  # fancy init
+                ratio_0_to_1 = layer_id / (n_layer - 1)
+                ratio_1_to_almost0 = 1.0 - (layer_id / n_layer)
+                decay_speed = T.ones(attn_sz)
+                for h in range(attn_sz):
+                    decay_speed[h] = -5 + 8 * (h / (attn_sz - 1)) ** (0.7 + 1.3 * ratio_0_to_1)
+                self.time_decay = nn.Parameter(decay_speed)
+                zigzag = (T.tensor([(i + 1) % 3 - 1 for i in range(attn_sz)]) * 0.5)
+                self.time_first = nn.Parameter(T.ones(attn_sz) * math.log(0.3) + zigzag)
+                x = T.ones(1, 1, n_embd)
+                for i in range(n_embd):
+                    x[0, 0, i] = i / n_embd
+                self.time_mix_k = nn.Parameter(T.pow(x, ratio_1_to_almost0))
+                self.time_mix_v = nn.Parameter(T.pow(x, ratio_1_to_almost0) + 0.3 * ratio_0_to_1)
+                self.time_mix_r = nn.Parameter(T.pow(x, 0.5 * ratio_1_to_almost0))
+            self.time_shift = nn.ZeroPad2d((0, 0, 1, -1))
+            self.key = nn.Linear(n_embd, attn_sz, bias=False)
+            self.value = nn.Linear(n_embd, attn_sz, bias=False)
+            self.receptance = nn.Linear(n_embd, attn_sz, bias=False)
+            self.output = nn.Linear(attn_sz, n_embd, bias=False)
+        def forward(self, x):
+            xx = self.time_shift(x)
+            xk = x * self.time_mix_k + xx * (1 - self.time_mix_k)
+            xv = x * self.time_mix_v + xx * (1 - self.time_mix_v)
+            xr = x * self.time_mix_r + xx * (1 - self.time_mix_r)
+            k, v, r = self.key(xk), self.value(xv), self.receptance(xr)
+            sr = T.sigmoid(r)
+            rwkv = sr * wkv_serial(-T.exp(self.time_decay), self.time_first, k, v)
+            return self.output(rwkv)
+
+    class RWKV_ChannelMix(nn.Module):
+        def __init__(self, n_embd, layer_id, n_layer):
+            super().__init__()
+            self.time_shift = nn.ZeroPad2d((0, 0, 1, -1))
+            with T.no_grad():
+                ratio_1_to_almost0 = 1.0 - (layer_id / n_layer)
+                x = T.ones(1, 1, n_embd)
+                for i in range(n_embd):
+                    x[0, 0, i] = i / n_embd
+                self.time_mix_k = nn.Parameter(T.pow(x, ratio_1_to_almost0))
+                self.time_mix_r = nn.Parameter(T.pow(x, ratio_1_to_almost0))
+            hidden_sz = 4 * n_embd
+            self.key = nn.Linear(n_embd, hidden_sz, bias=False)
+            self.receptance = nn.Linear(n_embd, n_embd, bias=False)
+            self.value = nn.Linear(hidden_sz, n_embd, bias=False)
+        def forward(self, x):
+            xx = self.time_shift(x)
+            xk = x * self.time_mix_k + xx * (1 - self.time_mix_k)
+            xr = x * self.time_mix_r + xx * (1 - self.time_mix_r)
+            k = self.key(xk)
+            k = T.square(T.relu(k))
+            kv = self.value(k)
+            return T.sigmoid(self.receptance(xr)) * kv
+
+    class Block(nn.Module):
+        def __init__(self, n_embd, layer_id, n_layer):
+            super().__init__()
+            self.ln1 = nn.LayerNorm(n_embd)
+            self.ln2 = nn.LayerNorm(n_embd)
+            self.att = RWKV_TimeMix(n_embd, layer_id, n_layer)
+            self.ffn = RWKV_ChannelMix(n_embd, layer_id, n_layer)
+        def forward(self, x):
+            x = x + self.att(self.ln1(x))
+            return x + self.ffn(self.ln2(x))
+
+    class GPT(nn.Module):
+        def __init__(self, vocab_size, n_embd, n_layer):
+            super().__init__()
+            self.emb = nn.Embedding(vocab_size, n_embd)
+            self.ln0 = nn.LayerNorm(n_embd)
+            self.blocks = nn.Sequential(*[Block(n_embd, i, n_layer) for i in range(n_layer)])
+            self.ln_out = nn.LayerNorm(n_embd)
+            self.head = nn.Linear(n_embd, vocab_size, bias=False)
+        def forward(self, idx, targets=None):
+            x = self.ln0(self.emb(idx))
+            x = self.ln_out(self.blocks(x))
+            x = self.head(x)
+            loss = None
+            if targets is not None:
+                loss = F.cross_entropy(x.view(-1, x.size(-1)), targets.view(-1))
+            return x, loss
+
+    def run_rnn(model, ctx):
+        """RWKV_v4's RNN mode (model_run.py's SA / FF with the state list), one sequence, token by token."""
+        w = {k: v.squeeze() for k, v in model.state_dict().items()}
+        n_layer, C = len(model.blocks), model.emb.weight.shape[1]
+        state = T.zeros(n_layer * 5, C)
+        for i in range(n_layer):
+            state[5 * i + 4] -= 1e30
+        def LN(x, pre):
+            return F.layer_norm(x, (C,), weight=w[pre + '.weight'], bias=w[pre + '.bias'])
+        def FF(x, i, pre):
+            xk = x * w[pre + 'time_mix_k'] + state[5 * i + 0] * (1 - w[pre + 'time_mix_k'])
+            xr = x * w[pre + 'time_mix_r'] + state[5 * i + 0] * (1 - w[pre + 'time_mix_r'])
+            state[5 * i + 0] = x
+            r = T.sigmoid(w[pre + 'receptance.weight'] @ xr)
+            k = T.square(T.relu(w[pre + 'key.weight'] @ xk))
+            return r * (w[pre + 'value.weight'] @ k)
+        def SA(x, i, pre):
+            xk = x * w[pre + 'time_mix_k'] + state[5 * i + 1] * (1 - w[pre + 'time_mix_k'])
+            xv = x * w[pre + 'time_mix_v'] + state[5 * i + 1] * (1 - w[pre + 'time_mix_v'])
+            xr = x * w[pre + 'time_mix_r'] + state[5 * i + 1] * (1 - w[pre + 'time_mix_r'])
+            state[5 * i + 1] = x
+            r = T.sigmoid(w[pre + 'receptance.weight'] @ xr)
+            k = w[pre + 'key.weight'] @ xk
+            v = w[pre + 'value.weight'] @ xv
+            aa, bb, pp = state[5 * i + 2], state[5 * i + 3], state[5 * i + 4]
+            ww = w[pre + 'time_first'] + k
+            p = T.maximum(pp, ww)
+            e1, e2 = T.exp(pp - p), T.exp(ww - p)
+            a, b = e1 * aa + e2 * v, e1 * bb + e2
+            ww = pp + -T.exp(w[pre + 'time_decay'])
+            p = T.maximum(ww, k)
+            e1, e2 = T.exp(ww - p), T.exp(k - p)
+            state[5 * i + 2] = e1 * aa + e2 * v
+            state[5 * i + 3] = e1 * bb + e2
+            state[5 * i + 4] = p
+            return w[pre + 'output.weight'] @ (r * (a / b))
+        outs = []
+        for token in ctx:
+            x = w['emb.weight'][int(token)]
+            x = LN(x, 'ln0')
+            for i in range(n_layer):
+                x = x + SA(LN(x, f'blocks.{i}.ln1'), i, f'blocks.{i}.att.')
+                x = x + FF(LN(x, f'blocks.{i}.ln2'), i, f'blocks.{i}.ffn.')
+            outs.append(w['head.weight'] @ LN(x, 'ln_out'))
+        return T.stack(outs)
+
+    model = GPT(11, 8, 2)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=1e-2, betas=(0.9, 0.99), eps=1e-8)
+    out = []
+    for x, y in zip(idx, targets):
+        logits, loss = model(T.tensor(x), T.tensor(y))
+        model.zero_grad()
+        loss.backward()
+        T.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        out += [logits, loss, _grads(model)]
+    with T.no_grad():
+        gpt, _ = model(T.tensor(idx[0][:1]))
+        rnn = run_rnn(model, idx[0][0])
+    out += [gpt[0], rnn, model.state_dict()]
+    return out
+
+
+def test_rwkv4_serial_wkv_token_shift_and_rnn_mode(torch):
+    rng = _rng(2)
+    sd = rwkv4(torch, None, None, None)
+    idx, targets = rng.integers(0, 11, (3, 2, 7)), rng.integers(0, 11, (3, 2, 7))
+    ours, theirs = rwkv4(tg, sd, idx, targets), rwkv4(torch, sd, idx, targets)
+    _compare(ours, theirs)
+    _compare(ours[-3], ours[-2], where="GPT mode vs RNN mode")
+
+
+# ------------------------------------------------------------------------------------------------------------- Mamba
+def selective_scan_ref(T, u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
+                       return_last_state=False):
+    """mamba_ssm.ops.selective_scan_interface.selective_scan_ref (the .float() casts dropped: float64 here; einops'
+    rearrange/repeat written as torch calls).
+    u: r(B D L), delta: r(B D L), A: c(D N) or r(D N), B: c(D N) or r(B N L) or r(B G N L) or c(B G N L),
+    C likewise, D: r(D), z: r(B D L), delta_bias: r(D); out: r(B D L), last_state (optional): r(B D dstate)"""
+    F = T.nn.functional
+    dtype_in = u.dtype
+    if delta_bias is not None:
+        delta = delta + delta_bias[..., None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    batch, dim, dstate = u.shape[0], A.shape[0], A.shape[1]
+    is_variable_B = B.dim() >= 3
+    is_variable_C = C.dim() >= 3
+    if A.is_complex():
+        if is_variable_B:
+            B = T.view_as_complex(B.reshape(*B.shape[:-1], B.shape[-1] // 2, 2))
+        if is_variable_C:
+            C = T.view_as_complex(C.reshape(*C.shape[:-1], C.shape[-1] // 2, 2))
+    x = A.new_zeros((batch, dim, dstate))
+    ys = []
+    deltaA = T.exp(T.einsum('bdl,dn->bdln', delta, A))
+    if not is_variable_B:
+        deltaB_u = T.einsum('bdl,dn,bdl->bdln', delta, B, u)
+    else:
+        if B.dim() == 3:
+            deltaB_u = T.einsum('bdl,bnl,bdl->bdln', delta, B, u)
+        else:
+            B = B.repeat_interleave(dim // B.shape[1], dim=1)
+            deltaB_u = T.einsum('bdl,bdnl,bdl->bdln', delta, B, u)
+    if is_variable_C and C.dim() == 4:
+        C = C.repeat_interleave(dim // C.shape[1], dim=1)
+    last_state = None
+    for i in range(u.shape[2]):
+        x = deltaA[:, :, i] * x + deltaB_u[:, :, i]
+        if not is_variable_C:
+            y = T.einsum('bdn,dn->bd', x, C)
+        else:
+            if C.dim() == 3:
+                y = T.einsum('bdn,bn->bd', x, C[:, :, i])
+            else:
+                y = T.einsum('bdn,bdn->bd', x, C[:, :, :, i])
+        if i == u.shape[2] - 1:
+            last_state = x
+        if y.is_complex():
+            y = y.real * 2
+        ys.append(y)
+    y = T.stack(ys, dim=2)  # (batch dim L)
+    out = y if D is None else y + u * D.reshape(-1, 1)
+    if z is not None:
+        out = out * F.silu(z)
+    out = out.to(dtype=dtype_in)
+    return out if not return_last_state else (out, last_state)
+
+
+def mamba(T, sd, xs, ys):
+    """mamba_ssm's Mamba block (mamba_simple.py, the slow path through selective_scan_ref): in_proj by weight @
+    x, depthwise causal Conv1d (padding d_conv - 1, sliced to seqlen), SiLU, x_proj split into dt/B/C, dt_proj with
+    the inverse-softplus bias init and _no_reinit / _no_weight_decay flags, A = -exp(A_log), D skip, the z gate,
+    out_proj; a residual two-layer model with RMS-style pre-norm; AdamW with the no-weight-decay group."""
+    nn, F = T.nn, T.nn.functional
+
+    class Mamba(nn.Module):
+        def __init__(self, d_model, d_state=4, d_conv=3, expand=2, dt_rank="auto", dt_min=0.001, dt_max=0.1,
+                     dt_init="random", dt_scale=1.0, dt_init_floor=1e-4, conv_bias=True, bias=False):
+            super().__init__()
+            self.d_model, self.d_state, self.d_conv, self.expand = d_model, d_state, d_conv, expand
+            self.d_inner = int(self.expand * self.d_model)
+            self.dt_rank = math.ceil(self.d_model / 16) if dt_rank == "auto" else dt_rank
+            self.in_proj = nn.Linear(self.d_model, self.d_inner * 2, bias=bias)
+            self.conv1d = nn.Conv1d(in_channels=self.d_inner, out_channels=self.d_inner, bias=conv_bias,
+                                    kernel_size=d_conv, groups=self.d_inner, padding=d_conv - 1)
+            self.activation = "silu"
+            self.act = nn.SiLU()
+            self.x_proj = nn.Linear(self.d_inner, self.dt_rank + self.d_state * 2, bias=False)
+            self.dt_proj = nn.Linear(self.dt_rank, self.d_inner, bias=True)
+            dt_init_std = self.dt_rank**-0.5 * dt_scale
+            if dt_init == "constant":
+                nn.init.constant_(self.dt_proj.weight, dt_init_std)
+            elif dt_init == "random":
+                nn.init.uniform_(self.dt_proj.weight, -dt_init_std, dt_init_std)
+            dt = T.exp(T.rand(self.d_inner) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min)
+                       ).clamp(min=dt_init_floor)
+            inv_dt = dt + T.log(-T.expm1(-dt))  # inverse of softplus
+            with T.no_grad():
+                self.dt_proj.bias.copy_(inv_dt)
+            self.dt_proj.bias._no_reinit = True
+            A = T.arange(1, self.d_state + 1, dtype=T.float32).repeat(self.d_inner, 1).contiguous()
+            A_log = T.log(A).to(T.get_default_dtype())
+            self.A_log = nn.Parameter(A_log)
+            self.A_log._no_weight_decay = True
+            self.D = nn.Parameter(T.ones(self.d_inner))
+            self.D._no_weight_decay = True
+            self.out_proj = nn.Linear(self.d_inner, self.d_model, bias=bias)
+
+        def forward(self, hidden_states):
+            batch, seqlen, dim = hidden_states.shape
+            xz = (self.in_proj.weight @ hidden_states.reshape(-1, dim).t())  # d (b l)
+            xz = xz.reshape(-1, batch, seqlen).permute(1, 0, 2)  # b d l
+            if self.in_proj.bias is not None:
+                xz = xz + self.in_proj.bias.to(dtype=xz.dtype).unsqueeze(-1)
+            A = -T.exp(self.A_log)  # (d_inner, d_state)
+            x, z = xz.chunk(2, dim=1)
+            x = self.act(self.conv1d(x)[..., :seqlen])
+            x_dbl = self.x_proj(x.permute(0, 2, 1).reshape(batch * seqlen, -1))  # (bl d)
+            dt, B, C = T.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)
+            dt = self.dt_proj.weight @ dt.t()
+            dt = dt.reshape(-1, batch, seqlen).permute(1, 0, 2)
+            B = B.reshape(batch, seqlen, -1).permute(0, 2, 1).contiguous()
+            C = C.reshape(batch, seqlen, -1).permute(0, 2, 1).contiguous()
+            y, last_state = selective_scan_ref(T, x, dt, A, B, C, self.D, z=z, delta_bias=self.dt_proj.bias,
+                                               delta_softplus=True, return_last_state=True)
+            return self.out_proj(y.permute(0, 2, 1)), last_state
+
+    class RMSNorm(nn.Module):
+        def __init__(self, d, eps=1e-5):
+            super().__init__()
+            self.eps = eps
+            self.weight = nn.Parameter(T.ones(d))
+        def forward(self, x):
+            return x * T.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([Mamba(4) for _ in range(2)])
+            self.norms = nn.ModuleList([RMSNorm(4) for _ in range(2)])
+            self.head = nn.Linear(4, 1)
+        def forward(self, x):
+            states = []
+            for norm, layer in zip(self.norms, self.layers):
+                h, s = layer(norm(x))
+                x = x + h
+                states.append(s)
+            return self.head(x).squeeze(-1), states
+
+    model = Model()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    decay = [p for p in model.parameters() if not getattr(p, "_no_weight_decay", False) and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if getattr(p, "_no_weight_decay", False) or p.dim() < 2]
+    opt = T.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+                        lr=5e-3)
+    out = []
+    for x, y in zip(xs, ys):
+        opt.zero_grad()
+        pred, states = model(T.tensor(x))
+        loss = F.mse_loss(pred, T.tensor(y))
+        loss.backward()
+        opt.step()
+        out += [pred, states, loss, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_mamba_block_selective_scan_ref(torch):
+    rng = _rng(3)
+    sd = mamba(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 6, 4)), rng.standard_normal((3, 2, 6))
+    _compare(mamba(tg, sd, xs, ys), mamba(torch, sd, xs, ys))
+
+
+def test_selective_scan_ref_complex_and_grouped(torch):
+    """selective_scan_ref's other branches: complex A with variable B/C as interleaved real pairs (view_as_complex),
+    grouped B/C of shape (B G N L); values and gradients of every input."""
+    rng = _rng(4)
+    b, d, n, L = 2, 4, 3, 5
+    arrays = dict(u=rng.standard_normal((b, d, L)), delta=rng.standard_normal((b, d, L)),
+                  A=-np.exp(rng.standard_normal((d, n))) + 1j * rng.standard_normal((d, n)),
+                  B=rng.standard_normal((b, n, 2 * L)), C=rng.standard_normal((b, n, 2 * L)),
+                  D=rng.standard_normal(d), z=rng.standard_normal((b, d, L)), delta_bias=rng.standard_normal(d),
+                  Bg=rng.standard_normal((b, 2, n, L)), Cg=rng.standard_normal((b, 2, n, L)),
+                  Ar=-np.exp(rng.standard_normal((d, n))))
+    def run(T):
+        t = {k: T.tensor(v, requires_grad=True) for k, v in arrays.items()}
+        y1, last = selective_scan_ref(T, t["u"], t["delta"], t["A"], t["B"], t["C"], t["D"], t["z"],
+                                      t["delta_bias"], True, True)
+        y2 = selective_scan_ref(T, t["u"], t["delta"], t["Ar"], t["Bg"], t["Cg"], t["D"], delta_softplus=True)
+        (y1.pow(2).sum() + (last.abs() ** 2).sum() + (y2 * t["u"]).sum()).backward()
+        return [y1, last, y2, {k: v.grad for k, v in t.items()}]
+    _compare(run(tg), run(torch))
+
+
+# ---------------------------------------------------------------------------------------------------------- S4D, LRU
+def s4d(T, sd, xs, ys):
+    """state-spaces/s4's minimal S4D (models/s4/s4d.py and example.py): S4DKernel with C stored by view_as_real of a
+    complex randn, A = -exp(log_A_real) + 1j * A_imag, the Vandermonde kernel 2 * einsum('hn, hnl -> hl').real,
+    FFT convolution rfft/irfft with n=2L, D skip, GELU, Conv1d + GLU output; the prenorm residual model of example.py
+    and its setup_optimizer (AdamW plus one group per distinct _optim dict, the SSM parameters at their own lr
+    without weight decay) and CosineAnnealingLR."""
+    nn = T.nn
+
+    class S4DKernel(nn.Module):
+        def __init__(self, d_model, N=64, dt_min=0.001, dt_max=0.1, lr=None):
+            super().__init__()
+            H = d_model
+            log_dt = T.rand(H) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min)
+            C = T.randn(H, N // 2, dtype=T.cdouble)
+            self.C = nn.Parameter(T.view_as_real(C))
+            self.register("log_dt", log_dt, lr)
+            log_A_real = T.log(0.5 * T.ones(H, N // 2))
+            A_imag = math.pi * T.arange(N // 2).repeat(H, 1)
+            self.register("log_A_real", log_A_real, lr)
+            self.register("A_imag", A_imag, lr)
+        def forward(self, L):
+            dt = T.exp(self.log_dt)  # (H)
+            C = T.view_as_complex(self.C)  # (H N)
+            A = -T.exp(self.log_A_real) + 1j * self.A_imag  # (H N)
+            dtA = A * dt.unsqueeze(-1)  # (H N)
+            K = dtA.unsqueeze(-1) * T.arange(L, device=A.device)  # (H N L)
+            C = C * (T.exp(dtA) - 1.) / A
+            K = 2 * T.einsum('hn, hnl -> hl', C, T.exp(K)).real
+            return K
+        def register(self, name, tensor, lr=None):
+            if lr == 0.0:
+                self.register_buffer(name, tensor)
+            else:
+                self.register_parameter(name, nn.Parameter(tensor))
+                optim = {"weight_decay": 0.0}
+                if lr is not None:
+                    optim["lr"] = lr
+                setattr(getattr(self, name), "_optim", optim)
+
+    class S4D(nn.Module):
+        def __init__(self, d_model, d_state=64, dropout=0.0, transposed=True, **kernel_args):
+            super().__init__()
+            self.h = d_model
+            self.n = d_state
+            self.d_output = self.h
+            self.transposed = transposed
+            self.D = nn.Parameter(T.randn(self.h))
+            self.kernel = S4DKernel(self.h, N=self.n, **kernel_args)
+            self.activation = nn.GELU()
+            self.dropout = nn.Dropout(dropout) if dropout > 0.0 else nn.Identity()
+            self.output_linear = nn.Sequential(nn.Conv1d(self.h, 2 * self.h, kernel_size=1), nn.GLU(dim=-2))
+        def forward(self, u, **kwargs):
+            if not self.transposed:
+                u = u.transpose(-1, -2)
+            L = u.size(-1)
+            k = self.kernel(L=L)  # (H L)
+            k_f = T.fft.rfft(k, n=2 * L)  # (H L)
+            u_f = T.fft.rfft(u, n=2 * L)  # (B H L)
+            y = T.fft.irfft(u_f * k_f, n=2 * L)[..., :L]  # (B H L)
+            y = y + u * self.D.unsqueeze(-1)
+            y = self.dropout(self.activation(y))
+            y = self.output_linear(y)
+            if not self.transposed:
+                y = y.transpose(-1, -2)
+            return y, None
+
+    class S4Model(nn.Module):
+        def __init__(self, d_input, d_output=3, d_model=6, n_layers=2, dropout=0.0, prenorm=True, lr=0.001):
+            super().__init__()
+            self.prenorm = prenorm
+            self.encoder = nn.Linear(d_input, d_model)
+            self.s4_layers = nn.ModuleList()
+            self.norms = nn.ModuleList()
+            self.dropouts = nn.ModuleList()
+            for _ in range(n_layers):
+                self.s4_layers.append(S4D(d_model, d_state=8, dropout=dropout, transposed=True, lr=min(0.001, lr)))
+                self.norms.append(nn.LayerNorm(d_model))
+                self.dropouts.append(nn.Dropout(dropout))
+            self.decoder = nn.Linear(d_model, d_output)
+        def forward(self, x):
+            x = self.encoder(x)  # (B, L, d_input) -> (B, L, d_model)
+            x = x.transpose(-1, -2)  # (B, L, d_model) -> (B, d_model, L)
+            for layer, norm, dropout in zip(self.s4_layers, self.norms, self.dropouts):
+                z = x
+                if self.prenorm:
+                    z = norm(z.transpose(-1, -2)).transpose(-1, -2)
+                z, _ = layer(z)
+                z = dropout(z)
+                x = z + x
+                if not self.prenorm:
+                    x = norm(x.transpose(-1, -2)).transpose(-1, -2)
+            x = x.transpose(-1, -2)
+            x = x.mean(dim=1)
+            return self.decoder(x)
+
+    def setup_optimizer(model, lr, weight_decay, epochs):
+        all_parameters = list(model.parameters())
+        params = [p for p in all_parameters if not hasattr(p, "_optim")]
+        optimizer = T.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        hps = [getattr(p, "_optim") for p in all_parameters if hasattr(p, "_optim")]
+        hps = [dict(s) for s in sorted(list(dict.fromkeys(frozenset(hp.items()) for hp in hps)))]
+        for hp in hps:
+            params = [p for p in all_parameters if getattr(p, "_optim", None) == hp]
+            optimizer.add_param_group({"params": params, **hp})
+        scheduler = T.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
+        return optimizer, scheduler
+
+    model = S4Model(2, lr=0.05)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    assert all(hasattr(getattr(layer.kernel, name), "_optim") for layer in model.s4_layers
+               for name in ("log_dt", "log_A_real", "A_imag"))
+    criterion = nn.CrossEntropyLoss()
+    optimizer, scheduler = setup_optimizer(model, lr=0.05, weight_decay=0.01, epochs=3)
+    out = [[g["lr"] for g in optimizer.param_groups]]
+    for x, y in zip(xs, ys):
+        optimizer.zero_grad()
+        outputs = model(T.tensor(x))
+        loss = criterion(outputs, T.tensor(y))
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        out += [outputs, loss, _grads(model), [g["lr"] for g in optimizer.param_groups]]
+    out.append(model.state_dict())
+    return out
+
+
+def test_s4d_fft_convolution_and_param_groups(torch):
+    rng = _rng(5)
+    sd = s4d(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 4, 9, 2)), rng.integers(0, 3, (3, 4))
+    _compare(s4d(tg, sd, xs, ys), s4d(torch, sd, xs, ys))
+
+
+def lru(T, sd, xs, ys):
+    """The Linear Recurrent Unit (Orvieto et al. 2023) as its plain-torch ports write it: nu_log / theta_log /
+    gamma_log parameters, complex B and C (nn.Parameter of torch.complex), Lambda = exp(-exp(nu_log) + i
+    exp(theta_log)), the state loop h = Lambda h + gamma B x with out[i] written into a preallocated output, real
+    part of C h plus D x; the diagonal recurrence also by the parallel closed form (powers of Lambda, cumulative
+    sums); Adam on the complex parameters."""
+    nn, F = T.nn, T.nn.functional
+
+    class LRU(nn.Module):
+        def __init__(self, in_features, out_features, state_features, rmin=0.4, rmax=0.9, max_phase=6.283):
+            super().__init__()
+            self.out_features = out_features
+            u1 = T.rand(state_features)
+            u2 = T.rand(state_features)
+            self.nu_log = nn.Parameter(T.log(-0.5 * T.log(u1 * (rmax + rmin) * (rmax - rmin) + rmin**2)))
+            self.theta_log = nn.Parameter(T.log(max_phase * u2))
+            Lambda_mod = T.exp(-T.exp(self.nu_log))
+            self.gamma_log = nn.Parameter(T.log(T.sqrt(T.ones_like(Lambda_mod) - T.square(Lambda_mod))))
+            B_re = T.randn([state_features, in_features]) / math.sqrt(2 * in_features)
+            B_im = T.randn([state_features, in_features]) / math.sqrt(2 * in_features)
+            self.B = nn.Parameter(T.complex(B_re, B_im))
+            C_re = T.randn([out_features, state_features]) / math.sqrt(state_features)
+            C_im = T.randn([out_features, state_features]) / math.sqrt(state_features)
+            self.C = nn.Parameter(T.complex(C_re, C_im))
+            self.D = nn.Parameter(T.randn([out_features, in_features]) / math.sqrt(in_features))
+            self.state = T.complex(T.zeros(state_features), T.zeros(state_features))
+        def forward(self, input):
+            self.state = self.state.to(self.B.device)
+            Lambda = T.exp(-T.exp(self.nu_log) + 1j * T.exp(self.theta_log))
+            gammas = T.exp(self.gamma_log).unsqueeze(-1).to(self.B.device)
+            output = T.empty([i for i in input.shape[:-1]] + [self.out_features], device=self.B.device)
+            for i, step in enumerate(input):
+                self.state = (Lambda * self.state + gammas * self.B @ step.to(dtype=self.B.dtype))
+                out_step = (self.C @ self.state).real + self.D @ step
+                output[i] = out_step
+            self.state = T.complex(T.zeros_like(self.state.real), T.zeros_like(self.state.real))
+            return output
+        def parallel(self, input):  # (L, in) -> (L, out): h_k = sum_{j<=k} Lambda^(k-j) gamma B x_j
+            Lambda_mod = T.exp(-T.exp(self.nu_log))
+            Lambda = T.polar(Lambda_mod, T.exp(self.theta_log))
+            Bu = (T.exp(self.gamma_log).unsqueeze(-1) * self.B) @ input.to(self.B.dtype).T  # (N, L)
+            L = input.shape[0]
+            k = T.arange(L)
+            powers = Lambda[:, None, None] ** (k.unsqueeze(1) - k.unsqueeze(0)).clamp(min=0)  # (N, L, L)
+            mask = T.tril(T.ones(L, L, dtype=T.bool))
+            H = T.einsum('nkj,nj->nk', powers * mask, Bu)
+            return (self.C @ H).real.T + input @ self.D.T
+
+    model = nn.ModuleDict({"lru": LRU(2, 3, 4), "head": nn.Linear(3, 1)})
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=0.01)
+    out = []
+    for x, y in zip(xs, ys):
+        x = T.tensor(x)
+        opt.zero_grad()
+        h = model["lru"](x)
+        pred = model["head"](F.gelu(h)).squeeze(-1)
+        loss = F.mse_loss(pred, T.tensor(y))
+        loss.backward()
+        out += [h, model["lru"].parallel(x), pred, loss, _grads(model)]
+        opt.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_lru_complex_recurrence_and_complex_adam(torch):
+    rng = _rng(6)
+    sd = lru(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 7, 2)), rng.standard_normal((3, 7))
+    ours, theirs = lru(tg, sd, xs, ys), lru(torch, sd, xs, ys)
+    _compare(ours, theirs)
+    for k in range(3):
+        _compare(ours[5 * k + 1], ours[5 * k], where=f"parallel vs recurrent, step {k}")
+
+
+# ------------------------------------------------------------------------------------------------------------- xLSTM
+def xlstm(T, sd, xs, ys, eps=1e-6):
+    """NX-AI/xlstm's reference kernels in plain torch: the vanilla sLSTM pointwise cell (slstm_forward_pointwise:
+    unbind of the stacked states and gate pre-activations, the m stabilizer started by iraw while n is all zero,
+    exponential input gate, normalizer n) under block-diagonal recurrent weights per head, and the mLSTM backends
+    parallel_stabilized_simple (log-sigmoid forget gates cumsum matrix, the causal where by a boolean tril, rowwise
+    stabilized D matrix) and recurrent_step_stabilized_simple (in-place squeeze_ of the step slices); AdamW."""
+    nn, F = T.nn, T.nn.functional
+
+    def slstm_forward_pointwise(Wx, Ry, b, states):
+        raw = Wx + Ry + b
+        y, c, n, m = T.unbind(states.view(4, states.shape[1], -1), dim=0)
+        iraw, fraw, zraw, oraw = T.unbind(raw.view(raw.shape[0], 4, -1), dim=1)
+        logfplusm = m + F.logsigmoid(fraw)
+        if T.all(n == 0.0):
+            mnew = iraw
+        else:
+            mnew = T.max(iraw, logfplusm)
+        ogate = T.sigmoid(oraw)
+        igate = T.exp(iraw - mnew)
+        fgate = T.exp(logfplusm - mnew)
+        cnew = fgate * c + igate * T.tanh(zraw)
+        nnew = fgate * n + igate
+        ynew = ogate * cnew / nnew
+        return T.stack((ynew, cnew, nnew, mnew), dim=0), T.stack((igate, fgate, zraw, oraw), dim=0)
+
+    def parallel_stabilized_simple(queries, keys, values, igate_preact, fgate_preact, lower_triangular_matrix=None,
+                                   stabilize_rowwise=True, eps=1e-6):
+        B, NH, S, DH = queries.shape
+        _dtype, _device = queries.dtype, queries.device
+        log_fgates = F.logsigmoid(fgate_preact)  # (B, NH, S, 1)
+        if lower_triangular_matrix is None or S < lower_triangular_matrix.size(-1):
+            ltr = T.tril(T.ones((S, S), dtype=T.bool, device=_device))
+        else:
+            ltr = lower_triangular_matrix
+        assert ltr.dtype == T.bool, f"lower_triangular_matrix must be of dtype bool, got {ltr.dtype}"
+        log_fgates_cumsum = T.cat([T.zeros((B, NH, 1, 1), dtype=_dtype, device=_device),
+                                   T.cumsum(log_fgates, dim=-2)], dim=-2)  # (B, NH, S+1, 1)
+        rep_log_fgates_cumsum = log_fgates_cumsum.repeat(1, 1, 1, S + 1)  # (B, NH, S+1, S+1)
+        _log_fg_matrix = rep_log_fgates_cumsum - rep_log_fgates_cumsum.transpose(-2, -1)  # (B, NH, S+1, S+1)
+        log_fg_matrix = T.where(ltr, _log_fg_matrix[:, :, 1:, 1:], -float("inf"))  # (B, NH, S, S)
+        log_D_matrix = log_fg_matrix + igate_preact.transpose(-2, -1)  # (B, NH, S, S)
+        if stabilize_rowwise:
+            max_log_D, _ = T.max(log_D_matrix, dim=-1, keepdim=True)  # (B, NH, S, 1)
+        else:
+            max_log_D = T.max(log_D_matrix.view(B, NH, -1), dim=-1, keepdim=True)[0].unsqueeze(-1)
+        log_D_matrix_stabilized = log_D_matrix - max_log_D  # (B, NH, S, S)
+        D_matrix = T.exp(log_D_matrix_stabilized)  # (B, NH, S, S)
+        keys_scaled = keys / math.sqrt(DH)
+        qk_matrix = queries @ keys_scaled.transpose(-2, -1)  # (B, NH, S, S)
+        C_matrix = qk_matrix * D_matrix  # (B, NH, S, S)
+        normalizer = T.maximum(C_matrix.sum(dim=-1, keepdim=True).abs(), T.exp(-max_log_D))  # (B, NH, S, 1)
+        C_matrix_normalized = C_matrix / (normalizer + eps)
+        return C_matrix_normalized @ values  # (B, NH, S, DH)
+
+    def recurrent_step_stabilized_simple(c_state, n_state, m_state, q, k, v, igate_preact, fgate_preact, eps=1e-6):
+        B, NH, S, DH = q.shape
+        q, k, v = q.squeeze_(2).unsqueeze(-1), k.squeeze_(2).unsqueeze(-1), v.squeeze_(2).unsqueeze(-1)
+        log_fg_act = F.logsigmoid(fgate_preact)  # (B, NH, 1, 1)
+        m_state_new = T.max(log_fg_act + m_state, igate_preact)  # (B, NH, 1, 1)
+        fg_act = T.exp(log_fg_act + m_state - m_state_new)  # (B, NH, 1, 1)
+        ig_act = T.exp(igate_preact - m_state_new)  # (B, NH, 1, 1)
+        k_scaled = k / math.sqrt(DH)
+        c_state_new = fg_act * c_state + ig_act * (k_scaled @ v.transpose(-1, -2))  # (B, NH, DH, DH)
+        n_state_new = fg_act * n_state + ig_act * k_scaled  # (B, NH, DH, 1)
+        h_num = q.transpose(-1, -2) @ c_state_new  # (B, NH, 1, DH)
+        qn_dotproduct = q.transpose(-1, -2) @ n_state_new  # (B, NH, 1, 1)
+        max_val = T.exp(-m_state_new)  # (B, NH, 1, 1)
+        h_denom = T.maximum(qn_dotproduct.abs(), max_val) + eps
+        h = h_num / h_denom  # (B, NH, 1, DH)
+        return h, (c_state_new, n_state_new, m_state_new)
+
+    class sLSTMLayer(nn.Module):
+        def __init__(self, d, heads):
+            super().__init__()
+            self.d, self.heads = d, heads
+            self.W = nn.Linear(d, 4 * d, bias=False)
+            self.R = nn.Parameter(T.randn(heads, d // heads, 4 * d // heads) / math.sqrt(d // heads))
+            self.b = nn.Parameter(T.zeros(4 * d))
+            with T.no_grad():  # forget gate bias init (powerlaw-like)
+                self.b[d:2 * d] = T.linspace(3.0, 6.0, d)
+        def forward(self, x):  # (B, S, d)
+            Bn, S, d = x.shape
+            Wx = self.W(x)  # (B, S, 4d), gates as [i, f, z, o] blocks
+            states = T.zeros(4, Bn, d)
+            ys = []
+            for t in range(S):
+                yh = states[0].view(Bn, self.heads, -1)
+                Ry = T.einsum('bhd,hde->bhe', yh, self.R)  # each head: 4 gates of d/heads
+                Ry = Ry.view(Bn, self.heads, 4, -1).transpose(1, 2).reshape(Bn, 4 * d)
+                states, _ = slstm_forward_pointwise(Wx[:, t], Ry, self.b, states)
+                ys.append(states[0])
+            return T.stack(ys, dim=1)
+
+    class mLSTMLayer(nn.Module):
+        def __init__(self, d, heads):
+            super().__init__()
+            self.heads = heads
+            self.q_proj = nn.Linear(d, d)
+            self.k_proj = nn.Linear(d, d)
+            self.v_proj = nn.Linear(d, d)
+            self.igate = nn.Linear(3 * d, heads)
+            self.fgate = nn.Linear(3 * d, heads)
+            nn.init.zeros_(self.fgate.weight)
+            with T.no_grad():
+                self.fgate.bias.copy_(T.linspace(3.0, 6.0, heads))
+            self.outnorm = nn.GroupNorm(heads, d)
+        def proj(self, x):
+            Bn, S, d = x.shape
+            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+            qkv = T.cat([q, k, v], dim=-1)
+            q, k, v = (t.view(Bn, S, self.heads, -1).transpose(1, 2) for t in (q, k, v))  # (B, NH, S, DH)
+            i = self.igate(qkv).transpose(-1, -2).unsqueeze(-1)  # (B, NH, S, 1)
+            f = self.fgate(qkv).transpose(-1, -2).unsqueeze(-1)
+            return q, k, v, i, f
+        def norm(self, h):  # (B, NH, S, DH) -> (B, S, d)
+            Bn, NH, S, DH = h.shape
+            h = h.transpose(1, 2).reshape(Bn * S, NH * DH)
+            return self.outnorm(h).view(Bn, S, -1)
+        def forward(self, x):
+            q, k, v, i, f = self.proj(x)
+            return self.norm(parallel_stabilized_simple(q, k, v, i, f, eps=eps))
+        def recurrent(self, x):  # step by step, each step's q, k, v projected alone (as xLSTM's step())
+            Bn, S, d = x.shape
+            NH, DH = self.heads, d // self.heads
+            c, n, m = T.zeros(Bn, NH, DH, DH), T.zeros(Bn, NH, DH, 1), T.zeros(Bn, NH, 1, 1)
+            hs = []
+            for t in range(S):
+                q, k, v, i, f = self.proj(x[:, t:t + 1])
+                h, (c, n, m) = recurrent_step_stabilized_simple(c, n, m, q, k, v, i, f, eps=eps)
+                hs.append(h)
+            return self.norm(T.cat(hs, dim=2))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(3, 4)
+            self.slstm = sLSTMLayer(4, 2)
+            self.mlstm = mLSTMLayer(4, 2)
+            self.out = nn.Linear(4, 2)
+        def forward(self, x, recurrent=False):
+            h = self.slstm(self.inp(x))
+            h = self.mlstm.recurrent(h) if recurrent else self.mlstm(h)
+            return self.out(h)
+
+    net = Net()
+    if sd is None:
+        return _state(net)
+    _load(T, net, sd)
+    opt = T.optim.AdamW(net.parameters(), lr=1e-2, weight_decay=0.01)
+    out = []
+    for x, y in zip(xs, ys):
+        x = T.tensor(x)
+        opt.zero_grad()
+        par = net(x)
+        loss = F.mse_loss(par, T.tensor(y))
+        loss.backward()
+        grads = _grads(net)
+        opt.zero_grad()
+        rec = net(x, recurrent=True)
+        F.mse_loss(rec, T.tensor(y)).backward()
+        out += [par, rec, loss, grads, _grads(net)]
+        opt.zero_grad()
+        loss = F.mse_loss(net(x), T.tensor(y))
+        loss.backward()
+        opt.step()
+    out.append(net.state_dict())
+    return out
+
+
+def test_xlstm_slstm_and_mlstm_parallel_vs_recurrent(torch):
+    rng = _rng(7)
+    sd = xlstm(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 5, 3)), rng.standard_normal((3, 2, 5, 2))
+    _compare(xlstm(tg, sd, xs, ys), xlstm(torch, sd, xs, ys))
+    ours = xlstm(tg, sd, xs, ys, eps=0.0)  # the two forms agree (eps enters them at different scales)
+    for k in range(3):
+        _compare(ours[5 * k], ours[5 * k + 1], where=f"parallel vs recurrent, step {k}")
+        _compare(ours[5 * k + 3], ours[5 * k + 4], 1e-9, where=f"their gradients, step {k}")
