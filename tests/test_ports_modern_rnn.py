@@ -921,3 +921,416 @@ def test_xlstm_slstm_and_mlstm_parallel_vs_recurrent(torch):
     for k in range(3):
         _compare(ours[5 * k], ours[5 * k + 1], where=f"parallel vs recurrent, step {k}")
         _compare(ours[5 * k + 3], ours[5 * k + 4], 1e-9, where=f"their gradients, step {k}")
+
+
+# ------------------------------------------------------------------------------------------------------------ RetNet
+def retnet(T, sd, xs, ys):
+    """RetNet's multi-scale retention as Jamie-Stirling/RetNet writes it: SimpleRetention with xPos (rotate every
+    two, duplicate_interleave, the scale ** position buffer and its downscale), the decay mask D = gamma ** (n - m)
+    * (n >= m).float() with its NaN cleanup D[D != D] = 0, heads' gammas 1 - exp(linspace(log 1/32, log 1/512)),
+    group norm and the swish gate; the parallel form trained (Adam), the recurrent form S_n = gamma S_{n-1} +
+    K^T V run step by step beside it."""
+    nn = T.nn
+
+    def fixed_pos_embedding(x):
+        seq_len, dim = x.shape
+        inv_freq = 1.0 / (10000 ** (T.arange(0, dim) / dim))
+        sinusoid_inp = (T.einsum("i , j -> i j", T.arange(0, seq_len, dtype=T.float), inv_freq).to(x))
+        return T.sin(sinusoid_inp), T.cos(sinusoid_inp)
+
+    def rotate_every_two(x):
+        x1 = x[:, :, ::2]
+        x2 = x[:, :, 1::2]
+        x = T.stack((-x2, x1), dim=-1)
+        return x.flatten(-2)
+
+    def duplicate_interleave(m):
+        dim0 = m.shape[0]
+        m = m.view(-1, 1)
+        m = m.repeat(1, 2)
+        m = m.view(dim0, -1)
+        return m
+
+    def apply_rotary_pos_emb(x, sin, cos, scale=1):
+        sin, cos = map(lambda t: duplicate_interleave(t * scale), (sin, cos))
+        return (x * cos) + (rotate_every_two(x) * sin)
+
+    class XPOS(nn.Module):
+        def __init__(self, head_dim, scale_base=512):
+            super().__init__()
+            self.head_dim = head_dim
+            self.scale_base = scale_base
+            self.register_buffer("scale", (T.arange(0, head_dim, 2) + 0.4 * head_dim) / (1.4 * head_dim))
+        def forward(self, x, offset=0, downscale=False):
+            length = x.shape[1]
+            min_pos = 0
+            max_pos = length + offset + min_pos
+            scale = self.scale ** T.arange(min_pos, max_pos, 1).to(self.scale).div(self.scale_base)[:, None]
+            sin, cos = fixed_pos_embedding(scale)
+            if scale.shape[0] > length:
+                scale = scale[-length:]
+                sin = sin[-length:]
+                cos = cos[-length:]
+            if downscale:
+                scale = 1 / scale
+            return apply_rotary_pos_emb(x, sin, cos, scale)
+
+    class SimpleRetention(nn.Module):
+        def __init__(self, hidden_size, gamma, head_size=None, double_v_dim=False):
+            super().__init__()
+            self.hidden_size = hidden_size
+            if head_size is None:
+                head_size = hidden_size
+            self.head_size = head_size
+            self.v_dim = head_size * 2 if double_v_dim else head_size
+            self.gamma = gamma
+            self.W_Q = nn.Parameter(T.randn(hidden_size, head_size) / hidden_size)
+            self.W_K = nn.Parameter(T.randn(hidden_size, head_size) / hidden_size)
+            self.W_V = nn.Parameter(T.randn(hidden_size, self.v_dim) / hidden_size)
+            self.xpos = XPOS(head_size)
+        def forward(self, X):
+            sequence_length = X.shape[1]
+            D = self._get_D(sequence_length).to(self.W_Q.device)
+            Q = (X @ self.W_Q)
+            K = (X @ self.W_K)
+            Q = self.xpos(Q)
+            K = self.xpos(K, downscale=True)
+            V = X @ self.W_V
+            ret = (Q @ K.permute(0, 2, 1)) * D.unsqueeze(0)
+            return ret @ V
+        def forward_recurrent(self, x_n, s_n_1, n):
+            Q = (x_n @ self.W_Q)
+            K = (x_n @ self.W_K)
+            Q = self.xpos(Q, n + 1)
+            K = self.xpos(K, n + 1, downscale=True)
+            V = x_n @ self.W_V
+            s_n = self.gamma * s_n_1 + (K.transpose(-1, -2) @ V)
+            return (Q @ s_n), s_n
+        def _get_D(self, sequence_length):
+            n = T.arange(sequence_length).unsqueeze(1)
+            m = T.arange(sequence_length).unsqueeze(0)
+            D = (self.gamma ** (n - m)) * (n >= m).float()  # this results in some NaN when n is much larger than m
+            D[D != D] = 0  # fill the NaN with 0
+            return D
+
+    class MultiScaleRetention(nn.Module):
+        def __init__(self, hidden_size, heads, double_v_dim=False):
+            super().__init__()
+            self.hidden_size = hidden_size
+            self.v_dim = hidden_size * 2 if double_v_dim else hidden_size
+            self.heads = heads
+            self.head_size = hidden_size // heads
+            self.head_v_dim = hidden_size * 2 if double_v_dim else hidden_size
+            self.gammas = (1 - T.exp(T.linspace(math.log(1 / 32), math.log(1 / 512), heads))).detach().cpu().tolist()
+            self.swish = lambda x: x * T.sigmoid(x)
+            self.W_G = nn.Parameter(T.randn(hidden_size, self.v_dim) / hidden_size)
+            self.W_O = nn.Parameter(T.randn(self.v_dim, hidden_size) / hidden_size)
+            self.group_norm = nn.GroupNorm(heads, self.v_dim)
+            self.retentions = nn.ModuleList([SimpleRetention(self.hidden_size, gamma, self.head_size, double_v_dim)
+                                             for gamma in self.gammas])
+        def forward(self, X):
+            Y = []
+            for i in range(self.heads):
+                Y.append(self.retentions[i](X))
+            Y = T.cat(Y, dim=2)
+            Y_shape = Y.shape
+            Y = self.group_norm(Y.reshape(-1, self.v_dim)).reshape(Y_shape)
+            return (self.swish(X @ self.W_G) * Y) @ self.W_O
+        def forward_recurrent(self, x_n, s_n_1s, n):
+            Y = []
+            s_ns = []
+            for i in range(self.heads):
+                y, s_n = self.retentions[i].forward_recurrent(x_n[:, :, :], s_n_1s[i], n)
+                Y.append(y)
+                s_ns.append(s_n)
+            Y = T.cat(Y, dim=2)
+            Y_shape = Y.shape
+            Y = self.group_norm(Y.reshape(-1, self.v_dim)).reshape(Y_shape)
+            return (self.swish(x_n @ self.W_G) * Y) @ self.W_O, s_ns
+
+    class RetNet(nn.Module):
+        def __init__(self, layers, hidden_dim, ffn_size, heads, double_v_dim=False):
+            super().__init__()
+            self.layers, self.hidden_dim, self.heads = layers, hidden_dim, heads
+            self.v_dim = hidden_dim * 2 if double_v_dim else hidden_dim
+            self.retentions = nn.ModuleList([MultiScaleRetention(hidden_dim, heads, double_v_dim)
+                                             for _ in range(layers)])
+            self.ffns = nn.ModuleList([nn.Sequential(nn.Linear(hidden_dim, ffn_size), nn.GELU(),
+                                                     nn.Linear(ffn_size, hidden_dim)) for _ in range(layers)])
+            self.layer_norms_1 = nn.ModuleList([nn.LayerNorm(hidden_dim) for _ in range(layers)])
+            self.layer_norms_2 = nn.ModuleList([nn.LayerNorm(hidden_dim) for _ in range(layers)])
+        def forward(self, X):
+            for i in range(self.layers):
+                Y = self.retentions[i](self.layer_norms_1[i](X)) + X
+                X = self.ffns[i](self.layer_norms_2[i](Y)) + Y
+            return X
+        def forward_recurrent(self, x_n, s_n_1s, n):
+            s_ns = []
+            for i in range(self.layers):
+                o_n, s_n = self.retentions[i].forward_recurrent(self.layer_norms_1[i](x_n), s_n_1s[i], n)
+                y_n = o_n + x_n
+                s_ns.append(s_n)
+                x_n = self.ffns[i](self.layer_norms_2[i](y_n)) + y_n
+            return x_n, s_ns
+
+    model = RetNet(2, 4, 8, 2)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=1e-2)
+    out = []
+    for x, y in zip(xs, ys):
+        X = T.tensor(x)
+        opt.zero_grad()
+        Y_parallel = model(X)
+        loss = T.nn.functional.mse_loss(Y_parallel, T.tensor(y))
+        loss.backward()
+        out += [Y_parallel, loss, _grads(model)]
+        opt.zero_grad()
+        s_n_1s = [[T.zeros(model.hidden_dim // model.heads, model.v_dim // model.heads).unsqueeze(0).repeat(
+            X.shape[0], 1, 1) for _ in range(model.heads)] for _ in range(model.layers)]
+        Y_recurrent = []
+        for i in range(X.shape[1]):
+            y_n, s_ns = model.forward_recurrent(X[:, i:i + 1, :], s_n_1s, i)
+            Y_recurrent.append(y_n)
+            s_n_1s = s_ns
+        Y_recurrent = T.concat(Y_recurrent, dim=1)
+        Y_recurrent.pow(2).sum().backward()
+        out += [Y_recurrent, _grads(model)]
+        opt.zero_grad()
+        T.nn.functional.mse_loss(model(X), T.tensor(y)).backward()
+        opt.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_retnet_parallel_and_recurrent_retention(torch):
+    rng = _rng(8)
+    sd = retnet(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 6, 4)), rng.standard_normal((3, 2, 6, 4))
+    ours = retnet(tg, sd, xs, ys)
+    _compare(ours, retnet(torch, sd, xs, ys))
+    for k in range(3):
+        _compare(ours[5 * k + 3], ours[5 * k], where=f"recurrent vs parallel, step {k}")
+
+
+# ------------------------------------------------------------------------------------------ linear attention, Hyena
+def linear_attention(T, sd, xs, ys, eps=1e-6):
+    """Katharopoulos et al.'s causal linear attention (idiap/fast-transformers) in plain torch: elu(x) + 1 feature
+    maps, the parallel causal form by cumulative sums of the k v^T outer products and of k, and the recurrent form
+    (RecurrentLinearAttention: S_i = S_{i-1} + k v^T, Z_i = Z_{i-1} + k) over a transformer layer; SGD with
+    momentum and nesterov."""
+    nn, F = T.nn, T.nn.functional
+
+    def elu_feature_map(x):
+        return F.elu(x) + 1
+
+    def causal_linear(Q, K, V):  # (N, L, H, D), (N, L, H, D), (N, L, H, M)
+        KV = T.einsum("nlhd,nlhm->nlhdm", K, V).cumsum(1)
+        Z = 1. / (T.einsum("nlhd,nlhd->nlh", Q, K.cumsum(1)) + eps)
+        return T.einsum("nlhd,nlhdm,nlh->nlhm", Q, KV, Z)
+
+    def recurrent_linear(q, k, v, state=None):  # (N, H, D), (N, H, D), (N, H, M)
+        if state is None:
+            Si = q.new_zeros((q.shape[0], q.shape[1], q.shape[2], v.shape[2]))
+            Zi = q.new_zeros(q.shape)
+        else:
+            Si, Zi = state
+        Zi = Zi + k
+        Si = Si + T.einsum("nhd,nhm->nhdm", k, v)
+        Z = 1. / (T.einsum("nhd,nhd->nh", q, Zi) + eps)
+        V = T.einsum("nhd,nhdm,nh->nhm", q, Si, Z)
+        return V, [Si, Zi]
+
+    class AttentionLayer(nn.Module):
+        def __init__(self, d_model, n_heads):
+            super().__init__()
+            self.query_projection = nn.Linear(d_model, d_model)
+            self.key_projection = nn.Linear(d_model, d_model)
+            self.value_projection = nn.Linear(d_model, d_model)
+            self.out_projection = nn.Linear(d_model, d_model)
+            self.n_heads = n_heads
+        def forward(self, x, recurrent=False):
+            N, L, _ = x.shape
+            H = self.n_heads
+            q = elu_feature_map(self.query_projection(x).view(N, L, H, -1))
+            k = elu_feature_map(self.key_projection(x).view(N, L, H, -1))
+            v = self.value_projection(x).view(N, L, H, -1)
+            if not recurrent:
+                new_values = causal_linear(q, k, v)
+            else:
+                state, outs = None, []
+                for i in range(L):
+                    o, state = recurrent_linear(q[:, i], k[:, i], v[:, i], state)
+                    outs.append(o)
+                new_values = T.stack(outs, dim=1)
+            return self.out_projection(new_values.reshape(N, L, -1))
+
+    class Layer(nn.Module):
+        def __init__(self, d_model, n_heads):
+            super().__init__()
+            self.attention = AttentionLayer(d_model, n_heads)
+            self.linear1 = nn.Linear(d_model, 2 * d_model)
+            self.linear2 = nn.Linear(2 * d_model, d_model)
+            self.norm1 = nn.LayerNorm(d_model)
+            self.norm2 = nn.LayerNorm(d_model)
+        def forward(self, x, recurrent=False):
+            x = self.norm1(x + self.attention(x, recurrent))
+            return self.norm2(x + self.linear2(F.relu(self.linear1(x))))
+
+    model = Layer(4, 2)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    out = []
+    for x, y in zip(xs, ys):
+        x = T.tensor(x)
+        opt.zero_grad()
+        with T.no_grad():
+            rec = model(x, recurrent=True)
+        par = model(x)
+        loss = F.mse_loss(par, T.tensor(y))
+        loss.backward()
+        opt.step()
+        out += [par, rec, loss, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_causal_linear_attention_parallel_and_recurrent(torch):
+    rng = _rng(9)
+    sd = linear_attention(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 6, 4)), rng.standard_normal((3, 2, 6, 4))
+    ours = linear_attention(tg, sd, xs, ys)
+    _compare(ours, linear_attention(torch, sd, xs, ys))
+    for k in range(3):
+        _compare(ours[4 * k + 1], ours[4 * k], where=f"recurrent vs parallel, step {k}")
+
+
+def hyena(T, sd, xs, ys):
+    """HazyResearch's Hyena operator (safari, standalone_hyena.py): fftconv (rfft of the filter with n=2L divided
+    by it, irfft with norm="forward", D bias), the implicit filter (PositionalEmbedding's complex exponential
+    features with view_as_real-free real/imag, Sin activation with a learned frequency, ExponentialModulation),
+    short depthwise conv1d, the order-2 recurrence of gates; AdamW."""
+    nn, F = T.nn, T.nn.functional
+
+    def fftconv(u, k, D):
+        seqlen = u.shape[-1]
+        fft_size = 2 * seqlen
+        k_f = T.fft.rfft(k, n=fft_size) / fft_size
+        u_f = T.fft.rfft(u.to(dtype=k.dtype), n=fft_size)
+        if len(u.shape) > 3:
+            k_f = k_f.unsqueeze(1)
+        y = T.fft.irfft(u_f * k_f, n=fft_size, norm="forward")[..., :seqlen]
+        out = y + u * D.unsqueeze(-1)
+        return out.to(dtype=u.dtype)
+
+    class Sin(nn.Module):
+        def __init__(self, dim, w=10, train_freq=True):
+            super().__init__()
+            self.freq = nn.Parameter(w * T.ones(1, dim)) if train_freq else w * T.ones(1, dim)
+        def forward(self, x):
+            return T.sin(self.freq * x)
+
+    class PositionalEmbedding(nn.Module):
+        def __init__(self, emb_dim, seq_len, lr_pos_emb=1e-5):
+            super().__init__()
+            self.seq_len = seq_len
+            t = T.linspace(0, 1, self.seq_len)[None, :, None]  # 1, L, 1
+            if emb_dim > 1:
+                bands = (emb_dim - 1) // 2
+            t_rescaled = T.linspace(0, seq_len - 1, seq_len)[None, :, None]
+            w = 2 * math.pi * t_rescaled / seq_len  # 1, L, 1
+            f = T.linspace(1e-4, bands - 1, bands)[None, None]
+            z = T.exp(-1j * f * w)
+            z = T.cat([t, z.real, z.imag], dim=-1)
+            self.register_buffer("z", z)
+            self.register_buffer("t", t)
+        def forward(self, L):
+            return self.z[:, :L], self.t[:, :L]
+
+    class ExponentialModulation(nn.Module):
+        def __init__(self, d_model, fast_decay_pct=0.3, slow_decay_pct=1.5, target=1e-2, modulate=True, shift=0.0):
+            super().__init__()
+            self.modulate = modulate
+            self.shift = shift
+            max_decay = math.log(target) / fast_decay_pct
+            min_decay = math.log(target) / slow_decay_pct
+            deltas = T.linspace(min_decay, max_decay, d_model)[None, None]
+            self.register_buffer("deltas", deltas)
+        def forward(self, t, x):
+            if self.modulate:
+                decay = T.exp(-t * self.deltas.abs())
+                x = x * (decay + self.shift)
+            return x
+
+    class HyenaFilter(nn.Module):
+        def __init__(self, d_model, emb_dim=3, order=8, seq_len=16, w=1):
+            super().__init__()
+            self.d_model = d_model
+            self.bias = nn.Parameter(T.randn(self.d_model))
+            act = Sin(dim=order, w=w)
+            self.emb_dim = emb_dim
+            self.seq_len = seq_len
+            self.pos_emb = PositionalEmbedding(emb_dim, seq_len)
+            self.implicit_filter = nn.Sequential(nn.Linear(emb_dim, order), act, nn.Linear(order, order), act,
+                                                 nn.Linear(order, d_model, bias=False))
+            self.modulation = ExponentialModulation(d_model)
+        def filter(self, L):
+            z, t = self.pos_emb(L)
+            h = self.implicit_filter(z)
+            return self.modulation(t, h)
+        def forward(self, x, L, k=None, bias=None):
+            if k is None:
+                k = self.filter(L)
+            k = k[0] if type(k) is tuple else k
+            return fftconv(x, k, bias)
+
+    class HyenaOperator(nn.Module):
+        def __init__(self, d_model, l_max, order=2, filter_order=8):
+            super().__init__()
+            self.d_model, self.l_max, self.order = d_model, l_max, order
+            inner_width = d_model * (order + 1)
+            self.in_proj = nn.Linear(d_model, inner_width)
+            self.out_proj = nn.Linear(d_model, d_model)
+            self.short_filter = nn.Conv1d(inner_width, inner_width, 3, padding=2, groups=inner_width)
+            self.filter_fn = HyenaFilter(d_model * (order - 1), order=filter_order, seq_len=l_max)
+        def forward(self, u):
+            l = u.size(-2)
+            l_filter = min(l, self.l_max)
+            u = self.in_proj(u)
+            u = u.transpose(1, 2)  # b l d -> b d l
+            uc = self.short_filter(u)[..., :l_filter]
+            *x, v = uc.split(self.d_model, dim=1)
+            k = self.filter_fn.filter(l_filter)[0]
+            k = k.reshape(l_filter, self.order - 1, self.d_model).permute(1, 2, 0)  # l (o d) -> o d l
+            bias = self.filter_fn.bias.reshape(self.order - 1, self.d_model)
+            for o, x_i in enumerate(reversed(x[1:])):
+                v = v * x_i
+                v = self.filter_fn(v, l_filter, k=k[o], bias=bias[o])
+            y = (v * x[0]).transpose(1, 2)  # b d l -> b l d
+            return self.out_proj(y)
+
+    model = HyenaOperator(d_model=4, l_max=8, order=3)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.AdamW(model.parameters(), lr=1e-2)
+    out = []
+    for x, y in zip(xs, ys):
+        opt.zero_grad()
+        pred = model(T.tensor(x))
+        loss = F.mse_loss(pred, T.tensor(y))
+        loss.backward()
+        opt.step()
+        out += [pred, loss, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_hyena_fft_long_convolution(torch):
+    rng = _rng(10)
+    sd = hyena(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 8, 4)), rng.standard_normal((3, 2, 8, 4))
+    _compare(hyena(tg, sd, xs, ys), hyena(torch, sd, xs, ys))
