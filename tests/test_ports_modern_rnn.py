@@ -1334,3 +1334,182 @@ def test_hyena_fft_long_convolution(torch):
     sd = hyena(torch, None, None, None)
     xs, ys = rng.standard_normal((3, 2, 8, 4)), rng.standard_normal((3, 2, 8, 4))
     _compare(hyena(tg, sd, xs, ys), hyena(torch, sd, xs, ys))
+
+
+# ----------------------------------------------------------------------------------------------------- Mamba-2 (SSD)
+def mamba2_ssd(T, sd, xs, ys, block_len=3):
+    """mamba_ssm's ssd_minimal_discrete (Mamba-2's state space duality, the chunked reference): segsum by a
+    repeated, tril-masked cumsum with -inf above the diagonal, exp of it, the five-operand einsum of the diagonal
+    blocks, chunk states, the inter-chunk recurrence by exp(segsum(F.pad(...))), state-to-output; x * dt and A * dt
+    from a softplus dt with its bias as Mamba2's ssd test feeds it; the same SSM by its step-by-step recurrence
+    beside it (as selective_scan); Adam."""
+    nn, F = T.nn, T.nn.functional
+
+    def segsum(x):
+        Tn = x.size(-1)
+        x = x[..., None].repeat(*([1] * x.dim()), Tn)  # repeat(x, "... d -> ... d e", e=T)
+        mask = T.tril(T.ones(Tn, Tn, device=x.device, dtype=bool), diagonal=-1)
+        x = x.masked_fill(~mask, 0)
+        x_segsum = T.cumsum(x, dim=-2)
+        mask = T.tril(T.ones(Tn, Tn, device=x.device, dtype=bool), diagonal=0)
+        x_segsum = x_segsum.masked_fill(~mask, -T.inf)
+        return x_segsum
+
+    def chunk(x, l):  # rearrange(x, "b (c l) ... -> b c l ...", l=block_len)
+        return x.reshape(x.shape[0], x.shape[1] // l, l, *x.shape[2:])
+
+    def ssd_minimal_discrete(X, A, B, C, block_len, initial_states=None):
+        assert X.dtype == A.dtype == B.dtype == C.dtype
+        assert X.shape[1] % block_len == 0
+        X, A, B, C = [chunk(x, block_len) for x in (X, A, B, C)]
+        A = A.permute(0, 3, 1, 2)  # "b c l h -> b h c l"
+        A_cumsum = T.cumsum(A, dim=-1)
+        L = T.exp(segsum(A))
+        Y_diag = T.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", C, B, L, X)
+        decay_states = T.exp((A_cumsum[:, :, :, -1:] - A_cumsum))
+        states = T.einsum("bclhn,bhcl,bclhp->bchpn", B, decay_states, X)
+        if initial_states is None:
+            initial_states = T.zeros_like(states[:, :1])
+        states = T.cat([initial_states, states], dim=1)
+        decay_chunk = T.exp(segsum(F.pad(A_cumsum[:, :, :, -1], (1, 0))))
+        new_states = T.einsum("bhzc,bchpn->bzhpn", decay_chunk, states)
+        states, final_state = new_states[:, :-1], new_states[:, -1]
+        state_decay_out = T.exp(A_cumsum)
+        Y_off = T.einsum('bclhn,bchpn,bhcl->bclhp', C, states, state_decay_out)
+        Y = Y_diag + Y_off
+        return Y.reshape(Y.shape[0], -1, *Y.shape[3:]), final_state
+
+    def ssd_recurrent(X, A, B, C):
+        h = X.new_zeros(X.shape[0], X.shape[2], X.shape[3], B.shape[-1])  # (b h p n)
+        ys = []
+        for t in range(X.shape[1]):
+            h = T.exp(A[:, t])[:, :, None, None] * h + T.einsum("bhn,bhp->bhpn", B[:, t], X[:, t])
+            ys.append(T.einsum("bhpn,bhn->bhp", h, C[:, t]))
+        return T.stack(ys, dim=1), h
+
+    class SSD(nn.Module):
+        def __init__(self, d_model=4, nheads=2, headdim=2, d_state=3):
+            super().__init__()
+            self.nheads, self.headdim, self.d_state = nheads, headdim, d_state
+            self.in_proj = nn.Linear(d_model, nheads * headdim + 2 * nheads * d_state + nheads)
+            self.A_log = nn.Parameter(T.log(T.empty(nheads).uniform_(1, 16)))
+            dt = T.exp(T.rand(nheads) * (math.log(0.1) - math.log(0.001)) + math.log(0.001))
+            self.dt_bias = nn.Parameter(dt + T.log(-T.expm1(-dt)))
+            self.out_proj = nn.Linear(nheads * headdim, d_model)
+        def forward(self, u, recurrent=False):
+            b, l, _ = u.shape
+            H, P, N = self.nheads, self.headdim, self.d_state
+            x, B, C, dt = T.split(self.in_proj(u), [H * P, H * N, H * N, H], dim=-1)
+            x, B, C = x.reshape(b, l, H, P), B.reshape(b, l, H, N), C.reshape(b, l, H, N)
+            dt = F.softplus(dt + self.dt_bias)  # (b, l, H)
+            A = -T.exp(self.A_log)
+            if recurrent:
+                y, state = ssd_recurrent(x * dt.unsqueeze(-1), A * dt, B, C)
+            else:
+                y, state = ssd_minimal_discrete(x * dt.unsqueeze(-1), A * dt, B, C, block_len)
+            return self.out_proj(y.reshape(b, l, H * P)), state
+
+    model = SSD()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=1e-2)
+    out = []
+    for x, y in zip(xs, ys):
+        u = T.tensor(x)
+        opt.zero_grad()
+        pred, state = model(u)
+        loss = F.mse_loss(pred, T.tensor(y)) + state.pow(2).mean()
+        loss.backward()
+        grads = _grads(model)
+        opt.zero_grad()
+        pred_r, state_r = model(u, recurrent=True)
+        (F.mse_loss(pred_r, T.tensor(y)) + state_r.pow(2).mean()).backward()
+        out += [pred, pred_r, state, state_r, loss, grads, _grads(model)]
+        opt.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_mamba2_ssd_minimal_discrete_chunked_vs_recurrent(torch):
+    rng = _rng(11)
+    sd = mamba2_ssd(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 6, 4)), rng.standard_normal((3, 2, 6, 4))
+    ours = mamba2_ssd(tg, sd, xs, ys)
+    _compare(ours, mamba2_ssd(torch, sd, xs, ys))
+    for k in range(3):
+        for i in (0, 2, 5):  # chunked and recurrent: outputs, final states, gradients
+            _compare(ours[7 * k + i + 1], ours[7 * k + i], where=f"ssd forms, step {k}, item {i}")
+
+
+def heinsen_scan(T, sd, xs, ys):
+    """Heinsen's "Efficient parallelization of a ubiquitous sequential computation" (glassroom/heinsen_sequence):
+    x_t = a_t x_{t-1} + b_t for any signs, in log space with complex logs (complex_log: log|x| + i pi [x < 0]),
+    a_star by a padded cumsum, logcumsumexp of complex log values, the real part of the exp; here the gates of a
+    small gated linear RNN (a = sigmoid, b = tanh, signed), checked against the loop; RMSprop."""
+    nn, F = T.nn, T.nn.functional
+
+    def complex_log(float_input, eps=1e-6):
+        eps = float_input.new_tensor(eps)
+        real = float_input.abs().maximum(eps).log()
+        imag = (float_input < 0).to(float_input.dtype) * T.pi
+        return T.complex(real, imag)
+
+    def scan(log_coeffs, log_values):  # (..., t), (..., t + 1): log_values[..., 0] is log x0
+        a_star = F.pad(log_coeffs.cumsum(dim=-1), (1, 0))
+        log_x0_plus_b_star = T.logcumsumexp(log_values - a_star, dim=-1)
+        log_x = a_star + log_x0_plus_b_star
+        return T.exp(log_x).real[..., 1:]
+
+    class GatedLinearRNN(nn.Module):
+        def __init__(self, d_in, d_hidden):
+            super().__init__()
+            self.gate = nn.Linear(d_in, d_hidden)
+            self.value = nn.Linear(d_in, d_hidden)
+            self.x0 = nn.Parameter(T.randn(d_hidden) * 0.5)
+            self.head = nn.Linear(d_hidden, 1)
+        def forward(self, u, loop=False):  # (b, t, d_in)
+            a = T.sigmoid(self.gate(u)).transpose(1, 2)  # (b, d, t)
+            b = T.tanh(self.value(u)).transpose(1, 2)
+            x0 = self.x0.expand(u.shape[0], -1).unsqueeze(-1)
+            if loop:
+                x, hs = x0[..., 0], []
+                for t in range(u.shape[1]):
+                    x = a[..., t] * x + b[..., t]
+                    hs.append(x)
+                h = T.stack(hs, dim=-1)
+            else:
+                h = scan(complex_log(a), complex_log(T.cat([x0, b], dim=-1)))
+            return self.head(h.transpose(1, 2)).squeeze(-1)
+
+    model = GatedLinearRNN(3, 5)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.RMSprop(model.parameters(), lr=1e-2, alpha=0.9)
+    out = []
+    for x, y in zip(xs, ys):
+        u = T.tensor(x)
+        opt.zero_grad()
+        pred = model(u)
+        loss = F.mse_loss(pred, T.tensor(y))
+        loss.backward()
+        grads = _grads(model)
+        opt.zero_grad()
+        pred_loop = model(u, loop=True)
+        F.mse_loss(pred_loop, T.tensor(y)).backward()
+        out += [pred, pred_loop, loss, grads, _grads(model)]
+        opt.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_heinsen_complex_log_scan(torch):
+    rng = _rng(12)
+    sd = heinsen_scan(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 7, 3)), rng.standard_normal((3, 2, 7))
+    ours = heinsen_scan(tg, sd, xs, ys)
+    _compare(ours, heinsen_scan(torch, sd, xs, ys))
+    for k in range(3):  # the scan and the loop (eps = 1e-6 in complex_log only bounds |b| away from 0)
+        _compare(ours[5 * k], ours[5 * k + 1], 1e-8, where=f"scan vs loop, step {k}")
+        _compare(ours[5 * k + 3], ours[5 * k + 4], 1e-8, where=f"their gradients, step {k}")
