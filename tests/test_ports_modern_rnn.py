@@ -404,7 +404,8 @@ def mamba(T, sd, xs, ys):
     """mamba_ssm's Mamba block (mamba_simple.py, the slow path through selective_scan_ref): in_proj by weight @
     x, depthwise causal Conv1d (padding d_conv - 1, sliced to seqlen), SiLU, x_proj split into dt/B/C, dt_proj with
     the inverse-softplus bias init and _no_reinit / _no_weight_decay flags, A = -exp(A_log), D skip, the z gate,
-    out_proj; a residual two-layer model with RMS-style pre-norm; AdamW with the no-weight-decay group."""
+    out_proj; a residual two-layer model with RMS-style pre-norm; AdamW with the no-weight-decay group; then
+    step() decoding token by token (conv_state rolled and written in place, ssm_state.copy_) against the scan."""
     nn, F = T.nn, T.nn.functional
 
     class Mamba(nn.Module):
@@ -459,6 +460,36 @@ def mamba(T, sd, xs, ys):
                                                delta_softplus=True, return_last_state=True)
             return self.out_proj(y.permute(0, 2, 1)), last_state
 
+        def step(self, hidden_states, conv_state, ssm_state):
+            dtype = hidden_states.dtype
+            assert hidden_states.shape[1] == 1, "Only support decoding with 1 token at a time for now"
+            xz = self.in_proj(hidden_states.squeeze(1))  # (B 2D)
+            x, z = xz.chunk(2, dim=-1)  # (B D)
+            conv_state.copy_(T.roll(conv_state, shifts=-1, dims=-1))  # Update state (B D W)
+            conv_state[:, :, -1] = x
+            x = T.sum(conv_state * self.conv1d.weight.squeeze(1), dim=-1)  # (B D)
+            if self.conv1d.bias is not None:
+                x = x + self.conv1d.bias
+            x = self.act(x).to(dtype=dtype)
+            x_db = self.x_proj(x)  # (B dt_rank+2*d_state)
+            dt, B, C = T.split(x_db, [self.dt_rank, self.d_state, self.d_state], dim=-1)
+            dt = F.linear(dt, self.dt_proj.weight)  # (B d_inner)
+            A = -T.exp(self.A_log)  # (d_inner, d_state)
+            dt = F.softplus(dt + self.dt_proj.bias.to(dtype=dt.dtype))
+            dA = T.exp(T.einsum("bd,dn->bdn", dt, A))
+            dB = T.einsum("bd,bn->bdn", dt, B)
+            ssm_state.copy_(ssm_state * dA + x.unsqueeze(-1) * dB)
+            y = T.einsum("bdn,bn->bd", ssm_state.to(dtype), C)
+            y = y + self.D.to(dtype) * x
+            y = y * self.act(z)  # (B D)
+            out = self.out_proj(y)
+            return out.unsqueeze(1), conv_state, ssm_state
+
+        def allocate_inference_cache(self, batch_size):
+            conv_state = T.zeros(batch_size, self.d_model * self.expand, self.d_conv, dtype=self.conv1d.weight.dtype)
+            ssm_state = T.zeros(batch_size, self.d_model * self.expand, self.d_state, dtype=self.dt_proj.weight.dtype)
+            return conv_state, ssm_state
+
     class RMSNorm(nn.Module):
         def __init__(self, d, eps=1e-5):
             super().__init__()
@@ -480,6 +511,16 @@ def mamba(T, sd, xs, ys):
                 x = x + h
                 states.append(s)
             return self.head(x).squeeze(-1), states
+        def generate_steps(self, x):  # token by token through each layer's step() and its inference cache
+            caches = [layer.allocate_inference_cache(x.shape[0]) for layer in self.layers]
+            outs = []
+            for t in range(x.shape[1]):
+                h = x[:, t:t + 1]
+                for norm, layer, (conv_state, ssm_state) in zip(self.norms, self.layers, caches):
+                    o, _, _ = layer.step(norm(h), conv_state, ssm_state)
+                    h = h + o
+                outs.append(self.head(h).squeeze(-1))
+            return T.cat(outs, dim=1), [ssm_state for _, ssm_state in caches]
 
     model = Model()
     if sd is None:
@@ -497,6 +538,8 @@ def mamba(T, sd, xs, ys):
         loss.backward()
         opt.step()
         out += [pred, states, loss, _grads(model)]
+    with T.no_grad():
+        out += [model(T.tensor(xs[0])), model.generate_steps(T.tensor(xs[0]))]
     out.append(model.state_dict())
     return out
 
@@ -505,7 +548,9 @@ def test_mamba_block_selective_scan_ref(torch):
     rng = _rng(3)
     sd = mamba(torch, None, None, None)
     xs, ys = rng.standard_normal((3, 2, 6, 4)), rng.standard_normal((3, 2, 6))
-    _compare(mamba(tg, sd, xs, ys), mamba(torch, sd, xs, ys))
+    ours = mamba(tg, sd, xs, ys)
+    _compare(ours, mamba(torch, sd, xs, ys))
+    _compare(ours[-2], ours[-3], where="step() decoding vs the scan (outputs, last states)")
 
 
 def test_selective_scan_ref_complex_and_grouped(torch):
