@@ -12,8 +12,11 @@ convolution with rfft/irfft n=2L, the s4 example's optimizer groups from per-par
 (complex diagonal recurrence, exp(-exp(nu_log) + i exp(theta_log)), gamma normalization, complex parameters under
 Adam), xLSTM's sLSTM cell (exponential input gate, stabilizer m, normalizer n) and the mLSTM in its recurrent and
 parallel (stabilized D matrix) forms, RetNet's multi-scale retention in parallel and recurrent forms (xPos, group
-norm), causal linear attention (Katharopoulos, elu + 1 features) in its parallel and recurrent forms, and Hyena's
-FFT long convolution with its implicit filter (positional features, Sin activation, exponential modulation).
+norm), causal linear attention (Katharopoulos, elu + 1 features) in its parallel and recurrent forms, Hyena's
+FFT long convolution with its implicit filter (positional features, Sin activation, exponential modulation),
+Mamba-2's ssd_minimal_discrete (chunked, against its recurrence), Heinsen's complex-log parallel scan (against its
+loop) and RWKV-6's data-dependent token shift and decay with the naive WKV6 recurrence. Mamba's block also decodes
+by its step() against the scan.
 """
 import math
 
@@ -1558,3 +1561,165 @@ def test_heinsen_complex_log_scan(torch):
     for k in range(3):  # the scan and the loop (eps = 1e-6 in complex_log only bounds |b| away from 0)
         _compare(ours[5 * k], ours[5 * k + 1], 1e-8, where=f"scan vs loop, step {k}")
         _compare(ours[5 * k + 3], ours[5 * k + 4], 1e-8, where=f"their gradients, step {k}")
+
+
+# ------------------------------------------------------------------------------------------------------------ RWKV-6
+def rwkv6(T, sd, xs, ys):
+    """RWKV-6's time mixing (RWKV-LM RWKV-v5/src/model.py, RWKV_Tmix_x060) with the CUDA WKV6 kernel replaced by
+    its naive serial form (matrix-valued state per head, w = exp(-exp(w)), the bonus u = time_faaaa): the
+    data-dependent token shift (tanh LoRA, view(B*T, 5, -1).transpose(0, 1), bmm, unbind), the decay LoRA, SiLU gate,
+    GroupNorm ln_x with eps (1e-5) * head_size_divisor ** 2; a residual block with the x060 channel mixing; AdamW
+    with betas (0.9, 0.99)."""
+    nn, F = T.nn, T.nn.functional
+
+    class Args:
+        n_embd = dim_att = 8
+        head_size_a = 4
+        head_size_divisor = 8
+        n_layer = 2
+        dim_ffn = 16
+
+    def naive_wkv6(r, k, v, w, u):  # (B, T, H, N) each; u: (H, N)
+        B, Tn, H, N = r.shape
+        w = T.exp(-T.exp(w))
+        state = T.zeros(B, H, N, N)
+        ys = []
+        for t in range(Tn):
+            kv = k[:, t, :, :, None] * v[:, t, :, None, :]  # (B, H, N, N)
+            ys.append((r[:, t, :, None, :] @ (u[..., None] * kv + state)).squeeze(-2))
+            state = w[:, t, :, :, None] * state + kv
+        return T.stack(ys, dim=1).reshape(B, Tn, H * N)
+
+    class RWKV_Tmix_x060(nn.Module):
+        def __init__(self, args, layer_id):
+            super().__init__()
+            self.args = args
+            self.layer_id = layer_id
+            self.head_size = args.head_size_a
+            self.n_head = args.dim_att // self.head_size
+            assert args.dim_att % self.n_head == 0
+            with T.no_grad():
+                ratio_0_to_1 = layer_id / (args.n_layer - 1)  # 0 to 1
+                ratio_1_to_almost0 = 1.0 - (layer_id / args.n_layer)  # 1 to ~0
+                ddd = T.ones(1, 1, args.n_embd)
+                for i in range(args.n_embd):
+                    ddd[0, 0, i] = i / args.n_embd
+                self.time_maa_x = nn.Parameter(1.0 - T.pow(ddd, ratio_1_to_almost0))
+                self.time_maa_w = nn.Parameter(1.0 - T.pow(ddd, ratio_1_to_almost0))
+                self.time_maa_k = nn.Parameter(1.0 - T.pow(ddd, ratio_1_to_almost0))
+                self.time_maa_v = nn.Parameter(1.0 - (T.pow(ddd, ratio_1_to_almost0) + 0.3 * ratio_0_to_1))
+                self.time_maa_r = nn.Parameter(1.0 - T.pow(ddd, 0.5 * ratio_1_to_almost0))
+                self.time_maa_g = nn.Parameter(1.0 - T.pow(ddd, 0.5 * ratio_1_to_almost0))
+                D_MIX_LORA = 32
+                self.time_maa_w1 = nn.Parameter(T.zeros(args.n_embd, D_MIX_LORA * 5))
+                self.time_maa_w2 = nn.Parameter(T.zeros(5, D_MIX_LORA, args.n_embd).uniform_(-0.01, 0.01))
+                decay_speed = T.ones(args.dim_att)
+                for n in range(args.dim_att):
+                    decay_speed[n] = -6 + 5 * (n / (args.dim_att - 1)) ** (0.7 + 1.3 * ratio_0_to_1)
+                self.time_decay = nn.Parameter(decay_speed.reshape(1, 1, args.dim_att))
+                D_DECAY_LORA = 64
+                self.time_decay_w1 = nn.Parameter(T.zeros(args.n_embd, D_DECAY_LORA))
+                self.time_decay_w2 = nn.Parameter(T.zeros(D_DECAY_LORA, args.dim_att).uniform_(-0.01, 0.01))
+                tmp = T.zeros(args.dim_att)
+                for n in range(args.dim_att):
+                    zigzag = ((n + 1) % 3 - 1) * 0.1
+                    tmp[n] = ratio_0_to_1 * (1 - (n / (args.dim_att - 1))) + zigzag
+                self.time_faaaa = nn.Parameter(tmp.reshape(self.n_head, self.head_size))
+            self.time_shift = nn.ZeroPad2d((0, 0, 1, -1))
+            self.receptance = nn.Linear(args.n_embd, args.dim_att, bias=False)
+            self.key = nn.Linear(args.n_embd, args.dim_att, bias=False)
+            self.value = nn.Linear(args.n_embd, args.dim_att, bias=False)
+            self.output = nn.Linear(args.dim_att, args.n_embd, bias=False)
+            self.gate = nn.Linear(args.n_embd, args.dim_att, bias=False)
+            self.ln_x = nn.GroupNorm(self.n_head, args.dim_att, eps=(1e-5) * (args.head_size_divisor ** 2))
+
+        def jit_func(self, x):
+            B, Tn, C = x.size()
+            xx = self.time_shift(x) - x
+            xxx = x + xx * self.time_maa_x
+            xxx = T.tanh(xxx @ self.time_maa_w1).view(B * Tn, 5, -1).transpose(0, 1)
+            xxx = T.bmm(xxx, self.time_maa_w2).view(5, B, Tn, -1)
+            mw, mk, mv, mr, mg = xxx.unbind(dim=0)
+            xw = x + xx * (self.time_maa_w + mw)
+            xk = x + xx * (self.time_maa_k + mk)
+            xv = x + xx * (self.time_maa_v + mv)
+            xr = x + xx * (self.time_maa_r + mr)
+            xg = x + xx * (self.time_maa_g + mg)
+            r = self.receptance(xr)
+            k = self.key(xk)
+            v = self.value(xv)
+            g = F.silu(self.gate(xg))
+            ww = T.tanh(xw @ self.time_decay_w1) @ self.time_decay_w2
+            w = self.time_decay + ww
+            return r, k, v, g, w
+
+        def jit_func_2(self, x, g):
+            B, Tn, C = x.size()
+            x = x.view(B * Tn, C)
+            x = self.ln_x(x).view(B, Tn, C)
+            return self.output(x * g)
+
+        def forward(self, x):
+            B, Tn, C = x.size()
+            H = self.n_head
+            r, k, v, g, w = self.jit_func(x)
+            x = naive_wkv6(*(t.view(B, Tn, H, -1) for t in (r, k, v, w)), self.time_faaaa)
+            return self.jit_func_2(x, g)
+
+    class RWKV_CMix_x060(nn.Module):
+        def __init__(self, args, layer_id):
+            super().__init__()
+            self.time_shift = nn.ZeroPad2d((0, 0, 1, -1))
+            with T.no_grad():
+                ratio_1_to_almost0 = 1.0 - (layer_id / args.n_layer)
+                ddd = T.ones(1, 1, args.n_embd)
+                for i in range(args.n_embd):
+                    ddd[0, 0, i] = i / args.n_embd
+                self.time_maa_k = nn.Parameter(1.0 - T.pow(ddd, ratio_1_to_almost0))
+                self.time_maa_r = nn.Parameter(1.0 - T.pow(ddd, ratio_1_to_almost0))
+            self.key = nn.Linear(args.n_embd, args.dim_ffn, bias=False)
+            self.receptance = nn.Linear(args.n_embd, args.n_embd, bias=False)
+            self.value = nn.Linear(args.dim_ffn, args.n_embd, bias=False)
+
+        def forward(self, x):
+            xx = self.time_shift(x) - x
+            xk = x + xx * self.time_maa_k
+            xr = x + xx * self.time_maa_r
+            k = self.key(xk)
+            k = T.relu(k) ** 2
+            kv = self.value(k)
+            return T.sigmoid(self.receptance(xr)) * kv
+
+    class Block(nn.Module):
+        def __init__(self, args, layer_id):
+            super().__init__()
+            self.ln1 = nn.LayerNorm(args.n_embd)
+            self.ln2 = nn.LayerNorm(args.n_embd)
+            self.att = RWKV_Tmix_x060(args, layer_id)
+            self.ffn = RWKV_CMix_x060(args, layer_id)
+        def forward(self, x):
+            x = x + self.att(self.ln1(x))
+            return x + self.ffn(self.ln2(x))
+
+    model = nn.Sequential(Block(Args, 0), Block(Args, 1), nn.LayerNorm(Args.n_embd))
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.AdamW(model.parameters(), lr=1e-2, betas=(0.9, 0.99), eps=1e-18, weight_decay=0.0)
+    out = []
+    for x, y in zip(xs, ys):
+        opt.zero_grad()
+        pred = model(T.tensor(x))
+        loss = F.mse_loss(pred, T.tensor(y))
+        loss.backward()
+        opt.step()
+        out += [pred, loss, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_rwkv6_data_dependent_decay_and_serial_wkv6(torch):
+    rng = _rng(13)
+    sd = rwkv6(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 5, 8)), rng.standard_normal((3, 2, 5, 8))
+    _compare(rwkv6(tg, sd, xs, ys), rwkv6(torch, sd, xs, ys))
