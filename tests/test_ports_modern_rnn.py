@@ -1723,3 +1723,112 @@ def test_rwkv6_data_dependent_decay_and_serial_wkv6(torch):
     sd = rwkv6(torch, None, None, None)
     xs, ys = rng.standard_normal((3, 2, 5, 8)), rng.standard_normal((3, 2, 5, 8))
     _compare(rwkv6(tg, sd, xs, ys), rwkv6(torch, sd, xs, ys))
+
+
+# ---------------------------------------------------------------------------------------------------------- DeltaNet
+def deltanet(T, sd, xs, ys, chunk_size=3):
+    """DeltaNet's delta rule as flash-linear-attention's naive references write it (fla/ops/delta_rule/naive.py):
+    delta_rule_recurrence (S.clone() updates, o[:, :, i] written into zeros_like(v)) and delta_rule_chunkwise (the
+    (I - tril(diag(beta) K K^T))^-1 by the in-place row loop attn[..., i, :i] = ... + (....clone() * ....clone()),
+    masked_fill_ on each chunk's scores, o[:, :, i] writes), with L2-normalized keys and sigmoid betas as the
+    DeltaNet layer feeds them; the two forms agree; Adam."""
+    nn, F = T.nn, T.nn.functional
+
+    def chunk(x, c):  # rearrange(x, 'b h (n c) d -> b h n c d', c=chunk_size)
+        return x.reshape(*x.shape[:2], x.shape[2] // c, c, x.shape[3])
+
+    def delta_rule_recurrence(q, k, v, beta):
+        b, h, l, d_k = q.shape
+        d_v = v.shape[-1]
+        o = T.zeros_like(v)
+        S = T.zeros(b, h, d_k, d_v).to(v)
+        q = q * (d_k ** -0.5)
+        for i in range(l):
+            _k = k[:, :, i]
+            _q = q[:, :, i]
+            _v = v[:, :, i].clone()
+            beta_i = beta[:, :, i]
+            _v = _v - (S.clone() * _k[..., None]).sum(-2)
+            _v = _v * beta_i[..., None]
+            S = S.clone() + _k.unsqueeze(-1) * _v.unsqueeze(-2)
+            o[:, :, i] = T.einsum('bhd,bhdm->bhm', _q, S)
+        return o
+
+    def delta_rule_chunkwise(q, k, v, beta, chunk_size=32):
+        b, h, l, d_k = q.shape
+        q = q * (d_k ** -0.5)
+        v = v * beta[..., None]
+        k_beta = k * beta[..., None]
+        assert l % chunk_size == 0
+        mask = T.triu(T.ones(chunk_size, chunk_size, dtype=T.bool, device=q.device), diagonal=0)
+        q, k, v, k_beta = map(lambda x: chunk(x, chunk_size), [q, k, v, k_beta])
+        attn = -(k_beta @ k.transpose(-1, -2)).masked_fill(mask, 0)
+        for i in range(1, chunk_size):
+            attn[..., i, :i] = attn[..., i, :i] + (attn[..., i, :, None].clone() * attn[..., :, :i].clone()).sum(-2)
+        attn = attn + T.eye(chunk_size, dtype=T.float, device=q.device)
+        u = attn @ v
+        w = attn @ k_beta
+        S = k.new_zeros(b, h, d_k, v.shape[-1])
+        o = T.zeros_like(v)
+        mask = T.triu(T.ones(chunk_size, chunk_size, dtype=T.bool, device=q.device), diagonal=1)
+        for i in range(0, l // chunk_size):
+            q_i, k_i = q[:, :, i], k[:, :, i]
+            attn = (q_i @ k_i.transpose(-1, -2)).masked_fill_(mask, 0)
+            u_i = u[:, :, i] - w[:, :, i] @ S
+            o_inter = q_i @ S
+            o[:, :, i] = o_inter + attn @ u_i
+            S = S + k_i.transpose(-1, -2) @ u_i
+        return o.reshape(b, h, l, -1)
+
+    class DeltaNet(nn.Module):
+        def __init__(self, d_model=4, num_heads=2):
+            super().__init__()
+            self.num_heads = num_heads
+            self.q_proj = nn.Linear(d_model, d_model, bias=False)
+            self.k_proj = nn.Linear(d_model, d_model, bias=False)
+            self.v_proj = nn.Linear(d_model, d_model, bias=False)
+            self.b_proj = nn.Linear(d_model, num_heads, bias=False)
+            self.o_proj = nn.Linear(d_model, d_model, bias=False)
+        def forward(self, x, mode="chunk"):
+            b, l, d = x.shape
+            q, k, v = (p(x).view(b, l, self.num_heads, -1).transpose(1, 2) for p in (self.q_proj, self.k_proj,
+                                                                                    self.v_proj))
+            q, k = F.silu(q), F.normalize(F.silu(k), p=2, dim=-1)
+            beta = self.b_proj(x).sigmoid().transpose(1, 2)  # (b, h, l)
+            if mode == "chunk":
+                o = delta_rule_chunkwise(q, k, v, beta, chunk_size)
+            else:
+                o = delta_rule_recurrence(q, k, v, beta)
+            return self.o_proj(o.transpose(1, 2).reshape(b, l, d))
+
+    model = DeltaNet()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=1e-2)
+    out = []
+    for x, y in zip(xs, ys):
+        x = T.tensor(x)
+        opt.zero_grad()
+        rec = model(x, mode="recurrent")
+        F.mse_loss(rec, T.tensor(y)).backward()
+        grads = _grads(model)
+        opt.zero_grad()
+        pred = model(x)
+        loss = F.mse_loss(pred, T.tensor(y))
+        loss.backward()
+        out += [pred, rec, loss, _grads(model), grads]
+        opt.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_deltanet_chunkwise_and_recurrent_delta_rule(torch):
+    rng = _rng(14)
+    sd = deltanet(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 6, 4)), rng.standard_normal((3, 2, 6, 4))
+    ours = deltanet(tg, sd, xs, ys)
+    _compare(ours, deltanet(torch, sd, xs, ys))
+    for k in range(3):
+        _compare(ours[5 * k], ours[5 * k + 1], where=f"chunkwise vs recurrent, step {k}")
+        _compare(ours[5 * k + 3], ours[5 * k + 4], where=f"their gradients, step {k}")
