@@ -2482,6 +2482,25 @@ def test_like_and_clone_take_memory_format_as_torchs(name, device):
     assert ours(p, memory_format=tg.preserve_format).stride() == (1,)
 
 
+def test_empty_takes_memory_format_as_torchs(device):
+    """torch.empty(..., memory_format=torch.contiguous_format), as RWKV's WKV wrapper allocates its output: row-major
+    by default and for contiguous_format, channels_last(_3d) laid out so for a rank 4 (5) shape; preserve_format and
+    a rank the format does not fit are torch's RuntimeErrors."""
+    torch = pytest.importorskip("torch")
+    for shape, fmts in (((2, 3), ["contiguous_format"]), ((2, 3, 4, 5), ["contiguous_format", "channels_last"]),
+                        ((2, 3, 4, 5, 6), ["channels_last_3d"])):
+        assert tg.empty(*shape, device=device).stride() == torch.empty(*shape).stride()
+        for fmt in fmts:
+            got = tg.empty(shape, dtype=tg.float64, device=device, memory_format=getattr(tg, fmt))
+            assert got.stride() == torch.empty(shape, memory_format=getattr(torch, fmt)).stride(), (shape, fmt)
+            assert got.shape == shape and got.dtype == tg.float64 and not got.numpy().any()
+    assert tg.empty(2, 3, 4, 5, requires_grad=True, memory_format=tg.channels_last).requires_grad
+    with pytest.raises(RuntimeError, match="empty: unsupported memory format preserve_format"):
+        tg.empty(2, 3, memory_format=tg.preserve_format)
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last format"):
+        tg.empty(2, 3, memory_format=tg.channels_last)
+
+
 def test_code_may_set_its_own_attributes_on_a_tensor_as_torchs():
     """t.update = g on any tensor (learn2learn's update_module marks each parameter so, then reads p.update), as
     torch's tensors allow; copies made by deepcopy keep them; a name never set is still an AttributeError."""

@@ -354,10 +354,16 @@ def _fits(v: Any, dt: np.dtype, op: str, what: str) -> None:
 
 
 def empty(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
-          requires_grad: bool = False) -> Tensor:
+          requires_grad: bool = False, memory_format: Any = contiguous_format) -> Tensor:
     """torch.empty's shape, dtype and device, filled with zeros rather than left uninitialised: what was in
-    memory would make results that read it by mistake change from run to run."""
-    return full(_sizes(sizes, size, "empty"), 0.0, dtype, device, requires_grad)
+    memory would make results that read it by mistake change from run to run. memory_format: contiguous_format
+    (row-major) or channels_last(_3d) (a rank 4 (5) shape laid out so); preserve_format is refused, as torch's."""
+    out = full(_sizes(sizes, size, "empty"), 0.0, dtype, device, requires_grad)
+    if memory_format is preserve_format:
+        raise RuntimeError("empty: unsupported memory format preserve_format (there is no input to preserve; as torch)")
+    if memory_format is not contiguous_format:
+        out.array = in_memory_format(out.array, memory_format, "empty")
+    return out
 
 
 def randn(*sizes: Any, size: Optional[Sequence[int]] = None, generator: Any = None, dtype: Any = None,
