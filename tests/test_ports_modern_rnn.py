@@ -1832,3 +1832,94 @@ def test_deltanet_chunkwise_and_recurrent_delta_rule(torch):
     for k in range(3):
         _compare(ours[5 * k], ours[5 * k + 1], where=f"chunkwise vs recurrent, step {k}")
         _compare(ours[5 * k + 3], ours[5 * k + 4], where=f"their gradients, step {k}")
+
+
+def rwkv4_wkv_function(T, sd, xs, ys, custom=True):
+    """RWKV-4's WKV as RWKV-LM wraps its CUDA kernel, a torch.autograd.Function (forward(ctx, B, T, C, w, u, k, v)
+    with ctx attributes, w = -exp(w) made contiguous, save_for_backward, the output written into torch.empty;
+    backward returning (None, None, None, gw, gu, gk, gv) with the per-batch gw, gu summed over the batch), its
+    kernels written in plain torch: the forward the serial (aa, bb, pp) recurrence, the backward by recomputation
+    under enable_grad and torch.autograd.grad; against plain backprop through the recurrence (custom=False)."""
+    nn, F = T.nn, T.nn.functional
+
+    def wkv_forward(w, u, k, v, y):  # w already -exp(time_decay); (C,), (C,), (B, T, C) x 2; y (B, T, C) filled
+        B, Tn, C = k.shape
+        aa, bb, pp = k.new_zeros(B, C), k.new_zeros(B, C), k.new_full((B, C), -1e38)
+        for t in range(Tn):
+            kk, vv = k[:, t], v[:, t]
+            ww = u + kk
+            p = T.maximum(pp, ww)
+            e1, e2 = T.exp(pp - p), T.exp(ww - p)
+            y[:, t] = (e1 * aa + e2 * vv) / (e1 * bb + e2)
+            ww = w + pp
+            p = T.maximum(ww, kk)
+            e1, e2 = T.exp(ww - p), T.exp(kk - p)
+            aa, bb, pp = e1 * aa + e2 * vv, e1 * bb + e2, p
+        return y
+
+    class WKV(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, B, Tn, C, w, u, k, v):
+            ctx.B, ctx.T, ctx.C = B, Tn, C
+            w = -T.exp(w.contiguous())
+            u, k, v = u.contiguous(), k.contiguous(), v.contiguous()
+            ctx.save_for_backward(w, u, k, v)
+            y = T.empty((B, Tn, C), device=k.device, memory_format=T.contiguous_format)
+            return wkv_forward(w, u, k, v, y)
+
+        @staticmethod
+        def backward(ctx, gy):
+            B, Tn, C = ctx.B, ctx.T, ctx.C
+            w, u, k, v = ctx.saved_tensors
+            with T.enable_grad():
+                log_w = T.log(-w).detach().unsqueeze(0).repeat(B, 1).requires_grad_()  # per batch, as the kernel
+                u_b = u.detach().unsqueeze(0).repeat(B, 1).requires_grad_()
+                k_, v_ = k.detach().requires_grad_(), v.detach().requires_grad_()
+                ys = [wkv_forward(-T.exp(log_w[b]), u_b[b], k_[b:b + 1], v_[b:b + 1], T.empty(1, Tn, C))
+                      for b in range(B)]
+                gw, gu, gk, gv = T.autograd.grad(T.cat(ys), (log_w, u_b, k_, v_), gy.contiguous())
+            gw = T.sum(gw, dim=0)
+            gu = T.sum(gu, dim=0)
+            return (None, None, None, gw, gu, gk, gv)
+
+    class TimeMix(nn.Module):
+        def __init__(self, C):
+            super().__init__()
+            self.time_decay = nn.Parameter(T.linspace(-2, 1, C))
+            self.time_first = nn.Parameter(T.ones(C) * math.log(0.3))
+            self.key = nn.Linear(C, C, bias=False)
+            self.value = nn.Linear(C, C, bias=False)
+            self.output = nn.Linear(C, C, bias=False)
+        def forward(self, x):
+            B, Tn, C = x.size()
+            k, v = self.key(x), self.value(x)
+            if custom:
+                wkv = WKV.apply(B, Tn, C, self.time_decay, self.time_first, k, v)
+            else:
+                wkv = wkv_forward(-T.exp(self.time_decay), self.time_first, k, v, T.empty(B, Tn, C))
+            return self.output(wkv)
+
+    model = TimeMix(4)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=1e-2)
+    out = []
+    for x, y in zip(xs, ys):
+        opt.zero_grad()
+        pred = model(T.tensor(x))
+        loss = F.mse_loss(pred, T.tensor(y))
+        loss.backward()
+        opt.step()
+        out += [pred, loss, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_rwkv4_wkv_as_custom_autograd_function(torch):
+    rng = _rng(15)
+    sd = rwkv4_wkv_function(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 5, 4)), rng.standard_normal((3, 2, 5, 4))
+    ours = rwkv4_wkv_function(tg, sd, xs, ys)
+    _compare(ours, rwkv4_wkv_function(torch, sd, xs, ys))
+    _compare(ours, rwkv4_wkv_function(tg, sd, xs, ys, custom=False), where="custom Function vs plain backprop")
