@@ -15,8 +15,10 @@ parallel (stabilized D matrix) forms, RetNet's multi-scale retention in parallel
 norm), causal linear attention (Katharopoulos, elu + 1 features) in its parallel and recurrent forms, Hyena's
 FFT long convolution with its implicit filter (positional features, Sin activation, exponential modulation),
 Mamba-2's ssd_minimal_discrete (chunked, against its recurrence), Heinsen's complex-log parallel scan (against its
-loop) and RWKV-6's data-dependent token shift and decay with the naive WKV6 recurrence. Mamba's block also decodes
-by its step() against the scan.
+loop), RWKV-6's data-dependent token shift and decay with the naive WKV6 recurrence, RWKV-4's WKV as RWKV-LM's
+torch.autograd.Function (backward by recomputation), DeltaNet's delta rule (fla's naive chunkwise form against its
+recurrence) and Griffin's RG-LRU recurrent block (recurrentgemma: in-place parameter init chain, a custom Function
+with a clipped sqrt gradient, document resets). Mamba's block also decodes by its step() against the scan.
 """
 import math
 
@@ -1923,3 +1925,148 @@ def test_rwkv4_wkv_as_custom_autograd_function(torch):
     ours = rwkv4_wkv_function(tg, sd, xs, ys)
     _compare(ours, rwkv4_wkv_function(torch, sd, xs, ys))
     _compare(ours, rwkv4_wkv_function(tg, sd, xs, ys, custom=False), where="custom Function vs plain backprop")
+
+
+# -------------------------------------------------------------------------------------------- Griffin's RG-LRU (Hawk)
+def griffin(T, sd, xs, ys, segs):
+    """google-deepmind/recurrentgemma's torch RG-LRU and recurrent block: rnn_param_init's in-place chain on the
+    parameter (uniform_, log_, mul_, neg_, exp_, sub_, log_ under no_grad), BlockDiagonalLinear by einsum
+    "... h i, h i j -> ... h j", log_a = -8 gate_a softplus(a_param), SqrtBoundDerivative (a custom Function with a
+    clipped gradient), the reset mask from segment_pos == 0 (reset + ~reset * multiplier), rnn_scan writing
+    y[:, t]; the recurrent block (gelu(linear_y) * rg_lru(conv1d(linear_x))); the Conv1D's own temporal weights with
+    document masks; AdamW, grad clipping."""
+    nn, F = T.nn, T.nn.functional
+    _MAX_SQRT_GRADIENT = 1000.0
+
+    def rnn_param_init(tensor, min_rad, max_rad, transform="softplus", eps=1e-8):
+        with T.no_grad():
+            tensor.uniform_(min_rad ** 2 + eps, max_rad ** 2 + eps)
+            tensor.log_().mul_(0.5)
+            if transform == "softplus":
+                return tensor.neg_().exp_().sub_(1.0).log_()
+            return tensor
+
+    class SqrtBoundDerivative(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return T.sqrt(x)
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            clipped_x_times_4 = T.clip(4.0 * x, min=_MAX_SQRT_GRADIENT**-2)
+            return grad_output / T.sqrt(clipped_x_times_4)
+
+    def rnn_scan(x, a, reset, h0):
+        assert x.ndim == 3 and a.shape == x.shape[-a.ndim:] and a.dtype == x.dtype and reset.dtype == T.bool
+        h_t = h0
+        y = T.zeros_like(x)
+        for t in range(x.shape[1]):
+            a_t = a[:, t]
+            if h_t is not None:
+                a_t = a_t * ~reset[:, t]
+                h_t = a_t * h_t + x[:, t]
+            else:
+                h_t = x[:, t]
+            y[:, t] = h_t
+        return y, h_t
+
+    class BlockDiagonalLinear(nn.Module):
+        def __init__(self, width, num_blocks, w_init_variance_scale=1.0):
+            super().__init__()
+            self.width, self.num_blocks = width, num_blocks
+            self.block_width = width // num_blocks
+            self.w = nn.Parameter(T.empty([num_blocks, self.block_width, self.block_width]))
+            self.b = nn.Parameter(T.empty([num_blocks, self.block_width]))
+            std = math.sqrt(w_init_variance_scale / self.block_width)
+            nn.init.normal_(self.w, mean=0.0, std=std)
+            nn.init.zeros_(self.b)
+        def forward(self, x):
+            x = x.reshape(*x.shape[:-1], self.num_blocks, self.block_width)  # "... (h i) -> ... h i"
+            y = T.einsum("... h i, h i j -> ... h j", x, self.w) + self.b
+            return y.reshape(*y.shape[:-2], self.width)
+
+    class RGLRU(nn.Module):
+        def __init__(self, width, num_heads):
+            super().__init__()
+            self.a_param = nn.Parameter(T.empty([width]))
+            self.input_gate = BlockDiagonalLinear(width, num_heads)
+            self.a_gate = BlockDiagonalLinear(width, num_heads)
+            rnn_param_init(self.a_param, min_rad=0.9, max_rad=0.999)
+        def forward(self, x, segment_pos, prev_h=None):
+            reset = segment_pos[:, :, None] == 0
+            gate_x = T.sigmoid(self.input_gate(x))
+            gate_a = T.sigmoid(self.a_gate(x))
+            log_a = -8.0 * gate_a * F.softplus(self.a_param)
+            a = T.exp(log_a)
+            a_square = T.exp(2 * log_a)
+            gated_x = x * gate_x
+            multiplier = SqrtBoundDerivative.apply(1 - a_square)
+            multiplier = reset + ~reset * multiplier
+            normalized_x = gated_x * multiplier.type(x.dtype)
+            return rnn_scan(normalized_x, a, reset, prev_h)
+
+    class Conv1D(nn.Module):
+        def __init__(self, width, temporal_width):
+            super().__init__()
+            self.temporal_width = temporal_width
+            self.w = nn.Parameter(T.empty([temporal_width, width]).normal_(0, math.sqrt(0.01 / width)))
+            self.b = nn.Parameter(T.zeros([width]))
+        def forward(self, x, segment_pos):  # the prefill branch: a window back in time, masked at documents' starts
+            output_len = x.shape[1]
+            conv_output = 0.0
+            for shift in range(self.temporal_width):
+                start_idx, end_idx = self._window(shift, output_len)
+                x_window = x[:, start_idx:end_idx]
+                mask = self._document_mask(segment_pos, start_idx, end_idx, shift)
+                x_window *= mask[:, :, None]
+                x_window = F.pad(x_window, (0, 0, output_len - x_window.shape[1], 0))
+                conv_output += x_window * self.w[self.temporal_width - shift - 1]
+            return conv_output + self.b
+        def _window(self, shift, output_len):
+            return max(0, -shift), output_len - shift
+        def _document_mask(self, segment_pos, start_idx, end_idx, shift):
+            not_boundary = T.ones_like(segment_pos[:, start_idx:end_idx], dtype=T.bool)
+            for s in range(shift):
+                not_boundary &= segment_pos[:, start_idx + s + 1:end_idx + s + 1] != 0
+            return not_boundary
+
+    class RecurrentBlock(nn.Module):
+        def __init__(self, width, num_heads, conv1d_temporal_width=3):
+            super().__init__()
+            self.linear_y = nn.Linear(width, width)
+            self.linear_x = nn.Linear(width, width)
+            self.linear_out = nn.Linear(width, width)
+            self.conv_1d = Conv1D(width, conv1d_temporal_width)
+            self.rg_lru = RGLRU(width, num_heads)
+        def forward(self, x, segment_pos):
+            y = F.gelu(self.linear_y(x), approximate="tanh")
+            x = self.linear_x(x)
+            x = self.conv_1d(x, segment_pos)
+            x, last_h = self.rg_lru(x, segment_pos)
+            return self.linear_out(x * y), last_h
+
+    model = RecurrentBlock(4, 2)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    out = []
+    for x, y, seg in zip(xs, ys, segs):
+        opt.zero_grad()
+        pred, last_h = model(T.tensor(x), T.tensor(seg))
+        loss = F.mse_loss(pred, T.tensor(y))
+        loss.backward()
+        norm = nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        opt.step()
+        out += [pred, last_h, loss, norm, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_griffin_rg_lru_recurrent_block(torch):
+    rng = _rng(16)
+    sd = griffin(torch, None, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 7, 4)), rng.standard_normal((3, 2, 7, 4))
+    segs = np.array([[[0, 1, 2, 3, 0, 1, 2], [0, 1, 0, 1, 2, 3, 4]]] * 3)  # (documents packed in a row)
+    _compare(griffin(tg, sd, xs, ys, segs), griffin(torch, sd, xs, ys, segs))
