@@ -18,7 +18,9 @@ Mamba-2's ssd_minimal_discrete (chunked, against its recurrence), Heinsen's comp
 loop), RWKV-6's data-dependent token shift and decay with the naive WKV6 recurrence, RWKV-4's WKV as RWKV-LM's
 torch.autograd.Function (backward by recomputation), DeltaNet's delta rule (fla's naive chunkwise form against its
 recurrence) and Griffin's RG-LRU recurrent block (recurrentgemma: in-place parameter init chain, a custom Function
-with a clipped sqrt gradient, document resets). Mamba's block also decodes by its step() against the scan.
+with a clipped sqrt gradient, document resets) and Titans' neural memory (test-time per-sample updates by
+torch.func.vmap(grad(...)) of a functional_call, trained through them). Mamba's block also decodes by its step()
+against the scan.
 """
 import math
 
@@ -2070,3 +2072,76 @@ def test_griffin_rg_lru_recurrent_block(torch):
     xs, ys = rng.standard_normal((3, 2, 7, 4)), rng.standard_normal((3, 2, 7, 4))
     segs = np.array([[[0, 1, 2, 3, 0, 1, 2], [0, 1, 0, 1, 2, 3, 4]]] * 3)  # (documents packed in a row)
     _compare(griffin(tg, sd, xs, ys, segs), griffin(torch, sd, xs, ys, segs))
+
+
+# ------------------------------------------------------------------------------------------ Titans' neural memory
+def titans_memory(T, sd, xs, ys, chunk=2):
+    """Titans' neural long-term memory (after lucidrains/titans-pytorch): an MLP memory whose weights are updated
+    at test time per sequence, chunk by chunk, by per-sample gradients of its associative loss ||M(k) - v||^2
+    (torch.func.vmap of torch.func.grad of a functional_call), with data-dependent learning rate, momentum
+    (surprise S = eta S - theta grad) and weight decay (M = (1 - alpha) M + S), retrieval by vmap of
+    functional_call; the outer model trained through the inner updates (second order), Adam."""
+    nn, F = T.nn, T.nn.functional
+    from_func = T.func
+
+    def bcast(s, t):  # a per-sample scalar (b,) against a batched parameter (b, ...)
+        return s.view(-1, *([1] * (t.ndim - 1)))
+
+    class NeuralMemory(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.memory_model = nn.Sequential(nn.Linear(dim, 2 * dim), nn.SiLU(), nn.Linear(2 * dim, dim))
+            self.to_queries = nn.Linear(dim, dim, bias=False)
+            self.to_keys = nn.Linear(dim, dim, bias=False)
+            self.to_values = nn.Linear(dim, dim, bias=False)
+            self.to_adaptive_step = nn.Linear(dim, 1)
+            self.to_momentum = nn.Linear(dim, 1)
+            self.to_decay_factor = nn.Linear(dim, 1)
+
+            def forward_and_loss(params, inputs, loss_weights, target):
+                pred = from_func.functional_call(self.memory_model, params, (inputs,))
+                loss = ((pred - target) ** 2).mean(dim=-1)  # (chunk,)
+                return (loss * loss_weights).sum()
+
+            self.per_sample_grad_fn = from_func.vmap(from_func.grad(forward_and_loss), in_dims=(0, 0, 0, 0))
+            self.retrieve_fn = from_func.vmap(lambda p, x: from_func.functional_call(self.memory_model, p, (x,)))
+
+        def forward(self, seq):
+            b, n, d = seq.shape
+            params = {k: p.unsqueeze(0).expand(b, *p.shape) for k, p in self.memory_model.named_parameters()}
+            surprise = {k: T.zeros_like(p) for k, p in params.items()}
+            keys, values, queries = self.to_keys(seq), self.to_values(seq), self.to_queries(seq)
+            theta = T.sigmoid(self.to_adaptive_step(seq)).squeeze(-1) * 0.1  # (b, n)
+            retrieved = []
+            for c in range(0, n, chunk):
+                sl = slice(c, c + chunk)
+                retrieved.append(self.retrieve_fn(params, queries[:, sl]))  # (read before this chunk's write)
+                grads = self.per_sample_grad_fn(params, keys[:, sl], theta[:, sl], values[:, sl])
+                eta = T.sigmoid(self.to_momentum(seq[:, sl]).mean(dim=(1, 2)))  # (b,)
+                alpha = T.sigmoid(self.to_decay_factor(seq[:, sl]).mean(dim=(1, 2))) * 0.1
+                surprise = {k: bcast(eta, s) * s - grads[k] for k, s in surprise.items()}
+                params = {k: bcast(1 - alpha, p) * p + surprise[k] for k, p in params.items()}
+            return T.cat(retrieved, dim=1), params
+
+    model = NeuralMemory(3)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=1e-2)
+    out = []
+    for x, y in zip(xs, ys):
+        opt.zero_grad()
+        pred, memories = model(T.tensor(x))
+        loss = F.mse_loss(pred, T.tensor(y))
+        loss.backward()
+        opt.step()
+        out += [pred, memories, loss, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_titans_neural_memory_vmap_grad_inner_updates(torch):
+    rng = _rng(17)
+    sd = titans_memory(torch, None, None, None)
+    xs, ys = rng.standard_normal((3, 2, 6, 3)), rng.standard_normal((3, 2, 6, 3))
+    _compare(titans_memory(tg, sd, xs, ys), titans_memory(torch, sd, xs, ys))
