@@ -400,6 +400,22 @@ def test_nn_grad_matches_torch():
         nn.grad.conv2d_weight(tg.zeros(2, 4, 5, 5), (6, 2, 3), g, groups=2)
 
 
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_nn_grad_refuses_a_padding_string_as_torch(device, padding):
+    """torch.nn.grad's functions take padding as numbers only: 'same'/'valid' raise a RuntimeError in torch (aten's
+    schema check), so here too rather than a result torch never gives."""
+    torch = pytest.importorskip("torch")
+    x, w, g = tg.zeros(1, 2, 5, device=device), tg.zeros(3, 2, 3, device=device), tg.zeros(1, 3, 5, device=device)
+    tx, tw, tgo = torch.zeros(1, 2, 5), torch.zeros(3, 2, 3), torch.zeros(1, 3, 5)
+    for T, (a, b, c) in ((torch, (tx, tw, tgo)), (tg, (x, w, g))):
+        with pytest.raises(RuntimeError):
+            T.nn.grad.conv1d_input((1, 2, 5), b, c, padding=padding)
+        with pytest.raises(RuntimeError):
+            T.nn.grad.conv1d_weight(a, (3, 2, 3), c, padding=padding)
+    with pytest.raises(RuntimeError, match="conv1d_weight: padding must be an int or a tuple of 1 ints"):
+        tg.nn.grad.conv1d_weight(x, (3, 2, 3), g, padding=padding)
+
+
 @st.composite
 def pool_configs(draw, dilation=True):
     k = draw(st.integers(1, 4))

@@ -24,6 +24,9 @@ def _gradient(op: str, d: int, wrt: str, shape: Sequence[int], other: Tensor, gr
     if len(shape) != d + 2:
         layout = "(N, C_in, ...)" if wrt == "input" else "(C_out, C_in/groups, ...)"
         raise _RuntimeValueError(f"{op}: the {wrt} size must have {d + 2} entries {layout}, got {shape}")
+    if isinstance(padding, str):  # torch.nn.grad's padding is numbers only (aten's SymInt[]): no 'same'/'valid'
+        raise _RuntimeValueError(f"{op}: padding must be an int or a tuple of {d} ints (torch.nn.grad takes no "
+                                 f"padding string), got {padding!r}")
     free = zeros(shape, dtype=grad_output.dtype, device=grad_output.device, requires_grad=True)
     x, w = (free, other) if wrt == "input" else (other, free)
     out = getattr(F, f"conv{d}d")(x, w, None, stride, padding, dilation, groups)
