@@ -262,3 +262,41 @@ def test_options_resolve_chunk_sizes_as_torch():
             assert (ours.batch_chunk_size, ours.chunking_method, ours.acc_policy) == (
                 theirs.batch_chunk_size, theirs.chunking_method, theirs.acc_policy)
     assert repr(nn.LinearCrossEntropyOptions()) == repr(torch.nn.LinearCrossEntropyOptions())
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(out_features=(2, 3), bias=True),
+                                dict(bias=True, reduction="sum", ignore_index=1, label_smoothing=0.1),
+                                dict(reduction="none", options="chunk"), dict(bias=True, options="chunk")])
+def test_linear_cross_entropy_loss_module_matches_torch(device, kw):
+    """nn.LinearCrossEntropyLoss as torch 2.13's: a flat Linear (C * prod(out_features), in_features) named
+    'linear', a class-weight buffer, its repr, state_dict keys, loss and gradients on a torch-loaded state."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    C, D, N, out = 4, 3, 5, kw.get("out_features", ())
+    x, cw = rng.normal(size=(N, D)), rng.random(C) + 0.5
+    t = rng.integers(0, C, size=(N, *out))
+    res, reprs = [], []
+    for T in (torch, tg):
+        args = dict(kw, dtype=T.float64, weight=T.tensor(cw))
+        if kw.get("options") == "chunk":
+            args["options"] = T.nn.LinearCrossEntropyOptions(batch_chunk_size=2)
+        m = T.nn.LinearCrossEntropyLoss(D, C, **args) if T is torch else T.nn.LinearCrossEntropyLoss(
+            D, C, device=device, **args)
+        if T is torch:
+            sd = {k: v.numpy() for k, v in m.state_dict().items()}
+        else:
+            assert list(m.state_dict()) == list(sd) and list(m._buffers) == ["weight"]
+            m.load_state_dict({k: tg.tensor(v, device=device) for k, v in sd.items()})
+        X = T.tensor(x, requires_grad=True) if T is torch else tg.tensor(x, requires_grad=True, device=device)
+        loss = m(X, T.tensor(t) if T is torch else tg.tensor(t, device=device))
+        loss.sum().backward()
+        reprs.append(repr(m))
+        res.append([a.detach().cpu().numpy() for a in (loss, X.grad, *[p.grad for p in m.parameters()])])
+    assert reprs[0] == reprs[1]
+    for a, b in zip(*res):
+        np.testing.assert_allclose(b, a, **CLOSE)
+    assert isinstance(tg.nn.modules.loss.LinearCrossEntropyLoss(2, 3), tg.nn.modules.loss._Loss)
+    with pytest.raises(RuntimeError, match=r"expected weight shape to be \(3,\), got \(2,\)"):
+        tg.nn.LinearCrossEntropyLoss(2, 3, weight=tg.ones(2))
+    with pytest.raises(RuntimeError, match=r"expected label_smoothing to be in range \[0, 1\], got 1.5"):
+        tg.nn.LinearCrossEntropyLoss(2, 3, label_smoothing=1.5)

@@ -21,7 +21,7 @@ from .layers import (ChannelShuffle, CircularPad3d, ConstantPad3d, ReflectionPad
 from .layers import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, BatchNorm3d, Conv3d, ConvTranspose3d, Dropout3d,
                      FractionalMaxPool2d, FractionalMaxPool3d, InstanceNorm3d, LPPool3d, MaxPool3d, MaxUnpool3d,
                      SyncBatchNorm)
-from .layers import Container, NLLLoss2d
+from .layers import Container, LinearCrossEntropyLoss, NLLLoss2d
 from . import parallel
 from .parallel import DataParallel
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d, LazyConv3d,
@@ -36,7 +36,7 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
 from . import modules, parameter  # noqa: E402  (torch's paths: nn.modules.<file>, nn.parameter)
 
 __all__ = ["attention", "functional", "fused", "init", "utils", "modules", "parameter", "Module", "Parameter",
-           "LinearCrossEntropyOptions",
+           "LinearCrossEntropyLoss", "LinearCrossEntropyOptions",
            "ParameterList", "ParameterDict",
            "Buffer", "UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear", "LazyConv1d",
            "LazyConvTranspose1d", "LazyBatchNorm1d", "LazyInstanceNorm1d", "LazyConv2d", "LazyConvTranspose2d",
