@@ -2218,6 +2218,24 @@ def test_numpy_functions_wrap_their_results_of_tensors_as_torchs():
         assert type(ours) is type(theirs) and np.array_equal(ours, theirs)
 
 
+@pytest.mark.filterwarnings("ignore:__array_wrap__ must accept context:DeprecationWarning")  # (torch's)
+def test_numpy_functions_refuse_a_tensor_that_requires_grad_as_torchs(device):
+    """np.exp(w), np.add(w, 1), np.isnan(w), np.clip(w, 0, 1) of a tensor that requires grad raise torch's
+    RuntimeError; ours gave a Tensor without the graph (requires_grad False), a silent detach. `ndarray op w` stays
+    the differentiable reflected operator, and a detached tensor still works."""
+    torch = pytest.importorskip("torch")
+    cases = [lambda w: np.exp(w), lambda w: np.add(w, 1), lambda w: np.isnan(w), lambda w: np.clip(w, 0, 1),
+             lambda w: np.negative(w * 2), lambda w: np.add.reduce(w), lambda w: np.cumsum(w)]
+    for case in cases:
+        with pytest.raises(RuntimeError, match="Can't call numpy"):
+            case(torch.tensor([0.5, 2.0], requires_grad=True))
+        with pytest.raises(RuntimeError, match="Can't call numpy"):
+            case(tg.tensor([0.5, 2.0], requires_grad=True, device=device))
+        assert case(tg.tensor([0.5, 2.0], requires_grad=True, device=device).detach()).requires_grad is False
+    w = tg.tensor([0.5, 2.0], requires_grad=True, device=device)
+    assert (np.array([1.0, 2.0]) * w).requires_grad
+
+
 def test_type_with_a_host_type_name_moves_a_cuda_tensor_to_the_cpu(monkeypatch):
     """torch's x.cuda().type('torch.DoubleTensor') is a CPU tensor (the legacy names carry the device); ours stayed
     on the GPU. Simulated on the CPU with a stand-in 'cupy' whose arrays are an ndarray subclass (as test_errors

@@ -1332,6 +1332,7 @@ def _deepcopy_cupy(a: Any, memo: Dict[int, Any]) -> Any:
 
 # numpy's ufuncs that are Python's binary operators (numpy calls them for `ndarray op Tensor`): the Tensor's operator
 # and the reflection that answers them (Tensor.__array_ufunc__)
+_NUMPY_OF_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
 _NUMPY_OPERATORS = {
     np.add: ("__add__", "__radd__"), np.subtract: ("__sub__", "__rsub__"), np.multiply: ("__mul__", "__rmul__"),
     np.true_divide: ("__truediv__", "__rtruediv__"), np.floor_divide: ("__floordiv__", "__rfloordiv__"),
@@ -1357,8 +1358,10 @@ class Tensor:
         """numpy's ufuncs given tensors. `ndarray op Tensor` (numpy's operator ufunc, the Tensor second) is the
         Tensor's reflected operator, a differentiable Tensor; any other ufunc call (np.isnan(grad_norm), np.sqrt(t),
         np.equal(t, t)) runs on the arrays and its result comes back as a cpu Tensor, booleans as uint8, as torch's
-        __array_wrap__ gives them; with out= arrays, numpy's result. `ndarray += Tensor` (an operator with out=)
-        raises numpy's TypeError, as with torch's tensors: it would write the values into the array, graph dropped."""
+        __array_wrap__ gives them; with out= arrays, numpy's result. A tensor that requires grad raises torch's
+        RuntimeError there (np.exp(w), np.add(w, 1)): a Tensor result without its graph would drop it unseen.
+        `ndarray += Tensor` (an operator with out=) raises numpy's TypeError, as with torch's tensors: it would write
+        the values into the array, graph dropped."""
         if method == "__call__" and len(inputs) == 2 and ufunc in _NUMPY_OPERATORS:
             if "out" in kwargs:
                 return NotImplemented
@@ -1367,6 +1370,8 @@ class Tensor:
         out = kwargs.get("out", ())
         if any(isinstance(o, Tensor) for o in (out if isinstance(out, tuple) else (out,))):
             return NotImplemented
+        if any(isinstance(x, Tensor) and x._requires_grad for x in inputs):
+            raise RuntimeError(_NUMPY_OF_GRAD)
         result = getattr(ufunc, method)(*(np.asarray(x) if isinstance(x, Tensor) else x for x in inputs), **kwargs)
         if "out" in kwargs:
             return result
@@ -1377,7 +1382,10 @@ class Tensor:
 
     def __array_wrap__(self, array: Any, context: Any = None, return_scalar: bool = False) -> "Tensor":
         """numpy's result of a function given this tensor (np.clip(t, 0, 1), np.argmax(t), a ufunc) as a cpu
-        Tensor, booleans as uint8, as torch's."""
+        Tensor, booleans as uint8, as torch's; refused (torch's RuntimeError) for a tensor that requires grad,
+        whose result would be a Tensor with its graph dropped unseen."""
+        if self._requires_grad:
+            raise RuntimeError(_NUMPY_OF_GRAD)
         array = np.asarray(array)
         return Tensor(array.astype(np.uint8) if array.dtype == np.bool_ else array)
 
