@@ -2236,6 +2236,20 @@ def test_numpy_functions_refuse_a_tensor_that_requires_grad_as_torchs(device):
     assert (np.array([1.0, 2.0]) * w).requires_grad
 
 
+def test_numpy_ufunc_at_refuses_a_tensor_to_write_into_as_torchs(device):
+    """np.add.at(t, idx, v) raises numpy's TypeError with torch's tensors; ours wrote into the tensor's array in
+    place, past its version counter and autograd. An array written with a tensor's values still works."""
+    torch = pytest.importorskip("torch")
+    for T, kw in ((torch, {}), (tg, dict(device=device))):
+        t = T.tensor([1.0, 2.0], dtype=T.float64, **kw)
+        with pytest.raises(TypeError):
+            np.add.at(t, [0], 1.0)
+        assert t.tolist() == [1.0, 2.0]
+        a = np.zeros(2)
+        np.add.at(a, [0], T.tensor(1.5, dtype=T.float64, **kw))
+        assert a.tolist() == [1.5, 0.0]
+
+
 def test_type_with_a_host_type_name_moves_a_cuda_tensor_to_the_cpu(monkeypatch):
     """torch's x.cuda().type('torch.DoubleTensor') is a CPU tensor (the legacy names carry the device); ours stayed
     on the GPU. Simulated on the CPU with a stand-in 'cupy' whose arrays are an ndarray subclass (as test_errors

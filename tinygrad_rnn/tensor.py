@@ -1370,6 +1370,8 @@ class Tensor:
         out = kwargs.get("out", ())
         if any(isinstance(o, Tensor) for o in (out if isinstance(out, tuple) else (out,))):
             return NotImplemented
+        if method == "at" and isinstance(inputs[0], Tensor):
+            return NotImplemented  # (np.add.at(t, i, v) would write into the tensor's array unseen: torch's TypeError)
         if any(isinstance(x, Tensor) and x._requires_grad for x in inputs):
             raise RuntimeError(_NUMPY_OF_GRAD)
         result = getattr(ufunc, method)(*(np.asarray(x) if isinstance(x, Tensor) else x for x in inputs), **kwargs)
