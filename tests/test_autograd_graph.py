@@ -440,3 +440,20 @@ def test_saved_tensors_by_torchs_names(device):
         with lib.autograd.graph.saved_tensors_hooks(lambda t: ("packed", t), lambda p: seen.append(p[0]) or p[1]):
             w = x.exp()
         assert w.grad_fn._saved_result.equal(w) and seen == ["packed"]
+
+
+def test_name_of_ops_whose_node_is_named_per_call(device):
+    """grad_fn.name() and the tensor's repr for ops whose Function takes its name per call (sign, floor, ceil,
+    trunc, round; torch.special's elementwise functions; linalg.ldl_factor): name() raised "'str' object is not
+    callable", and so did print(y). Torch's names where they agree."""
+    torch = pytest.importorskip("torch")
+    x = tg.tensor([0.5, 1.5], dtype=tg.float64, requires_grad=True, device=device)
+    tx = torch.tensor([0.5, 1.5], dtype=torch.float64, requires_grad=True)
+    for op in ("sign", "floor", "ceil", "trunc", "round"):
+        y, ty = getattr(x, op)(), getattr(tx, op)()
+        assert y.grad_fn.name() == ty.grad_fn.name() and f"grad_fn=<{ty.grad_fn.name()}>" in repr(y)
+    y = tg.special.i0e(x)
+    assert isinstance(y.grad_fn.name(), str) and "grad_fn=<" in repr(y)
+    a = tg.tensor([[4.0, 1.0], [1.0, 3.0]], dtype=tg.float64, requires_grad=True, device=device)
+    ld = tg.linalg.ldl_factor(a).LD
+    assert isinstance(ld.grad_fn.name(), str) and "grad_fn=<" in repr(ld)

@@ -26,7 +26,7 @@ import numpy as np
 from . import ops as _ops, return_types
 from .backend import device_of, linalg_errors, to_device, xp_of
 from .tensor import warn_once as _warn_once
-from .tensor import (Function, Tensor, _complex_of, _dt, _input, _mode, _OutputNode, _RuntimeTypeError,
+from .tensor import (Function, Tensor, _complex_of, _dt, _input, _mode, _OpName, _OutputNode, _RuntimeTypeError,
                      _RuntimeValueError, complex_ok, dtype_name)
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
@@ -1812,7 +1812,7 @@ class _NoDerivative(Function):
     on the host, to the output array; its other results are kept on the instance."""
 
     def __init__(self, name: str, aten: str, compute: Any) -> None:
-        self.name, self.aten, self.compute = name, aten, compute
+        self.name, self.aten, self.compute = _OpName(name), aten, compute
 
     def forward(self, *arrays):
         device = device_of(arrays[0])

@@ -1822,7 +1822,7 @@ class Rounding(Function):
     saves_nothing = True
 
     def __init__(self, name: str, decimals: int = 0) -> None:
-        self.name, self.decimals = name, decimals
+        self.name, self.decimals = _OpName(name), decimals
 
     def forward(self, x):
         xp = xp_of(x)

@@ -631,7 +631,7 @@ class _Unary(Function):
     save_output = True
 
     def __init__(self, name: str, kernel: Callable[[Any], Any], slope: Callable[[Tensor, Tensor], Tensor]) -> None:
-        self.name, self.kernel, self.slope = name, kernel, slope
+        self.name, self.kernel, self.slope = _OpName(name), kernel, slope
 
     def forward(self, x):
         return self.kernel(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
