@@ -457,3 +457,16 @@ def test_name_of_ops_whose_node_is_named_per_call(device):
     a = tg.tensor([[4.0, 1.0], [1.0, 3.0]], dtype=tg.float64, requires_grad=True, device=device)
     ld = tg.linalg.ldl_factor(a).LD
     assert isinstance(ld.grad_fn.name(), str) and "grad_fn=<" in repr(ld)
+
+
+def test_name_of_a_namespaced_op_as_torchs(device):
+    """torch.linalg's ops name their nodes LinalgDetBackward0, LinalgSvdBackward0, ...; ours kept the dot
+    ('Linalg.detBackward0')."""
+    torch = pytest.importorskip("torch")
+    a = [[2.0, 1.0], [1.0, 3.0]]
+    m = tg.tensor(a, dtype=tg.float64, requires_grad=True, device=device)
+    tm = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+    for op in ("det", "slogdet", "eigh", "svd", "qr", "pinv", "matrix_exp"):
+        y, ty = getattr(tg.linalg, op)(m), getattr(torch.linalg, op)(tm)
+        y, ty = (y[0], ty[0]) if isinstance(ty, tuple) else (y, ty)
+        assert y.grad_fn.name() == ty.grad_fn.name()

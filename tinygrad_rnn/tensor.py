@@ -697,15 +697,16 @@ def complex_check(dtype: Any) -> None:
 
 class _OpName(str):
     """A Function's ``name`` (the op's name, which messages use), also callable as torch's ``grad_fn.name()``: the op
-    name in CamelCase + 'Backward0' ('mul' -> 'MulBackward0', as torch's; 'matmul' -> 'MatmulBackward0' where torch
-    says 'MmBackward0'), or the name itself for a custom Function's node ('MyFnBackward', as torch's)."""
+    name in CamelCase + 'Backward0' ('mul' -> 'MulBackward0', 'linalg.det' -> 'LinalgDetBackward0', as torch's;
+    'matmul' -> 'MatmulBackward0' where torch says 'MmBackward0'), or the name itself for a custom Function's node
+    ('MyFnBackward', as torch's)."""
 
     __slots__ = ()
 
     def __call__(self) -> str:
         if self.endswith("Backward"):
             return str(self)
-        return "".join([part[:1].upper() + part[1:] for part in self.split("_")]) + "Backward0"
+        return "".join([part[:1].upper() + part[1:] for part in self.replace(".", "_").split("_")]) + "Backward0"
 
 
 class Function:
