@@ -49,3 +49,20 @@ def test_every_torch_type_here_has_torchs_fields():
     for name, cls in return_types.by_name.items():
         assert getattr(torch.return_types, name).__match_args__ == cls._fields, name
     assert return_types.structseq("max", ("values", "indices")) is return_types.max  # (made once)
+
+
+def test_constructed_from_a_sequence_as_torchs_structseq(device):
+    """torch.return_types.max((values, indices)) (a structseq's one sequence argument, as code that rebuilds a
+    result calls it) works as torch's; ours required the fields as separate arguments. n_fields and
+    n_sequence_fields are torch's, and each type is in __all__."""
+    torch = pytest.importorskip("torch")
+    for T, kw in ((torch, {}), (tg, dict(device=device))):
+        v, i = T.tensor([3.0, 1.0], **kw), T.tensor([0, 1], **kw)
+        r = T.return_types.topk((v, i))
+        assert r.values is v and r.indices is i and type(r) is T.return_types.topk
+        assert T.return_types.linalg_lstsq([v, v, i, v]).rank is i
+        assert (r.n_fields, r.n_sequence_fields, T.return_types.max.n_unnamed_fields) == (2, 2, 0)
+        with pytest.raises(TypeError, match=r"takes a 2-sequence \(3-sequence given\)"):
+            T.return_types.max((v, i, i))
+        assert "linalg_eigh" in T.return_types.__all__ and "sort" in T.return_types.__all__
+    assert tg.return_types.max(v, i).indices is i  # (namedtuple's form too)

@@ -13,6 +13,7 @@ from collections import namedtuple
 from typing import Dict, Sequence
 
 by_name: Dict[str, type] = {}  # each type by its name (ops look theirs up here: by_name[op])
+__all__ = ["structseq"]  # (and each type's name, as structseq makes it)
 
 
 def structseq(name: str, fields: Sequence[str]) -> type:
@@ -21,12 +22,24 @@ def structseq(name: str, fields: Sequence[str]) -> type:
     if name in by_name:
         return by_name[name]
     prefix = f"torch.return_types.{name}(\n"
+    base = namedtuple(name, fields)
+
+    def __new__(cls, *args, **kwargs):  # (torch's structseq(sequence) as well as namedtuple's fields)
+        if len(args) == 1 and not kwargs and len(fields) > 1:
+            args = tuple(args[0])
+            if len(args) != len(fields):
+                raise TypeError(f"torch.return_types.{name}() takes a {len(fields)}-sequence ({len(args)}-sequence "
+                                "given)")
+        return base.__new__(cls, *args, **kwargs)
 
     def __repr__(self) -> str:
         return prefix + ",\n".join([f"{f}={v!r}" for f, v in zip(self._fields, self)]) + ")"
-    cls = type(name, (namedtuple(name, fields),), {"__slots__": (), "__repr__": __repr__, "__module__": __name__,
-                                                    "__qualname__": name, "__doc__": f"torch.return_types.{name}"})
+    n = len(fields)
+    cls = type(name, (base,), {"__slots__": (), "__new__": __new__, "__repr__": __repr__, "__module__": __name__,
+                               "__qualname__": name, "__doc__": f"torch.return_types.{name}", "n_fields": n,
+                               "n_sequence_fields": n, "n_unnamed_fields": 0})
     by_name[name] = globals()[name] = cls
+    __all__.append(name)
     return cls
 
 
