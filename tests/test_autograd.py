@@ -1934,6 +1934,35 @@ def test_custom_function_saves_a_sparse_tensor(hooks):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("change", ["mul_", "div_", "zero_", "values"])
+def test_custom_function_refuses_a_saved_sparse_tensor_changed_in_place(device, change):
+    """A sparse COO tensor saved for backward then changed in place (s.mul_(2), s.div_(2), s.zero_() or its
+    values() written) makes backward raise, as torch's; ours read the new values when the sparse tensor's own
+    in-place op put them in (only a write into values() was caught)."""
+    torch = pytest.importorskip("torch")
+    for T, kw in ((torch, {}), (tg, dict(device=device))):
+        class Spmm(T.autograd.Function):
+            @staticmethod
+            def forward(ctx, s, x):
+                ctx.save_for_backward(s)
+                return T.sparse.mm(s, x)
+
+            @staticmethod
+            def backward(ctx, g):
+                s, = ctx.saved_tensors
+                return None, T.sparse.mm(s.t(), g)
+
+        s = T.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=T.float64, **kw).to_sparse()
+        x = T.ones(2, 1, dtype=T.float64, requires_grad=True, **kw)
+        y = Spmm.apply(s, x)
+        if change == "values":
+            s._values().add_(1)
+        else:
+            getattr(s, change)(*([2] if change != "zero_" else []))
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+
+
 class _SavesInput(tg.autograd.Function):
     @staticmethod
     def forward(ctx, x):

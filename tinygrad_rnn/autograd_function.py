@@ -78,17 +78,19 @@ class FunctionCtx:
 
 def _unpack(s: Optional[tuple], name: str, node: Optional[_Backward]) -> Optional[Tensor]:
     """One saved entry as a Tensor, after the in-place check: (tensor, vc, version) for an input or an
-    intermediate; (array, vc, version, index, differentiable) for an output, rebuilt so no cycle is kept."""
+    intermediate; (sparse, vc, version, values) for a sparse COO tensor, whose in-place ops replace its values;
+    (array, vc, version, index, differentiable) for an output, rebuilt so no cycle is kept."""
     if s is None:
         return None
     if type(s) is _Hooked:
         return s.unpack(node)
     vc, version = s[1], s[2]
-    if vc[0] != version:
+    now = vc[0] if len(s) != 4 or s[0]._values() is s[3] else version + 1  # (a sparse one's values replaced)
+    if now != version:
         raise RuntimeError(f"one of the variables needed for gradient computation has been modified by an inplace "
                            f"operation: a tensor of shape {s[0].shape} that {name} saved for backward is at version "
-                           f"{vc[0]}; expected version {version} instead (the gradient would be wrong)")
-    if len(s) == 3:
+                           f"{now}; expected version {version} instead (the gradient would be wrong)")
+    if len(s) < 5:
         return s[0]
     data, index, differentiable = s[0], s[3], s[4]
     if node is None or not (_mode.grad_enabled and differentiable):
@@ -357,7 +359,7 @@ def _pack(t: Optional[Tensor], originals: list, outs: list) -> Optional[tuple]:
         values = t._values()
         if values._vc is None:
             values._vc = [0]
-        return t, values._vc, values._vc[0]
+        return t, values._vc, values._vc[0], values  # (its in-place ops, s.mul_(2), put new values in)
     for k, o in enumerate(originals):
         if o is t:
             out = outs[k]
