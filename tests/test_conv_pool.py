@@ -2513,3 +2513,20 @@ def test_sync_batch_norm_matches_torch_outside_a_process_group():
     assert model[2][0].momentum is None and model[2][0].process_group == "group"
     lone = nn.BatchNorm1d(2)
     assert type(nn.SyncBatchNorm.convert_sync_batchnorm(lone)) is nn.SyncBatchNorm
+
+
+@pytest.mark.parametrize("case", ["groups_out", "groups_transposed", "bias"])
+def test_conv_weight_and_bias_errors_are_torchs_runtime_error(device, case):
+    """A weight whose channels do not divide by groups and a bias of the wrong shape raise a RuntimeError, as
+    torch's ('Given groups=2, expected weight to be divisible by 2 at dimension 0'); ours raised a plain
+    ValueError (still one: the error is both)."""
+    torch = pytest.importorskip("torch")
+    for T, kw in ((torch, {}), (tg, dict(device=device))):
+        x = T.zeros(1, 2, 5, dtype=T.float64, **kw)
+        call = {"groups_out": lambda: T.nn.functional.conv1d(x, T.zeros(3, 1, 3, dtype=T.float64, **kw), groups=2),
+                "groups_transposed": lambda: T.nn.functional.conv_transpose1d(
+                    T.zeros(1, 3, 5, dtype=T.float64, **kw), T.zeros(3, 2, 3, dtype=T.float64, **kw), groups=2),
+                "bias": lambda: T.nn.functional.conv1d(x, T.zeros(3, 2, 3, dtype=T.float64, **kw),
+                                                       T.zeros(4, dtype=T.float64, **kw))}[case]
+        with pytest.raises(RuntimeError):
+            call()

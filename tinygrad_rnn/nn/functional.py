@@ -1063,8 +1063,8 @@ def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optional[Tensor
     groups = _one_int(op, "groups", groups, 1)
     pads = conv_padding(op, padding, k, stride, dilation)
     if o % groups:
-        raise ValueError(f"{op}: weight {weight.shape} has {o} output channels (dim 0), not divisible by "
-                         f"groups={groups}")
+        raise _RuntimeValueError(f"{op}: weight {weight.shape} has {o} output channels (dim 0), not divisible by "
+                                 f"groups={groups}")
     if c != cg * groups:
         raise _RuntimeValueError(f"{op}: input {input.shape} has {c} channels, but weight {weight.shape} with "
                                  f"groups={groups} expects {cg * groups} (weight.shape[1] * groups)")
@@ -1143,8 +1143,8 @@ def _conv_transpose(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optio
     groups, padding = _one_int(op, "groups", groups, 1), _n_ints(op, "padding", padding, 0, nd)
     output_padding = _n_ints(op, "output_padding", output_padding, 0, nd)
     if c % groups:
-        raise ValueError(f"{op}: weight {weight.shape} has {c} input channels (dim 0), not divisible by "
-                         f"groups={groups}")
+        raise _RuntimeValueError(f"{op}: weight {weight.shape} has {c} input channels (dim 0), not divisible by "
+                                 f"groups={groups}")
     if x.shape[1] != c:
         raise _RuntimeValueError(f"{op}: input {input.shape} has {x.shape[1]} channels, but weight {weight.shape} "
                                  f"expects {c} (weight.shape[0])")
