@@ -470,3 +470,19 @@ def test_name_of_a_namespaced_op_as_torchs(device):
         y, ty = getattr(tg.linalg, op)(m), getattr(torch.linalg, op)(tm)
         y, ty = (y[0], ty[0]) if isinstance(ty, tuple) else (y, ty)
         assert y.grad_fn.name() == ty.grad_fn.name()
+
+
+def test_name_of_ops_torch_names_otherwise(device):
+    """Nodes torch names otherwise than the op: x.double() ToCopyBackward0, expand ExpandBackward0, diag_embed
+    DiagEmbedBackward0, conv1d ConvolutionBackward0, linalg.inv LinalgInvExBackward0, ...; ours said
+    CastBackward0, BroadcastToBackward0, DiagonalembedBackward0, ConvndBackward0, LinalgInvBackward0."""
+    torch = pytest.importorskip("torch")
+    a = [[2.0, 1.0], [1.0, 3.0]]
+    cases = [lambda T, m: m.float(), lambda T, m: m.expand(3, 2, 2), lambda T, m: T.broadcast_to(m, (3, 2, 2)),
+             lambda T, m: T.diag_embed(m), lambda T, m: T.nn.functional.conv1d(m[None], m[None]),
+             lambda T, m: T.linalg.inv(m), lambda T, m: T.linalg.cholesky(m), lambda T, m: T.linalg.solve(m, m),
+             lambda T, m: T.linalg.lu_factor(m)[0]]
+    m = tg.tensor(a, dtype=tg.float64, requires_grad=True, device=device)
+    tm = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+    for case in cases:
+        assert case(tg, m).grad_fn.name() == case(torch, tm).grad_fn.name()

@@ -706,7 +706,15 @@ class _OpName(str):
     def __call__(self) -> str:
         if self.endswith("Backward"):
             return str(self)
+        if self in _TORCH_NODE_NAMES:
+            return _TORCH_NODE_NAMES[self] + "Backward0"
         return "".join([part[:1].upper() + part[1:] for part in self.replace(".", "_").split("_")]) + "Backward0"
+
+
+# ops whose node torch names otherwise than the CamelCase of the op's name (one torch node for every use of the op)
+_TORCH_NODE_NAMES = {"cast": "ToCopy", "broadcast_to": "Expand", "diagonalembed": "DiagEmbed",
+                     "convnd": "Convolution", "linalg.inv": "LinalgInvEx", "linalg.cholesky": "LinalgCholeskyEx",
+                     "linalg.solve": "LinalgSolveEx", "linalg.lu_factor": "LinalgLuFactorEx"}
 
 
 class Function:
