@@ -3009,3 +3009,22 @@ def test_floor_division_by_zero_is_quiet_as_torchs():
     want = torch.tensor([1.0, 0.0, -1.0]) // 0
     for y in results:
         np.testing.assert_array_equal(y.numpy(), want.numpy())
+
+
+def test_nan_to_num_out_as_torchs(device):
+    """torch.nan_to_num(..., out=): written into out (input itself too, as EDM's loop cleans param.grad), out's
+    dtype must be input's, and no autograd through it."""
+    torch = pytest.importorskip("torch")
+    a = np.array([1.0, np.nan, np.inf, -np.inf])
+    g = tg.tensor(a, device=device)
+    assert tg.nan_to_num(g, nan=0, posinf=1e5, neginf=-1e5, out=g) is g
+    np.testing.assert_array_equal(g.numpy(), torch.nan_to_num(torch.tensor(a), nan=0, posinf=1e5, neginf=-1e5))
+    o = tg.empty(0, device=device, dtype=tg.float64)
+    assert tg.nan_to_num(tg.tensor(a, device=device), out=o) is o
+    np.testing.assert_array_equal(o.numpy(), torch.nan_to_num(torch.tensor(a)).numpy())
+    with pytest.raises(RuntimeError, match="nan_to_num: dtype of out: torch.float32 should be same as input: "
+                                           "torch.float64"):
+        tg.nan_to_num(tg.tensor(a, device=device), out=tg.zeros(4, device=device, dtype=tg.float32))
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        tg.nan_to_num(tg.tensor(a, device=device, requires_grad=True), out=tg.zeros(4, device=device,
+                                                                                    dtype=tg.float64))

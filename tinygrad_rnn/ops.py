@@ -4025,11 +4025,22 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
 
 
 def nan_to_num(input: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float] = None,
-               neginf: Optional[float] = None) -> Tensor:
+               neginf: Optional[float] = None, *, out: Optional[Tensor] = None) -> Tensor:
     """torch.nan_to_num: nan, inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (None: 0, and the
     dtype's largest and least finite values; beyond the dtype's range, inf); the gradient passes where input is
     finite, 0 elsewhere, as torch's. Integer and bool tensors come back as they are (a copy). A complex tensor: each
-    part replaced, no derivative (refused where input requires grad, as torch's)."""
+    part replaced, no derivative (refused where input requires grad, as torch's). ``out``: written there (input
+    itself too, as EDM's training loop does with a gradient)."""
+    result = _nan_to_num(input, nan, posinf, neginf)
+    if out is None:
+        return result
+    if isinstance(out, Tensor) and out.dtype != input.dtype:  # (torch's, stricter than other out= functions')
+        raise RuntimeError(f"nan_to_num: dtype of out: {dtype_name(out.dtype)} should be same as input: "
+                           f"{dtype_name(input.dtype)}")
+    return write_out("nan_to_num", result, out)
+
+
+def _nan_to_num(input: Tensor, nan: Optional[float], posinf: Optional[float], neginf: Optional[float]) -> Tensor:
     _input("nan_to_num", input)
     for name, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
         if v is not None and not isinstance(v, numbers.Real):
@@ -5445,6 +5456,6 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             cumprod, _products_before,
             # (gathers, scatters and index writes: values moved, gradients gathered or scattered back)
             gather, scatter, _scatter_places, masked_select, repeat_interleave, index_add,
-            lerp, nan_to_num):
+            lerp, nan_to_num, _nan_to_num):
     complex_ok(_fn)
 del _fn
