@@ -8,8 +8,6 @@ F.pad of alphas_cumprod, extract by gather, a tiny UNet with sinusoidal time emb
 q_sample / p_losses with l1, l2 and huber losses, an EMA by lerp_, ancestral and DDIM sampling under no_grad).
 """
 import math
-from functools import partial
-from importlib import import_module
 
 import numpy as np
 import pytest
@@ -306,3 +304,371 @@ def test_ddpm_training_ema_and_sampling(torch, loss_type, schedule):
     sample_noise = rng.standard_normal((7, 2, 1, 4, 4))
     _compare(ddpm(tg, sd, x0s, ts, noises, sample_noise, loss_type, schedule),
              ddpm(torch, sd, x0s, ts, noises, sample_noise, loss_type, schedule))
+
+
+# --------------------------------------------------------------------------------------------------- score matching
+def score_matching(T, sd, xs, sigmas, noises, vs):
+    """Denoising score matching (Vincent; Song & Ermon's anneal_dsm_score_estimation with noise-conditional
+    sigmas) and sliced score matching (Song et al.: autograd.grad(create_graph=True) of (v * score).sum())."""
+    nn = T.nn
+    autograd = T.autograd
+
+    class ScoreNet(nn.Module):
+        def __init__(self, dim=2, hidden=16, n_sigmas=3):
+            super().__init__()
+            self.fc1 = nn.Linear(dim, hidden)
+            self.embed = nn.Embedding(n_sigmas, hidden)
+            self.fc2 = nn.Linear(hidden, hidden)
+            self.out = nn.Linear(hidden, dim)
+
+        def forward(self, x, labels=None):
+            h = self.fc1(x)
+            if labels is not None:
+                h = h * self.embed(labels).exp()
+            h = T.nn.functional.softplus(h)
+            h = T.tanh(self.fc2(h))
+            return self.out(h)
+
+    def anneal_dsm_score_estimation(scorenet, samples, labels, sigmas, noise, anneal_power=2.):
+        used_sigmas = sigmas[labels].view(samples.shape[0], *([1] * len(samples.shape[1:])))
+        perturbed_samples = samples + noise * used_sigmas
+        target = - 1 / (used_sigmas ** 2) * (perturbed_samples - samples)
+        scores = scorenet(perturbed_samples, labels)
+        target = target.view(target.shape[0], -1)
+        scores = scores.view(scores.shape[0], -1)
+        loss = 1 / 2. * ((scores - target) ** 2).sum(dim=-1) * used_sigmas.squeeze() ** anneal_power
+        return loss.mean(dim=0)
+
+    def sliced_score_estimation_vr(score_net, samples, vectors):
+        dup_samples = samples.unsqueeze(0).expand(vectors.shape[0], *samples.shape).contiguous().view(-1, *samples.shape[1:])
+        dup_samples.requires_grad_(True)
+        vectors = vectors.view(-1, *vectors.shape[2:])
+        grad1 = score_net(dup_samples)
+        gradv = T.sum(grad1 * vectors)
+        grad2 = autograd.grad(gradv, dup_samples, create_graph=True)[0]
+        grad1 = grad1.view(dup_samples.shape[0], -1)
+        loss1 = T.sum(grad1 * grad1, dim=-1) / 2.
+        loss2 = T.sum((vectors * grad2).view(dup_samples.shape[0], -1), dim=-1)
+        loss = loss1 + loss2
+        return loss.mean(), loss1.mean(), loss2.mean()
+
+    def sliced_score_matching(score_net, samples, vectors):
+        samples.requires_grad_(True)
+        grad1 = score_net(samples)
+        gradv = T.sum(grad1 * vectors)
+        loss1 = T.sum(grad1 * vectors, dim=-1) ** 2 * 0.5
+        grad2 = autograd.grad(gradv, samples, create_graph=True)[0]
+        loss2 = T.sum(vectors * grad2, dim=-1)
+        return (loss1 + loss2).mean()
+
+    net = ScoreNet()
+    if sd is None:
+        return _state(net)
+    _load(T, net, sd)
+    optimizer = T.optim.Adam(net.parameters(), lr=1e-2, weight_decay=0.000, betas=(0.9, 0.999), amsgrad=True)
+    sig = T.tensor(sigmas)
+    out = []
+    for x, noise, v in zip(xs, noises, vs):
+        X = T.from_numpy(x)
+        labels = T.tensor([i % len(sigmas) for i in range(X.shape[0])])
+        dsm = anneal_dsm_score_estimation(net, X, labels, sig, T.from_numpy(noise))
+        ssm_vr, l1, l2 = sliced_score_estimation_vr(net, X.clone(), T.from_numpy(v))
+        ssm = sliced_score_matching(net, X.clone(), T.from_numpy(v[0]))
+        loss = dsm + ssm_vr + 0.5 * ssm
+        optimizer.zero_grad()
+        loss.backward()
+        out += [dsm, ssm_vr, l1, l2, ssm, _grads(net)]
+        optimizer.step()
+    out.append(net.state_dict())
+    return out
+
+
+def test_denoising_and_sliced_score_matching(torch):
+    rng = _rng()
+    sd = score_matching(torch, None, None, None, None, None)
+    xs, noises = rng.standard_normal((3, 6, 2)), rng.standard_normal((3, 6, 2))
+    vs = rng.standard_normal((3, 2, 6, 2))
+    sigmas = np.exp(np.linspace(np.log(1.0), np.log(0.1), 3))
+    _compare(score_matching(tg, sd, xs, sigmas, noises, vs), score_matching(torch, sd, xs, sigmas, noises, vs))
+
+
+# --------------------------------------------------------------------------------------------------------- EBM (JEM)
+def ebm(T, sd, xs, buffer0, reinit, reinit_noise, sgld_noises, rand_idx):
+    """An energy-based model trained by contrastive divergence with SGLD from a replay buffer (JEM / IGEBM style):
+    x.requires_grad_(), autograd.grad of the energy with respect to the input, in-place x.data.add_ steps,
+    clamp_, a replay buffer refreshed with the chains' ends."""
+    nn = T.nn
+
+    class EnergyNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.f = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(4, 4, 3, 2, 1),
+                                   nn.Softplus(), nn.Flatten(), nn.Linear(16, 1))
+
+        def forward(self, x):
+            return self.f(x).squeeze()
+
+    f = EnergyNet()
+    if sd is None:
+        return _state(f)
+    _load(T, f, sd)
+    replay_buffer = T.from_numpy(buffer0.copy())
+    step_size, sgld_std, n_steps = 1., 0.01, 4
+
+    def sample_p_0(bs, k):
+        if len(replay_buffer) == 0:
+            return T.from_numpy(reinit_noise[k]), []
+        inds = T.from_numpy(rand_idx[k])
+        buffer_samples = replay_buffer[inds]
+        random_samples = T.from_numpy(reinit_noise[k])
+        choose_random = T.from_numpy(reinit[k]).float()[:, None, None, None]
+        samples = choose_random * random_samples + (1 - choose_random) * buffer_samples
+        return samples, inds
+
+    def sample_q(bs, k):
+        f.eval()
+        init_sample, buffer_inds = sample_p_0(bs, k)
+        x_k = T.autograd.Variable(init_sample, requires_grad=True)
+        for s in range(n_steps):
+            f_prime = T.autograd.grad(f(x_k).sum(), [x_k], retain_graph=True)[0]
+            x_k.data += step_size * f_prime + sgld_std * T.from_numpy(sgld_noises[k][s])
+        f.train()
+        final_samples = x_k.detach()
+        if len(replay_buffer) > 0:
+            replay_buffer[buffer_inds] = final_samples
+        return final_samples
+
+    def langevin(x, k):  # IGEBM's variant: in-place add_ and clamp_ of a leaf with requires_grad_
+        x = x.clone().detach()
+        x.requires_grad_()
+        for s in range(n_steps):
+            energy = -f(x)
+            x_grad, = T.autograd.grad([energy.sum()], [x])
+            x.data.add_(x_grad.data, alpha=-0.1)
+            x.data.add_(T.from_numpy(sgld_noises[k][s]) * 0.005)
+            x.data.clamp_(-1, 1)
+        return x.detach()
+
+    optim = T.optim.Adam(f.parameters(), lr=1e-3, betas=(0., .999))
+    out = []
+    for k, x in enumerate(xs):
+        x_lab = T.from_numpy(x)
+        x_q = sample_q(x_lab.shape[0], k)
+        x_l = langevin(x_lab, k)
+        fp, fq = f(x_lab).mean(), f(x_q).mean()
+        l_p_x = -(fp - fq)
+        reg = (f(x_lab) ** 2).mean() * 0.1 + (f(x_l) ** 2).mean() * 0.1
+        loss = l_p_x + reg
+        optim.zero_grad()
+        loss.backward()
+        out += [x_q, x_l, fp, fq, loss, _grads(f)]
+        optim.step()
+    out += [replay_buffer, f.state_dict()]
+    return out
+
+
+def test_ebm_sgld_replay_buffer(torch):
+    rng = _rng()
+    sd = ebm(torch, None, None, None, None, None, None, None)
+    xs = rng.uniform(-1, 1, (3, 4, 1, 4, 4))
+    buffer0 = rng.uniform(-1, 1, (10, 1, 4, 4))
+    reinit = rng.random((3, 4)) < 0.3
+    reinit_noise = rng.uniform(-1, 1, (3, 4, 1, 4, 4))
+    sgld_noises = rng.standard_normal((3, 4, 4, 1, 4, 4))
+    rand_idx = np.stack([rng.choice(10, 4, replace=False) for _ in range(3)])
+    args = xs, buffer0, reinit, reinit_noise, sgld_noises, rand_idx
+    _compare(ebm(tg, sd, *args), ebm(torch, sd, *args))
+
+
+# ---------------------------------------------------------------------------------------------------- flow matching
+def flow_matching(T, sd, x1s, x0s, ts, z0):
+    """Conditional flow matching / rectified flow (torchcfm-style): a velocity MLP on cat([x, t]), linear paths
+    x_t = t x1 + (1 - t) x0 with target x1 - x0, MSE, Euler sampling under no_grad; then a reflow step on the
+    sampled couplings."""
+    nn = T.nn
+
+    class MLP(nn.Module):
+        def __init__(self, dim, out_dim=None, w=32, time_varying=True):
+            super().__init__()
+            self.time_varying = time_varying
+            if out_dim is None:
+                out_dim = dim
+            self.net = nn.Sequential(nn.Linear(dim + (1 if time_varying else 0), w), nn.SELU(), nn.Linear(w, w),
+                                     nn.SELU(), nn.Linear(w, out_dim))
+
+        def forward(self, x):
+            return self.net(x)
+
+    model = MLP(dim=2, time_varying=True)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.AdamW(model.parameters(), lr=1e-2)
+    out = []
+
+    def train_step(x0, x1, t):
+        optimizer.zero_grad()
+        t = t[:, None]
+        xt = t * x1 + (1 - t) * x0
+        ut = x1 - x0
+        vt = model(T.cat([xt, t], dim=-1))
+        loss = T.mean((vt - ut) ** 2)
+        loss.backward()
+        out.extend([loss, _grads(model)])
+        optimizer.step()
+
+    @T.no_grad()
+    def euler(z, N=4):
+        dt = 1. / N
+        traj = [z.detach().clone()]
+        for i in range(N):
+            t = T.ones((z.shape[0], 1)) * i / N
+            pred = model(T.cat([z, t], dim=1))
+            z = z.detach().clone() + pred * dt
+            traj.append(z.detach().clone())
+        return traj
+
+    for x0, x1, t in zip(x0s, x1s, ts):
+        train_step(T.from_numpy(x0), T.from_numpy(x1), T.from_numpy(t))
+    traj = euler(T.from_numpy(z0))
+    out.append(T.stack(traj))
+    # reflow: retrain on (z0, sampled z1) pairs
+    z1 = traj[-1]
+    train_step(T.from_numpy(z0), z1, T.from_numpy(ts[0][: z0.shape[0]]))
+    out.append(model.state_dict())
+    return out
+
+
+def test_flow_matching_rectified_flow(torch):
+    rng = _rng()
+    sd = flow_matching(torch, None, None, None, None, None)
+    x1s = rng.standard_normal((3, 8, 2)) * .5 + 2
+    x0s, ts = rng.standard_normal((3, 8, 2)), rng.random((3, 8))
+    z0 = rng.standard_normal((8, 2))
+    _compare(flow_matching(tg, sd, x1s, x0s, ts, z0), flow_matching(torch, sd, x1s, x0s, ts, z0))
+
+
+# ----------------------------------------------------------------------------------------------------------- EDM
+def edm(T, sd, ys, rnd_normals, noises, latents):
+    """Karras et al.'s EDM (NVlabs/edm): EDMPrecond (c_skip, c_out, c_in, c_noise = log(sigma) / 4), EDMLoss with
+    log-normal sigmas and the weight (sigma^2 + sigma_data^2) / (sigma sigma_data)^2, the Heun sampler with
+    rho-spaced time steps; and a consistency-training loss between adjacent sigmas against an EMA target."""
+    nn = T.nn
+
+    class Denoiser(nn.Module):
+        def __init__(self, dim=3, hidden=16):
+            super().__init__()
+            self.map_noise = nn.Linear(1, hidden)
+            self.inp = nn.Linear(dim, hidden)
+            self.mid = nn.Linear(hidden, hidden)
+            self.out = nn.Linear(hidden, dim)
+
+        def forward(self, x, noise_labels, class_labels=None):
+            emb = T.nn.functional.silu(self.map_noise(noise_labels.reshape(-1, 1)))
+            h = T.nn.functional.silu(self.inp(x) + emb)
+            return self.out(T.nn.functional.silu(self.mid(h)))
+
+    class EDMPrecond(nn.Module):
+        def __init__(self, img_resolution, sigma_min=0, sigma_max=float("inf"), sigma_data=0.5):
+            super().__init__()
+            self.sigma_min = sigma_min
+            self.sigma_max = sigma_max
+            self.sigma_data = sigma_data
+            self.model = Denoiser(img_resolution)
+
+        def forward(self, x, sigma, class_labels=None, force_fp32=False, **model_kwargs):
+            x = x.to(T.float64)
+            sigma = sigma.to(T.float64).reshape(-1, 1)
+            dtype = T.float64
+            c_skip = self.sigma_data ** 2 / (sigma ** 2 + self.sigma_data ** 2)
+            c_out = sigma * self.sigma_data / (sigma ** 2 + self.sigma_data ** 2).sqrt()
+            c_in = 1 / (self.sigma_data ** 2 + sigma ** 2).sqrt()
+            c_noise = sigma.log() / 4
+            F_x = self.model((c_in * x).to(dtype), c_noise.flatten(), class_labels=class_labels, **model_kwargs)
+            assert F_x.dtype == dtype
+            D_x = c_skip * x + c_out * F_x.to(T.float64)
+            return D_x
+
+        def round_sigma(self, sigma):
+            return T.as_tensor(sigma)
+
+    class EDMLoss:
+        def __init__(self, P_mean=-1.2, P_std=1.2, sigma_data=0.5):
+            self.P_mean = P_mean
+            self.P_std = P_std
+            self.sigma_data = sigma_data
+
+        def __call__(self, net, images, rnd_normal, noise, labels=None):
+            rnd_normal = rnd_normal.reshape(images.shape[0], 1)
+            sigma = (rnd_normal * self.P_std + self.P_mean).exp()
+            weight = (sigma ** 2 + self.sigma_data ** 2) / (sigma * self.sigma_data) ** 2
+            y, augment_labels = images, None
+            n = noise * sigma
+            D_yn = net(y + n, sigma, labels)
+            loss = weight * ((D_yn - y) ** 2)
+            return loss
+
+    def edm_sampler(net, latents, num_steps=4, sigma_min=0.002, sigma_max=80, rho=7):
+        sigma_min = max(sigma_min, net.sigma_min)
+        sigma_max = min(sigma_max, net.sigma_max)
+        step_indices = T.arange(num_steps, dtype=T.float64, device=latents.device)
+        t_steps = (sigma_max ** (1 / rho) + step_indices / (num_steps - 1) * (sigma_min ** (1 / rho)
+                                                                             - sigma_max ** (1 / rho))) ** rho
+        t_steps = T.cat([net.round_sigma(t_steps), T.zeros_like(t_steps[:1])])
+        x_next = latents.to(T.float64) * t_steps[0]
+        for i, (t_cur, t_next) in enumerate(zip(t_steps[:-1], t_steps[1:])):
+            x_cur = x_next
+            t_hat = net.round_sigma(t_cur)
+            x_hat = x_cur
+            denoised = net(x_hat, t_hat).to(T.float64)
+            d_cur = (x_hat - denoised) / t_hat
+            x_next = x_hat + (t_next - t_hat) * d_cur
+            if i < num_steps - 1:
+                denoised = net(x_next, t_next).to(T.float64)
+                d_prime = (x_next - denoised) / t_next
+                x_next = x_hat + (t_next - t_hat) * (0.5 * d_cur + 0.5 * d_prime)
+        return x_next
+
+    net = EDMPrecond(3)
+    if sd is None:
+        return _state(net)
+    _load(T, net, sd)
+    import copy
+    ema = copy.deepcopy(net).eval().requires_grad_(False)
+    loss_fn = EDMLoss()
+    optimizer = T.optim.Adam(net.parameters(), lr=1e-3, betas=[0.9, 0.999], eps=1e-8)
+    out = []
+    for y, rn, noise in zip(ys, rnd_normals, noises):
+        images = T.from_numpy(y)
+        loss = loss_fn(net=net, images=images, rnd_normal=T.from_numpy(rn), noise=T.from_numpy(noise))
+        # consistency training (Song et al.): adjacent Karras sigmas, the target through the EMA network
+        sig = (T.from_numpy(rn).abs() * 2 + 0.01)
+        sig_next = sig * 1.3
+        x_next = images + T.from_numpy(noise) * sig_next[:, None]
+        x_cur = images + T.from_numpy(noise) * sig[:, None]
+        with T.no_grad():
+            target = ema(x_cur, sig)
+        ct = T.nn.functional.mse_loss(net(x_next, sig_next), target)
+        total = loss.sum().mul(1 / images.shape[0]) + ct
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        for param in net.parameters():
+            if param.grad is not None:
+                T.nan_to_num(param.grad, nan=0, posinf=1e5, neginf=-1e5, out=param.grad)
+        out += [loss, ct, _grads(net)]
+        optimizer.step()
+        ema_beta = 0.5
+        for p_ema, p_net in zip(ema.parameters(), net.parameters()):
+            p_ema.copy_(p_net.detach().lerp(p_ema, ema_beta))
+    with T.no_grad():
+        out.append(edm_sampler(ema, T.from_numpy(latents)))
+    out += [net.state_dict(), ema.state_dict()]
+    return out
+
+
+def test_edm_preconditioning_loss_and_heun_sampler(torch):
+    rng = _rng()
+    sd = edm(torch, None, None, None, None, None)
+    ys, rnd_normals = rng.standard_normal((3, 5, 3)) * .5, rng.standard_normal((3, 5))
+    noises, latents = rng.standard_normal((3, 5, 3)), rng.standard_normal((5, 3))
+    _compare(edm(tg, sd, ys, rnd_normals, noises, latents), edm(torch, sd, ys, rnd_normals, noises, latents))
