@@ -602,7 +602,7 @@ def edm(T, sd, ys, rnd_normals, noises, latents):
             rnd_normal = rnd_normal.reshape(images.shape[0], 1)
             sigma = (rnd_normal * self.P_std + self.P_mean).exp()
             weight = (sigma ** 2 + self.sigma_data ** 2) / (sigma * self.sigma_data) ** 2
-            y, augment_labels = images, None
+            y = images
             n = noise * sigma
             D_yn = net(y + n, sigma, labels)
             loss = weight * ((D_yn - y) ** 2)
@@ -672,3 +672,271 @@ def test_edm_preconditioning_loss_and_heun_sampler(torch):
     ys, rnd_normals = rng.standard_normal((3, 5, 3)) * .5, rng.standard_normal((3, 5))
     noises, latents = rng.standard_normal((3, 5, 3)), rng.standard_normal((5, 3))
     _compare(edm(tg, sd, ys, rnd_normals, noises, latents), edm(torch, sd, ys, rnd_normals, noises, latents))
+
+
+# --------------------------------------------------------------------------------------------------------- PixelCNN
+def pixelcnn(T, sd, imgs):
+    """A PixelCNN (van den Oord et al., as in the common MaskedConv2d ports): masked convolutions whose mask is a
+    registered buffer multiplied into the weight before F.conv2d (type A then B masks), a 256-way softmax per pixel
+    trained with cross entropy on the quantised image, the loss in bits/dim; a raster-order sampling pass."""
+    nn = T.nn
+    F = T.nn.functional
+
+    class MaskedConv2d(nn.Conv2d):
+        def __init__(self, mask_type, *args, **kwargs):
+            super(MaskedConv2d, self).__init__(*args, **kwargs)
+            assert mask_type in {"A", "B"}
+            self.register_buffer("mask", self.weight.data.clone())
+            _, _, kH, kW = self.weight.size()
+            self.mask.fill_(1)
+            self.mask[:, :, kH // 2, kW // 2 + (mask_type == "B"):] = 0
+            self.mask[:, :, kH // 2 + 1:] = 0
+
+        def forward(self, x):
+            return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding, self.dilation,
+                            self.groups)
+
+    fm = 6
+    net = nn.Sequential(
+        MaskedConv2d("A", 1, fm, 5, 1, 2, bias=False), nn.BatchNorm2d(fm), nn.ReLU(True),
+        MaskedConv2d("B", fm, fm, 3, 1, 1, bias=False), nn.BatchNorm2d(fm), nn.ReLU(True),
+        MaskedConv2d("B", fm, fm, 3, 1, 1, bias=False), nn.BatchNorm2d(fm), nn.ReLU(True),
+        nn.Conv2d(fm, 256, 1))
+    if sd is None:
+        return _state(net)
+    _load(T, net, sd)
+    optimizer = T.optim.Adam(net.parameters(), lr=1e-3)
+    out = []
+    for img in imgs:
+        input = T.from_numpy(img)
+        target = (input.data[:, 0] * 255).long()
+        output = net(input)
+        loss = F.cross_entropy(output, target)
+        bpd = loss / math.log(2.)
+        optimizer.zero_grad()
+        loss.backward()
+        out += [output, loss, bpd, _grads(net)]
+        optimizer.step()
+    out.append(net.state_dict())
+    # masks: the output at a pixel does not depend on that pixel or later ones
+    net.eval()
+    x = T.from_numpy(imgs[0][:1]).clone().requires_grad_(True)
+    net(x)[0, :, 2, 1].sum().backward()
+    out.append(x.grad)
+    sample = T.zeros(2, 1, 4, 4)
+    for i in range(4):
+        for j in range(4):
+            with T.no_grad():
+                probs = F.softmax(net(sample)[:, :, i, j], dim=1)
+            sample[:, :, i, j] = probs.argmax(1, keepdim=True).double() / 255.  # (greedy: no sampled draws)
+    out.append(sample)
+    return out
+
+
+def test_pixelcnn_masked_convolutions(torch):
+    rng = _rng()
+    sd = pixelcnn(torch, None, None)
+    imgs = rng.integers(0, 256, (3, 2, 1, 4, 4)) / 255.
+    ours, theirs = pixelcnn(tg, sd, imgs), pixelcnn(torch, sd, imgs)
+    _compare(ours, theirs)
+    g = theirs[-2].numpy()[0, 0]
+    assert np.all(g[2, 1:] == 0) and np.all(g[3:] == 0) and np.any(g[:2] != 0)
+
+
+# ------------------------------------------------------------------------------------------------------------- Glow
+def glow(T, sd, xs):
+    """A Glow step (rosinality's glow-pytorch): ActNorm with data-dependent initialisation on the first batch (a
+    uint8 flag buffer), an invertible 1x1 convolution with the LU parametrisation (scipy-style w_p, w_l, w_s, w_u
+    from linalg.lu_factor + lu_unpack or linalg.lu, triu(., 1), diag_embed, the log-determinant as sum(log|s|) checked
+    against slogdet), an affine coupling with a zero-initialised output conv, the log-likelihood in bits per dim;
+    the inverse pass restoring the input."""
+    nn = T.nn
+    F = T.nn.functional
+    logabs = lambda x: T.log(T.abs(x))  # noqa: E731
+
+    class ActNorm(nn.Module):
+        def __init__(self, in_channel, logdet=True):
+            super().__init__()
+            self.loc = nn.Parameter(T.zeros(1, in_channel, 1, 1))
+            self.scale = nn.Parameter(T.ones(1, in_channel, 1, 1))
+            self.register_buffer("initialized", T.tensor(0, dtype=T.uint8))
+            self.logdet = logdet
+
+        def initialize(self, input):
+            with T.no_grad():
+                flatten = input.permute(1, 0, 2, 3).contiguous().view(input.shape[1], -1)
+                mean = (flatten.mean(1).unsqueeze(1).unsqueeze(2).unsqueeze(3).permute(1, 0, 2, 3))
+                std = (flatten.std(1).unsqueeze(1).unsqueeze(2).unsqueeze(3).permute(1, 0, 2, 3))
+                self.loc.data.copy_(-mean)
+                self.scale.data.copy_(1 / (std + 1e-6))
+
+        def forward(self, input):
+            _, _, height, width = input.shape
+            if self.initialized.item() == 0:
+                self.initialize(input)
+                self.initialized.fill_(1)
+            log_abs = logabs(self.scale)
+            logdet = height * width * T.sum(log_abs)
+            if self.logdet:
+                return self.scale * (input + self.loc), logdet
+            return self.scale * (input + self.loc)
+
+        def reverse(self, output):
+            return output / self.scale - self.loc
+
+    class InvConv2dLU(nn.Module):
+        def __init__(self, in_channel, weight, factor="lu_factor"):
+            super().__init__()
+            if factor == "lu_factor":
+                LU, pivots = T.linalg.lu_factor(weight)
+                w_p, w_l, w_u = T.lu_unpack(LU, pivots)
+            else:
+                w_p, w_l, w_u = T.linalg.lu(weight)
+            w_s = T.diag(w_u)
+            w_u = T.triu(w_u, 1)
+            u_mask = T.triu(T.ones_like(w_u), 1)
+            l_mask = u_mask.T
+            self.register_buffer("w_p", w_p)
+            self.register_buffer("u_mask", u_mask)
+            self.register_buffer("l_mask", l_mask)
+            self.register_buffer("s_sign", T.sign(w_s))
+            self.register_buffer("l_eye", T.eye(l_mask.shape[0]))
+            self.w_l = nn.Parameter(w_l)
+            self.w_s = nn.Parameter(logabs(w_s))
+            self.w_u = nn.Parameter(w_u)
+
+        def forward(self, input):
+            _, _, height, width = input.shape
+            weight = self.calc_weight()
+            out = F.conv2d(input, weight)
+            logdet = height * width * T.sum(self.w_s)
+            return out, logdet
+
+        def calc_weight(self):
+            weight = (self.w_p @ (self.w_l * self.l_mask + self.l_eye)
+                      @ ((self.w_u * self.u_mask) + T.diag_embed(self.s_sign * T.exp(self.w_s))))
+            return weight.unsqueeze(2).unsqueeze(3)
+
+        def reverse(self, output):
+            weight = self.calc_weight()
+            return F.conv2d(output, weight.squeeze().inverse().unsqueeze(2).unsqueeze(3))
+
+    class ZeroConv2d(nn.Module):
+        def __init__(self, in_channel, out_channel, padding=1):
+            super().__init__()
+            self.conv = nn.Conv2d(in_channel, out_channel, 3, padding=0)
+            self.conv.weight.data.zero_()
+            self.conv.bias.data.zero_()
+            self.scale = nn.Parameter(T.zeros(1, out_channel, 1, 1))
+
+        def forward(self, input):
+            out = F.pad(input, [1, 1, 1, 1], value=1)
+            out = self.conv(out)
+            out = out * T.exp(self.scale * 3)
+            return out
+
+    class AffineCoupling(nn.Module):
+        def __init__(self, in_channel, filter_size=8, affine=True):
+            super().__init__()
+            self.affine = affine
+            self.net = nn.Sequential(nn.Conv2d(in_channel // 2, filter_size, 3, padding=1), nn.ReLU(inplace=True),
+                                     nn.Conv2d(filter_size, filter_size, 1), nn.ReLU(inplace=True),
+                                     ZeroConv2d(filter_size, in_channel if self.affine else in_channel // 2))
+            self.net[0].weight.data.normal_(0, 0.05)
+            self.net[0].bias.data.zero_()
+            self.net[2].weight.data.normal_(0, 0.05)
+            self.net[2].bias.data.zero_()
+
+        def forward(self, input):
+            in_a, in_b = input.chunk(2, 1)
+            if self.affine:
+                log_s, t = self.net(in_a).chunk(2, 1)
+                s = F.sigmoid(log_s + 2)
+                out_b = (in_b + t) * s
+                logdet = T.sum(T.log(s).view(input.shape[0], -1), 1)
+            else:
+                net_out = self.net(in_a)
+                out_b = in_b + net_out
+                logdet = None
+            return T.cat([in_a, out_b], 1), logdet
+
+        def reverse(self, output):
+            out_a, out_b = output.chunk(2, 1)
+            log_s, t = self.net(out_a).chunk(2, 1)
+            s = F.sigmoid(log_s + 2)
+            in_b = out_b / s - t
+            return T.cat([out_a, in_b], 1)
+
+    class Flow(nn.Module):
+        def __init__(self, in_channel, weight, factor):
+            super().__init__()
+            self.actnorm = ActNorm(in_channel)
+            self.invconv = InvConv2dLU(in_channel, weight, factor)
+            self.coupling = AffineCoupling(in_channel)
+
+        def forward(self, input):
+            out, logdet = self.actnorm(input)
+            out, det1 = self.invconv(out)
+            out, det2 = self.coupling(out)
+            logdet = logdet + det1
+            if det2 is not None:
+                logdet = logdet + det2
+            return out, logdet
+
+        def reverse(self, output):
+            input = self.coupling.reverse(output)
+            input = self.invconv.reverse(input)
+            return self.actnorm.reverse(input)
+
+    def gaussian_log_p(x, mean, log_sd):
+        return -0.5 * math.log(2 * math.pi) - log_sd - 0.5 * (x - mean) ** 2 / T.exp(2 * log_sd)
+
+    if isinstance(sd, tuple):  # (the rotation drawn in numpy: q of a QR, as glow-pytorch's la.qr(random))
+        weight = T.from_numpy(sd[0])
+        sd = sd[1]
+    else:
+        raise ValueError("glow: give (weight, state dict or None)")
+    model = nn.ModuleList([Flow(4, weight, "lu_factor"), Flow(4, weight.flip(0), "linalg.lu")])
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=1e-3)
+    n_bins = 2. ** 5
+    out = []
+    for x in xs:
+        image = T.from_numpy(x)
+        image = T.floor(image * 255 / 2 ** (8 - 5))
+        image = image / n_bins - 0.5
+        h, logdet = image + T.from_numpy(x) / n_bins * 0.1, 0  # (the dequantisation noise, drawn outside)
+        for flow in model:
+            h, det = flow(h)
+            logdet = logdet + det
+        log_p = gaussian_log_p(h, T.zeros_like(h), T.zeros_like(h)).view(h.shape[0], -1).sum(1)
+        n_pixel = image.shape[1] * image.shape[2] * image.shape[3]
+        loss = -math.log(n_bins) * n_pixel
+        loss = loss + logdet + log_p
+        loss, log_p, log_det = ((-loss / (math.log(2) * n_pixel)).mean(), (log_p / (math.log(2) * n_pixel)).mean(),
+                                (logdet / (math.log(2) * n_pixel)).mean())
+        model.zero_grad()
+        loss.backward()
+        out += [h, loss, log_p, log_det, _grads(model)]
+        optimizer.step()
+    out.append(model.state_dict())
+    inv = model[1].invconv
+    w = inv.calc_weight().squeeze()
+    out += [T.slogdet(w), T.linalg.slogdet(w).logabsdet - inv.w_s.sum()]
+    with T.no_grad():
+        h = T.from_numpy(xs[0])
+        z = model[1](model[0](h)[0])[0]
+        out.append(model[0].reverse(model[1].reverse(z)) - h)
+    return out
+
+
+def test_glow_actnorm_lu_invconv_coupling(torch):
+    rng = _rng()
+    weight = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    sd = glow(torch, (weight, None), None)
+    xs = rng.random((3, 2, 4, 3, 3))
+    ours, theirs = glow(tg, (weight, sd), xs), glow(torch, (weight, sd), xs)
+    _compare(ours, theirs)
+    assert abs(theirs[-2].item()) < 1e-12 and np.abs(theirs[-1].numpy()).max() < 1e-12
