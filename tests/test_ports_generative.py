@@ -5,7 +5,15 @@ so both see the same. Skipped without torch.
 
 Programs: DDPM (lucidrains' denoising-diffusion-pytorch minimal form: linear / cosine beta schedules with cumprod,
 F.pad of alphas_cumprod, extract by gather, a tiny UNet with sinusoidal time embeddings, GroupNorm and SiLU,
-q_sample / p_losses with l1, l2 and huber losses, an EMA by lerp_, ancestral and DDIM sampling under no_grad).
+q_sample / p_losses with l1, l2 and huber losses, an EMA by lerp_, ancestral and DDIM sampling under no_grad);
+score matching (annealed denoising score matching, sliced score matching with autograd.grad(create_graph=True));
+an energy-based model trained by contrastive divergence with SGLD and a replay buffer (JEM / IGEBM: gradients with
+respect to the input, in-place .data updates, clamp_); rectified flow / conditional flow matching with Euler
+sampling and a reflow step; EDM's preconditioning, loss and Heun sampler with consistency training against an
+EMA; a PixelCNN (type A / B masked convolutions, 256-way cross entropy in bits/dim); a Glow step (ActNorm with
+data-dependent init, the LU-parametrised invertible 1x1 convolution, affine coupling, bits/dim, the inverse); an
+MDLM-style masked discrete diffusion LM (log-linear schedule, SUBS parametrisation, ancestral sampling); NCSN with
+ConditionalInstanceNorm2d++ and annealed Langevin dynamics.
 """
 import math
 
@@ -940,3 +948,253 @@ def test_glow_actnorm_lu_invconv_coupling(torch):
     ours, theirs = glow(tg, (weight, sd), xs), glow(torch, (weight, sd), xs)
     _compare(ours, theirs)
     assert abs(theirs[-2].item()) < 1e-12 and np.abs(theirs[-1].numpy()).max() < 1e-12
+
+
+# ------------------------------------------------------------------------------------------ masked diffusion (MDLM)
+def mdlm(T, sd, tokens, ts, unif, sample_unif, gumbels):
+    """A masked (absorbing-state) discrete diffusion LM, MDLM-lite (Sahoo et al.; D3PM-absorbing): a log-linear
+    masking schedule, tokens replaced by [MASK] with probability 1 - alpha_t drawn by torch.rand-like uniforms
+    passed in, a small transformer denoiser whose logits are -inf at [MASK] ("zero masking prob") and carried over
+    where unmasked ("carry-over unmasking"), the continuous-time NELBO weight dsigma / expm1(sigma) on the masked
+    positions' log-probabilities; and ancestral sampling by gumbel-max with given noise."""
+    nn = T.nn
+    F = T.nn.functional
+    V, MASK, L, D = 7, 7, 6, 16
+    neg_infinity = -1000000.0
+
+    class LogLinearNoise(nn.Module):
+        def __init__(self, eps=1e-3):
+            super().__init__()
+            self.eps = eps
+            self.sigma_max = self.total_noise(T.tensor(1.0))
+            self.sigma_min = self.eps + self.total_noise(T.tensor(0.0))
+
+        def rate_noise(self, t):
+            return (1 - self.eps) / (1 - (1 - self.eps) * t)
+
+        def total_noise(self, t):
+            return -T.log1p(-(1 - self.eps) * t)
+
+        def forward(self, t):
+            return self.total_noise(t), self.rate_noise(t)
+
+    class DIT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.vocab_embed = nn.Embedding(V + 1, D)
+            self.pos = nn.Parameter(T.randn(L, D) * 0.02)
+            self.sigma_map = nn.Sequential(nn.Linear(1, D), nn.SiLU(), nn.Linear(D, 2 * D))
+            self.block = nn.TransformerEncoderLayer(D, 2, 32, dropout=0.0, batch_first=True, norm_first=True)
+            self.norm = nn.LayerNorm(D)
+            self.output_layer = nn.Linear(D, V + 1)
+
+        def forward(self, indices, sigma):
+            x = self.vocab_embed(indices) + self.pos
+            shift, scale = self.sigma_map(sigma[:, None]).chunk(2, dim=-1)
+            x = x * (1 + scale[:, None, :]) + shift[:, None, :]
+            x = self.block(x)
+            return self.output_layer(self.norm(x))
+
+    class Diffusion(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = DIT()
+            self.noise = LogLinearNoise()
+            self.mask_index = MASK
+
+        def _subs_parameterization(self, logits, xt):
+            logits[:, :, self.mask_index] += neg_infinity
+            logits = logits - T.logsumexp(logits, dim=-1, keepdim=True)
+            unmasked_indices = (xt != self.mask_index)
+            logits[unmasked_indices] = neg_infinity
+            logits[unmasked_indices, xt[unmasked_indices]] = 0
+            return logits
+
+        def forward(self, x, sigma):
+            logits = self.backbone(x, sigma)
+            return self._subs_parameterization(logits=logits, xt=x)
+
+        def q_xt(self, x, move_chance, u):
+            move_indices = u < move_chance
+            xt = T.where(move_indices, self.mask_index, x)
+            return xt
+
+        def _forward_pass_diffusion(self, x0, t, u):
+            sigma, dsigma = self.noise(t)
+            unet_conditioning = sigma[:, None]
+            move_chance = 1 - T.exp(-sigma[:, None])
+            xt = self.q_xt(x0, move_chance, u)
+            model_output = self.forward(xt, unet_conditioning.squeeze(-1))
+            log_p_theta = T.gather(input=model_output, dim=-1, index=x0[:, :, None]).squeeze(-1)
+            return - log_p_theta * (dsigma / T.expm1(sigma))[:, None], xt
+
+        def _sample_prior(self, *batch_dims):
+            return self.mask_index * T.ones(*batch_dims, dtype=T.int64)
+
+        @T.no_grad()
+        def _ddpm_update(self, x, t, dt, u):
+            sigma_t, _ = self.noise(t)
+            sigma_s, _ = self.noise(t - dt)
+            move_chance_t = 1 - T.exp(-sigma_t)[:, None, None]
+            move_chance_s = 1 - T.exp(-sigma_s)[:, None, None]
+            log_p_x0 = self.forward(x, sigma_t)
+            p_x0 = log_p_x0.exp()
+            q_xs = p_x0 * (move_chance_t - move_chance_s)
+            q_xs[:, :, self.mask_index] = move_chance_s[:, :, 0]
+            _x = (q_xs / (-T.log(u + 1e-10)).clamp_min(1e-20)).argmax(dim=-1)  # _sample_categorical
+            copy_flag = (x != self.mask_index).to(x.dtype)
+            return copy_flag * x + (1 - copy_flag) * _x
+
+    model = Diffusion()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+    sched = T.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / 2))
+    out = []
+    model.train()
+    for x0, t, u in zip(tokens, ts, unif):
+        x0, t = T.from_numpy(x0), T.from_numpy(t)
+        t = (1 - 1e-3) * t + 1e-3  # sampling_eps
+        loss, xt = model._forward_pass_diffusion(x0, t, T.from_numpy(u))
+        attention_mask = T.ones_like(x0)
+        nlls = loss * attention_mask
+        token_nll = nlls.sum() / attention_mask.sum()
+        opt.zero_grad()
+        token_nll.backward()
+        out += [xt, token_nll, _grads(model)]
+        T.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+    out.append(model.state_dict())
+    model.eval()
+    x = model._sample_prior(2, L)
+    steps, eps = 3, 1e-5
+    timesteps = T.linspace(1, eps, steps + 1)
+    dt = (1 - eps) / steps
+    for i in range(steps):
+        t = timesteps[i] * T.ones(x.shape[0], 1)
+        x = model._ddpm_update(x, t[:, 0], dt, T.from_numpy(gumbels[i]))
+        out.append(x)
+    return out
+
+
+def test_mdlm_masked_diffusion_lm(torch):
+    rng = _rng()
+    sd = mdlm(torch, None, None, None, None, None, None)
+    tokens, ts = rng.integers(0, 7, (3, 4, 6)), rng.random((3, 4))
+    unif, gumbels = rng.random((3, 4, 6)), rng.random((3, 2, 6, 8))
+    args = tokens, ts, unif, None, gumbels
+    _compare(mdlm(tg, sd, *args), mdlm(torch, sd, *args))
+
+
+# ----------------------------------------------------------------------------------------------------------- NCSN
+def ncsn(T, sd, xs, labels, noises, x_init, langevin_noises):
+    """NCSN / NCSNv2 (ermongroup): a conditional score net with ConditionalInstanceNorm2d++ (an Embedding of
+    gamma, alpha, beta per noise level; InstanceNorm2d without affine; the channel means' normalised spread),
+    the output divided by the noise level, anneal_dsm training with geometric sigmas, and annealed Langevin
+    dynamics under no_grad (step_lr (sigma / sigma_L)^2, clamp of the kept images, a final denoising step)."""
+    nn = T.nn
+
+    class ConditionalInstanceNorm2dPlus(nn.Module):
+        def __init__(self, num_features, num_classes, bias=True):
+            super().__init__()
+            self.num_features = num_features
+            self.bias = bias
+            self.instance_norm = nn.InstanceNorm2d(num_features, affine=False, track_running_stats=False)
+            self.embed = nn.Embedding(num_classes, num_features * 3)
+            self.embed.weight.data[:, :2 * num_features].normal_(1, 0.02)
+            self.embed.weight.data[:, 2 * num_features:].zero_()
+
+        def forward(self, x, y):
+            means = T.mean(x, dim=(2, 3))
+            m = T.mean(means, dim=-1, keepdim=True)
+            v = T.var(means, dim=-1, keepdim=True)
+            means = (means - m) / (T.sqrt(v + 1e-5))
+            h = self.instance_norm(x)
+            gamma, alpha, beta = self.embed(y).chunk(3, dim=-1)
+            h = h + means[..., None, None] * alpha[..., None, None]
+            return gamma.view(-1, self.num_features, 1, 1) * h + beta.view(-1, self.num_features, 1, 1)
+
+    class CondScoreNet(nn.Module):
+        def __init__(self, sigmas, nf=4):
+            super().__init__()
+            self.register_buffer("sigmas", sigmas)
+            self.begin_conv = nn.Conv2d(1, nf, 3, stride=1, padding=1)
+            self.norm1 = ConditionalInstanceNorm2dPlus(nf, len(sigmas))
+            self.conv1 = nn.Conv2d(nf, nf, 3, padding=1)
+            self.norm2 = ConditionalInstanceNorm2dPlus(nf, len(sigmas))
+            self.end_conv = nn.Conv2d(nf, 1, 3, stride=1, padding=1)
+            self.act = nn.ELU()
+
+        def forward(self, x, y):
+            h = 2 * x - 1.  # (config.data.logit_transform False, rescaled)
+            h = self.begin_conv(h)
+            h = h + self.conv1(self.act(self.norm1(h, y)))
+            h = self.end_conv(self.act(self.norm2(h, y)))
+            used_sigmas = self.sigmas[y].view(x.shape[0], *([1] * len(x.shape[1:])))
+            return h / used_sigmas
+
+    def anneal_dsm_score_estimation(scorenet, samples, sigmas, labels, noise, anneal_power=2.):
+        used_sigmas = sigmas[labels].view(samples.shape[0], *([1] * len(samples.shape[1:])))
+        perturbed_samples = samples + noise * used_sigmas
+        target = - 1 / (used_sigmas ** 2) * (perturbed_samples - samples)
+        scores = scorenet(perturbed_samples, labels)
+        target = target.view(target.shape[0], -1)
+        scores = scores.view(scores.shape[0], -1)
+        loss = 1 / 2. * ((scores - target) ** 2).sum(dim=-1) * used_sigmas.squeeze() ** anneal_power
+        return loss.mean(dim=0)
+
+    @T.no_grad()
+    def anneal_Langevin_dynamics(x_mod, scorenet, sigmas, n_steps_each=2, step_lr=0.00002, denoise=True):
+        images = []
+        for c, sigma in enumerate(sigmas):
+            labels = T.ones(x_mod.shape[0], device=x_mod.device) * c
+            labels = labels.long()
+            step_size = step_lr * (sigma / sigmas[-1]) ** 2
+            for s in range(n_steps_each):
+                grad = scorenet(x_mod, labels)
+                noise = T.from_numpy(langevin_noises[c, s])
+                grad_norm = T.norm(grad.view(grad.shape[0], -1), dim=-1).mean()
+                noise_norm = T.norm(noise.view(noise.shape[0], -1), dim=-1).mean()
+                x_mod = x_mod + step_size * grad + noise * np.sqrt(step_size * 2)
+                image_norm = T.norm(x_mod.view(x_mod.shape[0], -1), dim=-1).mean()
+                snr = np.sqrt(step_size) * grad_norm / noise_norm
+                images.append(T.clamp(x_mod, 0.0, 1.0).to("cpu"))
+                images.append(T.stack([grad_norm, image_norm, snr]))
+        if denoise:
+            last_noise = (len(sigmas) - 1) * T.ones(x_mod.shape[0], device=x_mod.device)
+            last_noise = last_noise.long()
+            x_mod = x_mod + sigmas[-1] ** 2 * scorenet(x_mod, last_noise)
+            images.append(x_mod)
+        return images
+
+    sigmas_np = np.exp(np.linspace(np.log(1.), np.log(0.01), 4))
+    sigmas = T.tensor(sigmas_np).float().to(T.float64)
+    score = CondScoreNet(sigmas)
+    if sd is None:
+        return _state(score)
+    _load(T, score, sd)
+    optimizer = T.optim.Adam(score.parameters(), lr=1e-3, weight_decay=0.000, betas=(0.9, 0.999), amsgrad=False)
+    out = []
+    for X, y, noise in zip(xs, labels, noises):
+        X = T.from_numpy(X) / 256. * 255. + T.from_numpy(noise[1]) / 256.
+        loss = anneal_dsm_score_estimation(score, X, sigmas, T.from_numpy(y), T.from_numpy(noise[0]), 2.)
+        optimizer.zero_grad()
+        loss.backward()
+        out += [loss, _grads(score)]
+        optimizer.step()
+    out.append(score.state_dict())
+    score.eval()
+    out += anneal_Langevin_dynamics(T.from_numpy(x_init), score, sigmas_np, step_lr=0.001)
+    return out
+
+
+def test_ncsn_annealed_langevin(torch):
+    rng = _rng()
+    sd = ncsn(torch, None, None, None, None, None, None)
+    xs, labels = rng.random((3, 3, 1, 4, 4)), rng.integers(0, 4, (3, 3))
+    noises = np.stack([rng.standard_normal((3, 3, 1, 4, 4)), rng.random((3, 3, 1, 4, 4))], 1)
+    x_init, langevin_noises = rng.random((3, 1, 4, 4)), rng.standard_normal((4, 2, 3, 1, 4, 4))
+    args = xs, labels, noises, x_init, langevin_noises
+    _compare(ncsn(tg, sd, *args), ncsn(torch, sd, *args))
