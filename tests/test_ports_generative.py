@@ -13,7 +13,8 @@ sampling and a reflow step; EDM's preconditioning, loss and Heun sampler with co
 EMA; a PixelCNN (type A / B masked convolutions, 256-way cross entropy in bits/dim); a Glow step (ActNorm with
 data-dependent init, the LU-parametrised invertible 1x1 convolution, affine coupling, bits/dim, the inverse); an
 MDLM-style masked discrete diffusion LM (log-linear schedule, SUBS parametrisation, ancestral sampling); NCSN with
-ConditionalInstanceNorm2d++ and annealed Langevin dynamics.
+ConditionalInstanceNorm2d++ and annealed Langevin dynamics; improved-diffusion's hybrid loss (learned variance,
+normal_kl, the discretized Gaussian log-likelihood, the vb term through a frozen mean).
 """
 import math
 
@@ -958,7 +959,6 @@ def mdlm(T, sd, tokens, ts, unif, sample_unif, gumbels):
     where unmasked ("carry-over unmasking"), the continuous-time NELBO weight dsigma / expm1(sigma) on the masked
     positions' log-probabilities; and ancestral sampling by gumbel-max with given noise."""
     nn = T.nn
-    F = T.nn.functional
     V, MASK, L, D = 7, 7, 6, 16
     neg_infinity = -1000000.0
 
@@ -1198,3 +1198,174 @@ def test_ncsn_annealed_langevin(torch):
     x_init, langevin_noises = rng.random((3, 1, 4, 4)), rng.standard_normal((4, 2, 3, 1, 4, 4))
     args = xs, labels, noises, x_init, langevin_noises
     _compare(ncsn(tg, sd, *args), ncsn(torch, sd, *args))
+
+
+# --------------------------------------------------------------------------------------- improved DDPM (hybrid loss)
+def improved_ddpm(T, sd, x0s, ts, noises):
+    """openai/improved-diffusion's GaussianDiffusion training losses: numpy schedules (cosine alpha_bar),
+    _extract_into_tensor (from_numpy, index, [..., None] then expand), a model predicting eps and the learned
+    interpolated log-variance (split), normal_kl and discretized_gaussian_log_likelihood (the tanh approximation of
+    the normal cdf, log(clamp(min=1e-12)), where on the edge bins), the vb term through a frozen mean
+    (cat of output.detach()), mean_flat, the hybrid loss "mse + vb" with num_timesteps / 1000 rescaling."""
+    nn = T.nn
+
+    def betas_for_alpha_bar(num_diffusion_timesteps, alpha_bar, max_beta=0.999):
+        betas = []
+        for i in range(num_diffusion_timesteps):
+            t1 = i / num_diffusion_timesteps
+            t2 = (i + 1) / num_diffusion_timesteps
+            betas.append(min(1 - alpha_bar(t2) / alpha_bar(t1), max_beta))
+        return np.array(betas)
+
+    def mean_flat(tensor):
+        return tensor.mean(dim=list(range(1, len(tensor.shape))))
+
+    def normal_kl(mean1, logvar1, mean2, logvar2):
+        tensor = None
+        for obj in (mean1, logvar1, mean2, logvar2):
+            if isinstance(obj, T.Tensor):
+                tensor = obj
+                break
+        assert tensor is not None, "at least one argument must be a Tensor"
+        logvar1, logvar2 = [x if isinstance(x, T.Tensor) else T.tensor(x).to(tensor) for x in (logvar1, logvar2)]
+        return 0.5 * (-1.0 + logvar2 - logvar1 + T.exp(logvar1 - logvar2)
+                      + ((mean1 - mean2) ** 2) * T.exp(-logvar2))
+
+    def approx_standard_normal_cdf(x):
+        return 0.5 * (1.0 + T.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * T.pow(x, 3))))
+
+    def discretized_gaussian_log_likelihood(x, *, means, log_scales):
+        assert x.shape == means.shape == log_scales.shape
+        centered_x = x - means
+        inv_stdv = T.exp(-log_scales)
+        plus_in = inv_stdv * (centered_x + 1.0 / 255.0)
+        cdf_plus = approx_standard_normal_cdf(plus_in)
+        min_in = inv_stdv * (centered_x - 1.0 / 255.0)
+        cdf_min = approx_standard_normal_cdf(min_in)
+        log_cdf_plus = T.log(cdf_plus.clamp(min=1e-12))
+        log_one_minus_cdf_min = T.log((1.0 - cdf_min).clamp(min=1e-12))
+        cdf_delta = cdf_plus - cdf_min
+        log_probs = T.where(x < -0.999, log_cdf_plus,
+                            T.where(x > 0.999, log_one_minus_cdf_min, T.log(cdf_delta.clamp(min=1e-12))))
+        assert log_probs.shape == x.shape
+        return log_probs
+
+    def _extract_into_tensor(arr, timesteps, broadcast_shape):
+        res = T.from_numpy(arr).to(device=timesteps.device)[timesteps].double()  # (.float() in the original)
+        while len(res.shape) < len(broadcast_shape):
+            res = res[..., None]
+        return res.expand(broadcast_shape)
+
+    class GaussianDiffusion:
+        def __init__(self, *, betas):
+            self.betas = betas = np.array(betas, dtype=np.float64)
+            self.num_timesteps = int(betas.shape[0])
+            alphas = 1.0 - betas
+            self.alphas_cumprod = np.cumprod(alphas, axis=0)
+            self.alphas_cumprod_prev = np.append(1.0, self.alphas_cumprod[:-1])
+            self.sqrt_alphas_cumprod = np.sqrt(self.alphas_cumprod)
+            self.sqrt_one_minus_alphas_cumprod = np.sqrt(1.0 - self.alphas_cumprod)
+            self.sqrt_recip_alphas_cumprod = np.sqrt(1.0 / self.alphas_cumprod)
+            self.sqrt_recipm1_alphas_cumprod = np.sqrt(1.0 / self.alphas_cumprod - 1)
+            self.posterior_variance = betas * (1.0 - self.alphas_cumprod_prev) / (1.0 - self.alphas_cumprod)
+            self.posterior_log_variance_clipped = np.log(np.append(self.posterior_variance[1],
+                                                                   self.posterior_variance[1:]))
+            self.posterior_mean_coef1 = betas * np.sqrt(self.alphas_cumprod_prev) / (1.0 - self.alphas_cumprod)
+            self.posterior_mean_coef2 = ((1.0 - self.alphas_cumprod_prev) * np.sqrt(alphas)
+                                         / (1.0 - self.alphas_cumprod))
+
+        def q_sample(self, x_start, t, noise):
+            return (_extract_into_tensor(self.sqrt_alphas_cumprod, t, x_start.shape) * x_start
+                    + _extract_into_tensor(self.sqrt_one_minus_alphas_cumprod, t, x_start.shape) * noise)
+
+        def q_posterior_mean_variance(self, x_start, x_t, t):
+            posterior_mean = (_extract_into_tensor(self.posterior_mean_coef1, t, x_t.shape) * x_start
+                              + _extract_into_tensor(self.posterior_mean_coef2, t, x_t.shape) * x_t)
+            posterior_variance = _extract_into_tensor(self.posterior_variance, t, x_t.shape)
+            posterior_log_variance_clipped = _extract_into_tensor(self.posterior_log_variance_clipped, t, x_t.shape)
+            return posterior_mean, posterior_variance, posterior_log_variance_clipped
+
+        def p_mean_variance(self, model, x, t, clip_denoised=True):
+            B, C = x.shape[:2]
+            model_output = model(x, t)
+            assert model_output.shape == (B, C * 2, *x.shape[2:])
+            model_output, model_var_values = T.split(model_output, C, dim=1)
+            min_log = _extract_into_tensor(self.posterior_log_variance_clipped, t, x.shape)
+            max_log = _extract_into_tensor(np.log(self.betas), t, x.shape)
+            frac = (model_var_values + 1) / 2
+            model_log_variance = frac * max_log + (1 - frac) * min_log
+            pred_xstart = (_extract_into_tensor(self.sqrt_recip_alphas_cumprod, t, x.shape) * x
+                           - _extract_into_tensor(self.sqrt_recipm1_alphas_cumprod, t, x.shape) * model_output)
+            if clip_denoised:
+                pred_xstart = pred_xstart.clamp(-1, 1)
+            model_mean, _, _ = self.q_posterior_mean_variance(x_start=pred_xstart, x_t=x, t=t)
+            return {"mean": model_mean, "log_variance": model_log_variance, "pred_xstart": pred_xstart}
+
+        def _vb_terms_bpd(self, model, x_start, x_t, t, clip_denoised=True):
+            true_mean, _, true_log_variance_clipped = self.q_posterior_mean_variance(x_start=x_start, x_t=x_t, t=t)
+            out = self.p_mean_variance(model, x_t, t, clip_denoised=clip_denoised)
+            kl = normal_kl(true_mean, true_log_variance_clipped, out["mean"], out["log_variance"])
+            kl = mean_flat(kl) / np.log(2.0)
+            decoder_nll = -discretized_gaussian_log_likelihood(x_start, means=out["mean"],
+                                                               log_scales=0.5 * out["log_variance"])
+            decoder_nll = mean_flat(decoder_nll) / np.log(2.0)
+            output = T.where((t == 0), decoder_nll, kl)
+            return {"output": output, "pred_xstart": out["pred_xstart"]}
+
+        def training_losses(self, model, x_start, t, noise):
+            x_t = self.q_sample(x_start, t, noise=noise)
+            terms = {}
+            model_output = model(x_t, t)
+            B, C = x_t.shape[:2]
+            assert model_output.shape == (B, C * 2, *x_t.shape[2:])
+            model_output, model_var_values = T.split(model_output, C, dim=1)
+            frozen_out = T.cat([model_output.detach(), model_var_values], dim=1)
+            terms["vb"] = self._vb_terms_bpd(model=lambda *args, r=frozen_out: r, x_start=x_start, x_t=x_t, t=t,
+                                             clip_denoised=False)["output"]
+            terms["vb"] *= self.num_timesteps / 1000.0
+            target = noise
+            assert model_output.shape == target.shape == x_start.shape
+            terms["mse"] = mean_flat((target - model_output) ** 2)
+            terms["loss"] = terms["mse"] + terms["vb"]
+            return terms
+
+    class TinyModel(nn.Module):
+        def __init__(self, ch=2, T_steps=8):
+            super().__init__()
+            self.time_embed = nn.Embedding(T_steps, 8)
+            self.conv_in = nn.Conv2d(ch, 8, 3, padding=1)
+            self.norm = nn.GroupNorm(4, 8)
+            self.conv_out = nn.Conv2d(8, 2 * ch, 3, padding=1)
+
+        def forward(self, x, timesteps):
+            h = self.conv_in(x) + self.time_embed(timesteps)[:, :, None, None]
+            return self.conv_out(nn.functional.silu(self.norm(h)))
+
+    model = TinyModel()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    diffusion = GaussianDiffusion(betas=betas_for_alpha_bar(8, lambda t: math.cos((t + 0.008) / 1.008
+                                                                                   * math.pi / 2) ** 2))
+    opt = T.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
+    out = []
+    for x0, t, noise in zip(x0s, ts, noises):
+        t = T.from_numpy(t)
+        weights = T.from_numpy(np.ones(t.shape[0]) / t.shape[0] * t.shape[0])  # (UniformSampler: all ones)
+        losses = diffusion.training_losses(model, T.from_numpy(x0), t, T.from_numpy(noise))
+        loss = (losses["loss"] * weights).mean()
+        opt.zero_grad()
+        loss.backward()
+        out += [losses, _grads(model)]
+        opt.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_improved_ddpm_hybrid_loss(torch):
+    rng = _rng()
+    sd = improved_ddpm(torch, None, None, None, None)
+    x0s = rng.integers(0, 256, (3, 4, 2, 3, 3)) / 127.5 - 1
+    ts = np.array([[0, 3, 7, 1], [2, 0, 5, 6], [4, 4, 0, 7]])
+    noises = rng.standard_normal((3, 4, 2, 3, 3))
+    _compare(improved_ddpm(tg, sd, x0s, ts, noises), improved_ddpm(torch, sd, x0s, ts, noises))
