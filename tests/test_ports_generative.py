@@ -14,7 +14,10 @@ EMA; a PixelCNN (type A / B masked convolutions, 256-way cross entropy in bits/d
 data-dependent init, the LU-parametrised invertible 1x1 convolution, affine coupling, bits/dim, the inverse); an
 MDLM-style masked discrete diffusion LM (log-linear schedule, SUBS parametrisation, ancestral sampling); NCSN with
 ConditionalInstanceNorm2d++ and annealed Langevin dynamics; improved-diffusion's hybrid loss (learned variance,
-normal_kl, the discretized Gaussian log-likelihood, the vb term through a frozen mean).
+normal_kl, the discretized Gaussian log-likelihood, the vb term through a frozen mean); an FFJORD-style continuous
+normalizing flow (exact divergence by an autograd.grad loop and Hutchinson's estimator, RK4, backpropagation
+through the solver); continuous-time consistency training (sCM: TrigFlow, tangents by torch.func.jvp through
+functional_call, adaptive weighting).
 """
 import math
 
@@ -1369,3 +1372,163 @@ def test_improved_ddpm_hybrid_loss(torch):
     ts = np.array([[0, 3, 7, 1], [2, 0, 5, 6], [4, 4, 0, 7]])
     noises = rng.standard_normal((3, 4, 2, 3, 3))
     _compare(improved_ddpm(tg, sd, x0s, ts, noises), improved_ddpm(torch, sd, x0s, ts, noises))
+
+
+# ------------------------------------------------------------------------------------------------ continuous flows
+def cnf(T, sd, xs, eps):
+    """A continuous normalizing flow (FFJORD / the torchdiffeq cnf example): an ODE func whose time enters by a
+    hypernetwork-free concat, the exact divergence by a loop of autograd.grad(create_graph=True) over dimensions
+    (divergence_bf) and Hutchinson's estimator with given Rademacher eps, integrated by fixed-step RK4 (the
+    augmented state [z, -logp]) and trained by backpropagation through the solver; the standard normal prior's
+    log-likelihood."""
+    nn = T.nn
+
+    class ODEfunc(nn.Module):
+        def __init__(self, dim=2, hidden=12, exact=True):
+            super().__init__()
+            self.l1 = nn.Linear(dim + 1, hidden)
+            self.l2 = nn.Linear(hidden + 1, hidden)
+            self.l3 = nn.Linear(hidden + 1, dim)
+            self.exact = exact
+            self._e = None
+
+        def dynamics(self, t, z):
+            tt = T.ones_like(z[:, :1]) * t
+            h = T.tanh(self.l1(T.cat([tt, z], 1)))
+            h = nn.functional.softplus(self.l2(T.cat([tt, h], 1)))
+            return self.l3(T.cat([tt, h], 1))
+
+        def forward(self, t, states):
+            z = states[0]
+            with T.set_grad_enabled(True):
+                z.requires_grad_(True)
+                dz_dt = self.dynamics(t, z)
+                if self.exact:
+                    sum_diag = 0.
+                    for i in range(z.shape[1]):
+                        sum_diag += T.autograd.grad(dz_dt[:, i].sum(), z, create_graph=True)[0].contiguous()[:, i]
+                    divergence = sum_diag.contiguous()
+                else:
+                    e_dzdx = T.autograd.grad(dz_dt, z, self._e, create_graph=True)[0]
+                    divergence = (e_dzdx * self._e).view(z.shape[0], -1).sum(dim=1)
+            return dz_dt, -divergence.view(-1, 1)
+
+    def rk4(func, y0, t0, t1, n):
+        h = (t1 - t0) / n
+        y, t = y0, t0
+        for _ in range(n):
+            k1 = func(t, y)
+            k2 = func(t + h / 2, tuple(a + h / 2 * b for a, b in zip(y, k1)))
+            k3 = func(t + h / 2, tuple(a + h / 2 * b for a, b in zip(y, k2)))
+            k4 = func(t + h, tuple(a + h * b for a, b in zip(y, k3)))
+            y = tuple(a + h / 6 * (b1 + 2 * b2 + 2 * b3 + b4) for a, b1, b2, b3, b4 in zip(y, k1, k2, k3, k4))
+            t = t + h
+        return y
+
+    def standard_normal_logprob(z):
+        logZ = -0.5 * math.log(2 * math.pi)
+        return logZ - z.pow(2) / 2
+
+    func = ODEfunc()
+    if sd is None:
+        return _state(func)
+    _load(T, func, sd)
+    optimizer = T.optim.Adam(func.parameters(), lr=1e-2)
+    out = []
+    for k, x in enumerate(xs):
+        func.exact = k % 2 == 0
+        x = T.from_numpy(x)
+        func._e = T.from_numpy(eps[k])
+        zero = T.zeros(x.shape[0], 1, dtype=x.dtype)
+        z_t, delta_logp = rk4(func, (x, zero), 0.0, 1.0, 3)
+        logpz = standard_normal_logprob(z_t).sum(1, keepdim=True)
+        logpx = logpz - delta_logp
+        loss = -T.mean(logpx)
+        optimizer.zero_grad()
+        loss.backward()
+        out += [z_t, delta_logp, loss, _grads(func)]
+        optimizer.step()
+    out.append(func.state_dict())
+    return out
+
+
+def test_cnf_exact_and_hutchinson_divergence(torch):
+    rng = _rng()
+    sd = cnf(torch, None, None, None)
+    xs = rng.standard_normal((3, 5, 2))
+    eps = rng.integers(0, 2, (3, 5, 2)) * 2. - 1
+    _compare(cnf(tg, sd, xs, eps), cnf(torch, sd, xs, eps))
+
+
+# ------------------------------------------------------------------------------------ continuous-time consistency
+def scm(T, sd, xs, zs, ts):
+    """Continuous-time consistency training (sCM, Lu & Song): TrigFlow's f(x_t, t) = cos(t) x_t - sin(t) F(x_t / sd,
+    t), the tangent dF/dt by torch.func.jvp through the network (functional_call over its parameters and buffers),
+    tangent normalisation and warmup, the loss ||F - F^- - g||^2 with a stop-gradient target, adaptive weighting
+    by a learned logvar MLP."""
+    nn = T.nn
+    sigma_d = 0.5
+
+    class Net(nn.Module):
+        def __init__(self, dim=3, hidden=16):
+            super().__init__()
+            self.t_embed = nn.Linear(1, hidden)
+            self.inp = nn.Linear(dim, hidden)
+            self.out = nn.Linear(hidden, dim)
+            self.logvar = nn.Linear(1, 1)
+
+        def forward(self, x, t, return_logvar=False):
+            c_noise = (1000 * t).reshape(-1, 1) / 1000.
+            h = T.nn.functional.silu(self.inp(x) + T.sin(self.t_embed(c_noise)))
+            F_x = self.out(h)
+            if return_logvar:
+                return F_x, self.logvar(c_noise)
+            return F_x
+
+    net = Net()
+    if sd is None:
+        return _state(net)
+    _load(T, net, sd)
+    optimizer = T.optim.RAdam(net.parameters(), lr=1e-3)
+    out = []
+    params = dict(net.named_parameters())
+    buffers = dict(net.named_buffers())
+    for step, (x0, z, t) in enumerate(zip(xs, zs, ts)):
+        x0, z = T.from_numpy(x0), T.from_numpy(z) * sigma_d
+        t = T.from_numpy(t).view(-1, 1)
+        x_t = T.cos(t) * x0 + T.sin(t) * z
+        dxt_dt = T.cos(t) * z - T.sin(t) * x0
+
+        def model_wrapper(scaled_x_t, t):
+            p = {k: v.detach() for k, v in params.items()}
+            return T.func.functional_call(net, (p, buffers), (scaled_x_t, t.flatten()))
+
+        v_x = T.cos(t) * T.sin(t) * dxt_dt / sigma_d
+        v_t = T.cos(t) * T.sin(t)
+        F_theta_minus, F_theta_grad = T.func.jvp(model_wrapper, (x_t / sigma_d, t), (v_x, v_t))
+        F_theta_minus, F_theta_grad = F_theta_minus.detach(), F_theta_grad.detach()
+        F_theta, logvar = net(x_t / sigma_d, t.flatten(), return_logvar=True)
+        r = min(1.0, (step + 1) / 2)  # tangent warmup
+        g = -T.cos(t) * T.cos(t) * (sigma_d * F_theta_minus - dxt_dt)
+        second_term = -r * (T.cos(t) * T.sin(t) * x_t + sigma_d * F_theta_grad)
+        g = g + second_term
+        g_norm = T.linalg.vector_norm(g, dim=1, keepdim=True)
+        g = g / (g_norm + 0.1)
+        target = F_theta_minus + g
+        loss = (F_theta - target) ** 2
+        loss = (T.exp(-logvar) * loss.mean(dim=1, keepdim=True) + logvar).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        out += [F_theta_minus, F_theta_grad, loss, _grads(net)]
+        optimizer.step()
+    out.append(net.state_dict())
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # (torch.func's import)
+def test_scm_consistency_jvp_tangents(torch):
+    rng = _rng()
+    sd = scm(torch, None, None, None, None)
+    xs, zs = rng.standard_normal((3, 4, 3)) * .5, rng.standard_normal((3, 4, 3))
+    ts = np.arctan(np.exp(rng.standard_normal((3, 4)) * 1.6 - 0.4) / 0.5)  # (sCM's log-normal proposal)
+    _compare(scm(tg, sd, xs, zs, ts), scm(torch, sd, xs, zs, ts))
