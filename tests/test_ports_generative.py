@@ -17,7 +17,8 @@ ConditionalInstanceNorm2d++ and annealed Langevin dynamics; improved-diffusion's
 normal_kl, the discretized Gaussian log-likelihood, the vb term through a frozen mean); an FFJORD-style continuous
 normalizing flow (exact divergence by an autograd.grad loop and Hutchinson's estimator, RK4, backpropagation
 through the solver); continuous-time consistency training (sCM: TrigFlow, tangents by torch.func.jvp through
-functional_call, adaptive weighting).
+functional_call, adaptive weighting); MADE (uint8 mask buffers set from numpy, resampled orders) stacked into a
+MAF with BatchNormFlow and reversals, and its inverse.
 """
 import math
 
@@ -1532,3 +1533,175 @@ def test_scm_consistency_jvp_tangents(torch):
     xs, zs = rng.standard_normal((3, 4, 3)) * .5, rng.standard_normal((3, 4, 3))
     ts = np.arctan(np.exp(rng.standard_normal((3, 4)) * 1.6 - 0.4) / 0.5)  # (sCM's log-normal proposal)
     _compare(scm(tg, sd, xs, zs, ts), scm(torch, sd, xs, zs, ts))
+
+
+# ------------------------------------------------------------------------------------------------------ MADE / MAF
+def maf(T, sd, xs, orders):
+    """karpathy/pytorch-made's MADE (MaskedLinear with a uint8 mask buffer set by set_mask from numpy, F.linear of
+    mask * weight, connectivity orders drawn in numpy and resampled between steps) stacked into a MAF
+    (ikostrikov's pytorch-flows: MADE giving mu and log-alpha, BatchNormFlow, Reverse permutations, the log-det
+    sums, the inverse by a loop over dimensions)."""
+    nn = T.nn
+    F = T.nn.functional
+
+    class MaskedLinear(nn.Linear):
+        def __init__(self, in_features, out_features, bias=True):
+            super().__init__(in_features, out_features, bias)
+            self.register_buffer("mask", T.ones(out_features, in_features))
+
+        def set_mask(self, mask):
+            self.mask.data.copy_(T.from_numpy(mask.astype(np.uint8).T))
+
+        def forward(self, input):
+            return F.linear(input, self.mask * self.weight, self.bias)
+
+    class MADE(nn.Module):
+        def __init__(self, nin, hidden_sizes, nout):
+            super().__init__()
+            self.nin, self.nout, self.hidden_sizes = nin, nout, hidden_sizes
+            self.net = []
+            hs = [nin] + hidden_sizes + [nout]
+            for h0, h1 in zip(hs, hs[1:]):
+                self.net.extend([MaskedLinear(h0, h1), nn.ReLU()])
+            self.net.pop()
+            self.net = nn.Sequential(*self.net)
+            self.m = {}
+
+        def update_masks(self, order, hidden_degrees):
+            L = len(self.hidden_sizes)
+            self.m[-1] = order
+            for l in range(L):
+                self.m[l] = hidden_degrees[l]
+            masks = [self.m[l - 1][:, None] <= self.m[l][None, :] for l in range(L)]
+            masks.append(self.m[L - 1][:, None] < self.m[-1][None, :])
+            if self.nout > self.nin:
+                k = int(self.nout / self.nin)
+                masks[-1] = np.concatenate([masks[-1]] * k, axis=1)
+            layers = [l for l in self.net.modules() if isinstance(l, MaskedLinear)]
+            for l, m in zip(layers, masks):
+                l.set_mask(m)
+
+        def forward(self, x):
+            return self.net(x)
+
+    class MADEFlow(nn.Module):  # (pytorch-flows' MADE: mu, alpha from one masked net)
+        def __init__(self, num_inputs, num_hidden):
+            super().__init__()
+            self.made = MADE(num_inputs, [num_hidden, num_hidden], 2 * num_inputs)
+
+        def forward(self, inputs, mode="direct"):
+            if mode == "direct":
+                m, a = self.made(inputs).chunk(2, 1)
+                u = (inputs - m) * T.exp(-a)
+                return u, -a.sum(-1, keepdim=True)
+            x = T.zeros_like(inputs)
+            for i_col in np.argsort(self.made.m[-1]):  # (range(D) there: its order is natural; here by degree)
+                m, a = self.made(x).chunk(2, 1)
+                x[:, i_col] = inputs[:, i_col] * T.exp(a[:, i_col]) + m[:, i_col]
+            return x, -a.sum(-1, keepdim=True)
+
+    class BatchNormFlow(nn.Module):
+        def __init__(self, num_inputs, momentum=0.0, eps=1e-5):
+            super().__init__()
+            self.log_gamma = nn.Parameter(T.zeros(num_inputs))
+            self.beta = nn.Parameter(T.zeros(num_inputs))
+            self.momentum = momentum
+            self.eps = eps
+            self.register_buffer("running_mean", T.zeros(num_inputs))
+            self.register_buffer("running_var", T.ones(num_inputs))
+
+        def forward(self, inputs, mode="direct"):
+            if mode == "direct":
+                if self.training:
+                    self.batch_mean = inputs.mean(0)
+                    self.batch_var = (inputs - self.batch_mean).pow(2).mean(0) + self.eps
+                    self.running_mean.mul_(self.momentum)
+                    self.running_var.mul_(self.momentum)
+                    self.running_mean.add_(self.batch_mean.data * (1 - self.momentum))
+                    self.running_var.add_(self.batch_var.data * (1 - self.momentum))
+                    mean, var = self.batch_mean, self.batch_var
+                else:
+                    mean, var = self.running_mean, self.running_var
+                x_hat = (inputs - mean) / var.sqrt()
+                y = T.exp(self.log_gamma) * x_hat + self.beta
+                return y, (self.log_gamma - 0.5 * T.log(var)).sum(-1, keepdim=True)
+            mean, var = (self.batch_mean, self.batch_var) if self.training else (self.running_mean,
+                                                                                 self.running_var)
+            x_hat = (inputs - self.beta) / T.exp(self.log_gamma)
+            y = x_hat * var.sqrt() + mean
+            return y, (-self.log_gamma + 0.5 * T.log(var)).sum(-1, keepdim=True)
+
+    class Reverse(nn.Module):
+        def __init__(self, num_inputs):
+            super().__init__()
+            self.perm = np.array(np.arange(0, num_inputs)[::-1])
+            self.inv_perm = np.argsort(self.perm)
+
+        def forward(self, inputs, mode="direct"):
+            if mode == "direct":
+                return inputs[:, self.perm], T.zeros(inputs.size(0), 1, device=inputs.device)
+            return inputs[:, self.inv_perm], T.zeros(inputs.size(0), 1, device=inputs.device)
+
+    class FlowSequential(nn.Sequential):
+        def forward(self, inputs, mode="direct", logdets=None):
+            self.num_inputs = inputs.size(-1)
+            if logdets is None:
+                logdets = T.zeros(inputs.size(0), 1, device=inputs.device)
+            modules = self._modules.values() if mode == "direct" else reversed(self._modules.values())
+            for module in modules:
+                inputs, logdet = module(inputs, mode)
+                logdets += logdet
+            return inputs, logdets
+
+        def log_probs(self, inputs):
+            u, log_jacob = self(inputs)
+            log_probs = (-0.5 * u.pow(2) - 0.5 * math.log(2 * math.pi)).sum(-1, keepdim=True)
+            return (log_probs + log_jacob).sum(-1, keepdim=True)
+
+    D = 3
+    modules = []
+    for _ in range(2):
+        modules += [MADEFlow(D, 8), BatchNormFlow(D), Reverse(D)]
+    model = FlowSequential(*modules)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    made_layers = [m.made for m in model.modules() if isinstance(m, MADEFlow)]
+    optimizer = T.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-6)
+    out = []
+    for k, x in enumerate(xs):
+        for j, made in enumerate(made_layers):
+            made.update_masks(*orders[(k + j) % len(orders)])
+        optimizer.zero_grad()
+        loss = -model.log_probs(T.from_numpy(x)).mean()
+        loss.backward()
+        out += [loss, _grads(model)]
+        optimizer.step()
+    out.append(model.state_dict())
+    model.eval()
+    with T.no_grad():
+        u, _ = model(T.from_numpy(xs[0]))
+        x_back, _ = model(u, mode="inverse")
+    out += [u, x_back]
+    return out
+
+
+def test_made_maf_masks_and_inverse(torch):
+    rng = _rng()
+    sd = maf(torch, None, None, None)
+    for k in ("1.beta", "4.beta", "1.log_gamma", "4.log_gamma"):  # (the last beta's gradient is beta itself: at 0,
+        sd[k] = rng.standard_normal(3) * .1                      # rounding noise that Adam would blow up)
+    D, H = 3, 8
+    orders = []
+    for _ in range(3):
+        order = rng.permutation(D)
+        hidden = []
+        prev = order
+        for _ in range(2):
+            hidden.append(rng.integers(prev.min(), D - 1, size=H))
+            prev = hidden[-1]
+        orders.append((order, hidden))
+    xs = rng.standard_normal((3, 6, D))
+    ours, theirs = maf(tg, sd, xs, orders), maf(torch, sd, xs, orders)
+    _compare(ours, theirs)
+    np.testing.assert_allclose(theirs[-1].numpy(), xs[0], atol=1e-10)
