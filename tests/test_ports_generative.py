@@ -18,7 +18,8 @@ normal_kl, the discretized Gaussian log-likelihood, the vb term through a frozen
 normalizing flow (exact divergence by an autograd.grad loop and Hutchinson's estimator, RK4, backpropagation
 through the solver); continuous-time consistency training (sCM: TrigFlow, tangents by torch.func.jvp through
 functional_call, adaptive weighting); MADE (uint8 mask buffers set from numpy, resampled orders) stacked into a
-MAF with BatchNormFlow and reversals, and its inverse.
+MAF with BatchNormFlow and reversals, and its inverse; nflows' rational-quadratic spline coupling (linear tails by
+masked assignment, searchsorted by comparisons, gathers, the inverse's quadratic root).
 """
 import math
 
@@ -1705,3 +1706,191 @@ def test_made_maf_masks_and_inverse(torch):
     ours, theirs = maf(tg, sd, xs, orders), maf(torch, sd, xs, orders)
     _compare(ours, theirs)
     np.testing.assert_allclose(theirs[-1].numpy(), xs[0], atol=1e-10)
+
+
+# ------------------------------------------------------------------------------------------- neural spline flows
+def nsf(T, sd, xs):
+    """bayesiains/nflows' rational-quadratic spline (Durkan et al.): unconstrained_rational_quadratic_spline with
+    linear tails (masked assignment into zeros_like outputs, F.pad of the derivatives by a constant), the bins by
+    softmax, cumsum and F.pad, searchsorted as a sum of comparisons, gather(-1, bin_idx)[..., 0], forward and
+    inverse (the quadratic's root), in a coupling layer whose parameters come from a small net; the log-likelihood
+    under a standard normal, Adam with a cosine schedule and clip_grad_norm_."""
+    nn = T.nn
+    F = T.nn.functional
+    DEFAULT_MIN_BIN_WIDTH = 1e-3
+    DEFAULT_MIN_BIN_HEIGHT = 1e-3
+    DEFAULT_MIN_DERIVATIVE = 1e-3
+
+    def searchsorted(bin_locations, inputs, eps=1e-6):
+        bin_locations[..., -1] += eps
+        return T.sum(inputs[..., None] >= bin_locations, dim=-1) - 1
+
+    def unconstrained_rational_quadratic_spline(inputs, unnormalized_widths, unnormalized_heights,
+                                                unnormalized_derivatives, inverse=False, tails="linear",
+                                                tail_bound=1.0, min_bin_width=DEFAULT_MIN_BIN_WIDTH,
+                                                min_bin_height=DEFAULT_MIN_BIN_HEIGHT,
+                                                min_derivative=DEFAULT_MIN_DERIVATIVE):
+        inside_interval_mask = (inputs >= -tail_bound) & (inputs <= tail_bound)
+        outside_interval_mask = ~inside_interval_mask
+        outputs = T.zeros_like(inputs)
+        logabsdet = T.zeros_like(inputs)
+        if tails == "linear":
+            unnormalized_derivatives = F.pad(unnormalized_derivatives, pad=(1, 1))
+            constant = np.log(np.exp(1 - min_derivative) - 1)
+            unnormalized_derivatives[..., 0] = constant
+            unnormalized_derivatives[..., -1] = constant
+            outputs[outside_interval_mask] = inputs[outside_interval_mask]
+            logabsdet[outside_interval_mask] = 0
+        else:
+            raise RuntimeError("{} tails are not implemented.".format(tails))
+        if T.any(inside_interval_mask):
+            (outputs[inside_interval_mask], logabsdet[inside_interval_mask]) = rational_quadratic_spline(
+                inputs=inputs[inside_interval_mask],
+                unnormalized_widths=unnormalized_widths[inside_interval_mask, :],
+                unnormalized_heights=unnormalized_heights[inside_interval_mask, :],
+                unnormalized_derivatives=unnormalized_derivatives[inside_interval_mask, :],
+                inverse=inverse, left=-tail_bound, right=tail_bound, bottom=-tail_bound, top=tail_bound,
+                min_bin_width=min_bin_width, min_bin_height=min_bin_height, min_derivative=min_derivative)
+        return outputs, logabsdet
+
+    def rational_quadratic_spline(inputs, unnormalized_widths, unnormalized_heights, unnormalized_derivatives,
+                                  inverse=False, left=0.0, right=1.0, bottom=0.0, top=1.0,
+                                  min_bin_width=DEFAULT_MIN_BIN_WIDTH, min_bin_height=DEFAULT_MIN_BIN_HEIGHT,
+                                  min_derivative=DEFAULT_MIN_DERIVATIVE):
+        if T.min(inputs) < left or T.max(inputs) > right:
+            raise ValueError("Input to a transform is not within its domain")
+        num_bins = unnormalized_widths.shape[-1]
+        widths = F.softmax(unnormalized_widths, dim=-1)
+        widths = min_bin_width + (1 - min_bin_width * num_bins) * widths
+        cumwidths = T.cumsum(widths, dim=-1)
+        cumwidths = F.pad(cumwidths, pad=(1, 0), mode="constant", value=0.0)
+        cumwidths = (right - left) * cumwidths + left
+        cumwidths[..., 0] = left
+        cumwidths[..., -1] = right
+        widths = cumwidths[..., 1:] - cumwidths[..., :-1]
+        derivatives = min_derivative + F.softplus(unnormalized_derivatives)
+        heights = F.softmax(unnormalized_heights, dim=-1)
+        heights = min_bin_height + (1 - min_bin_height * num_bins) * heights
+        cumheights = T.cumsum(heights, dim=-1)
+        cumheights = F.pad(cumheights, pad=(1, 0), mode="constant", value=0.0)
+        cumheights = (top - bottom) * cumheights + bottom
+        cumheights[..., 0] = bottom
+        cumheights[..., -1] = top
+        heights = cumheights[..., 1:] - cumheights[..., :-1]
+        if inverse:
+            bin_idx = searchsorted(cumheights, inputs)[..., None]
+        else:
+            bin_idx = searchsorted(cumwidths, inputs)[..., None]
+        input_cumwidths = cumwidths.gather(-1, bin_idx)[..., 0]
+        input_bin_widths = widths.gather(-1, bin_idx)[..., 0]
+        input_cumheights = cumheights.gather(-1, bin_idx)[..., 0]
+        delta = heights / widths
+        input_delta = delta.gather(-1, bin_idx)[..., 0]
+        input_derivatives = derivatives.gather(-1, bin_idx)[..., 0]
+        input_derivatives_plus_one = derivatives[..., 1:].gather(-1, bin_idx)[..., 0]
+        input_heights = heights.gather(-1, bin_idx)[..., 0]
+        if inverse:
+            a = (inputs - input_cumheights) * (input_derivatives + input_derivatives_plus_one
+                                               - 2 * input_delta) + input_heights * (input_delta - input_derivatives)
+            b = input_heights * input_derivatives - (inputs - input_cumheights) * (
+                input_derivatives + input_derivatives_plus_one - 2 * input_delta)
+            c = -input_delta * (inputs - input_cumheights)
+            discriminant = b.pow(2) - 4 * a * c
+            assert (discriminant >= 0).all()
+            root = (2 * c) / (-b - T.sqrt(discriminant))
+            outputs = root * input_bin_widths + input_cumwidths
+            theta_one_minus_theta = root * (1 - root)
+            denominator = input_delta + ((input_derivatives + input_derivatives_plus_one - 2 * input_delta)
+                                         * theta_one_minus_theta)
+            derivative_numerator = input_delta.pow(2) * (input_derivatives_plus_one * root.pow(2)
+                                                         + 2 * input_delta * theta_one_minus_theta
+                                                         + input_derivatives * (1 - root).pow(2))
+            logabsdet = T.log(derivative_numerator) - 2 * T.log(denominator)
+            return outputs, -logabsdet
+        theta = (inputs - input_cumwidths) / input_bin_widths
+        theta_one_minus_theta = theta * (1 - theta)
+        numerator = input_heights * (input_delta * theta.pow(2) + input_derivatives * theta_one_minus_theta)
+        denominator = input_delta + ((input_derivatives + input_derivatives_plus_one - 2 * input_delta)
+                                     * theta_one_minus_theta)
+        outputs = input_cumheights + numerator / denominator
+        derivative_numerator = input_delta.pow(2) * (input_derivatives_plus_one * theta.pow(2)
+                                                     + 2 * input_delta * theta_one_minus_theta
+                                                     + input_derivatives * (1 - theta).pow(2))
+        logabsdet = T.log(derivative_numerator) - 2 * T.log(denominator)
+        return outputs, logabsdet
+
+    class PiecewiseRationalQuadraticCoupling(nn.Module):
+        def __init__(self, mask, num_bins=4, tail_bound=2.0, hidden=16):
+            super().__init__()
+            self.register_buffer("identity_features", T.from_numpy(np.flatnonzero(mask <= 0)))
+            self.register_buffer("transform_features", T.from_numpy(np.flatnonzero(mask > 0)))
+            self.num_bins, self.tail_bound = num_bins, tail_bound
+            n_t = len(self.transform_features)
+            self.transform_net = nn.Sequential(nn.Linear(len(self.identity_features), hidden), nn.ReLU(),
+                                               nn.Linear(hidden, n_t * (3 * num_bins - 1)))
+
+        def _coupling_transform(self, inputs, transform_params, inverse=False):
+            b, d = inputs.shape
+            transform_params = transform_params.reshape(b, d, -1)
+            unnormalized_widths = transform_params[..., :self.num_bins] / np.sqrt(16)
+            unnormalized_heights = transform_params[..., self.num_bins:2 * self.num_bins] / np.sqrt(16)
+            unnormalized_derivatives = transform_params[..., 2 * self.num_bins:]
+            outputs, logabsdet = unconstrained_rational_quadratic_spline(
+                inputs, unnormalized_widths, unnormalized_heights, unnormalized_derivatives, inverse=inverse,
+                tails="linear", tail_bound=self.tail_bound)
+            return outputs, logabsdet.view(b, -1).sum(1)
+
+        def forward(self, inputs, inverse=False):
+            identity_split = inputs[:, self.identity_features, ...]
+            transform_split = inputs[:, self.transform_features, ...]
+            transform_params = self.transform_net(identity_split)
+            transform_split, logabsdet = self._coupling_transform(transform_split, transform_params, inverse)
+            outputs = T.empty_like(inputs)
+            outputs[:, self.identity_features, ...] = identity_split
+            outputs[:, self.transform_features, ...] = transform_split
+            return outputs, logabsdet
+
+    layers = nn.ModuleList([PiecewiseRationalQuadraticCoupling(np.array([1, 0, 1, 0])),
+                            PiecewiseRationalQuadraticCoupling(np.array([0, 1, 0, 1]))])
+    if sd is None:
+        return _state(layers)
+    _load(T, layers, sd)
+    optimizer = T.optim.Adam(layers.parameters(), lr=3e-3)
+    scheduler = T.optim.lr_scheduler.CosineAnnealingLR(optimizer, len(xs), 0)
+    out = []
+    for x in xs:
+        z, total = T.from_numpy(x), 0
+        for layer in layers:
+            z, logabsdet = layer(z)
+            total = total + logabsdet
+        log_prob = -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * np.log(2 * np.pi) + total
+        loss = -log_prob.mean()
+        optimizer.zero_grad()
+        loss.backward()
+        gn = T.nn.utils.clip_grad_norm_(layers.parameters(), 5.)
+        out += [z, loss, gn, _grads(layers)]
+        optimizer.step()
+        scheduler.step()
+    out.append(layers.state_dict())
+    with T.no_grad():
+        z = T.from_numpy(xs[0])
+        for layer in layers:
+            z, _ = layer(z)
+        x_back = z
+        for layer in reversed(layers):
+            x_back, _ = layer(x_back, inverse=True)
+    out.append(x_back)
+    return out
+
+
+def test_neural_spline_flow_rational_quadratic(torch):
+    rng = _rng()
+    sd = nsf(torch, None, None)
+    for k in sd:
+        if k.endswith("2.weight") or k.endswith("2.bias"):
+            sd[k] = sd[k] * 4  # (bins far from uniform)
+    xs = rng.standard_normal((3, 7, 4)) * 1.2  # (some beyond the tail bound 2: the linear tails)
+    ours, theirs = nsf(tg, sd, xs), nsf(torch, sd, xs)
+    _compare(ours, theirs)
+    np.testing.assert_allclose(theirs[-1].numpy(), xs[0], atol=1e-10)
+    assert (np.abs(xs) > 2).any()
