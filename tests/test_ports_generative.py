@@ -19,7 +19,9 @@ normalizing flow (exact divergence by an autograd.grad loop and Hutchinson's est
 through the solver); continuous-time consistency training (sCM: TrigFlow, tangents by torch.func.jvp through
 functional_call, adaptive weighting); MADE (uint8 mask buffers set from numpy, resampled orders) stacked into a
 MAF with BatchNormFlow and reversals, and its inverse; nflows' rational-quadratic spline coupling (linear tails by
-masked assignment, searchsorted by comparisons, gathers, the inverse's quadratic root).
+masked assignment, searchsorted by comparisons, gathers, the inverse's quadratic root); DiT (patch embedding,
+sin-cos position embeddings from numpy, adaLN-Zero blocks with scaled_dot_product_attention, label dropout,
+unpatchify by einsum, classifier-free guidance).
 """
 import math
 
@@ -1894,3 +1896,225 @@ def test_neural_spline_flow_rational_quadratic(torch):
     _compare(ours, theirs)
     np.testing.assert_allclose(theirs[-1].numpy(), xs[0], atol=1e-10)
     assert (np.abs(xs) > 2).any()
+
+
+# ----------------------------------------------------------------------------------------------------------- DiT
+def dit(T, sd, xs, ts, ys, drops):
+    """facebookresearch/DiT: timm-style PatchEmbed (Conv2d, flatten(2).transpose(1, 2)), fixed 2-d sin-cos
+    position embeddings from numpy copied into a frozen Parameter, TimestepEmbedder, LabelEmbedder with label
+    dropout by torch.where (drop ids given), DiT blocks with adaLN-Zero (modulate, gates, chunk(6)), attention by
+    F.scaled_dot_product_attention, the final layer and unpatchify by einsum('nhwpqc->nchpwq'); training on the
+    noise MSE with learned sigma channels, then forward_with_cfg (classifier-free guidance)."""
+    nn = T.nn
+    F = T.nn.functional
+
+    def modulate(x, shift, scale):
+        return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)
+
+    def get_1d_sincos_pos_embed_from_grid(embed_dim, pos):
+        omega = np.arange(embed_dim // 2, dtype=np.float64)
+        omega /= embed_dim / 2.
+        omega = 1. / 10000 ** omega
+        pos = pos.reshape(-1)
+        out = np.einsum("m,d->md", pos, omega)
+        return np.concatenate([np.sin(out), np.cos(out)], axis=1)
+
+    def get_2d_sincos_pos_embed(embed_dim, grid_size):
+        grid_h = np.arange(grid_size, dtype=np.float32)
+        grid_w = np.arange(grid_size, dtype=np.float32)
+        grid = np.meshgrid(grid_w, grid_h)
+        grid = np.stack(grid, axis=0).reshape([2, 1, grid_size, grid_size])
+        emb_h = get_1d_sincos_pos_embed_from_grid(embed_dim // 2, grid[0])
+        emb_w = get_1d_sincos_pos_embed_from_grid(embed_dim // 2, grid[1])
+        return np.concatenate([emb_h, emb_w], axis=1)
+
+    class PatchEmbed(nn.Module):
+        def __init__(self, img_size, patch_size, in_chans, embed_dim, bias=True):
+            super().__init__()
+            self.num_patches = (img_size // patch_size) ** 2
+            self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size, bias=bias)
+
+        def forward(self, x):
+            return self.proj(x).flatten(2).transpose(1, 2)
+
+    class Attention(nn.Module):
+        def __init__(self, dim, num_heads=2, qkv_bias=True):
+            super().__init__()
+            self.num_heads = num_heads
+            self.head_dim = dim // num_heads
+            self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+            self.proj = nn.Linear(dim, dim)
+
+        def forward(self, x):
+            B, N, C = x.shape
+            qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv.unbind(0)
+            x = F.scaled_dot_product_attention(q, k, v, dropout_p=0.)
+            x = x.transpose(1, 2).reshape(B, N, C)
+            return self.proj(x)
+
+    class Mlp(nn.Module):
+        def __init__(self, in_features, hidden_features, act_layer):
+            super().__init__()
+            self.fc1 = nn.Linear(in_features, hidden_features)
+            self.act = act_layer()
+            self.fc2 = nn.Linear(hidden_features, in_features)
+
+        def forward(self, x):
+            return self.fc2(self.act(self.fc1(x)))
+
+    class TimestepEmbedder(nn.Module):
+        def __init__(self, hidden_size, frequency_embedding_size=16):
+            super().__init__()
+            self.mlp = nn.Sequential(nn.Linear(frequency_embedding_size, hidden_size, bias=True), nn.SiLU(),
+                                     nn.Linear(hidden_size, hidden_size, bias=True))
+            self.frequency_embedding_size = frequency_embedding_size
+
+        @staticmethod
+        def timestep_embedding(t, dim, max_period=10000):
+            half = dim // 2
+            freqs = T.exp(-math.log(max_period) * T.arange(start=0, end=half, dtype=T.float64) / half).to(
+                device=t.device)  # (float32 there, the model's dtype)
+            args = t[:, None].double() * freqs[None]
+            embedding = T.cat([T.cos(args), T.sin(args)], dim=-1)
+            if dim % 2:
+                embedding = T.cat([embedding, T.zeros_like(embedding[:, :1])], dim=-1)
+            return embedding
+
+        def forward(self, t):
+            return self.mlp(self.timestep_embedding(t, self.frequency_embedding_size))
+
+    class LabelEmbedder(nn.Module):
+        def __init__(self, num_classes, hidden_size, dropout_prob):
+            super().__init__()
+            use_cfg_embedding = dropout_prob > 0
+            self.embedding_table = nn.Embedding(num_classes + use_cfg_embedding, hidden_size)
+            self.num_classes = num_classes
+            self.dropout_prob = dropout_prob
+
+        def token_drop(self, labels, force_drop_ids=None):
+            drop_ids = force_drop_ids == 1  # (torch.rand(...) < dropout_prob there: drawn outside)
+            return T.where(drop_ids, self.num_classes, labels)
+
+        def forward(self, labels, train, force_drop_ids=None):
+            use_dropout = self.dropout_prob > 0
+            if (train and use_dropout) or (force_drop_ids is not None):
+                labels = self.token_drop(labels, force_drop_ids)
+            return self.embedding_table(labels)
+
+    class DiTBlock(nn.Module):
+        def __init__(self, hidden_size, num_heads, mlp_ratio=4.0):
+            super().__init__()
+            self.norm1 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
+            self.attn = Attention(hidden_size, num_heads=num_heads, qkv_bias=True)
+            self.norm2 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
+            approx_gelu = lambda: nn.GELU(approximate="tanh")  # noqa: E731
+            self.mlp = Mlp(hidden_size, int(hidden_size * mlp_ratio), approx_gelu)
+            self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 6 * hidden_size, bias=True))
+
+        def forward(self, x, c):
+            shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.adaLN_modulation(c).chunk(6, dim=1)
+            x = x + gate_msa.unsqueeze(1) * self.attn(modulate(self.norm1(x), shift_msa, scale_msa))
+            x = x + gate_mlp.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
+            return x
+
+    class FinalLayer(nn.Module):
+        def __init__(self, hidden_size, patch_size, out_channels):
+            super().__init__()
+            self.norm_final = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
+            self.linear = nn.Linear(hidden_size, patch_size * patch_size * out_channels, bias=True)
+            self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 2 * hidden_size, bias=True))
+
+        def forward(self, x, c):
+            shift, scale = self.adaLN_modulation(c).chunk(2, dim=1)
+            x = modulate(self.norm_final(x), shift, scale)
+            return self.linear(x)
+
+    class DiT(nn.Module):
+        def __init__(self, input_size=4, patch_size=2, in_channels=2, hidden_size=8, depth=2, num_heads=2,
+                     mlp_ratio=2.0, class_dropout_prob=0.1, num_classes=3, learn_sigma=True):
+            super().__init__()
+            self.learn_sigma = learn_sigma
+            self.in_channels = in_channels
+            self.out_channels = in_channels * 2 if learn_sigma else in_channels
+            self.patch_size = patch_size
+            self.num_heads = num_heads
+            self.x_embedder = PatchEmbed(input_size, patch_size, in_channels, hidden_size, bias=True)
+            self.t_embedder = TimestepEmbedder(hidden_size)
+            self.y_embedder = LabelEmbedder(num_classes, hidden_size, class_dropout_prob)
+            num_patches = self.x_embedder.num_patches
+            self.pos_embed = nn.Parameter(T.zeros(1, num_patches, hidden_size), requires_grad=False)
+            self.blocks = nn.ModuleList([DiTBlock(hidden_size, num_heads, mlp_ratio=mlp_ratio)
+                                         for _ in range(depth)])
+            self.final_layer = FinalLayer(hidden_size, patch_size, self.out_channels)
+            self.initialize_weights()
+
+        def initialize_weights(self):
+            pos_embed = get_2d_sincos_pos_embed(self.pos_embed.shape[-1], int(self.x_embedder.num_patches ** 0.5))
+            self.pos_embed.data.copy_(T.from_numpy(pos_embed).float().unsqueeze(0))
+
+        def unpatchify(self, x):
+            c = self.out_channels
+            p = self.x_embedder.proj.kernel_size[0]
+            h = w = int(x.shape[1] ** 0.5)
+            assert h * w == x.shape[1]
+            x = x.reshape(shape=(x.shape[0], h, w, p, p, c))
+            x = T.einsum("nhwpqc->nchpwq", x)
+            return x.reshape(shape=(x.shape[0], c, h * p, h * p))
+
+        def forward(self, x, t, y, force_drop_ids=None):
+            x = self.x_embedder(x) + self.pos_embed
+            t = self.t_embedder(t)
+            y = self.y_embedder(y, self.training, force_drop_ids)
+            c = t + y
+            for block in self.blocks:
+                x = block(x, c)
+            x = self.final_layer(x, c)
+            return self.unpatchify(x)
+
+        def forward_with_cfg(self, x, t, y, cfg_scale):
+            half = x[: len(x) // 2]
+            combined = T.cat([half, half], dim=0)
+            model_out = self.forward(combined, t, y)
+            eps, rest = model_out[:, :self.in_channels], model_out[:, self.in_channels:]
+            cond_eps, uncond_eps = T.split(eps, len(eps) // 2, dim=0)
+            half_eps = uncond_eps + cfg_scale * (cond_eps - uncond_eps)
+            eps = T.cat([half_eps, half_eps], dim=0)
+            return T.cat([eps, rest], dim=1)
+
+    model = DiT()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0)
+    model.train()
+    out = []
+    for x, t, y, drop in zip(xs, ts, ys, drops):
+        x, t, y = T.from_numpy(x[0]), T.from_numpy(t), T.from_numpy(y)
+        noise = T.from_numpy(xs[0][1])
+        model_output = model(x + noise * 0.3, t, y, force_drop_ids=T.from_numpy(drop))
+        eps_pred, _ = T.split(model_output, model.in_channels, dim=1)
+        loss = ((noise - eps_pred) ** 2).mean(dim=list(range(1, len(noise.shape)))).mean()
+        opt.zero_grad()
+        loss.backward()
+        out += [model_output, loss, _grads(model)]
+        opt.step()
+    out.append(model.state_dict())
+    model.eval()
+    with T.no_grad():
+        z = T.from_numpy(xs[0][0])
+        y = T.tensor([0, 2, 3, 3])
+        out.append(model.forward_with_cfg(z, T.from_numpy(ts[0]), y, 4.0))
+    return out
+
+
+def test_dit_adaln_zero_and_cfg(torch):
+    rng = _rng()
+    sd = dit(torch, None, None, None, None, None)
+    for k in sd:
+        if "adaLN" in k or "final_layer.linear" in k:  # (adaLN-Zero: trained past the zero start)
+            sd[k] = rng.standard_normal(sd[k].shape) * .1
+    xs = rng.standard_normal((3, 2, 4, 2, 4, 4))
+    ts, ys = rng.integers(0, 1000, (3, 4)), rng.integers(0, 3, (3, 4))
+    drops = rng.random((3, 4)) < 0.3
+    _compare(dit(tg, sd, xs, ts, ys, drops), dit(torch, sd, xs, ts, ys, drops))
