@@ -21,7 +21,9 @@ functional_call, adaptive weighting); MADE (uint8 mask buffers set from numpy, r
 MAF with BatchNormFlow and reversals, and its inverse; nflows' rational-quadratic spline coupling (linear tails by
 masked assignment, searchsorted by comparisons, gathers, the inverse's quadratic root); DiT (patch embedding,
 sin-cos position embeddings from numpy, adaLN-Zero blocks with scaled_dot_product_attention, label dropout,
-unpatchify by einsum, classifier-free guidance).
+unpatchify by einsum, classifier-free guidance); latent diffusion's AutoencoderKL losses (DiagonalGaussian
+posterior, learned logvar, NLayerDiscriminator, the adaptive discriminator weight by autograd.grad of both losses,
+hinge / vanilla losses, two alternating optimizers).
 """
 import math
 
@@ -356,7 +358,8 @@ def score_matching(T, sd, xs, sigmas, noises, vs):
         return loss.mean(dim=0)
 
     def sliced_score_estimation_vr(score_net, samples, vectors):
-        dup_samples = samples.unsqueeze(0).expand(vectors.shape[0], *samples.shape).contiguous().view(-1, *samples.shape[1:])
+        dup_samples = samples.unsqueeze(0).expand(vectors.shape[0], *samples.shape).contiguous().view(
+            -1, *samples.shape[1:])
         dup_samples.requires_grad_(True)
         vectors = vectors.view(-1, *vectors.shape[2:])
         grad1 = score_net(dup_samples)
@@ -2118,3 +2121,165 @@ def test_dit_adaln_zero_and_cfg(torch):
     ts, ys = rng.integers(0, 1000, (3, 4)), rng.integers(0, 3, (3, 4))
     drops = rng.random((3, 4)) < 0.3
     _compare(dit(tg, sd, xs, ts, ys, drops), dit(torch, sd, xs, ts, ys, drops))
+
+
+# ------------------------------------------------------------------------------------- latent-diffusion autoencoder
+def ldm_autoencoder(T, sd, xs, eps):
+    """CompVis latent-diffusion's AutoencoderKL training losses: DiagonalGaussianDistribution (chunk into mean and
+    clamped logvar, sample with given noise, kl summed over [1, 2, 3]), LPIPSWithDiscriminator without the LPIPS
+    net (a learned logvar, nll / exp(logvar) + logvar), taming's NLayerDiscriminator (BatchNorm, LeakyReLU), the
+    adaptive discriminator weight from autograd.grad of both losses w.r.t. the decoder's last layer
+    (retain_graph), hinge and vanilla losses, adopt_weight, and the two optimizers' alternating steps."""
+    nn = T.nn
+    F = T.nn.functional
+
+    class DiagonalGaussianDistribution(object):
+        def __init__(self, parameters, deterministic=False):
+            self.parameters = parameters
+            self.mean, self.logvar = T.chunk(parameters, 2, dim=1)
+            self.logvar = T.clamp(self.logvar, -30.0, 20.0)
+            self.deterministic = deterministic
+            self.std = T.exp(0.5 * self.logvar)
+            self.var = T.exp(self.logvar)
+
+        def sample(self, noise):
+            return self.mean + self.std * noise  # (torch.randn(self.mean.shape) there)
+
+        def kl(self, other=None):
+            return 0.5 * T.sum(T.pow(self.mean, 2) + self.var - 1.0 - self.logvar, dim=[1, 2, 3])
+
+        def mode(self):
+            return self.mean
+
+    class AutoencoderKL(nn.Module):
+        def __init__(self, ch=2, z=2):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Conv2d(1, ch, 3, padding=1), nn.SiLU(), nn.Conv2d(ch, ch, 4, 2, 1))
+            self.quant_conv = nn.Conv2d(ch, 2 * z, 1)
+            self.post_quant_conv = nn.Conv2d(z, ch, 1)
+            self.decoder = nn.Sequential(nn.Upsample(scale_factor=2.0, mode="nearest"), nn.Conv2d(ch, ch, 3, padding=1),
+                                         nn.SiLU())
+            self.conv_out = nn.Conv2d(ch, 1, 3, padding=1)
+
+        def encode(self, x):
+            return DiagonalGaussianDistribution(self.quant_conv(self.encoder(x)))
+
+        def decode(self, z):
+            return self.conv_out(self.decoder(self.post_quant_conv(z)))
+
+        def forward(self, input, noise, sample_posterior=True):
+            posterior = self.encode(input)
+            z = posterior.sample(noise) if sample_posterior else posterior.mode()
+            return self.decode(z), posterior
+
+        def get_last_layer(self):
+            return self.conv_out.weight
+
+    class NLayerDiscriminator(nn.Module):
+        def __init__(self, input_nc=1, ndf=4, n_layers=1):
+            super().__init__()
+            kw, padw = 4, 1
+            sequence = [nn.Conv2d(input_nc, ndf, kernel_size=kw, stride=2, padding=padw), nn.LeakyReLU(0.2, True)]
+            nf_mult = 1
+            for n in range(1, n_layers):
+                nf_mult_prev, nf_mult = nf_mult, min(2 ** n, 8)
+                sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kw, 2, padw, bias=False),
+                             nn.BatchNorm2d(ndf * nf_mult), nn.LeakyReLU(0.2, True)]
+            nf_mult_prev, nf_mult = nf_mult, min(2 ** n_layers, 8)
+            sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kw, 1, padw, bias=False),
+                         nn.BatchNorm2d(ndf * nf_mult), nn.LeakyReLU(0.2, True)]
+            sequence += [nn.Conv2d(ndf * nf_mult, 1, kernel_size=kw, stride=1, padding=padw)]
+            self.main = nn.Sequential(*sequence)
+
+        def forward(self, input):
+            return self.main(input)
+
+    def adopt_weight(weight, global_step, threshold=0, value=0.):
+        if global_step < threshold:
+            weight = value
+        return weight
+
+    def hinge_d_loss(logits_real, logits_fake):
+        loss_real = T.mean(F.relu(1. - logits_real))
+        loss_fake = T.mean(F.relu(1. + logits_fake))
+        return 0.5 * (loss_real + loss_fake)
+
+    def vanilla_d_loss(logits_real, logits_fake):
+        return 0.5 * (T.mean(T.nn.functional.softplus(-logits_real)) + T.mean(T.nn.functional.softplus(logits_fake)))
+
+    class LPIPSWithDiscriminator(nn.Module):
+        def __init__(self, disc_start, logvar_init=0.0, kl_weight=1.0, disc_factor=1.0, disc_weight=1.0,
+                     disc_loss="hinge"):
+            super().__init__()
+            self.kl_weight = kl_weight
+            self.logvar = nn.Parameter(T.ones(size=()) * logvar_init)
+            self.discriminator = NLayerDiscriminator()
+            self.discriminator_iter_start = disc_start
+            self.disc_loss = hinge_d_loss if disc_loss == "hinge" else vanilla_d_loss
+            self.disc_factor = disc_factor
+            self.discriminator_weight = disc_weight
+
+        def calculate_adaptive_weight(self, nll_loss, g_loss, last_layer=None):
+            nll_grads = T.autograd.grad(nll_loss, last_layer, retain_graph=True)[0]
+            g_grads = T.autograd.grad(g_loss, last_layer, retain_graph=True)[0]
+            d_weight = T.norm(nll_grads) / (T.norm(g_grads) + 1e-4)
+            d_weight = T.clamp(d_weight, 0.0, 1e4).detach()
+            return d_weight * self.discriminator_weight
+
+        def forward(self, inputs, reconstructions, posteriors, optimizer_idx, global_step, last_layer=None,
+                    split="train"):
+            rec_loss = T.abs(inputs.contiguous() - reconstructions.contiguous())
+            nll_loss = rec_loss / T.exp(self.logvar) + self.logvar
+            nll_loss = T.sum(nll_loss) / nll_loss.shape[0]
+            kl_loss = posteriors.kl()
+            kl_loss = T.sum(kl_loss) / kl_loss.shape[0]
+            if optimizer_idx == 0:
+                logits_fake = self.discriminator(reconstructions.contiguous())
+                g_loss = -T.mean(logits_fake)
+                d_weight = self.calculate_adaptive_weight(nll_loss, g_loss, last_layer=last_layer)
+                disc_factor = adopt_weight(self.disc_factor, global_step, threshold=self.discriminator_iter_start)
+                loss = nll_loss + self.kl_weight * kl_loss + d_weight * disc_factor * g_loss
+                log = {"{}/total_loss".format(split): loss.clone().detach().mean(),
+                       "{}/logvar".format(split): self.logvar.detach(), "{}/d_weight".format(split): d_weight.detach(),
+                       "{}/g_loss".format(split): g_loss.detach().mean()}
+                return loss, log
+            logits_real = self.discriminator(inputs.contiguous().detach())
+            logits_fake = self.discriminator(reconstructions.contiguous().detach())
+            disc_factor = adopt_weight(self.disc_factor, global_step, threshold=self.discriminator_iter_start)
+            d_loss = disc_factor * self.disc_loss(logits_real, logits_fake)
+            log = {"{}/disc_loss".format(split): d_loss.clone().detach().mean(),
+                   "{}/logits_real".format(split): logits_real.detach().mean(),
+                   "{}/logits_fake".format(split): logits_fake.detach().mean()}
+            return d_loss, log
+
+    ae, lossm = AutoencoderKL(), LPIPSWithDiscriminator(disc_start=1, kl_weight=1e-2)
+    if sd is None:
+        return _state(ae), _state(lossm)
+    _load(T, ae, sd[0])
+    _load(T, lossm, sd[1])
+    lr = 1e-3
+    opt_ae = T.optim.Adam(list(ae.encoder.parameters()) + list(ae.decoder.parameters()) + list(ae.conv_out.parameters())
+                          + list(ae.quant_conv.parameters()) + list(ae.post_quant_conv.parameters()) + [lossm.logvar],
+                          lr=lr, betas=(0.5, 0.9))
+    opt_disc = T.optim.Adam(lossm.discriminator.parameters(), lr=lr, betas=(0.5, 0.9))
+    out = []
+    for global_step, (x, noise) in enumerate(zip(xs, eps)):
+        lossm.disc_loss = hinge_d_loss if global_step % 2 == 0 else vanilla_d_loss
+        inputs = T.from_numpy(x)
+        for optimizer_idx, opt in enumerate((opt_ae, opt_disc)):
+            reconstructions, posterior = ae(inputs, T.from_numpy(noise))
+            loss, log = lossm(inputs, reconstructions, posterior, optimizer_idx, global_step,
+                              last_layer=ae.get_last_layer(), split="train")
+            opt.zero_grad()
+            loss.backward()
+            out += [loss, log, _grads(ae), _grads(lossm)]
+            opt.step()
+    out += [ae.state_dict(), lossm.state_dict()]
+    return out
+
+
+def test_ldm_autoencoder_kl_adaptive_disc_weight(torch):
+    rng = _rng()
+    sd = ldm_autoencoder(torch, None, None, None)
+    xs, eps = rng.standard_normal((3, 2, 1, 8, 8)), rng.standard_normal((3, 2, 2, 4, 4))
+    _compare(ldm_autoencoder(tg, sd, xs, eps), ldm_autoencoder(torch, sd, xs, eps))
