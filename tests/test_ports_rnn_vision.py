@@ -580,6 +580,7 @@ def predrnn(T, sd, frames, mask_true):
                 delta_c_list.append(zeros)
                 delta_m_list.append(zeros)
             memory = T.zeros([batch, self.num_hidden[0], height, width])
+            x_gen = None
             for t in range(frames.shape[1] - 1):
                 if t == 0:
                     net = frames[:, t]
@@ -652,3 +653,313 @@ def test_predrnn_v2_spatiotemporal_lstm_decoupling_loss(torch):
     frames = [rng.standard_normal((2, 5, 4, 4, 2)) for _ in range(3)]
     masks = [_reserve_schedule_sampling_exp(itr, 2, rng) for itr in (1, 4, 7)]
     _compare(predrnn(tg, sd, frames, masks), predrnn(torch, sd, frames, masks))
+
+
+# --------------------------------------------------------------------------------------- MDLSTM and TrajGRU
+def mdlstm(T, sd, xs, ys):
+    """A 2-d (multi-dimensional) LSTM over a grid of patches: each cell gets the states from its left and from
+    above, one forget gate for each; two scan directions by flipping; the last cells' states classify."""
+    nn = T.nn
+    F = T.nn.functional
+
+    class MDLSTMCell(nn.Module):
+        def __init__(self, in_ch, hidden):
+            super().__init__()
+            self.W = nn.Linear(in_ch, 5 * hidden)
+            self.U_left = nn.Linear(hidden, 5 * hidden, bias=False)
+            self.U_up = nn.Linear(hidden, 5 * hidden, bias=False)
+
+        def forward(self, x, left, up):
+            (h_l, c_l), (h_u, c_u) = left, up
+            gates = self.W(x) + self.U_left(h_l) + self.U_up(h_u)
+            i, f_l, f_u, o, g = gates.chunk(5, 1)
+            c = T.sigmoid(f_l) * c_l + T.sigmoid(f_u) * c_u + T.sigmoid(i) * T.tanh(g)
+            return T.sigmoid(o) * T.tanh(c), c
+
+    class MDLSTM(nn.Module):
+        def __init__(self, in_ch, hidden, n_dirs=2):
+            super().__init__()
+            self.hidden = hidden
+            self.cells = nn.ModuleList([MDLSTMCell(in_ch, hidden) for _ in range(n_dirs)])
+
+        def scan(self, cell, x):
+            B, C, H, W = x.shape
+            zero = (x.new_zeros(B, self.hidden), x.new_zeros(B, self.hidden))
+            states = [[None] * W for _ in range(H)]
+            for i in range(H):
+                for j in range(W):
+                    left = states[i][j - 1] if j > 0 else zero
+                    up = states[i - 1][j] if i > 0 else zero
+                    states[i][j] = cell(x[:, :, i, j], left, up)
+            return T.stack([T.stack([s[0] for s in row], -1) for row in states], -2)
+
+        def forward(self, x):
+            outs = [self.scan(self.cells[0], x), self.scan(self.cells[1], x.flip(2, 3)).flip(2, 3)]
+            return T.cat(outs, 1)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.md = MDLSTM(4, 3)
+            self.fc = nn.Linear(6, 4)
+
+        def forward(self, img):
+            patches = F.unfold(img, 2, stride=2)  # (B, 4, L)
+            grid = patches.view(img.shape[0], 4, img.shape[2] // 2, img.shape[3] // 2)
+            h = self.md(grid)
+            return self.fc(h.mean((2, 3)))
+
+    model = Net()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    out = []
+    for x, y in zip(xs, ys):
+        logits = model(T.tensor(x))
+        loss = F.cross_entropy(logits, T.tensor(y))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        out += [logits, loss, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_mdlstm_two_dimensional_recurrence(torch):
+    rng = _rng(5)
+    sd = mdlstm(torch, None, None, None)
+    xs = [rng.standard_normal((2, 1, 6, 4)) for _ in range(2)]
+    ys = [rng.integers(0, 4, 2) for _ in range(2)]
+    _compare(mdlstm(tg, sd, xs, ys), mdlstm(torch, sd, xs, ys))
+
+
+def trajgru(T, sd, seqs):
+    """Hzzone/Precipitation-Nowcasting's TrajGRU: a flow generator (i2f / h2f convs, LeakyReLU), the state warped
+    by each of L flows through wrap() (a pixel grid plus the flow, normalized in place, F.grid_sample), the 1x1
+    ret conv, the GRU gates; an encoder over the input frames and a forecaster run with inputs=None."""
+    nn = T.nn
+    F = T.nn.functional
+
+    def wrap(input, flow):
+        B, C, H, W = input.size()
+        xx = T.arange(0, W).view(1, -1).repeat(H, 1)
+        yy = T.arange(0, H).view(-1, 1).repeat(1, W)
+        xx = xx.view(1, 1, H, W).repeat(B, 1, 1, 1)
+        yy = yy.view(1, 1, H, W).repeat(B, 1, 1, 1)
+        grid = T.cat((xx, yy), 1).float()
+        vgrid = grid + flow
+        vgrid[:, 0, :, :] = 2.0 * vgrid[:, 0, :, :] / max(W - 1, 1) - 1.0
+        vgrid[:, 1, :, :] = 2.0 * vgrid[:, 1, :, :] / max(H - 1, 1) - 1.0
+        vgrid = vgrid.permute(0, 2, 3, 1)
+        return F.grid_sample(input, vgrid)
+
+    class TrajGRU(nn.Module):
+        def __init__(self, input_channel, num_filter, b_h_w, L=2):
+            super().__init__()
+            self._L = L
+            self._num_filter = num_filter
+            self._state_height, self._state_width = b_h_w[1], b_h_w[2]
+            self._act_type = nn.LeakyReLU(negative_slope=0.2, inplace=True)
+            self.i2h = nn.Conv2d(input_channel, num_filter * 3, 3, 1, 1)
+            self.i2f_conv1 = nn.Conv2d(input_channel, 4, 5, 1, 2)
+            self.h2f_conv1 = nn.Conv2d(num_filter, 4, 5, 1, 2)
+            self.flows_conv = nn.Conv2d(4, L * 2, 5, 1, 2)
+            self.ret = nn.Conv2d(num_filter * L, num_filter * 3, 1, 1)
+
+        def _flow_generator(self, inputs, states):
+            i2f_conv1 = self.i2f_conv1(inputs) if inputs is not None else None
+            h2f_conv1 = self.h2f_conv1(states)
+            f_conv1 = i2f_conv1 + h2f_conv1 if i2f_conv1 is not None else h2f_conv1
+            f_conv1 = self._act_type(f_conv1)
+            flows = self.flows_conv(f_conv1)
+            return T.split(flows, 2, dim=1)
+
+        def forward(self, inputs=None, states=None, seq_len=3):
+            if states is None:
+                states = T.zeros((inputs.size(1), self._num_filter, self._state_height, self._state_width))
+            if inputs is not None:
+                S, B, C, H, W = inputs.size()
+                i2h = self.i2h(T.reshape(inputs, (-1, C, H, W)))
+                i2h = T.reshape(i2h, (S, B, i2h.size(1), i2h.size(2), i2h.size(3)))
+                i2h_slice = T.split(i2h, self._num_filter, dim=2)
+            prev_h = states
+            outputs = []
+            for i in range(seq_len):
+                flows = self._flow_generator(inputs[i, ...] if inputs is not None else None, prev_h)
+                wrapped_data = []
+                for j in range(len(flows)):
+                    wrapped_data.append(wrap(prev_h, -flows[j]))
+                wrapped_data = T.cat(wrapped_data, dim=1)
+                h2h = self.ret(wrapped_data)
+                h2h_slice = T.split(h2h, self._num_filter, dim=1)
+                if inputs is not None:
+                    reset_gate = T.sigmoid(i2h_slice[0][i, ...] + h2h_slice[0])
+                    update_gate = T.sigmoid(i2h_slice[1][i, ...] + h2h_slice[1])
+                    new_mem = self._act_type(i2h_slice[2][i, ...] + reset_gate * h2h_slice[2])
+                else:
+                    reset_gate = T.sigmoid(h2h_slice[0])
+                    update_gate = T.sigmoid(h2h_slice[1])
+                    new_mem = self._act_type(reset_gate * h2h_slice[2])
+                next_h = update_gate * prev_h + (1 - update_gate) * new_mem
+                outputs.append(next_h)
+                prev_h = next_h
+            return T.stack(outputs), next_h
+
+    class EF(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = TrajGRU(1, 3, (2, 5, 6))
+            self.forecaster = TrajGRU(1, 3, (2, 5, 6))
+            self.head = nn.Conv2d(3, 1, 1)
+
+        def forward(self, x):
+            _, state = self.encoder(x, seq_len=x.shape[0])
+            out, _ = self.forecaster(None, state, seq_len=2)
+            S, B, C, H, W = out.shape
+            return self.head(out.reshape(S * B, C, H, W)).reshape(S, B, 1, H, W)
+
+    model = EF()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=1e-2)
+    scheduler = T.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)
+    out = []
+    for seq in seqs:
+        seq = T.tensor(seq)
+        pred = model(seq[:3])
+        loss = F.mse_loss(pred, seq[3:]) + F.l1_loss(pred, seq[3:])
+        optimizer.zero_grad()
+        loss.backward()
+        T.nn.utils.clip_grad_value_(model.parameters(), clip_value=50.0)
+        optimizer.step()
+        scheduler.step()
+        out += [pred, loss, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_trajgru_grid_sample_warping_encoder_forecaster(torch):
+    rng = _rng(6)
+    sd = trajgru(torch, None, None)
+    seqs = [rng.standard_normal((5, 2, 1, 5, 6)) for _ in range(2)]
+    _compare(trajgru(tg, sd, seqs), trajgru(torch, sd, seqs))
+
+
+# ------------------------------------------------------------------------------------------------------- CRNN
+def crnn(T, sd, imgs, texts):
+    """meijieru/crnn.pytorch: convRelu blocks (one with BatchNorm2d), max pools down to height 1, squeeze and
+    permute to (w, b, c), two BidirectionalLSTMs (nn.LSTM + a Linear on the flattened steps), CTCLoss over
+    log_softmax, strLabelConverter's encode and greedy decode (collapse repeats, drop blanks); Adadelta."""
+    nn = T.nn
+
+    class BidirectionalLSTM(nn.Module):
+        def __init__(self, nIn, nHidden, nOut):
+            super(BidirectionalLSTM, self).__init__()
+            self.rnn = nn.LSTM(nIn, nHidden, bidirectional=True)
+            self.embedding = nn.Linear(nHidden * 2, nOut)
+
+        def forward(self, input):
+            recurrent, _ = self.rnn(input)
+            T_, b, h = recurrent.size()
+            t_rec = recurrent.view(T_ * b, h)
+            output = self.embedding(t_rec)
+            return output.view(T_, b, -1)
+
+    class CRNN(nn.Module):
+        def __init__(self, imgH, nc, nclass, nh, leakyRelu=False):
+            super(CRNN, self).__init__()
+            assert imgH % 8 == 0, 'imgH has to be a multiple of 8'
+            ks, ps, ss, nm = [3, 3, 3], [1, 1, 1], [1, 1, 1], [4, 6, 6]
+            cnn = nn.Sequential()
+
+            def convRelu(i, batchNormalization=False):
+                nIn = nc if i == 0 else nm[i - 1]
+                nOut = nm[i]
+                cnn.add_module('conv{0}'.format(i), nn.Conv2d(nIn, nOut, ks[i], ss[i], ps[i]))
+                if batchNormalization:
+                    cnn.add_module('batchnorm{0}'.format(i), nn.BatchNorm2d(nOut))
+                if leakyRelu:
+                    cnn.add_module('relu{0}'.format(i), nn.LeakyReLU(0.2, inplace=True))
+                else:
+                    cnn.add_module('relu{0}'.format(i), nn.ReLU(True))
+            convRelu(0)
+            cnn.add_module('pooling{0}'.format(0), nn.MaxPool2d(2, 2))
+            convRelu(1)
+            cnn.add_module('pooling{0}'.format(1), nn.MaxPool2d(2, 2))
+            convRelu(2, True)
+            cnn.add_module('pooling{0}'.format(2), nn.MaxPool2d((2, 2), (2, 1), (0, 1)))
+            self.cnn = cnn
+            self.rnn = nn.Sequential(BidirectionalLSTM(nm[-1], nh, nh), BidirectionalLSTM(nh, nh, nclass))
+
+        def forward(self, input):
+            conv = self.cnn(input)
+            b, c, h, w = conv.size()
+            assert h == 1, "the height of conv must be 1"
+            conv = conv.squeeze(2)
+            conv = conv.permute(2, 0, 1)
+            return self.rnn(conv)
+
+    alphabet = "abc"
+    dict_ = {char: i + 1 for i, char in enumerate(alphabet)}
+
+    def encode(text):
+        length = [len(s) for s in text]
+        text = [dict_[c] for s in text for c in s]
+        return T.IntTensor(text), T.IntTensor(length)
+
+    def decode(t, length, raw=False):
+        if length.numel() == 1:
+            length = length[0]
+            if raw:
+                return ''.join([alphabet[i - 1] for i in t])
+            char_list = []
+            for i in range(length):
+                if t[i] != 0 and (not (i > 0 and t[i - 1] == t[i])):
+                    char_list.append(alphabet[t[i] - 1])
+            return ''.join(char_list)
+        texts, index = [], 0
+        for i in range(length.numel()):
+            ln = length[i]
+            texts.append(decode(t[index:index + ln], T.IntTensor([ln]), raw=raw))
+            index += ln
+        return texts
+
+    model = CRNN(8, 1, len(alphabet) + 1, 5)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    criterion = nn.CTCLoss()
+    optimizer = T.optim.Adadelta(model.parameters(), lr=1.0)
+    out = []
+    for img, text in zip(imgs, texts):
+        image = T.tensor(img)
+        batch_size = image.size(0)
+        t, l = encode(text)
+        preds = model(image)
+        preds_size = T.IntTensor([preds.size(0)] * batch_size)
+        cost = criterion(preds.log_softmax(2), t, preds_size, l) / batch_size
+        model.zero_grad()
+        cost.backward()
+        optimizer.step()
+        _, best = preds.max(2)
+        best = best.transpose(1, 0).contiguous().view(-1)
+        sim_preds = decode(best.data, preds_size.data, raw=False)
+        raw_preds = decode(best.data, preds_size.data, raw=True)
+        out += [preds, cost, _grads(model), _codes(sim_preds), _codes(raw_preds)]
+    out.append(model.state_dict())
+    return out
+
+
+def _codes(texts):
+    """Strings as arrays of code points (for ports.compare)."""
+    return [np.array([ord(c) for c in s], dtype=np.int64) for s in texts]
+
+
+def test_crnn_conv_bilstm_ctc_greedy_decoding(torch):
+    rng = _rng(7)
+    sd = crnn(torch, None, None, None)
+    imgs = [rng.standard_normal((3, 1, 8, 12)) for _ in range(3)]
+    texts = [["ab", "cca", "b"], ["a", "bc", "cab"], ["abc", "c", "ba"]]
+    _compare(crnn(tg, sd, imgs, texts), crnn(torch, sd, imgs, texts))
