@@ -963,3 +963,229 @@ def test_crnn_conv_bilstm_ctc_greedy_decoding(torch):
     imgs = [rng.standard_normal((3, 1, 8, 12)) for _ in range(3)]
     texts = [["ab", "cca", "b"], ["a", "bc", "cab"], ["abc", "c", "ba"]]
     _compare(crnn(tg, sd, imgs, texts), crnn(torch, sd, imgs, texts))
+
+
+# ---------------------------------------------------------------------------------- Slot Attention and IODINE
+def slot_attention(T, sd, imgs, noise):
+    """lucidrains/slot-attention's SlotAttention (slots_mu / slots_logsigma, norm_input / norm_slots /
+    norm_pre_ff, softmax over the slots (dim=1) + eps and renormalization, einsum updates, GRUCell, residual MLP)
+    inside google-research's autoencoder: SoftPositionEmbed over build_grid, spatial_broadcast, unstack_and_split,
+    softmax of the alpha masks over slots, recombination, MSE; Adam with warmup and decay by LambdaLR."""
+    nn = T.nn
+    F = T.nn.functional
+
+    class SlotAttention(nn.Module):
+        def __init__(self, num_slots, dim, iters=3, eps=1e-8, hidden_dim=128):
+            super().__init__()
+            self.num_slots = num_slots
+            self.iters = iters
+            self.eps = eps
+            self.scale = dim ** -0.5
+            self.slots_mu = nn.Parameter(T.randn(1, 1, dim))
+            self.slots_logsigma = nn.Parameter(T.zeros(1, 1, dim))
+            nn.init.xavier_uniform_(self.slots_logsigma)
+            self.to_q = nn.Linear(dim, dim)
+            self.to_k = nn.Linear(dim, dim)
+            self.to_v = nn.Linear(dim, dim)
+            self.gru = nn.GRUCell(dim, dim)
+            hidden_dim = max(dim, hidden_dim)
+            self.mlp = nn.Sequential(nn.Linear(dim, hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, dim))
+            self.norm_input = nn.LayerNorm(dim)
+            self.norm_slots = nn.LayerNorm(dim)
+            self.norm_pre_ff = nn.LayerNorm(dim)
+
+        def forward(self, inputs, randn, num_slots=None):
+            b, n, d, device, dtype = *inputs.shape, inputs.device, inputs.dtype
+            n_s = num_slots if num_slots is not None else self.num_slots
+            mu = self.slots_mu.expand(b, n_s, -1)
+            sigma = self.slots_logsigma.exp().expand(b, n_s, -1)
+            slots = mu + sigma * randn.to(device=device, dtype=dtype)  # (torch.randn(mu.shape, ...))
+            inputs = self.norm_input(inputs)
+            k, v = self.to_k(inputs), self.to_v(inputs)
+            for _ in range(self.iters):
+                slots_prev = slots
+                slots = self.norm_slots(slots)
+                q = self.to_q(slots)
+                dots = T.einsum('bid,bjd->bij', q, k) * self.scale
+                attn = dots.softmax(dim=1) + self.eps
+                attn = attn / attn.sum(dim=-1, keepdim=True)
+                updates = T.einsum('bjd,bij->bid', v, attn)
+                slots = self.gru(updates.reshape(-1, d), slots_prev.reshape(-1, d))
+                slots = slots.reshape(b, -1, d)
+                slots = slots + self.mlp(self.norm_pre_ff(slots))
+            return slots, attn
+
+    def build_grid(resolution):
+        ranges = [np.linspace(0., 1., num=res) for res in resolution]
+        grid = np.meshgrid(*ranges, sparse=False, indexing="ij")
+        grid = np.stack(grid, axis=-1)
+        grid = np.reshape(grid, [resolution[0], resolution[1], -1])
+        grid = np.expand_dims(grid, axis=0)
+        return T.from_numpy(np.concatenate([grid, 1.0 - grid], axis=-1))
+
+    class SoftPositionEmbed(nn.Module):
+        def __init__(self, hidden_size, resolution):
+            super().__init__()
+            self.embedding = nn.Linear(4, hidden_size, bias=True)
+            self.register_buffer("grid", build_grid(resolution))
+
+        def forward(self, inputs):
+            return inputs + self.embedding(self.grid)
+
+    class SlotAttentionAutoEncoder(nn.Module):
+        def __init__(self, resolution, num_slots, num_iterations, hid_dim):
+            super().__init__()
+            self.resolution, self.num_slots, self.hid_dim = resolution, num_slots, hid_dim
+            self.decoder_initial_size = resolution
+            self.conv1 = nn.Conv2d(3, hid_dim, 3, padding=1)
+            self.conv2 = nn.Conv2d(hid_dim, hid_dim, 3, padding=1)
+            self.encoder_pos = SoftPositionEmbed(hid_dim, resolution)
+            self.decoder_pos = SoftPositionEmbed(hid_dim, resolution)
+            self.dconv1 = nn.ConvTranspose2d(hid_dim, hid_dim, 3, stride=1, padding=1)
+            self.dconv2 = nn.ConvTranspose2d(hid_dim, 4, 3, stride=1, padding=1)
+            self.layer_norm = nn.LayerNorm(hid_dim)
+            self.fc1 = nn.Linear(hid_dim, hid_dim)
+            self.fc2 = nn.Linear(hid_dim, hid_dim)
+            self.slot_attention = SlotAttention(num_slots, hid_dim, num_iterations, eps=1e-8, hidden_dim=8)
+
+        def forward(self, image, randn):
+            x = F.relu(self.conv1(image))
+            x = F.relu(self.conv2(x))
+            x = x.permute(0, 2, 3, 1)
+            x = self.encoder_pos(x)
+            x = T.flatten(x, 1, 2)
+            x = self.fc2(F.relu(self.fc1(self.layer_norm(x))))
+            slots, attn = self.slot_attention(x, randn)
+            # spatial_broadcast
+            slots_b = slots.reshape((-1, slots.shape[-1])).unsqueeze(1).unsqueeze(2)
+            slots_b = slots_b.repeat((1, self.decoder_initial_size[0], self.decoder_initial_size[1], 1))
+            x = self.decoder_pos(slots_b)
+            x = x.permute(0, 3, 1, 2)
+            x = F.relu(self.dconv1(x))
+            x = self.dconv2(x)
+            x = x.permute(0, 2, 3, 1)
+            # unstack_and_split
+            x = x.reshape(image.shape[0], -1, x.shape[1], x.shape[2], x.shape[3])
+            recons, masks = x.split([3, 1], dim=-1)
+            masks = nn.Softmax(dim=1)(masks)
+            recon_combined = T.sum(recons * masks, dim=1)
+            recon_combined = recon_combined.permute(0, 3, 1, 2)
+            return recon_combined, recons, masks, slots, attn
+
+    model = SlotAttentionAutoEncoder((4, 4), 3, 2, 6)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    criterion = nn.MSELoss()
+    optimizer = T.optim.Adam(model.parameters(), lr=4e-3)
+    warmup, decay_steps = 2, 10
+
+    def lr_lambda(step):
+        factor = (step + 1) / warmup if step < warmup else 1.0
+        return factor * 0.5 ** (step / decay_steps)
+    scheduler = T.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    out = []
+    for image, randn in zip(imgs, noise):
+        image = T.tensor(image)
+        recon_combined, recons, masks, slots, attn = model(image, T.tensor(randn))
+        loss = criterion(recon_combined, image)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        out += [recon_combined, masks, attn, loss, _grads(model), scheduler.get_last_lr()]
+    out.append(model.state_dict())
+    return out
+
+
+def test_slot_attention_autoencoder(torch):
+    rng = _rng(8)
+    sd = slot_attention(torch, None, None, None)
+    imgs = [rng.uniform(-1, 1, (2, 3, 4, 4)) for _ in range(3)]
+    noise = [rng.standard_normal((2, 3, 6)) for _ in range(3)]
+    _compare(slot_attention(tg, sd, imgs, noise), slot_attention(torch, sd, imgs, noise))
+
+
+def iodine(T, sd, imgs, noise):
+    """IODINE-lite (Greff et al.): per-slot posterior parameters lambda refined K times by an LSTMCell fed the
+    encoded image, the current lambda, and the (layer-normed, detached) gradient of the ELBO with respect to
+    lambda from torch.autograd.grad(retain_graph=True); a broadcast decoder's mixture of Gaussians with masks
+    softmaxed over slots, the KL to N(0, 1), the iterations' losses weighted increasingly."""
+    nn = T.nn
+    F = T.nn.functional
+
+    class IODINE(nn.Module):
+        def __init__(self, K=2, z=3, hw=(3, 3), iters=3, hidden=8, sigma=0.1):
+            super().__init__()
+            self.K, self.z, self.hw, self.iters, self.sigma = K, z, hw, iters, sigma
+            self.lambda0 = nn.Parameter(T.zeros(1, 1, 2 * z))
+            self.dec = nn.Sequential(nn.Conv2d(z + 2, hidden, 1), nn.ELU(), nn.Conv2d(hidden, 4, 1))
+            self.enc = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ELU())
+            self.refine_in = nn.Linear(4 + 4 * z, hidden)
+            self.lstm = nn.LSTMCell(hidden, hidden)
+            self.refine_out = nn.Linear(hidden, 2 * z)
+            self.ln = nn.LayerNorm(2 * z, elementwise_affine=False)
+            ys = T.linspace(-1, 1, hw[0])
+            xs = T.linspace(-1, 1, hw[1])
+            gy, gx = T.meshgrid(ys, xs, indexing="ij")
+            self.register_buffer("coords", T.stack([gy, gx], 0))
+
+        def decode(self, zs):
+            B, K, D = zs.shape
+            zb = zs.reshape(B * K, D, 1, 1).expand(-1, -1, *self.hw)
+            coords = self.coords.unsqueeze(0).expand(B * K, -1, -1, -1)
+            out = self.dec(T.cat([zb, coords], 1)).view(B, K, 4, *self.hw)
+            return out[:, :, :3], out[:, :, 3:]
+
+        def elbo(self, x, lam, eps):
+            mu, logvar = lam.chunk(2, -1)
+            zs = mu + T.exp(0.5 * logvar) * eps
+            means, mask_logits = self.decode(zs)
+            masks = F.softmax(mask_logits, dim=1)
+            log_px = T.distributions.Normal(means, self.sigma).log_prob(x.unsqueeze(1))
+            nll = -T.logsumexp(T.log(masks + 1e-12) + log_px, dim=1).sum((1, 2, 3))
+            kl = -0.5 * T.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=(1, 2))
+            return (nll + kl).mean(), means, masks
+
+        def forward(self, x, eps):
+            B = x.shape[0]
+            lam = self.lambda0.expand(B, self.K, -1)
+            h = x.new_zeros(B * self.K, self.lstm.hidden_size)
+            c = x.new_zeros(B * self.K, self.lstm.hidden_size)
+            feat = self.enc(x).mean((2, 3)).unsqueeze(1).expand(-1, self.K, -1)
+            total = 0
+            for t in range(self.iters):
+                loss, means, masks = self.elbo(x, lam, eps[t])
+                total = total + (t + 1) / self.iters * loss
+                grad, = T.autograd.grad(loss, lam, retain_graph=True)
+                inp = T.cat([feat, lam, self.ln(grad.detach())], -1)
+                inp = F.elu(self.refine_in(inp)).reshape(B * self.K, -1)
+                h, c = self.lstm(inp, (h, c))
+                lam = lam + self.refine_out(h).view(B, self.K, -1)
+            loss, means, masks = self.elbo(x, lam, eps[self.iters])
+            total = total + loss
+            return total, means, masks
+
+    model = IODINE()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=3e-3)
+    out = []
+    for x, eps in zip(imgs, noise):
+        loss, means, masks = model(T.tensor(x), [T.tensor(e) for e in eps])
+        optimizer.zero_grad()
+        loss.backward()
+        T.nn.utils.clip_grad_norm_(model.parameters(), 5.0, norm_type=2)
+        optimizer.step()
+        out += [loss, means, masks, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_iodine_lite_iterative_amortized_refinement(torch):
+    rng = _rng(9)
+    sd = iodine(torch, None, None, None)
+    imgs = [rng.uniform(0, 1, (2, 3, 3, 3)) for _ in range(2)]
+    noise = [[rng.standard_normal((2, 2, 3)) for _ in range(4)] for _ in range(2)]
+    _compare(iodine(tg, sd, imgs, noise), iodine(torch, sd, imgs, noise))
