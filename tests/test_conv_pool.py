@@ -1608,6 +1608,55 @@ def test_grid_sample_grid_gradient_is_zero_on_the_clipped_bounds_as_torch():
                                 [x, grid], rng)
 
 
+@with_fixtures
+@given(padding_mode=st.sampled_from(["zeros", "border", "reflection"]), align_corners=st.booleans(),
+       dhw=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)), data=st.data())
+def test_volumetric_grid_sample_gradients_match_central_differences(device, padding_mode, align_corners, dhw, data):
+    """5-d (N, C, D, H, W) input, (N, D_out, H_out, W_out, 3) grid of (x, y, z): trilinear sampling's gradients."""
+    d, h, w = dhw
+    x = data.draw(arrays((1, 2, d, h, w)), label="x")
+    cells = data.draw(arrays((1, 1, 2, 1, 3), -2.0, 4.0), label="cells")  # (points off the kinks, as above)
+    frac = data.draw(arrays((1, 1, 2, 1, 3), 0.15, 0.35), label="frac")
+    flip = data.draw(hnp.arrays(bool, (1, 1, 2, 1, 3)), label="flip")
+    pixels = np.floor(cells) + np.where(flip, 1 - frac, frac)
+    grid = np.stack([_normalized(pixels[..., k], n, align_corners) for k, n in enumerate((w, h, d))], -1)
+    fn = lambda x, g: F.grid_sample(x, g, "bilinear", padding_mode, align_corners)  # noqa: E731
+    assert fn(tensor(x, device), tensor(grid, device)).shape == (1, 2, 1, 2, 1)
+    assert tg.gradcheck(fn, [tensor(x, device), tensor(grid, device)])
+
+
+def test_volumetric_grid_sample_matches_torch():
+    """grid_sample of a 5-d input (trilinear 'bilinear' and 'nearest', every padding), and with affine_grid's 3-d
+    grid: values and gradients as torch's; 'bicubic' refused for it as torch."""
+    torch = pytest.importorskip("torch")
+    tf, rng = torch.nn.functional, np.random.default_rng(13)
+    for align_corners in (True, False):
+        for mode, padding_mode in [(m, p) for m in ("bilinear", "nearest") for p in ("zeros", "border", "reflection")]:
+            for x_shape, grid_shape in [((2, 3, 4, 5, 3), (2, 2, 3, 2, 3)), ((1, 2, 1, 3, 1), (1, 3, 1, 2, 3))]:
+                x, grid = rng.standard_normal(x_shape), rng.uniform(-1.5, 1.5, grid_shape)
+                if mode == "bilinear":
+                    _compare_with_torch(torch, lambda x, g: F.grid_sample(x, g, mode, padding_mode, align_corners),
+                                        lambda x, g: tf.grid_sample(x, g, mode, padding_mode, align_corners),
+                                        [x, grid], rng)
+                else:  # (nearest: torch's grid gradient is zeros, ours None)
+                    _compare_with_torch(torch, lambda x: F.grid_sample(x, tg.tensor(grid), mode, padding_mode,
+                                                                       align_corners),
+                                        lambda x: tf.grid_sample(x, torch.tensor(grid), mode, padding_mode,
+                                                                 align_corners), [x], rng)
+    x, theta = rng.standard_normal((2, 2, 3, 4, 5)), rng.standard_normal((2, 3, 4))
+    _compare_with_torch(torch, lambda x, t: F.grid_sample(x, F.affine_grid(t, (2, 2, 2, 3, 4), False),
+                                                          align_corners=False),
+                        lambda x, t: tf.grid_sample(x, tf.affine_grid(t, (2, 2, 2, 3, 4), False), align_corners=False),
+                        [x, theta], rng)
+    x5 = tg.zeros(1, 1, 2, 2, 2)
+    with pytest.raises(RuntimeError, match="grid_sample: bicubic interpolation only supports 4D input"):
+        F.grid_sample(x5, tg.zeros(1, 1, 1, 1, 3), "bicubic", align_corners=False)
+    with pytest.raises(RuntimeError, match=r"grid_sample: expected a 5-d grid \(N, D_out, H_out, W_out, 3\)"):
+        F.grid_sample(x5, tg.zeros(1, 1, 1, 1, 2), align_corners=False)
+    with pytest.raises(RuntimeError, match=r"grid_sample: expected a 5-d grid"):
+        F.grid_sample(x5, tg.zeros(1, 1, 1, 3), align_corners=False)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 def test_grid_sample_nan_and_inf_points_read_no_pixel_on_any_device(device, padding_mode, dtype):

@@ -10,6 +10,7 @@ weights only the last step.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import numbers
 import warnings
@@ -1858,13 +1859,14 @@ def affine_grid(theta: Tensor, size: Any, align_corners: Optional[bool] = None) 
 
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: Optional[bool] = None) -> Tensor:
-    """torch's F.grid_sample for a 4-d (N, C, H, W) input: out[n, :, i, j] = input[n] read at the point grid[n, i, j]
-    = (x, y), normalized to [-1, 1] over W and H (align_corners as for affine_grid), with 'bilinear' (the four
-    neighbours' blend) or 'nearest' (rounded half to even, as torch) sampling. padding_mode 'zeros' reads 0 outside
-    the input, 'border' clamps the point into it, 'reflection' mirrors it at the edges first. Gathers and Tensor
-    arithmetic, so the gradient reaches input and, bilinear, grid (nearest leaves grid without one, where torch gives
-    zeros). A nan or inf point gives nan or 0 (torch's kernels clamp some of them into the input: 'border' reads a
-    nan point at the last pixel). 'bicubic' and 5-d inputs are not supported."""
+    """torch's F.grid_sample for a 4-d (N, C, H, W) or 5-d (N, C, D, H, W) input: out[n, :, i, j] = input[n] read
+    at the point grid[n, i, j] = (x, y) (5-d: out[n, :, k, i, j] at grid[n, k, i, j] = (x, y, z)), normalized to
+    [-1, 1] over W, H (and D) (align_corners as for affine_grid), with 'bilinear' (the 2^d neighbours' blend:
+    trilinear for 5-d, as torch) or 'nearest' (rounded half to even, as torch) sampling. padding_mode 'zeros' reads 0
+    outside the input, 'border' clamps the point into it, 'reflection' mirrors it at the edges first. Gathers and
+    Tensor arithmetic, so the gradient reaches input and, bilinear, grid (nearest leaves grid without one, where
+    torch gives zeros). A nan or inf point gives nan or 0 (torch's kernels clamp some of them into the input:
+    'border' reads a nan point at the last pixel). 'bicubic' is not supported."""
     op = "grid_sample"
     _check_tensor(op, "input", input)
     _check_tensor(op, "grid", grid)
@@ -1874,43 +1876,59 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         raise ValueError(f"{op}: expected padding_mode to be 'zeros', 'border', or 'reflection', but got: "
                          f"{padding_mode!r}")
     align_corners = _grid_align_corners(op, align_corners)
-    if mode == "bicubic" or input.ndim == 5:
-        raise NotImplementedError(f"{op}: mode 'bicubic' and 5-d (volumetric) inputs are not supported, got mode "
-                                  f"{mode!r} and an input of shape {input.shape}")
-    if input.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-d (N, C, H, W) input, got shape {input.shape}")
+    if mode == "bicubic" and input.ndim == 5:
+        raise _RuntimeValueError(f"{op}: bicubic interpolation only supports 4D input, got an input of shape "
+                                 f"{input.shape}")
+    if mode == "bicubic":
+        raise NotImplementedError(f"{op}: mode 'bicubic' is not supported, got an input of shape {input.shape}")
+    if input.ndim not in (4, 5):
+        raise ValueError(f"{op}: expected a 4-d (N, C, H, W) or 5-d (N, C, D, H, W) input, got shape {input.shape}")
     if 0 in input.shape[2:]:  # (there is nothing to read a point from, even 'border' has no pixel to clamp to)
         raise ValueError(f"{op}: expected input to have non-empty spatial dimensions, got shape {input.shape}")
-    if grid.ndim != 4 or grid.shape[-1] != 2:
-        raise _RuntimeValueError(f"{op}: expected a 4-d grid (N, H_out, W_out, 2) of (x, y) points, got shape "
-                                 f"{grid.shape}")
+    nd = input.ndim - 2
+    if grid.ndim != input.ndim or grid.shape[-1] != nd:
+        what = "(N, H_out, W_out, 2) of (x, y)" if nd == 2 else "(N, D_out, H_out, W_out, 3) of (x, y, z)"
+        raise _RuntimeValueError(f"{op}: expected a {nd + 2}-d grid {what} points for an input of shape "
+                                 f"{input.shape}, got shape {grid.shape}")
     if grid.shape[0] != input.shape[0]:
         raise ValueError(f"{op}: expected grid and input to have the same batch size, but got input of shape "
                          f"{input.shape} and grid of shape {grid.shape}")
     if input.dtype != grid.dtype or input.dtype.kind != "f":
         raise TypeError(f"{op}: expected input and grid to have the same floating point dtype, got {input.dtype} and "
                         f"{grid.dtype}")
-    n, c, h, w = input.shape
-    points = grid.shape[1] * grid.shape[2]
-    flat, xp = input.reshape(n, c, h * w), xp_of(grid.array)
+    n, c = input.shape[:2]
+    sizes = input.shape[2:][::-1]  # (W, H(, D)): the sizes along x, y(, z)
+    points = math.prod(grid.shape[1:-1])
+    flat, xp = input.reshape(n, c, math.prod(sizes)), xp_of(grid.array)
+    strides = [math.prod(sizes[:k]) for k in range(nd)]  # (x's 1, y's W, z's W H)
 
-    def tap(xi: Any, yi: Any) -> Tensor:
-        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-        index = xp.broadcast_to(xp.where(inside, yi * w + xi, 0), (n, c, points))
+    def tap(idx: List[Any]) -> Tensor:
+        inside, linear = True, 0
+        for i, size, stride in zip(idx, sizes, strides):
+            inside = inside & (i >= 0) & (i < size)
+            linear = linear + i * stride
+        index = xp.broadcast_to(xp.where(inside, linear, 0), (n, c, points))
         return ops.where(inside, ops.gather(flat, 2, xp.ascontiguousarray(index)), 0.0)
 
     with np.errstate(invalid="ignore"):  # (a nan or inf point: its taps fall outside and read 0, or give nan)
-        ix = _grid_source(grid[..., 0].reshape(n, 1, points), w, padding_mode, align_corners)
-        iy = _grid_source(grid[..., 1].reshape(n, 1, points), h, padding_mode, align_corners)
+        src = [_grid_source(grid[..., k].reshape(n, 1, points), sizes[k], padding_mode, align_corners)
+               for k in range(nd)]
         if mode == "nearest":
-            out = tap(_grid_pixel(xp.rint(ix.array)), _grid_pixel(xp.rint(iy.array)))
+            out = tap([_grid_pixel(xp.rint(s.array)) for s in src])
         else:
-            x0, y0 = xp.floor(ix.array), xp.floor(iy.array)
-            tx, ty = ix - Tensor._make(x0), iy - Tensor._make(y0)
-            x0, y0 = _grid_pixel(x0), _grid_pixel(y0)
-            out = (tap(x0, y0) * ((1 - tx) * (1 - ty)) + tap(x0 + 1, y0) * (tx * (1 - ty))
-                   + tap(x0, y0 + 1) * ((1 - tx) * ty) + tap(x0 + 1, y0 + 1) * (tx * ty))
-    return out.reshape((n, c) + grid.shape[1:3])
+            lows = [xp.floor(s.array) for s in src]
+            fracs = [s - Tensor._make(lo) for s, lo in zip(src, lows)]
+            lows = [_grid_pixel(lo) for lo in lows]
+            out = None
+            for offs in itertools.product((0, 1), repeat=nd):  # (x's offset varies fastest)
+                offs = offs[::-1]
+                weight = None
+                for o, t in zip(offs, fracs):
+                    f = t if o else 1 - t
+                    weight = f if weight is None else weight * f
+                term = tap([lo + o for lo, o in zip(lows, offs)]) * weight
+                out = term if out is None else out + term
+    return out.reshape((n, c) + grid.shape[1:-1])
 
 
 def _grid_pixel(v: Any) -> Any:
