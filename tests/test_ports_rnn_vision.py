@@ -995,7 +995,7 @@ def slot_attention(T, sd, imgs, noise):
             self.norm_pre_ff = nn.LayerNorm(dim)
 
         def forward(self, inputs, randn, num_slots=None):
-            b, n, d, device, dtype = *inputs.shape, inputs.device, inputs.dtype
+            b, _, d, device, dtype = *inputs.shape, inputs.device, inputs.dtype
             n_s = num_slots if num_slots is not None else self.num_slots
             mu = self.slots_mu.expand(b, n_s, -1)
             sigma = self.slots_logsigma.exp().expand(b, n_s, -1)
