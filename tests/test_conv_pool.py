@@ -1539,8 +1539,9 @@ def _normalized(pixels, size, align_corners):
 
 @pytest.mark.filterwarnings("ignore:affine_grid. Since version 1.3.0:UserWarning")  # (a unit-size grid, as torch's)
 @with_fixtures
-@given(mode=st.sampled_from(["bilinear", "nearest"]), padding_mode=st.sampled_from(["zeros", "border", "reflection"]),
-       align_corners=st.booleans(), hw=st.tuples(st.integers(1, 3), st.integers(1, 3)), data=st.data())
+@given(mode=st.sampled_from(["bilinear", "nearest", "bicubic"]),
+       padding_mode=st.sampled_from(["zeros", "border", "reflection"]), align_corners=st.booleans(),
+       hw=st.tuples(st.integers(1, 3), st.integers(1, 3)), data=st.data())
 def test_grid_sample_and_affine_grid_gradients_match_central_differences(device, mode, padding_mode, align_corners,
                                                                           hw, data):
     (h, w), out = hw, (data.draw(st.integers(1, 2), label="h_out"), data.draw(st.integers(1, 2), label="w_out"))
@@ -1555,7 +1556,7 @@ def test_grid_sample_and_affine_grid_gradients_match_central_differences(device,
     fn = lambda x, g: F.grid_sample(x, g, mode, padding_mode, align_corners)  # noqa: E731
     y = fn(tensor(x, device), tensor(grid, device))
     assert y.shape == (1, 1) + out and y.device == device
-    assert tg.gradcheck(fn, [tensor(x, device), tensor(grid, device, requires_grad=mode == "bilinear")])
+    assert tg.gradcheck(fn, [tensor(x, device), tensor(grid, device, requires_grad=mode != "nearest")])
     theta = data.draw(arrays((1, 2, 3)), label="theta")
     assert tg.gradcheck(lambda t: F.affine_grid(t, (1, 2) + out, align_corners), [tensor(theta, device)])
 
@@ -1570,7 +1571,8 @@ def test_affine_grid_and_grid_sample_match_torch():
                 warnings.simplefilter("ignore")  # (align_corners with a unit-size grid: torch's warning and ours)
                 _compare_with_torch(torch, lambda t: F.affine_grid(t, size, align_corners),
                                     lambda t: tf.affine_grid(t, size, align_corners), [theta], rng)
-        for mode, padding_mode in [(m, p) for m in ("bilinear", "nearest") for p in ("zeros", "border", "reflection")]:
+        for mode, padding_mode in [(m, p) for m in ("bilinear", "nearest", "bicubic")
+                                   for p in ("zeros", "border", "reflection")]:
             for x_shape, grid_shape in [((2, 3, 4, 5), (2, 3, 6, 2)), ((1, 2, 1, 3), (1, 4, 2, 2)),
                                         ((1, 1, 5, 1), (1, 2, 2, 2))]:
                 x, grid = rng.standard_normal(x_shape), rng.uniform(-2.5, 2.5, grid_shape)
@@ -1583,7 +1585,7 @@ def test_affine_grid_and_grid_sample_match_torch():
                 (ty * torch.tensor(r)).sum().backward()
                 np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=1e-12)
                 np.testing.assert_allclose(ours[0].grad.numpy(), theirs[0].grad.numpy(), atol=1e-12)
-                if mode == "bilinear":  # (nearest: torch's grid gradient is zeros, ours None)
+                if mode != "nearest":  # (nearest: torch's grid gradient is zeros, ours None)
                     np.testing.assert_allclose(ours[1].grad.numpy(), theirs[1].grad.numpy(), atol=1e-12)
     x, theta = rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 2, 3))  # (the spatial transformer's pair)
     _compare_with_torch(torch, lambda x, t: F.grid_sample(x, F.affine_grid(t, (2, 3, 3, 6), False), "bilinear",
@@ -1691,8 +1693,6 @@ def test_affine_grid_and_grid_sample_errors_and_default_warning():
         (lambda: F.grid_sample(x, grid, "cubic", align_corners=False), ValueError, "grid_sample: expected mode"),
         (lambda: F.grid_sample(x, grid, padding_mode="wrap", align_corners=False), ValueError,
          "grid_sample: expected padding_mode"),
-        (lambda: F.grid_sample(x, grid, "bicubic", align_corners=False), NotImplementedError, "grid_sample: mode "
-                                                                                              "'bicubic'"),
         (lambda: F.grid_sample(tg.zeros(1, 2, 3), grid, align_corners=False), ValueError, "grid_sample: expected a "
                                                                                           "4-d"),
         (lambda: F.grid_sample(x, grid[..., :1], align_corners=False), ValueError, r"grid_sample: expected a 4-d "

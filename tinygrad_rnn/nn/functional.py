@@ -1866,7 +1866,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     outside the input, 'border' clamps the point into it, 'reflection' mirrors it at the edges first. Gathers and
     Tensor arithmetic, so the gradient reaches input and, bilinear, grid (nearest leaves grid without one, where
     torch gives zeros). A nan or inf point gives nan or 0 (torch's kernels clamp some of them into the input:
-    'border' reads a nan point at the last pixel). 'bicubic' is not supported."""
+    'border' reads a nan point at the last pixel). 'bicubic' (4-d only, as torch): the 4 x 4 taps around the point
+    blended by Keys' cubic convolution weights (A = -0.75), each tap padded as padding_mode says."""
     op = "grid_sample"
     _check_tensor(op, "input", input)
     _check_tensor(op, "grid", grid)
@@ -1879,8 +1880,6 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     if mode == "bicubic" and input.ndim == 5:
         raise _RuntimeValueError(f"{op}: bicubic interpolation only supports 4D input, got an input of shape "
                                  f"{input.shape}")
-    if mode == "bicubic":
-        raise NotImplementedError(f"{op}: mode 'bicubic' is not supported, got an input of shape {input.shape}")
     if input.ndim not in (4, 5):
         raise ValueError(f"{op}: expected a 4-d (N, C, H, W) or 5-d (N, C, D, H, W) input, got shape {input.shape}")
     if 0 in input.shape[2:]:  # (there is nothing to read a point from, even 'border' has no pixel to clamp to)
@@ -1911,6 +1910,18 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         return ops.where(inside, ops.gather(flat, 2, xp.ascontiguousarray(index)), 0.0)
 
     with np.errstate(invalid="ignore"):  # (a nan or inf point: its taps fall outside and read 0, or give nan)
+        if mode == "bicubic":  # (torch: the point unpadded, each of its 4 x 4 taps padded)
+            src = [_grid_source(grid[..., k].reshape(n, 1, points), sizes[k], "zeros", align_corners)
+                   for k in range(nd)]
+            lows = [xp.floor(s.array) for s in src]
+            (wx, wy), rows = [_cubic_weights(s - Tensor._make(lo)) for s, lo in zip(src, lows)], []
+            taps = [[_grid_pixel(_grid_pad(Tensor._make(lo + o - 1), size, padding_mode, align_corners).array)
+                     for o in range(4)] for lo, size in zip(lows, sizes)]
+            for j in range(4):
+                row = [tap([taps[0][i], taps[1][j]]) for i in range(4)]
+                rows.append(row[0] * wx[0] + row[1] * wx[1] + row[2] * wx[2] + row[3] * wx[3])
+            out = rows[0] * wy[0] + rows[1] * wy[1] + rows[2] * wy[2] + rows[3] * wy[3]
+            return out.reshape((n, c) + grid.shape[1:-1])
         src = [_grid_source(grid[..., k].reshape(n, 1, points), sizes[k], padding_mode, align_corners)
                for k in range(nd)]
         if mode == "nearest":
@@ -1941,9 +1952,15 @@ def _grid_pixel(v: Any) -> Any:
 
 def _grid_source(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
     """grid_sample's pixel coordinate of normalized ``coord`` along a dim of ``size``, padded as padding_mode says
-    (torch's grid_sampler_compute_source_index). 'border' and 'reflection' clip it into [0, size - 1] with torch's
-    gradient: none at a point on either bound (a plain clamp would pass it there)."""
+    (torch's grid_sampler_compute_source_index)."""
     x = (coord + 1) / 2 * (size - 1) if align_corners else ((coord + 1) * size - 1) / 2
+    return _grid_pad(x, size, padding_mode, align_corners)
+
+
+def _grid_pad(x: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
+    """The pixel coordinate x along a dim of ``size`` padded as padding_mode says (torch's compute_coordinates):
+    'border' and 'reflection' clip it into [0, size - 1] with torch's gradient: none at a point on either bound (a
+    plain clamp would pass it there)."""
     if padding_mode == "reflection":
         lo, hi = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
         if lo == hi:
@@ -1957,6 +1974,19 @@ def _grid_source(coord: Tensor, size: int, padding_mode: str, align_corners: boo
         return x
     inside = (x.array > 0) & (x.array < size - 1)  # (torch's clip_coordinates: no gradient at a bound, nor beyond it)
     return ops.where(inside, x, x.detach().clamp(0, size - 1))
+
+
+def _cubic_weights(t: Tensor) -> List[Tensor]:
+    """The four cubic convolution weights (Keys, A = -0.75, as torch's get_cubic_upsample_coefficients) of the taps
+    at -1, 0, 1, 2 from a point t in [0, 1) past tap 0."""
+    a = -0.75
+
+    def near(x: Tensor) -> Tensor:  # (|x| <= 1)
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: Tensor) -> Tensor:  # (1 < |x| < 2)
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
 
 
 def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
