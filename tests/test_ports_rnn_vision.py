@@ -11,8 +11,12 @@ Normal location policy with log_prob, REINFORCE with a learned baseline, hybrid 
 indexing) with a 256-way softmax, PredRNN-V2's spatiotemporal LSTM (zigzag memory, decoupling loss, reverse
 scheduled sampling masks), a 2-d MDLSTM over a grid and a TrajGRU-lite ConvGRU video predictor warping its state
 by F.grid_sample, the CRNN text recognizer (conv features -> BiLSTM -> CTC, greedy decoding), Slot Attention (GRUCell
-iterations, layer norms, softmax over slots, a spatial broadcast decoder).
+iterations, layer norms, softmax over slots, a spatial broadcast decoder), an IODINE-lite iterative refinement
+(autograd.grad of the ELBO fed to an LSTMCell), a recurrent spatial transformer (a GRUCell choosing each step's
+affine glimpse: F.affine_grid + F.grid_sample, bilinear or bicubic, or trilinear over a video clip's volume).
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -1189,3 +1193,70 @@ def test_iodine_lite_iterative_amortized_refinement(torch):
     imgs = [rng.uniform(0, 1, (2, 3, 3, 3)) for _ in range(2)]
     noise = [[rng.standard_normal((2, 2, 3)) for _ in range(4)] for _ in range(2)]
     _compare(iodine(tg, sd, imgs, noise), iodine(torch, sd, imgs, noise))
+
+
+# ------------------------------------------------------------------------------ recurrent spatial transformer
+def recurrent_stn(T, sd, xs, ys, kind):
+    """A recurrent spatial transformer (Sonderby et al. 2015, after the PyTorch STN tutorial's localization net):
+    each step a GRUCell reads the localization features and its fc_loc (zero weight, identity bias, as the tutorial
+    initializes it) gives theta; F.affine_grid + F.grid_sample take the glimpse ('bilinear' or 'bicubic', border
+    padding), classified at every step; kind 'volume': a clip (N, C, T, H, W), Conv3d features, 3 x 4 thetas and a
+    trilinear 5-d grid_sample."""
+    nn = T.nn
+    F = T.nn.functional
+    vol = kind == "volume"
+
+    class RecurrentSTN(nn.Module):
+        def __init__(self, steps=3, hidden=6, glimpse=(3, 3), n_classes=3):
+            super().__init__()
+            self.steps, self.glimpse = steps, glimpse
+            Conv, Pool = (nn.Conv3d, nn.MaxPool3d) if vol else (nn.Conv2d, nn.MaxPool2d)
+            self.localization = nn.Sequential(Conv(1, 3, kernel_size=3, padding=1), Pool(2, stride=2), nn.ReLU(True))
+            self.gru = nn.GRUCell(3 * (8 if vol else 4), hidden)
+            self.fc_loc = nn.Linear(hidden, 12 if vol else 6)
+            self.fc_loc.weight.data.zero_()
+            identity = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0] if vol else [1, 0, 0, 0, 1, 0]
+            self.fc_loc.bias.data.copy_(T.tensor(identity, dtype=T.float))
+            self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(glimpse), n_classes))
+
+        def forward(self, x):
+            h = x.new_zeros(x.size(0), self.gru.hidden_size)
+            xs = self.localization(x)
+            xs = F.adaptive_avg_pool3d(xs, 2) if vol else F.adaptive_avg_pool2d(xs, 2)
+            xs = xs.view(x.size(0), -1)
+            logits = []
+            for t in range(self.steps):
+                h = self.gru(xs, h)
+                theta = self.fc_loc(h).view(-1, 3, 4) if vol else self.fc_loc(h).view(-1, 2, 3)
+                grid = F.affine_grid(theta, (x.size(0), 1) + self.glimpse, align_corners=False)
+                g = F.grid_sample(x, grid, mode="bilinear" if vol else kind, padding_mode="border",
+                                  align_corners=False)
+                logits.append(self.classifier(g))
+            return T.stack(logits, 1)
+
+    model = RecurrentSTN(glimpse=(2, 3, 3) if vol else (3, 3))
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    out = []
+    for x, y in zip(xs, ys):
+        logits = model(T.tensor(x))
+        target = T.tensor(y).unsqueeze(1).expand(-1, logits.shape[1])
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        out += [logits, loss, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+@pytest.mark.parametrize("kind", ["bilinear", "bicubic", "volume"])
+def test_recurrent_spatial_transformer_glimpses(torch, kind):
+    rng = _rng(10)
+    sd = recurrent_stn(torch, None, None, None, kind)
+    shape = (2, 1, 4, 4, 4) if kind == "volume" else (2, 1, 4, 4)
+    xs = [rng.standard_normal(shape) for _ in range(3)]
+    ys = [rng.integers(0, 3, 2) for _ in range(3)]
+    _compare(recurrent_stn(tg, sd, xs, ys, kind), recurrent_stn(torch, sd, xs, ys, kind))
