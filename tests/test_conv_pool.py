@@ -1585,8 +1585,7 @@ def test_affine_grid_and_grid_sample_match_torch():
                 (ty * torch.tensor(r)).sum().backward()
                 np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=1e-12)
                 np.testing.assert_allclose(ours[0].grad.numpy(), theirs[0].grad.numpy(), atol=1e-12)
-                if mode != "nearest":  # (nearest: torch's grid gradient is zeros, ours None)
-                    np.testing.assert_allclose(ours[1].grad.numpy(), theirs[1].grad.numpy(), atol=1e-12)
+                np.testing.assert_allclose(ours[1].grad.numpy(), theirs[1].grad.numpy(), atol=1e-12)  # (nearest: 0)
     x, theta = rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 2, 3))  # (the spatial transformer's pair)
     _compare_with_torch(torch, lambda x, t: F.grid_sample(x, F.affine_grid(t, (2, 3, 3, 6), False), "bilinear",
                                                           "zeros", False),
@@ -1636,15 +1635,9 @@ def test_volumetric_grid_sample_matches_torch():
         for mode, padding_mode in [(m, p) for m in ("bilinear", "nearest") for p in ("zeros", "border", "reflection")]:
             for x_shape, grid_shape in [((2, 3, 4, 5, 3), (2, 2, 3, 2, 3)), ((1, 2, 1, 3, 1), (1, 3, 1, 2, 3))]:
                 x, grid = rng.standard_normal(x_shape), rng.uniform(-1.5, 1.5, grid_shape)
-                if mode == "bilinear":
-                    _compare_with_torch(torch, lambda x, g: F.grid_sample(x, g, mode, padding_mode, align_corners),
-                                        lambda x, g: tf.grid_sample(x, g, mode, padding_mode, align_corners),
-                                        [x, grid], rng)
-                else:  # (nearest: torch's grid gradient is zeros, ours None)
-                    _compare_with_torch(torch, lambda x: F.grid_sample(x, tg.tensor(grid), mode, padding_mode,
-                                                                       align_corners),
-                                        lambda x: tf.grid_sample(x, torch.tensor(grid), mode, padding_mode,
-                                                                 align_corners), [x], rng)
+                _compare_with_torch(torch, lambda x, g: F.grid_sample(x, g, mode, padding_mode, align_corners),
+                                    lambda x, g: tf.grid_sample(x, g, mode, padding_mode, align_corners),
+                                    [x, grid], rng)  # (nearest: the grid's gradient zeros, as torch's)
     x, theta = rng.standard_normal((2, 2, 3, 4, 5)), rng.standard_normal((2, 3, 4))
     _compare_with_torch(torch, lambda x, t: F.grid_sample(x, F.affine_grid(t, (2, 2, 2, 3, 4), False),
                                                           align_corners=False),

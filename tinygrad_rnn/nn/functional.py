@@ -1864,9 +1864,9 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     [-1, 1] over W, H (and D) (align_corners as for affine_grid), with 'bilinear' (the 2^d neighbours' blend:
     trilinear for 5-d, as torch) or 'nearest' (rounded half to even, as torch) sampling. padding_mode 'zeros' reads 0
     outside the input, 'border' clamps the point into it, 'reflection' mirrors it at the edges first. Gathers and
-    Tensor arithmetic, so the gradient reaches input and, bilinear, grid (nearest leaves grid without one, where
-    torch gives zeros). A nan or inf point gives nan or 0 (torch's kernels clamp some of them into the input:
-    'border' reads a nan point at the last pixel). 'bicubic' (4-d only, as torch): the 4 x 4 taps around the point
+    Tensor arithmetic, so the gradient reaches input and grid ('nearest': zeros for grid, as torch's). A nan or inf
+    point gives nan or 0 (torch's kernels clamp some of them into the input: 'border' reads a nan point at the last
+    pixel). 'bicubic' (4-d only, as torch): the 4 x 4 taps around the point
     blended by Keys' cubic convolution weights (A = -0.75), each tap padded as padding_mode says."""
     op = "grid_sample"
     _check_tensor(op, "input", input)
@@ -1926,6 +1926,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
                for k in range(nd)]
         if mode == "nearest":
             out = tap([_grid_pixel(xp.rint(s.array)) for s in src])
+            if grid.requires_grad:  # (torch's zero gradient for grid: a branch never taken, as _grid_pad's)
+                out = ops.where(xp.ones(out.shape, bool), out, src[0])
         else:
             lows = [xp.floor(s.array) for s in src]
             fracs = [s - Tensor._make(lo) for s, lo in zip(src, lows)]
