@@ -1664,6 +1664,8 @@ def test_grid_sample_nan_and_inf_points_read_no_pixel_on_any_device(device, padd
     for align_corners in (False, True):
         near = F.grid_sample(x, grid, "nearest", padding_mode, align_corners).numpy().ravel()
         blend = F.grid_sample(x, grid, "bilinear", padding_mode, align_corners).numpy().ravel()
+        cubic = F.grid_sample(x, grid, "bicubic", padding_mode, align_corners).numpy().ravel()
+        assert np.isnan(cubic[:-1]).all() and np.isfinite(cubic[-1])  # (as torch's: the weights are nan)
         for k, (px, py) in enumerate(points[:-1]):
             if math.isnan(px) or math.isnan(py) or padding_mode != "border":  # (border clamps an inf point inside)
                 assert near[k] == 0.0 and math.isnan(blend[k]), (padding_mode, align_corners, k, near[k], blend[k])
