@@ -1,0 +1,839 @@
+"""Recurrent reinforcement-learning programs and world models, ported: each written once, as its authors write it
+against torch, as a function of a module ``T`` (torch or tinygrad_rnn), run by both from the same initial weights
+(torch's, loaded into ours) in float64 for a few steps; losses, outputs, every parameter's gradient and the final
+weights agree to ~1e-10. Random draws (action sampling, reparameterisation noise) come from numpy, passed in;
+the environments are tiny deterministic numpy functions. Skipped without torch.
+
+Programs: A3C-LSTM as ikostrikov/pytorch-a3c writes it (LSTMCell core, n-step returns, GAE, entropy bonus, the
+SharedAdam subclass initialising its state in __init__ and share_memory_-ing it, ensure_shared_grads'
+``shared_param._grad = param.grad``); IMPALA as torchbeast's monobeast (an LSTM core over the unroll with
+done-masks resetting its state, V-trace targets by the backward recursion under no_grad, RMSprop with LambdaLR);
+cleanrl's recurrent PPO (ppo_atari_lstm: LSTM states stored per rollout, minibatches of whole environments'
+sequences, masks at episode ends, GAE, clipped value loss); muzero-general's fully connected MuZero (the
+representation / dynamics / prediction nets, min-max normalised hidden states, scale_gradient, the h(x) support
+transform and its inverse, categorical cross-entropies, the loss hooks); World Models as ctallec/world-models
+(the VAE, the MDN-RNN with its logsumexp GMM loss, the MDRNNCell loaded from the MDRNN's state dict, the linear
+controller and a dream rollout with a temperature); DreamerV3's RSSM (GRUCell deterministic state, 4x4 categorical
+latents with unimix and straight-through samples, KL balancing with free nats by kl_divergence of Independent
+OneHotCategoricalStraightThrough, symlog / twohot heads, imagination with the actor, lambda-returns, a slow EMA
+critic, REINFORCE + dynamics-backprop actor loss, separate Adam optimisers with clip_grad_norm_).
+"""
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from conftest import default_dtype
+from ports import compare as _compare, load as _load, state as _state
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture
+def torch():
+    """torch, with float64 as both libraries' default dtype for the test, seeded (the weights torch draws for a
+    program are the same every run)."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    with default_dtype("float64"):
+        yield torch
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _grads(m):
+    return {k: p.grad for k, p in m.named_parameters() if p.grad is not None}
+
+
+class _Env:
+    """A tiny deterministic environment: the state moved by a fixed matrix and the action, reward a fixed function
+    of it, done after ``horizon`` steps (then reset to the start state)."""
+
+    def __init__(self, obs_dim, n_actions, horizon, seed):
+        r = _rng(seed)
+        self.A = r.standard_normal((obs_dim, obs_dim)) * 0.5
+        self.B = r.standard_normal((n_actions, obs_dim))
+        self.w = r.standard_normal(obs_dim)
+        self.s0 = r.standard_normal(obs_dim)
+        self.horizon = horizon
+
+    def reset(self):
+        self.t, self.s = 0, self.s0.copy()
+        return self.s.copy()
+
+    def step(self, action):
+        self.s = np.tanh(self.A @ self.s + self.B[int(np.asarray(action).reshape(-1)[0])])
+        self.t += 1
+        done = self.t >= self.horizon
+        reward = float(np.sin(self.w @ self.s))
+        return self.s.copy(), reward, done, {}
+
+
+def _sample(probs, u):
+    """Inverse-CDF sampling of a categorical (rows of probs) with the given uniforms: the stand-in for
+    ``probs.multinomial(1)`` / ``Categorical.sample()``."""
+    p = probs.detach().numpy().reshape(-1, probs.shape[-1])
+    return np.minimum((np.cumsum(p, -1) < np.reshape(u, (-1, 1))).sum(-1), p.shape[-1] - 1)
+
+
+# ------------------------------------------------------------------------------------------------------------ A3C
+def a3c(T, sd, uniforms, num_updates=4, num_steps=5):
+    """ikostrikov/pytorch-a3c: model.py's ActorCritic (normalized_columns_initializer, weights_init, an LSTMCell core
+    whose biases are zeroed), my_optim.SharedAdam and train.py's loop for one worker, ensure_shared_grads included."""
+    nn = T.nn
+    F = nn.functional
+    optim = T.optim
+
+    def normalized_columns_initializer(weights, std=1.0):
+        out = T.randn(weights.size())
+        out *= std / T.sqrt(out.pow(2).sum(1, keepdim=True))
+        return out
+
+    def weights_init(m):
+        classname = m.__class__.__name__
+        if classname.find('Linear') != -1:
+            weight_shape = list(m.weight.data.size())
+            fan_in = weight_shape[1]
+            fan_out = weight_shape[0]
+            w_bound = np.sqrt(6. / (fan_in + fan_out))
+            m.weight.data.uniform_(-w_bound, w_bound)
+            m.bias.data.fill_(0)
+
+    class ActorCritic(T.nn.Module):
+        def __init__(self, num_inputs, action_space):
+            super(ActorCritic, self).__init__()
+            self.fc1 = nn.Linear(num_inputs, 8)
+            self.lstm = nn.LSTMCell(8, 6)
+            num_outputs = action_space
+            self.critic_linear = nn.Linear(6, 1)
+            self.actor_linear = nn.Linear(6, num_outputs)
+            self.apply(weights_init)
+            self.actor_linear.weight.data = normalized_columns_initializer(self.actor_linear.weight.data, 0.01)
+            self.actor_linear.bias.data.fill_(0)
+            self.critic_linear.weight.data = normalized_columns_initializer(self.critic_linear.weight.data, 1.0)
+            self.critic_linear.bias.data.fill_(0)
+            self.lstm.bias_ih.data.fill_(0)
+            self.lstm.bias_hh.data.fill_(0)
+            self.train()
+
+        def forward(self, inputs):
+            inputs, (hx, cx) = inputs
+            x = F.elu(self.fc1(inputs))
+            hx, cx = self.lstm(x, (hx, cx))
+            x = hx
+            return self.critic_linear(x), self.actor_linear(x), (hx, cx)
+
+    class SharedAdam(optim.Adam):
+        """Implements Adam algorithm with shared states."""
+
+        def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
+            super(SharedAdam, self).__init__(params, lr, betas, eps, weight_decay)
+            for group in self.param_groups:
+                for p in group['params']:
+                    state = self.state[p]
+                    state['step'] = T.zeros(1)
+                    state['exp_avg'] = p.data.new().resize_as_(p.data).zero_()
+                    state['exp_avg_sq'] = p.data.new().resize_as_(p.data).zero_()
+
+        def share_memory(self):
+            for group in self.param_groups:
+                for p in group['params']:
+                    state = self.state[p]
+                    state['step'].share_memory_()
+                    state['exp_avg'].share_memory_()
+                    state['exp_avg_sq'].share_memory_()
+
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                loss = closure()
+            for group in self.param_groups:
+                for p in group['params']:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad.data
+                    state = self.state[p]
+                    exp_avg, exp_avg_sq = state['exp_avg'], state['exp_avg_sq']
+                    beta1, beta2 = group['betas']
+                    state['step'] += 1
+                    if group['weight_decay'] != 0:
+                        grad = grad.add(p.data, alpha=group['weight_decay'])
+                    exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+                    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                    denom = exp_avg_sq.sqrt().add_(group['eps'])
+                    bias_correction1 = 1 - beta1 ** state['step'].item()
+                    bias_correction2 = 1 - beta2 ** state['step'].item()
+                    step_size = group['lr'] * math.sqrt(bias_correction2) / bias_correction1
+                    p.data.addcdiv_(exp_avg, denom, value=-step_size)
+            return loss
+
+    def ensure_shared_grads(model, shared_model):
+        for param, shared_param in zip(model.parameters(), shared_model.parameters()):
+            if shared_param.grad is not None:
+                return
+            shared_param._grad = param.grad
+
+    env = _Env(4, 3, 7, seed=1)
+    shared_model = ActorCritic(4, 3)
+    if sd is None:
+        return _state(shared_model)
+    _load(T, shared_model, sd)
+    shared_model.share_memory()
+    optimizer = SharedAdam(shared_model.parameters(), lr=0.01)
+    optimizer.share_memory()
+    gamma, gae_lambda, entropy_coef, value_loss_coef, max_grad_norm = 0.99, 1.00, 0.01, 0.5, 50
+    model = ActorCritic(4, 3)
+    model.train()
+    state = env.reset()
+    state = T.from_numpy(state)
+    done = True
+    out = []
+    draws = iter(uniforms)
+    for _ in range(num_updates):
+        model.load_state_dict(shared_model.state_dict())
+        if done:
+            cx = T.zeros(1, 6)
+            hx = T.zeros(1, 6)
+        else:
+            cx = cx.detach()
+            hx = hx.detach()
+        values, log_probs, rewards, entropies = [], [], [], []
+        for step in range(num_steps):
+            value, logit, (hx, cx) = model((state.unsqueeze(0), (hx, cx)))
+            prob = F.softmax(logit, dim=-1)
+            log_prob = F.log_softmax(logit, dim=-1)
+            entropy = -(log_prob * prob).sum(1, keepdim=True)
+            entropies.append(entropy)
+            action = T.from_numpy(_sample(prob, next(draws))).view(1, 1).detach()  # prob.multinomial(num_samples=1)
+            log_prob = log_prob.gather(1, action)
+            state, reward, done, _ = env.step(action.numpy())
+            reward = max(min(reward, 1), -1)
+            if done:
+                state = env.reset()
+            state = T.from_numpy(state)
+            values.append(value)
+            log_probs.append(log_prob)
+            rewards.append(reward)
+            if done:
+                break
+        R = T.zeros(1, 1)
+        if not done:
+            value, _, _ = model((state.unsqueeze(0), (hx, cx)))
+            R = value.detach()
+        values.append(R)
+        policy_loss = 0
+        value_loss = 0
+        gae = T.zeros(1, 1)
+        for i in reversed(range(len(rewards))):
+            R = gamma * R + rewards[i]
+            advantage = R - values[i]
+            value_loss = value_loss + 0.5 * advantage.pow(2)
+            # Generalized Advantage Estimation
+            delta_t = rewards[i] + gamma * values[i + 1] - values[i]
+            gae = gae * gamma * gae_lambda + delta_t
+            policy_loss = policy_loss - log_probs[i] * gae.detach() - entropy_coef * entropies[i]
+        optimizer.zero_grad()
+        (policy_loss + value_loss_coef * value_loss).backward()
+        out += [policy_loss, value_loss, _grads(model)]
+        out.append(T.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm))
+        ensure_shared_grads(model, shared_model)
+        out.append([p.grad is q.grad for p, q in zip(model.parameters(), shared_model.parameters())])
+        optimizer.step()
+    out += [shared_model.state_dict(), [s['step'] for s in optimizer.state.values()]]
+    return out
+
+
+def test_a3c_lstm_shared_adam_and_ensure_shared_grads(torch):
+    uniforms = _rng(1).random(40)
+    sd = a3c(torch, None, None)
+    _compare(a3c(tg, sd, uniforms), a3c(torch, sd, uniforms))
+
+
+# --------------------------------------------------------------------------------------------------------- IMPALA
+def impala(T, sd, batches, lr_steps=4):
+    """torchbeast/monobeast.py: the Net's LSTM core over the unroll with ``nd * s`` resetting its state at episode
+    ends, vtrace.from_logits / from_importance_weights, the three losses and learn()'s RMSprop + LambdaLR step."""
+    nn = T.nn
+    F = nn.functional
+    import collections
+    VTraceFromLogitsReturns = collections.namedtuple(
+        "VTraceFromLogitsReturns",
+        ["vs", "pg_advantages", "log_rhos", "behavior_action_log_probs", "target_action_log_probs"])
+    VTraceReturns = collections.namedtuple("VTraceReturns", "vs pg_advantages")
+
+    def action_log_probs(policy_logits, actions):
+        return -F.nll_loss(F.log_softmax(T.flatten(policy_logits, 0, -2), dim=-1), T.flatten(actions),
+                           reduction="none").view_as(actions)
+
+    def from_logits(behavior_policy_logits, target_policy_logits, actions, discounts, rewards, values,
+                    bootstrap_value, clip_rho_threshold=1.0, clip_pg_rho_threshold=1.0):
+        """V-trace for softmax policies."""
+        target_action_log_probs = action_log_probs(target_policy_logits, actions)
+        behavior_action_log_probs = action_log_probs(behavior_policy_logits, actions)
+        log_rhos = target_action_log_probs - behavior_action_log_probs
+        vtrace_returns = from_importance_weights(
+            log_rhos=log_rhos, discounts=discounts, rewards=rewards, values=values,
+            bootstrap_value=bootstrap_value, clip_rho_threshold=clip_rho_threshold,
+            clip_pg_rho_threshold=clip_pg_rho_threshold)
+        return VTraceFromLogitsReturns(log_rhos=log_rhos, behavior_action_log_probs=behavior_action_log_probs,
+                                       target_action_log_probs=target_action_log_probs, **vtrace_returns._asdict())
+
+    @T.no_grad()
+    def from_importance_weights(log_rhos, discounts, rewards, values, bootstrap_value, clip_rho_threshold=1.0,
+                                clip_pg_rho_threshold=1.0):
+        """V-trace from log importance weights."""
+        with T.no_grad():
+            rhos = T.exp(log_rhos)
+            if clip_rho_threshold is not None:
+                clipped_rhos = T.clamp(rhos, max=clip_rho_threshold)
+            else:
+                clipped_rhos = rhos
+            cs = T.clamp(rhos, max=1.0)
+            # Append bootstrapped value to get [v1, ..., v_t+1]
+            values_t_plus_1 = T.cat([values[1:], T.unsqueeze(bootstrap_value, 0)], dim=0)
+            deltas = clipped_rhos * (rewards + discounts * values_t_plus_1 - values)
+            acc = T.zeros_like(bootstrap_value)
+            result = []
+            for t in range(discounts.shape[0] - 1, -1, -1):
+                acc = deltas[t] + discounts[t] * cs[t] * acc
+                result.append(acc)
+            result.reverse()
+            vs_minus_v_xs = T.stack(result)
+            # Add V(x_s) to get v_s.
+            vs = T.add(vs_minus_v_xs, values)
+            # Advantage for policy gradient.
+            broadcasted_bootstrap_values = T.ones_like(vs[0]) * bootstrap_value
+            vs_t_plus_1 = T.cat([vs[1:], broadcasted_bootstrap_values.unsqueeze(0)])
+            if clip_pg_rho_threshold is not None:
+                clipped_pg_rhos = T.clamp(rhos, max=clip_pg_rho_threshold)
+            else:
+                clipped_pg_rhos = rhos
+            pg_advantages = clipped_pg_rhos * (rewards + discounts * vs_t_plus_1 - values)
+        # Make sure no gradients backpropagated through the returned values.
+        return VTraceReturns(vs=vs, pg_advantages=pg_advantages)
+
+    class Net(nn.Module):
+        def __init__(self, observation_shape, num_actions, use_lstm=True):
+            super(Net, self).__init__()
+            self.observation_shape = observation_shape
+            self.num_actions = num_actions
+            self.fc = nn.Linear(observation_shape[0], 8)
+            # FC output size + one-hot of last action + last reward.
+            core_output_size = self.fc.out_features + num_actions + 1
+            self.use_lstm = use_lstm
+            if use_lstm:
+                self.core = nn.LSTM(core_output_size, core_output_size, 2)
+            self.policy = nn.Linear(core_output_size, self.num_actions)
+            self.baseline = nn.Linear(core_output_size, 1)
+
+        def initial_state(self, batch_size):
+            if not self.use_lstm:
+                return tuple()
+            return tuple(T.zeros(self.core.num_layers, batch_size, self.core.hidden_size) for _ in range(2))
+
+        def forward(self, inputs, core_state=()):
+            x = inputs["frame"]  # [T, B, C].
+            T_, B, *_ = x.shape
+            x = T.flatten(x, 0, 1)  # Merge time and batch.
+            x = F.relu(self.fc(x))
+            one_hot_last_action = F.one_hot(inputs["last_action"].view(T_ * B), self.num_actions).float()
+            clipped_reward = T.clamp(inputs["reward"], -1, 1).view(T_ * B, 1)
+            core_input = T.cat([x, clipped_reward, one_hot_last_action], dim=-1)
+            if self.use_lstm:
+                core_input = core_input.view(T_, B, -1)
+                core_output_list = []
+                notdone = (~inputs["done"]).float()
+                for input, nd in zip(core_input.unbind(), notdone.unbind()):
+                    # Reset core state to zero whenever an episode ended.
+                    # Make `done` broadcastable with (num_layers, B, hidden_size)
+                    # states:
+                    nd = nd.view(1, -1, 1)
+                    core_state = tuple(nd * s for s in core_state)
+                    output, core_state = self.core(input.unsqueeze(0), core_state)
+                    core_output_list.append(output)
+                core_output = T.flatten(T.cat(core_output_list), 0, 1)
+            else:
+                core_output = core_input
+                core_state = tuple()
+            policy_logits = self.policy(core_output)
+            baseline = self.baseline(core_output)
+            action = T.argmax(policy_logits, dim=1)
+            policy_logits = policy_logits.view(T_, B, self.num_actions)
+            baseline = baseline.view(T_, B)
+            action = action.view(T_, B)
+            return (dict(policy_logits=policy_logits, baseline=baseline, action=action), core_state)
+
+    def compute_baseline_loss(advantages):
+        return 0.5 * T.sum(advantages ** 2)
+
+    def compute_entropy_loss(logits):
+        """Return the entropy loss, i.e., the negative entropy of the policy."""
+        policy = F.softmax(logits, dim=-1)
+        log_policy = F.log_softmax(logits, dim=-1)
+        return T.sum(policy * log_policy)
+
+    def compute_policy_gradient_loss(logits, actions, advantages):
+        cross_entropy = F.nll_loss(F.log_softmax(T.flatten(logits, 0, 1), dim=-1),
+                                   target=T.flatten(actions, 0, 1), reduction="none")
+        cross_entropy = cross_entropy.view_as(advantages)
+        return T.sum(cross_entropy * advantages.detach())
+
+    model = Net((5,), 3)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    discounting, baseline_cost, entropy_cost, grad_norm_clipping = 0.99, 0.5, 0.0006, 40.0
+    optimizer = T.optim.RMSprop(model.parameters(), lr=0.01, momentum=0.1, eps=0.01, alpha=0.99)
+    total_steps, unroll_length, batch_size = 80, 4, 3
+
+    def lr_lambda(epoch):
+        return 1 - min(epoch * unroll_length * batch_size, total_steps) / total_steps
+
+    scheduler = T.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    out = []
+    initial_agent_state = model.initial_state(batch_size)
+    for b in batches:
+        batch = {k: T.from_numpy(v) for k, v in b.items()}
+        learner_outputs, unused_state = model(batch, initial_agent_state)
+        # Take final value function slice for bootstrapping.
+        bootstrap_value = learner_outputs["baseline"][-1]
+        # Move from obs[t] -> action[t] to action[t] -> obs[t].
+        batch = {key: tensor[1:] for key, tensor in batch.items()}
+        learner_outputs = {key: tensor[:-1] for key, tensor in learner_outputs.items()}
+        rewards = batch["reward"]
+        clipped_rewards = T.clamp(rewards, -1, 1)
+        discounts = (~batch["done"]).float() * discounting
+        vtrace_returns = from_logits(
+            behavior_policy_logits=batch["policy_logits"], target_policy_logits=learner_outputs["policy_logits"],
+            actions=batch["action"], discounts=discounts, rewards=clipped_rewards,
+            values=learner_outputs["baseline"], bootstrap_value=bootstrap_value)
+        pg_loss = compute_policy_gradient_loss(learner_outputs["policy_logits"], batch["action"],
+                                               vtrace_returns.pg_advantages)
+        baseline_loss = baseline_cost * compute_baseline_loss(vtrace_returns.vs - learner_outputs["baseline"])
+        entropy_loss = entropy_cost * compute_entropy_loss(learner_outputs["policy_logits"])
+        total_loss = pg_loss + baseline_loss + entropy_loss
+        optimizer.zero_grad()
+        total_loss.backward()
+        out += [total_loss, pg_loss, baseline_loss, entropy_loss, list(vtrace_returns), unused_state,
+                learner_outputs["action"], _grads(model)]
+        out.append(nn.utils.clip_grad_norm_(model.parameters(), grad_norm_clipping))
+        optimizer.step()
+        scheduler.step()
+        out.append(scheduler.get_last_lr())
+    out.append(model.state_dict())
+    return out
+
+
+def test_impala_vtrace_lstm_core_with_done_masks(torch):
+    rng = _rng(2)
+    Tn, B = 5, 3  # unroll_length + 1
+    batches = [dict(frame=rng.standard_normal((Tn, B, 5)), reward=rng.standard_normal((Tn, B)) * 2,
+                    done=rng.random((Tn, B)) < 0.3, last_action=rng.integers(0, 3, (Tn, B)),
+                    action=rng.integers(0, 3, (Tn, B)), policy_logits=rng.standard_normal((Tn, B, 3)))
+               for _ in range(3)]
+    sd = impala(torch, None, None)
+    _compare(impala(tg, sd, batches), impala(torch, sd, batches))
+
+
+# ---------------------------------------------------------------------------------------------------- recurrent PPO
+class _VecEnv:
+    """num_envs copies of _Env, autoreset, as gymnasium's SyncVectorEnv steps them."""
+
+    def __init__(self, num_envs, obs_dim, n_actions):
+        self.envs = [_Env(obs_dim, n_actions, 3 + i, seed=10 + i) for i in range(num_envs)]
+
+    def reset(self):
+        return np.stack([e.reset() for e in self.envs]), {}
+
+    def step(self, actions):
+        obs, rews, terms = [], [], []
+        for e, a in zip(self.envs, actions):
+            o, r, d, _ = e.step(a)
+            if d:
+                o = e.reset()
+            obs.append(o)
+            rews.append(r)
+            terms.append(d)
+        return np.stack(obs), np.array(rews), np.array(terms), np.zeros(len(terms), bool), {}
+
+
+def recurrent_ppo(T, sd, uniforms, perms, num_iterations=2):
+    """vwxyzjn/cleanrl's ppo_atari_lstm.py (an MLP torso for the CNN): layer_init, the LSTM with orthogonal
+    weights and zero biases, get_states' per-step loop masking the state by (1 - done), the rollout storing the
+    initial LSTM state, GAE, minibatches of whole environments (flatinds[:, mbenvinds]), the clipped losses, the
+    learning-rate annealing and clip_grad_norm_."""
+    nn = T.nn
+    optim = T.optim
+    Categorical = T.distributions.categorical.Categorical
+
+    def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
+        T.nn.init.orthogonal_(layer.weight, std)
+        T.nn.init.constant_(layer.bias, bias_const)
+        return layer
+
+    class Agent(nn.Module):
+        def __init__(self, obs_dim, n_actions):
+            super().__init__()
+            self.network = nn.Sequential(layer_init(nn.Linear(obs_dim, 8)), nn.ReLU())
+            self.lstm = nn.LSTM(8, 6)
+            for name, param in self.lstm.named_parameters():
+                if "bias" in name:
+                    nn.init.constant_(param, 0)
+                elif "weight" in name:
+                    nn.init.orthogonal_(param, 1.0)
+            self.actor = layer_init(nn.Linear(6, n_actions), std=0.01)
+            self.critic = layer_init(nn.Linear(6, 1), std=1)
+
+        def get_states(self, x, lstm_state, done):
+            hidden = self.network(x / 255.0)
+            # LSTM logic
+            batch_size = lstm_state[0].shape[1]
+            hidden = hidden.reshape((-1, batch_size, self.lstm.input_size))
+            done = done.reshape((-1, batch_size))
+            new_hidden = []
+            for h, d in zip(hidden, done):
+                h, lstm_state = self.lstm(
+                    h.unsqueeze(0),
+                    ((1.0 - d).view(1, -1, 1) * lstm_state[0], (1.0 - d).view(1, -1, 1) * lstm_state[1]))
+                new_hidden += [h]
+            new_hidden = T.flatten(T.cat(new_hidden), 0, 1)
+            return new_hidden, lstm_state
+
+        def get_value(self, x, lstm_state, done):
+            hidden, _ = self.get_states(x, lstm_state, done)
+            return self.critic(hidden)
+
+        def get_action_and_value(self, x, lstm_state, done, action=None, u=None):
+            hidden, lstm_state = self.get_states(x, lstm_state, done)
+            logits = self.actor(hidden)
+            probs = Categorical(logits=logits)
+            if action is None:
+                action = T.from_numpy(_sample(probs.probs, u))  # probs.sample()
+            return action, probs.log_prob(action), probs.entropy(), self.critic(hidden), lstm_state
+
+    num_envs, num_steps, obs_dim, n_actions = 4, 5, 3, 3
+    num_minibatches, update_epochs, learning_rate = 2, 2, 2.5e-2
+    gamma, gae_lambda, clip_coef, ent_coef, vf_coef, max_grad_norm = 0.99, 0.95, 0.1, 0.01, 0.5, 0.5
+    batch_size = num_envs * num_steps
+    envs = _VecEnv(num_envs, obs_dim, n_actions)
+    agent = Agent(obs_dim, n_actions)
+    if sd is None:
+        return _state(agent)
+    _load(T, agent, sd)
+    optimizer = optim.Adam(agent.parameters(), lr=learning_rate, eps=1e-5)
+    obs = T.zeros((num_steps, num_envs) + (obs_dim,))
+    actions = T.zeros((num_steps, num_envs))
+    logprobs = T.zeros((num_steps, num_envs))
+    rewards = T.zeros((num_steps, num_envs))
+    dones = T.zeros((num_steps, num_envs))
+    values = T.zeros((num_steps, num_envs))
+    next_obs, _ = envs.reset()
+    next_obs = T.Tensor(next_obs)
+    next_done = T.zeros(num_envs)
+    next_lstm_state = (T.zeros(agent.lstm.num_layers, num_envs, agent.lstm.hidden_size),
+                       T.zeros(agent.lstm.num_layers, num_envs, agent.lstm.hidden_size))
+    out = []
+    draws, shuffles = iter(uniforms), iter(perms)
+    for iteration in range(1, num_iterations + 1):
+        initial_lstm_state = (next_lstm_state[0].clone(), next_lstm_state[1].clone())
+        frac = 1.0 - (iteration - 1.0) / num_iterations
+        lrnow = frac * learning_rate
+        optimizer.param_groups[0]["lr"] = lrnow
+        for step in range(0, num_steps):
+            obs[step] = next_obs
+            dones[step] = next_done
+            with T.no_grad():
+                action, logprob, _, value, next_lstm_state = agent.get_action_and_value(
+                    next_obs, next_lstm_state, next_done, u=next(draws))
+                values[step] = value.flatten()
+            actions[step] = action
+            logprobs[step] = logprob
+            next_obs, reward, terminations, truncations, infos = envs.step(action.cpu().numpy())
+            next_done = np.logical_or(terminations, truncations)
+            rewards[step] = T.tensor(reward).view(-1)
+            next_obs, next_done = T.Tensor(next_obs), T.Tensor(next_done)
+        with T.no_grad():
+            next_value = agent.get_value(next_obs, next_lstm_state, next_done).reshape(1, -1)
+            advantages = T.zeros_like(rewards)
+            lastgaelam = 0
+            for t in reversed(range(num_steps)):
+                if t == num_steps - 1:
+                    nextnonterminal = 1.0 - next_done
+                    nextvalues = next_value
+                else:
+                    nextnonterminal = 1.0 - dones[t + 1]
+                    nextvalues = values[t + 1]
+                delta = rewards[t] + gamma * nextvalues * nextnonterminal - values[t]
+                advantages[t] = lastgaelam = delta + gamma * gae_lambda * nextnonterminal * lastgaelam
+            returns = advantages + values
+        out += [obs.clone(), actions.clone(), logprobs.clone(), values.clone(), advantages, returns]
+        b_obs = obs.reshape((-1,) + (obs_dim,))
+        b_logprobs = logprobs.reshape(-1)
+        b_actions = actions.reshape((-1,))
+        b_dones = dones.reshape(-1)
+        b_advantages = advantages.reshape(-1)
+        b_returns = returns.reshape(-1)
+        b_values = values.reshape(-1)
+        # Optimizing the policy and value network
+        assert num_envs % num_minibatches == 0
+        envsperbatch = num_envs // num_minibatches
+        envinds = np.arange(num_envs)
+        flatinds = np.arange(batch_size).reshape(num_steps, num_envs)
+        clipfracs = []
+        for epoch in range(update_epochs):
+            envinds = envinds[next(shuffles)]  # np.random.shuffle(envinds)
+            for start in range(0, num_envs, envsperbatch):
+                end = start + envsperbatch
+                mbenvinds = envinds[start:end]
+                mb_inds = flatinds[:, mbenvinds].ravel()  # be really careful about the index
+                _, newlogprob, entropy, newvalue, _ = agent.get_action_and_value(
+                    b_obs[mb_inds],
+                    (initial_lstm_state[0][:, mbenvinds], initial_lstm_state[1][:, mbenvinds]),
+                    b_dones[mb_inds],
+                    b_actions.long()[mb_inds])
+                logratio = newlogprob - b_logprobs[mb_inds]
+                ratio = logratio.exp()
+                with T.no_grad():
+                    old_approx_kl = (-logratio).mean()
+                    approx_kl = ((ratio - 1) - logratio).mean()
+                    clipfracs += [((ratio - 1.0).abs() > clip_coef).float().mean().item()]
+                mb_advantages = b_advantages[mb_inds]
+                mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+                # Policy loss
+                pg_loss1 = -mb_advantages * ratio
+                pg_loss2 = -mb_advantages * T.clamp(ratio, 1 - clip_coef, 1 + clip_coef)
+                pg_loss = T.max(pg_loss1, pg_loss2).mean()
+                # Value loss
+                newvalue = newvalue.view(-1)
+                v_loss_unclipped = (newvalue - b_returns[mb_inds]) ** 2
+                v_clipped = b_values[mb_inds] + T.clamp(newvalue - b_values[mb_inds], -clip_coef, clip_coef)
+                v_loss_clipped = (v_clipped - b_returns[mb_inds]) ** 2
+                v_loss_max = T.max(v_loss_unclipped, v_loss_clipped)
+                v_loss = 0.5 * v_loss_max.mean()
+                entropy_loss = entropy.mean()
+                loss = pg_loss - ent_coef * entropy_loss + v_loss * vf_coef
+                optimizer.zero_grad()
+                loss.backward()
+                out += [loss, pg_loss, v_loss, entropy_loss, old_approx_kl, approx_kl, _grads(agent)]
+                out.append(nn.utils.clip_grad_norm_(agent.parameters(), max_grad_norm))
+                optimizer.step()
+        y_pred, y_true = b_values.cpu().numpy(), b_returns.cpu().numpy()
+        var_y = np.var(y_true)
+        out += [clipfracs, np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y]
+    out.append(agent.state_dict())
+    return out
+
+
+def test_recurrent_ppo_stored_lstm_states_and_sequence_minibatches(torch):
+    rng = _rng(3)
+    uniforms = rng.random((10, 4))
+    perms = [rng.permutation(4) for _ in range(4)]
+    sd = recurrent_ppo(torch, None, None, None)
+    _compare(recurrent_ppo(tg, sd, uniforms, perms), recurrent_ppo(torch, sd, uniforms, perms))
+
+
+# ------------------------------------------------------------------------------------------------------------ MuZero
+def muzero(T, sd, batches):
+    """werner-duvaud/muzero-general: models.py's MuZeroFullyConnectedNetwork (mlp, min-max normalised encoded
+    states with the in-place ``scale[scale < 1e-5] += 1e-5``, the float action one-hot by scatter_,
+    initial_inference's log of a one-hot reward), support_to_scalar / scalar_to_support (h and its inverse), and
+    trainer.py's update_weights (scale_gradient of the paper's pseudocode on the hidden state, loss_function's
+    categorical cross-entropies, the gradient_scale hooks, PER weights, SGD with momentum and weight decay).
+    The batch's ``.float()`` casts are ``.double()`` here (float64 throughout; scatter_ wants src in the target's
+    dtype in both libraries); the float32 support and action one-hot are kept, promoted as in torch."""
+    nn = T.nn
+
+    def mlp(input_size, layer_sizes, output_size, output_activation=nn.Identity, activation=nn.ELU):
+        sizes = [input_size] + layer_sizes + [output_size]
+        layers = []
+        for i in range(len(sizes) - 1):
+            act = activation if i < len(sizes) - 2 else output_activation
+            layers += [nn.Linear(sizes[i], sizes[i + 1]), act()]
+        return nn.Sequential(*layers)
+
+    def support_to_scalar(logits, support_size):
+        """Transform a categorical representation to a scalar. See paper appendix Network Architecture"""
+        # Decode to a scalar
+        probabilities = T.softmax(logits, dim=1)
+        support = (T.tensor([x for x in range(-support_size, support_size + 1)])
+                   .expand(probabilities.shape).float().to(device=probabilities.device))
+        x = T.sum(support * probabilities, dim=1, keepdim=True)
+        # Invert the scaling (defined in https://arxiv.org/abs/1805.11593)
+        x = T.sign(x) * (((T.sqrt(1 + 4 * 0.001 * (T.abs(x) + 1 + 0.001)) - 1) / (2 * 0.001)) ** 2 - 1)
+        return x
+
+    def scalar_to_support(x, support_size):
+        """Transform a scalar to a categorical representation with (2 * support_size + 1) categories"""
+        # Reduce the scale (defined in https://arxiv.org/abs/1805.11593)
+        x = T.sign(x) * (T.sqrt(T.abs(x) + 1) - 1) + 0.001 * x
+        # Encode on a vector
+        x = T.clamp(x, -support_size, support_size)
+        floor = x.floor()
+        prob = x - floor
+        logits = T.zeros(x.shape[0], x.shape[1], 2 * support_size + 1).to(x.device)
+        logits.scatter_(2, (floor + support_size).long().unsqueeze(-1), (1 - prob).unsqueeze(-1))
+        indexes = floor + support_size + 1
+        prob = prob.masked_fill_(2 * support_size < indexes, 0.0)
+        indexes = indexes.masked_fill_(2 * support_size < indexes, 0.0)
+        logits.scatter_(2, indexes.long().unsqueeze(-1), prob.unsqueeze(-1))
+        return logits
+
+    def scale_gradient(tensor, scale):
+        """Scales the gradient for the backward pass."""
+        return tensor * scale + tensor.detach() * (1 - scale)
+
+    class MuZeroFullyConnectedNetwork(nn.Module):
+        def __init__(self, observation_shape, stacked_observations, action_space_size, encoding_size,
+                     fc_reward_layers, fc_value_layers, fc_policy_layers, fc_representation_layers,
+                     fc_dynamics_layers, support_size):
+            super().__init__()
+            self.action_space_size = action_space_size
+            self.full_support_size = 2 * support_size + 1
+            self.representation_network = nn.DataParallel(mlp(
+                observation_shape[0] * observation_shape[1] * observation_shape[2] * (stacked_observations + 1)
+                + stacked_observations * observation_shape[1] * observation_shape[2],
+                fc_representation_layers, encoding_size))
+            self.dynamics_encoded_state_network = nn.DataParallel(
+                mlp(encoding_size + self.action_space_size, fc_dynamics_layers, encoding_size))
+            self.dynamics_reward_network = nn.DataParallel(
+                mlp(encoding_size, fc_reward_layers, self.full_support_size))
+            self.prediction_policy_network = nn.DataParallel(
+                mlp(encoding_size, fc_policy_layers, self.action_space_size))
+            self.prediction_value_network = nn.DataParallel(
+                mlp(encoding_size, fc_value_layers, self.full_support_size))
+
+        def prediction(self, encoded_state):
+            policy_logits = self.prediction_policy_network(encoded_state)
+            value = self.prediction_value_network(encoded_state)
+            return policy_logits, value
+
+        def representation(self, observation):
+            encoded_state = self.representation_network(observation.view(observation.shape[0], -1))
+            # Scale encoded state between [0, 1] (See appendix paper Training)
+            min_encoded_state = encoded_state.min(1, keepdim=True)[0]
+            max_encoded_state = encoded_state.max(1, keepdim=True)[0]
+            scale_encoded_state = max_encoded_state - min_encoded_state
+            scale_encoded_state[scale_encoded_state < 1e-5] += 1e-5
+            encoded_state_normalized = (encoded_state - min_encoded_state) / scale_encoded_state
+            return encoded_state_normalized
+
+        def dynamics(self, encoded_state, action):
+            # Stack encoded_state with a game specific one hot encoded action (See paper appendix Network
+            # Architecture)
+            action_one_hot = (T.zeros((action.shape[0], self.action_space_size)).to(action.device).float())
+            action_one_hot.scatter_(1, action.long(), 1.0)
+            x = T.cat((encoded_state, action_one_hot), dim=1)
+            next_encoded_state = self.dynamics_encoded_state_network(x)
+            reward = self.dynamics_reward_network(next_encoded_state)
+            # Scale encoded state between [0, 1] (See paper appendix Training)
+            min_next_encoded_state = next_encoded_state.min(1, keepdim=True)[0]
+            max_next_encoded_state = next_encoded_state.max(1, keepdim=True)[0]
+            scale_next_encoded_state = max_next_encoded_state - min_next_encoded_state
+            scale_next_encoded_state[scale_next_encoded_state < 1e-5] += 1e-5
+            next_encoded_state_normalized = (next_encoded_state - min_next_encoded_state) / scale_next_encoded_state
+            return next_encoded_state_normalized, reward
+
+        def initial_inference(self, observation):
+            encoded_state = self.representation(observation)
+            policy_logits, value = self.prediction(encoded_state)
+            # reward equal to 0 for consistency
+            reward = T.log((T.zeros(1, self.full_support_size)
+                            .scatter(1, T.tensor([[self.full_support_size // 2]]).long(), 1.0)
+                            .repeat(len(observation), 1).to(observation.device)))
+            return (value, reward, policy_logits, encoded_state)
+
+        def recurrent_inference(self, encoded_state, action):
+            next_encoded_state, reward = self.dynamics(encoded_state, action)
+            policy_logits, value = self.prediction(next_encoded_state)
+            return value, reward, policy_logits, next_encoded_state
+
+    def loss_function(value, reward, policy_logits, target_value, target_reward, target_policy):
+        # Cross-entropy seems to have a better convergence than MSE
+        value_loss = (-target_value * nn.LogSoftmax(dim=1)(value)).sum(1)
+        reward_loss = (-target_reward * nn.LogSoftmax(dim=1)(reward)).sum(1)
+        policy_loss = (-target_policy * nn.LogSoftmax(dim=1)(policy_logits)).sum(1)
+        return value_loss, reward_loss, policy_loss
+
+    support_size, value_loss_weight = 5, 0.25
+    model = MuZeroFullyConnectedNetwork((1, 1, 4), 0, 2, 5, [6], [6], [6], [6], [6], support_size)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    out = []
+    for (observation_batch, action_batch, target_value, target_reward, target_policy, weight_batch,
+         gradient_scale_batch) in batches:
+        target_value_scalar = np.array(target_value, dtype="float32")
+        priorities = np.zeros_like(target_value_scalar)
+        weight_batch = T.tensor(weight_batch.copy()).double()
+        observation_batch = T.tensor(np.array(observation_batch)).double()
+        action_batch = T.tensor(action_batch).long().unsqueeze(-1)
+        target_value = T.tensor(target_value).double()
+        target_reward = T.tensor(target_reward).double()
+        target_policy = T.tensor(target_policy).double()
+        gradient_scale_batch = T.tensor(gradient_scale_batch).double()
+        target_value = scalar_to_support(target_value, support_size)
+        target_reward = scalar_to_support(target_reward, support_size)
+        # Generate predictions
+        value, reward, policy_logits, hidden_state = model.initial_inference(observation_batch)
+        predictions = [(value, reward, policy_logits)]
+        for i in range(1, action_batch.shape[1]):
+            value, reward, policy_logits, hidden_state = model.recurrent_inference(hidden_state, action_batch[:, i])
+            # Scale the gradient at the start of the dynamics function (See paper appendix Training)
+            hidden_state = scale_gradient(hidden_state, 0.5)
+            predictions.append((value, reward, policy_logits))
+        # Compute losses
+        value_loss, reward_loss, policy_loss = (0, 0, 0)
+        value, reward, policy_logits = predictions[0]
+        # Ignore reward loss for the first batch step
+        current_value_loss, _, current_policy_loss = loss_function(
+            value.squeeze(-1), reward.squeeze(-1), policy_logits, target_value[:, 0], target_reward[:, 0],
+            target_policy[:, 0])
+        value_loss += current_value_loss
+        policy_loss += current_policy_loss
+        # Compute priorities for the prioritized replay (See paper appendix Training)
+        pred_value_scalar = support_to_scalar(value, support_size).detach().cpu().numpy().squeeze()
+        priorities[:, 0] = np.abs(pred_value_scalar - target_value_scalar[:, 0]) ** 1.0
+        for i in range(1, len(predictions)):
+            value, reward, policy_logits = predictions[i]
+            (current_value_loss, current_reward_loss, current_policy_loss) = loss_function(
+                value.squeeze(-1), reward.squeeze(-1), policy_logits, target_value[:, i], target_reward[:, i],
+                target_policy[:, i])
+            # Scale gradient by the number of unroll steps (See paper appendix Training)
+            current_value_loss.register_hook(lambda grad: grad / gradient_scale_batch[:, i])
+            current_reward_loss.register_hook(lambda grad: grad / gradient_scale_batch[:, i])
+            current_policy_loss.register_hook(lambda grad: grad / gradient_scale_batch[:, i])
+            value_loss += current_value_loss
+            reward_loss += current_reward_loss
+            policy_loss += current_policy_loss
+            pred_value_scalar = support_to_scalar(value, support_size).detach().cpu().numpy().squeeze()
+            priorities[:, i] = np.abs(pred_value_scalar - target_value_scalar[:, i]) ** 1.0
+        # Scale the value loss, paper recommends by 0.25 (See paper appendix Reanalyze)
+        loss = value_loss * value_loss_weight + reward_loss + policy_loss
+        loss *= weight_batch  # Correct PER bias by using importance-sampling (IS) weights
+        loss = loss.mean()
+        # Optimize
+        optimizer.zero_grad()
+        loss.backward()
+        out += [loss, value_loss.mean(), reward_loss.mean(), policy_loss.mean(), priorities, target_value,
+                target_reward, _grads(model)]
+        optimizer.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_muzero_scale_gradient_and_support_transform(torch):
+    rng = _rng(4)
+    B, K = 3, 4  # batch, num_unroll_steps + 1
+    batches = []
+    for _ in range(3):
+        target_policy = rng.random((B, K, 2))
+        batches.append((rng.standard_normal((B, 1, 1, 4)), rng.integers(0, 2, (B, K)),
+                        rng.standard_normal((B, K)) * 20, rng.standard_normal((B, K)) * 3,
+                        target_policy / target_policy.sum(-1, keepdims=True), rng.random(B) + 0.5,
+                        rng.integers(1, 4, (B, K)).astype(float)))
+    sd = muzero(torch, None, None)
+    _compare(muzero(tg, sd, batches), muzero(torch, sd, batches))
