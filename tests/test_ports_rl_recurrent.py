@@ -837,3 +837,248 @@ def test_muzero_scale_gradient_and_support_transform(torch):
                         rng.integers(1, 4, (B, K)).astype(float)))
     sd = muzero(torch, None, None)
     _compare(muzero(tg, sd, batches), muzero(torch, sd, batches))
+
+
+# ---------------------------------------------------------------------------------------------------- World Models
+def world_models(T, sd, frames, eps, seqs, dream_draws, temperature=1.15):
+    """ctallec/world-models: models/vae.py (a conv Encoder with fc_mu / fc_logsigma, a ConvTranspose2d Decoder,
+    reparameterisation by ``eps.mul(sigma).add_(mu)``) with trainvae.py's loss; models/mdrnn.py (gmm_loss's
+    max-subtracted log-sum-exp of Normal log-probs, the MDRNN over sequences and the MDRNNCell loaded from its state
+    dict with ``k.strip('_l0')``) with trainmdrnn.py's get_loss; models/controller.py with utils/misc.py's
+    flatten / load_parameters, and a dream rollout sampling the mixture with a temperature."""
+    nn = T.nn
+    f = nn.functional
+    F = f
+    Normal = T.distributions.Normal
+    LSIZE, ASIZE, RSIZE, NG = 3, 2, 5, 2
+
+    class Decoder(nn.Module):
+        """ VAE decoder """
+        def __init__(self, img_channels, latent_size):
+            super(Decoder, self).__init__()
+            self.latent_size = latent_size
+            self.img_channels = img_channels
+            self.fc1 = nn.Linear(latent_size, 8)
+            self.deconv1 = nn.ConvTranspose2d(8, 4, 3, stride=2)
+            self.deconv2 = nn.ConvTranspose2d(4, img_channels, 4, stride=1)
+
+        def forward(self, x):  # pylint: disable=arguments-differ
+            x = F.relu(self.fc1(x))
+            x = x.unsqueeze(-1).unsqueeze(-1)
+            x = F.relu(self.deconv1(x))
+            reconstruction = F.sigmoid(self.deconv2(x))
+            return reconstruction
+
+    class Encoder(nn.Module):  # pylint: disable=too-many-instance-attributes
+        """ VAE encoder """
+        def __init__(self, img_channels, latent_size):
+            super(Encoder, self).__init__()
+            self.latent_size = latent_size
+            self.img_channels = img_channels
+            self.conv1 = nn.Conv2d(img_channels, 4, 2, stride=2)
+            self.conv2 = nn.Conv2d(4, 6, 2, stride=1)
+            self.fc_mu = nn.Linear(24, latent_size)
+            self.fc_logsigma = nn.Linear(24, latent_size)
+
+        def forward(self, x):  # pylint: disable=arguments-differ
+            x = F.relu(self.conv1(x))
+            x = F.relu(self.conv2(x))
+            x = x.view(x.size(0), -1)
+            mu = self.fc_mu(x)
+            logsigma = self.fc_logsigma(x)
+            return mu, logsigma
+
+    class VAE(nn.Module):
+        """ Variational Autoencoder """
+        def __init__(self, img_channels, latent_size):
+            super(VAE, self).__init__()
+            self.encoder = Encoder(img_channels, latent_size)
+            self.decoder = Decoder(img_channels, latent_size)
+
+        def forward(self, x, eps):  # pylint: disable=arguments-differ
+            mu, logsigma = self.encoder(x)
+            sigma = logsigma.exp()
+            # eps = torch.randn_like(sigma)
+            z = eps.mul(sigma).add_(mu)
+            recon_x = self.decoder(z)
+            return recon_x, mu, logsigma
+
+    def vae_loss_function(recon_x, x, mu, logsigma):
+        """ VAE loss function """
+        BCE = F.mse_loss(recon_x, x, reduction='sum')
+        # see Appendix B from VAE paper: Kingma and Welling. Auto-Encoding Variational Bayes. ICLR, 2014
+        KLD = -0.5 * T.sum(1 + 2 * logsigma - mu.pow(2) - (2 * logsigma).exp())
+        return BCE + KLD
+
+    def gmm_loss(batch, mus, sigmas, logpi, reduce=True):  # pylint: disable=too-many-arguments
+        """ Computes the gmm loss. """
+        batch = batch.unsqueeze(-2)
+        normal_dist = Normal(mus, sigmas)
+        g_log_probs = normal_dist.log_prob(batch)
+        g_log_probs = logpi + T.sum(g_log_probs, dim=-1)
+        max_log_probs = T.max(g_log_probs, dim=-1, keepdim=True)[0]
+        g_log_probs = g_log_probs - max_log_probs
+        g_probs = T.exp(g_log_probs)
+        probs = T.sum(g_probs, dim=-1)
+        log_prob = max_log_probs.squeeze() + T.log(probs)
+        if reduce:
+            return - T.mean(log_prob)
+        return - log_prob
+
+    class _MDRNNBase(nn.Module):
+        def __init__(self, latents, actions, hiddens, gaussians):
+            super().__init__()
+            self.latents = latents
+            self.actions = actions
+            self.hiddens = hiddens
+            self.gaussians = gaussians
+            self.gmm_linear = nn.Linear(hiddens, (2 * latents + 1) * gaussians + 2)
+
+    class MDRNN(_MDRNNBase):
+        """ MDRNN model for multi steps forward """
+        def __init__(self, latents, actions, hiddens, gaussians):
+            super().__init__(latents, actions, hiddens, gaussians)
+            self.rnn = nn.LSTM(latents + actions, hiddens)
+
+        def forward(self, actions, latents):  # pylint: disable=arguments-differ, too-many-locals
+            seq_len, bs = actions.size(0), actions.size(1)
+            ins = T.cat([actions, latents], dim=-1)
+            outs, _ = self.rnn(ins)
+            gmm_outs = self.gmm_linear(outs)
+            stride = self.gaussians * self.latents
+            mus = gmm_outs[:, :, :stride]
+            mus = mus.view(seq_len, bs, self.gaussians, self.latents)
+            sigmas = gmm_outs[:, :, stride:2 * stride]
+            sigmas = sigmas.view(seq_len, bs, self.gaussians, self.latents)
+            sigmas = T.exp(sigmas)
+            pi = gmm_outs[:, :, 2 * stride: 2 * stride + self.gaussians]
+            pi = pi.view(seq_len, bs, self.gaussians)
+            logpi = f.log_softmax(pi, dim=-1)
+            rs = gmm_outs[:, :, -2]
+            ds = gmm_outs[:, :, -1]
+            return mus, sigmas, logpi, rs, ds
+
+    class MDRNNCell(_MDRNNBase):
+        """ MDRNN model for one step forward """
+        def __init__(self, latents, actions, hiddens, gaussians):
+            super().__init__(latents, actions, hiddens, gaussians)
+            self.rnn = nn.LSTMCell(latents + actions, hiddens)
+
+        def forward(self, action, latent, hidden):  # pylint: disable=arguments-differ
+            in_al = T.cat([action, latent], dim=1)
+            next_hidden = self.rnn(in_al, hidden)
+            out_rnn = next_hidden[0]
+            out_full = self.gmm_linear(out_rnn)
+            stride = self.gaussians * self.latents
+            mus = out_full[:, :stride]
+            mus = mus.view(-1, self.gaussians, self.latents)
+            sigmas = out_full[:, stride:2 * stride]
+            sigmas = sigmas.view(-1, self.gaussians, self.latents)
+            sigmas = T.exp(sigmas)
+            pi = out_full[:, 2 * stride:2 * stride + self.gaussians]
+            pi = pi.view(-1, self.gaussians)
+            logpi = f.log_softmax(pi, dim=-1)
+            r = out_full[:, -2]
+            d = out_full[:, -1]
+            return mus, sigmas, logpi, r, d, next_hidden
+
+    class Controller(nn.Module):
+        """ Controller """
+        def __init__(self, latents, recurrents, actions):
+            super().__init__()
+            self.fc = nn.Linear(latents + recurrents, actions)
+
+        def forward(self, *inputs):
+            cat_in = T.cat(inputs, dim=1)
+            return self.fc(cat_in)
+
+    def flatten_parameters(params):
+        return T.cat([p.detach().view(-1) for p in params], dim=0).cpu().numpy()
+
+    def unflatten_parameters(params, example, device):
+        params = T.Tensor(params).to(device)
+        idx = 0
+        unflattened = []
+        for e_p in example:
+            unflattened += [params[idx:idx + e_p.numel()].view(e_p.size())]
+            idx += e_p.numel()
+        return unflattened
+
+    def load_parameters(params, controller):
+        proto = next(controller.parameters())
+        params = unflatten_parameters(params, controller.parameters(), proto.device)
+        for p, p_0 in zip(controller.parameters(), params):
+            p.data.copy_(p_0)
+
+    vae, mdrnn, controller = VAE(1, LSIZE), MDRNN(LSIZE, ASIZE, RSIZE, NG), Controller(LSIZE, RSIZE, ASIZE)
+    if sd is None:
+        return [_state(vae), _state(mdrnn), _state(controller)]
+    _load(T, vae, sd[0])
+    _load(T, mdrnn, sd[1])
+    _load(T, controller, sd[2])
+    out = []
+    # trainvae.py
+    optimizer = T.optim.Adam(vae.parameters())
+    for data, e in zip(frames, eps):
+        data = T.from_numpy(data)
+        optimizer.zero_grad()
+        recon_batch, mu, logvar = vae(data, T.from_numpy(e))
+        loss = vae_loss_function(recon_batch, data, mu, logvar)
+        loss.backward()
+        out += [loss, recon_batch, _grads(vae)]
+        optimizer.step()
+    # trainmdrnn.py: latents from the trained VAE (to_latent), then the MDRNN
+    optimizer = T.optim.RMSprop(mdrnn.parameters(), lr=1e-3, alpha=.9)
+    for obs, next_obs, action, reward, terminal, e in seqs:
+        with T.no_grad():
+            bs, sl = obs.shape[:2]
+            o = T.from_numpy(np.concatenate([obs, next_obs])).view(-1, 1, 6, 6)
+            obs_mu, obs_logsigma = vae.encoder(o)
+            latent_obs, latent_next_obs = (obs_mu + obs_logsigma.exp() * T.from_numpy(e)).view(
+                2, bs, sl, LSIZE).unbind(0)
+        action, reward, terminal = [T.from_numpy(a) for a in (action, reward, terminal)]
+        latent_obs, action, reward, terminal, latent_next_obs = [
+            arr.transpose(1, 0) for arr in [latent_obs, action, reward, terminal, latent_next_obs]]
+        mus, sigmas, logpi, rs, ds = mdrnn(action, latent_obs)
+        gmm = gmm_loss(latent_next_obs, mus, sigmas, logpi)
+        bce = f.binary_cross_entropy_with_logits(ds, terminal)
+        mse = f.mse_loss(rs, reward)
+        scale = LSIZE + 2
+        loss = (gmm + bce + mse) / scale
+        optimizer.zero_grad()
+        loss.backward()
+        out += [loss, gmm, bce, mse, _grads(mdrnn)]
+        optimizer.step()
+    # controller: CMA-ES hands load_parameters a flat vector; the dream rollout in the MDRNNCell
+    mdrnn_cell = MDRNNCell(LSIZE, ASIZE, RSIZE, NG)
+    mdrnn_cell.load_state_dict({k.strip('_l0'): v for k, v in mdrnn.state_dict().items()})
+    flat = flatten_parameters(controller.parameters())
+    load_parameters(flat + 0.1 * np.cos(np.arange(flat.size)), controller)
+    out.append(controller.state_dict())
+    with T.no_grad():
+        z = T.from_numpy(dream_draws[0][1])
+        hidden = [T.zeros(1, RSIZE) for _ in range(2)]
+        cumulative = 0
+        for u, n in dream_draws[1:]:
+            action = T.tanh(controller(z, hidden[0]))
+            mus, sigmas, logpi, r, d, hidden = mdrnn_cell(action, z, hidden)
+            pi = F.softmax(logpi / temperature, dim=-1)
+            k = int(_sample(pi, u)[0])
+            z = mus[:, k] + sigmas[:, k] * math.sqrt(temperature) * T.from_numpy(n)
+            cumulative += r.item()
+            out += [action, z, pi, T.sigmoid(d)]
+        out.append(cumulative)
+    return out
+
+
+def test_world_models_vae_mdn_rnn_and_dream_rollout(torch):
+    rng = _rng(6)
+    frames = [rng.random((4, 1, 6, 6)) for _ in range(2)]
+    eps = [rng.standard_normal((4, 3)) for _ in range(2)]
+    bs, sl = 2, 4
+    seqs = [(rng.random((bs, sl, 1, 6, 6)), rng.random((bs, sl, 1, 6, 6)), rng.uniform(-1, 1, (bs, sl, 2)),
+             rng.standard_normal((bs, sl)), (rng.random((bs, sl)) < 0.2).astype(float),
+             rng.standard_normal((2 * bs * sl, 3))) for _ in range(2)]
+    dream = [(rng.random(1), rng.standard_normal((1, 3))) for _ in range(6)]
+    sd = world_models(torch, None, None, None, None, None)
+    _compare(world_models(tg, sd, frames, eps, seqs, dream), world_models(torch, sd, frames, eps, seqs, dream))
