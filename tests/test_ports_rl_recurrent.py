@@ -1082,3 +1082,476 @@ def test_world_models_vae_mdn_rnn_and_dream_rollout(torch):
     dream = [(rng.random(1), rng.standard_normal((1, 3))) for _ in range(6)]
     sd = world_models(torch, None, None, None, None, None)
     _compare(world_models(tg, sd, frames, eps, seqs, dream), world_models(torch, sd, frames, eps, seqs, dream))
+
+
+# --------------------------------------------------------------------------------------------------------- DreamerV3
+def dreamer_v3(T, sd, data, draws, steps=2):
+    """NM512/dreamerv3-torch, shrunk: networks.RSSM (img_step / obs_step with is_first resets to the learned
+    initial state, observe's loop, get_feat, 4 x 4 categorical latents, kl_loss balancing rep / dyn with the
+    free-nats clip) with nn.GRUCell as the deterministic core, tools.OneHotDist (unimix, straight-through
+    ``sample += probs - probs.detach()``) on OneHotCategoricalStraightThrough inside Independent, DiscDist's twohot
+    symlog log_prob, SymlogDist, the Bernoulli continuation head, tools.Optimizer (zero_grad, GradScaler, backward
+    with retain_graph, clip_grad_norm_, step, zero_grad), tools.RequiresGrad, WorldModel._train and
+    ImagBehavior._train (imagination with the actor, lambda_return's backward loop, cumprod weights, RewardEMA's
+    quantiles, the 'both' REINFORCE / dynamics mix, the slow critic by copy.deepcopy and an EMA of .data).
+    Categorical draws come from numpy uniforms by Gumbel-max in place of ``super().sample()``; Optimizer keeps
+    the gradients it clipped (to compare them); static_scan is written as the loops it runs."""
+    import copy
+    nn = T.nn
+    F = nn.functional
+    torchd = T.distributions
+    OBS, ACT, H = 5, 3, 3
+    draw = iter(draws or ())
+
+    def symlog(x):
+        return T.sign(x) * T.log(T.abs(x) + 1.0)
+
+    def symexp(x):
+        return T.sign(x) * (T.exp(T.abs(x)) - 1.0)
+
+    class OneHotDist(torchd.OneHotCategoricalStraightThrough):
+        def __init__(self, logits=None, probs=None, unimix_ratio=0.0):
+            if logits is not None and unimix_ratio > 0.0:
+                probs = F.softmax(logits, dim=-1)
+                probs = probs * (1.0 - unimix_ratio) + unimix_ratio / probs.shape[-1]
+                logits = T.log(probs)
+                super().__init__(logits=logits, probs=None)
+            else:
+                super().__init__(logits=logits, probs=probs)
+
+        def mode(self):
+            _mode = F.one_hot(T.argmax(super().logits, axis=-1), super().logits.shape[-1])
+            return _mode.detach() + super().logits - super().logits.detach()
+
+        def sample(self, sample_shape=(), seed=None):
+            if seed is not None:
+                raise ValueError("need to check")
+            u = T.from_numpy(next(draw)).reshape(super().logits.shape)
+            sample = F.one_hot(T.argmax(super().logits - T.log(-T.log(u)), -1),  # super().sample(sample_shape)
+                               super().logits.shape[-1]).to(super().logits.dtype).detach()
+            probs = super().probs
+            while len(probs.shape) < len(sample.shape):
+                probs = probs[None]
+            sample += probs - probs.detach()
+            return sample
+
+    class DiscDist:
+        def __init__(self, logits, low=-20.0, high=20.0, transfwd=symlog, transbwd=symexp, device="cpu"):
+            self.logits = logits
+            self.probs = T.softmax(logits, -1)
+            self.buckets = T.linspace(low, high, steps=15, device=device)
+            self.width = (self.buckets[-1] - self.buckets[0]) / 15
+            self.transfwd = transfwd
+            self.transbwd = transbwd
+
+        def mean(self):
+            _mean = self.probs * self.buckets
+            return self.transbwd(T.sum(_mean, dim=-1, keepdim=True))
+
+        def mode(self):
+            _mode = self.probs * self.buckets
+            return self.transbwd(T.sum(_mode, dim=-1, keepdim=True))
+
+        # Inside OneHotCategorical, log_prob is calculated using only max element in targets
+        def log_prob(self, x):
+            x = self.transfwd(x)
+            # x(time, batch, 1)
+            below = T.sum((self.buckets <= x[..., None]).to(T.int32), dim=-1) - 1
+            above = len(self.buckets) - T.sum((self.buckets > x[..., None]).to(T.int32), dim=-1)
+            # this is implemented using clip at the original repo as the gradients are not backpropagated for the
+            # out of limits.
+            below = T.clip(below, 0, len(self.buckets) - 1)
+            above = T.clip(above, 0, len(self.buckets) - 1)
+            equal = below == above
+            dist_to_below = T.where(equal, 1, T.abs(self.buckets[below] - x))
+            dist_to_above = T.where(equal, 1, T.abs(self.buckets[above] - x))
+            total = dist_to_below + dist_to_above
+            weight_below = dist_to_above / total
+            weight_above = dist_to_below / total
+            target = (F.one_hot(below, num_classes=len(self.buckets)) * weight_below[..., None]
+                      + F.one_hot(above, num_classes=len(self.buckets)) * weight_above[..., None])
+            log_pred = self.logits - T.logsumexp(self.logits, -1, keepdim=True)
+            target = target.squeeze(-2)
+            return (target * log_pred).sum(-1)
+
+    class SymlogDist:
+        def __init__(self, mode, dist="mse", agg="sum", tol=1e-8):
+            self._mode = mode
+            self._dist = dist
+            self._agg = agg
+            self._tol = tol
+
+        def mode(self):
+            return symexp(self._mode)
+
+        def log_prob(self, value):
+            assert self._mode.shape == value.shape
+            distance = (self._mode - symlog(value)) ** 2.0
+            distance = T.where(distance < self._tol, 0, distance)
+            loss = distance.sum(list(range(len(distance.shape)))[2:])
+            return -loss
+
+    class Bernoulli:
+        def __init__(self, dist=None):
+            super().__init__()
+            self._dist = dist
+            self.mean = dist.mean
+
+        def log_prob(self, x):
+            _logits = self._dist.base_dist.logits
+            log_probs0 = -F.softplus(_logits)
+            log_probs1 = -F.softplus(-_logits)
+            return T.sum(log_probs0 * (1 - x) + log_probs1 * x, -1)
+
+    class MLP(nn.Module):
+        def __init__(self, inp_dim, shape, dist, units=8):
+            super().__init__()
+            self._dist = dist
+            self.layers = nn.Sequential(nn.Linear(inp_dim, units, bias=False), nn.LayerNorm(units, eps=1e-03),
+                                        nn.SiLU())
+            self.mean_layer = nn.Linear(units, shape)
+
+        def forward(self, features):
+            x = self.layers(features)
+            mean = self.mean_layer(x)
+            if self._dist == "symlog_disc":
+                return DiscDist(logits=mean)
+            if self._dist == "symlog_mse":
+                return SymlogDist(mean)
+            if self._dist == "binary":
+                return Bernoulli(torchd.independent.Independent(torchd.bernoulli.Bernoulli(logits=mean), 1))
+            if self._dist == "onehot":
+                return OneHotDist(mean, unimix_ratio=0.01)
+            return mean
+
+    class RSSM(nn.Module):
+        def __init__(self, stoch=4, deter=8, hidden=8, discrete=4, unimix_ratio=0.01, num_actions=ACT, embed=6):
+            super(RSSM, self).__init__()
+            self._stoch, self._deter, self._hidden, self._discrete = stoch, deter, hidden, discrete
+            self._unimix_ratio = unimix_ratio
+            self._num_actions = num_actions
+            inp_dim = self._stoch * self._discrete + num_actions
+            self._img_in_layers = nn.Sequential(nn.Linear(inp_dim, hidden, bias=False),
+                                                nn.LayerNorm(hidden, eps=1e-03), nn.SiLU())
+            self._cell = nn.GRUCell(hidden, deter)
+            self._img_out_layers = nn.Sequential(nn.Linear(deter, hidden, bias=False),
+                                                 nn.LayerNorm(hidden, eps=1e-03), nn.SiLU())
+            self._obs_out_layers = nn.Sequential(nn.Linear(deter + embed, hidden, bias=False),
+                                                 nn.LayerNorm(hidden, eps=1e-03), nn.SiLU())
+            self._imgs_stat_layer = nn.Linear(hidden, stoch * discrete)
+            self._obs_stat_layer = nn.Linear(hidden, stoch * discrete)
+            self.W = T.nn.Parameter(T.zeros((1, self._deter)), requires_grad=True)
+
+        def initial(self, batch_size):
+            deter = T.zeros(batch_size, self._deter)
+            state = dict(logit=T.zeros([batch_size, self._stoch, self._discrete]),
+                         stoch=T.zeros([batch_size, self._stoch, self._discrete]), deter=deter)
+            state["deter"] = T.tanh(self.W).repeat(batch_size, 1)
+            state["stoch"] = self.get_stoch(state["deter"])
+            return state
+
+        def observe(self, embed, action, is_first, state=None):
+            def swap(x):
+                return x.permute([1, 0] + list(range(2, len(x.shape))))
+            embed, action, is_first = swap(embed), swap(action), swap(is_first)
+            posts, priors = [], []
+            for a, e, f in zip(action, embed, is_first):  # tools.static_scan
+                state, prior = self.obs_step(state, a, e, f)
+                posts.append(state)
+                priors.append(prior)
+            post = {k: swap(T.stack([p[k] for p in posts], 0)) for k in posts[0]}
+            prior = {k: swap(T.stack([p[k] for p in priors], 0)) for k in priors[0]}
+            return post, prior
+
+        def get_feat(self, state):
+            stoch = state["stoch"]
+            shape = list(stoch.shape[:-2]) + [self._stoch * self._discrete]
+            stoch = stoch.reshape(shape)
+            return T.cat([stoch, state["deter"]], -1)
+
+        def get_dist(self, state, dtype=None):
+            logit = state["logit"]
+            return torchd.independent.Independent(OneHotDist(logit, unimix_ratio=self._unimix_ratio), 1)
+
+        def obs_step(self, prev_state, prev_action, embed, is_first, sample=True):
+            # initialize all prev_state
+            if prev_state is None or T.sum(is_first) == len(is_first):
+                prev_state = self.initial(len(is_first))
+                prev_action = T.zeros((len(is_first), self._num_actions))
+            # overwrite the prev_state only where is_first=True
+            elif T.sum(is_first) > 0:
+                is_first = is_first[:, None]
+                prev_action *= 1.0 - is_first
+                init_state = self.initial(len(is_first))
+                for key, val in prev_state.items():
+                    is_first_r = T.reshape(is_first, is_first.shape + (1,) * (len(val.shape) - len(is_first.shape)))
+                    prev_state[key] = val * (1.0 - is_first_r) + init_state[key] * is_first_r
+            prior = self.img_step(prev_state, prev_action)
+            x = T.cat([prior["deter"], embed], -1)
+            x = self._obs_out_layers(x)
+            stats = self._suff_stats_layer("obs", x)
+            stoch = self.get_dist(stats).sample() if sample else self.get_dist(stats).mode()
+            post = {"stoch": stoch, "deter": prior["deter"], **stats}
+            return post, prior
+
+        def img_step(self, prev_state, prev_action, sample=True):
+            prev_stoch = prev_state["stoch"]
+            shape = list(prev_stoch.shape[:-2]) + [self._stoch * self._discrete]
+            prev_stoch = prev_stoch.reshape(shape)
+            x = T.cat([prev_stoch, prev_action], -1)
+            x = self._img_in_layers(x)
+            deter = self._cell(x, prev_state["deter"])
+            x = self._img_out_layers(deter)
+            stats = self._suff_stats_layer("ims", x)
+            stoch = self.get_dist(stats).sample() if sample else self.get_dist(stats).mode()
+            return {"stoch": stoch, "deter": deter, **stats}
+
+        def get_stoch(self, deter):
+            x = self._img_out_layers(deter)
+            stats = self._suff_stats_layer("ims", x)
+            dist = self.get_dist(stats)
+            return dist.mode()
+
+        def _suff_stats_layer(self, name, x):
+            x = self._imgs_stat_layer(x) if name == "ims" else self._obs_stat_layer(x)
+            logit = x.reshape(list(x.shape[:-1]) + [self._stoch, self._discrete])
+            return {"logit": logit}
+
+        def kl_loss(self, post, prior, free, dyn_scale, rep_scale):
+            kld = torchd.kl.kl_divergence
+            dist = lambda x: self.get_dist(x)  # noqa: E731
+            sg = lambda x: {k: v.detach() for k, v in x.items()}  # noqa: E731
+            rep_loss = value = kld(dist(post), dist(sg(prior)))
+            dyn_loss = kld(dist(sg(post)), dist(prior))
+            # this is implemented using maximum at the original repo as the gradients are not backpropagated for
+            # the out of limits.
+            rep_loss = T.clip(rep_loss, min=free)
+            dyn_loss = T.clip(dyn_loss, min=free)
+            loss = dyn_scale * dyn_loss + rep_scale * rep_loss
+            return loss, value, dyn_loss, rep_loss
+
+    class Optimizer:
+        def __init__(self, name, parameters, lr, eps=1e-4, clip=None, use_amp=False):
+            self._name = name
+            self._clip = clip
+            self._opt = T.optim.Adam(parameters, lr=lr, eps=eps)
+            self._scaler = T.cuda.amp.GradScaler(enabled=use_amp)
+            self.clipped = []
+
+        def __call__(self, loss, params, retain_graph=True):
+            assert len(loss.shape) == 0, loss.shape
+            metrics = {}
+            metrics[f"{self._name}_loss"] = loss.detach().cpu().numpy()
+            self._opt.zero_grad()
+            self._scaler.scale(loss).backward(retain_graph=retain_graph)
+            self._scaler.unscale_(self._opt)
+            params = list(params)
+            norm = T.nn.utils.clip_grad_norm_(params, self._clip)
+            self.clipped.append([p.grad.clone() for p in params if p.grad is not None])
+            self._scaler.step(self._opt)
+            self._scaler.update()
+            self._opt.zero_grad()
+            metrics[f"{self._name}_grad_norm"] = norm.detach().cpu().numpy()
+            return metrics
+
+    class RequiresGrad:
+        def __init__(self, model):
+            self._model = model
+
+        def __enter__(self):
+            self._model.requires_grad_(requires_grad=True)
+
+        def __exit__(self, *args):
+            self._model.requires_grad_(requires_grad=False)
+
+    def lambda_return(reward, value, pcont, bootstrap, lambda_, axis):
+        assert len(reward.shape) == len(value.shape), (reward.shape, value.shape)
+        if bootstrap is None:
+            bootstrap = T.zeros_like(value[-1])
+        next_values = T.cat([value[1:], bootstrap[None]], 0)
+        inputs = reward + pcont * next_values * (1 - lambda_)
+        returns, agg = [], bootstrap
+        for t in reversed(range(len(inputs))):  # static_scan(..., reverse=True)
+            agg = inputs[t] + pcont[t] * lambda_ * agg
+            returns.append(agg)
+        return returns[::-1]
+
+    class RewardEMA:
+        """running mean and std"""
+        def __init__(self, device, alpha=1e-2):
+            self.device = device
+            self.alpha = alpha
+            self.range = T.tensor([0.05, 0.95], device=device)
+
+        def __call__(self, x, ema_vals):
+            flat_x = T.flatten(x.detach())
+            x_quantile = T.quantile(input=flat_x, q=self.range)
+            # this should be in-place operation
+            ema_vals[:] = self.alpha * x_quantile + (1 - self.alpha) * ema_vals
+            scale = T.clip(ema_vals[1] - ema_vals[0], min=1.0)
+            offset = ema_vals[0]
+            return offset.detach(), scale.detach()
+
+    class WorldModel(nn.Module):
+        def __init__(self):
+            super(WorldModel, self).__init__()
+            self.encoder = nn.Sequential(nn.Linear(OBS, 6, bias=False), nn.LayerNorm(6, eps=1e-03), nn.SiLU())
+            self.dynamics = RSSM()
+            feat_size = 4 * 4 + 8
+            self.heads = nn.ModuleDict()
+            self.heads["decoder"] = MLP(feat_size, OBS, "symlog_mse")
+            self.heads["reward"] = MLP(feat_size, 15, "symlog_disc")
+            self.heads["cont"] = MLP(feat_size, 1, "binary")
+            self._model_opt = Optimizer("model", self.parameters(), 1e-2, eps=1e-8, clip=1000)
+            self._scales = dict(reward=1.0, cont=1.0)
+
+        def _train(self, data):
+            with RequiresGrad(self):
+                embed = self.encoder(symlog(data["image"]))
+                post, prior = self.dynamics.observe(embed, data["action"], data["is_first"])
+                kl_loss, kl_value, dyn_loss, rep_loss = self.dynamics.kl_loss(post, prior, 0.5, 0.5, 0.1)
+                assert kl_loss.shape == embed.shape[:2], kl_loss.shape
+                preds = {}
+                for name, head in self.heads.items():
+                    feat = self.dynamics.get_feat(post)
+                    pred = head(feat)
+                    preds[name] = pred
+                losses = {}
+                for name, pred in preds.items():
+                    target = data["image"] if name == "decoder" else data[name]
+                    loss = -pred.log_prob(target)
+                    assert loss.shape == embed.shape[:2], (name, loss.shape)
+                    losses[name] = loss
+                scaled = {key: value * self._scales.get(key, 1.0) for key, value in losses.items()}
+                model_loss = sum(scaled.values()) + kl_loss
+                metrics = self._model_opt(T.mean(model_loss), self.parameters())
+            metrics.update({f"{name}_loss": loss.mean() for name, loss in losses.items()})
+            metrics.update(kl=kl_value.mean(), dyn_loss=dyn_loss.mean(), rep_loss=rep_loss.mean())
+            post = {k: v.detach() for k, v in post.items()}
+            return post, metrics
+
+    class ImagBehavior(nn.Module):
+        def __init__(self, world_model):
+            super(ImagBehavior, self).__init__()
+            self._world_model = world_model
+            feat_size = 4 * 4 + 8
+            self.actor = MLP(feat_size, ACT, "onehot")
+            self.value = MLP(feat_size, 15, "symlog_disc")
+            self._slow_value = copy.deepcopy(self.value)
+            self._updates = 0
+            self._actor_opt = Optimizer("actor", self.actor.parameters(), 1e-2, eps=1e-5, clip=100)
+            self._value_opt = Optimizer("value", self.value.parameters(), 1e-2, eps=1e-5, clip=100)
+            self.register_buffer("ema_vals", T.zeros((2,)))
+            self.reward_ema = RewardEMA(device="cpu")
+
+        def _train(self, start, objective):
+            self._update_slow_target()
+            metrics = {}
+            with RequiresGrad(self.actor):
+                imag_feat, imag_state, imag_action = self._imagine(start, self.actor, H)
+                reward = objective(imag_feat, imag_state, imag_action)
+                actor_ent = self.actor(imag_feat).entropy()
+                state_ent = self._world_model.dynamics.get_dist(imag_state).entropy()
+                target, weights, base = self._compute_target(imag_feat, imag_state, reward)
+                actor_loss, mets = self._compute_actor_loss(imag_feat, imag_action, target, weights, base)
+                actor_loss -= 3e-4 * actor_ent[:-1, ..., None]
+                actor_loss = T.mean(actor_loss)
+                value_input = imag_feat
+            with RequiresGrad(self.value):
+                value = self.value(value_input[:-1].detach())
+                target = T.stack(target, dim=0)
+                value_loss = -value.log_prob(target.detach())
+                slow_target = self._slow_value(value_input[:-1].detach())
+                value_loss -= value.log_prob(slow_target.mode().detach())
+                value_loss = T.mean(weights[:-1] * value_loss[:, :, None])
+            with RequiresGrad(self):
+                metrics.update(self._actor_opt(actor_loss, self.actor.parameters()))
+                metrics.update(self._value_opt(value_loss, self.value.parameters()))
+            metrics.update(state_ent=state_ent.mean(), reward=reward, target=target, weights=weights, **mets)
+            return imag_feat, imag_state, imag_action, weights, metrics
+
+        def _imagine(self, start, policy, horizon):
+            dynamics = self._world_model.dynamics
+            flatten = lambda x: x.reshape([-1] + list(x.shape[2:]))  # noqa: E731
+            start = {k: flatten(v) for k, v in start.items()}
+            state, succs, feats, actions = start, [], [], []
+            for _ in range(horizon):  # tools.static_scan(step, [torch.arange(horizon)], (start, None, None))
+                feat = dynamics.get_feat(state)
+                inp = feat.detach()
+                action = policy(inp).sample()
+                state = dynamics.img_step(state, action)
+                succs.append(state)
+                feats.append(feat)
+                actions.append(action)
+            succ = {k: T.stack([s[k] for s in succs], 0) for k in succs[0]}
+            feats, actions = T.stack(feats, 0), T.stack(actions, 0)
+            states = {k: T.cat([start[k][None], v[:-1]], 0) for k, v in succ.items()}
+            return feats, states, actions
+
+        def _compute_target(self, imag_feat, imag_state, reward):
+            inp = self._world_model.dynamics.get_feat(imag_state)
+            discount = 0.997 * self._world_model.heads["cont"](inp).mean
+            value = self.value(imag_feat).mode()
+            target = lambda_return(reward[1:], value[:-1], discount[1:], bootstrap=value[-1], lambda_=0.95, axis=0)
+            weights = T.cumprod(T.cat([T.ones_like(discount[:1]), discount[:-1]], 0), 0).detach()
+            return target, weights, value[:-1]
+
+        def _compute_actor_loss(self, imag_feat, imag_action, target, weights, base):
+            metrics = {}
+            inp = imag_feat.detach()
+            policy = self.actor(inp)
+            # Q-val for actor is not transformed using symlog
+            target = T.stack(target, dim=0)
+            offset, scale = self.reward_ema(target, self.ema_vals)
+            normed_target = (target - offset) / scale
+            normed_base = (base - offset) / scale
+            adv = normed_target - normed_base
+            metrics.update(normed_target=normed_target, scale=scale, adv=adv)
+            actor_target = (policy.log_prob(imag_action)[:-1][:, :, None]
+                            * (target - self.value(imag_feat[:-1]).mode()).detach())
+            mix = 0.3
+            actor_target = mix * target + (1 - mix) * actor_target
+            actor_loss = -weights[:-1] * actor_target
+            return actor_loss, metrics
+
+        def _update_slow_target(self):
+            if self._updates % 1 == 0:
+                mix = 0.02
+                for s, d in zip(self.value.parameters(), self._slow_value.parameters()):
+                    d.data = mix * s.data + (1 - mix) * d.data
+            self._updates += 1
+
+    wm = WorldModel()
+    behavior = ImagBehavior(wm)
+    if sd is None:
+        return _state(behavior)
+    _load(T, behavior, sd)
+    out = []
+    for step in range(steps):
+        batch = {k: T.from_numpy(v[step]) for k, v in data.items()}
+        post, metrics = wm._train(batch)
+        out += [post, metrics]
+
+        def reward(f, s, a):
+            return wm.heads["reward"](wm.dynamics.get_feat(s)).mode()
+
+        imag_feat, imag_state, imag_action, weights, metrics = behavior._train(post, reward)
+        out += [imag_feat, imag_state, imag_action, weights, metrics]
+    out += [wm._model_opt.clipped, behavior._actor_opt.clipped, behavior._value_opt.clipped, behavior.state_dict()]
+    out.append([p.requires_grad for p in behavior.parameters()])
+    return out
+
+
+def test_dreamer_v3_rssm_kl_balancing_imagination_and_lambda_returns(torch):
+    rng = _rng(7)
+    steps, B, L = 2, 2, 4
+    action = np.eye(3)[rng.integers(0, 3, (steps, B, L))]
+    is_first = np.zeros((steps, B, L))
+    is_first[:, :, 0] = 1
+    is_first[0, 1, 2] = 1
+    data = dict(image=rng.standard_normal((steps, B, L, 5)) * 3, action=action, is_first=is_first,
+                reward=rng.standard_normal((steps, B, L, 1)) * 5, cont=(rng.random((steps, B, L, 1)) < 0.8) * 1.0)
+    sizes = ([B * 4 * 4] * (2 * L) + [B * L * 3, B * L * 4 * 4] * 3) * steps  # observe's, then imagination's
+    draws = [rng.random(n) for n in sizes]
+    sd = dreamer_v3(torch, None, None, None)
+    _compare(dreamer_v3(tg, sd, data, draws), dreamer_v3(torch, sd, data, draws))
