@@ -569,6 +569,33 @@ def test_load_state_dict_non_strict_returns_keys():
         m.load_state_dict(sd2, strict=False)
 
 
+
+def test_module_walks_survive_a_modules_attribute_shadowing_the_method():
+    """dreamer-pytorch keeps ``self.modules = [self.fc1, ...]`` (for its FreezeParameters), shadowing the method:
+    torch's own walks (load_state_dict, _apply's .double() / .to() / .float()) never call modules(), so neither
+    may ours."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for T in (torch, tg):
+        class M(T.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = T.nn.Linear(2, 3)
+                self.bn = T.nn.BatchNorm1d(3)
+                self.modules = [self.fc1]
+
+        m = M()
+        m.load_state_dict({k: T.full(tuple(v.shape), 0.5) for k, v in m.state_dict().items()})
+        m.double()
+        m.bn.running_mean.add_(1)
+        m.to(T.float32).float()
+        results.append({k: (v.detach().numpy(), str(v.dtype)) for k, v in m.state_dict().items()})
+        assert m.modules == [m.fc1]
+    for k in results[1]:
+        np.testing.assert_array_equal(results[0][k][0], results[1][k][0])
+        assert results[0][k][1] == results[1][k][1], k
+
+
 def _hook_log(lib, conv):
     """Every state_dict / load_state_dict hook of a small tree, logged with its arguments (as torch's calls)."""
     log = []

@@ -644,7 +644,7 @@ class Module:
                     p.grad = Tensor(g)
         buffer_fn = fn if buffer_fn is None else buffer_fn
         done: Dict[int, Tensor] = {}
-        for m in self.modules() if recurse else (self,):
+        for m in (m for _, m in self.named_modules()) if recurse else (self,):  # (see load_state_dict)
             for k, b in m._buffers.items():
                 if b is not None:
                     if id(b) not in done:
@@ -877,7 +877,10 @@ class Module:
         missing: List[str] = []
         unexpected: List[str] = []
         errors = _LoadErrors()
-        errors.defer = not any(m._load_state_dict_pre_hooks or m._load_state_dict_post_hooks for m in self.modules())
+        # named_modules, not modules(): programs shadow that method by an attribute (dreamer-pytorch's
+        # ``self.modules = [self.fc1, ...]``), which torch's own walks never call
+        errors.defer = not any(m._load_state_dict_pre_hooks or m._load_state_dict_post_hooks
+                               for _, m in self.named_modules())
         metadata = getattr(state_dict, "_metadata", None)
         state_dict = OrderedDict(state_dict)
         if metadata is not None:
