@@ -16,7 +16,10 @@ transform and its inverse, categorical cross-entropies, the loss hooks); World M
 controller and a dream rollout with a temperature); DreamerV3's RSSM (GRUCell deterministic state, 4x4 categorical
 latents with unimix and straight-through samples, KL balancing with free nats by kl_divergence of Independent
 OneHotCategoricalStraightThrough, symlog / twohot heads, imagination with the actor, lambda-returns, a slow EMA
-critic, REINFORCE + dynamics-backprop actor loss, separate Adam optimisers with clip_grad_norm_).
+critic, REINFORCE + dynamics-backprop actor loss, separate Adam optimisers with clip_grad_norm_); PlaNet / DreamerV1 as yusukeurakami/dreamer-pytorch (a Gaussian
+RSSM with nonterminal masks, kl_divergence of Normals against free nats, FreezeParameters over hand-kept
+``self.modules`` lists, imagination with a TanhBijector Transform subclass inside TransformedDistribution /
+Independent / SampleDist, lambda_return, a Normal(value, 1) critic).
 """
 import math
 
@@ -1555,3 +1558,317 @@ def test_dreamer_v3_rssm_kl_balancing_imagination_and_lambda_returns(torch):
     draws = [rng.random(n) for n in sizes]
     sd = dreamer_v3(torch, None, None, None)
     _compare(dreamer_v3(tg, sd, data, draws), dreamer_v3(torch, sd, data, draws))
+
+
+# ----------------------------------------------------------------------------------------------- PlaNet / DreamerV1
+def dreamer_v1(T, sd, data, noise, steps=2):
+    """yusukeurakami/dreamer-pytorch (on Kaixhin/PlaNet): the TransitionModel (GRUCell belief, Gaussian prior and
+    posterior states with softplus std devs, nonterminal masks), bottle, the model loss with kl_divergence of two
+    Normals and torch.max against free nats, FreezeParameters over modules' hand-kept ``self.modules`` lists,
+    imagine_ahead, lambda_return, the tanh-squashed actor (a TanhBijector Transform subclass in a
+    TransformedDistribution in an Independent in SampleDist, its entropy by expand) and the Normal(value, 1)
+    critic, each with Adam and clip_grad_norm_. torch.randn_like and Normal's rsample noise come from numpy (a
+    Normal subclass overriding rsample, expand kept)."""
+    nn = T.nn
+    F = nn.functional
+    from_numpy = iter(noise or ())
+    Normal0 = T.distributions.Normal
+
+    def randn_like(x):  # torch.randn_like
+        return T.from_numpy(next(from_numpy).reshape(tuple(x.shape)))
+
+    class Normal(Normal0):
+        def rsample(self, sample_shape=T.Size()):
+            shape = self._extended_shape(sample_shape)
+            eps = T.from_numpy(next(from_numpy).reshape(tuple(shape)))
+            return self.loc + eps * self.scale
+
+    def bottle(f, x_tuple):
+        x_sizes = tuple(map(lambda x: x.size(), x_tuple))
+        y = f(*map(lambda x: x[0].view(x[1][0] * x[1][1], *x[1][2:]), zip(x_tuple, x_sizes)))
+        y_size = y.size()
+        output = y.view(x_sizes[0][0], x_sizes[0][1], *y_size[1:])
+        return output
+
+    class TransitionModel(nn.Module):
+        __constants__ = ['min_std_dev']
+
+        def __init__(self, belief_size, state_size, action_size, hidden_size, embedding_size, min_std_dev=0.1):
+            super().__init__()
+            self.act_fn = F.elu
+            self.min_std_dev = min_std_dev
+            self.fc_embed_state_action = nn.Linear(state_size + action_size, belief_size)
+            self.rnn = nn.GRUCell(belief_size, belief_size)
+            self.fc_embed_belief_prior = nn.Linear(belief_size, hidden_size)
+            self.fc_state_prior = nn.Linear(hidden_size, 2 * state_size)
+            self.fc_embed_belief_posterior = nn.Linear(belief_size + embedding_size, hidden_size)
+            self.fc_state_posterior = nn.Linear(hidden_size, 2 * state_size)
+            self.modules = [self.fc_embed_state_action, self.fc_embed_belief_prior, self.fc_state_prior,
+                            self.fc_embed_belief_posterior, self.fc_state_posterior]
+
+        def forward(self, prev_state, actions, prev_belief, observations=None, nonterminals=None):
+            # Create lists for hidden states (cannot use single tensor as buffer because autograd won't work with
+            # inplace writes)
+            T_ = actions.size(0) + 1
+            beliefs, prior_states, prior_means, prior_std_devs, posterior_states, posterior_means, \
+                posterior_std_devs = [T.empty(0)] * T_, [T.empty(0)] * T_, [T.empty(0)] * T_, [T.empty(0)] * T_, \
+                [T.empty(0)] * T_, [T.empty(0)] * T_, [T.empty(0)] * T_
+            beliefs[0], prior_states[0], posterior_states[0] = prev_belief, prev_state, prev_state
+            # Loop over time sequence
+            for t in range(T_ - 1):
+                _state = prior_states[t] if observations is None else posterior_states[t]
+                _state = _state if nonterminals is None else _state * nonterminals[t]  # Mask if previous
+                hidden = self.act_fn(self.fc_embed_state_action(T.cat([_state, actions[t]], dim=1)))
+                beliefs[t + 1] = self.rnn(hidden, beliefs[t])
+                hidden = self.act_fn(self.fc_embed_belief_prior(beliefs[t + 1]))
+                prior_means[t + 1], _prior_std_dev = T.chunk(self.fc_state_prior(hidden), 2, dim=1)
+                prior_std_devs[t + 1] = F.softplus(_prior_std_dev) + self.min_std_dev
+                prior_states[t + 1] = prior_means[t + 1] + prior_std_devs[t + 1] * randn_like(prior_means[t + 1])
+                if observations is not None:
+                    t_ = t - 1  # Use t_ to deal with different time indexing for observations
+                    hidden = self.act_fn(self.fc_embed_belief_posterior(
+                        T.cat([beliefs[t + 1], observations[t_ + 1]], dim=1)))
+                    posterior_means[t + 1], _posterior_std_dev = T.chunk(self.fc_state_posterior(hidden), 2, dim=1)
+                    posterior_std_devs[t + 1] = F.softplus(_posterior_std_dev) + self.min_std_dev
+                    posterior_states[t + 1] = (posterior_means[t + 1]
+                                               + posterior_std_devs[t + 1] * randn_like(posterior_means[t + 1]))
+            hidden = [T.stack(beliefs[1:], dim=0), T.stack(prior_states[1:], dim=0), T.stack(prior_means[1:], dim=0),
+                      T.stack(prior_std_devs[1:], dim=0)]
+            if observations is not None:
+                hidden += [T.stack(posterior_states[1:], dim=0), T.stack(posterior_means[1:], dim=0),
+                           T.stack(posterior_std_devs[1:], dim=0)]
+            return hidden
+
+    class SymbolicModel(nn.Module):  # SymbolicObservationModel / RewardModel / ValueModel
+        def __init__(self, belief_size, state_size, out_size, hidden_size):
+            super().__init__()
+            self.fc1 = nn.Linear(belief_size + state_size, hidden_size)
+            self.fc2 = nn.Linear(hidden_size, out_size)
+            self.modules = [self.fc1, self.fc2]
+
+        def forward(self, belief, state):
+            hidden = F.elu(self.fc1(T.cat([belief, state], dim=1)))
+            return self.fc2(hidden).squeeze(dim=1) if self.fc2.out_features == 1 else self.fc2(hidden)
+
+    class SymbolicEncoder(nn.Module):
+        def __init__(self, observation_size, embedding_size):
+            super().__init__()
+            self.fc1 = nn.Linear(observation_size, embedding_size)
+            self.modules = [self.fc1]
+
+        def forward(self, observation):
+            return F.elu(self.fc1(observation))
+
+    def atanh(x):
+        return 0.5 * T.log((1 + x) / (1 - x))
+
+    class TanhBijector(T.distributions.Transform):
+        def __init__(self):
+            super().__init__()
+            self.bijective = True
+            self.domain = T.distributions.constraints.real
+            self.codomain = T.distributions.constraints.interval(-1.0, 1.0)
+
+        @property
+        def sign(self):
+            return 1.
+
+        def _call(self, x):
+            return T.tanh(x)
+
+        def _inverse(self, y):
+            y = T.where((T.abs(y) <= 1.), T.clamp(y, -0.99999997, 0.99999997), y)
+            y = atanh(y)
+            return y
+
+        def log_abs_det_jacobian(self, x, y):
+            return 2. * (np.log(2) - x - F.softplus(-2. * x))
+
+    class SampleDist:
+        def __init__(self, dist, samples=3):
+            self._dist = dist
+            self._samples = samples
+
+        @property
+        def name(self):
+            return 'SampleDist'
+
+        def __getattr__(self, name):
+            return getattr(self._dist, name)
+
+        def entropy(self):
+            dist = self._dist.expand((self._samples, *self._dist.batch_shape))
+            sample = dist.rsample()
+            logprob = dist.log_prob(sample)
+            return -T.mean(logprob, 0)
+
+    class ActorModel(nn.Module):
+        def __init__(self, belief_size, state_size, hidden_size, action_size, min_std=1e-4, init_std=5,
+                     mean_scale=5):
+            super().__init__()
+            self.act_fn = F.elu
+            self.fc1 = nn.Linear(belief_size + state_size, hidden_size)
+            self.fc5 = nn.Linear(hidden_size, 2 * action_size)
+            self.modules = [self.fc1, self.fc5]
+            self._min_std = min_std
+            self._init_std = init_std
+            self._mean_scale = mean_scale
+
+        def forward(self, belief, state):
+            raw_init_std = T.log(T.exp(T.tensor(self._init_std, dtype=T.float64)) - 1)
+            x = T.cat([belief, state], dim=1)
+            hidden = self.act_fn(self.fc1(x))
+            action = self.fc5(hidden).squeeze(dim=1)
+            action_mean, action_std_dev = T.chunk(action, 2, dim=1)
+            action_mean = self._mean_scale * T.tanh(action_mean / self._mean_scale)
+            action_std = F.softplus(action_std_dev + raw_init_std) + self._min_std
+            return action_mean, action_std
+
+        def get_action(self, belief, state, det=False):
+            action_mean, action_std = self.forward(belief, state)
+            dist = Normal(action_mean, action_std)
+            dist = T.distributions.TransformedDistribution(dist, TanhBijector())
+            dist = T.distributions.Independent(dist, 1)
+            dist = SampleDist(dist)
+            return dist.rsample(), dist
+
+    def get_parameters(modules):
+        model_parameters = []
+        for module in modules:
+            model_parameters += list(module.parameters())
+        return model_parameters
+
+    class FreezeParameters:
+        def __init__(self, modules):
+            self.modules = modules
+            self.param_states = [p.requires_grad for p in get_parameters(self.modules)]
+
+        def __enter__(self):
+            for param in get_parameters(self.modules):
+                param.requires_grad = False
+
+        def __exit__(self, exc_type, exc_val, exc_tb):
+            for i, param in enumerate(get_parameters(self.modules)):
+                param.requires_grad = self.param_states[i]
+
+    def imagine_ahead(prev_state, prev_belief, policy, transition_model, planning_horizon=12):
+        flatten = lambda x: x.view([-1] + list(x.size()[2:]))  # noqa: E731
+        prev_belief = flatten(prev_belief)
+        prev_state = flatten(prev_state)
+        T_ = planning_horizon
+        beliefs, prior_states, prior_means, prior_std_devs = [T.empty(0)] * T_, [T.empty(0)] * T_, \
+            [T.empty(0)] * T_, [T.empty(0)] * T_
+        beliefs[0], prior_states[0] = prev_belief, prev_state
+        entropies = []
+        for t in range(T_ - 1):
+            _state = prior_states[t]
+            actions, dist = policy.get_action(beliefs[t].detach(), _state.detach())
+            with T.no_grad():
+                entropies.append(dist.entropy())
+            hidden = transition_model.act_fn(transition_model.fc_embed_state_action(T.cat([_state, actions], dim=1)))
+            beliefs[t + 1] = transition_model.rnn(hidden, beliefs[t])
+            hidden = transition_model.act_fn(transition_model.fc_embed_belief_prior(beliefs[t + 1]))
+            prior_means[t + 1], _prior_std_dev = T.chunk(transition_model.fc_state_prior(hidden), 2, dim=1)
+            prior_std_devs[t + 1] = F.softplus(_prior_std_dev) + transition_model.min_std_dev
+            prior_states[t + 1] = prior_means[t + 1] + prior_std_devs[t + 1] * randn_like(prior_means[t + 1])
+        return [T.stack(beliefs, dim=0), T.stack(prior_states, dim=0), T.stack(prior_means[1:], dim=0),
+                T.stack(prior_std_devs[1:], dim=0)], entropies
+
+    def lambda_return(imged_reward, value_pred, bootstrap, discount=0.99, lambda_=0.95):
+        next_values = T.cat([value_pred[1:], bootstrap[None]], 0)
+        discount_tensor = discount * T.ones_like(imged_reward)
+        inputs = imged_reward + discount_tensor * next_values * (1 - lambda_)
+        last = bootstrap
+        indices = reversed(range(len(inputs)))
+        outputs = []
+        for index in indices:
+            inp, disc = inputs[index], discount_tensor[index]
+            last = inp + disc * lambda_ * last
+            outputs.append(last)
+        outputs = list(reversed(outputs))
+        outputs = T.stack(outputs, 0)
+        return outputs
+
+    BEL, ST, ACT, OBS, EMB, HID = 6, 3, 2, 4, 5, 7
+    transition_model = TransitionModel(BEL, ST, ACT, HID, EMB)
+    observation_model = SymbolicModel(BEL, ST, OBS, HID)
+    reward_model = SymbolicModel(BEL, ST, 1, HID)
+    encoder = SymbolicEncoder(OBS, EMB)
+    actor_model = ActorModel(BEL, ST, HID, ACT)
+    value_model = SymbolicModel(BEL, ST, 1, HID)
+    models = [transition_model, observation_model, reward_model, encoder, actor_model, value_model]
+    if sd is None:
+        return [_state(m) for m in models]
+    for m, s in zip(models, sd):
+        _load(T, m, s)
+    param_list = (list(transition_model.parameters()) + list(observation_model.parameters())
+                  + list(reward_model.parameters()) + list(encoder.parameters()))
+    model_optimizer = T.optim.Adam(param_list, lr=1e-2, eps=1e-4)
+    actor_optimizer = T.optim.Adam(actor_model.parameters(), lr=1e-2, eps=1e-4)
+    value_optimizer = T.optim.Adam(value_model.parameters(), lr=1e-2, eps=1e-4)
+    model_modules = transition_model.modules + encoder.modules + observation_model.modules + reward_model.modules
+    free_nats = T.full((1, ), 0.3)
+    out = []
+    for step in range(steps):
+        observations, actions, rewards, nonterminals = [T.from_numpy(v[step]) for v in data]
+        init_belief, init_state = T.zeros(observations.size(1), BEL), T.zeros(observations.size(1), ST)
+        beliefs, prior_states, prior_means, prior_std_devs, posterior_states, posterior_means, posterior_std_devs = \
+            transition_model(init_state, actions[:-1], init_belief, bottle(encoder, (observations[1:], )),
+                             nonterminals[:-1])
+        observation_loss = F.mse_loss(bottle(observation_model, (beliefs, posterior_states)), observations[1:],
+                                      reduction='none').sum(dim=2).mean(dim=(0, 1))
+        reward_loss = F.mse_loss(bottle(reward_model, (beliefs, posterior_states)), rewards[:-1],
+                                 reduction='none').mean(dim=(0, 1))
+        div = T.distributions.kl.kl_divergence(Normal(posterior_means, posterior_std_devs),
+                                               Normal(prior_means, prior_std_devs)).sum(dim=2)
+        kl_loss = T.max(div, free_nats).mean(dim=(0, 1))
+        model_loss = observation_loss + reward_loss + kl_loss
+        model_optimizer.zero_grad()
+        model_loss.backward()
+        out += [observation_loss, reward_loss, kl_loss, [p.grad for p in param_list]]
+        out.append(nn.utils.clip_grad_norm_(param_list, 100.0, norm_type=2))
+        model_optimizer.step()
+        # Dreamer implementation: actor loss calculation and optimization
+        with T.no_grad():
+            actor_states = posterior_states.detach()
+            actor_beliefs = beliefs.detach()
+        with FreezeParameters(model_modules):
+            imagination_traj, entropies = imagine_ahead(actor_states, actor_beliefs, actor_model, transition_model,
+                                                        3)
+        imged_beliefs, imged_prior_states, imged_prior_means, imged_prior_std_devs = imagination_traj
+        with FreezeParameters(model_modules + value_model.modules):
+            imged_reward = bottle(reward_model, (imged_beliefs, imged_prior_states))
+            value_pred = bottle(value_model, (imged_beliefs, imged_prior_states))
+        returns = lambda_return(imged_reward, value_pred, bootstrap=value_pred[-1], discount=0.99, lambda_=0.95)
+        actor_loss = -T.mean(returns)
+        actor_optimizer.zero_grad()
+        actor_loss.backward()
+        out += [returns, entropies, actor_loss, _grads(actor_model)]
+        out.append([p.grad is None for p in param_list + list(value_model.parameters())])
+        nn.utils.clip_grad_norm_(actor_model.parameters(), 100.0, norm_type=2)
+        actor_optimizer.step()
+        # Dreamer implementation: value loss calculation and optimization
+        with T.no_grad():
+            value_beliefs = imged_beliefs.detach()
+            value_prior_states = imged_prior_states.detach()
+            target_return = returns.detach()
+        value_dist = Normal(bottle(value_model, (value_beliefs, value_prior_states)), 1)
+        value_loss = -value_dist.log_prob(target_return).mean(dim=(0, 1))
+        value_optimizer.zero_grad()
+        value_loss.backward()
+        out += [value_loss, _grads(value_model)]
+        nn.utils.clip_grad_norm_(value_model.parameters(), 100.0, norm_type=2)
+        value_optimizer.step()
+    out += [m.state_dict() for m in models]
+    return out
+
+
+def test_planet_dreamer_v1_gaussian_rssm_tanh_actor_and_value(torch):
+    rng = _rng(8)
+    steps, L, B = 2, 5, 2
+    data = [rng.standard_normal((steps, L, B, 4)), rng.uniform(-1, 1, (steps, L, B, 2)),
+            rng.standard_normal((steps, L, B)), (rng.random((steps, L, B, 1)) < 0.8) * 1.0]
+    sizes = ([(B, 3)] * (2 * (L - 1)) + [(B * (L - 1), 2), (3, B * (L - 1), 2), (B * (L - 1), 3)] * 2) * steps
+    noise = [rng.standard_normal(s) for s in sizes]
+    sd = dreamer_v1(torch, None, None, None)
+    _compare(dreamer_v1(tg, sd, data, noise), dreamer_v1(torch, sd, data, noise))
