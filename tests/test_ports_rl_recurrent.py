@@ -19,7 +19,9 @@ OneHotCategoricalStraightThrough, symlog / twohot heads, imagination with the ac
 critic, REINFORCE + dynamics-backprop actor loss, separate Adam optimisers with clip_grad_norm_); PlaNet / DreamerV1 as yusukeurakami/dreamer-pytorch (a Gaussian
 RSSM with nonterminal masks, kl_divergence of Normals against free nats, FreezeParameters over hand-kept
 ``self.modules`` lists, imagination with a TanhBijector Transform subclass inside TransformedDistribution /
-Independent / SampleDist, lambda_return, a Normal(value, 1) critic).
+Independent / SampleDist, lambda_return, a Normal(value, 1) critic); ikostrikov/pytorch-a2c-ppo-acktr-gail's
+recurrent PPO (_forward_gru splitting the sequence where masks are zero, FixedCategorical, RolloutStorage's
+recurrent_generator, GAE with bad_masks).
 """
 import math
 
@@ -1872,3 +1874,343 @@ def test_planet_dreamer_v1_gaussian_rssm_tanh_actor_and_value(torch):
     noise = [rng.standard_normal(s) for s in sizes]
     sd = dreamer_v1(torch, None, None, None)
     _compare(dreamer_v1(tg, sd, data, noise), dreamer_v1(torch, sd, data, noise))
+
+
+# ------------------------------------------------------------------------------------------ a2c-ppo-acktr's GRU PPO
+def a2c_ppo_acktr_gru(T, sd, uniforms, perms, num_updates=2):
+    """ikostrikov/pytorch-a2c-ppo-acktr-gail with --recurrent-policy: NNBase._forward_gru (one GRU step when acting,
+    over the sequence split at the steps where some mask is zero when training: ``nonzero().squeeze().cpu()``, the
+    0-dim case, ``.numpy().tolist()``), MLPBase with init_ (orthogonal_ by the ``init`` helper), FixedCategorical,
+    Policy.act / get_value / evaluate_actions, RolloutStorage (insert, after_update, compute_returns with GAE and
+    bad_masks, recurrent_generator over a given permutation of the processes, _flatten_helper) and PPO.update."""
+    nn = T.nn
+
+    def init(module, weight_init, bias_init, gain=1):
+        weight_init(module.weight.data, gain=gain)
+        bias_init(module.bias.data)
+        return module
+
+    class FixedCategorical(T.distributions.Categorical):
+        def sample(self, u=None):
+            return T.from_numpy(_sample(self.probs, u)).unsqueeze(-1)  # super().sample().unsqueeze(-1)
+
+        def log_probs(self, actions):
+            return (super().log_prob(actions.squeeze(-1)).view(actions.size(0), -1).sum(-1).unsqueeze(-1))
+
+        def mode(self):
+            return self.probs.argmax(dim=-1, keepdim=True)
+
+    class Categorical(nn.Module):
+        def __init__(self, num_inputs, num_outputs):
+            super(Categorical, self).__init__()
+            init_ = lambda m: init(m, nn.init.orthogonal_, lambda x: nn.init.constant_(x, 0), gain=0.01)  # noqa
+            self.linear = init_(nn.Linear(num_inputs, num_outputs))
+
+        def forward(self, x):
+            x = self.linear(x)
+            return FixedCategorical(logits=x)
+
+    class NNBase(nn.Module):
+        def __init__(self, recurrent, recurrent_input_size, hidden_size):
+            super(NNBase, self).__init__()
+            self._hidden_size = hidden_size
+            self._recurrent = recurrent
+            if recurrent:
+                self.gru = nn.GRU(recurrent_input_size, hidden_size)
+                for name, param in self.gru.named_parameters():
+                    if 'bias' in name:
+                        nn.init.constant_(param, 0)
+                    elif 'weight' in name:
+                        nn.init.orthogonal_(param)
+
+        @property
+        def is_recurrent(self):
+            return self._recurrent
+
+        @property
+        def recurrent_hidden_state_size(self):
+            if self._recurrent:
+                return self._hidden_size
+            return 1
+
+        @property
+        def output_size(self):
+            return self._hidden_size
+
+        def _forward_gru(self, x, hxs, masks):
+            if x.size(0) == hxs.size(0):
+                x, hxs = self.gru(x.unsqueeze(0), (hxs * masks).unsqueeze(0))
+                x = x.squeeze(0)
+                hxs = hxs.squeeze(0)
+            else:
+                # x is a (T, N, -1) tensor that has been flatten to (T * N, -1)
+                N = hxs.size(0)
+                T_ = int(x.size(0) / N)
+                # unflatten
+                x = x.view(T_, N, x.size(1))
+                # Same deal with masks
+                masks = masks.view(T_, N)
+                # Let's figure out which steps in the sequence have a zero for any agent
+                # We will always assume t=0 has a zero in it as that makes the logic cleaner
+                has_zeros = ((masks[1:] == 0.0).any(dim=-1).nonzero().squeeze().cpu())
+                # +1 to correct the masks[1:]
+                if has_zeros.dim() == 0:
+                    # Deal with scalar
+                    has_zeros = [has_zeros.item() + 1]
+                else:
+                    has_zeros = (has_zeros + 1).numpy().tolist()
+                # add t=0 and t=T to the list
+                has_zeros = [0] + has_zeros + [T_]
+                hxs = hxs.unsqueeze(0)
+                outputs = []
+                for i in range(len(has_zeros) - 1):
+                    # We can now process steps that don't have any zeros in masks together!
+                    # This is much faster
+                    start_idx = has_zeros[i]
+                    end_idx = has_zeros[i + 1]
+                    rnn_scores, hxs = self.gru(x[start_idx:end_idx], hxs * masks[start_idx].view(1, -1, 1))
+                    outputs.append(rnn_scores)
+                # assert len(outputs) == T
+                # x is a (T, N, -1) tensor
+                x = T.cat(outputs, dim=0)
+                # flatten
+                x = x.view(T_ * N, -1)
+                hxs = hxs.squeeze(0)
+            return x, hxs
+
+    class MLPBase(NNBase):
+        def __init__(self, num_inputs, recurrent=False, hidden_size=64):
+            super(MLPBase, self).__init__(recurrent, num_inputs, hidden_size)
+            if recurrent:
+                num_inputs = hidden_size
+            init_ = lambda m: init(m, nn.init.orthogonal_, lambda x: nn.init.constant_(x, 0), np.sqrt(2))  # noqa
+            self.actor = nn.Sequential(init_(nn.Linear(num_inputs, hidden_size)), nn.Tanh(),
+                                       init_(nn.Linear(hidden_size, hidden_size)), nn.Tanh())
+            self.critic = nn.Sequential(init_(nn.Linear(num_inputs, hidden_size)), nn.Tanh(),
+                                        init_(nn.Linear(hidden_size, hidden_size)), nn.Tanh())
+            self.critic_linear = init_(nn.Linear(hidden_size, 1))
+            self.train()
+
+        def forward(self, inputs, rnn_hxs, masks):
+            x = inputs
+            if self.is_recurrent:
+                x, rnn_hxs = self._forward_gru(x, rnn_hxs, masks)
+            hidden_critic = self.critic(x)
+            hidden_actor = self.actor(x)
+            return self.critic_linear(hidden_critic), hidden_actor, rnn_hxs
+
+    class Policy(nn.Module):
+        def __init__(self, obs_shape, num_actions, base_kwargs=None):
+            super(Policy, self).__init__()
+            self.base = MLPBase(obs_shape[0], **base_kwargs)
+            self.dist = Categorical(self.base.output_size, num_actions)
+
+        @property
+        def recurrent_hidden_state_size(self):
+            return self.base.recurrent_hidden_state_size
+
+        def act(self, inputs, rnn_hxs, masks, deterministic=False, u=None):
+            value, actor_features, rnn_hxs = self.base(inputs, rnn_hxs, masks)
+            dist = self.dist(actor_features)
+            action = dist.mode() if deterministic else dist.sample(u)
+            action_log_probs = dist.log_probs(action)
+            dist_entropy = dist.entropy().mean()
+            return value, action, action_log_probs, rnn_hxs
+
+        def get_value(self, inputs, rnn_hxs, masks):
+            value, _, _ = self.base(inputs, rnn_hxs, masks)
+            return value
+
+        def evaluate_actions(self, inputs, rnn_hxs, masks, action):
+            value, actor_features, rnn_hxs = self.base(inputs, rnn_hxs, masks)
+            dist = self.dist(actor_features)
+            action_log_probs = dist.log_probs(action)
+            dist_entropy = dist.entropy().mean()
+            return value, action_log_probs, dist_entropy, rnn_hxs
+
+    def _flatten_helper(T_, N, _tensor):
+        return _tensor.view(T_ * N, *_tensor.size()[2:])
+
+    class RolloutStorage(object):
+        def __init__(self, num_steps, num_processes, obs_shape, recurrent_hidden_state_size):
+            self.obs = T.zeros(num_steps + 1, num_processes, *obs_shape)
+            self.recurrent_hidden_states = T.zeros(num_steps + 1, num_processes, recurrent_hidden_state_size)
+            self.rewards = T.zeros(num_steps, num_processes, 1)
+            self.value_preds = T.zeros(num_steps + 1, num_processes, 1)
+            self.returns = T.zeros(num_steps + 1, num_processes, 1)
+            self.action_log_probs = T.zeros(num_steps, num_processes, 1)
+            self.actions = T.zeros(num_steps, num_processes, 1)
+            self.actions = self.actions.long()
+            self.masks = T.ones(num_steps + 1, num_processes, 1)
+            # Masks that indicate whether it's a true terminal state or time limit end state
+            self.bad_masks = T.ones(num_steps + 1, num_processes, 1)
+            self.num_steps = num_steps
+            self.step = 0
+
+        def insert(self, obs, recurrent_hidden_states, actions, action_log_probs, value_preds, rewards, masks,
+                   bad_masks):
+            self.obs[self.step + 1].copy_(obs)
+            self.recurrent_hidden_states[self.step + 1].copy_(recurrent_hidden_states)
+            self.actions[self.step].copy_(actions)
+            self.action_log_probs[self.step].copy_(action_log_probs)
+            self.value_preds[self.step].copy_(value_preds)
+            self.rewards[self.step].copy_(rewards)
+            self.masks[self.step + 1].copy_(masks)
+            self.bad_masks[self.step + 1].copy_(bad_masks)
+            self.step = (self.step + 1) % self.num_steps
+
+        def after_update(self):
+            self.obs[0].copy_(self.obs[-1])
+            self.recurrent_hidden_states[0].copy_(self.recurrent_hidden_states[-1])
+            self.masks[0].copy_(self.masks[-1])
+            self.bad_masks[0].copy_(self.bad_masks[-1])
+
+        def compute_returns(self, next_value, use_gae, gamma, gae_lambda, use_proper_time_limits=True):
+            if use_proper_time_limits:
+                if use_gae:
+                    self.value_preds[-1] = next_value
+                    gae = 0
+                    for step in reversed(range(self.rewards.size(0))):
+                        delta = self.rewards[step] + gamma * self.value_preds[
+                            step + 1] * self.masks[step + 1] - self.value_preds[step]
+                        gae = delta + gamma * gae_lambda * self.masks[step + 1] * gae
+                        gae = gae * self.bad_masks[step + 1]
+                        self.returns[step] = gae + self.value_preds[step]
+
+        def recurrent_generator(self, advantages, num_mini_batch, perm):
+            num_processes = self.rewards.size(1)
+            assert num_processes >= num_mini_batch
+            num_envs_per_batch = num_processes // num_mini_batch
+            # perm = torch.randperm(num_processes)
+            for start_ind in range(0, num_processes, num_envs_per_batch):
+                obs_batch = []
+                recurrent_hidden_states_batch = []
+                actions_batch = []
+                value_preds_batch = []
+                return_batch = []
+                masks_batch = []
+                old_action_log_probs_batch = []
+                adv_targ = []
+                for offset in range(num_envs_per_batch):
+                    ind = perm[start_ind + offset]
+                    obs_batch.append(self.obs[:-1, ind])
+                    recurrent_hidden_states_batch.append(self.recurrent_hidden_states[0:1, ind])
+                    actions_batch.append(self.actions[:, ind])
+                    value_preds_batch.append(self.value_preds[:-1, ind])
+                    return_batch.append(self.returns[:-1, ind])
+                    masks_batch.append(self.masks[:-1, ind])
+                    old_action_log_probs_batch.append(self.action_log_probs[:, ind])
+                    adv_targ.append(advantages[:, ind])
+                T_, N = self.num_steps, num_envs_per_batch
+                # These are all tensors of size (T, N, -1)
+                obs_batch = T.stack(obs_batch, 1)
+                actions_batch = T.stack(actions_batch, 1)
+                value_preds_batch = T.stack(value_preds_batch, 1)
+                return_batch = T.stack(return_batch, 1)
+                masks_batch = T.stack(masks_batch, 1)
+                old_action_log_probs_batch = T.stack(old_action_log_probs_batch, 1)
+                adv_targ = T.stack(adv_targ, 1)
+                # States is just a (N, -1) tensor
+                recurrent_hidden_states_batch = T.stack(recurrent_hidden_states_batch, 1).view(N, -1)
+                # Flatten the (T, N, ...) tensors to (T * N, ...)
+                obs_batch = _flatten_helper(T_, N, obs_batch)
+                actions_batch = _flatten_helper(T_, N, actions_batch)
+                value_preds_batch = _flatten_helper(T_, N, value_preds_batch)
+                return_batch = _flatten_helper(T_, N, return_batch)
+                masks_batch = _flatten_helper(T_, N, masks_batch)
+                old_action_log_probs_batch = _flatten_helper(T_, N, old_action_log_probs_batch)
+                adv_targ = _flatten_helper(T_, N, adv_targ)
+                yield obs_batch, recurrent_hidden_states_batch, actions_batch, value_preds_batch, return_batch, \
+                    masks_batch, old_action_log_probs_batch, adv_targ
+
+    class PPO():
+        def __init__(self, actor_critic, clip_param, ppo_epoch, num_mini_batch, value_loss_coef, entropy_coef,
+                     lr=None, eps=None, max_grad_norm=None, use_clipped_value_loss=True):
+            self.actor_critic = actor_critic
+            self.clip_param = clip_param
+            self.ppo_epoch = ppo_epoch
+            self.num_mini_batch = num_mini_batch
+            self.value_loss_coef = value_loss_coef
+            self.entropy_coef = entropy_coef
+            self.max_grad_norm = max_grad_norm
+            self.use_clipped_value_loss = use_clipped_value_loss
+            self.optimizer = T.optim.Adam(actor_critic.parameters(), lr=lr, eps=eps)
+            self.record = []
+
+        def update(self, rollouts, perms):
+            advantages = rollouts.returns[:-1] - rollouts.value_preds[:-1]
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-5)
+            value_loss_epoch = 0
+            action_loss_epoch = 0
+            dist_entropy_epoch = 0
+            for e in range(self.ppo_epoch):
+                data_generator = rollouts.recurrent_generator(advantages, self.num_mini_batch, next(perms))
+                for sample in data_generator:
+                    obs_batch, recurrent_hidden_states_batch, actions_batch, value_preds_batch, return_batch, \
+                        masks_batch, old_action_log_probs_batch, adv_targ = sample
+                    # Reshape to do in a single forward pass for all steps
+                    values, action_log_probs, dist_entropy, _ = self.actor_critic.evaluate_actions(
+                        obs_batch, recurrent_hidden_states_batch, masks_batch, actions_batch)
+                    ratio = T.exp(action_log_probs - old_action_log_probs_batch)
+                    surr1 = ratio * adv_targ
+                    surr2 = T.clamp(ratio, 1.0 - self.clip_param, 1.0 + self.clip_param) * adv_targ
+                    action_loss = -T.min(surr1, surr2).mean()
+                    if self.use_clipped_value_loss:
+                        value_pred_clipped = value_preds_batch + (values - value_preds_batch).clamp(
+                            -self.clip_param, self.clip_param)
+                        value_losses = (values - return_batch).pow(2)
+                        value_losses_clipped = (value_pred_clipped - return_batch).pow(2)
+                        value_loss = 0.5 * T.max(value_losses, value_losses_clipped).mean()
+                    self.optimizer.zero_grad()
+                    (value_loss * self.value_loss_coef + action_loss - dist_entropy * self.entropy_coef).backward()
+                    self.record += [value_loss, action_loss, dist_entropy, _grads(self.actor_critic)]
+                    nn.utils.clip_grad_norm_(self.actor_critic.parameters(), self.max_grad_norm)
+                    self.optimizer.step()
+                    value_loss_epoch += value_loss.item()
+                    action_loss_epoch += action_loss.item()
+                    dist_entropy_epoch += dist_entropy.item()
+            num_updates = self.ppo_epoch * self.num_mini_batch
+            return value_loss_epoch / num_updates, action_loss_epoch / num_updates, dist_entropy_epoch / num_updates
+
+    num_processes, num_steps, obs_dim = 4, 6, 3
+    envs = _VecEnv(num_processes, obs_dim, 2)
+    actor_critic = Policy((obs_dim,), 2, base_kwargs={'recurrent': True, 'hidden_size': 5})
+    if sd is None:
+        return _state(actor_critic)
+    _load(T, actor_critic, sd)
+    agent = PPO(actor_critic, 0.2, 2, 2, 0.5, 0.01, lr=7e-3, eps=1e-5, max_grad_norm=0.5)
+    rollouts = RolloutStorage(num_steps, num_processes, (obs_dim,), actor_critic.recurrent_hidden_state_size)
+    obs, _ = envs.reset()
+    rollouts.obs[0].copy_(T.from_numpy(obs))
+    out = []
+    draws, perms = iter(uniforms), iter(perms)
+    for j in range(num_updates):
+        for step in range(num_steps):
+            # Sample actions
+            with T.no_grad():
+                value, action, action_log_prob, recurrent_hidden_states = actor_critic.act(
+                    rollouts.obs[step], rollouts.recurrent_hidden_states[step], rollouts.masks[step], u=next(draws))
+            obs, reward, done, trunc, infos = envs.step(action.numpy().reshape(-1))
+            # If done then clean the history of observations.
+            masks = T.FloatTensor([[0.0] if done_ else [1.0] for done_ in done]).double()
+            bad_masks = T.FloatTensor([[0.0] if t else [1.0] for t in trunc]).double()
+            rollouts.insert(T.from_numpy(obs), recurrent_hidden_states, action, action_log_prob, value,
+                            T.from_numpy(reward).unsqueeze(1), masks, bad_masks)
+        with T.no_grad():
+            next_value = actor_critic.get_value(rollouts.obs[-1], rollouts.recurrent_hidden_states[-1],
+                                                rollouts.masks[-1]).detach()
+        rollouts.compute_returns(next_value, True, 0.99, 0.95, True)
+        out += [rollouts.returns.clone(), rollouts.actions.clone(), rollouts.masks.clone(),
+                rollouts.recurrent_hidden_states.clone()]
+        out.append(list(agent.update(rollouts, perms)))
+        rollouts.after_update()
+    out += [agent.record, actor_critic.state_dict()]
+    return out
+
+
+def test_a2c_ppo_acktr_forward_gru_split_at_masks(torch):
+    rng = _rng(9)
+    uniforms = rng.random((12, 4))
+    perms = [rng.permutation(4) for _ in range(4)]
+    sd = a2c_ppo_acktr_gru(torch, None, None, None)
+    _compare(a2c_ppo_acktr_gru(tg, sd, uniforms, perms), a2c_ppo_acktr_gru(torch, sd, uniforms, perms))
