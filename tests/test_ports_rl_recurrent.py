@@ -16,9 +16,9 @@ transform and its inverse, categorical cross-entropies, the loss hooks); World M
 controller and a dream rollout with a temperature); DreamerV3's RSSM (GRUCell deterministic state, 4x4 categorical
 latents with unimix and straight-through samples, KL balancing with free nats by kl_divergence of Independent
 OneHotCategoricalStraightThrough, symlog / twohot heads, imagination with the actor, lambda-returns, a slow EMA
-critic, REINFORCE + dynamics-backprop actor loss, separate Adam optimisers with clip_grad_norm_); PlaNet / DreamerV1 as yusukeurakami/dreamer-pytorch (a Gaussian
-RSSM with nonterminal masks, kl_divergence of Normals against free nats, FreezeParameters over hand-kept
-``self.modules`` lists, imagination with a TanhBijector Transform subclass inside TransformedDistribution /
+critic, REINFORCE + dynamics-backprop actor loss, separate Adam optimisers with clip_grad_norm_); PlaNet /
+DreamerV1 as yusukeurakami/dreamer-pytorch (a Gaussian RSSM with nonterminal masks, kl_divergence of Normals
+against free nats, FreezeParameters over hand-kept ``self.modules`` lists, imagination with a TanhBijector Transform subclass inside TransformedDistribution /
 Independent / SampleDist, lambda_return, a Normal(value, 1) critic); ikostrikov/pytorch-a2c-ppo-acktr-gail's
 recurrent PPO (_forward_gru splitting the sequence where masks are zero, FixedCategorical, RolloutStorage's
 recurrent_generator, GAE with bad_masks).
@@ -2014,7 +2014,7 @@ def a2c_ppo_acktr_gru(T, sd, uniforms, perms, num_updates=2):
             dist = self.dist(actor_features)
             action = dist.mode() if deterministic else dist.sample(u)
             action_log_probs = dist.log_probs(action)
-            dist_entropy = dist.entropy().mean()
+            dist.entropy().mean()  # (dist_entropy = ..., unused)
             return value, action, action_log_probs, rnn_hxs
 
         def get_value(self, inputs, rnn_hxs, masks):
