@@ -18,10 +18,10 @@ latents with unimix and straight-through samples, KL balancing with free nats by
 OneHotCategoricalStraightThrough, symlog / twohot heads, imagination with the actor, lambda-returns, a slow EMA
 critic, REINFORCE + dynamics-backprop actor loss, separate Adam optimisers with clip_grad_norm_); PlaNet /
 DreamerV1 as yusukeurakami/dreamer-pytorch (a Gaussian RSSM with nonterminal masks, kl_divergence of Normals
-against free nats, FreezeParameters over hand-kept ``self.modules`` lists, imagination with a TanhBijector Transform subclass inside TransformedDistribution /
-Independent / SampleDist, lambda_return, a Normal(value, 1) critic); ikostrikov/pytorch-a2c-ppo-acktr-gail's
-recurrent PPO (_forward_gru splitting the sequence where masks are zero, FixedCategorical, RolloutStorage's
-recurrent_generator, GAE with bad_masks).
+against free nats, FreezeParameters over hand-kept ``self.modules`` lists, imagination with a TanhBijector
+Transform subclass inside TransformedDistribution / Independent / SampleDist, lambda_return, a Normal(value, 1)
+critic); ikostrikov/pytorch-a2c-ppo-acktr-gail's recurrent PPO (_forward_gru splitting the sequence where masks
+are zero, FixedCategorical, RolloutStorage's recurrent_generator, GAE with bad_masks).
 """
 import math
 
