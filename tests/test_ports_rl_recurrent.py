@@ -641,11 +641,12 @@ def test_recurrent_ppo_stored_lstm_states_and_sequence_minibatches(torch):
 
 
 # ------------------------------------------------------------------------------------------------------------ MuZero
-def muzero(T, sd, batches):
+def muzero(T, sd, batches, scale_by_hook=False):
     """werner-duvaud/muzero-general: models.py's MuZeroFullyConnectedNetwork (mlp, min-max normalised encoded
     states with the in-place ``scale[scale < 1e-5] += 1e-5``, the float action one-hot by scatter_,
     initial_inference's log of a one-hot reward), support_to_scalar / scalar_to_support (h and its inverse), and
-    trainer.py's update_weights (scale_gradient of the paper's pseudocode on the hidden state, loss_function's
+    trainer.py's update_weights (scale_gradient of the paper's pseudocode on the hidden state, or the repository's
+    ``hidden_state.register_hook(lambda grad: grad * 0.5)``, loss_function's
     categorical cross-entropies, the gradient_scale hooks, PER weights, SGD with momentum and weight decay).
     The batch's ``.float()`` casts are ``.double()`` here (float64 throughout; scatter_ wants src in the target's
     dtype in both libraries); the float32 support and action one-hot are kept, promoted as in torch."""
@@ -788,7 +789,10 @@ def muzero(T, sd, batches):
         for i in range(1, action_batch.shape[1]):
             value, reward, policy_logits, hidden_state = model.recurrent_inference(hidden_state, action_batch[:, i])
             # Scale the gradient at the start of the dynamics function (See paper appendix Training)
-            hidden_state = scale_gradient(hidden_state, 0.5)
+            if scale_by_hook:  # muzero-general's own form
+                hidden_state.register_hook(lambda grad: grad * 0.5)
+            else:  # the paper's pseudocode
+                hidden_state = scale_gradient(hidden_state, 0.5)
             predictions.append((value, reward, policy_logits))
         # Compute losses
         value_loss, reward_loss, policy_loss = (0, 0, 0)
@@ -830,7 +834,8 @@ def muzero(T, sd, batches):
     return out
 
 
-def test_muzero_scale_gradient_and_support_transform(torch):
+@pytest.mark.parametrize("scale_by_hook", [False, True])
+def test_muzero_scale_gradient_and_support_transform(torch, scale_by_hook):
     rng = _rng(4)
     B, K = 3, 4  # batch, num_unroll_steps + 1
     batches = []
@@ -841,7 +846,7 @@ def test_muzero_scale_gradient_and_support_transform(torch):
                         target_policy / target_policy.sum(-1, keepdims=True), rng.random(B) + 0.5,
                         rng.integers(1, 4, (B, K)).astype(float)))
     sd = muzero(torch, None, None)
-    _compare(muzero(tg, sd, batches), muzero(torch, sd, batches))
+    _compare(muzero(tg, sd, batches, scale_by_hook), muzero(torch, sd, batches, scale_by_hook))
 
 
 # ---------------------------------------------------------------------------------------------------- World Models
