@@ -21,7 +21,9 @@ DreamerV1 as yusukeurakami/dreamer-pytorch (a Gaussian RSSM with nonterminal mas
 against free nats, FreezeParameters over hand-kept ``self.modules`` lists, imagination with a TanhBijector
 Transform subclass inside TransformedDistribution / Independent / SampleDist, lambda_return, a Normal(value, 1)
 critic); ikostrikov/pytorch-a2c-ppo-acktr-gail's recurrent PPO (_forward_gru splitting the sequence where masks
-are zero, FixedCategorical, RolloutStorage's recurrent_generator, GAE with bad_masks).
+are zero, FixedCategorical, RolloutStorage's recurrent_generator, GAE with bad_masks); DreamerV2 as
+RajGhugare19/dreamerv2 (RSSMDiscState namedtuples, OneHotCategoricalStraightThrough's rsample, KL balancing with
+alpha = 0.8 and new_full free nats, straight-through actions, REINFORCE with cumprod discounts, a target critic).
 """
 import math
 
@@ -2219,3 +2221,274 @@ def test_a2c_ppo_acktr_forward_gru_split_at_masks(torch):
     perms = [rng.permutation(4) for _ in range(4)]
     sd = a2c_ppo_acktr_gru(torch, None, None, None)
     _compare(a2c_ppo_acktr_gru(tg, sd, uniforms, perms), a2c_ppo_acktr_gru(torch, sd, uniforms, perms))
+
+
+# --------------------------------------------------------------------------------------------------------- DreamerV2
+def dreamer_v2(T, sd, data, draws, steps=2, horizon=3):
+    """RajGhugare19/dreamerv2: RSSMDiscState namedtuples, rssm_observe / rssm_imagine with nonterms masks,
+    get_stoch_state (OneHotCategorical sample + probs - probs.detach(), flattened), get_dist as Independent
+    OneHotCategoricalStraightThrough, _kl_loss's balancing (alpha = 0.8) with torch.max against new_full free nats,
+    the DiscreteActionModel's straight-through actions, compute_return's flipped backward loop, the REINFORCE actor
+    loss with cumprod discounts and entropy, the Normal / Bernoulli heads, a hard-copied target critic, and three
+    Adam optimizers with clip_grad_norm_. The one-hot draws come from numpy through a ``sample`` override (the
+    OneHotCategoricalStraightThrough's rsample calls it, in torch)."""
+    import collections
+    nn = T.nn
+    td = T.distributions
+    draw = iter(draws or ())
+    RSSMDiscState = collections.namedtuple('RSSMDiscState', ['logit', 'stoch', 'deter'])
+    CAT, CLS, DET, ACT, OBS = 3, 3, 6, 2, 4
+
+    def _from_numpy_sample(self, sample_shape=T.Size()):  # stands in for torch's multinomial draw
+        u = T.from_numpy(next(draw)).reshape(tuple(self._extended_shape(sample_shape)))
+        return nn.functional.one_hot(T.argmax(self.logits - T.log(-T.log(u)), -1),
+                                     self.logits.shape[-1]).to(self.logits.dtype)
+
+    class OneHotCategorical(td.OneHotCategorical):
+        sample = _from_numpy_sample
+
+    class OneHotCategoricalStraightThrough(td.OneHotCategoricalStraightThrough):
+        sample = _from_numpy_sample
+
+    class RSSM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.category_size, self.class_size = CAT, CLS
+            self.fc_embed_state_action = nn.Sequential(nn.Linear(CAT * CLS + ACT, DET), nn.ELU())
+            self.rnn = nn.GRUCell(DET, DET)
+            self.fc_prior = nn.Sequential(nn.Linear(DET, DET), nn.ELU(), nn.Linear(DET, CAT * CLS))
+            self.fc_posterior = nn.Sequential(nn.Linear(DET + OBS, DET), nn.ELU(), nn.Linear(DET, CAT * CLS))
+
+        def rssm_imagine(self, prev_action, prev_rssm_state, nonterms=True):
+            state_action_embed = self.fc_embed_state_action(T.cat([prev_rssm_state.stoch * nonterms, prev_action],
+                                                                  dim=-1))
+            deter_state = self.rnn(state_action_embed, prev_rssm_state.deter * nonterms)
+            prior_logit = self.fc_prior(deter_state)
+            stats = {'logit': prior_logit}
+            prior_stoch_state = self.get_stoch_state(stats)
+            return RSSMDiscState(prior_logit, prior_stoch_state, deter_state)
+
+        def rssm_observe(self, obs_embed, prev_action, prev_nonterm, prev_rssm_state):
+            prior_rssm_state = self.rssm_imagine(prev_action, prev_rssm_state, prev_nonterm)
+            deter_state = prior_rssm_state.deter
+            x = T.cat([deter_state, obs_embed], dim=-1)
+            posterior_logit = self.fc_posterior(x)
+            stats = {'logit': posterior_logit}
+            posterior_stoch_state = self.get_stoch_state(stats)
+            posterior_rssm_state = RSSMDiscState(posterior_logit, posterior_stoch_state, deter_state)
+            return prior_rssm_state, posterior_rssm_state
+
+        def rollout_observation(self, seq_len, obs_embed, action, nonterms, prev_rssm_state):
+            priors, posteriors = [], []
+            for t in range(seq_len):
+                prev_action = action[t] * nonterms[t]
+                prior_rssm_state, posterior_rssm_state = self.rssm_observe(obs_embed[t], prev_action, nonterms[t],
+                                                                           prev_rssm_state)
+                priors.append(prior_rssm_state)
+                posteriors.append(posterior_rssm_state)
+                prev_rssm_state = posterior_rssm_state
+            prior = self.rssm_stack_states(priors, dim=0)
+            post = self.rssm_stack_states(posteriors, dim=0)
+            return prior, post
+
+        def get_stoch_state(self, stats):
+            logit = stats['logit']
+            shape = logit.shape
+            logit = T.reshape(logit, shape=(*shape[:-1], self.category_size, self.class_size))
+            dist = OneHotCategoricalStraightThrough(logits=logit)
+            stoch = dist.rsample()
+            return T.flatten(stoch, start_dim=-2, end_dim=-1)
+
+        def get_dist(self, rssm_state):
+            shape = rssm_state.logit.shape
+            logit = T.reshape(rssm_state.logit, shape=(*shape[:-1], self.category_size, self.class_size))
+            return td.Independent(td.OneHotCategoricalStraightThrough(logits=logit), 1)
+
+        def rssm_stack_states(self, rssm_states, dim):
+            return RSSMDiscState(T.stack([state.logit for state in rssm_states], dim=dim),
+                                 T.stack([state.stoch for state in rssm_states], dim=dim),
+                                 T.stack([state.deter for state in rssm_states], dim=dim))
+
+        def get_model_state(self, rssm_state):
+            return T.cat((rssm_state.deter, rssm_state.stoch), dim=-1)
+
+        def rssm_detach(self, rssm_state):
+            return RSSMDiscState(rssm_state.logit.detach(), rssm_state.stoch.detach(), rssm_state.deter.detach())
+
+        def rssm_seq_to_batch(self, rssm_state, batch_size, seq_len):
+            return RSSMDiscState(*[T.reshape(x[:seq_len], (batch_size * seq_len, *x.shape[2:]))
+                                   for x in rssm_state])
+
+        def _init_rssm_state(self, batch_size, **kwargs):
+            return RSSMDiscState(T.zeros(batch_size, CAT * CLS), T.zeros(batch_size, CAT * CLS),
+                                 T.zeros(batch_size, DET))
+
+    class DenseModel(nn.Module):
+        def __init__(self, output_shape, input_size, dist='normal'):
+            super().__init__()
+            self._output_shape, self.dist = output_shape, dist
+            self.model = nn.Sequential(nn.Linear(input_size, 7), nn.ELU(), nn.Linear(7, int(np.prod(output_shape))))
+
+        def forward(self, input):
+            dist_inputs = self.model(input)
+            if self.dist == 'normal':
+                return td.independent.Independent(td.Normal(dist_inputs, 1), len(self._output_shape))
+            if self.dist == 'binary':
+                return td.independent.Independent(td.Bernoulli(logits=dist_inputs), len(self._output_shape))
+
+    class DiscreteActionModel(nn.Module):
+        def __init__(self, action_size, deter_size, stoch_size):
+            super().__init__()
+            self.model = nn.Sequential(nn.Linear(deter_size + stoch_size, 7), nn.ELU(), nn.Linear(7, action_size))
+
+        def forward(self, model_state):
+            action_dist = self.get_action_dist(model_state)
+            action = action_dist.sample()
+            action = action + action_dist.probs - action_dist.probs.detach()
+            return action, action_dist
+
+        def get_action_dist(self, modelstate):
+            logits = self.model(modelstate)
+            return OneHotCategorical(logits=logits)
+
+    def get_parameters(modules):
+        model_parameters = []
+        for module in modules:
+            model_parameters += list(module.parameters())
+        return model_parameters
+
+    class FreezeParameters:
+        def __init__(self, modules):
+            self.modules = modules
+            self.param_states = [p.requires_grad for p in get_parameters(self.modules)]
+
+        def __enter__(self):
+            for param in get_parameters(self.modules):
+                param.requires_grad = False
+
+        def __exit__(self, exc_type, exc_val, exc_tb):
+            for i, param in enumerate(get_parameters(self.modules)):
+                param.requires_grad = self.param_states[i]
+
+    def compute_return(reward, value, discount, bootstrap, lambda_):
+        next_values = T.cat([value[1:], bootstrap[None]], 0)
+        target = reward + discount * next_values * (1 - lambda_)
+        timesteps = list(range(reward.shape[0] - 1, -1, -1))
+        outputs = []
+        accumulated_reward = bootstrap
+        for t in timesteps:
+            inp = target[t]
+            discount_factor = discount[t]
+            accumulated_reward = inp + discount_factor * lambda_ * accumulated_reward
+            outputs.append(accumulated_reward)
+        return T.flip(T.stack(outputs), [0])
+
+    modelstate_size = DET + CAT * CLS
+    RSSM_ = RSSM()
+    ActionModel = DiscreteActionModel(ACT, DET, CAT * CLS)
+    RewardDecoder = DenseModel((1,), modelstate_size)
+    ValueModel = DenseModel((1,), modelstate_size)
+    TargetValueModel = DenseModel((1,), modelstate_size)
+    DiscountModel = DenseModel((1,), modelstate_size, dist='binary')
+    ObsEncoder = nn.Sequential(nn.Linear(OBS, OBS), nn.ELU())
+    ObsDecoder = DenseModel((OBS,), modelstate_size)
+    mods = [RSSM_, ActionModel, RewardDecoder, ValueModel, TargetValueModel, DiscountModel, ObsEncoder, ObsDecoder]
+    if sd is None:
+        return [_state(m) for m in mods]
+    for m, s in zip(mods, sd):
+        _load(T, m, s)
+    TargetValueModel.load_state_dict(ValueModel.state_dict())
+    world_list = [ObsEncoder, RSSM_, RewardDecoder, ObsDecoder, DiscountModel]
+    model_optimizer = T.optim.Adam(get_parameters(world_list), 2e-3)
+    actor_optimizer = T.optim.Adam(get_parameters([ActionModel]), 4e-3)
+    value_optimizer = T.optim.Adam(get_parameters([ValueModel]), 1e-3)
+    free_nats, alpha, discount_, lambda_, actor_entropy_scale = 0.1, 0.8, 0.99, 0.95, 1e-3
+    out = []
+    for step in range(steps):
+        obs, actions, rewards, terms = [T.from_numpy(v[step]) for v in data]
+        seq_len, batch_size = obs.shape[:2]
+        nonterms = 1 - terms
+        # representation loss
+        embed = ObsEncoder(obs)
+        prev_rssm_state = RSSM_._init_rssm_state(batch_size)
+        prior, posterior = RSSM_.rollout_observation(seq_len, embed, actions, nonterms, prev_rssm_state)
+        post_modelstate = RSSM_.get_model_state(posterior)
+        obs_dist = ObsDecoder(post_modelstate[:-1])
+        reward_dist = RewardDecoder(post_modelstate[:-1])
+        pcont_dist = DiscountModel(post_modelstate[:-1])
+        obs_loss = -T.mean(obs_dist.log_prob(obs[:-1]))
+        reward_loss = -T.mean(reward_dist.log_prob(rewards[1:]))
+        pcont_loss = -T.mean(pcont_dist.log_prob(nonterms[1:]))
+        prior_dist = RSSM_.get_dist(prior)
+        post_dist = RSSM_.get_dist(posterior)
+        kl_lhs = T.mean(td.kl.kl_divergence(RSSM_.get_dist(RSSM_.rssm_detach(posterior)), prior_dist))
+        kl_rhs = T.mean(td.kl.kl_divergence(post_dist, RSSM_.get_dist(RSSM_.rssm_detach(prior))))
+        kl_lhs = T.max(kl_lhs, kl_lhs.new_full(kl_lhs.size(), free_nats))
+        kl_rhs = T.max(kl_rhs, kl_rhs.new_full(kl_rhs.size(), free_nats))
+        kl_loss = alpha * kl_lhs + (1 - alpha) * kl_rhs
+        model_loss = kl_loss + reward_loss + obs_loss + pcont_loss
+        model_optimizer.zero_grad()
+        model_loss.backward()
+        out += [obs_loss, reward_loss, pcont_loss, kl_lhs, kl_rhs, [p.grad for p in get_parameters(world_list)]]
+        out.append(nn.utils.clip_grad_norm_(get_parameters(world_list), 100))
+        model_optimizer.step()
+        # actor loss: imagination from the detached posterior
+        with T.no_grad():
+            batched_posterior = RSSM_.rssm_detach(RSSM_.rssm_seq_to_batch(posterior, batch_size, seq_len - 1))
+        with FreezeParameters(world_list):
+            rssm_state = batched_posterior
+            next_rssm_states, imag_log_probs, action_entropy = [], [], []
+            for t in range(horizon):
+                action, action_dist = ActionModel((RSSM_.get_model_state(rssm_state)).detach())
+                rssm_state = RSSM_.rssm_imagine(action, rssm_state)
+                next_rssm_states.append(rssm_state)
+                imag_log_probs.append(action_dist.log_prob(T.round(action.detach())))
+                action_entropy.append(action_dist.entropy())
+            imag_rssm_states = RSSM_.rssm_stack_states(next_rssm_states, dim=0)
+            imag_log_prob, policy_entropy = T.stack(imag_log_probs, dim=0), T.stack(action_entropy, dim=0)
+        imag_modelstates = RSSM_.get_model_state(imag_rssm_states)
+        with FreezeParameters(world_list + [ValueModel, TargetValueModel, DiscountModel]):
+            imag_reward = RewardDecoder(imag_modelstates).mean
+            imag_value = TargetValueModel(imag_modelstates).mean
+            discount_arr = discount_ * T.round(DiscountModel(imag_modelstates).base_dist.probs)
+        lambda_returns = compute_return(imag_reward[:-1], imag_value[:-1], discount_arr[:-1],
+                                        bootstrap=imag_value[-1], lambda_=lambda_)
+        advantage = (lambda_returns - imag_value[:-1]).detach()
+        objective = imag_log_prob[1:].unsqueeze(-1) * advantage
+        discount_arr = T.cat([T.ones_like(discount_arr[:1]), discount_arr[1:]])
+        discount = T.cumprod(discount_arr[:-1], 0)
+        policy_entropy = policy_entropy[1:].unsqueeze(-1)
+        actor_loss = -T.sum(T.mean(discount * (objective + actor_entropy_scale * policy_entropy), dim=1))
+        # value loss
+        with T.no_grad():
+            value_modelstates = imag_modelstates[:-1].detach()
+            value_discount = discount.detach()
+            value_target = lambda_returns.detach()
+        value_dist = ValueModel(value_modelstates)
+        value_loss = -T.mean(value_discount * value_dist.log_prob(value_target).unsqueeze(-1))
+        actor_optimizer.zero_grad()
+        value_optimizer.zero_grad()
+        actor_loss.backward()
+        value_loss.backward()
+        out += [lambda_returns, actor_loss, value_loss, _grads(ActionModel), _grads(ValueModel)]
+        nn.utils.clip_grad_norm_(get_parameters([ActionModel]), 100)
+        nn.utils.clip_grad_norm_(get_parameters([ValueModel]), 100)
+        actor_optimizer.step()
+        value_optimizer.step()
+        if step % 1 == 0:  # update_target
+            mix = 1.0
+            for param, target_param in zip(ValueModel.parameters(), TargetValueModel.parameters()):
+                target_param.data.copy_(mix * param.data + (1 - mix) * target_param.data)
+    out += [m.state_dict() for m in mods]
+    return out
+
+
+def test_dreamer_v2_kl_balancing_and_straight_through_rsample(torch):
+    rng = _rng(10)
+    steps, L, B = 2, 4, 2
+    data = [rng.standard_normal((steps, L, B, 4)), np.eye(2)[rng.integers(0, 2, (steps, L, B))],
+            rng.standard_normal((steps, L, B, 1)), (rng.random((steps, L, B, 1)) < 0.2) * 1.0]
+    sizes = ([B * 3 * 3] * (2 * L) + [B * (L - 1) * 2, B * (L - 1) * 3 * 3] * 3) * steps
+    draws = [rng.random(n) for n in sizes]
+    sd = dreamer_v2(torch, None, None, None)
+    _compare(dreamer_v2(tg, sd, data, draws), dreamer_v2(torch, sd, data, draws))
