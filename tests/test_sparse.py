@@ -675,7 +675,7 @@ def test_gradcheck_products_with_dense_and_sparse(device, case):
     def fn(v, d, w):
         s = tg.sparse_coo_tensor(i, v, shape + (2,))
         s2 = tg.sparse_coo_tensor(tg.tensor(idx2, device=device), w, shape + (2,))
-        return (s * d).to_dense(), (d * s).coalesce()._values(), (s * s2).to_dense(), (s * d[0]).to_dense()
+        return (s * d).to_dense(), (d * s).coalesce().values(), (s * s2).to_dense(), (s * d[0]).to_dense()
     inputs = [_values(val, device), _values(rng.standard_normal(shape + (2,)), device), _values(val2, device)]
     assert tg.gradcheck(fn, inputs)
     assert tg.gradgradcheck(fn, inputs)
@@ -705,9 +705,9 @@ def test_gradcheck_to_dense_coalesce_sum_softmax(device, case):
 
     def fn(v):
         s = tg.sparse_coo_tensor(i, v, shape + (2,))
-        return (s.to_dense(), s.coalesce()._values(), tg.sparse.sum(s, 1).to_dense(), tg.sparse.sum(s, (0, 2)),
+        return (s.to_dense(), s.coalesce().values(), tg.sparse.sum(s, 1).to_dense(), tg.sparse.sum(s, (0, 2)),
                 s.index_select(1, tg.tensor([0, 0], device=device)).to_dense(),
-                tg.sparse.softmax(s, 0)._values(), tg.sparse.log_softmax(s, 2)._values(), (s * 3).to_dense())
+                tg.sparse.softmax(s, 0).values(), tg.sparse.log_softmax(s, 2).values(), (s * 3).to_dense())
     assert tg.gradcheck(fn, [_values(val, device)])
     assert tg.gradgradcheck(fn, [_values(val, device)])
 
@@ -1011,7 +1011,7 @@ def test_gradcheck_sparse_mask(device, case):
     x = tg.tensor(np.random.default_rng(seed).standard_normal(shape + (2,)), device=device, requires_grad=True)
 
     def fn(x):
-        return x.sparse_mask(mask).to_dense(), x.sparse_mask(mask.coalesce())._values()
+        return x.sparse_mask(mask).to_dense(), x.sparse_mask(mask.coalesce()).values()
     assert tg.gradcheck(fn, [x])
     assert tg.gradgradcheck(fn, [x])
 
@@ -1088,3 +1088,15 @@ def test_mul_and_div_in_place_as_torch(device):
         leaf.mul_(2)
     expected = torch.sparse_coo_tensor(torch.tensor(idx), torch.tensor(val) * 2, (5, 2)).to_dense()
     close(leaf.detach().to_dense(), expected)
+
+
+@needs_torch
+def test_private_values_track_no_gradient_as_torch(device):
+    idx, val = coo(np.random.default_rng(2), (3, 4), 4, dup=False)
+    s, v, ts, tv = pair(idx, val, (3, 4), device)
+    assert s._values().requires_grad == ts._values().requires_grad is False
+    assert s._values().grad_fn is None and ts._values().grad_fn is None
+    assert s.coalesce().values().requires_grad and ts.coalesce().values().requires_grad
+    leaf = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), (3, 4),
+                                requires_grad=True)
+    assert not leaf._values().requires_grad

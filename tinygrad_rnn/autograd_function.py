@@ -356,7 +356,7 @@ def _pack(t: Optional[Tensor], originals: list, outs: list) -> Optional[tuple]:
     if t is None:
         return None
     if isinstance(t, SparseCooTensor):  # (pyGAT's SpecialSpmmFunction saves the sparse matrix it built)
-        values = t._values()
+        values = t._val  # (the values themselves, tracked: their version counter)
         if values._vc is None:
             values._vc = [0]
         return t, values._vc, values._vc[0], values  # (its in-place ops, s.mul_(2), put new values in)

@@ -143,8 +143,9 @@ class SparseCooTensor:
         return self._idx
 
     def _values(self) -> Tensor:
-        """The values as stored, coalesced or not."""
-        return self._val
+        """The values as stored, coalesced or not, detached (as torch's: _values() tracks no gradient; values()
+        does)."""
+        return self._val.detach()
 
     # ------------------------------------------------------------------ autograd
     @property

@@ -2905,7 +2905,7 @@ class Tensor:
     def mul_(self, other: Any) -> "Tensor":
         """self * other in place (a sparse COO other: the product's dense form, as torch's)."""
         if not isinstance(other, Tensor) and _is_sparse(other):
-            return self._apply_in_place("mul_", lambda t: (t * other).to_dense(), other._values())
+            return self._apply_in_place("mul_", lambda t: (t * other).to_dense(), other._val)
         return self._apply_in_place("mul_", lambda t: t * other, other)
 
     def div_(self, other: Any, *, rounding_mode: Optional[str] = None) -> "Tensor":
