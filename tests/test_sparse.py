@@ -1100,3 +1100,27 @@ def test_private_values_track_no_gradient_as_torch(device):
     leaf = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), (3, 4),
                                 requires_grad=True)
     assert not leaf._values().requires_grad
+
+
+@needs_torch
+def test_private_values_track_no_gradient_as_torch(device):
+    idx, val = coo(np.random.default_rng(2), (3, 4), 4, dup=False)
+    s, v, ts, tv = pair(idx, val, (3, 4), device)
+    assert s._values().requires_grad == ts._values().requires_grad is False
+    assert s._values().grad_fn is None and ts._values().grad_fn is None
+    assert s.coalesce().values().requires_grad and ts.coalesce().values().requires_grad
+    leaf = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), (3, 4),
+                                requires_grad=True)
+    assert not leaf._values().requires_grad
+
+
+@needs_torch
+def test_zeros_like_and_empty_like_as_torch(device):
+    for (a, _, ta, _), _ in _joined_pairs(device):
+        for like in ("zeros_like", "empty_like"):
+            same_sparse(getattr(tg, like)(a), getattr(torch, like)(ta))
+            got, want = getattr(tg, like)(a, dtype=tg.float32), getattr(torch, like)(ta, dtype=torch.float32)
+            assert got.dtype == tg.float32 and got.device == device
+            same_sparse(got, want)
+            got = getattr(tg, like)(a, requires_grad=True)
+            assert got.requires_grad and got.is_leaf and got.layout is tg.sparse_coo

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import backend
 from .tensor import (_TYPE_NAMES, ComplexNotSupportedError, Size, Tensor, _complex_of, _defaults, _dt, _input,
-                     _NotImplementedTypeError, _RuntimeValueError, _to_array, _TypeValueError, complex_ok,
+                     _is_sparse, _NotImplementedTypeError, _RuntimeValueError, _to_array, _TypeValueError, complex_ok,
                      contiguous_format, dtype_name, in_memory_format, int_value, preserve_format, preserved_format,
                      set_default_dtype, size_args)
 
@@ -611,6 +611,9 @@ def _like(fn: Any, t: Tensor, dtype: Any, device: Optional[str], memory_format: 
 
 def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
                device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
+    if not isinstance(input, Tensor) and _is_sparse(input):  # (a sparse COO tensor: an empty one, as torch's)
+        from .sparse import zeros_like as sparse_zeros_like  # noqa: PLC0415
+        return sparse_zeros_like(input, dtype, requires_grad, device=device)
     return _like(zeros, input, dtype, device, memory_format, requires_grad=requires_grad)
 
 
@@ -627,6 +630,9 @@ def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad
 def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
                device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
     """empty of input's shape, dtype (unless given) and device: zeros, see empty."""
+    if not isinstance(input, Tensor) and _is_sparse(input):  # (a sparse COO tensor: an empty one, as torch's)
+        from .sparse import zeros_like as sparse_zeros_like  # noqa: PLC0415
+        return sparse_zeros_like(input, dtype, requires_grad, device=device)
     return _like(empty, input, dtype, device, memory_format, requires_grad=requires_grad)
 
 

@@ -811,6 +811,22 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
     return out
 
 
+def zeros_like(input: SparseCooTensor, dtype: Any = None, requires_grad: bool = False, *,
+               device: Any = None) -> SparseCooTensor:
+    """torch.zeros_like / empty_like of a sparse COO tensor: no entries (coalesced), its shape, sparse_dim and
+    dense_dim, its dtype and device unless given; requires_grad=True makes a sparse leaf."""
+    xp = backend.xp_of(input._val.array)
+    dt = input._val.array.dtype if dtype is None else _dt(dtype, "zeros_like")
+    sd = input.sparse_dim()
+    out = SparseCooTensor(Tensor._make(xp.zeros((sd, 0), np.int64)),
+                          Tensor._make(xp.zeros((0,) + input.shape[sd:], dt)), input.shape, True)
+    if device is not None:
+        out = out.to(device)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
 def _legacy(dtype: Any) -> Any:
     def ctor(indices: Tensor, values: Any, size: Any = None, *, device: Any = None) -> SparseCooTensor:
         warnings.warn("torch.sparse.SparseTensor(indices, values, shape, *, device=) is deprecated.  Please use "
