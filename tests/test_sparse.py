@@ -112,7 +112,7 @@ def test_construction_errors():
 def test_unsupported_ops_name_the_op():
     s = tg.sparse_coo_tensor([[0], [1]], [1.], (2, 2))
     for call, name in ((lambda: s.exp(), "exp"), (lambda: tg.sigmoid(s), "sigmoid"), (lambda: s.view(4), "view"),
-                       (lambda: s[0], "getitem"), (lambda: s.reshape(4), "reshape")):
+                       (lambda: s.reshape(4), "reshape")):
         with pytest.raises(NotImplementedError, match=f"^{name}: .*sparse COO supports only"):
             call()
     with pytest.raises(NotImplementedError, match="^softmax: .*tg.sparse.softmax"):  # (torch's refuses it too)
@@ -1090,30 +1090,125 @@ def test_mul_and_div_in_place_as_torch(device):
     close(leaf.detach().to_dense(), expected)
 
 
-@needs_torch
-def test_private_values_track_no_gradient_as_torch(device):
-    idx, val = coo(np.random.default_rng(2), (3, 4), 4, dup=False)
-    s, v, ts, tv = pair(idx, val, (3, 4), device)
-    assert s._values().requires_grad == ts._values().requires_grad is False
-    assert s._values().grad_fn is None and ts._values().grad_fn is None
-    assert s.coalesce().values().requires_grad and ts.coalesce().values().requires_grad
-    leaf = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), (3, 4),
-                                requires_grad=True)
-    assert not leaf._values().requires_grad
+# ---------------------------------------------------------------------- cat, stack, select and indexing
+def _joined_pairs(device):
+    """Two (tg, torch) sparse pairs of one shape, scalar values and hybrid (one dense dim of 2), repeats included."""
+    rng = np.random.default_rng(7)
+    for dense in ((), (2,)):
+        (i, v), (j, w) = coo(rng, (3, 4), 5, dense), coo(rng, (3, 4), 3, dense)
+        yield pair(i, v, (3, 4) + dense, device), pair(j, w, (3, 4) + dense, device)
 
 
 @needs_torch
-def test_private_values_track_no_gradient_as_torch(device):
-    idx, val = coo(np.random.default_rng(2), (3, 4), 4, dup=False)
-    s, v, ts, tv = pair(idx, val, (3, 4), device)
-    assert s._values().requires_grad == ts._values().requires_grad is False
-    assert s._values().grad_fn is None and ts._values().grad_fn is None
-    assert s.coalesce().values().requires_grad and ts.coalesce().values().requires_grad
-    leaf = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), (3, 4),
-                                requires_grad=True)
-    assert not leaf._values().requires_grad
+def test_cat_and_stack_as_torch(device):
+    for (a, av, ta, tav), (b, bv, tb, tbv) in _joined_pairs(device):
+        nd = a.ndim
+        for join, dims in ((tg.cat, range(-nd, nd)), (tg.stack, range(-nd - 1, nd + 1))):
+            tjoin = getattr(torch, join.__name__)
+            for d in dims:
+                got, want = join([a, b], d), tjoin([ta, tb], d)
+                same_sparse(got, want)
+                weight = np.random.default_rng(d + 10).standard_normal(tuple(want.shape))
+                (got.to_dense() * tg.tensor(weight, device=device)).sum().backward()
+                # (torch's backward refuses a sparse cat: the gradient of the same join of the dense forms)
+                (tjoin([ta.to_dense(), tb.to_dense()], d) * torch.tensor(weight)).sum().backward(retain_graph=True)
+                close(av.grad, tav.grad)
+                close(bv.grad, tbv.grad)
+                for t in (av, bv, tav, tbv):
+                    t.grad = None
+    a, _, ta, _ = next(_joined_pairs(device))[0]
+    same_sparse(tg.cat([a.coalesce()]), torch.cat([ta.coalesce()]))  # (never flagged coalesced, as torch's)
+    same_sparse(tg.cat([a, a.float()]), torch.cat([ta, ta.float()]))  # (dtypes promote)
 
 
+def test_cat_and_stack_errors_as_torch(device):
+    s = tg.sparse_coo_tensor([[0, 1], [1, 0]], [1., 2.], (2, 3), device=device)
+    other = tg.sparse_coo_tensor([[0, 1], [2, 0]], [1., 2.], (2, 4), device=device)
+    hybrid = tg.sparse_coo_tensor([[0, 1]], [[1., 2., 3.], [4., 5., 6.]], (2, 3), device=device)
+    with pytest.raises(RuntimeError, match="^Concatenating sparse tensors, but a dense tensor was found at position 1"):
+        tg.cat([s, s.to_dense()])
+    with pytest.raises(RuntimeError, match=r"^All tensors must have the same shape: \[2, 3\] \(except in the "
+                                           r"concatenating dimension\), but found shape: \[2, 4\] at position 1"):
+        tg.cat([s, other])
+    with pytest.raises(RuntimeError, match="^All tensors must have the same sparse_dim and dense_dim: 2, 0, but "
+                                           "tensor at position 1 has 1, 1"):
+        tg.cat([s, hybrid])
+    with pytest.raises(RuntimeError, match=r"^stack expects each tensor to be equal size, but got \[2, 3\] at entry 0 "
+                                           r"and \[2, 4\] at entry 1"):
+        tg.stack([s, other])
+    with pytest.raises(IndexError):
+        tg.cat([s, s], 2)
+    with pytest.raises(IndexError):
+        tg.stack([s, s], 3)
+
+
+INDICES = (1, -1, (1, 2), (slice(None), 1), (None, 1), (Ellipsis, 1), (1, Ellipsis), (0, None, 2), (2, 1, Ellipsis),
+           (slice(None), None, slice(None), 0), (-1, -2, Ellipsis, None), (1, slice(None)))
+
+
+@needs_torch
+def test_select_and_getitem_as_torch(device):
+    for (a, av, ta, tav), _ in _joined_pairs(device):
+        cases = [(lambda x, d=d, k=k: x.select(d, k)) for d in range(a.ndim) for k in (0, -1, 1)]
+        cases += [(lambda x, ix=ix: x[ix]) for ix in INDICES
+                  if a.ndim == 3 or ix != (slice(None), None, slice(None), 0)]
+        for f in cases:
+            got, want = f(a), f(ta)
+            if isinstance(want, torch.Tensor) and want.layout == torch.strided:
+                assert isinstance(got, tg.Tensor)
+                close(got, want)
+                got, want = got, want.detach()
+                dense_got = got
+            else:
+                same_sparse(got, want)
+                dense_got = got.to_dense()
+            weight = np.random.default_rng(3).standard_normal(tuple(want.shape))
+            (dense_got * tg.tensor(weight, device=device)).sum().backward()
+            # (torch's backward refuses a sparse select: the gradient of the same index of the dense form)
+            (f(ta.to_dense()) * torch.tensor(weight)).sum().backward(retain_graph=True)
+            close(av.grad, tav.grad)
+            av.grad = tav.grad = None
+    c, tc = a.coalesce(), ta.coalesce()
+    for k in range(3):
+        same_sparse(c[k], tc[k])  # (one entry left: flagged coalesced, as torch's)
+
+
+def test_getitem_and_select_errors_as_torch(device):
+    s = tg.sparse_coo_tensor([[0, 1], [1, 0]], [1., 2.], (2, 3), device=device)
+    with pytest.raises(IndexError, match="^index 5 is out of bounds for dimension 1 with size 3"):
+        s[:, 5]
+    with pytest.raises(IndexError, match=r"^select\(\): index -4 out of range for tensor of size \[2, 3\] at "
+                                         "dimension 1"):
+        s.select(1, -4)
+    with pytest.raises(IndexError, match="^too many indices for tensor of dimension 2"):
+        s[0, 0, 0]
+    with pytest.raises(NotImplementedError, match="as_strided"):
+        s[0:1]
+    with pytest.raises(NotImplementedError, match="index.Tensor"):
+        s[tg.tensor([0, 1], device=device)]
+
+
+@with_fixtures
+@given(case=sparse_case(dense=True), data=st.data())
+def test_gradcheck_cat_stack_select(device, case, data):
+    shape, (idx, val), seed = case
+    i = tg.tensor(idx, device=device)
+    idx2, val2 = coo(np.random.default_rng(seed), shape, 3, dense=(2,))
+    i2 = tg.tensor(idx2, device=device)
+    d = data.draw(st.integers(-3, 2))
+    k = data.draw(st.integers(0, 1))
+
+    def fn(v, w):
+        s = tg.sparse_coo_tensor(i, v, shape + (2,))
+        s2 = tg.sparse_coo_tensor(i2, w, shape + (2,))
+        return (tg.cat([s, s2], d).to_dense(), tg.stack([s, s2], d).to_dense(), s.select(d, k % s.shape[d]).to_dense(),
+                s[k % shape[0], -1], s[:, 0, None].to_dense())
+    inputs = [_values(val, device), _values(val2, device)]
+    assert tg.gradcheck(fn, inputs)
+    assert tg.gradgradcheck(fn, inputs)
+
+
+# ---------------------------------------------------------------------- zeros_like, _values, function forms
 @needs_torch
 def test_zeros_like_and_empty_like_as_torch(device):
     for (a, _, ta, _), _ in _joined_pairs(device):
@@ -1124,3 +1219,38 @@ def test_zeros_like_and_empty_like_as_torch(device):
             same_sparse(got, want)
             got = getattr(tg, like)(a, requires_grad=True)
             assert got.requires_grad and got.is_leaf and got.layout is tg.sparse_coo
+
+
+@needs_torch
+def test_private_values_track_no_gradient_as_torch(device):
+    idx, val = coo(np.random.default_rng(2), (3, 4), 4, dup=False)
+    s, v, ts, tv = pair(idx, val, (3, 4), device)
+    assert s._values().requires_grad == ts._values().requires_grad is False
+    assert s._values().grad_fn is None and ts._values().grad_fn is None
+    assert s.coalesce().values().requires_grad and ts.coalesce().values().requires_grad
+    leaf = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), (3, 4),
+                                requires_grad=True)
+    assert not leaf._values().requires_grad
+
+
+@needs_torch
+def test_relu_and_nan_to_num_function_forms_as_torch(device):
+    val = np.array([1., -2., np.nan, np.inf, -np.inf, 3.])
+    idx = np.array([[0, 1, 1, 2, 0, 1], [0, 1, 2, 0, 3, 3]])
+    s, v, ts, tv = pair(idx, val, (3, 4), device)
+    for f, tf in ((tg.nan_to_num, torch.nan_to_num), (lambda x: tg.nan_to_num(x, 1., 2., -2.),
+                                                     lambda x: torch.nan_to_num(x, 1., 2., -2.))):
+        same_sparse(f(s), tf(ts))  # (torch's backward refuses a sparse nan_to_num)
+    for f, tf in ((tg.nn.functional.relu, torch.nn.functional.relu), (tg.relu, torch.relu)):
+        got, want = f(s), tf(ts)
+        same_sparse(got, want)
+        w = np.arange(len(val), dtype=np.float64)
+        (got.values() * tg.tensor(w, device=device)).sum().backward()
+        (want.values() * torch.tensor(w)).sum().backward(retain_graph=True)
+        close(v.grad, tv.grad)
+        v.grad = tv.grad = None
+    u = tg.sparse_coo_tensor([[1, 0]], [1., -2.], (2,), device=device)
+    with pytest.raises(RuntimeError, match="^relu_ requires coalesced input"):
+        tg.nn.functional.relu(u, inplace=True)
+    c = u.coalesce()
+    assert tg.nn.functional.relu(c, inplace=True) is c and c.to_dense().tolist() == [0., 1.]

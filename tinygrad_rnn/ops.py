@@ -4029,8 +4029,11 @@ def nan_to_num(input: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float
     """torch.nan_to_num: nan, inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (None: 0, and the
     dtype's largest and least finite values; beyond the dtype's range, inf); the gradient passes where input is
     finite, 0 elsewhere, as torch's. Integer and bool tensors come back as they are (a copy). A complex tensor: each
-    part replaced, no derivative (refused where input requires grad, as torch's). ``out``: written there (input
-    itself too, as EDM's training loop does with a gradient)."""
+    part replaced, no derivative (refused where input requires grad, as torch's). A sparse COO input: its
+    nan_to_num (the values', coalesced first, as torch's). ``out``: written there (input itself too, as EDM's
+    training loop does with a gradient)."""
+    if not isinstance(input, Tensor) and _is_sparse(input):
+        return input.nan_to_num(nan, posinf, neginf)
     result = _nan_to_num(input, nan, posinf, neginf)
     if out is None:
         return result
@@ -4463,6 +4466,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None) 
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     int_arg(dim, "cat", "dim")
+    if not isinstance(tensors[0], Tensor) and _is_sparse(tensors[0]):  # (sparse COO tensors: sparse.py's)
+        from .sparse import cat as sparse_cat  # noqa: PLC0415
+        return sparse_cat(tensors, dim)
     return Cat(dim)(*_common(tensors, "cat"))
 
 
@@ -4474,6 +4480,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None
     tensors = list(tensors)
     if not tensors:
         raise _RuntimeValueError("stack: expected a non-empty sequence of tensors")
+    if not isinstance(tensors[0], Tensor) and _is_sparse(tensors[0]):  # (sparse COO tensors: sparse.py's)
+        from .sparse import stack as sparse_stack  # noqa: PLC0415
+        return sparse_stack(tensors, int_arg(dim, "stack", "dim"))
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise _RuntimeValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")

@@ -10,8 +10,10 @@ forms) look for one only once an argument is not a Tensor. ``to_dense``, ``coale
 ``tg.spmm``, ``tg.mm``, ``tg.matmul``, ``@``, either operand sparse), ``mv`` and ``bmm`` (a sparse first
 operand), ``addmm``, ``sum``, ``softmax`` / ``log_softmax``, products with a number, a dense tensor (either side)
 or a sparse one, sums of two sparse tensors, torch's zero-preserving elementwise ops (``abs``, ``sqrt``, ``pow``,
-``relu``, ...), ``copy_``, ``resize_as_``,
-``t``/``transpose``, ``to``/``cuda``/``cpu``.
+``relu``, ...; their function forms tg.relu, F.relu, tg.nan_to_num too), ``copy_``, ``resize_as_``,
+``t``/``transpose``, ``to``/``cuda``/``cpu``, ``tg.cat`` / ``tg.stack`` of sparse tensors, ``select`` and
+``s[i, :, None, ...]`` (integers, whole-dim slices, None, an Ellipsis), ``tg.zeros_like`` / ``tg.empty_like`` (an
+empty sparse tensor). ``_values()`` is detached, as torch's (``values()`` of a coalesced tensor is differentiable).
 
 Gradients reach the values: through ``values`` itself when it requires grad (a per-entry gradient, as torch's), or,
 for a tensor made with ``requires_grad=True`` (a sparse leaf), as its ``.grad``: a sparse tensor with the leaf's
@@ -24,6 +26,7 @@ here the leaf's gradient is always the one on its pattern (the values are what i
 """
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
 import operator
@@ -43,7 +46,8 @@ sparse_coo = layout("sparse_coo")
 _SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_select, sum, mm/matmul/@, mv, bmm, addmm, "
               "tg.sparse.softmax/log_softmax, products with a number, a dense tensor or a sparse one (mul_/div_ "
               "too), + / add_ another sparse tensor, zero-preserving elementwise ops (abs, sqrt, pow, relu, sin, "
-              "...), copy_, resize_as_, unsqueeze, T/mT, to/cuda/cpu/half")
+              "...; tg.relu, F.relu, tg.nan_to_num), copy_, resize_as_, unsqueeze, T/mT, to/cuda/cpu/half, "
+              "tg.cat/stack, select, s[i] (integers, whole-dim slices, None, ...), tg.zeros_like/empty_like")
 
 
 def _linear(idx: Any, shape: Sequence[int]) -> Any:
@@ -596,8 +600,64 @@ class SparseCooTensor:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'{hint}")
 
     def __getitem__(self, index: Any) -> Any:
-        raise NotImplementedError(f"getitem: indexing is not supported for a sparse COO tensor; sparse COO supports "
-                                  f"only {_SUPPORTED}. Use .to_dense() first")
+        """s[i, :, None, ...]: integers (select), whole-dim slices, None and an Ellipsis, as torch's; a tensor
+        whose sparse dims are all selected away is dense, and the rest of the index applies to it. Other slices and
+        tensor indices are torch's NotImplementedError."""
+        index = index if isinstance(index, tuple) else (index,)
+        if builtins.sum(k is Ellipsis for k in index) > 1:
+            raise IndexError("an index can only have a single ellipsis ('...')")
+        used = builtins.sum(k is not None and k is not Ellipsis for k in index)
+        if used > self.ndim:
+            raise IndexError(f"too many indices for tensor of dimension {self.ndim}")
+        if Ellipsis in [k for k in index if not isinstance(k, (Tensor, SparseCooTensor))]:
+            at = next(n for n, k in enumerate(index) if k is Ellipsis)
+            index = index[:at] + (slice(None),) * (self.ndim - used) + index[at + 1:]
+        out, d = self, 0
+        for n, k in enumerate(index):
+            if isinstance(out, Tensor):
+                return out[(slice(None),) * d + index[n:]]
+            if k is None:
+                out, d = out.unsqueeze(d), d + 1
+            elif isinstance(k, slice):
+                if k != slice(None) and k.indices(out.shape[d]) != (0, out.shape[d], 1):
+                    raise NotImplementedError("getitem: a sparse COO tensor takes only whole-dim slices (torch's: "
+                                              "Could not run 'aten::as_strided' with arguments from the 'SparseCPU' "
+                                              "backend)")
+                d += 1
+            elif isinstance(k, (numbers.Integral, Tensor)) and not isinstance(k, bool) \
+                    and (not isinstance(k, Tensor) or k.ndim == 0 and k.dtype.kind in "iu"):
+                if not -out.shape[d] <= int(k) < out.shape[d]:
+                    raise IndexError(f"index {int(k)} is out of bounds for dimension {d} with size {out.shape[d]}")
+                out = out.select(d, int(k))
+            else:
+                raise NotImplementedError(f"getitem: a sparse COO tensor takes integers, whole-dim slices, None and "
+                                          f"an Ellipsis, got {type(k).__name__} (torch's: Could not run "
+                                          "'aten::index.Tensor' with arguments from the 'SparseCPU' backend)")
+        return out
+
+    def select(self, dim: int, index: int) -> Any:
+        """The slice at index along dim, as torch's: along a sparse dim, the entries there without that index row
+        (not coalesced); the last sparse dim selected, the dense sum of those entries' values; along a dense dim,
+        the values' select. Differentiable w.r.t. the values (torch's backward refuses a sparse input here)."""
+        if not self.ndim:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
+        d = _ops._one_dim(dim, self.ndim, "select")
+        size, sd = self._shape[d], self.sparse_dim()
+        k = operator.index(index)
+        if not -size <= k < size:
+            raise IndexError(f"select(): index {k} out of range for tensor of size {list(self._shape)} at dimension "
+                             f"{d}")
+        k %= size
+        shape = self._shape[:d] + self._shape[d + 1:]
+        if d >= sd:
+            return SparseCooTensor(self._idx, self._val.select(d - sd + 1, k), shape, False)  # (torch's flag)
+        xp = backend.xp_of(self._idx.array)
+        keep = xp.flatnonzero(self._idx.array[d] == k)
+        values = _ops.GetItem((keep,))(self._val)
+        if sd == 1:
+            return values.sum(0)
+        idx = xp.concatenate([self._idx.array[:d], self._idx.array[d + 1:]])[:, keep]
+        return SparseCooTensor(Tensor._make(idx), values, shape, keep.shape[0] <= 1)
 
     def __bool__(self) -> bool:
         raise NotImplementedError("bool: not supported for a sparse COO tensor; use .to_dense() first")
@@ -871,6 +931,68 @@ def sparse_mask(x: Tensor, mask: Any) -> SparseCooTensor:
         raise RuntimeError(f"sparse_mask(): operands have incompatible sizes; self has size {list(x.shape)} but mask "
                            f"has size {list(mask.shape)}")  # (torch's)
     return SparseCooTensor(mask._idx, _ops.GetItem(tuple(mask._idx.array))(x), mask.shape, mask._coalesced)
+
+
+# ---------------------------------------------------------------------- joining
+def cat(tensors: Sequence[Any], dim: int = 0) -> SparseCooTensor:
+    """torch.cat of sparse COO tensors (tg.cat hands them here): every tensor's entries, not coalesced, as torch's.
+    Along a sparse dim each tensor's index on it moves past the ones before; along a dense dim each tensor's
+    values take their place in the joined dim, zeros elsewhere (torch's). The values' dtypes promote as tg.cat's;
+    differentiable w.r.t. the values (torch's backward refuses a sparse input here)."""
+    ts = list(tensors)
+    for k, t in enumerate(ts):
+        if not _is_sparse(t):
+            raise RuntimeError(f"Concatenating sparse tensors, but a dense tensor was found at position {k}.")
+    first = ts[0]
+    d, sd, dd = _ops._one_dim(dim, first.ndim, "cat"), first.sparse_dim(), first.dense_dim()
+    rest = first.shape[:d] + first.shape[d + 1:]
+    for k, t in enumerate(ts):
+        if (t.sparse_dim(), t.dense_dim()) != (sd, dd):
+            raise RuntimeError(f"All tensors must have the same sparse_dim and dense_dim: {sd}, {dd}, but tensor at "
+                               f"position {k} has {t.sparse_dim()}, {t.dense_dim()}.")
+        if t.shape[:d] + t.shape[d + 1:] != rest:
+            raise RuntimeError(f"All tensors must have the same shape: {list(first.shape)} (except in the "
+                               f"concatenating dimension), but found shape: {list(t.shape)} at position {k}.")
+    check_devices("cat", [t._val for t in ts])
+    vals = _ops._common([t._val for t in ts], "cat")
+    xp = backend.xp_of(first._idx.array)
+    total = builtins.sum(t.shape[d] for t in ts)
+    idx = []
+    if d < sd:
+        offset = 0
+        for t in ts:
+            i = t._idx.array.copy()
+            i[d] += offset
+            idx.append(i)
+            offset += t.shape[d]
+    else:
+        idx = [t._idx.array for t in ts]
+        axis, offset, padded = d - sd + 1, 0, []
+        for t, v in zip(ts, vals):
+            parts = []
+            for width in (offset, total - offset - t.shape[d]):
+                shape = list(v.shape)
+                shape[axis] = width
+                parts.append(Tensor._make(xp.zeros(tuple(shape), v.array.dtype)))
+            padded.append(_ops.cat([parts[0], v, parts[1]], axis))
+            offset += t.shape[d]
+        vals = padded
+    shape = first.shape[:d] + (total,) + first.shape[d + 1:]
+    return SparseCooTensor(Tensor._make(xp.concatenate(idx, 1)), _ops.cat(vals), shape, False)
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> SparseCooTensor:
+    """torch.stack of sparse COO tensors (tg.stack hands them here): cat of each unsqueezed at dim (a new sparse
+    dim up to sparse_dim, else a dense one), as torch's."""
+    ts = list(tensors)
+    for k, t in enumerate(ts):
+        if not _is_sparse(t):
+            raise RuntimeError(f"Concatenating sparse tensors, but a dense tensor was found at position {k}.")
+        if t.shape != ts[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(ts[0].shape)} at entry 0 "
+                               f"and {list(t.shape)} at entry {k}")
+    d = _ops._one_dim(dim, ts[0].ndim + 1, "stack")
+    return cat([t.unsqueeze(d) for t in ts], d)
 
 
 # ---------------------------------------------------------------------- products

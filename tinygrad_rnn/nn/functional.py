@@ -22,8 +22,8 @@ from .. import backend, ops
 from ..autograd import no_grad
 from ..backend import xp_of
 from ..creation import _number, zeros_like
-from ..tensor import (Tensor, _NotImplementedValueError, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError,
-                      complex_ok, dtype_name)
+from ..tensor import (Tensor, _is_sparse, _NotImplementedValueError, _RuntimeIndexError, _RuntimeTypeError,
+                      _RuntimeValueError, complex_ok, dtype_name)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -62,7 +62,9 @@ def _activation(op: str, input: Tensor, inplace: bool, fn: Callable[[Tensor], Te
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0)."""
+    """max(x, 0); of a sparse COO tensor, its relu (relu_ with inplace, as torch's)."""
+    if not isinstance(input, Tensor) and _is_sparse(input):
+        return input.relu_() if inplace else input.relu()
     return _activation("relu", input, inplace, Tensor.relu)
 
 
