@@ -1254,3 +1254,145 @@ def test_relu_and_nan_to_num_function_forms_as_torch(device):
         tg.nn.functional.relu(u, inplace=True)
     c = u.coalesce()
     assert tg.nn.functional.relu(c, inplace=True) is c and c.to_dense().tolist() == [0., 1.]
+
+
+# ---------------------------------------------------------------------- permute, narrow_copy, resizes, spdiags
+def _hybrid3(device):
+    """A (tg, values, torch, values) sparse tensor of 3 sparse dims and 1 dense dim, repeats included."""
+    idx, val = coo(np.random.default_rng(11), (3, 4, 2), 6, (3,))
+    return pair(idx, val, (3, 4, 2, 3), device)
+
+
+@needs_torch
+def test_permute_and_narrow_copy_as_torch(device):
+    s, v, ts, tv = _hybrid3(device)
+    cases = [lambda x: x.permute(2, 0, 1, 3), lambda x: x.permute((1, 0, 2, 3)), lambda x: x.permute(0, 1, 2, 3),
+             lambda x: x.permute(-2, -3, -4, -1)]
+    cases += [(lambda x, d=d, a=a, n=n: x.narrow_copy(d, a, n)) for d in range(4)
+              for a, n in ((0, 1), (1, 1), (0, 2), (0, 0))]
+    for f in cases:
+        for x, tx in ((s, ts), (s.coalesce(), ts.coalesce())):
+            same_sparse(f(x), f(tx))
+        weight = np.random.default_rng(5).standard_normal(tuple(f(ts).shape))
+        (f(s).to_dense() * tg.tensor(weight, device=device)).sum().backward()
+        # (torch's backward refuses a sparse permute / narrow_copy: the gradient of the same op on the dense form)
+        (f(ts.to_dense()) * torch.tensor(weight)).sum().backward(retain_graph=True)
+        close(v.grad, tv.grad)
+        v.grad = tv.grad = None
+    same_sparse(tg.permute(s, (1, 0, 2, 3)), torch.permute(ts, (1, 0, 2, 3)))
+    same_sparse(tg.narrow_copy(s, 1, 1, 2), torch.narrow_copy(ts, 1, 1, 2))
+
+
+def test_permute_and_narrow_copy_errors_as_torch(device):
+    s = _hybrid3(device)[0]
+    for call, msg in ((lambda: s.permute(0, 1, 3, 2), r"^permute\(sparse_coo\): transpositions between sparse and "
+                                                     "dense dimensions are not allowed"),
+                      (lambda: s.permute(0, 1, 2), r"input.dim\(\) = 4 is not equal to len\(dims\) = 3"),
+                      (lambda: s.permute(0, 0, 1, 2), r"^permute\(\): duplicate dims are not allowed"),
+                      (lambda: s.narrow_copy(1, 3, 2), r"^Invalid range to narrow. range\(start, start\+length\) must "
+                                                      r"be a subset of range\(0, 4\)"),
+                      (lambda: s.narrow_copy(-1, 0, 1), "^Dimension -1 out of range. Expecting 0 <= dim < 4"),
+                      (lambda: s.narrow_copy(0, 0, -1), r"^narrow\(\): length must be non-negative")):
+        with pytest.raises(RuntimeError, match=msg):
+            call()
+    with pytest.raises(IndexError):
+        s.permute(0, 1, 2, 4)
+
+
+@needs_torch
+def test_sparse_resize_as_torch(device):
+    for args in (((4, 5, 2, 3), 3, 1), ((3, 4, 2, 3), 3, 1)):
+        s, _, ts, _ = _hybrid3(device)
+        s, ts = s.detach(), ts.detach()
+        assert s.sparse_resize_(*args) is s
+        same_sparse(s, ts.sparse_resize_(*args))
+    s, _, _, _ = _hybrid3(device)
+    s = s.detach()
+    s.sparse_resize_((3, 4, 2, 5), 3, 1)  # (grown dense dims: zeros past the old values; torch's: uninitialised)
+    assert s.shape == (3, 4, 2, 5) and not s._values()[:, 3:].array.any()
+    for shape, sd, dd in (((2, 2, 5), 2, 1), ((6,), 1, 0)):
+        s, _, ts, _ = _hybrid3(device)
+        s, ts = s.detach(), ts.detach()
+        assert s.sparse_resize_and_clear_(shape, sd, dd) is s
+        same_sparse(s, ts.sparse_resize_and_clear_(shape, sd, dd))
+        e, te = tg.zeros_like(s), torch.zeros_like(ts)  # (an empty tensor takes any size and dims)
+        same_sparse(e.sparse_resize_((2, 3, 4), 1, 2), te.sparse_resize_((2, 3, 4), 1, 2))
+
+
+def test_sparse_resize_errors_as_torch(device):
+    s = _hybrid3(device)[0].detach()
+    for args, msg in ((((2, 4, 2, 3), 3, 1), r"^shrinking the size of sparse dimensions \(from \[3, 4, 2\] to "
+                                              r"\[2, 4, 2\]\) on a non-empty sparse tensor is not supported.\n"),
+                      (((3, 4, 2, 2), 3, 1), r"^shrinking the size of dense dimensions \(from \[3\] to \[2\]\)"),
+                      (((3, 4, 2, 3), 2, 2), r"^changing the number of sparse dimensions \(from 3 to 2\)"),
+                      (((3, 4, 2), 3, 0), r"^changing the number of dense dimensions \(from 1 to 0\)"),
+                      (((3, 4, 2), 2, 2), r"^'len\(size\) == sparse_dim \+ dense_dim' is not satisfied: len\(size\) = "
+                                          "3, sparse_dim = 2, dense_dim = 2")):
+        with pytest.raises(RuntimeError, match=msg):
+            s.sparse_resize_(*args)
+    leaf = tg.sparse_coo_tensor([[0]], [1.], (2,), device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        leaf.sparse_resize_((3,), 1, 0)
+
+
+@needs_torch
+def test_spdiags_as_torch(device):
+    rng = np.random.default_rng(4)
+    for diag, offs, shape in ((rng.standard_normal((2, 3)), [0, -1], (3, 3)),
+                              (rng.standard_normal((3, 4)), [1, -2, 0], (3, 4)),
+                              (rng.standard_normal((2, 3)), [-1, 2], (5, 3)), (rng.standard_normal(3), [0], (3, 3)),
+                              (rng.standard_normal((1, 2)), [0], (3, 3)),
+                              (rng.standard_normal((2, 4)), [0, 3], (4, 4))):
+        d = tg.tensor(diag, device=device, requires_grad=True)
+        td = torch.tensor(diag, requires_grad=True)
+        got = tg.sparse.spdiags(d, tg.tensor(offs, device=device), shape)
+        want = torch.sparse.spdiags(td.detach(), torch.tensor(offs), shape)
+        same_sparse(got, want)
+        weight = rng.standard_normal(shape)
+        (got.to_dense() * tg.tensor(weight, device=device)).sum().backward()
+        # (torch's spdiags has no backward: the gradient of its dense form, a sum of shifted diagonal matrices)
+        dense = torch.zeros(shape, dtype=torch.float64)
+        for k, o in enumerate(offs):
+            for j in range(max(0, o), min(shape[1], shape[0] + o, td.reshape(len(offs), -1).shape[1])):
+                dense = dense + torch.zeros(shape, dtype=torch.float64).index_put(
+                    (torch.tensor([j - o]), torch.tensor([j])), td.reshape(len(offs), -1)[k, j:j + 1])
+        (dense * torch.tensor(weight)).sum().backward()
+        close(d.grad, td.grad)
+
+
+def test_spdiags_errors_as_torch(device):
+    spdiags, d = tg.sparse.spdiags, tg.tensor([[1., 2., 3.]], device=device)
+    for call, msg in ((lambda: spdiags(d, tg.tensor([0, 1], device=device), (3, 3)),
+                       r"^Number of diagonals \(1\) does not match the number of offsets \(2\)"),
+                      (lambda: spdiags(tg.ones(2, 3, device=device), tg.tensor([0, 0], device=device), (3, 3)),
+                       "^Offset tensor contains duplicate values"),
+                      (lambda: spdiags(d, tg.tensor([0.], device=device), (3, 3)),
+                       "^Offset Tensor must have dtype Long but got Float"),
+                      (lambda: spdiags(d, tg.tensor([0], device=device), (3, 3, 3)), "^Output shape must be 2d"),
+                      (lambda: spdiags(tg.ones(1, 1, 3, device=device), tg.tensor([0], device=device), (3, 3)),
+                       "^Diagonals must be vector or matrix"),
+                      (lambda: spdiags(d, tg.tensor([[0]], device=device), (3, 3)),
+                       "^Offsets must be scalar or vector"),
+                      (lambda: spdiags(d, tg.tensor([0], device=device), (3, 3), layout=tg.strided),
+                       r"^Only output layouts \(Sparse, SparseCsc, SparseCsr\) are supported, got torch.strided")):
+        with pytest.raises(RuntimeError, match=msg):
+            call()
+
+
+@with_fixtures
+@given(case=sparse_case(dense=True), data=st.data())
+def test_gradcheck_permute_narrow_copy_spdiags(device, case, data):
+    shape, (idx, val), seed = case
+    i = tg.tensor(idx, device=device)
+    d = data.draw(st.integers(0, 2))
+    start = data.draw(st.integers(0, (shape + (2,))[d] - 1))
+    offs = tg.tensor([0, -1, 1][:data.draw(st.integers(1, 3))], device=device)
+    diag = tg.tensor(np.random.default_rng(seed).standard_normal((offs.shape[0], 3)), device=device, requires_grad=True)
+
+    def fn(v, diag):
+        s = tg.sparse_coo_tensor(i, v, shape + (2,))
+        return (s.permute(1, 0, 2).to_dense(), s.narrow_copy(d, start, 1).to_dense(),
+                tg.sparse.spdiags(diag, offs, (3, 4)).to_dense())
+    inputs = [_values(val, device), diag]
+    assert tg.gradcheck(fn, inputs)
+    assert tg.gradgradcheck(fn, inputs)

@@ -1184,6 +1184,8 @@ def narrow_copy(input: Tensor, dim: Optional[int] = None, start: Any = None, len
     """torch.narrow_copy: narrow's slice as a tensor of its own (a copy, not a view); the gradient is narrow's."""
     if axis is not None or dim is None or start is None or length is None:
         dim = required_dim("narrow_copy", dim, axis, start=start, length=length)
+    if not isinstance(input, Tensor) and getattr(input, "is_sparse", False) is True:  # (sparse COO: its own)
+        return input.narrow_copy(dim, start, length)
     return narrow(_input("narrow_copy", input), dim, start, length).clone()
 
 

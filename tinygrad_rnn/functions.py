@@ -175,7 +175,10 @@ def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
 
 
 def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
-    """torch.permute: input.permute(dims), a view with the dims in that order."""
+    """torch.permute: input.permute(dims), a view with the dims in that order (a sparse COO input: its
+    permute)."""
+    if not isinstance(input, Tensor) and _is_sparse(input):
+        return input.permute(dims)
     _input("permute", input)
     return input.permute(dims)
 

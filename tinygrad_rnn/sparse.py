@@ -13,7 +13,9 @@ or a sparse one, sums of two sparse tensors, torch's zero-preserving elementwise
 ``relu``, ...; their function forms tg.relu, F.relu, tg.nan_to_num too), ``copy_``, ``resize_as_``,
 ``t``/``transpose``, ``to``/``cuda``/``cpu``, ``tg.cat`` / ``tg.stack`` of sparse tensors, ``select`` and
 ``s[i, :, None, ...]`` (integers, whole-dim slices, None, an Ellipsis), ``tg.zeros_like`` / ``tg.empty_like`` (an
-empty sparse tensor). ``_values()`` is detached, as torch's (``values()`` of a coalesced tensor is differentiable).
+empty sparse tensor), ``permute`` / ``tg.permute``, ``narrow_copy`` / ``tg.narrow_copy``, ``sparse_resize_`` /
+``sparse_resize_and_clear_``, ``tg.sparse.spdiags``. ``_values()`` is detached, as torch's (``values()`` of a
+coalesced tensor is differentiable).
 
 Gradients reach the values: through ``values`` itself when it requires grad (a per-entry gradient, as torch's), or,
 for a tensor made with ``requires_grad=True`` (a sparse leaf), as its ``.grad``: a sparse tensor with the leaf's
@@ -47,7 +49,8 @@ _SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_sel
               "tg.sparse.softmax/log_softmax, products with a number, a dense tensor or a sparse one (mul_/div_ "
               "too), + / add_ another sparse tensor, zero-preserving elementwise ops (abs, sqrt, pow, relu, sin, "
               "...; tg.relu, F.relu, tg.nan_to_num), copy_, resize_as_, unsqueeze, T/mT, to/cuda/cpu/half, "
-              "tg.cat/stack, select, s[i] (integers, whole-dim slices, None, ...), tg.zeros_like/empty_like")
+              "tg.cat/stack, select, s[i] (integers, whole-dim slices, None, ...), tg.zeros_like/empty_like, permute, "
+              "narrow_copy, sparse_resize_/sparse_resize_and_clear_, tg.sparse.spdiags")
 
 
 def _linear(idx: Any, shape: Sequence[int]) -> Any:
@@ -307,6 +310,104 @@ class SparseCooTensor:
             idx = xp.concatenate([idx[:d], xp.zeros((1, idx.shape[1]), np.int64), idx[d:]])
             return SparseCooTensor(Tensor._make(idx), self._val, shape, False)
         return SparseCooTensor(self._idx, self._val.unsqueeze(d - sd + 1), shape, False)
+
+    def permute(self, *dims: Any) -> "SparseCooTensor":
+        """The dims in the order dims (sparse dims among themselves, dense ones among themselves), as torch's; not
+        coalesced unless the sparse dims keep their order (and the input was)."""
+        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                               f"length of the desired ordering of dimensions i.e. input.dim() = {self.ndim} is not "
+                               f"equal to len(dims) = {len(dims)}")
+        order = [_ops._one_dim(d, self.ndim, "permute") for d in dims]
+        if len(set(order)) != len(order):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        sd = self.sparse_dim()
+        if any((d < sd) != (k < sd) for k, d in enumerate(order)):
+            raise RuntimeError("permute(sparse_coo): transpositions between sparse and dense dimensions are not "
+                               "allowed.Only transpositions within sparse and dense dimensions are supported.")
+        values = self._val.permute([0] + [d - sd + 1 for d in order[sd:]])
+        keeps = order[:sd] == list(range(sd))
+        return SparseCooTensor(Tensor._make(self._idx.array[order[:sd]]), values,
+                               tuple(self._shape[d] for d in order), self._coalesced and keeps)
+
+    def narrow_copy(self, dim: int, start: int, length: int) -> "SparseCooTensor":
+        """The entries with index start..start+length-1 along dim (moved to start at 0), as torch's (a sparse
+        dim), or the values' narrow along a dense dim; coalesced where the input was.
+        Differentiable w.r.t. the values."""
+        if not 0 <= operator.index(dim) < self.ndim:  # (torch's sparse narrow_copy takes no negative dim)
+            raise RuntimeError(f"Dimension {dim} out of range. Expecting 0 <= dim < {self.ndim}.")
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        size = self._shape[dim]
+        if start < 0 or start + length > size:
+            raise RuntimeError(f"Invalid range to narrow. range(start, start+length) must be a subset of range(0, "
+                               f"{size}).")
+        shape = self._shape[:dim] + (length,) + self._shape[dim + 1:]
+        sd = self.sparse_dim()
+        if dim >= sd:
+            return SparseCooTensor(self._idx, self._val.narrow(dim - sd + 1, start, length), shape, self._coalesced)
+        xp = backend.xp_of(self._idx.array)
+        row = self._idx.array[dim]
+        keep = xp.flatnonzero((row >= start) & (row < start + length))
+        idx = self._idx.array[:, keep]
+        idx[dim] -= start
+        return SparseCooTensor(Tensor._make(idx), _ops.GetItem((keep,))(self._val), shape, self._coalesced)
+
+    def sparse_resize_(self, size: Any, sparse_dim: int, dense_dim: int) -> "SparseCooTensor":
+        """This tensor resized to size with sparse_dim sparse and dense_dim dense dims, in place, as torch's: an
+        empty tensor takes any; a non-empty one keeps both counts and may only grow its sizes (torch's errors).
+        Grown dense dims hold zeros past the old values (torch's hold uninitialised memory there)."""
+        shape = tuple(operator.index(n) for n in size)
+        if len(shape) != sparse_dim + dense_dim:
+            raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(shape)}, "
+                               f"sparse_dim = {sparse_dim}, dense_dim = {dense_dim}")
+        if self._leaf and self._val.requires_grad and _mode.grad_enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        sd, dd = self.sparse_dim(), self.dense_dim()
+        xp = backend.xp_of(self._idx.array)
+        if not self._nnz():
+            self._idx = Tensor._make(xp.zeros((sparse_dim, 0), np.int64))
+            self._val = Tensor._make(xp.zeros((0,) + shape[sparse_dim:], self._val.array.dtype))
+            self._shape, self._coalesced = shape, True
+            return self
+        hint = ("on a non-empty sparse tensor is not supported.\nYou could try the following options:\n1. If you "
+                "need an empty sparse tensor of this size, call `x = torch.sparse_coo_tensor(size)`.\n2. If you need "
+                "to resize this tensor, you have the following options:\n    1. For both sparse and dense "
+                "dimensions, keep the number of them constant and the size of them non-shrinking, and then try the "
+                "same call again.\n    2. Or, create a new sparse tensor with the correct indices and values from "
+                "this sparse tensor.")
+        for kind, old, new in (("sparse", sd, sparse_dim), ("dense", dd, dense_dim)):
+            if old != new:
+                raise RuntimeError(f"changing the number of {kind} dimensions (from {old} to {new}) {hint}")
+        for kind, old, new in (("sparse", self._shape[:sd], shape[:sd]), ("dense", self._shape[sd:], shape[sd:])):
+            if any(n < m for n, m in zip(new, old)):
+                raise RuntimeError(f"shrinking the size of {kind} dimensions (from {list(old)} to {list(new)}) {hint}")
+        if shape[sd:] != self._shape[sd:]:
+            val = self._val
+            for k, (m, n) in enumerate(zip(self._shape[sd:], shape[sd:])):
+                if n > m:
+                    pad = list(val.shape)
+                    pad[k + 1] = n - m
+                    val = _ops.cat([val, Tensor._make(xp.zeros(tuple(pad), val.array.dtype))], k + 1)
+            self._val = val
+        self._shape = shape
+        return self
+
+    def sparse_resize_and_clear_(self, size: Any, sparse_dim: int, dense_dim: int) -> "SparseCooTensor":
+        """This tensor emptied (no entries, coalesced) and resized to size with sparse_dim sparse and dense_dim
+        dense dims, in place, as torch's."""
+        shape = tuple(operator.index(n) for n in size)
+        if len(shape) != sparse_dim + dense_dim:
+            raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(shape)}, "
+                               f"sparse_dim = {sparse_dim}, dense_dim = {dense_dim}")
+        if self._leaf and self._val.requires_grad and _mode.grad_enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        xp = backend.xp_of(self._idx.array)
+        self._idx = Tensor._make(xp.zeros((sparse_dim, 0), np.int64))
+        self._val = Tensor._make(xp.zeros((0,) + shape[sparse_dim:], self._val.array.dtype))
+        self._shape, self._coalesced = shape, True
+        return self
 
     def half(self) -> "SparseCooTensor":
         return self.to(np.float16)
@@ -995,6 +1096,51 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> SparseCooTensor:
     return cat([t.unsqueeze(d) for t in ts], d)
 
 
+def spdiags(diagonals: Tensor, offsets: Tensor, shape: Sequence[int], layout: Any = None) -> SparseCooTensor:
+    """torch.sparse.spdiags: a (m, n) sparse COO matrix with diagonals' row k on the diagonal offsets[k] (above the
+    main one when positive), the entry of column j taken from diagonals[k, j] (those columns that diagonal and the
+    matrix hold); the entries diagonal by diagonal, by column, not coalesced, as torch's. Differentiable w.r.t.
+    diagonals (a gather). Only the sparse COO layout here (torch's CSR / CSC ones are not supported)."""
+    from .tensor import strided  # noqa: PLC0415
+    if layout is strided:
+        raise RuntimeError(f"Only output layouts (Sparse, SparseCsc, SparseCsr) are supported, got {layout}")
+    if layout not in (None, sparse_coo):
+        raise NotImplementedError(f"spdiags: only the sparse COO layout is supported here, got layout={layout}")
+    _tensor_arg(diagonals, "spdiags", "diagonals")
+    _tensor_arg(offsets, "spdiags", "offsets")
+    if len(shape) != 2:
+        raise RuntimeError("Output shape must be 2d")
+    if diagonals.ndim not in (1, 2):
+        raise RuntimeError("Diagonals must be vector or matrix")
+    if offsets.ndim > 1:
+        raise RuntimeError("Offsets must be scalar or vector")
+    if offsets.dtype != np.int64:
+        kind = dtype_name(offsets.dtype).split(".")[-1].capitalize()
+        raise RuntimeError(f"Offset Tensor must have dtype Long but got {kind}")
+    diags = diagonals.reshape(1, -1) if diagonals.ndim == 1 else diagonals
+    offs = [int(o) for o in backend.to_device(offsets.array, "cpu").reshape(-1)]
+    if len(offs) != diags.shape[0]:
+        raise RuntimeError(f"Number of diagonals ({diags.shape[0]}) does not match the number of offsets "
+                           f"({len(offs)})")
+    if len(set(offs)) != len(offs):
+        raise RuntimeError("Offset tensor contains duplicate values")
+    m, n = (operator.index(k) for k in shape)
+    xp = backend.xp_of(diags.array)
+    rows, cols, picks = [], [], []
+    for k, o in enumerate(offs):
+        start, stop = max(0, o), min(n, m + o, diags.shape[1])
+        if min(n, m + o) < start:
+            raise RuntimeError(f"spdiags: offset {o} lies outside a matrix of shape ({m}, {n})")
+        col = xp.arange(start, max(start, stop), dtype=np.int64)
+        rows.append(col - o)
+        cols.append(col)
+        picks.append(k * diags.shape[1] + col)
+    idx = xp.stack([xp.concatenate(rows), xp.concatenate(cols)]) if offs else xp.zeros((2, 0), np.int64)
+    pick = xp.concatenate(picks) if offs else xp.zeros(0, np.int64)
+    values = _ops.GetItem((pick,))(diags.reshape(-1))
+    return SparseCooTensor(Tensor._make(idx), values, (m, n), False)
+
+
 # ---------------------------------------------------------------------- products
 def _spmm(a: SparseCooTensor, b: Tensor, op: str) -> Tensor:
     """a @ b for a sparse (n, m) matrix a and a dense (m, p) or (m,) b: each entry's value times b's row at its
@@ -1317,4 +1463,4 @@ def log_softmax(input: SparseCooTensor, dim: int, *, dtype: Any = None) -> Spars
 
 
 __all__ = ["FloatTensor", "DoubleTensor", "LongTensor", "SparseCooTensor", "addmm", "log_softmax", "mm",
-           "softmax", "sparse_coo", "sparse_coo_tensor", "spmm", "sum"]
+           "softmax", "sparse_coo", "sparse_coo_tensor", "spdiags", "spmm", "sum"]
