@@ -1396,3 +1396,52 @@ def test_gradcheck_permute_narrow_copy_spdiags(device, case, data):
     inputs = [_values(val, device), diag]
     assert tg.gradcheck(fn, inputs)
     assert tg.gradgradcheck(fn, inputs)
+
+
+# ---------------------------------------------------------------------- invariants, the size-only constructor
+@needs_torch
+def test_check_sparse_tensor_invariants_as_torch(device):
+    check, tcheck = tg.sparse.check_sparse_tensor_invariants, torch.sparse.check_sparse_tensor_invariants
+    assert check.is_enabled() is tcheck.is_enabled() is False
+    unsorted = ([[1, 0]], [1., 2.], (3,))
+    msg = "^cannot set is_coalesced to true if indices correspond to uncoalesced COO tensor"
+    for lib, c in ((tg, check), (torch, tcheck)):
+        lib_args = (lib.tensor(unsorted[0]), lib.tensor(unsorted[1]), unsorted[2])
+        kw = {"device": device} if lib is tg else {}
+        assert lib.sparse_coo_tensor(*lib_args, is_coalesced=True, **kw).is_coalesced()  # (unchecked, as torch's)
+        with pytest.raises(RuntimeError, match=msg):
+            lib.sparse_coo_tensor(*lib_args, is_coalesced=True, check_invariants=True, **kw)
+        with c():
+            assert c.is_enabled()
+            with pytest.raises(RuntimeError, match=msg):
+                lib.sparse_coo_tensor(*lib_args, is_coalesced=True, **kw)
+            lib.sparse_coo_tensor(*lib_args, is_coalesced=True, check_invariants=False, **kw)
+            with c(enable=False):
+                assert not c.is_enabled()
+            assert c.is_enabled()
+        assert not c.is_enabled()
+
+        @c()
+        def enabled():
+            return c.is_enabled()
+        assert enabled() and not c.is_enabled()
+        c.enable()
+        assert c.is_enabled()
+        c.disable()
+        assert not c.is_enabled()
+        sorted_ = lib.sparse_coo_tensor(lib.tensor([[0, 2]]), lib.tensor([1., 2.]), (3,), is_coalesced=True,
+                                        check_invariants=True, **kw)
+        assert sorted_.is_coalesced()
+    with pytest.raises(RuntimeError, match="^size is inconsistent with indices: for dim 0, size is 3 but found "
+                                           "index 3"):
+        tg.sparse_coo_tensor(tg.tensor([[0, 3]]), tg.tensor([1., 2.]), (3,), check_invariants=True, device=device)
+
+
+@needs_torch
+def test_sparse_coo_tensor_of_a_size_alone_as_torch(device):
+    same_sparse(tg.sparse_coo_tensor((2, 3), device=device).double(), torch.sparse_coo_tensor((2, 3)).double())
+    e = tg.sparse_coo_tensor([2, 3], dtype=tg.float64, device=device, requires_grad=True)
+    te = torch.sparse_coo_tensor([2, 3], dtype=torch.float64, requires_grad=True)
+    assert e.dtype == tg.float64 and e.requires_grad and e.is_leaf and e.device == device
+    same_sparse(e, te)
+    assert tg.sparse_coo_tensor((2, 3)).dtype == tg.get_default_dtype()

@@ -14,8 +14,9 @@ or a sparse one, sums of two sparse tensors, torch's zero-preserving elementwise
 ``t``/``transpose``, ``to``/``cuda``/``cpu``, ``tg.cat`` / ``tg.stack`` of sparse tensors, ``select`` and
 ``s[i, :, None, ...]`` (integers, whole-dim slices, None, an Ellipsis), ``tg.zeros_like`` / ``tg.empty_like`` (an
 empty sparse tensor), ``permute`` / ``tg.permute``, ``narrow_copy`` / ``tg.narrow_copy``, ``sparse_resize_`` /
-``sparse_resize_and_clear_``, ``tg.sparse.spdiags``. ``_values()`` is detached, as torch's (``values()`` of a
-coalesced tensor is differentiable).
+``sparse_resize_and_clear_``, ``tg.sparse.spdiags``, ``tg.sparse.check_sparse_tensor_invariants`` (with
+sparse_coo_tensor's ``check_invariants=``), ``tg.sparse_coo_tensor(size)`` (empty). ``_values()`` is detached,
+as torch's (``values()`` of a coalesced tensor is differentiable).
 
 Gradients reach the values: through ``values`` itself when it requires grad (a per-entry gradient, as torch's), or,
 for a tensor made with ``requires_grad=True`` (a sparse leaf), as its ``.grad``: a sparse tensor with the leaf's
@@ -907,15 +908,72 @@ def _tensor_arg(x: Any, op: str, name: str) -> Tensor:
     return x
 
 
-def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any = None, device: Any = None,
+class check_sparse_tensor_invariants:  # noqa: N801  (torch's name)
+    """torch.sparse.check_sparse_tensor_invariants: while enabled (a context manager, a decorator, or enable() /
+    disable()), sparse_coo_tensor checks what check_invariants=True checks (its argument, when given, decides).
+    The indices are checked against the size always here; the invariants add is_coalesced=True's check that the
+    indices are sorted and unique (torch's error)."""
+
+    _enabled = False
+
+    def __init__(self, enable: bool = True) -> None:
+        self.state, self.saved = enable, None
+
+    @staticmethod
+    def is_enabled() -> bool:
+        """Whether the checks are on (off by default, as torch's)."""
+        return check_sparse_tensor_invariants._enabled
+
+    @staticmethod
+    def enable() -> None:
+        check_sparse_tensor_invariants._enabled = True
+
+    @staticmethod
+    def disable() -> None:
+        check_sparse_tensor_invariants._enabled = False
+
+    def __enter__(self) -> "check_sparse_tensor_invariants":
+        if self.saved is not None:
+            raise RuntimeError("This context manager instance is already activated. Use a different context manager "
+                               "instance for context nesting.")
+        self.saved = check_sparse_tensor_invariants._enabled
+        check_sparse_tensor_invariants._enabled = self.state
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        check_sparse_tensor_invariants._enabled, self.saved = self.saved, None
+
+    def __call__(self, func: Any) -> Any:
+        import functools  # noqa: PLC0415
+
+        @functools.wraps(func)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            with check_sparse_tensor_invariants(self.state):
+                return func(*args, **kwargs)
+        return wrapped
+
+
+def sparse_coo_tensor(indices: Any, values: Any = None, size: Any = None, *, dtype: Any = None, device: Any = None,
                       pin_memory: bool = False, requires_grad: bool = False, check_invariants: Optional[bool] = None,
                       is_coalesced: Optional[bool] = None) -> SparseCooTensor:
     """torch.sparse_coo_tensor: a sparse COO tensor with values (nnz, *dense_shape) at the columns of indices
     (sparse_dim, nnz), of size (sparse sizes, then values' trailing dims; without it the least that holds the
     indices). Repeated indices add up. The indices are always checked against size (torch checks only with
     check_invariants=True). requires_grad=True makes a sparse leaf (its .grad: see the module's docstring);
-    is_coalesced=True vouches that the indices are sorted and unique."""
+    is_coalesced=True vouches that the indices are sorted and unique (checked where check_invariants, or
+    check_sparse_tensor_invariants, asks). sparse_coo_tensor(size) alone: an empty tensor of that size (all dims
+    sparse, the default dtype), as torch's."""
     op = "sparse_coo_tensor"
+    if values is None and size is None:  # (torch's sparse_coo_tensor(size, *, dtype, device, requires_grad))
+        try:
+            shape = tuple(operator.index(n) for n in indices)
+        except TypeError:
+            raise TypeError(f"{op}: takes (indices, values[, size]) or (size), got {type(indices).__name__} "
+                            "alone") from None
+        from .creation import zeros  # noqa: PLC0415
+        empty = SparseCooTensor(zeros((len(shape), 0), dtype=np.int64, device=device),
+                                zeros((0,), dtype=dtype, device=device), shape, True)
+        return empty.requires_grad_(True) if requires_grad else empty
     if isinstance(values, Tensor):
         val = values if dtype is None else values.to(dtype)
         val = val if device is None else val.to(device)
@@ -966,6 +1024,11 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
         if tuple(shape[sd:]) != tuple(val.shape[1:]):
             raise RuntimeError(f"{op}: values' dense shape {tuple(val.shape[1:])} must match size's trailing dims "
                                f"{tuple(shape[sd:])}")
+    check = check_sparse_tensor_invariants._enabled if check_invariants is None else check_invariants
+    if check and is_coalesced and nnz > 1:
+        lin = _linear(a, shape[:sd])
+        if not bool((lin[1:] > lin[:-1]).all()):
+            raise RuntimeError("cannot set is_coalesced to true if indices correspond to uncoalesced COO tensor")
     out = SparseCooTensor(idx, val, shape, nnz <= 1 if is_coalesced is None else bool(is_coalesced))
     if requires_grad:
         out.requires_grad_(True)
@@ -1462,5 +1525,6 @@ def log_softmax(input: SparseCooTensor, dim: int, *, dtype: Any = None) -> Spars
     return _softmax(input, dim, dtype, True)
 
 
-__all__ = ["FloatTensor", "DoubleTensor", "LongTensor", "SparseCooTensor", "addmm", "log_softmax", "mm",
+__all__ = ["FloatTensor", "DoubleTensor", "LongTensor", "SparseCooTensor", "addmm", "check_sparse_tensor_invariants",
+           "log_softmax", "mm",
            "softmax", "sparse_coo", "sparse_coo_tensor", "spdiags", "spmm", "sum"]
