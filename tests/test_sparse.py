@@ -1445,3 +1445,65 @@ def test_sparse_coo_tensor_of_a_size_alone_as_torch(device):
     assert e.dtype == tg.float64 and e.requires_grad and e.is_leaf and e.device == device
     same_sparse(e, te)
     assert tg.sparse_coo_tensor((2, 3)).dtype == tg.get_default_dtype()
+
+
+# ---------------------------------------------------------------------- smm, hspmm, sspaddmm
+@needs_torch
+def test_smm_hspmm_sspaddmm_as_torch(device):
+    rng = np.random.default_rng(9)
+    idx, val = coo(rng, (4, 3), 5)
+    idx2, val2 = coo(rng, (4, 2), 3)
+    dense = rng.standard_normal((3, 2))
+    for coalesce in (False, True):
+        s, v, ts, tv = pair(idx, val, (4, 3), device)
+        s2, v2, ts2, tv2 = pair(idx2, val2, (4, 2), device)
+        if coalesce:
+            s, ts = s.coalesce(), ts.coalesce()
+        d = tg.tensor(dense, device=device, requires_grad=True)
+        td = torch.tensor(dense, requires_grad=True)
+        weight = rng.standard_normal((4, 2))
+        prod = (lambda a, b, c: a.to_dense() @ b)  # noqa: E731  (the dense form, for torch's gradients)
+        for f, dense_f in ((lambda a, b, c, lib: lib.smm(a, b), prod), (lambda a, b, c, lib: lib.hspmm(a, b), prod),
+                           (lambda a, b, c, lib: a.smm(b), prod),
+                           (lambda a, b, c, lib: lib.sspaddmm(c, a, b), lambda a, b, c: c.to_dense() + prod(a, b, c)),
+                           (lambda a, b, c, lib: lib.sspaddmm(c, a, b, beta=2., alpha=-3.),
+                            lambda a, b, c: 2. * c.to_dense() - 3. * prod(a, b, c)),
+                           (lambda a, b, c, lib: c.sspaddmm(a, b, alpha=0.5),
+                            lambda a, b, c: c.to_dense() + 0.5 * prod(a, b, c))):
+            got, want = f(s, d, s2, tg), f(ts, td.detach(), ts2.detach(), torch)
+            same_sparse(got, want)
+            (got.to_dense() * tg.tensor(weight, device=device)).sum().backward(retain_graph=True)
+            # (torch's have no derivative: the gradient of the same sum of dense products)
+            (dense_f(ts, td, ts2) * torch.tensor(weight)).sum().backward(retain_graph=True)
+            for t, tt in ((v, tv), (d, td), (v2, tv2)):
+                assert (t.grad is None) == (tt.grad is None)
+                if tt.grad is not None:
+                    close(t.grad, tt.grad)
+                t.grad = tt.grad = None
+    for f, msg in ((lambda a, b: tg.smm(a, b), r"^sspaddmm: Argument #3: Expected dim 0 size 3, got 4"),
+                   (lambda a, b: tg.hspmm(a, b), r"^hspmm: Argument #3: Expected dim 0 size 3, got 4")):
+        with pytest.raises(RuntimeError, match=msg):
+            f(s.detach(), tg.ones(4, 2, dtype=tg.float64, device=device))
+    with pytest.raises(RuntimeError, match="^sspaddmm: expected 'mat1' to have sparse layout, got 'mat1' with layout "
+                                           "Strided"):
+        tg.smm(d.detach(), s.detach())
+
+
+@with_fixtures
+@given(case=sparse_case(), data=st.data())
+def test_gradcheck_smm_hspmm_sspaddmm(device, case, data):
+    shape, (idx, val), seed = case
+    i = tg.tensor(idx, device=device)
+    rng = np.random.default_rng(seed)
+    idx2, val2 = coo(rng, (shape[0], 2), 3)
+    i2 = tg.tensor(idx2, device=device)
+    mat = tg.tensor(rng.standard_normal((shape[1], 2)), device=device, requires_grad=True)
+
+    def fn(v, mat, w):
+        s = tg.sparse_coo_tensor(i, v, shape)
+        s2 = tg.sparse_coo_tensor(i2, w, (shape[0], 2))
+        return (tg.smm(s, mat).to_dense(), tg.hspmm(s, mat).to_dense(),
+                tg.sspaddmm(s2, s, mat, beta=2., alpha=-0.5).to_dense())
+    inputs = [_values(val, device), mat, _values(val2, device)]
+    assert tg.gradcheck(fn, inputs)
+    assert tg.gradgradcheck(fn, inputs)

@@ -62,7 +62,7 @@ from .complexops import is_conj, is_neg, resolve_conj, resolve_neg, view_as_comp
 from .complexops import complex  # noqa: A004  (torch.complex; left out of __all__, as Python's own)
 from . import fft  # noqa: E402  (tg.fft, torch.fft's)
 from . import sparse  # noqa: E402  (tg.sparse, torch.sparse's: sparse COO tensors)
-from .sparse import sparse_coo, sparse_coo_tensor, spmm  # noqa: E402
+from .sparse import hspmm, smm, sparse_coo, sparse_coo_tensor, spmm, sspaddmm  # noqa: E402
 from .fft import istft, stft  # noqa: E402
 from .serialization import CheckpointNotFoundError, SerializationError, load, save
 from .tensor import (AnomalyError, Function, Size, Tensor, bfloat16, bool_, dtype, finfo, float16, float32, float64,
@@ -248,6 +248,6 @@ __all__ = [
     "complex64", "complex128", "cfloat", "cdouble", "polar", "view_as_real", "view_as_complex", "view_as_real_copy",
     "view_as_complex_copy", "is_conj", "is_neg", "resolve_conj", "resolve_neg", "real", "imag",
     "conj", "conj_physical", "conj_physical_", "angle", "is_complex", "ComplexNotSupportedError", "fft", "stft",
-    "istft", "sparse", "sparse_coo", "sparse_coo_tensor", "spmm",
+    "istft", "sparse", "sparse_coo", "sparse_coo_tensor", "spmm", "smm", "hspmm", "sspaddmm",
 ]  # (tg.float, tg.int, tg.bool, tg.round, tg.sum, tg.max, tg.min, tg.any, tg.all, tg.pow and tg.range are left out:
 #    a star import would shadow Python's own)

@@ -15,7 +15,8 @@ or a sparse one, sums of two sparse tensors, torch's zero-preserving elementwise
 ``s[i, :, None, ...]`` (integers, whole-dim slices, None, an Ellipsis), ``tg.zeros_like`` / ``tg.empty_like`` (an
 empty sparse tensor), ``permute`` / ``tg.permute``, ``narrow_copy`` / ``tg.narrow_copy``, ``sparse_resize_`` /
 ``sparse_resize_and_clear_``, ``tg.sparse.spdiags``, ``tg.sparse.check_sparse_tensor_invariants`` (with
-sparse_coo_tensor's ``check_invariants=``), ``tg.sparse_coo_tensor(size)`` (empty). ``_values()`` is detached,
+sparse_coo_tensor's ``check_invariants=``), ``tg.sparse_coo_tensor(size)`` (empty), ``tg.smm`` / ``tg.hspmm`` /
+``tg.sspaddmm`` (differentiable, where torch's are not). ``_values()`` is detached,
 as torch's (``values()`` of a coalesced tensor is differentiable).
 
 Gradients reach the values: through ``values`` itself when it requires grad (a per-entry gradient, as torch's), or,
@@ -51,7 +52,7 @@ _SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_sel
               "too), + / add_ another sparse tensor, zero-preserving elementwise ops (abs, sqrt, pow, relu, sin, "
               "...; tg.relu, F.relu, tg.nan_to_num), copy_, resize_as_, unsqueeze, T/mT, to/cuda/cpu/half, "
               "tg.cat/stack, select, s[i] (integers, whole-dim slices, None, ...), tg.zeros_like/empty_like, permute, "
-              "narrow_copy, sparse_resize_/sparse_resize_and_clear_, tg.sparse.spdiags")
+              "narrow_copy, sparse_resize_/sparse_resize_and_clear_, tg.sparse.spdiags, smm/hspmm/sspaddmm")
 
 
 def _linear(idx: Any, shape: Sequence[int]) -> Any:
@@ -675,6 +676,15 @@ class SparseCooTensor:
 
     def mv(self, vec: Any) -> Tensor:
         return _mv(self, vec)
+
+    def smm(self, mat: Any) -> "SparseCooTensor":
+        return smm(self, mat)
+
+    def hspmm(self, mat2: Any) -> "SparseCooTensor":
+        return hspmm(self, mat2)
+
+    def sspaddmm(self, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> "SparseCooTensor":
+        return sspaddmm(self, mat1, mat2, beta=beta, alpha=alpha)
 
     def bmm(self, mat2: Any) -> Tensor:
         return _bmm(self, mat2)
@@ -1418,6 +1428,62 @@ def spmm(input: Any, mat2: Any) -> Any:
     return mm(input, mat2)
 
 
+def hspmm(mat1: Any, mat2: Any) -> SparseCooTensor:
+    """torch.hspmm: mat1 @ mat2 for a sparse COO (n, m) matrix and a dense (m, p) one, as a hybrid sparse tensor:
+    one sparse dim (the rows mat1 holds an entry in, ascending), each value a row of the product; not coalesced,
+    as torch's. Differentiable w.r.t. both (torch's has no derivative)."""
+    return _row_product(mat1, mat2, "hspmm")
+
+
+def _row_product(mat1: Any, mat2: Any, op: str) -> SparseCooTensor:
+    """hspmm's result: the product's rows at mat1's rows with an entry (op names torch's errors)."""
+    if not _is_sparse(mat1):
+        raise RuntimeError(f"{op}: expected 'mat1' to have sparse layout, got 'mat1' with layout "
+                           f"{getattr(mat1, 'layout', type(mat1).__name__)}".replace("torch.strided", "Strided"))
+    _tensor_arg(mat2, op, "mat2")
+    if mat2.ndim == 2 and mat1.ndim == 2 and mat2.shape[0] != mat1.shape[1]:
+        raise RuntimeError(f"{op}: Argument #3: Expected dim 0 size {mat1.shape[1]}, got {mat2.shape[0]}")
+    prod = _spmm(mat1, _two_d(mat2, "mat2"), op)
+    rows = backend.xp_of(mat1._idx.array).unique(mat1._idx.array[0])
+    return SparseCooTensor(Tensor._make(rows[None]), _ops.GetItem((rows,))(prod), tuple(prod.shape), False)
+
+
+def smm(input: Any, mat: Any) -> SparseCooTensor:
+    """torch.smm: input @ mat for a sparse COO (n, m) input and a dense (m, p) mat, sparse: an entry for each
+    column of each row input holds an entry in (row-major), not coalesced, as torch's. Differentiable w.r.t. both
+    (torch's has no derivative)."""
+    h = _row_product(input, mat, "sspaddmm")
+    return _rows_as_entries(h)
+
+
+def _rows_as_entries(h: SparseCooTensor) -> SparseCooTensor:
+    """A hybrid (rows, row values) sparse tensor as one of 2 sparse dims: an entry per row and column."""
+    xp = backend.xp_of(h._idx.array)
+    n, p = h.shape
+    rows = h._idx.array[0]
+    idx = xp.stack([xp.repeat(rows, p),
+                    xp.tile(xp.arange(p, dtype=np.int64), rows.shape[0])])
+    return SparseCooTensor(Tensor._make(idx), h._val.reshape(-1), (n, p), False)
+
+
+def sspaddmm(input: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> SparseCooTensor:
+    """torch.sspaddmm: beta input + alpha (mat1 @ mat2), sparse: input's entries (scaled) then smm's, not
+    coalesced, as torch's (input a sparse COO (n, p) matrix, mat1 a sparse (n, m) one, mat2 a dense (m, p) one).
+    Differentiable w.r.t. all three (torch's has no derivative)."""
+    prod = smm(mat1, mat2)
+    if not _is_sparse(input):
+        raise RuntimeError(f"sspaddmm: expected 'self' to have sparse layout, got {type(input).__name__}")
+    if input.shape != prod.shape:
+        raise RuntimeError(f"sspaddmm: Argument #1: Expected a sparse ({prod.shape[0]}, {prod.shape[1]}) input, got "
+                           f"shape {input.shape}")
+    check_devices("sspaddmm", [input._val, prod._val])
+    xp = backend.xp_of(prod._idx.array)
+    values = _ops.cat(_ops._common([input._val * beta if beta != 1 else input._val,
+                                    prod._val * alpha if alpha != 1 else prod._val], "sspaddmm"))
+    return SparseCooTensor(Tensor._make(xp.concatenate([input._idx.array, prod._idx.array], 1)), values,
+                           prod.shape, False)
+
+
 def _mv(input: SparseCooTensor, vec: Any) -> Tensor:
     """torch.mv with a sparse COO matrix input: input @ vec for a dense (m,) vec, (n,) (a PageRank power step)."""
     _tensor_arg(vec, "mv", "vec")
@@ -1526,5 +1592,5 @@ def log_softmax(input: SparseCooTensor, dim: int, *, dtype: Any = None) -> Spars
 
 
 __all__ = ["FloatTensor", "DoubleTensor", "LongTensor", "SparseCooTensor", "addmm", "check_sparse_tensor_invariants",
-           "log_softmax", "mm",
+           "hspmm", "log_softmax", "mm", "smm", "sspaddmm",
            "softmax", "sparse_coo", "sparse_coo_tensor", "spdiags", "spmm", "sum"]
