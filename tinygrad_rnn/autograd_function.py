@@ -85,7 +85,7 @@ def _unpack(s: Optional[tuple], name: str, node: Optional[_Backward]) -> Optiona
     if type(s) is _Hooked:
         return s.unpack(node)
     vc, version = s[1], s[2]
-    now = vc[0] if len(s) != 4 or s[0]._values() is s[3] else version + 1  # (a sparse one's values replaced)
+    now = vc[0] if len(s) != 4 or s[0]._val is s[3] else version + 1  # (a sparse one's values replaced)
     if now != version:
         raise RuntimeError(f"one of the variables needed for gradient computation has been modified by an inplace "
                            f"operation: a tensor of shape {s[0].shape} that {name} saved for backward is at version "
