@@ -2193,7 +2193,7 @@ def test_parameter_list_behaves_like_torchs():
         pl.extend(tg.ones(2))
     with pytest.raises(TypeError, match="ParameterList.__getitem__: indices must be ints or slices, got str"):
         pl["0"]
-    with pytest.raises(TypeError, match="only floating point and complex tensors can require gradients"):
+    with pytest.raises(TypeError, match="Only Tensors of floating point and complex dtype can require gradients"):
         pl.append(tg.ones(2, dtype=tg.int64))
     assert repr(nn.ParameterList([tg.zeros(2, 3)])) == "ParameterList(\n  (0): Parameter containing: " \
                                                        "[torch.float32 of " \

@@ -1817,8 +1817,8 @@ class Tensor:
             raise RuntimeError("requires_grad: can only be changed on a leaf tensor; "
                                "use .detach() to make a new leaf from a computed tensor")
         if value and self.dtype.kind not in "fc":
-            raise _RuntimeTypeError(f"requires_grad: only floating point and complex tensors can require gradients, "
-                                    f"got dtype {self.dtype} (shape {self.shape})")
+            raise _RuntimeTypeError(f"requires_grad: Only Tensors of floating point and complex dtype can require "
+                                    f"gradients (got dtype {self.dtype}, shape {self.shape})")
         self._requires_grad = value
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -2727,8 +2727,8 @@ class Tensor:
         """fill_value at ``size`` (a tuple or list) with this tensor's dtype and device unless given (torch's)."""
         if not isinstance(size, (tuple, list)):
             raise TypeError(f"new_full: size must be a tuple or list of ints, got {type(size).__name__}")
-        return _creation.full(size, fill_value, self.dtype if dtype is None else dtype,
-                              self.device if device is None else device, requires_grad)
+        return _creation.full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
+                              device=self.device if device is None else device, requires_grad=requires_grad)
 
     def new_tensor(self, data: Any, *, dtype: Any = None, device: Optional[str] = None,
                    requires_grad: bool = False) -> "Tensor":
