@@ -1274,7 +1274,7 @@ KEYWORD_FORMS = [
     ("dot", dict(input=_V, tensor=_V * 3)),
     ("outer", dict(input=_V, vec2=_V[:2])),
     ("zeros_like", dict(input=_KX)),
-    ("ones_like", dict(input=_KX, dtype=tg.float32)),
+    ("ones_like", dict(input=_KX)),  # (dtype is keyword-only, as torch's)
     ("full_like", dict(input=_KX, fill_value=2.5)),
     ("empty_like", dict(input=_KX)),
     ("nn.functional.one_hot", dict(input=tg.tensor([1, 0, 3]), num_classes=5)),

@@ -1200,13 +1200,18 @@ def ldexp(input: Tensor, other: Tensor) -> Tensor:
     return input.astype(dtype) * pow(2.0, other.astype(dtype))
 
 
-def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: Optional[str] = None,
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Optional[Tensor] = None, dtype: Any = None,
+             layout: Any = None, device: Optional[str] = None, pin_memory: bool = False,
              requires_grad: bool = False) -> Tensor:
     """torch.logspace: base ** (steps exponents evenly from start to end), torch's CPU values to the bit: the ends
     are cast to dtype (the default dtype if None) and subtracted there, the exponents are formed in float64 from the
     start for the first half and from the end for the second, and the power is C's pow in float64 (math.pow:
     numpy's vectorised one may differ in the last bit), then cast to dtype (float16 through float32)."""
-    from .creation import _number, tensor as _tensor
+    from .creation import _into_out, _number, _options, tensor as _tensor
+    _options("logspace", layout, pin_memory)
+    if out is not None:
+        return _into_out("logspace", out, dtype, requires_grad,
+                         lambda dt, dev: logspace(start, end, steps, base, dtype=dt, device=dev))
     start, end = (_number(v, "logspace", what, tensors=True) for v, what in ((start, "start"), (end, "end")))
     steps = int_arg(steps, "logspace", "steps")
     if steps < 0:

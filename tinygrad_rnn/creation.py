@@ -41,16 +41,60 @@ def _new(a: np.ndarray, dtype: Any, device: str, requires_grad: bool, op: str) -
     return Tensor(backend.module_for(device).asarray(a, dtype=dtype), requires_grad=requires_grad)
 
 
+def _options(op: str, layout: Any, pin_memory: Any, sparse: bool = False) -> bool:
+    """torch's factory keywords ``layout`` and ``pin_memory``: layout None or tg.strided, or tg.sparse_coo where op
+    makes a sparse tensor (``sparse``: zeros, empty, zeros_like; returns True then; elsewhere torch's error); pin_memory
+    a bool, accepted with no effect (host arrays are not pinned here, see Tensor.pin_memory; torch refuses True on a
+    machine without CUDA)."""
+    from .tensor import layout as _layout_type  # noqa: PLC0415
+    if layout is not None and not isinstance(layout, _layout_type):
+        raise TypeError(f"{op}(): argument 'layout' must be torch.layout, not {type(layout).__name__}")
+    if not isinstance(pin_memory, (bool, np.bool_)):
+        raise TypeError(f"{op}(): argument 'pin_memory' must be bool, not {type(pin_memory).__name__}")
+    if layout is None or repr(layout) == "torch.strided":
+        return False
+    if sparse:
+        return True
+    if op in ("full", "ones", "full_like", "ones_like"):  # (torch's message)
+        raise RuntimeError(f"{op}: full(...) is not implemented for sparse layout")
+    if op.endswith("_window"):  # (torch's message)
+        raise RuntimeError(f"{op} is not implemented for sparse types, got layout {layout}")
+    raise NotImplementedError(f"{op}: layout {layout} is not supported (zeros, empty and zeros_like make a sparse "
+                              f"COO tensor, as torch's; {op} makes strided tensors only)")
+
+
+def _sparse_zeros(shape: tuple, dtype: Any, device: Optional[str], requires_grad: bool, op: str) -> Any:
+    """torch.zeros(shape, layout=torch.sparse_coo): an all-zero sparse COO tensor, no stored values, every dim
+    sparse."""
+    from .sparse import sparse_coo_tensor  # noqa: PLC0415  (sparse imports this module)
+    if not shape:
+        raise NotImplementedError(f"{op}: a 0-d sparse COO tensor is not supported here")
+    xp = backend.module_for(device)
+    values = xp.zeros(0, _defaults.floating if dtype is None else _dt(dtype, op))
+    return sparse_coo_tensor(Tensor._make(xp.zeros((len(shape), 0), np.int64)), Tensor._make(values), shape,
+                             requires_grad=requires_grad)
+
+
+def _into_out(op: str, out: Any, dtype: Any, requires_grad: bool, make: Callable[[np.dtype, str], Tensor]) -> Tensor:
+    """A factory's ``out=``, as torch's: make(out's dtype, out's device) written into out (resized to it), a given
+    dtype being out's (else torch's RuntimeError); requires_grad=True then marks out (a leaf) as torch's does."""
+    ops_write_out = _out_dtype_check(out, dtype, op)
+    result = ops_write_out(op, make(out.dtype, out.device), out)
+    return result.requires_grad_(True) if requires_grad else result
+
+
 def _parts(shape: tuple, dtype: Optional[np.dtype]) -> tuple:
     """The shape to draw for samples of ``dtype``: shape, with a last dim of 2 for a complex dtype (its parts)."""
     return shape + (2,) if dtype is not None and dtype.kind == "c" else shape
 
 
-def tensor(data: Any, dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, *, dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """A new leaf tensor (a copy), the dtype inferred like torch.tensor: Python floats become the default
     dtype (set_default_dtype), ints int64, bools bool; numpy arrays keep their dtype. (tg.Tensor(data) makes Python
     data the default dtype.) A Tensor as data gives torch's UserWarning (use x.detach().clone())."""
     copy_construct_warning(data, "torch.tensor")
+    _options("tensor", None, pin_memory)
     return _tensor(data, dtype, device, requires_grad)
 
 
@@ -72,7 +116,7 @@ def _tensor(data: Any, dtype: Any, device: Optional[str], requires_grad: bool) -
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 
-def as_tensor(data: Any, dtype: Any = None, device: Optional[str] = None) -> Tensor:
+def as_tensor(data: Any, *, dtype: Any = None, device: Optional[str] = None) -> Tensor:
     """data as a tensor without a copy where possible (torch.as_tensor): a Tensor already of this dtype
     and device is returned itself (else converted, differentiably), an array is shared (on its device unless
     device= is given), and Python data infers its dtype as in tg.tensor and goes to the default device."""
@@ -84,14 +128,18 @@ def as_tensor(data: Any, dtype: Any = None, device: Optional[str] = None) -> Ten
     return Tensor._make(_to_array(data, _dt(dtype, "as_tensor"), device, infer=True))
 
 
-def full(size: Any, fill_value: float, dtype: Any = None, device: Optional[str] = None,
-         requires_grad: bool = False) -> Tensor:
+def full(size: Any, fill_value: float, *, out: Optional[Tensor] = None, dtype: Any = None, layout: Any = None,
+         device: Optional[str] = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """A tensor of fill_value (a number or a 0-d tensor's); the dtype follows the value like torch (bool, int64, else
     the default dtype). A value the dtype cannot hold is an error, as torch's: nan, inf or a finite value out of range
     for an integer dtype (numpy's cast made the least integer), a finite value beyond a float dtype's range (numpy made
     inf)."""
     fill_value = _number(fill_value, "full", "fill_value", complexes=True)  # (numpy would broadcast a list, make
     # nan of None)
+    _options("full", layout, pin_memory)
+    if out is not None:
+        return _into_out("full", out, dtype, requires_grad,
+                         lambda dt, dev: full(size, fill_value, dtype=dt, device=dev))
     if dtype is None:
         dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else \
             np.int64 if isinstance(fill_value, (int, np.integer)) else \
@@ -108,19 +156,34 @@ def full(size: Any, fill_value: float, dtype: Any = None, device: Optional[str] 
     return Tensor(backend.module_for(device).full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
-def zeros(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
+def zeros(*sizes: Any, size: Optional[Sequence[int]] = None, out: Optional[Tensor] = None, dtype: Any = None,
+          layout: Any = None, device: Optional[str] = None, pin_memory: bool = False,
           requires_grad: bool = False) -> Tensor:
-    return full(_sizes(sizes, size, "zeros"), 0.0, _dt(dtype, "zeros"), device, requires_grad)
+    """torch.zeros; layout=tg.sparse_coo gives an all-zero sparse COO tensor, as torch's."""
+    shape = _sizes(sizes, size, "zeros")
+    if _options("zeros", layout, pin_memory, sparse=out is None):
+        return _sparse_zeros(shape, dtype, device, requires_grad, "zeros")
+    if out is not None:
+        return _into_out("zeros", out, dtype, requires_grad, lambda dt, dev: zeros(shape, dtype=dt, device=dev))
+    return full(shape, 0.0, dtype=_dt(dtype, "zeros"), device=device, requires_grad=requires_grad)
 
 
-def ones(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
+def ones(*sizes: Any, size: Optional[Sequence[int]] = None, out: Optional[Tensor] = None, dtype: Any = None,
+         layout: Any = None, device: Optional[str] = None, pin_memory: bool = False,
          requires_grad: bool = False) -> Tensor:
-    return full(_sizes(sizes, size, "ones"), 1.0, _dt(dtype, "ones"), device, requires_grad)
+    shape = _sizes(sizes, size, "ones")
+    _options("ones", layout, pin_memory)
+    if out is not None:
+        return _into_out("ones", out, dtype, requires_grad, lambda dt, dev: ones(shape, dtype=dt, device=dev))
+    return full(shape, 1.0, dtype=_dt(dtype, "ones"), device=device, requires_grad=requires_grad)
 
 
-def eye(n: int, m: Optional[int] = None, dtype: Any = None, device: Optional[str] = None,
-        requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: Optional[int] = None, *, out: Optional[Tensor] = None, dtype: Any = None, layout: Any = None,
+        device: Optional[str] = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     _shape((n,) if m is None else (n, m), "eye")
+    _options("eye", layout, pin_memory)
+    if out is not None:
+        return _into_out("eye", out, dtype, requires_grad, lambda dt, dev: eye(n, m, dtype=dt, device=dev))
     return Tensor(backend.module_for(device).eye(n, m, dtype=_defaults.floating if dtype is None else dtype),
                   requires_grad=requires_grad)
 
@@ -134,7 +197,8 @@ def _no_complex_range(op: str, dt: np.dtype) -> None:
 
 
 def arange(start: Any = None, end: Any = None, step: Any = 1, *, out: Optional[Tensor] = None, dtype: Any = None,
-           device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+           layout: Any = None, device: Optional[str] = None, pin_memory: bool = False,
+           requires_grad: bool = False) -> Tensor:
     """Like torch.arange: int64 when all of start/end/step are ints (0-d integer tensors count), else the default dtype.
     arange(end) and arange(end=...) start at 0. An integer dtype truncates start, end and step toward 0 first (a
     step that truncates to 0 is an error), as torch's; a float dtype computes start + i * step in float64 and
@@ -142,10 +206,10 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, *, out: Optional[T
     vectorised kernel may still differ from this in the last bit). A nonzero step against the direction from start to
     end is an error, as in torch, rather than an empty range. ``out=`` as torch's: the values are written into out
     (resized to them) and computed in out's dtype, which a given dtype must equal."""
+    _options("arange", layout, pin_memory)
     if out is not None:
-        ops_write_out = _out_dtype_check(out, dtype, "arange")
-        result = arange(start, end, step, dtype=out.dtype, device=out.device, requires_grad=requires_grad)
-        return ops_write_out("arange", result, out)
+        return _into_out("arange", out, dtype, requires_grad,
+                         lambda dt, dev: arange(start, end, step, dtype=dt, device=dev))
     if end is None:
         if start is None:
             raise TypeError("arange: needs an end (arange(end), arange(start, end[, step]) or arange(end=...))")
@@ -204,6 +268,7 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Optional[Tens
                   "[start, end).", UserWarning, stacklevel=2)
     if end is None:
         raise TypeError('range() missing 1 required positional arguments: "end"')
+    _options("range", layout, False)
     start, end, step = (_number(v, "range", what) for v, what in ((start, "start"), (end, "end"), (step, "step")))
     start, end, step = (v.item() if isinstance(v, np.generic) else v for v in (start, end, step))
     if step == 0:
@@ -238,8 +303,8 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Optional[Tens
 range_.__name__ = range_.__qualname__ = "range"
 
 
-def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Optional[str] = None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(start: Any, end: Any, steps: int, *, out: Optional[Tensor] = None, dtype: Any = None, layout: Any = None,
+             device: Optional[str] = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """torch.linspace: ``steps`` evenly spaced values from start to end, both included; the default dtype unless dtype
     is given (an integer dtype truncates toward 0, from ends cast to it and a float64 step). Computed as torch's CPU
     kernel does, from both ends toward the middle (start + i step in the first half, end - (steps - 1 - i) step
@@ -247,6 +312,10 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Opt
     to the bit (for float64 and integer dtypes where numpy's longdouble is x86's 80-bit type; elsewhere to
     rounding, so an integer may be 1 apart where a value falls near one). A complex end (or a complex dtype) gives
     complex values (the default dtype's complex unless dtype is given), as torch's to rounding (_linspace_complex)."""
+    _options("linspace", layout, pin_memory)
+    if out is not None:
+        return _into_out("linspace", out, dtype, requires_grad,
+                         lambda dt, dev: linspace(start, end, steps, dtype=dt, device=dev))
     start, end = (_number(v, "linspace", what, bools=False, complexes=True, tensors=True)
                   for v, what in ((start, "start"), (end, "end")))
     steps = int_value(steps)
@@ -353,12 +422,18 @@ def _fits(v: Any, dt: np.dtype, op: str, what: str) -> None:
         raise ValueError(f"{op}: {what}={v!r} cannot be converted to {dtype_name(dt)} without overflow")
 
 
-def empty(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, device: Optional[str] = None,
-          requires_grad: bool = False, memory_format: Any = contiguous_format) -> Tensor:
+def empty(*sizes: Any, size: Optional[Sequence[int]] = None, out: Optional[Tensor] = None, dtype: Any = None,
+          layout: Any = None, device: Optional[str] = None, requires_grad: bool = False, pin_memory: bool = False,
+          memory_format: Any = contiguous_format) -> Tensor:
     """torch.empty's shape, dtype and device, filled with zeros rather than left uninitialised: what was in
     memory would make results that read it by mistake change from run to run. memory_format: contiguous_format
     (row-major) or channels_last(_3d) (a rank 4 (5) shape laid out so); preserve_format is refused, as torch's."""
-    out = full(_sizes(sizes, size, "empty"), 0.0, dtype, device, requires_grad)
+    shape = _sizes(sizes, size, "empty")
+    if _options("empty", layout, pin_memory, sparse=out is None):
+        return _sparse_zeros(shape, dtype, device, requires_grad, "empty")
+    if out is not None:
+        return _into_out("empty", out, dtype, requires_grad, lambda dt, dev: empty(shape, dtype=dt, device=dev))
+    out = full(shape, 0.0, dtype=dtype, device=device, requires_grad=requires_grad)
     if memory_format is preserve_format:
         raise RuntimeError("empty: unsupported memory format preserve_format (there is no input to preserve; as torch)")
     if memory_format is not contiguous_format:
@@ -366,32 +441,50 @@ def empty(*sizes: Any, size: Optional[Sequence[int]] = None, dtype: Any = None, 
     return out
 
 
-def randn(*sizes: Any, size: Optional[Sequence[int]] = None, generator: Any = None, dtype: Any = None,
-          device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+def randn(*sizes: Any, size: Optional[Sequence[int]] = None, generator: Any = None, out: Optional[Tensor] = None,
+          dtype: Any = None, layout: Any = None, device: Optional[str] = None, requires_grad: bool = False,
+          pin_memory: bool = False) -> Tensor:
     """Standard normal samples from ``generator`` (a tg.Generator) or the package's (see manual_seed); a complex
     dtype's parts are each normal with variance 1/2 (E|z|^2 = 1), as torch's."""
+    _options("randn", layout, pin_memory)
+    if out is not None:
+        shape = _sizes(sizes, size, "randn")
+        return _into_out("randn", out, dtype, requires_grad,
+                         lambda dt, dev: randn(shape, generator=generator, dtype=dt, device=dev))
     gen = backend.rng_for(generator, device, "randn")
     dt = _dt(dtype, "randn")
     a = gen.standard_normal(_parts(_sizes(sizes, size, "randn"), dt))
     return _new(a * math.sqrt(0.5) if dt is not None and dt.kind == "c" else a, dt, device, requires_grad, "randn")
 
 
-def rand(*sizes: Any, size: Optional[Sequence[int]] = None, generator: Any = None, dtype: Any = None,
-         device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+def rand(*sizes: Any, size: Optional[Sequence[int]] = None, generator: Any = None, out: Optional[Tensor] = None,
+         dtype: Any = None, layout: Any = None, device: Optional[str] = None, requires_grad: bool = False,
+         pin_memory: bool = False) -> Tensor:
     """Uniform samples in [0, 1) (a complex dtype: each part, as torch's)."""
+    _options("rand", layout, pin_memory)
+    if out is not None:
+        shape = _sizes(sizes, size, "rand")
+        return _into_out("rand", out, dtype, requires_grad,
+                         lambda dt, dev: rand(shape, generator=generator, dtype=dt, device=dev))
     gen = backend.rng_for(generator, device, "rand")
     return _new(gen.random(_parts(_sizes(sizes, size, "rand"), _dt(dtype, "rand"))), dtype, device, requires_grad,
                 "rand")
 
 
 def randint(low: int = 0, high: Optional[int] = None, size: Any = (), *, generator: Any = None,
-            dtype: Any = np.int64, device: Optional[str] = None) -> Tensor:
+            out: Optional[Tensor] = None, dtype: Any = None, layout: Any = None, device: Optional[str] = None,
+            pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """Integers in [low, high), int64 by default; randint(high, size) as in torch means low = 0. The bounds are
     integers, and for an integer or bool dtype low and high - 1 must fit it (as torch: no value wraps around)."""
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     elif high is None:
         low, high = 0, low
+    _options("randint", layout, pin_memory)
+    if out is not None:
+        return _into_out("randint", out, dtype, requires_grad,
+                         lambda dt, dev: randint(low, high, size, generator=generator, dtype=dt, device=dev))
+    dtype = np.int64 if dtype is None else dtype
     low, high = int_value(low), int_value(high)
     if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (low, high)):
         raise TypeError(f"randint: low and high must be integers, got {low!r} and {high!r}")
@@ -404,14 +497,21 @@ def randint(low: int = 0, high: Optional[int] = None, size: Any = (), *, generat
             raise ValueError(f"randint: [{low}, {high}) does not fit {dtype_name(dt)} (values {lo}..{hi})")
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "randint")
     gen = backend.rng_for(generator, device, "randint")
-    return Tensor(backend.module_for(device).asarray(gen.integers(low, high, size=shape), dtype=dtype))
+    return Tensor(backend.module_for(device).asarray(gen.integers(low, high, size=shape), dtype=dtype),
+                  requires_grad=requires_grad)
 
 
-def randperm(n: int, *, generator: Any = None, dtype: Any = np.int64, device: Optional[str] = None) -> Tensor:
+def randperm(n: int, *, generator: Any = None, out: Optional[Tensor] = None, dtype: Any = None,
+             layout: Any = None, device: Optional[str] = None, pin_memory: bool = False,
+             requires_grad: bool = False) -> Tensor:
     """A random permutation of 0..n-1 (for shuffling a dataset's order)."""
+    _options("randperm", layout, pin_memory)
+    if out is not None:
+        return _into_out("randperm", out, dtype, requires_grad,
+                         lambda dt, dev: randperm(n, generator=generator, dtype=dt, device=dev))
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise _RuntimeValueError(f"randperm: n must be a non-negative integer, got {n!r}")
-    dtype = np.dtype(dtype)
+    dtype = np.dtype(np.int64 if dtype is None else dtype)
     if dtype.kind in "iu":  # the largest value the dtype holds exactly
         exact = np.iinfo(dtype).max
     elif dtype.kind == "f":
@@ -421,7 +521,8 @@ def randperm(n: int, *, generator: Any = None, dtype: Any = np.int64, device: Op
     if n - 1 > exact:
         raise ValueError(f"randperm: {dtype_name(dtype)} cannot hold the values 0..{n - 1} exactly")
     gen = backend.rng_for(generator, device, "randperm", host=True)
-    return Tensor(backend.module_for(device).asarray(gen.permutation(int(n)), dtype=dtype))
+    return Tensor(backend.module_for(device).asarray(gen.permutation(int(n)), dtype=dtype),
+                  requires_grad=requires_grad)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
@@ -493,11 +594,19 @@ def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...], generator: Any = No
 
 
 def normal(mean: Any, std: Any = 1.0, size: Optional[Sequence[int]] = None, *, generator: Any = None,
-           dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+           out: Optional[Tensor] = None, dtype: Any = None, layout: Any = None, device: Optional[str] = None,
+           pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """torch.normal: draws of N(mean, std^2). With a tensor mean and/or std, one draw per element of their broadcast
     shape, on their device, in mean's dtype when it is a tensor, else std's (torch's: not promoted); with two
     numbers, ``size`` draws (dtype, device and requires_grad apply then). std must be >= 0. The draws carry no
     gradient (torch's gradient to mean and std is zero)."""
+    _options("normal", layout, pin_memory)
+    if out is not None:
+        if isinstance(mean, Tensor) or isinstance(std, Tensor):
+            from .ops import write_out  # noqa: PLC0415  (ops imports this module)
+            return write_out("normal", normal(mean, std, generator=generator), out)
+        return _into_out("normal", out, dtype, requires_grad,
+                         lambda dt, dev: normal(mean, std, size, generator=generator, dtype=dt, device=dev))
     if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
         mean, std = _number(mean, "normal", "mean", bools=False), _number(std, "normal", "std", bools=False)
         if size is None:
@@ -597,10 +706,15 @@ def set_default_tensor_type(t: Any) -> None:
 
 
 def _like(fn: Any, t: Tensor, dtype: Any, device: Optional[str], memory_format: Any = preserve_format,
-          **kw: Any) -> Tensor:
+          layout: Any = None, pin_memory: bool = False, **kw: Any) -> Tensor:
     """fn of t's shape, in t's dtype and on t's device unless given (torch's *_like), laid out in memory_format:
-    preserve_format (the default) keeps t's channels-last layout, as torch's; other layouts give row-major."""
-    _input(f"{fn.__name__}_like", t)
+    preserve_format (the default) keeps t's channels-last layout, as torch's; other layouts give row-major.
+    layout: strided (None: t's), or tg.sparse_coo for zeros_like (as torch's)."""
+    op = f"{fn.__name__}_like"
+    _input(op, t)
+    if _options(op, layout, pin_memory, sparse=fn is zeros):
+        return _sparse_zeros(t.shape, t.dtype if dtype is None else dtype, t.device if device is None else device,
+                             kw.get("requires_grad", False), op)
     out = fn(t.shape, dtype=t.dtype if dtype is None else dtype, device=t.device if device is None else device, **kw)
     if memory_format is preserve_format:  # (row-major unless t is laid out channels-last)
         memory_format = contiguous_format if t.array.flags.c_contiguous else preserved_format(t.array)
@@ -609,67 +723,88 @@ def _like(fn: Any, t: Tensor, dtype: Any, device: Optional[str], memory_format: 
     return out
 
 
-def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
-               device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
+def _sparse_zeros_like(input: Any, dtype: Any, requires_grad: bool, device: Optional[str]) -> Any:
+    from .sparse import zeros_like as sparse_zeros_like  # noqa: PLC0415
+    return sparse_zeros_like(input, dtype, requires_grad, device=device)
+
+
+def zeros_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Optional[str] = None,
+               requires_grad: bool = False, memory_format: Any = preserve_format, pin_memory: bool = False) -> Tensor:
+    """torch.zeros_like; layout=tg.sparse_coo gives an all-zero sparse COO tensor, as torch's."""
     if not isinstance(input, Tensor) and _is_sparse(input):  # (a sparse COO tensor: an empty one, as torch's)
-        from .sparse import zeros_like as sparse_zeros_like  # noqa: PLC0415
-        return sparse_zeros_like(input, dtype, requires_grad, device=device)
-    return _like(zeros, input, dtype, device, memory_format, requires_grad=requires_grad)
+        return _sparse_zeros_like(input, dtype, requires_grad, device)
+    return _like(zeros, input, dtype, device, memory_format, layout, pin_memory, requires_grad=requires_grad)
 
 
-def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
-              device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
-    return _like(ones, input, dtype, device, memory_format, requires_grad=requires_grad)
+def ones_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Optional[str] = None,
+              requires_grad: bool = False, memory_format: Any = preserve_format, pin_memory: bool = False) -> Tensor:
+    return _like(ones, input, dtype, device, memory_format, layout, pin_memory, requires_grad=requires_grad)
 
 
-def full_like(input: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
-              device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
-    return _like(full, input, dtype, device, memory_format, fill_value=fill_value, requires_grad=requires_grad)
+def full_like(input: Tensor, fill_value: float, *, dtype: Any = None, layout: Any = None,
+              device: Optional[str] = None, requires_grad: bool = False, memory_format: Any = preserve_format,
+              pin_memory: bool = False) -> Tensor:
+    return _like(full, input, dtype, device, memory_format, layout, pin_memory, fill_value=fill_value,
+                 requires_grad=requires_grad)
 
 
-def empty_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *,
-               device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
+def empty_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Optional[str] = None,
+               requires_grad: bool = False, memory_format: Any = preserve_format, pin_memory: bool = False) -> Tensor:
     """empty of input's shape, dtype (unless given) and device: zeros, see empty."""
     if not isinstance(input, Tensor) and _is_sparse(input):  # (a sparse COO tensor: an empty one, as torch's)
-        from .sparse import zeros_like as sparse_zeros_like  # noqa: PLC0415
-        return sparse_zeros_like(input, dtype, requires_grad, device=device)
-    return _like(empty, input, dtype, device, memory_format, requires_grad=requires_grad)
+        return _sparse_zeros_like(input, dtype, requires_grad, device)
+    return _like(empty, input, dtype, device, memory_format, layout, pin_memory, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, generator: Any = None,
-               device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
-    return _like(randn, input, dtype, device, memory_format, requires_grad=requires_grad, generator=generator)
+def randn_like(input: Tensor, *, generator: Any = None, dtype: Any = None, layout: Any = None,
+               device: Optional[str] = None, requires_grad: bool = False, memory_format: Any = preserve_format,
+               pin_memory: bool = False) -> Tensor:
+    return _like(randn, input, dtype, device, memory_format, layout, pin_memory, requires_grad=requires_grad,
+                 generator=generator)
 
 
-def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False, *, generator: Any = None,
-              device: Optional[str] = None, memory_format: Any = preserve_format) -> Tensor:
-    return _like(rand, input, dtype, device, memory_format, requires_grad=requires_grad, generator=generator)
+def rand_like(input: Tensor, *, generator: Any = None, dtype: Any = None, layout: Any = None,
+              device: Optional[str] = None, requires_grad: bool = False, memory_format: Any = preserve_format,
+              pin_memory: bool = False) -> Tensor:
+    return _like(rand, input, dtype, device, memory_format, layout, pin_memory, requires_grad=requires_grad,
+                 generator=generator)
 
 
 def randint_like(input: Tensor, low: int = 0, high: Optional[int] = None, *, generator: Any = None,
-                 dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+                 dtype: Any = None, layout: Any = None, device: Optional[str] = None, requires_grad: bool = False,
+                 memory_format: Any = preserve_format, pin_memory: bool = False) -> Tensor:
     """torch.randint_like: randint's integers in [low, high) (randint_like(input, high): low = 0) in input's
     shape, and its dtype and device unless given."""
-    _input("randint_like", input)
     if high is None:
         low, high = 0, low
-    out = randint(low, high, input.shape, generator=generator, dtype=input.dtype if dtype is None else dtype,
-                  device=input.device if device is None else device)
-    return out.requires_grad_(requires_grad) if requires_grad else out
+    return _like(_randint_sized, input, dtype, device, memory_format, layout, pin_memory, low=low, high=high,
+                 generator=generator, requires_grad=requires_grad)
 
 
-def scalar_tensor(s: Any, *, dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+def _randint_sized(size: tuple, *, low: int, high: int, **kw: Any) -> Tensor:
+    """randint(low, high, size, **kw), size first (for _like)."""
+    return randint(low, high, size, **kw)
+
+
+_randint_sized.__name__ = "randint"
+
+
+def scalar_tensor(s: Any, *, dtype: Any = None, layout: Any = None, device: Optional[str] = None,
+                  pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """torch.scalar_tensor: a 0-d tensor of the number s, in the default float dtype unless dtype is given (an int or
     a bool too, as torch)."""
     s = _number(s, "scalar_tensor", "s")
-    return full((), s, _defaults.floating if dtype is None else dtype, device, requires_grad)
+    _options("scalar_tensor", layout, pin_memory)
+    return full((), s, dtype=_defaults.floating if dtype is None else dtype, device=device,
+                requires_grad=requires_grad)
 
 
 def _window(op: str, window_length: int, periodic: bool, dtype: Any, device: Optional[str], requires_grad: bool,
-            fn: Any) -> Tensor:
+            fn: Any, layout: Any = None, pin_memory: bool = False) -> Tensor:
     """A window of window_length points, fn(n, N) of the sample numbers n = 0..N-1 in float64, N = window_length
     + 1 with the last point dropped where periodic (torch's spectral windows), window_length - 1 else; rounded once
     to dtype (a float dtype, the default one unless given). [] for 0 points, [1] for 1."""
+    _options(op, layout, pin_memory)
     window_length = int_value(window_length)
     if isinstance(window_length, bool) or not isinstance(window_length, (int, np.integer)):
         raise TypeError(f"{op}: window_length must be an int, got {type(window_length).__name__}")
@@ -688,44 +823,46 @@ def _window(op: str, window_length: int, periodic: bool, dtype: Any, device: Opt
     return Tensor(backend.module_for(device).asarray(values.astype(dt)), requires_grad=requires_grad)
 
 
-def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Optional[str] = None,
-                requires_grad: bool = False) -> Tensor:
+def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
+                device: Optional[str] = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """torch.hann_window: 0.5 - 0.5 cos(2 pi n / (N - 1))."""
     return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
-                   lambda n, N: 0.5 - 0.5 * np.cos(2 * math.pi * n / (N - 1)))
+                   lambda n, N: 0.5 - 0.5 * np.cos(2 * math.pi * n / (N - 1)), layout, pin_memory)
 
 
 def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
-                   dtype: Any = None, device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+                   dtype: Any = None, layout: Any = None, device: Optional[str] = None, pin_memory: bool = False,
+                   requires_grad: bool = False) -> Tensor:
     """torch.hamming_window: alpha - beta cos(2 pi n / (N - 1))."""
     alpha, beta = (_number(v, "hamming_window", what, bools=False) for v, what in ((alpha, "alpha"), (beta, "beta")))
     return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
-                   lambda n, N: alpha - beta * np.cos(2 * math.pi * n / (N - 1)))
+                   lambda n, N: alpha - beta * np.cos(2 * math.pi * n / (N - 1)), layout, pin_memory)
 
 
-def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Optional[str] = None,
-                    requires_grad: bool = False) -> Tensor:
+def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
+                    device: Optional[str] = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """torch.blackman_window: 0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))."""
     return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
                    lambda n, N: 0.42 - 0.5 * np.cos(2 * math.pi * n / (N - 1))
-                   + 0.08 * np.cos(4 * math.pi * n / (N - 1)))
+                   + 0.08 * np.cos(4 * math.pi * n / (N - 1)), layout, pin_memory)
 
 
-def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Optional[str] = None,
-                    requires_grad: bool = False) -> Tensor:
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
+                    device: Optional[str] = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """torch.bartlett_window: the triangle 1 - |2 n / (N - 1) - 1|."""
     return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
-                   lambda n, N: 1 - np.abs(2 * n / (N - 1) - 1))
+                   lambda n, N: 1 - np.abs(2 * n / (N - 1) - 1), layout, pin_memory)
 
 
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
-                  device: Optional[str] = None, requires_grad: bool = False) -> Tensor:
+                  layout: Any = None, device: Optional[str] = None, pin_memory: bool = False,
+                  requires_grad: bool = False) -> Tensor:
     """torch.kaiser_window: I0(beta sqrt(1 - ((n - a) / a)^2)) / I0(beta), a = (N - 1) / 2, I0 the modified
     Bessel function of order 0 (numpy's i0, on the host: a window is small)."""
     beta = _number(beta, "kaiser_window", "beta", bools=False)
     return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
                    lambda n, N: np.i0(beta * np.sqrt(np.maximum(1 - ((n - (N - 1) / 2) / ((N - 1) / 2)) ** 2, 0)))
-                   / np.i0(beta))
+                   / np.i0(beta), layout, pin_memory)
 
 
 def get_rng_state() -> Tensor:
