@@ -123,7 +123,9 @@ sum, max, min, any, all, pow, round = (_functions.sum, _functions.max, _function
                                        _functions.any, _functions.all, _functions.pow, _functions.round)
 from .creation import range_ as range  # noqa: E402, A004  (torch.range, deprecated: end inclusive)
 
-__version__ = "0.1.0"
+from . import torch_version  # noqa: E402  (tg.torch_version, torch's path)
+
+__version__ = torch_version.TorchVersion("0.1.0")  # (a str comparing as a version, as torch's; see torch_version)
 from . import version  # noqa: E402  (tg.version, torch.version's: it reads __version__)
 
 
