@@ -1,5 +1,7 @@
 """The creation functions' keywords against torch's: layout, pin_memory, out=, generator, requires_grad (and
 torch's keyword-only rules), values, dtypes and errors compared with torch in float64."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -178,3 +180,61 @@ def test_out_with_requires_grad_marks_out():
         out = m.empty(0, dtype=m.float64)
         r = m.zeros(2, out=out, requires_grad=True)
         assert r is out and out.requires_grad and out.is_leaf
+
+
+SIGNATURE_NAMES = ("empty zeros ones full rand randn randint randperm arange linspace logspace eye tensor as_tensor "
+                   "empty_like zeros_like ones_like full_like rand_like randn_like randint_like empty_strided "
+                   "scalar_tensor normal hann_window hamming_window blackman_window bartlett_window kaiser_window "
+                   "tril_indices triu_indices bernoulli multinomial").split()
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_overloads():
+    """{name: [(positional names, keyword-only names)]} from torch's _VariableFunctions.pyi (its parser's
+    signatures; inspect.signature gives none for these builtins)."""
+    import ast
+    import os
+    path = os.path.join(os.path.dirname(torch.__file__), "_C", "_VariableFunctions.pyi")
+    if not os.path.exists(path):
+        pytest.skip("this torch ships no _VariableFunctions.pyi")
+    found = {}
+    for node in ast.parse(open(path).read()).body:
+        if isinstance(node, ast.FunctionDef):
+            a = node.args
+            found.setdefault(node.name, []).append(([x.arg for x in a.posonlyargs + a.args],
+                                                    [x.arg for x in a.kwonlyargs]))
+    return found
+
+
+@pytest.mark.parametrize("name", SIGNATURE_NAMES)
+def test_keywords_match_torchs_signatures(name):
+    """Every keyword torch's signatures take, ours takes (names aside), and those only keyword-only in all of
+    torch's overloads are keyword-only here."""
+    import inspect
+    overloads = _torch_overloads()[name]
+    theirs = set().union(*(set(k) for _, k in overloads)) - {"names"}
+    positional = set().union(*(set(p) for p, _ in overloads))
+    params = inspect.signature(getattr(tg, name)).parameters.values()
+    ours_pos = {p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD}
+    ours_kw = {p.name for p in params if p.kind == p.KEYWORD_ONLY}
+    assert theirs <= ours_pos | ours_kw, sorted(theirs - ours_pos - ours_kw)
+    # (the .pyi lists tensor's and as_tensor's dtype as positional, which torch's parser refuses: keyword-only here)
+    assert not (ours_pos & (theirs - positional)), sorted(ours_pos & (theirs - positional))
+
+
+def test_triangle_indices_keywords():
+    for m in (tg, torch):
+        got = m.tril_indices(3, 3, layout=m.strided, pin_memory=False)
+        assert got.tolist() == torch.tril_indices(3, 3).tolist()
+        with pytest.raises(RuntimeError, match="Only Tensors of floating point and complex dtype can require"):
+            m.triu_indices(3, 3, requires_grad=True)
+
+
+def test_bernoulli_and_multinomial_out():
+    for m in (tg, torch):
+        out = m.empty(0, dtype=m.int64)
+        assert m.multinomial(m.ones(2, 3, dtype=m.float64), 2, out=out) is out and tuple(out.shape) == (2, 2)
+        out = m.empty(0, dtype=m.float64)
+        assert m.bernoulli(m.full((4,), 0.5, dtype=m.float64), out=out) is out and tuple(out.shape) == (4,)
+        with pytest.raises(TypeError):
+            m.bernoulli(m.full((4,), 0.5, dtype=m.float64), 0.3, out=out)

@@ -1040,15 +1040,23 @@ def _triangle_indices(op: str, row: int, col: int, offset: int, dtype: Any, devi
     return _const(backend.to_device(np.stack([rows, cols]).astype(dt).reshape(2, -1), device))
 
 
-def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Optional[str] = None) -> Tensor:
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, layout: Any = None,
+                 device: Optional[str] = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """torch.tril_indices: (2, N) row and column indices of the lower triangle (j <= i + offset) of a row x col
     matrix, in row-major order; int64 by default."""
-    return _triangle_indices("tril_indices", row, col, offset, dtype, device)
+    from .creation import _options  # noqa: PLC0415  (creation imports this module)
+    _options("tril_indices", layout, pin_memory)
+    out = _triangle_indices("tril_indices", row, col, offset, dtype, device)
+    return out.requires_grad_(True) if requires_grad else out  # (an integer dtype: torch's error)
 
 
-def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Optional[str] = None) -> Tensor:
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, layout: Any = None,
+                 device: Optional[str] = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """torch.triu_indices: (2, N) indices of the upper triangle (j >= i + offset), row-major; int64 by default."""
-    return _triangle_indices("triu_indices", row, col, offset, dtype, device)
+    from .creation import _options  # noqa: PLC0415  (creation imports this module)
+    _options("triu_indices", layout, pin_memory)
+    out = _triangle_indices("triu_indices", row, col, offset, dtype, device)
+    return out.requires_grad_(True) if requires_grad else out  # (an integer dtype: torch's error)
 
 
 # ----------------------------------------------------------------------------- predicates

@@ -525,12 +525,16 @@ def randperm(n: int, *, generator: Any = None, out: Optional[Tensor] = None, dty
                   requires_grad=requires_grad)
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None,
+                out: Optional[Tensor] = None) -> Tensor:
     """Class indices drawn with probabilities proportional to the rows of ``input`` (C,) or (B, C), as
     torch.multinomial: (num_samples,) or (B, num_samples) int64, on input's device. The weights need
     not sum to 1 but must be finite, non-negative and not all zero; without replacement, a row gives
     at most as many samples as it has non-zero weights. For sampling text: ``multinomial(softmax(
     logits / temperature, -1), 1)``."""
+    if out is not None:
+        from .ops import write_out  # noqa: PLC0415  (ops imports this module)
+        return write_out("multinomial", multinomial(input, num_samples, replacement, generator=generator), out)
     device = _input("multinomial", input).device
     w = backend.to_device(input.array, "cpu")
     if w.ndim not in (1, 2) or w.shape[-1] == 0:
@@ -565,14 +569,21 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     return Tensor(backend.to_device(out, device))
 
 
-def bernoulli(input: Tensor, p: Optional[float] = None, *, generator: Any = None) -> Tensor:
+def bernoulli(input: Tensor, p: Optional[float] = None, *, generator: Any = None,
+              out: Optional[Tensor] = None) -> Tensor:
     """0/1 draws, each 1 with the probability input holds there (or p, for every element), of input's shape, dtype
     and device (torch.bernoulli: a dropout mask is such a draw). No gradient."""
     if not isinstance(input, Tensor) or input.dtype.kind != "f":
         got = input.dtype if isinstance(input, Tensor) else type(input).__name__
         raise TypeError(f"bernoulli: input must be a floating-point tensor of probabilities, got {got}")
     draws = bernoulli_draws("bernoulli", input if p is None else p, input.shape, generator, input.device)
-    return Tensor(backend.to_device(draws.astype(input.dtype), input.device))
+    result = Tensor(backend.to_device(draws.astype(input.dtype), input.device))
+    if out is not None:  # (torch's: with a tensor of probabilities only)
+        if p is not None:
+            raise TypeError("bernoulli: out= is taken with a tensor of probabilities only (no p), as torch's")
+        from .ops import write_out  # noqa: PLC0415  (ops imports this module)
+        return write_out("bernoulli", result, out)
+    return result
 
 
 def bernoulli_draws(op: str, p: Any, shape: Tuple[int, ...], generator: Any = None, device: str = "cpu") -> Any:
