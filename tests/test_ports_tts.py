@@ -1,0 +1,519 @@
+"""Speech-synthesis programs, ported: each written once, as its authors write it, against a module ``T`` (torch or
+tinygrad_rnn), run by both from the same initial weights (torch's, loaded into ours) and data for a few steps in
+float64; losses, outputs, gradients and final weights agree to ~1e-10. Noise is drawn in numpy and passed in.
+Skipped without torch.
+
+Programs: FastSpeech 2 (FFT-block encoder with key padding masks, the variance adaptor's duration / pitch /
+energy predictors with Conv1d + LayerNorm on transposed inputs, bucketize of pitch and energy into embedded bins,
+the length regulator by repeat_interleave and pad_sequence, masked MSE / L1 losses by masked_select); WaveGlow
+(squeeze to groups by unfold / permute, the invertible 1x1 conv with logdet and a cached inverse, WN layers with a
+torch.jit.script fused_add_tanh_sigmoid_multiply, early outputs, the loss, inference); DiffWave (dilated residual
+layers, the diffusion-step embedding, the conditioner upsampled by ConvTranspose2d, the training loss and reverse
+steps with given noise).
+"""
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from conftest import default_dtype
+from ports import compare as _compare, load as _load, state as _state
+
+
+@pytest.fixture
+def torch():
+    """torch, with float64 as both libraries' default dtype for the test, seeded."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    with default_dtype("float64"):
+        yield torch
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _grads(m):
+    return {k: p.grad for k, p in m.named_parameters() if p.grad is not None}
+
+
+# ------------------------------------------------------------------------------------------------------ FastSpeech 2
+def fastspeech2(T, sd, batches):
+    """ming024/FastSpeech2: an FFT-block encoder (multi-head self-attention masked by key padding, a conv1d
+    position-wise FFN on transposed inputs), the variance adaptor (VariancePredictor: Conv1d -> ReLU -> LayerNorm
+    on (B, T, C) by transposes, masked_fill of padded positions; pitch / energy quantized by torch.bucketize into
+    embedded bins), the LengthRegulator (repeat_interleave by durations, padded to the batch's max length), the
+    FastSpeech2Loss (masked_select of mel / pitch / energy / log-duration, MSE and L1); Adam."""
+    nn, F = T.nn, T.nn.functional
+    d, n_bins, n_mel = 8, 4, 5
+
+    def get_mask_from_lengths(lengths, max_len=None):
+        batch_size = lengths.shape[0]
+        if max_len is None:
+            max_len = T.max(lengths).item()
+        ids = T.arange(0, max_len).unsqueeze(0).expand(batch_size, -1)
+        return ids >= lengths.unsqueeze(1).expand(-1, max_len)
+
+    def pad(input_ele, mel_max_length=None):
+        max_len = mel_max_length if mel_max_length else max([input_ele[i].size(0) for i in range(len(input_ele))])
+        out_list = list()
+        for i, batch in enumerate(input_ele):
+            if len(batch.shape) == 1:
+                one_batch_padded = F.pad(batch, (0, max_len - batch.size(0)), "constant", 0.0)
+            elif len(batch.shape) == 2:
+                one_batch_padded = F.pad(batch, (0, 0, 0, max_len - batch.size(0)), "constant", 0.0)
+            out_list.append(one_batch_padded)
+        return T.stack(out_list)
+
+    class MultiHeadAttention(nn.Module):
+        def __init__(self, n_head, d_model, d_k):
+            super().__init__()
+            self.n_head, self.d_k = n_head, d_k
+            self.w_qs = nn.Linear(d_model, n_head * d_k)
+            self.w_ks = nn.Linear(d_model, n_head * d_k)
+            self.w_vs = nn.Linear(d_model, n_head * d_k)
+            self.layer_norm = nn.LayerNorm(d_model)
+            self.fc = nn.Linear(n_head * d_k, d_model)
+
+        def forward(self, q, k, v, mask=None):
+            d_k, n_head = self.d_k, self.n_head
+            sz_b, len_q, _ = q.size()
+            residual = q
+            q = self.w_qs(q).view(sz_b, len_q, n_head, d_k)
+            k = self.w_ks(k).view(sz_b, len_q, n_head, d_k)
+            v = self.w_vs(v).view(sz_b, len_q, n_head, d_k)
+            q = q.permute(2, 0, 1, 3).contiguous().view(-1, len_q, d_k)
+            k = k.permute(2, 0, 1, 3).contiguous().view(-1, len_q, d_k)
+            v = v.permute(2, 0, 1, 3).contiguous().view(-1, len_q, d_k)
+            mask = mask.repeat(n_head, 1, 1)
+            attn = T.bmm(q, k.transpose(1, 2)) / np.power(d_k, 0.5)
+            attn = attn.masked_fill(mask, -np.inf)
+            attn = T.softmax(attn, dim=2)
+            output = T.bmm(attn, v)
+            output = output.view(n_head, sz_b, len_q, d_k)
+            output = output.permute(1, 2, 0, 3).contiguous().view(sz_b, len_q, -1)
+            output = self.layer_norm(self.fc(output) + residual)
+            return output, attn
+
+    class PositionwiseFeedForward(nn.Module):
+        def __init__(self, d_in, d_hid, kernel_size):
+            super().__init__()
+            self.w_1 = nn.Conv1d(d_in, d_hid, kernel_size=kernel_size[0], padding=(kernel_size[0] - 1) // 2)
+            self.w_2 = nn.Conv1d(d_hid, d_in, kernel_size=kernel_size[1], padding=(kernel_size[1] - 1) // 2)
+            self.layer_norm = nn.LayerNorm(d_in)
+
+        def forward(self, x):
+            residual = x
+            output = x.transpose(1, 2)
+            output = self.w_2(F.relu(self.w_1(output)))
+            output = output.transpose(1, 2)
+            return self.layer_norm(output + residual)
+
+    class FFTBlock(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.slf_attn = MultiHeadAttention(2, d, d // 2)
+            self.pos_ffn = PositionwiseFeedForward(d, 12, (3, 1))
+
+        def forward(self, enc_input, mask=None, slf_attn_mask=None):
+            enc_output, enc_slf_attn = self.slf_attn(enc_input, enc_input, enc_input, mask=slf_attn_mask)
+            enc_output = enc_output.masked_fill(mask.unsqueeze(-1), 0)
+            enc_output = self.pos_ffn(enc_output)
+            enc_output = enc_output.masked_fill(mask.unsqueeze(-1), 0)
+            return enc_output, enc_slf_attn
+
+    def get_sinusoid_encoding_table(n_position, d_hid):
+        def cal_angle(position, hid_idx):
+            return position / np.power(10000, 2 * (hid_idx // 2) / d_hid)
+        table = np.array([[cal_angle(p, j) for j in range(d_hid)] for p in range(n_position)])
+        table[:, 0::2] = np.sin(table[:, 0::2])
+        table[:, 1::2] = np.cos(table[:, 1::2])
+        return T.FloatTensor(table)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.src_word_emb = nn.Embedding(10, d, padding_idx=0)
+            self.position_enc = nn.Parameter(get_sinusoid_encoding_table(20, d).unsqueeze(0), requires_grad=False)
+            self.layer_stack = nn.ModuleList([FFTBlock() for _ in range(2)])
+
+        def forward(self, src_seq, mask):
+            batch_size, max_len = src_seq.shape[0], src_seq.shape[1]
+            slf_attn_mask = mask.unsqueeze(1).expand(-1, max_len, -1)
+            enc_output = self.src_word_emb(src_seq) + self.position_enc[:, :max_len, :].expand(batch_size, -1, -1)
+            for enc_layer in self.layer_stack:
+                enc_output, _ = enc_layer(enc_output, mask=mask, slf_attn_mask=slf_attn_mask)
+            return enc_output
+
+    class Conv(nn.Module):
+        def __init__(self, in_channels, out_channels, kernel_size=1, padding=0):
+            super().__init__()
+            self.conv = nn.Conv1d(in_channels, out_channels, kernel_size=kernel_size, padding=padding)
+
+        def forward(self, x):
+            x = x.contiguous().transpose(1, 2)
+            x = self.conv(x)
+            return x.contiguous().transpose(1, 2)
+
+    class VariancePredictor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            from collections import OrderedDict
+            self.conv_layer = nn.Sequential(OrderedDict([
+                ("conv1d_1", Conv(d, d, kernel_size=3, padding=1)), ("relu_1", nn.ReLU()),
+                ("layer_norm_1", nn.LayerNorm(d)), ("dropout_1", nn.Dropout(0.0)),
+                ("conv1d_2", Conv(d, d, kernel_size=3, padding=1)), ("relu_2", nn.ReLU()),
+                ("layer_norm_2", nn.LayerNorm(d)), ("dropout_2", nn.Dropout(0.0))]))
+            self.linear_layer = nn.Linear(d, 1)
+
+        def forward(self, encoder_output, mask):
+            out = self.conv_layer(encoder_output)
+            out = self.linear_layer(out)
+            out = out.squeeze(-1)
+            if mask is not None:
+                out = out.masked_fill(mask, 0.0)
+            return out
+
+    class LengthRegulator(nn.Module):
+        def LR(self, x, duration, max_len):
+            output, mel_len = list(), list()
+            for batch, expand_target in zip(x, duration):
+                expanded = self.expand(batch, expand_target)
+                output.append(expanded)
+                mel_len.append(expanded.shape[0])
+            output = pad(output, max_len) if max_len is not None else pad(output)
+            return output, T.LongTensor(mel_len)
+
+        def expand(self, batch, predicted):
+            return T.repeat_interleave(batch, predicted, dim=0)  # (the authors' loop of expand + cat)
+
+        def forward(self, x, duration, max_len):
+            return self.LR(x, duration, max_len)
+
+    class VarianceAdaptor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.duration_predictor = VariancePredictor()
+            self.length_regulator = LengthRegulator()
+            self.pitch_predictor = VariancePredictor()
+            self.energy_predictor = VariancePredictor()
+            self.pitch_bins = nn.Parameter(T.linspace(-1.0, 1.0, n_bins - 1), requires_grad=False)
+            self.energy_bins = nn.Parameter(T.exp(T.linspace(np.log(0.1), np.log(2.0), n_bins - 1)),
+                                            requires_grad=False)
+            self.pitch_embedding = nn.Embedding(n_bins, d)
+            self.energy_embedding = nn.Embedding(n_bins, d)
+
+        def get_pitch_embedding(self, x, target, mask):
+            prediction = self.pitch_predictor(x, mask)
+            embedding = self.pitch_embedding(T.bucketize(target, self.pitch_bins))
+            return prediction, embedding
+
+        def get_energy_embedding(self, x, target, mask):
+            prediction = self.energy_predictor(x, mask)
+            embedding = self.energy_embedding(T.bucketize(target, self.energy_bins))
+            return prediction, embedding
+
+        def forward(self, x, src_mask, mel_mask, max_len, pitch_target, energy_target, duration_target):
+            log_duration_prediction = self.duration_predictor(x, src_mask)
+            pitch_prediction, pitch_embedding = self.get_pitch_embedding(x, pitch_target, src_mask)
+            x = x + pitch_embedding
+            energy_prediction, energy_embedding = self.get_energy_embedding(x, energy_target, src_mask)
+            x = x + energy_embedding
+            x, mel_len = self.length_regulator(x, duration_target, max_len)
+            return x, pitch_prediction, energy_prediction, log_duration_prediction, mel_len, mel_mask
+
+    class FastSpeech2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Encoder()
+            self.variance_adaptor = VarianceAdaptor()
+            self.decoder = FFTBlock()
+            self.mel_linear = nn.Linear(d, n_mel)
+
+        def forward(self, texts, src_lens, max_src_len, mels, mel_lens, max_mel_len, p_targets, e_targets,
+                    d_targets):
+            src_masks = get_mask_from_lengths(src_lens, max_src_len)
+            mel_masks = get_mask_from_lengths(mel_lens, max_mel_len)
+            output = self.encoder(texts, src_masks)
+            (output, p_predictions, e_predictions, log_d_predictions, mel_lens, mel_masks) = self.variance_adaptor(
+                output, src_masks, mel_masks, max_mel_len, p_targets, e_targets, d_targets)
+            slf = mel_masks.unsqueeze(1).expand(-1, max_mel_len, -1)
+            output, _ = self.decoder(output, mask=mel_masks, slf_attn_mask=slf)
+            output = self.mel_linear(output)
+            return output, p_predictions, e_predictions, log_d_predictions, src_masks, mel_masks
+
+    class FastSpeech2Loss(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mse_loss = nn.MSELoss()
+            self.mae_loss = nn.L1Loss()
+
+        def forward(self, inputs, predictions):
+            mel_targets, pitch_targets, energy_targets, duration_targets = inputs
+            mel_predictions, pitch_predictions, energy_predictions, log_duration_predictions, src_masks, \
+                mel_masks = predictions
+            src_masks = ~src_masks
+            mel_masks = ~mel_masks
+            log_duration_targets = T.log(duration_targets.float() + 1)
+            mel_targets = mel_targets[:, : mel_masks.shape[1], :]
+            mel_masks = mel_masks[:, :mel_masks.shape[1]]
+            log_duration_targets.requires_grad = False
+            pitch_predictions = pitch_predictions.masked_select(src_masks)
+            pitch_targets = pitch_targets.masked_select(src_masks)
+            energy_predictions = energy_predictions.masked_select(src_masks)
+            energy_targets = energy_targets.masked_select(src_masks)
+            log_duration_predictions = log_duration_predictions.masked_select(src_masks)
+            log_duration_targets = log_duration_targets.masked_select(src_masks)
+            mel_predictions = mel_predictions.masked_select(mel_masks.unsqueeze(-1))
+            mel_targets = mel_targets.masked_select(mel_masks.unsqueeze(-1))
+            mel_loss = self.mae_loss(mel_predictions, mel_targets)
+            pitch_loss = self.mse_loss(pitch_predictions, pitch_targets)
+            energy_loss = self.mse_loss(energy_predictions, energy_targets)
+            duration_loss = self.mse_loss(log_duration_predictions, log_duration_targets)
+            total_loss = mel_loss + duration_loss + pitch_loss + energy_loss
+            return total_loss, mel_loss, pitch_loss, energy_loss, duration_loss
+
+    model = FastSpeech2()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    loss_fn = FastSpeech2Loss()
+    opt = T.optim.Adam(model.parameters(), lr=1e-2, betas=(0.9, 0.98), eps=1e-9)
+    out = []
+    for texts, src_lens, durs, pitch, energy, mels in batches:
+        texts, src_lens, durs = T.from_numpy(texts), T.from_numpy(src_lens), T.from_numpy(durs)
+        pitch, energy = T.from_numpy(pitch), T.from_numpy(energy)
+        mel_lens = durs.sum(1)
+        max_mel_len = int(mel_lens.max())
+        mels = T.from_numpy(mels[:, :max_mel_len])
+        preds = model(texts, src_lens, int(src_lens.max()), mels, mel_lens, max_mel_len, pitch, energy, durs)
+        losses = loss_fn((mels, pitch, energy, durs), preds)
+        opt.zero_grad()
+        losses[0].backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        out += [list(losses), preds[0], _grads(model)]
+        opt.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_fastspeech2_variance_adaptor_length_regulator(torch):
+    rng = _rng()
+    sd = fastspeech2(torch, None, None)
+    batches = []
+    for _ in range(3):
+        src_lens = np.array([5, 3])
+        texts = rng.integers(1, 10, (2, 5))
+        texts[1, 3:] = 0
+        durs = rng.integers(0, 3, (2, 5))
+        durs[:, 0] += 1
+        durs[1, 3:] = 0
+        batches.append((texts, src_lens, durs, rng.normal(size=(2, 5)), rng.random((2, 5)) * 2,
+                        rng.normal(size=(2, 20, 5))))
+    _compare(fastspeech2(tg, sd, batches), fastspeech2(torch, sd, batches))
+
+
+# ----------------------------------------------------------------------------------------------------------- WaveGlow
+def waveglow(T, sd, batches, z_infer):
+    """NVIDIA/waveglow: the mel upsampled by ConvTranspose1d and grouped by unfold / permute, audio squeezed to
+    n_group channels, Invertible1x1Conv (a QR-orthogonal weight, logdet by torch.logdet, the inverse cached by
+    torch.inverse for inference), WN affine coupling (dilated convs, a torch.jit.script fused_add_tanh_sigmoid_
+    multiply, res/skip layers, a zero-initialised end conv), early outputs every n_early_every flows, WaveGlowLoss;
+    then infer() with given noise."""
+    nn, F = T.nn, T.nn.functional
+    n_mel, n_group, n_flows, n_early_every, n_early_size = 3, 4, 4, 2, 2
+
+    @T.jit.script
+    def fused_add_tanh_sigmoid_multiply(input_a, input_b, n_channels):
+        n_channels_int = n_channels[0]
+        in_act = input_a + input_b
+        t_act = T.tanh(in_act[:, :n_channels_int, :])
+        s_act = T.sigmoid(in_act[:, n_channels_int:, :])
+        return t_act * s_act
+
+    class WaveGlowLoss(nn.Module):
+        def __init__(self, sigma=1.0):
+            super().__init__()
+            self.sigma = sigma
+
+        def forward(self, model_output):
+            z, log_s_list, log_det_W_list = model_output
+            for i, log_s in enumerate(log_s_list):
+                if i == 0:
+                    log_s_total = T.sum(log_s)
+                    log_det_W_total = log_det_W_list[i]
+                else:
+                    log_s_total = log_s_total + T.sum(log_s)
+                    log_det_W_total += log_det_W_list[i]
+            loss = T.sum(z * z) / (2 * self.sigma * self.sigma) - log_s_total - log_det_W_total
+            return loss / (z.size(0) * z.size(1) * z.size(2))
+
+    class Invertible1x1Conv(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.conv = nn.Conv1d(c, c, kernel_size=1, stride=1, padding=0, bias=False)
+            W = T.linalg.qr(T.empty(c, c).normal_())[0]  # (T.FloatTensor in the original: float32)
+            if T.det(W) < 0:
+                W[:, 0] = -1 * W[:, 0]
+            W = W.view(c, c, 1)
+            self.conv.weight.data = W
+
+        def forward(self, z, reverse=False):
+            batch_size, group_size, n_of_groups = z.size()
+            W = self.conv.weight.squeeze()
+            if reverse:
+                if not hasattr(self, "W_inverse"):
+                    W_inverse = W.double().inverse()  # (W.float() in the original, which runs float32)
+                    W_inverse = T.autograd.Variable(W_inverse[..., None])
+                    if z.type() == "torch.cuda.HalfTensor":
+                        W_inverse = W_inverse.half()
+                    self.W_inverse = W_inverse
+                z = F.conv1d(z, self.W_inverse, bias=None, stride=1, padding=0)
+                return z
+            log_det_W = batch_size * n_of_groups * T.logdet(W)
+            z = self.conv(z)
+            return z, log_det_W
+
+    class WN(nn.Module):
+        def __init__(self, n_in_channels, n_mel_channels, n_layers, n_channels, kernel_size):
+            super().__init__()
+            self.n_layers, self.n_channels = n_layers, n_channels
+            self.in_layers = nn.ModuleList()
+            self.res_skip_layers = nn.ModuleList()
+            start = nn.Conv1d(n_in_channels, n_channels, 1)
+            self.start = nn.utils.weight_norm(start, name="weight")
+            end = nn.Conv1d(n_channels, 2 * n_in_channels, 1)
+            end.weight.data.zero_()
+            end.bias.data.zero_()
+            self.end = end
+            cond_layer = nn.Conv1d(n_mel_channels, 2 * n_channels * n_layers, 1)
+            self.cond_layer = nn.utils.weight_norm(cond_layer, name="weight")
+            for i in range(n_layers):
+                dilation = 2 ** i
+                padding = int((kernel_size * dilation - dilation) / 2)
+                in_layer = nn.Conv1d(n_channels, 2 * n_channels, kernel_size, dilation=dilation, padding=padding)
+                self.in_layers.append(nn.utils.weight_norm(in_layer, name="weight"))
+                res_skip_channels = 2 * n_channels if i < n_layers - 1 else n_channels
+                res_skip_layer = nn.Conv1d(n_channels, res_skip_channels, 1)
+                self.res_skip_layers.append(nn.utils.weight_norm(res_skip_layer, name="weight"))
+
+        def forward(self, forward_input):
+            audio, spect = forward_input
+            audio = self.start(audio)
+            output = T.zeros_like(audio)
+            n_channels_tensor = T.IntTensor([self.n_channels])
+            spect = self.cond_layer(spect)
+            for i in range(self.n_layers):
+                spect_offset = i * 2 * self.n_channels
+                acts = fused_add_tanh_sigmoid_multiply(
+                    self.in_layers[i](audio), spect[:, spect_offset:spect_offset + 2 * self.n_channels, :],
+                    n_channels_tensor)
+                res_skip_acts = self.res_skip_layers[i](acts)
+                if i < self.n_layers - 1:
+                    audio = audio + res_skip_acts[:, :self.n_channels, :]
+                    output = output + res_skip_acts[:, self.n_channels:, :]
+                else:
+                    output = output + res_skip_acts
+            return self.end(output)
+
+    class WaveGlow(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.upsample = nn.ConvTranspose1d(n_mel, n_mel, 8, stride=4)
+            self.n_flows, self.n_group = n_flows, n_group
+            self.n_early_every, self.n_early_size = n_early_every, n_early_size
+            self.WN = nn.ModuleList()
+            self.convinv = nn.ModuleList()
+            n_half = int(n_group / 2)
+            n_remaining_channels = n_group
+            for k in range(n_flows):
+                if k % self.n_early_every == 0 and k > 0:
+                    n_half = n_half - int(self.n_early_size / 2)
+                    n_remaining_channels = n_remaining_channels - self.n_early_size
+                self.convinv.append(Invertible1x1Conv(n_remaining_channels))
+                self.WN.append(WN(n_half, n_mel * n_group, 2, 4, 3))
+            self.n_remaining_channels = n_remaining_channels
+
+        def forward(self, forward_input):
+            spect, audio = forward_input
+            spect = self.upsample(spect)
+            assert spect.size(2) >= audio.size(1)
+            if spect.size(2) > audio.size(1):
+                spect = spect[:, :, :audio.size(1)]
+            spect = spect.unfold(2, self.n_group, self.n_group).permute(0, 2, 1, 3)
+            spect = spect.contiguous().view(spect.size(0), spect.size(1), -1).permute(0, 2, 1)
+            audio = audio.unfold(1, self.n_group, self.n_group).permute(0, 2, 1)
+            output_audio, log_s_list, log_det_W_list = [], [], []
+            for k in range(self.n_flows):
+                if k % self.n_early_every == 0 and k > 0:
+                    output_audio.append(audio[:, :self.n_early_size, :])
+                    audio = audio[:, self.n_early_size:, :]
+                audio, log_det_W = self.convinv[k](audio)
+                log_det_W_list.append(log_det_W)
+                n_half = int(audio.size(1) / 2)
+                audio_0 = audio[:, :n_half, :]
+                audio_1 = audio[:, n_half:, :]
+                output = self.WN[k]((audio_0, spect))
+                log_s = output[:, n_half:, :]
+                b = output[:, :n_half, :]
+                audio_1 = T.exp(log_s) * audio_1 + b
+                log_s_list.append(log_s)
+                audio = T.cat([audio_0, audio_1], 1)
+            output_audio.append(audio)
+            return T.cat(output_audio, 1), log_s_list, log_det_W_list
+
+        def infer(self, spect, zs, sigma=1.0):
+            spect = self.upsample(spect)
+            time_cutoff = self.upsample.kernel_size[0] - self.upsample.stride[0]
+            spect = spect[:, :, :-time_cutoff]
+            spect = spect.unfold(2, self.n_group, self.n_group).permute(0, 2, 1, 3)
+            spect = spect.contiguous().view(spect.size(0), spect.size(1), -1).permute(0, 2, 1)
+            zs = iter(zs)
+            audio = T.from_numpy(next(zs))
+            audio = T.autograd.Variable(sigma * audio)
+            for k in reversed(range(self.n_flows)):
+                n_half = int(audio.size(1) / 2)
+                audio_0 = audio[:, :n_half, :]
+                audio_1 = audio[:, n_half:, :]
+                output = self.WN[k]((audio_0, spect))
+                s = output[:, n_half:, :]
+                b = output[:, :n_half, :]
+                audio_1 = (audio_1 - b) / T.exp(s)
+                audio = T.cat([audio_0, audio_1], 1)
+                audio = self.convinv[k](audio, reverse=True)
+                if k % self.n_early_every == 0 and k > 0:
+                    z = T.from_numpy(next(zs))
+                    audio = T.cat((sigma * z, audio), 1)
+            return audio.permute(0, 2, 1).contiguous().view(audio.size(0), -1).data
+
+    model = WaveGlow()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    criterion = WaveGlowLoss(sigma=1.0)
+    opt = T.optim.Adam(model.parameters(), lr=1e-3)
+    out = []
+    model.train()
+    for mel, audio in batches:
+        model.zero_grad()
+        outputs = model((T.from_numpy(mel), T.from_numpy(audio)))
+        loss = criterion(outputs)
+        loss.backward()
+        out += [loss, outputs[0], _grads(model)]
+        opt.step()
+    out.append(model.state_dict())
+    model.eval()
+    with T.no_grad():
+        out.append(model.infer(T.from_numpy(batches[0][0]), z_infer, sigma=0.6))
+        out.append(model.convinv[0].W_inverse)
+    return out
+
+
+def test_waveglow_invertible_conv_wn_coupling_early_outputs(torch):
+    rng = _rng(1)
+    sd = waveglow(torch, None, None, None)
+    batches = [(rng.normal(size=(2, n_mel, 4)), rng.normal(size=(2, 16)) * 0.3) for n_mel in [3] * 3]
+    # infer: mel (2, 3, 4) upsampled to 16 + 4 - 4 = 16 samples, 4 groups of 4; the early outputs give 2 of them
+    z_infer = [rng.normal(size=(2, 2, 4)), rng.normal(size=(2, 2, 4))]
+    _compare(waveglow(tg, sd, batches, z_infer), waveglow(torch, sd, batches, z_infer))
