@@ -517,3 +517,171 @@ def test_waveglow_invertible_conv_wn_coupling_early_outputs(torch):
     # infer: mel (2, 3, 4) upsampled to 16 + 4 - 4 = 16 samples, 4 groups of 4; the early outputs give 2 of them
     z_infer = [rng.normal(size=(2, 2, 4)), rng.normal(size=(2, 2, 4))]
     _compare(waveglow(tg, sd, batches, z_infer), waveglow(torch, sd, batches, z_infer))
+
+
+# ----------------------------------------------------------------------------------------------------------- DiffWave
+def diffwave(T, sd, batches, reverse_noise):
+    """lmnt-com/diffwave: DiffusionEmbedding (a registered sinusoid table, interpolated between rows for
+    non-integer steps, two SiLU'd Linears), SpectrogramUpsampler (ConvTranspose2d over (1, n_mels, frames) with
+    leaky_relu), ResidualBlocks (dilated Conv1d, the step added as a projection, conditioner projection, gated
+    tanh * sigmoid, residual / skip split, divided by sqrt(2)), the training step (noise_level = cumprod(1 - beta),
+    noisy audio, L1 loss on the noise) with Adam, then the inference loop (the reverse update with given noise,
+    clamp)."""
+    nn, F = T.nn, T.nn.functional
+    n_mels, hop, C, L, beta = 3, 4, 4, 4, np.linspace(1e-4, 0.3, 6)
+
+    def Conv1d(*args, **kwargs):
+        layer = nn.Conv1d(*args, **kwargs)
+        nn.init.kaiming_normal_(layer.weight)
+        return layer
+
+    def silu(x):
+        return x * T.sigmoid(x)
+
+    class DiffusionEmbedding(nn.Module):
+        def __init__(self, max_steps):
+            super().__init__()
+            self.register_buffer("embedding", self._build_embedding(max_steps), persistent=False)
+            self.projection1 = nn.Linear(8, 16)
+            self.projection2 = nn.Linear(16, 16)
+
+        def forward(self, diffusion_step):
+            if diffusion_step.dtype in [T.int32, T.int64]:
+                x = self.embedding[diffusion_step]
+            else:
+                x = self._lerp_embedding(diffusion_step)
+            x = self.projection1(x)
+            x = silu(x)
+            x = self.projection2(x)
+            x = silu(x)
+            return x
+
+        def _lerp_embedding(self, t):
+            low_idx = T.floor(t).long()
+            high_idx = T.ceil(t).long()
+            low = self.embedding[low_idx]
+            high = self.embedding[high_idx]
+            return low + (high - low) * (t - low_idx).unsqueeze(-1)
+
+        def _build_embedding(self, max_steps):
+            steps = T.arange(max_steps).unsqueeze(1)
+            dims = T.arange(4).unsqueeze(0)
+            table = steps * 10.0 ** (dims * 4.0 / 3.0)
+            table = T.cat([T.sin(table), T.cos(table)], dim=1)
+            return table
+
+    class SpectrogramUpsampler(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.ConvTranspose2d(1, 1, [3, 4], stride=[1, 2], padding=[1, 1])
+            self.conv2 = nn.ConvTranspose2d(1, 1, [3, 4], stride=[1, 2], padding=[1, 1])
+
+        def forward(self, x):
+            x = T.unsqueeze(x, 1)
+            x = self.conv1(x)
+            x = F.leaky_relu(x, 0.4)
+            x = self.conv2(x)
+            x = F.leaky_relu(x, 0.4)
+            x = T.squeeze(x, 1)
+            return x
+
+    class ResidualBlock(nn.Module):
+        def __init__(self, n_mels, residual_channels, dilation):
+            super().__init__()
+            self.dilated_conv = Conv1d(residual_channels, 2 * residual_channels, 3, padding=dilation, dilation=dilation)
+            self.diffusion_projection = nn.Linear(16, residual_channels)
+            self.conditioner_projection = Conv1d(n_mels, 2 * residual_channels, 1)
+            self.output_projection = Conv1d(residual_channels, 2 * residual_channels, 1)
+
+        def forward(self, x, diffusion_step, conditioner=None):
+            diffusion_step = self.diffusion_projection(diffusion_step).unsqueeze(-1)
+            y = x + diffusion_step
+            conditioner = self.conditioner_projection(conditioner)
+            y = self.dilated_conv(y) + conditioner
+            gate, filter = T.chunk(y, 2, dim=1)
+            y = T.sigmoid(gate) * T.tanh(filter)
+            y = self.output_projection(y)
+            residual, skip = T.chunk(y, 2, dim=1)
+            return (x + residual) / math.sqrt(2.0), skip
+
+    class DiffWave(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.input_projection = Conv1d(1, C, 1)
+            self.diffusion_embedding = DiffusionEmbedding(len(beta))
+            self.spectrogram_upsampler = SpectrogramUpsampler()
+            self.residual_layers = nn.ModuleList([ResidualBlock(n_mels, C, 2 ** (i % 2)) for i in range(L)])
+            self.skip_projection = Conv1d(C, C, 1)
+            self.output_projection = Conv1d(C, 1, 1)
+            nn.init.zeros_(self.output_projection.weight)
+
+        def forward(self, audio, diffusion_step, spectrogram=None):
+            x = audio.unsqueeze(1)
+            x = self.input_projection(x)
+            x = F.relu(x)
+            diffusion_step = self.diffusion_embedding(diffusion_step)
+            spectrogram = self.spectrogram_upsampler(spectrogram)
+            skip = None
+            for layer in self.residual_layers:
+                x, skip_connection = layer(x, diffusion_step, spectrogram)
+                skip = skip_connection if skip is None else skip_connection + skip
+            x = skip / math.sqrt(len(self.residual_layers))
+            x = self.skip_projection(x)
+            x = F.relu(x)
+            x = self.output_projection(x)
+            return x
+
+    model = DiffWave()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=2e-3)
+    noise_level = T.tensor(np.cumprod(1 - beta).astype(np.float32))  # (the learner's float32 table)
+    loss_fn = nn.L1Loss()
+    out = []
+    for audio, spectrogram, t, noise in batches:
+        audio, spectrogram = T.from_numpy(audio), T.from_numpy(spectrogram)
+        N, Tn = audio.shape
+        for param in model.parameters():
+            param.grad = None
+        t = T.from_numpy(t)
+        noise_scale = noise_level[t].unsqueeze(1).double()
+        noise_scale_sqrt = noise_scale ** 0.5
+        noise = T.from_numpy(noise)
+        noisy_audio = noise_scale_sqrt * audio + (1.0 - noise_scale) ** 0.5 * noise
+        predicted = model(noisy_audio, t, spectrogram)
+        loss = loss_fn(noise, predicted.squeeze(1))
+        loss.backward()
+        grad_norm = nn.utils.clip_grad_norm_(model.parameters(), 1e9)
+        out += [loss, grad_norm, _grads(model)]
+        opt.step()
+    out.append(model.state_dict())
+    # inference (the training noise schedule, fast_sampling off)
+    with T.no_grad():
+        training_noise_schedule = np.array(beta)
+        talpha = 1 - training_noise_schedule
+        talpha_cum = np.cumprod(talpha)
+        spectrogram = T.from_numpy(batches[0][1])
+        audio = T.from_numpy(reverse_noise[0])
+        for n in range(len(talpha) - 1, -1, -1):
+            c1 = 1 / talpha[n] ** 0.5
+            c2 = training_noise_schedule[n] / (1 - talpha_cum[n]) ** 0.5
+            audio = c1 * (audio - c2 * model(audio, T.tensor([n]), spectrogram).squeeze(1))
+            if n > 0:
+                noise = T.from_numpy(reverse_noise[n])
+                sigma = ((1.0 - talpha_cum[n - 1]) / (1.0 - talpha_cum[n]) * training_noise_schedule[n]) ** 0.5
+                audio += sigma * noise
+            audio = T.clamp(audio, -1.0, 1.0)
+            out.append(audio)
+        # a non-integer step goes through the embedding's lerp
+        out.append(model.diffusion_embedding(T.tensor([1.25, 3.5])))
+    return out
+
+
+def test_diffwave_residual_layers_upsampler_training_and_reverse_steps(torch):
+    rng = _rng(2)
+    sd = diffwave(torch, None, None, None)
+    batches = [(rng.uniform(-0.5, 0.5, (2, 12)), rng.normal(size=(2, 3, 3)), rng.integers(0, 6, 2),
+                rng.normal(size=(2, 12))) for _ in range(3)]
+    reverse_noise = rng.normal(size=(6, 2, 12))
+    _compare(diffwave(tg, sd, batches, reverse_noise), diffwave(torch, sd, batches, reverse_noise))
