@@ -528,7 +528,7 @@ def diffwave(T, sd, batches, reverse_noise):
     noisy audio, L1 loss on the noise) with Adam, then the inference loop (the reverse update with given noise,
     clamp)."""
     nn, F = T.nn, T.nn.functional
-    n_mels, hop, C, L, beta = 3, 4, 4, 4, np.linspace(1e-4, 0.3, 6)
+    n_mels, C, L, beta = 3, 4, 4, np.linspace(1e-4, 0.3, 6)
 
     def Conv1d(*args, **kwargs):
         layer = nn.Conv1d(*args, **kwargs)
@@ -685,3 +685,95 @@ def test_diffwave_residual_layers_upsampler_training_and_reverse_steps(torch):
                 rng.normal(size=(2, 12))) for _ in range(3)]
     reverse_noise = rng.normal(size=(6, 2, 12))
     _compare(diffwave(tg, sd, batches, reverse_noise), diffwave(torch, sd, batches, reverse_noise))
+
+
+# ------------------------------------------------------------------------------------------------------ LPCNet-lite
+def lpcnet(T, sd, batches):
+    """LPCNet (xiph/LPCNet's torch port, lite): the frame-rate network (two Conv1d over features with tanh, two
+    dense layers), upsampled to samples by repeat_interleave; the sample-rate GRU-A fed embedded mu-law signal,
+    prediction and excitation (one shared Embedding, flattened), concatenated with the frame conditioning; GRU-B;
+    the dual fully-connected output (two tanh branches weighted by per-output factors, summed, softmax); NLL on
+    the mu-law excitation targets; after each Adam step the GRU's recurrent weights sparsified in no_grad by block
+    masks chosen from the largest block norms (weight_hh.data.mul_(mask))."""
+    nn, F = T.nn, T.nn.functional
+    nb_feat, cond, rnn_a, rnn_b, Q, frame, emb = 4, 6, 6, 4, 16, 3, 3
+
+    class MDense(nn.Module):
+        def __init__(self, n_in, n_out, channels=2):
+            super().__init__()
+            self.weight = nn.Parameter(T.randn(channels, n_out, n_in) * 0.3)
+            self.bias = nn.Parameter(T.zeros(channels, n_out))
+            self.factor = nn.Parameter(T.ones(channels, n_out))
+
+        def forward(self, x):
+            y = T.tanh(T.einsum("btc,koc->btko", x, self.weight) + self.bias)
+            return (y * self.factor).sum(dim=2)
+
+    class LPCNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.feature_conv1 = nn.Conv1d(nb_feat, cond, 3, padding="same")
+            self.feature_conv2 = nn.Conv1d(cond, cond, 3, padding="same")
+            self.feature_dense1 = nn.Linear(cond, cond)
+            self.feature_dense2 = nn.Linear(cond, cond)
+            self.embed_sig = nn.Embedding(Q, emb)
+            self.gru_a = nn.GRU(3 * emb + cond, rnn_a, batch_first=True)
+            self.gru_b = nn.GRU(rnn_a + cond, rnn_b, batch_first=True)
+            self.md = MDense(rnn_b, Q)
+
+        def frame_rate(self, features):
+            c = T.tanh(self.feature_conv1(features.permute(0, 2, 1)))
+            c = T.tanh(self.feature_conv2(c)).permute(0, 2, 1)
+            c = T.tanh(self.feature_dense1(c))
+            return T.tanh(self.feature_dense2(c))
+
+        def forward(self, features, sig_in):
+            cfeat = self.frame_rate(features)
+            rep = T.repeat_interleave(cfeat, frame, dim=1)
+            cpcm = self.embed_sig(sig_in).reshape(sig_in.shape[0], sig_in.shape[1], -1)
+            ga, _ = self.gru_a(T.cat((cpcm, rep), dim=-1))
+            gb, _ = self.gru_b(T.cat((ga, rep), dim=-1))
+            return F.log_softmax(self.md(gb), dim=-1)
+
+    def block_mask(w, density, block=(2, 2)):
+        """Keep the densest blocks of each gate's (N, N) recurrent matrix, as LPCNet's Sparsify."""
+        n = w.shape[1]
+        masks = []
+        for k in range(3):
+            A = w[k * n:(k + 1) * n].abs()
+            L = A.reshape(n // block[0], block[0], n // block[1], block[1]).pow(2).sum(dim=(1, 3))
+            keep = max(1, int(L.numel() * density))
+            thresh = T.sort(L.flatten(), descending=True)[0][keep - 1]
+            m = (L >= thresh).to(w.dtype)
+            masks.append(m.repeat_interleave(block[0], 0).repeat_interleave(block[1], 1))
+        return T.cat(masks, 0)
+
+    model = LPCNet()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.99), eps=1e-7)
+    out = []
+    for step, (features, sig_in, target) in enumerate(batches):
+        features, sig_in, target = T.from_numpy(features), T.from_numpy(sig_in), T.from_numpy(target)
+        logp = model(features, sig_in)
+        loss = F.nll_loss(logp.reshape(-1, Q), target.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        out += [loss, _grads(model)]
+        opt.step()
+        with T.no_grad():
+            density = 1 - (1 - 0.5) * min(1.0, (step + 1) / 2) ** 3
+            mask = block_mask(model.gru_a.weight_hh_l0, density)
+            model.gru_a.weight_hh_l0.data.mul_(mask)
+        out.append(mask)
+    out.append(model.state_dict())
+    return out
+
+
+def test_lpcnet_gru_a_dual_fc_and_block_sparsification(torch):
+    rng = _rng(3)
+    sd = lpcnet(torch, None, None)
+    batches = [(rng.normal(size=(2, 3, 4)), rng.integers(0, 16, (2, 9, 3)), rng.integers(0, 16, (2, 9)))
+               for _ in range(3)]
+    _compare(lpcnet(tg, sd, batches), lpcnet(torch, sd, batches))
