@@ -777,3 +777,366 @@ def test_lpcnet_gru_a_dual_fc_and_block_sparsification(torch):
     batches = [(rng.normal(size=(2, 3, 4)), rng.integers(0, 16, (2, 9, 3)), rng.integers(0, 16, (2, 9)))
                for _ in range(3)]
     _compare(lpcnet(tg, sd, batches), lpcnet(torch, sd, batches))
+
+
+# ---------------------------------------------------------------------------------------------------------- Glow-TTS
+def glow_tts(T, sd, batches):
+    """jaywalnut310/glow-tts: a text encoder (scaled embedding, a masked conv, proj_m / proj_s, a duration
+    predictor on the detached hidden states + speaker embedding with glow-tts's channel LayerNorm), the flow
+    decoder (squeeze by view / permute, data-dependent ActNorm, InvConvNear with n_split channel groups by
+    view / permute and conv2d, CouplingBlock with a speaker-conditioned WN), monotonic alignment search on the
+    detached log-likelihoods (the authors' numpy maximum_path), mle_loss with the log-determinants, duration_loss
+    on log-durations; Adam; then the reverse pass of the decoder (generate_path from the durations)."""
+    nn, F = T.nn, T.nn.functional
+    n_vocab, hidden, out_ch, n_spk, gin = 7, 6, 4, 3, 4
+    max_neg_val = -1e9
+
+    def sequence_mask(length, max_length=None):
+        if max_length is None:
+            max_length = length.max()
+        x = T.arange(max_length, dtype=length.dtype, device=length.device)
+        return x.unsqueeze(0) < length.unsqueeze(1)
+
+    def convert_pad_shape(pad_shape):
+        return [item for sublist in pad_shape[::-1] for item in sublist]
+
+    def generate_path(duration, mask):
+        b, t_x, t_y = mask.shape
+        cum_duration = T.cumsum(duration, 1)
+        cum_duration_flat = cum_duration.view(b * t_x)
+        path = sequence_mask(cum_duration_flat, t_y).to(mask.dtype)
+        path = path.view(b, t_x, t_y)
+        path = path - F.pad(path, convert_pad_shape([[0, 0], [1, 0], [0, 0]]))[:, :-1]
+        return path * mask
+
+    def maximum_path(value, mask):
+        value = value * mask
+        device, dtype = value.device, value.dtype
+        value = value.cpu().detach().numpy()
+        mask = mask.cpu().detach().numpy().astype(bool)
+        b, t_x, t_y = value.shape
+        direction = np.zeros(value.shape, dtype=np.int64)
+        v = np.zeros((b, t_x), dtype=np.float64)
+        x_range = np.arange(t_x, dtype=np.float64).reshape(1, -1)
+        for j in range(t_y):
+            v0 = np.pad(v, [[0, 0], [1, 0]], mode="constant", constant_values=max_neg_val)[:, :-1]
+            v1 = v
+            max_mask = v1 >= v0
+            v_max = np.where(max_mask, v1, v0)
+            direction[:, :, j] = max_mask
+            index_mask = x_range <= j
+            v = np.where(index_mask, v_max + value[:, :, j], max_neg_val)
+        direction = np.where(mask, direction, 1)
+        path = np.zeros(value.shape, dtype=np.float64)
+        index = mask[:, :, 0].sum(1).astype(np.int64) - 1
+        index_range = np.arange(b)
+        for j in reversed(range(t_y)):
+            path[index_range, index, j] = 1
+            index = index + direction[index_range, index, j] - 1
+        path = path * mask.astype(np.float64)
+        return T.from_numpy(path).to(device=device, dtype=dtype)
+
+    @T.jit.script
+    def fused_add_tanh_sigmoid_multiply(input_a, input_b, n_channels):
+        n_channels_int = n_channels[0]
+        in_act = input_a + input_b
+        t_act = T.tanh(in_act[:, :n_channels_int, :])
+        s_act = T.sigmoid(in_act[:, n_channels_int:, :])
+        return t_act * s_act
+
+    class LayerNorm(nn.Module):
+        def __init__(self, channels, eps=1e-4):
+            super().__init__()
+            self.channels, self.eps = channels, eps
+            self.gamma = nn.Parameter(T.ones(channels))
+            self.beta = nn.Parameter(T.zeros(channels))
+
+        def forward(self, x):
+            n_dims = len(x.shape)
+            mean = T.mean(x, 1, keepdim=True)
+            variance = T.mean((x - mean) ** 2, 1, keepdim=True)
+            x = (x - mean) * T.rsqrt(variance + self.eps)
+            shape = [1, -1] + [1] * (n_dims - 2)
+            return x * self.gamma.view(*shape) + self.beta.view(*shape)
+
+    class DurationPredictor(nn.Module):
+        def __init__(self, in_channels, filter_channels, kernel_size):
+            super().__init__()
+            self.conv_1 = nn.Conv1d(in_channels, filter_channels, kernel_size, padding=kernel_size // 2)
+            self.norm_1 = LayerNorm(filter_channels)
+            self.proj = nn.Conv1d(filter_channels, 1, 1)
+
+        def forward(self, x, x_mask):
+            x = self.conv_1(x * x_mask)
+            x = T.relu(x)
+            x = self.norm_1(x)
+            x = self.proj(x * x_mask)
+            return x * x_mask
+
+    class TextEncoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(n_vocab, hidden)
+            nn.init.normal_(self.emb.weight, 0.0, hidden ** -0.5)
+            self.conv = nn.Conv1d(hidden, hidden, 3, padding=1)
+            self.proj_m = nn.Conv1d(hidden, out_ch, 1)
+            self.proj_s = nn.Conv1d(hidden, out_ch, 1)
+            self.proj_w = DurationPredictor(hidden + gin, 5, 3)
+
+        def forward(self, x, x_lengths, g=None):
+            x = self.emb(x) * math.sqrt(hidden)
+            x = T.transpose(x, 1, -1)
+            x_mask = T.unsqueeze(sequence_mask(x_lengths, x.size(2)), 1).to(x.dtype)
+            x = x + T.relu(self.conv(x * x_mask)) * x_mask
+            x_m = self.proj_m(x) * x_mask
+            x_logs = self.proj_s(x) * x_mask
+            g_exp = g.expand(-1, -1, x.size(-1))
+            x_dp = T.cat([T.detach(x), g_exp], 1)
+            logw = self.proj_w(x_dp, x_mask)
+            return x_m, x_logs, logw, x_mask
+
+    class WN(nn.Module):
+        def __init__(self, hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels):
+            super().__init__()
+            self.hidden_channels, self.n_layers = hidden_channels, n_layers
+            self.in_layers = nn.ModuleList()
+            self.res_skip_layers = nn.ModuleList()
+            cond_layer = nn.Conv1d(gin_channels, 2 * hidden_channels * n_layers, 1)
+            self.cond_layer = nn.utils.weight_norm(cond_layer, name="weight")
+            for i in range(n_layers):
+                dilation = dilation_rate ** i
+                padding = int((kernel_size * dilation - dilation) / 2)
+                in_layer = nn.Conv1d(hidden_channels, 2 * hidden_channels, kernel_size, dilation=dilation,
+                                     padding=padding)
+                self.in_layers.append(nn.utils.weight_norm(in_layer, name="weight"))
+                res_skip_channels = 2 * hidden_channels if i < n_layers - 1 else hidden_channels
+                res_skip_layer = nn.Conv1d(hidden_channels, res_skip_channels, 1)
+                self.res_skip_layers.append(nn.utils.weight_norm(res_skip_layer, name="weight"))
+
+        def forward(self, x, x_mask=None, g=None):
+            output = T.zeros_like(x)
+            n_channels_tensor = T.IntTensor([self.hidden_channels])
+            g = self.cond_layer(g)
+            for i in range(self.n_layers):
+                x_in = self.in_layers[i](x)
+                cond_offset = i * 2 * self.hidden_channels
+                g_l = g[:, cond_offset:cond_offset + 2 * self.hidden_channels, :]
+                acts = fused_add_tanh_sigmoid_multiply(x_in, g_l, n_channels_tensor)
+                res_skip_acts = self.res_skip_layers[i](acts)
+                if i < self.n_layers - 1:
+                    x = (x + res_skip_acts[:, :self.hidden_channels, :]) * x_mask
+                    output = output + res_skip_acts[:, self.hidden_channels:, :]
+                else:
+                    output = output + res_skip_acts
+            return output * x_mask
+
+    class ActNorm(nn.Module):
+        def __init__(self, channels, ddi=False):
+            super().__init__()
+            self.initialized = not ddi
+            self.logs = nn.Parameter(T.zeros(1, channels, 1))
+            self.bias = nn.Parameter(T.zeros(1, channels, 1))
+
+        def forward(self, x, x_mask=None, reverse=False, **kwargs):
+            x_len = T.sum(x_mask, [1, 2])
+            if not self.initialized:
+                self.initialize(x, x_mask)
+                self.initialized = True
+            if reverse:
+                return (x - self.bias) * T.exp(-self.logs) * x_mask, None
+            z = (self.bias + T.exp(self.logs) * x) * x_mask
+            return z, T.sum(self.logs) * x_len
+
+        def initialize(self, x, x_mask):
+            with T.no_grad():
+                denom = T.sum(x_mask, [0, 2])
+                m = T.sum(x * x_mask, [0, 2]) / denom
+                m_sq = T.sum(x * x * x_mask, [0, 2]) / denom
+                v = m_sq - (m ** 2)
+                logs = 0.5 * T.log(T.clamp_min(v, 1e-6))
+                bias_init = (-m * T.exp(-logs)).view(*self.bias.shape).to(dtype=self.bias.dtype)
+                logs_init = (-logs).view(*self.logs.shape).to(dtype=self.logs.dtype)
+                self.bias.data.copy_(bias_init)
+                self.logs.data.copy_(logs_init)
+
+    class InvConvNear(nn.Module):
+        def __init__(self, channels, n_split=4):
+            super().__init__()
+            self.channels, self.n_split = channels, n_split
+            w_init = T.linalg.qr(T.empty(self.n_split, self.n_split).normal_())[0]  # (FloatTensor originally)
+            if T.det(w_init) < 0:
+                w_init[:, 0] = -1 * w_init[:, 0]
+            self.weight = nn.Parameter(w_init)
+
+        def forward(self, x, x_mask=None, reverse=False, **kwargs):
+            b, c, t = x.size()
+            x_len = T.sum(x_mask, [1, 2])
+            x = x.view(b, 2, c // self.n_split, self.n_split // 2, t)
+            x = x.permute(0, 1, 3, 2, 4).contiguous().view(b, self.n_split, c // self.n_split, t)
+            if reverse:
+                weight = T.inverse(self.weight.double()).to(dtype=self.weight.dtype)  # (.float() originally)
+                logdet = None
+            else:
+                weight = self.weight
+                logdet = T.logdet(self.weight) * (c / self.n_split) * x_len
+            weight = weight.view(self.n_split, self.n_split, 1, 1)
+            z = F.conv2d(x, weight)
+            z = z.view(b, 2, self.n_split // 2, c // self.n_split, t)
+            z = z.permute(0, 1, 3, 2, 4).contiguous().view(b, c, t) * x_mask
+            return z, logdet
+
+    class CouplingBlock(nn.Module):
+        def __init__(self, in_channels, hidden_channels):
+            super().__init__()
+            self.in_channels = in_channels
+            start = nn.Conv1d(in_channels // 2, hidden_channels, 1)
+            self.start = nn.utils.weight_norm(start)
+            end = nn.Conv1d(hidden_channels, in_channels, 1)
+            end.weight.data.normal_(0, 0.05)  # (zeroed in the original: small here so that the WN learns at once)
+            end.bias.data.zero_()
+            self.end = end
+            self.wn = WN(hidden_channels, 3, 2, 2, gin)
+
+        def forward(self, x, x_mask=None, reverse=False, g=None, **kwargs):
+            x_0, x_1 = x[:, :self.in_channels // 2], x[:, self.in_channels // 2:]
+            x = self.start(x_0) * x_mask
+            x = self.wn(x, x_mask, g)
+            out = self.end(x)
+            z_0 = x_0
+            m = out[:, :self.in_channels // 2, :]
+            logs = out[:, self.in_channels // 2:, :]
+            if reverse:
+                z_1 = (x_1 - m) * T.exp(-logs) * x_mask
+                logdet = None
+            else:
+                z_1 = (m + T.exp(logs) * x_1) * x_mask
+                logdet = T.sum(logs * x_mask, [1, 2])
+            return T.cat([z_0, z_1], 1), logdet
+
+    def squeeze(x, x_mask=None, n_sqz=2):
+        b, c, t = x.size()
+        t = (t // n_sqz) * n_sqz
+        x = x[:, :, :t]
+        x_sqz = x.view(b, c, t // n_sqz, n_sqz)
+        x_sqz = x_sqz.permute(0, 3, 1, 2).contiguous().view(b, c * n_sqz, t // n_sqz)
+        x_mask = x_mask[:, :, n_sqz - 1::n_sqz]
+        return x_sqz * x_mask, x_mask
+
+    def unsqueeze(x, x_mask=None, n_sqz=2):
+        b, c, t = x.size()
+        x_unsqz = x.view(b, n_sqz, c // n_sqz, t)
+        x_unsqz = x_unsqz.permute(0, 2, 3, 1).contiguous().view(b, c // n_sqz, t * n_sqz)
+        x_mask = x_mask.unsqueeze(-1).repeat(1, 1, 1, n_sqz).view(b, 1, t * n_sqz)
+        return x_unsqz * x_mask, x_mask
+
+    class FlowSpecDecoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.flows = nn.ModuleList()
+            for b in range(2):
+                self.flows.append(ActNorm(channels=out_ch * 2, ddi=True))
+                self.flows.append(InvConvNear(channels=out_ch * 2, n_split=4))
+                self.flows.append(CouplingBlock(out_ch * 2, 4))
+
+        def forward(self, x, x_mask, g=None, reverse=False):
+            flows = reversed(self.flows) if reverse else self.flows
+            logdet_tot = None if reverse else 0
+            x, x_mask = squeeze(x, x_mask, 2)
+            for f in flows:
+                x, logdet = f(x, x_mask, g=g, reverse=reverse)
+                if not reverse:
+                    logdet_tot += logdet
+            x, x_mask = unsqueeze(x, x_mask, 2)
+            return x, logdet_tot
+
+    class FlowGenerator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = TextEncoder()
+            self.decoder = FlowSpecDecoder()
+            self.emb_g = nn.Embedding(n_spk, gin)
+            nn.init.uniform_(self.emb_g.weight, -0.1, 0.1)
+
+        def forward(self, x, x_lengths, y=None, y_lengths=None, g=None, gen=False, z_noise=None):
+            g = F.normalize(self.emb_g(g)).unsqueeze(-1)
+            x_m, x_logs, logw, x_mask = self.encoder(x, x_lengths, g=g)
+            if gen:
+                w = T.exp(logw) * x_mask
+                w_ceil = T.ceil(w)
+                y_lengths = T.clamp_min(T.sum(w_ceil, [1, 2]), 1).long()
+                y_max_length = None
+            else:
+                y_max_length = y.size(2)
+            y_max_length = int(y_lengths.max()) if y_max_length is None else y_max_length
+            y_max_length = (y_max_length // 2) * 2
+            y_lengths = (y_lengths // 2) * 2
+            if y is not None:
+                y = y[:, :, :y_max_length]
+            z_mask = T.unsqueeze(sequence_mask(y_lengths, y_max_length), 1).to(x_mask.dtype)
+            attn_mask = T.unsqueeze(x_mask, -1) * T.unsqueeze(z_mask, 2)
+            if gen:
+                attn = generate_path(w_ceil.squeeze(1), attn_mask.squeeze(1)).unsqueeze(1)
+                z_m = T.matmul(attn.squeeze(1).transpose(1, 2), x_m.transpose(1, 2)).transpose(1, 2)
+                z_logs = T.matmul(attn.squeeze(1).transpose(1, 2), x_logs.transpose(1, 2)).transpose(1, 2)
+                z = (z_m + T.exp(z_logs) * T.from_numpy(z_noise)[:, :, :y_max_length] * 0.667) * z_mask
+                y, _ = self.decoder(z, z_mask, g=g, reverse=True)
+                return y, attn
+            z, logdet = self.decoder(y, z_mask, g=g, reverse=False)
+            with T.no_grad():
+                x_s_sq_r = T.exp(-2 * x_logs)
+                logp1 = T.sum(-0.5 * math.log(2 * math.pi) - x_logs, [1]).unsqueeze(-1)
+                logp2 = T.matmul(x_s_sq_r.transpose(1, 2), -0.5 * (z ** 2))
+                logp3 = T.matmul((x_m * x_s_sq_r).transpose(1, 2), z)
+                logp4 = T.sum(-0.5 * (x_m ** 2) * x_s_sq_r, [1]).unsqueeze(-1)
+                logp = logp1 + logp2 + logp3 + logp4
+                attn = maximum_path(logp, attn_mask.squeeze(1)).unsqueeze(1).detach()
+            z_m = T.matmul(attn.squeeze(1).transpose(1, 2), x_m.transpose(1, 2)).transpose(1, 2)
+            z_logs = T.matmul(attn.squeeze(1).transpose(1, 2), x_logs.transpose(1, 2)).transpose(1, 2)
+            logw_ = T.log(1e-8 + T.sum(attn, -1)) * x_mask
+            return (z, z_m, z_logs, logdet, z_mask), (x_m, x_logs, x_mask), (attn, logw, logw_)
+
+    def mle_loss(z, m, logs, logdet, mask):
+        l = T.sum(logs) + 0.5 * T.sum(T.exp(-2 * logs) * ((z - m) ** 2))  # noqa: E741
+        l = l - T.sum(logdet)  # noqa: E741
+        l = l / T.sum(T.ones_like(z) * mask)  # noqa: E741
+        return l + 0.5 * math.log(2 * math.pi)
+
+    def duration_loss(logw, logw_, lengths):
+        return T.sum((logw - logw_) ** 2) / T.sum(lengths)
+
+    model = FlowGenerator()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    opt = T.optim.Adam(model.parameters(), lr=1e-2, betas=(0.9, 0.98), eps=1e-9)
+    out = []
+    for x, x_lengths, y, y_lengths, sid, _ in batches:
+        x, x_lengths, sid = T.from_numpy(x), T.from_numpy(x_lengths), T.from_numpy(sid)
+        y, y_lengths = T.from_numpy(y), T.from_numpy(y_lengths)
+        opt.zero_grad()
+        (z, z_m, z_logs, logdet, z_mask), (x_m, x_logs, x_mask), (attn, logw, logw_) = model(
+            x, x_lengths, y, y_lengths, g=sid, gen=False)
+        l_mle = mle_loss(z, z_m, z_logs, logdet, z_mask)
+        l_length = duration_loss(logw, logw_, x_lengths)
+        loss_gs = [l_mle, l_length]
+        loss_g = sum(loss_gs)
+        loss_g.backward()
+        nn.utils.clip_grad_value_(model.parameters(), 5)
+        out += [loss_gs, attn, z, logdet, _grads(model)]
+        opt.step()
+    out.append(model.state_dict())
+    model.eval()
+    with T.no_grad():
+        x, x_lengths, _, _, sid, z_noise = batches[0]
+        out.append(list(model(T.from_numpy(x), T.from_numpy(x_lengths), g=T.from_numpy(sid), gen=True,
+                              z_noise=z_noise)))
+    return out
+
+
+def test_glow_tts_mas_actnorm_invconv_coupling_mle(torch):
+    rng = _rng(4)
+    sd = glow_tts(torch, None, None)
+    batches = [(rng.integers(1, 7, (2, 4)) * np.array([[1, 1, 1, 1], [1, 1, 1, 0]]), np.array([4, 3]),
+                rng.normal(size=(2, 4, 10)), np.array([10, 7]), np.array([0, 2]), rng.normal(size=(2, 4, 64)))
+               for _ in range(3)]
+    _compare(glow_tts(tg, sd, batches), glow_tts(torch, sd, batches))
