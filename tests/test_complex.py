@@ -1074,6 +1074,26 @@ def test_recorded_complex_writes_match_torch(device):
     assert v.tolist() == [5j, 3 - 1j]
 
 
+def test_in_place_change_to_a_reshaped_or_permuted_view_of_a_complex_tensor_in_the_graph(device):
+    """y.t().mul_(w), y.view(-1).mul_(w) on a complex y in the graph write through to y (torch's CopySlices), and
+    a view of y made before the change (expand) is rebased on the written y, values and gradients as torch's
+    (torchaudio's Griffin-Lim: tprev = rebuilt, an stft's transposed output, then tprev.mul_(momentum))."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, 4)) + 1j * rng.normal(size=(3, 4))
+    out = []
+    for m, kw in ((tg, {"device": device}), (torch, {})):
+        x = m.tensor(a, requires_grad=True, **kw)
+        y = x * 1
+        e = y.unsqueeze(0).expand(2, 3, 4)
+        y.t().mul_(2 - 1j)
+        y.view(12).mul_(1j)
+        z = e * 1
+        loss = y.abs().sum() + (z * z).real.sum()
+        loss.backward()
+        out.append([y.detach(), z.detach(), x.grad])
+    for u, v in zip(*out):
+        np.testing.assert_allclose(u.cpu().numpy(), v.numpy(), rtol=1e-12)
 
 
 def test_in_place_forms_refuse_complex_where_torchs_do(device):

@@ -2944,6 +2944,7 @@ def multi_output(outs: Tuple[Tensor, ...], name: Optional[str]) -> Tuple[Tensor,
     return outs
 
 
+@complex_ok
 class ReshapeView(tuple):
     """(shape,): where a view y = x.reshape(shape) lies in x (y._base[1], where getitem's views keep their index;
     view, unsqueeze, squeeze, flatten, unflatten make these): ``view`` makes y again from x (a view rebased on a
@@ -2958,6 +2959,7 @@ class ReshapeView(tuple):
         return src.reshape(x.shape)
 
 
+@complex_ok
 class PermuteView(tuple):
     """(dims,): a view y = x.permute(dims) (transpose, t, T, movedim) as ReshapeView's."""
     __slots__ = ()
@@ -2980,6 +2982,7 @@ class DiagonalView(tuple):
         return x.diagonal_scatter(src, *self)
 
 
+@complex_ok
 class ExpandView(tuple):
     """(shape,): a view y = x.expand(shape) as ReshapeView's, rebased when x is written; y itself is read-only (an
     in-place change to it is refused before it could be scattered, as torch's)."""

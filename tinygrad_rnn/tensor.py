@@ -4396,6 +4396,7 @@ for _name in ("relu", "sigmoid", "tanh", "exp", "exp2", "expm1", "log", "log10",
 # the in-place machinery and forms that delegate to an op: complex tensors go through where that op takes them
 for _name in ("_write", "copy_", "fill_", "__setitem__", "_apply_in_place", "_restride_", "add_", "sub_", "mul_",
               "div_", "pow_", "__iadd__", "__isub__", "__imul__", "__itruediv__", "tril_", "triu_", "masked_fill_",
-              "squeeze_", "unsqueeze_", "transpose_", "swapaxes_", "swapdims_", "t_"):
+              "squeeze_", "unsqueeze_", "transpose_", "swapaxes_", "swapdims_", "t_", "_become"):
     complex_ok(Tensor.__dict__[_name])
 del _name
+complex_ok(_rebase_views)  # (a written tensor's views remade from it, by their ops, which decide)
