@@ -1140,3 +1140,46 @@ def test_glow_tts_mas_actnorm_invconv_coupling_mle(torch):
                 rng.normal(size=(2, 4, 10)), np.array([10, 7]), np.array([0, 2]), rng.normal(size=(2, 4, 64)))
                for _ in range(3)]
     _compare(glow_tts(tg, sd, batches), glow_tts(torch, sd, batches))
+
+
+# ------------------------------------------------------------------------------------------------------ Griffin-Lim
+def griffin_lim(T, audio, phase0, n_iter=4):
+    """torchaudio.functional.griffinlim as written there (a magnitude spectrogram by torch.stft with a Hann window,
+    power 2, the phase estimated by istft / stft rounds with momentum, tprev.mul_ in place), started from a given
+    random phase; then the gradient of the reconstruction's energy with respect to the spectrogram, through the
+    loop."""
+    n_fft, hop_length, win_length, power, momentum = 16, 4, 16, 2.0, 0.99
+    window = T.hann_window(win_length)
+    waveform = T.from_numpy(audio)
+    length = waveform.shape[-1]
+    spec = T.stft(waveform, n_fft, hop_length, win_length, window, center=True, pad_mode="reflect",
+                  normalized=False, onesided=True, return_complex=True)
+    specgram = spec.abs().pow(power).detach().requires_grad_()
+    shape = specgram.size()
+    s = specgram.reshape([-1] + list(shape[-2:]))
+    s = s.pow(1 / power)
+    angles = T.from_numpy(phase0)
+    tprev = T.tensor(0.0, dtype=s.dtype)
+    for _ in range(n_iter):
+        inverse = T.istft(s * angles, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
+                          length=length)
+        rebuilt = T.stft(input=inverse, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
+                         center=True, pad_mode="reflect", normalized=False, onesided=True, return_complex=True)
+        angles = rebuilt
+        if momentum:
+            angles = angles - tprev.mul_(momentum / (1 + momentum))
+        angles = angles.div(angles.abs().add(1e-16))
+        tprev = rebuilt
+    out = T.istft(s * angles, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
+                  length=length)
+    out = out.reshape(shape[:-2] + out.shape[-1:])
+    energy = out.pow(2).sum()
+    energy.backward()
+    return [spec, out, energy, specgram.grad]
+
+
+def test_griffin_lim_stft_istft_momentum_loop(torch):
+    rng = _rng(5)
+    audio = np.sin(np.linspace(0, 12, 48))[None] * np.array([[1.0], [0.5]]) + 0.1 * rng.normal(size=(2, 48))
+    phase0 = np.exp(2j * np.pi * rng.random((2, 9, 13)))
+    _compare(griffin_lim(tg, audio, phase0), griffin_lim(torch, audio, phase0))
