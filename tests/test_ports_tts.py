@@ -5,11 +5,14 @@ Skipped without torch.
 
 Programs: FastSpeech 2 (FFT-block encoder with key padding masks, the variance adaptor's duration / pitch /
 energy predictors with Conv1d + LayerNorm on transposed inputs, bucketize of pitch and energy into embedded bins,
-the length regulator by repeat_interleave and pad_sequence, masked MSE / L1 losses by masked_select); WaveGlow
+the length regulator by repeat_interleave and padding, masked MSE / L1 losses by masked_select); WaveGlow
 (squeeze to groups by unfold / permute, the invertible 1x1 conv with logdet and a cached inverse, WN layers with a
 torch.jit.script fused_add_tanh_sigmoid_multiply, early outputs, the loss, inference); DiffWave (dilated residual
 layers, the diffusion-step embedding, the conditioner upsampled by ConvTranspose2d, the training loss and reverse
-steps with given noise).
+steps with given noise); LPCNet-lite (the frame-rate network, GRU-A on embedded mu-law inputs, the dual FC output,
+block sparsification of weight_hh in no_grad); Glow-TTS (monotonic alignment search in numpy, data-dependent
+ActNorm, the grouped invertible 1x1 conv, speaker-conditioned WN coupling, MLE and duration losses, generation);
+torchaudio's Griffin-Lim (stft / istft rounds with momentum, the gradient through the loop).
 """
 import math
 
