@@ -12,7 +12,8 @@ layers, the diffusion-step embedding, the conditioner upsampled by ConvTranspose
 steps with given noise); LPCNet-lite (the frame-rate network, GRU-A on embedded mu-law inputs, the dual FC output,
 block sparsification of weight_hh in no_grad); Glow-TTS (monotonic alignment search in numpy, data-dependent
 ActNorm, the grouped invertible 1x1 conv, speaker-conditioned WN coupling, MLE and duration losses, generation);
-torchaudio's Griffin-Lim (stft / istft rounds with momentum, the gradient through the loop).
+torchaudio's Griffin-Lim (stft / istft rounds with momentum, the gradient through the loop); VITS's posterior
+encoder, residual-coupling flow (forward and reverse) and KL with the prior.
 """
 import math
 
@@ -1186,3 +1187,207 @@ def test_griffin_lim_stft_istft_momentum_loop(torch):
     audio = np.sin(np.linspace(0, 12, 48))[None] * np.array([[1.0], [0.5]]) + 0.1 * rng.normal(size=(2, 48))
     phase0 = np.exp(2j * np.pi * rng.random((2, 9, 13)))
     _compare(griffin_lim(tg, audio, phase0), griffin_lim(torch, audio, phase0))
+
+
+# --------------------------------------------------------------------------------------------------------------- VITS
+def vits(T, sd, batches):
+    """jaywalnut310/vits: the PosteriorEncoder (pre conv, WN with masks, proj split into m, logs, z sampled with
+    given noise), the ResidualCouplingBlock flow (mean-only ResidualCouplingLayers with zeroed post convs and Flip,
+    forward and reverse), a prior from a conv text encoder expanded by a given hard alignment, kl_loss; AdamW with
+    ExponentialLR; then the reverse flow of z_p gives z back."""
+    nn, F = T.nn, T.nn.functional
+    spec_ch, inter, hidden, n_vocab = 5, 4, 6, 7
+
+    def sequence_mask(length, max_length=None):
+        if max_length is None:
+            max_length = length.max()
+        x = T.arange(max_length, dtype=length.dtype, device=length.device)
+        return x.unsqueeze(0) < length.unsqueeze(1)
+
+    @T.jit.script
+    def fused_add_tanh_sigmoid_multiply(input_a, input_b, n_channels):
+        n_channels_int = n_channels[0]
+        in_act = input_a + input_b
+        t_act = T.tanh(in_act[:, :n_channels_int, :])
+        s_act = T.sigmoid(in_act[:, n_channels_int:, :])
+        return t_act * s_act
+
+    class WN(nn.Module):
+        def __init__(self, hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels=0, p_dropout=0):
+            super().__init__()
+            self.hidden_channels, self.n_layers = hidden_channels, n_layers
+            self.in_layers = nn.ModuleList()
+            self.res_skip_layers = nn.ModuleList()
+            self.drop = nn.Dropout(p_dropout)
+            for i in range(n_layers):
+                dilation = dilation_rate ** i
+                padding = int((kernel_size * dilation - dilation) / 2)
+                in_layer = nn.Conv1d(hidden_channels, 2 * hidden_channels, kernel_size, dilation=dilation,
+                                     padding=padding)
+                self.in_layers.append(nn.utils.weight_norm(in_layer, name="weight"))
+                res_skip_channels = 2 * hidden_channels if i < n_layers - 1 else hidden_channels
+                res_skip_layer = nn.Conv1d(hidden_channels, res_skip_channels, 1)
+                self.res_skip_layers.append(nn.utils.weight_norm(res_skip_layer, name="weight"))
+
+        def forward(self, x, x_mask, g=None, **kwargs):
+            output = T.zeros_like(x)
+            n_channels_tensor = T.IntTensor([self.hidden_channels])
+            for i in range(self.n_layers):
+                x_in = self.in_layers[i](x)
+                g_l = T.zeros_like(x_in)
+                acts = fused_add_tanh_sigmoid_multiply(x_in, g_l, n_channels_tensor)
+                acts = self.drop(acts)
+                res_skip_acts = self.res_skip_layers[i](acts)
+                if i < self.n_layers - 1:
+                    res_acts = res_skip_acts[:, :self.hidden_channels, :]
+                    x = (x + res_acts) * x_mask
+                    output = output + res_skip_acts[:, self.hidden_channels:, :]
+                else:
+                    output = output + res_skip_acts
+            return output * x_mask
+
+    class PosteriorEncoder(nn.Module):
+        def __init__(self, in_channels, out_channels, hidden_channels, kernel_size, dilation_rate, n_layers):
+            super().__init__()
+            self.out_channels = out_channels
+            self.pre = nn.Conv1d(in_channels, hidden_channels, 1)
+            self.enc = WN(hidden_channels, kernel_size, dilation_rate, n_layers)
+            self.proj = nn.Conv1d(hidden_channels, out_channels * 2, 1)
+
+        def forward(self, x, x_lengths, noise, g=None):
+            x_mask = T.unsqueeze(sequence_mask(x_lengths, x.size(2)), 1).to(x.dtype)
+            x = self.pre(x) * x_mask
+            x = self.enc(x, x_mask, g=g)
+            stats = self.proj(x) * x_mask
+            m, logs = T.split(stats, self.out_channels, dim=1)
+            z = (m + noise * T.exp(logs)) * x_mask  # (torch.randn_like(m) in the original)
+            return z, m, logs, x_mask
+
+    class ResidualCouplingLayer(nn.Module):
+        def __init__(self, channels, hidden_channels, kernel_size, dilation_rate, n_layers, mean_only=False):
+            super().__init__()
+            self.half_channels, self.mean_only = channels // 2, mean_only
+            self.pre = nn.Conv1d(self.half_channels, hidden_channels, 1)
+            self.enc = WN(hidden_channels, kernel_size, dilation_rate, n_layers)
+            self.post = nn.Conv1d(hidden_channels, self.half_channels * (2 - mean_only), 1)
+            self.post.weight.data.zero_()
+            self.post.bias.data.zero_()
+
+        def forward(self, x, x_mask, g=None, reverse=False):
+            x0, x1 = T.split(x, [self.half_channels] * 2, 1)
+            h = self.pre(x0) * x_mask
+            h = self.enc(h, x_mask, g=g)
+            stats = self.post(h) * x_mask
+            if not self.mean_only:
+                m, logs = T.split(stats, [self.half_channels] * 2, 1)
+            else:
+                m = stats
+                logs = T.zeros_like(m)
+            if not reverse:
+                x1 = m + x1 * T.exp(logs) * x_mask
+                x = T.cat([x0, x1], 1)
+                logdet = T.sum(logs, [1, 2])
+                return x, logdet
+            x1 = (x1 - m) * T.exp(-logs) * x_mask
+            return T.cat([x0, x1], 1)
+
+    class Flip(nn.Module):
+        def forward(self, x, *args, reverse=False, **kwargs):
+            x = T.flip(x, [1])
+            if not reverse:
+                logdet = T.zeros(x.size(0)).to(dtype=x.dtype, device=x.device)
+                return x, logdet
+            return x
+
+    class ResidualCouplingBlock(nn.Module):
+        def __init__(self, channels, hidden_channels, kernel_size, dilation_rate, n_layers, n_flows=4):
+            super().__init__()
+            self.flows = nn.ModuleList()
+            for i in range(n_flows):
+                self.flows.append(ResidualCouplingLayer(channels, hidden_channels, kernel_size, dilation_rate,
+                                                        n_layers, mean_only=True))
+                self.flows.append(Flip())
+
+        def forward(self, x, x_mask, g=None, reverse=False):
+            if not reverse:
+                for flow in self.flows:
+                    x, _ = flow(x, x_mask, g=g, reverse=reverse)
+            else:
+                for flow in reversed(self.flows):
+                    x = flow(x, x_mask, g=g, reverse=reverse)
+            return x
+
+    class TextEncoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(n_vocab, hidden)
+            nn.init.normal_(self.emb.weight, 0.0, hidden ** -0.5)
+            self.conv = nn.Conv1d(hidden, hidden, 3, padding=1)
+            self.proj = nn.Conv1d(hidden, inter * 2, 1)
+
+        def forward(self, x, x_lengths):
+            x = self.emb(x) * math.sqrt(hidden)
+            x = T.transpose(x, 1, -1)
+            x_mask = T.unsqueeze(sequence_mask(x_lengths, x.size(2)), 1).to(x.dtype)
+            x = T.relu(self.conv(x * x_mask)) * x_mask
+            stats = self.proj(x) * x_mask
+            m, logs = T.split(stats, inter, dim=1)
+            return x, m, logs, x_mask
+
+    class SynthesizerTrn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc_p = TextEncoder()
+            self.enc_q = PosteriorEncoder(spec_ch, inter, hidden, 5, 1, 2)
+            self.flow = ResidualCouplingBlock(inter, hidden, 5, 1, 2, n_flows=2)
+
+        def forward(self, x, x_lengths, y, y_lengths, attn, noise):
+            x, m_p, logs_p, x_mask = self.enc_p(x, x_lengths)
+            z, m_q, logs_q, y_mask = self.enc_q(y, y_lengths, noise)
+            z_p = self.flow(z, y_mask)
+            m_p = T.matmul(attn.squeeze(1), m_p.transpose(1, 2)).transpose(1, 2)
+            logs_p = T.matmul(attn.squeeze(1), logs_p.transpose(1, 2)).transpose(1, 2)
+            return z, z_p, m_p, logs_p, m_q, logs_q, y_mask
+
+    def kl_loss(z_p, logs_q, m_p, logs_p, z_mask):
+        z_p, logs_q, m_p, logs_p = z_p.double(), logs_q.double(), m_p.double(), logs_p.double()  # (.float())
+        z_mask = z_mask.double()
+        kl = logs_p - logs_q - 0.5
+        kl += 0.5 * ((z_p - m_p) ** 2) * T.exp(-2. * logs_p)
+        kl = T.sum(kl * z_mask)
+        return kl / T.sum(z_mask)
+
+    net_g = SynthesizerTrn()
+    if sd is None:
+        return _state(net_g)
+    _load(T, net_g, sd)
+    optim_g = T.optim.AdamW(net_g.parameters(), 2e-2, betas=(0.8, 0.99), eps=1e-9)
+    scheduler_g = T.optim.lr_scheduler.ExponentialLR(optim_g, gamma=0.9, last_epoch=-1)
+    out = []
+    net_g.train()
+    for x, x_lengths, spec, spec_lengths, attn, noise in batches:
+        x, x_lengths, spec, spec_lengths = (T.from_numpy(a) for a in (x, x_lengths, spec, spec_lengths))
+        z, z_p, m_p, logs_p, m_q, logs_q, z_mask = net_g(x, x_lengths, spec, spec_lengths, T.from_numpy(attn),
+                                                         T.from_numpy(noise))
+        loss_kl = kl_loss(z_p, logs_q, m_p, logs_p, z_mask)
+        optim_g.zero_grad()
+        loss_kl.backward()
+        grad_norm_g = nn.utils.clip_grad_norm_(net_g.parameters(), 1e9)
+        out += [loss_kl, z_p, grad_norm_g, _grads(net_g)]
+        optim_g.step()
+        scheduler_g.step()
+        with T.no_grad():
+            out.append(net_g.flow(z_p, z_mask, reverse=True) - z)  # (the inverse: z again)
+    out.append(net_g.state_dict())
+    return out
+
+
+def test_vits_posterior_encoder_residual_coupling_flow_kl(torch):
+    rng = _rng(6)
+    sd = vits(torch, None, None)
+    attn = np.zeros((2, 1, 8, 3))
+    attn[0, 0, [0, 1, 2, 3, 4, 5, 6, 7], [0, 0, 1, 1, 1, 2, 2, 2]] = 1
+    attn[1, 0, [0, 1, 2, 3, 4], [0, 1, 1, 2, 2]] = 1
+    batches = [(rng.integers(1, 7, (2, 3)), np.array([3, 3]), rng.normal(size=(2, 5, 8)), np.array([8, 5]), attn,
+                rng.normal(size=(2, 4, 8))) for _ in range(3)]
+    _compare(vits(tg, sd, batches), vits(torch, sd, batches))
