@@ -1195,7 +1195,7 @@ def vits(T, sd, batches):
     given noise), the ResidualCouplingBlock flow (mean-only ResidualCouplingLayers with zeroed post convs and Flip,
     forward and reverse), a prior from a conv text encoder expanded by a given hard alignment, kl_loss; AdamW with
     ExponentialLR; then the reverse flow of z_p gives z back."""
-    nn, F = T.nn, T.nn.functional
+    nn = T.nn
     spec_ch, inter, hidden, n_vocab = 5, 4, 6, 7
 
     def sequence_mask(length, max_length=None):
