@@ -13,7 +13,8 @@ functional_call); Meta-SGD, Reptile (param.data updates, interpolated state dict
 the body under no_grad, then with grad); LEO (relation-net encoder, a decoder of classifier weights, latent inner
 loop by autograd.grad, orthogonality regulariser, KL terms); Ravi & Larochelle's Meta-LSTM learner (the cell state
 is the learner's parameters, gates from preprocessed gradients, loss and previous parameters); functorch's MAML
-(functional_call, func.grad inner loop, vmap over the tasks, BatchNorm without running statistics).
+(functional_call, func.grad inner loop, vmap over the tasks, BatchNorm without running statistics);
+learn2learn's MAML (clone_module / update_module) around an LSTM sequence classifier.
 """
 
 import numpy as np
@@ -773,3 +774,141 @@ def test_functorch_maml_vmap_grad(torch, bn):
     ours = functorch_maml(tg, sd, tasks, 3, bn)
     _compare(ours, functorch_maml(torch, sd, tasks, 3, bn, use_vmap=not bn))
     _compare(ours, functorch_maml(tg, sd, tasks, 3, bn, use_vmap=False))
+
+
+def learn2learn_maml_lstm(T, sd, tasks, n_way, first_order):
+    """learn2learn's MAML wrapper as it is written (clone_module: module.__new__, __dict__ copies, parameters
+    cloned into _parameters memoised by param.data_ptr, flatten_parameters' modules re-applied by
+    _apply(lambda x: x); update_module: p.update set on parameters, p + p.update put into _parameters memoised by
+    the tensor) around a sequence classifier with an nn.LSTM (batch_first) and a head: adapt by autograd.grad with
+    create_graph (not first_order), the query losses of the meta-batch averaged; Adam."""
+    nn, F = T.nn, T.nn.functional
+
+    def clone_module(module, memo=None):
+        if memo is None:
+            memo = {}
+        if not isinstance(module, T.nn.Module):
+            return module
+        clone = module.__new__(type(module))
+        clone.__dict__ = module.__dict__.copy()
+        clone._parameters = clone._parameters.copy()
+        clone._buffers = clone._buffers.copy()
+        clone._modules = clone._modules.copy()
+        if hasattr(clone, "_parameters"):
+            for param_key in module._parameters:
+                if module._parameters[param_key] is not None:
+                    param = module._parameters[param_key]
+                    param_ptr = param.data_ptr
+                    if param_ptr in memo:
+                        clone._parameters[param_key] = memo[param_ptr]
+                    else:
+                        cloned = param.clone()
+                        clone._parameters[param_key] = cloned
+                        memo[param_ptr] = cloned
+        if hasattr(clone, "_buffers"):
+            for buffer_key in module._buffers:
+                if clone._buffers[buffer_key] is not None and clone._buffers[buffer_key].requires_grad:
+                    buff = module._buffers[buffer_key]
+                    buff_ptr = buff.data_ptr
+                    if buff_ptr in memo:
+                        clone._buffers[buffer_key] = memo[buff_ptr]
+                    else:
+                        cloned = buff.clone()
+                        clone._buffers[buffer_key] = cloned
+                        memo[buff_ptr] = cloned
+        if hasattr(clone, "_modules"):
+            for module_key in clone._modules:
+                clone._modules[module_key] = clone_module(module._modules[module_key], memo=memo)
+        if hasattr(clone, "flatten_parameters"):
+            clone = clone._apply(lambda x: x)
+        return clone
+
+    def update_module(module, updates=None, memo=None):
+        if memo is None:
+            memo = {}
+        if updates is not None:
+            params = list(module.parameters())
+            for p, g in zip(params, updates):
+                p.update = g
+        for param_key in module._parameters:
+            p = module._parameters[param_key]
+            if p in memo:
+                module._parameters[param_key] = memo[p]
+            else:
+                if p is not None and hasattr(p, "update") and p.update is not None:
+                    updated = p + p.update
+                    p.update = None
+                    memo[p] = updated
+                    module._parameters[param_key] = updated
+        for module_key in module._modules:
+            module._modules[module_key] = update_module(module._modules[module_key], updates=None, memo=memo)
+        if hasattr(module, "flatten_parameters"):
+            module._apply(lambda x: x)
+        return module
+
+    def maml_update(model, lr, grads=None):
+        if grads is not None:
+            params = list(model.parameters())
+            for p, g in zip(params, grads):
+                if g is not None:
+                    p.update = - lr * g
+        return update_module(model)
+
+    class MAML(nn.Module):
+        def __init__(self, model, lr, first_order=False):
+            super().__init__()
+            self.module, self.lr, self.first_order = model, lr, first_order
+
+        def forward(self, *args, **kwargs):
+            return self.module(*args, **kwargs)
+
+        def adapt(self, loss):
+            second_order = not self.first_order
+            gradients = T.autograd.grad(loss, self.module.parameters(), retain_graph=second_order,
+                                        create_graph=second_order, allow_unused=False)
+            self.module = maml_update(self.module, self.lr, gradients)
+
+        def clone(self):
+            return MAML(clone_module(self.module), lr=self.lr, first_order=self.first_order)
+
+    class SeqClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(2, 5, batch_first=True)
+            self.head = nn.Linear(5, n_way)
+
+        def forward(self, x):
+            out, (h, c) = self.lstm(x)
+            return self.head(h[-1])
+
+    model = SeqClassifier()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    maml = MAML(model, lr=0.5, first_order=first_order)
+    opt = T.optim.Adam(maml.parameters(), 1e-2)
+    out = []
+    for batch in tasks:
+        opt.zero_grad()
+        meta_loss = 0.0
+        for xs, ys, xq, yq in batch:
+            learner = maml.clone()
+            for _ in range(2):
+                learner.adapt(F.cross_entropy(learner(T.tensor(xs).view(-1, 2, 2)), T.tensor(ys)))
+            logits = learner(T.tensor(xq).view(-1, 2, 2))
+            meta_loss = meta_loss + F.cross_entropy(logits, T.tensor(yq))
+            out.append(logits)
+        (meta_loss / len(batch)).backward()
+        out += [meta_loss, _grads(model)]
+        opt.step()
+    return out + [model.state_dict()]
+
+
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")  # (_apply's, torch's too)
+@pytest.mark.parametrize("first_order", [False, True])
+def test_learn2learn_maml_clone_module_lstm(torch, first_order):
+    rng = _rng(7)
+    tasks = [_episodes(rng, 2, 3, 2, 2, 4) for _ in range(3)]
+    sd = learn2learn_maml_lstm(torch, None, None, 3, first_order)
+    _compare(learn2learn_maml_lstm(tg, sd, tasks, 3, first_order),
+             learn2learn_maml_lstm(torch, sd, tasks, 3, first_order))
