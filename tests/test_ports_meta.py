@@ -14,8 +14,11 @@ the body under no_grad, then with grad); LEO (relation-net encoder, a decoder of
 loop by autograd.grad, orthogonality regulariser, KL terms); Ravi & Larochelle's Meta-LSTM learner (the cell state
 is the learner's parameters, gates from preprocessed gradients, loss and previous parameters); functorch's MAML
 (functional_call, func.grad inner loop, vmap over the tasks, BatchNorm without running statistics);
-learn2learn's MAML (clone_module / update_module) around an LSTM sequence classifier.
+learn2learn's MAML (clone_module / update_module) around an LSTM sequence classifier; SNAIL (dilated causal
+convolution TC blocks, masked attention blocks).
 """
+
+import math
 
 import numpy as np
 import pytest
@@ -912,3 +915,125 @@ def test_learn2learn_maml_clone_module_lstm(torch, first_order):
     sd = learn2learn_maml_lstm(torch, None, None, 3, first_order)
     _compare(learn2learn_maml_lstm(tg, sd, tasks, 3, first_order),
              learn2learn_maml_lstm(torch, sd, tasks, 3, first_order))
+
+
+def snail(T, sd, tasks, n_way, k_shot):
+    """SNAIL (eambutu/snail-pytorch): episodes as sequences of (embedding, one-hot label) with the last label
+    zeroed, TC blocks of dense blocks (causal Conv1d by padding dilation * (k - 1) and cutting the tail,
+    tanh * sigmoid gating, concatenation), attention blocks (a causal mask by masked_fill_ on temp.data with -inf,
+    softmax over dim 1 as written, bmm, concatenation), a final Linear on the last step; Adam."""
+    nn, F = T.nn, T.nn.functional
+
+    class CasualConv1d(nn.Module):
+        def __init__(self, in_channels, out_channels, kernel_size, stride=1, dilation=1, groups=1, bias=True):
+            super().__init__()
+            self.dilation = dilation
+            padding = dilation * (kernel_size - 1)
+            self.conv1d = nn.Conv1d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
+
+        def forward(self, input):
+            out = self.conv1d(input)
+            return out[:, :, :-self.dilation]
+
+    class DenseBlock(nn.Module):
+        def __init__(self, in_channels, dilation, filters, kernel_size=2):
+            super().__init__()
+            self.casualconv1 = CasualConv1d(in_channels, filters, kernel_size, dilation=dilation)
+            self.casualconv2 = CasualConv1d(in_channels, filters, kernel_size, dilation=dilation)
+
+        def forward(self, input):
+            xf = self.casualconv1(input)
+            xg = self.casualconv2(input)
+            activations = F.tanh(xf) * F.sigmoid(xg)
+            return T.cat((input, activations), dim=1)
+
+    class TCBlock(nn.Module):
+        def __init__(self, in_channels, seq_length, filters):
+            super().__init__()
+            self.dense_blocks = nn.ModuleList([DenseBlock(in_channels + i * filters, 2 ** (i + 1), filters)
+                                               for i in range(int(math.ceil(math.log(seq_length, 2))))])
+
+        def forward(self, input):
+            input = T.transpose(input, 1, 2)
+            for block in self.dense_blocks:
+                input = block(input)
+            return T.transpose(input, 1, 2)
+
+    class AttentionBlock(nn.Module):
+        def __init__(self, in_channels, key_size, value_size):
+            super().__init__()
+            self.linear_query = nn.Linear(in_channels, key_size)
+            self.linear_keys = nn.Linear(in_channels, key_size)
+            self.linear_values = nn.Linear(in_channels, value_size)
+            self.sqrt_key_size = math.sqrt(key_size)
+
+        def forward(self, input):
+            mask = np.array([[1 if i > j else 0 for i in range(input.shape[1])] for j in range(input.shape[1])])
+            mask = T.BoolTensor(mask)
+            keys = self.linear_keys(input)
+            query = self.linear_query(input)
+            values = self.linear_values(input)
+            temp = T.bmm(query, T.transpose(keys, 1, 2))
+            temp.data.masked_fill_(mask, -float("inf"))
+            temp = F.softmax(temp / self.sqrt_key_size, dim=1)
+            temp = T.bmm(temp, values)
+            return T.cat((input, temp), dim=2)
+
+    class SnailFewShot(nn.Module):
+        def __init__(self, N, K, emb=4):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(4, emb), nn.ReLU())
+            num_channels = emb + N
+            num_filters = int(math.ceil(math.log(N * K + 1, 2)))
+            self.attention1 = AttentionBlock(num_channels, 4, 3)
+            num_channels += 3
+            self.tc1 = TCBlock(num_channels, N * K + 1, 4)
+            num_channels += num_filters * 4
+            self.attention2 = AttentionBlock(num_channels, 4, 3)
+            num_channels += 3
+            self.fc = nn.Linear(num_channels, N)
+            self.N, self.K = N, K
+
+        def forward(self, input, labels):
+            x = self.encoder(input)
+            batch_size = int(labels.size()[0] / (self.N * self.K + 1))
+            last_idxs = [(i + 1) * (self.N * self.K + 1) - 1 for i in range(batch_size)]
+            labels[last_idxs] = T.Tensor(T.zeros((batch_size, labels.size()[1])))
+            x = T.cat((x, labels), 1)
+            x = x.view((batch_size, self.N * self.K + 1, -1))
+            x = self.attention1(x)
+            x = self.tc1(x)
+            x = self.attention2(x)
+            x = self.fc(x)
+            return x
+
+    model = SnailFewShot(n_way, k_shot)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optim = T.optim.Adam(model.parameters(), lr=1e-2)
+    out = []
+    for batch in tasks:
+        xs_all, ys_all, last_targets = [], [], []
+        for xs, ys, xq, yq in batch:  # each episode: the support then one query
+            xs_all += [xs, xq[:1]]
+            ys_all += [ys, yq[:1]]
+            last_targets.append(yq[0])
+        x = T.tensor(np.concatenate(xs_all))
+        y = T.tensor(np.concatenate(ys_all))
+        labels = F.one_hot(y, n_way).double()
+        model_output = model(x, labels)
+        last_model = model_output[:, -1, :]
+        loss = F.cross_entropy(last_model, T.tensor(np.array(last_targets)))
+        optim.zero_grad()
+        loss.backward()
+        out += [model_output, loss, _grads(model)]
+        optim.step()
+    return out + [model.state_dict()]
+
+
+def test_snail_tc_and_attention_blocks(torch):
+    rng = _rng(8)
+    tasks = [_episodes(rng, 2, 3, 2, 1, 4) for _ in range(3)]
+    sd = snail(torch, None, None, 3, 2)
+    _compare(snail(tg, sd, tasks, 3, 2), snail(torch, sd, tasks, 3, 2))
