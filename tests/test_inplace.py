@@ -2043,3 +2043,25 @@ def test_an_in_place_result_changed_again_refuses_backward_as_torchs(device, nam
         grads.append(x.grad.cpu().numpy())
     np.testing.assert_allclose(grads[0], grads[2], rtol=1e-12)
     np.testing.assert_allclose(grads[1], grads[3], rtol=1e-12)
+
+
+def test_setitem_advanced_index_refuses_another_dtype_as_torch(device):
+    """x[advanced index] = a tensor of another dtype: torch's index_put RuntimeError (basic indexing casts; a
+    0-d value through a boolean mask is torch's masked_fill_, which casts too)."""
+    torch = pytest.importorskip("torch")
+    for lib in (tg, torch):
+        dev = device if lib is tg else "cpu"
+        a = lib.zeros(3, 2, dtype=lib.float64, device=dev)
+        mask = lib.tensor([True, False, True], device=dev)
+        for index, value in [([0, 2], lib.ones(2, 2, dtype=lib.float32)), (mask, lib.ones(2, 2)),
+                             ((0, [0, 1]), lib.ones(2, dtype=lib.float32)), ([1], lib.tensor(2.0)),
+                             ((Ellipsis, [0]), lib.ones(3, 1, dtype=lib.int64))]:
+            b = a.clone()
+            with pytest.raises(RuntimeError, match="Index put requires the source and destination dtypes match"):
+                b[index] = value.to(dev).to(lib.float32) if value.dtype == lib.float64 else value.to(dev)
+        b = a.clone()
+        b[0] = lib.ones(2, dtype=lib.float32, device=dev)
+        b[mask] = lib.tensor(2.0, dtype=lib.float32, device=dev)
+        b[[1]] = 3.0
+        np.testing.assert_array_equal(b.cpu().numpy(), [[2, 2], [3, 3], [2, 2]])
+        assert b.dtype == lib.float64

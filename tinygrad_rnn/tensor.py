@@ -2306,7 +2306,14 @@ class Tensor:
         return root, views
 
     def __setitem__(self, index: Any, value: Any) -> None:
+        mask = index[0] if type(index) is tuple and len(index) == 1 else index
+        mask_fill = isinstance(mask, Tensor) and mask.dtype == bool_ and mask.ndim > 0  # (torch's masked_fill_ path)
         first, index = _ops.normalize_index(self, index, "setitem")
+        if isinstance(value, Tensor) and value.dtype != self.dtype and (first or not _ops._is_basic(index)) \
+                and not (mask_fill and value.ndim == 0):
+            raise RuntimeError(f"setitem: Index put requires the source and destination dtypes match, got "
+                               f"{self.dtype} for the destination and {value.dtype} for the source (as torch; "
+                               f"basic indexing casts: write value.to(x.dtype))")
         if isinstance(value, Tensor) and value._base is not None and value._base[0] is self and not first \
                 and _ops._is_basic(index) and type(value._base[1]) is tuple and value._base[1] == index \
                 and value.array.base is _owner(self.array):  # (x itself a view: x[1:][0] += v, x.t()[0] += v)
