@@ -1550,6 +1550,8 @@ def test_index_put_refuses_what_torch_refuses():
         x.index_put_(tg.tensor([0]), tg.tensor(1.0))
     with pytest.raises(TypeError, match="index_put_: values must be a torch.float32 Tensor"):
         x.index_put_((tg.tensor([0]),), 1.0)
+    with pytest.raises(RuntimeError, match="index_put_: values must be a torch.float32 Tensor"):  # (torch's type)
+        x.index_put_((tg.tensor([0]),), tg.tensor(1.0, dtype=tg.float64))
     with pytest.raises(IndexError, match="index_put_: index tensors must be integer or boolean"):
         x.index_put_((tg.tensor([0.5]),), tg.tensor(1.0))
     with pytest.raises(IndexError, match="index_put_: index 5 is out of range for dim 0 of size 3"):

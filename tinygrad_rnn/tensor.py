@@ -3023,8 +3023,8 @@ class Tensor:
         index = _ops.put_index(self, indices, "index_put_")
         if not isinstance(values, Tensor) or values.dtype != self.dtype:
             got = values.dtype if isinstance(values, Tensor) else type(values).__name__
-            raise TypeError(f"index_put_: values must be a {self.dtype} Tensor (this tensor's dtype, as torch), got "
-                            f"{got}")
+            error = _RuntimeTypeError if isinstance(values, Tensor) else TypeError  # (torch's RuntimeError, TypeError)
+            raise error(f"index_put_: values must be a {self.dtype} Tensor (this tensor's dtype, as torch), got {got}")
         if not accumulate:
             self._write("index_put_", index, values)
             return self
