@@ -68,6 +68,22 @@ def float64_default():
         yield
 
 
+@pytest.fixture
+def torch():
+    """torch for the programs ported in tests/test_ports_*.py: float64 as both libraries' default dtype, seeded (the
+    weights torch draws for a program are the same every run) and on one thread (the programs' tensors are tiny,
+    threads only cost); skipped without torch."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with default_dtype("float64"):
+            yield torch
+    finally:
+        torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def _float32_default():
     """Each test starts and ends with float32 as the default dtype: one that sets another and fails before it

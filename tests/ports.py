@@ -3,6 +3,16 @@ weights in float64, its results compared."""
 import numpy as np
 
 
+def rng(seed=0):
+    """The numpy generator a port draws its data and noise from (both libraries get the same draws)."""
+    return np.random.default_rng(seed)
+
+
+def grads(m):
+    """A module's parameters' gradients by name (those that have one)."""
+    return {k: p.grad for k, p in m.named_parameters() if p.grad is not None}
+
+
 def state(m):
     """A module's state dict as numpy arrays (copies)."""
     return {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}

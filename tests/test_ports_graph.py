@@ -26,29 +26,10 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from conftest import default_dtype
-from ports import compare as _compare, load as _load, state as _state
+from ports import compare as _compare, load as _load, rng as _rng, state as _state
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Sparse invariant checks are implicitly disabled:UserWarning"),
               pytest.mark.filterwarnings("ignore:torch.sparse.SparseTensor.*is deprecated:UserWarning")]
-
-
-@pytest.fixture
-def torch():
-    """torch, with float64 as both libraries' default dtype for the test, seeded (the weights torch draws for a
-    program are the same every run)."""
-    torch = pytest.importorskip("torch")
-    torch.manual_seed(0)
-    with default_dtype("float64"):
-        yield torch
-
-
-def _rng(seed=0):
-    return np.random.default_rng(seed)
-
-
-def _grads(m):
-    return {k: p.grad for k, p in m.named_parameters() if p.grad is not None}
 
 
 def _all_grads(m):

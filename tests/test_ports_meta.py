@@ -24,22 +24,8 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from conftest import default_dtype
-from ports import compare as _compare, load as _load, state as _state
+from ports import compare as _compare, grads as _grads, load as _load, rng as _rng, state as _state
 
-@pytest.fixture
-def torch():
-    """torch, with float64 as both libraries' default dtype for the test, seeded."""
-    torch = pytest.importorskip("torch")
-    torch.manual_seed(0)
-    with default_dtype("float64"):
-        yield torch
-
-def _rng(seed=0):
-    return np.random.default_rng(seed)
-
-def _grads(m):
-    return {k: p.grad for k, p in m.named_parameters() if p.grad is not None}
 
 def _episodes(rng, n_ep, n_way, k_shot, n_query, dim):
     """n_ep episodes: (support x, support y, query x, query y), class-dependent means so the tasks are learnable."""

@@ -28,18 +28,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from conftest import default_dtype
 from ports import compare as _compare, load as _load, state as _state
-
-
-@pytest.fixture
-def torch():
-    """torch, with float64 as both libraries' default dtype for the test, seeded (the weights torch draws for a
-    program are the same every run)."""
-    torch = pytest.importorskip("torch")
-    torch.manual_seed(0)
-    with default_dtype("float64"):
-        yield torch
 
 
 # ------------------------------------------------------------------------------------------------------- the programs

@@ -368,7 +368,6 @@ def test_qrnn():
     _check(qrnn, train_qrnn)
 
 
-
 # ConvLSTM (ndrplz)
 def convlstm(torch):
     nn = torch.nn
@@ -627,7 +626,6 @@ def test_ctc():
     _check(ctcnet, train_ctc)
 
 
-
 # DeepAR
 def deepar(torch):
     nn = torch.nn
@@ -834,7 +832,6 @@ def test_ptrnet():
     _check(ptrnet, train_ptr)
 
 
-
 # Transformer-XL (kimiyoung), relative attention with memory
 def txl(torch):
     nn = torch.nn; F = torch.nn.functional
@@ -1005,7 +1002,6 @@ def test_transformer_xl():
     _check(txl, train_txl)
 
 
-
 # Hierarchical attention network (word-level GRU + attention pooling, pack_padded_sequence)
 def han(torch):
     nn = torch.nn
@@ -1150,7 +1146,6 @@ def train_tagger(torch, model):
 
 def test_tagger():
     _check(tagger, train_tagger)
-
 
 
 # NTM (loudinthecloud/pytorch-ntm): memory, heads, LSTM controller
@@ -1364,7 +1359,6 @@ def test_ntm():
     _check(ntm, train_ntm)
 
 
-
 # Phased LSTM (Neil et al.), as in the "phased_lstm_pytorch" style: time gate with fmod, leak alpha
 def phased(torch):
     nn = torch.nn
@@ -1572,7 +1566,6 @@ def test_seq2seq():
     _check(s2s, train_s2s)
 
 
-
 # character-level VAE (Bowman et al. style): GRU encoder, latent z, GRU decoder with word dropout, KL annealing
 def charvae(torch):
     nn = torch.nn
@@ -1737,7 +1730,6 @@ def test_wgan_gp_lstm():
     _check(critic, train_gp)
 
 
-
 # DNC memory (ixaxaar/pytorch-dnc style essentials): usage, allocation via sort + cumprod, link matrix, read modes
 def dnc(torch):
     nn = torch.nn; F = torch.nn.functional
@@ -1874,8 +1866,6 @@ def test_dnc():
     _check(dnc, train_dnc)
 
 
-
-
 # Graves handwriting: LSTM + bivariate Gaussian mixture + Bernoulli end-of-stroke (MixtureSameFamily)
 def mdn(torch):
     nn = torch.nn; F = torch.nn.functional
@@ -1924,7 +1914,6 @@ def train_mdn(torch, m):
 
 def test_handwriting_mdn():
     _check(mdn, train_mdn)
-
 
 
 # ON-LSTM (Shen et al.): cumax master gates, chunked
@@ -1996,7 +1985,6 @@ def train_onl(torch, m):
 
 def test_on_lstm():
     _check(onlstm, train_onl)
-
 
 
 # LSTNet (Lai et al.)
@@ -2074,7 +2062,6 @@ def train_lstnet(torch, m):
 
 def test_lstnet():
     _check(lstnet, train_lstnet)
-
 
 
 # pytorch/benchmarks/fastrnns/custom_lstms.py (abridged): TorchScript modules (tg.jit passes them through)
