@@ -2067,3 +2067,18 @@ def test_setitem_advanced_index_refuses_another_dtype_as_torch(device):
         b[[1]] = 3.0
         np.testing.assert_array_equal(b.cpu().numpy(), [[2, 2], [3, 3], [2, 2]])
         assert b.dtype == lib.float64
+
+
+def test_an_empty_diagonal_is_a_view_so_the_base_may_still_be_written(device):
+    """x.diagonal(1) of a (1, 1) x (no element) is a view of x as torch's: x[0] += v beside it is allowed and the
+    gradient matches torch's (the empty diagonal was a fresh array, which counted as another holder of x's memory)."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib, dev in ((tg, device), (torch, "cpu")):
+        a = lib.ones(2, 1, 3, dtype=lib.float64, device=dev, requires_grad=True)
+        x = a * 1
+        d = x.unsqueeze(-3).diagonal(1, 2, 1)
+        x[0] += 2 * a[1]
+        (x * x).sum().backward()
+        got.append((d.shape, x._version, x.tolist(), a.grad.tolist()))
+    assert tuple(got[0][0]) == tuple(got[1][0]) and got[0][1:] == got[1][1:]

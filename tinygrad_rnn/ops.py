@@ -3349,11 +3349,9 @@ class Diagonal(Function):
             return d
         # numpy's is read-only: the same strides over a writable view of the block (whose base, as other views',
         # is the array that owns the memory: see Tensor._view_family)
-        if d.size == 0:
-            return np.empty(d.shape, d.dtype)
-        size = d.itemsize
-        return backend.strided_view(x, d.shape, tuple(s // size for s in d.strides),
-                                    (backend.data_ptr(d) - backend.storage_span(x)[0]) // size, x.flags.writeable)
+        size = d.itemsize  # (an empty one too, at the block's start: a view of x all the same, as torch's)
+        offset = (backend.data_ptr(d) - backend.storage_span(x)[0]) // size if d.size else 0
+        return backend.strided_view(x, d.shape, tuple(s // size for s in d.strides), offset, x.flags.writeable)
 
     def backward(self, g):
         return (DiagonalEmbed(self.in_shape, self.offset, self.d1, self.d2)(g),)
