@@ -1507,3 +1507,13 @@ def test_gradcheck_smm_hspmm_sspaddmm(device, case, data):
     inputs = [_values(val, device), mat, _values(val2, device)]
     assert tg.gradcheck(fn, inputs)
     assert tg.gradgradcheck(fn, inputs)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", [n for n in UNARY if hasattr(torch, n)] if torch is not None else [])
+def test_elementwise_function_forms_take_sparse(device, name):
+    """tg.<op>(sparse) as torch.<op>(sparse), the method's result: tg.frac, sgn, deg2rad, rad2deg, signbit and
+    nan_to_num raised 'input must be a Tensor' where the methods worked."""
+    idx, val = coo(np.random.default_rng(3), (3, 4), 6)
+    s, _, ts, _ = pair(idx, val * 0.4, (3, 4), device)
+    same_sparse(getattr(tg, name)(s.coalesce()), getattr(torch, name)(ts.coalesce()))

@@ -14,7 +14,7 @@ import numpy as np
 
 from .backend import xp_of
 from .ops import Cast, _const, unbroadcast
-from .tensor import Function, Tensor, _complex_of, _input, complex_check, complex_ok, dtype_name
+from .tensor import Function, Tensor, _complex_of, _input, _is_sparse, complex_check, complex_ok, dtype_name
 
 __all__ = ["complex", "polar", "view_as_real", "view_as_complex", "view_as_real_copy", "view_as_complex_copy",
            "is_conj", "is_neg", "resolve_conj", "resolve_neg", "real", "imag", "conj", "conj_physical", "angle",
@@ -189,6 +189,8 @@ def imag(input: Tensor) -> Tensor:
 @complex_ok
 def conj(input: Tensor) -> Tensor:
     """torch.conj: the complex conjugate (a copy here; torch's is lazy); a real tensor is returned as it is."""
+    if _is_sparse(input):  # (torch's sparse COO conj: sparse.py's method)
+        return input.conj()
     input = _input("conj", input)
     return Conj()(input) if input.dtype.kind == "c" else input
 

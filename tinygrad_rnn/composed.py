@@ -32,8 +32,8 @@ from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetIt
                   where)
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
-from .tensor import (Tensor, _defaults, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError, _value_first,
-                     complex_ok, dtype_name)
+from .tensor import (Tensor, _defaults, _is_sparse, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError,
+                     _value_first, complex_ok, dtype_name)
 from .tensor import dtype as _tg_dtype, tg_dtype
 
 
@@ -270,12 +270,16 @@ def cross(input: Tensor, other: Tensor, dim: Optional[int] = None, *, axis: Opti
 # ----------------------------------------------------------------------------- elementwise
 def frac(input: Tensor) -> Tensor:
     """torch.frac: input - trunc(input), the sign of input; gradient 1. Floating-point only, as torch."""
+    if _is_sparse(input):  # (torch's sparse COO frac: sparse.py's method)
+        return input.frac()
     x = _floating_input("frac", input)
     return x - x.trunc()
 
 
 def sgn(input: Tensor) -> Tensor:
     """torch.sgn: sign for real tensors; z / |z| for complex ones, 0 at 0 (the gradient too, as torch's)."""
+    if _is_sparse(input):  # (torch's sparse COO sgn: sparse.py's method)
+        return input.sgn()
     x = _input("sgn", input)
     if x.dtype.kind != "c":
         return x.sign()
@@ -349,11 +353,15 @@ def sinc(input: Tensor) -> Tensor:
 
 def deg2rad(input: Tensor) -> Tensor:
     """torch.deg2rad: input * pi / 180 (integers made the default dtype)."""
+    if _is_sparse(input):  # (torch's sparse COO deg2rad: sparse.py's method)
+        return input.deg2rad()
     return _input("deg2rad", input)._floating() * 0.017453292519943295769236907684886127134428718885417
 
 
 def rad2deg(input: Tensor) -> Tensor:
     """torch.rad2deg: input * 180 / pi (integers made the default dtype)."""
+    if _is_sparse(input):  # (torch's sparse COO rad2deg: sparse.py's method)
+        return input.rad2deg()
     return _input("rad2deg", input)._floating() * 57.295779513082320876798154814105170332405472466564
 
 

@@ -755,6 +755,8 @@ def copysign(input: Tensor, other: Any) -> Tensor:
 def signbit(input: Tensor) -> Tensor:
     """torch.signbit: whether each element's sign bit is set (True for -0.0 and -nan, False for bools), as bools;
     no gradient."""
+    if _is_sparse(input):  # (torch's sparse COO signbit: sparse.py's method)
+        return input.signbit()
     x = _input("signbit", input).array
     xp = xp_of(x)
     return _const(xp.zeros(x.shape, bool) if x.dtype.kind == "b" else xp.asarray(xp.signbit(x)))
