@@ -1517,3 +1517,22 @@ def test_elementwise_function_forms_take_sparse(device, name):
     idx, val = coo(np.random.default_rng(3), (3, 4), 6)
     s, _, ts, _ = pair(idx, val * 0.4, (3, 4), device)
     same_sparse(getattr(tg, name)(s.coalesce()), getattr(torch, name)(ts.coalesce()))
+
+
+@needs_torch
+def test_in_place_ops_keep_the_sparse_tensors_dtype(device):
+    """A sparse COO tensor changed in place keeps its dtype, as torch's: float32 values times a float64 0-d tensor
+    or plus float64 entries stay float32, and float into bool is torch's RuntimeError (the values took the result's
+    dtype: a bool tensor silently became float32)."""
+    for lib, dev in ((tg, device), (torch, "cpu")):
+        s = lib.sparse_coo_tensor(lib.tensor([[0, 1], [1, 0]], device=dev), lib.tensor([1.0, -2.0], device=dev),
+                                  (2, 2)).coalesce()
+        a = s.clone()
+        a.mul_(lib.tensor(2.5, dtype=lib.float64, device=dev))
+        b = s.clone()
+        b.add_(s.to(lib.float64))
+        assert a.dtype == b.dtype == lib.float32 and a.to_dense().tolist() == [[0.0, 2.5], [-5.0, 0.0]]
+        flags = s.signbit()
+        with pytest.raises(RuntimeError):
+            flags.mul_(2.5)
+        assert flags.dtype == lib.bool

@@ -535,6 +535,12 @@ class SparseCooTensor:
     def _in_place(self, op: str, out: "SparseCooTensor") -> "SparseCooTensor":
         if self._leaf and self._val.requires_grad and _mode.grad_enabled:
             raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation.")
+        if out._val.dtype != self._val.dtype and op != "copy_":  # (the tensor keeps its dtype, as torch's)
+            if _ops._CATEGORY[out._val.dtype.kind] > _ops._CATEGORY[self._val.dtype.kind]:  # (float into bool/int)
+                raise _RuntimeTypeError(f"{op}: result type {dtype_name(out._val.dtype)} can't be cast to the "
+                                        f"desired output type {dtype_name(self._val.dtype)} (this sparse COO "
+                                        "tensor's, as torch's)")
+            out = SparseCooTensor(out._idx, out._val.to(self._val.dtype), out._shape, out._coalesced)
         self._val = out._val  # (new values, as torch's: values() taken before keeps the old ones)
         self._idx, self._shape, self._coalesced = out._idx, out._shape, out._coalesced  # (add_'s, copy_'s entries)
         return self
