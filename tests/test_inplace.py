@@ -2082,3 +2082,19 @@ def test_an_empty_diagonal_is_a_view_so_the_base_may_still_be_written(device):
         (x * x).sum().backward()
         got.append((d.shape, x._version, x.tolist(), a.grad.tolist()))
     assert tuple(got[0][0]) == tuple(got[1][0]) and got[0][1:] == got[1][1:]
+
+
+def test_an_expand_that_repeats_nothing_is_writable_as_torchs(device):
+    """x.squeeze(0).expand(1, 3) only adds a dim of 1: no element stands for many, so torch writes it in place
+    (through x); it was refused as read-only. An expand that repeats elements stays torch's RuntimeError."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib, dev in ((tg, device), (torch, "cpu")):
+        a = lib.tensor([[1.0, 2.0, 3.0]], dtype=lib.float64, device=dev, requires_grad=True)
+        x = a * 1
+        x.squeeze(0).expand(1, 3).mul_(2.0)
+        with pytest.raises(RuntimeError):
+            x.expand(2, 1, 3).add_(1.0)
+        (x * x).sum().backward()
+        got.append((x.tolist(), x._version, a.grad.tolist()))
+    assert got[0] == got[1]

@@ -4318,10 +4318,12 @@ def repeat(x: Tensor, reps: Tuple[int, ...]) -> Tensor:
 
 
 def broadcast_to(x: Tensor, shape: Tuple[int, ...]) -> Tensor:
-    """A read-only view of x at ``shape``; it shares x's version counter (a change to x shows through it). At x's
-    own shape, a plain (writable) view."""
+    """A read-only view of x at ``shape``; it shares x's version counter (a change to x shows through it). Where
+    no element stands for many (x's own shape, or new leading dims of 1: as many elements), a plain (writable) view,
+    as torch's."""
     shape = tuple(shape)
-    return reshape(x, shape) if shape == x.shape else view_of(x, BroadcastTo(shape)(x), ExpandView((shape,)))
+    return reshape(x, shape) if shape == x.shape or math.prod(shape) == x.array.size else \
+        view_of(x, BroadcastTo(shape)(x), ExpandView((shape,)))
 
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
