@@ -681,9 +681,11 @@ def _into_leaf(leaf: Tensor, g: Tensor, owned: bool, create_graph: bool) -> None
         # a constant g may be a read-only broadcast view or shared, and a later backward adds in place
         keep = owned or (create_graph and g.grad_fn is not None)
         # a broadcast view (read-only in numpy; for CuPy, any zero stride: its (1,) view of a 0-d gradient
-        # looks writable but is shared) gets memory of its own, recorded so the graph stays, for zero_() or
-        # an optimizer to write
-        if keep and create_graph and (not backend.is_writable(g.array) or 0 in g.array.strides):
+        # looks writable but is shared) or any other view (expand's of a 0-d gradient to (1,), which repeats no
+        # element, is a plain view shared by every leaf it reaches) gets memory of its own, recorded so the
+        # graph stays, for zero_() or an optimizer to write
+        if keep and create_graph and (not backend.is_writable(g.array) or 0 in g.array.strides
+                                      or g._base is not None):
             g = g.clone()
         leaf._grad = g if keep else Tensor._make(g.array.copy())
     elif create_graph or leaf._grad.grad_fn is not None:
