@@ -360,19 +360,11 @@ class SparseCooTensor:
         """This tensor resized to size with sparse_dim sparse and dense_dim dense dims, in place, as torch's: an
         empty tensor takes any; a non-empty one keeps both counts and may only grow its sizes (torch's errors).
         Grown dense dims hold zeros past the old values (torch's hold uninitialised memory there)."""
-        shape = tuple(operator.index(n) for n in size)
-        if len(shape) != sparse_dim + dense_dim:
-            raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(shape)}, "
-                               f"sparse_dim = {sparse_dim}, dense_dim = {dense_dim}")
-        if self._leaf and self._val.requires_grad and _mode.grad_enabled:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        shape = self._resize_shape(size, sparse_dim, dense_dim)
         sd, dd = self.sparse_dim(), self.dense_dim()
         xp = backend.xp_of(self._idx.array)
         if not self._nnz():
-            self._idx = Tensor._make(xp.zeros((sparse_dim, 0), np.int64))
-            self._val = Tensor._make(xp.zeros((0,) + shape[sparse_dim:], self._val.array.dtype))
-            self._shape, self._coalesced = shape, True
-            return self
+            return self._cleared(shape, sparse_dim)
         hint = ("on a non-empty sparse tensor is not supported.\nYou could try the following options:\n1. If you "
                 "need an empty sparse tensor of this size, call `x = torch.sparse_coo_tensor(size)`.\n2. If you need "
                 "to resize this tensor, you have the following options:\n    1. For both sparse and dense "
@@ -399,12 +391,20 @@ class SparseCooTensor:
     def sparse_resize_and_clear_(self, size: Any, sparse_dim: int, dense_dim: int) -> "SparseCooTensor":
         """This tensor emptied (no entries, coalesced) and resized to size with sparse_dim sparse and dense_dim
         dense dims, in place, as torch's."""
+        return self._cleared(self._resize_shape(size, sparse_dim, dense_dim), sparse_dim)
+
+    def _resize_shape(self, size: Any, sparse_dim: int, dense_dim: int) -> tuple:
+        """size as the shape of an in-place resize to sparse_dim sparse and dense_dim dense dims (torch's checks)."""
         shape = tuple(operator.index(n) for n in size)
         if len(shape) != sparse_dim + dense_dim:
             raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(shape)}, "
                                f"sparse_dim = {sparse_dim}, dense_dim = {dense_dim}")
         if self._leaf and self._val.requires_grad and _mode.grad_enabled:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        return shape
+
+    def _cleared(self, shape: tuple, sparse_dim: int) -> "SparseCooTensor":
+        """This tensor with no entries (coalesced) and the given shape, its first sparse_dim dims sparse."""
         xp = backend.xp_of(self._idx.array)
         self._idx = Tensor._make(xp.zeros((sparse_dim, 0), np.int64))
         self._val = Tensor._make(xp.zeros((0,) + shape[sparse_dim:], self._val.array.dtype))
