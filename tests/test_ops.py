@@ -1881,7 +1881,7 @@ def test_ellipsis_of_no_dims_keeps_index_arrays_together_as_in_torch():
     np.testing.assert_array_equal(x.grad.numpy(), want)
     b = np.arange(24.0).reshape(2, 3, 4)
     assert tg.tensor(b)[-1, [0, 2], ..., tg.tensor([[1, 3]])].tolist() == b[-1][[0, 2], [[1, 3]]].tolist()
-    z = tg.zeros(4, 5, 2)
+    z = tg.zeros(4, 5, 2, dtype=tg.float64)  # (an index put takes its destination's dtype, as torch's)
     z[0:3, [1, 2], ..., [0, 1]] = tg.tensor(w)
     want = np.zeros((4, 5, 2))
     want[0:3, [1, 2], [0, 1]] = w
@@ -1965,7 +1965,7 @@ def test_uint8_index_is_a_boolean_mask_as_in_torch(device):
     np.testing.assert_array_equal(x.grad.numpy(), ta.grad.numpy())
     w = tensor(a, device, requires_grad=False)
     with pytest.warns(UserWarning, match="uint8"):
-        w[tg.tensor(u, device=device)] = tg.tensor([-1.0, -2.0, -3.0, -4.0], device=device)
+        w[tg.tensor(u, device=device)] = tg.tensor([-1.0, -2.0, -3.0, -4.0], dtype=w.dtype, device=device)
         w.index_put_((tg.tensor(np.array([0, 1, 0], np.uint8), device=device),), tensor(9.0, device, False))
     np.testing.assert_array_equal(w.numpy(), [[-1.0, -2.0, -3.0, -4.0], [9.0] * 4, [-1.0, -2.0, -3.0, -4.0]])
 
