@@ -125,7 +125,8 @@ from .creation import range_ as range  # noqa: E402, A004  (torch.range, depreca
 
 from . import torch_version  # noqa: E402  (tg.torch_version, torch's path)
 
-__version__ = torch_version.TorchVersion("0.1.0")  # (a str comparing as a version, as torch's; see torch_version)
+_VERSION = "0.1.0"  # (a literal: setup.cfg's version reads it without importing the package)
+__version__ = torch_version.TorchVersion(_VERSION)  # (a str comparing as a version, as torch's; see torch_version)
 from . import version  # noqa: E402  (tg.version, torch.version's: it reads __version__)
 
 
