@@ -7,7 +7,7 @@ Programs: REINFORCE and actor-critic (pytorch/examples), the DQN tutorial's repl
 with GAE, a torchvision ResNet with OneCycleLR / CosineAnnealingWarmRestarts, a U-Net, PixelShuffle
 super-resolution, a siamese net with contrastive and triplet losses, SimCLR's NT-Xent, mixup / cutmix, cross
 entropy variants, distillation and focal losses, WGAN-GP, EMA / SWA, RealNVP, parametrizations, capsule routing,
-PointNet / Deep Sets, LBFGS time-sequence prediction, a spatial transformer, skip-gram, BiLSTM-CRF, VQ-VAE, Swin
+PointNet / Deep Sets, LBFGS time-sequence prediction, a spatial transformer, BiLSTM-CRF, VQ-VAE, Swin
 blocks, DETR's matcher, NeRF sampling / rendering, a mixture density network, Grad-CAM / adversarial examples /
 integrated gradients, DANN's gradient reversal, a scatter-based GAT, WaveNet, 0.4-era code with checkpoint resume,
 CycleGAN, nanoGPT, a multi-resolution STFT loss with mel features, the transfer-learning tutorial's loop.
@@ -1127,48 +1127,6 @@ def stn(T, sd, x, y):
         loss.backward()
         optimizer.step()
         out += [loss, {n: p.grad for n, p in model.named_parameters()}]
-    return out
-
-def w2v(T, sd, pos_u, pos_v, neg_v):
-    nn, F = T.nn, T.nn.functional
-    class SkipGramModel(nn.Module):
-        def __init__(self, emb_size, emb_dimension):
-            super(SkipGramModel, self).__init__()
-            self.u_embeddings = nn.Embedding(emb_size, emb_dimension, sparse=False)
-            self.v_embeddings = nn.Embedding(emb_size, emb_dimension, sparse=False)
-            initrange = 1.0 / emb_dimension
-            nn.init.uniform_(self.u_embeddings.weight.data, -initrange, initrange)
-            nn.init.constant_(self.v_embeddings.weight.data, 0)
-        def forward(self, pos_u, pos_v, neg_v):
-            emb_u = self.u_embeddings(pos_u)
-            emb_v = self.v_embeddings(pos_v)
-            emb_neg_v = self.v_embeddings(neg_v)
-            score = T.sum(T.mul(emb_u, emb_v), dim=1)
-            score = T.clamp(score, max=10, min=-10)
-            score = -F.logsigmoid(score)
-            neg_score = T.bmm(emb_neg_v, emb_u.unsqueeze(2)).squeeze()
-            neg_score = T.clamp(neg_score, max=10, min=-10)
-            neg_score = -T.sum(F.logsigmoid(-neg_score), dim=1)
-            return T.mean(score + neg_score)
-    model = SkipGramModel(20, 6)
-    if sd is None:
-        return _state(model)
-    _load(T, model, sd)
-    optimizer = T.optim.Adam(list(model.parameters()), lr=0.01)
-    scheduler = T.optim.lr_scheduler.CosineAnnealingLR(optimizer, 3)
-    out = []
-    for i in range(3):
-        optimizer.zero_grad()
-        loss = model.forward(T.from_numpy(pos_u[i]), T.from_numpy(pos_v[i]), T.from_numpy(neg_v[i]))
-        loss.backward()
-        out += [loss, model.u_embeddings.weight.grad.to_dense()]
-        optimizer.step()
-        scheduler.step()
-    # EmbeddingBag too
-    bag = nn.EmbeddingBag.from_pretrained(model.u_embeddings.weight.detach(), mode="mean", freeze=False)
-    o = bag(T.from_numpy(pos_u[0]), T.tensor([0, 2, 5]))
-    o.sum().backward()
-    out += [model.state_dict(), o, bag.weight.grad]
     return out
 
 def crf(T, sd, sents, tags_):
@@ -2600,16 +2558,6 @@ def test_spatial_transformer_network(torch):
             sd[k] = sd[k] + rng.standard_normal(sd[k].shape) * .1
     x, y = rng.standard_normal((3, 1, 18, 18)), rng.integers(0, 3, 3)
     _compare(stn(tg, sd, x, y), stn(torch, sd, x, y))
-
-
-def test_skip_gram_negative_sampling(torch):
-    """A word2vec skip-gram with negative sampling (bmm of embeddings, logsigmoid, clamp), CosineAnnealingLR, then
-    EmbeddingBag.from_pretrained(mode='mean') with offsets."""
-    rng = _rng()
-    sd = w2v(torch, None, None, None, None)
-    sd["v_embeddings.weight"] = rng.standard_normal((20, 6)) * .1
-    pu, pv, nv = rng.integers(0, 20, (3, 7)), rng.integers(0, 20, (3, 7)), rng.integers(0, 20, (3, 7, 4))
-    _compare(w2v(tg, sd, pu, pv, nv), w2v(torch, sd, pu, pv, nv))
 
 
 def test_bilstm_crf(torch):

@@ -338,17 +338,19 @@ def test_two_tower_in_batch_softmax(torch):
     _compare(two_tower(tg, sd, users, items, hist, logq), two_tower(torch, sd, users, items, hist, logq))
 
 
-def w2v_sparse(T, sd, pos_u, pos_v, neg_v):
-    """The classic torch word2vec (Andras7/word2vec-pytorch): sparse=True u/v embeddings, SparseAdam and
-    CosineAnnealingLR, embeddings then saved by pickling the model's state dict."""
+def w2v(T, sd, pos_u, pos_v, neg_v, sparse=True):
+    """The classic torch word2vec (Andras7/word2vec-pytorch): skip-gram with negative sampling (bmm of embeddings,
+    logsigmoid, clamp), u/v embeddings with sparse=True, SparseAdam and CosineAnnealingLR (stepped first, as old
+    torch wanted), the embeddings then saved by pickling the model's state dict. With sparse=False, dense
+    embeddings and Adam, and the trained u embeddings reused through EmbeddingBag.from_pretrained(mode='mean')."""
     nn, F = T.nn, T.nn.functional
     class SkipGramModel(nn.Module):
         def __init__(self, emb_size, emb_dimension):
             super(SkipGramModel, self).__init__()
             self.emb_size = emb_size
             self.emb_dimension = emb_dimension
-            self.u_embeddings = nn.Embedding(emb_size, emb_dimension, sparse=True)
-            self.v_embeddings = nn.Embedding(emb_size, emb_dimension, sparse=True)
+            self.u_embeddings = nn.Embedding(emb_size, emb_dimension, sparse=sparse)
+            self.v_embeddings = nn.Embedding(emb_size, emb_dimension, sparse=sparse)
             initrange = 1.0 / self.emb_dimension
             nn.init.uniform_(self.u_embeddings.weight.data, -initrange, initrange)
             nn.init.constant_(self.v_embeddings.weight.data, 0)
@@ -367,16 +369,24 @@ def w2v_sparse(T, sd, pos_u, pos_v, neg_v):
     if sd is None:
         return _state(model)
     _load(T, model, sd)
-    optimizer = T.optim.SparseAdam(list(model.parameters()), lr=0.01)
+    optimizer = (T.optim.SparseAdam if sparse else T.optim.Adam)(list(model.parameters()), lr=0.01)
     scheduler = T.optim.lr_scheduler.CosineAnnealingLR(optimizer, len(pos_u))
     out = []
     for i in range(len(pos_u)):
-        scheduler.step()
+        if sparse:
+            scheduler.step()
         optimizer.zero_grad()
         loss = model.forward(T.from_numpy(pos_u[i]), T.from_numpy(pos_v[i]), T.from_numpy(neg_v[i]))
         loss.backward()
         out += [loss, _grads(model), scheduler.get_last_lr()]
         optimizer.step()
+        if not sparse:
+            scheduler.step()
+    if not sparse:
+        bag = nn.EmbeddingBag.from_pretrained(model.u_embeddings.weight.detach(), mode="mean", freeze=False)
+        o = bag(T.from_numpy(pos_u[0]), T.tensor([0, 2, 5]))
+        o.sum().backward()
+        return out + [model.state_dict(), o, bag.weight.grad]
     blob = pickle.dumps(model.state_dict())
     again = SkipGramModel(20, 6)
     again.load_state_dict(pickle.loads(blob))
@@ -386,14 +396,15 @@ def w2v_sparse(T, sd, pos_u, pos_v, neg_v):
     return out
 
 
-# (the author's order: scheduler.step() first)
+# (the author's order with sparse: scheduler.step() first)
 @pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")
-def test_word2vec_sparse_adam(torch):
+@pytest.mark.parametrize("sparse", [True, False])
+def test_word2vec_skip_gram_adam_and_sparse_adam(torch, sparse):
     rng = _rng(4)
-    sd = w2v_sparse(torch, None, None, None, None)
+    sd = w2v(torch, None, None, None, None, sparse)
     sd["v_embeddings.weight"] = rng.standard_normal((20, 6)) * .1
     pu, pv, nv = rng.integers(0, 20, (4, 7)), rng.integers(0, 20, (4, 7)), rng.integers(0, 20, (4, 7, 4))
-    _compare(w2v_sparse(tg, sd, pu, pv, nv), w2v_sparse(torch, sd, pu, pv, nv))
+    _compare(w2v(tg, sd, pu, pv, nv, sparse), w2v(torch, sd, pu, pv, nv, sparse))
 
 
 _NEWS = [(1, "stocks rally as markets cheer rate cut"), (2, "home team wins the cup final"),
