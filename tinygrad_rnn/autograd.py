@@ -16,6 +16,8 @@ import sys
 import warnings
 from typing import Any, Callable, Collection, Dict, Optional, Sequence, Union
 
+import numpy as np
+
 from . import backend
 from .backend import xp_of
 from .tensor import complex_ok as _complex_ok
@@ -268,7 +270,7 @@ def _dependencies(roots: Sequence[Node]) -> Dict[Node, int]:
     stack = list(roots)
     while stack:
         node = stack.pop()
-        if isinstance(node, Tensor) or node.released:
+        if isinstance(node, Tensor) or (node.fn if type(node) is _OutputNode else node).released:  # (no property call)
             continue
         for p in node.parents:  # (a plain loop: a generator here costs more than the walk itself)
             if p is None:
@@ -367,13 +369,16 @@ def _owned_buffer(pending: Dict[Node, list], node: Node, shape: tuple, like: Any
 
 def _as_grad(root: Tensor, g: Any, op: str) -> Tensor:
     if g is None:
-        if root.array.dtype.kind == "c":
+        a = root.array  # (its attributes read directly: no property calls)
+        if a.dtype.kind == "c":
             raise RuntimeError(f"{op}: grad can be implicitly created only for real scalar outputs (this one is "
                                f"{root.dtype}); pass gradient=, or take a real part or abs first")
-        if root.numel() != 1:
+        if a.size != 1:
             raise RuntimeError(f"{op}: a gradient can be implied only for a scalar output; this output has shape "
                                f"{root.shape}, so pass gradient= (or grad_outputs=) of that shape")
-        return Tensor._make(xp_of(root.array).ones(root.shape, root.dtype))
+        one = (np if type(a) is np.ndarray else xp_of(a)).empty(a.shape, a.dtype)  # (np.ones: two Python calls)
+        one[...] = 1
+        return Tensor._make(one)
     g = g if isinstance(g, Tensor) else Tensor(g, dtype=root.dtype, device=root.device)
     if g.shape != root.shape:
         raise _RuntimeValueError(f"{op}: gradient has shape {g.shape} but the output has shape {root.shape}")
@@ -392,9 +397,10 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Tensor], retain_graph:
     (backward's inputs=), run only the nodes from which a target can be reached: of the leaves, only the targets
     take a gradient."""
     pending: Dict[Node, list] = {}
-    for r, g in zip(roots, grads):
-        _accumulate(pending, r._node(), g, create_graph)
-    starts = list(dict.fromkeys([r._node() for r in roots]))
+    nodes = [r.grad_fn or r for r in roots]  # (r._node())
+    for node, g in zip(nodes, grads):
+        _accumulate(pending, node, g, create_graph)
+    starts = list(dict.fromkeys(nodes))
     deps = _dependencies(starts)
     if capture is not None:
         targets = capture
@@ -429,9 +435,20 @@ def _drain(ready: list, pending: Dict[Node, list], deps: Dict[Node, int], needed
             if p is not None:
                 left = deps[p] - 1
                 deps[p] = left
-                if not left:
-                    count += 1
-                    heapq.heappush(ready, (_priority(p), count, p))
+                if left:
+                    continue
+                if isinstance(p, Tensor):
+                    if needed is None and not p._hooks:  # (a plain backward into a leaf without hooks: what _visit
+                        entry = pending.pop(p, None)  # would do, at once, as the heap would pop it next anyway:
+                        if entry is not None:  # a leaf's priority is the lowest, and leaves made ready here pop
+                            _into_leaf(p, entry[0], entry[1], create_graph)  # in this order)
+                        del entry
+                        continue
+                    priority = -math.inf
+                else:  # (_priority's, inline: it runs for every node)
+                    priority = -p.fn.serial - 0.5 if type(p) is _OutputNode else -p.serial
+                count += 1
+                heapq.heappush(ready, (priority, count, p))
 
 
 def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: bool, create_graph: bool,
@@ -752,7 +769,7 @@ def backward(tensors: Union[Tensor, Sequence[Tensor]], grad_tensors: Optional[An
     targets = None if inputs is None else _backward_inputs(inputs)
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     for t in tensors:
-        if not t.requires_grad:
+        if not t._requires_grad:  # (the engine reads the field, as Function.__call__)
             raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; "
                                "did you compute it under no_grad() or from tensors without requires_grad=True?")
     grads = _grads_for(tensors, grad_tensors, "backward")
