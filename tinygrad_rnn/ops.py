@@ -2080,9 +2080,14 @@ class Sum(Function):
         return _row_major(backend.quietly(out.astype, x.dtype) if x.dtype.kind == "f" else out)
 
     def backward(self, g):
-        if g.ndim:  # (a 0-d g, from a sum over every axis, broadcasts as it is)
-            g = g.reshape(_kept_shape(self.in_shape, self.axes))
-        return (g.broadcast_to(self.in_shape),)
+        shape = self.in_shape
+        if g.array.ndim:  # (a 0-d g, from a sum over every axis, broadcasts as it is)
+            g = g.reshape(_kept_shape(shape, self.axes))
+        elif not _mode.grad_enabled and not _mode.anomaly and math.prod(shape) != 1:
+            # a full sum (a loss) in a first-order backward: the view broadcast_to gives with nothing recorded,
+            # made without its Function (the broadcast's recorded op, checks and dispatch: ~7 Python calls)
+            return (view_of(g, Tensor._make(backend.broadcast_to(g.array, shape)), ExpandView((shape,))),)
+        return (g.broadcast_to(shape),)
 
 
 @complex_ok
