@@ -1723,7 +1723,7 @@ def _as_tensor(a: Any, name: str, op: str) -> Tensor:
         t = Tensor._make(a)
     else:
         raise TypeError(f"{op}: {name} must be a Tensor or an array, got {type(a).__name__}")
-    if t.dtype.kind != "f":
+    if t.array.dtype.kind != "f":  # (the array's dtype: no property call)
         raise TypeError(f"{op}: {name} must be floating point, got dtype {dtype_name(t.dtype)}")
     return t
 
@@ -1747,30 +1747,35 @@ def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: A
              b_ih: Any, b_hh: Any, lengths: Any) -> Tuple[list, Optional[np.ndarray], bool]:
     """Validated input Tensors (x, states..., w_ih, w_hh, given biases), lengths, and whether grad is needed."""
     x = _as_tensor(x, "x", op)
-    if x.ndim != 3 or x.shape[0] < 1:
-        raise ValueError(f"{op}: x must be (T, B, I) with T >= 1 (time-major), got shape {x.shape}")
-    T, B, I = x.shape
+    xa = x.array  # (the arrays' shapes and dtypes below: no property calls)
+    if xa.ndim != 3 or xa.shape[0] < 1:
+        raise ValueError(f"{op}: x must be (T, B, I) with T >= 1 (time-major), got shape {xa.shape}")
+    T, B, I = xa.shape
     w_ih, w_hh = _as_tensor(w_ih, "w_ih", op), _as_tensor(w_hh, "w_hh", op)
-    if w_hh.ndim != 2 or w_hh.shape[0] != G * w_hh.shape[1]:
-        raise ValueError(f"{op}: w_hh must be ({G}*H, H), got shape {w_hh.shape}")
-    H = w_hh.shape[1]
-    if w_ih.shape != (G * H, I):
-        raise ValueError(f"{op}: w_ih must be ({G}*H, I) = {(G * H, I)} for x {x.shape} and w_hh {w_hh.shape}, "
-                         f"got {w_ih.shape}")
+    hh = w_hh.array.shape
+    if len(hh) != 2 or hh[0] != G * hh[1]:
+        raise ValueError(f"{op}: w_hh must be ({G}*H, H), got shape {hh}")
+    H = hh[1]
+    if w_ih.array.shape != (G * H, I):
+        raise ValueError(f"{op}: w_ih must be ({G}*H, I) = {(G * H, I)} for x {xa.shape} and w_hh {hh}, "
+                         f"got {w_ih.array.shape}")
     tensors = [x]
     for name, s in states:
-        s = Tensor._make(backend.xp_of(x.array).zeros((B, H), dtype=x.dtype)) if s is None else _as_tensor(s, name, op)
-        if s.shape != (B, H):
-            raise ValueError(f"{op}: {name} must be (B, H) = {(B, H)}, got {s.shape}")
+        if s is None:  # (zeros, of the shape checked below)
+            s = Tensor._make(backend.xp_of(xa).zeros((B, H), dtype=xa.dtype))
+        else:
+            s = _as_tensor(s, name, op)
+            if s.array.shape != (B, H):
+                raise ValueError(f"{op}: {name} must be (B, H) = {(B, H)}, got {s.array.shape}")
         tensors.append(s)
     tensors += [w_ih, w_hh]
     for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
         if b is not None:
             b = _as_tensor(b, name, op)
-            if b.shape != (G * H,):
-                raise ValueError(f"{op}: {name} must be ({G}*H,) = {(G * H,)}, got {b.shape}")
+            if b.array.shape != (G * H,):
+                raise ValueError(f"{op}: {name} must be ({G}*H,) = {(G * H,)}, got {b.array.shape}")
             tensors.append(b)
-    dt = x.array.dtype
+    dt = xa.dtype
     if [t for t in tensors if t.array.dtype != dt]:  # numpy would silently promote the whole recurrence (torch raises)
         names = ["x"] + [n for n, _ in states] + ["w_ih", "w_hh"] + [n for n, b in (("b_ih", b_ih), ("b_hh", b_hh))
                                                                     if b is not None]
@@ -1778,7 +1783,7 @@ def _prepare(op: str, G: int, x: Any, states: Sequence[Tuple[str, Any]], w_ih: A
         raise TypeError(f"{op}: mixed float dtypes ({mixed}); x, the states, weights and biases must share "
                         "one dtype: convert them, e.g. .float() or .double()")
     need_grad = _mode.grad_enabled and True in [t._requires_grad for t in tensors]  # (a list: cheaper than any())
-    return tensors, _check_lengths(lengths, T, B, op), need_grad
+    return tensors, None if lengths is None else _check_lengths(lengths, T, B, op), need_grad
 
 
 def _sequence(cls: type, x: ArrayLike, states: Sequence[Tuple[str, Any]], w_ih: ArrayLike, w_hh: ArrayLike,

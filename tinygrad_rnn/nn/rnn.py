@@ -362,33 +362,36 @@ class RNNBase(Module):
     # ------------------------------------------------------------------ checks
     def _check_input(self, input: Tensor, w: Tensor) -> Tuple[Tensor, bool]:
         """The input as time-major (T, B, I) and whether it was unbatched; w is weight_ih_l0."""
-        layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
         if not isinstance(input, Tensor):
             raise TypeError(f"{self._name}: input must be a Tensor, got {type(input).__name__}")
-        if input.ndim not in (2, 3):
-            raise ValueError(f"{self._name}: input must be {layout} or unbatched (T, I), got shape {input.shape}")
-        if input.shape[-1] != self.input_size:
-            raise _RuntimeValueError(f"{self._name}: input has {input.shape[-1]} features (shape {input.shape}), "
+        a, wa = input.array, w.array  # (the arrays' attributes: no property calls on every forward)
+        ndim, shape = a.ndim, a.shape
+        if ndim not in (2, 3):
+            layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
+            raise ValueError(f"{self._name}: input must be {layout} or unbatched (T, I), got shape {shape}")
+        if shape[-1] != self.input_size:
+            raise _RuntimeValueError(f"{self._name}: input has {shape[-1]} features (shape {shape}), "
                                      f"expected input_size={self.input_size}")
-        _check_features(self._name, input, _TypeValueError)  # (torch's check_input: a ValueError)
-        if input.array.dtype != w.array.dtype:  # (torch's check_input: a ValueError)
+        if a.dtype.kind != "f":
+            _check_features(self._name, input, _TypeValueError)  # (torch's check_input: a ValueError)
+        if a.dtype != wa.dtype:  # (torch's check_input: a ValueError)
             raise _TypeValueError(f"{self._name}: input is {input.dtype} but the parameters are {w.dtype}; convert "
                                   f"one side (e.g. module.double() or x.float())")
-        if input.device != w.device:
+        if (type(a) is not np.ndarray or type(wa) is not np.ndarray) and input.device != w.device:  # (numpy: cpu)
             raise _RuntimeTypeError(f"{self._name}: input is on {input.device} but the parameters are on {w.device}; "
                                     "move one side (module.to(device) or x.to(device))")
-        if input.shape[0 if input.ndim == 2 or not self.batch_first else 1] == 0:
-            raise _RuntimeValueError(f"{self._name}: input has no time steps (shape {input.shape})")
-        if input.ndim == 2:
+        if shape[0 if ndim == 2 or not self.batch_first else 1] == 0:
+            raise _RuntimeValueError(f"{self._name}: input has no time steps (shape {shape})")
+        if ndim == 2:
             return input.unsqueeze(1), True
         return (input.transpose(0, 1) if self.batch_first else input), False
 
     def _check_state(self, h: Optional[Tensor], B: int, unbatched: bool, like: Tensor,
                      what: str) -> Optional[Tensor]:
-        size = "proj_size" if self.proj_size and what == "h0" else "hidden_size"  # (c0 keeps hidden_size)
-        want = (self.num_layers * self.num_directions, B, getattr(self, size))
         if h is None:
             return None  # zeros, made per layer by run_layer (no (L*D, B, H) tensor to slice)
+        size = "proj_size" if self.proj_size and what == "h0" else "hidden_size"  # (c0 keeps hidden_size)
+        want = (self.num_layers * self.num_directions, B, getattr(self, size))
         if not isinstance(h, Tensor):
             raise TypeError(f"{self._name}: {what} must be a Tensor, got {type(h).__name__}")
         shown = want[:1] + want[2:] if unbatched else want
@@ -409,24 +412,24 @@ class RNNBase(Module):
                 lengths: Any = None) -> Tuple[Union[Tensor, PackedSequence], State]:
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx, lengths)
+        D = self.num_directions
         if "parametrizations" in self._modules:  # (parametrize: a weight computed on access)
             weights = self._forward_weights()
         else:  # (the common case: the parameters themselves, one read each)
-            weights = [self._layer_weights(layer, d) for layer in range(self.num_layers)
-                       for d in range(self.num_directions)]
+            weights = [self._layer_weights(layer, d) for layer in range(self.num_layers) for d in range(D)]
         x, unbatched = self._check_input(input, weights[0][0])
-        T, B = x.shape[0], x.shape[1]
-        lens = fused._check_lengths(lengths, T, B, self._name)
-        if self.mode == "LSTM":
+        T, B = x.array.shape[:2]
+        lens = None if lengths is None else fused._check_lengths(lengths, T, B, self._name)
+        h0 = c0 = None  # (no hx: zeros, made per layer by run_layer)
+        if hx is not None and self.mode == "LSTM":
             _check_pair(self._name, hx, "(h0, c0)")
-            h0 = self._check_state(None if hx is None else hx[0], B, unbatched, x, "h0")
-            c0 = self._check_state(None if hx is None else hx[1], B, unbatched, x, "c0")
-        else:
-            if hx is not None and not isinstance(hx, Tensor):
+            h0 = self._check_state(hx[0], B, unbatched, x, "h0")
+            c0 = self._check_state(hx[1], B, unbatched, x, "c0")
+        elif hx is not None:
+            if not isinstance(hx, Tensor):
                 raise TypeError(f"{self._name}: hx must be a Tensor h0, got {type(hx).__name__}")
             h0 = self._check_state(hx, B, unbatched, x, "h0")
-            c0 = None
-        output, h_out, c_out = stacked(self.mode, x, h0, c0, weights, self.num_layers, self.num_directions,
+        output, h_out, c_out = stacked(self.mode, x, h0, c0, weights, self.num_layers, D,
                                        self.dropout, self.training, lens, self.fused, self.nonlinearity)
         if unbatched:
             output, h_out = output.squeeze(1), h_out.squeeze(1)
@@ -564,9 +567,9 @@ def run_layer(mode: str, x: Tensor, h: Optional[Tensor], c: Optional[Tensor], we
     """One layer, one direction over all T steps: (output (T, B, H), h_T, c_T), the states (1, B, H)
     (h and the output P wide with a projection, weights' fifth w_hr (P, H)). fused_: as RNNBase's fused (the
     projection always unrolled)."""
-    hidden_size = weights[0].shape[0] // GATES[mode]
-    proj_size = weights[4].shape[0] if len(weights) > 4 and weights[4] is not None else 0
-    if fused_ and not proj_size and x.shape[0] == 1 and lengths is None:  # (a decoder, sampling)
+    hidden_size = weights[0].array.shape[0] // GATES[mode]  # (.array's shape: no property calls)
+    proj_size = weights[4].array.shape[0] if len(weights) > 4 and weights[4] is not None else 0
+    if fused_ and not proj_size and x.array.shape[0] == 1 and lengths is None:  # (a decoder, sampling)
         h = zeros(x.shape[1], hidden_size, dtype=x.dtype, device=x.device) if h is None else h
         if mode == "LSTM" and c is None:
             c = zeros(x.shape[1], hidden_size, dtype=x.dtype, device=x.device)
