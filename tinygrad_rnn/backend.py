@@ -89,7 +89,7 @@ def broadcast_to(a: Any, shape: Tuple[int, ...]) -> Any:
 def xp_of(*arrays: Any) -> Any:
     """The array module (numpy or cupy) that owns these arrays."""
     for a in arrays:
-        if is_cupy_array(a):
+        if type(a) is not np.ndarray and is_cupy_array(a):  # (a numpy array is answered without the call)
             return _cupy
     return np
 
@@ -266,7 +266,7 @@ _CPU, _CUDA = _DEVICES["cpu"], _DEVICES["cuda"]
 
 
 def device_of(a: Any) -> device:
-    return _CUDA if is_cupy_array(a) else _CPU
+    return _CPU if type(a) is np.ndarray else _CUDA if is_cupy_array(a) else _CPU  # (numpy's: no call)
 
 
 _default_device = "cpu"
