@@ -779,8 +779,11 @@ def _dot(xp: Any, out: Any, *operands: Any) -> Any:
     against 1.1 us a step, through _np_dot). But it refuses any other out, and runs strided operands (a slice
     of a wider buffer) 1.1x-6x slower than matmul. The per-step loops pick once, before their first step.
     """
-    if xp is np and (out is None or out.flags.c_contiguous) and \
-            all([a.flags.c_contiguous or a.flags.f_contiguous for a in operands]):
+    if xp is np and (out is None or out.flags.c_contiguous):
+        for a in operands:  # (a loop, not all() of a list: no comprehension call, on every product's setup)
+            flags = a.flags
+            if not (flags.c_contiguous or flags.f_contiguous):
+                return xp.matmul
         return _np_dot
     return xp.matmul
 
