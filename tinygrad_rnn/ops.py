@@ -46,10 +46,11 @@ def _data(v: Any) -> Any:
 
 def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
     """Sum a gradient of broadcast shape back down to an input's ``shape``."""
-    if g.shape == shape:
+    have = g.array.shape  # (the array's: no property call, on every broadcasting op's backward)
+    if have == shape:
         return g
-    lead = g.ndim - len(shape)
-    kept = tuple(lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+    lead = len(have) - len(shape)
+    kept = tuple(lead + i for i, s in enumerate(shape) if s == 1 and have[lead + i] != 1)
     if kept:  # (dims that broadcast from size 1: summed keeping the dim; the leading ones go in the same sum)
         return g.sum(tuple(range(lead)) + kept, keepdim=True).reshape(shape)
     return g.sum(tuple(range(lead))) if lead else g.reshape(shape)
@@ -215,8 +216,8 @@ class Mul(Function):
         need_a, need_b = self.needs_input_grad
         if a.array.dtype.kind == "c" or b.array.dtype.kind == "c":
             a, b = a.conj(), b.conj()
-        return (unbroadcast(g * b, a.shape) if need_a else None,
-                unbroadcast(g * a, b.shape) if need_b else None)
+        return (unbroadcast(g * b, a.array.shape) if need_a else None,
+                unbroadcast(g * a, b.array.shape) if need_b else None)
 
 
 @complex_ok

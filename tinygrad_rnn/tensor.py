@@ -787,7 +787,7 @@ class Function:
 
     def __call__(self, *inputs: "Tensor") -> Union["Tensor", Tuple["Tensor", ...]]:
         arrays = [t.array for t in inputs]
-        if len(arrays) > 1 and backend.cupy_in_use():
+        if len(arrays) > 1 and backend._cupy is not None:  # (backend.cupy_in_use(), without the call)
             check_devices(self.name, inputs, arrays)
         try:
             out = backend.quietly(self.forward, *arrays) if self.quiet else self.forward(*arrays)
